@@ -1,0 +1,168 @@
+//! `SimInput`: the closed list of ways the outside world changes the plant.
+//!
+//! Modbus endpoints, defender actions, instructors and `--inputs` files all end up here. An
+//! input is applied at the start of the tick it is queued for; inputs refer to plant objects by
+//! id (not index) so recorded input files stay readable and survive scenario edits that only
+//! reorder things.
+
+use serde::{Deserialize, Serialize};
+
+/// A PLC operating mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlcMode {
+    /// Executing its program.
+    Run,
+    /// Halted; outputs at their fail positions.
+    Stop,
+    /// Halted for program changes; outputs at their fail positions.
+    Program,
+}
+
+/// A fault effect named by ids, as an instructor or input file gives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FaultSpec {
+    /// The sensor keeps its last value.
+    SensorFreeze {
+        /// Sensor id.
+        sensor: String,
+    },
+    /// The sensor drifts.
+    SensorDrift {
+        /// Sensor id.
+        sensor: String,
+        /// Units per hour.
+        per_h: f64,
+    },
+    /// Extra noise on the sensor.
+    SensorNoise {
+        /// Sensor id.
+        sensor: String,
+        /// Standard deviation.
+        sd: f64,
+    },
+    /// A constant offset on the sensor.
+    SensorBias {
+        /// Sensor id.
+        sensor: String,
+        /// Offset.
+        bias: f64,
+    },
+    /// The actuator stays put.
+    ActuatorStuck {
+        /// Actuator id.
+        actuator: String,
+    },
+}
+
+/// Everything that can change the simulated plant from outside.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SimInput {
+    /// Modbus FC 5 (one value) or FC 15 (several) from a host of the simulated network.
+    WriteCoils {
+        /// PLC id.
+        plc: String,
+        /// Host id the request comes from.
+        source: String,
+        /// First coil address.
+        addr: u16,
+        /// Values, from `addr` upwards.
+        values: Vec<bool>,
+    },
+    /// Modbus FC 6 (one value) or FC 16 (several) from a host of the simulated network.
+    WriteRegisters {
+        /// PLC id.
+        plc: String,
+        /// Host id the request comes from.
+        source: String,
+        /// First holding register address.
+        addr: u16,
+        /// Raw values, from `addr` upwards.
+        values: Vec<u16>,
+    },
+    /// Switch a PLC's operating mode (the key switch, or an engineering command).
+    SetMode {
+        /// PLC id.
+        plc: String,
+        /// New mode.
+        mode: PlcMode,
+    },
+    /// Start a physical fault now.
+    InjectFault {
+        /// Id for the fault, used to clear it.
+        id: String,
+        /// What it does.
+        fault: FaultSpec,
+        /// Seconds until it clears by itself.
+        #[serde(default)]
+        duration_s: Option<f64>,
+    },
+    /// End a fault early.
+    ClearFault {
+        /// Fault id.
+        id: String,
+    },
+}
+
+impl SimInput {
+    /// The Modbus function code a write input stands for, if it is one.
+    pub fn function_code(&self) -> Option<u8> {
+        match self {
+            SimInput::WriteCoils { values, .. } => Some(if values.len() == 1 { 5 } else { 15 }),
+            SimInput::WriteRegisters { values, .. } => Some(if values.len() == 1 { 6 } else { 16 }),
+            _ => None,
+        }
+    }
+}
+
+/// An input and the tick it applies at: one line of an `--inputs` JSON Lines file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimedInput {
+    /// Tick at whose start the input is applied.
+    pub tick: u64,
+    /// The input.
+    #[serde(flatten)]
+    pub input: SimInput,
+}
+
+/// A line of an inputs file that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct InputsError {
+    /// File name.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Parses a JSON Lines inputs file. Blank lines and lines starting with `#` are skipped; ticks
+/// must not decrease, so a recorded file replays in order.
+pub fn parse_inputs(file: &str, text: &str) -> Result<Vec<TimedInput>, InputsError> {
+    let mut out: Vec<TimedInput> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let err = |message: String| InputsError {
+            file: file.to_string(),
+            line: i + 1,
+            message,
+        };
+        let input: TimedInput = serde_json::from_str(trimmed).map_err(|e| err(e.to_string()))?;
+        if let Some(last) = out.last() {
+            if input.tick < last.tick {
+                return Err(err(format!(
+                    "tick {} is before the previous line's tick {}",
+                    input.tick, last.tick
+                )));
+            }
+        }
+        out.push(input);
+    }
+    Ok(out)
+}

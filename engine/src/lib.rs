@@ -1,0 +1,30 @@
+//! The icsdrill simulation core: a deterministic, IO-free model of an industrial plant.
+//!
+//! One seed + one scenario + the same inputs give a byte-identical event log. This crate reads
+//! no clock, opens no file or socket, uses no thread RNG and never lets hash order reach
+//! output; the live runtime (Modbus, web, storage) only queues `SimInput`s and reads state.
+//!
+//! # Layout
+//!
+//! - `scenario`: the YAML format, its validation into a checked `Scenario`, and the model types.
+//! - `world`: ECS components and resources, and `spawn_plant`.
+//! - `systems`: the systems of one tick and the schedule chaining them.
+//! - `sim`: `Sim`, the stepping API.
+//! - `input`: `SimInput`, the closed list of ways to change the plant, and input files.
+//! - `event`: `SimEvent` and the append-only `EventLog`.
+//! - `network`: the conduit firewall decision.
+//! - `rng`: `SimRng`, named random sub-streams of the run seed.
+
+pub mod event;
+pub mod input;
+pub mod network;
+pub mod rng;
+pub mod scenario;
+pub mod sim;
+pub mod systems;
+pub mod world;
+
+pub use event::{EventKind, EventLog, RejectReason, SimEvent};
+pub use input::{PlcMode, SimInput, TimedInput, parse_inputs};
+pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
+pub use sim::{Sim, Summary};

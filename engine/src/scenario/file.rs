@@ -1,0 +1,465 @@
+//! The scenario file as written: plain serde structs that mirror the YAML, with no logic.
+//!
+//! Every struct denies unknown keys, and every value that validation may complain about is
+//! `Spanned`, so `validate` can point at `FILE:LINE:COL`. Externally tagged enums keep their
+//! spans; internally tagged and untagged ones would lose them (serde buffers their content), so
+//! the only untagged types here are leaves (`TextFile`, `ParamFile`) wrapped whole in `Spanned`.
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// A string located in the file.
+pub(crate) type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ScenarioFile {
+    pub(crate) id: S<String>,
+    pub(crate) meta: MetaFile,
+    #[serde(default)]
+    pub(crate) sim: SimFile,
+    pub(crate) network: NetworkFile,
+    pub(crate) process: ProcessFile,
+    pub(crate) plcs: Vec<PlcFile>,
+    #[serde(default)]
+    pub(crate) faults: Vec<FaultFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MetaFile {
+    pub(crate) industry: S<String>,
+    pub(crate) level: S<i64>,
+    pub(crate) title: TextFile,
+    pub(crate) brief: TextFile,
+    #[serde(default)]
+    pub(crate) references: Vec<String>,
+}
+
+/// Text in both UI languages. A plain string means the same text in both.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum TextFile {
+    Same(String),
+    Both { en: String, zh: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SimFile {
+    #[serde(default = "default_tick_hz")]
+    pub(crate) tick_hz: S<i64>,
+    #[serde(default = "default_sample_interval_s")]
+    pub(crate) sample_interval_s: S<f64>,
+    #[serde(default = "default_duration_s")]
+    pub(crate) duration_s: S<f64>,
+}
+
+impl Default for SimFile {
+    fn default() -> Self {
+        SimFile {
+            tick_hz: default_tick_hz(),
+            sample_interval_s: default_sample_interval_s(),
+            duration_s: default_duration_s(),
+        }
+    }
+}
+
+fn unlocated<T>(value: T) -> S<T> {
+    Spanned {
+        value,
+        referenced: serde_saphyr::Location::UNKNOWN,
+        defined: serde_saphyr::Location::UNKNOWN,
+    }
+}
+fn default_tick_hz() -> S<i64> {
+    unlocated(10)
+}
+fn default_sample_interval_s() -> S<f64> {
+    unlocated(10.0)
+}
+fn default_duration_s() -> S<f64> {
+    unlocated(3600.0)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NetworkFile {
+    pub(crate) zones: Vec<ZoneFile>,
+    #[serde(default)]
+    pub(crate) conduits: Vec<ConduitFile>,
+    pub(crate) hosts: Vec<HostFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ZoneFile {
+    pub(crate) id: S<String>,
+    pub(crate) name: TextFile,
+    pub(crate) level: S<String>,
+    #[serde(default)]
+    pub(crate) security_level: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConduitFile {
+    pub(crate) id: S<String>,
+    pub(crate) from: S<String>,
+    pub(crate) to: S<String>,
+    #[serde(default)]
+    pub(crate) allow_sources: Vec<S<String>>,
+    #[serde(default)]
+    pub(crate) allow_functions: Vec<S<i64>>,
+    #[serde(default)]
+    pub(crate) write_ranges: Vec<WriteRangeFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WriteRangeFile {
+    pub(crate) plc: S<String>,
+    pub(crate) start: S<i64>,
+    pub(crate) end: S<i64>,
+    #[serde(default)]
+    pub(crate) min: Option<S<i64>>,
+    #[serde(default)]
+    pub(crate) max: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HostFile {
+    pub(crate) id: S<String>,
+    pub(crate) name: TextFile,
+    pub(crate) role: S<String>,
+    pub(crate) zone: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProcessFile {
+    pub(crate) model: S<String>,
+    pub(crate) variables: Vec<VarFile>,
+    #[serde(default)]
+    pub(crate) actuators: Vec<ActuatorFile>,
+    #[serde(default)]
+    pub(crate) sensors: Vec<SensorFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VarFile {
+    pub(crate) id: S<String>,
+    pub(crate) name: TextFile,
+    pub(crate) unit: String,
+    pub(crate) initial: S<f64>,
+    pub(crate) bounds: S<[f64; 2]>,
+    #[serde(default)]
+    pub(crate) safe: Option<S<[f64; 2]>>,
+    #[serde(default)]
+    pub(crate) damage_above: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) damage_below: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) relax: Option<RelaxFile>,
+    #[serde(default)]
+    pub(crate) terms: Vec<TermFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RelaxFile {
+    pub(crate) tau_s: S<f64>,
+    pub(crate) toward: S<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TermFile {
+    pub(crate) gain: S<f64>,
+    #[serde(default)]
+    pub(crate) of: Vec<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ActuatorFile {
+    pub(crate) id: S<String>,
+    pub(crate) name: TextFile,
+    pub(crate) kind: S<String>,
+    #[serde(default = "default_stroke_s")]
+    pub(crate) stroke_s: S<f64>,
+    #[serde(default)]
+    pub(crate) initial: f64,
+    #[serde(default)]
+    pub(crate) fail: f64,
+}
+
+fn default_stroke_s() -> S<f64> {
+    unlocated(1.0)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SensorFile {
+    pub(crate) id: S<String>,
+    pub(crate) name: TextFile,
+    pub(crate) var: S<String>,
+    #[serde(default)]
+    pub(crate) noise: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) drift_per_h: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) range: Option<S<[f64; 2]>>,
+    #[serde(default)]
+    pub(crate) switch_above: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) switch_below: Option<S<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PlcFile {
+    pub(crate) id: S<String>,
+    pub(crate) name: TextFile,
+    #[serde(default = "default_role")]
+    pub(crate) role: S<String>,
+    pub(crate) zone: S<String>,
+    #[serde(default = "default_unit_id")]
+    pub(crate) unit_id: S<i64>,
+    pub(crate) device: DeviceFile,
+    #[serde(default = "default_scan_ms")]
+    pub(crate) scan_ms: S<i64>,
+    #[serde(default)]
+    pub(crate) range_checks: bool,
+    #[serde(default = "default_true")]
+    pub(crate) program_backup: bool,
+    #[serde(default)]
+    pub(crate) coils: Vec<CoilFile>,
+    #[serde(default)]
+    pub(crate) discrete_inputs: Vec<DiscreteFile>,
+    #[serde(default)]
+    pub(crate) input_registers: Vec<InputRegFile>,
+    #[serde(default)]
+    pub(crate) holding_registers: Vec<HoldingFile>,
+    #[serde(default)]
+    pub(crate) reserved: Vec<ReservedFile>,
+    #[serde(default)]
+    pub(crate) logic: Vec<LogicFile>,
+}
+
+fn default_role() -> S<String> {
+    unlocated("process".to_string())
+}
+fn default_unit_id() -> S<i64> {
+    unlocated(1)
+}
+fn default_scan_ms() -> S<i64> {
+    unlocated(100)
+}
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeviceFile {
+    pub(crate) vendor: String,
+    pub(crate) product: String,
+    pub(crate) revision: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CoilFile {
+    pub(crate) id: S<String>,
+    pub(crate) addr: S<i64>,
+    pub(crate) name: TextFile,
+    #[serde(default)]
+    pub(crate) initial: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DiscreteFile {
+    pub(crate) id: S<String>,
+    pub(crate) addr: S<i64>,
+    pub(crate) name: TextFile,
+    #[serde(default)]
+    pub(crate) switch: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) running: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) tripped: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) alarm: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InputRegFile {
+    pub(crate) id: S<String>,
+    pub(crate) addr: S<i64>,
+    pub(crate) name: TextFile,
+    #[serde(default)]
+    pub(crate) sensor: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) actuator: Option<S<String>>,
+    #[serde(default = "default_scale")]
+    pub(crate) scale: S<f64>,
+    #[serde(default)]
+    pub(crate) offset: f64,
+}
+
+fn default_scale() -> S<f64> {
+    unlocated(10.0)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HoldingFile {
+    pub(crate) id: S<String>,
+    pub(crate) addr: S<i64>,
+    pub(crate) name: TextFile,
+    #[serde(default)]
+    pub(crate) unit: String,
+    pub(crate) initial: S<f64>,
+    #[serde(default = "default_scale")]
+    pub(crate) scale: S<f64>,
+    #[serde(default)]
+    pub(crate) offset: f64,
+    #[serde(default)]
+    pub(crate) range: Option<S<[f64; 2]>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReservedFile {
+    pub(crate) table: S<String>,
+    pub(crate) start: S<i64>,
+    pub(crate) count: S<i64>,
+    #[serde(default)]
+    pub(crate) note: Option<String>,
+}
+
+/// A parameter: a constant or the id of one of the PLC's holding registers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ParamFile {
+    Const(f64),
+    Register(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum LogicFile {
+    OnOff(OnOffFile),
+    Pi(PiFile),
+    Follow(FollowFile),
+    Alarm(AlarmFile),
+    Interlock(InterlockFile),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OnOffFile {
+    pub(crate) id: S<String>,
+    pub(crate) pv: S<String>,
+    pub(crate) low: S<ParamFile>,
+    pub(crate) high: S<ParamFile>,
+    pub(crate) output: S<String>,
+    pub(crate) action: S<String>,
+    #[serde(default)]
+    pub(crate) manual: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) manual_command: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PiFile {
+    pub(crate) id: S<String>,
+    pub(crate) pv: S<String>,
+    pub(crate) setpoint: S<ParamFile>,
+    pub(crate) kp: S<ParamFile>,
+    pub(crate) ki: S<ParamFile>,
+    #[serde(default)]
+    pub(crate) bias: f64,
+    pub(crate) output: S<String>,
+    #[serde(default)]
+    pub(crate) reverse: bool,
+    #[serde(default)]
+    pub(crate) manual: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) manual_output: Option<S<ParamFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FollowFile {
+    pub(crate) coil: S<String>,
+    pub(crate) output: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AlarmFile {
+    pub(crate) id: S<String>,
+    pub(crate) pv: S<String>,
+    #[serde(default)]
+    pub(crate) hi: Option<S<ParamFile>>,
+    #[serde(default)]
+    pub(crate) hi_hi: Option<S<ParamFile>>,
+    #[serde(default)]
+    pub(crate) lo: Option<S<ParamFile>>,
+    #[serde(default)]
+    pub(crate) lo_lo: Option<S<ParamFile>>,
+    #[serde(default)]
+    pub(crate) deadband: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InterlockFile {
+    pub(crate) id: S<String>,
+    pub(crate) pv: S<String>,
+    #[serde(default)]
+    pub(crate) above: Option<S<ParamFile>>,
+    #[serde(default)]
+    pub(crate) below: Option<S<ParamFile>>,
+    #[serde(default)]
+    pub(crate) bypass: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) reset: Option<S<String>>,
+    pub(crate) actions: Vec<ActionFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ActionFile {
+    pub(crate) actuator: S<String>,
+    pub(crate) value: S<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FaultFile {
+    pub(crate) id: S<String>,
+    pub(crate) at_s: S<f64>,
+    #[serde(default)]
+    pub(crate) duration_s: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) note: Option<TextFile>,
+    pub(crate) effect: FaultEffectFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum FaultEffectFile {
+    SensorFreeze { sensor: S<String> },
+    SensorDrift { sensor: S<String>, per_h: S<f64> },
+    SensorNoise { sensor: S<String>, sd: S<f64> },
+    SensorBias { sensor: S<String>, bias: S<f64> },
+    ActuatorStuck { actuator: S<String> },
+}

@@ -1,0 +1,180 @@
+//! The field: actuators moving, the lumped process model integrating, limits and damage, and
+//! sensors measuring (noise, drift, freeze, bias).
+
+use bevy_ecs::prelude::*;
+
+use crate::event::{EventKind, EventLog, Side, round4};
+use crate::rng::standard_normal;
+use crate::scenario::{SensorKind, Signal};
+use crate::world::{ActuatorState, FieldBus, Plant, Process, SensorState, SimClock, VarState};
+
+/// Moves every actuator toward its target (a tripped interlock's forced position, or the
+/// logic's command) at its stroke rate. Stuck actuators stay put.
+pub(super) fn move_actuators(
+    clock: Res<'_, SimClock>,
+    plant: Res<'_, Plant>,
+    mut bus: ResMut<'_, FieldBus>,
+    q: Query<'_, '_, &ActuatorState>,
+) {
+    let bus = &mut *bus;
+    for a in &q {
+        let i = a.idx.ix();
+        if a.stuck {
+            continue;
+        }
+        let target = bus.forced[i].unwrap_or(bus.actuator_cmd[i]).clamp(0.0, 1.0);
+        let pos = bus.actuator_pos[i];
+        let stroke_s = plant.0.actuators[i].stroke_s;
+        bus.actuator_pos[i] = if stroke_s <= 0.0 {
+            target
+        } else {
+            let step = clock.dt_s / stroke_s;
+            pos + (target - pos).clamp(-step, step)
+        };
+    }
+}
+
+/// One explicit Euler step of every variable: all rates from the same state, then all values.
+pub(super) fn integrate(
+    clock: Res<'_, SimClock>,
+    plant: Res<'_, Plant>,
+    mut process: ResMut<'_, Process>,
+    bus: Res<'_, FieldBus>,
+) {
+    let p = &mut *process;
+    for (i, v) in plant.0.vars.iter().enumerate() {
+        let mut rate = 0.0;
+        for t in &v.terms {
+            let mut term = t.gain;
+            for s in &t.of {
+                term *= match s {
+                    Signal::Var(j) => p.values[j.ix()],
+                    Signal::Actuator(a) => bus.actuator_pos[a.ix()],
+                };
+            }
+            rate += term;
+        }
+        if let Some((tau_s, toward)) = v.relax {
+            rate += (toward - p.values[i]) / tau_s;
+        }
+        p.rates[i] = rate;
+    }
+    for (i, v) in plant.0.vars.iter().enumerate() {
+        let x = p.values[i] + p.rates[i] * clock.dt_s;
+        // A non-finite rate is a scenario the validator let through: stop loudly.
+        assert!(
+            x.is_finite(),
+            "variable `{}` became {x} at tick {}",
+            v.id,
+            clock.tick
+        );
+        p.values[i] = x.clamp(v.bounds[0], v.bounds[1]);
+    }
+}
+
+/// Logs true values leaving or re-entering their safe window, and damage (once per side).
+pub(super) fn check_limits(
+    clock: Res<'_, SimClock>,
+    plant: Res<'_, Plant>,
+    process: Res<'_, Process>,
+    mut q: Query<'_, '_, &mut VarState>,
+    mut log: ResMut<'_, EventLog>,
+) {
+    let mut last = None;
+    for mut state in &mut q {
+        let i = state.idx.ix();
+        // Events must come out in scenario order: entities are spawned in that order and never
+        // change archetype, so table order is index order.
+        assert!(last < Some(i), "variables visited out of order");
+        last = Some(i);
+        let def = &plant.0.vars[i];
+        let x = process.values[i];
+        if let Some([lo, hi]) = def.safe {
+            let side = if x > hi {
+                Some((Side::High, hi))
+            } else if x < lo {
+                Some((Side::Low, lo))
+            } else {
+                None
+            };
+            match (state.outside, side) {
+                (None, Some((side, limit))) => {
+                    state.outside = Some(side);
+                    log.push(
+                        clock.tick,
+                        EventKind::LimitExceeded {
+                            var: def.id.clone(),
+                            side,
+                            value: round4(x),
+                            limit,
+                        },
+                    );
+                }
+                (Some(_), None) => {
+                    state.outside = None;
+                    log.push(
+                        clock.tick,
+                        EventKind::LimitCleared {
+                            var: def.id.clone(),
+                            value: round4(x),
+                        },
+                    );
+                }
+                _ => {}
+            }
+        }
+        for (k, side, limit) in [
+            (0, Side::High, def.damage_above),
+            (1, Side::Low, def.damage_below),
+        ] {
+            let Some(limit) = limit else { continue };
+            let reached = match side {
+                Side::High => x >= limit,
+                Side::Low => x <= limit,
+            };
+            if reached && !state.damaged[k] {
+                state.damaged[k] = true;
+                log.push(
+                    clock.tick,
+                    EventKind::Damage {
+                        var: def.id.clone(),
+                        side,
+                        value: round4(x),
+                        limit,
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Every sensor measures its variable: true value + drift + bias + noise, clamped to the
+/// transmitter range, or a switch state. A frozen sensor keeps its last reading.
+pub(super) fn measure(
+    clock: Res<'_, SimClock>,
+    plant: Res<'_, Plant>,
+    process: Res<'_, Process>,
+    mut bus: ResMut<'_, FieldBus>,
+    mut q: Query<'_, '_, &mut SensorState>,
+) {
+    for mut s in &mut q {
+        let i = s.idx.ix();
+        let def = &plant.0.sensors[i];
+        if s.fault.frozen {
+            continue;
+        }
+        s.drift += (def.drift_per_h + s.fault.drift_per_h) / 3600.0 * clock.dt_s;
+        let sd = def.noise + s.fault.noise;
+        let noise = if sd > 0.0 {
+            sd * standard_normal(&mut s.rng)
+        } else {
+            0.0
+        };
+        let v = process.values[def.var.ix()] + s.drift + s.fault.bias + noise;
+        bus.measured[i] = match def.kind {
+            SensorKind::Analog { lo, hi } => v.clamp(lo, hi),
+            SensorKind::SwitchAbove(t) => f64::from(u8::from(v >= t)),
+            SensorKind::SwitchBelow(t) => f64::from(u8::from(v <= t)),
+        };
+    }
+}

@@ -1,0 +1,324 @@
+//! Applying `SimInput`s at the start of a tick, and starting and ending faults.
+//!
+//! Both are exclusive systems: an input may touch any part of the plant, and they run rarely
+//! (an empty queue returns at once).
+
+use bevy_ecs::prelude::*;
+
+use crate::event::{EventKind, EventLog, RejectReason};
+use crate::input::{FaultSpec, SimInput};
+use crate::network::{Request, check_request};
+use crate::scenario::{FaultEffect, Scenario, Table};
+use crate::world::{
+    ActiveFault, ActiveFaults, ActuatorState, ConduitNode, Entities, InputQueue, Plant, PlcState,
+    SensorFault, SensorState, SimClock,
+};
+
+pub(super) fn apply_inputs(world: &mut World) {
+    let pending = std::mem::take(&mut world.resource_mut::<InputQueue>().pending);
+    if pending.is_empty() {
+        return;
+    }
+    let tick = world.resource::<SimClock>().tick;
+    for input in pending {
+        let events = match apply_one(world, tick, &input) {
+            Ok(then) => std::iter::once(EventKind::InputApplied { input })
+                .chain(then)
+                .collect(),
+            Err(reason) => vec![EventKind::InputRejected { input, reason }],
+        };
+        let mut log = world.resource_mut::<EventLog>();
+        for e in events {
+            log.push(tick, e);
+        }
+    }
+}
+
+/// Applies one input, returning the events it causes beyond `input_applied`, or why it was
+/// refused (then nothing changed).
+pub(crate) fn apply_one(
+    world: &mut World,
+    tick: u64,
+    input: &SimInput,
+) -> Result<Vec<EventKind>, RejectReason> {
+    let scenario = world.resource::<Plant>().0.clone();
+    let s = &*scenario;
+    match input {
+        SimInput::WriteCoils {
+            plc,
+            source,
+            addr,
+            values,
+        } => {
+            let function = input.function_code().unwrap_or(15);
+            let mut state = checked_write(
+                world,
+                s,
+                plc,
+                source,
+                function,
+                *addr,
+                &[],
+                values.len(),
+                Table::Coils,
+            )?;
+            let start = usize::from(*addr);
+            state.memory.coils[start..start + values.len()].copy_from_slice(values);
+            Ok(Vec::new())
+        }
+        SimInput::WriteRegisters {
+            plc,
+            source,
+            addr,
+            values,
+        } => {
+            let function = input.function_code().unwrap_or(16);
+            let mut state = checked_write(
+                world,
+                s,
+                plc,
+                source,
+                function,
+                *addr,
+                values,
+                values.len(),
+                Table::HoldingRegisters,
+            )?;
+            let def = &s.plcs[state.idx.ix()];
+            if def.range_checks {
+                for (i, raw) in values.iter().enumerate() {
+                    let a = *addr + i as u16; // In range: `checked_write` checked the mapping.
+                    if let Some((_, h)) = def.holding_at(a) {
+                        if let Some([lo, hi]) = h.range {
+                            let v = h.scaling.to_value(*raw);
+                            if v < lo || v > hi {
+                                return Err(RejectReason::OutOfRange);
+                            }
+                        }
+                    }
+                }
+            }
+            let start = usize::from(*addr);
+            state.memory.holding[start..start + values.len()].copy_from_slice(values);
+            Ok(Vec::new())
+        }
+        SimInput::SetMode { plc, mode } => {
+            let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+            let e = world.resource::<Entities>().plcs[idx.ix()];
+            let mut state = world
+                .get_mut::<PlcState>(e)
+                .expect("PLC entities live as long as the world");
+            let from = state.mode;
+            if from == *mode {
+                return Ok(Vec::new());
+            }
+            state.mode = *mode;
+            Ok(vec![EventKind::ModeChanged {
+                plc: plc.clone(),
+                from,
+                to: *mode,
+            }])
+        }
+        SimInput::InjectFault {
+            id,
+            fault,
+            duration_s,
+        } => {
+            let effect = resolve_fault(s, fault).ok_or(RejectReason::UnknownDevice)?;
+            let end_tick = match duration_s {
+                Some(d) if !d.is_finite() || *d <= 0.0 => return Err(RejectReason::IllegalValue),
+                Some(d) => Some(tick + s.ticks(*d).max(1)),
+                None => None,
+            };
+            if world
+                .resource::<ActiveFaults>()
+                .list
+                .iter()
+                .any(|f| f.id == *id)
+            {
+                return Err(RejectReason::DuplicateFault);
+            }
+            world.resource_mut::<ActiveFaults>().list.push(ActiveFault {
+                id: id.clone(),
+                effect,
+                end_tick,
+            });
+            refresh_fault_effects(world);
+            Ok(vec![fault_started(s, id, &effect)])
+        }
+        SimInput::ClearFault { id } => {
+            let mut faults = world.resource_mut::<ActiveFaults>();
+            let i = faults
+                .list
+                .iter()
+                .position(|f| f.id == *id)
+                .ok_or(RejectReason::UnknownFault)?;
+            faults.list.remove(i);
+            refresh_fault_effects(world);
+            Ok(vec![EventKind::FaultCleared { fault: id.clone() }])
+        }
+    }
+}
+
+/// The checks every Modbus write passes, in the order a network then a PLC makes them:
+/// known PLC and host, non-empty, conduit policy, mapped addresses. Returns the PLC's state.
+#[allow(clippy::too_many_arguments)]
+fn checked_write<'w>(
+    world: &'w mut World,
+    s: &Scenario,
+    plc: &str,
+    source: &str,
+    function: u8,
+    addr: u16,
+    registers: &[u16],
+    count: usize,
+    table: Table,
+) -> Result<Mut<'w, PlcState>, RejectReason> {
+    let plc_idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+    let source = s.host(source).ok_or(RejectReason::UnknownHost)?;
+    if count == 0 {
+        return Err(RejectReason::IllegalValue);
+    }
+    let conduits = world.resource::<Entities>().conduits.clone();
+    let policies: Vec<_> = conduits
+        .iter()
+        .map(|e| {
+            world
+                .get::<ConduitNode>(*e)
+                .expect("conduit entities live as long as the world")
+                .policy
+                .clone()
+        })
+        .collect();
+    check_request(
+        s,
+        &policies,
+        Request {
+            source,
+            plc: plc_idx,
+            function,
+            addr,
+            registers,
+        },
+    )?;
+    let e = world.resource::<Entities>().plcs[plc_idx.ix()];
+    let state = world
+        .get_mut::<PlcState>(e)
+        .expect("PLC entities live as long as the world");
+    if !state.memory.is_mapped(table, addr, count) {
+        return Err(RejectReason::IllegalAddress);
+    }
+    Ok(state)
+}
+
+fn resolve_fault(s: &Scenario, spec: &FaultSpec) -> Option<FaultEffect> {
+    Some(match spec {
+        FaultSpec::SensorFreeze { sensor } => FaultEffect::SensorFreeze {
+            sensor: s.sensor(sensor)?,
+        },
+        FaultSpec::SensorDrift { sensor, per_h } if per_h.is_finite() => FaultEffect::SensorDrift {
+            sensor: s.sensor(sensor)?,
+            per_h: *per_h,
+        },
+        FaultSpec::SensorNoise { sensor, sd } if sd.is_finite() && *sd >= 0.0 => {
+            FaultEffect::SensorNoise {
+                sensor: s.sensor(sensor)?,
+                sd: *sd,
+            }
+        }
+        FaultSpec::SensorBias { sensor, bias } if bias.is_finite() => FaultEffect::SensorBias {
+            sensor: s.sensor(sensor)?,
+            bias: *bias,
+        },
+        FaultSpec::ActuatorStuck { actuator } => FaultEffect::ActuatorStuck {
+            actuator: s.actuator(actuator)?,
+        },
+        _ => return None,
+    })
+}
+
+fn fault_started(s: &Scenario, id: &str, effect: &FaultEffect) -> EventKind {
+    let (device, name) = match effect {
+        FaultEffect::SensorFreeze { sensor } => (&s.sensors[sensor.ix()].id, "sensor_freeze"),
+        FaultEffect::SensorDrift { sensor, .. } => (&s.sensors[sensor.ix()].id, "sensor_drift"),
+        FaultEffect::SensorNoise { sensor, .. } => (&s.sensors[sensor.ix()].id, "sensor_noise"),
+        FaultEffect::SensorBias { sensor, .. } => (&s.sensors[sensor.ix()].id, "sensor_bias"),
+        FaultEffect::ActuatorStuck { actuator } => {
+            (&s.actuators[actuator.ix()].id, "actuator_stuck")
+        }
+    };
+    EventKind::FaultStarted {
+        fault: id.to_string(),
+        device: device.clone(),
+        effect: name.to_string(),
+    }
+}
+
+/// Recomputes every sensor's and actuator's fault state from the active faults.
+fn refresh_fault_effects(world: &mut World) {
+    let faults = world.resource::<ActiveFaults>().list.clone();
+    let entities = world.resource::<Entities>().clone();
+    let mut sensor_faults = vec![SensorFault::default(); entities.sensors.len()];
+    let mut stuck = vec![false; entities.actuators.len()];
+    for f in &faults {
+        match f.effect {
+            FaultEffect::SensorFreeze { sensor } => sensor_faults[sensor.ix()].frozen = true,
+            FaultEffect::SensorDrift { sensor, per_h } => {
+                sensor_faults[sensor.ix()].drift_per_h += per_h
+            }
+            FaultEffect::SensorNoise { sensor, sd } => sensor_faults[sensor.ix()].noise += sd,
+            FaultEffect::SensorBias { sensor, bias } => sensor_faults[sensor.ix()].bias += bias,
+            FaultEffect::ActuatorStuck { actuator } => stuck[actuator.ix()] = true,
+        }
+    }
+    for (e, f) in entities.sensors.iter().zip(sensor_faults) {
+        world
+            .get_mut::<SensorState>(*e)
+            .expect("sensor entities live as long as the world")
+            .fault = f;
+    }
+    for (e, st) in entities.actuators.iter().zip(stuck) {
+        world
+            .get_mut::<ActuatorState>(*e)
+            .expect("actuator entities live as long as the world")
+            .stuck = st;
+    }
+}
+
+/// Starts the scenario's scheduled faults and ends faults whose time is up.
+pub(super) fn run_faults(world: &mut World) {
+    let tick = world.resource::<SimClock>().tick;
+    let scenario = world.resource::<Plant>().0.clone();
+    let mut events = Vec::new();
+    let mut faults = world.resource_mut::<ActiveFaults>();
+    let before = faults.list.len();
+    faults.list.retain(|f| {
+        let done = f.end_tick.is_some_and(|t| t <= tick);
+        if done {
+            events.push(EventKind::FaultCleared {
+                fault: f.id.clone(),
+            });
+        }
+        !done
+    });
+    let mut changed = faults.list.len() != before;
+    for def in scenario.faults.iter().filter(|f| f.start_tick == tick) {
+        if faults.list.iter().any(|f| f.id == def.id) {
+            continue;
+        }
+        faults.list.push(ActiveFault {
+            id: def.id.clone(),
+            effect: def.effect,
+            end_tick: def.end_tick,
+        });
+        events.push(fault_started(&scenario, &def.id, &def.effect));
+        changed = true;
+    }
+    if changed {
+        refresh_fault_effects(world);
+    }
+    let mut log = world.resource_mut::<EventLog>();
+    for e in events {
+        log.push(tick, e);
+    }
+}

@@ -1,0 +1,265 @@
+//! PLC scan cycle: read inputs into the I/O image, run the program, drive outputs.
+//!
+//! Each PLC scans every `scan_ticks` ticks, staggered by its index so a large plant does not
+//! scan every PLC on the same tick. A PLC that is not in run mode drives the actuators its
+//! program controls to their fail positions and evaluates nothing, including interlocks: a
+//! stopped safety PLC protects nobody (the attack on it is T0858/T0880).
+
+use bevy_ecs::prelude::*;
+
+use crate::event::{EventKind, EventLog, round4};
+use crate::input::PlcMode;
+use crate::scenario::*;
+use crate::world::{FieldBus, Plant, PlcState, SimClock};
+
+pub(super) fn scan_plcs(
+    clock: Res<'_, SimClock>,
+    plant: Res<'_, Plant>,
+    mut bus: ResMut<'_, FieldBus>,
+    mut q: Query<'_, '_, &mut PlcState>,
+    mut log: ResMut<'_, EventLog>,
+) {
+    let s = &*plant.0;
+    let mut last = None;
+    for mut plc in &mut q {
+        let i = plc.idx.ix();
+        // Events must come out in scenario order; see `field::check_limits`.
+        assert!(last < Some(i), "PLCs visited out of order");
+        last = Some(i);
+        let def = &s.plcs[i];
+        if (clock.tick + i as u64) % def.scan_ticks != 0 {
+            continue;
+        }
+        let mut cx = Scan {
+            s,
+            def,
+            bus: &mut bus,
+            log: &mut log,
+            tick: clock.tick,
+            dt_s: clock.dt_s * def.scan_ticks as f64,
+        };
+        cx.read_inputs(&mut plc);
+        if plc.mode == PlcMode::Run {
+            cx.run_program(&mut plc);
+        } else {
+            cx.fail_outputs();
+        }
+    }
+}
+
+struct Scan<'a> {
+    s: &'a Scenario,
+    def: &'a PlcDef,
+    bus: &'a mut FieldBus,
+    log: &'a mut EventLog,
+    tick: u64,
+    /// Seconds since this PLC's previous scan.
+    dt_s: f64,
+}
+
+impl Scan<'_> {
+    /// Copies sensor values, actuator feedback, trips and alarms into the PLC's input tables.
+    fn read_inputs(&mut self, plc: &mut PlcState) {
+        for p in &self.def.input_registers {
+            let v = match p.source {
+                RegisterSource::Sensor(sn) => self.bus.measured[sn.ix()],
+                RegisterSource::Actuator(a) => self.bus.actuator_pos[a.ix()],
+            };
+            plc.memory.input[usize::from(p.addr)] = p.scaling.to_raw(v);
+        }
+        for p in &self.def.discrete_inputs {
+            plc.memory.discrete[usize::from(p.addr)] = match p.source {
+                DiscreteSource::Switch(sn) => self.bus.measured[sn.ix()] >= 0.5,
+                DiscreteSource::Running(a) => self.bus.actuator_pos[a.ix()] > 0.5,
+                DiscreteSource::Tripped(il) => self.bus.tripped[il.ix()],
+                DiscreteSource::Alarm(al) => self.bus.alarm_active[al.ix()] != 0,
+            };
+        }
+    }
+
+    fn fail_outputs(&mut self) {
+        for block in &self.def.logic {
+            let output = match block {
+                Logic::OnOff { output, .. }
+                | Logic::Pi { output, .. }
+                | Logic::Follow { output, .. } => *output,
+                Logic::Alarm(_) | Logic::Interlock(_) => continue,
+            };
+            self.bus.actuator_cmd[output.ix()] = self.s.actuators[output.ix()].fail;
+        }
+    }
+
+    fn param(&self, plc: &PlcState, p: Param) -> f64 {
+        match p {
+            Param::Const(x) => x,
+            Param::Holding(i) => {
+                let h = &self.def.holding_registers[i.ix()];
+                h.scaling.to_value(plc.memory.holding[usize::from(h.addr)])
+            }
+        }
+    }
+
+    fn coil(&self, plc: &PlcState, c: PointIdx) -> bool {
+        plc.memory.coils[usize::from(self.def.coils[c.ix()].addr)]
+    }
+
+    fn run_program(&mut self, plc: &mut PlcState) {
+        for (b, block) in self.def.logic.iter().enumerate() {
+            match block {
+                Logic::OnOff {
+                    pv,
+                    low,
+                    high,
+                    output,
+                    action,
+                    manual,
+                    manual_command,
+                    ..
+                } => {
+                    let on = if manual.is_some_and(|m| self.coil(plc, m)) {
+                        manual_command.is_some_and(|c| self.coil(plc, c))
+                    } else {
+                        let x = self.bus.measured[pv.ix()];
+                        let (low, high) = (self.param(plc, *low), self.param(plc, *high));
+                        let was = plc.onoff_on[b];
+                        match action {
+                            OnOffAction::Fill => (x <= low) || (was && x < high),
+                            OnOffAction::Drain => (x >= high) || (was && x > low),
+                        }
+                    };
+                    plc.onoff_on[b] = on;
+                    self.bus.actuator_cmd[output.ix()] = if on { 1.0 } else { 0.0 };
+                }
+                Logic::Pi {
+                    pv,
+                    setpoint,
+                    kp,
+                    ki,
+                    bias,
+                    output,
+                    reverse,
+                    manual,
+                    manual_output,
+                    ..
+                } => {
+                    let x = self.bus.measured[pv.ix()];
+                    let sp = self.param(plc, *setpoint);
+                    let error = if *reverse { x - sp } else { sp - x };
+                    let (kp, ki) = (self.param(plc, *kp), self.param(plc, *ki));
+                    let out = if manual.is_some_and(|m| self.coil(plc, m)) {
+                        let out = manual_output
+                            .map_or(0.0, |p| self.param(plc, p))
+                            .clamp(0.0, 1.0);
+                        // Bumpless return to automatic: the integrator tracks the manual output.
+                        plc.pi_integral[b] = out - bias - kp * error;
+                        out
+                    } else {
+                        let integral = plc.pi_integral[b] + ki * error * self.dt_s;
+                        let unclamped = bias + kp * error + integral;
+                        let out = unclamped.clamp(0.0, 1.0);
+                        // Anti-windup: integrate only while the output is not saturated, or
+                        // when the error drives it back from saturation.
+                        if unclamped == out
+                            || (unclamped > 1.0 && error * ki < 0.0)
+                            || (unclamped < 0.0 && error * ki > 0.0)
+                        {
+                            plc.pi_integral[b] = integral;
+                        }
+                        out
+                    };
+                    self.bus.actuator_cmd[output.ix()] = if out.is_finite() { out } else { 0.0 };
+                }
+                Logic::Follow { coil, output } => {
+                    self.bus.actuator_cmd[output.ix()] =
+                        if self.coil(plc, *coil) { 1.0 } else { 0.0 };
+                }
+                Logic::Alarm(a) => self.alarm(plc, *a),
+                Logic::Interlock(il) => self.interlock(plc, *il),
+            }
+        }
+    }
+
+    fn alarm(&mut self, plc: &PlcState, a: AlarmIdx) {
+        let def = &self.s.alarms[a.ix()];
+        let x = self.bus.measured[def.pv.ix()];
+        for (k, level) in AlarmLevel::ALL.iter().enumerate() {
+            let Some(limit) = def.limits[k].map(|p| self.param(plc, p)) else {
+                continue;
+            };
+            let bit = 1u8 << k;
+            let active = self.bus.alarm_active[a.ix()] & bit != 0;
+            let high = matches!(level, AlarmLevel::Hi | AlarmLevel::HiHi);
+            let raise = if high { x >= limit } else { x <= limit };
+            let clear = if high {
+                x < limit - def.deadband
+            } else {
+                x > limit + def.deadband
+            };
+            if !active && raise {
+                self.bus.alarm_active[a.ix()] |= bit;
+                let e = EventKind::AlarmRaised {
+                    plc: self.def.id.clone(),
+                    alarm: def.id.clone(),
+                    level: *level,
+                    value: round4(x),
+                    limit,
+                };
+                self.log.push(self.tick, e);
+            } else if active && clear {
+                self.bus.alarm_active[a.ix()] &= !bit;
+                let e = EventKind::AlarmCleared {
+                    plc: self.def.id.clone(),
+                    alarm: def.id.clone(),
+                    level: *level,
+                    value: round4(x),
+                };
+                self.log.push(self.tick, e);
+            }
+        }
+    }
+
+    fn interlock(&mut self, plc: &mut PlcState, il: InterlockIdx) {
+        let def = &self.s.interlocks[il.ix()];
+        let x = self.bus.measured[def.pv.ix()];
+        let condition = match self.s.sensors[def.pv.ix()].kind {
+            SensorKind::Analog { .. } => {
+                def.above.is_some_and(|p| x >= self.param(plc, p))
+                    || def.below.is_some_and(|p| x <= self.param(plc, p))
+            }
+            SensorKind::SwitchAbove(_) | SensorKind::SwitchBelow(_) => x >= 0.5,
+        };
+        let tripped = self.bus.tripped[il.ix()];
+        if let Some(r) = def.reset {
+            let addr = usize::from(self.def.coils[r.ix()].addr);
+            if plc.memory.coils[addr] {
+                // The reset coil is a pushbutton: it clears itself whether or not the reset works.
+                plc.memory.coils[addr] = false;
+                if tripped && !condition {
+                    self.bus.tripped[il.ix()] = false;
+                    self.bus.refresh_forced(self.s);
+                    self.log.push(
+                        self.tick,
+                        EventKind::InterlockReset {
+                            plc: self.def.id.clone(),
+                            interlock: def.id.clone(),
+                        },
+                    );
+                    return;
+                }
+            }
+        }
+        let bypassed = def.bypass.is_some_and(|b| self.coil(plc, b));
+        if !tripped && condition && !bypassed {
+            self.bus.tripped[il.ix()] = true;
+            self.bus.refresh_forced(self.s);
+            self.log.push(
+                self.tick,
+                EventKind::InterlockTripped {
+                    plc: self.def.id.clone(),
+                    interlock: def.id.clone(),
+                    value: round4(x),
+                },
+            );
+        }
+    }
+}

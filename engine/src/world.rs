@@ -1,0 +1,377 @@
+//! The ECS data of a running plant: components, resources, and `spawn_plant`, which builds a
+//! `World` from a checked `Scenario`.
+//!
+//! Entities stand for the things a trainee would point at (zones, conduits, hosts, PLCs,
+//! sensors, actuators, process variables). Values several systems share every tick live in
+//! dense resources indexed like the scenario (`Process` for true values, `FieldBus` for the
+//! wiring between PLCs and field devices), so no system looks another entity up by name.
+
+use std::sync::Arc;
+
+use bevy_ecs::prelude::*;
+use rand::rngs::ChaCha8Rng;
+
+use crate::event::{EventKind, EventLog, Side};
+use crate::input::{PlcMode, SimInput};
+use crate::rng::SimRng;
+use crate::scenario::*;
+
+/// The scenario the world was built from.
+#[derive(Resource, Debug, Clone)]
+pub struct Plant(pub Arc<Scenario>);
+
+/// Simulated time. The only clock the simulation knows.
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct SimClock {
+    /// Current tick: the one being computed while systems run.
+    pub tick: u64,
+    /// Ticks per simulated second.
+    pub tick_hz: u32,
+    /// Seconds per tick.
+    pub dt_s: f64,
+}
+
+/// Inputs to apply at the start of the next tick, in arrival order.
+#[derive(Resource, Debug, Default)]
+pub struct InputQueue {
+    /// Pending inputs.
+    pub pending: Vec<SimInput>,
+}
+
+/// True values of the process variables, by `VarIdx`.
+#[derive(Resource, Debug, Clone)]
+pub struct Process {
+    /// True values.
+    pub values: Vec<f64>,
+    /// Scratch for rates of change, reused every tick.
+    pub(crate) rates: Vec<f64>,
+}
+
+/// The wiring between PLCs and the field, by index.
+#[derive(Resource, Debug, Clone)]
+pub struct FieldBus {
+    /// Actuator positions, 0..=1, by `ActuatorIdx`.
+    pub actuator_pos: Vec<f64>,
+    /// Positions commanded by control logic.
+    pub actuator_cmd: Vec<f64>,
+    /// Positions forced by tripped interlocks; they win over `actuator_cmd`.
+    pub forced: Vec<Option<f64>>,
+    /// Measured values by `SensorIdx` (switches as 0 or 1).
+    pub measured: Vec<f64>,
+    /// Latched interlock trips, by `InterlockIdx`.
+    pub tripped: Vec<bool>,
+    /// Active alarm levels by `AlarmIdx`, one bit per `AlarmLevel::ALL` entry.
+    pub alarm_active: Vec<u8>,
+}
+
+impl FieldBus {
+    /// Recomputes `forced` from the tripped interlocks (later interlocks win on a shared
+    /// actuator, in scenario order).
+    pub(crate) fn refresh_forced(&mut self, scenario: &Scenario) {
+        self.forced.iter_mut().for_each(|f| *f = None);
+        for (def, _) in scenario
+            .interlocks
+            .iter()
+            .zip(&self.tripped)
+            .filter(|(_, t)| **t)
+        {
+            for (a, v) in &def.actions {
+                self.forced[a.ix()] = Some(*v);
+            }
+        }
+    }
+}
+
+/// A zone entity.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct ZoneNode {
+    /// Index in the scenario.
+    pub idx: ZoneIdx,
+}
+
+/// A conduit entity and its current policy (defenders may change it).
+#[derive(Component, Debug, Clone)]
+pub struct ConduitNode {
+    /// Index in the scenario.
+    pub idx: usize,
+    /// Current firewall policy.
+    pub policy: FirewallPolicy,
+}
+
+/// A host entity.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct HostNode {
+    /// Index in the scenario.
+    pub idx: HostIdx,
+}
+
+/// A process variable entity: its alarm-free, physical limit state.
+#[derive(Component, Debug, Clone)]
+pub struct VarState {
+    /// Index in the scenario.
+    pub idx: VarIdx,
+    /// Outside the safe window, and on which side.
+    pub outside: Option<Side>,
+    /// Damage already logged, high and low.
+    pub damaged: [bool; 2],
+}
+
+/// What active faults do to one sensor.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SensorFault {
+    /// Reports its last value.
+    pub frozen: bool,
+    /// Extra drift, units per hour.
+    pub drift_per_h: f64,
+    /// Extra noise standard deviation.
+    pub noise: f64,
+    /// Constant offset.
+    pub bias: f64,
+}
+
+/// A sensor entity.
+#[derive(Component, Debug)]
+pub struct SensorState {
+    /// Index in the scenario.
+    pub idx: SensorIdx,
+    /// Its own noise stream, `sensor:<id>`.
+    pub(crate) rng: ChaCha8Rng,
+    /// Accumulated drift.
+    pub drift: f64,
+    /// Current fault effects.
+    pub fault: SensorFault,
+}
+
+/// An actuator entity.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct ActuatorState {
+    /// Index in the scenario.
+    pub idx: ActuatorIdx,
+    /// Stuck by a fault: ignores commands.
+    pub stuck: bool,
+}
+
+/// A PLC's memory, one dense array per Modbus table, indexed by address. `mapped_*` say which
+/// addresses the PLC answers for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Memory {
+    /// Coils.
+    pub coils: Vec<bool>,
+    /// Discrete inputs.
+    pub discrete: Vec<bool>,
+    /// Input registers.
+    pub input: Vec<u16>,
+    /// Holding registers.
+    pub holding: Vec<u16>,
+    /// Which addresses of each table are mapped, in `Table::ALL` order.
+    pub mapped: [Vec<bool>; 4],
+}
+
+impl Memory {
+    fn new(def: &PlcDef) -> Memory {
+        let len = |t| def.table_len(t);
+        let mut mapped = Table::ALL.map(|t| vec![false; len(t)]);
+        let mut mark = |t: Table, addr: u16| mapped[t as usize][usize::from(addr)] = true;
+        def.coils.iter().for_each(|p| mark(Table::Coils, p.addr));
+        def.discrete_inputs
+            .iter()
+            .for_each(|p| mark(Table::DiscreteInputs, p.addr));
+        def.input_registers
+            .iter()
+            .for_each(|p| mark(Table::InputRegisters, p.addr));
+        def.holding_registers
+            .iter()
+            .for_each(|p| mark(Table::HoldingRegisters, p.addr));
+        for r in &def.reserved {
+            for a in r.start..=r.start.saturating_add(r.count - 1) {
+                mark(r.table, a);
+            }
+        }
+        let mut m = Memory {
+            coils: vec![false; len(Table::Coils)],
+            discrete: vec![false; len(Table::DiscreteInputs)],
+            input: vec![0; len(Table::InputRegisters)],
+            holding: vec![0; len(Table::HoldingRegisters)],
+            mapped,
+        };
+        def.coils
+            .iter()
+            .for_each(|p| m.coils[usize::from(p.addr)] = p.initial);
+        def.holding_registers
+            .iter()
+            .for_each(|p| m.holding[usize::from(p.addr)] = p.initial_raw);
+        m
+    }
+
+    /// Whether `count` addresses from `addr` of `table` are all mapped.
+    pub fn is_mapped(&self, table: Table, addr: u16, count: usize) -> bool {
+        let map = &self.mapped[table as usize];
+        let start = usize::from(addr);
+        count > 0
+            && start
+                .checked_add(count)
+                .is_some_and(|end| end <= map.len() && map[start..end].iter().all(|m| *m))
+    }
+}
+
+/// A PLC entity: mode, memory and the state its program keeps between scans.
+#[derive(Component, Debug, Clone)]
+pub struct PlcState {
+    /// Index in the scenario.
+    pub idx: PlcIdx,
+    /// Operating mode.
+    pub mode: PlcMode,
+    /// Memory.
+    pub memory: Memory,
+    /// Hash of the program now loaded.
+    pub program_hash: String,
+    /// On/off loop states, by logic block index.
+    pub(crate) onoff_on: Vec<bool>,
+    /// PI integrator states, by logic block index.
+    pub(crate) pi_integral: Vec<f64>,
+}
+
+/// Entities by scenario index, so systems that must visit things in a fixed order can.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Entities {
+    /// PLC entities by `PlcIdx`.
+    pub plcs: Vec<Entity>,
+    /// Sensor entities by `SensorIdx`.
+    pub sensors: Vec<Entity>,
+    /// Actuator entities by `ActuatorIdx`.
+    pub actuators: Vec<Entity>,
+    /// Conduit entities in scenario order.
+    pub conduits: Vec<Entity>,
+}
+
+/// A fault in effect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveFault {
+    /// Id.
+    pub id: String,
+    /// Effect.
+    pub effect: FaultEffect,
+    /// Tick it ends, if it does.
+    pub end_tick: Option<u64>,
+}
+
+/// Faults in effect, in the order they started.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct ActiveFaults {
+    /// The faults.
+    pub list: Vec<ActiveFault>,
+}
+
+/// Builds the world for `scenario` and `seed` at tick 0, with the `sim_started` event logged.
+pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
+    let mut world = World::new();
+    let s = &*scenario;
+    let rng = SimRng::new(seed);
+    let mut entities = Entities::default();
+    for (i, _) in s.zones.iter().enumerate() {
+        world.spawn(ZoneNode {
+            idx: ZoneIdx(i as u32),
+        });
+    }
+    for (i, c) in s.conduits.iter().enumerate() {
+        entities.conduits.push(
+            world
+                .spawn(ConduitNode {
+                    idx: i,
+                    policy: c.policy.clone(),
+                })
+                .id(),
+        );
+    }
+    for (i, _) in s.hosts.iter().enumerate() {
+        world.spawn(HostNode {
+            idx: HostIdx(i as u32),
+        });
+    }
+    for (i, _) in s.vars.iter().enumerate() {
+        world.spawn(VarState {
+            idx: VarIdx(i as u32),
+            outside: None,
+            damaged: [false; 2],
+        });
+    }
+    for (i, a) in s.actuators.iter().enumerate() {
+        let _ = a;
+        entities.actuators.push(
+            world
+                .spawn(ActuatorState {
+                    idx: ActuatorIdx(i as u32),
+                    stuck: false,
+                })
+                .id(),
+        );
+    }
+    for (i, d) in s.sensors.iter().enumerate() {
+        let state = SensorState {
+            idx: SensorIdx(i as u32),
+            rng: rng.stream(&format!("sensor:{}", d.id)),
+            drift: 0.0,
+            fault: SensorFault::default(),
+        };
+        entities.sensors.push(world.spawn(state).id());
+    }
+    for (i, p) in s.plcs.iter().enumerate() {
+        let state = PlcState {
+            idx: PlcIdx(i as u32),
+            mode: PlcMode::Run,
+            memory: Memory::new(p),
+            program_hash: p.program_hash.clone(),
+            onoff_on: vec![false; p.logic.len()],
+            pi_integral: vec![0.0; p.logic.len()],
+        };
+        entities.plcs.push(world.spawn(state).id());
+    }
+    let values: Vec<f64> = s.vars.iter().map(|v| v.initial).collect();
+    let measured = s
+        .sensors
+        .iter()
+        .map(|d| {
+            let v = values[d.var.ix()];
+            match d.kind {
+                SensorKind::Analog { lo, hi } => v.clamp(lo, hi),
+                SensorKind::SwitchAbove(t) => f64::from(u8::from(v >= t)),
+                SensorKind::SwitchBelow(t) => f64::from(u8::from(v <= t)),
+            }
+        })
+        .collect();
+    let actuator_pos: Vec<f64> = s.actuators.iter().map(|a| a.initial).collect();
+    world.insert_resource(FieldBus {
+        actuator_cmd: actuator_pos.clone(),
+        actuator_pos,
+        forced: vec![None; s.actuators.len()],
+        measured,
+        tripped: vec![false; s.interlocks.len()],
+        alarm_active: vec![0; s.alarms.len()],
+    });
+    world.insert_resource(Process {
+        rates: vec![0.0; values.len()],
+        values,
+    });
+    world.insert_resource(SimClock {
+        tick: 0,
+        tick_hz: s.tick_hz,
+        dt_s: 1.0 / f64::from(s.tick_hz),
+    });
+    world.insert_resource(InputQueue::default());
+    world.insert_resource(ActiveFaults::default());
+    world.insert_resource(entities);
+    world.insert_resource(rng);
+    let mut log = EventLog::default();
+    log.push(
+        0,
+        EventKind::SimStarted {
+            scenario: s.id.clone(),
+            scenario_hash: s.source_hash.clone(),
+            seed,
+            tick_hz: s.tick_hz,
+        },
+    );
+    world.insert_resource(log);
+    world.insert_resource(Plant(scenario));
+    world
+}

@@ -1,0 +1,107 @@
+//! The `icsdrill` command line.
+//!
+//! # Layout
+//!
+//! - `main.rs`: argument definitions and dispatch.
+//! - `scenarios_cmd.rs`: `icsdrill scenarios list|show|validate`.
+//! - `simulate.rs`: `icsdrill simulate`, headless runs with a progress line and a summary.
+
+mod scenarios_cmd;
+mod simulate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use icsdrill_engine::Scenario;
+
+/// icsdrill: a cyber range for industrial-control emergency drills (工控安全应急演练靶场).
+///
+/// With no command, runs the default scenario headless for its whole duration and prints what
+/// happened.
+#[derive(Parser, Debug)]
+#[command(name = "icsdrill", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List, show and validate scenarios.
+    #[command(subcommand)]
+    Scenarios(ScenariosCmd),
+    /// Run a scenario headless, as fast as possible, and write its event log.
+    Simulate(simulate::Args),
+}
+
+#[derive(Subcommand, Debug)]
+enum ScenariosCmd {
+    /// One built-in scenario per line: id, industry, level, PLCs, title.
+    List,
+    /// Describe a scenario: plant, network, PLC register maps.
+    Show {
+        /// Built-in id or path to a YAML file.
+        scenario: String,
+        /// Language of names and text.
+        #[arg(long, value_enum, default_value_t = Lang::En)]
+        lang: Lang,
+    },
+    /// Validate scenario files; exits 1 and prints FILE:LINE:COL: message for each problem.
+    Validate {
+        /// Files to check.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+/// UI language.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lang {
+    /// English.
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => simulate::run(simulate::Args::default_drill()),
+        Some(Command::Simulate(args)) => simulate::run(args),
+        Some(Command::Scenarios(ScenariosCmd::List)) => scenarios_cmd::list(),
+        Some(Command::Scenarios(ScenariosCmd::Show { scenario, lang })) => {
+            scenarios_cmd::show(&scenario, lang)
+        }
+        Some(Command::Scenarios(ScenariosCmd::Validate { paths })) => {
+            scenarios_cmd::validate(&paths)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads a scenario given as a built-in id or a path.
+pub(crate) fn load_scenario(arg: &str) -> Result<Arc<Scenario>> {
+    if let Some(b) = icsdrill_scenarios::builtin(arg) {
+        return b
+            .load()
+            .map_err(|e| anyhow::anyhow!("built-in scenario `{arg}` is invalid:\n{e}"));
+    }
+    let path = PathBuf::from(arg);
+    if !path.exists() {
+        bail!("no built-in scenario or file named `{arg}` (see `icsdrill scenarios list`)");
+    }
+    let source = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Scenario::from_yaml(arg, &source)
+        .map(Arc::new)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}

@@ -1,0 +1,257 @@
+//! `icsdrill scenarios list|show|validate`.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use icsdrill_engine::Scenario;
+use icsdrill_engine::scenario::{DiscreteSource, Param, RegisterSource, SensorKind, Text};
+
+use crate::{Lang, load_scenario};
+
+pub(crate) fn list() -> Result<ExitCode> {
+    for b in icsdrill_scenarios::LIBRARY {
+        let s = b.load().map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "{}\t{}\tlevel {}\t{} PLCs\t{} / {}",
+            s.id,
+            s.meta.industry,
+            s.meta.level,
+            s.plcs.len(),
+            s.meta.title.en,
+            s.meta.title.zh
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
+    let mut failed = false;
+    for path in paths {
+        let name = path.display().to_string();
+        let source = match std::fs::read_to_string(path) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{name}: cannot read: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        match Scenario::from_yaml(&name, &source) {
+            Ok(s) => println!("ok {name} ({}, {} PLCs)", s.id, s.plcs.len()),
+            Err(errors) => {
+                failed = true;
+                eprintln!("{errors}");
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub(crate) fn show(arg: &str, lang: Lang) -> Result<ExitCode> {
+    let s = load_scenario(arg)?;
+    print!("{}", describe(&s, lang));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn t(text: &Text, lang: Lang) -> &str {
+    match lang {
+        Lang::En => &text.en,
+        Lang::Zh => &text.zh,
+    }
+}
+
+/// A plain-text description of the plant, for trainees and instructors alike (no attack
+/// timeline: that is the answer key).
+fn describe(s: &Scenario, lang: Lang) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{}  {}", s.id, t(&s.meta.title, lang));
+    let _ = writeln!(
+        o,
+        "industry: {}   enterprise level: {}   tick: {} Hz   duration: {} s",
+        s.meta.industry,
+        s.meta.level,
+        s.tick_hz,
+        s.duration_ticks / u64::from(s.tick_hz)
+    );
+    let _ = writeln!(o, "\n{}\n", t(&s.meta.brief, lang));
+    let _ = writeln!(o, "zones:");
+    for z in &s.zones {
+        let sl = z
+            .security_level
+            .map(|l| format!(" SL-T {l}"))
+            .unwrap_or_default();
+        let _ = writeln!(o, "  {:<14} {:?}{sl}  {}", z.id, z.level, t(&z.name, lang));
+    }
+    let _ = writeln!(o, "conduits:");
+    for c in &s.conduits {
+        let p = &c.policy;
+        let sources = if p.allow_sources.is_empty() {
+            "any".to_string()
+        } else {
+            p.allow_sources
+                .iter()
+                .map(|h| s.hosts[h.ix()].id.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let fcs = if p.allow_functions.is_empty() {
+            "any".to_string()
+        } else {
+            p.allow_functions
+                .iter()
+                .map(u8::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let _ = writeln!(
+            o,
+            "  {:<14} {} -> {}  sources: {sources}  functions: {fcs}  write windows: {}",
+            c.id,
+            s.zones[c.from.ix()].id,
+            s.zones[c.to.ix()].id,
+            p.write_ranges.len()
+        );
+    }
+    let _ = writeln!(o, "hosts:");
+    for h in &s.hosts {
+        let _ = writeln!(
+            o,
+            "  {:<14} {:?} in {}  {}",
+            h.id,
+            h.role,
+            s.zones[h.zone.ix()].id,
+            t(&h.name, lang)
+        );
+    }
+    let _ = writeln!(o, "process variables:");
+    for v in &s.vars {
+        let safe = v
+            .safe
+            .map(|[lo, hi]| format!(" safe {lo}..{hi}"))
+            .unwrap_or_default();
+        let dmg = v
+            .damage_above
+            .map(|d| format!(" damage >= {d}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  {:<16} {} {}{safe}{dmg}  {}",
+            v.id,
+            v.initial,
+            v.unit,
+            t(&v.name, lang)
+        );
+    }
+    for p in &s.plcs {
+        let _ = writeln!(
+            o,
+            "\nPLC {}  {}  ({:?}, zone {}, unit {}, {} {} {}, scan {} ms, range checks {}, program {})",
+            p.id,
+            t(&p.name, lang),
+            p.role,
+            s.zones[p.zone.ix()].id,
+            p.unit_id,
+            p.device.vendor,
+            p.device.product,
+            p.device.revision,
+            p.scan_ticks * 1000 / u64::from(s.tick_hz),
+            if p.range_checks { "on" } else { "off" },
+            &p.program_hash[..12]
+        );
+        for c in &p.coils {
+            let _ = writeln!(o, "  coil {:>5}  {:<18} {}", c.addr, c.id, t(&c.name, lang));
+        }
+        for d in &p.discrete_inputs {
+            let src = match d.source {
+                DiscreteSource::Switch(i) => format!("switch {}", s.sensors[i.ix()].id),
+                DiscreteSource::Running(i) => format!("running {}", s.actuators[i.ix()].id),
+                DiscreteSource::Tripped(i) => format!("tripped {}", s.interlocks[i.ix()].id),
+                DiscreteSource::Alarm(i) => format!("alarm {}", s.alarms[i.ix()].id),
+            };
+            let _ = writeln!(
+                o,
+                "  di   {:>5}  {:<18} {}  [{src}]",
+                d.addr,
+                d.id,
+                t(&d.name, lang)
+            );
+        }
+        for r in &p.input_registers {
+            let src = match r.source {
+                RegisterSource::Sensor(i) => s.sensors[i.ix()].id.as_str(),
+                RegisterSource::Actuator(i) => s.actuators[i.ix()].id.as_str(),
+            };
+            let _ = writeln!(
+                o,
+                "  ir   {:>5}  {:<18} {}  [{src}, raw = value x {}]",
+                r.addr,
+                r.id,
+                t(&r.name, lang),
+                r.scaling.scale
+            );
+        }
+        for h in &p.holding_registers {
+            let range = h
+                .range
+                .map(|[lo, hi]| format!(", range {lo}..{hi}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "  hr   {:>5}  {:<18} {} = {} {}  [raw {} = value x {}{range}]",
+                h.addr,
+                h.id,
+                t(&h.name, lang),
+                h.scaling.to_value(h.initial_raw),
+                h.unit,
+                h.initial_raw,
+                h.scaling.scale
+            );
+        }
+        for r in &p.reserved {
+            let _ = writeln!(
+                o,
+                "  {:<4} {:>5}+ {} words reserved  {}",
+                r.table.as_str(),
+                r.start,
+                r.count,
+                r.note.as_deref().unwrap_or("")
+            );
+        }
+    }
+    let _ = writeln!(o, "\nsafety interlocks:");
+    for il in &s.interlocks {
+        let sensor = &s.sensors[il.pv.ix()];
+        let cond = match (sensor.kind, il.above, il.below) {
+            (SensorKind::Analog { .. }, Some(p), _) => {
+                format!("{} >= {}", sensor.id, param(s, il.plc.ix(), p))
+            }
+            (SensorKind::Analog { .. }, None, Some(p)) => {
+                format!("{} <= {}", sensor.id, param(s, il.plc.ix(), p))
+            }
+            _ => format!("{} closed", sensor.id),
+        };
+        let _ = writeln!(
+            o,
+            "  {:<10} in {:<10} trips when {cond}",
+            il.id,
+            s.plcs[il.plc.ix()].id
+        );
+    }
+    o
+}
+
+fn param(s: &Scenario, plc: usize, p: Param) -> String {
+    match p {
+        Param::Const(x) => x.to_string(),
+        Param::Holding(i) => {
+            let h = &s.plcs[plc].holding_registers[i.ix()];
+            format!("hr {} ({})", h.addr, h.scaling.to_value(h.initial_raw))
+        }
+    }
+}
