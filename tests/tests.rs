@@ -1,1 +1,10 @@
+//! The one integration-test binary of icsdrill (see ripgrep's layout): each module below is a
+//! group of tests; `util` holds what they share.
 
+mod cli;
+mod determinism;
+mod plant;
+mod process;
+mod tidy;
+mod util;
+mod validation;

@@ -1,0 +1,113 @@
+//! The `icsdrill` binary, run as a user would.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use crate::util::{builtin, run};
+
+fn icsdrill(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_icsdrill")).args(args).output().expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh scratch directory under the target directory.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn scenarios_list_prints_one_line_per_builtin_id_first() {
+    let o = icsdrill(&["scenarios", "list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let ids: Vec<&str> = out.lines().map(|l| l.split('\t').next().unwrap()).collect();
+    let expected: Vec<&str> = icsdrill_scenarios::LIBRARY.iter().map(|b| b.id).collect();
+    assert_eq!(ids, expected);
+}
+
+#[test]
+fn scenarios_show_describes_the_plant_in_both_languages() {
+    let en = icsdrill(&["scenarios", "show", "petrochem-tank-farm"]);
+    assert!(en.status.success(), "{}", stderr(&en));
+    let en = stdout(&en);
+    assert!(en.contains("PLC plc-t101") && en.contains("hr       1  t101_sp_high"), "{en}");
+    let zh = stdout(&icsdrill(&["scenarios", "show", "petrochem-tank-farm", "--lang", "zh"]));
+    assert!(zh.contains("储罐区与进料反应器") && zh.contains("进油停止液位"), "{zh}");
+    let missing = icsdrill(&["scenarios", "show", "no-such-plant"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("no built-in scenario or file named `no-such-plant`"));
+}
+
+#[test]
+fn scenarios_validate_locates_errors_and_exits_1() {
+    let dir = scratch("validate");
+    let good = dir.join("good.yaml");
+    std::fs::write(&good, icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source).unwrap();
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "id: x\nmeta:\n  industry: petrochemical\n  level: 3\n  title: t\n  brief: b\n  colour: red\n").unwrap();
+    let ok = icsdrill(&["scenarios", "validate", good.to_str().unwrap()]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(stdout(&ok).starts_with("ok "));
+    let o = icsdrill(&["scenarios", "validate", good.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("{}:7:3: unknown field `colour`", bad.display())), "{err}");
+}
+
+#[test]
+fn simulate_writes_the_same_log_as_the_library() {
+    let dir = scratch("simulate");
+    let events = dir.join("events.jsonl");
+    let inputs = dir.join("inputs.jsonl");
+    std::fs::write(
+        &inputs,
+        "# a bad set point from the engineering workstation\n\
+         {\"tick\": 100, \"kind\": \"write_registers\", \"plc\": \"plc-t101\", \"source\": \"ews-01\", \"addr\": 1, \"values\": [1200]}\n",
+    )
+    .unwrap();
+    let o = icsdrill(&[
+        "simulate", "petrochem-tank-farm", "--seed", "9", "--duration", "1800",
+        "--inputs", inputs.to_str().unwrap(), "--events", events.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = stdout(&o);
+    assert!(summary.contains("ticks      18000") && summary.contains("trip    il-101"), "{summary}");
+    let log = std::fs::read_to_string(&events).unwrap();
+    for line in log.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["tick"].is_u64() && v["kind"].is_string(), "{line}");
+    }
+    let parsed = icsdrill_engine::parse_inputs("inputs.jsonl", &std::fs::read_to_string(&inputs).unwrap()).unwrap();
+    let sim = run(&builtin("petrochem-tank-farm"), 9, 1800.0, &parsed);
+    assert_eq!(log, sim.events_jsonl(), "the CLI and the library disagree");
+    assert!(!dir.join("events.jsonl.tmp").exists());
+}
+
+#[test]
+fn simulate_reports_bad_inputs_with_their_line() {
+    let dir = scratch("bad-inputs");
+    let inputs = dir.join("inputs.jsonl");
+    std::fs::write(&inputs, "{\"tick\": 5, \"kind\": \"set_mode\", \"plc\": \"plc-t101\", \"mode\": \"run\"}\n{\"tick\": 1, \"kind\": \"launch_missiles\"}\n").unwrap();
+    let o = icsdrill(&["simulate", "petrochem-tank-farm", "--duration", "10", "--inputs", inputs.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("inputs.jsonl:2: unknown variant `launch_missiles`"), "{}", stderr(&o));
+    let o = icsdrill(&["simulate", "petrochem-tank-farm", "--duration=-3"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn no_arguments_runs_a_drill_on_the_default_scenario() {
+    let o = icsdrill(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(&format!("scenario   {}", icsdrill_scenarios::DEFAULT)), "{}", stdout(&o));
+}
