@@ -11,18 +11,50 @@ fn busy_inputs(scenario: &icsdrill_engine::Scenario) -> Vec<TimedInput> {
     let plc = &scenario.plcs[0];
     let mut inputs = vec![];
     if let Some(h) = plc.holding_registers.first() {
-        inputs.push(TimedInput { tick: 50, input: SimInput::WriteRegisters { plc: plc.id.clone(), source: "ews-01".into(), addr: h.addr, values: vec![h.initial_raw] } });
+        inputs.push(TimedInput {
+            tick: 50,
+            input: SimInput::WriteRegisters {
+                plc: plc.id.clone(),
+                source: "ews-01".into(),
+                addr: h.addr,
+                values: vec![h.initial_raw],
+            },
+        });
     }
     if let Some(c) = plc.coils.first() {
-        inputs.push(TimedInput { tick: 60, input: SimInput::WriteCoils { plc: plc.id.clone(), source: "hmi-01".into(), addr: c.addr, values: vec![c.initial] } });
+        inputs.push(TimedInput {
+            tick: 60,
+            input: SimInput::WriteCoils {
+                plc: plc.id.clone(),
+                source: "hmi-01".into(),
+                addr: c.addr,
+                values: vec![c.initial],
+            },
+        });
     }
     let sensor = scenario.sensors[0].id.clone();
     inputs.push(TimedInput {
         tick: 70,
-        input: SimInput::InjectFault { id: "t".into(), fault: icsdrill_engine::input::FaultSpec::SensorFreeze { sensor }, duration_s: Some(30.0) },
+        input: SimInput::InjectFault {
+            id: "t".into(),
+            fault: icsdrill_engine::input::FaultSpec::SensorFreeze { sensor },
+            duration_s: Some(30.0),
+        },
     });
-    inputs.push(TimedInput { tick: 80, input: SimInput::SetMode { plc: plc.id.clone(), mode: icsdrill_engine::PlcMode::Stop } });
-    inputs.push(TimedInput { tick: 200, input: SimInput::SetMode { plc: plc.id.clone(), mode: icsdrill_engine::PlcMode::Run } });
+    inputs.push(TimedInput {
+        tick: 80,
+        input: SimInput::SetMode {
+            plc: plc.id.clone(),
+            mode: icsdrill_engine::PlcMode::Stop,
+        },
+    });
+    inputs.push(TimedInput {
+        tick: 200,
+        input: SimInput::SetMode {
+            plc: plc.id.clone(),
+            mode: icsdrill_engine::PlcMode::Run,
+        },
+    });
     inputs
 }
 
@@ -33,12 +65,26 @@ fn same_seed_same_log_for_every_builtin_scenario() {
         let inputs = busy_inputs(&s);
         let a = run(&s, 42, 600.0, &inputs);
         let again = run(&s, 42, 600.0, &inputs);
-        assert_eq!(log_hash(&a), log_hash(&again), "{}: two runs with seed 42 differ", b.id);
+        assert_eq!(
+            log_hash(&a),
+            log_hash(&again),
+            "{}: two runs with seed 42 differ",
+            b.id
+        );
         assert_eq!(a.events_jsonl(), again.events_jsonl(), "{}", b.id);
         let other = run(&s, 43, 600.0, &inputs);
-        assert_ne!(log_hash(&a), log_hash(&other), "{}: seeds 42 and 43 gave the same log", b.id);
+        assert_ne!(
+            log_hash(&a),
+            log_hash(&other),
+            "{}: seeds 42 and 43 gave the same log",
+            b.id
+        );
         // The inputs took effect and are in the log.
-        assert!(a.events_jsonl().contains("\"kind\":\"input_applied\""), "{}", b.id);
+        assert!(
+            a.events_jsonl().contains("\"kind\":\"input_applied\""),
+            "{}",
+            b.id
+        );
     }
 }
 

@@ -72,14 +72,28 @@ fn mini() -> Arc<Scenario> {
 }
 
 fn regs(source: &str, addr: u16, values: &[u16]) -> SimInput {
-    SimInput::WriteRegisters { plc: "plc1".into(), source: source.into(), addr, values: values.to_vec() }
+    SimInput::WriteRegisters {
+        plc: "plc1".into(),
+        source: source.into(),
+        addr,
+        values: values.to_vec(),
+    }
 }
 
 /// Applies one input on a fresh plant and returns the outcome event.
 fn outcome(input: SimInput) -> EventKind {
     let mut sim = Sim::new(mini(), 1);
     let events = sim.step([input]).to_vec();
-    events.into_iter().find(|e| matches!(e.kind, EventKind::InputApplied { .. } | EventKind::InputRejected { .. })).expect("every input leaves an event").kind
+    events
+        .into_iter()
+        .find(|e| {
+            matches!(
+                e.kind,
+                EventKind::InputApplied { .. } | EventKind::InputRejected { .. }
+            )
+        })
+        .expect("every input leaves an event")
+        .kind
 }
 
 fn rejected(input: SimInput) -> Option<RejectReason> {
@@ -94,24 +108,71 @@ fn firewall_and_plc_checks_decide_every_write() {
     let cases: &[(SimInput, Option<RejectReason>)] = &[
         (regs("ews", 0, &[600]), None),
         (regs("office", 0, &[600]), Some(RejectReason::NoRoute)),
-        (regs("hist", 0, &[600]), Some(RejectReason::SourceNotAllowed)),
+        (
+            regs("hist", 0, &[600]),
+            Some(RejectReason::SourceNotAllowed),
+        ),
         (regs("local", 0, &[9999]), Some(RejectReason::OutOfRange)), // Same zone: no firewall, but the PLC checks ranges.
         (regs("ews", 0, &[600, 100]), None),
         (regs("ews", 0, &[950]), Some(RejectReason::ValueNotAllowed)),
-        (regs("ews", 0, &[600, 950]), Some(RejectReason::ValueNotAllowed)),
+        (
+            regs("ews", 0, &[600, 950]),
+            Some(RejectReason::ValueNotAllowed),
+        ),
         (regs("ews", 2, &[1]), None),
         (regs("ews", 2, &[1, 2]), Some(RejectReason::IllegalAddress)), // The conduit allows 2..=3; the PLC maps only 2.
-        (regs("ews", 3, &[1, 2]), Some(RejectReason::AddressNotAllowed)),
+        (
+            regs("ews", 3, &[1, 2]),
+            Some(RejectReason::AddressNotAllowed),
+        ),
         (regs("local", 3, &[1]), Some(RejectReason::IllegalAddress)),
         (regs("local", 10, &[1, 2, 3, 4, 5]), None),
-        (regs("local", 12, &[1, 2, 3, 4]), Some(RejectReason::IllegalAddress)),
-        (regs("local", 65535, &[1]), Some(RejectReason::IllegalAddress)),
+        (
+            regs("local", 12, &[1, 2, 3, 4]),
+            Some(RejectReason::IllegalAddress),
+        ),
+        (
+            regs("local", 65535, &[1]),
+            Some(RejectReason::IllegalAddress),
+        ),
         (regs("ews", 0, &[]), Some(RejectReason::IllegalValue)),
         (regs("nobody", 0, &[1]), Some(RejectReason::UnknownHost)),
-        (SimInput::WriteRegisters { plc: "plc9".into(), source: "ews".into(), addr: 0, values: vec![1] }, Some(RejectReason::UnknownPlc)),
-        (SimInput::WriteCoils { plc: "plc1".into(), source: "hmi".into(), addr: 0, values: vec![true] }, None),
-        (SimInput::WriteCoils { plc: "plc1".into(), source: "hmi".into(), addr: 0, values: vec![true, false] }, Some(RejectReason::FunctionNotAllowed)), // FC 15
-        (SimInput::WriteCoils { plc: "plc1".into(), source: "local".into(), addr: 3, values: vec![true, false] }, Some(RejectReason::IllegalAddress)),
+        (
+            SimInput::WriteRegisters {
+                plc: "plc9".into(),
+                source: "ews".into(),
+                addr: 0,
+                values: vec![1],
+            },
+            Some(RejectReason::UnknownPlc),
+        ),
+        (
+            SimInput::WriteCoils {
+                plc: "plc1".into(),
+                source: "hmi".into(),
+                addr: 0,
+                values: vec![true],
+            },
+            None,
+        ),
+        (
+            SimInput::WriteCoils {
+                plc: "plc1".into(),
+                source: "hmi".into(),
+                addr: 0,
+                values: vec![true, false],
+            },
+            Some(RejectReason::FunctionNotAllowed),
+        ), // FC 15
+        (
+            SimInput::WriteCoils {
+                plc: "plc1".into(),
+                source: "local".into(),
+                addr: 3,
+                values: vec![true, false],
+            },
+            Some(RejectReason::IllegalAddress),
+        ),
     ];
     for (input, expected) in cases {
         assert_eq!(rejected(input.clone()), *expected, "{input:?}");
@@ -123,25 +184,42 @@ fn accepted_writes_change_memory_and_the_process() {
     let mut sim = Sim::new(mini(), 1);
     sim.run_until(600, &[]);
     let settled = sim.true_value("level").unwrap();
-    assert!((settled - 50.0).abs() < 1.0, "the PI loop holds the set point: {settled}");
+    assert!(
+        (settled - 50.0).abs() < 1.0,
+        "the PI loop holds the set point: {settled}"
+    );
     sim.step([regs("ews", 0, &[700])]);
     assert_eq!(sim.plc("plc1").unwrap().memory.holding[0], 700);
     sim.run_until(3000, &[]);
     let moved = sim.true_value("level").unwrap();
-    assert!((moved - 70.0).abs() < 1.0, "level follows the new set point: {moved}\n{}", story(sim.events()));
+    assert!(
+        (moved - 70.0).abs() < 1.0,
+        "level follows the new set point: {moved}\n{}",
+        story(sim.events())
+    );
 }
 
 #[test]
 fn stopped_plc_drives_outputs_to_fail_positions() {
     let mut sim = Sim::new(mini(), 1);
-    sim.step([SimInput::SetMode { plc: "plc1".into(), mode: PlcMode::Stop }]);
+    sim.step([SimInput::SetMode {
+        plc: "plc1".into(),
+        mode: PlcMode::Stop,
+    }]);
     sim.run_until(20, &[]);
     assert_eq!(sim.actuator_position("inlet"), Some(0.0));
     assert_eq!(sim.actuator_position("pump"), Some(0.0));
-    let modes: Vec<_> = sim.events().iter().filter(|e| matches!(e.kind, EventKind::ModeChanged { .. })).collect();
+    let modes: Vec<_> = sim
+        .events()
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::ModeChanged { .. }))
+        .collect();
     assert_eq!(modes.len(), 1);
     // Back to run: the loop takes over again.
-    sim.step([SimInput::SetMode { plc: "plc1".into(), mode: PlcMode::Run }]);
+    sim.step([SimInput::SetMode {
+        plc: "plc1".into(),
+        mode: PlcMode::Run,
+    }]);
     sim.run_until(40, &[]);
     assert_eq!(sim.actuator_position("pump"), Some(1.0));
     assert!(sim.actuator_position("inlet").unwrap() > 0.0);
@@ -150,14 +228,41 @@ fn stopped_plc_drives_outputs_to_fail_positions() {
 #[test]
 fn frozen_sensor_hides_the_true_value_until_cleared() {
     let mut sim = Sim::new(mini(), 1);
-    let freeze = SimInput::InjectFault { id: "f".into(), fault: FaultSpec::SensorFreeze { sensor: "lit".into() }, duration_s: None };
-    sim.step([freeze.clone(), SimInput::WriteCoils { plc: "plc1".into(), source: "hmi".into(), addr: 1, values: vec![false] }]);
+    let freeze = SimInput::InjectFault {
+        id: "f".into(),
+        fault: FaultSpec::SensorFreeze {
+            sensor: "lit".into(),
+        },
+        duration_s: None,
+    };
+    sim.step([
+        freeze.clone(),
+        SimInput::WriteCoils {
+            plc: "plc1".into(),
+            source: "hmi".into(),
+            addr: 1,
+            values: vec![false],
+        },
+    ]);
     let frozen = sim.measured("lit").unwrap();
     sim.run_until(300, &[]);
-    assert_eq!(sim.measured("lit").unwrap(), frozen, "a frozen sensor keeps its reading");
-    assert!(sim.true_value("level").unwrap() > frozen + 5.0, "while the true level rises");
+    assert_eq!(
+        sim.measured("lit").unwrap(),
+        frozen,
+        "a frozen sensor keeps its reading"
+    );
+    assert!(
+        sim.true_value("level").unwrap() > frozen + 5.0,
+        "while the true level rises"
+    );
     let again = sim.step([freeze]).to_vec();
-    assert!(matches!(again[0].kind, EventKind::InputRejected { reason: RejectReason::DuplicateFault, .. }));
+    assert!(matches!(
+        again[0].kind,
+        EventKind::InputRejected {
+            reason: RejectReason::DuplicateFault,
+            ..
+        }
+    ));
     sim.step([SimInput::ClearFault { id: "f".into() }]);
     sim.step([]);
     assert!((sim.measured("lit").unwrap() - sim.true_value("level").unwrap()).abs() < 1e-9);
@@ -169,33 +274,100 @@ fn interlock_latches_until_reset_and_bypass_disables_it() {
     // Manual mode, valve wide open, pump stopped: the level climbs to the switch.
     let setup = [
         regs("local", 1, &[1000]),
-        SimInput::WriteCoils { plc: "plc1".into(), source: "hmi".into(), addr: 0, values: vec![true] },
-        SimInput::WriteCoils { plc: "plc1".into(), source: "hmi".into(), addr: 1, values: vec![false] },
+        SimInput::WriteCoils {
+            plc: "plc1".into(),
+            source: "hmi".into(),
+            addr: 0,
+            values: vec![true],
+        },
+        SimInput::WriteCoils {
+            plc: "plc1".into(),
+            source: "hmi".into(),
+            addr: 1,
+            values: vec![false],
+        },
     ];
     sim.step(setup);
     sim.run_until(1200, &[]);
-    let trips = |sim: &Sim| sim.events().iter().filter(|e| matches!(e.kind, EventKind::InterlockTripped { .. })).count();
+    let trips = |sim: &Sim| {
+        sim.events()
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::InterlockTripped { .. }))
+            .count()
+    };
     assert_eq!(trips(&sim), 1, "{}", story(sim.events()));
-    assert_eq!(sim.actuator_position("inlet"), Some(0.0), "the trip closes the inlet");
-    assert!(sim.plc("plc1").unwrap().memory.discrete[0], "the trip shows on a discrete input");
+    assert_eq!(
+        sim.actuator_position("inlet"),
+        Some(0.0),
+        "the trip closes the inlet"
+    );
+    assert!(
+        sim.plc("plc1").unwrap().memory.discrete[0],
+        "the trip shows on a discrete input"
+    );
     // Reset while the switch is still closed: refused, the coil clears itself.
-    sim.step([SimInput::WriteCoils { plc: "plc1".into(), source: "local".into(), addr: 3, values: vec![true] }]);
+    sim.step([SimInput::WriteCoils {
+        plc: "plc1".into(),
+        source: "local".into(),
+        addr: 3,
+        values: vec![true],
+    }]);
     sim.run_until(1210, &[]);
     assert!(!sim.plc("plc1").unwrap().memory.coils[3]);
-    assert!(!sim.events().iter().any(|e| matches!(e.kind, EventKind::InterlockReset { .. })));
+    assert!(
+        !sim.events()
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::InterlockReset { .. }))
+    );
     // Pump on drains the tank below the switch, then the reset works.
-    sim.step([SimInput::WriteCoils { plc: "plc1".into(), source: "hmi".into(), addr: 1, values: vec![true] }]);
+    sim.step([SimInput::WriteCoils {
+        plc: "plc1".into(),
+        source: "hmi".into(),
+        addr: 1,
+        values: vec![true],
+    }]);
     sim.run_until(1400, &[]);
-    sim.step([SimInput::WriteCoils { plc: "plc1".into(), source: "local".into(), addr: 3, values: vec![true] }]);
+    sim.step([SimInput::WriteCoils {
+        plc: "plc1".into(),
+        source: "local".into(),
+        addr: 3,
+        values: vec![true],
+    }]);
     sim.run_until(1420, &[]);
-    assert!(sim.events().iter().any(|e| matches!(e.kind, EventKind::InterlockReset { .. })), "{}", story(sim.events()));
+    assert!(
+        sim.events()
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::InterlockReset { .. })),
+        "{}",
+        story(sim.events())
+    );
     // Bypassed, the same conditions overflow the tank.
     sim.step([
-        SimInput::WriteCoils { plc: "plc1".into(), source: "local".into(), addr: 2, values: vec![true] },
-        SimInput::WriteCoils { plc: "plc1".into(), source: "hmi".into(), addr: 1, values: vec![false] },
+        SimInput::WriteCoils {
+            plc: "plc1".into(),
+            source: "local".into(),
+            addr: 2,
+            values: vec![true],
+        },
+        SimInput::WriteCoils {
+            plc: "plc1".into(),
+            source: "hmi".into(),
+            addr: 1,
+            values: vec![false],
+        },
     ]);
     sim.run_until(3000, &[]);
     assert_eq!(trips(&sim), 1);
-    assert!(sim.events().iter().any(|e| matches!(e.kind, EventKind::Damage { .. })), "{}", story(sim.events()));
-    assert_eq!(sim.true_value("level"), Some(100.0), "the tank spills at its bound");
+    assert!(
+        sim.events()
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Damage { .. })),
+        "{}",
+        story(sim.events())
+    );
+    assert_eq!(
+        sim.true_value("level"),
+        Some(100.0),
+        "the tank spills at its bound"
+    );
 }

@@ -8,7 +8,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
-            if path.file_name().is_some_and(|n| n == "target" || n.to_string_lossy().starts_with('.')) {
+            if path
+                .file_name()
+                .is_some_and(|n| n == "target" || n.to_string_lossy().starts_with('.'))
+            {
                 continue;
             }
             rust_files(&path, out);
@@ -31,7 +34,11 @@ fn every_rust_file_starts_with_a_module_doc() {
     assert!(files.len() > 10);
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
-        assert!(text.starts_with("//!"), "{} must start with a `//!` doc comment saying what it is for", f.display());
+        assert!(
+            text.starts_with("//!"),
+            "{} must start with a `//!` doc comment saying what it is for",
+            f.display()
+        );
     }
 }
 
@@ -44,7 +51,11 @@ fn no_ignored_or_should_panic_tests() {
     for f in files.iter().filter(|f| !f.ends_with("tidy.rs")) {
         let text = std::fs::read_to_string(f).unwrap();
         for bad in ["#[ignore", "#[should_panic"] {
-            assert!(!text.contains(bad), "{}: don't add `{bad}]` tests; assert the current behaviour with a FIXME instead", f.display());
+            assert!(
+                !text.contains(bad),
+                "{}: don't add `{bad}]` tests; assert the current behaviour with a FIXME instead",
+                f.display()
+            );
         }
     }
 }
@@ -54,9 +65,18 @@ fn simulation_core_has_no_io_clock_or_hash_order() {
     let mut files = vec![];
     rust_files(&root().join("engine/src"), &mut files);
     let forbidden = [
-        ("thread_rng", "thread randomness: draw from `SimRng::stream`"),
-        ("rand::rng(", "thread randomness: draw from `SimRng::stream`"),
-        ("rand::random", "thread randomness: draw from `SimRng::stream`"),
+        (
+            "thread_rng",
+            "thread randomness: draw from `SimRng::stream`",
+        ),
+        (
+            "rand::rng(",
+            "thread randomness: draw from `SimRng::stream`",
+        ),
+        (
+            "rand::random",
+            "thread randomness: draw from `SimRng::stream`",
+        ),
         ("SystemTime", "wall clock: use `SimClock`"),
         ("Instant", "wall clock: use `SimClock`"),
         ("HashMap", "hash order: use `BTreeMap` or a Vec"),
@@ -69,7 +89,11 @@ fn simulation_core_has_no_io_clock_or_hash_order() {
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         for (word, why) in forbidden {
-            assert!(!text.contains(word), "{} mentions `{word}`: {why}", f.display());
+            assert!(
+                !text.contains(word),
+                "{} mentions `{word}`: {why}",
+                f.display()
+            );
         }
     }
 }

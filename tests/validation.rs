@@ -14,7 +14,9 @@ fn errors(yaml: &str) -> String {
 }
 
 fn tank_farm() -> &'static str {
-    icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source
+    icsdrill_scenarios::builtin("petrochem-tank-farm")
+        .unwrap()
+        .source
 }
 
 /// The tank farm with `from` replaced by `to` (exactly once).
@@ -36,42 +38,113 @@ fn check(from: &str, to: &str, message: &str) {
     let out = errors(&yaml);
     let line = line_of(&yaml, to.lines().next().unwrap());
     let located = format!("broken.yaml:{line}:");
-    assert!(out.contains(&located), "expected an error at {located} for `{to}`, got:\n{out}");
+    assert!(
+        out.contains(&located),
+        "expected an error at {located} for `{to}`, got:\n{out}"
+    );
     assert!(out.contains(message), "expected `{message}`, got:\n{out}");
 }
 
 #[test]
 fn every_kind_of_problem_is_located() {
     // Unknown keys, at the key.
-    check("    coils:\n      - { id: xv101_manual", "    colis: []\n    coils:\n      - { id: xv101_manual", "unknown field `colis`");
+    check(
+        "    coils:\n      - { id: xv101_manual",
+        "    colis: []\n    coils:\n      - { id: xv101_manual",
+        "unknown field `colis`",
+    );
     // Dangling references.
-    check("var: t101_level, noise: 0.1", "var: t101_levle, noise: 0.1", "unknown variable `t101_levle`");
-    check("sensor: lit101, scale: 10 }", "sensor: lit1O1, scale: 10 }", "unknown sensor `lit1O1`");
-    check("zone: safety\n    unit_id", "zone: safty\n    unit_id", "unknown zone `safty`");
-    check("allow_sources: [ews-01, hmi-01]", "allow_sources: [ews-01, hmi-02]", "unknown host `hmi-02`");
-    check("low: t101_sp_low, high", "low: t101_sp_lo, high", "`t101_sp_lo` is not a holding register of PLC `plc-t101`");
-    check("il101_state, addr: 0, name: { en: IL-101 tripped, zh: IL-101 已联锁 }, tripped: il-101 }", "il101_state, addr: 0, name: { en: IL-101 tripped, zh: IL-101 已联锁 }, tripped: il-909 }", "unknown interlock `il-909`");
+    check(
+        "var: t101_level, noise: 0.1",
+        "var: t101_levle, noise: 0.1",
+        "unknown variable `t101_levle`",
+    );
+    check(
+        "sensor: lit101, scale: 10 }",
+        "sensor: lit1O1, scale: 10 }",
+        "unknown sensor `lit1O1`",
+    );
+    check(
+        "zone: safety\n    unit_id",
+        "zone: safty\n    unit_id",
+        "unknown zone `safty`",
+    );
+    check(
+        "allow_sources: [ews-01, hmi-01]",
+        "allow_sources: [ews-01, hmi-02]",
+        "unknown host `hmi-02`",
+    );
+    check(
+        "low: t101_sp_low, high",
+        "low: t101_sp_lo, high",
+        "`t101_sp_lo` is not a holding register of PLC `plc-t101`",
+    );
+    check(
+        "il101_state, addr: 0, name: { en: IL-101 tripped, zh: IL-101 已联锁 }, tripped: il-101 }",
+        "il101_state, addr: 0, name: { en: IL-101 tripped, zh: IL-101 已联锁 }, tripped: il-909 }",
+        "unknown interlock `il-909`",
+    );
     // Overlapping register ranges.
-    check("{ id: t101_al_lo, addr: 4,", "{ id: t101_al_lo, addr: 3,", "overlaps `t101_al_hihi`");
+    check(
+        "{ id: t101_al_lo, addr: 4,",
+        "{ id: t101_al_lo, addr: 3,",
+        "overlaps `t101_al_hihi`",
+    );
     check("start: 100, count: 50", "start: 4, count: 50", "overlaps");
     // Out-of-range values.
-    check("level: 3\n", "level: 4\n", "enterprise level 4 is out of range 1..=3");
-    check("unit_id: 1\n    device: { vendor: HIMA", "unit_id: 300\n    device: { vendor: HIMA", "unit_id 300 is out of range");
-    check("initial: 120\n      bounds: [0, 400]", "initial: 500\n      bounds: [0, 400]", "initial 500 is outside bounds");
-    check("initial: 2700, scale: 10, range", "initial: 7000, scale: 10, range", "does not fit a 16-bit register");
-    check("damage_above: 3300", "damage_above: 5000", "can never be reached");
+    check(
+        "level: 3\n",
+        "level: 4\n",
+        "enterprise level 4 is out of range 1..=3",
+    );
+    check(
+        "unit_id: 1\n    device: { vendor: HIMA",
+        "unit_id: 300\n    device: { vendor: HIMA",
+        "unit_id 300 is out of range",
+    );
+    check(
+        "initial: 120\n      bounds: [0, 400]",
+        "initial: 500\n      bounds: [0, 400]",
+        "initial 500 is outside bounds",
+    );
+    check(
+        "initial: 2700, scale: 10, range",
+        "initial: 7000, scale: 10, range",
+        "does not fit a 16-bit register",
+    );
+    check(
+        "damage_above: 3300",
+        "damage_above: 5000",
+        "can never be reached",
+    );
     check("tick_hz: 10", "tick_hz: 0", "tick_hz 0 is out of range");
     // Duplicates and double drivers.
-    check("id: plc-t102\n", "id: plc-t101 \n", "duplicate PLC id `plc-t101`");
-    check("follow: { coil: p101_run, output: p101 }", "follow: { coil: p101_run, output: xv101 }", "already driven by `t101-fill`");
+    check(
+        "id: plc-t102\n",
+        "id: plc-t101 \n",
+        "duplicate PLC id `plc-t101`",
+    );
+    check(
+        "follow: { coil: p101_run, output: p101 }",
+        "follow: { coil: p101_run, output: xv101 }",
+        "already driven by `t101-fill`",
+    );
     // Wrong types and bad YAML.
-    check("scan_ms: 100\n    coils:\n      - { id: h201_manual", "scan_ms: fast\n    coils:\n      - { id: h201_manual", "");
+    check(
+        "scan_ms: 100\n    coils:\n      - { id: h201_manual",
+        "scan_ms: fast\n    coils:\n      - { id: h201_manual",
+        "",
+    );
     check("  tick_hz: 10", "  tick_hz: [10", "");
 }
 
 #[test]
 fn all_problems_are_reported_at_once() {
-    let yaml = broken("var: t101_level, noise: 0.1", "var: nope, noise: 0.1").replacen("level: 3\n", "level: 9\n", 1);
+    let yaml = broken("var: t101_level, noise: 0.1", "var: nope, noise: 0.1").replacen(
+        "level: 3\n",
+        "level: 9\n",
+        1,
+    );
     let out = errors(&yaml);
     assert_eq!(out.lines().count(), 2, "{out}");
     assert!(out.lines().all(|l| l.starts_with("broken.yaml:")), "{out}");
@@ -99,8 +172,16 @@ fn mutated_scenarios_never_panic_and_errors_are_located() {
                     3 => m[i] = m[i].replacen(':', "", 1),
                     4 => {
                         let n = m[i].chars().count();
-                        let at = m[i].char_indices().map(|(p, _)| p).chain([m[i].len()]).nth(r.random_range(0..=n)).unwrap();
-                        m[i].insert(at, ['{', '[', '"', '-', '\t', '\u{0}'][r.random_range(0..6)]);
+                        let at = m[i]
+                            .char_indices()
+                            .map(|(p, _)| p)
+                            .chain([m[i].len()])
+                            .nth(r.random_range(0..=n))
+                            .unwrap();
+                        m[i].insert(
+                            at,
+                            ['{', '[', '"', '-', '\t', '\u{0}'][r.random_range(0..6)],
+                        );
                     }
                     5 => m[i] = m[i].replacen(|c: char| c.is_ascii_lowercase(), "q", 1),
                     _ => m[i] = format!("{}  ", m[i].replacen(' ', "", 2)),
@@ -109,12 +190,27 @@ fn mutated_scenarios_never_panic_and_errors_are_located() {
             let yaml = m.join("\n");
             // A mutation may keep the file valid (a changed digit in a comment); that is fine.
             if let Err(errs) = Scenario::from_yaml("m.yaml", &yaml) {
-                assert!(!errs.0.is_empty(), "{} case {case}: an error without problems", b.id);
+                assert!(
+                    !errs.0.is_empty(),
+                    "{} case {case}: an error without problems",
+                    b.id
+                );
                 for e in &errs.0 {
-                    assert!(e.line >= 1 && e.column >= 1, "{} case {case}: unlocated {e}", b.id);
-                    assert!(e.line as usize <= yaml.lines().count() + 1, "{} case {case}: line past the end: {e}", b.id);
+                    assert!(
+                        e.line >= 1 && e.column >= 1,
+                        "{} case {case}: unlocated {e}",
+                        b.id
+                    );
+                    assert!(
+                        e.line as usize <= yaml.lines().count() + 1,
+                        "{} case {case}: line past the end: {e}",
+                        b.id
+                    );
                     assert!(!e.message.is_empty(), "{} case {case}: empty message", b.id);
-                    assert!(e.to_string().starts_with(&format!("m.yaml:{}:{}: ", e.line, e.column)));
+                    assert!(
+                        e.to_string()
+                            .starts_with(&format!("m.yaml:{}:{}: ", e.line, e.column))
+                    );
                 }
             }
         }
@@ -123,7 +219,17 @@ fn mutated_scenarios_never_panic_and_errors_are_located() {
 
 #[test]
 fn hostile_inputs_are_errors_not_panics() {
-    for yaml in ["", "~", "[]", "id: x", "\u{0}", "id: &a [*a]", "a: &a [*a, *a, *a]\nb: *a", &"- ".repeat(10_000), &"[".repeat(10_000)] {
+    for yaml in [
+        "",
+        "~",
+        "[]",
+        "id: x",
+        "\u{0}",
+        "id: &a [*a]",
+        "a: &a [*a, *a, *a]\nb: *a",
+        &"- ".repeat(10_000),
+        &"[".repeat(10_000),
+    ] {
         let _ = Scenario::from_yaml("h.yaml", yaml).expect_err("not a scenario");
     }
 }
