@@ -10,10 +10,7 @@ use icsdrill_engine::{Scenario, Sim};
 
 fn plant(n_plcs: usize) -> Arc<Scenario> {
     let yaml = icsdrill_scenarios::synthetic_yaml(n_plcs);
-    Arc::new(
-        Scenario::from_yaml(&format!("synthetic-{n_plcs}"), &yaml)
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
+    Arc::new(Scenario::from_yaml(&format!("synthetic-{n_plcs}"), &yaml).unwrap_or_else(|e| panic!("{e}")))
 }
 
 /// Runs `simulated_s` of `scenario` `reps` times and returns the best wall time in seconds.
@@ -34,23 +31,13 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing and wants a quick run.
     let quick = !std::env::args().any(|a| a == "--bench");
     let (hour, reps) = if quick { (60.0, 1) } else { (3600.0, 3) };
-    println!(
-        "{:<28} {:>10} {:>10} {:>14} {:>12}",
-        "plant", "sim s", "wall s", "sim s / wall s", "us / tick"
-    );
+    println!("{:<28} {:>10} {:>10} {:>14} {:>12}", "plant", "sim s", "wall s", "sim s / wall s", "us / tick");
     let cases: Vec<(String, Arc<Scenario>, f64)> = vec![
         ("synthetic, 20 PLCs".into(), plant(20), hour),
-        (
-            "synthetic, 1000 PLCs".into(),
-            plant(1000),
-            if quick { 10.0 } else { 300.0 },
-        ),
+        ("synthetic, 1000 PLCs".into(), plant(1000), if quick { 10.0 } else { 300.0 }),
         (
             format!("{} (4 PLCs)", icsdrill_scenarios::DEFAULT),
-            icsdrill_scenarios::builtin(icsdrill_scenarios::DEFAULT)
-                .unwrap()
-                .load()
-                .unwrap(),
+            icsdrill_scenarios::builtin(icsdrill_scenarios::DEFAULT).unwrap().load().unwrap(),
             hour,
         ),
     ];

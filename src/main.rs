@@ -75,9 +75,7 @@ fn main() -> ExitCode {
         Some(Command::Scenarios(ScenariosCmd::Show { scenario, lang })) => {
             scenarios_cmd::show(&scenario, lang)
         }
-        Some(Command::Scenarios(ScenariosCmd::Validate { paths })) => {
-            scenarios_cmd::validate(&paths)
-        }
+        Some(Command::Scenarios(ScenariosCmd::Validate { paths })) => scenarios_cmd::validate(&paths),
     };
     match result {
         Ok(code) => code,
@@ -91,17 +89,12 @@ fn main() -> ExitCode {
 /// Loads a scenario given as a built-in id or a path.
 pub(crate) fn load_scenario(arg: &str) -> Result<Arc<Scenario>> {
     if let Some(b) = icsdrill_scenarios::builtin(arg) {
-        return b
-            .load()
-            .map_err(|e| anyhow::anyhow!("built-in scenario `{arg}` is invalid:\n{e}"));
+        return b.load().map_err(|e| anyhow::anyhow!("built-in scenario `{arg}` is invalid:\n{e}"));
     }
     let path = PathBuf::from(arg);
     if !path.exists() {
         bail!("no built-in scenario or file named `{arg}` (see `icsdrill scenarios list`)");
     }
-    let source = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    Scenario::from_yaml(arg, &source)
-        .map(Arc::new)
-        .map_err(|e| anyhow::anyhow!("{e}"))
+    let source = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    Scenario::from_yaml(arg, &source).map(Arc::new).map_err(|e| anyhow::anyhow!("{e}"))
 }

@@ -46,11 +46,7 @@ pub(crate) fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 pub(crate) fn show(arg: &str, lang: Lang) -> Result<ExitCode> {
@@ -82,10 +78,7 @@ fn describe(s: &Scenario, lang: Lang) -> String {
     let _ = writeln!(o, "\n{}\n", t(&s.meta.brief, lang));
     let _ = writeln!(o, "zones:");
     for z in &s.zones {
-        let sl = z
-            .security_level
-            .map(|l| format!(" SL-T {l}"))
-            .unwrap_or_default();
+        let sl = z.security_level.map(|l| format!(" SL-T {l}")).unwrap_or_default();
         let _ = writeln!(o, "  {:<14} {:?}{sl}  {}", z.id, z.level, t(&z.name, lang));
     }
     let _ = writeln!(o, "conduits:");
@@ -94,20 +87,12 @@ fn describe(s: &Scenario, lang: Lang) -> String {
         let sources = if p.allow_sources.is_empty() {
             "any".to_string()
         } else {
-            p.allow_sources
-                .iter()
-                .map(|h| s.hosts[h.ix()].id.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
+            p.allow_sources.iter().map(|h| s.hosts[h.ix()].id.as_str()).collect::<Vec<_>>().join(",")
         };
         let fcs = if p.allow_functions.is_empty() {
             "any".to_string()
         } else {
-            p.allow_functions
-                .iter()
-                .map(u8::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
+            p.allow_functions.iter().map(u8::to_string).collect::<Vec<_>>().join(",")
         };
         let _ = writeln!(
             o,
@@ -120,33 +105,14 @@ fn describe(s: &Scenario, lang: Lang) -> String {
     }
     let _ = writeln!(o, "hosts:");
     for h in &s.hosts {
-        let _ = writeln!(
-            o,
-            "  {:<14} {:?} in {}  {}",
-            h.id,
-            h.role,
-            s.zones[h.zone.ix()].id,
-            t(&h.name, lang)
-        );
+        let _ =
+            writeln!(o, "  {:<14} {:?} in {}  {}", h.id, h.role, s.zones[h.zone.ix()].id, t(&h.name, lang));
     }
     let _ = writeln!(o, "process variables:");
     for v in &s.vars {
-        let safe = v
-            .safe
-            .map(|[lo, hi]| format!(" safe {lo}..{hi}"))
-            .unwrap_or_default();
-        let dmg = v
-            .damage_above
-            .map(|d| format!(" damage >= {d}"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            o,
-            "  {:<16} {} {}{safe}{dmg}  {}",
-            v.id,
-            v.initial,
-            v.unit,
-            t(&v.name, lang)
-        );
+        let safe = v.safe.map(|[lo, hi]| format!(" safe {lo}..{hi}")).unwrap_or_default();
+        let dmg = v.damage_above.map(|d| format!(" damage >= {d}")).unwrap_or_default();
+        let _ = writeln!(o, "  {:<16} {} {}{safe}{dmg}  {}", v.id, v.initial, v.unit, t(&v.name, lang));
     }
     for p in &s.plcs {
         let _ = writeln!(
@@ -174,13 +140,7 @@ fn describe(s: &Scenario, lang: Lang) -> String {
                 DiscreteSource::Tripped(i) => format!("tripped {}", s.interlocks[i.ix()].id),
                 DiscreteSource::Alarm(i) => format!("alarm {}", s.alarms[i.ix()].id),
             };
-            let _ = writeln!(
-                o,
-                "  di   {:>5}  {:<18} {}  [{src}]",
-                d.addr,
-                d.id,
-                t(&d.name, lang)
-            );
+            let _ = writeln!(o, "  di   {:>5}  {:<18} {}  [{src}]", d.addr, d.id, t(&d.name, lang));
         }
         for r in &p.input_registers {
             let src = match r.source {
@@ -197,10 +157,7 @@ fn describe(s: &Scenario, lang: Lang) -> String {
             );
         }
         for h in &p.holding_registers {
-            let range = h
-                .range
-                .map(|[lo, hi]| format!(", range {lo}..{hi}"))
-                .unwrap_or_default();
+            let range = h.range.map(|[lo, hi]| format!(", range {lo}..{hi}")).unwrap_or_default();
             let _ = writeln!(
                 o,
                 "  hr   {:>5}  {:<18} {} = {} {}  [raw {} = value x {}{range}]",
@@ -236,12 +193,7 @@ fn describe(s: &Scenario, lang: Lang) -> String {
             }
             _ => format!("{} closed", sensor.id),
         };
-        let _ = writeln!(
-            o,
-            "  {:<10} in {:<10} trips when {cond}",
-            il.id,
-            s.plcs[il.plc.ix()].id
-        );
+        let _ = writeln!(o, "  {:<10} in {:<10} trips when {cond}", il.id, s.plcs[il.plc.ix()].id);
     }
     o
 }

@@ -60,8 +60,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     };
     let inputs: Vec<TimedInput> = match &args.inputs {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
             parse_inputs(&path.display().to_string(), &text)?
         }
         None => Vec::new(),
@@ -69,8 +69,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let mut out = match &args.events {
         Some(path) => {
             let tmp = tmp_path(path);
-            let file = std::fs::File::create(&tmp)
-                .with_context(|| format!("cannot create {}", tmp.display()))?;
+            let file =
+                std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
             Some((BufWriter::new(file), tmp, path.clone()))
         }
         None => None,
@@ -88,8 +88,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         sim.run_until(end, &inputs);
         if let Some((w, tmp, _)) = out.as_mut() {
             for e in &sim.events()[written..] {
-                writeln!(w, "{}", e.to_json())
-                    .with_context(|| format!("cannot write {}", tmp.display()))?;
+                writeln!(w, "{}", e.to_json()).with_context(|| format!("cannot write {}", tmp.display()))?;
             }
             written = sim.events().len();
         }
@@ -112,8 +111,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         if sim.tick() == 0 {
             writeln!(w, "{}", sim.events()[0].to_json())?;
         }
-        w.flush()
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        w.flush().with_context(|| format!("cannot write {}", tmp.display()))?;
         drop(w);
         std::fs::rename(&tmp, &path)
             .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
@@ -130,10 +128,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!("scenario   {} (seed {})", scenario.id, args.seed);
-    println!(
-        "ticks      {} ({sim_s} simulated s at {} Hz)",
-        summary.ticks, scenario.tick_hz
-    );
+    println!("ticks      {} ({sim_s} simulated s at {} Hz)", summary.ticks, scenario.tick_hz);
     println!(
         "wall time  {:.3} s ({:.0}x real time)",
         wall.as_secs_f64(),
@@ -147,22 +142,16 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     println!("damage     {}", summary.damage);
     for e in sim.events() {
         let line = match &e.kind {
-            EventKind::InterlockTripped {
-                plc,
-                interlock,
-                value,
-            } => format!("trip    {interlock} in {plc} at {value}"),
+            EventKind::InterlockTripped { plc, interlock, value } => {
+                format!("trip    {interlock} in {plc} at {value}")
+            }
             EventKind::Damage { var, value, .. } => format!("DAMAGE  {var} reached {value}"),
-            EventKind::InputRejected { input, reason } => format!(
-                "refused {} ({reason:?})",
-                serde_json::to_string(input).unwrap_or_default()
-            ),
+            EventKind::InputRejected { input, reason } => {
+                format!("refused {} ({reason:?})", serde_json::to_string(input).unwrap_or_default())
+            }
             _ => continue,
         };
-        println!(
-            "  t={:>7.1}s  {line}",
-            e.tick as f64 / f64::from(scenario.tick_hz)
-        );
+        println!("  t={:>7.1}s  {line}", e.tick as f64 / f64::from(scenario.tick_hz));
     }
     if let Some(path) = &args.events {
         println!("event log  {}", path.display());
@@ -171,10 +160,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
 }
 
 fn tmp_path(path: &std::path::Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".tmp");
     path.with_file_name(name)
 }

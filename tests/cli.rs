@@ -6,10 +6,7 @@ use std::process::{Command, Output};
 use crate::util::{builtin, run};
 
 fn icsdrill(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_icsdrill"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_icsdrill")).args(args).output().expect("the binary runs")
 }
 
 fn stdout(o: &Output) -> String {
@@ -43,21 +40,9 @@ fn scenarios_show_describes_the_plant_in_both_languages() {
     let en = icsdrill(&["scenarios", "show", "petrochem-tank-farm"]);
     assert!(en.status.success(), "{}", stderr(&en));
     let en = stdout(&en);
-    assert!(
-        en.contains("PLC plc-t101") && en.contains("hr       1  t101_sp_high"),
-        "{en}"
-    );
-    let zh = stdout(&icsdrill(&[
-        "scenarios",
-        "show",
-        "petrochem-tank-farm",
-        "--lang",
-        "zh",
-    ]));
-    assert!(
-        zh.contains("储罐区与进料反应器") && zh.contains("进油停止液位"),
-        "{zh}"
-    );
+    assert!(en.contains("PLC plc-t101") && en.contains("hr       1  t101_sp_high"), "{en}");
+    let zh = stdout(&icsdrill(&["scenarios", "show", "petrochem-tank-farm", "--lang", "zh"]));
+    assert!(zh.contains("储罐区与进料反应器") && zh.contains("进油停止液位"), "{zh}");
     let missing = icsdrill(&["scenarios", "show", "no-such-plant"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(stderr(&missing).contains("no built-in scenario or file named `no-such-plant`"));
@@ -67,30 +52,20 @@ fn scenarios_show_describes_the_plant_in_both_languages() {
 fn scenarios_validate_locates_errors_and_exits_1() {
     let dir = scratch("validate");
     let good = dir.join("good.yaml");
+    std::fs::write(&good, icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source).unwrap();
+    let bad = dir.join("bad.yaml");
     std::fs::write(
-        &good,
-        icsdrill_scenarios::builtin("petrochem-tank-farm")
-            .unwrap()
-            .source,
+        &bad,
+        "id: x\nmeta:\n  industry: petrochemical\n  level: 3\n  title: t\n  brief: b\n  colour: red\n",
     )
     .unwrap();
-    let bad = dir.join("bad.yaml");
-    std::fs::write(&bad, "id: x\nmeta:\n  industry: petrochemical\n  level: 3\n  title: t\n  brief: b\n  colour: red\n").unwrap();
     let ok = icsdrill(&["scenarios", "validate", good.to_str().unwrap()]);
     assert!(ok.status.success(), "{}", stderr(&ok));
     assert!(stdout(&ok).starts_with("ok "));
-    let o = icsdrill(&[
-        "scenarios",
-        "validate",
-        good.to_str().unwrap(),
-        bad.to_str().unwrap(),
-    ]);
+    let o = icsdrill(&["scenarios", "validate", good.to_str().unwrap(), bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(
-        err.contains(&format!("{}:7:3: unknown field `colour`", bad.display())),
-        "{err}"
-    );
+    assert!(err.contains(&format!("{}:7:3: unknown field `colour`", bad.display())), "{err}");
 }
 
 #[test]
@@ -118,18 +93,14 @@ fn simulate_writes_the_same_log_as_the_library() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let summary = stdout(&o);
-    assert!(
-        summary.contains("ticks      18000") && summary.contains("trip    il-101"),
-        "{summary}"
-    );
+    assert!(summary.contains("ticks      18000") && summary.contains("trip    il-101"), "{summary}");
     let log = std::fs::read_to_string(&events).unwrap();
     for line in log.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(v["tick"].is_u64() && v["kind"].is_string(), "{line}");
     }
     let parsed =
-        icsdrill_engine::parse_inputs("inputs.jsonl", &std::fs::read_to_string(&inputs).unwrap())
-            .unwrap();
+        icsdrill_engine::parse_inputs("inputs.jsonl", &std::fs::read_to_string(&inputs).unwrap()).unwrap();
     let sim = run(&builtin("petrochem-tank-farm"), 9, 1800.0, &parsed);
     assert_eq!(log, sim.events_jsonl(), "the CLI and the library disagree");
     assert!(!dir.join("events.jsonl.tmp").exists());
@@ -149,11 +120,7 @@ fn simulate_reports_bad_inputs_with_their_line() {
         inputs.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("inputs.jsonl:2: unknown variant `launch_missiles`"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("inputs.jsonl:2: unknown variant `launch_missiles`"), "{}", stderr(&o));
     let o = icsdrill(&["simulate", "petrochem-tank-farm", "--duration=-3"]);
     assert_eq!(o.status.code(), Some(1));
 }
@@ -162,9 +129,5 @@ fn simulate_reports_bad_inputs_with_their_line() {
 fn no_arguments_runs_a_drill_on_the_default_scenario() {
     let o = icsdrill(&[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains(&format!("scenario   {}", icsdrill_scenarios::DEFAULT)),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains(&format!("scenario   {}", icsdrill_scenarios::DEFAULT)), "{}", stdout(&o));
 }

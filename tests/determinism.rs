@@ -18,6 +18,7 @@ fn busy_inputs(scenario: &icsdrill_engine::Scenario) -> Vec<TimedInput> {
                 source: "ews-01".into(),
                 addr: h.addr,
                 values: vec![h.initial_raw],
+                function: None,
             },
         });
     }
@@ -29,6 +30,7 @@ fn busy_inputs(scenario: &icsdrill_engine::Scenario) -> Vec<TimedInput> {
                 source: "hmi-01".into(),
                 addr: c.addr,
                 values: vec![c.initial],
+                function: None,
             },
         });
     }
@@ -43,17 +45,11 @@ fn busy_inputs(scenario: &icsdrill_engine::Scenario) -> Vec<TimedInput> {
     });
     inputs.push(TimedInput {
         tick: 80,
-        input: SimInput::SetMode {
-            plc: plc.id.clone(),
-            mode: icsdrill_engine::PlcMode::Stop,
-        },
+        input: SimInput::SetMode { plc: plc.id.clone(), mode: icsdrill_engine::PlcMode::Stop },
     });
     inputs.push(TimedInput {
         tick: 200,
-        input: SimInput::SetMode {
-            plc: plc.id.clone(),
-            mode: icsdrill_engine::PlcMode::Run,
-        },
+        input: SimInput::SetMode { plc: plc.id.clone(), mode: icsdrill_engine::PlcMode::Run },
     });
     inputs
 }
@@ -65,26 +61,12 @@ fn same_seed_same_log_for_every_builtin_scenario() {
         let inputs = busy_inputs(&s);
         let a = run(&s, 42, 600.0, &inputs);
         let again = run(&s, 42, 600.0, &inputs);
-        assert_eq!(
-            log_hash(&a),
-            log_hash(&again),
-            "{}: two runs with seed 42 differ",
-            b.id
-        );
+        assert_eq!(log_hash(&a), log_hash(&again), "{}: two runs with seed 42 differ", b.id);
         assert_eq!(a.events_jsonl(), again.events_jsonl(), "{}", b.id);
         let other = run(&s, 43, 600.0, &inputs);
-        assert_ne!(
-            log_hash(&a),
-            log_hash(&other),
-            "{}: seeds 42 and 43 gave the same log",
-            b.id
-        );
+        assert_ne!(log_hash(&a), log_hash(&other), "{}: seeds 42 and 43 gave the same log", b.id);
         // The inputs took effect and are in the log.
-        assert!(
-            a.events_jsonl().contains("\"kind\":\"input_applied\""),
-            "{}",
-            b.id
-        );
+        assert!(a.events_jsonl().contains("\"kind\":\"input_applied\""), "{}", b.id);
     }
 }
 

@@ -77,30 +77,33 @@ fn regs(source: &str, addr: u16, values: &[u16]) -> SimInput {
         source: source.into(),
         addr,
         values: values.to_vec(),
+        function: None,
     }
 }
 
-/// Applies one input on a fresh plant and returns the outcome event.
-fn outcome(input: SimInput) -> EventKind {
+/// Applies one input on a fresh plant and returns why it was refused, checking that the
+/// outcome event agrees.
+fn rejected(input: SimInput) -> Option<RejectReason> {
     let mut sim = Sim::new(mini(), 1);
-    let events = sim.step([input]).to_vec();
-    events
-        .into_iter()
-        .find(|e| {
-            matches!(
-                e.kind,
-                EventKind::InputApplied { .. } | EventKind::InputRejected { .. }
-            )
-        })
+    let outcome = sim.step_outcomes([input]);
+    let event = sim
+        .events()
+        .iter()
+        .find(|e| e.tick == 0 && e.seq > 0)
         .expect("every input leaves an event")
         .kind
-}
-
-fn rejected(input: SimInput) -> Option<RejectReason> {
-    match outcome(input) {
+        .clone();
+    let from_event = match event {
+        EventKind::ModbusTransaction { reason, exception, .. } => {
+            assert_eq!(exception, reason.and_then(RejectReason::exception_code));
+            reason
+        }
         EventKind::InputRejected { reason, .. } => Some(reason),
-        _ => None,
-    }
+        EventKind::InputApplied { .. } => None,
+        other => panic!("unexpected outcome event {other:?}"),
+    };
+    assert_eq!(outcome, vec![from_event.map_or(Ok(()), Err)]);
+    from_event
 }
 
 #[test]
@@ -108,33 +111,18 @@ fn firewall_and_plc_checks_decide_every_write() {
     let cases: &[(SimInput, Option<RejectReason>)] = &[
         (regs("ews", 0, &[600]), None),
         (regs("office", 0, &[600]), Some(RejectReason::NoRoute)),
-        (
-            regs("hist", 0, &[600]),
-            Some(RejectReason::SourceNotAllowed),
-        ),
+        (regs("hist", 0, &[600]), Some(RejectReason::SourceNotAllowed)),
         (regs("local", 0, &[9999]), Some(RejectReason::OutOfRange)), // Same zone: no firewall, but the PLC checks ranges.
         (regs("ews", 0, &[600, 100]), None),
         (regs("ews", 0, &[950]), Some(RejectReason::ValueNotAllowed)),
-        (
-            regs("ews", 0, &[600, 950]),
-            Some(RejectReason::ValueNotAllowed),
-        ),
+        (regs("ews", 0, &[600, 950]), Some(RejectReason::ValueNotAllowed)),
         (regs("ews", 2, &[1]), None),
         (regs("ews", 2, &[1, 2]), Some(RejectReason::IllegalAddress)), // The conduit allows 2..=3; the PLC maps only 2.
-        (
-            regs("ews", 3, &[1, 2]),
-            Some(RejectReason::AddressNotAllowed),
-        ),
+        (regs("ews", 3, &[1, 2]), Some(RejectReason::AddressNotAllowed)),
         (regs("local", 3, &[1]), Some(RejectReason::IllegalAddress)),
         (regs("local", 10, &[1, 2, 3, 4, 5]), None),
-        (
-            regs("local", 12, &[1, 2, 3, 4]),
-            Some(RejectReason::IllegalAddress),
-        ),
-        (
-            regs("local", 65535, &[1]),
-            Some(RejectReason::IllegalAddress),
-        ),
+        (regs("local", 12, &[1, 2, 3, 4]), Some(RejectReason::IllegalAddress)),
+        (regs("local", 65535, &[1]), Some(RejectReason::IllegalAddress)),
         (regs("ews", 0, &[]), Some(RejectReason::IllegalValue)),
         (regs("nobody", 0, &[1]), Some(RejectReason::UnknownHost)),
         (
@@ -143,6 +131,7 @@ fn firewall_and_plc_checks_decide_every_write() {
                 source: "ews".into(),
                 addr: 0,
                 values: vec![1],
+                function: None,
             },
             Some(RejectReason::UnknownPlc),
         ),
@@ -152,6 +141,7 @@ fn firewall_and_plc_checks_decide_every_write() {
                 source: "hmi".into(),
                 addr: 0,
                 values: vec![true],
+                function: None,
             },
             None,
         ),
@@ -161,6 +151,7 @@ fn firewall_and_plc_checks_decide_every_write() {
                 source: "hmi".into(),
                 addr: 0,
                 values: vec![true, false],
+                function: None,
             },
             Some(RejectReason::FunctionNotAllowed),
         ), // FC 15
@@ -170,6 +161,7 @@ fn firewall_and_plc_checks_decide_every_write() {
                 source: "local".into(),
                 addr: 3,
                 values: vec![true, false],
+                function: None,
             },
             Some(RejectReason::IllegalAddress),
         ),
@@ -184,42 +176,26 @@ fn accepted_writes_change_memory_and_the_process() {
     let mut sim = Sim::new(mini(), 1);
     sim.run_until(600, &[]);
     let settled = sim.true_value("level").unwrap();
-    assert!(
-        (settled - 50.0).abs() < 1.0,
-        "the PI loop holds the set point: {settled}"
-    );
+    assert!((settled - 50.0).abs() < 1.0, "the PI loop holds the set point: {settled}");
     sim.step([regs("ews", 0, &[700])]);
     assert_eq!(sim.plc("plc1").unwrap().memory.holding[0], 700);
     sim.run_until(3000, &[]);
     let moved = sim.true_value("level").unwrap();
-    assert!(
-        (moved - 70.0).abs() < 1.0,
-        "level follows the new set point: {moved}\n{}",
-        story(sim.events())
-    );
+    assert!((moved - 70.0).abs() < 1.0, "level follows the new set point: {moved}\n{}", story(sim.events()));
 }
 
 #[test]
 fn stopped_plc_drives_outputs_to_fail_positions() {
     let mut sim = Sim::new(mini(), 1);
-    sim.step([SimInput::SetMode {
-        plc: "plc1".into(),
-        mode: PlcMode::Stop,
-    }]);
+    sim.step([SimInput::SetMode { plc: "plc1".into(), mode: PlcMode::Stop }]);
     sim.run_until(20, &[]);
     assert_eq!(sim.actuator_position("inlet"), Some(0.0));
     assert_eq!(sim.actuator_position("pump"), Some(0.0));
-    let modes: Vec<_> = sim
-        .events()
-        .iter()
-        .filter(|e| matches!(e.kind, EventKind::ModeChanged { .. }))
-        .collect();
+    let modes: Vec<_> =
+        sim.events().iter().filter(|e| matches!(e.kind, EventKind::ModeChanged { .. })).collect();
     assert_eq!(modes.len(), 1);
     // Back to run: the loop takes over again.
-    sim.step([SimInput::SetMode {
-        plc: "plc1".into(),
-        mode: PlcMode::Run,
-    }]);
+    sim.step([SimInput::SetMode { plc: "plc1".into(), mode: PlcMode::Run }]);
     sim.run_until(40, &[]);
     assert_eq!(sim.actuator_position("pump"), Some(1.0));
     assert!(sim.actuator_position("inlet").unwrap() > 0.0);
@@ -230,9 +206,7 @@ fn frozen_sensor_hides_the_true_value_until_cleared() {
     let mut sim = Sim::new(mini(), 1);
     let freeze = SimInput::InjectFault {
         id: "f".into(),
-        fault: FaultSpec::SensorFreeze {
-            sensor: "lit".into(),
-        },
+        fault: FaultSpec::SensorFreeze { sensor: "lit".into() },
         duration_s: None,
     };
     sim.step([
@@ -242,27 +216,15 @@ fn frozen_sensor_hides_the_true_value_until_cleared() {
             source: "hmi".into(),
             addr: 1,
             values: vec![false],
+            function: None,
         },
     ]);
     let frozen = sim.measured("lit").unwrap();
     sim.run_until(300, &[]);
-    assert_eq!(
-        sim.measured("lit").unwrap(),
-        frozen,
-        "a frozen sensor keeps its reading"
-    );
-    assert!(
-        sim.true_value("level").unwrap() > frozen + 5.0,
-        "while the true level rises"
-    );
+    assert_eq!(sim.measured("lit").unwrap(), frozen, "a frozen sensor keeps its reading");
+    assert!(sim.true_value("level").unwrap() > frozen + 5.0, "while the true level rises");
     let again = sim.step([freeze]).to_vec();
-    assert!(matches!(
-        again[0].kind,
-        EventKind::InputRejected {
-            reason: RejectReason::DuplicateFault,
-            ..
-        }
-    ));
+    assert!(matches!(again[0].kind, EventKind::InputRejected { reason: RejectReason::DuplicateFault, .. }));
     sim.step([SimInput::ClearFault { id: "f".into() }]);
     sim.step([]);
     assert!((sim.measured("lit").unwrap() - sim.true_value("level").unwrap()).abs() < 1e-9);
@@ -279,52 +241,42 @@ fn interlock_latches_until_reset_and_bypass_disables_it() {
             source: "hmi".into(),
             addr: 0,
             values: vec![true],
+            function: None,
         },
         SimInput::WriteCoils {
             plc: "plc1".into(),
             source: "hmi".into(),
             addr: 1,
             values: vec![false],
+            function: None,
         },
     ];
     sim.step(setup);
     sim.run_until(1200, &[]);
     let trips = |sim: &Sim| {
-        sim.events()
-            .iter()
-            .filter(|e| matches!(e.kind, EventKind::InterlockTripped { .. }))
-            .count()
+        sim.events().iter().filter(|e| matches!(e.kind, EventKind::InterlockTripped { .. })).count()
     };
     assert_eq!(trips(&sim), 1, "{}", story(sim.events()));
-    assert_eq!(
-        sim.actuator_position("inlet"),
-        Some(0.0),
-        "the trip closes the inlet"
-    );
-    assert!(
-        sim.plc("plc1").unwrap().memory.discrete[0],
-        "the trip shows on a discrete input"
-    );
+    assert_eq!(sim.actuator_position("inlet"), Some(0.0), "the trip closes the inlet");
+    assert!(sim.plc("plc1").unwrap().memory.discrete[0], "the trip shows on a discrete input");
     // Reset while the switch is still closed: refused, the coil clears itself.
     sim.step([SimInput::WriteCoils {
         plc: "plc1".into(),
         source: "local".into(),
         addr: 3,
         values: vec![true],
+        function: None,
     }]);
     sim.run_until(1210, &[]);
     assert!(!sim.plc("plc1").unwrap().memory.coils[3]);
-    assert!(
-        !sim.events()
-            .iter()
-            .any(|e| matches!(e.kind, EventKind::InterlockReset { .. }))
-    );
+    assert!(!sim.events().iter().any(|e| matches!(e.kind, EventKind::InterlockReset { .. })));
     // Pump on drains the tank below the switch, then the reset works.
     sim.step([SimInput::WriteCoils {
         plc: "plc1".into(),
         source: "hmi".into(),
         addr: 1,
         values: vec![true],
+        function: None,
     }]);
     sim.run_until(1400, &[]);
     sim.step([SimInput::WriteCoils {
@@ -332,12 +284,11 @@ fn interlock_latches_until_reset_and_bypass_disables_it() {
         source: "local".into(),
         addr: 3,
         values: vec![true],
+        function: None,
     }]);
     sim.run_until(1420, &[]);
     assert!(
-        sim.events()
-            .iter()
-            .any(|e| matches!(e.kind, EventKind::InterlockReset { .. })),
+        sim.events().iter().any(|e| matches!(e.kind, EventKind::InterlockReset { .. })),
         "{}",
         story(sim.events())
     );
@@ -348,26 +299,22 @@ fn interlock_latches_until_reset_and_bypass_disables_it() {
             source: "local".into(),
             addr: 2,
             values: vec![true],
+            function: None,
         },
         SimInput::WriteCoils {
             plc: "plc1".into(),
             source: "hmi".into(),
             addr: 1,
             values: vec![false],
+            function: None,
         },
     ]);
     sim.run_until(3000, &[]);
     assert_eq!(trips(&sim), 1);
     assert!(
-        sim.events()
-            .iter()
-            .any(|e| matches!(e.kind, EventKind::Damage { .. })),
+        sim.events().iter().any(|e| matches!(e.kind, EventKind::Damage { .. })),
         "{}",
         story(sim.events())
     );
-    assert_eq!(
-        sim.true_value("level"),
-        Some(100.0),
-        "the tank spills at its bound"
-    );
+    assert_eq!(sim.true_value("level"), Some(100.0), "the tank spills at its bound");
 }

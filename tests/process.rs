@@ -37,33 +37,17 @@ const ATTACK_S: f64 = 1800.0;
 #[test]
 fn every_builtin_scenario_has_a_recipe_and_every_key_industry_a_plant() {
     for b in icsdrill_scenarios::LIBRARY {
-        assert!(
-            RECIPES.iter().any(|r| r.scenario == b.id),
-            "no process recipe for `{}`",
-            b.id
-        );
+        assert!(RECIPES.iter().any(|r| r.scenario == b.id), "no process recipe for `{}`", b.id);
     }
-    let covered: BTreeSet<&str> = icsdrill_scenarios::LIBRARY
-        .iter()
-        .map(|b| builtin(b.id).meta.industry.as_str())
-        .collect();
-    let missing: Vec<&str> = Industry::ALL
-        .iter()
-        .map(|(_, s)| *s)
-        .filter(|s| *s != "other" && !covered.contains(s))
-        .collect();
+    let covered: BTreeSet<&str> =
+        icsdrill_scenarios::LIBRARY.iter().map(|b| builtin(b.id).meta.industry.as_str()).collect();
+    let missing: Vec<&str> =
+        Industry::ALL.iter().map(|(_, s)| *s).filter(|s| *s != "other" && !covered.contains(s)).collect();
     // FIXME(issue 2): fails until the last of the seven industry plants lands.
-    assert!(
-        missing.len() <= 6,
-        "key industries without a plant: {missing:?}"
-    );
+    assert!(missing.len() <= 6, "key industries without a plant: {missing:?}");
     for b in icsdrill_scenarios::LIBRARY {
         let n = builtin(b.id).plcs.len();
-        assert!(
-            (3..=8).contains(&n),
-            "`{}` has {n} PLCs, expected 3-8",
-            b.id
-        );
+        assert!((3..=8).contains(&n), "`{}` has {n} PLCs, expected 3-8", b.id);
     }
 }
 
@@ -82,13 +66,7 @@ fn an_hour_without_attack_stays_within_limits() {
                         | EventKind::AlarmRaised { .. }
                 )
             });
-            assert_eq!(
-                bad,
-                None,
-                "{} seed {seed} left its limits:\n{}",
-                b.id,
-                story(sim.events())
-            );
+            assert_eq!(bad, None, "{} seed {seed} left its limits:\n{}", b.id, story(sim.events()));
             assert_eq!(sim.tick(), 36_000);
         }
     }
@@ -101,38 +79,17 @@ fn bad_setpoint_raises_alarm_then_trips() {
         let (plc, addr, raw) = r.write;
         let sim = run(&s, 1, ATTACK_S, &[write_reg(100, plc, addr, raw)]);
         let ev = sim.events();
-        let alarm = first(
-            ev,
-            |k| matches!(k, EventKind::AlarmRaised { alarm, .. } if alarm == r.alarm),
-        );
+        let alarm = first(ev, |k| matches!(k, EventKind::AlarmRaised { alarm, .. } if alarm == r.alarm));
         let trip = first(
             ev,
             |k| matches!(k, EventKind::InterlockTripped { interlock, .. } if interlock == r.interlock),
         );
         let damage = first(ev, |k| matches!(k, EventKind::Damage { .. }));
         let why = story(ev);
-        assert!(
-            alarm.is_some(),
-            "{}: no alarm {}:\n{why}",
-            r.scenario,
-            r.alarm
-        );
-        assert!(
-            trip.is_some(),
-            "{}: no trip {}:\n{why}",
-            r.scenario,
-            r.interlock
-        );
-        assert!(
-            alarm < trip,
-            "{}: the alarm must come before the trip:\n{why}",
-            r.scenario
-        );
-        assert_eq!(
-            damage, None,
-            "{}: the interlock should have prevented damage:\n{why}",
-            r.scenario
-        );
+        assert!(alarm.is_some(), "{}: no alarm {}:\n{why}", r.scenario, r.alarm);
+        assert!(trip.is_some(), "{}: no trip {}:\n{why}", r.scenario, r.interlock);
+        assert!(alarm < trip, "{}: the alarm must come before the trip:\n{why}", r.scenario);
+        assert_eq!(damage, None, "{}: the interlock should have prevented damage:\n{why}", r.scenario);
     }
 }
 
@@ -142,35 +99,15 @@ fn bad_setpoint_with_bypassed_interlock_causes_damage() {
         let s = builtin(r.scenario);
         let (plc, addr, raw) = r.write;
         let (sis, coil) = r.bypass;
-        let sim = run(
-            &s,
-            1,
-            ATTACK_S,
-            &[
-                write_coil(50, sis, coil, true),
-                write_reg(100, plc, addr, raw),
-            ],
-        );
+        let sim = run(&s, 1, ATTACK_S, &[write_coil(50, sis, coil, true), write_reg(100, plc, addr, raw)]);
         let ev = sim.events();
         let why = story(ev);
-        let damage = first(
-            ev,
-            |k| matches!(k, EventKind::Damage { var, .. } if var == r.damaged),
-        );
-        assert!(
-            damage.is_some(),
-            "{}: no damage to {}:\n{why}",
-            r.scenario,
-            r.damaged
-        );
+        let damage = first(ev, |k| matches!(k, EventKind::Damage { var, .. } if var == r.damaged));
+        assert!(damage.is_some(), "{}: no damage to {}:\n{why}", r.scenario, r.damaged);
         let trip = first(
             ev,
             |k| matches!(k, EventKind::InterlockTripped { interlock, .. } if interlock == r.interlock),
         );
-        assert_eq!(
-            trip, None,
-            "{}: a bypassed interlock tripped:\n{why}",
-            r.scenario
-        );
+        assert_eq!(trip, None, "{}: a bypassed interlock tripped:\n{why}", r.scenario);
     }
 }

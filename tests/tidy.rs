@@ -8,10 +8,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
-            if path
-                .file_name()
-                .is_some_and(|n| n == "target" || n.to_string_lossy().starts_with('.'))
-            {
+            if path.file_name().is_some_and(|n| n == "target" || n.to_string_lossy().starts_with('.')) {
                 continue;
             }
             rust_files(&path, out);
@@ -65,18 +62,9 @@ fn simulation_core_has_no_io_clock_or_hash_order() {
     let mut files = vec![];
     rust_files(&root().join("engine/src"), &mut files);
     let forbidden = [
-        (
-            "thread_rng",
-            "thread randomness: draw from `SimRng::stream`",
-        ),
-        (
-            "rand::rng(",
-            "thread randomness: draw from `SimRng::stream`",
-        ),
-        (
-            "rand::random",
-            "thread randomness: draw from `SimRng::stream`",
-        ),
+        ("thread_rng", "thread randomness: draw from `SimRng::stream`"),
+        ("rand::rng(", "thread randomness: draw from `SimRng::stream`"),
+        ("rand::random", "thread randomness: draw from `SimRng::stream`"),
         ("SystemTime", "wall clock: use `SimClock`"),
         ("Instant", "wall clock: use `SimClock`"),
         ("HashMap", "hash order: use `BTreeMap` or a Vec"),
@@ -89,11 +77,7 @@ fn simulation_core_has_no_io_clock_or_hash_order() {
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         for (word, why) in forbidden {
-            assert!(
-                !text.contains(word),
-                "{} mentions `{word}`: {why}",
-                f.display()
-            );
+            assert!(!text.contains(word), "{} mentions `{word}`: {why}", f.display());
         }
     }
 }

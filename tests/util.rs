@@ -8,8 +8,7 @@ use sha2::{Digest, Sha256};
 /// Loads a built-in scenario, failing the test with its errors.
 #[track_caller]
 pub(crate) fn builtin(id: &str) -> Arc<Scenario> {
-    let b =
-        icsdrill_scenarios::builtin(id).unwrap_or_else(|| panic!("no built-in scenario `{id}`"));
+    let b = icsdrill_scenarios::builtin(id).unwrap_or_else(|| panic!("no built-in scenario `{id}`"));
     b.load().unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -22,10 +21,7 @@ pub(crate) fn run(scenario: &Arc<Scenario>, seed: u64, seconds: f64, inputs: &[T
 
 /// SHA-256 of the log as JSON Lines, in hex.
 pub(crate) fn log_hash(sim: &Sim) -> String {
-    Sha256::digest(sim.events_jsonl().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(sim.events_jsonl().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A register write from the engineering workstation.
@@ -37,6 +33,7 @@ pub(crate) fn write_reg(tick: u64, plc: &str, addr: u16, value: u16) -> TimedInp
             source: "ews-01".into(),
             addr,
             values: vec![value],
+            function: None,
         },
     }
 }
@@ -50,6 +47,7 @@ pub(crate) fn write_coil(tick: u64, plc: &str, addr: u16, value: bool) -> TimedI
             source: "ews-01".into(),
             addr,
             values: vec![value],
+            function: None,
         },
     }
 }

@@ -14,9 +14,7 @@ fn errors(yaml: &str) -> String {
 }
 
 fn tank_farm() -> &'static str {
-    icsdrill_scenarios::builtin("petrochem-tank-farm")
-        .unwrap()
-        .source
+    icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source
 }
 
 /// The tank farm with `from` replaced by `to` (exactly once).
@@ -38,10 +36,7 @@ fn check(from: &str, to: &str, message: &str) {
     let out = errors(&yaml);
     let line = line_of(&yaml, to.lines().next().unwrap());
     let located = format!("broken.yaml:{line}:");
-    assert!(
-        out.contains(&located),
-        "expected an error at {located} for `{to}`, got:\n{out}"
-    );
+    assert!(out.contains(&located), "expected an error at {located} for `{to}`, got:\n{out}");
     assert!(out.contains(message), "expected `{message}`, got:\n{out}");
 }
 
@@ -54,26 +49,10 @@ fn every_kind_of_problem_is_located() {
         "unknown field `colis`",
     );
     // Dangling references.
-    check(
-        "var: t101_level, noise: 0.1",
-        "var: t101_levle, noise: 0.1",
-        "unknown variable `t101_levle`",
-    );
-    check(
-        "sensor: lit101, scale: 10 }",
-        "sensor: lit1O1, scale: 10 }",
-        "unknown sensor `lit1O1`",
-    );
-    check(
-        "zone: safety\n    unit_id",
-        "zone: safty\n    unit_id",
-        "unknown zone `safty`",
-    );
-    check(
-        "allow_sources: [ews-01, hmi-01]",
-        "allow_sources: [ews-01, hmi-02]",
-        "unknown host `hmi-02`",
-    );
+    check("var: t101_level, noise: 0.1", "var: t101_levle, noise: 0.1", "unknown variable `t101_levle`");
+    check("sensor: lit101, scale: 10 }", "sensor: lit1O1, scale: 10 }", "unknown sensor `lit1O1`");
+    check("zone: safety\n    unit_id", "zone: safty\n    unit_id", "unknown zone `safty`");
+    check("allow_sources: [ews-01, hmi-01]", "allow_sources: [ews-01, hmi-02]", "unknown host `hmi-02`");
     check(
         "low: t101_sp_low, high",
         "low: t101_sp_lo, high",
@@ -85,18 +64,10 @@ fn every_kind_of_problem_is_located() {
         "unknown interlock `il-909`",
     );
     // Overlapping register ranges.
-    check(
-        "{ id: t101_al_lo, addr: 4,",
-        "{ id: t101_al_lo, addr: 3,",
-        "overlaps `t101_al_hihi`",
-    );
+    check("{ id: t101_al_lo, addr: 4,", "{ id: t101_al_lo, addr: 3,", "overlaps `t101_al_hihi`");
     check("start: 100, count: 50", "start: 4, count: 50", "overlaps");
     // Out-of-range values.
-    check(
-        "level: 3\n",
-        "level: 4\n",
-        "enterprise level 4 is out of range 1..=3",
-    );
+    check("level: 3\n", "level: 4\n", "enterprise level 4 is out of range 1..=3");
     check(
         "unit_id: 1\n    device: { vendor: HIMA",
         "unit_id: 300\n    device: { vendor: HIMA",
@@ -112,18 +83,10 @@ fn every_kind_of_problem_is_located() {
         "initial: 7000, scale: 10, range",
         "does not fit a 16-bit register",
     );
-    check(
-        "damage_above: 3300",
-        "damage_above: 5000",
-        "can never be reached",
-    );
+    check("damage_above: 3300", "damage_above: 5000", "can never be reached");
     check("tick_hz: 10", "tick_hz: 0", "tick_hz 0 is out of range");
     // Duplicates and double drivers.
-    check(
-        "id: plc-t102\n",
-        "id: plc-t101 \n",
-        "duplicate PLC id `plc-t101`",
-    );
+    check("id: plc-t102\n", "id: plc-t101 \n", "duplicate PLC id `plc-t101`");
     check(
         "follow: { coil: p101_run, output: p101 }",
         "follow: { coil: p101_run, output: xv101 }",
@@ -178,10 +141,7 @@ fn mutated_scenarios_never_panic_and_errors_are_located() {
                             .chain([m[i].len()])
                             .nth(r.random_range(0..=n))
                             .unwrap();
-                        m[i].insert(
-                            at,
-                            ['{', '[', '"', '-', '\t', '\u{0}'][r.random_range(0..6)],
-                        );
+                        m[i].insert(at, ['{', '[', '"', '-', '\t', '\u{0}'][r.random_range(0..6)]);
                     }
                     5 => m[i] = m[i].replacen(|c: char| c.is_ascii_lowercase(), "q", 1),
                     _ => m[i] = format!("{}  ", m[i].replacen(' ', "", 2)),
@@ -190,27 +150,16 @@ fn mutated_scenarios_never_panic_and_errors_are_located() {
             let yaml = m.join("\n");
             // A mutation may keep the file valid (a changed digit in a comment); that is fine.
             if let Err(errs) = Scenario::from_yaml("m.yaml", &yaml) {
-                assert!(
-                    !errs.0.is_empty(),
-                    "{} case {case}: an error without problems",
-                    b.id
-                );
+                assert!(!errs.0.is_empty(), "{} case {case}: an error without problems", b.id);
                 for e in &errs.0 {
-                    assert!(
-                        e.line >= 1 && e.column >= 1,
-                        "{} case {case}: unlocated {e}",
-                        b.id
-                    );
+                    assert!(e.line >= 1 && e.column >= 1, "{} case {case}: unlocated {e}", b.id);
                     assert!(
                         e.line as usize <= yaml.lines().count() + 1,
                         "{} case {case}: line past the end: {e}",
                         b.id
                     );
                     assert!(!e.message.is_empty(), "{} case {case}: empty message", b.id);
-                    assert!(
-                        e.to_string()
-                            .starts_with(&format!("m.yaml:{}:{}: ", e.line, e.column))
-                    );
+                    assert!(e.to_string().starts_with(&format!("m.yaml:{}:{}: ", e.line, e.column)));
                 }
             }
         }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use bevy_ecs::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::input::{PlcMode, SimInput};
 use crate::scenario::AlarmLevel;
@@ -23,7 +23,7 @@ pub enum Side {
 }
 
 /// Why an input was not applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     /// No PLC with that id.
@@ -52,6 +52,33 @@ pub enum RejectReason {
     AddressNotAllowed,
     /// The conduit does not allow this value.
     ValueNotAllowed,
+    /// Function code the PLC does not implement (Modbus exception 0x01).
+    IllegalFunction,
+    /// A malformed request: bad quantity, byte count or coil value (Modbus exception 0x03).
+    Malformed,
+    /// Unit id not served by this endpoint.
+    WrongUnit,
+    /// The PLC is in listen-only mode and does not answer.
+    ListenOnly,
+}
+
+impl RejectReason {
+    /// The Modbus exception a refused request is answered with; `None` when there is no
+    /// answer (listen-only mode, or a connection-level refusal).
+    pub fn exception_code(self) -> Option<u8> {
+        match self {
+            RejectReason::IllegalFunction | RejectReason::FunctionNotAllowed => Some(0x01),
+            RejectReason::IllegalAddress | RejectReason::AddressNotAllowed => Some(0x02),
+            RejectReason::IllegalValue
+            | RejectReason::OutOfRange
+            | RejectReason::ValueNotAllowed
+            | RejectReason::Malformed => Some(0x03),
+            RejectReason::WrongUnit => Some(0x0B),
+            RejectReason::UnknownPlc | RejectReason::UnknownHost => Some(0x04),
+            RejectReason::NoRoute | RejectReason::SourceNotAllowed | RejectReason::ListenOnly => None,
+            RejectReason::UnknownDevice | RejectReason::UnknownFault | RejectReason::DuplicateFault => None,
+        }
+    }
 }
 
 /// What happened.
@@ -80,6 +107,49 @@ pub enum EventKind {
         input: SimInput,
         /// Why.
         reason: RejectReason,
+    },
+    /// A Modbus request to a PLC: a read answered by its endpoint, or a write with its
+    /// outcome. Identical requests recorded in one tick are one event with `repeat`.
+    ModbusTransaction {
+        /// PLC id.
+        plc: String,
+        /// Host id the request came from.
+        source: String,
+        /// Function code.
+        function: u8,
+        /// First address.
+        addr: u16,
+        /// Quantity.
+        count: u16,
+        /// Values written (raw; coils as 0 or 1).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        values: Vec<u16>,
+        /// Exception answered, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        exception: Option<u8>,
+        /// Why the request was refused or not answered, if it was.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<RejectReason>,
+        /// How many identical requests this event stands for.
+        #[serde(skip_serializing_if = "is_one")]
+        repeat: u32,
+    },
+    /// A TCP connection to a PLC endpoint, accepted or refused by the conduit.
+    ModbusConnection {
+        /// PLC id.
+        plc: String,
+        /// Host id.
+        source: String,
+        /// Why it was refused, if it was.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        refused: Option<RejectReason>,
+    },
+    /// A PLC's communications entered or left listen-only mode (FC 8).
+    ListenOnlyChanged {
+        /// PLC id.
+        plc: String,
+        /// Now in listen-only mode.
+        listen_only: bool,
     },
     /// A PLC changed operating mode.
     ModeChanged {
@@ -189,6 +259,9 @@ impl EventKind {
             EventKind::SimStarted { .. } => "sim_started",
             EventKind::InputApplied { .. } => "input_applied",
             EventKind::InputRejected { .. } => "input_rejected",
+            EventKind::ModbusTransaction { .. } => "modbus_transaction",
+            EventKind::ModbusConnection { .. } => "modbus_connection",
+            EventKind::ListenOnlyChanged { .. } => "listen_only_changed",
             EventKind::ModeChanged { .. } => "mode_changed",
             EventKind::AlarmRaised { .. } => "alarm_raised",
             EventKind::AlarmCleared { .. } => "alarm_cleared",
@@ -241,6 +314,15 @@ impl EventLog {
     pub fn events(&self) -> &[SimEvent] {
         &self.events
     }
+
+    /// An event of the tick being computed, to fold a repeat into it.
+    pub(crate) fn get_mut(&mut self, seq: u64) -> Option<&mut SimEvent> {
+        self.events.get_mut(usize::try_from(seq).ok()?)
+    }
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 /// Rounds a value for the log, so logs stay short and readable (to 1e-4).

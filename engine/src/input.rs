@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::event::RejectReason;
+
 /// A PLC operating mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,8 +72,12 @@ pub enum SimInput {
         addr: u16,
         /// Values, from `addr` upwards.
         values: Vec<bool>,
+        /// Function code as sent; by default 5 for one value, 15 for several.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        function: Option<u8>,
     },
-    /// Modbus FC 6 (one value) or FC 16 (several) from a host of the simulated network.
+    /// Modbus FC 6 (one value), FC 16 (several) or the write half of FC 23, from a host of the
+    /// simulated network.
     WriteRegisters {
         /// PLC id.
         plc: String,
@@ -81,6 +87,50 @@ pub enum SimInput {
         addr: u16,
         /// Raw values, from `addr` upwards.
         values: Vec<u16>,
+        /// Function code as sent; by default 6 for one value, 16 for several.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        function: Option<u8>,
+    },
+    /// A Modbus request that a live endpoint answered from the last snapshot without changing
+    /// the plant (reads, identification, malformed or refused requests). Recorded so the
+    /// transaction log, detection and replays see it.
+    ModbusRequest {
+        /// PLC id.
+        plc: String,
+        /// Host id the request came from.
+        source: String,
+        /// Function code.
+        function: u8,
+        /// First address (0 where the function has none).
+        addr: u16,
+        /// Quantity (0 where the function has none).
+        count: u16,
+        /// Exception code answered, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exception: Option<u8>,
+        /// Why the request was refused, if it was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<RejectReason>,
+    },
+    /// Modbus FC 8 (diagnostics): sub-function 0 echoes, 1 restarts communications (leaving
+    /// listen-only mode), 4 forces listen-only mode.
+    ModbusDiagnostic {
+        /// PLC id.
+        plc: String,
+        /// Host id the request came from.
+        source: String,
+        /// Sub-function.
+        sub_function: u16,
+    },
+    /// A TCP connection to a PLC's endpoint, accepted or refused at connect.
+    ModbusConnection {
+        /// PLC id.
+        plc: String,
+        /// Host id the connection came from.
+        source: String,
+        /// Why it was refused, if it was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        refused: Option<RejectReason>,
     },
     /// Switch a PLC's operating mode (the key switch, or an engineering command).
     SetMode {
@@ -107,11 +157,17 @@ pub enum SimInput {
 }
 
 impl SimInput {
-    /// The Modbus function code a write input stands for, if it is one.
+    /// The Modbus function code of a Modbus input.
     pub fn function_code(&self) -> Option<u8> {
         match self {
-            SimInput::WriteCoils { values, .. } => Some(if values.len() == 1 { 5 } else { 15 }),
-            SimInput::WriteRegisters { values, .. } => Some(if values.len() == 1 { 6 } else { 16 }),
+            SimInput::WriteCoils { values, function, .. } => {
+                Some(function.unwrap_or(if values.len() == 1 { 5 } else { 15 }))
+            }
+            SimInput::WriteRegisters { values, function, .. } => {
+                Some(function.unwrap_or(if values.len() == 1 { 6 } else { 16 }))
+            }
+            SimInput::ModbusRequest { function, .. } => Some(*function),
+            SimInput::ModbusDiagnostic { .. } => Some(8),
             _ => None,
         }
     }
@@ -148,11 +204,7 @@ pub fn parse_inputs(file: &str, text: &str) -> Result<Vec<TimedInput>, InputsErr
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let err = |message: String| InputsError {
-            file: file.to_string(),
-            line: i + 1,
-            message,
-        };
+        let err = |message: String| InputsError { file: file.to_string(), line: i + 1, message };
         let input: TimedInput = serde_json::from_str(trimmed).map_err(|e| err(e.to_string()))?;
         if let Some(last) = out.last() {
             if input.tick < last.tick {

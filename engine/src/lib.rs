@@ -10,6 +10,7 @@
 //! - `world`: ECS components and resources, and `spawn_plant`.
 //! - `systems`: the systems of one tick and the schedule chaining them.
 //! - `sim`: `Sim`, the stepping API.
+//! - `snapshot`: `Snapshot`, the copy of PLC memories live endpoints read.
 //! - `input`: `SimInput`, the closed list of ways to change the plant, and input files.
 //! - `event`: `SimEvent` and the append-only `EventLog`.
 //! - `network`: the conduit firewall decision.
@@ -21,6 +22,7 @@ pub mod network;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod snapshot;
 pub mod systems;
 pub mod world;
 
@@ -28,3 +30,4 @@ pub use event::{EventKind, EventLog, RejectReason, SimEvent};
 pub use input::{PlcMode, SimInput, TimedInput, parse_inputs};
 pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 pub use sim::{Sim, Summary};
+pub use snapshot::{PlcView, Snapshot};

@@ -39,11 +39,7 @@ pub fn check_request(
     if from == plc.zone {
         return Ok(());
     }
-    let Some(i) = scenario
-        .conduits
-        .iter()
-        .position(|c| c.from == from && c.to == plc.zone)
-    else {
+    let Some(i) = scenario.conduits.iter().position(|c| c.from == from && c.to == plc.zone) else {
         return Err(RejectReason::NoRoute);
     };
     let policy = &policies[i];
@@ -56,11 +52,7 @@ pub fn check_request(
     if req.registers.is_empty() {
         return Ok(());
     }
-    let windows: Vec<_> = policy
-        .write_ranges
-        .iter()
-        .filter(|w| w.plc == req.plc)
-        .collect();
+    let windows: Vec<_> = policy.write_ranges.iter().filter(|w| w.plc == req.plc).collect();
     if windows.is_empty() {
         return Ok(());
     }

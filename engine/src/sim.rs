@@ -8,11 +8,14 @@ use std::sync::Arc;
 
 use bevy_ecs::prelude::*;
 
-use crate::event::{EventKind, EventLog, SimEvent};
+use crate::event::{EventKind, EventLog, RejectReason, SimEvent};
 use crate::input::{SimInput, TimedInput};
 use crate::scenario::Scenario;
+use crate::snapshot::{PlcView, Snapshot};
 use crate::systems::tick_schedule;
-use crate::world::{Entities, FieldBus, InputQueue, PlcState, Process, SimClock, spawn_plant};
+use crate::world::{
+    ConduitNode, Entities, FieldBus, InputQueue, Outcomes, PlcState, Process, SimClock, spawn_plant,
+};
 
 /// A running simulation.
 pub struct Sim {
@@ -25,11 +28,7 @@ impl Sim {
     /// Builds the plant of `scenario` at tick 0, seeded with `seed`.
     pub fn new(scenario: Arc<Scenario>, seed: u64) -> Sim {
         let world = spawn_plant(scenario.clone(), seed);
-        Sim {
-            world,
-            schedule: tick_schedule(),
-            scenario,
-        }
+        Sim { world, schedule: tick_schedule(), scenario }
     }
 
     /// The scenario.
@@ -45,12 +44,44 @@ impl Sim {
     /// Applies `inputs` (in order) and runs one tick. Returns the events of that tick.
     pub fn step(&mut self, inputs: impl IntoIterator<Item = SimInput>) -> &[SimEvent] {
         let before = self.events().len();
-        self.world
-            .resource_mut::<InputQueue>()
-            .pending
-            .extend(inputs);
+        self.world.resource_mut::<InputQueue>().pending.extend(inputs);
         self.schedule.run(&mut self.world);
         &self.events()[before..]
+    }
+
+    /// Like `step`, but returns what became of each input, in order: applied, or refused and
+    /// why. The live runtime answers Modbus writes from this.
+    pub fn step_outcomes(
+        &mut self,
+        inputs: impl IntoIterator<Item = SimInput>,
+    ) -> Vec<Result<(), RejectReason>> {
+        self.step(inputs);
+        std::mem::take(&mut self.world.resource_mut::<Outcomes>().0)
+    }
+
+    /// A copy of what the network may read: PLC memories and modes, conduit policies.
+    pub fn snapshot(&self) -> Snapshot {
+        let entities = self.world.resource::<Entities>();
+        let plcs = entities
+            .plcs
+            .iter()
+            .map(|e| {
+                let p = self.world.get::<PlcState>(*e).expect("PLC entities live as long as the world");
+                PlcView { mode: p.mode, listen_only: p.listen_only, memory: p.memory.clone() }
+            })
+            .collect();
+        let policies = entities
+            .conduits
+            .iter()
+            .map(|e| {
+                self.world
+                    .get::<ConduitNode>(*e)
+                    .expect("conduit entities live as long as the world")
+                    .policy
+                    .clone()
+            })
+            .collect();
+        Snapshot { tick: self.tick(), plcs, policies, events: self.events().len() }
     }
 
     /// Runs until `tick() == end`, applying each of `inputs` whose tick is in
@@ -127,13 +158,7 @@ impl Sim {
                 _ => {}
             }
         }
-        Summary {
-            ticks: self.tick(),
-            events: self.events().len(),
-            by_kind,
-            trips,
-            damage,
-        }
+        Summary { ticks: self.tick(), events: self.events().len(), by_kind, trips, damage }
     }
 }
 

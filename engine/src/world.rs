@@ -11,7 +11,7 @@ use std::sync::Arc;
 use bevy_ecs::prelude::*;
 use rand::rngs::ChaCha8Rng;
 
-use crate::event::{EventKind, EventLog, Side};
+use crate::event::{EventKind, EventLog, RejectReason, Side};
 use crate::input::{PlcMode, SimInput};
 use crate::rng::SimRng;
 use crate::scenario::*;
@@ -69,12 +69,7 @@ impl FieldBus {
     /// actuator, in scenario order).
     pub(crate) fn refresh_forced(&mut self, scenario: &Scenario) {
         self.forced.iter_mut().for_each(|f| *f = None);
-        for (def, _) in scenario
-            .interlocks
-            .iter()
-            .zip(&self.tripped)
-            .filter(|(_, t)| **t)
-        {
+        for (def, _) in scenario.interlocks.iter().zip(&self.tripped).filter(|(_, t)| **t) {
             for (a, v) in &def.actions {
                 self.forced[a.ix()] = Some(*v);
             }
@@ -173,15 +168,9 @@ impl Memory {
         let mut mapped = Table::ALL.map(|t| vec![false; len(t)]);
         let mut mark = |t: Table, addr: u16| mapped[t as usize][usize::from(addr)] = true;
         def.coils.iter().for_each(|p| mark(Table::Coils, p.addr));
-        def.discrete_inputs
-            .iter()
-            .for_each(|p| mark(Table::DiscreteInputs, p.addr));
-        def.input_registers
-            .iter()
-            .for_each(|p| mark(Table::InputRegisters, p.addr));
-        def.holding_registers
-            .iter()
-            .for_each(|p| mark(Table::HoldingRegisters, p.addr));
+        def.discrete_inputs.iter().for_each(|p| mark(Table::DiscreteInputs, p.addr));
+        def.input_registers.iter().for_each(|p| mark(Table::InputRegisters, p.addr));
+        def.holding_registers.iter().for_each(|p| mark(Table::HoldingRegisters, p.addr));
         for r in &def.reserved {
             for a in r.start..=r.start.saturating_add(r.count - 1) {
                 mark(r.table, a);
@@ -194,12 +183,8 @@ impl Memory {
             holding: vec![0; len(Table::HoldingRegisters)],
             mapped,
         };
-        def.coils
-            .iter()
-            .for_each(|p| m.coils[usize::from(p.addr)] = p.initial);
-        def.holding_registers
-            .iter()
-            .for_each(|p| m.holding[usize::from(p.addr)] = p.initial_raw);
+        def.coils.iter().for_each(|p| m.coils[usize::from(p.addr)] = p.initial);
+        def.holding_registers.iter().for_each(|p| m.holding[usize::from(p.addr)] = p.initial_raw);
         m
     }
 
@@ -221,6 +206,9 @@ pub struct PlcState {
     pub idx: PlcIdx,
     /// Operating mode.
     pub mode: PlcMode,
+    /// Communications in listen-only mode (Modbus FC 8 sub-function 4): requests are not
+    /// answered until a restart-communications request.
+    pub listen_only: bool,
     /// Memory.
     pub memory: Memory,
     /// Hash of the program now loaded.
@@ -255,6 +243,10 @@ pub struct ActiveFault {
     pub end_tick: Option<u64>,
 }
 
+/// The outcome of each input of the last tick, in queue order.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Outcomes(pub Vec<Result<(), RejectReason>>);
+
 /// Faults in effect, in the order they started.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct ActiveFaults {
@@ -269,42 +261,20 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
     let rng = SimRng::new(seed);
     let mut entities = Entities::default();
     for (i, _) in s.zones.iter().enumerate() {
-        world.spawn(ZoneNode {
-            idx: ZoneIdx(i as u32),
-        });
+        world.spawn(ZoneNode { idx: ZoneIdx(i as u32) });
     }
     for (i, c) in s.conduits.iter().enumerate() {
-        entities.conduits.push(
-            world
-                .spawn(ConduitNode {
-                    idx: i,
-                    policy: c.policy.clone(),
-                })
-                .id(),
-        );
+        entities.conduits.push(world.spawn(ConduitNode { idx: i, policy: c.policy.clone() }).id());
     }
     for (i, _) in s.hosts.iter().enumerate() {
-        world.spawn(HostNode {
-            idx: HostIdx(i as u32),
-        });
+        world.spawn(HostNode { idx: HostIdx(i as u32) });
     }
     for (i, _) in s.vars.iter().enumerate() {
-        world.spawn(VarState {
-            idx: VarIdx(i as u32),
-            outside: None,
-            damaged: [false; 2],
-        });
+        world.spawn(VarState { idx: VarIdx(i as u32), outside: None, damaged: [false; 2] });
     }
     for (i, a) in s.actuators.iter().enumerate() {
         let _ = a;
-        entities.actuators.push(
-            world
-                .spawn(ActuatorState {
-                    idx: ActuatorIdx(i as u32),
-                    stuck: false,
-                })
-                .id(),
-        );
+        entities.actuators.push(world.spawn(ActuatorState { idx: ActuatorIdx(i as u32), stuck: false }).id());
     }
     for (i, d) in s.sensors.iter().enumerate() {
         let state = SensorState {
@@ -319,6 +289,7 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
         let state = PlcState {
             idx: PlcIdx(i as u32),
             mode: PlcMode::Run,
+            listen_only: false,
             memory: Memory::new(p),
             program_hash: p.program_hash.clone(),
             onoff_on: vec![false; p.logic.len()],
@@ -348,16 +319,10 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
         tripped: vec![false; s.interlocks.len()],
         alarm_active: vec![0; s.alarms.len()],
     });
-    world.insert_resource(Process {
-        rates: vec![0.0; values.len()],
-        values,
-    });
-    world.insert_resource(SimClock {
-        tick: 0,
-        tick_hz: s.tick_hz,
-        dt_s: 1.0 / f64::from(s.tick_hz),
-    });
+    world.insert_resource(Process { rates: vec![0.0; values.len()], values });
+    world.insert_resource(SimClock { tick: 0, tick_hz: s.tick_hz, dt_s: 1.0 / f64::from(s.tick_hz) });
     world.insert_resource(InputQueue::default());
+    world.insert_resource(Outcomes::default());
     world.insert_resource(ActiveFaults::default());
     world.insert_resource(entities);
     world.insert_resource(rng);

@@ -39,14 +39,8 @@ process:
     }
     y.push_str("  actuators:\n");
     for i in 0..n_plcs {
-        let _ = writeln!(
-            y,
-            "    - {{ id: inlet{i}, name: Inlet {i}, kind: binary, stroke_s: 10 }}"
-        );
-        let _ = writeln!(
-            y,
-            "    - {{ id: pump{i}, name: Pump {i}, kind: binary, stroke_s: 3, initial: 1 }}"
-        );
+        let _ = writeln!(y, "    - {{ id: inlet{i}, name: Inlet {i}, kind: binary, stroke_s: 10 }}");
+        let _ = writeln!(y, "    - {{ id: pump{i}, name: Pump {i}, kind: binary, stroke_s: 3, initial: 1 }}");
     }
     y.push_str("  sensors:\n");
     for i in 0..n_plcs {
@@ -54,10 +48,8 @@ process:
             y,
             "    - {{ id: lit{i}, name: Level {i}, var: level{i}, noise: 0.1, range: [0, 100] }}"
         );
-        let _ = writeln!(
-            y,
-            "    - {{ id: lshh{i}, name: Level switch {i}, var: level{i}, switch_above: 95 }}"
-        );
+        let _ =
+            writeln!(y, "    - {{ id: lshh{i}, name: Level switch {i}, var: level{i}, switch_above: 95 }}");
     }
     y.push_str("plcs:\n");
     for i in 0..n_plcs {

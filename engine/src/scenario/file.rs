@@ -66,11 +66,7 @@ impl Default for SimFile {
 }
 
 fn unlocated<T>(value: T) -> S<T> {
-    Spanned {
-        value,
-        referenced: serde_saphyr::Location::UNKNOWN,
-        defined: serde_saphyr::Location::UNKNOWN,
-    }
+    Spanned { value, referenced: serde_saphyr::Location::UNKNOWN, defined: serde_saphyr::Location::UNKNOWN }
 }
 fn default_tick_hz() -> S<i64> {
     unlocated(10)

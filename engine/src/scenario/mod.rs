@@ -60,11 +60,7 @@ impl Industry {
 
     /// The spelling used in scenario files.
     pub fn as_str(self) -> &'static str {
-        Industry::ALL
-            .iter()
-            .find(|(i, _)| *i == self)
-            .map(|(_, s)| *s)
-            .unwrap_or("other")
+        Industry::ALL.iter().find(|(i, _)| *i == self).map(|(_, s)| *s).unwrap_or("other")
     }
 }
 
@@ -364,12 +360,8 @@ pub enum Table {
 
 impl Table {
     /// All tables, in address-map order.
-    pub const ALL: [Table; 4] = [
-        Table::Coils,
-        Table::DiscreteInputs,
-        Table::InputRegisters,
-        Table::HoldingRegisters,
-    ];
+    pub const ALL: [Table; 4] =
+        [Table::Coils, Table::DiscreteInputs, Table::InputRegisters, Table::HoldingRegisters];
 
     /// The spelling used in scenario files.
     pub fn as_str(self) -> &'static str {
@@ -598,12 +590,7 @@ pub enum AlarmLevel {
 
 impl AlarmLevel {
     /// All levels.
-    pub const ALL: [AlarmLevel; 4] = [
-        AlarmLevel::LoLo,
-        AlarmLevel::Lo,
-        AlarmLevel::Hi,
-        AlarmLevel::HiHi,
-    ];
+    pub const ALL: [AlarmLevel; 4] = [AlarmLevel::LoLo, AlarmLevel::Lo, AlarmLevel::Hi, AlarmLevel::HiHi];
 }
 
 /// An alarm block.
@@ -804,42 +791,27 @@ impl Scenario {
 
     /// The PLC with this id.
     pub fn plc(&self, id: &str) -> Option<PlcIdx> {
-        self.plcs
-            .iter()
-            .position(|p| p.id == id)
-            .map(|i| PlcIdx(i as u32))
+        self.plcs.iter().position(|p| p.id == id).map(|i| PlcIdx(i as u32))
     }
 
     /// The host with this id.
     pub fn host(&self, id: &str) -> Option<HostIdx> {
-        self.hosts
-            .iter()
-            .position(|h| h.id == id)
-            .map(|i| HostIdx(i as u32))
+        self.hosts.iter().position(|h| h.id == id).map(|i| HostIdx(i as u32))
     }
 
     /// The sensor with this id.
     pub fn sensor(&self, id: &str) -> Option<SensorIdx> {
-        self.sensors
-            .iter()
-            .position(|s| s.id == id)
-            .map(|i| SensorIdx(i as u32))
+        self.sensors.iter().position(|s| s.id == id).map(|i| SensorIdx(i as u32))
     }
 
     /// The actuator with this id.
     pub fn actuator(&self, id: &str) -> Option<ActuatorIdx> {
-        self.actuators
-            .iter()
-            .position(|a| a.id == id)
-            .map(|i| ActuatorIdx(i as u32))
+        self.actuators.iter().position(|a| a.id == id).map(|i| ActuatorIdx(i as u32))
     }
 
     /// The variable with this id.
     pub fn var(&self, id: &str) -> Option<VarIdx> {
-        self.vars
-            .iter()
-            .position(|v| v.id == id)
-            .map(|i| VarIdx(i as u32))
+        self.vars.iter().position(|v| v.id == id).map(|i| VarIdx(i as u32))
     }
 
     /// Simulated seconds to ticks, rounded to the nearest tick.

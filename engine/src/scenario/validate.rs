@@ -28,11 +28,7 @@ pub struct ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
-        )
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
     }
 }
 
@@ -58,9 +54,7 @@ pub(super) fn from_yaml(file: &str, source: &str) -> Result<Scenario, ScenarioEr
     let parsed: ScenarioFile = match serde_saphyr::from_str(source) {
         Ok(parsed) => parsed,
         Err(e) => {
-            let (line, column) = e
-                .location()
-                .map_or((1, 1), |l| (l.line().max(1), l.column().max(1)));
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line().max(1), l.column().max(1)));
             let text = e.without_snippet().to_string();
             // The plain rendering ends in " at line N, column M"; the location is ours to print.
             let message = match text.rsplit_once(" at line ") {
@@ -75,10 +69,7 @@ pub(super) fn from_yaml(file: &str, source: &str) -> Result<Scenario, ScenarioEr
             }]));
         }
     };
-    let mut cx = Cx {
-        file,
-        errors: Vec::new(),
-    };
+    let mut cx = Cx { file, errors: Vec::new() };
     let scenario = cx.scenario(parsed, source);
     if cx.errors.is_empty() {
         return Ok(scenario);
@@ -107,14 +98,8 @@ impl Names {
 
 fn text(t: &TextFile) -> Text {
     match t {
-        TextFile::Same(s) => Text {
-            en: s.clone(),
-            zh: s.clone(),
-        },
-        TextFile::Both { en, zh } => Text {
-            en: en.clone(),
-            zh: zh.clone(),
-        },
+        TextFile::Same(s) => Text { en: s.clone(), zh: s.clone() },
+        TextFile::Both { en, zh } => Text { en: en.clone(), zh: zh.clone() },
     }
 }
 
@@ -144,10 +129,7 @@ impl Cx<'_> {
             self.err(&id.referenced, format!("{what} id must not be empty"));
         }
         if names.0.contains_key(&id.value) {
-            self.err(
-                &id.referenced,
-                format!("duplicate {what} id `{}`", id.value),
-            );
+            self.err(&id.referenced, format!("duplicate {what} id `{}`", id.value));
             return;
         }
         names.0.insert(id.value.clone(), next);
@@ -165,10 +147,7 @@ impl Cx<'_> {
 
     fn int(&mut self, v: &Spanned<i64>, lo: i64, hi: i64, what: &str) -> i64 {
         if v.value < lo || v.value > hi {
-            self.err(
-                &v.referenced,
-                format!("{what} {} is out of range {lo}..={hi}", v.value),
-            );
+            self.err(&v.referenced, format!("{what} {} is out of range {lo}..={hi}", v.value));
             return lo;
         }
         v.value
@@ -185,10 +164,7 @@ impl Cx<'_> {
     fn positive(&mut self, v: &Spanned<f64>, what: &str) -> f64 {
         let x = self.finite(v, what);
         if x <= 0.0 && v.value.is_finite() {
-            self.err(
-                &v.referenced,
-                format!("{what} must be greater than 0, got {x}"),
-            );
+            self.err(&v.referenced, format!("{what} must be greater than 0, got {x}"));
             return 1.0;
         }
         x
@@ -197,10 +173,7 @@ impl Cx<'_> {
     fn window(&mut self, v: &Spanned<[f64; 2]>, what: &str) -> [f64; 2] {
         let [lo, hi] = v.value;
         if !lo.is_finite() || !hi.is_finite() || lo >= hi {
-            self.err(
-                &v.referenced,
-                format!("{what} must be [low, high] with low < high, got [{lo}, {hi}]"),
-            );
+            self.err(&v.referenced, format!("{what} must be [low, high] with low < high, got [{lo}, {hi}]"));
             return [0.0, 1.0];
         }
         [lo, hi]
@@ -213,11 +186,7 @@ impl Cx<'_> {
         let names: Vec<&str> = choices.iter().map(|(_, s)| *s).collect();
         self.err(
             &v.referenced,
-            format!(
-                "unknown {what} `{}`, expected one of {}",
-                v.value,
-                names.join(", ")
-            ),
+            format!("unknown {what} `{}`, expected one of {}", v.value, names.join(", ")),
         );
         choices[0].0
     }
@@ -229,10 +198,7 @@ impl Cx<'_> {
         let sample_ticks = per_tick(self.positive(&f.sim.sample_interval_s, "sample_interval_s"));
         let duration_s = self.positive(&f.sim.duration_s, "duration_s");
         if duration_s > 7.0 * 86_400.0 {
-            self.err(
-                &f.sim.duration_s.referenced,
-                "duration_s must be at most 7 days",
-            );
+            self.err(&f.sim.duration_s.referenced, "duration_s must be at most 7 days");
         }
         let duration_ticks = per_tick(duration_s);
 
@@ -254,9 +220,7 @@ impl Cx<'_> {
             for block in &p.logic {
                 match block {
                     LogicFile::Alarm(a) => self.define(&mut plant.alarm_names, "alarm", &a.id),
-                    LogicFile::Interlock(i) => {
-                        self.define(&mut plant.interlock_names, "interlock", &i.id)
-                    }
+                    LogicFile::Interlock(i) => self.define(&mut plant.interlock_names, "interlock", &i.id),
                     _ => {}
                 }
             }
@@ -265,16 +229,7 @@ impl Cx<'_> {
             .plcs
             .iter()
             .enumerate()
-            .map(|(i, p)| {
-                self.plc(
-                    PlcIdx(i as u32),
-                    p,
-                    tick_hz,
-                    &zone_names,
-                    &process,
-                    &mut plant,
-                )
-            })
+            .map(|(i, p)| self.plc(PlcIdx(i as u32), p, tick_hz, &zone_names, &process, &mut plant))
             .collect();
         let faults = self.faults(&f.faults, &process, tick_hz);
 
@@ -308,10 +263,7 @@ impl Cx<'_> {
         if !ok {
             self.err(
                 &id.referenced,
-                format!(
-                    "scenario id `{}` must be 1-64 characters of a-z, 0-9, - and _",
-                    id.value
-                ),
+                format!("scenario id `{}` must be 1-64 characters of a-z, 0-9, - and _", id.value),
             );
         }
         id.value.clone()
@@ -342,16 +294,9 @@ impl Cx<'_> {
             .map(|z| {
                 self.define(names, "zone", &z.id);
                 let level = self.enum_of(&z.level, "zone level", &LEVELS);
-                let security_level = z
-                    .security_level
-                    .as_ref()
-                    .map(|s| self.int(s, 1, 4, "security_level") as u8);
-                Zone {
-                    id: z.id.value.clone(),
-                    name: text(&z.name),
-                    level,
-                    security_level,
-                }
+                let security_level =
+                    z.security_level.as_ref().map(|s| self.int(s, 1, 4, "security_level") as u8);
+                Zone { id: z.id.value.clone(), name: text(&z.name), level, security_level }
             })
             .collect()
     }
@@ -370,12 +315,7 @@ impl Cx<'_> {
                 self.define(names, "host", &h.id);
                 let role = self.enum_of(&h.role, "host role", &ROLES);
                 let zone = ZoneIdx(self.resolve(zones, "zone", &h.zone));
-                Host {
-                    id: h.id.value.clone(),
-                    name: text(&h.name),
-                    role,
-                    zone,
-                }
+                Host { id: h.id.value.clone(), name: text(&h.name), role, zone }
             })
             .collect()
     }
@@ -398,28 +338,18 @@ impl Cx<'_> {
                 if c.from.value == c.to.value {
                     self.err(&c.to.referenced, "a conduit must join two different zones");
                 }
-                if let Some(other) = pairs.insert(
-                    (c.from.value.clone(), c.to.value.clone()),
-                    c.id.value.clone(),
-                ) {
+                if let Some(other) =
+                    pairs.insert((c.from.value.clone(), c.to.value.clone()), c.id.value.clone())
+                {
                     self.err(
                         &c.id.referenced,
-                        format!(
-                            "conduit `{other}` already joins `{}` to `{}`",
-                            c.from.value, c.to.value
-                        ),
+                        format!("conduit `{other}` already joins `{}` to `{}`", c.from.value, c.to.value),
                     );
                 }
-                let allow_sources = c
-                    .allow_sources
-                    .iter()
-                    .map(|h| HostIdx(self.resolve(hosts, "host", h)))
-                    .collect();
-                let allow_functions = c
-                    .allow_functions
-                    .iter()
-                    .map(|f| self.int(f, 1, 127, "function code") as u8)
-                    .collect();
+                let allow_sources =
+                    c.allow_sources.iter().map(|h| HostIdx(self.resolve(hosts, "host", h))).collect();
+                let allow_functions =
+                    c.allow_functions.iter().map(|f| self.int(f, 1, 127, "function code") as u8).collect();
                 let write_ranges = c
                     .write_ranges
                     .iter()
@@ -440,24 +370,14 @@ impl Cx<'_> {
                                 self.err(&at.referenced, format!("max {hi} is below min {lo}"));
                             }
                         }
-                        WriteRange {
-                            plc,
-                            start,
-                            end,
-                            min,
-                            max,
-                        }
+                        WriteRange { plc, start, end, min, max }
                     })
                     .collect();
                 Conduit {
                     id: c.id.value.clone(),
                     from,
                     to,
-                    policy: FirewallPolicy {
-                        allow_sources,
-                        allow_functions,
-                        write_ranges,
-                    },
+                    policy: FirewallPolicy { allow_sources, allow_functions, write_ranges },
                 }
             })
             .collect()
@@ -488,10 +408,7 @@ impl Cx<'_> {
         if p.names.insert(id.value.clone(), r).is_some() {
             self.err(
                 &id.referenced,
-                format!(
-                    "duplicate process id `{}` (variables, actuators and sensors share ids)",
-                    id.value
-                ),
+                format!("duplicate process id `{}` (variables, actuators and sensors share ids)", id.value),
             );
         }
     }
@@ -503,12 +420,8 @@ impl Cx<'_> {
                 format!("unknown process model `{}`, expected lumped", f.model.value),
             );
         }
-        let mut p = Process {
-            names: BTreeMap::new(),
-            vars: Vec::new(),
-            actuators: Vec::new(),
-            sensors: Vec::new(),
-        };
+        let mut p =
+            Process { names: BTreeMap::new(), vars: Vec::new(), actuators: Vec::new(), sensors: Vec::new() };
         for (i, v) in f.variables.iter().enumerate() {
             self.process_name(&mut p, &v.id, ProcessRef::Var(VarIdx(i as u32)));
         }
@@ -533,10 +446,7 @@ impl Cx<'_> {
         if initial < bounds[0] || initial > bounds[1] {
             self.err(
                 &v.initial.referenced,
-                format!(
-                    "initial {initial} is outside bounds [{}, {}]",
-                    bounds[0], bounds[1]
-                ),
+                format!("initial {initial} is outside bounds [{}, {}]", bounds[0], bounds[1]),
             );
         }
         let safe = v.safe.as_ref().map(|s| {
@@ -578,12 +488,8 @@ impl Cx<'_> {
             }
             x
         });
-        let relax = v.relax.as_ref().map(|r| {
-            (
-                self.positive(&r.tau_s, "tau_s"),
-                self.finite(&r.toward, "toward"),
-            )
-        });
+        let relax =
+            v.relax.as_ref().map(|r| (self.positive(&r.tau_s, "tau_s"), self.finite(&r.toward, "toward")));
         let terms = v
             .terms
             .iter()
@@ -626,10 +532,7 @@ impl Cx<'_> {
         let kind = self.enum_of(
             &a.kind,
             "actuator kind",
-            &[
-                (ActuatorKind::Binary, "binary"),
-                (ActuatorKind::Analog, "analog"),
-            ],
+            &[(ActuatorKind::Binary, "binary"), (ActuatorKind::Analog, "analog")],
         );
         let stroke_s = self.finite(&a.stroke_s, "stroke_s");
         if stroke_s < 0.0 {
@@ -637,10 +540,7 @@ impl Cx<'_> {
         }
         for (what, x) in [("initial", a.initial), ("fail", a.fail)] {
             if !(0.0..=1.0).contains(&x) {
-                self.err(
-                    &a.id.referenced,
-                    format!("actuator `{}`: {what} {x} is outside 0..=1", a.id.value),
-                );
+                self.err(&a.id.referenced, format!("actuator `{}`: {what} {x} is outside 0..=1", a.id.value));
             }
         }
         ActuatorDef {
@@ -657,10 +557,7 @@ impl Cx<'_> {
         let var = match p.names.get(&s.var.value) {
             Some(ProcessRef::Var(i)) => *i,
             _ => {
-                self.err(
-                    &s.var.referenced,
-                    format!("unknown variable `{}`", s.var.value),
-                );
+                self.err(&s.var.referenced, format!("unknown variable `{}`", s.var.value));
                 VarIdx(0)
             }
         };
@@ -668,10 +565,7 @@ impl Cx<'_> {
         if noise < 0.0 {
             self.err(&s.id.referenced, "noise must not be negative");
         }
-        let drift_per_h = s
-            .drift_per_h
-            .as_ref()
-            .map_or(0.0, |d| self.finite(d, "drift_per_h"));
+        let drift_per_h = s.drift_per_h.as_ref().map_or(0.0, |d| self.finite(d, "drift_per_h"));
         let kind = match (&s.range, &s.switch_above, &s.switch_below) {
             (None, Some(t), None) => SensorKind::SwitchAbove(self.finite(t, "switch_above")),
             (None, None, Some(t)) => SensorKind::SwitchBelow(self.finite(t, "switch_below")),
@@ -681,10 +575,7 @@ impl Cx<'_> {
             }
             (None, None, None) => {
                 let bounds = p.vars.get(var.ix()).map_or([0.0, 1.0], |v| v.bounds);
-                SensorKind::Analog {
-                    lo: bounds[0],
-                    hi: bounds[1],
-                }
+                SensorKind::Analog { lo: bounds[0], hi: bounds[1] }
             }
             _ => {
                 self.err(
@@ -697,14 +588,7 @@ impl Cx<'_> {
                 SensorKind::Analog { lo: 0.0, hi: 1.0 }
             }
         };
-        SensorDef {
-            id: s.id.value.clone(),
-            name: text(&s.name),
-            var,
-            noise,
-            drift_per_h,
-            kind,
-        }
+        SensorDef { id: s.id.value.clone(), name: text(&s.name), var, noise, drift_per_h, kind }
     }
 }
 
@@ -744,48 +628,32 @@ impl Cx<'_> {
         process: &Process,
         plant: &mut PlantBuild,
     ) -> PlcDef {
-        let role = self.enum_of(
-            &p.role,
-            "PLC role",
-            &[(PlcRole::Process, "process"), (PlcRole::Safety, "safety")],
-        );
+        let role =
+            self.enum_of(&p.role, "PLC role", &[(PlcRole::Process, "process"), (PlcRole::Safety, "safety")]);
         let zone = ZoneIdx(self.resolve(zones, "zone", &p.zone));
         let unit_id = self.int(&p.unit_id, 0, 255, "unit_id") as u8;
         let scan_ms = self.int(&p.scan_ms, 1, 10_000, "scan_ms");
         // A scan never runs more often than the simulation ticks.
-        let scan_ticks = ((scan_ms as f64) * f64::from(tick_hz) / 1000.0)
-            .round()
-            .max(1.0) as u64;
-        let mut points = Points {
-            plc: p.id.value.clone(),
-            names: BTreeMap::new(),
-        };
+        let scan_ticks = ((scan_ms as f64) * f64::from(tick_hz) / 1000.0).round().max(1.0) as u64;
+        let mut points = Points { plc: p.id.value.clone(), names: BTreeMap::new() };
         let mut spans: BTreeMap<Table, Vec<(u32, u32, String, Location)>> = BTreeMap::new();
-        let mut add_point = |cx: &mut Self,
-                             table: Table,
-                             i: usize,
-                             id: &Spanned<String>,
-                             addr: &Spanned<i64>|
-         -> u16 {
-            if points
-                .names
-                .insert(id.value.clone(), (table, PointIdx(i as u32)))
-                .is_some()
-            {
-                cx.err(
-                    &id.referenced,
-                    format!("duplicate point id `{}` in PLC `{}`", id.value, p.id.value),
-                );
-            }
-            let a = cx.int(addr, 0, 65535, "address") as u16;
-            spans.entry(table).or_default().push((
-                u32::from(a),
-                u32::from(a) + 1,
-                format!("`{}`", id.value),
-                addr.referenced,
-            ));
-            a
-        };
+        let mut add_point =
+            |cx: &mut Self, table: Table, i: usize, id: &Spanned<String>, addr: &Spanned<i64>| -> u16 {
+                if points.names.insert(id.value.clone(), (table, PointIdx(i as u32))).is_some() {
+                    cx.err(
+                        &id.referenced,
+                        format!("duplicate point id `{}` in PLC `{}`", id.value, p.id.value),
+                    );
+                }
+                let a = cx.int(addr, 0, 65535, "address") as u16;
+                spans.entry(table).or_default().push((
+                    u32::from(a),
+                    u32::from(a) + 1,
+                    format!("`{}`", id.value),
+                    addr.referenced,
+                ));
+                a
+            };
         let coils: Vec<CoilDef> = p
             .coils
             .iter()
@@ -828,22 +696,14 @@ impl Cx<'_> {
                 let table = self.enum_of(&r.table, "table", &tables);
                 let start = self.int(&r.start, 0, 65535, "start address") as u16;
                 let count = self.int(&r.count, 1, 65536 - i64::from(start), "count") as u16;
-                let label = format!(
-                    "reserved block {start}..{}",
-                    u32::from(start) + u32::from(count) - 1
-                );
+                let label = format!("reserved block {start}..{}", u32::from(start) + u32::from(count) - 1);
                 spans.entry(table).or_default().push((
                     u32::from(start),
                     u32::from(start) + u32::from(count),
                     label,
                     r.start.referenced,
                 ));
-                Reserved {
-                    table,
-                    start,
-                    count,
-                    note: r.note.clone(),
-                }
+                Reserved { table, start, count, note: r.note.clone() }
             })
             .collect();
         for (table, mut list) in spans {
@@ -862,12 +722,8 @@ impl Cx<'_> {
             }
         }
 
-        let holding_registers: Vec<HoldingDef> = p
-            .holding_registers
-            .iter()
-            .zip(hr_addrs)
-            .map(|(h, addr)| self.holding(h, addr))
-            .collect();
+        let holding_registers: Vec<HoldingDef> =
+            p.holding_registers.iter().zip(hr_addrs).map(|(h, addr)| self.holding(h, addr)).collect();
         let input_registers: Vec<InputRegDef> = p
             .input_registers
             .iter()
@@ -879,10 +735,7 @@ impl Cx<'_> {
                     _ => {
                         self.err(
                             &r.id.referenced,
-                            format!(
-                                "input register `{}`: give exactly one of sensor, actuator",
-                                r.id.value
-                            ),
+                            format!("input register `{}`: give exactly one of sensor, actuator", r.id.value),
                         );
                         RegisterSource::Sensor(SensorIdx(0))
                     }
@@ -893,10 +746,7 @@ impl Cx<'_> {
                     addr,
                     name: text(&r.name),
                     source,
-                    scaling: Scaling {
-                        scale,
-                        offset: r.offset,
-                    },
+                    scaling: Scaling { scale, offset: r.offset },
                 }
             })
             .collect();
@@ -908,10 +758,22 @@ impl Cx<'_> {
                 let source = match (&d.switch, &d.running, &d.tripped, &d.alarm) {
                     (Some(s), None, None, None) => DiscreteSource::Switch(self.switch_sensor(process, s)),
                     (None, Some(a), None, None) => DiscreteSource::Running(self.actuator_ref(process, a)),
-                    (None, None, Some(i), None) => DiscreteSource::Tripped(InterlockIdx(self.resolve(&plant.interlock_names, "interlock", i))),
-                    (None, None, None, Some(a)) => DiscreteSource::Alarm(AlarmIdx(self.resolve(&plant.alarm_names, "alarm", a))),
+                    (None, None, Some(i), None) => DiscreteSource::Tripped(InterlockIdx(self.resolve(
+                        &plant.interlock_names,
+                        "interlock",
+                        i,
+                    ))),
+                    (None, None, None, Some(a)) => {
+                        DiscreteSource::Alarm(AlarmIdx(self.resolve(&plant.alarm_names, "alarm", a)))
+                    }
                     _ => {
-                        self.err(&d.id.referenced, format!("discrete input `{}`: give exactly one of switch, running, tripped, alarm", d.id.value));
+                        self.err(
+                            &d.id.referenced,
+                            format!(
+                                "discrete input `{}`: give exactly one of switch, running, tripped, alarm",
+                                d.id.value
+                            ),
+                        );
                         DiscreteSource::Running(ActuatorIdx(0))
                     }
                 };
@@ -919,11 +781,7 @@ impl Cx<'_> {
             })
             .collect();
 
-        let logic: Vec<Logic> = p
-            .logic
-            .iter()
-            .map(|b| self.logic(idx, b, process, &points, plant))
-            .collect();
+        let logic: Vec<Logic> = p.logic.iter().map(|b| self.logic(idx, b, process, &points, plant)).collect();
         // The program is the logic and the blocks it owns; its hash is what an engineer compares
         // with the backup to see whether the program was changed.
         let mut program = format!("{logic:?}");
@@ -959,25 +817,37 @@ impl Cx<'_> {
 
     fn holding(&mut self, h: &HoldingFile, addr: u16) -> HoldingDef {
         let scale = self.positive(&h.scale, "scale");
-        let scaling = Scaling {
-            scale,
-            offset: h.offset,
-        };
+        let scaling = Scaling { scale, offset: h.offset };
         let initial = self.finite(&h.initial, "initial");
         let representable = |x: f64| {
             let raw = ((x - h.offset) * scale).round();
             (0.0..=65535.0).contains(&raw)
         };
         if !representable(initial) {
-            self.err(&h.initial.referenced, format!("initial {initial} does not fit a 16-bit register with scale {scale} and offset {}", h.offset));
+            self.err(
+                &h.initial.referenced,
+                format!(
+                    "initial {initial} does not fit a 16-bit register with scale {scale} and offset {}",
+                    h.offset
+                ),
+            );
         }
         let range = h.range.as_ref().map(|r| {
             let w = self.window(r, "range");
             if !representable(w[0]) || !representable(w[1]) {
-                self.err(&r.referenced, format!("range [{}, {}] does not fit a 16-bit register with scale {scale} and offset {}", w[0], w[1], h.offset));
+                self.err(
+                    &r.referenced,
+                    format!(
+                        "range [{}, {}] does not fit a 16-bit register with scale {scale} and offset {}",
+                        w[0], w[1], h.offset
+                    ),
+                );
             }
             if initial < w[0] || initial > w[1] {
-                self.err(&h.initial.referenced, format!("initial {initial} is outside the declared range [{}, {}]", w[0], w[1]));
+                self.err(
+                    &h.initial.referenced,
+                    format!("initial {initial} is outside the declared range [{}, {}]", w[0], w[1]),
+                );
             }
             w
         });
@@ -1005,14 +875,10 @@ impl Cx<'_> {
     fn analog_sensor(&mut self, process: &Process, id: &Spanned<String>) -> SensorIdx {
         let i = self.sensor_ref(process, id);
         if let Some(s) = process.sensors.get(i.ix()) {
-            if !matches!(s.kind, SensorKind::Analog { .. }) && process.names.contains_key(&id.value)
-            {
+            if !matches!(s.kind, SensorKind::Analog { .. }) && process.names.contains_key(&id.value) {
                 self.err(
                     &id.referenced,
-                    format!(
-                        "sensor `{}` is a switch; a transmitter is needed here",
-                        id.value
-                    ),
+                    format!("sensor `{}` is a switch; a transmitter is needed here", id.value),
                 );
             }
         }
@@ -1022,14 +888,10 @@ impl Cx<'_> {
     fn switch_sensor(&mut self, process: &Process, id: &Spanned<String>) -> SensorIdx {
         let i = self.sensor_ref(process, id);
         if let Some(s) = process.sensors.get(i.ix()) {
-            if matches!(s.kind, SensorKind::Analog { .. }) && process.names.contains_key(&id.value)
-            {
+            if matches!(s.kind, SensorKind::Analog { .. }) && process.names.contains_key(&id.value) {
                 self.err(
                     &id.referenced,
-                    format!(
-                        "sensor `{}` is a transmitter; a switch is needed here",
-                        id.value
-                    ),
+                    format!("sensor `{}` is a transmitter; a switch is needed here", id.value),
                 );
             }
         }
@@ -1076,10 +938,7 @@ impl Cx<'_> {
                     Table::InputRegisters => "input register",
                     Table::HoldingRegisters => "holding register",
                 };
-                self.err(
-                    &id.referenced,
-                    format!("`{}` is not a {what} of PLC `{}`", id.value, points.plc),
-                );
+                self.err(&id.referenced, format!("`{}` is not a {what} of PLC `{}`", id.value, points.plc));
                 PointIdx(0)
             }
         }
@@ -1089,18 +948,11 @@ impl Cx<'_> {
         match &p.value {
             ParamFile::Const(x) if x.is_finite() => Param::Const(*x),
             ParamFile::Const(_) => {
-                self.err(
-                    &p.referenced,
-                    "parameter must be a finite number or a holding register id",
-                );
+                self.err(&p.referenced, "parameter must be a finite number or a holding register id");
                 Param::Const(0.0)
             }
             ParamFile::Register(id) => {
-                let spanned = Spanned {
-                    value: id.clone(),
-                    referenced: p.referenced,
-                    defined: p.defined,
-                };
+                let spanned = Spanned { value: id.clone(), referenced: p.referenced, defined: p.defined };
                 Param::Holding(self.point(points, &spanned, Table::HoldingRegisters))
             }
         }
@@ -1168,34 +1020,22 @@ impl Cx<'_> {
             },
             LogicFile::Alarm(a) => {
                 let pv = self.analog_sensor(process, &a.pv);
-                let limits = [&a.lo_lo, &a.lo, &a.hi, &a.hi_hi]
-                    .map(|l| l.as_ref().map(|l| self.param(points, l)));
+                let limits =
+                    [&a.lo_lo, &a.lo, &a.hi, &a.hi_hi].map(|l| l.as_ref().map(|l| self.param(points, l)));
                 if limits.iter().all(Option::is_none) {
                     self.err(
                         &a.id.referenced,
-                        format!(
-                            "alarm `{}` has no limit: give hi, hi_hi, lo or lo_lo",
-                            a.id.value
-                        ),
+                        format!("alarm `{}` has no limit: give hi, hi_hi, lo or lo_lo", a.id.value),
                     );
                 }
                 if !a.deadband.is_finite() || a.deadband < 0.0 {
                     self.err(
                         &a.id.referenced,
-                        format!(
-                            "alarm `{}`: deadband must be a non-negative number",
-                            a.id.value
-                        ),
+                        format!("alarm `{}`: deadband must be a non-negative number", a.id.value),
                     );
                 }
                 let idx = AlarmIdx(plant.alarms.len() as u32);
-                plant.alarms.push(AlarmDef {
-                    id: a.id.value.clone(),
-                    plc,
-                    pv,
-                    limits,
-                    deadband: a.deadband,
-                });
+                plant.alarms.push(AlarmDef { id: a.id.value.clone(), plc, pv, limits, deadband: a.deadband });
                 Logic::Alarm(idx)
             }
             LogicFile::Interlock(i) => {
@@ -1209,30 +1049,18 @@ impl Cx<'_> {
                 if is_switch && (above.is_some() || below.is_some()) {
                     self.err(
                         &i.id.referenced,
-                        format!(
-                            "interlock `{}` watches a switch; drop above/below",
-                            i.id.value
-                        ),
+                        format!("interlock `{}` watches a switch; drop above/below", i.id.value),
                     );
                 }
-                if !is_switch
-                    && above.is_none()
-                    && below.is_none()
-                    && process.names.contains_key(&i.pv.value)
+                if !is_switch && above.is_none() && below.is_none() && process.names.contains_key(&i.pv.value)
                 {
                     self.err(
                         &i.id.referenced,
-                        format!(
-                            "interlock `{}` watches a transmitter; give above or below",
-                            i.id.value
-                        ),
+                        format!("interlock `{}` watches a transmitter; give above or below", i.id.value),
                     );
                 }
                 if i.actions.is_empty() {
-                    self.err(
-                        &i.id.referenced,
-                        format!("interlock `{}` has no actions", i.id.value),
-                    );
+                    self.err(&i.id.referenced, format!("interlock `{}` has no actions", i.id.value));
                 }
                 let actions = i
                     .actions
@@ -1241,10 +1069,7 @@ impl Cx<'_> {
                         let act = self.actuator_ref(process, &a.actuator);
                         let v = self.finite(&a.value, "value");
                         if !(0.0..=1.0).contains(&v) {
-                            self.err(
-                                &a.value.referenced,
-                                format!("actuator position {v} is outside 0..=1"),
-                            );
+                            self.err(&a.value.referenced, format!("actuator position {v} is outside 0..=1"));
                         }
                         (act, v)
                     })
@@ -1277,14 +1102,12 @@ impl Cx<'_> {
                     self.err(&f.at_s.referenced, "at_s must not be negative");
                 }
                 let start_tick = ticks(at.max(0.0));
-                let end_tick = f
-                    .duration_s
-                    .as_ref()
-                    .map(|d| start_tick + ticks(self.positive(d, "duration_s")).max(1));
+                let end_tick =
+                    f.duration_s.as_ref().map(|d| start_tick + ticks(self.positive(d, "duration_s")).max(1));
                 let effect = match &f.effect {
-                    FaultEffectFile::SensorFreeze { sensor } => FaultEffect::SensorFreeze {
-                        sensor: self.sensor_ref(process, sensor),
-                    },
+                    FaultEffectFile::SensorFreeze { sensor } => {
+                        FaultEffect::SensorFreeze { sensor: self.sensor_ref(process, sensor) }
+                    }
                     FaultEffectFile::SensorDrift { sensor, per_h } => FaultEffect::SensorDrift {
                         sensor: self.sensor_ref(process, sensor),
                         per_h: self.finite(per_h, "per_h"),
@@ -1297,9 +1120,9 @@ impl Cx<'_> {
                         sensor: self.sensor_ref(process, sensor),
                         bias: self.finite(bias, "bias"),
                     },
-                    FaultEffectFile::ActuatorStuck { actuator } => FaultEffect::ActuatorStuck {
-                        actuator: self.actuator_ref(process, actuator),
-                    },
+                    FaultEffectFile::ActuatorStuck { actuator } => {
+                        FaultEffect::ActuatorStuck { actuator: self.actuator_ref(process, actuator) }
+                    }
                 };
                 FaultDef {
                     id: f.id.value.clone(),

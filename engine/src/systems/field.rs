@@ -62,12 +62,7 @@ pub(super) fn integrate(
     for (i, v) in plant.0.vars.iter().enumerate() {
         let x = p.values[i] + p.rates[i] * clock.dt_s;
         // A non-finite rate is a scenario the validator let through: stop loudly.
-        assert!(
-            x.is_finite(),
-            "variable `{}` became {x} at tick {}",
-            v.id,
-            clock.tick
-        );
+        assert!(x.is_finite(), "variable `{}` became {x} at tick {}", v.id, clock.tick);
         p.values[i] = x.clamp(v.bounds[0], v.bounds[1]);
     }
 }
@@ -102,31 +97,17 @@ pub(super) fn check_limits(
                     state.outside = Some(side);
                     log.push(
                         clock.tick,
-                        EventKind::LimitExceeded {
-                            var: def.id.clone(),
-                            side,
-                            value: round4(x),
-                            limit,
-                        },
+                        EventKind::LimitExceeded { var: def.id.clone(), side, value: round4(x), limit },
                     );
                 }
                 (Some(_), None) => {
                     state.outside = None;
-                    log.push(
-                        clock.tick,
-                        EventKind::LimitCleared {
-                            var: def.id.clone(),
-                            value: round4(x),
-                        },
-                    );
+                    log.push(clock.tick, EventKind::LimitCleared { var: def.id.clone(), value: round4(x) });
                 }
                 _ => {}
             }
         }
-        for (k, side, limit) in [
-            (0, Side::High, def.damage_above),
-            (1, Side::Low, def.damage_below),
-        ] {
+        for (k, side, limit) in [(0, Side::High, def.damage_above), (1, Side::Low, def.damage_below)] {
             let Some(limit) = limit else { continue };
             let reached = match side {
                 Side::High => x >= limit,
@@ -136,12 +117,7 @@ pub(super) fn check_limits(
                 state.damaged[k] = true;
                 log.push(
                     clock.tick,
-                    EventKind::Damage {
-                        var: def.id.clone(),
-                        side,
-                        value: round4(x),
-                        limit,
-                    },
+                    EventKind::Damage { var: def.id.clone(), side, value: round4(x), limit },
                 );
             }
         }
@@ -165,11 +141,7 @@ pub(super) fn measure(
         }
         s.drift += (def.drift_per_h + s.fault.drift_per_h) / 3600.0 * clock.dt_s;
         let sd = def.noise + s.fault.noise;
-        let noise = if sd > 0.0 {
-            sd * standard_normal(&mut s.rng)
-        } else {
-            0.0
-        };
+        let noise = if sd > 0.0 { sd * standard_normal(&mut s.rng) } else { 0.0 };
         let v = process.values[def.var.ix()] + s.drift + s.fault.bias + noise;
         bus.measured[i] = match def.kind {
             SensorKind::Analog { lo, hi } => v.clamp(lo, hi),

@@ -10,27 +10,114 @@ use crate::input::{FaultSpec, SimInput};
 use crate::network::{Request, check_request};
 use crate::scenario::{FaultEffect, Scenario, Table};
 use crate::world::{
-    ActiveFault, ActiveFaults, ActuatorState, ConduitNode, Entities, InputQueue, Plant, PlcState,
+    ActiveFault, ActiveFaults, ActuatorState, ConduitNode, Entities, InputQueue, Outcomes, Plant, PlcState,
     SensorFault, SensorState, SimClock,
 };
 
 pub(super) fn apply_inputs(world: &mut World) {
     let pending = std::mem::take(&mut world.resource_mut::<InputQueue>().pending);
-    if pending.is_empty() {
-        return;
-    }
+    let mut outcomes = Vec::with_capacity(pending.len());
     let tick = world.resource::<SimClock>().tick;
+    // Identical read records of this tick fold into one event: (record, seq of its event).
+    let mut folded: Vec<(SimInput, u64)> = Vec::new();
     for input in pending {
-        let events = match apply_one(world, tick, &input) {
-            Ok(then) => std::iter::once(EventKind::InputApplied { input })
-                .chain(then)
-                .collect(),
-            Err(reason) => vec![EventKind::InputRejected { input, reason }],
-        };
+        if let SimInput::ModbusRequest { reason, .. } = &input {
+            outcomes.push(reason.map_or(Ok(()), Err));
+            if let Some((_, seq)) = folded.iter().find(|(i, _)| *i == input) {
+                let seq = *seq;
+                if let Some(EventKind::ModbusTransaction { repeat, .. }) =
+                    world.resource_mut::<EventLog>().get_mut(seq).map(|e| &mut e.kind)
+                {
+                    *repeat += 1;
+                }
+                continue;
+            }
+        }
+        let result = apply_one(world, tick, &input);
+        outcomes.push(result.as_ref().map(|_| ()).map_err(|r| *r));
+        let events = outcome_events(world.resource::<Plant>().0.as_ref(), &input, result);
         let mut log = world.resource_mut::<EventLog>();
+        let first_seq = log.events().len() as u64;
         for e in events {
             log.push(tick, e);
         }
+        if matches!(input, SimInput::ModbusRequest { .. }) {
+            folded.push((input, first_seq));
+        }
+    }
+    world.resource_mut::<Outcomes>().0 = outcomes;
+}
+
+/// The events an input leaves: one `modbus_transaction` or `modbus_connection` for Modbus
+/// inputs, `input_applied` or `input_rejected` for the rest, then any consequences.
+fn outcome_events(
+    s: &Scenario,
+    input: &SimInput,
+    result: Result<Vec<EventKind>, RejectReason>,
+) -> Vec<EventKind> {
+    let reason = result.as_ref().err().copied();
+    let transaction =
+        |plc: &str, source: &str, addr: u16, count: usize, values: Vec<u16>, exception: Option<u8>| {
+            EventKind::ModbusTransaction {
+                plc: plc.to_string(),
+                source: source.to_string(),
+                function: input.function_code().unwrap_or(0),
+                addr,
+                count: u16::try_from(count).unwrap_or(u16::MAX),
+                values,
+                exception,
+                reason,
+                repeat: 1,
+            }
+        };
+    let known = |plc: &str, source: &str| s.plc(plc).is_some() && s.host(source).is_some();
+    let first = match input {
+        SimInput::WriteCoils { plc, source, addr, values, .. } if known(plc, source) => {
+            let values = values.iter().map(|v| u16::from(*v)).collect();
+            transaction(
+                plc,
+                source,
+                *addr,
+                input_len(input),
+                values,
+                reason.and_then(RejectReason::exception_code),
+            )
+        }
+        SimInput::WriteRegisters { plc, source, addr, values, .. } if known(plc, source) => transaction(
+            plc,
+            source,
+            *addr,
+            values.len(),
+            values.clone(),
+            reason.and_then(RejectReason::exception_code),
+        ),
+        SimInput::ModbusRequest { plc, source, addr, count, exception, .. } if known(plc, source) => {
+            transaction(plc, source, *addr, usize::from(*count), Vec::new(), *exception)
+        }
+        SimInput::ModbusDiagnostic { plc, source, sub_function } if known(plc, source) => transaction(
+            plc,
+            source,
+            *sub_function,
+            0,
+            Vec::new(),
+            reason.and_then(RejectReason::exception_code),
+        ),
+        SimInput::ModbusConnection { plc, source, refused } if known(plc, source) => {
+            EventKind::ModbusConnection { plc: plc.clone(), source: source.clone(), refused: *refused }
+        }
+        _ => match reason {
+            None => EventKind::InputApplied { input: input.clone() },
+            Some(reason) => EventKind::InputRejected { input: input.clone(), reason },
+        },
+    };
+    std::iter::once(first).chain(result.unwrap_or_default()).collect()
+}
+
+fn input_len(input: &SimInput) -> usize {
+    match input {
+        SimInput::WriteCoils { values, .. } => values.len(),
+        SimInput::WriteRegisters { values, .. } => values.len(),
+        _ => 0,
     }
 }
 
@@ -44,34 +131,15 @@ pub(crate) fn apply_one(
     let scenario = world.resource::<Plant>().0.clone();
     let s = &*scenario;
     match input {
-        SimInput::WriteCoils {
-            plc,
-            source,
-            addr,
-            values,
-        } => {
+        SimInput::WriteCoils { plc, source, addr, values, .. } => {
             let function = input.function_code().unwrap_or(15);
-            let mut state = checked_write(
-                world,
-                s,
-                plc,
-                source,
-                function,
-                *addr,
-                &[],
-                values.len(),
-                Table::Coils,
-            )?;
+            let mut state =
+                checked_write(world, s, plc, source, function, *addr, &[], values.len(), Table::Coils)?;
             let start = usize::from(*addr);
             state.memory.coils[start..start + values.len()].copy_from_slice(values);
             Ok(Vec::new())
         }
-        SimInput::WriteRegisters {
-            plc,
-            source,
-            addr,
-            values,
-        } => {
+        SimInput::WriteRegisters { plc, source, addr, values, .. } => {
             let function = input.function_code().unwrap_or(16);
             let mut state = checked_write(
                 world,
@@ -102,57 +170,68 @@ pub(crate) fn apply_one(
             state.memory.holding[start..start + values.len()].copy_from_slice(values);
             Ok(Vec::new())
         }
+        SimInput::ModbusRequest { plc, source, reason, .. } => {
+            s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+            s.host(source).ok_or(RejectReason::UnknownHost)?;
+            reason.map_or(Ok(Vec::new()), Err)
+        }
+        SimInput::ModbusConnection { plc, source, refused } => {
+            s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+            s.host(source).ok_or(RejectReason::UnknownHost)?;
+            refused.map_or(Ok(Vec::new()), Err)
+        }
+        SimInput::ModbusDiagnostic { plc, source, sub_function } => {
+            let plc_idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+            let host = s.host(source).ok_or(RejectReason::UnknownHost)?;
+            let policies = policies(world);
+            check_request(
+                s,
+                &policies,
+                Request { source: host, plc: plc_idx, function: 8, addr: 0, registers: &[] },
+            )?;
+            let e = world.resource::<Entities>().plcs[plc_idx.ix()];
+            let mut state = world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");
+            let listen_only = match (*sub_function, state.listen_only) {
+                (1, _) => false,
+                (_, true) => return Err(RejectReason::ListenOnly),
+                (0, _) => return Ok(Vec::new()),
+                (4, _) => true,
+                _ => return Err(RejectReason::IllegalFunction),
+            };
+            if state.listen_only == listen_only {
+                return Ok(Vec::new());
+            }
+            state.listen_only = listen_only;
+            Ok(vec![EventKind::ListenOnlyChanged { plc: plc.clone(), listen_only }])
+        }
         SimInput::SetMode { plc, mode } => {
             let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
             let e = world.resource::<Entities>().plcs[idx.ix()];
-            let mut state = world
-                .get_mut::<PlcState>(e)
-                .expect("PLC entities live as long as the world");
+            let mut state = world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");
             let from = state.mode;
             if from == *mode {
                 return Ok(Vec::new());
             }
             state.mode = *mode;
-            Ok(vec![EventKind::ModeChanged {
-                plc: plc.clone(),
-                from,
-                to: *mode,
-            }])
+            Ok(vec![EventKind::ModeChanged { plc: plc.clone(), from, to: *mode }])
         }
-        SimInput::InjectFault {
-            id,
-            fault,
-            duration_s,
-        } => {
+        SimInput::InjectFault { id, fault, duration_s } => {
             let effect = resolve_fault(s, fault).ok_or(RejectReason::UnknownDevice)?;
             let end_tick = match duration_s {
                 Some(d) if !d.is_finite() || *d <= 0.0 => return Err(RejectReason::IllegalValue),
                 Some(d) => Some(tick + s.ticks(*d).max(1)),
                 None => None,
             };
-            if world
-                .resource::<ActiveFaults>()
-                .list
-                .iter()
-                .any(|f| f.id == *id)
-            {
+            if world.resource::<ActiveFaults>().list.iter().any(|f| f.id == *id) {
                 return Err(RejectReason::DuplicateFault);
             }
-            world.resource_mut::<ActiveFaults>().list.push(ActiveFault {
-                id: id.clone(),
-                effect,
-                end_tick,
-            });
+            world.resource_mut::<ActiveFaults>().list.push(ActiveFault { id: id.clone(), effect, end_tick });
             refresh_fault_effects(world);
             Ok(vec![fault_started(s, id, &effect)])
         }
         SimInput::ClearFault { id } => {
             let mut faults = world.resource_mut::<ActiveFaults>();
-            let i = faults
-                .list
-                .iter()
-                .position(|f| f.id == *id)
-                .ok_or(RejectReason::UnknownFault)?;
+            let i = faults.list.iter().position(|f| f.id == *id).ok_or(RejectReason::UnknownFault)?;
             faults.list.remove(i);
             refresh_fault_effects(world);
             Ok(vec![EventKind::FaultCleared { fault: id.clone() }])
@@ -179,60 +258,45 @@ fn checked_write<'w>(
     if count == 0 {
         return Err(RejectReason::IllegalValue);
     }
-    let conduits = world.resource::<Entities>().conduits.clone();
-    let policies: Vec<_> = conduits
-        .iter()
-        .map(|e| {
-            world
-                .get::<ConduitNode>(*e)
-                .expect("conduit entities live as long as the world")
-                .policy
-                .clone()
-        })
-        .collect();
-    check_request(
-        s,
-        &policies,
-        Request {
-            source,
-            plc: plc_idx,
-            function,
-            addr,
-            registers,
-        },
-    )?;
+    let policies = policies(world);
+    check_request(s, &policies, Request { source, plc: plc_idx, function, addr, registers })?;
     let e = world.resource::<Entities>().plcs[plc_idx.ix()];
-    let state = world
-        .get_mut::<PlcState>(e)
-        .expect("PLC entities live as long as the world");
+    let state = world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");
+    if state.listen_only {
+        return Err(RejectReason::ListenOnly);
+    }
     if !state.memory.is_mapped(table, addr, count) {
         return Err(RejectReason::IllegalAddress);
     }
     Ok(state)
 }
 
+/// The conduits' current policies, in scenario order.
+pub(crate) fn policies(world: &World) -> Vec<crate::scenario::FirewallPolicy> {
+    let conduits = &world.resource::<Entities>().conduits;
+    conduits
+        .iter()
+        .map(|e| {
+            world.get::<ConduitNode>(*e).expect("conduit entities live as long as the world").policy.clone()
+        })
+        .collect()
+}
+
 fn resolve_fault(s: &Scenario, spec: &FaultSpec) -> Option<FaultEffect> {
     Some(match spec {
-        FaultSpec::SensorFreeze { sensor } => FaultEffect::SensorFreeze {
-            sensor: s.sensor(sensor)?,
-        },
-        FaultSpec::SensorDrift { sensor, per_h } if per_h.is_finite() => FaultEffect::SensorDrift {
-            sensor: s.sensor(sensor)?,
-            per_h: *per_h,
-        },
-        FaultSpec::SensorNoise { sensor, sd } if sd.is_finite() && *sd >= 0.0 => {
-            FaultEffect::SensorNoise {
-                sensor: s.sensor(sensor)?,
-                sd: *sd,
-            }
+        FaultSpec::SensorFreeze { sensor } => FaultEffect::SensorFreeze { sensor: s.sensor(sensor)? },
+        FaultSpec::SensorDrift { sensor, per_h } if per_h.is_finite() => {
+            FaultEffect::SensorDrift { sensor: s.sensor(sensor)?, per_h: *per_h }
         }
-        FaultSpec::SensorBias { sensor, bias } if bias.is_finite() => FaultEffect::SensorBias {
-            sensor: s.sensor(sensor)?,
-            bias: *bias,
-        },
-        FaultSpec::ActuatorStuck { actuator } => FaultEffect::ActuatorStuck {
-            actuator: s.actuator(actuator)?,
-        },
+        FaultSpec::SensorNoise { sensor, sd } if sd.is_finite() && *sd >= 0.0 => {
+            FaultEffect::SensorNoise { sensor: s.sensor(sensor)?, sd: *sd }
+        }
+        FaultSpec::SensorBias { sensor, bias } if bias.is_finite() => {
+            FaultEffect::SensorBias { sensor: s.sensor(sensor)?, bias: *bias }
+        }
+        FaultSpec::ActuatorStuck { actuator } => {
+            FaultEffect::ActuatorStuck { actuator: s.actuator(actuator)? }
+        }
         _ => return None,
     })
 }
@@ -243,15 +307,9 @@ fn fault_started(s: &Scenario, id: &str, effect: &FaultEffect) -> EventKind {
         FaultEffect::SensorDrift { sensor, .. } => (&s.sensors[sensor.ix()].id, "sensor_drift"),
         FaultEffect::SensorNoise { sensor, .. } => (&s.sensors[sensor.ix()].id, "sensor_noise"),
         FaultEffect::SensorBias { sensor, .. } => (&s.sensors[sensor.ix()].id, "sensor_bias"),
-        FaultEffect::ActuatorStuck { actuator } => {
-            (&s.actuators[actuator.ix()].id, "actuator_stuck")
-        }
+        FaultEffect::ActuatorStuck { actuator } => (&s.actuators[actuator.ix()].id, "actuator_stuck"),
     };
-    EventKind::FaultStarted {
-        fault: id.to_string(),
-        device: device.clone(),
-        effect: name.to_string(),
-    }
+    EventKind::FaultStarted { fault: id.to_string(), device: device.clone(), effect: name.to_string() }
 }
 
 /// Recomputes every sensor's and actuator's fault state from the active faults.
@@ -263,25 +321,17 @@ fn refresh_fault_effects(world: &mut World) {
     for f in &faults {
         match f.effect {
             FaultEffect::SensorFreeze { sensor } => sensor_faults[sensor.ix()].frozen = true,
-            FaultEffect::SensorDrift { sensor, per_h } => {
-                sensor_faults[sensor.ix()].drift_per_h += per_h
-            }
+            FaultEffect::SensorDrift { sensor, per_h } => sensor_faults[sensor.ix()].drift_per_h += per_h,
             FaultEffect::SensorNoise { sensor, sd } => sensor_faults[sensor.ix()].noise += sd,
             FaultEffect::SensorBias { sensor, bias } => sensor_faults[sensor.ix()].bias += bias,
             FaultEffect::ActuatorStuck { actuator } => stuck[actuator.ix()] = true,
         }
     }
     for (e, f) in entities.sensors.iter().zip(sensor_faults) {
-        world
-            .get_mut::<SensorState>(*e)
-            .expect("sensor entities live as long as the world")
-            .fault = f;
+        world.get_mut::<SensorState>(*e).expect("sensor entities live as long as the world").fault = f;
     }
     for (e, st) in entities.actuators.iter().zip(stuck) {
-        world
-            .get_mut::<ActuatorState>(*e)
-            .expect("actuator entities live as long as the world")
-            .stuck = st;
+        world.get_mut::<ActuatorState>(*e).expect("actuator entities live as long as the world").stuck = st;
     }
 }
 
@@ -295,9 +345,7 @@ pub(super) fn run_faults(world: &mut World) {
     faults.list.retain(|f| {
         let done = f.end_tick.is_some_and(|t| t <= tick);
         if done {
-            events.push(EventKind::FaultCleared {
-                fault: f.id.clone(),
-            });
+            events.push(EventKind::FaultCleared { fault: f.id.clone() });
         }
         !done
     });
@@ -306,11 +354,7 @@ pub(super) fn run_faults(world: &mut World) {
         if faults.list.iter().any(|f| f.id == def.id) {
             continue;
         }
-        faults.list.push(ActiveFault {
-            id: def.id.clone(),
-            effect: def.effect,
-            end_tick: def.end_tick,
-        });
+        faults.list.push(ActiveFault { id: def.id.clone(), effect: def.effect, end_tick: def.end_tick });
         events.push(fault_started(&scenario, &def.id, &def.effect));
         changed = true;
     }

@@ -53,18 +53,8 @@ fn sample(
     if clock.tick % s.sample_ticks != 0 {
         return;
     }
-    let vars = s
-        .vars
-        .iter()
-        .zip(&process.values)
-        .map(|(d, v)| (d.id.clone(), round4(*v)))
-        .collect();
-    let sensors = s
-        .sensors
-        .iter()
-        .zip(&bus.measured)
-        .map(|(d, v)| (d.id.clone(), round4(*v)))
-        .collect();
+    let vars = s.vars.iter().zip(&process.values).map(|(d, v)| (d.id.clone(), round4(*v))).collect();
+    let sensors = s.sensors.iter().zip(&bus.measured).map(|(d, v)| (d.id.clone(), round4(*v))).collect();
     log.push(clock.tick, EventKind::Sample { vars, sensors });
 }
 

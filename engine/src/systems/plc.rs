@@ -80,9 +80,9 @@ impl Scan<'_> {
     fn fail_outputs(&mut self) {
         for block in &self.def.logic {
             let output = match block {
-                Logic::OnOff { output, .. }
-                | Logic::Pi { output, .. }
-                | Logic::Follow { output, .. } => *output,
+                Logic::OnOff { output, .. } | Logic::Pi { output, .. } | Logic::Follow { output, .. } => {
+                    *output
+                }
                 Logic::Alarm(_) | Logic::Interlock(_) => continue,
             };
             self.bus.actuator_cmd[output.ix()] = self.s.actuators[output.ix()].fail;
@@ -106,16 +106,7 @@ impl Scan<'_> {
     fn run_program(&mut self, plc: &mut PlcState) {
         for (b, block) in self.def.logic.iter().enumerate() {
             match block {
-                Logic::OnOff {
-                    pv,
-                    low,
-                    high,
-                    output,
-                    action,
-                    manual,
-                    manual_command,
-                    ..
-                } => {
+                Logic::OnOff { pv, low, high, output, action, manual, manual_command, .. } => {
                     let on = if manual.is_some_and(|m| self.coil(plc, m)) {
                         manual_command.is_some_and(|c| self.coil(plc, c))
                     } else {
@@ -130,26 +121,13 @@ impl Scan<'_> {
                     plc.onoff_on[b] = on;
                     self.bus.actuator_cmd[output.ix()] = if on { 1.0 } else { 0.0 };
                 }
-                Logic::Pi {
-                    pv,
-                    setpoint,
-                    kp,
-                    ki,
-                    bias,
-                    output,
-                    reverse,
-                    manual,
-                    manual_output,
-                    ..
-                } => {
+                Logic::Pi { pv, setpoint, kp, ki, bias, output, reverse, manual, manual_output, .. } => {
                     let x = self.bus.measured[pv.ix()];
                     let sp = self.param(plc, *setpoint);
                     let error = if *reverse { x - sp } else { sp - x };
                     let (kp, ki) = (self.param(plc, *kp), self.param(plc, *ki));
                     let out = if manual.is_some_and(|m| self.coil(plc, m)) {
-                        let out = manual_output
-                            .map_or(0.0, |p| self.param(plc, p))
-                            .clamp(0.0, 1.0);
+                        let out = manual_output.map_or(0.0, |p| self.param(plc, p)).clamp(0.0, 1.0);
                         // Bumpless return to automatic: the integrator tracks the manual output.
                         plc.pi_integral[b] = out - bias - kp * error;
                         out
@@ -170,8 +148,7 @@ impl Scan<'_> {
                     self.bus.actuator_cmd[output.ix()] = if out.is_finite() { out } else { 0.0 };
                 }
                 Logic::Follow { coil, output } => {
-                    self.bus.actuator_cmd[output.ix()] =
-                        if self.coil(plc, *coil) { 1.0 } else { 0.0 };
+                    self.bus.actuator_cmd[output.ix()] = if self.coil(plc, *coil) { 1.0 } else { 0.0 };
                 }
                 Logic::Alarm(a) => self.alarm(plc, *a),
                 Logic::Interlock(il) => self.interlock(plc, *il),
@@ -190,11 +167,7 @@ impl Scan<'_> {
             let active = self.bus.alarm_active[a.ix()] & bit != 0;
             let high = matches!(level, AlarmLevel::Hi | AlarmLevel::HiHi);
             let raise = if high { x >= limit } else { x <= limit };
-            let clear = if high {
-                x < limit - def.deadband
-            } else {
-                x > limit + def.deadband
-            };
+            let clear = if high { x < limit - def.deadband } else { x > limit + def.deadband };
             if !active && raise {
                 self.bus.alarm_active[a.ix()] |= bit;
                 let e = EventKind::AlarmRaised {
@@ -239,10 +212,7 @@ impl Scan<'_> {
                     self.bus.refresh_forced(self.s);
                     self.log.push(
                         self.tick,
-                        EventKind::InterlockReset {
-                            plc: self.def.id.clone(),
-                            interlock: def.id.clone(),
-                        },
+                        EventKind::InterlockReset { plc: self.def.id.clone(), interlock: def.id.clone() },
                     );
                     return;
                 }
