@@ -42,7 +42,15 @@ macro_rules! library {
     };
 }
 
-library!["petrochem-tank-farm"];
+library![
+    "petrochem-tank-farm",
+    "power-drum-boiler",
+    "coal-chemical-gasifier",
+    "steel-bf-cooling",
+    "nonferrous-potline",
+    "equipment-welding-line",
+    "newmat-polysilicon-cvd",
+];
 
 /// The scenario `icsdrill` runs with no arguments.
 pub const DEFAULT: &str = "petrochem-tank-farm";
