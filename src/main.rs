@@ -5,8 +5,10 @@
 //! - `main.rs`: argument definitions and dispatch.
 //! - `scenarios_cmd.rs`: `icsdrill scenarios list|show|validate`.
 //! - `simulate.rs`: `icsdrill simulate`, headless runs with a progress line and a summary.
+//! - `serve.rs`: `icsdrill serve`, the live range (library code in `lib.rs`).
 
 mod scenarios_cmd;
+mod serve;
 mod simulate;
 
 use std::path::PathBuf;
@@ -19,8 +21,8 @@ use icsdrill_engine::Scenario;
 
 /// icsdrill: a cyber range for industrial-control emergency drills (工控安全应急演练靶场).
 ///
-/// With no command, runs the default scenario headless for its whole duration and prints what
-/// happened.
+/// With no command, serves the default scenario live: every PLC a Modbus TCP endpoint on
+/// 127.0.0.1 from port 5020, the HTTP API on port 8020.
 #[derive(Parser, Debug)]
 #[command(name = "icsdrill", version, about, long_about = None)]
 struct Cli {
@@ -33,6 +35,8 @@ enum Command {
     /// List, show and validate scenarios.
     #[command(subcommand)]
     Scenarios(ScenariosCmd),
+    /// Run a scenario in real time with a live Modbus TCP endpoint per PLC.
+    Serve(serve::Args),
     /// Run a scenario headless, as fast as possible, and write its event log.
     Simulate(simulate::Args),
 }
@@ -68,8 +72,11 @@ pub(crate) enum Lang {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "icsdrill=info,warn".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let result = match cli.command {
-        None => simulate::run(simulate::Args::default_drill()),
+        None => serve::run(serve::Args::default_drill()),
+        Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Simulate(args)) => simulate::run(args),
         Some(Command::Scenarios(ScenariosCmd::List)) => scenarios_cmd::list(),
         Some(Command::Scenarios(ScenariosCmd::Show { scenario, lang })) => {

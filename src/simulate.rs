@@ -35,20 +35,6 @@ pub(crate) struct Args {
     json: bool,
 }
 
-impl Args {
-    /// What `icsdrill` with no arguments runs.
-    pub(crate) fn default_drill() -> Args {
-        Args {
-            scenario: icsdrill_scenarios::DEFAULT.to_string(),
-            seed: 1,
-            duration: None,
-            inputs: None,
-            events: None,
-            json: false,
-        }
-    }
-}
-
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let scenario = load_scenario(&args.scenario)?;
     let ticks = match args.duration {
@@ -157,6 +143,20 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         println!("event log  {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a whole event log to `path`, through `path.tmp` and a rename, so `path` is never a
+/// partial log.
+pub(crate) fn write_events(path: &std::path::Path, events: &[icsdrill_engine::SimEvent]) -> Result<()> {
+    let tmp = tmp_path(path);
+    let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let mut w = BufWriter::new(file);
+    for e in events {
+        writeln!(w, "{}", e.to_json()).with_context(|| format!("cannot write {}", tmp.display()))?;
+    }
+    w.flush().with_context(|| format!("cannot write {}", tmp.display()))?;
+    drop(w);
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
 }
 
 fn tmp_path(path: &std::path::Path) -> PathBuf {

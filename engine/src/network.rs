@@ -23,6 +23,29 @@ pub struct Request<'a> {
     pub registers: &'a [u16],
 }
 
+/// Decides whether `source` may open a connection to `plc`: the conduit's policy that governs
+/// the connection, `None` inside one zone (not filtered), or why it is refused.
+pub fn check_connect<'p>(
+    scenario: &Scenario,
+    policies: &'p [FirewallPolicy],
+    source: HostIdx,
+    plc: PlcIdx,
+) -> Result<Option<&'p FirewallPolicy>, RejectReason> {
+    let from = scenario.hosts[source.ix()].zone;
+    let to = scenario.plcs[plc.ix()].zone;
+    if from == to {
+        return Ok(None);
+    }
+    let Some(i) = scenario.conduits.iter().position(|c| c.from == from && c.to == to) else {
+        return Err(RejectReason::NoRoute);
+    };
+    let policy = &policies[i];
+    if !policy.allow_sources.is_empty() && !policy.allow_sources.contains(&source) {
+        return Err(RejectReason::SourceNotAllowed);
+    }
+    Ok(Some(policy))
+}
+
 /// Decides whether `req` may pass. `policies` are the conduits' current policies, in
 /// `Scenario::conduits` order (defenders change them during a drill).
 ///
@@ -34,18 +57,9 @@ pub fn check_request(
     policies: &[FirewallPolicy],
     req: Request<'_>,
 ) -> Result<(), RejectReason> {
-    let from = scenario.hosts[req.source.ix()].zone;
-    let plc = &scenario.plcs[req.plc.ix()];
-    if from == plc.zone {
+    let Some(policy) = check_connect(scenario, policies, req.source, req.plc)? else {
         return Ok(());
-    }
-    let Some(i) = scenario.conduits.iter().position(|c| c.from == from && c.to == plc.zone) else {
-        return Err(RejectReason::NoRoute);
     };
-    let policy = &policies[i];
-    if !policy.allow_sources.is_empty() && !policy.allow_sources.contains(&req.source) {
-        return Err(RejectReason::SourceNotAllowed);
-    }
     if !policy.allow_functions.is_empty() && !policy.allow_functions.contains(&req.function) {
         return Err(RejectReason::FunctionNotAllowed);
     }

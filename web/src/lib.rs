@@ -1,1 +1,155 @@
-//! placeholder
+//! icsdrill's HTTP API (axum). Today: health, the endpoint table and the Modbus transaction
+//! log of a range; the web issue adds the consoles and the scoreboard.
+//!
+//! `router` takes the range behind the `RangeApi` trait, so this crate knows nothing of how a
+//! range runs, and tests drive the router with `oneshot`, no socket.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use icsdrill_engine::scenario::Text;
+use icsdrill_engine::{EventKind, SimEvent};
+use serde::{Deserialize, Serialize};
+
+/// Most events one `GET /api/transactions` returns.
+pub const MAX_EVENTS_PER_PAGE: usize = 10_000;
+
+/// One PLC's Modbus endpoint, as trainees connect to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointInfo {
+    /// PLC id.
+    pub plc: String,
+    /// Display name.
+    pub name: Text,
+    /// `process` or `safety`.
+    pub role: String,
+    /// IP address it listens on.
+    pub address: String,
+    /// TCP port.
+    pub port: u16,
+    /// Modbus unit id.
+    pub unit_id: u8,
+    /// Vendor, product and revision, as FC 43/14 reports them.
+    pub device: String,
+}
+
+/// The state of a range, for `GET /api/health`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok` while ticking, `stopped` after.
+    pub status: String,
+    /// Scenario id.
+    pub scenario: String,
+    /// Seed.
+    pub seed: u64,
+    /// Ticks completed.
+    pub tick: u64,
+    /// Simulated seconds.
+    pub simulated_s: f64,
+    /// Wall seconds since start.
+    pub uptime_s: f64,
+    /// Events logged.
+    pub events: usize,
+    /// Records dropped under flood.
+    pub dropped_records: u64,
+    /// Number of Modbus endpoints.
+    pub endpoints: usize,
+}
+
+/// What the API needs from a running range.
+pub trait RangeApi: Send + Sync + 'static {
+    /// Current state.
+    fn health(&self) -> Health;
+    /// The endpoint table.
+    fn endpoints(&self) -> Vec<EndpointInfo>;
+    /// Events with `seq >= since` that `keep` accepts, at most `limit`.
+    fn events(&self, since: u64, limit: usize, keep: &dyn Fn(&SimEvent) -> bool) -> Vec<SimEvent>;
+}
+
+/// A range behind the API.
+pub type Api = Arc<dyn RangeApi>;
+
+/// The HTTP API of one range.
+pub fn router(api: Api) -> Router {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/endpoints", get(endpoints))
+        .route("/api/transactions", get(transactions))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such resource") })
+        .with_state(api)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then lets open requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    api: Api,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(api)).with_graceful_shutdown(shutdown).await
+}
+
+/// An error as JSON: `{"error": "..."}` with a status.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError { status, message: message.into() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+    }
+}
+
+async fn health(State(api): State<Api>) -> Json<Health> {
+    Json(api.health())
+}
+
+async fn endpoints(State(api): State<Api>) -> Json<Vec<EndpointInfo>> {
+    Json(api.endpoints())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    #[serde(default)]
+    since: u64,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    1000
+}
+
+/// A page of the transaction log.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Transactions {
+    /// Modbus transactions and connections, in log order.
+    pub events: Vec<serde_json::Value>,
+    /// `since` for the next page.
+    pub next: u64,
+}
+
+async fn transactions(State(api): State<Api>, page: Result<Query<Page>, QueryRejection>) -> Result<Json<Transactions>, ApiError> {
+    let Query(page) = page.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    if page.limit == 0 || page.limit > MAX_EVENTS_PER_PAGE {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("limit must be 1..={MAX_EVENTS_PER_PAGE}")));
+    }
+    let keep = |e: &SimEvent| matches!(e.kind, EventKind::ModbusTransaction { .. } | EventKind::ModbusConnection { .. });
+    let events = api.events(page.since, page.limit, &keep);
+    let next = events.last().map_or(page.since, |e| e.seq + 1);
+    let events = events.iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect();
+    Ok(Json(Transactions { events, next }))
+}

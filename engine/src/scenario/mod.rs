@@ -15,7 +15,7 @@ use serde::Serialize;
 pub use validate::{ScenarioError, ScenarioErrors};
 
 /// Text in both UI languages.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Text {
     /// English.
     pub en: String,

@@ -1,0 +1,181 @@
+//! The real-time runtime: one OS thread owns the `Sim` and ticks it from the wall clock;
+//! everyone else queues commands and reads the latest `Snapshot`.
+//!
+//! The tick never waits on a socket: it drains whatever commands are queued (at most
+//! `MAX_INPUTS_PER_TICK`), steps, publishes the snapshot and the new events, then answers the
+//! writes it applied. Readers never block the tick: they load the snapshot (`ArcSwap`) and
+//! read published events under a read lock held only to copy.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use icsdrill_engine::{RejectReason, Scenario, Sim, SimEvent, SimInput, Snapshot};
+use tokio::sync::{mpsc, oneshot};
+
+/// Commands queued between two ticks; beyond this, senders see a full queue.
+pub const COMMAND_QUEUE: usize = 65_536;
+/// Most inputs one tick applies; the rest wait for the next tick.
+pub const MAX_INPUTS_PER_TICK: usize = 20_000;
+
+/// What the runtime's queue carries.
+#[derive(Debug)]
+pub enum Command {
+    /// An input whose outcome nobody waits for (a served read, a connection).
+    Record(SimInput),
+    /// An input whose outcome is awaited (a Modbus write).
+    Apply(SimInput, oneshot::Sender<Result<(), RejectReason>>),
+}
+
+/// How to run the clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// Ticks per wall second (the scenario's own rate is real time).
+    pub ticks_per_s: f64,
+    /// Stop after this many ticks.
+    pub end_tick: Option<u64>,
+}
+
+/// A running simulation, shared by endpoints and the HTTP API.
+pub struct Live {
+    /// The scenario.
+    pub scenario: Arc<Scenario>,
+    /// Seed of the run.
+    pub seed: u64,
+    /// The latest snapshot; replaced after every tick.
+    snapshot: ArcSwap<Snapshot>,
+    /// Every event so far, in log order. Appended once per tick by the sim thread.
+    events: RwLock<Vec<SimEvent>>,
+    /// Queue into the sim thread.
+    tx: mpsc::Sender<Command>,
+    /// Records dropped because the queue was full (a flood); they never reach the log.
+    dropped: AtomicU64,
+    /// Set to stop the sim thread.
+    stop: AtomicBool,
+    /// When the runtime started.
+    started: Instant,
+}
+
+impl Live {
+    /// Starts the sim thread. `Live` is returned at once; the join handle gives back the
+    /// `Sim` (with its whole log) when the thread stops.
+    pub fn start(scenario: Arc<Scenario>, seed: u64, clock: Clock) -> (Arc<Live>, JoinHandle<Sim>) {
+        let sim = Sim::new(scenario.clone(), seed);
+        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        let live = Arc::new(Live {
+            scenario,
+            seed,
+            snapshot: ArcSwap::from_pointee(sim.snapshot()),
+            events: RwLock::new(sim.events().to_vec()),
+            tx,
+            dropped: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            started: Instant::now(),
+        });
+        let shared = live.clone();
+        let handle = std::thread::Builder::new()
+            .name("icsdrill-sim".into())
+            .spawn(move || run(sim, &shared, rx, clock))
+            .expect("the OS starts a thread");
+        (live, handle)
+    }
+
+    /// The latest snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Queues an input without waiting; counts it as dropped when the queue is full.
+    pub fn record(&self, input: SimInput) {
+        if self.tx.try_send(Command::Record(input)).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Queues an input and waits for the tick that applies it. `Err(None)` when the queue is
+    /// full or the runtime has stopped.
+    pub async fn apply(&self, input: SimInput) -> Result<(), Option<RejectReason>> {
+        let (reply, outcome) = oneshot::channel();
+        self.tx.try_send(Command::Apply(input, reply)).map_err(|_| None)?;
+        match outcome.await {
+            Ok(result) => result.map_err(Some),
+            Err(_) => Err(None),
+        }
+    }
+
+    /// Events with `seq >= since`, at most `limit`, that `keep` accepts.
+    pub fn events_since(&self, since: u64, limit: usize, keep: impl Fn(&SimEvent) -> bool) -> Vec<SimEvent> {
+        let events = self.events.read().unwrap_or_else(|e| e.into_inner());
+        let start = usize::try_from(since).unwrap_or(usize::MAX).min(events.len());
+        events[start..].iter().filter(|e| keep(e)).take(limit).cloned().collect()
+    }
+
+    /// Number of events so far.
+    pub fn event_count(&self) -> usize {
+        self.events.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Records dropped under flood.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Wall time since start.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Asks the sim thread to stop after its current tick.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the sim thread was asked to stop or reached its end tick.
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// The sim thread's loop.
+fn run(mut sim: Sim, live: &Live, mut rx: mpsc::Receiver<Command>, clock: Clock) -> Sim {
+    let period = Duration::from_secs_f64(1.0 / clock.ticks_per_s);
+    let mut next = Instant::now() + period;
+    let mut inputs = Vec::new();
+    let mut replies = Vec::new();
+    while !live.stopped() {
+        let now = Instant::now();
+        if now < next {
+            std::thread::sleep(next - now);
+        }
+        next += period;
+        // After a long stall (a debugger, a suspended laptop) run on from now rather than
+        // racing to catch up.
+        if Instant::now() > next + 10 * period {
+            next = Instant::now() + period;
+        }
+        while inputs.len() < MAX_INPUTS_PER_TICK {
+            match rx.try_recv() {
+                Ok(Command::Record(input)) => inputs.push(input),
+                Ok(Command::Apply(input, reply)) => {
+                    replies.push((inputs.len(), reply));
+                    inputs.push(input);
+                }
+                Err(_) => break,
+            }
+        }
+        let before = sim.events().len();
+        let outcomes = sim.step_outcomes(inputs.drain(..));
+        live.snapshot.store(Arc::new(sim.snapshot()));
+        live.events.write().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&sim.events()[before..]);
+        // Answer only once the snapshot shows the write, so a read after the answer sees it.
+        for (i, reply) in replies.drain(..) {
+            let _ = reply.send(outcomes[i]);
+        }
+        if clock.end_tick.is_some_and(|end| sim.tick() >= end) {
+            live.stop();
+        }
+    }
+    sim
+}

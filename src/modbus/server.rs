@@ -1,0 +1,450 @@
+//! One simulated PLC as a Modbus TCP server: the accept loop, the connection loop, and the
+//! answer to each request.
+//!
+//! Reads are answered from the latest snapshot and recorded (`Live::record`); writes and
+//! diagnostics are queued into the simulation and answered when the tick that applies them
+//! has run (`Live::apply`), so the answer carries the plant's verdict and a read after it sees
+//! the new value. The conduit firewall is checked at connect (route, source host) and on
+//! every request (function code; address and value windows are the simulation's to check).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use icsdrill_engine::network::{Request as FwRequest, check_connect, check_request};
+use icsdrill_engine::scenario::{HostIdx, PlcIdx, Table};
+use icsdrill_engine::{PlcMode, RejectReason, SimInput, Snapshot};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio_modbus::ExceptionCode;
+
+use super::frame::{
+    Frame, Header, MAX_ADU_LEN, MEI_READ_DEVICE_ID, Request, ResponseWriter, decode, parse_frame, unpack_bits,
+    unpack_registers, write_exception,
+};
+use crate::live::Live;
+
+/// Connections one endpoint serves at once; more are accepted and closed at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 32;
+/// A connection that sends nothing for this long is closed.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Pause after a failed `accept` (such as running out of file descriptors) before retrying.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Limits every endpoint enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections per endpoint.
+    pub max_connections: usize,
+    /// Idle time before a connection is closed.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_connections: DEFAULT_MAX_CONNECTIONS, idle_timeout: DEFAULT_IDLE_TIMEOUT }
+    }
+}
+
+/// Which simulated host a real peer address stands for.
+#[derive(Debug, Clone)]
+pub struct SourceMap {
+    /// Explicit mappings.
+    pub map: Vec<(IpAddr, HostIdx)>,
+    /// Host for every other address (the team's engineering workstation).
+    pub default: HostIdx,
+}
+
+impl SourceMap {
+    /// The host `ip` stands for.
+    pub fn host(&self, ip: IpAddr) -> HostIdx {
+        self.map.iter().find(|(a, _)| *a == ip).map_or(self.default, |(_, h)| *h)
+    }
+}
+
+/// What every endpoint of a range shares.
+pub struct Context {
+    /// The running simulation.
+    pub live: Arc<Live>,
+    /// Peer address to simulated host.
+    pub sources: SourceMap,
+    /// Limits.
+    pub limits: Limits,
+}
+
+/// Serves `plc` on `listener` until `shutdown` turns true. Accept errors are logged and
+/// retried, never fatal; each connection runs in its own task.
+pub async fn serve(listener: TcpListener, plc: PlcIdx, cx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(cx.limits.max_connections));
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(plc = %cx.live.scenario.plcs[plc.ix()].id, error = %e, "accept failed");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            // Over the cap: close at once so a flood cannot hold the backlog.
+            reset(stream);
+            continue;
+        };
+        let cx = cx.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            connection(stream, peer, plc, &cx, shutdown).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Closes with a reset rather than a graceful FIN, as a firewall dropping a session would.
+// A zero linger never blocks on drop (the deprecation is about non-zero lingers): the kernel
+// discards the socket and sends RST at once.
+#[allow(deprecated)]
+fn reset(stream: TcpStream) {
+    let _ = stream.set_linger(Some(Duration::ZERO));
+    drop(stream);
+}
+
+/// One accepted connection.
+struct Conn<'a> {
+    cx: &'a Context,
+    plc: PlcIdx,
+    source: HostIdx,
+}
+
+/// What to do after a request.
+enum Next {
+    Continue,
+    Close,
+}
+
+async fn connection(mut stream: TcpStream, peer: SocketAddr, plc: PlcIdx, cx: &Context, mut shutdown: watch::Receiver<bool>) {
+    let conn = Conn { cx, plc, source: cx.sources.host(peer.ip()) };
+    let snapshot = cx.live.snapshot();
+    let refused = check_connect(&cx.live.scenario, &snapshot.policies, conn.source, plc).err();
+    cx.live.record(SimInput::ModbusConnection { plc: conn.plc_id(), source: conn.source_id(), refused });
+    if refused.is_some() {
+        reset(stream);
+        return;
+    }
+    let _ = stream.set_nodelay(true);
+    let mut buf = vec![0u8; 4 * MAX_ADU_LEN];
+    let mut filled = 0;
+    let mut out = Vec::with_capacity(2 * MAX_ADU_LEN);
+    loop {
+        let mut start = 0;
+        let mut next = Next::Continue;
+        loop {
+            match parse_frame(&buf[start..filled]) {
+                Frame::Complete { header, pdu, len } => {
+                    next = conn.handle(header, pdu, &mut out).await;
+                    start += len;
+                    if matches!(next, Next::Close) {
+                        break;
+                    }
+                }
+                Frame::Incomplete => break,
+                Frame::Invalid(e) => {
+                    // Framing is lost: nothing after this point can be trusted.
+                    tracing::debug!(%peer, error = ?e, "closing: bad MBAP header");
+                    conn.record(0, 0, 0, None, Some(RejectReason::Malformed));
+                    next = Next::Close;
+                    break;
+                }
+            }
+        }
+        if !out.is_empty() {
+            if stream.write_all(&out).await.is_err() {
+                return;
+            }
+            out.clear();
+        }
+        if matches!(next, Next::Close) {
+            return;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+        let read = tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            read = tokio::time::timeout(cx.limits.idle_timeout, stream.read(&mut buf[filled..])) => read,
+        };
+        match read {
+            Ok(Ok(n)) if n > 0 => filled += n,
+            _ => return, // Closed, failed, or idle too long.
+        }
+    }
+}
+
+impl Conn<'_> {
+    fn plc_id(&self) -> String {
+        self.cx.live.scenario.plcs[self.plc.ix()].id.clone()
+    }
+
+    fn source_id(&self) -> String {
+        self.cx.live.scenario.hosts[self.source.ix()].id.clone()
+    }
+
+    fn record(&self, function: u8, addr: u16, count: u16, exception: Option<ExceptionCode>, reason: Option<RejectReason>) {
+        self.cx.live.record(SimInput::ModbusRequest {
+            plc: self.plc_id(),
+            source: self.source_id(),
+            function,
+            addr,
+            count,
+            exception: exception.map(u8::from),
+            reason,
+        });
+    }
+
+    /// Answers one request into `out` (or not at all, in listen-only mode).
+    async fn handle(&self, header: Header, pdu: &[u8], out: &mut Vec<u8>) -> Next {
+        let function = pdu[0];
+        let snapshot = self.cx.live.snapshot();
+        let view = &snapshot.plcs[self.plc.ix()];
+        let def = &self.cx.live.scenario.plcs[self.plc.ix()];
+        let decoded = decode(pdu);
+        if view.listen_only && !matches!(decoded, Ok(Request::Diagnostics { sub_function: 1, .. })) {
+            let (addr, count) = decoded.map_or((0, 0), |r| r.span());
+            self.record(function, addr, count, None, Some(RejectReason::ListenOnly));
+            return Next::Continue;
+        }
+        // Unit 0 and 255 address "this device" on TCP; any other id is not served here.
+        if header.unit != def.unit_id && header.unit != 0 && header.unit != 0xFF {
+            let e = ExceptionCode::GatewayTargetDevice;
+            write_exception(out, header, function, e);
+            self.record(function, 0, 0, Some(e), Some(RejectReason::WrongUnit));
+            return Next::Continue;
+        }
+        let request = match decoded {
+            Ok(r) => r,
+            Err(refused) => {
+                write_exception(out, header, function, refused.exception);
+                let reason = match refused.exception {
+                    ExceptionCode::IllegalFunction => RejectReason::IllegalFunction,
+                    _ => RejectReason::Malformed,
+                };
+                self.record(function, 0, 0, Some(refused.exception), Some(reason));
+                return Next::Continue;
+            }
+        };
+        let (addr, count) = request.span();
+        let fw = FwRequest { source: self.source, plc: self.plc, function, addr, registers: &[] };
+        if let Err(reason) = check_request(&self.cx.live.scenario, &snapshot.policies, fw) {
+            let Some(code) = reason.exception_code() else {
+                // The conduit no longer admits this host at all: drop the session.
+                self.record(function, addr, count, None, Some(reason));
+                return Next::Close;
+            };
+            let e = ExceptionCode::new(code);
+            write_exception(out, header, function, e);
+            self.record(function, addr, count, Some(e), Some(reason));
+            return Next::Continue;
+        }
+        match request {
+            Request::ReadCoils { addr, count } => self.read_bits(&snapshot, Table::Coils, header, function, addr, count, out),
+            Request::ReadDiscreteInputs { addr, count } => {
+                self.read_bits(&snapshot, Table::DiscreteInputs, header, function, addr, count, out)
+            }
+            Request::ReadHoldingRegisters { addr, count } => {
+                self.read_registers(&snapshot, Table::HoldingRegisters, header, function, addr, count, out)
+            }
+            Request::ReadInputRegisters { addr, count } => {
+                self.read_registers(&snapshot, Table::InputRegisters, header, function, addr, count, out)
+            }
+            Request::WriteSingleCoil { addr, value } => {
+                self.write(header, function, out, self.coils(function, addr, vec![value]), |w| {
+                    w.bytes(&pdu[1..5]);
+                })
+                .await
+            }
+            Request::WriteSingleRegister { addr, value } => {
+                self.write(header, function, out, self.registers(function, addr, vec![value]), |w| {
+                    w.bytes(&pdu[1..5]);
+                })
+                .await
+            }
+            Request::WriteMultipleCoils { addr, count, bits } => {
+                let input = self.coils(function, addr, unpack_bits(bits, count));
+                self.write(header, function, out, input, |w| {
+                    w.u16(addr).u16(count);
+                })
+                .await
+            }
+            Request::WriteMultipleRegisters { addr, count, bytes } => {
+                let input = self.registers(function, addr, unpack_registers(bytes));
+                self.write(header, function, out, input, |w| {
+                    w.u16(addr).u16(count);
+                })
+                .await
+            }
+            Request::ReadWriteMultipleRegisters { read_addr, read_count, write_addr, bytes, .. } => {
+                // The write happens first; the read then sees the snapshot of the tick that
+                // applied it.
+                match self.cx.live.apply(self.registers(function, write_addr, unpack_registers(bytes))).await {
+                    Ok(()) => match registers_of(&self.cx.live.snapshot(), self.plc, Table::HoldingRegisters, read_addr, read_count) {
+                        Some(regs) => {
+                            let mut w = ResponseWriter::new(out, header, function);
+                            w.registers(regs);
+                            w.finish();
+                        }
+                        None => write_exception(out, header, function, ExceptionCode::IllegalDataAddress),
+                    },
+                    Err(Some(RejectReason::NoRoute | RejectReason::SourceNotAllowed)) => return Next::Close,
+                    Err(reason) => self.refuse(header, function, reason, out),
+                }
+                Next::Continue
+            }
+            Request::Diagnostics { sub_function, data } => {
+                let input = SimInput::ModbusDiagnostic { plc: self.plc_id(), source: self.source_id(), sub_function };
+                match self.cx.live.apply(input).await {
+                    // Force listen-only is never answered.
+                    Ok(()) if sub_function == 4 => {}
+                    Ok(()) => {
+                        let mut w = ResponseWriter::new(out, header, function);
+                        w.u16(sub_function).u16(data);
+                        w.finish();
+                    }
+                    Err(reason) => self.refuse(header, function, reason, out),
+                }
+                Next::Continue
+            }
+            Request::ReportServerId => {
+                let text = format!("{} {} {}", def.device.vendor, def.device.product, def.device.revision);
+                let text = &text.as_bytes()[..text.len().min(200)];
+                let mut w = ResponseWriter::new(out, header, function);
+                let run = if view.mode == PlcMode::Run { 0xFF } else { 0x00 };
+                w.u8((2 + text.len()) as u8).u8(def.unit_id).u8(run).bytes(text);
+                w.finish();
+                self.record(function, 0, 0, None, None);
+                Next::Continue
+            }
+            Request::ReadDeviceId { code, object } => {
+                let objects = [&def.device.vendor, &def.device.product, &def.device.revision];
+                let (first, last) = match code {
+                    4 if usize::from(object) < objects.len() => (usize::from(object), usize::from(object)),
+                    4 => {
+                        write_exception(out, header, function, ExceptionCode::IllegalDataAddress);
+                        self.record(function, addr, 0, Some(ExceptionCode::IllegalDataAddress), Some(RejectReason::IllegalAddress));
+                        return Next::Continue;
+                    }
+                    // Streams start at the requested object, or at 0 if there is no such object.
+                    _ => (if usize::from(object) < objects.len() { usize::from(object) } else { 0 }, objects.len() - 1),
+                };
+                let mut w = ResponseWriter::new(out, header, function);
+                // Conformity 0x81: basic identification, stream and individual access.
+                w.u8(MEI_READ_DEVICE_ID).u8(code).u8(0x81).u8(0).u8(0).u8((last - first + 1) as u8);
+                for (id, value) in objects.iter().enumerate().take(last + 1).skip(first) {
+                    let v = &value.as_bytes()[..value.len().min(60)];
+                    w.u8(id as u8).u8(v.len() as u8).bytes(v);
+                }
+                w.finish();
+                self.record(function, addr, 0, None, None);
+                Next::Continue
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn read_bits(&self, snapshot: &Snapshot, table: Table, header: Header, function: u8, addr: u16, count: u16, out: &mut Vec<u8>) -> Next {
+        let memory = &snapshot.plcs[self.plc.ix()].memory;
+        if !memory.is_mapped(table, addr, usize::from(count)) {
+            return self.illegal_address(header, function, addr, count, out);
+        }
+        let bits = match table {
+            Table::Coils => &memory.coils,
+            _ => &memory.discrete,
+        };
+        let start = usize::from(addr);
+        let mut w = ResponseWriter::new(out, header, function);
+        w.bits(&bits[start..start + usize::from(count)]);
+        w.finish();
+        self.record(function, addr, count, None, None);
+        Next::Continue
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn read_registers(&self, snapshot: &Snapshot, table: Table, header: Header, function: u8, addr: u16, count: u16, out: &mut Vec<u8>) -> Next {
+        let Some(regs) = registers_of(snapshot, self.plc, table, addr, count) else {
+            return self.illegal_address(header, function, addr, count, out);
+        };
+        let mut w = ResponseWriter::new(out, header, function);
+        w.registers(regs);
+        w.finish();
+        self.record(function, addr, count, None, None);
+        Next::Continue
+    }
+
+    fn illegal_address(&self, header: Header, function: u8, addr: u16, count: u16, out: &mut Vec<u8>) -> Next {
+        let e = ExceptionCode::IllegalDataAddress;
+        write_exception(out, header, function, e);
+        self.record(function, addr, count, Some(e), Some(RejectReason::IllegalAddress));
+        Next::Continue
+    }
+
+    fn coils(&self, function: u8, addr: u16, values: Vec<bool>) -> SimInput {
+        SimInput::WriteCoils { plc: self.plc_id(), source: self.source_id(), addr, values, function: Some(function) }
+    }
+
+    fn registers(&self, function: u8, addr: u16, values: Vec<u16>) -> SimInput {
+        SimInput::WriteRegisters { plc: self.plc_id(), source: self.source_id(), addr, values, function: Some(function) }
+    }
+
+    /// Queues a write, waits for its tick, and answers: `body` fills a normal answer.
+    async fn write(
+        &self,
+        header: Header,
+        function: u8,
+        out: &mut Vec<u8>,
+        input: SimInput,
+        body: impl FnOnce(&mut ResponseWriter<'_>),
+    ) -> Next {
+        match self.cx.live.apply(input).await {
+            Ok(()) => {
+                let mut w = ResponseWriter::new(out, header, function);
+                body(&mut w);
+                w.finish();
+                Next::Continue
+            }
+            Err(Some(RejectReason::NoRoute | RejectReason::SourceNotAllowed)) => Next::Close,
+            Err(reason) => {
+                self.refuse(header, function, reason, out);
+                Next::Continue
+            }
+        }
+    }
+
+    /// Answers a refusal from the simulation; `None` means it could not be asked (queue full,
+    /// runtime stopping): the device is busy.
+    fn refuse(&self, header: Header, function: u8, reason: Option<RejectReason>, out: &mut Vec<u8>) {
+        match reason {
+            None => write_exception(out, header, function, ExceptionCode::ServerDeviceBusy),
+            Some(reason) => {
+                if let Some(code) = reason.exception_code() {
+                    write_exception(out, header, function, ExceptionCode::new(code));
+                }
+            }
+        }
+    }
+}
+
+/// Registers `addr..addr + count` of a table, if all are mapped.
+fn registers_of(snapshot: &Snapshot, plc: PlcIdx, table: Table, addr: u16, count: u16) -> Option<&[u16]> {
+    let memory = &snapshot.plcs[plc.ix()].memory;
+    if !memory.is_mapped(table, addr, usize::from(count)) {
+        return None;
+    }
+    let regs = match table {
+        Table::InputRegisters => &memory.input,
+        _ => &memory.holding,
+    };
+    let start = usize::from(addr);
+    Some(&regs[start..start + usize::from(count)])
+}

@@ -1,0 +1,227 @@
+//! A range: one live simulation, a Modbus endpoint per PLC, and the HTTP API, started and
+//! stopped together.
+//!
+//! Endpoints bind one port per PLC from a base port (`AddressMode::Port`), or one loopback
+//! address per PLC on the same port (`AddressMode::Loopback`: the whole 127.0.0.0/8 is local,
+//! so every PLC can sit on the standard port 502). Port 0 asks the OS for a free port, which
+//! tests use; the endpoint table always shows what was bound.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use anyhow::{Context as _, Result, bail};
+use icsdrill_engine::scenario::{PlcIdx, PlcRole};
+use icsdrill_engine::{Scenario, Sim, SimEvent};
+use icsdrill_web::{EndpointInfo, Health, RangeApi};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::live::{Clock, Live};
+use crate::modbus::server::{Context, Limits, SourceMap, serve};
+
+/// How PLC endpoints get their addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AddressMode {
+    /// One port per PLC on the bind address, counting up from the base port.
+    Port,
+    /// One loopback address per PLC (127.1.x.y), all on the base port.
+    Loopback,
+}
+
+/// How to start a range.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Seed of the simulation.
+    pub seed: u64,
+    /// Address for port mode and for the HTTP API.
+    pub bind: IpAddr,
+    /// First Modbus port (0: any free port for each PLC).
+    pub modbus_port: u16,
+    /// HTTP port (0: any free port).
+    pub http_port: u16,
+    /// Port or loopback address per PLC.
+    pub address_mode: AddressMode,
+    /// Ticks per wall second (default: the scenario's rate, real time).
+    pub ticks_per_s: Option<f64>,
+    /// Stop after this many simulated seconds.
+    pub duration_s: Option<f64>,
+    /// Peer addresses standing for hosts of the scenario (host ids).
+    pub sources: Vec<(IpAddr, String)>,
+    /// Connection limits.
+    pub limits: Limits,
+}
+
+impl Options {
+    /// Loopback, base port 5020, HTTP 8020, real time, no end.
+    pub fn new(seed: u64) -> Options {
+        Options {
+            seed,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            modbus_port: 5020,
+            http_port: 8020,
+            address_mode: AddressMode::Port,
+            ticks_per_s: None,
+            duration_s: None,
+            sources: Vec::new(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// A running range.
+pub struct Range {
+    /// The simulation.
+    pub live: Arc<Live>,
+    /// Endpoint table, in PLC order.
+    pub endpoints: Vec<EndpointInfo>,
+    /// Where the HTTP API listens.
+    pub http: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    sim: JoinHandle<Sim>,
+}
+
+/// The loopback address of PLC `i` in loopback mode: 127.1.0.1, 127.1.0.2, ... 127.1.0.250,
+/// 127.1.1.1, ...
+pub fn loopback_address(i: usize) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 1, (i / 250) as u8, (i % 250 + 1) as u8))
+}
+
+impl Range {
+    /// Binds every endpoint and the HTTP API, then starts the clock.
+    pub async fn start(scenario: Arc<Scenario>, opts: Options) -> Result<Range> {
+        let sources = source_map(&scenario, &opts.sources)?;
+        if opts.address_mode == AddressMode::Loopback && scenario.plcs.len() > 250 * 250 {
+            bail!("loopback mode serves at most 62500 PLCs");
+        }
+        let mut listeners = Vec::with_capacity(scenario.plcs.len());
+        for (i, plc) in scenario.plcs.iter().enumerate() {
+            let addr = match opts.address_mode {
+                AddressMode::Port if opts.modbus_port == 0 => SocketAddr::new(opts.bind, 0),
+                AddressMode::Port => {
+                    let port = u16::try_from(usize::from(opts.modbus_port) + i)
+                        .with_context(|| format!("{} PLCs from port {} run past port 65535", scenario.plcs.len(), opts.modbus_port))?;
+                    SocketAddr::new(opts.bind, port)
+                }
+                AddressMode::Loopback => SocketAddr::new(loopback_address(i), opts.modbus_port),
+            };
+            let listener = TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot bind PLC {} to {addr} (pick another base with --modbus-port; ports below 1024 need root)", plc.id)
+            })?;
+            listeners.push(listener);
+        }
+        let mut endpoints = Vec::with_capacity(listeners.len());
+        for (plc, listener) in scenario.plcs.iter().zip(&listeners) {
+            let local = listener.local_addr()?;
+            endpoints.push(EndpointInfo {
+                plc: plc.id.clone(),
+                name: plc.name.clone(),
+                role: match plc.role {
+                    PlcRole::Process => "process".into(),
+                    PlcRole::Safety => "safety".into(),
+                },
+                address: local.ip().to_string(),
+                port: local.port(),
+                unit_id: plc.unit_id,
+                device: format!("{} {} {}", plc.device.vendor, plc.device.product, plc.device.revision),
+            });
+        }
+        let http_addr = SocketAddr::new(opts.bind, opts.http_port);
+        let http = TcpListener::bind(http_addr).await.with_context(|| format!("cannot bind the HTTP API to {http_addr} (pick another with --http-port)"))?;
+        let http_local = http.local_addr()?;
+
+        let ticks_per_s = opts.ticks_per_s.unwrap_or(f64::from(scenario.tick_hz));
+        let end_tick = opts.duration_s.map(|d| scenario.ticks(d));
+        let (live, sim) = Live::start(scenario.clone(), opts.seed, Clock { ticks_per_s, end_tick });
+        let (shutdown, stop) = watch::channel(false);
+        let cx = Arc::new(Context { live: live.clone(), sources, limits: opts.limits });
+        let mut tasks = JoinSet::new();
+        for (i, listener) in listeners.into_iter().enumerate() {
+            tasks.spawn(serve(listener, PlcIdx(i as u32), cx.clone(), stop.clone()));
+        }
+        let api: Arc<dyn RangeApi> = Arc::new(Api { live: live.clone(), endpoints: endpoints.clone() });
+        let mut stop_http = stop.clone();
+        tasks.spawn(async move {
+            let graceful = async move {
+                let _ = stop_http.wait_for(|s| *s).await;
+            };
+            if let Err(e) = icsdrill_web::serve(http, api, graceful).await {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        });
+        Ok(Range { live, endpoints, http: http_local, shutdown, tasks, sim })
+    }
+
+    /// Resolves when the simulation has stopped by itself (its duration ran out).
+    pub async fn finished(&self) {
+        while !self.live.stopped() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Stops endpoints, connections and the HTTP API, then the clock; returns the simulation
+    /// with its whole event log.
+    pub async fn shutdown(mut self) -> Sim {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+        self.live.stop();
+        tokio::task::spawn_blocking(move || self.sim.join().expect("the sim thread does not panic"))
+            .await
+            .expect("joining the sim thread")
+    }
+}
+
+/// Maps `--source ADDR=HOST` pairs; everything else is the first engineering workstation (or
+/// the first host when there is none).
+fn source_map(scenario: &Scenario, pairs: &[(IpAddr, String)]) -> Result<SourceMap> {
+    let default = scenario
+        .hosts
+        .iter()
+        .position(|h| h.role == icsdrill_engine::scenario::HostRole::Ews)
+        .unwrap_or(0);
+    if scenario.hosts.is_empty() {
+        bail!("scenario `{}` has no hosts to stand for Modbus clients", scenario.id);
+    }
+    let mut map = Vec::new();
+    for (ip, host) in pairs {
+        let Some(h) = scenario.host(host) else {
+            let known: Vec<&str> = scenario.hosts.iter().map(|h| h.id.as_str()).collect();
+            bail!("--source {ip}={host}: no host `{host}` in scenario `{}` (hosts: {})", scenario.id, known.join(", "));
+        };
+        map.push((*ip, h));
+    }
+    Ok(SourceMap { map, default: icsdrill_engine::scenario::HostIdx(default as u32) })
+}
+
+/// The range as the HTTP API sees it.
+struct Api {
+    live: Arc<Live>,
+    endpoints: Vec<EndpointInfo>,
+}
+
+impl RangeApi for Api {
+    fn health(&self) -> Health {
+        let snapshot = self.live.snapshot();
+        Health {
+            status: if self.live.stopped() { "stopped" } else { "ok" }.into(),
+            scenario: self.live.scenario.id.clone(),
+            seed: self.live.seed,
+            tick: snapshot.tick,
+            simulated_s: snapshot.tick as f64 / f64::from(self.live.scenario.tick_hz),
+            uptime_s: self.live.uptime().as_secs_f64(),
+            events: self.live.event_count(),
+            dropped_records: self.live.dropped(),
+            endpoints: self.endpoints.len(),
+        }
+    }
+
+    fn endpoints(&self) -> Vec<EndpointInfo> {
+        self.endpoints.clone()
+    }
+
+    fn events(&self, since: u64, limit: usize, keep: &dyn Fn(&SimEvent) -> bool) -> Vec<SimEvent> {
+        self.live.events_since(since, limit, keep)
+    }
+}

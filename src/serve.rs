@@ -1,0 +1,170 @@
+//! `icsdrill serve`: the simulation in real time, every PLC a live Modbus TCP endpoint.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use icsdrill::modbus::server::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Limits};
+use icsdrill::range::{AddressMode, Options, Range};
+use icsdrill_engine::EventKind;
+
+use crate::load_scenario;
+use crate::simulate::write_events;
+
+/// Arguments of `icsdrill serve`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// Built-in scenario id or path to a YAML file.
+    #[arg(default_value = icsdrill_scenarios::DEFAULT)]
+    scenario: String,
+    /// Seed of the run's randomness.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Address to listen on (port mode and HTTP).
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// First Modbus port; PLCs count up from it (0: any free port).
+    #[arg(long, default_value_t = 5020)]
+    modbus_port: u16,
+    /// HTTP API port (0: any free port).
+    #[arg(long, default_value_t = 8020)]
+    http_port: u16,
+    /// Ticks per wall second; the scenario's own rate (10) is real time, more runs faster.
+    #[arg(long)]
+    tick_hz: Option<f64>,
+    /// One port per PLC, or one loopback address per PLC on the same port.
+    #[arg(long, value_enum, default_value_t = AddressMode::Port)]
+    address_mode: AddressMode,
+    /// A client address standing for a host of the scenario, e.g. 127.0.0.66=it-ws-01
+    /// (repeatable; other addresses are the engineering workstation).
+    #[arg(long = "source", value_parser = parse_source)]
+    sources: Vec<(IpAddr, String)>,
+    /// Stop after this many simulated seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Write the event log here (JSON Lines) when the range stops.
+    #[arg(long)]
+    events: Option<PathBuf>,
+    /// Connections each endpoint serves at once.
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Seconds a silent connection stays open.
+    #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs())]
+    idle_timeout: u64,
+}
+
+impl Args {
+    /// What `icsdrill` with no arguments runs.
+    pub(crate) fn default_drill() -> Args {
+        Args {
+            scenario: icsdrill_scenarios::DEFAULT.to_string(),
+            seed: 1,
+            bind: IpAddr::from([127, 0, 0, 1]),
+            modbus_port: 5020,
+            http_port: 8020,
+            tick_hz: None,
+            address_mode: AddressMode::Port,
+            sources: Vec::new(),
+            duration: None,
+            events: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT.as_secs(),
+        }
+    }
+}
+
+fn parse_source(s: &str) -> Result<(IpAddr, String), String> {
+    let (addr, host) = s.split_once('=').ok_or("expected ADDRESS=HOST, e.g. 127.0.0.66=it-ws-01")?;
+    let addr: IpAddr = addr.parse().map_err(|e| format!("`{addr}` is not an IP address: {e}"))?;
+    if host.is_empty() {
+        return Err("the host id after `=` is empty".into());
+    }
+    Ok((addr, host.to_string()))
+}
+
+pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    let scenario = load_scenario(&args.scenario)?;
+    if args.tick_hz.is_some_and(|t| !(t.is_finite() && t > 0.0 && t <= 100_000.0)) {
+        bail!("--tick-hz must be a number in (0, 100000]");
+    }
+    if args.duration.is_some_and(|d| !(d.is_finite() && d > 0.0)) {
+        bail!("--duration must be a positive number of seconds");
+    }
+    if args.max_connections == 0 || args.idle_timeout == 0 {
+        bail!("--max-connections and --idle-timeout must be at least 1");
+    }
+    let opts = Options {
+        seed: args.seed,
+        bind: args.bind,
+        modbus_port: args.modbus_port,
+        http_port: args.http_port,
+        address_mode: args.address_mode,
+        ticks_per_s: args.tick_hz,
+        duration_s: args.duration,
+        sources: args.sources.clone(),
+        limits: Limits { max_connections: args.max_connections, idle_timeout: Duration::from_secs(args.idle_timeout) },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let started = std::time::Instant::now();
+        let range = Range::start(scenario.clone(), opts).await?;
+        let rate = args.tick_hz.unwrap_or(f64::from(scenario.tick_hz));
+        println!(
+            "icsdrill: serving {} ({} / {}), seed {}, {} ticks per second, started in {} ms",
+            scenario.id,
+            scenario.meta.title.en,
+            scenario.meta.title.zh,
+            args.seed,
+            rate,
+            started.elapsed().as_millis()
+        );
+        println!("{:<16} {:<8} {:<15} {:>6} {:>5}  DEVICE", "PLC", "ROLE", "ADDRESS", "PORT", "UNIT");
+        for e in &range.endpoints {
+            println!("{:<16} {:<8} {:<15} {:>6} {:>5}  {}", e.plc, e.role, e.address, e.port, e.unit_id, e.device);
+        }
+        println!("HTTP API: http://{}/api/endpoints  (health: /api/health, transactions: /api/transactions)", range.http);
+        println!("Press Ctrl-C to stop.");
+        tokio::select! {
+            _ = stop_signal() => eprintln!("\nicsdrill: stopping"),
+            _ = range.finished() => {}
+        }
+        let sim = range.shutdown().await;
+        let summary = sim.summary();
+        let transactions = sim.events().iter().filter(|e| matches!(e.kind, EventKind::ModbusTransaction { .. })).count();
+        println!(
+            "icsdrill: stopped at tick {} ({} simulated s): {} events, {} Modbus transactions, {} trips, {} damage",
+            summary.ticks,
+            summary.ticks / u64::from(scenario.tick_hz),
+            summary.events,
+            transactions,
+            summary.trips,
+            summary.damage
+        );
+        if let Some(path) = &args.events {
+            write_events(path, sim.events())?;
+            println!("event log  {}", path.display());
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Ctrl-C, or SIGTERM where there is one (service managers stop programs with it).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
