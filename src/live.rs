@@ -142,8 +142,6 @@ impl Live {
 fn run(mut sim: Sim, live: &Live, mut rx: mpsc::Receiver<Command>, clock: Clock) -> Sim {
     let period = Duration::from_secs_f64(1.0 / clock.ticks_per_s);
     let mut next = Instant::now() + period;
-    let mut inputs = Vec::new();
-    let mut replies = Vec::new();
     while !live.stopped() {
         let now = Instant::now();
         if now < next {
@@ -155,27 +153,39 @@ fn run(mut sim: Sim, live: &Live, mut rx: mpsc::Receiver<Command>, clock: Clock)
         if Instant::now() > next + 10 * period {
             next = Instant::now() + period;
         }
-        while inputs.len() < MAX_INPUTS_PER_TICK {
-            match rx.try_recv() {
-                Ok(Command::Record(input)) => inputs.push(input),
-                Ok(Command::Apply(input, reply)) => {
-                    replies.push((inputs.len(), reply));
-                    inputs.push(input);
-                }
-                Err(_) => break,
-            }
-        }
-        let before = sim.events().len();
-        let outcomes = sim.step_outcomes(inputs.drain(..));
-        live.snapshot.store(Arc::new(sim.snapshot()));
-        live.events.write().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&sim.events()[before..]);
-        // Answer only once the snapshot shows the write, so a read after the answer sees it.
-        for (i, reply) in replies.drain(..) {
-            let _ = reply.send(outcomes[i]);
-        }
+        tick(&mut sim, live, &mut rx);
         if clock.end_tick.is_some_and(|end| sim.tick() >= end) {
             live.stop();
         }
     }
+    // Whatever was queued before the stop still reaches the log: nothing recorded is lost.
+    rx.close();
+    while !rx.is_empty() {
+        tick(&mut sim, live, &mut rx);
+    }
     sim
+}
+
+/// One tick: drain the queue, step, publish, answer the writes.
+fn tick(sim: &mut Sim, live: &Live, rx: &mut mpsc::Receiver<Command>) {
+    let mut inputs = Vec::new();
+    let mut replies = Vec::new();
+    while inputs.len() < MAX_INPUTS_PER_TICK {
+        match rx.try_recv() {
+            Ok(Command::Record(input)) => inputs.push(input),
+            Ok(Command::Apply(input, reply)) => {
+                replies.push((inputs.len(), reply));
+                inputs.push(input);
+            }
+            Err(_) => break,
+        }
+    }
+    let before = sim.events().len();
+    let outcomes = sim.step_outcomes(inputs);
+    live.snapshot.store(Arc::new(sim.snapshot()));
+    live.events.write().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&sim.events()[before..]);
+    // Answer only once the snapshot shows the write, so a read after the answer sees it.
+    for (i, reply) in replies {
+        let _ = reply.send(outcomes[i]);
+    }
 }

@@ -101,8 +101,13 @@ impl Range {
             let addr = match opts.address_mode {
                 AddressMode::Port if opts.modbus_port == 0 => SocketAddr::new(opts.bind, 0),
                 AddressMode::Port => {
-                    let port = u16::try_from(usize::from(opts.modbus_port) + i)
-                        .with_context(|| format!("{} PLCs from port {} run past port 65535", scenario.plcs.len(), opts.modbus_port))?;
+                    let port = u16::try_from(usize::from(opts.modbus_port) + i).with_context(|| {
+                        format!(
+                            "{} PLCs from port {} run past port 65535",
+                            scenario.plcs.len(),
+                            opts.modbus_port
+                        )
+                    })?;
                     SocketAddr::new(opts.bind, port)
                 }
                 AddressMode::Loopback => SocketAddr::new(loopback_address(i), opts.modbus_port),
@@ -129,7 +134,9 @@ impl Range {
             });
         }
         let http_addr = SocketAddr::new(opts.bind, opts.http_port);
-        let http = TcpListener::bind(http_addr).await.with_context(|| format!("cannot bind the HTTP API to {http_addr} (pick another with --http-port)"))?;
+        let http = TcpListener::bind(http_addr).await.with_context(|| {
+            format!("cannot bind the HTTP API to {http_addr} (pick another with --http-port)")
+        })?;
         let http_local = http.local_addr()?;
 
         let ticks_per_s = opts.ticks_per_s.unwrap_or(f64::from(scenario.tick_hz));
@@ -176,11 +183,8 @@ impl Range {
 /// Maps `--source ADDR=HOST` pairs; everything else is the first engineering workstation (or
 /// the first host when there is none).
 fn source_map(scenario: &Scenario, pairs: &[(IpAddr, String)]) -> Result<SourceMap> {
-    let default = scenario
-        .hosts
-        .iter()
-        .position(|h| h.role == icsdrill_engine::scenario::HostRole::Ews)
-        .unwrap_or(0);
+    let default =
+        scenario.hosts.iter().position(|h| h.role == icsdrill_engine::scenario::HostRole::Ews).unwrap_or(0);
     if scenario.hosts.is_empty() {
         bail!("scenario `{}` has no hosts to stand for Modbus clients", scenario.id);
     }
@@ -188,7 +192,11 @@ fn source_map(scenario: &Scenario, pairs: &[(IpAddr, String)]) -> Result<SourceM
     for (ip, host) in pairs {
         let Some(h) = scenario.host(host) else {
             let known: Vec<&str> = scenario.hosts.iter().map(|h| h.id.as_str()).collect();
-            bail!("--source {ip}={host}: no host `{host}` in scenario `{}` (hosts: {})", scenario.id, known.join(", "));
+            bail!(
+                "--source {ip}={host}: no host `{host}` in scenario `{}` (hosts: {})",
+                scenario.id,
+                known.join(", ")
+            );
         };
         map.push((*ip, h));
     }

@@ -104,12 +104,19 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         ticks_per_s: args.tick_hz,
         duration_s: args.duration,
         sources: args.sources.clone(),
-        limits: Limits { max_connections: args.max_connections, idle_timeout: Duration::from_secs(args.idle_timeout) },
+        limits: Limits {
+            max_connections: args.max_connections,
+            idle_timeout: Duration::from_secs(args.idle_timeout),
+        },
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let started = std::time::Instant::now();
         let range = Range::start(scenario.clone(), opts).await?;
+        let stop = stop_signal()?;
         let rate = args.tick_hz.unwrap_or(f64::from(scenario.tick_hz));
         println!(
             "icsdrill: serving {} ({} / {}), seed {}, {} ticks per second, started in {} ms",
@@ -127,7 +134,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         println!("HTTP API: http://{}/api/endpoints  (health: /api/health, transactions: /api/transactions)", range.http);
         println!("Press Ctrl-C to stop.");
         tokio::select! {
-            _ = stop_signal() => eprintln!("\nicsdrill: stopping"),
+            _ = stop => eprintln!("\nicsdrill: stopping"),
             _ = range.finished() => {}
         }
         let sim = range.shutdown().await;
@@ -150,21 +157,25 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
-/// Ctrl-C, or SIGTERM where there is one (service managers stop programs with it).
-async fn stop_signal() {
+/// Ctrl-C, or SIGTERM where there is one (service managers stop programs with it). The
+/// handlers are installed when this is called, so call it before telling anyone to signal.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => return std::future::pending().await,
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

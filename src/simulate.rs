@@ -156,7 +156,8 @@ pub(crate) fn write_events(path: &std::path::Path, events: &[icsdrill_engine::Si
     }
     w.flush().with_context(|| format!("cannot write {}", tmp.display()))?;
     drop(w);
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
 }
 
 fn tmp_path(path: &std::path::Path) -> PathBuf {

@@ -126,8 +126,33 @@ fn simulate_reports_bad_inputs_with_their_line() {
 }
 
 #[test]
-fn no_arguments_runs_a_drill_on_the_default_scenario() {
-    let o = icsdrill(&[]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains(&format!("scenario   {}", icsdrill_scenarios::DEFAULT)), "{}", stdout(&o));
+fn no_arguments_serves_the_default_scenario_until_stopped() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.starts_with("Press Ctrl-C");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    let table = seen.join("\n");
+    assert!(table.contains(&format!("serving {}", icsdrill_scenarios::DEFAULT)), "{table}");
+    assert!(
+        table.contains("plc-t101") && table.contains("5020") && table.contains("http://127.0.0.1:8020/"),
+        "{table}"
+    );
+    // SIGTERM stops it gracefully, with a summary.
+    let stopped = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(stopped.success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    assert!(child.wait().unwrap().success());
+    assert!(rest.iter().any(|l| l.starts_with("icsdrill: stopped at tick")), "{rest:?}");
 }

@@ -1,75 +1,10 @@
 //! Engine behaviour on a small purpose-built plant: the firewall, range checks, modes, faults,
 //! interlock reset, manual mode.
 
-use std::sync::Arc;
-
 use icsdrill_engine::input::FaultSpec;
-use icsdrill_engine::{EventKind, PlcMode, RejectReason, Scenario, Sim, SimInput};
+use icsdrill_engine::{EventKind, PlcMode, RejectReason, Sim, SimInput};
 
-use crate::util::story;
-
-const MINI: &str = r#"
-id: mini
-meta: { industry: other, level: 2, title: Mini, brief: A one-tank plant for tests }
-network:
-  zones:
-    - { id: it, name: IT, level: enterprise }
-    - { id: sup, name: Supervisory, level: supervisory }
-    - { id: ctl, name: Control, level: control }
-  conduits:
-    - id: c1
-      from: sup
-      to: ctl
-      allow_sources: [hmi, ews]
-      allow_functions: [1, 2, 3, 4, 5, 6, 16]
-      write_ranges: [{ plc: plc1, start: 0, end: 1, min: 100, max: 900 }, { plc: plc1, start: 2, end: 3 }]
-  hosts:
-    - { id: hmi, name: HMI, role: hmi, zone: sup }
-    - { id: ews, name: EWS, role: ews, zone: sup }
-    - { id: hist, name: Historian, role: historian, zone: sup }
-    - { id: office, name: Office, role: it_workstation, zone: it }
-    - { id: local, name: Local panel, role: hmi, zone: ctl }
-process:
-  model: lumped
-  variables:
-    - { id: level, name: Level, unit: "%", initial: 50, bounds: [0, 100], safe: [5, 95], damage_above: 100,
-        terms: [{ gain: 0.5, of: [inlet] }, { gain: -0.25, of: [pump] }] }
-  actuators:
-    - { id: inlet, name: Inlet, kind: analog, stroke_s: 0, initial: 0.5, fail: 0 }
-    - { id: pump, name: Pump, kind: binary, stroke_s: 0, initial: 1, fail: 0 }
-  sensors:
-    - { id: lit, name: Level, var: level, range: [0, 100] }
-    - { id: lshh, name: High switch, var: level, switch_above: 90 }
-plcs:
-  - id: plc1
-    name: PLC 1
-    zone: ctl
-    device: { vendor: V, product: P, revision: "1" }
-    range_checks: true
-    coils:
-      - { id: manual, addr: 0, name: Manual }
-      - { id: pump_run, addr: 1, name: Pump run, initial: true }
-      - { id: bypass, addr: 2, name: Bypass }
-      - { id: reset, addr: 3, name: Reset }
-    discrete_inputs:
-      - { id: tripped, addr: 0, name: Tripped, tripped: il }
-    input_registers:
-      - { id: lit_ir, addr: 0, name: Level, sensor: lit }
-    holding_registers:
-      - { id: sp, addr: 0, name: Set point, initial: 50, range: [20, 80] }
-      - { id: out, addr: 1, name: Manual output, initial: 0.2, scale: 1000 }
-      - { id: free, addr: 2, name: Unchecked, initial: 0 }
-    reserved:
-      - { table: holding_registers, start: 10, count: 5 }
-    logic:
-      - pi: { id: loop, pv: lit, setpoint: sp, kp: 0.05, ki: 0.01, bias: 0.5, output: inlet, manual: manual, manual_output: out }
-      - follow: { coil: pump_run, output: pump }
-      - interlock: { id: il, pv: lshh, bypass: bypass, reset: reset, actions: [{ actuator: inlet, value: 0 }] }
-"#;
-
-fn mini() -> Arc<Scenario> {
-    Arc::new(Scenario::from_yaml("mini.yaml", MINI).unwrap_or_else(|e| panic!("{e}")))
-}
+use crate::util::{mini, story};
 
 fn regs(source: &str, addr: u16, values: &[u16]) -> SimInput {
     SimInput::WriteRegisters {
@@ -317,4 +252,53 @@ fn interlock_latches_until_reset_and_bypass_disables_it() {
         story(sim.events())
     );
     assert_eq!(sim.true_value("level"), Some(100.0), "the tank spills at its bound");
+}
+
+#[test]
+fn read_records_fold_and_every_input_gets_its_outcome() {
+    let mut sim = Sim::new(mini(), 1);
+    let read = |addr: u16, exception: Option<u8>, reason: Option<RejectReason>| SimInput::ModbusRequest {
+        plc: "plc1".into(),
+        source: "hmi".into(),
+        function: 3,
+        addr,
+        count: 1,
+        exception,
+        reason,
+    };
+    let outcomes = sim.step_outcomes([
+        read(0, None, None),
+        read(0, None, None),
+        regs("local", 5, &[1]),
+        read(0, None, None),
+        read(9, Some(2), Some(RejectReason::IllegalAddress)),
+        SimInput::ModbusDiagnostic { plc: "plc1".into(), source: "local".into(), sub_function: 4 },
+    ]);
+    assert_eq!(
+        outcomes,
+        [
+            Ok(()),
+            Ok(()),
+            Err(RejectReason::IllegalAddress),
+            Ok(()),
+            Err(RejectReason::IllegalAddress),
+            Ok(())
+        ]
+    );
+    let transactions: Vec<_> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ModbusTransaction { function, addr, repeat, exception, .. } => {
+                Some((*function, *addr, *repeat, *exception))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(transactions, [(3, 0, 3, None), (6, 5, 1, Some(2)), (3, 9, 1, Some(2)), (8, 4, 1, None)]);
+    assert!(sim.plc("plc1").unwrap().listen_only);
+    // In listen-only mode the PLC ignores writes until communications restart.
+    assert_eq!(sim.step_outcomes([regs("local", 0, &[500])]), [Err(RejectReason::ListenOnly)]);
+    let restart = SimInput::ModbusDiagnostic { plc: "plc1".into(), source: "local".into(), sub_function: 1 };
+    assert_eq!(sim.step_outcomes([restart, regs("local", 0, &[500])]), [Ok(()), Ok(())]);
 }

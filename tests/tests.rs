@@ -3,6 +3,7 @@
 
 mod cli;
 mod determinism;
+mod modbus;
 mod plant;
 mod process;
 mod tidy;

@@ -66,3 +66,68 @@ pub(crate) fn story(events: &[SimEvent]) -> String {
 pub(crate) fn first(events: &[SimEvent], f: impl Fn(&EventKind) -> bool) -> Option<u64> {
     events.iter().find(|e| f(&e.kind)).map(|e| e.tick)
 }
+
+/// A one-tank plant for tests: a conduit with an allow-list of function codes and write
+/// windows, a PLC with range checks, a PI loop, a pump and a latching interlock.
+pub(crate) const MINI: &str = r#"
+id: mini
+meta: { industry: other, level: 2, title: Mini, brief: A one-tank plant for tests }
+network:
+  zones:
+    - { id: it, name: IT, level: enterprise }
+    - { id: sup, name: Supervisory, level: supervisory }
+    - { id: ctl, name: Control, level: control }
+  conduits:
+    - id: c1
+      from: sup
+      to: ctl
+      allow_sources: [hmi, ews]
+      allow_functions: [1, 2, 3, 4, 5, 6, 16]
+      write_ranges: [{ plc: plc1, start: 0, end: 1, min: 100, max: 900 }, { plc: plc1, start: 2, end: 3 }]
+  hosts:
+    - { id: hmi, name: HMI, role: hmi, zone: sup }
+    - { id: ews, name: EWS, role: ews, zone: sup }
+    - { id: hist, name: Historian, role: historian, zone: sup }
+    - { id: office, name: Office, role: it_workstation, zone: it }
+    - { id: local, name: Local panel, role: hmi, zone: ctl }
+process:
+  model: lumped
+  variables:
+    - { id: level, name: Level, unit: "%", initial: 50, bounds: [0, 100], safe: [5, 95], damage_above: 100,
+        terms: [{ gain: 0.5, of: [inlet] }, { gain: -0.25, of: [pump] }] }
+  actuators:
+    - { id: inlet, name: Inlet, kind: analog, stroke_s: 0, initial: 0.5, fail: 0 }
+    - { id: pump, name: Pump, kind: binary, stroke_s: 0, initial: 1, fail: 0 }
+  sensors:
+    - { id: lit, name: Level, var: level, range: [0, 100] }
+    - { id: lshh, name: High switch, var: level, switch_above: 90 }
+plcs:
+  - id: plc1
+    name: PLC 1
+    zone: ctl
+    device: { vendor: V, product: P, revision: "1" }
+    range_checks: true
+    coils:
+      - { id: manual, addr: 0, name: Manual }
+      - { id: pump_run, addr: 1, name: Pump run, initial: true }
+      - { id: bypass, addr: 2, name: Bypass }
+      - { id: reset, addr: 3, name: Reset }
+    discrete_inputs:
+      - { id: tripped, addr: 0, name: Tripped, tripped: il }
+    input_registers:
+      - { id: lit_ir, addr: 0, name: Level, sensor: lit }
+    holding_registers:
+      - { id: sp, addr: 0, name: Set point, initial: 50, range: [20, 80] }
+      - { id: out, addr: 1, name: Manual output, initial: 0.2, scale: 1000 }
+      - { id: free, addr: 2, name: Unchecked, initial: 0 }
+    reserved:
+      - { table: holding_registers, start: 10, count: 5 }
+    logic:
+      - pi: { id: loop, pv: lit, setpoint: sp, kp: 0.05, ki: 0.01, bias: 0.5, output: inlet, manual: manual, manual_output: out }
+      - follow: { coil: pump_run, output: pump }
+      - interlock: { id: il, pv: lshh, bypass: bypass, reset: reset, actions: [{ actuator: inlet, value: 0 }] }
+"#;
+
+pub(crate) fn mini() -> Arc<Scenario> {
+    Arc::new(Scenario::from_yaml("mini.yaml", MINI).unwrap_or_else(|e| panic!("{e}")))
+}

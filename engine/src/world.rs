@@ -285,18 +285,6 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
         };
         entities.sensors.push(world.spawn(state).id());
     }
-    for (i, p) in s.plcs.iter().enumerate() {
-        let state = PlcState {
-            idx: PlcIdx(i as u32),
-            mode: PlcMode::Run,
-            listen_only: false,
-            memory: Memory::new(p),
-            program_hash: p.program_hash.clone(),
-            onoff_on: vec![false; p.logic.len()],
-            pi_integral: vec![0.0; p.logic.len()],
-        };
-        entities.plcs.push(world.spawn(state).id());
-    }
     let values: Vec<f64> = s.vars.iter().map(|v| v.initial).collect();
     let measured = s
         .sensors
@@ -319,6 +307,21 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
         tripped: vec![false; s.interlocks.len()],
         alarm_active: vec![0; s.alarms.len()],
     });
+    // PLCs start with their input image read, as after a first scan at power-up.
+    for (i, p) in s.plcs.iter().enumerate() {
+        let mut memory = Memory::new(p);
+        crate::systems::plc::read_inputs(p, world.resource::<FieldBus>(), &mut memory);
+        let state = PlcState {
+            idx: PlcIdx(i as u32),
+            mode: PlcMode::Run,
+            listen_only: false,
+            memory,
+            program_hash: p.program_hash.clone(),
+            onoff_on: vec![false; p.logic.len()],
+            pi_integral: vec![0.0; p.logic.len()],
+        };
+        entities.plcs.push(world.spawn(state).id());
+    }
     world.insert_resource(Process { rates: vec![0.0; values.len()], values });
     world.insert_resource(SimClock { tick: 0, tick_hz: s.tick_hz, dt_s: 1.0 / f64::from(s.tick_hz) });
     world.insert_resource(InputQueue::default());

@@ -109,7 +109,13 @@ pub enum Request<'a> {
     /// FC 16; `bytes` big-endian registers.
     WriteMultipleRegisters { addr: u16, count: u16, bytes: &'a [u8] },
     /// FC 23: write first, then read.
-    ReadWriteMultipleRegisters { read_addr: u16, read_count: u16, write_addr: u16, write_count: u16, bytes: &'a [u8] },
+    ReadWriteMultipleRegisters {
+        read_addr: u16,
+        read_count: u16,
+        write_addr: u16,
+        write_count: u16,
+        bytes: &'a [u8],
+    },
     /// FC 8.
     Diagnostics { sub_function: u16, data: u16 },
     /// FC 17.
@@ -190,7 +196,11 @@ pub fn decode(pdu: &[u8]) -> Result<Request<'_>, Refused> {
             need(4)?;
             let (addr, count) = (u16_at(data, 0), u16_at(data, 2));
             range(function, addr, count, MAX_READ_BITS)?;
-            Ok(if function == 1 { Request::ReadCoils { addr, count } } else { Request::ReadDiscreteInputs { addr, count } })
+            Ok(if function == 1 {
+                Request::ReadCoils { addr, count }
+            } else {
+                Request::ReadDiscreteInputs { addr, count }
+            })
         }
         FunctionCode::ReadHoldingRegisters | FunctionCode::ReadInputRegisters => {
             need(4)?;
@@ -248,7 +258,13 @@ pub fn decode(pdu: &[u8]) -> Result<Request<'_>, Refused> {
             if n != 2 * usize::from(write_count) || data.len() != 9 + n {
                 return Err(malformed);
             }
-            Ok(Request::ReadWriteMultipleRegisters { read_addr, read_count, write_addr, write_count, bytes: &data[9..] })
+            Ok(Request::ReadWriteMultipleRegisters {
+                read_addr,
+                read_count,
+                write_addr,
+                write_count,
+                bytes: &data[9..],
+            })
         }
         FunctionCode::Diagnostics => {
             need(4)?;
@@ -452,7 +468,10 @@ mod tests {
         out.clear();
         write_exception(&mut out, h, 3, ExceptionCode::IllegalDataAddress);
         assert_eq!(out, [0xBE, 0xEF, 0, 0, 0, 3, 7, 0x83, 0x02]);
-        assert_eq!(unpack_bits(&[0xCD, 0x01], 10), [true, false, true, true, false, false, true, true, true, false]);
+        assert_eq!(
+            unpack_bits(&[0xCD, 0x01], 10),
+            [true, false, true, true, false, false, true, true, true, false]
+        );
         assert_eq!(unpack_registers(&[0, 10, 1, 2]), [10, 0x0102]);
     }
 }

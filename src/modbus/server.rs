@@ -20,8 +20,8 @@ use tokio::sync::{Semaphore, watch};
 use tokio_modbus::ExceptionCode;
 
 use super::frame::{
-    Frame, Header, MAX_ADU_LEN, MEI_READ_DEVICE_ID, Request, ResponseWriter, decode, parse_frame, unpack_bits,
-    unpack_registers, write_exception,
+    Frame, Header, MAX_ADU_LEN, MEI_READ_DEVICE_ID, Request, ResponseWriter, decode, parse_frame,
+    unpack_bits, unpack_registers, write_exception,
 };
 use crate::live::Live;
 
@@ -75,7 +75,12 @@ pub struct Context {
 
 /// Serves `plc` on `listener` until `shutdown` turns true. Accept errors are logged and
 /// retried, never fatal; each connection runs in its own task.
-pub async fn serve(listener: TcpListener, plc: PlcIdx, cx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    plc: PlcIdx,
+    cx: Arc<Context>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let slots = Arc::new(Semaphore::new(cx.limits.max_connections));
     loop {
         let accepted = tokio::select! {
@@ -126,7 +131,13 @@ enum Next {
     Close,
 }
 
-async fn connection(mut stream: TcpStream, peer: SocketAddr, plc: PlcIdx, cx: &Context, mut shutdown: watch::Receiver<bool>) {
+async fn connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    plc: PlcIdx,
+    cx: &Context,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let conn = Conn { cx, plc, source: cx.sources.host(peer.ip()) };
     let snapshot = cx.live.snapshot();
     let refused = check_connect(&cx.live.scenario, &snapshot.policies, conn.source, plc).err();
@@ -192,7 +203,14 @@ impl Conn<'_> {
         self.cx.live.scenario.hosts[self.source.ix()].id.clone()
     }
 
-    fn record(&self, function: u8, addr: u16, count: u16, exception: Option<ExceptionCode>, reason: Option<RejectReason>) {
+    fn record(
+        &self,
+        function: u8,
+        addr: u16,
+        count: u16,
+        exception: Option<ExceptionCode>,
+        reason: Option<RejectReason>,
+    ) {
         self.cx.live.record(SimInput::ModbusRequest {
             plc: self.plc_id(),
             source: self.source_id(),
@@ -249,7 +267,9 @@ impl Conn<'_> {
             return Next::Continue;
         }
         match request {
-            Request::ReadCoils { addr, count } => self.read_bits(&snapshot, Table::Coils, header, function, addr, count, out),
+            Request::ReadCoils { addr, count } => {
+                self.read_bits(&snapshot, Table::Coils, header, function, addr, count, out)
+            }
             Request::ReadDiscreteInputs { addr, count } => {
                 self.read_bits(&snapshot, Table::DiscreteInputs, header, function, addr, count, out)
             }
@@ -288,8 +308,15 @@ impl Conn<'_> {
             Request::ReadWriteMultipleRegisters { read_addr, read_count, write_addr, bytes, .. } => {
                 // The write happens first; the read then sees the snapshot of the tick that
                 // applied it.
-                match self.cx.live.apply(self.registers(function, write_addr, unpack_registers(bytes))).await {
-                    Ok(()) => match registers_of(&self.cx.live.snapshot(), self.plc, Table::HoldingRegisters, read_addr, read_count) {
+                match self.cx.live.apply(self.registers(function, write_addr, unpack_registers(bytes))).await
+                {
+                    Ok(()) => match registers_of(
+                        &self.cx.live.snapshot(),
+                        self.plc,
+                        Table::HoldingRegisters,
+                        read_addr,
+                        read_count,
+                    ) {
                         Some(regs) => {
                             let mut w = ResponseWriter::new(out, header, function);
                             w.registers(regs);
@@ -303,7 +330,8 @@ impl Conn<'_> {
                 Next::Continue
             }
             Request::Diagnostics { sub_function, data } => {
-                let input = SimInput::ModbusDiagnostic { plc: self.plc_id(), source: self.source_id(), sub_function };
+                let input =
+                    SimInput::ModbusDiagnostic { plc: self.plc_id(), source: self.source_id(), sub_function };
                 match self.cx.live.apply(input).await {
                     // Force listen-only is never answered.
                     Ok(()) if sub_function == 4 => {}
@@ -332,11 +360,20 @@ impl Conn<'_> {
                     4 if usize::from(object) < objects.len() => (usize::from(object), usize::from(object)),
                     4 => {
                         write_exception(out, header, function, ExceptionCode::IllegalDataAddress);
-                        self.record(function, addr, 0, Some(ExceptionCode::IllegalDataAddress), Some(RejectReason::IllegalAddress));
+                        self.record(
+                            function,
+                            addr,
+                            0,
+                            Some(ExceptionCode::IllegalDataAddress),
+                            Some(RejectReason::IllegalAddress),
+                        );
                         return Next::Continue;
                     }
                     // Streams start at the requested object, or at 0 if there is no such object.
-                    _ => (if usize::from(object) < objects.len() { usize::from(object) } else { 0 }, objects.len() - 1),
+                    _ => (
+                        if usize::from(object) < objects.len() { usize::from(object) } else { 0 },
+                        objects.len() - 1,
+                    ),
                 };
                 let mut w = ResponseWriter::new(out, header, function);
                 // Conformity 0x81: basic identification, stream and individual access.
@@ -353,7 +390,16 @@ impl Conn<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn read_bits(&self, snapshot: &Snapshot, table: Table, header: Header, function: u8, addr: u16, count: u16, out: &mut Vec<u8>) -> Next {
+    fn read_bits(
+        &self,
+        snapshot: &Snapshot,
+        table: Table,
+        header: Header,
+        function: u8,
+        addr: u16,
+        count: u16,
+        out: &mut Vec<u8>,
+    ) -> Next {
         let memory = &snapshot.plcs[self.plc.ix()].memory;
         if !memory.is_mapped(table, addr, usize::from(count)) {
             return self.illegal_address(header, function, addr, count, out);
@@ -371,7 +417,16 @@ impl Conn<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn read_registers(&self, snapshot: &Snapshot, table: Table, header: Header, function: u8, addr: u16, count: u16, out: &mut Vec<u8>) -> Next {
+    fn read_registers(
+        &self,
+        snapshot: &Snapshot,
+        table: Table,
+        header: Header,
+        function: u8,
+        addr: u16,
+        count: u16,
+        out: &mut Vec<u8>,
+    ) -> Next {
         let Some(regs) = registers_of(snapshot, self.plc, table, addr, count) else {
             return self.illegal_address(header, function, addr, count, out);
         };
@@ -382,7 +437,14 @@ impl Conn<'_> {
         Next::Continue
     }
 
-    fn illegal_address(&self, header: Header, function: u8, addr: u16, count: u16, out: &mut Vec<u8>) -> Next {
+    fn illegal_address(
+        &self,
+        header: Header,
+        function: u8,
+        addr: u16,
+        count: u16,
+        out: &mut Vec<u8>,
+    ) -> Next {
         let e = ExceptionCode::IllegalDataAddress;
         write_exception(out, header, function, e);
         self.record(function, addr, count, Some(e), Some(RejectReason::IllegalAddress));
@@ -390,11 +452,23 @@ impl Conn<'_> {
     }
 
     fn coils(&self, function: u8, addr: u16, values: Vec<bool>) -> SimInput {
-        SimInput::WriteCoils { plc: self.plc_id(), source: self.source_id(), addr, values, function: Some(function) }
+        SimInput::WriteCoils {
+            plc: self.plc_id(),
+            source: self.source_id(),
+            addr,
+            values,
+            function: Some(function),
+        }
     }
 
     fn registers(&self, function: u8, addr: u16, values: Vec<u16>) -> SimInput {
-        SimInput::WriteRegisters { plc: self.plc_id(), source: self.source_id(), addr, values, function: Some(function) }
+        SimInput::WriteRegisters {
+            plc: self.plc_id(),
+            source: self.source_id(),
+            addr,
+            values,
+            function: Some(function),
+        }
     }
 
     /// Queues a write, waits for its tick, and answers: `body` fills a normal answer.

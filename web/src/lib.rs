@@ -142,12 +142,20 @@ pub struct Transactions {
     pub next: u64,
 }
 
-async fn transactions(State(api): State<Api>, page: Result<Query<Page>, QueryRejection>) -> Result<Json<Transactions>, ApiError> {
+async fn transactions(
+    State(api): State<Api>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<Json<Transactions>, ApiError> {
     let Query(page) = page.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     if page.limit == 0 || page.limit > MAX_EVENTS_PER_PAGE {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("limit must be 1..={MAX_EVENTS_PER_PAGE}")));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("limit must be 1..={MAX_EVENTS_PER_PAGE}"),
+        ));
     }
-    let keep = |e: &SimEvent| matches!(e.kind, EventKind::ModbusTransaction { .. } | EventKind::ModbusConnection { .. });
+    let keep = |e: &SimEvent| {
+        matches!(e.kind, EventKind::ModbusTransaction { .. } | EventKind::ModbusConnection { .. })
+    };
     let events = api.events(page.since, page.limit, &keep);
     let next = events.last().map_or(page.since, |e| e.seq + 1);
     let events = events.iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect();

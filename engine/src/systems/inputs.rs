@@ -3,6 +3,8 @@
 //! Both are exclusive systems: an input may touch any part of the plant, and they run rarely
 //! (an empty queue returns at once).
 
+use std::collections::BTreeMap;
+
 use bevy_ecs::prelude::*;
 
 use crate::event::{EventKind, EventLog, RejectReason};
@@ -18,12 +20,13 @@ pub(super) fn apply_inputs(world: &mut World) {
     let pending = std::mem::take(&mut world.resource_mut::<InputQueue>().pending);
     let mut outcomes = Vec::with_capacity(pending.len());
     let tick = world.resource::<SimClock>().tick;
-    // Identical read records of this tick fold into one event: (record, seq of its event).
-    let mut folded: Vec<(SimInput, u64)> = Vec::new();
+    // Identical read records of this tick fold into one event: record -> seq of its event.
+    let mut folded: BTreeMap<RecordKey, u64> = BTreeMap::new();
     for input in pending {
-        if let SimInput::ModbusRequest { reason, .. } = &input {
-            outcomes.push(reason.map_or(Ok(()), Err));
-            if let Some((_, seq)) = folded.iter().find(|(i, _)| *i == input) {
+        let key = record_key(&input);
+        if let (SimInput::ModbusRequest { reason, .. }, Some(key)) = (&input, &key) {
+            if let Some(seq) = folded.get(key) {
+                outcomes.push(reason.map_or(Ok(()), Err));
                 let seq = *seq;
                 if let Some(EventKind::ModbusTransaction { repeat, .. }) =
                     world.resource_mut::<EventLog>().get_mut(seq).map(|e| &mut e.kind)
@@ -41,11 +44,23 @@ pub(super) fn apply_inputs(world: &mut World) {
         for e in events {
             log.push(tick, e);
         }
-        if matches!(input, SimInput::ModbusRequest { .. }) {
-            folded.push((input, first_seq));
+        if let Some(key) = key {
+            folded.insert(key, first_seq);
         }
     }
     world.resource_mut::<Outcomes>().0 = outcomes;
+}
+
+/// What makes two read records the same transaction.
+type RecordKey = (String, String, u8, u16, u16, Option<u8>, Option<RejectReason>);
+
+fn record_key(input: &SimInput) -> Option<RecordKey> {
+    match input {
+        SimInput::ModbusRequest { plc, source, function, addr, count, exception, reason } => {
+            Some((plc.clone(), source.clone(), *function, *addr, *count, *exception, *reason))
+        }
+        _ => None,
+    }
 }
 
 /// The events an input leaves: one `modbus_transaction` or `modbus_connection` for Modbus

@@ -7,7 +7,7 @@
 
 mod field;
 mod inputs;
-mod plc;
+pub(crate) mod plc;
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;

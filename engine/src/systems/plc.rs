@@ -10,7 +10,7 @@ use bevy_ecs::prelude::*;
 use crate::event::{EventKind, EventLog, round4};
 use crate::input::PlcMode;
 use crate::scenario::*;
-use crate::world::{FieldBus, Plant, PlcState, SimClock};
+use crate::world::{FieldBus, Memory, Plant, PlcState, SimClock};
 
 pub(super) fn scan_plcs(
     clock: Res<'_, SimClock>,
@@ -47,6 +47,25 @@ pub(super) fn scan_plcs(
     }
 }
 
+/// Copies sensor values, actuator feedback, trips and alarms into a PLC's input tables.
+pub(crate) fn read_inputs(def: &PlcDef, bus: &FieldBus, memory: &mut Memory) {
+    for p in &def.input_registers {
+        let v = match p.source {
+            RegisterSource::Sensor(sn) => bus.measured[sn.ix()],
+            RegisterSource::Actuator(a) => bus.actuator_pos[a.ix()],
+        };
+        memory.input[usize::from(p.addr)] = p.scaling.to_raw(v);
+    }
+    for p in &def.discrete_inputs {
+        memory.discrete[usize::from(p.addr)] = match p.source {
+            DiscreteSource::Switch(sn) => bus.measured[sn.ix()] >= 0.5,
+            DiscreteSource::Running(a) => bus.actuator_pos[a.ix()] > 0.5,
+            DiscreteSource::Tripped(il) => bus.tripped[il.ix()],
+            DiscreteSource::Alarm(al) => bus.alarm_active[al.ix()] != 0,
+        };
+    }
+}
+
 struct Scan<'a> {
     s: &'a Scenario,
     def: &'a PlcDef,
@@ -58,23 +77,8 @@ struct Scan<'a> {
 }
 
 impl Scan<'_> {
-    /// Copies sensor values, actuator feedback, trips and alarms into the PLC's input tables.
     fn read_inputs(&mut self, plc: &mut PlcState) {
-        for p in &self.def.input_registers {
-            let v = match p.source {
-                RegisterSource::Sensor(sn) => self.bus.measured[sn.ix()],
-                RegisterSource::Actuator(a) => self.bus.actuator_pos[a.ix()],
-            };
-            plc.memory.input[usize::from(p.addr)] = p.scaling.to_raw(v);
-        }
-        for p in &self.def.discrete_inputs {
-            plc.memory.discrete[usize::from(p.addr)] = match p.source {
-                DiscreteSource::Switch(sn) => self.bus.measured[sn.ix()] >= 0.5,
-                DiscreteSource::Running(a) => self.bus.actuator_pos[a.ix()] > 0.5,
-                DiscreteSource::Tripped(il) => self.bus.tripped[il.ix()],
-                DiscreteSource::Alarm(al) => self.bus.alarm_active[al.ix()] != 0,
-            };
-        }
+        read_inputs(self.def, self.bus, &mut plc.memory);
     }
 
     fn fail_outputs(&mut self) {

@@ -1,0 +1,471 @@
+//! Live Modbus endpoints over real loopback sockets: every function, every exception path,
+//! malformed frames, listen-only mode, the firewall at connect, limits, and the transaction
+//! log. Requests are labelled byte vectors, as rodbus tests its frames.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use icsdrill::range::{Options, Range};
+use icsdrill_engine::{EventKind, RejectReason, Scenario};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::util::{builtin, mini};
+
+/// How long a test waits for an answer that should come.
+const ANSWER: Duration = Duration::from_secs(5);
+/// How long a test waits to be sure no answer comes.
+const SILENCE: Duration = Duration::from_millis(400);
+
+/// Starts a range on free ports, ticking 5x faster than real time.
+pub(crate) async fn start(scenario: Arc<Scenario>, edit: impl FnOnce(&mut Options)) -> Range {
+    let mut opts = Options::new(1);
+    opts.modbus_port = 0;
+    opts.http_port = 0;
+    opts.ticks_per_s = Some(50.0);
+    edit(&mut opts);
+    Range::start(scenario, opts).await.expect("the range starts")
+}
+
+pub(crate) fn endpoint(range: &Range, plc: &str) -> SocketAddr {
+    let e = range.endpoints.iter().find(|e| e.plc == plc).expect("PLC has an endpoint");
+    SocketAddr::new(e.address.parse().unwrap(), e.port)
+}
+
+/// A raw Modbus TCP client.
+pub(crate) struct Client {
+    stream: TcpStream,
+    tid: u16,
+}
+
+impl Client {
+    pub(crate) async fn connect(addr: SocketAddr) -> Client {
+        Client { stream: TcpStream::connect(addr).await.expect("connects"), tid: 0 }
+    }
+
+    /// Connects from a chosen loopback source address; `None` if the server reset the
+    /// connection before `connect` returned.
+    pub(crate) async fn connect_from(local: IpAddr, addr: SocketAddr) -> Option<Client> {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(local, 0)).unwrap();
+        Some(Client { stream: socket.connect(addr).await.ok()?, tid: 0 })
+    }
+
+    /// Connects; `None` if the server reset the connection before `connect` returned.
+    pub(crate) async fn try_connect(addr: SocketAddr) -> Option<Client> {
+        Some(Client { stream: TcpStream::connect(addr).await.ok()?, tid: 0 })
+    }
+
+    /// Sends raw bytes.
+    pub(crate) async fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.unwrap();
+    }
+
+    /// Reads one whole response ADU, or `None` if nothing comes within `wait` or the server
+    /// closed the connection.
+    pub(crate) async fn response(&mut self, wait: Duration) -> Option<Vec<u8>> {
+        let mut head = [0u8; 7];
+        match tokio::time::timeout(wait, self.stream.read_exact(&mut head)).await {
+            Ok(Ok(_)) => {}
+            _ => return None,
+        }
+        let len = usize::from(u16::from_be_bytes([head[4], head[5]])) - 1;
+        let mut body = vec![0u8; len];
+        tokio::time::timeout(wait, self.stream.read_exact(&mut body)).await.ok()?.ok()?;
+        Some([&head[..], &body].concat())
+    }
+
+    /// Sends a request PDU to `unit` and returns the response PDU (checking the MBAP echo).
+    pub(crate) async fn pdu(&mut self, unit: u8, pdu: &[u8]) -> Option<Vec<u8>> {
+        self.tid = self.tid.wrapping_add(1);
+        let mut adu = self.tid.to_be_bytes().to_vec();
+        adu.extend_from_slice(&[0, 0]);
+        adu.extend_from_slice(&((pdu.len() + 1) as u16).to_be_bytes());
+        adu.push(unit);
+        adu.extend_from_slice(pdu);
+        self.send(&adu).await;
+        let r = self.response(ANSWER).await?;
+        assert_eq!(&r[..2], &self.tid.to_be_bytes(), "transaction id echoed");
+        assert_eq!(&r[2..4], &[0, 0], "protocol id 0");
+        assert_eq!(r[6], unit, "unit id echoed");
+        Some(r[7..].to_vec())
+    }
+
+    /// Whether the server has closed the connection (reads EOF or a reset) within `wait`.
+    pub(crate) async fn closed(&mut self, wait: Duration) -> bool {
+        let mut b = [0u8; 1];
+        matches!(tokio::time::timeout(wait, self.stream.read(&mut b)).await, Ok(Ok(0)) | Ok(Err(_)))
+    }
+}
+
+/// FC 3 of `count` registers from `addr`: the register values.
+pub(crate) async fn read_holding(c: &mut Client, addr: u16, count: u16) -> Vec<u16> {
+    let [a, b] = addr.to_be_bytes();
+    let [n, m] = count.to_be_bytes();
+    let r = c.pdu(1, &[0x03, a, b, n, m]).await.expect("an answer");
+    assert_eq!(r[0], 0x03, "{r:02X?}");
+    r[2..].chunks(2).map(|w| u16::from_be_bytes([w[0], w[1]])).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_supported_function_answers_through_the_simulation() {
+    let range = start(builtin("petrochem-tank-farm"), |_| {}).await;
+    let mut c = Client::connect(endpoint(&range, "plc-t101")).await;
+    // FC 3: fill start 40.0 %, fill stop 60.0 %, alarms 85, 90, 15 (raw x10).
+    assert_eq!(read_holding(&mut c, 0, 5).await, [400, 600, 850, 900, 150]);
+    // FC 4: level, valve and pump positions; one byte count and three words.
+    let r = c.pdu(1, &[0x04, 0x00, 0x00, 0x00, 0x03]).await.unwrap();
+    assert_eq!((r[0], r[1], r.len()), (0x04, 6, 8));
+    // FC 1: manual mode off, manual command off, pump run on -> 0b100.
+    assert_eq!(c.pdu(1, &[0x01, 0x00, 0x00, 0x00, 0x03]).await.unwrap(), [0x01, 0x01, 0b100]);
+    // FC 2: LSHH off, pump running, no trip, no alarm -> 0b0010.
+    assert_eq!(c.pdu(1, &[0x02, 0x00, 0x00, 0x00, 0x04]).await.unwrap(), [0x02, 0x01, 0b0010]);
+    // FC 6 echoes, and a read after the answer sees the value.
+    assert_eq!(c.pdu(1, &[0x06, 0x00, 0x01, 0x02, 0xBC]).await.unwrap(), [0x06, 0x00, 0x01, 0x02, 0xBC]);
+    assert_eq!(read_holding(&mut c, 1, 1).await, [700]);
+    // FC 16 answers address and quantity.
+    assert_eq!(
+        c.pdu(1, &[0x10, 0x00, 0x00, 0x00, 0x02, 0x04, 0x01, 0x90, 0x02, 0x58]).await.unwrap(),
+        [0x10, 0, 0, 0, 2]
+    );
+    assert_eq!(read_holding(&mut c, 0, 2).await, [400, 600]);
+    // FC 5 then FC 15 on the manual mode and command coils.
+    assert_eq!(c.pdu(1, &[0x05, 0x00, 0x01, 0xFF, 0x00]).await.unwrap(), [0x05, 0x00, 0x01, 0xFF, 0x00]);
+    assert_eq!(c.pdu(1, &[0x0F, 0x00, 0x00, 0x00, 0x02, 0x01, 0b11]).await.unwrap(), [0x0F, 0, 0, 0, 2]);
+    assert_eq!(c.pdu(1, &[0x01, 0x00, 0x00, 0x00, 0x03]).await.unwrap(), [0x01, 0x01, 0b111]);
+    // FC 23 writes first, then reads what it wrote.
+    let r =
+        c.pdu(1, &[0x17, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x02, 0x01, 0x2C]).await.unwrap();
+    assert_eq!(r, [0x17, 4, 0x01, 0x2C, 0x02, 0x58]);
+    // FC 43/14 basic identification, stream from object 0.
+    let r = c.pdu(1, &[0x2B, 0x0E, 0x01, 0x00]).await.unwrap();
+    let text = String::from_utf8_lossy(&r);
+    assert_eq!(&r[..6], &[0x2B, 0x0E, 0x01, 0x81, 0x00, 0x00]);
+    assert_eq!(r[6], 3, "three objects");
+    assert!(
+        text.contains("Siemens") && text.contains("S7-1200 CPU 1214C") && text.contains("V4.5"),
+        "{text}"
+    );
+    // FC 43/14 individual access to object 2, and to a missing object.
+    let r = c.pdu(1, &[0x2B, 0x0E, 0x04, 0x02]).await.unwrap();
+    assert_eq!(&r[6..], &[1, 0x02, 4, b'V', b'4', b'.', b'5']);
+    assert_eq!(c.pdu(1, &[0x2B, 0x0E, 0x04, 0x09]).await.unwrap(), [0xAB, 0x02]);
+    // FC 17: byte count, unit id, run indicator, then the device string.
+    let r = c.pdu(1, &[0x11]).await.unwrap();
+    assert_eq!(&r[..4], &[0x11, (r.len() - 2) as u8, 1, 0xFF]);
+    assert!(String::from_utf8_lossy(&r[4..]).starts_with("Siemens S7-1200"));
+    // FC 8 sub-function 0 echoes.
+    assert_eq!(c.pdu(1, &[0x08, 0x00, 0x00, 0xA5, 0x37]).await.unwrap(), [0x08, 0x00, 0x00, 0xA5, 0x37]);
+    // Unit 0 and 255 mean "this device" too.
+    assert_eq!(c.pdu(0xFF, &[0x03, 0x00, 0x01, 0x00, 0x01]).await.unwrap(), [0x03, 2, 0x02, 0x58]);
+    range.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_exception_path_answers_the_right_code() {
+    let range = start(builtin("petrochem-tank-farm"), |_| {}).await;
+    let mut c = Client::connect(endpoint(&range, "plc-t101")).await;
+    #[rustfmt::skip]
+    let cases: &[(u8, &[u8], &[u8], &str)] = &[
+        (1, &[0x03, 0x00, 0x05, 0x00, 0x01], &[0x83, 0x02], "unmapped holding register"),
+        (1, &[0x03, 0x00, 0x63, 0x00, 0x02], &[0x83, 0x02], "range runs into the reserved block from a gap"),
+        (1, &[0x03, 0x00, 0x95, 0x00, 0x01], &[0x03, 2, 0, 0], "the reserved block reads"),
+        (1, &[0x03, 0xFF, 0xFF, 0x00, 0x02], &[0x83, 0x02], "address overflow"),
+        (1, &[0x03, 0x00, 0x00, 0x00, 0x00], &[0x83, 0x03], "zero quantity"),
+        (1, &[0x03, 0x00, 0x00, 0x00, 0x7E], &[0x83, 0x03], "126 registers"),
+        (1, &[0x01, 0x00, 0x00, 0x07, 0xD1], &[0x81, 0x03], "2001 coils"),
+        (1, &[0x04, 0x00, 0x03, 0x00, 0x01], &[0x84, 0x02], "unmapped input register"),
+        (1, &[0x06, 0x00, 0x05, 0x00, 0x01], &[0x86, 0x02], "write to an unmapped register"),
+        (1, &[0x05, 0x00, 0x00, 0x12, 0x34], &[0x85, 0x03], "coil value not 0 or FF00"),
+        (1, &[0x05, 0x00, 0x09, 0xFF, 0x00], &[0x85, 0x02], "unmapped coil"),
+        (1, &[0x0F, 0x00, 0x00, 0x00, 0x0A, 0x01, 0xFF], &[0x8F, 0x03], "byte count 1 for 10 coils"),
+        (1, &[0x10, 0x00, 0x00, 0x00, 0x02, 0x04, 0x00, 0x01], &[0x90, 0x03], "body shorter than its count"),
+        (1, &[0x16, 0x00, 0x00, 0xFF, 0xFF, 0x00, 0x00], &[0x96, 0x01], "mask write is not implemented"),
+        (1, &[0x07], &[0x87, 0x01], "read exception status is serial only"),
+        (1, &[0x2B, 0x0D, 0x00, 0x00], &[0xAB, 0x01], "MEI type 13"),
+        (1, &[0x08, 0x00, 0x0A, 0x00, 0x00], &[0x88, 0x01], "diagnostics sub-function 10"),
+        (7, &[0x03, 0x00, 0x00, 0x00, 0x01], &[0x83, 0x0B], "another unit id"),
+        (1, &[0x80], &[0x80, 0x01], "function code 0x80"),
+    ];
+    for (unit, request, expected, what) in cases {
+        let r = c.pdu(*unit, request).await.unwrap_or_else(|| panic!("no answer: {what}"));
+        assert_eq!(r, *expected, "{what}");
+    }
+    // The connection survived every one of them.
+    assert_eq!(read_holding(&mut c, 0, 1).await, [400]);
+    range.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firewall_and_plc_checks_answer_as_the_scenario_says() {
+    let range = start(mini(), |o| {
+        o.sources = vec![
+            ("127.0.0.66".parse().unwrap(), "office".into()),
+            ("127.0.0.67".parse().unwrap(), "hist".into()),
+        ];
+    })
+    .await;
+    let addr = endpoint(&range, "plc1");
+    let mut ews = Client::connect(addr).await;
+    #[rustfmt::skip]
+    let cases: &[(&[u8], &[u8], &str)] = &[
+        (&[0x06, 0x00, 0x00, 0x02, 0x58], &[0x06, 0x00, 0x00, 0x02, 0x58], "600 is inside the window and the range"),
+        (&[0x06, 0x00, 0x00, 0x03, 0xB6], &[0x86, 0x03], "950 is outside the conduit's value window"),
+        (&[0x06, 0x00, 0x00, 0x03, 0x52], &[0x86, 0x03], "850 passes the conduit but not the PLC's range check"),
+        (&[0x10, 0x00, 0x03, 0x00, 0x01, 0x02, 0x00, 0x01], &[0x90, 0x02], "address 3 is outside the write windows"),
+        (&[0x0F, 0x00, 0x00, 0x00, 0x02, 0x01, 0x03], &[0x8F, 0x01], "FC 15 is not on the allow-list"),
+        (&[0x11], &[0x91, 0x01], "FC 17 is not on the allow-list"),
+        (&[0x08, 0x00, 0x04, 0x00, 0x00], &[0x88, 0x01], "FC 8 is not on the allow-list"),
+    ];
+    for (request, expected, what) in cases {
+        assert_eq!(ews.pdu(1, request).await.as_deref(), Some(*expected), "{what}");
+    }
+    // From the office (no conduit) and the historian (not an allowed source): reset at connect.
+    for from in ["127.0.0.66", "127.0.0.67"] {
+        if let Some(mut c) = Client::connect_from(from.parse().unwrap(), addr).await {
+            assert!(c.closed(ANSWER).await, "a connection from {from} must be refused");
+        }
+    }
+    let sim = range.shutdown().await;
+    let refused: Vec<_> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ModbusConnection { source, refused: Some(r), .. } => Some((source.clone(), *r)),
+            _ => None,
+        })
+        .collect();
+    assert!(refused.contains(&("office".into(), RejectReason::NoRoute)), "{refused:?}");
+    assert!(refused.contains(&("hist".into(), RejectReason::SourceNotAllowed)), "{refused:?}");
+    let blocked = sim.events().iter().any(|e| {
+        matches!(
+            &e.kind,
+            EventKind::ModbusTransaction {
+                function: 15,
+                exception: Some(1),
+                reason: Some(RejectReason::FunctionNotAllowed),
+                ..
+            }
+        )
+    });
+    assert!(blocked, "the blocked FC 15 is in the transaction log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_frames_close_only_that_connection() {
+    let range = start(builtin("petrochem-tank-farm"), |_| {}).await;
+    let addr = endpoint(&range, "plc-t101");
+    let mut bystander = Client::connect(addr).await;
+    #[rustfmt::skip]
+    let fatal: &[(&[u8], &str)] = &[
+        //  tid         protocol    length      unit  pdu
+        (&[0x00, 0x01, 0x00, 0x01, 0x00, 0x06, 0x01, 0x03, 0x00, 0x00, 0x00, 0x01], "protocol id 1"),
+        (&[0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x01], "length 0"),
+        (&[0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x01], "length 1: no function code"),
+        (&[0x00, 0x01, 0x00, 0x00, 0x01, 0x2C, 0x01, 0x03], "length 300: oversized"),
+        (&[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], "all ones"),
+        (b"GET / HTTP/1.1\r\nHost: plc\r\n\r\n", "an HTTP request"),
+    ];
+    for (bytes, what) in fatal {
+        let mut c = Client::connect(addr).await;
+        c.send(bytes).await;
+        assert!(c.closed(ANSWER).await, "{what}: the server must close");
+        // The server stays up: the next connection works.
+        assert_eq!(read_holding(&mut Client::connect(addr).await, 0, 1).await, [400], "after {what}");
+    }
+    // A length field shorter than the PDU sent: the PDU is cut, answered as malformed, and the
+    // rest starts a frame that never completes.
+    let mut c = Client::connect(addr).await;
+    c.send(&[0x00, 0x07, 0x00, 0x00, 0x00, 0x03, 0x01, 0x03, 0x00, 0x00, 0x00, 0x01]).await;
+    assert_eq!(c.response(ANSWER).await.unwrap(), [0x00, 0x07, 0x00, 0x00, 0x00, 0x03, 0x01, 0x83, 0x03]);
+    // A truncated frame, then the client gives up: nothing to answer.
+    let mut c = Client::connect(addr).await;
+    c.send(&[0x00, 0x08, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03]).await;
+    assert_eq!(c.response(SILENCE).await, None);
+    drop(c);
+    // Two requests in one segment get two answers, in order.
+    let mut c = Client::connect(addr).await;
+    let req = |tid: u8, reg: u8| [0x00, tid, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, 0x00, reg, 0x00, 0x01];
+    c.send(&[req(1, 0), req(2, 1)].concat()).await;
+    assert_eq!(c.response(ANSWER).await.unwrap(), [0, 1, 0, 0, 0, 5, 1, 3, 2, 0x01, 0x90]);
+    assert_eq!(c.response(ANSWER).await.unwrap(), [0, 2, 0, 0, 0, 5, 1, 3, 2, 0x02, 0x58]);
+    // Through all of it the other connection kept working.
+    assert_eq!(read_holding(&mut bystander, 0, 2).await, [400, 600]);
+    let sim = range.shutdown().await;
+    let malformed: u32 = sim
+        .events()
+        .iter()
+        .map(|e| match e.kind {
+            EventKind::ModbusTransaction { reason: Some(RejectReason::Malformed), repeat, .. } => repeat,
+            _ => 0,
+        })
+        .sum();
+    assert!(malformed as usize >= fatal.len() + 1, "every malformed frame is logged ({malformed})");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn force_listen_only_silences_the_plc_until_restart() {
+    let range = start(builtin("petrochem-tank-farm"), |_| {}).await;
+    let addr = endpoint(&range, "plc-r201");
+    let mut c = Client::connect(addr).await;
+    // Force listen-only: no answer, then reads go unanswered too, on any connection.
+    assert_eq!(c.pdu(1, &[0x08, 0x00, 0x04, 0x00, 0x00]).await, None);
+    let mut other = Client::connect(addr).await;
+    assert_eq!(other.pdu(1, &[0x03, 0x00, 0x00, 0x00, 0x01]).await, None);
+    // Restart communications answers and ends listen-only mode.
+    assert_eq!(other.pdu(1, &[0x08, 0x00, 0x01, 0x00, 0x00]).await.unwrap(), [0x08, 0x00, 0x01, 0x00, 0x00]);
+    assert_eq!(read_holding(&mut other, 0, 1).await, [1200]);
+    let sim = range.shutdown().await;
+    let changes: Vec<bool> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ListenOnlyChanged { listen_only, .. } => Some(listen_only),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changes, [true, false]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_cap_and_idle_timeout_hold() {
+    let range = start(builtin("petrochem-tank-farm"), |o| {
+        o.limits.max_connections = 2;
+        o.limits.idle_timeout = Duration::from_millis(800);
+    })
+    .await;
+    let addr = endpoint(&range, "plc-t101");
+    let mut a = Client::connect(addr).await;
+    let mut b = Client::connect(addr).await;
+    assert_eq!(read_holding(&mut a, 0, 1).await, [400]);
+    assert_eq!(read_holding(&mut b, 0, 1).await, [400]);
+    if let Some(mut third) = Client::try_connect(addr).await {
+        assert!(third.closed(ANSWER).await, "a third connection is over the cap");
+    }
+    // Silent connections are closed after the idle timeout, freeing their slots.
+    assert!(a.closed(Duration::from_secs(3)).await);
+    assert!(b.closed(Duration::from_secs(3)).await);
+    let mut again = Client::connect(addr).await;
+    assert_eq!(read_holding(&mut again, 0, 1).await, [400]);
+    range.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_on_one_plc_does_not_stall_another() {
+    let range = start(builtin("petrochem-tank-farm"), |_| {}).await;
+    let flooded = endpoint(&range, "plc-t101");
+    let quiet = endpoint(&range, "plc-r201");
+    // 32 connections hammer one PLC for a bounded number of requests each.
+    let mut flood = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        flood.spawn(async move {
+            let mut c = Client::connect(flooded).await;
+            for _ in 0..300 {
+                if c.pdu(1, &[0x03, 0x00, 0x00, 0x00, 0x7D]).await.is_none() {
+                    break;
+                }
+            }
+        });
+    }
+    let mut c = Client::connect(quiet).await;
+    for _ in 0..20 {
+        let answer =
+            tokio::time::timeout(Duration::from_secs(2), c.pdu(1, &[0x03, 0x00, 0x00, 0x00, 0x01])).await;
+        assert!(matches!(answer, Ok(Some(_))), "the quiet PLC must keep answering during the flood");
+    }
+    while flood.join_next().await.is_some() {}
+    range.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_are_events_and_served_over_http() {
+    let range = start(builtin("petrochem-tank-farm"), |_| {}).await;
+    let mut c = Client::connect(endpoint(&range, "plc-t101")).await;
+    read_holding(&mut c, 0, 5).await;
+    c.pdu(1, &[0x06, 0x00, 0x01, 0x02, 0xBC]).await.unwrap();
+    c.pdu(1, &[0x03, 0x00, 0x09, 0x00, 0x01]).await.unwrap();
+    // The records of reads reach the log at the next tick.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let body = http_get(range.http, "/api/transactions?since=0&limit=100").await;
+    let v: serde_json::Value = serde_json::from_str(&body.1).unwrap();
+    let events = v["events"].as_array().unwrap();
+    let find = |f: &dyn Fn(&serde_json::Value) -> bool| events.iter().find(|e| f(e)).cloned();
+    let read = find(&|e| e["function"] == 3 && e["addr"] == 0).expect("the read is logged");
+    assert_eq!(
+        (read["plc"].as_str(), read["source"].as_str(), read["count"].as_u64()),
+        (Some("plc-t101"), Some("ews-01"), Some(5))
+    );
+    let write = find(&|e| e["function"] == 6).expect("the write is logged");
+    assert_eq!(write["values"], serde_json::json!([700]));
+    let bad = find(&|e| e["function"] == 3 && e["addr"] == 9).expect("the failed read is logged");
+    assert_eq!((bad["exception"].as_u64(), bad["reason"].as_str()), (Some(2), Some("illegal_address")));
+    assert!(find(&|e| e["kind"] == "modbus_connection").is_some());
+    let next = v["next"].as_u64().unwrap();
+    let later: serde_json::Value =
+        serde_json::from_str(&http_get(range.http, &format!("/api/transactions?since={next}")).await.1)
+            .unwrap();
+    assert!(later["events"].as_array().unwrap().iter().all(|e| e["seq"].as_u64().unwrap() >= next));
+    range.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_api_reports_health_endpoints_and_clear_errors() {
+    let range = start(builtin("petrochem-tank-farm"), |_| {}).await;
+    let (status, body) = http_get(range.http, "/api/health").await;
+    assert_eq!(status, 200);
+    let health: icsdrill_web::Health = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (health.scenario.as_str(), health.status.as_str(), health.endpoints),
+        ("petrochem-tank-farm", "ok", 4)
+    );
+    let (status, body) = http_get(range.http, "/api/endpoints").await;
+    assert_eq!(status, 200);
+    let endpoints: Vec<icsdrill_web::EndpointInfo> = serde_json::from_str(&body).unwrap();
+    assert_eq!(endpoints, range.endpoints);
+    for (path, code) in [
+        ("/api/transactions?limit=0", 400),
+        ("/api/transactions?since=abc", 400),
+        ("/api/transactions?bogus=1", 400),
+        ("/nope", 404),
+    ] {
+        let (status, body) = http_get(range.http, path).await;
+        assert_eq!(status, code, "{path}");
+        let v: serde_json::Value =
+            serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: not JSON: {body}"));
+        assert!(v["error"].as_str().is_some_and(|m| !m.is_empty()), "{path}: {body}");
+    }
+    range.shutdown().await;
+}
+
+/// A minimal HTTP/1.1 GET: status code and body.
+pub(crate) async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: icsdrill\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(ANSWER, s.read_to_end(&mut raw)).await.unwrap().unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text[9..12].parse().unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
