@@ -151,10 +151,11 @@ async fn every_supported_function_answers_through_the_simulation() {
     let r = c.pdu(1, &[0x2B, 0x0E, 0x04, 0x02]).await.unwrap();
     assert_eq!(&r[6..], &[1, 0x02, 4, b'V', b'4', b'.', b'5']);
     assert_eq!(c.pdu(1, &[0x2B, 0x0E, 0x04, 0x09]).await.unwrap(), [0xAB, 0x02]);
-    // FC 17: byte count, unit id, run indicator, then the device string.
+    // FC 17: byte count, server id (unit id and device string), run indicator.
     let r = c.pdu(1, &[0x11]).await.unwrap();
-    assert_eq!(&r[..4], &[0x11, (r.len() - 2) as u8, 1, 0xFF]);
-    assert!(String::from_utf8_lossy(&r[4..]).starts_with("Siemens S7-1200"));
+    assert_eq!(&r[..3], &[0x11, (r.len() - 2) as u8, 1]);
+    assert_eq!(r.last(), Some(&0xFF), "running");
+    assert_eq!(String::from_utf8_lossy(&r[3..r.len() - 1]), "Siemens S7-1200 CPU 1214C V4.5");
     // FC 8 sub-function 0 echoes.
     assert_eq!(c.pdu(1, &[0x08, 0x00, 0x00, 0xA5, 0x37]).await.unwrap(), [0x08, 0x00, 0x00, 0xA5, 0x37]);
     // Unit 0 and 255 mean "this device" too.

@@ -2,6 +2,7 @@
 //! group of tests; `util` holds what they share.
 
 mod cli;
+mod clients;
 mod determinism;
 mod modbus;
 mod plant;

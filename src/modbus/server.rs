@@ -347,9 +347,11 @@ impl Conn<'_> {
             Request::ReportServerId => {
                 let text = format!("{} {} {}", def.device.vendor, def.device.product, def.device.revision);
                 let text = &text.as_bytes()[..text.len().min(200)];
+                // The server id is device specific: ours is the unit id and the device string.
+                // The run indicator follows it, as the last byte (where pymodbus reads it).
                 let mut w = ResponseWriter::new(out, header, function);
                 let run = if view.mode == PlcMode::Run { 0xFF } else { 0x00 };
-                w.u8((2 + text.len()) as u8).u8(def.unit_id).u8(run).bytes(text);
+                w.u8((2 + text.len()) as u8).u8(def.unit_id).bytes(text).u8(run);
                 w.finish();
                 self.record(function, 0, 0, None, None);
                 Next::Continue
