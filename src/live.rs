@@ -87,6 +87,12 @@ impl Live {
         self.snapshot.load_full()
     }
 
+    /// The latest snapshot, borrowed: cheaper than `snapshot` on a hot path, but hold it only
+    /// for the duration of one request.
+    pub fn snapshot_guard(&self) -> arc_swap::Guard<Arc<Snapshot>> {
+        self.snapshot.load()
+    }
+
     /// Queues an input without waiting; counts it as dropped when the queue is full.
     pub fn record(&self, input: SimInput) {
         if self.tx.try_send(Command::Record(input)).is_err() {

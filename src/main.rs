@@ -53,6 +53,12 @@ enum ScenariosCmd {
         #[arg(long, value_enum, default_value_t = Lang::En)]
         lang: Lang,
     },
+    /// Print a generated plant of N identical tank units (for load tests and benchmarks).
+    #[command(hide = true)]
+    Synthetic {
+        /// Number of PLCs.
+        plcs: usize,
+    },
     /// Validate scenario files; exits 1 and prints FILE:LINE:COL: message for each problem.
     Validate {
         /// Files to check.
@@ -84,6 +90,10 @@ fn main() -> ExitCode {
             scenarios_cmd::show(&scenario, lang)
         }
         Some(Command::Scenarios(ScenariosCmd::Validate { paths })) => scenarios_cmd::validate(&paths),
+        Some(Command::Scenarios(ScenariosCmd::Synthetic { plcs })) => {
+            print!("{}", icsdrill_scenarios::synthetic_yaml(plcs));
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

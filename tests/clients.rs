@@ -13,7 +13,10 @@ use crate::util::builtin;
 async fn run(program: &str, args: Vec<String>) -> Output {
     let program = program.to_string();
     tokio::task::spawn_blocking(move || {
-        Command::new(&program).args(&args).output().unwrap_or_else(|e| panic!("cannot run {program} (scripts/test installs it): {e}"))
+        Command::new(&program)
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program} (scripts/test installs it): {e}"))
     })
     .await
     .unwrap()
@@ -29,7 +32,11 @@ async fn pymodbus_uses_every_function_and_moves_the_process() {
     let range = start(builtin("petrochem-tank-farm"), |o| o.ticks_per_s = Some(200.0)).await;
     let (t101, r201) = (endpoint(&range, "plc-t101"), endpoint(&range, "plc-r201"));
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/pymodbus_client.py");
-    let o = run("python3", vec![script.into(), "127.0.0.1".into(), t101.port().to_string(), r201.port().to_string()]).await;
+    let o = run(
+        "python3",
+        vec![script.into(), "127.0.0.1".into(), t101.port().to_string(), r201.port().to_string()],
+    )
+    .await;
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("all checks passed"));
     let sim = range.shutdown().await;
@@ -43,7 +50,11 @@ async fn pymodbus_uses_every_function_and_moves_the_process() {
         .collect();
     functions.sort_unstable();
     functions.dedup();
-    assert_eq!(functions, [1, 2, 3, 4, 5, 6, 8, 15, 16, 17, 23, 43], "every function is in the transaction log");
+    assert_eq!(
+        functions,
+        [1, 2, 3, 4, 5, 6, 8, 15, 16, 17, 23, 43],
+        "every function is in the transaction log"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,7 +62,10 @@ async fn mbpoll_reads_and_writes() {
     let range = start(builtin("petrochem-tank-farm"), |_| {}).await;
     let port = endpoint(&range, "plc-t101").port().to_string();
     let mbpoll = |table: &str, reference: &str, extra: &[&str]| {
-        let mut args: Vec<String> = ["-m", "tcp", "-a", "1", "-0", "-1", "-t", table, "-r", reference, "-p", &port].map(String::from).to_vec();
+        let mut args: Vec<String> =
+            ["-m", "tcp", "-a", "1", "-0", "-1", "-t", table, "-r", reference, "-p", &port]
+                .map(String::from)
+                .to_vec();
         args.extend(extra.iter().map(|s| s.to_string()));
         args
     };
@@ -60,7 +74,12 @@ async fn mbpoll_reads_and_writes() {
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     for (i, v) in [400, 600, 850, 900, 150].iter().enumerate() {
-        assert!(out.contains(&format!("[{i}]: \t{v}")) || out.contains(&format!("[{i}]:\t{v}")) || out.contains(&format!("[{i}]: {v}")), "{out}");
+        assert!(
+            out.contains(&format!("[{i}]: \t{v}"))
+                || out.contains(&format!("[{i}]:\t{v}"))
+                || out.contains(&format!("[{i}]: {v}")),
+            "{out}"
+        );
     }
     // Write the fill stop level to 65.0 %, then read it back.
     let o = run("mbpoll", mbpoll("4", "1", &["127.0.0.1", "650"])).await;
@@ -69,14 +88,22 @@ async fn mbpoll_reads_and_writes() {
     assert!(text(&o).contains("650"), "{}", text(&o));
     // Coils (table 0) and input registers (table 3).
     let o = run("mbpoll", mbpoll("0", "2", &["127.0.0.1"])).await;
-    assert!(o.status.success() && text(&o).contains("[2]: \t1") || text(&o).contains("[2]:\t1") || text(&o).contains("[2]: 1"), "{}", text(&o));
+    assert!(
+        o.status.success() && text(&o).contains("[2]: \t1")
+            || text(&o).contains("[2]:\t1")
+            || text(&o).contains("[2]: 1"),
+        "{}",
+        text(&o)
+    );
     let o = run("mbpoll", mbpoll("3", "0", &["-c", "3", "127.0.0.1"])).await;
     assert!(o.status.success(), "{}", text(&o));
     // An unmapped register is an exception mbpoll reports.
     let o = run("mbpoll", mbpoll("4", "7", &["127.0.0.1"])).await;
     assert!(text(&o).to_lowercase().contains("illegal data address"), "{}", text(&o));
     let sim = range.shutdown().await;
-    let wrote = sim.events().iter().any(|e| matches!(&e.kind, EventKind::ModbusTransaction { function: 6, values, .. } if values == &[650]));
+    let wrote = sim.events().iter().any(
+        |e| matches!(&e.kind, EventKind::ModbusTransaction { function: 6, values, .. } if values == &[650]),
+    );
     assert!(wrote, "the mbpoll write is in the transaction log");
 }
 
@@ -102,6 +129,10 @@ async fn nmap_modbus_discover_identifies_the_plc() {
     assert!(lower.contains("slave id data:") && out.contains("Siemens S7-1200 CPU 1214C V4.5"), "{out}");
     assert!(lower.contains("device identification: siemens s7-1200 cpu 1214c v4.5"), "{out}");
     let sim = range.shutdown().await;
-    let discovery = sim.events().iter().filter(|e| matches!(e.kind, EventKind::ModbusTransaction { function: 17 | 43, .. })).count();
+    let discovery = sim
+        .events()
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::ModbusTransaction { function: 17 | 43, .. }))
+        .count();
     assert!(discovery >= 2, "the scan's identification requests are in the transaction log");
 }

@@ -71,6 +71,8 @@ process:
       - {{ id: sp_low, addr: 0, name: Fill start, initial: 40, range: [10, 80] }}
       - {{ id: sp_high, addr: 1, name: Fill stop, initial: 60, range: [20, 85] }}
       - {{ id: al_hi, addr: 2, name: High alarm, initial: 85 }}
+    reserved:
+      - {{ table: holding_registers, start: 3, count: 97, note: recipe area }}
     logic:
       - on_off: {{ id: fill{i}, pv: lit{i}, low: sp_low, high: sp_high, output: inlet{i}, action: fill }}
       - follow: {{ coil: pump_run, output: pump{i} }}

@@ -225,7 +225,7 @@ impl Conn<'_> {
     /// Answers one request into `out` (or not at all, in listen-only mode).
     async fn handle(&self, header: Header, pdu: &[u8], out: &mut Vec<u8>) -> Next {
         let function = pdu[0];
-        let snapshot = self.cx.live.snapshot();
+        let snapshot = self.cx.live.snapshot_guard();
         let view = &snapshot.plcs[self.plc.ix()];
         let def = &self.cx.live.scenario.plcs[self.plc.ix()];
         let decoded = decode(pdu);
