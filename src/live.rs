@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use icsdrill_engine::{RejectReason, Scenario, Sim, SimEvent, SimInput, Snapshot};
+use icsdrill_engine::{EventKind, RejectReason, Scenario, Sim, SimEvent, SimInput, Snapshot};
 use tokio::sync::{mpsc, oneshot};
 
 /// Commands queued between two ticks; beyond this, senders see a full queue.
@@ -38,6 +38,24 @@ pub struct Clock {
     pub end_tick: Option<u64>,
 }
 
+/// The published log.
+#[derive(Default)]
+struct Published {
+    events: Vec<SimEvent>,
+    transactions: Vec<usize>,
+}
+
+impl Published {
+    fn extend(&mut self, new: &[SimEvent]) {
+        for e in new {
+            if matches!(e.kind, EventKind::ModbusTransaction { .. } | EventKind::ModbusConnection { .. }) {
+                self.transactions.push(self.events.len());
+            }
+            self.events.push(e.clone());
+        }
+    }
+}
+
 /// A running simulation, shared by endpoints and the HTTP API.
 pub struct Live {
     /// The scenario.
@@ -46,8 +64,10 @@ pub struct Live {
     pub seed: u64,
     /// The latest snapshot; replaced after every tick.
     snapshot: ArcSwap<Snapshot>,
-    /// Every event so far, in log order. Appended once per tick by the sim thread.
-    events: RwLock<Vec<SimEvent>>,
+    /// Every event so far, in log order, and the positions of the Modbus transaction and
+    /// connection events among them. Appended once per tick by the sim thread; readers hold
+    /// the lock only to copy.
+    events: RwLock<Published>,
     /// Queue into the sim thread.
     tx: mpsc::Sender<Command>,
     /// Records dropped because the queue was full (a flood); they never reach the log.
@@ -62,13 +82,21 @@ impl Live {
     /// Starts the sim thread. `Live` is returned at once; the join handle gives back the
     /// `Sim` (with its whole log) when the thread stops.
     pub fn start(scenario: Arc<Scenario>, seed: u64, clock: Clock) -> (Arc<Live>, JoinHandle<Sim>) {
+        assert!(
+            clock.ticks_per_s.is_finite() && clock.ticks_per_s > 0.0,
+            "ticks per second must be positive"
+        );
         let sim = Sim::new(scenario.clone(), seed);
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let live = Arc::new(Live {
             scenario,
             seed,
             snapshot: ArcSwap::from_pointee(sim.snapshot()),
-            events: RwLock::new(sim.events().to_vec()),
+            events: RwLock::new({
+                let mut p = Published::default();
+                p.extend(sim.events());
+                p
+            }),
             tx,
             dropped: AtomicU64::new(0),
             stop: AtomicBool::new(false),
@@ -100,6 +128,11 @@ impl Live {
         }
     }
 
+    /// Counts a record that was not even queued (over a connection's budget).
+    pub fn count_dropped(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Queues an input and waits for the tick that applies it. `Err(None)` when the queue is
     /// full or the runtime has stopped.
     pub async fn apply(&self, input: SimInput) -> Result<(), Option<RejectReason>> {
@@ -113,14 +146,23 @@ impl Live {
 
     /// Events with `seq >= since`, at most `limit`, that `keep` accepts.
     pub fn events_since(&self, since: u64, limit: usize, keep: impl Fn(&SimEvent) -> bool) -> Vec<SimEvent> {
-        let events = self.events.read().unwrap_or_else(|e| e.into_inner());
-        let start = usize::try_from(since).unwrap_or(usize::MAX).min(events.len());
-        events[start..].iter().filter(|e| keep(e)).take(limit).cloned().collect()
+        let published = self.events.read().unwrap_or_else(|e| e.into_inner());
+        let start = usize::try_from(since).unwrap_or(usize::MAX).min(published.events.len());
+        published.events[start..].iter().filter(|e| keep(e)).take(limit).cloned().collect()
+    }
+
+    /// Modbus transaction and connection events with `seq >= since`, at most `limit`: found
+    /// through an index, so a long log costs a binary search, not a scan under the lock.
+    pub fn transactions_since(&self, since: u64, limit: usize) -> Vec<SimEvent> {
+        let published = self.events.read().unwrap_or_else(|e| e.into_inner());
+        let since = usize::try_from(since).unwrap_or(usize::MAX);
+        let from = published.transactions.partition_point(|i| *i < since);
+        published.transactions[from..].iter().take(limit).map(|i| published.events[*i].clone()).collect()
     }
 
     /// Number of events so far.
     pub fn event_count(&self) -> usize {
-        self.events.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.events.read().unwrap_or_else(|e| e.into_inner()).events.len()
     }
 
     /// Records dropped under flood.
@@ -144,8 +186,19 @@ impl Live {
     }
 }
 
+/// Marks the runtime stopped when the sim thread ends, also by a panic, so nobody waits for
+/// ticks that will never come.
+struct StopOnExit<'a>(&'a Live);
+
+impl Drop for StopOnExit<'_> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
 /// The sim thread's loop.
 fn run(mut sim: Sim, live: &Live, mut rx: mpsc::Receiver<Command>, clock: Clock) -> Sim {
+    let _stop = StopOnExit(live);
     let period = Duration::from_secs_f64(1.0 / clock.ticks_per_s);
     let mut next = Instant::now() + period;
     while !live.stopped() {
@@ -189,7 +242,7 @@ fn tick(sim: &mut Sim, live: &Live, rx: &mut mpsc::Receiver<Command>) {
     let before = sim.events().len();
     let outcomes = sim.step_outcomes(inputs);
     live.snapshot.store(Arc::new(sim.snapshot()));
-    live.events.write().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&sim.events()[before..]);
+    live.events.write().unwrap_or_else(|e| e.into_inner()).extend(&sim.events()[before..]);
     // Answer only once the snapshot shows the write, so a read after the answer sees it.
     for (i, reply) in replies {
         let _ = reply.send(outcomes[i]);

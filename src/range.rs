@@ -21,6 +21,9 @@ use tokio::task::JoinSet;
 use crate::live::{Clock, Live};
 use crate::modbus::server::{Context, Limits, SourceMap, serve};
 
+/// How long a shutdown waits for open connections before aborting them.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// How PLC endpoints get their addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum AddressMode {
@@ -140,6 +143,9 @@ impl Range {
         let http_local = http.local_addr()?;
 
         let ticks_per_s = opts.ticks_per_s.unwrap_or(f64::from(scenario.tick_hz));
+        if !(ticks_per_s.is_finite() && ticks_per_s > 0.0 && ticks_per_s <= 100_000.0) {
+            bail!("ticks per second must be in (0, 100000], got {ticks_per_s}");
+        }
         let end_tick = opts.duration_s.map(|d| scenario.ticks(d));
         let (live, sim) = Live::start(scenario.clone(), opts.seed, Clock { ticks_per_s, end_tick });
         let (shutdown, stop) = watch::channel(false);
@@ -168,15 +174,24 @@ impl Range {
         }
     }
 
-    /// Stops endpoints, connections and the HTTP API, then the clock; returns the simulation
-    /// with its whole event log.
-    pub async fn shutdown(mut self) -> Sim {
+    /// Stops endpoints, connections and the HTTP API (waiting at most `SHUTDOWN_GRACE` for
+    /// them), then the clock; returns the simulation with its whole event log.
+    pub async fn shutdown(mut self) -> Result<Sim> {
         let _ = self.shutdown.send(true);
-        while self.tasks.join_next().await.is_some() {}
+        let drained =
+            tokio::time::timeout(SHUTDOWN_GRACE, async { while self.tasks.join_next().await.is_some() {} })
+                .await;
+        if drained.is_err() {
+            tracing::warn!("endpoints or HTTP clients still open after {SHUTDOWN_GRACE:?}: aborting them");
+            self.tasks.abort_all();
+            while self.tasks.join_next().await.is_some() {}
+        }
         self.live.stop();
-        tokio::task::spawn_blocking(move || self.sim.join().expect("the sim thread does not panic"))
-            .await
-            .expect("joining the sim thread")
+        let sim = self.sim;
+        match tokio::task::spawn_blocking(move || sim.join()).await {
+            Ok(Ok(sim)) => Ok(sim),
+            _ => bail!("the simulation thread failed; see the log above"),
+        }
     }
 }
 
@@ -229,7 +244,7 @@ impl RangeApi for Api {
         self.endpoints.clone()
     }
 
-    fn events(&self, since: u64, limit: usize, keep: &dyn Fn(&SimEvent) -> bool) -> Vec<SimEvent> {
-        self.live.events_since(since, limit, keep)
+    fn transactions(&self, since: u64, limit: usize) -> Vec<SimEvent> {
+        self.live.transactions_since(since, limit)
     }
 }

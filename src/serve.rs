@@ -137,7 +137,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             _ = stop => eprintln!("\nicsdrill: stopping"),
             _ = range.finished() => {}
         }
-        let sim = range.shutdown().await;
+        let sim = range.shutdown().await?;
         let summary = sim.summary();
         let transactions = sim.events().iter().filter(|e| matches!(e.kind, EventKind::ModbusTransaction { .. })).count();
         println!(

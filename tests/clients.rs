@@ -39,7 +39,7 @@ async fn pymodbus_uses_every_function_and_moves_the_process() {
     .await;
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("all checks passed"));
-    let sim = range.shutdown().await;
+    let sim = range.shutdown().await.unwrap();
     let mut functions: Vec<u8> = sim
         .events()
         .iter()
@@ -100,7 +100,7 @@ async fn mbpoll_reads_and_writes() {
     // An unmapped register is an exception mbpoll reports.
     let o = run("mbpoll", mbpoll("4", "7", &["127.0.0.1"])).await;
     assert!(text(&o).to_lowercase().contains("illegal data address"), "{}", text(&o));
-    let sim = range.shutdown().await;
+    let sim = range.shutdown().await.unwrap();
     let wrote = sim.events().iter().any(
         |e| matches!(&e.kind, EventKind::ModbusTransaction { function: 6, values, .. } if values == &[650]),
     );
@@ -128,7 +128,7 @@ async fn nmap_modbus_discover_identifies_the_plc() {
     assert!(lower.contains("sid = 0x1") || lower.contains("sid 0x1:"), "{out}");
     assert!(lower.contains("slave id data:") && out.contains("Siemens S7-1200 CPU 1214C V4.5"), "{out}");
     assert!(lower.contains("device identification: siemens s7-1200 cpu 1214c v4.5"), "{out}");
-    let sim = range.shutdown().await;
+    let sim = range.shutdown().await.unwrap();
     let discovery = sim
         .events()
         .iter()

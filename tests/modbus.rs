@@ -160,7 +160,7 @@ async fn every_supported_function_answers_through_the_simulation() {
     assert_eq!(c.pdu(1, &[0x08, 0x00, 0x00, 0xA5, 0x37]).await.unwrap(), [0x08, 0x00, 0x00, 0xA5, 0x37]);
     // Unit 0 and 255 mean "this device" too.
     assert_eq!(c.pdu(0xFF, &[0x03, 0x00, 0x01, 0x00, 0x01]).await.unwrap(), [0x03, 2, 0x02, 0x58]);
-    range.shutdown().await;
+    range.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,7 +195,7 @@ async fn every_exception_path_answers_the_right_code() {
     }
     // The connection survived every one of them.
     assert_eq!(read_holding(&mut c, 0, 1).await, [400]);
-    range.shutdown().await;
+    range.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,7 +228,7 @@ async fn firewall_and_plc_checks_answer_as_the_scenario_says() {
             assert!(c.closed(ANSWER).await, "a connection from {from} must be refused");
         }
     }
-    let sim = range.shutdown().await;
+    let sim = range.shutdown().await.unwrap();
     let refused: Vec<_> = sim
         .events()
         .iter()
@@ -293,7 +293,7 @@ async fn malformed_frames_close_only_that_connection() {
     assert_eq!(c.response(ANSWER).await.unwrap(), [0, 2, 0, 0, 0, 5, 1, 3, 2, 0x02, 0x58]);
     // Through all of it the other connection kept working.
     assert_eq!(read_holding(&mut bystander, 0, 2).await, [400, 600]);
-    let sim = range.shutdown().await;
+    let sim = range.shutdown().await.unwrap();
     let malformed: u32 = sim
         .events()
         .iter()
@@ -317,7 +317,7 @@ async fn force_listen_only_silences_the_plc_until_restart() {
     // Restart communications answers and ends listen-only mode.
     assert_eq!(other.pdu(1, &[0x08, 0x00, 0x01, 0x00, 0x00]).await.unwrap(), [0x08, 0x00, 0x01, 0x00, 0x00]);
     assert_eq!(read_holding(&mut other, 0, 1).await, [1200]);
-    let sim = range.shutdown().await;
+    let sim = range.shutdown().await.unwrap();
     let changes: Vec<bool> = sim
         .events()
         .iter()
@@ -349,7 +349,7 @@ async fn connection_cap_and_idle_timeout_hold() {
     assert!(b.closed(Duration::from_secs(3)).await);
     let mut again = Client::connect(addr).await;
     assert_eq!(read_holding(&mut again, 0, 1).await, [400]);
-    range.shutdown().await;
+    range.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -376,7 +376,7 @@ async fn a_flood_on_one_plc_does_not_stall_another() {
         assert!(matches!(answer, Ok(Some(_))), "the quiet PLC must keep answering during the flood");
     }
     while flood.join_next().await.is_some() {}
-    range.shutdown().await;
+    range.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -407,7 +407,7 @@ async fn transactions_are_events_and_served_over_http() {
         serde_json::from_str(&http_get(range.http, &format!("/api/transactions?since={next}")).await.1)
             .unwrap();
     assert!(later["events"].as_array().unwrap().iter().all(|e| e["seq"].as_u64().unwrap() >= next));
-    range.shutdown().await;
+    range.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -436,7 +436,7 @@ async fn http_api_reports_health_endpoints_and_clear_errors() {
             serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: not JSON: {body}"));
         assert!(v["error"].as_str().is_some_and(|m| !m.is_empty()), "{path}: {body}");
     }
-    range.shutdown().await;
+    range.shutdown().await.unwrap();
 }
 
 /// A minimal HTTP/1.1 GET: status code and body.

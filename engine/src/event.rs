@@ -60,6 +60,16 @@ pub enum RejectReason {
     WrongUnit,
     /// The PLC is in listen-only mode and does not answer.
     ListenOnly,
+    /// The source or target host is isolated from the network.
+    HostIsolated,
+    /// No program backup to restore from.
+    NoBackup,
+    /// The PLC is restarting and answers nothing.
+    Restarting,
+    /// No conduit, block or alarm with that id, or a bad parameter for a defender action.
+    UnknownTarget,
+    /// The spoofing host is not on the path between the operators and the PLC.
+    NotOnPath,
 }
 
 impl RejectReason {
@@ -75,8 +85,17 @@ impl RejectReason {
             | RejectReason::Malformed => Some(0x03),
             RejectReason::WrongUnit => Some(0x0B),
             RejectReason::UnknownPlc | RejectReason::UnknownHost => Some(0x04),
-            RejectReason::NoRoute | RejectReason::SourceNotAllowed | RejectReason::ListenOnly => None,
-            RejectReason::UnknownDevice | RejectReason::UnknownFault | RejectReason::DuplicateFault => None,
+            RejectReason::NoRoute
+            | RejectReason::SourceNotAllowed
+            | RejectReason::ListenOnly
+            | RejectReason::HostIsolated
+            | RejectReason::Restarting => None,
+            RejectReason::NoBackup => Some(0x04),
+            RejectReason::UnknownDevice
+            | RejectReason::UnknownFault
+            | RejectReason::DuplicateFault
+            | RejectReason::UnknownTarget
+            | RejectReason::NotOnPath => None,
         }
     }
 }
@@ -243,6 +262,89 @@ pub enum EventKind {
         /// Fault id.
         fault: String,
     },
+    /// An attack step fired an attempt.
+    AttackAttempt {
+        /// Step id.
+        step: String,
+        /// Attempt number, from 1.
+        attempt: u32,
+        /// Host the attacker acted from.
+        host: String,
+        /// Techniques, v18 and v19 ids.
+        techniques: Vec<crate::attack::Technique>,
+        /// Whether it had its effect.
+        ok: bool,
+        /// Why not, when blocked.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<RejectReason>,
+    },
+    /// An attack step is over.
+    AttackStepEnded {
+        /// Step id.
+        step: String,
+        /// How it ended.
+        outcome: crate::attack::Outcome,
+        /// It never fired: its trigger did not hold before it expired.
+        expired: bool,
+    },
+    /// The attacker now acts from another host.
+    AttackerMoved {
+        /// Host left.
+        from: String,
+        /// Host reached.
+        to: String,
+    },
+    /// A network-monitoring alert (how many depends on the scenario's monitoring level).
+    IdsAlert {
+        /// Rule that fired.
+        rule: String,
+        /// PLC concerned.
+        plc: String,
+        /// Host the traffic came from.
+        source: String,
+        /// Function code.
+        function: u8,
+    },
+    /// A PLC's program changed (download) or was restored; its integrity hash now.
+    ProgramChanged {
+        /// PLC id.
+        plc: String,
+        /// SHA-256 of the program now loaded.
+        hash: String,
+        /// Matches the backup (commissioned program).
+        matches_backup: bool,
+    },
+    /// A PLC restarted.
+    PlcRestarted {
+        /// PLC id.
+        plc: String,
+    },
+    /// Values an input register reports are now spoofed.
+    ReportingSpoofed {
+        /// PLC id.
+        plc: String,
+        /// Input register address.
+        addr: u16,
+    },
+    /// An operator acknowledged an alarm.
+    AlarmAcknowledged {
+        /// PLC id.
+        plc: String,
+        /// Alarm id.
+        alarm: String,
+    },
+    /// A team filed an incident report.
+    IncidentReported {
+        /// Technique as reported.
+        technique: String,
+        /// Asset as reported.
+        asset: String,
+        /// When they saw it (simulated seconds).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        observed_s: Option<f64>,
+        /// Free text.
+        text: String,
+    },
     /// Periodic record of true and measured values.
     Sample {
         /// True value of every variable.
@@ -273,6 +375,15 @@ impl EventKind {
             EventKind::FaultStarted { .. } => "fault_started",
             EventKind::FaultCleared { .. } => "fault_cleared",
             EventKind::Sample { .. } => "sample",
+            EventKind::AttackAttempt { .. } => "attack_attempt",
+            EventKind::AttackStepEnded { .. } => "attack_step_ended",
+            EventKind::AttackerMoved { .. } => "attacker_moved",
+            EventKind::IdsAlert { .. } => "ids_alert",
+            EventKind::ProgramChanged { .. } => "program_changed",
+            EventKind::PlcRestarted { .. } => "plc_restarted",
+            EventKind::ReportingSpoofed { .. } => "reporting_spoofed",
+            EventKind::AlarmAcknowledged { .. } => "alarm_acknowledged",
+            EventKind::IncidentReported { .. } => "incident_reported",
         }
     }
 }

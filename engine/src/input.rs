@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::RejectReason;
 
+/// The function code engineering commands travel under (Schneider's UMAS uses 90).
+pub const ENGINEERING_FUNCTION: u8 = 90;
+
 /// A PLC operating mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -154,6 +157,133 @@ pub enum SimInput {
         /// Fault id.
         id: String,
     },
+    /// An engineering-protocol command (Modbus FC 90, as Schneider UMAS): mode change,
+    /// restart or program download. Passes the conduit firewall as function 90.
+    Engineering {
+        /// PLC id.
+        plc: String,
+        /// Host id it comes from.
+        source: String,
+        /// What it asks for.
+        command: EngineeringCommand,
+    },
+    /// From a position between the operators and the PLC, report a false value (or freeze the
+    /// current one) of an input register. The PLC itself still sees the truth.
+    Spoof {
+        /// PLC id.
+        plc: String,
+        /// Host id doing it.
+        source: String,
+        /// Input register address.
+        addr: u16,
+        /// Raw value reported; absent freezes the current value.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<u16>,
+    },
+    /// Defender: refuse a host on a conduit.
+    BlockSource {
+        /// Conduit id.
+        conduit: String,
+        /// Host id.
+        host: String,
+    },
+    /// Defender: only these function codes pass the conduit.
+    AllowFunctions {
+        /// Conduit id.
+        conduit: String,
+        /// Function codes.
+        functions: Vec<u8>,
+    },
+    /// Defender: register writes to this PLC must fall in this window.
+    RestrictWrites {
+        /// Conduit id.
+        conduit: String,
+        /// PLC id.
+        plc: String,
+        /// First address.
+        start: u16,
+        /// Last address.
+        end: u16,
+        /// Smallest raw value.
+        #[serde(default)]
+        min: Option<u16>,
+        /// Largest raw value.
+        #[serde(default)]
+        max: Option<u16>,
+    },
+    /// Defender: put a conduit's policy back as the scenario had it.
+    ResetConduit {
+        /// Conduit id.
+        conduit: String,
+    },
+    /// Defender: cut a host off the network.
+    IsolateHost {
+        /// Host id.
+        host: String,
+    },
+    /// Defender: reconnect an isolated host.
+    RestoreHost {
+        /// Host id.
+        host: String,
+    },
+    /// Defender: put every holding register of a PLC back to its commissioned value.
+    RestoreSetpoints {
+        /// PLC id.
+        plc: String,
+    },
+    /// Defender: reload the PLC's program from its backup.
+    RestoreProgram {
+        /// PLC id.
+        plc: String,
+    },
+    /// Defender: restart a PLC (outputs fail-safe while it boots; communications reset).
+    RestartPlc {
+        /// PLC id.
+        plc: String,
+    },
+    /// Defender: acknowledge an alarm.
+    AcknowledgeAlarm {
+        /// PLC id.
+        plc: String,
+        /// Alarm block id.
+        alarm: String,
+    },
+    /// Defender: turn on set-point range checks (M0818) in a PLC.
+    EnableRangeChecks {
+        /// PLC id.
+        plc: String,
+    },
+    /// Defender: file an incident report.
+    ReportIncident {
+        /// ATT&CK for ICS technique id (v18 or v19).
+        technique: String,
+        /// Affected asset (PLC or host id).
+        asset: String,
+        /// When the team saw it, in simulated seconds.
+        #[serde(default)]
+        observed_s: Option<f64>,
+        /// Free text.
+        #[serde(default)]
+        text: String,
+    },
+}
+
+/// What an engineering-protocol command asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EngineeringCommand {
+    /// Switch the operating mode.
+    SetMode {
+        /// New mode.
+        mode: PlcMode,
+    },
+    /// Restart the CPU.
+    Restart,
+    /// Download a program without these logic blocks (by id).
+    Download {
+        /// Logic block ids left out.
+        disable: Vec<String>,
+    },
 }
 
 impl SimInput {
@@ -168,8 +298,29 @@ impl SimInput {
             }
             SimInput::ModbusRequest { function, .. } => Some(*function),
             SimInput::ModbusDiagnostic { .. } => Some(8),
+            SimInput::Engineering { .. } => Some(ENGINEERING_FUNCTION),
             _ => None,
         }
+    }
+
+    /// For defender actions, the `kind` tag an attack's `defender:` trigger waits for.
+    pub fn defender_kind(&self) -> Option<&'static str> {
+        Some(match self {
+            SimInput::BlockSource { .. } => "block_source",
+            SimInput::AllowFunctions { .. } => "allow_functions",
+            SimInput::RestrictWrites { .. } => "restrict_writes",
+            SimInput::ResetConduit { .. } => "reset_conduit",
+            SimInput::IsolateHost { .. } => "isolate_host",
+            SimInput::RestoreHost { .. } => "restore_host",
+            SimInput::SetMode { .. } => "set_mode",
+            SimInput::RestoreSetpoints { .. } => "restore_setpoints",
+            SimInput::RestoreProgram { .. } => "restore_program",
+            SimInput::RestartPlc { .. } => "restart_plc",
+            SimInput::AcknowledgeAlarm { .. } => "acknowledge_alarm",
+            SimInput::EnableRangeChecks { .. } => "enable_range_checks",
+            SimInput::ReportIncident { .. } => "report_incident",
+            _ => return None,
+        })
     }
 }
 

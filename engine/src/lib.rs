@@ -6,6 +6,7 @@
 //!
 //! # Layout
 //!
+//! - `attack`: attack plans (steps, triggers, actions) and the ATT&CK for ICS technique table.
 //! - `scenario`: the YAML format, its validation into a checked `Scenario`, and the model types.
 //! - `world`: ECS components and resources, and `spawn_plant`.
 //! - `systems`: the systems of one tick and the schedule chaining them.
@@ -16,6 +17,7 @@
 //! - `network`: the conduit firewall decision.
 //! - `rng`: `SimRng`, named random sub-streams of the run seed.
 
+pub mod attack;
 pub mod event;
 pub mod input;
 pub mod network;
@@ -24,6 +26,7 @@ pub mod scenario;
 pub mod sim;
 pub mod snapshot;
 pub mod systems;
+mod validate_hash;
 pub mod world;
 
 pub use event::{EventKind, EventLog, RejectReason, SimEvent};

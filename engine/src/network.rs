@@ -4,8 +4,30 @@
 //! live Modbus layer can ask it about reads (which never enter the simulation) and the
 //! simulation asks it again for writes at the tick they apply.
 
+use bevy_ecs::prelude::*;
+
 use crate::event::RejectReason;
 use crate::scenario::{FirewallPolicy, HostIdx, PlcIdx, Scenario};
+
+/// The network as defenders have left it: conduit policies (scenario order) and isolated
+/// hosts. Starts as the scenario says.
+#[derive(Resource, Debug, Clone, PartialEq)]
+pub struct NetState {
+    /// Current policy of each conduit, in `Scenario::conduits` order.
+    pub policies: Vec<FirewallPolicy>,
+    /// Hosts cut off the network, by `HostIdx`.
+    pub isolated: Vec<bool>,
+}
+
+impl NetState {
+    /// The network of a freshly started scenario.
+    pub fn new(scenario: &Scenario) -> NetState {
+        NetState {
+            policies: scenario.conduits.iter().map(|c| c.policy.clone()).collect(),
+            isolated: vec![false; scenario.hosts.len()],
+        }
+    }
+}
 
 /// One Modbus request, as the firewall sees it.
 #[derive(Debug, Clone, Copy)]
@@ -24,13 +46,17 @@ pub struct Request<'a> {
 }
 
 /// Decides whether `source` may open a connection to `plc`: the conduit's policy that governs
-/// the connection, `None` inside one zone (not filtered), or why it is refused.
+/// the connection, `None` inside one zone (not filtered), or why it is refused. An isolated
+/// host reaches nothing.
 pub fn check_connect<'p>(
     scenario: &Scenario,
-    policies: &'p [FirewallPolicy],
+    net: &'p NetState,
     source: HostIdx,
     plc: PlcIdx,
 ) -> Result<Option<&'p FirewallPolicy>, RejectReason> {
+    if net.isolated[source.ix()] {
+        return Err(RejectReason::HostIsolated);
+    }
     let from = scenario.hosts[source.ix()].zone;
     let to = scenario.plcs[plc.ix()].zone;
     if from == to {
@@ -39,25 +65,50 @@ pub fn check_connect<'p>(
     let Some(i) = scenario.conduits.iter().position(|c| c.from == from && c.to == to) else {
         return Err(RejectReason::NoRoute);
     };
-    let policy = &policies[i];
-    if !policy.allow_sources.is_empty() && !policy.allow_sources.contains(&source) {
+    let policy = &net.policies[i];
+    if policy.deny_sources.contains(&source)
+        || (!policy.allow_sources.is_empty() && !policy.allow_sources.contains(&source))
+    {
         return Err(RejectReason::SourceNotAllowed);
     }
     Ok(Some(policy))
 }
 
-/// Decides whether `req` may pass. `policies` are the conduits' current policies, in
-/// `Scenario::conduits` order (defenders change them during a drill).
+/// Decides whether host `from` can reach host `to` (remote services, file shares: the path
+/// an attacker moves along): not isolated, same zone, or a conduit from `from`'s zone to
+/// `to`'s zone that admits `from`.
+pub fn check_host_route(
+    scenario: &Scenario,
+    net: &NetState,
+    from: HostIdx,
+    to: HostIdx,
+) -> Result<(), RejectReason> {
+    if net.isolated[from.ix()] || net.isolated[to.ix()] {
+        return Err(RejectReason::HostIsolated);
+    }
+    let (a, b) = (scenario.hosts[from.ix()].zone, scenario.hosts[to.ix()].zone);
+    if a == b {
+        return Ok(());
+    }
+    let Some(i) = scenario.conduits.iter().position(|c| c.from == a && c.to == b) else {
+        return Err(RejectReason::NoRoute);
+    };
+    let policy = &net.policies[i];
+    if policy.deny_sources.contains(&from)
+        || (!policy.allow_sources.is_empty() && !policy.allow_sources.contains(&from))
+    {
+        return Err(RejectReason::SourceNotAllowed);
+    }
+    Ok(())
+}
+
+/// Decides whether `req` may pass, on the network as it is now (`net`).
 ///
 /// Traffic inside a zone is not filtered. Across zones it needs a conduit from the source's
 /// zone to the PLC's zone, and that conduit's policy must allow the source host, the function
 /// code, and for register writes the address and value windows.
-pub fn check_request(
-    scenario: &Scenario,
-    policies: &[FirewallPolicy],
-    req: Request<'_>,
-) -> Result<(), RejectReason> {
-    let Some(policy) = check_connect(scenario, policies, req.source, req.plc)? else {
+pub fn check_request(scenario: &Scenario, net: &NetState, req: Request<'_>) -> Result<(), RejectReason> {
+    let Some(policy) = check_connect(scenario, net, req.source, req.plc)? else {
         return Ok(());
     };
     if !policy.allow_functions.is_empty() && !policy.allow_functions.contains(&req.function) {

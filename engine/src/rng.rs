@@ -41,7 +41,9 @@ pub fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
     // `random::<f64>()` is in [0, 1); 1 - u is in (0, 1], so the logarithm is finite.
     let u1 = 1.0 - rng.random::<f64>();
     let u2 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    // `libm`, not the platform's maths library, so the same seed gives the same numbers on
+    // every platform (`sqrt` is correctly rounded everywhere).
+    (-2.0 * libm::log(u1)).sqrt() * libm::cos(std::f64::consts::TAU * u2)
 }
 
 #[cfg(test)]

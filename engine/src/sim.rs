@@ -10,12 +10,11 @@ use bevy_ecs::prelude::*;
 
 use crate::event::{EventKind, EventLog, RejectReason, SimEvent};
 use crate::input::{SimInput, TimedInput};
+use crate::network::NetState;
 use crate::scenario::Scenario;
 use crate::snapshot::{PlcView, Snapshot};
 use crate::systems::tick_schedule;
-use crate::world::{
-    ConduitNode, Entities, FieldBus, InputQueue, Outcomes, PlcState, Process, SimClock, spawn_plant,
-};
+use crate::world::{Entities, FieldBus, InputQueue, Outcomes, PlcState, Process, SimClock, spawn_plant};
 
 /// A running simulation.
 pub struct Sim {
@@ -67,21 +66,20 @@ impl Sim {
             .iter()
             .map(|e| {
                 let p = self.world.get::<PlcState>(*e).expect("PLC entities live as long as the world");
-                PlcView { mode: p.mode, listen_only: p.listen_only, memory: p.memory.clone() }
+                let mut memory = p.memory.clone();
+                for (addr, raw) in &p.spoofs {
+                    memory.input[usize::from(*addr)] = *raw;
+                }
+                PlcView {
+                    mode: p.mode,
+                    listen_only: p.listen_only,
+                    restarting: p.restart_until.is_some(),
+                    memory,
+                }
             })
             .collect();
-        let policies = entities
-            .conduits
-            .iter()
-            .map(|e| {
-                self.world
-                    .get::<ConduitNode>(*e)
-                    .expect("conduit entities live as long as the world")
-                    .policy
-                    .clone()
-            })
-            .collect();
-        Snapshot { tick: self.tick(), plcs, policies, events: self.events().len() }
+        let net = self.world.resource::<NetState>().clone();
+        Snapshot { tick: self.tick(), plcs, net, events: self.events().len() }
     }
 
     /// Runs until `tick() == end`, applying each of `inputs` whose tick is in

@@ -3,7 +3,7 @@
 //! never hold up the tick.
 
 use crate::input::PlcMode;
-use crate::scenario::FirewallPolicy;
+use crate::network::NetState;
 use crate::world::Memory;
 
 /// What one PLC shows on the network.
@@ -13,7 +13,9 @@ pub struct PlcView {
     pub mode: PlcMode,
     /// Listen-only communications (FC 8): no answers.
     pub listen_only: bool,
-    /// The four Modbus tables.
+    /// Booting after a restart: no answers.
+    pub restarting: bool,
+    /// The four Modbus tables as the network sees them (spoofed input registers included).
     pub memory: Memory,
 }
 
@@ -24,8 +26,8 @@ pub struct Snapshot {
     pub tick: u64,
     /// PLCs by `PlcIdx`.
     pub plcs: Vec<PlcView>,
-    /// Conduit policies in scenario order (defenders change them).
-    pub policies: Vec<FirewallPolicy>,
+    /// Conduit policies and isolated hosts (defenders change them).
+    pub net: NetState,
     /// Length of the event log.
     pub events: usize,
 }

@@ -62,6 +62,8 @@ pub struct FieldBus {
     pub tripped: Vec<bool>,
     /// Active alarm levels by `AlarmIdx`, one bit per `AlarmLevel::ALL` entry.
     pub alarm_active: Vec<u8>,
+    /// Acknowledged alarms by `AlarmIdx` (cleared when the alarm comes on again).
+    pub alarm_acked: Vec<bool>,
 }
 
 impl FieldBus {
@@ -84,13 +86,11 @@ pub struct ZoneNode {
     pub idx: ZoneIdx,
 }
 
-/// A conduit entity and its current policy (defenders may change it).
-#[derive(Component, Debug, Clone)]
+/// A conduit entity. Its current policy is in `NetState`, where the firewall reads it.
+#[derive(Component, Debug, Clone, Copy)]
 pub struct ConduitNode {
     /// Index in the scenario.
     pub idx: usize,
-    /// Current firewall policy.
-    pub policy: FirewallPolicy,
 }
 
 /// A host entity.
@@ -172,9 +172,8 @@ impl Memory {
         def.input_registers.iter().for_each(|p| mark(Table::InputRegisters, p.addr));
         def.holding_registers.iter().for_each(|p| mark(Table::HoldingRegisters, p.addr));
         for r in &def.reserved {
-            for a in r.start..=r.start.saturating_add(r.count - 1) {
-                mark(r.table, a);
-            }
+            let start = usize::from(r.start);
+            mapped[r.table as usize][start..start + r.count as usize].iter_mut().for_each(|m| *m = true);
         }
         let mut m = Memory {
             coils: vec![false; len(Table::Coils)],
@@ -213,6 +212,14 @@ pub struct PlcState {
     pub memory: Memory,
     /// Hash of the program now loaded.
     pub program_hash: String,
+    /// Logic blocks left out by a downloaded program, by block index.
+    pub disabled: Vec<bool>,
+    /// Set-point range checks on (M0818); starts as the scenario says.
+    pub range_checks: bool,
+    /// Input registers whose reported value is spoofed: (address, raw value reported).
+    pub spoofs: Vec<(u16, u16)>,
+    /// Booting after a restart until this tick: outputs at fail positions, no answers.
+    pub restart_until: Option<u64>,
     /// On/off loop states, by logic block index.
     pub(crate) onoff_on: Vec<bool>,
     /// PI integrator states, by logic block index.
@@ -264,7 +271,8 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
         world.spawn(ZoneNode { idx: ZoneIdx(i as u32) });
     }
     for (i, c) in s.conduits.iter().enumerate() {
-        entities.conduits.push(world.spawn(ConduitNode { idx: i, policy: c.policy.clone() }).id());
+        let _ = c;
+        entities.conduits.push(world.spawn(ConduitNode { idx: i }).id());
     }
     for (i, _) in s.hosts.iter().enumerate() {
         world.spawn(HostNode { idx: HostIdx(i as u32) });
@@ -306,6 +314,7 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
         measured,
         tripped: vec![false; s.interlocks.len()],
         alarm_active: vec![0; s.alarms.len()],
+        alarm_acked: vec![false; s.alarms.len()],
     });
     // PLCs start with their input image read, as after a first scan at power-up.
     for (i, p) in s.plcs.iter().enumerate() {
@@ -317,6 +326,10 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
             listen_only: false,
             memory,
             program_hash: p.program_hash.clone(),
+            disabled: vec![false; p.logic.len()],
+            range_checks: p.range_checks,
+            spoofs: Vec::new(),
+            restart_until: None,
             onoff_on: vec![false; p.logic.len()],
             pi_integral: vec![0.0; p.logic.len()],
         };
@@ -324,7 +337,12 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
     }
     world.insert_resource(Process { rates: vec![0.0; values.len()], values });
     world.insert_resource(SimClock { tick: 0, tick_hz: s.tick_hz, dt_s: 1.0 / f64::from(s.tick_hz) });
+    world.insert_resource(crate::network::NetState::new(s));
     world.insert_resource(InputQueue::default());
+    world.insert_resource(crate::systems::defence::DefenderLog::default());
+    if let Some(plan) = &s.attack {
+        world.insert_resource(crate::systems::attacker::AttackState::new(plan));
+    }
     world.insert_resource(Outcomes::default());
     world.insert_resource(ActiveFaults::default());
     world.insert_resource(entities);

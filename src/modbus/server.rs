@@ -8,8 +8,8 @@
 //! every request (function code; address and value windows are the simulation's to check).
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use icsdrill_engine::network::{Request as FwRequest, check_connect, check_request};
 use icsdrill_engine::scenario::{HostIdx, PlcIdx, Table};
@@ -82,9 +82,11 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(cx.limits.max_connections));
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        while connections.try_join_next().is_some() {}
         let accepted = tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = shutdown.wait_for(|stop| *stop) => break,
             accepted = listener.accept() => accepted,
         };
         let (stream, peer) = match accepted {
@@ -102,10 +104,17 @@ pub async fn serve(
         };
         let cx = cx.clone();
         let shutdown = shutdown.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             connection(stream, peer, plc, &cx, shutdown).await;
             drop(slot);
         });
+    }
+    // Connections see the same shutdown signal; give them a moment to finish their request.
+    let drained = tokio::time::timeout(Duration::from_secs(2), async {
+        while connections.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
+        connections.abort_all();
     }
 }
 
@@ -118,11 +127,19 @@ fn reset(stream: TcpStream) {
     drop(stream);
 }
 
+/// Records (transaction log entries) one connection may send per second; beyond that its
+/// requests are still answered but counted as dropped records, so one client cannot grow the
+/// log without bound.
+pub const MAX_RECORDS_PER_S: u32 = 2_000;
+
 /// One accepted connection.
 struct Conn<'a> {
     cx: &'a Context,
     plc: PlcIdx,
     source: HostIdx,
+    /// Start of the current one-second window and records sent in it. Never held across an
+    /// await; only this connection's task locks it.
+    budget: Mutex<(Instant, u32)>,
 }
 
 /// What to do after a request.
@@ -138,24 +155,33 @@ async fn connection(
     cx: &Context,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let conn = Conn { cx, plc, source: cx.sources.host(peer.ip()) };
+    let conn = Conn { cx, plc, source: cx.sources.host(peer.ip()), budget: Mutex::new((Instant::now(), 0)) };
     let snapshot = cx.live.snapshot();
-    let refused = check_connect(&cx.live.scenario, &snapshot.policies, conn.source, plc).err();
+    let refused = check_connect(&cx.live.scenario, &snapshot.net, conn.source, plc).err();
     cx.live.record(SimInput::ModbusConnection { plc: conn.plc_id(), source: conn.source_id(), refused });
     if refused.is_some() {
         reset(stream);
         return;
     }
     let _ = stream.set_nodelay(true);
+    let idle = cx.limits.idle_timeout;
     let mut buf = vec![0u8; 4 * MAX_ADU_LEN];
     let mut filled = 0;
     let mut out = Vec::with_capacity(2 * MAX_ADU_LEN);
+    // Idle time counts from the last whole request, so trickling bytes keeps nothing open.
+    let mut last_frame = Instant::now();
     loop {
         let mut start = 0;
         let mut next = Next::Continue;
         loop {
             match parse_frame(&buf[start..filled]) {
                 Frame::Complete { header, pdu, len } => {
+                    last_frame = Instant::now();
+                    // Answers already made go out before a write waits for its tick.
+                    if waits_for_tick(pdu[0]) && !out.is_empty() && !flush(&mut stream, &mut out, idle).await
+                    {
+                        return;
+                    }
                     next = conn.handle(header, pdu, &mut out).await;
                     start += len;
                     if matches!(next, Next::Close) {
@@ -172,25 +198,55 @@ async fn connection(
                 }
             }
         }
-        if !out.is_empty() {
-            if stream.write_all(&out).await.is_err() {
-                return;
-            }
-            out.clear();
+        if !out.is_empty() && !flush(&mut stream, &mut out, idle).await {
+            return;
         }
         if matches!(next, Next::Close) {
             return;
         }
         buf.copy_within(start..filled, 0);
         filled -= start;
+        let Some(left) = idle.checked_sub(last_frame.elapsed()) else { return };
         let read = tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => return,
-            read = tokio::time::timeout(cx.limits.idle_timeout, stream.read(&mut buf[filled..])) => read,
+            read = tokio::time::timeout(left, stream.read(&mut buf[filled..])) => read,
         };
         match read {
             Ok(Ok(n)) if n > 0 => filled += n,
             _ => return, // Closed, failed, or idle too long.
         }
+    }
+}
+
+/// Function codes answered only after a tick: writes, diagnostics.
+fn waits_for_tick(function: u8) -> bool {
+    matches!(function, 5 | 6 | 8 | 15 | 16 | 23)
+}
+
+/// Writes queued answers; a client that does not read them within `limit` is dropped.
+async fn flush(stream: &mut TcpStream, out: &mut Vec<u8>, limit: Duration) -> bool {
+    let ok = matches!(tokio::time::timeout(limit, stream.write_all(out)).await, Ok(Ok(())));
+    out.clear();
+    ok
+}
+
+/// How a refusal from the simulation is answered.
+enum Answer {
+    Exception(ExceptionCode),
+    Silence,
+    Close,
+}
+
+fn answer(reason: Option<RejectReason>) -> Answer {
+    match reason {
+        // The queue was full or the runtime is stopping.
+        None => Answer::Exception(ExceptionCode::ServerDeviceBusy),
+        Some(RejectReason::ListenOnly | RejectReason::Restarting) => Answer::Silence,
+        Some(r) => match r.exception_code() {
+            Some(code) => Answer::Exception(ExceptionCode::new(code)),
+            // No route, source refused, host isolated: the session is dropped.
+            None => Answer::Close,
+        },
     }
 }
 
@@ -211,6 +267,18 @@ impl Conn<'_> {
         exception: Option<ExceptionCode>,
         reason: Option<RejectReason>,
     ) {
+        let over = {
+            let mut budget = self.budget.lock().unwrap_or_else(|e| e.into_inner());
+            if budget.0.elapsed() >= Duration::from_secs(1) {
+                *budget = (Instant::now(), 0);
+            }
+            budget.1 += 1;
+            budget.1 > MAX_RECORDS_PER_S
+        };
+        if over {
+            self.cx.live.count_dropped();
+            return;
+        }
         self.cx.live.record(SimInput::ModbusRequest {
             plc: self.plc_id(),
             source: self.source_id(),
@@ -225,13 +293,23 @@ impl Conn<'_> {
     /// Answers one request into `out` (or not at all, in listen-only mode).
     async fn handle(&self, header: Header, pdu: &[u8], out: &mut Vec<u8>) -> Next {
         let function = pdu[0];
-        let snapshot = self.cx.live.snapshot_guard();
-        let view = &snapshot.plcs[self.plc.ix()];
         let def = &self.cx.live.scenario.plcs[self.plc.ix()];
         let decoded = decode(pdu);
-        if view.listen_only && !matches!(decoded, Ok(Request::Diagnostics { sub_function: 1, .. })) {
+        // What this request needs from the snapshot, taken at once: the guard is not held
+        // while a write waits for its tick.
+        let (listen_only, restarting, running, firewall) = {
+            let snapshot = self.cx.live.snapshot_guard();
+            let view = &snapshot.plcs[self.plc.ix()];
+            let (addr, _) = decoded.map_or((0, 0), |r| r.span());
+            let fw = FwRequest { source: self.source, plc: self.plc, function, addr, registers: &[] };
+            let firewall = check_request(&self.cx.live.scenario, &snapshot.net, fw);
+            (view.listen_only, view.restarting, view.mode == PlcMode::Run, firewall)
+        };
+        if restarting || (listen_only && !matches!(decoded, Ok(Request::Diagnostics { sub_function: 1, .. })))
+        {
             let (addr, count) = decoded.map_or((0, 0), |r| r.span());
-            self.record(function, addr, count, None, Some(RejectReason::ListenOnly));
+            let reason = if restarting { RejectReason::Restarting } else { RejectReason::ListenOnly };
+            self.record(function, addr, count, None, Some(reason));
             return Next::Continue;
         }
         // Unit 0 and 255 address "this device" on TCP; any other id is not served here.
@@ -254,8 +332,7 @@ impl Conn<'_> {
             }
         };
         let (addr, count) = request.span();
-        let fw = FwRequest { source: self.source, plc: self.plc, function, addr, registers: &[] };
-        if let Err(reason) = check_request(&self.cx.live.scenario, &snapshot.policies, fw) {
+        if let Err(reason) = firewall {
             let Some(code) = reason.exception_code() else {
                 // The conduit no longer admits this host at all: drop the session.
                 self.record(function, addr, count, None, Some(reason));
@@ -268,16 +345,16 @@ impl Conn<'_> {
         }
         match request {
             Request::ReadCoils { addr, count } => {
-                self.read_bits(&snapshot, Table::Coils, header, function, addr, count, out)
+                self.read_bits(Table::Coils, header, function, addr, count, out)
             }
             Request::ReadDiscreteInputs { addr, count } => {
-                self.read_bits(&snapshot, Table::DiscreteInputs, header, function, addr, count, out)
+                self.read_bits(Table::DiscreteInputs, header, function, addr, count, out)
             }
             Request::ReadHoldingRegisters { addr, count } => {
-                self.read_registers(&snapshot, Table::HoldingRegisters, header, function, addr, count, out)
+                self.read_registers(Table::HoldingRegisters, header, function, addr, count, out)
             }
             Request::ReadInputRegisters { addr, count } => {
-                self.read_registers(&snapshot, Table::InputRegisters, header, function, addr, count, out)
+                self.read_registers(Table::InputRegisters, header, function, addr, count, out)
             }
             Request::WriteSingleCoil { addr, value } => {
                 self.write(header, function, out, self.coils(function, addr, vec![value]), |w| {
@@ -306,26 +383,32 @@ impl Conn<'_> {
                 .await
             }
             Request::ReadWriteMultipleRegisters { read_addr, read_count, write_addr, bytes, .. } => {
+                // Refuse before writing anything if the read half cannot be served.
+                if registers_of(
+                    &self.cx.live.snapshot_guard(),
+                    self.plc,
+                    Table::HoldingRegisters,
+                    read_addr,
+                    read_count,
+                )
+                .is_none()
+                {
+                    return self.illegal_address(header, function, read_addr, read_count, out);
+                }
                 // The write happens first; the read then sees the snapshot of the tick that
                 // applied it.
-                match self.cx.live.apply(self.registers(function, write_addr, unpack_registers(bytes))).await
-                {
-                    Ok(()) => match registers_of(
-                        &self.cx.live.snapshot(),
-                        self.plc,
-                        Table::HoldingRegisters,
-                        read_addr,
-                        read_count,
-                    ) {
-                        Some(regs) => {
-                            let mut w = ResponseWriter::new(out, header, function);
-                            w.registers(regs);
-                            w.finish();
-                        }
-                        None => write_exception(out, header, function, ExceptionCode::IllegalDataAddress),
-                    },
-                    Err(Some(RejectReason::NoRoute | RejectReason::SourceNotAllowed)) => return Next::Close,
-                    Err(reason) => self.refuse(header, function, reason, out),
+                let write = self.registers(function, write_addr, unpack_registers(bytes));
+                if let Err(reason) = self.cx.live.apply(write).await {
+                    return self.refuse(header, function, reason, out);
+                }
+                let snapshot = self.cx.live.snapshot_guard();
+                match registers_of(&snapshot, self.plc, Table::HoldingRegisters, read_addr, read_count) {
+                    Some(regs) => {
+                        let mut w = ResponseWriter::new(out, header, function);
+                        w.registers(regs);
+                        w.finish();
+                    }
+                    None => write_exception(out, header, function, ExceptionCode::IllegalDataAddress),
                 }
                 Next::Continue
             }
@@ -340,7 +423,7 @@ impl Conn<'_> {
                         w.u16(sub_function).u16(data);
                         w.finish();
                     }
-                    Err(reason) => self.refuse(header, function, reason, out),
+                    Err(reason) => return self.refuse(header, function, reason, out),
                 }
                 Next::Continue
             }
@@ -350,7 +433,7 @@ impl Conn<'_> {
                 // The server id is device specific: ours is the unit id and the device string.
                 // The run indicator follows it, as the last byte (where pymodbus reads it).
                 let mut w = ResponseWriter::new(out, header, function);
-                let run = if view.mode == PlcMode::Run { 0xFF } else { 0x00 };
+                let run = if running { 0xFF } else { 0x00 };
                 w.u8((2 + text.len()) as u8).u8(def.unit_id).bytes(text).u8(run);
                 w.finish();
                 self.record(function, 0, 0, None, None);
@@ -394,7 +477,6 @@ impl Conn<'_> {
     #[allow(clippy::too_many_arguments)]
     fn read_bits(
         &self,
-        snapshot: &Snapshot,
         table: Table,
         header: Header,
         function: u8,
@@ -402,6 +484,7 @@ impl Conn<'_> {
         count: u16,
         out: &mut Vec<u8>,
     ) -> Next {
+        let snapshot = self.cx.live.snapshot_guard();
         let memory = &snapshot.plcs[self.plc.ix()].memory;
         if !memory.is_mapped(table, addr, usize::from(count)) {
             return self.illegal_address(header, function, addr, count, out);
@@ -421,7 +504,6 @@ impl Conn<'_> {
     #[allow(clippy::too_many_arguments)]
     fn read_registers(
         &self,
-        snapshot: &Snapshot,
         table: Table,
         header: Header,
         function: u8,
@@ -429,7 +511,8 @@ impl Conn<'_> {
         count: u16,
         out: &mut Vec<u8>,
     ) -> Next {
-        let Some(regs) = registers_of(snapshot, self.plc, table, addr, count) else {
+        let snapshot = self.cx.live.snapshot_guard();
+        let Some(regs) = registers_of(&snapshot, self.plc, table, addr, count) else {
             return self.illegal_address(header, function, addr, count, out);
         };
         let mut w = ResponseWriter::new(out, header, function);
@@ -489,24 +572,19 @@ impl Conn<'_> {
                 w.finish();
                 Next::Continue
             }
-            Err(Some(RejectReason::NoRoute | RejectReason::SourceNotAllowed)) => Next::Close,
-            Err(reason) => {
-                self.refuse(header, function, reason, out);
-                Next::Continue
-            }
+            Err(reason) => self.refuse(header, function, reason, out),
         }
     }
 
-    /// Answers a refusal from the simulation; `None` means it could not be asked (queue full,
-    /// runtime stopping): the device is busy.
-    fn refuse(&self, header: Header, function: u8, reason: Option<RejectReason>, out: &mut Vec<u8>) {
-        match reason {
-            None => write_exception(out, header, function, ExceptionCode::ServerDeviceBusy),
-            Some(reason) => {
-                if let Some(code) = reason.exception_code() {
-                    write_exception(out, header, function, ExceptionCode::new(code));
-                }
+    /// Answers a refusal from the simulation (`None`: it could not be asked).
+    fn refuse(&self, header: Header, function: u8, reason: Option<RejectReason>, out: &mut Vec<u8>) -> Next {
+        match answer(reason) {
+            Answer::Exception(e) => {
+                write_exception(out, header, function, e);
+                Next::Continue
             }
+            Answer::Silence => Next::Continue,
+            Answer::Close => Next::Close,
         }
     }
 }

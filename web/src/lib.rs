@@ -12,8 +12,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use icsdrill_engine::SimEvent;
 use icsdrill_engine::scenario::Text;
-use icsdrill_engine::{EventKind, SimEvent};
 use serde::{Deserialize, Serialize};
 
 /// Most events one `GET /api/transactions` returns.
@@ -67,8 +67,8 @@ pub trait RangeApi: Send + Sync + 'static {
     fn health(&self) -> Health;
     /// The endpoint table.
     fn endpoints(&self) -> Vec<EndpointInfo>;
-    /// Events with `seq >= since` that `keep` accepts, at most `limit`.
-    fn events(&self, since: u64, limit: usize, keep: &dyn Fn(&SimEvent) -> bool) -> Vec<SimEvent>;
+    /// Modbus transaction and connection events with `seq >= since`, at most `limit`.
+    fn transactions(&self, since: u64, limit: usize) -> Vec<SimEvent>;
 }
 
 /// A range behind the API.
@@ -153,10 +153,7 @@ async fn transactions(
             format!("limit must be 1..={MAX_EVENTS_PER_PAGE}"),
         ));
     }
-    let keep = |e: &SimEvent| {
-        matches!(e.kind, EventKind::ModbusTransaction { .. } | EventKind::ModbusConnection { .. })
-    };
-    let events = api.events(page.since, page.limit, &keep);
+    let events = api.transactions(page.since, page.limit);
     let next = events.last().map_or(page.since, |e| e.seq + 1);
     let events = events.iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect();
     Ok(Json(Transactions { events, next }))

@@ -23,6 +23,128 @@ pub(crate) struct ScenarioFile {
     pub(crate) plcs: Vec<PlcFile>,
     #[serde(default)]
     pub(crate) faults: Vec<FaultFile>,
+    #[serde(default)]
+    pub(crate) monitoring: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) attacker: Option<AttackerFile>,
+    #[serde(default)]
+    pub(crate) attack: Vec<StepFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AttackerFile {
+    pub(crate) foothold: S<String>,
+    #[serde(default)]
+    pub(crate) address: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StepFile {
+    pub(crate) id: S<String>,
+    pub(crate) name: TextFile,
+    pub(crate) techniques: Vec<S<String>>,
+    #[serde(default)]
+    pub(crate) when: WhenFile,
+    pub(crate) action: AttackActionFile,
+    #[serde(default)]
+    pub(crate) repeat: Option<RepeatFile>,
+    #[serde(default)]
+    pub(crate) expire_s: Option<S<f64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WhenFile {
+    #[serde(default)]
+    pub(crate) at_s: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) after: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) outcome: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) condition: Option<ConditionFile>,
+    #[serde(default)]
+    pub(crate) defender: Option<DefenderFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConditionFile {
+    #[serde(default)]
+    pub(crate) var: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) sensor: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) above: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) below: Option<S<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DefenderFile {
+    pub(crate) action: S<String>,
+    pub(crate) by_s: S<f64>,
+    #[serde(default)]
+    pub(crate) done: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RepeatFile {
+    pub(crate) every_s: S<f64>,
+    pub(crate) until: S<String>,
+    pub(crate) max: S<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum AttackActionFile {
+    Scan {
+        #[serde(default)]
+        plcs: Vec<S<String>>,
+    },
+    Read {
+        plc: S<String>,
+        table: S<String>,
+        addr: S<i64>,
+        count: S<i64>,
+    },
+    WriteRegisters {
+        plc: S<String>,
+        addr: S<i64>,
+        values: Vec<S<i64>>,
+    },
+    WriteCoils {
+        plc: S<String>,
+        addr: S<i64>,
+        values: Vec<bool>,
+    },
+    SetMode {
+        plc: S<String>,
+        mode: S<String>,
+    },
+    Restart {
+        plc: S<String>,
+    },
+    Download {
+        plc: S<String>,
+        disable: Vec<S<String>>,
+    },
+    Spoof {
+        plc: S<String>,
+        addr: S<i64>,
+        #[serde(default)]
+        value: Option<S<i64>>,
+    },
+    ListenOnly {
+        plc: S<String>,
+    },
+    Pivot {
+        host: S<String>,
+    },
 }
 
 #[derive(Debug, Deserialize)]

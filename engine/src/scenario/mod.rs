@@ -6,7 +6,7 @@
 //! simulation never looks a name up on its hot path and never iterates a hash map.
 
 mod file;
-mod validate;
+pub(crate) mod validate;
 
 use std::fmt;
 
@@ -168,6 +168,8 @@ pub struct Conduit {
 pub struct FirewallPolicy {
     /// Hosts allowed to open connections through the conduit.
     pub allow_sources: Vec<HostIdx>,
+    /// Hosts refused whatever `allow_sources` says (a defender's block).
+    pub deny_sources: Vec<HostIdx>,
     /// Modbus function codes allowed through.
     pub allow_functions: Vec<u8>,
     /// Address (and value) windows that writes must fall in.
@@ -491,8 +493,8 @@ pub struct Reserved {
     pub table: Table,
     /// First address.
     pub start: u16,
-    /// Number of addresses.
-    pub count: u16,
+    /// Number of addresses (up to 65536).
+    pub count: u32,
     /// What the block is for.
     pub note: Option<String>,
 }
@@ -681,7 +683,7 @@ impl PlcDef {
             .reserved
             .iter()
             .filter(|r| r.table == table)
-            .map(|r| usize::from(r.start) + usize::from(r.count))
+            .map(|r| usize::from(r.start) + r.count as usize)
             .max()
             .unwrap_or(0);
         points.max(reserved)
@@ -781,6 +783,10 @@ pub struct Scenario {
     pub interlocks: Vec<InterlockDef>,
     /// Scheduled faults.
     pub faults: Vec<FaultDef>,
+    /// What the teams' network monitoring sees.
+    pub monitoring: crate::attack::Monitoring,
+    /// The attack, if the scenario has one.
+    pub attack: Option<crate::attack::AttackPlan>,
 }
 
 impl Scenario {

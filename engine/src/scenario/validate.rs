@@ -161,6 +161,15 @@ impl Cx<'_> {
         v.value
     }
 
+    /// A number without a span of its own, reported at the id of what it belongs to.
+    fn finite_plain(&mut self, x: f64, owner: &Spanned<String>, what: &str) -> f64 {
+        if !x.is_finite() {
+            self.err(&owner.referenced, format!("`{}`: {what} must be a finite number", owner.value));
+            return 0.0;
+        }
+        x
+    }
+
     fn positive(&mut self, v: &Spanned<f64>, what: &str) -> f64 {
         let x = self.finite(v, what);
         if x <= 0.0 && v.value.is_finite() {
@@ -213,6 +222,7 @@ impl Cx<'_> {
         let conduits = self.conduits(&f.network.conduits, &zone_names, &host_names, &plc_names);
 
         let process = self.process(&f.process);
+        self.check_stability(&f.process, &process, tick_hz);
         let mut plant = PlantBuild::default();
         // Alarm and interlock ids are global, so discrete inputs of one PLC can mirror a trip
         // evaluated in another (a safety PLC's status shown in the process PLC).
@@ -232,6 +242,18 @@ impl Cx<'_> {
             .map(|(i, p)| self.plc(PlcIdx(i as u32), p, tick_hz, &zone_names, &process, &mut plant))
             .collect();
         let faults = self.faults(&f.faults, &process, tick_hz);
+        let monitoring = self.monitoring(f.monitoring.as_ref(), meta.level);
+        let attack = self.attack(
+            f.attacker.as_ref(),
+            &f.attack,
+            &AttackNames {
+                hosts: &host_names,
+                plcs: &plc_names,
+                process: &process,
+                plc_files: &f.plcs,
+                tick_hz,
+            },
+        );
 
         Scenario {
             id: self.scenario_id(&f.id),
@@ -250,6 +272,8 @@ impl Cx<'_> {
             alarms: plant.alarms,
             interlocks: plant.interlocks,
             faults,
+            monitoring,
+            attack,
         }
     }
 
@@ -377,7 +401,12 @@ impl Cx<'_> {
                     id: c.id.value.clone(),
                     from,
                     to,
-                    policy: FirewallPolicy { allow_sources, allow_functions, write_ranges },
+                    policy: FirewallPolicy {
+                        allow_sources,
+                        deny_sources: Vec::new(),
+                        allow_functions,
+                        write_ranges,
+                    },
                 }
             })
             .collect()
@@ -695,11 +724,11 @@ impl Cx<'_> {
             .map(|r| {
                 let table = self.enum_of(&r.table, "table", &tables);
                 let start = self.int(&r.start, 0, 65535, "start address") as u16;
-                let count = self.int(&r.count, 1, 65536 - i64::from(start), "count") as u16;
-                let label = format!("reserved block {start}..{}", u32::from(start) + u32::from(count) - 1);
+                let count = self.int(&r.count, 1, 65536 - i64::from(start), "count") as u32;
+                let label = format!("reserved block {start}..{}", u32::from(start) + count - 1);
                 spans.entry(table).or_default().push((
                     u32::from(start),
-                    u32::from(start) + u32::from(count),
+                    u32::from(start) + count,
                     label,
                     r.start.referenced,
                 ));
@@ -817,7 +846,7 @@ impl Cx<'_> {
 
     fn holding(&mut self, h: &HoldingFile, addr: u16) -> HoldingDef {
         let scale = self.positive(&h.scale, "scale");
-        let scaling = Scaling { scale, offset: h.offset };
+        let scaling = Scaling { scale, offset: self.finite_plain(h.offset, &h.id, "offset") };
         let initial = self.finite(&h.initial, "initial");
         let representable = |x: f64| {
             let raw = ((x - h.offset) * scale).round();
@@ -998,7 +1027,7 @@ impl Cx<'_> {
                 setpoint: self.param(points, &o.setpoint),
                 kp: self.param(points, &o.kp),
                 ki: self.param(points, &o.ki),
-                bias: o.bias,
+                bias: self.finite_plain(o.bias, &o.id, "bias"),
                 output: self.drive(
                     plant,
                     process,
@@ -1101,7 +1130,10 @@ impl Cx<'_> {
                 if at < 0.0 {
                     self.err(&f.at_s.referenced, "at_s must not be negative");
                 }
-                let start_tick = ticks(at.max(0.0));
+                if at > 7.0 * 86_400.0 {
+                    self.err(&f.at_s.referenced, "at_s must be within 7 days");
+                }
+                let start_tick = ticks(at.clamp(0.0, 7.0 * 86_400.0));
                 let end_tick =
                     f.duration_s.as_ref().map(|d| start_tick + ticks(self.positive(d, "duration_s")).max(1));
                 let effect = match &f.effect {
@@ -1133,5 +1165,333 @@ impl Cx<'_> {
                 }
             })
             .collect()
+    }
+}
+
+/// What attack validation resolves names against.
+struct AttackNames<'a> {
+    hosts: &'a Names,
+    plcs: &'a Names,
+    process: &'a Process,
+    plc_files: &'a [PlcFile],
+    tick_hz: u32,
+}
+
+/// The `kind` tags of defender inputs a `defender:` trigger may wait for.
+const DEFENDER_ACTIONS: [&str; 13] = [
+    "block_source",
+    "allow_functions",
+    "restrict_writes",
+    "reset_conduit",
+    "isolate_host",
+    "restore_host",
+    "set_mode",
+    "restore_setpoints",
+    "restore_program",
+    "restart_plc",
+    "acknowledge_alarm",
+    "enable_range_checks",
+    "report_incident",
+];
+
+impl Cx<'_> {
+    fn monitoring(&mut self, m: Option<&Spanned<String>>, level: u8) -> crate::attack::Monitoring {
+        use crate::attack::Monitoring;
+        const LEVELS: [(Monitoring, &str); 3] =
+            [(Monitoring::Logs, "logs"), (Monitoring::Network, "network"), (Monitoring::Deep, "deep")];
+        match m {
+            Some(m) => self.enum_of(m, "monitoring level", &LEVELS),
+            // DOMAIN 1.5: L1 has logs, L2 boundary and OT monitoring, L3 OT monitoring with DPI.
+            None => LEVELS[usize::from(level.clamp(1, 3) - 1)].0,
+        }
+    }
+
+    fn attack(
+        &mut self,
+        attacker: Option<&AttackerFile>,
+        steps: &[StepFile],
+        n: &AttackNames<'_>,
+    ) -> Option<crate::attack::AttackPlan> {
+        use crate::attack::*;
+        let Some(attacker) = attacker else {
+            if let Some(first) = steps.first() {
+                self.err(
+                    &first.id.referenced,
+                    "an attack needs an `attacker:` section with the foothold host",
+                );
+            }
+            return None;
+        };
+        let foothold = HostIdx(self.resolve(n.hosts, "host", &attacker.foothold));
+        let address = match &attacker.address {
+            Some(a) => match a.value.parse::<core::net::Ipv4Addr>() {
+                Ok(ip) if ip.is_loopback() => a.value.clone(),
+                _ => {
+                    self.err(
+                        &a.referenced,
+                        format!(
+                            "attacker address `{}` must be an IPv4 loopback address (127.0.0.0/8)",
+                            a.value
+                        ),
+                    );
+                    String::new()
+                }
+            },
+            None => "127.0.0.66".to_string(),
+        };
+        let mut names = Names::default();
+        for st in steps {
+            self.define(&mut names, "attack step", &st.id);
+        }
+        let ticks = |s: f64| (s * f64::from(n.tick_hz)).round().max(0.0) as u64;
+        let steps = steps
+            .iter()
+            .map(|st| {
+                let techniques = st
+                    .techniques
+                    .iter()
+                    .filter_map(|t| match technique(&t.value) {
+                        Some(t) => Some(t),
+                        None => {
+                            self.err(
+                                &t.referenced,
+                                format!("unknown ATT&CK for ICS technique `{}`", t.value),
+                            );
+                            None
+                        }
+                    })
+                    .collect();
+                if st.techniques.is_empty() {
+                    self.err(&st.id.referenced, format!("attack step `{}` names no technique", st.id.value));
+                }
+                let w = &st.when;
+                let at_tick = w.at_s.as_ref().map(|a| {
+                    let x = self.finite(a, "at_s");
+                    ticks(x)
+                });
+                let outcome = w.outcome.as_ref().map(|o| {
+                    self.enum_of(
+                        o,
+                        "outcome",
+                        &[
+                            (Outcome::Succeeded, "succeeded"),
+                            (Outcome::Failed, "failed"),
+                            (Outcome::Completed, "completed"),
+                        ],
+                    )
+                });
+                if outcome.is_some() && w.after.is_none() {
+                    self.err(
+                        &st.id.referenced,
+                        format!("attack step `{}`: `outcome` needs `after`", st.id.value),
+                    );
+                }
+                let after = w.after.as_ref().map(|a| {
+                    let i = self.resolve(&names, "attack step", a) as usize;
+                    if a.value == st.id.value {
+                        self.err(&a.referenced, "a step cannot wait for itself");
+                    }
+                    (i, outcome.unwrap_or(Outcome::Completed))
+                });
+                let condition = w.condition.as_ref().map(|c| {
+                    let watched = match (&c.var, &c.sensor) {
+                        (Some(v), None) => match n.process.names.get(&v.value) {
+                            Some(ProcessRef::Var(i)) => Watched::Var(*i),
+                            _ => {
+                                self.err(&v.referenced, format!("unknown variable `{}`", v.value));
+                                Watched::Var(VarIdx(0))
+                            }
+                        },
+                        (None, Some(sn)) => Watched::Sensor(self.sensor_ref(n.process, sn)),
+                        _ => {
+                            self.err(
+                                &st.id.referenced,
+                                format!(
+                                    "attack step `{}`: a condition watches exactly one of var, sensor",
+                                    st.id.value
+                                ),
+                            );
+                            Watched::Var(VarIdx(0))
+                        }
+                    };
+                    let above = c.above.as_ref().map(|x| self.finite(x, "above"));
+                    let below = c.below.as_ref().map(|x| self.finite(x, "below"));
+                    if above.is_none() && below.is_none() {
+                        self.err(
+                            &st.id.referenced,
+                            format!("attack step `{}`: a condition needs above or below", st.id.value),
+                        );
+                    }
+                    Condition { watched, above, below }
+                });
+                let defender = w.defender.as_ref().map(|d| {
+                    if !DEFENDER_ACTIONS.contains(&d.action.value.as_str()) {
+                        self.err(
+                            &d.action.referenced,
+                            format!(
+                                "unknown defender action `{}`, expected one of {}",
+                                d.action.value,
+                                DEFENDER_ACTIONS.join(", ")
+                            ),
+                        );
+                    }
+                    let by = self.finite(&d.by_s, "by_s");
+                    DefenderCheck { action: d.action.value.clone(), by_tick: ticks(by), done: d.done }
+                });
+                if at_tick.is_none() && after.is_none() && condition.is_none() && defender.is_none() {
+                    self.err(
+                        &st.id.referenced,
+                        format!(
+                            "attack step `{}` has no trigger: give when.at_s, after, condition or defender",
+                            st.id.value
+                        ),
+                    );
+                }
+                let repeat = st.repeat.as_ref().map(|r| Repeat {
+                    every_ticks: ticks(self.positive(&r.every_s, "every_s")).max(1),
+                    until: self.enum_of(
+                        &r.until,
+                        "until",
+                        &[(Until::Success, "success"), (Until::Failure, "failure"), (Until::Never, "never")],
+                    ),
+                    max: self.int(&r.max, 1, 10_000, "max") as u32,
+                });
+                let expire_tick = st.expire_s.as_ref().map(|e| ticks(self.positive(e, "expire_s")));
+                let action = self.action(&st.action, n);
+                Step {
+                    id: st.id.value.clone(),
+                    name: text(&st.name),
+                    techniques,
+                    when: Trigger { at_tick, after, condition, defender },
+                    action,
+                    repeat,
+                    expire_tick,
+                }
+            })
+            .collect();
+        Some(AttackPlan { foothold, address, steps })
+    }
+
+    fn action(&mut self, a: &AttackActionFile, n: &AttackNames<'_>) -> crate::attack::Action {
+        use crate::attack::Action;
+        let plc = |cx: &mut Self, p: &Spanned<String>| PlcIdx(cx.resolve(n.plcs, "PLC", p));
+        let addr = |cx: &mut Self, a: &Spanned<i64>| cx.int(a, 0, 65535, "address") as u16;
+        match a {
+            AttackActionFile::Scan { plcs } => Action::Scan(plcs.iter().map(|p| plc(self, p)).collect()),
+            AttackActionFile::Read { plc: p, table, addr: a, count } => {
+                let tables = [
+                    (Table::Coils, "coils"),
+                    (Table::DiscreteInputs, "discrete_inputs"),
+                    (Table::InputRegisters, "input_registers"),
+                    (Table::HoldingRegisters, "holding_registers"),
+                ];
+                let table = self.enum_of(table, "table", &tables);
+                let max = if matches!(table, Table::Coils | Table::DiscreteInputs) { 2000 } else { 125 };
+                Action::Read {
+                    plc: plc(self, p),
+                    table,
+                    addr: addr(self, a),
+                    count: self.int(count, 1, max, "count") as u16,
+                }
+            }
+            AttackActionFile::WriteRegisters { plc: p, addr: a, values } => {
+                if values.is_empty() || values.len() > 123 {
+                    self.err(&a.referenced, "write 1 to 123 registers");
+                }
+                let values = values.iter().map(|v| self.int(v, 0, 65535, "register value") as u16).collect();
+                Action::WriteRegisters { plc: plc(self, p), addr: addr(self, a), values }
+            }
+            AttackActionFile::WriteCoils { plc: p, addr: a, values } => {
+                if values.is_empty() || values.len() > 1968 {
+                    self.err(&a.referenced, "write 1 to 1968 coils");
+                }
+                Action::WriteCoils { plc: plc(self, p), addr: addr(self, a), values: values.clone() }
+            }
+            AttackActionFile::SetMode { plc: p, mode } => {
+                use crate::input::PlcMode;
+                let mode = self.enum_of(
+                    mode,
+                    "PLC mode",
+                    &[(PlcMode::Run, "run"), (PlcMode::Stop, "stop"), (PlcMode::Program, "program")],
+                );
+                Action::SetMode { plc: plc(self, p), mode }
+            }
+            AttackActionFile::Restart { plc: p } => Action::Restart { plc: plc(self, p) },
+            AttackActionFile::ListenOnly { plc: p } => Action::ListenOnly { plc: plc(self, p) },
+            AttackActionFile::Pivot { host } => Action::Pivot(HostIdx(self.resolve(n.hosts, "host", host))),
+            AttackActionFile::Spoof { plc: p, addr: a, value } => {
+                let value = value.as_ref().map(|v| self.int(v, 0, 65535, "value") as u16);
+                Action::Spoof { plc: plc(self, p), addr: addr(self, a), value }
+            }
+            AttackActionFile::Download { plc: p, disable } => {
+                let idx = plc(self, p);
+                let file = n.plc_files.iter().find(|f| f.id.value == p.value);
+                let disable = disable
+                    .iter()
+                    .filter_map(|b| {
+                        let found = file
+                            .and_then(|f| f.logic.iter().position(|l| logic_id(l) == Some(b.value.as_str())));
+                        if found.is_none() && file.is_some() {
+                            self.err(
+                                &b.referenced,
+                                format!("no logic block `{}` in PLC `{}`", b.value, p.value),
+                            );
+                        }
+                        found
+                    })
+                    .collect();
+                Action::Download { plc: idx, disable }
+            }
+        }
+    }
+}
+
+/// The id of a logic block, where it has one.
+fn logic_id(l: &LogicFile) -> Option<&str> {
+    match l {
+        LogicFile::OnOff(o) => Some(&o.id.value),
+        LogicFile::Pi(o) => Some(&o.id.value),
+        LogicFile::Alarm(a) => Some(&a.id.value),
+        LogicFile::Interlock(i) => Some(&i.id.value),
+        LogicFile::Follow(_) => None,
+    }
+}
+
+impl Cx<'_> {
+    /// Rejects process models the fixed-step integration cannot run: relaxations faster than
+    /// two ticks (explicit Euler goes unstable) and terms whose rate can overflow.
+    fn check_stability(&mut self, f: &ProcessFile, p: &Process, tick_hz: u32) {
+        let dt = 1.0 / f64::from(tick_hz);
+        for (vf, v) in f.variables.iter().zip(&p.vars) {
+            if let (Some(rf), Some((tau, _))) = (&vf.relax, v.relax) {
+                if tau < 2.0 * dt {
+                    self.err(&rf.tau_s.referenced, format!("tau_s {tau} is shorter than two ticks ({}) and would make the integration unstable", 2.0 * dt));
+                }
+            }
+            let mut bound = v
+                .relax
+                .map_or(0.0, |(tau, toward)| (toward.abs() + v.bounds[0].abs().max(v.bounds[1].abs())) / tau);
+            for t in &v.terms {
+                let mut m = t.gain.abs();
+                for s in &t.of {
+                    m *= match s {
+                        Signal::Var(j) => {
+                            p.vars.get(j.ix()).map_or(1.0, |w| w.bounds[0].abs().max(w.bounds[1].abs()))
+                        }
+                        Signal::Actuator(_) => 1.0,
+                    };
+                }
+                bound += m;
+            }
+            if !(bound * dt).is_finite() || bound * dt > 1e12 {
+                self.err(
+                    &vf.id.referenced,
+                    format!(
+                        "variable `{}` can change by more than 1e12 per tick; check its gains and bounds",
+                        v.id
+                    ),
+                );
+            }
+        }
     }
 }

@@ -142,7 +142,12 @@ pub(super) fn measure(
         s.drift += (def.drift_per_h + s.fault.drift_per_h) / 3600.0 * clock.dt_s;
         let sd = def.noise + s.fault.noise;
         let noise = if sd > 0.0 { sd * standard_normal(&mut s.rng) } else { 0.0 };
-        let v = process.values[def.var.ix()] + s.drift + s.fault.bias + noise;
+        let mut v = process.values[def.var.ix()] + s.drift + s.fault.bias + noise;
+        // A reading gone non-finite is a burnt-out transmitter: it fails upscale, so trips on
+        // high values still fire (fail-safe), rather than comparing NaN false forever.
+        if !v.is_finite() {
+            v = f64::MAX;
+        }
         bus.measured[i] = match def.kind {
             SensorKind::Analog { lo, hi } => v.clamp(lo, hi),
             SensorKind::SwitchAbove(t) => f64::from(u8::from(v >= t)),

@@ -9,11 +9,11 @@ use bevy_ecs::prelude::*;
 
 use crate::event::{EventKind, EventLog, RejectReason};
 use crate::input::{FaultSpec, SimInput};
-use crate::network::{Request, check_request};
+use crate::network::{NetState, Request, check_request};
 use crate::scenario::{FaultEffect, Scenario, Table};
 use crate::world::{
-    ActiveFault, ActiveFaults, ActuatorState, ConduitNode, Entities, InputQueue, Outcomes, Plant, PlcState,
-    SensorFault, SensorState, SimClock,
+    ActiveFault, ActiveFaults, ActuatorState, Entities, InputQueue, Outcomes, Plant, PlcState, SensorFault,
+    SensorState, SimClock,
 };
 
 pub(super) fn apply_inputs(world: &mut World) {
@@ -38,6 +38,9 @@ pub(super) fn apply_inputs(world: &mut World) {
         }
         let result = apply_one(world, tick, &input);
         outcomes.push(result.as_ref().map(|_| ()).map_err(|r| *r));
+        if let (Ok(_), Some(kind)) = (&result, input.defender_kind()) {
+            world.resource_mut::<super::defence::DefenderLog>().first.entry(kind).or_insert(tick);
+        }
         let events = outcome_events(world.resource::<Plant>().0.as_ref(), &input, result);
         let mut log = world.resource_mut::<EventLog>();
         let first_seq = log.events().len() as u64;
@@ -49,6 +52,19 @@ pub(super) fn apply_inputs(world: &mut World) {
         }
     }
     world.resource_mut::<Outcomes>().0 = outcomes;
+}
+
+/// Applies one input outside the queue (the attacker's actions) and logs its outcome events,
+/// exactly as if it had been queued.
+pub(crate) fn apply_logged(world: &mut World, tick: u64, input: SimInput) -> Result<(), RejectReason> {
+    let result = apply_one(world, tick, &input);
+    let outcome = result.as_ref().map(|_| ()).map_err(|r| *r);
+    let events = outcome_events(world.resource::<Plant>().0.as_ref(), &input, result);
+    let mut log = world.resource_mut::<EventLog>();
+    for e in events {
+        log.push(tick, e);
+    }
+    outcome
 }
 
 /// What makes two read records the same transaction.
@@ -117,6 +133,9 @@ fn outcome_events(
             Vec::new(),
             reason.and_then(RejectReason::exception_code),
         ),
+        SimInput::Engineering { plc, source, .. } if known(plc, source) => {
+            transaction(plc, source, 0, 0, Vec::new(), reason.and_then(RejectReason::exception_code))
+        }
         SimInput::ModbusConnection { plc, source, refused } if known(plc, source) => {
             EventKind::ModbusConnection { plc: plc.clone(), source: source.clone(), refused: *refused }
         }
@@ -168,7 +187,7 @@ pub(crate) fn apply_one(
                 Table::HoldingRegisters,
             )?;
             let def = &s.plcs[state.idx.ix()];
-            if def.range_checks {
+            if state.range_checks {
                 for (i, raw) in values.iter().enumerate() {
                     let a = *addr + i as u16; // In range: `checked_write` checked the mapping.
                     if let Some((_, h)) = def.holding_at(a) {
@@ -198,10 +217,9 @@ pub(crate) fn apply_one(
         SimInput::ModbusDiagnostic { plc, source, sub_function } => {
             let plc_idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
             let host = s.host(source).ok_or(RejectReason::UnknownHost)?;
-            let policies = policies(world);
             check_request(
                 s,
-                &policies,
+                world.resource::<NetState>(),
                 Request { source: host, plc: plc_idx, function: 8, addr: 0, registers: &[] },
             )?;
             let e = world.resource::<Entities>().plcs[plc_idx.ix()];
@@ -219,6 +237,20 @@ pub(crate) fn apply_one(
             state.listen_only = listen_only;
             Ok(vec![EventKind::ListenOnlyChanged { plc: plc.clone(), listen_only }])
         }
+        SimInput::Engineering { .. }
+        | SimInput::Spoof { .. }
+        | SimInput::BlockSource { .. }
+        | SimInput::AllowFunctions { .. }
+        | SimInput::RestrictWrites { .. }
+        | SimInput::ResetConduit { .. }
+        | SimInput::IsolateHost { .. }
+        | SimInput::RestoreHost { .. }
+        | SimInput::RestoreSetpoints { .. }
+        | SimInput::RestoreProgram { .. }
+        | SimInput::RestartPlc { .. }
+        | SimInput::AcknowledgeAlarm { .. }
+        | SimInput::EnableRangeChecks { .. }
+        | SimInput::ReportIncident { .. } => super::defence::apply(world, s, tick, input),
         SimInput::SetMode { plc, mode } => {
             let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
             let e = world.resource::<Entities>().plcs[idx.ix()];
@@ -234,7 +266,7 @@ pub(crate) fn apply_one(
             let effect = resolve_fault(s, fault).ok_or(RejectReason::UnknownDevice)?;
             let end_tick = match duration_s {
                 Some(d) if !d.is_finite() || *d <= 0.0 => return Err(RejectReason::IllegalValue),
-                Some(d) => Some(tick + s.ticks(*d).max(1)),
+                Some(d) => Some(tick.saturating_add(s.ticks(*d).max(1))),
                 None => None,
             };
             if world.resource::<ActiveFaults>().list.iter().any(|f| f.id == *id) {
@@ -273,8 +305,11 @@ fn checked_write<'w>(
     if count == 0 {
         return Err(RejectReason::IllegalValue);
     }
-    let policies = policies(world);
-    check_request(s, &policies, Request { source, plc: plc_idx, function, addr, registers })?;
+    check_request(
+        s,
+        world.resource::<NetState>(),
+        Request { source, plc: plc_idx, function, addr, registers },
+    )?;
     let e = world.resource::<Entities>().plcs[plc_idx.ix()];
     let state = world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");
     if state.listen_only {
@@ -286,27 +321,20 @@ fn checked_write<'w>(
     Ok(state)
 }
 
-/// The conduits' current policies, in scenario order.
-pub(crate) fn policies(world: &World) -> Vec<crate::scenario::FirewallPolicy> {
-    let conduits = &world.resource::<Entities>().conduits;
-    conduits
-        .iter()
-        .map(|e| {
-            world.get::<ConduitNode>(*e).expect("conduit entities live as long as the world").policy.clone()
-        })
-        .collect()
-}
+/// Largest fault magnitude accepted from an input: beyond it, sums of faults could overflow.
+const MAX_FAULT: f64 = 1e9;
 
 fn resolve_fault(s: &Scenario, spec: &FaultSpec) -> Option<FaultEffect> {
+    let ok = |x: &f64| x.is_finite() && x.abs() <= MAX_FAULT;
     Some(match spec {
         FaultSpec::SensorFreeze { sensor } => FaultEffect::SensorFreeze { sensor: s.sensor(sensor)? },
-        FaultSpec::SensorDrift { sensor, per_h } if per_h.is_finite() => {
+        FaultSpec::SensorDrift { sensor, per_h } if ok(per_h) => {
             FaultEffect::SensorDrift { sensor: s.sensor(sensor)?, per_h: *per_h }
         }
-        FaultSpec::SensorNoise { sensor, sd } if sd.is_finite() && *sd >= 0.0 => {
+        FaultSpec::SensorNoise { sensor, sd } if ok(sd) && *sd >= 0.0 => {
             FaultEffect::SensorNoise { sensor: s.sensor(sensor)?, sd: *sd }
         }
-        FaultSpec::SensorBias { sensor, bias } if bias.is_finite() => {
+        FaultSpec::SensorBias { sensor, bias } if ok(bias) => {
             FaultEffect::SensorBias { sensor: s.sensor(sensor)?, bias: *bias }
         }
         FaultSpec::ActuatorStuck { actuator } => {

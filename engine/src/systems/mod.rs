@@ -1,12 +1,14 @@
 //! The systems of one tick and the schedule that chains them.
 //!
-//! Order, every tick: apply queued inputs -> scheduled faults -> actuators move -> physics
+//! Order, every tick: apply queued inputs -> scheduled faults -> attacker -> actuators move -> physics
 //! integrates -> limits and damage -> sensors measure -> PLCs scan -> samples -> clock. The
 //! chain is total, so no two systems are ever ambiguous; `tests::schedule_has_no_ambiguity`
 //! builds it with ambiguity detection set to error.
 
+pub mod attacker;
+pub mod defence;
 mod field;
-mod inputs;
+pub(crate) mod inputs;
 pub(crate) mod plc;
 
 use bevy_ecs::prelude::*;
@@ -28,6 +30,7 @@ pub fn tick_schedule() -> Schedule {
         (
             inputs::apply_inputs,
             inputs::run_faults,
+            attacker::run_attack,
             field::move_actuators,
             field::integrate,
             field::check_limits,

@@ -30,6 +30,13 @@ pub(super) fn scan_plcs(
         if (clock.tick + i as u64) % def.scan_ticks != 0 {
             continue;
         }
+        if let Some(until) = plc.restart_until {
+            if clock.tick < until {
+                Scan { s, def, bus: &mut bus, log: &mut log, tick: clock.tick, dt_s: 0.0 }.fail_outputs();
+                continue;
+            }
+            plc.restart_until = None;
+        }
         let mut cx = Scan {
             s,
             def,
@@ -109,6 +116,9 @@ impl Scan<'_> {
 
     fn run_program(&mut self, plc: &mut PlcState) {
         for (b, block) in self.def.logic.iter().enumerate() {
+            if plc.disabled[b] {
+                continue;
+            }
             match block {
                 Logic::OnOff { pv, low, high, output, action, manual, manual_command, .. } => {
                     let on = if manual.is_some_and(|m| self.coil(plc, m)) {
@@ -174,6 +184,7 @@ impl Scan<'_> {
             let clear = if high { x < limit - def.deadband } else { x > limit + def.deadband };
             if !active && raise {
                 self.bus.alarm_active[a.ix()] |= bit;
+                self.bus.alarm_acked[a.ix()] = false;
                 let e = EventKind::AlarmRaised {
                     plc: self.def.id.clone(),
                     alarm: def.id.clone(),

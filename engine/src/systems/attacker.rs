@@ -1,0 +1,314 @@
+//! The scripted attacker: runs the scenario's attack plan, one tick at a time.
+//!
+//! Each tick, every step not yet over is looked at in file order: a pending step whose
+//! trigger holds fires its first attempt; an active step fires again when its repeat is due.
+//! An attempt is carried out from the attacker's current host as ordinary inputs
+//! (`inputs::apply_logged`), so it meets the same conduits, isolation and PLC checks as any
+//! other traffic, and leaves the same transaction events and network alerts. Blocked attempts
+//! fail with the reason; later steps can branch on it.
+
+use bevy_ecs::prelude::*;
+
+use crate::attack::{Action, AttackPlan, Outcome, Step, Until, Watched};
+use crate::event::{EventKind, EventLog, RejectReason};
+use crate::input::{EngineeringCommand, SimInput};
+use crate::network::{NetState, Request, check_connect, check_host_route, check_request};
+use crate::scenario::{HostIdx, Scenario, Table};
+use crate::systems::defence::DefenderLog;
+use crate::systems::inputs::apply_logged;
+use crate::world::{Entities, FieldBus, Plant, PlcState, Process, SimClock};
+
+/// Where a step is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepStatus {
+    /// Waiting for its trigger.
+    Pending,
+    /// Fired; tries again at `next_tick`.
+    Active {
+        /// Tick of the next attempt.
+        next_tick: u64,
+    },
+    /// Over.
+    Done(Outcome),
+}
+
+/// The attacker's progress.
+#[derive(Resource, Debug, Clone)]
+pub struct AttackState {
+    /// The host the attacker acts from.
+    pub host: HostIdx,
+    /// Each step's status, in plan order.
+    pub steps: Vec<StepStatus>,
+    /// Attempts made per step.
+    pub attempts: Vec<u32>,
+    /// Whether any attempt of each step succeeded.
+    pub succeeded: Vec<bool>,
+}
+
+impl AttackState {
+    /// The state at tick 0.
+    pub fn new(plan: &AttackPlan) -> AttackState {
+        let n = plan.steps.len();
+        AttackState {
+            host: plan.foothold,
+            steps: vec![StepStatus::Pending; n],
+            attempts: vec![0; n],
+            succeeded: vec![false; n],
+        }
+    }
+}
+
+pub(super) fn run_attack(world: &mut World) {
+    let scenario = world.resource::<Plant>().0.clone();
+    let Some(plan) = &scenario.attack else { return };
+    let tick = world.resource::<SimClock>().tick;
+    for (i, step) in plan.steps.iter().enumerate() {
+        let status = world.resource::<AttackState>().steps[i];
+        match status {
+            StepStatus::Done(_) => {}
+            StepStatus::Pending => {
+                if step.expire_tick.is_some_and(|t| tick >= t) {
+                    finish(world, tick, step, i, Outcome::Failed, true);
+                } else if triggered(world, &scenario, plan, step, tick) {
+                    attempt(world, &scenario, tick, step, i);
+                }
+            }
+            StepStatus::Active { next_tick } if tick >= next_tick => attempt(world, &scenario, tick, step, i),
+            StepStatus::Active { .. } => {}
+        }
+    }
+}
+
+fn triggered(world: &World, s: &Scenario, plan: &AttackPlan, step: &Step, tick: u64) -> bool {
+    let w = &step.when;
+    if w.at_tick.is_some_and(|t| tick < t) {
+        return false;
+    }
+    if let Some((j, want)) = w.after {
+        match world.resource::<AttackState>().steps[j] {
+            StepStatus::Done(got) if want == Outcome::Completed || want == got => {}
+            _ => return false,
+        }
+    }
+    if let Some(c) = &w.condition {
+        let x = match c.watched {
+            Watched::Var(v) => world.resource::<Process>().values[v.ix()],
+            Watched::Sensor(sn) => world.resource::<FieldBus>().measured[sn.ix()],
+        };
+        if c.above.is_some_and(|a| x <= a) || c.below.is_some_and(|b| x >= b) {
+            return false;
+        }
+    }
+    if let Some(d) = &w.defender {
+        let first = world.resource::<DefenderLog>().first.get(d.action.as_str()).copied();
+        let done_in_time = first.is_some_and(|t| t <= d.by_tick);
+        let holds = if d.done { done_in_time } else { tick >= d.by_tick && !done_in_time };
+        if !holds {
+            return false;
+        }
+    }
+    let _ = (s, plan);
+    true
+}
+
+fn finish(world: &mut World, tick: u64, step: &Step, i: usize, outcome: Outcome, expired: bool) {
+    world.resource_mut::<AttackState>().steps[i] = StepStatus::Done(outcome);
+    world
+        .resource_mut::<EventLog>()
+        .push(tick, EventKind::AttackStepEnded { step: step.id.clone(), outcome, expired });
+}
+
+fn attempt(world: &mut World, s: &Scenario, tick: u64, step: &Step, i: usize) {
+    let host = world.resource::<AttackState>().host;
+    let result = act(world, s, tick, host, &step.action);
+    let attempt = {
+        let mut st = world.resource_mut::<AttackState>();
+        st.attempts[i] += 1;
+        st.succeeded[i] |= result.is_ok();
+        st.attempts[i]
+    };
+    let e = EventKind::AttackAttempt {
+        step: step.id.clone(),
+        attempt,
+        host: s.hosts[host.ix()].id.clone(),
+        techniques: step.techniques.clone(),
+        ok: result.is_ok(),
+        reason: result.err(),
+    };
+    world.resource_mut::<EventLog>().push(tick, e);
+    let again = match step.repeat {
+        None => false,
+        Some(r) if attempt >= r.max => false,
+        Some(r) => match r.until {
+            Until::Success => result.is_err(),
+            Until::Failure => result.is_ok(),
+            Until::Never => true,
+        },
+    };
+    if again {
+        let every = step.repeat.map_or(1, |r| r.every_ticks);
+        world.resource_mut::<AttackState>().steps[i] = StepStatus::Active { next_tick: tick + every };
+    } else {
+        let outcome =
+            if world.resource::<AttackState>().succeeded[i] { Outcome::Succeeded } else { Outcome::Failed };
+        finish(world, tick, step, i, outcome, false);
+    }
+}
+
+/// Carries out one action from `host`. `Ok` when it had its effect.
+fn act(
+    world: &mut World,
+    s: &Scenario,
+    tick: u64,
+    host: HostIdx,
+    action: &Action,
+) -> Result<(), RejectReason> {
+    let source = s.hosts[host.ix()].id.clone();
+    let plc_id = |p: crate::scenario::PlcIdx| s.plcs[p.ix()].id.clone();
+    match action {
+        Action::Scan(plcs) => {
+            let targets: Vec<_> = if plcs.is_empty() {
+                (0..s.plcs.len()).map(|i| crate::scenario::PlcIdx(i as u32)).collect()
+            } else {
+                plcs.clone()
+            };
+            let mut answered = Err(RejectReason::NoRoute);
+            for p in targets {
+                let refused = check_connect(s, world.resource::<NetState>(), host, p).err();
+                let _ = apply_logged(
+                    world,
+                    tick,
+                    SimInput::ModbusConnection { plc: plc_id(p), source: source.clone(), refused },
+                );
+                if let Some(r) = refused {
+                    answered = answered.and(Err(r));
+                    continue;
+                }
+                for function in [17, 43] {
+                    let req = Request { source: host, plc: p, function, addr: 0, registers: &[] };
+                    let reason = check_request(s, world.resource::<NetState>(), req).err();
+                    let exception = reason.and_then(RejectReason::exception_code);
+                    let input = SimInput::ModbusRequest {
+                        plc: plc_id(p),
+                        source: source.clone(),
+                        function,
+                        addr: 0,
+                        count: 0,
+                        exception,
+                        reason,
+                    };
+                    if apply_logged(world, tick, input).is_ok() {
+                        answered = Ok(());
+                    } else if answered.is_err() {
+                        answered = Err(reason.unwrap_or(RejectReason::FunctionNotAllowed));
+                    }
+                }
+            }
+            answered
+        }
+        Action::Read { plc, table, addr, count } => {
+            let function = match table {
+                Table::Coils => 1,
+                Table::DiscreteInputs => 2,
+                Table::HoldingRegisters => 3,
+                Table::InputRegisters => 4,
+            };
+            let mut reason = check_request(
+                s,
+                world.resource::<NetState>(),
+                Request { source: host, plc: *plc, function, addr: *addr, registers: &[] },
+            )
+            .err();
+            if reason.is_none() {
+                let e = world.resource::<Entities>().plcs[plc.ix()];
+                let state = world.get::<PlcState>(e).expect("PLC entities live as long as the world");
+                if !state.memory.is_mapped(*table, *addr, usize::from(*count)) {
+                    reason = Some(RejectReason::IllegalAddress);
+                }
+            }
+            let exception = reason.and_then(RejectReason::exception_code);
+            apply_logged(
+                world,
+                tick,
+                SimInput::ModbusRequest {
+                    plc: plc_id(*plc),
+                    source,
+                    function,
+                    addr: *addr,
+                    count: *count,
+                    exception,
+                    reason,
+                },
+            )
+        }
+        Action::WriteRegisters { plc, addr, values } => apply_logged(
+            world,
+            tick,
+            SimInput::WriteRegisters {
+                plc: plc_id(*plc),
+                source,
+                addr: *addr,
+                values: values.clone(),
+                function: None,
+            },
+        ),
+        Action::WriteCoils { plc, addr, values } => apply_logged(
+            world,
+            tick,
+            SimInput::WriteCoils {
+                plc: plc_id(*plc),
+                source,
+                addr: *addr,
+                values: values.clone(),
+                function: None,
+            },
+        ),
+        Action::SetMode { plc, mode } => apply_logged(
+            world,
+            tick,
+            SimInput::Engineering {
+                plc: plc_id(*plc),
+                source,
+                command: EngineeringCommand::SetMode { mode: *mode },
+            },
+        ),
+        Action::Restart { plc } => apply_logged(
+            world,
+            tick,
+            SimInput::Engineering { plc: plc_id(*plc), source, command: EngineeringCommand::Restart },
+        ),
+        Action::Download { plc, disable } => {
+            let def = &s.plcs[plc.ix()];
+            let disable = disable
+                .iter()
+                .filter_map(|b| super::defence::logic_id(s, &def.logic[*b]).map(String::from))
+                .collect();
+            apply_logged(
+                world,
+                tick,
+                SimInput::Engineering {
+                    plc: plc_id(*plc),
+                    source,
+                    command: EngineeringCommand::Download { disable },
+                },
+            )
+        }
+        Action::Spoof { plc, addr, value } => apply_logged(
+            world,
+            tick,
+            SimInput::Spoof { plc: plc_id(*plc), source, addr: *addr, value: *value },
+        ),
+        Action::ListenOnly { plc } => apply_logged(
+            world,
+            tick,
+            SimInput::ModbusDiagnostic { plc: plc_id(*plc), source, sub_function: 4 },
+        ),
+        Action::Pivot(to) => {
+            check_host_route(s, world.resource::<NetState>(), host, *to)?;
+            world.resource_mut::<AttackState>().host = *to;
+            let e = EventKind::AttackerMoved { from: source, to: s.hosts[to.ix()].id.clone() };
+            world.resource_mut::<EventLog>().push(tick, e);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Inputs that reconfigure the plant rather than write its registers: defender actions
+//! (firewall rules, isolation, restores, restarts, acknowledgements, reports), engineering
+//! commands (mode, restart, program download over FC 90) and spoofed reporting.
+
+use std::collections::BTreeMap;
+
+use bevy_ecs::prelude::*;
+
+use crate::event::{EventKind, RejectReason};
+use crate::input::{ENGINEERING_FUNCTION, EngineeringCommand, SimInput};
+use crate::network::{NetState, Request, check_request};
+use crate::scenario::{HostRole, Logic, PlcIdx, Scenario, WriteRange};
+use crate::validate_hash::program_hash;
+use crate::world::{Entities, FieldBus, PlcState};
+
+/// Ticks a PLC takes to boot after a restart.
+pub const RESTART_S: f64 = 5.0;
+
+/// When each kind of defender action was first taken, for attack triggers.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct DefenderLog {
+    /// Kind tag -> first tick.
+    pub first: BTreeMap<&'static str, u64>,
+}
+
+type Outcome = Result<Vec<EventKind>, RejectReason>;
+
+fn plc_state<'w>(
+    world: &'w mut World,
+    s: &Scenario,
+    plc: &str,
+) -> Result<(PlcIdx, Mut<'w, PlcState>), RejectReason> {
+    let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+    let e = world.resource::<Entities>().plcs[idx.ix()];
+    Ok((idx, world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world")))
+}
+
+fn conduit(s: &Scenario, id: &str) -> Result<usize, RejectReason> {
+    s.conduits.iter().position(|c| c.id == id).ok_or(RejectReason::UnknownTarget)
+}
+
+/// Applies an input this module owns (see `inputs::apply_one`).
+pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput) -> Outcome {
+    match input {
+        SimInput::Engineering { plc, source, command } => engineering(world, s, tick, plc, source, command),
+        SimInput::Spoof { plc, source, addr, value } => {
+            let host = s.host(source).ok_or(RejectReason::UnknownHost)?;
+            let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+            if world.resource::<NetState>().isolated[host.ix()] {
+                return Err(RejectReason::HostIsolated);
+            }
+            // On the path: in the PLC's zone, or in a zone where an operator station polls it.
+            let zone = s.hosts[host.ix()].zone;
+            let on_path = zone == s.plcs[idx.ix()].zone
+                || s.hosts.iter().any(|h| h.role == HostRole::Hmi && h.zone == zone);
+            if !on_path {
+                return Err(RejectReason::NotOnPath);
+            }
+            let (_, mut state) = plc_state(world, s, plc)?;
+            if !state.memory.is_mapped(crate::scenario::Table::InputRegisters, *addr, 1) {
+                return Err(RejectReason::IllegalAddress);
+            }
+            let raw = value.unwrap_or(state.memory.input[usize::from(*addr)]);
+            state.spoofs.retain(|(a, _)| a != addr);
+            state.spoofs.push((*addr, raw));
+            Ok(vec![EventKind::ReportingSpoofed { plc: plc.clone(), addr: *addr }])
+        }
+        SimInput::BlockSource { conduit: c, host } => {
+            let i = conduit(s, c)?;
+            let h = s.host(host).ok_or(RejectReason::UnknownHost)?;
+            let policy = &mut world.resource_mut::<NetState>().into_inner().policies[i];
+            if !policy.deny_sources.contains(&h) {
+                policy.deny_sources.push(h);
+            }
+            Ok(Vec::new())
+        }
+        SimInput::AllowFunctions { conduit: c, functions } => {
+            let i = conduit(s, c)?;
+            if functions.is_empty() || functions.iter().any(|f| *f == 0 || *f > 127) {
+                return Err(RejectReason::IllegalValue);
+            }
+            world.resource_mut::<NetState>().policies[i].allow_functions = functions.clone();
+            Ok(Vec::new())
+        }
+        SimInput::RestrictWrites { conduit: c, plc, start, end, min, max } => {
+            let i = conduit(s, c)?;
+            let plc = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+            if end < start || matches!((min, max), (Some(lo), Some(hi)) if hi < lo) {
+                return Err(RejectReason::IllegalValue);
+            }
+            let w = WriteRange { plc, start: *start, end: *end, min: *min, max: *max };
+            world.resource_mut::<NetState>().policies[i].write_ranges.push(w);
+            Ok(Vec::new())
+        }
+        SimInput::ResetConduit { conduit: c } => {
+            let i = conduit(s, c)?;
+            world.resource_mut::<NetState>().policies[i] = s.conduits[i].policy.clone();
+            Ok(Vec::new())
+        }
+        SimInput::IsolateHost { host } | SimInput::RestoreHost { host } => {
+            let h = s.host(host).ok_or(RejectReason::UnknownHost)?;
+            world.resource_mut::<NetState>().isolated[h.ix()] = matches!(input, SimInput::IsolateHost { .. });
+            Ok(Vec::new())
+        }
+        SimInput::RestoreSetpoints { plc } => {
+            let (idx, mut state) = plc_state(world, s, plc)?;
+            for h in &s.plcs[idx.ix()].holding_registers {
+                state.memory.holding[usize::from(h.addr)] = h.initial_raw;
+            }
+            Ok(Vec::new())
+        }
+        SimInput::RestoreProgram { plc } => {
+            let (idx, mut state) = plc_state(world, s, plc)?;
+            let def = &s.plcs[idx.ix()];
+            if !def.program_backup {
+                return Err(RejectReason::NoBackup);
+            }
+            state.disabled.iter_mut().for_each(|d| *d = false);
+            state.program_hash = def.program_hash.clone();
+            Ok(vec![EventKind::ProgramChanged {
+                plc: plc.clone(),
+                hash: def.program_hash.clone(),
+                matches_backup: true,
+            }])
+        }
+        SimInput::RestartPlc { plc } => restart(world, s, tick, plc),
+        SimInput::AcknowledgeAlarm { plc, alarm } => {
+            let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+            let a = s
+                .alarms
+                .iter()
+                .position(|a| a.id == *alarm && a.plc == idx)
+                .ok_or(RejectReason::UnknownTarget)?;
+            let mut bus = world.resource_mut::<FieldBus>();
+            if bus.alarm_active[a] == 0 || bus.alarm_acked[a] {
+                return Err(RejectReason::UnknownTarget);
+            }
+            bus.alarm_acked[a] = true;
+            Ok(vec![EventKind::AlarmAcknowledged { plc: plc.clone(), alarm: alarm.clone() }])
+        }
+        SimInput::EnableRangeChecks { plc } => {
+            let (_, mut state) = plc_state(world, s, plc)?;
+            state.range_checks = true;
+            Ok(Vec::new())
+        }
+        SimInput::ReportIncident { technique, asset, observed_s, text } => {
+            if observed_s.is_some_and(|t| !t.is_finite() || t < 0.0)
+                || text.len() > 10_000
+                || technique.len() > 32
+                || asset.len() > 64
+            {
+                return Err(RejectReason::IllegalValue);
+            }
+            Ok(vec![EventKind::IncidentReported {
+                technique: technique.clone(),
+                asset: asset.clone(),
+                observed_s: *observed_s,
+                text: text.clone(),
+            }])
+        }
+        other => unreachable!("`defence::apply` got an input it does not own: {other:?}"),
+    }
+}
+
+fn restart(world: &mut World, s: &Scenario, tick: u64, plc: &str) -> Outcome {
+    let (_, mut state) = plc_state(world, s, plc)?;
+    state.restart_until = Some(tick + s.ticks(RESTART_S).max(1));
+    state.listen_only = false;
+    state.onoff_on.iter_mut().for_each(|o| *o = false);
+    state.pi_integral.iter_mut().for_each(|i| *i = 0.0);
+    Ok(vec![EventKind::PlcRestarted { plc: plc.to_string() }])
+}
+
+fn engineering(
+    world: &mut World,
+    s: &Scenario,
+    tick: u64,
+    plc: &str,
+    source: &str,
+    command: &EngineeringCommand,
+) -> Outcome {
+    let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+    let host = s.host(source).ok_or(RejectReason::UnknownHost)?;
+    check_request(
+        s,
+        world.resource::<NetState>(),
+        Request { source: host, plc: idx, function: ENGINEERING_FUNCTION, addr: 0, registers: &[] },
+    )?;
+    match command {
+        EngineeringCommand::SetMode { mode } => {
+            let (_, mut state) = plc_state(world, s, plc)?;
+            let from = state.mode;
+            if from == *mode {
+                return Ok(Vec::new());
+            }
+            state.mode = *mode;
+            Ok(vec![EventKind::ModeChanged { plc: plc.to_string(), from, to: *mode }])
+        }
+        EngineeringCommand::Restart => restart(world, s, tick, plc),
+        EngineeringCommand::Download { disable } => {
+            let def = &s.plcs[idx.ix()];
+            let mut blocks = Vec::new();
+            for id in disable {
+                let b = def
+                    .logic
+                    .iter()
+                    .position(|l| logic_id(s, l) == Some(id.as_str()))
+                    .ok_or(RejectReason::UnknownTarget)?;
+                blocks.push(b);
+            }
+            let (_, mut state) = plc_state(world, s, plc)?;
+            // Accepted in any mode: an online edit (T0843.002) needs no stop.
+            for b in blocks {
+                state.disabled[b] = true;
+            }
+            let hash = program_hash(&def.program_hash, &state.disabled);
+            state.program_hash = hash.clone();
+            let matches_backup = hash == def.program_hash;
+            Ok(vec![EventKind::ProgramChanged { plc: plc.to_string(), hash, matches_backup }])
+        }
+    }
+}
+
+/// The id of a logic block, where it has one.
+pub(crate) fn logic_id<'a>(s: &'a Scenario, l: &'a Logic) -> Option<&'a str> {
+    match l {
+        Logic::OnOff { id, .. } | Logic::Pi { id, .. } => Some(id),
+        Logic::Alarm(a) => Some(&s.alarms[a.ix()].id),
+        Logic::Interlock(i) => Some(&s.interlocks[i.ix()].id),
+        Logic::Follow { .. } => None,
+    }
+}
