@@ -52,6 +52,10 @@ enum ScenariosCmd {
         /// Language of names and text.
         #[arg(long, value_enum, default_value_t = Lang::En)]
         lang: Lang,
+        /// List the attack's steps and the ATT&CK for ICS techniques they exercise (the
+        /// answer key: for instructors).
+        #[arg(long)]
+        techniques: bool,
     },
     /// Print a generated plant of N identical tank units (for load tests and benchmarks).
     #[command(hide = true)]
@@ -86,8 +90,8 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Simulate(args)) => simulate::run(args),
         Some(Command::Scenarios(ScenariosCmd::List)) => scenarios_cmd::list(),
-        Some(Command::Scenarios(ScenariosCmd::Show { scenario, lang })) => {
-            scenarios_cmd::show(&scenario, lang)
+        Some(Command::Scenarios(ScenariosCmd::Show { scenario, lang, techniques })) => {
+            scenarios_cmd::show(&scenario, lang, techniques)
         }
         Some(Command::Scenarios(ScenariosCmd::Validate { paths })) => scenarios_cmd::validate(&paths),
         Some(Command::Scenarios(ScenariosCmd::Synthetic { plcs })) => {

@@ -49,10 +49,52 @@ pub(crate) fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-pub(crate) fn show(arg: &str, lang: Lang) -> Result<ExitCode> {
+pub(crate) fn show(arg: &str, lang: Lang, techniques: bool) -> Result<ExitCode> {
     let s = load_scenario(arg)?;
-    print!("{}", describe(&s, lang));
+    if techniques {
+        print!("{}", describe_attack(&s, lang));
+    } else {
+        print!("{}", describe(&s, lang));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The attack plan and its techniques: the answer key.
+fn describe_attack(s: &Scenario, lang: Lang) -> String {
+    let mut o = String::new();
+    let Some(plan) = &s.attack else {
+        let _ = writeln!(o, "{}: no attack in this scenario", s.id);
+        return o;
+    };
+    let _ = writeln!(
+        o,
+        "{}  attack from {} (live source {}), monitoring {:?}",
+        s.id,
+        s.hosts[plan.foothold.ix()].id,
+        plan.address,
+        s.monitoring
+    );
+    let mut all: Vec<&icsdrill_engine::attack::Technique> = Vec::new();
+    for st in &plan.steps {
+        let ids: Vec<String> = st
+            .techniques
+            .iter()
+            .map(|t| if t.v18 == t.v19 { t.v19.to_string() } else { format!("{} ({})", t.v19, t.v18) })
+            .collect();
+        let _ = writeln!(o, "  {:<22} {:<40} {}", st.id, ids.join(", "), t(&st.name, lang));
+        for tq in &st.techniques {
+            if !all.iter().any(|x| x.v19 == tq.v19) {
+                all.push(tq);
+            }
+        }
+    }
+    all.sort_by_key(|t| t.v19);
+    let _ = writeln!(o, "techniques exercised:");
+    for tq in all {
+        let v18 = if tq.v18 == tq.v19 { String::new() } else { format!(" (v18 {})", tq.v18) };
+        let _ = writeln!(o, "  {:<10} {}{v18}  [{}]", tq.v19, tq.name, tq.tactic);
+    }
+    o
 }
 
 fn t(text: &Text, lang: Lang) -> &str {

@@ -50,6 +50,9 @@ pub(crate) struct Args {
     /// Connections each endpoint serves at once.
     #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Run the plant without the scenario's attack (practice).
+    #[arg(long)]
+    no_attack: bool,
     /// Seconds a silent connection stays open.
     #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs())]
     idle_timeout: u64,
@@ -71,6 +74,7 @@ impl Args {
             events: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: DEFAULT_IDLE_TIMEOUT.as_secs(),
+            no_attack: false,
         }
     }
 }
@@ -85,7 +89,10 @@ fn parse_source(s: &str) -> Result<(IpAddr, String), String> {
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
-    let scenario = load_scenario(&args.scenario)?;
+    let mut scenario = load_scenario(&args.scenario)?;
+    if args.no_attack {
+        scenario = std::sync::Arc::new(scenario.without_attack());
+    }
     if args.tick_hz.is_some_and(|t| !(t.is_finite() && t > 0.0 && t <= 100_000.0)) {
         bail!("--tick-hz must be a number in (0, 100000]");
     }

@@ -33,10 +33,16 @@ pub(crate) struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Run the plant without the scenario's attack.
+    #[arg(long)]
+    no_attack: bool,
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
-    let scenario = load_scenario(&args.scenario)?;
+    let mut scenario = load_scenario(&args.scenario)?;
+    if args.no_attack {
+        scenario = std::sync::Arc::new(scenario.without_attack());
+    }
     let ticks = match args.duration {
         Some(d) if !d.is_finite() || d <= 0.0 => {
             bail!("--duration must be a positive number of seconds")
@@ -134,6 +140,12 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             EventKind::Damage { var, value, .. } => format!("DAMAGE  {var} reached {value}"),
             EventKind::InputRejected { input, reason } => {
                 format!("refused {} ({reason:?})", serde_json::to_string(input).unwrap_or_default())
+            }
+            EventKind::AttackAttempt { step, attempt, ok, reason, .. } if *attempt == 1 || !*ok => {
+                match reason {
+                    Some(r) => format!("attack  {step} #{attempt} blocked ({r:?})"),
+                    None => format!("attack  {step} #{attempt}"),
+                }
             }
             _ => continue,
         };

@@ -55,7 +55,7 @@ fn every_builtin_scenario_has_a_recipe_and_every_key_industry_a_plant() {
 #[test]
 fn an_hour_without_attack_stays_within_limits() {
     for b in icsdrill_scenarios::LIBRARY {
-        let s = builtin(b.id);
+        let s = std::sync::Arc::new(builtin(b.id).without_attack());
         for seed in [1, 2] {
             let sim = run(&s, seed, 3600.0, &[]);
             let bad = first(sim.events(), |k| {
@@ -76,7 +76,7 @@ fn an_hour_without_attack_stays_within_limits() {
 #[test]
 fn bad_setpoint_raises_alarm_then_trips() {
     for r in RECIPES {
-        let s = builtin(r.scenario);
+        let s = std::sync::Arc::new(builtin(r.scenario).without_attack());
         let (plc, addr, raw) = r.write;
         let sim = run(&s, 1, ATTACK_S, &[write_reg(100, plc, addr, raw)]);
         let ev = sim.events();
@@ -97,7 +97,7 @@ fn bad_setpoint_raises_alarm_then_trips() {
 #[test]
 fn bad_setpoint_with_bypassed_interlock_causes_damage() {
     for r in RECIPES {
-        let s = builtin(r.scenario);
+        let s = std::sync::Arc::new(builtin(r.scenario).without_attack());
         let (plc, addr, raw) = r.write;
         let (sis, coil) = r.bypass;
         let sim = run(&s, 1, ATTACK_S, &[write_coil(50, sis, coil, true), write_reg(100, plc, addr, raw)]);

@@ -1,6 +1,7 @@
 //! The one integration-test binary of icsdrill (see ripgrep's layout): each module below is a
 //! group of tests; `util` holds what they share.
 
+mod attacks;
 mod cli;
 mod clients;
 mod determinism;

@@ -340,6 +340,7 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
     world.insert_resource(crate::network::NetState::new(s));
     world.insert_resource(InputQueue::default());
     world.insert_resource(crate::systems::defence::DefenderLog::default());
+    world.insert_resource(crate::systems::ids::IdsState::default());
     if let Some(plan) = &s.attack {
         world.insert_resource(crate::systems::attacker::AttackState::new(plan));
     }

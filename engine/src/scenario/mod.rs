@@ -795,6 +795,11 @@ impl Scenario {
         validate::from_yaml(file, source)
     }
 
+    /// The same plant with no attack: for practice, and for checking the plant alone.
+    pub fn without_attack(&self) -> Scenario {
+        Scenario { attack: None, ..self.clone() }
+    }
+
     /// The PLC with this id.
     pub fn plc(&self, id: &str) -> Option<PlcIdx> {
         self.plcs.iter().position(|p| p.id == id).map(|i| PlcIdx(i as u32))

@@ -41,7 +41,7 @@ pub(super) fn apply_inputs(world: &mut World) {
         if let (Ok(_), Some(kind)) = (&result, input.defender_kind()) {
             world.resource_mut::<super::defence::DefenderLog>().first.entry(kind).or_insert(tick);
         }
-        let events = outcome_events(world.resource::<Plant>().0.as_ref(), &input, result);
+        let events = outcome_and_alerts(world, tick, &input, result);
         let mut log = world.resource_mut::<EventLog>();
         let first_seq = log.events().len() as u64;
         for e in events {
@@ -59,12 +59,27 @@ pub(super) fn apply_inputs(world: &mut World) {
 pub(crate) fn apply_logged(world: &mut World, tick: u64, input: SimInput) -> Result<(), RejectReason> {
     let result = apply_one(world, tick, &input);
     let outcome = result.as_ref().map(|_| ()).map_err(|r| *r);
-    let events = outcome_events(world.resource::<Plant>().0.as_ref(), &input, result);
+    let events = outcome_and_alerts(world, tick, &input, result);
     let mut log = world.resource_mut::<EventLog>();
     for e in events {
         log.push(tick, e);
     }
     outcome
+}
+
+/// The outcome events of an input, then the network-monitoring alerts it raises.
+fn outcome_and_alerts(
+    world: &mut World,
+    tick: u64,
+    input: &SimInput,
+    result: Result<Vec<EventKind>, RejectReason>,
+) -> Vec<EventKind> {
+    let scenario = world.resource::<Plant>().0.clone();
+    let reason = result.as_ref().err().copied();
+    let mut events = outcome_events(&scenario, input, result);
+    let mut ids = world.resource_mut::<super::ids::IdsState>();
+    events.extend(super::ids::alerts(&scenario, &mut ids, tick, input, reason));
+    events
 }
 
 /// What makes two read records the same transaction.

@@ -8,6 +8,7 @@
 pub mod attacker;
 pub mod defence;
 mod field;
+pub mod ids;
 pub(crate) mod inputs;
 pub(crate) mod plc;
 

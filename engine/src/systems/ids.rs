@@ -1,0 +1,110 @@
+//! Network monitoring: the alerts an OT intrusion-detection system raises on the traffic the
+//! plant sees. How much it sees is the scenario's `monitoring` level: `logs` raises nothing
+//! (teams have only PLC logs and alarms), `network` watches the OT boundary, `deep` also
+//! inspects values, program and mode changes, and reported values.
+
+use std::collections::BTreeMap;
+
+use bevy_ecs::prelude::*;
+
+use crate::attack::Monitoring;
+use crate::event::{EventKind, RejectReason};
+use crate::input::{ENGINEERING_FUNCTION, SimInput};
+use crate::scenario::{HostIdx, HostRole, Scenario};
+
+/// Exceptions from one source within `BURST_TICKS` that make a burst (a scan).
+const BURST_EXCEPTIONS: u32 = 5;
+/// Window of an exception burst, in ticks.
+const BURST_TICKS: u64 = 100;
+/// Quiet time between two burst alerts for one source, in ticks.
+const BURST_QUIET_TICKS: u64 = 600;
+
+/// Per-source exception counting.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct IdsState {
+    /// Source -> (window start, exceptions in window, tick of the last burst alert).
+    bursts: BTreeMap<HostIdx, (u64, u32, Option<u64>)>,
+}
+
+/// The alerts `input` raises, given how it ended.
+pub(crate) fn alerts(
+    s: &Scenario,
+    ids: &mut IdsState,
+    tick: u64,
+    input: &SimInput,
+    reason: Option<RejectReason>,
+) -> Vec<EventKind> {
+    if s.monitoring == Monitoring::Logs {
+        return Vec::new();
+    }
+    let deep = s.monitoring == Monitoring::Deep;
+    let (plc, source) = match input {
+        SimInput::WriteCoils { plc, source, .. }
+        | SimInput::WriteRegisters { plc, source, .. }
+        | SimInput::ModbusRequest { plc, source, .. }
+        | SimInput::ModbusDiagnostic { plc, source, .. }
+        | SimInput::ModbusConnection { plc, source, .. }
+        | SimInput::Engineering { plc, source, .. }
+        | SimInput::Spoof { plc, source, .. } => (plc, source),
+        _ => return Vec::new(),
+    };
+    let (Some(host), Some(plc_idx)) = (s.host(source), s.plc(plc)) else { return Vec::new() };
+    let role = s.hosts[host.ix()].role;
+    let function = input.function_code().unwrap_or(0);
+    let mut rules: Vec<&str> = Vec::new();
+    match input {
+        SimInput::ModbusConnection { refused: Some(_), .. } => rules.push("blocked_connection"),
+        SimInput::Spoof { .. } if deep => rules.push("reporting_anomaly"),
+        _ => {}
+    }
+    let write = matches!(function, 5 | 6 | 15 | 16 | 23);
+    if write && !matches!(role, HostRole::Hmi | HostRole::Ews) {
+        rules.push("write_from_unexpected_host");
+    }
+    if matches!(function, 17 | 43) && role != HostRole::Ews {
+        rules.push("device_identification");
+    }
+    if function == 8 {
+        rules.push("diagnostics_function");
+    }
+    if function == ENGINEERING_FUNCTION && (deep || role != HostRole::Ews) {
+        rules.push("engineering_access");
+    }
+    if deep {
+        if let SimInput::WriteRegisters { addr, values, .. } = input {
+            let def = &s.plcs[plc_idx.ix()];
+            let out_of_range = values.iter().enumerate().any(|(i, raw)| {
+                let a = usize::from(*addr) + i;
+                def.holding_registers.iter().any(|h| {
+                    usize::from(h.addr) == a
+                        && h.range.is_some_and(|[lo, hi]| !(lo..=hi).contains(&h.scaling.to_value(*raw)))
+                })
+            });
+            if out_of_range {
+                rules.push("setpoint_out_of_range");
+            }
+        }
+    }
+    if reason.and_then(RejectReason::exception_code).is_some()
+        || matches!(input, SimInput::ModbusRequest { exception: Some(_), .. })
+    {
+        let entry = ids.bursts.entry(host).or_insert((tick, 0, None));
+        if tick >= entry.0 + BURST_TICKS {
+            *entry = (tick, 0, entry.2);
+        }
+        entry.1 += 1;
+        if entry.1 >= BURST_EXCEPTIONS && entry.2.is_none_or(|t| tick >= t + BURST_QUIET_TICKS) {
+            entry.2 = Some(tick);
+            rules.push("exception_burst");
+        }
+    }
+    rules
+        .into_iter()
+        .map(|rule| EventKind::IdsAlert {
+            rule: rule.to_string(),
+            plc: plc.clone(),
+            source: source.clone(),
+            function,
+        })
+        .collect()
+}
