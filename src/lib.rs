@@ -2,11 +2,13 @@
 //!
 //! # Layout
 //!
+//! - `attacker`: the live attacker, a real Modbus client carrying out the attack's actions.
 //! - `live`: the real-time runtime: the sim thread, snapshots, the command queue.
 //! - `modbus`: Modbus TCP endpoints for every simulated PLC.
 //! - `range`: one range: a live simulation, its endpoints and its HTTP API, started and
 //!   stopped together.
 
+pub mod attacker;
 pub mod live;
 pub mod modbus;
 pub mod range;

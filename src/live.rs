@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
+use icsdrill_engine::systems::attacker::Intent;
 use icsdrill_engine::{EventKind, RejectReason, Scenario, Sim, SimEvent, SimInput, Snapshot};
 use tokio::sync::{mpsc, oneshot};
 
@@ -81,12 +82,22 @@ pub struct Live {
 impl Live {
     /// Starts the sim thread. `Live` is returned at once; the join handle gives back the
     /// `Sim` (with its whole log) when the thread stops.
-    pub fn start(scenario: Arc<Scenario>, seed: u64, clock: Clock) -> (Arc<Live>, JoinHandle<Sim>) {
+    /// With `attacker`, the attack's Modbus actions go to that channel for the live attacker
+    /// instead of being carried out inside the simulation.
+    pub fn start(
+        scenario: Arc<Scenario>,
+        seed: u64,
+        clock: Clock,
+        attacker: Option<mpsc::UnboundedSender<Intent>>,
+    ) -> (Arc<Live>, JoinHandle<Sim>) {
         assert!(
             clock.ticks_per_s.is_finite() && clock.ticks_per_s > 0.0,
             "ticks per second must be positive"
         );
-        let sim = Sim::new(scenario.clone(), seed);
+        let mut sim = Sim::new(scenario.clone(), seed);
+        if attacker.is_some() {
+            sim.set_live_attacker();
+        }
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let live = Arc::new(Live {
             scenario,
@@ -105,7 +116,7 @@ impl Live {
         let shared = live.clone();
         let handle = std::thread::Builder::new()
             .name("icsdrill-sim".into())
-            .spawn(move || run(sim, &shared, rx, clock))
+            .spawn(move || run(sim, &shared, rx, clock, attacker))
             .expect("the OS starts a thread");
         (live, handle)
     }
@@ -197,7 +208,13 @@ impl Drop for StopOnExit<'_> {
 }
 
 /// The sim thread's loop.
-fn run(mut sim: Sim, live: &Live, mut rx: mpsc::Receiver<Command>, clock: Clock) -> Sim {
+fn run(
+    mut sim: Sim,
+    live: &Live,
+    mut rx: mpsc::Receiver<Command>,
+    clock: Clock,
+    attacker: Option<mpsc::UnboundedSender<Intent>>,
+) -> Sim {
     let _stop = StopOnExit(live);
     let period = Duration::from_secs_f64(1.0 / clock.ticks_per_s);
     let mut next = Instant::now() + period;
@@ -213,6 +230,11 @@ fn run(mut sim: Sim, live: &Live, mut rx: mpsc::Receiver<Command>, clock: Clock)
             next = Instant::now() + period;
         }
         tick(&mut sim, live, &mut rx);
+        for intent in sim.take_attack_intents() {
+            if let Some(attacker) = &attacker {
+                let _ = attacker.send(intent);
+            }
+        }
         if clock.end_tick.is_some_and(|end| sim.tick() >= end) {
             live.stop();
         }

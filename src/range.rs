@@ -54,6 +54,9 @@ pub struct Options {
     pub sources: Vec<(IpAddr, String)>,
     /// Connection limits.
     pub limits: Limits,
+    /// Carry out the attack's Modbus actions as real traffic from the attacker's address
+    /// (otherwise the simulation does them internally, as headless).
+    pub live_attacker: bool,
 }
 
 impl Options {
@@ -69,6 +72,7 @@ impl Options {
             duration_s: None,
             sources: Vec::new(),
             limits: Limits::default(),
+            live_attacker: true,
         }
     }
 }
@@ -147,12 +151,37 @@ impl Range {
             bail!("ticks per second must be in (0, 100000], got {ticks_per_s}");
         }
         let end_tick = opts.duration_s.map(|d| scenario.ticks(d));
-        let (live, sim) = Live::start(scenario.clone(), opts.seed, Clock { ticks_per_s, end_tick });
+        let (attacker_tx, attacker_rx) = tokio::sync::mpsc::unbounded_channel();
+        let attacker_address = match &scenario.attack {
+            Some(plan) if opts.live_attacker => {
+                Some(plan.address.parse::<IpAddr>().context("attacker address")?)
+            }
+            _ => None,
+        };
+        let (live, sim) = Live::start(
+            scenario.clone(),
+            opts.seed,
+            Clock { ticks_per_s, end_tick },
+            attacker_address.map(|_| attacker_tx),
+        );
         let (shutdown, stop) = watch::channel(false);
+        let mut sources = sources;
+        sources.attacker = attacker_address;
         let cx = Arc::new(Context { live: live.clone(), sources, limits: opts.limits });
         let mut tasks = JoinSet::new();
         for (i, listener) in listeners.into_iter().enumerate() {
             tasks.spawn(serve(listener, PlcIdx(i as u32), cx.clone(), stop.clone()));
+        }
+        if let Some(address) = attacker_address {
+            let target = crate::attacker::Target {
+                endpoints: endpoints
+                    .iter()
+                    .map(|e| SocketAddr::new(e.address.parse().expect("we formatted it"), e.port))
+                    .collect(),
+                units: scenario.plcs.iter().map(|p| p.unit_id).collect(),
+                source: address,
+            };
+            tasks.spawn(crate::attacker::run(attacker_rx, live.clone(), target, stop.clone()));
         }
         let api: Arc<dyn RangeApi> = Arc::new(Api { live: live.clone(), endpoints: endpoints.clone() });
         let mut stop_http = stop.clone();
@@ -215,7 +244,7 @@ fn source_map(scenario: &Scenario, pairs: &[(IpAddr, String)]) -> Result<SourceM
         };
         map.push((*ip, h));
     }
-    Ok(SourceMap { map, default: icsdrill_engine::scenario::HostIdx(default as u32) })
+    Ok(SourceMap { map, attacker: None, default: icsdrill_engine::scenario::HostIdx(default as u32) })
 }
 
 /// The range as the HTTP API sees it.

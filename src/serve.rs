@@ -115,6 +115,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             max_connections: args.max_connections,
             idle_timeout: Duration::from_secs(args.idle_timeout),
         },
+        live_attacker: true,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -101,7 +101,7 @@ fn simulate_writes_the_same_log_as_the_library() {
     }
     let parsed =
         icsdrill_engine::parse_inputs("inputs.jsonl", &std::fs::read_to_string(&inputs).unwrap()).unwrap();
-    let sim = run(&builtin("petrochem-tank-farm"), 9, 1800.0, &parsed);
+    let sim = run(&std::sync::Arc::new(builtin("petrochem-tank-farm").without_attack()), 9, 1800.0, &parsed);
     assert_eq!(log, sim.events_jsonl(), "the CLI and the library disagree");
     assert!(!dir.join("events.jsonl.tmp").exists());
 }

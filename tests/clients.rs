@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use icsdrill::range::AddressMode;
 use icsdrill_engine::EventKind;
 
-use crate::modbus::{endpoint, start};
+use crate::modbus::{endpoint, start, start_with_attack};
 use crate::util::builtin;
 
 /// Runs a command to completion off the async runtime.
@@ -135,4 +135,57 @@ async fn nmap_modbus_discover_identifies_the_plc() {
         .filter(|e| matches!(e.kind, EventKind::ModbusTransaction { function: 17 | 43, .. }))
         .count();
     assert!(discovery >= 2, "the scan's identification requests are in the transaction log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pymodbus_defender_sees_the_live_attacker_and_restores_the_plant() {
+    // 50x real time: the attack writes the fill stop level at 200 simulated seconds (4 s).
+    let range = start_with_attack(builtin("petrochem-tank-farm"), |o| {
+        o.ticks_per_s = Some(500.0);
+        o.sources = vec![("127.0.0.1".parse().unwrap(), "hmi-01".into())];
+    })
+    .await;
+    let (t101, sis) = (endpoint(&range, "plc-t101"), endpoint(&range, "sis-01"));
+    let live = range.live.clone();
+    // The team contains the attacker through the Rust API (the web issue puts this on HTTP)
+    // once its first write to T-101 shows in the log.
+    let contain = tokio::spawn(async move {
+        for _ in 0..600 {
+            let seen = live.transactions_since(0, 100_000).iter().any(|e| {
+                matches!(&e.kind, EventKind::ModbusTransaction { plc, function: 6, addr: 1, source, .. } if plc == "plc-t101" && source == "ews-01")
+            });
+            if seen {
+                live.apply(icsdrill_engine::SimInput::IsolateHost { host: "ews-01".into() })
+                    .await
+                    .expect("isolation applies");
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    });
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/pymodbus_defender.py");
+    let http = format!("http://{}", range.http);
+    let o = run("python3", vec![script.into(), http, t101.port().to_string(), sis.port().to_string()]).await;
+    assert!(contain.await.unwrap(), "the attacker's write never showed");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("saw ews-01 write [1200]"), "{}", text(&o));
+    let sim = range.shutdown().await.unwrap();
+    let ev = sim.events();
+    // The attacker's traffic was real: its attempts came back as results from the wire.
+    assert!(ev.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::InputApplied { input: icsdrill_engine::SimInput::AttackResult { ok: true, .. } }
+    )));
+    // After the isolation, its re-assertions were refused.
+    assert!(
+        ev.iter().any(
+            |e| matches!(&e.kind, EventKind::AttackAttempt { step, ok: false, .. } if step == "overfill")
+        ),
+        "{}",
+        crate::util::story(ev)
+    );
+    // The defender's writes came from the operator station.
+    assert!(ev.iter().any(|e| matches!(&e.kind, EventKind::ModbusTransaction { source, plc, values, .. } if source == "hmi-01" && plc == "plc-t101" && values == &[600])));
+    assert!(!ev.iter().any(|e| matches!(e.kind, EventKind::Damage { .. })));
 }

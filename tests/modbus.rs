@@ -18,8 +18,14 @@ const ANSWER: Duration = Duration::from_secs(5);
 /// How long a test waits to be sure no answer comes.
 const SILENCE: Duration = Duration::from_millis(400);
 
-/// Starts a range on free ports, ticking 5x faster than real time.
+/// Starts a range on free ports, ticking 5x faster than real time, without the scenario's
+/// attack (protocol tests want a quiet plant).
 pub(crate) async fn start(scenario: Arc<Scenario>, edit: impl FnOnce(&mut Options)) -> Range {
+    start_with_attack(Arc::new(scenario.without_attack()), edit).await
+}
+
+/// Like `start`, attack included (the live attacker joins in).
+pub(crate) async fn start_with_attack(scenario: Arc<Scenario>, edit: impl FnOnce(&mut Options)) -> Range {
     let mut opts = Options::new(1);
     opts.modbus_port = 0;
     opts.http_port = 0;

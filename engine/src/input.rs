@@ -180,6 +180,18 @@ pub enum SimInput {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<u16>,
     },
+    /// The live attacker's report on an attempt it carried out over the network.
+    AttackResult {
+        /// Step id.
+        step: String,
+        /// Attempt number.
+        attempt: u32,
+        /// Whether it had its effect.
+        ok: bool,
+        /// Why not.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<RejectReason>,
+    },
     /// Defender: refuse a host on a conduit.
     BlockSource {
         /// Conduit id.

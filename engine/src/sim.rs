@@ -13,6 +13,7 @@ use crate::input::{SimInput, TimedInput};
 use crate::network::NetState;
 use crate::scenario::Scenario;
 use crate::snapshot::{PlcView, Snapshot};
+use crate::systems::attacker::{AttackMode, AttackOutbox, AttackState, Intent};
 use crate::systems::tick_schedule;
 use crate::world::{Entities, FieldBus, InputQueue, Outcomes, PlcState, Process, SimClock, spawn_plant};
 
@@ -28,6 +29,27 @@ impl Sim {
     pub fn new(scenario: Arc<Scenario>, seed: u64) -> Sim {
         let world = spawn_plant(scenario.clone(), seed);
         Sim { world, schedule: tick_schedule(), scenario }
+    }
+
+    /// Hands the attack's Modbus actions to a live attacker (see `AttackMode::Live`); take
+    /// them after each step with `take_attack_intents`.
+    pub fn set_live_attacker(&mut self) {
+        if self.world.contains_resource::<AttackMode>() {
+            self.world.insert_resource(AttackMode::Live);
+        }
+    }
+
+    /// Modbus actions the attacker decided in the last steps, for the live attacker.
+    pub fn take_attack_intents(&mut self) -> Vec<Intent> {
+        match self.world.get_resource_mut::<AttackOutbox>() {
+            Some(mut outbox) => std::mem::take(&mut outbox.intents),
+            None => Vec::new(),
+        }
+    }
+
+    /// The host the attacker now acts from, if the scenario has an attack.
+    pub fn attacker_host(&self) -> Option<crate::scenario::HostIdx> {
+        self.world.get_resource::<AttackState>().map(|a| a.host)
     }
 
     /// The scenario.
@@ -79,7 +101,13 @@ impl Sim {
             })
             .collect();
         let net = self.world.resource::<NetState>().clone();
-        Snapshot { tick: self.tick(), plcs, net, events: self.events().len() }
+        Snapshot {
+            tick: self.tick(),
+            plcs,
+            net,
+            events: self.events().len(),
+            attacker_host: self.attacker_host(),
+        }
     }
 
     /// Runs until `tick() == end`, applying each of `inputs` whose tick is in

@@ -30,4 +30,6 @@ pub struct Snapshot {
     pub net: NetState,
     /// Length of the event log.
     pub events: usize,
+    /// The host the attacker acts from (the live attacker's traffic stands for it).
+    pub attacker_host: Option<crate::scenario::HostIdx>,
 }

@@ -343,6 +343,8 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
     world.insert_resource(crate::systems::ids::IdsState::default());
     if let Some(plan) = &s.attack {
         world.insert_resource(crate::systems::attacker::AttackState::new(plan));
+        world.insert_resource(crate::systems::attacker::AttackMode::Headless);
+        world.insert_resource(crate::systems::attacker::AttackOutbox::default());
     }
     world.insert_resource(Outcomes::default());
     world.insert_resource(ActiveFaults::default());

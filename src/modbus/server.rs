@@ -52,13 +52,20 @@ impl Default for Limits {
 pub struct SourceMap {
     /// Explicit mappings.
     pub map: Vec<(IpAddr, HostIdx)>,
+    /// The live attacker's address: it stands for whatever host the attacker is on now.
+    pub attacker: Option<IpAddr>,
     /// Host for every other address (the team's engineering workstation).
     pub default: HostIdx,
 }
 
 impl SourceMap {
-    /// The host `ip` stands for.
-    pub fn host(&self, ip: IpAddr) -> HostIdx {
+    /// The host `ip` stands for, given where the attacker is (`attacker_host`).
+    pub fn host(&self, ip: IpAddr, attacker_host: Option<HostIdx>) -> HostIdx {
+        if let (Some(a), Some(h)) = (self.attacker, attacker_host) {
+            if a == ip {
+                return h;
+            }
+        }
         self.map.iter().find(|(a, _)| *a == ip).map_or(self.default, |(_, h)| *h)
     }
 }
@@ -155,8 +162,9 @@ async fn connection(
     cx: &Context,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let conn = Conn { cx, plc, source: cx.sources.host(peer.ip()), budget: Mutex::new((Instant::now(), 0)) };
     let snapshot = cx.live.snapshot();
+    let source = cx.sources.host(peer.ip(), snapshot.attacker_host);
+    let conn = Conn { cx, plc, source, budget: Mutex::new((Instant::now(), 0)) };
     let refused = check_connect(&cx.live.scenario, &snapshot.net, conn.source, plc).err();
     cx.live.record(SimInput::ModbusConnection { plc: conn.plc_id(), source: conn.source_id(), refused });
     if refused.is_some() {

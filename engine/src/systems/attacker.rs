@@ -23,6 +23,8 @@ use crate::world::{Entities, FieldBus, Plant, PlcState, Process, SimClock};
 pub enum StepStatus {
     /// Waiting for its trigger.
     Pending,
+    /// An attempt is out on the real network (live mode); waiting for its result.
+    InFlight,
     /// Fired; tries again at `next_tick`.
     Active {
         /// Tick of the next attempt.
@@ -45,6 +47,35 @@ pub struct AttackState {
     pub succeeded: Vec<bool>,
 }
 
+/// How attack actions reach the plant.
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttackMode {
+    /// The engine carries every action out itself (headless runs, replays).
+    Headless,
+    /// Modbus actions (scan, read, writes, force listen-only) go out as real traffic from the
+    /// live attacker, which reports each result back as `SimInput::AttackResult`; the rest
+    /// (pivots, spoofing, engineering commands) the engine carries out itself.
+    Live,
+}
+
+/// A Modbus action the live attacker is to carry out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intent {
+    /// Step id.
+    pub step: String,
+    /// Attempt number.
+    pub attempt: u32,
+    /// What to do.
+    pub action: Action,
+}
+
+/// Actions waiting for the live attacker, taken by the runtime after each tick.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct AttackOutbox {
+    /// Intents in the order they were decided.
+    pub intents: Vec<Intent>,
+}
+
 impl AttackState {
     /// The state at tick 0.
     pub fn new(plan: &AttackPlan) -> AttackState {
@@ -65,7 +96,7 @@ pub(super) fn run_attack(world: &mut World) {
     for (i, step) in plan.steps.iter().enumerate() {
         let status = world.resource::<AttackState>().steps[i];
         match status {
-            StepStatus::Done(_) => {}
+            StepStatus::Done(_) | StepStatus::InFlight => {}
             StepStatus::Pending => {
                 if step.expire_tick.is_some_and(|t| tick >= t) {
                     finish(world, tick, step, i, Outcome::Failed, true);
@@ -120,7 +151,38 @@ fn finish(world: &mut World, tick: u64, step: &Step, i: usize, outcome: Outcome,
 
 fn attempt(world: &mut World, s: &Scenario, tick: u64, step: &Step, i: usize) {
     let host = world.resource::<AttackState>().host;
+    let live = world.get_resource::<AttackMode>() == Some(&AttackMode::Live);
+    let over_the_wire = matches!(
+        step.action,
+        Action::Scan(_)
+            | Action::Read { .. }
+            | Action::WriteRegisters { .. }
+            | Action::WriteCoils { .. }
+            | Action::ListenOnly { .. }
+    );
+    if live && over_the_wire {
+        let attempt = world.resource::<AttackState>().attempts[i] + 1;
+        world.resource_mut::<AttackState>().steps[i] = StepStatus::InFlight;
+        let intent = Intent { step: step.id.clone(), attempt, action: step.action.clone() };
+        world.resource_mut::<AttackOutbox>().intents.push(intent);
+        return;
+    }
     let result = act(world, s, tick, host, &step.action);
+    conclude(world, s, tick, i, host, result);
+}
+
+/// Records an attempt's result (from `act`, or reported by the live attacker) and decides
+/// whether the step goes on.
+pub(crate) fn conclude(
+    world: &mut World,
+    s: &Scenario,
+    tick: u64,
+    i: usize,
+    host: HostIdx,
+    result: Result<(), RejectReason>,
+) {
+    let plan = s.attack.as_ref().expect("a result implies an attack plan");
+    let step = &plan.steps[i];
     let attempt = {
         let mut st = world.resource_mut::<AttackState>();
         st.attempts[i] += 1;

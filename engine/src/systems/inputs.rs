@@ -266,6 +266,20 @@ pub(crate) fn apply_one(
         | SimInput::AcknowledgeAlarm { .. }
         | SimInput::EnableRangeChecks { .. }
         | SimInput::ReportIncident { .. } => super::defence::apply(world, s, tick, input),
+        SimInput::AttackResult { step, attempt, ok, reason } => {
+            let scenario = world.resource::<Plant>().0.clone();
+            let plan = scenario.attack.as_ref().ok_or(RejectReason::UnknownTarget)?;
+            let i = plan.steps.iter().position(|st| st.id == *step).ok_or(RejectReason::UnknownTarget)?;
+            let state =
+                world.get_resource::<super::attacker::AttackState>().ok_or(RejectReason::UnknownTarget)?;
+            if state.steps[i] != super::attacker::StepStatus::InFlight || state.attempts[i] + 1 != *attempt {
+                return Err(RejectReason::UnknownTarget);
+            }
+            let host = state.host;
+            let result = if *ok { Ok(()) } else { Err(reason.unwrap_or(RejectReason::NoRoute)) };
+            super::attacker::conclude(world, &scenario, tick, i, host, result);
+            Ok(Vec::new())
+        }
         SimInput::SetMode { plc, mode } => {
             let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
             let e = world.resource::<Entities>().plcs[idx.ix()];

@@ -1,0 +1,192 @@
+//! The live attacker: a real Modbus client (tokio-modbus) that carries out the attack's
+//! Modbus actions from its own loopback address, so its traffic crosses the same endpoints,
+//! firewall and transaction log the trainees see.
+//!
+//! The simulation decides what to do and when (`systems::attacker`, `AttackMode::Live`); this
+//! task only does it and reports each result back as `SimInput::AttackResult`. Every request
+//! goes to a loopback endpoint of this range, is bounded by `REQUEST_TIMEOUT`, and the task
+//! ends with the range.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use icsdrill_engine::attack::Action;
+use icsdrill_engine::scenario::{PlcIdx, Table};
+use icsdrill_engine::systems::attacker::Intent;
+use icsdrill_engine::{RejectReason, SimInput};
+use tokio::net::TcpSocket;
+use tokio::sync::{mpsc, watch};
+use tokio_modbus::ExceptionCode;
+use tokio_modbus::client::{Client, Context, Reader, Writer};
+use tokio_modbus::prelude::{Request, Slave};
+
+use crate::live::Live;
+
+/// Longest wait for a connection or an answer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Where the attacker sends its traffic.
+pub struct Target {
+    /// Endpoint of each PLC, by `PlcIdx`.
+    pub endpoints: Vec<SocketAddr>,
+    /// Unit id of each PLC.
+    pub units: Vec<u8>,
+    /// The attacker's own source address (loopback).
+    pub source: IpAddr,
+}
+
+/// Carries out intents until the channel closes or `shutdown` turns true.
+pub async fn run(
+    mut intents: mpsc::UnboundedReceiver<Intent>,
+    live: Arc<Live>,
+    target: Target,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let intent = tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => return,
+            intent = intents.recv() => match intent {
+                Some(i) => i,
+                None => return,
+            },
+        };
+        let result = execute(&target, &intent.action).await;
+        tracing::debug!(step = %intent.step, attempt = intent.attempt, ?result, "attack attempt");
+        live.record(SimInput::AttackResult {
+            step: intent.step,
+            attempt: intent.attempt,
+            ok: result.is_ok(),
+            reason: result.err(),
+        });
+    }
+}
+
+/// Opens a Modbus connection to a PLC from the attacker's address.
+async fn connect(target: &Target, plc: PlcIdx) -> Result<Context, RejectReason> {
+    let socket = TcpSocket::new_v4().map_err(|_| RejectReason::NoRoute)?;
+    socket.bind(SocketAddr::new(target.source, 0)).map_err(|_| RejectReason::NoRoute)?;
+    let stream = tokio::time::timeout(REQUEST_TIMEOUT, socket.connect(target.endpoints[plc.ix()]))
+        .await
+        .map_err(|_| RejectReason::NoRoute)?
+        .map_err(|_| RejectReason::NoRoute)?;
+    Ok(tokio_modbus::client::tcp::attach_slave(stream, Slave(target.units[plc.ix()])))
+}
+
+/// What an exception answer tells the attacker about why it failed.
+fn reason_of(e: ExceptionCode) -> RejectReason {
+    match e {
+        ExceptionCode::IllegalFunction => RejectReason::FunctionNotAllowed,
+        ExceptionCode::IllegalDataAddress => RejectReason::IllegalAddress,
+        ExceptionCode::IllegalDataValue => RejectReason::ValueNotAllowed,
+        _ => RejectReason::UnknownTarget,
+    }
+}
+
+/// Runs one request with the timeout; a dropped or reset connection means the firewall (or
+/// isolation) stopped it.
+async fn ask<T>(f: impl std::future::Future<Output = tokio_modbus::Result<T>>) -> Result<T, RejectReason> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, f).await {
+        Ok(Ok(Ok(v))) => Ok(v),
+        Ok(Ok(Err(e))) => Err(reason_of(e)),
+        Ok(Err(_)) | Err(_) => Err(RejectReason::NoRoute),
+    }
+}
+
+/// Like `ask`, for discovery: any answer the client could not parse still proves a device is
+/// there and talking.
+async fn answered<T>(
+    f: impl std::future::Future<Output = tokio_modbus::Result<T>>,
+) -> Result<(), RejectReason> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, f).await {
+        Ok(Ok(Ok(_))) | Ok(Err(tokio_modbus::Error::Protocol(_))) => Ok(()),
+        Ok(Err(tokio_modbus::Error::Transport(e))) if e.kind() == std::io::ErrorKind::InvalidData => Ok(()),
+        Ok(Ok(Err(e))) => Err(reason_of(e)),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "discovery request failed");
+            Err(RejectReason::NoRoute)
+        }
+        Err(_) => Err(RejectReason::NoRoute),
+    }
+}
+
+async fn execute(target: &Target, action: &Action) -> Result<(), RejectReason> {
+    match action {
+        Action::Scan(plcs) => {
+            let all: Vec<PlcIdx> = (0..target.endpoints.len()).map(|i| PlcIdx(i as u32)).collect();
+            let plcs = if plcs.is_empty() { &all } else { plcs };
+            let mut result = Err(RejectReason::NoRoute);
+            for plc in plcs {
+                let mut ctx = match connect(target, *plc).await {
+                    Ok(ctx) => ctx,
+                    Err(r) => {
+                        result = result.and(Err(r));
+                        continue;
+                    }
+                };
+                // FC 17, then FC 43/14 basic identification (tokio-modbus does not export its
+                // read-code type, so the latter goes as a raw PDU).
+                let identify = Request::Custom(0x2B, std::borrow::Cow::Owned(vec![0x0E, 0x01, 0x00]));
+                for request in [Request::ReportServerId, identify] {
+                    match answered(ctx.call(request)).await {
+                        Ok(_) => result = Ok(()),
+                        Err(r) if result.is_err() => result = Err(r),
+                        Err(_) => {}
+                    }
+                }
+                let _ = ctx.disconnect().await;
+            }
+            result
+        }
+        Action::Read { plc, table, addr, count } => {
+            let mut ctx = connect(target, *plc).await?;
+            let (a, n) = (*addr, *count);
+            let result = match table {
+                Table::Coils => ask(ctx.read_coils(a, n)).await.map(drop),
+                Table::DiscreteInputs => ask(ctx.read_discrete_inputs(a, n)).await.map(drop),
+                Table::HoldingRegisters => ask(ctx.read_holding_registers(a, n)).await.map(drop),
+                Table::InputRegisters => ask(ctx.read_input_registers(a, n)).await.map(drop),
+            };
+            let _ = ctx.disconnect().await;
+            result
+        }
+        Action::WriteRegisters { plc, addr, values } => {
+            let mut ctx = connect(target, *plc).await?;
+            let result = match values.as_slice() {
+                [one] => ask(ctx.write_single_register(*addr, *one)).await,
+                many => ask(ctx.write_multiple_registers(*addr, many)).await,
+            };
+            let _ = ctx.disconnect().await;
+            result
+        }
+        Action::WriteCoils { plc, addr, values } => {
+            let mut ctx = connect(target, *plc).await?;
+            let result = match values.as_slice() {
+                [one] => ask(ctx.write_single_coil(*addr, *one)).await,
+                many => ask(ctx.write_multiple_coils(*addr, many)).await,
+            };
+            let _ = ctx.disconnect().await;
+            result
+        }
+        Action::ListenOnly { plc } => {
+            let mut ctx = connect(target, *plc).await?;
+            // Force listen-only is never answered: silence until the timeout is success, a
+            // refusal is an exception or a reset.
+            let request = Request::Custom(8, std::borrow::Cow::Owned(vec![0x00, 0x04, 0x00, 0x00]));
+            let result = match tokio::time::timeout(Duration::from_millis(500), ctx.call(request)).await {
+                Err(_) => Ok(()),
+                Ok(Ok(Ok(_))) => Ok(()),
+                Ok(Ok(Err(e))) => Err(reason_of(e)),
+                Ok(Err(_)) => Err(RejectReason::NoRoute),
+            };
+            let _ = ctx.disconnect().await;
+            result
+        }
+        // The engine carries these out itself (see `AttackMode::Live`).
+        Action::SetMode { .. }
+        | Action::Restart { .. }
+        | Action::Download { .. }
+        | Action::Spoof { .. }
+        | Action::Pivot(_) => Err(RejectReason::UnknownTarget),
+    }
+}
