@@ -82,6 +82,7 @@ fn simulate_writes_the_same_log_as_the_library() {
     let o = icsdrill(&[
         "simulate",
         "petrochem-tank-farm",
+        "--no-attack",
         "--seed",
         "9",
         "--duration",
