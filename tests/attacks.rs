@@ -149,3 +149,26 @@ fn tank_farm_attack_path_is_the_expected_one() {
     );
     let _ = Sim::new(s.clone(), 1);
 }
+
+#[test]
+fn background_traffic_is_logged_and_raises_no_alert() {
+    let s = std::sync::Arc::new(builtin("petrochem-tank-farm").without_attack());
+    assert!(!s.background.is_empty());
+    let sim = run(&s, 1, 3600.0, &[]);
+    let ev = sim.events();
+    let benign: Vec<(&str, u8)> = ev
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ModbusTransaction { source, function, exception: None, .. } => {
+                Some((source.as_str(), *function))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(benign, [("hmi-01", 6), ("ews-01", 3), ("hmi-01", 6)]);
+    assert!(
+        !ev.iter().any(|e| matches!(e.kind, EventKind::IdsAlert { .. })),
+        "routine work raised an alert:\n{}",
+        story(ev)
+    );
+}

@@ -29,6 +29,19 @@ pub(crate) struct ScenarioFile {
     pub(crate) attacker: Option<AttackerFile>,
     #[serde(default)]
     pub(crate) attack: Vec<StepFile>,
+    #[serde(default)]
+    pub(crate) background: Vec<BackgroundFile>,
+}
+
+/// Benign traffic: what operators and engineers do anyway.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BackgroundFile {
+    pub(crate) at_s: S<f64>,
+    pub(crate) from: S<String>,
+    #[serde(default)]
+    pub(crate) note: Option<TextFile>,
+    pub(crate) action: AttackActionFile,
 }
 
 #[derive(Debug, Deserialize)]

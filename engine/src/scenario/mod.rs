@@ -787,6 +787,19 @@ pub struct Scenario {
     pub monitoring: crate::attack::Monitoring,
     /// The attack, if the scenario has one.
     pub attack: Option<crate::attack::AttackPlan>,
+    /// Benign background traffic, by tick (operators and engineers at work).
+    pub background: Vec<Background>,
+}
+
+/// One piece of benign traffic.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Background {
+    /// Tick it happens at.
+    pub tick: u64,
+    /// The request, from the host doing it.
+    pub input: crate::input::SimInput,
+    /// What it is, for instructors.
+    pub note: Option<Text>,
 }
 
 impl Scenario {

@@ -374,3 +374,49 @@ fn act(
         }
     }
 }
+
+/// Benign background traffic: operators and engineers at work, through the same checks as
+/// everything else, so the transaction log is not only the attacker's.
+pub(super) fn run_background(world: &mut World) {
+    let scenario = world.resource::<Plant>().0.clone();
+    if scenario.background.is_empty() {
+        return;
+    }
+    let tick = world.resource::<SimClock>().tick;
+    let from = scenario.background.partition_point(|b| b.tick < tick);
+    for b in scenario.background[from..].iter().take_while(|b| b.tick == tick) {
+        // A read records what the endpoint would have answered: check it like one.
+        let input = match &b.input {
+            SimInput::ModbusRequest { plc, source, function, addr, count, .. } => {
+                let (Some(p), Some(h)) = (scenario.plc(plc), scenario.host(source)) else { continue };
+                let req = Request { source: h, plc: p, function: *function, addr: *addr, registers: &[] };
+                let mut reason = check_request(&scenario, world.resource::<NetState>(), req).err();
+                let e = world.resource::<Entities>().plcs[p.ix()];
+                let table = match function {
+                    1 => Table::Coils,
+                    2 => Table::DiscreteInputs,
+                    4 => Table::InputRegisters,
+                    _ => Table::HoldingRegisters,
+                };
+                let mapped = world
+                    .get::<PlcState>(e)
+                    .is_some_and(|st| st.memory.is_mapped(table, *addr, usize::from(*count)));
+                if reason.is_none() && !mapped {
+                    reason = Some(RejectReason::IllegalAddress);
+                }
+                let exception = reason.and_then(RejectReason::exception_code);
+                SimInput::ModbusRequest {
+                    plc: plc.clone(),
+                    source: source.clone(),
+                    function: *function,
+                    addr: *addr,
+                    count: *count,
+                    exception,
+                    reason,
+                }
+            }
+            other => other.clone(),
+        };
+        let _ = apply_logged(world, tick, input);
+    }
+}

@@ -1,6 +1,6 @@
 //! The systems of one tick and the schedule that chains them.
 //!
-//! Order, every tick: apply queued inputs -> scheduled faults -> attacker -> actuators move -> physics
+//! Order, every tick: apply queued inputs -> scheduled faults -> attacker -> background traffic -> actuators move -> physics
 //! integrates -> limits and damage -> sensors measure -> PLCs scan -> samples -> clock. The
 //! chain is total, so no two systems are ever ambiguous; `tests::schedule_has_no_ambiguity`
 //! builds it with ambiguity detection set to error.
@@ -32,6 +32,7 @@ pub fn tick_schedule() -> Schedule {
             inputs::apply_inputs,
             inputs::run_faults,
             attacker::run_attack,
+            attacker::run_background,
             field::move_actuators,
             field::integrate,
             field::check_limits,
