@@ -302,3 +302,94 @@ fn read_records_fold_and_every_input_gets_its_outcome() {
     let restart = SimInput::ModbusDiagnostic { plc: "plc1".into(), source: "local".into(), sub_function: 1 };
     assert_eq!(sim.step_outcomes([restart, regs("local", 0, &[500])]), [Ok(()), Ok(())]);
 }
+
+#[test]
+fn defender_actions_change_what_passes() {
+    let mut sim = Sim::new(mini(), 1);
+    let write = |source: &str, value: u16| regs(source, 0, &[value]);
+    let step = |sim: &mut Sim, input: SimInput| sim.step_outcomes([input]).remove(0);
+    // Block the HMI on the conduit: its writes are refused, the EWS's still pass.
+    assert_eq!(step(&mut sim, SimInput::BlockSource { conduit: "c1".into(), host: "hmi".into() }), Ok(()));
+    assert_eq!(step(&mut sim, write("hmi", 500)), Err(RejectReason::SourceNotAllowed));
+    assert_eq!(step(&mut sim, write("ews", 500)), Ok(()));
+    // Only reads through the conduit from now on.
+    assert_eq!(
+        step(&mut sim, SimInput::AllowFunctions { conduit: "c1".into(), functions: vec![3, 4] }),
+        Ok(())
+    );
+    assert_eq!(step(&mut sim, write("ews", 500)), Err(RejectReason::FunctionNotAllowed));
+    // Back to the scenario's policy.
+    assert_eq!(step(&mut sim, SimInput::ResetConduit { conduit: "c1".into() }), Ok(()));
+    assert_eq!(step(&mut sim, write("hmi", 500)), Ok(()));
+    // A tighter value window.
+    let restrict = SimInput::RestrictWrites {
+        conduit: "c1".into(),
+        plc: "plc1".into(),
+        start: 0,
+        end: 0,
+        min: Some(400),
+        max: Some(600),
+    };
+    assert_eq!(step(&mut sim, restrict), Ok(()));
+    assert_eq!(step(&mut sim, write("ews", 700)), Err(RejectReason::ValueNotAllowed));
+    // Isolation cuts a host off whatever the conduit says, until restored.
+    assert_eq!(step(&mut sim, SimInput::IsolateHost { host: "ews".into() }), Ok(()));
+    assert_eq!(step(&mut sim, write("ews", 500)), Err(RejectReason::HostIsolated));
+    assert_eq!(step(&mut sim, SimInput::RestoreHost { host: "ews".into() }), Ok(()));
+    assert_eq!(step(&mut sim, write("ews", 500)), Ok(()));
+    // Restore the commissioned set points.
+    assert_eq!(step(&mut sim, SimInput::RestoreSetpoints { plc: "plc1".into() }), Ok(()));
+    assert_eq!(sim.plc("plc1").unwrap().memory.holding[0], 500, "the set point is back to 50.0");
+    // Unknown targets are refused, not ignored.
+    assert_eq!(
+        step(&mut sim, SimInput::BlockSource { conduit: "nope".into(), host: "hmi".into() }),
+        Err(RejectReason::UnknownTarget)
+    );
+    assert_eq!(step(&mut sim, SimInput::IsolateHost { host: "nope".into() }), Err(RejectReason::UnknownHost));
+}
+
+#[test]
+fn downloads_restarts_and_restores_act_on_the_program() {
+    use icsdrill_engine::input::EngineeringCommand;
+    let s = mini();
+    let mut sim = Sim::new(s.clone(), 1);
+    let commissioned = s.plcs[0].program_hash.clone();
+    // A download from the EWS that leaves the interlock out changes the integrity hash.
+    let download = SimInput::Engineering {
+        plc: "plc1".into(),
+        source: "ews".into(),
+        command: EngineeringCommand::Download { disable: vec!["il".into()] },
+    };
+    // FC 90 is not on the conduit's allow-list; from the local panel (same zone) it passes.
+    assert_eq!(sim.step_outcomes([download.clone()]), [Err(RejectReason::FunctionNotAllowed)]);
+    let local = SimInput::Engineering {
+        plc: "plc1".into(),
+        source: "local".into(),
+        command: EngineeringCommand::Download { disable: vec!["il".into()] },
+    };
+    assert_eq!(sim.step_outcomes([local]), [Ok(())]);
+    assert_ne!(sim.plc("plc1").unwrap().program_hash, commissioned);
+    // Restore from backup.
+    assert_eq!(sim.step_outcomes([SimInput::RestoreProgram { plc: "plc1".into() }]), [Ok(())]);
+    assert_eq!(sim.plc("plc1").unwrap().program_hash, commissioned);
+    // A restart drives outputs to their fail positions while the PLC boots.
+    assert_eq!(sim.step_outcomes([SimInput::RestartPlc { plc: "plc1".into() }]), [Ok(())]);
+    sim.run_until(sim.tick() + 20, &[]);
+    assert_eq!(sim.actuator_position("pump"), Some(0.0));
+    sim.run_until(sim.tick() + 60, &[]);
+    assert_eq!(sim.actuator_position("pump"), Some(1.0), "running again after the boot time");
+    // Range checks switched on at run time; reports are logged.
+    assert_eq!(sim.step_outcomes([SimInput::EnableRangeChecks { plc: "plc1".into() }]), [Ok(())]);
+    let report = SimInput::ReportIncident {
+        technique: "T0836".into(),
+        asset: "plc1".into(),
+        observed_s: Some(12.0),
+        text: "set point changed".into(),
+    };
+    assert_eq!(sim.step_outcomes([report]), [Ok(())]);
+    assert!(
+        sim.events().iter().any(
+            |e| matches!(&e.kind, EventKind::IncidentReported { technique, .. } if technique == "T0836")
+        )
+    );
+}

@@ -126,10 +126,13 @@ pub fn check_request(scenario: &Scenario, net: &NetState, req: Request<'_>) -> R
         let Some(addr) = u16::try_from(usize::from(req.addr) + i).ok() else {
             return Err(RejectReason::AddressNotAllowed);
         };
-        let Some(w) = windows.iter().find(|w| w.start <= addr && addr <= w.end) else {
+        // Every window over the address must admit the value (a defender's restriction adds
+        // to the scenario's), and at least one must cover it.
+        let mut covering = windows.iter().filter(|w| w.start <= addr && addr <= w.end).peekable();
+        if covering.peek().is_none() {
             return Err(RejectReason::AddressNotAllowed);
-        };
-        if w.min.is_some_and(|m| *value < m) || w.max.is_some_and(|m| *value > m) {
+        }
+        if covering.any(|w| w.min.is_some_and(|m| *value < m) || w.max.is_some_and(|m| *value > m)) {
             return Err(RejectReason::ValueNotAllowed);
         }
     }

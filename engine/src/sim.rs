@@ -89,7 +89,7 @@ impl Sim {
             .map(|e| {
                 let p = self.world.get::<PlcState>(*e).expect("PLC entities live as long as the world");
                 let mut memory = p.memory.clone();
-                for (addr, raw) in &p.spoofs {
+                for (addr, raw, _) in &p.spoofs {
                     memory.input[usize::from(*addr)] = *raw;
                 }
                 PlcView {

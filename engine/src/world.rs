@@ -216,8 +216,9 @@ pub struct PlcState {
     pub disabled: Vec<bool>,
     /// Set-point range checks on (M0818); starts as the scenario says.
     pub range_checks: bool,
-    /// Input registers whose reported value is spoofed: (address, raw value reported).
-    pub spoofs: Vec<(u16, u16)>,
+    /// Input registers whose reported value is spoofed: (address, raw value reported, host
+    /// doing it). Isolating that host ends its spoofing.
+    pub spoofs: Vec<(u16, u16, HostIdx)>,
     /// Booting after a restart until this tick: outputs at fail positions, no answers.
     pub restart_until: Option<u64>,
     /// On/off loop states, by logic block index.

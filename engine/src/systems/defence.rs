@@ -61,8 +61,8 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
                 return Err(RejectReason::IllegalAddress);
             }
             let raw = value.unwrap_or(state.memory.input[usize::from(*addr)]);
-            state.spoofs.retain(|(a, _)| a != addr);
-            state.spoofs.push((*addr, raw));
+            state.spoofs.retain(|(a, _, _)| a != addr);
+            state.spoofs.push((*addr, raw, host));
             Ok(vec![EventKind::ReportingSpoofed { plc: plc.clone(), addr: *addr }])
         }
         SimInput::BlockSource { conduit: c, host } => {
@@ -99,7 +99,19 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
         }
         SimInput::IsolateHost { host } | SimInput::RestoreHost { host } => {
             let h = s.host(host).ok_or(RejectReason::UnknownHost)?;
-            world.resource_mut::<NetState>().isolated[h.ix()] = matches!(input, SimInput::IsolateHost { .. });
+            let isolate = matches!(input, SimInput::IsolateHost { .. });
+            world.resource_mut::<NetState>().isolated[h.ix()] = isolate;
+            if isolate {
+                // Cut off, the host is no longer between the operators and any PLC.
+                let plcs = world.resource::<Entities>().plcs.clone();
+                for e in plcs {
+                    let mut state =
+                        world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");
+                    if state.spoofs.iter().any(|(_, _, by)| *by == h) {
+                        state.spoofs.retain(|(_, _, by)| *by != h);
+                    }
+                }
+            }
             Ok(Vec::new())
         }
         SimInput::RestoreSetpoints { plc } => {
