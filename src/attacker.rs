@@ -120,7 +120,9 @@ async fn execute(target: &Target, action: &Action) -> Result<(), RejectReason> {
                 let mut ctx = match connect(target, *plc).await {
                     Ok(ctx) => ctx,
                     Err(r) => {
-                        result = result.and(Err(r));
+                        if result.is_err() {
+                            result = Err(r);
+                        }
                         continue;
                     }
                 };

@@ -34,8 +34,9 @@ fn attacked() -> Vec<&'static str> {
 #[test]
 fn every_library_plant_has_an_attack_and_a_defence() {
     let ids = attacked();
-    // FIXME(issue 4): every plant gets an attack; today the tank farm has one.
-    assert!(!ids.is_empty());
+    assert_eq!(ids.len(), icsdrill_scenarios::LIBRARY.len(), "every library plant has an attack");
+    let with_distractor = ids.iter().filter(|id| !builtin(id).faults.is_empty()).count();
+    assert!(with_distractor >= 2, "at least two attacked plants pair the attack with a physical distractor");
     for id in ids {
         assert!(defence(id).is_some(), "`{id}` has an attack but no scenarios/defences/{id}.jsonl");
         let plan = builtin(id).attack.clone().unwrap();

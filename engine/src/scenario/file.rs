@@ -173,7 +173,7 @@ pub(crate) struct MetaFile {
 
 /// Text in both UI languages. A plain string means the same text in both.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, deny_unknown_fields)]
 pub(crate) enum TextFile {
     Same(String),
     Both { en: String, zh: String },

@@ -243,7 +243,10 @@ fn act(
                     SimInput::ModbusConnection { plc: plc_id(p), source: source.clone(), refused },
                 );
                 if let Some(r) = refused {
-                    answered = answered.and(Err(r));
+                    // One refusal does not undo another PLC's answer.
+                    if answered.is_err() {
+                        answered = Err(r);
+                    }
                     continue;
                 }
                 for function in [17, 43] {
