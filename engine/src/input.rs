@@ -369,13 +369,10 @@ pub fn parse_inputs(file: &str, text: &str) -> Result<Vec<TimedInput>, InputsErr
         }
         let err = |message: String| InputsError { file: file.to_string(), line: i + 1, message };
         let input: TimedInput = serde_json::from_str(trimmed).map_err(|e| err(e.to_string()))?;
-        if let Some(last) = out.last() {
-            if input.tick < last.tick {
-                return Err(err(format!(
-                    "tick {} is before the previous line's tick {}",
-                    input.tick, last.tick
-                )));
-            }
+        if let Some(last) = out.last()
+            && input.tick < last.tick
+        {
+            return Err(err(format!("tick {} is before the previous line's tick {}", input.tick, last.tick)));
         }
         out.push(input);
     }

@@ -61,10 +61,10 @@ pub struct SourceMap {
 impl SourceMap {
     /// The host `ip` stands for, given where the attacker is (`attacker_host`).
     pub fn host(&self, ip: IpAddr, attacker_host: Option<HostIdx>) -> HostIdx {
-        if let (Some(a), Some(h)) = (self.attacker, attacker_host) {
-            if a == ip {
-                return h;
-            }
+        if let (Some(a), Some(h)) = (self.attacker, attacker_host)
+            && a == ip
+        {
+            return h;
         }
         self.map.iter().find(|(a, _)| *a == ip).map_or(self.default, |(_, h)| *h)
     }

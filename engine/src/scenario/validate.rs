@@ -391,10 +391,10 @@ impl Cx<'_> {
                         }
                         let min = w.min.as_ref().map(|v| self.int(v, 0, 65535, "min") as u16);
                         let max = w.max.as_ref().map(|v| self.int(v, 0, 65535, "max") as u16);
-                        if let (Some(lo), Some(hi), Some(at)) = (min, max, w.max.as_ref()) {
-                            if hi < lo {
-                                self.err(&at.referenced, format!("max {hi} is below min {lo}"));
-                            }
+                        if let (Some(lo), Some(hi), Some(at)) = (min, max, w.max.as_ref())
+                            && hi < lo
+                        {
+                            self.err(&at.referenced, format!("max {hi} is below min {lo}"));
                         }
                         WriteRange { plc, start, end, min, max }
                     })
@@ -905,26 +905,28 @@ impl Cx<'_> {
 
     fn analog_sensor(&mut self, process: &Process, id: &Spanned<String>) -> SensorIdx {
         let i = self.sensor_ref(process, id);
-        if let Some(s) = process.sensors.get(i.ix()) {
-            if !matches!(s.kind, SensorKind::Analog { .. }) && process.names.contains_key(&id.value) {
-                self.err(
-                    &id.referenced,
-                    format!("sensor `{}` is a switch; a transmitter is needed here", id.value),
-                );
-            }
+        if let Some(s) = process.sensors.get(i.ix())
+            && !matches!(s.kind, SensorKind::Analog { .. })
+            && process.names.contains_key(&id.value)
+        {
+            self.err(
+                &id.referenced,
+                format!("sensor `{}` is a switch; a transmitter is needed here", id.value),
+            );
         }
         i
     }
 
     fn switch_sensor(&mut self, process: &Process, id: &Spanned<String>) -> SensorIdx {
         let i = self.sensor_ref(process, id);
-        if let Some(s) = process.sensors.get(i.ix()) {
-            if matches!(s.kind, SensorKind::Analog { .. }) && process.names.contains_key(&id.value) {
-                self.err(
-                    &id.referenced,
-                    format!("sensor `{}` is a transmitter; a switch is needed here", id.value),
-                );
-            }
+        if let Some(s) = process.sensors.get(i.ix())
+            && matches!(s.kind, SensorKind::Analog { .. })
+            && process.names.contains_key(&id.value)
+        {
+            self.err(
+                &id.referenced,
+                format!("sensor `{}` is a transmitter; a switch is needed here", id.value),
+            );
         }
         i
     }
@@ -948,13 +950,10 @@ impl Cx<'_> {
         by: String,
     ) -> ActuatorIdx {
         let a = self.actuator_ref(process, output);
-        if process.names.contains_key(&output.value) {
-            if let Some(other) = plant.drivers.insert(a.0, by) {
-                self.err(
-                    &output.referenced,
-                    format!("actuator `{}` is already driven by {other}", output.value),
-                );
-            }
+        if process.names.contains_key(&output.value)
+            && let Some(other) = plant.drivers.insert(a.0, by)
+        {
+            self.err(&output.referenced, format!("actuator `{}` is already driven by {other}", output.value));
         }
         a
     }
@@ -1465,10 +1464,16 @@ impl Cx<'_> {
     fn check_stability(&mut self, f: &ProcessFile, p: &Process, tick_hz: u32) {
         let dt = 1.0 / f64::from(tick_hz);
         for (vf, v) in f.variables.iter().zip(&p.vars) {
-            if let (Some(rf), Some((tau, _))) = (&vf.relax, v.relax) {
-                if tau < 2.0 * dt {
-                    self.err(&rf.tau_s.referenced, format!("tau_s {tau} is shorter than two ticks ({}) and would make the integration unstable", 2.0 * dt));
-                }
+            if let (Some(rf), Some((tau, _))) = (&vf.relax, v.relax)
+                && tau < 2.0 * dt
+            {
+                self.err(
+                    &rf.tau_s.referenced,
+                    format!(
+                        "tau_s {tau} is shorter than two ticks ({}) and would make the integration unstable",
+                        2.0 * dt
+                    ),
+                );
             }
             let mut bound = v
                 .relax

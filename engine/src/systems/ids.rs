@@ -70,19 +70,17 @@ pub(crate) fn alerts(
     if function == ENGINEERING_FUNCTION && (deep || role != HostRole::Ews) {
         rules.push("engineering_access");
     }
-    if deep {
-        if let SimInput::WriteRegisters { addr, values, .. } = input {
-            let def = &s.plcs[plc_idx.ix()];
-            let out_of_range = values.iter().enumerate().any(|(i, raw)| {
-                let a = usize::from(*addr) + i;
-                def.holding_registers.iter().any(|h| {
-                    usize::from(h.addr) == a
-                        && h.range.is_some_and(|[lo, hi]| !(lo..=hi).contains(&h.scaling.to_value(*raw)))
-                })
-            });
-            if out_of_range {
-                rules.push("setpoint_out_of_range");
-            }
+    if deep && let SimInput::WriteRegisters { addr, values, .. } = input {
+        let def = &s.plcs[plc_idx.ix()];
+        let out_of_range = values.iter().enumerate().any(|(i, raw)| {
+            let a = usize::from(*addr) + i;
+            def.holding_registers.iter().any(|h| {
+                usize::from(h.addr) == a
+                    && h.range.is_some_and(|[lo, hi]| !(lo..=hi).contains(&h.scaling.to_value(*raw)))
+            })
+        });
+        if out_of_range {
+            rules.push("setpoint_out_of_range");
         }
     }
     if reason.and_then(RejectReason::exception_code).is_some()

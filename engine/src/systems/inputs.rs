@@ -24,17 +24,17 @@ pub(super) fn apply_inputs(world: &mut World) {
     let mut folded: BTreeMap<RecordKey, u64> = BTreeMap::new();
     for input in pending {
         let key = record_key(&input);
-        if let (SimInput::ModbusRequest { reason, .. }, Some(key)) = (&input, &key) {
-            if let Some(seq) = folded.get(key) {
-                outcomes.push(reason.map_or(Ok(()), Err));
-                let seq = *seq;
-                if let Some(EventKind::ModbusTransaction { repeat, .. }) =
-                    world.resource_mut::<EventLog>().get_mut(seq).map(|e| &mut e.kind)
-                {
-                    *repeat += 1;
-                }
-                continue;
+        if let (SimInput::ModbusRequest { reason, .. }, Some(key)) = (&input, &key)
+            && let Some(seq) = folded.get(key)
+        {
+            outcomes.push(reason.map_or(Ok(()), Err));
+            let seq = *seq;
+            if let Some(EventKind::ModbusTransaction { repeat, .. }) =
+                world.resource_mut::<EventLog>().get_mut(seq).map(|e| &mut e.kind)
+            {
+                *repeat += 1;
             }
+            continue;
         }
         let result = apply_one(world, tick, &input);
         outcomes.push(result.as_ref().map(|_| ()).map_err(|r| *r));
@@ -205,12 +205,12 @@ pub(crate) fn apply_one(
             if state.range_checks {
                 for (i, raw) in values.iter().enumerate() {
                     let a = *addr + i as u16; // In range: `checked_write` checked the mapping.
-                    if let Some((_, h)) = def.holding_at(a) {
-                        if let Some([lo, hi]) = h.range {
-                            let v = h.scaling.to_value(*raw);
-                            if v < lo || v > hi {
-                                return Err(RejectReason::OutOfRange);
-                            }
+                    if let Some((_, h)) = def.holding_at(a)
+                        && let Some([lo, hi]) = h.range
+                    {
+                        let v = h.scaling.to_value(*raw);
+                        if v < lo || v > hi {
+                            return Err(RejectReason::OutOfRange);
                         }
                     }
                 }

@@ -55,7 +55,7 @@ fn sample(
     mut log: ResMut<'_, EventLog>,
 ) {
     let s = &plant.0;
-    if clock.tick % s.sample_ticks != 0 {
+    if !clock.tick.is_multiple_of(s.sample_ticks) {
         return;
     }
     let vars = s.vars.iter().zip(&process.values).map(|(d, v)| (d.id.clone(), round4(*v))).collect();

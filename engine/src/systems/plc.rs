@@ -27,7 +27,7 @@ pub(super) fn scan_plcs(
         assert!(last < Some(i), "PLCs visited out of order");
         last = Some(i);
         let def = &s.plcs[i];
-        if (clock.tick + i as u64) % def.scan_ticks != 0 {
+        if !(clock.tick + i as u64).is_multiple_of(def.scan_ticks) {
             continue;
         }
         if let Some(until) = plc.restart_until {
