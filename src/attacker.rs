@@ -34,7 +34,14 @@ pub struct Target {
     pub units: Vec<u8>,
     /// The attacker's own source address (loopback).
     pub source: IpAddr,
+    /// Simulated seconds per wall second, to time floods in plant time.
+    pub speed: f64,
 }
+
+/// Connections a flood opens (more than an endpoint's default cap, so others are locked out).
+pub const FLOOD_CONNECTIONS: usize = 48;
+/// Longest a flood runs, in wall seconds, whatever the step asks.
+pub const FLOOD_MAX: Duration = Duration::from_secs(30);
 
 /// Carries out intents until the channel closes or `shutdown` turns true.
 pub async fn run(
@@ -183,6 +190,34 @@ async fn execute(target: &Target, action: &Action) -> Result<(), RejectReason> {
             };
             let _ = ctx.disconnect().await;
             result
+        }
+        Action::Flood { plc, seconds } => {
+            // The first connection shows whether the conduit lets the attacker in at all.
+            let first = connect(target, *plc).await?;
+            drop(first);
+            let wall = Duration::from_secs_f64((seconds / target.speed.max(1e-3)).max(0.1)).min(FLOOD_MAX);
+            let deadline = tokio::time::Instant::now() + wall;
+            let mut flood = tokio::task::JoinSet::new();
+            for _ in 0..FLOOD_CONNECTIONS {
+                let (source, endpoint, unit) =
+                    (target.source, target.endpoints[plc.ix()], target.units[plc.ix()]);
+                flood.spawn(async move {
+                    let one = Target { endpoints: vec![endpoint], units: vec![unit], source, speed: 1.0 };
+                    let Ok(mut ctx) = connect(&one, PlcIdx(0)).await else { return };
+                    while tokio::time::Instant::now() < deadline {
+                        if !matches!(
+                            tokio::time::timeout(REQUEST_TIMEOUT, ctx.read_holding_registers(0, 1)).await,
+                            Ok(Ok(_))
+                        ) {
+                            break;
+                        }
+                    }
+                    // Hold the slot until the end even if the requests stopped working.
+                    tokio::time::sleep_until(deadline).await;
+                });
+            }
+            while flood.join_next().await.is_some() {}
+            Ok(())
         }
         // The engine carries these out itself (see `AttackMode::Live`).
         Action::SetMode { .. }

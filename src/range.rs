@@ -180,6 +180,7 @@ impl Range {
                     .collect(),
                 units: scenario.plcs.iter().map(|p| p.unit_id).collect(),
                 source: address,
+                speed: ticks_per_s / f64::from(scenario.tick_hz),
             };
             tasks.spawn(crate::attacker::run(attacker_rx, live.clone(), target, stop.clone()));
         }

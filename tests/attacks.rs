@@ -142,6 +142,17 @@ fn tank_farm_attack_path_is_the_expected_one() {
     assert!(sim.events().iter().any(
         |e| matches!(&e.kind, EventKind::ProgramChanged { plc, matches_backup: false, .. } if plc == "sis-01")
     ));
+    // As the tank topped out, the attacker flooded its PLC and the monitoring saw it.
+    assert!(
+        sim.events()
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::CommsFlooded { plc, .. } if plc == "plc-t101"))
+    );
+    assert!(
+        sim.events()
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::IdsAlert { rule, .. } if rule == "connection_flood"))
+    );
     // Deep monitoring saw the out-of-range set point.
     assert!(
         sim.events()

@@ -211,6 +211,13 @@ pub enum Action {
         /// PLC.
         plc: PlcIdx,
     },
+    /// Flood the PLC's endpoint with connections and requests, so operators lose view.
+    Flood {
+        /// PLC.
+        plc: PlcIdx,
+        /// How long, in simulated seconds.
+        seconds: f64,
+    },
     /// Move to another host.
     Pivot(HostIdx),
 }

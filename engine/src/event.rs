@@ -70,6 +70,8 @@ pub enum RejectReason {
     UnknownTarget,
     /// The spoofing host is not on the path between the operators and the PLC.
     NotOnPath,
+    /// The endpoint already serves its maximum number of connections.
+    ConnectionLimit,
 }
 
 impl RejectReason {
@@ -95,7 +97,8 @@ impl RejectReason {
             | RejectReason::UnknownFault
             | RejectReason::DuplicateFault
             | RejectReason::UnknownTarget
-            | RejectReason::NotOnPath => None,
+            | RejectReason::NotOnPath
+            | RejectReason::ConnectionLimit => None,
         }
     }
 }
@@ -314,6 +317,13 @@ pub enum EventKind {
         /// Matches the backup (commissioned program).
         matches_backup: bool,
     },
+    /// A PLC's communications are saturated by a flood.
+    CommsFlooded {
+        /// PLC id.
+        plc: String,
+        /// Until this tick.
+        until_tick: u64,
+    },
     /// A PLC restarted.
     PlcRestarted {
         /// PLC id.
@@ -381,6 +391,7 @@ impl EventKind {
             EventKind::IdsAlert { .. } => "ids_alert",
             EventKind::ProgramChanged { .. } => "program_changed",
             EventKind::PlcRestarted { .. } => "plc_restarted",
+            EventKind::CommsFlooded { .. } => "comms_flooded",
             EventKind::ReportingSpoofed { .. } => "reporting_spoofed",
             EventKind::AlarmAcknowledged { .. } => "alarm_acknowledged",
             EventKind::IncidentReported { .. } => "incident_reported",

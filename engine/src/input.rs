@@ -180,6 +180,16 @@ pub enum SimInput {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<u16>,
     },
+    /// A connection and request flood on a PLC's endpoint (headless stand-in for the live
+    /// attacker's real flood): the PLC answers nobody for `seconds`.
+    Flood {
+        /// PLC id.
+        plc: String,
+        /// Host id flooding.
+        source: String,
+        /// Simulated seconds.
+        seconds: f64,
+    },
     /// The live attacker's report on an attempt it carried out over the network.
     AttackResult {
         /// Step id.

@@ -13,7 +13,7 @@ pub struct PlcView {
     pub mode: PlcMode,
     /// Listen-only communications (FC 8): no answers.
     pub listen_only: bool,
-    /// Booting after a restart: no answers.
+    /// Booting after a restart, or flooded: no answers.
     pub restarting: bool,
     /// The four Modbus tables as the network sees them (spoofed input registers included).
     pub memory: Memory,

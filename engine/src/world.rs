@@ -221,6 +221,8 @@ pub struct PlcState {
     pub spoofs: Vec<(u16, u16, HostIdx)>,
     /// Booting after a restart until this tick: outputs at fail positions, no answers.
     pub restart_until: Option<u64>,
+    /// Communications saturated by a flood until this tick: no answers.
+    pub flooded_until: Option<u64>,
     /// On/off loop states, by logic block index.
     pub(crate) onoff_on: Vec<bool>,
     /// PI integrator states, by logic block index.
@@ -331,6 +333,7 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
             range_checks: p.range_checks,
             spoofs: Vec::new(),
             restart_until: None,
+            flooded_until: None,
             onoff_on: vec![false; p.logic.len()],
             pi_integral: vec![0.0; p.logic.len()],
         };

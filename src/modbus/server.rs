@@ -105,7 +105,15 @@ pub async fn serve(
             }
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            // Over the cap: close at once so a flood cannot hold the backlog.
+            // Over the cap: close at once so a flood cannot hold the backlog, and log it (a
+            // flood is evidence).
+            let source = cx.sources.host(peer.ip(), cx.live.snapshot_guard().attacker_host);
+            let s = &cx.live.scenario;
+            cx.live.record(SimInput::ModbusConnection {
+                plc: s.plcs[plc.ix()].id.clone(),
+                source: s.hosts[source.ix()].id.clone(),
+                refused: Some(RejectReason::ConnectionLimit),
+            });
             reset(stream);
             continue;
         };

@@ -155,6 +155,10 @@ pub(crate) enum AttackActionFile {
     ListenOnly {
         plc: S<String>,
     },
+    Flood {
+        plc: S<String>,
+        seconds: S<f64>,
+    },
     Pivot {
         host: S<String>,
     },

@@ -1419,6 +1419,13 @@ impl Cx<'_> {
             }
             AttackActionFile::Restart { plc: p } => Action::Restart { plc: plc(self, p) },
             AttackActionFile::ListenOnly { plc: p } => Action::ListenOnly { plc: plc(self, p) },
+            AttackActionFile::Flood { plc: p, seconds } => {
+                let s = self.positive(seconds, "seconds");
+                if s > 600.0 {
+                    self.err(&seconds.referenced, "a flood lasts at most 600 s");
+                }
+                Action::Flood { plc: plc(self, p), seconds: s.min(600.0) }
+            }
             AttackActionFile::Pivot { host } => Action::Pivot(HostIdx(self.resolve(n.hosts, "host", host))),
             AttackActionFile::Spoof { plc: p, addr: a, value } => {
                 let value = value.as_ref().map(|v| self.int(v, 0, 65535, "value") as u16);

@@ -368,6 +368,9 @@ fn act(
             tick,
             SimInput::ModbusDiagnostic { plc: plc_id(*plc), source, sub_function: 4 },
         ),
+        Action::Flood { plc, seconds } => {
+            apply_logged(world, tick, SimInput::Flood { plc: plc_id(*plc), source, seconds: *seconds })
+        }
         Action::Pivot(to) => {
             check_host_route(s, world.resource::<NetState>(), host, *to)?;
             world.resource_mut::<AttackState>().host = *to;

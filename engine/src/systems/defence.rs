@@ -65,6 +65,18 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
             state.spoofs.push((*addr, raw, host));
             Ok(vec![EventKind::ReportingSpoofed { plc: plc.clone(), addr: *addr }])
         }
+        SimInput::Flood { plc, source, seconds } => {
+            let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+            let host = s.host(source).ok_or(RejectReason::UnknownHost)?;
+            if !seconds.is_finite() || *seconds <= 0.0 || *seconds > 600.0 {
+                return Err(RejectReason::IllegalValue);
+            }
+            crate::network::check_connect(s, world.resource::<NetState>(), host, idx)?;
+            let until = tick + s.ticks(*seconds).max(1);
+            let (_, mut state) = plc_state(world, s, plc)?;
+            state.flooded_until = Some(until);
+            Ok(vec![EventKind::CommsFlooded { plc: plc.clone(), until_tick: until }])
+        }
         SimInput::BlockSource { conduit: c, host } => {
             let i = conduit(s, c)?;
             let h = s.host(host).ok_or(RejectReason::UnknownHost)?;

@@ -19,11 +19,36 @@ const BURST_TICKS: u64 = 100;
 /// Quiet time between two burst alerts for one source, in ticks.
 const BURST_QUIET_TICKS: u64 = 600;
 
-/// Per-source exception counting.
+/// Connections from one source within `BURST_TICKS` that make a flood.
+const FLOOD_CONNECTIONS: u32 = 20;
+
+/// Counts one more in `host`'s window; true when the count reaches `threshold` and the
+/// source has not been alerted on in the quiet time.
+fn count_burst(
+    map: &mut BTreeMap<HostIdx, (u64, u32, Option<u64>)>,
+    host: HostIdx,
+    tick: u64,
+    threshold: u32,
+) -> bool {
+    let entry = map.entry(host).or_insert((tick, 0, None));
+    if tick >= entry.0 + BURST_TICKS {
+        *entry = (tick, 0, entry.2);
+    }
+    entry.1 += 1;
+    if entry.1 >= threshold && entry.2.is_none_or(|t| tick >= t + BURST_QUIET_TICKS) {
+        entry.2 = Some(tick);
+        return true;
+    }
+    false
+}
+
+/// Per-source exception and connection counting.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct IdsState {
     /// Source -> (window start, exceptions in window, tick of the last burst alert).
     bursts: BTreeMap<HostIdx, (u64, u32, Option<u64>)>,
+    /// Source -> (window start, connections in window, tick of the last flood alert).
+    connections: BTreeMap<HostIdx, (u64, u32, Option<u64>)>,
 }
 
 /// The alerts `input` raises, given how it ended.
@@ -45,6 +70,7 @@ pub(crate) fn alerts(
         | SimInput::ModbusDiagnostic { plc, source, .. }
         | SimInput::ModbusConnection { plc, source, .. }
         | SimInput::Engineering { plc, source, .. }
+        | SimInput::Flood { plc, source, .. }
         | SimInput::Spoof { plc, source, .. } => (plc, source),
         _ => return Vec::new(),
     };
@@ -53,8 +79,11 @@ pub(crate) fn alerts(
     let function = input.function_code().unwrap_or(0);
     let mut rules: Vec<&str> = Vec::new();
     match input {
-        SimInput::ModbusConnection { refused: Some(_), .. } => rules.push("blocked_connection"),
+        SimInput::ModbusConnection { refused: Some(r), .. } if *r != RejectReason::ConnectionLimit => {
+            rules.push("blocked_connection")
+        }
         SimInput::Spoof { .. } if deep => rules.push("reporting_anomaly"),
+        SimInput::Flood { .. } => rules.push("connection_flood"),
         _ => {}
     }
     let write = matches!(function, 5 | 6 | 15 | 16 | 23);
@@ -83,16 +112,15 @@ pub(crate) fn alerts(
             rules.push("setpoint_out_of_range");
         }
     }
+    if matches!(input, SimInput::ModbusConnection { .. })
+        && count_burst(&mut ids.connections, host, tick, FLOOD_CONNECTIONS)
+    {
+        rules.push("connection_flood");
+    }
     if reason.and_then(RejectReason::exception_code).is_some()
         || matches!(input, SimInput::ModbusRequest { exception: Some(_), .. })
     {
-        let entry = ids.bursts.entry(host).or_insert((tick, 0, None));
-        if tick >= entry.0 + BURST_TICKS {
-            *entry = (tick, 0, entry.2);
-        }
-        entry.1 += 1;
-        if entry.1 >= BURST_EXCEPTIONS && entry.2.is_none_or(|t| tick >= t + BURST_QUIET_TICKS) {
-            entry.2 = Some(tick);
+        if count_burst(&mut ids.bursts, host, tick, BURST_EXCEPTIONS) {
             rules.push("exception_burst");
         }
     }

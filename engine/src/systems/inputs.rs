@@ -253,6 +253,7 @@ pub(crate) fn apply_one(
             Ok(vec![EventKind::ListenOnlyChanged { plc: plc.clone(), listen_only }])
         }
         SimInput::Engineering { .. }
+        | SimInput::Flood { .. }
         | SimInput::Spoof { .. }
         | SimInput::BlockSource { .. }
         | SimInput::AllowFunctions { .. }
