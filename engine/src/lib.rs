@@ -21,12 +21,12 @@ pub mod attack;
 pub mod event;
 pub mod input;
 pub mod network;
+mod program;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
 pub mod snapshot;
 pub mod systems;
-mod validate_hash;
 pub mod world;
 
 pub use event::{EventKind, EventLog, RejectReason, SimEvent};

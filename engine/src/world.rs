@@ -270,21 +270,19 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
     let s = &*scenario;
     let rng = SimRng::new(seed);
     let mut entities = Entities::default();
-    for (i, _) in s.zones.iter().enumerate() {
+    for i in 0..s.zones.len() {
         world.spawn(ZoneNode { idx: ZoneIdx(i as u32) });
     }
-    for (i, c) in s.conduits.iter().enumerate() {
-        let _ = c;
+    for i in 0..s.conduits.len() {
         entities.conduits.push(world.spawn(ConduitNode { idx: i }).id());
     }
-    for (i, _) in s.hosts.iter().enumerate() {
+    for i in 0..s.hosts.len() {
         world.spawn(HostNode { idx: HostIdx(i as u32) });
     }
-    for (i, _) in s.vars.iter().enumerate() {
+    for i in 0..s.vars.len() {
         world.spawn(VarState { idx: VarIdx(i as u32), outside: None, damaged: [false; 2] });
     }
-    for (i, a) in s.actuators.iter().enumerate() {
-        let _ = a;
+    for i in 0..s.actuators.len() {
         entities.actuators.push(world.spawn(ActuatorState { idx: ActuatorIdx(i as u32), stuck: false }).id());
     }
     for (i, d) in s.sensors.iter().enumerate() {

@@ -100,7 +100,7 @@ pub(super) fn run_attack(world: &mut World) {
             StepStatus::Pending => {
                 if step.expire_tick.is_some_and(|t| tick >= t) {
                     finish(world, tick, step, i, Outcome::Failed, true);
-                } else if triggered(world, &scenario, plan, step, tick) {
+                } else if triggered(world, step, tick) {
                     attempt(world, &scenario, tick, step, i);
                 }
             }
@@ -110,7 +110,7 @@ pub(super) fn run_attack(world: &mut World) {
     }
 }
 
-fn triggered(world: &World, s: &Scenario, plan: &AttackPlan, step: &Step, tick: u64) -> bool {
+fn triggered(world: &World, step: &Step, tick: u64) -> bool {
     let w = &step.when;
     if w.at_tick.is_some_and(|t| tick < t) {
         return false;
@@ -138,7 +138,6 @@ fn triggered(world: &World, s: &Scenario, plan: &AttackPlan, step: &Step, tick: 
             return false;
         }
     }
-    let _ = (s, plan);
     true
 }
 

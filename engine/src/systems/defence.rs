@@ -9,8 +9,8 @@ use bevy_ecs::prelude::*;
 use crate::event::{EventKind, RejectReason};
 use crate::input::{ENGINEERING_FUNCTION, EngineeringCommand, SimInput};
 use crate::network::{NetState, Request, check_request};
+use crate::program::program_hash;
 use crate::scenario::{HostRole, Logic, PlcIdx, Scenario, WriteRange};
-use crate::validate_hash::program_hash;
 use crate::world::{Entities, FieldBus, PlcState};
 
 /// Ticks a PLC takes to boot after a restart.
