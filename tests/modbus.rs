@@ -476,3 +476,28 @@ fn dechunk(mut s: &str) -> String {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_loop_is_folded_into_few_records_with_every_request_counted() {
+    let range = start(builtin("petrochem-tank-farm"), |_| {}).await;
+    let mut c = Client::connect(endpoint(&range, "plc-t101")).await;
+    for _ in 0..50 {
+        read_holding(&mut c, 0, 2).await;
+    }
+    // A different request ends the fold; so does the connection closing.
+    c.pdu(1, &[0x04, 0x00, 0x00, 0x00, 0x01]).await.unwrap();
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sim = range.shutdown().await.unwrap();
+    let polls: Vec<u32> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ModbusTransaction { function: 3, addr: 0, count: 2, repeat, .. } => Some(repeat),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(polls.iter().sum::<u32>(), 50, "every poll counted: {polls:?}");
+    assert!(polls.len() < 50, "polls folded: {polls:?}");
+    assert!(sim.events().iter().any(|e| matches!(e.kind, EventKind::ModbusTransaction { function: 4, .. })));
+}

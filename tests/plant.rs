@@ -265,6 +265,7 @@ fn read_records_fold_and_every_input_gets_its_outcome() {
         count: 1,
         exception,
         reason,
+        repeat: 1,
     };
     let outcomes = sim.step_outcomes([
         read(0, None, None),

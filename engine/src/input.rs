@@ -9,6 +9,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::RejectReason;
 
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
 /// The function code engineering commands travel under (Schneider's UMAS uses 90).
 pub const ENGINEERING_FUNCTION: u8 = 90;
 
@@ -114,6 +122,10 @@ pub enum SimInput {
         /// Why the request was refused, if it was.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<RejectReason>,
+        /// How many identical requests this record stands for (an endpoint folds a client's
+        /// repeated polls).
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        repeat: u32,
     },
     /// Modbus FC 8 (diagnostics): sub-function 0 echoes, 1 restarts communications (leaving
     /// listen-only mode), 4 forces listen-only mode.

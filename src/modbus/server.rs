@@ -147,14 +147,37 @@ fn reset(stream: TcpStream) {
 /// log without bound.
 pub const MAX_RECORDS_PER_S: u32 = 2_000;
 
+/// How long a connection folds a client's identical requests (a poll loop) into one record
+/// with a repeat count: about a tick, so the log keeps its resolution.
+pub const FOLD_WINDOW: Duration = Duration::from_millis(100);
+
+/// A record being folded: (function, address, count, exception, reason), how many, since when.
+struct Pending {
+    key: (u8, u16, u16, Option<u8>, Option<RejectReason>),
+    repeat: u32,
+    since: Instant,
+}
+
+/// A connection's records: the one being folded and the per-second budget.
+struct Records {
+    pending: Option<Pending>,
+    window: (Instant, u32),
+}
+
 /// One accepted connection.
 struct Conn<'a> {
     cx: &'a Context,
     plc: PlcIdx,
     source: HostIdx,
-    /// Start of the current one-second window and records sent in it. Never held across an
-    /// await; only this connection's task locks it.
-    budget: Mutex<(Instant, u32)>,
+    /// The record being folded and the record budget. Never held across an await; only
+    /// this connection's task locks it.
+    records: Mutex<Records>,
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        self.flush_records();
+    }
 }
 
 /// What to do after a request.
@@ -172,7 +195,8 @@ async fn connection(
 ) {
     let snapshot = cx.live.snapshot();
     let source = cx.sources.host(peer.ip(), snapshot.attacker_host);
-    let conn = Conn { cx, plc, source, budget: Mutex::new((Instant::now(), 0)) };
+    let conn =
+        Conn { cx, plc, source, records: Mutex::new(Records { pending: None, window: (Instant::now(), 0) }) };
     let refused = check_connect(&cx.live.scenario, &snapshot.net, conn.source, plc).err();
     cx.live.record(SimInput::ModbusConnection { plc: conn.plc_id(), source: conn.source_id(), refused });
     if refused.is_some() {
@@ -223,12 +247,16 @@ async fn connection(
         buf.copy_within(start..filled, 0);
         filled -= start;
         let Some(left) = idle.checked_sub(last_frame.elapsed()) else { return };
+        // Wake up for the folded record too, so a quiet client's last poll is logged on time.
+        let fold = conn.fold_deadline().map(|d| d.saturating_duration_since(Instant::now()));
+        let wait = fold.map_or(left, |f| f.min(left));
         let read = tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => return,
-            read = tokio::time::timeout(left, stream.read(&mut buf[filled..])) => read,
+            read = tokio::time::timeout(wait, stream.read(&mut buf[filled..])) => read,
         };
         match read {
             Ok(Ok(n)) if n > 0 => filled += n,
+            Err(_) if fold.is_some_and(|f| f < left) => conn.flush_records(),
             _ => return, // Closed, failed, or idle too long.
         }
     }
@@ -283,26 +311,59 @@ impl Conn<'_> {
         exception: Option<ExceptionCode>,
         reason: Option<RejectReason>,
     ) {
-        let over = {
-            let mut budget = self.budget.lock().unwrap_or_else(|e| e.into_inner());
-            if budget.0.elapsed() >= Duration::from_secs(1) {
-                *budget = (Instant::now(), 0);
+        let key = (function, addr, count, exception.map(u8::from), reason);
+        let done = {
+            let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(p) = &mut records.pending
+                && p.key == key
+                && p.since.elapsed() < FOLD_WINDOW
+            {
+                p.repeat += 1;
+                return;
             }
-            budget.1 += 1;
-            budget.1 > MAX_RECORDS_PER_S
+            records.pending.replace(Pending { key, repeat: 1, since: Instant::now() })
+        };
+        if let Some(p) = done {
+            self.send(p);
+        }
+    }
+
+    /// Sends the record being folded, if any.
+    fn flush_records(&self) {
+        let pending = self.records.lock().unwrap_or_else(|e| e.into_inner()).pending.take();
+        if let Some(p) = pending {
+            self.send(p);
+        }
+    }
+
+    /// When the record being folded must go out.
+    fn fold_deadline(&self) -> Option<Instant> {
+        self.records.lock().unwrap_or_else(|e| e.into_inner()).pending.as_ref().map(|p| p.since + FOLD_WINDOW)
+    }
+
+    fn send(&self, p: Pending) {
+        let over = {
+            let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+            if records.window.0.elapsed() >= Duration::from_secs(1) {
+                records.window = (Instant::now(), 0);
+            }
+            records.window.1 += 1;
+            records.window.1 > MAX_RECORDS_PER_S
         };
         if over {
             self.cx.live.count_dropped();
             return;
         }
+        let (function, addr, count, exception, reason) = p.key;
         self.cx.live.record(SimInput::ModbusRequest {
             plc: self.plc_id(),
             source: self.source_id(),
             function,
             addr,
             count,
-            exception: exception.map(u8::from),
+            exception,
             reason,
+            repeat: p.repeat,
         });
     }
 

@@ -1570,6 +1570,7 @@ impl Cx<'_> {
                             count,
                             exception: None,
                             reason: None,
+                            repeat: 1,
                         }
                     }
                     _ => {

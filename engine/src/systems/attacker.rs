@@ -260,6 +260,7 @@ fn act(
                         count: 0,
                         exception,
                         reason,
+                        repeat: 1,
                     };
                     if apply_logged(world, tick, input).is_ok() {
                         answered = Ok(());
@@ -302,6 +303,7 @@ fn act(
                     count: *count,
                     exception,
                     reason,
+                    repeat: 1,
                 },
             )
         }
@@ -418,6 +420,7 @@ pub(super) fn run_background(world: &mut World) {
                     count: *count,
                     exception,
                     reason,
+                    repeat: 1,
                 }
             }
             other => other.clone(),

@@ -24,7 +24,7 @@ pub(super) fn apply_inputs(world: &mut World) {
     let mut folded: BTreeMap<RecordKey, u64> = BTreeMap::new();
     for input in pending {
         let key = record_key(&input);
-        if let (SimInput::ModbusRequest { reason, .. }, Some(key)) = (&input, &key)
+        if let (SimInput::ModbusRequest { reason, repeat: more, .. }, Some(key)) = (&input, &key)
             && let Some(seq) = folded.get(key)
         {
             outcomes.push(reason.map_or(Ok(()), Err));
@@ -32,7 +32,7 @@ pub(super) fn apply_inputs(world: &mut World) {
             if let Some(EventKind::ModbusTransaction { repeat, .. }) =
                 world.resource_mut::<EventLog>().get_mut(seq).map(|e| &mut e.kind)
             {
-                *repeat += 1;
+                *repeat = repeat.saturating_add(*more);
             }
             continue;
         }
@@ -87,7 +87,7 @@ type RecordKey = (String, String, u8, u16, u16, Option<u8>, Option<RejectReason>
 
 fn record_key(input: &SimInput) -> Option<RecordKey> {
     match input {
-        SimInput::ModbusRequest { plc, source, function, addr, count, exception, reason } => {
+        SimInput::ModbusRequest { plc, source, function, addr, count, exception, reason, .. } => {
             Some((plc.clone(), source.clone(), *function, *addr, *count, *exception, *reason))
         }
         _ => None,
@@ -113,7 +113,10 @@ fn outcome_events(
                 values,
                 exception,
                 reason,
-                repeat: 1,
+                repeat: match input {
+                    SimInput::ModbusRequest { repeat, .. } => (*repeat).max(1),
+                    _ => 1,
+                },
             }
         };
     let known = |plc: &str, source: &str| s.plc(plc).is_some() && s.host(source).is_some();
