@@ -57,8 +57,18 @@ pub fn check_connect<'p>(
     if net.isolated[source.ix()] {
         return Err(RejectReason::HostIsolated);
     }
+    conduit_between(scenario, net, source, scenario.plcs[plc.ix()].zone)
+}
+
+/// The policy of the conduit `source` must cross to reach zone `to` (`None` inside its own
+/// zone), or why there is none for it.
+fn conduit_between<'p>(
+    scenario: &Scenario,
+    net: &'p NetState,
+    source: HostIdx,
+    to: crate::scenario::ZoneIdx,
+) -> Result<Option<&'p FirewallPolicy>, RejectReason> {
     let from = scenario.hosts[source.ix()].zone;
-    let to = scenario.plcs[plc.ix()].zone;
     if from == to {
         return Ok(None);
     }
@@ -86,20 +96,7 @@ pub fn check_host_route(
     if net.isolated[from.ix()] || net.isolated[to.ix()] {
         return Err(RejectReason::HostIsolated);
     }
-    let (a, b) = (scenario.hosts[from.ix()].zone, scenario.hosts[to.ix()].zone);
-    if a == b {
-        return Ok(());
-    }
-    let Some(i) = scenario.conduits.iter().position(|c| c.from == a && c.to == b) else {
-        return Err(RejectReason::NoRoute);
-    };
-    let policy = &net.policies[i];
-    if policy.deny_sources.contains(&from)
-        || (!policy.allow_sources.is_empty() && !policy.allow_sources.contains(&from))
-    {
-        return Err(RejectReason::SourceNotAllowed);
-    }
-    Ok(())
+    conduit_between(scenario, net, from, scenario.hosts[to.ix()].zone).map(|_| ())
 }
 
 /// Decides whether `req` may pass, on the network as it is now (`net`).

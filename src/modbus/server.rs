@@ -421,17 +421,15 @@ impl Conn<'_> {
             return Next::Continue;
         }
         match request {
-            Request::ReadCoils { addr, count } => {
-                self.read_bits(Table::Coils, header, function, addr, count, out)
-            }
+            Request::ReadCoils { addr, count } => self.read(Table::Coils, header, function, addr, count, out),
             Request::ReadDiscreteInputs { addr, count } => {
-                self.read_bits(Table::DiscreteInputs, header, function, addr, count, out)
+                self.read(Table::DiscreteInputs, header, function, addr, count, out)
             }
             Request::ReadHoldingRegisters { addr, count } => {
-                self.read_registers(Table::HoldingRegisters, header, function, addr, count, out)
+                self.read(Table::HoldingRegisters, header, function, addr, count, out)
             }
             Request::ReadInputRegisters { addr, count } => {
-                self.read_registers(Table::InputRegisters, header, function, addr, count, out)
+                self.read(Table::InputRegisters, header, function, addr, count, out)
             }
             Request::WriteSingleCoil { addr, value } => {
                 self.write(header, function, out, self.coils(function, addr, vec![value]), |w| {
@@ -551,8 +549,8 @@ impl Conn<'_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn read_bits(
+    /// Answers a read from the latest snapshot.
+    fn read(
         &self,
         table: Table,
         header: Header,
@@ -566,34 +564,14 @@ impl Conn<'_> {
         if !memory.is_mapped(table, addr, usize::from(count)) {
             return self.illegal_address(header, function, addr, count, out);
         }
-        let bits = match table {
-            Table::Coils => &memory.coils,
-            _ => &memory.discrete,
-        };
-        let start = usize::from(addr);
+        let range = usize::from(addr)..usize::from(addr) + usize::from(count);
         let mut w = ResponseWriter::new(out, header, function);
-        w.bits(&bits[start..start + usize::from(count)]);
-        w.finish();
-        self.record(function, addr, count, None, None);
-        Next::Continue
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn read_registers(
-        &self,
-        table: Table,
-        header: Header,
-        function: u8,
-        addr: u16,
-        count: u16,
-        out: &mut Vec<u8>,
-    ) -> Next {
-        let snapshot = self.cx.live.snapshot_guard();
-        let Some(regs) = registers_of(&snapshot, self.plc, table, addr, count) else {
-            return self.illegal_address(header, function, addr, count, out);
+        match table {
+            Table::Coils => w.bits(&memory.coils[range]),
+            Table::DiscreteInputs => w.bits(&memory.discrete[range]),
+            Table::InputRegisters => w.registers(&memory.input[range]),
+            Table::HoldingRegisters => w.registers(&memory.holding[range]),
         };
-        let mut w = ResponseWriter::new(out, header, function);
-        w.registers(regs);
         w.finish();
         self.record(function, addr, count, None, None);
         Next::Continue
