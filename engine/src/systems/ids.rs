@@ -117,12 +117,11 @@ pub(crate) fn alerts(
     {
         rules.push("connection_flood");
     }
-    if reason.and_then(RejectReason::exception_code).is_some()
-        || matches!(input, SimInput::ModbusRequest { exception: Some(_), .. })
+    if (reason.and_then(RejectReason::exception_code).is_some()
+        || matches!(input, SimInput::ModbusRequest { exception: Some(_), .. }))
+        && count_burst(&mut ids.bursts, host, tick, BURST_EXCEPTIONS)
     {
-        if count_burst(&mut ids.bursts, host, tick, BURST_EXCEPTIONS) {
-            rules.push("exception_burst");
-        }
+        rules.push("exception_burst");
     }
     rules
         .into_iter()

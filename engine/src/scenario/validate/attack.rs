@@ -1,0 +1,349 @@
+//! Validation of a scenario's attack plan and monitoring level, and the stability check of
+//! its process model.
+
+use serde_saphyr::Spanned;
+
+use super::super::file::*;
+use super::super::*;
+use super::{Cx, Names, ProcessRef, text};
+
+/// What attack validation resolves names against.
+pub(super) struct AttackNames<'a> {
+    pub(super) hosts: &'a Names,
+    pub(super) plcs: &'a Names,
+    pub(super) process: &'a super::Process,
+    pub(super) plc_files: &'a [PlcFile],
+    pub(super) tick_hz: u32,
+}
+
+/// The `kind` tags of defender inputs a `defender:` trigger may wait for.
+const DEFENDER_ACTIONS: [&str; 13] = [
+    "block_source",
+    "allow_functions",
+    "restrict_writes",
+    "reset_conduit",
+    "isolate_host",
+    "restore_host",
+    "set_mode",
+    "restore_setpoints",
+    "restore_program",
+    "restart_plc",
+    "acknowledge_alarm",
+    "enable_range_checks",
+    "report_incident",
+];
+
+impl Cx<'_> {
+    pub(super) fn monitoring(&mut self, m: Option<&Spanned<String>>, level: u8) -> crate::attack::Monitoring {
+        use crate::attack::Monitoring;
+        const LEVELS: [(Monitoring, &str); 3] =
+            [(Monitoring::Logs, "logs"), (Monitoring::Network, "network"), (Monitoring::Deep, "deep")];
+        match m {
+            Some(m) => self.enum_of(m, "monitoring level", &LEVELS),
+            // DOMAIN 1.5: L1 has logs, L2 boundary and OT monitoring, L3 OT monitoring with DPI.
+            None => LEVELS[usize::from(level.clamp(1, 3) - 1)].0,
+        }
+    }
+
+    pub(super) fn attack(
+        &mut self,
+        attacker: Option<&AttackerFile>,
+        steps: &[StepFile],
+        n: &AttackNames<'_>,
+    ) -> Option<crate::attack::AttackPlan> {
+        use crate::attack::*;
+        let Some(attacker) = attacker else {
+            if let Some(first) = steps.first() {
+                self.err(
+                    &first.id.referenced,
+                    "an attack needs an `attacker:` section with the foothold host",
+                );
+            }
+            return None;
+        };
+        let foothold = HostIdx(self.resolve(n.hosts, "host", &attacker.foothold));
+        let address = match &attacker.address {
+            Some(a) => match a.value.parse::<core::net::Ipv4Addr>() {
+                Ok(ip) if ip.is_loopback() => a.value.clone(),
+                _ => {
+                    self.err(
+                        &a.referenced,
+                        format!(
+                            "attacker address `{}` must be an IPv4 loopback address (127.0.0.0/8)",
+                            a.value
+                        ),
+                    );
+                    String::new()
+                }
+            },
+            None => "127.0.0.66".to_string(),
+        };
+        let mut names = Names::default();
+        for st in steps {
+            self.define(&mut names, "attack step", &st.id);
+        }
+        let ticks = |s: f64| (s * f64::from(n.tick_hz)).round().max(0.0) as u64;
+        let steps = steps
+            .iter()
+            .map(|st| {
+                let techniques = st
+                    .techniques
+                    .iter()
+                    .filter_map(|t| match technique(&t.value) {
+                        Some(t) => Some(t),
+                        None => {
+                            self.err(
+                                &t.referenced,
+                                format!("unknown ATT&CK for ICS technique `{}`", t.value),
+                            );
+                            None
+                        }
+                    })
+                    .collect();
+                if st.techniques.is_empty() {
+                    self.err(&st.id.referenced, format!("attack step `{}` names no technique", st.id.value));
+                }
+                let w = &st.when;
+                let at_tick = w.at_s.as_ref().map(|a| {
+                    let x = self.finite(a, "at_s");
+                    ticks(x)
+                });
+                let outcome = w.outcome.as_ref().map(|o| {
+                    self.enum_of(
+                        o,
+                        "outcome",
+                        &[
+                            (Outcome::Succeeded, "succeeded"),
+                            (Outcome::Failed, "failed"),
+                            (Outcome::Completed, "completed"),
+                        ],
+                    )
+                });
+                if outcome.is_some() && w.after.is_none() {
+                    self.err(
+                        &st.id.referenced,
+                        format!("attack step `{}`: `outcome` needs `after`", st.id.value),
+                    );
+                }
+                let after = w.after.as_ref().map(|a| {
+                    let i = self.resolve(&names, "attack step", a) as usize;
+                    if a.value == st.id.value {
+                        self.err(&a.referenced, "a step cannot wait for itself");
+                    }
+                    (i, outcome.unwrap_or(Outcome::Completed))
+                });
+                let condition = w.condition.as_ref().map(|c| {
+                    let watched = match (&c.var, &c.sensor) {
+                        (Some(v), None) => match n.process.names.get(&v.value) {
+                            Some(ProcessRef::Var(i)) => Watched::Var(*i),
+                            _ => {
+                                self.err(&v.referenced, format!("unknown variable `{}`", v.value));
+                                Watched::Var(VarIdx(0))
+                            }
+                        },
+                        (None, Some(sn)) => Watched::Sensor(self.sensor_ref(n.process, sn)),
+                        _ => {
+                            self.err(
+                                &st.id.referenced,
+                                format!(
+                                    "attack step `{}`: a condition watches exactly one of var, sensor",
+                                    st.id.value
+                                ),
+                            );
+                            Watched::Var(VarIdx(0))
+                        }
+                    };
+                    let above = c.above.as_ref().map(|x| self.finite(x, "above"));
+                    let below = c.below.as_ref().map(|x| self.finite(x, "below"));
+                    if above.is_none() && below.is_none() {
+                        self.err(
+                            &st.id.referenced,
+                            format!("attack step `{}`: a condition needs above or below", st.id.value),
+                        );
+                    }
+                    Condition { watched, above, below }
+                });
+                let defender = w.defender.as_ref().map(|d| {
+                    if !DEFENDER_ACTIONS.contains(&d.action.value.as_str()) {
+                        self.err(
+                            &d.action.referenced,
+                            format!(
+                                "unknown defender action `{}`, expected one of {}",
+                                d.action.value,
+                                DEFENDER_ACTIONS.join(", ")
+                            ),
+                        );
+                    }
+                    let by = self.finite(&d.by_s, "by_s");
+                    DefenderCheck { action: d.action.value.clone(), by_tick: ticks(by), done: d.done }
+                });
+                if at_tick.is_none() && after.is_none() && condition.is_none() && defender.is_none() {
+                    self.err(
+                        &st.id.referenced,
+                        format!(
+                            "attack step `{}` has no trigger: give when.at_s, after, condition or defender",
+                            st.id.value
+                        ),
+                    );
+                }
+                let repeat = st.repeat.as_ref().map(|r| Repeat {
+                    every_ticks: ticks(self.positive(&r.every_s, "every_s")).max(1),
+                    until: self.enum_of(
+                        &r.until,
+                        "until",
+                        &[(Until::Success, "success"), (Until::Failure, "failure"), (Until::Never, "never")],
+                    ),
+                    max: self.int(&r.max, 1, 10_000, "max") as u32,
+                });
+                let expire_tick = st.expire_s.as_ref().map(|e| ticks(self.positive(e, "expire_s")));
+                let action = self.action(&st.action, n);
+                Step {
+                    id: st.id.value.clone(),
+                    name: text(&st.name),
+                    techniques,
+                    when: Trigger { at_tick, after, condition, defender },
+                    action,
+                    repeat,
+                    expire_tick,
+                }
+            })
+            .collect();
+        Some(AttackPlan { foothold, address, steps })
+    }
+
+    fn action(&mut self, a: &AttackActionFile, n: &AttackNames<'_>) -> crate::attack::Action {
+        use crate::attack::Action;
+        let plc = |cx: &mut Self, p: &Spanned<String>| PlcIdx(cx.resolve(n.plcs, "PLC", p));
+        let addr = |cx: &mut Self, a: &Spanned<i64>| cx.int(a, 0, 65535, "address") as u16;
+        match a {
+            AttackActionFile::Scan { plcs } => Action::Scan(plcs.iter().map(|p| plc(self, p)).collect()),
+            AttackActionFile::Read { plc: p, table, addr: a, count } => {
+                let tables = [
+                    (Table::Coils, "coils"),
+                    (Table::DiscreteInputs, "discrete_inputs"),
+                    (Table::InputRegisters, "input_registers"),
+                    (Table::HoldingRegisters, "holding_registers"),
+                ];
+                let table = self.enum_of(table, "table", &tables);
+                let max = if matches!(table, Table::Coils | Table::DiscreteInputs) { 2000 } else { 125 };
+                Action::Read {
+                    plc: plc(self, p),
+                    table,
+                    addr: addr(self, a),
+                    count: self.int(count, 1, max, "count") as u16,
+                }
+            }
+            AttackActionFile::WriteRegisters { plc: p, addr: a, values } => {
+                if values.is_empty() || values.len() > 123 {
+                    self.err(&a.referenced, "write 1 to 123 registers");
+                }
+                let values = values.iter().map(|v| self.int(v, 0, 65535, "register value") as u16).collect();
+                Action::WriteRegisters { plc: plc(self, p), addr: addr(self, a), values }
+            }
+            AttackActionFile::WriteCoils { plc: p, addr: a, values } => {
+                if values.is_empty() || values.len() > 1968 {
+                    self.err(&a.referenced, "write 1 to 1968 coils");
+                }
+                Action::WriteCoils { plc: plc(self, p), addr: addr(self, a), values: values.clone() }
+            }
+            AttackActionFile::SetMode { plc: p, mode } => {
+                use crate::input::PlcMode;
+                let mode = self.enum_of(
+                    mode,
+                    "PLC mode",
+                    &[(PlcMode::Run, "run"), (PlcMode::Stop, "stop"), (PlcMode::Program, "program")],
+                );
+                Action::SetMode { plc: plc(self, p), mode }
+            }
+            AttackActionFile::Restart { plc: p } => Action::Restart { plc: plc(self, p) },
+            AttackActionFile::ListenOnly { plc: p } => Action::ListenOnly { plc: plc(self, p) },
+            AttackActionFile::Flood { plc: p, seconds } => {
+                let s = self.positive(seconds, "seconds");
+                if s > 600.0 {
+                    self.err(&seconds.referenced, "a flood lasts at most 600 s");
+                }
+                Action::Flood { plc: plc(self, p), seconds: s.min(600.0) }
+            }
+            AttackActionFile::Pivot { host } => Action::Pivot(HostIdx(self.resolve(n.hosts, "host", host))),
+            AttackActionFile::Spoof { plc: p, addr: a, value } => {
+                let value = value.as_ref().map(|v| self.int(v, 0, 65535, "value") as u16);
+                Action::Spoof { plc: plc(self, p), addr: addr(self, a), value }
+            }
+            AttackActionFile::Download { plc: p, disable } => {
+                let idx = plc(self, p);
+                let file = n.plc_files.iter().find(|f| f.id.value == p.value);
+                let disable = disable
+                    .iter()
+                    .filter_map(|b| {
+                        let found = file
+                            .and_then(|f| f.logic.iter().position(|l| logic_id(l) == Some(b.value.as_str())));
+                        if found.is_none() && file.is_some() {
+                            self.err(
+                                &b.referenced,
+                                format!("no logic block `{}` in PLC `{}`", b.value, p.value),
+                            );
+                        }
+                        found
+                    })
+                    .collect();
+                Action::Download { plc: idx, disable }
+            }
+        }
+    }
+}
+
+/// The id of a logic block, where it has one.
+fn logic_id(l: &LogicFile) -> Option<&str> {
+    match l {
+        LogicFile::OnOff(o) => Some(&o.id.value),
+        LogicFile::Pi(o) => Some(&o.id.value),
+        LogicFile::Alarm(a) => Some(&a.id.value),
+        LogicFile::Interlock(i) => Some(&i.id.value),
+        LogicFile::Follow(_) => None,
+    }
+}
+
+impl Cx<'_> {
+    /// Rejects process models the fixed-step integration cannot run: relaxations faster than
+    /// two ticks (explicit Euler goes unstable) and terms whose rate can overflow.
+    pub(super) fn check_stability(&mut self, f: &ProcessFile, p: &super::Process, tick_hz: u32) {
+        let dt = 1.0 / f64::from(tick_hz);
+        for (vf, v) in f.variables.iter().zip(&p.vars) {
+            if let (Some(rf), Some((tau, _))) = (&vf.relax, v.relax)
+                && tau < 2.0 * dt
+            {
+                self.err(
+                    &rf.tau_s.referenced,
+                    format!(
+                        "tau_s {tau} is shorter than two ticks ({}) and would make the integration unstable",
+                        2.0 * dt
+                    ),
+                );
+            }
+            let mut bound = v
+                .relax
+                .map_or(0.0, |(tau, toward)| (toward.abs() + v.bounds[0].abs().max(v.bounds[1].abs())) / tau);
+            for t in &v.terms {
+                let mut m = t.gain.abs();
+                for s in &t.of {
+                    m *= match s {
+                        Signal::Var(j) => {
+                            p.vars.get(j.ix()).map_or(1.0, |w| w.bounds[0].abs().max(w.bounds[1].abs()))
+                        }
+                        Signal::Actuator(_) => 1.0,
+                    };
+                }
+                bound += m;
+            }
+            if !(bound * dt).is_finite() || bound * dt > 1e12 {
+                self.err(
+                    &vf.id.referenced,
+                    format!(
+                        "variable `{}` can change by more than 1e12 per tick; check its gains and bounds",
+                        v.id
+                    ),
+                );
+            }
+        }
+    }
+}
