@@ -146,7 +146,7 @@ pub struct ActuatorState {
     pub stuck: bool,
 }
 
-/// A PLC's memory, one dense array per Modbus table, indexed by address. `mapped_*` say which
+/// A PLC's memory, one dense array per Modbus table, indexed by address. `mapped` says which
 /// addresses the PLC answers for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Memory {
@@ -158,8 +158,9 @@ pub struct Memory {
     pub input: Vec<u16>,
     /// Holding registers.
     pub holding: Vec<u16>,
-    /// Which addresses of each table are mapped, in `Table::ALL` order.
-    pub mapped: [Vec<bool>; 4],
+    /// Which addresses of each table are mapped, in `Table::ALL` order. Fixed by the scenario,
+    /// so shared: snapshots clone the tables every tick, not the map.
+    pub mapped: Arc<[Vec<bool>; 4]>,
 }
 
 impl Memory {
@@ -180,7 +181,7 @@ impl Memory {
             discrete: vec![false; len(Table::DiscreteInputs)],
             input: vec![0; len(Table::InputRegisters)],
             holding: vec![0; len(Table::HoldingRegisters)],
-            mapped,
+            mapped: Arc::new(mapped),
         };
         def.coils.iter().for_each(|p| m.coils[usize::from(p.addr)] = p.initial);
         def.holding_registers.iter().for_each(|p| m.holding[usize::from(p.addr)] = p.initial_raw);
