@@ -13,25 +13,13 @@ fn busy_inputs(scenario: &icsdrill_engine::Scenario) -> Vec<TimedInput> {
     if let Some(h) = plc.holding_registers.first() {
         inputs.push(TimedInput {
             tick: 50,
-            input: SimInput::WriteRegisters {
-                plc: plc.id.clone(),
-                source: "ews-01".into(),
-                addr: h.addr,
-                values: vec![h.initial_raw],
-                function: None,
-            },
+            input: SimInput::write_registers(plc.id.clone(), "ews-01", h.addr, vec![h.initial_raw]),
         });
     }
     if let Some(c) = plc.coils.first() {
         inputs.push(TimedInput {
             tick: 60,
-            input: SimInput::WriteCoils {
-                plc: plc.id.clone(),
-                source: "hmi-01".into(),
-                addr: c.addr,
-                values: vec![c.initial],
-                function: None,
-            },
+            input: SimInput::write_coils(plc.id.clone(), "hmi-01", c.addr, vec![c.initial]),
         });
     }
     let sensor = scenario.sensors[0].id.clone();

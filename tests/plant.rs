@@ -7,13 +7,7 @@ use icsdrill_engine::{EventKind, PlcMode, RejectReason, Sim, SimInput};
 use crate::util::{mini, story};
 
 fn regs(source: &str, addr: u16, values: &[u16]) -> SimInput {
-    SimInput::WriteRegisters {
-        plc: "plc1".into(),
-        source: source.into(),
-        addr,
-        values: values.to_vec(),
-        function: None,
-    }
+    SimInput::write_registers("plc1", source, addr, values.to_vec())
 }
 
 /// Applies one input on a fresh plant and returns why it was refused, checking that the
@@ -60,46 +54,10 @@ fn firewall_and_plc_checks_decide_every_write() {
         (regs("local", 65535, &[1]), Some(RejectReason::IllegalAddress)),
         (regs("ews", 0, &[]), Some(RejectReason::IllegalValue)),
         (regs("nobody", 0, &[1]), Some(RejectReason::UnknownHost)),
-        (
-            SimInput::WriteRegisters {
-                plc: "plc9".into(),
-                source: "ews".into(),
-                addr: 0,
-                values: vec![1],
-                function: None,
-            },
-            Some(RejectReason::UnknownPlc),
-        ),
-        (
-            SimInput::WriteCoils {
-                plc: "plc1".into(),
-                source: "hmi".into(),
-                addr: 0,
-                values: vec![true],
-                function: None,
-            },
-            None,
-        ),
-        (
-            SimInput::WriteCoils {
-                plc: "plc1".into(),
-                source: "hmi".into(),
-                addr: 0,
-                values: vec![true, false],
-                function: None,
-            },
-            Some(RejectReason::FunctionNotAllowed),
-        ), // FC 15
-        (
-            SimInput::WriteCoils {
-                plc: "plc1".into(),
-                source: "local".into(),
-                addr: 3,
-                values: vec![true, false],
-                function: None,
-            },
-            Some(RejectReason::IllegalAddress),
-        ),
+        (SimInput::write_registers("plc9", "ews", 0, vec![1]), Some(RejectReason::UnknownPlc)),
+        (SimInput::write_coils("plc1", "hmi", 0, vec![true]), None),
+        (SimInput::write_coils("plc1", "hmi", 0, vec![true, false]), Some(RejectReason::FunctionNotAllowed)), // FC 15
+        (SimInput::write_coils("plc1", "local", 3, vec![true, false]), Some(RejectReason::IllegalAddress)),
     ];
     for (input, expected) in cases {
         assert_eq!(rejected(input.clone()), *expected, "{input:?}");
@@ -144,16 +102,7 @@ fn frozen_sensor_hides_the_true_value_until_cleared() {
         fault: FaultSpec::SensorFreeze { sensor: "lit".into() },
         duration_s: None,
     };
-    sim.step([
-        freeze.clone(),
-        SimInput::WriteCoils {
-            plc: "plc1".into(),
-            source: "hmi".into(),
-            addr: 1,
-            values: vec![false],
-            function: None,
-        },
-    ]);
+    sim.step([freeze.clone(), SimInput::write_coils("plc1", "hmi", 1, vec![false])]);
     let frozen = sim.measured("lit").unwrap();
     sim.run_until(300, &[]);
     assert_eq!(sim.measured("lit").unwrap(), frozen, "a frozen sensor keeps its reading");
@@ -171,20 +120,8 @@ fn interlock_latches_until_reset_and_bypass_disables_it() {
     // Manual mode, valve wide open, pump stopped: the level climbs to the switch.
     let setup = [
         regs("local", 1, &[1000]),
-        SimInput::WriteCoils {
-            plc: "plc1".into(),
-            source: "hmi".into(),
-            addr: 0,
-            values: vec![true],
-            function: None,
-        },
-        SimInput::WriteCoils {
-            plc: "plc1".into(),
-            source: "hmi".into(),
-            addr: 1,
-            values: vec![false],
-            function: None,
-        },
+        SimInput::write_coils("plc1", "hmi", 0, vec![true]),
+        SimInput::write_coils("plc1", "hmi", 1, vec![false]),
     ];
     sim.step(setup);
     sim.run_until(1200, &[]);
@@ -195,32 +132,14 @@ fn interlock_latches_until_reset_and_bypass_disables_it() {
     assert_eq!(sim.actuator_position("inlet"), Some(0.0), "the trip closes the inlet");
     assert!(sim.plc("plc1").unwrap().memory.discrete[0], "the trip shows on a discrete input");
     // Reset while the switch is still closed: refused, the coil clears itself.
-    sim.step([SimInput::WriteCoils {
-        plc: "plc1".into(),
-        source: "local".into(),
-        addr: 3,
-        values: vec![true],
-        function: None,
-    }]);
+    sim.step([SimInput::write_coils("plc1", "local", 3, vec![true])]);
     sim.run_until(1210, &[]);
     assert!(!sim.plc("plc1").unwrap().memory.coils[3]);
     assert!(!sim.events().iter().any(|e| matches!(e.kind, EventKind::InterlockReset { .. })));
     // Pump on drains the tank below the switch, then the reset works.
-    sim.step([SimInput::WriteCoils {
-        plc: "plc1".into(),
-        source: "hmi".into(),
-        addr: 1,
-        values: vec![true],
-        function: None,
-    }]);
+    sim.step([SimInput::write_coils("plc1", "hmi", 1, vec![true])]);
     sim.run_until(1400, &[]);
-    sim.step([SimInput::WriteCoils {
-        plc: "plc1".into(),
-        source: "local".into(),
-        addr: 3,
-        values: vec![true],
-        function: None,
-    }]);
+    sim.step([SimInput::write_coils("plc1", "local", 3, vec![true])]);
     sim.run_until(1420, &[]);
     assert!(
         sim.events().iter().any(|e| matches!(e.kind, EventKind::InterlockReset { .. })),
@@ -229,20 +148,8 @@ fn interlock_latches_until_reset_and_bypass_disables_it() {
     );
     // Bypassed, the same conditions overflow the tank.
     sim.step([
-        SimInput::WriteCoils {
-            plc: "plc1".into(),
-            source: "local".into(),
-            addr: 2,
-            values: vec![true],
-            function: None,
-        },
-        SimInput::WriteCoils {
-            plc: "plc1".into(),
-            source: "hmi".into(),
-            addr: 1,
-            values: vec![false],
-            function: None,
-        },
+        SimInput::write_coils("plc1", "local", 2, vec![true]),
+        SimInput::write_coils("plc1", "hmi", 1, vec![false]),
     ]);
     sim.run_until(3000, &[]);
     assert_eq!(trips(&sim), 1);

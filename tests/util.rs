@@ -26,30 +26,12 @@ pub(crate) fn log_hash(sim: &Sim) -> String {
 
 /// A register write from the engineering workstation.
 pub(crate) fn write_reg(tick: u64, plc: &str, addr: u16, value: u16) -> TimedInput {
-    TimedInput {
-        tick,
-        input: SimInput::WriteRegisters {
-            plc: plc.into(),
-            source: "ews-01".into(),
-            addr,
-            values: vec![value],
-            function: None,
-        },
-    }
+    TimedInput { tick, input: SimInput::write_registers(plc, "ews-01", addr, vec![value]) }
 }
 
 /// A coil write from the engineering workstation.
 pub(crate) fn write_coil(tick: u64, plc: &str, addr: u16, value: bool) -> TimedInput {
-    TimedInput {
-        tick,
-        input: SimInput::WriteCoils {
-            plc: plc.into(),
-            source: "ews-01".into(),
-            addr,
-            values: vec![value],
-            function: None,
-        },
-    }
+    TimedInput { tick, input: SimInput::write_coils(plc, "ews-01", addr, vec![value]) }
 }
 
 /// Events other than samples, one per line, for failure messages.

@@ -321,6 +321,26 @@ pub enum EngineeringCommand {
 }
 
 impl SimInput {
+    /// A write of coils from `source`, function code from the count (FC 5 or 15).
+    pub fn write_coils(
+        plc: impl Into<String>,
+        source: impl Into<String>,
+        addr: u16,
+        values: Vec<bool>,
+    ) -> SimInput {
+        SimInput::WriteCoils { plc: plc.into(), source: source.into(), addr, values, function: None }
+    }
+
+    /// A write of holding registers from `source`, function code from the count (FC 6 or 16).
+    pub fn write_registers(
+        plc: impl Into<String>,
+        source: impl Into<String>,
+        addr: u16,
+        values: Vec<u16>,
+    ) -> SimInput {
+        SimInput::WriteRegisters { plc: plc.into(), source: source.into(), addr, values, function: None }
+    }
+
     /// The Modbus function code of a Modbus input.
     pub fn function_code(&self) -> Option<u8> {
         match self {

@@ -1194,23 +1194,11 @@ impl Cx<'_> {
                     AttackActionFile::WriteRegisters { plc, addr, values } => {
                         self.resolve(plcs, "PLC", plc);
                         let values = values.iter().map(|v| int(self, v)).collect();
-                        SimInput::WriteRegisters {
-                            plc: plc.value.clone(),
-                            source,
-                            addr: int(self, addr),
-                            values,
-                            function: None,
-                        }
+                        SimInput::write_registers(plc.value.clone(), source, int(self, addr), values)
                     }
                     AttackActionFile::WriteCoils { plc, addr, values } => {
                         self.resolve(plcs, "PLC", plc);
-                        SimInput::WriteCoils {
-                            plc: plc.value.clone(),
-                            source,
-                            addr: int(self, addr),
-                            values: values.clone(),
-                            function: None,
-                        }
+                        SimInput::write_coils(plc.value.clone(), source, int(self, addr), values.clone())
                     }
                     AttackActionFile::Read { plc, table, addr, count } => {
                         self.resolve(plcs, "PLC", plc);

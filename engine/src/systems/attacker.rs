@@ -307,28 +307,12 @@ fn act(
                 },
             )
         }
-        Action::WriteRegisters { plc, addr, values } => apply_logged(
-            world,
-            tick,
-            SimInput::WriteRegisters {
-                plc: plc_id(*plc),
-                source,
-                addr: *addr,
-                values: values.clone(),
-                function: None,
-            },
-        ),
-        Action::WriteCoils { plc, addr, values } => apply_logged(
-            world,
-            tick,
-            SimInput::WriteCoils {
-                plc: plc_id(*plc),
-                source,
-                addr: *addr,
-                values: values.clone(),
-                function: None,
-            },
-        ),
+        Action::WriteRegisters { plc, addr, values } => {
+            apply_logged(world, tick, SimInput::write_registers(plc_id(*plc), source, *addr, values.clone()))
+        }
+        Action::WriteCoils { plc, addr, values } => {
+            apply_logged(world, tick, SimInput::write_coils(plc_id(*plc), source, *addr, values.clone()))
+        }
         Action::SetMode { plc, mode } => apply_logged(
             world,
             tick,
