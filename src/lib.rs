@@ -3,12 +3,14 @@
 //! # Layout
 //!
 //! - `attacker`: the live attacker, a real Modbus client carrying out the attack's actions.
+//! - `drill`: a drill: a range per team, phases, live scores, the web view.
 //! - `live`: the real-time runtime: the sim thread, snapshots, the command queue.
 //! - `modbus`: Modbus TCP endpoints for every simulated PLC.
 //! - `range`: one range: a live simulation, its endpoints and its HTTP API, started and
 //!   stopped together.
 
 pub mod attacker;
+pub mod drill;
 pub mod live;
 pub mod modbus;
 pub mod range;

@@ -39,6 +39,10 @@ pub struct Clock {
     pub end_tick: Option<u64>,
 }
 
+/// Called on the sim thread after every tick with the simulation and the tick's new events
+/// (scoring hangs off it). Keep it short: the next tick waits for it.
+pub type TickHook = Box<dyn FnMut(&Sim, &[SimEvent]) + Send>;
+
 /// The published log.
 #[derive(Default)]
 struct Published {
@@ -75,6 +79,10 @@ pub struct Live {
     dropped: AtomicU64,
     /// Set to stop the sim thread.
     stop: AtomicBool,
+    /// The clock runs (a drill's `live` phase); otherwise the plant holds still.
+    running: AtomicBool,
+    /// Ticks to run while the clock is held (an instructor stepping a paused drill).
+    steps: AtomicU64,
     /// When the runtime started.
     started: Instant,
 }
@@ -89,6 +97,19 @@ impl Live {
         seed: u64,
         clock: Clock,
         attacker: Option<mpsc::UnboundedSender<Intent>>,
+    ) -> (Arc<Live>, JoinHandle<Sim>) {
+        Live::start_with(scenario, seed, clock, attacker, true, None)
+    }
+
+    /// `start`, with the clock held until `run(true)` when `running` is false, and `hook`
+    /// called after every tick.
+    pub fn start_with(
+        scenario: Arc<Scenario>,
+        seed: u64,
+        clock: Clock,
+        attacker: Option<mpsc::UnboundedSender<Intent>>,
+        running: bool,
+        hook: Option<TickHook>,
     ) -> (Arc<Live>, JoinHandle<Sim>) {
         assert!(
             clock.ticks_per_s.is_finite() && clock.ticks_per_s > 0.0,
@@ -111,12 +132,14 @@ impl Live {
             tx,
             dropped: AtomicU64::new(0),
             stop: AtomicBool::new(false),
+            running: AtomicBool::new(running),
+            steps: AtomicU64::new(0),
             started: Instant::now(),
         });
         let shared = live.clone();
         let handle = std::thread::Builder::new()
             .name("icsdrill-sim".into())
-            .spawn(move || run(sim, &shared, rx, clock, attacker))
+            .spawn(move || run(sim, &shared, rx, clock, attacker, hook))
             .expect("the OS starts a thread");
         (live, handle)
     }
@@ -191,6 +214,28 @@ impl Live {
         self.stop.store(true, Ordering::Relaxed);
     }
 
+    /// Runs or holds the clock (a paused drill holds it; queued inputs wait).
+    pub fn set_running(&self, running: bool) {
+        self.running.store(running, Ordering::Relaxed);
+    }
+
+    /// Whether the clock runs.
+    pub fn running(&self) -> bool {
+        self.running.load(Ordering::Relaxed)
+    }
+
+    /// While the clock is held, runs `n` more ticks (as fast as they go).
+    pub fn step(&self, n: u64) {
+        self.steps.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Waits until the published snapshot reaches `tick` or the runtime stops.
+    pub async fn wait_for_tick(&self, tick: u64) {
+        while self.snapshot_guard().tick < tick && !self.stopped() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
     /// Whether the sim thread was asked to stop or reached its end tick.
     pub fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
@@ -214,22 +259,32 @@ fn run(
     mut rx: mpsc::Receiver<Command>,
     clock: Clock,
     attacker: Option<mpsc::UnboundedSender<Intent>>,
+    mut hook: Option<TickHook>,
 ) -> Sim {
     let _stop = StopOnExit(live);
     let period = Duration::from_secs_f64(1.0 / clock.ticks_per_s);
     let mut next = Instant::now() + period;
     while !live.stopped() {
-        let now = Instant::now();
-        if now < next {
-            std::thread::sleep(next - now);
+        if !live.running() {
+            let stepped = live.steps.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+            if stepped.is_err() {
+                std::thread::sleep(Duration::from_millis(10).min(period));
+                next = Instant::now() + period;
+                continue;
+            }
+        } else {
+            let now = Instant::now();
+            if now < next {
+                std::thread::sleep(next - now);
+            }
+            next += period;
+            // After a long stall (a debugger, a suspended laptop) run on from now rather than
+            // racing to catch up.
+            if Instant::now() > next + 10 * period {
+                next = Instant::now() + period;
+            }
         }
-        next += period;
-        // After a long stall (a debugger, a suspended laptop) run on from now rather than
-        // racing to catch up.
-        if Instant::now() > next + 10 * period {
-            next = Instant::now() + period;
-        }
-        tick(&mut sim, live, &mut rx);
+        tick(&mut sim, live, &mut rx, &mut hook);
         for intent in sim.take_attack_intents() {
             if let Some(attacker) = &attacker {
                 let _ = attacker.send(intent);
@@ -242,13 +297,13 @@ fn run(
     // Whatever was queued before the stop still reaches the log: nothing recorded is lost.
     rx.close();
     while !rx.is_empty() {
-        tick(&mut sim, live, &mut rx);
+        tick(&mut sim, live, &mut rx, &mut hook);
     }
     sim
 }
 
 /// One tick: drain the queue, step, publish, answer the writes.
-fn tick(sim: &mut Sim, live: &Live, rx: &mut mpsc::Receiver<Command>) {
+fn tick(sim: &mut Sim, live: &Live, rx: &mut mpsc::Receiver<Command>, hook: &mut Option<TickHook>) {
     let mut inputs = Vec::new();
     let mut replies = Vec::new();
     while inputs.len() < MAX_INPUTS_PER_TICK {
@@ -265,6 +320,9 @@ fn tick(sim: &mut Sim, live: &Live, rx: &mut mpsc::Receiver<Command>) {
     let outcomes = sim.step_outcomes(inputs);
     live.snapshot.store(Arc::new(sim.snapshot()));
     live.events.write().unwrap_or_else(|e| e.into_inner()).extend(&sim.events()[before..]);
+    if let Some(hook) = hook {
+        hook(sim, &sim.events()[before..]);
+    }
     // Answer only once the snapshot shows the write, so a read after the answer sees it.
     for (i, reply) in replies {
         let _ = reply.send(outcomes[i]);

@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::live::{Clock, Live};
+use crate::live::{Clock, Live, TickHook};
 use crate::modbus::server::{Context, Limits, SourceMap, serve};
 
 /// How long a shutdown waits for open connections before aborting them.
@@ -57,6 +57,13 @@ pub struct Options {
     /// Carry out the attack's Modbus actions as real traffic from the attacker's address
     /// (otherwise the simulation does them internally, as headless).
     pub live_attacker: bool,
+    /// Serve the range's own open HTTP API (a drill serves one authenticated API instead).
+    pub serve_http: bool,
+    /// Endpoints count from this PLC number (ports and loopback addresses), so the ranges
+    /// of a drill's teams do not overlap.
+    pub first_endpoint: usize,
+    /// Start with the clock running (a drill holds it until the instructor starts).
+    pub running: bool,
 }
 
 impl Options {
@@ -73,6 +80,9 @@ impl Options {
             sources: Vec::new(),
             limits: Limits::default(),
             live_attacker: true,
+            serve_http: true,
+            first_endpoint: 0,
+            running: true,
         }
     }
 }
@@ -83,8 +93,8 @@ pub struct Range {
     pub live: Arc<Live>,
     /// Endpoint table, in PLC order.
     pub endpoints: Vec<EndpointInfo>,
-    /// Where the HTTP API listens.
-    pub http: SocketAddr,
+    /// Where the HTTP API listens (none when `serve_http` is off).
+    pub http: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
     sim: JoinHandle<Sim>,
@@ -99,19 +109,26 @@ pub fn loopback_address(i: usize) -> IpAddr {
 impl Range {
     /// Binds every endpoint and the HTTP API, then starts the clock.
     pub async fn start(scenario: Arc<Scenario>, opts: Options) -> Result<Range> {
+        Range::start_with(scenario, opts, None).await
+    }
+
+    /// `start`, with `hook` called on the sim thread after every tick.
+    pub async fn start_with(scenario: Arc<Scenario>, opts: Options, hook: Option<TickHook>) -> Result<Range> {
         let sources = source_map(&scenario, &opts.sources)?;
-        if opts.address_mode == AddressMode::Loopback && scenario.plcs.len() > 250 * 250 {
+        if opts.address_mode == AddressMode::Loopback && opts.first_endpoint + scenario.plcs.len() > 250 * 250
+        {
             bail!("loopback mode serves at most 62500 PLCs");
         }
         let mut listeners = Vec::with_capacity(scenario.plcs.len());
         for (i, plc) in scenario.plcs.iter().enumerate() {
+            let i = opts.first_endpoint + i;
             let addr = match opts.address_mode {
                 AddressMode::Port if opts.modbus_port == 0 => SocketAddr::new(opts.bind, 0),
                 AddressMode::Port => {
                     let port = u16::try_from(usize::from(opts.modbus_port) + i).with_context(|| {
                         format!(
                             "{} PLCs from port {} run past port 65535",
-                            scenario.plcs.len(),
+                            opts.first_endpoint + scenario.plcs.len(),
                             opts.modbus_port
                         )
                     })?;
@@ -140,11 +157,15 @@ impl Range {
                 device: format!("{} {} {}", plc.device.vendor, plc.device.product, plc.device.revision),
             });
         }
-        let http_addr = SocketAddr::new(opts.bind, opts.http_port);
-        let http = TcpListener::bind(http_addr).await.with_context(|| {
-            format!("cannot bind the HTTP API to {http_addr} (pick another with --http-port)")
-        })?;
-        let http_local = http.local_addr()?;
+        let http = if opts.serve_http {
+            let http_addr = SocketAddr::new(opts.bind, opts.http_port);
+            Some(TcpListener::bind(http_addr).await.with_context(|| {
+                format!("cannot bind the HTTP API to {http_addr} (pick another with --http-port)")
+            })?)
+        } else {
+            None
+        };
+        let http_local = http.as_ref().map(|h| h.local_addr()).transpose()?;
 
         let ticks_per_s = opts.ticks_per_s.unwrap_or(f64::from(scenario.tick_hz));
         if !(ticks_per_s.is_finite() && ticks_per_s > 0.0 && ticks_per_s <= 100_000.0) {
@@ -158,11 +179,13 @@ impl Range {
             }
             _ => None,
         };
-        let (live, sim) = Live::start(
+        let (live, sim) = Live::start_with(
             scenario.clone(),
             opts.seed,
             Clock { ticks_per_s, end_tick },
             attacker_address.map(|_| attacker_tx),
+            opts.running,
+            hook,
         );
         let (shutdown, stop) = watch::channel(false);
         let mut sources = sources;
@@ -184,16 +207,18 @@ impl Range {
             };
             tasks.spawn(crate::attacker::run(attacker_rx, live.clone(), target, stop.clone()));
         }
-        let api: Arc<dyn RangeApi> = Arc::new(Api { live: live.clone(), endpoints: endpoints.clone() });
-        let mut stop_http = stop.clone();
-        tasks.spawn(async move {
-            let graceful = async move {
-                let _ = stop_http.wait_for(|s| *s).await;
-            };
-            if let Err(e) = icsdrill_web::serve(http, api, graceful).await {
-                tracing::error!(error = %e, "HTTP server failed");
-            }
-        });
+        if let Some(http) = http {
+            let api: Arc<dyn RangeApi> = Arc::new(Api { live: live.clone(), endpoints: endpoints.clone() });
+            let mut stop_http = stop.clone();
+            tasks.spawn(async move {
+                let graceful = async move {
+                    let _ = stop_http.wait_for(|s| *s).await;
+                };
+                if let Err(e) = icsdrill_web::serve(http, api, graceful).await {
+                    tracing::error!(error = %e, "HTTP server failed");
+                }
+            });
+        }
         Ok(Range { live, endpoints, http: http_local, shutdown, tasks, sim })
     }
 

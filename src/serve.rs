@@ -6,9 +6,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use icsdrill::drill::{DrillServer, DrillSpec};
 use icsdrill::modbus::server::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Limits};
 use icsdrill::range::{AddressMode, Options, Range};
 use icsdrill_engine::EventKind;
+use icsdrill_web::drill::{Control, DrillApi, Mode, Phase, TeamInfo};
 
 use crate::load_scenario;
 use crate::simulate::write_events;
@@ -56,6 +58,23 @@ pub(crate) struct Args {
     /// Seconds a silent connection stays open.
     #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs())]
     idle_timeout: u64,
+    /// Run a drill with these teams (comma-separated ids), each on its own range, with the
+    /// web view (team consoles, instructor console, scoreboard) on the HTTP port.
+    #[arg(long, value_delimiter = ',', conflicts_with = "drill")]
+    teams: Vec<String>,
+    /// Drill mode: regional, contest or enterprise (scores the response plan).
+    #[arg(long, value_parser = parse_mode, default_value = "regional")]
+    mode: Mode,
+    /// Contest: freeze the public scoreboard this many simulated seconds before the end
+    /// (needs --duration).
+    #[arg(long)]
+    freeze: Option<f64>,
+    /// Start the drill at once instead of waiting in briefing for the instructor.
+    #[arg(long)]
+    start: bool,
+    /// A drill file (YAML): name, mode, scenario, seed, teams, duration_s, freeze_s, start.
+    #[arg(long)]
+    drill: Option<PathBuf>,
 }
 
 impl Args {
@@ -75,6 +94,11 @@ impl Args {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: DEFAULT_IDLE_TIMEOUT.as_secs(),
             no_attack: false,
+            teams: vec!["blue".into()],
+            mode: Mode::Regional,
+            freeze: None,
+            start: true,
+            drill: None,
         }
     }
 }
@@ -88,7 +112,67 @@ fn parse_source(s: &str) -> Result<(IpAddr, String), String> {
     Ok((addr, host.to_string()))
 }
 
-pub(crate) fn run(args: Args) -> Result<ExitCode> {
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    serde_json::from_value(serde_json::Value::String(s.into()))
+        .map_err(|_| format!("unknown mode `{s}`: regional, contest or enterprise"))
+}
+
+/// A drill file.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DrillFile {
+    name: Option<String>,
+    #[serde(default)]
+    mode: Option<Mode>,
+    scenario: Option<String>,
+    seed: Option<u64>,
+    teams: Vec<DrillTeam>,
+    duration_s: Option<f64>,
+    freeze_s: Option<f64>,
+    #[serde(default)]
+    start: bool,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum DrillTeam {
+    Id(String),
+    Named { id: String, name: String },
+}
+
+pub(crate) fn run(mut args: Args) -> Result<ExitCode> {
+    let mut name = None;
+    let mut teams: Vec<TeamInfo> = args
+        .teams
+        .iter()
+        .map(|t| TeamInfo { id: t.trim().to_string(), name: t.trim().to_string() })
+        .collect();
+    if let Some(path) = &args.drill {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let f: DrillFile =
+            serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if let Some(s) = f.scenario {
+            args.scenario = s;
+        }
+        args.seed = f.seed.unwrap_or(args.seed);
+        args.mode = f.mode.unwrap_or(args.mode);
+        args.duration = f.duration_s.or(args.duration);
+        args.freeze = f.freeze_s.or(args.freeze);
+        args.start |= f.start;
+        name = f.name;
+        teams = f
+            .teams
+            .into_iter()
+            .map(|t| match t {
+                DrillTeam::Id(id) => TeamInfo { name: id.clone(), id },
+                DrillTeam::Named { id, name } => TeamInfo { id, name },
+            })
+            .collect();
+        if teams.is_empty() {
+            bail!("{}: a drill needs at least one team", path.display());
+        }
+    }
     let mut scenario = load_scenario(&args.scenario)?;
     if args.no_attack {
         scenario = std::sync::Arc::new(scenario.without_attack());
@@ -116,7 +200,21 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             idle_timeout: Duration::from_secs(args.idle_timeout),
         },
         live_attacker: true,
+        serve_http: true,
+        first_endpoint: 0,
+        running: true,
     };
+    if !teams.is_empty() {
+        let mut spec = DrillSpec::new(scenario, &[], args.mode);
+        spec.name = name.unwrap_or_else(|| spec.name.clone());
+        spec.teams = teams;
+        spec.range = opts;
+        spec.freeze_s = args.freeze;
+        return run_drill(spec, &args);
+    }
+    if args.freeze.is_some() || args.start {
+        bail!("--freeze and --start are for drills: give --teams or --drill");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -139,7 +237,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         for e in &range.endpoints {
             println!("{:<16} {:<8} {:<15} {:>6} {:>5}  {}", e.plc, e.role, e.address, e.port, e.unit_id, e.device);
         }
-        println!("HTTP API: http://{}/api/endpoints  (health: /api/health, transactions: /api/transactions)", range.http);
+        println!("HTTP API: http://{}/api/endpoints  (health: /api/health, transactions: /api/transactions)", range.http.expect("serve_http is on"));
         println!("Press Ctrl-C to stop.");
         tokio::select! {
             _ = stop => eprintln!("\nicsdrill: stopping"),
@@ -160,6 +258,93 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         if let Some(path) = &args.events {
             write_events(path, sim.events())?;
             println!("event log  {}", path.display());
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn run_drill(spec: DrillSpec, args: &Args) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let started = std::time::Instant::now();
+        let scenario = spec.scenario.clone();
+        let mode = spec.mode;
+        let server = DrillServer::start(spec).await?;
+        let stop = stop_signal()?;
+        let drill = server.drill.clone();
+        if args.start {
+            drill.control(Control::Start).map_err(|e| anyhow::anyhow!(e))?;
+        }
+        let rate = args.tick_hz.unwrap_or(f64::from(scenario.tick_hz));
+        let base = format!("http://{}", server.http);
+        println!(
+            "icsdrill: serving {} ({} / {}) as a {} drill with {} team(s), seed {}, {} ticks per second, started in {} ms",
+            scenario.id,
+            scenario.meta.title.en,
+            scenario.meta.title.zh,
+            serde_json::to_value(mode)?.as_str().unwrap_or_default(),
+            drill.teams().count(),
+            args.seed,
+            rate,
+            started.elapsed().as_millis()
+        );
+        println!("Scoreboard (observers / 观察员):  {base}/?token={}", drill.observer_token());
+        println!("Instructor (white cell / 导调组): {base}/instructor?token={}", drill.instructor_token());
+        for (team, token, endpoints) in drill.teams() {
+            println!();
+            println!("Team {} ({}) console / 队伍控制台: {base}/team/{}?token={token}", team.id, team.name, team.id);
+            println!("  {:<16} {:<8} {:<15} {:>6} {:>5}  DEVICE", "PLC", "ROLE", "ADDRESS", "PORT", "UNIT");
+            for e in endpoints {
+                println!("  {:<16} {:<8} {:<15} {:>6} {:>5}  {}", e.plc, e.role, e.address, e.port, e.unit_id, e.device);
+            }
+        }
+        println!();
+        println!("API: {base}/api/openapi.json (Authorization: Bearer TOKEN)");
+        match drill.phase() {
+            Phase::Briefing => println!("Phase: briefing; start the drill from the instructor console."),
+            p => println!("Phase: {}", serde_json::to_value(p)?.as_str().unwrap_or_default()),
+        }
+        println!("Press Ctrl-C to stop.");
+        let end = args.duration.map(|d| scenario.ticks(d));
+        let finished = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let done = drill.teams().all(|(t, _, _)| {
+                    let live = drill.live(&t.id).expect("listed team");
+                    live.stopped() || end.is_some_and(|e| live.snapshot_guard().tick >= e)
+                });
+                if done {
+                    break;
+                }
+            }
+        };
+        tokio::select! {
+            _ = stop => eprintln!("\nicsdrill: stopping"),
+            _ = finished => {}
+        }
+        let boards = drill.scoreboard(true);
+        let board = boards.borrow().clone();
+        let sims = server.shutdown().await?;
+        for (team, sim) in &sims {
+            let summary = sim.summary();
+            let total = board.rows.iter().find(|r| r.team == *team).map_or(0.0, |r| r.total);
+            println!(
+                "icsdrill: stopped at tick {} ({} simulated s): team {team}: score {total:.1}, {} events, {} trips, {} damage",
+                summary.ticks,
+                summary.ticks / u64::from(scenario.tick_hz),
+                summary.events,
+                summary.trips,
+                summary.damage
+            );
+            if let Some(dir) = &args.events {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                let path = dir.join(format!("{team}.jsonl"));
+                write_events(&path, sim.events())?;
+                println!("event log  {}", path.display());
+            }
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -165,7 +165,7 @@ async fn pymodbus_defender_sees_the_live_attacker_and_restores_the_plant() {
         false
     });
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/pymodbus_defender.py");
-    let http = format!("http://{}", range.http);
+    let http = format!("http://{}", range.http.expect("serve_http is on"));
     let o = run("python3", vec![script.into(), http, t101.port().to_string(), sis.port().to_string()]).await;
     assert!(contain.await.unwrap(), "the attacker's write never showed");
     assert!(o.status.success(), "{}", text(&o));

@@ -394,7 +394,7 @@ async fn transactions_are_events_and_served_over_http() {
     c.pdu(1, &[0x03, 0x00, 0x09, 0x00, 0x01]).await.unwrap();
     // The records of reads reach the log at the next tick.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let body = http_get(range.http, "/api/transactions?since=0&limit=100").await;
+    let body = http_get(range.http.expect("serve_http is on"), "/api/transactions?since=0&limit=100").await;
     let v: serde_json::Value = serde_json::from_str(&body.1).unwrap();
     let events = v["events"].as_array().unwrap();
     let find = |f: &dyn Fn(&serde_json::Value) -> bool| events.iter().find(|e| f(e)).cloned();
@@ -409,9 +409,10 @@ async fn transactions_are_events_and_served_over_http() {
     assert_eq!((bad["exception"].as_u64(), bad["reason"].as_str()), (Some(2), Some("illegal_address")));
     assert!(find(&|e| e["kind"] == "modbus_connection").is_some());
     let next = v["next"].as_u64().unwrap();
-    let later: serde_json::Value =
-        serde_json::from_str(&http_get(range.http, &format!("/api/transactions?since={next}")).await.1)
-            .unwrap();
+    let later: serde_json::Value = serde_json::from_str(
+        &http_get(range.http.expect("serve_http is on"), &format!("/api/transactions?since={next}")).await.1,
+    )
+    .unwrap();
     assert!(later["events"].as_array().unwrap().iter().all(|e| e["seq"].as_u64().unwrap() >= next));
     range.shutdown().await.unwrap();
 }
@@ -419,14 +420,14 @@ async fn transactions_are_events_and_served_over_http() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_api_reports_health_endpoints_and_clear_errors() {
     let range = start(builtin("petrochem-tank-farm"), |_| {}).await;
-    let (status, body) = http_get(range.http, "/api/health").await;
+    let (status, body) = http_get(range.http.expect("serve_http is on"), "/api/health").await;
     assert_eq!(status, 200);
     let health: icsdrill_web::Health = serde_json::from_str(&body).unwrap();
     assert_eq!(
         (health.scenario.as_str(), health.status.as_str(), health.endpoints),
         ("petrochem-tank-farm", "ok", 4)
     );
-    let (status, body) = http_get(range.http, "/api/endpoints").await;
+    let (status, body) = http_get(range.http.expect("serve_http is on"), "/api/endpoints").await;
     assert_eq!(status, 200);
     let endpoints: Vec<icsdrill_web::EndpointInfo> = serde_json::from_str(&body).unwrap();
     assert_eq!(endpoints, range.endpoints);
@@ -436,7 +437,7 @@ async fn http_api_reports_health_endpoints_and_clear_errors() {
         ("/api/transactions?bogus=1", 400),
         ("/nope", 404),
     ] {
-        let (status, body) = http_get(range.http, path).await;
+        let (status, body) = http_get(range.http.expect("serve_http is on"), path).await;
         assert_eq!(status, code, "{path}");
         let v: serde_json::Value =
             serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: not JSON: {body}"));
@@ -464,7 +465,7 @@ pub(crate) async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     (status, body)
 }
 
-fn dechunk(mut s: &str) -> String {
+pub(crate) fn dechunk(mut s: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = s.split_once("\r\n") {
         let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);

@@ -293,6 +293,9 @@ fn downloads_restarts_and_restores_act_on_the_program() {
         asset: "plc1".into(),
         observed_s: Some(12.0),
         text: "set point changed".into(),
+        tactic: None,
+        impact: String::new(),
+        actions: String::new(),
     };
     assert_eq!(sim.step_outcomes([report]), [Ok(())]);
     assert!(

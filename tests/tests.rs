@@ -5,6 +5,7 @@ mod attacks;
 mod cli;
 mod clients;
 mod determinism;
+mod drill;
 mod modbus;
 mod plant;
 mod process;

@@ -354,6 +354,15 @@ pub enum EventKind {
         observed_s: Option<f64>,
         /// Free text.
         text: String,
+        /// Tactic as reported.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tactic: Option<String>,
+        /// Impact as reported.
+        #[serde(skip_serializing_if = "String::is_empty")]
+        impact: String,
+        /// Actions taken, as reported.
+        #[serde(skip_serializing_if = "String::is_empty")]
+        actions: String,
     },
     /// Periodic record of true and measured values.
     Sample {

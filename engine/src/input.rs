@@ -299,7 +299,54 @@ pub enum SimInput {
         /// Free text.
         #[serde(default)]
         text: String,
+        /// ATT&CK for ICS tactic, e.g. `Impair Process Control`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tactic: Option<String>,
+        /// Impact on the process as the team sees it.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        impact: String,
+        /// Actions taken so far.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        actions: String,
     },
+    /// Defender: notify someone outside the team (duty officer, management, the authority),
+    /// as a response plan asks.
+    Notify {
+        /// Who: `duty_officer`, `management`, `authority`, ... (free, short).
+        to: String,
+        /// Message.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        text: String,
+    },
+    /// A team takes a hint (or the white cell reveals it); it costs the hint's points.
+    RevealHint {
+        /// Hint id.
+        hint: String,
+    },
+    /// White cell: an inject, a message or phone call to the team, or an attack step fired
+    /// now whatever its trigger says.
+    Inject {
+        /// How it reaches the team.
+        channel: InjectChannel,
+        /// What it says.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        text: String,
+        /// Attack step to fire (channel `step`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+    },
+}
+
+/// How an inject reaches a team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InjectChannel {
+    /// A written message (email, ticket, chat).
+    Message,
+    /// A phone call (from operations, the vendor, the authority).
+    Phone,
+    /// Fire an attack step now.
+    Step,
 }
 
 /// What an engineering-protocol command asks for.
@@ -373,6 +420,7 @@ impl SimInput {
             SimInput::AcknowledgeAlarm { .. } => "acknowledge_alarm",
             SimInput::EnableRangeChecks { .. } => "enable_range_checks",
             SimInput::ReportIncident { .. } => "report_incident",
+            SimInput::Notify { .. } => "notify",
             _ => return None,
         })
     }

@@ -15,6 +15,7 @@
 //! - `input`: `SimInput`, the closed list of ways to change the plant, and input files.
 //! - `event`: `SimEvent` and the append-only `EventLog`.
 //! - `network`: the conduit firewall decision.
+//! - `score`: `Scorer`, a team's score from its event log and the scenario's rubric.
 //! - `rng`: `SimRng`, named random sub-streams of the run seed.
 
 pub mod attack;
@@ -24,6 +25,7 @@ pub mod network;
 mod program;
 pub mod rng;
 pub mod scenario;
+pub mod score;
 pub mod sim;
 pub mod snapshot;
 pub mod systems;

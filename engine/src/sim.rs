@@ -101,12 +101,19 @@ impl Sim {
             })
             .collect();
         let net = self.world.resource::<NetState>().clone();
+        let bus = self.world.resource::<FieldBus>();
         Snapshot {
             tick: self.tick(),
             plcs,
             net,
             events: self.events().len(),
             attacker_host: self.attacker_host(),
+            vars: self.world.resource::<Process>().values.clone(),
+            sensors: bus.measured.clone(),
+            actuators: bus.actuator_pos.clone(),
+            alarms: bus.alarm_active.clone(),
+            alarms_acked: bus.alarm_acked.clone(),
+            tripped: bus.tripped.clone(),
         }
     }
 

@@ -32,4 +32,16 @@ pub struct Snapshot {
     pub events: usize,
     /// The host the attacker acts from (the live attacker's traffic stands for it).
     pub attacker_host: Option<crate::scenario::HostIdx>,
+    /// True values of the process variables, by `VarIdx` (the answer key: instructors only).
+    pub vars: Vec<f64>,
+    /// Measured values, by `SensorIdx` (what operators see; switches as 0 or 1).
+    pub sensors: Vec<f64>,
+    /// Actuator positions 0..=1, by `ActuatorIdx`.
+    pub actuators: Vec<f64>,
+    /// Active alarm levels by `AlarmIdx`, one bit per `AlarmLevel::ALL` entry.
+    pub alarms: Vec<u8>,
+    /// Acknowledged alarms, by `AlarmIdx`.
+    pub alarms_acked: Vec<bool>,
+    /// Latched interlock trips, by `InterlockIdx`.
+    pub tripped: Vec<bool>,
 }

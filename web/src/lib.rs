@@ -1,8 +1,19 @@
-//! icsdrill's HTTP API (axum). Today: health, the endpoint table and the Modbus transaction
-//! log of a range; the web issue adds the consoles and the scoreboard.
+//! icsdrill's HTTP API and web view (axum).
 //!
-//! `router` takes the range behind the `RangeApi` trait, so this crate knows nothing of how a
-//! range runs, and tests drive the router with `oneshot`, no socket.
+//! - `router` (this file): the open API of a single practice range (health, endpoints, the
+//!   Modbus transaction log), behind the `RangeApi` trait.
+//! - `drill`: a drill's API and pages (team consoles, instructor console, scoreboard) with
+//!   role-based access, behind the `DrillApi` trait.
+//! - `openapi`, `mimic`, `pages`: the OpenAPI document, the SVG mimic diagram, the built-in
+//!   HTML/JS/CSS.
+//!
+//! This crate knows nothing of how a range runs; tests drive the routers with `oneshot`, no
+//! socket.
+
+pub mod drill;
+pub mod mimic;
+pub mod openapi;
+pub mod pages;
 
 use std::sync::Arc;
 
@@ -96,7 +107,9 @@ pub async fn serve(
 /// An error as JSON: `{"error": "..."}` with a status.
 #[derive(Debug)]
 pub struct ApiError {
+    /// HTTP status.
     status: StatusCode,
+    /// What went wrong.
     message: String,
 }
 

@@ -31,6 +31,74 @@ pub(crate) struct ScenarioFile {
     pub(crate) attack: Vec<StepFile>,
     #[serde(default)]
     pub(crate) background: Vec<BackgroundFile>,
+    #[serde(default)]
+    pub(crate) scoring: ScoringFile,
+    #[serde(default)]
+    pub(crate) hints: Vec<HintFile>,
+}
+
+/// The rubric; every part has a default (`score::Rubric::defaults`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ScoringFile {
+    #[serde(default)]
+    pub(crate) points: PointsFile,
+    #[serde(default)]
+    pub(crate) detect_window_s: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) detect_target_s: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) contain_target_s: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) recover_target_s: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) downtime_budget_s: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) response_plan: Vec<PlanStepFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PointsFile {
+    #[serde(default)]
+    pub(crate) detection: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) time_to_detect: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) time_to_contain: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) time_to_recover: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) trip_avoided: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) damage_avoided: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) uptime: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) report_quality: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) response_plan: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) false_positive: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) destructive: Option<S<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PlanStepFile {
+    pub(crate) id: S<String>,
+    pub(crate) name: TextFile,
+    pub(crate) done_by: Vec<S<String>>,
+    pub(crate) within_s: S<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HintFile {
+    pub(crate) id: S<String>,
+    pub(crate) cost: S<f64>,
+    pub(crate) text: TextFile,
 }
 
 /// Benign traffic: what operators and engineers do anyway.

@@ -789,6 +789,10 @@ pub struct Scenario {
     pub attack: Option<crate::attack::AttackPlan>,
     /// Benign background traffic, by tick (operators and engineers at work).
     pub background: Vec<Background>,
+    /// How teams are scored.
+    pub scoring: crate::score::Rubric,
+    /// Hints teams may take.
+    pub hints: Vec<crate::score::Hint>,
 }
 
 /// One piece of benign traffic.

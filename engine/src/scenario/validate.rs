@@ -14,6 +14,7 @@ use super::file::*;
 use super::*;
 
 mod attack;
+mod scoring;
 
 use attack::AttackNames;
 
@@ -248,6 +249,8 @@ impl Cx<'_> {
         let faults = self.faults(&f.faults, &process, tick_hz);
         let monitoring = self.monitoring(f.monitoring.as_ref(), meta.level);
         let background = self.background(&f.background, &host_names, &plc_names, tick_hz);
+        let scoring = self.scoring(&f.scoring, tick_hz);
+        let hints = self.hints(&f.hints);
         let attack = self.attack(
             f.attacker.as_ref(),
             &f.attack,
@@ -280,6 +283,8 @@ impl Cx<'_> {
             monitoring,
             attack,
             background,
+            scoring,
+            hints,
         }
     }
 

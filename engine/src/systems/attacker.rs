@@ -45,6 +45,8 @@ pub struct AttackState {
     pub attempts: Vec<u32>,
     /// Whether any attempt of each step succeeded.
     pub succeeded: Vec<bool>,
+    /// Steps the white cell fired by an inject, whatever their trigger says.
+    pub forced: Vec<bool>,
 }
 
 /// How attack actions reach the plant.
@@ -85,6 +87,7 @@ impl AttackState {
             steps: vec![StepStatus::Pending; n],
             attempts: vec![0; n],
             succeeded: vec![false; n],
+            forced: vec![false; n],
         }
     }
 }
@@ -100,7 +103,7 @@ pub(super) fn run_attack(world: &mut World) {
             StepStatus::Pending => {
                 if step.expire_tick.is_some_and(|t| tick >= t) {
                     finish(world, tick, step, i, Outcome::Failed, true);
-                } else if triggered(world, step, tick) {
+                } else if triggered(world, i, step, tick) {
                     attempt(world, &scenario, tick, step, i);
                 }
             }
@@ -110,7 +113,22 @@ pub(super) fn run_attack(world: &mut World) {
     }
 }
 
-fn triggered(world: &World, step: &Step, tick: u64) -> bool {
+/// Makes a pending attack step fire at this tick (a white-cell inject).
+pub(crate) fn force_step(world: &mut World, s: &Scenario, step: &str) -> Result<(), RejectReason> {
+    let plan = s.attack.as_ref().ok_or(RejectReason::UnknownTarget)?;
+    let i = plan.steps.iter().position(|st| st.id == step).ok_or(RejectReason::UnknownTarget)?;
+    let mut state = world.resource_mut::<AttackState>();
+    if state.steps[i] != StepStatus::Pending {
+        return Err(RejectReason::UnknownTarget);
+    }
+    state.forced[i] = true;
+    Ok(())
+}
+
+fn triggered(world: &World, i: usize, step: &Step, tick: u64) -> bool {
+    if world.resource::<AttackState>().forced[i] {
+        return true;
+    }
     let w = &step.when;
     if w.at_tick.is_some_and(|t| tick < t) {
         return false;

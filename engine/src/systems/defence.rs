@@ -167,11 +167,14 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
             state.range_checks = true;
             Ok(Vec::new())
         }
-        SimInput::ReportIncident { technique, asset, observed_s, text } => {
+        SimInput::ReportIncident { technique, asset, observed_s, text, tactic, impact, actions } => {
             if observed_s.is_some_and(|t| !t.is_finite() || t < 0.0)
                 || text.len() > 10_000
                 || technique.len() > 32
                 || asset.len() > 64
+                || tactic.as_ref().is_some_and(|t| t.len() > 64)
+                || impact.len() > 10_000
+                || actions.len() > 10_000
             {
                 return Err(RejectReason::IllegalValue);
             }
@@ -180,7 +183,34 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
                 asset: asset.clone(),
                 observed_s: *observed_s,
                 text: text.clone(),
+                tactic: tactic.clone(),
+                impact: impact.clone(),
+                actions: actions.clone(),
             }])
+        }
+        SimInput::Notify { to, text } => {
+            if to.trim().is_empty() || to.len() > 64 || text.len() > 10_000 {
+                return Err(RejectReason::IllegalValue);
+            }
+            Ok(Vec::new())
+        }
+        SimInput::RevealHint { hint } => {
+            if !s.hints.iter().any(|h| h.id == *hint) {
+                return Err(RejectReason::UnknownTarget);
+            }
+            Ok(Vec::new())
+        }
+        SimInput::Inject { channel, text, step } => {
+            use crate::input::InjectChannel;
+            if text.len() > 10_000 {
+                return Err(RejectReason::IllegalValue);
+            }
+            match (channel, step) {
+                (InjectChannel::Step, Some(step)) => super::attacker::force_step(world, s, step)?,
+                (InjectChannel::Step, None) | (_, Some(_)) => return Err(RejectReason::IllegalValue),
+                _ => {}
+            }
+            Ok(Vec::new())
         }
         other => unreachable!("`defence::apply` got an input it does not own: {other:?}"),
     }

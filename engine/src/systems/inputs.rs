@@ -269,7 +269,10 @@ pub(crate) fn apply_one(
         | SimInput::RestartPlc { .. }
         | SimInput::AcknowledgeAlarm { .. }
         | SimInput::EnableRangeChecks { .. }
-        | SimInput::ReportIncident { .. } => super::defence::apply(world, s, tick, input),
+        | SimInput::ReportIncident { .. }
+        | SimInput::Notify { .. }
+        | SimInput::RevealHint { .. }
+        | SimInput::Inject { .. } => super::defence::apply(world, s, tick, input),
         SimInput::AttackResult { step, attempt, ok, reason } => {
             let scenario = world.resource::<Plant>().0.clone();
             let plan = scenario.attack.as_ref().ok_or(RejectReason::UnknownTarget)?;

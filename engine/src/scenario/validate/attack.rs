@@ -17,7 +17,7 @@ pub(super) struct AttackNames<'a> {
 }
 
 /// The `kind` tags of defender inputs a `defender:` trigger may wait for.
-const DEFENDER_ACTIONS: [&str; 13] = [
+const DEFENDER_ACTIONS: [&str; 14] = [
     "block_source",
     "allow_functions",
     "restrict_writes",
@@ -31,9 +31,24 @@ const DEFENDER_ACTIONS: [&str; 13] = [
     "acknowledge_alarm",
     "enable_range_checks",
     "report_incident",
+    "notify",
 ];
 
 impl Cx<'_> {
+    /// Checks the `kind` tag of a defender action.
+    pub(super) fn defender_kind(&mut self, kind: &Spanned<String>) {
+        if !DEFENDER_ACTIONS.contains(&kind.value.as_str()) {
+            self.err(
+                &kind.referenced,
+                format!(
+                    "unknown defender action `{}`, expected one of {}",
+                    kind.value,
+                    DEFENDER_ACTIONS.join(", ")
+                ),
+            );
+        }
+    }
+
     pub(super) fn monitoring(&mut self, m: Option<&Spanned<String>>, level: u8) -> crate::attack::Monitoring {
         use crate::attack::Monitoring;
         const LEVELS: [(Monitoring, &str); 3] =
@@ -164,16 +179,7 @@ impl Cx<'_> {
                     Condition { watched, above, below }
                 });
                 let defender = w.defender.as_ref().map(|d| {
-                    if !DEFENDER_ACTIONS.contains(&d.action.value.as_str()) {
-                        self.err(
-                            &d.action.referenced,
-                            format!(
-                                "unknown defender action `{}`, expected one of {}",
-                                d.action.value,
-                                DEFENDER_ACTIONS.join(", ")
-                            ),
-                        );
-                    }
+                    self.defender_kind(&d.action);
                     let by = self.finite(&d.by_s, "by_s");
                     DefenderCheck { action: d.action.value.clone(), by_tick: ticks(by), done: d.done }
                 });

@@ -1,0 +1,89 @@
+//! Validation of a scenario's rubric (`scoring:`) and hints.
+
+use serde_saphyr::Spanned;
+
+use super::super::file::*;
+use super::{Cx, Names, text};
+use crate::score::{Hint, PlanStep, Rubric};
+
+impl Cx<'_> {
+    /// A number of points: finite and at least 0.
+    fn points(&mut self, v: &Option<Spanned<f64>>, default: f64, what: &str) -> f64 {
+        let Some(v) = v else { return default };
+        let x = self.finite(v, what);
+        if x < 0.0 {
+            self.err(&v.referenced, format!("{what} must be at least 0 (penalties are subtracted), got {x}"));
+            return default;
+        }
+        x
+    }
+
+    pub(super) fn scoring(&mut self, f: &ScoringFile, tick_hz: u32) -> Rubric {
+        let mut r = Rubric::defaults(tick_hz);
+        let ticks = |s: f64| (s * f64::from(tick_hz)).round().max(0.0) as u64;
+        let secs = |cx: &mut Self, v: &Option<Spanned<f64>>, default: u64, what: &str| match v {
+            Some(v) => ticks(cx.positive(v, what)),
+            None => default,
+        };
+        r.detect_window_ticks = secs(self, &f.detect_window_s, r.detect_window_ticks, "detect_window_s");
+        r.detect_target_ticks = secs(self, &f.detect_target_s, r.detect_target_ticks, "detect_target_s");
+        r.contain_target_ticks = secs(self, &f.contain_target_s, r.contain_target_ticks, "contain_target_s");
+        r.recover_target_ticks = secs(self, &f.recover_target_s, r.recover_target_ticks, "recover_target_s");
+        r.downtime_budget_ticks =
+            secs(self, &f.downtime_budget_s, r.downtime_budget_ticks, "downtime_budget_s");
+        let p = &f.points;
+        let d = r.points.clone();
+        r.points = crate::score::Points {
+            detection: self.points(&p.detection, d.detection, "detection"),
+            time_to_detect: self.points(&p.time_to_detect, d.time_to_detect, "time_to_detect"),
+            time_to_contain: self.points(&p.time_to_contain, d.time_to_contain, "time_to_contain"),
+            time_to_recover: self.points(&p.time_to_recover, d.time_to_recover, "time_to_recover"),
+            trip_avoided: self.points(&p.trip_avoided, d.trip_avoided, "trip_avoided"),
+            damage_avoided: self.points(&p.damage_avoided, d.damage_avoided, "damage_avoided"),
+            uptime: self.points(&p.uptime, d.uptime, "uptime"),
+            report_quality: self.points(&p.report_quality, d.report_quality, "report_quality"),
+            response_plan: self.points(&p.response_plan, d.response_plan, "response_plan"),
+            false_positive: self.points(&p.false_positive, d.false_positive, "false_positive"),
+            destructive: self.points(&p.destructive, d.destructive, "destructive"),
+        };
+        let mut names = Names::default();
+        r.response_plan = f
+            .response_plan
+            .iter()
+            .map(|st| {
+                self.define(&mut names, "response plan step", &st.id);
+                if st.done_by.is_empty() {
+                    self.err(
+                        &st.id.referenced,
+                        format!("response plan step `{}` lists no action in `done_by`", st.id.value),
+                    );
+                }
+                for k in &st.done_by {
+                    self.defender_kind(k);
+                }
+                PlanStep {
+                    id: st.id.value.clone(),
+                    name: text(&st.name),
+                    done_by: st.done_by.iter().map(|k| k.value.clone()).collect(),
+                    within_ticks: ticks(self.positive(&st.within_s, "within_s")),
+                }
+            })
+            .collect();
+        r
+    }
+
+    pub(super) fn hints(&mut self, hints: &[HintFile]) -> Vec<Hint> {
+        let mut names = Names::default();
+        hints
+            .iter()
+            .map(|h| {
+                self.define(&mut names, "hint", &h.id);
+                Hint {
+                    id: h.id.value.clone(),
+                    cost: self.points(&Some(h.cost.clone()), 0.0, "cost"),
+                    text: text(&h.text),
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,745 @@
+//! A drill: one scenario, many teams, each with its own isolated range (its own simulated
+//! plant and Modbus endpoints) in one process, a phase the white cell controls, live scores
+//! and the web view.
+//!
+//! Scores come only from each range's event log: a `TickHook` on every team's sim thread
+//! feeds the new events to an `icsdrill_engine::score::Scorer` and publishes the card when it
+//! changes; one board task ranks the teams and hands the scoreboard to subscribers through a
+//! `watch` channel (each subscriber gets the newest board, never a backlog).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use arc_swap::ArcSwap;
+use icsdrill_engine::input::InjectChannel;
+use icsdrill_engine::score::{ScoreCard, Scorer};
+use icsdrill_engine::{EventKind, Scenario, Sim, SimEvent, SimInput};
+use icsdrill_web::EndpointInfo;
+use icsdrill_web::drill::{
+    ActError, BoardRow, BoxFuture, Control, DrillApi, DrillInfo, Mode, Phase, Role, Scoreboard, TeamInfo,
+};
+use serde::Serialize;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+use crate::live::{Live, TickHook};
+use crate::range::{self, Range};
+
+/// Most teams in one drill.
+pub const MAX_TEAMS: usize = 200;
+/// How long an HTTP action waits for the tick that applies it.
+pub const ACT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Seconds of simulated time between score refreshes when no event changes it (downtime and
+/// the time-based parts move on their own).
+const REFRESH_S: u64 = 5;
+
+/// What a drill is made of.
+#[derive(Debug, Clone)]
+pub struct DrillSpec {
+    /// Name shown on the pages.
+    pub name: String,
+    /// Mode.
+    pub mode: Mode,
+    /// Scenario every team plays.
+    pub scenario: Arc<Scenario>,
+    /// Teams, in order.
+    pub teams: Vec<TeamInfo>,
+    /// Range options shared by every team (seed, bind address, base port, address mode,
+    /// clock, limits); each team's endpoints follow the previous team's.
+    pub range: range::Options,
+    /// Contest: observers and teams see the scoreboard as it was this many simulated
+    /// seconds before the end (needs `range.duration_s`).
+    pub freeze_s: Option<f64>,
+    /// The clock moves only when `step` is called (scripted tests, table-top pacing).
+    pub manual_clock: bool,
+}
+
+impl DrillSpec {
+    /// A regional drill of `teams` on `scenario` with default range options.
+    pub fn new(scenario: Arc<Scenario>, teams: &[&str], mode: Mode) -> DrillSpec {
+        DrillSpec {
+            name: scenario.meta.title.en.clone(),
+            mode,
+            scenario,
+            teams: teams.iter().map(|t| TeamInfo { id: (*t).to_string(), name: (*t).to_string() }).collect(),
+            range: range::Options::new(1),
+            freeze_s: None,
+            manual_clock: false,
+        }
+    }
+}
+
+/// An action the team took, as its console lists it.
+#[derive(Debug, Clone, Serialize)]
+struct ActionRec {
+    tick: u64,
+    kind: &'static str,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+/// An inject the team received.
+#[derive(Debug, Clone, Serialize)]
+struct InjectRec {
+    tick: u64,
+    channel: InjectChannel,
+    text: String,
+}
+
+/// An attack step's progress in one range (instructors only).
+#[derive(Debug, Clone, Serialize)]
+struct StepProgress {
+    id: String,
+    status: String,
+    attempts: u32,
+    succeeded: bool,
+}
+
+/// What the hook keeps of a range's log beyond the score.
+#[derive(Debug, Clone, Default, Serialize)]
+struct Track {
+    actions: Vec<ActionRec>,
+    injects: Vec<InjectRec>,
+    hints: Vec<String>,
+    steps: Vec<StepProgress>,
+    trips: usize,
+    damage: usize,
+}
+
+impl Track {
+    /// Reads one event; true when something shown changed.
+    fn push(&mut self, e: &SimEvent) -> bool {
+        match &e.kind {
+            EventKind::InputApplied { input } | EventKind::InputRejected { input, .. } => {
+                let reason = match &e.kind {
+                    EventKind::InputRejected { reason, .. } => Some(reason_name(*reason)),
+                    _ => None,
+                };
+                let ok = reason.is_none();
+                match input {
+                    SimInput::Inject {
+                        channel: c @ (InjectChannel::Message | InjectChannel::Phone),
+                        text,
+                        ..
+                    } => {
+                        self.injects.push(InjectRec { tick: e.tick, channel: *c, text: text.clone() });
+                    }
+                    SimInput::RevealHint { hint } if ok && !self.hints.contains(hint) => {
+                        self.hints.push(hint.clone())
+                    }
+                    other => match other.defender_kind() {
+                        Some(kind) => self.actions.push(ActionRec { tick: e.tick, kind, ok, reason }),
+                        None => return false,
+                    },
+                }
+                true
+            }
+            EventKind::AttackAttempt { step, ok, .. } => {
+                if let Some(s) = self.steps.iter_mut().find(|s| s.id == *step) {
+                    s.attempts += 1;
+                    s.succeeded |= ok;
+                    s.status = "active".into();
+                }
+                true
+            }
+            EventKind::AttackStepEnded { step, outcome, expired } => {
+                if let Some(s) = self.steps.iter_mut().find(|s| s.id == *step) {
+                    s.status = if *expired {
+                        "expired".into()
+                    } else {
+                        serde_json::to_value(outcome)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default()
+                    };
+                }
+                true
+            }
+            EventKind::InterlockTripped { .. } => {
+                self.trips += 1;
+                true
+            }
+            EventKind::Damage { .. } => {
+                self.damage += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+fn reason_name(r: icsdrill_engine::RejectReason) -> String {
+    serde_json::to_value(r)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_else(|| format!("{r:?}"))
+}
+
+/// What a team's hook publishes.
+struct Published {
+    card: ArcSwap<ScoreCard>,
+    track: ArcSwap<Track>,
+    /// Microseconds since the drill's epoch when the card last changed.
+    changed_us: AtomicU64,
+}
+
+/// One team's range.
+struct Team {
+    info: TeamInfo,
+    token: String,
+    live: Arc<Live>,
+    endpoints: Vec<EndpointInfo>,
+    published: Arc<Published>,
+}
+
+/// A running drill (shared by the web layer and the runtime).
+pub struct Drill {
+    /// Drill id.
+    pub id: String,
+    name: String,
+    mode: Mode,
+    scenario: Arc<Scenario>,
+    epoch: Instant,
+    teams: Vec<Team>,
+    phase: Mutex<Phase>,
+    instructor_token: String,
+    observer_token: String,
+    manual_clock: bool,
+    freeze_tick: Option<u64>,
+    board_full: watch::Sender<Arc<Scoreboard>>,
+    board_public: watch::Sender<Arc<Scoreboard>>,
+    changed: Arc<Notify>,
+}
+
+/// A drill and what runs it: ranges, the board task and the web server.
+pub struct DrillServer {
+    /// The drill.
+    pub drill: Arc<Drill>,
+    /// Where the web view and API listen.
+    pub http: SocketAddr,
+    ranges: Vec<Range>,
+    shutdown: watch::Sender<bool>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+/// A fresh random token (128 bits, hex).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS provides randomness");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares without an early exit, so response times do not leak how much of a token matched.
+fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn valid_team_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 32 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn same_score(a: &ScoreCard, b: &ScoreCard) -> bool {
+    a.total == b.total && a.components == b.components && a.plan == b.plan
+}
+
+/// The hook that scores one team's range after every tick.
+fn score_hook(
+    scenario: &Arc<Scenario>,
+    plan: bool,
+    published: Arc<Published>,
+    changed: Arc<Notify>,
+    epoch: Instant,
+) -> TickHook {
+    let mut scorer = Scorer::new(scenario, plan);
+    let mut track = Track {
+        steps: scenario
+            .attack
+            .iter()
+            .flat_map(|p| &p.steps)
+            .map(|s| StepProgress {
+                id: s.id.clone(),
+                status: "pending".into(),
+                attempts: 0,
+                succeeded: false,
+            })
+            .collect(),
+        ..Track::default()
+    };
+    let refresh = REFRESH_S * u64::from(scenario.tick_hz);
+    Box::new(move |sim: &Sim, new: &[SimEvent]| {
+        let mut relevant = false;
+        let mut shown = false;
+        for e in new {
+            scorer.push(e);
+            relevant |= Scorer::relevant(&e.kind);
+            shown |= track.push(e);
+        }
+        if shown {
+            published.track.store(Arc::new(track.clone()));
+        }
+        let tick = sim.tick();
+        if relevant || tick % refresh == 0 {
+            let card = scorer.card(tick);
+            if !same_score(&card, &published.card.load()) {
+                published.card.store(Arc::new(card));
+                published.changed_us.store(epoch.elapsed().as_micros() as u64, Ordering::Release);
+                changed.notify_one();
+            } else if tick % refresh == 0 {
+                // Keep the tick of the card current for the console.
+                published.card.store(Arc::new(card));
+            }
+        }
+    })
+}
+
+impl DrillServer {
+    /// Starts every team's range (clock held: the drill starts in briefing), the board task
+    /// and the web server on `spec.range.bind:spec.range.http_port`.
+    pub async fn start(spec: DrillSpec) -> Result<DrillServer> {
+        if spec.teams.is_empty() {
+            bail!("a drill needs at least one team");
+        }
+        if spec.teams.len() > MAX_TEAMS {
+            bail!("at most {MAX_TEAMS} teams per drill, got {}", spec.teams.len());
+        }
+        for (i, t) in spec.teams.iter().enumerate() {
+            if !valid_team_id(&t.id) {
+                bail!("team id `{}` must be 1-32 letters, digits, `-` or `_`", t.id.escape_debug());
+            }
+            if spec.teams[..i].iter().any(|u| u.id == t.id) {
+                bail!("team `{}` is listed twice", t.id);
+            }
+        }
+        let freeze_tick = match (spec.mode, spec.freeze_s, spec.range.duration_s) {
+            (Mode::Contest, Some(f), Some(d)) if f > 0.0 && f < d => Some(spec.scenario.ticks(d - f)),
+            (_, Some(_), None) => bail!("a scoreboard freeze needs a drill duration (--duration)"),
+            (Mode::Contest, Some(f), Some(d)) => bail!("freeze {f} s must be within the drill's {d} s"),
+            (_, Some(_), Some(_)) => bail!("a scoreboard freeze is for contests (--mode contest)"),
+            _ => None,
+        };
+        let epoch = Instant::now();
+        let changed = Arc::new(Notify::new());
+        let plan = spec.mode == Mode::Enterprise;
+        let scenario = spec.scenario.clone();
+        let mut ranges = Vec::new();
+        let mut teams = Vec::new();
+        for (k, info) in spec.teams.iter().enumerate() {
+            let mut opts = spec.range.clone();
+            opts.serve_http = false;
+            opts.running = false;
+            opts.first_endpoint = k * scenario.plcs.len();
+            let published = Arc::new(Published {
+                card: ArcSwap::from_pointee(Scorer::new(&scenario, plan).card(0)),
+                track: ArcSwap::from_pointee(Track::default()),
+                changed_us: AtomicU64::new(0),
+            });
+            let hook = score_hook(&scenario, plan, published.clone(), changed.clone(), epoch);
+            let range = Range::start_with(scenario.clone(), opts, Some(hook))
+                .await
+                .with_context(|| format!("starting team `{}`'s range", info.id))?;
+            teams.push(Team {
+                info: info.clone(),
+                token: new_token(),
+                live: range.live.clone(),
+                endpoints: range.endpoints.clone(),
+                published,
+            });
+            ranges.push(range);
+        }
+        let empty = Arc::new(Scoreboard {
+            seq: 0,
+            phase: Phase::Briefing,
+            frozen: false,
+            changed_us: 0,
+            rows: vec![],
+        });
+        let drill = Arc::new(Drill {
+            id: new_token()[..8].to_string(),
+            name: spec.name.clone(),
+            mode: spec.mode,
+            scenario,
+            epoch,
+            teams,
+            phase: Mutex::new(Phase::Briefing),
+            instructor_token: new_token(),
+            observer_token: new_token(),
+            manual_clock: spec.manual_clock,
+            freeze_tick,
+            board_full: watch::Sender::new(empty.clone()),
+            board_public: watch::Sender::new(empty),
+            changed,
+        });
+        drill.publish_board(1);
+
+        let http_addr = SocketAddr::new(spec.range.bind, spec.range.http_port);
+        let http = TcpListener::bind(http_addr).await.with_context(|| {
+            format!("cannot bind the web view to {http_addr} (pick another with --http-port)")
+        })?;
+        let http_local = http.local_addr()?;
+        let (shutdown, stop) = watch::channel(false);
+        let mut tasks = tokio::task::JoinSet::new();
+        let board = drill.clone();
+        let mut stop_board = stop.clone();
+        tasks.spawn(async move {
+            let mut seq = 1;
+            loop {
+                tokio::select! {
+                    _ = board.changed.notified() => {}
+                    _ = stop_board.wait_for(|s| *s) => break,
+                }
+                seq += 1;
+                board.publish_board(seq);
+            }
+        });
+        let api: Arc<dyn DrillApi> = drill.clone();
+        let mut stop_http = stop.clone();
+        tasks.spawn(async move {
+            let graceful = async move {
+                let _ = stop_http.wait_for(|s| *s).await;
+            };
+            if let Err(e) = icsdrill_web::drill::serve(http, api, graceful).await {
+                tracing::error!(error = %e, "web server failed");
+            }
+        });
+        Ok(DrillServer { drill, http: http_local, ranges, shutdown, tasks })
+    }
+
+    /// Stops the web view and every range; returns each team's simulation with its log.
+    pub async fn shutdown(mut self) -> Result<Vec<(String, Sim)>> {
+        let _ = self.shutdown.send(true);
+        let drained = tokio::time::timeout(range::SHUTDOWN_GRACE, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            self.tasks.abort_all();
+        }
+        let mut out = Vec::new();
+        for (team, range) in self.drill.teams.iter().zip(self.ranges) {
+            out.push((team.info.id.clone(), range.shutdown().await?));
+        }
+        Ok(out)
+    }
+}
+
+impl Drill {
+    /// The instructor's token.
+    pub fn instructor_token(&self) -> &str {
+        &self.instructor_token
+    }
+
+    /// The observers' token.
+    pub fn observer_token(&self) -> &str {
+        &self.observer_token
+    }
+
+    /// Team ids, names, tokens and endpoint tables, in order.
+    pub fn teams(&self) -> impl Iterator<Item = (&TeamInfo, &str, &[EndpointInfo])> {
+        self.teams.iter().map(|t| (&t.info, t.token.as_str(), t.endpoints.as_slice()))
+    }
+
+    /// A team's running simulation.
+    pub fn live(&self, team: &str) -> Option<&Arc<Live>> {
+        self.team(team).map(|t| &t.live)
+    }
+
+    /// When the drill started (the scoreboard's `changed_us` counts from here).
+    pub fn epoch(&self) -> Instant {
+        self.epoch
+    }
+
+    /// The phase.
+    pub fn phase(&self) -> Phase {
+        *self.phase.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// With a manual clock, runs every range `n` ticks and waits for them.
+    pub async fn step(&self, n: u64) {
+        let targets: Vec<u64> = self.teams.iter().map(|t| t.live.snapshot_guard().tick + n).collect();
+        for t in &self.teams {
+            t.live.step(n);
+        }
+        for (t, target) in self.teams.iter().zip(targets) {
+            t.live.wait_for_tick(target).await;
+        }
+    }
+
+    fn team(&self, id: &str) -> Option<&Team> {
+        self.teams.iter().find(|t| t.info.id == id)
+    }
+
+    /// Ranks the teams and publishes the boards (the public one stays put while frozen).
+    fn publish_board(&self, seq: u64) {
+        let phase = self.phase();
+        let mut rows: Vec<BoardRow> = self
+            .teams
+            .iter()
+            .map(|t| {
+                let c = t.published.card.load();
+                BoardRow {
+                    rank: 0,
+                    team: t.info.id.clone(),
+                    name: t.info.name.clone(),
+                    total: c.total,
+                    detected: c.steps_detected,
+                    fired: c.steps_fired,
+                    settled_tick: c.settled_tick,
+                    parts: c.components.iter().map(|p| (p.key.to_string(), p.points)).collect(),
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.total.total_cmp(&a.total).then(a.settled_tick.cmp(&b.settled_tick)).then(a.team.cmp(&b.team))
+        });
+        for (i, r) in rows.iter_mut().enumerate() {
+            r.rank = i + 1;
+        }
+        let changed_us =
+            self.teams.iter().map(|t| t.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
+        let board = Arc::new(Scoreboard { seq, phase, frozen: false, changed_us, rows });
+        let max_tick = self.teams.iter().map(|t| t.live.snapshot_guard().tick).max().unwrap_or(0);
+        let frozen = self.freeze_tick.is_some_and(|f| max_tick >= f)
+            && !matches!(phase, Phase::HotWash | Phase::Ended);
+        if frozen {
+            let mut public = (**self.board_public.borrow()).clone();
+            if !public.frozen || public.phase != phase {
+                public.frozen = true;
+                public.phase = phase;
+                public.seq = seq;
+                self.board_public.send_replace(Arc::new(public));
+            }
+        } else {
+            self.board_public.send_replace(board.clone());
+        }
+        self.board_full.send_replace(board);
+    }
+
+    fn set_phase(&self, control: Control) -> Result<Phase, String> {
+        let mut phase = self.phase.lock().unwrap_or_else(|e| e.into_inner());
+        let next = match (control, *phase) {
+            (Control::Start, Phase::Briefing) => Phase::Live,
+            (Control::Pause, Phase::Live) => Phase::Paused,
+            (Control::Resume, Phase::Paused) => Phase::Live,
+            (Control::HotWash, Phase::Live | Phase::Paused) => Phase::HotWash,
+            (Control::End, p) if p != Phase::Ended => Phase::Ended,
+            (c, p) => {
+                return Err(format!(
+                    "cannot {} a drill that is {}",
+                    serde_json::to_value(c)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    serde_json::to_value(p)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                ));
+            }
+        };
+        *phase = next;
+        let run = next == Phase::Live && !self.manual_clock;
+        for t in &self.teams {
+            t.live.set_running(run);
+        }
+        Ok(next)
+    }
+
+    fn visible_to_team(e: &SimEvent) -> bool {
+        match &e.kind {
+            EventKind::ModbusTransaction { .. }
+            | EventKind::ModbusConnection { .. }
+            | EventKind::ListenOnlyChanged { .. }
+            | EventKind::ModeChanged { .. }
+            | EventKind::AlarmRaised { .. }
+            | EventKind::AlarmCleared { .. }
+            | EventKind::InterlockTripped { .. }
+            | EventKind::InterlockReset { .. }
+            | EventKind::IdsAlert { .. }
+            | EventKind::ProgramChanged { .. }
+            | EventKind::CommsFlooded { .. }
+            | EventKind::PlcRestarted { .. }
+            | EventKind::AlarmAcknowledged { .. }
+            | EventKind::IncidentReported { .. } => true,
+            EventKind::InputApplied { input } | EventKind::InputRejected { input, .. } => {
+                input.defender_kind().is_some()
+                    || matches!(input, SimInput::RevealHint { .. })
+                    || matches!(
+                        input,
+                        SimInput::Inject { channel: InjectChannel::Message | InjectChannel::Phone, .. }
+                    )
+            }
+            _ => false,
+        }
+    }
+}
+
+impl DrillApi for Drill {
+    fn authenticate(&self, token: &str) -> Option<Role> {
+        let mut role = None;
+        // Check every token, so the time taken does not say which kind matched.
+        if same_token(token, &self.instructor_token) {
+            role = Some(Role::Instructor);
+        }
+        if same_token(token, &self.observer_token) {
+            role = Some(Role::Observer);
+        }
+        for t in &self.teams {
+            if same_token(token, &t.token) {
+                role = Some(Role::Team(t.info.id.clone()));
+            }
+        }
+        role
+    }
+
+    fn info(&self) -> DrillInfo {
+        DrillInfo {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            mode: self.mode,
+            phase: self.phase(),
+            scenario: self.scenario.id.clone(),
+            title: self.scenario.meta.title.clone(),
+            brief: self.scenario.meta.brief.clone(),
+            teams: self.teams.iter().map(|t| t.info.clone()).collect(),
+        }
+    }
+
+    fn scenario(&self) -> Arc<Scenario> {
+        self.scenario.clone()
+    }
+
+    fn scoreboard(&self, full: bool) -> watch::Receiver<Arc<Scoreboard>> {
+        if full { self.board_full.subscribe() } else { self.board_public.subscribe() }
+    }
+
+    fn has_team(&self, team: &str) -> bool {
+        self.team(team).is_some()
+    }
+
+    fn team_state(&self, team: &str) -> Option<serde_json::Value> {
+        let t = self.team(team)?;
+        let s = &*self.scenario;
+        let snap = t.live.snapshot();
+        let track = t.published.track.load();
+        let card = t.published.card.load();
+        let levels = |bits: u8| -> Vec<&'static str> {
+            ["lolo", "lo", "hi", "hihi"]
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1 << i) != 0)
+                .map(|(_, n)| *n)
+                .collect()
+        };
+        Some(json!({
+            "team": t.info,
+            "phase": self.phase(),
+            "tick": snap.tick,
+            "tick_hz": s.tick_hz,
+            "simulated_s": snap.tick as f64 / f64::from(s.tick_hz),
+            "plcs": s.plcs.iter().zip(&snap.plcs).map(|(p, v)| json!({
+                "id": p.id, "name": p.name, "mode": v.mode, "listen_only": v.listen_only, "restarting": v.restarting,
+            })).collect::<Vec<_>>(),
+            "sensors": s.sensors.iter().zip(&snap.sensors).map(|(d, v)| json!({
+                "id": d.id, "name": d.name, "unit": s.vars[d.var.ix()].unit, "value": v,
+            })).collect::<Vec<_>>(),
+            "actuators": s.actuators.iter().zip(&snap.actuators).map(|(d, v)| json!({
+                "id": d.id, "name": d.name, "position": v,
+            })).collect::<Vec<_>>(),
+            "alarms": s.alarms.iter().enumerate().filter(|(i, _)| snap.alarms[*i] != 0).map(|(i, a)| json!({
+                "id": a.id, "plc": s.plcs[a.plc.ix()].id, "levels": levels(snap.alarms[i]), "acked": snap.alarms_acked[i],
+            })).collect::<Vec<_>>(),
+            "alarm_defs": s.alarms.iter().map(|a| json!({"id": a.id, "plc": s.plcs[a.plc.ix()].id})).collect::<Vec<_>>(),
+            "interlocks": s.interlocks.iter().zip(&snap.tripped).map(|(d, tr)| json!({
+                "id": d.id, "plc": s.plcs[d.plc.ix()].id, "tripped": tr,
+            })).collect::<Vec<_>>(),
+            "conduits": s.conduits.iter().map(|c| &c.id).collect::<Vec<_>>(),
+            "hosts": s.hosts.iter().zip(&snap.net.isolated).map(|(h, iso)| json!({
+                "id": h.id, "name": h.name, "isolated": iso,
+            })).collect::<Vec<_>>(),
+            "endpoints": t.endpoints,
+            "hints": s.hints.iter().map(|h| {
+                let taken = track.hints.contains(&h.id);
+                json!({"id": h.id, "cost": h.cost, "taken": taken, "text": if taken { json!(h.text) } else { json!(null) }})
+            }).collect::<Vec<_>>(),
+            "injects": track.injects,
+            "actions": track.actions,
+            "score": &**card,
+        }))
+    }
+
+    fn team_endpoints(&self, team: &str) -> Option<Vec<EndpointInfo>> {
+        self.team(team).map(|t| t.endpoints.clone())
+    }
+
+    fn team_events(&self, team: &str, since: u64, limit: usize) -> Option<Vec<SimEvent>> {
+        let t = self.team(team)?;
+        Some(t.live.events_since(since, limit, Drill::visible_to_team))
+    }
+
+    fn team_score(&self, team: &str) -> Option<ScoreCard> {
+        self.team(team).map(|t| (**t.published.card.load()).clone())
+    }
+
+    fn act<'a>(&'a self, team: &'a str, input: SimInput) -> BoxFuture<'a, Result<(), ActError>> {
+        Box::pin(async move {
+            let phase = self.phase();
+            if phase != Phase::Live {
+                return Err(ActError::NotLive(phase));
+            }
+            let Some(t) = self.team(team) else { return Err(ActError::Unavailable) };
+            match tokio::time::timeout(ACT_TIMEOUT, t.live.apply(input)).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(Some(reason))) => Err(ActError::Rejected(reason_name(reason))),
+                Ok(Err(None)) | Err(_) => Err(ActError::Unavailable),
+            }
+        })
+    }
+
+    fn control(&self, control: Control) -> Result<Phase, String> {
+        let phase = self.set_phase(control)?;
+        self.changed.notify_one();
+        Ok(phase)
+    }
+
+    fn overview(&self) -> serde_json::Value {
+        let s = &*self.scenario;
+        let teams: Vec<_> = self
+            .teams
+            .iter()
+            .map(|t| {
+                let snap = t.live.snapshot();
+                let track = t.published.track.load();
+                json!({
+                    "id": t.info.id,
+                    "name": t.info.name,
+                    "tick": snap.tick,
+                    "simulated_s": snap.tick as f64 / f64::from(s.tick_hz),
+                    "score": &**t.published.card.load(),
+                    "steps": track.steps,
+                    "trips": track.trips,
+                    "damage": track.damage,
+                    "attacker_host": snap.attacker_host.map(|h| s.hosts[h.ix()].id.clone()),
+                    "values": s.vars.iter().enumerate().map(|(i, v)| {
+                        let measured = s.sensors.iter().position(|d| d.var.ix() == i).map(|k| snap.sensors[k]);
+                        json!({"id": v.id, "name": v.name, "unit": v.unit, "true": snap.vars[i], "measured": measured})
+                    }).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        json!({
+            "phase": self.phase(),
+            "mode": self.mode,
+            "attack": s.attack.as_ref().map(|p| p.steps.iter().map(|st| json!({
+                "id": st.id,
+                "name": st.name,
+                "techniques": st.techniques.iter().map(|t| t.v19).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>()),
+            "teams": teams,
+        })
+    }
+}

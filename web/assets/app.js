@@ -1,0 +1,208 @@
+// icsdrill web view: scoreboard, team console, instructor console. No framework, no CDN.
+"use strict";
+const T = {
+  en: {frozen:"Scoreboard frozen",login_needed:"Open the login URL you were given (…/?token=…).",rank:"Rank",team:"Team",score:"Score",detected:"Detected",
+    scoreboard:"Scoreboard",plant:"Plant",alarms:"Alarms",transactions:"Modbus transactions",endpoints:"Endpoints",address:"Address",device:"Device",
+    injects:"Messages",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
+    tactic:"Tactic",observed:"Observed at (simulated s)",impact:"Impact",taken:"Actions taken",notes:"Notes",submit_report:"Submit report",hints:"Hints",
+    breakdown:"Score breakdown",white_cell:"White cell",start:"Start",pause:"Pause",resume:"Resume",hot_wash:"Hot wash",end:"End",inject:"Inject",
+    teams:"Teams (empty: all)",channel:"Channel",message:"Message",phone:"Phone call",fire_step:"Fire attack step",text:"Text",step:"Attack step",send:"Send",
+    attack:"Attack timeline",take:"Take",cost:"cost",phase_briefing:"Briefing",phase_live:"Live",phase_paused:"Paused",phase_hot_wash:"Hot wash",phase_ended:"Ended",
+    no_alarms:"No active alarms",true_v:"True",measured:"Measured",done:"done",late:"late",missed:"missed",pending:"pending",sent:"Sent",applied:"Applied",
+    tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",lang:"中文"},
+  zh: {frozen:"排行榜已冻结",login_needed:"请打开分配给您的登录链接（…/?token=…）。",rank:"名次",team:"队伍",score:"得分",detected:"检出",
+    scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"Modbus 通信记录",endpoints:"端点",address:"地址",device:"设备",
+    injects:"消息",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
+    tactic:"战术",observed:"发现时间（仿真秒）",impact:"影响",taken:"已采取措施",notes:"备注",submit_report:"提交报告",hints:"提示",
+    breakdown:"得分明细",white_cell:"导调组",start:"开始",pause:"暂停",resume:"继续",hot_wash:"热复盘",end:"结束",inject:"注入",
+    teams:"队伍（留空为全部）",channel:"方式",message:"消息",phone:"电话",fire_step:"触发攻击步骤",text:"内容",step:"攻击步骤",send:"发送",
+    attack:"攻击时间线",take:"使用",cost:"扣分",phase_briefing:"简报",phase_live:"进行中",phase_paused:"已暂停",phase_hot_wash:"热复盘",phase_ended:"已结束",
+    no_alarms:"无活动报警",true_v:"真实值",measured:"测量值",done:"已完成",late:"超时",missed:"未完成",pending:"待定",sent:"已发送",applied:"已执行",
+    tripped:"已联锁",acked:"已确认",ack:"确认",lang:"English"}
+};
+const ACTIONS = {
+  block_source:{en:"Block a host on a conduit",zh:"在通道上封禁主机",f:["conduit","host"]},
+  allow_functions:{en:"Allow only these function codes",zh:"仅允许指定功能码",f:["conduit","functions"]},
+  restrict_writes:{en:"Restrict register writes",zh:"限制寄存器写入",f:["conduit","plc","start","end","min","max"]},
+  reset_conduit:{en:"Reset a conduit's policy",zh:"恢复通道策略",f:["conduit"]},
+  isolate_host:{en:"Isolate a host",zh:"隔离主机",f:["host"]},
+  restore_host:{en:"Reconnect a host",zh:"恢复主机连接",f:["host"]},
+  set_mode:{en:"Set PLC mode",zh:"设置 PLC 模式",f:["plc","mode"]},
+  restore_setpoints:{en:"Restore set points",zh:"恢复设定值",f:["plc"]},
+  restore_program:{en:"Restore program from backup",zh:"从备份恢复程序",f:["plc"]},
+  restart_plc:{en:"Restart PLC",zh:"重启 PLC",f:["plc"]},
+  acknowledge_alarm:{en:"Acknowledge alarm",zh:"确认报警",f:["plc","alarm"]},
+  enable_range_checks:{en:"Enable set-point range checks",zh:"启用设定值范围检查",f:["plc"]},
+  notify:{en:"Notify (duty officer, management, authority)",zh:"通知（值班长、管理层、主管部门）",f:["to","text"]},
+};
+let lang = new URLSearchParams(location.search).get("lang") || localStorage.getItem("icsdrill.lang") || (navigator.language.startsWith("zh") ? "zh" : "en");
+const $ = (s, r = document) => r.querySelector(s);
+const tr = k => (T[lang] && T[lang][k]) || T.en[k] || k;
+const txt = t => t == null ? "" : (typeof t === "string" ? t : (t[lang] || t.en));
+const esc = s => String(s).replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c]));
+function applyLang() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  document.querySelectorAll("[data-i18n]").forEach(e => e.textContent = tr(e.dataset.i18n));
+  document.querySelectorAll(".i18n").forEach(e => e.textContent = e.dataset[lang] || e.dataset.en);
+  const b = $("#lang"); if (b) b.textContent = tr("lang");
+}
+function toast(msg, bad) { const t = $("#toast"); if (!t) return; t.textContent = msg; t.style.borderColor = bad ? "var(--bad)" : "var(--acc)"; t.style.display = "block"; clearTimeout(toast.h); toast.h = setTimeout(() => t.style.display = "none", 4000); }
+async function api(path, body) {
+  const opt = body === undefined ? {} : {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
+  const r = await fetch(path, opt);
+  const j = await r.json().catch(() => ({}));
+  if (r.status === 401) $("#login").hidden = false;
+  if (!r.ok) throw new Error(j.error || r.statusText);
+  return j;
+}
+function stream(path, name, on) {
+  const es = new EventSource(path);
+  es.addEventListener(name, e => on(JSON.parse(e.data)));
+  es.onerror = () => { fetch(path.replace(/stream$/, "")).then(r => { if (r.status === 401) { $("#login").hidden = false; es.close(); } }).catch(() => {}); };
+  return es;
+}
+function phaseBadge(p) { const e = $("#phase"); if (e) { e.textContent = tr("phase_" + p); e.className = "badge phase-" + p; e.dataset.phase = p; } }
+function boardRows(b, tbody) {
+  tbody.innerHTML = b.rows.map(r => `<tr data-team="${esc(r.team)}"><td>${r.rank}</td><td>${esc(r.name)}</td><td class="num total">${r.total.toFixed(1)}</td><td class="num">${r.detected}/${r.fired}</td></tr>`).join("");
+}
+$("#lang") && $("#lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("icsdrill.lang", lang); applyLang(); rerender(); });
+let rerender = () => {};
+applyLang();
+
+async function scoreboardPage() {
+  api("/api/drill").then(d => { $("#title").textContent = txt(d.title) + " — " + d.name; }).catch(() => {});
+  stream("/api/scoreboard/stream", "scoreboard", b => { phaseBadge(b.phase); $("#frozen").hidden = !b.frozen; boardRows(b, $("#board tbody")); document.body.dataset.seq = b.seq; });
+}
+
+async function teamPage() {
+  const team = decodeURIComponent(location.pathname.split("/")[2]);
+  const base = `/api/teams/${encodeURIComponent(team)}`;
+  let state = null, since = 0;
+  const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
+  if (info) { $("#title").textContent = txt(info.title); const me = info.teams.find(t => t.id === team); $("#team").textContent = me ? me.name : team; }
+  $("#mimic").innerHTML = await fetch(base + "/mimic.svg").then(r => r.ok ? r.text() : "").catch(() => "");
+  applyLang();
+  const kind = $("#kind");
+  const fillKinds = () => { const v = kind.value; kind.innerHTML = Object.entries(ACTIONS).map(([k, a]) => `<option value="${k}">${esc(a[lang])}</option>`).join(""); if (v) kind.value = v; };
+  const opts = (list, sel) => list.map(x => `<option value="${esc(x.id)}"${x.id === sel ? " selected" : ""}>${esc(x.id)}${x.name ? " — " + esc(txt(x.name)) : ""}</option>`).join("");
+  const fields = () => {
+    if (!state) return;
+    const f = ACTIONS[kind.value].f;
+    $("#fields").innerHTML = f.map(n => {
+      const l = `<label>${n}`;
+      if (n === "conduit") return `${l}<select name="conduit">${opts(state.conduits.map(id => ({id})))}</select></label>`;
+      if (n === "host") return `${l}<select name="host">${opts(state.hosts)}</select></label>`;
+      if (n === "plc") return `${l}<select name="plc">${opts(state.plcs)}</select></label>`;
+      if (n === "alarm") return `${l}<select name="alarm">${opts(state.alarm_defs)}</select></label>`;
+      if (n === "mode") return `${l}<select name="mode"><option>run</option><option>stop</option><option>program</option></select></label>`;
+      if (n === "functions") return `${l} (1,3,4,…)<input name="functions" placeholder="1,2,3,4"></label>`;
+      if (n === "text") return `${l}<textarea name="text" rows="2"></textarea></label>`;
+      if (n === "to") return `${l}<input name="to" value="duty_officer"></label>`;
+      return `${l}<input name="${n}" type="number" min="0" max="65535"${n === "min" || n === "max" ? "" : " required"}></label>`;
+    }).join("");
+  };
+  kind.addEventListener("change", fields);
+  $("#action").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const body = {kind: kind.value};
+    new FormData(ev.target).forEach((v, k) => {
+      if (k === "kind" || v === "") return;
+      if (k === "functions") body.functions = v.split(/[ ,]+/).filter(Boolean).map(Number);
+      else if (["start", "end", "min", "max"].includes(k)) body[k] = Number(v);
+      else body[k] = v;
+    });
+    try { await api(base + "/actions", body); toast(tr("applied") + ": " + kind.value); } catch (e) { toast(e.message, true); }
+  });
+  $("#report").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const body = {};
+    new FormData(ev.target).forEach((v, k) => { if (v !== "") body[k] = k === "observed_s" ? Number(v) : v; });
+    try { await api(base + "/reports", body); toast(tr("sent")); ev.target.reset(); } catch (e) { toast(e.message, true); }
+  });
+  let first = true;
+  const render = s => {
+    state = s;
+    phaseBadge(s.phase);
+    $("#clock").textContent = `t = ${s.simulated_s.toFixed(0)} s`;
+    $("#total").textContent = s.score.total.toFixed(1);
+    document.body.dataset.tick = s.tick;
+    for (const v of s.sensors) {
+      const e = document.getElementById("v-" + v.id); if (e) e.textContent = v.value.toFixed(v.value < 10 ? 2 : 1);
+      const b = document.getElementById("b-" + v.id);
+      if (b) { const lo = +b.dataset.lo, hi = +b.dataset.hi; b.setAttribute("width", Math.max(0, Math.min(1, (v.value - lo) / (hi - lo || 1))) * 80); }
+    }
+    for (const a of s.actuators) { const e = document.getElementById("a-" + a.id); if (e) e.textContent = (a.position * 100).toFixed(0) + " %"; }
+    for (const i of s.interlocks) { const e = document.getElementById("i-" + i.id); if (e) e.setAttribute("class", i.tripped ? "tripped" : "ok"); }
+    for (const p of s.plcs) { const e = document.getElementById("m-" + p.id); if (e) e.textContent = `${p.id} ${p.mode}${p.listen_only ? " LO" : ""}${p.restarting ? " …" : ""}`; }
+    $("#alarms tbody").innerHTML = s.alarms.length ? s.alarms.map(a => `<tr><td class="warn">${esc(a.levels.join(","))}</td><td>${esc(a.plc)}</td><td>${esc(a.id)}</td><td>${a.acked ? tr("acked") : `<button data-ack="${esc(a.plc)}|${esc(a.id)}">${tr("ack")}</button>`}</td></tr>`).join("")
+      : `<tr><td class="mut">${tr("no_alarms")}</td></tr>`;
+    $("#endpoints tbody").innerHTML = s.endpoints.map(e => `<tr><td>${esc(e.plc)}</td><td>${esc(e.address)}:${e.port}</td><td>${e.unit_id}</td><td>${esc(e.device)}</td></tr>`).join("");
+    $("#injects").innerHTML = s.injects.map(i => `<li><span class="badge">${esc(tr(i.channel === "phone" ? "phone" : "message"))}</span> t=${(i.tick / s.tick_hz).toFixed(0)} s: ${esc(i.text)}</li>`).join("");
+    $("#hints").innerHTML = s.hints.map(h => `<li>${esc(h.id)} (${tr("cost")} ${h.cost}) ${h.taken ? "— " + esc(txt(h.text)) : `<button data-hint="${esc(h.id)}">${tr("take")}</button>`}</li>`).join("");
+    $("#myactions").innerHTML = s.actions.slice(-8).map(a => `<li>t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(a.kind)} ${a.ok ? "✓" : "✗ " + esc(a.reason || "")}</li>`).join("");
+    $("#card tbody").innerHTML = s.score.components.map(c => `<tr><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.points.toFixed(1)}${c.max ? " / " + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join("");
+    $("#plan tbody").innerHTML = s.score.plan.map(p => `<tr><td>${esc(txt(p.name))}</td><td class="${p.status === "done" ? "ok" : p.status === "pending" ? "mut" : "bad"}">${tr(p.status)}</td></tr>`).join("");
+    if (first) { first = false; fillKinds(); fields(); const a = $("#asset"); a.innerHTML = opts(s.plcs.concat(s.hosts)); }
+  };
+  rerender = () => { if (state) { fillKinds(); render(state); } };
+  document.addEventListener("click", async ev => {
+    const t = ev.target;
+    try {
+      if (t.dataset.hint) { await api(base + "/hints", {hint: t.dataset.hint}); }
+      if (t.dataset.ack) { const [plc, alarm] = t.dataset.ack.split("|"); await api(base + "/actions", {kind: "acknowledge_alarm", plc, alarm}); }
+    } catch (e) { toast(e.message, true); }
+  });
+  stream(base + "/stream", "state", render);
+  const poll = async () => {
+    try {
+      const page = await api(`${base}/events?since=${since}&limit=500`);
+      since = page.next;
+      const log = $("#log");
+      for (const e of page.events) {
+        if (e.kind !== "modbus_transaction" && e.kind !== "modbus_connection") continue;
+        const line = document.createElement("div");
+        line.textContent = e.kind === "modbus_transaction"
+          ? `${e.tick} ${e.source} -> ${e.plc} fc=${e.function} addr=${e.addr} n=${e.count}${e.values ? " v=" + e.values.join(",") : ""}${e.exception ? " EXC " + e.exception : ""}${e.repeat ? " x" + e.repeat : ""}`
+          : `${e.tick} ${e.source} connect ${e.plc}${e.refused ? " REFUSED " + e.refused : ""}`;
+        if (e.values) line.className = "warn";
+        log.appendChild(line);
+      }
+      while (log.childNodes.length > 300) log.removeChild(log.firstChild);
+      log.scrollTop = log.scrollHeight;
+    } catch (e) { /* shown by the state stream */ }
+    setTimeout(poll, 1000);
+  };
+  poll();
+}
+
+async function instructorPage() {
+  const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
+  if (info) { $("#title").textContent = txt(info.title) + " — " + info.name; $("#inject-teams").innerHTML = info.teams.map(t => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join(""); }
+  document.querySelectorAll("[data-control]").forEach(b => b.addEventListener("click", async () => {
+    try { const r = await api("/api/drill/control", {action: b.dataset.control}); phaseBadge(r.phase); } catch (e) { toast(e.message, true); }
+  }));
+  $("#inject").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const f = ev.target, teams = [...f.teams.selectedOptions].map(o => o.value);
+    const body = {channel: f.channel.value, text: f.text.value};
+    if (teams.length) body.teams = teams;
+    if (f.channel.value === "step") body.step = f.step.value;
+    try { const r = await api("/api/drill/injects", body); toast(r.map(x => `${x.team}: ${x.ok ? "✓" : x.error}`).join("; ")); } catch (e) { toast(e.message, true); }
+  });
+  let last = null, stepsFilled = false;
+  const render = o => {
+    last = o; phaseBadge(o.phase);
+    if (!stepsFilled && o.attack) { stepsFilled = true; $("#inject-step").innerHTML = o.attack.map(s => `<option value="${esc(s.id)}">${esc(s.id)} — ${esc(txt(s.name))}</option>`).join(""); }
+    $("#timeline tbody").innerHTML = (o.attack || []).map(s => `<tr><td>${esc(s.id)}</td><td>${esc(txt(s.name))}</td><td>${esc(s.techniques.join(" "))}</td><td>${o.teams.map(t => `<span class="badge">${esc(t.id)}: ${esc((t.steps.find(x => x.id === s.id) || {}).status || "pending")}</span>`).join(" ")}</td></tr>`).join("");
+    $("#teams").innerHTML = o.teams.map(t => `<section><h2>${esc(t.name)} <span class="mut">(${esc(t.id)})</span> — ${t.score.total.toFixed(1)}</h2>
+      <p class="mut">t = ${t.simulated_s.toFixed(0)} s · ${t.trips} trips · ${t.damage} damage</p>
+      <table><thead><tr><th></th><th class="num">${tr("true_v")}</th><th class="num">${tr("measured")}</th></tr></thead><tbody>
+      ${t.values.map(v => `<tr><td>${esc(txt(v.name))}</td><td class="num">${v.true.toFixed(2)} ${esc(v.unit)}</td><td class="num ${v.measured != null && Math.abs(v.measured - v.true) > 0.05 * (Math.abs(v.true) + 1) ? "bad" : ""}">${v.measured == null ? "–" : v.measured.toFixed(2)}</td></tr>`).join("")}</tbody></table></section>`).join("");
+  };
+  rerender = () => last && render(last);
+  stream("/api/instructor/stream", "overview", render);
+  stream("/api/scoreboard/stream", "scoreboard", b => boardRows(b, $("#board tbody")));
+}
+
+const page = document.body.dataset.page;
+if (page === "scoreboard") scoreboardPage(); else if (page === "team") teamPage(); else if (page === "instructor") instructorPage();

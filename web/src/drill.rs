@@ -1,0 +1,940 @@
+//! The drill API and web view: team consoles, the instructor (white cell) console and the
+//! scoreboard, behind one router with role-based access.
+//!
+//! Who may do what is decided here, in one place (`ROUTES` and the `allow_*` checks); the
+//! drill itself (`DrillApi`, implemented by the runtime) trusts its caller. Every route is
+//! listed in `ROUTES`, which also generates the OpenAPI document, so the two cannot drift.
+//!
+//! Credentials: `Authorization: Bearer TOKEN`, or the `icsdrill_token` cookie a page login
+//! (`?token=TOKEN`, as Jupyter does) sets. A team's token reaches only its own range; a
+//! request for another team's range is 403, for a team that does not exist 404.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use icsdrill_engine::score::ScoreCard;
+use icsdrill_engine::{Scenario, SimEvent, SimInput};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::{ApiError, EndpointInfo, MAX_EVENTS_PER_PAGE};
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// A drill's mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The yearly live-network drill across many enterprises' teams.
+    Regional,
+    /// A security contest: leaderboard, optional freeze, ties broken by time.
+    Contest,
+    /// One enterprise rehearsing its response plan (the plan is scored).
+    Enterprise,
+}
+
+/// Where a drill is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Teams read the brief; the plant holds still.
+    Briefing,
+    /// The clock runs.
+    Live,
+    /// The white cell holds the clock.
+    Paused,
+    /// Play is over; teams and instructors review (scores final, scoreboard unfrozen).
+    HotWash,
+    /// Closed.
+    Ended,
+}
+
+/// An instructor's control of the drill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    /// Briefing -> live.
+    Start,
+    /// Live -> paused.
+    Pause,
+    /// Paused -> live.
+    Resume,
+    /// Live or paused -> hot wash.
+    HotWash,
+    /// Any -> ended.
+    End,
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// The white cell: everything, including the answer key.
+    Instructor,
+    /// Observers: the drill overview and the scoreboard.
+    Observer,
+    /// A team: its own range and the scoreboard.
+    Team(String),
+}
+
+/// A drill as everyone may see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillInfo {
+    /// Drill id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Mode.
+    pub mode: Mode,
+    /// Phase.
+    pub phase: Phase,
+    /// Scenario id.
+    pub scenario: String,
+    /// Scenario title, en and zh.
+    pub title: icsdrill_engine::scenario::Text,
+    /// Brief read to the teams, en and zh.
+    pub brief: icsdrill_engine::scenario::Text,
+    /// Teams (id, name).
+    pub teams: Vec<TeamInfo>,
+}
+
+/// A team's id and name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamInfo {
+    /// Id (letters, digits, `-`, `_`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// One line of the scoreboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoardRow {
+    /// 1-based rank.
+    pub rank: usize,
+    /// Team id.
+    pub team: String,
+    /// Team name.
+    pub name: String,
+    /// Total score.
+    pub total: f64,
+    /// Attack steps detected / fired.
+    pub detected: usize,
+    /// Attack steps fired.
+    pub fired: usize,
+    /// Tick the total last changed (earlier wins a tie).
+    pub settled_tick: u64,
+    /// Points per component key.
+    pub parts: Vec<(String, f64)>,
+}
+
+/// The scoreboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scoreboard {
+    /// Increases with every new board.
+    pub seq: u64,
+    /// Drill phase.
+    pub phase: Phase,
+    /// Frozen (contest): observers and teams see the board as it was at the freeze.
+    pub frozen: bool,
+    /// Microseconds since the drill's start at which the newest score change was computed.
+    pub changed_us: u64,
+    /// Ranked rows.
+    pub rows: Vec<BoardRow>,
+}
+
+/// Why a team's action was not carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActError {
+    /// The plant refused it (unknown target, not allowed...): 422 with the reason.
+    Rejected(String),
+    /// The drill is not live: 409.
+    NotLive(Phase),
+    /// The range is overloaded or stopped: 503.
+    Unavailable,
+}
+
+/// A boxed future, for the async parts of `DrillApi`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the web layer needs from a running drill.
+pub trait DrillApi: Send + Sync + 'static {
+    /// The role a token stands for.
+    fn authenticate(&self, token: &str) -> Option<Role>;
+    /// The drill as everyone may see it.
+    fn info(&self) -> DrillInfo;
+    /// The scenario (the mimic diagram and the action forms are drawn from it).
+    fn scenario(&self) -> Arc<Scenario>;
+    /// Live scoreboard: `full` for instructors, otherwise as observers see it (frozen).
+    fn scoreboard(&self, full: bool) -> watch::Receiver<Arc<Scoreboard>>;
+    /// Whether the team exists.
+    fn has_team(&self, team: &str) -> bool;
+    /// What the team console shows: measured values, alarms, endpoints, hints, injects,
+    /// its own score. No true values, no attack internals.
+    fn team_state(&self, team: &str) -> Option<serde_json::Value>;
+    /// The team's endpoint table.
+    fn team_endpoints(&self, team: &str) -> Option<Vec<EndpointInfo>>;
+    /// Events the team may see (its traffic, alarms, its own actions), `seq >= since`.
+    fn team_events(&self, team: &str, since: u64, limit: usize) -> Option<Vec<SimEvent>>;
+    /// The team's score card.
+    fn team_score(&self, team: &str) -> Option<ScoreCard>;
+    /// Applies a team's (or the white cell's) input to the team's range and waits for its
+    /// outcome.
+    fn act<'a>(&'a self, team: &'a str, input: SimInput) -> BoxFuture<'a, Result<(), ActError>>;
+    /// Changes the phase.
+    fn control(&self, control: Control) -> Result<Phase, String>;
+    /// The instructor's view: every team's state with true values, the attack timeline and
+    /// its progress.
+    fn overview(&self) -> serde_json::Value;
+}
+
+/// A drill behind the API.
+pub type Drill = Arc<dyn DrillApi>;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anybody.
+    Public,
+    /// Any credential.
+    Any,
+    /// The team named in the path, or an instructor.
+    TeamOrInstructor,
+    /// The team named in the path only.
+    OwnTeam,
+    /// Instructors only.
+    Instructor,
+}
+
+/// A route of the drill API: method, path (axum syntax), access, summary, request body.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteDoc {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// Path, `{team}` for the team id.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// What it does.
+    pub summary: &'static str,
+    /// Example request body, for POSTs.
+    pub body: Option<&'static str>,
+}
+
+/// Every API route. The router, the OpenAPI document and the authorisation tests read it.
+pub const ROUTES: &[RouteDoc] = &[
+    RouteDoc {
+        method: "GET",
+        path: "/api/health",
+        access: Access::Public,
+        summary: "Liveness and phase",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/openapi.json",
+        access: Access::Public,
+        summary: "This document",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/drill",
+        access: Access::Any,
+        summary: "Drill name, mode, phase, scenario, teams",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/scoreboard",
+        access: Access::Any,
+        summary: "Ranked scores (frozen for non-instructors in a contest's last minutes)",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/scoreboard/stream",
+        access: Access::Any,
+        summary: "Scoreboard as server-sent events",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/teams/{team}/state",
+        access: Access::TeamOrInstructor,
+        summary: "Team console: measured values, alarms, endpoints, hints, injects, score",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/teams/{team}/stream",
+        access: Access::TeamOrInstructor,
+        summary: "Team console state as server-sent events",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/teams/{team}/endpoints",
+        access: Access::TeamOrInstructor,
+        summary: "The team's Modbus endpoints",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/teams/{team}/events",
+        access: Access::TeamOrInstructor,
+        summary: "Events the team may see (?since=&limit=)",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/teams/{team}/score",
+        access: Access::TeamOrInstructor,
+        summary: "Score card with the breakdown",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/teams/{team}/mimic.svg",
+        access: Access::TeamOrInstructor,
+        summary: "Mimic diagram of the plant (SVG; ids v-SENSOR, a-ACTUATOR, i-INTERLOCK)",
+        body: None,
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/teams/{team}/actions",
+        access: Access::OwnTeam,
+        summary: "A defender action",
+        body: Some(r#"{"kind":"block_source","conduit":"it-ot","host":"it-ws-01"}"#),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/teams/{team}/reports",
+        access: Access::OwnTeam,
+        summary: "An incident report",
+        body: Some(
+            r#"{"technique":"T0836","asset":"plc-tank","tactic":"Impair Process Control","observed_s":620,"impact":"...","actions":"...","text":"..."}"#,
+        ),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/teams/{team}/hints",
+        access: Access::TeamOrInstructor,
+        summary: "Take (team) or reveal (instructor) a hint; it costs points",
+        body: Some(r#"{"hint":"h1"}"#),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/instructor/overview",
+        access: Access::Instructor,
+        summary: "All teams: true vs measured values, attack timeline and progress, scores",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/instructor/stream",
+        access: Access::Instructor,
+        summary: "Overview as server-sent events",
+        body: None,
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/drill/control",
+        access: Access::Instructor,
+        summary: "start, pause, resume, hot_wash, end",
+        body: Some(r#"{"action":"start"}"#),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/drill/injects",
+        access: Access::Instructor,
+        summary: "An inject to some or all teams: message, phone call, or an attack step fired now",
+        body: Some(r#"{"teams":["a"],"channel":"phone","text":"Operations reports the tank level is odd"}"#),
+    },
+];
+
+/// Defender action kinds a team may post to `/actions`.
+pub const TEAM_ACTIONS: [&str; 13] = [
+    "block_source",
+    "allow_functions",
+    "restrict_writes",
+    "reset_conduit",
+    "isolate_host",
+    "restore_host",
+    "set_mode",
+    "restore_setpoints",
+    "restore_program",
+    "restart_plc",
+    "acknowledge_alarm",
+    "enable_range_checks",
+    "notify",
+];
+
+const COOKIE: &str = "icsdrill_token";
+
+/// The drill's router: API, pages and assets.
+pub fn router(drill: Drill) -> Router {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/drill", get(info))
+        .route("/api/scoreboard", get(scoreboard))
+        .route("/api/scoreboard/stream", get(scoreboard_stream))
+        .route("/api/teams/{team}/state", get(team_state))
+        .route("/api/teams/{team}/stream", get(team_stream))
+        .route("/api/teams/{team}/endpoints", get(team_endpoints))
+        .route("/api/teams/{team}/events", get(team_events))
+        .route("/api/teams/{team}/score", get(team_score))
+        .route("/api/teams/{team}/mimic.svg", get(team_mimic))
+        .route("/api/teams/{team}/actions", post(team_action))
+        .route("/api/teams/{team}/reports", post(team_report))
+        .route("/api/teams/{team}/hints", post(team_hint))
+        .route("/api/instructor/overview", get(overview))
+        .route("/api/instructor/stream", get(overview_stream))
+        .route("/api/drill/control", post(control))
+        .route("/api/drill/injects", post(inject))
+        .route("/", get(page_scoreboard))
+        .route("/team/{team}", get(page_team))
+        .route("/instructor", get(page_instructor))
+        .route("/assets/app.js", get(|| asset("text/javascript; charset=utf-8", crate::pages::APP_JS)))
+        .route("/assets/app.css", get(|| asset("text/css; charset=utf-8", crate::pages::APP_CSS)))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such resource") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(drill)
+}
+
+/// Serves the drill on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    drill: Drill,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(drill)).with_graceful_shutdown(shutdown).await
+}
+
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    // Login URLs carry the token: never leak it to another site.
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'",
+        ),
+    );
+    res
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+}
+
+/// The token a request carries: bearer header first, then the cookie.
+fn token(headers: &HeaderMap) -> Option<String> {
+    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+        && let Some(t) = v.strip_prefix("Bearer ")
+    {
+        return Some(t.trim().to_string());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == COOKIE).then(|| v.to_string())
+        })
+}
+
+fn role(drill: &Drill, headers: &HeaderMap) -> Result<Role, ApiError> {
+    let Some(t) = token(headers) else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "log in: open your login URL, or send Authorization: Bearer TOKEN",
+        ));
+    };
+    drill.authenticate(&t).ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown or expired token"))
+}
+
+fn valid_team_id(team: &str) -> bool {
+    !team.is_empty()
+        && team.len() <= 32
+        && team.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Checks a team-scoped route: 401 without a credential, 404 for a team that does not exist,
+/// 403 for another team's range or a role the route is not for.
+fn allow_team(drill: &Drill, headers: &HeaderMap, team: &str, access: Access) -> Result<Role, ApiError> {
+    let role = role(drill, headers)?;
+    if !valid_team_id(team) || !drill.has_team(team) {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no team `{}`", team.escape_debug())));
+    }
+    let ok = match (&role, access) {
+        (Role::Team(own), Access::TeamOrInstructor | Access::OwnTeam) => own == team,
+        (Role::Instructor, Access::TeamOrInstructor) => true,
+        _ => false,
+    };
+    if !ok {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("not allowed to reach team `{team}`'s range"),
+        ));
+    }
+    Ok(role)
+}
+
+fn allow_instructor(drill: &Drill, headers: &HeaderMap) -> Result<(), ApiError> {
+    match role(drill, headers)? {
+        Role::Instructor => Ok(()),
+        _ => Err(ApiError::new(StatusCode::FORBIDDEN, "instructors only")),
+    }
+}
+
+#[derive(Serialize)]
+struct HealthBody {
+    status: &'static str,
+    phase: Phase,
+}
+
+async fn health(State(drill): State<Drill>) -> Json<HealthBody> {
+    Json(HealthBody { status: "ok", phase: drill.info().phase })
+}
+
+async fn openapi() -> Json<serde_json::Value> {
+    Json(crate::openapi::document())
+}
+
+async fn info(State(drill): State<Drill>, headers: HeaderMap) -> Result<Json<DrillInfo>, ApiError> {
+    role(&drill, &headers)?;
+    Ok(Json(drill.info()))
+}
+
+fn board_rx(drill: &Drill, headers: &HeaderMap) -> Result<watch::Receiver<Arc<Scoreboard>>, ApiError> {
+    let full = role(drill, headers)? == Role::Instructor;
+    Ok(drill.scoreboard(full))
+}
+
+async fn scoreboard(State(drill): State<Drill>, headers: HeaderMap) -> Result<Json<Scoreboard>, ApiError> {
+    let rx = board_rx(&drill, &headers)?;
+    let board = rx.borrow().clone();
+    Ok(Json((*board).clone()))
+}
+
+async fn scoreboard_stream(State(drill): State<Drill>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let rx = board_rx(&drill, &headers)?;
+    let stream = futures_util::stream::unfold((rx, true), |(mut rx, first)| async move {
+        if !first && rx.changed().await.is_err() {
+            return None;
+        }
+        let board = rx.borrow_and_update().clone();
+        let data = serde_json::to_string(&*board).unwrap_or_default();
+        Some((
+            Ok::<_, std::convert::Infallible>(Event::default().event("scoreboard").data(data)),
+            (rx, false),
+        ))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+}
+
+/// A stream of `make()` every `period`, sent only when it changed.
+fn polled_stream(
+    name: &'static str,
+    period: Duration,
+    make: impl Fn() -> Option<serde_json::Value> + Send + Sync + 'static,
+) -> Response {
+    let stream =
+        futures_util::stream::unfold((make, String::new(), true), move |(make, last, first)| async move {
+            let mut first = first;
+            loop {
+                if !first {
+                    tokio::time::sleep(period).await;
+                }
+                first = false;
+                let value = make()?;
+                let data = value.to_string();
+                if data != last {
+                    let event = Event::default().event(name).data(data.clone());
+                    return Some((Ok::<_, std::convert::Infallible>(event), (make, data, false)));
+                }
+            }
+        });
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+}
+
+async fn team_state(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    drill.team_state(&team).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))
+}
+
+async fn team_stream(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    Ok(polled_stream("state", Duration::from_millis(250), move || drill.team_state(&team)))
+}
+
+async fn team_endpoints(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<EndpointInfo>>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    drill.team_endpoints(&team).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    #[serde(default)]
+    since: u64,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    1000
+}
+
+async fn team_events(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<Json<crate::Transactions>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    let Query(page) = page.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    if page.limit == 0 || page.limit > MAX_EVENTS_PER_PAGE {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("limit must be 1..={MAX_EVENTS_PER_PAGE}"),
+        ));
+    }
+    let events = drill
+        .team_events(&team, page.since, page.limit)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))?;
+    let next = events.last().map_or(page.since, |e| e.seq + 1);
+    let events = events.iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect();
+    Ok(Json(crate::Transactions { events, next }))
+}
+
+async fn team_score(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<ScoreCard>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    drill.team_score(&team).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))
+}
+
+async fn team_mimic(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    let svg = crate::mimic::svg(&drill.scenario());
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
+/// Parses a JSON body with a clear message on failure.
+fn parse_json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send Content-Type: application/json"));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))
+}
+
+fn act_error(e: ActError) -> ApiError {
+    match e {
+        ActError::Rejected(reason) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("the plant refused it: {reason}"))
+        }
+        ActError::NotLive(phase) => ApiError::new(
+            StatusCode::CONFLICT,
+            format!("the drill is {}: actions are taken only while it is live", phase_name(phase)),
+        ),
+        ActError::Unavailable => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the range is busy or stopped; try again")
+        }
+    }
+}
+
+fn phase_name(p: Phase) -> &'static str {
+    match p {
+        Phase::Briefing => "in briefing",
+        Phase::Live => "live",
+        Phase::Paused => "paused",
+        Phase::HotWash => "in hot wash",
+        Phase::Ended => "ended",
+    }
+}
+
+#[derive(Serialize)]
+struct Applied {
+    applied: bool,
+    kind: String,
+}
+
+async fn team_action(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Applied>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::OwnTeam)?;
+    let input: SimInput = parse_json(&headers, &body)?;
+    let kind = input.defender_kind().filter(|k| TEAM_ACTIONS.contains(k)).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("not a defender action; `kind` must be one of {}", TEAM_ACTIONS.join(", ")),
+        )
+    })?;
+    drill.act(&team, input).await.map_err(act_error)?;
+    Ok(Json(Applied { applied: true, kind: kind.to_string() }))
+}
+
+/// An incident report as the form sends it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportBody {
+    technique: String,
+    asset: String,
+    #[serde(default)]
+    tactic: Option<String>,
+    #[serde(default)]
+    observed_s: Option<f64>,
+    #[serde(default)]
+    impact: String,
+    #[serde(default)]
+    actions: String,
+    #[serde(default)]
+    text: String,
+}
+
+async fn team_report(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Applied>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::OwnTeam)?;
+    let r: ReportBody = parse_json(&headers, &body)?;
+    let technique = r.technique.trim().to_ascii_uppercase();
+    if icsdrill_engine::attack::technique(&technique).is_none() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unknown ATT&CK for ICS technique `{}` (give an id such as T0836)",
+                r.technique.escape_debug()
+            ),
+        ));
+    }
+    let scenario = drill.scenario();
+    let asset = r.asset.trim().to_string();
+    if scenario.plc(&asset).is_none() && scenario.host(&asset).is_none() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("unknown asset `{}`: give a PLC or host id of the plant", asset.escape_debug()),
+        ));
+    }
+    if r.observed_s.is_some_and(|t| !t.is_finite() || t < 0.0) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "observed_s must be a time in seconds, at least 0",
+        ));
+    }
+    let input = SimInput::ReportIncident {
+        technique,
+        asset,
+        observed_s: r.observed_s,
+        text: r.text,
+        tactic: r.tactic.filter(|t| !t.trim().is_empty()),
+        impact: r.impact,
+        actions: r.actions,
+    };
+    drill.act(&team, input).await.map_err(act_error)?;
+    Ok(Json(Applied { applied: true, kind: "report_incident".into() }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HintBody {
+    hint: String,
+}
+
+async fn team_hint(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Applied>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    let h: HintBody = parse_json(&headers, &body)?;
+    if !drill.scenario().hints.iter().any(|x| x.id == h.hint) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("no hint `{}`", h.hint.escape_debug())));
+    }
+    drill.act(&team, SimInput::RevealHint { hint: h.hint }).await.map_err(act_error)?;
+    Ok(Json(Applied { applied: true, kind: "reveal_hint".into() }))
+}
+
+async fn overview(
+    State(drill): State<Drill>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    allow_instructor(&drill, &headers)?;
+    Ok(Json(drill.overview()))
+}
+
+async fn overview_stream(State(drill): State<Drill>, headers: HeaderMap) -> Result<Response, ApiError> {
+    allow_instructor(&drill, &headers)?;
+    Ok(polled_stream("overview", Duration::from_millis(500), move || Some(drill.overview())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ControlBody {
+    action: Control,
+}
+
+#[derive(Serialize)]
+struct PhaseBody {
+    phase: Phase,
+}
+
+async fn control(
+    State(drill): State<Drill>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<PhaseBody>, ApiError> {
+    allow_instructor(&drill, &headers)?;
+    let c: ControlBody = parse_json(&headers, &body)?;
+    let phase = drill.control(c.action).map_err(|e| ApiError::new(StatusCode::CONFLICT, e))?;
+    Ok(Json(PhaseBody { phase }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InjectBody {
+    /// Teams to send it to; all when absent.
+    #[serde(default)]
+    teams: Option<Vec<String>>,
+    channel: icsdrill_engine::input::InjectChannel,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    step: Option<String>,
+}
+
+#[derive(Serialize)]
+struct InjectResult {
+    team: String,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+async fn inject(
+    State(drill): State<Drill>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Vec<InjectResult>>, ApiError> {
+    allow_instructor(&drill, &headers)?;
+    let b: InjectBody = parse_json(&headers, &body)?;
+    use icsdrill_engine::input::InjectChannel;
+    match (b.channel, &b.step) {
+        (InjectChannel::Step, None) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "channel `step` needs `step`: the attack step id",
+            ));
+        }
+        (InjectChannel::Message | InjectChannel::Phone, Some(_)) => {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "`step` goes with channel `step` only"));
+        }
+        (InjectChannel::Message | InjectChannel::Phone, None) if b.text.trim().is_empty() => {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "a message or phone inject needs `text`"));
+        }
+        _ => {}
+    }
+    let teams = match b.teams {
+        Some(t) => {
+            for id in &t {
+                if !drill.has_team(id) {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("no team `{}`", id.escape_debug()),
+                    ));
+                }
+            }
+            t
+        }
+        None => drill.info().teams.into_iter().map(|t| t.id).collect(),
+    };
+    let mut out = Vec::new();
+    for team in teams {
+        let input = SimInput::Inject { channel: b.channel, text: b.text.clone(), step: b.step.clone() };
+        let r = drill.act(&team, input).await;
+        out.push(InjectResult { team, ok: r.is_ok(), error: r.err().map(|e| act_error(e).message) });
+    }
+    Ok(Json(out))
+}
+
+/// A page: logs in when the URL carries `?token=` (sets the cookie and redirects to the same
+/// page without the token).
+fn page(drill: &Drill, raw: Option<String>, path: &str, html: &'static str) -> Response {
+    if let Some(q) = raw {
+        let token = q.split('&').find_map(|kv| kv.strip_prefix("token="));
+        if let Some(t) = token {
+            if drill.authenticate(t).is_none() {
+                return (StatusCode::UNAUTHORIZED, Html(crate::pages::BAD_TOKEN)).into_response();
+            }
+            let cookie = format!("{COOKIE}={t}; Path=/; HttpOnly; SameSite=Strict");
+            let mut res = Redirect::to(path).into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                res.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            return res;
+        }
+    }
+    Html(html).into_response()
+}
+
+async fn page_scoreboard(State(drill): State<Drill>, RawQuery(q): RawQuery) -> Response {
+    page(&drill, q, "/", crate::pages::SCOREBOARD)
+}
+
+async fn page_team(State(drill): State<Drill>, Path(team): Path<String>, RawQuery(q): RawQuery) -> Response {
+    if !valid_team_id(&team) {
+        return ApiError::new(StatusCode::NOT_FOUND, "no such team").into_response();
+    }
+    page(&drill, q, &format!("/team/{team}"), crate::pages::TEAM)
+}
+
+async fn page_instructor(State(drill): State<Drill>, RawQuery(q): RawQuery) -> Response {
+    page(&drill, q, "/instructor", crate::pages::INSTRUCTOR)
+}

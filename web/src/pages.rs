@@ -1,0 +1,15 @@
+//! The HTML pages, stylesheet and script of the web view, built into the binary (drill
+//! networks are often offline: no CDN, no external fonts).
+
+/// The public scoreboard (`/`), big-screen friendly.
+pub const SCOREBOARD: &str = include_str!("../assets/scoreboard.html");
+/// The team console (`/team/{team}`).
+pub const TEAM: &str = include_str!("../assets/team.html");
+/// The instructor console (`/instructor`).
+pub const INSTRUCTOR: &str = include_str!("../assets/instructor.html");
+/// Shown for a login URL with an unknown token.
+pub const BAD_TOKEN: &str = include_str!("../assets/bad_token.html");
+/// The script of every page (both languages).
+pub const APP_JS: &str = include_str!("../assets/app.js");
+/// The stylesheet.
+pub const APP_CSS: &str = include_str!("../assets/app.css");
