@@ -351,13 +351,17 @@ impl DrillServer {
             });
             ranges.push(range);
         }
-        let empty = Arc::new(Scoreboard {
-            seq: 0,
-            phase: Phase::Briefing,
-            frozen: false,
-            changed_us: 0,
-            rows: vec![],
-        });
+        let empty = Arc::new(
+            Scoreboard {
+                seq: 0,
+                phase: Phase::Briefing,
+                frozen: false,
+                changed_us: 0,
+                rows: vec![],
+                json: String::new(),
+            }
+            .sealed(),
+        );
         let drill = Arc::new(Drill {
             id: new_token()[..8].to_string(),
             name: spec.name.clone(),
@@ -501,7 +505,9 @@ impl Drill {
         }
         let changed_us =
             self.teams.iter().map(|t| t.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
-        let board = Arc::new(Scoreboard { seq, phase, frozen: false, changed_us, rows });
+        let board = Arc::new(
+            Scoreboard { seq, phase, frozen: false, changed_us, rows, json: String::new() }.sealed(),
+        );
         let max_tick = self.teams.iter().map(|t| t.live.snapshot_guard().tick).max().unwrap_or(0);
         let frozen = self.freeze_tick.is_some_and(|f| max_tick >= f)
             && !matches!(phase, Phase::HotWash | Phase::Ended);
@@ -511,7 +517,7 @@ impl Drill {
                 public.frozen = true;
                 public.phase = phase;
                 public.seq = seq;
-                self.board_public.send_replace(Arc::new(public));
+                self.board_public.send_replace(Arc::new(public.sealed()));
             }
         } else {
             self.board_public.send_replace(board.clone());

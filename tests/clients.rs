@@ -10,7 +10,7 @@ use crate::modbus::{endpoint, start, start_with_attack};
 use crate::util::builtin;
 
 /// Runs a command to completion off the async runtime.
-async fn run(program: &str, args: Vec<String>) -> Output {
+pub(crate) async fn run(program: &str, args: Vec<String>) -> Output {
     let program = program.to_string();
     tokio::task::spawn_blocking(move || {
         Command::new(&program)
@@ -22,7 +22,7 @@ async fn run(program: &str, args: Vec<String>) -> Output {
     .unwrap()
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 

@@ -2,6 +2,7 @@
 //! group of tests; `util` holds what they share.
 
 mod attacks;
+mod browser;
 mod cli;
 mod clients;
 mod determinism;

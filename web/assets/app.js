@@ -70,7 +70,7 @@ let rerender = () => {};
 applyLang();
 
 async function scoreboardPage() {
-  api("/api/drill").then(d => { $("#title").textContent = txt(d.title) + " — " + d.name; }).catch(() => {});
+  api("/api/drill").then(d => { $("#title").textContent = d.name === d.title.en ? txt(d.title) : d.name + " — " + txt(d.title); }).catch(() => {});
   stream("/api/scoreboard/stream", "scoreboard", b => { phaseBadge(b.phase); $("#frozen").hidden = !b.frozen; boardRows(b, $("#board tbody")); document.body.dataset.seq = b.seq; });
 }
 
@@ -140,7 +140,7 @@ async function teamPage() {
     $("#injects").innerHTML = s.injects.map(i => `<li><span class="badge">${esc(tr(i.channel === "phone" ? "phone" : "message"))}</span> t=${(i.tick / s.tick_hz).toFixed(0)} s: ${esc(i.text)}</li>`).join("");
     $("#hints").innerHTML = s.hints.map(h => `<li>${esc(h.id)} (${tr("cost")} ${h.cost}) ${h.taken ? "— " + esc(txt(h.text)) : `<button data-hint="${esc(h.id)}">${tr("take")}</button>`}</li>`).join("");
     $("#myactions").innerHTML = s.actions.slice(-8).map(a => `<li>t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(a.kind)} ${a.ok ? "✓" : "✗ " + esc(a.reason || "")}</li>`).join("");
-    $("#card tbody").innerHTML = s.score.components.map(c => `<tr><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.points.toFixed(1)}${c.max ? " / " + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join("");
+    $("#card tbody").innerHTML = s.score.components.map(c => `<tr data-key="${c.key}" data-points="${c.points}"><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.points.toFixed(1)}${c.max ? " / " + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join("");
     $("#plan tbody").innerHTML = s.score.plan.map(p => `<tr><td>${esc(txt(p.name))}</td><td class="${p.status === "done" ? "ok" : p.status === "pending" ? "mut" : "bad"}">${tr(p.status)}</td></tr>`).join("");
     if (first) { first = false; fillKinds(); fields(); const a = $("#asset"); a.innerHTML = opts(s.plcs.concat(s.hosts)); }
   };
@@ -177,7 +177,7 @@ async function teamPage() {
 
 async function instructorPage() {
   const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
-  if (info) { $("#title").textContent = txt(info.title) + " — " + info.name; $("#inject-teams").innerHTML = info.teams.map(t => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join(""); }
+  if (info) { $("#title").textContent = info.name === info.title.en ? txt(info.title) : info.name + " — " + txt(info.title); $("#inject-teams").innerHTML = info.teams.map(t => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join(""); }
   document.querySelectorAll("[data-control]").forEach(b => b.addEventListener("click", async () => {
     try { const r = await api("/api/drill/control", {action: b.dataset.control}); phaseBadge(r.phase); } catch (e) { toast(e.message, true); }
   }));

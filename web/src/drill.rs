@@ -151,6 +151,17 @@ pub struct Scoreboard {
     pub changed_us: u64,
     /// Ranked rows.
     pub rows: Vec<BoardRow>,
+    /// This board as JSON, serialised once for every subscriber (`Scoreboard::sealed`).
+    #[serde(skip)]
+    pub json: String,
+}
+
+impl Scoreboard {
+    /// The board with its JSON filled in.
+    pub fn sealed(mut self) -> Scoreboard {
+        self.json = serde_json::to_string(&self).unwrap_or_default();
+        self
+    }
 }
 
 /// Why a team's action was not carried out.
@@ -541,7 +552,11 @@ async fn scoreboard_stream(State(drill): State<Drill>, headers: HeaderMap) -> Re
             return None;
         }
         let board = rx.borrow_and_update().clone();
-        let data = serde_json::to_string(&*board).unwrap_or_default();
+        let data = if board.json.is_empty() {
+            serde_json::to_string(&*board).unwrap_or_default()
+        } else {
+            board.json.clone()
+        };
         Some((
             Ok::<_, std::convert::Infallible>(Event::default().event("scoreboard").data(data)),
             (rx, false),

@@ -1,0 +1,70 @@
+//! The web view in a real browser (headless Debian Chromium, driven by Selenium): a team logs
+//! in with its URL, sees live values change, takes a defender action and files a report
+//! through the forms, and an observer sees the new score on the scoreboard. Screenshots go to
+//! `target/artifacts/`.
+
+use icsdrill::drill::{DrillServer, DrillSpec};
+use icsdrill_engine::{EventKind, SimInput};
+use icsdrill_web::drill::{Control, DrillApi, Mode};
+
+use crate::clients::{run, text};
+use crate::util::builtin;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_team_console_action_report_and_scoreboard() {
+    let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["red-team", "blue"], Mode::Contest);
+    spec.range.modbus_port = 0;
+    spec.range.http_port = 0;
+    // 10x real time: the attack's first steps come within seconds.
+    spec.range.ticks_per_s = Some(100.0);
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    std::fs::create_dir_all(&out).unwrap();
+    let (team, token, _) = drill.teams().next().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/browser.py");
+    let o = run(
+        "python3",
+        vec![
+            script.into(),
+            format!("http://{}", server.http),
+            team.id.clone(),
+            token.to_string(),
+            drill.observer_token().to_string(),
+            out.display().to_string(),
+        ],
+    )
+    .await;
+    assert!(o.status.success(), "{}", text(&o));
+    let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    // Live values: the tick moved on while the page was open, and the page shows it.
+    assert!(seen["ticks"][1].as_u64() > seen["ticks"][0].as_u64(), "{seen}");
+    // The report earned detection and report-quality points on the console; the scoreboard
+    // shows the team ahead of the idle one.
+    assert!(seen["parts"]["detection"].as_f64().unwrap() > 0.0, "{seen}");
+    assert!(seen["parts"]["report_quality"].as_f64().unwrap() > 0.0, "{seen}");
+    assert!(
+        seen["board"]["red-team"].as_f64().unwrap() > seen["board"]["blue"].as_f64().unwrap() + 100.0,
+        "{seen}"
+    );
+    assert_eq!(seen["zh"], "事件报告");
+    for shot in ["team-console.png", "scoreboard.png"] {
+        let len = std::fs::metadata(out.join(shot)).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 10_000, "{shot}: {len} bytes");
+    }
+    // What the browser did reached the team's own plant, and not the other team's.
+    let sims = server.shutdown().await.unwrap();
+    let log = |team: &str| sims.iter().find(|(t, _)| t == team).unwrap().1.events().to_vec();
+    let isolated = |events: &[icsdrill_engine::SimEvent]| {
+        events.iter().any(|e| matches!(&e.kind, EventKind::InputApplied { input: SimInput::IsolateHost { host } } if host == "ews-01"))
+    };
+    let red = log("red-team");
+    assert!(isolated(&red));
+    assert!(
+        red.iter().any(
+            |e| matches!(&e.kind, EventKind::IncidentReported { technique, .. } if technique == "T0886")
+        )
+    );
+    assert!(!isolated(&log("blue")));
+}

@@ -1,0 +1,81 @@
+"""Drives the web view in headless Chromium (Debian's chromium + chromedriver) like a team and
+an observer would: log in with the team's URL, watch live values change, take a defender
+action and file an incident report through the forms, then open the scoreboard and see the
+team's new score there. Saves screenshots; prints one JSON line with what it saw."""
+
+import json
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+base, team, token, observer, out = sys.argv[1:6]
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1500,1400", "--lang=en-US"):
+    options.add_argument(arg)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+wait = WebDriverWait(driver, 20)
+seen = {}
+try:
+    driver.get(f"{base}/team/{team}?token={token}")
+    assert driver.current_url == f"{base}/team/{team}", driver.current_url  # token dropped from the URL
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-tick"))
+    sensor = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "svg text[id^='v-']"))
+    first_tick = int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-tick"))
+    first_value = sensor.text
+    wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-tick")) > first_tick + 5)
+    wait.until(lambda d: d.find_element(By.ID, sensor.get_attribute("id")).text not in ("–", ""))
+    seen["ticks"] = [first_tick, int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-tick"))]
+    seen["sensor"] = [sensor.get_attribute("id"), first_value, driver.find_element(By.ID, sensor.get_attribute("id")).text]
+    before = float(driver.find_element(By.ID, "total").text)
+
+    # A defender action through the form.
+    Select(driver.find_element(By.ID, "kind")).select_by_value("isolate_host")
+    Select(wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#fields select[name=host]"))).select_by_value("ews-01")
+    driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]").click()
+    wait.until(lambda d: "isolate_host" in d.find_element(By.ID, "toast").text)
+    wait.until(lambda d: "isolate_host" in d.find_element(By.ID, "myactions").text)
+
+    # An incident report through the form.
+    form = driver.find_element(By.ID, "report")
+    form.find_element(By.NAME, "technique").send_keys("T0886")
+    Select(form.find_element(By.NAME, "asset")).select_by_value("hist-dmz-01")
+    form.find_element(By.NAME, "tactic").send_keys("lateral-movement")
+    form.find_element(By.NAME, "observed_s").send_keys("40")
+    form.find_element(By.NAME, "impact").send_keys("attacker on the DMZ historian replica")
+    form.find_element(By.NAME, "actions").send_keys("isolated the engineering workstation")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    part = lambda d, key: float(d.find_element(By.CSS_SELECTOR, f"#card tr[data-key={key}]").get_attribute("data-points"))
+    wait.until(lambda d: part(d, "report_quality") > 0 and part(d, "detection") > 0)
+    seen["parts"] = {k: part(driver, k) for k in ("detection", "report_quality", "time_to_detect")}
+    seen["team_total"] = [before, float(driver.find_element(By.ID, "total").text)]
+
+    # The language switch.
+    driver.find_element(By.ID, "lang").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=report]").text == "事件报告")
+    seen["zh"] = driver.find_element(By.CSS_SELECTOR, "[data-i18n=report]").text
+    driver.save_screenshot(f"{out}/team-console.png")
+    driver.find_element(By.ID, "lang").click()
+
+    # The scoreboard, as an observer: the team that acted leads, and the board updates live.
+    driver.get(f"{base}/?token={observer}")
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#board tbody tr:first-child").get_attribute("data-team") == team)
+    seq = int(wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-seq")))
+    wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-seq")) > seq)
+    seen["board"] = {
+        r.get_attribute("data-team"): float(r.find_element(By.CSS_SELECTOR, ".total").text)
+        for r in driver.find_elements(By.CSS_SELECTOR, "#board tbody tr")
+    }
+    driver.save_screenshot(f"{out}/scoreboard.png")
+    print(json.dumps(seen))
+except Exception:
+    driver.save_screenshot(f"{out}/failure.png")
+    sys.stderr.write(driver.page_source[:4000] + "\n")
+    raise
+finally:
+    driver.quit()
