@@ -394,6 +394,12 @@ impl DrillServer {
             loop {
                 tokio::select! {
                     _ = board.changed.notified() => {}
+                    // The freeze starts at a tick, not at a score change: look now and then.
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                        if board.frozen_now() == board.board_public.borrow().frozen {
+                            continue;
+                        }
+                    }
                     _ = stop_board.wait_for(|s| *s) => break,
                 }
                 seq += 1;
@@ -508,10 +514,7 @@ impl Drill {
         let board = Arc::new(
             Scoreboard { seq, phase, frozen: false, changed_us, rows, json: String::new() }.sealed(),
         );
-        let max_tick = self.teams.iter().map(|t| t.live.snapshot_guard().tick).max().unwrap_or(0);
-        let frozen = self.freeze_tick.is_some_and(|f| max_tick >= f)
-            && !matches!(phase, Phase::HotWash | Phase::Ended);
-        if frozen {
+        if self.frozen_now() {
             let mut public = (**self.board_public.borrow()).clone();
             if !public.frozen || public.phase != phase {
                 public.frozen = true;
@@ -523,6 +526,14 @@ impl Drill {
             self.board_public.send_replace(board.clone());
         }
         self.board_full.send_replace(board);
+    }
+
+    /// Whether observers and teams should see the frozen board: a contest past its freeze
+    /// tick, before the hot wash.
+    fn frozen_now(&self) -> bool {
+        let Some(f) = self.freeze_tick else { return false };
+        let max_tick = self.teams.iter().map(|t| t.live.snapshot_guard().tick).max().unwrap_or(0);
+        max_tick >= f && !matches!(self.phase(), Phase::HotWash | Phase::Ended)
     }
 
     fn set_phase(&self, control: Control) -> Result<Phase, String> {

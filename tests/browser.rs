@@ -20,6 +20,8 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
+    // Let the attack's first step (a remote login at 30 s) happen before the team reports it.
+    drill.live("red-team").unwrap().wait_for_tick(builtin("petrochem-tank-farm").ticks(35.0)).await;
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
     std::fs::create_dir_all(&out).unwrap();
     let (team, token, _) = drill.teams().next().unwrap();

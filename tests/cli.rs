@@ -157,3 +157,64 @@ fn no_arguments_serves_the_default_scenario_until_stopped() {
     assert!(child.wait().unwrap().success());
     assert!(rest.iter().any(|l| l.starts_with("icsdrill: stopped at tick")), "{rest:?}");
 }
+
+#[test]
+fn serve_with_teams_prints_login_urls_and_endpoint_tables() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+        .args(["serve", "--teams", "red,blue", "--mode", "contest", "--modbus-port", "0", "--http-port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.starts_with("Press Ctrl-C");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    let out = seen.join("\n");
+    assert!(out.contains("as a contest drill with 2 team(s)"), "{out}");
+    assert!(out.contains("Phase: briefing"), "{out}");
+    let url = |prefix: &str| -> String {
+        let line =
+            seen.iter().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no `{prefix}` in\n{out}"));
+        line.split_whitespace().last().unwrap().to_string()
+    };
+    let instructor = url("Instructor");
+    let red = url("Team red");
+    assert!(url("Team blue").contains("/team/blue?token="), "{out}");
+    assert!(url("Scoreboard").contains("/?token="), "{out}");
+    // Each team has its own endpoint table: 4 PLCs each, 8 distinct ports.
+    let ports: std::collections::BTreeSet<&str> = seen
+        .iter()
+        .filter(|l| l.trim_start().starts_with("plc-") || l.trim_start().starts_with("sis-"))
+        .map(|l| l.split_whitespace().nth(3).unwrap())
+        .collect();
+    assert_eq!(ports.len(), 8, "{out}");
+    // The printed instructor token works as a bearer token on the API.
+    let (host, token) = instructor.trim_start_matches("http://").split_once("/instructor?token=").unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "GET /api/drill HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.contains("\"mode\":\"contest\""), "{answer}");
+    assert!(
+        red.contains("/team/red?token=") && !red.contains(token),
+        "teams and instructor have different tokens"
+    );
+    let stopped = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(stopped.success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    assert!(child.wait().unwrap().success());
+    assert!(rest.iter().any(|l| l.contains("team red: score")), "{rest:?}");
+    assert!(rest.iter().any(|l| l.contains("team blue: score")), "{rest:?}");
+}

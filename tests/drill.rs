@@ -527,3 +527,171 @@ fn every_recorded_defence_outscores_doing_nothing() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phases_hold_and_release_the_clock() {
+    let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["a"], Mode::Regional);
+    spec.range.modbus_port = 0;
+    spec.range.http_port = 0;
+    spec.range.live_attacker = false;
+    spec.range.ticks_per_s = Some(500.0);
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    let tick = || drill.live("a").unwrap().snapshot().tick;
+    let still = |what: &'static str| {
+        let drill = drill.clone();
+        async move {
+            // A tick already under way when the clock was held still lands.
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            let t0 = drill.live("a").unwrap().snapshot().tick;
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            assert_eq!(drill.live("a").unwrap().snapshot().tick, t0, "the clock holds in {what}");
+        }
+    };
+    still("briefing").await;
+    assert_eq!(drill.control(Control::Start), Ok(icsdrill_web::drill::Phase::Live));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let t1 = tick();
+    assert!(t1 > 20, "the clock runs when live: {t1}");
+    drill.control(Control::Pause).unwrap();
+    still("pause").await;
+    assert!(drill.control(Control::Pause).is_err(), "cannot pause twice");
+    drill.control(Control::Resume).unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(tick() > t1 + 20);
+    drill.control(Control::HotWash).unwrap();
+    still("hot wash").await;
+    assert!(drill.control(Control::Resume).is_err());
+    drill.control(Control::End).unwrap();
+    assert!(drill.control(Control::End).unwrap_err().contains("cannot end a drill that is ended"));
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injects_hints_and_the_contest_scoreboard_freeze() {
+    let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["a", "b"], Mode::Contest);
+    spec.range.modbus_port = 0;
+    spec.range.http_port = 0;
+    spec.range.live_attacker = false;
+    spec.range.duration_s = Some(120.0);
+    spec.freeze_s = Some(60.0);
+    spec.manual_clock = true;
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    let addr = server.http;
+    let ins = drill.instructor_token().to_string();
+    let tokens: Vec<String> = drill.teams().map(|(_, t, _)| t.to_string()).collect();
+    drill.control(Control::Start).unwrap();
+    let ticking = keep_ticking(drill.clone());
+
+    // A phone call to team a only.
+    let (s, b) = http(
+        addr,
+        "POST",
+        "/api/drill/injects",
+        Some(&ins),
+        Some(r#"{"teams":["a"],"channel":"phone","text":"控制室：T-101 液位读数不动了"}"#),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let state = |team: &'static str, token: String| async move {
+        let (s, b) = http(addr, "GET", &format!("/api/teams/{team}/state"), Some(&token), None).await;
+        assert_eq!(s, 200, "{b}");
+        serde_json::from_str::<serde_json::Value>(&b).unwrap()
+    };
+    let a = state("a", tokens[0].clone()).await;
+    assert_eq!(a["injects"][0]["text"], "控制室：T-101 液位读数不动了", "{a}");
+    assert_eq!(a["injects"][0]["channel"], "phone");
+    assert_eq!(state("b", tokens[1].clone()).await["injects"], serde_json::json!([]));
+    // Team state never carries the answer key.
+    assert!(a.get("vars").is_none() && !a.to_string().contains("\"attack\""), "{a}");
+
+    // The white cell fires the overfill step now, long before its trigger.
+    let (s, b) = http(
+        addr,
+        "POST",
+        "/api/drill/injects",
+        Some(&ins),
+        Some(r#"{"teams":["b"],"channel":"step","step":"overfill"}"#),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    drill.step(2).await;
+    let overview: serde_json::Value =
+        serde_json::from_str(&http(addr, "GET", "/api/instructor/overview", Some(&ins), None).await.1)
+            .unwrap();
+    let steps = |team: usize| overview["teams"][team]["steps"].as_array().unwrap().clone();
+    let overfill = |team: usize| steps(team).into_iter().find(|s| s["id"] == "overfill").unwrap();
+    assert_ne!(overfill(1)["attempts"], 0, "{overview}");
+    assert_eq!(overfill(0)["attempts"], 0, "{overview}");
+    // The instructor sees true values next to measured ones.
+    assert!(overview["teams"][0]["values"][0]["true"].is_number(), "{overview}");
+
+    // The instructor reveals a hint to team b: b sees it and pays for it.
+    let (s, b) = http(addr, "POST", "/api/teams/b/hints", Some(&ins), Some(r#"{"hint":"h2"}"#)).await;
+    assert_eq!(s, 200, "{b}");
+    let bs = state("b", tokens[1].clone()).await;
+    let h2 = bs["hints"].as_array().unwrap().iter().find(|h| h["id"] == "h2").unwrap().clone();
+    assert_eq!(h2["taken"], true);
+    assert!(h2["text"]["zh"].as_str().is_some_and(|t| !t.is_empty()), "{h2}");
+    let hints =
+        bs["score"]["components"].as_array().unwrap().iter().find(|c| c["key"] == "hints").unwrap().clone();
+    assert_eq!(hints["points"], -40.0, "{hints}");
+    ticking.abort();
+
+    // Past the freeze (60 s before the 120 s end), observers keep the frozen board while the
+    // instructor's moves on.
+    let now = drill.live("a").unwrap().snapshot().tick;
+    drill.step(650 - now).await;
+    let ticking = keep_ticking(drill.clone());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let public_before: serde_json::Value =
+        serde_json::from_str(&http(addr, "GET", "/api/scoreboard", Some(&tokens[0]), None).await.1).unwrap();
+    assert_eq!(public_before["frozen"], true, "{public_before}");
+    let (s, b) = http(
+        addr,
+        "POST",
+        "/api/teams/a/reports",
+        Some(&tokens[0]),
+        Some(r#"{"technique":"T0855","asset":"sis-01"}"#),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let public: serde_json::Value =
+        serde_json::from_str(&http(addr, "GET", "/api/scoreboard", Some(&tokens[1]), None).await.1).unwrap();
+    let full: serde_json::Value =
+        serde_json::from_str(&http(addr, "GET", "/api/scoreboard", Some(&ins), None).await.1).unwrap();
+    let total = |b: &serde_json::Value, team: &str| {
+        b["rows"].as_array().unwrap().iter().find(|r| r["team"] == team).unwrap()["total"].as_f64().unwrap()
+    };
+    assert_eq!(total(&public, "a"), total(&public_before, "a"), "frozen: {public}");
+    assert_ne!(total(&full, "a"), total(&public, "a"), "the instructor sees the live score: {full}");
+    assert_eq!(full["frozen"], false);
+    // Hot wash lifts the freeze.
+    drill.control(Control::HotWash).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let public: serde_json::Value =
+        serde_json::from_str(&http(addr, "GET", "/api/scoreboard", Some(&tokens[1]), None).await.1).unwrap();
+    assert_eq!(public["frozen"], false, "{public}");
+    assert_eq!(total(&public, "a"), total(&full, "a"));
+    ticking.abort();
+    server.shutdown().await.unwrap();
+}
+
+#[test]
+fn the_openapi_document_lists_every_route_with_its_access() {
+    let doc = icsdrill_web::openapi::document();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for r in ROUTES {
+        let op = &paths[r.path][r.method.to_ascii_lowercase()];
+        assert!(op["summary"].is_string(), "{} {} missing from the OpenAPI document", r.method, r.path);
+        assert_eq!(op["security"].is_array(), r.access != Access::Public, "{} {}", r.method, r.path);
+        if r.method == "POST" {
+            assert!(op["requestBody"]["content"]["application/json"]["example"].is_object(), "{}", r.path);
+        }
+    }
+    let listed: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(listed, ROUTES.len());
+}

@@ -257,8 +257,9 @@ fn text(en: impl Into<String>, zh: impl Into<String>) -> Text {
     Text { en: en.into(), zh: zh.into() }
 }
 
+/// Rounds to 0.1 (and turns -0 into 0).
 fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
+    (x * 10.0).round() / 10.0 + 0.0
 }
 
 /// Full marks at 0, none at `target`, linear between.

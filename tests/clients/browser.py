@@ -9,6 +9,7 @@ import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -19,7 +20,7 @@ options.binary_location = "/usr/bin/chromium"
 for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1500,1400", "--lang=en-US"):
     options.add_argument(arg)
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-wait = WebDriverWait(driver, 20)
+wait = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,))
 seen = {}
 try:
     driver.get(f"{base}/team/{team}?token={token}")
@@ -29,9 +30,10 @@ try:
     first_tick = int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-tick"))
     first_value = sensor.text
     wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-tick")) > first_tick + 5)
-    wait.until(lambda d: d.find_element(By.ID, sensor.get_attribute("id")).text not in ("–", ""))
+    sensor_id = sensor.get_attribute("id")
+    wait.until(lambda d: d.find_element(By.ID, sensor_id).text not in ("–", ""))
     seen["ticks"] = [first_tick, int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-tick"))]
-    seen["sensor"] = [sensor.get_attribute("id"), first_value, driver.find_element(By.ID, sensor.get_attribute("id")).text]
+    seen["sensor"] = [sensor_id, first_value, driver.find_element(By.ID, sensor_id).text]
     before = float(driver.find_element(By.ID, "total").text)
 
     # A defender action through the form.
@@ -50,9 +52,11 @@ try:
     form.find_element(By.NAME, "impact").send_keys("attacker on the DMZ historian replica")
     form.find_element(By.NAME, "actions").send_keys("isolated the engineering workstation")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    part = lambda d, key: float(d.find_element(By.CSS_SELECTOR, f"#card tr[data-key={key}]").get_attribute("data-points"))
-    wait.until(lambda d: part(d, "report_quality") > 0 and part(d, "detection") > 0)
-    seen["parts"] = {k: part(driver, k) for k in ("detection", "report_quality", "time_to_detect")}
+    # The page re-renders its tables on every update: read them in one script, never through
+    # element handles that go stale.
+    parts = lambda d: dict(d.execute_script("return [...document.querySelectorAll('#card tr[data-key]')].map(r => [r.dataset.key, +r.dataset.points])"))
+    wait.until(lambda d: parts(d).get("report_quality", 0) > 0 and parts(d).get("detection", 0) > 0)
+    seen["parts"] = parts(driver)
     seen["team_total"] = [before, float(driver.find_element(By.ID, "total").text)]
 
     # The language switch.
@@ -64,13 +68,11 @@ try:
 
     # The scoreboard, as an observer: the team that acted leads, and the board updates live.
     driver.get(f"{base}/?token={observer}")
-    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#board tbody tr:first-child").get_attribute("data-team") == team)
+    board = lambda d: d.execute_script("return [...document.querySelectorAll('#board tbody tr')].map(r => [r.dataset.team, +r.querySelector('.total').textContent])")
+    wait.until(lambda d: (board(d) or [[None]])[0][0] == team)
     seq = int(wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-seq")))
     wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-seq")) > seq)
-    seen["board"] = {
-        r.get_attribute("data-team"): float(r.find_element(By.CSS_SELECTOR, ".total").text)
-        for r in driver.find_elements(By.CSS_SELECTOR, "#board tbody tr")
-    }
+    seen["board"] = dict(board(driver))
     driver.save_screenshot(f"{out}/scoreboard.png")
     print(json.dumps(seen))
 except Exception:
