@@ -283,13 +283,13 @@ fn score_hook(
             published.track.store(Arc::new(track.clone()));
         }
         let tick = sim.tick();
-        if relevant || tick % refresh == 0 {
+        if relevant || tick.is_multiple_of(refresh) {
             let card = scorer.card(tick);
             if !same_score(&card, &published.card.load()) {
                 published.card.store(Arc::new(card));
                 published.changed_us.store(epoch.elapsed().as_micros() as u64, Ordering::Release);
                 changed.notify_one();
-            } else if tick % refresh == 0 {
+            } else if tick.is_multiple_of(refresh) {
                 // Keep the tick of the card current for the console.
                 published.card.store(Arc::new(card));
             }
