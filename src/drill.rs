@@ -8,6 +8,7 @@
 //! `watch` channel (each subscriber gets the newest board, never a backlog).
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,8 +27,9 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
-use crate::live::{Live, TickHook};
+use crate::live::{Extras, Live, TickHook};
 use crate::range::{self, Range};
+use crate::store::{self, Batch, DrillRecord, RecordSender, Recorder, SqliteStore, Store, TeamRecord};
 
 /// Most teams in one drill.
 pub const MAX_TEAMS: usize = 200;
@@ -56,6 +58,27 @@ pub struct DrillSpec {
     pub freeze_s: Option<f64>,
     /// The clock moves only when `step` is called (scripted tests, table-top pacing).
     pub manual_clock: bool,
+    /// Record everything in the store in this directory.
+    pub data_dir: Option<PathBuf>,
+    /// The scenario's source text (stored with a recorded drill, so a replay needs nothing
+    /// else).
+    pub scenario_source: Option<String>,
+    /// The scenario was loaded without its attack (`--no-attack`).
+    pub no_attack: bool,
+}
+
+/// Drill options kept with the record.
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
+struct StoredOptions {
+    duration_s: Option<f64>,
+    freeze_s: Option<f64>,
+    #[serde(default)]
+    no_attack: bool,
+}
+
+/// The snake_case name serde gives an enum value.
+fn enum_name(v: impl Serialize) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
 impl DrillSpec {
@@ -69,6 +92,9 @@ impl DrillSpec {
             range: range::Options::new(1),
             freeze_s: None,
             manual_clock: false,
+            data_dir: None,
+            scenario_source: None,
+            no_attack: false,
         }
     }
 }
@@ -211,6 +237,8 @@ pub struct Drill {
     observer_token: String,
     manual_clock: bool,
     freeze_tick: Option<u64>,
+    /// Records the drill, when it has a data directory.
+    recorder: Mutex<Option<Recorder>>,
     board_full: watch::Sender<Arc<Scoreboard>>,
     board_public: watch::Sender<Arc<Scoreboard>>,
     changed: Arc<Notify>,
@@ -247,13 +275,22 @@ fn same_score(a: &ScoreCard, b: &ScoreCard) -> bool {
     a.total == b.total && a.components == b.components && a.plan == b.plan
 }
 
-/// The hook that scores one team's range after every tick.
+/// What a team's tick hook reports to besides the drill: the recorder, as team `index`.
+struct Recording {
+    sender: RecordSender,
+    index: usize,
+}
+
+/// The hook that scores (and records) one team's range after every tick. `past` is the log of
+/// a resumed range so far.
 fn score_hook(
     scenario: &Arc<Scenario>,
     plan: bool,
     published: Arc<Published>,
     changed: Arc<Notify>,
     epoch: Instant,
+    past: &[SimEvent],
+    recording: Option<Recording>,
 ) -> TickHook {
     let mut scorer = Scorer::new(scenario, plan);
     let mut track = Track {
@@ -270,8 +307,27 @@ fn score_hook(
             .collect(),
         ..Track::default()
     };
+    for e in past {
+        scorer.push(e);
+        track.push(e);
+    }
+    if !past.is_empty() {
+        let tick = past.last().map_or(0, |e| e.tick);
+        published.card.store(Arc::new(scorer.card(tick)));
+        published.track.store(Arc::new(track.clone()));
+    }
     let refresh = REFRESH_S * u64::from(scenario.tick_hz);
-    Box::new(move |sim: &Sim, new: &[SimEvent]| {
+    Box::new(move |sim: &Sim, applied: u64, inputs: &[SimInput], new: &[SimEvent]| {
+        if let Some(r) = &recording
+            && (!inputs.is_empty() || !new.is_empty())
+        {
+            r.sender.record(Batch {
+                team: r.index,
+                tick: applied,
+                inputs: inputs.to_vec(),
+                events: new.to_vec(),
+            });
+        }
         let mut relevant = false;
         let mut shown = false;
         for e in new {
@@ -286,6 +342,14 @@ fn score_hook(
         if relevant || tick.is_multiple_of(refresh) {
             let card = scorer.card(tick);
             if !same_score(&card, &published.card.load()) {
+                if let Some(r) = &recording {
+                    r.sender.score(
+                        r.index,
+                        tick,
+                        card.total,
+                        serde_json::to_string(&card).unwrap_or_default(),
+                    );
+                }
                 published.card.store(Arc::new(card));
                 published.changed_us.store(epoch.elapsed().as_micros() as u64, Ordering::Release);
                 changed.notify_one();
@@ -297,10 +361,76 @@ fn score_hook(
     })
 }
 
+/// Who a drill is when it launches: new, or resumed from the store.
+struct Identity {
+    id: String,
+    instructor_token: String,
+    observer_token: String,
+    team_tokens: Vec<String>,
+    phase: Phase,
+    /// Each team's simulation so far (resumed), or none (new).
+    sims: Vec<Option<Sim>>,
+}
+
 impl DrillServer {
     /// Starts every team's range (clock held: the drill starts in briefing), the board task
-    /// and the web server on `spec.range.bind:spec.range.http_port`.
+    /// and the web server on `spec.range.bind:spec.range.http_port`. With `spec.data_dir`,
+    /// everything is recorded in the store there.
     pub async fn start(spec: DrillSpec) -> Result<DrillServer> {
+        let n = spec.teams.len();
+        let identity = Identity {
+            id: new_token()[..8].to_string(),
+            instructor_token: new_token(),
+            observer_token: new_token(),
+            team_tokens: (0..n).map(|_| new_token()).collect(),
+            phase: Phase::Briefing,
+            sims: (0..n).map(|_| None).collect(),
+        };
+        DrillServer::launch(spec, identity, true).await
+    }
+
+    /// Resumes drill `id` from the store in `data_dir` after a crash or a stop: every team's
+    /// range is rebuilt by replaying its recorded inputs, the tokens stay valid, and a drill
+    /// that was live comes back paused. `range` gives the addresses and clock to serve with.
+    pub async fn resume(data_dir: &Path, id: &str, range: range::Options) -> Result<DrillServer> {
+        let store = SqliteStore::open(data_dir)?;
+        let Some((record, team_records)) = store.drill(id)? else {
+            bail!("no drill `{id}` in {}", store::db_path(data_dir).display());
+        };
+        let loaded = crate::replay::load(&store, &record, &team_records)?;
+        let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
+        let mode: Mode = serde_json::from_value(serde_json::Value::String(record.mode.clone()))
+            .with_context(|| format!("stored mode `{}`", record.mode))?;
+        let phase: Phase = serde_json::from_value(serde_json::Value::String(record.phase.clone()))
+            .with_context(|| format!("stored phase `{}`", record.phase))?;
+        let mut range = range;
+        range.seed = record.seed;
+        range.live_attacker = record.live_attacker;
+        range.duration_s = options.duration_s;
+        let spec = DrillSpec {
+            name: record.name.clone(),
+            mode,
+            scenario: loaded.scenario.clone(),
+            teams: team_records.iter().map(|t| TeamInfo { id: t.id.clone(), name: t.name.clone() }).collect(),
+            range,
+            freeze_s: options.freeze_s,
+            manual_clock: false,
+            data_dir: Some(data_dir.to_path_buf()),
+            scenario_source: Some(record.scenario_source.clone()),
+            no_attack: options.no_attack,
+        };
+        let identity = Identity {
+            id: record.id.clone(),
+            instructor_token: record.instructor_token.clone(),
+            observer_token: record.observer_token.clone(),
+            team_tokens: team_records.iter().map(|t| t.token.clone()).collect(),
+            phase: if phase == Phase::Live { Phase::Paused } else { phase },
+            sims: loaded.teams.into_iter().map(|t| Some(t.sim)).collect(),
+        };
+        DrillServer::launch(spec, identity, false).await
+    }
+
+    async fn launch(spec: DrillSpec, identity: Identity, new: bool) -> Result<DrillServer> {
         if spec.teams.is_empty() {
             bail!("a drill needs at least one team");
         }
@@ -326,6 +456,56 @@ impl DrillServer {
         let changed = Arc::new(Notify::new());
         let plan = spec.mode == Mode::Enterprise;
         let scenario = spec.scenario.clone();
+        let recorder = match &spec.data_dir {
+            Some(dir) => {
+                let mut store = SqliteStore::open(dir)?;
+                if new {
+                    let source =
+                        spec.scenario_source.clone().context("a recorded drill needs its scenario source")?;
+                    let options = StoredOptions {
+                        duration_s: spec.range.duration_s,
+                        freeze_s: spec.freeze_s,
+                        no_attack: spec.no_attack,
+                    };
+                    store.create_drill(
+                        &DrillRecord {
+                            id: identity.id.clone(),
+                            name: spec.name.clone(),
+                            mode: enum_name(spec.mode),
+                            scenario_id: scenario.id.clone(),
+                            scenario_hash: scenario.source_hash.clone(),
+                            scenario_source: source,
+                            seed: spec.range.seed,
+                            live_attacker: spec.range.live_attacker && scenario.attack.is_some(),
+                            phase: enum_name(identity.phase),
+                            instructor_token: identity.instructor_token.clone(),
+                            observer_token: identity.observer_token.clone(),
+                            options: serde_json::to_string(&options)?,
+                            created_ms: std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, |d| d.as_millis() as i64),
+                        },
+                        &spec
+                            .teams
+                            .iter()
+                            .zip(&identity.team_tokens)
+                            .map(|(t, token)| TeamRecord {
+                                id: t.id.clone(),
+                                name: t.name.clone(),
+                                token: token.clone(),
+                            })
+                            .collect::<Vec<_>>(),
+                    )?;
+                }
+                Some(Recorder::start(
+                    Box::new(store),
+                    identity.id.clone(),
+                    spec.teams.iter().map(|t| t.id.clone()).collect(),
+                ))
+            }
+            None => None,
+        };
+        let mut sims = identity.sims;
         let mut ranges = Vec::new();
         let mut teams = Vec::new();
         for (k, info) in spec.teams.iter().enumerate() {
@@ -338,13 +518,38 @@ impl DrillServer {
                 track: ArcSwap::from_pointee(Track::default()),
                 changed_us: AtomicU64::new(0),
             });
-            let hook = score_hook(&scenario, plan, published.clone(), changed.clone(), epoch);
-            let range = Range::start_with(scenario.clone(), opts, Some(hook))
+            let sim = match sims[k].take() {
+                Some(sim) => sim,
+                None => {
+                    // A new range: its first events (`sim_started`) come before any tick.
+                    let sim = Sim::new(scenario.clone(), spec.range.seed);
+                    if let Some(r) = &recorder {
+                        r.record(Batch {
+                            team: k,
+                            tick: 0,
+                            inputs: Vec::new(),
+                            events: sim.events().to_vec(),
+                        });
+                    }
+                    sim
+                }
+            };
+            let past = if new { &[][..] } else { sim.events() };
+            let recording = recorder.as_ref().map(|r| Recording { sender: r.sender(), index: k });
+            let hook =
+                score_hook(&scenario, plan, published.clone(), changed.clone(), epoch, past, recording);
+            let extras = Extras {
+                held: true,
+                hook: Some(hook),
+                durable: recorder.as_ref().map(|r| r.durable(k)),
+                sim: Some(sim),
+            };
+            let range = Range::start_with(scenario.clone(), opts, extras)
                 .await
                 .with_context(|| format!("starting team `{}`'s range", info.id))?;
             teams.push(Team {
                 info: info.clone(),
-                token: new_token(),
+                token: identity.team_tokens[k].clone(),
                 live: range.live.clone(),
                 endpoints: range.endpoints.clone(),
                 published,
@@ -363,15 +568,16 @@ impl DrillServer {
             .sealed(),
         );
         let drill = Arc::new(Drill {
-            id: new_token()[..8].to_string(),
+            id: identity.id,
             name: spec.name.clone(),
             mode: spec.mode,
             scenario,
             epoch,
             teams,
-            phase: Mutex::new(Phase::Briefing),
-            instructor_token: new_token(),
-            observer_token: new_token(),
+            phase: Mutex::new(identity.phase),
+            instructor_token: identity.instructor_token,
+            observer_token: identity.observer_token,
+            recorder: Mutex::new(recorder),
             manual_clock: spec.manual_clock,
             freeze_tick,
             board_full: watch::Sender::new(empty.clone()),
@@ -419,7 +625,8 @@ impl DrillServer {
         Ok(DrillServer { drill, http: http_local, ranges, shutdown, tasks })
     }
 
-    /// Stops the web view and every range; returns each team's simulation with its log.
+    /// Stops the web view and every range, then writes what is queued to the store; returns
+    /// each team's simulation with its log.
     pub async fn shutdown(mut self) -> Result<Vec<(String, Sim)>> {
         let _ = self.shutdown.send(true);
         let drained = tokio::time::timeout(range::SHUTDOWN_GRACE, async {
@@ -432,6 +639,10 @@ impl DrillServer {
         let mut out = Vec::new();
         for (team, range) in self.drill.teams.iter().zip(self.ranges) {
             out.push((team.info.id.clone(), range.shutdown().await?));
+        }
+        let recorder = self.drill.recorder.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(r) = recorder {
+            tokio::task::spawn_blocking(move || r.finish()).await?;
         }
         Ok(out)
     }
@@ -559,6 +770,9 @@ impl Drill {
             }
         };
         *phase = next;
+        if let Some(r) = &*self.recorder.lock().unwrap_or_else(|e| e.into_inner()) {
+            r.phase(&enum_name(next));
+        }
         let run = next == Phase::Live && !self.manual_clock;
         for t in &self.teams {
             t.live.set_running(run);

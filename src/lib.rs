@@ -6,6 +6,8 @@
 //! - `drill`: a drill: a range per team, phases, live scores, the web view.
 //! - `live`: the real-time runtime: the sim thread, snapshots, the command queue.
 //! - `modbus`: Modbus TCP endpoints for every simulated PLC.
+//! - `replay`: rebuilding a recorded drill from its inputs (resume, `icsdrill replay`).
+//! - `store`: the drill database (`Store`, SQLite by default) and the `Recorder` thread.
 //! - `range`: one range: a live simulation, its endpoints and its HTTP API, started and
 //!   stopped together.
 
@@ -14,3 +16,5 @@ pub mod drill;
 pub mod live;
 pub mod modbus;
 pub mod range;
+pub mod replay;
+pub mod store;

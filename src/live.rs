@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use icsdrill_engine::systems::attacker::Intent;
 use icsdrill_engine::{EventKind, RejectReason, Scenario, Sim, SimEvent, SimInput, Snapshot};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Commands queued between two ticks; beyond this, senders see a full queue.
 pub const COMMAND_QUEUE: usize = 65_536;
@@ -26,8 +26,9 @@ pub const MAX_INPUTS_PER_TICK: usize = 20_000;
 pub enum Command {
     /// An input whose outcome nobody waits for (a served read, a connection).
     Record(SimInput),
-    /// An input whose outcome is awaited (a Modbus write).
-    Apply(SimInput, oneshot::Sender<Result<(), RejectReason>>),
+    /// An input whose outcome is awaited (a Modbus write), answered with the tick it was
+    /// applied at.
+    Apply(SimInput, oneshot::Sender<(Result<(), RejectReason>, u64)>),
 }
 
 /// How to run the clock.
@@ -39,9 +40,23 @@ pub struct Clock {
     pub end_tick: Option<u64>,
 }
 
-/// Called on the sim thread after every tick with the simulation and the tick's new events
-/// (scoring hangs off it). Keep it short: the next tick waits for it.
-pub type TickHook = Box<dyn FnMut(&Sim, &[SimEvent]) + Send>;
+/// Called on the sim thread after every tick with the simulation, the tick the inputs were
+/// applied at, those inputs in order, and the tick's new events (scoring and recording hang
+/// off it). Keep it short: the next tick waits for it.
+pub type TickHook = Box<dyn FnMut(&Sim, u64, &[SimInput], &[SimEvent]) + Send>;
+
+/// How to start a `Live` beyond the scenario, seed and clock.
+#[derive(Default)]
+pub struct Extras {
+    /// Start with the clock held (a drill in briefing).
+    pub held: bool,
+    /// Called after every tick.
+    pub hook: Option<TickHook>,
+    /// The tick up to which everything is on disk: a write is answered only once its tick is.
+    pub durable: Option<watch::Receiver<u64>>,
+    /// Continue this simulation (a resumed drill) instead of a new one.
+    pub sim: Option<Sim>,
+}
 
 /// The published log.
 #[derive(Default)]
@@ -83,6 +98,8 @@ pub struct Live {
     running: AtomicBool,
     /// Ticks to run while the clock is held (an instructor stepping a paused drill).
     steps: AtomicU64,
+    /// The durable tick, when a store records this range.
+    durable: Option<watch::Receiver<u64>>,
     /// When the runtime started.
     started: Instant,
 }
@@ -98,24 +115,24 @@ impl Live {
         clock: Clock,
         attacker: Option<mpsc::UnboundedSender<Intent>>,
     ) -> (Arc<Live>, JoinHandle<Sim>) {
-        Live::start_with(scenario, seed, clock, attacker, true, None)
+        Live::start_with(scenario, seed, clock, attacker, Extras::default())
     }
 
-    /// `start`, with the clock held until `run(true)` when `running` is false, and `hook`
-    /// called after every tick.
+    /// `start`, with `extras`: the clock held, a hook after every tick, durable answers, a
+    /// simulation to continue.
     pub fn start_with(
         scenario: Arc<Scenario>,
         seed: u64,
         clock: Clock,
         attacker: Option<mpsc::UnboundedSender<Intent>>,
-        running: bool,
-        hook: Option<TickHook>,
+        extras: Extras,
     ) -> (Arc<Live>, JoinHandle<Sim>) {
+        let Extras { held, hook, durable, sim } = extras;
         assert!(
             clock.ticks_per_s.is_finite() && clock.ticks_per_s > 0.0,
             "ticks per second must be positive"
         );
-        let mut sim = Sim::new(scenario.clone(), seed);
+        let mut sim = sim.unwrap_or_else(|| Sim::new(scenario.clone(), seed));
         if attacker.is_some() {
             sim.set_live_attacker();
         }
@@ -132,8 +149,9 @@ impl Live {
             tx,
             dropped: AtomicU64::new(0),
             stop: AtomicBool::new(false),
-            running: AtomicBool::new(running),
+            running: AtomicBool::new(!held),
             steps: AtomicU64::new(0),
+            durable,
             started: Instant::now(),
         });
         let shared = live.clone();
@@ -167,15 +185,17 @@ impl Live {
         self.dropped.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Queues an input and waits for the tick that applies it. `Err(None)` when the queue is
-    /// full or the runtime has stopped.
+    /// Queues an input and waits for the tick that applies it (and, when a store records the
+    /// range, until that tick is on disk). `Err(None)` when the queue is full or the runtime
+    /// has stopped.
     pub async fn apply(&self, input: SimInput) -> Result<(), Option<RejectReason>> {
         let (reply, outcome) = oneshot::channel();
         self.tx.try_send(Command::Apply(input, reply)).map_err(|_| None)?;
-        match outcome.await {
-            Ok(result) => result.map_err(Some),
-            Err(_) => Err(None),
+        let Ok((result, tick)) = outcome.await else { return Err(None) };
+        if let Some(durable) = &self.durable {
+            durable.clone().wait_for(|t| *t >= tick).await.map_err(|_| None)?;
         }
+        result.map_err(Some)
     }
 
     /// Events with `seq >= since`, at most `limit`, that `keep` accepts.
@@ -317,14 +337,16 @@ fn tick(sim: &mut Sim, live: &Live, rx: &mut mpsc::Receiver<Command>, hook: &mut
         }
     }
     let before = sim.events().len();
+    let tick = sim.tick();
+    let recorded = if hook.is_some() { inputs.clone() } else { Vec::new() };
     let outcomes = sim.step_outcomes(inputs);
     live.snapshot.store(Arc::new(sim.snapshot()));
     live.events.write().unwrap_or_else(|e| e.into_inner()).extend(&sim.events()[before..]);
     if let Some(hook) = hook {
-        hook(sim, &sim.events()[before..]);
+        hook(sim, tick, &recorded, &sim.events()[before..]);
     }
     // Answer only once the snapshot shows the write, so a read after the answer sees it.
     for (i, reply) in replies {
-        let _ = reply.send(outcomes[i]);
+        let _ = reply.send((outcomes[i], tick));
     }
 }

@@ -39,6 +39,21 @@ enum Command {
     Serve(serve::Args),
     /// Run a scenario headless, as fast as possible, and write its event log.
     Simulate(simulate::Args),
+    /// Re-run a recorded drill from its stored scenario, seed and inputs, and check the event
+    /// log and scores are identical (exit 1 if not).
+    Replay {
+        /// Drill id (see `icsdrill drills`).
+        drill: String,
+        /// Where the drill database is (default: $ICSDRILL_DATA or ~/.local/share/icsdrill).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// List recorded drills.
+    Drills {
+        /// Where the drill database is.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -89,6 +104,8 @@ fn main() -> ExitCode {
         None => serve::run(serve::Args::default_drill()),
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Simulate(args)) => simulate::run(args),
+        Some(Command::Replay { drill, data_dir }) => replay_cmd(&drill, data_dir.as_deref()),
+        Some(Command::Drills { data_dir }) => drills_cmd(data_dir.as_deref()),
         Some(Command::Scenarios(ScenariosCmd::List)) => scenarios_cmd::list(),
         Some(Command::Scenarios(ScenariosCmd::Show { scenario, lang, techniques })) => {
             scenarios_cmd::show(&scenario, lang, techniques)
@@ -110,13 +127,75 @@ fn main() -> ExitCode {
 
 /// Loads a scenario given as a built-in id or a path.
 pub(crate) fn load_scenario(arg: &str) -> Result<Arc<Scenario>> {
+    load_scenario_source(arg).map(|(s, _)| s)
+}
+
+/// Loads a scenario given as a built-in id or a path, with its source text.
+pub(crate) fn load_scenario_source(arg: &str) -> Result<(Arc<Scenario>, String)> {
     if let Some(b) = icsdrill_scenarios::builtin(arg) {
-        return b.load().map_err(|e| anyhow::anyhow!("built-in scenario `{arg}` is invalid:\n{e}"));
+        let s = b.load().map_err(|e| anyhow::anyhow!("built-in scenario `{arg}` is invalid:\n{e}"))?;
+        return Ok((s, b.source.to_string()));
     }
     let path = PathBuf::from(arg);
     if !path.exists() {
         bail!("no built-in scenario or file named `{arg}` (see `icsdrill scenarios list`)");
     }
     let source = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    Scenario::from_yaml(arg, &source).map(Arc::new).map_err(|e| anyhow::anyhow!("{e}"))
+    let s = Scenario::from_yaml(arg, &source).map(Arc::new).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((s, source))
+}
+
+fn open_store(data_dir: Option<&std::path::Path>) -> Result<icsdrill::store::SqliteStore> {
+    let dir = icsdrill::store::data_dir(data_dir)?;
+    if !icsdrill::store::db_path(&dir).exists() {
+        bail!("no drill database in {} (give --data-dir)", dir.display());
+    }
+    icsdrill::store::SqliteStore::open(&dir)
+}
+
+fn drills_cmd(data_dir: Option<&std::path::Path>) -> Result<ExitCode> {
+    use icsdrill::store::Store as _;
+    let store = open_store(data_dir)?;
+    for d in store.drills()? {
+        let teams = store.drill(&d.id)?.map(|(_, t)| t.len()).unwrap_or(0);
+        println!(
+            "{}  {:<10} {:<9} {:<26} seed {:<6} {} team(s)  {}",
+            d.id, d.mode, d.phase, d.scenario_id, d.seed, teams, d.name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn replay_cmd(drill: &str, data_dir: Option<&std::path::Path>) -> Result<ExitCode> {
+    let store = open_store(data_dir)?;
+    let (record, verdicts) = icsdrill::replay::verify(&store, drill)?;
+    println!(
+        "drill {} ({}, {}), scenario {} {}, seed {}",
+        record.id,
+        record.name,
+        record.mode,
+        record.scenario_id,
+        &record.scenario_hash[..12],
+        record.seed
+    );
+    let mut ok = true;
+    for v in &verdicts {
+        println!(
+            "team {}: {} inputs; events stored {} replayed {}; log sha256 stored {} replayed {}; score stored {:.1} replayed {:.1}: {}",
+            v.team,
+            v.inputs,
+            v.events.0,
+            v.events.1,
+            v.stored_hash,
+            v.replayed_hash,
+            v.scores.0,
+            v.scores.1,
+            if v.matches() { "identical" } else { "DIVERGED" }
+        );
+        if let Some(i) = v.first_difference {
+            println!("  first difference at event {i}");
+        }
+        ok &= v.matches();
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

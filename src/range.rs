@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::live::{Clock, Live, TickHook};
+use crate::live::{Clock, Extras, Live};
 use crate::modbus::server::{Context, Limits, SourceMap, serve};
 
 /// How long a shutdown waits for open connections before aborting them.
@@ -109,11 +109,12 @@ pub fn loopback_address(i: usize) -> IpAddr {
 impl Range {
     /// Binds every endpoint and the HTTP API, then starts the clock.
     pub async fn start(scenario: Arc<Scenario>, opts: Options) -> Result<Range> {
-        Range::start_with(scenario, opts, None).await
+        Range::start_with(scenario, opts, Extras::default()).await
     }
 
-    /// `start`, with `hook` called on the sim thread after every tick.
-    pub async fn start_with(scenario: Arc<Scenario>, opts: Options, hook: Option<TickHook>) -> Result<Range> {
+    /// `start`, with the runtime's `extras` (a hook after every tick, durable answers, a
+    /// simulation to continue); `opts.running` false holds the clock.
+    pub async fn start_with(scenario: Arc<Scenario>, opts: Options, mut extras: Extras) -> Result<Range> {
         let sources = source_map(&scenario, &opts.sources)?;
         if opts.address_mode == AddressMode::Loopback && opts.first_endpoint + scenario.plcs.len() > 250 * 250
         {
@@ -184,8 +185,10 @@ impl Range {
             opts.seed,
             Clock { ticks_per_s, end_tick },
             attacker_address.map(|_| attacker_tx),
-            opts.running,
-            hook,
+            {
+                extras.held |= !opts.running;
+                extras
+            },
         );
         let (shutdown, stop) = watch::channel(false);
         let mut sources = sources;

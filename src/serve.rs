@@ -12,7 +12,7 @@ use icsdrill::range::{AddressMode, Options, Range};
 use icsdrill_engine::EventKind;
 use icsdrill_web::drill::{Control, DrillApi, Mode, Phase, TeamInfo};
 
-use crate::load_scenario;
+use crate::load_scenario_source;
 use crate::simulate::write_events;
 
 /// Arguments of `icsdrill serve`.
@@ -75,6 +75,12 @@ pub(crate) struct Args {
     /// A drill file (YAML): name, mode, scenario, seed, teams, duration_s, freeze_s, start.
     #[arg(long)]
     drill: Option<PathBuf>,
+    /// Where drills are recorded (SQLite; default: $ICSDRILL_DATA or ~/.local/share/icsdrill).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Resume a recorded drill (the newest when no id is given) after a crash or a stop.
+    #[arg(long, num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["teams", "drill"])]
+    resume: Option<String>,
 }
 
 impl Args {
@@ -99,6 +105,8 @@ impl Args {
             freeze: None,
             start: true,
             drill: None,
+            data_dir: None,
+            resume: None,
         }
     }
 }
@@ -173,7 +181,7 @@ pub(crate) fn run(mut args: Args) -> Result<ExitCode> {
             bail!("{}: a drill needs at least one team", path.display());
         }
     }
-    let mut scenario = load_scenario(&args.scenario)?;
+    let (mut scenario, source) = load_scenario_source(&args.scenario)?;
     if args.no_attack {
         scenario = std::sync::Arc::new(scenario.without_attack());
     }
@@ -204,13 +212,20 @@ pub(crate) fn run(mut args: Args) -> Result<ExitCode> {
         first_endpoint: 0,
         running: true,
     };
+    if let Some(id) = &args.resume {
+        let dir = icsdrill::store::data_dir(args.data_dir.as_deref())?;
+        return run_drill(Launch::Resume { dir, id: id.clone(), range: opts }, &args);
+    }
     if !teams.is_empty() {
         let mut spec = DrillSpec::new(scenario, &[], args.mode);
         spec.name = name.unwrap_or_else(|| spec.name.clone());
         spec.teams = teams;
         spec.range = opts;
         spec.freeze_s = args.freeze;
-        return run_drill(spec, &args);
+        spec.data_dir = Some(icsdrill::store::data_dir(args.data_dir.as_deref())?);
+        spec.scenario_source = Some(source);
+        spec.no_attack = args.no_attack;
+        return run_drill(Launch::New(spec), &args);
     }
     if args.freeze.is_some() || args.start {
         bail!("--freeze and --start are for drills: give --teams or --drill");
@@ -263,23 +278,49 @@ pub(crate) fn run(mut args: Args) -> Result<ExitCode> {
     })
 }
 
-fn run_drill(spec: DrillSpec, args: &Args) -> Result<ExitCode> {
+/// A drill to run: new, or resumed from the store.
+enum Launch {
+    New(DrillSpec),
+    Resume { dir: PathBuf, id: String, range: Options },
+}
+
+fn run_drill(launch: Launch, args: &Args) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let started = std::time::Instant::now();
-        let scenario = spec.scenario.clone();
-        let mode = spec.mode;
-        let server = DrillServer::start(spec).await?;
+        let server = match launch {
+            Launch::New(spec) => DrillServer::start(spec).await?,
+            Launch::Resume { dir, id, range } => {
+                let id = if id.is_empty() {
+                    use icsdrill::store::Store as _;
+                    let store = icsdrill::store::SqliteStore::open(&dir)?;
+                    let newest = store.drills()?.into_iter().next();
+                    newest.map(|d| d.id).with_context(|| format!("no recorded drill in {}", dir.display()))?
+                } else {
+                    id
+                };
+                let server = DrillServer::resume(&dir, &id, range).await?;
+                println!("icsdrill: resumed drill {id} from {}", dir.display());
+                server
+            }
+        };
+        let scenario = server.drill.scenario();
+        let mode = server.drill.info().mode;
         let stop = stop_signal()?;
         let drill = server.drill.clone();
         if args.start {
-            drill.control(Control::Start).map_err(|e| anyhow::anyhow!(e))?;
+            match drill.phase() {
+                Phase::Briefing => drill.control(Control::Start).map_err(|e| anyhow::anyhow!(e))?,
+                Phase::Paused => drill.control(Control::Resume).map_err(|e| anyhow::anyhow!(e))?,
+                _ => drill.phase(),
+            };
         }
         let rate = args.tick_hz.unwrap_or(f64::from(scenario.tick_hz));
         let base = format!("http://{}", server.http);
+        println!("Drill {} recorded in {}", drill.id, args.data_dir.as_ref().map_or_else(|| icsdrill::store::data_dir(None).map(|d| d.display().to_string()).unwrap_or_default(), |d| d.display().to_string()));
         println!(
             "icsdrill: serving {} ({} / {}) as a {} drill with {} team(s), seed {}, {} ticks per second, started in {} ms",
             scenario.id,

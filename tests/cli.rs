@@ -129,7 +129,9 @@ fn simulate_reports_bad_inputs_with_their_line() {
 #[test]
 fn no_arguments_serves_the_default_scenario_until_stopped() {
     use std::io::{BufRead, BufReader};
+    let data = std::env::temp_dir().join(format!("icsdrill-noargs-{}", std::process::id()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+        .env("ICSDRILL_DATA", &data)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -163,6 +165,7 @@ fn serve_with_teams_prints_login_urls_and_endpoint_tables() {
     use std::io::{BufRead, BufReader, Read, Write};
     let mut child = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
         .args(["serve", "--teams", "red,blue", "--mode", "contest", "--modbus-port", "0", "--http-port", "0"])
+        .env("ICSDRILL_DATA", std::env::temp_dir().join(format!("icsdrill-teams-{}", std::process::id())))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -48,7 +48,18 @@ pub(crate) async fn http(
     token: Option<&str>,
     body: Option<&str>,
 ) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
+    http_try(addr, method, path, token, body).await.expect("an HTTP answer within 20 s")
+}
+
+/// `http`, with `None` when the server is gone (refused, reset, no whole answer in 20 s).
+pub(crate) async fn http_try(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(addr).await.ok()?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: icsdrill\r\nConnection: close\r\n");
     if let Some(t) = token {
         req.push_str(&format!("Authorization: Bearer {t}\r\n"));
@@ -58,12 +69,12 @@ pub(crate) async fn http(
     }
     req.push_str("\r\n");
     req.push_str(body.unwrap_or(""));
-    s.write_all(req.as_bytes()).await.unwrap();
+    s.write_all(req.as_bytes()).await.ok()?;
     let mut raw = Vec::new();
     let mut buf = [0u8; 8192];
     let read = async {
         loop {
-            let n = s.read(&mut buf).await.unwrap();
+            let n = s.read(&mut buf).await.unwrap_or(0);
             if n == 0 {
                 break;
             }
@@ -74,9 +85,9 @@ pub(crate) async fn http(
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(20), read).await.expect("an answer within 20 s");
+    tokio::time::timeout(Duration::from_secs(20), read).await.ok()?;
     let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text[9..12].parse().unwrap();
+    let status = text.get(9..12)?.parse().ok()?;
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let body = if head.contains("text/event-stream") {
         String::new()
@@ -85,7 +96,7 @@ pub(crate) async fn http(
     } else {
         body.to_string()
     };
-    (status, body)
+    Some((status, body))
 }
 
 /// A request through the router, no socket.

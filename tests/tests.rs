@@ -8,6 +8,7 @@ mod clients;
 mod determinism;
 mod drill;
 mod modbus;
+mod persist;
 mod plant;
 mod process;
 mod tidy;

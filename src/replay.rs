@@ -1,0 +1,160 @@
+//! Re-running a recorded drill headless from its stored scenario, seed and inputs: to resume
+//! it after a crash, and to check (`icsdrill replay`) that the stored event log and scores are
+//! exactly what the inputs produce.
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, bail};
+use icsdrill_engine::score::Scorer;
+use icsdrill_engine::{Scenario, Sim, TimedInput};
+use sha2::{Digest, Sha256};
+
+use crate::store::{DrillRecord, Store, TeamRecord};
+
+/// A team's range rebuilt from the store.
+pub struct LoadedTeam {
+    /// Team id.
+    pub id: String,
+    /// The simulation after the last recorded tick.
+    pub sim: Sim,
+    /// The recorded inputs.
+    pub inputs: Vec<TimedInput>,
+    /// The stored event log, JSON lines.
+    pub stored_events: Vec<String>,
+}
+
+/// A drill rebuilt from the store.
+pub struct Loaded {
+    /// The scenario as stored (re-validated).
+    pub scenario: Arc<Scenario>,
+    /// Teams, in drill order.
+    pub teams: Vec<LoadedTeam>,
+}
+
+/// Whether the stored options ran the scenario without its attack.
+fn no_attack(record: &DrillRecord) -> bool {
+    serde_json::from_str::<serde_json::Value>(&record.options)
+        .ok()
+        .and_then(|v| v["no_attack"].as_bool())
+        .unwrap_or(false)
+}
+
+/// Rebuilds every team's simulation from the stored inputs.
+pub fn load(store: &dyn Store, record: &DrillRecord, teams: &[TeamRecord]) -> Result<Loaded> {
+    let file = format!("{} (stored with drill {})", record.scenario_id, record.id);
+    let mut scenario = Scenario::from_yaml(&file, &record.scenario_source)
+        .map_err(|e| anyhow::anyhow!("the stored scenario no longer validates:\n{e}"))?;
+    if scenario.source_hash != record.scenario_hash {
+        bail!(
+            "the stored scenario's hash {} is not the recorded {}",
+            scenario.source_hash,
+            record.scenario_hash
+        );
+    }
+    if no_attack(record) {
+        scenario = scenario.without_attack();
+    }
+    let scenario = Arc::new(scenario);
+    let mut out = Vec::new();
+    for t in teams {
+        let inputs = store.inputs(&record.id, &t.id)?;
+        let stored_events = store.events(&record.id, &t.id)?;
+        let last = store.last_tick(&record.id, &t.id)?;
+        let mut sim = Sim::new(scenario.clone(), record.seed);
+        if record.live_attacker {
+            sim.set_live_attacker();
+        }
+        if let Some(last) = last {
+            sim.run_until(last + 1, &inputs);
+            // Live-attacker intents are carried out by the real attacker; their results are
+            // among the recorded inputs.
+            let _ = sim.take_attack_intents();
+        }
+        out.push(LoadedTeam { id: t.id.clone(), sim, inputs, stored_events });
+    }
+    Ok(Loaded { scenario, teams: out })
+}
+
+fn hash_lines<'a>(lines: impl Iterator<Item = &'a str>) -> String {
+    let mut h = Sha256::new();
+    for l in lines {
+        h.update(l.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What `replay` found for one team.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamVerdict {
+    /// Team id.
+    pub team: String,
+    /// Inputs replayed.
+    pub inputs: usize,
+    /// SHA-256 of the stored event log.
+    pub stored_hash: String,
+    /// SHA-256 of the replayed event log.
+    pub replayed_hash: String,
+    /// Events stored / replayed.
+    pub events: (usize, usize),
+    /// The stored score card's total and the replayed log's score at the same tick (the same
+    /// number twice when no card was stored).
+    pub scores: (f64, f64),
+    /// First differing event (1-based), if any.
+    pub first_difference: Option<usize>,
+}
+
+impl TeamVerdict {
+    /// The replay matches the record.
+    pub fn matches(&self) -> bool {
+        self.stored_hash == self.replayed_hash && self.scores.0 == self.scores.1
+    }
+}
+
+/// Replays every team of drill `id` and compares with the record.
+pub fn verify(store: &dyn Store, id: &str) -> Result<(DrillRecord, Vec<TeamVerdict>)> {
+    let Some((record, teams)) = store.drill(id)? else {
+        let known: Vec<String> = store.drills()?.into_iter().map(|d| d.id).collect();
+        bail!(
+            "no drill `{id}` in the store (drills: {})",
+            if known.is_empty() { "none".into() } else { known.join(", ") }
+        );
+    };
+    let loaded = load(store, &record, &teams).context("cannot rebuild the drill")?;
+    let plan = record.mode == "enterprise";
+    let mut out = Vec::new();
+    for t in &loaded.teams {
+        let replayed: Vec<String> = t.sim.events().iter().map(|e| e.to_json()).collect();
+        let first_difference = t
+            .stored_events
+            .iter()
+            .zip(&replayed)
+            .position(|(a, b)| a != b)
+            .or((t.stored_events.len() != replayed.len()).then(|| t.stored_events.len().min(replayed.len())))
+            .map(|i| i + 1);
+        // The stored card was computed live at its tick from the events before it: score the
+        // replayed log the same way.
+        let (stored_score, at) = match store.score(&record.id, &t.id)? {
+            Some((total, card)) => {
+                let card: serde_json::Value = serde_json::from_str(&card).context("stored score card")?;
+                (Some(total), card["tick"].as_u64().unwrap_or(0))
+            }
+            None => (None, t.sim.tick()),
+        };
+        let mut scorer = Scorer::new(&loaded.scenario, plan);
+        for e in t.sim.events().iter().filter(|e| e.tick < at) {
+            scorer.push(e);
+        }
+        let replayed_score = scorer.card(at).total;
+        out.push(TeamVerdict {
+            team: t.id.clone(),
+            inputs: t.inputs.len(),
+            stored_hash: hash_lines(t.stored_events.iter().map(String::as_str)),
+            replayed_hash: hash_lines(replayed.iter().map(String::as_str)),
+            events: (t.stored_events.len(), replayed.len()),
+            scores: (stored_score.unwrap_or(replayed_score), replayed_score),
+            first_difference,
+        });
+    }
+    Ok((record, out))
+}

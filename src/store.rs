@@ -1,0 +1,486 @@
+//! Drill records in a database: drills, teams, the scenario each used (source and hash), seeds,
+//! every input by tick, the event log, scores and phase changes.
+//!
+//! `Store` is the seam for other databases (PostgreSQL for region-wide deployments);
+//! `SqliteStore` is the embedded default (one file in `--data-dir`, WAL mode, `synchronous =
+//! FULL`). Writes go through one `Recorder` thread that commits the sim threads' batches in
+//! group transactions and then advances each team's durable tick, so an input is acknowledged
+//! (HTTP answer, Modbus write answer) only once it is on disk: a `kill -9` loses nothing
+//! anyone was told happened.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use icsdrill_engine::{SimEvent, SimInput, TimedInput};
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::watch;
+
+/// A drill as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrillRecord {
+    /// Drill id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `regional`, `contest` or `enterprise`.
+    pub mode: String,
+    /// Scenario id.
+    pub scenario_id: String,
+    /// SHA-256 of the scenario source.
+    pub scenario_hash: String,
+    /// The scenario source itself, so a replay needs nothing else.
+    pub scenario_source: String,
+    /// Seed of every team's range.
+    pub seed: u64,
+    /// Whether the attack ran as a live attacker (replays run the same mode).
+    pub live_attacker: bool,
+    /// Phase.
+    pub phase: String,
+    /// Instructor token.
+    pub instructor_token: String,
+    /// Observer token.
+    pub observer_token: String,
+    /// Drill options as JSON (freeze, duration...).
+    pub options: String,
+    /// Unix milliseconds of creation.
+    pub created_ms: i64,
+}
+
+/// A team as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamRecord {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Login token.
+    pub token: String,
+}
+
+/// What one tick of one team's range leaves: the inputs applied at `tick`, in order, and the
+/// events the tick logged.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// Team index in the drill.
+    pub team: usize,
+    /// Tick the inputs were applied at.
+    pub tick: u64,
+    /// Inputs, in the order applied.
+    pub inputs: Vec<SimInput>,
+    /// Events logged by the tick.
+    pub events: Vec<SimEvent>,
+}
+
+/// A database of drills.
+pub trait Store: Send {
+    /// Records a new drill and its teams.
+    fn create_drill(&mut self, drill: &DrillRecord, teams: &[TeamRecord]) -> Result<()>;
+    /// Appends batches (inputs and events) of `drill`'s teams in one transaction.
+    fn append(&mut self, drill: &str, teams: &[String], batches: &[Batch]) -> Result<()>;
+    /// Records a phase change.
+    fn set_phase(&mut self, drill: &str, phase: &str) -> Result<()>;
+    /// Records a team's latest score card (JSON).
+    fn save_score(&mut self, drill: &str, team: &str, tick: u64, total: f64, card: &str) -> Result<()>;
+    /// Every drill, newest first.
+    fn drills(&self) -> Result<Vec<DrillRecord>>;
+    /// One drill and its teams.
+    fn drill(&self, id: &str) -> Result<Option<(DrillRecord, Vec<TeamRecord>)>>;
+    /// A team's inputs by tick, in the order applied.
+    fn inputs(&self, drill: &str, team: &str) -> Result<Vec<TimedInput>>;
+    /// A team's event log as JSON lines, in order.
+    fn events(&self, drill: &str, team: &str) -> Result<Vec<String>>;
+    /// A team's latest stored score card (JSON) and its total.
+    fn score(&self, drill: &str, team: &str) -> Result<Option<(f64, String)>>;
+    /// The last tick recorded for a team (inputs or events), if any.
+    fn last_tick(&self, drill: &str, team: &str) -> Result<Option<u64>>;
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS drills (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, mode TEXT NOT NULL, scenario_id TEXT NOT NULL,
+    scenario_hash TEXT NOT NULL, scenario_source TEXT NOT NULL, seed INTEGER NOT NULL,
+    live_attacker INTEGER NOT NULL, phase TEXT NOT NULL, instructor_token TEXT NOT NULL,
+    observer_token TEXT NOT NULL, options TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS teams (
+    drill_id TEXT NOT NULL REFERENCES drills(id), idx INTEGER NOT NULL, id TEXT NOT NULL,
+    name TEXT NOT NULL, token TEXT NOT NULL, PRIMARY KEY (drill_id, id));
+CREATE TABLE IF NOT EXISTS inputs (
+    drill_id TEXT NOT NULL, team TEXT NOT NULL, seq INTEGER NOT NULL, tick INTEGER NOT NULL,
+    input TEXT NOT NULL, PRIMARY KEY (drill_id, team, seq));
+CREATE TABLE IF NOT EXISTS events (
+    drill_id TEXT NOT NULL, team TEXT NOT NULL, seq INTEGER NOT NULL, tick INTEGER NOT NULL,
+    kind TEXT NOT NULL, event TEXT NOT NULL, PRIMARY KEY (drill_id, team, seq));
+CREATE TABLE IF NOT EXISTS scores (
+    drill_id TEXT NOT NULL, team TEXT NOT NULL, tick INTEGER NOT NULL, total REAL NOT NULL,
+    card TEXT NOT NULL, PRIMARY KEY (drill_id, team));
+CREATE TABLE IF NOT EXISTS phases (
+    drill_id TEXT NOT NULL, at_ms INTEGER NOT NULL, phase TEXT NOT NULL);
+";
+
+/// The database file in a data directory.
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("icsdrill.sqlite3")
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+impl SqliteStore {
+    /// Opens (creating it if needed) the database in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<SqliteStore> {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+        let path = db_path(data_dir);
+        let conn = Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL").context("cannot switch the database to WAL mode")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(SCHEMA).context("cannot create the schema")?;
+        Ok(SqliteStore { conn })
+    }
+
+    fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<DrillRecord> {
+        Ok(DrillRecord {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            mode: row.get(2)?,
+            scenario_id: row.get(3)?,
+            scenario_hash: row.get(4)?,
+            scenario_source: row.get(5)?,
+            seed: row.get::<_, i64>(6)? as u64,
+            live_attacker: row.get::<_, i64>(7)? != 0,
+            phase: row.get(8)?,
+            instructor_token: row.get(9)?,
+            observer_token: row.get(10)?,
+            options: row.get(11)?,
+            created_ms: row.get(12)?,
+        })
+    }
+}
+
+const DRILL_COLUMNS: &str = "id, name, mode, scenario_id, scenario_hash, scenario_source, seed, live_attacker, \
+     phase, instructor_token, observer_token, options, created_ms";
+
+impl Store for SqliteStore {
+    fn create_drill(&mut self, d: &DrillRecord, teams: &[TeamRecord]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            &format!("INSERT INTO drills ({DRILL_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
+            params![
+                d.id,
+                d.name,
+                d.mode,
+                d.scenario_id,
+                d.scenario_hash,
+                d.scenario_source,
+                d.seed as i64,
+                d.live_attacker as i64,
+                d.phase,
+                d.instructor_token,
+                d.observer_token,
+                d.options,
+                d.created_ms
+            ],
+        )?;
+        for (i, t) in teams.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO teams (drill_id, idx, id, name, token) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![d.id, i as i64, t.id, t.name, t.token],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn append(&mut self, drill: &str, teams: &[String], batches: &[Batch]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut next_input = std::collections::BTreeMap::<usize, i64>::new();
+            let mut seq_of = tx.prepare_cached(
+                "SELECT COALESCE(MAX(seq) + 1, 0) FROM inputs WHERE drill_id = ?1 AND team = ?2",
+            )?;
+            let mut input = tx.prepare_cached(
+                "INSERT INTO inputs (drill_id, team, seq, tick, input) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut event = tx.prepare_cached(
+                "INSERT OR IGNORE INTO events (drill_id, team, seq, tick, kind, event) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for b in batches {
+                let team = &teams[b.team];
+                if !next_input.contains_key(&b.team) {
+                    let n: i64 = seq_of.query_row(params![drill, team], |r| r.get(0))?;
+                    next_input.insert(b.team, n);
+                }
+                for i in &b.inputs {
+                    let seq = next_input.get_mut(&b.team).expect("inserted above");
+                    input.execute(params![drill, team, *seq, b.tick as i64, serde_json::to_string(i)?])?;
+                    *seq += 1;
+                }
+                for e in &b.events {
+                    event.execute(params![
+                        drill,
+                        team,
+                        e.seq as i64,
+                        e.tick as i64,
+                        e.kind.name(),
+                        e.to_json()
+                    ])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn set_phase(&mut self, drill: &str, phase: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("UPDATE drills SET phase = ?2 WHERE id = ?1", params![drill, phase])?;
+        tx.execute(
+            "INSERT INTO phases (drill_id, at_ms, phase) VALUES (?1, ?2, ?3)",
+            params![drill, now_ms(), phase],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn save_score(&mut self, drill: &str, team: &str, tick: u64, total: f64, card: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO scores (drill_id, team, tick, total, card) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (drill_id, team) DO UPDATE SET tick = ?3, total = ?4, card = ?5",
+            params![drill, team, tick as i64, total, card],
+        )?;
+        Ok(())
+    }
+
+    fn drills(&self) -> Result<Vec<DrillRecord>> {
+        let mut q =
+            self.conn.prepare(&format!("SELECT {DRILL_COLUMNS} FROM drills ORDER BY created_ms DESC, id"))?;
+        let rows = q.query_map([], SqliteStore::record)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn drill(&self, id: &str) -> Result<Option<(DrillRecord, Vec<TeamRecord>)>> {
+        let d = self
+            .conn
+            .query_row(
+                &format!("SELECT {DRILL_COLUMNS} FROM drills WHERE id = ?1"),
+                [id],
+                SqliteStore::record,
+            )
+            .optional()?;
+        let Some(d) = d else { return Ok(None) };
+        let mut q =
+            self.conn.prepare("SELECT id, name, token FROM teams WHERE drill_id = ?1 ORDER BY idx")?;
+        let teams = q
+            .query_map([id], |r| Ok(TeamRecord { id: r.get(0)?, name: r.get(1)?, token: r.get(2)? }))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(Some((d, teams)))
+    }
+
+    fn inputs(&self, drill: &str, team: &str) -> Result<Vec<TimedInput>> {
+        let mut q = self
+            .conn
+            .prepare("SELECT tick, input FROM inputs WHERE drill_id = ?1 AND team = ?2 ORDER BY seq")?;
+        let rows =
+            q.query_map(params![drill, team], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (tick, json) = row?;
+            let input: SimInput = serde_json::from_str(&json)
+                .with_context(|| format!("stored input of team {team} is unreadable"))?;
+            out.push(TimedInput { tick: tick as u64, input });
+        }
+        Ok(out)
+    }
+
+    fn events(&self, drill: &str, team: &str) -> Result<Vec<String>> {
+        let mut q =
+            self.conn.prepare("SELECT event FROM events WHERE drill_id = ?1 AND team = ?2 ORDER BY seq")?;
+        let rows = q.query_map(params![drill, team], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn score(&self, drill: &str, team: &str) -> Result<Option<(f64, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT total, card FROM scores WHERE drill_id = ?1 AND team = ?2",
+                params![drill, team],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    fn last_tick(&self, drill: &str, team: &str) -> Result<Option<u64>> {
+        let t: Option<i64> = self.conn.query_row(
+            "SELECT MAX(t) FROM (SELECT MAX(tick) AS t FROM events WHERE drill_id = ?1 AND team = ?2
+             UNION ALL SELECT MAX(tick) FROM inputs WHERE drill_id = ?1 AND team = ?2)",
+            params![drill, team],
+            |r| r.get(0),
+        )?;
+        Ok(t.map(|t| t as u64))
+    }
+}
+
+/// What the recorder thread is asked to do.
+enum Msg {
+    Batch(Batch),
+    Phase(String),
+    Score { team: usize, tick: u64, total: f64, card: String },
+}
+
+/// The drill's writer: one thread, group commits, a durable tick per team.
+pub struct Recorder {
+    tx: mpsc::Sender<Msg>,
+    durable: Vec<watch::Receiver<u64>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Longest a batch waits for others to share its commit.
+const GROUP_WINDOW: Duration = Duration::from_millis(5);
+
+impl Recorder {
+    /// Starts the writer for `drill` with these team ids (in drill order). `first_durable[i]`
+    /// is team i's durable tick already on disk (a resumed drill), or 0.
+    pub fn start(mut store: Box<dyn Store>, drill: String, teams: Vec<String>) -> Recorder {
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let (senders, durable): (Vec<_>, Vec<_>) = teams.iter().map(|_| watch::channel(0u64)).unzip();
+        let thread = std::thread::Builder::new()
+            .name("icsdrill-store".into())
+            .spawn(move || {
+                let mut failing = false;
+                while let Ok(first) = rx.recv() {
+                    let mut msgs = vec![first];
+                    let until = std::time::Instant::now() + GROUP_WINDOW;
+                    while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+                        match rx.recv_timeout(left) {
+                            Ok(m) => msgs.push(m),
+                            Err(_) => break,
+                        }
+                    }
+                    let mut batches = Vec::new();
+                    for m in msgs {
+                        let result = match m {
+                            Msg::Batch(b) => {
+                                batches.push(b);
+                                Ok(())
+                            }
+                            Msg::Phase(p) => store.set_phase(&drill, &p),
+                            Msg::Score { team, tick, total, card } => {
+                                store.save_score(&drill, &teams[team], tick, total, &card)
+                            }
+                        };
+                        if let Err(e) = result {
+                            tracing::error!(error = %format!("{e:#}"), "cannot record to the database");
+                        }
+                    }
+                    // Keep every batch until it is on disk: a failed commit is retried with the
+                    // next group, and nothing is acknowledged meanwhile.
+                    let mut pending = batches;
+                    loop {
+                        match store.append(&drill, &teams, &pending) {
+                            Ok(()) => {
+                                if failing {
+                                    tracing::warn!("database writes work again");
+                                    failing = false;
+                                }
+                                for b in &pending {
+                                    senders[b.team].send_if_modified(|t| {
+                                        let moved = b.tick > *t;
+                                        *t = (*t).max(b.tick);
+                                        moved
+                                    });
+                                }
+                                break;
+                            }
+                            Err(e) => {
+                                if !failing {
+                                    tracing::error!(error = %format!("{e:#}"), "cannot commit drill records; retrying");
+                                    failing = true;
+                                }
+                                std::thread::sleep(Duration::from_millis(200));
+                                while let Ok(Msg::Batch(b)) = rx.try_recv() {
+                                    pending.push(b);
+                                }
+                            }
+                        }
+                    }
+                }
+            })
+            .expect("the OS starts a thread");
+        Recorder { tx, durable, thread: Some(thread) }
+    }
+
+    /// Queues a tick's batch (never blocks the sim thread).
+    pub fn record(&self, batch: Batch) {
+        let _ = self.tx.send(Msg::Batch(batch));
+    }
+
+    /// Queues a phase change.
+    pub fn phase(&self, phase: &str) {
+        let _ = self.tx.send(Msg::Phase(phase.to_string()));
+    }
+
+    /// Queues a team's score card.
+    pub fn score(&self, team: usize, tick: u64, total: f64, card: String) {
+        let _ = self.tx.send(Msg::Score { team, tick, total, card });
+    }
+
+    /// A sender for the sim threads.
+    pub fn sender(&self) -> RecordSender {
+        RecordSender(self.tx.clone())
+    }
+
+    /// Team `i`'s durable tick: every batch up to it is on disk.
+    pub fn durable(&self, team: usize) -> watch::Receiver<u64> {
+        self.durable[team].clone()
+    }
+
+    /// Writes what is queued and stops the thread.
+    pub fn finish(mut self) {
+        let (tx, _) = mpsc::channel();
+        drop(std::mem::replace(&mut self.tx, tx));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A handle the sim threads record through.
+#[derive(Clone)]
+pub struct RecordSender(mpsc::Sender<Msg>);
+
+impl RecordSender {
+    /// Queues a tick's batch.
+    pub fn record(&self, batch: Batch) {
+        let _ = self.0.send(Msg::Batch(batch));
+    }
+
+    /// Queues a team's score card.
+    pub fn score(&self, team: usize, tick: u64, total: f64, card: String) {
+        let _ = self.0.send(Msg::Score { team, tick, total, card });
+    }
+}
+
+/// The data directory: `--data-dir`, else `$ICSDRILL_DATA`, else `~/.local/share/icsdrill`.
+pub fn data_dir(arg: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = arg {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("ICSDRILL_DATA") {
+        return Ok(PathBuf::from(p));
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => Ok(PathBuf::from(h).join(".local/share/icsdrill")),
+        None => bail!("no --data-dir given and no HOME to put the data in"),
+    }
+}
