@@ -937,6 +937,37 @@ impl DrillApi for Drill {
         Ok(phase)
     }
 
+    fn report(
+        &self,
+        team: &str,
+        format: &str,
+        lang: &str,
+    ) -> Option<Result<(&'static str, Vec<u8>), String>> {
+        let format = crate::report::Format::parse(format)?;
+        let lang = if lang == "en" { crate::report::Lang::En } else { crate::report::Lang::Zh };
+        let t = self.team(team)?;
+        let events = t.live.events_since(0, usize::MAX, |_| true);
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let ctx = crate::report::Context {
+            drill_id: self.id.clone(),
+            drill_name: self.name.clone(),
+            mode: enum_name(self.mode),
+            team_id: t.info.id.clone(),
+            team_name: t.info.name.clone(),
+            level: self.scenario.meta.level,
+            date: crate::report::civil(crate::report::day_of_ms(now_ms)),
+            seed: t.live.seed,
+        };
+        let r = crate::report::build(&self.scenario, &events, self.mode == Mode::Enterprise, ctx);
+        Some(
+            crate::report::render(&r, format, lang)
+                .map(|b| (format.content_type(), b))
+                .map_err(|e| format!("{e:#}")),
+        )
+    }
+
     fn overview(&self) -> serde_json::Value {
         let s = &*self.scenario;
         let teams: Vec<_> = self

@@ -48,6 +48,37 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Write the after-action report of a recorded drill: findings, timeline, ratings and the
+    /// improvement plan.
+    Report {
+        /// Drill id (see `icsdrill drills`).
+        drill: String,
+        /// Only this team (default: every team).
+        #[arg(long)]
+        team: Option<String>,
+        /// html, md, json or xlsx.
+        #[arg(long, default_value = "html")]
+        format: String,
+        /// Language.
+        #[arg(long, value_enum, default_value_t = Lang::Zh)]
+        lang: Lang,
+        /// Output file (one team) or directory (every team); standard output when absent
+        /// (not for xlsx).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Where the drill database is.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Track a recorded drill's findings per enterprise (team): new ones open, earlier open
+    /// ones re-tested (verified fixed, or still open with new evidence); print the register.
+    Findings {
+        /// Drill id.
+        drill: String,
+        /// Where the drill database is.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// List recorded drills.
     Drills {
         /// Where the drill database is.
@@ -106,6 +137,10 @@ fn main() -> ExitCode {
         Some(Command::Simulate(args)) => simulate::run(args),
         Some(Command::Replay { drill, data_dir }) => replay_cmd(&drill, data_dir.as_deref()),
         Some(Command::Drills { data_dir }) => drills_cmd(data_dir.as_deref()),
+        Some(Command::Findings { drill, data_dir }) => findings_cmd(&drill, data_dir.as_deref()),
+        Some(Command::Report { drill, team, format, lang, out, data_dir }) => {
+            report_cmd(&drill, team.as_deref(), &format, lang, out.as_deref(), data_dir.as_deref())
+        }
         Some(Command::Scenarios(ScenariosCmd::List)) => scenarios_cmd::list(),
         Some(Command::Scenarios(ScenariosCmd::Show { scenario, lang, techniques })) => {
             scenarios_cmd::show(&scenario, lang, techniques)
@@ -198,4 +233,96 @@ fn replay_cmd(drill: &str, data_dir: Option<&std::path::Path>) -> Result<ExitCod
         ok &= v.matches();
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn report_cmd(
+    drill: &str,
+    team: Option<&str>,
+    format: &str,
+    lang: Lang,
+    out: Option<&std::path::Path>,
+    data_dir: Option<&std::path::Path>,
+) -> Result<ExitCode> {
+    use icsdrill::report::{self, Format};
+    use icsdrill::store::Store as _;
+    let format = Format::parse(format)
+        .with_context(|| format!("unknown format `{format}`: html, md, json or xlsx"))?;
+    let store = open_store(data_dir)?;
+    let Some((record, teams)) = store.drill(drill)? else {
+        bail!("no drill `{drill}` in the store (see `icsdrill drills`)");
+    };
+    if let Some(t) = team
+        && !teams.iter().any(|x| x.id == t)
+    {
+        let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
+        bail!("drill {drill} has no team `{t}` (teams: {})", ids.join(", "));
+    }
+    let loaded = icsdrill::replay::load(&store, &record, &teams)?;
+    let lang = match lang {
+        Lang::En => report::Lang::En,
+        Lang::Zh => report::Lang::Zh,
+    };
+    let selected: Vec<_> =
+        loaded.teams.iter().zip(&teams).filter(|(t, _)| team.is_none_or(|x| x == t.id)).collect();
+    if format == Format::Xlsx && out.is_none() {
+        bail!("xlsx needs --out FILE (or a directory for every team)");
+    }
+    let ext = match format {
+        Format::Html => "html",
+        Format::Md => "md",
+        Format::Json => "json",
+        Format::Xlsx => "xlsx",
+    };
+    for (t, info) in &selected {
+        let ctx = report::Context {
+            drill_id: record.id.clone(),
+            drill_name: record.name.clone(),
+            mode: record.mode.clone(),
+            team_id: info.id.clone(),
+            team_name: info.name.clone(),
+            level: loaded.scenario.meta.level,
+            date: report::civil(report::day_of_ms(record.created_ms)),
+            seed: record.seed,
+        };
+        let r = report::build(&loaded.scenario, t.sim.events(), record.mode == "enterprise", ctx);
+        let bytes = report::render(&r, format, lang)?;
+        match out {
+            None => {
+                use std::io::Write as _;
+                std::io::stdout().write_all(&bytes)?;
+            }
+            Some(path) if team.is_some() || selected.len() == 1 && !path.is_dir() => {
+                write_atomic(path, &bytes)?;
+                eprintln!("{}: {} findings -> {}", info.id, r.findings.len(), path.display());
+            }
+            Some(dir) => {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                let path = dir.join(format!("{}-{}.{ext}", record.id, info.id));
+                write_atomic(&path, &bytes)?;
+                eprintln!("{}: {} findings -> {}", info.id, r.findings.len(), path.display());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `FILE.tmp`, then renames it: a reader never sees half a report.
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn findings_cmd(drill: &str, data_dir: Option<&std::path::Path>) -> Result<ExitCode> {
+    use icsdrill::store::Store as _;
+    let mut store = open_store(data_dir)?;
+    for (team, outcomes) in icsdrill::rectify::track_drill(&mut store, drill)? {
+        println!("enterprise {team}:");
+        for o in &outcomes {
+            println!("  {:<28} {:<15} -> {}", o.id, o.verdict, o.status);
+        }
+        let open = store.findings(&team)?.iter().filter(|f| f.status == "open").count();
+        println!("  {open} open finding(s) for {team}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -368,6 +368,7 @@ fn run_drill(launch: Launch, args: &Args) -> Result<ExitCode> {
         }
         let boards = drill.scoreboard(true);
         let board = boards.borrow().clone();
+        let drill_id = drill.id.clone();
         let sims = server.shutdown().await?;
         for (team, sim) in &sims {
             let summary = sim.summary();
@@ -385,6 +386,25 @@ fn run_drill(launch: Launch, args: &Args) -> Result<ExitCode> {
                 let path = dir.join(format!("{team}.jsonl"));
                 write_events(&path, sim.events())?;
                 println!("event log  {}", path.display());
+            }
+        }
+        // The findings of this drill join each enterprise's rectification register.
+        if let Ok(dir) = icsdrill::store::data_dir(args.data_dir.as_deref()) {
+            let tracked = icsdrill::store::SqliteStore::open(&dir)
+                .and_then(|mut store| icsdrill::rectify::track_drill(&mut store, &drill_id));
+            match tracked {
+                Ok(teams) => {
+                    for (team, outcomes) in teams {
+                        let count = |v: &str| outcomes.iter().filter(|o| o.verdict == v).count();
+                        println!(
+                            "findings of team {team}: {} new, {} still open, {} verified fixed (icsdrill report {drill_id} --team {team})",
+                            count("new") + count("reopened"),
+                            count("still_open") + count("not_retested"),
+                            count("verified")
+                        );
+                    }
+                }
+                Err(e) => eprintln!("icsdrill: cannot track the findings: {e:#}"),
             }
         }
         Ok(ExitCode::SUCCESS)

@@ -96,6 +96,13 @@ pub trait Store: Send {
     fn score(&self, drill: &str, team: &str) -> Result<Option<(f64, String)>>;
     /// The last tick recorded for a team (inputs or events), if any.
     fn last_tick(&self, drill: &str, team: &str) -> Result<Option<u64>>;
+    /// An enterprise's tracked findings.
+    fn findings(&self, enterprise: &str) -> Result<Vec<TrackedFinding>>;
+    /// Records the findings tracking of one team's drill in one transaction (insert or
+    /// update each), and marks the drill tracked for that team.
+    fn track(&mut self, drill: &str, team: &str, findings: &[TrackedFinding]) -> Result<()>;
+    /// Whether a team's drill has been tracked already.
+    fn tracked(&self, drill: &str, team: &str) -> Result<bool>;
 }
 
 /// The SQLite store.
@@ -123,7 +130,34 @@ CREATE TABLE IF NOT EXISTS scores (
     card TEXT NOT NULL, PRIMARY KEY (drill_id, team));
 CREATE TABLE IF NOT EXISTS phases (
     drill_id TEXT NOT NULL, at_ms INTEGER NOT NULL, phase TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS findings (
+    enterprise TEXT NOT NULL, id TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
+    first_drill TEXT NOT NULL, last_drill TEXT NOT NULL, finding TEXT NOT NULL, history TEXT NOT NULL,
+    PRIMARY KEY (enterprise, id));
+CREATE TABLE IF NOT EXISTS tracked (
+    drill_id TEXT NOT NULL, team TEXT NOT NULL, PRIMARY KEY (drill_id, team));
 ";
+
+/// A finding as tracked for an enterprise across drills.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackedFinding {
+    /// Enterprise (team) id.
+    pub enterprise: String,
+    /// Finding id (stable across drills).
+    pub id: String,
+    /// `open`, `fixed` or `verified`.
+    pub status: String,
+    /// Severity tier.
+    pub severity: String,
+    /// Drill that first exposed it.
+    pub first_drill: String,
+    /// Drill that last looked at it.
+    pub last_drill: String,
+    /// The finding as last generated (JSON).
+    pub finding: String,
+    /// One entry per drill that looked at it (JSON array).
+    pub history: String,
+}
 
 /// The database file in a data directory.
 pub fn db_path(data_dir: &Path) -> PathBuf {
@@ -216,12 +250,13 @@ impl Store for SqliteStore {
             )?;
             for b in batches {
                 let team = &teams[b.team];
-                if !next_input.contains_key(&b.team) {
-                    let n: i64 = seq_of.query_row(params![drill, team], |r| r.get(0))?;
-                    next_input.insert(b.team, n);
-                }
+                let seq = match next_input.entry(b.team) {
+                    std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        v.insert(seq_of.query_row(params![drill, team], |r| r.get::<_, i64>(0))?)
+                    }
+                };
                 for i in &b.inputs {
-                    let seq = next_input.get_mut(&b.team).expect("inserted above");
                     input.execute(params![drill, team, *seq, b.tick as i64, serde_json::to_string(i)?])?;
                     *seq += 1;
                 }
@@ -328,6 +363,53 @@ impl Store for SqliteStore {
             |r| r.get(0),
         )?;
         Ok(t.map(|t| t as u64))
+    }
+
+    fn findings(&self, enterprise: &str) -> Result<Vec<TrackedFinding>> {
+        let mut q = self.conn.prepare(
+            "SELECT enterprise, id, status, severity, first_drill, last_drill, finding, history FROM findings
+             WHERE enterprise = ?1 ORDER BY id",
+        )?;
+        let rows = q.query_map([enterprise], |r| {
+            Ok(TrackedFinding {
+                enterprise: r.get(0)?,
+                id: r.get(1)?,
+                status: r.get(2)?,
+                severity: r.get(3)?,
+                first_drill: r.get(4)?,
+                last_drill: r.get(5)?,
+                finding: r.get(6)?,
+                history: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn track(&mut self, drill: &str, team: &str, findings: &[TrackedFinding]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for f in findings {
+            tx.execute(
+                "INSERT INTO findings (enterprise, id, status, severity, first_drill, last_drill, finding, history)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (enterprise, id) DO UPDATE SET status = ?3, severity = ?4, last_drill = ?6, finding = ?7, history = ?8",
+                params![f.enterprise, f.id, f.status, f.severity, f.first_drill, f.last_drill, f.finding, f.history],
+            )?;
+        }
+        tx.execute("INSERT OR IGNORE INTO tracked (drill_id, team) VALUES (?1, ?2)", params![drill, team])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn tracked(&self, drill: &str, team: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM tracked WHERE drill_id = ?1 AND team = ?2",
+                params![drill, team],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
     }
 }
 

@@ -9,7 +9,7 @@ const T = {
     teams:"Teams (empty: all)",channel:"Channel",message:"Message",phone:"Phone call",fire_step:"Fire attack step",text:"Text",step:"Attack step",send:"Send",
     attack:"Attack timeline",take:"Take",cost:"cost",phase_briefing:"Briefing",phase_live:"Live",phase_paused:"Paused",phase_hot_wash:"Hot wash",phase_ended:"Ended",
     no_alarms:"No active alarms",true_v:"True",measured:"Measured",done:"done",late:"late",missed:"missed",pending:"pending",sent:"Sent",applied:"Applied",
-    tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",lang:"中文"},
+    tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",aar:"Report",lang:"中文"},
   zh: {frozen:"排行榜已冻结",login_needed:"请打开分配给您的登录链接（…/?token=…）。",rank:"名次",team:"队伍",score:"得分",detected:"检出",
     scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"Modbus 通信记录",endpoints:"端点",address:"地址",device:"设备",
     injects:"消息",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
@@ -18,7 +18,7 @@ const T = {
     teams:"队伍（留空为全部）",channel:"方式",message:"消息",phone:"电话",fire_step:"触发攻击步骤",text:"内容",step:"攻击步骤",send:"发送",
     attack:"攻击时间线",take:"使用",cost:"扣分",phase_briefing:"简报",phase_live:"进行中",phase_paused:"已暂停",phase_hot_wash:"热复盘",phase_ended:"已结束",
     no_alarms:"无活动报警",true_v:"真实值",measured:"测量值",done:"已完成",late:"超时",missed:"未完成",pending:"待定",sent:"已发送",applied:"已执行",
-    tripped:"已联锁",acked:"已确认",ack:"确认",lang:"English"}
+    tripped:"已联锁",acked:"已确认",ack:"确认",aar:"演练报告",lang:"English"}
 };
 const ACTIONS = {
   block_source:{en:"Block a host on a conduit",zh:"在通道上封禁主机",f:["conduit","host"]},
@@ -78,6 +78,8 @@ async function teamPage() {
   const team = decodeURIComponent(location.pathname.split("/")[2]);
   const base = `/api/teams/${encodeURIComponent(team)}`;
   let state = null, since = 0;
+  const reportLink = () => { $("#report-link").href = `${base}/report?format=html&lang=${lang}`; };
+  reportLink();
   const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
   if (info) { $("#title").textContent = txt(info.title); const me = info.teams.find(t => t.id === team); $("#team").textContent = me ? me.name : team; }
   $("#mimic").innerHTML = await fetch(base + "/mimic.svg").then(r => r.ok ? r.text() : "").catch(() => "");
@@ -144,7 +146,7 @@ async function teamPage() {
     $("#plan tbody").innerHTML = s.score.plan.map(p => `<tr><td>${esc(txt(p.name))}</td><td class="${p.status === "done" ? "ok" : p.status === "pending" ? "mut" : "bad"}">${tr(p.status)}</td></tr>`).join("");
     if (first) { first = false; fillKinds(); fields(); const a = $("#asset"); a.innerHTML = opts(s.plcs.concat(s.hosts)); }
   };
-  rerender = () => { if (state) { fillKinds(); render(state); } };
+  rerender = () => { reportLink(); if (state) { fillKinds(); render(state); } };
   document.addEventListener("click", async ev => {
     const t = ev.target;
     try {
@@ -194,7 +196,7 @@ async function instructorPage() {
     last = o; phaseBadge(o.phase);
     if (!stepsFilled && o.attack) { stepsFilled = true; $("#inject-step").innerHTML = o.attack.map(s => `<option value="${esc(s.id)}">${esc(s.id)} — ${esc(txt(s.name))}</option>`).join(""); }
     $("#timeline tbody").innerHTML = (o.attack || []).map(s => `<tr><td>${esc(s.id)}</td><td>${esc(txt(s.name))}</td><td>${esc(s.techniques.join(" "))}</td><td>${o.teams.map(t => `<span class="badge">${esc(t.id)}: ${esc((t.steps.find(x => x.id === s.id) || {}).status || "pending")}</span>`).join(" ")}</td></tr>`).join("");
-    $("#teams").innerHTML = o.teams.map(t => `<section><h2>${esc(t.name)} <span class="mut">(${esc(t.id)})</span> — ${t.score.total.toFixed(1)}</h2>
+    $("#teams").innerHTML = o.teams.map(t => `<section><h2>${esc(t.name)} <span class="mut">(${esc(t.id)})</span> — ${t.score.total.toFixed(1)} <a href="/api/teams/${encodeURIComponent(t.id)}/report?format=html&lang=${lang}" target="_blank">${tr("aar")}</a></h2>
       <p class="mut">t = ${t.simulated_s.toFixed(0)} s · ${t.trips} trips · ${t.damage} damage</p>
       <table><thead><tr><th></th><th class="num">${tr("true_v")}</th><th class="num">${tr("measured")}</th></tr></thead><tbody>
       ${t.values.map(v => `<tr><td>${esc(txt(v.name))}</td><td class="num">${v.true.toFixed(2)} ${esc(v.unit)}</td><td class="num ${v.measured != null && Math.abs(v.measured - v.true) > 0.05 * (Math.abs(v.true) + 1) ? "bad" : ""}">${v.measured == null ? "–" : v.measured.toFixed(2)}</td></tr>`).join("")}</tbody></table></section>`).join("");

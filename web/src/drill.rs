@@ -207,6 +207,10 @@ pub trait DrillApi: Send + Sync + 'static {
     /// The instructor's view: every team's state with true values, the attack timeline and
     /// its progress.
     fn overview(&self) -> serde_json::Value;
+    /// The team's after-action report so far: `format` is html, md, json or xlsx, `lang` en
+    /// or zh. `None` for an unknown format or team; `Err` when it cannot be built.
+    fn report(&self, team: &str, format: &str, lang: &str)
+    -> Option<Result<(&'static str, Vec<u8>), String>>;
 }
 
 /// A drill behind the API.
@@ -346,6 +350,13 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "GET",
+        path: "/api/teams/{team}/report",
+        access: Access::TeamOrInstructor,
+        summary: "After-action report with findings and improvement plan (?format=html|md|json|xlsx&lang=zh|en)",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
         path: "/api/instructor/overview",
         access: Access::Instructor,
         summary: "All teams: true vs measured values, attack timeline and progress, scores",
@@ -410,6 +421,7 @@ pub fn router(drill: Drill) -> Router {
         .route("/api/teams/{team}/actions", post(team_action))
         .route("/api/teams/{team}/reports", post(team_report))
         .route("/api/teams/{team}/hints", post(team_hint))
+        .route("/api/teams/{team}/report", get(team_report_doc))
         .route("/api/instructor/overview", get(overview))
         .route("/api/instructor/stream", get(overview_stream))
         .route("/api/drill/control", post(control))
@@ -815,6 +827,47 @@ async fn team_hint(
     }
     drill.act(&team, SimInput::RevealHint { hint: h.hint }).await.map_err(act_error)?;
     Ok(Json(Applied { applied: true, kind: "reveal_hint".into() }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    #[serde(default = "default_format")]
+    format: String,
+    #[serde(default = "default_lang")]
+    lang: String,
+}
+
+fn default_format() -> String {
+    "html".into()
+}
+
+fn default_lang() -> String {
+    "zh".into()
+}
+
+async fn team_report_doc(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    if q.lang != "zh" && q.lang != "en" {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "lang must be zh or en"));
+    }
+    let d = drill.clone();
+    let built = tokio::task::spawn_blocking(move || d.report(&team, &q.format, &q.lang))
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the report could not be built"))?;
+    match built {
+        None => Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be html, md, json or xlsx")),
+        Some(Err(e)) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e)),
+        Some(Ok((content_type, bytes))) => {
+            Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+        }
+    }
 }
 
 async fn overview(

@@ -1,0 +1,127 @@
+//! Rectification tracking (安全整改): findings persist per enterprise (a drill's team id), and
+//! each later drill of the same enterprise re-tests the open ones.
+//!
+//! For every finding still open from an earlier drill: if this drill produced it again, it
+//! stays open with the new evidence; if this drill ran the attack path that exposed it (one of
+//! its `retest` steps fired) and the hazard did not show, it is verified fixed; otherwise it
+//! stays open, not re-tested. New findings are recorded open.
+
+use anyhow::Result;
+use icsdrill_engine::findings::Finding;
+use icsdrill_engine::{EventKind, SimEvent};
+use serde_json::json;
+
+use crate::store::{Store, TrackedFinding};
+
+/// What happened to one finding in one drill.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Finding id.
+    pub id: String,
+    /// `new`, `still_open`, `verified`, `not_retested`.
+    pub verdict: &'static str,
+    /// Status after this drill.
+    pub status: String,
+}
+
+/// Tracks one team's drill: `findings` were generated from `events`. Running it twice for the
+/// same drill and team changes nothing.
+pub fn track(
+    store: &mut dyn Store,
+    drill: &str,
+    enterprise: &str,
+    findings: &[Finding],
+    events: &[SimEvent],
+) -> Result<Vec<Outcome>> {
+    if store.tracked(drill, enterprise)? {
+        return Ok(store
+            .findings(enterprise)?
+            .into_iter()
+            .map(|f| Outcome { id: f.id, verdict: "already_tracked", status: f.status })
+            .collect());
+    }
+    let fired: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::AttackAttempt { step, .. } => Some(step.as_str()),
+            _ => None,
+        })
+        .collect();
+    let known = store.findings(enterprise)?;
+    let mut rows = Vec::new();
+    let mut out = Vec::new();
+    for old in known.iter().filter(|f| f.status != "verified") {
+        let mut history: Vec<serde_json::Value> = serde_json::from_str(&old.history).unwrap_or_default();
+        let (verdict, status, finding) = match findings.iter().find(|f| f.id == old.id) {
+            Some(f) => ("still_open", "open", serde_json::to_string(f)?),
+            None => {
+                let prior: serde_json::Value = serde_json::from_str(&old.finding).unwrap_or_default();
+                let retest: Vec<String> = prior["retest"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                    .unwrap_or_default();
+                if !retest.is_empty() && retest.iter().any(|s| fired.contains(&s.as_str())) {
+                    ("verified", "verified", old.finding.clone())
+                } else {
+                    ("not_retested", old.status.as_str(), old.finding.clone())
+                }
+            }
+        };
+        let evidence =
+            findings.iter().find(|f| f.id == old.id).map(|f| f.evidence.clone()).unwrap_or_default();
+        history.push(json!({"drill": drill, "verdict": verdict, "evidence": evidence}));
+        rows.push(TrackedFinding {
+            enterprise: enterprise.to_string(),
+            id: old.id.clone(),
+            status: status.to_string(),
+            severity: old.severity.clone(),
+            first_drill: old.first_drill.clone(),
+            last_drill: drill.to_string(),
+            finding,
+            history: serde_json::to_string(&history)?,
+        });
+        out.push(Outcome { id: old.id.clone(), verdict, status: status.to_string() });
+    }
+    for f in findings {
+        let reopened = known.iter().find(|k| k.id == f.id && k.status == "verified");
+        if known.iter().any(|k| k.id == f.id && k.status != "verified") {
+            continue;
+        }
+        let mut history: Vec<serde_json::Value> =
+            reopened.map(|k| serde_json::from_str(&k.history).unwrap_or_default()).unwrap_or_default();
+        let verdict = if reopened.is_some() { "reopened" } else { "new" };
+        history.push(json!({"drill": drill, "verdict": verdict, "evidence": f.evidence}));
+        rows.push(TrackedFinding {
+            enterprise: enterprise.to_string(),
+            id: f.id.clone(),
+            status: "open".into(),
+            severity: format!("{:?}", f.severity).to_lowercase(),
+            first_drill: reopened.map_or_else(|| drill.to_string(), |k| k.first_drill.clone()),
+            last_drill: drill.to_string(),
+            finding: serde_json::to_string(f)?,
+            history: serde_json::to_string(&history)?,
+        });
+        out.push(Outcome { id: f.id.clone(), verdict, status: "open".into() });
+    }
+    store.track(drill, enterprise, &rows)?;
+    Ok(out)
+}
+
+/// Tracks every team of a recorded drill (rebuilt from the store).
+pub fn track_drill(
+    store: &mut crate::store::SqliteStore,
+    drill: &str,
+) -> Result<Vec<(String, Vec<Outcome>)>> {
+    let Some((record, teams)) = store.drill(drill)? else {
+        anyhow::bail!("no drill `{drill}` in the store (see `icsdrill drills`)");
+    };
+    let loaded = crate::replay::load(store, &record, &teams)?;
+    let mut out = Vec::new();
+    for t in &loaded.teams {
+        let findings =
+            icsdrill_engine::findings::findings(&loaded.scenario, t.sim.events(), loaded.scenario.meta.level);
+        let outcomes = track(store, drill, &t.id, &findings, t.sim.events())?;
+        out.push((t.id.clone(), outcomes));
+    }
+    Ok(out)
+}

@@ -1,0 +1,220 @@
+//! Findings and after-action reports: for known scripted drills the findings are exactly the
+//! expected set (golden files), every finding cites events that exist, every format renders
+//! (HTML in headless Chromium, xlsx read back with openpyxl), and rectification tracking
+//! verifies a fixed finding in the next drill.
+
+use std::process::Command;
+
+use icsdrill::drill::{DrillServer, DrillSpec};
+use icsdrill::report::{self, Context, Format, Lang};
+use icsdrill::store::{SqliteStore, Store as _};
+use icsdrill_engine::findings::findings;
+use icsdrill_engine::parse_inputs;
+use icsdrill_web::drill::{Control, DrillApi, Mode};
+
+use crate::util::{builtin, run};
+
+fn defence(id: &str) -> Vec<icsdrill_engine::TimedInput> {
+    let path = format!("{}/scenarios/defences/{id}.jsonl", env!("CARGO_MANIFEST_DIR"));
+    parse_inputs(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The parts of a finding a golden file pins: id, severity, grade, deadline, techniques,
+/// mitigations, assets, retest path.
+fn summary(f: &icsdrill_engine::findings::Finding) -> serde_json::Value {
+    serde_json::json!({
+        "id": f.id,
+        "severity": f.severity,
+        "grade": f.grade.zh,
+        "deadline_days": f.deadline_days,
+        "techniques": f.techniques.iter().map(|t| t.v19).collect::<Vec<_>>(),
+        "mitigations": f.mitigations,
+        "assets": f.assets,
+        "retest": f.retest,
+    })
+}
+
+fn check_golden(name: &str, actual: &serde_json::Value) {
+    let path = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = serde_json::to_string_pretty(actual).unwrap() + "\n";
+    if std::env::var_os("ICSDRILL_BLESS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{path} is missing; run with ICSDRILL_BLESS=1"));
+    assert_eq!(
+        text, expected,
+        "{name}: findings differ from {path} (ICSDRILL_BLESS=1 rewrites it after review)"
+    );
+}
+
+#[test]
+fn findings_of_scripted_drills_match_their_golden_files_and_cite_real_events() {
+    let id = "petrochem-tank-farm";
+    let s = builtin(id);
+    let secs = s.duration_ticks as f64 / f64::from(s.tick_hz);
+    for (name, inputs) in
+        [("findings-petrochem-undefended", vec![]), ("findings-petrochem-defended", defence(id))]
+    {
+        let sim = run(&s, 1, secs, &inputs);
+        let found = findings(&s, sim.events(), s.meta.level);
+        assert!(!found.is_empty(), "{name}");
+        for f in &found {
+            assert!(!f.evidence.is_empty(), "{name}: {} has no evidence", f.id);
+            for seq in &f.evidence {
+                assert!(
+                    sim.events().iter().any(|e| e.seq == *seq),
+                    "{name}: {} cites missing event {seq}",
+                    f.id
+                );
+            }
+            assert!(!f.title.zh.is_empty() && !f.title.en.is_empty() && !f.measure.zh.is_empty());
+            assert!(f.deadline_days > 0, "{}", f.id);
+        }
+        check_golden(name, &serde_json::Value::Array(found.iter().map(summary).collect()));
+    }
+    // The defence closes hazards the idle run leaves: damage, the set-point breach.
+    let idle = findings(&s, run(&s, 1, secs, &[]).events(), 3);
+    let good = findings(&s, run(&s, 1, secs, &defence(id)).events(), 3);
+    assert!(idle.iter().any(|f| f.id == "safety:damage"));
+    assert!(!good.iter().any(|f| f.id == "safety:damage"));
+    assert!(good.len() < idle.len(), "{} vs {}", good.len(), idle.len());
+}
+
+#[test]
+fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
+    let id = "petrochem-tank-farm";
+    let s = builtin(id);
+    let sim = run(&s, 1, s.duration_ticks as f64 / f64::from(s.tick_hz), &[]);
+    let ctx = Context {
+        drill_id: "test".into(),
+        drill_name: "2026 区域实网应急演练".into(),
+        mode: "enterprise".into(),
+        team_id: "dushanzi".into(),
+        team_name: "独山子石化".into(),
+        level: 3,
+        date: "2026-11-26".into(),
+        seed: 1,
+    };
+    let r = report::build(&s, sim.events(), true, ctx);
+    assert!(r.objectives.iter().any(|o| o.rating == 'U'), "the idle team fails an objective");
+    assert_eq!(r.plan.len(), r.findings.len());
+    assert!(r.plan.iter().all(|p| p.due.as_str() > "2026-11-26"), "{:?}", r.plan);
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    std::fs::create_dir_all(&out).unwrap();
+    for lang in [Lang::Zh, Lang::En] {
+        let md = String::from_utf8(report::render(&r, Format::Md, lang).unwrap()).unwrap();
+        let html = String::from_utf8(report::render(&r, Format::Html, lang).unwrap()).unwrap();
+        for f in &r.findings {
+            assert!(md.contains(&f.id) && html.contains(&format!("id=\"{}\"", f.id)), "{}", f.id);
+        }
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "self-contained: no external resources"
+        );
+        let heading = if lang == Lang::Zh {
+            "演练总结报告与整改计划"
+        } else {
+            "After-action report and improvement plan"
+        };
+        assert!(md.contains(heading) && html.contains(heading));
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&report::render(&r, Format::Json, Lang::Zh).unwrap()).unwrap();
+    assert_eq!(json["findings"].as_array().unwrap().len(), r.findings.len());
+
+    // HTML in headless Chromium: a screenshot of the printed page.
+    let html_path = out.join("report.html");
+    std::fs::write(&html_path, report::render(&r, Format::Html, Lang::Zh).unwrap()).unwrap();
+    let shot = out.join("report.png");
+    let _ = std::fs::remove_file(&shot);
+    let profile = std::env::temp_dir().join(format!("icsdrill-chromium-{}", std::process::id()));
+    let o = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            &format!("--user-data-dir={}", profile.display()),
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1200,1800",
+            &format!("file://{}", html_path.display()),
+        ])
+        .output()
+        .expect("chromium (scripts/test installs it)");
+    let len = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(len > 20_000, "screenshot {len} bytes: {}", String::from_utf8_lossy(&o.stderr));
+
+    // xlsx read back with openpyxl.
+    let xlsx_path = out.join("report.xlsx");
+    std::fs::write(&xlsx_path, report::render(&r, Format::Xlsx, Lang::Zh).unwrap()).unwrap();
+    let script = "import sys, json, openpyxl\nwb = openpyxl.load_workbook(sys.argv[1])\nprint(json.dumps({ws.title: [[c for c in row] for row in ws.iter_rows(values_only=True)] for ws in wb.worksheets}, default=str))";
+    let o = Command::new("python3").args(["-c", script, xlsx_path.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let book: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let sheets: Vec<&str> = book.as_object().unwrap().keys().map(String::as_str).collect();
+    for name in ["概况", "时间线", "安全隐患", "整改计划"] {
+        assert!(sheets.contains(&name), "{sheets:?}");
+    }
+    let rows = book["安全隐患"].as_array().unwrap();
+    assert_eq!(rows.len(), r.findings.len() + 1, "a header and one row per finding");
+    assert_eq!(rows[1][0], r.findings[0].id);
+    assert_eq!(book["整改计划"].as_array().unwrap().len(), r.plan.len() + 1);
+    let _ = std::fs::remove_dir_all(&profile);
+}
+
+/// Runs one recorded drill of `source` for `team` to the scenario's end, with no defence.
+async fn recorded_drill(dir: &std::path::Path, source: &str, team: &str) -> String {
+    let scenario = std::sync::Arc::new(icsdrill_engine::Scenario::from_yaml("fixed.yaml", source).unwrap());
+    let end = scenario.duration_ticks;
+    let mut spec = DrillSpec::new(scenario, &[team], Mode::Enterprise);
+    spec.range.modbus_port = 0;
+    spec.range.http_port = 0;
+    spec.range.live_attacker = false;
+    spec.manual_clock = true;
+    spec.data_dir = Some(dir.to_path_buf());
+    spec.scenario_source = Some(source.to_string());
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    drill.step(end).await;
+    let id = drill.id.clone();
+    server.shutdown().await.unwrap();
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rectification_a_fixed_finding_is_verified_by_the_next_drill() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-rectify-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let original = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
+    // Drill 1: the tank PLC takes an out-of-range fill stop level.
+    let first = recorded_drill(&dir, original, "dushanzi").await;
+    let mut store = SqliteStore::open(&dir).unwrap();
+    let tracked = icsdrill::rectify::track_drill(&mut store, &first).unwrap();
+    assert!(tracked[0].1.iter().any(|o| o.id == "range:plc-t101" && o.verdict == "new"), "{tracked:?}");
+    // Tracking twice changes nothing.
+    let again = icsdrill::rectify::track_drill(&mut store, &first).unwrap();
+    assert!(again[0].1.iter().all(|o| o.verdict == "already_tracked"));
+    let open = |store: &SqliteStore, id: &str| {
+        store.findings("dushanzi").unwrap().into_iter().find(|f| f.id == id).map(|f| f.status)
+    };
+    assert_eq!(open(&store, "range:plc-t101").as_deref(), Some("open"));
+
+    // The enterprise fixes it: range checks on in T-101's PLC for the next drill.
+    let fixed = original.replacen("    scan_ms: 200\n", "    scan_ms: 200\n    range_checks: true\n", 1);
+    assert_ne!(fixed, original);
+    let second = recorded_drill(&dir, &fixed, "dushanzi").await;
+    let tracked = icsdrill::rectify::track_drill(&mut store, &second).unwrap();
+    let verdict = |id: &str| tracked[0].1.iter().find(|o| o.id == id).map(|o| o.verdict);
+    assert_eq!(verdict("range:plc-t101"), Some("verified"), "{tracked:?}");
+    assert_eq!(open(&store, "range:plc-t101").as_deref(), Some("verified"));
+    // What was not fixed is still open, with new evidence from drill 2.
+    assert_eq!(verdict("detect:overfill"), Some("still_open"), "{tracked:?}");
+    let f = store.findings("dushanzi").unwrap().into_iter().find(|f| f.id == "detect:overfill").unwrap();
+    let history: serde_json::Value = serde_json::from_str(&f.history).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 2, "{history}");
+    assert_eq!(history[1]["drill"], second.as_str());
+    assert!(!history[1]["evidence"].as_array().unwrap().is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
