@@ -959,6 +959,7 @@ impl DrillApi for Drill {
             level: self.scenario.meta.level,
             date: crate::report::civil(crate::report::day_of_ms(now_ms)),
             seed: t.live.seed,
+            deadlines: None,
         };
         let r = crate::report::build(&self.scenario, &events, self.mode == Mode::Enterprise, ctx);
         Some(

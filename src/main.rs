@@ -66,6 +66,10 @@ enum Command {
         /// (not for xlsx).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Rectification deadlines in days, critical,high,medium,low (default by level: level
+        /// 3 7,30,90,180; level 2 15,60,180,365; level 1 30,90,365,365).
+        #[arg(long, value_parser = icsdrill_engine::findings::Deadlines::parse)]
+        deadlines: Option<icsdrill_engine::findings::Deadlines>,
         /// Where the drill database is.
         #[arg(long)]
         data_dir: Option<PathBuf>,
@@ -75,6 +79,9 @@ enum Command {
     Findings {
         /// Drill id.
         drill: String,
+        /// Rectification deadlines in days, critical,high,medium,low (default by level).
+        #[arg(long, value_parser = icsdrill_engine::findings::Deadlines::parse)]
+        deadlines: Option<icsdrill_engine::findings::Deadlines>,
         /// Where the drill database is.
         #[arg(long)]
         data_dir: Option<PathBuf>,
@@ -137,9 +144,11 @@ fn main() -> ExitCode {
         Some(Command::Simulate(args)) => simulate::run(args),
         Some(Command::Replay { drill, data_dir }) => replay_cmd(&drill, data_dir.as_deref()),
         Some(Command::Drills { data_dir }) => drills_cmd(data_dir.as_deref()),
-        Some(Command::Findings { drill, data_dir }) => findings_cmd(&drill, data_dir.as_deref()),
-        Some(Command::Report { drill, team, format, lang, out, data_dir }) => {
-            report_cmd(&drill, team.as_deref(), &format, lang, out.as_deref(), data_dir.as_deref())
+        Some(Command::Findings { drill, deadlines, data_dir }) => {
+            findings_cmd(&drill, deadlines, data_dir.as_deref())
+        }
+        Some(Command::Report { drill, team, format, lang, out, deadlines, data_dir }) => {
+            report_cmd(&drill, team.as_deref(), &format, lang, out.as_deref(), deadlines, data_dir.as_deref())
         }
         Some(Command::Scenarios(ScenariosCmd::List)) => scenarios_cmd::list(),
         Some(Command::Scenarios(ScenariosCmd::Show { scenario, lang, techniques })) => {
@@ -241,6 +250,7 @@ fn report_cmd(
     format: &str,
     lang: Lang,
     out: Option<&std::path::Path>,
+    deadlines: Option<icsdrill_engine::findings::Deadlines>,
     data_dir: Option<&std::path::Path>,
 ) -> Result<ExitCode> {
     use icsdrill::report::{self, Format};
@@ -283,6 +293,7 @@ fn report_cmd(
             level: loaded.scenario.meta.level,
             date: report::civil(report::day_of_ms(record.created_ms)),
             seed: record.seed,
+            deadlines,
         };
         let r = report::build(&loaded.scenario, t.sim.events(), record.mode == "enterprise", ctx);
         let bytes = report::render(&r, format, lang)?;
@@ -313,10 +324,14 @@ fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn findings_cmd(drill: &str, data_dir: Option<&std::path::Path>) -> Result<ExitCode> {
+fn findings_cmd(
+    drill: &str,
+    deadlines: Option<icsdrill_engine::findings::Deadlines>,
+    data_dir: Option<&std::path::Path>,
+) -> Result<ExitCode> {
     use icsdrill::store::Store as _;
     let mut store = open_store(data_dir)?;
-    for (team, outcomes) in icsdrill::rectify::track_drill(&mut store, drill)? {
+    for (team, outcomes) in icsdrill::rectify::track_drill(&mut store, drill, deadlines)? {
         println!("enterprise {team}:");
         for o in &outcomes {
             println!("  {:<28} {:<15} -> {}", o.id, o.verdict, o.status);

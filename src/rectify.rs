@@ -107,10 +107,12 @@ pub fn track(
     Ok(out)
 }
 
-/// Tracks every team of a recorded drill (rebuilt from the store).
+/// Tracks every team of a recorded drill (rebuilt from the store); `deadlines` overrides the
+/// level's defaults.
 pub fn track_drill(
     store: &mut crate::store::SqliteStore,
     drill: &str,
+    deadlines: Option<icsdrill_engine::findings::Deadlines>,
 ) -> Result<Vec<(String, Vec<Outcome>)>> {
     let Some((record, teams)) = store.drill(drill)? else {
         anyhow::bail!("no drill `{drill}` in the store (see `icsdrill drills`)");
@@ -118,8 +120,9 @@ pub fn track_drill(
     let loaded = crate::replay::load(store, &record, &teams)?;
     let mut out = Vec::new();
     for t in &loaded.teams {
-        let findings =
-            icsdrill_engine::findings::findings(&loaded.scenario, t.sim.events(), loaded.scenario.meta.level);
+        let deadlines = deadlines
+            .unwrap_or_else(|| icsdrill_engine::findings::Deadlines::for_level(loaded.scenario.meta.level));
+        let findings = icsdrill_engine::findings::findings_with(&loaded.scenario, t.sim.events(), deadlines);
         let outcomes = track(store, drill, &t.id, &findings, t.sim.events())?;
         out.push((t.id.clone(), outcomes));
     }

@@ -94,6 +94,9 @@ pub struct Context {
     pub date: String,
     /// Seed.
     pub seed: u64,
+    /// Rectification deadlines, when not the level's defaults.
+    #[serde(skip)]
+    pub deadlines: Option<icsdrill_engine::findings::Deadlines>,
 }
 
 /// One objective and its rating.
@@ -288,7 +291,9 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
 /// Builds the report of one team's drill from its log.
 pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: Context) -> Report {
     let card = Scorer::score_log(scenario, plan_scored, events);
-    let findings = icsdrill_engine::findings::findings(scenario, events, ctx.level);
+    let deadlines =
+        ctx.deadlines.unwrap_or_else(|| icsdrill_engine::findings::Deadlines::for_level(ctx.level));
+    let findings = icsdrill_engine::findings::findings_with(scenario, events, deadlines);
     let part =
         |k: &str| card.components.iter().find(|c| c.key == k).map_or((0.0, 0.0), |c| (c.points, c.max));
     let sum = |keys: &[&str]| keys.iter().map(|k| part(k)).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));

@@ -391,7 +391,7 @@ fn run_drill(launch: Launch, args: &Args) -> Result<ExitCode> {
         // The findings of this drill join each enterprise's rectification register.
         if let Ok(dir) = icsdrill::store::data_dir(args.data_dir.as_deref()) {
             let tracked = icsdrill::store::SqliteStore::open(&dir)
-                .and_then(|mut store| icsdrill::rectify::track_drill(&mut store, &drill_id));
+                .and_then(|mut store| icsdrill::rectify::track_drill(&mut store, &drill_id, None));
             match tracked {
                 Ok(teams) => {
                     for (team, outcomes) in teams {

@@ -280,3 +280,56 @@ async fn every_library_drill_with_its_recorded_defence_replays_identically() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_exits_1_on_a_tampered_log_and_reports_take_configured_deadlines() {
+    let dir = temp_dir("tamper");
+    let b = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap();
+    let mut spec = DrillSpec::new(builtin(b.id), &["a"], Mode::Regional);
+    spec.range.modbus_port = 0;
+    spec.range.http_port = 0;
+    spec.range.live_attacker = false;
+    spec.manual_clock = true;
+    spec.data_dir = Some(dir.clone());
+    spec.scenario_source = Some(b.source.to_string());
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    drill.step(3000).await;
+    let id = drill.id.clone();
+    server.shutdown().await.unwrap();
+    let (ok, out) = replay(&dir, &id);
+    assert!(ok, "{out}");
+
+    // A report with the enterprise's own deadlines.
+    let o = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+        .args([
+            "report",
+            &id,
+            "--format",
+            "json",
+            "--deadlines",
+            "1,2,3,4",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let days: Vec<u64> =
+        report["findings"].as_array().unwrap().iter().map(|f| f["deadline_days"].as_u64().unwrap()).collect();
+    assert!(!days.is_empty() && days.iter().all(|d| (1..=4).contains(d)), "{days:?}");
+
+    // Someone edits one stored event: the replay no longer matches, and says where.
+    let conn = rusqlite::Connection::open(icsdrill::store::db_path(&dir)).unwrap();
+    let changed = conn
+        .execute("UPDATE events SET event = replace(event, '\"tick\":', '\"tick\": ') WHERE drill_id = ?1 AND seq = 7", [&id])
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(conn);
+    let (ok, out) = replay(&dir, &id);
+    assert!(!ok, "{out}");
+    assert!(out.contains("DIVERGED") && out.contains("first difference at event 8"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

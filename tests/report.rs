@@ -95,6 +95,7 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
         level: 3,
         date: "2026-11-26".into(),
         seed: 1,
+        deadlines: None,
     };
     let r = report::build(&s, sim.events(), true, ctx);
     assert!(r.objectives.iter().any(|o| o.rating == 'U'), "the idle team fails an objective");
@@ -191,10 +192,10 @@ async fn rectification_a_fixed_finding_is_verified_by_the_next_drill() {
     // Drill 1: the tank PLC takes an out-of-range fill stop level.
     let first = recorded_drill(&dir, original, "dushanzi").await;
     let mut store = SqliteStore::open(&dir).unwrap();
-    let tracked = icsdrill::rectify::track_drill(&mut store, &first).unwrap();
+    let tracked = icsdrill::rectify::track_drill(&mut store, &first, None).unwrap();
     assert!(tracked[0].1.iter().any(|o| o.id == "range:plc-t101" && o.verdict == "new"), "{tracked:?}");
     // Tracking twice changes nothing.
-    let again = icsdrill::rectify::track_drill(&mut store, &first).unwrap();
+    let again = icsdrill::rectify::track_drill(&mut store, &first, None).unwrap();
     assert!(again[0].1.iter().all(|o| o.verdict == "already_tracked"));
     let open = |store: &SqliteStore, id: &str| {
         store.findings("dushanzi").unwrap().into_iter().find(|f| f.id == id).map(|f| f.status)
@@ -205,7 +206,7 @@ async fn rectification_a_fixed_finding_is_verified_by_the_next_drill() {
     let fixed = original.replacen("    scan_ms: 200\n", "    scan_ms: 200\n    range_checks: true\n", 1);
     assert_ne!(fixed, original);
     let second = recorded_drill(&dir, &fixed, "dushanzi").await;
-    let tracked = icsdrill::rectify::track_drill(&mut store, &second).unwrap();
+    let tracked = icsdrill::rectify::track_drill(&mut store, &second, None).unwrap();
     let verdict = |id: &str| tracked[0].1.iter().find(|o| o.id == id).map(|o| o.verdict);
     assert_eq!(verdict("range:plc-t101"), Some("verified"), "{tracked:?}");
     assert_eq!(open(&store, "range:plc-t101").as_deref(), Some("verified"));

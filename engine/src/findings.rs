@@ -71,6 +71,22 @@ impl Deadlines {
         }
     }
 
+    /// Parses `CRITICAL,HIGH,MEDIUM,LOW` days, e.g. `7,30,90,180`.
+    pub fn parse(s: &str) -> Result<Deadlines, String> {
+        let days: Vec<u32> = s
+            .split(',')
+            .map(|d| d.trim().parse::<u32>().map_err(|_| format!("`{d}` is not a number of days")))
+            .collect::<Result<_, _>>()?;
+        match days[..] {
+            [critical, high, medium, low] if days.iter().all(|d| *d > 0) => {
+                Ok(Deadlines { critical, high, medium, low })
+            }
+            _ => Err(format!(
+                "give four day counts, critical,high,medium,low (each at least 1), e.g. 7,30,90,180; got `{s}`"
+            )),
+        }
+    }
+
     /// Days for a severity.
     pub fn days(&self, s: Severity) -> u32 {
         match s {
@@ -178,9 +194,13 @@ struct StepRun {
 }
 
 /// Derives the findings of one team's drill: `events` is its whole log, `level` the
-/// enterprise's security level (deadlines follow it).
+/// enterprise's security level (the default deadlines follow it).
 pub fn findings(scenario: &Scenario, events: &[SimEvent], level: u8) -> Vec<Finding> {
-    let deadlines = Deadlines::for_level(level);
+    findings_with(scenario, events, Deadlines::for_level(level))
+}
+
+/// `findings` with other deadlines than the level's defaults.
+pub fn findings_with(scenario: &Scenario, events: &[SimEvent], deadlines: Deadlines) -> Vec<Finding> {
     let s = scenario;
     let mut out: Vec<Finding> = Vec::new();
     let mut add = |mut f: Finding| {
