@@ -7,6 +7,7 @@
 //! - `simulate.rs`: `icsdrill simulate`, headless runs with a progress line and a summary.
 //! - `serve.rs`: `icsdrill serve`, the live range (library code in `lib.rs`).
 
+mod registry_cmd;
 mod scenarios_cmd;
 mod serve;
 mod simulate;
@@ -86,6 +87,22 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// The enterprise registry: import/export, cadence, self-grading, the yearly plan.
+    Registry {
+        #[command(subcommand)]
+        cmd: registry_cmd::RegistryCmd,
+        /// Where the database is.
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+    },
+    /// The regional oversight view: roll-ups, users, the web view.
+    Region {
+        #[command(subcommand)]
+        cmd: registry_cmd::RegionCmd,
+        /// Where the database is.
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+    },
     /// List recorded drills.
     Drills {
         /// Where the drill database is.
@@ -144,6 +161,8 @@ fn main() -> ExitCode {
         Some(Command::Simulate(args)) => simulate::run(args),
         Some(Command::Replay { drill, data_dir }) => replay_cmd(&drill, data_dir.as_deref()),
         Some(Command::Drills { data_dir }) => drills_cmd(data_dir.as_deref()),
+        Some(Command::Registry { cmd, data_dir }) => registry_cmd::registry(cmd, data_dir.as_deref()),
+        Some(Command::Region { cmd, data_dir }) => registry_cmd::region(cmd, data_dir.as_deref()),
         Some(Command::Findings { drill, deadlines, data_dir }) => {
             findings_cmd(&drill, deadlines, data_dir.as_deref())
         }

@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+pub use crate::dates::{civil, day_of_ms, days_from_civil};
 use anyhow::Result;
 use icsdrill_engine::findings::Finding;
 use icsdrill_engine::scenario::Text;
@@ -173,25 +174,6 @@ pub struct Report {
 
 fn t(en: impl Into<String>, zh: impl Into<String>) -> Text {
     Text { en: en.into(), zh: zh.into() }
-}
-
-/// `YYYY-MM-DD` of a Unix day number (proleptic Gregorian; H. Hinnant's algorithm).
-pub fn civil(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Unix day of a Unix millisecond time.
-pub fn day_of_ms(ms: i64) -> i64 {
-    ms.div_euclid(86_400_000)
 }
 
 fn rating(points: f64, max: f64) -> char {
@@ -366,17 +348,6 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
         plan,
         context: ctx,
     }
-}
-
-/// Unix day number of a civil date.
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Renders a report.

@@ -388,8 +388,27 @@ fn run_drill(launch: Launch, args: &Args) -> Result<ExitCode> {
                 println!("event log  {}", path.display());
             }
         }
-        // The findings of this drill join each enterprise's rectification register.
+        // The findings of this drill join each enterprise's rectification register, and the
+        // drill counts for the registered enterprises' cadence.
         if let Ok(dir) = icsdrill::store::data_dir(args.data_dir.as_deref()) {
+            if let Ok(mut store) = icsdrill::store::SqliteStore::open(&dir) {
+                use icsdrill::store::Store as _;
+                let registered: Vec<String> =
+                    store.registry().map(|r| r.enterprises.into_iter().map(|e| e.id).collect()).unwrap_or_default();
+                for (team, _) in &sims {
+                    if registered.contains(team) {
+                        let activity = icsdrill::registry::Activity {
+                            enterprise: team.clone(),
+                            kind: "drill".into(),
+                            date: icsdrill::dates::civil(icsdrill::dates::today()),
+                            reference: drill_id.clone(),
+                        };
+                        if let Err(e) = store.add_activity(&activity) {
+                            eprintln!("icsdrill: cannot record the drill for {team}: {e:#}");
+                        }
+                    }
+                }
+            }
             let tracked = icsdrill::store::SqliteStore::open(&dir)
                 .and_then(|mut store| icsdrill::rectify::track_drill(&mut store, &drill_id, None));
             match tracked {

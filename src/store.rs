@@ -18,6 +18,8 @@ use icsdrill_engine::{SimEvent, SimInput, TimedInput};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::watch;
 
+use crate::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
+
 /// A drill as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DrillRecord {
@@ -103,6 +105,21 @@ pub trait Store: Send {
     fn track(&mut self, drill: &str, team: &str, findings: &[TrackedFinding]) -> Result<()>;
     /// Whether a team's drill has been tracked already.
     fn tracked(&self, drill: &str, team: &str) -> Result<bool>;
+    /// Every enterprise's tracked findings.
+    fn all_findings(&self) -> Result<Vec<TrackedFinding>>;
+    /// The whole registry.
+    fn registry(&self) -> Result<Registry>;
+    /// Inserts or updates enterprises in one transaction; a new enterprise or a changed level
+    /// records a level change dated `date`. Returns how many were new.
+    fn import_enterprises(&mut self, list: &[Enterprise], date: &str) -> Result<usize>;
+    /// Records a drill, compliance test or risk assessment.
+    fn add_activity(&mut self, a: &Activity) -> Result<()>;
+    /// Records a major change (re-grading becomes due).
+    fn add_major_change(&mut self, m: &MajorChange) -> Result<()>;
+    /// Adds a regional-view user: `region`, or `prefecture` with its code.
+    fn add_user(&mut self, token: &str, role: &str, prefecture: Option<&str>) -> Result<()>;
+    /// A regional-view user's role and prefecture.
+    fn user(&self, token: &str) -> Result<Option<(String, Option<String>)>>;
 }
 
 /// The SQLite store.
@@ -136,6 +153,14 @@ CREATE TABLE IF NOT EXISTS findings (
     PRIMARY KEY (enterprise, id));
 CREATE TABLE IF NOT EXISTS tracked (
     drill_id TEXT NOT NULL, team TEXT NOT NULL, PRIMARY KEY (drill_id, team));
+CREATE TABLE IF NOT EXISTS enterprises (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS activities (
+    enterprise TEXT NOT NULL, kind TEXT NOT NULL, date TEXT NOT NULL, reference TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS level_changes (
+    enterprise TEXT NOT NULL, date TEXT NOT NULL, from_level INTEGER NOT NULL, to_level INTEGER NOT NULL,
+    reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS major_changes (enterprise TEXT NOT NULL, date TEXT NOT NULL, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (token TEXT PRIMARY KEY, role TEXT NOT NULL, prefecture TEXT);
 ";
 
 /// A finding as tracked for an enterprise across drills.
@@ -410,6 +435,125 @@ impl Store for SqliteStore {
             )
             .optional()?
             .is_some())
+    }
+
+    fn all_findings(&self) -> Result<Vec<TrackedFinding>> {
+        let mut q = self.conn.prepare(
+            "SELECT enterprise, id, status, severity, first_drill, last_drill, finding, history FROM findings
+             ORDER BY enterprise, id",
+        )?;
+        let rows = q.query_map([], |r| {
+            Ok(TrackedFinding {
+                enterprise: r.get(0)?,
+                id: r.get(1)?,
+                status: r.get(2)?,
+                severity: r.get(3)?,
+                first_drill: r.get(4)?,
+                last_drill: r.get(5)?,
+                finding: r.get(6)?,
+                history: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn registry(&self) -> Result<Registry> {
+        let mut reg = Registry::default();
+        let mut q = self.conn.prepare("SELECT data FROM enterprises ORDER BY id")?;
+        for data in q.query_map([], |r| r.get::<_, String>(0))? {
+            reg.enterprises.push(serde_json::from_str(&data?).context("a stored enterprise is unreadable")?);
+        }
+        let mut q = self
+            .conn
+            .prepare("SELECT enterprise, kind, date, reference FROM activities ORDER BY date, enterprise")?;
+        reg.activities = q
+            .query_map([], |r| {
+                Ok(Activity { enterprise: r.get(0)?, kind: r.get(1)?, date: r.get(2)?, reference: r.get(3)? })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut q = self
+            .conn
+            .prepare("SELECT enterprise, date, from_level, to_level, reason FROM level_changes ORDER BY date, enterprise")?;
+        reg.level_changes = q
+            .query_map([], |r| {
+                Ok(LevelChange {
+                    enterprise: r.get(0)?,
+                    date: r.get(1)?,
+                    from: r.get::<_, i64>(2)? as u8,
+                    to: r.get::<_, i64>(3)? as u8,
+                    reason: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut q = self
+            .conn
+            .prepare("SELECT enterprise, date, note FROM major_changes ORDER BY date, enterprise")?;
+        reg.major_changes = q
+            .query_map([], |r| Ok(MajorChange { enterprise: r.get(0)?, date: r.get(1)?, note: r.get(2)? }))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(reg)
+    }
+
+    fn import_enterprises(&mut self, list: &[Enterprise], date: &str) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut new = 0;
+        for e in list {
+            let old: Option<String> = tx
+                .query_row("SELECT data FROM enterprises WHERE id = ?1", [&e.id], |r| r.get(0))
+                .optional()?;
+            let old_level = match &old {
+                Some(d) => serde_json::from_str::<Enterprise>(d).map(|o| o.level).unwrap_or(0),
+                None => {
+                    new += 1;
+                    0
+                }
+            };
+            if old_level != e.level {
+                tx.execute(
+                    "INSERT INTO level_changes (enterprise, date, from_level, to_level, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![e.id, date, i64::from(old_level), i64::from(e.level), if old.is_none() { "registered" } else { "import" }],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO enterprises (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET data = ?2",
+                params![e.id, serde_json::to_string(e)?],
+            )?;
+        }
+        tx.commit()?;
+        Ok(new)
+    }
+
+    fn add_activity(&mut self, a: &Activity) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO activities (enterprise, kind, date, reference) VALUES (?1, ?2, ?3, ?4)",
+            params![a.enterprise, a.kind, a.date, a.reference],
+        )?;
+        Ok(())
+    }
+
+    fn add_major_change(&mut self, m: &MajorChange) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO major_changes (enterprise, date, note) VALUES (?1, ?2, ?3)",
+            params![m.enterprise, m.date, m.note],
+        )?;
+        Ok(())
+    }
+
+    fn add_user(&mut self, token: &str, role: &str, prefecture: Option<&str>) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO users (token, role, prefecture) VALUES (?1, ?2, ?3)",
+            params![token, role, prefecture],
+        )?;
+        Ok(())
+    }
+
+    fn user(&self, token: &str) -> Result<Option<(String, Option<String>)>> {
+        Ok(self
+            .conn
+            .query_row("SELECT role, prefecture FROM users WHERE token = ?1", [token], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
     }
 }
 

@@ -11,6 +11,7 @@ mod modbus;
 mod persist;
 mod plant;
 mod process;
+mod registry;
 mod report;
 mod tidy;
 mod util;

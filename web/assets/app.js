@@ -9,7 +9,7 @@ const T = {
     teams:"Teams (empty: all)",channel:"Channel",message:"Message",phone:"Phone call",fire_step:"Fire attack step",text:"Text",step:"Attack step",send:"Send",
     attack:"Attack timeline",take:"Take",cost:"cost",phase_briefing:"Briefing",phase_live:"Live",phase_paused:"Paused",phase_hot_wash:"Hot wash",phase_ended:"Ended",
     no_alarms:"No active alarms",true_v:"True",measured:"Measured",done:"done",late:"late",missed:"missed",pending:"pending",sent:"Sent",applied:"Applied",
-    tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",aar:"Report",lang:"中文"},
+    tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",aar:"Report",region_title:"Regional oversight",prefectures:"Prefectures",prefecture:"Prefecture",enterprises:"Enterprises",drills_on_time:"Drills on time",open_findings:"Open findings (C/H/M/L)",overdue_rect:"Overdue rectifications",name:"Name",industry:"Industry",next_drill:"Next drill",trend:"Trend by year",year:"Year",drills:"Drills",findings:"Findings",verified:"Verified fixed",lang:"中文"},
   zh: {frozen:"排行榜已冻结",login_needed:"请打开分配给您的登录链接（…/?token=…）。",rank:"名次",team:"队伍",score:"得分",detected:"检出",
     scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"Modbus 通信记录",endpoints:"端点",address:"地址",device:"设备",
     injects:"消息",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
@@ -18,7 +18,7 @@ const T = {
     teams:"队伍（留空为全部）",channel:"方式",message:"消息",phone:"电话",fire_step:"触发攻击步骤",text:"内容",step:"攻击步骤",send:"发送",
     attack:"攻击时间线",take:"使用",cost:"扣分",phase_briefing:"简报",phase_live:"进行中",phase_paused:"已暂停",phase_hot_wash:"热复盘",phase_ended:"已结束",
     no_alarms:"无活动报警",true_v:"真实值",measured:"测量值",done:"已完成",late:"超时",missed:"未完成",pending:"待定",sent:"已发送",applied:"已执行",
-    tripped:"已联锁",acked:"已确认",ack:"确认",aar:"演练报告",lang:"English"}
+    tripped:"已联锁",acked:"已确认",ack:"确认",aar:"演练报告",region_title:"区域监管视图",prefectures:"地州市",prefecture:"地州市",enterprises:"企业",drills_on_time:"按期演练",open_findings:"未整改隐患（严重/高/中/低）",overdue_rect:"逾期整改",name:"名称",industry:"行业",next_drill:"下次演练",trend:"年度趋势",year:"年份",drills:"演练",findings:"隐患",verified:"已复核整改",lang:"English"}
 };
 const ACTIONS = {
   block_source:{en:"Block a host on a conduit",zh:"在通道上封禁主机",f:["conduit","host"]},
@@ -206,5 +206,21 @@ async function instructorPage() {
   stream("/api/scoreboard/stream", "scoreboard", b => boardRows(b, $("#board tbody")));
 }
 
+async function regionPage() {
+  const r = await api("/api/region/rollup").catch(e => { toast(e.message, true); return null; });
+  if (!r) return;
+  const render = () => {
+    $("#scope").textContent = r.scope;
+    const f = t => t.open_findings.join("/");
+    $("#prefs tbody").innerHTML = r.prefectures.map(p => `<tr><td>${esc(lang === "zh" ? p.prefecture.zh : p.prefecture.en)}</td><td class="num">${p.totals.enterprises}</td><td class="num">${p.totals.by_level.join("/")}</td><td class="num">${p.totals.drills_on_time}/${p.totals.drills_due}</td><td class="num">${f(p.totals)}</td><td class="num ${p.totals.overdue_rectifications ? "bad" : ""}">${p.totals.overdue_rectifications}</td></tr>`).join("")
+      + `<tr><th>${esc(r.scope)}</th><th class="num">${r.totals.enterprises}</th><th class="num">${r.totals.by_level.join("/")}</th><th class="num">${r.totals.drills_on_time}/${r.totals.drills_due}</th><th class="num">${f(r.totals)}</th><th class="num">${r.totals.overdue_rectifications}</th></tr>`;
+    $("#ents tbody").innerHTML = r.enterprises.map(e => { const d = e.due.find(x => x.kind === "drill"); return `<tr><td>${esc(e.enterprise.id)}</td><td>${esc(e.enterprise.name)}</td><td>${esc(e.enterprise.prefecture)}</td><td>${esc(e.enterprise.industry)}</td><td>${e.enterprise.level}</td><td class="${d && d.overdue ? "bad" : ""}">${d ? esc(d.next_due) : ""}</td><td class="num">${f(e.totals)}</td></tr>`; }).join("");
+    $("#years tbody").innerHTML = Object.entries(r.years).map(([y, v]) => `<tr><td>${y}</td><td class="num">${v.drills}</td><td class="num">${v.findings}</td><td class="num">${v.verified}</td></tr>`).join("");
+  };
+  rerender = render;
+  render();
+}
+
 const page = document.body.dataset.page;
-if (page === "scoreboard") scoreboardPage(); else if (page === "team") teamPage(); else if (page === "instructor") instructorPage();
+if (page === "region") regionPage();
+else if (page === "scoreboard") scoreboardPage(); else if (page === "team") teamPage(); else if (page === "instructor") instructorPage();

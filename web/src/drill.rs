@@ -466,7 +466,7 @@ async fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// The token a request carries: bearer header first, then the cookie.
-fn token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn token(headers: &HeaderMap) -> Option<String> {
     if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
         && let Some(t) = v.strip_prefix("Bearer ")
     {

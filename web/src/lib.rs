@@ -4,6 +4,7 @@
 //!   Modbus transaction log), behind the `RangeApi` trait.
 //! - `drill`: a drill's API and pages (team consoles, instructor console, scoreboard) with
 //!   role-based access, behind the `DrillApi` trait.
+//! - `region`: the regional oversight view behind `RegionApi` (region and prefecture users).
 //! - `openapi`, `mimic`, `pages`: the OpenAPI document, the SVG mimic diagram, the built-in
 //!   HTML/JS/CSS.
 //!
@@ -14,6 +15,7 @@ pub mod drill;
 pub mod mimic;
 pub mod openapi;
 pub mod pages;
+pub mod region;
 
 use std::sync::Arc;
 

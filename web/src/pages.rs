@@ -13,3 +13,5 @@ pub const BAD_TOKEN: &str = include_str!("../assets/bad_token.html");
 pub const APP_JS: &str = include_str!("../assets/app.js");
 /// The stylesheet.
 pub const APP_CSS: &str = include_str!("../assets/app.css");
+/// The regional oversight view (`/region`).
+pub const REGION: &str = include_str!("../assets/region.html");

@@ -1,0 +1,89 @@
+//! The regional oversight view: roll-ups from the store, for the CLI and the web (region users
+//! see every prefecture, prefecture users their own).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use icsdrill_web::region::{RegionApi, RegionRole};
+
+use crate::registry::{self, CadenceRules, DrillResult, Rollup};
+use crate::store::{SqliteStore, Store};
+
+/// The roll-up on `today` (a Unix day), for one prefecture or the whole region.
+pub fn rollup_from(store: &dyn Store, today: i64, scope: Option<&str>) -> Result<Rollup> {
+    let reg = store.registry()?;
+    let findings = store.all_findings()?;
+    let drills = store.drills()?;
+    let drill_days: BTreeMap<String, i64> =
+        drills.iter().map(|d| (d.id.clone(), crate::dates::day_of_ms(d.created_ms))).collect();
+    // Each enterprise's latest drill (drills come newest first) with a stored score.
+    let mut results: BTreeMap<String, DrillResult> = BTreeMap::new();
+    for d in &drills {
+        let Some((_, teams)) = store.drill(&d.id)? else { continue };
+        for t in teams {
+            if results.contains_key(&t.id) || !reg.enterprises.iter().any(|e| e.id == t.id) {
+                continue;
+            }
+            if let Some((score, _)) = store.score(&d.id, &t.id)? {
+                let date = crate::dates::civil(crate::dates::day_of_ms(d.created_ms));
+                results.insert(t.id.clone(), DrillResult { drill: d.id.clone(), date, score });
+            }
+        }
+    }
+    Ok(registry::rollup(&reg, &findings, &drill_days, &results, &CadenceRules::defaults(), today, scope))
+}
+
+/// The regional view over a data directory.
+pub struct RegionService {
+    dir: PathBuf,
+}
+
+impl RegionService {
+    /// Serves the store in `dir`.
+    pub fn new(dir: PathBuf) -> RegionService {
+        RegionService { dir }
+    }
+
+    fn store(&self) -> Result<SqliteStore> {
+        SqliteStore::open(&self.dir)
+    }
+}
+
+impl RegionApi for RegionService {
+    fn authenticate(&self, token: &str) -> Option<RegionRole> {
+        let (role, prefecture) = self.store().ok()?.user(token).ok()??;
+        match (role.as_str(), prefecture) {
+            ("region", _) => Some(RegionRole::Region),
+            ("prefecture", Some(p)) => Some(RegionRole::Prefecture(p)),
+            _ => None,
+        }
+    }
+
+    fn is_prefecture(&self, code: &str) -> bool {
+        registry::prefectures().iter().any(|p| p.code == code)
+    }
+
+    fn rollup(&self, scope: Option<&str>) -> Result<serde_json::Value, String> {
+        let store = self.store().map_err(|e| format!("{e:#}"))?;
+        let r = rollup_from(&store, crate::dates::today(), scope).map_err(|e| format!("{e:#}"))?;
+        serde_json::to_value(&r).map_err(|e| e.to_string())
+    }
+
+    fn export(&self, scope: Option<&str>, format: &str) -> Option<Result<(&'static str, Vec<u8>), String>> {
+        let build = || -> Result<(&'static str, Vec<u8>)> {
+            let store = self.store()?;
+            let r = rollup_from(&store, crate::dates::today(), scope)?;
+            let (header, rows) = registry::rollup_rows(&r);
+            Ok(if format == "csv" {
+                ("text/csv; charset=utf-8", registry::to_csv(&header, &rows)?)
+            } else {
+                (
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    registry::to_xlsx("rollup", &header, &rows)?,
+                )
+            })
+        };
+        matches!(format, "csv" | "xlsx").then(|| build().map_err(|e| format!("{e:#}")))
+    }
+}

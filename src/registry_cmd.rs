@@ -1,0 +1,354 @@
+//! `icsdrill registry ...` and `icsdrill region ...`: the enterprise registry, cadence,
+//! self-grading, import/export and the regional roll-up on the command line, and the regional
+//! web view.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use icsdrill::dates;
+use icsdrill::registry::{self, Activity, CadenceRules, GradingRules, MajorChange};
+use icsdrill::store::{SqliteStore, Store};
+
+/// `icsdrill registry ...`.
+#[derive(clap::Subcommand, Debug)]
+pub(crate) enum RegistryCmd {
+    /// Import enterprises from CSV or xlsx (columns: id, name, prefecture, industry, class,
+    /// level, verified_by, verified_on, contact, phone, security_officer, scenarios). Every
+    /// row must be valid, or nothing is imported.
+    Import {
+        /// The file (.csv or .xlsx).
+        file: PathBuf,
+        /// Date the level changes take effect (default: today).
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Export the registry as CSV or xlsx.
+    Export {
+        /// csv or xlsx.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Output file (standard output for CSV when absent).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// List enterprises with their level and what is due.
+    List {
+        /// Only this prefecture.
+        #[arg(long)]
+        prefecture: Option<String>,
+        /// Only enterprises with something overdue.
+        #[arg(long)]
+        overdue: bool,
+        /// As of this date (default: today).
+        #[arg(long)]
+        today: Option<String>,
+    },
+    /// Record a drill, compliance test or risk assessment done.
+    Record {
+        /// Enterprise id.
+        enterprise: String,
+        /// drill, compliance_test or risk_assessment.
+        kind: String,
+        /// Date (default: today).
+        #[arg(long)]
+        date: Option<String>,
+        /// A reference (report number, drill id).
+        #[arg(long, default_value = "")]
+        reference: String,
+    },
+    /// Record a major change of an enterprise (re-grading due within 30 working days).
+    Change {
+        /// Enterprise id.
+        enterprise: String,
+        /// What changed.
+        note: String,
+        /// Date (default: today).
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Propose a level from industry, scale and risk answers (ILLUSTRATIVE rules).
+    Grade {
+        /// Industry key (see data/grading.yaml).
+        #[arg(long)]
+        industry: String,
+        /// micro, small, medium or large.
+        #[arg(long)]
+        scale: String,
+        /// Risk questions answered yes (ids, comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        yes: Vec<String>,
+    },
+    /// Plan the region's yearly live-network drill: which enterprises are due in YEAR and the
+    /// scenario for each.
+    Plan {
+        /// Year.
+        year: i64,
+    },
+}
+
+/// `icsdrill region ...`.
+#[derive(clap::Subcommand, Debug)]
+pub(crate) enum RegionCmd {
+    /// Roll drill results and findings up: enterprise -> prefecture -> region.
+    Rollup {
+        /// Only this prefecture.
+        #[arg(long)]
+        prefecture: Option<String>,
+        /// json, csv or xlsx.
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Output file (standard output when absent; not for xlsx).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// As of this date (default: today).
+        #[arg(long)]
+        today: Option<String>,
+    },
+    /// Add a regional-view user and print its login token.
+    User {
+        /// region or prefecture.
+        #[arg(long)]
+        role: String,
+        /// The prefecture a prefecture user sees.
+        #[arg(long)]
+        prefecture: Option<String>,
+    },
+    /// Serve the regional view (web) on loopback.
+    Serve {
+        /// Address.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Port.
+        #[arg(long, default_value_t = 8030)]
+        http_port: u16,
+    },
+}
+
+fn open(data_dir: Option<&Path>) -> Result<SqliteStore> {
+    SqliteStore::open(&icsdrill::store::data_dir(data_dir)?)
+}
+
+fn day(arg: Option<&str>) -> Result<i64> {
+    match arg {
+        Some(d) => dates::parse(d),
+        None => Ok(dates::today()),
+    }
+}
+
+fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    match out {
+        Some(p) => {
+            let tmp = p.with_extension("tmp");
+            std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, p).with_context(|| format!("cannot write {}", p.display()))
+        }
+        None => {
+            use std::io::Write as _;
+            std::io::stdout().write_all(bytes)?;
+            Ok(())
+        }
+    }
+}
+
+pub(crate) fn registry(cmd: RegistryCmd, data_dir: Option<&Path>) -> Result<ExitCode> {
+    match cmd {
+        RegistryCmd::Import { file, date } => {
+            let date = dates::civil(day(date.as_deref())?);
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let rows = if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx")) {
+                registry::xlsx_rows(&bytes)?
+            } else {
+                registry::csv_rows(&String::from_utf8(bytes).context("the CSV file is not UTF-8")?)?
+            };
+            match registry::validate_rows(&rows) {
+                Ok(list) => {
+                    let mut store = open(data_dir)?;
+                    let new = store.import_enterprises(&list, &date)?;
+                    println!("imported {} enterprises ({new} new, {} updated)", list.len(), list.len() - new);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{}: {e}", file.display());
+                    }
+                    eprintln!("nothing imported: {} problem(s)", errors.len());
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        RegistryCmd::Export { format, out } => {
+            let reg = open(data_dir)?.registry()?;
+            let rows = registry::export_rows(&reg.enterprises);
+            let bytes = match format.as_str() {
+                "csv" => registry::to_csv(&registry::COLUMNS, &rows)?,
+                "xlsx" => {
+                    if out.is_none() {
+                        bail!("xlsx needs --out FILE");
+                    }
+                    registry::to_xlsx("registry", &registry::COLUMNS, &rows)?
+                }
+                f => bail!("unknown format `{f}`: csv or xlsx"),
+            };
+            write_out(out.as_deref(), &bytes)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        RegistryCmd::List { prefecture, overdue, today } => {
+            let today = day(today.as_deref())?;
+            let reg = open(data_dir)?.registry()?;
+            let rules = CadenceRules::defaults();
+            for e in reg.enterprises.iter().filter(|e| prefecture.as_ref().is_none_or(|p| &e.prefecture == p))
+            {
+                let due = registry::cadence(e, &reg, &rules, today);
+                if overdue && !due.iter().any(|d| d.overdue && d.binding) {
+                    continue;
+                }
+                let shown: Vec<String> = due
+                    .iter()
+                    .map(|d| format!("{} {}{}", d.kind, d.next_due, if d.overdue { " OVERDUE" } else { "" }))
+                    .collect();
+                println!(
+                    "{:<16} L{} {:<11} {:<24} {}  {}",
+                    e.id,
+                    e.level,
+                    e.prefecture,
+                    e.industry,
+                    e.name,
+                    shown.join("; ")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RegistryCmd::Record { enterprise, kind, date, reference } => {
+            if !registry::ACTIVITIES.contains(&kind.as_str()) {
+                bail!("unknown activity `{kind}`: {}", registry::ACTIVITIES.join(", "));
+            }
+            let mut store = open(data_dir)?;
+            if !store.registry()?.enterprises.iter().any(|e| e.id == enterprise) {
+                bail!("no enterprise `{enterprise}` in the registry");
+            }
+            let date = dates::civil(day(date.as_deref())?);
+            store.add_activity(&Activity { enterprise, kind, date, reference })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        RegistryCmd::Change { enterprise, note, date } => {
+            let mut store = open(data_dir)?;
+            if !store.registry()?.enterprises.iter().any(|e| e.id == enterprise) {
+                bail!("no enterprise `{enterprise}` in the registry");
+            }
+            let date = dates::civil(day(date.as_deref())?);
+            store.add_major_change(&MajorChange { enterprise, date, note })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        RegistryCmd::Grade { industry, scale, yes } => {
+            let rules = GradingRules::defaults();
+            let g = rules.grade(&industry, &scale, &yes)?;
+            println!("proposed level {} (score {}, industry class {})", g.level, g.score, g.industry_class);
+            for (k, p) in &g.breakdown {
+                println!("  {k:<20} {p:>4}");
+            }
+            println!("{}\n{}", g.notice.en, g.notice.zh);
+            Ok(ExitCode::SUCCESS)
+        }
+        RegistryCmd::Plan { year } => {
+            let reg = open(data_dir)?.registry()?;
+            let rules = CadenceRules::defaults();
+            let end = dates::days_from_civil(year, 12, 31);
+            let mut by_scenario: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for e in &reg.enterprises {
+                let due = registry::cadence(e, &reg, &rules, end);
+                let Some(d) = due.iter().find(|d| d.kind == "drill") else { continue };
+                if !d.binding || dates::parse(&d.next_due)? > end {
+                    continue;
+                }
+                let scenario =
+                    e.scenarios.first().cloned().unwrap_or_else(|| default_scenario(&e.industry).to_string());
+                by_scenario
+                    .entry(scenario)
+                    .or_default()
+                    .push(format!("{} (L{}, {}, due {})", e.id, e.level, e.prefecture, d.next_due));
+            }
+            println!(
+                "regional live-network drill {year}: {} enterprise(s) due",
+                by_scenario.values().map(Vec::len).sum::<usize>()
+            );
+            for (s, list) in by_scenario {
+                println!("{s}:");
+                for l in list {
+                    println!("  {l}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The library scenario of an industry.
+pub(crate) fn default_scenario(industry: &str) -> &'static str {
+    match industry {
+        "power" => "power-drum-boiler",
+        "coal_chemical" => "coal-chemical-gasifier",
+        "steel" => "steel-bf-cooling",
+        "nonferrous" => "nonferrous-potline",
+        "equipment_manufacturing" => "equipment-welding-line",
+        "new_materials" => "newmat-polysilicon-cvd",
+        _ => icsdrill_scenarios::DEFAULT,
+    }
+}
+
+pub(crate) fn region(cmd: RegionCmd, data_dir: Option<&Path>) -> Result<ExitCode> {
+    match cmd {
+        RegionCmd::Rollup { prefecture, format, out, today } => {
+            if let Some(p) = &prefecture
+                && !registry::prefectures().iter().any(|x| &x.code == p)
+            {
+                bail!("unknown prefecture `{p}`");
+            }
+            let store = open(data_dir)?;
+            let r = icsdrill::region::rollup_from(&store, day(today.as_deref())?, prefecture.as_deref())?;
+            let (header, rows) = registry::rollup_rows(&r);
+            let bytes = match format.as_str() {
+                "json" => serde_json::to_vec_pretty(&r)?,
+                "csv" => registry::to_csv(&header, &rows)?,
+                "xlsx" => {
+                    if out.is_none() {
+                        bail!("xlsx needs --out FILE");
+                    }
+                    registry::to_xlsx("rollup", &header, &rows)?
+                }
+                f => bail!("unknown format `{f}`: json, csv or xlsx"),
+            };
+            write_out(out.as_deref(), &bytes)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        RegionCmd::User { role, prefecture } => {
+            match (role.as_str(), &prefecture) {
+                ("region", None) => {}
+                ("prefecture", Some(p)) if registry::prefectures().iter().any(|x| &x.code == p) => {}
+                ("prefecture", Some(p)) => bail!("unknown prefecture `{p}`"),
+                _ => bail!("--role region, or --role prefecture --prefecture CODE"),
+            }
+            let token = icsdrill::drill::new_token();
+            open(data_dir)?.add_user(&token, &role, prefecture.as_deref())?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        RegionCmd::Serve { bind, http_port } => {
+            let dir = icsdrill::store::data_dir(data_dir)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind((bind, http_port))
+                    .await
+                    .with_context(|| format!("cannot bind {bind}:{http_port}"))?;
+                println!("icsdrill: regional view on http://{}/region (log in with a token from `icsdrill region user`)", listener.local_addr()?);
+                let api = std::sync::Arc::new(icsdrill::region::RegionService::new(dir));
+                icsdrill_web::region::serve(listener, api, async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! The enterprise registry: cadence by level across year boundaries and level changes,
+//! all-or-nothing imports with located errors, CSV/xlsx round trips, roll-ups from enterprise
+//! to prefecture to region, and prefecture users confined to their prefecture.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::Request;
+use icsdrill::dates::{civil, parse};
+use icsdrill::registry::{
+    self, Activity, CadenceRules, Enterprise, GradingRules, LevelChange, MajorChange, Registry,
+};
+use icsdrill::store::{DrillRecord, SqliteStore, Store, TeamRecord, TrackedFinding};
+use tower::ServiceExt;
+
+fn enterprise(id: &str, prefecture: &str, industry: &str, level: u8) -> Enterprise {
+    Enterprise {
+        id: id.into(),
+        name: format!("{id} 有限公司"),
+        prefecture: prefecture.into(),
+        industry: industry.into(),
+        class: "networked_industrial".into(),
+        level,
+        verified_by: if level == 3 { "region" } else { "prefecture" }.into(),
+        verified_on: "2024-01-10".into(),
+        contact: String::new(),
+        phone: String::new(),
+        security_officer: String::new(),
+        scenarios: vec![],
+    }
+}
+
+fn drill_due(reg: &Registry, id: &str, today: &str) -> registry::Due {
+    let e = reg.enterprises.iter().find(|e| e.id == id).unwrap();
+    let due = registry::cadence(e, reg, &CadenceRules::defaults(), parse(today).unwrap());
+    due.into_iter().find(|d| d.kind == "drill").unwrap()
+}
+
+#[test]
+fn cadence_by_level_across_year_boundaries_and_level_changes() {
+    let mut reg = Registry {
+        enterprises: vec![
+            enterprise("l3", "karamay", "petrochemical", 3),
+            enterprise("l2", "karamay", "petrochemical", 2),
+        ],
+        ..Registry::default()
+    };
+    // Both drilled 13 months before 2026-11-26.
+    for id in ["l3", "l2"] {
+        reg.activities.push(Activity {
+            enterprise: id.into(),
+            kind: "drill".into(),
+            date: "2025-10-26".into(),
+            reference: String::new(),
+        });
+    }
+    let l3 = drill_due(&reg, "l3", "2026-11-26");
+    assert!(l3.overdue && l3.binding, "level 3 drills yearly: {l3:?}");
+    assert_eq!(l3.next_due, "2026-10-26");
+    let l2 = drill_due(&reg, "l2", "2026-11-26");
+    assert!(!l2.overdue, "level 2 drills every two years: {l2:?}");
+    assert_eq!(l2.next_due, "2027-10-26");
+
+    // Across a year boundary: a December drill is due the next December, to the day.
+    reg.activities.push(Activity {
+        enterprise: "l3".into(),
+        kind: "drill".into(),
+        date: "2025-12-31".into(),
+        reference: String::new(),
+    });
+    assert!(!drill_due(&reg, "l3", "2026-12-31").overdue);
+    assert!(drill_due(&reg, "l3", "2027-01-01").overdue);
+    // Level 1 follows level 2 as guidance, not as an obligation.
+    reg.enterprises.push(enterprise("l1", "hami", "steel", 1));
+    let l1 = drill_due(&reg, "l1", "2026-11-26");
+    assert!(!l1.binding && l1.next_due == "2026-01-10" && l1.overdue, "{l1:?}");
+    // Upgraded to level 3: the yearly cadence applies from the last drill.
+    reg.enterprises[1].level = 3;
+    reg.level_changes.push(LevelChange {
+        enterprise: "l2".into(),
+        date: "2026-06-01".into(),
+        from: 2,
+        to: 3,
+        reason: "upgrade".into(),
+    });
+    assert!(drill_due(&reg, "l2", "2026-11-26").overdue);
+
+    // A major change makes re-grading due within 30 working days, until a level change.
+    reg.major_changes.push(MajorChange {
+        enterprise: "l1".into(),
+        date: "2026-12-18".into(),
+        note: "new DCS".into(),
+    });
+    let e = reg.enterprises.iter().find(|e| e.id == "l1").unwrap().clone();
+    let regrade = |reg: &Registry, today: &str| {
+        registry::cadence(&e, reg, &CadenceRules::defaults(), parse(today).unwrap())
+            .into_iter()
+            .find(|d| d.kind == "regrade")
+    };
+    let r = regrade(&reg, "2027-01-29").unwrap();
+    assert_eq!(r.next_due, "2027-01-29", "30 working days from Friday 2026-12-18");
+    assert!(!r.overdue);
+    assert!(regrade(&reg, "2027-02-01").unwrap().overdue);
+    reg.level_changes.push(LevelChange {
+        enterprise: "l1".into(),
+        date: "2027-01-05".into(),
+        from: 1,
+        to: 2,
+        reason: "re-graded".into(),
+    });
+    assert!(regrade(&reg, "2027-02-01").is_none(), "re-graded: nothing due");
+}
+
+#[test]
+fn self_grading_is_labelled_illustrative_and_respects_the_floor() {
+    let rules = GradingRules::defaults();
+    let g = rules.grade("petrochemical", "large", &[]).unwrap();
+    assert_eq!(g.level, 2, "a large class-III enterprise is at least level 2: {g:?}");
+    assert!(g.illustrative && g.notice.zh.contains("示意") && g.notice.en.contains("Illustrative"));
+    let g = rules
+        .grade("petrochemical", "large", &["remote_access".into(), "severe_consequence".into()])
+        .unwrap();
+    assert_eq!(g.level, 3);
+    assert_eq!(rules.grade("consumer_goods", "small", &[]).unwrap().level, 1);
+    assert!(rules.grade("petrochemical", "huge", &[]).is_err());
+    assert!(rules.grade("petrochemical", "large", &["nope".into()]).is_err());
+}
+
+fn icsdrill(args: &[&str], dir: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_icsdrill")).args(args).arg("--data-dir").arg(dir).output().unwrap()
+}
+
+#[test]
+fn imports_are_all_or_nothing_with_row_and_column_and_round_trip_csv_and_xlsx() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-registry-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = "id,name,prefecture,industry,class,level,verified_by,verified_on,scenarios\n\
+                dushanzi,独山子石化,karamay,petrochemical,networked_industrial,3,region,2025-03-01,petrochem-tank-farm\n\
+                zepu,泽普石化,喀什地区,petrochemical,networked_industrial,2,prefecture,2025-03-01,\n";
+    std::fs::write(dir.join("good.csv"), good).unwrap();
+    let o = icsdrill(
+        &["registry", "import", dir.join("good.csv").to_str().unwrap(), "--date", "2025-03-01"],
+        &dir,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let export = |dir: &std::path::Path| {
+        String::from_utf8(icsdrill(&["registry", "export", "--format", "csv"], dir).stdout).unwrap()
+    };
+    let before = export(&dir);
+    assert!(before.contains("zepu,泽普石化,kashgar"), "Chinese prefecture names map to codes:\n{before}");
+
+    let bad = "id,name,prefecture,industry,class,level,verified_by,verified_on\n\
+               ok-1,好企业,hami,power,networked_industrial,2,prefecture,2025-01-01\n\
+               x1,A,atlantis,steel,networked_industrial,4,region,2025-01-01\n\
+               ok-1,重复,hami,steel,networked_industrial,2,prefecture,2025-01-01\n\
+               y2,B,aksu,steel,networked_industrial,3,prefecture,2025-02-30\n";
+    std::fs::write(dir.join("bad.csv"), bad).unwrap();
+    let o = icsdrill(&["registry", "import", dir.join("bad.csv").to_str().unwrap()], &dir);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for needle in [
+        "row 3, column prefecture: unknown prefecture `atlantis`",
+        "row 3, column level: `4` is not a security level (1-3)",
+        "row 4, column id: duplicate id `ok-1`",
+        "row 5, column verified_by: a level 3 enterprise is verified by the region",
+        "row 5, column verified_on: `2025-02-30` is not a valid date",
+        "nothing imported",
+    ] {
+        assert!(err.contains(needle), "missing `{needle}` in:\n{err}");
+    }
+    assert_eq!(
+        export(&dir),
+        before,
+        "a rejected import leaves the registry unchanged (ok-1 was valid but not imported)"
+    );
+
+    // xlsx: export, wipe, import back: the same registry.
+    let xlsx = dir.join("registry.xlsx");
+    assert!(
+        icsdrill(&["registry", "export", "--format", "xlsx", "--out", xlsx.to_str().unwrap()], &dir)
+            .status
+            .success()
+    );
+    let other = dir.join("other");
+    let o = icsdrill(&["registry", "import", xlsx.to_str().unwrap(), "--date", "2025-03-01"], &other);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(export(&other), before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Three enterprises in two prefectures with known drills and findings.
+fn seeded_store(dir: &std::path::Path) -> SqliteStore {
+    let _ = std::fs::remove_dir_all(dir);
+    let mut store = SqliteStore::open(dir).unwrap();
+    store
+        .import_enterprises(
+            &[
+                enterprise("a", "karamay", "petrochemical", 3),
+                enterprise("b", "karamay", "power", 2),
+                enterprise("c", "kashgar", "petrochemical", 1),
+            ],
+            "2024-01-10",
+        )
+        .unwrap();
+    let day_ms = |d: &str| parse(d).unwrap() * 86_400_000;
+    for (id, date, teams) in
+        [("d2025", "2025-06-01", vec!["a", "b"]), ("d2026", "2026-06-01", vec!["a", "c"])]
+    {
+        let record = DrillRecord {
+            id: id.into(),
+            name: id.into(),
+            mode: "regional".into(),
+            scenario_id: "petrochem-tank-farm".into(),
+            scenario_hash: String::new(),
+            scenario_source: String::new(),
+            seed: 1,
+            live_attacker: false,
+            phase: "ended".into(),
+            instructor_token: "i".into(),
+            observer_token: "o".into(),
+            options: "{}".into(),
+            created_ms: day_ms(date),
+        };
+        let teams: Vec<TeamRecord> = teams
+            .iter()
+            .map(|t| TeamRecord { id: (*t).into(), name: (*t).into(), token: format!("{id}-{t}") })
+            .collect();
+        store.create_drill(&record, &teams).unwrap();
+        for t in &teams {
+            store.save_score(id, &t.id, 100, if t.id == "a" { 800.0 } else { 400.0 }, "{}").unwrap();
+            store
+                .add_activity(&Activity {
+                    enterprise: t.id.clone(),
+                    kind: "drill".into(),
+                    date: date.into(),
+                    reference: id.into(),
+                })
+                .unwrap();
+        }
+    }
+    let finding = |ent: &str, id: &str, sev: &str, status: &str, first: &str, days: u32| TrackedFinding {
+        enterprise: ent.into(),
+        id: id.into(),
+        status: status.into(),
+        severity: sev.into(),
+        first_drill: first.into(),
+        last_drill: "d2026".into(),
+        finding: serde_json::json!({"deadline_days": days}).to_string(),
+        history: "[]".into(),
+    };
+    store
+        .track(
+            "d2026",
+            "a",
+            &[
+                finding("a", "path:x", "critical", "open", "d2025", 7),
+                finding("a", "range:y", "high", "verified", "d2025", 30),
+                finding("a", "alarm:z", "medium", "open", "d2026", 365),
+            ],
+        )
+        .unwrap();
+    store.track("d2025", "b", &[finding("b", "detect:q", "high", "open", "d2025", 30)]).unwrap();
+    store.track("d2026", "c", &[finding("c", "plan:n", "low", "open", "d2026", 180)]).unwrap();
+    store
+}
+
+#[test]
+fn rollups_go_from_enterprise_to_prefecture_to_region() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-rollup-{}", std::process::id()));
+    let store = seeded_store(&dir);
+    let r = icsdrill::region::rollup_from(&store, parse("2026-11-26").unwrap(), None).unwrap();
+    let p = |code: &str| r.prefectures.iter().find(|p| p.prefecture.code == code).unwrap().totals.clone();
+    let karamay = p("karamay");
+    assert_eq!((karamay.enterprises, karamay.by_level), (2, [0, 1, 1]));
+    // a (L3) drilled 2026-06-01: on time; b (L2) drilled 2025-06-01: due 2027-06-01, on time.
+    assert_eq!((karamay.drills_due, karamay.drills_on_time), (2, 2));
+    assert_eq!(karamay.open_findings, [1, 1, 1, 0]);
+    // Overdue: a's critical (2025-06-01 + 7 d) and b's high (2025-06-01 + 30 d); a's medium is
+    // due 2027-06-01.
+    assert_eq!(karamay.overdue_rectifications, 2);
+    assert_eq!(karamay.verified_findings, 1);
+    assert_eq!((karamay.scored, karamay.score_sum), (2, 1200.0));
+    let kashgar = p("kashgar");
+    // c is level 1: guidance only, no binding drill.
+    assert_eq!((kashgar.enterprises, kashgar.by_level, kashgar.drills_due), (1, [1, 0, 0], 0));
+    assert_eq!((kashgar.open_findings, kashgar.overdue_rectifications), ([0, 0, 0, 1], 0));
+    assert_eq!(r.totals.enterprises, 3);
+    assert_eq!(r.totals.open_findings, [1, 1, 1, 1]);
+    assert_eq!(r.totals.overdue_rectifications, 2);
+    assert_eq!(karamay.open_findings[0] + kashgar.open_findings[0], r.totals.open_findings[0]);
+    assert_eq!(r.years[&2025].drills, 2);
+    assert_eq!(r.years[&2026].drills, 2);
+    assert_eq!(r.years[&2025].findings, 3);
+    assert_eq!(r.years[&2026].verified, 1);
+    let a = r.enterprises.iter().find(|e| e.enterprise.id == "a").unwrap();
+    assert_eq!(a.last_drill.as_ref().map(|d| (d.drill.as_str(), d.score)), Some(("d2026", 800.0)));
+    // By industry inside a prefecture.
+    let kp = &r.prefectures.iter().find(|p| p.prefecture.code == "karamay").unwrap().industries;
+    assert_eq!(kp["power"].enterprises, 1);
+    // A prefecture's own roll-up holds only its enterprises.
+    let k = icsdrill::region::rollup_from(&store, parse("2026-11-26").unwrap(), Some("kashgar")).unwrap();
+    assert_eq!(k.enterprises.len(), 1);
+    assert_eq!(k.totals.enterprises, 1);
+    // The CSV export carries the same figures.
+    let (header, rows) = registry::rollup_rows(&r);
+    let csv = String::from_utf8(registry::to_csv(&header, &rows).unwrap()).unwrap();
+    assert!(csv.contains("karamay,*,2,0,1,1,2,2,1,1,1,0,2,1,600.0"), "{csv}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_prefecture_user_reads_only_its_own_prefecture() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-region-authz-{}", std::process::id()));
+    let mut store = seeded_store(&dir);
+    store.add_user("region-token", "region", None).unwrap();
+    store.add_user("kashgar-token", "prefecture", Some("kashgar")).unwrap();
+    drop(store);
+    let api: Arc<dyn icsdrill_web::region::RegionApi> =
+        Arc::new(icsdrill::region::RegionService::new(dir.clone()));
+    let call = |path: &str, token: Option<&str>| {
+        let api = api.clone();
+        let mut req = Request::builder().uri(path.to_string());
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = req.body(Body::empty()).unwrap();
+        async move {
+            let res = icsdrill_web::region::router(api).oneshot(req).await.unwrap();
+            let status = res.status().as_u16();
+            let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let matrix: &[(&str, Option<&str>, u16)] = &[
+        ("/api/region/rollup", None, 401),
+        ("/api/region/rollup", Some("wrong"), 401),
+        ("/api/region/rollup", Some("region-token"), 200),
+        ("/api/region/rollup", Some("kashgar-token"), 200),
+        ("/api/region/prefectures/karamay", Some("region-token"), 200),
+        ("/api/region/prefectures/karamay", Some("kashgar-token"), 403),
+        ("/api/region/prefectures/kashgar", Some("kashgar-token"), 200),
+        ("/api/region/prefectures/atlantis", Some("region-token"), 404),
+        ("/api/region/export?format=csv", Some("kashgar-token"), 200),
+        ("/api/region/export?format=pdf", Some("kashgar-token"), 400),
+    ];
+    for (path, token, status) in matrix {
+        let (s, body) = call(path, *token).await;
+        assert_eq!(s, *status, "{path} as {token:?}: {body}");
+    }
+    // The prefecture user's roll-up and export hold its prefecture only.
+    let (_, body) = call("/api/region/rollup", Some("kashgar-token")).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let ids: Vec<&str> = v["enterprises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["enterprise"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["c"]);
+    let (_, csv) = call("/api/region/export?format=csv", Some("kashgar-token")).await;
+    assert!(!csv.contains("karamay") && csv.contains("kashgar"), "{csv}");
+    let (_, body) = call("/api/region/rollup", Some("region-token")).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["enterprises"].as_array().unwrap().len(), 3);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = (BTreeMap::<u8, u8>::new(), civil(0));
+}

@@ -1,0 +1,161 @@
+//! The regional oversight view (web): roll-ups of the registry, drills and findings by
+//! prefecture and industry. A region user sees everything; a prefecture user sees only its own
+//! prefecture (another prefecture is 403).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use crate::ApiError;
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegionRole {
+    /// The region's department: every prefecture.
+    Region,
+    /// A prefecture's department: its own.
+    Prefecture(String),
+}
+
+/// What the regional view needs.
+pub trait RegionApi: Send + Sync + 'static {
+    /// The role a token stands for.
+    fn authenticate(&self, token: &str) -> Option<RegionRole>;
+    /// Whether a prefecture code exists.
+    fn is_prefecture(&self, code: &str) -> bool;
+    /// The roll-up of one prefecture or the region.
+    fn rollup(&self, scope: Option<&str>) -> Result<serde_json::Value, String>;
+    /// The roll-up as `csv` or `xlsx`; `None` for another format.
+    fn export(&self, scope: Option<&str>, format: &str) -> Option<Result<(&'static str, Vec<u8>), String>>;
+}
+
+/// A regional view behind the API.
+pub type Region = Arc<dyn RegionApi>;
+
+/// The regional view's router.
+pub fn router(api: Region) -> Router {
+    Router::new()
+        .route("/api/region/rollup", get(rollup))
+        .route("/api/region/prefectures/{code}", get(prefecture))
+        .route("/api/region/export", get(export))
+        .route("/region", get(page))
+        .route(
+            "/assets/app.js",
+            get(|| async {
+                ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], crate::pages::APP_JS)
+            }),
+        )
+        .route(
+            "/assets/app.css",
+            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], crate::pages::APP_CSS) }),
+        )
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such resource") })
+        .with_state(api)
+}
+
+/// Serves the regional view until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    api: Region,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(api)).with_graceful_shutdown(shutdown).await
+}
+
+fn role(api: &Region, headers: &HeaderMap) -> Result<RegionRole, ApiError> {
+    let t = crate::drill::token(headers).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "log in: open /region?token=TOKEN, or send Authorization: Bearer TOKEN",
+        )
+    })?;
+    api.authenticate(&t).ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown token"))
+}
+
+fn scope(role: &RegionRole) -> Option<String> {
+    match role {
+        RegionRole::Region => None,
+        RegionRole::Prefecture(p) => Some(p.clone()),
+    }
+}
+
+fn internal(e: String) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e)
+}
+
+async fn rollup(State(api): State<Region>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+    let r = role(&api, &headers)?;
+    let s = scope(&r);
+    let a = api.clone();
+    let v = tokio::task::spawn_blocking(move || a.rollup(s.as_deref()))
+        .await
+        .map_err(|e| internal(e.to_string()))?;
+    Ok(Json(v.map_err(internal)?))
+}
+
+async fn prefecture(
+    State(api): State<Region>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let r = role(&api, &headers)?;
+    if !api.is_prefecture(&code) {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no prefecture `{}`", code.escape_debug())));
+    }
+    if let RegionRole::Prefecture(own) = &r
+        && *own != code
+    {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "a prefecture user sees its own prefecture only"));
+    }
+    let a = api.clone();
+    let v = tokio::task::spawn_blocking(move || a.rollup(Some(&code)))
+        .await
+        .map_err(|e| internal(e.to_string()))?;
+    Ok(Json(v.map_err(internal)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    format: String,
+}
+
+async fn export(
+    State(api): State<Region>,
+    headers: HeaderMap,
+    q: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let r = role(&api, &headers)?;
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let s = scope(&r);
+    let a = api.clone();
+    let built = tokio::task::spawn_blocking(move || a.export(s.as_deref(), &q.format))
+        .await
+        .map_err(|e| internal(e.to_string()))?;
+    match built {
+        None => Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be csv or xlsx")),
+        Some(Err(e)) => Err(internal(e)),
+        Some(Ok((ct, bytes))) => Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response()),
+    }
+}
+
+async fn page(State(api): State<Region>, RawQuery(q): RawQuery) -> Response {
+    if let Some(t) = q.as_deref().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token="))) {
+        if api.authenticate(t).is_none() {
+            return (StatusCode::UNAUTHORIZED, Html(crate::pages::BAD_TOKEN)).into_response();
+        }
+        let mut res = Redirect::to("/region").into_response();
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("icsdrill_token={t}; Path=/; HttpOnly; SameSite=Strict"))
+        {
+            res.headers_mut().insert(header::SET_COOKIE, v);
+        }
+        return res;
+    }
+    Html(crate::pages::REGION).into_response()
+}
