@@ -8,7 +8,6 @@
 //! `watch` channel (each subscriber gets the newest board, never a backlog).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,7 +28,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::live::{Extras, Live, TickHook};
 use crate::range::{self, Range};
-use crate::store::{self, Batch, DrillRecord, RecordSender, Recorder, SqliteStore, Store, TeamRecord};
+use crate::store::{Batch, Database, DrillRecord, RecordSender, Recorder, Store, TeamRecord};
 
 /// Most teams in one drill.
 pub const MAX_TEAMS: usize = 200;
@@ -58,8 +57,8 @@ pub struct DrillSpec {
     pub freeze_s: Option<f64>,
     /// The clock moves only when `step` is called (scripted tests, table-top pacing).
     pub manual_clock: bool,
-    /// Record everything in the store in this directory.
-    pub data_dir: Option<PathBuf>,
+    /// Record everything in this database.
+    pub database: Option<Database>,
     /// The scenario's source text (stored with a recorded drill, so a replay needs nothing
     /// else).
     pub scenario_source: Option<String>,
@@ -92,7 +91,7 @@ impl DrillSpec {
             range: range::Options::new(1),
             freeze_s: None,
             manual_clock: false,
-            data_dir: None,
+            database: None,
             scenario_source: None,
             no_attack: false,
         }
@@ -389,15 +388,21 @@ impl DrillServer {
         DrillServer::launch(spec, identity, true).await
     }
 
-    /// Resumes drill `id` from the store in `data_dir` after a crash or a stop: every team's
-    /// range is rebuilt by replaying its recorded inputs, the tokens stay valid, and a drill
-    /// that was live comes back paused. `range` gives the addresses and clock to serve with.
-    pub async fn resume(data_dir: &Path, id: &str, range: range::Options) -> Result<DrillServer> {
-        let store = SqliteStore::open(data_dir)?;
-        let Some((record, team_records)) = store.drill(id)? else {
-            bail!("no drill `{id}` in {}", store::db_path(data_dir).display());
-        };
-        let loaded = crate::replay::load(&store, &record, &team_records)?;
+    /// Resumes drill `id` from `database` after a crash or a stop: every team's range is
+    /// rebuilt by replaying its recorded inputs, the tokens stay valid, and a drill that was
+    /// live comes back paused. `range` gives the addresses and clock to serve with.
+    pub async fn resume(database: &Database, id: &str, range: range::Options) -> Result<DrillServer> {
+        let db = database.clone();
+        let wanted = id.to_string();
+        let (record, team_records, loaded) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let store = db.open()?;
+            let Some((record, team_records)) = store.drill(&wanted)? else {
+                bail!("no drill `{wanted}` in {}", db.describe());
+            };
+            let loaded = crate::replay::load(&*store, &record, &team_records)?;
+            Ok((record, team_records, loaded))
+        })
+        .await??;
         let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
         let mode: Mode = serde_json::from_value(serde_json::Value::String(record.mode.clone()))
             .with_context(|| format!("stored mode `{}`", record.mode))?;
@@ -415,7 +420,7 @@ impl DrillServer {
             range,
             freeze_s: options.freeze_s,
             manual_clock: false,
-            data_dir: Some(data_dir.to_path_buf()),
+            database: Some(database.clone()),
             scenario_source: Some(record.scenario_source.clone()),
             no_attack: options.no_attack,
         };
@@ -456,10 +461,10 @@ impl DrillServer {
         let changed = Arc::new(Notify::new());
         let plan = spec.mode == Mode::Enterprise;
         let scenario = spec.scenario.clone();
-        let recorder = match &spec.data_dir {
-            Some(dir) => {
-                let mut store = SqliteStore::open(dir)?;
-                if new {
+        let recorder = match &spec.database {
+            Some(db) => {
+                let db = db.clone();
+                let create = if new {
                     let source =
                         spec.scenario_source.clone().context("a recorded drill needs its scenario source")?;
                     let options = StoredOptions {
@@ -467,38 +472,48 @@ impl DrillServer {
                         freeze_s: spec.freeze_s,
                         no_attack: spec.no_attack,
                     };
-                    store.create_drill(
-                        &DrillRecord {
-                            id: identity.id.clone(),
-                            name: spec.name.clone(),
-                            mode: enum_name(spec.mode),
-                            scenario_id: scenario.id.clone(),
-                            scenario_hash: scenario.source_hash.clone(),
-                            scenario_source: source,
-                            seed: spec.range.seed,
-                            live_attacker: spec.range.live_attacker && scenario.attack.is_some(),
-                            phase: enum_name(identity.phase),
-                            instructor_token: identity.instructor_token.clone(),
-                            observer_token: identity.observer_token.clone(),
-                            options: serde_json::to_string(&options)?,
-                            created_ms: std::time::SystemTime::now()
-                                .duration_since(std::time::UNIX_EPOCH)
-                                .map_or(0, |d| d.as_millis() as i64),
-                        },
-                        &spec
-                            .teams
-                            .iter()
-                            .zip(&identity.team_tokens)
-                            .map(|(t, token)| TeamRecord {
-                                id: t.id.clone(),
-                                name: t.name.clone(),
-                                token: token.clone(),
-                            })
-                            .collect::<Vec<_>>(),
-                    )?;
-                }
+                    let record = DrillRecord {
+                        id: identity.id.clone(),
+                        name: spec.name.clone(),
+                        mode: enum_name(spec.mode),
+                        scenario_id: scenario.id.clone(),
+                        scenario_hash: scenario.source_hash.clone(),
+                        scenario_source: source,
+                        seed: spec.range.seed,
+                        live_attacker: spec.range.live_attacker && scenario.attack.is_some(),
+                        phase: enum_name(identity.phase),
+                        instructor_token: identity.instructor_token.clone(),
+                        observer_token: identity.observer_token.clone(),
+                        options: serde_json::to_string(&options)?,
+                        created_ms: std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_millis() as i64),
+                    };
+                    let teams: Vec<TeamRecord> = spec
+                        .teams
+                        .iter()
+                        .zip(&identity.team_tokens)
+                        .map(|(t, token)| TeamRecord {
+                            id: t.id.clone(),
+                            name: t.name.clone(),
+                            token: token.clone(),
+                        })
+                        .collect();
+                    Some((record, teams))
+                } else {
+                    None
+                };
+                // The PostgreSQL client blocks: open and write off the async runtime.
+                let store = tokio::task::spawn_blocking(move || -> Result<Box<dyn Store>> {
+                    let mut store = db.open()?;
+                    if let Some((record, teams)) = create {
+                        store.create_drill(&record, &teams)?;
+                    }
+                    Ok(store)
+                })
+                .await??;
                 Some(Recorder::start(
-                    Box::new(store),
+                    store,
                     identity.id.clone(),
                     spec.teams.iter().map(|t| t.id.clone()).collect(),
                 ))

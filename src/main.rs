@@ -29,6 +29,10 @@ use icsdrill_engine::Scenario;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// A PostgreSQL database for drills and the registry (postgres://user:password@host/db;
+    /// also $ICSDRILL_DATABASE) instead of SQLite in the data directory.
+    #[arg(long, global = true)]
+    database: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -156,19 +160,31 @@ fn main() -> ExitCode {
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "icsdrill=info,warn".into());
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let result = match cli.command {
-        None => serve::run(serve::Args::default_drill()),
-        Some(Command::Serve(args)) => serve::run(args),
+        None => serve::run(serve::Args::default_drill(), cli.database.as_deref()),
+        Some(Command::Serve(args)) => serve::run(args, cli.database.as_deref()),
         Some(Command::Simulate(args)) => simulate::run(args),
-        Some(Command::Replay { drill, data_dir }) => replay_cmd(&drill, data_dir.as_deref()),
-        Some(Command::Drills { data_dir }) => drills_cmd(data_dir.as_deref()),
-        Some(Command::Registry { cmd, data_dir }) => registry_cmd::registry(cmd, data_dir.as_deref()),
-        Some(Command::Region { cmd, data_dir }) => registry_cmd::region(cmd, data_dir.as_deref()),
+        Some(Command::Replay { drill, data_dir }) => {
+            replay_cmd(&drill, &Location::new(data_dir, &cli.database))
+        }
+        Some(Command::Drills { data_dir }) => drills_cmd(&Location::new(data_dir, &cli.database)),
+        Some(Command::Registry { cmd, data_dir }) => {
+            registry_cmd::registry(cmd, &Location::new(data_dir, &cli.database))
+        }
+        Some(Command::Region { cmd, data_dir }) => {
+            registry_cmd::region(cmd, &Location::new(data_dir, &cli.database))
+        }
         Some(Command::Findings { drill, deadlines, data_dir }) => {
-            findings_cmd(&drill, deadlines, data_dir.as_deref())
+            findings_cmd(&drill, deadlines, &Location::new(data_dir, &cli.database))
         }
-        Some(Command::Report { drill, team, format, lang, out, deadlines, data_dir }) => {
-            report_cmd(&drill, team.as_deref(), &format, lang, out.as_deref(), deadlines, data_dir.as_deref())
-        }
+        Some(Command::Report { drill, team, format, lang, out, deadlines, data_dir }) => report_cmd(
+            &drill,
+            team.as_deref(),
+            &format,
+            lang,
+            out.as_deref(),
+            deadlines,
+            &Location::new(data_dir, &cli.database),
+        ),
         Some(Command::Scenarios(ScenariosCmd::List)) => scenarios_cmd::list(),
         Some(Command::Scenarios(ScenariosCmd::Show { scenario, lang, techniques })) => {
             scenarios_cmd::show(&scenario, lang, techniques)
@@ -208,17 +224,41 @@ pub(crate) fn load_scenario_source(arg: &str) -> Result<(Arc<Scenario>, String)>
     Ok((s, source))
 }
 
-fn open_store(data_dir: Option<&std::path::Path>) -> Result<icsdrill::store::SqliteStore> {
-    let dir = icsdrill::store::data_dir(data_dir)?;
-    if !icsdrill::store::db_path(&dir).exists() {
-        bail!("no drill database in {} (give --data-dir)", dir.display());
-    }
-    icsdrill::store::SqliteStore::open(&dir)
+/// Where a command finds the database: `--data-dir` and the global `--database`.
+pub(crate) struct Location {
+    data_dir: Option<PathBuf>,
+    database: Option<String>,
 }
 
-fn drills_cmd(data_dir: Option<&std::path::Path>) -> Result<ExitCode> {
-    use icsdrill::store::Store as _;
-    let store = open_store(data_dir)?;
+impl Location {
+    fn new(data_dir: Option<PathBuf>, database: &Option<String>) -> Location {
+        Location { data_dir, database: database.clone() }
+    }
+
+    /// The database.
+    pub(crate) fn database(&self) -> Result<icsdrill::store::Database> {
+        icsdrill::store::Database::resolve(self.data_dir.as_deref(), self.database.as_deref())
+    }
+
+    /// Opens it, creating it if needed.
+    pub(crate) fn create(&self) -> Result<Box<dyn icsdrill::store::Store>> {
+        self.database()?.open()
+    }
+}
+
+/// Opens an existing database (an SQLite file that is not there is an error, not a new one).
+fn open_store(at: &Location) -> Result<Box<dyn icsdrill::store::Store>> {
+    let db = at.database()?;
+    if let icsdrill::store::Database::Sqlite(dir) = &db
+        && !icsdrill::store::db_path(dir).exists()
+    {
+        bail!("no drill database in {} (give --data-dir or --database)", dir.display());
+    }
+    db.open()
+}
+
+fn drills_cmd(at: &Location) -> Result<ExitCode> {
+    let store = open_store(at)?;
     for d in store.drills()? {
         let teams = store.drill(&d.id)?.map(|(_, t)| t.len()).unwrap_or(0);
         println!(
@@ -229,9 +269,9 @@ fn drills_cmd(data_dir: Option<&std::path::Path>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn replay_cmd(drill: &str, data_dir: Option<&std::path::Path>) -> Result<ExitCode> {
-    let store = open_store(data_dir)?;
-    let (record, verdicts) = icsdrill::replay::verify(&store, drill)?;
+fn replay_cmd(drill: &str, at: &Location) -> Result<ExitCode> {
+    let store = open_store(at)?;
+    let (record, verdicts) = icsdrill::replay::verify(&*store, drill)?;
     println!(
         "drill {} ({}, {}), scenario {} {}, seed {}",
         record.id,
@@ -270,13 +310,12 @@ fn report_cmd(
     lang: Lang,
     out: Option<&std::path::Path>,
     deadlines: Option<icsdrill_engine::findings::Deadlines>,
-    data_dir: Option<&std::path::Path>,
+    at: &Location,
 ) -> Result<ExitCode> {
     use icsdrill::report::{self, Format};
-    use icsdrill::store::Store as _;
     let format = Format::parse(format)
         .with_context(|| format!("unknown format `{format}`: html, md, json or xlsx"))?;
-    let store = open_store(data_dir)?;
+    let store = open_store(at)?;
     let Some((record, teams)) = store.drill(drill)? else {
         bail!("no drill `{drill}` in the store (see `icsdrill drills`)");
     };
@@ -286,7 +325,7 @@ fn report_cmd(
         let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
         bail!("drill {drill} has no team `{t}` (teams: {})", ids.join(", "));
     }
-    let loaded = icsdrill::replay::load(&store, &record, &teams)?;
+    let loaded = icsdrill::replay::load(&*store, &record, &teams)?;
     let lang = match lang {
         Lang::En => report::Lang::En,
         Lang::Zh => report::Lang::Zh,
@@ -346,11 +385,10 @@ fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
 fn findings_cmd(
     drill: &str,
     deadlines: Option<icsdrill_engine::findings::Deadlines>,
-    data_dir: Option<&std::path::Path>,
+    at: &Location,
 ) -> Result<ExitCode> {
-    use icsdrill::store::Store as _;
-    let mut store = open_store(data_dir)?;
-    for (team, outcomes) in icsdrill::rectify::track_drill(&mut store, drill, deadlines)? {
+    let mut store = open_store(at)?;
+    for (team, outcomes) in icsdrill::rectify::track_drill(&mut *store, drill, deadlines)? {
         println!("enterprise {team}:");
         for o in &outcomes {
             println!("  {:<28} {:<15} -> {}", o.id, o.verdict, o.status);

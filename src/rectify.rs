@@ -110,14 +110,14 @@ pub fn track(
 /// Tracks every team of a recorded drill (rebuilt from the store); `deadlines` overrides the
 /// level's defaults.
 pub fn track_drill(
-    store: &mut crate::store::SqliteStore,
+    store: &mut dyn Store,
     drill: &str,
     deadlines: Option<icsdrill_engine::findings::Deadlines>,
 ) -> Result<Vec<(String, Vec<Outcome>)>> {
     let Some((record, teams)) = store.drill(drill)? else {
         anyhow::bail!("no drill `{drill}` in the store (see `icsdrill drills`)");
     };
-    let loaded = crate::replay::load(store, &record, &teams)?;
+    let loaded = crate::replay::load(&*store, &record, &teams)?;
     let mut out = Vec::new();
     for t in &loaded.teams {
         let deadlines = deadlines

@@ -2,13 +2,12 @@
 //! see every prefecture, prefecture users their own).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use anyhow::Result;
 use icsdrill_web::region::{RegionApi, RegionRole};
 
 use crate::registry::{self, CadenceRules, DrillResult, Rollup};
-use crate::store::{SqliteStore, Store};
+use crate::store::{Database, Store};
 
 /// The roll-up on `today` (a Unix day), for one prefecture or the whole region.
 pub fn rollup_from(store: &dyn Store, today: i64, scope: Option<&str>) -> Result<Rollup> {
@@ -34,19 +33,19 @@ pub fn rollup_from(store: &dyn Store, today: i64, scope: Option<&str>) -> Result
     Ok(registry::rollup(&reg, &findings, &drill_days, &results, &CadenceRules::defaults(), today, scope))
 }
 
-/// The regional view over a data directory.
+/// The regional view over a database.
 pub struct RegionService {
-    dir: PathBuf,
+    db: Database,
 }
 
 impl RegionService {
-    /// Serves the store in `dir`.
-    pub fn new(dir: PathBuf) -> RegionService {
-        RegionService { dir }
+    /// Serves `db`.
+    pub fn new(db: Database) -> RegionService {
+        RegionService { db }
     }
 
-    fn store(&self) -> Result<SqliteStore> {
-        SqliteStore::open(&self.dir)
+    fn store(&self) -> Result<Box<dyn Store>> {
+        self.db.open()
     }
 }
 
@@ -66,14 +65,14 @@ impl RegionApi for RegionService {
 
     fn rollup(&self, scope: Option<&str>) -> Result<serde_json::Value, String> {
         let store = self.store().map_err(|e| format!("{e:#}"))?;
-        let r = rollup_from(&store, crate::dates::today(), scope).map_err(|e| format!("{e:#}"))?;
+        let r = rollup_from(&*store, crate::dates::today(), scope).map_err(|e| format!("{e:#}"))?;
         serde_json::to_value(&r).map_err(|e| e.to_string())
     }
 
     fn export(&self, scope: Option<&str>, format: &str) -> Option<Result<(&'static str, Vec<u8>), String>> {
         let build = || -> Result<(&'static str, Vec<u8>)> {
             let store = self.store()?;
-            let r = rollup_from(&store, crate::dates::today(), scope)?;
+            let r = rollup_from(&*store, crate::dates::today(), scope)?;
             let (header, rows) = registry::rollup_rows(&r);
             Ok(if format == "csv" {
                 ("text/csv; charset=utf-8", registry::to_csv(&header, &rows)?)

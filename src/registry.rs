@@ -335,7 +335,7 @@ pub fn to_csv(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
     for r in rows {
         w.write_record(r)?;
     }
-    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Writes rows as a one-sheet xlsx workbook.

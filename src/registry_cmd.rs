@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use icsdrill::dates;
 use icsdrill::registry::{self, Activity, CadenceRules, GradingRules, MajorChange};
-use icsdrill::store::{SqliteStore, Store};
+use icsdrill::store::Store;
+
+use crate::Location;
 
 /// `icsdrill registry ...`.
 #[derive(clap::Subcommand, Debug)]
@@ -126,8 +128,8 @@ pub(crate) enum RegionCmd {
     },
 }
 
-fn open(data_dir: Option<&Path>) -> Result<SqliteStore> {
-    SqliteStore::open(&icsdrill::store::data_dir(data_dir)?)
+fn open(at: &Location) -> Result<Box<dyn Store>> {
+    at.create()
 }
 
 fn day(arg: Option<&str>) -> Result<i64> {
@@ -152,7 +154,7 @@ fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
     }
 }
 
-pub(crate) fn registry(cmd: RegistryCmd, data_dir: Option<&Path>) -> Result<ExitCode> {
+pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
     match cmd {
         RegistryCmd::Import { file, date } => {
             let date = dates::civil(day(date.as_deref())?);
@@ -164,7 +166,7 @@ pub(crate) fn registry(cmd: RegistryCmd, data_dir: Option<&Path>) -> Result<Exit
             };
             match registry::validate_rows(&rows) {
                 Ok(list) => {
-                    let mut store = open(data_dir)?;
+                    let mut store = open(at)?;
                     let new = store.import_enterprises(&list, &date)?;
                     println!("imported {} enterprises ({new} new, {} updated)", list.len(), list.len() - new);
                     Ok(ExitCode::SUCCESS)
@@ -179,7 +181,7 @@ pub(crate) fn registry(cmd: RegistryCmd, data_dir: Option<&Path>) -> Result<Exit
             }
         }
         RegistryCmd::Export { format, out } => {
-            let reg = open(data_dir)?.registry()?;
+            let reg = open(at)?.registry()?;
             let rows = registry::export_rows(&reg.enterprises);
             let bytes = match format.as_str() {
                 "csv" => registry::to_csv(&registry::COLUMNS, &rows)?,
@@ -196,7 +198,7 @@ pub(crate) fn registry(cmd: RegistryCmd, data_dir: Option<&Path>) -> Result<Exit
         }
         RegistryCmd::List { prefecture, overdue, today } => {
             let today = day(today.as_deref())?;
-            let reg = open(data_dir)?.registry()?;
+            let reg = open(at)?.registry()?;
             let rules = CadenceRules::defaults();
             for e in reg.enterprises.iter().filter(|e| prefecture.as_ref().is_none_or(|p| &e.prefecture == p))
             {
@@ -224,7 +226,7 @@ pub(crate) fn registry(cmd: RegistryCmd, data_dir: Option<&Path>) -> Result<Exit
             if !registry::ACTIVITIES.contains(&kind.as_str()) {
                 bail!("unknown activity `{kind}`: {}", registry::ACTIVITIES.join(", "));
             }
-            let mut store = open(data_dir)?;
+            let mut store = open(at)?;
             if !store.registry()?.enterprises.iter().any(|e| e.id == enterprise) {
                 bail!("no enterprise `{enterprise}` in the registry");
             }
@@ -233,7 +235,7 @@ pub(crate) fn registry(cmd: RegistryCmd, data_dir: Option<&Path>) -> Result<Exit
             Ok(ExitCode::SUCCESS)
         }
         RegistryCmd::Change { enterprise, note, date } => {
-            let mut store = open(data_dir)?;
+            let mut store = open(at)?;
             if !store.registry()?.enterprises.iter().any(|e| e.id == enterprise) {
                 bail!("no enterprise `{enterprise}` in the registry");
             }
@@ -252,7 +254,7 @@ pub(crate) fn registry(cmd: RegistryCmd, data_dir: Option<&Path>) -> Result<Exit
             Ok(ExitCode::SUCCESS)
         }
         RegistryCmd::Plan { year } => {
-            let reg = open(data_dir)?.registry()?;
+            let reg = open(at)?.registry()?;
             let rules = CadenceRules::defaults();
             let end = dates::days_from_civil(year, 12, 31);
             let mut by_scenario: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -297,7 +299,7 @@ pub(crate) fn default_scenario(industry: &str) -> &'static str {
     }
 }
 
-pub(crate) fn region(cmd: RegionCmd, data_dir: Option<&Path>) -> Result<ExitCode> {
+pub(crate) fn region(cmd: RegionCmd, at: &Location) -> Result<ExitCode> {
     match cmd {
         RegionCmd::Rollup { prefecture, format, out, today } => {
             if let Some(p) = &prefecture
@@ -305,8 +307,8 @@ pub(crate) fn region(cmd: RegionCmd, data_dir: Option<&Path>) -> Result<ExitCode
             {
                 bail!("unknown prefecture `{p}`");
             }
-            let store = open(data_dir)?;
-            let r = icsdrill::region::rollup_from(&store, day(today.as_deref())?, prefecture.as_deref())?;
+            let store = open(at)?;
+            let r = icsdrill::region::rollup_from(&*store, day(today.as_deref())?, prefecture.as_deref())?;
             let (header, rows) = registry::rollup_rows(&r);
             let bytes = match format.as_str() {
                 "json" => serde_json::to_vec_pretty(&r)?,
@@ -330,19 +332,19 @@ pub(crate) fn region(cmd: RegionCmd, data_dir: Option<&Path>) -> Result<ExitCode
                 _ => bail!("--role region, or --role prefecture --prefecture CODE"),
             }
             let token = icsdrill::drill::new_token();
-            open(data_dir)?.add_user(&token, &role, prefecture.as_deref())?;
+            open(at)?.add_user(&token, &role, prefecture.as_deref())?;
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }
         RegionCmd::Serve { bind, http_port } => {
-            let dir = icsdrill::store::data_dir(data_dir)?;
+            let db = at.database()?;
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind((bind, http_port))
                     .await
                     .with_context(|| format!("cannot bind {bind}:{http_port}"))?;
                 println!("icsdrill: regional view on http://{}/region (log in with a token from `icsdrill region user`)", listener.local_addr()?);
-                let api = std::sync::Arc::new(icsdrill::region::RegionService::new(dir));
+                let api = std::sync::Arc::new(icsdrill::region::RegionService::new(db));
                 icsdrill_web::region::serve(listener, api, async {
                     let _ = tokio::signal::ctrl_c().await;
                 })

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use icsdrill::drill::{DrillServer, DrillSpec};
 use icsdrill::modbus::server::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Limits};
 use icsdrill::range::{AddressMode, Options, Range};
+use icsdrill::store::Database;
 use icsdrill_engine::EventKind;
 use icsdrill_web::drill::{Control, DrillApi, Mode, Phase, TeamInfo};
 
@@ -148,7 +149,7 @@ enum DrillTeam {
     Named { id: String, name: String },
 }
 
-pub(crate) fn run(mut args: Args) -> Result<ExitCode> {
+pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     let mut name = None;
     let mut teams: Vec<TeamInfo> = args
         .teams
@@ -212,9 +213,9 @@ pub(crate) fn run(mut args: Args) -> Result<ExitCode> {
         first_endpoint: 0,
         running: true,
     };
+    let db = Database::resolve(args.data_dir.as_deref(), database)?;
     if let Some(id) = &args.resume {
-        let dir = icsdrill::store::data_dir(args.data_dir.as_deref())?;
-        return run_drill(Launch::Resume { dir, id: id.clone(), range: opts }, &args);
+        return run_drill(Launch::Resume { id: id.clone(), range: opts }, &args, db);
     }
     if !teams.is_empty() {
         let mut spec = DrillSpec::new(scenario, &[], args.mode);
@@ -222,10 +223,10 @@ pub(crate) fn run(mut args: Args) -> Result<ExitCode> {
         spec.teams = teams;
         spec.range = opts;
         spec.freeze_s = args.freeze;
-        spec.data_dir = Some(icsdrill::store::data_dir(args.data_dir.as_deref())?);
+        spec.database = Some(db.clone());
         spec.scenario_source = Some(source);
         spec.no_attack = args.no_attack;
-        return run_drill(Launch::New(spec), &args);
+        return run_drill(Launch::New(spec), &args, db);
     }
     if args.freeze.is_some() || args.start {
         bail!("--freeze and --start are for drills: give --teams or --drill");
@@ -281,10 +282,10 @@ pub(crate) fn run(mut args: Args) -> Result<ExitCode> {
 /// A drill to run: new, or resumed from the store.
 enum Launch {
     New(DrillSpec),
-    Resume { dir: PathBuf, id: String, range: Options },
+    Resume { id: String, range: Options },
 }
 
-fn run_drill(launch: Launch, args: &Args) -> Result<ExitCode> {
+fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -293,17 +294,16 @@ fn run_drill(launch: Launch, args: &Args) -> Result<ExitCode> {
         let started = std::time::Instant::now();
         let server = match launch {
             Launch::New(spec) => DrillServer::start(spec).await?,
-            Launch::Resume { dir, id, range } => {
+            Launch::Resume { id, range } => {
                 let id = if id.is_empty() {
-                    use icsdrill::store::Store as _;
-                    let store = icsdrill::store::SqliteStore::open(&dir)?;
-                    let newest = store.drills()?.into_iter().next();
-                    newest.map(|d| d.id).with_context(|| format!("no recorded drill in {}", dir.display()))?
+                    let d = db.clone();
+                    let newest = tokio::task::spawn_blocking(move || d.open()?.drills()).await??.into_iter().next();
+                    newest.map(|d| d.id).with_context(|| format!("no recorded drill in {}", db.describe()))?
                 } else {
                     id
                 };
-                let server = DrillServer::resume(&dir, &id, range).await?;
-                println!("icsdrill: resumed drill {id} from {}", dir.display());
+                let server = DrillServer::resume(&db, &id, range).await?;
+                println!("icsdrill: resumed drill {id} from {}", db.describe());
                 server
             }
         };
@@ -320,7 +320,7 @@ fn run_drill(launch: Launch, args: &Args) -> Result<ExitCode> {
         }
         let rate = args.tick_hz.unwrap_or(f64::from(scenario.tick_hz));
         let base = format!("http://{}", server.http);
-        println!("Drill {} recorded in {}", drill.id, args.data_dir.as_ref().map_or_else(|| icsdrill::store::data_dir(None).map(|d| d.display().to_string()).unwrap_or_default(), |d| d.display().to_string()));
+        println!("Drill {} recorded in {}", drill.id, db.describe());
         println!(
             "icsdrill: serving {} ({} / {}) as a {} drill with {} team(s), seed {}, {} ticks per second, started in {} ms",
             scenario.id,
@@ -390,41 +390,36 @@ fn run_drill(launch: Launch, args: &Args) -> Result<ExitCode> {
         }
         // The findings of this drill join each enterprise's rectification register, and the
         // drill counts for the registered enterprises' cadence.
-        if let Ok(dir) = icsdrill::store::data_dir(args.data_dir.as_deref()) {
-            if let Ok(mut store) = icsdrill::store::SqliteStore::open(&dir) {
-                use icsdrill::store::Store as _;
-                let registered: Vec<String> =
-                    store.registry().map(|r| r.enterprises.into_iter().map(|e| e.id).collect()).unwrap_or_default();
-                for (team, _) in &sims {
-                    if registered.contains(team) {
-                        let activity = icsdrill::registry::Activity {
-                            enterprise: team.clone(),
-                            kind: "drill".into(),
-                            date: icsdrill::dates::civil(icsdrill::dates::today()),
-                            reference: drill_id.clone(),
-                        };
-                        if let Err(e) = store.add_activity(&activity) {
-                            eprintln!("icsdrill: cannot record the drill for {team}: {e:#}");
-                        }
-                    }
+        let teams: Vec<String> = sims.iter().map(|(t, _)| t.clone()).collect();
+        let id = drill_id.clone();
+        // The store may block (PostgreSQL): off the async runtime.
+        let tracked = tokio::task::spawn_blocking(move || -> Result<_> {
+            let mut store = db.open()?;
+            let registered: Vec<String> = store.registry()?.enterprises.into_iter().map(|e| e.id).collect();
+            for team in teams.iter().filter(|t| registered.contains(t)) {
+                store.add_activity(&icsdrill::registry::Activity {
+                    enterprise: team.clone(),
+                    kind: "drill".into(),
+                    date: icsdrill::dates::civil(icsdrill::dates::today()),
+                    reference: id.clone(),
+                })?;
+            }
+            icsdrill::rectify::track_drill(&mut *store, &id, None)
+        })
+        .await?;
+        match tracked {
+            Ok(teams) => {
+                for (team, outcomes) in teams {
+                    let count = |v: &str| outcomes.iter().filter(|o| o.verdict == v).count();
+                    println!(
+                        "findings of team {team}: {} new, {} still open, {} verified fixed (icsdrill report {drill_id} --team {team})",
+                        count("new") + count("reopened"),
+                        count("still_open") + count("not_retested"),
+                        count("verified")
+                    );
                 }
             }
-            let tracked = icsdrill::store::SqliteStore::open(&dir)
-                .and_then(|mut store| icsdrill::rectify::track_drill(&mut store, &drill_id, None));
-            match tracked {
-                Ok(teams) => {
-                    for (team, outcomes) in teams {
-                        let count = |v: &str| outcomes.iter().filter(|o| o.verdict == v).count();
-                        println!(
-                            "findings of team {team}: {} new, {} still open, {} verified fixed (icsdrill report {drill_id} --team {team})",
-                            count("new") + count("reopened"),
-                            count("still_open") + count("not_retested"),
-                            count("verified")
-                        );
-                    }
-                }
-                Err(e) => eprintln!("icsdrill: cannot track the findings: {e:#}"),
-            }
+            Err(e) => eprintln!("icsdrill: cannot record the findings: {e:#}"),
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -240,7 +240,7 @@ async fn every_library_drill_with_its_recorded_defence_replays_identically() {
         spec.range.http_port = 0;
         spec.range.live_attacker = false;
         spec.manual_clock = true;
-        spec.data_dir = Some(dir.clone());
+        spec.database = Some(icsdrill::store::Database::Sqlite(dir.clone()));
         spec.scenario_source = Some(b.source.to_string());
         let server = DrillServer::start(spec).await.unwrap();
         let drill = server.drill.clone();
@@ -290,7 +290,7 @@ async fn replay_exits_1_on_a_tampered_log_and_reports_take_configured_deadlines(
     spec.range.http_port = 0;
     spec.range.live_attacker = false;
     spec.manual_clock = true;
-    spec.data_dir = Some(dir.clone());
+    spec.database = Some(icsdrill::store::Database::Sqlite(dir.clone()));
     spec.scenario_source = Some(b.source.to_string());
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();

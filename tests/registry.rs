@@ -319,7 +319,7 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
     store.add_user("kashgar-token", "prefecture", Some("kashgar")).unwrap();
     drop(store);
     let api: Arc<dyn icsdrill_web::region::RegionApi> =
-        Arc::new(icsdrill::region::RegionService::new(dir.clone()));
+        Arc::new(icsdrill::region::RegionService::new(icsdrill::store::Database::Sqlite(dir.clone())));
     let call = |path: &str, token: Option<&str>| {
         let api = api.clone();
         let mut req = Request::builder().uri(path.to_string());

@@ -173,7 +173,7 @@ async fn recorded_drill(dir: &std::path::Path, source: &str, team: &str) -> Stri
     spec.range.http_port = 0;
     spec.range.live_attacker = false;
     spec.manual_clock = true;
-    spec.data_dir = Some(dir.to_path_buf());
+    spec.database = Some(icsdrill::store::Database::Sqlite(dir.to_path_buf()));
     spec.scenario_source = Some(source.to_string());
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();

@@ -13,6 +13,7 @@ mod plant;
 mod process;
 mod registry;
 mod report;
+mod store;
 mod tidy;
 mod util;
 mod validation;

@@ -67,14 +67,19 @@ pub async fn serve(
     axum::serve(listener, router(api)).with_graceful_shutdown(shutdown).await
 }
 
-fn role(api: &Region, headers: &HeaderMap) -> Result<RegionRole, ApiError> {
+/// The caller's role. Stores may block (PostgreSQL): asked off the async runtime.
+async fn role(api: &Region, headers: &HeaderMap) -> Result<RegionRole, ApiError> {
     let t = crate::drill::token(headers).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "log in: open /region?token=TOKEN, or send Authorization: Bearer TOKEN",
         )
     })?;
-    api.authenticate(&t).ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown token"))
+    let a = api.clone();
+    tokio::task::spawn_blocking(move || a.authenticate(&t))
+        .await
+        .map_err(|e| internal(e.to_string()))?
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown token"))
 }
 
 fn scope(role: &RegionRole) -> Option<String> {
@@ -89,7 +94,7 @@ fn internal(e: String) -> ApiError {
 }
 
 async fn rollup(State(api): State<Region>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
-    let r = role(&api, &headers)?;
+    let r = role(&api, &headers).await?;
     let s = scope(&r);
     let a = api.clone();
     let v = tokio::task::spawn_blocking(move || a.rollup(s.as_deref()))
@@ -103,7 +108,7 @@ async fn prefecture(
     Path(code): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let r = role(&api, &headers)?;
+    let r = role(&api, &headers).await?;
     if !api.is_prefecture(&code) {
         return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no prefecture `{}`", code.escape_debug())));
     }
@@ -130,7 +135,7 @@ async fn export(
     headers: HeaderMap,
     q: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let r = role(&api, &headers)?;
+    let r = role(&api, &headers).await?;
     let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let s = scope(&r);
     let a = api.clone();
@@ -146,7 +151,10 @@ async fn export(
 
 async fn page(State(api): State<Region>, RawQuery(q): RawQuery) -> Response {
     if let Some(t) = q.as_deref().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token="))) {
-        if api.authenticate(t).is_none() {
+        let (a, token) = (api.clone(), t.to_string());
+        let known =
+            tokio::task::spawn_blocking(move || a.authenticate(&token).is_some()).await.unwrap_or(false);
+        if !known {
             return (StatusCode::UNAUTHORIZED, Html(crate::pages::BAD_TOKEN)).into_response();
         }
         let mut res = Redirect::to("/region").into_response();

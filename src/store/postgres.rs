@@ -1,0 +1,392 @@
+//! The PostgreSQL store, for a region-wide deployment (`--database postgres://...`). Same
+//! tables and semantics as the SQLite store; integers are BIGINT, reals DOUBLE PRECISION.
+//!
+//! The client is the blocking `postgres` crate, which runs its own small runtime: call it
+//! only from plain threads (the recorder) or `spawn_blocking`, never from async code.
+
+use std::cell::{RefCell, RefMut};
+
+use anyhow::{Context as _, Result};
+use icsdrill_engine::{SimInput, TimedInput};
+use postgres::{Client, NoTls};
+
+use super::{Batch, DrillRecord, Store, TeamRecord, TrackedFinding};
+use crate::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    /// Reads take `&self` in `Store`; the client needs `&mut` for every call.
+    client: RefCell<Client>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS drills (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, mode TEXT NOT NULL, scenario_id TEXT NOT NULL,
+    scenario_hash TEXT NOT NULL, scenario_source TEXT NOT NULL, seed BIGINT NOT NULL,
+    live_attacker BIGINT NOT NULL, phase TEXT NOT NULL, instructor_token TEXT NOT NULL,
+    observer_token TEXT NOT NULL, options TEXT NOT NULL, created_ms BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS teams (
+    drill_id TEXT NOT NULL REFERENCES drills(id), idx BIGINT NOT NULL, id TEXT NOT NULL,
+    name TEXT NOT NULL, token TEXT NOT NULL, PRIMARY KEY (drill_id, id));
+CREATE TABLE IF NOT EXISTS inputs (
+    drill_id TEXT NOT NULL, team TEXT NOT NULL, seq BIGINT NOT NULL, tick BIGINT NOT NULL,
+    input TEXT NOT NULL, PRIMARY KEY (drill_id, team, seq));
+CREATE TABLE IF NOT EXISTS events (
+    drill_id TEXT NOT NULL, team TEXT NOT NULL, seq BIGINT NOT NULL, tick BIGINT NOT NULL,
+    kind TEXT NOT NULL, event TEXT NOT NULL, PRIMARY KEY (drill_id, team, seq));
+CREATE TABLE IF NOT EXISTS scores (
+    drill_id TEXT NOT NULL, team TEXT NOT NULL, tick BIGINT NOT NULL, total DOUBLE PRECISION NOT NULL,
+    card TEXT NOT NULL, PRIMARY KEY (drill_id, team));
+CREATE TABLE IF NOT EXISTS phases (drill_id TEXT NOT NULL, at_ms BIGINT NOT NULL, phase TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS findings (
+    enterprise TEXT NOT NULL, id TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
+    first_drill TEXT NOT NULL, last_drill TEXT NOT NULL, finding TEXT NOT NULL, history TEXT NOT NULL,
+    PRIMARY KEY (enterprise, id));
+CREATE TABLE IF NOT EXISTS tracked (drill_id TEXT NOT NULL, team TEXT NOT NULL, PRIMARY KEY (drill_id, team));
+CREATE TABLE IF NOT EXISTS enterprises (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS activities (
+    enterprise TEXT NOT NULL, kind TEXT NOT NULL, date TEXT NOT NULL, reference TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS level_changes (
+    enterprise TEXT NOT NULL, date TEXT NOT NULL, from_level BIGINT NOT NULL, to_level BIGINT NOT NULL,
+    reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS major_changes (enterprise TEXT NOT NULL, date TEXT NOT NULL, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (token TEXT PRIMARY KEY, role TEXT NOT NULL, prefecture TEXT);
+";
+
+impl PgStore {
+    /// Connects (a `postgres://` URL or a `key=value` string) and creates the schema.
+    pub fn connect(params: &str) -> Result<PgStore> {
+        let mut client = Client::connect(params, NoTls).context("cannot connect to PostgreSQL")?;
+        client.batch_execute(SCHEMA).context("cannot create the schema")?;
+        Ok(PgStore { client: RefCell::new(client) })
+    }
+
+    fn client_ref(&self) -> RefMut<'_, Client> {
+        self.client.borrow_mut()
+    }
+
+    fn record(row: &postgres::Row) -> DrillRecord {
+        DrillRecord {
+            id: row.get(0),
+            name: row.get(1),
+            mode: row.get(2),
+            scenario_id: row.get(3),
+            scenario_hash: row.get(4),
+            scenario_source: row.get(5),
+            seed: row.get::<_, i64>(6) as u64,
+            live_attacker: row.get::<_, i64>(7) != 0,
+            phase: row.get(8),
+            instructor_token: row.get(9),
+            observer_token: row.get(10),
+            options: row.get(11),
+            created_ms: row.get(12),
+        }
+    }
+
+    fn finding(r: &postgres::Row) -> TrackedFinding {
+        TrackedFinding {
+            enterprise: r.get(0),
+            id: r.get(1),
+            status: r.get(2),
+            severity: r.get(3),
+            first_drill: r.get(4),
+            last_drill: r.get(5),
+            finding: r.get(6),
+            history: r.get(7),
+        }
+    }
+}
+
+use super::sqlite::DRILL_COLUMNS;
+
+impl Store for PgStore {
+    fn create_drill(&mut self, d: &DrillRecord, teams: &[TeamRecord]) -> Result<()> {
+        let mut tx = self.client.get_mut().transaction()?;
+        tx.execute(
+            &format!("INSERT INTO drills ({DRILL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"),
+            &[
+                &d.id,
+                &d.name,
+                &d.mode,
+                &d.scenario_id,
+                &d.scenario_hash,
+                &d.scenario_source,
+                &(d.seed as i64),
+                &(d.live_attacker as i64),
+                &d.phase,
+                &d.instructor_token,
+                &d.observer_token,
+                &d.options,
+                &d.created_ms,
+            ],
+        )?;
+        for (i, t) in teams.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO teams (drill_id, idx, id, name, token) VALUES ($1, $2, $3, $4, $5)",
+                &[&d.id, &(i as i64), &t.id, &t.name, &t.token],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn append(&mut self, drill: &str, teams: &[String], batches: &[Batch]) -> Result<()> {
+        let mut tx = self.client.get_mut().transaction()?;
+        let mut next = std::collections::BTreeMap::<usize, i64>::new();
+        let input =
+            tx.prepare("INSERT INTO inputs (drill_id, team, seq, tick, input) VALUES ($1, $2, $3, $4, $5)")?;
+        let event = tx.prepare(
+            "INSERT INTO events (drill_id, team, seq, tick, kind, event) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT DO NOTHING",
+        )?;
+        for b in batches {
+            let team = &teams[b.team];
+            let seq = match next.entry(b.team) {
+                std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::btree_map::Entry::Vacant(v) => v.insert(
+                    tx.query_one(
+                        "SELECT COALESCE(MAX(seq) + 1, 0) FROM inputs WHERE drill_id = $1 AND team = $2",
+                        &[&drill, team],
+                    )?
+                    .get::<_, i64>(0),
+                ),
+            };
+            for i in &b.inputs {
+                tx.execute(&input, &[&drill, team, &*seq, &(b.tick as i64), &serde_json::to_string(i)?])?;
+                *seq += 1;
+            }
+            for e in &b.events {
+                tx.execute(
+                    &event,
+                    &[&drill, team, &(e.seq as i64), &(e.tick as i64), &e.kind.name(), &e.to_json()],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn set_phase(&mut self, drill: &str, phase: &str) -> Result<()> {
+        let mut tx = self.client.get_mut().transaction()?;
+        tx.execute("UPDATE drills SET phase = $2 WHERE id = $1", &[&drill, &phase])?;
+        tx.execute(
+            "INSERT INTO phases (drill_id, at_ms, phase) VALUES ($1, $2, $3)",
+            &[&drill, &super::sqlite::now_ms(), &phase],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn save_score(&mut self, drill: &str, team: &str, tick: u64, total: f64, card: &str) -> Result<()> {
+        self.client.get_mut().execute(
+            "INSERT INTO scores (drill_id, team, tick, total, card) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (drill_id, team) DO UPDATE SET tick = $3, total = $4, card = $5",
+            &[&drill, &team, &(tick as i64), &total, &card],
+        )?;
+        Ok(())
+    }
+
+    fn drills(&self) -> Result<Vec<DrillRecord>> {
+        let mut c = self.client_ref();
+        let rows =
+            c.query(&format!("SELECT {DRILL_COLUMNS} FROM drills ORDER BY created_ms DESC, id"), &[])?;
+        Ok(rows.iter().map(PgStore::record).collect())
+    }
+
+    fn drill(&self, id: &str) -> Result<Option<(DrillRecord, Vec<TeamRecord>)>> {
+        let mut c = self.client_ref();
+        let Some(row) = c.query_opt(&format!("SELECT {DRILL_COLUMNS} FROM drills WHERE id = $1"), &[&id])?
+        else {
+            return Ok(None);
+        };
+        let teams = c
+            .query("SELECT id, name, token FROM teams WHERE drill_id = $1 ORDER BY idx", &[&id])?
+            .iter()
+            .map(|r| TeamRecord { id: r.get(0), name: r.get(1), token: r.get(2) })
+            .collect();
+        Ok(Some((PgStore::record(&row), teams)))
+    }
+
+    fn inputs(&self, drill: &str, team: &str) -> Result<Vec<TimedInput>> {
+        let mut c = self.client_ref();
+        let rows = c.query(
+            "SELECT tick, input FROM inputs WHERE drill_id = $1 AND team = $2 ORDER BY seq",
+            &[&drill, &team],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let input: SimInput = serde_json::from_str(r.get::<_, &str>(1))
+                    .with_context(|| format!("stored input of team {team} is unreadable"))?;
+                Ok(TimedInput { tick: r.get::<_, i64>(0) as u64, input })
+            })
+            .collect()
+    }
+
+    fn events(&self, drill: &str, team: &str) -> Result<Vec<String>> {
+        let mut c = self.client_ref();
+        Ok(c.query(
+            "SELECT event FROM events WHERE drill_id = $1 AND team = $2 ORDER BY seq",
+            &[&drill, &team],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+    }
+
+    fn score(&self, drill: &str, team: &str) -> Result<Option<(f64, String)>> {
+        let mut c = self.client_ref();
+        Ok(c.query_opt("SELECT total, card FROM scores WHERE drill_id = $1 AND team = $2", &[&drill, &team])?
+            .map(|r| (r.get(0), r.get(1))))
+    }
+
+    fn last_tick(&self, drill: &str, team: &str) -> Result<Option<u64>> {
+        let mut c = self.client_ref();
+        let t: Option<i64> = c
+            .query_one(
+                "SELECT MAX(t) FROM (SELECT MAX(tick) AS t FROM events WHERE drill_id = $1 AND team = $2
+                 UNION ALL SELECT MAX(tick) FROM inputs WHERE drill_id = $1 AND team = $2) AS u",
+                &[&drill, &team],
+            )?
+            .get(0);
+        Ok(t.map(|t| t as u64))
+    }
+
+    fn findings(&self, enterprise: &str) -> Result<Vec<TrackedFinding>> {
+        let mut c = self.client_ref();
+        Ok(c.query(
+            "SELECT enterprise, id, status, severity, first_drill, last_drill, finding, history FROM findings
+             WHERE enterprise = $1 ORDER BY id",
+            &[&enterprise],
+        )?
+        .iter()
+        .map(PgStore::finding)
+        .collect())
+    }
+
+    fn track(&mut self, drill: &str, team: &str, findings: &[TrackedFinding]) -> Result<()> {
+        let mut tx = self.client.get_mut().transaction()?;
+        for f in findings {
+            tx.execute(
+                "INSERT INTO findings (enterprise, id, status, severity, first_drill, last_drill, finding, history)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (enterprise, id) DO UPDATE SET status = $3, severity = $4, last_drill = $6, finding = $7, history = $8",
+                &[&f.enterprise, &f.id, &f.status, &f.severity, &f.first_drill, &f.last_drill, &f.finding, &f.history],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO tracked (drill_id, team) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&drill, &team],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn tracked(&self, drill: &str, team: &str) -> Result<bool> {
+        let mut c = self.client_ref();
+        Ok(c.query_opt("SELECT 1 FROM tracked WHERE drill_id = $1 AND team = $2", &[&drill, &team])?
+            .is_some())
+    }
+
+    fn all_findings(&self) -> Result<Vec<TrackedFinding>> {
+        let mut c = self.client_ref();
+        Ok(c.query(
+            "SELECT enterprise, id, status, severity, first_drill, last_drill, finding, history FROM findings
+             ORDER BY enterprise, id",
+            &[],
+        )?
+        .iter()
+        .map(PgStore::finding)
+        .collect())
+    }
+
+    fn registry(&self) -> Result<Registry> {
+        let mut c = self.client_ref();
+        let mut reg = Registry::default();
+        for r in c.query("SELECT data FROM enterprises ORDER BY id", &[])? {
+            reg.enterprises.push(
+                serde_json::from_str(r.get::<_, &str>(0)).context("a stored enterprise is unreadable")?,
+            );
+        }
+        reg.activities = c
+            .query("SELECT enterprise, kind, date, reference FROM activities ORDER BY date, enterprise", &[])?
+            .iter()
+            .map(|r| Activity { enterprise: r.get(0), kind: r.get(1), date: r.get(2), reference: r.get(3) })
+            .collect();
+        reg.level_changes = c
+            .query("SELECT enterprise, date, from_level, to_level, reason FROM level_changes ORDER BY date, enterprise", &[])?
+            .iter()
+            .map(|r| LevelChange {
+                enterprise: r.get(0),
+                date: r.get(1),
+                from: r.get::<_, i64>(2) as u8,
+                to: r.get::<_, i64>(3) as u8,
+                reason: r.get(4),
+            })
+            .collect();
+        reg.major_changes = c
+            .query("SELECT enterprise, date, note FROM major_changes ORDER BY date, enterprise", &[])?
+            .iter()
+            .map(|r| MajorChange { enterprise: r.get(0), date: r.get(1), note: r.get(2) })
+            .collect();
+        Ok(reg)
+    }
+
+    fn import_enterprises(&mut self, list: &[Enterprise], date: &str) -> Result<usize> {
+        let mut tx = self.client.get_mut().transaction()?;
+        let mut new = 0;
+        for e in list {
+            let old: Option<String> =
+                tx.query_opt("SELECT data FROM enterprises WHERE id = $1", &[&e.id])?.map(|r| r.get(0));
+            let old_level = match &old {
+                Some(d) => serde_json::from_str::<Enterprise>(d).map(|o| o.level).unwrap_or(0),
+                None => {
+                    new += 1;
+                    0
+                }
+            };
+            if old_level != e.level {
+                let reason = if old.is_none() { "registered" } else { "import" };
+                tx.execute(
+                    "INSERT INTO level_changes (enterprise, date, from_level, to_level, reason) VALUES ($1, $2, $3, $4, $5)",
+                    &[&e.id, &date, &i64::from(old_level), &i64::from(e.level), &reason],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO enterprises (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = $2",
+                &[&e.id, &serde_json::to_string(e)?],
+            )?;
+        }
+        tx.commit()?;
+        Ok(new)
+    }
+
+    fn add_activity(&mut self, a: &Activity) -> Result<()> {
+        self.client.get_mut().execute(
+            "INSERT INTO activities (enterprise, kind, date, reference) VALUES ($1, $2, $3, $4)",
+            &[&a.enterprise, &a.kind, &a.date, &a.reference],
+        )?;
+        Ok(())
+    }
+
+    fn add_major_change(&mut self, m: &MajorChange) -> Result<()> {
+        self.client.get_mut().execute(
+            "INSERT INTO major_changes (enterprise, date, note) VALUES ($1, $2, $3)",
+            &[&m.enterprise, &m.date, &m.note],
+        )?;
+        Ok(())
+    }
+
+    fn add_user(&mut self, token: &str, role: &str, prefecture: Option<&str>) -> Result<()> {
+        self.client.get_mut().execute(
+            "INSERT INTO users (token, role, prefecture) VALUES ($1, $2, $3)",
+            &[&token, &role, &prefecture],
+        )?;
+        Ok(())
+    }
+
+    fn user(&self, token: &str) -> Result<Option<(String, Option<String>)>> {
+        let mut c = self.client_ref();
+        Ok(c.query_opt("SELECT role, prefecture FROM users WHERE token = $1", &[&token])?
+            .map(|r| (r.get(0), r.get(1))))
+    }
+}
