@@ -7,6 +7,7 @@ mod cli;
 mod clients;
 mod determinism;
 mod drill;
+mod exam;
 mod modbus;
 mod persist;
 mod plant;

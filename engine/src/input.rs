@@ -318,6 +318,12 @@ pub enum SimInput {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         text: String,
     },
+    /// Defender (exam assessment): declare a hidden hazard of the plant, by finding id
+    /// (`range:plc-t101`, `path:overfill`, `backup:plc-r201`, ...).
+    DeclareHazard {
+        /// Finding id.
+        id: String,
+    },
     /// A team takes a hint (or the white cell reveals it); it costs the hint's points.
     RevealHint {
         /// Hint id.
@@ -421,6 +427,7 @@ impl SimInput {
             SimInput::EnableRangeChecks { .. } => "enable_range_checks",
             SimInput::ReportIncident { .. } => "report_incident",
             SimInput::Notify { .. } => "notify",
+            SimInput::DeclareHazard { .. } => "declare_hazard",
             _ => return None,
         })
     }

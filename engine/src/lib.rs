@@ -15,12 +15,15 @@
 //! - `input`: `SimInput`, the closed list of ways to change the plant, and input files.
 //! - `event`: `SimEvent` and the append-only `EventLog`.
 //! - `network`: the conduit firewall decision.
+//! - `exam`: certification exams: tasks in five skill areas graded from the log, per-trainee
+//!   variants, the safety gate.
 //! - `findings`: the hidden hazards a drill exposed, from one team's log.
 //! - `score`: `Scorer`, a team's score from its event log and the scenario's rubric.
 //! - `rng`: `SimRng`, named random sub-streams of the run seed.
 
 pub mod attack;
 pub mod event;
+pub mod exam;
 pub mod findings;
 pub mod input;
 pub mod network;

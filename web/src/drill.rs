@@ -386,7 +386,7 @@ pub const ROUTES: &[RouteDoc] = &[
 ];
 
 /// Defender action kinds a team may post to `/actions`.
-pub const TEAM_ACTIONS: [&str; 13] = [
+pub const TEAM_ACTIONS: [&str; 14] = [
     "block_source",
     "allow_functions",
     "restrict_writes",
@@ -400,6 +400,7 @@ pub const TEAM_ACTIONS: [&str; 13] = [
     "acknowledge_alarm",
     "enable_range_checks",
     "notify",
+    "declare_hazard",
 ];
 
 const COOKIE: &str = "icsdrill_token";

@@ -194,6 +194,12 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
             }
             Ok(Vec::new())
         }
+        SimInput::DeclareHazard { id } => {
+            if id.is_empty() || id.len() > 96 {
+                return Err(RejectReason::IllegalValue);
+            }
+            Ok(Vec::new())
+        }
         SimInput::RevealHint { hint } => {
             if !s.hints.iter().any(|h| h.id == *hint) {
                 return Err(RejectReason::UnknownTarget);

@@ -271,6 +271,7 @@ pub(crate) fn apply_one(
         | SimInput::EnableRangeChecks { .. }
         | SimInput::ReportIncident { .. }
         | SimInput::Notify { .. }
+        | SimInput::DeclareHazard { .. }
         | SimInput::RevealHint { .. }
         | SimInput::Inject { .. } => super::defence::apply(world, s, tick, input),
         SimInput::AttackResult { step, attempt, ok, reason } => {

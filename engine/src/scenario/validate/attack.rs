@@ -17,7 +17,7 @@ pub(super) struct AttackNames<'a> {
 }
 
 /// The `kind` tags of defender inputs a `defender:` trigger may wait for.
-const DEFENDER_ACTIONS: [&str; 14] = [
+const DEFENDER_ACTIONS: [&str; 15] = [
     "block_source",
     "allow_functions",
     "restrict_writes",
@@ -32,6 +32,7 @@ const DEFENDER_ACTIONS: [&str; 14] = [
     "enable_range_checks",
     "report_incident",
     "notify",
+    "declare_hazard",
 ];
 
 impl Cx<'_> {
