@@ -3,8 +3,10 @@
 //! # Layout
 //!
 //! - `attacker`: the live attacker, a real Modbus client carrying out the attack's actions.
+//! - `cert`: signed (ed25519) exam certificates, JSON and printable HTML.
 //! - `dates`: calendar days without a date library (cadence, deadlines, report dates).
 //! - `drill`: a drill: a range per team, phases, live scores, the web view.
+//! - `exam_run`: running, recording and certifying an exam.
 //! - `live`: the real-time runtime: the sim thread, snapshots, the command queue.
 //! - `modbus`: Modbus TCP endpoints for every simulated PLC.
 //! - `rectify`: findings tracked per enterprise across drills, re-tested by the next drill.
@@ -17,8 +19,10 @@
 //!   stopped together.
 
 pub mod attacker;
+pub mod cert;
 pub mod dates;
 pub mod drill;
+pub mod exam_run;
 pub mod live;
 pub mod modbus;
 pub mod range;

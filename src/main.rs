@@ -7,6 +7,7 @@
 //! - `simulate.rs`: `icsdrill simulate`, headless runs with a progress line and a summary.
 //! - `serve.rs`: `icsdrill serve`, the live range (library code in `lib.rs`).
 
+mod exam_cmd;
 mod registry_cmd;
 mod scenarios_cmd;
 mod serve;
@@ -107,9 +108,33 @@ enum Command {
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
     },
+    /// Certification exams: run and certify, variants, cohort results.
+    Exam {
+        #[command(subcommand)]
+        cmd: exam_cmd::ExamCmd,
+        /// Where the database and the signing key are.
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Exam certificates.
+    #[command(subcommand)]
+    Cert(CertCmd),
     /// List recorded drills.
     Drills {
         /// Where the drill database is.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CertCmd {
+    /// Check a certificate's signature; with --data-dir (or --database), also that it was
+    /// signed by this installation and that the exam replays to the certified hash.
+    Verify {
+        /// certificate.json.
+        file: PathBuf,
+        /// Where the database and the signing key are (enables the replay check).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -167,6 +192,11 @@ fn main() -> ExitCode {
             replay_cmd(&drill, &Location::new(data_dir, &cli.database))
         }
         Some(Command::Drills { data_dir }) => drills_cmd(&Location::new(data_dir, &cli.database)),
+        Some(Command::Exam { cmd, data_dir }) => exam_cmd::exam(cmd, &Location::new(data_dir, &cli.database)),
+        Some(Command::Cert(CertCmd::Verify { file, data_dir })) => {
+            let with_store = data_dir.is_some() || cli.database.is_some();
+            exam_cmd::verify(&file, with_store, &Location::new(data_dir, &cli.database))
+        }
         Some(Command::Registry { cmd, data_dir }) => {
             registry_cmd::registry(cmd, &Location::new(data_dir, &cli.database))
         }
@@ -226,7 +256,7 @@ pub(crate) fn load_scenario_source(arg: &str) -> Result<(Arc<Scenario>, String)>
 
 /// Where a command finds the database: `--data-dir` and the global `--database`.
 pub(crate) struct Location {
-    data_dir: Option<PathBuf>,
+    pub(crate) data_dir: Option<PathBuf>,
     database: Option<String>,
 }
 

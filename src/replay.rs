@@ -54,6 +54,13 @@ pub fn load(store: &dyn Store, record: &DrillRecord, teams: &[TeamRecord]) -> Re
     if no_attack(record) {
         scenario = scenario.without_attack();
     }
+    // An exam ran the trainee's variant of the scenario.
+    if let Some(seed) = serde_json::from_str::<serde_json::Value>(&record.options)
+        .ok()
+        .and_then(|v| v["variant_seed"].as_u64())
+    {
+        scenario = icsdrill_engine::exam::variant(&scenario, seed).0;
+    }
     let scenario = Arc::new(scenario);
     let mut out = Vec::new();
     for t in teams {

@@ -126,3 +126,126 @@ fn a_trainee_made_loss_of_safety_fails_the_gate() {
     // The non-gated tasks keep their marks.
     assert!(g.tasks.iter().find(|t| t.id == "detect").unwrap().points > 0.0, "{g:#?}");
 }
+
+fn icsdrill(args: &[&str]) -> (bool, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_icsdrill")).args(args).output().unwrap();
+    (
+        o.status.success(),
+        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
+    )
+}
+
+fn write_inputs(path: &std::path::Path, inputs: &[TimedInput]) {
+    let text: String = inputs.iter().map(|i| serde_json::to_string(i).unwrap() + "\n").collect();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-exam-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let base = builtin("petrochem-tank-farm");
+    // Trainee 1 defends well; trainee 2 as well, but then sets the SIS bypass.
+    let (_, m1) = exam::variant(&base, icsdrill::exam_run::seed_for("t1"));
+    write_inputs(&dir.join("t1.jsonl"), &defence_for(&m1));
+    let (_, m2) = exam::variant(&base, icsdrill::exam_run::seed_for("t2"));
+    let mut bad = defence_for(&m2);
+    bad.push(TimedInput {
+        tick: 3000,
+        input: SimInput::write_coils("sis-01", m2.hosts["hmi-01"].clone(), 0, vec![true]),
+    });
+    write_inputs(&dir.join("t2.jsonl"), &bad);
+    assert_ne!(m1.hosts, m2.hosts);
+
+    let run = |t: &str, name: &str| {
+        let inputs = dir.join(format!("{t}.jsonl"));
+        let out = dir.join(t);
+        icsdrill(&[
+            "exam",
+            "run",
+            "--trainee",
+            t,
+            "--name",
+            name,
+            "--cohort",
+            "2026-A",
+            "--inputs",
+            inputs.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--data-dir",
+            d,
+        ])
+    };
+    let (ok, out) = run("t1", "张三");
+    assert!(ok && out.contains("PASSED") && !out.contains("NOT PASSED"), "{out}");
+    let (ok, out) = run("t2", "李四");
+    assert!(ok && out.contains("NOT PASSED") && out.contains("safety gate"), "{out}");
+
+    let cert1 = dir.join("t1/certificate.json");
+    let (ok, out) = icsdrill(&["cert", "verify", cert1.to_str().unwrap(), "--data-dir", d]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("signature valid") && out.contains("replay matches") && out.contains("pass"),
+        "{out}"
+    );
+    let (ok, out) =
+        icsdrill(&["cert", "verify", dir.join("t2/certificate.json").to_str().unwrap(), "--data-dir", d]);
+    assert!(ok && out.contains("fail"), "{out}");
+    let html = std::fs::read_to_string(dir.join("t1/certificate.html")).unwrap();
+    assert!(html.contains("证书") && html.contains("张三") && html.contains("通过"));
+
+    // Tampered: a better score, or another trainee's name, breaks the signature.
+    let original = std::fs::read_to_string(&cert1).unwrap();
+    let mut cert: serde_json::Value = serde_json::from_str(&original).unwrap();
+    for (field, value) in [("total", serde_json::json!(100.0)), ("name", serde_json::json!("王五"))] {
+        let mut forged = cert.clone();
+        forged["body"][field] = value;
+        let path = dir.join(format!("forged-{field}.json"));
+        std::fs::write(&path, forged.to_string()).unwrap();
+        let (ok, out) = icsdrill(&["cert", "verify", path.to_str().unwrap()]);
+        assert!(!ok && out.contains("INVALID"), "{field}: {out}");
+    }
+    // Re-signed with another key: the signature is fine, but not this installation's.
+    let other = dir.join("other-installation");
+    let (ok, _) = icsdrill(&[
+        "exam",
+        "run",
+        "--trainee",
+        "t1",
+        "--inputs",
+        dir.join("t1.jsonl").to_str().unwrap(),
+        "--out",
+        other.join("out").to_str().unwrap(),
+        "--data-dir",
+        other.to_str().unwrap(),
+    ]);
+    assert!(ok);
+    let (ok, out) =
+        icsdrill(&["cert", "verify", other.join("out/certificate.json").to_str().unwrap(), "--data-dir", d]);
+    assert!(!ok && out.contains("another key"), "{out}");
+    // The key is kept private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.join("keys/exam-signing.ed25519")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "key mode {mode:o}");
+    }
+    cert["signature"] = serde_json::json!("00".repeat(64));
+    std::fs::write(dir.join("zero.json"), cert.to_string()).unwrap();
+    assert!(!icsdrill(&["cert", "verify", dir.join("zero.json").to_str().unwrap()]).0);
+
+    // The trainer's cohort view.
+    let (ok, csv) = icsdrill(&["exam", "cohort", "2026-A", "--data-dir", d]);
+    assert!(ok, "{csv}");
+    assert!(
+        csv.contains("2026-A,t1,张三")
+            && csv.contains(",pass,")
+            && csv.contains("2026-A,t2,李四")
+            && csv.contains(",fail,"),
+        "{csv}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -46,6 +46,29 @@ pub struct TrackedFinding {
     pub history: String,
 }
 
+/// An exam result, for the trainer's cohort view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExamRecord {
+    /// The exam's drill id.
+    pub drill: String,
+    /// Trainee id.
+    pub trainee: String,
+    /// Trainee name.
+    pub name: String,
+    /// Cohort.
+    pub cohort: String,
+    /// Date.
+    pub date: String,
+    /// Points.
+    pub total: f64,
+    /// Most points.
+    pub max: f64,
+    /// Passed.
+    pub passed: bool,
+    /// The signed certificate (JSON).
+    pub certificate: String,
+}
+
 /// A drill as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DrillRecord {
@@ -146,6 +169,10 @@ pub trait Store: Send {
     fn add_user(&mut self, token: &str, role: &str, prefecture: Option<&str>) -> Result<()>;
     /// A regional-view user's role and prefecture.
     fn user(&self, token: &str) -> Result<Option<(String, Option<String>)>>;
+    /// Records an exam result.
+    fn save_exam(&mut self, e: &ExamRecord) -> Result<()>;
+    /// Exam results, of one cohort or all, oldest first.
+    fn exams(&self, cohort: Option<&str>) -> Result<Vec<ExamRecord>>;
 }
 
 /// What the recorder thread is asked to do.

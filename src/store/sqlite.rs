@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result};
 use icsdrill_engine::{SimInput, TimedInput};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Batch, DrillRecord, Store, TeamRecord, TrackedFinding};
+use super::{Batch, DrillRecord, ExamRecord, Store, TeamRecord, TrackedFinding};
 use crate::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
 
 /// The SQLite store.
@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS level_changes (
     reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS major_changes (enterprise TEXT NOT NULL, date TEXT NOT NULL, note TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS users (token TEXT PRIMARY KEY, role TEXT NOT NULL, prefecture TEXT);
+CREATE TABLE IF NOT EXISTS exams (
+    drill_id TEXT PRIMARY KEY, trainee TEXT NOT NULL, name TEXT NOT NULL, cohort TEXT NOT NULL, date TEXT NOT NULL,
+    total REAL NOT NULL, max REAL NOT NULL, passed INTEGER NOT NULL, certificate TEXT NOT NULL);
 ";
 
 /// The database file in a data directory.
@@ -421,5 +424,45 @@ impl Store for SqliteStore {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?)
+    }
+
+    fn save_exam(&mut self, e: &ExamRecord) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO exams (drill_id, trainee, name, cohort, date, total, max, passed, certificate)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                e.drill,
+                e.trainee,
+                e.name,
+                e.cohort,
+                e.date,
+                e.total,
+                e.max,
+                e.passed as i64,
+                e.certificate
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn exams(&self, cohort: Option<&str>) -> Result<Vec<ExamRecord>> {
+        let mut q = self.conn.prepare(
+            "SELECT drill_id, trainee, name, cohort, date, total, max, passed, certificate FROM exams
+             WHERE ?1 IS NULL OR cohort = ?1 ORDER BY date, trainee",
+        )?;
+        let rows = q.query_map([cohort], |r| {
+            Ok(ExamRecord {
+                drill: r.get(0)?,
+                trainee: r.get(1)?,
+                name: r.get(2)?,
+                cohort: r.get(3)?,
+                date: r.get(4)?,
+                total: r.get(5)?,
+                max: r.get(6)?,
+                passed: r.get::<_, i64>(7)? != 0,
+                certificate: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

@@ -1,0 +1,181 @@
+//! Exam certificates: signed (ed25519) statements of who passed which exam, with the score per
+//! skill area and the replay hash of the exam's range, as JSON and printable HTML.
+//!
+//! The signing key is generated on first use in `DATA_DIR/keys/` (directory 0700, key 0600);
+//! a certificate carries the public key, and verification against a data directory also
+//! checks that key is the one kept there and re-runs the exam's replay.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+/// What a certificate states.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertBody {
+    /// Format version.
+    pub version: u32,
+    /// Trainee id.
+    pub trainee: String,
+    /// Trainee name.
+    pub name: String,
+    /// Cohort.
+    pub cohort: String,
+    /// Exam scenario id (the base scenario).
+    pub exam: String,
+    /// The trainee's variant seed.
+    pub variant_seed: u64,
+    /// Date, YYYY-MM-DD.
+    pub date: String,
+    /// (area, points, max) per skill area.
+    pub areas: Vec<(String, f64, f64)>,
+    /// Total points.
+    pub total: f64,
+    /// Most points.
+    pub max: f64,
+    /// `pass` or `fail`.
+    pub result: String,
+    /// The safety gate's finding, if the trainee caused harm.
+    pub safety_violation: Option<String>,
+    /// The exam's drill id in the store.
+    pub drill: String,
+    /// SHA-256 of the exam range's event log (what `icsdrill replay` prints).
+    pub replay_hash: String,
+}
+
+/// A signed certificate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Certificate {
+    /// The statement.
+    pub body: CertBody,
+    /// The signer's ed25519 public key, hex.
+    pub public_key: String,
+    /// ed25519 signature over the body's JSON, hex.
+    pub signature: String,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex<const N: usize>(s: &str) -> Result<[u8; N]> {
+    if s.len() != 2 * N || !s.is_ascii() {
+        bail!("expected {} hex digits", 2 * N);
+    }
+    let mut out = [0u8; N];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).context("not hex")?;
+    }
+    Ok(out)
+}
+
+/// The signing key in `data_dir/keys/`, created on first use with restrictive permissions.
+pub fn signing_key(data_dir: &Path) -> Result<SigningKey> {
+    let dir = data_dir.join("keys");
+    let path = dir.join("exam-signing.ed25519");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return Ok(SigningKey::from_bytes(
+            &unhex::<32>(text.trim()).context("the signing key file is damaged")?,
+        ));
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness for a key: {e}"))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    use std::io::Write as _;
+    let mut f = options.open(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(hex(&seed).as_bytes())?;
+    f.sync_all()?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// Signs a certificate body.
+pub fn sign(body: CertBody, key: &SigningKey) -> Result<Certificate> {
+    let msg = serde_json::to_vec(&body)?;
+    let signature = key.sign(&msg);
+    Ok(Certificate {
+        body,
+        public_key: hex(key.verifying_key().as_bytes()),
+        signature: hex(&signature.to_bytes()),
+    })
+}
+
+/// Checks the signature with the key the certificate names.
+pub fn verify_signature(cert: &Certificate) -> Result<()> {
+    let key = VerifyingKey::from_bytes(&unhex::<32>(&cert.public_key).context("public key")?)
+        .context("public key")?;
+    let signature = Signature::from_bytes(&unhex::<64>(&cert.signature).context("signature")?);
+    let msg = serde_json::to_vec(&cert.body)?;
+    key.verify(&msg, &signature).map_err(|_| anyhow::anyhow!("the signature does not match the certificate"))
+}
+
+/// The certificate as printable HTML.
+pub fn html(c: &Certificate, zh: bool) -> String {
+    let b = &c.body;
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let (title, passed, failed) = if zh {
+        ("工业互联网安全工程师能力考核证书", "通过", "未通过")
+    } else {
+        ("Industrial-internet security engineer certificate", "PASSED", "NOT PASSED")
+    };
+    fn area_name(a: &str, zh: bool) -> &str {
+        match (a, zh) {
+            ("architecture", true) => "安全架构",
+            ("implementation", true) => "安全实施",
+            ("operations", true) => "运行监测",
+            ("assessment", true) => "安全评估",
+            ("response", true) => "应急处置",
+            (a, _) => a,
+        }
+    }
+    let rows: String = b
+        .areas
+        .iter()
+        .map(|(a, p, m)| {
+            format!("<tr><td>{}</td><td class=\"n\">{p:.1} / {m:.0}</td></tr>", area_name(a, zh))
+        })
+        .collect();
+    format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{title}</title><style>\
+         body{{font:15px/1.5 system-ui,'Noto Sans CJK SC','WenQuanYi Zen Hei',sans-serif;max-width:800px;margin:2rem auto;color:#1b2733}}\
+         .cert{{border:6px double #1d5c8a;padding:2rem 3rem}}h1{{text-align:center;color:#1d5c8a}}table{{width:100%;border-collapse:collapse}}\
+         td{{border-bottom:1px solid #c5d2dc;padding:.3rem}}.n{{text-align:right}}.result{{text-align:center;font-size:1.6rem;font-weight:bold}}\
+         .small{{font:11px monospace;word-break:break-all;color:#555}}@media print{{body{{margin:0}}}}</style></head><body><div class=\"cert\">\
+         <h1>{title}</h1><p>{} <b>{}</b> ({}){}</p><p>{}: {} · {}: {}</p><table>{rows}<tr><td><b>{}</b></td><td class=\"n\"><b>{:.1} / {:.0}</b></td></tr></table>\
+         <p class=\"result\">{}</p>{}<p class=\"small\">drill {} · replay sha256 {}<br>ed25519 {}<br>signature {}</p></div></body></html>",
+        if zh { "zh-CN" } else { "en" },
+        if zh { "学员" } else { "Trainee" },
+        esc(&b.name),
+        esc(&b.trainee),
+        if b.cohort.is_empty() { String::new() } else { format!(" · {}", esc(&b.cohort)) },
+        if zh { "考核场景" } else { "Exam" },
+        esc(&b.exam),
+        if zh { "日期" } else { "Date" },
+        b.date,
+        if zh { "总分" } else { "Total" },
+        b.total,
+        b.max,
+        if b.result == "pass" { passed } else { failed },
+        b.safety_violation.as_ref().map_or(String::new(), |v| format!(
+            "<p>{}: {}</p>",
+            if zh { "安全门槛" } else { "Safety gate" },
+            esc(v)
+        )),
+        b.drill,
+        b.replay_hash,
+        c.public_key,
+        c.signature
+    )
+}

@@ -1,0 +1,191 @@
+//! `icsdrill exam ...` and `icsdrill cert verify`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use icsdrill::exam_run::{self, Trainee};
+
+use crate::{Location, load_scenario_source};
+
+/// `icsdrill exam ...`.
+#[derive(clap::Subcommand, Debug)]
+pub(crate) enum ExamCmd {
+    /// Run an exam headless from a trainee's scripted inputs (JSON Lines, in the variant's
+    /// names), record it, grade it and write the signed certificate.
+    Run {
+        /// Trainee id.
+        #[arg(long)]
+        trainee: String,
+        /// Name on the certificate.
+        #[arg(long)]
+        name: Option<String>,
+        /// Cohort.
+        #[arg(long, default_value = "")]
+        cohort: String,
+        /// Exam scenario.
+        #[arg(long, default_value = icsdrill_scenarios::DEFAULT)]
+        scenario: String,
+        /// Variant seed (default: from the trainee id).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// The trainee's inputs.
+        #[arg(long)]
+        inputs: PathBuf,
+        /// Directory for certificate.json and certificate.html.
+        #[arg(long)]
+        out: PathBuf,
+        /// Certificate language for HTML.
+        #[arg(long, value_enum, default_value_t = crate::Lang::Zh)]
+        lang: crate::Lang,
+    },
+    /// Print a trainee's variant (host names, register offsets, attack timing): for trainers.
+    Variant {
+        /// Trainee id.
+        #[arg(long)]
+        trainee: String,
+        /// Exam scenario.
+        #[arg(long, default_value = icsdrill_scenarios::DEFAULT)]
+        scenario: String,
+        /// Variant seed (default: from the trainee id).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// A cohort's results: trainee, date, score, result (csv, xlsx or json).
+    Cohort {
+        /// Cohort (all when absent).
+        cohort: Option<String>,
+        /// csv, xlsx or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Output file (standard output when absent; not for xlsx).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn key_dir(at: &Location) -> Result<PathBuf> {
+    icsdrill::store::data_dir(at.data_dir.as_deref())
+}
+
+pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
+    match cmd {
+        ExamCmd::Run { trainee, name, cohort, scenario, seed, inputs, out, lang } => {
+            if trainee.is_empty()
+                || !trainee.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                bail!("trainee id `{trainee}` must be letters, digits, `-` or `_`");
+            }
+            let (base, source) = load_scenario_source(&scenario)?;
+            let text = std::fs::read_to_string(&inputs)
+                .with_context(|| format!("cannot read {}", inputs.display()))?;
+            let inputs = icsdrill_engine::parse_inputs(&inputs.display().to_string(), &text)?;
+            let seed = seed.unwrap_or_else(|| exam_run::seed_for(&trainee));
+            let mut store = at.create()?;
+            let t = Trainee { name: name.unwrap_or_else(|| trainee.clone()), id: trainee, cohort };
+            let (grade, cert) =
+                exam_run::run_headless(&mut *store, &key_dir(at)?, &base, &source, &t, seed, &inputs)?;
+            std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+            std::fs::write(out.join("certificate.json"), serde_json::to_vec_pretty(&cert)?)?;
+            std::fs::write(
+                out.join("certificate.html"),
+                icsdrill::cert::html(&cert, lang == crate::Lang::Zh),
+            )?;
+            for tr in &grade.tasks {
+                println!("{:<16} {:<15} {:>5.1} / {:<4} {}", tr.id, tr.area, tr.points, tr.max, tr.detail);
+            }
+            println!(
+                "{}: {:.1} of {:.0}; certificate {} (drill {})",
+                if grade.passed { "PASSED" } else { "NOT PASSED" },
+                grade.total,
+                grade.max,
+                out.join("certificate.json").display(),
+                cert.body.drill
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ExamCmd::Variant { trainee, scenario, seed } => {
+            let (base, _) = load_scenario_source(&scenario)?;
+            let seed = seed.unwrap_or_else(|| exam_run::seed_for(&trainee));
+            let (_, map) = icsdrill_engine::exam::variant(&base, seed);
+            println!("{}", serde_json::to_string_pretty(&map)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        ExamCmd::Cohort { cohort, format, out } => {
+            let store = at.create()?;
+            let rows: Vec<Vec<String>> = store
+                .exams(cohort.as_deref())?
+                .into_iter()
+                .map(|e| {
+                    vec![
+                        e.cohort,
+                        e.trainee,
+                        e.name,
+                        e.date,
+                        format!("{:.1}", e.total),
+                        format!("{:.0}", e.max),
+                        if e.passed { "pass" } else { "fail" }.into(),
+                        e.drill,
+                    ]
+                })
+                .collect();
+            let header = ["cohort", "trainee", "name", "date", "total", "max", "result", "drill"];
+            let bytes = match format.as_str() {
+                "csv" => icsdrill::registry::to_csv(&header, &rows)?,
+                "json" => serde_json::to_vec_pretty(
+                    &rows
+                        .iter()
+                        .map(|r| header.iter().zip(r).collect::<std::collections::BTreeMap<_, _>>())
+                        .collect::<Vec<_>>(),
+                )?,
+                "xlsx" => {
+                    if out.is_none() {
+                        bail!("xlsx needs --out FILE");
+                    }
+                    icsdrill::registry::to_xlsx("cohort", &header, &rows)?
+                }
+                f => bail!("unknown format `{f}`: csv, xlsx or json"),
+            };
+            match out {
+                Some(p) => {
+                    std::fs::write(&p, bytes).with_context(|| format!("cannot write {}", p.display()))?
+                }
+                None => {
+                    use std::io::Write as _;
+                    std::io::stdout().write_all(&bytes)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub(crate) fn verify(file: &std::path::Path, with_store: bool, at: &Location) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let cert: icsdrill::cert::Certificate =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a certificate", file.display()))?;
+    let store = if with_store { Some(at.create()?) } else { None };
+    let dir = key_dir(at)?;
+    match exam_run::verify(&cert, store.as_deref().map(|s| (s, dir.as_path()))) {
+        Ok(notes) => {
+            println!(
+                "valid: {} ({}) {} {} {:.1}/{:.0} on {}",
+                cert.body.name,
+                cert.body.trainee,
+                cert.body.exam,
+                cert.body.result,
+                cert.body.total,
+                cert.body.max,
+                cert.body.date
+            );
+            for n in notes {
+                println!("  {n}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("INVALID: {e:#}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

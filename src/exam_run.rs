@@ -1,0 +1,165 @@
+//! Running and certifying an exam: the trainee's variant of the scenario, the run (headless
+//! with scripted inputs, or a live exam drill), the grade, the record in the store and the
+//! signed certificate.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use icsdrill_engine::exam::{self, Grade, PassRule};
+use icsdrill_engine::{Scenario, Sim, TimedInput};
+use sha2::{Digest, Sha256};
+
+use crate::cert::{self, CertBody, Certificate};
+use crate::store::{Batch, DrillRecord, ExamRecord, Store, TeamRecord};
+
+/// A trainee's variant seed: from the trainee id, unless one is given.
+pub fn seed_for(trainee: &str) -> u64 {
+    let h = Sha256::digest(format!("icsdrill exam variant {trainee}").as_bytes());
+    u64::from_le_bytes(h[..8].try_into().expect("8 bytes"))
+}
+
+/// Who sits the exam.
+#[derive(Debug, Clone)]
+pub struct Trainee {
+    /// Id (letters, digits, `-`, `_`).
+    pub id: String,
+    /// Name on the certificate.
+    pub name: String,
+    /// Cohort.
+    pub cohort: String,
+}
+
+/// SHA-256 of an event log as JSON lines (the hash `icsdrill replay` prints).
+pub fn log_hash(sim: &Sim) -> String {
+    let mut h = Sha256::new();
+    for e in sim.events() {
+        h.update(e.to_json().as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs an exam headless: the trainee's `inputs` (in the variant's names) against the variant
+/// of `base` for `seed`, for the scenario's duration; records it as a drill in `store`, grades
+/// it and signs the certificate with the key in `key_dir`.
+pub fn run_headless(
+    store: &mut dyn Store,
+    key_dir: &Path,
+    base: &Arc<Scenario>,
+    base_source: &str,
+    trainee: &Trainee,
+    seed: u64,
+    inputs: &[TimedInput],
+) -> Result<(Grade, Certificate)> {
+    let (variant, _) = exam::variant(base, seed);
+    let variant = Arc::new(variant);
+    let mut sim = Sim::new(variant.clone(), seed);
+    let id = crate::drill::new_token()[..8].to_string();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    store.create_drill(
+        &DrillRecord {
+            id: id.clone(),
+            name: format!("exam {} ({})", trainee.id, base.id),
+            mode: "exam".into(),
+            scenario_id: base.id.clone(),
+            scenario_hash: base.source_hash.clone(),
+            scenario_source: base_source.to_string(),
+            seed,
+            live_attacker: false,
+            phase: "ended".into(),
+            instructor_token: crate::drill::new_token(),
+            observer_token: crate::drill::new_token(),
+            options:
+                serde_json::json!({ "variant_seed": seed, "trainee": trainee.id, "cohort": trainee.cohort })
+                    .to_string(),
+            created_ms: now_ms,
+        },
+        &[TeamRecord {
+            id: trainee.id.clone(),
+            name: trainee.name.clone(),
+            token: crate::drill::new_token(),
+        }],
+    )?;
+    let mut batches = vec![Batch { team: 0, tick: 0, inputs: vec![], events: sim.events().to_vec() }];
+    let end = variant.duration_ticks;
+    let mut next = 0;
+    let teams = vec![trainee.id.clone()];
+    while sim.tick() < end {
+        let t = sim.tick();
+        let start = next;
+        while next < inputs.len() && inputs[next].tick <= t {
+            next += 1;
+        }
+        let now: Vec<_> = inputs[start..next].iter().map(|i| i.input.clone()).collect();
+        let before = sim.events().len();
+        sim.step(now.clone());
+        if !now.is_empty() || sim.events().len() > before {
+            batches.push(Batch { team: 0, tick: t, inputs: now, events: sim.events()[before..].to_vec() });
+        }
+        if batches.len() >= 2000 {
+            store.append(&id, &teams, &batches)?;
+            batches.clear();
+        }
+    }
+    store.append(&id, &teams, &batches)?;
+    let grade = exam::grade(&variant, sim.events(), PassRule::default());
+    let body = CertBody {
+        version: 1,
+        trainee: trainee.id.clone(),
+        name: trainee.name.clone(),
+        cohort: trainee.cohort.clone(),
+        exam: base.id.clone(),
+        variant_seed: seed,
+        date: crate::dates::civil(crate::dates::day_of_ms(now_ms)),
+        areas: grade.areas.iter().map(|a| (a.area.to_string(), a.points, a.max)).collect(),
+        total: grade.total,
+        max: grade.max,
+        result: if grade.passed { "pass" } else { "fail" }.into(),
+        safety_violation: grade.safety_violation.clone(),
+        drill: id.clone(),
+        replay_hash: log_hash(&sim),
+    };
+    let cert = cert::sign(body, &cert::signing_key(key_dir)?)?;
+    store.save_exam(&ExamRecord {
+        drill: id,
+        trainee: trainee.id.clone(),
+        name: trainee.name.clone(),
+        cohort: trainee.cohort.clone(),
+        date: cert.body.date.clone(),
+        total: grade.total,
+        max: grade.max,
+        passed: grade.passed,
+        certificate: serde_json::to_string(&cert)?,
+    })?;
+    Ok((grade, cert))
+}
+
+/// Verifies a certificate: its signature, and with a store and key directory, that the key is
+/// this installation's and that the exam's range replays to the certified hash.
+pub fn verify(cert: &Certificate, store: Option<(&dyn Store, &Path)>) -> Result<Vec<String>> {
+    cert::verify_signature(cert)?;
+    let mut notes = vec!["signature valid".to_string()];
+    if let Some((store, key_dir)) = store {
+        let ours = cert::signing_key(key_dir)?;
+        let ours: String = ours.verifying_key().as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        if ours != cert.public_key {
+            anyhow::bail!("signed by another key than this installation's ({ours})");
+        }
+        notes.push("signed by this installation's key".into());
+        let (_, verdicts) =
+            crate::replay::verify(store, &cert.body.drill).context("cannot replay the exam")?;
+        let v = verdicts.first().context("the exam drill has no trainee")?;
+        if !v.matches() || v.replayed_hash != cert.body.replay_hash {
+            anyhow::bail!(
+                "the exam no longer replays to the certified log: certified {}, replayed {}",
+                cert.body.replay_hash,
+                v.replayed_hash
+            );
+        }
+        notes.push(format!("replay matches {}", v.replayed_hash));
+    }
+    Ok(notes)
+}
