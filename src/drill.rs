@@ -73,6 +73,43 @@ struct StoredOptions {
     freeze_s: Option<f64>,
     #[serde(default)]
     no_attack: bool,
+    /// Contest: the secret every team's flags derive from.
+    #[serde(default)]
+    flag_secret: Option<String>,
+    /// Team -> bracket.
+    #[serde(default)]
+    brackets: std::collections::BTreeMap<String, String>,
+}
+
+/// At most this many flag submissions per team per `FLAG_WINDOW`.
+pub const FLAG_LIMIT: usize = 5;
+/// The flag rate-limit window.
+pub const FLAG_WINDOW: Duration = Duration::from_secs(60);
+
+/// A contest challenge: read the flag from this PLC's device identification (FC 43/14 or
+/// FC 17), which differs per team.
+#[derive(Debug, Clone)]
+struct Challenge {
+    id: String,
+    plc: usize,
+}
+
+/// A team's flag for a challenge: derived from the drill's secret, so it differs per team and
+/// cannot be guessed from another team's.
+pub fn flag(secret: &str, team: &str, challenge: &str) -> String {
+    use sha2::Digest as _;
+    let h = sha2::Sha256::digest(format!("{secret}/{team}/{challenge}").as_bytes());
+    format!("flag{{{}}}", h.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+fn challenges(scenario: &Scenario) -> Vec<Challenge> {
+    scenario
+        .plcs
+        .iter()
+        .take(2)
+        .enumerate()
+        .map(|(i, p)| Challenge { id: format!("identity:{}", p.id), plc: i })
+        .collect()
 }
 
 /// The snake_case name serde gives an enum value.
@@ -87,7 +124,10 @@ impl DrillSpec {
             name: scenario.meta.title.en.clone(),
             mode,
             scenario,
-            teams: teams.iter().map(|t| TeamInfo { id: (*t).to_string(), name: (*t).to_string() }).collect(),
+            teams: teams
+                .iter()
+                .map(|t| TeamInfo { id: (*t).to_string(), name: (*t).to_string(), bracket: None })
+                .collect(),
             range: range::Options::new(1),
             freeze_s: None,
             manual_clock: false,
@@ -238,6 +278,11 @@ pub struct Drill {
     freeze_tick: Option<u64>,
     /// Records the drill, when it has a data directory.
     recorder: Mutex<Option<Recorder>>,
+    /// Contest: the flag secret and the challenges.
+    flag_secret: Option<String>,
+    challenges: Vec<Challenge>,
+    /// Recent flag submissions per team, for the rate limit.
+    flag_times: Mutex<std::collections::BTreeMap<String, std::collections::VecDeque<Instant>>>,
     board_full: watch::Sender<Arc<Scoreboard>>,
     board_public: watch::Sender<Arc<Scoreboard>>,
     changed: Arc<Notify>,
@@ -290,8 +335,10 @@ fn score_hook(
     epoch: Instant,
     past: &[SimEvent],
     recording: Option<Recording>,
+    challenges: usize,
 ) -> TickHook {
     let mut scorer = Scorer::new(scenario, plan);
+    scorer.set_challenges(challenges);
     let mut track = Track {
         steps: scenario
             .attack
@@ -369,6 +416,8 @@ struct Identity {
     phase: Phase,
     /// Each team's simulation so far (resumed), or none (new).
     sims: Vec<Option<Sim>>,
+    /// Contest flag secret.
+    flag_secret: Option<String>,
 }
 
 impl DrillServer {
@@ -384,6 +433,7 @@ impl DrillServer {
             team_tokens: (0..n).map(|_| new_token()).collect(),
             phase: Phase::Briefing,
             sims: (0..n).map(|_| None).collect(),
+            flag_secret: (spec.mode == Mode::Contest).then(new_token),
         };
         DrillServer::launch(spec, identity, true).await
     }
@@ -416,7 +466,14 @@ impl DrillServer {
             name: record.name.clone(),
             mode,
             scenario: loaded.scenario.clone(),
-            teams: team_records.iter().map(|t| TeamInfo { id: t.id.clone(), name: t.name.clone() }).collect(),
+            teams: team_records
+                .iter()
+                .map(|t| TeamInfo {
+                    id: t.id.clone(),
+                    name: t.name.clone(),
+                    bracket: options.brackets.get(&t.id).cloned(),
+                })
+                .collect(),
             range,
             freeze_s: options.freeze_s,
             manual_clock: false,
@@ -431,6 +488,7 @@ impl DrillServer {
             team_tokens: team_records.iter().map(|t| t.token.clone()).collect(),
             phase: if phase == Phase::Live { Phase::Paused } else { phase },
             sims: loaded.teams.into_iter().map(|t| Some(t.sim)).collect(),
+            flag_secret: options.flag_secret.clone(),
         };
         DrillServer::launch(spec, identity, false).await
     }
@@ -471,6 +529,12 @@ impl DrillServer {
                         duration_s: spec.range.duration_s,
                         freeze_s: spec.freeze_s,
                         no_attack: spec.no_attack,
+                        flag_secret: identity.flag_secret.clone(),
+                        brackets: spec
+                            .teams
+                            .iter()
+                            .filter_map(|t| t.bracket.clone().map(|b| (t.id.clone(), b)))
+                            .collect(),
                     };
                     let record = DrillRecord {
                         id: identity.id.clone(),
@@ -521,6 +585,8 @@ impl DrillServer {
             None => None,
         };
         let mut sims = identity.sims;
+        let contest_challenges =
+            if identity.flag_secret.is_some() { challenges(&scenario) } else { Vec::new() };
         let mut ranges = Vec::new();
         let mut teams = Vec::new();
         for (k, info) in spec.teams.iter().enumerate() {
@@ -551,15 +617,35 @@ impl DrillServer {
             };
             let past = if new { &[][..] } else { sim.events() };
             let recording = recorder.as_ref().map(|r| Recording { sender: r.sender(), index: k });
-            let hook =
-                score_hook(&scenario, plan, published.clone(), changed.clone(), epoch, past, recording);
+            let hook = score_hook(
+                &scenario,
+                plan,
+                published.clone(),
+                changed.clone(),
+                epoch,
+                past,
+                recording,
+                contest_challenges.len(),
+            );
             let extras = Extras {
                 held: true,
                 hook: Some(hook),
                 durable: recorder.as_ref().map(|r| r.durable(k)),
                 sim: Some(sim),
             };
-            let range = Range::start_with(scenario.clone(), opts, extras)
+            // Contest: this team's flags in its own PLCs' identification strings.
+            let team_scenario = match &identity.flag_secret {
+                Some(secret) => {
+                    let mut s = (*scenario).clone();
+                    for c in &contest_challenges {
+                        let rev = &mut s.plcs[c.plc].device.revision;
+                        *rev = format!("{rev} {}", flag(secret, &info.id, &c.id));
+                    }
+                    Arc::new(s)
+                }
+                None => scenario.clone(),
+            };
+            let range = Range::start_with(team_scenario, opts, extras)
                 .await
                 .with_context(|| format!("starting team `{}`'s range", info.id))?;
             teams.push(Team {
@@ -593,6 +679,9 @@ impl DrillServer {
             instructor_token: identity.instructor_token,
             observer_token: identity.observer_token,
             recorder: Mutex::new(recorder),
+            flag_secret: identity.flag_secret.clone(),
+            challenges: contest_challenges.clone(),
+            flag_times: Mutex::new(std::collections::BTreeMap::new()),
             manual_clock: spec.manual_clock,
             freeze_tick,
             board_full: watch::Sender::new(empty.clone()),
@@ -726,14 +815,22 @@ impl Drill {
                     fired: c.steps_fired,
                     settled_tick: c.settled_tick,
                     parts: c.components.iter().map(|p| (p.key.to_string(), p.points)).collect(),
+                    bracket: t.info.bracket.clone(),
+                    bracket_rank: None,
                 }
             })
             .collect();
         rows.sort_by(|a, b| {
             b.total.total_cmp(&a.total).then(a.settled_tick.cmp(&b.settled_tick)).then(a.team.cmp(&b.team))
         });
+        let mut in_bracket: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
         for (i, r) in rows.iter_mut().enumerate() {
             r.rank = i + 1;
+            if let Some(b) = &r.bracket {
+                let n = in_bracket.entry(b.clone()).or_default();
+                *n += 1;
+                r.bracket_rank = Some(*n);
+            }
         }
         let changed_us =
             self.teams.iter().map(|t| t.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
@@ -982,6 +1079,95 @@ impl DrillApi for Drill {
                 .map(|b| (format.content_type(), b))
                 .map_err(|e| format!("{e:#}")),
         )
+    }
+
+    fn submit_flag<'a>(
+        &'a self,
+        team: &'a str,
+        submitted: String,
+    ) -> BoxFuture<'a, Result<serde_json::Value, ActError>> {
+        Box::pin(async move {
+            let Some(secret) = &self.flag_secret else {
+                return Err(ActError::Rejected("this drill has no flags (contest mode only)".into()));
+            };
+            {
+                let mut times = self.flag_times.lock().unwrap_or_else(|e| e.into_inner());
+                let q = times.entry(team.to_string()).or_default();
+                let now = Instant::now();
+                while q.front().is_some_and(|t| now.duration_since(*t) > FLAG_WINDOW) {
+                    q.pop_front();
+                }
+                if q.len() >= FLAG_LIMIT {
+                    let wait = FLAG_WINDOW.saturating_sub(now.duration_since(q[0])).as_secs().max(1);
+                    return Err(ActError::RateLimited(wait));
+                }
+                q.push_back(now);
+            }
+            let submitted = submitted.trim();
+            let mut owner = String::new();
+            let mut challenge = String::new();
+            for t in &self.teams {
+                for c in &self.challenges {
+                    if flag(secret, &t.info.id, &c.id) == submitted {
+                        if t.info.id == team {
+                            challenge = c.id.clone();
+                        } else {
+                            owner = t.info.id.clone();
+                        }
+                    }
+                }
+            }
+            let valid = !challenge.is_empty();
+            let digest = {
+                use sha2::Digest as _;
+                sha2::Sha256::digest(submitted.as_bytes())
+                    .iter()
+                    .take(8)
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            };
+            if !owner.is_empty() {
+                tracing::warn!(team, owner = %owner, "a team submitted another team's flag");
+            }
+            let input =
+                SimInput::SubmitFlag { challenge: challenge.clone(), valid, owner: owner.clone(), digest };
+            self.act(team, input).await?;
+            Ok(json!({
+                "valid": valid,
+                "challenge": (!challenge.is_empty()).then_some(challenge),
+                "message": if valid { "correct flag" } else if !owner.is_empty() { "not your flag: no points (logged)" } else { "wrong flag" },
+            }))
+        })
+    }
+
+    fn standings(&self) -> serde_json::Value {
+        use sha2::Digest as _;
+        let board = self.board_full.borrow().clone();
+        let rows: Vec<_> = board
+            .rows
+            .iter()
+            .map(|r| {
+                let events =
+                    self.live(&r.team).map(|l| l.events_since(0, usize::MAX, |_| true)).unwrap_or_default();
+                let mut h = sha2::Sha256::new();
+                for e in &events {
+                    h.update(e.to_json().as_bytes());
+                    h.update(b"\n");
+                }
+                let hash: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+                json!({
+                    "rank": r.rank,
+                    "team": r.team,
+                    "name": r.name,
+                    "bracket": r.bracket,
+                    "bracket_rank": r.bracket_rank,
+                    "total": r.total,
+                    "settled_tick": r.settled_tick,
+                    "replay_sha256": hash,
+                })
+            })
+            .collect();
+        json!({ "drill": self.id, "phase": self.phase(), "rows": rows })
     }
 
     fn overview(&self) -> serde_json::Value {

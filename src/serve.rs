@@ -146,7 +146,12 @@ struct DrillFile {
 #[serde(untagged)]
 enum DrillTeam {
     Id(String),
-    Named { id: String, name: String },
+    Named {
+        id: String,
+        name: String,
+        #[serde(default)]
+        bracket: Option<String>,
+    },
 }
 
 pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
@@ -154,7 +159,14 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     let mut teams: Vec<TeamInfo> = args
         .teams
         .iter()
-        .map(|t| TeamInfo { id: t.trim().to_string(), name: t.trim().to_string() })
+        .map(|t| {
+            // `id:bracket` puts a team in a contest bracket.
+            let (id, bracket) = match t.trim().split_once(':') {
+                Some((id, b)) => (id.to_string(), Some(b.to_string())),
+                None => (t.trim().to_string(), None),
+            };
+            TeamInfo { name: id.clone(), id, bracket }
+        })
         .collect();
     if let Some(path) = &args.drill {
         let text =
@@ -174,8 +186,8 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
             .teams
             .into_iter()
             .map(|t| match t {
-                DrillTeam::Id(id) => TeamInfo { name: id.clone(), id },
-                DrillTeam::Named { id, name } => TeamInfo { id, name },
+                DrillTeam::Id(id) => TeamInfo { name: id.clone(), id, bracket: None },
+                DrillTeam::Named { id, name, bracket } => TeamInfo { id, name, bracket },
             })
             .collect();
         if teams.is_empty() {

@@ -142,6 +142,7 @@ fn good_body(path: &str) -> Option<&'static str> {
         p if p.ends_with("/actions") => r#"{"kind":"notify","to":"duty_officer","text":"test"}"#,
         p if p.ends_with("/reports") => r#"{"technique":"T0836","asset":"plc-t101"}"#,
         p if p.ends_with("/hints") => r#"{"hint":"h1"}"#,
+        p if p.ends_with("/flags") => r#"{"flag":"flag{not-a-real-flag}"}"#,
         "/api/drill/control" => r#"{"action":"pause"}"#,
         "/api/drill/injects" => r#"{"channel":"message","text":"Operations: level reading looks stuck"}"#,
         _ => return None,
@@ -203,7 +204,7 @@ async fn authz_matrix(drill: &Arc<Drill>, socket: Option<SocketAddr>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authz_matrix_through_the_router_and_over_a_socket() {
-    let server = start_drill("petrochem-tank-farm", &["a", "b"], Mode::Regional).await;
+    let server = start_drill("petrochem-tank-farm", &["a", "b"], Mode::Contest).await;
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
     let ticking = keep_ticking(drill.clone());
@@ -705,4 +706,126 @@ fn the_openapi_document_lists_every_route_with_its_access() {
     }
     let listed: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(listed, ROUTES.len());
+}
+
+/// The flag in a PLC's identification (FC 43/14, object 2: revision), read over Modbus.
+async fn identity_flag(addr: SocketAddr) -> String {
+    let mut c = crate::modbus::Client::connect(addr).await;
+    let r = c.pdu(1, &[0x2B, 0x0E, 0x04, 0x02]).await.expect("an answer");
+    let text = String::from_utf8_lossy(&r).into_owned();
+    let start = text.find("flag{").unwrap_or_else(|| panic!("no flag in {text:?}"));
+    text[start..].split('}').next().unwrap().to_string() + "}"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited() {
+    let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &[], Mode::Contest);
+    spec.teams = ["a:pro", "b:pro", "c:student"]
+        .iter()
+        .map(|t| {
+            let (id, b) = t.split_once(':').unwrap();
+            icsdrill_web::drill::TeamInfo { id: id.into(), name: id.into(), bracket: Some(b.into()) }
+        })
+        .collect();
+    spec.range.modbus_port = 0;
+    spec.range.http_port = 0;
+    spec.range.live_attacker = false;
+    spec.manual_clock = true;
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let ticking = keep_ticking(drill.clone());
+    let addr = server.http;
+    let tokens: std::collections::BTreeMap<String, String> =
+        drill.teams().map(|(t, k, _)| (t.id.clone(), k.to_string())).collect();
+    let endpoint = |team: &str| {
+        let (_, _, e) = drill.teams().find(|(t, _, _)| t.id == team).unwrap();
+        SocketAddr::new(e[0].address.parse().unwrap(), e[0].port)
+    };
+    let flag_a = identity_flag(endpoint("a")).await;
+    let flag_b = identity_flag(endpoint("b")).await;
+    assert_ne!(flag_a, flag_b, "flags differ per team");
+
+    let submit = |team: &'static str, flag: String| {
+        let token = tokens[team].clone();
+        async move {
+            http(
+                addr,
+                "POST",
+                &format!("/api/teams/{team}/flags"),
+                Some(&token),
+                Some(&serde_json::json!({ "flag": flag }).to_string()),
+            )
+            .await
+        }
+    };
+    let flags_part = |team: &str| {
+        drill
+            .team_score(team)
+            .unwrap()
+            .components
+            .iter()
+            .find(|c| c.key == "flags")
+            .map(|c| c.points)
+            .unwrap()
+    };
+    // Team a's own flag scores.
+    let (s, body) = submit("a", flag_a.clone()).await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains("\"valid\":true") && body.contains("identity:plc-t101"), "{body}");
+    drill.step(2).await;
+    assert_eq!(flags_part("a"), 100.0);
+    // Team b submitting team a's flag scores nothing, and it is logged in b's log.
+    let (s, body) = submit("b", flag_a.clone()).await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains("\"valid\":false") && body.contains("not your flag"), "{body}");
+    drill.step(2).await;
+    assert_eq!(flags_part("b"), 0.0);
+    let logged = drill.live("b").unwrap().events_since(0, usize::MAX, |e| {
+        matches!(&e.kind, icsdrill_engine::EventKind::InputApplied { input: icsdrill_engine::SimInput::SubmitFlag { owner, valid: false, .. } } if owner == "a")
+    });
+    assert_eq!(logged.len(), 1);
+    // Submitting it twice does not score twice.
+    let (s, _) = submit("a", flag_a.clone()).await;
+    assert_eq!(s, 200);
+    drill.step(2).await;
+    assert_eq!(flags_part("a"), 100.0);
+    // The rate limit: five a minute.
+    for i in 0..5 {
+        let (s, body) = submit("c", format!("flag{{guess{i}}}")).await;
+        assert_eq!(s, 200, "{body}");
+    }
+    let (s, body) = submit("c", "flag{guess5}".into()).await;
+    assert_eq!(s, 429, "{body}");
+    assert!(body.contains("too many flag submissions"), "{body}");
+
+    // Standings: brackets ranked on their own, and each team's replay hash. The manual clock
+    // stands still from here.
+    ticking.abort();
+    drill.step(2).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let ins = drill.instructor_token().to_string();
+    let (s, body) = http(addr, "GET", "/api/drill/standings", Some(&ins), None).await;
+    assert_eq!(s, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["team"], "a", "{body}");
+    let c = rows.iter().find(|r| r["team"] == "c").unwrap();
+    assert_eq!((c["bracket"].as_str(), c["bracket_rank"].as_u64()), (Some("student"), Some(1)));
+    assert!(rows.iter().all(|r| r["replay_sha256"].as_str().is_some_and(|h| h.len() == 64)));
+    let (s, csv) = http(addr, "GET", "/api/drill/standings?format=csv", Some(&ins), None).await;
+    assert_eq!(s, 200);
+    assert!(csv.starts_with("rank,team,name,bracket") && csv.lines().count() == 4, "{csv}");
+    let (_, b_token, _) = drill.teams().nth(1).unwrap();
+    assert_eq!(http(addr, "GET", "/api/drill/standings", Some(b_token), None).await.0, 403);
+    // The hash in the standings is the hash of the team's whole log, as `icsdrill replay` prints.
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    for e in drill.live("a").unwrap().events_since(0, usize::MAX, |_| true) {
+        h.update(e.to_json().as_bytes());
+        h.update(b"\n");
+    }
+    let hash: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(rows.iter().find(|r| r["team"] == "a").unwrap()["replay_sha256"], hash.as_str());
+    server.shutdown().await.unwrap();
 }

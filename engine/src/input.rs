@@ -324,6 +324,20 @@ pub enum SimInput {
         /// Finding id.
         id: String,
     },
+    /// Contest: a team submitted a flag; the drill judged it (the flag itself is not logged,
+    /// only a digest).
+    SubmitFlag {
+        /// Challenge the flag solves, when it is one of the team's own flags.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        challenge: String,
+        /// Whether it is the team's own flag.
+        valid: bool,
+        /// The team whose flag it is, when it is another team's.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        owner: String,
+        /// SHA-256 prefix of what was submitted.
+        digest: String,
+    },
     /// A team takes a hint (or the white cell reveals it); it costs the hint's points.
     RevealHint {
         /// Hint id.

@@ -46,6 +46,8 @@ pub struct Points {
     pub false_positive: f64,
     /// Lost per destructive action (restarting a PLC, stopping one).
     pub destructive: f64,
+    /// Per contest challenge solved (a team's own flag submitted).
+    pub flag: f64,
 }
 
 impl Default for Points {
@@ -62,6 +64,7 @@ impl Default for Points {
             response_plan: 100.0,
             false_positive: 25.0,
             destructive: 50.0,
+            flag: 100.0,
         }
     }
 }
@@ -243,6 +246,10 @@ pub struct Scorer {
     destructive: usize,
     hints: Vec<String>,
     hint_cost: f64,
+    /// Contest challenges offered (0: no flags component).
+    challenges: usize,
+    solved: Vec<String>,
+    foreign_flags: usize,
     /// Tripped interlocks and out-of-window variables now; downtime accrues while any is.
     tripped_now: usize,
     outside_now: usize,
@@ -340,6 +347,9 @@ impl Scorer {
             destructive: 0,
             hints: Vec::new(),
             hint_cost: 0.0,
+            challenges: 0,
+            solved: Vec::new(),
+            foreign_flags: 0,
             tripped_now: 0,
             outside_now: 0,
             down_since: None,
@@ -348,6 +358,11 @@ impl Scorer {
             last_total: f64::NAN,
             settled_tick: 0,
         }
+    }
+
+    /// A contest offers `n` flag challenges: solved ones score.
+    pub fn set_challenges(&mut self, n: usize) {
+        self.challenges = n;
     }
 
     /// Scores a whole log at its last tick.
@@ -431,6 +446,14 @@ impl Scorer {
 
     fn applied(&mut self, tick: u64, input: &SimInput) {
         if let SimInput::AttackResult { .. } = input {
+            return;
+        }
+        if let SimInput::SubmitFlag { challenge, valid, owner, .. } = input {
+            if *valid && !challenge.is_empty() && !self.solved.contains(challenge) {
+                self.solved.push(challenge.clone());
+            } else if !owner.is_empty() {
+                self.foreign_flags += 1;
+            }
             return;
         }
         if let SimInput::RevealHint { hint } = input {
@@ -694,6 +717,29 @@ impl Scorer {
             });
         }
 
+        if self.challenges > 0 {
+            let n = self.challenges as f64;
+            components.push(Component {
+                key: "flags",
+                label: text("Contest flags", "夺旗"),
+                points: p.flag * self.solved.len() as f64,
+                max: p.flag * n,
+                detail: text(
+                    format!(
+                        "{} of {} challenges solved; {} other teams' flags submitted (no points)",
+                        self.solved.len(),
+                        self.challenges,
+                        self.foreign_flags
+                    ),
+                    format!(
+                        "{} 个挑战中解出 {} 个；提交其他队伍的 flag {} 次（不得分）",
+                        self.challenges,
+                        self.solved.len(),
+                        self.foreign_flags
+                    ),
+                ),
+            });
+        }
         let false_positives = useful.iter().filter(|u| !**u).count();
         components.push(Component {
             key: "false_positives",

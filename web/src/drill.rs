@@ -115,6 +115,9 @@ pub struct TeamInfo {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// Contest bracket (ranked separately as well), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bracket: Option<String>,
 }
 
 /// One line of the scoreboard.
@@ -136,6 +139,12 @@ pub struct BoardRow {
     pub settled_tick: u64,
     /// Points per component key.
     pub parts: Vec<(String, f64)>,
+    /// Bracket, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bracket: Option<String>,
+    /// Rank within the bracket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bracket_rank: Option<usize>,
 }
 
 /// The scoreboard.
@@ -167,6 +176,8 @@ impl Scoreboard {
 /// Why a team's action was not carried out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActError {
+    /// Too many flag submissions: 429, retry after this many seconds.
+    RateLimited(u64),
     /// The plant refused it (unknown target, not allowed...): 422 with the reason.
     Rejected(String),
     /// The drill is not live: 409.
@@ -211,6 +222,14 @@ pub trait DrillApi: Send + Sync + 'static {
     /// or zh. `None` for an unknown format or team; `Err` when it cannot be built.
     fn report(&self, team: &str, format: &str, lang: &str)
     -> Option<Result<(&'static str, Vec<u8>), String>>;
+    /// Contest: judges and records a flag a team submits.
+    fn submit_flag<'a>(
+        &'a self,
+        team: &'a str,
+        flag: String,
+    ) -> BoxFuture<'a, Result<serde_json::Value, ActError>>;
+    /// Final standings with each team's replay hash (instructors).
+    fn standings(&self) -> serde_json::Value;
 }
 
 /// A drill behind the API.
@@ -349,6 +368,20 @@ pub const ROUTES: &[RouteDoc] = &[
         body: Some(r#"{"hint":"h1"}"#),
     },
     RouteDoc {
+        method: "POST",
+        path: "/api/teams/{team}/flags",
+        access: Access::OwnTeam,
+        summary: "Contest: submit a flag (at most 5 a minute)",
+        body: Some(r#"{"flag":"flag{0123456789abcdef}"}"#),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/drill/standings",
+        access: Access::Instructor,
+        summary: "Final standings with each team's replay hash (?format=json|csv)",
+        body: None,
+    },
+    RouteDoc {
         method: "GET",
         path: "/api/teams/{team}/report",
         access: Access::TeamOrInstructor,
@@ -423,6 +456,8 @@ pub fn router(drill: Drill) -> Router {
         .route("/api/teams/{team}/reports", post(team_report))
         .route("/api/teams/{team}/hints", post(team_hint))
         .route("/api/teams/{team}/report", get(team_report_doc))
+        .route("/api/teams/{team}/flags", post(team_flag))
+        .route("/api/drill/standings", get(standings))
         .route("/api/instructor/overview", get(overview))
         .route("/api/instructor/stream", get(overview_stream))
         .route("/api/drill/control", post(control))
@@ -699,6 +734,9 @@ fn parse_json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes)
 
 fn act_error(e: ActError) -> ApiError {
     match e {
+        ActError::RateLimited(after) => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many flag submissions: wait {after} s"))
+        }
         ActError::Rejected(reason) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("the plant refused it: {reason}"))
         }
@@ -828,6 +866,77 @@ async fn team_hint(
     }
     drill.act(&team, SimInput::RevealHint { hint: h.hint }).await.map_err(act_error)?;
     Ok(Json(Applied { applied: true, kind: "reveal_hint".into() }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlagBody {
+    flag: String,
+}
+
+async fn team_flag(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::OwnTeam)?;
+    let f: FlagBody = parse_json(&headers, &body)?;
+    if f.flag.is_empty() || f.flag.len() > 128 {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "a flag is 1-128 characters"));
+    }
+    drill.submit_flag(&team, f.flag).await.map(Json).map_err(act_error)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StandingsQuery {
+    #[serde(default)]
+    format: Option<String>,
+}
+
+async fn standings(
+    State(drill): State<Drill>,
+    headers: HeaderMap,
+    q: Result<Query<StandingsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    allow_instructor(&drill, &headers)?;
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let d = drill.clone();
+    let v = tokio::task::spawn_blocking(move || d.standings())
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "standings failed"))?;
+    match q.format.as_deref().unwrap_or("json") {
+        "json" => Ok(Json(v).into_response()),
+        "csv" => {
+            let mut out =
+                String::from("rank,team,name,bracket,bracket_rank,total,settled_tick,replay_sha256\n");
+            for r in v["rows"].as_array().into_iter().flatten() {
+                let cell = |k: &str| match &r[k] {
+                    serde_json::Value::String(s) => s.replace([',', '\n'], " "),
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                out.push_str(
+                    &[
+                        "rank",
+                        "team",
+                        "name",
+                        "bracket",
+                        "bracket_rank",
+                        "total",
+                        "settled_tick",
+                        "replay_sha256",
+                    ]
+                    .map(cell)
+                    .join(","),
+                );
+                out.push('\n');
+            }
+            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+        }
+        _ => Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be json or csv")),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -82,6 +82,8 @@ pub(crate) struct PointsFile {
     pub(crate) false_positive: Option<S<f64>>,
     #[serde(default)]
     pub(crate) destructive: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) flag: Option<S<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

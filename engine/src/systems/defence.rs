@@ -194,6 +194,12 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
             }
             Ok(Vec::new())
         }
+        SimInput::SubmitFlag { challenge, owner, digest, .. } => {
+            if challenge.len() > 64 || owner.len() > 64 || digest.len() > 64 {
+                return Err(RejectReason::IllegalValue);
+            }
+            Ok(Vec::new())
+        }
         SimInput::DeclareHazard { id } => {
             if id.is_empty() || id.len() > 96 {
                 return Err(RejectReason::IllegalValue);

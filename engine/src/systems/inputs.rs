@@ -272,6 +272,7 @@ pub(crate) fn apply_one(
         | SimInput::ReportIncident { .. }
         | SimInput::Notify { .. }
         | SimInput::DeclareHazard { .. }
+        | SimInput::SubmitFlag { .. }
         | SimInput::RevealHint { .. }
         | SimInput::Inject { .. } => super::defence::apply(world, s, tick, input),
         SimInput::AttackResult { step, attempt, ok, reason } => {

@@ -45,6 +45,7 @@ impl Cx<'_> {
             response_plan: self.points(&p.response_plan, d.response_plan, "response_plan"),
             false_positive: self.points(&p.false_positive, d.false_positive, "false_positive"),
             destructive: self.points(&p.destructive, d.destructive, "destructive"),
+            flag: self.points(&p.flag, d.flag, "flag"),
         };
         let mut names = Names::default();
         r.response_plan = f
