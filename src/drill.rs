@@ -64,6 +64,8 @@ pub struct DrillSpec {
     pub scenario_source: Option<String>,
     /// The scenario was loaded without its attack (`--no-attack`).
     pub no_attack: bool,
+    /// An exam: `scenario` is the trainee's variant of the stored scenario for this seed.
+    pub variant_seed: Option<u64>,
 }
 
 /// Drill options kept with the record.
@@ -79,6 +81,9 @@ struct StoredOptions {
     /// Team -> bracket.
     #[serde(default)]
     brackets: std::collections::BTreeMap<String, String>,
+    /// An exam's variant seed (replays apply the variant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    variant_seed: Option<u64>,
 }
 
 /// At most this many flag submissions per team per `FLAG_WINDOW`.
@@ -134,6 +139,7 @@ impl DrillSpec {
             database: None,
             scenario_source: None,
             no_attack: false,
+            variant_seed: None,
         }
     }
 }
@@ -325,18 +331,26 @@ struct Recording {
     index: usize,
 }
 
+/// What a team's scoring hook reports to and how it scores.
+struct HookTarget {
+    /// The response plan is scored (enterprise drills).
+    plan: bool,
+    /// Contest flag challenges offered.
+    challenges: usize,
+    published: Arc<Published>,
+    changed: Arc<Notify>,
+    epoch: Instant,
+}
+
 /// The hook that scores (and records) one team's range after every tick. `past` is the log of
 /// a resumed range so far.
 fn score_hook(
     scenario: &Arc<Scenario>,
-    plan: bool,
-    published: Arc<Published>,
-    changed: Arc<Notify>,
-    epoch: Instant,
+    target: HookTarget,
     past: &[SimEvent],
     recording: Option<Recording>,
-    challenges: usize,
 ) -> TickHook {
+    let HookTarget { plan, challenges, published, changed, epoch } = target;
     let mut scorer = Scorer::new(scenario, plan);
     scorer.set_challenges(challenges);
     let mut track = Track {
@@ -480,6 +494,7 @@ impl DrillServer {
             database: Some(database.clone()),
             scenario_source: Some(record.scenario_source.clone()),
             no_attack: options.no_attack,
+            variant_seed: options.variant_seed,
         };
         let identity = Identity {
             id: record.id.clone(),
@@ -535,6 +550,7 @@ impl DrillServer {
                             .iter()
                             .filter_map(|t| t.bracket.clone().map(|b| (t.id.clone(), b)))
                             .collect(),
+                        variant_seed: spec.variant_seed,
                     };
                     let record = DrillRecord {
                         id: identity.id.clone(),
@@ -617,16 +633,14 @@ impl DrillServer {
             };
             let past = if new { &[][..] } else { sim.events() };
             let recording = recorder.as_ref().map(|r| Recording { sender: r.sender(), index: k });
-            let hook = score_hook(
-                &scenario,
+            let target = HookTarget {
                 plan,
-                published.clone(),
-                changed.clone(),
+                challenges: contest_challenges.len(),
+                published: published.clone(),
+                changed: changed.clone(),
                 epoch,
-                past,
-                recording,
-                contest_challenges.len(),
-            );
+            };
+            let hook = score_hook(&scenario, target, past, recording);
             let extras = Extras {
                 held: true,
                 hook: Some(hook),

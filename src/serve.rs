@@ -123,7 +123,7 @@ fn parse_source(s: &str) -> Result<(IpAddr, String), String> {
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
     serde_json::from_value(serde_json::Value::String(s.into()))
-        .map_err(|_| format!("unknown mode `{s}`: regional, contest or enterprise"))
+        .map_err(|_| format!("unknown mode `{s}`: regional, contest, enterprise or exam"))
 }
 
 /// A drill file.
@@ -207,7 +207,7 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     if args.max_connections == 0 || args.idle_timeout == 0 {
         bail!("--max-connections and --idle-timeout must be at least 1");
     }
-    let opts = Options {
+    let mut opts = Options {
         seed: args.seed,
         bind: args.bind,
         modbus_port: args.modbus_port,
@@ -230,7 +230,22 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         return run_drill(Launch::Resume { id: id.clone(), range: opts }, &args, db);
     }
     if !teams.is_empty() {
+        // An exam: the trainee's own variant of the scenario, time-limited.
+        let mut variant_seed = None;
+        let mut scenario = scenario;
+        if args.mode == Mode::Exam {
+            if teams.len() != 1 {
+                bail!("an exam has one trainee: --mode exam --teams TRAINEE_ID");
+            }
+            let seed = icsdrill::exam_run::seed_for(&teams[0].id);
+            scenario = std::sync::Arc::new(icsdrill_engine::exam::variant(&scenario, seed).0);
+            opts.seed = seed;
+            opts.duration_s =
+                Some(args.duration.unwrap_or(scenario.duration_ticks as f64 / f64::from(scenario.tick_hz)));
+            variant_seed = Some(seed);
+        }
         let mut spec = DrillSpec::new(scenario, &[], args.mode);
+        spec.variant_seed = variant_seed;
         spec.name = name.unwrap_or_else(|| spec.name.clone());
         spec.teams = teams;
         spec.range = opts;
@@ -334,11 +349,16 @@ fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
         let base = format!("http://{}", server.http);
         println!("Drill {} recorded in {}", drill.id, db.describe());
         println!(
-            "icsdrill: serving {} ({} / {}) as a {} drill with {} team(s), seed {}, {} ticks per second, started in {} ms",
+            "icsdrill: serving {} ({} / {}) as {} drill with {} team(s), seed {}, {} ticks per second, started in {} ms",
             scenario.id,
             scenario.meta.title.en,
             scenario.meta.title.zh,
-            serde_json::to_value(mode)?.as_str().unwrap_or_default(),
+            match mode {
+                Mode::Regional => "a regional",
+                Mode::Contest => "a contest",
+                Mode::Enterprise => "an enterprise",
+                Mode::Exam => "an exam",
+            },
             drill.teams().count(),
             args.seed,
             rate,
@@ -402,6 +422,11 @@ fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
         }
         // The findings of this drill join each enterprise's rectification register, and the
         // drill counts for the registered enterprises' cadence.
+        if mode == Mode::Exam
+            && let Some((trainee, sim)) = sims.first()
+        {
+            certify(&db, args, &drill, trainee, sim).await?;
+        }
         let teams: Vec<String> = sims.iter().map(|(t, _)| t.clone()).collect();
         let id = drill_id.clone();
         // The store may block (PostgreSQL): off the async runtime.
@@ -435,6 +460,66 @@ fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Grades a finished exam drill, signs its certificate, records it and writes it next to the
+/// database.
+async fn certify(
+    db: &Database,
+    args: &Args,
+    drill: &icsdrill::drill::Drill,
+    trainee: &str,
+    sim: &icsdrill_engine::Sim,
+) -> Result<()> {
+    let scenario = sim.scenario().clone();
+    let grade =
+        icsdrill_engine::exam::grade(&scenario, sim.events(), icsdrill_engine::exam::PassRule::default());
+    let info = drill.info();
+    let name = info.teams.first().map_or(trainee.to_string(), |t| t.name.clone());
+    let body = icsdrill::cert::CertBody {
+        version: 1,
+        trainee: trainee.to_string(),
+        name: name.clone(),
+        cohort: String::new(),
+        exam: info.scenario.split('~').next().unwrap_or_default().to_string(),
+        variant_seed: icsdrill::exam_run::seed_for(trainee),
+        date: icsdrill::dates::civil(icsdrill::dates::today()),
+        areas: grade.areas.iter().map(|a| (a.area.to_string(), a.points, a.max)).collect(),
+        total: grade.total,
+        max: grade.max,
+        result: if grade.passed { "pass" } else { "fail" }.into(),
+        safety_violation: grade.safety_violation.clone(),
+        drill: drill.id.clone(),
+        replay_hash: icsdrill::exam_run::log_hash(sim),
+    };
+    let key_dir = icsdrill::store::data_dir(args.data_dir.as_deref())?;
+    let cert = icsdrill::cert::sign(body, &icsdrill::cert::signing_key(&key_dir)?)?;
+    let out = key_dir.join("certificates");
+    std::fs::create_dir_all(&out)?;
+    let stem = out.join(format!("{}-{trainee}", drill.id));
+    std::fs::write(stem.with_extension("json"), serde_json::to_vec_pretty(&cert)?)?;
+    std::fs::write(stem.with_extension("html"), icsdrill::cert::html(&cert, true))?;
+    let record = icsdrill::store::ExamRecord {
+        drill: drill.id.clone(),
+        trainee: trainee.to_string(),
+        name,
+        cohort: String::new(),
+        date: cert.body.date.clone(),
+        total: grade.total,
+        max: grade.max,
+        passed: grade.passed,
+        certificate: serde_json::to_string(&cert)?,
+    };
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || db.open()?.save_exam(&record)).await??;
+    println!(
+        "exam {}: {:.1} of {:.0}; certificate {}",
+        if grade.passed { "PASSED" } else { "NOT PASSED" },
+        grade.total,
+        grade.max,
+        stem.with_extension("json").display()
+    );
+    Ok(())
 }
 
 /// Ctrl-C, or SIGTERM where there is one (service managers stop programs with it). The

@@ -249,3 +249,43 @@ fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_live_exam_drill_ends_at_its_time_limit_with_a_verifiable_certificate() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-live-exam-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+    let (ok, out) = icsdrill(&[
+        "serve",
+        "--mode",
+        "exam",
+        "--teams",
+        "t9",
+        "--data-dir",
+        d,
+        "--modbus-port",
+        "0",
+        "--http-port",
+        "0",
+        "--tick-hz",
+        "1000",
+        "--duration",
+        "300",
+        "--start",
+    ]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("as a exam drill") || out.contains("as an exam drill") || out.contains("exam drill"),
+        "{out}"
+    );
+    // The trainee's own variant: host names differ from the base scenario's.
+    let (_, map) = exam::variant(&builtin("petrochem-tank-farm"), icsdrill::exam_run::seed_for("t9"));
+    assert!(map.hosts.iter().all(|(a, b)| a != b), "{map:?}");
+    assert!(out.contains("exam NOT PASSED"), "an idle trainee does not pass:\n{out}");
+    let cert = out.lines().find_map(|l| l.split("certificate ").nth(1)).unwrap().trim().to_string();
+    let (ok, verified) = icsdrill(&["cert", "verify", &cert, "--data-dir", d]);
+    assert!(ok && verified.contains("replay matches"), "{verified}");
+    let (ok, csv) = icsdrill(&["exam", "cohort", "--data-dir", d]);
+    assert!(ok && csv.contains(",t9,t9,") && csv.contains(",fail,"), "{csv}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

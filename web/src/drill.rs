@@ -42,6 +42,8 @@ pub enum Mode {
     Contest,
     /// One enterprise rehearsing its response plan (the plan is scored).
     Enterprise,
+    /// A certification exam: one trainee, their own variant of the scenario, a time limit.
+    Exam,
 }
 
 /// Where a drill is.
