@@ -113,23 +113,7 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
         }
         ExamCmd::Cohort { cohort, format, out } => {
             let store = at.create()?;
-            let rows: Vec<Vec<String>> = store
-                .exams(cohort.as_deref())?
-                .into_iter()
-                .map(|e| {
-                    vec![
-                        e.cohort,
-                        e.trainee,
-                        e.name,
-                        e.date,
-                        format!("{:.1}", e.total),
-                        format!("{:.0}", e.max),
-                        if e.passed { "pass" } else { "fail" }.into(),
-                        e.drill,
-                    ]
-                })
-                .collect();
-            let header = ["cohort", "trainee", "name", "date", "total", "max", "result", "drill"];
+            let (header, rows) = exam_run::cohort_rows(&*store, cohort.as_deref())?;
             let bytes = match format.as_str() {
                 "csv" => icsdrill::registry::to_csv(&header, &rows)?,
                 "json" => serde_json::to_vec_pretty(

@@ -163,3 +163,25 @@ pub fn verify(cert: &Certificate, store: Option<(&dyn Store, &Path)>) -> Result<
     }
     Ok(notes)
 }
+
+/// A cohort's results as table rows (for CSV, xlsx and the trainer view's export).
+pub fn cohort_rows(store: &dyn Store, cohort: Option<&str>) -> Result<(Vec<&'static str>, Vec<Vec<String>>)> {
+    let header = vec!["cohort", "trainee", "name", "date", "total", "max", "result", "drill"];
+    let rows = store
+        .exams(cohort)?
+        .into_iter()
+        .map(|e| {
+            vec![
+                e.cohort,
+                e.trainee,
+                e.name,
+                e.date,
+                format!("{:.1}", e.total),
+                format!("{:.0}", e.max),
+                if e.passed { "pass" } else { "fail" }.into(),
+                e.drill,
+            ]
+        })
+        .collect();
+    Ok((header, rows))
+}

@@ -55,6 +55,7 @@ impl RegionApi for RegionService {
         match (role.as_str(), prefecture) {
             ("region", _) => Some(RegionRole::Region),
             ("prefecture", Some(p)) => Some(RegionRole::Prefecture(p)),
+            ("trainer", _) => Some(RegionRole::Trainer),
             _ => None,
         }
     }
@@ -80,6 +81,63 @@ impl RegionApi for RegionService {
                 (
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     registry::to_xlsx("rollup", &header, &rows)?,
+                )
+            })
+        };
+        matches!(format, "csv" | "xlsx").then(|| build().map_err(|e| format!("{e:#}")))
+    }
+
+    fn exams(&self, cohort: Option<&str>) -> Result<serde_json::Value, String> {
+        let run = || -> Result<serde_json::Value> {
+            let store = self.store()?;
+            let results = store.exams(cohort)?;
+            let done: Vec<&str> = results.iter().map(|e| e.drill.as_str()).collect();
+            let mut in_progress = Vec::new();
+            for d in store.drills()? {
+                if d.mode != "exam" || done.contains(&d.id.as_str()) {
+                    continue;
+                }
+                let options: serde_json::Value = serde_json::from_str(&d.options).unwrap_or_default();
+                if cohort.is_some_and(|c| options["cohort"].as_str().unwrap_or("") != c) {
+                    continue;
+                }
+                let trainee = store
+                    .drill(&d.id)?
+                    .and_then(|(_, t)| t.first().map(|t| t.id.clone()))
+                    .unwrap_or_default();
+                in_progress.push(serde_json::json!({ "drill": d.id, "trainee": trainee, "phase": d.phase }));
+            }
+            let passed = results.iter().filter(|e| e.passed).count();
+            let rows: Vec<_> = results
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "drill": e.drill, "trainee": e.trainee, "name": e.name, "cohort": e.cohort,
+                        "date": e.date, "total": e.total, "max": e.max, "passed": e.passed,
+                    })
+                })
+                .collect();
+            Ok(
+                serde_json::json!({ "cohort": cohort, "results": rows, "passed": passed, "in_progress": in_progress }),
+            )
+        };
+        run().map_err(|e| format!("{e:#}"))
+    }
+
+    fn exams_export(
+        &self,
+        cohort: Option<&str>,
+        format: &str,
+    ) -> Option<Result<(&'static str, Vec<u8>), String>> {
+        let build = || -> Result<(&'static str, Vec<u8>)> {
+            let store = self.store()?;
+            let (header, rows) = crate::exam_run::cohort_rows(&*store, cohort)?;
+            Ok(if format == "csv" {
+                ("text/csv; charset=utf-8", registry::to_csv(&header, &rows)?)
+            } else {
+                (
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    registry::to_xlsx("cohort", &header, &rows)?,
                 )
             })
         };

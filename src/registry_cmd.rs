@@ -108,7 +108,7 @@ pub(crate) enum RegionCmd {
         #[arg(long)]
         today: Option<String>,
     },
-    /// Add a regional-view user and print its login token.
+    /// Add a regional-view user (region, prefecture or trainer) and print its login token.
     User {
         /// region or prefecture.
         #[arg(long)]
@@ -326,10 +326,10 @@ pub(crate) fn region(cmd: RegionCmd, at: &Location) -> Result<ExitCode> {
         }
         RegionCmd::User { role, prefecture } => {
             match (role.as_str(), &prefecture) {
-                ("region", None) => {}
+                ("region" | "trainer", None) => {}
                 ("prefecture", Some(p)) if registry::prefectures().iter().any(|x| &x.code == p) => {}
                 ("prefecture", Some(p)) => bail!("unknown prefecture `{p}`"),
-                _ => bail!("--role region, or --role prefecture --prefecture CODE"),
+                _ => bail!("--role region, --role trainer, or --role prefecture --prefecture CODE"),
             }
             let token = icsdrill::drill::new_token();
             open(at)?.add_user(&token, &role, prefecture.as_deref())?;

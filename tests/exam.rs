@@ -289,3 +289,65 @@ fn a_live_exam_drill_ends_at_its_time_limit_with_a_verifiable_certificate() {
     assert!(ok && csv.contains(",t9,t9,") && csv.contains(",fail,"), "{csv}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trainer_view_lists_a_cohort_and_exports_it_and_only_trainers_see_it() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use icsdrill::store::{Database, Store as _};
+    use tower::ServiceExt;
+    let dir = std::env::temp_dir().join(format!("icsdrill-trainer-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = Database::Sqlite(dir.clone());
+    let base = builtin("petrochem-tank-farm");
+    let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
+    let (key_dir, db2) = (dir.clone(), db.clone());
+    tokio::task::spawn_blocking(move || {
+        let mut store = db2.open().unwrap();
+        for (id, name, good) in [("s1", "王芳", true), ("s2", "刘强", false)] {
+            let seed = icsdrill::exam_run::seed_for(id);
+            let inputs = if good { defence_for(&exam::variant(&base, seed).1) } else { vec![] };
+            let t = icsdrill::exam_run::Trainee { id: id.into(), name: name.into(), cohort: "2026-B".into() };
+            icsdrill::exam_run::run_headless(&mut *store, &key_dir, &base, source, &t, seed, &inputs)
+                .unwrap();
+        }
+        store.add_user("trainer-token", "trainer", None).unwrap();
+        store.add_user("kashgar-token", "prefecture", Some("kashgar")).unwrap();
+    })
+    .await
+    .unwrap();
+    let api: std::sync::Arc<dyn icsdrill_web::region::RegionApi> =
+        std::sync::Arc::new(icsdrill::region::RegionService::new(db));
+    let call = |path: &'static str, token: &'static str| {
+        let api = api.clone();
+        async move {
+            let req = Request::builder()
+                .uri(path)
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap();
+            let res = icsdrill_web::region::router(api).oneshot(req).await.unwrap();
+            let status = res.status().as_u16();
+            let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let (s, body) = call("/api/trainer/exams?cohort=2026-B", "trainer-token").await;
+    assert_eq!(s, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["results"].as_array().unwrap().len(), 2);
+    assert_eq!(v["passed"], 1, "{v}");
+    let (s, csv) = call("/api/trainer/export?cohort=2026-B&format=csv", "trainer-token").await;
+    assert_eq!(s, 200);
+    assert!(csv.contains("2026-B,s1,王芳") && csv.contains("2026-B,s2,刘强"), "{csv}");
+    assert_eq!(
+        call("/api/trainer/exams", "kashgar-token").await.0,
+        403,
+        "prefecture users do not see cohorts"
+    );
+    assert_eq!(call("/api/region/rollup", "trainer-token").await.0, 403, "trainers do not see the roll-up");
+    let (s, xlsx) = call("/api/trainer/export?format=xlsx", "trainer-token").await;
+    assert_eq!(s, 200);
+    assert!(xlsx.starts_with("PK"), "an xlsx (zip) file");
+    let _ = std::fs::remove_dir_all(&dir);
+}

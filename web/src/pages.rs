@@ -15,3 +15,5 @@ pub const APP_JS: &str = include_str!("../assets/app.js");
 pub const APP_CSS: &str = include_str!("../assets/app.css");
 /// The regional oversight view (`/region`).
 pub const REGION: &str = include_str!("../assets/region.html");
+/// The trainer's cohort view (`/trainer`).
+pub const TRAINER: &str = include_str!("../assets/trainer.html");

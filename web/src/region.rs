@@ -20,6 +20,8 @@ pub enum RegionRole {
     Region,
     /// A prefecture's department: its own.
     Prefecture(String),
+    /// A trainer: exam cohorts only.
+    Trainer,
 }
 
 /// What the regional view needs.
@@ -32,6 +34,14 @@ pub trait RegionApi: Send + Sync + 'static {
     fn rollup(&self, scope: Option<&str>) -> Result<serde_json::Value, String>;
     /// The roll-up as `csv` or `xlsx`; `None` for another format.
     fn export(&self, scope: Option<&str>, format: &str) -> Option<Result<(&'static str, Vec<u8>), String>>;
+    /// Exam results and exams in progress, of one cohort or all.
+    fn exams(&self, cohort: Option<&str>) -> Result<serde_json::Value, String>;
+    /// Exam results as `csv` or `xlsx`; `None` for another format.
+    fn exams_export(
+        &self,
+        cohort: Option<&str>,
+        format: &str,
+    ) -> Option<Result<(&'static str, Vec<u8>), String>>;
 }
 
 /// A regional view behind the API.
@@ -43,7 +53,10 @@ pub fn router(api: Region) -> Router {
         .route("/api/region/rollup", get(rollup))
         .route("/api/region/prefectures/{code}", get(prefecture))
         .route("/api/region/export", get(export))
+        .route("/api/trainer/exams", get(trainer_exams))
+        .route("/api/trainer/export", get(trainer_export))
         .route("/region", get(page))
+        .route("/trainer", get(trainer_page))
         .route(
             "/assets/app.js",
             get(|| async {
@@ -82,10 +95,65 @@ async fn role(api: &Region, headers: &HeaderMap) -> Result<RegionRole, ApiError>
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown token"))
 }
 
-fn scope(role: &RegionRole) -> Option<String> {
+/// The prefecture a role sees (`None`: all); trainers see no roll-up.
+fn scope(role: &RegionRole) -> Result<Option<String>, ApiError> {
     match role {
-        RegionRole::Region => None,
-        RegionRole::Prefecture(p) => Some(p.clone()),
+        RegionRole::Region => Ok(None),
+        RegionRole::Prefecture(p) => Ok(Some(p.clone())),
+        RegionRole::Trainer => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "trainers see exam cohorts, not the roll-up"))
+        }
+    }
+}
+
+fn trainer_or_region(role: &RegionRole) -> Result<(), ApiError> {
+    match role {
+        RegionRole::Region | RegionRole::Trainer => Ok(()),
+        RegionRole::Prefecture(_) => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "exam cohorts are for trainers"))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CohortQuery {
+    #[serde(default)]
+    cohort: Option<String>,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+async fn trainer_exams(
+    State(api): State<Region>,
+    headers: HeaderMap,
+    q: Result<Query<CohortQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    trainer_or_region(&role(&api, &headers).await?)?;
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let a = api.clone();
+    let v = tokio::task::spawn_blocking(move || a.exams(q.cohort.as_deref()))
+        .await
+        .map_err(|e| internal(e.to_string()))?;
+    Ok(Json(v.map_err(internal)?))
+}
+
+async fn trainer_export(
+    State(api): State<Region>,
+    headers: HeaderMap,
+    q: Result<Query<CohortQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    trainer_or_region(&role(&api, &headers).await?)?;
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let a = api.clone();
+    let format = q.format.unwrap_or_else(|| "csv".into());
+    let built = tokio::task::spawn_blocking(move || a.exams_export(q.cohort.as_deref(), &format))
+        .await
+        .map_err(|e| internal(e.to_string()))?;
+    match built {
+        None => Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be csv or xlsx")),
+        Some(Err(e)) => Err(internal(e)),
+        Some(Ok((ct, bytes))) => Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response()),
     }
 }
 
@@ -95,7 +163,7 @@ fn internal(e: String) -> ApiError {
 
 async fn rollup(State(api): State<Region>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
     let r = role(&api, &headers).await?;
-    let s = scope(&r);
+    let s = scope(&r)?;
     let a = api.clone();
     let v = tokio::task::spawn_blocking(move || a.rollup(s.as_deref()))
         .await
@@ -112,6 +180,7 @@ async fn prefecture(
     if !api.is_prefecture(&code) {
         return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no prefecture `{}`", code.escape_debug())));
     }
+    scope(&r)?;
     if let RegionRole::Prefecture(own) = &r
         && *own != code
     {
@@ -137,7 +206,7 @@ async fn export(
 ) -> Result<Response, ApiError> {
     let r = role(&api, &headers).await?;
     let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let s = scope(&r);
+    let s = scope(&r)?;
     let a = api.clone();
     let built = tokio::task::spawn_blocking(move || a.export(s.as_deref(), &q.format))
         .await
@@ -149,7 +218,16 @@ async fn export(
     }
 }
 
+async fn trainer_page(State(api): State<Region>, RawQuery(q): RawQuery) -> Response {
+    login_page(api, q, "/trainer", crate::pages::TRAINER).await
+}
+
 async fn page(State(api): State<Region>, RawQuery(q): RawQuery) -> Response {
+    login_page(api, q, "/region", crate::pages::REGION).await
+}
+
+/// A page; `?token=` logs in (sets the cookie, drops the token from the address).
+async fn login_page(api: Region, q: Option<String>, path: &'static str, html: &'static str) -> Response {
     if let Some(t) = q.as_deref().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token="))) {
         let (a, token) = (api.clone(), t.to_string());
         let known =
@@ -157,7 +235,7 @@ async fn page(State(api): State<Region>, RawQuery(q): RawQuery) -> Response {
         if !known {
             return (StatusCode::UNAUTHORIZED, Html(crate::pages::BAD_TOKEN)).into_response();
         }
-        let mut res = Redirect::to("/region").into_response();
+        let mut res = Redirect::to(path).into_response();
         if let Ok(v) =
             HeaderValue::from_str(&format!("icsdrill_token={t}; Path=/; HttpOnly; SameSite=Strict"))
         {
@@ -165,5 +243,5 @@ async fn page(State(api): State<Region>, RawQuery(q): RawQuery) -> Response {
         }
         return res;
     }
-    Html(crate::pages::REGION).into_response()
+    Html(html).into_response()
 }
