@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
-use icsdrill_engine::exam::{self, Grade, PassRule};
+use icsdrill_engine::exam::{self, Grade};
 use icsdrill_engine::{Scenario, Sim, TimedInput};
 use sha2::{Digest, Sha256};
 
@@ -84,7 +84,7 @@ pub fn run_headless(
         }],
     )?;
     let mut batches = vec![Batch { team: 0, tick: 0, inputs: vec![], events: sim.events().to_vec() }];
-    let end = variant.duration_ticks;
+    let end = variant.exam.time_limit_ticks.unwrap_or(variant.duration_ticks);
     let mut next = 0;
     let teams = vec![trainee.id.clone()];
     while sim.tick() < end {
@@ -105,7 +105,7 @@ pub fn run_headless(
         }
     }
     store.append(&id, &teams, &batches)?;
-    let grade = exam::grade(&variant, sim.events(), PassRule::default());
+    let grade = exam::grade(&variant, sim.events(), variant.exam.pass);
     let body = CertBody {
         version: 1,
         trainee: trainee.id.clone(),

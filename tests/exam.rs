@@ -294,7 +294,7 @@ fn a_live_exam_drill_ends_at_its_time_limit_with_a_verifiable_certificate() {
 async fn the_trainer_view_lists_a_cohort_and_exports_it_and_only_trainers_see_it() {
     use axum::body::Body;
     use axum::http::Request;
-    use icsdrill::store::{Database, Store as _};
+    use icsdrill::store::Database;
     use tower::ServiceExt;
     let dir = std::env::temp_dir().join(format!("icsdrill-trainer-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -350,4 +350,26 @@ async fn the_trainer_view_lists_a_cohort_and_exports_it_and_only_trainers_see_it
     assert_eq!(s, 200);
     assert!(xlsx.starts_with("PK"), "an xlsx (zip) file");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_exam_section_is_validated_with_locations() {
+    let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
+    let s = builtin("petrochem-tank-farm");
+    assert_eq!(s.exam.tasks.len(), 9);
+    assert_eq!(s.exam.time_limit_ticks, Some(18_000));
+    let bad = source.replace(
+        "  tasks: [cut-path, protect-sis, validate-writes, allow-list, detect, hazards, restore, report, safe]",
+        "  tasks: [cut-path, detect, hazards, restore, fly-a-kite]",
+    );
+    let bad = bad.replace("  pass_overall: 0.6", "  pass_overall: 1.6");
+    let err = icsdrill_engine::Scenario::from_yaml("exam.yaml", &bad).unwrap_err().to_string();
+    for needle in [
+        "unknown exam task `fly-a-kite`",
+        "none for `implementation`",
+        "pass_overall must be a share between 0 and 1",
+    ] {
+        assert!(err.contains(needle), "missing `{needle}` in:\n{err}");
+    }
+    assert!(err.lines().all(|l| l.starts_with("exam.yaml:")), "{err}");
 }

@@ -25,6 +25,40 @@ use crate::scenario::{Scenario, Table, Text};
 /// The five skill areas.
 pub const AREAS: [&str; 5] = ["architecture", "implementation", "operations", "assessment", "response"];
 
+/// Every task, by id, with its skill area.
+pub const TASKS: [(&str, &str); 9] = [
+    ("cut-path", "architecture"),
+    ("protect-sis", "architecture"),
+    ("validate-writes", "implementation"),
+    ("allow-list", "implementation"),
+    ("detect", "operations"),
+    ("hazards", "assessment"),
+    ("restore", "response"),
+    ("report", "response"),
+    ("safe", "response"),
+];
+
+/// A scenario's exam section (`exam:`; every part has a default).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExamSpec {
+    /// Task ids set for the exam, covering all five areas.
+    pub tasks: Vec<String>,
+    /// The pass rule.
+    pub pass: PassRule,
+    /// Time limit in ticks (default: the scenario's duration).
+    pub time_limit_ticks: Option<u64>,
+}
+
+impl Default for ExamSpec {
+    fn default() -> ExamSpec {
+        ExamSpec {
+            tasks: TASKS.iter().map(|(t, _)| (*t).to_string()).collect(),
+            pass: PassRule::default(),
+            time_limit_ticks: None,
+        }
+    }
+}
+
 /// The pass rule.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PassRule {
@@ -415,6 +449,7 @@ pub fn grade(s: &Scenario, events: &[SimEvent], rule: PassRule) -> Grade {
         true,
     );
 
+    tasks.retain(|tr| s.exam.tasks.iter().any(|t| t == tr.id));
     let mut by: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
     for tr in &tasks {
         let e = by.entry(tr.area).or_default();
@@ -425,7 +460,8 @@ pub fn grade(s: &Scenario, events: &[SimEvent], rule: PassRule) -> Grade {
         AREAS.iter().map(|a| AreaScore { area: a, points: by[a].0, max: by[a].1 }).collect();
     let total: f64 = areas.iter().map(|a| a.points).sum();
     let max: f64 = areas.iter().map(|a| a.max).sum();
-    let passed = total >= rule.overall * max && areas.iter().all(|a| a.points >= rule.per_area * a.max);
+    let passed =
+        total >= rule.overall * max && areas.iter().all(|a| a.points >= rule.per_area * a.max) && max > 0.0;
     Grade { tasks, areas, total: (total * 10.0).round() / 10.0, max, passed, safety_violation: violation }
 }
 

@@ -35,6 +35,22 @@ pub(crate) struct ScenarioFile {
     pub(crate) scoring: ScoringFile,
     #[serde(default)]
     pub(crate) hints: Vec<HintFile>,
+    #[serde(default)]
+    pub(crate) exam: Option<ExamFile>,
+}
+
+/// The exam section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExamFile {
+    #[serde(default)]
+    pub(crate) tasks: Option<S<Vec<String>>>,
+    #[serde(default)]
+    pub(crate) pass_overall: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) pass_per_area: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) time_limit_s: Option<S<f64>>,
 }
 
 /// The rubric; every part has a default (`score::Rubric::defaults`).

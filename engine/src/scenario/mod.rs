@@ -793,6 +793,8 @@ pub struct Scenario {
     pub scoring: crate::score::Rubric,
     /// Hints teams may take.
     pub hints: Vec<crate::score::Hint>,
+    /// The exam section: tasks, pass rule, time limit.
+    pub exam: crate::exam::ExamSpec,
 }
 
 /// One piece of benign traffic.

@@ -251,6 +251,7 @@ impl Cx<'_> {
         let background = self.background(&f.background, &host_names, &plc_names, tick_hz);
         let scoring = self.scoring(&f.scoring, tick_hz);
         let hints = self.hints(&f.hints);
+        let exam = self.exam(f.exam.as_ref(), tick_hz);
         let attack = self.attack(
             f.attacker.as_ref(),
             &f.attack,
@@ -285,6 +286,7 @@ impl Cx<'_> {
             background,
             scoring,
             hints,
+            exam,
         }
     }
 

@@ -88,3 +88,47 @@ impl Cx<'_> {
             .collect()
     }
 }
+
+impl Cx<'_> {
+    pub(super) fn exam(&mut self, f: Option<&ExamFile>, tick_hz: u32) -> crate::exam::ExamSpec {
+        use crate::exam::{AREAS, ExamSpec, TASKS};
+        let mut spec = ExamSpec::default();
+        let Some(f) = f else { return spec };
+        if let Some(tasks) = &f.tasks {
+            for t in &tasks.value {
+                if !TASKS.iter().any(|(id, _)| id == t) {
+                    let known: Vec<&str> = TASKS.iter().map(|(id, _)| *id).collect();
+                    self.err(
+                        &tasks.referenced,
+                        format!("unknown exam task `{t}` (one of {})", known.join(", ")),
+                    );
+                }
+            }
+            for area in AREAS {
+                let covered = tasks.value.iter().any(|t| TASKS.iter().any(|(id, a)| id == t && *a == area));
+                if !covered {
+                    self.err(
+                        &tasks.referenced,
+                        format!("the exam's tasks must span the five skill areas: none for `{area}`"),
+                    );
+                }
+            }
+            spec.tasks = tasks.value.clone();
+        }
+        let share = |cx: &mut Self, v: &Option<Spanned<f64>>, default: f64, what: &str| match v {
+            Some(v) if v.value.is_finite() && (0.0..=1.0).contains(&v.value) => v.value,
+            Some(v) => {
+                cx.err(&v.referenced, format!("{what} must be a share between 0 and 1, got {}", v.value));
+                default
+            }
+            None => default,
+        };
+        spec.pass.overall = share(self, &f.pass_overall, spec.pass.overall, "pass_overall");
+        spec.pass.per_area = share(self, &f.pass_per_area, spec.pass.per_area, "pass_per_area");
+        spec.time_limit_ticks = f
+            .time_limit_s
+            .as_ref()
+            .map(|t| (self.positive(t, "time_limit_s") * f64::from(tick_hz)).round() as u64);
+        spec
+    }
+}
