@@ -83,6 +83,23 @@ fn variants_differ_but_carry_the_same_tasks_and_checks() {
     assert_ne!(ma.hosts, mb.hosts, "host names differ");
     assert_ne!(ma.holding_offsets, mb.holding_offsets, "register addresses differ");
     assert!(ma.attack_delay_s != mb.attack_delay_s || ma.value_factor != mb.value_factor, "{ma:?} {mb:?}");
+    // The attack path: some seeds start from a second office machine.
+    let footholds: std::collections::BTreeSet<String> = (0..8)
+        .map(|seed| exam::variant(&base, seed).1.foothold.rsplit_once('-').unwrap().1.to_string())
+        .collect();
+    assert!(footholds.len() > 1, "{footholds:?}");
+    let twin = (0..16)
+        .find(|seed| exam::variant(&base, *seed).0.hosts.len() > base.hosts.len())
+        .expect("a seed with a second machine");
+    let (tv, tm) = exam::variant(&base, twin);
+    assert!(!tm.hosts.values().any(|h| *h == tm.foothold), "the attack starts from the new machine: {tm:?}");
+    let tv = std::sync::Arc::new(tv);
+    let idle = run(&tv, 1, base.duration_ticks as f64 / f64::from(base.tick_hz), &[]);
+    let from_twin = idle
+        .events()
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::AttackAttempt { host, .. } if *host == tm.foothold));
+    assert!(from_twin, "the attack runs from {}", tm.foothold);
     let addr = |s: &icsdrill_engine::Scenario| s.plcs[0].holding_registers[0].addr;
     assert_ne!(addr(&a), addr(&b));
     // Both variants are whole plants: undefended, the attack still reaches its impact; the

@@ -5,9 +5,10 @@
 //! The task list is the same for every scenario and every trainee (it is drawn from what the
 //! scenario has: its conduits, the PLCs its attack writes, its hidden hazards), so two
 //! trainees' variants are equally hard by construction. The **variant** renames hosts, moves
-//! each PLC's holding registers to another base address, shifts the attack's timing and
-//! scales the values it writes (keeping out-of-range values out of range): answers cannot be
-//! shared, the checks are the same.
+//! each PLC's holding registers to another base address, shifts the attack's timing, scales
+//! the values it writes (keeping out-of-range values out of range) and, for half the seeds,
+//! starts the attack from a second office machine beside the foothold (same zone, same
+//! conduit policies): answers cannot be shared, the checks are the same.
 //!
 //! The **safety gate**: a trainee whose own actions cause damage or a loss of safety (setting
 //! an interlock bypass, stopping or restarting a PLC shortly before a trip or damage) fails the
@@ -478,6 +479,9 @@ pub struct VariantMap {
     pub attack_delay_s: f64,
     /// Factor applied to the values the attack writes.
     pub value_factor: f64,
+    /// The host the attack starts from (the path): the base foothold, or a second office
+    /// machine beside it.
+    pub foothold: String,
 }
 
 /// SplitMix64: a few deterministic numbers from the seed (no RNG state to share).
@@ -588,6 +592,46 @@ pub fn variant(base: &Scenario, seed: u64) -> (Scenario, VariantMap) {
             _ => {}
         }
     }
+    // The path: half the seeds start the attack on a second machine beside the foothold, in
+    // the same zone and under the same conduit policies.
+    let mut foothold = String::new();
+    if let Some(plan) = s.attack.as_mut() {
+        let f = plan.foothold;
+        foothold = s.hosts[f.ix()].id.clone();
+        if mix(seed, 300) % 2 == 1 {
+            let mut twin = s.hosts[f.ix()].clone();
+            let stem = twin.id.rsplit_once('-').map_or(twin.id.clone(), |(a, _)| a.to_string());
+            let mut n = mix(seed, 301) % 90 + 10;
+            while s.hosts.iter().any(|h| h.id == format!("{stem}-{n:02}")) {
+                n = (n + 1) % 90 + 10;
+            }
+            twin.id = format!("{stem}-{n:02}");
+            twin.name =
+                Text { en: format!("{} (2)", twin.name.en), zh: format!("{}（二）", twin.name.zh) };
+            let idx = crate::scenario::HostIdx(s.hosts.len() as u32);
+            foothold = twin.id.clone();
+            s.hosts.push(twin);
+            plan.foothold = idx;
+            for c in &mut s.conduits {
+                if c.policy.allow_sources.contains(&f) {
+                    c.policy.allow_sources.push(idx);
+                }
+                if c.policy.deny_sources.contains(&f) {
+                    c.policy.deny_sources.push(idx);
+                }
+            }
+        }
+    }
     s.id = format!("{}~v{seed}", base.id);
-    (s, VariantMap { seed, hosts, holding_offsets: offsets, attack_delay_s: delay_s, value_factor: factor })
+    (
+        s,
+        VariantMap {
+            seed,
+            hosts,
+            holding_offsets: offsets,
+            attack_delay_s: delay_s,
+            value_factor: factor,
+            foothold,
+        },
+    )
 }
