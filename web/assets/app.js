@@ -9,7 +9,7 @@ const T = {
     teams:"Teams (empty: all)",channel:"Channel",message:"Message",phone:"Phone call",fire_step:"Fire attack step",text:"Text",step:"Attack step",send:"Send",
     attack:"Attack timeline",take:"Take",cost:"cost",phase_briefing:"Briefing",phase_live:"Live",phase_paused:"Paused",phase_hot_wash:"Hot wash",phase_ended:"Ended",
     no_alarms:"No active alarms",true_v:"True",measured:"Measured",done:"done",late:"late",missed:"missed",pending:"pending",sent:"Sent",applied:"Applied",
-    tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",aar:"Report",region_title:"Regional oversight",prefectures:"Prefectures",prefecture:"Prefecture",enterprises:"Enterprises",drills_on_time:"Drills on time",open_findings:"Open findings (C/H/M/L)",overdue_rect:"Overdue rectifications",name:"Name",industry:"Industry",next_drill:"Next drill",trend:"Trend by year",year:"Year",drills:"Drills",findings:"Findings",verified:"Verified fixed",trainer_title:"Exam cohorts",in_progress:"In progress",results:"Results",cohort:"Cohort",date:"Date",result:"Result",pass:"pass",fail:"fail",lang:"中文"},
+    tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",aar:"Report",flags:"Flags",flag:"Flag",submit_flag:"Submit flag",standings:"Standings (CSV)",region_title:"Regional oversight",prefectures:"Prefectures",prefecture:"Prefecture",enterprises:"Enterprises",drills_on_time:"Drills on time",open_findings:"Open findings (C/H/M/L)",overdue_rect:"Overdue rectifications",name:"Name",industry:"Industry",next_drill:"Next drill",trend:"Trend by year",year:"Year",drills:"Drills",findings:"Findings",verified:"Verified fixed",trainer_title:"Exam cohorts",in_progress:"In progress",results:"Results",cohort:"Cohort",date:"Date",result:"Result",pass:"pass",fail:"fail",lang:"中文"},
   zh: {frozen:"排行榜已冻结",login_needed:"请打开分配给您的登录链接（…/?token=…）。",rank:"名次",team:"队伍",score:"得分",detected:"检出",
     scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"Modbus 通信记录",endpoints:"端点",address:"地址",device:"设备",
     injects:"消息",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
@@ -18,7 +18,7 @@ const T = {
     teams:"队伍（留空为全部）",channel:"方式",message:"消息",phone:"电话",fire_step:"触发攻击步骤",text:"内容",step:"攻击步骤",send:"发送",
     attack:"攻击时间线",take:"使用",cost:"扣分",phase_briefing:"简报",phase_live:"进行中",phase_paused:"已暂停",phase_hot_wash:"热复盘",phase_ended:"已结束",
     no_alarms:"无活动报警",true_v:"真实值",measured:"测量值",done:"已完成",late:"超时",missed:"未完成",pending:"待定",sent:"已发送",applied:"已执行",
-    tripped:"已联锁",acked:"已确认",ack:"确认",aar:"演练报告",region_title:"区域监管视图",prefectures:"地州市",prefecture:"地州市",enterprises:"企业",drills_on_time:"按期演练",open_findings:"未整改隐患（严重/高/中/低）",overdue_rect:"逾期整改",name:"名称",industry:"行业",next_drill:"下次演练",trend:"年度趋势",year:"年份",drills:"演练",findings:"隐患",verified:"已复核整改",trainer_title:"考核批次",in_progress:"进行中",results:"成绩",cohort:"批次",date:"日期",result:"结果",pass:"通过",fail:"未通过",lang:"English"}
+    tripped:"已联锁",acked:"已确认",ack:"确认",aar:"演练报告",flags:"夺旗",flag:"Flag",submit_flag:"提交 flag",standings:"最终排名（CSV）",region_title:"区域监管视图",prefectures:"地州市",prefecture:"地州市",enterprises:"企业",drills_on_time:"按期演练",open_findings:"未整改隐患（严重/高/中/低）",overdue_rect:"逾期整改",name:"名称",industry:"行业",next_drill:"下次演练",trend:"年度趋势",year:"年份",drills:"演练",findings:"隐患",verified:"已复核整改",trainer_title:"考核批次",in_progress:"进行中",results:"成绩",cohort:"批次",date:"日期",result:"结果",pass:"通过",fail:"未通过",lang:"English"}
 };
 const ACTIONS = {
   block_source:{en:"Block a host on a conduit",zh:"在通道上封禁主机",f:["conduit","host"]},
@@ -34,6 +34,7 @@ const ACTIONS = {
   acknowledge_alarm:{en:"Acknowledge alarm",zh:"确认报警",f:["plc","alarm"]},
   enable_range_checks:{en:"Enable set-point range checks",zh:"启用设定值范围检查",f:["plc"]},
   notify:{en:"Notify (duty officer, management, authority)",zh:"通知（值班长、管理层、主管部门）",f:["to","text"]},
+  declare_hazard:{en:"Declare a hidden hazard (finding id, e.g. range:plc-t101)",zh:"申报安全隐患（隐患编号，如 range:plc-t101）",f:["hazard"]},
 };
 let lang = new URLSearchParams(location.search).get("lang") || localStorage.getItem("icsdrill.lang") || (navigator.language.startsWith("zh") ? "zh" : "en");
 const $ = (s, r = document) => r.querySelector(s);
@@ -81,7 +82,7 @@ async function teamPage() {
   const reportLink = () => { $("#report-link").href = `${base}/report?format=html&lang=${lang}`; };
   reportLink();
   const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
-  if (info) { $("#title").textContent = txt(info.title); const me = info.teams.find(t => t.id === team); $("#team").textContent = me ? me.name : team; }
+  if (info) { $("#title").textContent = txt(info.title); const me = info.teams.find(t => t.id === team); $("#team").textContent = me ? me.name : team; $("#flags-section").hidden = info.mode !== "contest"; }
   $("#mimic").innerHTML = await fetch(base + "/mimic.svg").then(r => r.ok ? r.text() : "").catch(() => "");
   applyLang();
   const kind = $("#kind");
@@ -100,6 +101,7 @@ async function teamPage() {
       if (n === "functions") return `${l} (1,3,4,…)<input name="functions" placeholder="1,2,3,4"></label>`;
       if (n === "text") return `${l}<textarea name="text" rows="2"></textarea></label>`;
       if (n === "to") return `${l}<input name="to" value="duty_officer"></label>`;
+      if (n === "hazard") return `${l}<input name="id" placeholder="path:STEP / range:PLC / backup:PLC" required></label>`;
       return `${l}<input name="${n}" type="number" min="0" max="65535"${n === "min" || n === "max" ? "" : " required"}></label>`;
     }).join("");
   };
@@ -114,6 +116,10 @@ async function teamPage() {
       else body[k] = v;
     });
     try { await api(base + "/actions", body); toast(tr("applied") + ": " + kind.value); } catch (e) { toast(e.message, true); }
+  });
+  $("#flag").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    try { const r = await api(base + "/flags", {flag: ev.target.flag.value.trim()}); toast(r.message, !r.valid); ev.target.reset(); } catch (e) { toast(e.message, true); }
   });
   $("#report").addEventListener("submit", async ev => {
     ev.preventDefault();
