@@ -87,6 +87,9 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 }
 
 fn main() {
+    // As `icsdrill serve` runs a drill: every input and event recorded in SQLite (WAL, FULL
+    // sync), actions answered once on disk. `ICSDRILL_BENCH_NO_STORE=1` measures without.
+    let record = std::env::var_os("ICSDRILL_BENCH_NO_STORE").is_none();
     let quick = !std::env::args().any(|a| a == "--bench");
     let (teams, plcs, subscribers, seconds) = if quick { (5, 20, 50, 3.0) } else { (50, 20, 500, 20.0) };
     let yaml = icsdrill_scenarios::synthetic_yaml(plcs);
@@ -98,6 +101,12 @@ fn main() {
         let mut spec = DrillSpec::new(scenario.clone(), &refs, Mode::Contest);
         spec.range.modbus_port = 0;
         spec.range.http_port = 0;
+        let data = std::env::temp_dir().join(format!("icsdrill-bench-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data);
+        if record {
+            spec.database = Some(icsdrill::store::Database::Sqlite(data.clone()));
+            spec.scenario_source = Some(yaml.clone());
+        }
         let rss_before = status_kib("VmRSS:");
         let started = Instant::now();
         let server = DrillServer::start(spec).await.expect("drill starts");
@@ -142,9 +151,15 @@ fn main() {
         let ticks: Vec<u64> = drill.teams().map(|(t, _, _)| drill.live(&t.id).unwrap().snapshot().tick).collect();
         let board = drill.scoreboard(true).borrow().clone();
         server.shutdown().await.expect("shutdown");
+        let db_size = std::fs::read_dir(&data).map(|d| d.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum::<u64>()).unwrap_or(0);
+        let _ = std::fs::remove_dir_all(&data);
 
         let p99 = percentile(&delays, 0.99);
         println!("drill: {teams} teams x {plcs} PLCs = {endpoints} Modbus endpoints, {subscribers} scoreboard subscribers, {seconds} s");
+        println!(
+            "recording: {}",
+            if record { format!("SQLite, WAL, synchronous=FULL ({:.1} MiB written)", db_size as f64 / 1048576.0) } else { "off".into() }
+        );
         println!("setup {:.2} s; ticks per team after the run: min {} max {}", setup.as_secs_f64(), ticks.iter().min().unwrap(), ticks.iter().max().unwrap());
         println!("reports sent {sent} (accepted {ok}); scoreboard seq {}", board.seq);
         println!("memory: RSS {:.0} MiB (before the drill {:.0} MiB)", rss as f64 / 1024.0, rss_before as f64 / 1024.0);
