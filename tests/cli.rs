@@ -221,3 +221,21 @@ fn serve_with_teams_prints_login_urls_and_endpoint_tables() {
     assert!(rest.iter().any(|l| l.contains("team red: score")), "{rest:?}");
     assert!(rest.iter().any(|l| l.contains("team blue: score")), "{rest:?}");
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+        .args(["scenarios", "synthetic", "3000"]) // megabytes: more than a pipe holds
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    drop(out);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && !err.contains("panicked"), "{:?}: {err}", o.status);
+}
