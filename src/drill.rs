@@ -321,6 +321,20 @@ fn valid_team_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 32 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// A sensor's value as an operator station reads it: from the input register a PLC maps it
+/// to (spoofed values included), scaled; the field value for a sensor no PLC reports.
+fn hmi_value(s: &Scenario, snap: &icsdrill_engine::Snapshot, sensor: usize) -> f64 {
+    use icsdrill_engine::scenario::{RegisterSource, SensorIdx};
+    for (p, plc) in s.plcs.iter().enumerate() {
+        for ir in &plc.input_registers {
+            if ir.source == RegisterSource::Sensor(SensorIdx(sensor as u32)) {
+                return ir.scaling.to_value(snap.plcs[p].memory.input[usize::from(ir.addr)]);
+            }
+        }
+    }
+    snap.sensors[sensor]
+}
+
 fn same_score(a: &ScoreCard, b: &ScoreCard) -> bool {
     a.total == b.total && a.components == b.components && a.plan == b.plan
 }
@@ -662,11 +676,17 @@ impl DrillServer {
             let range = Range::start_with(team_scenario, opts, extras)
                 .await
                 .with_context(|| format!("starting team `{}`'s range", info.id))?;
+            // The endpoint table shows the device as the base scenario has it: a contest flag
+            // is read over Modbus, not off the console.
+            let mut endpoints = range.endpoints.clone();
+            for (e, p) in endpoints.iter_mut().zip(&scenario.plcs) {
+                e.device = format!("{} {} {}", p.device.vendor, p.device.product, p.device.revision);
+            }
             teams.push(Team {
                 info: info.clone(),
                 token: identity.team_tokens[k].clone(),
                 live: range.live.clone(),
-                endpoints: range.endpoints.clone(),
+                endpoints,
                 published,
             });
             ranges.push(range);
@@ -853,6 +873,12 @@ impl Drill {
         );
         if self.frozen_now() {
             let mut public = (**self.board_public.borrow()).clone();
+            // Resumed past the freeze, nothing was published before it: show the board as it is.
+            if public.rows.is_empty() {
+                public.rows = board.rows.clone();
+                public.changed_us = board.changed_us;
+                public.frozen = false;
+            }
             if !public.frozen || public.phase != phase {
                 public.frozen = true;
                 public.phase = phase;
@@ -1001,8 +1027,8 @@ impl DrillApi for Drill {
             "plcs": s.plcs.iter().zip(&snap.plcs).map(|(p, v)| json!({
                 "id": p.id, "name": p.name, "mode": v.mode, "listen_only": v.listen_only, "restarting": v.restarting,
             })).collect::<Vec<_>>(),
-            "sensors": s.sensors.iter().zip(&snap.sensors).map(|(d, v)| json!({
-                "id": d.id, "name": d.name, "unit": s.vars[d.var.ix()].unit, "value": v,
+            "sensors": s.sensors.iter().enumerate().map(|(i, d)| json!({
+                "id": d.id, "name": d.name, "unit": s.vars[d.var.ix()].unit, "value": hmi_value(s, &snap, i),
             })).collect::<Vec<_>>(),
             "actuators": s.actuators.iter().zip(&snap.actuators).map(|(d, v)| json!({
                 "id": d.id, "name": d.name, "position": v,
@@ -1052,7 +1078,9 @@ impl DrillApi for Drill {
             match tokio::time::timeout(ACT_TIMEOUT, t.live.apply(input)).await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(Some(reason))) => Err(ActError::Rejected(reason_name(reason))),
-                Ok(Err(None)) | Err(_) => Err(ActError::Unavailable),
+                Ok(Err(None)) => Err(ActError::Unavailable),
+                // Still in the queue: it applies at the next tick.
+                Err(_) => Err(ActError::Queued),
             }
         })
     }

@@ -144,13 +144,27 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
     }
 }
 
-pub(crate) fn verify(file: &std::path::Path, with_store: bool, at: &Location) -> Result<ExitCode> {
+pub(crate) fn verify(
+    file: &std::path::Path,
+    with_store: bool,
+    public_key: Option<&str>,
+    at: &Location,
+) -> Result<ExitCode> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let cert: icsdrill::cert::Certificate =
         serde_json::from_str(&text).with_context(|| format!("{} is not a certificate", file.display()))?;
+    // Whom to trust: a key given, else this installation's.
+    let trusted = match public_key {
+        Some(k) => k.to_string(),
+        None => match exam_run::installation_key(&key_dir(at)?) {
+            Some(k) => k,
+            None => bail!(
+                "no trusted key: give --public-key HEX (the issuing installation's) or --data-dir of the installation"
+            ),
+        },
+    };
     let store = if with_store { Some(at.create()?) } else { None };
-    let dir = key_dir(at)?;
-    match exam_run::verify(&cert, store.as_deref().map(|s| (s, dir.as_path()))) {
+    match exam_run::verify(&cert, &trusted, store.as_deref()) {
         Ok(notes) => {
             println!(
                 "valid: {} ({}) {} {} {:.1}/{:.0} on {}",

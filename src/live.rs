@@ -52,7 +52,8 @@ pub struct Extras {
     pub held: bool,
     /// Called after every tick.
     pub hook: Option<TickHook>,
-    /// The tick up to which everything is on disk: a write is answered only once its tick is.
+    /// The first tick not yet on disk (earlier ones are): a write is answered only once the
+    /// tick that applied it is on disk.
     pub durable: Option<watch::Receiver<u64>>,
     /// Continue this simulation (a resumed drill) instead of a new one.
     pub sim: Option<Sim>,
@@ -193,7 +194,8 @@ impl Live {
         self.tx.try_send(Command::Apply(input, reply)).map_err(|_| None)?;
         let Ok((result, tick)) = outcome.await else { return Err(None) };
         if let Some(durable) = &self.durable {
-            durable.clone().wait_for(|t| *t >= tick).await.map_err(|_| None)?;
+            // Answered only once the tick that applied it is on disk.
+            durable.clone().wait_for(|t| *t > tick).await.map_err(|_| None)?;
         }
         result.map_err(Some)
     }

@@ -137,6 +137,10 @@ enum CertCmd {
         /// Where the database and the signing key are (enables the replay check).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// The issuing installation's public key (hex), when not checking against a data
+        /// directory's own key.
+        #[arg(long)]
+        public_key: Option<String>,
     },
 }
 
@@ -208,9 +212,14 @@ fn main() -> ExitCode {
         }
         Some(Command::Drills { data_dir }) => drills_cmd(&Location::new(data_dir, &cli.database)),
         Some(Command::Exam { cmd, data_dir }) => exam_cmd::exam(cmd, &Location::new(data_dir, &cli.database)),
-        Some(Command::Cert(CertCmd::Verify { file, data_dir })) => {
+        Some(Command::Cert(CertCmd::Verify { file, data_dir, public_key })) => {
             let with_store = data_dir.is_some() || cli.database.is_some();
-            exam_cmd::verify(&file, with_store, &Location::new(data_dir, &cli.database))
+            exam_cmd::verify(
+                &file,
+                with_store,
+                public_key.as_deref(),
+                &Location::new(data_dir, &cli.database),
+            )
         }
         Some(Command::Registry { cmd, data_dir }) => {
             registry_cmd::registry(cmd, &Location::new(data_dir, &cli.database))

@@ -8,7 +8,7 @@
 
 use anyhow::Result;
 use icsdrill_engine::findings::Finding;
-use icsdrill_engine::{EventKind, SimEvent};
+use icsdrill_engine::{EventKind, RejectReason, SimEvent};
 use serde_json::json;
 
 use crate::store::{Store, TrackedFinding};
@@ -40,13 +40,32 @@ pub fn track(
             .map(|f| Outcome { id: f.id, verdict: "already_tracked", status: f.status })
             .collect());
     }
-    let fired: Vec<&str> = events
+    // Each attack step's attempts: whether it had its effect, and why not.
+    let attempts: Vec<(&str, bool, Option<RejectReason>)> = events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::AttackAttempt { step, .. } => Some(step.as_str()),
+            EventKind::AttackAttempt { step, ok, reason, .. } => Some((step.as_str(), *ok, *reason)),
             _ => None,
         })
         .collect();
+    // A re-test counts only if the path reached what the finding is about: a set-point breach
+    // is re-tested by a write the PLC itself judged (applied, or refused as out of range), not
+    // by one a firewall stopped on the way; a boundary finding by an attempt stopped (or not)
+    // at the network.
+    let retested = |id: &str, step: &str| {
+        attempts.iter().filter(|(s, _, _)| *s == step).any(|(_, ok, reason)| {
+            if *ok {
+                return true;
+            }
+            match id.split(':').next() {
+                Some("range") => {
+                    matches!(reason, Some(RejectReason::OutOfRange | RejectReason::IllegalValue))
+                }
+                Some("path") => reason.is_some(),
+                _ => true,
+            }
+        })
+    };
     let known = store.findings(enterprise)?;
     let mut rows = Vec::new();
     let mut out = Vec::new();
@@ -60,7 +79,7 @@ pub fn track(
                     .as_array()
                     .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
                     .unwrap_or_default();
-                if !retest.is_empty() && retest.iter().any(|s| fired.contains(&s.as_str())) {
+                if !retest.is_empty() && retest.iter().any(|s| retested(&old.id, s)) {
                     ("verified", "verified", old.finding.clone())
                 } else {
                     ("not_retested", old.status.as_str(), old.finding.clone())

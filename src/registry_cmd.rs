@@ -60,6 +60,20 @@ pub(crate) enum RegistryCmd {
         #[arg(long, default_value = "")]
         reference: String,
     },
+    /// Re-grade an enterprise: its level (1-3) after a review or major change, with who
+    /// verified it (the region for level 3, the prefecture otherwise).
+    Level {
+        /// Enterprise id.
+        enterprise: String,
+        /// New level (may be the same: the re-grading is recorded).
+        level: u8,
+        /// Date (default: today).
+        #[arg(long)]
+        date: Option<String>,
+        /// Why.
+        #[arg(long, default_value = "re-graded")]
+        reason: String,
+    },
     /// Record a major change of an enterprise (re-grading due within 30 working days).
     Change {
         /// Enterprise id.
@@ -232,6 +246,34 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
             }
             let date = dates::civil(day(date.as_deref())?);
             store.add_activity(&Activity { enterprise, kind, date, reference })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        RegistryCmd::Level { enterprise, level, date, reason } => {
+            if !(1..=3).contains(&level) {
+                bail!("a security level is 1, 2 or 3, not {level}");
+            }
+            let mut store = open(at)?;
+            let reg = store.registry()?;
+            let Some(old) = reg.enterprises.iter().find(|e| e.id == enterprise) else {
+                bail!("no enterprise `{enterprise}` in the registry");
+            };
+            let date = dates::civil(day(date.as_deref())?);
+            let verified_by = if level == 3 { "region" } else { "prefecture" };
+            let e = registry::Enterprise {
+                level,
+                verified_by: verified_by.into(),
+                verified_on: date.clone(),
+                ..old.clone()
+            };
+            let change = registry::LevelChange {
+                enterprise: enterprise.clone(),
+                date,
+                from: old.level,
+                to: level,
+                reason,
+            };
+            store.regrade(&e, &change)?;
+            println!("{enterprise}: level {} -> {level}, verified by the {verified_by}", old.level);
             Ok(ExitCode::SUCCESS)
         }
         RegistryCmd::Change { enterprise, note, date } => {

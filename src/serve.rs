@@ -240,8 +240,10 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
             let seed = icsdrill::exam_run::seed_for(&teams[0].id);
             scenario = std::sync::Arc::new(icsdrill_engine::exam::variant(&scenario, seed).0);
             opts.seed = seed;
-            opts.duration_s =
-                Some(args.duration.unwrap_or(scenario.duration_ticks as f64 / f64::from(scenario.tick_hz)));
+            opts.duration_s = Some(args.duration.unwrap_or(
+                scenario.exam.time_limit_ticks.unwrap_or(scenario.duration_ticks) as f64
+                    / f64::from(scenario.tick_hz),
+            ));
             variant_seed = Some(seed);
         }
         let mut spec = DrillSpec::new(scenario, &[], args.mode);
@@ -401,6 +403,13 @@ fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
         let boards = drill.scoreboard(true);
         let board = boards.borrow().clone();
         let drill_id = drill.id.clone();
+        // Over: the white cell ended it (hot wash, end) or its time ran out. A stop before that
+        // (Ctrl-C, SIGTERM) leaves it to be resumed.
+        let over = matches!(drill.phase(), Phase::HotWash | Phase::Ended)
+            || drill.teams().all(|(t, _, _)| {
+                // A range stops by itself only at its duration's end.
+                drill.live(&t.id).is_some_and(|l| l.stopped() || end.is_some_and(|e| l.snapshot_guard().tick >= e))
+            });
         let sims = server.shutdown().await?;
         for (team, sim) in &sims {
             let summary = sim.summary();
@@ -422,6 +431,13 @@ fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
         }
         // The findings of this drill join each enterprise's rectification register, and the
         // drill counts for the registered enterprises' cadence.
+        if !over {
+            println!(
+                "icsdrill: drill {drill_id} stopped before its end: `icsdrill serve --resume {drill_id}` continues it; \
+                 its findings and any certificate come when it ends (`icsdrill findings {drill_id}` records the findings now)"
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
         if mode == Mode::Exam
             && let Some((trainee, sim)) = sims.first()
         {
@@ -472,8 +488,7 @@ async fn certify(
     sim: &icsdrill_engine::Sim,
 ) -> Result<()> {
     let scenario = sim.scenario().clone();
-    let grade =
-        icsdrill_engine::exam::grade(&scenario, sim.events(), icsdrill_engine::exam::PassRule::default());
+    let grade = icsdrill_engine::exam::grade(&scenario, sim.events(), scenario.exam.pass);
     let info = drill.info();
     let name = info.teams.first().map_or(trainee.to_string(), |t| t.name.clone());
     let body = icsdrill::cert::CertBody {
@@ -494,11 +509,6 @@ async fn certify(
     };
     let key_dir = icsdrill::store::data_dir(args.data_dir.as_deref())?;
     let cert = icsdrill::cert::sign(body, &icsdrill::cert::signing_key(&key_dir)?)?;
-    let out = key_dir.join("certificates");
-    std::fs::create_dir_all(&out)?;
-    let stem = out.join(format!("{}-{trainee}", drill.id));
-    std::fs::write(stem.with_extension("json"), serde_json::to_vec_pretty(&cert)?)?;
-    std::fs::write(stem.with_extension("html"), icsdrill::cert::html(&cert, true))?;
     let record = icsdrill::store::ExamRecord {
         drill: drill.id.clone(),
         trainee: trainee.to_string(),
@@ -510,8 +520,17 @@ async fn certify(
         passed: grade.passed,
         certificate: serde_json::to_string(&cert)?,
     };
+    // Recorded first: an exam already certified is not certified again (nor its files
+    // overwritten).
     let db = db.clone();
-    tokio::task::spawn_blocking(move || db.open()?.save_exam(&record)).await??;
+    tokio::task::spawn_blocking(move || db.open()?.save_exam(&record))
+        .await?
+        .context("cannot record the exam (was it certified already?)")?;
+    let out = key_dir.join("certificates");
+    std::fs::create_dir_all(&out)?;
+    let stem = out.join(format!("{}-{trainee}", drill.id));
+    std::fs::write(stem.with_extension("json"), serde_json::to_vec_pretty(&cert)?)?;
+    std::fs::write(stem.with_extension("html"), icsdrill::cert::html(&cert, true))?;
     println!(
         "exam {}: {:.1} of {:.0}; certificate {}",
         if grade.passed { "PASSED" } else { "NOT PASSED" },

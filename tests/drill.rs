@@ -178,7 +178,10 @@ async fn authz_matrix(drill: &Arc<Drill>, socket: Option<SocketAddr>) {
                 if path == "/api/drill/control" && status == 200 {
                     drill.control(Control::Resume).unwrap();
                 }
-                let expected: &[u16] = if route.access == Access::Public {
+                let expected: &[u16] = if path.ends_with("/report") && who == Who::OwnTeam && exists {
+                    // The report is the answer key: a team gets it from the hot wash on.
+                    &[409]
+                } else if route.access == Access::Public {
                     &[200]
                 } else if who == Who::Anonymous {
                     &[401]
@@ -743,6 +746,10 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
         SocketAddr::new(e[0].address.parse().unwrap(), e[0].port)
     };
     let flag_a = identity_flag(endpoint("a")).await;
+    // The flag is read over Modbus, not off the console's endpoint table.
+    let (s, body) = http(addr, "GET", "/api/teams/a/endpoints", Some(&tokens["a"]), None).await;
+    assert_eq!(s, 200);
+    assert!(!body.contains("flag{"), "{body}");
     let flag_b = identity_flag(endpoint("b")).await;
     assert_ne!(flag_a, flag_b, "flags differ per team");
 
@@ -799,12 +806,17 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
     assert_eq!(s, 429, "{body}");
     assert!(body.contains("too many flag submissions"), "{body}");
 
+    // The report (the answer key) opens to teams at the hot wash only.
+    let (s, body) = http(addr, "GET", "/api/teams/a/report?format=json", Some(&tokens["a"]), None).await;
+    assert_eq!(s, 409, "{body}");
+    assert!(body.contains("hot wash"), "{body}");
+    let ins = drill.instructor_token().to_string();
+    assert_eq!(http(addr, "GET", "/api/teams/a/report?format=json", Some(&ins), None).await.0, 200);
     // Standings: brackets ranked on their own, and each team's replay hash. The manual clock
     // stands still from here.
     ticking.abort();
     drill.step(2).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let ins = drill.instructor_token().to_string();
     let (s, body) = http(addr, "GET", "/api/drill/standings", Some(&ins), None).await;
     assert_eq!(s, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -818,6 +830,10 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
     assert!(csv.starts_with("rank,team,name,bracket") && csv.lines().count() == 4, "{csv}");
     let (_, b_token, _) = drill.teams().nth(1).unwrap();
     assert_eq!(http(addr, "GET", "/api/drill/standings", Some(b_token), None).await.0, 403);
+    drill.control(Control::HotWash).unwrap();
+    let (s, body) = http(addr, "GET", "/api/teams/a/report?format=json", Some(&tokens["a"]), None).await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains("\"findings\""), "{body}");
     // The hash in the standings is the hash of the team's whole log, as `icsdrill replay` prints.
     use sha2::Digest as _;
     let mut h = sha2::Sha256::new();

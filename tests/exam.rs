@@ -222,7 +222,7 @@ fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
         forged["body"][field] = value;
         let path = dir.join(format!("forged-{field}.json"));
         std::fs::write(&path, forged.to_string()).unwrap();
-        let (ok, out) = icsdrill(&["cert", "verify", path.to_str().unwrap()]);
+        let (ok, out) = icsdrill(&["cert", "verify", path.to_str().unwrap(), "--data-dir", d]);
         assert!(!ok && out.contains("INVALID"), "{field}: {out}");
     }
     // Re-signed with another key: the signature is fine, but not this installation's.
@@ -252,7 +252,15 @@ fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
     }
     cert["signature"] = serde_json::json!("00".repeat(64));
     std::fs::write(dir.join("zero.json"), cert.to_string()).unwrap();
-    assert!(!icsdrill(&["cert", "verify", dir.join("zero.json").to_str().unwrap()]).0);
+    assert!(!icsdrill(&["cert", "verify", dir.join("zero.json").to_str().unwrap(), "--data-dir", d]).0);
+    // Without a data directory, the trusted key is given explicitly; a certificate cannot
+    // vouch for itself.
+    let key = original.split("\"public_key\": \"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let (ok, out) = icsdrill(&["cert", "verify", cert1.to_str().unwrap(), "--public-key", &key]);
+    assert!(ok && out.contains("signed by the trusted key"), "{out}");
+    let other_cert = other.join("out/certificate.json");
+    let (ok, out) = icsdrill(&["cert", "verify", other_cert.to_str().unwrap(), "--public-key", &key]);
+    assert!(!ok && out.contains("another key"), "{out}");
 
     // The trainer's cohort view.
     let (ok, csv) = icsdrill(&["exam", "cohort", "2026-A", "--data-dir", d]);

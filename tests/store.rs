@@ -160,6 +160,21 @@ fn exercise(store: &mut dyn Store, p: &str) {
     assert_eq!(changes, [(0, 2), (2, 3)]);
     assert_eq!(reg.activities.iter().filter(|a| a.enterprise == e.id).count(), 1);
     assert_eq!(reg.major_changes.iter().filter(|m| m.enterprise == e.id).count(), 1);
+    // Re-grading at the same level is recorded too.
+    store
+        .regrade(
+            &up,
+            &icsdrill::registry::LevelChange {
+                enterprise: e.id.clone(),
+                date: "2026-06-01".into(),
+                from: 3,
+                to: 3,
+                reason: "复核".into(),
+            },
+        )
+        .unwrap();
+    let changes = store.registry().unwrap().level_changes.iter().filter(|c| c.enterprise == e.id).count();
+    assert_eq!(changes, 3);
     let token = format!("{p}-tok");
     store.add_user(&token, "prefecture", Some("karamay")).unwrap();
     assert_eq!(store.user(&token).unwrap(), Some(("prefecture".into(), Some("karamay".into()))));

@@ -17,7 +17,7 @@ use anyhow::{Result, bail};
 use icsdrill_engine::{SimEvent, SimInput, TimedInput};
 use tokio::sync::watch;
 
-use crate::registry::{Activity, Enterprise, MajorChange, Registry};
+use crate::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
 
 mod postgres;
 mod sqlite;
@@ -163,6 +163,9 @@ pub trait Store: Send {
     fn import_enterprises(&mut self, list: &[Enterprise], date: &str) -> Result<usize>;
     /// Records a drill, compliance test or risk assessment.
     fn add_activity(&mut self, a: &Activity) -> Result<()>;
+    /// Re-grades an enterprise: sets its level and who verified it, and records the level
+    /// change (also when the level stays the same: the re-grading is done).
+    fn regrade(&mut self, e: &Enterprise, change: &LevelChange) -> Result<()>;
     /// Records a major change (re-grading becomes due).
     fn add_major_change(&mut self, m: &MajorChange) -> Result<()>;
     /// Adds a regional-view user: `region`, or `prefecture` with its code.
@@ -189,6 +192,13 @@ pub struct Recorder {
     thread: Option<JoinHandle<()>>,
 }
 
+fn push(m: Msg, batches: &mut Vec<Batch>, others: &mut Vec<Msg>) {
+    match m {
+        Msg::Batch(b) => batches.push(b),
+        other => others.push(other),
+    }
+}
+
 /// Longest a batch waits for others to share its commit.
 const GROUP_WINDOW: Duration = Duration::from_millis(5);
 
@@ -197,65 +207,82 @@ impl Recorder {
     /// is team i's durable tick already on disk (a resumed drill), or 0.
     pub fn start(mut store: Box<dyn Store>, drill: String, teams: Vec<String>) -> Recorder {
         let (tx, rx) = mpsc::channel::<Msg>();
+        // A team's durable mark is the first tick not yet known to be on disk: every batch of
+        // an earlier tick is committed. It starts at 0: nothing is durable yet.
         let (senders, durable): (Vec<_>, Vec<_>) = teams.iter().map(|_| watch::channel(0u64)).unzip();
         let thread = std::thread::Builder::new()
             .name("icsdrill-store".into())
             .spawn(move || {
                 let mut failing = false;
-                while let Ok(first) = rx.recv() {
-                    let mut msgs = vec![first];
-                    let until = std::time::Instant::now() + GROUP_WINDOW;
-                    while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
-                        match rx.recv_timeout(left) {
-                            Ok(m) => msgs.push(m),
+                let mut batches: Vec<Batch> = Vec::new();
+                let mut others: Vec<Msg> = Vec::new();
+                let mut open = true;
+                while open || !batches.is_empty() || !others.is_empty() {
+                    if batches.is_empty() && others.is_empty() {
+                        match rx.recv() {
+                            Ok(m) => push(m, &mut batches, &mut others),
                             Err(_) => break,
                         }
                     }
-                    let mut batches = Vec::new();
-                    for m in msgs {
-                        let result = match m {
-                            Msg::Batch(b) => {
-                                batches.push(b);
-                                Ok(())
-                            }
-                            Msg::Phase(p) => store.set_phase(&drill, &p),
-                            Msg::Score { team, tick, total, card } => {
-                                store.save_score(&drill, &teams[team], tick, total, &card)
-                            }
-                        };
-                        if let Err(e) = result {
-                            tracing::error!(error = %format!("{e:#}"), "cannot record to the database");
-                        }
-                    }
-                    // Keep every batch until it is on disk: a failed commit is retried with the
-                    // next group, and nothing is acknowledged meanwhile.
-                    let mut pending = batches;
-                    loop {
-                        match store.append(&drill, &teams, &pending) {
-                            Ok(()) => {
-                                if failing {
-                                    tracing::warn!("database writes work again");
-                                    failing = false;
-                                }
-                                for b in &pending {
-                                    senders[b.team].send_if_modified(|t| {
-                                        let moved = b.tick > *t;
-                                        *t = (*t).max(b.tick);
-                                        moved
-                                    });
-                                }
+                    // Gather what arrives within the group window into one commit.
+                    let until = std::time::Instant::now() + GROUP_WINDOW;
+                    while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+                        match rx.recv_timeout(left) {
+                            Ok(m) => push(m, &mut batches, &mut others),
+                            Err(mpsc::RecvTimeoutError::Timeout) => break,
+                            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                                open = false;
                                 break;
                             }
-                            Err(e) => {
-                                if !failing {
-                                    tracing::error!(error = %format!("{e:#}"), "cannot commit drill records; retrying");
-                                    failing = true;
+                        }
+                    }
+                    // Batches first (they carry acknowledgements), then phases and scores; what
+                    // fails stays queued and is retried, and nothing is acknowledged meanwhile.
+                    let mut result = store.append(&drill, &teams, &batches);
+                    if result.is_ok() {
+                        for b in batches.drain(..) {
+                            senders[b.team].send_if_modified(|t| {
+                                let moved = b.tick + 1 > *t;
+                                *t = (*t).max(b.tick + 1);
+                                moved
+                            });
+                        }
+                        let mut kept = Vec::new();
+                        for m in others.drain(..) {
+                            let r = match &m {
+                                Msg::Phase(p) => store.set_phase(&drill, p),
+                                Msg::Score { team, tick, total, card } => {
+                                    store.save_score(&drill, &teams[*team], *tick, *total, card)
                                 }
-                                std::thread::sleep(Duration::from_millis(200));
-                                while let Ok(Msg::Batch(b)) = rx.try_recv() {
-                                    pending.push(b);
-                                }
+                                Msg::Batch(_) => Ok(()),
+                            };
+                            if let Err(e) = r {
+                                result = Err(e);
+                                kept.push(m);
                             }
+                        }
+                        others = kept;
+                    }
+                    match result {
+                        Ok(()) if failing => {
+                            tracing::warn!("database writes work again");
+                            failing = false;
+                        }
+                        Ok(()) => {}
+                        Err(e) => {
+                            if !failing {
+                                tracing::error!(error = %format!("{e:#}"), "cannot commit drill records; retrying");
+                                failing = true;
+                            }
+                            if !open {
+                                tracing::error!(
+                                    batches = batches.len(),
+                                    others = others.len(),
+                                    "the drill has stopped and the database still refuses its last records: they are lost"
+                                );
+                                break;
+                            }
+                            std::thread::sleep(Duration::from_millis(200));
                         }
                     }
                 }
@@ -284,7 +311,8 @@ impl Recorder {
         RecordSender(self.tx.clone())
     }
 
-    /// Team `i`'s durable tick: every batch up to it is on disk.
+    /// Team `i`'s durable mark: the first tick not yet known to be on disk (every batch of an
+    /// earlier tick is).
     pub fn durable(&self, team: usize) -> watch::Receiver<u64> {
         self.durable[team].clone()
     }

@@ -17,6 +17,8 @@ use crate::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
 pub struct PgStore {
     /// Reads take `&self` in `Store`; the client needs `&mut` for every call.
     client: RefCell<Client>,
+    /// How to connect again after the server dropped the connection.
+    params: String,
 }
 
 const SCHEMA: &str = "
@@ -61,7 +63,17 @@ impl PgStore {
     pub fn connect(params: &str) -> Result<PgStore> {
         let mut client = Client::connect(params, NoTls).context("cannot connect to PostgreSQL")?;
         client.batch_execute(SCHEMA).context("cannot create the schema")?;
-        Ok(PgStore { client: RefCell::new(client) })
+        Ok(PgStore { client: RefCell::new(client), params: params.to_string() })
+    }
+
+    /// The client, connected again if the server dropped the connection (a restart, a
+    /// network blip): the recorder keeps retrying through it.
+    fn writer(&mut self) -> Result<&mut Client> {
+        if self.client.get_mut().is_closed() {
+            let client = Client::connect(&self.params, NoTls).context("cannot reconnect to PostgreSQL")?;
+            *self.client.get_mut() = client;
+        }
+        Ok(self.client.get_mut())
     }
 
     fn client_ref(&self) -> RefMut<'_, Client> {
@@ -104,7 +116,7 @@ use super::sqlite::DRILL_COLUMNS;
 
 impl Store for PgStore {
     fn create_drill(&mut self, d: &DrillRecord, teams: &[TeamRecord]) -> Result<()> {
-        let mut tx = self.client.get_mut().transaction()?;
+        let mut tx = self.writer()?.transaction()?;
         tx.execute(
             &format!("INSERT INTO drills ({DRILL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"),
             &[
@@ -134,7 +146,7 @@ impl Store for PgStore {
     }
 
     fn append(&mut self, drill: &str, teams: &[String], batches: &[Batch]) -> Result<()> {
-        let mut tx = self.client.get_mut().transaction()?;
+        let mut tx = self.writer()?.transaction()?;
         let mut next = std::collections::BTreeMap::<usize, i64>::new();
         let input =
             tx.prepare("INSERT INTO inputs (drill_id, team, seq, tick, input) VALUES ($1, $2, $3, $4, $5)")?;
@@ -170,7 +182,7 @@ impl Store for PgStore {
     }
 
     fn set_phase(&mut self, drill: &str, phase: &str) -> Result<()> {
-        let mut tx = self.client.get_mut().transaction()?;
+        let mut tx = self.writer()?.transaction()?;
         tx.execute("UPDATE drills SET phase = $2 WHERE id = $1", &[&drill, &phase])?;
         tx.execute(
             "INSERT INTO phases (drill_id, at_ms, phase) VALUES ($1, $2, $3)",
@@ -181,7 +193,7 @@ impl Store for PgStore {
     }
 
     fn save_score(&mut self, drill: &str, team: &str, tick: u64, total: f64, card: &str) -> Result<()> {
-        self.client.get_mut().execute(
+        self.writer()?.execute(
             "INSERT INTO scores (drill_id, team, tick, total, card) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (drill_id, team) DO UPDATE SET tick = $3, total = $4, card = $5",
             &[&drill, &team, &(tick as i64), &total, &card],
@@ -267,7 +279,7 @@ impl Store for PgStore {
     }
 
     fn track(&mut self, drill: &str, team: &str, findings: &[TrackedFinding]) -> Result<()> {
-        let mut tx = self.client.get_mut().transaction()?;
+        let mut tx = self.writer()?.transaction()?;
         for f in findings {
             tx.execute(
                 "INSERT INTO findings (enterprise, id, status, severity, first_drill, last_drill, finding, history)
@@ -335,7 +347,7 @@ impl Store for PgStore {
     }
 
     fn import_enterprises(&mut self, list: &[Enterprise], date: &str) -> Result<usize> {
-        let mut tx = self.client.get_mut().transaction()?;
+        let mut tx = self.writer()?.transaction()?;
         let mut new = 0;
         for e in list {
             let old: Option<String> =
@@ -363,8 +375,19 @@ impl Store for PgStore {
         Ok(new)
     }
 
+    fn regrade(&mut self, e: &Enterprise, c: &LevelChange) -> Result<()> {
+        let mut tx = self.writer()?.transaction()?;
+        tx.execute("UPDATE enterprises SET data = $2 WHERE id = $1", &[&e.id, &serde_json::to_string(e)?])?;
+        tx.execute(
+            "INSERT INTO level_changes (enterprise, date, from_level, to_level, reason) VALUES ($1, $2, $3, $4, $5)",
+            &[&c.enterprise, &c.date, &i64::from(c.from), &i64::from(c.to), &c.reason],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn add_activity(&mut self, a: &Activity) -> Result<()> {
-        self.client.get_mut().execute(
+        self.writer()?.execute(
             "INSERT INTO activities (enterprise, kind, date, reference) VALUES ($1, $2, $3, $4)",
             &[&a.enterprise, &a.kind, &a.date, &a.reference],
         )?;
@@ -372,7 +395,7 @@ impl Store for PgStore {
     }
 
     fn add_major_change(&mut self, m: &MajorChange) -> Result<()> {
-        self.client.get_mut().execute(
+        self.writer()?.execute(
             "INSERT INTO major_changes (enterprise, date, note) VALUES ($1, $2, $3)",
             &[&m.enterprise, &m.date, &m.note],
         )?;
@@ -380,7 +403,7 @@ impl Store for PgStore {
     }
 
     fn add_user(&mut self, token: &str, role: &str, prefecture: Option<&str>) -> Result<()> {
-        self.client.get_mut().execute(
+        self.writer()?.execute(
             "INSERT INTO users (token, role, prefecture) VALUES ($1, $2, $3)",
             &[&token, &role, &prefecture],
         )?;
@@ -394,7 +417,7 @@ impl Store for PgStore {
     }
 
     fn save_exam(&mut self, e: &ExamRecord) -> Result<()> {
-        self.client.get_mut().execute(
+        self.writer()?.execute(
             "INSERT INTO exams (drill_id, trainee, name, cohort, date, total, max, passed, certificate)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &[

@@ -393,6 +393,20 @@ impl Store for SqliteStore {
         Ok(new)
     }
 
+    fn regrade(&mut self, e: &Enterprise, c: &LevelChange) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE enterprises SET data = ?2 WHERE id = ?1",
+            params![e.id, serde_json::to_string(e)?],
+        )?;
+        tx.execute(
+            "INSERT INTO level_changes (enterprise, date, from_level, to_level, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![c.enterprise, c.date, i64::from(c.from), i64::from(c.to), c.reason],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn add_activity(&mut self, a: &Activity) -> Result<()> {
         self.conn.execute(
             "INSERT INTO activities (enterprise, kind, date, reference) VALUES (?1, ?2, ?3, ?4)",

@@ -180,6 +180,9 @@ impl Scoreboard {
 pub enum ActError {
     /// Too many flag submissions: 429, retry after this many seconds.
     RateLimited(u64),
+    /// Queued but not applied in time (the clock is held or the range busy): 202; it applies
+    /// at the range's next tick, so it must not be sent again.
+    Queued,
     /// The plant refused it (unknown target, not allowed...): 422 with the reason.
     Rejected(String),
     /// The drill is not live: 409.
@@ -736,6 +739,10 @@ fn parse_json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes)
 
 fn act_error(e: ActError) -> ApiError {
     match e {
+        ActError::Queued => ApiError::new(
+            StatusCode::ACCEPTED,
+            "queued: the range is busy or its clock held; the action applies at its next tick (do not resend)",
+        ),
         ActError::RateLimited(after) => {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many flag submissions: wait {after} s"))
         }
@@ -964,7 +971,16 @@ async fn team_report_doc(
     headers: HeaderMap,
     q: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    let role = allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    // The report names the attack's steps and the findings: the answer key, for a team only
+    // once play is over.
+    let phase = drill.info().phase;
+    if matches!(role, Role::Team(_)) && !matches!(phase, Phase::HotWash | Phase::Ended) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("the report opens to teams at the hot wash; the drill is {}", phase_name(phase)),
+        ));
+    }
     let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     if q.lang != "zh" && q.lang != "en" {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "lang must be zh or en"));
