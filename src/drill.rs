@@ -286,6 +286,8 @@ pub struct Drill {
     recorder: Mutex<Option<Recorder>>,
     /// Contest: the flag secret and the challenges.
     flag_secret: Option<String>,
+    /// Exam: the trainee's variant seed.
+    variant_seed: Option<u64>,
     challenges: Vec<Challenge>,
     /// Recent flag submissions per team, for the rate limit.
     flag_times: Mutex<std::collections::BTreeMap<String, std::collections::VecDeque<Instant>>>,
@@ -714,6 +716,7 @@ impl DrillServer {
             observer_token: identity.observer_token,
             recorder: Mutex::new(recorder),
             flag_secret: identity.flag_secret.clone(),
+            variant_seed: spec.variant_seed,
             challenges: contest_challenges.clone(),
             flag_times: Mutex::new(std::collections::BTreeMap::new()),
             manual_clock: spec.manual_clock,
@@ -810,6 +813,11 @@ impl Drill {
     /// When the drill started (the scoreboard's `changed_us` counts from here).
     pub fn epoch(&self) -> Instant {
         self.epoch
+    }
+
+    /// An exam's variant seed.
+    pub fn variant_seed(&self) -> Option<u64> {
+        self.variant_seed
     }
 
     /// The phase.

@@ -80,7 +80,10 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
             let text = std::fs::read_to_string(&inputs)
                 .with_context(|| format!("cannot read {}", inputs.display()))?;
             let inputs = icsdrill_engine::parse_inputs(&inputs.display().to_string(), &text)?;
-            let seed = seed.unwrap_or_else(|| exam_run::seed_for(&trainee));
+            let seed = match seed {
+                Some(s) => s,
+                None => exam_run::seed_for(&trainee, &key_dir(at)?)?,
+            };
             let mut store = at.create()?;
             let t = Trainee { name: name.unwrap_or_else(|| trainee.clone()), id: trainee, cohort };
             let (grade, cert) =
@@ -106,7 +109,10 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
         }
         ExamCmd::Variant { trainee, scenario, seed } => {
             let (base, _) = load_scenario_source(&scenario)?;
-            let seed = seed.unwrap_or_else(|| exam_run::seed_for(&trainee));
+            let seed = match seed {
+                Some(s) => s,
+                None => exam_run::seed_for(&trainee, &key_dir(at)?)?,
+            };
             let (_, map) = icsdrill_engine::exam::variant(&base, seed);
             println!("{}", serde_json::to_string_pretty(&map)?);
             Ok(ExitCode::SUCCESS)

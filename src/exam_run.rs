@@ -13,10 +13,16 @@ use sha2::{Digest, Sha256};
 use crate::cert::{self, CertBody, Certificate};
 use crate::store::{Batch, DrillRecord, ExamRecord, Store, TeamRecord};
 
-/// A trainee's variant seed: from the trainee id, unless one is given.
-pub fn seed_for(trainee: &str) -> u64 {
-    let h = Sha256::digest(format!("icsdrill exam variant {trainee}").as_bytes());
-    u64::from_le_bytes(h[..8].try_into().expect("8 bytes"))
+/// A trainee's variant seed: keyed with this installation's signing key (created on first
+/// use in `key_dir`), so a trainee cannot work out their own variant from the public code.
+pub fn seed_for(trainee: &str, key_dir: &Path) -> Result<u64> {
+    let key = cert::signing_key(key_dir)?;
+    let mut h = Sha256::new();
+    h.update(key.to_bytes());
+    h.update(b"icsdrill exam variant ");
+    h.update(trainee.as_bytes());
+    let d = h.finalize();
+    Ok(u64::from_le_bytes(d[..8].try_into().expect("8 bytes")))
 }
 
 /// Who sits the exam.

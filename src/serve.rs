@@ -237,7 +237,10 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
             if teams.len() != 1 {
                 bail!("an exam has one trainee: --mode exam --teams TRAINEE_ID");
             }
-            let seed = icsdrill::exam_run::seed_for(&teams[0].id);
+            let seed = icsdrill::exam_run::seed_for(
+                &teams[0].id,
+                &icsdrill::store::data_dir(args.data_dir.as_deref())?,
+            )?;
             scenario = std::sync::Arc::new(icsdrill_engine::exam::variant(&scenario, seed).0);
             opts.seed = seed;
             opts.duration_s = Some(args.duration.unwrap_or(
@@ -497,7 +500,7 @@ async fn certify(
         name: name.clone(),
         cohort: String::new(),
         exam: info.scenario.split('~').next().unwrap_or_default().to_string(),
-        variant_seed: icsdrill::exam_run::seed_for(trainee),
+        variant_seed: drill.variant_seed().unwrap_or_default(),
         date: icsdrill::dates::civil(icsdrill::dates::today()),
         areas: grade.areas.iter().map(|a| (a.area.to_string(), a.points, a.max)).collect(),
         total: grade.total,
