@@ -383,16 +383,26 @@ fn score_hook(
             .collect(),
         ..Track::default()
     };
-    for e in past {
-        scorer.push(e);
-        track.push(e);
-    }
-    if !past.is_empty() {
-        let tick = past.last().map_or(0, |e| e.tick);
-        published.card.store(Arc::new(scorer.card(tick)));
+    let refresh = REFRESH_S * u64::from(scenario.tick_hz);
+    // A resumed range: read its log tick by tick, scoring when the live hook would have, so the
+    // scorer (tie-break tick included) is where it was before the stop.
+    if let Some(last) = past.last() {
+        let mut next = 0;
+        for tick in 1..=last.tick + 1 {
+            let mut relevant = false;
+            while next < past.len() && past[next].tick < tick {
+                scorer.push(&past[next]);
+                track.push(&past[next]);
+                relevant |= Scorer::relevant(&past[next].kind);
+                next += 1;
+            }
+            if relevant || tick.is_multiple_of(refresh) {
+                let _ = scorer.card(tick);
+            }
+        }
+        published.card.store(Arc::new(scorer.card(last.tick + 1)));
         published.track.store(Arc::new(track.clone()));
     }
-    let refresh = REFRESH_S * u64::from(scenario.tick_hz);
     Box::new(move |sim: &Sim, applied: u64, inputs: &[SimInput], new: &[SimEvent]| {
         if let Some(r) = &recording
             && (!inputs.is_empty() || !new.is_empty())
