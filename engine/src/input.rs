@@ -17,6 +17,26 @@ fn is_one(n: &u32) -> bool {
     *n == 1
 }
 
+/// The `kind` tags of the defender inputs (`SimInput::defender_kind`): what a scenario's
+/// `defender:` trigger and response plan may name, and what teams may take.
+pub const DEFENDER_KINDS: [&str; 15] = [
+    "block_source",
+    "allow_functions",
+    "restrict_writes",
+    "reset_conduit",
+    "isolate_host",
+    "restore_host",
+    "set_mode",
+    "restore_setpoints",
+    "restore_program",
+    "restart_plc",
+    "acknowledge_alarm",
+    "enable_range_checks",
+    "report_incident",
+    "notify",
+    "declare_hazard",
+];
+
 /// The function code engineering commands travel under (Schneider's UMAS uses 90).
 pub const ENGINEERING_FUNCTION: u8 = 90;
 

@@ -64,6 +64,19 @@ pub(super) fn now_ms() -> i64 {
 }
 
 impl SqliteStore {
+    fn finding_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TrackedFinding> {
+        Ok(TrackedFinding {
+            enterprise: r.get(0)?,
+            id: r.get(1)?,
+            status: r.get(2)?,
+            severity: r.get(3)?,
+            first_drill: r.get(4)?,
+            last_drill: r.get(5)?,
+            finding: r.get(6)?,
+            history: r.get(7)?,
+        })
+    }
+
     /// Opens (creating it if needed) the database in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<SqliteStore> {
         std::fs::create_dir_all(data_dir)
@@ -265,18 +278,7 @@ impl Store for SqliteStore {
             "SELECT enterprise, id, status, severity, first_drill, last_drill, finding, history FROM findings
              WHERE enterprise = ?1 ORDER BY id",
         )?;
-        let rows = q.query_map([enterprise], |r| {
-            Ok(TrackedFinding {
-                enterprise: r.get(0)?,
-                id: r.get(1)?,
-                status: r.get(2)?,
-                severity: r.get(3)?,
-                first_drill: r.get(4)?,
-                last_drill: r.get(5)?,
-                finding: r.get(6)?,
-                history: r.get(7)?,
-            })
-        })?;
+        let rows = q.query_map([enterprise], SqliteStore::finding_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -312,18 +314,7 @@ impl Store for SqliteStore {
             "SELECT enterprise, id, status, severity, first_drill, last_drill, finding, history FROM findings
              ORDER BY enterprise, id",
         )?;
-        let rows = q.query_map([], |r| {
-            Ok(TrackedFinding {
-                enterprise: r.get(0)?,
-                id: r.get(1)?,
-                status: r.get(2)?,
-                severity: r.get(3)?,
-                first_drill: r.get(4)?,
-                last_drill: r.get(5)?,
-                finding: r.get(6)?,
-                history: r.get(7)?,
-            })
-        })?;
+        let rows = q.query_map([], SqliteStore::finding_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -423,23 +423,11 @@ pub const ROUTES: &[RouteDoc] = &[
     },
 ];
 
-/// Defender action kinds a team may post to `/actions`.
-pub const TEAM_ACTIONS: [&str; 14] = [
-    "block_source",
-    "allow_functions",
-    "restrict_writes",
-    "reset_conduit",
-    "isolate_host",
-    "restore_host",
-    "set_mode",
-    "restore_setpoints",
-    "restore_program",
-    "restart_plc",
-    "acknowledge_alarm",
-    "enable_range_checks",
-    "notify",
-    "declare_hazard",
-];
+/// Defender action kinds a team may post to `/actions`: every defender input but the incident
+/// report, which has its own route and checks.
+pub fn team_actions() -> impl Iterator<Item = &'static str> {
+    icsdrill_engine::input::DEFENDER_KINDS.into_iter().filter(|k| *k != "report_incident")
+}
 
 const COOKIE: &str = "icsdrill_token";
 
@@ -783,10 +771,13 @@ async fn team_action(
 ) -> Result<Json<Applied>, ApiError> {
     allow_team(&drill, &headers, &team, Access::OwnTeam)?;
     let input: SimInput = parse_json(&headers, &body)?;
-    let kind = input.defender_kind().filter(|k| TEAM_ACTIONS.contains(k)).ok_or_else(|| {
+    let kind = input.defender_kind().filter(|k| team_actions().any(|t| t == *k)).ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            format!("not a defender action; `kind` must be one of {}", TEAM_ACTIONS.join(", ")),
+            format!(
+                "not a defender action; `kind` must be one of {}",
+                team_actions().collect::<Vec<_>>().join(", ")
+            ),
         )
     })?;
     drill.act(&team, input).await.map_err(act_error)?;

@@ -16,35 +16,16 @@ pub(super) struct AttackNames<'a> {
     pub(super) tick_hz: u32,
 }
 
-/// The `kind` tags of defender inputs a `defender:` trigger may wait for.
-const DEFENDER_ACTIONS: [&str; 15] = [
-    "block_source",
-    "allow_functions",
-    "restrict_writes",
-    "reset_conduit",
-    "isolate_host",
-    "restore_host",
-    "set_mode",
-    "restore_setpoints",
-    "restore_program",
-    "restart_plc",
-    "acknowledge_alarm",
-    "enable_range_checks",
-    "report_incident",
-    "notify",
-    "declare_hazard",
-];
-
 impl Cx<'_> {
     /// Checks the `kind` tag of a defender action.
     pub(super) fn defender_kind(&mut self, kind: &Spanned<String>) {
-        if !DEFENDER_ACTIONS.contains(&kind.value.as_str()) {
+        if !crate::input::DEFENDER_KINDS.contains(&kind.value.as_str()) {
             self.err(
                 &kind.referenced,
                 format!(
                     "unknown defender action `{}`, expected one of {}",
                     kind.value,
-                    DEFENDER_ACTIONS.join(", ")
+                    crate::input::DEFENDER_KINDS.join(", ")
                 ),
             );
         }
