@@ -152,7 +152,7 @@ async function teamPage() {
     $("#plan tbody").innerHTML = s.score.plan.map(p => `<tr><td>${esc(txt(p.name))}</td><td class="${p.status === "done" ? "ok" : p.status === "pending" ? "mut" : "bad"}">${tr(p.status)}</td></tr>`).join("");
     if (first) { first = false; fillKinds(); fields(); const a = $("#asset"); a.innerHTML = opts(s.plcs.concat(s.hosts)); }
   };
-  rerender = () => { reportLink(); if (state) { fillKinds(); render(state); } };
+  rerender = () => { reportLink(); if (info) $("#title").textContent = txt(info.title); if (state) { fillKinds(); fields(); render(state); } };
   document.addEventListener("click", async ev => {
     const t = ev.target;
     try {
