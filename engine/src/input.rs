@@ -509,3 +509,20 @@ pub fn parse_inputs(file: &str, text: &str) -> Result<Vec<TimedInput>, InputsErr
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_defender_kind_is_an_input() {
+        for kind in DEFENDER_KINDS {
+            let err = serde_json::from_str::<SimInput>(&format!(r#"{{"kind":"{kind}"}}"#)).err();
+            let unknown = err.as_ref().is_some_and(|e| e.to_string().contains("unknown variant"));
+            assert!(!unknown, "`{kind}` is not a SimInput: {err:?}");
+        }
+        let notify = SimInput::Notify { to: "duty_officer".into(), text: String::new() };
+        assert!(DEFENDER_KINDS.contains(&notify.defender_kind().unwrap()));
+        assert!(SimInput::write_registers("p", "h", 0, vec![1]).defender_kind().is_none());
+    }
+}
