@@ -403,14 +403,14 @@ fn score_hook(
         published.card.store(Arc::new(scorer.card(last.tick + 1)));
         published.track.store(Arc::new(track.clone()));
     }
-    Box::new(move |sim: &Sim, applied: u64, inputs: &[SimInput], new: &[SimEvent]| {
+    Box::new(move |sim: &Sim, applied: u64, inputs: Vec<SimInput>, new: &[SimEvent]| {
         if let Some(r) = &recording
             && (!inputs.is_empty() || !new.is_empty())
         {
             r.sender.record(Batch {
                 team: r.index,
                 tick: applied,
-                inputs: inputs.to_vec(),
+                inputs,
                 events: new.to_vec(),
             });
         }

@@ -43,7 +43,7 @@ pub struct Clock {
 /// Called on the sim thread after every tick with the simulation, the tick the inputs were
 /// applied at, those inputs in order, and the tick's new events (scoring and recording hang
 /// off it). Keep it short: the next tick waits for it.
-pub type TickHook = Box<dyn FnMut(&Sim, u64, &[SimInput], &[SimEvent]) + Send>;
+pub type TickHook = Box<dyn FnMut(&Sim, u64, Vec<SimInput>, &[SimEvent]) + Send>;
 
 /// How to start a `Live` beyond the scenario, seed and clock.
 #[derive(Default)]
@@ -345,7 +345,7 @@ fn tick(sim: &mut Sim, live: &Live, rx: &mut mpsc::Receiver<Command>, hook: &mut
     live.snapshot.store(Arc::new(sim.snapshot()));
     live.events.write().unwrap_or_else(|e| e.into_inner()).extend(&sim.events()[before..]);
     if let Some(hook) = hook {
-        hook(sim, tick, &recorded, &sim.events()[before..]);
+        hook(sim, tick, recorded, &sim.events()[before..]);
     }
     // Answer only once the snapshot shows the write, so a read after the answer sees it.
     for (i, reply) in replies {
