@@ -407,12 +407,7 @@ fn score_hook(
         if let Some(r) = &recording
             && (!inputs.is_empty() || !new.is_empty())
         {
-            r.sender.record(Batch {
-                team: r.index,
-                tick: applied,
-                inputs,
-                events: new.to_vec(),
-            });
+            r.sender.record(Batch { team: r.index, tick: applied, inputs, events: new.to_vec() });
         }
         let mut relevant = false;
         let mut shown = false;

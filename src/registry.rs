@@ -343,9 +343,7 @@ pub fn to_xlsx(sheet: &str, header: &[&str], rows: &[Vec<String>]) -> Result<Vec
     let mut wb = rust_xlsxwriter::Workbook::new();
     let bold = rust_xlsxwriter::Format::new().set_bold();
     let s = wb.add_worksheet().set_name(sheet)?;
-    for (c, h) in header.iter().enumerate() {
-        s.write_string_with_format(0, c as u16, *h, &bold)?;
-    }
+    crate::report::header_row(s, header, &bold)?;
     for (r, row) in rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
             match v.parse::<f64>() {

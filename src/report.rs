@@ -660,6 +660,18 @@ fn html(r: &Report, l: Lang) -> String {
     o
 }
 
+/// Writes a bold header in the first row.
+pub(crate) fn header_row(
+    s: &mut rust_xlsxwriter::Worksheet,
+    heads: &[&str],
+    bold: &rust_xlsxwriter::Format,
+) -> Result<()> {
+    for (c, h) in heads.iter().enumerate() {
+        s.write_string_with_format(0, c as u16, *h, bold)?;
+    }
+    Ok(())
+}
+
 fn xlsx(r: &Report, l: Lang) -> Result<Vec<u8>> {
     use rust_xlsxwriter::{Format as Cell, Workbook};
     let mut wb = Workbook::new();
@@ -687,9 +699,7 @@ fn xlsx(r: &Report, l: Lang) -> Result<Vec<u8>> {
     }
     {
         let s = wb.add_worksheet().set_name(l.s("Timeline", "时间线"))?;
-        for (c, h) in ["t (s)", l.s("Who", "角色"), l.s("What", "事件"), "seq"].iter().enumerate() {
-            s.write_string_with_format(0, c as u16, *h, &bold)?;
-        }
+        header_row(s, &["t (s)", l.s("Who", "角色"), l.s("What", "事件"), "seq"], &bold)?;
         for (i, line) in r.timeline.iter().enumerate() {
             let row = i as u32 + 1;
             s.write_number(row, 0, line.t_s)?;
@@ -716,9 +726,7 @@ fn xlsx(r: &Report, l: Lang) -> Result<Vec<u8>> {
             l.s("Deadline (days)", "整改期限（天）"),
             l.s("Status", "状态"),
         ];
-        for (c, h) in heads.iter().enumerate() {
-            s.write_string_with_format(0, c as u16, *h, &bold)?;
-        }
+        header_row(s, &heads, &bold)?;
         for (i, f) in r.findings.iter().enumerate() {
             let row = i as u32 + 1;
             s.write_string(row, 0, &f.id)?;
@@ -750,9 +758,7 @@ fn xlsx(r: &Report, l: Lang) -> Result<Vec<u8>> {
             l.s("Start", "开始"),
             l.s("Due", "整改期限"),
         ];
-        for (c, h) in heads.iter().enumerate() {
-            s.write_string_with_format(0, c as u16, *h, &bold)?;
-        }
+        header_row(s, &heads, &bold)?;
         for (i, p) in r.plan.iter().enumerate() {
             let row = i as u32 + 1;
             s.write_string(row, 0, &p.finding)?;
