@@ -128,24 +128,8 @@ fn simulate_reports_bad_inputs_with_their_line() {
 
 #[test]
 fn no_arguments_serves_the_default_scenario_until_stopped() {
-    use std::io::{BufRead, BufReader};
     let data = std::env::temp_dir().join(format!("icsdrill-noargs-{}", std::process::id()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
-        .env("ICSDRILL_DATA", &data)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let done = line.starts_with("Press Ctrl-C");
-        seen.push(line);
-        if done {
-            break;
-        }
-    }
+    let (mut child, seen, lines) = crate::util::spawn_served(&[], Some(&data));
     let table = seen.join("\n");
     assert!(table.contains(&format!("serving {}", icsdrill_scenarios::DEFAULT)), "{table}");
     assert!(
@@ -162,24 +146,11 @@ fn no_arguments_serves_the_default_scenario_until_stopped() {
 
 #[test]
 fn serve_with_teams_prints_login_urls_and_endpoint_tables() {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
-        .args(["serve", "--teams", "red,blue", "--mode", "contest", "--modbus-port", "0", "--http-port", "0"])
-        .env("ICSDRILL_DATA", std::env::temp_dir().join(format!("icsdrill-teams-{}", std::process::id())))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let done = line.starts_with("Press Ctrl-C");
-        seen.push(line);
-        if done {
-            break;
-        }
-    }
+    use std::io::{Read, Write};
+    let data = std::env::temp_dir().join(format!("icsdrill-teams-{}", std::process::id()));
+    let args =
+        ["serve", "--teams", "red,blue", "--mode", "contest", "--modbus-port", "0", "--http-port", "0"];
+    let (mut child, seen, lines) = crate::util::spawn_served(&args, Some(&data));
     let out = seen.join("\n");
     assert!(out.contains("as a contest drill with 2 team(s)"), "{out}");
     assert!(out.contains("Phase: briefing"), "{out}");

@@ -3,17 +3,16 @@
 //! team's event log and score from the stored scenario, seed and inputs, for every library
 //! scenario with its recorded defence too.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use icsdrill::drill::{DrillServer, DrillSpec};
+use icsdrill::drill::DrillServer;
 use icsdrill::store::{SqliteStore, Store};
 use icsdrill_engine::parse_inputs;
 use icsdrill_web::drill::{Control, DrillApi, Mode};
 
 use crate::drill::http;
-use crate::util::builtin;
+use crate::util::{builtin, test_spec};
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("icsdrill-{name}-{}", std::process::id()));
@@ -22,25 +21,8 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
-/// Starts `icsdrill` with `args` and reads its banner up to "Press Ctrl-C".
-fn spawn(args: &[&str]) -> (Child, Vec<String>, std::io::Lines<BufReader<std::process::ChildStdout>>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let done = line.starts_with("Press Ctrl-C");
-        seen.push(line);
-        if done {
-            break;
-        }
-    }
-    (child, seen, lines)
+fn spawn(args: &[&str]) -> crate::util::Banner {
+    crate::util::spawn_served(args, None)
 }
 
 /// The last word of the first banner line starting with `prefix`.
@@ -235,13 +217,7 @@ async fn every_library_drill_with_its_recorded_defence_replays_identically() {
     let dir = temp_dir("library");
     let mut ids = Vec::new();
     for b in icsdrill_scenarios::LIBRARY {
-        let mut spec = DrillSpec::new(builtin(b.id), &["defender", "idle"], Mode::Enterprise);
-        spec.range.modbus_port = 0;
-        spec.range.http_port = 0;
-        spec.range.live_attacker = false;
-        spec.manual_clock = true;
-        spec.database = Some(icsdrill::store::Database::Sqlite(dir.clone()));
-        spec.scenario_source = Some(b.source.to_string());
+        let spec = test_spec(builtin(b.id), &["defender", "idle"], Mode::Enterprise, Some((&dir, b.source)));
         let server = DrillServer::start(spec).await.unwrap();
         let drill = server.drill.clone();
         drill.control(Control::Start).unwrap();
@@ -285,13 +261,7 @@ async fn every_library_drill_with_its_recorded_defence_replays_identically() {
 async fn replay_exits_1_on_a_tampered_log_and_reports_take_configured_deadlines() {
     let dir = temp_dir("tamper");
     let b = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap();
-    let mut spec = DrillSpec::new(builtin(b.id), &["a"], Mode::Regional);
-    spec.range.modbus_port = 0;
-    spec.range.http_port = 0;
-    spec.range.live_attacker = false;
-    spec.manual_clock = true;
-    spec.database = Some(icsdrill::store::Database::Sqlite(dir.clone()));
-    spec.scenario_source = Some(b.source.to_string());
+    let spec = test_spec(builtin(b.id), &["a"], Mode::Regional, Some((&dir, b.source)));
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use icsdrill::drill::{DrillServer, DrillSpec};
+use icsdrill::drill::DrillServer;
 use icsdrill::report::{self, Context, Format, Lang};
 use icsdrill::store::{SqliteStore, Store as _};
 use icsdrill_engine::findings::findings;
@@ -168,13 +168,7 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
 async fn recorded_drill(dir: &std::path::Path, source: &str, team: &str) -> String {
     let scenario = std::sync::Arc::new(icsdrill_engine::Scenario::from_yaml("fixed.yaml", source).unwrap());
     let end = scenario.duration_ticks;
-    let mut spec = DrillSpec::new(scenario, &[team], Mode::Enterprise);
-    spec.range.modbus_port = 0;
-    spec.range.http_port = 0;
-    spec.range.live_attacker = false;
-    spec.manual_clock = true;
-    spec.database = Some(icsdrill::store::Database::Sqlite(dir.to_path_buf()));
-    spec.scenario_source = Some(source.to_string());
+    let spec = crate::util::test_spec(scenario, &[team], Mode::Enterprise, Some((dir, source)));
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();

@@ -113,3 +113,50 @@ plcs:
 pub(crate) fn mini() -> Arc<Scenario> {
     Arc::new(Scenario::from_yaml("mini.yaml", MINI).unwrap_or_else(|e| panic!("{e}")))
 }
+
+/// The banner's lines read so far, and the rest of the program's output to come.
+pub(crate) type Banner =
+    (std::process::Child, Vec<String>, std::io::Lines<std::io::BufReader<std::process::ChildStdout>>);
+
+/// Starts `icsdrill` with `args` (and `ICSDRILL_DATA=data`, when given) and reads its banner up
+/// to "Press Ctrl-C".
+pub(crate) fn spawn_served(args: &[&str], data: Option<&std::path::Path>) -> Banner {
+    use std::io::BufRead as _;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_icsdrill"));
+    cmd.args(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+    if let Some(d) = data {
+        cmd.env("ICSDRILL_DATA", d);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.starts_with("Press Ctrl-C");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    (child, seen, lines)
+}
+
+/// A drill spec for tests: OS-chosen ports, the attack inside the simulation, a manual clock,
+/// and, with `record`, the scenario's `source` recorded in SQLite in that directory.
+pub(crate) fn test_spec(
+    scenario: Arc<Scenario>,
+    teams: &[&str],
+    mode: icsdrill_web::drill::Mode,
+    record: Option<(&std::path::Path, &str)>,
+) -> icsdrill::drill::DrillSpec {
+    let mut spec = icsdrill::drill::DrillSpec::new(scenario, teams, mode);
+    spec.range.modbus_port = 0;
+    spec.range.http_port = 0;
+    spec.range.live_attacker = false;
+    spec.manual_clock = true;
+    if let Some((dir, source)) = record {
+        spec.database = Some(icsdrill::store::Database::Sqlite(dir.to_path_buf()));
+        spec.scenario_source = Some(source.to_string());
+    }
+    spec
+}
