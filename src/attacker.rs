@@ -45,7 +45,7 @@ pub const FLOOD_MAX: Duration = Duration::from_secs(30);
 
 /// Carries out intents until the channel closes or `shutdown` turns true.
 pub async fn run(
-    mut intents: mpsc::UnboundedReceiver<Intent>,
+    mut intents: mpsc::Receiver<Intent>,
     live: Arc<Live>,
     target: Target,
     mut shutdown: watch::Receiver<bool>,

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 /// What a certificate states.
@@ -55,9 +55,7 @@ pub struct Certificate {
     pub signature: String,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use icsdrill_engine::hex;
 
 fn unhex<const N: usize>(s: &str) -> Result<[u8; N]> {
     if s.len() != 2 * N || !s.is_ascii() {
@@ -112,13 +110,19 @@ pub fn sign(body: CertBody, key: &SigningKey) -> Result<Certificate> {
     })
 }
 
-/// Checks the signature with the key the certificate names.
+/// Checks the signature with the key the certificate names, strictly: a weak (small-order)
+/// public key or a non-canonical signature is refused, since either lets a forger make a
+/// signature that verifies under the lenient rules.
 pub fn verify_signature(cert: &Certificate) -> Result<()> {
     let key = VerifyingKey::from_bytes(&unhex::<32>(&cert.public_key).context("public key")?)
         .context("public key")?;
+    if key.is_weak() {
+        bail!("the certificate's public key is a weak (small-order) key: refused");
+    }
     let signature = Signature::from_bytes(&unhex::<64>(&cert.signature).context("signature")?);
     let msg = serde_json::to_vec(&cert.body)?;
-    key.verify(&msg, &signature).map_err(|_| anyhow::anyhow!("the signature does not match the certificate"))
+    key.verify_strict(&msg, &signature)
+        .map_err(|_| anyhow::anyhow!("the signature does not match the certificate"))
 }
 
 /// The certificate as printable HTML.

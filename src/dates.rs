@@ -92,10 +92,12 @@ pub fn add_working_days(day: i64, n: i64) -> i64 {
 
 /// Today (UTC) as a Unix day.
 pub fn today() -> i64 {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    day_of_ms(ms)
+    day_of_ms(now_ms())
+}
+
+/// Unix milliseconds now (the wall clock of the live parts; the simulation never reads it).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use anyhow::{Context as _, Result, bail};
 use arc_swap::ArcSwap;
 use icsdrill_engine::input::InjectChannel;
 use icsdrill_engine::score::{ScoreCard, Scorer};
-use icsdrill_engine::{EventKind, Scenario, Sim, SimEvent, SimInput};
+use icsdrill_engine::{EventKind, LogHasher, Scenario, Sim, SimEvent, SimInput};
 use icsdrill_web::EndpointInfo;
 use icsdrill_web::drill::{
     ActError, BoardRow, BoxFuture, Control, DrillApi, DrillInfo, Mode, Phase, Role, Scoreboard, TeamInfo,
@@ -26,7 +26,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
-use crate::live::{Extras, Live, TickHook};
+use crate::live::{ApplyError, Extras, Live, TickHook};
 use crate::range::{self, Range};
 use crate::store::{Batch, Database, DrillRecord, RecordSender, Recorder, Store, TeamRecord};
 
@@ -66,6 +66,9 @@ pub struct DrillSpec {
     pub no_attack: bool,
     /// An exam: `scenario` is the trainee's variant of the stored scenario for this seed.
     pub variant_seed: Option<u64>,
+    /// Client networks by team id, for teams that give their own (see `team_clients` for
+    /// the defaults).
+    pub clients: std::collections::BTreeMap<String, Vec<ipnet::IpNet>>,
 }
 
 /// Drill options kept with the record.
@@ -84,6 +87,9 @@ struct StoredOptions {
     /// An exam's variant seed (replays apply the variant).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     variant_seed: Option<u64>,
+    /// Client networks given per team (the rest take the defaults).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    clients: std::collections::BTreeMap<String, Vec<ipnet::IpNet>>,
 }
 
 /// At most this many flag submissions per team per `FLAG_WINDOW`.
@@ -117,6 +123,31 @@ fn challenges(scenario: &Scenario) -> Vec<Challenge> {
         .collect()
 }
 
+/// How a team connects from its own network: the networks, a client address in them, and
+/// the client commands that bind it (mbpoll cannot choose its source address, so it works
+/// only where the team's network includes 127.0.0.1).
+pub fn connect_hint(nets: &[ipnet::IpNet], endpoints: &[EndpointInfo]) -> serde_json::Value {
+    let first = nets.iter().find_map(|n| match n {
+        ipnet::IpNet::V4(v4) if v4.prefix_len() < 32 => v4.hosts().next().map(std::net::IpAddr::V4),
+        ipnet::IpNet::V4(v4) => Some(std::net::IpAddr::V4(v4.addr())),
+        ipnet::IpNet::V6(v6) => Some(std::net::IpAddr::V6(v6.addr())),
+    });
+    let local = std::net::IpAddr::from([127, 0, 0, 1]);
+    let source = if nets.iter().any(|n| n.contains(&local)) { Some(local) } else { first };
+    let e = endpoints.first();
+    let (host, port) = e.map_or(("127.0.0.1", 502), |e| (e.address.as_str(), e.port));
+    let source_text = source.map(|a| a.to_string()).unwrap_or_default();
+    json!({
+        "networks": nets.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "source": source,
+        "pymodbus": format!(
+            "ModbusTcpClient(\"{host}\", port={port}, source_address=(\"{source_text}\", 0))"
+        ),
+        "nmap": format!("nmap -S {source_text} -e lo -p {port} --script modbus-discover {host}"),
+        "mbpoll": (source == Some(local)).then(|| format!("mbpoll -m tcp -a 1 -0 -1 -t 4 -r 0 -c 5 -p {port} {host}")),
+    })
+}
+
 /// The snake_case name serde gives an enum value.
 fn enum_name(v: impl Serialize) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
@@ -140,7 +171,138 @@ impl DrillSpec {
             scenario_source: None,
             no_attack: false,
             variant_seed: None,
+            clients: std::collections::BTreeMap::new(),
         }
+    }
+}
+
+/// Most distinct (address, team) pairs of refused foreign connections a drill keeps; more
+/// are only counted.
+pub const MAX_FOREIGN: usize = 1_024;
+
+/// The client networks of each team, in drill order: what the drill gives, else every address
+/// for a drill of one team (it has nobody to be kept apart from), else on loopback team `k`'s
+/// own `127.10.(k+1).0/24`. Teams of a drill served on another address must be given theirs.
+pub fn team_clients(spec: &DrillSpec) -> Result<Vec<Vec<ipnet::IpNet>>> {
+    let mut out = Vec::new();
+    for (k, t) in spec.teams.iter().enumerate() {
+        if let Some(nets) = spec.clients.get(&t.id) {
+            if nets.is_empty() {
+                bail!("team `{}` has an empty client address list", t.id);
+            }
+            out.push(nets.clone());
+        } else if spec.teams.len() == 1 {
+            out.push(crate::modbus::server::Clients::any().nets);
+        } else if spec.range.bind.is_loopback() {
+            out.push(vec![team_loopback_net(k)]);
+        } else {
+            bail!(
+                "team `{}` needs client addresses: a drill of several teams served on {} must say which \
+                 networks each team connects from (`clients:` in the drill file, or --clients {}=CIDR)",
+                t.id,
+                spec.range.bind,
+                t.id
+            );
+        }
+    }
+    for u in spec.clients.keys() {
+        if !spec.teams.iter().any(|t| t.id == *u) {
+            bail!("client addresses are given for `{u}`, which is not a team of this drill");
+        }
+    }
+    Ok(out)
+}
+
+/// The address team `k`'s live attacker connects from in a drill of several teams.
+pub fn team_attacker_address(k: usize) -> std::net::IpAddr {
+    in_team_net(std::net::IpAddr::from([127, 0, 0, 66]), k)
+}
+
+/// The address with `ip`'s host part in team `k`'s own loopback network.
+pub fn in_team_net(ip: std::net::IpAddr, k: usize) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 10, (k + 1) as u8, v4.octets()[3]))
+        }
+        v6 => v6,
+    }
+}
+
+/// Team `k`'s own loopback network in a drill of several teams on one machine.
+pub fn team_loopback_net(k: usize) -> ipnet::IpNet {
+    ipnet::IpNet::V4(
+        ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(127, 10, (k + 1) as u8, 0), 24).expect("a /24 is valid"),
+    )
+}
+
+/// The refused foreign connections of a drill, for the white cell.
+struct ForeignLog {
+    /// Team ids and their client networks, in drill order.
+    teams: Vec<(String, Vec<ipnet::IpNet>)>,
+    /// (address, team index) -> attempt; at most `MAX_FOREIGN`.
+    seen: Mutex<ForeignSeen>,
+    recorder: Option<RecordSender>,
+}
+
+#[derive(Default)]
+struct ForeignSeen {
+    attempts: std::collections::BTreeMap<(std::net::IpAddr, usize), crate::store::ForeignAttempt>,
+    /// Attempts beyond `MAX_FOREIGN` distinct pairs.
+    uncounted: u64,
+    /// When the list last went to the recorder.
+    saved: Option<Instant>,
+}
+
+impl ForeignLog {
+    fn note(&self, ip: std::net::IpAddr, team: usize, plc: &str) {
+        let now_ms = crate::dates::now_ms();
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let full = seen.attempts.len() >= MAX_FOREIGN;
+        match seen.attempts.get_mut(&(ip, team)) {
+            Some(a) => {
+                a.count += 1;
+                a.last_ms = now_ms;
+                a.plc = plc.to_string();
+            }
+            None if full => seen.uncounted += 1,
+            None => {
+                let from_team = self
+                    .teams
+                    .iter()
+                    .find(|(_, nets)| nets.iter().any(|n| n.contains(&ip)))
+                    .map(|(id, _)| id.clone());
+                tracing::warn!(
+                    address = %ip,
+                    from = from_team.as_deref().unwrap_or("no team"),
+                    target = %self.teams[team].0,
+                    plc,
+                    "refused a connection to another team's range"
+                );
+                seen.attempts.insert(
+                    (ip, team),
+                    crate::store::ForeignAttempt {
+                        address: ip.to_string(),
+                        from_team,
+                        team: self.teams[team].0.clone(),
+                        plc: plc.to_string(),
+                        count: 1,
+                        first_ms: now_ms,
+                        last_ms: now_ms,
+                    },
+                );
+            }
+        }
+        if let Some(r) = &self.recorder
+            && seen.saved.is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
+            seen.saved = Some(Instant::now());
+            r.foreign(seen.attempts.values().cloned().collect());
+        }
+    }
+
+    fn list(&self) -> (Vec<crate::store::ForeignAttempt>, u64) {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        (seen.attempts.values().cloned().collect(), seen.uncounted)
     }
 }
 
@@ -257,6 +419,40 @@ struct Published {
     track: ArcSwap<Track>,
     /// Microseconds since the drill's epoch when the card last changed.
     changed_us: AtomicU64,
+    /// The judged events of the team's log (everything but plain traffic, see
+    /// `EventKind::judged`), for the report and an exam's grade: the whole log is on disk, and
+    /// in memory only its recent window. Appended by the sim thread once per tick; readers
+    /// hold the lock only to copy.
+    judged: Mutex<Vec<SimEvent>>,
+    /// The hash of the team's whole log so far (the replay contract), and the tick of its
+    /// last event (where judging takes the log to end).
+    hash: Mutex<(LogHasher, u64)>,
+}
+
+impl Published {
+    fn new(card: ScoreCard) -> Published {
+        Published {
+            card: ArcSwap::from_pointee(card),
+            track: ArcSwap::from_pointee(Track::default()),
+            changed_us: AtomicU64::new(0),
+            judged: Mutex::new(Vec::new()),
+            hash: Mutex::new((LogHasher::default(), 0)),
+        }
+    }
+
+    /// Takes in new events of the team's log.
+    fn log(&self, events: &[SimEvent]) {
+        let Some(last) = events.last() else { return };
+        let judged: Vec<SimEvent> = events.iter().filter(|e| e.kind.judged()).cloned().collect();
+        if !judged.is_empty() {
+            self.judged.lock().unwrap_or_else(|e| e.into_inner()).extend(judged);
+        }
+        let mut hash = self.hash.lock().unwrap_or_else(|e| e.into_inner());
+        for e in events {
+            hash.0.push(e);
+        }
+        hash.1 = last.tick;
+    }
 }
 
 /// One team's range.
@@ -266,6 +462,8 @@ struct Team {
     live: Arc<Live>,
     endpoints: Vec<EndpointInfo>,
     published: Arc<Published>,
+    /// The networks the team's clients connect from.
+    clients: Vec<ipnet::IpNet>,
 }
 
 /// A running drill (shared by the web layer and the runtime).
@@ -284,6 +482,8 @@ pub struct Drill {
     freeze_tick: Option<u64>,
     /// Records the drill, when it has a data directory.
     recorder: Mutex<Option<Recorder>>,
+    /// Refused connections from other teams' (or nobody's) addresses.
+    foreign: Arc<ForeignLog>,
     /// Contest: the flag secret and the challenges.
     flag_secret: Option<String>,
     /// Exam: the trainee's variant seed.
@@ -402,6 +602,7 @@ fn score_hook(
         }
         published.card.store(Arc::new(scorer.card(last.tick + 1)));
         published.track.store(Arc::new(track.clone()));
+        published.log(past);
     }
     Box::new(move |sim: &Sim, applied: u64, inputs: Vec<SimInput>, new: &[SimEvent]| {
         if let Some(r) = &recording
@@ -409,6 +610,7 @@ fn score_hook(
         {
             r.sender.record(Batch { team: r.index, tick: applied, inputs, events: new.to_vec() });
         }
+        published.log(new);
         let mut relevant = false;
         let mut shown = false;
         for e in new {
@@ -516,6 +718,7 @@ impl DrillServer {
             scenario_source: Some(record.scenario_source.clone()),
             no_attack: options.no_attack,
             variant_seed: options.variant_seed,
+            clients: options.clients.clone(),
         };
         let identity = Identity {
             id: record.id.clone(),
@@ -572,6 +775,7 @@ impl DrillServer {
                             .filter_map(|t| t.bracket.clone().map(|b| (t.id.clone(), b)))
                             .collect(),
                         variant_seed: spec.variant_seed,
+                        clients: spec.clients.clone(),
                     };
                     let record = DrillRecord {
                         id: identity.id.clone(),
@@ -586,9 +790,7 @@ impl DrillServer {
                         instructor_token: identity.instructor_token.clone(),
                         observer_token: identity.observer_token.clone(),
                         options: serde_json::to_string(&options)?,
-                        created_ms: std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map_or(0, |d| d.as_millis() as i64),
+                        created_ms: crate::dates::now_ms(),
                     };
                     let teams: Vec<TeamRecord> = spec
                         .teams
@@ -621,6 +823,25 @@ impl DrillServer {
             }
             None => None,
         };
+        let nets = team_clients(&spec)?;
+        // Every team's endpoints and the web view draw on one open-files limit: share it out
+        // so no team, and no flood of web connections, can starve another team's endpoints.
+        let budget = crate::fds::budget(
+            crate::fds::raise_nofile_limit(),
+            spec.teams.len(),
+            scenario.plcs.len(),
+            spec.range.limits.max_connections,
+            spec.range.http.max_connections,
+        )?;
+        let mut spec = spec;
+        spec.range.http.max_connections = budget.http;
+        spec.range.range_connections = budget.per_range;
+        tracing::info!(http = budget.http, per_team = budget.per_range, "connection budget");
+        let foreign = Arc::new(ForeignLog {
+            teams: spec.teams.iter().map(|t| t.id.clone()).zip(nets.iter().cloned()).collect(),
+            seen: Mutex::new(ForeignSeen::default()),
+            recorder: recorder.as_ref().map(Recorder::sender),
+        });
         let mut sims = identity.sims;
         let contest_challenges =
             if identity.flag_secret.is_some() { challenges(&scenario) } else { Vec::new() };
@@ -631,11 +852,24 @@ impl DrillServer {
             opts.serve_http = false;
             opts.running = false;
             opts.first_endpoint = k * scenario.plcs.len();
-            let published = Arc::new(Published {
-                card: ArcSwap::from_pointee(Scorer::new(&scenario, plan).card(0)),
-                track: ArcSwap::from_pointee(Track::default()),
-                changed_us: AtomicU64::new(0),
-            });
+            opts.clients = crate::modbus::server::Clients { nets: nets[k].clone(), attacker: None };
+            if nets[k] == [team_loopback_net(k)] {
+                // A host given by its loopback address (127.0.0.77=hmi-01) is that host in
+                // every team's own network (127.10.N.77).
+                opts.sources =
+                    spec.range.sources.iter().map(|(ip, h)| (in_team_net(*ip, k), h.clone())).collect();
+            }
+            if spec.teams.len() > 1 {
+                // Each team's attacker comes from the team's own loopback network, so no team
+                // can stand in for another's attacker.
+                opts.attacker_address = Some(team_attacker_address(k));
+            }
+            let log = foreign.clone();
+            let plc_ids: Vec<String> = scenario.plcs.iter().map(|p| p.id.clone()).collect();
+            opts.on_foreign = Some(crate::modbus::server::ForeignHook(Arc::new(move |ip, plc| {
+                log.note(ip, k, &plc_ids[plc.ix()]);
+            })));
+            let published = Arc::new(Published::new(Scorer::new(&scenario, plan).card(0)));
             let sim = match sims[k].take() {
                 Some(sim) => sim,
                 None => {
@@ -649,6 +883,7 @@ impl DrillServer {
                             events: sim.events().to_vec(),
                         });
                     }
+                    published.log(sim.events());
                     sim
                 }
             };
@@ -695,6 +930,7 @@ impl DrillServer {
                 live: range.live.clone(),
                 endpoints,
                 published,
+                clients: nets[k].clone(),
             });
             ranges.push(range);
         }
@@ -720,6 +956,7 @@ impl DrillServer {
             instructor_token: identity.instructor_token,
             observer_token: identity.observer_token,
             recorder: Mutex::new(recorder),
+            foreign,
             flag_secret: identity.flag_secret.clone(),
             variant_seed: spec.variant_seed,
             challenges: contest_challenges.clone(),
@@ -759,12 +996,13 @@ impl DrillServer {
             }
         });
         let api: Arc<dyn DrillApi> = drill.clone();
+        let http_limits = spec.range.http;
         let mut stop_http = stop.clone();
         tasks.spawn(async move {
             let graceful = async move {
                 let _ = stop_http.wait_for(|s| *s).await;
             };
-            if let Err(e) = icsdrill_web::drill::serve(http, api, graceful).await {
+            if let Err(e) = icsdrill_web::drill::serve(http, api, http_limits, graceful).await {
                 tracing::error!(error = %e, "web server failed");
             }
         });
@@ -774,6 +1012,10 @@ impl DrillServer {
     /// Stops the web view and every range, then writes what is queued to the store; returns
     /// each team's simulation with its log.
     pub async fn shutdown(mut self) -> Result<Vec<(String, Sim)>> {
+        if let Some(r) = &*self.drill.recorder.lock().unwrap_or_else(|e| e.into_inner()) {
+            // The ranges' last ticks must not wait for room in a full queue.
+            r.closing();
+        }
         let _ = self.shutdown.send(true);
         let drained = tokio::time::timeout(range::SHUTDOWN_GRACE, async {
             while self.tasks.join_next().await.is_some() {}
@@ -810,6 +1052,17 @@ impl Drill {
         self.teams.iter().map(|t| (&t.info, t.token.as_str(), t.endpoints.as_slice()))
     }
 
+    /// The networks a team's clients must connect from.
+    pub fn team_clients(&self, team: &str) -> Option<&[ipnet::IpNet]> {
+        self.team(team).map(|t| t.clients.as_slice())
+    }
+
+    /// Connections refused because they came from another team's (or nobody's) address, and
+    /// how many more there were beyond the kept list.
+    pub fn foreign_attempts(&self) -> (Vec<crate::store::ForeignAttempt>, u64) {
+        self.foreign.list()
+    }
+
     /// A team's running simulation.
     pub fn live(&self, team: &str) -> Option<&Arc<Live>> {
         self.team(team).map(|t| &t.live)
@@ -823,6 +1076,27 @@ impl Drill {
     /// An exam's variant seed.
     pub fn variant_seed(&self) -> Option<u64> {
         self.variant_seed
+    }
+
+    /// A team's judged events so far (its log without plain traffic, see
+    /// `EventKind::judged`) and the tick of the log's last event: what scores, findings,
+    /// reports and exam grades are computed from.
+    pub fn judged_log(&self, team: &str) -> Option<(Vec<SimEvent>, u64)> {
+        let t = self.team(team)?;
+        let events = t.published.judged.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let end = t.published.hash.lock().unwrap_or_else(|e| e.into_inner()).1;
+        Some((events, end))
+    }
+
+    /// The SHA-256 of a team's whole event log so far, as `icsdrill replay` prints it.
+    pub fn log_hash(&self, team: &str) -> Option<String> {
+        let t = self.team(team)?;
+        Some(t.published.hash.lock().unwrap_or_else(|e| e.into_inner()).0.hex())
+    }
+
+    /// Whether the drill's database refuses writes now (nothing new can be acknowledged).
+    pub fn records_failing(&self) -> bool {
+        self.recorder.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(Recorder::failing)
     }
 
     /// The phase.
@@ -1058,6 +1332,8 @@ impl DrillApi for Drill {
                 "id": h.id, "name": h.name, "isolated": iso,
             })).collect::<Vec<_>>(),
             "endpoints": t.endpoints,
+            "clients": connect_hint(&t.clients, &t.endpoints),
+            "records_failing": self.records_failing(),
             "hints": s.hints.iter().map(|h| {
                 let taken = track.hints.contains(&h.id);
                 json!({"id": h.id, "cost": h.cost, "taken": taken, "text": if taken { json!(h.text) } else { json!(null) }})
@@ -1088,12 +1364,16 @@ impl DrillApi for Drill {
                 return Err(ActError::NotLive(phase));
             }
             let Some(t) = self.team(team) else { return Err(ActError::Unavailable) };
-            match tokio::time::timeout(ACT_TIMEOUT, t.live.apply(input)).await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(Some(reason))) => Err(ActError::Rejected(reason_name(reason))),
-                Ok(Err(None)) => Err(ActError::Unavailable),
-                // Still in the queue: it applies at the next tick.
-                Err(_) => Err(ActError::Queued),
+            if self.records_failing() {
+                // Nothing could be acknowledged: refuse now rather than queue it.
+                return Err(ActError::RecordsFailing);
+            }
+            match t.live.apply_within(input, ACT_TIMEOUT).await {
+                Ok(()) => Ok(()),
+                Err(ApplyError::Rejected(reason)) => Err(ActError::Rejected(reason_name(reason))),
+                Err(ApplyError::Unavailable) => Err(ActError::Unavailable),
+                Err(ApplyError::NotApplied) => Err(ActError::NotApplied),
+                Err(ApplyError::NotRecorded) => Err(ActError::NotRecorded),
             }
         })
     }
@@ -1113,10 +1393,8 @@ impl DrillApi for Drill {
         let format = crate::report::Format::parse(format)?;
         let lang = if lang == "en" { crate::report::Lang::En } else { crate::report::Lang::Zh };
         let t = self.team(team)?;
-        let events = t.live.events_since(0, usize::MAX, |_| true);
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let (events, end) = self.judged_log(team)?;
+        let now_ms = crate::dates::now_ms();
         let ctx = crate::report::Context {
             drill_id: self.id.clone(),
             drill_name: self.name.clone(),
@@ -1127,6 +1405,7 @@ impl DrillApi for Drill {
             date: crate::report::civil(crate::report::day_of_ms(now_ms)),
             seed: t.live.seed,
             deadlines: None,
+            end_tick: Some(end),
         };
         let r = crate::report::build(&self.scenario, &events, self.mode == Mode::Enterprise, ctx);
         Some(
@@ -1196,20 +1475,12 @@ impl DrillApi for Drill {
     }
 
     fn standings(&self) -> serde_json::Value {
-        use sha2::Digest as _;
         let board = self.board_full.borrow().clone();
         let rows: Vec<_> = board
             .rows
             .iter()
             .map(|r| {
-                let events =
-                    self.live(&r.team).map(|l| l.events_since(0, usize::MAX, |_| true)).unwrap_or_default();
-                let mut h = sha2::Sha256::new();
-                for e in &events {
-                    h.update(e.to_json().as_bytes());
-                    h.update(b"\n");
-                }
-                let hash: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+                let hash = self.log_hash(&r.team).unwrap_or_default();
                 json!({
                     "rank": r.rank,
                     "team": r.team,
@@ -1223,6 +1494,28 @@ impl DrillApi for Drill {
             })
             .collect();
         json!({ "drill": self.id, "phase": self.phase(), "rows": rows })
+    }
+
+    fn standings_csv(&self) -> Result<Vec<u8>, String> {
+        const COLUMNS: [&str; 8] =
+            ["rank", "team", "name", "bracket", "bracket_rank", "total", "settled_tick", "replay_sha256"];
+        let v = self.standings();
+        let rows: Vec<Vec<String>> = v["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                COLUMNS
+                    .iter()
+                    .map(|k| match &r[k] {
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Null => String::new(),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            })
+            .collect();
+        crate::tabular::to_csv(&COLUMNS, &rows).map_err(|e| format!("{e:#}"))
     }
 
     fn overview(&self) -> serde_json::Value {
@@ -1250,9 +1543,12 @@ impl DrillApi for Drill {
                 })
             })
             .collect();
+        let (foreign, uncounted) = self.foreign.list();
         json!({
             "phase": self.phase(),
             "mode": self.mode,
+            "records_failing": self.records_failing(),
+            "cross_team": { "attempts": foreign, "uncounted": uncounted },
             "attack": s.attack.as_ref().map(|p| p.steps.iter().map(|st| json!({
                 "id": st.id,
                 "name": st.name,

@@ -62,9 +62,7 @@ pub fn run_headless(
     let variant = Arc::new(variant);
     let mut sim = Sim::new(variant.clone(), seed);
     let id = crate::drill::new_token()[..8].to_string();
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let now_ms = crate::dates::now_ms();
     store.create_drill(
         &DrillRecord {
             id: id.clone(),

@@ -5,30 +5,90 @@
 //! `MAX_INPUTS_PER_TICK`), steps, publishes the snapshot and the new events, then answers the
 //! writes it applied. Readers never block the tick: they load the snapshot (`ArcSwap`) and
 //! read published events under a read lock held only to copy.
+//!
+//! Everything a range keeps is bounded. Traffic is recorded request by request only within a
+//! budget per PLC and per range each tick (`RECORDS_PER_PLC_PER_TICK`,
+//! `RECORDS_PER_RANGE_PER_TICK`); the rest is still answered and counted in one
+//! `traffic_summary` input per tick, by PLC, source and function code, so the log, detection
+//! and replays see a flood without growing with it. Writes have their own budget
+//! (`WRITES_PER_PLC_PER_TICK`, `WRITES_PER_RANGE_PER_TICK`): beyond it a PLC answers "busy"
+//! (exception 06), as a loaded controller does. The simulation and the published log keep a
+//! window of recent events (`LIVE_EVENT_WINDOW`); the whole log is on disk when a store
+//! records the range.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
+use icsdrill_engine::scenario::{HostIdx, PlcIdx};
 use icsdrill_engine::systems::attacker::Intent;
-use icsdrill_engine::{EventKind, RejectReason, Scenario, Sim, SimEvent, SimInput, Snapshot};
+use icsdrill_engine::{EventKind, RejectReason, Scenario, Sim, SimEvent, SimInput, Snapshot, TrafficCount};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Commands queued between two ticks; beyond this, senders see a full queue.
 pub const COMMAND_QUEUE: usize = 65_536;
 /// Most inputs one tick applies; the rest wait for the next tick.
 pub const MAX_INPUTS_PER_TICK: usize = 20_000;
+/// Traffic records one PLC's endpoint sends per tick; beyond, requests are only counted.
+pub const RECORDS_PER_PLC_PER_TICK: u32 = 8;
+/// Traffic records one range sends per tick over all its PLCs; beyond, requests are only
+/// counted.
+pub const RECORDS_PER_RANGE_PER_TICK: u32 = 16;
+/// Writes (and diagnostics) one PLC takes per tick; beyond, it answers busy (exception 06).
+pub const WRITES_PER_PLC_PER_TICK: u32 = 8;
+/// Writes (and diagnostics) one range takes per tick over all its PLCs.
+pub const WRITES_PER_RANGE_PER_TICK: u32 = 32;
+/// Distinct (PLC, source, function) counts one tick's summary holds; more fold into the
+/// PLC and source's function-0 entry.
+pub const MAX_SUMMARY_ENTRIES: usize = 4_096;
+/// Events a live range keeps in memory (the simulation's and the published log each), for
+/// the consoles and the transaction API; older ones are on disk when a store records the
+/// range.
+pub const LIVE_EVENT_WINDOW: usize = 20_000;
+/// Longest a held clock sleeps before looking again (every change also wakes it at once).
+const HELD_NAP: Duration = Duration::from_millis(500);
 
 /// What the runtime's queue carries.
 #[derive(Debug)]
 pub enum Command {
     /// An input whose outcome nobody waits for (a served read, a connection).
     Record(SimInput),
-    /// An input whose outcome is awaited (a Modbus write), answered with the tick it was
-    /// applied at.
-    Apply(SimInput, oneshot::Sender<(Result<(), RejectReason>, u64)>),
+    /// An input whose outcome is awaited (a Modbus write, a defender action).
+    Apply(SimInput, Ticket),
+}
+
+/// What an applied input comes back as: its outcome and the tick that applied it.
+type Outcome = oneshot::Receiver<(Result<(), RejectReason>, u64)>;
+
+/// The waiting side's claim on an `Apply`: the sim thread takes it (and then applies the
+/// input and answers with the tick) unless the waiter cancelled it first.
+#[derive(Debug)]
+pub struct Ticket {
+    state: Arc<AtomicU8>,
+    reply: oneshot::Sender<(Result<(), RejectReason>, u64)>,
+}
+
+const PENDING: u8 = 0;
+const TAKEN: u8 = 1;
+const CANCELLED: u8 = 2;
+
+/// Why an input given to `apply_within` has no plain outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyError {
+    /// The simulation refused it (the plant is unchanged).
+    Rejected(RejectReason),
+    /// The queue was full or the range has stopped: nothing was done.
+    Unavailable,
+    /// Not applied in time (the clock is held or the range busy) and withdrawn: nothing was
+    /// done, so sending it again is safe.
+    NotApplied,
+    /// Applied to the plant, but its tick is not on disk yet (the database refuses writes):
+    /// it is recorded once the database accepts writes again, and lost if the program dies
+    /// before that.
+    NotRecorded,
 }
 
 /// How to run the clock.
@@ -59,22 +119,127 @@ pub struct Extras {
     pub sim: Option<Sim>,
 }
 
-/// The published log.
+/// The published log: a window of recent events.
 #[derive(Default)]
 struct Published {
+    /// Seq of `events[0]`.
+    first_seq: u64,
     events: Vec<SimEvent>,
-    transactions: Vec<usize>,
+    /// Seqs of the Modbus traffic events (transactions, connections, summaries) among them.
+    traffic: Vec<u64>,
 }
 
 impl Published {
     fn extend(&mut self, new: &[SimEvent]) {
         for e in new {
-            if matches!(e.kind, EventKind::ModbusTransaction { .. } | EventKind::ModbusConnection { .. }) {
-                self.transactions.push(self.events.len());
+            if matches!(
+                e.kind,
+                EventKind::ModbusTransaction { .. }
+                    | EventKind::ModbusConnection { .. }
+                    | EventKind::TrafficSummary { .. }
+            ) {
+                self.traffic.push(e.seq);
             }
             self.events.push(e.clone());
         }
+        if self.events.len() > 2 * LIVE_EVENT_WINDOW {
+            let cut = self.events.len() - LIVE_EVENT_WINDOW;
+            self.events.drain(..cut);
+            self.first_seq += cut as u64;
+            let first = self.first_seq;
+            let keep = self.traffic.partition_point(|s| *s < first);
+            self.traffic.drain(..keep);
+        }
     }
+
+    fn len(&self) -> u64 {
+        self.first_seq + self.events.len() as u64
+    }
+}
+
+/// Where a tick of traffic stands against the budgets, and what went over them.
+struct Budget {
+    plc_records: Vec<AtomicU32>,
+    range_records: AtomicU32,
+    plc_writes: Vec<AtomicU32>,
+    range_writes: AtomicU32,
+    /// (PLC, source, function or `CONNECTIONS`) -> (count, exceptions), over budget this
+    /// tick. Locked only to add or to take the whole map.
+    over: Mutex<BTreeMap<OverKey, (u32, u32)>>,
+}
+
+/// A summary count's key: PLC index, source host index, function code (or `CONNECTIONS`).
+type OverKey = (u32, u32, u16);
+
+/// The summary key of connection attempts.
+const CONNECTIONS: u16 = 256;
+
+impl Budget {
+    fn new(plcs: usize) -> Budget {
+        Budget {
+            plc_records: (0..plcs).map(|_| AtomicU32::new(0)).collect(),
+            range_records: AtomicU32::new(0),
+            plc_writes: (0..plcs).map(|_| AtomicU32::new(0)).collect(),
+            range_writes: AtomicU32::new(0),
+            over: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Takes one from a PLC's and the range's allowance, if both have one left.
+    fn take(plc: &AtomicU32, plc_limit: u32, range: &AtomicU32, range_limit: u32) -> bool {
+        plc.fetch_add(1, Ordering::Relaxed) < plc_limit && range.fetch_add(1, Ordering::Relaxed) < range_limit
+    }
+
+    fn count_over(&self, plc: PlcIdx, source: HostIdx, function: u16, n: u32, exceptions: u32) {
+        let mut over = self.over.lock().unwrap_or_else(|e| e.into_inner());
+        let key = if over.len() >= MAX_SUMMARY_ENTRIES && !over.contains_key(&(plc.0, source.0, function)) {
+            (plc.0, source.0, 0)
+        } else {
+            (plc.0, source.0, function)
+        };
+        let entry = over.entry(key).or_insert((0, 0));
+        entry.0 = entry.0.saturating_add(n);
+        entry.1 = entry.1.saturating_add(exceptions);
+    }
+
+    /// Whether traffic went over the budget since the last tick.
+    fn has_over(&self) -> bool {
+        !self.over.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+    }
+
+    /// Starts a new tick: the allowances refill, and what went over the last one becomes its
+    /// summary input.
+    fn next_tick(&self, s: &Scenario) -> Option<SimInput> {
+        for c in self.plc_records.iter().chain(&self.plc_writes) {
+            c.store(0, Ordering::Relaxed);
+        }
+        self.range_records.store(0, Ordering::Relaxed);
+        self.range_writes.store(0, Ordering::Relaxed);
+        let over = std::mem::take(&mut *self.over.lock().unwrap_or_else(|e| e.into_inner()));
+        if over.is_empty() {
+            return None;
+        }
+        let entries = over
+            .into_iter()
+            .map(|((plc, source, function), (count, exceptions))| TrafficCount {
+                plc: s.plcs[plc as usize].id.clone(),
+                source: s.hosts[source as usize].id.clone(),
+                function: u8::try_from(function).ok(),
+                count,
+                exceptions,
+            })
+            .collect();
+        Some(SimInput::TrafficSummary { entries })
+    }
+}
+
+/// Where the sim thread is: published after every tick, so waiters need not poll.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Ticks completed.
+    pub tick: u64,
+    /// The sim thread has stopped or is stopping.
+    pub stopped: bool,
 }
 
 /// A running simulation, shared by endpoints and the HTTP API.
@@ -85,14 +250,18 @@ pub struct Live {
     pub seed: u64,
     /// The latest snapshot; replaced after every tick.
     snapshot: ArcSwap<Snapshot>,
-    /// Every event so far, in log order, and the positions of the Modbus transaction and
-    /// connection events among them. Appended once per tick by the sim thread; readers hold
-    /// the lock only to copy.
+    /// A window of recent events, in log order. Appended once per tick by the sim thread;
+    /// readers hold the lock only to copy.
     events: RwLock<Published>,
     /// Queue into the sim thread.
     tx: mpsc::Sender<Command>,
-    /// Records dropped because the queue was full (a flood); they never reach the log.
+    /// This tick's traffic against the record and write budgets.
+    budget: Budget,
+    /// Records dropped because the queue was full; they never reach the log. Budgets keep
+    /// traffic far below the queue's size, so this stays 0 unless the sim thread stalls.
     dropped: AtomicU64,
+    /// Requests counted in traffic summaries rather than recorded one by one.
+    summarised: AtomicU64,
     /// Set to stop the sim thread.
     stop: AtomicBool,
     /// The clock runs (a drill's `live` phase); otherwise the plant holds still.
@@ -101,20 +270,24 @@ pub struct Live {
     steps: AtomicU64,
     /// The durable tick, when a store records this range.
     durable: Option<watch::Receiver<u64>>,
+    /// Progress of the sim thread.
+    progress: watch::Sender<Progress>,
+    /// The sim thread, to wake it from a sleep (a stop, a start, a step).
+    thread: OnceLock<std::thread::Thread>,
     /// When the runtime started.
     started: Instant,
 }
 
 impl Live {
     /// Starts the sim thread. `Live` is returned at once; the join handle gives back the
-    /// `Sim` (with its whole log) when the thread stops.
+    /// `Sim` (with the recent tail of its log) when the thread stops.
     /// With `attacker`, the attack's Modbus actions go to that channel for the live attacker
     /// instead of being carried out inside the simulation.
     pub fn start(
         scenario: Arc<Scenario>,
         seed: u64,
         clock: Clock,
-        attacker: Option<mpsc::UnboundedSender<Intent>>,
+        attacker: Option<mpsc::Sender<Intent>>,
     ) -> (Arc<Live>, JoinHandle<Sim>) {
         Live::start_with(scenario, seed, clock, attacker, Extras::default())
     }
@@ -125,7 +298,7 @@ impl Live {
         scenario: Arc<Scenario>,
         seed: u64,
         clock: Clock,
-        attacker: Option<mpsc::UnboundedSender<Intent>>,
+        attacker: Option<mpsc::Sender<Intent>>,
         extras: Extras,
     ) -> (Arc<Live>, JoinHandle<Sim>) {
         let Extras { held, hook, durable, sim } = extras;
@@ -134,25 +307,29 @@ impl Live {
             "ticks per second must be positive"
         );
         let mut sim = sim.unwrap_or_else(|| Sim::new(scenario.clone(), seed));
+        sim.set_event_window(LIVE_EVENT_WINDOW);
         if attacker.is_some() {
             sim.set_live_attacker();
         }
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        let mut published =
+            Published { first_seq: sim.event_count() - sim.events().len() as u64, ..Default::default() };
+        published.extend(sim.events());
         let live = Arc::new(Live {
+            budget: Budget::new(scenario.plcs.len()),
             scenario,
             seed,
             snapshot: ArcSwap::from_pointee(sim.snapshot()),
-            events: RwLock::new({
-                let mut p = Published::default();
-                p.extend(sim.events());
-                p
-            }),
+            events: RwLock::new(published),
             tx,
             dropped: AtomicU64::new(0),
+            summarised: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             running: AtomicBool::new(!held),
             steps: AtomicU64::new(0),
             durable,
+            progress: watch::Sender::new(Progress { tick: sim.tick(), stopped: false }),
+            thread: OnceLock::new(),
             started: Instant::now(),
         });
         let shared = live.clone();
@@ -160,6 +337,7 @@ impl Live {
             .name("icsdrill-sim".into())
             .spawn(move || run(sim, &shared, rx, clock, attacker, hook))
             .expect("the OS starts a thread");
+        let _ = live.thread.set(handle.thread().clone());
         (live, handle)
     }
 
@@ -174,24 +352,63 @@ impl Live {
         self.snapshot.load()
     }
 
-    /// Queues an input without waiting; counts it as dropped when the queue is full.
+    /// Queues an input without waiting (one that must reach the log: an attack result);
+    /// counts it as dropped when the queue is full.
     pub fn record(&self, input: SimInput) {
         if self.tx.try_send(Command::Record(input)).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// Counts a record that was not even queued (over a connection's budget).
-    pub fn count_dropped(&self) {
-        self.dropped.fetch_add(1, Ordering::Relaxed);
+    /// Records Modbus traffic (`repeat` requests, or connection attempts when `function` is
+    /// `None`) from `source` to `plc`: as the input `make` builds when this tick's budgets
+    /// allow one more record, otherwise only counted for the tick's traffic summary.
+    pub fn record_traffic(
+        &self,
+        plc: PlcIdx,
+        source: HostIdx,
+        function: Option<u8>,
+        repeat: u32,
+        exception: bool,
+        make: impl FnOnce() -> SimInput,
+    ) {
+        let b = &self.budget;
+        if Budget::take(
+            &b.plc_records[plc.ix()],
+            RECORDS_PER_PLC_PER_TICK,
+            &b.range_records,
+            RECORDS_PER_RANGE_PER_TICK,
+        ) {
+            self.record(make());
+            return;
+        }
+        let key = function.map_or(CONNECTIONS, u16::from);
+        b.count_over(plc, source, key, repeat, if exception { repeat } else { 0 });
+        self.summarised.fetch_add(u64::from(repeat), Ordering::Relaxed);
+    }
+
+    /// Takes one write from this tick's write budget of `plc`; `false` when it is spent (the
+    /// write is then counted as answered busy).
+    pub fn take_write(&self, plc: PlcIdx, source: HostIdx, function: u8) -> bool {
+        let b = &self.budget;
+        if Budget::take(
+            &b.plc_writes[plc.ix()],
+            WRITES_PER_PLC_PER_TICK,
+            &b.range_writes,
+            WRITES_PER_RANGE_PER_TICK,
+        ) {
+            return true;
+        }
+        b.count_over(plc, source, u16::from(function), 1, 1);
+        self.summarised.fetch_add(1, Ordering::Relaxed);
+        false
     }
 
     /// Queues an input and waits for the tick that applies it (and, when a store records the
     /// range, until that tick is on disk). `Err(None)` when the queue is full or the runtime
     /// has stopped.
     pub async fn apply(&self, input: SimInput) -> Result<(), Option<RejectReason>> {
-        let (reply, outcome) = oneshot::channel();
-        self.tx.try_send(Command::Apply(input, reply)).map_err(|_| None)?;
+        let (_, outcome) = self.queue(input).map_err(|()| None)?;
         let Ok((result, tick)) = outcome.await else { return Err(None) };
         if let Some(durable) = &self.durable {
             // Answered only once the tick that applied it is on disk.
@@ -200,30 +417,80 @@ impl Live {
         result.map_err(Some)
     }
 
-    /// Events with `seq >= since`, at most `limit`, that `keep` accepts.
+    /// `apply`, but gives up after `limit`: an input not yet taken by the sim thread is
+    /// withdrawn (`NotApplied`: nothing happened), one applied but not yet on disk after
+    /// another `limit` is `NotRecorded`.
+    pub async fn apply_within(&self, input: SimInput, limit: Duration) -> Result<(), ApplyError> {
+        let (state, mut outcome) = self.queue(input).map_err(|()| ApplyError::Unavailable)?;
+        let (result, tick) = match tokio::time::timeout(limit, &mut outcome).await {
+            Ok(Ok(o)) => o,
+            Ok(Err(_)) => return Err(ApplyError::Unavailable),
+            Err(_) => {
+                if state.compare_exchange(PENDING, CANCELLED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                    return Err(ApplyError::NotApplied);
+                }
+                // Taken just now: its outcome comes with this tick.
+                match outcome.await {
+                    Ok(o) => o,
+                    Err(_) => return Err(ApplyError::Unavailable),
+                }
+            }
+        };
+        if let Some(durable) = &self.durable {
+            let mut durable = durable.clone();
+            match tokio::time::timeout(limit, durable.wait_for(|t| *t > tick)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(_)) => return Err(ApplyError::Unavailable),
+                Err(_) => return Err(ApplyError::NotRecorded),
+            }
+        }
+        result.map_err(ApplyError::Rejected)
+    }
+
+    /// Queues an input to apply; returns its ticket's state and the outcome to wait for, or
+    /// `Err` when the queue is full or closed.
+    fn queue(&self, input: SimInput) -> Result<(Arc<AtomicU8>, Outcome), ()> {
+        let (reply, outcome) = oneshot::channel();
+        let state = Arc::new(AtomicU8::new(PENDING));
+        self.tx.try_send(Command::Apply(input, Ticket { state: state.clone(), reply })).map_err(|_| ())?;
+        Ok((state, outcome))
+    }
+
+    /// Published events with `seq >= since` (within the window), at most `limit`, that
+    /// `keep` accepts.
     pub fn events_since(&self, since: u64, limit: usize, keep: impl Fn(&SimEvent) -> bool) -> Vec<SimEvent> {
         let published = self.events.read().unwrap_or_else(|e| e.into_inner());
-        let start = usize::try_from(since).unwrap_or(usize::MAX).min(published.events.len());
+        let start = usize::try_from(since.saturating_sub(published.first_seq)).unwrap_or(usize::MAX);
+        let start = start.min(published.events.len());
         published.events[start..].iter().filter(|e| keep(e)).take(limit).cloned().collect()
     }
 
-    /// Modbus transaction and connection events with `seq >= since`, at most `limit`: found
-    /// through an index, so a long log costs a binary search, not a scan under the lock.
+    /// Modbus traffic events (transactions, connections, summaries) with `seq >= since`
+    /// (within the window), at most `limit`: found through an index, so a long log costs a
+    /// binary search, not a scan under the lock.
     pub fn transactions_since(&self, since: u64, limit: usize) -> Vec<SimEvent> {
         let published = self.events.read().unwrap_or_else(|e| e.into_inner());
-        let since = usize::try_from(since).unwrap_or(usize::MAX);
-        let from = published.transactions.partition_point(|i| *i < since);
-        published.transactions[from..].iter().take(limit).map(|i| published.events[*i].clone()).collect()
+        let from = published.traffic.partition_point(|s| *s < since);
+        published.traffic[from..]
+            .iter()
+            .take(limit)
+            .map(|s| published.events[(s - published.first_seq) as usize].clone())
+            .collect()
     }
 
-    /// Number of events so far.
-    pub fn event_count(&self) -> usize {
-        self.events.read().unwrap_or_else(|e| e.into_inner()).events.len()
+    /// Number of events so far (the whole log, not only the window).
+    pub fn event_count(&self) -> u64 {
+        self.events.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    /// Records dropped under flood.
+    /// Records dropped because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Requests counted in traffic summaries instead of recorded one by one.
+    pub fn summarised(&self) -> u64 {
+        self.summarised.load(Ordering::Relaxed)
     }
 
     /// Wall time since start.
@@ -231,14 +498,18 @@ impl Live {
         self.started.elapsed()
     }
 
-    /// Asks the sim thread to stop after its current tick.
+    /// Asks the sim thread to stop after its current tick (at once if it is waiting for the
+    /// next one).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
+        self.progress.send_modify(|p| p.stopped = true);
+        self.wake();
     }
 
     /// Runs or holds the clock (a paused drill holds it; queued inputs wait).
     pub fn set_running(&self, running: bool) {
         self.running.store(running, Ordering::Relaxed);
+        self.wake();
     }
 
     /// Whether the clock runs.
@@ -249,18 +520,30 @@ impl Live {
     /// While the clock is held, runs `n` more ticks (as fast as they go).
     pub fn step(&self, n: u64) {
         self.steps.fetch_add(n, Ordering::Relaxed);
+        self.wake();
     }
 
     /// Waits until the published snapshot reaches `tick` or the runtime stops.
     pub async fn wait_for_tick(&self, tick: u64) {
-        while self.snapshot_guard().tick < tick && !self.stopped() {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        let mut progress = self.progress.subscribe();
+        let _ = progress.wait_for(|p| p.tick >= tick || p.stopped).await;
+    }
+
+    /// Resolves when the sim thread has stopped (by `stop` or at its end tick).
+    pub async fn finished(&self) {
+        let mut progress = self.progress.subscribe();
+        let _ = progress.wait_for(|p| p.stopped).await;
     }
 
     /// Whether the sim thread was asked to stop or reached its end tick.
     pub fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+
+    fn wake(&self) {
+        if let Some(t) = self.thread.get() {
+            t.unpark();
+        }
     }
 }
 
@@ -274,13 +557,29 @@ impl Drop for StopOnExit<'_> {
     }
 }
 
+/// Sleeps until `deadline`, or less if the runtime is stopped or woken (a stop never waits
+/// for a slow tick).
+fn nap_until(live: &Live, deadline: Instant) {
+    loop {
+        let now = Instant::now();
+        if now >= deadline || live.stopped() {
+            return;
+        }
+        std::thread::park_timeout(deadline - now);
+        if Instant::now() < deadline {
+            // Woken early: by a stop, or a change the caller looks at.
+            return;
+        }
+    }
+}
+
 /// The sim thread's loop.
 fn run(
     mut sim: Sim,
     live: &Live,
     mut rx: mpsc::Receiver<Command>,
     clock: Clock,
-    attacker: Option<mpsc::UnboundedSender<Intent>>,
+    attacker: Option<mpsc::Sender<Intent>>,
     mut hook: Option<TickHook>,
 ) -> Sim {
     let _stop = StopOnExit(live);
@@ -290,14 +589,17 @@ fn run(
         if !live.running() {
             let stepped = live.steps.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
             if stepped.is_err() {
-                std::thread::sleep(Duration::from_millis(10).min(period));
+                nap_until(live, Instant::now() + HELD_NAP.min(period));
                 next = Instant::now() + period;
                 continue;
             }
         } else {
-            let now = Instant::now();
-            if now < next {
-                std::thread::sleep(next - now);
+            if Instant::now() < next {
+                nap_until(live, next);
+                if Instant::now() < next {
+                    // Woken early (a stop, a pause): look again before ticking.
+                    continue;
+                }
             }
             next += period;
             // After a long stall (a debugger, a suspended laptop) run on from now rather than
@@ -308,17 +610,30 @@ fn run(
         }
         tick(&mut sim, live, &mut rx, &mut hook);
         for intent in sim.take_attack_intents() {
-            if let Some(attacker) = &attacker {
-                let _ = attacker.send(intent);
+            if let Some(attacker) = &attacker
+                && let Err(e) = attacker.try_send(intent)
+            {
+                // The attacker is far behind (or gone): the attempt fails rather than waits.
+                let intent = match e {
+                    mpsc::error::TrySendError::Full(i) | mpsc::error::TrySendError::Closed(i) => i,
+                };
+                tracing::warn!(step = %intent.step, "the live attacker is not keeping up: attempt failed");
+                live.record(SimInput::AttackResult {
+                    step: intent.step,
+                    attempt: intent.attempt,
+                    ok: false,
+                    reason: Some(RejectReason::ConnectionLimit),
+                });
             }
         }
         if clock.end_tick.is_some_and(|end| sim.tick() >= end) {
             live.stop();
         }
     }
-    // Whatever was queued before the stop still reaches the log: nothing recorded is lost.
+    // Whatever was queued or counted before the stop still reaches the log: nothing recorded
+    // is lost.
     rx.close();
-    while !rx.is_empty() {
+    while !rx.is_empty() || live.budget.has_over() {
         tick(&mut sim, live, &mut rx, &mut hook);
     }
     sim
@@ -331,24 +646,62 @@ fn tick(sim: &mut Sim, live: &Live, rx: &mut mpsc::Receiver<Command>, hook: &mut
     while inputs.len() < MAX_INPUTS_PER_TICK {
         match rx.try_recv() {
             Ok(Command::Record(input)) => inputs.push(input),
-            Ok(Command::Apply(input, reply)) => {
-                replies.push((inputs.len(), reply));
-                inputs.push(input);
+            Ok(Command::Apply(input, ticket)) => {
+                // Withdrawn by a waiter that gave up: never applied, never recorded.
+                if ticket.state.compare_exchange(PENDING, TAKEN, Ordering::AcqRel, Ordering::Acquire).is_ok()
+                {
+                    replies.push((inputs.len(), ticket.reply));
+                    inputs.push(input);
+                }
             }
             Err(_) => break,
         }
     }
-    let before = sim.events().len();
+    if let Some(summary) = live.budget.next_tick(&live.scenario) {
+        inputs.push(summary);
+    }
     let tick = sim.tick();
+    let before = sim.event_count();
     let recorded = if hook.is_some() { inputs.clone() } else { Vec::new() };
     let outcomes = sim.step_outcomes(inputs);
+    let new = sim.events_since(before);
     live.snapshot.store(Arc::new(sim.snapshot()));
-    live.events.write().unwrap_or_else(|e| e.into_inner()).extend(&sim.events()[before..]);
+    live.events.write().unwrap_or_else(|e| e.into_inner()).extend(new);
     if let Some(hook) = hook {
-        hook(sim, tick, recorded, &sim.events()[before..]);
+        hook(sim, tick, recorded, new);
     }
+    live.progress.send_modify(|p| p.tick = sim.tick());
     // Answer only once the snapshot shows the write, so a read after the answer sees it.
     for (i, reply) in replies {
         let _ = reply.send((outcomes[i], tick));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: u64, traffic: bool) -> SimEvent {
+        let kind = if traffic {
+            EventKind::TrafficSummary { entries: Vec::new() }
+        } else {
+            EventKind::FaultCleared { fault: "f".into() }
+        };
+        SimEvent { seq, tick: seq, kind }
+    }
+
+    #[test]
+    fn the_published_log_keeps_a_bounded_window_with_its_seqs() {
+        let mut p = Published::default();
+        let n = 5 * LIVE_EVENT_WINDOW as u64;
+        for seq in 0..n {
+            p.extend(&[event(seq, seq % 3 == 0)]);
+            assert!(p.events.len() <= 2 * LIVE_EVENT_WINDOW, "the window is bounded");
+        }
+        assert_eq!(p.len(), n, "the count covers the whole log");
+        assert_eq!(p.events[0].seq, p.first_seq);
+        assert!(p.first_seq >= n - 2 * LIVE_EVENT_WINDOW as u64);
+        assert!(p.traffic.iter().all(|s| *s >= p.first_seq && s % 3 == 0));
+        assert_eq!(p.traffic.len(), p.events.iter().filter(|e| e.seq % 3 == 0).count());
     }
 }

@@ -273,7 +273,8 @@ pub(crate) fn load_scenario_source(arg: &str) -> Result<(Arc<Scenario>, String)>
     if !path.exists() {
         bail!("no built-in scenario or file named `{arg}` (see `icsdrill scenarios list`)");
     }
-    let source = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let source = Scenario::text(arg, &bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let s = Scenario::from_yaml(arg, &source).map(Arc::new).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((s, source))
 }
@@ -406,6 +407,7 @@ fn report_cmd(
             date: report::civil(report::day_of_ms(record.created_ms)),
             seed: record.seed,
             deadlines,
+            end_tick: None,
         };
         let r = report::build(&loaded.scenario, t.sim.events(), record.mode == "enterprise", ctx);
         let bytes = report::render(&r, format, lang)?;

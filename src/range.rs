@@ -19,7 +19,15 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::live::{Clock, Extras, Live};
-use crate::modbus::server::{Context, Limits, SourceMap, serve};
+use crate::modbus::server::{Clients, Context, ForeignHook, Limits, SourceMap, serve};
+
+/// The slowest clock a range runs (a tick every 10 wall seconds).
+pub const MIN_TICKS_PER_S: f64 = 0.1;
+/// The fastest clock a range runs.
+pub const MAX_TICKS_PER_S: f64 = 100_000.0;
+
+/// Attack actions queued for the live attacker; beyond, an attempt fails at once.
+pub const ATTACK_QUEUE: usize = 256;
 
 /// How long a shutdown waits for open connections before aborting them.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
@@ -64,6 +72,19 @@ pub struct Options {
     pub first_endpoint: usize,
     /// Start with the clock running (a drill holds it until the instructor starts).
     pub running: bool,
+    /// Client addresses served (the team's networks); others are refused at accept. A
+    /// single range serves everyone.
+    pub clients: Clients,
+    /// The live attacker's source address, when not the scenario's (a drill gives each
+    /// team's attacker an address in that team's network).
+    pub attacker_address: Option<IpAddr>,
+    /// Connections open at once over all the range's endpoints (0: the endpoints' caps add
+    /// up).
+    pub range_connections: usize,
+    /// Told of refused foreign clients.
+    pub on_foreign: Option<ForeignHook>,
+    /// The web server's connection cap and timeouts.
+    pub http: icsdrill_web::server::HttpLimits,
 }
 
 impl Options {
@@ -83,6 +104,11 @@ impl Options {
             serve_http: true,
             first_endpoint: 0,
             running: true,
+            clients: Clients::any(),
+            attacker_address: None,
+            range_connections: 0,
+            on_foreign: None,
+            http: icsdrill_web::server::HttpLimits::default(),
         }
     }
 }
@@ -169,15 +195,19 @@ impl Range {
         let http_local = http.as_ref().map(|h| h.local_addr()).transpose()?;
 
         let ticks_per_s = opts.ticks_per_s.unwrap_or(f64::from(scenario.tick_hz));
-        if !(ticks_per_s.is_finite() && ticks_per_s > 0.0 && ticks_per_s <= 100_000.0) {
-            bail!("ticks per second must be in (0, 100000], got {ticks_per_s}");
+        if !(MIN_TICKS_PER_S..=MAX_TICKS_PER_S).contains(&ticks_per_s) {
+            bail!("ticks per second must be in [{MIN_TICKS_PER_S}, {MAX_TICKS_PER_S}], got {ticks_per_s}");
+        }
+        if opts.duration_s.is_some_and(|d| !(d > 0.0 && d <= icsdrill_engine::scenario::MAX_DURATION_S)) {
+            bail!("a range's duration must be in (0, 7 days]");
         }
         let end_tick = opts.duration_s.map(|d| scenario.ticks(d));
-        let (attacker_tx, attacker_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (attacker_tx, attacker_rx) = tokio::sync::mpsc::channel(ATTACK_QUEUE);
         let attacker_address = match &scenario.attack {
-            Some(plan) if opts.live_attacker => {
-                Some(plan.address.parse::<IpAddr>().context("attacker address")?)
-            }
+            Some(plan) if opts.live_attacker => Some(match opts.attacker_address {
+                Some(a) => a,
+                None => plan.address.parse::<IpAddr>().context("attacker address")?,
+            }),
             _ => None,
         };
         let (live, sim) = Live::start_with(
@@ -193,7 +223,24 @@ impl Range {
         let (shutdown, stop) = watch::channel(false);
         let mut sources = sources;
         sources.attacker = attacker_address;
-        let cx = Arc::new(Context { live: live.clone(), sources, limits: opts.limits });
+        let range_connections = match opts.range_connections {
+            0 => opts.limits.max_connections.saturating_mul(scenario.plcs.len()),
+            n => n,
+        };
+        let clients = Clients { attacker: attacker_address, ..opts.clients.clone() };
+        let cx = Arc::new(Context {
+            live: live.clone(),
+            sources,
+            limits: opts.limits,
+            clients,
+            range_slots: Arc::new(tokio::sync::Semaphore::new(
+                range_connections.clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+            )),
+            on_foreign: opts.on_foreign.clone(),
+            range_pacer: crate::modbus::server::Pacer::new(
+                opts.limits.request_rate.saturating_mul(crate::modbus::server::RANGE_RATE_PLCS),
+            ),
+        });
         let mut tasks = JoinSet::new();
         for (i, listener) in listeners.into_iter().enumerate() {
             tasks.spawn(serve(listener, PlcIdx(i as u32), cx.clone(), stop.clone()));
@@ -217,7 +264,7 @@ impl Range {
                 let graceful = async move {
                     let _ = stop_http.wait_for(|s| *s).await;
                 };
-                if let Err(e) = icsdrill_web::serve(http, api, graceful).await {
+                if let Err(e) = icsdrill_web::serve(http, api, opts.http, graceful).await {
                     tracing::error!(error = %e, "HTTP server failed");
                 }
             });
@@ -227,9 +274,7 @@ impl Range {
 
     /// Resolves when the simulation has stopped by itself (its duration ran out).
     pub async fn finished(&self) {
-        while !self.live.stopped() {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        self.live.finished().await;
     }
 
     /// Stops endpoints, connections and the HTTP API (waiting at most `SHUTDOWN_GRACE` for
@@ -294,6 +339,7 @@ impl RangeApi for Api {
             uptime_s: self.live.uptime().as_secs_f64(),
             events: self.live.event_count(),
             dropped_records: self.live.dropped(),
+            summarised_requests: self.live.summarised(),
             endpoints: self.endpoints.len(),
         }
     }

@@ -288,7 +288,8 @@ pub fn csv_rows(text: &str) -> Result<Vec<Vec<String>>> {
     let mut rows = Vec::new();
     for (i, rec) in r.records().enumerate() {
         let rec = rec.with_context(|| format!("row {}: not valid CSV", i + 1))?;
-        rows.push(rec.iter().map(String::from).collect());
+        // A cell our export neutralised ('=...) reads back as it was written.
+        rows.push(rec.iter().map(|c| crate::tabular::from_csv_cell(c).to_string()).collect());
     }
     Ok(rows)
 }
@@ -328,34 +329,7 @@ fn row_of(e: &Enterprise) -> Vec<String> {
     ]
 }
 
-/// Writes rows as CSV.
-pub fn to_csv(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header)?;
-    for r in rows {
-        w.write_record(r)?;
-    }
-    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// Writes rows as a one-sheet xlsx workbook.
-pub fn to_xlsx(sheet: &str, header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
-    let mut wb = rust_xlsxwriter::Workbook::new();
-    let bold = rust_xlsxwriter::Format::new().set_bold();
-    let s = wb.add_worksheet().set_name(sheet)?;
-    crate::report::header_row(s, header, &bold)?;
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            match v.parse::<f64>() {
-                Ok(n) if !v.is_empty() && !v.starts_with('0') || v == "0" => {
-                    s.write_number(r as u32 + 1, c as u16, n)?
-                }
-                _ => s.write_string(r as u32 + 1, c as u16, v)?,
-            };
-        }
-    }
-    Ok(wb.save_to_buffer()?)
-}
+pub use crate::tabular::{to_csv, to_xlsx};
 
 /// The registry as rows (`COLUMNS`).
 pub fn export_rows(enterprises: &[Enterprise]) -> Vec<Vec<String>> {

@@ -387,7 +387,7 @@ pub(crate) fn region(cmd: RegionCmd, at: &Location) -> Result<ExitCode> {
                     .with_context(|| format!("cannot bind {bind}:{http_port}"))?;
                 println!("icsdrill: regional view on http://{}/region (log in with a token from `icsdrill region user`)", listener.local_addr()?);
                 let api = std::sync::Arc::new(icsdrill::region::RegionService::new(db));
-                icsdrill_web::region::serve(listener, api, async {
+                icsdrill_web::region::serve(listener, api, icsdrill_web::server::HttpLimits::default(), async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
                 .await?;

@@ -98,6 +98,10 @@ pub struct Context {
     /// Rectification deadlines, when not the level's defaults.
     #[serde(skip)]
     pub deadlines: Option<icsdrill_engine::findings::Deadlines>,
+    /// The tick the drill has reached, when the events given are only the judged ones (a
+    /// live drill's), so the score is taken where the whole log would end.
+    #[serde(skip)]
+    pub end_tick: Option<u64>,
 }
 
 /// One objective and its rating.
@@ -272,7 +276,10 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
 
 /// Builds the report of one team's drill from its log.
 pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: Context) -> Report {
-    let card = Scorer::score_log(scenario, plan_scored, events);
+    let card = match ctx.end_tick {
+        Some(end) => Scorer::score_log_at(scenario, plan_scored, events, end),
+        None => Scorer::score_log(scenario, plan_scored, events),
+    };
     let deadlines =
         ctx.deadlines.unwrap_or_else(|| icsdrill_engine::findings::Deadlines::for_level(ctx.level));
     let findings = icsdrill_engine::findings::findings_with(scenario, events, deadlines);
@@ -364,8 +371,25 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// Text for Markdown, on one line: HTML markup becomes entities (no raw HTML reaches a
+/// renderer), and Markdown's own marks (emphasis, links, code, table bars) are escaped, so
+/// team-written text (notifications, injects, ids, names) shows as written and does nothing.
 fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '!' | '#' | '~' => {
+                o.push('\\');
+                o.push(c);
+            }
+            '\n' | '\r' | '\t' => o.push(' '),
+            c => o.push(c),
+        }
+    }
+    o
 }
 
 /// Section titles.
@@ -414,20 +438,20 @@ fn overview_rows(r: &Report, l: Lang) -> Vec<(&'static str, String)> {
 fn markdown(r: &Report, l: Lang) -> String {
     let w = words(l);
     let mut o = String::new();
-    let _ = writeln!(o, "# {} — {}\n", w.title, r.context.team_name);
+    let _ = writeln!(o, "# {} — {}\n", w.title, md_cell(&r.context.team_name));
     let _ = writeln!(o, "## {}\n", w.overview);
     let _ = writeln!(o, "| | |\n|---|---|");
     for (k, v) in overview_rows(r, l) {
-        let _ = writeln!(o, "| {k} | {} |", md_cell(&v));
+        let _ = writeln!(o, "| {} | {} |", md_cell(k), md_cell(&v));
     }
     let _ = writeln!(o, "\n{}\n", l.pick(&r.brief));
     let _ = writeln!(o, "## {}\n\n### {}\n", w.summary, w.strengths);
     for s in &r.strengths {
-        let _ = writeln!(o, "- {}", l.pick(s));
+        let _ = writeln!(o, "- {}", md_cell(l.pick(s)));
     }
     let _ = writeln!(o, "\n### {}\n", w.improvements);
     for s in &r.improvements {
-        let _ = writeln!(o, "- {}", l.pick(s));
+        let _ = writeln!(o, "- {}", md_cell(l.pick(s)));
     }
     let _ = writeln!(
         o,
@@ -438,7 +462,8 @@ fn markdown(r: &Report, l: Lang) -> String {
         l.s("Basis", "依据")
     );
     for ob in &r.objectives {
-        let _ = writeln!(o, "| {} | {} | {} |", l.pick(&ob.name), ob.rating, l.pick(&ob.basis));
+        let _ =
+            writeln!(o, "| {} | {} | {} |", md_cell(l.pick(&ob.name)), ob.rating, md_cell(l.pick(&ob.basis)));
     }
     let _ = writeln!(
         o,
@@ -450,7 +475,13 @@ fn markdown(r: &Report, l: Lang) -> String {
     );
     let _ = writeln!(o, "### {}\n\n| | | |\n|---|---:|---|", w.score);
     for c in &r.score.components {
-        let _ = writeln!(o, "| {} | {:.1} | {} |", l.pick(&c.label), c.points, md_cell(l.pick(&c.detail)));
+        let _ = writeln!(
+            o,
+            "| {} | {:.1} | {} |",
+            md_cell(l.pick(&c.label)),
+            c.points,
+            md_cell(l.pick(&c.detail))
+        );
     }
     let _ = writeln!(o, "\n## {}\n\n| t (s) | | |\n|---:|---|---|", w.timeline);
     for line in &r.timeline {
@@ -458,34 +489,41 @@ fn markdown(r: &Report, l: Lang) -> String {
     }
     let _ = writeln!(o, "\n## {}\n", w.findings);
     for f in &r.findings {
-        let _ = writeln!(o, "### {} — {} ({:?}, {})\n", f.id, l.pick(&f.title), f.severity, l.pick(&f.grade));
-        let _ = writeln!(o, "{}\n", l.pick(&f.description));
+        let _ = writeln!(
+            o,
+            "### {} — {} ({:?}, {})\n",
+            md_cell(&f.id),
+            md_cell(l.pick(&f.title)),
+            f.severity,
+            md_cell(l.pick(&f.grade))
+        );
+        let _ = writeln!(o, "{}\n", md_cell(l.pick(&f.description)));
         let techniques: Vec<String> = f.techniques.iter().map(|t| format!("{} ({})", t.v19, t.v18)).collect();
         let _ = writeln!(
             o,
             "- ATT&CK: {}",
-            if techniques.is_empty() { "—".into() } else { techniques.join(", ") }
+            if techniques.is_empty() { "—".into() } else { md_cell(&techniques.join(", ")) }
         );
         let _ = writeln!(
             o,
             "- {}: {}",
             l.s("Mitigations", "缓解措施"),
-            if f.mitigations.is_empty() { "—".into() } else { f.mitigations.join(", ") }
+            if f.mitigations.is_empty() { "—".into() } else { md_cell(&f.mitigations.join(", ")) }
         );
-        let _ = writeln!(o, "- {}: {}", l.s("Assets", "资产"), f.assets.join(", "));
-        let _ = writeln!(o, "- {}: {}", l.s("Requirement family", "要求类别"), l.pick(&f.family));
+        let _ = writeln!(o, "- {}: {}", l.s("Assets", "资产"), md_cell(&f.assets.join(", ")));
+        let _ = writeln!(o, "- {}: {}", l.s("Requirement family", "要求类别"), md_cell(l.pick(&f.family)));
         let _ = writeln!(
             o,
             "- {}: {}",
             l.s("Evidence (event seq)", "证据（事件序号）"),
             f.evidence.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
         );
-        let _ = writeln!(o, "- {}: {}", l.s("Corrective measure", "整改措施"), l.pick(&f.measure));
+        let _ = writeln!(o, "- {}: {}", l.s("Corrective measure", "整改措施"), md_cell(l.pick(&f.measure)));
         let _ = writeln!(
             o,
             "- {}: {}; {} {} {}",
             l.s("Owner", "责任人"),
-            l.pick(&f.owner),
+            md_cell(l.pick(&f.owner)),
             l.s("deadline", "期限"),
             f.deadline_days,
             l.s("days", "天")
@@ -508,12 +546,12 @@ fn markdown(r: &Report, l: Lang) -> String {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            p.finding,
+            md_cell(&p.finding),
             md_cell(l.pick(&p.issue)),
             md_cell(l.pick(&p.action)),
             p.element,
             md_cell(l.pick(&p.owner)),
-            l.pick(&p.grade),
+            md_cell(l.pick(&p.grade)),
             p.start,
             p.due
         );
@@ -660,51 +698,42 @@ fn html(r: &Report, l: Lang) -> String {
     o
 }
 
-/// Writes a bold header in the first row.
-pub(crate) fn header_row(
-    s: &mut rust_xlsxwriter::Worksheet,
-    heads: &[&str],
-    bold: &rust_xlsxwriter::Format,
-) -> Result<()> {
-    for (c, h) in heads.iter().enumerate() {
-        s.write_string_with_format(0, c as u16, *h, bold)?;
-    }
-    Ok(())
-}
+pub(crate) use crate::tabular::header_row;
 
 fn xlsx(r: &Report, l: Lang) -> Result<Vec<u8>> {
+    use crate::tabular::{bold, text};
     use rust_xlsxwriter::{Format as Cell, Workbook};
     let mut wb = Workbook::new();
-    let bold = Cell::new().set_bold();
+    let heading = Cell::new().set_bold();
     let w = words(l);
     {
         let s = wb.add_worksheet().set_name(l.s("Overview", "概况"))?;
-        s.write_string_with_format(0, 0, w.title, &bold)?;
+        bold(s, 0, 0, w.title, &heading)?;
         for (i, (k, v)) in overview_rows(r, l).into_iter().enumerate() {
-            s.write_string_with_format(i as u32 + 1, 0, k, &bold)?;
-            s.write_string(i as u32 + 1, 1, v)?;
+            bold(s, i as u32 + 1, 0, k, &heading)?;
+            text(s, i as u32 + 1, 1, v)?;
         }
         let mut row = 11;
-        s.write_string_with_format(row, 0, l.s("Objective", "目标"), &bold)?;
-        s.write_string_with_format(row, 1, l.s("Rating", "评级"), &bold)?;
-        s.write_string_with_format(row, 2, l.s("Basis", "依据"), &bold)?;
+        bold(s, row, 0, l.s("Objective", "目标"), &heading)?;
+        bold(s, row, 1, l.s("Rating", "评级"), &heading)?;
+        bold(s, row, 2, l.s("Basis", "依据"), &heading)?;
         for ob in &r.objectives {
             row += 1;
-            s.write_string(row, 0, l.pick(&ob.name))?;
-            s.write_string(row, 1, ob.rating.to_string())?;
-            s.write_string(row, 2, l.pick(&ob.basis))?;
+            text(s, row, 0, l.pick(&ob.name))?;
+            text(s, row, 1, ob.rating.to_string())?;
+            text(s, row, 2, l.pick(&ob.basis))?;
         }
         s.set_column_width(0, 28)?;
         s.set_column_width(1, 50)?;
     }
     {
         let s = wb.add_worksheet().set_name(l.s("Timeline", "时间线"))?;
-        header_row(s, &["t (s)", l.s("Who", "角色"), l.s("What", "事件"), "seq"], &bold)?;
+        header_row(s, &["t (s)", l.s("Who", "角色"), l.s("What", "事件"), "seq"], &heading)?;
         for (i, line) in r.timeline.iter().enumerate() {
             let row = i as u32 + 1;
             s.write_number(row, 0, line.t_s)?;
-            s.write_string(row, 1, line.who)?;
-            s.write_string(row, 2, l.pick(&line.what))?;
+            text(s, row, 1, line.who)?;
+            text(s, row, 2, l.pick(&line.what))?;
             s.write_number(row, 3, line.seq as f64)?;
         }
         s.set_column_width(2, 80)?;
@@ -726,22 +755,22 @@ fn xlsx(r: &Report, l: Lang) -> Result<Vec<u8>> {
             l.s("Deadline (days)", "整改期限（天）"),
             l.s("Status", "状态"),
         ];
-        header_row(s, &heads, &bold)?;
+        header_row(s, &heads, &heading)?;
         for (i, f) in r.findings.iter().enumerate() {
             let row = i as u32 + 1;
-            s.write_string(row, 0, &f.id)?;
-            s.write_string(row, 1, l.pick(&f.title))?;
-            s.write_string(row, 2, format!("{:?}", f.severity).to_lowercase())?;
-            s.write_string(row, 3, l.pick(&f.grade))?;
-            s.write_string(row, 4, f.techniques.iter().map(|t| t.v19).collect::<Vec<_>>().join(", "))?;
-            s.write_string(row, 5, f.mitigations.join(", "))?;
-            s.write_string(row, 6, f.assets.join(", "))?;
-            s.write_string(row, 7, l.pick(&f.family))?;
-            s.write_string(row, 8, f.evidence.iter().map(u64::to_string).collect::<Vec<_>>().join(", "))?;
-            s.write_string(row, 9, l.pick(&f.measure))?;
-            s.write_string(row, 10, l.pick(&f.owner))?;
+            text(s, row, 0, &f.id)?;
+            text(s, row, 1, l.pick(&f.title))?;
+            text(s, row, 2, format!("{:?}", f.severity).to_lowercase())?;
+            text(s, row, 3, l.pick(&f.grade))?;
+            text(s, row, 4, f.techniques.iter().map(|t| t.v19).collect::<Vec<_>>().join(", "))?;
+            text(s, row, 5, f.mitigations.join(", "))?;
+            text(s, row, 6, f.assets.join(", "))?;
+            text(s, row, 7, l.pick(&f.family))?;
+            text(s, row, 8, f.evidence.iter().map(u64::to_string).collect::<Vec<_>>().join(", "))?;
+            text(s, row, 9, l.pick(&f.measure))?;
+            text(s, row, 10, l.pick(&f.owner))?;
             s.write_number(row, 11, f64::from(f.deadline_days))?;
-            s.write_string(row, 12, format!("{:?}", f.status).to_lowercase())?;
+            text(s, row, 12, format!("{:?}", f.status).to_lowercase())?;
         }
         s.set_column_width(1, 50)?;
         s.set_column_width(9, 60)?;
@@ -758,17 +787,17 @@ fn xlsx(r: &Report, l: Lang) -> Result<Vec<u8>> {
             l.s("Start", "开始"),
             l.s("Due", "整改期限"),
         ];
-        header_row(s, &heads, &bold)?;
+        header_row(s, &heads, &heading)?;
         for (i, p) in r.plan.iter().enumerate() {
             let row = i as u32 + 1;
-            s.write_string(row, 0, &p.finding)?;
-            s.write_string(row, 1, l.pick(&p.issue))?;
-            s.write_string(row, 2, l.pick(&p.action))?;
-            s.write_string(row, 3, p.element)?;
-            s.write_string(row, 4, l.pick(&p.owner))?;
-            s.write_string(row, 5, l.pick(&p.grade))?;
-            s.write_string(row, 6, &p.start)?;
-            s.write_string(row, 7, &p.due)?;
+            text(s, row, 0, &p.finding)?;
+            text(s, row, 1, l.pick(&p.issue))?;
+            text(s, row, 2, l.pick(&p.action))?;
+            text(s, row, 3, p.element)?;
+            text(s, row, 4, l.pick(&p.owner))?;
+            text(s, row, 5, l.pick(&p.grade))?;
+            text(s, row, 6, &p.start)?;
+            text(s, row, 7, &p.due)?;
         }
         s.set_column_width(1, 40)?;
         s.set_column_width(2, 60)?;

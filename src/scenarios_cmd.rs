@@ -30,8 +30,15 @@ pub(crate) fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
     let mut failed = false;
     for path in paths {
         let name = path.display().to_string();
-        let source = match std::fs::read_to_string(path) {
-            Ok(s) => s,
+        let source = match std::fs::read(path) {
+            Ok(bytes) => match Scenario::text(&name, &bytes) {
+                Ok(s) => s,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    failed = true;
+                    continue;
+                }
+            },
             Err(e) => {
                 eprintln!("{name}: cannot read: {e}");
                 failed = true;

@@ -10,11 +10,10 @@ use icsdrill::drill::{DrillServer, DrillSpec};
 use icsdrill::modbus::server::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Limits};
 use icsdrill::range::{AddressMode, Options, Range};
 use icsdrill::store::Database;
-use icsdrill_engine::EventKind;
 use icsdrill_web::drill::{Control, DrillApi, Mode, Phase, TeamInfo};
 
 use crate::load_scenario_source;
-use crate::simulate::write_events;
+use crate::simulate::write_lines;
 
 /// Arguments of `icsdrill serve`.
 #[derive(clap::Args, Debug)]
@@ -82,6 +81,81 @@ pub(crate) struct Args {
     /// Resume a recorded drill (the newest when no id is given) after a crash or a stop.
     #[arg(long, num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["teams", "drill"])]
     resume: Option<String>,
+    /// The networks a team's clients connect from, e.g. red=10.1.0.0/16,10.9.0.0/24
+    /// (repeatable). Other addresses are refused at that team's endpoints. Default: any
+    /// address for a drill of one team; team N's own 127.10.N.0/24 for several teams on
+    /// loopback.
+    #[arg(long = "clients", value_parser = parse_clients)]
+    clients: Vec<(String, Vec<ipnet::IpNet>)>,
+    /// Modbus requests each endpoint answers per second (its range four times that); more
+    /// wait their turn. 0: no limit (for raw speed benchmarks).
+    #[arg(long, default_value_t = icsdrill::modbus::server::DEFAULT_REQUEST_RATE)]
+    request_rate: u32,
+    /// Web connections served at once (more are answered 503).
+    #[arg(long, default_value_t = icsdrill_web::server::DEFAULT_MAX_CONNECTIONS)]
+    http_max_connections: usize,
+    /// Seconds a web connection may stay idle, or take to send a request's headers or body.
+    #[arg(long, default_value_t = icsdrill_web::server::DEFAULT_IDLE_TIMEOUT.as_secs())]
+    http_idle_timeout: u64,
+}
+
+/// Checks every numeric flag against its documented range.
+fn check_numbers(args: &Args) -> Result<()> {
+    use icsdrill::range::{MAX_TICKS_PER_S, MIN_TICKS_PER_S};
+    use icsdrill_engine::scenario::MAX_DURATION_S;
+    if let Some(t) = args.tick_hz
+        && !(MIN_TICKS_PER_S..=MAX_TICKS_PER_S).contains(&t)
+    {
+        bail!("--tick-hz must be between {MIN_TICKS_PER_S} and {MAX_TICKS_PER_S} ticks per second, got {t}");
+    }
+    if let Some(d) = args.duration
+        && !(d > 0.0 && d <= MAX_DURATION_S)
+    {
+        bail!("--duration must be more than 0 and at most {MAX_DURATION_S} s (7 days), got {d}");
+    }
+    if let Some(f) = args.freeze
+        && !(f > 0.0 && f < args.duration.unwrap_or(MAX_DURATION_S))
+    {
+        bail!("--freeze must be more than 0 s and less than the drill's duration, got {f}");
+    }
+    if !(1..=1024).contains(&args.max_connections) {
+        bail!("--max-connections must be between 1 and 1024, got {}", args.max_connections);
+    }
+    if !(1..=86_400).contains(&args.idle_timeout) {
+        bail!("--idle-timeout must be between 1 and 86400 s, got {}", args.idle_timeout);
+    }
+    if args.request_rate > 1_000_000 {
+        bail!(
+            "--request-rate must be at most 1000000 requests per second (0: no limit), got {}",
+            args.request_rate
+        );
+    }
+    if !(1..=65_536).contains(&args.http_max_connections) {
+        bail!("--http-max-connections must be between 1 and 65536, got {}", args.http_max_connections);
+    }
+    if !(1..=3_600).contains(&args.http_idle_timeout) {
+        bail!("--http-idle-timeout must be between 1 and 3600 s, got {}", args.http_idle_timeout);
+    }
+    Ok(())
+}
+
+fn parse_clients(s: &str) -> Result<(String, Vec<ipnet::IpNet>), String> {
+    let (team, nets) = s.split_once('=').ok_or("expected TEAM=CIDR[,CIDR...], e.g. red=10.1.0.0/16")?;
+    if team.is_empty() {
+        return Err("the team id before `=` is empty".into());
+    }
+    let nets = nets.split(',').map(|n| parse_net(n.trim())).collect::<Result<Vec<_>, _>>()?;
+    Ok((team.to_string(), nets))
+}
+
+/// A network in CIDR form; a bare address is a /32 (or /128).
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    if let Ok(n) = s.parse::<ipnet::IpNet>() {
+        return Ok(n);
+    }
+    s.parse::<IpAddr>()
+        .map(ipnet::IpNet::from)
+        .map_err(|_| format!("`{s}` is not a network (CIDR, e.g. 10.1.0.0/16) or an address"))
 }
 
 impl Args {
@@ -108,6 +182,10 @@ impl Args {
             drill: None,
             data_dir: None,
             resume: None,
+            clients: Vec::new(),
+            request_rate: icsdrill::modbus::server::DEFAULT_REQUEST_RATE,
+            http_max_connections: icsdrill_web::server::DEFAULT_MAX_CONNECTIONS,
+            http_idle_timeout: icsdrill_web::server::DEFAULT_IDLE_TIMEOUT.as_secs(),
         }
     }
 }
@@ -148,9 +226,13 @@ enum DrillTeam {
     Id(String),
     Named {
         id: String,
-        name: String,
+        #[serde(default)]
+        name: Option<String>,
         #[serde(default)]
         bracket: Option<String>,
+        /// Client networks (CIDR).
+        #[serde(default)]
+        clients: Vec<String>,
     },
 }
 
@@ -182,14 +264,23 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         args.freeze = f.freeze_s.or(args.freeze);
         args.start |= f.start;
         name = f.name;
-        teams = f
-            .teams
-            .into_iter()
-            .map(|t| match t {
-                DrillTeam::Id(id) => TeamInfo { name: id.clone(), id, bracket: None },
-                DrillTeam::Named { id, name, bracket } => TeamInfo { id, name, bracket },
-            })
-            .collect();
+        teams = Vec::new();
+        for t in f.teams {
+            match t {
+                DrillTeam::Id(id) => teams.push(TeamInfo { name: id.clone(), id, bracket: None }),
+                DrillTeam::Named { id, name, bracket, clients } => {
+                    if !clients.is_empty() {
+                        let nets = clients
+                            .iter()
+                            .map(|n| parse_net(n.trim()))
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(|e| anyhow::anyhow!("{}: team `{id}`: clients: {e}", path.display()))?;
+                        args.clients.push((id.clone(), nets));
+                    }
+                    teams.push(TeamInfo { name: name.unwrap_or_else(|| id.clone()), id, bracket });
+                }
+            }
+        }
         if teams.is_empty() {
             bail!("{}: a drill needs at least one team", path.display());
         }
@@ -198,33 +289,26 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     if args.no_attack {
         scenario = std::sync::Arc::new(scenario.without_attack());
     }
-    if args.tick_hz.is_some_and(|t| !(t.is_finite() && t > 0.0 && t <= 100_000.0)) {
-        bail!("--tick-hz must be a number in (0, 100000]");
-    }
-    if args.duration.is_some_and(|d| !(d.is_finite() && d > 0.0)) {
-        bail!("--duration must be a positive number of seconds");
-    }
-    if args.max_connections == 0 || args.idle_timeout == 0 {
-        bail!("--max-connections and --idle-timeout must be at least 1");
-    }
-    let mut opts = Options {
-        seed: args.seed,
-        bind: args.bind,
-        modbus_port: args.modbus_port,
-        http_port: args.http_port,
-        address_mode: args.address_mode,
-        ticks_per_s: args.tick_hz,
-        duration_s: args.duration,
-        sources: args.sources.clone(),
-        limits: Limits {
-            max_connections: args.max_connections,
-            idle_timeout: Duration::from_secs(args.idle_timeout),
-        },
-        live_attacker: true,
-        serve_http: true,
-        first_endpoint: 0,
-        running: true,
+    check_numbers(&args)?;
+    let mut opts = Options::new(args.seed);
+    opts.bind = args.bind;
+    opts.modbus_port = args.modbus_port;
+    opts.http_port = args.http_port;
+    opts.address_mode = args.address_mode;
+    opts.ticks_per_s = args.tick_hz;
+    opts.duration_s = args.duration;
+    opts.sources = args.sources.clone();
+    opts.limits = Limits {
+        max_connections: args.max_connections,
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        request_rate: args.request_rate,
     };
+    opts.http = icsdrill_web::server::HttpLimits {
+        max_connections: args.http_max_connections,
+        idle_timeout: Duration::from_secs(args.http_idle_timeout),
+        body_timeout: Duration::from_secs(args.http_idle_timeout),
+    };
+
     let db = Database::resolve(args.data_dir.as_deref(), database)?;
     if let Some(id) = &args.resume {
         return run_drill(Launch::Resume { id: id.clone(), range: opts }, &args, db);
@@ -258,6 +342,7 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         spec.database = Some(db.clone());
         spec.scenario_source = Some(source);
         spec.no_attack = args.no_attack;
+        spec.clients = args.clients.iter().cloned().collect();
         return run_drill(Launch::New(spec), &args, db);
     }
     if args.freeze.is_some() || args.start {
@@ -269,7 +354,30 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let started = std::time::Instant::now();
-        let range = Range::start(scenario.clone(), opts).await?;
+        // Every part of the range draws on one open-files limit: share it out now.
+        let budget = icsdrill::fds::budget(
+            icsdrill::fds::raise_nofile_limit(),
+            1,
+            scenario.plcs.len(),
+            opts.limits.max_connections,
+            opts.http.max_connections,
+        )?;
+        opts.http.max_connections = budget.http;
+        opts.range_connections = budget.per_range;
+        // With --events the log streams to its file as it happens: the range itself keeps
+        // only a window of it in memory.
+        let mut extras = icsdrill::live::Extras::default();
+        let events_file = match &args.events {
+            Some(path) => {
+                let sim = icsdrill_engine::Sim::new(scenario.clone(), opts.seed);
+                let file = EventsFile::create(path, sim.events())?;
+                extras.hook = Some(file.hook());
+                extras.sim = Some(sim);
+                Some(file)
+            }
+            None => None,
+        };
+        let range = Range::start_with(scenario.clone(), opts, extras).await?;
         let stop = stop_signal()?;
         let rate = args.tick_hz.unwrap_or(f64::from(scenario.tick_hz));
         println!(
@@ -293,7 +401,7 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         }
         let sim = range.shutdown().await?;
         let summary = sim.summary();
-        let transactions = sim.events().iter().filter(|e| matches!(e.kind, EventKind::ModbusTransaction { .. })).count();
+        let transactions = summary.by_kind.get("modbus_transaction").copied().unwrap_or(0);
         println!(
             "icsdrill: stopped at tick {} ({} simulated s): {} events, {} Modbus transactions, {} trips, {} damage",
             summary.ticks,
@@ -303,12 +411,67 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
             summary.trips,
             summary.damage
         );
-        if let Some(path) = &args.events {
-            write_events(path, sim.events())?;
+        if let (Some(file), Some(path)) = (events_file, &args.events) {
+            file.finish()?;
             println!("event log  {}", path.display());
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Batches of event lines the sim thread may have waiting for the file writer; beyond, the
+/// sim thread waits for the disk (a local file, never a socket).
+const EVENTS_FILE_QUEUE: usize = 1_024;
+
+/// A range's event log streamed to a file as it happens (JSON Lines, written to `OUT.tmp` and
+/// renamed to `OUT` when the range stops, so `OUT` is always a whole log).
+struct EventsFile {
+    tx: std::sync::mpsc::SyncSender<Vec<String>>,
+    thread: std::thread::JoinHandle<Result<()>>,
+}
+
+impl EventsFile {
+    /// Creates the file with the log's first events.
+    fn create(path: &std::path::Path, first: &[icsdrill_engine::SimEvent]) -> Result<EventsFile> {
+        use std::io::Write as _;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<String>>(EVENTS_FILE_QUEUE);
+        let tmp = crate::simulate::tmp_path(path);
+        let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        for e in first {
+            writeln!(w, "{}", e.to_json())?;
+        }
+        let path = path.to_path_buf();
+        let thread =
+            std::thread::Builder::new().name("icsdrill-events".into()).spawn(move || -> Result<()> {
+                for lines in rx {
+                    for l in lines {
+                        writeln!(w, "{l}").with_context(|| format!("cannot write {}", tmp.display()))?;
+                    }
+                }
+                w.flush().with_context(|| format!("cannot write {}", tmp.display()))?;
+                drop(w);
+                std::fs::rename(&tmp, &path)
+                    .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
+            })?;
+        Ok(EventsFile { tx, thread })
+    }
+
+    /// The tick hook that feeds the file.
+    fn hook(&self) -> icsdrill::live::TickHook {
+        let tx = self.tx.clone();
+        Box::new(move |_, _, _, events| {
+            if !events.is_empty() {
+                let _ = tx.send(events.iter().map(icsdrill_engine::SimEvent::to_json).collect());
+            }
+        })
+    }
+
+    /// Writes what is left and renames the file into place (after the range has stopped).
+    fn finish(self) -> Result<()> {
+        drop(self.tx);
+        self.thread.join().map_err(|_| anyhow::anyhow!("the event log writer failed"))?
+    }
 }
 
 /// A drill to run: new, or resumed from the store.
@@ -378,6 +541,14 @@ fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
             for e in endpoints {
                 println!("  {:<16} {:<8} {:<15} {:>6} {:>5}  {}", e.plc, e.role, e.address, e.port, e.unit_id, e.device);
             }
+            let nets = drill.team_clients(&team.id).unwrap_or_default();
+            let hint = icsdrill::drill::connect_hint(nets, endpoints);
+            let shown: Vec<String> = nets.iter().map(ToString::to_string).collect();
+            println!("  clients / 客户端地址: {}", shown.join(", "));
+            if hint["mbpoll"].is_null() {
+                println!("  connect from there, e.g. pymodbus: {}", hint["pymodbus"].as_str().unwrap_or_default());
+                println!("                     or nmap: {}", hint["nmap"].as_str().unwrap_or_default());
+            }
         }
         println!();
         println!("API: {base}/api/openapi.json (Authorization: Bearer TOKEN)");
@@ -426,9 +597,12 @@ fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
                 summary.damage
             );
             if let Some(dir) = &args.events {
+                // The whole log is in the store (memory kept only a window of it).
                 std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
                 let path = dir.join(format!("{team}.jsonl"));
-                write_events(&path, sim.events())?;
+                let (d, id, t) = (db.clone(), drill_id.clone(), team.clone());
+                let lines = tokio::task::spawn_blocking(move || d.open()?.events(&id, &t)).await??;
+                write_lines(&path, &lines)?;
                 println!("event log  {}", path.display());
             }
         }
@@ -444,7 +618,7 @@ fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
         if mode == Mode::Exam
             && let Some((trainee, sim)) = sims.first()
         {
-            certify(&db, args, &drill, trainee, sim).await?;
+            certify(&db, args, &drill, trainee, sim.scenario().clone()).await?;
         }
         let teams: Vec<String> = sims.iter().map(|(t, _)| t.clone()).collect();
         let id = drill_id.clone();
@@ -488,10 +662,12 @@ async fn certify(
     args: &Args,
     drill: &icsdrill::drill::Drill,
     trainee: &str,
-    sim: &icsdrill_engine::Sim,
+    scenario: std::sync::Arc<icsdrill_engine::Scenario>,
 ) -> Result<()> {
-    let scenario = sim.scenario().clone();
-    let grade = icsdrill_engine::exam::grade(&scenario, sim.events(), scenario.exam.pass);
+    // Graded from the judged events of the trainee's whole log (memory keeps only those and a
+    // window of the rest), at the tick the exam ended.
+    let (events, end) = drill.judged_log(trainee).context("the exam's trainee has no range")?;
+    let grade = icsdrill_engine::exam::grade_at(&scenario, &events, scenario.exam.pass, end);
     let info = drill.info();
     let name = info.teams.first().map_or(trainee.to_string(), |t| t.name.clone());
     let body = icsdrill::cert::CertBody {
@@ -508,7 +684,7 @@ async fn certify(
         result: if grade.passed { "pass" } else { "fail" }.into(),
         safety_violation: grade.safety_violation.clone(),
         drill: drill.id.clone(),
-        replay_hash: icsdrill::exam_run::log_hash(sim),
+        replay_hash: drill.log_hash(trainee).unwrap_or_default(),
     };
     let key_dir = icsdrill::store::data_dir(args.data_dir.as_deref())?;
     let cert = icsdrill::cert::sign(body, &icsdrill::cert::signing_key(&key_dir)?)?;

@@ -44,8 +44,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         scenario = std::sync::Arc::new(scenario.without_attack());
     }
     let ticks = match args.duration {
-        Some(d) if !d.is_finite() || d <= 0.0 => {
-            bail!("--duration must be a positive number of seconds")
+        Some(d) if !(d > 0.0 && d <= icsdrill_engine::scenario::MAX_DURATION_S) => {
+            bail!("--duration must be more than 0 and at most 604800 s (7 days), got {d}")
         }
         Some(d) => scenario.ticks(d),
         None => scenario.duration_ticks,
@@ -159,12 +159,14 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
 
 /// Writes a whole event log to `path`, through `path.tmp` and a rename, so `path` is never a
 /// partial log.
-pub(crate) fn write_events(path: &std::path::Path, events: &[icsdrill_engine::SimEvent]) -> Result<()> {
+/// Writes event lines (JSON, as `SimEvent::to_json` gives them) to `path` through
+/// `path.tmp`, so `path` is always a whole log.
+pub(crate) fn write_lines(path: &std::path::Path, lines: &[String]) -> Result<()> {
     let tmp = tmp_path(path);
     let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     let mut w = BufWriter::new(file);
-    for e in events {
-        writeln!(w, "{}", e.to_json()).with_context(|| format!("cannot write {}", tmp.display()))?;
+    for l in lines {
+        writeln!(w, "{l}").with_context(|| format!("cannot write {}", tmp.display()))?;
     }
     w.flush().with_context(|| format!("cannot write {}", tmp.display()))?;
     drop(w);
@@ -172,7 +174,7 @@ pub(crate) fn write_events(path: &std::path::Path, events: &[icsdrill_engine::Si
         .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
 }
 
-fn tmp_path(path: &std::path::Path) -> PathBuf {
+pub(crate) fn tmp_path(path: &std::path::Path) -> PathBuf {
     let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".tmp");
     path.with_file_name(name)

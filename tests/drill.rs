@@ -30,7 +30,7 @@ pub(crate) async fn start_drill(scenario: &str, teams: &[&str], mode: Mode) -> D
 
 /// Steps the drill's clock in the background (a manually clocked drill applies queued actions
 /// only when it ticks), until the returned handle is dropped.
-fn keep_ticking(drill: Arc<Drill>) -> tokio::task::JoinHandle<()> {
+pub(crate) fn keep_ticking(drill: Arc<Drill>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             drill.step(1).await;
@@ -441,10 +441,13 @@ async fn play(server: &DrillServer, team: &str, token: &str, input: &SimInput) {
         }
         SimInput::WriteCoils { plc, addr, values, .. } => {
             use tokio_modbus::client::Writer;
-            let (_, _, endpoints) = server.drill.teams().find(|(t, _, _)| t.id == team).unwrap();
+            let k = server.drill.teams().position(|(t, _, _)| t.id == team).unwrap();
+            let (_, _, endpoints) = server.drill.teams().nth(k).unwrap();
             let e = endpoints.iter().find(|e| e.plc == *plc).unwrap();
             let socket = tokio::net::TcpSocket::new_v4().unwrap();
-            socket.bind("127.0.0.77:0".parse().unwrap()).unwrap();
+            // The operator station of this team: 127.0.0.77 in the team's own network.
+            let hmi = icsdrill::drill::in_team_net("127.0.0.77".parse().unwrap(), k);
+            socket.bind(SocketAddr::new(hmi, 0)).unwrap();
             let stream = socket.connect(SocketAddr::new(e.address.parse().unwrap(), e.port)).await.unwrap();
             let mut ctx = tokio_modbus::client::tcp::attach_slave(stream, tokio_modbus::Slave(e.unit_id));
             ctx.write_multiple_coils(*addr, values).await.unwrap().unwrap();
@@ -711,9 +714,11 @@ fn the_openapi_document_lists_every_route_with_its_access() {
     assert_eq!(listed, ROUTES.len());
 }
 
-/// The flag in a PLC's identification (FC 43/14, object 2: revision), read over Modbus.
-async fn identity_flag(addr: SocketAddr) -> String {
-    let mut c = crate::modbus::Client::connect(addr).await;
+/// The flag in a PLC's identification (FC 43/14, object 2: revision), read over Modbus from
+/// team `k`'s own network.
+async fn identity_flag(addr: SocketAddr, k: usize) -> String {
+    let from = icsdrill::drill::in_team_net("127.0.0.1".parse().unwrap(), k);
+    let mut c = crate::modbus::Client::connect_from(from, addr).await.expect("the team's client connects");
     let r = c.pdu(1, &[0x2B, 0x0E, 0x04, 0x02]).await.expect("an answer");
     let text = String::from_utf8_lossy(&r).into_owned();
     let start = text.find("flag{").unwrap_or_else(|| panic!("no flag in {text:?}"));
@@ -745,12 +750,12 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
         let (_, _, e) = drill.teams().find(|(t, _, _)| t.id == team).unwrap();
         SocketAddr::new(e[0].address.parse().unwrap(), e[0].port)
     };
-    let flag_a = identity_flag(endpoint("a")).await;
+    let flag_a = identity_flag(endpoint("a"), 0).await;
     // The flag is read over Modbus, not off the console's endpoint table.
     let (s, body) = http(addr, "GET", "/api/teams/a/endpoints", Some(&tokens["a"]), None).await;
     assert_eq!(s, 200);
     assert!(!body.contains("flag{"), "{body}");
-    let flag_b = identity_flag(endpoint("b")).await;
+    let flag_b = identity_flag(endpoint("b"), 1).await;
     assert_ne!(flag_a, flag_b, "flags differ per team");
 
     let submit = |team: &'static str, flag: String| {

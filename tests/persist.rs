@@ -109,7 +109,12 @@ async fn kill_9_loses_no_acknowledged_input_and_the_drill_resumes_and_replays() 
         let acked = acked_modbus.clone();
         tokio::spawn(async move {
             use tokio_modbus::client::Writer;
-            let Ok(stream) = tokio::net::TcpStream::connect(("127.0.0.1", b_port)).await else { return };
+            // From team b's own network (teams of a drill on loopback each have one).
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket
+                .bind(std::net::SocketAddr::new(icsdrill::drill::in_team_net([127, 0, 0, 1].into(), 1), 0))
+                .unwrap();
+            let Ok(stream) = socket.connect(([127, 0, 0, 1], b_port).into()).await else { return };
             let mut ctx = tokio_modbus::client::tcp::attach_slave(stream, tokio_modbus::Slave(1));
             for v in 0..10_000u16 {
                 // T-101's first set point, nudged around its value.
@@ -127,11 +132,13 @@ async fn kill_9_loses_no_acknowledged_input_and_the_drill_resumes_and_replays() 
         })
     };
     // Let some inputs land, then kill -9.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         if acked_http.lock().unwrap().len() >= 20 && acked_modbus.lock().unwrap().len() >= 20 {
             break;
         }
+        assert!(std::time::Instant::now() < deadline, "inputs were not acknowledged within a minute");
     }
     child.kill().unwrap();
     child.wait().unwrap();

@@ -96,6 +96,7 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
         date: "2026-11-26".into(),
         seed: 1,
         deadlines: None,
+        end_tick: None,
     };
     let r = report::build(&s, sim.events(), true, ctx);
     assert!(r.objectives.iter().any(|o| o.rating == 'U'), "the idle team fails an objective");

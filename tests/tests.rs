@@ -8,6 +8,7 @@ mod clients;
 mod determinism;
 mod drill;
 mod exam;
+mod hardening;
 mod modbus;
 mod persist;
 mod plant;

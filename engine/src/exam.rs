@@ -194,6 +194,12 @@ fn safety_violation(s: &Scenario, events: &[SimEvent], attacker_hosts: &[String]
 
 /// Grades an exam from its log.
 pub fn grade(s: &Scenario, events: &[SimEvent], rule: PassRule) -> Grade {
+    grade_at(s, events, rule, events.last().map_or(0, |e| e.tick))
+}
+
+/// `grade` of a log that ends at tick `end` (the judged events of a log are enough: see
+/// `EventKind::judged`).
+pub fn grade_at(s: &Scenario, events: &[SimEvent], rule: PassRule, end: u64) -> Grade {
     let steps = s.attack.as_ref().map(|p| p.steps.as_slice()).unwrap_or_default();
     let mut attacker_hosts: Vec<String> = Vec::new();
     let mut first_contain: Option<u64> = None;
@@ -276,7 +282,7 @@ pub fn grade(s: &Scenario, events: &[SimEvent], rule: PassRule) -> Grade {
         }
     }
     let violation = safety_violation(s, events, &attacker_hosts);
-    let card = crate::score::Scorer::score_log(s, false, events);
+    let card = crate::score::Scorer::score_log_at(s, false, events, end);
     let mut tasks = Vec::new();
     let mut task = |id: &'static str,
                     area: &'static str,

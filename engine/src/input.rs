@@ -167,6 +167,12 @@ pub enum SimInput {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         refused: Option<RejectReason>,
     },
+    /// The Modbus traffic of one tick beyond the range's record budget, counted (see
+    /// `EventKind::TrafficSummary`). The live runtime queues one per tick when there is any.
+    TrafficSummary {
+        /// Counts, in (PLC, source, function) order.
+        entries: Vec<TrafficCount>,
+    },
     /// Switch a PLC's operating mode (the key switch, or an engineering command).
     SetMode {
         /// PLC id.
@@ -375,6 +381,29 @@ pub enum SimInput {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         step: Option<String>,
     },
+}
+
+/// Requests (or connections) from one source to one PLC in one tick, beyond the record
+/// budget.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficCount {
+    /// PLC id.
+    pub plc: String,
+    /// Host id the traffic came from.
+    pub source: String,
+    /// Function code; absent for connection attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<u8>,
+    /// How many requests (connection attempts).
+    pub count: u32,
+    /// How many of them were answered with an exception (connections: refused).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub exceptions: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// How an inject reaches a team.

@@ -36,8 +36,8 @@ pub mod snapshot;
 pub mod systems;
 pub mod world;
 
-pub use event::{EventKind, EventLog, RejectReason, SimEvent};
-pub use input::{PlcMode, SimInput, TimedInput, parse_inputs};
+pub use event::{EventKind, EventLog, LogHasher, RejectReason, SimEvent, hex, log_hash};
+pub use input::{PlcMode, SimInput, TimedInput, TrafficCount, parse_inputs};
 pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

@@ -367,11 +367,17 @@ impl Scorer {
 
     /// Scores a whole log at its last tick.
     pub fn score_log(scenario: &Scenario, plan: bool, events: &[SimEvent]) -> ScoreCard {
+        let end = events.last().map_or(0, |e| e.tick);
+        Scorer::score_log_at(scenario, plan, events, end)
+    }
+
+    /// Scores a log at tick `end` (the judged events of a log are enough: the rest changes no
+    /// score).
+    pub fn score_log_at(scenario: &Scenario, plan: bool, events: &[SimEvent], end: u64) -> ScoreCard {
         let mut scorer = Scorer::new(scenario, plan);
         for e in events {
             scorer.push(e);
         }
-        let end = events.last().map_or(0, |e| e.tick);
         scorer.card(end)
     }
 
@@ -382,6 +388,7 @@ impl Scorer {
             EventKind::Sample { .. }
                 | EventKind::ModbusTransaction { .. }
                 | EventKind::ModbusConnection { .. }
+                | EventKind::TrafficSummary { .. }
         )
     }
 

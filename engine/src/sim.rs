@@ -64,10 +64,29 @@ impl Sim {
 
     /// Applies `inputs` (in order) and runs one tick. Returns the events of that tick.
     pub fn step(&mut self, inputs: impl IntoIterator<Item = SimInput>) -> &[SimEvent] {
-        let before = self.events().len();
+        self.world.resource_mut::<EventLog>().trim();
+        let before = self.event_count();
         self.world.resource_mut::<InputQueue>().pending.extend(inputs);
         self.schedule.run(&mut self.world);
-        &self.events()[before..]
+        self.world.resource::<EventLog>().since(before)
+    }
+
+    /// Keeps only about `window` recent events in memory from now on (a live range, whose log
+    /// is published and recorded tick by tick); `events` then returns that tail. Headless runs
+    /// keep the whole log.
+    pub fn set_event_window(&mut self, window: usize) {
+        self.world.resource_mut::<EventLog>().set_window(window);
+    }
+
+    /// Retained events with `seq >= seq`: after a `step`, `events_since(count before it)` is
+    /// that tick's events.
+    pub fn events_since(&self, seq: u64) -> &[SimEvent] {
+        self.world.resource::<EventLog>().since(seq)
+    }
+
+    /// Events logged so far, including any a window has forgotten: the next event's seq.
+    pub fn event_count(&self) -> u64 {
+        self.world.resource::<EventLog>().len()
     }
 
     /// Like `step`, but returns what became of each input, in order: applied, or refused and
@@ -106,7 +125,7 @@ impl Sim {
             tick: self.tick(),
             plcs,
             net,
-            events: self.events().len(),
+            events: self.event_count(),
             attacker_host: self.attacker_host(),
             vars: self.world.resource::<Process>().values.clone(),
             sensors: bus.measured.clone(),
@@ -133,7 +152,8 @@ impl Sim {
         }
     }
 
-    /// The whole event log.
+    /// The event log: the whole of it, or its recent tail when a window was set
+    /// (`set_event_window`).
     pub fn events(&self) -> &[SimEvent] {
         self.world.resource::<EventLog>().events()
     }
@@ -180,9 +200,10 @@ impl Sim {
 
     /// Counts of the log's events by kind, and the totals a drill cares about.
     pub fn summary(&self) -> Summary {
-        let mut by_kind = BTreeMap::new();
-        let mut trips = 0;
-        let mut damage = 0;
+        let log = self.world.resource::<EventLog>();
+        let mut by_kind = log.forgotten().clone();
+        let mut trips = by_kind.get("interlock_tripped").copied().unwrap_or(0);
+        let mut damage = by_kind.get("damage").copied().unwrap_or(0);
         for e in self.events() {
             *by_kind.entry(e.kind.name()).or_insert(0) += 1;
             match e.kind {
@@ -191,7 +212,7 @@ impl Sim {
                 _ => {}
             }
         }
-        Summary { ticks: self.tick(), events: self.events().len(), by_kind, trips, damage }
+        Summary { ticks: self.tick(), events: log.len() as usize, by_kind, trips, damage }
     }
 }
 

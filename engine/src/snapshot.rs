@@ -29,7 +29,7 @@ pub struct Snapshot {
     /// Conduit policies and isolated hosts (defenders change them).
     pub net: NetState,
     /// Length of the event log.
-    pub events: usize,
+    pub events: u64,
     /// The host the attacker acts from (the live attacker's traffic stands for it).
     pub attacker_host: Option<crate::scenario::HostIdx>,
     /// True values of the process variables, by `VarIdx` (the answer key: instructors only).

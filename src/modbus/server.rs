@@ -32,6 +32,13 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Pause after a failed `accept` (such as running out of file descriptors) before retrying.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// Requests one endpoint answers per second by default, whatever its clients send: a fast
+/// real controller's pace. More are answered too, only later (their connection waits), so a
+/// flood cannot take the CPU every other team's range needs.
+pub const DEFAULT_REQUEST_RATE: u32 = 2_000;
+/// A range answers at most this many times its endpoints' rate over all of them.
+pub const RANGE_RATE_PLCS: u32 = 4;
+
 /// Limits every endpoint enforces.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -39,11 +46,51 @@ pub struct Limits {
     pub max_connections: usize,
     /// Idle time before a connection is closed.
     pub idle_timeout: Duration,
+    /// Requests per second each endpoint answers (the range: `RANGE_RATE_PLCS` times it);
+    /// 0 for no limit (raw speed benchmarks).
+    pub request_rate: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_connections: DEFAULT_MAX_CONNECTIONS, idle_timeout: DEFAULT_IDLE_TIMEOUT }
+        Limits {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            request_rate: DEFAULT_REQUEST_RATE,
+        }
+    }
+}
+
+/// Paces requests to a rate: each takes a token, and a request with none left waits for its
+/// turn (reserved, so waiters are served in order and none starves).
+#[derive(Debug)]
+pub struct Pacer {
+    /// Tokens per second; 0: unlimited.
+    rate: f64,
+    /// Tokens available (negative: reserved by waiters) and when they were counted. Never held
+    /// across an await.
+    state: Mutex<(f64, Instant)>,
+}
+
+impl Pacer {
+    /// A pacer of `rate` requests per second (0: unlimited), allowing bursts of a tenth of a
+    /// second's worth.
+    pub fn new(rate: u32) -> Pacer {
+        Pacer { rate: f64::from(rate), state: Mutex::new((f64::from(rate) / 10.0, Instant::now())) }
+    }
+
+    /// How long the next request must wait for its turn (zero when a token is free).
+    pub fn reserve(&self) -> Duration {
+        if self.rate <= 0.0 {
+            return Duration::ZERO;
+        }
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let burst = (self.rate / 10.0).max(1.0);
+        st.0 = (st.0 + now.duration_since(st.1).as_secs_f64() * self.rate).min(burst);
+        st.1 = now;
+        st.0 -= 1.0;
+        if st.0 >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-st.0 / self.rate) }
     }
 }
 
@@ -70,6 +117,45 @@ impl SourceMap {
     }
 }
 
+/// Which client addresses a range serves: its team's networks and its own attacker.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// The team's networks.
+    pub nets: Vec<ipnet::IpNet>,
+    /// The range's live attacker, whose address may lie outside them.
+    pub attacker: Option<IpAddr>,
+}
+
+impl Clients {
+    /// Every address (a range with no team to keep apart from).
+    pub fn any() -> Clients {
+        Clients {
+            nets: vec!["0.0.0.0/0".parse().expect("valid"), "::/0".parse().expect("valid")],
+            attacker: None,
+        }
+    }
+
+    /// Whether `ip` may connect.
+    pub fn admits(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        self.attacker == Some(ip) || self.nets.iter().any(|n| n.contains(&ip))
+    }
+}
+
+/// Told of a connection from an address the range does not serve (another team's, or
+/// nobody's): the client address and the PLC it tried.
+#[derive(Clone)]
+pub struct ForeignHook(pub Arc<dyn Fn(IpAddr, PlcIdx) + Send + Sync>);
+
+impl std::fmt::Debug for ForeignHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ForeignHook")
+    }
+}
+
 /// What every endpoint of a range shares.
 pub struct Context {
     /// The running simulation.
@@ -78,6 +164,15 @@ pub struct Context {
     pub sources: SourceMap,
     /// Limits.
     pub limits: Limits,
+    /// Client addresses served; others are refused before they take a connection slot.
+    pub clients: Clients,
+    /// Connections open over all the range's endpoints: one team cannot hold more
+    /// descriptors than its share, whatever its endpoints' own caps add up to.
+    pub range_slots: Arc<Semaphore>,
+    /// Where refused foreign clients are reported (a drill's cross-team log).
+    pub on_foreign: Option<ForeignHook>,
+    /// Paces the requests of all the range's endpoints together.
+    pub range_pacer: Pacer,
 }
 
 /// Serves `plc` on `listener` until `shutdown` turns true. Accept errors are logged and
@@ -89,6 +184,7 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(cx.limits.max_connections));
+    let pacer = Arc::new(Pacer::new(cx.limits.request_rate));
     let mut connections = tokio::task::JoinSet::new();
     loop {
         while connections.try_join_next().is_some() {}
@@ -104,12 +200,25 @@ pub async fn serve(
                 continue;
             }
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
+        if !cx.clients.admits(peer.ip()) {
+            // Not this range's client (another team's, or nobody's): refused before it can
+            // take a slot, and reported to the white cell, never logged as this team's own.
+            if let Some(report) = &cx.on_foreign {
+                (report.0)(peer.ip(), plc);
+            }
+            reset(stream);
+            continue;
+        }
+        let slot = slots
+            .clone()
+            .try_acquire_owned()
+            .and_then(|s| Ok((s, cx.range_slots.clone().try_acquire_owned()?)));
+        let Ok(slot) = slot else {
             // Over the cap: close at once so a flood cannot hold the backlog, and log it (a
             // flood is evidence).
             let source = cx.sources.host(peer.ip(), cx.live.snapshot_guard().attacker_host);
             let s = &cx.live.scenario;
-            cx.live.record(SimInput::ModbusConnection {
+            cx.live.record_traffic(plc, source, None, 1, true, || SimInput::ModbusConnection {
                 plc: s.plcs[plc.ix()].id.clone(),
                 source: s.hosts[source.ix()].id.clone(),
                 refused: Some(RejectReason::ConnectionLimit),
@@ -119,8 +228,9 @@ pub async fn serve(
         };
         let cx = cx.clone();
         let shutdown = shutdown.clone();
+        let pacer = pacer.clone();
         connections.spawn(async move {
-            connection(stream, peer, plc, &cx, shutdown).await;
+            connection(stream, peer, plc, &cx, &pacer, shutdown).await;
             drop(slot);
         });
     }
@@ -142,11 +252,6 @@ fn reset(stream: TcpStream) {
     drop(stream);
 }
 
-/// Records (transaction log entries) one connection may send per second; beyond that its
-/// requests are still answered but counted as dropped records, so one client cannot grow the
-/// log without bound.
-pub const MAX_RECORDS_PER_S: u32 = 2_000;
-
 /// How long a connection folds a client's identical requests (a poll loop) into one record
 /// with a repeat count: about a tick, so the log keeps its resolution.
 pub const FOLD_WINDOW: Duration = Duration::from_millis(100);
@@ -158,10 +263,9 @@ struct Pending {
     since: Instant,
 }
 
-/// A connection's records: the one being folded and the per-second budget.
+/// A connection's records: the one being folded.
 struct Records {
     pending: Option<Pending>,
-    window: (Instant, u32),
 }
 
 /// One accepted connection.
@@ -169,8 +273,8 @@ struct Conn<'a> {
     cx: &'a Context,
     plc: PlcIdx,
     source: HostIdx,
-    /// The record being folded and the record budget. Never held across an await; only
-    /// this connection's task locks it.
+    /// The record being folded. Never held across an await; only this connection's task
+    /// locks it.
     records: Mutex<Records>,
 }
 
@@ -191,14 +295,18 @@ async fn connection(
     peer: SocketAddr,
     plc: PlcIdx,
     cx: &Context,
+    pacer: &Pacer,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let snapshot = cx.live.snapshot();
     let source = cx.sources.host(peer.ip(), snapshot.attacker_host);
-    let conn =
-        Conn { cx, plc, source, records: Mutex::new(Records { pending: None, window: (Instant::now(), 0) }) };
+    let conn = Conn { cx, plc, source, records: Mutex::new(Records { pending: None }) };
     let refused = check_connect(&cx.live.scenario, &snapshot.net, conn.source, plc).err();
-    cx.live.record(SimInput::ModbusConnection { plc: conn.plc_id(), source: conn.source_id(), refused });
+    cx.live.record_traffic(plc, source, None, 1, refused.is_some(), || SimInput::ModbusConnection {
+        plc: conn.plc_id(),
+        source: conn.source_id(),
+        refused,
+    });
     if refused.is_some() {
         reset(stream);
         return;
@@ -216,6 +324,18 @@ async fn connection(
         loop {
             match parse_frame(&buf[start..filled]) {
                 Frame::Complete { header, pdu, len } => {
+                    // The endpoint's and the range's pace: a flood waits here, on its own
+                    // connection, instead of taking the CPU other ranges need.
+                    let wait = pacer.reserve().max(cx.range_pacer.reserve());
+                    if !wait.is_zero() {
+                        if !out.is_empty() && !flush(&mut stream, &mut out, idle).await {
+                            return;
+                        }
+                        tokio::select! {
+                            _ = shutdown.wait_for(|stop| *stop) => return,
+                            _ = tokio::time::sleep(wait) => {}
+                        }
+                    }
                     last_frame = Instant::now();
                     // Answers already made go out before a write waits for its tick.
                     if waits_for_tick(pdu[0]) && !out.is_empty() && !flush(&mut stream, &mut out, idle).await
@@ -341,29 +461,22 @@ impl Conn<'_> {
         self.records.lock().unwrap_or_else(|e| e.into_inner()).pending.as_ref().map(|p| p.since + FOLD_WINDOW)
     }
 
+    /// Records a folded request, within the range's record budget, or counts it for the
+    /// tick's traffic summary.
     fn send(&self, p: Pending) {
-        let over = {
-            let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
-            if records.window.0.elapsed() >= Duration::from_secs(1) {
-                records.window = (Instant::now(), 0);
-            }
-            records.window.1 += 1;
-            records.window.1 > MAX_RECORDS_PER_S
-        };
-        if over {
-            self.cx.live.count_dropped();
-            return;
-        }
         let (function, addr, count, exception, reason) = p.key;
-        self.cx.live.record(SimInput::ModbusRequest {
-            plc: self.plc_id(),
-            source: self.source_id(),
-            function,
-            addr,
-            count,
-            exception,
-            reason,
-            repeat: p.repeat,
+        let refused = exception.is_some() || reason.is_some();
+        self.cx.live.record_traffic(self.plc, self.source, Some(function), p.repeat, refused, || {
+            SimInput::ModbusRequest {
+                plc: self.plc_id(),
+                source: self.source_id(),
+                function,
+                addr,
+                count,
+                exception,
+                reason,
+                repeat: p.repeat,
+            }
         });
     }
 
@@ -418,6 +531,12 @@ impl Conn<'_> {
             let e = ExceptionCode::new(code);
             write_exception(out, header, function, e);
             self.record(function, addr, count, Some(e), Some(reason));
+            return Next::Continue;
+        }
+        if waits_for_tick(function) && !self.cx.live.take_write(self.plc, self.source, function) {
+            // Over this tick's write budget: busy, as a loaded controller answers. Counted in
+            // the tick's traffic summary.
+            write_exception(out, header, function, ExceptionCode::ServerDeviceBusy);
             return Next::Continue;
         }
         match request {
@@ -491,8 +610,9 @@ impl Conn<'_> {
                 let input =
                     SimInput::ModbusDiagnostic { plc: self.plc_id(), source: self.source_id(), sub_function };
                 match self.cx.live.apply(input).await {
-                    // Force listen-only is never answered.
-                    Ok(()) if sub_function == 4 => {}
+                    // Force listen-only is never answered; nor is a restart of communications
+                    // that ends listen-only mode (the specification: "no response").
+                    Ok(()) if sub_function == 4 || (sub_function == 1 && listen_only) => {}
                     Ok(()) => {
                         let mut w = ResponseWriter::new(out, header, function);
                         w.u16(sub_function).u16(data);

@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result};
 use icsdrill_engine::{SimInput, TimedInput};
 use postgres::{Client, NoTls};
 
-use super::{Batch, DrillRecord, ExamRecord, Store, TeamRecord, TrackedFinding};
+use super::{Batch, DrillRecord, ExamRecord, ForeignAttempt, Store, TeamRecord, TrackedFinding};
 use crate::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
 
 /// The PostgreSQL store.
@@ -56,6 +56,10 @@ CREATE TABLE IF NOT EXISTS users (token TEXT PRIMARY KEY, role TEXT NOT NULL, pr
 CREATE TABLE IF NOT EXISTS exams (
     drill_id TEXT PRIMARY KEY, trainee TEXT NOT NULL, name TEXT NOT NULL, cohort TEXT NOT NULL, date TEXT NOT NULL,
     total DOUBLE PRECISION NOT NULL, max DOUBLE PRECISION NOT NULL, passed BIGINT NOT NULL, certificate TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS foreign_clients (
+    drill_id TEXT NOT NULL, address TEXT NOT NULL, team TEXT NOT NULL, from_team TEXT, plc TEXT NOT NULL,
+    count BIGINT NOT NULL, first_ms BIGINT NOT NULL, last_ms BIGINT NOT NULL,
+    PRIMARY KEY (drill_id, address, team));
 ";
 
 impl PgStore {
@@ -454,6 +458,40 @@ impl Store for PgStore {
                 max: r.get(6),
                 passed: r.get::<_, i64>(7) != 0,
                 certificate: r.get(8),
+            })
+            .collect())
+    }
+
+    fn save_foreign(&mut self, drill: &str, attempts: &[ForeignAttempt]) -> Result<()> {
+        let mut tx = self.writer()?.transaction()?;
+        for a in attempts {
+            tx.execute(
+                "INSERT INTO foreign_clients (drill_id, address, team, from_team, plc, count, first_ms, last_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (drill_id, address, team) DO UPDATE SET \
+                 from_team = excluded.from_team, plc = excluded.plc, count = excluded.count, last_ms = excluded.last_ms",
+                &[&drill, &a.address, &a.team, &a.from_team, &a.plc, &(a.count as i64), &a.first_ms, &a.last_ms],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn foreign(&self, drill: &str) -> Result<Vec<ForeignAttempt>> {
+        let rows = self.client_ref().query(
+            "SELECT address, from_team, team, plc, count, first_ms, last_ms FROM foreign_clients \
+             WHERE drill_id = $1 ORDER BY team, address",
+            &[&drill],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| ForeignAttempt {
+                address: r.get(0),
+                from_team: r.get(1),
+                team: r.get(2),
+                plc: r.get(3),
+                count: r.get::<_, i64>(4) as u64,
+                first_ms: r.get(5),
+                last_ms: r.get(6),
             })
             .collect())
     }

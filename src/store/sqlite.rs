@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result};
 use icsdrill_engine::{SimInput, TimedInput};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Batch, DrillRecord, ExamRecord, Store, TeamRecord, TrackedFinding};
+use super::{Batch, DrillRecord, ExamRecord, ForeignAttempt, Store, TeamRecord, TrackedFinding};
 use crate::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
 
 /// The SQLite store.
@@ -52,6 +52,10 @@ CREATE TABLE IF NOT EXISTS users (token TEXT PRIMARY KEY, role TEXT NOT NULL, pr
 CREATE TABLE IF NOT EXISTS exams (
     drill_id TEXT PRIMARY KEY, trainee TEXT NOT NULL, name TEXT NOT NULL, cohort TEXT NOT NULL, date TEXT NOT NULL,
     total REAL NOT NULL, max REAL NOT NULL, passed INTEGER NOT NULL, certificate TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS foreign_clients (
+    drill_id TEXT NOT NULL, address TEXT NOT NULL, team TEXT NOT NULL, from_team TEXT, plc TEXT NOT NULL,
+    count INTEGER NOT NULL, first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,
+    PRIMARY KEY (drill_id, address, team));
 ";
 
 /// The database file in a data directory.
@@ -59,8 +63,44 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join("icsdrill.sqlite3")
 }
 
-pub(super) fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+pub(super) use crate::dates::now_ms;
+
+/// Creates a directory (and its parents) that only its owner may enter, when it does not
+/// exist yet.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        b.mode(0o700);
+    }
+    b.create(dir)
+}
+
+/// Creates an empty file only its owner may read, when it does not exist yet; an existing one
+/// readable by others is made private (SQLite gives its WAL and shared-memory files the same
+/// mode).
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 impl SqliteStore {
@@ -77,13 +117,26 @@ impl SqliteStore {
         })
     }
 
-    /// Opens (creating it if needed) the database in `data_dir`.
+    /// Opens (creating it if needed) the database in `data_dir`. The directory is created
+    /// mode 0700 and the database file 0600 (it holds the drills' login tokens); a database
+    /// that cannot be written is an error now, not a drill that hangs on its first write.
     pub fn open(data_dir: &Path) -> Result<SqliteStore> {
-        std::fs::create_dir_all(data_dir)
+        create_private_dir(data_dir)
             .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
         let path = db_path(data_dir);
+        create_private_file(&path).with_context(|| format!("cannot create {}", path.display()))?;
         let conn = Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
         conn.busy_timeout(Duration::from_secs(5))?;
+        let read_only = conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true);
+        // Taking the write lock proves the file and its directory (WAL, shared memory) are
+        // writable.
+        let writable = !read_only && conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").is_ok();
+        if !writable {
+            anyhow::bail!(
+                "the database {} cannot be written (a read-only data directory or file?): give a writable --data-dir",
+                path.display()
+            );
+        }
         conn.pragma_update(None, "journal_mode", "WAL").context("cannot switch the database to WAL mode")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(SCHEMA).context("cannot create the schema")?;
@@ -466,6 +519,50 @@ impl Store for SqliteStore {
                 max: r.get(6)?,
                 passed: r.get::<_, i64>(7)? != 0,
                 certificate: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn save_foreign(&mut self, drill: &str, attempts: &[ForeignAttempt]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO foreign_clients (drill_id, address, team, from_team, plc, count, first_ms, last_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (drill_id, address, team) DO UPDATE SET \
+                 from_team = excluded.from_team, plc = excluded.plc, count = excluded.count, last_ms = excluded.last_ms",
+            )?;
+            for a in attempts {
+                upsert.execute(params![
+                    drill,
+                    a.address,
+                    a.team,
+                    a.from_team,
+                    a.plc,
+                    a.count as i64,
+                    a.first_ms,
+                    a.last_ms
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn foreign(&self, drill: &str) -> Result<Vec<ForeignAttempt>> {
+        let mut q = self.conn.prepare(
+            "SELECT address, from_team, team, plc, count, first_ms, last_ms FROM foreign_clients \
+             WHERE drill_id = ?1 ORDER BY team, address",
+        )?;
+        let rows = q.query_map(params![drill], |r| {
+            Ok(ForeignAttempt {
+                address: r.get(0)?,
+                from_team: r.get(1)?,
+                team: r.get(2)?,
+                plc: r.get(3)?,
+                count: r.get::<_, i64>(4)? as u64,
+                first_ms: r.get(5)?,
+                last_ms: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -6,6 +6,7 @@ team's new score there. Saves screenshots; prints one JSON line with what it saw
 import json
 import sys
 import time
+import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -71,6 +72,14 @@ try:
     board = lambda d: d.execute_script("return [...document.querySelectorAll('#board tbody tr')].map(r => [r.dataset.team, +r.querySelector('.total').textContent])")
     wait.until(lambda d: (board(d) or [[None]])[0][0] == team)
     seq = int(wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-seq")))
+    # A score change now (a report: credited or, when nothing like it happened, a false positive): the open board must
+    # show it without a reload.
+    request = urllib.request.Request(
+        f"{base}/api/teams/{team}/reports",
+        data=json.dumps({"technique": "T0836", "asset": "plc-t101"}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=20).read()
     wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-seq")) > seq)
     seen["board"] = dict(board(driver))
     driver.save_screenshot(f"{out}/scoreboard.png")

@@ -2,7 +2,7 @@
 "use strict";
 const T = {
   en: {frozen:"Scoreboard frozen",login_needed:"Open the login URL you were given (…/?token=…).",rank:"Rank",team:"Team",score:"Score",detected:"Detected",
-    scoreboard:"Scoreboard",plant:"Plant",alarms:"Alarms",transactions:"Modbus transactions",endpoints:"Endpoints",address:"Address",device:"Device",
+    scoreboard:"Scoreboard",plant:"Plant",alarms:"Alarms",transactions:"Modbus transactions",endpoints:"Endpoints",address:"Address",device:"Device",clients:"Your clients connect from",records_failing:"The drill database refuses writes (disk full?): actions are refused until the white cell fixes it.",cross_team:"Connections refused from other teams' addresses",from:"From",target:"Team tried",attempts:"Attempts",summary:"counted",
     injects:"Messages",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
     tactic:"Tactic",observed:"Observed at (simulated s)",impact:"Impact",taken:"Actions taken",notes:"Notes",submit_report:"Submit report",hints:"Hints",
     breakdown:"Score breakdown",white_cell:"White cell",start:"Start",pause:"Pause",resume:"Resume",hot_wash:"Hot wash",end:"End",inject:"Inject",
@@ -11,7 +11,7 @@ const T = {
     no_alarms:"No active alarms",true_v:"True",measured:"Measured",done:"done",late:"late",missed:"missed",pending:"pending",sent:"Sent",applied:"Applied",
     tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",aar:"Report",flags:"Flags",flag:"Flag",submit_flag:"Submit flag",standings:"Standings (CSV)",region_title:"Regional oversight",prefectures:"Prefectures",prefecture:"Prefecture",enterprises:"Enterprises",drills_on_time:"Drills on time",open_findings:"Open findings (C/H/M/L)",overdue_rect:"Overdue rectifications",name:"Name",industry:"Industry",next_drill:"Next drill",trend:"Trend by year",year:"Year",drills:"Drills",findings:"Findings",verified:"Verified fixed",trainer_title:"Exam cohorts",in_progress:"In progress",results:"Results",cohort:"Cohort",date:"Date",result:"Result",pass:"pass",fail:"fail",lang:"中文"},
   zh: {frozen:"排行榜已冻结",login_needed:"请打开分配给您的登录链接（…/?token=…）。",rank:"名次",team:"队伍",score:"得分",detected:"检出",
-    scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"Modbus 通信记录",endpoints:"端点",address:"地址",device:"设备",
+    scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"Modbus 通信记录",endpoints:"端点",address:"地址",device:"设备",clients:"本队客户端须从以下地址连接",records_failing:"演练数据库无法写入（磁盘已满？）：在导调组修复前，操作将被拒绝。",cross_team:"来自其他队伍地址的连接（已拒绝）",from:"来源",target:"目标队伍",attempts:"次数",summary:"计数",
     injects:"消息",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
     tactic:"战术",observed:"发现时间（仿真秒）",impact:"影响",taken:"已采取措施",notes:"备注",submit_report:"提交报告",hints:"提示",
     breakdown:"得分明细",white_cell:"导调组",start:"开始",pause:"暂停",resume:"继续",hot_wash:"热复盘",end:"结束",inject:"注入",
@@ -145,6 +145,8 @@ async function teamPage() {
     $("#alarms tbody").innerHTML = s.alarms.length ? s.alarms.map(a => `<tr><td class="warn">${esc(a.levels.join(","))}</td><td>${esc(a.plc)}</td><td>${esc(a.id)}</td><td>${a.acked ? tr("acked") : `<button data-ack="${esc(a.plc)}|${esc(a.id)}">${tr("ack")}</button>`}</td></tr>`).join("")
       : `<tr><td class="mut">${tr("no_alarms")}</td></tr>`;
     $("#endpoints tbody").innerHTML = s.endpoints.map(e => `<tr><td>${esc(e.plc)}</td><td>${esc(e.address)}:${e.port}</td><td>${e.unit_id}</td><td>${esc(e.device)}</td></tr>`).join("");
+    $("#clients").textContent = s.clients ? `${tr("clients")}: ${s.clients.networks.join(", ")}` + (s.clients.mbpoll ? "" : ` — pymodbus: ${s.clients.pymodbus}`) : "";
+    $("#records").hidden = !s.records_failing;
     $("#injects").innerHTML = s.injects.map(i => `<li><span class="badge">${esc(tr(i.channel === "phone" ? "phone" : "message"))}</span> t=${(i.tick / s.tick_hz).toFixed(0)} s: ${esc(i.text)}</li>`).join("");
     $("#hints").innerHTML = s.hints.map(h => `<li>${esc(h.id)} (${tr("cost")} ${h.cost}) ${h.taken ? "— " + esc(txt(h.text)) : `<button data-hint="${esc(h.id)}">${tr("take")}</button>`}</li>`).join("");
     $("#myactions").innerHTML = s.actions.slice(-8).map(a => `<li>t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(a.kind)} ${a.ok ? "✓" : "✗ " + esc(a.reason || "")}</li>`).join("");
@@ -167,9 +169,11 @@ async function teamPage() {
       since = page.next;
       const log = $("#log");
       for (const e of page.events) {
-        if (e.kind !== "modbus_transaction" && e.kind !== "modbus_connection") continue;
+        if (e.kind !== "modbus_transaction" && e.kind !== "modbus_connection" && e.kind !== "traffic_summary") continue;
         const line = document.createElement("div");
-        line.textContent = e.kind === "modbus_transaction"
+        line.textContent = e.kind === "traffic_summary"
+          ? e.entries.map(c => `${e.tick} ${c.source} -> ${c.plc} ${c.function == null ? "connect" : "fc=" + c.function} ${tr("summary")} x${c.count}${c.exceptions ? " EXC x" + c.exceptions : ""}`).join("\n")
+          : e.kind === "modbus_transaction"
           ? `${e.tick} ${e.source} -> ${e.plc} fc=${e.function} addr=${e.addr} n=${e.count}${e.values ? " v=" + e.values.join(",") : ""}${e.exception ? " EXC " + e.exception : ""}${e.repeat ? " x" + e.repeat : ""}`
           : `${e.tick} ${e.source} connect ${e.plc}${e.refused ? " REFUSED " + e.refused : ""}`;
         if (e.values) line.className = "warn";
@@ -200,6 +204,10 @@ async function instructorPage() {
   let last = null, stepsFilled = false;
   const render = o => {
     last = o; phaseBadge(o.phase);
+    $("#records").hidden = !o.records_failing;
+    const ct = (o.cross_team || {}).attempts || [];
+    $("#cross").hidden = !ct.length;
+    $("#cross tbody").innerHTML = ct.map(a => `<tr><td>${esc(a.address)}${a.from_team ? " (" + esc(a.from_team) + ")" : ""}</td><td>${esc(a.team)} ${esc(a.plc)}</td><td class="num">${a.count}</td></tr>`).join("");
     if (!stepsFilled && o.attack) { stepsFilled = true; $("#inject-step").innerHTML = o.attack.map(s => `<option value="${esc(s.id)}">${esc(s.id)} — ${esc(txt(s.name))}</option>`).join(""); }
     $("#timeline tbody").innerHTML = (o.attack || []).map(s => `<tr><td>${esc(s.id)}</td><td>${esc(txt(s.name))}</td><td>${esc(s.techniques.join(" "))}</td><td>${o.teams.map(t => `<span class="badge">${esc(t.id)}: ${esc((t.steps.find(x => x.id === s.id) || {}).status || "pending")}</span>`).join(" ")}</td></tr>`).join("");
     $("#teams").innerHTML = o.teams.map(t => `<section><h2>${esc(t.name)} <span class="mut">(${esc(t.id)})</span> — ${t.score.total.toFixed(1)} <a href="/api/teams/${encodeURIComponent(t.id)}/report?format=html&lang=${lang}" target="_blank">${tr("aar")}</a></h2>

@@ -180,9 +180,16 @@ impl Scoreboard {
 pub enum ActError {
     /// Too many flag submissions: 429, retry after this many seconds.
     RateLimited(u64),
-    /// Queued but not applied in time (the clock is held or the range busy): 202; it applies
-    /// at the range's next tick, so it must not be sent again.
-    Queued,
+    /// Not applied in time (the clock is held or the range busy) and withdrawn: 503; nothing
+    /// was done, so it may be sent again.
+    NotApplied,
+    /// Applied to the plant, but not on disk within the time limit (the database refuses
+    /// writes): 503. It is recorded when the database accepts writes again, and lost if the
+    /// drill stops before that, so the client must look at the action list, not assume.
+    NotRecorded,
+    /// The drill cannot record anything now (the database refuses writes): 503; nothing was
+    /// done.
+    RecordsFailing,
     /// The plant refused it (unknown target, not allowed...): 422 with the reason.
     Rejected(String),
     /// The drill is not live: 409.
@@ -235,6 +242,8 @@ pub trait DrillApi: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<serde_json::Value, ActError>>;
     /// Final standings with each team's replay hash (instructors).
     fn standings(&self) -> serde_json::Value;
+    /// The standings as CSV (every cell safe to open in a spreadsheet).
+    fn standings_csv(&self) -> Result<Vec<u8>, String>;
 }
 
 /// A drill behind the API.
@@ -470,9 +479,10 @@ pub fn router(drill: Drill) -> Router {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     drill: Drill,
+    limits: crate::server::HttpLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(drill)).with_graceful_shutdown(shutdown).await
+    crate::server::serve(listener, router(drill), limits, shutdown).await
 }
 
 async fn security_headers(mut res: Response) -> Response {
@@ -712,12 +722,16 @@ async fn team_mimic(
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
+/// Whether a `Content-Type` value is JSON: the media type `application/json` exactly (any
+/// case), parameters such as `charset` allowed; `application/jsonp` and the like are not.
+fn is_json(content_type: &str) -> bool {
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    media.eq_ignore_ascii_case("application/json")
+}
+
 /// Parses a JSON body with a clear message on failure.
 fn parse_json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json);
     if !json {
         return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send Content-Type: application/json"));
     }
@@ -727,10 +741,22 @@ fn parse_json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes)
 
 fn act_error(e: ActError) -> ApiError {
     match e {
-        ActError::Queued => ApiError::new(
-            StatusCode::ACCEPTED,
-            "queued: the range is busy or its clock held; the action applies at its next tick (do not resend)",
-        ),
+        ActError::NotApplied => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not applied: the range was paused or busy, so the action was withdrawn; nothing was done, send it again",
+        )
+        .retry_after(2),
+        ActError::NotRecorded => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "applied to the plant but not yet on disk (the drill database refuses writes): it is recorded when \
+             writes work again and lost if the drill stops before; check the action list before sending it again",
+        )
+        .retry_after(10),
+        ActError::RecordsFailing => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the drill database refuses writes (disk full?): nothing was done; try again when the white cell has fixed it",
+        )
+        .retry_after(10),
         ActError::RateLimited(after) => {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many flag submissions: wait {after} s"))
         }
@@ -902,41 +928,19 @@ async fn standings(
 ) -> Result<Response, ApiError> {
     allow_instructor(&drill, &headers)?;
     let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let d = drill.clone();
-    let v = tokio::task::spawn_blocking(move || d.standings())
-        .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "standings failed"))?;
-    match q.format.as_deref().unwrap_or("json") {
-        "json" => Ok(Json(v).into_response()),
-        "csv" => {
-            let mut out =
-                String::from("rank,team,name,bracket,bracket_rank,total,settled_tick,replay_sha256\n");
-            for r in v["rows"].as_array().into_iter().flatten() {
-                let cell = |k: &str| match &r[k] {
-                    serde_json::Value::String(s) => s.replace([',', '\n'], " "),
-                    serde_json::Value::Null => String::new(),
-                    other => other.to_string(),
-                };
-                out.push_str(
-                    &[
-                        "rank",
-                        "team",
-                        "name",
-                        "bracket",
-                        "bracket_rank",
-                        "total",
-                        "settled_tick",
-                        "replay_sha256",
-                    ]
-                    .map(cell)
-                    .join(","),
-                );
-                out.push('\n');
-            }
-            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
-        }
-        _ => Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be json or csv")),
+    let format = q.format.unwrap_or_else(|| "json".into());
+    if !matches!(format.as_str(), "json" | "csv") {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be json or csv"));
     }
+    let d = drill.clone();
+    let failed = |_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "standings failed");
+    if format == "csv" {
+        let csv = tokio::task::spawn_blocking(move || d.standings_csv()).await.map_err(failed)?;
+        let csv = csv.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response());
+    }
+    let v = tokio::task::spawn_blocking(move || d.standings()).await.map_err(failed)?;
+    Ok(Json(v).into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,6 +7,7 @@
 //! - `region`: the regional oversight view behind `RegionApi` (region and prefecture users).
 //! - `openapi`, `mimic`, `pages`: the OpenAPI document, the SVG mimic diagram, the built-in
 //!   HTML/JS/CSS.
+//! - `server`: the HTTP server all of them run on, with connection caps and timeouts.
 //!
 //! This crate knows nothing of how a range runs; tests drive the routers with `oneshot`, no
 //! socket.
@@ -16,6 +17,7 @@ pub mod mimic;
 pub mod openapi;
 pub mod pages;
 pub mod region;
+pub mod server;
 
 use std::sync::Arc;
 
@@ -67,9 +69,12 @@ pub struct Health {
     /// Wall seconds since start.
     pub uptime_s: f64,
     /// Events logged.
-    pub events: usize,
-    /// Records dropped under flood.
+    pub events: u64,
+    /// Records dropped because the range's queue was full (0 unless it stalled).
     pub dropped_records: u64,
+    /// Requests beyond the record budget, counted in traffic summaries rather than logged one
+    /// by one.
+    pub summarised_requests: u64,
     /// Number of Modbus endpoints.
     pub endpoints: usize,
 }
@@ -97,13 +102,15 @@ pub fn router(api: Api) -> Router {
         .with_state(api)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves, then lets open requests finish.
+/// Serves the API on `listener` within `limits` until `shutdown` resolves, then lets open
+/// requests finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     api: Api,
+    limits: server::HttpLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(api)).with_graceful_shutdown(shutdown).await
+    server::serve(listener, router(api), limits, shutdown).await
 }
 
 /// An error as JSON: `{"error": "..."}` with a status.
@@ -113,17 +120,31 @@ pub struct ApiError {
     status: StatusCode,
     /// What went wrong.
     message: String,
+    /// Seconds to wait before trying again (`Retry-After`), for answers that invite it.
+    retry_after_s: Option<u64>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into() }
+        ApiError { status, message: message.into(), retry_after_s: None }
+    }
+
+    /// The same, telling the client when to try again.
+    fn retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after_s = Some(seconds);
+        self
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+        let body = Json(serde_json::json!({ "error": self.message }));
+        match self.retry_after_s {
+            Some(s) => {
+                (self.status, [(axum::http::header::RETRY_AFTER, s.to_string())], body).into_response()
+            }
+            None => (self.status, body).into_response(),
+        }
     }
 }
 

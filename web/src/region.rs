@@ -75,9 +75,10 @@ pub fn router(api: Region) -> Router {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     api: Region,
+    limits: crate::server::HttpLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(api)).with_graceful_shutdown(shutdown).await
+    crate::server::serve(listener, router(api), limits, shutdown).await
 }
 
 /// The caller's role. Stores may block (PostgreSQL): asked off the async runtime.

@@ -12,6 +12,10 @@ use std::fmt;
 
 use serde::Serialize;
 
+/// The longest a run may last, in simulated seconds (7 days): scenario files, drill files
+/// and command-line durations alike.
+pub const MAX_DURATION_S: f64 = 7.0 * 86_400.0;
+
 pub use validate::{ScenarioError, ScenarioErrors};
 
 /// Text in both UI languages.
@@ -812,6 +816,26 @@ impl Scenario {
     /// Parses and validates a scenario. `file` names the source in error messages.
     pub fn from_yaml(file: &str, source: &str) -> Result<Scenario, ScenarioErrors> {
         validate::from_yaml(file, source)
+    }
+
+    /// A scenario file's bytes as text: YAML is UTF-8, and a file that is not is located at
+    /// its first bad byte (`FILE:LINE:COL`, the column counted in characters).
+    pub fn text(file: &str, bytes: &[u8]) -> Result<String, ScenarioErrors> {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(s.to_string()),
+            Err(e) => {
+                let good = std::str::from_utf8(&bytes[..e.valid_up_to()]).expect("valid up to here");
+                let line = good.matches('\n').count() as u64 + 1;
+                let column = good.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
+                let byte = bytes[e.valid_up_to()];
+                Err(ScenarioErrors(vec![ScenarioError {
+                    file: file.to_string(),
+                    line,
+                    column,
+                    message: format!("not UTF-8 text (byte 0x{byte:02X}): save the scenario as UTF-8"),
+                }]))
+            }
+        }
     }
 
     /// The same plant with no attack: for practice, and for checking the plant alone.

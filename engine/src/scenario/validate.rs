@@ -211,7 +211,7 @@ impl Cx<'_> {
         let per_tick = |s: f64| (s * f64::from(tick_hz)).round().max(1.0) as u64;
         let sample_ticks = per_tick(self.positive(&f.sim.sample_interval_s, "sample_interval_s"));
         let duration_s = self.positive(&f.sim.duration_s, "duration_s");
-        if duration_s > 7.0 * 86_400.0 {
+        if duration_s > super::MAX_DURATION_S {
             self.err(&f.sim.duration_s.referenced, "duration_s must be at most 7 days");
         }
         let duration_ticks = per_tick(duration_s);

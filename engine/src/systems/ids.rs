@@ -30,11 +30,22 @@ fn count_burst(
     tick: u64,
     threshold: u32,
 ) -> bool {
+    count_burst_n(map, host, tick, 1, threshold)
+}
+
+/// `count_burst` for `n` at once (a traffic summary).
+fn count_burst_n(
+    map: &mut BTreeMap<HostIdx, (u64, u32, Option<u64>)>,
+    host: HostIdx,
+    tick: u64,
+    n: u32,
+    threshold: u32,
+) -> bool {
     let entry = map.entry(host).or_insert((tick, 0, None));
     if tick >= entry.0 + BURST_TICKS {
         *entry = (tick, 0, entry.2);
     }
-    entry.1 += 1;
+    entry.1 = entry.1.saturating_add(n);
     if entry.1 >= threshold && entry.2.is_none_or(|t| tick >= t + BURST_QUIET_TICKS) {
         entry.2 = Some(tick);
         return true;
@@ -49,6 +60,65 @@ pub struct IdsState {
     bursts: BTreeMap<HostIdx, (u64, u32, Option<u64>)>,
     /// Source -> (window start, connections in window, tick of the last flood alert).
     connections: BTreeMap<HostIdx, (u64, u32, Option<u64>)>,
+    /// (Rule, source) -> tick of the last alert raised from a traffic summary: a sustained
+    /// flood raises each rule once per quiet time, not once per tick.
+    summarised: BTreeMap<(&'static str, HostIdx), u64>,
+}
+
+/// The alerts a tick's traffic summary raises: the rules per-request traffic would raise, at
+/// most once per rule and source in `BURST_QUIET_TICKS`, and the bursts and floods its counts
+/// make.
+fn summary_alerts(
+    s: &Scenario,
+    ids: &mut IdsState,
+    tick: u64,
+    entries: &[crate::input::TrafficCount],
+) -> Vec<EventKind> {
+    let mut out = Vec::new();
+    for c in entries {
+        let Some(host) = s.host(&c.source) else { continue };
+        let role = s.hosts[host.ix()].role;
+        let mut rules: Vec<&'static str> = Vec::new();
+        match c.function {
+            None => {
+                if count_burst_n(&mut ids.connections, host, tick, c.count, FLOOD_CONNECTIONS) {
+                    rules.push("connection_flood");
+                }
+            }
+            Some(function) => {
+                let mut quiet = |rule: &'static str| {
+                    let last = ids.summarised.get(&(rule, host)).copied();
+                    if last.is_none_or(|t| tick >= t + BURST_QUIET_TICKS) {
+                        ids.summarised.insert((rule, host), tick);
+                        return Some(rule);
+                    }
+                    None
+                };
+                if matches!(function, 5 | 6 | 15 | 16 | 23) && !matches!(role, HostRole::Hmi | HostRole::Ews)
+                {
+                    rules.extend(quiet("write_from_unexpected_host"));
+                }
+                if matches!(function, 17 | 43) && role != HostRole::Ews {
+                    rules.extend(quiet("device_identification"));
+                }
+                if function == 8 {
+                    rules.extend(quiet("diagnostics_function"));
+                }
+                if c.exceptions > 0
+                    && count_burst_n(&mut ids.bursts, host, tick, c.exceptions, BURST_EXCEPTIONS)
+                {
+                    rules.push("exception_burst");
+                }
+            }
+        }
+        out.extend(rules.into_iter().map(|rule| EventKind::IdsAlert {
+            rule: rule.to_string(),
+            plc: c.plc.clone(),
+            source: c.source.clone(),
+            function: c.function.unwrap_or(0),
+        }));
+    }
+    out
 }
 
 /// The alerts `input` raises, given how it ended.
@@ -61,6 +131,9 @@ pub(crate) fn alerts(
 ) -> Vec<EventKind> {
     if s.monitoring == Monitoring::Logs {
         return Vec::new();
+    }
+    if let SimInput::TrafficSummary { entries } = input {
+        return if reason.is_none() { summary_alerts(s, ids, tick, entries) } else { Vec::new() };
     }
     let deep = s.monitoring == Monitoring::Deep;
     let (plc, source) = match input {

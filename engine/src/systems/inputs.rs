@@ -157,6 +157,9 @@ fn outcome_events(
         SimInput::ModbusConnection { plc, source, refused } if known(plc, source) => {
             EventKind::ModbusConnection { plc: plc.clone(), source: source.clone(), refused: *refused }
         }
+        SimInput::TrafficSummary { entries } if reason.is_none() => {
+            EventKind::TrafficSummary { entries: entries.clone() }
+        }
         _ => match reason {
             None => EventKind::InputApplied { input: input.clone() },
             Some(reason) => EventKind::InputRejected { input: input.clone(), reason },
@@ -231,6 +234,13 @@ pub(crate) fn apply_one(
             s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
             s.host(source).ok_or(RejectReason::UnknownHost)?;
             refused.map_or(Ok(Vec::new()), Err)
+        }
+        SimInput::TrafficSummary { entries } => {
+            for c in entries {
+                s.plc(&c.plc).ok_or(RejectReason::UnknownPlc)?;
+                s.host(&c.source).ok_or(RejectReason::UnknownHost)?;
+            }
+            Ok(Vec::new())
         }
         SimInput::ModbusDiagnostic { plc, source, sub_function } => {
             let plc_idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;

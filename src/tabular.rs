@@ -1,0 +1,112 @@
+//! Every table icsdrill exports (registry, roll-ups, cohorts, standings, report sheets) is
+//! written here, as CSV (the `csv` crate: quoting, RFC 4180) or xlsx, and every text cell is
+//! neutralised against formula injection (OWASP "CSV injection"): a cell a spreadsheet would
+//! take for a formula — starting with `=`, `+`, `-`, `@`, a tab or a carriage return — gets a
+//! leading `'` in CSV, and the quote-prefix style in xlsx, so it stays text. A plain number
+//! (`-3.5`) is not a formula and is kept as it is.
+
+use std::borrow::Cow;
+
+use anyhow::Result;
+use rust_xlsxwriter::{Format, Workbook, Worksheet};
+
+/// Whether a spreadsheet would read `s` as a formula (or the start of one).
+pub fn formula_like(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.trim().parse::<f64>().is_err()
+}
+
+/// A CSV cell: formula-like text gets a leading `'`.
+pub fn csv_cell(s: &str) -> Cow<'_, str> {
+    if formula_like(s) { Cow::Owned(format!("'{s}")) } else { Cow::Borrowed(s) }
+}
+
+/// A CSV cell as read back: the `'` `csv_cell` put before formula-like text comes off.
+pub fn from_csv_cell(s: &str) -> &str {
+    match s.strip_prefix('\'') {
+        Some(rest) if formula_like(rest) => rest,
+        _ => s,
+    }
+}
+
+/// Writes rows as CSV, with a header row.
+pub fn to_csv(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header.iter().map(|h| csv_cell(h).into_owned()))?;
+    for r in rows {
+        w.write_record(r.iter().map(|c| csv_cell(c).into_owned()))?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Writes a text cell, formula-like text with the quote prefix (Excel then keeps it text,
+/// even when someone edits the cell).
+pub fn text(s: &mut Worksheet, row: u32, col: u16, value: impl AsRef<str>) -> Result<()> {
+    let value = value.as_ref();
+    if formula_like(value) {
+        s.write_string_with_format(row, col, value, &Format::new().set_quote_prefix())?;
+    } else {
+        s.write_string(row, col, value)?;
+    }
+    Ok(())
+}
+
+/// Writes a bold text cell (headings), neutralised like `text`.
+pub fn bold(s: &mut Worksheet, row: u32, col: u16, value: impl AsRef<str>, bold: &Format) -> Result<()> {
+    let value = value.as_ref();
+    if formula_like(value) {
+        s.write_string_with_format(row, col, value, &bold.clone().set_quote_prefix())?;
+    } else {
+        s.write_string_with_format(row, col, value, bold)?;
+    }
+    Ok(())
+}
+
+/// Writes a bold header in the first row.
+pub fn header_row(s: &mut Worksheet, heads: &[&str], format: &Format) -> Result<()> {
+    for (c, h) in heads.iter().enumerate() {
+        bold(s, 0, c as u16, h, format)?;
+    }
+    Ok(())
+}
+
+/// Writes rows as a one-sheet xlsx workbook: numbers as numbers (but not codes with leading
+/// zeros, such as phone numbers), text neutralised.
+pub fn to_xlsx(sheet: &str, header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
+    let mut wb = Workbook::new();
+    let heading = Format::new().set_bold();
+    let s = wb.add_worksheet().set_name(sheet)?;
+    header_row(s, header, &heading)?;
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            match v.parse::<f64>() {
+                Ok(n) if n.is_finite() && (!v.is_empty() && !v.starts_with('0') || v == "0") => {
+                    s.write_number(r as u32 + 1, c as u16, n)?;
+                }
+                _ => text(s, r as u32 + 1, c as u16, v)?,
+            }
+        }
+    }
+    Ok(wb.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_numbers_kept() {
+        for payload in
+            ["=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "@SUM(1)", "-1+2", "\t=1", "\r=1"]
+        {
+            assert!(formula_like(payload), "{payload}");
+            assert_eq!(csv_cell(payload), format!("'{payload}"));
+            assert_eq!(from_csv_cell(&csv_cell(payload)), payload);
+        }
+        for plain in ["-3.5", "+7", "12", "plc-t101", "a=b", ""] {
+            assert!(!formula_like(plain), "{plain}");
+        }
+        let csv = String::from_utf8(to_csv(&["a", "b"], &[vec!["=1+1".into(), "x,\"y\"".into()]]).unwrap())
+            .unwrap();
+        assert_eq!(csv, "a,b\n'=1+1,\"x,\"\"y\"\"\"\n");
+    }
+}

@@ -1,0 +1,149 @@
+//! The HTTP server every web view runs on (practice range, drill, regional view), with the
+//! limits a public-facing drill needs: a connection cap, idle and slow-request timeouts, a
+//! request body limit, and one log line (not one per connection) when the cap is hit.
+//!
+//! Over the cap a connection is answered `503` at once and closed, without reading it, so a
+//! flood of idle connections can neither exhaust the process's file descriptors (the Modbus
+//! endpoints keep theirs) nor hold the accept backlog.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::ApiError;
+
+/// Connections the web server serves at once by default.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1_024;
+/// A connection that sends no request (its headers) for this long is closed: an idle
+/// keep-alive connection, or a client trickling its headers.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a request body may take to arrive.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest request body read (routes may set smaller limits).
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// Largest request head (request line and headers).
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Pause after a failed accept (out of descriptors) before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// The limits a web server enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Connections served at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Idle time (no request, or headers not complete) before a connection is closed.
+    pub idle_timeout: Duration,
+    /// Longest a request body may take.
+    pub body_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+        }
+    }
+}
+
+/// What every connection is answered with over the cap.
+const OVER_CAP: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
+Retry-After: 5\r\nConnection: close\r\nContent-Length: 59\r\n\r\n\
+{\"error\":\"too many connections to this server; retry soon\"}";
+
+/// Serves `router` on `listener` within `limits` until `shutdown` resolves; then stops
+/// accepting and lets open requests finish (the caller bounds how long it waits).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: HttpLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = router.layer(axum::middleware::from_fn_with_state(limits, read_body));
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Whether the cap (or the descriptor limit) was reported in this episode: once, until
+    // the server has room again.
+    let capped = AtomicBool::new(false);
+    let starved = AtomicBool::new(false);
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => {
+                starved.store(false, Ordering::Relaxed);
+                stream
+            }
+            Err(e) => {
+                if !starved.swap(true, Ordering::Relaxed) {
+                    tracing::error!(error = %e, "the web server cannot accept connections (out of file descriptors?)");
+                }
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            if !capped.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    cap = limits.max_connections,
+                    "the web server is at its connection cap: new connections are answered 503 until some close"
+                );
+            }
+            let _ = stream.try_write(OVER_CAP);
+            drop(stream);
+            continue;
+        };
+        if slots.available_permits() >= limits.max_connections / 2 {
+            capped.store(false, Ordering::Relaxed);
+        }
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.idle_timeout)
+            .max_buf_size(MAX_HEAD_BYTES.max(8192))
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Reads the whole request body within the time and size limits before the handler runs:
+/// 408 for a body that trickles, 413 for one too large.
+async fn read_body(State(limits): State<HttpLimits>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(limits.body_timeout, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(Err(_)) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is too large (at most {MAX_BODY_BYTES} bytes) or broken"),
+        )
+        .into_response(),
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the request body took longer than {} s to arrive", limits.body_timeout.as_secs()),
+        )
+        .into_response(),
+    }
+}
