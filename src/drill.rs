@@ -1558,3 +1558,30 @@ impl DrillApi for Drill {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_foreign_log_keeps_a_bounded_list_and_counts_the_rest() {
+        let log = ForeignLog {
+            teams: vec![
+                ("red".into(), vec![team_loopback_net(0)]),
+                ("blue".into(), vec![team_loopback_net(1)]),
+            ],
+            seen: Mutex::new(ForeignSeen::default()),
+            recorder: None,
+        };
+        for i in 0..(MAX_FOREIGN + 100) as u32 {
+            let ip = std::net::IpAddr::from(std::net::Ipv4Addr::from(0x7f0a_0000 + 256 + i));
+            log.note(ip, 1, "plc-t101");
+            log.note(ip, 1, "plc-t101");
+        }
+        let (list, uncounted) = log.list();
+        assert_eq!(list.len(), MAX_FOREIGN);
+        assert_eq!(uncounted, 200);
+        assert!(list.iter().all(|a| a.count == 2 && a.team == "blue"));
+        assert_eq!(list[0].from_team.as_deref(), Some("red"), "127.10.1.x is red's network");
+    }
+}

@@ -691,6 +691,30 @@ mod tests {
     }
 
     #[test]
+    fn a_summary_has_a_bounded_number_of_entries() {
+        let s = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().load().unwrap();
+        let b = Budget::new(s.plcs.len());
+        // More distinct (PLC, source, function) keys than a summary holds.
+        for f in 0..=255u16 {
+            for plc in 0..s.plcs.len() as u32 {
+                for host in 0..s.hosts.len() as u32 {
+                    b.count_over(PlcIdx(plc), HostIdx(host), f, 2, 1);
+                }
+            }
+        }
+        let n = 256 * s.plcs.len() * s.hosts.len();
+        assert!(n > MAX_SUMMARY_ENTRIES);
+        let Some(SimInput::TrafficSummary { entries }) = b.next_tick(&s) else { panic!("a summary") };
+        assert!(entries.len() <= MAX_SUMMARY_ENTRIES);
+        assert_eq!(
+            entries.iter().map(|c| u64::from(c.count)).sum::<u64>(),
+            2 * n as u64,
+            "nothing uncounted"
+        );
+        assert!(b.next_tick(&s).is_none(), "a new tick starts empty");
+    }
+
+    #[test]
     fn the_published_log_keeps_a_bounded_window_with_its_seqs() {
         let mut p = Published::default();
         let n = 5 * LIVE_EVENT_WINDOW as u64;

@@ -258,6 +258,11 @@ fn main() -> ExitCode {
     }
 }
 
+/// A number as a person typed it, short: `1e308`, not 309 digits.
+pub(crate) fn shown(x: f64) -> String {
+    if x != 0.0 && !(1e-3..1e9).contains(&x.abs()) { format!("{x:e}") } else { format!("{x}") }
+}
+
 /// Loads a scenario given as a built-in id or a path.
 pub(crate) fn load_scenario(arg: &str) -> Result<Arc<Scenario>> {
     load_scenario_source(arg).map(|(s, _)| s)

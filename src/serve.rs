@@ -106,17 +106,23 @@ fn check_numbers(args: &Args) -> Result<()> {
     if let Some(t) = args.tick_hz
         && !(MIN_TICKS_PER_S..=MAX_TICKS_PER_S).contains(&t)
     {
-        bail!("--tick-hz must be between {MIN_TICKS_PER_S} and {MAX_TICKS_PER_S} ticks per second, got {t}");
+        bail!(
+            "--tick-hz must be between {MIN_TICKS_PER_S} and {MAX_TICKS_PER_S} ticks per second, got {}",
+            crate::shown(t)
+        );
     }
     if let Some(d) = args.duration
         && !(d > 0.0 && d <= MAX_DURATION_S)
     {
-        bail!("--duration must be more than 0 and at most {MAX_DURATION_S} s (7 days), got {d}");
+        bail!(
+            "--duration must be more than 0 and at most {MAX_DURATION_S} s (7 days), got {}",
+            crate::shown(d)
+        );
     }
     if let Some(f) = args.freeze
         && !(f > 0.0 && f < args.duration.unwrap_or(MAX_DURATION_S))
     {
-        bail!("--freeze must be more than 0 s and less than the drill's duration, got {f}");
+        bail!("--freeze must be more than 0 s and less than the drill's duration, got {}", crate::shown(f));
     }
     if !(1..=1024).contains(&args.max_connections) {
         bail!("--max-connections must be between 1 and 1024, got {}", args.max_connections);

@@ -777,3 +777,20 @@ fn registers_of(snapshot: &Snapshot, plc: PlcIdx, table: Table, addr: u16, count
     let start = usize::from(addr);
     Some(&regs[start..start + usize::from(count)])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pacer_lets_a_burst_through_then_spaces_requests_at_its_rate() {
+        let p = Pacer::new(1_000);
+        let waits: Vec<Duration> = (0..1_100).map(|_| p.reserve()).collect();
+        assert!(waits[..99].iter().all(Duration::is_zero), "a tenth of a second's burst");
+        // The last of 1,000 requests beyond the burst waits its turn, about a second.
+        let last = waits[1_099].as_secs_f64();
+        assert!((0.9..1.1).contains(&last), "{last}");
+        assert!(waits.windows(2).skip(100).all(|w| w[1] >= w[0]), "in order");
+        assert!(Pacer::new(0).reserve().is_zero(), "0: no limit");
+    }
+}

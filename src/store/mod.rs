@@ -10,6 +10,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(test)]
+use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -299,6 +301,8 @@ struct Shared {
     room: Condvar,
     /// The database refuses writes now.
     failing: AtomicBool,
+    /// Rows a team may have waiting (`MAX_QUEUED_ROWS`).
+    max_rows: usize,
 }
 
 impl Shared {
@@ -309,7 +313,7 @@ impl Shared {
     /// Queues a tick's batch, waiting while the team's queue is full (unless closing).
     fn push(&self, batch: Batch) {
         let mut p = self.lock();
-        while p.teams[batch.team].rows >= MAX_QUEUED_ROWS && !p.closing {
+        while p.teams[batch.team].rows >= self.max_rows && !p.closing {
             p = self.room.wait_timeout(p, Duration::from_millis(500)).unwrap_or_else(|e| e.into_inner()).0;
         }
         let t = &mut p.teams[batch.team];
@@ -346,6 +350,7 @@ impl Recorder {
             work: Condvar::new(),
             room: Condvar::new(),
             failing: AtomicBool::new(false),
+            max_rows: MAX_QUEUED_ROWS,
         });
         // A team's durable mark is the first tick not yet known to be on disk: every batch of
         // an earlier tick is committed. It starts at 0: nothing is durable yet.
@@ -546,6 +551,82 @@ impl RecordSender {
     pub fn foreign(&self, attempts: Vec<ForeignAttempt>) {
         self.0.lock().foreign = Some(attempts);
         self.0.work.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(team: usize, tick: u64, rows: usize) -> Batch {
+        let input = SimInput::RevealHint { hint: "h".into() };
+        Batch { team, tick, inputs: vec![input; rows], events: Vec::new() }
+    }
+
+    fn shared(teams: usize, max_rows: usize) -> Arc<Shared> {
+        Arc::new(Shared {
+            pending: Mutex::new(Pending {
+                teams: (0..teams).map(|_| TeamQueue::default()).collect(),
+                scores: vec![None; teams],
+                ..Pending::default()
+            }),
+            work: Condvar::new(),
+            room: Condvar::new(),
+            failing: AtomicBool::new(false),
+            max_rows,
+        })
+    }
+
+    #[test]
+    fn a_full_team_queue_holds_its_producer_until_the_writer_takes_a_batch() {
+        let q = shared(2, 10);
+        q.push(batch(0, 1, 10));
+        let (started, done) = (mpsc::channel(), mpsc::channel());
+        let producer = {
+            let q = q.clone();
+            let (started, done) = (started.0, done.0);
+            std::thread::spawn(move || {
+                started.send(()).unwrap();
+                q.push(batch(0, 2, 1));
+                done.send(()).unwrap();
+            })
+        };
+        started.1.recv().unwrap();
+        // The other team is not held by team 0's full queue.
+        q.push(batch(1, 1, 1));
+        assert!(done.1.try_recv().is_err(), "team 0's second batch waits for room");
+        let taken = q.lock().take_fair(0);
+        assert_eq!(taken.iter().map(|b| (b.team, b.tick)).collect::<Vec<_>>(), [(0, 1), (1, 1)]);
+        q.room.notify_all();
+        done.1.recv_timeout(Duration::from_secs(10)).expect("room made, the producer goes on");
+        producer.join().unwrap();
+        assert_eq!(q.lock().teams[0].rows, 1);
+    }
+
+    #[test]
+    fn a_commit_takes_one_tick_of_each_team_in_turn_and_stops_at_its_size() {
+        let q = shared(3, usize::MAX);
+        for t in 0..5 {
+            q.push(batch(0, t, MAX_COMMIT_ROWS / 4));
+        }
+        q.push(batch(1, 0, 1));
+        q.push(batch(2, 0, 1));
+        let first = q.lock().take_fair(0);
+        let order: Vec<(usize, u64)> = first.iter().map(|b| (b.team, b.tick)).collect();
+        assert_eq!(&order[..3], &[(0, 0), (1, 0), (2, 0)], "a tick of each team before team 0's second");
+        assert!(first.iter().map(rows).sum::<usize>() <= MAX_COMMIT_ROWS);
+        // What is put back comes first again, in order.
+        q.lock().put_back(first);
+        assert_eq!(q.lock().teams[0].batches.front().map(|b| b.tick), Some(0));
+    }
+
+    #[test]
+    fn closing_lets_producers_past_a_full_queue() {
+        let q = shared(1, 1);
+        q.push(batch(0, 1, 1));
+        q.lock().closing = true;
+        q.push(batch(0, 2, 1));
+        assert_eq!(q.lock().teams[0].batches.len(), 2);
     }
 }
 

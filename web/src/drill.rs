@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use crate::{ApiError, EndpointInfo, MAX_EVENTS_PER_PAGE};
 
 /// Largest request body accepted.
-pub const MAX_BODY: usize = 64 * 1024;
+pub const MAX_BODY: usize = crate::server::MAX_BODY_BYTES;
 
 /// A drill's mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

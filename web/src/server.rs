@@ -30,8 +30,9 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1_024;
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest a request body may take to arrive.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
-/// Largest request body read (routes may set smaller limits).
-pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// Largest request body read: every route takes less (a report, an action); with the
+/// connection cap it bounds what bodies can hold in memory (64 MiB at 1,024 connections).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Largest request head (request line and headers).
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Pause after a failed accept (out of descriptors) before trying again.
