@@ -3,7 +3,7 @@
 //! and the web view.
 //!
 //! Scores come only from each range's event log: a `TickHook` on every team's sim thread
-//! feeds the new events to an `icsdrill_engine::score::Scorer` and publishes the card when it
+//! feeds the new events to an `icsdrill_judge::score::Scorer` and publishes the card when it
 //! changes; one board task ranks the teams and hands the scoreboard to subscribers through a
 //! `watch` channel (each subscriber gets the newest board, never a backlog).
 
@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use arc_swap::ArcSwap;
 use icsdrill_engine::input::InjectChannel;
-use icsdrill_engine::score::{ScoreCard, Scorer};
 use icsdrill_engine::{EventKind, LogHasher, Scenario, Sim, SimEvent, SimInput};
+use icsdrill_judge::score::{ScoreCard, Scorer};
 use icsdrill_web::EndpointInfo;
 use icsdrill_web::drill::{
     ActError, BoardRow, BoxFuture, Control, DrillApi, DrillInfo, Mode, Phase, Role, Scoreboard, TeamInfo,

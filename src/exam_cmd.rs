@@ -113,7 +113,7 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
                 Some(s) => s,
                 None => exam_run::seed_for(&trainee, &key_dir(at)?)?,
             };
-            let (_, map) = icsdrill_engine::exam::variant(&base, seed);
+            let (_, map) = icsdrill_engine::scenario::variant::variant(&base, seed);
             println!("{}", serde_json::to_string_pretty(&map)?);
             Ok(ExitCode::SUCCESS)
         }

@@ -6,8 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
-use icsdrill_engine::exam::{self, Grade};
+use icsdrill_engine::scenario::variant;
 use icsdrill_engine::{Scenario, Sim, TimedInput};
+use icsdrill_judge::exam::{self, Grade};
 use sha2::{Digest, Sha256};
 
 use crate::cert::{self, CertBody, Certificate};
@@ -58,7 +59,7 @@ pub fn run_headless(
     seed: u64,
     inputs: &[TimedInput],
 ) -> Result<(Grade, Certificate)> {
-    let (variant, _) = exam::variant(base, seed);
+    let (variant, _) = variant::variant(base, seed);
     let variant = Arc::new(variant);
     let mut sim = Sim::new(variant.clone(), seed);
     let id = crate::drill::new_token()[..8].to_string();

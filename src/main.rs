@@ -74,8 +74,8 @@ enum Command {
         out: Option<PathBuf>,
         /// Rectification deadlines in days, critical,high,medium,low (default by level: level
         /// 3 7,30,90,180; level 2 15,60,180,365; level 1 30,90,365,365).
-        #[arg(long, value_parser = icsdrill_engine::findings::Deadlines::parse)]
-        deadlines: Option<icsdrill_engine::findings::Deadlines>,
+        #[arg(long, value_parser = icsdrill_judge::findings::Deadlines::parse)]
+        deadlines: Option<icsdrill_judge::findings::Deadlines>,
         /// Where the drill database is.
         #[arg(long)]
         data_dir: Option<PathBuf>,
@@ -86,8 +86,8 @@ enum Command {
         /// Drill id.
         drill: String,
         /// Rectification deadlines in days, critical,high,medium,low (default by level).
-        #[arg(long, value_parser = icsdrill_engine::findings::Deadlines::parse)]
-        deadlines: Option<icsdrill_engine::findings::Deadlines>,
+        #[arg(long, value_parser = icsdrill_judge::findings::Deadlines::parse)]
+        deadlines: Option<icsdrill_judge::findings::Deadlines>,
         /// Where the drill database is.
         #[arg(long)]
         data_dir: Option<PathBuf>,
@@ -369,7 +369,7 @@ fn report_cmd(
     format: &str,
     lang: Lang,
     out: Option<&std::path::Path>,
-    deadlines: Option<icsdrill_engine::findings::Deadlines>,
+    deadlines: Option<icsdrill_judge::findings::Deadlines>,
     at: &Location,
 ) -> Result<ExitCode> {
     use icsdrill::report::{self, Format};
@@ -445,7 +445,7 @@ fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
 
 fn findings_cmd(
     drill: &str,
-    deadlines: Option<icsdrill_engine::findings::Deadlines>,
+    deadlines: Option<icsdrill_judge::findings::Deadlines>,
     at: &Location,
 ) -> Result<ExitCode> {
     let mut store = open_store(at)?;

@@ -7,8 +7,8 @@
 //! stays open, not re-tested. New findings are recorded open.
 
 use anyhow::Result;
-use icsdrill_engine::findings::Finding;
 use icsdrill_engine::{EventKind, RejectReason, SimEvent};
+use icsdrill_judge::findings::Finding;
 use serde_json::json;
 
 use crate::store::{Store, TrackedFinding};
@@ -131,7 +131,7 @@ pub fn track(
 pub fn track_drill(
     store: &mut dyn Store,
     drill: &str,
-    deadlines: Option<icsdrill_engine::findings::Deadlines>,
+    deadlines: Option<icsdrill_judge::findings::Deadlines>,
 ) -> Result<Vec<(String, Vec<Outcome>)>> {
     let Some((record, teams)) = store.drill(drill)? else {
         anyhow::bail!("no drill `{drill}` in the store (see `icsdrill drills`)");
@@ -140,8 +140,8 @@ pub fn track_drill(
     let mut out = Vec::new();
     for t in &loaded.teams {
         let deadlines = deadlines
-            .unwrap_or_else(|| icsdrill_engine::findings::Deadlines::for_level(loaded.scenario.meta.level));
-        let findings = icsdrill_engine::findings::findings_with(&loaded.scenario, t.sim.events(), deadlines);
+            .unwrap_or_else(|| icsdrill_judge::findings::Deadlines::for_level(loaded.scenario.meta.level));
+        let findings = icsdrill_judge::findings::findings_with(&loaded.scenario, t.sim.events(), deadlines);
         let outcomes = track(store, drill, &t.id, &findings, t.sim.events())?;
         out.push((t.id.clone(), outcomes));
     }

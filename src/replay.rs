@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
-use icsdrill_engine::score::Scorer;
 use icsdrill_engine::{Scenario, Sim, TimedInput};
+use icsdrill_judge::score::Scorer;
 use sha2::{Digest, Sha256};
 
 use crate::store::{DrillRecord, Store, TeamRecord};
@@ -59,7 +59,7 @@ pub fn load(store: &dyn Store, record: &DrillRecord, teams: &[TeamRecord]) -> Re
         .ok()
         .and_then(|v| v["variant_seed"].as_u64())
     {
-        scenario = icsdrill_engine::exam::variant(&scenario, seed).0;
+        scenario = icsdrill_engine::scenario::variant::variant(&scenario, seed).0;
     }
     let scenario = Arc::new(scenario);
     let mut out = Vec::new();

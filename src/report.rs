@@ -8,10 +8,10 @@ use std::fmt::Write as _;
 
 pub use crate::dates::{civil, day_of_ms, days_from_civil};
 use anyhow::Result;
-use icsdrill_engine::findings::Finding;
 use icsdrill_engine::scenario::Text;
-use icsdrill_engine::score::{ScoreCard, Scorer};
 use icsdrill_engine::{EventKind, Scenario, SimEvent, SimInput};
+use icsdrill_judge::findings::Finding;
+use icsdrill_judge::score::{ScoreCard, Scorer};
 use serde::Serialize;
 
 /// Report language.
@@ -97,7 +97,7 @@ pub struct Context {
     pub seed: u64,
     /// Rectification deadlines, when not the level's defaults.
     #[serde(skip)]
-    pub deadlines: Option<icsdrill_engine::findings::Deadlines>,
+    pub deadlines: Option<icsdrill_judge::findings::Deadlines>,
     /// The tick the drill has reached, when the events given are only the judged ones (a
     /// live drill's), so the score is taken where the whole log would end.
     #[serde(skip)]
@@ -281,8 +281,8 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
         None => Scorer::score_log(scenario, plan_scored, events),
     };
     let deadlines =
-        ctx.deadlines.unwrap_or_else(|| icsdrill_engine::findings::Deadlines::for_level(ctx.level));
-    let findings = icsdrill_engine::findings::findings_with(scenario, events, deadlines);
+        ctx.deadlines.unwrap_or_else(|| icsdrill_judge::findings::Deadlines::for_level(ctx.level));
+    let findings = icsdrill_judge::findings::findings_with(scenario, events, deadlines);
     let part =
         |k: &str| card.components.iter().find(|c| c.key == k).map_or((0.0, 0.0), |c| (c.points, c.max));
     let sum = |keys: &[&str]| keys.iter().map(|k| part(k)).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
@@ -322,7 +322,7 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
     improvements.extend(
         findings
             .iter()
-            .filter(|f| f.severity <= icsdrill_engine::findings::Severity::High)
+            .filter(|f| f.severity <= icsdrill_judge::findings::Severity::High)
             .map(|f| f.title.clone()),
     );
     let start_day = match ctx.date.split('-').map(|x| x.parse::<i64>().unwrap_or(0)).collect::<Vec<_>>()[..] {

@@ -331,7 +331,7 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
                 &teams[0].id,
                 &icsdrill::store::data_dir(args.data_dir.as_deref())?,
             )?;
-            scenario = std::sync::Arc::new(icsdrill_engine::exam::variant(&scenario, seed).0);
+            scenario = std::sync::Arc::new(icsdrill_engine::scenario::variant::variant(&scenario, seed).0);
             opts.seed = seed;
             opts.duration_s = Some(args.duration.unwrap_or(
                 scenario.exam.time_limit_ticks.unwrap_or(scenario.duration_ticks) as f64
@@ -673,7 +673,7 @@ async fn certify(
     // Graded from the judged events of the trainee's whole log (memory keeps only those and a
     // window of the rest), at the tick the exam ended.
     let (events, end) = drill.judged_log(trainee).context("the exam's trainee has no range")?;
-    let grade = icsdrill_engine::exam::grade_at(&scenario, &events, scenario.exam.pass, end);
+    let grade = icsdrill_judge::exam::grade_at(&scenario, &events, scenario.exam.pass, end);
     let info = drill.info();
     let name = info.teams.first().map_or(trainee.to_string(), |t| t.name.clone());
     let body = icsdrill::cert::CertBody {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::Request;
 use icsdrill::drill::{Drill, DrillServer, DrillSpec};
-use icsdrill_engine::score::Scorer;
 use icsdrill_engine::{SimInput, parse_inputs};
+use icsdrill_judge::score::Scorer;
 use icsdrill_web::drill::{Access, Control, DrillApi, Mode, ROUTES};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -375,7 +375,7 @@ async fn scores_move_as_defender_actions_and_reports_arrive() {
     let first_attack = drill.scenario().attack.as_ref().unwrap().steps[0].when.at_tick.unwrap_or(0);
     drill.step(first_attack + 50).await;
     let card = |d: &Arc<Drill>| d.team_score("a").unwrap();
-    let part = |c: &icsdrill_engine::score::ScoreCard, k: &str| {
+    let part = |c: &icsdrill_judge::score::ScoreCard, k: &str| {
         c.components.iter().find(|x| x.key == k).unwrap_or_else(|| panic!("no {k}")).points
     };
     let before = card(&drill);
@@ -415,7 +415,7 @@ async fn scores_move_as_defender_actions_and_reports_arrive() {
     assert!(part(&after, "report_quality") > part(&before, "report_quality"), "{after:#?}");
     assert!(part(&after, "hints") < 0.0, "hints cost points: {after:#?}");
     let notify = after.plan.iter().find(|p| p.id == "notify").expect("the plan has a notify step");
-    assert_eq!(notify.status, icsdrill_engine::score::PlanStatus::Done, "{after:#?}");
+    assert_eq!(notify.status, icsdrill_judge::score::PlanStatus::Done, "{after:#?}");
     let board = drill.scoreboard(true).borrow().clone();
     assert_eq!(board.rows[0].total, after.total, "{board:?}");
     server.shutdown().await.unwrap();
@@ -488,7 +488,7 @@ async fn two_team_drill_the_defending_team_outscores_the_idle_one_and_the_breakd
     tokio::time::sleep(Duration::from_millis(200)).await;
     let a = drill.team_score("a").unwrap();
     let b = drill.team_score("b").unwrap();
-    let part = |c: &icsdrill_engine::score::ScoreCard, k: &str| {
+    let part = |c: &icsdrill_judge::score::ScoreCard, k: &str| {
         c.components.iter().find(|x| x.key == k).unwrap().clone()
     };
     assert!(a.total > b.total + 300.0, "a {} vs b {}\n{a:#?}\n{b:#?}", a.total, b.total);
@@ -500,9 +500,9 @@ async fn two_team_drill_the_defending_team_outscores_the_idle_one_and_the_breakd
     assert!(part(&a, "time_to_contain").points > 0.0, "{a:#?}");
     assert_eq!(part(&b, "damage_avoided").points, 0.0, "{b:#?}");
     assert_eq!(part(&a, "damage_avoided").points, part(&a, "damage_avoided").max, "{a:#?}");
-    assert!(b.plan.iter().all(|p| p.status == icsdrill_engine::score::PlanStatus::Missed), "{b:#?}");
+    assert!(b.plan.iter().all(|p| p.status == icsdrill_judge::score::PlanStatus::Missed), "{b:#?}");
     assert!(
-        a.plan.iter().filter(|p| p.status == icsdrill_engine::score::PlanStatus::Done).count() >= 3,
+        a.plan.iter().filter(|p| p.status == icsdrill_judge::score::PlanStatus::Done).count() >= 3,
         "{a:#?}"
     );
     let board = drill.scoreboard(false).borrow().clone();
@@ -538,7 +538,7 @@ fn every_recorded_defence_outscores_doing_nothing() {
         assert!(good.steps_detected > 0, "{}: the recorded report credits a step\n{good:#?}", b.id);
         assert_eq!(idle.steps_detected, 0, "{}", b.id);
         assert!(
-            good.plan.iter().all(|p| p.status != icsdrill_engine::score::PlanStatus::Missed),
+            good.plan.iter().all(|p| p.status != icsdrill_judge::score::PlanStatus::Missed),
             "{}: the recorded defence follows the response plan\n{:#?}",
             b.id,
             good.plan

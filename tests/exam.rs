@@ -2,8 +2,10 @@
 //! scripted exam passes, the same exam with a trainee-made loss of safety fails the gate; the
 //! signed certificate verifies, and a tampered one does not.
 
-use icsdrill_engine::exam::{self, PassRule, VariantMap};
+use icsdrill_engine::scenario::PassRule;
+use icsdrill_engine::scenario::variant::{self, VariantMap};
 use icsdrill_engine::{EventKind, SimInput, TimedInput, parse_inputs};
+use icsdrill_judge::exam;
 
 use crate::util::{builtin, run};
 
@@ -77,21 +79,21 @@ pub(crate) fn defence_for(map: &VariantMap) -> Vec<TimedInput> {
 #[test]
 fn variants_differ_but_carry_the_same_tasks_and_checks() {
     let base = builtin("petrochem-tank-farm");
-    let (a, ma) = exam::variant(&base, 11);
-    let (b, mb) = exam::variant(&base, 12);
-    assert_eq!(exam::variant(&base, 11).1, ma, "a seed always gives the same variant");
+    let (a, ma) = variant::variant(&base, 11);
+    let (b, mb) = variant::variant(&base, 12);
+    assert_eq!(variant::variant(&base, 11).1, ma, "a seed always gives the same variant");
     assert_ne!(ma.hosts, mb.hosts, "host names differ");
     assert_ne!(ma.holding_offsets, mb.holding_offsets, "register addresses differ");
     assert!(ma.attack_delay_s != mb.attack_delay_s || ma.value_factor != mb.value_factor, "{ma:?} {mb:?}");
     // The attack path: some seeds start from a second office machine.
     let footholds: std::collections::BTreeSet<String> = (0..8)
-        .map(|seed| exam::variant(&base, seed).1.foothold.rsplit_once('-').unwrap().1.to_string())
+        .map(|seed| variant::variant(&base, seed).1.foothold.rsplit_once('-').unwrap().1.to_string())
         .collect();
     assert!(footholds.len() > 1, "{footholds:?}");
     let twin = (0..16)
-        .find(|seed| exam::variant(&base, *seed).0.hosts.len() > base.hosts.len())
+        .find(|seed| variant::variant(&base, *seed).0.hosts.len() > base.hosts.len())
         .expect("a seed with a second machine");
-    let (tv, tm) = exam::variant(&base, twin);
+    let (tv, tm) = variant::variant(&base, twin);
     assert!(!tm.hosts.values().any(|h| *h == tm.foothold), "the attack starts from the new machine: {tm:?}");
     let tv = std::sync::Arc::new(tv);
     let idle = run(&tv, 1, base.duration_ticks as f64 / f64::from(base.tick_hz), &[]);
@@ -123,7 +125,7 @@ fn variants_differ_but_carry_the_same_tasks_and_checks() {
 #[test]
 fn a_trainee_made_loss_of_safety_fails_the_gate() {
     let base = builtin("petrochem-tank-farm");
-    let (s, map) = exam::variant(&base, 21);
+    let (s, map) = variant::variant(&base, 21);
     let s = std::sync::Arc::new(s);
     let secs = s.duration_ticks as f64 / f64::from(s.tick_hz);
     let mut inputs = defence_for(&map);
@@ -165,9 +167,9 @@ fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
     let d = dir.to_str().unwrap();
     let base = builtin("petrochem-tank-farm");
     // Trainee 1 defends well; trainee 2 as well, but then sets the SIS bypass.
-    let (_, m1) = exam::variant(&base, icsdrill::exam_run::seed_for("t1", &dir).unwrap());
+    let (_, m1) = variant::variant(&base, icsdrill::exam_run::seed_for("t1", &dir).unwrap());
     write_inputs(&dir.join("t1.jsonl"), &defence_for(&m1));
-    let (_, m2) = exam::variant(&base, icsdrill::exam_run::seed_for("t2", &dir).unwrap());
+    let (_, m2) = variant::variant(&base, icsdrill::exam_run::seed_for("t2", &dir).unwrap());
     let mut bad = defence_for(&m2);
     bad.push(TimedInput {
         tick: 3000,
@@ -305,7 +307,7 @@ fn a_live_exam_drill_ends_at_its_time_limit_with_a_verifiable_certificate() {
     );
     // The trainee's own variant: host names differ from the base scenario's.
     let (_, map) =
-        exam::variant(&builtin("petrochem-tank-farm"), icsdrill::exam_run::seed_for("t9", &dir).unwrap());
+        variant::variant(&builtin("petrochem-tank-farm"), icsdrill::exam_run::seed_for("t9", &dir).unwrap());
     assert!(map.hosts.iter().all(|(a, b)| a != b), "{map:?}");
     assert!(out.contains("exam NOT PASSED"), "an idle trainee does not pass:\n{out}");
     let cert = out.lines().find_map(|l| l.split("certificate ").nth(1)).unwrap().trim().to_string();
@@ -332,7 +334,7 @@ async fn the_trainer_view_lists_a_cohort_and_exports_it_and_only_trainers_see_it
         let mut store = db2.open().unwrap();
         for (id, name, good) in [("s1", "王芳", true), ("s2", "刘强", false)] {
             let seed = icsdrill::exam_run::seed_for(id, &key_dir).unwrap();
-            let inputs = if good { defence_for(&exam::variant(&base, seed).1) } else { vec![] };
+            let inputs = if good { defence_for(&variant::variant(&base, seed).1) } else { vec![] };
             let t = icsdrill::exam_run::Trainee { id: id.into(), name: name.into(), cohort: "2026-B".into() };
             icsdrill::exam_run::run_headless(&mut *store, &key_dir, &base, source, &t, seed, &inputs)
                 .unwrap();

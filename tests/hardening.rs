@@ -1012,7 +1012,7 @@ fn judging_the_judged_events_is_judging_the_whole_log() {
                 b.id
             );
             let grade = |events: &[icsdrill_engine::SimEvent]| {
-                serde_json::to_string(&icsdrill_engine::exam::grade_at(&s, events, s.exam.pass, end)).unwrap()
+                serde_json::to_string(&icsdrill_judge::exam::grade_at(&s, events, s.exam.pass, end)).unwrap()
             };
             assert_eq!(grade(all), grade(&judged), "{}: exam grade", b.id);
         }

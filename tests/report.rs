@@ -8,8 +8,8 @@ use std::process::Command;
 use icsdrill::drill::DrillServer;
 use icsdrill::report::{self, Context, Format, Lang};
 use icsdrill::store::{SqliteStore, Store as _};
-use icsdrill_engine::findings::findings;
 use icsdrill_engine::parse_inputs;
+use icsdrill_judge::findings::findings;
 use icsdrill_web::drill::{Control, DrillApi, Mode};
 
 use crate::util::{builtin, run};
@@ -21,7 +21,7 @@ fn defence(id: &str) -> Vec<icsdrill_engine::TimedInput> {
 
 /// The parts of a finding a golden file pins: id, severity, grade, deadline, techniques,
 /// mitigations, assets, retest path.
-fn summary(f: &icsdrill_engine::findings::Finding) -> serde_json::Value {
+fn summary(f: &icsdrill_judge::findings::Finding) -> serde_json::Value {
     serde_json::json!({
         "id": f.id,
         "severity": f.severity,

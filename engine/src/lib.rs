@@ -1,13 +1,15 @@
 //! The icsdrill simulation core: a deterministic, IO-free model of an industrial plant.
 //!
-//! One seed + one scenario + the same inputs give a byte-identical event log. This crate reads
+//! One seed + one scenario + the same inputs give a byte-identical event log. Judging that
+//! log (scores, findings, exams) is the `icsdrill-judge` crate's. This crate reads
 //! no clock, opens no file or socket, uses no thread RNG and never lets hash order reach
 //! output; the live runtime (Modbus, web, storage) only queues `SimInput`s and reads state.
 //!
 //! # Layout
 //!
 //! - `attack`: attack plans (steps, triggers, actions) and the ATT&CK for ICS technique table.
-//! - `scenario`: the YAML format, its validation into a checked `Scenario`, and the model types.
+//! - `scenario`: the YAML format, its validation into a checked `Scenario`, the model types,
+//!   the rubric and exam section judging reads, and exam variants.
 //! - `world`: ECS components and resources, and `spawn_plant`.
 //! - `systems`: the systems of one tick and the schedule chaining them.
 //! - `sim`: `Sim`, the stepping API.
@@ -15,22 +17,15 @@
 //! - `input`: `SimInput`, the closed list of ways to change the plant, and input files.
 //! - `event`: `SimEvent` and the append-only `EventLog`.
 //! - `network`: the conduit firewall decision.
-//! - `exam`: certification exams: tasks in five skill areas graded from the log, per-trainee
-//!   variants, the safety gate.
-//! - `findings`: the hidden hazards a drill exposed, from one team's log.
-//! - `score`: `Scorer`, a team's score from its event log and the scenario's rubric.
 //! - `rng`: `SimRng`, named random sub-streams of the run seed.
 
 pub mod attack;
 pub mod event;
-pub mod exam;
-pub mod findings;
 pub mod input;
 pub mod network;
 mod program;
 pub mod rng;
 pub mod scenario;
-pub mod score;
 pub mod sim;
 pub mod snapshot;
 pub mod systems;

@@ -22,8 +22,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use icsdrill_engine::score::ScoreCard;
 use icsdrill_engine::{Scenario, SimEvent, SimInput};
+use icsdrill_judge::score::ScoreCard;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 

@@ -53,7 +53,7 @@ pub(crate) struct ExamFile {
     pub(crate) time_limit_s: Option<S<f64>>,
 }
 
-/// The rubric; every part has a default (`score::Rubric::defaults`).
+/// The rubric; every part has a default (`Rubric::defaults`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ScoringFile {

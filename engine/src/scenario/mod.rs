@@ -1,12 +1,16 @@
 //! Scenarios: the file format (`file`), its one validation step (`validate`), and the checked
-//! `Scenario` the simulation is built from.
+//! `Scenario` the simulation is built from, with the parts judging reads (`rubric`, `exam`)
+//! and a trainee's `variant`.
 //!
 //! A `Scenario` is immutable once validated and shared as `Arc<Scenario>`. Everything in it
 //! refers to other parts by dense index (`VarIdx`, `PlcIdx`, ...), never by name, so the
 //! simulation never looks a name up on its hot path and never iterates a hash map.
 
+pub mod exam;
 mod file;
+pub mod rubric;
 pub(crate) mod validate;
+pub mod variant;
 
 use std::fmt;
 
@@ -16,6 +20,8 @@ use serde::Serialize;
 /// and command-line durations alike.
 pub const MAX_DURATION_S: f64 = 7.0 * 86_400.0;
 
+pub use exam::{ExamSpec, PassRule};
+pub use rubric::{Hint, PlanStep, Points, Rubric};
 pub use validate::{ScenarioError, ScenarioErrors};
 
 /// Text in both UI languages.
@@ -25,6 +31,13 @@ pub struct Text {
     pub en: String,
     /// Simplified Chinese.
     pub zh: String,
+}
+
+impl Text {
+    /// Text from its English and Chinese: the one way every crate builds bilingual text.
+    pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Text {
+        Text { en: en.into(), zh: zh.into() }
+    }
 }
 
 /// The key industries of the Xinjiang drill programme, plus `Other`.
@@ -794,11 +807,11 @@ pub struct Scenario {
     /// Benign background traffic, by tick (operators and engineers at work).
     pub background: Vec<Background>,
     /// How teams are scored.
-    pub scoring: crate::score::Rubric,
+    pub scoring: Rubric,
     /// Hints teams may take.
-    pub hints: Vec<crate::score::Hint>,
+    pub hints: Vec<Hint>,
     /// The exam section: tasks, pass rule, time limit.
-    pub exam: crate::exam::ExamSpec,
+    pub exam: ExamSpec,
 }
 
 /// One piece of benign traffic.

@@ -4,7 +4,7 @@ use serde_saphyr::Spanned;
 
 use super::super::file::*;
 use super::{Cx, Names, text};
-use crate::score::{Hint, PlanStep, Rubric};
+use crate::scenario::{Hint, PlanStep, Rubric};
 
 impl Cx<'_> {
     /// A number of points: finite and at least 0.
@@ -33,7 +33,7 @@ impl Cx<'_> {
             secs(self, &f.downtime_budget_s, r.downtime_budget_ticks, "downtime_budget_s");
         let p = &f.points;
         let d = r.points.clone();
-        r.points = crate::score::Points {
+        r.points = crate::scenario::Points {
             detection: self.points(&p.detection, d.detection, "detection"),
             time_to_detect: self.points(&p.time_to_detect, d.time_to_detect, "time_to_detect"),
             time_to_contain: self.points(&p.time_to_contain, d.time_to_contain, "time_to_contain"),
@@ -90,8 +90,9 @@ impl Cx<'_> {
 }
 
 impl Cx<'_> {
-    pub(super) fn exam(&mut self, f: Option<&ExamFile>, tick_hz: u32) -> crate::exam::ExamSpec {
-        use crate::exam::{AREAS, ExamSpec, TASKS};
+    pub(super) fn exam(&mut self, f: Option<&ExamFile>, tick_hz: u32) -> crate::scenario::ExamSpec {
+        use crate::scenario::ExamSpec;
+        use crate::scenario::exam::{AREAS, TASKS};
         let mut spec = ExamSpec::default();
         let Some(f) = f else { return spec };
         if let Some(tasks) = &f.tasks {

@@ -1,0 +1,56 @@
+//! A scenario's exam section (`exam:`): the task list, the pass rule and the time limit a
+//! certification exam on it uses. Grading is the `icsdrill-judge` crate's.
+
+use serde::Serialize;
+
+/// The five skill areas.
+pub const AREAS: [&str; 5] = ["architecture", "implementation", "operations", "assessment", "response"];
+
+/// Every task, by id, with its skill area.
+pub const TASKS: [(&str, &str); 9] = [
+    ("cut-path", "architecture"),
+    ("protect-sis", "architecture"),
+    ("validate-writes", "implementation"),
+    ("allow-list", "implementation"),
+    ("detect", "operations"),
+    ("hazards", "assessment"),
+    ("restore", "response"),
+    ("report", "response"),
+    ("safe", "response"),
+];
+
+/// A scenario's exam section (`exam:`; every part has a default).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExamSpec {
+    /// Task ids set for the exam, covering all five areas.
+    pub tasks: Vec<String>,
+    /// The pass rule.
+    pub pass: PassRule,
+    /// Time limit in ticks (default: the scenario's duration).
+    pub time_limit_ticks: Option<u64>,
+}
+
+impl Default for ExamSpec {
+    fn default() -> ExamSpec {
+        ExamSpec {
+            tasks: TASKS.iter().map(|(t, _)| (*t).to_string()).collect(),
+            pass: PassRule::default(),
+            time_limit_ticks: None,
+        }
+    }
+}
+
+/// The pass rule.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PassRule {
+    /// Least share of all points.
+    pub overall: f64,
+    /// Least share of each area's points.
+    pub per_area: f64,
+}
+
+impl Default for PassRule {
+    fn default() -> PassRule {
+        PassRule { overall: 0.6, per_area: 0.5 }
+    }
+}

@@ -1,0 +1,184 @@
+//! A trainee's variant of an exam scenario: hosts renamed, each PLC's holding registers moved
+//! to another base address, the attack's timing shifted and its written values scaled
+//! (keeping out-of-range values out of range), and for half the seeds the attack starting from
+//! a second office machine beside the foothold (same zone, same conduit policies). Answers
+//! cannot be shared; the checks are the same, so every variant is equally hard.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{HostIdx, PlcIdx, Scenario, Table, Text};
+use crate::attack::Action;
+use crate::input::SimInput;
+
+/// How a variant differs from its base scenario (for trainers; trainees discover it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VariantMap {
+    /// The seed.
+    pub seed: u64,
+    /// Base host id -> variant host id.
+    pub hosts: BTreeMap<String, String>,
+    /// PLC id -> offset added to its holding register addresses.
+    pub holding_offsets: BTreeMap<String, u16>,
+    /// Seconds added to the attack's timed triggers.
+    pub attack_delay_s: f64,
+    /// Factor applied to the values the attack writes.
+    pub value_factor: f64,
+    /// The host the attack starts from (the path): the base foothold, or a second office
+    /// machine beside it.
+    pub foothold: String,
+}
+
+/// SplitMix64: a few deterministic numbers from the seed (no RNG state to share).
+fn mix(seed: u64, n: u64) -> u64 {
+    let mut z = seed.wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The variant of `base` for `seed`. The same seed always gives the same variant.
+pub fn variant(base: &Scenario, seed: u64) -> (Scenario, VariantMap) {
+    let mut s = base.clone();
+    let mut hosts = BTreeMap::new();
+    for (i, h) in s.hosts.iter_mut().enumerate() {
+        let n = mix(seed, i as u64) % 90 + 10;
+        let stem = h.id.rsplit_once('-').map_or(h.id.as_str(), |(a, _)| a).to_string();
+        let new = format!("{stem}-{n:02}");
+        hosts.insert(h.id.clone(), new.clone());
+        h.id = new;
+    }
+    // Hosts must stay distinct.
+    let mut seen: Vec<String> = Vec::new();
+    for h in s.hosts.iter_mut() {
+        while seen.contains(&h.id) {
+            h.id.push('x');
+        }
+        seen.push(h.id.clone());
+    }
+    for (old, h) in base.hosts.iter().zip(&s.hosts) {
+        hosts.insert(old.id.clone(), h.id.clone());
+    }
+    let mut offsets = BTreeMap::new();
+    for (i, p) in s.plcs.iter_mut().enumerate() {
+        let offset = ((mix(seed, 100 + i as u64) % 8) as u16 + 1) * 100;
+        offsets.insert(p.id.clone(), offset);
+        for h in &mut p.holding_registers {
+            h.addr += offset;
+        }
+        for r in p.reserved.iter_mut().filter(|r| r.table == Table::HoldingRegisters) {
+            r.start += offset;
+        }
+    }
+    let offset_of = |s: &Scenario, plc: &PlcIdx| offsets[&s.plcs[plc.ix()].id];
+    for c in 0..s.conduits.len() {
+        for w in 0..s.conduits[c].policy.write_ranges.len() {
+            let o = offset_of(&s, &s.conduits[c].policy.write_ranges[w].plc);
+            let wr = &mut s.conduits[c].policy.write_ranges[w];
+            wr.start += o;
+            wr.end += o;
+        }
+    }
+    let delay_s = (mix(seed, 200) % 31) as f64;
+    let factor = 1.0 + ((mix(seed, 201) % 11) as f64 - 5.0) / 100.0;
+    let delay = (delay_s * f64::from(s.tick_hz)) as u64;
+    if let Some(plan) = s.attack.as_mut() {
+        for st in &mut plan.steps {
+            if let Some(t) = st.when.at_tick.as_mut() {
+                *t += delay;
+            }
+            if let Some(t) = st.expire_tick.as_mut() {
+                *t += delay;
+            }
+            if let Some(d) = st.when.defender.as_mut() {
+                d.by_tick += delay;
+            }
+            match &mut st.action {
+                Action::WriteRegisters { plc, addr, values } => {
+                    let def = &base.plcs[plc.ix()];
+                    for (i, v) in values.iter_mut().enumerate() {
+                        // Scale the value, but keep an out-of-range value out of range (and an
+                        // in-range one in range): the step stays what it was.
+                        if let Some((_, h)) = def.holding_at(*addr + i as u16) {
+                            let scaled = (f64::from(*v) * factor).round().clamp(0.0, 65_535.0) as u16;
+                            let inside = |raw: u16| {
+                                h.range.is_none_or(|[lo, hi]| (lo..=hi).contains(&h.scaling.to_value(raw)))
+                            };
+                            if inside(*v) == inside(scaled) {
+                                *v = scaled;
+                            }
+                        }
+                    }
+                    *addr += offsets[&base.plcs[plc.ix()].id];
+                }
+                Action::Read { plc, table: Table::HoldingRegisters, addr, .. } => {
+                    *addr += offsets[&base.plcs[plc.ix()].id];
+                }
+                _ => {}
+            }
+        }
+    }
+    for b in &mut s.background {
+        match &mut b.input {
+            SimInput::WriteRegisters { plc, addr, source, .. }
+            | SimInput::ModbusRequest { plc, addr, source, function: 3 | 6 | 16 | 23, .. } => {
+                if let Some(o) = offsets.get(plc.as_str()) {
+                    *addr += o;
+                }
+                if let Some(n) = hosts.get(source.as_str()) {
+                    *source = n.clone();
+                }
+            }
+            SimInput::WriteCoils { source, .. } | SimInput::ModbusRequest { source, .. } => {
+                if let Some(n) = hosts.get(source.as_str()) {
+                    *source = n.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+    // The path: half the seeds start the attack on a second machine beside the foothold, in
+    // the same zone and under the same conduit policies.
+    let mut foothold = String::new();
+    if let Some(plan) = s.attack.as_mut() {
+        let f = plan.foothold;
+        foothold = s.hosts[f.ix()].id.clone();
+        if mix(seed, 300) % 2 == 1 {
+            let mut twin = s.hosts[f.ix()].clone();
+            let stem = twin.id.rsplit_once('-').map_or(twin.id.clone(), |(a, _)| a.to_string());
+            let mut n = mix(seed, 301) % 90 + 10;
+            while s.hosts.iter().any(|h| h.id == format!("{stem}-{n:02}")) {
+                n = (n + 1) % 90 + 10;
+            }
+            twin.id = format!("{stem}-{n:02}");
+            twin.name =
+                Text { en: format!("{} (2)", twin.name.en), zh: format!("{}（二）", twin.name.zh) };
+            let idx = HostIdx(s.hosts.len() as u32);
+            foothold = twin.id.clone();
+            s.hosts.push(twin);
+            plan.foothold = idx;
+            for c in &mut s.conduits {
+                if c.policy.allow_sources.contains(&f) {
+                    c.policy.allow_sources.push(idx);
+                }
+                if c.policy.deny_sources.contains(&f) {
+                    c.policy.deny_sources.push(idx);
+                }
+            }
+        }
+    }
+    // The id says it is a variant, not which: the seed would give the variant away.
+    s.id = format!("{}~variant", base.id);
+    (
+        s,
+        VariantMap {
+            seed,
+            hosts,
+            holding_offsets: offsets,
+            attack_delay_s: delay_s,
+            value_factor: factor,
+            foothold,
+        },
+    )
+}

@@ -1,0 +1,204 @@
+//! What an exam's log shows, gathered in one pass, and the safety gate.
+
+use icsdrill_engine::attack::{Action, Step};
+use icsdrill_engine::event::{EventKind, RejectReason, SimEvent};
+use icsdrill_engine::input::{PlcMode, SimInput};
+use icsdrill_engine::scenario::{PlcIdx, PlcRole, Scenario};
+
+/// Reasons a blocked attempt was stopped by a defender's network action.
+const BLOCKED_BY_NETWORK: [RejectReason; 6] = [
+    RejectReason::SourceNotAllowed,
+    RejectReason::FunctionNotAllowed,
+    RejectReason::AddressNotAllowed,
+    RejectReason::ValueNotAllowed,
+    RejectReason::HostIsolated,
+    RejectReason::NoRoute,
+];
+
+/// What the tasks are checked against.
+#[derive(Debug, Default)]
+pub(super) struct Facts {
+    /// Hosts the attacker acted from.
+    pub(super) attacker_hosts: Vec<String>,
+    /// The first containing action's tick.
+    pub(super) first_contain: Option<u64>,
+    /// Attack attempts the network blocked after the first containment.
+    pub(super) blocked_after: u32,
+    /// Attack attempts with an effect after the first containment.
+    pub(super) impact_after: u32,
+    /// Of those, on a safety PLC.
+    pub(super) safety_hits_after: u32,
+    /// PLCs the attack plan writes.
+    pub(super) attacked_writes: Vec<String>,
+    /// PLCs the attack changed.
+    pub(super) effect_plcs: Vec<String>,
+    /// PLCs the trainee turned range checks on for.
+    pub(super) range_checked: Vec<String>,
+    /// PLCs the trainee put a write window on.
+    pub(super) restricted: Vec<String>,
+    /// A function-code allow-list was applied.
+    pub(super) allow_listed: bool,
+    /// PLCs restored (set points or program).
+    pub(super) restored: Vec<String>,
+    /// Hazards declared, by finding id.
+    pub(super) declared: Vec<String>,
+    /// Equipment was damaged.
+    pub(super) damage: bool,
+}
+
+/// The PLC an attack step changes, if any.
+fn target(st: &Step) -> Option<PlcIdx> {
+    match &st.action {
+        Action::WriteRegisters { plc, .. }
+        | Action::WriteCoils { plc, .. }
+        | Action::Download { plc, .. }
+        | Action::SetMode { plc, .. }
+        | Action::Restart { plc } => Some(*plc),
+        _ => None,
+    }
+}
+
+fn push_new(list: &mut Vec<String>, id: &str) {
+    if !list.iter().any(|x| x == id) {
+        list.push(id.to_string());
+    }
+}
+
+impl Facts {
+    /// Reads the log once.
+    pub(super) fn gather(s: &Scenario, events: &[SimEvent]) -> Facts {
+        let steps = s.attack.as_ref().map(|p| p.steps.as_slice()).unwrap_or_default();
+        let mut f = Facts::default();
+        for st in steps {
+            if let Action::WriteRegisters { plc, .. }
+            | Action::WriteCoils { plc, .. }
+            | Action::Download { plc, .. } = &st.action
+            {
+                push_new(&mut f.attacked_writes, &s.plcs[plc.ix()].id);
+            }
+        }
+        for e in events {
+            match &e.kind {
+                EventKind::AttackAttempt { step, host, ok, reason, .. } => {
+                    push_new(&mut f.attacker_hosts, host);
+                    let target = steps.iter().find(|x| x.id == *step).and_then(target);
+                    f.attempt(s, e.tick, target, *ok, *reason);
+                }
+                EventKind::InputApplied { input } => f.applied(e.tick, input),
+                EventKind::Damage { .. } => f.damage = true,
+                _ => {}
+            }
+        }
+        f
+    }
+
+    fn attempt(
+        &mut self,
+        s: &Scenario,
+        tick: u64,
+        target: Option<PlcIdx>,
+        ok: bool,
+        reason: Option<RejectReason>,
+    ) {
+        if ok && let Some(p) = target {
+            push_new(&mut self.effect_plcs, &s.plcs[p.ix()].id);
+        }
+        if self.first_contain.is_some_and(|c| tick >= c) {
+            if !ok && reason.is_some_and(|r| BLOCKED_BY_NETWORK.contains(&r)) {
+                self.blocked_after += 1;
+            }
+            if ok && let Some(p) = target {
+                self.impact_after += 1;
+                if s.plcs[p.ix()].role == PlcRole::Safety {
+                    self.safety_hits_after += 1;
+                }
+            }
+        }
+    }
+
+    fn applied(&mut self, tick: u64, input: &SimInput) {
+        match input {
+            SimInput::BlockSource { .. }
+            | SimInput::IsolateHost { .. }
+            | SimInput::AllowFunctions { .. }
+            | SimInput::RestrictWrites { .. } => {
+                self.first_contain.get_or_insert(tick);
+                match input {
+                    SimInput::AllowFunctions { .. } => self.allow_listed = true,
+                    SimInput::RestrictWrites { plc, .. } => self.restricted.push(plc.clone()),
+                    _ => {}
+                }
+            }
+            SimInput::EnableRangeChecks { plc } => self.range_checked.push(plc.clone()),
+            SimInput::RestoreSetpoints { plc } | SimInput::RestoreProgram { plc } => {
+                self.restored.push(plc.clone())
+            }
+            SimInput::DeclareHazard { id } => push_new(&mut self.declared, id),
+            _ => {}
+        }
+    }
+}
+
+/// The trainee's harm to safety: an interlock bypass set by the trainee, or a PLC the trainee
+/// stopped or restarted shortly before a trip or damage.
+pub(super) fn safety_violation(
+    s: &Scenario,
+    events: &[SimEvent],
+    attacker_hosts: &[String],
+) -> Option<String> {
+    let window = 120 * u64::from(s.tick_hz);
+    let mut risky: Vec<(u64, String)> = Vec::new();
+    let recent = |risky: &[(u64, String)], tick: u64| {
+        risky.iter().rev().find(|(t, _)| tick >= *t && tick - *t <= window).map(|(_, what)| what.clone())
+    };
+    for e in events {
+        match &e.kind {
+            EventKind::ModbusTransaction {
+                plc,
+                source,
+                function: 5 | 15,
+                addr,
+                values,
+                exception: None,
+                reason: None,
+                ..
+            } if !attacker_hosts.contains(source) => {
+                if let Some(a) = bypass_set(s, plc, *addr, values) {
+                    return Some(format!("set the interlock bypass coil {a} of {plc} (loss of safety)"));
+                }
+            }
+            EventKind::InputApplied { input: SimInput::RestartPlc { plc } } => {
+                risky.push((e.tick, format!("restarted {plc}")))
+            }
+            EventKind::InputApplied { input: SimInput::SetMode { plc, mode } } if *mode != PlcMode::Run => {
+                risky.push((e.tick, format!("stopped {plc}")))
+            }
+            EventKind::Damage { var, .. } => {
+                if let Some(what) = recent(&risky, e.tick) {
+                    return Some(format!("{what} shortly before damage to {var}"));
+                }
+            }
+            EventKind::InterlockTripped { interlock, .. } => {
+                if let Some(what) = recent(&risky, e.tick) {
+                    return Some(format!("{what} shortly before interlock {interlock} tripped"));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The address of an interlock bypass coil a coil write to `plc` sets, if it sets one.
+fn bypass_set(s: &Scenario, plc: &str, addr: u16, values: &[u16]) -> Option<u16> {
+    let p = s.plc(plc)?;
+    let def = &s.plcs[p.ix()];
+    values.iter().enumerate().find_map(|(i, v)| {
+        let a = addr.wrapping_add(i as u16);
+        let bypass = s.interlocks.iter().any(|il| {
+            il.bypass.is_some_and(|b| def.coils.get(b.ix()).is_some_and(|c| c.addr == a))
+                && il.plc.ix() == p.ix()
+        });
+        (bypass && *v != 0).then_some(a)
+    })
+}

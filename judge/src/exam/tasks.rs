@@ -1,0 +1,170 @@
+//! Each exam task's share of its points, from the facts of the log and the score card.
+
+use icsdrill_engine::event::SimEvent;
+use icsdrill_engine::scenario::Scenario;
+
+use super::facts::Facts;
+use crate::score::ScoreCard;
+
+/// A task as checked, before the safety gate.
+pub(super) struct Checked {
+    pub(super) id: &'static str,
+    pub(super) area: &'static str,
+    pub(super) max: f64,
+    /// Share of `max` earned (clamped to 0..=1 later).
+    pub(super) share: f64,
+    pub(super) detail: String,
+    /// Failed whole by the safety gate.
+    pub(super) gated: bool,
+}
+
+fn task(id: &'static str, area: &'static str, max: f64, share: f64, detail: String, gated: bool) -> Checked {
+    Checked { id, area, max, share, detail, gated }
+}
+
+fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 { 1.0 } else { part as f64 / whole as f64 }
+}
+
+/// Every task, in the order of `TASKS`.
+pub(super) fn all(s: &Scenario, events: &[SimEvent], f: &Facts, card: &ScoreCard) -> Vec<Checked> {
+    let mut out = Vec::from(architecture(f));
+    out.extend(implementation(f));
+    out.push(detect(card));
+    out.push(hazards(s, events, f));
+    out.extend(response(f, card));
+    out
+}
+
+fn architecture(f: &Facts) -> [Checked; 2] {
+    let cut = f.first_contain.is_some() && f.blocked_after > 0 && f.impact_after == 0;
+    [
+        task(
+            "cut-path",
+            "architecture",
+            20.0,
+            if cut {
+                1.0
+            } else if f.blocked_after > 0 {
+                0.5
+            } else {
+                0.0
+            },
+            format!(
+                "{} attack attempts blocked by the network after the first containment, {} still got through",
+                f.blocked_after, f.impact_after
+            ),
+            false,
+        ),
+        task(
+            "protect-sis",
+            "architecture",
+            10.0,
+            if f.first_contain.is_some() && f.safety_hits_after == 0 { 1.0 } else { 0.0 },
+            format!("{} attack writes reached a safety PLC after containment", f.safety_hits_after),
+            false,
+        ),
+    ]
+}
+
+fn implementation(f: &Facts) -> [Checked; 2] {
+    let hardened =
+        f.attacked_writes.iter().filter(|p| f.range_checked.contains(p) || f.restricted.contains(p)).count();
+    [
+        task(
+            "validate-writes",
+            "implementation",
+            15.0,
+            ratio(hardened, f.attacked_writes.len()),
+            format!("{hardened} of {} attacked PLCs hardened", f.attacked_writes.len()),
+            true,
+        ),
+        task(
+            "allow-list",
+            "implementation",
+            5.0,
+            if f.allow_listed { 1.0 } else { 0.0 },
+            if f.allow_listed { "allow-list applied".into() } else { "no allow-list".into() },
+            true,
+        ),
+    ]
+}
+
+fn detect(card: &ScoreCard) -> Checked {
+    task(
+        "detect",
+        "operations",
+        20.0,
+        if card.steps_fired == 0 {
+            1.0
+        } else {
+            (card.steps_detected as f64 / card.steps_fired as f64 * 2.0).min(1.0)
+        },
+        format!(
+            "{} of {} fired steps reported with technique and asset (half of them earns full marks)",
+            card.steps_detected, card.steps_fired
+        ),
+        false,
+    )
+}
+
+/// Assessment: the hazards this run exposed, plus what the plant has by design.
+fn hazards(s: &Scenario, events: &[SimEvent], f: &Facts) -> Checked {
+    let mut expected: Vec<String> = crate::findings::findings(s, events, s.meta.level)
+        .into_iter()
+        .filter(|f| !f.id.starts_with("detect:") && !f.id.starts_with("plan:") && !f.id.starts_with("alarm:"))
+        .map(|f| f.id)
+        .collect();
+    for p in &s.plcs {
+        let id = format!("range:{}", p.id);
+        if !p.range_checks && f.attacked_writes.contains(&p.id) && !expected.contains(&id) {
+            expected.push(id);
+        }
+    }
+    let right = f.declared.iter().filter(|d| expected.contains(d)).count();
+    let wrong = f.declared.len() - right;
+    let need = expected.len().clamp(1, 3);
+    task(
+        "hazards",
+        "assessment",
+        15.0,
+        (right as f64 - 0.5 * wrong as f64) / need as f64,
+        format!("{right} correct, {wrong} wrong of {} exposed (3 earn full marks)", expected.len()),
+        false,
+    )
+}
+
+fn response(f: &Facts, card: &ScoreCard) -> [Checked; 3] {
+    let restored_ok = f.effect_plcs.iter().filter(|p| f.restored.contains(p)).count();
+    let quality = card
+        .components
+        .iter()
+        .find(|c| c.key == "report_quality")
+        .map_or(0.0, |c| if c.max > 0.0 { c.points / c.max } else { 0.0 });
+    [
+        task(
+            "restore",
+            "response",
+            10.0,
+            ratio(restored_ok, f.effect_plcs.len()),
+            format!("{restored_ok} of {} changed PLCs restored", f.effect_plcs.len()),
+            true,
+        ),
+        task(
+            "report",
+            "response",
+            5.0,
+            if card.steps_detected > 0 { quality } else { 0.0 },
+            format!("report quality {:.0} %", quality * 100.0),
+            false,
+        ),
+        task(
+            "safe",
+            "response",
+            10.0,
+            if f.damage { 0.0 } else { 1.0 },
+            if f.damage { "equipment was damaged".into() } else { "no damage".into() },
+            true,
+        ),
+    ]
+}

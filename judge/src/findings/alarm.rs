@@ -1,0 +1,21 @@
+//! `alarm`: an alarm nobody acknowledged.
+
+use icsdrill_engine::scenario::Scenario;
+
+use super::evidence::Evidence;
+use super::{Finding, Severity, texts};
+
+/// One finding per alarm raised and never acknowledged.
+pub(super) fn find(_: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
+    ev.alarms
+        .iter()
+        .filter(|(_, (raised, acked))| !*acked && !raised.is_empty())
+        .map(|((plc, alarm), (raised, _))| {
+            let mut f = Finding::new(format!("alarm:{alarm}"), Severity::Medium, "monitoring", "Training")
+                .says(texts::alarm(plc, alarm, raised.len()));
+            f.assets = vec![plc.clone()];
+            f.evidence = raised.clone();
+            f
+        })
+        .collect()
+}

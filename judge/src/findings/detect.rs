@@ -1,0 +1,60 @@
+//! `detect`: an attack step that fired and was never reported in time.
+
+use icsdrill_engine::attack::{Action, Step};
+use icsdrill_engine::scenario::Scenario;
+
+use super::evidence::{Evidence, StepRun};
+use super::{Finding, Severity, texts};
+
+/// One finding per fired step no report credited within the detection window.
+pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
+    let window = s.scoring.detect_window_ticks;
+    let mut out = Vec::new();
+    for st in &ev.steps {
+        let Some(run) = ev.run(&st.id) else { continue };
+        let Some(&first_seq) = run.attempts.first() else { continue };
+        let first_tick = ev.events.iter().find(|e| e.seq == first_seq).map_or(0, |e| e.tick);
+        let assets = assets(s, st, run);
+        let detected = ev.reports.iter().any(|(e, tech, asset)| {
+            e.tick >= first_tick
+                && e.tick <= first_tick + window
+                && assets.iter().any(|a| a.eq_ignore_ascii_case(asset))
+                && icsdrill_engine::attack::technique(tech)
+                    .is_some_and(|t| st.techniques.iter().any(|x| x.v18 == t.v18 || x.tactic == t.tactic))
+        });
+        if detected {
+            continue;
+        }
+        let severity = if run.ok.is_empty() { Severity::Low } else { Severity::High };
+        let techniques: Vec<&str> = st.techniques.iter().map(|t| t.v19).collect();
+        let minutes = window / u64::from(s.tick_hz) / 60;
+        let mut f = Finding::new(format!("detect:{}", st.id), severity, "monitoring", "Training")
+            .says(texts::detect(&st.id, &st.name, &techniques, minutes));
+        f.techniques = st.techniques.clone();
+        f.mitigations = vec!["M0810"];
+        f.assets = assets.into_iter().take(3).collect();
+        f.evidence = run.attempts.clone();
+        f.retest = vec![st.id.clone()];
+        out.push(f);
+    }
+    out
+}
+
+/// The assets a report may name for a step: its targets and the hosts it came from.
+fn assets(s: &Scenario, st: &Step, run: &StepRun) -> Vec<String> {
+    let mut a: Vec<String> = match &st.action {
+        Action::Scan(p) => p.iter().map(|p| s.plcs[p.ix()].id.clone()).collect(),
+        Action::Pivot(h) => vec![s.hosts[h.ix()].id.clone()],
+        Action::Read { plc, .. }
+        | Action::WriteRegisters { plc, .. }
+        | Action::WriteCoils { plc, .. }
+        | Action::SetMode { plc, .. }
+        | Action::Restart { plc }
+        | Action::Download { plc, .. }
+        | Action::ListenOnly { plc }
+        | Action::Flood { plc, .. }
+        | Action::Spoof { plc, .. } => vec![s.plcs[plc.ix()].id.clone()],
+    };
+    a.extend(run.hosts.iter().cloned());
+    a
+}

@@ -1,0 +1,132 @@
+//! One pass through a team's log gathering what every findings rule looks at.
+
+use std::collections::BTreeMap;
+
+use icsdrill_engine::attack::Step;
+use icsdrill_engine::event::{EventKind, RejectReason, SimEvent};
+use icsdrill_engine::input::SimInput;
+use icsdrill_engine::scenario::Scenario;
+
+/// What the rules need to know about one attack step as it ran.
+#[derive(Debug, Default, Clone)]
+pub(super) struct StepRun {
+    /// Seqs of its attempts.
+    pub(super) attempts: Vec<u64>,
+    /// Seqs of its successful attempts.
+    pub(super) ok: Vec<u64>,
+    /// Hosts it acted from.
+    pub(super) hosts: Vec<String>,
+}
+
+/// What the log shows, for the rules.
+pub(super) struct Evidence<'a> {
+    /// The log (or its judged events).
+    pub(super) events: &'a [SimEvent],
+    /// The attack's steps, in plan order.
+    pub(super) steps: Vec<&'a Step>,
+    /// Each step's attempts, by id.
+    pub(super) runs: BTreeMap<&'a str, StepRun>,
+    /// Damage events.
+    pub(super) damage: Vec<&'a SimEvent>,
+    /// PLC id -> seqs of accepted writes outside a register's range, while unchecked.
+    pub(super) range_breaches: BTreeMap<String, Vec<u64>>,
+    /// PLC id -> seqs of program changes away from the backup.
+    pub(super) changed_programs: BTreeMap<String, Vec<u64>>,
+    /// PLC id -> seqs of refused restores (no backup).
+    pub(super) no_backup: BTreeMap<String, Vec<u64>>,
+    /// (PLC id, alarm id) -> (seqs raised, acknowledged at all).
+    pub(super) alarms: BTreeMap<(String, String), (Vec<u64>, bool)>,
+    /// Incident reports: the event, technique, asset.
+    pub(super) reports: Vec<(&'a SimEvent, String, String)>,
+}
+
+impl<'a> Evidence<'a> {
+    /// Reads the log once.
+    pub(super) fn gather(s: &'a Scenario, events: &'a [SimEvent]) -> Evidence<'a> {
+        let mut ev = Evidence {
+            events,
+            steps: s.attack.as_ref().map(|p| p.steps.iter().collect()).unwrap_or_default(),
+            runs: BTreeMap::new(),
+            damage: Vec::new(),
+            range_breaches: BTreeMap::new(),
+            changed_programs: BTreeMap::new(),
+            no_backup: BTreeMap::new(),
+            alarms: BTreeMap::new(),
+            reports: Vec::new(),
+        };
+        let mut range_checked: Vec<String> =
+            s.plcs.iter().filter(|p| p.range_checks).map(|p| p.id.clone()).collect();
+        for e in events {
+            match &e.kind {
+                EventKind::AttackAttempt { step, host, ok, .. } => {
+                    let r = ev.runs.entry(step.as_str()).or_default();
+                    r.attempts.push(e.seq);
+                    if *ok {
+                        r.ok.push(e.seq);
+                    }
+                    if !r.hosts.contains(host) {
+                        r.hosts.push(host.clone());
+                    }
+                }
+                EventKind::Damage { .. } => ev.damage.push(e),
+                EventKind::ModbusTransaction {
+                    plc,
+                    function,
+                    addr,
+                    values,
+                    exception: None,
+                    reason: None,
+                    ..
+                } if matches!(function, 6 | 16 | 23)
+                    && !range_checked.contains(plc)
+                    && outside_range(s, plc, *addr, values) =>
+                {
+                    ev.range_breaches.entry(plc.clone()).or_default().push(e.seq);
+                }
+                EventKind::ProgramChanged { plc, matches_backup: false, .. } => {
+                    ev.changed_programs.entry(plc.clone()).or_default().push(e.seq);
+                }
+                EventKind::InputRejected { input: SimInput::RestoreProgram { plc }, reason }
+                    if *reason == RejectReason::NoBackup =>
+                {
+                    ev.no_backup.entry(plc.clone()).or_default().push(e.seq);
+                }
+                EventKind::InputApplied { input: SimInput::EnableRangeChecks { plc } }
+                    if !range_checked.contains(plc) =>
+                {
+                    range_checked.push(plc.clone());
+                }
+                EventKind::AlarmRaised { plc, alarm, .. } => {
+                    ev.alarms.entry((plc.clone(), alarm.clone())).or_default().0.push(e.seq);
+                }
+                EventKind::AlarmAcknowledged { plc, alarm } => {
+                    ev.alarms.entry((plc.clone(), alarm.clone())).or_default().1 = true;
+                }
+                EventKind::IncidentReported { technique, asset, .. } => {
+                    ev.reports.push((e, technique.clone(), asset.clone()))
+                }
+                _ => {}
+            }
+        }
+        ev
+    }
+
+    /// The attack step `id` as it ran, if it ran.
+    pub(super) fn run(&self, id: &str) -> Option<&StepRun> {
+        self.runs.get(id)
+    }
+}
+
+/// Whether a write of `values` from `addr` to PLC `plc` puts a register outside its range.
+fn outside_range(s: &Scenario, plc: &str, addr: u16, values: &[u16]) -> bool {
+    let Some(p) = s.plc(plc) else { return false };
+    let def = &s.plcs[p.ix()];
+    values.iter().enumerate().any(|(i, raw)| {
+        def.holding_at(addr.wrapping_add(i as u16)).is_some_and(|(_, h)| {
+            h.range.is_some_and(|[lo, hi]| {
+                let v = h.scaling.to_value(*raw);
+                v < lo || v > hi
+            })
+        })
+    })
+}

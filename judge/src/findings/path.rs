@@ -1,0 +1,70 @@
+//! `path`: an attack step succeeded across a conduit that let it through (boundary).
+
+use icsdrill_engine::attack::Action;
+use icsdrill_engine::scenario::{PlcRole, Scenario};
+
+use super::evidence::Evidence;
+use super::{Finding, Severity, texts};
+
+/// One finding per attack step that succeeded over a conduit.
+pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for st in &ev.steps {
+        let Some(run) = ev.run(&st.id) else { continue };
+        if run.ok.is_empty() {
+            continue;
+        }
+        let Some((zone, asset, role)) = target(s, &st.action) else { continue };
+        let from_zones: Vec<_> =
+            run.hosts.iter().filter_map(|h| s.host(h)).map(|h| s.hosts[h.ix()].zone).collect();
+        let Some(conduit) = s.conduits.iter().find(|c| c.to == zone && from_zones.contains(&c.from)) else {
+            continue;
+        };
+        let writes = matches!(
+            st.action,
+            Action::WriteRegisters { .. }
+                | Action::WriteCoils { .. }
+                | Action::SetMode { .. }
+                | Action::Restart { .. }
+                | Action::Download { .. }
+                | Action::ListenOnly { .. }
+        );
+        let severity = if writes && (role == PlcRole::Safety || !ev.damage.is_empty()) {
+            Severity::Critical
+        } else if writes {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        let mut f = Finding::new(format!("path:{}", st.id), severity, "network", "Equipment")
+            .says(texts::path(&conduit.id, &st.id, &st.name, &run.hosts.join(", "), &asset));
+        f.techniques = st.techniques.clone();
+        f.mitigations =
+            if writes { vec!["M0937", "M0807", "M0930", "M0800"] } else { vec!["M0930", "M0807"] };
+        f.assets = vec![asset, conduit.id.clone()];
+        f.evidence = run.ok.clone();
+        f.retest = vec![st.id.clone()];
+        out.push(f);
+    }
+    out
+}
+
+/// The zone, id and role of what an action targets (a host counts as a process asset).
+fn target(s: &Scenario, action: &Action) -> Option<(icsdrill_engine::scenario::ZoneIdx, String, PlcRole)> {
+    match action {
+        Action::Read { plc, .. }
+        | Action::WriteRegisters { plc, .. }
+        | Action::WriteCoils { plc, .. }
+        | Action::SetMode { plc, .. }
+        | Action::Restart { plc }
+        | Action::Download { plc, .. }
+        | Action::ListenOnly { plc }
+        | Action::Flood { plc, .. }
+        | Action::Spoof { plc, .. } => {
+            let p = &s.plcs[plc.ix()];
+            Some((p.zone, p.id.clone(), p.role))
+        }
+        Action::Pivot(h) => Some((s.hosts[h.ix()].zone, s.hosts[h.ix()].id.clone(), PlcRole::Process)),
+        Action::Scan(_) => None,
+    }
+}

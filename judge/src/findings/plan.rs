@@ -1,0 +1,41 @@
+//! `plan`: a response-plan step done late or not at all.
+
+use icsdrill_engine::event::EventKind;
+use icsdrill_engine::scenario::Scenario;
+
+use super::evidence::Evidence;
+use super::{Finding, Severity, texts};
+use crate::score::{PlanStatus, Scorer};
+
+/// One finding per response-plan step the scorer marks late or missed.
+pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
+    let card = Scorer::score_log(s, true, ev.events);
+    let mut out = Vec::new();
+    for m in &card.plan {
+        let severity = match m.status {
+            PlanStatus::Missed => Severity::High,
+            PlanStatus::Late => Severity::Medium,
+            _ => continue,
+        };
+        let step = s.scoring.response_plan.iter().find(|p| p.id == m.id);
+        let minutes = step.map_or(0, |p| p.within_ticks / u64::from(s.tick_hz) / 60);
+        let late = m.status == PlanStatus::Late;
+        let mut f = Finding::new(format!("plan:{}", m.id), severity, "response", "Planning")
+            .says(texts::plan(&m.id, &m.name, minutes, late));
+        f.evidence = ev
+            .events
+            .iter()
+            .filter(|e| match &e.kind {
+                EventKind::InputApplied { input } => input
+                    .defender_kind()
+                    .is_some_and(|k| step.is_some_and(|p| p.done_by.iter().any(|d| d == k))),
+                EventKind::AttackAttempt { .. } => true,
+                _ => false,
+            })
+            .map(|e| e.seq)
+            .take(3)
+            .collect();
+        out.push(f);
+    }
+    out
+}

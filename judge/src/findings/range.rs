@@ -1,0 +1,30 @@
+//! `range`: a PLC accepted a set point outside its declared range (no M0818).
+
+use icsdrill_engine::attack::Action;
+use icsdrill_engine::scenario::Scenario;
+
+use super::evidence::Evidence;
+use super::{Finding, Severity, texts};
+
+/// One finding per PLC that accepted out-of-range writes.
+pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
+    ev.range_breaches
+        .iter()
+        .map(|(plc, seqs)| {
+            let severity = if ev.damage.is_empty() { Severity::High } else { Severity::Critical };
+            let mut f =
+                Finding::new(format!("range:{plc}"), severity, "controller", "Equipment").says(texts::range(plc));
+            f.techniques = icsdrill_engine::attack::technique("T0836").into_iter().collect();
+            f.mitigations = vec!["M0818", "M0800"];
+            f.assets = vec![plc.clone()];
+            f.evidence = seqs.clone();
+            f.retest = ev
+                .steps
+                .iter()
+                .filter(|st| matches!(&st.action, Action::WriteRegisters { plc: p, .. } if s.plcs[p.ix()].id == *plc))
+                .map(|st| st.id.clone())
+                .collect();
+            f
+        })
+        .collect()
+}

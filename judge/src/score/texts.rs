@@ -1,0 +1,125 @@
+//! The words of a score card, in English and Chinese: each part's label and why it earned
+//! what it did.
+
+use icsdrill_engine::scenario::Text;
+
+pub(super) fn detection(detected: usize, fired: usize, partial: usize) -> (Text, Text) {
+    (
+        Text::new("Detection", "检测"),
+        Text::new(
+            format!(
+                "{detected} of {fired} attack steps reported with technique and asset, {partial} with asset and tactic only"
+            ),
+            format!("{fired} 个攻击步骤中 {detected} 个报告了正确的技术和资产，{partial} 个仅资产和战术正确"),
+        ),
+    )
+}
+
+pub(super) fn time_label(key: &str) -> Text {
+    match key {
+        "time_to_detect" => Text::new("Time to detect", "检测用时"),
+        "time_to_contain" => Text::new("Time to contain", "遏制用时"),
+        _ => Text::new("Time to recover", "恢复用时"),
+    }
+}
+
+/// Why a timed part earned nothing: the step never came.
+pub(super) fn never(key: &str) -> Text {
+    match key {
+        "time_to_detect" => Text::new("no report matched the attack", "没有与攻击相符的报告"),
+        "time_to_contain" => Text::new(
+            "no containing action (block, allow-list, write window, isolate, range checks)",
+            "没有遏制措施（封禁、白名单、写入范围、隔离、范围检查）",
+        ),
+        _ => Text::new("attack changed the process; nothing restored", "攻击改变了工艺，但未恢复"),
+    }
+}
+
+pub(super) fn no_attack() -> Text {
+    Text::new("no attack yet: nothing to do", "尚无攻击：无需处置")
+}
+
+pub(super) fn nothing_to_recover() -> Text {
+    Text::new("the attack changed nothing to recover", "攻击未造成需恢复的改变")
+}
+
+pub(super) fn took(minutes: f64, target_minutes: f64) -> Text {
+    Text::new(
+        format!("after {minutes:.1} min (no points at {target_minutes:.0} min)"),
+        format!("用时 {minutes:.1} 分钟（{target_minutes:.0} 分钟时得分为零）"),
+    )
+}
+
+pub(super) fn trips(n: usize) -> (Text, Text) {
+    (
+        Text::new("Trip avoided", "避免联锁停车"),
+        Text::new(format!("{n} safety trips"), format!("安全联锁动作 {n} 次")),
+    )
+}
+
+pub(super) fn damage(n: usize) -> (Text, Text) {
+    (
+        Text::new("Damage avoided", "避免设备损坏"),
+        Text::new(format!("{n} damage events"), format!("设备损坏 {n} 次")),
+    )
+}
+
+pub(super) fn uptime(minutes: f64) -> (Text, Text) {
+    (
+        Text::new("Uptime", "运行时间"),
+        Text::new(
+            format!("{minutes:.1} min tripped or outside the safe window"),
+            format!("联锁停车或超出安全范围 {minutes:.1} 分钟"),
+        ),
+    )
+}
+
+pub(super) fn report_quality(best: usize) -> (Text, Text) {
+    (
+        Text::new("Report quality", "报告质量"),
+        Text::new(
+            format!("best report has {best} of 6 fields (technique, asset, time, tactic, impact, actions)"),
+            format!("最佳报告包含 6 项中的 {best} 项（技术、资产、时间、战术、影响、处置措施）"),
+        ),
+    )
+}
+
+pub(super) fn plan(done: usize, n: usize, late: usize) -> (Text, Text) {
+    (
+        Text::new("Response plan", "应急预案执行"),
+        Text::new(
+            format!("{done} of {n} plan steps done in time, {late} late"),
+            format!("预案 {n} 个步骤中 {done} 个按时完成，{late} 个超时"),
+        ),
+    )
+}
+
+pub(super) fn flags(solved: usize, offered: usize, foreign: usize) -> (Text, Text) {
+    (
+        Text::new("Contest flags", "夺旗"),
+        Text::new(
+            format!(
+                "{solved} of {offered} challenges solved; {foreign} other teams' flags submitted (no points)"
+            ),
+            format!("{offered} 个挑战中解出 {solved} 个；提交其他队伍的 flag {foreign} 次（不得分）"),
+        ),
+    )
+}
+
+pub(super) fn false_positives(n: usize) -> (Text, Text) {
+    (
+        Text::new("False-positive reports", "误报"),
+        Text::new(format!("{n} reports matched no attack step"), format!("{n} 份报告与攻击步骤不符")),
+    )
+}
+
+pub(super) fn destructive(n: usize) -> (Text, Text) {
+    (
+        Text::new("Destructive actions", "破坏性操作"),
+        Text::new(format!("{n} PLC restarts or stops"), format!("重启或停止 PLC {n} 次")),
+    )
+}
+
+pub(super) fn hints(n: usize) -> (Text, Text) {
+    (Text::new("Hints", "提示"), Text::new(format!("{n} hints taken"), format!("使用提示 {n} 条")))
+}
