@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use icsdrill::drill::{DrillServer, DrillSpec};
+use icsdrill_drill::{Control, Mode};
 use icsdrill_engine::Scenario;
-use icsdrill_web::drill::{Control, DrillApi, Mode};
+use icsdrill_web::drill::DrillApi;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 

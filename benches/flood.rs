@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use icsdrill::drill::{DrillServer, DrillSpec, in_team_net};
-use icsdrill_web::drill::{Control, DrillApi, Mode};
+use icsdrill_drill::{Control, Mode};
+use icsdrill_web::drill::DrillApi;
 
 fn status_kib(key: &str) -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -1,25 +1,14 @@
-//! The `icsdrill` command line.
-//!
-//! # Layout
-//!
-//! - `main.rs`: argument definitions and dispatch.
-//! - `scenarios_cmd.rs`: `icsdrill scenarios list|show|validate`.
-//! - `simulate.rs`: `icsdrill simulate`, headless runs with a progress line and a summary.
-//! - `serve.rs`: `icsdrill serve`, the live range (library code in `lib.rs`).
+//! The `icsdrill` command line: the arguments, parsed here and handed to the command in
+//! `cli/` (one file per command; the library in `lib.rs` does the work).
 
-mod exam_cmd;
-mod registry_cmd;
-mod scenarios_cmd;
-mod serve;
-mod simulate;
+mod cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use icsdrill_engine::Scenario;
+
+use cli::{Lang, Location, exam, registry, scenarios, serve, simulate};
 
 /// icsdrill: a cyber range for industrial-control emergency drills (工控安全应急演练靶场).
 ///
@@ -95,7 +84,7 @@ enum Command {
     /// The enterprise registry: import/export, cadence, self-grading, the yearly plan.
     Registry {
         #[command(subcommand)]
-        cmd: registry_cmd::RegistryCmd,
+        cmd: registry::RegistryCmd,
         /// Where the database is.
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
@@ -103,7 +92,7 @@ enum Command {
     /// The regional oversight view: roll-ups, users, the web view.
     Region {
         #[command(subcommand)]
-        cmd: registry_cmd::RegionCmd,
+        cmd: registry::RegionCmd,
         /// Where the database is.
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
@@ -111,7 +100,7 @@ enum Command {
     /// Certification exams: run and certify, variants, cohort results.
     Exam {
         #[command(subcommand)]
-        cmd: exam_cmd::ExamCmd,
+        cmd: exam::ExamCmd,
         /// Where the database and the signing key are.
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
@@ -174,15 +163,6 @@ enum ScenariosCmd {
     },
 }
 
-/// UI language.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Lang {
-    /// English.
-    En,
-    /// Simplified Chinese.
-    Zh,
-}
-
 fn main() -> ExitCode {
     // `icsdrill drills | head`: a closed pipe ends the program quietly, as with any Unix tool,
     // rather than with a panic message (println! panics when stdout is gone).
@@ -208,29 +188,24 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve::run(args, cli.database.as_deref()),
         Some(Command::Simulate(args)) => simulate::run(args),
         Some(Command::Replay { drill, data_dir }) => {
-            replay_cmd(&drill, &Location::new(data_dir, &cli.database))
+            cli::replay::run(&drill, &Location::new(data_dir, &cli.database))
         }
-        Some(Command::Drills { data_dir }) => drills_cmd(&Location::new(data_dir, &cli.database)),
-        Some(Command::Exam { cmd, data_dir }) => exam_cmd::exam(cmd, &Location::new(data_dir, &cli.database)),
+        Some(Command::Drills { data_dir }) => cli::drills::run(&Location::new(data_dir, &cli.database)),
+        Some(Command::Exam { cmd, data_dir }) => exam::exam(cmd, &Location::new(data_dir, &cli.database)),
         Some(Command::Cert(CertCmd::Verify { file, data_dir, public_key })) => {
             let with_store = data_dir.is_some() || cli.database.is_some();
-            exam_cmd::verify(
-                &file,
-                with_store,
-                public_key.as_deref(),
-                &Location::new(data_dir, &cli.database),
-            )
+            exam::verify(&file, with_store, public_key.as_deref(), &Location::new(data_dir, &cli.database))
         }
         Some(Command::Registry { cmd, data_dir }) => {
-            registry_cmd::registry(cmd, &Location::new(data_dir, &cli.database))
+            registry::registry(cmd, &Location::new(data_dir, &cli.database))
         }
         Some(Command::Region { cmd, data_dir }) => {
-            registry_cmd::region(cmd, &Location::new(data_dir, &cli.database))
+            registry::region(cmd, &Location::new(data_dir, &cli.database))
         }
         Some(Command::Findings { drill, deadlines, data_dir }) => {
-            findings_cmd(&drill, deadlines, &Location::new(data_dir, &cli.database))
+            cli::findings::run(&drill, deadlines, &Location::new(data_dir, &cli.database))
         }
-        Some(Command::Report { drill, team, format, lang, out, deadlines, data_dir }) => report_cmd(
+        Some(Command::Report { drill, team, format, lang, out, deadlines, data_dir }) => cli::report::run(
             &drill,
             team.as_deref(),
             &format,
@@ -239,11 +214,11 @@ fn main() -> ExitCode {
             deadlines,
             &Location::new(data_dir, &cli.database),
         ),
-        Some(Command::Scenarios(ScenariosCmd::List)) => scenarios_cmd::list(),
+        Some(Command::Scenarios(ScenariosCmd::List)) => scenarios::list(),
         Some(Command::Scenarios(ScenariosCmd::Show { scenario, lang, techniques })) => {
-            scenarios_cmd::show(&scenario, lang, techniques)
+            scenarios::show(&scenario, lang, techniques)
         }
-        Some(Command::Scenarios(ScenariosCmd::Validate { paths })) => scenarios_cmd::validate(&paths),
+        Some(Command::Scenarios(ScenariosCmd::Validate { paths })) => scenarios::validate(&paths),
         Some(Command::Scenarios(ScenariosCmd::Synthetic { plcs })) => {
             print!("{}", icsdrill_scenarios::synthetic_yaml(plcs));
             Ok(ExitCode::SUCCESS)
@@ -256,206 +231,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// A number as a person typed it, short: `1e308`, not 309 digits.
-pub(crate) fn shown(x: f64) -> String {
-    if x != 0.0 && !(1e-3..1e9).contains(&x.abs()) { format!("{x:e}") } else { format!("{x}") }
-}
-
-/// Loads a scenario given as a built-in id or a path.
-pub(crate) fn load_scenario(arg: &str) -> Result<Arc<Scenario>> {
-    load_scenario_source(arg).map(|(s, _)| s)
-}
-
-/// Loads a scenario given as a built-in id or a path, with its source text.
-pub(crate) fn load_scenario_source(arg: &str) -> Result<(Arc<Scenario>, String)> {
-    if let Some(b) = icsdrill_scenarios::builtin(arg) {
-        let s = b.load().map_err(|e| anyhow::anyhow!("built-in scenario `{arg}` is invalid:\n{e}"))?;
-        return Ok((s, b.source.to_string()));
-    }
-    let path = PathBuf::from(arg);
-    if !path.exists() {
-        bail!("no built-in scenario or file named `{arg}` (see `icsdrill scenarios list`)");
-    }
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let source = Scenario::text(arg, &bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let s = Scenario::from_yaml(arg, &source).map(Arc::new).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok((s, source))
-}
-
-/// Where a command finds the database: `--data-dir` and the global `--database`.
-pub(crate) struct Location {
-    pub(crate) data_dir: Option<PathBuf>,
-    database: Option<String>,
-}
-
-impl Location {
-    fn new(data_dir: Option<PathBuf>, database: &Option<String>) -> Location {
-        Location { data_dir, database: database.clone() }
-    }
-
-    /// The database.
-    pub(crate) fn database(&self) -> Result<icsdrill::store::Database> {
-        icsdrill::store::Database::resolve(self.data_dir.as_deref(), self.database.as_deref())
-    }
-
-    /// Opens it, creating it if needed.
-    pub(crate) fn create(&self) -> Result<Box<dyn icsdrill::store::Store>> {
-        self.database()?.open()
-    }
-}
-
-/// Opens an existing database (an SQLite file that is not there is an error, not a new one).
-fn open_store(at: &Location) -> Result<Box<dyn icsdrill::store::Store>> {
-    let db = at.database()?;
-    if let icsdrill::store::Database::Sqlite(dir) = &db
-        && !icsdrill::store::db_path(dir).exists()
-    {
-        bail!("no drill database in {} (give --data-dir or --database)", dir.display());
-    }
-    db.open()
-}
-
-fn drills_cmd(at: &Location) -> Result<ExitCode> {
-    let store = open_store(at)?;
-    for d in store.drills()? {
-        let teams = store.drill(&d.id)?.map(|(_, t)| t.len()).unwrap_or(0);
-        println!(
-            "{}  {:<10} {:<9} {:<26} seed {:<6} {} team(s)  {}",
-            d.id, d.mode, d.phase, d.scenario_id, d.seed, teams, d.name
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn replay_cmd(drill: &str, at: &Location) -> Result<ExitCode> {
-    let store = open_store(at)?;
-    let (record, verdicts) = icsdrill::replay::verify(&*store, drill)?;
-    println!(
-        "drill {} ({}, {}), scenario {} {}, seed {}",
-        record.id,
-        record.name,
-        record.mode,
-        record.scenario_id,
-        &record.scenario_hash[..12],
-        record.seed
-    );
-    let mut ok = true;
-    for v in &verdicts {
-        println!(
-            "team {}: {} inputs; events stored {} replayed {}; log sha256 stored {} replayed {}; score stored {:.1} replayed {:.1}: {}",
-            v.team,
-            v.inputs,
-            v.events.0,
-            v.events.1,
-            v.stored_hash,
-            v.replayed_hash,
-            v.scores.0,
-            v.scores.1,
-            if v.matches() { "identical" } else { "DIVERGED" }
-        );
-        if let Some(i) = v.first_difference {
-            println!("  first difference at event {i}");
-        }
-        ok &= v.matches();
-    }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-fn report_cmd(
-    drill: &str,
-    team: Option<&str>,
-    format: &str,
-    lang: Lang,
-    out: Option<&std::path::Path>,
-    deadlines: Option<icsdrill_judge::findings::Deadlines>,
-    at: &Location,
-) -> Result<ExitCode> {
-    use icsdrill::report::{self, Format};
-    let format = Format::parse(format)
-        .with_context(|| format!("unknown format `{format}`: html, md, json or xlsx"))?;
-    let store = open_store(at)?;
-    let Some((record, teams)) = store.drill(drill)? else {
-        bail!("no drill `{drill}` in the store (see `icsdrill drills`)");
-    };
-    if let Some(t) = team
-        && !teams.iter().any(|x| x.id == t)
-    {
-        let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
-        bail!("drill {drill} has no team `{t}` (teams: {})", ids.join(", "));
-    }
-    let loaded = icsdrill::replay::load(&*store, &record, &teams)?;
-    let lang = match lang {
-        Lang::En => report::Lang::En,
-        Lang::Zh => report::Lang::Zh,
-    };
-    let selected: Vec<_> =
-        loaded.teams.iter().zip(&teams).filter(|(t, _)| team.is_none_or(|x| x == t.id)).collect();
-    if format == Format::Xlsx && out.is_none() {
-        bail!("xlsx needs --out FILE (or a directory for every team)");
-    }
-    let ext = match format {
-        Format::Html => "html",
-        Format::Md => "md",
-        Format::Json => "json",
-        Format::Xlsx => "xlsx",
-    };
-    for (t, info) in &selected {
-        let ctx = report::Context {
-            drill_id: record.id.clone(),
-            drill_name: record.name.clone(),
-            mode: record.mode.clone(),
-            team_id: info.id.clone(),
-            team_name: info.name.clone(),
-            level: loaded.scenario.meta.level,
-            date: report::civil(report::day_of_ms(record.created_ms)),
-            seed: record.seed,
-            deadlines,
-            end_tick: None,
-        };
-        let r = report::build(&loaded.scenario, t.sim.events(), record.mode == "enterprise", ctx);
-        let bytes = report::render(&r, format, lang)?;
-        match out {
-            None => {
-                use std::io::Write as _;
-                std::io::stdout().write_all(&bytes)?;
-            }
-            Some(path) if team.is_some() || selected.len() == 1 && !path.is_dir() => {
-                write_atomic(path, &bytes)?;
-                eprintln!("{}: {} findings -> {}", info.id, r.findings.len(), path.display());
-            }
-            Some(dir) => {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-                let path = dir.join(format!("{}-{}.{ext}", record.id, info.id));
-                write_atomic(&path, &bytes)?;
-                eprintln!("{}: {} findings -> {}", info.id, r.findings.len(), path.display());
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Writes `FILE.tmp`, then renames it: a reader never sees half a report.
-fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn findings_cmd(
-    drill: &str,
-    deadlines: Option<icsdrill_judge::findings::Deadlines>,
-    at: &Location,
-) -> Result<ExitCode> {
-    let mut store = open_store(at)?;
-    for (team, outcomes) in icsdrill::rectify::track_drill(&mut *store, drill, deadlines)? {
-        println!("enterprise {team}:");
-        for o in &outcomes {
-            println!("  {:<28} {:<15} -> {}", o.id, o.verdict, o.status);
-        }
-        let open = store.findings(&team)?.iter().filter(|f| f.status == "open").count();
-        println!("  {open} open finding(s) for {team}");
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -4,8 +4,9 @@
 //! `target/artifacts/`.
 
 use icsdrill::drill::{DrillServer, DrillSpec};
+use icsdrill_drill::{Control, Mode};
 use icsdrill_engine::{EventKind, SimInput};
-use icsdrill_web::drill::{Control, DrillApi, Mode};
+use icsdrill_web::drill::DrillApi;
 
 use crate::clients::{run, text};
 use crate::util::builtin;

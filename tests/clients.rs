@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use icsdrill::range::AddressMode;
+use icsdrill::runtime::range::AddressMode;
 use icsdrill_engine::EventKind;
 
 use crate::modbus::{endpoint, start, start_with_attack};

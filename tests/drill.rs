@@ -8,9 +8,10 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::Request;
 use icsdrill::drill::{Drill, DrillServer, DrillSpec};
+use icsdrill_drill::{Control, Mode};
 use icsdrill_engine::{SimInput, parse_inputs};
 use icsdrill_judge::score::Scorer;
-use icsdrill_web::drill::{Access, Control, DrillApi, Mode, ROUTES};
+use icsdrill_web::drill::{Access, DrillApi, ROUTES};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tower::ServiceExt;
@@ -567,7 +568,7 @@ async fn phases_hold_and_release_the_clock() {
         }
     };
     still("briefing").await;
-    assert_eq!(drill.control(Control::Start), Ok(icsdrill_web::drill::Phase::Live));
+    assert_eq!(drill.control(Control::Start), Ok(icsdrill_drill::Phase::Live));
     tokio::time::sleep(Duration::from_millis(150)).await;
     let t1 = tick();
     assert!(t1 > 20, "the clock runs when live: {t1}");
@@ -732,7 +733,7 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
         .iter()
         .map(|t| {
             let (id, b) = t.split_once(':').unwrap();
-            icsdrill_web::drill::TeamInfo { id: id.into(), name: id.into(), bracket: Some(b.into()) }
+            icsdrill_drill::TeamInfo { id: id.into(), name: id.into(), bracket: Some(b.into()) }
         })
         .collect();
     spec.range.modbus_port = 0;

@@ -167,9 +167,9 @@ fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
     let d = dir.to_str().unwrap();
     let base = builtin("petrochem-tank-farm");
     // Trainee 1 defends well; trainee 2 as well, but then sets the SIS bypass.
-    let (_, m1) = variant::variant(&base, icsdrill::exam_run::seed_for("t1", &dir).unwrap());
+    let (_, m1) = variant::variant(&base, icsdrill::governance::exam::seed_for("t1", &dir).unwrap());
     write_inputs(&dir.join("t1.jsonl"), &defence_for(&m1));
-    let (_, m2) = variant::variant(&base, icsdrill::exam_run::seed_for("t2", &dir).unwrap());
+    let (_, m2) = variant::variant(&base, icsdrill::governance::exam::seed_for("t2", &dir).unwrap());
     let mut bad = defence_for(&m2);
     bad.push(TimedInput {
         tick: 3000,
@@ -306,8 +306,10 @@ fn a_live_exam_drill_ends_at_its_time_limit_with_a_verifiable_certificate() {
         "{out}"
     );
     // The trainee's own variant: host names differ from the base scenario's.
-    let (_, map) =
-        variant::variant(&builtin("petrochem-tank-farm"), icsdrill::exam_run::seed_for("t9", &dir).unwrap());
+    let (_, map) = variant::variant(
+        &builtin("petrochem-tank-farm"),
+        icsdrill::governance::exam::seed_for("t9", &dir).unwrap(),
+    );
     assert!(map.hosts.iter().all(|(a, b)| a != b), "{map:?}");
     assert!(out.contains("exam NOT PASSED"), "an idle trainee does not pass:\n{out}");
     let cert = out.lines().find_map(|l| l.split("certificate ").nth(1)).unwrap().trim().to_string();
@@ -333,10 +335,14 @@ async fn the_trainer_view_lists_a_cohort_and_exports_it_and_only_trainers_see_it
     tokio::task::spawn_blocking(move || {
         let mut store = db2.open().unwrap();
         for (id, name, good) in [("s1", "王芳", true), ("s2", "刘强", false)] {
-            let seed = icsdrill::exam_run::seed_for(id, &key_dir).unwrap();
+            let seed = icsdrill::governance::exam::seed_for(id, &key_dir).unwrap();
             let inputs = if good { defence_for(&variant::variant(&base, seed).1) } else { vec![] };
-            let t = icsdrill::exam_run::Trainee { id: id.into(), name: name.into(), cohort: "2026-B".into() };
-            icsdrill::exam_run::run_headless(&mut *store, &key_dir, &base, source, &t, seed, &inputs)
+            let t = icsdrill::governance::exam::Trainee {
+                id: id.into(),
+                name: name.into(),
+                cohort: "2026-B".into(),
+            };
+            icsdrill::governance::exam::run_headless(&mut *store, &key_dir, &base, source, &t, seed, &inputs)
                 .unwrap();
         }
         store.add_user("trainer-token", "trainer", None).unwrap();
@@ -345,7 +351,7 @@ async fn the_trainer_view_lists_a_cohort_and_exports_it_and_only_trainers_see_it
     .await
     .unwrap();
     let api: std::sync::Arc<dyn icsdrill_web::region::RegionApi> =
-        std::sync::Arc::new(icsdrill::region::RegionService::new(db));
+        std::sync::Arc::new(icsdrill::governance::region::RegionService::new(db));
     let call = |path: &'static str, token: &'static str| {
         let api = api.clone();
         async move {

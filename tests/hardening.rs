@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use icsdrill::drill::{DrillServer, DrillSpec, in_team_net};
-use icsdrill::live::{RECORDS_PER_RANGE_PER_TICK, WRITES_PER_PLC_PER_TICK};
+use icsdrill::runtime::live::{RECORDS_PER_RANGE_PER_TICK, WRITES_PER_PLC_PER_TICK};
+use icsdrill_drill::{Control, Mode, TeamInfo};
 use icsdrill_engine::{EventKind, Sim, SimInput, TrafficCount};
-use icsdrill_web::drill::{Control, DrillApi, Mode, TeamInfo};
+use icsdrill_web::drill::DrillApi;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -313,9 +314,9 @@ async fn a_team_reaches_only_its_own_plcs_and_cannot_take_another_teams_slots() 
         attempts.iter().filter(|a| a.team == "blue" && a.from_team.is_none()).map(|a| a.count).sum();
     assert_eq!((from_red, from_nobody), (12, 12), "{attempts:?}");
     let overview = drill.overview();
-    assert_eq!(overview["cross_team"]["attempts"].as_array().map(Vec::len), Some(13), "{overview}");
+    assert_eq!(overview.cross_team.attempts.len(), 13, "{:?}", overview.cross_team);
     let state = drill.team_state("blue").unwrap();
-    assert_eq!(state["clients"]["networks"], serde_json::json!(["127.10.2.0/24"]));
+    assert_eq!(state.clients.networks, ["127.10.2.0/24"]);
     let id = drill.id.clone();
     let sims = server.shutdown().await.unwrap();
     let blue_log = &sims.iter().find(|(t, _)| t == "blue").unwrap().1;
@@ -501,7 +502,10 @@ fn assert_safe_csv(what: &str, csv: &[u8]) {
     for rec in r.records() {
         for cell in rec.unwrap().iter() {
             cells += 1;
-            assert!(!icsdrill::tabular::formula_like(cell), "{what}: a formula in a cell: {cell:?}");
+            assert!(
+                !icsdrill::governance::tabular::formula_like(cell),
+                "{what}: a formula in a cell: {cell:?}"
+            );
         }
     }
     assert!(cells > 0, "{what}: empty");
@@ -977,7 +981,7 @@ fn a_scenario_that_is_not_utf8_is_located_at_its_first_bad_byte() {
 
 #[test]
 fn judging_the_judged_events_is_judging_the_whole_log() {
-    use icsdrill::report::{self, Context, Format, Lang};
+    use icsdrill::governance::report::{self, Context, Format, Lang};
     for b in icsdrill_scenarios::LIBRARY {
         let s = builtin(b.id);
         let path = format!("{}/scenarios/defences/{}.jsonl", env!("CARGO_MANIFEST_DIR"), b.id);
@@ -991,7 +995,7 @@ fn judging_the_judged_events_is_judging_the_whole_log() {
             let ctx = |end_tick| Context {
                 drill_id: "d".into(),
                 drill_name: "n".into(),
-                mode: "enterprise".into(),
+                mode: icsdrill_drill::Mode::Enterprise,
                 team_id: "t".into(),
                 team_name: "t".into(),
                 level: s.meta.level,

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use icsdrill::range::{Options, Range};
+use icsdrill::runtime::range::{Options, Range};
 use icsdrill_engine::{EventKind, RejectReason, Scenario};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};

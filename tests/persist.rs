@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use icsdrill::drill::DrillServer;
 use icsdrill::store::{SqliteStore, Store};
+use icsdrill_drill::{Control, Mode};
 use icsdrill_engine::parse_inputs;
-use icsdrill_web::drill::{Control, DrillApi, Mode};
+use icsdrill_web::drill::DrillApi;
 
 use crate::drill::http;
 use crate::util::{builtin, test_spec};
@@ -255,7 +256,7 @@ async fn every_library_drill_with_its_recorded_defence_replays_identically() {
     }
     let store = SqliteStore::open(&dir).unwrap();
     for (scenario, id) in ids {
-        let (_, verdicts) = icsdrill::replay::verify(&store, &id).unwrap();
+        let (_, verdicts) = icsdrill::store::replay::verify(&store, &id).unwrap();
         for v in verdicts {
             assert!(v.matches(), "{scenario} team {}: {v:?}", v.team);
             assert!(v.events.0 > 100, "{scenario}: {v:?}");

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::Request;
-use icsdrill::dates::parse;
-use icsdrill::registry::{
+use icsdrill::governance::dates::parse;
+use icsdrill::governance::registry::{
     self, Activity, CadenceRules, Enterprise, GradingRules, LevelChange, MajorChange, Registry,
 };
 use icsdrill::store::{DrillRecord, SqliteStore, Store, TeamRecord, TrackedFinding};
@@ -211,13 +211,13 @@ fn seeded_store(dir: &std::path::Path) -> SqliteStore {
         let record = DrillRecord {
             id: id.into(),
             name: id.into(),
-            mode: "regional".into(),
+            mode: icsdrill_drill::Mode::Regional,
             scenario_id: "petrochem-tank-farm".into(),
             scenario_hash: String::new(),
             scenario_source: String::new(),
             seed: 1,
             live_attacker: false,
-            phase: "ended".into(),
+            phase: icsdrill_drill::Phase::Ended,
             instructor_token: "i".into(),
             observer_token: "o".into(),
             options: "{}".into(),
@@ -270,7 +270,7 @@ fn seeded_store(dir: &std::path::Path) -> SqliteStore {
 fn rollups_go_from_enterprise_to_prefecture_to_region() {
     let dir = std::env::temp_dir().join(format!("icsdrill-rollup-{}", std::process::id()));
     let store = seeded_store(&dir);
-    let r = icsdrill::region::rollup_from(&store, parse("2026-11-26").unwrap(), None).unwrap();
+    let r = icsdrill::governance::region::rollup_from(&store, parse("2026-11-26").unwrap(), None).unwrap();
     let p = |code: &str| r.prefectures.iter().find(|p| p.prefecture.code == code).unwrap().totals.clone();
     let karamay = p("karamay");
     assert_eq!((karamay.enterprises, karamay.by_level), (2, [0, 1, 1]));
@@ -300,7 +300,8 @@ fn rollups_go_from_enterprise_to_prefecture_to_region() {
     let kp = &r.prefectures.iter().find(|p| p.prefecture.code == "karamay").unwrap().industries;
     assert_eq!(kp["power"].enterprises, 1);
     // A prefecture's own roll-up holds only its enterprises.
-    let k = icsdrill::region::rollup_from(&store, parse("2026-11-26").unwrap(), Some("kashgar")).unwrap();
+    let k = icsdrill::governance::region::rollup_from(&store, parse("2026-11-26").unwrap(), Some("kashgar"))
+        .unwrap();
     assert_eq!(k.enterprises.len(), 1);
     assert_eq!(k.totals.enterprises, 1);
     // The CSV export carries the same figures.
@@ -317,8 +318,9 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
     store.add_user("region-token", "region", None).unwrap();
     store.add_user("kashgar-token", "prefecture", Some("kashgar")).unwrap();
     drop(store);
-    let api: Arc<dyn icsdrill_web::region::RegionApi> =
-        Arc::new(icsdrill::region::RegionService::new(icsdrill::store::Database::Sqlite(dir.clone())));
+    let api: Arc<dyn icsdrill_web::region::RegionApi> = Arc::new(
+        icsdrill::governance::region::RegionService::new(icsdrill::store::Database::Sqlite(dir.clone())),
+    );
     let call = |path: &str, token: Option<&str>| {
         let api = api.clone();
         let mut req = Request::builder().uri(path.to_string());

@@ -6,11 +6,12 @@
 use std::process::Command;
 
 use icsdrill::drill::DrillServer;
-use icsdrill::report::{self, Context, Format, Lang};
+use icsdrill::governance::report::{self, Context, Format, Lang};
 use icsdrill::store::{SqliteStore, Store as _};
+use icsdrill_drill::{Control, Mode};
 use icsdrill_engine::parse_inputs;
 use icsdrill_judge::findings::findings;
-use icsdrill_web::drill::{Control, DrillApi, Mode};
+use icsdrill_web::drill::DrillApi;
 
 use crate::util::{builtin, run};
 
@@ -89,7 +90,7 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     let ctx = Context {
         drill_id: "test".into(),
         drill_name: "2026 区域实网应急演练".into(),
-        mode: "enterprise".into(),
+        mode: icsdrill_drill::Mode::Enterprise,
         team_id: "dushanzi".into(),
         team_name: "独山子石化".into(),
         level: 3,
@@ -187,10 +188,10 @@ async fn rectification_a_fixed_finding_is_verified_by_the_next_drill() {
     // Drill 1: the tank PLC takes an out-of-range fill stop level.
     let first = recorded_drill(&dir, original, "dushanzi").await;
     let mut store = SqliteStore::open(&dir).unwrap();
-    let tracked = icsdrill::rectify::track_drill(&mut store, &first, None).unwrap();
+    let tracked = icsdrill::governance::rectify::track_drill(&mut store, &first, None).unwrap();
     assert!(tracked[0].1.iter().any(|o| o.id == "range:plc-t101" && o.verdict == "new"), "{tracked:?}");
     // Tracking twice changes nothing.
-    let again = icsdrill::rectify::track_drill(&mut store, &first, None).unwrap();
+    let again = icsdrill::governance::rectify::track_drill(&mut store, &first, None).unwrap();
     assert!(again[0].1.iter().all(|o| o.verdict == "already_tracked"));
     let open = |store: &SqliteStore, id: &str| {
         store.findings("dushanzi").unwrap().into_iter().find(|f| f.id == id).map(|f| f.status)
@@ -201,7 +202,7 @@ async fn rectification_a_fixed_finding_is_verified_by_the_next_drill() {
     let fixed = original.replacen("    scan_ms: 200\n", "    scan_ms: 200\n    range_checks: true\n", 1);
     assert_ne!(fixed, original);
     let second = recorded_drill(&dir, &fixed, "dushanzi").await;
-    let tracked = icsdrill::rectify::track_drill(&mut store, &second, None).unwrap();
+    let tracked = icsdrill::governance::rectify::track_drill(&mut store, &second, None).unwrap();
     let verdict = |id: &str| tracked[0].1.iter().find(|o| o.id == id).map(|o| o.verdict);
     assert_eq!(verdict("range:plc-t101"), Some("verified"), "{tracked:?}");
     assert_eq!(open(&store, "range:plc-t101").as_deref(), Some("verified"));

@@ -4,10 +4,11 @@
 //! database never collide.
 
 use icsdrill::drill::{DrillServer, DrillSpec, new_token};
-use icsdrill::registry::{Activity, Enterprise, MajorChange};
+use icsdrill::governance::registry::{Activity, Enterprise, MajorChange};
 use icsdrill::store::{Batch, Database, DrillRecord, Store, TeamRecord, TrackedFinding};
+use icsdrill_drill::{Control, Mode};
 use icsdrill_engine::{Sim, SimInput};
-use icsdrill_web::drill::{Control, DrillApi, Mode};
+use icsdrill_web::drill::DrillApi;
 
 use crate::util::builtin;
 
@@ -35,13 +36,13 @@ fn exercise(store: &mut dyn Store, p: &str) {
     let record = DrillRecord {
         id: drill.clone(),
         name: "测试演练".into(),
-        mode: "enterprise".into(),
+        mode: icsdrill_drill::Mode::Enterprise,
         scenario_id: "petrochem-tank-farm".into(),
         scenario_hash: "h".into(),
         scenario_source: "src: 1\n".into(),
         seed: u64::MAX / 3,
         live_attacker: true,
-        phase: "briefing".into(),
+        phase: icsdrill_drill::Phase::Briefing,
         instructor_token: "i".into(),
         observer_token: "o".into(),
         options: "{}".into(),
@@ -96,8 +97,8 @@ fn exercise(store: &mut dyn Store, p: &str) {
     store.save_score(&drill, "a", 20, 600.0, "{\"total\":600}").unwrap();
     assert_eq!(store.score(&drill, "a").unwrap(), Some((600.0, "{\"total\":600}".into())));
     assert_eq!(store.score(&drill, "b").unwrap(), None);
-    store.set_phase(&drill, "live").unwrap();
-    assert_eq!(store.drill(&drill).unwrap().unwrap().0.phase, "live");
+    store.set_phase(&drill, icsdrill_drill::Phase::Live).unwrap();
+    assert_eq!(store.drill(&drill).unwrap().unwrap().0.phase, icsdrill_drill::Phase::Live);
 
     // Findings tracking.
     let ent = format!("{p}-e");
@@ -164,7 +165,7 @@ fn exercise(store: &mut dyn Store, p: &str) {
     store
         .regrade(
             &up,
-            &icsdrill::registry::LevelChange {
+            &icsdrill::governance::registry::LevelChange {
                 enterprise: e.id.clone(),
                 date: "2026-06-01".into(),
                 from: 3,
@@ -217,7 +218,7 @@ async fn a_drill_recorded_in_either_database_replays_identically() {
         server.shutdown().await.unwrap();
         let verdicts = tokio::task::spawn_blocking(move || {
             let store = db.open().unwrap();
-            icsdrill::replay::verify(&*store, &id).unwrap().1
+            icsdrill::store::replay::verify(&*store, &id).unwrap().1
         })
         .await
         .unwrap();

@@ -146,7 +146,7 @@ pub(crate) fn spawn_served(args: &[&str], data: Option<&std::path::Path>) -> Ban
 pub(crate) fn test_spec(
     scenario: Arc<Scenario>,
     teams: &[&str],
-    mode: icsdrill_web::drill::Mode,
+    mode: icsdrill_drill::Mode,
     record: Option<(&std::path::Path, &str)>,
 ) -> icsdrill::drill::DrillSpec {
     let mut spec = icsdrill::drill::DrillSpec::new(scenario, teams, mode);

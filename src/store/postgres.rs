@@ -10,8 +10,10 @@ use anyhow::{Context as _, Result};
 use icsdrill_engine::{SimInput, TimedInput};
 use postgres::{Client, NoTls};
 
+use icsdrill_drill::Phase;
+
 use super::{Batch, DrillRecord, ExamRecord, ForeignAttempt, Store, TeamRecord, TrackedFinding};
-use crate::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
+use crate::governance::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
 
 /// The PostgreSQL store.
 pub struct PgStore {
@@ -84,22 +86,22 @@ impl PgStore {
         self.client.borrow_mut()
     }
 
-    fn record(row: &postgres::Row) -> DrillRecord {
-        DrillRecord {
+    fn record(row: &postgres::Row) -> Result<DrillRecord> {
+        Ok(DrillRecord {
             id: row.get(0),
             name: row.get(1),
-            mode: row.get(2),
+            mode: super::parsed("mode", row.get(2))?,
             scenario_id: row.get(3),
             scenario_hash: row.get(4),
             scenario_source: row.get(5),
             seed: row.get::<_, i64>(6) as u64,
             live_attacker: row.get::<_, i64>(7) != 0,
-            phase: row.get(8),
+            phase: super::parsed("phase", row.get(8))?,
             instructor_token: row.get(9),
             observer_token: row.get(10),
             options: row.get(11),
             created_ms: row.get(12),
-        }
+        })
     }
 
     fn finding(r: &postgres::Row) -> TrackedFinding {
@@ -126,13 +128,13 @@ impl Store for PgStore {
             &[
                 &d.id,
                 &d.name,
-                &d.mode,
+                &super::spelled(d.mode),
                 &d.scenario_id,
                 &d.scenario_hash,
                 &d.scenario_source,
                 &(d.seed as i64),
                 &(d.live_attacker as i64),
-                &d.phase,
+                &super::spelled(d.phase),
                 &d.instructor_token,
                 &d.observer_token,
                 &d.options,
@@ -185,7 +187,8 @@ impl Store for PgStore {
         Ok(())
     }
 
-    fn set_phase(&mut self, drill: &str, phase: &str) -> Result<()> {
+    fn set_phase(&mut self, drill: &str, phase: Phase) -> Result<()> {
+        let phase = super::spelled(phase);
         let mut tx = self.writer()?.transaction()?;
         tx.execute("UPDATE drills SET phase = $2 WHERE id = $1", &[&drill, &phase])?;
         tx.execute(
@@ -209,7 +212,7 @@ impl Store for PgStore {
         let mut c = self.client_ref();
         let rows =
             c.query(&format!("SELECT {DRILL_COLUMNS} FROM drills ORDER BY created_ms DESC, id"), &[])?;
-        Ok(rows.iter().map(PgStore::record).collect())
+        rows.iter().map(PgStore::record).collect()
     }
 
     fn drill(&self, id: &str) -> Result<Option<(DrillRecord, Vec<TeamRecord>)>> {
@@ -223,7 +226,7 @@ impl Store for PgStore {
             .iter()
             .map(|r| TeamRecord { id: r.get(0), name: r.get(1), token: r.get(2) })
             .collect();
-        Ok(Some((PgStore::record(&row), teams)))
+        Ok(Some((PgStore::record(&row)?, teams)))
     }
 
     fn inputs(&self, drill: &str, team: &str) -> Result<Vec<TimedInput>> {

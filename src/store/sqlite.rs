@@ -7,8 +7,10 @@ use anyhow::{Context as _, Result};
 use icsdrill_engine::{SimInput, TimedInput};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use icsdrill_drill::Phase;
+
 use super::{Batch, DrillRecord, ExamRecord, ForeignAttempt, Store, TeamRecord, TrackedFinding};
-use crate::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
+use crate::governance::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -63,7 +65,7 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join("icsdrill.sqlite3")
 }
 
-pub(super) use crate::dates::now_ms;
+pub(super) use crate::governance::dates::now_ms;
 
 /// Creates a directory (and its parents) that only its owner may enter, when it does not
 /// exist yet.
@@ -147,19 +149,26 @@ impl SqliteStore {
         Ok(DrillRecord {
             id: row.get(0)?,
             name: row.get(1)?,
-            mode: row.get(2)?,
+            mode: text_enum(row, 2)?,
             scenario_id: row.get(3)?,
             scenario_hash: row.get(4)?,
             scenario_source: row.get(5)?,
             seed: row.get::<_, i64>(6)? as u64,
             live_attacker: row.get::<_, i64>(7)? != 0,
-            phase: row.get(8)?,
+            phase: text_enum(row, 8)?,
             instructor_token: row.get(9)?,
             observer_token: row.get(10)?,
             options: row.get(11)?,
             created_ms: row.get(12)?,
         })
     }
+}
+
+/// A mode or phase column.
+fn text_enum<T: serde::de::DeserializeOwned>(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<T> {
+    let s: String = row.get(i)?;
+    super::parsed(if i == 2 { "mode" } else { "phase" }, &s)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into()))
 }
 
 pub(super) const DRILL_COLUMNS: &str = "id, name, mode, scenario_id, scenario_hash, scenario_source, seed, live_attacker, \
@@ -173,13 +182,13 @@ impl Store for SqliteStore {
             params![
                 d.id,
                 d.name,
-                d.mode,
+                super::spelled(d.mode),
                 d.scenario_id,
                 d.scenario_hash,
                 d.scenario_source,
                 d.seed as i64,
                 d.live_attacker as i64,
-                d.phase,
+                super::spelled(d.phase),
                 d.instructor_token,
                 d.observer_token,
                 d.options,
@@ -237,7 +246,8 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn set_phase(&mut self, drill: &str, phase: &str) -> Result<()> {
+    fn set_phase(&mut self, drill: &str, phase: Phase) -> Result<()> {
+        let phase = super::spelled(phase);
         let tx = self.conn.transaction()?;
         tx.execute("UPDATE drills SET phase = ?2 WHERE id = ?1", params![drill, phase])?;
         tx.execute(

@@ -27,176 +27,13 @@ use icsdrill_judge::score::ScoreCard;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use icsdrill_drill::views::{FlagAnswer, Overview, Standings, TeamView};
+use icsdrill_drill::{ActError, Control, DrillInfo, Phase, Role, Scoreboard};
+
 use crate::{ApiError, EndpointInfo, MAX_EVENTS_PER_PAGE};
 
 /// Largest request body accepted.
 pub const MAX_BODY: usize = crate::server::MAX_BODY_BYTES;
-
-/// A drill's mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// The yearly live-network drill across many enterprises' teams.
-    Regional,
-    /// A security contest: leaderboard, optional freeze, ties broken by time.
-    Contest,
-    /// One enterprise rehearsing its response plan (the plan is scored).
-    Enterprise,
-    /// A certification exam: one trainee, their own variant of the scenario, a time limit.
-    Exam,
-}
-
-/// Where a drill is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Teams read the brief; the plant holds still.
-    Briefing,
-    /// The clock runs.
-    Live,
-    /// The white cell holds the clock.
-    Paused,
-    /// Play is over; teams and instructors review (scores final, scoreboard unfrozen).
-    HotWash,
-    /// Closed.
-    Ended,
-}
-
-/// An instructor's control of the drill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Control {
-    /// Briefing -> live.
-    Start,
-    /// Live -> paused.
-    Pause,
-    /// Paused -> live.
-    Resume,
-    /// Live or paused -> hot wash.
-    HotWash,
-    /// Any -> ended.
-    End,
-}
-
-/// Who is asking.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
-    /// The white cell: everything, including the answer key.
-    Instructor,
-    /// Observers: the drill overview and the scoreboard.
-    Observer,
-    /// A team: its own range and the scoreboard.
-    Team(String),
-}
-
-/// A drill as everyone may see it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DrillInfo {
-    /// Drill id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Mode.
-    pub mode: Mode,
-    /// Phase.
-    pub phase: Phase,
-    /// Scenario id.
-    pub scenario: String,
-    /// Scenario title, en and zh.
-    pub title: icsdrill_engine::scenario::Text,
-    /// Brief read to the teams, en and zh.
-    pub brief: icsdrill_engine::scenario::Text,
-    /// Teams (id, name).
-    pub teams: Vec<TeamInfo>,
-}
-
-/// A team's id and name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TeamInfo {
-    /// Id (letters, digits, `-`, `_`).
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Contest bracket (ranked separately as well), if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bracket: Option<String>,
-}
-
-/// One line of the scoreboard.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BoardRow {
-    /// 1-based rank.
-    pub rank: usize,
-    /// Team id.
-    pub team: String,
-    /// Team name.
-    pub name: String,
-    /// Total score.
-    pub total: f64,
-    /// Attack steps detected / fired.
-    pub detected: usize,
-    /// Attack steps fired.
-    pub fired: usize,
-    /// Tick the total last changed (earlier wins a tie).
-    pub settled_tick: u64,
-    /// Points per component key.
-    pub parts: Vec<(String, f64)>,
-    /// Bracket, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bracket: Option<String>,
-    /// Rank within the bracket.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bracket_rank: Option<usize>,
-}
-
-/// The scoreboard.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Scoreboard {
-    /// Increases with every new board.
-    pub seq: u64,
-    /// Drill phase.
-    pub phase: Phase,
-    /// Frozen (contest): observers and teams see the board as it was at the freeze.
-    pub frozen: bool,
-    /// Microseconds since the drill's start at which the newest score change was computed.
-    pub changed_us: u64,
-    /// Ranked rows.
-    pub rows: Vec<BoardRow>,
-    /// This board as JSON, serialised once for every subscriber (`Scoreboard::sealed`).
-    #[serde(skip)]
-    pub json: String,
-}
-
-impl Scoreboard {
-    /// The board with its JSON filled in.
-    pub fn sealed(mut self) -> Scoreboard {
-        self.json = serde_json::to_string(&self).unwrap_or_default();
-        self
-    }
-}
-
-/// Why a team's action was not carried out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ActError {
-    /// Too many flag submissions: 429, retry after this many seconds.
-    RateLimited(u64),
-    /// Not applied in time (the clock is held or the range busy) and withdrawn: 503; nothing
-    /// was done, so it may be sent again.
-    NotApplied,
-    /// Applied to the plant, but not on disk within the time limit (the database refuses
-    /// writes): 503. It is recorded when the database accepts writes again, and lost if the
-    /// drill stops before that, so the client must look at the action list, not assume.
-    NotRecorded,
-    /// The drill cannot record anything now (the database refuses writes): 503; nothing was
-    /// done.
-    RecordsFailing,
-    /// The plant refused it (unknown target, not allowed...): 422 with the reason.
-    Rejected(String),
-    /// The drill is not live: 409.
-    NotLive(Phase),
-    /// The range is overloaded or stopped: 503.
-    Unavailable,
-}
 
 /// A boxed future, for the async parts of `DrillApi`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -215,7 +52,7 @@ pub trait DrillApi: Send + Sync + 'static {
     fn has_team(&self, team: &str) -> bool;
     /// What the team console shows: measured values, alarms, endpoints, hints, injects,
     /// its own score. No true values, no attack internals.
-    fn team_state(&self, team: &str) -> Option<serde_json::Value>;
+    fn team_state(&self, team: &str) -> Option<TeamView>;
     /// The team's endpoint table.
     fn team_endpoints(&self, team: &str) -> Option<Vec<EndpointInfo>>;
     /// Events the team may see (its traffic, alarms, its own actions), `seq >= since`.
@@ -229,19 +66,15 @@ pub trait DrillApi: Send + Sync + 'static {
     fn control(&self, control: Control) -> Result<Phase, String>;
     /// The instructor's view: every team's state with true values, the attack timeline and
     /// its progress.
-    fn overview(&self) -> serde_json::Value;
+    fn overview(&self) -> Overview;
     /// The team's after-action report so far: `format` is html, md, json or xlsx, `lang` en
     /// or zh. `None` for an unknown format or team; `Err` when it cannot be built.
     fn report(&self, team: &str, format: &str, lang: &str)
     -> Option<Result<(&'static str, Vec<u8>), String>>;
     /// Contest: judges and records a flag a team submits.
-    fn submit_flag<'a>(
-        &'a self,
-        team: &'a str,
-        flag: String,
-    ) -> BoxFuture<'a, Result<serde_json::Value, ActError>>;
+    fn submit_flag<'a>(&'a self, team: &'a str, flag: String) -> BoxFuture<'a, Result<FlagAnswer, ActError>>;
     /// Final standings with each team's replay hash (instructors).
-    fn standings(&self) -> serde_json::Value;
+    fn standings(&self) -> Standings;
     /// The standings as CSV (every cell safe to open in a spreadsheet).
     fn standings_csv(&self) -> Result<Vec<u8>, String>;
 }
@@ -617,10 +450,10 @@ async fn scoreboard_stream(State(drill): State<Drill>, headers: HeaderMap) -> Re
 }
 
 /// A stream of `make()` every `period`, sent only when it changed.
-fn polled_stream(
+fn polled_stream<T: Serialize + 'static>(
     name: &'static str,
     period: Duration,
-    make: impl Fn() -> Option<serde_json::Value> + Send + Sync + 'static,
+    make: impl Fn() -> Option<T> + Send + Sync + 'static,
 ) -> Response {
     let stream =
         futures_util::stream::unfold((make, String::new(), true), move |(make, last, first)| async move {
@@ -631,7 +464,7 @@ fn polled_stream(
                 }
                 first = false;
                 let value = make()?;
-                let data = value.to_string();
+                let data = serde_json::to_string(&value).unwrap_or_default();
                 if data != last {
                     let event = Event::default().event(name).data(data.clone());
                     return Some((Ok::<_, std::convert::Infallible>(event), (make, data, false)));
@@ -645,7 +478,7 @@ async fn team_state(
     State(drill): State<Drill>,
     Path(team): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<TeamView>, ApiError> {
     allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
     drill.team_state(&team).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))
 }
@@ -905,7 +738,7 @@ async fn team_flag(
     Path(team): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<FlagAnswer>, ApiError> {
     allow_team(&drill, &headers, &team, Access::OwnTeam)?;
     let f: FlagBody = parse_json(&headers, &body)?;
     if f.flag.is_empty() || f.flag.len() > 128 {
@@ -993,10 +826,7 @@ async fn team_report_doc(
     }
 }
 
-async fn overview(
-    State(drill): State<Drill>,
-    headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
+async fn overview(State(drill): State<Drill>, headers: HeaderMap) -> Result<Json<Overview>, ApiError> {
     allow_instructor(&drill, &headers)?;
     Ok(Json(drill.overview()))
 }

@@ -27,31 +27,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+pub use icsdrill_drill::vocab::EndpointInfo;
 use icsdrill_engine::SimEvent;
-use icsdrill_engine::scenario::Text;
 use serde::{Deserialize, Serialize};
 
 /// Most events one `GET /api/transactions` returns.
 pub const MAX_EVENTS_PER_PAGE: usize = 10_000;
-
-/// One PLC's Modbus endpoint, as trainees connect to it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EndpointInfo {
-    /// PLC id.
-    pub plc: String,
-    /// Display name.
-    pub name: Text,
-    /// `process` or `safety`.
-    pub role: String,
-    /// IP address it listens on.
-    pub address: String,
-    /// TCP port.
-    pub port: u16,
-    /// Modbus unit id.
-    pub unit_id: u8,
-    /// Vendor, product and revision, as FC 43/14 reports them.
-    pub device: String,
-}
 
 /// The state of a range, for `GET /api/health`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

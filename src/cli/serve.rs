@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use icsdrill::drill::{DrillServer, DrillSpec};
-use icsdrill::modbus::server::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Limits};
-use icsdrill::range::{AddressMode, Options, Range};
+use icsdrill::runtime::modbus::server::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Limits};
+use icsdrill::runtime::range::{AddressMode, Options, Range};
 use icsdrill::store::Database;
-use icsdrill_web::drill::{Control, DrillApi, Mode, Phase, TeamInfo};
+use icsdrill_drill::views::ConnectHint;
+use icsdrill_drill::{Control, Mode, Phase, TeamInfo};
+use icsdrill_web::drill::DrillApi;
 
-use crate::load_scenario_source;
-use crate::simulate::write_lines;
+use super::load_scenario_source;
+use super::simulate::write_lines;
 
 /// Arguments of `icsdrill serve`.
 #[derive(clap::Args, Debug)]
@@ -89,7 +91,7 @@ pub(crate) struct Args {
     clients: Vec<(String, Vec<ipnet::IpNet>)>,
     /// Modbus requests each endpoint answers per second (its range four times that); more
     /// wait their turn. 0: no limit (for raw speed benchmarks).
-    #[arg(long, default_value_t = icsdrill::modbus::server::DEFAULT_REQUEST_RATE)]
+    #[arg(long, default_value_t = icsdrill::runtime::modbus::server::DEFAULT_REQUEST_RATE)]
     request_rate: u32,
     /// Web connections served at once (more are answered 503).
     #[arg(long, default_value_t = icsdrill_web::server::DEFAULT_MAX_CONNECTIONS)]
@@ -101,14 +103,14 @@ pub(crate) struct Args {
 
 /// Checks every numeric flag against its documented range.
 fn check_numbers(args: &Args) -> Result<()> {
-    use icsdrill::range::{MAX_TICKS_PER_S, MIN_TICKS_PER_S};
+    use icsdrill::runtime::range::{MAX_TICKS_PER_S, MIN_TICKS_PER_S};
     use icsdrill_engine::scenario::MAX_DURATION_S;
     if let Some(t) = args.tick_hz
         && !(MIN_TICKS_PER_S..=MAX_TICKS_PER_S).contains(&t)
     {
         bail!(
             "--tick-hz must be between {MIN_TICKS_PER_S} and {MAX_TICKS_PER_S} ticks per second, got {}",
-            crate::shown(t)
+            super::shown(t)
         );
     }
     if let Some(d) = args.duration
@@ -116,13 +118,13 @@ fn check_numbers(args: &Args) -> Result<()> {
     {
         bail!(
             "--duration must be more than 0 and at most {MAX_DURATION_S} s (7 days), got {}",
-            crate::shown(d)
+            super::shown(d)
         );
     }
     if let Some(f) = args.freeze
         && !(f > 0.0 && f < args.duration.unwrap_or(MAX_DURATION_S))
     {
-        bail!("--freeze must be more than 0 s and less than the drill's duration, got {}", crate::shown(f));
+        bail!("--freeze must be more than 0 s and less than the drill's duration, got {}", super::shown(f));
     }
     if !(1..=1024).contains(&args.max_connections) {
         bail!("--max-connections must be between 1 and 1024, got {}", args.max_connections);
@@ -189,7 +191,7 @@ impl Args {
             data_dir: None,
             resume: None,
             clients: Vec::new(),
-            request_rate: icsdrill::modbus::server::DEFAULT_REQUEST_RATE,
+            request_rate: icsdrill::runtime::modbus::server::DEFAULT_REQUEST_RATE,
             http_max_connections: icsdrill_web::server::DEFAULT_MAX_CONNECTIONS,
             http_idle_timeout: icsdrill_web::server::DEFAULT_IDLE_TIMEOUT.as_secs(),
         }
@@ -327,7 +329,7 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
             if teams.len() != 1 {
                 bail!("an exam has one trainee: --mode exam --teams TRAINEE_ID");
             }
-            let seed = icsdrill::exam_run::seed_for(
+            let seed = icsdrill::governance::exam::seed_for(
                 &teams[0].id,
                 &icsdrill::store::data_dir(args.data_dir.as_deref())?,
             )?;
@@ -361,8 +363,8 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     runtime.block_on(async {
         let started = std::time::Instant::now();
         // Every part of the range draws on one open-files limit: share it out now.
-        let budget = icsdrill::fds::budget(
-            icsdrill::fds::raise_nofile_limit(),
+        let budget = icsdrill::runtime::fds::budget(
+            icsdrill::runtime::fds::raise_nofile_limit(),
             1,
             scenario.plcs.len(),
             opts.limits.max_connections,
@@ -372,7 +374,7 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         opts.range_connections = budget.per_range;
         // With --events the log streams to its file as it happens: the range itself keeps
         // only a window of it in memory.
-        let mut extras = icsdrill::live::Extras::default();
+        let mut extras = icsdrill::runtime::live::Extras::default();
         let events_file = match &args.events {
             Some(path) => {
                 let sim = icsdrill_engine::Sim::new(scenario.clone(), opts.seed);
@@ -441,7 +443,7 @@ impl EventsFile {
     fn create(path: &std::path::Path, first: &[icsdrill_engine::SimEvent]) -> Result<EventsFile> {
         use std::io::Write as _;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<String>>(EVENTS_FILE_QUEUE);
-        let tmp = crate::simulate::tmp_path(path);
+        let tmp = super::simulate::tmp_path(path);
         let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
         let mut w = std::io::BufWriter::new(file);
         for e in first {
@@ -464,7 +466,7 @@ impl EventsFile {
     }
 
     /// The tick hook that feeds the file.
-    fn hook(&self) -> icsdrill::live::TickHook {
+    fn hook(&self) -> icsdrill::runtime::live::TickHook {
         let tx = self.tx.clone();
         Box::new(move |_, _, _, events| {
             if !events.is_empty() {
@@ -548,12 +550,12 @@ fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
                 println!("  {:<16} {:<8} {:<15} {:>6} {:>5}  {}", e.plc, e.role, e.address, e.port, e.unit_id, e.device);
             }
             let nets = drill.team_clients(&team.id).unwrap_or_default();
-            let hint = icsdrill::drill::connect_hint(nets, endpoints);
+            let hint = ConnectHint::new(nets, endpoints);
             let shown: Vec<String> = nets.iter().map(ToString::to_string).collect();
             println!("  clients / 客户端地址: {}", shown.join(", "));
-            if hint["mbpoll"].is_null() {
-                println!("  connect from there, e.g. pymodbus: {}", hint["pymodbus"].as_str().unwrap_or_default());
-                println!("                     or nmap: {}", hint["nmap"].as_str().unwrap_or_default());
+            if hint.mbpoll.is_none() {
+                println!("  connect from there, e.g. pymodbus: {}", hint.pymodbus);
+                println!("                     or nmap: {}", hint.nmap);
             }
         }
         println!();
@@ -633,14 +635,14 @@ fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
             let mut store = db.open()?;
             let registered: Vec<String> = store.registry()?.enterprises.into_iter().map(|e| e.id).collect();
             for team in teams.iter().filter(|t| registered.contains(t)) {
-                store.add_activity(&icsdrill::registry::Activity {
+                store.add_activity(&icsdrill::governance::registry::Activity {
                     enterprise: team.clone(),
                     kind: "drill".into(),
-                    date: icsdrill::dates::civil(icsdrill::dates::today()),
+                    date: icsdrill::governance::dates::civil(icsdrill::governance::dates::today()),
                     reference: id.clone(),
                 })?;
             }
-            icsdrill::rectify::track_drill(&mut *store, &id, None)
+            icsdrill::governance::rectify::track_drill(&mut *store, &id, None)
         })
         .await?;
         match tracked {
@@ -676,14 +678,14 @@ async fn certify(
     let grade = icsdrill_judge::exam::grade_at(&scenario, &events, scenario.exam.pass, end);
     let info = drill.info();
     let name = info.teams.first().map_or(trainee.to_string(), |t| t.name.clone());
-    let body = icsdrill::cert::CertBody {
+    let body = icsdrill::governance::cert::CertBody {
         version: 1,
         trainee: trainee.to_string(),
         name: name.clone(),
         cohort: String::new(),
         exam: info.scenario.split('~').next().unwrap_or_default().to_string(),
         variant_seed: drill.variant_seed().unwrap_or_default(),
-        date: icsdrill::dates::civil(icsdrill::dates::today()),
+        date: icsdrill::governance::dates::civil(icsdrill::governance::dates::today()),
         areas: grade.areas.iter().map(|a| (a.area.to_string(), a.points, a.max)).collect(),
         total: grade.total,
         max: grade.max,
@@ -693,7 +695,7 @@ async fn certify(
         replay_hash: drill.log_hash(trainee).unwrap_or_default(),
     };
     let key_dir = icsdrill::store::data_dir(args.data_dir.as_deref())?;
-    let cert = icsdrill::cert::sign(body, &icsdrill::cert::signing_key(&key_dir)?)?;
+    let cert = icsdrill::governance::cert::sign(body, &icsdrill::governance::cert::signing_key(&key_dir)?)?;
     let record = icsdrill::store::ExamRecord {
         drill: drill.id.clone(),
         trainee: trainee.to_string(),
@@ -715,7 +717,7 @@ async fn certify(
     std::fs::create_dir_all(&out)?;
     let stem = out.join(format!("{}-{trainee}", drill.id));
     std::fs::write(stem.with_extension("json"), serde_json::to_vec_pretty(&cert)?)?;
-    std::fs::write(stem.with_extension("html"), icsdrill::cert::html(&cert, true))?;
+    std::fs::write(stem.with_extension("html"), icsdrill::governance::cert::html(&cert, true))?;
     println!(
         "exam {}: {:.1} of {:.0}; certificate {}",
         if grade.passed { "PASSED" } else { "NOT PASSED" },

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::dates;
+use crate::governance::dates;
 use crate::store::TrackedFinding;
 
 /// A prefecture-level division (地州市).
@@ -31,7 +31,7 @@ pub struct Prefecture {
 pub fn prefectures() -> &'static [Prefecture] {
     static P: OnceLock<Vec<Prefecture>> = OnceLock::new();
     P.get_or_init(|| {
-        serde_saphyr::from_str(include_str!("../data/prefectures.yaml"))
+        serde_saphyr::from_str(include_str!("../../data/prefectures.yaml"))
             .expect("data/prefectures.yaml parses")
     })
 }
@@ -289,7 +289,7 @@ pub fn csv_rows(text: &str) -> Result<Vec<Vec<String>>> {
     for (i, rec) in r.records().enumerate() {
         let rec = rec.with_context(|| format!("row {}: not valid CSV", i + 1))?;
         // A cell our export neutralised ('=...) reads back as it was written.
-        rows.push(rec.iter().map(|c| crate::tabular::from_csv_cell(c).to_string()).collect());
+        rows.push(rec.iter().map(|c| crate::governance::tabular::from_csv_cell(c).to_string()).collect());
     }
     Ok(rows)
 }
@@ -329,7 +329,7 @@ fn row_of(e: &Enterprise) -> Vec<String> {
     ]
 }
 
-pub use crate::tabular::{to_csv, to_xlsx};
+pub use crate::governance::tabular::{to_csv, to_xlsx};
 
 /// The registry as rows (`COLUMNS`).
 pub fn export_rows(enterprises: &[Enterprise]) -> Vec<Vec<String>> {
@@ -362,7 +362,7 @@ pub struct LevelRule {
 impl CadenceRules {
     /// The defaults shipped in `data/cadence.yaml`.
     pub fn defaults() -> CadenceRules {
-        CadenceRules::parse(include_str!("../data/cadence.yaml")).expect("data/cadence.yaml parses")
+        CadenceRules::parse(include_str!("../../data/cadence.yaml")).expect("data/cadence.yaml parses")
     }
 
     /// Parses a cadence file.
@@ -519,7 +519,7 @@ pub struct Grade {
 impl GradingRules {
     /// The rules shipped in `data/grading.yaml`.
     pub fn defaults() -> GradingRules {
-        serde_saphyr::from_str(include_str!("../data/grading.yaml")).expect("data/grading.yaml parses")
+        serde_saphyr::from_str(include_str!("../../data/grading.yaml")).expect("data/grading.yaml parses")
     }
 
     /// Proposes a level from the industry, scale and the ids of the risk questions answered yes.

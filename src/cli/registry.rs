@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use icsdrill::dates;
-use icsdrill::registry::{self, Activity, CadenceRules, GradingRules, MajorChange};
+use icsdrill::governance::dates;
+use icsdrill::governance::registry::{self, Activity, CadenceRules, GradingRules, MajorChange};
 use icsdrill::store::Store;
 
-use crate::Location;
+use super::Location;
 
 /// `icsdrill registry ...`.
 #[derive(clap::Subcommand, Debug)]
@@ -350,7 +350,11 @@ pub(crate) fn region(cmd: RegionCmd, at: &Location) -> Result<ExitCode> {
                 bail!("unknown prefecture `{p}`");
             }
             let store = open(at)?;
-            let r = icsdrill::region::rollup_from(&*store, day(today.as_deref())?, prefecture.as_deref())?;
+            let r = icsdrill::governance::region::rollup_from(
+                &*store,
+                day(today.as_deref())?,
+                prefecture.as_deref(),
+            )?;
             let (header, rows) = registry::rollup_rows(&r);
             let bytes = match format.as_str() {
                 "json" => serde_json::to_vec_pretty(&r)?,
@@ -386,7 +390,7 @@ pub(crate) fn region(cmd: RegionCmd, at: &Location) -> Result<ExitCode> {
                     .await
                     .with_context(|| format!("cannot bind {bind}:{http_port}"))?;
                 println!("icsdrill: regional view on http://{}/region (log in with a token from `icsdrill region user`)", listener.local_addr()?);
-                let api = std::sync::Arc::new(icsdrill::region::RegionService::new(db));
+                let api = std::sync::Arc::new(icsdrill::governance::region::RegionService::new(db));
                 icsdrill_web::region::serve(listener, api, icsdrill_web::server::HttpLimits::default(), async {
                     let _ = tokio::signal::ctrl_c().await;
                 })

@@ -136,7 +136,7 @@ pub fn track_drill(
     let Some((record, teams)) = store.drill(drill)? else {
         anyhow::bail!("no drill `{drill}` in the store (see `icsdrill drills`)");
     };
-    let loaded = crate::replay::load(&*store, &record, &teams)?;
+    let loaded = crate::store::replay::load(&*store, &record, &teams)?;
     let mut out = Vec::new();
     for t in &loaded.teams {
         let deadlines = deadlines

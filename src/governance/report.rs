@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-pub use crate::dates::{civil, day_of_ms, days_from_civil};
+pub use crate::governance::dates::{civil, day_of_ms, days_from_civil};
 use anyhow::Result;
 use icsdrill_engine::scenario::Text;
 use icsdrill_engine::{EventKind, Scenario, SimEvent, SimInput};
@@ -84,7 +84,7 @@ pub struct Context {
     /// Drill name.
     pub drill_name: String,
     /// Mode.
-    pub mode: String,
+    pub mode: icsdrill_drill::Mode,
     /// Team (enterprise) id.
     pub team_id: String,
     /// Team name.
@@ -425,7 +425,7 @@ fn overview_rows(r: &Report, l: Lang) -> Vec<(&'static str, String)> {
     let c = &r.context;
     vec![
         (l.s("Drill", "演练"), format!("{} ({})", c.drill_name, c.drill_id)),
-        (l.s("Mode", "形式"), c.mode.clone()),
+        (l.s("Mode", "形式"), c.mode.to_string()),
         (l.s("Date", "日期"), c.date.clone()),
         (l.s("Scenario", "场景"), format!("{} ({})", l.pick(&r.title), r.scenario)),
         (l.s("Team / enterprise", "队伍/企业"), format!("{} ({})", c.team_name, c.team_id)),
@@ -698,10 +698,10 @@ fn html(r: &Report, l: Lang) -> String {
     o
 }
 
-pub(crate) use crate::tabular::header_row;
+pub(crate) use crate::governance::tabular::header_row;
 
 fn xlsx(r: &Report, l: Lang) -> Result<Vec<u8>> {
-    use crate::tabular::{bold, text};
+    use crate::governance::tabular::{bold, text};
     use rust_xlsxwriter::{Format as Cell, Workbook};
     let mut wb = Workbook::new();
     let heading = Cell::new().set_bold();

@@ -128,7 +128,7 @@ pub fn verify(store: &dyn Store, id: &str) -> Result<(DrillRecord, Vec<TeamVerdi
         );
     };
     let loaded = load(store, &record, &teams).context("cannot rebuild the drill")?;
-    let plan = record.mode == "enterprise";
+    let plan = record.mode == icsdrill_drill::Mode::Enterprise;
     let mut out = Vec::new();
     for t in &loaded.teams {
         let replayed: Vec<String> = t.sim.events().iter().map(|e| e.to_json()).collect();

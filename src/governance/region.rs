@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use icsdrill_web::region::{RegionApi, RegionRole};
 
-use crate::registry::{self, CadenceRules, DrillResult, Rollup};
+use crate::governance::registry::{self, CadenceRules, DrillResult, Rollup};
 use crate::store::{Database, Store};
 
 /// The roll-up on `today` (a Unix day), for one prefecture or the whole region.
@@ -15,7 +15,7 @@ pub fn rollup_from(store: &dyn Store, today: i64, scope: Option<&str>) -> Result
     let findings = store.all_findings()?;
     let drills = store.drills()?;
     let drill_days: BTreeMap<String, i64> =
-        drills.iter().map(|d| (d.id.clone(), crate::dates::day_of_ms(d.created_ms))).collect();
+        drills.iter().map(|d| (d.id.clone(), crate::governance::dates::day_of_ms(d.created_ms))).collect();
     // Each enterprise's latest drill (drills come newest first) with a stored score.
     let mut results: BTreeMap<String, DrillResult> = BTreeMap::new();
     for d in &drills {
@@ -25,7 +25,7 @@ pub fn rollup_from(store: &dyn Store, today: i64, scope: Option<&str>) -> Result
                 continue;
             }
             if let Some((score, _)) = store.score(&d.id, &t.id)? {
-                let date = crate::dates::civil(crate::dates::day_of_ms(d.created_ms));
+                let date = crate::governance::dates::civil(crate::governance::dates::day_of_ms(d.created_ms));
                 results.insert(t.id.clone(), DrillResult { drill: d.id.clone(), date, score });
             }
         }
@@ -66,14 +66,15 @@ impl RegionApi for RegionService {
 
     fn rollup(&self, scope: Option<&str>) -> Result<serde_json::Value, String> {
         let store = self.store().map_err(|e| format!("{e:#}"))?;
-        let r = rollup_from(&*store, crate::dates::today(), scope).map_err(|e| format!("{e:#}"))?;
+        let r =
+            rollup_from(&*store, crate::governance::dates::today(), scope).map_err(|e| format!("{e:#}"))?;
         serde_json::to_value(&r).map_err(|e| e.to_string())
     }
 
     fn export(&self, scope: Option<&str>, format: &str) -> Option<Result<(&'static str, Vec<u8>), String>> {
         let build = || -> Result<(&'static str, Vec<u8>)> {
             let store = self.store()?;
-            let r = rollup_from(&*store, crate::dates::today(), scope)?;
+            let r = rollup_from(&*store, crate::governance::dates::today(), scope)?;
             let (header, rows) = registry::rollup_rows(&r);
             Ok(if format == "csv" {
                 ("text/csv; charset=utf-8", registry::to_csv(&header, &rows)?)
@@ -94,7 +95,7 @@ impl RegionApi for RegionService {
             let done: Vec<&str> = results.iter().map(|e| e.drill.as_str()).collect();
             let mut in_progress = Vec::new();
             for d in store.drills()? {
-                if d.mode != "exam" || done.contains(&d.id.as_str()) {
+                if d.mode != icsdrill_drill::Mode::Exam || done.contains(&d.id.as_str()) {
                     continue;
                 }
                 let options: serde_json::Value = serde_json::from_str(&d.options).unwrap_or_default();
@@ -131,7 +132,7 @@ impl RegionApi for RegionService {
     ) -> Option<Result<(&'static str, Vec<u8>), String>> {
         let build = || -> Result<(&'static str, Vec<u8>)> {
             let store = self.store()?;
-            let (header, rows) = crate::exam_run::cohort_rows(&*store, cohort)?;
+            let (header, rows) = crate::governance::exam::cohort_rows(&*store, cohort)?;
             Ok(if format == "csv" {
                 ("text/csv; charset=utf-8", registry::to_csv(&header, &rows)?)
             } else {

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use icsdrill::exam_run::{self, Trainee};
+use icsdrill::governance::exam::{self, Trainee};
 
-use crate::{Location, load_scenario_source};
+use super::{Location, load_scenario_source};
 
 /// `icsdrill exam ...`.
 #[derive(clap::Subcommand, Debug)]
@@ -36,8 +36,8 @@ pub(crate) enum ExamCmd {
         #[arg(long)]
         out: PathBuf,
         /// Certificate language for HTML.
-        #[arg(long, value_enum, default_value_t = crate::Lang::Zh)]
-        lang: crate::Lang,
+        #[arg(long, value_enum, default_value_t = super::Lang::Zh)]
+        lang: super::Lang,
     },
     /// Print a trainee's variant (host names, register offsets, attack timing): for trainers.
     Variant {
@@ -82,17 +82,17 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
             let inputs = icsdrill_engine::parse_inputs(&inputs.display().to_string(), &text)?;
             let seed = match seed {
                 Some(s) => s,
-                None => exam_run::seed_for(&trainee, &key_dir(at)?)?,
+                None => exam::seed_for(&trainee, &key_dir(at)?)?,
             };
             let mut store = at.create()?;
             let t = Trainee { name: name.unwrap_or_else(|| trainee.clone()), id: trainee, cohort };
             let (grade, cert) =
-                exam_run::run_headless(&mut *store, &key_dir(at)?, &base, &source, &t, seed, &inputs)?;
+                exam::run_headless(&mut *store, &key_dir(at)?, &base, &source, &t, seed, &inputs)?;
             std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
             std::fs::write(out.join("certificate.json"), serde_json::to_vec_pretty(&cert)?)?;
             std::fs::write(
                 out.join("certificate.html"),
-                icsdrill::cert::html(&cert, lang == crate::Lang::Zh),
+                icsdrill::governance::cert::html(&cert, lang == super::Lang::Zh),
             )?;
             for tr in &grade.tasks {
                 println!("{:<16} {:<15} {:>5.1} / {:<4} {}", tr.id, tr.area, tr.points, tr.max, tr.detail);
@@ -111,7 +111,7 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
             let (base, _) = load_scenario_source(&scenario)?;
             let seed = match seed {
                 Some(s) => s,
-                None => exam_run::seed_for(&trainee, &key_dir(at)?)?,
+                None => exam::seed_for(&trainee, &key_dir(at)?)?,
             };
             let (_, map) = icsdrill_engine::scenario::variant::variant(&base, seed);
             println!("{}", serde_json::to_string_pretty(&map)?);
@@ -119,9 +119,9 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
         }
         ExamCmd::Cohort { cohort, format, out } => {
             let store = at.create()?;
-            let (header, rows) = exam_run::cohort_rows(&*store, cohort.as_deref())?;
+            let (header, rows) = exam::cohort_rows(&*store, cohort.as_deref())?;
             let bytes = match format.as_str() {
-                "csv" => icsdrill::registry::to_csv(&header, &rows)?,
+                "csv" => icsdrill::governance::registry::to_csv(&header, &rows)?,
                 "json" => serde_json::to_vec_pretty(
                     &rows
                         .iter()
@@ -132,7 +132,7 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
                     if out.is_none() {
                         bail!("xlsx needs --out FILE");
                     }
-                    icsdrill::registry::to_xlsx("cohort", &header, &rows)?
+                    icsdrill::governance::registry::to_xlsx("cohort", &header, &rows)?
                 }
                 f => bail!("unknown format `{f}`: csv, xlsx or json"),
             };
@@ -157,12 +157,12 @@ pub(crate) fn verify(
     at: &Location,
 ) -> Result<ExitCode> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let cert: icsdrill::cert::Certificate =
+    let cert: icsdrill::governance::cert::Certificate =
         serde_json::from_str(&text).with_context(|| format!("{} is not a certificate", file.display()))?;
     // Whom to trust: a key given, else this installation's.
     let trusted = match public_key {
         Some(k) => k.to_string(),
-        None => match exam_run::installation_key(&key_dir(at)?) {
+        None => match exam::installation_key(&key_dir(at)?) {
             Some(k) => k,
             None => bail!(
                 "no trusted key: give --public-key HEX (the issuing installation's) or --data-dir of the installation"
@@ -170,7 +170,7 @@ pub(crate) fn verify(
         },
     };
     let store = if with_store { Some(at.create()?) } else { None };
-    match exam_run::verify(&cert, &trusted, store.as_deref()) {
+    match exam::verify(&cert, &trusted, store.as_deref()) {
         Ok(notes) => {
             println!(
                 "valid: {} ({}) {} {} {:.1}/{:.0} on {}",

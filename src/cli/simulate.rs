@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use icsdrill_engine::{EventKind, Sim, TimedInput, parse_inputs};
 
-use crate::load_scenario;
+use super::load_scenario;
 
 /// Arguments of `icsdrill simulate`.
 #[derive(clap::Args, Debug)]
@@ -45,7 +45,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     }
     let ticks = match args.duration {
         Some(d) if !(d > 0.0 && d <= icsdrill_engine::scenario::MAX_DURATION_S) => {
-            bail!("--duration must be more than 0 and at most 604800 s (7 days), got {}", crate::shown(d))
+            bail!("--duration must be more than 0 and at most 604800 s (7 days), got {}", super::shown(d))
         }
         Some(d) => scenario.ticks(d),
         None => scenario.duration_ticks,

@@ -11,7 +11,7 @@ use icsdrill_engine::{Scenario, Sim, TimedInput};
 use icsdrill_judge::exam::{self, Grade};
 use sha2::{Digest, Sha256};
 
-use crate::cert::{self, CertBody, Certificate};
+use crate::governance::cert::{self, CertBody, Certificate};
 use crate::store::{Batch, DrillRecord, ExamRecord, Store, TeamRecord};
 
 /// A trainee's variant seed: keyed with this installation's signing key (created on first
@@ -63,18 +63,18 @@ pub fn run_headless(
     let variant = Arc::new(variant);
     let mut sim = Sim::new(variant.clone(), seed);
     let id = crate::drill::new_token()[..8].to_string();
-    let now_ms = crate::dates::now_ms();
+    let now_ms = crate::governance::dates::now_ms();
     store.create_drill(
         &DrillRecord {
             id: id.clone(),
             name: format!("exam {} ({})", trainee.id, base.id),
-            mode: "exam".into(),
+            mode: icsdrill_drill::Mode::Exam,
             scenario_id: base.id.clone(),
             scenario_hash: base.source_hash.clone(),
             scenario_source: base_source.to_string(),
             seed,
             live_attacker: false,
-            phase: "ended".into(),
+            phase: icsdrill_drill::Phase::Ended,
             instructor_token: crate::drill::new_token(),
             observer_token: crate::drill::new_token(),
             options:
@@ -118,7 +118,7 @@ pub fn run_headless(
         cohort: trainee.cohort.clone(),
         exam: base.id.clone(),
         variant_seed: seed,
-        date: crate::dates::civil(crate::dates::day_of_ms(now_ms)),
+        date: crate::governance::dates::civil(crate::governance::dates::day_of_ms(now_ms)),
         areas: grade.areas.iter().map(|a| (a.area.to_string(), a.points, a.max)).collect(),
         total: grade.total,
         max: grade.max,
@@ -153,7 +153,7 @@ pub fn verify(cert: &Certificate, trusted: &str, store: Option<&dyn Store>) -> R
     notes.push("signed by the trusted key".into());
     if let Some(store) = store {
         let (_, verdicts) =
-            crate::replay::verify(store, &cert.body.drill).context("cannot replay the exam")?;
+            crate::store::replay::verify(store, &cert.body.drill).context("cannot replay the exam")?;
         let v = verdicts.first().context("the exam drill has no trainee")?;
         if !v.matches() || v.replayed_hash != cert.body.replay_hash {
             anyhow::bail!(

@@ -8,7 +8,7 @@ use anyhow::Result;
 use icsdrill_engine::Scenario;
 use icsdrill_engine::scenario::{DiscreteSource, Param, RegisterSource, SensorKind, Text};
 
-use crate::{Lang, load_scenario};
+use super::{Lang, load_scenario};
 
 pub(crate) fn list() -> Result<ExitCode> {
     for b in icsdrill_scenarios::LIBRARY {

@@ -21,7 +21,7 @@ use tokio_modbus::ExceptionCode;
 use tokio_modbus::client::{Client, Context, Reader, Writer};
 use tokio_modbus::prelude::{Request, Slave};
 
-use crate::live::Live;
+use crate::runtime::live::Live;
 
 /// Longest wait for a connection or an answer.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);

@@ -18,8 +18,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::live::{Clock, Extras, Live};
-use crate::modbus::server::{Clients, Context, ForeignHook, Limits, SourceMap, serve};
+use crate::runtime::live::{Clock, Extras, Live};
+use crate::runtime::modbus::server::{Clients, Context, ForeignHook, Limits, SourceMap, serve};
 
 /// The slowest clock a range runs (a tick every 10 wall seconds).
 pub const MIN_TICKS_PER_S: f64 = 0.1;
@@ -237,8 +237,8 @@ impl Range {
                 range_connections.clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
             )),
             on_foreign: opts.on_foreign.clone(),
-            range_pacer: crate::modbus::server::Pacer::new(
-                opts.limits.request_rate.saturating_mul(crate::modbus::server::RANGE_RATE_PLCS),
+            range_pacer: crate::runtime::modbus::server::Pacer::new(
+                opts.limits.request_rate.saturating_mul(crate::runtime::modbus::server::RANGE_RATE_PLCS),
             ),
         });
         let mut tasks = JoinSet::new();
@@ -246,7 +246,7 @@ impl Range {
             tasks.spawn(serve(listener, PlcIdx(i as u32), cx.clone(), stop.clone()));
         }
         if let Some(address) = attacker_address {
-            let target = crate::attacker::Target {
+            let target = crate::runtime::attacker::Target {
                 endpoints: endpoints
                     .iter()
                     .map(|e| SocketAddr::new(e.address.parse().expect("we formatted it"), e.port))
@@ -255,7 +255,7 @@ impl Range {
                 source: address,
                 speed: ticks_per_s / f64::from(scenario.tick_hz),
             };
-            tasks.spawn(crate::attacker::run(attacker_rx, live.clone(), target, stop.clone()));
+            tasks.spawn(crate::runtime::attacker::run(attacker_rx, live.clone(), target, stop.clone()));
         }
         if let Some(http) = http {
             let api: Arc<dyn RangeApi> = Arc::new(Api { live: live.clone(), endpoints: endpoints.clone() });

@@ -23,7 +23,7 @@ use super::frame::{
     Frame, Header, MAX_ADU_LEN, MEI_READ_DEVICE_ID, Request, ResponseWriter, decode, parse_frame,
     unpack_bits, unpack_registers, write_exception,
 };
-use crate::live::Live;
+use crate::runtime::live::Live;
 
 /// Connections one endpoint serves at once; more are accepted and closed at once.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 32;

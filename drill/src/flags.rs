@@ -1,0 +1,151 @@
+//! Contest flags: each team's PLCs carry its own flags in their device identification; a
+//! submission is judged against every team's flags (another team's flag scores nothing and is
+//! logged), at most `FLAG_LIMIT` submissions a team per `FLAG_WINDOW`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use icsdrill_engine::{Scenario, SimInput};
+use sha2::Digest as _;
+
+/// At most this many flag submissions per team per `FLAG_WINDOW`.
+pub const FLAG_LIMIT: usize = 5;
+/// The flag rate-limit window.
+pub const FLAG_WINDOW: Duration = Duration::from_secs(60);
+
+/// A contest challenge: read the flag from this PLC's device identification (FC 43/14 or
+/// FC 17), which differs per team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// Id (`identity:PLC`).
+    pub id: String,
+    /// The PLC carrying it, by index.
+    pub plc: usize,
+}
+
+/// A team's flag for a challenge: derived from the drill's secret, so it differs per team and
+/// cannot be guessed from another team's.
+pub fn flag(secret: &str, team: &str, challenge: &str) -> String {
+    let h = sha2::Sha256::digest(format!("{secret}/{team}/{challenge}").as_bytes());
+    format!("flag{{{}}}", icsdrill_engine::hex(&h[..8]))
+}
+
+/// The challenges of a scenario: the identification of its first two PLCs.
+pub fn challenges(scenario: &Scenario) -> Vec<Challenge> {
+    scenario
+        .plcs
+        .iter()
+        .take(2)
+        .enumerate()
+        .map(|(i, p)| Challenge { id: format!("identity:{}", p.id), plc: i })
+        .collect()
+}
+
+/// The scenario a team plays in a contest: its own flags appended to the revision string of
+/// each challenge's PLC.
+pub fn with_flags(scenario: &Scenario, secret: &str, team: &str, challenges: &[Challenge]) -> Scenario {
+    let mut s = scenario.clone();
+    for c in challenges {
+        let rev = &mut s.plcs[c.plc].device.revision;
+        *rev = format!("{rev} {}", flag(secret, team, &c.id));
+    }
+    s
+}
+
+/// A judged submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The challenge it solves, when it is one of the submitting team's own flags.
+    pub challenge: Option<String>,
+    /// The team whose flag it is, when it is another team's.
+    pub owner: Option<String>,
+}
+
+impl Verdict {
+    /// The input that records it in the team's log (the flag itself is not logged, only a
+    /// digest).
+    pub fn input(&self, submitted: &str) -> SimInput {
+        SimInput::SubmitFlag {
+            challenge: self.challenge.clone().unwrap_or_default(),
+            valid: self.challenge.is_some(),
+            owner: self.owner.clone().unwrap_or_default(),
+            digest: icsdrill_engine::hex(&sha2::Sha256::digest(submitted.as_bytes())[..8]),
+        }
+    }
+
+    /// What the team is told.
+    pub fn message(&self) -> &'static str {
+        match (&self.challenge, &self.owner) {
+            (Some(_), _) => "correct flag",
+            (None, Some(_)) => "not your flag: no points (logged)",
+            (None, None) => "wrong flag",
+        }
+    }
+}
+
+/// Judges `submitted` (trimmed) from `team` against every team's flags.
+pub fn judge(secret: &str, teams: &[&str], challenges: &[Challenge], team: &str, submitted: &str) -> Verdict {
+    let submitted = submitted.trim();
+    let mut v = Verdict { challenge: None, owner: None };
+    for t in teams {
+        for c in challenges {
+            if flag(secret, t, &c.id) == submitted {
+                if *t == team {
+                    v.challenge = Some(c.id.clone());
+                } else {
+                    v.owner = Some((*t).to_string());
+                }
+            }
+        }
+    }
+    v
+}
+
+/// The submission rate limit: each team's recent submission times (since any fixed epoch).
+#[derive(Debug, Default)]
+pub struct RateLimit {
+    recent: BTreeMap<String, VecDeque<Duration>>,
+}
+
+impl RateLimit {
+    /// Counts a submission by `team` at `now`; `Err(seconds to wait)` when over the limit
+    /// (the submission is not counted then).
+    pub fn take(&mut self, team: &str, now: Duration) -> Result<(), u64> {
+        let q = self.recent.entry(team.to_string()).or_default();
+        while q.front().is_some_and(|t| now.saturating_sub(*t) > FLAG_WINDOW) {
+            q.pop_front();
+        }
+        if q.len() >= FLAG_LIMIT {
+            return Err(FLAG_WINDOW.saturating_sub(now.saturating_sub(q[0])).as_secs().max(1));
+        }
+        q.push_back(now);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flag_scores_only_for_its_team_and_submissions_are_rate_limited() {
+        let ch = vec![Challenge { id: "identity:p".into(), plc: 0 }];
+        let a = flag("s", "a", "identity:p");
+        assert_ne!(a, flag("s", "b", "identity:p"));
+        assert_eq!(
+            judge("s", &["a", "b"], &ch, "a", &format!(" {a} ")).challenge.as_deref(),
+            Some("identity:p")
+        );
+        let stolen = judge("s", &["a", "b"], &ch, "b", &a);
+        assert_eq!((stolen.challenge, stolen.owner.as_deref()), (None, Some("a")));
+        assert_eq!(judge("s", &["a"], &ch, "a", "flag{0}").message(), "wrong flag");
+        let mut limit = RateLimit::default();
+        let at = |s: u64| Duration::from_secs(s);
+        for i in 0..FLAG_LIMIT as u64 {
+            assert!(limit.take("a", at(i)).is_ok());
+        }
+        assert_eq!(limit.take("a", at(10)), Err(50), "wait for the first to leave the window");
+        assert!(limit.take("b", at(10)).is_ok(), "per team");
+        assert!(limit.take("a", at(61)).is_ok(), "a minute on");
+    }
+}

@@ -1,0 +1,27 @@
+//! The drill core: what a drill is and how it moves, with no IO, no clock and no runtime
+//! (like `icsdrill-engine` for the plant). The runtime and the web layer both speak it.
+//!
+//! # Layout
+//!
+//! - `vocab`: the drill's words: `Mode`, `Phase`, `Control`, `Role`, `TeamInfo`,
+//!   `DrillInfo`, `EndpointInfo`, `ActError`, team ids.
+//! - `phase`: the phase machine (briefing → live ⇄ paused → hot wash → ended).
+//! - `board`: `BoardRow` and `Scoreboard`, ranking with brackets and ties, the contest
+//!   freeze.
+//! - `flags`: contest flags: per-team flags, the challenges, judging a submission, and its
+//!   rate limit (time passed in).
+//! - `track`: what a team's log shows its console besides the score: actions, injects,
+//!   hints, attack progress.
+//! - `views`: typed views: the team console's state, the instructor's overview, standings.
+//!
+//! Tests step these pure parts and assert, with no sleeps and no sockets.
+
+pub mod board;
+pub mod flags;
+pub mod phase;
+pub mod track;
+pub mod views;
+pub mod vocab;
+
+pub use board::{BoardRow, Scoreboard};
+pub use vocab::{ActError, Control, DrillInfo, EndpointInfo, Mode, Phase, Role, TeamInfo};

@@ -1,0 +1,48 @@
+//! The phase machine: briefing → live ⇄ paused → hot wash → ended (ended from anywhere).
+
+use crate::vocab::{Control, Phase, name_of};
+
+impl Phase {
+    /// The phase `control` leads to from this one, or why it cannot be applied.
+    pub fn after(self, control: Control) -> Result<Phase, String> {
+        match (control, self) {
+            (Control::Start, Phase::Briefing) => Ok(Phase::Live),
+            (Control::Pause, Phase::Live) => Ok(Phase::Paused),
+            (Control::Resume, Phase::Paused) => Ok(Phase::Live),
+            (Control::HotWash, Phase::Live | Phase::Paused) => Ok(Phase::HotWash),
+            (Control::End, p) if p != Phase::Ended => Ok(Phase::Ended),
+            (c, p) => Err(format!("cannot {} a drill that is {}", name_of(c), name_of(p))),
+        }
+    }
+
+    /// Whether the plant's clock runs in this phase.
+    pub fn clock_runs(self) -> bool {
+        self == Phase::Live
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_phases_follow_the_white_cell_in_order() {
+        let mut p = Phase::Briefing;
+        for (c, next) in [
+            (Control::Start, Phase::Live),
+            (Control::Pause, Phase::Paused),
+            (Control::Resume, Phase::Live),
+            (Control::HotWash, Phase::HotWash),
+            (Control::End, Phase::Ended),
+        ] {
+            p = p.after(c).unwrap();
+            assert_eq!(p, next);
+        }
+        assert_eq!(
+            Phase::Briefing.after(Control::Pause).unwrap_err(),
+            "cannot pause a drill that is briefing"
+        );
+        assert!(Phase::Ended.after(Control::End).is_err());
+        assert_eq!(Phase::Paused.after(Control::End), Ok(Phase::Ended));
+    }
+}

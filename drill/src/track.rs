@@ -1,0 +1,177 @@
+//! What a team's log shows its console besides the score: its defender actions, the white
+//! cell's messages, hints taken, and (for instructors) the attack's progress, read event by
+//! event like the scorer.
+
+use icsdrill_engine::input::InjectChannel;
+use icsdrill_engine::{EventKind, RejectReason, Scenario, SimEvent, SimInput};
+use serde::Serialize;
+
+/// An action the team took, as its console lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionRec {
+    /// Tick applied (or refused).
+    pub tick: u64,
+    /// Defender action kind.
+    pub kind: &'static str,
+    /// Applied.
+    pub ok: bool,
+    /// Why it was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// An inject the team received.
+#[derive(Debug, Clone, Serialize)]
+pub struct InjectRec {
+    /// Tick received.
+    pub tick: u64,
+    /// Message or phone call.
+    pub channel: InjectChannel,
+    /// What it says.
+    pub text: String,
+}
+
+/// An attack step's progress in one range (instructors only).
+#[derive(Debug, Clone, Serialize)]
+pub struct StepProgress {
+    /// Step id.
+    pub id: String,
+    /// `pending`, `active`, an outcome or `expired`.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Whether one succeeded.
+    pub succeeded: bool,
+}
+
+/// What the hook keeps of a range's log beyond the score.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Track {
+    /// Defender actions.
+    pub actions: Vec<ActionRec>,
+    /// Messages and calls from the white cell.
+    pub injects: Vec<InjectRec>,
+    /// Hints taken, by id.
+    pub hints: Vec<String>,
+    /// Attack steps (instructors only).
+    pub steps: Vec<StepProgress>,
+    /// Interlock trips.
+    pub trips: usize,
+    /// Damage events.
+    pub damage: usize,
+}
+
+impl Track {
+    /// Reads one event; true when something shown changed.
+    pub fn push(&mut self, e: &SimEvent) -> bool {
+        match &e.kind {
+            EventKind::InputApplied { input } | EventKind::InputRejected { input, .. } => {
+                let reason = match &e.kind {
+                    EventKind::InputRejected { reason, .. } => Some(reason_name(*reason)),
+                    _ => None,
+                };
+                let ok = reason.is_none();
+                match input {
+                    SimInput::Inject {
+                        channel: c @ (InjectChannel::Message | InjectChannel::Phone),
+                        text,
+                        ..
+                    } => {
+                        self.injects.push(InjectRec { tick: e.tick, channel: *c, text: text.clone() });
+                    }
+                    SimInput::RevealHint { hint } if ok && !self.hints.contains(hint) => {
+                        self.hints.push(hint.clone())
+                    }
+                    other => match other.defender_kind() {
+                        Some(kind) => self.actions.push(ActionRec { tick: e.tick, kind, ok, reason }),
+                        None => return false,
+                    },
+                }
+                true
+            }
+            EventKind::AttackAttempt { step, ok, .. } => {
+                if let Some(s) = self.steps.iter_mut().find(|s| s.id == *step) {
+                    s.attempts += 1;
+                    s.succeeded |= ok;
+                    s.status = "active".into();
+                }
+                true
+            }
+            EventKind::AttackStepEnded { step, outcome, expired } => {
+                if let Some(s) = self.steps.iter_mut().find(|s| s.id == *step) {
+                    s.status = if *expired { "expired".into() } else { crate::vocab::name_of(outcome) };
+                }
+                true
+            }
+            EventKind::InterlockTripped { .. } => {
+                self.trips += 1;
+                true
+            }
+            EventKind::Damage { .. } => {
+                self.damage += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Track {
+    /// An empty track with the scenario's attack steps pending.
+    pub fn for_scenario(scenario: &Scenario) -> Track {
+        Track {
+            steps: scenario
+                .attack
+                .iter()
+                .flat_map(|p| &p.steps)
+                .map(|s| StepProgress {
+                    id: s.id.clone(),
+                    status: "pending".into(),
+                    attempts: 0,
+                    succeeded: false,
+                })
+                .collect(),
+            ..Track::default()
+        }
+    }
+}
+
+/// A refusal's name, as the log spells it (`source_not_allowed`).
+pub fn reason_name(r: RejectReason) -> String {
+    serde_json::to_value(r)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_else(|| format!("{r:?}"))
+}
+
+/// Whether a team's console may show an event: its traffic, its PLCs' alarms, modes and
+/// trips, its own actions, hints and the white cell's messages. Never true values or the
+/// attacker's internals.
+pub fn visible_to_team(e: &SimEvent) -> bool {
+    match &e.kind {
+        EventKind::ModbusTransaction { .. }
+        | EventKind::ModbusConnection { .. }
+        | EventKind::TrafficSummary { .. }
+        | EventKind::ListenOnlyChanged { .. }
+        | EventKind::ModeChanged { .. }
+        | EventKind::AlarmRaised { .. }
+        | EventKind::AlarmCleared { .. }
+        | EventKind::InterlockTripped { .. }
+        | EventKind::InterlockReset { .. }
+        | EventKind::IdsAlert { .. }
+        | EventKind::ProgramChanged { .. }
+        | EventKind::CommsFlooded { .. }
+        | EventKind::PlcRestarted { .. }
+        | EventKind::AlarmAcknowledged { .. }
+        | EventKind::IncidentReported { .. } => true,
+        EventKind::InputApplied { input } | EventKind::InputRejected { input, .. } => {
+            input.defender_kind().is_some()
+                || matches!(input, SimInput::RevealHint { .. })
+                || matches!(
+                    input,
+                    SimInput::Inject { channel: InjectChannel::Message | InjectChannel::Phone, .. }
+                )
+        }
+        _ => false,
+    }
+}

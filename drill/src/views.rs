@@ -1,0 +1,538 @@
+//! Typed views of a drill: what the team console shows (`TeamView`), what the white cell sees
+//! (`Overview`), the final standings, and the answer to a flag. Each is built from the
+//! scenario, a snapshot of the plant and what the team's hook published, so the building is
+//! pure and the JSON shape is fixed by the types.
+
+use icsdrill_engine::input::PlcMode;
+use icsdrill_engine::scenario::{RegisterSource, SensorIdx, Text};
+use icsdrill_engine::{Scenario, Snapshot};
+use icsdrill_judge::score::ScoreCard;
+use serde::Serialize;
+
+use crate::track::{ActionRec, InjectRec, StepProgress, Track};
+use crate::vocab::{EndpointInfo, Mode, Phase, TeamInfo};
+
+/// A PLC as the console shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlcView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: Text,
+    /// Operating mode.
+    pub mode: PlcMode,
+    /// In listen-only mode.
+    pub listen_only: bool,
+    /// Restarting.
+    pub restarting: bool,
+}
+
+/// A sensor's value as the operator station reads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SensorView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: Text,
+    /// Unit.
+    pub unit: String,
+    /// Value as read through its PLC (spoofing shows).
+    pub value: f64,
+}
+
+/// An actuator's position.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActuatorView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: Text,
+    /// Position 0..=1.
+    pub position: f64,
+}
+
+/// An active alarm.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlarmView {
+    /// Alarm id.
+    pub id: String,
+    /// PLC id.
+    pub plc: String,
+    /// Levels on (`lolo`, `lo`, `hi`, `hihi`).
+    pub levels: Vec<&'static str>,
+    /// Acknowledged.
+    pub acked: bool,
+}
+
+/// An alarm block of the plant.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlarmDef {
+    /// Alarm id.
+    pub id: String,
+    /// PLC id.
+    pub plc: String,
+}
+
+/// An interlock and whether it has tripped.
+#[derive(Debug, Clone, Serialize)]
+pub struct InterlockView {
+    /// Interlock id.
+    pub id: String,
+    /// PLC id.
+    pub plc: String,
+    /// Tripped.
+    pub tripped: bool,
+}
+
+/// A host and whether it is cut off.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: Text,
+    /// Isolated by the team.
+    pub isolated: bool,
+}
+
+/// A hint, its text shown once taken.
+#[derive(Debug, Clone, Serialize)]
+pub struct HintView {
+    /// Id.
+    pub id: String,
+    /// Points it costs.
+    pub cost: f64,
+    /// Taken.
+    pub taken: bool,
+    /// Its text, when taken.
+    pub text: Option<Text>,
+}
+
+/// Where a team's clients must connect from, and the commands that do.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectHint {
+    /// The team's networks (CIDR).
+    pub networks: Vec<String>,
+    /// A client address in them (127.0.0.1 when it is one).
+    pub source: Option<std::net::IpAddr>,
+    /// A pymodbus client bound to it.
+    pub pymodbus: String,
+    /// An nmap scan from it.
+    pub nmap: String,
+    /// An mbpoll command, where the team's networks include 127.0.0.1 (mbpoll cannot choose
+    /// its source address).
+    pub mbpoll: Option<String>,
+}
+
+impl ConnectHint {
+    /// How a team connects from `nets` to the first of `endpoints`.
+    pub fn new(nets: &[ipnet::IpNet], endpoints: &[EndpointInfo]) -> ConnectHint {
+        let first = nets.iter().find_map(|n| match n {
+            ipnet::IpNet::V4(v4) if v4.prefix_len() < 32 => v4.hosts().next().map(std::net::IpAddr::V4),
+            ipnet::IpNet::V4(v4) => Some(std::net::IpAddr::V4(v4.addr())),
+            ipnet::IpNet::V6(v6) => Some(std::net::IpAddr::V6(v6.addr())),
+        });
+        let local = std::net::IpAddr::from([127, 0, 0, 1]);
+        let source = if nets.iter().any(|n| n.contains(&local)) { Some(local) } else { first };
+        let (host, port) = endpoints.first().map_or(("127.0.0.1", 502), |e| (e.address.as_str(), e.port));
+        let from = source.map(|a| a.to_string()).unwrap_or_default();
+        ConnectHint {
+            networks: nets.iter().map(ToString::to_string).collect(),
+            source,
+            pymodbus: format!("ModbusTcpClient(\"{host}\", port={port}, source_address=(\"{from}\", 0))"),
+            nmap: format!("nmap -S {from} -e lo -p {port} --script modbus-discover {host}"),
+            mbpoll: (source == Some(local))
+                .then(|| format!("mbpoll -m tcp -a 1 -0 -1 -t 4 -r 0 -c 5 -p {port} {host}")),
+        }
+    }
+}
+
+/// What a team console shows: values as the HMI reads them, alarms, its endpoints and
+/// networks, hints, messages, its actions and score. No true values, no attack internals.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamView {
+    /// The team.
+    pub team: TeamInfo,
+    /// Drill phase.
+    pub phase: Phase,
+    /// Ticks run.
+    pub tick: u64,
+    /// Ticks per simulated second.
+    pub tick_hz: u32,
+    /// Simulated seconds.
+    pub simulated_s: f64,
+    /// PLCs.
+    pub plcs: Vec<PlcView>,
+    /// Sensors.
+    pub sensors: Vec<SensorView>,
+    /// Actuators.
+    pub actuators: Vec<ActuatorView>,
+    /// Active alarms.
+    pub alarms: Vec<AlarmView>,
+    /// Every alarm block.
+    pub alarm_defs: Vec<AlarmDef>,
+    /// Interlocks.
+    pub interlocks: Vec<InterlockView>,
+    /// Conduit ids.
+    pub conduits: Vec<String>,
+    /// Hosts.
+    pub hosts: Vec<HostView>,
+    /// Endpoints.
+    pub endpoints: Vec<EndpointInfo>,
+    /// Where its clients connect from.
+    pub clients: ConnectHint,
+    /// The drill's database refuses writes now.
+    pub records_failing: bool,
+    /// Hints.
+    pub hints: Vec<HintView>,
+    /// Messages from the white cell.
+    pub injects: Vec<InjectRec>,
+    /// Its defender actions.
+    pub actions: Vec<ActionRec>,
+    /// Its score.
+    pub score: ScoreCard,
+}
+
+/// What a team view is built from besides the scenario and the snapshot.
+#[derive(Debug, Clone)]
+pub struct TeamParts<'a> {
+    /// The team.
+    pub team: &'a TeamInfo,
+    /// Drill phase.
+    pub phase: Phase,
+    /// Its endpoints.
+    pub endpoints: &'a [EndpointInfo],
+    /// Its client networks.
+    pub clients: &'a [ipnet::IpNet],
+    /// The drill's database refuses writes now.
+    pub records_failing: bool,
+    /// What its hook published.
+    pub track: &'a Track,
+    /// Its score card.
+    pub card: &'a ScoreCard,
+}
+
+/// A sensor's value as an operator station reads it: from the input register a PLC maps it
+/// to (spoofed values included), scaled; the field value for a sensor no PLC reports.
+pub fn hmi_value(s: &Scenario, snap: &Snapshot, sensor: usize) -> f64 {
+    for (p, plc) in s.plcs.iter().enumerate() {
+        for ir in &plc.input_registers {
+            if ir.source == RegisterSource::Sensor(SensorIdx(sensor as u32)) {
+                return ir.scaling.to_value(snap.plcs[p].memory.input[usize::from(ir.addr)]);
+            }
+        }
+    }
+    snap.sensors[sensor]
+}
+
+/// The alarm levels set in an alarm's bits.
+fn levels(bits: u8) -> Vec<&'static str> {
+    ["lolo", "lo", "hi", "hihi"]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+impl TeamView {
+    /// The console's view of a team's range.
+    pub fn build(s: &Scenario, snap: &Snapshot, parts: TeamParts<'_>) -> TeamView {
+        let plc_id = |i: usize| s.plcs[i].id.clone();
+        TeamView {
+            team: parts.team.clone(),
+            phase: parts.phase,
+            tick: snap.tick,
+            tick_hz: s.tick_hz,
+            simulated_s: snap.tick as f64 / f64::from(s.tick_hz),
+            plcs: s
+                .plcs
+                .iter()
+                .zip(&snap.plcs)
+                .map(|(p, v)| PlcView {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                    mode: v.mode,
+                    listen_only: v.listen_only,
+                    restarting: v.restarting,
+                })
+                .collect(),
+            sensors: s
+                .sensors
+                .iter()
+                .enumerate()
+                .map(|(i, d)| SensorView {
+                    id: d.id.clone(),
+                    name: d.name.clone(),
+                    unit: s.vars[d.var.ix()].unit.clone(),
+                    value: hmi_value(s, snap, i),
+                })
+                .collect(),
+            actuators: s
+                .actuators
+                .iter()
+                .zip(&snap.actuators)
+                .map(|(d, v)| ActuatorView { id: d.id.clone(), name: d.name.clone(), position: *v })
+                .collect(),
+            alarms: s
+                .alarms
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| snap.alarms[*i] != 0)
+                .map(|(i, a)| AlarmView {
+                    id: a.id.clone(),
+                    plc: plc_id(a.plc.ix()),
+                    levels: levels(snap.alarms[i]),
+                    acked: snap.alarms_acked[i],
+                })
+                .collect(),
+            alarm_defs: s
+                .alarms
+                .iter()
+                .map(|a| AlarmDef { id: a.id.clone(), plc: plc_id(a.plc.ix()) })
+                .collect(),
+            interlocks: s
+                .interlocks
+                .iter()
+                .zip(&snap.tripped)
+                .map(|(d, tr)| InterlockView { id: d.id.clone(), plc: plc_id(d.plc.ix()), tripped: *tr })
+                .collect(),
+            conduits: s.conduits.iter().map(|c| c.id.clone()).collect(),
+            hosts: s
+                .hosts
+                .iter()
+                .zip(&snap.net.isolated)
+                .map(|(h, iso)| HostView { id: h.id.clone(), name: h.name.clone(), isolated: *iso })
+                .collect(),
+            endpoints: parts.endpoints.to_vec(),
+            clients: ConnectHint::new(parts.clients, parts.endpoints),
+            records_failing: parts.records_failing,
+            hints: s
+                .hints
+                .iter()
+                .map(|h| {
+                    let taken = parts.track.hints.contains(&h.id);
+                    HintView { id: h.id.clone(), cost: h.cost, taken, text: taken.then(|| h.text.clone()) }
+                })
+                .collect(),
+            injects: parts.track.injects.clone(),
+            actions: parts.track.actions.clone(),
+            score: parts.card.clone(),
+        }
+    }
+}
+
+/// A process variable's true value next to what its sensor measures (instructors only).
+#[derive(Debug, Clone, Serialize)]
+pub struct ValueView {
+    /// Variable id.
+    pub id: String,
+    /// Name.
+    pub name: Text,
+    /// Unit.
+    pub unit: String,
+    /// True value.
+    #[serde(rename = "true")]
+    pub truth: f64,
+    /// Measured value, where a sensor measures it.
+    pub measured: Option<f64>,
+}
+
+/// A team as the white cell sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OverviewTeam {
+    /// Team id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Ticks run.
+    pub tick: u64,
+    /// Simulated seconds.
+    pub simulated_s: f64,
+    /// Score card.
+    pub score: ScoreCard,
+    /// Attack progress.
+    pub steps: Vec<StepProgress>,
+    /// Interlock trips.
+    pub trips: usize,
+    /// Damage events.
+    pub damage: usize,
+    /// The host the attacker acts from now.
+    pub attacker_host: Option<String>,
+    /// True and measured values.
+    pub values: Vec<ValueView>,
+}
+
+impl OverviewTeam {
+    /// The white cell's view of a team's range.
+    pub fn build(
+        s: &Scenario,
+        snap: &Snapshot,
+        team: &TeamInfo,
+        track: &Track,
+        card: &ScoreCard,
+    ) -> OverviewTeam {
+        OverviewTeam {
+            id: team.id.clone(),
+            name: team.name.clone(),
+            tick: snap.tick,
+            simulated_s: snap.tick as f64 / f64::from(s.tick_hz),
+            score: card.clone(),
+            steps: track.steps.clone(),
+            trips: track.trips,
+            damage: track.damage,
+            attacker_host: snap.attacker_host.map(|h| s.hosts[h.ix()].id.clone()),
+            values: s
+                .vars
+                .iter()
+                .enumerate()
+                .map(|(i, v)| ValueView {
+                    id: v.id.clone(),
+                    name: v.name.clone(),
+                    unit: v.unit.clone(),
+                    truth: snap.vars[i],
+                    measured: s.sensors.iter().position(|d| d.var.ix() == i).map(|k| snap.sensors[k]),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// An attack step in the white cell's timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepView {
+    /// Step id.
+    pub id: String,
+    /// Name.
+    pub name: Text,
+    /// Techniques (v19 ids).
+    pub techniques: Vec<&'static str>,
+}
+
+/// Connections refused because they came from an address a range does not serve (another
+/// team's, or nobody's): recorded for the white cell, never in a team's own log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForeignAttempt {
+    /// Client address.
+    pub address: String,
+    /// The team whose networks hold the address, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_team: Option<String>,
+    /// The team whose range it tried.
+    pub team: String,
+    /// The PLC it tried last.
+    pub plc: String,
+    /// Attempts.
+    pub count: u64,
+    /// Unix milliseconds of the first and the last attempt.
+    pub first_ms: i64,
+    /// See `first_ms`.
+    pub last_ms: i64,
+}
+
+/// The refused cross-team connections.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrossTeam {
+    /// By address and team tried.
+    pub attempts: Vec<ForeignAttempt>,
+    /// Attempts beyond the kept list.
+    pub uncounted: u64,
+}
+
+/// What the white cell sees: every team with true values, the attack timeline, cross-team
+/// attempts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    /// Drill phase.
+    pub phase: Phase,
+    /// Mode.
+    pub mode: Mode,
+    /// The drill's database refuses writes now.
+    pub records_failing: bool,
+    /// Refused cross-team connections.
+    pub cross_team: CrossTeam,
+    /// The attack's steps, when there is an attack.
+    pub attack: Option<Vec<StepView>>,
+    /// Teams.
+    pub teams: Vec<OverviewTeam>,
+}
+
+impl Overview {
+    /// The attack timeline of a scenario.
+    pub fn attack(s: &Scenario) -> Option<Vec<StepView>> {
+        s.attack.as_ref().map(|p| {
+            p.steps
+                .iter()
+                .map(|st| StepView {
+                    id: st.id.clone(),
+                    name: st.name.clone(),
+                    techniques: st.techniques.iter().map(|t| t.v19).collect(),
+                })
+                .collect()
+        })
+    }
+}
+
+/// One team in the final standings.
+#[derive(Debug, Clone, Serialize)]
+pub struct StandingsRow {
+    /// Rank.
+    pub rank: usize,
+    /// Team id.
+    pub team: String,
+    /// Name.
+    pub name: String,
+    /// Bracket.
+    pub bracket: Option<String>,
+    /// Rank in the bracket.
+    pub bracket_rank: Option<usize>,
+    /// Total.
+    pub total: f64,
+    /// Tick the total settled.
+    pub settled_tick: u64,
+    /// SHA-256 of the team's whole event log (what `icsdrill replay` reproduces).
+    pub replay_sha256: String,
+}
+
+impl StandingsRow {
+    /// The columns, in order (CSV).
+    pub const COLUMNS: [&'static str; 8] =
+        ["rank", "team", "name", "bracket", "bracket_rank", "total", "settled_tick", "replay_sha256"];
+
+    /// The row's cells, in `COLUMNS` order.
+    pub fn cells(&self) -> Vec<String> {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        vec![
+            self.rank.to_string(),
+            self.team.clone(),
+            self.name.clone(),
+            opt(&self.bracket),
+            self.bracket_rank.map(|r| r.to_string()).unwrap_or_default(),
+            serde_json::to_string(&self.total).unwrap_or_default(),
+            self.settled_tick.to_string(),
+            self.replay_sha256.clone(),
+        ]
+    }
+}
+
+/// Final standings with each team's replay hash.
+#[derive(Debug, Clone, Serialize)]
+pub struct Standings {
+    /// Drill id.
+    pub drill: String,
+    /// Phase.
+    pub phase: Phase,
+    /// Ranked.
+    pub rows: Vec<StandingsRow>,
+}
+
+/// The answer to a flag submission.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlagAnswer {
+    /// It is the team's own flag.
+    pub valid: bool,
+    /// The challenge it solves.
+    pub challenge: Option<String>,
+    /// What the team is told.
+    pub message: &'static str,
+}

@@ -1,0 +1,158 @@
+//! The drill's words, shared by the runtime and the web layer.
+
+use serde::{Deserialize, Serialize};
+
+/// One PLC's Modbus endpoint, as trainees connect to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointInfo {
+    /// PLC id.
+    pub plc: String,
+    /// Display name.
+    pub name: icsdrill_engine::scenario::Text,
+    /// `process` or `safety`.
+    pub role: String,
+    /// IP address it listens on.
+    pub address: String,
+    /// TCP port.
+    pub port: u16,
+    /// Modbus unit id.
+    pub unit_id: u8,
+    /// Vendor, product and revision, as FC 43/14 reports them.
+    pub device: String,
+}
+
+/// A drill's mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The yearly live-network drill across many enterprises' teams.
+    Regional,
+    /// A security contest: leaderboard, optional freeze, ties broken by time.
+    Contest,
+    /// One enterprise rehearsing its response plan (the plan is scored).
+    Enterprise,
+    /// A certification exam: one trainee, their own variant of the scenario, a time limit.
+    Exam,
+}
+
+/// Where a drill is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Teams read the brief; the plant holds still.
+    Briefing,
+    /// The clock runs.
+    Live,
+    /// The white cell holds the clock.
+    Paused,
+    /// Play is over; teams and instructors review (scores final, scoreboard unfrozen).
+    HotWash,
+    /// Closed.
+    Ended,
+}
+
+/// An instructor's control of the drill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    /// Briefing -> live.
+    Start,
+    /// Live -> paused.
+    Pause,
+    /// Paused -> live.
+    Resume,
+    /// Live or paused -> hot wash.
+    HotWash,
+    /// Any -> ended.
+    End,
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// The white cell: everything, including the answer key.
+    Instructor,
+    /// Observers: the drill overview and the scoreboard.
+    Observer,
+    /// A team: its own range and the scoreboard.
+    Team(String),
+}
+
+/// A drill as everyone may see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillInfo {
+    /// Drill id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Mode.
+    pub mode: Mode,
+    /// Phase.
+    pub phase: Phase,
+    /// Scenario id.
+    pub scenario: String,
+    /// Scenario title, en and zh.
+    pub title: icsdrill_engine::scenario::Text,
+    /// Brief read to the teams, en and zh.
+    pub brief: icsdrill_engine::scenario::Text,
+    /// Teams (id, name).
+    pub teams: Vec<TeamInfo>,
+}
+
+/// A team's id and name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamInfo {
+    /// Id (letters, digits, `-`, `_`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Contest bracket (ranked separately as well), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bracket: Option<String>,
+}
+
+/// Why a team's action was not carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActError {
+    /// Too many flag submissions: 429, retry after this many seconds.
+    RateLimited(u64),
+    /// Not applied in time (the clock is held or the range busy) and withdrawn: 503; nothing
+    /// was done, so it may be sent again.
+    NotApplied,
+    /// Applied to the plant, but not on disk within the time limit (the database refuses
+    /// writes): 503. It is recorded when the database accepts writes again, and lost if the
+    /// drill stops before that, so the client must look at the action list, not assume.
+    NotRecorded,
+    /// The drill cannot record anything now (the database refuses writes): 503; nothing was
+    /// done.
+    RecordsFailing,
+    /// The plant refused it (unknown target, not allowed...): 422 with the reason.
+    Rejected(String),
+    /// The drill is not live: 409.
+    NotLive(Phase),
+    /// The range is overloaded or stopped: 503.
+    Unavailable,
+}
+
+/// The name a mode or phase goes by in files and URLs (`contest`, `hot_wash`).
+pub fn name_of(v: impl Serialize) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+}
+
+/// Whether `id` can name a team: 1-32 letters, digits, `-` or `_` (it goes into paths, file
+/// names and database keys).
+pub fn valid_team_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 32 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(&name_of(self))
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(&name_of(self))
+    }
+}

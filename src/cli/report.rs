@@ -1,0 +1,92 @@
+//! `icsdrill report DRILL`: after-action reports of a recorded drill, written atomically.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+use super::{Lang, Location, open_store};
+
+pub(crate) fn run(
+    drill: &str,
+    team: Option<&str>,
+    format: &str,
+    lang: Lang,
+    out: Option<&std::path::Path>,
+    deadlines: Option<icsdrill_judge::findings::Deadlines>,
+    at: &Location,
+) -> Result<ExitCode> {
+    use icsdrill::governance::report::{self, Format};
+    let format = Format::parse(format)
+        .with_context(|| format!("unknown format `{format}`: html, md, json or xlsx"))?;
+    let store = open_store(at)?;
+    let Some((record, teams)) = store.drill(drill)? else {
+        bail!("no drill `{drill}` in the store (see `icsdrill drills`)");
+    };
+    if let Some(t) = team
+        && !teams.iter().any(|x| x.id == t)
+    {
+        let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
+        bail!("drill {drill} has no team `{t}` (teams: {})", ids.join(", "));
+    }
+    let loaded = icsdrill::store::replay::load(&*store, &record, &teams)?;
+    let lang = match lang {
+        Lang::En => report::Lang::En,
+        Lang::Zh => report::Lang::Zh,
+    };
+    let selected: Vec<_> =
+        loaded.teams.iter().zip(&teams).filter(|(t, _)| team.is_none_or(|x| x == t.id)).collect();
+    if format == Format::Xlsx && out.is_none() {
+        bail!("xlsx needs --out FILE (or a directory for every team)");
+    }
+    let ext = match format {
+        Format::Html => "html",
+        Format::Md => "md",
+        Format::Json => "json",
+        Format::Xlsx => "xlsx",
+    };
+    for (t, info) in &selected {
+        let ctx = report::Context {
+            drill_id: record.id.clone(),
+            drill_name: record.name.clone(),
+            mode: record.mode,
+            team_id: info.id.clone(),
+            team_name: info.name.clone(),
+            level: loaded.scenario.meta.level,
+            date: report::civil(report::day_of_ms(record.created_ms)),
+            seed: record.seed,
+            deadlines,
+            end_tick: None,
+        };
+        let r = report::build(
+            &loaded.scenario,
+            t.sim.events(),
+            record.mode == icsdrill_drill::Mode::Enterprise,
+            ctx,
+        );
+        let bytes = report::render(&r, format, lang)?;
+        match out {
+            None => {
+                use std::io::Write as _;
+                std::io::stdout().write_all(&bytes)?;
+            }
+            Some(path) if team.is_some() || selected.len() == 1 && !path.is_dir() => {
+                write_atomic(path, &bytes)?;
+                eprintln!("{}: {} findings -> {}", info.id, r.findings.len(), path.display());
+            }
+            Some(dir) => {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                let path = dir.join(format!("{}-{}.{ext}", record.id, info.id));
+                write_atomic(&path, &bytes)?;
+                eprintln!("{}: {} findings -> {}", info.id, r.findings.len(), path.display());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `FILE.tmp`, then renames it: a reader never sees half a report.
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}

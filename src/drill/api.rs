@@ -1,0 +1,220 @@
+//! The drill as the web layer sees it: `DrillApi`. Who may call what was decided by the web
+//! layer already; this trusts its caller.
+
+use std::sync::Arc;
+
+use icsdrill_drill::flags;
+use icsdrill_drill::track::{reason_name, visible_to_team};
+use icsdrill_drill::views::{
+    CrossTeam, FlagAnswer, Overview, OverviewTeam, Standings, StandingsRow, TeamParts, TeamView,
+};
+use icsdrill_drill::{ActError, Control, DrillInfo, EndpointInfo, Mode, Phase, Role, Scoreboard};
+use icsdrill_engine::{Scenario, SimEvent, SimInput};
+use icsdrill_judge::score::ScoreCard;
+use icsdrill_web::drill::{BoxFuture, DrillApi};
+use tokio::sync::watch;
+
+use super::{ACT_TIMEOUT, Drill, same_token};
+use crate::runtime::live::ApplyError;
+
+impl DrillApi for Drill {
+    fn authenticate(&self, token: &str) -> Option<Role> {
+        let mut role = None;
+        // Check every token, so the time taken does not say which kind matched.
+        if same_token(token, &self.instructor_token) {
+            role = Some(Role::Instructor);
+        }
+        if same_token(token, &self.observer_token) {
+            role = Some(Role::Observer);
+        }
+        for t in &self.teams {
+            if same_token(token, &t.token) {
+                role = Some(Role::Team(t.info.id.clone()));
+            }
+        }
+        role
+    }
+
+    fn info(&self) -> DrillInfo {
+        DrillInfo {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            mode: self.mode,
+            phase: self.phase(),
+            scenario: self.scenario.id.clone(),
+            title: self.scenario.meta.title.clone(),
+            brief: self.scenario.meta.brief.clone(),
+            teams: self.teams.iter().map(|t| t.info.clone()).collect(),
+        }
+    }
+
+    fn scenario(&self) -> Arc<Scenario> {
+        self.scenario.clone()
+    }
+
+    fn scoreboard(&self, full: bool) -> watch::Receiver<Arc<Scoreboard>> {
+        if full { self.board_full.subscribe() } else { self.board_public.subscribe() }
+    }
+
+    fn has_team(&self, team: &str) -> bool {
+        self.team(team).is_some()
+    }
+
+    fn team_state(&self, team: &str) -> Option<TeamView> {
+        let t = self.team(team)?;
+        let snap = t.live.snapshot();
+        let parts = TeamParts {
+            team: &t.info,
+            phase: self.phase(),
+            endpoints: &t.endpoints,
+            clients: &t.clients,
+            records_failing: self.records_failing(),
+            track: &t.published.track.load(),
+            card: &t.published.card.load(),
+        };
+        Some(TeamView::build(&self.scenario, &snap, parts))
+    }
+
+    fn team_endpoints(&self, team: &str) -> Option<Vec<EndpointInfo>> {
+        self.team(team).map(|t| t.endpoints.clone())
+    }
+
+    fn team_events(&self, team: &str, since: u64, limit: usize) -> Option<Vec<SimEvent>> {
+        let t = self.team(team)?;
+        Some(t.live.events_since(since, limit, visible_to_team))
+    }
+
+    fn team_score(&self, team: &str) -> Option<ScoreCard> {
+        self.team(team).map(|t| (**t.published.card.load()).clone())
+    }
+
+    fn act<'a>(&'a self, team: &'a str, input: SimInput) -> BoxFuture<'a, Result<(), ActError>> {
+        Box::pin(async move {
+            let phase = self.phase();
+            if phase != Phase::Live {
+                return Err(ActError::NotLive(phase));
+            }
+            let Some(t) = self.team(team) else { return Err(ActError::Unavailable) };
+            if self.records_failing() {
+                // Nothing could be acknowledged: refuse now rather than queue it.
+                return Err(ActError::RecordsFailing);
+            }
+            match t.live.apply_within(input, ACT_TIMEOUT).await {
+                Ok(()) => Ok(()),
+                Err(ApplyError::Rejected(reason)) => Err(ActError::Rejected(reason_name(reason))),
+                Err(ApplyError::Unavailable) => Err(ActError::Unavailable),
+                Err(ApplyError::NotApplied) => Err(ActError::NotApplied),
+                Err(ApplyError::NotRecorded) => Err(ActError::NotRecorded),
+            }
+        })
+    }
+
+    fn control(&self, control: Control) -> Result<Phase, String> {
+        let phase = self.set_phase(control)?;
+        self.changed.notify_one();
+        Ok(phase)
+    }
+
+    fn report(
+        &self,
+        team: &str,
+        format: &str,
+        lang: &str,
+    ) -> Option<Result<(&'static str, Vec<u8>), String>> {
+        use crate::governance::report::{self, Format, Lang};
+        let format = Format::parse(format)?;
+        let lang = if lang == "en" { Lang::En } else { Lang::Zh };
+        let t = self.team(team)?;
+        let (events, end) = self.judged_log(team)?;
+        let ctx = report::Context {
+            drill_id: self.id.clone(),
+            drill_name: self.name.clone(),
+            mode: self.mode,
+            team_id: t.info.id.clone(),
+            team_name: t.info.name.clone(),
+            level: self.scenario.meta.level,
+            date: crate::governance::dates::civil(crate::governance::dates::today()),
+            seed: t.live.seed,
+            deadlines: None,
+            end_tick: Some(end),
+        };
+        let r = report::build(&self.scenario, &events, self.mode == Mode::Enterprise, ctx);
+        Some(
+            report::render(&r, format, lang)
+                .map(|b| (format.content_type(), b))
+                .map_err(|e| format!("{e:#}")),
+        )
+    }
+
+    fn submit_flag<'a>(
+        &'a self,
+        team: &'a str,
+        submitted: String,
+    ) -> BoxFuture<'a, Result<FlagAnswer, ActError>> {
+        Box::pin(async move {
+            let Some(secret) = &self.flag_secret else {
+                return Err(ActError::Rejected("this drill has no flags (contest mode only)".into()));
+            };
+            self.flag_times
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(team, self.epoch.elapsed())
+                .map_err(ActError::RateLimited)?;
+            let ids: Vec<&str> = self.teams.iter().map(|t| t.info.id.as_str()).collect();
+            let verdict = flags::judge(secret, &ids, &self.challenges, team, &submitted);
+            if let Some(owner) = &verdict.owner {
+                tracing::warn!(team, owner = %owner, "a team submitted another team's flag");
+            }
+            self.act(team, verdict.input(submitted.trim())).await?;
+            Ok(FlagAnswer {
+                valid: verdict.challenge.is_some(),
+                challenge: verdict.challenge.clone(),
+                message: verdict.message(),
+            })
+        })
+    }
+
+    fn standings(&self) -> Standings {
+        let board = self.board_full.borrow().clone();
+        let rows = board
+            .rows
+            .iter()
+            .map(|r| StandingsRow {
+                rank: r.rank,
+                team: r.team.clone(),
+                name: r.name.clone(),
+                bracket: r.bracket.clone(),
+                bracket_rank: r.bracket_rank,
+                total: r.total,
+                settled_tick: r.settled_tick,
+                replay_sha256: self.log_hash(&r.team).unwrap_or_default(),
+            })
+            .collect();
+        Standings { drill: self.id.clone(), phase: self.phase(), rows }
+    }
+
+    fn standings_csv(&self) -> Result<Vec<u8>, String> {
+        let rows: Vec<Vec<String>> = self.standings().rows.iter().map(StandingsRow::cells).collect();
+        crate::governance::tabular::to_csv(&StandingsRow::COLUMNS, &rows).map_err(|e| format!("{e:#}"))
+    }
+
+    fn overview(&self) -> Overview {
+        let teams = self
+            .teams
+            .iter()
+            .map(|t| {
+                let (track, card) = (t.published.track.load(), t.published.card.load());
+                OverviewTeam::build(&self.scenario, &t.live.snapshot(), &t.info, &track, &card)
+            })
+            .collect();
+        let (attempts, uncounted) = self.foreign.list();
+        Overview {
+            phase: self.phase(),
+            mode: self.mode,
+            records_failing: self.records_failing(),
+            cross_team: CrossTeam { attempts, uncounted },
+            attack: Overview::attack(&self.scenario),
+            teams,
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Each team's network: the client addresses its endpoints accept (given per team, or
+//! defaults on loopback), the addresses of its live attacker and of hosts given by loopback
+//! address, and the log of connections refused because they came from another team's (or
+//! nobody's) address.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+
+use super::DrillSpec;
+use crate::store::{ForeignAttempt, RecordSender};
+
+/// Most distinct (address, team) pairs of refused foreign connections a drill keeps; more
+/// are only counted.
+pub const MAX_FOREIGN: usize = 1_024;
+
+/// The client networks of each team, in drill order: what the drill gives, else every address
+/// for a drill of one team (it has nobody to be kept apart from), else on loopback team `k`'s
+/// own `127.10.(k+1).0/24`. Teams of a drill served on another address must be given theirs.
+pub fn team_clients(spec: &DrillSpec) -> Result<Vec<Vec<ipnet::IpNet>>> {
+    let mut out = Vec::new();
+    for (k, t) in spec.teams.iter().enumerate() {
+        if let Some(nets) = spec.clients.get(&t.id) {
+            if nets.is_empty() {
+                bail!("team `{}` has an empty client address list", t.id);
+            }
+            out.push(nets.clone());
+        } else if spec.teams.len() == 1 {
+            out.push(crate::runtime::modbus::server::Clients::any().nets);
+        } else if spec.range.bind.is_loopback() {
+            out.push(vec![team_loopback_net(k)]);
+        } else {
+            bail!(
+                "team `{}` needs client addresses: a drill of several teams served on {} must say which \
+                 networks each team connects from (`clients:` in the drill file, or --clients {}=CIDR)",
+                t.id,
+                spec.range.bind,
+                t.id
+            );
+        }
+    }
+    for u in spec.clients.keys() {
+        if !spec.teams.iter().any(|t| t.id == *u) {
+            bail!("client addresses are given for `{u}`, which is not a team of this drill");
+        }
+    }
+    Ok(out)
+}
+
+/// The address team `k`'s live attacker connects from in a drill of several teams.
+pub fn team_attacker_address(k: usize) -> std::net::IpAddr {
+    in_team_net(std::net::IpAddr::from([127, 0, 0, 66]), k)
+}
+
+/// The address with `ip`'s host part in team `k`'s own loopback network.
+pub fn in_team_net(ip: std::net::IpAddr, k: usize) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 10, (k + 1) as u8, v4.octets()[3]))
+        }
+        v6 => v6,
+    }
+}
+
+/// Team `k`'s own loopback network in a drill of several teams on one machine.
+pub fn team_loopback_net(k: usize) -> ipnet::IpNet {
+    ipnet::IpNet::V4(
+        ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(127, 10, (k + 1) as u8, 0), 24).expect("a /24 is valid"),
+    )
+}
+
+/// The refused foreign connections of a drill, for the white cell.
+pub(super) struct ForeignLog {
+    /// Team ids and their client networks, in drill order.
+    pub(super) teams: Vec<(String, Vec<ipnet::IpNet>)>,
+    /// (address, team index) -> attempt; at most `MAX_FOREIGN`.
+    pub(super) seen: Mutex<ForeignSeen>,
+    /// Where the list is saved (at most once a second).
+    pub(super) recorder: Option<RecordSender>,
+}
+
+#[derive(Default)]
+pub(super) struct ForeignSeen {
+    attempts: std::collections::BTreeMap<(std::net::IpAddr, usize), ForeignAttempt>,
+    /// Attempts beyond `MAX_FOREIGN` distinct pairs.
+    uncounted: u64,
+    /// When the list last went to the recorder.
+    saved: Option<Instant>,
+}
+
+impl ForeignLog {
+    /// An empty log for these teams (ids and networks, in drill order).
+    pub(super) fn new(teams: Vec<(String, Vec<ipnet::IpNet>)>, recorder: Option<RecordSender>) -> ForeignLog {
+        ForeignLog { teams, seen: Mutex::new(ForeignSeen::default()), recorder }
+    }
+
+    /// Notes a refused connection from `ip` to team `team`'s PLC `plc`.
+    pub(super) fn note(&self, ip: std::net::IpAddr, team: usize, plc: &str) {
+        let now_ms = crate::governance::dates::now_ms();
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let full = seen.attempts.len() >= MAX_FOREIGN;
+        match seen.attempts.get_mut(&(ip, team)) {
+            Some(a) => {
+                a.count += 1;
+                a.last_ms = now_ms;
+                a.plc = plc.to_string();
+            }
+            None if full => seen.uncounted += 1,
+            None => {
+                let from_team = self
+                    .teams
+                    .iter()
+                    .find(|(_, nets)| nets.iter().any(|n| n.contains(&ip)))
+                    .map(|(id, _)| id.clone());
+                tracing::warn!(
+                    address = %ip,
+                    from = from_team.as_deref().unwrap_or("no team"),
+                    target = %self.teams[team].0,
+                    plc,
+                    "refused a connection to another team's range"
+                );
+                seen.attempts.insert(
+                    (ip, team),
+                    ForeignAttempt {
+                        address: ip.to_string(),
+                        from_team,
+                        team: self.teams[team].0.clone(),
+                        plc: plc.to_string(),
+                        count: 1,
+                        first_ms: now_ms,
+                        last_ms: now_ms,
+                    },
+                );
+            }
+        }
+        if let Some(r) = &self.recorder
+            && seen.saved.is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
+            seen.saved = Some(Instant::now());
+            r.foreign(seen.attempts.values().cloned().collect());
+        }
+    }
+
+    /// The attempts kept, and how many more there were.
+    pub(super) fn list(&self) -> (Vec<ForeignAttempt>, u64) {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        (seen.attempts.values().cloned().collect(), seen.uncounted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_foreign_log_keeps_a_bounded_list_and_counts_the_rest() {
+        let log = ForeignLog {
+            teams: vec![
+                ("red".into(), vec![team_loopback_net(0)]),
+                ("blue".into(), vec![team_loopback_net(1)]),
+            ],
+            seen: Mutex::new(ForeignSeen::default()),
+            recorder: None,
+        };
+        for i in 0..(MAX_FOREIGN + 100) as u32 {
+            let ip = std::net::IpAddr::from(std::net::Ipv4Addr::from(0x7f0a_0000 + 256 + i));
+            log.note(ip, 1, "plc-t101");
+            log.note(ip, 1, "plc-t101");
+        }
+        let (list, uncounted) = log.list();
+        assert_eq!(list.len(), MAX_FOREIGN);
+        assert_eq!(uncounted, 200);
+        assert!(list.iter().all(|a| a.count == 2 && a.team == "blue"));
+        assert_eq!(list[0].from_team.as_deref(), Some("red"), "127.10.1.x is red's network");
+    }
+}

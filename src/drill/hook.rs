@@ -1,0 +1,174 @@
+//! A team's tick hook: on the team's sim thread, after every tick, it records the tick,
+//! feeds the new events to the team's `Scorer` and `Track`, keeps the judged events and the
+//! log hash, and publishes the card when it changes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use icsdrill_drill::track::Track;
+use icsdrill_engine::{LogHasher, Scenario, Sim, SimEvent, SimInput};
+use icsdrill_judge::score::{ScoreCard, Scorer};
+use tokio::sync::Notify;
+
+use crate::runtime::live::TickHook;
+use crate::store::{Batch, RecordSender};
+
+/// Seconds of simulated time between score refreshes when no event changes it (downtime and
+/// the time-based parts move on their own).
+const REFRESH_S: u64 = 5;
+
+/// What a team's hook publishes.
+pub(super) struct Published {
+    /// The latest score card.
+    pub(super) card: ArcSwap<ScoreCard>,
+    /// Actions, injects, hints, attack progress.
+    pub(super) track: ArcSwap<Track>,
+    /// Microseconds since the drill's epoch when the card last changed.
+    pub(super) changed_us: AtomicU64,
+    /// The judged events of the team's log (everything but plain traffic, see
+    /// `EventKind::judged`), for the report and an exam's grade: the whole log is on disk, and
+    /// in memory only its recent window. Appended by the sim thread once per tick; readers
+    /// hold the lock only to copy.
+    pub(super) judged: Mutex<Vec<SimEvent>>,
+    /// The hash of the team's whole log so far (the replay contract), and the tick of its
+    /// last event (where judging takes the log to end).
+    pub(super) hash: Mutex<(LogHasher, u64)>,
+}
+
+impl Published {
+    /// Nothing published yet but this card and an empty track.
+    pub(super) fn new(card: ScoreCard, track: Track) -> Published {
+        Published {
+            card: ArcSwap::from_pointee(card),
+            track: ArcSwap::from_pointee(track),
+            changed_us: AtomicU64::new(0),
+            judged: Mutex::new(Vec::new()),
+            hash: Mutex::new((LogHasher::default(), 0)),
+        }
+    }
+
+    /// Takes in new events of the team's log.
+    pub(super) fn log(&self, events: &[SimEvent]) {
+        let Some(last) = events.last() else { return };
+        let judged: Vec<SimEvent> = events.iter().filter(|e| e.kind.judged()).cloned().collect();
+        if !judged.is_empty() {
+            self.judged.lock().unwrap_or_else(|e| e.into_inner()).extend(judged);
+        }
+        let mut hash = self.hash.lock().unwrap_or_else(|e| e.into_inner());
+        for e in events {
+            hash.0.push(e);
+        }
+        hash.1 = last.tick;
+    }
+}
+
+/// What a team's tick hook reports to besides the drill: the recorder, as team `index`.
+pub(super) struct Recording {
+    pub(super) sender: RecordSender,
+    pub(super) index: usize,
+}
+
+/// What a team's scoring hook reports to and how it scores.
+pub(super) struct HookTarget {
+    /// The response plan is scored (enterprise drills).
+    pub(super) plan: bool,
+    /// Contest flag challenges offered.
+    pub(super) challenges: usize,
+    pub(super) published: Arc<Published>,
+    /// Told when the card changes (the board task ranks again).
+    pub(super) changed: Arc<Notify>,
+    pub(super) epoch: Instant,
+}
+
+fn same_score(a: &ScoreCard, b: &ScoreCard) -> bool {
+    a.total == b.total && a.components == b.components && a.plan == b.plan
+}
+
+/// What the hook keeps between ticks.
+struct HookState {
+    scorer: Scorer,
+    track: Track,
+    refresh: u64,
+}
+
+impl HookState {
+    /// Reads events; whether one can change the score, and whether the track changed.
+    fn read(&mut self, events: &[SimEvent]) -> (bool, bool) {
+        let (mut relevant, mut shown) = (false, false);
+        for e in events {
+            self.scorer.push(e);
+            relevant |= Scorer::relevant(&e.kind);
+            shown |= self.track.push(e);
+        }
+        (relevant, shown)
+    }
+
+    /// A resumed range: reads its log tick by tick, scoring when the live hook would have, so
+    /// the scorer (tie-break tick included) is where it was before the stop.
+    fn catch_up(&mut self, past: &[SimEvent], published: &Published) {
+        let Some(last) = past.last() else { return };
+        let mut next = 0;
+        for tick in 1..=last.tick + 1 {
+            let from = next;
+            while next < past.len() && past[next].tick < tick {
+                next += 1;
+            }
+            let (relevant, _) = self.read(&past[from..next]);
+            if relevant || tick.is_multiple_of(self.refresh) {
+                let _ = self.scorer.card(tick);
+            }
+        }
+        published.card.store(Arc::new(self.scorer.card(last.tick + 1)));
+        published.track.store(Arc::new(self.track.clone()));
+        published.log(past);
+    }
+}
+
+/// The hook that scores (and records) one team's range after every tick. `past` is the log of
+/// a resumed range so far.
+pub(super) fn score_hook(
+    scenario: &Arc<Scenario>,
+    target: HookTarget,
+    past: &[SimEvent],
+    recording: Option<Recording>,
+) -> TickHook {
+    let HookTarget { plan, challenges, published, changed, epoch } = target;
+    let mut scorer = Scorer::new(scenario, plan);
+    scorer.set_challenges(challenges);
+    let mut state = HookState {
+        scorer,
+        track: Track::for_scenario(scenario),
+        refresh: REFRESH_S * u64::from(scenario.tick_hz),
+    };
+    state.catch_up(past, &published);
+    Box::new(move |sim: &Sim, applied: u64, inputs: Vec<SimInput>, new: &[SimEvent]| {
+        if let Some(r) = &recording
+            && (!inputs.is_empty() || !new.is_empty())
+        {
+            r.sender.record(Batch { team: r.index, tick: applied, inputs, events: new.to_vec() });
+        }
+        published.log(new);
+        let (relevant, shown) = state.read(new);
+        if shown {
+            published.track.store(Arc::new(state.track.clone()));
+        }
+        let tick = sim.tick();
+        if !(relevant || tick.is_multiple_of(state.refresh)) {
+            return;
+        }
+        let card = state.scorer.card(tick);
+        if !same_score(&card, &published.card.load()) {
+            if let Some(r) = &recording {
+                r.sender.score(r.index, tick, card.total, serde_json::to_string(&card).unwrap_or_default());
+            }
+            published.card.store(Arc::new(card));
+            published.changed_us.store(epoch.elapsed().as_micros() as u64, Ordering::Release);
+            changed.notify_one();
+        } else if tick.is_multiple_of(state.refresh) {
+            // Keep the tick of the card current for the console.
+            published.card.store(Arc::new(card));
+        }
+    })
+}

@@ -1,0 +1,479 @@
+//! Starting a drill server (new, or resumed from its records) and stopping it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail};
+use icsdrill_drill::board::Freeze;
+use icsdrill_drill::flags::{self, Challenge, RateLimit};
+use icsdrill_drill::track::Track;
+use icsdrill_drill::vocab::valid_team_id;
+use icsdrill_drill::{Mode, Phase, Scoreboard, TeamInfo};
+use icsdrill_engine::{Scenario, Sim};
+use icsdrill_judge::score::Scorer;
+use icsdrill_web::drill::DrillApi;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+use super::clients::{self, ForeignLog};
+use super::hook::{HookTarget, Published, Recording, score_hook};
+use super::{Drill, DrillServer, DrillSpec, MAX_TEAMS, Team, new_token};
+use crate::runtime::live::Extras;
+use crate::runtime::modbus::server::{Clients, ForeignHook};
+use crate::runtime::range::{self, Range};
+use crate::store::{Batch, Database, DrillRecord, Recorder, Store, TeamRecord};
+
+/// Drill options kept with the record.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StoredOptions {
+    duration_s: Option<f64>,
+    freeze_s: Option<f64>,
+    #[serde(default)]
+    no_attack: bool,
+    /// Contest: the secret every team's flags derive from.
+    #[serde(default)]
+    flag_secret: Option<String>,
+    /// Team -> bracket.
+    #[serde(default)]
+    brackets: BTreeMap<String, String>,
+    /// An exam's variant seed (replays apply the variant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    variant_seed: Option<u64>,
+    /// Client networks given per team (the rest take the defaults).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    clients: BTreeMap<String, Vec<ipnet::IpNet>>,
+}
+
+/// Who a drill is when it launches: new, or resumed from the store.
+struct Identity {
+    id: String,
+    instructor_token: String,
+    observer_token: String,
+    team_tokens: Vec<String>,
+    phase: Phase,
+    /// Each team's simulation so far (resumed), or none (new).
+    sims: Vec<Option<Sim>>,
+    /// Contest flag secret.
+    flag_secret: Option<String>,
+}
+
+/// What every team's range is started with.
+struct Shared<'a> {
+    scenario: &'a Arc<Scenario>,
+    spec: &'a DrillSpec,
+    nets: &'a [Vec<ipnet::IpNet>],
+    recorder: Option<&'a Recorder>,
+    foreign: &'a Arc<ForeignLog>,
+    challenges: &'a [Challenge],
+    flag_secret: Option<&'a str>,
+    changed: &'a Arc<Notify>,
+    epoch: Instant,
+    new: bool,
+}
+
+impl DrillServer {
+    /// Starts every team's range (clock held: the drill starts in briefing), the board task
+    /// and the web server on `spec.range.bind:spec.range.http_port`. With `spec.database`,
+    /// everything is recorded there.
+    pub async fn start(spec: DrillSpec) -> Result<DrillServer> {
+        let n = spec.teams.len();
+        let identity = Identity {
+            id: new_token()[..8].to_string(),
+            instructor_token: new_token(),
+            observer_token: new_token(),
+            team_tokens: (0..n).map(|_| new_token()).collect(),
+            phase: Phase::Briefing,
+            sims: (0..n).map(|_| None).collect(),
+            flag_secret: (spec.mode == Mode::Contest).then(new_token),
+        };
+        DrillServer::launch(spec, identity, true).await
+    }
+
+    /// Resumes drill `id` from `database` after a crash or a stop: every team's range is
+    /// rebuilt by replaying its recorded inputs, the tokens stay valid, and a drill that was
+    /// live comes back paused. `range` gives the addresses and clock to serve with.
+    pub async fn resume(database: &Database, id: &str, range: range::Options) -> Result<DrillServer> {
+        let db = database.clone();
+        let wanted = id.to_string();
+        let (record, team_records, loaded) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let store = db.open()?;
+            let Some((record, team_records)) = store.drill(&wanted)? else {
+                bail!("no drill `{wanted}` in {}", db.describe());
+            };
+            let loaded = crate::store::replay::load(&*store, &record, &team_records)?;
+            Ok((record, team_records, loaded))
+        })
+        .await??;
+        let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
+        let mode = record.mode;
+        let phase = record.phase;
+        let mut range = range;
+        range.seed = record.seed;
+        range.live_attacker = record.live_attacker;
+        range.duration_s = options.duration_s;
+        let spec = DrillSpec {
+            name: record.name.clone(),
+            mode,
+            scenario: loaded.scenario.clone(),
+            teams: team_records
+                .iter()
+                .map(|t| TeamInfo {
+                    id: t.id.clone(),
+                    name: t.name.clone(),
+                    bracket: options.brackets.get(&t.id).cloned(),
+                })
+                .collect(),
+            range,
+            freeze_s: options.freeze_s,
+            manual_clock: false,
+            database: Some(database.clone()),
+            scenario_source: Some(record.scenario_source.clone()),
+            no_attack: options.no_attack,
+            variant_seed: options.variant_seed,
+            clients: options.clients.clone(),
+        };
+        let identity = Identity {
+            id: record.id.clone(),
+            instructor_token: record.instructor_token.clone(),
+            observer_token: record.observer_token.clone(),
+            team_tokens: team_records.iter().map(|t| t.token.clone()).collect(),
+            phase: if phase == Phase::Live { Phase::Paused } else { phase },
+            sims: loaded.teams.into_iter().map(|t| Some(t.sim)).collect(),
+            flag_secret: options.flag_secret.clone(),
+        };
+        DrillServer::launch(spec, identity, false).await
+    }
+
+    async fn launch(mut spec: DrillSpec, identity: Identity, new: bool) -> Result<DrillServer> {
+        check_teams(&spec.teams)?;
+        let freeze = freeze_of(&spec)?;
+        let nets = clients::team_clients(&spec)?;
+        share_descriptors(&mut spec)?;
+        let epoch = Instant::now();
+        let changed = Arc::new(Notify::new());
+        let scenario = spec.scenario.clone();
+        let recorder = open_recorder(&spec, &identity, new).await?;
+        let foreign = Arc::new(ForeignLog::new(
+            spec.teams.iter().map(|t| t.id.clone()).zip(nets.iter().cloned()).collect(),
+            recorder.as_ref().map(Recorder::sender),
+        ));
+        let challenges =
+            if identity.flag_secret.is_some() { flags::challenges(&scenario) } else { Vec::new() };
+        let shared = Shared {
+            scenario: &scenario,
+            spec: &spec,
+            nets: &nets,
+            recorder: recorder.as_ref(),
+            foreign: &foreign,
+            challenges: &challenges,
+            flag_secret: identity.flag_secret.as_deref(),
+            changed: &changed,
+            epoch,
+            new,
+        };
+        let mut sims = identity.sims;
+        let (mut ranges, mut teams) = (Vec::new(), Vec::new());
+        for (k, info) in spec.teams.iter().enumerate() {
+            let (range, team) =
+                start_team(&shared, k, info, identity.team_tokens[k].clone(), sims[k].take()).await?;
+            ranges.push(range);
+            teams.push(team);
+        }
+        let empty = Arc::new(
+            Scoreboard {
+                seq: 0,
+                phase: Phase::Briefing,
+                frozen: false,
+                changed_us: 0,
+                rows: vec![],
+                json: String::new(),
+            }
+            .sealed(),
+        );
+        let drill = Arc::new(Drill {
+            id: identity.id,
+            name: spec.name.clone(),
+            mode: spec.mode,
+            scenario,
+            epoch,
+            teams,
+            phase: Mutex::new(identity.phase),
+            instructor_token: identity.instructor_token,
+            observer_token: identity.observer_token,
+            recorder: Mutex::new(recorder),
+            foreign,
+            flag_secret: identity.flag_secret,
+            challenges,
+            variant_seed: spec.variant_seed,
+            flag_times: Mutex::new(RateLimit::default()),
+            manual_clock: spec.manual_clock,
+            freeze,
+            board_full: watch::Sender::new(empty.clone()),
+            board_public: watch::Sender::new(empty),
+            changed,
+        });
+        drill.publish_board(1);
+        let http = SocketAddr::new(spec.range.bind, spec.range.http_port);
+        let http = TcpListener::bind(http)
+            .await
+            .with_context(|| format!("cannot bind the web view to {http} (pick another with --http-port)"))?;
+        let http_local = http.local_addr()?;
+        let (shutdown, stop) = watch::channel(false);
+        let mut tasks = tokio::task::JoinSet::new();
+        spawn_board(&mut tasks, &drill, stop.clone());
+        let api: Arc<dyn DrillApi> = drill.clone();
+        let limits = spec.range.http;
+        let mut stop_http = stop;
+        tasks.spawn(async move {
+            let graceful = async move {
+                let _ = stop_http.wait_for(|s| *s).await;
+            };
+            if let Err(e) = icsdrill_web::drill::serve(http, api, limits, graceful).await {
+                tracing::error!(error = %e, "web server failed");
+            }
+        });
+        Ok(DrillServer { drill, http: http_local, ranges, shutdown, tasks })
+    }
+
+    /// Stops the web view and every range, then writes what is queued to the store; returns
+    /// each team's simulation (with the recent tail of its log).
+    pub async fn shutdown(mut self) -> Result<Vec<(String, Sim)>> {
+        if let Some(r) = &*self.drill.recorder.lock().unwrap_or_else(|e| e.into_inner()) {
+            // The ranges' last ticks must not wait for room in a full queue.
+            r.closing();
+        }
+        let _ = self.shutdown.send(true);
+        let drained = tokio::time::timeout(range::SHUTDOWN_GRACE, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            self.tasks.abort_all();
+        }
+        let mut out = Vec::new();
+        for (team, range) in self.drill.teams.iter().zip(self.ranges) {
+            out.push((team.info.id.clone(), range.shutdown().await?));
+        }
+        let recorder = self.drill.recorder.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(r) = recorder {
+            tokio::task::spawn_blocking(move || r.finish()).await?;
+        }
+        Ok(out)
+    }
+}
+
+/// Teams: at least one, at most `MAX_TEAMS`, valid and distinct ids.
+fn check_teams(teams: &[TeamInfo]) -> Result<()> {
+    if teams.is_empty() {
+        bail!("a drill needs at least one team");
+    }
+    if teams.len() > MAX_TEAMS {
+        bail!("at most {MAX_TEAMS} teams per drill, got {}", teams.len());
+    }
+    for (i, t) in teams.iter().enumerate() {
+        if !valid_team_id(&t.id) {
+            bail!("team id `{}` must be 1-32 letters, digits, `-` or `_`", t.id.escape_debug());
+        }
+        if teams[..i].iter().any(|u| u.id == t.id) {
+            bail!("team `{}` is listed twice", t.id);
+        }
+    }
+    Ok(())
+}
+
+/// The contest freeze a spec asks for.
+fn freeze_of(spec: &DrillSpec) -> Result<Freeze> {
+    let tick = match (spec.mode, spec.freeze_s, spec.range.duration_s) {
+        (Mode::Contest, Some(f), Some(d)) if f > 0.0 && f < d => Some(spec.scenario.ticks(d - f)),
+        (_, Some(_), None) => bail!("a scoreboard freeze needs a drill duration (--duration)"),
+        (Mode::Contest, Some(f), Some(d)) => bail!("freeze {f} s must be within the drill's {d} s"),
+        (_, Some(_), Some(_)) => bail!("a scoreboard freeze is for contests (--mode contest)"),
+        _ => None,
+    };
+    Ok(Freeze { tick })
+}
+
+/// Every team's endpoints and the web view draw on one open-files limit: share it out so no
+/// team, and no flood of web connections, can starve another team's endpoints.
+fn share_descriptors(spec: &mut DrillSpec) -> Result<()> {
+    let budget = crate::runtime::fds::budget(
+        crate::runtime::fds::raise_nofile_limit(),
+        spec.teams.len(),
+        spec.scenario.plcs.len(),
+        spec.range.limits.max_connections,
+        spec.range.http.max_connections,
+    )?;
+    spec.range.http.max_connections = budget.http;
+    spec.range.range_connections = budget.per_range;
+    tracing::info!(http = budget.http, per_team = budget.per_range, "connection budget");
+    Ok(())
+}
+
+/// Opens the drill's database (recording a new drill in it) and starts its recorder.
+async fn open_recorder(spec: &DrillSpec, identity: &Identity, new: bool) -> Result<Option<Recorder>> {
+    let Some(db) = spec.database.clone() else { return Ok(None) };
+    let create = if new { Some(new_record(spec, identity)?) } else { None };
+    // The PostgreSQL client blocks: open and write off the async runtime.
+    let store = tokio::task::spawn_blocking(move || -> Result<Box<dyn Store>> {
+        let mut store = db.open()?;
+        if let Some((record, teams)) = create {
+            store.create_drill(&record, &teams)?;
+        }
+        Ok(store)
+    })
+    .await??;
+    Ok(Some(Recorder::start(store, identity.id.clone(), spec.teams.iter().map(|t| t.id.clone()).collect())))
+}
+
+/// The record of a new drill and its teams.
+fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(DrillRecord, Vec<TeamRecord>)> {
+    let scenario = &spec.scenario;
+    let source = spec.scenario_source.clone().context("a recorded drill needs its scenario source")?;
+    let options = StoredOptions {
+        duration_s: spec.range.duration_s,
+        freeze_s: spec.freeze_s,
+        no_attack: spec.no_attack,
+        flag_secret: identity.flag_secret.clone(),
+        brackets: spec.teams.iter().filter_map(|t| t.bracket.clone().map(|b| (t.id.clone(), b))).collect(),
+        variant_seed: spec.variant_seed,
+        clients: spec.clients.clone(),
+    };
+    let record = DrillRecord {
+        id: identity.id.clone(),
+        name: spec.name.clone(),
+        mode: spec.mode,
+        scenario_id: scenario.id.clone(),
+        scenario_hash: scenario.source_hash.clone(),
+        scenario_source: source,
+        seed: spec.range.seed,
+        live_attacker: spec.range.live_attacker && scenario.attack.is_some(),
+        phase: identity.phase,
+        instructor_token: identity.instructor_token.clone(),
+        observer_token: identity.observer_token.clone(),
+        options: serde_json::to_string(&options)?,
+        created_ms: crate::governance::dates::now_ms(),
+    };
+    let teams = spec
+        .teams
+        .iter()
+        .zip(&identity.team_tokens)
+        .map(|(t, token)| TeamRecord { id: t.id.clone(), name: t.name.clone(), token: token.clone() })
+        .collect();
+    Ok((record, teams))
+}
+
+/// The range options of team `k`: its endpoints after the previous teams', its client
+/// networks, its attacker's and its hosts' addresses in its own network.
+fn team_options(sh: &Shared<'_>, k: usize) -> range::Options {
+    let (spec, nets) = (sh.spec, &sh.nets[k]);
+    let mut opts = spec.range.clone();
+    opts.serve_http = false;
+    opts.running = false;
+    opts.first_endpoint = k * sh.scenario.plcs.len();
+    opts.clients = Clients { nets: nets.clone(), attacker: None };
+    if *nets == [clients::team_loopback_net(k)] {
+        // A host given by its loopback address (127.0.0.77=hmi-01) is that host in every
+        // team's own network (127.10.N.77).
+        opts.sources =
+            spec.range.sources.iter().map(|(ip, h)| (clients::in_team_net(*ip, k), h.clone())).collect();
+    }
+    if spec.teams.len() > 1 {
+        // Each team's attacker comes from the team's own loopback network, so no team can
+        // stand in for another's attacker.
+        opts.attacker_address = Some(clients::team_attacker_address(k));
+    }
+    let log = sh.foreign.clone();
+    let plc_ids: Vec<String> = sh.scenario.plcs.iter().map(|p| p.id.clone()).collect();
+    opts.on_foreign = Some(ForeignHook(Arc::new(move |ip, plc| log.note(ip, k, &plc_ids[plc.ix()]))));
+    opts
+}
+
+/// Starts team `k`'s range: its simulation (new, or `sim` resumed), its hook, its endpoints.
+async fn start_team(
+    sh: &Shared<'_>,
+    k: usize,
+    info: &TeamInfo,
+    token: String,
+    sim: Option<Sim>,
+) -> Result<(Range, Team)> {
+    let (scenario, plan) = (sh.scenario, sh.spec.mode == Mode::Enterprise);
+    let published = Arc::new(Published::new(Scorer::new(scenario, plan).card(0), Track::default()));
+    let sim = match sim {
+        Some(sim) => sim,
+        None => {
+            // A new range: its first events (`sim_started`) come before any tick.
+            let sim = Sim::new(scenario.clone(), sh.spec.range.seed);
+            if let Some(r) = sh.recorder {
+                r.record(Batch { team: k, tick: 0, inputs: Vec::new(), events: sim.events().to_vec() });
+            }
+            published.log(sim.events());
+            sim
+        }
+    };
+    let past = if sh.new { &[][..] } else { sim.events() };
+    let recording = sh.recorder.map(|r| Recording { sender: r.sender(), index: k });
+    let target = HookTarget {
+        plan,
+        challenges: sh.challenges.len(),
+        published: published.clone(),
+        changed: sh.changed.clone(),
+        epoch: sh.epoch,
+    };
+    let hook = score_hook(scenario, target, past, recording);
+    let extras =
+        Extras { held: true, hook: Some(hook), durable: sh.recorder.map(|r| r.durable(k)), sim: Some(sim) };
+    // Contest: this team's flags in its own PLCs' identification strings.
+    let team_scenario = match sh.flag_secret {
+        Some(secret) => Arc::new(flags::with_flags(scenario, secret, &info.id, sh.challenges)),
+        None => scenario.clone(),
+    };
+    let range = Range::start_with(team_scenario, team_options(sh, k), extras)
+        .await
+        .with_context(|| format!("starting team `{}`'s range", info.id))?;
+    // The endpoint table shows the device as the base scenario has it: a contest flag is read
+    // over Modbus, not off the console.
+    let mut endpoints = range.endpoints.clone();
+    for (e, p) in endpoints.iter_mut().zip(&scenario.plcs) {
+        e.device = format!("{} {} {}", p.device.vendor, p.device.product, p.device.revision);
+    }
+    let team = Team {
+        info: info.clone(),
+        token,
+        live: range.live.clone(),
+        endpoints,
+        published,
+        clients: sh.nets[k].clone(),
+    };
+    Ok((range, team))
+}
+
+/// The board task: ranks the teams whenever a card or the phase changes, and when the freeze
+/// begins (each range wakes it as it reaches the freeze tick).
+fn spawn_board(tasks: &mut tokio::task::JoinSet<()>, drill: &Arc<Drill>, mut stop: watch::Receiver<bool>) {
+    if let Some(freeze) = drill.freeze.tick {
+        for t in &drill.teams {
+            let (live, changed, mut stop) = (t.live.clone(), drill.changed.clone(), stop.clone());
+            tasks.spawn(async move {
+                tokio::select! {
+                    _ = live.wait_for_tick(freeze) => changed.notify_one(),
+                    _ = stop.wait_for(|s| *s) => {}
+                }
+            });
+        }
+    }
+    let board = drill.clone();
+    tasks.spawn(async move {
+        let mut seq = 1;
+        loop {
+            tokio::select! {
+                _ = board.changed.notified() => {}
+                _ = stop.wait_for(|s| *s) => break,
+            }
+            seq += 1;
+            board.publish_board(seq);
+        }
+    });
+}

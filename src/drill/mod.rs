@@ -1,0 +1,307 @@
+//! A drill server: one scenario, many teams, each with its own isolated range (its own
+//! simulated plant and Modbus endpoints) in one process, a phase the white cell controls, live
+//! scores and the web view. The drill's logic (phases, the board and its freeze, flags,
+//! views) is the pure `icsdrill-drill` crate's; this is the glue that runs it.
+//!
+//! Scores come only from each range's event log: a `TickHook` on every team's sim thread
+//! (`hook`) feeds the new events to a `Scorer` and publishes the card when it changes; one
+//! board task ranks the teams and hands the scoreboard to subscribers through a `watch`
+//! channel (each subscriber gets the newest board, never a backlog).
+//!
+//! - `launch`: starting (new or resumed) and stopping a drill server.
+//! - `hook`: a team's tick hook.
+//! - `clients`: each team's client networks and the refused cross-team connections.
+//! - `api`: the `DrillApi` the web layer calls.
+
+mod api;
+mod clients;
+mod hook;
+mod launch;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use icsdrill_drill::board::{self, Freeze};
+use icsdrill_drill::flags::{Challenge, RateLimit};
+use icsdrill_drill::{BoardRow, Control, EndpointInfo, Mode, Phase, Scoreboard, TeamInfo};
+use icsdrill_engine::{Scenario, SimEvent};
+use tokio::sync::{Notify, watch};
+
+pub use clients::{MAX_FOREIGN, in_team_net, team_attacker_address, team_clients, team_loopback_net};
+
+use crate::runtime::live::Live;
+use crate::runtime::range::{self, Range};
+use crate::store::{Database, ForeignAttempt, Recorder};
+
+/// Most teams in one drill.
+pub const MAX_TEAMS: usize = 200;
+/// How long an HTTP action waits for the tick that applies it.
+pub const ACT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a drill is made of.
+#[derive(Debug, Clone)]
+pub struct DrillSpec {
+    /// Name shown on the pages.
+    pub name: String,
+    /// Mode.
+    pub mode: Mode,
+    /// Scenario every team plays.
+    pub scenario: Arc<Scenario>,
+    /// Teams, in order.
+    pub teams: Vec<TeamInfo>,
+    /// Range options shared by every team (seed, bind address, base port, address mode,
+    /// clock, limits); each team's endpoints follow the previous team's.
+    pub range: range::Options,
+    /// Contest: observers and teams see the scoreboard as it was this many simulated
+    /// seconds before the end (needs `range.duration_s`).
+    pub freeze_s: Option<f64>,
+    /// The clock moves only when `step` is called (scripted tests, table-top pacing).
+    pub manual_clock: bool,
+    /// Record everything in this database.
+    pub database: Option<Database>,
+    /// The scenario's source text (stored with a recorded drill, so a replay needs nothing
+    /// else).
+    pub scenario_source: Option<String>,
+    /// The scenario was loaded without its attack (`--no-attack`).
+    pub no_attack: bool,
+    /// An exam: `scenario` is the trainee's variant of the stored scenario for this seed.
+    pub variant_seed: Option<u64>,
+    /// Client networks by team id, for teams that give their own (see `team_clients` for
+    /// the defaults).
+    pub clients: BTreeMap<String, Vec<ipnet::IpNet>>,
+}
+
+impl DrillSpec {
+    /// A drill of `teams` on `scenario` with default range options.
+    pub fn new(scenario: Arc<Scenario>, teams: &[&str], mode: Mode) -> DrillSpec {
+        DrillSpec {
+            name: scenario.meta.title.en.clone(),
+            mode,
+            scenario,
+            teams: teams
+                .iter()
+                .map(|t| TeamInfo { id: (*t).to_string(), name: (*t).to_string(), bracket: None })
+                .collect(),
+            range: range::Options::new(1),
+            freeze_s: None,
+            manual_clock: false,
+            database: None,
+            scenario_source: None,
+            no_attack: false,
+            variant_seed: None,
+            clients: BTreeMap::new(),
+        }
+    }
+}
+
+/// One team's range.
+struct Team {
+    info: TeamInfo,
+    token: String,
+    live: Arc<Live>,
+    endpoints: Vec<EndpointInfo>,
+    published: Arc<hook::Published>,
+    /// The networks the team's clients connect from.
+    clients: Vec<ipnet::IpNet>,
+}
+
+/// A running drill (shared by the web layer and the runtime).
+pub struct Drill {
+    /// Drill id.
+    pub id: String,
+    name: String,
+    mode: Mode,
+    scenario: Arc<Scenario>,
+    epoch: Instant,
+    teams: Vec<Team>,
+    phase: Mutex<Phase>,
+    instructor_token: String,
+    observer_token: String,
+    manual_clock: bool,
+    freeze: Freeze,
+    /// Records the drill, when it has a data directory.
+    recorder: Mutex<Option<Recorder>>,
+    /// Refused connections from other teams' (or nobody's) addresses.
+    foreign: Arc<clients::ForeignLog>,
+    /// Contest: the flag secret.
+    flag_secret: Option<String>,
+    /// Contest: the challenges.
+    challenges: Vec<Challenge>,
+    /// Exam: the trainee's variant seed.
+    variant_seed: Option<u64>,
+    /// Recent flag submissions per team (times since `epoch`), for the rate limit.
+    flag_times: Mutex<RateLimit>,
+    board_full: watch::Sender<Arc<Scoreboard>>,
+    board_public: watch::Sender<Arc<Scoreboard>>,
+    /// Told when a card or the phase changes, or the freeze begins: the board task ranks
+    /// again.
+    changed: Arc<Notify>,
+}
+
+/// A drill and what runs it: ranges, the board task and the web server.
+pub struct DrillServer {
+    /// The drill.
+    pub drill: Arc<Drill>,
+    /// Where the web view and API listen.
+    pub http: SocketAddr,
+    ranges: Vec<Range>,
+    shutdown: watch::Sender<bool>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+/// A fresh random token (128 bits, hex).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS provides randomness");
+    icsdrill_engine::hex(&bytes)
+}
+
+/// Compares in constant time, so response times do not leak how much of a token matched.
+fn same_token(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq as _;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+impl Drill {
+    /// The instructor's token.
+    pub fn instructor_token(&self) -> &str {
+        &self.instructor_token
+    }
+
+    /// The observers' token.
+    pub fn observer_token(&self) -> &str {
+        &self.observer_token
+    }
+
+    /// Team ids, names, tokens and endpoint tables, in order.
+    pub fn teams(&self) -> impl Iterator<Item = (&TeamInfo, &str, &[EndpointInfo])> {
+        self.teams.iter().map(|t| (&t.info, t.token.as_str(), t.endpoints.as_slice()))
+    }
+
+    /// The networks a team's clients must connect from.
+    pub fn team_clients(&self, team: &str) -> Option<&[ipnet::IpNet]> {
+        self.team(team).map(|t| t.clients.as_slice())
+    }
+
+    /// Connections refused because they came from another team's (or nobody's) address, and
+    /// how many more there were beyond the kept list.
+    pub fn foreign_attempts(&self) -> (Vec<ForeignAttempt>, u64) {
+        self.foreign.list()
+    }
+
+    /// A team's running simulation.
+    pub fn live(&self, team: &str) -> Option<&Arc<Live>> {
+        self.team(team).map(|t| &t.live)
+    }
+
+    /// When the drill started (the scoreboard's `changed_us` counts from here).
+    pub fn epoch(&self) -> Instant {
+        self.epoch
+    }
+
+    /// An exam's variant seed.
+    pub fn variant_seed(&self) -> Option<u64> {
+        self.variant_seed
+    }
+
+    /// A team's judged events so far (its log without plain traffic, see
+    /// `EventKind::judged`) and the tick of the log's last event: what scores, findings,
+    /// reports and exam grades are computed from.
+    pub fn judged_log(&self, team: &str) -> Option<(Vec<SimEvent>, u64)> {
+        let t = self.team(team)?;
+        let events = t.published.judged.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let end = t.published.hash.lock().unwrap_or_else(|e| e.into_inner()).1;
+        Some((events, end))
+    }
+
+    /// The SHA-256 of a team's whole event log so far, as `icsdrill replay` prints it.
+    pub fn log_hash(&self, team: &str) -> Option<String> {
+        let t = self.team(team)?;
+        Some(t.published.hash.lock().unwrap_or_else(|e| e.into_inner()).0.hex())
+    }
+
+    /// Whether the drill's database refuses writes now (nothing new can be acknowledged).
+    pub fn records_failing(&self) -> bool {
+        self.recorder.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(Recorder::failing)
+    }
+
+    /// The phase.
+    pub fn phase(&self) -> Phase {
+        *self.phase.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// With a manual clock, runs every range `n` ticks and waits for them.
+    pub async fn step(&self, n: u64) {
+        let targets: Vec<u64> = self.teams.iter().map(|t| t.live.snapshot_guard().tick + n).collect();
+        for t in &self.teams {
+            t.live.step(n);
+        }
+        for (t, target) in self.teams.iter().zip(targets) {
+            t.live.wait_for_tick(target).await;
+        }
+    }
+
+    fn team(&self, id: &str) -> Option<&Team> {
+        self.teams.iter().find(|t| t.info.id == id)
+    }
+
+    /// Ranks the teams and publishes the boards (the public one stays put while frozen).
+    fn publish_board(&self, seq: u64) {
+        let phase = self.phase();
+        let rows: Vec<BoardRow> = self
+            .teams
+            .iter()
+            .map(|t| {
+                let c = t.published.card.load();
+                BoardRow {
+                    rank: 0,
+                    team: t.info.id.clone(),
+                    name: t.info.name.clone(),
+                    total: c.total,
+                    detected: c.steps_detected,
+                    fired: c.steps_fired,
+                    settled_tick: c.settled_tick,
+                    parts: c.components.iter().map(|p| (p.key.to_string(), p.points)).collect(),
+                    bracket: t.info.bracket.clone(),
+                    bracket_rank: None,
+                }
+            })
+            .collect();
+        let changed_us =
+            self.teams.iter().map(|t| t.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
+        let rows = board::rank(rows);
+        let full = Arc::new(
+            Scoreboard { seq, phase, frozen: false, changed_us, rows, json: String::new() }.sealed(),
+        );
+        let published = self.board_public.borrow().clone();
+        if let Some(public) = self.freeze.public(self.frozen_now(), &published, &full) {
+            self.board_public.send_replace(if public.frozen { Arc::new(public) } else { full.clone() });
+        }
+        self.board_full.send_replace(full);
+    }
+
+    /// Whether observers and teams should see the frozen board: a contest past its freeze
+    /// tick, before the hot wash.
+    fn frozen_now(&self) -> bool {
+        let max_tick = self.teams.iter().map(|t| t.live.snapshot_guard().tick).max().unwrap_or(0);
+        self.freeze.frozen(max_tick, self.phase())
+    }
+
+    /// Applies a control: the next phase, recorded, and every range's clock run or held.
+    fn set_phase(&self, control: Control) -> Result<Phase, String> {
+        let mut phase = self.phase.lock().unwrap_or_else(|e| e.into_inner());
+        let next = phase.after(control)?;
+        *phase = next;
+        if let Some(r) = &*self.recorder.lock().unwrap_or_else(|e| e.into_inner()) {
+            r.phase(next);
+        }
+        let run = next.clock_runs() && !self.manual_clock;
+        for t in &self.teams {
+            t.live.set_running(run);
+        }
+        Ok(next)
+    }
+}

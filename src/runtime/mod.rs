@@ -1,0 +1,14 @@
+//! The live runtime: one OS thread per range owns its simulation and ticks it from the wall
+//! clock; Modbus endpoints and the live attacker only queue inputs and read snapshots.
+//!
+//! - `live`: `Live`, the sim thread, snapshots, the command queue, record and write budgets.
+//! - `range`: `Range`, one simulation with its endpoints and its HTTP API.
+//! - `modbus`: Modbus TCP framing and the endpoint server.
+//! - `attacker`: the live attacker, a real Modbus client.
+//! - `fds`: the open-files limit, raised at start and shared out.
+
+pub mod attacker;
+pub mod fds;
+pub mod live;
+pub mod modbus;
+pub mod range;

@@ -1,0 +1,442 @@
+//! The recorder: one writer thread that commits the sim threads' per-tick batches in group
+//! transactions, taking one tick of each team in turn from a bounded queue per team, then
+//! advances each team's durable tick; what the database refuses is retried, and nothing is
+//! acknowledged meanwhile.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use icsdrill_drill::Phase;
+
+use super::{Batch, ForeignAttempt, Store};
+
+/// Rows (inputs and events) one team may have waiting for the disk. Beyond, its sim thread
+/// waits for room, so its clock holds: a team whose records cannot be written does not play
+/// on unrecorded, and memory stays bounded while the disk is full.
+pub const MAX_QUEUED_ROWS: usize = 200_000;
+/// Rows one commit takes at most, shared among the teams with work by taking one batch from
+/// each in turn: a team with a backlog never holds back another team's next tick.
+pub const MAX_COMMIT_ROWS: usize = 20_000;
+/// Longest a batch waits for others to share its commit.
+const GROUP_WINDOW: Duration = Duration::from_millis(5);
+/// Pause between attempts while the database refuses writes.
+const RETRY_PAUSE: Duration = Duration::from_millis(200);
+/// How long a stopping recorder keeps retrying what the database still refuses.
+const FINAL_RETRIES: u32 = 25;
+
+/// One team's batches waiting for the disk.
+#[derive(Default)]
+struct TeamQueue {
+    batches: std::collections::VecDeque<Batch>,
+    rows: usize,
+}
+
+fn rows(b: &Batch) -> usize {
+    b.inputs.len() + b.events.len()
+}
+
+/// What waits for the recorder thread, under one lock.
+#[derive(Default)]
+struct Pending {
+    teams: Vec<TeamQueue>,
+    phases: Vec<Phase>,
+    /// Each team's latest score card (a newer one replaces a waiting one: the store keeps
+    /// only the latest anyway).
+    scores: Vec<Option<(u64, f64, String)>>,
+    /// The latest list of foreign attempts.
+    foreign: Option<Vec<ForeignAttempt>>,
+    /// Producers no longer wait for room (the drill is stopping).
+    closing: bool,
+    /// No more work comes: write what is queued and stop.
+    closed: bool,
+}
+
+impl Pending {
+    fn idle(&self) -> bool {
+        self.teams.iter().all(|t| t.batches.is_empty())
+            && self.phases.is_empty()
+            && self.scores.iter().all(Option::is_none)
+            && self.foreign.is_none()
+    }
+
+    /// Up to `MAX_COMMIT_ROWS` rows of batches, one batch from each team in turn (a batch
+    /// bigger than the limit goes alone), starting after the team served first last time.
+    fn take_fair(&mut self, first: usize) -> Vec<Batch> {
+        let n = self.teams.len();
+        let mut out = Vec::new();
+        let mut taken = 0;
+        loop {
+            let mut any = false;
+            for k in 0..n {
+                let t = &mut self.teams[(first + k) % n];
+                let Some(b) = t.batches.front() else { continue };
+                if taken > 0 && taken + rows(b) > MAX_COMMIT_ROWS {
+                    return out;
+                }
+                let b = t.batches.pop_front().expect("just looked");
+                t.rows -= rows(&b);
+                taken += rows(&b);
+                out.push(b);
+                any = true;
+            }
+            if !any {
+                return out;
+            }
+        }
+    }
+
+    /// Puts batches that could not be committed back at the front of their queues, in order.
+    fn put_back(&mut self, batches: Vec<Batch>) {
+        for b in batches.into_iter().rev() {
+            let t = &mut self.teams[b.team];
+            t.rows += rows(&b);
+            t.batches.push_front(b);
+        }
+    }
+}
+
+/// The recorder's state shared with the sim threads and the drill.
+struct Shared {
+    pending: Mutex<Pending>,
+    /// The recorder waits on it for work.
+    work: Condvar,
+    /// Producers wait on it for room.
+    room: Condvar,
+    /// The database refuses writes now.
+    failing: AtomicBool,
+    /// Rows a team may have waiting (`MAX_QUEUED_ROWS`).
+    max_rows: usize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a tick's batch, waiting while the team's queue is full (unless closing).
+    fn push(&self, batch: Batch) {
+        let mut p = self.lock();
+        while p.teams[batch.team].rows >= self.max_rows && !p.closing {
+            p = self.room.wait_timeout(p, Duration::from_millis(500)).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        let t = &mut p.teams[batch.team];
+        t.rows += rows(&batch);
+        t.batches.push_back(batch);
+        drop(p);
+        self.work.notify_one();
+    }
+
+    fn score(&self, team: usize, tick: u64, total: f64, card: String) {
+        self.lock().scores[team] = Some((tick, total, card));
+        self.work.notify_one();
+    }
+}
+
+/// The drill's writer: one thread, group commits shared fairly among teams, a durable tick
+/// per team.
+pub struct Recorder {
+    shared: Arc<Shared>,
+    durable: Vec<watch::Receiver<u64>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Recorder {
+    /// Starts the writer for `drill` with these team ids (in drill order).
+    pub fn start(store: Box<dyn Store>, drill: String, teams: Vec<String>) -> Recorder {
+        let n = teams.len();
+        let shared = Arc::new(Shared {
+            pending: Mutex::new(Pending {
+                teams: (0..n).map(|_| TeamQueue::default()).collect(),
+                scores: vec![None; n],
+                ..Pending::default()
+            }),
+            work: Condvar::new(),
+            room: Condvar::new(),
+            failing: AtomicBool::new(false),
+            max_rows: MAX_QUEUED_ROWS,
+        });
+        // A team's durable mark is the first tick not yet known to be on disk: every batch of
+        // an earlier tick is committed. It starts at 0: nothing is durable yet.
+        let (senders, durable): (Vec<_>, Vec<_>) = teams.iter().map(|_| watch::channel(0u64)).unzip();
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("icsdrill-store".into())
+            .spawn(move || write_loop(store, &drill, &teams, &thread_shared, &senders))
+            .expect("the OS starts a thread");
+        Recorder { shared, durable, thread: Some(thread) }
+    }
+
+    /// Queues a tick's batch (waits only while that team's queue is full).
+    pub fn record(&self, batch: Batch) {
+        self.shared.push(batch);
+    }
+
+    /// Queues a phase change.
+    pub fn phase(&self, phase: Phase) {
+        self.shared.lock().phases.push(phase);
+        self.shared.work.notify_one();
+    }
+
+    /// Queues a team's score card.
+    pub fn score(&self, team: usize, tick: u64, total: f64, card: String) {
+        self.shared.score(team, tick, total, card);
+    }
+
+    /// A sender for the sim threads.
+    pub fn sender(&self) -> RecordSender {
+        RecordSender(self.shared.clone())
+    }
+
+    /// Team `i`'s durable mark: the first tick not yet known to be on disk (every batch of an
+    /// earlier tick is).
+    pub fn durable(&self, team: usize) -> watch::Receiver<u64> {
+        self.durable[team].clone()
+    }
+
+    /// Whether the database refuses writes now (nothing new gets acknowledged).
+    pub fn failing(&self) -> bool {
+        self.shared.failing.load(Ordering::Relaxed)
+    }
+
+    /// From now on producers never wait for room: the drill is stopping, and its last ticks
+    /// must not hang on a full queue.
+    pub fn closing(&self) {
+        self.shared.lock().closing = true;
+        self.shared.room.notify_all();
+    }
+
+    /// Writes what is queued and stops the thread.
+    pub fn finish(mut self) {
+        {
+            let mut p = self.shared.lock();
+            p.closing = true;
+            p.closed = true;
+        }
+        self.shared.work.notify_one();
+        self.shared.room.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The recorder thread: waits for work, commits it fairly, advances the durable marks, and
+/// retries what the database refuses (acknowledging nothing meanwhile).
+fn write_loop(
+    mut store: Box<dyn Store>,
+    drill: &str,
+    teams: &[String],
+    shared: &Shared,
+    senders: &[watch::Sender<u64>],
+) {
+    let mut first = 0;
+    let mut final_failures = 0;
+    loop {
+        let mut p = shared.lock();
+        while p.idle() && !p.closed {
+            p = shared.work.wait(p).unwrap_or_else(|e| e.into_inner());
+        }
+        if p.idle() && p.closed {
+            return;
+        }
+        if !p.closed {
+            // Gather what arrives within the group window into one commit.
+            drop(p);
+            std::thread::sleep(GROUP_WINDOW);
+            p = shared.lock();
+        }
+        let batches = p.take_fair(first);
+        first = (first + 1) % teams.len().max(1);
+        let phases = std::mem::take(&mut p.phases);
+        let scores: Vec<_> = p.scores.iter_mut().map(Option::take).collect();
+        let foreign = p.foreign.take();
+        let closed = p.closed;
+        drop(p);
+        shared.room.notify_all();
+        // Batches first (they carry acknowledgements), then phases, scores and foreign
+        // attempts; what fails goes back in the queue and is retried, and nothing is
+        // acknowledged meanwhile.
+        let mut refused = Pending { scores: vec![None; teams.len()], ..Pending::default() };
+        let mut error = None;
+        match store.append(drill, teams, &batches) {
+            Ok(()) => {
+                for b in &batches {
+                    senders[b.team].send_if_modified(|t| {
+                        let moved = b.tick + 1 > *t;
+                        *t = (*t).max(b.tick + 1);
+                        moved
+                    });
+                }
+                for ph in phases {
+                    if let Err(e) = store.set_phase(drill, ph) {
+                        error = Some(e);
+                        refused.phases.push(ph);
+                    }
+                }
+                for (team, s) in scores.into_iter().enumerate() {
+                    let Some((tick, total, card)) = s else { continue };
+                    if let Err(e) = store.save_score(drill, &teams[team], tick, total, &card) {
+                        error = Some(e);
+                        refused.scores[team] = Some((tick, total, card));
+                    }
+                }
+                if let Some(f) = foreign
+                    && let Err(e) = store.save_foreign(drill, &f)
+                {
+                    error = Some(e);
+                    refused.foreign = Some(f);
+                }
+            }
+            Err(e) => {
+                error = Some(e);
+                refused.teams =
+                    batches.into_iter().map(|b| TeamQueue { rows: 0, batches: [b].into() }).collect();
+                refused.phases = phases;
+                refused.scores = scores;
+                refused.foreign = foreign;
+            }
+        }
+        let Some(e) = error else {
+            if shared.failing.swap(false, Ordering::Relaxed) {
+                tracing::warn!("drill records are written again");
+            }
+            continue;
+        };
+        if !shared.failing.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                error = %format!("{e:#}"),
+                "cannot commit drill records (disk full?): retrying; nothing new is acknowledged meanwhile"
+            );
+        }
+        let mut p = shared.lock();
+        p.put_back(refused.teams.into_iter().flat_map(|t| t.batches).collect());
+        refused.phases.append(&mut p.phases);
+        p.phases = refused.phases;
+        for (team, s) in refused.scores.into_iter().enumerate() {
+            if p.scores[team].is_none() {
+                p.scores[team] = s;
+            }
+        }
+        if p.foreign.is_none() {
+            p.foreign = refused.foreign;
+        }
+        if closed {
+            final_failures += 1;
+            if final_failures > FINAL_RETRIES {
+                tracing::error!(
+                    "the drill has stopped and the database still refuses its last records: they are lost \
+                     (nothing in them was acknowledged)"
+                );
+                return;
+            }
+        }
+        drop(p);
+        std::thread::sleep(RETRY_PAUSE);
+    }
+}
+
+/// A handle the sim threads record through.
+#[derive(Clone)]
+pub struct RecordSender(Arc<Shared>);
+
+impl RecordSender {
+    /// Queues a tick's batch (waits only while that team's queue is full).
+    pub fn record(&self, batch: Batch) {
+        self.0.push(batch);
+    }
+
+    /// Queues a team's score card.
+    pub fn score(&self, team: usize, tick: u64, total: f64, card: String) {
+        self.0.score(team, tick, total, card);
+    }
+
+    /// Queues the list of refused foreign connections (it replaces the one waiting).
+    pub fn foreign(&self, attempts: Vec<ForeignAttempt>) {
+        self.0.lock().foreign = Some(attempts);
+        self.0.work.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use icsdrill_engine::SimInput;
+
+    use super::*;
+
+    fn batch(team: usize, tick: u64, rows: usize) -> Batch {
+        let input = SimInput::RevealHint { hint: "h".into() };
+        Batch { team, tick, inputs: vec![input; rows], events: Vec::new() }
+    }
+
+    fn shared(teams: usize, max_rows: usize) -> Arc<Shared> {
+        Arc::new(Shared {
+            pending: Mutex::new(Pending {
+                teams: (0..teams).map(|_| TeamQueue::default()).collect(),
+                scores: vec![None; teams],
+                ..Pending::default()
+            }),
+            work: Condvar::new(),
+            room: Condvar::new(),
+            failing: AtomicBool::new(false),
+            max_rows,
+        })
+    }
+
+    #[test]
+    fn a_full_team_queue_holds_its_producer_until_the_writer_takes_a_batch() {
+        let q = shared(2, 10);
+        q.push(batch(0, 1, 10));
+        let (started, done) = (mpsc::channel(), mpsc::channel());
+        let producer = {
+            let q = q.clone();
+            let (started, done) = (started.0, done.0);
+            std::thread::spawn(move || {
+                started.send(()).unwrap();
+                q.push(batch(0, 2, 1));
+                done.send(()).unwrap();
+            })
+        };
+        started.1.recv().unwrap();
+        // The other team is not held by team 0's full queue.
+        q.push(batch(1, 1, 1));
+        assert!(done.1.try_recv().is_err(), "team 0's second batch waits for room");
+        let taken = q.lock().take_fair(0);
+        assert_eq!(taken.iter().map(|b| (b.team, b.tick)).collect::<Vec<_>>(), [(0, 1), (1, 1)]);
+        q.room.notify_all();
+        done.1.recv_timeout(Duration::from_secs(10)).expect("room made, the producer goes on");
+        producer.join().unwrap();
+        assert_eq!(q.lock().teams[0].rows, 1);
+    }
+
+    #[test]
+    fn a_commit_takes_one_tick_of_each_team_in_turn_and_stops_at_its_size() {
+        let q = shared(3, usize::MAX);
+        for t in 0..5 {
+            q.push(batch(0, t, MAX_COMMIT_ROWS / 4));
+        }
+        q.push(batch(1, 0, 1));
+        q.push(batch(2, 0, 1));
+        let first = q.lock().take_fair(0);
+        let order: Vec<(usize, u64)> = first.iter().map(|b| (b.team, b.tick)).collect();
+        assert_eq!(&order[..3], &[(0, 0), (1, 0), (2, 0)], "a tick of each team before team 0's second");
+        assert!(first.iter().map(rows).sum::<usize>() <= MAX_COMMIT_ROWS);
+        // What is put back comes first again, in order.
+        q.lock().put_back(first);
+        assert_eq!(q.lock().teams[0].batches.front().map(|b| b.tick), Some(0));
+    }
+
+    #[test]
+    fn closing_lets_producers_past_a_full_queue() {
+        let q = shared(1, 1);
+        q.push(batch(0, 1, 1));
+        q.lock().closing = true;
+        q.push(batch(0, 2, 1));
+        assert_eq!(q.lock().teams[0].batches.len(), 2);
+    }
+}
