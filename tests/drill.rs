@@ -841,13 +841,7 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
     assert_eq!(s, 200, "{body}");
     assert!(body.contains("\"findings\""), "{body}");
     // The hash in the standings is the hash of the team's whole log, as `icsdrill replay` prints.
-    use sha2::Digest as _;
-    let mut h = sha2::Sha256::new();
-    for e in drill.live("a").unwrap().events_since(0, usize::MAX, |_| true) {
-        h.update(e.to_json().as_bytes());
-        h.update(b"\n");
-    }
-    let hash: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let hash = icsdrill_engine::log_hash(&drill.live("a").unwrap().events_since(0, usize::MAX, |_| true));
     assert_eq!(rows.iter().find(|r| r["team"] == "a").unwrap()["replay_sha256"], hash.as_str());
     server.shutdown().await.unwrap();
 }

@@ -266,10 +266,15 @@ async fn one_teams_flood_never_delays_another_teams_acknowledgements() {
         flooded += n.unwrap();
     }
     acks.sort();
-    let p99 = acks[acks.len() * 99 / 100];
+    let (p90, max) = (acks[acks.len() * 9 / 10], acks[acks.len() - 1]);
     assert!(flooded > 10_000, "the flood ran: {flooded} requests");
-    // Generous bound for a shared 2-core machine; the benchmark measures the real figure.
-    assert!(p99 < Duration::from_secs(1), "blue's acknowledgements under red's flood: p99 {p99:?}");
+    // Generous bounds for a shared 2-core machine running the other tests at the same time (a
+    // flood that starved blue would hold every answer for seconds); benches/flood.rs measures
+    // the real figure on a quiet machine.
+    assert!(
+        p90 < Duration::from_secs(1) && max < Duration::from_secs(3),
+        "blue's acknowledgements under red's flood: p90 {p90:?}, max {max:?}: {acks:?}"
+    );
     server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -999,7 +1004,7 @@ fn judging_the_judged_events_is_judging_the_whole_log() {
                 team_id: "t".into(),
                 team_name: "t".into(),
                 level: s.meta.level,
-                date: "2026-12-01".into(),
+                date: "2026-12-01".parse().unwrap(),
                 seed: 5,
                 deadlines: None,
                 end_tick,

@@ -23,7 +23,7 @@ fn enterprise(id: &str, prefecture: &str, industry: &str, level: u8) -> Enterpri
         class: "networked_industrial".into(),
         level,
         verified_by: if level == 3 { "region" } else { "prefecture" }.into(),
-        verified_on: "2024-01-10".into(),
+        verified_on: "2024-01-10".parse().unwrap(),
         contact: String::new(),
         phone: String::new(),
         security_officer: String::new(),
@@ -51,7 +51,7 @@ fn cadence_by_level_across_year_boundaries_and_level_changes() {
         reg.activities.push(Activity {
             enterprise: id.into(),
             kind: "drill".into(),
-            date: "2025-10-26".into(),
+            date: "2025-10-26".parse().unwrap(),
             reference: String::new(),
         });
     }
@@ -66,7 +66,7 @@ fn cadence_by_level_across_year_boundaries_and_level_changes() {
     reg.activities.push(Activity {
         enterprise: "l3".into(),
         kind: "drill".into(),
-        date: "2025-12-31".into(),
+        date: "2025-12-31".parse().unwrap(),
         reference: String::new(),
     });
     assert!(!drill_due(&reg, "l3", "2026-12-31").overdue);
@@ -79,7 +79,7 @@ fn cadence_by_level_across_year_boundaries_and_level_changes() {
     reg.enterprises[1].level = 3;
     reg.level_changes.push(LevelChange {
         enterprise: "l2".into(),
-        date: "2026-06-01".into(),
+        date: "2026-06-01".parse().unwrap(),
         from: 2,
         to: 3,
         reason: "upgrade".into(),
@@ -89,7 +89,7 @@ fn cadence_by_level_across_year_boundaries_and_level_changes() {
     // A major change makes re-grading due within 30 working days, until a level change.
     reg.major_changes.push(MajorChange {
         enterprise: "l1".into(),
-        date: "2026-12-18".into(),
+        date: "2026-12-18".parse().unwrap(),
         note: "new DCS".into(),
     });
     let e = reg.enterprises.iter().find(|e| e.id == "l1").unwrap().clone();
@@ -104,7 +104,7 @@ fn cadence_by_level_across_year_boundaries_and_level_changes() {
     assert!(regrade(&reg, "2027-02-01").unwrap().overdue);
     reg.level_changes.push(LevelChange {
         enterprise: "l1".into(),
-        date: "2027-01-05".into(),
+        date: "2027-01-05".parse().unwrap(),
         from: 1,
         to: 2,
         reason: "re-graded".into(),
@@ -201,10 +201,10 @@ fn seeded_store(dir: &std::path::Path) -> SqliteStore {
                 enterprise("b", "karamay", "power", 2),
                 enterprise("c", "kashgar", "petrochemical", 1),
             ],
-            "2024-01-10",
+            parse("2024-01-10").unwrap(),
         )
         .unwrap();
-    let day_ms = |d: &str| parse(d).unwrap() * 86_400_000;
+    let day_ms = |d: &str| parse(d).unwrap().unix_ms();
     for (id, date, teams) in
         [("d2025", "2025-06-01", vec!["a", "b"]), ("d2026", "2026-06-01", vec!["a", "c"])]
     {
@@ -234,7 +234,7 @@ fn seeded_store(dir: &std::path::Path) -> SqliteStore {
                 .add_activity(&Activity {
                     enterprise: t.id.clone(),
                     kind: "drill".into(),
-                    date: date.into(),
+                    date: parse(date).unwrap(),
                     reference: id.into(),
                 })
                 .unwrap();

@@ -94,7 +94,7 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
         team_id: "dushanzi".into(),
         team_name: "独山子石化".into(),
         level: 3,
-        date: "2026-11-26".into(),
+        date: "2026-11-26".parse().unwrap(),
         seed: 1,
         deadlines: None,
         end_tick: None,
@@ -102,7 +102,7 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     let r = report::build(&s, sim.events(), true, ctx);
     assert!(r.objectives.iter().any(|o| o.rating == 'U'), "the idle team fails an objective");
     assert_eq!(r.plan.len(), r.findings.len());
-    assert!(r.plan.iter().all(|p| p.due.as_str() > "2026-11-26"), "{:?}", r.plan);
+    assert!(r.plan.iter().all(|p| p.due.to_string().as_str() > "2026-11-26"), "{:?}", r.plan);
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
     std::fs::create_dir_all(&out).unwrap();
     for lang in [Lang::Zh, Lang::En] {

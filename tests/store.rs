@@ -130,27 +130,30 @@ fn exercise(store: &mut dyn Store, p: &str) {
         class: "networked_industrial".into(),
         level: 2,
         verified_by: "prefecture".into(),
-        verified_on: "2025-01-01".into(),
+        verified_on: "2025-01-01".parse().unwrap(),
         contact: "王工".into(),
         phone: String::new(),
         security_officer: String::new(),
         scenarios: vec!["petrochem-tank-farm".into()],
     };
-    assert_eq!(store.import_enterprises(std::slice::from_ref(&e), "2025-01-01").unwrap(), 1);
+    assert_eq!(store.import_enterprises(std::slice::from_ref(&e), "2025-01-01".parse().unwrap()).unwrap(), 1);
     let up = Enterprise { level: 3, verified_by: "region".into(), ..e.clone() };
-    assert_eq!(store.import_enterprises(std::slice::from_ref(&up), "2026-01-01").unwrap(), 0);
+    assert_eq!(
+        store.import_enterprises(std::slice::from_ref(&up), "2026-01-01".parse().unwrap()).unwrap(),
+        0
+    );
     store
         .add_activity(&Activity {
             enterprise: e.id.clone(),
             kind: "drill".into(),
-            date: "2026-03-01".into(),
+            date: "2026-03-01".parse().unwrap(),
             reference: drill.clone(),
         })
         .unwrap();
     store
         .add_major_change(&MajorChange {
             enterprise: e.id.clone(),
-            date: "2026-05-01".into(),
+            date: "2026-05-01".parse().unwrap(),
             note: "新装置".into(),
         })
         .unwrap();
@@ -167,7 +170,7 @@ fn exercise(store: &mut dyn Store, p: &str) {
             &up,
             &icsdrill::governance::registry::LevelChange {
                 enterprise: e.id.clone(),
-                date: "2026-06-01".into(),
+                date: "2026-06-01".parse().unwrap(),
                 from: 3,
                 to: 3,
                 reason: "复核".into(),

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use icsdrill_engine::{EventKind, Scenario, Sim, SimEvent, SimInput, TimedInput};
-use sha2::{Digest, Sha256};
 
 /// Loads a built-in scenario, failing the test with its errors.
 #[track_caller]
@@ -19,9 +18,9 @@ pub(crate) fn run(scenario: &Arc<Scenario>, seed: u64, seconds: f64, inputs: &[T
     sim
 }
 
-/// SHA-256 of the log as JSON Lines, in hex.
+/// SHA-256 of the log as JSON Lines, in hex (the engine's replay contract).
 pub(crate) fn log_hash(sim: &Sim) -> String {
-    Sha256::digest(sim.events_jsonl().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    icsdrill_engine::log_hash(sim.events())
 }
 
 /// A register write from the engineering workstation.

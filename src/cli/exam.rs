@@ -71,10 +71,8 @@ fn key_dir(at: &Location) -> Result<PathBuf> {
 pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
     match cmd {
         ExamCmd::Run { trainee, name, cohort, scenario, seed, inputs, out, lang } => {
-            if trainee.is_empty()
-                || !trainee.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                bail!("trainee id `{trainee}` must be letters, digits, `-` or `_`");
+            if !icsdrill_drill::vocab::valid_team_id(&trainee) {
+                bail!("trainee id `{trainee}` must be 1-32 letters, digits, `-` or `_`");
             }
             let (base, source) = load_scenario_source(&scenario)?;
             let text = std::fs::read_to_string(&inputs)

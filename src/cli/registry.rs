@@ -146,7 +146,7 @@ fn open(at: &Location) -> Result<Box<dyn Store>> {
     at.create()
 }
 
-fn day(arg: Option<&str>) -> Result<i64> {
+fn day(arg: Option<&str>) -> Result<dates::Day> {
     match arg {
         Some(d) => dates::parse(d),
         None => Ok(dates::today()),
@@ -171,7 +171,7 @@ fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
 pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
     match cmd {
         RegistryCmd::Import { file, date } => {
-            let date = dates::civil(day(date.as_deref())?);
+            let date = day(date.as_deref())?;
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let rows = if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx")) {
                 registry::xlsx_rows(&bytes)?
@@ -181,7 +181,7 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
             match registry::validate_rows(&rows) {
                 Ok(list) => {
                     let mut store = open(at)?;
-                    let new = store.import_enterprises(&list, &date)?;
+                    let new = store.import_enterprises(&list, date)?;
                     println!("imported {} enterprises ({new} new, {} updated)", list.len(), list.len() - new);
                     Ok(ExitCode::SUCCESS)
                 }
@@ -244,7 +244,7 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
             if !store.registry()?.enterprises.iter().any(|e| e.id == enterprise) {
                 bail!("no enterprise `{enterprise}` in the registry");
             }
-            let date = dates::civil(day(date.as_deref())?);
+            let date = day(date.as_deref())?;
             store.add_activity(&Activity { enterprise, kind, date, reference })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -257,12 +257,12 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
             let Some(old) = reg.enterprises.iter().find(|e| e.id == enterprise) else {
                 bail!("no enterprise `{enterprise}` in the registry");
             };
-            let date = dates::civil(day(date.as_deref())?);
+            let date = day(date.as_deref())?;
             let verified_by = if level == 3 { "region" } else { "prefecture" };
             let e = registry::Enterprise {
                 level,
                 verified_by: verified_by.into(),
-                verified_on: date.clone(),
+                verified_on: date,
                 ..old.clone()
             };
             let change = registry::LevelChange {
@@ -281,7 +281,7 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
             if !store.registry()?.enterprises.iter().any(|e| e.id == enterprise) {
                 bail!("no enterprise `{enterprise}` in the registry");
             }
-            let date = dates::civil(day(date.as_deref())?);
+            let date = day(date.as_deref())?;
             store.add_major_change(&MajorChange { enterprise, date, note })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -298,12 +298,16 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
         RegistryCmd::Plan { year } => {
             let reg = open(at)?.registry()?;
             let rules = CadenceRules::defaults();
-            let end = dates::days_from_civil(year, 12, 31);
+            let year = i16::try_from(year)
+                .ok()
+                .filter(|y| (1900..=2999).contains(y))
+                .context("a year from 1900 to 2999")?;
+            let end = dates::Day::ymd(year, 12, 31)?;
             let mut by_scenario: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for e in &reg.enterprises {
                 let due = registry::cadence(e, &reg, &rules, end);
                 let Some(d) = due.iter().find(|d| d.kind == "drill") else { continue };
-                if !d.binding || dates::parse(&d.next_due)? > end {
+                if !d.binding || d.next_due > end {
                     continue;
                 }
                 let scenario =

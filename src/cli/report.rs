@@ -52,7 +52,7 @@ pub(crate) fn run(
             team_id: info.id.clone(),
             team_name: info.name.clone(),
             level: loaded.scenario.meta.level,
-            date: report::civil(report::day_of_ms(record.created_ms)),
+            date: icsdrill::governance::dates::day_of_ms(record.created_ms),
             seed: record.seed,
             deadlines,
             end_tick: None,

@@ -638,7 +638,7 @@ fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
                 store.add_activity(&icsdrill::governance::registry::Activity {
                     enterprise: team.clone(),
                     kind: "drill".into(),
-                    date: icsdrill::governance::dates::civil(icsdrill::governance::dates::today()),
+                    date: icsdrill::governance::dates::today(),
                     reference: id.clone(),
                 })?;
             }
@@ -677,36 +677,21 @@ async fn certify(
     let (events, end) = drill.judged_log(trainee).context("the exam's trainee has no range")?;
     let grade = icsdrill_judge::exam::grade_at(&scenario, &events, scenario.exam.pass, end);
     let info = drill.info();
-    let name = info.teams.first().map_or(trainee.to_string(), |t| t.name.clone());
-    let body = icsdrill::governance::cert::CertBody {
-        version: 1,
-        trainee: trainee.to_string(),
-        name: name.clone(),
+    let candidate = icsdrill::governance::exam::Trainee {
+        id: trainee.to_string(),
+        name: info.teams.first().map_or(trainee.to_string(), |t| t.name.clone()),
         cohort: String::new(),
-        exam: info.scenario.split('~').next().unwrap_or_default().to_string(),
+    };
+    let sitting = icsdrill::governance::exam::Sitting {
+        trainee: &candidate,
+        exam: info.scenario.split('~').next().unwrap_or_default(),
         variant_seed: drill.variant_seed().unwrap_or_default(),
-        date: icsdrill::governance::dates::civil(icsdrill::governance::dates::today()),
-        areas: grade.areas.iter().map(|a| (a.area.to_string(), a.points, a.max)).collect(),
-        total: grade.total,
-        max: grade.max,
-        result: if grade.passed { "pass" } else { "fail" }.into(),
-        safety_violation: grade.safety_violation.clone(),
-        drill: drill.id.clone(),
+        date: icsdrill::governance::dates::today(),
+        drill: &drill.id,
         replay_hash: drill.log_hash(trainee).unwrap_or_default(),
     };
     let key_dir = icsdrill::store::data_dir(args.data_dir.as_deref())?;
-    let cert = icsdrill::governance::cert::sign(body, &icsdrill::governance::cert::signing_key(&key_dir)?)?;
-    let record = icsdrill::store::ExamRecord {
-        drill: drill.id.clone(),
-        trainee: trainee.to_string(),
-        name,
-        cohort: String::new(),
-        date: cert.body.date.clone(),
-        total: grade.total,
-        max: grade.max,
-        passed: grade.passed,
-        certificate: serde_json::to_string(&cert)?,
-    };
+    let (cert, record) = icsdrill::governance::exam::certificate(&sitting, &grade, &key_dir)?;
     // Recorded first: an exam already certified is not certified again (nor its files
     // overwritten).
     let db = db.clone();

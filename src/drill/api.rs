@@ -133,7 +133,7 @@ impl DrillApi for Drill {
             team_id: t.info.id.clone(),
             team_name: t.info.name.clone(),
             level: self.scenario.meta.level,
-            date: crate::governance::dates::civil(crate::governance::dates::today()),
+            date: crate::governance::dates::today(),
             seed: t.live.seed,
             deadlines: None,
             end_tick: Some(end),

@@ -27,7 +27,7 @@ pub struct CertBody {
     /// The trainee's variant seed.
     pub variant_seed: u64,
     /// Date, YYYY-MM-DD.
-    pub date: String,
+    pub date: crate::governance::dates::Day,
     /// (area, points, max) per skill area.
     pub areas: Vec<(String, f64, f64)>,
     /// Total points.
@@ -128,7 +128,7 @@ pub fn verify_signature(cert: &Certificate) -> Result<()> {
 /// The certificate as printable HTML.
 pub fn html(c: &Certificate, zh: bool) -> String {
     let b = &c.body;
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let esc = icsdrill_web::escape_html;
     let (title, passed, failed) = if zh {
         ("工业互联网安全工程师能力考核证书", "通过", "未通过")
     } else {

@@ -1,103 +1,167 @@
-//! Calendar dates as Unix day numbers (days since 1970-01-01), without a date library: the
-//! registry's cadence, rectification deadlines and report dates need only days, months and
-//! working days.
+//! Calendar dates: `Day`, a civil date (jiff) in the organiser's zone. The region's drills,
+//! cadence, rectification deadlines and report dates are days; "today" is the organiser's
+//! date in Beijing time (`Asia/Shanghai`, the programme's official time), not UTC's, so a
+//! drill run after midnight in Xinjiang is dated that day.
+
+use std::fmt;
 
 use anyhow::{Result, bail};
+use jiff::civil::{Date, Weekday};
+use jiff::{ToSpan as _, tz::TimeZone};
+use serde::{Deserialize, Serialize};
 
-/// `YYYY-MM-DD` of a Unix day number (proleptic Gregorian; H. Hinnant's algorithm).
-pub fn civil(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+/// The organiser's time zone.
+pub const ZONE: &str = "Asia/Shanghai";
+
+/// A calendar day, written `YYYY-MM-DD` in files, the database and JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Day(pub Date);
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
 }
 
-/// Unix day of a Unix millisecond time.
-pub fn day_of_ms(ms: i64) -> i64 {
-    ms.div_euclid(86_400_000)
+impl PartialEq<&str> for Day {
+    fn eq(&self, other: &&str) -> bool {
+        parse(other).is_ok_and(|d| d == *self)
+    }
 }
 
-/// Unix day number of a civil date.
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+impl PartialEq<str> for Day {
+    fn eq(&self, other: &str) -> bool {
+        parse(other).is_ok_and(|d| d == *self)
+    }
 }
 
-/// Parses `YYYY-MM-DD` into a Unix day, rejecting impossible dates.
-pub fn parse(s: &str) -> Result<i64> {
-    let parts: Vec<&str> = s.trim().split('-').collect();
-    let [y, m, d] = parts[..] else { bail!("`{s}` is not a date (YYYY-MM-DD)") };
-    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<i64>(), d.parse::<i64>()) else {
+impl std::str::FromStr for Day {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Day> {
+        parse(s)
+    }
+}
+
+impl Day {
+    /// Unix milliseconds at the start of this day in the organiser's zone.
+    pub fn unix_ms(self) -> i64 {
+        self.0.to_zoned(zone()).map(|z| z.timestamp().as_millisecond()).unwrap_or(0)
+    }
+
+    /// The day of a date.
+    pub fn ymd(year: i16, month: i8, day: i8) -> Result<Day> {
+        Ok(Day(Date::new(year, month, day)?))
+    }
+
+    /// The year.
+    pub fn year(self) -> i16 {
+        self.0.year()
+    }
+
+    /// This day plus `months` calendar months (the day of month clamped: Jan 31 + 1 month =
+    /// Feb 28/29).
+    pub fn add_months(self, months: i64) -> Day {
+        Day(self.0.saturating_add((months as i32).months()))
+    }
+
+    /// This day plus `days` days.
+    pub fn add_days(self, days: i64) -> Day {
+        Day(self.0.saturating_add((days as i32).days()))
+    }
+
+    /// This day plus `n` working days (Monday to Friday; public holidays are not modelled).
+    pub fn add_working_days(self, n: i64) -> Day {
+        let mut d = self.0;
+        let mut left = n;
+        while left > 0 {
+            d = d.tomorrow().unwrap_or(d);
+            if !matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday) {
+                left -= 1;
+            }
+        }
+        Day(d)
+    }
+}
+
+/// Parses `YYYY-MM-DD`, rejecting impossible dates (and years outside 1900-2999).
+pub fn parse(s: &str) -> Result<Day> {
+    let t = s.trim();
+    let ok = t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-';
+    let Ok(d) = t.parse::<Date>() else {
+        if ok && t.split('-').all(|p| p.chars().all(|c| c.is_ascii_digit())) {
+            bail!("`{s}` is not a valid date");
+        }
         bail!("`{s}` is not a date (YYYY-MM-DD)");
     };
-    if !(1900..=2999).contains(&y) || !(1..=12).contains(&m) || d < 1 || d > month_days(y, m) {
-        bail!("`{s}` is not a valid date");
+    if !ok || !(1900..=2999).contains(&d.year()) {
+        bail!("`{s}` is not a date (YYYY-MM-DD)");
     }
-    Ok(days_from_civil(y, m, d))
+    Ok(Day(d))
 }
 
-fn leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+fn zone() -> TimeZone {
+    TimeZone::get(ZONE).unwrap_or(TimeZone::UTC)
 }
 
-fn month_days(y: i64, m: i64) -> i64 {
-    match m {
-        2 if leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+/// The organiser's day of a Unix millisecond time.
+pub fn day_of_ms(ms: i64) -> Day {
+    let ts = jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    Day(ts.to_zoned(zone()).date())
 }
 
-/// The year, month and day of a Unix day.
-pub fn ymd(day: i64) -> (i64, i64, i64) {
-    let s = civil(day);
-    let p: Vec<i64> = s.split('-').map(|x| x.parse().unwrap_or(0)).collect();
-    (p[0], p[1], p[2])
-}
-
-/// `day` plus `months` calendar months (the day of month clamped: Jan 31 + 1 month = Feb 28/29).
-pub fn add_months(day: i64, months: i64) -> i64 {
-    let (y, m, d) = ymd(day);
-    let total = y * 12 + (m - 1) + months;
-    let (ny, nm) = (total.div_euclid(12), total.rem_euclid(12) + 1);
-    days_from_civil(ny, nm, d.min(month_days(ny, nm)))
-}
-
-/// `day` plus `n` working days (Monday to Friday; public holidays are not modelled).
-pub fn add_working_days(day: i64, n: i64) -> i64 {
-    let mut d = day;
-    let mut left = n;
-    while left > 0 {
-        d += 1;
-        // 1970-01-01 was a Thursday: weekday 0 = Monday.
-        let weekday = (d + 3).rem_euclid(7);
-        if weekday < 5 {
-            left -= 1;
-        }
-    }
-    d
-}
-
-/// Today (UTC) as a Unix day.
-pub fn today() -> i64 {
+/// Today, the organiser's date.
+pub fn today() -> Day {
     day_of_ms(now_ms())
 }
 
 /// Unix milliseconds now (the wall clock of the live parts; the simulation never reads it).
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    jiff::Timestamp::now().as_millisecond()
+}
+
+impl rusqlite::types::ToSql for Day {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.to_string()))
+    }
+}
+
+impl rusqlite::types::FromSql for Day {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let s = value.as_str()?;
+        parse(s).map_err(|e| rusqlite::types::FromSqlError::Other(e.into()))
+    }
+}
+
+impl postgres::types::ToSql for Day {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        self.to_string().to_sql(ty, out)
+    }
+
+    fn accepts(ty: &postgres::types::Type) -> bool {
+        <String as postgres::types::ToSql>::accepts(ty)
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+impl<'a> postgres::types::FromSql<'a> for Day {
+    fn from_sql(
+        ty: &postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Day, Box<dyn std::error::Error + Sync + Send>> {
+        let s = <&str as postgres::types::FromSql>::from_sql(ty, raw)?;
+        Ok(parse(s)?)
+    }
+
+    fn accepts(ty: &postgres::types::Type) -> bool {
+        <&str as postgres::types::FromSql>::accepts(ty)
+    }
 }
 
 #[cfg(test)]
@@ -107,14 +171,27 @@ mod tests {
     #[test]
     fn dates_round_trip_and_months_clamp() {
         for s in ["1970-01-01", "2000-02-29", "2026-11-26", "2027-12-31"] {
-            assert_eq!(civil(parse(s).unwrap()), s);
+            assert_eq!(parse(s).unwrap().to_string(), s);
         }
-        assert_eq!(civil(add_months(parse("2026-01-31").unwrap(), 1)), "2026-02-28");
-        assert_eq!(civil(add_months(parse("2027-12-15").unwrap(), 13)), "2029-01-15");
-        assert_eq!(civil(add_months(parse("2028-02-29").unwrap(), 12)), "2029-02-28");
+        let p = |s: &str| parse(s).unwrap();
+        assert_eq!(p("2026-01-31").add_months(1), "2026-02-28");
+        assert_eq!(p("2027-12-15").add_months(13), "2029-01-15");
+        assert_eq!(p("2028-02-29").add_months(12), "2029-02-28");
         assert!(parse("2026-02-30").is_err() && parse("2026-13-01").is_err() && parse("26-1-1x").is_err());
+        assert!(parse("2026-02-30").unwrap_err().to_string().contains("not a valid date"));
         // Friday 2026-11-27 + 1 working day = Monday 2026-11-30.
-        assert_eq!(civil(add_working_days(parse("2026-11-27").unwrap(), 1)), "2026-11-30");
-        assert_eq!(civil(add_working_days(parse("2026-11-26").unwrap(), 30)), "2027-01-07");
+        assert_eq!(p("2026-11-27").add_working_days(1), "2026-11-30");
+        assert_eq!(p("2026-11-26").add_working_days(30), "2027-01-07");
+    }
+
+    #[test]
+    fn the_organisers_day_is_beijing_times() {
+        // 2026-12-01 17:30 UTC is 01:30 on 2 December in Beijing (and in Xinjiang).
+        let ms = jiff::Timestamp::from_second(1_796_146_200).unwrap().as_millisecond();
+        assert_eq!(day_of_ms(ms), "2026-12-02");
+        assert_eq!(serde_json::to_string(&day_of_ms(ms)).unwrap(), "\"2026-12-02\"");
+        let day = parse("2026-12-02").unwrap();
+        assert_eq!(day_of_ms(day.unix_ms()), day);
+        assert_eq!(day_of_ms(day.unix_ms() - 1), "2026-12-01");
     }
 }

@@ -12,6 +12,7 @@ use icsdrill_judge::exam::{self, Grade};
 use sha2::{Digest, Sha256};
 
 use crate::governance::cert::{self, CertBody, Certificate};
+use crate::governance::dates::Day;
 use crate::store::{Batch, DrillRecord, ExamRecord, Store, TeamRecord};
 
 /// A trainee's variant seed: keyed with this installation's signing key (created on first
@@ -37,14 +38,60 @@ pub struct Trainee {
     pub cohort: String,
 }
 
-/// SHA-256 of an event log as JSON lines (the hash `icsdrill replay` prints).
+/// One graded sitting of an exam: what its certificate names.
+#[derive(Debug)]
+pub struct Sitting<'a> {
+    /// Who sat it.
+    pub trainee: &'a Trainee,
+    /// The exam's (base scenario's) id.
+    pub exam: &'a str,
+    /// The trainee's variant seed.
+    pub variant_seed: u64,
+    /// The day it was sat.
+    pub date: Day,
+    /// The drill that recorded it.
+    pub drill: &'a str,
+    /// The hash of the trainee's event log (`icsdrill replay` prints it).
+    pub replay_hash: String,
+}
+
+/// Signs the certificate of a graded sitting with the key in `key_dir`; returns it with the
+/// exam's record for the store.
+pub fn certificate(s: &Sitting<'_>, grade: &Grade, key_dir: &Path) -> Result<(Certificate, ExamRecord)> {
+    let body = CertBody {
+        version: 1,
+        trainee: s.trainee.id.clone(),
+        name: s.trainee.name.clone(),
+        cohort: s.trainee.cohort.clone(),
+        exam: s.exam.to_string(),
+        variant_seed: s.variant_seed,
+        date: s.date,
+        areas: grade.areas.iter().map(|a| (a.area.to_string(), a.points, a.max)).collect(),
+        total: grade.total,
+        max: grade.max,
+        result: if grade.passed { "pass" } else { "fail" }.into(),
+        safety_violation: grade.safety_violation.clone(),
+        drill: s.drill.to_string(),
+        replay_hash: s.replay_hash.clone(),
+    };
+    let cert = cert::sign(body, &cert::signing_key(key_dir)?)?;
+    let record = ExamRecord {
+        drill: s.drill.to_string(),
+        trainee: s.trainee.id.clone(),
+        name: s.trainee.name.clone(),
+        cohort: s.trainee.cohort.clone(),
+        date: s.date,
+        total: grade.total,
+        max: grade.max,
+        passed: grade.passed,
+        certificate: serde_json::to_string(&cert)?,
+    };
+    Ok((cert, record))
+}
+
+/// SHA-256 of a headless run's whole event log (the hash `icsdrill replay` prints).
 pub fn log_hash(sim: &Sim) -> String {
-    let mut h = Sha256::new();
-    for e in sim.events() {
-        h.update(e.to_json().as_bytes());
-        h.update(b"\n");
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    icsdrill_engine::log_hash(sim.events())
 }
 
 /// Runs an exam headless: the trainee's `inputs` (in the variant's names) against the variant
@@ -111,34 +158,16 @@ pub fn run_headless(
     }
     store.append(&id, &teams, &batches)?;
     let grade = exam::grade(&variant, sim.events(), variant.exam.pass);
-    let body = CertBody {
-        version: 1,
-        trainee: trainee.id.clone(),
-        name: trainee.name.clone(),
-        cohort: trainee.cohort.clone(),
-        exam: base.id.clone(),
+    let sitting = Sitting {
+        trainee,
+        exam: &base.id,
         variant_seed: seed,
-        date: crate::governance::dates::civil(crate::governance::dates::day_of_ms(now_ms)),
-        areas: grade.areas.iter().map(|a| (a.area.to_string(), a.points, a.max)).collect(),
-        total: grade.total,
-        max: grade.max,
-        result: if grade.passed { "pass" } else { "fail" }.into(),
-        safety_violation: grade.safety_violation.clone(),
-        drill: id.clone(),
+        date: crate::governance::dates::day_of_ms(now_ms),
+        drill: &id,
         replay_hash: log_hash(&sim),
     };
-    let cert = cert::sign(body, &cert::signing_key(key_dir)?)?;
-    store.save_exam(&ExamRecord {
-        drill: id,
-        trainee: trainee.id.clone(),
-        name: trainee.name.clone(),
-        cohort: trainee.cohort.clone(),
-        date: cert.body.date.clone(),
-        total: grade.total,
-        max: grade.max,
-        passed: grade.passed,
-        certificate: serde_json::to_string(&cert)?,
-    })?;
+    let (cert, record) = certificate(&sitting, &grade, key_dir)?;
+    store.save_exam(&record)?;
     Ok((grade, cert))
 }
 
@@ -173,7 +202,7 @@ pub fn installation_key(key_dir: &Path) -> Option<String> {
         return None;
     }
     let key = cert::signing_key(key_dir).ok()?;
-    Some(key.verifying_key().as_bytes().iter().map(|b| format!("{b:02x}")).collect())
+    Some(icsdrill_engine::hex(key.verifying_key().as_bytes()))
 }
 
 /// A cohort's results as table rows (for CSV, xlsx and the trainer view's export).
@@ -187,7 +216,7 @@ pub fn cohort_rows(store: &dyn Store, cohort: Option<&str>) -> Result<(Vec<&'sta
                 e.cohort,
                 e.trainee,
                 e.name,
-                e.date,
+                e.date.to_string(),
                 format!("{:.1}", e.total),
                 format!("{:.0}", e.max),
                 if e.passed { "pass" } else { "fail" }.into(),

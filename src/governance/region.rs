@@ -6,16 +6,17 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use icsdrill_web::region::{RegionApi, RegionRole};
 
+use crate::governance::dates::{Day, day_of_ms};
 use crate::governance::registry::{self, CadenceRules, DrillResult, Rollup};
 use crate::store::{Database, Store};
 
-/// The roll-up on `today` (a Unix day), for one prefecture or the whole region.
-pub fn rollup_from(store: &dyn Store, today: i64, scope: Option<&str>) -> Result<Rollup> {
+/// The roll-up on `today`, for one prefecture or the whole region.
+pub fn rollup_from(store: &dyn Store, today: Day, scope: Option<&str>) -> Result<Rollup> {
     let reg = store.registry()?;
     let findings = store.all_findings()?;
     let drills = store.drills()?;
-    let drill_days: BTreeMap<String, i64> =
-        drills.iter().map(|d| (d.id.clone(), crate::governance::dates::day_of_ms(d.created_ms))).collect();
+    let drill_days: BTreeMap<String, Day> =
+        drills.iter().map(|d| (d.id.clone(), day_of_ms(d.created_ms))).collect();
     // Each enterprise's latest drill (drills come newest first) with a stored score.
     let mut results: BTreeMap<String, DrillResult> = BTreeMap::new();
     for d in &drills {
@@ -25,7 +26,7 @@ pub fn rollup_from(store: &dyn Store, today: i64, scope: Option<&str>) -> Result
                 continue;
             }
             if let Some((score, _)) = store.score(&d.id, &t.id)? {
-                let date = crate::governance::dates::civil(crate::governance::dates::day_of_ms(d.created_ms));
+                let date = day_of_ms(d.created_ms);
                 results.insert(t.id.clone(), DrillResult { drill: d.id.clone(), date, score });
             }
         }

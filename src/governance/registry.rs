@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::governance::dates;
+use crate::governance::dates::{self, Day};
 use crate::store::TrackedFinding;
 
 /// A prefecture-level division (地州市).
@@ -72,7 +72,7 @@ pub struct Enterprise {
     /// `region` (level 3) or `prefecture` (levels 1-2).
     pub verified_by: String,
     /// When the level was verified.
-    pub verified_on: String,
+    pub verified_on: Day,
     /// Contact person.
     pub contact: String,
     /// Contact phone.
@@ -91,7 +91,7 @@ pub struct Activity {
     /// One of `ACTIVITIES`.
     pub kind: String,
     /// Date.
-    pub date: String,
+    pub date: Day,
     /// A drill id, a report number...
     pub reference: String,
 }
@@ -102,7 +102,7 @@ pub struct LevelChange {
     /// Enterprise id.
     pub enterprise: String,
     /// Date.
-    pub date: String,
+    pub date: Day,
     /// Level before (0: newly registered).
     pub from: u8,
     /// Level after.
@@ -117,7 +117,7 @@ pub struct MajorChange {
     /// Enterprise id.
     pub enterprise: String,
     /// Date.
-    pub date: String,
+    pub date: Day,
     /// What changed.
     pub note: String,
 }
@@ -208,10 +208,7 @@ pub fn validate_rows(rows: &[Vec<String>]) -> Result<Vec<Enterprise>, Vec<RowErr
         let mut err =
             |c: &str, m: String| errors.push(RowError { row: rownum, column: c.into(), message: m });
         let id = cell("id");
-        if id.is_empty()
-            || id.len() > 32
-            || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if !icsdrill_drill::vocab::valid_team_id(&id) {
             err("id", format!("`{id}` must be 1-32 letters, digits, `-` or `_`"));
         } else if out.iter().any(|e| e.id == id) {
             err("id", format!("duplicate id `{id}`"));
@@ -250,10 +247,13 @@ pub fn validate_rows(rows: &[Vec<String>]) -> Result<Vec<Enterprise>, Vec<RowErr
                 format!("a level {level} enterprise is verified by the {expected}, not `{verified_by}`"),
             );
         }
-        let verified_on = cell("verified_on");
-        if let Err(e) = dates::parse(&verified_on) {
-            err("verified_on", e.to_string());
-        }
+        let verified_on = match dates::parse(&cell("verified_on")) {
+            Ok(d) => d,
+            Err(e) => {
+                err("verified_on", e.to_string());
+                dates::today()
+            }
+        };
         let scenarios: Vec<String> = cell("scenarios")
             .split([';', ','])
             .map(|s| s.trim().to_string())
@@ -321,7 +321,7 @@ fn row_of(e: &Enterprise) -> Vec<String> {
         e.class.clone(),
         e.level.to_string(),
         e.verified_by.clone(),
-        e.verified_on.clone(),
+        e.verified_on.to_string(),
         e.contact.clone(),
         e.phone.clone(),
         e.security_officer.clone(),
@@ -397,59 +397,44 @@ pub struct Due {
     /// `drill`, `compliance_test`, `risk_assessment` or `regrade`.
     pub kind: String,
     /// Last done.
-    pub last: Option<String>,
+    pub last: Option<Day>,
     /// Next due.
-    pub next_due: String,
+    pub next_due: Day,
     /// Past due today.
     pub overdue: bool,
     /// An obligation (false: guidance for level 1).
     pub binding: bool,
 }
 
-/// Each obligation of `e` on `today` (a Unix day): last done, next due, overdue. Never done
-/// counts from the date the level was verified.
-pub fn cadence(e: &Enterprise, reg: &Registry, rules: &CadenceRules, today: i64) -> Vec<Due> {
-    let verified = dates::parse(&e.verified_on).unwrap_or(today);
+/// Each obligation of `e` on `today`: last done, next due, overdue. Never done counts from
+/// the date the level was verified.
+pub fn cadence(e: &Enterprise, reg: &Registry, rules: &CadenceRules, today: Day) -> Vec<Due> {
+    let verified = e.verified_on;
     let mut out = Vec::new();
     for kind in ACTIVITIES {
-        let last = reg
-            .activities
-            .iter()
-            .filter(|a| a.enterprise == e.id && a.kind == kind)
-            .filter_map(|a| dates::parse(&a.date).ok())
-            .max();
+        let last =
+            reg.activities.iter().filter(|a| a.enterprise == e.id && a.kind == kind).map(|a| a.date).max();
         let (months, binding) = rules.months(e.level, kind);
-        let next = dates::add_months(last.unwrap_or(verified), months);
+        let next = last.unwrap_or(verified).add_months(months);
         out.push(Due {
             enterprise: e.id.clone(),
             kind: kind.into(),
-            last: last.map(dates::civil),
-            next_due: dates::civil(next),
+            last,
+            next_due: next,
             overdue: today > next,
             binding,
         });
     }
     // Re-grading after the latest major change, unless a level change was recorded since.
-    if let Some(m) = reg
-        .major_changes
-        .iter()
-        .filter(|m| m.enterprise == e.id)
-        .filter_map(|m| dates::parse(&m.date).ok())
-        .max()
-    {
-        let regraded = reg
-            .level_changes
-            .iter()
-            .filter(|c| c.enterprise == e.id)
-            .filter_map(|c| dates::parse(&c.date).ok())
-            .any(|d| d >= m);
+    if let Some(m) = reg.major_changes.iter().filter(|m| m.enterprise == e.id).map(|m| m.date).max() {
+        let regraded = reg.level_changes.iter().filter(|c| c.enterprise == e.id).any(|c| c.date >= m);
         if !regraded {
-            let due = dates::add_working_days(m, rules.regrade_working_days);
+            let due = m.add_working_days(rules.regrade_working_days);
             out.push(Due {
                 enterprise: e.id.clone(),
                 kind: "regrade".into(),
                 last: None,
-                next_due: dates::civil(due),
+                next_due: due,
                 overdue: today > due,
                 binding: true,
             });
@@ -598,7 +583,7 @@ pub struct DrillResult {
     /// Drill id.
     pub drill: String,
     /// Date.
-    pub date: String,
+    pub date: Day,
     /// Score.
     pub score: f64,
 }
@@ -660,7 +645,7 @@ pub struct YearRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rollup {
     /// As of.
-    pub today: String,
+    pub today: Day,
     /// The scope: a prefecture code, or the region.
     pub scope: String,
     /// Region (or scope) totals.
@@ -682,15 +667,15 @@ fn severity_index(s: &str) -> usize {
     }
 }
 
-/// Rolls the registry up on `today`; `drill_days` gives each drill id's date (Unix day),
+/// Rolls the registry up on `today`; `drill_days` gives each drill id's date,
 /// `results` each enterprise's latest drill result; `scope` limits it to one prefecture.
 pub fn rollup(
     reg: &Registry,
     findings: &[TrackedFinding],
-    drill_days: &BTreeMap<String, i64>,
+    drill_days: &BTreeMap<String, Day>,
     results: &BTreeMap<String, DrillResult>,
     rules: &CadenceRules,
-    today: i64,
+    today: Day,
     scope: Option<&str>,
 ) -> Rollup {
     let mut enterprises = Vec::new();
@@ -704,19 +689,17 @@ pub fn rollup(
             t.drills_on_time = usize::from(!d.overdue);
         }
         for a in reg.activities.iter().filter(|a| a.enterprise == e.id && a.kind == "drill") {
-            if let Ok(d) = dates::parse(&a.date) {
-                years.entry(dates::ymd(d).0).or_default().drills += 1;
-            }
+            years.entry(i64::from(a.date.year())).or_default().drills += 1;
         }
         for f in findings.iter().filter(|f| f.enterprise == e.id) {
             let first = drill_days.get(&f.first_drill).copied();
             if let Some(d) = first {
-                years.entry(dates::ymd(d).0).or_default().findings += 1;
+                years.entry(i64::from(d.year())).or_default().findings += 1;
             }
             if f.status == "verified" {
                 t.verified_findings += 1;
                 if let Some(d) = drill_days.get(&f.last_drill) {
-                    years.entry(dates::ymd(*d).0).or_default().verified += 1;
+                    years.entry(i64::from(d.year())).or_default().verified += 1;
                 }
                 continue;
             }
@@ -725,7 +708,7 @@ pub fn rollup(
                 .ok()
                 .and_then(|v| v["deadline_days"].as_i64())
                 .unwrap_or(0);
-            if first.is_some_and(|d| today > d + days) {
+            if first.is_some_and(|d| today > d.add_days(days)) {
                 t.overdue_rectifications += 1;
             }
         }
@@ -753,14 +736,7 @@ pub fn rollup(
         totals.add(&pt);
         prefectures.push(PrefectureRow { prefecture: p.clone(), totals: pt, industries });
     }
-    Rollup {
-        today: dates::civil(today),
-        scope: scope.unwrap_or("region").to_string(),
-        totals,
-        prefectures,
-        enterprises,
-        years,
-    }
+    Rollup { today, scope: scope.unwrap_or("region").to_string(), totals, prefectures, enterprises, years }
 }
 
 fn prefectures_list() -> &'static [Prefecture] {

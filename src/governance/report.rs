@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-pub use crate::governance::dates::{civil, day_of_ms, days_from_civil};
+use crate::governance::dates::Day;
 use anyhow::Result;
 use icsdrill_engine::scenario::Text;
 use icsdrill_engine::{EventKind, Scenario, SimEvent, SimInput};
@@ -92,7 +92,7 @@ pub struct Context {
     /// Enterprise security level (deadlines follow it).
     pub level: u8,
     /// Date of the drill, `YYYY-MM-DD`.
-    pub date: String,
+    pub date: Day,
     /// Seed.
     pub seed: u64,
     /// Rectification deadlines, when not the level's defaults.
@@ -142,9 +142,9 @@ pub struct PlanRow {
     /// Responsible role.
     pub owner: Text,
     /// Start date.
-    pub start: String,
+    pub start: Day,
     /// Completion due.
-    pub due: String,
+    pub due: Day,
     /// 重大 / 一般.
     pub grade: Text,
 }
@@ -176,10 +176,6 @@ pub struct Report {
     pub plan: Vec<PlanRow>,
 }
 
-fn t(en: impl Into<String>, zh: impl Into<String>) -> Text {
-    Text { en: en.into(), zh: zh.into() }
-}
-
 fn rating(points: f64, max: f64) -> char {
     let f = if max > 0.0 { points / max } else { 1.0 };
     match f {
@@ -206,11 +202,11 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                     .as_ref()
                     .and_then(|p| p.steps.iter().find(|x| x.id == *step))
                     .map(|x| x.name.clone());
-                let name = name.unwrap_or_else(|| t(step.clone(), step.clone()));
+                let name = name.unwrap_or_else(|| Text::new(step.clone(), step.clone()));
                 let r = reason.map(|r| format!(" ({r:?})")).unwrap_or_default();
                 (
                     "attacker",
-                    t(
+                    Text::new(
                         format!("{} from {host}: {}{r}", name.en, if *ok { "succeeded" } else { "blocked" }),
                         format!("{}（来自 {host}）：{}{r}", name.zh, if *ok { "成功" } else { "被阻断" }),
                     ),
@@ -220,14 +216,14 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                 let ok = matches!(e.kind, EventKind::InputApplied { .. });
                 match input {
                     SimInput::Inject { text, .. } if !text.is_empty() => {
-                        ("white_cell", t(format!("Inject: {text}"), format!("注入：{text}")))
+                        ("white_cell", Text::new(format!("Inject: {text}"), format!("注入：{text}")))
                     }
                     SimInput::RevealHint { hint } => {
-                        ("team", t(format!("Took hint {hint}"), format!("使用提示 {hint}")))
+                        ("team", Text::new(format!("Took hint {hint}"), format!("使用提示 {hint}")))
                     }
                     SimInput::ReportIncident { technique, asset, .. } => (
                         "team",
-                        t(
+                        Text::new(
                             format!("Incident report: {technique} on {asset}"),
                             format!("事件报告：{asset} 遭受 {technique}"),
                         ),
@@ -248,7 +244,7 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                             let d = detail.unwrap_or_default().replace('"', "");
                             (
                                 "team",
-                                t(
+                                Text::new(
                                     format!("{kind} {d}{}", if ok { "" } else { " (refused)" }),
                                     format!("{kind} {d}{}", if ok { "" } else { "（被拒绝）" }),
                                 ),
@@ -258,14 +254,15 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                     },
                 }
             }
-            EventKind::InterlockTripped { interlock, .. } => {
-                ("plant", t(format!("Interlock {interlock} tripped"), format!("联锁 {interlock} 动作")))
-            }
+            EventKind::InterlockTripped { interlock, .. } => (
+                "plant",
+                Text::new(format!("Interlock {interlock} tripped"), format!("联锁 {interlock} 动作")),
+            ),
             EventKind::Damage { var, .. } => {
-                ("plant", t(format!("Damage: {var}"), format!("设备损坏：{var}")))
+                ("plant", Text::new(format!("Damage: {var}"), format!("设备损坏：{var}")))
             }
             EventKind::AlarmRaised { alarm, level, .. } => {
-                ("plant", t(format!("Alarm {alarm} {level:?}"), format!("报警 {alarm} {level:?}")))
+                ("plant", Text::new(format!("Alarm {alarm} {level:?}"), format!("报警 {alarm} {level:?}")))
             }
             _ => continue,
         };
@@ -289,9 +286,9 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
     let objective = |en: &str, zh: &str, keys: &[&str]| {
         let (p, m) = sum(keys);
         Objective {
-            name: t(en, zh),
+            name: Text::new(en, zh),
             rating: rating(p, m),
-            basis: t(format!("{p:.0} of {m:.0} points"), format!("{p:.0} / {m:.0} 分")),
+            basis: Text::new(format!("{p:.0} of {m:.0} points"), format!("{p:.0} / {m:.0} 分")),
         }
     };
     let mut objectives = vec![
@@ -311,13 +308,17 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
         .components
         .iter()
         .filter(|c| c.max > 0.0 && c.points >= c.max * 0.9)
-        .map(|c| t(format!("{}: {}", c.label.en, c.detail.en), format!("{}：{}", c.label.zh, c.detail.zh)))
+        .map(|c| {
+            Text::new(format!("{}: {}", c.label.en, c.detail.en), format!("{}：{}", c.label.zh, c.detail.zh))
+        })
         .collect();
     let mut improvements: Vec<Text> = card
         .components
         .iter()
         .filter(|c| (c.max > 0.0 && c.points < c.max * 0.6) || c.points < 0.0)
-        .map(|c| t(format!("{}: {}", c.label.en, c.detail.en), format!("{}：{}", c.label.zh, c.detail.zh)))
+        .map(|c| {
+            Text::new(format!("{}: {}", c.label.en, c.detail.en), format!("{}：{}", c.label.zh, c.detail.zh))
+        })
         .collect();
     improvements.extend(
         findings
@@ -325,10 +326,6 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
             .filter(|f| f.severity <= icsdrill_judge::findings::Severity::High)
             .map(|f| f.title.clone()),
     );
-    let start_day = match ctx.date.split('-').map(|x| x.parse::<i64>().unwrap_or(0)).collect::<Vec<_>>()[..] {
-        [y, m, d] => days_from_civil(y, m, d),
-        _ => 0,
-    };
     let plan = findings
         .iter()
         .map(|f| PlanRow {
@@ -337,8 +334,8 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
             action: f.measure.clone(),
             element: f.capability,
             owner: f.owner.clone(),
-            start: ctx.date.clone(),
-            due: civil(start_day + i64::from(f.deadline_days)),
+            start: ctx.date,
+            due: ctx.date.add_days(i64::from(f.deadline_days)),
             grade: f.grade.clone(),
         })
         .collect();
@@ -367,9 +364,7 @@ pub fn render(r: &Report, format: Format, lang: Lang) -> Result<Vec<u8>> {
     })
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+use icsdrill_web::escape_html as esc;
 
 /// Text for Markdown, on one line: HTML markup becomes entities (no raw HTML reaches a
 /// renderer), and Markdown's own marks (emphasis, links, code, table bars) are escaped, so
@@ -426,7 +421,7 @@ fn overview_rows(r: &Report, l: Lang) -> Vec<(&'static str, String)> {
     vec![
         (l.s("Drill", "演练"), format!("{} ({})", c.drill_name, c.drill_id)),
         (l.s("Mode", "形式"), c.mode.to_string()),
-        (l.s("Date", "日期"), c.date.clone()),
+        (l.s("Date", "日期"), c.date.to_string()),
         (l.s("Scenario", "场景"), format!("{} ({})", l.pick(&r.title), r.scenario)),
         (l.s("Team / enterprise", "队伍/企业"), format!("{} ({})", c.team_name, c.team_id)),
         (l.s("Security level", "安全等级"), format!("{}", c.level)),
@@ -796,8 +791,8 @@ fn xlsx(r: &Report, l: Lang) -> Result<Vec<u8>> {
             text(s, row, 3, p.element)?;
             text(s, row, 4, l.pick(&p.owner))?;
             text(s, row, 5, l.pick(&p.grade))?;
-            text(s, row, 6, &p.start)?;
-            text(s, row, 7, &p.due)?;
+            text(s, row, 6, p.start.to_string())?;
+            text(s, row, 7, p.due.to_string())?;
         }
         s.set_column_width(1, 40)?;
         s.set_column_width(2, 60)?;

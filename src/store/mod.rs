@@ -70,7 +70,7 @@ pub struct ExamRecord {
     /// Cohort.
     pub cohort: String,
     /// Date.
-    pub date: String,
+    pub date: crate::governance::dates::Day,
     /// Points.
     pub total: f64,
     /// Most points.
@@ -172,7 +172,11 @@ pub trait Store: Send {
     fn registry(&self) -> Result<Registry>;
     /// Inserts or updates enterprises in one transaction; a new enterprise or a changed level
     /// records a level change dated `date`. Returns how many were new.
-    fn import_enterprises(&mut self, list: &[Enterprise], date: &str) -> Result<usize>;
+    fn import_enterprises(
+        &mut self,
+        list: &[Enterprise],
+        date: crate::governance::dates::Day,
+    ) -> Result<usize>;
     /// Records a drill, compliance test or risk assessment.
     fn add_activity(&mut self, a: &Activity) -> Result<()>;
     /// Re-grades an enterprise: sets its level and who verified it, and records the level

@@ -353,7 +353,11 @@ impl Store for PgStore {
         Ok(reg)
     }
 
-    fn import_enterprises(&mut self, list: &[Enterprise], date: &str) -> Result<usize> {
+    fn import_enterprises(
+        &mut self,
+        list: &[Enterprise],
+        date: crate::governance::dates::Day,
+    ) -> Result<usize> {
         let mut tx = self.writer()?.transaction()?;
         let mut new = 0;
         for e in list {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result, bail};
 use icsdrill_engine::{Scenario, Sim, TimedInput};
 use icsdrill_judge::score::Scorer;
-use sha2::{Digest, Sha256};
 
 use crate::store::{DrillRecord, Store, TeamRecord};
 
@@ -83,12 +82,11 @@ pub fn load(store: &dyn Store, record: &DrillRecord, teams: &[TeamRecord]) -> Re
 }
 
 fn hash_lines<'a>(lines: impl Iterator<Item = &'a str>) -> String {
-    let mut h = Sha256::new();
+    let mut h = icsdrill_engine::LogHasher::default();
     for l in lines {
-        h.update(l.as_bytes());
-        h.update(b"\n");
+        h.push_line(l);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    h.hex()
 }
 
 /// What `replay` found for one team.

@@ -418,7 +418,11 @@ impl Store for SqliteStore {
         Ok(reg)
     }
 
-    fn import_enterprises(&mut self, list: &[Enterprise], date: &str) -> Result<usize> {
+    fn import_enterprises(
+        &mut self,
+        list: &[Enterprise],
+        date: crate::governance::dates::Day,
+    ) -> Result<usize> {
         let tx = self.conn.transaction()?;
         let mut new = 0;
         for e in list {

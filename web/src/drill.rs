@@ -365,11 +365,7 @@ fn role(drill: &Drill, headers: &HeaderMap) -> Result<Role, ApiError> {
     drill.authenticate(&t).ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown or expired token"))
 }
 
-fn valid_team_id(team: &str) -> bool {
-    !team.is_empty()
-        && team.len() <= 32
-        && team.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
+use icsdrill_drill::vocab::valid_team_id;
 
 /// Checks a team-scoped route: 401 without a credential, 404 for a team that does not exist,
 /// 403 for another team's range or a role the route is not for.

@@ -31,6 +31,23 @@ pub use icsdrill_drill::vocab::EndpointInfo;
 use icsdrill_engine::SimEvent;
 use serde::{Deserialize, Serialize};
 
+/// Text for HTML, as element content or a quoted attribute: `&`, `<`, `>`, `"` and `'` as
+/// entities. Every page, report and certificate icsdrill writes escapes through this.
+pub fn escape_html(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
 /// Most events one `GET /api/transactions` returns.
 pub const MAX_EVENTS_PER_PAGE: usize = 10_000;
 

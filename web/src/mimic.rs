@@ -12,9 +12,7 @@ const W: usize = 330;
 const ROW: usize = 22;
 const COLS: usize = 3;
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+use crate::escape_html as esc;
 
 fn label(x: usize, y: usize, t: &Text, class: &str) -> String {
     format!(

@@ -103,14 +103,12 @@ impl Names {
 
 fn text(t: &TextFile) -> Text {
     match t {
-        TextFile::Same(s) => Text { en: s.clone(), zh: s.clone() },
-        TextFile::Both { en, zh } => Text { en: en.clone(), zh: zh.clone() },
+        TextFile::Same(s) => Text::new(s.clone(), s.clone()),
+        TextFile::Both { en, zh } => Text::new(en.clone(), zh.clone()),
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::event::hex;
 
 /// SHA-256 of `data`, in hex.
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
