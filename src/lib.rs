@@ -16,6 +16,9 @@
 //!   tabular exports, dates.
 
 pub mod drill;
+pub mod error;
 pub mod governance;
 pub mod runtime;
 pub mod store;
+
+pub use error::{Error, Result};

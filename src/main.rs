@@ -23,6 +23,19 @@ struct Cli {
     /// also $ICSDRILL_DATABASE) instead of SQLite in the data directory.
     #[arg(long, global = true)]
     database: Option<String>,
+    /// How the log (standard error) is written: `text` for people, `json` (one object per
+    /// line, with the request's or connection's span) for log shippers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// The log's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// JSON lines.
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -182,7 +195,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "icsdrill=info,warn".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let log = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => log.init(),
+        LogFormat::Json => log.json().with_current_span(true).with_span_list(true).init(),
+    }
     let result = match cli.command {
         None => serve::run(serve::Args::default_drill(), cli.database.as_deref()),
         Some(Command::Serve(args)) => serve::run(args, cli.database.as_deref()),
@@ -226,6 +243,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(err) if cli.log_format == LogFormat::Json => {
+            tracing::error!(error = %format!("{err:#}"), "failed");
+            ExitCode::FAILURE
+        }
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE

@@ -148,9 +148,24 @@ fn no_arguments_serves_the_default_scenario_until_stopped() {
 fn serve_with_teams_prints_login_urls_and_endpoint_tables() {
     use std::io::{Read, Write};
     let data = std::env::temp_dir().join(format!("icsdrill-teams-{}", std::process::id()));
-    let args =
-        ["serve", "--teams", "red,blue", "--mode", "contest", "--modbus-port", "0", "--http-port", "0"];
-    let (mut child, seen, lines) = crate::util::spawn_served(&args, Some(&data));
+    let args = [
+        "--log-format",
+        "json",
+        "serve",
+        "--teams",
+        "red,blue",
+        "--mode",
+        "contest",
+        "--modbus-port",
+        "0",
+        "--http-port",
+        "0",
+    ];
+    let log = std::env::temp_dir().join(format!("icsdrill-teams-{}.log", std::process::id()));
+    let log_file = std::fs::File::create(&log).unwrap();
+    let (mut child, seen, lines) = crate::util::spawn_served_with(&args, Some(&data), |cmd| {
+        cmd.env("RUST_LOG", "icsdrill=info,icsdrill_web=debug").stderr(log_file);
+    });
     let out = seen.join("\n");
     assert!(out.contains("as a contest drill with 2 team(s)"), "{out}");
     assert!(out.contains("Phase: briefing"), "{out}");
@@ -191,6 +206,19 @@ fn serve_with_teams_prints_login_urls_and_endpoint_tables() {
     assert!(child.wait().unwrap().success());
     assert!(rest.iter().any(|l| l.contains("team red: score")), "{rest:?}");
     assert!(rest.iter().any(|l| l.contains("team blue: score")), "{rest:?}");
+    // `--log-format json`: one JSON object per line; the request's line carries its span
+    // (id, method, route pattern, status, latency).
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> =
+        logged.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    let served = lines
+        .iter()
+        .find(|v| v["fields"]["message"] == "served" && v["span"]["route"] == "/api/drill")
+        .unwrap_or_else(|| panic!("no request line in\n{logged}"));
+    assert_eq!(served["span"]["method"], "GET", "{served}");
+    assert_eq!(served["span"]["status"], 200, "{served}");
+    assert!(served["span"]["ms"].is_number() && served["span"]["id"].is_string(), "{served}");
+    let _ = std::fs::remove_file(&log);
 }
 
 #[test]

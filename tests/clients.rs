@@ -150,19 +150,16 @@ async fn pymodbus_defender_sees_the_live_attacker_and_restores_the_plant() {
     // The team contains the attacker through the Rust API (the web issue puts this on HTTP)
     // once its first write to T-101 shows in the log.
     let contain = tokio::spawn(async move {
-        for _ in 0..600 {
-            let seen = live.transactions_since(0, 100_000).iter().any(|e| {
-                matches!(&e.kind, EventKind::ModbusTransaction { plc, function: 6, addr: 1, source, .. } if plc == "plc-t101" && source == "ews-01")
-            });
-            if seen {
-                live.apply(icsdrill_engine::SimInput::IsolateHost { host: "ews-01".into() })
-                    .await
-                    .expect("isolation applies");
-                return true;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let seen = crate::util::wait_for_event(&live, std::time::Duration::from_secs(30), |e| {
+            matches!(&e.kind, EventKind::ModbusTransaction { plc, function: 6, addr: 1, source, .. } if plc == "plc-t101" && source == "ews-01")
+        })
+        .await;
+        if seen {
+            live.apply(icsdrill_engine::SimInput::IsolateHost { host: "ews-01".into() })
+                .await
+                .expect("isolation applies");
         }
-        false
+        seen
     });
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/pymodbus_defender.py");
     let http = format!("http://{}", range.http.expect("serve_http is on"));

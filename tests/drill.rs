@@ -29,14 +29,25 @@ pub(crate) async fn start_drill(scenario: &str, teams: &[&str], mode: Mode) -> D
     DrillServer::start(spec).await.unwrap()
 }
 
-/// Steps the drill's clock in the background (a manually clocked drill applies queued actions
-/// only when it ticks), until the returned handle is dropped.
+/// Steps the drill's clock in the background whenever an input is queued to a team's range (a
+/// manually clocked drill applies queued actions only when it ticks), until the returned
+/// handle is aborted.
 pub(crate) fn keep_ticking(drill: Arc<Drill>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            drill.step(1).await;
-            tokio::time::sleep(Duration::from_millis(2)).await;
+        let mut steppers = tokio::task::JoinSet::new();
+        let teams: Vec<String> = drill.teams().map(|(t, _, _)| t.id.clone()).collect();
+        for team in teams {
+            let drill = drill.clone();
+            steppers.spawn(async move {
+                let live = drill.live(&team).unwrap().clone();
+                loop {
+                    live.input_queued().await;
+                    drill.step(1).await;
+                }
+            });
         }
+        // Aborting this task drops the set, which aborts the steppers.
+        while steppers.join_next().await.is_some() {}
     })
 }
 
@@ -409,15 +420,14 @@ async fn scores_move_as_defender_actions_and_reports_arrive() {
     post("/api/teams/a/hints", r#"{"hint":"h1"}"#).await;
     ticking.abort();
     drill.step(1).await;
-    // The board task publishes within moments.
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let after = card(&drill);
     assert!(part(&after, "detection") > 0.0, "{after:#?}");
     assert!(part(&after, "report_quality") > part(&before, "report_quality"), "{after:#?}");
     assert!(part(&after, "hints") < 0.0, "hints cost points: {after:#?}");
     let notify = after.plan.iter().find(|p| p.id == "notify").expect("the plan has a notify step");
     assert_eq!(notify.status, icsdrill_judge::score::PlanStatus::Done, "{after:#?}");
-    let board = drill.scoreboard(true).borrow().clone();
+    // The board task publishes the card it scored.
+    let board = crate::util::board_caught_up(&drill).await;
     assert_eq!(board.rows[0].total, after.total, "{board:?}");
     server.shutdown().await.unwrap();
 }
@@ -486,7 +496,6 @@ async fn two_team_drill_the_defending_team_outscores_the_idle_one_and_the_breakd
     let end = builtin(id).duration_ticks;
     let now = drill.live("a").unwrap().snapshot().tick;
     drill.step(end - now).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let a = drill.team_score("a").unwrap();
     let b = drill.team_score("b").unwrap();
     let part = |c: &icsdrill_judge::score::ScoreCard, k: &str| {
@@ -556,33 +565,43 @@ async fn phases_hold_and_release_the_clock() {
     spec.range.ticks_per_s = Some(500.0);
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
-    let tick = || drill.live("a").unwrap().snapshot().tick;
+    let live = drill.live("a").unwrap().clone();
+    let tick = || live.snapshot().tick;
+    // The clock holds: no tick beyond the one perhaps under way when it was held comes within
+    // 150 ms (75 ticks' worth at this speed).
     let still = |what: &'static str| {
-        let drill = drill.clone();
+        let live = live.clone();
         async move {
-            // A tick already under way when the clock was held still lands.
-            tokio::time::sleep(Duration::from_millis(30)).await;
-            let t0 = drill.live("a").unwrap().snapshot().tick;
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            assert_eq!(drill.live("a").unwrap().snapshot().tick, t0, "the clock holds in {what}");
+            assert!(!live.running(), "the clock is held in {what}");
+            let t0 = live.snapshot().tick;
+            let moved = tokio::time::timeout(Duration::from_millis(150), live.wait_for_tick(t0 + 2)).await;
+            assert!(moved.is_err(), "the clock holds in {what}: {} after {t0}", live.snapshot().tick);
+        }
+    };
+    // The clock runs: 20 more ticks come, within ten seconds.
+    let runs = |from: u64| {
+        let live = live.clone();
+        async move {
+            let ran = tokio::time::timeout(Duration::from_secs(10), live.wait_for_tick(from + 20)).await;
+            assert!(ran.is_ok(), "the clock runs when live: {} from {from}", live.snapshot().tick);
         }
     };
     still("briefing").await;
-    assert_eq!(drill.control(Control::Start), Ok(icsdrill_drill::Phase::Live));
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(drill.control(Control::Start).unwrap(), icsdrill_drill::Phase::Live);
+    runs(tick()).await;
     let t1 = tick();
-    assert!(t1 > 20, "the clock runs when live: {t1}");
     drill.control(Control::Pause).unwrap();
     still("pause").await;
     assert!(drill.control(Control::Pause).is_err(), "cannot pause twice");
     drill.control(Control::Resume).unwrap();
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    assert!(tick() > t1 + 20);
+    runs(t1).await;
     drill.control(Control::HotWash).unwrap();
     still("hot wash").await;
     assert!(drill.control(Control::Resume).is_err());
     drill.control(Control::End).unwrap();
-    assert!(drill.control(Control::End).unwrap_err().contains("cannot end a drill that is ended"));
+    assert!(
+        drill.control(Control::End).unwrap_err().to_string().contains("cannot end a drill that is ended")
+    );
     server.shutdown().await.unwrap();
 }
 
@@ -663,7 +682,7 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     let now = drill.live("a").unwrap().snapshot().tick;
     drill.step(650 - now).await;
     let ticking = keep_ticking(drill.clone());
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    crate::util::board_where(drill.scoreboard(false), "the freeze", |b| b.frozen).await;
     let public_before: serde_json::Value =
         serde_json::from_str(&http(addr, "GET", "/api/scoreboard", Some(&tokens[0]), None).await.1).unwrap();
     assert_eq!(public_before["frozen"], true, "{public_before}");
@@ -676,7 +695,7 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     )
     .await;
     assert_eq!(s, 200, "{b}");
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    crate::util::board_caught_up(&drill).await;
     let public: serde_json::Value =
         serde_json::from_str(&http(addr, "GET", "/api/scoreboard", Some(&tokens[1]), None).await.1).unwrap();
     let full: serde_json::Value =
@@ -689,7 +708,7 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     assert_eq!(full["frozen"], false);
     // Hot wash lifts the freeze.
     drill.control(Control::HotWash).unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    crate::util::board_where(drill.scoreboard(false), "the freeze lifted", |b| !b.frozen).await;
     let public: serde_json::Value =
         serde_json::from_str(&http(addr, "GET", "/api/scoreboard", Some(&tokens[1]), None).await.1).unwrap();
     assert_eq!(public["frozen"], false, "{public}");
@@ -822,7 +841,7 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
     // stands still from here.
     ticking.abort();
     drill.step(2).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    crate::util::board_caught_up(&drill).await;
     let (s, body) = http(addr, "GET", "/api/drill/standings", Some(&ins), None).await;
     assert_eq!(s, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -843,5 +862,43 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
     // The hash in the standings is the hash of the team's whole log, as `icsdrill replay` prints.
     let hash = icsdrill_engine::log_hash(&drill.live("a").unwrap().events_since(0, usize::MAX, |_| true));
     assert_eq!(rows.iter().find(|r| r["team"] == "a").unwrap()["replay_sha256"], hash.as_str());
+    server.shutdown().await.unwrap();
+}
+
+/// A team console's stream sends the state at once, then wakes on the range's ticks and the
+/// phase, not a timer: nothing while the clock is held, an update when it steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_stream_wakes_on_ticks_not_a_timer() {
+    let server = start_drill("petrochem-tank-farm", &["a"], Mode::Regional).await;
+    let drill = server.drill.clone();
+    let (_, token, _) = drill.teams().next().unwrap();
+    let mut s = TcpStream::connect(server.http).await.unwrap();
+    let req = format!(
+        "GET /api/teams/a/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 65536];
+    // Reads until `n` state events have come, at most `bound`: whether they did.
+    let mut events = async |n: usize, bound: Duration, seen: &mut String| {
+        let read = async {
+            while seen.matches("event: state").count() < n {
+                let k = s.read(&mut buf).await.unwrap();
+                assert!(k > 0, "the stream ended: {seen}");
+                seen.push_str(&String::from_utf8_lossy(&buf[..k]));
+            }
+        };
+        tokio::time::timeout(bound, read).await.is_ok()
+    };
+    assert!(events(1, Duration::from_secs(10), &mut seen).await, "the state comes at once: {seen}");
+    // A held clock (the briefing, a manual clock): the stream stays quiet.
+    assert!(!events(2, Duration::from_millis(600), &mut seen).await, "an update without a change: {seen}");
+    // A tick changes what the console shows: the stream sends it.
+    drill.step(1).await;
+    assert!(events(2, Duration::from_secs(10), &mut seen).await, "no update after a tick: {seen}");
+    // So does a phase change.
+    drill.control(Control::Start).unwrap();
+    assert!(events(3, Duration::from_secs(10), &mut seen).await, "no update after the start: {seen}");
+    drop(s);
     server.shutdown().await.unwrap();
 }

@@ -401,8 +401,13 @@ async fn transactions_are_events_and_served_over_http() {
     read_holding(&mut c, 0, 5).await;
     c.pdu(1, &[0x06, 0x00, 0x01, 0x02, 0xBC]).await.unwrap();
     c.pdu(1, &[0x03, 0x00, 0x09, 0x00, 0x01]).await.unwrap();
-    // The records of reads reach the log at the next tick.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The records of reads reach the log within a tick or two (the last, once its poll
+    // window closes).
+    let logged = crate::util::wait_for_event(&range.live, Duration::from_secs(10), |e| {
+        matches!(e.kind, EventKind::ModbusTransaction { function: 3, addr: 9, .. })
+    })
+    .await;
+    assert!(logged, "the last read is logged");
     let body = http_get(range.http.expect("serve_http is on"), "/api/transactions?since=0&limit=100").await;
     let v: serde_json::Value = serde_json::from_str(&body.1).unwrap();
     let events = v["events"].as_array().unwrap();
@@ -497,7 +502,11 @@ async fn a_poll_loop_is_folded_into_few_records_with_every_request_counted() {
     // A different request ends the fold; so does the connection closing.
     c.pdu(1, &[0x04, 0x00, 0x00, 0x00, 0x01]).await.unwrap();
     drop(c);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let logged = crate::util::wait_for_event(&range.live, Duration::from_secs(10), |e| {
+        matches!(e.kind, EventKind::ModbusTransaction { function: 4, .. })
+    })
+    .await;
+    assert!(logged, "the request that ended the fold is logged");
     let sim = range.shutdown().await.unwrap();
     let polls: Vec<u32> = sim
         .events()

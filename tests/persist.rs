@@ -88,8 +88,11 @@ async fn kill_9_loses_no_acknowledged_input_and_the_drill_resumes_and_replays() 
     // each remembered once acknowledged; the process is killed while they flow.
     let acked_http = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let acked_modbus = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u16>::new()));
+    // Told of every acknowledgement.
+    let progress = std::sync::Arc::new(tokio::sync::Notify::new());
     let http_task = {
         let acked = acked_http.clone();
+        let progress = progress.clone();
         let token = a_token.clone();
         tokio::spawn(async move {
             for i in 0..10_000 {
@@ -99,7 +102,10 @@ async fn kill_9_loses_no_acknowledged_input_and_the_drill_resumes_and_replays() 
                 match crate::drill::http_try(addr, "POST", "/api/teams/a/actions", Some(&token), Some(&body))
                     .await
                 {
-                    Some((200, _)) => acked.lock().unwrap().push(text),
+                    Some((200, _)) => {
+                        acked.lock().unwrap().push(text);
+                        progress.notify_one();
+                    }
                     Some(_) => {}
                     None => break,
                 }
@@ -108,6 +114,7 @@ async fn kill_9_loses_no_acknowledged_input_and_the_drill_resumes_and_replays() 
     };
     let modbus_task = {
         let acked = acked_modbus.clone();
+        let progress = progress.clone();
         tokio::spawn(async move {
             use tokio_modbus::client::Writer;
             // From team b's own network (teams of a drill on loopback each have one).
@@ -125,7 +132,10 @@ async fn kill_9_loses_no_acknowledged_input_and_the_drill_resumes_and_replays() 
                 )
                 .await
                 {
-                    Ok(Ok(Ok(()))) => acked.lock().unwrap().push(v),
+                    Ok(Ok(Ok(()))) => {
+                        acked.lock().unwrap().push(v);
+                        progress.notify_one();
+                    }
                     Ok(Ok(Err(_))) => {}
                     _ => break,
                 }
@@ -133,13 +143,10 @@ async fn kill_9_loses_no_acknowledged_input_and_the_drill_resumes_and_replays() 
         })
     };
     // Let some inputs land, then kill -9.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if acked_http.lock().unwrap().len() >= 20 && acked_modbus.lock().unwrap().len() >= 20 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "inputs were not acknowledged within a minute");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while acked_http.lock().unwrap().len() < 20 || acked_modbus.lock().unwrap().len() < 20 {
+        let told = tokio::time::timeout_at(deadline, progress.notified()).await;
+        assert!(told.is_ok(), "inputs were not acknowledged within a minute");
     }
     child.kill().unwrap();
     child.wait().unwrap();

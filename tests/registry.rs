@@ -368,3 +368,70 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
     assert_eq!(v["enterprises"].as_array().unwrap().len(), 3);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A 500 shows the request's id and nothing of its causes (no paths, no database messages);
+/// every answer names its request id; the log line with the causes carries the same id.
+#[tokio::test]
+async fn an_internal_error_answers_with_its_request_id_and_no_internals() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-region-500-{}", std::process::id()));
+    let mut store = seeded_store(&dir);
+    store.add_user("region-token", "region", None).unwrap();
+    drop(store);
+    // An enterprise row this version cannot read: the roll-up fails on the server's side.
+    let conn = rusqlite::Connection::open(icsdrill::store::db_path(&dir)).unwrap();
+    conn.execute("UPDATE enterprises SET data = '{\"secret-internal\": 1' WHERE id = 'a'", []).unwrap();
+    drop(conn);
+    let api: Arc<dyn icsdrill_web::region::RegionApi> = Arc::new(
+        icsdrill::governance::region::RegionService::new(icsdrill::store::Database::Sqlite(dir.clone())),
+    );
+    // The log, captured (this test's runtime is one thread).
+    #[derive(Clone, Default)]
+    struct Log(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Log {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let log = Log::default();
+    let writer = log.clone();
+    let _log = tracing::subscriber::set_default(
+        tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish(),
+    );
+    let req = |path: &str| {
+        Request::builder()
+            .uri(path)
+            .header("authorization", "Bearer region-token")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let res = icsdrill_web::region::router(api.clone()).oneshot(req("/api/region/rollup")).await.unwrap();
+    assert_eq!(res.status().as_u16(), 500);
+    let id = res.headers()[icsdrill_web::REQUEST_ID_HEADER].to_str().unwrap().to_string();
+    let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["request_id"], id.as_str(), "{v}");
+    let text = v["error"].as_str().unwrap();
+    assert!(text.contains(&id), "{text}");
+    for internal in ["unreadable", "secret-internal", "sqlite", &dir.display().to_string()] {
+        assert!(!text.to_lowercase().contains(internal), "a 500 shows `{internal}`: {text}");
+    }
+    let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let line = logged.lines().find(|l| l.contains("internal error")).unwrap_or_else(|| panic!("{logged}"));
+    assert!(
+        line.contains(&id) && line.contains("a stored enterprise is unreadable"),
+        "the log has the id and the causes: {line}"
+    );
+    assert!(line.contains("route=/api/region/rollup"), "in the request's span: {line}");
+    // A caller's mistake keeps its message, and every answer has an id of its own.
+    let res = icsdrill_web::region::router(api).oneshot(req("/api/region/export?format=pdf")).await.unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    let other = res.headers()[icsdrill_web::REQUEST_ID_HEADER].to_str().unwrap().to_string();
+    assert_ne!(other, id);
+    let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("format must be csv or xlsx"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -120,12 +120,22 @@ pub(crate) type Banner =
 /// Starts `icsdrill` with `args` (and `ICSDRILL_DATA=data`, when given) and reads its banner up
 /// to "Press Ctrl-C".
 pub(crate) fn spawn_served(args: &[&str], data: Option<&std::path::Path>) -> Banner {
+    spawn_served_with(args, data, |_| {})
+}
+
+/// `spawn_served`, with the command adjusted first (environment, where the log goes).
+pub(crate) fn spawn_served_with(
+    args: &[&str],
+    data: Option<&std::path::Path>,
+    adjust: impl FnOnce(&mut std::process::Command),
+) -> Banner {
     use std::io::BufRead as _;
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_icsdrill"));
     cmd.args(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
     if let Some(d) = data {
         cmd.env("ICSDRILL_DATA", d);
     }
+    adjust(&mut cmd);
     let mut child = cmd.spawn().unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();
@@ -158,4 +168,48 @@ pub(crate) fn test_spec(
         spec.scenario_source = Some(source.to_string());
     }
     spec
+}
+
+/// Waits, at most `bound`, until `live`'s published log holds an event `found` accepts,
+/// looking again at every tick (no timer): whether one showed.
+pub(crate) async fn wait_for_event(
+    live: &icsdrill::runtime::live::Live,
+    bound: std::time::Duration,
+    found: impl Fn(&SimEvent) -> bool,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        if !live.events_since(0, 1, &found).is_empty() {
+            return true;
+        }
+        let next = live.snapshot().tick + 1;
+        if tokio::time::timeout_at(deadline, live.wait_for_tick(next)).await.is_err() || live.stopped() {
+            return !live.events_since(0, 1, &found).is_empty();
+        }
+    }
+}
+
+/// Waits, at most ten seconds, until the board `rx` watches satisfies `ok`: the board as
+/// then published.
+pub(crate) async fn board_where(
+    mut rx: tokio::sync::watch::Receiver<Arc<icsdrill_drill::Scoreboard>>,
+    what: &str,
+    ok: impl Fn(&icsdrill_drill::Scoreboard) -> bool,
+) -> Arc<icsdrill_drill::Scoreboard> {
+    let seen = match tokio::time::timeout(std::time::Duration::from_secs(10), rx.wait_for(|b| ok(b))).await {
+        Ok(Ok(b)) => Some(b.clone()),
+        _ => None,
+    };
+    seen.unwrap_or_else(|| panic!("the board never showed {what}: {:?}", rx.borrow().rows))
+}
+
+/// The instructor's board once it shows every team's current score card.
+pub(crate) async fn board_caught_up(drill: &icsdrill::drill::Drill) -> Arc<icsdrill_drill::Scoreboard> {
+    use icsdrill_web::drill::DrillApi as _;
+    let cards: Vec<(String, f64)> =
+        drill.teams().map(|(t, _, _)| (t.id.clone(), drill.team_score(&t.id).unwrap().total)).collect();
+    board_where(drill.scoreboard(true), "every team's current card", |b| {
+        cards.iter().all(|(team, total)| b.rows.iter().any(|r| r.team == *team && r.total == *total))
+    })
+    .await
 }

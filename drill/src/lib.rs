@@ -24,4 +24,5 @@ pub mod views;
 pub mod vocab;
 
 pub use board::{BoardRow, Scoreboard};
+pub use phase::PhaseError;
 pub use vocab::{ActError, Control, DrillInfo, EndpointInfo, Mode, Phase, Role, TeamInfo};

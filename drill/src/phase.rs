@@ -2,16 +2,26 @@
 
 use crate::vocab::{Control, Phase, name_of};
 
+/// A control that does not apply in the drill's phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cannot {} a drill that is {}", name_of(.control), name_of(.from))]
+pub struct PhaseError {
+    /// The control asked for.
+    pub control: Control,
+    /// The phase the drill is in.
+    pub from: Phase,
+}
+
 impl Phase {
     /// The phase `control` leads to from this one, or why it cannot be applied.
-    pub fn after(self, control: Control) -> Result<Phase, String> {
+    pub fn after(self, control: Control) -> Result<Phase, PhaseError> {
         match (control, self) {
             (Control::Start, Phase::Briefing) => Ok(Phase::Live),
             (Control::Pause, Phase::Live) => Ok(Phase::Paused),
             (Control::Resume, Phase::Paused) => Ok(Phase::Live),
             (Control::HotWash, Phase::Live | Phase::Paused) => Ok(Phase::HotWash),
             (Control::End, p) if p != Phase::Ended => Ok(Phase::Ended),
-            (c, p) => Err(format!("cannot {} a drill that is {}", name_of(c), name_of(p))),
+            (control, from) => Err(PhaseError { control, from }),
         }
     }
 
@@ -39,7 +49,7 @@ mod tests {
             assert_eq!(p, next);
         }
         assert_eq!(
-            Phase::Briefing.after(Control::Pause).unwrap_err(),
+            Phase::Briefing.after(Control::Pause).unwrap_err().to_string(),
             "cannot pause a drill that is briefing"
         );
         assert!(Phase::Ended.after(Control::End).is_err());

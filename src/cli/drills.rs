@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use super::{Location, open_store};
 
+#[tracing::instrument(name = "drills", skip_all)]
 pub(crate) fn run(at: &Location) -> Result<ExitCode> {
     let store = open_store(at)?;
     for d in store.drills()? {

@@ -65,9 +65,10 @@ pub(crate) enum ExamCmd {
 }
 
 fn key_dir(at: &Location) -> Result<PathBuf> {
-    icsdrill::store::data_dir(at.data_dir.as_deref())
+    Ok(icsdrill::store::data_dir(at.data_dir.as_deref())?)
 }
 
+#[tracing::instrument(name = "exam", skip_all)]
 pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
     match cmd {
         ExamCmd::Run { trainee, name, cohort, scenario, seed, inputs, out, lang } => {
@@ -148,6 +149,7 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
     }
 }
 
+#[tracing::instrument(name = "cert verify", skip_all)]
 pub(crate) fn verify(
     file: &std::path::Path,
     with_store: bool,

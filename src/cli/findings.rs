@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use super::{Location, open_store};
 
+#[tracing::instrument(name = "findings", skip_all, fields(drill = %drill))]
 pub(crate) fn run(
     drill: &str,
     deadlines: Option<icsdrill_judge::findings::Deadlines>,

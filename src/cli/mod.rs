@@ -72,12 +72,12 @@ impl Location {
 
     /// The database.
     pub(crate) fn database(&self) -> Result<icsdrill::store::Database> {
-        icsdrill::store::Database::resolve(self.data_dir.as_deref(), self.database.as_deref())
+        Ok(icsdrill::store::Database::resolve(self.data_dir.as_deref(), self.database.as_deref())?)
     }
 
     /// Opens it, creating it if needed.
     pub(crate) fn create(&self) -> Result<Box<dyn icsdrill::store::Store>> {
-        self.database()?.open()
+        Ok(self.database()?.open()?)
     }
 }
 
@@ -89,5 +89,5 @@ pub(crate) fn open_store(at: &Location) -> Result<Box<dyn icsdrill::store::Store
     {
         bail!("no drill database in {} (give --data-dir or --database)", dir.display());
     }
-    db.open()
+    Ok(db.open()?)
 }

@@ -148,7 +148,7 @@ fn open(at: &Location) -> Result<Box<dyn Store>> {
 
 fn day(arg: Option<&str>) -> Result<dates::Day> {
     match arg {
-        Some(d) => dates::parse(d),
+        Some(d) => Ok(dates::parse(d)?),
         None => Ok(dates::today()),
     }
 }
@@ -168,6 +168,7 @@ fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
     }
 }
 
+#[tracing::instrument(name = "registry", skip_all)]
 pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
     match cmd {
         RegistryCmd::Import { file, date } => {
@@ -345,6 +346,7 @@ pub(crate) fn default_scenario(industry: &str) -> &'static str {
     }
 }
 
+#[tracing::instrument(name = "region", skip_all)]
 pub(crate) fn region(cmd: RegionCmd, at: &Location) -> Result<ExitCode> {
     match cmd {
         RegionCmd::Rollup { prefecture, format, out, today } => {

@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use super::{Location, open_store};
 
+#[tracing::instrument(name = "replay", skip_all, fields(drill = %drill))]
 pub(crate) fn run(drill: &str, at: &Location) -> Result<ExitCode> {
     let store = open_store(at)?;
     let (record, verdicts) = icsdrill::store::replay::verify(&*store, drill)?;

@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 
 use super::{Lang, Location, open_store};
 
+#[tracing::instrument(name = "report", skip_all, fields(drill = %drill))]
 pub(crate) fn run(
     drill: &str,
     team: Option<&str>,

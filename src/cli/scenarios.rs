@@ -10,6 +10,7 @@ use icsdrill_engine::scenario::{DiscreteSource, Param, RegisterSource, SensorKin
 
 use super::{Lang, load_scenario};
 
+#[tracing::instrument(name = "scenarios list", skip_all)]
 pub(crate) fn list() -> Result<ExitCode> {
     for b in icsdrill_scenarios::LIBRARY {
         let s = b.load().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -26,6 +27,7 @@ pub(crate) fn list() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+#[tracing::instrument(name = "scenarios validate", skip_all)]
 pub(crate) fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
     let mut failed = false;
     for path in paths {
@@ -56,6 +58,7 @@ pub(crate) fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
+#[tracing::instrument(name = "scenarios show", skip_all)]
 pub(crate) fn show(arg: &str, lang: Lang, techniques: bool) -> Result<ExitCode> {
     let s = load_scenario(arg)?;
     if techniques {

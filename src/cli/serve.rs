@@ -244,6 +244,7 @@ enum DrillTeam {
     },
 }
 
+#[tracing::instrument(name = "serve", skip_all, fields(scenario = %args.scenario, seed = args.seed))]
 pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     let mut name = None;
     let mut teams: Vec<TeamInfo> = args
@@ -404,7 +405,7 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         println!("HTTP API: http://{}/api/endpoints  (health: /api/health, transactions: /api/transactions)", range.http.expect("serve_http is on"));
         println!("Press Ctrl-C to stop.");
         tokio::select! {
-            _ = stop => eprintln!("\nicsdrill: stopping"),
+            _ = stop => tracing::info!("stopping"),
             _ = range.finished() => {}
         }
         let sim = range.shutdown().await?;
@@ -579,7 +580,7 @@ fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
             }
         };
         tokio::select! {
-            _ = stop => eprintln!("\nicsdrill: stopping"),
+            _ = stop => tracing::info!("stopping"),
             _ = finished => {}
         }
         let boards = drill.scoreboard(true);
@@ -642,7 +643,7 @@ fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
                     reference: id.clone(),
                 })?;
             }
-            icsdrill::governance::rectify::track_drill(&mut *store, &id, None)
+            Ok(icsdrill::governance::rectify::track_drill(&mut *store, &id, None)?)
         })
         .await?;
         match tracked {
@@ -657,7 +658,7 @@ fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
                     );
                 }
             }
-            Err(e) => eprintln!("icsdrill: cannot record the findings: {e:#}"),
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "cannot record the findings"),
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -38,6 +38,7 @@ pub(crate) struct Args {
     no_attack: bool,
 }
 
+#[tracing::instrument(name = "simulate", skip_all)]
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let mut scenario = load_scenario(&args.scenario)?;
     if args.no_attack {

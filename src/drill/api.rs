@@ -11,6 +11,7 @@ use icsdrill_drill::views::{
 use icsdrill_drill::{ActError, Control, DrillInfo, EndpointInfo, Mode, Phase, Role, Scoreboard};
 use icsdrill_engine::{Scenario, SimEvent, SimInput};
 use icsdrill_judge::score::ScoreCard;
+use icsdrill_web::ServiceError;
 use icsdrill_web::drill::{BoxFuture, DrillApi};
 use tokio::sync::watch;
 
@@ -109,23 +110,20 @@ impl DrillApi for Drill {
         })
     }
 
-    fn control(&self, control: Control) -> Result<Phase, String> {
-        let phase = self.set_phase(control)?;
+    fn control(&self, control: Control) -> Result<Phase, ServiceError> {
+        let phase = self.set_phase(control).map_err(|e| ServiceError::Conflict(e.to_string()))?;
         self.changed.notify_one();
         Ok(phase)
     }
 
-    fn report(
-        &self,
-        team: &str,
-        format: &str,
-        lang: &str,
-    ) -> Option<Result<(&'static str, Vec<u8>), String>> {
+    fn report(&self, team: &str, format: &str, lang: &str) -> Result<(&'static str, Vec<u8>), ServiceError> {
         use crate::governance::report::{self, Format, Lang};
-        let format = Format::parse(format)?;
+        let format = Format::parse(format)
+            .ok_or_else(|| ServiceError::BadRequest("format must be html, md, json or xlsx".into()))?;
         let lang = if lang == "en" { Lang::En } else { Lang::Zh };
-        let t = self.team(team)?;
-        let (events, end) = self.judged_log(team)?;
+        let no_team = || ServiceError::NotFound(format!("no team `{}`", team.escape_debug()));
+        let t = self.team(team).ok_or_else(no_team)?;
+        let (events, end) = self.judged_log(team).ok_or_else(no_team)?;
         let ctx = report::Context {
             drill_id: self.id.clone(),
             drill_name: self.name.clone(),
@@ -139,11 +137,7 @@ impl DrillApi for Drill {
             end_tick: Some(end),
         };
         let r = report::build(&self.scenario, &events, self.mode == Mode::Enterprise, ctx);
-        Some(
-            report::render(&r, format, lang)
-                .map(|b| (format.content_type(), b))
-                .map_err(|e| format!("{e:#}")),
-        )
+        Ok((format.content_type(), report::render(&r, format, lang)?))
     }
 
     fn submit_flag<'a>(
@@ -193,9 +187,13 @@ impl DrillApi for Drill {
         Standings { drill: self.id.clone(), phase: self.phase(), rows }
     }
 
-    fn standings_csv(&self) -> Result<Vec<u8>, String> {
+    fn standings_csv(&self) -> Result<Vec<u8>, ServiceError> {
         let rows: Vec<Vec<String>> = self.standings().rows.iter().map(StandingsRow::cells).collect();
-        crate::governance::tabular::to_csv(&StandingsRow::COLUMNS, &rows).map_err(|e| format!("{e:#}"))
+        Ok(crate::governance::tabular::to_csv(&StandingsRow::COLUMNS, &rows)?)
+    }
+
+    fn next_change<'a>(&'a self, team: Option<&'a str>) -> BoxFuture<'a, ()> {
+        Box::pin(Drill::next_change(self, team))
     }
 
     fn overview(&self) -> Overview {

@@ -6,7 +6,8 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use crate::Result;
+use crate::error::bail_invalid;
 
 use super::DrillSpec;
 use crate::store::{ForeignAttempt, RecordSender};
@@ -23,7 +24,7 @@ pub fn team_clients(spec: &DrillSpec) -> Result<Vec<Vec<ipnet::IpNet>>> {
     for (k, t) in spec.teams.iter().enumerate() {
         if let Some(nets) = spec.clients.get(&t.id) {
             if nets.is_empty() {
-                bail!("team `{}` has an empty client address list", t.id);
+                bail_invalid!("team `{}` has an empty client address list", t.id);
             }
             out.push(nets.clone());
         } else if spec.teams.len() == 1 {
@@ -31,7 +32,7 @@ pub fn team_clients(spec: &DrillSpec) -> Result<Vec<Vec<ipnet::IpNet>>> {
         } else if spec.range.bind.is_loopback() {
             out.push(vec![team_loopback_net(k)]);
         } else {
-            bail!(
+            bail_invalid!(
                 "team `{}` needs client addresses: a drill of several teams served on {} must say which \
                  networks each team connects from (`clients:` in the drill file, or --clients {}=CIDR)",
                 t.id,
@@ -42,7 +43,7 @@ pub fn team_clients(spec: &DrillSpec) -> Result<Vec<Vec<ipnet::IpNet>>> {
     }
     for u in spec.clients.keys() {
         if !spec.teams.iter().any(|t| t.id == *u) {
-            bail!("client addresses are given for `{u}`, which is not a team of this drill");
+            bail_invalid!("client addresses are given for `{u}`, which is not a team of this drill");
         }
     }
     Ok(out)

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use anyhow::{Context as _, Result, bail};
+use crate::error::bail_invalid;
+use crate::{Error, Result};
 use icsdrill_drill::board::Freeze;
 use icsdrill_drill::flags::{self, Challenge, RateLimit};
 use icsdrill_drill::track::Track;
@@ -101,7 +102,7 @@ impl DrillServer {
         let (record, team_records, loaded) = tokio::task::spawn_blocking(move || -> Result<_> {
             let store = db.open()?;
             let Some((record, team_records)) = store.drill(&wanted)? else {
-                bail!("no drill `{wanted}` in {}", db.describe());
+                return Err(Error::not_found(format!("no drill `{wanted}` in {}", db.describe())));
             };
             let loaded = crate::store::replay::load(&*store, &record, &team_records)?;
             Ok((record, team_records, loaded))
@@ -201,6 +202,7 @@ impl DrillServer {
             epoch,
             teams,
             phase: Mutex::new(identity.phase),
+            phase_watch: watch::Sender::new(identity.phase),
             instructor_token: identity.instructor_token,
             observer_token: identity.observer_token,
             recorder: Mutex::new(recorder),
@@ -217,10 +219,14 @@ impl DrillServer {
         });
         drill.publish_board(1);
         let http = SocketAddr::new(spec.range.bind, spec.range.http_port);
-        let http = TcpListener::bind(http)
-            .await
-            .with_context(|| format!("cannot bind the web view to {http} (pick another with --http-port)"))?;
-        let http_local = http.local_addr()?;
+        let http = TcpListener::bind(http).await.map_err(|cause| Error::Bind {
+            what: "the web view".into(),
+            addr: http,
+            cause,
+            hint: " (pick another with --http-port)",
+        })?;
+        let http_local =
+            http.local_addr().map_err(|e| Error::Failed(format!("the web view has no address: {e}")))?;
         let (shutdown, stop) = watch::channel(false);
         let mut tasks = tokio::task::JoinSet::new();
         spawn_board(&mut tasks, &drill, stop.clone());
@@ -268,17 +274,17 @@ impl DrillServer {
 /// Teams: at least one, at most `MAX_TEAMS`, valid and distinct ids.
 fn check_teams(teams: &[TeamInfo]) -> Result<()> {
     if teams.is_empty() {
-        bail!("a drill needs at least one team");
+        bail_invalid!("a drill needs at least one team");
     }
     if teams.len() > MAX_TEAMS {
-        bail!("at most {MAX_TEAMS} teams per drill, got {}", teams.len());
+        bail_invalid!("at most {MAX_TEAMS} teams per drill, got {}", teams.len());
     }
     for (i, t) in teams.iter().enumerate() {
         if !valid_team_id(&t.id) {
-            bail!("team id `{}` must be 1-32 letters, digits, `-` or `_`", t.id.escape_debug());
+            bail_invalid!("team id `{}` must be 1-32 letters, digits, `-` or `_`", t.id.escape_debug());
         }
         if teams[..i].iter().any(|u| u.id == t.id) {
-            bail!("team `{}` is listed twice", t.id);
+            bail_invalid!("team `{}` is listed twice", t.id);
         }
     }
     Ok(())
@@ -288,9 +294,9 @@ fn check_teams(teams: &[TeamInfo]) -> Result<()> {
 fn freeze_of(spec: &DrillSpec) -> Result<Freeze> {
     let tick = match (spec.mode, spec.freeze_s, spec.range.duration_s) {
         (Mode::Contest, Some(f), Some(d)) if f > 0.0 && f < d => Some(spec.scenario.ticks(d - f)),
-        (_, Some(_), None) => bail!("a scoreboard freeze needs a drill duration (--duration)"),
-        (Mode::Contest, Some(f), Some(d)) => bail!("freeze {f} s must be within the drill's {d} s"),
-        (_, Some(_), Some(_)) => bail!("a scoreboard freeze is for contests (--mode contest)"),
+        (_, Some(_), None) => bail_invalid!("a scoreboard freeze needs a drill duration (--duration)"),
+        (Mode::Contest, Some(f), Some(d)) => bail_invalid!("freeze {f} s must be within the drill's {d} s"),
+        (_, Some(_), Some(_)) => bail_invalid!("a scoreboard freeze is for contests (--mode contest)"),
         _ => None,
     };
     Ok(Freeze { tick })
@@ -331,7 +337,10 @@ async fn open_recorder(spec: &DrillSpec, identity: &Identity, new: bool) -> Resu
 /// The record of a new drill and its teams.
 fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(DrillRecord, Vec<TeamRecord>)> {
     let scenario = &spec.scenario;
-    let source = spec.scenario_source.clone().context("a recorded drill needs its scenario source")?;
+    let source = spec
+        .scenario_source
+        .clone()
+        .ok_or_else(|| Error::invalid("a recorded drill needs its scenario source"))?;
     let options = StoredOptions {
         duration_s: spec.range.duration_s,
         freeze_s: spec.freeze_s,
@@ -432,7 +441,7 @@ async fn start_team(
     };
     let range = Range::start_with(team_scenario, team_options(sh, k), extras)
         .await
-        .with_context(|| format!("starting team `{}`'s range", info.id))?;
+        .map_err(|e| Error::Team { team: info.id.clone(), error: Box::new(e) })?;
     // The endpoint table shows the device as the base scenario has it: a contest flag is read
     // over Modbus, not off the console.
     let mut endpoints = range.endpoints.clone();

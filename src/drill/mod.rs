@@ -118,6 +118,8 @@ pub struct Drill {
     epoch: Instant,
     teams: Vec<Team>,
     phase: Mutex<Phase>,
+    /// The phase as watched (the consoles' streams wake on it); set under `phase`'s lock.
+    phase_watch: watch::Sender<Phase>,
     instructor_token: String,
     observer_token: String,
     manual_clock: bool,
@@ -244,6 +246,24 @@ impl Drill {
         }
     }
 
+    /// Resolves when what a team (or, with `None`, the instructor) sees may have changed:
+    /// the range's next tick, or a phase change. Never while a held clock and the phase
+    /// stand still.
+    pub(crate) async fn next_change(&self, team: Option<&str>) {
+        let mut phase = self.phase_watch.subscribe();
+        let live = team.and_then(|t| self.team(t)).or(self.teams.first()).map(|t| t.live.clone());
+        let tick = async {
+            match live {
+                Some(live) if !live.stopped() => live.wait_for_tick(live.snapshot_guard().tick + 1).await,
+                _ => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = tick => {}
+            changed = phase.changed() => if changed.is_err() { std::future::pending::<()>().await },
+        }
+    }
+
     fn team(&self, id: &str) -> Option<&Team> {
         self.teams.iter().find(|t| t.info.id == id)
     }
@@ -291,10 +311,11 @@ impl Drill {
     }
 
     /// Applies a control: the next phase, recorded, and every range's clock run or held.
-    fn set_phase(&self, control: Control) -> Result<Phase, String> {
+    fn set_phase(&self, control: Control) -> Result<Phase, icsdrill_drill::PhaseError> {
         let mut phase = self.phase.lock().unwrap_or_else(|e| e.into_inner());
         let next = phase.after(control)?;
         *phase = next;
+        self.phase_watch.send_replace(next);
         if let Some(r) = &*self.recorder.lock().unwrap_or_else(|e| e.into_inner()) {
             r.phase(next);
         }

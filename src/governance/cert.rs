@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, Result, bail};
+use crate::{Error, Result};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
@@ -57,13 +57,15 @@ pub struct Certificate {
 
 use icsdrill_engine::hex;
 
-fn unhex<const N: usize>(s: &str) -> Result<[u8; N]> {
+/// `N` bytes from `2N` hex digits; `what` names them in the error.
+fn unhex<const N: usize>(s: &str, what: &str) -> Result<[u8; N]> {
+    let bad = || Error::Refused(format!("{what}: expected {} hex digits", 2 * N));
     if s.len() != 2 * N || !s.is_ascii() {
-        bail!("expected {} hex digits", 2 * N);
+        return Err(bad());
     }
     let mut out = [0u8; N];
     for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).context("not hex")?;
+        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
     }
     Ok(out)
 }
@@ -73,18 +75,18 @@ pub fn signing_key(data_dir: &Path) -> Result<SigningKey> {
     let dir = data_dir.join("keys");
     let path = dir.join("exam-signing.ed25519");
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return Ok(SigningKey::from_bytes(
-            &unhex::<32>(text.trim()).context("the signing key file is damaged")?,
-        ));
+        let damaged = |_| Error::unreadable(format!("the signing key file {} is damaged", path.display()));
+        return Ok(SigningKey::from_bytes(&unhex::<32>(text.trim(), "signing key").map_err(damaged)?));
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(Error::file("create", &dir))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(Error::file("make private", &dir))?;
     }
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness for a key: {e}"))?;
+    getrandom::fill(&mut seed).map_err(|e| Error::Failed(format!("no randomness for a key: {e}")))?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -93,9 +95,8 @@ pub fn signing_key(data_dir: &Path) -> Result<SigningKey> {
         options.mode(0o600);
     }
     use std::io::Write as _;
-    let mut f = options.open(&path).with_context(|| format!("cannot create {}", path.display()))?;
-    f.write_all(hex(&seed).as_bytes())?;
-    f.sync_all()?;
+    let mut f = options.open(&path).map_err(Error::file("create", &path))?;
+    f.write_all(hex(&seed).as_bytes()).and_then(|()| f.sync_all()).map_err(Error::file("write", &path))?;
     Ok(SigningKey::from_bytes(&seed))
 }
 
@@ -114,15 +115,17 @@ pub fn sign(body: CertBody, key: &SigningKey) -> Result<Certificate> {
 /// public key or a non-canonical signature is refused, since either lets a forger make a
 /// signature that verifies under the lenient rules.
 pub fn verify_signature(cert: &Certificate) -> Result<()> {
-    let key = VerifyingKey::from_bytes(&unhex::<32>(&cert.public_key).context("public key")?)
-        .context("public key")?;
+    let key = VerifyingKey::from_bytes(&unhex::<32>(&cert.public_key, "public key")?)
+        .map_err(|e| Error::Refused(format!("public key: {e}")))?;
     if key.is_weak() {
-        bail!("the certificate's public key is a weak (small-order) key: refused");
+        return Err(Error::Refused(
+            "the certificate's public key is a weak (small-order) key: refused".into(),
+        ));
     }
-    let signature = Signature::from_bytes(&unhex::<64>(&cert.signature).context("signature")?);
+    let signature = Signature::from_bytes(&unhex::<64>(&cert.signature, "signature")?);
     let msg = serde_json::to_vec(&cert.body)?;
     key.verify_strict(&msg, &signature)
-        .map_err(|_| anyhow::anyhow!("the signature does not match the certificate"))
+        .map_err(|_| Error::Refused("the signature does not match the certificate".into()))
 }
 
 /// The certificate as printable HTML.

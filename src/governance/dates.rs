@@ -5,10 +5,22 @@
 
 use std::fmt;
 
-use anyhow::{Result, bail};
 use jiff::civil::{Date, Weekday};
 use jiff::{ToSpan as _, tz::TimeZone};
 use serde::{Deserialize, Serialize};
+
+/// A text that is not a day.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    /// Not in the `YYYY-MM-DD` form (or a year outside 1900-2999).
+    #[error("`{0}` is not a date (YYYY-MM-DD)")]
+    NotADate(String),
+    /// In the form, but no such day (`2026-02-30`).
+    #[error("`{0}` is not a valid date")]
+    NoSuchDay(String),
+}
+
+type Result<T> = std::result::Result<T, DateError>;
 
 /// The organiser's time zone.
 pub const ZONE: &str = "Asia/Shanghai";
@@ -37,7 +49,7 @@ impl PartialEq<str> for Day {
 }
 
 impl std::str::FromStr for Day {
-    type Err = anyhow::Error;
+    type Err = DateError;
 
     fn from_str(s: &str) -> Result<Day> {
         parse(s)
@@ -52,7 +64,9 @@ impl Day {
 
     /// The day of a date.
     pub fn ymd(year: i16, month: i8, day: i8) -> Result<Day> {
-        Ok(Day(Date::new(year, month, day)?))
+        Date::new(year, month, day)
+            .map(Day)
+            .map_err(|_| DateError::NoSuchDay(format!("{year:04}-{month:02}-{day:02}")))
     }
 
     /// The year.
@@ -91,12 +105,12 @@ pub fn parse(s: &str) -> Result<Day> {
     let ok = t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-';
     let Ok(d) = t.parse::<Date>() else {
         if ok && t.split('-').all(|p| p.chars().all(|c| c.is_ascii_digit())) {
-            bail!("`{s}` is not a valid date");
+            return Err(DateError::NoSuchDay(s.to_string()));
         }
-        bail!("`{s}` is not a date (YYYY-MM-DD)");
+        return Err(DateError::NotADate(s.to_string()));
     };
     if !ok || !(1900..=2999).contains(&d.year()) {
-        bail!("`{s}` is not a date (YYYY-MM-DD)");
+        return Err(DateError::NotADate(s.to_string()));
     }
     Ok(Day(d))
 }
@@ -139,7 +153,7 @@ impl postgres::types::ToSql for Day {
         &self,
         ty: &postgres::types::Type,
         out: &mut postgres::types::private::BytesMut,
-    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    ) -> std::result::Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
         self.to_string().to_sql(ty, out)
     }
 
@@ -154,7 +168,7 @@ impl<'a> postgres::types::FromSql<'a> for Day {
     fn from_sql(
         ty: &postgres::types::Type,
         raw: &'a [u8],
-    ) -> Result<Day, Box<dyn std::error::Error + Sync + Send>> {
+    ) -> std::result::Result<Day, Box<dyn std::error::Error + Sync + Send>> {
         let s = <&str as postgres::types::FromSql>::from_sql(ty, raw)?;
         Ok(parse(s)?)
     }

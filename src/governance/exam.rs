@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context as _, Result};
+use crate::{Error, Result};
 use icsdrill_engine::scenario::variant;
 use icsdrill_engine::{Scenario, Sim, TimedInput};
 use icsdrill_judge::exam::{self, Grade};
@@ -177,19 +177,17 @@ pub fn verify(cert: &Certificate, trusted: &str, store: Option<&dyn Store>) -> R
     cert::verify_signature(cert)?;
     let mut notes = vec!["signature valid".to_string()];
     if !trusted.eq_ignore_ascii_case(&cert.public_key) {
-        anyhow::bail!("signed by another key than the trusted one ({trusted})");
+        return Err(Error::Refused(format!("signed by another key than the trusted one ({trusted})")));
     }
     notes.push("signed by the trusted key".into());
     if let Some(store) = store {
-        let (_, verdicts) =
-            crate::store::replay::verify(store, &cert.body.drill).context("cannot replay the exam")?;
-        let v = verdicts.first().context("the exam drill has no trainee")?;
+        let (_, verdicts) = crate::store::replay::verify(store, &cert.body.drill)?;
+        let v = verdicts.first().ok_or_else(|| Error::unreadable("the exam drill has no trainee"))?;
         if !v.matches() || v.replayed_hash != cert.body.replay_hash {
-            anyhow::bail!(
+            return Err(Error::Refused(format!(
                 "the exam no longer replays to the certified log: certified {}, replayed {}",
-                cert.body.replay_hash,
-                v.replayed_hash
-            );
+                cert.body.replay_hash, v.replayed_hash
+            )));
         }
         notes.push(format!("replay matches {}", v.replayed_hash));
     }

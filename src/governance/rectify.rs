@@ -6,7 +6,7 @@
 //! its `retest` steps fired) and the hazard did not show, it is verified fixed; otherwise it
 //! stays open, not re-tested. New findings are recorded open.
 
-use anyhow::Result;
+use crate::{Error, Result};
 use icsdrill_engine::{EventKind, RejectReason, SimEvent};
 use icsdrill_judge::findings::Finding;
 use serde_json::json;
@@ -134,7 +134,7 @@ pub fn track_drill(
     deadlines: Option<icsdrill_judge::findings::Deadlines>,
 ) -> Result<Vec<(String, Vec<Outcome>)>> {
     let Some((record, teams)) = store.drill(drill)? else {
-        anyhow::bail!("no drill `{drill}` in the store (see `icsdrill drills`)");
+        return Err(Error::not_found(format!("no drill `{drill}` in the store (see `icsdrill drills`)")));
     };
     let loaded = crate::store::replay::load(&*store, &record, &teams)?;
     let mut out = Vec::new();

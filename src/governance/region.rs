@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use crate::Result;
+use icsdrill_web::ServiceError;
 use icsdrill_web::region::{RegionApi, RegionRole};
 
 use crate::governance::dates::{Day, day_of_ms};
@@ -50,6 +51,8 @@ impl RegionService {
     }
 }
 
+/// Everything the regional view asks of the store is the server's to answer: a failure is
+/// an internal error (logged with the request id, not shown), whatever its kind.
 impl RegionApi for RegionService {
     fn authenticate(&self, token: &str) -> Option<RegionRole> {
         let (role, prefecture) = self.store().ok()?.user(token).ok()??;
@@ -65,14 +68,17 @@ impl RegionApi for RegionService {
         registry::prefectures().iter().any(|p| p.code == code)
     }
 
-    fn rollup(&self, scope: Option<&str>) -> Result<serde_json::Value, String> {
-        let store = self.store().map_err(|e| format!("{e:#}"))?;
-        let r =
-            rollup_from(&*store, crate::governance::dates::today(), scope).map_err(|e| format!("{e:#}"))?;
-        serde_json::to_value(&r).map_err(|e| e.to_string())
+    fn rollup(&self, scope: Option<&str>) -> Result<serde_json::Value, ServiceError> {
+        let run = || -> Result<serde_json::Value> {
+            let store = self.store()?;
+            let r = rollup_from(&*store, crate::governance::dates::today(), scope)?;
+            Ok(serde_json::to_value(&r)?)
+        };
+        run().map_err(ServiceError::internal)
     }
 
-    fn export(&self, scope: Option<&str>, format: &str) -> Option<Result<(&'static str, Vec<u8>), String>> {
+    fn export(&self, scope: Option<&str>, format: &str) -> Result<(&'static str, Vec<u8>), ServiceError> {
+        spreadsheet_format(format)?;
         let build = || -> Result<(&'static str, Vec<u8>)> {
             let store = self.store()?;
             let r = rollup_from(&*store, crate::governance::dates::today(), scope)?;
@@ -86,10 +92,10 @@ impl RegionApi for RegionService {
                 )
             })
         };
-        matches!(format, "csv" | "xlsx").then(|| build().map_err(|e| format!("{e:#}")))
+        build().map_err(ServiceError::internal)
     }
 
-    fn exams(&self, cohort: Option<&str>) -> Result<serde_json::Value, String> {
+    fn exams(&self, cohort: Option<&str>) -> Result<serde_json::Value, ServiceError> {
         let run = || -> Result<serde_json::Value> {
             let store = self.store()?;
             let results = store.exams(cohort)?;
@@ -123,14 +129,15 @@ impl RegionApi for RegionService {
                 serde_json::json!({ "cohort": cohort, "results": rows, "passed": passed, "in_progress": in_progress }),
             )
         };
-        run().map_err(|e| format!("{e:#}"))
+        run().map_err(ServiceError::internal)
     }
 
     fn exams_export(
         &self,
         cohort: Option<&str>,
         format: &str,
-    ) -> Option<Result<(&'static str, Vec<u8>), String>> {
+    ) -> Result<(&'static str, Vec<u8>), ServiceError> {
+        spreadsheet_format(format)?;
         let build = || -> Result<(&'static str, Vec<u8>)> {
             let store = self.store()?;
             let (header, rows) = crate::governance::exam::cohort_rows(&*store, cohort)?;
@@ -143,6 +150,14 @@ impl RegionApi for RegionService {
                 )
             })
         };
-        matches!(format, "csv" | "xlsx").then(|| build().map_err(|e| format!("{e:#}")))
+        build().map_err(ServiceError::internal)
+    }
+}
+
+/// A spreadsheet export's format: `csv` or `xlsx`.
+fn spreadsheet_format(format: &str) -> Result<(), ServiceError> {
+    match format {
+        "csv" | "xlsx" => Ok(()),
+        _ => Err(ServiceError::BadRequest("format must be csv or xlsx".into())),
     }
 }

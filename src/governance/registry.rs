@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use anyhow::{Context as _, Result, bail};
+use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::governance::dates::{self, Day};
@@ -287,7 +287,7 @@ pub fn csv_rows(text: &str) -> Result<Vec<Vec<String>>> {
     let mut r = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut rows = Vec::new();
     for (i, rec) in r.records().enumerate() {
-        let rec = rec.with_context(|| format!("row {}: not valid CSV", i + 1))?;
+        let rec = rec.map_err(|e| Error::invalid(format!("row {}: not valid CSV: {e}", i + 1)))?;
         // A cell our export neutralised ('=...) reads back as it was written.
         rows.push(rec.iter().map(|c| crate::governance::tabular::from_csv_cell(c).to_string()).collect());
     }
@@ -297,8 +297,11 @@ pub fn csv_rows(text: &str) -> Result<Vec<Vec<String>>> {
 /// Reads the first sheet of an xlsx workbook as rows of text.
 pub fn xlsx_rows(bytes: &[u8]) -> Result<Vec<Vec<String>>> {
     use calamine::{Reader, Xlsx};
-    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).context("not an xlsx workbook")?;
-    let Some(Ok(range)) = wb.worksheet_range_at(0) else { bail!("the workbook has no sheet") };
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec()))
+        .map_err(|e| Error::invalid(format!("not an xlsx workbook: {e}")))?;
+    let Some(Ok(range)) = wb.worksheet_range_at(0) else {
+        return Err(Error::invalid("the workbook has no sheet"));
+    };
     Ok(range
         .rows()
         .map(|row| {
@@ -368,11 +371,13 @@ impl CadenceRules {
     /// Parses a cadence file.
     pub fn parse(text: &str) -> Result<CadenceRules> {
         let r: CadenceRules =
-            serde_saphyr::from_str(text).map_err(|e| anyhow::anyhow!("cadence rules: {e}"))?;
+            serde_saphyr::from_str(text).map_err(|e| Error::invalid(format!("cadence rules: {e}")))?;
         for l in 1..=3u8 {
-            let Some(rule) = r.levels.get(&l) else { bail!("cadence rules: no rule for level {l}") };
+            let Some(rule) = r.levels.get(&l) else {
+                return Err(Error::invalid(format!("cadence rules: no rule for level {l}")));
+            };
             if [rule.drill, rule.compliance_test, rule.risk_assessment].iter().any(|m| *m < 1) {
-                bail!("cadence rules: level {l}: months must be at least 1");
+                return Err(Error::invalid(format!("cadence rules: level {l}: months must be at least 1")));
             }
         }
         Ok(r)
@@ -509,27 +514,25 @@ impl GradingRules {
 
     /// Proposes a level from the industry, scale and the ids of the risk questions answered yes.
     pub fn grade(&self, industry: &str, scale: &str, yes: &[String]) -> Result<Grade> {
-        let class = *self.industry_class.get(industry).with_context(|| {
-            format!(
+        let class = *self.industry_class.get(industry).ok_or_else(|| {
+            Error::invalid(format!(
                 "unknown industry `{industry}` (one of {})",
                 self.industry_class.keys().cloned().collect::<Vec<_>>().join(", ")
-            )
+            ))
         })?;
-        let scale_points = *self
-            .points
-            .scale
-            .get(scale)
-            .with_context(|| format!("unknown scale `{scale}`: micro, small, medium or large"))?;
+        let scale_points = *self.points.scale.get(scale).ok_or_else(|| {
+            Error::invalid(format!("unknown scale `{scale}`: micro, small, medium or large"))
+        })?;
         let mut breakdown = vec![
             ("industry_class".to_string(), self.points.industry_class[&class]),
             ("scale".to_string(), scale_points),
         ];
         for y in yes {
-            let q = self.risk_questions.iter().find(|q| q.id == *y).with_context(|| {
-                format!(
+            let q = self.risk_questions.iter().find(|q| q.id == *y).ok_or_else(|| {
+                Error::invalid(format!(
                     "unknown risk question `{y}` (one of {})",
                     self.risk_questions.iter().map(|q| q.id.as_str()).collect::<Vec<_>>().join(", ")
-                )
+                ))
             })?;
             breakdown.push((q.id.clone(), q.points));
         }

@@ -6,8 +6,8 @@
 
 use std::fmt::Write as _;
 
+use crate::Result;
 use crate::governance::dates::Day;
-use anyhow::Result;
 use icsdrill_engine::scenario::Text;
 use icsdrill_engine::{EventKind, Scenario, SimEvent, SimInput};
 use icsdrill_judge::findings::Finding;

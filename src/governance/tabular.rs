@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use anyhow::Result;
+use crate::{Error, Result};
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
 /// Whether a spreadsheet would read `s` as a formula (or the start of one).
@@ -35,7 +35,7 @@ pub fn to_csv(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
     for r in rows {
         w.write_record(r.iter().map(|c| csv_cell(c).into_owned()))?;
     }
-    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+    w.into_inner().map_err(|e| Error::Csv(e.to_string()))
 }
 
 /// Writes a text cell, formula-like text with the quote prefix (Excel then keeps it text,

@@ -8,7 +8,7 @@
 //! web connections, or one team's connections, can never make another team's endpoints fail
 //! to accept.
 
-use anyhow::{Result, bail};
+use crate::{Error, Result};
 
 /// Descriptors kept back for the database, logs, the runtime and anything else.
 pub const RESERVE: u64 = 128;
@@ -50,19 +50,19 @@ pub fn budget(
     let listeners = ranges_u * plcs as u64 + 1;
     let kept = RESERVE + ranges_u * ATTACKER_FDS + listeners;
     let Some(avail) = nofile.checked_sub(kept) else {
-        bail!(
+        return Err(Error::invalid(format!(
             "the open-files limit ({nofile}) is too low for {ranges} range(s) of {plcs} PLCs: raise it (ulimit -n) to at least {}",
             kept + 64 + ranges_u * plcs as u64
-        );
+        )));
     };
     let http = (http_wanted as u64).min(avail / 4).max(1);
     let per_range_max = per_endpoint.saturating_mul(plcs) as u64;
     let per_range = ((avail - http) / ranges_u).min(per_range_max);
     if per_range < plcs as u64 {
-        bail!(
+        return Err(Error::invalid(format!(
             "the open-files limit ({nofile}) leaves under one Modbus connection per PLC: raise it (ulimit -n) to at least {}",
             kept + http + ranges_u * plcs as u64 * 4
-        );
+        )));
     }
     Ok(Budget { http: http as usize, per_range: per_range as usize })
 }

@@ -274,6 +274,8 @@ pub struct Live {
     progress: watch::Sender<Progress>,
     /// The sim thread, to wake it from a sleep (a stop, a start, a step).
     thread: OnceLock<std::thread::Thread>,
+    /// Notified whenever an input is queued to apply (for whoever steps a held clock).
+    queued: tokio::sync::Notify,
     /// When the runtime started.
     started: Instant,
 }
@@ -330,6 +332,7 @@ impl Live {
             durable,
             progress: watch::Sender::new(Progress { tick: sim.tick(), stopped: false }),
             thread: OnceLock::new(),
+            queued: tokio::sync::Notify::new(),
             started: Instant::now(),
         });
         let shared = live.clone();
@@ -453,6 +456,7 @@ impl Live {
         let (reply, outcome) = oneshot::channel();
         let state = Arc::new(AtomicU8::new(PENDING));
         self.tx.try_send(Command::Apply(input, Ticket { state: state.clone(), reply })).map_err(|_| ())?;
+        self.queued.notify_one();
         Ok((state, outcome))
     }
 
@@ -521,6 +525,12 @@ impl Live {
     pub fn step(&self, n: u64) {
         self.steps.fetch_add(n, Ordering::Relaxed);
         self.wake();
+    }
+
+    /// Resolves when an input has been queued to apply since the last call (a white cell
+    /// stepping a held clock steps when there is something to apply).
+    pub async fn input_queued(&self) {
+        self.queued.notified().await;
     }
 
     /// Waits until the published snapshot reaches `tick` or the runtime stops.

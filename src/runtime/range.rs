@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use anyhow::{Context as _, Result, bail};
+use crate::{Error, Result};
 use icsdrill_engine::scenario::{PlcIdx, PlcRole};
 use icsdrill_engine::{Scenario, Sim, SimEvent};
 use icsdrill_web::{EndpointInfo, Health, RangeApi};
@@ -144,7 +144,7 @@ impl Range {
         let sources = source_map(&scenario, &opts.sources)?;
         if opts.address_mode == AddressMode::Loopback && opts.first_endpoint + scenario.plcs.len() > 250 * 250
         {
-            bail!("loopback mode serves at most 62500 PLCs");
+            return Err(Error::invalid("loopback mode serves at most 62500 PLCs"));
         }
         let mut listeners = Vec::with_capacity(scenario.plcs.len());
         for (i, plc) in scenario.plcs.iter().enumerate() {
@@ -152,25 +152,30 @@ impl Range {
             let addr = match opts.address_mode {
                 AddressMode::Port if opts.modbus_port == 0 => SocketAddr::new(opts.bind, 0),
                 AddressMode::Port => {
-                    let port = u16::try_from(usize::from(opts.modbus_port) + i).with_context(|| {
-                        format!(
+                    let port = u16::try_from(usize::from(opts.modbus_port) + i).map_err(|_| {
+                        Error::invalid(format!(
                             "{} PLCs from port {} run past port 65535",
                             opts.first_endpoint + scenario.plcs.len(),
                             opts.modbus_port
-                        )
+                        ))
                     })?;
                     SocketAddr::new(opts.bind, port)
                 }
                 AddressMode::Loopback => SocketAddr::new(loopback_address(i), opts.modbus_port),
             };
-            let listener = TcpListener::bind(addr).await.with_context(|| {
-                format!("cannot bind PLC {} to {addr} (pick another base with --modbus-port; ports below 1024 need root)", plc.id)
+            let listener = TcpListener::bind(addr).await.map_err(|cause| Error::Bind {
+                what: format!("PLC {}", plc.id),
+                addr,
+                cause,
+                hint: " (pick another base with --modbus-port; ports below 1024 need root)",
             })?;
             listeners.push(listener);
         }
         let mut endpoints = Vec::with_capacity(listeners.len());
         for (plc, listener) in scenario.plcs.iter().zip(&listeners) {
-            let local = listener.local_addr()?;
+            let local = listener
+                .local_addr()
+                .map_err(|e| Error::Failed(format!("a listener has no address: {e}")))?;
             endpoints.push(EndpointInfo {
                 plc: plc.id.clone(),
                 name: plc.name.clone(),
@@ -186,27 +191,39 @@ impl Range {
         }
         let http = if opts.serve_http {
             let http_addr = SocketAddr::new(opts.bind, opts.http_port);
-            Some(TcpListener::bind(http_addr).await.with_context(|| {
-                format!("cannot bind the HTTP API to {http_addr} (pick another with --http-port)")
+            Some(TcpListener::bind(http_addr).await.map_err(|cause| Error::Bind {
+                what: "the HTTP API".into(),
+                addr: http_addr,
+                cause,
+                hint: " (pick another with --http-port)",
             })?)
         } else {
             None
         };
-        let http_local = http.as_ref().map(|h| h.local_addr()).transpose()?;
+        let http_local = http
+            .as_ref()
+            .map(|h| h.local_addr())
+            .transpose()
+            .map_err(|e| Error::Failed(format!("a listener has no address: {e}")))?;
 
         let ticks_per_s = opts.ticks_per_s.unwrap_or(f64::from(scenario.tick_hz));
         if !(MIN_TICKS_PER_S..=MAX_TICKS_PER_S).contains(&ticks_per_s) {
-            bail!("ticks per second must be in [{MIN_TICKS_PER_S}, {MAX_TICKS_PER_S}], got {ticks_per_s}");
+            return Err(Error::invalid(format!(
+                "ticks per second must be in [{MIN_TICKS_PER_S}, {MAX_TICKS_PER_S}], got {ticks_per_s}"
+            )));
         }
         if opts.duration_s.is_some_and(|d| !(d > 0.0 && d <= icsdrill_engine::scenario::MAX_DURATION_S)) {
-            bail!("a range's duration must be in (0, 7 days]");
+            return Err(Error::invalid("a range's duration must be in (0, 7 days]"));
         }
         let end_tick = opts.duration_s.map(|d| scenario.ticks(d));
         let (attacker_tx, attacker_rx) = tokio::sync::mpsc::channel(ATTACK_QUEUE);
         let attacker_address = match &scenario.attack {
             Some(plan) if opts.live_attacker => Some(match opts.attacker_address {
                 Some(a) => a,
-                None => plan.address.parse::<IpAddr>().context("attacker address")?,
+                None => plan
+                    .address
+                    .parse::<IpAddr>()
+                    .map_err(|e| Error::invalid(format!("attacker address `{}`: {e}", plan.address)))?,
             }),
             _ => None,
         };
@@ -293,7 +310,7 @@ impl Range {
         let sim = self.sim;
         match tokio::task::spawn_blocking(move || sim.join()).await {
             Ok(Ok(sim)) => Ok(sim),
-            _ => bail!("the simulation thread failed; see the log above"),
+            _ => Err(Error::Failed("the simulation thread failed; see the log above".into())),
         }
     }
 }
@@ -304,17 +321,20 @@ fn source_map(scenario: &Scenario, pairs: &[(IpAddr, String)]) -> Result<SourceM
     let default =
         scenario.hosts.iter().position(|h| h.role == icsdrill_engine::scenario::HostRole::Ews).unwrap_or(0);
     if scenario.hosts.is_empty() {
-        bail!("scenario `{}` has no hosts to stand for Modbus clients", scenario.id);
+        return Err(Error::invalid(format!(
+            "scenario `{}` has no hosts to stand for Modbus clients",
+            scenario.id
+        )));
     }
     let mut map = Vec::new();
     for (ip, host) in pairs {
         let Some(h) = scenario.host(host) else {
             let known: Vec<&str> = scenario.hosts.iter().map(|h| h.id.as_str()).collect();
-            bail!(
+            return Err(Error::invalid(format!(
                 "--source {ip}={host}: no host `{host}` in scenario `{}` (hosts: {})",
                 scenario.id,
                 known.join(", ")
-            );
+            )));
         };
         map.push((*ip, h));
     }

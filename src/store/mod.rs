@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use crate::{Error, Result};
 use icsdrill_drill::{Mode, Phase};
 use icsdrill_engine::{SimEvent, SimInput, TimedInput};
 
@@ -31,7 +31,7 @@ fn spelled(v: impl serde::Serialize) -> String {
 /// A mode or phase from the database's spelling.
 fn parsed<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
     serde_json::from_value(serde_json::Value::String(s.to_string()))
-        .map_err(|_| anyhow::anyhow!("the database holds an unknown {what} `{s}`"))
+        .map_err(|_| Error::unreadable(format!("the database holds an unknown {what} `{s}`")))
 }
 pub use postgres::PgStore;
 pub use recorder::{MAX_COMMIT_ROWS, MAX_QUEUED_ROWS, RecordSender, Recorder};
@@ -219,9 +219,9 @@ impl Database {
             {
                 Ok(Database::Postgres(d.to_string()))
             }
-            Some(d) => bail!(
+            Some(d) => Err(Error::invalid(format!(
                 "--database must be a PostgreSQL URL (postgres://user:password@host/db); for SQLite give --data-dir, not `{d}`"
-            ),
+            ))),
             None => Ok(Database::Sqlite(data_dir_or_default(data_dir)?)),
         }
     }
@@ -266,6 +266,6 @@ pub fn data_dir(arg: Option<&Path>) -> Result<PathBuf> {
     }
     match std::env::var_os("HOME") {
         Some(h) => Ok(PathBuf::from(h).join(".local/share/icsdrill")),
-        None => bail!("no --data-dir given and no HOME to put the data in"),
+        None => Err(Error::invalid("no --data-dir given and no HOME to put the data in")),
     }
 }

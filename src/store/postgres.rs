@@ -6,7 +6,7 @@
 
 use std::cell::{RefCell, RefMut};
 
-use anyhow::{Context as _, Result};
+use crate::{Error, Result};
 use icsdrill_engine::{SimInput, TimedInput};
 use postgres::{Client, NoTls};
 
@@ -67,8 +67,8 @@ CREATE TABLE IF NOT EXISTS foreign_clients (
 impl PgStore {
     /// Connects (a `postgres://` URL or a `key=value` string) and creates the schema.
     pub fn connect(params: &str) -> Result<PgStore> {
-        let mut client = Client::connect(params, NoTls).context("cannot connect to PostgreSQL")?;
-        client.batch_execute(SCHEMA).context("cannot create the schema")?;
+        let mut client = Client::connect(params, NoTls)?;
+        client.batch_execute(SCHEMA)?;
         Ok(PgStore { client: RefCell::new(client), params: params.to_string() })
     }
 
@@ -76,7 +76,7 @@ impl PgStore {
     /// network blip): the recorder keeps retrying through it.
     fn writer(&mut self) -> Result<&mut Client> {
         if self.client.get_mut().is_closed() {
-            let client = Client::connect(&self.params, NoTls).context("cannot reconnect to PostgreSQL")?;
+            let client = Client::connect(&self.params, NoTls)?;
             *self.client.get_mut() = client;
         }
         Ok(self.client.get_mut())
@@ -237,8 +237,9 @@ impl Store for PgStore {
         )?;
         rows.iter()
             .map(|r| {
-                let input: SimInput = serde_json::from_str(r.get::<_, &str>(1))
-                    .with_context(|| format!("stored input of team {team} is unreadable"))?;
+                let input: SimInput = serde_json::from_str(r.get::<_, &str>(1)).map_err(|e| {
+                    Error::unreadable(format!("stored input of team {team} is unreadable: {e}"))
+                })?;
                 Ok(TimedInput { tick: r.get::<_, i64>(0) as u64, input })
             })
             .collect()
@@ -326,7 +327,8 @@ impl Store for PgStore {
         let mut reg = Registry::default();
         for r in c.query("SELECT data FROM enterprises ORDER BY id", &[])? {
             reg.enterprises.push(
-                serde_json::from_str(r.get::<_, &str>(0)).context("a stored enterprise is unreadable")?,
+                serde_json::from_str(r.get::<_, &str>(0))
+                    .map_err(|e| Error::unreadable(format!("a stored enterprise is unreadable: {e}")))?,
             );
         }
         reg.activities = c

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context as _, Result, bail};
+use crate::{Error, Result};
 use icsdrill_engine::{Scenario, Sim, TimedInput};
 use icsdrill_judge::score::Scorer;
 
@@ -42,13 +42,12 @@ fn no_attack(record: &DrillRecord) -> bool {
 pub fn load(store: &dyn Store, record: &DrillRecord, teams: &[TeamRecord]) -> Result<Loaded> {
     let file = format!("{} (stored with drill {})", record.scenario_id, record.id);
     let mut scenario = Scenario::from_yaml(&file, &record.scenario_source)
-        .map_err(|e| anyhow::anyhow!("the stored scenario no longer validates:\n{e}"))?;
+        .map_err(|e| Error::unreadable(format!("the stored scenario no longer validates:\n{e}")))?;
     if scenario.source_hash != record.scenario_hash {
-        bail!(
+        return Err(Error::unreadable(format!(
             "the stored scenario's hash {} is not the recorded {}",
-            scenario.source_hash,
-            record.scenario_hash
-        );
+            scenario.source_hash, record.scenario_hash
+        )));
     }
     if no_attack(record) {
         scenario = scenario.without_attack();
@@ -120,12 +119,12 @@ impl TeamVerdict {
 pub fn verify(store: &dyn Store, id: &str) -> Result<(DrillRecord, Vec<TeamVerdict>)> {
     let Some((record, teams)) = store.drill(id)? else {
         let known: Vec<String> = store.drills()?.into_iter().map(|d| d.id).collect();
-        bail!(
+        return Err(Error::not_found(format!(
             "no drill `{id}` in the store (drills: {})",
             if known.is_empty() { "none".into() } else { known.join(", ") }
-        );
+        )));
     };
-    let loaded = load(store, &record, &teams).context("cannot rebuild the drill")?;
+    let loaded = load(store, &record, &teams)?;
     let plan = record.mode == icsdrill_drill::Mode::Enterprise;
     let mut out = Vec::new();
     for t in &loaded.teams {
@@ -141,7 +140,8 @@ pub fn verify(store: &dyn Store, id: &str) -> Result<(DrillRecord, Vec<TeamVerdi
         // replayed log the same way.
         let (stored_score, at) = match store.score(&record.id, &t.id)? {
             Some((total, card)) => {
-                let card: serde_json::Value = serde_json::from_str(&card).context("stored score card")?;
+                let card: serde_json::Value = serde_json::from_str(&card)
+                    .map_err(|e| Error::unreadable(format!("a stored score card is unreadable: {e}")))?;
                 (Some(total), card["tick"].as_u64().unwrap_or(0))
             }
             None => (None, t.sim.tick()),

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context as _, Result};
+use crate::{Error, Result};
 use icsdrill_engine::{SimInput, TimedInput};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -123,25 +123,25 @@ impl SqliteStore {
     /// mode 0700 and the database file 0600 (it holds the drills' login tokens); a database
     /// that cannot be written is an error now, not a drill that hangs on its first write.
     pub fn open(data_dir: &Path) -> Result<SqliteStore> {
-        create_private_dir(data_dir)
-            .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+        create_private_dir(data_dir).map_err(Error::file("create the data directory", data_dir))?;
         let path = db_path(data_dir);
-        create_private_file(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        let conn = Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        create_private_file(&path).map_err(Error::file("create", &path))?;
+        let conn = Connection::open(&path)
+            .map_err(|e| Error::invalid(format!("cannot open {}: {e}", path.display())))?;
         conn.busy_timeout(Duration::from_secs(5))?;
         let read_only = conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true);
         // Taking the write lock proves the file and its directory (WAL, shared memory) are
         // writable.
         let writable = !read_only && conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").is_ok();
         if !writable {
-            anyhow::bail!(
+            return Err(Error::invalid(format!(
                 "the database {} cannot be written (a read-only data directory or file?): give a writable --data-dir",
                 path.display()
-            );
+            )));
         }
-        conn.pragma_update(None, "journal_mode", "WAL").context("cannot switch the database to WAL mode")?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(SCHEMA).context("cannot create the schema")?;
+        conn.execute_batch(SCHEMA)?;
         Ok(SqliteStore { conn })
     }
 
@@ -302,7 +302,7 @@ impl Store for SqliteStore {
         for row in rows {
             let (tick, json) = row?;
             let input: SimInput = serde_json::from_str(&json)
-                .with_context(|| format!("stored input of team {team} is unreadable"))?;
+                .map_err(|e| Error::unreadable(format!("stored input of team {team} is unreadable: {e}")))?;
             out.push(TimedInput { tick: tick as u64, input });
         }
         Ok(out)
@@ -385,7 +385,10 @@ impl Store for SqliteStore {
         let mut reg = Registry::default();
         let mut q = self.conn.prepare("SELECT data FROM enterprises ORDER BY id")?;
         for data in q.query_map([], |r| r.get::<_, String>(0))? {
-            reg.enterprises.push(serde_json::from_str(&data?).context("a stored enterprise is unreadable")?);
+            reg.enterprises.push(
+                serde_json::from_str(&data?)
+                    .map_err(|e| Error::unreadable(format!("a stored enterprise is unreadable: {e}")))?,
+            );
         }
         let mut q = self
             .conn

@@ -20,7 +20,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use icsdrill_engine::{Scenario, SimEvent, SimInput};
 use icsdrill_judge::score::ScoreCard;
@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use icsdrill_drill::views::{FlagAnswer, Overview, Standings, TeamView};
 use icsdrill_drill::{ActError, Control, DrillInfo, Phase, Role, Scoreboard};
 
-use crate::{ApiError, EndpointInfo, MAX_EVENTS_PER_PAGE};
+use crate::{ApiError, EndpointInfo, MAX_EVENTS_PER_PAGE, ServiceError};
 
 /// Largest request body accepted.
 pub const MAX_BODY: usize = crate::server::MAX_BODY_BYTES;
@@ -62,21 +62,23 @@ pub trait DrillApi: Send + Sync + 'static {
     /// Applies a team's (or the white cell's) input to the team's range and waits for its
     /// outcome.
     fn act<'a>(&'a self, team: &'a str, input: SimInput) -> BoxFuture<'a, Result<(), ActError>>;
-    /// Changes the phase.
-    fn control(&self, control: Control) -> Result<Phase, String>;
+    /// Changes the phase (`Conflict` when the drill cannot go there from where it is).
+    fn control(&self, control: Control) -> Result<Phase, ServiceError>;
+    /// Resolves when what a team (or, with `None`, the instructor) sees may have changed:
+    /// the next tick, or a phase change. The consoles' streams wait on it rather than a timer.
+    fn next_change<'a>(&'a self, team: Option<&'a str>) -> BoxFuture<'a, ()>;
     /// The instructor's view: every team's state with true values, the attack timeline and
     /// its progress.
     fn overview(&self) -> Overview;
     /// The team's after-action report so far: `format` is html, md, json or xlsx, `lang` en
-    /// or zh. `None` for an unknown format or team; `Err` when it cannot be built.
-    fn report(&self, team: &str, format: &str, lang: &str)
-    -> Option<Result<(&'static str, Vec<u8>), String>>;
+    /// or zh: the content type and the bytes.
+    fn report(&self, team: &str, format: &str, lang: &str) -> Result<(&'static str, Vec<u8>), ServiceError>;
     /// Contest: judges and records a flag a team submits.
     fn submit_flag<'a>(&'a self, team: &'a str, flag: String) -> BoxFuture<'a, Result<FlagAnswer, ActError>>;
     /// Final standings with each team's replay hash (instructors).
     fn standings(&self) -> Standings;
     /// The standings as CSV (every cell safe to open in a spreadsheet).
-    fn standings_csv(&self) -> Result<Vec<u8>, String>;
+    fn standings_csv(&self) -> Result<Vec<u8>, ServiceError>;
 }
 
 /// A drill behind the API.
@@ -273,36 +275,59 @@ pub fn team_actions() -> impl Iterator<Item = &'static str> {
 
 const COOKIE: &str = "icsdrill_token";
 
-/// The drill's router: API, pages and assets.
+/// The handler of a documented route.
+///
+/// # Panics
+///
+/// When `ROUTES` lists a route this has no handler for: the router is built from `ROUTES`,
+/// so the API serves exactly what is documented (and authorised) there.
+fn handler(r: &RouteDoc) -> MethodRouter<Drill> {
+    match (r.method, r.path) {
+        ("GET", "/api/health") => get(health),
+        ("GET", "/api/openapi.json") => get(openapi),
+        ("GET", "/api/drill") => get(info),
+        ("GET", "/api/scoreboard") => get(scoreboard),
+        ("GET", "/api/scoreboard/stream") => get(scoreboard_stream),
+        ("GET", "/api/teams/{team}/state") => get(team_state),
+        ("GET", "/api/teams/{team}/stream") => get(team_stream),
+        ("GET", "/api/teams/{team}/endpoints") => get(team_endpoints),
+        ("GET", "/api/teams/{team}/events") => get(team_events),
+        ("GET", "/api/teams/{team}/score") => get(team_score),
+        ("GET", "/api/teams/{team}/mimic.svg") => get(team_mimic),
+        ("POST", "/api/teams/{team}/actions") => post(team_action),
+        ("POST", "/api/teams/{team}/reports") => post(team_report),
+        ("POST", "/api/teams/{team}/hints") => post(team_hint),
+        ("GET", "/api/teams/{team}/report") => get(team_report_doc),
+        ("POST", "/api/teams/{team}/flags") => post(team_flag),
+        ("GET", "/api/drill/standings") => get(standings),
+        ("GET", "/api/instructor/overview") => get(overview),
+        ("GET", "/api/instructor/stream") => get(overview_stream),
+        ("POST", "/api/drill/control") => post(control),
+        ("POST", "/api/drill/injects") => post(inject),
+        (method, path) => panic!("ROUTES lists {method} {path}, which has no handler"),
+    }
+}
+
+/// The pages and assets (HTML, JS, CSS), apart from the API.
+const PAGES: &[&str] = &["/", "/team/{team}", "/instructor", "/assets/app.js", "/assets/app.css"];
+
+/// The drill's router: the API routes of `ROUTES` and nothing else under `/api`, then the
+/// pages and assets.
 pub fn router(drill: Drill) -> Router {
-    Router::new()
-        .route("/api/health", get(health))
-        .route("/api/openapi.json", get(openapi))
-        .route("/api/drill", get(info))
-        .route("/api/scoreboard", get(scoreboard))
-        .route("/api/scoreboard/stream", get(scoreboard_stream))
-        .route("/api/teams/{team}/state", get(team_state))
-        .route("/api/teams/{team}/stream", get(team_stream))
-        .route("/api/teams/{team}/endpoints", get(team_endpoints))
-        .route("/api/teams/{team}/events", get(team_events))
-        .route("/api/teams/{team}/score", get(team_score))
-        .route("/api/teams/{team}/mimic.svg", get(team_mimic))
-        .route("/api/teams/{team}/actions", post(team_action))
-        .route("/api/teams/{team}/reports", post(team_report))
-        .route("/api/teams/{team}/hints", post(team_hint))
-        .route("/api/teams/{team}/report", get(team_report_doc))
-        .route("/api/teams/{team}/flags", post(team_flag))
-        .route("/api/drill/standings", get(standings))
-        .route("/api/instructor/overview", get(overview))
-        .route("/api/instructor/stream", get(overview_stream))
-        .route("/api/drill/control", post(control))
-        .route("/api/drill/injects", post(inject))
-        .route("/", get(page_scoreboard))
-        .route("/team/{team}", get(page_team))
-        .route("/instructor", get(page_instructor))
-        .route("/assets/app.js", get(|| asset("text/javascript; charset=utf-8", crate::pages::APP_JS)))
-        .route("/assets/app.css", get(|| asset("text/css; charset=utf-8", crate::pages::APP_CSS)))
+    let api = ROUTES.iter().fold(Router::new(), |router, r| router.route(r.path, handler(r)));
+    let pages: [MethodRouter<Drill>; 5] = [
+        get(page_scoreboard),
+        get(page_team),
+        get(page_instructor),
+        get(|| asset("text/javascript; charset=utf-8", crate::pages::APP_JS)),
+        get(|| asset("text/css; charset=utf-8", crate::pages::APP_CSS)),
+    ];
+    PAGES
+        .iter()
+        .zip(pages)
+        .fold(api, |router, (path, page)| router.route(path, page))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such resource") })
+        .layer(axum::middleware::from_fn(crate::trace::layer))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(drill)
@@ -445,28 +470,36 @@ async fn scoreboard_stream(State(drill): State<Drill>, headers: HeaderMap) -> Re
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
 
-/// A stream of `make()` every `period`, sent only when it changed.
-fn polled_stream<T: Serialize + 'static>(
+/// A stream of `make()`, sent at once and then whenever it changed: it wakes when the drill
+/// says the view may have changed (`DrillApi::next_change`), at most once every `period`.
+fn watched_stream<T: Serialize + 'static>(
     name: &'static str,
     period: Duration,
-    make: impl Fn() -> Option<T> + Send + Sync + 'static,
+    drill: Drill,
+    team: Option<String>,
+    make: impl Fn(&Drill) -> Option<T> + Send + Sync + 'static,
 ) -> Response {
-    let stream =
-        futures_util::stream::unfold((make, String::new(), true), move |(make, last, first)| async move {
-            let mut first = first;
+    let start = (drill, make, String::new(), None::<tokio::time::Instant>);
+    let stream = futures_util::stream::unfold(start, move |(drill, make, last, sent)| {
+        let team = team.clone();
+        async move {
+            let mut sent = sent;
             loop {
-                if !first {
-                    tokio::time::sleep(period).await;
+                if let Some(at) = sent {
+                    drill.next_change(team.as_deref()).await;
+                    // A rate limit after a change, not a poll: a held clock sleeps here never.
+                    tokio::time::sleep_until(at + period).await;
                 }
-                first = false;
-                let value = make()?;
+                sent = Some(tokio::time::Instant::now());
+                let value = make(&drill)?;
                 let data = serde_json::to_string(&value).unwrap_or_default();
                 if data != last {
                     let event = Event::default().event(name).data(data.clone());
-                    return Some((Ok::<_, std::convert::Infallible>(event), (make, data, false)));
+                    return Some((Ok::<_, std::convert::Infallible>(event), (drill, make, data, sent)));
                 }
             }
-        });
+        }
+    });
     Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
 }
 
@@ -485,7 +518,8 @@ async fn team_stream(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
-    Ok(polled_stream("state", Duration::from_millis(250), move || drill.team_state(&team)))
+    let watched = Some(team.clone());
+    Ok(watched_stream("state", Duration::from_millis(250), drill, watched, move |d| d.team_state(&team)))
 }
 
 async fn team_endpoints(
@@ -762,13 +796,11 @@ async fn standings(
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be json or csv"));
     }
     let d = drill.clone();
-    let failed = |_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "standings failed");
     if format == "csv" {
-        let csv = tokio::task::spawn_blocking(move || d.standings_csv()).await.map_err(failed)?;
-        let csv = csv.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        let csv = tokio::task::spawn_blocking(move || d.standings_csv()).await??;
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response());
     }
-    let v = tokio::task::spawn_blocking(move || d.standings()).await.map_err(failed)?;
+    let v = tokio::task::spawn_blocking(move || d.standings()).await?;
     Ok(Json(v).into_response())
 }
 
@@ -810,16 +842,9 @@ async fn team_report_doc(
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "lang must be zh or en"));
     }
     let d = drill.clone();
-    let built = tokio::task::spawn_blocking(move || d.report(&team, &q.format, &q.lang))
-        .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the report could not be built"))?;
-    match built {
-        None => Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be html, md, json or xlsx")),
-        Some(Err(e)) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e)),
-        Some(Ok((content_type, bytes))) => {
-            Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
-        }
-    }
+    let (content_type, bytes) =
+        tokio::task::spawn_blocking(move || d.report(&team, &q.format, &q.lang)).await??;
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
 async fn overview(State(drill): State<Drill>, headers: HeaderMap) -> Result<Json<Overview>, ApiError> {
@@ -829,7 +854,7 @@ async fn overview(State(drill): State<Drill>, headers: HeaderMap) -> Result<Json
 
 async fn overview_stream(State(drill): State<Drill>, headers: HeaderMap) -> Result<Response, ApiError> {
     allow_instructor(&drill, &headers)?;
-    Ok(polled_stream("overview", Duration::from_millis(500), move || Some(drill.overview())))
+    Ok(watched_stream("overview", Duration::from_millis(500), drill, None, |d| Some(d.overview())))
 }
 
 #[derive(Debug, Deserialize)]
@@ -850,7 +875,7 @@ async fn control(
 ) -> Result<Json<PhaseBody>, ApiError> {
     allow_instructor(&drill, &headers)?;
     let c: ControlBody = parse_json(&headers, &body)?;
-    let phase = drill.control(c.action).map_err(|e| ApiError::new(StatusCode::CONFLICT, e))?;
+    let phase = drill.control(c.action)?;
     Ok(Json(PhaseBody { phase }))
 }
 
@@ -954,4 +979,29 @@ async fn page_team(State(drill): State<Drill>, Path(team): Path<String>, RawQuer
 
 async fn page_instructor(State(drill): State<Drill>, RawQuery(q): RawQuery) -> Response {
     page(&drill, q, "/instructor", crate::pages::INSTRUCTOR)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The router is built from `ROUTES`: every documented route has its handler (a route
+    /// added to `ROUTES` alone panics here), each once, and nothing else is served under
+    /// `/api` (a handler added to the router alone is unreachable: `handler` is the only way
+    /// in, and the pages stay outside `/api`).
+    #[test]
+    fn the_router_serves_exactly_the_documented_routes() {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in ROUTES {
+            let _ = handler(r);
+            assert!(seen.insert((r.method, r.path)), "{} {} is listed twice", r.method, r.path);
+            assert!(r.path.starts_with("/api/"), "{} is documented but not under /api", r.path);
+        }
+        assert!(PAGES.iter().all(|p| !p.starts_with("/api")), "a page under /api: {PAGES:?}");
+        let undocumented = RouteDoc { method: "GET", path: "/api/secret", ..ROUTES[0] };
+        assert!(
+            std::panic::catch_unwind(|| handler(&undocumented)).is_err(),
+            "an unknown route has no handler"
+        );
+    }
 }

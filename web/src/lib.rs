@@ -13,18 +13,23 @@
 //! socket.
 
 pub mod drill;
+mod error;
 pub mod mimic;
 pub mod openapi;
 pub mod pages;
 pub mod region;
 pub mod server;
+mod trace;
+
+pub use error::{ApiError, ServiceError, chain};
+pub use trace::REQUEST_ID_HEADER;
 
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+
 use axum::routing::get;
 use axum::{Json, Router};
 pub use icsdrill_drill::vocab::EndpointInfo;
@@ -97,6 +102,7 @@ pub fn router(api: Api) -> Router {
         .route("/api/endpoints", get(endpoints))
         .route("/api/transactions", get(transactions))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such resource") })
+        .layer(axum::middleware::from_fn(crate::trace::layer))
         .with_state(api)
 }
 
@@ -109,41 +115,6 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     server::serve(listener, router(api), limits, shutdown).await
-}
-
-/// An error as JSON: `{"error": "..."}` with a status.
-#[derive(Debug)]
-pub struct ApiError {
-    /// HTTP status.
-    status: StatusCode,
-    /// What went wrong.
-    message: String,
-    /// Seconds to wait before trying again (`Retry-After`), for answers that invite it.
-    retry_after_s: Option<u64>,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into(), retry_after_s: None }
-    }
-
-    /// The same, telling the client when to try again.
-    fn retry_after(mut self, seconds: u64) -> ApiError {
-        self.retry_after_s = Some(seconds);
-        self
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = Json(serde_json::json!({ "error": self.message }));
-        match self.retry_after_s {
-            Some(s) => {
-                (self.status, [(axum::http::header::RETRY_AFTER, s.to_string())], body).into_response()
-            }
-            None => (self.status, body).into_response(),
-        }
-    }
 }
 
 async fn health(State(api): State<Api>) -> Json<Health> {

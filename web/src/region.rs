@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use crate::ApiError;
+use crate::{ApiError, ServiceError};
 
 /// Who is asking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,17 +31,17 @@ pub trait RegionApi: Send + Sync + 'static {
     /// Whether a prefecture code exists.
     fn is_prefecture(&self, code: &str) -> bool;
     /// The roll-up of one prefecture or the region.
-    fn rollup(&self, scope: Option<&str>) -> Result<serde_json::Value, String>;
-    /// The roll-up as `csv` or `xlsx`; `None` for another format.
-    fn export(&self, scope: Option<&str>, format: &str) -> Option<Result<(&'static str, Vec<u8>), String>>;
+    fn rollup(&self, scope: Option<&str>) -> Result<serde_json::Value, ServiceError>;
+    /// The roll-up as `csv` or `xlsx`: the content type and the bytes.
+    fn export(&self, scope: Option<&str>, format: &str) -> Result<(&'static str, Vec<u8>), ServiceError>;
     /// Exam results and exams in progress, of one cohort or all.
-    fn exams(&self, cohort: Option<&str>) -> Result<serde_json::Value, String>;
-    /// Exam results as `csv` or `xlsx`; `None` for another format.
+    fn exams(&self, cohort: Option<&str>) -> Result<serde_json::Value, ServiceError>;
+    /// Exam results as `csv` or `xlsx`: the content type and the bytes.
     fn exams_export(
         &self,
         cohort: Option<&str>,
         format: &str,
-    ) -> Option<Result<(&'static str, Vec<u8>), String>>;
+    ) -> Result<(&'static str, Vec<u8>), ServiceError>;
 }
 
 /// A regional view behind the API.
@@ -68,6 +68,7 @@ pub fn router(api: Region) -> Router {
             get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], crate::pages::APP_CSS) }),
         )
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such resource") })
+        .layer(axum::middleware::from_fn(crate::trace::layer))
         .with_state(api)
 }
 
@@ -91,8 +92,7 @@ async fn role(api: &Region, headers: &HeaderMap) -> Result<RegionRole, ApiError>
     })?;
     let a = api.clone();
     tokio::task::spawn_blocking(move || a.authenticate(&t))
-        .await
-        .map_err(|e| internal(e.to_string()))?
+        .await?
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown token"))
 }
 
@@ -133,10 +133,8 @@ async fn trainer_exams(
     trainer_or_region(&role(&api, &headers).await?)?;
     let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let a = api.clone();
-    let v = tokio::task::spawn_blocking(move || a.exams(q.cohort.as_deref()))
-        .await
-        .map_err(|e| internal(e.to_string()))?;
-    Ok(Json(v.map_err(internal)?))
+    let v = tokio::task::spawn_blocking(move || a.exams(q.cohort.as_deref())).await??;
+    Ok(Json(v))
 }
 
 async fn trainer_export(
@@ -148,28 +146,17 @@ async fn trainer_export(
     let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let a = api.clone();
     let format = q.format.unwrap_or_else(|| "csv".into());
-    let built = tokio::task::spawn_blocking(move || a.exams_export(q.cohort.as_deref(), &format))
-        .await
-        .map_err(|e| internal(e.to_string()))?;
-    match built {
-        None => Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be csv or xlsx")),
-        Some(Err(e)) => Err(internal(e)),
-        Some(Ok((ct, bytes))) => Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response()),
-    }
-}
-
-fn internal(e: String) -> ApiError {
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e)
+    let built = tokio::task::spawn_blocking(move || a.exams_export(q.cohort.as_deref(), &format)).await??;
+    let (ct, bytes) = built;
+    Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response())
 }
 
 async fn rollup(State(api): State<Region>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
     let r = role(&api, &headers).await?;
     let s = scope(&r)?;
     let a = api.clone();
-    let v = tokio::task::spawn_blocking(move || a.rollup(s.as_deref()))
-        .await
-        .map_err(|e| internal(e.to_string()))?;
-    Ok(Json(v.map_err(internal)?))
+    let v = tokio::task::spawn_blocking(move || a.rollup(s.as_deref())).await??;
+    Ok(Json(v))
 }
 
 async fn prefecture(
@@ -188,10 +175,8 @@ async fn prefecture(
         return Err(ApiError::new(StatusCode::FORBIDDEN, "a prefecture user sees its own prefecture only"));
     }
     let a = api.clone();
-    let v = tokio::task::spawn_blocking(move || a.rollup(Some(&code)))
-        .await
-        .map_err(|e| internal(e.to_string()))?;
-    Ok(Json(v.map_err(internal)?))
+    let v = tokio::task::spawn_blocking(move || a.rollup(Some(&code))).await??;
+    Ok(Json(v))
 }
 
 #[derive(Debug, Deserialize)]
@@ -209,14 +194,9 @@ async fn export(
     let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let s = scope(&r)?;
     let a = api.clone();
-    let built = tokio::task::spawn_blocking(move || a.export(s.as_deref(), &q.format))
-        .await
-        .map_err(|e| internal(e.to_string()))?;
-    match built {
-        None => Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be csv or xlsx")),
-        Some(Err(e)) => Err(internal(e)),
-        Some(Ok((ct, bytes))) => Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response()),
-    }
+    let built = tokio::task::spawn_blocking(move || a.export(s.as_deref(), &q.format)).await??;
+    let (ct, bytes) = built;
+    Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response())
 }
 
 async fn trainer_page(State(api): State<Region>, RawQuery(q): RawQuery) -> Response {

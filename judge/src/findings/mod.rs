@@ -68,6 +68,17 @@ pub struct Deadlines {
     pub low: u32,
 }
 
+/// Rectification deadlines that are not four day counts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeadlinesError {
+    /// A count that is not a number.
+    #[error("`{0}` is not a number of days")]
+    NotANumber(String),
+    /// Not four positive counts.
+    #[error("give four day counts, critical,high,medium,low (each at least 1), e.g. 7,30,90,180; got `{0}`")]
+    Shape(String),
+}
+
 impl Deadlines {
     /// Defaults by enterprise level: level 3 drills yearly and rectifies fastest.
     pub fn for_level(level: u8) -> Deadlines {
@@ -79,18 +90,16 @@ impl Deadlines {
     }
 
     /// Parses `CRITICAL,HIGH,MEDIUM,LOW` days, e.g. `7,30,90,180`.
-    pub fn parse(s: &str) -> Result<Deadlines, String> {
+    pub fn parse(s: &str) -> Result<Deadlines, DeadlinesError> {
         let days: Vec<u32> = s
             .split(',')
-            .map(|d| d.trim().parse::<u32>().map_err(|_| format!("`{d}` is not a number of days")))
+            .map(|d| d.trim().parse::<u32>().map_err(|_| DeadlinesError::NotANumber(d.to_string())))
             .collect::<Result<_, _>>()?;
         match days[..] {
             [critical, high, medium, low] if days.iter().all(|d| *d > 0) => {
                 Ok(Deadlines { critical, high, medium, low })
             }
-            _ => Err(format!(
-                "give four day counts, critical,high,medium,low (each at least 1), e.g. 7,30,90,180; got `{s}`"
-            )),
+            _ => Err(DeadlinesError::Shape(s.to_string())),
         }
     }
 

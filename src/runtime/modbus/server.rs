@@ -290,6 +290,8 @@ enum Next {
     Close,
 }
 
+/// Serves one client connection, in its own span (peer, PLC).
+#[tracing::instrument(name = "modbus", level = "info", skip_all, fields(%peer, plc = %cx.live.scenario.plcs[plc.ix()].id))]
 async fn connection(
     mut stream: TcpStream,
     peer: SocketAddr,
