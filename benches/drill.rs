@@ -36,7 +36,15 @@ fn cpu_s() -> f64 {
 }
 
 /// One SSE subscriber: returns the delays (us) of the score changes it saw.
-async fn subscribe(addr: std::net::SocketAddr, token: String, epoch: Instant, stop: Instant) -> Vec<u64> {
+/// Follows the scoreboard stream until `stop`; `ready` is told once the first board came.
+async fn subscribe(
+    addr: std::net::SocketAddr,
+    token: String,
+    epoch: Instant,
+    stop: Instant,
+    ready: tokio::sync::mpsc::Sender<()>,
+) -> Vec<u64> {
+    let mut ready = Some(ready);
     let mut s = TcpStream::connect(addr).await.expect("connect");
     let req = format!(
         "GET /api/scoreboard/stream HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
@@ -49,6 +57,9 @@ async fn subscribe(addr: std::net::SocketAddr, token: String, epoch: Instant, st
         let left = stop.saturating_duration_since(Instant::now());
         let Ok(Ok(Some(line))) = tokio::time::timeout(left, lines.next_line()).await else { break };
         let Some(data) = line.strip_prefix("data: ") else { continue };
+        if let Some(r) = ready.take() {
+            let _ = r.try_send(());
+        }
         let now = epoch.elapsed().as_micros() as u64;
         // Only the one number is needed: find it rather than parse the whole board, so the
         // clients (on the same cores) add little to the delay they measure.
@@ -119,23 +130,31 @@ fn main() {
         let addr = server.http;
         let epoch = drill.epoch();
         let stop = Instant::now() + Duration::from_secs_f64(seconds + 1.0);
+        let (ready, mut readied) = tokio::sync::mpsc::channel(subscribers.max(1));
         let subs: Vec<_> = (0..subscribers)
-            .map(|_| tokio::spawn(subscribe(addr, drill.observer_token().to_string(), epoch, stop)))
+            .map(|_| tokio::spawn(subscribe(addr, drill.observer_token().to_string(), epoch, stop, ready.clone())))
             .collect();
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        drop(ready);
+        // Every subscriber has its first board (or has given up) before the clock starts.
+        for _ in 0..subscribers {
+            if tokio::time::timeout(Duration::from_secs(30), readied.recv()).await.ok().flatten().is_none() {
+                break;
+            }
+        }
         let (cpu0, wall0) = (cpu_s(), Instant::now());
         // Score changes: a report to one team after another, 10 per second. The synthetic
         // plant has no attack, so each is a false positive and costs points: the score moves.
         let mut sent = 0;
         let mut ok = 0;
+        let mut pace = tokio::time::interval(Duration::from_millis(100));
         let body = r#"{"technique":"T0836","asset":"plc-0","impact":"test","actions":"none"}"#;
         while wall0.elapsed().as_secs_f64() < seconds {
+            pace.tick().await;
             let (team, token) = &tokens[sent % tokens.len()];
             if post(addr, &format!("/api/teams/{team}/reports"), token, body).await == 200 {
                 ok += 1;
             }
             sent += 1;
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let (cpu, wall) = (cpu_s() - cpu0, wall0.elapsed().as_secs_f64());
         let rss = status_kib("VmRSS:");

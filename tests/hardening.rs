@@ -386,7 +386,7 @@ fn spawn_limited(nofile: Option<u32>, args: &str, log: &std::path::Path) -> crat
             break;
         }
     }
-    (child, seen, lines)
+    (crate::util::Served(child), seen, lines)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

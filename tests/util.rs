@@ -114,8 +114,33 @@ pub(crate) fn mini() -> Arc<Scenario> {
 }
 
 /// The banner's lines read so far, and the rest of the program's output to come.
-pub(crate) type Banner =
-    (std::process::Child, Vec<String>, std::io::Lines<std::io::BufReader<std::process::ChildStdout>>);
+pub(crate) type Banner = (Served, Vec<String>, std::io::Lines<std::io::BufReader<std::process::ChildStdout>>);
+
+/// A served `icsdrill` child process, killed (and reaped) when dropped: a test that fails
+/// half-way leaves no server behind.
+pub(crate) struct Served(pub(crate) std::process::Child);
+
+impl std::ops::Deref for Served {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
 
 /// Starts `icsdrill` with `args` (and `ICSDRILL_DATA=data`, when given) and reads its banner up
 /// to "Press Ctrl-C".
@@ -147,7 +172,7 @@ pub(crate) fn spawn_served_with(
             break;
         }
     }
-    (child, seen, lines)
+    (Served(child), seen, lines)
 }
 
 /// A drill spec for tests: OS-chosen ports, the attack inside the simulation, a manual clock,
