@@ -4,6 +4,7 @@
 //! - `live`: `Live`, the sim thread, snapshots, the command queue, record and write budgets.
 //! - `range`: `Range`, one simulation with its endpoints and its HTTP API.
 //! - `modbus`: Modbus TCP framing and the endpoint server.
+//! - `shards`: the single-threaded event loops a range's endpoints run on.
 //! - `attacker`: the live attacker, a real Modbus client.
 //! - `fds`: the open-files limit, raised at start and shared out.
 
@@ -12,3 +13,4 @@ pub mod fds;
 pub mod live;
 pub mod modbus;
 pub mod range;
+pub mod shards;

@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 
 use crate::runtime::live::{Clock, Extras, Live};
 use crate::runtime::modbus::server::{Clients, Context, ForeignHook, Limits, SourceMap, serve};
+use crate::runtime::shards::Shards;
 
 /// The slowest clock a range runs (a tick every 10 wall seconds).
 pub const MIN_TICKS_PER_S: f64 = 0.1;
@@ -124,6 +125,8 @@ pub struct Range {
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
     sim: JoinHandle<Sim>,
+    /// The event loops the endpoints run on.
+    shards: Shards,
 }
 
 /// The loopback address of PLC `i` in loopback mode: 127.1.0.1, 127.1.0.2, ... 127.1.0.250,
@@ -258,9 +261,11 @@ impl Range {
                 opts.limits.request_rate.saturating_mul(crate::runtime::modbus::server::RANGE_RATE_PLCS),
             ),
         });
+        let shards = Shards::start("icsdrill-modbus")
+            .map_err(|e| Error::Failed(format!("cannot start the Modbus event loops: {e}")))?;
         let mut tasks = JoinSet::new();
         for (i, listener) in listeners.into_iter().enumerate() {
-            tasks.spawn(serve(listener, PlcIdx(i as u32), cx.clone(), stop.clone()));
+            shards.spawn(&mut tasks, i, serve(listener, PlcIdx(i as u32), cx.clone(), stop.clone()));
         }
         if let Some(address) = attacker_address {
             let target = crate::runtime::attacker::Target {
@@ -286,7 +291,7 @@ impl Range {
                 }
             });
         }
-        Ok(Range { live, endpoints, http: http_local, shutdown, tasks, sim })
+        Ok(Range { live, endpoints, http: http_local, shutdown, tasks, sim, shards })
     }
 
     /// Resolves when the simulation has stopped by itself (its duration ran out).
@@ -307,8 +312,13 @@ impl Range {
             while self.tasks.join_next().await.is_some() {}
         }
         self.live.stop();
-        let sim = self.sim;
-        match tokio::task::spawn_blocking(move || sim.join()).await {
+        let (sim, shards) = (self.sim, self.shards);
+        match tokio::task::spawn_blocking(move || {
+            shards.join();
+            sim.join()
+        })
+        .await
+        {
             Ok(Ok(sim)) => Ok(sim),
             _ => Err(Error::Failed("the simulation thread failed; see the log above".into())),
         }

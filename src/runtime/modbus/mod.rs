@@ -1,7 +1,11 @@
 //! Modbus TCP endpoints for simulated PLCs.
 //!
 //! - `frame`: MBAP framing and the PDU codec, pure and tested with labelled byte vectors.
-//! - `server`: the accept loop, connections, and answering each request from the simulation.
+//! - `server`: the accept loop, the endpoint limits and pace, which clients a range serves.
+//! - `session`: one connection: its read loop and the answer to each request.
 
 pub mod frame;
 pub mod server;
+mod session;
+
+pub use session::FOLD_WINDOW;

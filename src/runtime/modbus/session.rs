@@ -1,0 +1,644 @@
+//! One client connection to a simulated PLC: the read loop and the answer to each request.
+//!
+//! A request crosses each layer once. Its frame is parsed in place; one snapshot load
+//! answers everything the endpoint decides alone (listen-only, unit, decoding, the conduit
+//! firewall for reads, and reads themselves); writes and diagnostics are queued into the
+//! simulation (`Live::apply`) and answered when the tick that applies them has run, so the
+//! answer carries the plant's verdict and a read after it sees the new value. The
+//! connection keeps one idle timer and one shutdown future for its whole life: a request
+//! costs no timer registration.
+
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use icsdrill_engine::network::{Request as FwRequest, check_connect, check_request};
+use icsdrill_engine::scenario::{HostIdx, PlcIdx, Table};
+use icsdrill_engine::{PlcMode, RejectReason, SimInput, Snapshot};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio_modbus::ExceptionCode;
+
+use super::frame::{
+    Frame, Header, MAX_ADU_LEN, MEI_READ_DEVICE_ID, Refused, Request, ResponseWriter, decode, parse_frame,
+    unpack_bits, unpack_registers, write_exception,
+};
+use super::server::{Context, Pacer, reset};
+
+/// How long a connection folds a client's identical requests (a poll loop) into one record
+/// with a repeat count: about a tick, so the log keeps its resolution.
+pub const FOLD_WINDOW: Duration = Duration::from_millis(100);
+
+/// A record being folded: (function, address, count, exception, reason), how many, since when.
+struct Pending {
+    key: (u8, u16, u16, Option<u8>, Option<RejectReason>),
+    repeat: u32,
+    since: Instant,
+}
+
+/// One accepted connection.
+struct Conn<'a> {
+    cx: &'a Context,
+    plc: PlcIdx,
+    source: HostIdx,
+    /// The record being folded. Never held across an await; only this connection's task
+    /// locks it.
+    pending: Mutex<Option<Pending>>,
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        self.flush_records();
+    }
+}
+
+/// What to do after a request.
+enum Next {
+    Continue,
+    Close,
+}
+
+/// What the endpoint decided about a request on its own.
+enum Admitted<'p> {
+    /// Answered (or refused) already.
+    Done(Next),
+    /// Answered from the snapshot now: reads and identification.
+    Now(Request<'p>),
+    /// For the simulation to apply at its next tick (listen-only mode as it was).
+    AfterTick(Request<'p>, bool),
+}
+
+/// Serves one client connection, in its own span (peer, PLC).
+#[tracing::instrument(name = "modbus", level = "info", skip_all, fields(%peer, plc = %cx.live.scenario.plcs[plc.ix()].id))]
+pub(super) async fn connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    plc: PlcIdx,
+    cx: &Context,
+    pacer: &Pacer,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let snapshot = cx.live.snapshot();
+    let source = cx.sources.host(peer.ip(), snapshot.attacker_host);
+    let conn = Conn { cx, plc, source, pending: Mutex::new(None) };
+    let refused = check_connect(&cx.live.scenario, &snapshot.net, conn.source, plc).err();
+    drop(snapshot);
+    cx.live.record_traffic(plc, source, None, 1, refused.is_some(), || SimInput::ModbusConnection {
+        plc: conn.plc_id(),
+        source: conn.source_id(),
+        refused,
+    });
+    if refused.is_some() {
+        reset(stream);
+        return;
+    }
+    let _ = stream.set_nodelay(true);
+    let idle = cx.limits.idle_timeout;
+    let mut buf = vec![0u8; 4 * MAX_ADU_LEN];
+    let mut filled = 0;
+    let mut out = Vec::with_capacity(2 * MAX_ADU_LEN);
+    // One shutdown future and one timer for the connection's life: moving a timer's deadline
+    // later costs an atomic store, where a timer per read costs a trip through the wheel.
+    let mut stop = pin!(shutdown.wait_for(|stop| *stop));
+    let mut timer = pin!(tokio::time::sleep(idle));
+    // Idle time counts from the last whole request, so trickling bytes keeps nothing open.
+    let mut last_frame = Instant::now();
+    loop {
+        let mut start = 0;
+        let mut next = Next::Continue;
+        loop {
+            match parse_frame(&buf[start..filled]) {
+                Frame::Complete { header, pdu, len } => {
+                    // The endpoint's and the range's pace: a flood waits here, on its own
+                    // connection, instead of taking the CPU other ranges need.
+                    let wait = pacer.reserve().max(cx.range_pacer.reserve());
+                    if !wait.is_zero() {
+                        if !out.is_empty() && !flush(&mut stream, &mut out, idle).await {
+                            return;
+                        }
+                        timer.as_mut().reset((Instant::now() + wait).into());
+                        tokio::select! {
+                            biased;
+                            _ = &mut stop => return,
+                            () = &mut timer => {}
+                        }
+                    }
+                    last_frame = Instant::now();
+                    // Answers already made go out before a write waits for its tick.
+                    if waits_for_tick(pdu[0]) && !out.is_empty() && !flush(&mut stream, &mut out, idle).await
+                    {
+                        return;
+                    }
+                    next = conn.handle(header, pdu, &mut out).await;
+                    start += len;
+                    if matches!(next, Next::Close) {
+                        break;
+                    }
+                }
+                Frame::Incomplete => break,
+                Frame::Invalid(e) => {
+                    // Framing is lost: nothing after this point can be trusted.
+                    tracing::debug!(%peer, error = ?e, "closing: bad MBAP header");
+                    conn.record(0, 0, 0, None, Some(RejectReason::Malformed));
+                    next = Next::Close;
+                    break;
+                }
+            }
+        }
+        if !out.is_empty() && !flush(&mut stream, &mut out, idle).await {
+            return;
+        }
+        if matches!(next, Next::Close) {
+            return;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+        let idle_end = last_frame + idle;
+        if idle_end <= Instant::now() {
+            return;
+        }
+        // Wake up for the folded record too, so a quiet client's last poll is logged on time.
+        let fold = conn.fold_deadline();
+        let wake = fold.map_or(idle_end, |f| f.min(idle_end));
+        if timer.deadline() != wake.into() {
+            timer.as_mut().reset(wake.into());
+        }
+        let read = tokio::select! {
+            biased;
+            read = stream.read(&mut buf[filled..]) => Some(read),
+            _ = &mut stop => return,
+            () = &mut timer => None,
+        };
+        match read {
+            Some(Ok(n)) if n > 0 => filled += n,
+            None if fold.is_some_and(|f| f < idle_end) => conn.flush_records(),
+            None => {} // Idle too long: the next turn sees it.
+            _ => return, // Closed or failed.
+        }
+    }
+}
+
+/// Function codes answered only after a tick: writes, diagnostics.
+fn waits_for_tick(function: u8) -> bool {
+    matches!(function, 5 | 6 | 8 | 15 | 16 | 23)
+}
+
+/// Writes queued answers; a client that does not read them within `limit` is dropped.
+async fn flush(stream: &mut TcpStream, out: &mut Vec<u8>, limit: Duration) -> bool {
+    let ok = matches!(tokio::time::timeout(limit, stream.write_all(out)).await, Ok(Ok(())));
+    out.clear();
+    ok
+}
+
+/// How a refusal from the simulation is answered.
+enum Answer {
+    Exception(ExceptionCode),
+    Silence,
+    Close,
+}
+
+fn answer(reason: Option<RejectReason>) -> Answer {
+    match reason {
+        // The queue was full or the runtime is stopping.
+        None => Answer::Exception(ExceptionCode::ServerDeviceBusy),
+        Some(RejectReason::ListenOnly | RejectReason::Restarting) => Answer::Silence,
+        Some(r) => match r.exception_code() {
+            Some(code) => Answer::Exception(ExceptionCode::new(code)),
+            // No route, source refused, host isolated: the session is dropped.
+            None => Answer::Close,
+        },
+    }
+}
+
+impl Conn<'_> {
+    fn plc_id(&self) -> String {
+        self.cx.live.scenario.plcs[self.plc.ix()].id.clone()
+    }
+
+    fn source_id(&self) -> String {
+        self.cx.live.scenario.hosts[self.source.ix()].id.clone()
+    }
+
+    fn record(
+        &self,
+        function: u8,
+        addr: u16,
+        count: u16,
+        exception: Option<ExceptionCode>,
+        reason: Option<RejectReason>,
+    ) {
+        let key = (function, addr, count, exception.map(u8::from), reason);
+        let done = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(p) = &mut *pending
+                && p.key == key
+                && p.since.elapsed() < FOLD_WINDOW
+            {
+                p.repeat += 1;
+                return;
+            }
+            pending.replace(Pending { key, repeat: 1, since: Instant::now() })
+        };
+        if let Some(p) = done {
+            self.send(p);
+        }
+    }
+
+    /// Sends the record being folded, if any.
+    fn flush_records(&self) {
+        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(p) = pending {
+            self.send(p);
+        }
+    }
+
+    /// When the record being folded must go out.
+    fn fold_deadline(&self) -> Option<Instant> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|p| p.since + FOLD_WINDOW)
+    }
+
+    /// Records a folded request, within the range's record budget, or counts it for the
+    /// tick's traffic summary.
+    fn send(&self, p: Pending) {
+        let (function, addr, count, exception, reason) = p.key;
+        let refused = exception.is_some() || reason.is_some();
+        self.cx.live.record_traffic(self.plc, self.source, Some(function), p.repeat, refused, || {
+            SimInput::ModbusRequest {
+                plc: self.plc_id(),
+                source: self.source_id(),
+                function,
+                addr,
+                count,
+                exception,
+                reason,
+                repeat: p.repeat,
+            }
+        });
+    }
+
+    /// Answers one request into `out` (or not at all, in listen-only mode).
+    async fn handle(&self, header: Header, pdu: &[u8], out: &mut Vec<u8>) -> Next {
+        let function = pdu[0];
+        // One snapshot answers all the endpoint decides alone; it is let go before a write
+        // waits for its tick.
+        let (request, listen_only) = {
+            let snapshot = self.cx.live.snapshot_guard();
+            match self.admit(&snapshot, header, function, decode(pdu), out) {
+                Admitted::Done(next) => return next,
+                Admitted::Now(request) => return self.answer_now(&snapshot, header, function, request, out),
+                Admitted::AfterTick(request, listen_only) => (request, listen_only),
+            }
+        };
+        self.answer_after_tick(header, function, request, listen_only, pdu, out).await
+    }
+
+    /// What the endpoint decides alone: silence in listen-only mode or while restarting, the
+    /// unit id, malformed requests, the conduit firewall, the tick's write budget.
+    fn admit<'p>(
+        &self,
+        snapshot: &Snapshot,
+        header: Header,
+        function: u8,
+        decoded: Result<Request<'p>, Refused>,
+        out: &mut Vec<u8>,
+    ) -> Admitted<'p> {
+        let view = &snapshot.plcs[self.plc.ix()];
+        let def = &self.cx.live.scenario.plcs[self.plc.ix()];
+        if view.restarting
+            || (view.listen_only && !matches!(decoded, Ok(Request::Diagnostics { sub_function: 1, .. })))
+        {
+            let (addr, count) = decoded.map_or((0, 0), |r| r.span());
+            let reason = if view.restarting { RejectReason::Restarting } else { RejectReason::ListenOnly };
+            self.record(function, addr, count, None, Some(reason));
+            return Admitted::Done(Next::Continue);
+        }
+        // Unit 0 and 255 address "this device" on TCP; any other id is not served here.
+        if header.unit != def.unit_id && header.unit != 0 && header.unit != 0xFF {
+            let e = ExceptionCode::GatewayTargetDevice;
+            write_exception(out, header, function, e);
+            self.record(function, 0, 0, Some(e), Some(RejectReason::WrongUnit));
+            return Admitted::Done(Next::Continue);
+        }
+        let request = match decoded {
+            Ok(r) => r,
+            Err(refused) => {
+                write_exception(out, header, function, refused.exception);
+                let reason = match refused.exception {
+                    ExceptionCode::IllegalFunction => RejectReason::IllegalFunction,
+                    _ => RejectReason::Malformed,
+                };
+                self.record(function, 0, 0, Some(refused.exception), Some(reason));
+                return Admitted::Done(Next::Continue);
+            }
+        };
+        let (addr, count) = request.span();
+        let fw = FwRequest { source: self.source, plc: self.plc, function, addr, registers: &[] };
+        if let Err(reason) = check_request(&self.cx.live.scenario, &snapshot.net, fw) {
+            let Some(code) = reason.exception_code() else {
+                // The conduit no longer admits this host at all: drop the session.
+                self.record(function, addr, count, None, Some(reason));
+                return Admitted::Done(Next::Close);
+            };
+            let e = ExceptionCode::new(code);
+            write_exception(out, header, function, e);
+            self.record(function, addr, count, Some(e), Some(reason));
+            return Admitted::Done(Next::Continue);
+        }
+        if !waits_for_tick(function) {
+            return Admitted::Now(request);
+        }
+        if !self.cx.live.take_write(self.plc, self.source, function) {
+            // Over this tick's write budget: busy, as a loaded controller answers. Counted in
+            // the tick's traffic summary.
+            write_exception(out, header, function, ExceptionCode::ServerDeviceBusy);
+            return Admitted::Done(Next::Continue);
+        }
+        Admitted::AfterTick(request, view.listen_only)
+    }
+
+    /// Answers what the snapshot alone answers: reads and identification.
+    fn answer_now(
+        &self,
+        snapshot: &Snapshot,
+        header: Header,
+        function: u8,
+        request: Request<'_>,
+        out: &mut Vec<u8>,
+    ) -> Next {
+        let def = &self.cx.live.scenario.plcs[self.plc.ix()];
+        match request {
+            Request::ReadCoils { addr, count } => {
+                self.read(snapshot, Table::Coils, header, function, addr, count, out)
+            }
+            Request::ReadDiscreteInputs { addr, count } => {
+                self.read(snapshot, Table::DiscreteInputs, header, function, addr, count, out)
+            }
+            Request::ReadHoldingRegisters { addr, count } => {
+                self.read(snapshot, Table::HoldingRegisters, header, function, addr, count, out)
+            }
+            Request::ReadInputRegisters { addr, count } => {
+                self.read(snapshot, Table::InputRegisters, header, function, addr, count, out)
+            }
+            Request::ReportServerId => {
+                let text = format!("{} {} {}", def.device.vendor, def.device.product, def.device.revision);
+                let text = &text.as_bytes()[..text.len().min(200)];
+                // The server id is device specific: ours is the unit id and the device string.
+                // The run indicator follows it, as the last byte (where pymodbus reads it).
+                let mut w = ResponseWriter::new(out, header, function);
+                let run = if snapshot.plcs[self.plc.ix()].mode == PlcMode::Run { 0xFF } else { 0x00 };
+                w.u8((2 + text.len()) as u8).u8(def.unit_id).bytes(text).u8(run);
+                w.finish();
+                self.record(function, 0, 0, None, None);
+                Next::Continue
+            }
+            Request::ReadDeviceId { code, object } => self.device_id(header, function, code, object, out),
+            // Writes and diagnostics wait for their tick (`answer_after_tick`).
+            _ => {
+                write_exception(out, header, function, ExceptionCode::ServerDeviceFailure);
+                Next::Continue
+            }
+        }
+    }
+
+    /// Read Device Identification (FC 43 / MEI 14): vendor, product, revision.
+    fn device_id(&self, header: Header, function: u8, code: u8, object: u8, out: &mut Vec<u8>) -> Next {
+        let def = &self.cx.live.scenario.plcs[self.plc.ix()];
+        let objects = [&def.device.vendor, &def.device.product, &def.device.revision];
+        let (first, last) = match code {
+            4 if usize::from(object) < objects.len() => (usize::from(object), usize::from(object)),
+            4 => {
+                let e = ExceptionCode::IllegalDataAddress;
+                write_exception(out, header, function, e);
+                self.record(function, u16::from(object), 0, Some(e), Some(RejectReason::IllegalAddress));
+                return Next::Continue;
+            }
+            // Streams start at the requested object, or at 0 if there is no such object.
+            _ => (if usize::from(object) < objects.len() { usize::from(object) } else { 0 }, objects.len() - 1),
+        };
+        let mut w = ResponseWriter::new(out, header, function);
+        // Conformity 0x81: basic identification, stream and individual access.
+        w.u8(MEI_READ_DEVICE_ID).u8(code).u8(0x81).u8(0).u8(0).u8((last - first + 1) as u8);
+        for (id, value) in objects.iter().enumerate().take(last + 1).skip(first) {
+            let v = &value.as_bytes()[..value.len().min(60)];
+            w.u8(id as u8).u8(v.len() as u8).bytes(v);
+        }
+        w.finish();
+        self.record(function, u16::from(object), 0, None, None);
+        Next::Continue
+    }
+
+    /// Queues a write or diagnostic for the next tick and answers with its outcome.
+    async fn answer_after_tick(
+        &self,
+        header: Header,
+        function: u8,
+        request: Request<'_>,
+        listen_only: bool,
+        pdu: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Next {
+        match request {
+            Request::WriteSingleCoil { addr, value } => {
+                let input = self.coils(function, addr, vec![value]);
+                self.write(header, function, out, input, |w| {
+                    w.bytes(&pdu[1..5]);
+                })
+                .await
+            }
+            Request::WriteSingleRegister { addr, value } => {
+                let input = self.registers(function, addr, vec![value]);
+                self.write(header, function, out, input, |w| {
+                    w.bytes(&pdu[1..5]);
+                })
+                .await
+            }
+            Request::WriteMultipleCoils { addr, count, bits } => {
+                let input = self.coils(function, addr, unpack_bits(bits, count));
+                self.write(header, function, out, input, |w| {
+                    w.u16(addr).u16(count);
+                })
+                .await
+            }
+            Request::WriteMultipleRegisters { addr, count, bytes } => {
+                let input = self.registers(function, addr, unpack_registers(bytes));
+                self.write(header, function, out, input, |w| {
+                    w.u16(addr).u16(count);
+                })
+                .await
+            }
+            Request::ReadWriteMultipleRegisters { read_addr, read_count, write_addr, bytes, .. } => {
+                self.read_write(header, function, (read_addr, read_count), write_addr, bytes, out).await
+            }
+            Request::Diagnostics { sub_function, data } => {
+                let input =
+                    SimInput::ModbusDiagnostic { plc: self.plc_id(), source: self.source_id(), sub_function };
+                match self.cx.live.apply(input).await {
+                    // Force listen-only is never answered; nor is a restart of communications
+                    // that ends listen-only mode (the specification: "no response").
+                    Ok(()) if sub_function == 4 || (sub_function == 1 && listen_only) => {}
+                    Ok(()) => {
+                        let mut w = ResponseWriter::new(out, header, function);
+                        w.u16(sub_function).u16(data);
+                        w.finish();
+                    }
+                    Err(reason) => return self.refuse(header, function, reason, out),
+                }
+                Next::Continue
+            }
+            // Reads and identification are answered at once (`answer_now`).
+            _ => {
+                write_exception(out, header, function, ExceptionCode::ServerDeviceFailure);
+                Next::Continue
+            }
+        }
+    }
+
+    /// FC 23: the write happens first; the read then sees the snapshot of the tick that
+    /// applied it. Refused before writing anything if the read half cannot be served.
+    async fn read_write(
+        &self,
+        header: Header,
+        function: u8,
+        (read_addr, read_count): (u16, u16),
+        write_addr: u16,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Next {
+        let readable = registers_of(
+            &self.cx.live.snapshot_guard(),
+            self.plc,
+            Table::HoldingRegisters,
+            read_addr,
+            read_count,
+        )
+        .is_some();
+        if !readable {
+            return self.illegal_address(header, function, read_addr, read_count, out);
+        }
+        let write = self.registers(function, write_addr, unpack_registers(bytes));
+        if let Err(reason) = self.cx.live.apply(write).await {
+            return self.refuse(header, function, reason, out);
+        }
+        let snapshot = self.cx.live.snapshot_guard();
+        match registers_of(&snapshot, self.plc, Table::HoldingRegisters, read_addr, read_count) {
+            Some(regs) => {
+                let mut w = ResponseWriter::new(out, header, function);
+                w.registers(regs);
+                w.finish();
+            }
+            None => write_exception(out, header, function, ExceptionCode::IllegalDataAddress),
+        }
+        Next::Continue
+    }
+
+    /// Answers a read from the snapshot.
+    #[allow(clippy::too_many_arguments)]
+    fn read(
+        &self,
+        snapshot: &Snapshot,
+        table: Table,
+        header: Header,
+        function: u8,
+        addr: u16,
+        count: u16,
+        out: &mut Vec<u8>,
+    ) -> Next {
+        let memory = &snapshot.plcs[self.plc.ix()].memory;
+        if !memory.is_mapped(table, addr, usize::from(count)) {
+            return self.illegal_address(header, function, addr, count, out);
+        }
+        let range = usize::from(addr)..usize::from(addr) + usize::from(count);
+        let mut w = ResponseWriter::new(out, header, function);
+        match table {
+            Table::Coils => w.bits(&memory.coils[range]),
+            Table::DiscreteInputs => w.bits(&memory.discrete[range]),
+            Table::InputRegisters => w.registers(&memory.input[range]),
+            Table::HoldingRegisters => w.registers(&memory.holding[range]),
+        };
+        w.finish();
+        self.record(function, addr, count, None, None);
+        Next::Continue
+    }
+
+    fn illegal_address(
+        &self,
+        header: Header,
+        function: u8,
+        addr: u16,
+        count: u16,
+        out: &mut Vec<u8>,
+    ) -> Next {
+        let e = ExceptionCode::IllegalDataAddress;
+        write_exception(out, header, function, e);
+        self.record(function, addr, count, Some(e), Some(RejectReason::IllegalAddress));
+        Next::Continue
+    }
+
+    fn coils(&self, function: u8, addr: u16, values: Vec<bool>) -> SimInput {
+        SimInput::WriteCoils {
+            plc: self.plc_id(),
+            source: self.source_id(),
+            addr,
+            values,
+            function: Some(function),
+        }
+    }
+
+    fn registers(&self, function: u8, addr: u16, values: Vec<u16>) -> SimInput {
+        SimInput::WriteRegisters {
+            plc: self.plc_id(),
+            source: self.source_id(),
+            addr,
+            values,
+            function: Some(function),
+        }
+    }
+
+    /// Queues a write, waits for its tick, and answers: `body` fills a normal answer.
+    async fn write(
+        &self,
+        header: Header,
+        function: u8,
+        out: &mut Vec<u8>,
+        input: SimInput,
+        body: impl FnOnce(&mut ResponseWriter<'_>),
+    ) -> Next {
+        match self.cx.live.apply(input).await {
+            Ok(()) => {
+                let mut w = ResponseWriter::new(out, header, function);
+                body(&mut w);
+                w.finish();
+                Next::Continue
+            }
+            Err(reason) => self.refuse(header, function, reason, out),
+        }
+    }
+
+    /// Answers a refusal from the simulation (`None`: it could not be asked).
+    fn refuse(&self, header: Header, function: u8, reason: Option<RejectReason>, out: &mut Vec<u8>) -> Next {
+        match answer(reason) {
+            Answer::Exception(e) => {
+                write_exception(out, header, function, e);
+                Next::Continue
+            }
+            Answer::Silence => Next::Continue,
+            Answer::Close => Next::Close,
+        }
+    }
+}
+
+/// Registers `addr..addr + count` of a table, if all are mapped.
+fn registers_of(snapshot: &Snapshot, plc: PlcIdx, table: Table, addr: u16, count: u16) -> Option<&[u16]> {
+    let memory = &snapshot.plcs[plc.ix()].memory;
+    if !memory.is_mapped(table, addr, usize::from(count)) {
+        return None;
+    }
+    let regs = match table {
+        Table::InputRegisters => &memory.input,
+        _ => &memory.holding,
+    };
+    let start = usize::from(addr);
+    Some(&regs[start..start + usize::from(count)])
+}
