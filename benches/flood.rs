@@ -142,6 +142,48 @@ struct Phase {
     summarised: u64,
 }
 
+/// The phases side by side: flood rate, each team's acknowledgement latency, memory, disk.
+fn print_table(phases: &[Phase], secs: f64, conns: usize) {
+    println!(
+        "flood: two teams on petrochem-tank-farm (4 PLCs each), recorded in SQLite (WAL, synchronous=FULL), real time"
+    );
+    println!(
+        "each phase {secs} s; flood: {conns} connections of distinct FC 3 reads from red's network, in a separate process"
+    );
+    println!(
+        "{:<12} {:>12} {:>22} {:>22} {:>9} {:>14} {:>12}",
+        "phase",
+        "flood req/s",
+        "red ack p50/p99/max",
+        "blue ack p50/p99/max",
+        "RSS MiB",
+        "DB MiB/min",
+        "summarised"
+    );
+    for p in phases {
+        let team = |i: usize| {
+            let (a, refused) = &p.acks[i];
+            format!(
+                "{:.0}/{:.0}/{:.0} ms{}",
+                pct(a, 0.5),
+                pct(a, 0.99),
+                pct(a, 1.0),
+                if *refused > 0 { format!(" ({refused} busy)") } else { String::new() }
+            )
+        };
+        println!(
+            "{:<12} {:>12.0} {:>22} {:>22} {:>9.0} {:>14.2} {:>12}",
+            p.name,
+            p.flood_req_per_s,
+            team(0),
+            team(1),
+            p.rss_mib,
+            p.db_mib_per_min,
+            p.summarised
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("flood") {
@@ -211,44 +253,7 @@ fn main() {
     runtime.block_on(async { server.shutdown().await.unwrap() });
     let _ = std::fs::remove_dir_all(&data);
 
-    println!(
-        "flood: two teams on petrochem-tank-farm (4 PLCs each), recorded in SQLite (WAL, synchronous=FULL), real time"
-    );
-    println!(
-        "each phase {secs} s; flood: {conns} connections of distinct FC 3 reads from red's network, in a separate process"
-    );
-    println!(
-        "{:<12} {:>12} {:>22} {:>22} {:>9} {:>14} {:>12}",
-        "phase",
-        "flood req/s",
-        "red ack p50/p99/max",
-        "blue ack p50/p99/max",
-        "RSS MiB",
-        "DB MiB/min",
-        "summarised"
-    );
-    for p in &phases {
-        let team = |i: usize| {
-            let (a, refused) = &p.acks[i];
-            format!(
-                "{:.0}/{:.0}/{:.0} ms{}",
-                pct(a, 0.5),
-                pct(a, 0.99),
-                pct(a, 1.0),
-                if *refused > 0 { format!(" ({refused} busy)") } else { String::new() }
-            )
-        };
-        println!(
-            "{:<12} {:>12.0} {:>22} {:>22} {:>9.0} {:>14.2} {:>12}",
-            p.name,
-            p.flood_req_per_s,
-            team(0),
-            team(1),
-            p.rss_mib,
-            p.db_mib_per_min,
-            p.summarised
-        );
-    }
+    print_table(&phases, secs, conns);
     let flooded = &phases[1];
     let blue_p99 = pct(&flooded.acks[1].0, 0.99);
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };

@@ -25,7 +25,7 @@ fn root() -> PathBuf {
 #[test]
 fn every_rust_file_starts_with_a_module_doc() {
     let mut files = vec![];
-    for dir in ["src", "engine", "scenarios", "web", "tests", "benches"] {
+    for dir in ["src", "engine", "judge", "drill", "scenarios", "web", "tests", "benches"] {
         rust_files(&root().join(dir), &mut files);
     }
     assert!(files.len() > 10);
@@ -42,7 +42,7 @@ fn every_rust_file_starts_with_a_module_doc() {
 #[test]
 fn no_ignored_or_should_panic_tests() {
     let mut files = vec![];
-    for dir in ["src", "engine", "scenarios", "web", "tests"] {
+    for dir in ["src", "engine", "judge", "drill", "scenarios", "web", "tests"] {
         rust_files(&root().join(dir), &mut files);
     }
     for f in files.iter().filter(|f| !f.ends_with("tidy.rs")) {
@@ -80,4 +80,162 @@ fn simulation_core_has_no_io_clock_or_hash_order() {
             assert!(!text.contains(word), "{} mentions `{word}`: {why}", f.display());
         }
     }
+}
+
+/// The crates' `[dependencies]` names (a naive read of the manifest: the section's keys).
+fn dependencies(krate: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(root().join(krate).join("Cargo.toml")).unwrap();
+    let mut deps = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            inside = line == "[dependencies]";
+            continue;
+        }
+        if inside && let Some((name, _)) = line.split_once(['=', '.']) {
+            let name = name.trim();
+            if !name.is_empty() && !name.starts_with('#') {
+                deps.push(name.to_string());
+            }
+        }
+    }
+    deps
+}
+
+/// The dependency direction of ARCHITECTURE.md: the plant (`engine`), judging (`judge`) and
+/// the drill core (`drill`) are pure (no IO, async, clock, web or storage crate, and no
+/// crate above them); the web crate knows the drill core but no runtime code (the root
+/// crate); nothing below the root depends on it.
+#[test]
+fn dependencies_point_inwards() {
+    const IO: [&str; 12] = [
+        "tokio",
+        "axum",
+        "hyper",
+        "hyper-util",
+        "rusqlite",
+        "postgres",
+        "tracing",
+        "arc-swap",
+        "tokio-modbus",
+        "rust_xlsxwriter",
+        "csv",
+        "jiff",
+    ];
+    let allowed: [(&str, &[&str]); 5] = [
+        ("engine", &[]),
+        ("judge", &["icsdrill-engine"]),
+        ("drill", &["icsdrill-engine", "icsdrill-judge"]),
+        ("scenarios", &["icsdrill-engine"]),
+        ("web", &["icsdrill-engine", "icsdrill-judge", "icsdrill-drill"]),
+    ];
+    for (krate, inner) in allowed {
+        let deps = dependencies(krate);
+        assert!(!deps.is_empty() || krate == "engine", "{krate}: no dependencies read from its manifest");
+        for d in &deps {
+            assert_ne!(d, "icsdrill", "{krate} depends on the runtime crate: dependencies point inwards");
+            if d.starts_with("icsdrill-") {
+                assert!(inner.contains(&d.as_str()), "{krate} depends on {d}: only {inner:?} are below it");
+            }
+            if krate != "web" {
+                assert!(!IO.contains(&d.as_str()), "{krate} depends on {d}: the core crates do no IO");
+            }
+        }
+    }
+    // The pure crates' sources stay pure too.
+    let mut files = vec![];
+    for dir in ["judge/src", "drill/src"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    assert!(files.len() > 4);
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for word in
+            ["std::fs", "std::net", "tokio", "Instant", "SystemTime", "HashMap", "HashSet", "thread_rng"]
+        {
+            assert!(
+                !text.contains(word),
+                "{} mentions `{word}`: judging and the drill core are pure (addresses: `core::net`)",
+                f.display()
+            );
+        }
+    }
+}
+
+/// The source files of the program (not its tests), with the number of lines before their
+/// unit tests.
+fn program_files() -> Vec<(PathBuf, Vec<String>)> {
+    let mut files = vec![];
+    for dir in ["src", "engine/src", "judge/src", "drill/src", "web/src", "scenarios/src", "benches"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let lines: Vec<String> =
+                text.lines().take_while(|l| !l.starts_with("#[cfg(test)]")).map(str::to_string).collect();
+            (f, lines)
+        })
+        .collect()
+}
+
+/// Longest source file (its unit tests apart).
+const MAX_FILE_LINES: usize = 700;
+
+#[test]
+fn source_files_stay_short() {
+    let files = program_files();
+    assert!(files.len() > 50);
+    for (f, lines) in files {
+        assert!(
+            lines.len() < MAX_FILE_LINES,
+            "{} has {} lines before its tests: split it by concern (at most {MAX_FILE_LINES})",
+            f.display(),
+            lines.len()
+        );
+    }
+}
+
+/// Functions of `lines` as (name, length in lines): from `fn` to the brace that closes it at
+/// the same indentation.
+fn function_lengths(lines: &[String]) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let code = line.trim_start();
+        let indent = &line[..line.len() - code.len()];
+        let code = ["pub ", "pub(crate) ", "pub(super) ", "async ", "const ", "unsafe "]
+            .iter()
+            .fold(code, |c, p| c.strip_prefix(p).unwrap_or(c));
+        let code = code.strip_prefix("async ").unwrap_or(code);
+        let Some(rest) = code.strip_prefix("fn ") else { continue };
+        if line.trim_end().ends_with(';') {
+            continue;
+        }
+        let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let close = format!("{indent}}}");
+        if let Some(len) = lines[i + 1..].iter().position(|l| *l == close) {
+            out.push((name, len + 2));
+        }
+    }
+    out
+}
+
+#[test]
+fn functions_stay_short() {
+    let mut long = Vec::new();
+    for (f, lines) in program_files() {
+        for (name, len) in function_lengths(&lines) {
+            assert!(len <= 150, "{}: fn {name} has {len} lines: split it (150 at most)", f.display());
+            if len > 100 {
+                long.push(format!("{}: {name} ({len})", f.display()));
+            }
+        }
+    }
+    assert!(long.len() <= 5, "at most 5 functions over 100 lines, found {}: {long:#?}", long.len());
+    // The counter itself works.
+    let sample: Vec<String> =
+        "fn a() {\n    x;\n}\n    pub async fn b(&self) {\n    }\n".lines().map(str::to_string).collect();
+    assert_eq!(function_lengths(&sample), [("a".to_string(), 3), ("b".to_string(), 2)]);
 }

@@ -114,7 +114,7 @@ pub struct ConnectHint {
     /// The team's networks (CIDR).
     pub networks: Vec<String>,
     /// A client address in them (127.0.0.1 when it is one).
-    pub source: Option<std::net::IpAddr>,
+    pub source: Option<core::net::IpAddr>,
     /// A pymodbus client bound to it.
     pub pymodbus: String,
     /// An nmap scan from it.
@@ -128,11 +128,11 @@ impl ConnectHint {
     /// How a team connects from `nets` to the first of `endpoints`.
     pub fn new(nets: &[ipnet::IpNet], endpoints: &[EndpointInfo]) -> ConnectHint {
         let first = nets.iter().find_map(|n| match n {
-            ipnet::IpNet::V4(v4) if v4.prefix_len() < 32 => v4.hosts().next().map(std::net::IpAddr::V4),
-            ipnet::IpNet::V4(v4) => Some(std::net::IpAddr::V4(v4.addr())),
-            ipnet::IpNet::V6(v6) => Some(std::net::IpAddr::V6(v6.addr())),
+            ipnet::IpNet::V4(v4) if v4.prefix_len() < 32 => v4.hosts().next().map(core::net::IpAddr::V4),
+            ipnet::IpNet::V4(v4) => Some(core::net::IpAddr::V4(v4.addr())),
+            ipnet::IpNet::V6(v6) => Some(core::net::IpAddr::V6(v6.addr())),
         });
-        let local = std::net::IpAddr::from([127, 0, 0, 1]);
+        let local = core::net::IpAddr::from([127, 0, 0, 1]);
         let source = if nets.iter().any(|n| n.contains(&local)) { Some(local) } else { first };
         let (host, port) = endpoints.first().map_or(("127.0.0.1", 502), |e| (e.address.as_str(), e.port));
         let from = source.map(|a| a.to_string()).unwrap_or_default();

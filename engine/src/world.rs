@@ -271,73 +271,10 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
     let s = &*scenario;
     let rng = SimRng::new(seed);
     let mut entities = Entities::default();
-    for i in 0..s.zones.len() {
-        world.spawn(ZoneNode { idx: ZoneIdx(i as u32) });
-    }
-    for i in 0..s.conduits.len() {
-        entities.conduits.push(world.spawn(ConduitNode { idx: i }).id());
-    }
-    for i in 0..s.hosts.len() {
-        world.spawn(HostNode { idx: HostIdx(i as u32) });
-    }
-    for i in 0..s.vars.len() {
-        world.spawn(VarState { idx: VarIdx(i as u32), outside: None, damaged: [false; 2] });
-    }
-    for i in 0..s.actuators.len() {
-        entities.actuators.push(world.spawn(ActuatorState { idx: ActuatorIdx(i as u32), stuck: false }).id());
-    }
-    for (i, d) in s.sensors.iter().enumerate() {
-        let state = SensorState {
-            idx: SensorIdx(i as u32),
-            rng: rng.stream(&format!("sensor:{}", d.id)),
-            drift: 0.0,
-            fault: SensorFault::default(),
-        };
-        entities.sensors.push(world.spawn(state).id());
-    }
+    spawn_field(&mut world, s, &rng, &mut entities);
     let values: Vec<f64> = s.vars.iter().map(|v| v.initial).collect();
-    let measured = s
-        .sensors
-        .iter()
-        .map(|d| {
-            let v = values[d.var.ix()];
-            match d.kind {
-                SensorKind::Analog { lo, hi } => v.clamp(lo, hi),
-                SensorKind::SwitchAbove(t) => f64::from(u8::from(v >= t)),
-                SensorKind::SwitchBelow(t) => f64::from(u8::from(v <= t)),
-            }
-        })
-        .collect();
-    let actuator_pos: Vec<f64> = s.actuators.iter().map(|a| a.initial).collect();
-    world.insert_resource(FieldBus {
-        actuator_cmd: actuator_pos.clone(),
-        actuator_pos,
-        forced: vec![None; s.actuators.len()],
-        measured,
-        tripped: vec![false; s.interlocks.len()],
-        alarm_active: vec![0; s.alarms.len()],
-        alarm_acked: vec![false; s.alarms.len()],
-    });
-    // PLCs start with their input image read, as after a first scan at power-up.
-    for (i, p) in s.plcs.iter().enumerate() {
-        let mut memory = Memory::new(p);
-        crate::systems::plc::read_inputs(p, world.resource::<FieldBus>(), &mut memory);
-        let state = PlcState {
-            idx: PlcIdx(i as u32),
-            mode: PlcMode::Run,
-            listen_only: false,
-            memory,
-            program_hash: p.program_hash.clone(),
-            disabled: vec![false; p.logic.len()],
-            range_checks: p.range_checks,
-            spoofs: Vec::new(),
-            restart_until: None,
-            flooded_until: None,
-            onoff_on: vec![false; p.logic.len()],
-            pi_integral: vec![0.0; p.logic.len()],
-        };
-        entities.plcs.push(world.spawn(state).id());
-    }
+    world.insert_resource(field_bus(s, &values));
+    spawn_plcs(&mut world, s, &mut entities);
     world.insert_resource(Process { rates: vec![0.0; values.len()], values });
     world.insert_resource(SimClock { tick: 0, tick_hz: s.tick_hz, dt_s: 1.0 / f64::from(s.tick_hz) });
     world.insert_resource(crate::network::NetState::new(s));
@@ -366,4 +303,84 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
     world.insert_resource(log);
     world.insert_resource(Plant(scenario));
     world
+}
+
+/// Spawns the network nodes (zones, conduits, hosts) and the field devices (variables,
+/// actuators, sensors with their noise streams), in that order.
+fn spawn_field(world: &mut World, s: &Scenario, rng: &SimRng, entities: &mut Entities) {
+    for i in 0..s.zones.len() {
+        world.spawn(ZoneNode { idx: ZoneIdx(i as u32) });
+    }
+    for i in 0..s.conduits.len() {
+        entities.conduits.push(world.spawn(ConduitNode { idx: i }).id());
+    }
+    for i in 0..s.hosts.len() {
+        world.spawn(HostNode { idx: HostIdx(i as u32) });
+    }
+    for i in 0..s.vars.len() {
+        world.spawn(VarState { idx: VarIdx(i as u32), outside: None, damaged: [false; 2] });
+    }
+    for i in 0..s.actuators.len() {
+        entities.actuators.push(world.spawn(ActuatorState { idx: ActuatorIdx(i as u32), stuck: false }).id());
+    }
+    for (i, d) in s.sensors.iter().enumerate() {
+        let state = SensorState {
+            idx: SensorIdx(i as u32),
+            rng: rng.stream(&format!("sensor:{}", d.id)),
+            drift: 0.0,
+            fault: SensorFault::default(),
+        };
+        entities.sensors.push(world.spawn(state).id());
+    }
+}
+
+/// The field bus at tick 0: actuators at their initial positions, sensors reading the
+/// initial values, nothing tripped or alarmed.
+fn field_bus(s: &Scenario, values: &[f64]) -> FieldBus {
+    let measured = s
+        .sensors
+        .iter()
+        .map(|d| {
+            let v = values[d.var.ix()];
+            match d.kind {
+                SensorKind::Analog { lo, hi } => v.clamp(lo, hi),
+                SensorKind::SwitchAbove(t) => f64::from(u8::from(v >= t)),
+                SensorKind::SwitchBelow(t) => f64::from(u8::from(v <= t)),
+            }
+        })
+        .collect();
+    let actuator_pos: Vec<f64> = s.actuators.iter().map(|a| a.initial).collect();
+    FieldBus {
+        actuator_cmd: actuator_pos.clone(),
+        actuator_pos,
+        forced: vec![None; s.actuators.len()],
+        measured,
+        tripped: vec![false; s.interlocks.len()],
+        alarm_active: vec![0; s.alarms.len()],
+        alarm_acked: vec![false; s.alarms.len()],
+    }
+}
+
+/// Spawns the PLCs in run mode, each with its input image read, as after a first scan at
+/// power-up.
+fn spawn_plcs(world: &mut World, s: &Scenario, entities: &mut Entities) {
+    for (i, p) in s.plcs.iter().enumerate() {
+        let mut memory = Memory::new(p);
+        crate::systems::plc::read_inputs(p, world.resource::<FieldBus>(), &mut memory);
+        let state = PlcState {
+            idx: PlcIdx(i as u32),
+            mode: PlcMode::Run,
+            listen_only: false,
+            memory,
+            program_hash: p.program_hash.clone(),
+            disabled: vec![false; p.logic.len()],
+            range_checks: p.range_checks,
+            spoofs: Vec::new(),
+            restart_until: None,
+            flooded_until: None,
+            onoff_on: vec![false; p.logic.len()],
+            pi_integral: vec![0.0; p.logic.len()],
+        };
+        entities.plcs.push(world.spawn(state).id());
+    }
 }

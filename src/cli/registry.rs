@@ -171,30 +171,7 @@ fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
 #[tracing::instrument(name = "registry", skip_all)]
 pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
     match cmd {
-        RegistryCmd::Import { file, date } => {
-            let date = day(date.as_deref())?;
-            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let rows = if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx")) {
-                registry::xlsx_rows(&bytes)?
-            } else {
-                registry::csv_rows(&String::from_utf8(bytes).context("the CSV file is not UTF-8")?)?
-            };
-            match registry::validate_rows(&rows) {
-                Ok(list) => {
-                    let mut store = open(at)?;
-                    let new = store.import_enterprises(&list, date)?;
-                    println!("imported {} enterprises ({new} new, {} updated)", list.len(), list.len() - new);
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(errors) => {
-                    for e in &errors {
-                        eprintln!("{}: {e}", file.display());
-                    }
-                    eprintln!("nothing imported: {} problem(s)", errors.len());
-                    Ok(ExitCode::FAILURE)
-                }
-            }
-        }
+        RegistryCmd::Import { file, date } => import(&file, date.as_deref(), at),
         RegistryCmd::Export { format, out } => {
             let reg = open(at)?.registry()?;
             let rows = registry::export_rows(&reg.enterprises);
@@ -211,32 +188,7 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
             write_out(out.as_deref(), &bytes)?;
             Ok(ExitCode::SUCCESS)
         }
-        RegistryCmd::List { prefecture, overdue, today } => {
-            let today = day(today.as_deref())?;
-            let reg = open(at)?.registry()?;
-            let rules = CadenceRules::defaults();
-            for e in reg.enterprises.iter().filter(|e| prefecture.as_ref().is_none_or(|p| &e.prefecture == p))
-            {
-                let due = registry::cadence(e, &reg, &rules, today);
-                if overdue && !due.iter().any(|d| d.overdue && d.binding) {
-                    continue;
-                }
-                let shown: Vec<String> = due
-                    .iter()
-                    .map(|d| format!("{} {}{}", d.kind, d.next_due, if d.overdue { " OVERDUE" } else { "" }))
-                    .collect();
-                println!(
-                    "{:<16} L{} {:<11} {:<24} {}  {}",
-                    e.id,
-                    e.level,
-                    e.prefecture,
-                    e.industry,
-                    e.name,
-                    shown.join("; ")
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        RegistryCmd::List { prefecture, overdue, today } => list(prefecture, overdue, today.as_deref(), at),
         RegistryCmd::Record { enterprise, kind, date, reference } => {
             if !registry::ACTIVITIES.contains(&kind.as_str()) {
                 bail!("unknown activity `{kind}`: {}", registry::ACTIVITIES.join(", "));
@@ -250,32 +202,7 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         RegistryCmd::Level { enterprise, level, date, reason } => {
-            if !(1..=3).contains(&level) {
-                bail!("a security level is 1, 2 or 3, not {level}");
-            }
-            let mut store = open(at)?;
-            let reg = store.registry()?;
-            let Some(old) = reg.enterprises.iter().find(|e| e.id == enterprise) else {
-                bail!("no enterprise `{enterprise}` in the registry");
-            };
-            let date = day(date.as_deref())?;
-            let verified_by = if level == 3 { "region" } else { "prefecture" };
-            let e = registry::Enterprise {
-                level,
-                verified_by: verified_by.into(),
-                verified_on: date,
-                ..old.clone()
-            };
-            let change = registry::LevelChange {
-                enterprise: enterprise.clone(),
-                date,
-                from: old.level,
-                to: level,
-                reason,
-            };
-            store.regrade(&e, &change)?;
-            println!("{enterprise}: level {} -> {level}, verified by the {verified_by}", old.level);
-            Ok(ExitCode::SUCCESS)
+            regrade(enterprise, level, date.as_deref(), reason, at)
         }
         RegistryCmd::Change { enterprise, note, date } => {
             let mut store = open(at)?;
@@ -296,41 +223,121 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
             println!("{}\n{}", g.notice.en, g.notice.zh);
             Ok(ExitCode::SUCCESS)
         }
-        RegistryCmd::Plan { year } => {
-            let reg = open(at)?.registry()?;
-            let rules = CadenceRules::defaults();
-            let year = i16::try_from(year)
-                .ok()
-                .filter(|y| (1900..=2999).contains(y))
-                .context("a year from 1900 to 2999")?;
-            let end = dates::Day::ymd(year, 12, 31)?;
-            let mut by_scenario: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for e in &reg.enterprises {
-                let due = registry::cadence(e, &reg, &rules, end);
-                let Some(d) = due.iter().find(|d| d.kind == "drill") else { continue };
-                if !d.binding || d.next_due > end {
-                    continue;
-                }
-                let scenario =
-                    e.scenarios.first().cloned().unwrap_or_else(|| default_scenario(&e.industry).to_string());
-                by_scenario
-                    .entry(scenario)
-                    .or_default()
-                    .push(format!("{} (L{}, {}, due {})", e.id, e.level, e.prefecture, d.next_due));
-            }
-            println!(
-                "regional live-network drill {year}: {} enterprise(s) due",
-                by_scenario.values().map(Vec::len).sum::<usize>()
-            );
-            for (s, list) in by_scenario {
-                println!("{s}:");
-                for l in list {
-                    println!("  {l}");
-                }
-            }
+        RegistryCmd::Plan { year } => plan(year, at),
+    }
+}
+
+/// `registry import`: enterprises from a CSV or xlsx file, all or none.
+fn import(file: &std::path::Path, date: Option<&str>, at: &Location) -> Result<ExitCode> {
+    let date = day(date)?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let rows = if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx")) {
+        registry::xlsx_rows(&bytes)?
+    } else {
+        registry::csv_rows(&String::from_utf8(bytes).context("the CSV file is not UTF-8")?)?
+    };
+    match registry::validate_rows(&rows) {
+        Ok(list) => {
+            let mut store = open(at)?;
+            let new = store.import_enterprises(&list, date)?;
+            println!("imported {} enterprises ({new} new, {} updated)", list.len(), list.len() - new);
             Ok(ExitCode::SUCCESS)
         }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{}: {e}", file.display());
+            }
+            eprintln!("nothing imported: {} problem(s)", errors.len());
+            Ok(ExitCode::FAILURE)
+        }
     }
+}
+
+/// `registry list`: enterprises with what is due next.
+fn list(prefecture: Option<String>, overdue: bool, today: Option<&str>, at: &Location) -> Result<ExitCode> {
+    let today = day(today)?;
+    let reg = open(at)?.registry()?;
+    let rules = CadenceRules::defaults();
+    for e in reg.enterprises.iter().filter(|e| prefecture.as_ref().is_none_or(|p| &e.prefecture == p)) {
+        let due = registry::cadence(e, &reg, &rules, today);
+        if overdue && !due.iter().any(|d| d.overdue && d.binding) {
+            continue;
+        }
+        let shown: Vec<String> = due
+            .iter()
+            .map(|d| format!("{} {}{}", d.kind, d.next_due, if d.overdue { " OVERDUE" } else { "" }))
+            .collect();
+        println!(
+            "{:<16} L{} {:<11} {:<24} {}  {}",
+            e.id,
+            e.level,
+            e.prefecture,
+            e.industry,
+            e.name,
+            shown.join("; ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `registry level`: a regrading, verified by the prefecture (levels 1-2) or the region (3).
+fn regrade(
+    enterprise: String,
+    level: u8,
+    date: Option<&str>,
+    reason: String,
+    at: &Location,
+) -> Result<ExitCode> {
+    if !(1..=3).contains(&level) {
+        bail!("a security level is 1, 2 or 3, not {level}");
+    }
+    let mut store = open(at)?;
+    let reg = store.registry()?;
+    let Some(old) = reg.enterprises.iter().find(|e| e.id == enterprise) else {
+        bail!("no enterprise `{enterprise}` in the registry");
+    };
+    let date = day(date)?;
+    let verified_by = if level == 3 { "region" } else { "prefecture" };
+    let e = registry::Enterprise { level, verified_by: verified_by.into(), verified_on: date, ..old.clone() };
+    let change =
+        registry::LevelChange { enterprise: enterprise.clone(), date, from: old.level, to: level, reason };
+    store.regrade(&e, &change)?;
+    println!("{enterprise}: level {} -> {level}, verified by the {verified_by}", old.level);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `registry plan`: the year's regional drill, enterprises due grouped by scenario.
+fn plan(year: i64, at: &Location) -> Result<ExitCode> {
+    let reg = open(at)?.registry()?;
+    let rules = CadenceRules::defaults();
+    let year =
+        i16::try_from(year).ok().filter(|y| (1900..=2999).contains(y)).context("a year from 1900 to 2999")?;
+    let end = dates::Day::ymd(year, 12, 31)?;
+    let mut by_scenario: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for e in &reg.enterprises {
+        let due = registry::cadence(e, &reg, &rules, end);
+        let Some(d) = due.iter().find(|d| d.kind == "drill") else { continue };
+        if !d.binding || d.next_due > end {
+            continue;
+        }
+        let scenario =
+            e.scenarios.first().cloned().unwrap_or_else(|| default_scenario(&e.industry).to_string());
+        by_scenario
+            .entry(scenario)
+            .or_default()
+            .push(format!("{} (L{}, {}, due {})", e.id, e.level, e.prefecture, d.next_due));
+    }
+    println!(
+        "regional live-network drill {year}: {} enterprise(s) due",
+        by_scenario.values().map(Vec::len).sum::<usize>()
+    );
+    for (s, list) in by_scenario {
+        println!("{s}:");
+        for l in list {
+            println!("  {l}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The library scenario of an industry.

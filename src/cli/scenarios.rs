@@ -114,20 +114,8 @@ fn t(text: &Text, lang: Lang) -> &str {
     }
 }
 
-/// A plain-text description of the plant, for trainees and instructors alike (no attack
-/// timeline: that is the answer key).
-fn describe(s: &Scenario, lang: Lang) -> String {
-    let mut o = String::new();
-    let _ = writeln!(o, "{}  {}", s.id, t(&s.meta.title, lang));
-    let _ = writeln!(
-        o,
-        "industry: {}   enterprise level: {}   tick: {} Hz   duration: {} s",
-        s.meta.industry,
-        s.meta.level,
-        s.tick_hz,
-        s.duration_ticks / u64::from(s.tick_hz)
-    );
-    let _ = writeln!(o, "\n{}\n", t(&s.meta.brief, lang));
+/// Zones, conduits and hosts.
+fn describe_network(o: &mut String, s: &Scenario, lang: Lang) {
     let _ = writeln!(o, "zones:");
     for z in &s.zones {
         let sl = z.security_level.map(|l| format!(" SL-T {l}")).unwrap_or_default();
@@ -160,6 +148,92 @@ fn describe(s: &Scenario, lang: Lang) -> String {
         let _ =
             writeln!(o, "  {:<14} {:?} in {}  {}", h.id, h.role, s.zones[h.zone.ix()].id, t(&h.name, lang));
     }
+}
+
+/// One PLC: its device and its memory map with what each address stands for.
+fn describe_plc(o: &mut String, s: &Scenario, p: &icsdrill_engine::scenario::PlcDef, lang: Lang) {
+    let _ = writeln!(
+        o,
+        "\nPLC {}  {}  ({:?}, zone {}, unit {}, {} {} {}, scan {} ms, range checks {}, program {})",
+        p.id,
+        t(&p.name, lang),
+        p.role,
+        s.zones[p.zone.ix()].id,
+        p.unit_id,
+        p.device.vendor,
+        p.device.product,
+        p.device.revision,
+        p.scan_ticks * 1000 / u64::from(s.tick_hz),
+        if p.range_checks { "on" } else { "off" },
+        &p.program_hash[..12]
+    );
+    for c in &p.coils {
+        let _ = writeln!(o, "  coil {:>5}  {:<18} {}", c.addr, c.id, t(&c.name, lang));
+    }
+    for d in &p.discrete_inputs {
+        let src = match d.source {
+            DiscreteSource::Switch(i) => format!("switch {}", s.sensors[i.ix()].id),
+            DiscreteSource::Running(i) => format!("running {}", s.actuators[i.ix()].id),
+            DiscreteSource::Tripped(i) => format!("tripped {}", s.interlocks[i.ix()].id),
+            DiscreteSource::Alarm(i) => format!("alarm {}", s.alarms[i.ix()].id),
+        };
+        let _ = writeln!(o, "  di   {:>5}  {:<18} {}  [{src}]", d.addr, d.id, t(&d.name, lang));
+    }
+    for r in &p.input_registers {
+        let src = match r.source {
+            RegisterSource::Sensor(i) => s.sensors[i.ix()].id.as_str(),
+            RegisterSource::Actuator(i) => s.actuators[i.ix()].id.as_str(),
+        };
+        let _ = writeln!(
+            o,
+            "  ir   {:>5}  {:<18} {}  [{src}, raw = value x {}]",
+            r.addr,
+            r.id,
+            t(&r.name, lang),
+            r.scaling.scale
+        );
+    }
+    for h in &p.holding_registers {
+        let range = h.range.map(|[lo, hi]| format!(", range {lo}..{hi}")).unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  hr   {:>5}  {:<18} {} = {} {}  [raw {} = value x {}{range}]",
+            h.addr,
+            h.id,
+            t(&h.name, lang),
+            h.scaling.to_value(h.initial_raw),
+            h.unit,
+            h.initial_raw,
+            h.scaling.scale
+        );
+    }
+    for r in &p.reserved {
+        let _ = writeln!(
+            o,
+            "  {:<4} {:>5}+ {} words reserved  {}",
+            r.table.as_str(),
+            r.start,
+            r.count,
+            r.note.as_deref().unwrap_or("")
+        );
+    }
+}
+
+/// A plain-text description of the plant, for trainees and instructors alike (no attack
+/// timeline: that is the answer key).
+fn describe(s: &Scenario, lang: Lang) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{}  {}", s.id, t(&s.meta.title, lang));
+    let _ = writeln!(
+        o,
+        "industry: {}   enterprise level: {}   tick: {} Hz   duration: {} s",
+        s.meta.industry,
+        s.meta.level,
+        s.tick_hz,
+        s.duration_ticks / u64::from(s.tick_hz)
+    );
+    let _ = writeln!(o, "\n{}\n", t(&s.meta.brief, lang));
+    describe_network(&mut o, s, lang);
     let _ = writeln!(o, "process variables:");
     for v in &s.vars {
         let safe = v.safe.map(|[lo, hi]| format!(" safe {lo}..{hi}")).unwrap_or_default();
@@ -167,71 +241,7 @@ fn describe(s: &Scenario, lang: Lang) -> String {
         let _ = writeln!(o, "  {:<16} {} {}{safe}{dmg}  {}", v.id, v.initial, v.unit, t(&v.name, lang));
     }
     for p in &s.plcs {
-        let _ = writeln!(
-            o,
-            "\nPLC {}  {}  ({:?}, zone {}, unit {}, {} {} {}, scan {} ms, range checks {}, program {})",
-            p.id,
-            t(&p.name, lang),
-            p.role,
-            s.zones[p.zone.ix()].id,
-            p.unit_id,
-            p.device.vendor,
-            p.device.product,
-            p.device.revision,
-            p.scan_ticks * 1000 / u64::from(s.tick_hz),
-            if p.range_checks { "on" } else { "off" },
-            &p.program_hash[..12]
-        );
-        for c in &p.coils {
-            let _ = writeln!(o, "  coil {:>5}  {:<18} {}", c.addr, c.id, t(&c.name, lang));
-        }
-        for d in &p.discrete_inputs {
-            let src = match d.source {
-                DiscreteSource::Switch(i) => format!("switch {}", s.sensors[i.ix()].id),
-                DiscreteSource::Running(i) => format!("running {}", s.actuators[i.ix()].id),
-                DiscreteSource::Tripped(i) => format!("tripped {}", s.interlocks[i.ix()].id),
-                DiscreteSource::Alarm(i) => format!("alarm {}", s.alarms[i.ix()].id),
-            };
-            let _ = writeln!(o, "  di   {:>5}  {:<18} {}  [{src}]", d.addr, d.id, t(&d.name, lang));
-        }
-        for r in &p.input_registers {
-            let src = match r.source {
-                RegisterSource::Sensor(i) => s.sensors[i.ix()].id.as_str(),
-                RegisterSource::Actuator(i) => s.actuators[i.ix()].id.as_str(),
-            };
-            let _ = writeln!(
-                o,
-                "  ir   {:>5}  {:<18} {}  [{src}, raw = value x {}]",
-                r.addr,
-                r.id,
-                t(&r.name, lang),
-                r.scaling.scale
-            );
-        }
-        for h in &p.holding_registers {
-            let range = h.range.map(|[lo, hi]| format!(", range {lo}..{hi}")).unwrap_or_default();
-            let _ = writeln!(
-                o,
-                "  hr   {:>5}  {:<18} {} = {} {}  [raw {} = value x {}{range}]",
-                h.addr,
-                h.id,
-                t(&h.name, lang),
-                h.scaling.to_value(h.initial_raw),
-                h.unit,
-                h.initial_raw,
-                h.scaling.scale
-            );
-        }
-        for r in &p.reserved {
-            let _ = writeln!(
-                o,
-                "  {:<4} {:>5}+ {} words reserved  {}",
-                r.table.as_str(),
-                r.start,
-                r.count,
-                r.note.as_deref().unwrap_or("")
-            );
-        }
+        describe_plc(&mut o, s, p, lang);
     }
     let _ = writeln!(o, "\nsafety interlocks:");
     for il in &s.interlocks {

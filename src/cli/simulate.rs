@@ -120,6 +120,19 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         println!("{v}");
         return Ok(ExitCode::SUCCESS);
     }
+    print_summary(&sim, &args, wall);
+    if let Some(path) = &args.events {
+        println!("event log  {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The run in plain text: counts, then trips, damage, refusals and attack attempts in time
+/// order.
+fn print_summary(sim: &Sim, args: &Args, wall: Duration) {
+    let scenario = sim.scenario();
+    let summary = sim.summary();
+    let sim_s = summary.ticks as f64 / f64::from(scenario.tick_hz);
     println!("scenario   {} (seed {})", scenario.id, args.seed);
     println!("ticks      {} ({sim_s} simulated s at {} Hz)", summary.ticks, scenario.tick_hz);
     println!(
@@ -152,10 +165,6 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         };
         println!("  t={:>7.1}s  {line}", e.tick as f64 / f64::from(scenario.tick_hz));
     }
-    if let Some(path) = &args.events {
-        println!("event log  {}", path.display());
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes a whole event log to `path`, through `path.tmp` and a rename, so `path` is never a

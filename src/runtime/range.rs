@@ -149,49 +149,8 @@ impl Range {
         {
             return Err(Error::invalid("loopback mode serves at most 62500 PLCs"));
         }
-        let mut listeners = Vec::with_capacity(scenario.plcs.len());
-        for (i, plc) in scenario.plcs.iter().enumerate() {
-            let i = opts.first_endpoint + i;
-            let addr = match opts.address_mode {
-                AddressMode::Port if opts.modbus_port == 0 => SocketAddr::new(opts.bind, 0),
-                AddressMode::Port => {
-                    let port = u16::try_from(usize::from(opts.modbus_port) + i).map_err(|_| {
-                        Error::invalid(format!(
-                            "{} PLCs from port {} run past port 65535",
-                            opts.first_endpoint + scenario.plcs.len(),
-                            opts.modbus_port
-                        ))
-                    })?;
-                    SocketAddr::new(opts.bind, port)
-                }
-                AddressMode::Loopback => SocketAddr::new(loopback_address(i), opts.modbus_port),
-            };
-            let listener = TcpListener::bind(addr).await.map_err(|cause| Error::Bind {
-                what: format!("PLC {}", plc.id),
-                addr,
-                cause,
-                hint: " (pick another base with --modbus-port; ports below 1024 need root)",
-            })?;
-            listeners.push(listener);
-        }
-        let mut endpoints = Vec::with_capacity(listeners.len());
-        for (plc, listener) in scenario.plcs.iter().zip(&listeners) {
-            let local = listener
-                .local_addr()
-                .map_err(|e| Error::Failed(format!("a listener has no address: {e}")))?;
-            endpoints.push(EndpointInfo {
-                plc: plc.id.clone(),
-                name: plc.name.clone(),
-                role: match plc.role {
-                    PlcRole::Process => "process".into(),
-                    PlcRole::Safety => "safety".into(),
-                },
-                address: local.ip().to_string(),
-                port: local.port(),
-                unit_id: plc.unit_id,
-                device: format!("{} {} {}", plc.device.vendor, plc.device.product, plc.device.revision),
-            });
-        }
+        let listeners = bind_endpoints(&scenario, &opts).await?;
+        let endpoints = endpoint_table(&scenario, &listeners)?;
         let http = if opts.serve_http {
             let http_addr = SocketAddr::new(opts.bind, opts.http_port);
             Some(TcpListener::bind(http_addr).await.map_err(|cause| Error::Bind {
@@ -209,37 +168,15 @@ impl Range {
             .transpose()
             .map_err(|e| Error::Failed(format!("a listener has no address: {e}")))?;
 
-        let ticks_per_s = opts.ticks_per_s.unwrap_or(f64::from(scenario.tick_hz));
-        if !(MIN_TICKS_PER_S..=MAX_TICKS_PER_S).contains(&ticks_per_s) {
-            return Err(Error::invalid(format!(
-                "ticks per second must be in [{MIN_TICKS_PER_S}, {MAX_TICKS_PER_S}], got {ticks_per_s}"
-            )));
-        }
-        if opts.duration_s.is_some_and(|d| !(d > 0.0 && d <= icsdrill_engine::scenario::MAX_DURATION_S)) {
-            return Err(Error::invalid("a range's duration must be in (0, 7 days]"));
-        }
-        let end_tick = opts.duration_s.map(|d| scenario.ticks(d));
+        let clock = clock(&scenario, &opts)?;
+        let ticks_per_s = clock.ticks_per_s;
         let (attacker_tx, attacker_rx) = tokio::sync::mpsc::channel(ATTACK_QUEUE);
-        let attacker_address = match &scenario.attack {
-            Some(plan) if opts.live_attacker => Some(match opts.attacker_address {
-                Some(a) => a,
-                None => plan
-                    .address
-                    .parse::<IpAddr>()
-                    .map_err(|e| Error::invalid(format!("attacker address `{}`: {e}", plan.address)))?,
-            }),
-            _ => None,
-        };
-        let (live, sim) = Live::start_with(
-            scenario.clone(),
-            opts.seed,
-            Clock { ticks_per_s, end_tick },
-            attacker_address.map(|_| attacker_tx),
-            {
+        let attacker_address = attacker_address(&scenario, &opts)?;
+        let (live, sim) =
+            Live::start_with(scenario.clone(), opts.seed, clock, attacker_address.map(|_| attacker_tx), {
                 extras.held |= !opts.running;
                 extras
-            },
-        );
+            });
         let (shutdown, stop) = watch::channel(false);
         let mut sources = sources;
         sources.attacker = attacker_address;
@@ -323,6 +260,87 @@ impl Range {
             _ => Err(Error::Failed("the simulation thread failed; see the log above".into())),
         }
     }
+}
+
+/// Binds one listener per PLC, as `opts` places them.
+async fn bind_endpoints(scenario: &Scenario, opts: &Options) -> Result<Vec<TcpListener>> {
+    let mut listeners = Vec::with_capacity(scenario.plcs.len());
+    for (i, plc) in scenario.plcs.iter().enumerate() {
+        let i = opts.first_endpoint + i;
+        let addr = match opts.address_mode {
+            AddressMode::Port if opts.modbus_port == 0 => SocketAddr::new(opts.bind, 0),
+            AddressMode::Port => {
+                let port = u16::try_from(usize::from(opts.modbus_port) + i).map_err(|_| {
+                    Error::invalid(format!(
+                        "{} PLCs from port {} run past port 65535",
+                        opts.first_endpoint + scenario.plcs.len(),
+                        opts.modbus_port
+                    ))
+                })?;
+                SocketAddr::new(opts.bind, port)
+            }
+            AddressMode::Loopback => SocketAddr::new(loopback_address(i), opts.modbus_port),
+        };
+        let listener = TcpListener::bind(addr).await.map_err(|cause| Error::Bind {
+            what: format!("PLC {}", plc.id),
+            addr,
+            cause,
+            hint: " (pick another base with --modbus-port; ports below 1024 need root)",
+        })?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+/// The endpoint table: what each PLC's listener is bound to.
+fn endpoint_table(scenario: &Scenario, listeners: &[TcpListener]) -> Result<Vec<EndpointInfo>> {
+    let mut endpoints = Vec::with_capacity(listeners.len());
+    for (plc, listener) in scenario.plcs.iter().zip(listeners) {
+        let local =
+            listener.local_addr().map_err(|e| Error::Failed(format!("a listener has no address: {e}")))?;
+        endpoints.push(EndpointInfo {
+            plc: plc.id.clone(),
+            name: plc.name.clone(),
+            role: match plc.role {
+                PlcRole::Process => "process".into(),
+                PlcRole::Safety => "safety".into(),
+            },
+            address: local.ip().to_string(),
+            port: local.port(),
+            unit_id: plc.unit_id,
+            device: format!("{} {} {}", plc.device.vendor, plc.device.product, plc.device.revision),
+        });
+    }
+    Ok(endpoints)
+}
+
+/// The clock `opts` ask for, checked.
+fn clock(scenario: &Scenario, opts: &Options) -> Result<Clock> {
+    let ticks_per_s = opts.ticks_per_s.unwrap_or(f64::from(scenario.tick_hz));
+    if !(MIN_TICKS_PER_S..=MAX_TICKS_PER_S).contains(&ticks_per_s) {
+        return Err(Error::invalid(format!(
+            "ticks per second must be in [{MIN_TICKS_PER_S}, {MAX_TICKS_PER_S}], got {ticks_per_s}"
+        )));
+    }
+    if opts.duration_s.is_some_and(|d| !(d > 0.0 && d <= icsdrill_engine::scenario::MAX_DURATION_S)) {
+        return Err(Error::invalid("a range's duration must be in (0, 7 days]"));
+    }
+    let end_tick = opts.duration_s.map(|d| scenario.ticks(d));
+    Ok(Clock { ticks_per_s, end_tick })
+}
+
+/// Where the live attacker connects from, if the range has one.
+fn attacker_address(scenario: &Scenario, opts: &Options) -> Result<Option<IpAddr>> {
+    Ok(match &scenario.attack {
+        Some(plan) if opts.live_attacker => Some(match opts.attacker_address {
+            Some(a) => a,
+            None => plan
+                .address
+                .parse::<IpAddr>()
+                .map_err(|e| Error::invalid(format!("attacker address `{}`: {e}", plan.address)))?,
+        }),
+        _ => None,
+    })
 }
 
 /// Maps `--source ADDR=HOST` pairs; everything else is the first engineering workstation (or

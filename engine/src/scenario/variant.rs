@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{HostIdx, PlcIdx, Scenario, Table, Text};
-use crate::attack::Action;
+use crate::attack::{Action, Step};
 use crate::input::SimInput;
 
 /// How a variant differs from its base scenario (for trainers; trainees discover it).
@@ -41,6 +41,38 @@ fn mix(seed: u64, n: u64) -> u64 {
 /// The variant of `base` for `seed`. The same seed always gives the same variant.
 pub fn variant(base: &Scenario, seed: u64) -> (Scenario, VariantMap) {
     let mut s = base.clone();
+    let hosts = rename_hosts(base, &mut s, seed);
+    let offsets = move_holding_registers(&mut s, seed);
+    let delay_s = (mix(seed, 200) % 31) as f64;
+    let factor = 1.0 + ((mix(seed, 201) % 11) as f64 - 5.0) / 100.0;
+    let delay = (delay_s * f64::from(s.tick_hz)) as u64;
+    if let Some(plan) = s.attack.as_mut() {
+        for st in &mut plan.steps {
+            shift_step(base, st, &offsets, delay, factor);
+        }
+    }
+    for b in &mut s.background {
+        move_background(&mut b.input, &offsets, &hosts);
+    }
+    let foothold = add_foothold_twin(&mut s, seed);
+    // The id says it is a variant, not which: the seed would give the variant away.
+    s.id = format!("{}~variant", base.id);
+    (
+        s,
+        VariantMap {
+            seed,
+            hosts,
+            holding_offsets: offsets,
+            attack_delay_s: delay_s,
+            value_factor: factor,
+            foothold,
+        },
+    )
+}
+
+/// Renames every host of `s` (a copy of `base`) with a new number, keeping ids distinct.
+/// Returns base id -> variant id.
+fn rename_hosts(base: &Scenario, s: &mut Scenario, seed: u64) -> BTreeMap<String, String> {
     let mut hosts = BTreeMap::new();
     for (i, h) in s.hosts.iter_mut().enumerate() {
         let n = mix(seed, i as u64) % 90 + 10;
@@ -60,6 +92,12 @@ pub fn variant(base: &Scenario, seed: u64) -> (Scenario, VariantMap) {
     for (old, h) in base.hosts.iter().zip(&s.hosts) {
         hosts.insert(old.id.clone(), h.id.clone());
     }
+    hosts
+}
+
+/// Moves each PLC's holding registers (and reserved holding blocks, and the conduits' write
+/// windows on them) to another base address. Returns PLC id -> offset.
+fn move_holding_registers(s: &mut Scenario, seed: u64) -> BTreeMap<String, u16> {
     let mut offsets = BTreeMap::new();
     for (i, p) in s.plcs.iter_mut().enumerate() {
         let offset = ((mix(seed, 100 + i as u64) % 8) as u16 + 1) * 100;
@@ -74,72 +112,78 @@ pub fn variant(base: &Scenario, seed: u64) -> (Scenario, VariantMap) {
     let offset_of = |s: &Scenario, plc: &PlcIdx| offsets[&s.plcs[plc.ix()].id];
     for c in 0..s.conduits.len() {
         for w in 0..s.conduits[c].policy.write_ranges.len() {
-            let o = offset_of(&s, &s.conduits[c].policy.write_ranges[w].plc);
+            let o = offset_of(s, &s.conduits[c].policy.write_ranges[w].plc);
             let wr = &mut s.conduits[c].policy.write_ranges[w];
             wr.start += o;
             wr.end += o;
         }
     }
-    let delay_s = (mix(seed, 200) % 31) as f64;
-    let factor = 1.0 + ((mix(seed, 201) % 11) as f64 - 5.0) / 100.0;
-    let delay = (delay_s * f64::from(s.tick_hz)) as u64;
-    if let Some(plan) = s.attack.as_mut() {
-        for st in &mut plan.steps {
-            if let Some(t) = st.when.at_tick.as_mut() {
-                *t += delay;
-            }
-            if let Some(t) = st.expire_tick.as_mut() {
-                *t += delay;
-            }
-            if let Some(d) = st.when.defender.as_mut() {
-                d.by_tick += delay;
-            }
-            match &mut st.action {
-                Action::WriteRegisters { plc, addr, values } => {
-                    let def = &base.plcs[plc.ix()];
-                    for (i, v) in values.iter_mut().enumerate() {
-                        // Scale the value, but keep an out-of-range value out of range (and an
-                        // in-range one in range): the step stays what it was.
-                        if let Some((_, h)) = def.holding_at(*addr + i as u16) {
-                            let scaled = (f64::from(*v) * factor).round().clamp(0.0, 65_535.0) as u16;
-                            let inside = |raw: u16| {
-                                h.range.is_none_or(|[lo, hi]| (lo..=hi).contains(&h.scaling.to_value(raw)))
-                            };
-                            if inside(*v) == inside(scaled) {
-                                *v = scaled;
-                            }
-                        }
+    offsets
+}
+
+/// Delays an attack step's timed triggers by `delay` ticks, scales the values it writes by
+/// `factor` and moves its holding-register addresses by the PLC's offset.
+fn shift_step(base: &Scenario, st: &mut Step, offsets: &BTreeMap<String, u16>, delay: u64, factor: f64) {
+    if let Some(t) = st.when.at_tick.as_mut() {
+        *t += delay;
+    }
+    if let Some(t) = st.expire_tick.as_mut() {
+        *t += delay;
+    }
+    if let Some(d) = st.when.defender.as_mut() {
+        d.by_tick += delay;
+    }
+    match &mut st.action {
+        Action::WriteRegisters { plc, addr, values } => {
+            let def = &base.plcs[plc.ix()];
+            for (i, v) in values.iter_mut().enumerate() {
+                // Scale the value, but keep an out-of-range value out of range (and an
+                // in-range one in range): the step stays what it was.
+                if let Some((_, h)) = def.holding_at(*addr + i as u16) {
+                    let scaled = (f64::from(*v) * factor).round().clamp(0.0, 65_535.0) as u16;
+                    let inside = |raw: u16| {
+                        h.range.is_none_or(|[lo, hi]| (lo..=hi).contains(&h.scaling.to_value(raw)))
+                    };
+                    if inside(*v) == inside(scaled) {
+                        *v = scaled;
                     }
-                    *addr += offsets[&base.plcs[plc.ix()].id];
                 }
-                Action::Read { plc, table: Table::HoldingRegisters, addr, .. } => {
-                    *addr += offsets[&base.plcs[plc.ix()].id];
-                }
-                _ => {}
+            }
+            *addr += offsets[&base.plcs[plc.ix()].id];
+        }
+        Action::Read { plc, table: Table::HoldingRegisters, addr, .. } => {
+            *addr += offsets[&base.plcs[plc.ix()].id];
+        }
+        _ => {}
+    }
+}
+
+/// Moves a background request's holding-register address by its PLC's offset and renames
+/// the host it comes from.
+fn move_background(input: &mut SimInput, offsets: &BTreeMap<String, u16>, hosts: &BTreeMap<String, String>) {
+    match input {
+        SimInput::WriteRegisters { plc, addr, source, .. }
+        | SimInput::ModbusRequest { plc, addr, source, function: 3 | 6 | 16 | 23, .. } => {
+            if let Some(o) = offsets.get(plc.as_str()) {
+                *addr += o;
+            }
+            if let Some(n) = hosts.get(source.as_str()) {
+                *source = n.clone();
             }
         }
-    }
-    for b in &mut s.background {
-        match &mut b.input {
-            SimInput::WriteRegisters { plc, addr, source, .. }
-            | SimInput::ModbusRequest { plc, addr, source, function: 3 | 6 | 16 | 23, .. } => {
-                if let Some(o) = offsets.get(plc.as_str()) {
-                    *addr += o;
-                }
-                if let Some(n) = hosts.get(source.as_str()) {
-                    *source = n.clone();
-                }
+        SimInput::WriteCoils { source, .. } | SimInput::ModbusRequest { source, .. } => {
+            if let Some(n) = hosts.get(source.as_str()) {
+                *source = n.clone();
             }
-            SimInput::WriteCoils { source, .. } | SimInput::ModbusRequest { source, .. } => {
-                if let Some(n) = hosts.get(source.as_str()) {
-                    *source = n.clone();
-                }
-            }
-            _ => {}
         }
+        _ => {}
     }
-    // The path: half the seeds start the attack on a second machine beside the foothold, in
-    // the same zone and under the same conduit policies.
+}
+
+/// The path: half the seeds start the attack on a second machine beside the foothold, in
+/// the same zone and under the same conduit policies. Returns the id of the host the attack
+/// starts from (empty without an attack).
+fn add_foothold_twin(s: &mut Scenario, seed: u64) -> String {
     let mut foothold = String::new();
     if let Some(plan) = s.attack.as_mut() {
         let f = plan.foothold;
@@ -168,17 +212,5 @@ pub fn variant(base: &Scenario, seed: u64) -> (Scenario, VariantMap) {
             }
         }
     }
-    // The id says it is a variant, not which: the seed would give the variant away.
-    s.id = format!("{}~variant", base.id);
-    (
-        s,
-        VariantMap {
-            seed,
-            hosts,
-            holding_offsets: offsets,
-            attack_delay_s: delay_s,
-            value_factor: factor,
-            foothold,
-        },
-    )
+    foothold
 }

@@ -13,7 +13,7 @@ use crate::attack::{Action, AttackPlan, Outcome, Step, Until, Watched};
 use crate::event::{EventKind, EventLog, RejectReason};
 use crate::input::{EngineeringCommand, SimInput};
 use crate::network::{NetState, Request, check_connect, check_host_route, check_request};
-use crate::scenario::{HostIdx, Scenario, Table};
+use crate::scenario::{HostIdx, PlcIdx, Scenario, Table};
 use crate::systems::defence::DefenderLog;
 use crate::systems::inputs::apply_logged;
 use crate::world::{Entities, FieldBus, Plant, PlcState, Process, SimClock};
@@ -242,144 +242,161 @@ fn act(
     host: HostIdx,
     action: &Action,
 ) -> Result<(), RejectReason> {
-    let source = s.hosts[host.ix()].id.clone();
-    let plc_id = |p: crate::scenario::PlcIdx| s.plcs[p.ix()].id.clone();
     match action {
-        Action::Scan(plcs) => {
-            let targets: Vec<_> = if plcs.is_empty() {
-                (0..s.plcs.len()).map(|i| crate::scenario::PlcIdx(i as u32)).collect()
-            } else {
-                plcs.clone()
-            };
-            let mut answered = Err(RejectReason::NoRoute);
-            for p in targets {
-                let refused = check_connect(s, world.resource::<NetState>(), host, p).err();
-                let _ = apply_logged(
-                    world,
-                    tick,
-                    SimInput::ModbusConnection { plc: plc_id(p), source: source.clone(), refused },
-                );
-                if let Some(r) = refused {
-                    // One refusal does not undo another PLC's answer.
-                    if answered.is_err() {
-                        answered = Err(r);
-                    }
-                    continue;
-                }
-                for function in [17, 43] {
-                    let req = Request { source: host, plc: p, function, addr: 0, registers: &[] };
-                    let reason = check_request(s, world.resource::<NetState>(), req).err();
-                    let exception = reason.and_then(RejectReason::exception_code);
-                    let input = SimInput::ModbusRequest {
-                        plc: plc_id(p),
-                        source: source.clone(),
-                        function,
-                        addr: 0,
-                        count: 0,
-                        exception,
-                        reason,
-                        repeat: 1,
-                    };
-                    if apply_logged(world, tick, input).is_ok() {
-                        answered = Ok(());
-                    } else if answered.is_err() {
-                        answered = Err(reason.unwrap_or(RejectReason::FunctionNotAllowed));
-                    }
-                }
-            }
-            answered
-        }
+        Action::Scan(plcs) => scan(world, s, tick, host, plcs),
         Action::Read { plc, table, addr, count } => {
-            let function = match table {
-                Table::Coils => 1,
-                Table::DiscreteInputs => 2,
-                Table::HoldingRegisters => 3,
-                Table::InputRegisters => 4,
-            };
-            let mut reason = check_request(
-                s,
-                world.resource::<NetState>(),
-                Request { source: host, plc: *plc, function, addr: *addr, registers: &[] },
-            )
-            .err();
-            if reason.is_none() {
-                let e = world.resource::<Entities>().plcs[plc.ix()];
-                let state = world.get::<PlcState>(e).expect("PLC entities live as long as the world");
-                if !state.memory.is_mapped(*table, *addr, usize::from(*count)) {
-                    reason = Some(RejectReason::IllegalAddress);
-                }
-            }
-            let exception = reason.and_then(RejectReason::exception_code);
-            apply_logged(
-                world,
-                tick,
-                SimInput::ModbusRequest {
-                    plc: plc_id(*plc),
-                    source,
-                    function,
-                    addr: *addr,
-                    count: *count,
-                    exception,
-                    reason,
-                    repeat: 1,
-                },
-            )
+            let input = read_request(world, s, host, *plc, *table, *addr, *count);
+            apply_logged(world, tick, input)
         }
+        Action::Pivot(to) => {
+            check_host_route(s, world.resource::<NetState>(), host, *to)?;
+            world.resource_mut::<AttackState>().host = *to;
+            let e = EventKind::AttackerMoved {
+                from: s.hosts[host.ix()].id.clone(),
+                to: s.hosts[to.ix()].id.clone(),
+            };
+            world.resource_mut::<EventLog>().push(tick, e);
+            Ok(())
+        }
+        _ => apply_logged(world, tick, action_input(s, host, action)),
+    }
+}
+
+/// Scans PLCs (all of them when `plcs` is empty): connects, then asks each for its
+/// identification (FC 17 and 43). `Ok` when any PLC answered.
+fn scan(
+    world: &mut World,
+    s: &Scenario,
+    tick: u64,
+    host: HostIdx,
+    plcs: &[PlcIdx],
+) -> Result<(), RejectReason> {
+    let source = s.hosts[host.ix()].id.clone();
+    let plc_id = |p: PlcIdx| s.plcs[p.ix()].id.clone();
+    let targets: Vec<_> =
+        if plcs.is_empty() { (0..s.plcs.len()).map(|i| PlcIdx(i as u32)).collect() } else { plcs.to_vec() };
+    let mut answered = Err(RejectReason::NoRoute);
+    for p in targets {
+        let refused = check_connect(s, world.resource::<NetState>(), host, p).err();
+        let _ = apply_logged(
+            world,
+            tick,
+            SimInput::ModbusConnection { plc: plc_id(p), source: source.clone(), refused },
+        );
+        if let Some(r) = refused {
+            // One refusal does not undo another PLC's answer.
+            if answered.is_err() {
+                answered = Err(r);
+            }
+            continue;
+        }
+        for function in [17, 43] {
+            let req = Request { source: host, plc: p, function, addr: 0, registers: &[] };
+            let reason = check_request(s, world.resource::<NetState>(), req).err();
+            let exception = reason.and_then(RejectReason::exception_code);
+            let input = SimInput::ModbusRequest {
+                plc: plc_id(p),
+                source: source.clone(),
+                function,
+                addr: 0,
+                count: 0,
+                exception,
+                reason,
+                repeat: 1,
+            };
+            if apply_logged(world, tick, input).is_ok() {
+                answered = Ok(());
+            } else if answered.is_err() {
+                answered = Err(reason.unwrap_or(RejectReason::FunctionNotAllowed));
+            }
+        }
+    }
+    answered
+}
+
+/// The record of a read from `host`, with the answer the PLC would give: refused by the
+/// network, an illegal address, or the data.
+fn read_request(
+    world: &World,
+    s: &Scenario,
+    host: HostIdx,
+    plc: PlcIdx,
+    table: Table,
+    addr: u16,
+    count: u16,
+) -> SimInput {
+    let function = match table {
+        Table::Coils => 1,
+        Table::DiscreteInputs => 2,
+        Table::HoldingRegisters => 3,
+        Table::InputRegisters => 4,
+    };
+    let mut reason = check_request(
+        s,
+        world.resource::<NetState>(),
+        Request { source: host, plc, function, addr, registers: &[] },
+    )
+    .err();
+    if reason.is_none() {
+        let e = world.resource::<Entities>().plcs[plc.ix()];
+        let state = world.get::<PlcState>(e).expect("PLC entities live as long as the world");
+        if !state.memory.is_mapped(table, addr, usize::from(count)) {
+            reason = Some(RejectReason::IllegalAddress);
+        }
+    }
+    let exception = reason.and_then(RejectReason::exception_code);
+    SimInput::ModbusRequest {
+        plc: s.plcs[plc.ix()].id.clone(),
+        source: s.hosts[host.ix()].id.clone(),
+        function,
+        addr,
+        count,
+        exception,
+        reason,
+        repeat: 1,
+    }
+}
+
+/// The input an action other than a scan, read or pivot is carried out as, from `host`.
+fn action_input(s: &Scenario, host: HostIdx, action: &Action) -> SimInput {
+    let source = s.hosts[host.ix()].id.clone();
+    let plc_id = |p: PlcIdx| s.plcs[p.ix()].id.clone();
+    match action {
         Action::WriteRegisters { plc, addr, values } => {
-            apply_logged(world, tick, SimInput::write_registers(plc_id(*plc), source, *addr, values.clone()))
+            SimInput::write_registers(plc_id(*plc), source, *addr, values.clone())
         }
         Action::WriteCoils { plc, addr, values } => {
-            apply_logged(world, tick, SimInput::write_coils(plc_id(*plc), source, *addr, values.clone()))
+            SimInput::write_coils(plc_id(*plc), source, *addr, values.clone())
         }
-        Action::SetMode { plc, mode } => apply_logged(
-            world,
-            tick,
-            SimInput::Engineering {
-                plc: plc_id(*plc),
-                source,
-                command: EngineeringCommand::SetMode { mode: *mode },
-            },
-        ),
-        Action::Restart { plc } => apply_logged(
-            world,
-            tick,
-            SimInput::Engineering { plc: plc_id(*plc), source, command: EngineeringCommand::Restart },
-        ),
+        Action::SetMode { plc, mode } => SimInput::Engineering {
+            plc: plc_id(*plc),
+            source,
+            command: EngineeringCommand::SetMode { mode: *mode },
+        },
+        Action::Restart { plc } => {
+            SimInput::Engineering { plc: plc_id(*plc), source, command: EngineeringCommand::Restart }
+        }
         Action::Download { plc, disable } => {
             let def = &s.plcs[plc.ix()];
             let disable = disable
                 .iter()
                 .filter_map(|b| super::defence::logic_id(s, &def.logic[*b]).map(String::from))
                 .collect();
-            apply_logged(
-                world,
-                tick,
-                SimInput::Engineering {
-                    plc: plc_id(*plc),
-                    source,
-                    command: EngineeringCommand::Download { disable },
-                },
-            )
+            SimInput::Engineering {
+                plc: plc_id(*plc),
+                source,
+                command: EngineeringCommand::Download { disable },
+            }
         }
-        Action::Spoof { plc, addr, value } => apply_logged(
-            world,
-            tick,
-            SimInput::Spoof { plc: plc_id(*plc), source, addr: *addr, value: *value },
-        ),
-        Action::ListenOnly { plc } => apply_logged(
-            world,
-            tick,
-            SimInput::ModbusDiagnostic { plc: plc_id(*plc), source, sub_function: 4 },
-        ),
-        Action::Flood { plc, seconds } => {
-            apply_logged(world, tick, SimInput::Flood { plc: plc_id(*plc), source, seconds: *seconds })
+        Action::Spoof { plc, addr, value } => {
+            SimInput::Spoof { plc: plc_id(*plc), source, addr: *addr, value: *value }
         }
-        Action::Pivot(to) => {
-            check_host_route(s, world.resource::<NetState>(), host, *to)?;
-            world.resource_mut::<AttackState>().host = *to;
-            let e = EventKind::AttackerMoved { from: source, to: s.hosts[to.ix()].id.clone() };
-            world.resource_mut::<EventLog>().push(tick, e);
-            Ok(())
+        Action::ListenOnly { plc } => {
+            SimInput::ModbusDiagnostic { plc: plc_id(*plc), source, sub_function: 4 }
+        }
+        Action::Flood { plc, seconds } => SimInput::Flood { plc: plc_id(*plc), source, seconds: *seconds },
+        Action::Scan(_) | Action::Read { .. } | Action::Pivot(_) => {
+            unreachable!("`act` carries out scans, reads and pivots itself")
         }
     }
 }

@@ -43,40 +43,93 @@ fn conduit(s: &Scenario, id: &str) -> Result<usize, RejectReason> {
 pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput) -> Outcome {
     match input {
         SimInput::Engineering { plc, source, command } => engineering(world, s, tick, plc, source, command),
-        SimInput::Spoof { plc, source, addr, value } => {
-            let host = s.host(source).ok_or(RejectReason::UnknownHost)?;
-            let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
-            if world.resource::<NetState>().isolated[host.ix()] {
-                return Err(RejectReason::HostIsolated);
-            }
-            // On the path: in the PLC's zone, or in a zone where an operator station polls it.
-            let zone = s.hosts[host.ix()].zone;
-            let on_path = zone == s.plcs[idx.ix()].zone
-                || s.hosts.iter().any(|h| h.role == HostRole::Hmi && h.zone == zone);
-            if !on_path {
-                return Err(RejectReason::NotOnPath);
-            }
-            let (_, mut state) = plc_state(world, s, plc)?;
-            if !state.memory.is_mapped(crate::scenario::Table::InputRegisters, *addr, 1) {
-                return Err(RejectReason::IllegalAddress);
-            }
-            let raw = value.unwrap_or(state.memory.input[usize::from(*addr)]);
-            state.spoofs.retain(|(a, _, _)| a != addr);
-            state.spoofs.push((*addr, raw, host));
-            Ok(vec![EventKind::ReportingSpoofed { plc: plc.clone(), addr: *addr }])
+        SimInput::Spoof { plc, source, addr, value } => spoof(world, s, plc, source, *addr, *value),
+        SimInput::Flood { plc, source, seconds } => flood(world, s, tick, plc, source, *seconds),
+        SimInput::BlockSource { .. }
+        | SimInput::AllowFunctions { .. }
+        | SimInput::RestrictWrites { .. }
+        | SimInput::ResetConduit { .. } => firewall(world, s, input),
+        SimInput::IsolateHost { host } | SimInput::RestoreHost { host } => {
+            isolate(world, s, host, matches!(input, SimInput::IsolateHost { .. }))
         }
-        SimInput::Flood { plc, source, seconds } => {
-            let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
-            let host = s.host(source).ok_or(RejectReason::UnknownHost)?;
-            if !seconds.is_finite() || *seconds <= 0.0 || *seconds > 600.0 {
+        SimInput::RestoreSetpoints { plc } => {
+            let (idx, mut state) = plc_state(world, s, plc)?;
+            for h in &s.plcs[idx.ix()].holding_registers {
+                state.memory.holding[usize::from(h.addr)] = h.initial_raw;
+            }
+            Ok(Vec::new())
+        }
+        SimInput::RestoreProgram { plc } => restore_program(world, s, plc),
+        SimInput::RestartPlc { plc } => restart(world, s, tick, plc),
+        SimInput::AcknowledgeAlarm { plc, alarm } => acknowledge_alarm(world, s, plc, alarm),
+        SimInput::EnableRangeChecks { plc } => {
+            let (_, mut state) = plc_state(world, s, plc)?;
+            state.range_checks = true;
+            Ok(Vec::new())
+        }
+        SimInput::ReportIncident { .. }
+        | SimInput::Notify { .. }
+        | SimInput::SubmitFlag { .. }
+        | SimInput::DeclareHazard { .. }
+        | SimInput::RevealHint { .. } => report(s, input),
+        SimInput::Inject { channel, text, step } => {
+            use crate::input::InjectChannel;
+            if text.len() > 10_000 {
                 return Err(RejectReason::IllegalValue);
             }
-            crate::network::check_connect(s, world.resource::<NetState>(), host, idx)?;
-            let until = tick + s.ticks(*seconds).max(1);
-            let (_, mut state) = plc_state(world, s, plc)?;
-            state.flooded_until = Some(until);
-            Ok(vec![EventKind::CommsFlooded { plc: plc.clone(), until_tick: until }])
+            match (channel, step) {
+                (InjectChannel::Step, Some(step)) => super::attacker::force_step(world, s, step)?,
+                (InjectChannel::Step, None) | (_, Some(_)) => return Err(RejectReason::IllegalValue),
+                _ => {}
+            }
+            Ok(Vec::new())
         }
+        other => unreachable!("`defence::apply` got an input it does not own: {other:?}"),
+    }
+}
+
+/// Spoofs what a PLC reports at one input register, from a host on the operators' path.
+fn spoof(world: &mut World, s: &Scenario, plc: &str, source: &str, addr: u16, value: Option<u16>) -> Outcome {
+    let host = s.host(source).ok_or(RejectReason::UnknownHost)?;
+    let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+    if world.resource::<NetState>().isolated[host.ix()] {
+        return Err(RejectReason::HostIsolated);
+    }
+    // On the path: in the PLC's zone, or in a zone where an operator station polls it.
+    let zone = s.hosts[host.ix()].zone;
+    let on_path =
+        zone == s.plcs[idx.ix()].zone || s.hosts.iter().any(|h| h.role == HostRole::Hmi && h.zone == zone);
+    if !on_path {
+        return Err(RejectReason::NotOnPath);
+    }
+    let (_, mut state) = plc_state(world, s, plc)?;
+    if !state.memory.is_mapped(crate::scenario::Table::InputRegisters, addr, 1) {
+        return Err(RejectReason::IllegalAddress);
+    }
+    let raw = value.unwrap_or(state.memory.input[usize::from(addr)]);
+    state.spoofs.retain(|(a, _, _)| *a != addr);
+    state.spoofs.push((addr, raw, host));
+    Ok(vec![EventKind::ReportingSpoofed { plc: plc.to_string(), addr }])
+}
+
+/// Floods a PLC's communications from a host for `seconds`.
+fn flood(world: &mut World, s: &Scenario, tick: u64, plc: &str, source: &str, seconds: f64) -> Outcome {
+    let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+    let host = s.host(source).ok_or(RejectReason::UnknownHost)?;
+    if !seconds.is_finite() || seconds <= 0.0 || seconds > 600.0 {
+        return Err(RejectReason::IllegalValue);
+    }
+    crate::network::check_connect(s, world.resource::<NetState>(), host, idx)?;
+    let until = tick + s.ticks(seconds).max(1);
+    let (_, mut state) = plc_state(world, s, plc)?;
+    state.flooded_until = Some(until);
+    Ok(vec![EventKind::CommsFlooded { plc: plc.to_string(), until_tick: until }])
+}
+
+/// Changes a conduit's firewall policy: blocks a source, restricts function codes or write
+/// windows, or resets the policy to the scenario's.
+fn firewall(world: &mut World, s: &Scenario, input: &SimInput) -> Outcome {
+    match input {
         SimInput::BlockSource { conduit: c, host } => {
             let i = conduit(s, c)?;
             let h = s.host(host).ok_or(RejectReason::UnknownHost)?;
@@ -84,7 +137,6 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
             if !policy.deny_sources.contains(&h) {
                 policy.deny_sources.push(h);
             }
-            Ok(Vec::new())
         }
         SimInput::AllowFunctions { conduit: c, functions } => {
             let i = conduit(s, c)?;
@@ -92,7 +144,6 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
                 return Err(RejectReason::IllegalValue);
             }
             world.resource_mut::<NetState>().policies[i].allow_functions = functions.clone();
-            Ok(Vec::new())
         }
         SimInput::RestrictWrites { conduit: c, plc, start, end, min, max } => {
             let i = conduit(s, c)?;
@@ -102,71 +153,66 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
             }
             let w = WriteRange { plc, start: *start, end: *end, min: *min, max: *max };
             world.resource_mut::<NetState>().policies[i].write_ranges.push(w);
-            Ok(Vec::new())
         }
         SimInput::ResetConduit { conduit: c } => {
             let i = conduit(s, c)?;
             world.resource_mut::<NetState>().policies[i] = s.conduits[i].policy.clone();
-            Ok(Vec::new())
         }
-        SimInput::IsolateHost { host } | SimInput::RestoreHost { host } => {
-            let h = s.host(host).ok_or(RejectReason::UnknownHost)?;
-            let isolate = matches!(input, SimInput::IsolateHost { .. });
-            world.resource_mut::<NetState>().isolated[h.ix()] = isolate;
-            if isolate {
-                // Cut off, the host is no longer between the operators and any PLC.
-                let plcs = world.resource::<Entities>().plcs.clone();
-                for e in plcs {
-                    let mut state =
-                        world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");
-                    if state.spoofs.iter().any(|(_, _, by)| *by == h) {
-                        state.spoofs.retain(|(_, _, by)| *by != h);
-                    }
-                }
+        other => unreachable!("`defence::firewall` got an input that is no firewall change: {other:?}"),
+    }
+    Ok(Vec::new())
+}
+
+/// Isolates a host from the network, or restores it. Cut off, the host is no longer between
+/// the operators and any PLC, so its spoofs end.
+fn isolate(world: &mut World, s: &Scenario, host: &str, isolate: bool) -> Outcome {
+    let h = s.host(host).ok_or(RejectReason::UnknownHost)?;
+    world.resource_mut::<NetState>().isolated[h.ix()] = isolate;
+    if isolate {
+        let plcs = world.resource::<Entities>().plcs.clone();
+        for e in plcs {
+            let mut state = world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");
+            if state.spoofs.iter().any(|(_, _, by)| *by == h) {
+                state.spoofs.retain(|(_, _, by)| *by != h);
             }
-            Ok(Vec::new())
         }
-        SimInput::RestoreSetpoints { plc } => {
-            let (idx, mut state) = plc_state(world, s, plc)?;
-            for h in &s.plcs[idx.ix()].holding_registers {
-                state.memory.holding[usize::from(h.addr)] = h.initial_raw;
-            }
-            Ok(Vec::new())
-        }
-        SimInput::RestoreProgram { plc } => {
-            let (idx, mut state) = plc_state(world, s, plc)?;
-            let def = &s.plcs[idx.ix()];
-            if !def.program_backup {
-                return Err(RejectReason::NoBackup);
-            }
-            state.disabled.iter_mut().for_each(|d| *d = false);
-            state.program_hash = def.program_hash.clone();
-            Ok(vec![EventKind::ProgramChanged {
-                plc: plc.clone(),
-                hash: def.program_hash.clone(),
-                matches_backup: true,
-            }])
-        }
-        SimInput::RestartPlc { plc } => restart(world, s, tick, plc),
-        SimInput::AcknowledgeAlarm { plc, alarm } => {
-            let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
-            let a = s
-                .alarms
-                .iter()
-                .position(|a| a.id == *alarm && a.plc == idx)
-                .ok_or(RejectReason::UnknownTarget)?;
-            let mut bus = world.resource_mut::<FieldBus>();
-            if bus.alarm_active[a] == 0 || bus.alarm_acked[a] {
-                return Err(RejectReason::UnknownTarget);
-            }
-            bus.alarm_acked[a] = true;
-            Ok(vec![EventKind::AlarmAcknowledged { plc: plc.clone(), alarm: alarm.clone() }])
-        }
-        SimInput::EnableRangeChecks { plc } => {
-            let (_, mut state) = plc_state(world, s, plc)?;
-            state.range_checks = true;
-            Ok(Vec::new())
-        }
+    }
+    Ok(Vec::new())
+}
+
+/// Restores a PLC's program from its backup, re-enabling every block.
+fn restore_program(world: &mut World, s: &Scenario, plc: &str) -> Outcome {
+    let (idx, mut state) = plc_state(world, s, plc)?;
+    let def = &s.plcs[idx.ix()];
+    if !def.program_backup {
+        return Err(RejectReason::NoBackup);
+    }
+    state.disabled.iter_mut().for_each(|d| *d = false);
+    state.program_hash = def.program_hash.clone();
+    Ok(vec![EventKind::ProgramChanged {
+        plc: plc.to_string(),
+        hash: def.program_hash.clone(),
+        matches_backup: true,
+    }])
+}
+
+/// Acknowledges an active, unacknowledged alarm of a PLC.
+fn acknowledge_alarm(world: &mut World, s: &Scenario, plc: &str, alarm: &str) -> Outcome {
+    let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+    let a =
+        s.alarms.iter().position(|a| a.id == *alarm && a.plc == idx).ok_or(RejectReason::UnknownTarget)?;
+    let mut bus = world.resource_mut::<FieldBus>();
+    if bus.alarm_active[a] == 0 || bus.alarm_acked[a] {
+        return Err(RejectReason::UnknownTarget);
+    }
+    bus.alarm_acked[a] = true;
+    Ok(vec![EventKind::AlarmAcknowledged { plc: plc.to_string(), alarm: alarm.to_string() }])
+}
+
+/// Checks what teams report or declare (incident reports, notifications, flags, hazards,
+/// hint requests), which changes nothing in the plant.
+fn report(s: &Scenario, input: &SimInput) -> Outcome {
+    match input {
         SimInput::ReportIncident { technique, asset, observed_s, text, tactic, impact, actions } => {
             if observed_s.is_some_and(|t| !t.is_finite() || t < 0.0)
                 || text.len() > 10_000
@@ -212,22 +258,11 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
             }
             Ok(Vec::new())
         }
-        SimInput::Inject { channel, text, step } => {
-            use crate::input::InjectChannel;
-            if text.len() > 10_000 {
-                return Err(RejectReason::IllegalValue);
-            }
-            match (channel, step) {
-                (InjectChannel::Step, Some(step)) => super::attacker::force_step(world, s, step)?,
-                (InjectChannel::Step, None) | (_, Some(_)) => return Err(RejectReason::IllegalValue),
-                _ => {}
-            }
-            Ok(Vec::new())
-        }
-        other => unreachable!("`defence::apply` got an input it does not own: {other:?}"),
+        other => unreachable!("`defence::report` got an input that is no report: {other:?}"),
     }
 }
 
+/// Restarts a PLC: it boots for `RESTART_S`, with its loops reset.
 fn restart(world: &mut World, s: &Scenario, tick: u64, plc: &str) -> Outcome {
     let (_, mut state) = plc_state(world, s, plc)?;
     state.restart_until = Some(tick + s.ticks(RESTART_S).max(1));

@@ -196,34 +196,7 @@ pub(crate) fn apply_one(
         }
         SimInput::WriteRegisters { plc, source, addr, values, .. } => {
             let function = input.function_code().unwrap_or(16);
-            let mut state = checked_write(
-                world,
-                s,
-                plc,
-                source,
-                function,
-                *addr,
-                values,
-                values.len(),
-                Table::HoldingRegisters,
-            )?;
-            let def = &s.plcs[state.idx.ix()];
-            if state.range_checks {
-                for (i, raw) in values.iter().enumerate() {
-                    let a = *addr + i as u16; // In range: `checked_write` checked the mapping.
-                    if let Some((_, h)) = def.holding_at(a)
-                        && let Some([lo, hi]) = h.range
-                    {
-                        let v = h.scaling.to_value(*raw);
-                        if v < lo || v > hi {
-                            return Err(RejectReason::OutOfRange);
-                        }
-                    }
-                }
-            }
-            let start = usize::from(*addr);
-            state.memory.holding[start..start + values.len()].copy_from_slice(values);
-            Ok(Vec::new())
+            write_registers(world, s, plc, source, function, *addr, values)
         }
         SimInput::ModbusRequest { plc, source, reason, .. } => {
             s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
@@ -243,27 +216,7 @@ pub(crate) fn apply_one(
             Ok(Vec::new())
         }
         SimInput::ModbusDiagnostic { plc, source, sub_function } => {
-            let plc_idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
-            let host = s.host(source).ok_or(RejectReason::UnknownHost)?;
-            check_request(
-                s,
-                world.resource::<NetState>(),
-                Request { source: host, plc: plc_idx, function: 8, addr: 0, registers: &[] },
-            )?;
-            let e = world.resource::<Entities>().plcs[plc_idx.ix()];
-            let mut state = world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");
-            let listen_only = match (*sub_function, state.listen_only) {
-                (1, _) => false,
-                (_, true) => return Err(RejectReason::ListenOnly),
-                (0, _) => return Ok(Vec::new()),
-                (4, _) => true,
-                _ => return Err(RejectReason::IllegalFunction),
-            };
-            if state.listen_only == listen_only {
-                return Ok(Vec::new());
-            }
-            state.listen_only = listen_only;
-            Ok(vec![EventKind::ListenOnlyChanged { plc: plc.clone(), listen_only }])
+            diagnostic(world, s, plc, source, *sub_function)
         }
         SimInput::Engineering { .. }
         | SimInput::Flood { .. }
@@ -286,18 +239,7 @@ pub(crate) fn apply_one(
         | SimInput::RevealHint { .. }
         | SimInput::Inject { .. } => super::defence::apply(world, s, tick, input),
         SimInput::AttackResult { step, attempt, ok, reason } => {
-            let scenario = world.resource::<Plant>().0.clone();
-            let plan = scenario.attack.as_ref().ok_or(RejectReason::UnknownTarget)?;
-            let i = plan.steps.iter().position(|st| st.id == *step).ok_or(RejectReason::UnknownTarget)?;
-            let state =
-                world.get_resource::<super::attacker::AttackState>().ok_or(RejectReason::UnknownTarget)?;
-            if state.steps[i] != super::attacker::StepStatus::InFlight || state.attempts[i] + 1 != *attempt {
-                return Err(RejectReason::UnknownTarget);
-            }
-            let host = state.host;
-            let result = if *ok { Ok(()) } else { Err(reason.unwrap_or(RejectReason::NoRoute)) };
-            super::attacker::conclude(world, &scenario, tick, i, host, result);
-            Ok(Vec::new())
+            attack_result(world, tick, step, *attempt, *ok, *reason)
         }
         SimInput::SetMode { plc, mode } => {
             let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
@@ -311,18 +253,7 @@ pub(crate) fn apply_one(
             Ok(vec![EventKind::ModeChanged { plc: plc.clone(), from, to: *mode }])
         }
         SimInput::InjectFault { id, fault, duration_s } => {
-            let effect = resolve_fault(s, fault).ok_or(RejectReason::UnknownDevice)?;
-            let end_tick = match duration_s {
-                Some(d) if !d.is_finite() || *d <= 0.0 => return Err(RejectReason::IllegalValue),
-                Some(d) => Some(tick.saturating_add(s.ticks(*d).max(1))),
-                None => None,
-            };
-            if world.resource::<ActiveFaults>().list.iter().any(|f| f.id == *id) {
-                return Err(RejectReason::DuplicateFault);
-            }
-            world.resource_mut::<ActiveFaults>().list.push(ActiveFault { id: id.clone(), effect, end_tick });
-            refresh_fault_effects(world);
-            Ok(vec![fault_started(s, id, &effect)])
+            inject_fault(world, s, tick, id, fault, *duration_s)
         }
         SimInput::ClearFault { id } => {
             let mut faults = world.resource_mut::<ActiveFaults>();
@@ -332,6 +263,115 @@ pub(crate) fn apply_one(
             Ok(vec![EventKind::FaultCleared { fault: id.clone() }])
         }
     }
+}
+
+/// Writes holding registers through the write checks, and, where the PLC checks ranges,
+/// refuses a value outside a register's declared range.
+fn write_registers(
+    world: &mut World,
+    s: &Scenario,
+    plc: &str,
+    source: &str,
+    function: u8,
+    addr: u16,
+    values: &[u16],
+) -> Result<Vec<EventKind>, RejectReason> {
+    let mut state =
+        checked_write(world, s, plc, source, function, addr, values, values.len(), Table::HoldingRegisters)?;
+    let def = &s.plcs[state.idx.ix()];
+    if state.range_checks {
+        for (i, raw) in values.iter().enumerate() {
+            let a = addr + i as u16; // In range: `checked_write` checked the mapping.
+            if let Some((_, h)) = def.holding_at(a)
+                && let Some([lo, hi]) = h.range
+            {
+                let v = h.scaling.to_value(*raw);
+                if v < lo || v > hi {
+                    return Err(RejectReason::OutOfRange);
+                }
+            }
+        }
+    }
+    let start = usize::from(addr);
+    state.memory.holding[start..start + values.len()].copy_from_slice(values);
+    Ok(Vec::new())
+}
+
+/// A Modbus diagnostic (FC 8): restart communications (sub-function 1), return query data
+/// (0) or force listen-only mode (4).
+fn diagnostic(
+    world: &mut World,
+    s: &Scenario,
+    plc: &str,
+    source: &str,
+    sub_function: u16,
+) -> Result<Vec<EventKind>, RejectReason> {
+    let plc_idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+    let host = s.host(source).ok_or(RejectReason::UnknownHost)?;
+    check_request(
+        s,
+        world.resource::<NetState>(),
+        Request { source: host, plc: plc_idx, function: 8, addr: 0, registers: &[] },
+    )?;
+    let e = world.resource::<Entities>().plcs[plc_idx.ix()];
+    let mut state = world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");
+    let listen_only = match (sub_function, state.listen_only) {
+        (1, _) => false,
+        (_, true) => return Err(RejectReason::ListenOnly),
+        (0, _) => return Ok(Vec::new()),
+        (4, _) => true,
+        _ => return Err(RejectReason::IllegalFunction),
+    };
+    if state.listen_only == listen_only {
+        return Ok(Vec::new());
+    }
+    state.listen_only = listen_only;
+    Ok(vec![EventKind::ListenOnlyChanged { plc: plc.to_string(), listen_only }])
+}
+
+/// The live attacker's report of an attempt in flight: concludes that attempt.
+fn attack_result(
+    world: &mut World,
+    tick: u64,
+    step: &str,
+    attempt: u32,
+    ok: bool,
+    reason: Option<RejectReason>,
+) -> Result<Vec<EventKind>, RejectReason> {
+    let scenario = world.resource::<Plant>().0.clone();
+    let plan = scenario.attack.as_ref().ok_or(RejectReason::UnknownTarget)?;
+    let i = plan.steps.iter().position(|st| st.id == *step).ok_or(RejectReason::UnknownTarget)?;
+    let state = world.get_resource::<super::attacker::AttackState>().ok_or(RejectReason::UnknownTarget)?;
+    if state.steps[i] != super::attacker::StepStatus::InFlight || state.attempts[i] + 1 != attempt {
+        return Err(RejectReason::UnknownTarget);
+    }
+    let host = state.host;
+    let result = if ok { Ok(()) } else { Err(reason.unwrap_or(RejectReason::NoRoute)) };
+    super::attacker::conclude(world, &scenario, tick, i, host, result);
+    Ok(Vec::new())
+}
+
+/// Starts a fault injected by an input, for `duration_s` or until cleared.
+fn inject_fault(
+    world: &mut World,
+    s: &Scenario,
+    tick: u64,
+    id: &str,
+    fault: &FaultSpec,
+    duration_s: Option<f64>,
+) -> Result<Vec<EventKind>, RejectReason> {
+    let effect = resolve_fault(s, fault).ok_or(RejectReason::UnknownDevice)?;
+    let end_tick = match duration_s {
+        Some(d) if !d.is_finite() || d <= 0.0 => return Err(RejectReason::IllegalValue),
+        Some(d) => Some(tick.saturating_add(s.ticks(d).max(1))),
+        None => None,
+    };
+    if world.resource::<ActiveFaults>().list.iter().any(|f| f.id == *id) {
+        return Err(RejectReason::DuplicateFault);
+    }
+    world.resource_mut::<ActiveFaults>().list.push(ActiveFault { id: id.to_string(), effect, end_tick });
+    refresh_fault_effects(world);
+    Ok(vec![fault_started(s, id, &effect)])
 }
 
 /// The checks every Modbus write passes, in the order a network then a PLC makes them:

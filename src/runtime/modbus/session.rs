@@ -114,16 +114,10 @@ pub(super) async fn connection(
                     // The endpoint's and the range's pace: a flood waits here, on its own
                     // connection, instead of taking the CPU other ranges need.
                     let wait = pacer.reserve().max(cx.range_pacer.reserve());
-                    if !wait.is_zero() {
-                        if !out.is_empty() && !flush(&mut stream, &mut out, idle).await {
-                            return;
-                        }
-                        timer.as_mut().reset((Instant::now() + wait).into());
-                        tokio::select! {
-                            biased;
-                            _ = &mut stop => return,
-                            () = &mut timer => {}
-                        }
+                    if !wait.is_zero()
+                        && !pace(wait, &mut stream, &mut out, idle, timer.as_mut(), &mut stop).await
+                    {
+                        return;
                     }
                     last_frame = Instant::now();
                     // Answers already made go out before a write waits for its tick.
@@ -174,9 +168,30 @@ pub(super) async fn connection(
         match read {
             Some(Ok(n)) if n > 0 => filled += n,
             None if fold.is_some_and(|f| f < idle_end) => conn.flush_records(),
-            None => {} // Idle too long: the next turn sees it.
+            None => {}   // Idle too long: the next turn sees it.
             _ => return, // Closed or failed.
         }
+    }
+}
+
+/// Waits `wait` for the connection's turn, answers already made sent first; `false` when the
+/// connection must end (the client stopped reading, or shutdown).
+async fn pace<S: std::future::Future + Unpin>(
+    wait: Duration,
+    stream: &mut TcpStream,
+    out: &mut Vec<u8>,
+    idle: Duration,
+    mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
+    stop: &mut S,
+) -> bool {
+    if !out.is_empty() && !flush(stream, out, idle).await {
+        return false;
+    }
+    timer.as_mut().reset((Instant::now() + wait).into());
+    tokio::select! {
+        biased;
+        _ = stop => false,
+        () = timer => true,
     }
 }
 
@@ -415,7 +430,9 @@ impl Conn<'_> {
                 return Next::Continue;
             }
             // Streams start at the requested object, or at 0 if there is no such object.
-            _ => (if usize::from(object) < objects.len() { usize::from(object) } else { 0 }, objects.len() - 1),
+            _ => {
+                (if usize::from(object) < objects.len() { usize::from(object) } else { 0 }, objects.len() - 1)
+            }
         };
         let mut w = ResponseWriter::new(out, header, function);
         // Conformity 0x81: basic identification, stream and individual access.

@@ -5,13 +5,14 @@ use serde_saphyr::Spanned;
 
 use super::super::file::*;
 use super::super::*;
-use super::{Cx, Names, ProcessRef, text};
+use super::process::{Process, ProcessRef};
+use super::{Cx, Names, text};
 
 /// What attack validation resolves names against.
 pub(super) struct AttackNames<'a> {
     pub(super) hosts: &'a Names,
     pub(super) plcs: &'a Names,
-    pub(super) process: &'a super::Process,
+    pub(super) process: &'a Process,
     pub(super) plc_files: &'a [PlcFile],
     pub(super) tick_hz: u32,
 }
@@ -31,6 +32,7 @@ impl Cx<'_> {
         }
     }
 
+    /// The teams' network monitoring level: as given, or the one the enterprise level implies.
     pub(super) fn monitoring(&mut self, m: Option<&Spanned<String>>, level: u8) -> crate::attack::Monitoring {
         use crate::attack::Monitoring;
         const LEVELS: [(Monitoring, &str); 3] =
@@ -42,6 +44,7 @@ impl Cx<'_> {
         }
     }
 
+    /// Validates the attack plan: the attacker's foothold and address, then every step.
     pub(super) fn attack(
         &mut self,
         attacker: Option<&AttackerFile>,
@@ -59,7 +62,18 @@ impl Cx<'_> {
             return None;
         };
         let foothold = HostIdx(self.resolve(n.hosts, "host", &attacker.foothold));
-        let address = match &attacker.address {
+        let address = self.attacker_address(attacker.address.as_ref());
+        let mut names = Names::default();
+        for st in steps {
+            self.define(&mut names, "attack step", &st.id);
+        }
+        let steps = steps.iter().map(|st| self.step(st, &names, n)).collect();
+        Some(AttackPlan { foothold, address, steps })
+    }
+
+    /// The attacker's source address: a loopback address, 127.0.0.66 when not given.
+    fn attacker_address(&mut self, address: Option<&Spanned<String>>) -> String {
+        match address {
             Some(a) => match a.value.parse::<core::net::Ipv4Addr>() {
                 Ok(ip) if ip.is_loopback() => a.value.clone(),
                 _ => {
@@ -74,131 +88,125 @@ impl Cx<'_> {
                 }
             },
             None => "127.0.0.66".to_string(),
-        };
-        let mut names = Names::default();
-        for st in steps {
-            self.define(&mut names, "attack step", &st.id);
         }
-        let ticks = |s: f64| (s * f64::from(n.tick_hz)).round().max(0.0) as u64;
-        let steps = steps
+    }
+
+    /// Validates one attack step; `names` holds every step's id.
+    fn step(&mut self, st: &StepFile, names: &Names, n: &AttackNames<'_>) -> crate::attack::Step {
+        use crate::attack::*;
+        let techniques = st
+            .techniques
             .iter()
-            .map(|st| {
-                let techniques = st
-                    .techniques
-                    .iter()
-                    .filter_map(|t| match technique(&t.value) {
-                        Some(t) => Some(t),
-                        None => {
-                            self.err(
-                                &t.referenced,
-                                format!("unknown ATT&CK for ICS technique `{}`", t.value),
-                            );
-                            None
-                        }
-                    })
-                    .collect();
-                if st.techniques.is_empty() {
-                    self.err(&st.id.referenced, format!("attack step `{}` names no technique", st.id.value));
-                }
-                let w = &st.when;
-                let at_tick = w.at_s.as_ref().map(|a| {
-                    let x = self.finite(a, "at_s");
-                    ticks(x)
-                });
-                let outcome = w.outcome.as_ref().map(|o| {
-                    self.enum_of(
-                        o,
-                        "outcome",
-                        &[
-                            (Outcome::Succeeded, "succeeded"),
-                            (Outcome::Failed, "failed"),
-                            (Outcome::Completed, "completed"),
-                        ],
-                    )
-                });
-                if outcome.is_some() && w.after.is_none() {
-                    self.err(
-                        &st.id.referenced,
-                        format!("attack step `{}`: `outcome` needs `after`", st.id.value),
-                    );
-                }
-                let after = w.after.as_ref().map(|a| {
-                    let i = self.resolve(&names, "attack step", a) as usize;
-                    if a.value == st.id.value {
-                        self.err(&a.referenced, "a step cannot wait for itself");
-                    }
-                    (i, outcome.unwrap_or(Outcome::Completed))
-                });
-                let condition = w.condition.as_ref().map(|c| {
-                    let watched = match (&c.var, &c.sensor) {
-                        (Some(v), None) => match n.process.names.get(&v.value) {
-                            Some(ProcessRef::Var(i)) => Watched::Var(*i),
-                            _ => {
-                                self.err(&v.referenced, format!("unknown variable `{}`", v.value));
-                                Watched::Var(VarIdx(0))
-                            }
-                        },
-                        (None, Some(sn)) => Watched::Sensor(self.sensor_ref(n.process, sn)),
-                        _ => {
-                            self.err(
-                                &st.id.referenced,
-                                format!(
-                                    "attack step `{}`: a condition watches exactly one of var, sensor",
-                                    st.id.value
-                                ),
-                            );
-                            Watched::Var(VarIdx(0))
-                        }
-                    };
-                    let above = c.above.as_ref().map(|x| self.finite(x, "above"));
-                    let below = c.below.as_ref().map(|x| self.finite(x, "below"));
-                    if above.is_none() && below.is_none() {
-                        self.err(
-                            &st.id.referenced,
-                            format!("attack step `{}`: a condition needs above or below", st.id.value),
-                        );
-                    }
-                    Condition { watched, above, below }
-                });
-                let defender = w.defender.as_ref().map(|d| {
-                    self.defender_kind(&d.action);
-                    let by = self.finite(&d.by_s, "by_s");
-                    DefenderCheck { action: d.action.value.clone(), by_tick: ticks(by), done: d.done }
-                });
-                if at_tick.is_none() && after.is_none() && condition.is_none() && defender.is_none() {
-                    self.err(
-                        &st.id.referenced,
-                        format!(
-                            "attack step `{}` has no trigger: give when.at_s, after, condition or defender",
-                            st.id.value
-                        ),
-                    );
-                }
-                let repeat = st.repeat.as_ref().map(|r| Repeat {
-                    every_ticks: ticks(self.positive(&r.every_s, "every_s")).max(1),
-                    until: self.enum_of(
-                        &r.until,
-                        "until",
-                        &[(Until::Success, "success"), (Until::Failure, "failure"), (Until::Never, "never")],
-                    ),
-                    max: self.int(&r.max, 1, 10_000, "max") as u32,
-                });
-                let expire_tick = st.expire_s.as_ref().map(|e| ticks(self.positive(e, "expire_s")));
-                let action = self.action(&st.action, n);
-                Step {
-                    id: st.id.value.clone(),
-                    name: text(&st.name),
-                    techniques,
-                    when: Trigger { at_tick, after, condition, defender },
-                    action,
-                    repeat,
-                    expire_tick,
+            .filter_map(|t| match technique(&t.value) {
+                Some(t) => Some(t),
+                None => {
+                    self.err(&t.referenced, format!("unknown ATT&CK for ICS technique `{}`", t.value));
+                    None
                 }
             })
             .collect();
-        Some(AttackPlan { foothold, address, steps })
+        if st.techniques.is_empty() {
+            self.err(&st.id.referenced, format!("attack step `{}` names no technique", st.id.value));
+        }
+        let when = self.trigger(st, names, n);
+        let repeat = st.repeat.as_ref().map(|r| Repeat {
+            every_ticks: ticks(self.positive(&r.every_s, "every_s"), n.tick_hz).max(1),
+            until: self.enum_of(
+                &r.until,
+                "until",
+                &[(Until::Success, "success"), (Until::Failure, "failure"), (Until::Never, "never")],
+            ),
+            max: self.int(&r.max, 1, 10_000, "max") as u32,
+        });
+        let expire_tick = st.expire_s.as_ref().map(|e| ticks(self.positive(e, "expire_s"), n.tick_hz));
+        let action = self.action(&st.action, n);
+        Step { id: st.id.value.clone(), name: text(&st.name), techniques, when, action, repeat, expire_tick }
     }
 
+    /// Validates a step's trigger (`when`), reporting a step with none.
+    fn trigger(&mut self, st: &StepFile, names: &Names, n: &AttackNames<'_>) -> crate::attack::Trigger {
+        use crate::attack::*;
+        let w = &st.when;
+        let at_tick = w.at_s.as_ref().map(|a| {
+            let x = self.finite(a, "at_s");
+            ticks(x, n.tick_hz)
+        });
+        let outcome = w.outcome.as_ref().map(|o| {
+            self.enum_of(
+                o,
+                "outcome",
+                &[
+                    (Outcome::Succeeded, "succeeded"),
+                    (Outcome::Failed, "failed"),
+                    (Outcome::Completed, "completed"),
+                ],
+            )
+        });
+        if outcome.is_some() && w.after.is_none() {
+            self.err(&st.id.referenced, format!("attack step `{}`: `outcome` needs `after`", st.id.value));
+        }
+        let after = w.after.as_ref().map(|a| {
+            let i = self.resolve(names, "attack step", a) as usize;
+            if a.value == st.id.value {
+                self.err(&a.referenced, "a step cannot wait for itself");
+            }
+            (i, outcome.unwrap_or(Outcome::Completed))
+        });
+        let condition = w.condition.as_ref().map(|c| self.condition(st, c, n));
+        let defender = w.defender.as_ref().map(|d| {
+            self.defender_kind(&d.action);
+            let by = self.finite(&d.by_s, "by_s");
+            DefenderCheck { action: d.action.value.clone(), by_tick: ticks(by, n.tick_hz), done: d.done }
+        });
+        if at_tick.is_none() && after.is_none() && condition.is_none() && defender.is_none() {
+            self.err(
+                &st.id.referenced,
+                format!(
+                    "attack step `{}` has no trigger: give when.at_s, after, condition or defender",
+                    st.id.value
+                ),
+            );
+        }
+        Trigger { at_tick, after, condition, defender }
+    }
+
+    /// Validates a step's process condition: what it watches and its threshold.
+    fn condition(
+        &mut self,
+        st: &StepFile,
+        c: &ConditionFile,
+        n: &AttackNames<'_>,
+    ) -> crate::attack::Condition {
+        use crate::attack::*;
+        let watched = match (&c.var, &c.sensor) {
+            (Some(v), None) => match n.process.names.get(&v.value) {
+                Some(ProcessRef::Var(i)) => Watched::Var(*i),
+                _ => {
+                    self.err(&v.referenced, format!("unknown variable `{}`", v.value));
+                    Watched::Var(VarIdx(0))
+                }
+            },
+            (None, Some(sn)) => Watched::Sensor(self.sensor_ref(n.process, sn)),
+            _ => {
+                self.err(
+                    &st.id.referenced,
+                    format!("attack step `{}`: a condition watches exactly one of var, sensor", st.id.value),
+                );
+                Watched::Var(VarIdx(0))
+            }
+        };
+        let above = c.above.as_ref().map(|x| self.finite(x, "above"));
+        let below = c.below.as_ref().map(|x| self.finite(x, "below"));
+        if above.is_none() && below.is_none() {
+            self.err(
+                &st.id.referenced,
+                format!("attack step `{}`: a condition needs above or below", st.id.value),
+            );
+        }
+        Condition { watched, above, below }
+    }
+
+    /// Validates a step's action.
     fn action(&mut self, a: &AttackActionFile, n: &AttackNames<'_>) -> crate::attack::Action {
         use crate::attack::Action;
         let plc = |cx: &mut Self, p: &Spanned<String>| PlcIdx(cx.resolve(n.plcs, "PLC", p));
@@ -280,6 +288,11 @@ impl Cx<'_> {
     }
 }
 
+/// Simulated seconds to ticks, rounded to the nearest tick.
+fn ticks(s: f64, tick_hz: u32) -> u64 {
+    (s * f64::from(tick_hz)).round().max(0.0) as u64
+}
+
 /// The id of a logic block, where it has one.
 fn logic_id(l: &LogicFile) -> Option<&str> {
     match l {
@@ -294,7 +307,7 @@ fn logic_id(l: &LogicFile) -> Option<&str> {
 impl Cx<'_> {
     /// Rejects process models the fixed-step integration cannot run: relaxations faster than
     /// two ticks (explicit Euler goes unstable) and terms whose rate can overflow.
-    pub(super) fn check_stability(&mut self, f: &ProcessFile, p: &super::Process, tick_hz: u32) {
+    pub(super) fn check_stability(&mut self, f: &ProcessFile, p: &Process, tick_hz: u32) {
         let dt = 1.0 / f64::from(tick_hz);
         for (vf, v) in f.variables.iter().zip(&p.vars) {
             if let (Some(rf), Some((tau, _))) = (&vf.relax, v.relax)

@@ -1,0 +1,106 @@
+//! The network part of a scenario: zones, the conduits between them with their firewall
+//! policies, and the hosts that sit in them.
+
+use serde::Serialize;
+
+use super::{HostIdx, PlcIdx, Text, ZoneIdx};
+
+/// Where a zone sits in the Purdue/62443 layering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZoneLevel {
+    /// Enterprise IT.
+    Enterprise,
+    /// The IT/OT demilitarised zone.
+    Dmz,
+    /// Supervisory control: HMI, engineering workstation, historian.
+    Supervisory,
+    /// Basic control: PLCs.
+    Control,
+    /// Safety instrumented systems.
+    Safety,
+}
+
+/// A network zone (62443).
+#[derive(Debug, Clone, Serialize)]
+pub struct Zone {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: Text,
+    /// Layer.
+    pub level: ZoneLevel,
+    /// Target security level SL-T (1-4), when set.
+    pub security_level: Option<u8>,
+}
+
+/// A conduit: the one path between two zones, and its firewall policy.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conduit {
+    /// Id.
+    pub id: String,
+    /// Zone that opens connections.
+    pub from: ZoneIdx,
+    /// Zone that accepts them.
+    pub to: ZoneIdx,
+    /// What the conduit lets through.
+    pub policy: FirewallPolicy,
+}
+
+/// A conduit's firewall policy. Empty lists mean "no restriction" of that kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FirewallPolicy {
+    /// Hosts allowed to open connections through the conduit.
+    pub allow_sources: Vec<HostIdx>,
+    /// Hosts refused whatever `allow_sources` says (a defender's block).
+    pub deny_sources: Vec<HostIdx>,
+    /// Modbus function codes allowed through.
+    pub allow_functions: Vec<u8>,
+    /// Address (and value) windows that writes must fall in.
+    pub write_ranges: Vec<WriteRange>,
+}
+
+/// An address window for writes, optionally with a value window (a set-point range check at the
+/// conduit, as an industrial firewall with deep packet inspection does it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WriteRange {
+    /// PLC the window applies to.
+    pub plc: PlcIdx,
+    /// First address, inclusive.
+    pub start: u16,
+    /// Last address, inclusive.
+    pub end: u16,
+    /// Smallest raw value allowed.
+    pub min: Option<u16>,
+    /// Largest raw value allowed.
+    pub max: Option<u16>,
+}
+
+/// What a host is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostRole {
+    /// Operator station.
+    Hmi,
+    /// Engineering workstation.
+    Ews,
+    /// Process historian.
+    Historian,
+    /// Office workstation.
+    ItWorkstation,
+    /// Any other server.
+    Server,
+}
+
+/// A host of the simulated network.
+#[derive(Debug, Clone, Serialize)]
+pub struct Host {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: Text,
+    /// Role.
+    pub role: HostRole,
+    /// Zone it sits in.
+    pub zone: ZoneIdx,
+}

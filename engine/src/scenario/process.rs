@@ -1,0 +1,162 @@
+//! The physical part of a scenario: the lumped-parameter process model (variables and their
+//! driving terms), its actuators and sensors, and the faults scheduled on them.
+
+use serde::Serialize;
+
+use super::{ActuatorIdx, SensorIdx, Text, VarIdx};
+
+/// Something that drives a process variable: a variable or an actuator position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Signal {
+    /// True value of a process variable.
+    Var(VarIdx),
+    /// Position of an actuator, 0..=1.
+    Actuator(ActuatorIdx),
+}
+
+/// One term of a variable's rate of change: `gain` times the product of `of`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Term {
+    /// Units of the variable per second (per unit of each factor).
+    pub gain: f64,
+    /// Factors; empty means the term is the constant `gain`.
+    pub of: Vec<Signal>,
+}
+
+/// A process variable of the lumped-parameter model:
+/// `dx/dt = sum(terms) + (toward - x) / tau_s`, clamped to `bounds`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VarDef {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: Text,
+    /// Engineering unit.
+    pub unit: String,
+    /// Value at tick 0.
+    pub initial: f64,
+    /// Physical bounds the value cannot leave (an overflowing tank spills at 100 %).
+    pub bounds: [f64; 2],
+    /// Safe operating window; leaving it is a `limit_exceeded` event.
+    pub safe: Option<[f64; 2]>,
+    /// Equipment is damaged at or above this value.
+    pub damage_above: Option<f64>,
+    /// Equipment is damaged at or below this value.
+    pub damage_below: Option<f64>,
+    /// First-order relaxation `(tau_s, toward)`.
+    pub relax: Option<(f64, f64)>,
+    /// Driving terms.
+    pub terms: Vec<Term>,
+}
+
+/// Binary devices (pumps, on/off valves) or analog ones (control valves, heaters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActuatorKind {
+    /// Commanded open/closed or on/off; moves at `stroke_s` between 0 and 1.
+    Binary,
+    /// Commanded anywhere in 0..=1.
+    Analog,
+}
+
+/// A final element: valve, pump, heater, breaker.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActuatorDef {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: Text,
+    /// Binary or analog.
+    pub kind: ActuatorKind,
+    /// Seconds for a full stroke, 0 to 1.
+    pub stroke_s: f64,
+    /// Position and command at tick 0.
+    pub initial: f64,
+    /// Position commanded when the owning PLC stops.
+    pub fail: f64,
+}
+
+/// What a sensor reports.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum SensorKind {
+    /// A transmitter: the measured value, clamped to its range.
+    Analog {
+        /// Lowest value the transmitter reports.
+        lo: f64,
+        /// Highest value the transmitter reports.
+        hi: f64,
+    },
+    /// A switch that closes at or above the threshold.
+    SwitchAbove(f64),
+    /// A switch that closes at or below the threshold.
+    SwitchBelow(f64),
+}
+
+/// A field sensor measuring one variable.
+#[derive(Debug, Clone, Serialize)]
+pub struct SensorDef {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: Text,
+    /// The variable it measures.
+    pub var: VarIdx,
+    /// Standard deviation of the measurement noise.
+    pub noise: f64,
+    /// Drift, in units per hour.
+    pub drift_per_h: f64,
+    /// Transmitter or switch.
+    pub kind: SensorKind,
+}
+
+/// What a fault does while active.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "effect")]
+pub enum FaultEffect {
+    /// The sensor keeps reporting its last value.
+    SensorFreeze {
+        /// Sensor.
+        sensor: SensorIdx,
+    },
+    /// The sensor drifts.
+    SensorDrift {
+        /// Sensor.
+        sensor: SensorIdx,
+        /// Units per hour.
+        per_h: f64,
+    },
+    /// Extra noise.
+    SensorNoise {
+        /// Sensor.
+        sensor: SensorIdx,
+        /// Standard deviation.
+        sd: f64,
+    },
+    /// A constant offset.
+    SensorBias {
+        /// Sensor.
+        sensor: SensorIdx,
+        /// Offset.
+        bias: f64,
+    },
+    /// The actuator stays where it is, whatever it is commanded.
+    ActuatorStuck {
+        /// Actuator.
+        actuator: ActuatorIdx,
+    },
+}
+
+/// A scheduled physical fault or distractor.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultDef {
+    /// Id.
+    pub id: String,
+    /// Tick it starts.
+    pub start_tick: u64,
+    /// Tick it ends, if it does.
+    pub end_tick: Option<u64>,
+    /// What an instructor reads about it.
+    pub note: Option<Text>,
+    /// Effect.
+    pub effect: FaultEffect,
+}

@@ -1,0 +1,167 @@
+//! Validation of the logic blocks of a PLC program: on/off and PI loops, coil-following
+//! outputs, and the alarm and interlock blocks the PLCs build together.
+
+use serde_saphyr::Spanned;
+
+use super::super::file::*;
+use super::super::*;
+use super::Cx;
+use super::plc::{PlantBuild, Points};
+use super::process::Process;
+
+impl Cx<'_> {
+    /// Validates one logic block of PLC `plc`, adding alarm and interlock blocks to `plant`.
+    pub(super) fn logic(
+        &mut self,
+        plc: PlcIdx,
+        b: &LogicFile,
+        process: &Process,
+        points: &Points,
+        plant: &mut PlantBuild,
+    ) -> Logic {
+        match b {
+            LogicFile::OnOff(o) => self.on_off(o, process, points, plant),
+            LogicFile::Pi(o) => self.pi(o, process, points, plant),
+            LogicFile::Follow(o) => Logic::Follow {
+                coil: self.point(points, &o.coil, Table::Coils),
+                output: self.drive(
+                    plant,
+                    process,
+                    &o.output,
+                    format!("coil `{}` in PLC `{}`", o.coil.value, points.plc),
+                ),
+            },
+            LogicFile::Alarm(a) => self.alarm(plc, a, process, points, plant),
+            LogicFile::Interlock(i) => self.interlock(plc, i, process, points, plant),
+        }
+    }
+
+    /// Resolves an optional coil of the PLC (a manual-mode, bypass or reset switch).
+    fn optional_coil(&mut self, points: &Points, c: &Option<Spanned<String>>) -> Option<PointIdx> {
+        c.as_ref().map(|c| self.point(points, c, Table::Coils))
+    }
+
+    /// Validates a two-position control block.
+    fn on_off(&mut self, o: &OnOffFile, process: &Process, points: &Points, plant: &mut PlantBuild) -> Logic {
+        let action =
+            self.enum_of(&o.action, "action", &[(OnOffAction::Fill, "fill"), (OnOffAction::Drain, "drain")]);
+        Logic::OnOff {
+            id: o.id.value.clone(),
+            pv: self.analog_sensor(process, &o.pv),
+            low: self.param(points, &o.low),
+            high: self.param(points, &o.high),
+            output: self.drive(
+                plant,
+                process,
+                &o.output,
+                format!("`{}` in PLC `{}`", o.id.value, points.plc),
+            ),
+            action,
+            manual: self.optional_coil(points, &o.manual),
+            manual_command: self.optional_coil(points, &o.manual_command),
+        }
+    }
+
+    /// Validates a proportional-integral control block.
+    fn pi(&mut self, o: &PiFile, process: &Process, points: &Points, plant: &mut PlantBuild) -> Logic {
+        Logic::Pi {
+            id: o.id.value.clone(),
+            pv: self.analog_sensor(process, &o.pv),
+            setpoint: self.param(points, &o.setpoint),
+            kp: self.param(points, &o.kp),
+            ki: self.param(points, &o.ki),
+            bias: self.finite_plain(o.bias, &o.id, "bias"),
+            output: self.drive(
+                plant,
+                process,
+                &o.output,
+                format!("`{}` in PLC `{}`", o.id.value, points.plc),
+            ),
+            reverse: o.reverse,
+            manual: self.optional_coil(points, &o.manual),
+            manual_output: o.manual_output.as_ref().map(|m| self.param(points, m)),
+        }
+    }
+
+    /// Validates an alarm block and adds it to the plant's alarm table.
+    fn alarm(
+        &mut self,
+        plc: PlcIdx,
+        a: &AlarmFile,
+        process: &Process,
+        points: &Points,
+        plant: &mut PlantBuild,
+    ) -> Logic {
+        let pv = self.analog_sensor(process, &a.pv);
+        let limits = [&a.lo_lo, &a.lo, &a.hi, &a.hi_hi].map(|l| l.as_ref().map(|l| self.param(points, l)));
+        if limits.iter().all(Option::is_none) {
+            self.err(
+                &a.id.referenced,
+                format!("alarm `{}` has no limit: give hi, hi_hi, lo or lo_lo", a.id.value),
+            );
+        }
+        if !a.deadband.is_finite() || a.deadband < 0.0 {
+            self.err(
+                &a.id.referenced,
+                format!("alarm `{}`: deadband must be a non-negative number", a.id.value),
+            );
+        }
+        let idx = AlarmIdx(plant.alarms.len() as u32);
+        plant.alarms.push(AlarmDef { id: a.id.value.clone(), plc, pv, limits, deadband: a.deadband });
+        Logic::Alarm(idx)
+    }
+
+    /// Validates an interlock block and adds it to the plant's interlock table.
+    fn interlock(
+        &mut self,
+        plc: PlcIdx,
+        i: &InterlockFile,
+        process: &Process,
+        points: &Points,
+        plant: &mut PlantBuild,
+    ) -> Logic {
+        let pv = self.sensor_ref(process, &i.pv);
+        let is_switch =
+            process.sensors.get(pv.ix()).is_some_and(|s| !matches!(s.kind, SensorKind::Analog { .. }));
+        let above = i.above.as_ref().map(|x| self.param(points, x));
+        let below = i.below.as_ref().map(|x| self.param(points, x));
+        if is_switch && (above.is_some() || below.is_some()) {
+            self.err(
+                &i.id.referenced,
+                format!("interlock `{}` watches a switch; drop above/below", i.id.value),
+            );
+        }
+        if !is_switch && above.is_none() && below.is_none() && process.names.contains_key(&i.pv.value) {
+            self.err(
+                &i.id.referenced,
+                format!("interlock `{}` watches a transmitter; give above or below", i.id.value),
+            );
+        }
+        if i.actions.is_empty() {
+            self.err(&i.id.referenced, format!("interlock `{}` has no actions", i.id.value));
+        }
+        let actions = i.actions.iter().map(|a| self.interlock_action(process, a)).collect();
+        let idx = InterlockIdx(plant.interlocks.len() as u32);
+        plant.interlocks.push(InterlockDef {
+            id: i.id.value.clone(),
+            plc,
+            pv,
+            above,
+            below,
+            bypass: self.optional_coil(points, &i.bypass),
+            reset: self.optional_coil(points, &i.reset),
+            actions,
+        });
+        Logic::Interlock(idx)
+    }
+
+    /// Validates one forced actuator position of an interlock.
+    fn interlock_action(&mut self, process: &Process, a: &ActionFile) -> (ActuatorIdx, f64) {
+        let act = self.actuator_ref(process, &a.actuator);
+        let v = self.finite(&a.value, "value");
+        if !(0.0..=1.0).contains(&v) {
+            self.err(&a.value.referenced, format!("actuator position {v} is outside 0..=1"));
+        }
+        (act, v)
+    }
+}

@@ -1,0 +1,325 @@
+//! Validation of a scenario's process model (variables, actuators and sensors in one
+//! namespace), the lookups of its devices by id, and the scheduled faults on them.
+
+use std::collections::BTreeMap;
+
+use serde_saphyr::Spanned;
+
+use super::super::file::*;
+use super::super::*;
+use super::{Cx, Names, text};
+
+/// The process part of a scenario, with its namespace (variables, actuators and sensors share
+/// one, so a term's factor is unambiguous).
+pub(super) struct Process {
+    pub(super) names: BTreeMap<String, ProcessRef>,
+    pub(super) vars: Vec<VarDef>,
+    pub(super) actuators: Vec<ActuatorDef>,
+    pub(super) sensors: Vec<SensorDef>,
+}
+
+/// What a process id names.
+#[derive(Clone, Copy)]
+pub(super) enum ProcessRef {
+    Var(VarIdx),
+    Actuator(ActuatorIdx),
+    Sensor(SensorIdx),
+}
+
+impl Cx<'_> {
+    /// Registers a process id in the shared namespace, reporting an empty or duplicate id.
+    fn process_name(&mut self, p: &mut Process, id: &Spanned<String>, r: ProcessRef) {
+        if id.value.is_empty() {
+            self.err(&id.referenced, "id must not be empty");
+        }
+        if p.names.insert(id.value.clone(), r).is_some() {
+            self.err(
+                &id.referenced,
+                format!("duplicate process id `{}` (variables, actuators and sensors share ids)", id.value),
+            );
+        }
+    }
+
+    /// Validates the process model: its variables, actuators and sensors.
+    pub(super) fn process(&mut self, f: &ProcessFile) -> Process {
+        if f.model.value != "lumped" {
+            self.err(
+                &f.model.referenced,
+                format!("unknown process model `{}`, expected lumped", f.model.value),
+            );
+        }
+        let mut p =
+            Process { names: BTreeMap::new(), vars: Vec::new(), actuators: Vec::new(), sensors: Vec::new() };
+        for (i, v) in f.variables.iter().enumerate() {
+            self.process_name(&mut p, &v.id, ProcessRef::Var(VarIdx(i as u32)));
+        }
+        for (i, a) in f.actuators.iter().enumerate() {
+            self.process_name(&mut p, &a.id, ProcessRef::Actuator(ActuatorIdx(i as u32)));
+        }
+        for (i, s) in f.sensors.iter().enumerate() {
+            self.process_name(&mut p, &s.id, ProcessRef::Sensor(SensorIdx(i as u32)));
+        }
+        if f.variables.is_empty() {
+            self.err(&f.model.referenced, "a process needs at least one variable");
+        }
+        p.actuators = f.actuators.iter().map(|a| self.actuator(a)).collect();
+        p.vars = f.variables.iter().map(|v| self.var(v, &p)).collect();
+        p.sensors = f.sensors.iter().map(|s| self.sensor(s, &p)).collect();
+        p
+    }
+
+    /// Validates one process variable and its driving terms.
+    fn var(&mut self, v: &VarFile, p: &Process) -> VarDef {
+        let bounds = self.window(&v.bounds, "bounds");
+        let initial = self.finite(&v.initial, "initial");
+        if initial < bounds[0] || initial > bounds[1] {
+            self.err(
+                &v.initial.referenced,
+                format!("initial {initial} is outside bounds [{}, {}]", bounds[0], bounds[1]),
+            );
+        }
+        let safe = v.safe.as_ref().map(|s| {
+            let w = self.window(s, "safe");
+            if w[0] < bounds[0] || w[1] > bounds[1] {
+                self.err(
+                    &s.referenced,
+                    format!(
+                        "safe window [{}, {}] is outside bounds [{}, {}]",
+                        w[0], w[1], bounds[0], bounds[1]
+                    ),
+                );
+            }
+            w
+        });
+        let damage_above = v.damage_above.as_ref().map(|d| {
+            let x = self.finite(d, "damage_above");
+            if x > bounds[1] {
+                self.err(
+                    &d.referenced,
+                    format!(
+                        "damage_above {x} is above the upper bound {} and can never be reached",
+                        bounds[1]
+                    ),
+                );
+            }
+            x
+        });
+        let damage_below = v.damage_below.as_ref().map(|d| {
+            let x = self.finite(d, "damage_below");
+            if x < bounds[0] {
+                self.err(
+                    &d.referenced,
+                    format!(
+                        "damage_below {x} is below the lower bound {} and can never be reached",
+                        bounds[0]
+                    ),
+                );
+            }
+            x
+        });
+        let relax =
+            v.relax.as_ref().map(|r| (self.positive(&r.tau_s, "tau_s"), self.finite(&r.toward, "toward")));
+        let terms = v
+            .terms
+            .iter()
+            .map(|t| {
+                let gain = self.finite(&t.gain, "gain");
+                let of = t
+                    .of
+                    .iter()
+                    .map(|s| match p.names.get(&s.value) {
+                        Some(ProcessRef::Var(i)) => Signal::Var(*i),
+                        Some(ProcessRef::Actuator(i)) => Signal::Actuator(*i),
+                        Some(ProcessRef::Sensor(_)) => {
+                            self.err(&s.referenced, format!("`{}` is a sensor; terms take true values of variables or actuator positions", s.value));
+                            Signal::Var(VarIdx(0))
+                        }
+                        None => {
+                            self.err(&s.referenced, format!("unknown variable or actuator `{}`", s.value));
+                            Signal::Var(VarIdx(0))
+                        }
+                    })
+                    .collect();
+                Term { gain, of }
+            })
+            .collect();
+        VarDef {
+            id: v.id.value.clone(),
+            name: text(&v.name),
+            unit: v.unit.clone(),
+            initial,
+            bounds,
+            safe,
+            damage_above,
+            damage_below,
+            relax,
+            terms,
+        }
+    }
+
+    /// Validates one actuator.
+    fn actuator(&mut self, a: &ActuatorFile) -> ActuatorDef {
+        let kind = self.enum_of(
+            &a.kind,
+            "actuator kind",
+            &[(ActuatorKind::Binary, "binary"), (ActuatorKind::Analog, "analog")],
+        );
+        let stroke_s = self.finite(&a.stroke_s, "stroke_s");
+        if stroke_s < 0.0 {
+            self.err(&a.stroke_s.referenced, "stroke_s must not be negative");
+        }
+        for (what, x) in [("initial", a.initial), ("fail", a.fail)] {
+            if !(0.0..=1.0).contains(&x) {
+                self.err(&a.id.referenced, format!("actuator `{}`: {what} {x} is outside 0..=1", a.id.value));
+            }
+        }
+        ActuatorDef {
+            id: a.id.value.clone(),
+            name: text(&a.name),
+            kind,
+            stroke_s,
+            initial: a.initial,
+            fail: a.fail,
+        }
+    }
+
+    /// Validates one sensor: the variable it measures and whether it is a transmitter or a switch.
+    fn sensor(&mut self, s: &SensorFile, p: &Process) -> SensorDef {
+        let var = match p.names.get(&s.var.value) {
+            Some(ProcessRef::Var(i)) => *i,
+            _ => {
+                self.err(&s.var.referenced, format!("unknown variable `{}`", s.var.value));
+                VarIdx(0)
+            }
+        };
+        let noise = s.noise.as_ref().map_or(0.0, |n| self.finite(n, "noise"));
+        if noise < 0.0 {
+            self.err(&s.id.referenced, "noise must not be negative");
+        }
+        let drift_per_h = s.drift_per_h.as_ref().map_or(0.0, |d| self.finite(d, "drift_per_h"));
+        let kind = match (&s.range, &s.switch_above, &s.switch_below) {
+            (None, Some(t), None) => SensorKind::SwitchAbove(self.finite(t, "switch_above")),
+            (None, None, Some(t)) => SensorKind::SwitchBelow(self.finite(t, "switch_below")),
+            (Some(r), None, None) => {
+                let [lo, hi] = self.window(r, "range");
+                SensorKind::Analog { lo, hi }
+            }
+            (None, None, None) => {
+                let bounds = p.vars.get(var.ix()).map_or([0.0, 1.0], |v| v.bounds);
+                SensorKind::Analog { lo: bounds[0], hi: bounds[1] }
+            }
+            _ => {
+                self.err(
+                    &s.id.referenced,
+                    format!(
+                        "sensor `{}`: give either range or one of switch_above, switch_below",
+                        s.id.value
+                    ),
+                );
+                SensorKind::Analog { lo: 0.0, hi: 1.0 }
+            }
+        };
+        SensorDef { id: s.id.value.clone(), name: text(&s.name), var, noise, drift_per_h, kind }
+    }
+
+    /// Resolves a sensor id.
+    pub(super) fn sensor_ref(&mut self, process: &Process, id: &Spanned<String>) -> SensorIdx {
+        match process.names.get(&id.value) {
+            Some(ProcessRef::Sensor(i)) => *i,
+            _ => {
+                self.err(&id.referenced, format!("unknown sensor `{}`", id.value));
+                SensorIdx(0)
+            }
+        }
+    }
+
+    /// Resolves a sensor id that must name a transmitter.
+    pub(super) fn analog_sensor(&mut self, process: &Process, id: &Spanned<String>) -> SensorIdx {
+        let i = self.sensor_ref(process, id);
+        if let Some(s) = process.sensors.get(i.ix())
+            && !matches!(s.kind, SensorKind::Analog { .. })
+            && process.names.contains_key(&id.value)
+        {
+            self.err(
+                &id.referenced,
+                format!("sensor `{}` is a switch; a transmitter is needed here", id.value),
+            );
+        }
+        i
+    }
+
+    /// Resolves a sensor id that must name a switch.
+    pub(super) fn switch_sensor(&mut self, process: &Process, id: &Spanned<String>) -> SensorIdx {
+        let i = self.sensor_ref(process, id);
+        if let Some(s) = process.sensors.get(i.ix())
+            && matches!(s.kind, SensorKind::Analog { .. })
+            && process.names.contains_key(&id.value)
+        {
+            self.err(
+                &id.referenced,
+                format!("sensor `{}` is a transmitter; a switch is needed here", id.value),
+            );
+        }
+        i
+    }
+
+    /// Resolves an actuator id.
+    pub(super) fn actuator_ref(&mut self, process: &Process, id: &Spanned<String>) -> ActuatorIdx {
+        match process.names.get(&id.value) {
+            Some(ProcessRef::Actuator(i)) => *i,
+            _ => {
+                self.err(&id.referenced, format!("unknown actuator `{}`", id.value));
+                ActuatorIdx(0)
+            }
+        }
+    }
+
+    /// Validates the scheduled faults.
+    pub(super) fn faults(&mut self, faults: &[FaultFile], process: &Process, tick_hz: u32) -> Vec<FaultDef> {
+        let mut names = Names::default();
+        let ticks = |s: f64| (s * f64::from(tick_hz)).round() as u64;
+        faults
+            .iter()
+            .map(|f| {
+                self.define(&mut names, "fault", &f.id);
+                let at = self.finite(&f.at_s, "at_s");
+                if at < 0.0 {
+                    self.err(&f.at_s.referenced, "at_s must not be negative");
+                }
+                if at > 7.0 * 86_400.0 {
+                    self.err(&f.at_s.referenced, "at_s must be within 7 days");
+                }
+                let start_tick = ticks(at.clamp(0.0, 7.0 * 86_400.0));
+                let end_tick =
+                    f.duration_s.as_ref().map(|d| start_tick + ticks(self.positive(d, "duration_s")).max(1));
+                let effect = match &f.effect {
+                    FaultEffectFile::SensorFreeze { sensor } => {
+                        FaultEffect::SensorFreeze { sensor: self.sensor_ref(process, sensor) }
+                    }
+                    FaultEffectFile::SensorDrift { sensor, per_h } => FaultEffect::SensorDrift {
+                        sensor: self.sensor_ref(process, sensor),
+                        per_h: self.finite(per_h, "per_h"),
+                    },
+                    FaultEffectFile::SensorNoise { sensor, sd } => FaultEffect::SensorNoise {
+                        sensor: self.sensor_ref(process, sensor),
+                        sd: self.positive(sd, "sd"),
+                    },
+                    FaultEffectFile::SensorBias { sensor, bias } => FaultEffect::SensorBias {
+                        sensor: self.sensor_ref(process, sensor),
+                        bias: self.finite(bias, "bias"),
+                    },
+                    FaultEffectFile::ActuatorStuck { actuator } => {
+                        FaultEffect::ActuatorStuck { actuator: self.actuator_ref(process, actuator) }
+                    }
+                };
+                FaultDef {
+                    id: f.id.value.clone(),
+                    start_tick,
+                    end_tick,
+                    note: f.note.as_ref().map(text),
+                    effect,
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,279 @@
+//! `serve --teams`/`--drill`/`--resume`: a drill of one range per team, its banner, and what
+//! a drill leaves behind when it ends (summaries, event logs, findings, a certificate).
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use icsdrill::drill::{Drill, DrillServer, DrillSpec};
+use icsdrill::runtime::range::Options;
+use icsdrill::store::Database;
+use icsdrill_drill::views::ConnectHint;
+use icsdrill_drill::{Control, Mode, Phase};
+use icsdrill_engine::{Scenario, Sim};
+use icsdrill_web::drill::DrillApi;
+
+use super::super::simulate::write_lines;
+use super::{Args, stop_signal};
+
+/// A drill to run: new, or resumed from the store.
+pub(super) enum Launch {
+    New(DrillSpec),
+    Resume { id: String, range: Options },
+}
+
+/// Runs a drill until Ctrl-C or its end, then reports and records what it found.
+pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let started = std::time::Instant::now();
+        let server = start(launch, &db).await?;
+        let stop = stop_signal()?;
+        let drill = server.drill.clone();
+        if args.start {
+            match drill.phase() {
+                Phase::Briefing => drill.control(Control::Start).map_err(|e| anyhow::anyhow!(e))?,
+                Phase::Paused => drill.control(Control::Resume).map_err(|e| anyhow::anyhow!(e))?,
+                _ => drill.phase(),
+            };
+        }
+        banner(&drill, args, &db, &server.http.to_string(), started)?;
+        let scenario = drill.scenario();
+        let end = args.duration.map(|d| scenario.ticks(d));
+        tokio::select! {
+            _ = stop => tracing::info!("stopping"),
+            () = until_ranges_end(&drill, end) => {}
+        }
+        let board = drill.scoreboard(true).borrow().clone();
+        // Over: the white cell ended it (hot wash, end) or its time ran out. A stop before that
+        // (Ctrl-C, SIGTERM) leaves it to be resumed.
+        let over = matches!(drill.phase(), Phase::HotWash | Phase::Ended) || ranges_ended(&drill, end);
+        let sims = server.shutdown().await?;
+        for (team, sim) in &sims {
+            let total = board.rows.iter().find(|r| r.team == *team).map_or(0.0, |r| r.total);
+            stopped(&drill, args, &db, team, sim, total).await?;
+        }
+        if !over {
+            println!(
+                "icsdrill: drill {id} stopped before its end: `icsdrill serve --resume {id}` continues it; \
+                 its findings and any certificate come when it ends (`icsdrill findings {id}` records the findings now)",
+                id = drill.id
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        if drill.info().mode == Mode::Exam
+            && let Some((trainee, sim)) = sims.first()
+        {
+            certify(&db, args, &drill, trainee, sim.scenario().clone()).await?;
+        }
+        record_findings(db, drill.id.clone(), sims.iter().map(|(t, _)| t.clone()).collect()).await
+    })
+}
+
+/// Starts a new drill or resumes a recorded one (the newest when `id` is empty).
+async fn start(launch: Launch, db: &Database) -> Result<DrillServer> {
+    Ok(match launch {
+        Launch::New(spec) => DrillServer::start(spec).await?,
+        Launch::Resume { id, range } => {
+            let id = if id.is_empty() {
+                let d = db.clone();
+                let newest =
+                    tokio::task::spawn_blocking(move || d.open()?.drills()).await??.into_iter().next();
+                newest.map(|d| d.id).with_context(|| format!("no recorded drill in {}", db.describe()))?
+            } else {
+                id
+            };
+            let server = DrillServer::resume(db, &id, range).await?;
+            println!("icsdrill: resumed drill {id} from {}", db.describe());
+            server
+        }
+    })
+}
+
+/// Prints where everyone connects: the consoles with their tokens, each team's endpoints and
+/// the client addresses it connects from.
+fn banner(drill: &Drill, args: &Args, db: &Database, http: &str, started: std::time::Instant) -> Result<()> {
+    let scenario = drill.scenario();
+    let rate = args.tick_hz.unwrap_or(f64::from(scenario.tick_hz));
+    let base = format!("http://{http}");
+    println!("Drill {} recorded in {}", drill.id, db.describe());
+    println!(
+        "icsdrill: serving {} ({} / {}) as {} drill with {} team(s), seed {}, {} ticks per second, started in {} ms",
+        scenario.id,
+        scenario.meta.title.en,
+        scenario.meta.title.zh,
+        match drill.info().mode {
+            Mode::Regional => "a regional",
+            Mode::Contest => "a contest",
+            Mode::Enterprise => "an enterprise",
+            Mode::Exam => "an exam",
+        },
+        drill.teams().count(),
+        args.seed,
+        rate,
+        started.elapsed().as_millis()
+    );
+    println!("Scoreboard (observers / 观察员):  {base}/?token={}", drill.observer_token());
+    println!("Instructor (white cell / 导调组): {base}/instructor?token={}", drill.instructor_token());
+    for (team, token, endpoints) in drill.teams() {
+        println!();
+        println!(
+            "Team {} ({}) console / 队伍控制台: {base}/team/{}?token={token}",
+            team.id, team.name, team.id
+        );
+        println!("  {:<16} {:<8} {:<15} {:>6} {:>5}  DEVICE", "PLC", "ROLE", "ADDRESS", "PORT", "UNIT");
+        for e in endpoints {
+            println!(
+                "  {:<16} {:<8} {:<15} {:>6} {:>5}  {}",
+                e.plc, e.role, e.address, e.port, e.unit_id, e.device
+            );
+        }
+        let nets = drill.team_clients(&team.id).unwrap_or_default();
+        let hint = ConnectHint::new(nets, endpoints);
+        let shown: Vec<String> = nets.iter().map(ToString::to_string).collect();
+        println!("  clients / 客户端地址: {}", shown.join(", "));
+        if hint.mbpoll.is_none() {
+            println!("  connect from there, e.g. pymodbus: {}", hint.pymodbus);
+            println!("                     or nmap: {}", hint.nmap);
+        }
+    }
+    println!();
+    println!("API: {base}/api/openapi.json (Authorization: Bearer TOKEN)");
+    match drill.phase() {
+        Phase::Briefing => println!("Phase: briefing; start the drill from the instructor console."),
+        p => println!("Phase: {}", serde_json::to_value(p)?.as_str().unwrap_or_default()),
+    }
+    println!("Press Ctrl-C to stop.");
+    Ok(())
+}
+
+/// Resolves when every team's range has stopped by itself or reached tick `end`: woken by
+/// their ticks, not a timer.
+async fn until_ranges_end(drill: &Drill, end: Option<u64>) {
+    let lives: Vec<_> = drill.teams().filter_map(|(t, _, _)| drill.live(&t.id)).collect();
+    for live in lives {
+        match end {
+            Some(end) => live.wait_for_tick(end).await,
+            None => live.finished().await,
+        }
+    }
+}
+
+/// Whether every team's range has stopped by itself (only at its duration's end) or reached
+/// tick `end`.
+fn ranges_ended(drill: &Drill, end: Option<u64>) -> bool {
+    drill.teams().all(|(t, _, _)| {
+        drill.live(&t.id).is_some_and(|l| l.stopped() || end.is_some_and(|e| l.snapshot_guard().tick >= e))
+    })
+}
+
+/// Prints a team's summary and, with `--events DIR`, writes its whole log from the store.
+async fn stopped(drill: &Drill, args: &Args, db: &Database, team: &str, sim: &Sim, total: f64) -> Result<()> {
+    let summary = sim.summary();
+    println!(
+        "icsdrill: stopped at tick {} ({} simulated s): team {team}: score {total:.1}, {} events, {} trips, {} damage",
+        summary.ticks,
+        summary.ticks / u64::from(sim.scenario().tick_hz),
+        summary.events,
+        summary.trips,
+        summary.damage
+    );
+    if let Some(dir) = &args.events {
+        // The whole log is in the store (memory kept only a window of it).
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join(format!("{team}.jsonl"));
+        let (d, id, t) = (db.clone(), drill.id.clone(), team.to_string());
+        let lines = tokio::task::spawn_blocking(move || d.open()?.events(&id, &t)).await??;
+        write_lines(&path, &lines)?;
+        println!("event log  {}", path.display());
+    }
+    Ok(())
+}
+
+/// The findings of an ended drill join each enterprise's rectification register, and the
+/// drill counts for the registered enterprises' cadence.
+async fn record_findings(db: Database, drill_id: String, teams: Vec<String>) -> Result<ExitCode> {
+    let id = drill_id.clone();
+    // The store may block (PostgreSQL): off the async runtime.
+    let tracked = tokio::task::spawn_blocking(move || -> Result<_> {
+        let mut store = db.open()?;
+        let registered: Vec<String> = store.registry()?.enterprises.into_iter().map(|e| e.id).collect();
+        for team in teams.iter().filter(|t| registered.contains(t)) {
+            store.add_activity(&icsdrill::governance::registry::Activity {
+                enterprise: team.clone(),
+                kind: "drill".into(),
+                date: icsdrill::governance::dates::today(),
+                reference: id.clone(),
+            })?;
+        }
+        Ok(icsdrill::governance::rectify::track_drill(&mut *store, &id, None)?)
+    })
+    .await?;
+    match tracked {
+        Ok(teams) => {
+            for (team, outcomes) in teams {
+                let count = |v: &str| outcomes.iter().filter(|o| o.verdict == v).count();
+                println!(
+                    "findings of team {team}: {} new, {} still open, {} verified fixed (icsdrill report {drill_id} --team {team})",
+                    count("new") + count("reopened"),
+                    count("still_open") + count("not_retested"),
+                    count("verified")
+                );
+            }
+        }
+        Err(e) => tracing::error!(error = %format!("{e:#}"), "cannot record the findings"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Grades a finished exam drill, signs its certificate, records it and writes it next to the
+/// database.
+async fn certify(
+    db: &Database,
+    args: &Args,
+    drill: &Drill,
+    trainee: &str,
+    scenario: std::sync::Arc<Scenario>,
+) -> Result<()> {
+    // Graded from the judged events of the trainee's whole log (memory keeps only those and a
+    // window of the rest), at the tick the exam ended.
+    let (events, end) = drill.judged_log(trainee).context("the exam's trainee has no range")?;
+    let grade = icsdrill_judge::exam::grade_at(&scenario, &events, scenario.exam.pass, end);
+    let info = drill.info();
+    let candidate = icsdrill::governance::exam::Trainee {
+        id: trainee.to_string(),
+        name: info.teams.first().map_or(trainee.to_string(), |t| t.name.clone()),
+        cohort: String::new(),
+    };
+    let sitting = icsdrill::governance::exam::Sitting {
+        trainee: &candidate,
+        exam: info.scenario.split('~').next().unwrap_or_default(),
+        variant_seed: drill.variant_seed().unwrap_or_default(),
+        date: icsdrill::governance::dates::today(),
+        drill: &drill.id,
+        replay_hash: drill.log_hash(trainee).unwrap_or_default(),
+    };
+    let key_dir = icsdrill::store::data_dir(args.data_dir.as_deref())?;
+    let (cert, record) = icsdrill::governance::exam::certificate(&sitting, &grade, &key_dir)?;
+    // Recorded first: an exam already certified is not certified again (nor its files
+    // overwritten).
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || db.open()?.save_exam(&record))
+        .await?
+        .context("cannot record the exam (was it certified already?)")?;
+    let out = key_dir.join("certificates");
+    std::fs::create_dir_all(&out)?;
+    let stem = out.join(format!("{}-{trainee}", drill.id));
+    std::fs::write(stem.with_extension("json"), serde_json::to_vec_pretty(&cert)?)?;
+    std::fs::write(stem.with_extension("html"), icsdrill::governance::cert::html(&cert, true))?;
+    println!(
+        "exam {}: {:.1} of {:.0}; certificate {}",
+        if grade.passed { "PASSED" } else { "NOT PASSED" },
+        grade.total,
+        grade.max,
+        stem.with_extension("json").display()
+    );
+    Ok(())
+}

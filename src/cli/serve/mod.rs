@@ -1,0 +1,485 @@
+//! `icsdrill serve`: the simulation in real time, every PLC a live Modbus TCP endpoint.
+//!
+//! - here: the flags, their checks, and a practice range without a drill;
+//! - `drill`: a drill of one range per team (new, or resumed from the store);
+//! - `events`: `--events FILE`, the log streamed to a file as it happens.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use icsdrill::drill::DrillSpec;
+use icsdrill::runtime::modbus::server::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Limits};
+use icsdrill::runtime::range::{AddressMode, Options, Range};
+use icsdrill::store::Database;
+use icsdrill_drill::{Mode, TeamInfo};
+use icsdrill_engine::Scenario;
+
+use super::load_scenario_source;
+
+mod drill;
+mod events;
+
+use drill::{Launch, run_drill};
+use events::EventsFile;
+
+/// Arguments of `icsdrill serve`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// Built-in scenario id or path to a YAML file.
+    #[arg(default_value = icsdrill_scenarios::DEFAULT)]
+    scenario: String,
+    /// Seed of the run's randomness.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Address to listen on (port mode and HTTP).
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// First Modbus port; PLCs count up from it (0: any free port).
+    #[arg(long, default_value_t = 5020)]
+    modbus_port: u16,
+    /// HTTP API port (0: any free port).
+    #[arg(long, default_value_t = 8020)]
+    http_port: u16,
+    /// Ticks per wall second; the scenario's own rate (10) is real time, more runs faster.
+    #[arg(long)]
+    tick_hz: Option<f64>,
+    /// One port per PLC, or one loopback address per PLC on the same port.
+    #[arg(long, value_enum, default_value_t = AddressMode::Port)]
+    address_mode: AddressMode,
+    /// A client address standing for a host of the scenario, e.g. 127.0.0.66=it-ws-01
+    /// (repeatable; other addresses are the engineering workstation).
+    #[arg(long = "source", value_parser = parse_source)]
+    sources: Vec<(IpAddr, String)>,
+    /// Stop after this many simulated seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Write the event log here (JSON Lines) when the range stops.
+    #[arg(long)]
+    events: Option<PathBuf>,
+    /// Connections each endpoint serves at once.
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Run the plant without the scenario's attack (practice).
+    #[arg(long)]
+    no_attack: bool,
+    /// Seconds a silent connection stays open.
+    #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs())]
+    idle_timeout: u64,
+    /// Run a drill with these teams (comma-separated ids), each on its own range, with the
+    /// web view (team consoles, instructor console, scoreboard) on the HTTP port.
+    #[arg(long, value_delimiter = ',', conflicts_with = "drill")]
+    teams: Vec<String>,
+    /// Drill mode: regional, contest or enterprise (scores the response plan).
+    #[arg(long, value_parser = parse_mode, default_value = "regional")]
+    mode: Mode,
+    /// Contest: freeze the public scoreboard this many simulated seconds before the end
+    /// (needs --duration).
+    #[arg(long)]
+    freeze: Option<f64>,
+    /// Start the drill at once instead of waiting in briefing for the instructor.
+    #[arg(long)]
+    start: bool,
+    /// A drill file (YAML): name, mode, scenario, seed, teams, duration_s, freeze_s, start.
+    #[arg(long)]
+    drill: Option<PathBuf>,
+    /// Where drills are recorded (SQLite; default: $ICSDRILL_DATA or ~/.local/share/icsdrill).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Resume a recorded drill (the newest when no id is given) after a crash or a stop.
+    #[arg(long, num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["teams", "drill"])]
+    resume: Option<String>,
+    /// The networks a team's clients connect from, e.g. red=10.1.0.0/16,10.9.0.0/24
+    /// (repeatable). Other addresses are refused at that team's endpoints. Default: any
+    /// address for a drill of one team; team N's own 127.10.N.0/24 for several teams on
+    /// loopback.
+    #[arg(long = "clients", value_parser = parse_clients)]
+    clients: Vec<(String, Vec<ipnet::IpNet>)>,
+    /// Modbus requests each endpoint answers per second (its range four times that); more
+    /// wait their turn. 0: no limit (for raw speed benchmarks).
+    #[arg(long, default_value_t = icsdrill::runtime::modbus::server::DEFAULT_REQUEST_RATE)]
+    request_rate: u32,
+    /// Web connections served at once (more are answered 503).
+    #[arg(long, default_value_t = icsdrill_web::server::DEFAULT_MAX_CONNECTIONS)]
+    http_max_connections: usize,
+    /// Seconds a web connection may stay idle, or take to send a request's headers or body.
+    #[arg(long, default_value_t = icsdrill_web::server::DEFAULT_IDLE_TIMEOUT.as_secs())]
+    http_idle_timeout: u64,
+}
+
+/// Checks every numeric flag against its documented range.
+fn check_numbers(args: &Args) -> Result<()> {
+    use icsdrill::runtime::range::{MAX_TICKS_PER_S, MIN_TICKS_PER_S};
+    use icsdrill_engine::scenario::MAX_DURATION_S;
+    if let Some(t) = args.tick_hz
+        && !(MIN_TICKS_PER_S..=MAX_TICKS_PER_S).contains(&t)
+    {
+        bail!(
+            "--tick-hz must be between {MIN_TICKS_PER_S} and {MAX_TICKS_PER_S} ticks per second, got {}",
+            super::shown(t)
+        );
+    }
+    if let Some(d) = args.duration
+        && !(d > 0.0 && d <= MAX_DURATION_S)
+    {
+        bail!(
+            "--duration must be more than 0 and at most {MAX_DURATION_S} s (7 days), got {}",
+            super::shown(d)
+        );
+    }
+    if let Some(f) = args.freeze
+        && !(f > 0.0 && f < args.duration.unwrap_or(MAX_DURATION_S))
+    {
+        bail!("--freeze must be more than 0 s and less than the drill's duration, got {}", super::shown(f));
+    }
+    if !(1..=1024).contains(&args.max_connections) {
+        bail!("--max-connections must be between 1 and 1024, got {}", args.max_connections);
+    }
+    if !(1..=86_400).contains(&args.idle_timeout) {
+        bail!("--idle-timeout must be between 1 and 86400 s, got {}", args.idle_timeout);
+    }
+    if args.request_rate > 1_000_000 {
+        bail!(
+            "--request-rate must be at most 1000000 requests per second (0: no limit), got {}",
+            args.request_rate
+        );
+    }
+    if !(1..=65_536).contains(&args.http_max_connections) {
+        bail!("--http-max-connections must be between 1 and 65536, got {}", args.http_max_connections);
+    }
+    if !(1..=3_600).contains(&args.http_idle_timeout) {
+        bail!("--http-idle-timeout must be between 1 and 3600 s, got {}", args.http_idle_timeout);
+    }
+    Ok(())
+}
+
+fn parse_clients(s: &str) -> Result<(String, Vec<ipnet::IpNet>), String> {
+    let (team, nets) = s.split_once('=').ok_or("expected TEAM=CIDR[,CIDR...], e.g. red=10.1.0.0/16")?;
+    if team.is_empty() {
+        return Err("the team id before `=` is empty".into());
+    }
+    let nets = nets.split(',').map(|n| parse_net(n.trim())).collect::<Result<Vec<_>, _>>()?;
+    Ok((team.to_string(), nets))
+}
+
+/// A network in CIDR form; a bare address is a /32 (or /128).
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    if let Ok(n) = s.parse::<ipnet::IpNet>() {
+        return Ok(n);
+    }
+    s.parse::<IpAddr>()
+        .map(ipnet::IpNet::from)
+        .map_err(|_| format!("`{s}` is not a network (CIDR, e.g. 10.1.0.0/16) or an address"))
+}
+
+impl Args {
+    /// What `icsdrill` with no arguments runs.
+    pub(crate) fn default_drill() -> Args {
+        Args {
+            scenario: icsdrill_scenarios::DEFAULT.to_string(),
+            seed: 1,
+            bind: IpAddr::from([127, 0, 0, 1]),
+            modbus_port: 5020,
+            http_port: 8020,
+            tick_hz: None,
+            address_mode: AddressMode::Port,
+            sources: Vec::new(),
+            duration: None,
+            events: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT.as_secs(),
+            no_attack: false,
+            teams: vec!["blue".into()],
+            mode: Mode::Regional,
+            freeze: None,
+            start: true,
+            drill: None,
+            data_dir: None,
+            resume: None,
+            clients: Vec::new(),
+            request_rate: icsdrill::runtime::modbus::server::DEFAULT_REQUEST_RATE,
+            http_max_connections: icsdrill_web::server::DEFAULT_MAX_CONNECTIONS,
+            http_idle_timeout: icsdrill_web::server::DEFAULT_IDLE_TIMEOUT.as_secs(),
+        }
+    }
+}
+
+fn parse_source(s: &str) -> Result<(IpAddr, String), String> {
+    let (addr, host) = s.split_once('=').ok_or("expected ADDRESS=HOST, e.g. 127.0.0.66=it-ws-01")?;
+    let addr: IpAddr = addr.parse().map_err(|e| format!("`{addr}` is not an IP address: {e}"))?;
+    if host.is_empty() {
+        return Err("the host id after `=` is empty".into());
+    }
+    Ok((addr, host.to_string()))
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    serde_json::from_value(serde_json::Value::String(s.into()))
+        .map_err(|_| format!("unknown mode `{s}`: regional, contest, enterprise or exam"))
+}
+
+/// A drill file.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DrillFile {
+    name: Option<String>,
+    #[serde(default)]
+    mode: Option<Mode>,
+    scenario: Option<String>,
+    seed: Option<u64>,
+    teams: Vec<DrillTeam>,
+    duration_s: Option<f64>,
+    freeze_s: Option<f64>,
+    #[serde(default)]
+    start: bool,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum DrillTeam {
+    Id(String),
+    Named {
+        id: String,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        bracket: Option<String>,
+        /// Client networks (CIDR).
+        #[serde(default)]
+        clients: Vec<String>,
+    },
+}
+
+#[tracing::instrument(name = "serve", skip_all, fields(scenario = %args.scenario, seed = args.seed))]
+pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
+    let (name, teams) = teams_and_drill_file(&mut args)?;
+    let (mut scenario, source) = load_scenario_source(&args.scenario)?;
+    if args.no_attack {
+        scenario = std::sync::Arc::new(scenario.without_attack());
+    }
+    check_numbers(&args)?;
+    let mut opts = range_options(&args);
+    let db = Database::resolve(args.data_dir.as_deref(), database)?;
+    if let Some(id) = &args.resume {
+        return run_drill(Launch::Resume { id: id.clone(), range: opts }, &args, db);
+    }
+    if !teams.is_empty() {
+        // An exam: the trainee's own variant of the scenario, time-limited.
+        let mut variant_seed = None;
+        let mut scenario = scenario;
+        if args.mode == Mode::Exam {
+            if teams.len() != 1 {
+                bail!("an exam has one trainee: --mode exam --teams TRAINEE_ID");
+            }
+            let seed = icsdrill::governance::exam::seed_for(
+                &teams[0].id,
+                &icsdrill::store::data_dir(args.data_dir.as_deref())?,
+            )?;
+            scenario = std::sync::Arc::new(icsdrill_engine::scenario::variant::variant(&scenario, seed).0);
+            opts.seed = seed;
+            opts.duration_s = Some(args.duration.unwrap_or(
+                scenario.exam.time_limit_ticks.unwrap_or(scenario.duration_ticks) as f64
+                    / f64::from(scenario.tick_hz),
+            ));
+            variant_seed = Some(seed);
+        }
+        let mut spec = DrillSpec::new(scenario, &[], args.mode);
+        spec.variant_seed = variant_seed;
+        spec.name = name.unwrap_or_else(|| spec.name.clone());
+        spec.teams = teams;
+        spec.range = opts;
+        spec.freeze_s = args.freeze;
+        spec.database = Some(db.clone());
+        spec.scenario_source = Some(source);
+        spec.no_attack = args.no_attack;
+        spec.clients = args.clients.iter().cloned().collect();
+        return run_drill(Launch::New(spec), &args, db);
+    }
+    if args.freeze.is_some() || args.start {
+        bail!("--freeze and --start are for drills: give --teams or --drill");
+    }
+    serve_range(&args, scenario, opts)
+}
+
+/// The drill's name and teams, from `--teams` or the drill file (whose settings override
+/// the command line's).
+fn teams_and_drill_file(args: &mut Args) -> Result<(Option<String>, Vec<TeamInfo>)> {
+    let mut teams: Vec<TeamInfo> = args
+        .teams
+        .iter()
+        .map(|t| {
+            // `id:bracket` puts a team in a contest bracket.
+            let (id, bracket) = match t.trim().split_once(':') {
+                Some((id, b)) => (id.to_string(), Some(b.to_string())),
+                None => (t.trim().to_string(), None),
+            };
+            TeamInfo { name: id.clone(), id, bracket }
+        })
+        .collect();
+    let Some(path) = args.drill.clone() else { return Ok((None, teams)) };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let f: DrillFile =
+        serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if let Some(s) = f.scenario {
+        args.scenario = s;
+    }
+    args.seed = f.seed.unwrap_or(args.seed);
+    args.mode = f.mode.unwrap_or(args.mode);
+    args.duration = f.duration_s.or(args.duration);
+    args.freeze = f.freeze_s.or(args.freeze);
+    args.start |= f.start;
+    teams = Vec::new();
+    for t in f.teams {
+        match t {
+            DrillTeam::Id(id) => teams.push(TeamInfo { name: id.clone(), id, bracket: None }),
+            DrillTeam::Named { id, name, bracket, clients } => {
+                if !clients.is_empty() {
+                    let nets = clients
+                        .iter()
+                        .map(|n| parse_net(n.trim()))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| anyhow::anyhow!("{}: team `{id}`: clients: {e}", path.display()))?;
+                    args.clients.push((id.clone(), nets));
+                }
+                teams.push(TeamInfo { name: name.unwrap_or_else(|| id.clone()), id, bracket });
+            }
+        }
+    }
+    if teams.is_empty() {
+        bail!("{}: a drill needs at least one team", path.display());
+    }
+    Ok((f.name, teams))
+}
+
+/// The range options the flags give.
+fn range_options(args: &Args) -> Options {
+    let mut opts = Options::new(args.seed);
+    opts.bind = args.bind;
+    opts.modbus_port = args.modbus_port;
+    opts.http_port = args.http_port;
+    opts.address_mode = args.address_mode;
+    opts.ticks_per_s = args.tick_hz;
+    opts.duration_s = args.duration;
+    opts.sources = args.sources.clone();
+    opts.limits = Limits {
+        max_connections: args.max_connections,
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        request_rate: args.request_rate,
+    };
+    opts.http = icsdrill_web::server::HttpLimits {
+        max_connections: args.http_max_connections,
+        idle_timeout: Duration::from_secs(args.http_idle_timeout),
+        body_timeout: Duration::from_secs(args.http_idle_timeout),
+    };
+    opts
+}
+
+/// A practice range without a drill: one simulation, its endpoints and its HTTP API, until
+/// Ctrl-C or its duration's end.
+fn serve_range(args: &Args, scenario: std::sync::Arc<Scenario>, mut opts: Options) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let started = std::time::Instant::now();
+        // Every part of the range draws on one open-files limit: share it out now.
+        let budget = icsdrill::runtime::fds::budget(
+            icsdrill::runtime::fds::raise_nofile_limit(),
+            1,
+            scenario.plcs.len(),
+            opts.limits.max_connections,
+            opts.http.max_connections,
+        )?;
+        opts.http.max_connections = budget.http;
+        opts.range_connections = budget.per_range;
+        // With --events the log streams to its file as it happens: the range itself keeps
+        // only a window of it in memory.
+        let mut extras = icsdrill::runtime::live::Extras::default();
+        let events_file = match &args.events {
+            Some(path) => {
+                let sim = icsdrill_engine::Sim::new(scenario.clone(), opts.seed);
+                let file = EventsFile::create(path, sim.events())?;
+                extras.hook = Some(file.hook());
+                extras.sim = Some(sim);
+                Some(file)
+            }
+            None => None,
+        };
+        let range = Range::start_with(scenario.clone(), opts, extras).await?;
+        let stop = stop_signal()?;
+        range_banner(args, &scenario, &range, started);
+        tokio::select! {
+            _ = stop => tracing::info!("stopping"),
+            _ = range.finished() => {}
+        }
+        let sim = range.shutdown().await?;
+        let summary = sim.summary();
+        let transactions = summary.by_kind.get("modbus_transaction").copied().unwrap_or(0);
+        println!(
+            "icsdrill: stopped at tick {} ({} simulated s): {} events, {} Modbus transactions, {} trips, {} damage",
+            summary.ticks,
+            summary.ticks / u64::from(scenario.tick_hz),
+            summary.events,
+            transactions,
+            summary.trips,
+            summary.damage
+        );
+        if let (Some(file), Some(path)) = (events_file, &args.events) {
+            file.finish()?;
+            println!("event log  {}", path.display());
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Prints a practice range's endpoints and API.
+fn range_banner(args: &Args, scenario: &Scenario, range: &Range, started: std::time::Instant) {
+    let rate = args.tick_hz.unwrap_or(f64::from(scenario.tick_hz));
+    println!(
+        "icsdrill: serving {} ({} / {}), seed {}, {} ticks per second, started in {} ms",
+        scenario.id,
+        scenario.meta.title.en,
+        scenario.meta.title.zh,
+        args.seed,
+        rate,
+        started.elapsed().as_millis()
+    );
+    println!("{:<16} {:<8} {:<15} {:>6} {:>5}  DEVICE", "PLC", "ROLE", "ADDRESS", "PORT", "UNIT");
+    for e in &range.endpoints {
+        println!(
+            "{:<16} {:<8} {:<15} {:>6} {:>5}  {}",
+            e.plc, e.role, e.address, e.port, e.unit_id, e.device
+        );
+    }
+    println!(
+        "HTTP API: http://{}/api/endpoints  (health: /api/health, transactions: /api/transactions)",
+        range.http.expect("serve_http is on")
+    );
+    println!("Press Ctrl-C to stop.");
+}
+
+/// Ctrl-C, or SIGTERM where there is one (service managers stop programs with it). The
+/// handlers are installed when this is called, so call it before telling anyone to signal.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}

@@ -1,0 +1,114 @@
+//! Cadence: which drills, compliance tests and risk assessments an enterprise owes, and when,
+//! by its security level.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// Cadence rules by level.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct CadenceRules {
+    /// Months between each obligation, by level.
+    pub levels: BTreeMap<u8, LevelRule>,
+    /// Working days to re-grade after a major change.
+    pub regrade_working_days: i64,
+}
+
+/// One level's cadence.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LevelRule {
+    /// Months between drills.
+    pub drill: i64,
+    /// Months between compliance tests.
+    pub compliance_test: i64,
+    /// Months between risk assessments.
+    pub risk_assessment: i64,
+    /// An obligation (levels 2-3) or guidance (level 1).
+    pub binding: bool,
+}
+
+impl CadenceRules {
+    /// The defaults shipped in `data/cadence.yaml`.
+    pub fn defaults() -> CadenceRules {
+        CadenceRules::parse(include_str!("../../../data/cadence.yaml")).expect("data/cadence.yaml parses")
+    }
+
+    /// Parses a cadence file.
+    pub fn parse(text: &str) -> Result<CadenceRules> {
+        let r: CadenceRules =
+            serde_saphyr::from_str(text).map_err(|e| Error::invalid(format!("cadence rules: {e}")))?;
+        for l in 1..=3u8 {
+            let Some(rule) = r.levels.get(&l) else {
+                return Err(Error::invalid(format!("cadence rules: no rule for level {l}")));
+            };
+            if [rule.drill, rule.compliance_test, rule.risk_assessment].iter().any(|m| *m < 1) {
+                return Err(Error::invalid(format!("cadence rules: level {l}: months must be at least 1")));
+            }
+        }
+        Ok(r)
+    }
+
+    fn months(&self, level: u8, kind: &str) -> (i64, bool) {
+        let r = &self.levels[&level.clamp(1, 3)];
+        let m = match kind {
+            "drill" => r.drill,
+            "compliance_test" => r.compliance_test,
+            _ => r.risk_assessment,
+        };
+        (m, r.binding)
+    }
+}
+
+/// Where one obligation of one enterprise stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Due {
+    /// Enterprise id.
+    pub enterprise: String,
+    /// `drill`, `compliance_test`, `risk_assessment` or `regrade`.
+    pub kind: String,
+    /// Last done.
+    pub last: Option<Day>,
+    /// Next due.
+    pub next_due: Day,
+    /// Past due today.
+    pub overdue: bool,
+    /// An obligation (false: guidance for level 1).
+    pub binding: bool,
+}
+
+/// Each obligation of `e` on `today`: last done, next due, overdue. Never done counts from
+/// the date the level was verified.
+pub fn cadence(e: &Enterprise, reg: &Registry, rules: &CadenceRules, today: Day) -> Vec<Due> {
+    let verified = e.verified_on;
+    let mut out = Vec::new();
+    for kind in ACTIVITIES {
+        let last =
+            reg.activities.iter().filter(|a| a.enterprise == e.id && a.kind == kind).map(|a| a.date).max();
+        let (months, binding) = rules.months(e.level, kind);
+        let next = last.unwrap_or(verified).add_months(months);
+        out.push(Due {
+            enterprise: e.id.clone(),
+            kind: kind.into(),
+            last,
+            next_due: next,
+            overdue: today > next,
+            binding,
+        });
+    }
+    // Re-grading after the latest major change, unless a level change was recorded since.
+    if let Some(m) = reg.major_changes.iter().filter(|m| m.enterprise == e.id).map(|m| m.date).max() {
+        let regraded = reg.level_changes.iter().filter(|c| c.enterprise == e.id).any(|c| c.date >= m);
+        if !regraded {
+            let due = m.add_working_days(rules.regrade_working_days);
+            out.push(Due {
+                enterprise: e.id.clone(),
+                kind: "regrade".into(),
+                last: None,
+                next_due: due,
+                overdue: today > due,
+                binding: true,
+            });
+        }
+    }
+    out
+}

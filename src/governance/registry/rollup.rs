@@ -1,0 +1,235 @@
+//! The regional roll-up: drills, findings and rectification by enterprise, prefecture and
+//! year.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// Counts for one scope of the roll-up.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Totals {
+    /// Enterprises.
+    pub enterprises: usize,
+    /// By level 1, 2, 3.
+    pub by_level: [usize; 3],
+    /// Enterprises with a binding drill obligation.
+    pub drills_due: usize,
+    /// ... whose drill is not overdue.
+    pub drills_on_time: usize,
+    /// Open findings by severity: critical, high, medium, low.
+    pub open_findings: [usize; 4],
+    /// Open findings past their rectification deadline.
+    pub overdue_rectifications: usize,
+    /// Findings verified fixed.
+    pub verified_findings: usize,
+    /// Enterprises with a scored drill.
+    pub scored: usize,
+    /// Sum of their latest drill scores (mean = score_sum / scored).
+    pub score_sum: f64,
+}
+
+/// An enterprise's latest drill result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrillResult {
+    /// Drill id.
+    pub drill: String,
+    /// Date.
+    pub date: Day,
+    /// Score.
+    pub score: f64,
+}
+
+impl Totals {
+    fn add(&mut self, o: &Totals) {
+        self.enterprises += o.enterprises;
+        for i in 0..3 {
+            self.by_level[i] += o.by_level[i];
+        }
+        self.drills_due += o.drills_due;
+        self.drills_on_time += o.drills_on_time;
+        for i in 0..4 {
+            self.open_findings[i] += o.open_findings[i];
+        }
+        self.overdue_rectifications += o.overdue_rectifications;
+        self.verified_findings += o.verified_findings;
+        self.scored += o.scored;
+        self.score_sum += o.score_sum;
+    }
+}
+
+/// One enterprise in the roll-up.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnterpriseRow {
+    /// The enterprise.
+    pub enterprise: Enterprise,
+    /// Its counts.
+    pub totals: Totals,
+    /// Its obligations.
+    pub due: Vec<Due>,
+    /// Its latest drill result.
+    pub last_drill: Option<DrillResult>,
+}
+
+/// A prefecture in the roll-up.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrefectureRow {
+    /// The prefecture.
+    pub prefecture: Prefecture,
+    /// Its counts.
+    pub totals: Totals,
+    /// By industry.
+    pub industries: BTreeMap<String, Totals>,
+}
+
+/// One year of the trend.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct YearRow {
+    /// Drills held.
+    pub drills: usize,
+    /// Findings first exposed.
+    pub findings: usize,
+    /// Findings verified fixed.
+    pub verified: usize,
+}
+
+/// Enterprise -> prefecture -> region.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rollup {
+    /// As of.
+    pub today: Day,
+    /// The scope: a prefecture code, or the region.
+    pub scope: String,
+    /// Region (or scope) totals.
+    pub totals: Totals,
+    /// Prefectures with at least one enterprise.
+    pub prefectures: Vec<PrefectureRow>,
+    /// Enterprises.
+    pub enterprises: Vec<EnterpriseRow>,
+    /// By year.
+    pub years: BTreeMap<i64, YearRow>,
+}
+
+fn severity_index(s: &str) -> usize {
+    match s {
+        "critical" => 0,
+        "high" => 1,
+        "medium" => 2,
+        _ => 3,
+    }
+}
+
+/// Rolls the registry up on `today`; `drill_days` gives each drill id's date,
+/// `results` each enterprise's latest drill result; `scope` limits it to one prefecture.
+pub fn rollup(
+    reg: &Registry,
+    findings: &[TrackedFinding],
+    drill_days: &BTreeMap<String, Day>,
+    results: &BTreeMap<String, DrillResult>,
+    rules: &CadenceRules,
+    today: Day,
+    scope: Option<&str>,
+) -> Rollup {
+    let mut enterprises = Vec::new();
+    let mut years: BTreeMap<i64, YearRow> = BTreeMap::new();
+    for e in reg.enterprises.iter().filter(|e| scope.is_none_or(|p| e.prefecture == p)) {
+        let due = cadence(e, reg, rules, today);
+        let mut t = Totals { enterprises: 1, ..Totals::default() };
+        t.by_level[usize::from(e.level.clamp(1, 3) - 1)] = 1;
+        if let Some(d) = due.iter().find(|d| d.kind == "drill" && d.binding) {
+            t.drills_due = 1;
+            t.drills_on_time = usize::from(!d.overdue);
+        }
+        for a in reg.activities.iter().filter(|a| a.enterprise == e.id && a.kind == "drill") {
+            years.entry(i64::from(a.date.year())).or_default().drills += 1;
+        }
+        for f in findings.iter().filter(|f| f.enterprise == e.id) {
+            let first = drill_days.get(&f.first_drill).copied();
+            if let Some(d) = first {
+                years.entry(i64::from(d.year())).or_default().findings += 1;
+            }
+            if f.status == "verified" {
+                t.verified_findings += 1;
+                if let Some(d) = drill_days.get(&f.last_drill) {
+                    years.entry(i64::from(d.year())).or_default().verified += 1;
+                }
+                continue;
+            }
+            t.open_findings[severity_index(&f.severity)] += 1;
+            let days: i64 = serde_json::from_str::<serde_json::Value>(&f.finding)
+                .ok()
+                .and_then(|v| v["deadline_days"].as_i64())
+                .unwrap_or(0);
+            if first.is_some_and(|d| today > d.add_days(days)) {
+                t.overdue_rectifications += 1;
+            }
+        }
+        let last_drill = results.get(&e.id).cloned();
+        if let Some(r) = &last_drill {
+            t.scored = 1;
+            t.score_sum = r.score;
+        }
+        enterprises.push(EnterpriseRow { enterprise: e.clone(), totals: t, due, last_drill });
+    }
+    let mut prefectures = Vec::new();
+    let mut totals = Totals::default();
+    for p in prefectures_list() {
+        let rows: Vec<&EnterpriseRow> =
+            enterprises.iter().filter(|r| r.enterprise.prefecture == p.code).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let mut pt = Totals::default();
+        let mut industries: BTreeMap<String, Totals> = BTreeMap::new();
+        for r in rows {
+            pt.add(&r.totals);
+            industries.entry(r.enterprise.industry.clone()).or_default().add(&r.totals);
+        }
+        totals.add(&pt);
+        prefectures.push(PrefectureRow { prefecture: p.clone(), totals: pt, industries });
+    }
+    Rollup { today, scope: scope.unwrap_or("region").to_string(), totals, prefectures, enterprises, years }
+}
+
+fn prefectures_list() -> &'static [Prefecture] {
+    prefectures()
+}
+
+/// The roll-up's prefecture table as rows, for CSV and xlsx.
+pub fn rollup_rows(r: &Rollup) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let header = vec![
+        "prefecture",
+        "industry",
+        "enterprises",
+        "level_1",
+        "level_2",
+        "level_3",
+        "drills_due",
+        "drills_on_time",
+        "open_critical",
+        "open_high",
+        "open_medium",
+        "open_low",
+        "overdue_rectifications",
+        "verified_findings",
+        "mean_drill_score",
+    ];
+    let row = |p: &str, i: &str, t: &Totals| {
+        let mut v = vec![p.to_string(), i.to_string(), t.enterprises.to_string()];
+        v.extend(t.by_level.iter().map(usize::to_string));
+        v.push(t.drills_due.to_string());
+        v.push(t.drills_on_time.to_string());
+        v.extend(t.open_findings.iter().map(usize::to_string));
+        v.push(t.overdue_rectifications.to_string());
+        v.push(t.verified_findings.to_string());
+        v.push(if t.scored > 0 { format!("{:.1}", t.score_sum / t.scored as f64) } else { String::new() });
+        v
+    };
+    let mut rows = Vec::new();
+    for p in &r.prefectures {
+        rows.push(row(&p.prefecture.code, "*", &p.totals));
+        for (i, t) in &p.industries {
+            rows.push(row(&p.prefecture.code, i, t));
+        }
+    }
+    rows.push(row(&r.scope, "*", &r.totals));
+    (header, rows)
+}

@@ -1,0 +1,168 @@
+//! The HTML rendering of an after-action report: self-contained, prints well; every text
+//! from the log or the scenario is escaped.
+
+use std::fmt::Write as _;
+
+use icsdrill_web::escape_html as esc;
+
+use super::{Lang, Report, Words, overview_rows, words};
+
+const CSS: &str = "body{font:14px/1.5 system-ui,'Noto Sans CJK SC','WenQuanYi Zen Hei','Microsoft YaHei',sans-serif;margin:2rem auto;max-width:1100px;color:#1b2733;padding:0 1rem}
+h1{font-size:1.6rem;border-bottom:3px solid #1d5c8a;padding-bottom:.3rem}h2{font-size:1.25rem;color:#1d5c8a;margin-top:2rem}h3{font-size:1.05rem}
+table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #c5d2dc;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#eaf1f6}
+.num{text-align:right}.sev-critical{color:#b00020;font-weight:bold}.sev-high{color:#c2410c;font-weight:bold}.sev-medium{color:#a16207}.sev-low{color:#4b5563}
+.rating{font-weight:bold;text-align:center}.who-attacker{color:#b00020}.who-team{color:#1d5c8a}.who-plant{color:#a16207}
+.finding{border:1px solid #c5d2dc;border-left:4px solid #1d5c8a;padding:.5rem 1rem;margin:1rem 0;break-inside:avoid}
+@media print{body{margin:0;max-width:none;font-size:11pt}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}";
+
+/// The report as one self-contained HTML page.
+pub(super) fn html(r: &Report, l: Lang) -> String {
+    let w = words(l);
+    let mut o = String::new();
+    let lang = if l == Lang::Zh { "zh-CN" } else { "en" };
+    let _ = write!(
+        o,
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{} — {}</title><style>{CSS}</style></head><body>",
+        esc(w.title),
+        esc(&r.context.team_name)
+    );
+    html_overview(&mut o, r, l, &w);
+    html_capabilities(&mut o, r, l, &w);
+    html_findings(&mut o, r, l, &w);
+    html_plan(&mut o, r, l, &w);
+    o.push_str("</table></body></html>");
+    o
+}
+
+/// Overview and executive summary.
+fn html_overview(o: &mut String, r: &Report, l: Lang, w: &Words) {
+    let _ = write!(
+        o,
+        "<h1>{} — {}</h1><h2>{}</h2><table>",
+        esc(w.title),
+        esc(&r.context.team_name),
+        esc(w.overview)
+    );
+    for (k, v) in overview_rows(r, l) {
+        let _ = write!(o, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
+    }
+    let _ = write!(o, "</table><p>{}</p>", esc(l.pick(&r.brief)));
+    let _ = write!(o, "<h2>{}</h2><h3>{}</h3><ul>", esc(w.summary), esc(w.strengths));
+    for s in &r.strengths {
+        let _ = write!(o, "<li>{}</li>", esc(l.pick(s)));
+    }
+    let _ = write!(o, "</ul><h3>{}</h3><ul>", esc(w.improvements));
+    for s in &r.improvements {
+        let _ = write!(o, "<li>{}</li>", esc(l.pick(s)));
+    }
+}
+
+/// Capability ratings and the score.
+fn html_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
+    let _ = write!(
+        o,
+        "</ul><h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+        esc(w.capabilities),
+        l.s("Objective", "目标"),
+        l.s("Rating", "评级"),
+        l.s("Basis", "依据")
+    );
+    for ob in &r.objectives {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td class=\"rating\">{}</td><td>{}</td></tr>",
+            esc(l.pick(&ob.name)),
+            ob.rating,
+            esc(l.pick(&ob.basis))
+        );
+    }
+    let _ = write!(o, "</table><h3>{}: {:.1}</h3><table>", esc(w.score), r.score.total);
+    for c in &r.score.components {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td class=\"num\">{:.1}</td><td>{}</td></tr>",
+            esc(l.pick(&c.label)),
+            c.points,
+            esc(l.pick(&c.detail))
+        );
+    }
+}
+
+/// Timeline and findings.
+fn html_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
+    let _ = write!(o, "</table><h2>{}</h2><table><tr><th>t (s)</th><th></th><th></th></tr>", esc(w.timeline));
+    for line in &r.timeline {
+        let _ = write!(
+            o,
+            "<tr><td class=\"num\">{:.0}</td><td class=\"who-{}\">{}</td><td>{}</td></tr>",
+            line.t_s,
+            line.who,
+            line.who,
+            esc(l.pick(&line.what))
+        );
+    }
+    let _ = write!(o, "</table><h2>{}</h2>", esc(w.findings));
+    for f in &r.findings {
+        let sev = format!("{:?}", f.severity).to_lowercase();
+        let techniques: Vec<String> = f.techniques.iter().map(|t| format!("{} ({})", t.v19, t.v18)).collect();
+        let _ = write!(
+            o,
+            "<div class=\"finding\" id=\"{}\"><h3>{} — {} <span class=\"sev-{sev}\">{sev} / {}</span></h3><p>{}</p><table>\
+             <tr><th>ATT&amp;CK</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr>\
+             <tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr>\
+             <tr><th>{}</th><td>{} ({} {})</td></tr><tr><th>{}</th><td>{:?}</td></tr></table></div>",
+            esc(&f.id),
+            esc(&f.id),
+            esc(l.pick(&f.title)),
+            esc(l.pick(&f.grade)),
+            esc(l.pick(&f.description)),
+            esc(&techniques.join(", ")),
+            l.s("Mitigations", "缓解措施"),
+            esc(&f.mitigations.join(", ")),
+            l.s("Assets", "资产"),
+            esc(&f.assets.join(", ")),
+            l.s("Requirement family", "要求类别"),
+            esc(l.pick(&f.family)),
+            l.s("Evidence (event seq)", "证据（事件序号）"),
+            f.evidence.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+            l.s("Corrective measure", "整改措施"),
+            esc(l.pick(&f.measure)),
+            l.s("Owner, deadline", "责任人、期限"),
+            esc(l.pick(&f.owner)),
+            f.deadline_days,
+            l.s("days", "天"),
+            l.s("Status", "状态"),
+            f.status
+        );
+    }
+}
+
+/// The improvement plan.
+fn html_plan(o: &mut String, r: &Report, l: Lang, w: &Words) {
+    let _ = write!(
+        o,
+        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>POETE</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        esc(w.plan),
+        l.s("Finding", "隐患编号"),
+        l.s("Issue", "问题"),
+        l.s("Corrective action", "整改措施"),
+        l.s("Owner", "责任部门/人"),
+        l.s("Grade", "等级"),
+        l.s("Start", "开始"),
+        l.s("Due", "整改期限")
+    );
+    for p in &r.plan {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&p.finding),
+            esc(l.pick(&p.issue)),
+            esc(l.pick(&p.action)),
+            p.element,
+            esc(l.pick(&p.owner)),
+            esc(l.pick(&p.grade)),
+            p.start,
+            p.due
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! The Markdown rendering of an after-action report.
+
+use std::fmt::Write as _;
+
+use super::{Lang, Report, Words, overview_rows, words};
+
+/// Text for Markdown, on one line: HTML markup becomes entities (no raw HTML reaches a
+/// renderer), and Markdown's own marks (emphasis, links, code, table bars) are escaped, so
+/// team-written text (notifications, injects, ids, names) shows as written and does nothing.
+fn md_cell(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '!' | '#' | '~' => {
+                o.push('\\');
+                o.push(c);
+            }
+            '\n' | '\r' | '\t' => o.push(' '),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// The report in Markdown (GitHub tables; every text escaped).
+pub(super) fn markdown(r: &Report, l: Lang) -> String {
+    let w = words(l);
+    let mut o = String::new();
+    md_overview(&mut o, r, l, &w);
+    md_capabilities(&mut o, r, l, &w);
+    md_findings(&mut o, r, l, &w);
+    md_plan(&mut o, r, l, &w);
+    o
+}
+
+/// Overview and executive summary.
+fn md_overview(o: &mut String, r: &Report, l: Lang, w: &Words) {
+    let _ = writeln!(o, "# {} — {}\n", w.title, md_cell(&r.context.team_name));
+    let _ = writeln!(o, "## {}\n", w.overview);
+    let _ = writeln!(o, "| | |\n|---|---|");
+    for (k, v) in overview_rows(r, l) {
+        let _ = writeln!(o, "| {} | {} |", md_cell(k), md_cell(&v));
+    }
+    let _ = writeln!(o, "\n{}\n", l.pick(&r.brief));
+    let _ = writeln!(o, "## {}\n\n### {}\n", w.summary, w.strengths);
+    for s in &r.strengths {
+        let _ = writeln!(o, "- {}", md_cell(l.pick(s)));
+    }
+    let _ = writeln!(o, "\n### {}\n", w.improvements);
+    for s in &r.improvements {
+        let _ = writeln!(o, "- {}", md_cell(l.pick(s)));
+    }
+}
+
+/// Capability ratings and the score.
+fn md_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
+    let _ = writeln!(
+        o,
+        "\n## {}\n\n| {} | {} | {} |\n|---|---|---|",
+        w.capabilities,
+        l.s("Objective", "目标"),
+        l.s("Rating", "评级"),
+        l.s("Basis", "依据")
+    );
+    for ob in &r.objectives {
+        let _ =
+            writeln!(o, "| {} | {} | {} |", md_cell(l.pick(&ob.name)), ob.rating, md_cell(l.pick(&ob.basis)));
+    }
+    let _ = writeln!(
+        o,
+        "\nP = {}; S = {}; M = {}; U = {}.\n",
+        l.s("performed without challenges", "顺利完成"),
+        l.s("with some challenges", "存在一些问题"),
+        l.s("with major challenges", "存在重大问题"),
+        l.s("unable to be performed", "未能完成")
+    );
+    let _ = writeln!(o, "### {}\n\n| | | |\n|---|---:|---|", w.score);
+    for c in &r.score.components {
+        let _ = writeln!(
+            o,
+            "| {} | {:.1} | {} |",
+            md_cell(l.pick(&c.label)),
+            c.points,
+            md_cell(l.pick(&c.detail))
+        );
+    }
+}
+
+/// Timeline and findings.
+fn md_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
+    let _ = writeln!(o, "\n## {}\n\n| t (s) | | |\n|---:|---|---|", w.timeline);
+    for line in &r.timeline {
+        let _ = writeln!(o, "| {:.0} | {} | {} |", line.t_s, line.who, md_cell(l.pick(&line.what)));
+    }
+    let _ = writeln!(o, "\n## {}\n", w.findings);
+    for f in &r.findings {
+        let _ = writeln!(
+            o,
+            "### {} — {} ({:?}, {})\n",
+            md_cell(&f.id),
+            md_cell(l.pick(&f.title)),
+            f.severity,
+            md_cell(l.pick(&f.grade))
+        );
+        let _ = writeln!(o, "{}\n", md_cell(l.pick(&f.description)));
+        let techniques: Vec<String> = f.techniques.iter().map(|t| format!("{} ({})", t.v19, t.v18)).collect();
+        let _ = writeln!(
+            o,
+            "- ATT&CK: {}",
+            if techniques.is_empty() { "—".into() } else { md_cell(&techniques.join(", ")) }
+        );
+        let _ = writeln!(
+            o,
+            "- {}: {}",
+            l.s("Mitigations", "缓解措施"),
+            if f.mitigations.is_empty() { "—".into() } else { md_cell(&f.mitigations.join(", ")) }
+        );
+        let _ = writeln!(o, "- {}: {}", l.s("Assets", "资产"), md_cell(&f.assets.join(", ")));
+        let _ = writeln!(o, "- {}: {}", l.s("Requirement family", "要求类别"), md_cell(l.pick(&f.family)));
+        let _ = writeln!(
+            o,
+            "- {}: {}",
+            l.s("Evidence (event seq)", "证据（事件序号）"),
+            f.evidence.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+        );
+        let _ = writeln!(o, "- {}: {}", l.s("Corrective measure", "整改措施"), md_cell(l.pick(&f.measure)));
+        let _ = writeln!(
+            o,
+            "- {}: {}; {} {} {}",
+            l.s("Owner", "责任人"),
+            md_cell(l.pick(&f.owner)),
+            l.s("deadline", "期限"),
+            f.deadline_days,
+            l.s("days", "天")
+        );
+        let _ = writeln!(o, "- {}: {:?}\n", l.s("Status", "状态"), f.status);
+    }
+}
+
+/// The improvement plan.
+fn md_plan(o: &mut String, r: &Report, l: Lang, w: &Words) {
+    let _ = writeln!(
+        o,
+        "## {}\n\n| {} | {} | {} | POETE | {} | {} | {} | {} |\n|---|---|---|---|---|---|---|---|",
+        w.plan,
+        l.s("Finding", "隐患编号"),
+        l.s("Issue", "问题"),
+        l.s("Corrective action", "整改措施"),
+        l.s("Owner", "责任部门/人"),
+        l.s("Grade", "等级"),
+        l.s("Start", "开始"),
+        l.s("Due", "整改期限")
+    );
+    for p in &r.plan {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            md_cell(&p.finding),
+            md_cell(l.pick(&p.issue)),
+            md_cell(l.pick(&p.action)),
+            p.element,
+            md_cell(l.pick(&p.owner)),
+            md_cell(l.pick(&p.grade)),
+            p.start,
+            p.due
+        );
+    }
+}

@@ -1,0 +1,410 @@
+//! After-action reports (HSEEP AAR/IP and GB/T 38645 演练报告) per drill and team: overview,
+//! executive summary, the timeline of attack steps against the team's actions, capability
+//! ratings (P/S/M/U) per objective, strengths, areas for improvement, the findings (安全隐患)
+//! and the improvement plan, in HTML (self-contained, prints well), Markdown, JSON or xlsx,
+//! in Chinese or English.
+
+use crate::Result;
+use crate::governance::dates::Day;
+use icsdrill_engine::scenario::Text;
+use icsdrill_engine::{EventKind, Scenario, SimEvent, SimInput};
+use icsdrill_judge::findings::Finding;
+use icsdrill_judge::score::{ScoreCard, Scorer};
+use serde::Serialize;
+
+/// Report language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    /// English.
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+impl Lang {
+    fn pick(self, t: &Text) -> &str {
+        match self {
+            Lang::En => &t.en,
+            Lang::Zh => &t.zh,
+        }
+    }
+
+    fn s(self, en: &'static str, zh: &'static str) -> &'static str {
+        match self {
+            Lang::En => en,
+            Lang::Zh => zh,
+        }
+    }
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Self-contained HTML.
+    Html,
+    /// Markdown.
+    Md,
+    /// JSON (both languages).
+    Json,
+    /// Excel workbook.
+    Xlsx,
+}
+
+impl Format {
+    /// Parses `html`, `md`, `json`, `xlsx`.
+    pub fn parse(s: &str) -> Option<Format> {
+        Some(match s {
+            "html" => Format::Html,
+            "md" | "markdown" => Format::Md,
+            "json" => Format::Json,
+            "xlsx" => Format::Xlsx,
+            _ => return None,
+        })
+    }
+
+    /// Its MIME type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Html => "text/html; charset=utf-8",
+            Format::Md => "text/markdown; charset=utf-8",
+            Format::Json => "application/json",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+}
+
+/// Who played and when, for the overview.
+#[derive(Debug, Clone, Serialize)]
+pub struct Context {
+    /// Drill id.
+    pub drill_id: String,
+    /// Drill name.
+    pub drill_name: String,
+    /// Mode.
+    pub mode: icsdrill_drill::Mode,
+    /// Team (enterprise) id.
+    pub team_id: String,
+    /// Team name.
+    pub team_name: String,
+    /// Enterprise security level (deadlines follow it).
+    pub level: u8,
+    /// Date of the drill, `YYYY-MM-DD`.
+    pub date: Day,
+    /// Seed.
+    pub seed: u64,
+    /// Rectification deadlines, when not the level's defaults.
+    #[serde(skip)]
+    pub deadlines: Option<icsdrill_judge::findings::Deadlines>,
+    /// The tick the drill has reached, when the events given are only the judged ones (a
+    /// live drill's), so the score is taken where the whole log would end.
+    #[serde(skip)]
+    pub end_tick: Option<u64>,
+}
+
+/// One objective and its rating.
+#[derive(Debug, Clone, Serialize)]
+pub struct Objective {
+    /// Objective.
+    pub name: Text,
+    /// P, S, M or U.
+    pub rating: char,
+    /// Score behind it.
+    pub basis: Text,
+}
+
+/// One line of the timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    /// Simulated seconds.
+    pub t_s: f64,
+    /// `attacker`, `team`, `plant` or `white_cell`.
+    pub who: &'static str,
+    /// What happened.
+    pub what: Text,
+    /// Event seq.
+    pub seq: u64,
+}
+
+/// One row of the improvement plan (HSEEP Appendix A, with the hazard record's fields).
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanRow {
+    /// Finding id.
+    pub finding: String,
+    /// Issue.
+    pub issue: Text,
+    /// Corrective action.
+    pub action: Text,
+    /// POETE element.
+    pub element: &'static str,
+    /// Responsible role.
+    pub owner: Text,
+    /// Start date.
+    pub start: Day,
+    /// Completion due.
+    pub due: Day,
+    /// 重大 / 一般.
+    pub grade: Text,
+}
+
+/// An after-action report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Who and when.
+    pub context: Context,
+    /// Scenario id.
+    pub scenario: String,
+    /// Scenario title.
+    pub title: Text,
+    /// Scenario brief.
+    pub brief: Text,
+    /// Score card at the end.
+    pub score: ScoreCard,
+    /// Capability ratings.
+    pub objectives: Vec<Objective>,
+    /// What went well.
+    pub strengths: Vec<Text>,
+    /// What to improve.
+    pub improvements: Vec<Text>,
+    /// Attack steps against team actions.
+    pub timeline: Vec<Line>,
+    /// The hidden hazards.
+    pub findings: Vec<Finding>,
+    /// The improvement plan.
+    pub plan: Vec<PlanRow>,
+}
+
+fn rating(points: f64, max: f64) -> char {
+    let f = if max > 0.0 { points / max } else { 1.0 };
+    match f {
+        f if f >= 0.9 => 'P',
+        f if f >= 0.6 => 'S',
+        f if f >= 0.3 => 'M',
+        _ => 'U',
+    }
+}
+
+fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
+    let hz = f64::from(s.tick_hz);
+    let mut out = Vec::new();
+    let mut seen_attempt: Vec<String> = Vec::new();
+    for e in events {
+        let (who, what) = match &e.kind {
+            EventKind::AttackAttempt { step, host, ok, reason, .. } => {
+                if seen_attempt.contains(step) && *ok {
+                    continue;
+                }
+                seen_attempt.push(step.clone());
+                let name = s
+                    .attack
+                    .as_ref()
+                    .and_then(|p| p.steps.iter().find(|x| x.id == *step))
+                    .map(|x| x.name.clone());
+                let name = name.unwrap_or_else(|| Text::new(step.clone(), step.clone()));
+                let r = reason.map(|r| format!(" ({r:?})")).unwrap_or_default();
+                (
+                    "attacker",
+                    Text::new(
+                        format!("{} from {host}: {}{r}", name.en, if *ok { "succeeded" } else { "blocked" }),
+                        format!("{}（来自 {host}）：{}{r}", name.zh, if *ok { "成功" } else { "被阻断" }),
+                    ),
+                )
+            }
+            EventKind::InputApplied { input } | EventKind::InputRejected { input, .. } => {
+                let ok = matches!(e.kind, EventKind::InputApplied { .. });
+                match input {
+                    SimInput::Inject { text, .. } if !text.is_empty() => {
+                        ("white_cell", Text::new(format!("Inject: {text}"), format!("注入：{text}")))
+                    }
+                    SimInput::RevealHint { hint } => {
+                        ("team", Text::new(format!("Took hint {hint}"), format!("使用提示 {hint}")))
+                    }
+                    SimInput::ReportIncident { technique, asset, .. } => (
+                        "team",
+                        Text::new(
+                            format!("Incident report: {technique} on {asset}"),
+                            format!("事件报告：{asset} 遭受 {technique}"),
+                        ),
+                    ),
+                    i => match i.defender_kind() {
+                        Some(kind) => {
+                            let detail = serde_json::to_value(i).ok().map(|v| {
+                                v.as_object()
+                                    .map(|o| {
+                                        o.iter()
+                                            .filter(|(k, _)| *k != "kind")
+                                            .map(|(k, v)| format!("{k}={v}"))
+                                            .collect::<Vec<_>>()
+                                            .join(" ")
+                                    })
+                                    .unwrap_or_default()
+                            });
+                            let d = detail.unwrap_or_default().replace('"', "");
+                            (
+                                "team",
+                                Text::new(
+                                    format!("{kind} {d}{}", if ok { "" } else { " (refused)" }),
+                                    format!("{kind} {d}{}", if ok { "" } else { "（被拒绝）" }),
+                                ),
+                            )
+                        }
+                        None => continue,
+                    },
+                }
+            }
+            EventKind::InterlockTripped { interlock, .. } => (
+                "plant",
+                Text::new(format!("Interlock {interlock} tripped"), format!("联锁 {interlock} 动作")),
+            ),
+            EventKind::Damage { var, .. } => {
+                ("plant", Text::new(format!("Damage: {var}"), format!("设备损坏：{var}")))
+            }
+            EventKind::AlarmRaised { alarm, level, .. } => {
+                ("plant", Text::new(format!("Alarm {alarm} {level:?}"), format!("报警 {alarm} {level:?}")))
+            }
+            _ => continue,
+        };
+        out.push(Line { t_s: e.tick as f64 / hz, who, what, seq: e.seq });
+    }
+    out
+}
+
+/// Builds the report of one team's drill from its log.
+pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: Context) -> Report {
+    let card = match ctx.end_tick {
+        Some(end) => Scorer::score_log_at(scenario, plan_scored, events, end),
+        None => Scorer::score_log(scenario, plan_scored, events),
+    };
+    let deadlines =
+        ctx.deadlines.unwrap_or_else(|| icsdrill_judge::findings::Deadlines::for_level(ctx.level));
+    let findings = icsdrill_judge::findings::findings_with(scenario, events, deadlines);
+    let part =
+        |k: &str| card.components.iter().find(|c| c.key == k).map_or((0.0, 0.0), |c| (c.points, c.max));
+    let sum = |keys: &[&str]| keys.iter().map(|k| part(k)).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let objective = |en: &str, zh: &str, keys: &[&str]| {
+        let (p, m) = sum(keys);
+        Objective {
+            name: Text::new(en, zh),
+            rating: rating(p, m),
+            basis: Text::new(format!("{p:.0} of {m:.0} points"), format!("{p:.0} / {m:.0} 分")),
+        }
+    };
+    let mut objectives = vec![
+        objective(
+            "Detect and report the attack",
+            "发现并报告攻击",
+            &["detection", "time_to_detect", "report_quality"],
+        ),
+        objective("Contain the attack", "遏制攻击", &["time_to_contain"]),
+        objective("Recover the process", "恢复生产", &["time_to_recover"]),
+        objective("Keep the process safe", "保障工艺安全", &["trip_avoided", "damage_avoided", "uptime"]),
+    ];
+    if plan_scored {
+        objectives.push(objective("Follow the emergency response plan", "执行应急预案", &["response_plan"]));
+    }
+    let strengths = card
+        .components
+        .iter()
+        .filter(|c| c.max > 0.0 && c.points >= c.max * 0.9)
+        .map(|c| {
+            Text::new(format!("{}: {}", c.label.en, c.detail.en), format!("{}：{}", c.label.zh, c.detail.zh))
+        })
+        .collect();
+    let mut improvements: Vec<Text> = card
+        .components
+        .iter()
+        .filter(|c| (c.max > 0.0 && c.points < c.max * 0.6) || c.points < 0.0)
+        .map(|c| {
+            Text::new(format!("{}: {}", c.label.en, c.detail.en), format!("{}：{}", c.label.zh, c.detail.zh))
+        })
+        .collect();
+    improvements.extend(
+        findings
+            .iter()
+            .filter(|f| f.severity <= icsdrill_judge::findings::Severity::High)
+            .map(|f| f.title.clone()),
+    );
+    let plan = findings
+        .iter()
+        .map(|f| PlanRow {
+            finding: f.id.clone(),
+            issue: f.title.clone(),
+            action: f.measure.clone(),
+            element: f.capability,
+            owner: f.owner.clone(),
+            start: ctx.date,
+            due: ctx.date.add_days(i64::from(f.deadline_days)),
+            grade: f.grade.clone(),
+        })
+        .collect();
+    Report {
+        scenario: scenario.id.clone(),
+        title: scenario.meta.title.clone(),
+        brief: scenario.meta.brief.clone(),
+        timeline: timeline(scenario, events),
+        score: card,
+        objectives,
+        strengths,
+        improvements,
+        findings,
+        plan,
+        context: ctx,
+    }
+}
+
+mod html;
+mod markdown;
+mod xlsx;
+
+/// Renders a report.
+pub fn render(r: &Report, format: Format, lang: Lang) -> Result<Vec<u8>> {
+    Ok(match format {
+        Format::Json => serde_json::to_vec_pretty(r)?,
+        Format::Md => markdown::markdown(r, lang).into_bytes(),
+        Format::Html => html::html(r, lang).into_bytes(),
+        Format::Xlsx => xlsx::xlsx(r, lang)?,
+    })
+}
+
+/// Section titles.
+pub(crate) struct Words {
+    pub(crate) title: &'static str,
+    pub(crate) overview: &'static str,
+    pub(crate) summary: &'static str,
+    pub(crate) capabilities: &'static str,
+    pub(crate) strengths: &'static str,
+    pub(crate) improvements: &'static str,
+    pub(crate) timeline: &'static str,
+    pub(crate) findings: &'static str,
+    pub(crate) plan: &'static str,
+    pub(crate) score: &'static str,
+}
+
+pub(crate) fn words(l: Lang) -> Words {
+    Words {
+        title: l.s("After-action report and improvement plan", "演练总结报告与整改计划"),
+        overview: l.s("1. Overview", "一、演练概况"),
+        summary: l.s("2. Executive summary", "二、总体评价"),
+        capabilities: l.s("3. Capability analysis", "三、能力评估"),
+        strengths: l.s("Strengths", "优势"),
+        improvements: l.s("Areas for improvement", "待改进项"),
+        timeline: l.s("4. Timeline: attack steps and team actions", "四、时间线：攻击步骤与队伍处置"),
+        findings: l.s("5. Findings (hidden hazards)", "五、发现的安全隐患"),
+        plan: l.s("Appendix A. Improvement plan", "附录A 整改计划"),
+        score: l.s("Score", "得分"),
+    }
+}
+
+pub(crate) fn overview_rows(r: &Report, l: Lang) -> Vec<(&'static str, String)> {
+    let c = &r.context;
+    vec![
+        (l.s("Drill", "演练"), format!("{} ({})", c.drill_name, c.drill_id)),
+        (l.s("Mode", "形式"), c.mode.to_string()),
+        (l.s("Date", "日期"), c.date.to_string()),
+        (l.s("Scenario", "场景"), format!("{} ({})", l.pick(&r.title), r.scenario)),
+        (l.s("Team / enterprise", "队伍/企业"), format!("{} ({})", c.team_name, c.team_id)),
+        (l.s("Security level", "安全等级"), format!("{}", c.level)),
+        (l.s("Seed", "随机种子"), c.seed.to_string()),
+        (l.s("Score", "得分"), format!("{:.1}", r.score.total)),
+    ]
+}

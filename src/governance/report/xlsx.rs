@@ -1,0 +1,127 @@
+//! The xlsx workbook of an after-action report: overview, timeline, findings and plan sheets.
+
+use rust_xlsxwriter::{Format as Cell, Workbook};
+
+use super::{Lang, Report, overview_rows, words};
+use crate::Result;
+use crate::governance::tabular::{bold, header_row, text};
+
+/// The report as an xlsx workbook, one sheet per part.
+pub(super) fn xlsx(r: &Report, l: Lang) -> Result<Vec<u8>> {
+    let mut wb = Workbook::new();
+    let heading = Cell::new().set_bold();
+    overview(&mut wb, r, l, &heading)?;
+    timeline(&mut wb, r, l, &heading)?;
+    findings(&mut wb, r, l, &heading)?;
+    plan(&mut wb, r, l, &heading)?;
+    Ok(wb.save_to_buffer()?)
+}
+
+/// The overview sheet: the report's overview and the capability ratings.
+fn overview(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()> {
+    let w = words(l);
+    let s = wb.add_worksheet().set_name(l.s("Overview", "概况"))?;
+    bold(s, 0, 0, w.title, heading)?;
+    for (i, (k, v)) in overview_rows(r, l).into_iter().enumerate() {
+        bold(s, i as u32 + 1, 0, k, heading)?;
+        text(s, i as u32 + 1, 1, v)?;
+    }
+    let mut row = 11;
+    bold(s, row, 0, l.s("Objective", "目标"), heading)?;
+    bold(s, row, 1, l.s("Rating", "评级"), heading)?;
+    bold(s, row, 2, l.s("Basis", "依据"), heading)?;
+    for ob in &r.objectives {
+        row += 1;
+        text(s, row, 0, l.pick(&ob.name))?;
+        text(s, row, 1, ob.rating.to_string())?;
+        text(s, row, 2, l.pick(&ob.basis))?;
+    }
+    s.set_column_width(0, 28)?;
+    s.set_column_width(1, 50)?;
+    Ok(())
+}
+
+/// The timeline sheet.
+fn timeline(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()> {
+    let s = wb.add_worksheet().set_name(l.s("Timeline", "时间线"))?;
+    header_row(s, &["t (s)", l.s("Who", "角色"), l.s("What", "事件"), "seq"], heading)?;
+    for (i, line) in r.timeline.iter().enumerate() {
+        let row = i as u32 + 1;
+        s.write_number(row, 0, line.t_s)?;
+        text(s, row, 1, line.who)?;
+        text(s, row, 2, l.pick(&line.what))?;
+        s.write_number(row, 3, line.seq as f64)?;
+    }
+    s.set_column_width(2, 80)?;
+    Ok(())
+}
+
+/// The findings sheet.
+fn findings(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()> {
+    let s = wb.add_worksheet().set_name(l.s("Findings", "安全隐患"))?;
+    let heads = [
+        l.s("Id", "隐患编号"),
+        l.s("Title", "描述"),
+        l.s("Severity", "严重程度"),
+        l.s("Grade", "等级"),
+        "ATT&CK",
+        l.s("Mitigations", "缓解措施"),
+        l.s("Assets", "资产"),
+        l.s("Family", "要求类别"),
+        l.s("Evidence", "证据"),
+        l.s("Corrective measure", "整改措施"),
+        l.s("Owner", "责任部门/责任人"),
+        l.s("Deadline (days)", "整改期限（天）"),
+        l.s("Status", "状态"),
+    ];
+    header_row(s, &heads, heading)?;
+    for (i, f) in r.findings.iter().enumerate() {
+        let row = i as u32 + 1;
+        text(s, row, 0, &f.id)?;
+        text(s, row, 1, l.pick(&f.title))?;
+        text(s, row, 2, format!("{:?}", f.severity).to_lowercase())?;
+        text(s, row, 3, l.pick(&f.grade))?;
+        text(s, row, 4, f.techniques.iter().map(|t| t.v19).collect::<Vec<_>>().join(", "))?;
+        text(s, row, 5, f.mitigations.join(", "))?;
+        text(s, row, 6, f.assets.join(", "))?;
+        text(s, row, 7, l.pick(&f.family))?;
+        text(s, row, 8, f.evidence.iter().map(u64::to_string).collect::<Vec<_>>().join(", "))?;
+        text(s, row, 9, l.pick(&f.measure))?;
+        text(s, row, 10, l.pick(&f.owner))?;
+        s.write_number(row, 11, f64::from(f.deadline_days))?;
+        text(s, row, 12, format!("{:?}", f.status).to_lowercase())?;
+    }
+    s.set_column_width(1, 50)?;
+    s.set_column_width(9, 60)?;
+    Ok(())
+}
+
+/// The improvement plan sheet.
+fn plan(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()> {
+    let s = wb.add_worksheet().set_name(l.s("Improvement plan", "整改计划"))?;
+    let heads = [
+        l.s("Finding", "隐患编号"),
+        l.s("Issue", "问题"),
+        l.s("Corrective action", "整改措施"),
+        "POETE",
+        l.s("Owner", "责任部门/人"),
+        l.s("Grade", "等级"),
+        l.s("Start", "开始"),
+        l.s("Due", "整改期限"),
+    ];
+    header_row(s, &heads, heading)?;
+    for (i, p) in r.plan.iter().enumerate() {
+        let row = i as u32 + 1;
+        text(s, row, 0, &p.finding)?;
+        text(s, row, 1, l.pick(&p.issue))?;
+        text(s, row, 2, l.pick(&p.action))?;
+        text(s, row, 3, p.element)?;
+        text(s, row, 4, l.pick(&p.owner))?;
+        text(s, row, 5, l.pick(&p.grade))?;
+        text(s, row, 6, p.start.to_string())?;
+        text(s, row, 7, p.due.to_string())?;
+    }
+    s.set_column_width(1, 40)?;
+    s.set_column_width(2, 60)?;
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! The scoreboard, the standings and the instructor's overview, each also as a stream that
+//! wakes on ticks and phase changes.
+
+use super::*;
+
+pub(super) fn board_rx(
+    drill: &Drill,
+    headers: &HeaderMap,
+) -> Result<watch::Receiver<Arc<Scoreboard>>, ApiError> {
+    let full = role(drill, headers)? == Role::Instructor;
+    Ok(drill.scoreboard(full))
+}
+
+pub(super) async fn scoreboard(
+    State(drill): State<Drill>,
+    headers: HeaderMap,
+) -> Result<Json<Scoreboard>, ApiError> {
+    let rx = board_rx(&drill, &headers)?;
+    let board = rx.borrow().clone();
+    Ok(Json((*board).clone()))
+}
+
+pub(super) async fn scoreboard_stream(
+    State(drill): State<Drill>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let rx = board_rx(&drill, &headers)?;
+    let stream = futures_util::stream::unfold((rx, true), |(mut rx, first)| async move {
+        if !first && rx.changed().await.is_err() {
+            return None;
+        }
+        let board = rx.borrow_and_update().clone();
+        let data = if board.json.is_empty() {
+            serde_json::to_string(&*board).unwrap_or_default()
+        } else {
+            board.json.clone()
+        };
+        Some((
+            Ok::<_, std::convert::Infallible>(Event::default().event("scoreboard").data(data)),
+            (rx, false),
+        ))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+}
+
+/// A stream of `make()`, sent at once and then whenever it changed: it wakes when the drill
+/// says the view may have changed (`DrillApi::next_change`), at most once every `period`.
+pub(super) fn watched_stream<T: Serialize + 'static>(
+    name: &'static str,
+    period: Duration,
+    drill: Drill,
+    team: Option<String>,
+    make: impl Fn(&Drill) -> Option<T> + Send + Sync + 'static,
+) -> Response {
+    let start = (drill, make, String::new(), None::<tokio::time::Instant>);
+    let stream = futures_util::stream::unfold(start, move |(drill, make, last, sent)| {
+        let team = team.clone();
+        async move {
+            let mut sent = sent;
+            loop {
+                if let Some(at) = sent {
+                    drill.next_change(team.as_deref()).await;
+                    // A rate limit after a change, not a poll: a held clock sleeps here never.
+                    tokio::time::sleep_until(at + period).await;
+                }
+                sent = Some(tokio::time::Instant::now());
+                let value = make(&drill)?;
+                let data = serde_json::to_string(&value).unwrap_or_default();
+                if data != last {
+                    let event = Event::default().event(name).data(data.clone());
+                    return Some((Ok::<_, std::convert::Infallible>(event), (drill, make, data, sent)));
+                }
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StandingsQuery {
+    #[serde(default)]
+    format: Option<String>,
+}
+
+pub(super) async fn standings(
+    State(drill): State<Drill>,
+    headers: HeaderMap,
+    q: Result<Query<StandingsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    allow_instructor(&drill, &headers)?;
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let format = q.format.unwrap_or_else(|| "json".into());
+    if !matches!(format.as_str(), "json" | "csv") {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be json or csv"));
+    }
+    let d = drill.clone();
+    if format == "csv" {
+        let csv = tokio::task::spawn_blocking(move || d.standings_csv()).await??;
+        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response());
+    }
+    let v = tokio::task::spawn_blocking(move || d.standings()).await?;
+    Ok(Json(v).into_response())
+}
+
+pub(super) async fn overview(
+    State(drill): State<Drill>,
+    headers: HeaderMap,
+) -> Result<Json<Overview>, ApiError> {
+    allow_instructor(&drill, &headers)?;
+    Ok(Json(drill.overview()))
+}
+
+pub(super) async fn overview_stream(
+    State(drill): State<Drill>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    allow_instructor(&drill, &headers)?;
+    Ok(watched_stream("overview", Duration::from_millis(500), drill, None, |d| Some(d.overview())))
+}

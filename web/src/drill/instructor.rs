@@ -1,0 +1,92 @@
+//! The white cell's controls: the drill's phase, and injects into teams' ranges.
+
+use super::*;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ControlBody {
+    action: Control,
+}
+
+#[derive(Serialize)]
+pub(super) struct PhaseBody {
+    phase: Phase,
+}
+
+pub(super) async fn control(
+    State(drill): State<Drill>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<PhaseBody>, ApiError> {
+    allow_instructor(&drill, &headers)?;
+    let c: ControlBody = parse_json(&headers, &body)?;
+    let phase = drill.control(c.action)?;
+    Ok(Json(PhaseBody { phase }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct InjectBody {
+    /// Teams to send it to; all when absent.
+    #[serde(default)]
+    teams: Option<Vec<String>>,
+    channel: icsdrill_engine::input::InjectChannel,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    step: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct InjectResult {
+    team: String,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+pub(super) async fn inject(
+    State(drill): State<Drill>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Vec<InjectResult>>, ApiError> {
+    allow_instructor(&drill, &headers)?;
+    let b: InjectBody = parse_json(&headers, &body)?;
+    use icsdrill_engine::input::InjectChannel;
+    match (b.channel, &b.step) {
+        (InjectChannel::Step, None) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "channel `step` needs `step`: the attack step id",
+            ));
+        }
+        (InjectChannel::Message | InjectChannel::Phone, Some(_)) => {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "`step` goes with channel `step` only"));
+        }
+        (InjectChannel::Message | InjectChannel::Phone, None) if b.text.trim().is_empty() => {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "a message or phone inject needs `text`"));
+        }
+        _ => {}
+    }
+    let teams = match b.teams {
+        Some(t) => {
+            for id in &t {
+                if !drill.has_team(id) {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("no team `{}`", id.escape_debug()),
+                    ));
+                }
+            }
+            t
+        }
+        None => drill.info().teams.into_iter().map(|t| t.id).collect(),
+    };
+    let mut out = Vec::new();
+    for team in teams {
+        let input = SimInput::Inject { channel: b.channel, text: b.text.clone(), step: b.step.clone() };
+        let r = drill.act(&team, input).await;
+        out.push(InjectResult { team, ok: r.is_ok(), error: r.err().map(|e| act_error(e).message) });
+    }
+    Ok(Json(out))
+}

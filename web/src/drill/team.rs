@@ -1,0 +1,324 @@
+//! A team's console API: its range's state and events, its score, actions, reports, hints,
+//! flags and its after-action report.
+
+use super::*;
+
+pub(super) async fn team_state(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<TeamView>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    drill.team_state(&team).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))
+}
+
+pub(super) async fn team_stream(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    let watched = Some(team.clone());
+    Ok(watched_stream("state", Duration::from_millis(250), drill, watched, move |d| d.team_state(&team)))
+}
+
+pub(super) async fn team_endpoints(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<EndpointInfo>>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    drill.team_endpoints(&team).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Page {
+    #[serde(default)]
+    since: u64,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+pub(super) fn default_limit() -> usize {
+    1000
+}
+
+pub(super) async fn team_events(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<Json<crate::Transactions>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    let Query(page) = page.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    if page.limit == 0 || page.limit > MAX_EVENTS_PER_PAGE {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("limit must be 1..={MAX_EVENTS_PER_PAGE}"),
+        ));
+    }
+    let events = drill
+        .team_events(&team, page.since, page.limit)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))?;
+    let next = events.last().map_or(page.since, |e| e.seq + 1);
+    let events = events.iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect();
+    Ok(Json(crate::Transactions { events, next }))
+}
+
+pub(super) async fn team_score(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<ScoreCard>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    drill.team_score(&team).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))
+}
+
+pub(super) async fn team_mimic(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    let svg = crate::mimic::svg(&drill.scenario());
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
+/// Whether a `Content-Type` value is JSON: the media type `application/json` exactly (any
+/// case), parameters such as `charset` allowed; `application/jsonp` and the like are not.
+pub(super) fn is_json(content_type: &str) -> bool {
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    media.eq_ignore_ascii_case("application/json")
+}
+
+/// Parses a JSON body with a clear message on failure.
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, ApiError> {
+    let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json);
+    if !json {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send Content-Type: application/json"));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))
+}
+
+pub(super) fn act_error(e: ActError) -> ApiError {
+    match e {
+        ActError::NotApplied => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not applied: the range was paused or busy, so the action was withdrawn; nothing was done, send it again",
+        )
+        .retry_after(2),
+        ActError::NotRecorded => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "applied to the plant but not yet on disk (the drill database refuses writes): it is recorded when \
+             writes work again and lost if the drill stops before; check the action list before sending it again",
+        )
+        .retry_after(10),
+        ActError::RecordsFailing => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the drill database refuses writes (disk full?): nothing was done; try again when the white cell has fixed it",
+        )
+        .retry_after(10),
+        ActError::RateLimited(after) => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many flag submissions: wait {after} s"))
+        }
+        ActError::Rejected(reason) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("the plant refused it: {reason}"))
+        }
+        ActError::NotLive(phase) => ApiError::new(
+            StatusCode::CONFLICT,
+            format!("the drill is {}: actions are taken only while it is live", phase_name(phase)),
+        ),
+        ActError::Unavailable => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the range is busy or stopped; try again")
+        }
+    }
+}
+
+pub(super) fn phase_name(p: Phase) -> &'static str {
+    match p {
+        Phase::Briefing => "in briefing",
+        Phase::Live => "live",
+        Phase::Paused => "paused",
+        Phase::HotWash => "in hot wash",
+        Phase::Ended => "ended",
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct Applied {
+    applied: bool,
+    kind: String,
+}
+
+pub(super) async fn team_action(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Applied>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::OwnTeam)?;
+    let input: SimInput = parse_json(&headers, &body)?;
+    let kind = input.defender_kind().filter(|k| team_actions().any(|t| t == *k)).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "not a defender action; `kind` must be one of {}",
+                team_actions().collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })?;
+    drill.act(&team, input).await.map_err(act_error)?;
+    Ok(Json(Applied { applied: true, kind: kind.to_string() }))
+}
+
+/// An incident report as the form sends it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReportBody {
+    technique: String,
+    asset: String,
+    #[serde(default)]
+    tactic: Option<String>,
+    #[serde(default)]
+    observed_s: Option<f64>,
+    #[serde(default)]
+    impact: String,
+    #[serde(default)]
+    actions: String,
+    #[serde(default)]
+    text: String,
+}
+
+pub(super) async fn team_report(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Applied>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::OwnTeam)?;
+    let r: ReportBody = parse_json(&headers, &body)?;
+    let technique = r.technique.trim().to_ascii_uppercase();
+    if icsdrill_engine::attack::technique(&technique).is_none() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unknown ATT&CK for ICS technique `{}` (give an id such as T0836)",
+                r.technique.escape_debug()
+            ),
+        ));
+    }
+    let scenario = drill.scenario();
+    let asset = r.asset.trim().to_string();
+    if scenario.plc(&asset).is_none() && scenario.host(&asset).is_none() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("unknown asset `{}`: give a PLC or host id of the plant", asset.escape_debug()),
+        ));
+    }
+    if r.observed_s.is_some_and(|t| !t.is_finite() || t < 0.0) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "observed_s must be a time in seconds, at least 0",
+        ));
+    }
+    let input = SimInput::ReportIncident {
+        technique,
+        asset,
+        observed_s: r.observed_s,
+        text: r.text,
+        tactic: r.tactic.filter(|t| !t.trim().is_empty()),
+        impact: r.impact,
+        actions: r.actions,
+    };
+    drill.act(&team, input).await.map_err(act_error)?;
+    Ok(Json(Applied { applied: true, kind: "report_incident".into() }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HintBody {
+    hint: String,
+}
+
+pub(super) async fn team_hint(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Applied>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    let h: HintBody = parse_json(&headers, &body)?;
+    if !drill.scenario().hints.iter().any(|x| x.id == h.hint) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("no hint `{}`", h.hint.escape_debug())));
+    }
+    drill.act(&team, SimInput::RevealHint { hint: h.hint }).await.map_err(act_error)?;
+    Ok(Json(Applied { applied: true, kind: "reveal_hint".into() }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FlagBody {
+    flag: String,
+}
+
+pub(super) async fn team_flag(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<FlagAnswer>, ApiError> {
+    allow_team(&drill, &headers, &team, Access::OwnTeam)?;
+    let f: FlagBody = parse_json(&headers, &body)?;
+    if f.flag.is_empty() || f.flag.len() > 128 {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "a flag is 1-128 characters"));
+    }
+    drill.submit_flag(&team, f.flag).await.map(Json).map_err(act_error)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReportQuery {
+    #[serde(default = "default_format")]
+    format: String,
+    #[serde(default = "default_lang")]
+    lang: String,
+}
+
+pub(super) fn default_format() -> String {
+    "html".into()
+}
+
+pub(super) fn default_lang() -> String {
+    "zh".into()
+}
+
+pub(super) async fn team_report_doc(
+    State(drill): State<Drill>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let role = allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+    // The report names the attack's steps and the findings: the answer key, for a team only
+    // once play is over.
+    let phase = drill.info().phase;
+    if matches!(role, Role::Team(_)) && !matches!(phase, Phase::HotWash | Phase::Ended) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("the report opens to teams at the hot wash; the drill is {}", phase_name(phase)),
+        ));
+    }
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    if q.lang != "zh" && q.lang != "en" {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "lang must be zh or en"));
+    }
+    let d = drill.clone();
+    let (content_type, bytes) =
+        tokio::task::spawn_blocking(move || d.report(&team, &q.format, &q.lang)).await??;
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
