@@ -33,6 +33,12 @@ pub(crate) enum Lang {
     Zh,
 }
 
+/// The async runtime a serving command runs on (the ranges' Modbus endpoints have their own
+/// event loops: `runtime::shards`).
+pub(crate) fn async_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
 /// A number as a person typed it, short: `1e308`, not 309 digits.
 pub(crate) fn shown(x: f64) -> String {
     if x != 0.0 && !(1e-3..1e9).contains(&x.abs()) { format!("{x:e}") } else { format!("{x}") }

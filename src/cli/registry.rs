@@ -397,7 +397,7 @@ pub(crate) fn region(cmd: RegionCmd, at: &Location) -> Result<ExitCode> {
         }
         RegionCmd::Serve { bind, http_port } => {
             let db = at.database()?;
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let runtime = crate::cli::async_runtime()?;
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind((bind, http_port))
                     .await

@@ -23,10 +23,7 @@ pub(super) enum Launch {
 
 /// Runs a drill until Ctrl-C or its end, then reports and records what it found.
 pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::cli::async_runtime()?;
     runtime.block_on(async {
         let started = std::time::Instant::now();
         let server = start(launch, &db).await?;

@@ -379,10 +379,7 @@ fn range_options(args: &Args) -> Options {
 /// A practice range without a drill: one simulation, its endpoints and its HTTP API, until
 /// Ctrl-C or its duration's end.
 fn serve_range(args: &Args, scenario: std::sync::Arc<Scenario>, mut opts: Options) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::cli::async_runtime()?;
     runtime.block_on(async {
         let started = std::time::Instant::now();
         // Every part of the range draws on one open-files limit: share it out now.
