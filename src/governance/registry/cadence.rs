@@ -1,7 +1,6 @@
 //! Cadence: which drills, compliance tests and risk assessments an enterprise owes, and when,
 //! by its security level.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// Cadence rules by level.

@@ -1,7 +1,6 @@
 //! Grading: the proposed security level of an enterprise from its industry, scale and risk
 //! answers.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// The self-grading rules (illustrative).

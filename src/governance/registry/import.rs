@@ -1,7 +1,6 @@
 //! The registry as a table: the columns of an import or export, row checks that report every
 //! problem at once, and reading CSV and xlsx.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// The columns of a registry file, in order.

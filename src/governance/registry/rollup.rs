@@ -1,7 +1,6 @@
 //! The regional roll-up: drills, findings and rectification by enterprise, prefecture and
 //! year.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// Counts for one scope of the roll-up.
