@@ -172,6 +172,9 @@ impl Range {
         let ticks_per_s = clock.ticks_per_s;
         let (attacker_tx, attacker_rx) = tokio::sync::mpsc::channel(ATTACK_QUEUE);
         let attacker_address = attacker_address(&scenario, &opts)?;
+        // Started before the clock, so a failure here leaves no simulation running.
+        let shards = Shards::start("icsdrill-modbus")
+            .map_err(|e| Error::Failed(format!("cannot start the Modbus event loops: {e}")))?;
         let (live, sim) =
             Live::start_with(scenario.clone(), opts.seed, clock, attacker_address.map(|_| attacker_tx), {
                 extras.held |= !opts.running;
@@ -198,8 +201,6 @@ impl Range {
                 opts.limits.request_rate.saturating_mul(crate::runtime::modbus::server::RANGE_RATE_PLCS),
             ),
         });
-        let shards = Shards::start("icsdrill-modbus")
-            .map_err(|e| Error::Failed(format!("cannot start the Modbus event loops: {e}")))?;
         let mut tasks = JoinSet::new();
         for (i, listener) in listeners.into_iter().enumerate() {
             shards.spawn(&mut tasks, i, serve(listener, PlcIdx(i as u32), cx.clone(), stop.clone()));
