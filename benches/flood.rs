@@ -21,14 +21,8 @@ use icsdrill::drill::{DrillServer, DrillSpec, in_team_net};
 use icsdrill_drill::{Control, Mode};
 use icsdrill_web::drill::DrillApi;
 
-fn status_kib(key: &str) -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
+mod common;
+use common::status_kib;
 
 /// The bytes the drill database holds: its write-ahead log checkpointed into the file first,
 /// so the WAL's reused space does not count as growth.

@@ -367,26 +367,15 @@ async fn teams_of_a_drill_on_another_address_must_be_given_their_networks() {
 /// Starts the binary (under `ulimit -n nofile`, when given), its log to `log`; returns it
 /// with its banner.
 fn spawn_limited(nofile: Option<u32>, args: &str, log: &std::path::Path) -> crate::util::Banner {
-    use std::io::BufRead as _;
     let limit = nofile.map(|n| format!("ulimit -n {n} && ")).unwrap_or_default();
     let script = format!("{limit}exec {} {args}", env!("CARGO_BIN_EXE_icsdrill"));
-    let mut child = Command::new("sh")
+    let child = Command::new("sh")
         .args(["-c", &script])
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let done = line.starts_with("Press Ctrl-C");
-        seen.push(line);
-        if done {
-            break;
-        }
-    }
-    (crate::util::Served(child), seen, lines)
+    crate::util::read_banner(child)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -719,14 +708,7 @@ async fn a_full_disk_is_an_error_to_retry_and_loses_nothing_acknowledged() {
         .to_string();
     let addr: SocketAddr = team_url.trim_start_matches("http://").split('/').next().unwrap().parse().unwrap();
     let token = team_url.split("token=").nth(1).unwrap().to_string();
-    let id = seen
-        .iter()
-        .find_map(|l| l.strip_prefix("Drill "))
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let id = crate::util::drill_id(&seen);
     let notify = |i: usize| {
         serde_json::json!({"kind": "notify", "to": "duty_officer", "text": format!("m{i}")}).to_string()
     };

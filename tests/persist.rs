@@ -69,14 +69,7 @@ async fn kill_9_loses_no_acknowledged_input_and_the_drill_resumes_and_replays() 
         "--start",
     ];
     let (mut child, seen, _lines) = spawn(&args);
-    let id = seen
-        .iter()
-        .find_map(|l| l.strip_prefix("Drill "))
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let id = crate::util::drill_id(&seen);
     let (addr, a_token) = url_parts(&word(&seen, "Team a"));
     let (_, instructor) = url_parts(&word(&seen, "Instructor"));
     // Team b's first PLC endpoint, from its table.

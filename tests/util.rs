@@ -154,14 +154,19 @@ pub(crate) fn spawn_served_with(
     data: Option<&std::path::Path>,
     adjust: impl FnOnce(&mut std::process::Command),
 ) -> Banner {
-    use std::io::BufRead as _;
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_icsdrill"));
     cmd.args(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
     if let Some(d) = data {
         cmd.env("ICSDRILL_DATA", d);
     }
     adjust(&mut cmd);
-    let mut child = cmd.spawn().unwrap();
+    read_banner(cmd.spawn().unwrap())
+}
+
+/// Reads a started `icsdrill`'s banner (its stdout piped) up to "Press Ctrl-C"; the child is
+/// killed when the returned `Served` is dropped.
+pub(crate) fn read_banner(mut child: std::process::Child) -> Banner {
+    use std::io::BufRead as _;
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();
     for line in lines.by_ref() {
@@ -173,6 +178,18 @@ pub(crate) fn spawn_served_with(
         }
     }
     (Served(child), seen, lines)
+}
+
+/// The id of the drill a banner announces ("Drill ID recorded in ...").
+pub(crate) fn drill_id(banner: &[String]) -> String {
+    banner
+        .iter()
+        .find_map(|l| l.strip_prefix("Drill "))
+        .expect("the banner names the drill")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// A drill spec for tests: OS-chosen ports, the attack inside the simulation, a manual clock,

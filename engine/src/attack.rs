@@ -222,6 +222,24 @@ pub enum Action {
     Pivot(HostIdx),
 }
 
+impl Action {
+    /// The one PLC the action is aimed at (`None` for a scan of several, or a pivot).
+    pub fn plc(&self) -> Option<PlcIdx> {
+        match self {
+            Action::Read { plc, .. }
+            | Action::WriteRegisters { plc, .. }
+            | Action::WriteCoils { plc, .. }
+            | Action::SetMode { plc, .. }
+            | Action::Restart { plc }
+            | Action::Download { plc, .. }
+            | Action::ListenOnly { plc }
+            | Action::Flood { plc, .. }
+            | Action::Spoof { plc, .. } => Some(*plc),
+            Action::Scan(_) | Action::Pivot(_) => None,
+        }
+    }
+}
+
 /// When a step tries again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

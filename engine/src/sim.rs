@@ -99,6 +99,16 @@ impl Sim {
         std::mem::take(&mut self.world.resource_mut::<Outcomes>().0)
     }
 
+    /// `step_outcomes`, also handing back the inputs it applied, in order (for a recorder:
+    /// no copy of them is made).
+    pub fn step_recorded(
+        &mut self,
+        inputs: impl IntoIterator<Item = SimInput>,
+    ) -> (Vec<Result<(), RejectReason>>, Vec<SimInput>) {
+        let outcomes = self.step_outcomes(inputs);
+        (outcomes, std::mem::take(&mut self.world.resource_mut::<InputQueue>().applied))
+    }
+
     /// A copy of what the network may read: PLC memories and modes, conduit policies.
     pub fn snapshot(&self) -> Snapshot {
         let entities = self.world.resource::<Entities>();

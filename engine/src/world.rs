@@ -36,6 +36,9 @@ pub struct SimClock {
 pub struct InputQueue {
     /// Pending inputs.
     pub pending: Vec<SimInput>,
+    /// The inputs the last tick applied, in order (kept until the next tick, for whoever
+    /// records them).
+    pub applied: Vec<SimInput>,
 }
 
 /// True values of the process variables, by `VarIdx`.

@@ -672,8 +672,7 @@ fn tick(sim: &mut Sim, live: &Live, rx: &mut mpsc::Receiver<Command>, hook: &mut
     }
     let tick = sim.tick();
     let before = sim.event_count();
-    let recorded = if hook.is_some() { inputs.clone() } else { Vec::new() };
-    let outcomes = sim.step_outcomes(inputs);
+    let (outcomes, recorded) = sim.step_recorded(inputs);
     let new = sim.events_since(before);
     live.snapshot.store(Arc::new(sim.snapshot()));
     live.events.write().unwrap_or_else(|e| e.into_inner()).extend(new);

@@ -392,7 +392,7 @@ mod tests {
     fn a_full_team_queue_holds_its_producer_until_the_writer_takes_a_batch() {
         let q = shared(2, 10);
         q.push(batch(0, 1, 10));
-        let (started, done) = (mpsc::channel(), mpsc::channel());
+        let (started, done) = (mpsc::sync_channel(1), mpsc::sync_channel(1));
         let producer = {
             let q = q.clone();
             let (started, done) = (started.0, done.0);

@@ -22,9 +22,9 @@ pub(super) fn apply_inputs(world: &mut World) {
     let tick = world.resource::<SimClock>().tick;
     // Identical read records of this tick fold into one event: record -> seq of its event.
     let mut folded: BTreeMap<RecordKey, u64> = BTreeMap::new();
-    for input in pending {
-        let key = record_key(&input);
-        if let (SimInput::ModbusRequest { reason, repeat: more, .. }, Some(key)) = (&input, &key)
+    for input in &pending {
+        let key = record_key(input);
+        if let (SimInput::ModbusRequest { reason, repeat: more, .. }, Some(key)) = (input, &key)
             && let Some(seq) = folded.get(key)
         {
             outcomes.push(reason.map_or(Ok(()), Err));
@@ -36,12 +36,12 @@ pub(super) fn apply_inputs(world: &mut World) {
             }
             continue;
         }
-        let result = apply_one(world, tick, &input);
+        let result = apply_one(world, tick, input);
         outcomes.push(result.as_ref().map(|_| ()).map_err(|r| *r));
         if let (Ok(_), Some(kind)) = (&result, input.defender_kind()) {
             world.resource_mut::<super::defence::DefenderLog>().first.entry(kind).or_insert(tick);
         }
-        let events = outcome_and_alerts(world, tick, &input, result);
+        let events = outcome_and_alerts(world, tick, input, result);
         let mut log = world.resource_mut::<EventLog>();
         let first_seq = log.events().len() as u64;
         for e in events {
@@ -52,6 +52,7 @@ pub(super) fn apply_inputs(world: &mut World) {
         }
     }
     world.resource_mut::<Outcomes>().0 = outcomes;
+    world.resource_mut::<InputQueue>().applied = pending;
 }
 
 /// Applies one input outside the queue (the attacker's actions) and logs its outcome events,

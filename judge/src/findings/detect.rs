@@ -45,15 +45,7 @@ fn assets(s: &Scenario, st: &Step, run: &StepRun) -> Vec<String> {
     let mut a: Vec<String> = match &st.action {
         Action::Scan(p) => p.iter().map(|p| s.plcs[p.ix()].id.clone()).collect(),
         Action::Pivot(h) => vec![s.hosts[h.ix()].id.clone()],
-        Action::Read { plc, .. }
-        | Action::WriteRegisters { plc, .. }
-        | Action::WriteCoils { plc, .. }
-        | Action::SetMode { plc, .. }
-        | Action::Restart { plc }
-        | Action::Download { plc, .. }
-        | Action::ListenOnly { plc }
-        | Action::Flood { plc, .. }
-        | Action::Spoof { plc, .. } => vec![s.plcs[plc.ix()].id.clone()],
+        action => action.plc().map(|plc| s.plcs[plc.ix()].id.clone()).into_iter().collect(),
     };
     a.extend(run.hosts.iter().cloned());
     a

@@ -52,19 +52,10 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
 /// The zone, id and role of what an action targets (a host counts as a process asset).
 fn target(s: &Scenario, action: &Action) -> Option<(icsdrill_engine::scenario::ZoneIdx, String, PlcRole)> {
     match action {
-        Action::Read { plc, .. }
-        | Action::WriteRegisters { plc, .. }
-        | Action::WriteCoils { plc, .. }
-        | Action::SetMode { plc, .. }
-        | Action::Restart { plc }
-        | Action::Download { plc, .. }
-        | Action::ListenOnly { plc }
-        | Action::Flood { plc, .. }
-        | Action::Spoof { plc, .. } => {
-            let p = &s.plcs[plc.ix()];
-            Some((p.zone, p.id.clone(), p.role))
-        }
         Action::Pivot(h) => Some((s.hosts[h.ix()].zone, s.hosts[h.ix()].id.clone(), PlcRole::Process)),
-        Action::Scan(_) => None,
+        action => action.plc().map(|plc| {
+            let p = &s.plcs[plc.ix()];
+            (p.zone, p.id.clone(), p.role)
+        }),
     }
 }
