@@ -42,15 +42,7 @@ pub(crate) fn defence_for(map: &VariantMap) -> Vec<TimedInput> {
         let asset = match &st.action {
             Action::Pivot(h) => map.hosts[&base.hosts[h.ix()].id].clone(),
             Action::Scan(p) => base.plcs[p.first().map_or(0, |p| p.ix())].id.clone(),
-            Action::Read { plc, .. }
-            | Action::WriteRegisters { plc, .. }
-            | Action::WriteCoils { plc, .. }
-            | Action::SetMode { plc, .. }
-            | Action::Restart { plc }
-            | Action::Download { plc, .. }
-            | Action::Spoof { plc, .. }
-            | Action::ListenOnly { plc }
-            | Action::Flood { plc, .. } => base.plcs[plc.ix()].id.clone(),
+            action => base.plcs[action.plc().expect("one PLC").ix()].id.clone(),
         };
         if let Action::WriteRegisters { plc, .. } | Action::WriteCoils { plc, .. } = &st.action {
             let plc = base.plcs[plc.ix()].id.clone();
