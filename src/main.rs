@@ -162,6 +162,9 @@ enum ScenariosCmd {
         #[arg(long)]
         techniques: bool,
     },
+    /// The ATT&CK for ICS techniques a scenario may cite (v18.1 and v19 ids, tactics,
+    /// mitigations), one per line.
+    Techniques,
     /// Print a generated plant of N identical tank units (for load tests and benchmarks).
     #[command(hide = true)]
     Synthetic {
@@ -235,6 +238,7 @@ fn main() -> ExitCode {
         Some(Command::Scenarios(ScenariosCmd::Show { scenario, lang, techniques })) => {
             scenarios::show(&scenario, lang, techniques)
         }
+        Some(Command::Scenarios(ScenariosCmd::Techniques)) => scenarios::techniques(),
         Some(Command::Scenarios(ScenariosCmd::Validate { paths })) => scenarios::validate(&paths),
         Some(Command::Scenarios(ScenariosCmd::Synthetic { plcs })) => {
             print!("{}", icsdrill_scenarios::synthetic_yaml(plcs));

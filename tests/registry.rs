@@ -243,8 +243,8 @@ fn seeded_store(dir: &std::path::Path) -> SqliteStore {
     let finding = |ent: &str, id: &str, sev: &str, status: &str, first: &str, days: u32| TrackedFinding {
         enterprise: ent.into(),
         id: id.into(),
-        status: status.into(),
-        severity: sev.into(),
+        status: status.parse().unwrap(),
+        severity: serde_json::from_value(serde_json::json!(sev)).unwrap(),
         first_drill: first.into(),
         last_drill: "d2026".into(),
         finding: serde_json::json!({"deadline_days": days}).to_string(),

@@ -194,7 +194,7 @@ async fn rectification_a_fixed_finding_is_verified_by_the_next_drill() {
     let again = icsdrill::governance::rectify::track_drill(&mut store, &first, None).unwrap();
     assert!(again[0].1.iter().all(|o| o.verdict == "already_tracked"));
     let open = |store: &SqliteStore, id: &str| {
-        store.findings("dushanzi").unwrap().into_iter().find(|f| f.id == id).map(|f| f.status)
+        store.findings("dushanzi").unwrap().into_iter().find(|f| f.id == id).map(|f| f.status.to_string())
     };
     assert_eq!(open(&store, "range:plc-t101").as_deref(), Some("open"));
 
@@ -203,7 +203,7 @@ async fn rectification_a_fixed_finding_is_verified_by_the_next_drill() {
     assert_ne!(fixed, original);
     let second = recorded_drill(&dir, &fixed, "dushanzi").await;
     let tracked = icsdrill::governance::rectify::track_drill(&mut store, &second, None).unwrap();
-    let verdict = |id: &str| tracked[0].1.iter().find(|o| o.id == id).map(|o| o.verdict);
+    let verdict = |id: &str| tracked[0].1.iter().find(|o| o.id == id).map(|o| o.verdict.as_str());
     assert_eq!(verdict("range:plc-t101"), Some("verified"), "{tracked:?}");
     assert_eq!(open(&store, "range:plc-t101").as_deref(), Some("verified"));
     // What was not fixed is still open, with new evidence from drill 2.

@@ -105,8 +105,8 @@ fn exercise(store: &mut dyn Store, p: &str) {
     let f = TrackedFinding {
         enterprise: ent.clone(),
         id: "range:plc-t101".into(),
-        status: "open".into(),
-        severity: "high".into(),
+        status: "open".parse().unwrap(),
+        severity: icsdrill::store::Severity::High,
         first_drill: drill.clone(),
         last_drill: drill.clone(),
         finding: "{}".into(),
@@ -115,7 +115,9 @@ fn exercise(store: &mut dyn Store, p: &str) {
     assert!(!store.tracked(&drill, &ent).unwrap());
     store.track(&drill, &ent, std::slice::from_ref(&f)).unwrap();
     assert!(store.tracked(&drill, &ent).unwrap());
-    store.track(&drill, &ent, &[TrackedFinding { status: "verified".into(), ..f.clone() }]).unwrap();
+    store
+        .track(&drill, &ent, &[TrackedFinding { status: "verified".parse().unwrap(), ..f.clone() }])
+        .unwrap();
     let fs = store.findings(&ent).unwrap();
     assert_eq!(fs.len(), 1);
     assert_eq!(fs[0].status, "verified");

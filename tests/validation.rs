@@ -182,3 +182,28 @@ fn hostile_inputs_are_errors_not_panics() {
         let _ = Scenario::from_yaml("h.yaml", yaml).expect_err("not a scenario");
     }
 }
+
+#[test]
+fn every_att_ck_for_ics_v18_1_technique_validates_and_a_bogus_one_gets_a_suggestion() {
+    let table: serde_json::Value =
+        serde_json::from_str(include_str!("../engine/data/ics-attack-18.1.json")).unwrap();
+    let ids: Vec<&str> =
+        table["techniques"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 83);
+    let all = format!("techniques: [{}]", ids.join(", "));
+    let yaml = broken("techniques: [T0846, T0888]", &all);
+    let s = Scenario::from_yaml("all.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));
+    let cited = s.attack.as_ref().unwrap().steps.iter().map(|st| st.techniques.len()).max().unwrap();
+    assert_eq!(cited, 83);
+    // v19 ids are accepted alongside.
+    Scenario::from_yaml(
+        "v19.yaml",
+        &broken("techniques: [T0846, T0888]", "techniques: [T1692.001, T0843.003]"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    check(
+        "techniques: [T0846, T0888]",
+        "techniques: [T0846, T0870]",
+        "unknown ATT&CK for ICS technique `T0870`; did you mean",
+    );
+}

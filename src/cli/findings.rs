@@ -18,7 +18,11 @@ pub(crate) fn run(
         for o in &outcomes {
             println!("  {:<28} {:<15} -> {}", o.id, o.verdict, o.status);
         }
-        let open = store.findings(&team)?.iter().filter(|f| f.status == "open").count();
+        let open = store
+            .findings(&team)?
+            .iter()
+            .filter(|f| f.status == icsdrill::store::FindingStatus::Open)
+            .count();
         println!("  {open} open finding(s) for {team}");
     }
     Ok(ExitCode::SUCCESS)

@@ -69,6 +69,18 @@ pub(crate) fn show(arg: &str, lang: Lang, techniques: bool) -> Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// `icsdrill scenarios techniques`: the catalogue a scenario's steps may cite.
+pub(crate) fn techniques() -> Result<ExitCode> {
+    let mut o = String::new();
+    for t in icsdrill_engine::attack::techniques() {
+        let ids = if t.v18 == t.v19 { t.v18.to_string() } else { format!("{} ({})", t.v18, t.v19) };
+        let _ =
+            writeln!(o, "{ids:<21} {:<55} {:<48} {}", t.name, t.tactics.join(","), t.mitigations.join(","));
+    }
+    print!("{o}");
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The attack plan and its techniques: the answer key.
 fn describe_attack(s: &Scenario, lang: Lang) -> String {
     let mut o = String::new();

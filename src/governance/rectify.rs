@@ -11,17 +11,60 @@ use icsdrill_engine::{EventKind, RejectReason, SimEvent};
 use icsdrill_judge::findings::Finding;
 use serde_json::json;
 
-use crate::store::{Store, TrackedFinding};
+use crate::store::{FindingStatus, Store, TrackedFinding};
+
+/// What one drill made of one finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Found for the first time.
+    New,
+    /// Found again after it had been verified fixed.
+    Reopened,
+    /// Open, and found again.
+    StillOpen,
+    /// Open; the drill did not run the attack path that exposed it.
+    NotRetested,
+    /// Open before; the drill ran its attack path and the hazard did not show.
+    Verified,
+    /// This drill was tracked already (running it twice changes nothing).
+    AlreadyTracked,
+}
+
+impl Verdict {
+    /// The word for it, as the command line prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::New => "new",
+            Verdict::Reopened => "reopened",
+            Verdict::StillOpen => "still_open",
+            Verdict::NotRetested => "not_retested",
+            Verdict::Verified => "verified",
+            Verdict::AlreadyTracked => "already_tracked",
+        }
+    }
+}
+
+impl PartialEq<&str> for Verdict {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// What happened to one finding in one drill.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     /// Finding id.
     pub id: String,
-    /// `new`, `still_open`, `verified`, `not_retested`.
-    pub verdict: &'static str,
+    /// What the drill made of it.
+    pub verdict: Verdict,
     /// Status after this drill.
-    pub status: String,
+    pub status: FindingStatus,
 }
 
 /// Tracks one team's drill: `findings` were generated from `events`. Running it twice for the
@@ -37,7 +80,7 @@ pub fn track(
         return Ok(store
             .findings(enterprise)?
             .into_iter()
-            .map(|f| Outcome { id: f.id, verdict: "already_tracked", status: f.status })
+            .map(|f| Outcome { id: f.id, verdict: Verdict::AlreadyTracked, status: f.status })
             .collect());
     }
     // Each attack step's attempts: whether it had its effect, and why not.
@@ -69,10 +112,10 @@ pub fn track(
     let known = store.findings(enterprise)?;
     let mut rows = Vec::new();
     let mut out = Vec::new();
-    for old in known.iter().filter(|f| f.status != "verified") {
+    for old in known.iter().filter(|f| f.status != FindingStatus::Verified) {
         let mut history: Vec<serde_json::Value> = serde_json::from_str(&old.history).unwrap_or_default();
         let (verdict, status, finding) = match findings.iter().find(|f| f.id == old.id) {
-            Some(f) => ("still_open", "open", serde_json::to_string(f)?),
+            Some(f) => (Verdict::StillOpen, FindingStatus::Open, serde_json::to_string(f)?),
             None => {
                 let prior: serde_json::Value = serde_json::from_str(&old.finding).unwrap_or_default();
                 let retest: Vec<String> = prior["retest"]
@@ -80,47 +123,47 @@ pub fn track(
                     .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
                     .unwrap_or_default();
                 if !retest.is_empty() && retest.iter().any(|s| retested(&old.id, s)) {
-                    ("verified", "verified", old.finding.clone())
+                    (Verdict::Verified, FindingStatus::Verified, old.finding.clone())
                 } else {
-                    ("not_retested", old.status.as_str(), old.finding.clone())
+                    (Verdict::NotRetested, old.status, old.finding.clone())
                 }
             }
         };
         let evidence =
             findings.iter().find(|f| f.id == old.id).map(|f| f.evidence.clone()).unwrap_or_default();
-        history.push(json!({"drill": drill, "verdict": verdict, "evidence": evidence}));
+        history.push(json!({"drill": drill, "verdict": verdict.as_str(), "evidence": evidence}));
         rows.push(TrackedFinding {
             enterprise: enterprise.to_string(),
             id: old.id.clone(),
-            status: status.to_string(),
-            severity: old.severity.clone(),
+            status,
+            severity: old.severity,
             first_drill: old.first_drill.clone(),
             last_drill: drill.to_string(),
             finding,
             history: serde_json::to_string(&history)?,
         });
-        out.push(Outcome { id: old.id.clone(), verdict, status: status.to_string() });
+        out.push(Outcome { id: old.id.clone(), verdict, status });
     }
     for f in findings {
-        let reopened = known.iter().find(|k| k.id == f.id && k.status == "verified");
-        if known.iter().any(|k| k.id == f.id && k.status != "verified") {
+        let reopened = known.iter().find(|k| k.id == f.id && k.status == FindingStatus::Verified);
+        if known.iter().any(|k| k.id == f.id && k.status != FindingStatus::Verified) {
             continue;
         }
         let mut history: Vec<serde_json::Value> =
             reopened.map(|k| serde_json::from_str(&k.history).unwrap_or_default()).unwrap_or_default();
-        let verdict = if reopened.is_some() { "reopened" } else { "new" };
-        history.push(json!({"drill": drill, "verdict": verdict, "evidence": f.evidence}));
+        let verdict = if reopened.is_some() { Verdict::Reopened } else { Verdict::New };
+        history.push(json!({"drill": drill, "verdict": verdict.as_str(), "evidence": f.evidence}));
         rows.push(TrackedFinding {
             enterprise: enterprise.to_string(),
             id: f.id.clone(),
-            status: "open".into(),
-            severity: format!("{:?}", f.severity).to_lowercase(),
+            status: FindingStatus::Open,
+            severity: f.severity,
             first_drill: reopened.map_or_else(|| drill.to_string(), |k| k.first_drill.clone()),
             last_drill: drill.to_string(),
             finding: serde_json::to_string(f)?,
             history: serde_json::to_string(&history)?,
         });
-        out.push(Outcome { id: f.id.clone(), verdict, status: "open".into() });
+        out.push(Outcome { id: f.id.clone(), verdict, status: FindingStatus::Open });
     }
     store.track(drill, enterprise, &rows)?;
     Ok(out)

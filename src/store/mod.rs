@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::{Error, Result};
 use icsdrill_drill::{Mode, Phase};
 use icsdrill_engine::{SimEvent, SimInput, TimedInput};
+pub use icsdrill_judge::findings::Severity;
 
 use crate::governance::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
 
@@ -33,9 +34,92 @@ fn parsed<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
     serde_json::from_value(serde_json::Value::String(s.to_string()))
         .map_err(|_| Error::unreadable(format!("the database holds an unknown {what} `{s}`")))
 }
+/// The tables, one definition for both databases: the type names are PostgreSQL's (`BIGINT`,
+/// `DOUBLE PRECISION`), which SQLite reads with the same affinities as its own `INTEGER` and
+/// `REAL`, so databases made by earlier versions keep working.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS drills (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, mode TEXT NOT NULL, scenario_id TEXT NOT NULL,
+    scenario_hash TEXT NOT NULL, scenario_source TEXT NOT NULL, seed BIGINT NOT NULL,
+    live_attacker BIGINT NOT NULL, phase TEXT NOT NULL, instructor_token TEXT NOT NULL,
+    observer_token TEXT NOT NULL, options TEXT NOT NULL, created_ms BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS teams (
+    drill_id TEXT NOT NULL REFERENCES drills(id), idx BIGINT NOT NULL, id TEXT NOT NULL,
+    name TEXT NOT NULL, token TEXT NOT NULL, PRIMARY KEY (drill_id, id));
+CREATE TABLE IF NOT EXISTS inputs (
+    drill_id TEXT NOT NULL, team TEXT NOT NULL, seq BIGINT NOT NULL, tick BIGINT NOT NULL,
+    input TEXT NOT NULL, PRIMARY KEY (drill_id, team, seq));
+CREATE TABLE IF NOT EXISTS events (
+    drill_id TEXT NOT NULL, team TEXT NOT NULL, seq BIGINT NOT NULL, tick BIGINT NOT NULL,
+    kind TEXT NOT NULL, event TEXT NOT NULL, PRIMARY KEY (drill_id, team, seq));
+CREATE TABLE IF NOT EXISTS scores (
+    drill_id TEXT NOT NULL, team TEXT NOT NULL, tick BIGINT NOT NULL, total DOUBLE PRECISION NOT NULL,
+    card TEXT NOT NULL, PRIMARY KEY (drill_id, team));
+CREATE TABLE IF NOT EXISTS phases (drill_id TEXT NOT NULL, at_ms BIGINT NOT NULL, phase TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS findings (
+    enterprise TEXT NOT NULL, id TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
+    first_drill TEXT NOT NULL, last_drill TEXT NOT NULL, finding TEXT NOT NULL, history TEXT NOT NULL,
+    PRIMARY KEY (enterprise, id));
+CREATE TABLE IF NOT EXISTS tracked (drill_id TEXT NOT NULL, team TEXT NOT NULL, PRIMARY KEY (drill_id, team));
+CREATE TABLE IF NOT EXISTS enterprises (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS activities (
+    enterprise TEXT NOT NULL, kind TEXT NOT NULL, date TEXT NOT NULL, reference TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS level_changes (
+    enterprise TEXT NOT NULL, date TEXT NOT NULL, from_level BIGINT NOT NULL, to_level BIGINT NOT NULL,
+    reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS major_changes (enterprise TEXT NOT NULL, date TEXT NOT NULL, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (token TEXT PRIMARY KEY, role TEXT NOT NULL, prefecture TEXT);
+CREATE TABLE IF NOT EXISTS exams (
+    drill_id TEXT PRIMARY KEY, trainee TEXT NOT NULL, name TEXT NOT NULL, cohort TEXT NOT NULL, date TEXT NOT NULL,
+    total DOUBLE PRECISION NOT NULL, max DOUBLE PRECISION NOT NULL, passed BIGINT NOT NULL, certificate TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS foreign_clients (
+    drill_id TEXT NOT NULL, address TEXT NOT NULL, team TEXT NOT NULL, from_team TEXT, plc TEXT NOT NULL,
+    count BIGINT NOT NULL, first_ms BIGINT NOT NULL, last_ms BIGINT NOT NULL,
+    PRIMARY KEY (drill_id, address, team));
+";
+
 pub use postgres::PgStore;
 pub use recorder::{MAX_COMMIT_ROWS, MAX_QUEUED_ROWS, RecordSender, Recorder};
 pub use sqlite::{SqliteStore, db_path};
+
+/// Where a tracked finding stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingStatus {
+    /// Found, not yet shown fixed.
+    Open,
+    /// A later drill ran the attack path that exposed it, and the hazard did not show.
+    Verified,
+}
+
+impl FindingStatus {
+    /// The word for it, as records and reports spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingStatus::Open => "open",
+            FindingStatus::Verified => "verified",
+        }
+    }
+}
+
+impl std::fmt::Display for FindingStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for FindingStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::str::FromStr for FindingStatus {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        parsed("finding status", s)
+    }
+}
 
 /// A finding as tracked for an enterprise across drills.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,10 +128,10 @@ pub struct TrackedFinding {
     pub enterprise: String,
     /// Finding id (stable across drills).
     pub id: String,
-    /// `open`, `fixed` or `verified`.
-    pub status: String,
+    /// Open, or verified fixed.
+    pub status: FindingStatus,
     /// Severity tier.
-    pub severity: String,
+    pub severity: Severity,
     /// Drill that first exposed it.
     pub first_drill: String,
     /// Drill that last looked at it.

@@ -12,7 +12,7 @@ use postgres::{Client, NoTls};
 
 use icsdrill_drill::Phase;
 
-use super::{Batch, DrillRecord, ExamRecord, ForeignAttempt, Store, TeamRecord, TrackedFinding};
+use super::{Batch, DrillRecord, ExamRecord, ForeignAttempt, SCHEMA, Store, TeamRecord, TrackedFinding};
 use crate::governance::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
 
 /// The PostgreSQL store.
@@ -22,47 +22,6 @@ pub struct PgStore {
     /// How to connect again after the server dropped the connection.
     params: String,
 }
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS drills (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, mode TEXT NOT NULL, scenario_id TEXT NOT NULL,
-    scenario_hash TEXT NOT NULL, scenario_source TEXT NOT NULL, seed BIGINT NOT NULL,
-    live_attacker BIGINT NOT NULL, phase TEXT NOT NULL, instructor_token TEXT NOT NULL,
-    observer_token TEXT NOT NULL, options TEXT NOT NULL, created_ms BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS teams (
-    drill_id TEXT NOT NULL REFERENCES drills(id), idx BIGINT NOT NULL, id TEXT NOT NULL,
-    name TEXT NOT NULL, token TEXT NOT NULL, PRIMARY KEY (drill_id, id));
-CREATE TABLE IF NOT EXISTS inputs (
-    drill_id TEXT NOT NULL, team TEXT NOT NULL, seq BIGINT NOT NULL, tick BIGINT NOT NULL,
-    input TEXT NOT NULL, PRIMARY KEY (drill_id, team, seq));
-CREATE TABLE IF NOT EXISTS events (
-    drill_id TEXT NOT NULL, team TEXT NOT NULL, seq BIGINT NOT NULL, tick BIGINT NOT NULL,
-    kind TEXT NOT NULL, event TEXT NOT NULL, PRIMARY KEY (drill_id, team, seq));
-CREATE TABLE IF NOT EXISTS scores (
-    drill_id TEXT NOT NULL, team TEXT NOT NULL, tick BIGINT NOT NULL, total DOUBLE PRECISION NOT NULL,
-    card TEXT NOT NULL, PRIMARY KEY (drill_id, team));
-CREATE TABLE IF NOT EXISTS phases (drill_id TEXT NOT NULL, at_ms BIGINT NOT NULL, phase TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS findings (
-    enterprise TEXT NOT NULL, id TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
-    first_drill TEXT NOT NULL, last_drill TEXT NOT NULL, finding TEXT NOT NULL, history TEXT NOT NULL,
-    PRIMARY KEY (enterprise, id));
-CREATE TABLE IF NOT EXISTS tracked (drill_id TEXT NOT NULL, team TEXT NOT NULL, PRIMARY KEY (drill_id, team));
-CREATE TABLE IF NOT EXISTS enterprises (id TEXT PRIMARY KEY, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS activities (
-    enterprise TEXT NOT NULL, kind TEXT NOT NULL, date TEXT NOT NULL, reference TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS level_changes (
-    enterprise TEXT NOT NULL, date TEXT NOT NULL, from_level BIGINT NOT NULL, to_level BIGINT NOT NULL,
-    reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS major_changes (enterprise TEXT NOT NULL, date TEXT NOT NULL, note TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS users (token TEXT PRIMARY KEY, role TEXT NOT NULL, prefecture TEXT);
-CREATE TABLE IF NOT EXISTS exams (
-    drill_id TEXT PRIMARY KEY, trainee TEXT NOT NULL, name TEXT NOT NULL, cohort TEXT NOT NULL, date TEXT NOT NULL,
-    total DOUBLE PRECISION NOT NULL, max DOUBLE PRECISION NOT NULL, passed BIGINT NOT NULL, certificate TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS foreign_clients (
-    drill_id TEXT NOT NULL, address TEXT NOT NULL, team TEXT NOT NULL, from_team TEXT, plc TEXT NOT NULL,
-    count BIGINT NOT NULL, first_ms BIGINT NOT NULL, last_ms BIGINT NOT NULL,
-    PRIMARY KEY (drill_id, address, team));
-";
 
 impl PgStore {
     /// Connects (a `postgres://` URL or a `key=value` string) and creates the schema.
@@ -104,17 +63,17 @@ impl PgStore {
         })
     }
 
-    fn finding(r: &postgres::Row) -> TrackedFinding {
-        TrackedFinding {
+    fn finding(r: &postgres::Row) -> Result<TrackedFinding> {
+        Ok(TrackedFinding {
             enterprise: r.get(0),
             id: r.get(1),
-            status: r.get(2),
-            severity: r.get(3),
+            status: super::parsed("finding status", r.get(2))?,
+            severity: super::parsed("severity", r.get(3))?,
             first_drill: r.get(4),
             last_drill: r.get(5),
             finding: r.get(6),
             history: r.get(7),
-        }
+        })
     }
 }
 
@@ -276,14 +235,14 @@ impl Store for PgStore {
 
     fn findings(&self, enterprise: &str) -> Result<Vec<TrackedFinding>> {
         let mut c = self.client_ref();
-        Ok(c.query(
+        c.query(
             "SELECT enterprise, id, status, severity, first_drill, last_drill, finding, history FROM findings
              WHERE enterprise = $1 ORDER BY id",
             &[&enterprise],
         )?
         .iter()
         .map(PgStore::finding)
-        .collect())
+        .collect()
     }
 
     fn track(&mut self, drill: &str, team: &str, findings: &[TrackedFinding]) -> Result<()> {
@@ -293,7 +252,7 @@ impl Store for PgStore {
                 "INSERT INTO findings (enterprise, id, status, severity, first_drill, last_drill, finding, history)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (enterprise, id) DO UPDATE SET status = $3, severity = $4, last_drill = $6, finding = $7, history = $8",
-                &[&f.enterprise, &f.id, &f.status, &f.severity, &f.first_drill, &f.last_drill, &f.finding, &f.history],
+                &[&f.enterprise, &f.id, &f.status.as_str(), &f.severity.as_str(), &f.first_drill, &f.last_drill, &f.finding, &f.history],
             )?;
         }
         tx.execute(
@@ -312,14 +271,14 @@ impl Store for PgStore {
 
     fn all_findings(&self) -> Result<Vec<TrackedFinding>> {
         let mut c = self.client_ref();
-        Ok(c.query(
+        c.query(
             "SELECT enterprise, id, status, severity, first_drill, last_drill, finding, history FROM findings
              ORDER BY enterprise, id",
             &[],
         )?
         .iter()
         .map(PgStore::finding)
-        .collect())
+        .collect()
     }
 
     fn registry(&self) -> Result<Registry> {

@@ -9,56 +9,13 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use icsdrill_drill::Phase;
 
-use super::{Batch, DrillRecord, ExamRecord, ForeignAttempt, Store, TeamRecord, TrackedFinding};
+use super::{Batch, DrillRecord, ExamRecord, ForeignAttempt, SCHEMA, Store, TeamRecord, TrackedFinding};
 use crate::governance::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
 
 /// The SQLite store.
 pub struct SqliteStore {
     conn: Connection,
 }
-
-pub(super) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS drills (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, mode TEXT NOT NULL, scenario_id TEXT NOT NULL,
-    scenario_hash TEXT NOT NULL, scenario_source TEXT NOT NULL, seed INTEGER NOT NULL,
-    live_attacker INTEGER NOT NULL, phase TEXT NOT NULL, instructor_token TEXT NOT NULL,
-    observer_token TEXT NOT NULL, options TEXT NOT NULL, created_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS teams (
-    drill_id TEXT NOT NULL REFERENCES drills(id), idx INTEGER NOT NULL, id TEXT NOT NULL,
-    name TEXT NOT NULL, token TEXT NOT NULL, PRIMARY KEY (drill_id, id));
-CREATE TABLE IF NOT EXISTS inputs (
-    drill_id TEXT NOT NULL, team TEXT NOT NULL, seq INTEGER NOT NULL, tick INTEGER NOT NULL,
-    input TEXT NOT NULL, PRIMARY KEY (drill_id, team, seq));
-CREATE TABLE IF NOT EXISTS events (
-    drill_id TEXT NOT NULL, team TEXT NOT NULL, seq INTEGER NOT NULL, tick INTEGER NOT NULL,
-    kind TEXT NOT NULL, event TEXT NOT NULL, PRIMARY KEY (drill_id, team, seq));
-CREATE TABLE IF NOT EXISTS scores (
-    drill_id TEXT NOT NULL, team TEXT NOT NULL, tick INTEGER NOT NULL, total REAL NOT NULL,
-    card TEXT NOT NULL, PRIMARY KEY (drill_id, team));
-CREATE TABLE IF NOT EXISTS phases (
-    drill_id TEXT NOT NULL, at_ms INTEGER NOT NULL, phase TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS findings (
-    enterprise TEXT NOT NULL, id TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
-    first_drill TEXT NOT NULL, last_drill TEXT NOT NULL, finding TEXT NOT NULL, history TEXT NOT NULL,
-    PRIMARY KEY (enterprise, id));
-CREATE TABLE IF NOT EXISTS tracked (
-    drill_id TEXT NOT NULL, team TEXT NOT NULL, PRIMARY KEY (drill_id, team));
-CREATE TABLE IF NOT EXISTS enterprises (id TEXT PRIMARY KEY, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS activities (
-    enterprise TEXT NOT NULL, kind TEXT NOT NULL, date TEXT NOT NULL, reference TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS level_changes (
-    enterprise TEXT NOT NULL, date TEXT NOT NULL, from_level INTEGER NOT NULL, to_level INTEGER NOT NULL,
-    reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS major_changes (enterprise TEXT NOT NULL, date TEXT NOT NULL, note TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS users (token TEXT PRIMARY KEY, role TEXT NOT NULL, prefecture TEXT);
-CREATE TABLE IF NOT EXISTS exams (
-    drill_id TEXT PRIMARY KEY, trainee TEXT NOT NULL, name TEXT NOT NULL, cohort TEXT NOT NULL, date TEXT NOT NULL,
-    total REAL NOT NULL, max REAL NOT NULL, passed INTEGER NOT NULL, certificate TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS foreign_clients (
-    drill_id TEXT NOT NULL, address TEXT NOT NULL, team TEXT NOT NULL, from_team TEXT, plc TEXT NOT NULL,
-    count INTEGER NOT NULL, first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,
-    PRIMARY KEY (drill_id, address, team));
-";
 
 /// The database file in a data directory.
 pub fn db_path(data_dir: &Path) -> PathBuf {
@@ -110,8 +67,8 @@ impl SqliteStore {
         Ok(TrackedFinding {
             enterprise: r.get(0)?,
             id: r.get(1)?,
-            status: r.get(2)?,
-            severity: r.get(3)?,
+            status: text_enum(r, 2, "finding status")?,
+            severity: text_enum(r, 3, "severity")?,
             first_drill: r.get(4)?,
             last_drill: r.get(5)?,
             finding: r.get(6)?,
@@ -149,13 +106,13 @@ impl SqliteStore {
         Ok(DrillRecord {
             id: row.get(0)?,
             name: row.get(1)?,
-            mode: text_enum(row, 2)?,
+            mode: text_enum(row, 2, "mode")?,
             scenario_id: row.get(3)?,
             scenario_hash: row.get(4)?,
             scenario_source: row.get(5)?,
             seed: row.get::<_, i64>(6)? as u64,
             live_attacker: row.get::<_, i64>(7)? != 0,
-            phase: text_enum(row, 8)?,
+            phase: text_enum(row, 8, "phase")?,
             instructor_token: row.get(9)?,
             observer_token: row.get(10)?,
             options: row.get(11)?,
@@ -164,10 +121,14 @@ impl SqliteStore {
     }
 }
 
-/// A mode or phase column.
-fn text_enum<T: serde::de::DeserializeOwned>(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<T> {
+/// A column spelling an enum (mode, phase, status...).
+fn text_enum<T: serde::de::DeserializeOwned>(
+    row: &rusqlite::Row<'_>,
+    i: usize,
+    what: &str,
+) -> rusqlite::Result<T> {
     let s: String = row.get(i)?;
-    super::parsed(if i == 2 { "mode" } else { "phase" }, &s)
+    super::parsed(what, &s)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into()))
 }
 
@@ -352,7 +313,7 @@ impl Store for SqliteStore {
                 "INSERT INTO findings (enterprise, id, status, severity, first_drill, last_drill, finding, history)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (enterprise, id) DO UPDATE SET status = ?3, severity = ?4, last_drill = ?6, finding = ?7, history = ?8",
-                params![f.enterprise, f.id, f.status, f.severity, f.first_drill, f.last_drill, f.finding, f.history],
+                params![f.enterprise, f.id, f.status.as_str(), f.severity.as_str(), f.first_drill, f.last_drill, f.finding, f.history],
             )?;
         }
         tx.execute("INSERT OR IGNORE INTO tracked (drill_id, team) VALUES (?1, ?2)", params![drill, team])?;

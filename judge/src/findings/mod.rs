@@ -31,7 +31,7 @@ use serde::Serialize;
 use evidence::Evidence;
 
 /// Severity tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// A credible path to damage, loss of safety or loss of control.
@@ -45,6 +45,16 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The word for it (`critical`, `high`, `medium`, `low`), as records and reports spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+
     /// The hazard grade of Chinese safety-production practice: 重大 (major) for critical and
     /// high, 一般 (general) otherwise.
     pub fn grade(self) -> Text {
@@ -164,6 +174,18 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The mitigations with their names from the ATT&CK table (`M0818 Validate Program
+    /// Inputs`), as reports list them.
+    pub fn mitigation_names(&self) -> Vec<String> {
+        self.mitigations
+            .iter()
+            .map(|id| match icsdrill_engine::attack::mitigation(id) {
+                Some(m) => format!("{} {}", m.id, m.name),
+                None => (*id).to_string(),
+            })
+            .collect()
+    }
+
     /// An open finding of `severity`, owned and filed under the requirement family `family`
     /// (`network`, `controller`, `data`, `safety`, `monitoring`, `response`); the grade and
     /// deadline are set when it is added.
@@ -213,6 +235,12 @@ pub fn findings_with(scenario: &Scenario, events: &[SimEvent], deadlines: Deadli
         .flat_map(|rule| rule(scenario, &ev))
         .map(|mut f| {
             f.grade = f.severity.grade();
+            debug_assert!(
+                f.mitigations.iter().all(|m| icsdrill_engine::attack::mitigation(m).is_some()),
+                "{}: every mitigation comes from the ATT&CK table: {:?}",
+                f.id,
+                f.mitigations
+            );
             f.deadline_days = deadlines.days(f.severity);
             f.evidence.sort_unstable();
             f.evidence.dedup();

@@ -405,7 +405,11 @@ impl Scorer {
         }
         let tactic = r.tactic.clone().or(reported.map(|t| t.tactic.to_string()));
         match tactic {
-            Some(tc) if techniques.iter().any(|s| s.tactic.eq_ignore_ascii_case(tc.trim())) => 0.5,
+            Some(tc)
+                if techniques.iter().flat_map(|s| s.tactics).any(|s| s.eq_ignore_ascii_case(tc.trim())) =>
+            {
+                0.5
+            }
             _ => 0.0,
         }
     }

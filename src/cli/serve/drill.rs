@@ -211,12 +211,13 @@ async fn record_findings(db: Database, drill_id: String, teams: Vec<String>) -> 
     match tracked {
         Ok(teams) => {
             for (team, outcomes) in teams {
-                let count = |v: &str| outcomes.iter().filter(|o| o.verdict == v).count();
+                use icsdrill::governance::rectify::Verdict;
+                let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
                 println!(
                     "findings of team {team}: {} new, {} still open, {} verified fixed (icsdrill report {drill_id} --team {team})",
-                    count("new") + count("reopened"),
-                    count("still_open") + count("not_retested"),
-                    count("verified")
+                    count(Verdict::New) + count(Verdict::Reopened),
+                    count(Verdict::StillOpen) + count(Verdict::NotRetested),
+                    count(Verdict::Verified)
                 );
             }
         }

@@ -107,15 +107,6 @@ pub struct Rollup {
     pub years: BTreeMap<i64, YearRow>,
 }
 
-fn severity_index(s: &str) -> usize {
-    match s {
-        "critical" => 0,
-        "high" => 1,
-        "medium" => 2,
-        _ => 3,
-    }
-}
-
 /// Rolls the registry up on `today`; `drill_days` gives each drill id's date,
 /// `results` each enterprise's latest drill result; `scope` limits it to one prefecture.
 pub fn rollup(
@@ -145,14 +136,14 @@ pub fn rollup(
             if let Some(d) = first {
                 years.entry(i64::from(d.year())).or_default().findings += 1;
             }
-            if f.status == "verified" {
+            if f.status == crate::store::FindingStatus::Verified {
                 t.verified_findings += 1;
                 if let Some(d) = drill_days.get(&f.last_drill) {
                     years.entry(i64::from(d.year())).or_default().verified += 1;
                 }
                 continue;
             }
-            t.open_findings[severity_index(&f.severity)] += 1;
+            t.open_findings[f.severity as usize] += 1;
             let days: i64 = serde_json::from_str::<serde_json::Value>(&f.finding)
                 .ok()
                 .and_then(|v| v["deadline_days"].as_i64())

@@ -118,7 +118,7 @@ fn html_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
             esc(l.pick(&f.description)),
             esc(&techniques.join(", ")),
             l.s("Mitigations", "缓解措施"),
-            esc(&f.mitigations.join(", ")),
+            esc(&f.mitigation_names().join(", ")),
             l.s("Assets", "资产"),
             esc(&f.assets.join(", ")),
             l.s("Requirement family", "要求类别"),

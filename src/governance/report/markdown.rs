@@ -116,7 +116,7 @@ fn md_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
             o,
             "- {}: {}",
             l.s("Mitigations", "缓解措施"),
-            if f.mitigations.is_empty() { "—".into() } else { md_cell(&f.mitigations.join(", ")) }
+            if f.mitigations.is_empty() { "—".into() } else { md_cell(&f.mitigation_names().join(", ")) }
         );
         let _ = writeln!(o, "- {}: {}", l.s("Assets", "资产"), md_cell(&f.assets.join(", ")));
         let _ = writeln!(o, "- {}: {}", l.s("Requirement family", "要求类别"), md_cell(l.pick(&f.family)));

@@ -309,8 +309,9 @@ impl Conn<'_> {
         self.answer_after_tick(header, function, request, listen_only, pdu, out).await
     }
 
-    /// What the endpoint decides alone: silence in listen-only mode or while restarting, the
-    /// unit id, malformed requests, the conduit firewall, the tick's write budget.
+    /// What the endpoint decides alone: silence while restarting (and to reads in listen-only
+    /// mode), the unit id, malformed requests, the tick's write budget, and for reads the
+    /// conduit firewall.
     fn admit<'p>(
         &self,
         snapshot: &Snapshot,
@@ -321,16 +322,19 @@ impl Conn<'_> {
     ) -> Admitted<'p> {
         let view = &snapshot.plcs[self.plc.ix()];
         let def = &self.cx.live.scenario.plcs[self.plc.ix()];
-        if view.restarting
-            || (view.listen_only && !matches!(decoded, Ok(Request::Diagnostics { sub_function: 1, .. })))
-        {
+        // Writes and diagnostics are the plant's to judge (listen-only, the firewall with the
+        // values written, the memory map): they are checked there once, at their tick.
+        // A device in listen-only mode answers nothing else.
+        let unit_ok = header.unit == def.unit_id || header.unit == 0 || header.unit == 0xFF;
+        let for_plant = waits_for_tick(function) && unit_ok && decoded.is_ok();
+        if view.restarting || (view.listen_only && !for_plant) {
             let (addr, count) = decoded.map_or((0, 0), |r| r.span());
             let reason = if view.restarting { RejectReason::Restarting } else { RejectReason::ListenOnly };
             self.record(function, addr, count, None, Some(reason));
             return Admitted::Done(Next::Continue);
         }
         // Unit 0 and 255 address "this device" on TCP; any other id is not served here.
-        if header.unit != def.unit_id && header.unit != 0 && header.unit != 0xFF {
+        if !unit_ok {
             let e = ExceptionCode::GatewayTargetDevice;
             write_exception(out, header, function, e);
             self.record(function, 0, 0, Some(e), Some(RejectReason::WrongUnit));
@@ -348,6 +352,15 @@ impl Conn<'_> {
                 return Admitted::Done(Next::Continue);
             }
         };
+        if for_plant {
+            if !self.cx.live.take_write(self.plc, self.source, function) {
+                // Over this tick's write budget: busy, as a loaded controller answers. Counted
+                // in the tick's traffic summary.
+                write_exception(out, header, function, ExceptionCode::ServerDeviceBusy);
+                return Admitted::Done(Next::Continue);
+            }
+            return Admitted::AfterTick(request, view.listen_only);
+        }
         let (addr, count) = request.span();
         let fw = FwRequest { source: self.source, plc: self.plc, function, addr, registers: &[] };
         if let Err(reason) = check_request(&self.cx.live.scenario, &snapshot.net, fw) {
@@ -361,16 +374,7 @@ impl Conn<'_> {
             self.record(function, addr, count, Some(e), Some(reason));
             return Admitted::Done(Next::Continue);
         }
-        if !waits_for_tick(function) {
-            return Admitted::Now(request);
-        }
-        if !self.cx.live.take_write(self.plc, self.source, function) {
-            // Over this tick's write budget: busy, as a loaded controller answers. Counted in
-            // the tick's traffic summary.
-            write_exception(out, header, function, ExceptionCode::ServerDeviceBusy);
-            return Admitted::Done(Next::Continue);
-        }
-        Admitted::AfterTick(request, view.listen_only)
+        Admitted::Now(request)
     }
 
     /// Answers what the snapshot alone answers: reads and identification.

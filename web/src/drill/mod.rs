@@ -424,6 +424,30 @@ fn allow_team(drill: &Drill, headers: &HeaderMap, team: &str, access: Access) ->
     Ok(role)
 }
 
+/// The team named in the path, once the caller may reach it: that team or an instructor
+/// (`TeamPath<false>`), or that team only (`TeamPath<true>`). One extractor for every team
+/// route, so none can forget the check.
+pub(super) struct TeamPath<const OWN: bool> {
+    id: String,
+    role: Role,
+}
+
+impl<const OWN: bool> axum::extract::FromRequestParts<Drill> for TeamPath<OWN> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        drill: &Drill,
+    ) -> Result<Self, ApiError> {
+        let Path(id) = Path::<String>::from_request_parts(parts, drill)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+        let access = if OWN { Access::OwnTeam } else { Access::TeamOrInstructor };
+        let role = allow_team(drill, &parts.headers, &id, access)?;
+        Ok(TeamPath { id, role })
+    }
+}
+
 fn allow_instructor(drill: &Drill, headers: &HeaderMap) -> Result<(), ApiError> {
     match role(drill, headers)? {
         Role::Instructor => Ok(()),

@@ -5,29 +5,23 @@ use super::*;
 
 pub(super) async fn team_state(
     State(drill): State<Drill>,
-    Path(team): Path<String>,
-    headers: HeaderMap,
+    TeamPath { id: team, .. }: TeamPath<false>,
 ) -> Result<Json<TeamView>, ApiError> {
-    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
     drill.team_state(&team).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))
 }
 
 pub(super) async fn team_stream(
     State(drill): State<Drill>,
-    Path(team): Path<String>,
-    headers: HeaderMap,
+    TeamPath { id: team, .. }: TeamPath<false>,
 ) -> Result<Response, ApiError> {
-    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
     let watched = Some(team.clone());
     Ok(watched_stream("state", Duration::from_millis(250), drill, watched, move |d| d.team_state(&team)))
 }
 
 pub(super) async fn team_endpoints(
     State(drill): State<Drill>,
-    Path(team): Path<String>,
-    headers: HeaderMap,
+    TeamPath { id: team, .. }: TeamPath<false>,
 ) -> Result<Json<Vec<EndpointInfo>>, ApiError> {
-    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
     drill.team_endpoints(&team).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))
 }
 
@@ -46,11 +40,9 @@ pub(super) fn default_limit() -> usize {
 
 pub(super) async fn team_events(
     State(drill): State<Drill>,
-    Path(team): Path<String>,
-    headers: HeaderMap,
+    TeamPath { id: team, .. }: TeamPath<false>,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Json<crate::Transactions>, ApiError> {
-    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
     let Query(page) = page.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     if page.limit == 0 || page.limit > MAX_EVENTS_PER_PAGE {
         return Err(ApiError::new(
@@ -68,19 +60,12 @@ pub(super) async fn team_events(
 
 pub(super) async fn team_score(
     State(drill): State<Drill>,
-    Path(team): Path<String>,
-    headers: HeaderMap,
+    TeamPath { id: team, .. }: TeamPath<false>,
 ) -> Result<Json<ScoreCard>, ApiError> {
-    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
     drill.team_score(&team).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))
 }
 
-pub(super) async fn team_mimic(
-    State(drill): State<Drill>,
-    Path(team): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
+pub(super) async fn team_mimic(State(drill): State<Drill>, _: TeamPath<false>) -> Result<Response, ApiError> {
     let svg = crate::mimic::svg(&drill.scenario());
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
@@ -157,11 +142,10 @@ pub(super) struct Applied {
 
 pub(super) async fn team_action(
     State(drill): State<Drill>,
-    Path(team): Path<String>,
+    TeamPath { id: team, .. }: TeamPath<true>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Applied>, ApiError> {
-    allow_team(&drill, &headers, &team, Access::OwnTeam)?;
     let input: SimInput = parse_json(&headers, &body)?;
     let kind = input.defender_kind().filter(|k| team_actions().any(|t| t == *k)).ok_or_else(|| {
         ApiError::new(
@@ -196,19 +180,22 @@ pub(super) struct ReportBody {
 
 pub(super) async fn team_report(
     State(drill): State<Drill>,
-    Path(team): Path<String>,
+    TeamPath { id: team, .. }: TeamPath<true>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Applied>, ApiError> {
-    allow_team(&drill, &headers, &team, Access::OwnTeam)?;
     let r: ReportBody = parse_json(&headers, &body)?;
     let technique = r.technique.trim().to_ascii_uppercase();
     if icsdrill_engine::attack::technique(&technique).is_none() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!(
-                "unknown ATT&CK for ICS technique `{}` (give an id such as T0836)",
-                r.technique.escape_debug()
+                "unknown ATT&CK for ICS technique `{}` ({})",
+                r.technique.escape_debug(),
+                match icsdrill_engine::attack::suggest(&r.technique).as_slice() {
+                    [] => "give an id such as T0836".to_string(),
+                    near => format!("did you mean {}?", near.join(", ")),
+                }
             ),
         ));
     }
@@ -247,11 +234,10 @@ pub(super) struct HintBody {
 
 pub(super) async fn team_hint(
     State(drill): State<Drill>,
-    Path(team): Path<String>,
+    TeamPath { id: team, .. }: TeamPath<false>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Applied>, ApiError> {
-    allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
     let h: HintBody = parse_json(&headers, &body)?;
     if !drill.scenario().hints.iter().any(|x| x.id == h.hint) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("no hint `{}`", h.hint.escape_debug())));
@@ -268,11 +254,10 @@ pub(super) struct FlagBody {
 
 pub(super) async fn team_flag(
     State(drill): State<Drill>,
-    Path(team): Path<String>,
+    TeamPath { id: team, .. }: TeamPath<true>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<FlagAnswer>, ApiError> {
-    allow_team(&drill, &headers, &team, Access::OwnTeam)?;
     let f: FlagBody = parse_json(&headers, &body)?;
     if f.flag.is_empty() || f.flag.len() > 128 {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "a flag is 1-128 characters"));
@@ -299,11 +284,9 @@ pub(super) fn default_lang() -> String {
 
 pub(super) async fn team_report_doc(
     State(drill): State<Drill>,
-    Path(team): Path<String>,
-    headers: HeaderMap,
+    TeamPath { id: team, role }: TeamPath<false>,
     q: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let role = allow_team(&drill, &headers, &team, Access::TeamOrInstructor)?;
     // The report names the attack's steps and the findings: the answer key, for a team only
     // once play is over.
     let phase = drill.info().phase;

@@ -100,7 +100,13 @@ impl Cx<'_> {
             .filter_map(|t| match technique(&t.value) {
                 Some(t) => Some(t),
                 None => {
-                    self.err(&t.referenced, format!("unknown ATT&CK for ICS technique `{}`", t.value));
+                    let near = suggest(&t.value);
+                    let hint = if near.is_empty() {
+                        String::from(" (see `icsdrill scenarios techniques`)")
+                    } else {
+                        format!("; did you mean {}?", near.join(", "))
+                    };
+                    self.err(&t.referenced, format!("unknown ATT&CK for ICS technique `{}`{hint}", t.value));
                     None
                 }
             })

@@ -10,80 +10,9 @@ use serde::Serialize;
 use crate::input::PlcMode;
 use crate::scenario::{HostIdx, PlcIdx, SensorIdx, Table, Text, VarIdx};
 
-/// An ATT&CK for ICS technique, under its v18 id and its v19 id (the same when unchanged).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Technique {
-    /// Id in ATT&CK v18 (what most trainees and Chinese material use).
-    pub v18: &'static str,
-    /// Id in ATT&CK v19 (shown in reports).
-    pub v19: &'static str,
-    /// Name.
-    pub name: &'static str,
-    /// Tactic.
-    pub tactic: &'static str,
-}
+mod catalogue;
 
-macro_rules! t {
-    ($v18:literal, $v19:literal, $name:literal, $tactic:literal) => {
-        Technique { v18: $v18, v19: $v19, name: $name, tactic: $tactic }
-    };
-}
-
-/// The techniques a scenario may cite.
-pub const TECHNIQUES: &[Technique] = &[
-    t!("T0846", "T0846", "Remote System Discovery", "discovery"),
-    t!("T0888", "T0888", "Remote System Information Discovery", "discovery"),
-    t!("T0861", "T0861", "Point & Tag Identification", "collection"),
-    t!("T0842", "T0842", "Network Sniffing", "discovery"),
-    t!("T0830", "T0830", "Adversary-in-the-Middle", "collection"),
-    t!("T0886", "T0886", "Remote Services", "initial-access"),
-    t!("T0822", "T0822", "External Remote Services", "initial-access"),
-    t!("T0883", "T0883", "Internet Accessible Device", "initial-access"),
-    t!("T0812", "T0812", "Default Credentials", "lateral-movement"),
-    t!("T0867", "T0867", "Lateral Tool Transfer", "lateral-movement"),
-    t!("T0855", "T1692.001", "Unauthorized Message: Command Message", "impair-process-control"),
-    t!("T0856", "T1692.002", "Unauthorized Message: Reporting Message", "impair-process-control"),
-    t!(
-        "T0803",
-        "T1691.001",
-        "Block Operational Technology Message: Command Message",
-        "inhibit-response-function"
-    ),
-    t!(
-        "T0804",
-        "T1691.002",
-        "Block Operational Technology Message: Reporting Message",
-        "inhibit-response-function"
-    ),
-    t!("T0857", "T1693.001", "Modify Firmware: System Firmware", "inhibit-response-function"),
-    t!("T0839", "T1693.002", "Modify Firmware: Module Firmware", "inhibit-response-function"),
-    t!("T0836", "T0836", "Modify Parameter", "impair-process-control"),
-    t!("T0831", "T0831", "Manipulation of Control", "impact"),
-    t!("T0832", "T0832", "Manipulation of View", "impact"),
-    t!("T0829", "T0829", "Loss of View", "impact"),
-    t!("T0815", "T0815", "Denial of View", "impact"),
-    t!("T0813", "T0813", "Denial of Control", "impact"),
-    t!("T0814", "T0814", "Denial of Service", "inhibit-response-function"),
-    t!("T0858", "T0858", "Change Operating Mode", "execution"),
-    t!("T0816", "T0816", "Device Restart/Shutdown", "inhibit-response-function"),
-    t!("T0843", "T0843", "Program Download", "lateral-movement"),
-    t!("T0843.001", "T0843.001", "Program Download: Download All", "lateral-movement"),
-    t!("T0843.002", "T0843.002", "Program Download: Online Edit", "lateral-movement"),
-    t!("T0843.003", "T0843.003", "Program Download: Program Append", "lateral-movement"),
-    t!("T0878", "T0878", "Alarm Suppression", "inhibit-response-function"),
-    t!("T0838", "T0838", "Modify Alarm Settings", "inhibit-response-function"),
-    t!("T0835", "T0835", "Manipulate I/O Image", "inhibit-response-function"),
-    t!("T0806", "T0806", "Brute Force I/O", "impair-process-control"),
-    t!("T0879", "T0879", "Damage to Property", "impact"),
-    t!("T0880", "T0880", "Loss of Safety", "impact"),
-    t!("T0827", "T0827", "Loss of Control", "impact"),
-    t!("T0828", "T0828", "Loss of Productivity and Revenue", "impact"),
-];
-
-/// The technique with this v18 or v19 id.
-pub fn technique(id: &str) -> Option<Technique> {
-    TECHNIQUES.iter().find(|t| t.v18 == id || t.v19 == id).copied()
-}
+pub use catalogue::{Mitigation, Technique, mitigation, suggest, technique, techniques};
 
 /// How a finished step ended, or which ending a trigger waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
