@@ -255,8 +255,25 @@ pub enum EventKind {
         side: Side,
         /// True value.
         value: f64,
-        /// Limit reached.
+        /// Limit reached (for damage by dose: the condition's threshold).
         limit: f64,
+        /// Damage by time at condition: the seconds spent beyond `limit`, in all.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        dose_s: Option<f64>,
+    },
+    /// A relief device opened (a PSV lifted, a rupture disc burst, a weir overflowed).
+    ReliefOpened {
+        /// Relief id.
+        relief: String,
+        /// True value of its variable.
+        value: f64,
+    },
+    /// A relief device closed (a PSV reseated, a weir stopped overflowing).
+    ReliefClosed {
+        /// Relief id.
+        relief: String,
+        /// True value of its variable.
+        value: f64,
     },
     /// A physical fault started.
     FaultStarted {
@@ -399,6 +416,8 @@ impl EventKind {
             EventKind::LimitExceeded { .. } => "limit_exceeded",
             EventKind::LimitCleared { .. } => "limit_cleared",
             EventKind::Damage { .. } => "damage",
+            EventKind::ReliefOpened { .. } => "relief_opened",
+            EventKind::ReliefClosed { .. } => "relief_closed",
             EventKind::FaultStarted { .. } => "fault_started",
             EventKind::FaultCleared { .. } => "fault_cleared",
             EventKind::Sample { .. } => "sample",

@@ -48,6 +48,8 @@ pub struct Process {
     pub values: Vec<f64>,
     /// Scratch for rates of change, reused every tick.
     pub(crate) rates: Vec<f64>,
+    /// Whether each relief device is open, by its index in the scenario.
+    pub relief_open: Vec<bool>,
 }
 
 /// The wiring between PLCs and the field, by index.
@@ -112,6 +114,10 @@ pub struct VarState {
     pub outside: Option<Side>,
     /// Damage already logged, high and low.
     pub damaged: [bool; 2],
+    /// Seconds spent at the damage-dose condition, high and low.
+    pub dose_s: [f64; 2],
+    /// Damage by dose already logged.
+    pub dosed: bool,
 }
 
 /// What active faults do to one sensor.
@@ -138,6 +144,11 @@ pub struct SensorState {
     pub drift: f64,
     /// Current fault effects.
     pub fault: SensorFault,
+    /// The sensing element's own reading before noise and faults: the true value delayed and
+    /// lagged as the sensor's dead time and lag say.
+    pub element: f64,
+    /// True values of the last dead-time seconds, oldest first (empty without dead time).
+    pub(crate) delay: std::collections::VecDeque<f64>,
 }
 
 /// An actuator entity.
@@ -231,6 +242,8 @@ pub struct PlcState {
     pub(crate) onoff_on: Vec<bool>,
     /// PI integrator states, by logic block index.
     pub(crate) pi_integral: Vec<f64>,
+    /// Seconds a block's condition has held (an interlock's trip delay), by block index.
+    pub(crate) held_s: Vec<f64>,
 }
 
 /// Entities by scenario index, so systems that must visit things in a fixed order can.
@@ -278,7 +291,11 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
     let values: Vec<f64> = s.vars.iter().map(|v| v.initial).collect();
     world.insert_resource(field_bus(s, &values));
     spawn_plcs(&mut world, s, &mut entities);
-    world.insert_resource(Process { rates: vec![0.0; values.len()], values });
+    world.insert_resource(Process {
+        rates: vec![0.0; values.len()],
+        values,
+        relief_open: vec![false; s.reliefs.len()],
+    });
     world.insert_resource(SimClock { tick: 0, tick_hz: s.tick_hz, dt_s: 1.0 / f64::from(s.tick_hz) });
     world.insert_resource(crate::network::NetState::new(s));
     world.insert_resource(InputQueue::default());
@@ -321,7 +338,13 @@ fn spawn_field(world: &mut World, s: &Scenario, rng: &SimRng, entities: &mut Ent
         world.spawn(HostNode { idx: HostIdx(i as u32) });
     }
     for i in 0..s.vars.len() {
-        world.spawn(VarState { idx: VarIdx(i as u32), outside: None, damaged: [false; 2] });
+        world.spawn(VarState {
+            idx: VarIdx(i as u32),
+            outside: None,
+            damaged: [false; 2],
+            dose_s: [0.0; 2],
+            dosed: false,
+        });
     }
     for i in 0..s.actuators.len() {
         entities.actuators.push(world.spawn(ActuatorState { idx: ActuatorIdx(i as u32), stuck: false }).id());
@@ -332,6 +355,9 @@ fn spawn_field(world: &mut World, s: &Scenario, rng: &SimRng, entities: &mut Ent
             rng: rng.stream(&format!("sensor:{}", d.id)),
             drift: 0.0,
             fault: SensorFault::default(),
+            element: s.vars[d.var.ix()].initial,
+            // Dead time as whole ticks: the readings of that many ticks ago come out next.
+            delay: std::iter::repeat_n(s.vars[d.var.ix()].initial, s.ticks(d.dead_time_s) as usize).collect(),
         };
         entities.sensors.push(world.spawn(state).id());
     }
@@ -383,6 +409,7 @@ fn spawn_plcs(world: &mut World, s: &Scenario, entities: &mut Entities) {
             flooded_until: None,
             onoff_on: vec![false; p.logic.len()],
             pi_integral: vec![0.0; p.logic.len()],
+            held_s: vec![0.0; p.logic.len()],
         };
         entities.plcs.push(world.spawn(state).id());
     }

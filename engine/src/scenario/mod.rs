@@ -176,6 +176,8 @@ pub struct Scenario {
     pub actuators: Vec<ActuatorDef>,
     /// Sensors.
     pub sensors: Vec<SensorDef>,
+    /// Relief devices (PSVs, rupture discs, weirs).
+    pub reliefs: Vec<ReliefDef>,
     /// PLCs.
     pub plcs: Vec<PlcDef>,
     /// Alarm blocks of every PLC.

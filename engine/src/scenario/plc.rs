@@ -300,6 +300,12 @@ pub struct InterlockDef {
     pub plc: PlcIdx,
     /// Sensor watched: a transmitter compared with `above`/`below`, or a switch.
     pub pv: SensorIdx,
+    /// Further sensors voting with `pv` (redundant transmitters), same kind and limits.
+    pub voters: Vec<SensorIdx>,
+    /// Votes that trip it: M of the `1 + voters.len()` sensors (1oo1 without voters).
+    pub need: usize,
+    /// Seconds the trip condition must hold before the interlock trips.
+    pub delay_s: f64,
     /// Trip at or above.
     pub above: Option<Param>,
     /// Trip at or below.

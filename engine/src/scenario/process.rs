@@ -39,14 +39,65 @@ pub struct VarDef {
     pub bounds: [f64; 2],
     /// Safe operating window; leaving it is a `limit_exceeded` event.
     pub safe: Option<[f64; 2]>,
+    /// How far back inside the safe window a value must come before `limit_cleared`
+    /// (hysteresis: a value dithering on a limit logs one excursion, not a storm).
+    pub limit_deadband: f64,
     /// Equipment is damaged at or above this value.
     pub damage_above: Option<f64>,
     /// Equipment is damaged at or below this value.
     pub damage_below: Option<f64>,
+    /// Damage by time at condition: equipment is damaged once the value has spent this long
+    /// beyond a threshold in all (cumulative, not necessarily at once).
+    pub damage_dose: Option<Dose>,
     /// First-order relaxation `(tau_s, toward)`.
     pub relax: Option<(f64, f64)>,
     /// Driving terms.
     pub terms: Vec<Term>,
+}
+
+/// Time at condition that damages equipment (creep, fatigue, overheating of windings).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Dose {
+    /// The condition: the value at or above this.
+    pub above: Option<f64>,
+    /// The condition: the value at or below this.
+    pub below: Option<f64>,
+    /// Seconds at condition, summed over every excursion, that damage the equipment.
+    pub for_s: f64,
+}
+
+/// How a relief device acts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ReliefKind {
+    /// A pressure safety valve: lifts at its set value, reseats at `reseat` (blowdown).
+    Psv {
+        /// Value at which it closes again.
+        reseat: f64,
+    },
+    /// A rupture disc: bursts at its set value and stays open (until replaced).
+    RuptureDisc,
+    /// An overflow weir: passes `capacity` per unit of value above its crest (`set`).
+    Weir,
+}
+
+/// A relief device on a process variable: it acts on the true value, needs no PLC and cannot
+/// be written over the network (the last layer of protection).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReliefDef {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: Text,
+    /// Psv, rupture disc or weir.
+    pub kind: ReliefKind,
+    /// Variable it relieves.
+    pub var: VarIdx,
+    /// Set (lift, burst) value, or the weir's crest.
+    pub set: f64,
+    /// Rate of fall of the variable while open, units per second (a weir: per second per
+    /// unit above the crest).
+    pub capacity: f64,
 }
 
 /// Binary devices (pumps, on/off valves) or analog ones (control valves, heaters).
@@ -75,6 +126,11 @@ pub struct ActuatorDef {
     /// Position commanded when the owning PLC stops.
     pub fail: f64,
 }
+
+/// Longest dead time a sensor may have: its delay line holds that many seconds of readings.
+pub const MAX_DEAD_TIME_S: f64 = 300.0;
+/// Longest sensor lag (time constant).
+pub const MAX_LAG_S: f64 = 3600.0;
 
 /// What a sensor reports.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -107,6 +163,10 @@ pub struct SensorDef {
     pub drift_per_h: f64,
     /// Transmitter or switch.
     pub kind: SensorKind,
+    /// First-order lag (time constant), seconds: an analyser, a thermowell.
+    pub lag_s: f64,
+    /// Dead time, seconds: transport to an analyser, a sample line.
+    pub dead_time_s: f64,
 }
 
 /// What a fault does while active.

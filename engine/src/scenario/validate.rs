@@ -285,6 +285,7 @@ impl Cx<'_> {
             vars: process.vars,
             actuators: process.actuators,
             sensors: process.sensors,
+            reliefs: process.reliefs,
             plcs,
             alarms: plant.alarms,
             interlocks: plant.interlocks,

@@ -1,11 +1,12 @@
-//! The field: actuators moving, the lumped process model integrating, limits and damage, and
-//! sensors measuring (noise, drift, freeze, bias).
+//! The field: actuators moving, relief devices lifting, the lumped process model integrating,
+//! limits and damage (instant and by dose), and sensors measuring (dead time, lag, noise,
+//! drift, freeze, bias).
 
 use bevy_ecs::prelude::*;
 
 use crate::event::{EventKind, EventLog, Side, round4};
 use crate::rng::standard_normal;
-use crate::scenario::{SensorKind, Signal};
+use crate::scenario::{ReliefKind, SensorKind, Signal};
 use crate::world::{ActuatorState, FieldBus, Plant, Process, SensorState, SimClock, VarState};
 
 /// Moves every actuator toward its target (a tripped interlock's forced position, or the
@@ -34,6 +35,39 @@ pub(super) fn move_actuators(
     }
 }
 
+/// Opens and closes the relief devices on the true values: a PSV lifts at its set value and
+/// reseats at its reseat value; a rupture disc bursts at its set value and stays open; a weir
+/// overflows above its crest (and is logged closed again once the value is a deadband below).
+pub(super) fn relieve(
+    clock: Res<'_, SimClock>,
+    plant: Res<'_, Plant>,
+    mut process: ResMut<'_, Process>,
+    mut log: ResMut<'_, EventLog>,
+) {
+    let p = &mut *process;
+    for (k, r) in plant.0.reliefs.iter().enumerate() {
+        let x = p.values[r.var.ix()];
+        let open = p.relief_open[k];
+        let now = match r.kind {
+            ReliefKind::Psv { reseat } => (open && x > reseat) || x >= r.set,
+            ReliefKind::RuptureDisc => open || x >= r.set,
+            ReliefKind::Weir => x > r.set || (open && x > r.set - plant.0.vars[r.var.ix()].limit_deadband),
+        };
+        if now != open {
+            p.relief_open[k] = now;
+            let (relief, value) = (r.id.clone(), round4(x));
+            log.push(
+                clock.tick,
+                if now {
+                    EventKind::ReliefOpened { relief, value }
+                } else {
+                    EventKind::ReliefClosed { relief, value }
+                },
+            );
+        }
+    }
+}
+
 /// One explicit Euler step of every variable: all rates from the same state, then all values.
 pub(super) fn integrate(
     clock: Res<'_, SimClock>,
@@ -58,6 +92,14 @@ pub(super) fn integrate(
             rate += (toward - p.values[i]) / tau_s;
         }
         p.rates[i] = rate;
+    }
+    for (k, r) in plant.0.reliefs.iter().enumerate() {
+        let i = r.var.ix();
+        p.rates[i] -= match r.kind {
+            ReliefKind::Weir => r.capacity * (p.values[i] - r.set).max(0.0),
+            _ if p.relief_open[k] => r.capacity,
+            _ => 0.0,
+        };
     }
     for (i, v) in plant.0.vars.iter().enumerate() {
         let x = p.values[i] + p.rates[i] * clock.dt_s;
@@ -85,12 +127,14 @@ pub(super) fn check_limits(
         let def = &plant.0.vars[i];
         let x = process.values[i];
         if let Some([lo, hi]) = def.safe {
-            let side = if x > hi {
-                Some((Side::High, hi))
-            } else if x < lo {
-                Some((Side::Low, lo))
-            } else {
-                None
+            // Hysteresis: once outside, the value must come back a deadband inside to clear.
+            let band = def.limit_deadband;
+            let side = match state.outside {
+                Some(Side::High) if x > hi - band => Some((Side::High, hi)),
+                Some(Side::Low) if x < lo + band => Some((Side::Low, lo)),
+                _ if x > hi => Some((Side::High, hi)),
+                _ if x < lo => Some((Side::Low, lo)),
+                _ => None,
             };
             match (state.outside, side) {
                 (None, Some((side, limit))) => {
@@ -117,8 +161,29 @@ pub(super) fn check_limits(
                 state.damaged[k] = true;
                 log.push(
                     clock.tick,
-                    EventKind::Damage { var: def.id.clone(), side, value: round4(x), limit },
+                    EventKind::Damage { var: def.id.clone(), side, value: round4(x), limit, dose_s: None },
                 );
+            }
+        }
+        if let Some(dose) = def.damage_dose {
+            for (k, side, limit) in [(0, Side::High, dose.above), (1, Side::Low, dose.below)] {
+                let Some(limit) = limit else { continue };
+                let at = match side {
+                    Side::High => x >= limit,
+                    Side::Low => x <= limit,
+                };
+                if !at {
+                    continue;
+                }
+                state.dose_s[k] += clock.dt_s;
+                if !state.dosed && state.dose_s[k] >= dose.for_s {
+                    state.dosed = true;
+                    let dose_s = Some(round4(state.dose_s[k]));
+                    log.push(
+                        clock.tick,
+                        EventKind::Damage { var: def.id.clone(), side, value: round4(x), limit, dose_s },
+                    );
+                }
             }
         }
     }
@@ -136,13 +201,28 @@ pub(super) fn measure(
     for mut s in &mut q {
         let i = s.idx.ix();
         let def = &plant.0.sensors[i];
+        // The element: dead time (a delay line of true values), then first-order lag.
+        let truth = process.values[def.var.ix()];
+        let delayed = match s.delay.pop_front() {
+            Some(old) => {
+                s.delay.push_back(truth);
+                old
+            }
+            None => truth,
+        };
+        s.element = if def.lag_s > 0.0 {
+            let alpha = 1.0 - libm::exp(-clock.dt_s / def.lag_s);
+            s.element + alpha * (delayed - s.element)
+        } else {
+            delayed
+        };
         if s.fault.frozen {
             continue;
         }
         s.drift += (def.drift_per_h + s.fault.drift_per_h) / 3600.0 * clock.dt_s;
         let sd = def.noise + s.fault.noise;
         let noise = if sd > 0.0 { sd * standard_normal(&mut s.rng) } else { 0.0 };
-        let mut v = process.values[def.var.ix()] + s.drift + s.fault.bias + noise;
+        let mut v = s.element + s.drift + s.fault.bias + noise;
         // A reading gone non-finite is a burnt-out transmitter: it fails upscale, so trips on
         // high values still fire (fail-safe), rather than comparing NaN false forever.
         if !v.is_finite() {

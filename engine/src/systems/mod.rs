@@ -1,7 +1,8 @@
 //! The systems of one tick and the schedule that chains them.
 //!
-//! Order, every tick: apply queued inputs -> scheduled faults -> attacker -> background traffic -> actuators move -> physics
-//! integrates -> limits and damage -> sensors measure -> PLCs scan -> samples -> clock. The
+//! Order, every tick: apply queued inputs -> scheduled faults -> attacker -> background
+//! traffic -> actuators move -> relief devices lift or reseat -> physics integrates -> limits
+//! and damage -> sensors measure -> PLCs scan -> samples -> clock. The
 //! chain is total, so no two systems are ever ambiguous; `tests::schedule_has_no_ambiguity`
 //! builds it with ambiguity detection set to error.
 
@@ -34,6 +35,7 @@ pub fn tick_schedule() -> Schedule {
             attacker::run_attack,
             attacker::run_background,
             field::move_actuators,
+            field::relieve,
             field::integrate,
             field::check_limits,
             field::measure,

@@ -165,7 +165,7 @@ impl Scan<'_> {
                     self.bus.actuator_cmd[output.ix()] = if self.coil(plc, *coil) { 1.0 } else { 0.0 };
                 }
                 Logic::Alarm(a) => self.alarm(plc, *a),
-                Logic::Interlock(il) => self.interlock(plc, *il),
+                Logic::Interlock(il) => self.interlock(plc, *il, b),
             }
         }
     }
@@ -206,16 +206,30 @@ impl Scan<'_> {
         }
     }
 
-    fn interlock(&mut self, plc: &mut PlcState, il: InterlockIdx) {
-        let def = &self.s.interlocks[il.ix()];
-        let x = self.bus.measured[def.pv.ix()];
-        let condition = match self.s.sensors[def.pv.ix()].kind {
+    /// Whether one sensor of an interlock is in its trip condition.
+    fn trip_vote(&self, plc: &PlcState, def: &InterlockDef, sensor: SensorIdx) -> bool {
+        let x = self.bus.measured[sensor.ix()];
+        match self.s.sensors[sensor.ix()].kind {
             SensorKind::Analog { .. } => {
                 def.above.is_some_and(|p| x >= self.param(plc, p))
                     || def.below.is_some_and(|p| x <= self.param(plc, p))
             }
             SensorKind::SwitchAbove(_) | SensorKind::SwitchBelow(_) => x >= 0.5,
-        };
+        }
+    }
+
+    fn interlock(&mut self, plc: &mut PlcState, il: InterlockIdx, block: usize) {
+        let def = &self.s.interlocks[il.ix()];
+        let x = self.bus.measured[def.pv.ix()];
+        // M-out-of-N voting over pv and its voters, then the trip delay.
+        let votes = std::iter::once(def.pv)
+            .chain(def.voters.iter().copied())
+            .filter(|s| self.trip_vote(plc, def, *s))
+            .count();
+        let voted = votes >= def.need;
+        plc.held_s[block] = if voted { plc.held_s[block] + self.dt_s } else { 0.0 };
+        // A tick's rounding must not postpone a trip by a whole scan.
+        let condition = voted && plc.held_s[block] + 1e-9 >= def.delay_s;
         let tripped = self.bus.tripped[il.ix()];
         if let Some(r) = def.reset {
             let addr = usize::from(self.def.coils[r.ix()].addr);

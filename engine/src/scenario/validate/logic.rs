@@ -141,11 +141,65 @@ impl Cx<'_> {
             self.err(&i.id.referenced, format!("interlock `{}` has no actions", i.id.value));
         }
         let actions = i.actions.iter().map(|a| self.interlock_action(process, a)).collect();
+        let voters: Vec<SensorIdx> = i
+            .voters
+            .iter()
+            .map(|v| {
+                let s = self.sensor_ref(process, v);
+                let same_kind = match (process.sensors.get(s.ix()), process.sensors.get(pv.ix())) {
+                    (Some(a), Some(b)) => {
+                        matches!(a.kind, SensorKind::Analog { .. })
+                            == matches!(b.kind, SensorKind::Analog { .. })
+                    }
+                    _ => true,
+                };
+                if !same_kind {
+                    self.err(
+                        &v.referenced,
+                        format!("voter `{}` must be the same kind of sensor as pv", v.value),
+                    );
+                }
+                s
+            })
+            .collect();
+        let n = 1 + voters.len();
+        let need = match &i.vote {
+            None if voters.is_empty() => 1,
+            None => {
+                self.err(
+                    &i.id.referenced,
+                    format!("interlock `{}` has voters: say how they vote (`vote: 2oo{n}`)", i.id.value),
+                );
+                1
+            }
+            Some(v) => {
+                match v.value.split_once("oo").map(|(m, of)| (m.parse::<usize>(), of.parse::<usize>())) {
+                    Some((Ok(m), Ok(of))) if of == n && (1..=n).contains(&m) => m,
+                    _ => {
+                        self.err(
+                        &v.referenced,
+                        format!("vote `{}`: expected MooN with N = {n} (pv and {} voter(s)) and 1 <= M <= N, e.g. {}oo{n}", v.value, n - 1, n.div_ceil(2).max(1)),
+                    );
+                        1
+                    }
+                }
+            }
+        };
+        let delay_s = i.delay_s.as_ref().map_or(0.0, |d| {
+            let x = self.finite(d, "delay_s");
+            if !(0.0..=3600.0).contains(&x) {
+                self.err(&d.referenced, "delay_s must be 0..=3600 seconds");
+            }
+            x
+        });
         let idx = InterlockIdx(plant.interlocks.len() as u32);
         plant.interlocks.push(InterlockDef {
             id: i.id.value.clone(),
             plc,
             pv,
+            voters,
+            need,
+            delay_s,
             above,
             below,
             bypass: self.optional_coil(points, &i.bypass),

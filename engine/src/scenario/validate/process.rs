@@ -16,6 +16,7 @@ pub(super) struct Process {
     pub(super) vars: Vec<VarDef>,
     pub(super) actuators: Vec<ActuatorDef>,
     pub(super) sensors: Vec<SensorDef>,
+    pub(super) reliefs: Vec<ReliefDef>,
 }
 
 /// What a process id names.
@@ -48,8 +49,13 @@ impl Cx<'_> {
                 format!("unknown process model `{}`, expected lumped", f.model.value),
             );
         }
-        let mut p =
-            Process { names: BTreeMap::new(), vars: Vec::new(), actuators: Vec::new(), sensors: Vec::new() };
+        let mut p = Process {
+            names: BTreeMap::new(),
+            vars: Vec::new(),
+            actuators: Vec::new(),
+            sensors: Vec::new(),
+            reliefs: Vec::new(),
+        };
         for (i, v) in f.variables.iter().enumerate() {
             self.process_name(&mut p, &v.id, ProcessRef::Var(VarIdx(i as u32)));
         }
@@ -65,7 +71,70 @@ impl Cx<'_> {
         p.actuators = f.actuators.iter().map(|a| self.actuator(a)).collect();
         p.vars = f.variables.iter().map(|v| self.var(v, &p)).collect();
         p.sensors = f.sensors.iter().map(|s| self.sensor(s, &p)).collect();
+        let mut names = Names::default();
+        p.reliefs = f.reliefs.iter().map(|r| self.relief(r, &p, &mut names)).collect();
         p
+    }
+
+    /// Validates one relief device.
+    fn relief(&mut self, r: &ReliefFile, p: &Process, names: &mut Names) -> ReliefDef {
+        self.define(names, "relief", &r.id);
+        let var = match p.names.get(&r.var.value) {
+            Some(ProcessRef::Var(i)) => *i,
+            _ => {
+                self.err(&r.var.referenced, format!("unknown variable `{}`", r.var.value));
+                VarIdx(0)
+            }
+        };
+        let set = self.finite(&r.set, "set");
+        if let Some(v) = p.vars.get(var.ix())
+            && (set <= v.bounds[0] || set >= v.bounds[1])
+        {
+            self.err(
+                &r.set.referenced,
+                format!(
+                    "set {set} must lie inside the bounds [{}, {}] of `{}`",
+                    v.bounds[0], v.bounds[1], v.id
+                ),
+            );
+        }
+        let capacity = self.positive(&r.capacity, "capacity");
+        let kind = match (r.kind.value.as_str(), &r.reseat) {
+            ("psv", Some(reseat)) => {
+                let reseat = self.finite(reseat, "reseat");
+                if reseat >= set {
+                    self.err(
+                        &r.id.referenced,
+                        format!("relief `{}`: reseat {reseat} must be below set {set}", r.id.value),
+                    );
+                }
+                ReliefKind::Psv { reseat }
+            }
+            ("psv", None) => {
+                self.err(
+                    &r.id.referenced,
+                    format!("relief `{}`: a psv needs `reseat` (the value it closes at)", r.id.value),
+                );
+                ReliefKind::Psv { reseat: set }
+            }
+            ("rupture_disc" | "weir", Some(reseat)) => {
+                self.err(
+                    &reseat.referenced,
+                    "only a psv reseats; a rupture disc stays open and a weir has no reseat",
+                );
+                ReliefKind::Weir
+            }
+            ("rupture_disc", None) => ReliefKind::RuptureDisc,
+            ("weir", None) => ReliefKind::Weir,
+            (other, _) => {
+                self.err(
+                    &r.kind.referenced,
+                    format!("unknown relief kind `{other}`, expected psv, rupture_disc or weir"),
+                );
+                ReliefKind::Weir
+            }
+        };
+        ReliefDef { id: r.id.value.clone(), name: text(&r.name), kind, var, set, capacity }
     }
 
     /// Validates one process variable and its driving terms.
@@ -117,6 +186,8 @@ impl Cx<'_> {
             }
             x
         });
+        let limit_deadband = self.limit_deadband(v, bounds, safe);
+        let damage_dose = v.damage_dose.as_ref().map(|d| self.dose(d, bounds));
         let relax =
             v.relax.as_ref().map(|r| (self.positive(&r.tau_s, "tau_s"), self.finite(&r.toward, "toward")));
         let terms = v
@@ -152,9 +223,55 @@ impl Cx<'_> {
             safe,
             damage_above,
             damage_below,
+            damage_dose,
+            limit_deadband,
             relax,
             terms,
         }
+    }
+
+    /// A variable's hysteresis on limit events: given, or half a percent of its range.
+    fn limit_deadband(&mut self, v: &VarFile, bounds: [f64; 2], safe: Option<[f64; 2]>) -> f64 {
+        match &v.limit_deadband {
+            Some(d) => {
+                let x = self.finite(d, "limit_deadband");
+                let span = safe.map_or(bounds[1] - bounds[0], |w| w[1] - w[0]);
+                if x < 0.0 || x >= span {
+                    self.err(
+                        &d.referenced,
+                        format!(
+                            "limit_deadband must be at least 0 and less than the safe window's span {span}"
+                        ),
+                    );
+                }
+                x
+            }
+            // Half a percent of the physical range: a value dithering on a limit logs once.
+            None => 0.005 * (bounds[1] - bounds[0]),
+        }
+    }
+
+    /// Validates a variable's damage by time at condition.
+    fn dose(&mut self, d: &DoseFile, bounds: [f64; 2]) -> Dose {
+        let above = d.above.as_ref().map(|x| self.finite(x, "above"));
+        let below = d.below.as_ref().map(|x| self.finite(x, "below"));
+        if above.is_none() && below.is_none() {
+            self.err(
+                &d.for_s.referenced,
+                "damage_dose needs `above` or `below` (the condition that accrues the dose)",
+            );
+        }
+        for (x, spanned) in [(above, &d.above), (below, &d.below)] {
+            if let (Some(x), Some(sp)) = (x, spanned)
+                && (x < bounds[0] || x > bounds[1])
+            {
+                self.err(
+                    &sp.referenced,
+                    format!("{x} is outside bounds [{}, {}] and can never be reached", bounds[0], bounds[1]),
+                );
+            }
+        }
+        Dose { above, below, for_s: self.positive(&d.for_s, "for_s") }
     }
 
     /// Validates one actuator.
@@ -219,7 +336,27 @@ impl Cx<'_> {
                 SensorKind::Analog { lo: 0.0, hi: 1.0 }
             }
         };
-        SensorDef { id: s.id.value.clone(), name: text(&s.name), var, noise, drift_per_h, kind }
+        let mut seconds = |v: &Option<Spanned<f64>>, what: &str, max: f64| {
+            v.as_ref().map_or(0.0, |x| {
+                let t = self.finite(x, what);
+                if !(0.0..=max).contains(&t) {
+                    self.err(&x.referenced, format!("{what} must be 0..={max} seconds, got {t}"));
+                }
+                t.clamp(0.0, max)
+            })
+        };
+        let lag_s = seconds(&s.lag_s, "lag_s", MAX_LAG_S);
+        let dead_time_s = seconds(&s.dead_time_s, "dead_time_s", MAX_DEAD_TIME_S);
+        SensorDef {
+            id: s.id.value.clone(),
+            name: text(&s.name),
+            var,
+            noise,
+            drift_per_h,
+            kind,
+            lag_s,
+            dead_time_s,
+        }
     }
 
     /// Resolves a sensor id.

@@ -8,6 +8,10 @@
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+mod process;
+
+pub(crate) use process::*;
+
 /// A string located in the file.
 pub(crate) type S<T> = Spanned<T>;
 
@@ -359,88 +363,6 @@ pub(crate) struct HostFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ProcessFile {
-    pub(crate) model: S<String>,
-    pub(crate) variables: Vec<VarFile>,
-    #[serde(default)]
-    pub(crate) actuators: Vec<ActuatorFile>,
-    #[serde(default)]
-    pub(crate) sensors: Vec<SensorFile>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct VarFile {
-    pub(crate) id: S<String>,
-    pub(crate) name: TextFile,
-    pub(crate) unit: String,
-    pub(crate) initial: S<f64>,
-    pub(crate) bounds: S<[f64; 2]>,
-    #[serde(default)]
-    pub(crate) safe: Option<S<[f64; 2]>>,
-    #[serde(default)]
-    pub(crate) damage_above: Option<S<f64>>,
-    #[serde(default)]
-    pub(crate) damage_below: Option<S<f64>>,
-    #[serde(default)]
-    pub(crate) relax: Option<RelaxFile>,
-    #[serde(default)]
-    pub(crate) terms: Vec<TermFile>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RelaxFile {
-    pub(crate) tau_s: S<f64>,
-    pub(crate) toward: S<f64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct TermFile {
-    pub(crate) gain: S<f64>,
-    #[serde(default)]
-    pub(crate) of: Vec<S<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ActuatorFile {
-    pub(crate) id: S<String>,
-    pub(crate) name: TextFile,
-    pub(crate) kind: S<String>,
-    #[serde(default = "default_stroke_s")]
-    pub(crate) stroke_s: S<f64>,
-    #[serde(default)]
-    pub(crate) initial: f64,
-    #[serde(default)]
-    pub(crate) fail: f64,
-}
-
-fn default_stroke_s() -> S<f64> {
-    unlocated(1.0)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SensorFile {
-    pub(crate) id: S<String>,
-    pub(crate) name: TextFile,
-    pub(crate) var: S<String>,
-    #[serde(default)]
-    pub(crate) noise: Option<S<f64>>,
-    #[serde(default)]
-    pub(crate) drift_per_h: Option<S<f64>>,
-    #[serde(default)]
-    pub(crate) range: Option<S<[f64; 2]>>,
-    #[serde(default)]
-    pub(crate) switch_above: Option<S<f64>>,
-    #[serde(default)]
-    pub(crate) switch_below: Option<S<f64>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct PlcFile {
     pub(crate) id: S<String>,
     pub(crate) name: TextFile,
@@ -645,6 +567,12 @@ pub(crate) struct AlarmFile {
 pub(crate) struct InterlockFile {
     pub(crate) id: S<String>,
     pub(crate) pv: S<String>,
+    #[serde(default)]
+    pub(crate) voters: Vec<S<String>>,
+    #[serde(default)]
+    pub(crate) vote: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) delay_s: Option<S<f64>>,
     #[serde(default)]
     pub(crate) above: Option<S<ParamFile>>,
     #[serde(default)]

@@ -1,0 +1,120 @@
+//! The `process:` section as written: variables, actuators, sensors and relief devices.
+
+use serde::Deserialize;
+
+use super::{S, TextFile, unlocated};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProcessFile {
+    pub(crate) model: S<String>,
+    pub(crate) variables: Vec<VarFile>,
+    #[serde(default)]
+    pub(crate) actuators: Vec<ActuatorFile>,
+    #[serde(default)]
+    pub(crate) sensors: Vec<SensorFile>,
+    #[serde(default)]
+    pub(crate) reliefs: Vec<ReliefFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReliefFile {
+    pub(crate) id: S<String>,
+    pub(crate) name: TextFile,
+    pub(crate) kind: S<String>,
+    pub(crate) var: S<String>,
+    pub(crate) set: S<f64>,
+    #[serde(default)]
+    pub(crate) reseat: Option<S<f64>>,
+    pub(crate) capacity: S<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DoseFile {
+    #[serde(default)]
+    pub(crate) above: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) below: Option<S<f64>>,
+    pub(crate) for_s: S<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VarFile {
+    pub(crate) id: S<String>,
+    pub(crate) name: TextFile,
+    pub(crate) unit: String,
+    pub(crate) initial: S<f64>,
+    pub(crate) bounds: S<[f64; 2]>,
+    #[serde(default)]
+    pub(crate) safe: Option<S<[f64; 2]>>,
+    #[serde(default)]
+    pub(crate) damage_above: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) damage_below: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) damage_dose: Option<DoseFile>,
+    #[serde(default)]
+    pub(crate) limit_deadband: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) relax: Option<RelaxFile>,
+    #[serde(default)]
+    pub(crate) terms: Vec<TermFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RelaxFile {
+    pub(crate) tau_s: S<f64>,
+    pub(crate) toward: S<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TermFile {
+    pub(crate) gain: S<f64>,
+    #[serde(default)]
+    pub(crate) of: Vec<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ActuatorFile {
+    pub(crate) id: S<String>,
+    pub(crate) name: TextFile,
+    pub(crate) kind: S<String>,
+    #[serde(default = "default_stroke_s")]
+    pub(crate) stroke_s: S<f64>,
+    #[serde(default)]
+    pub(crate) initial: f64,
+    #[serde(default)]
+    pub(crate) fail: f64,
+}
+
+fn default_stroke_s() -> S<f64> {
+    unlocated(1.0)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SensorFile {
+    pub(crate) id: S<String>,
+    pub(crate) name: TextFile,
+    pub(crate) var: S<String>,
+    #[serde(default)]
+    pub(crate) noise: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) drift_per_h: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) range: Option<S<[f64; 2]>>,
+    #[serde(default)]
+    pub(crate) switch_above: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) switch_below: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) lag_s: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) dead_time_s: Option<S<f64>>,
+}

@@ -1,0 +1,126 @@
+//! Control logic on purpose-built plants: voting interlocks and trip delays.
+
+use std::sync::Arc;
+
+use icsdrill_engine::input::FaultSpec;
+use icsdrill_engine::{EventKind, Scenario, Sim, SimInput};
+
+use crate::util::story;
+
+/// A tank that fills at 0.1 %/s while its inlet is open, with three level transmitters and a
+/// high-level interlock voting `vote` over them that shuts the inlet.
+fn tank(vote: &str) -> Arc<Scenario> {
+    Arc::new(Scenario::from_yaml("voting.yaml", &tank_yaml(vote)).unwrap_or_else(|e| panic!("{e}")))
+}
+
+fn tank_yaml(vote: &str) -> String {
+    format!(
+        r#"
+id: voting
+meta: {{ industry: other, level: 2, title: Voting, brief: A tank with redundant transmitters }}
+network:
+  zones:
+    - {{ id: ctl, name: Control, level: control }}
+  hosts:
+    - {{ id: local, name: Local panel, role: hmi, zone: ctl }}
+process:
+  model: lumped
+  variables:
+    - {{ id: level, name: Level, unit: "%", initial: 50, bounds: [0, 100], terms: [{{ gain: 0.1, of: [inlet] }}] }}
+  actuators:
+    - {{ id: inlet, name: Inlet, kind: binary, stroke_s: 0, initial: 1, fail: 0 }}
+  sensors:
+    - {{ id: lt-a, name: Level A, var: level, range: [0, 100] }}
+    - {{ id: lt-b, name: Level B, var: level, range: [0, 100] }}
+    - {{ id: lt-c, name: Level C, var: level, range: [0, 100] }}
+plcs:
+  - id: sis
+    name: SIS
+    role: safety
+    zone: ctl
+    device: {{ vendor: V, product: P, revision: "1" }}
+    logic:
+      - interlock: {{ id: lshh, pv: lt-a, above: 80, {vote} actions: [{{ actuator: inlet, value: 0 }}] }}
+"#
+    )
+}
+
+fn fault(id: &str, fault: FaultSpec) -> SimInput {
+    SimInput::InjectFault { id: id.into(), fault, duration_s: None }
+}
+
+/// The tick the interlock tripped, if it did.
+fn tripped(sim: &Sim) -> Option<u64> {
+    sim.events().iter().find(|e| matches!(e.kind, EventKind::InterlockTripped { .. })).map(|e| e.tick)
+}
+
+#[test]
+fn two_out_of_three_trips_on_two_transmitters_and_ignores_one_failed_one() {
+    let vote = "voters: [lt-b, lt-c], vote: 2oo3,";
+    // One transmitter failed high (a burnt-out loop reads full scale): no trip on its own.
+    let mut sim = Sim::new(tank(vote), 1);
+    sim.step([fault("f1", FaultSpec::SensorBias { sensor: "lt-c".into(), bias: 60.0 })]);
+    sim.run_until(600, &[]);
+    assert!(sim.measured("lt-c").unwrap() >= 100.0);
+    assert_eq!(
+        tripped(&sim),
+        None,
+        "one failed transmitter does not trip a 2oo3 vote\n{}",
+        story(sim.events())
+    );
+
+    // The level really rises: lt-a and lt-b agree at 80 % and the vote trips, although lt-c
+    // is frozen low (failed the other way).
+    let mut sim = Sim::new(tank(vote), 1);
+    sim.step([fault("f2", FaultSpec::SensorFreeze { sensor: "lt-c".into() })]);
+    sim.run_until(6000, &[]);
+    let trip = tripped(&sim).expect("two of three transmitters trip it");
+    let at = trip as f64 / 10.0;
+    assert!((295.0..=305.0).contains(&at), "tripped when the level reached 80 %, at {at} s");
+    assert!(sim.true_value("level").unwrap() < 81.0, "the inlet shut");
+
+    // The same failure against a 1oo1 on lt-c alone would never trip: the vote is what saves it.
+    let mut sim = Sim::new(tank(""), 1);
+    sim.step([fault("f3", FaultSpec::SensorFreeze { sensor: "lt-a".into() })]);
+    sim.run_until(6000, &[]);
+    assert_eq!(tripped(&sim), None);
+    assert_eq!(sim.true_value("level"), Some(100.0), "without the vote the tank overflows");
+}
+
+#[test]
+fn a_trip_delay_rides_through_a_spike_and_trips_on_a_sustained_condition() {
+    let vote = "voters: [lt-b], vote: 1oo2, delay_s: 5,";
+    let mut sim = Sim::new(tank(vote), 1);
+    // A 3 s spike on one transmitter: under the delay, no trip.
+    sim.step([SimInput::InjectFault {
+        id: "spike".into(),
+        fault: FaultSpec::SensorBias { sensor: "lt-b".into(), bias: 40.0 },
+        duration_s: Some(3.0),
+    }]);
+    sim.run_until(200, &[]);
+    assert_eq!(tripped(&sim), None, "{}", story(sim.events()));
+    // Held for longer than the delay: trips about 5 s after the condition began.
+    sim.step([SimInput::InjectFault {
+        id: "long".into(),
+        fault: FaultSpec::SensorBias { sensor: "lt-b".into(), bias: 40.0 },
+        duration_s: None,
+    }]);
+    let began = sim.tick() - 1;
+    sim.run_until(began + 200, &[]);
+    let trip = tripped(&sim).expect("a sustained condition trips");
+    assert!((began + 49..=began + 52).contains(&trip), "tripped at {trip}, condition from {began}");
+}
+
+#[test]
+fn a_vote_that_does_not_match_its_voters_is_rejected() {
+    for (vote, message) in [
+        ("voters: [lt-b, lt-c],", "say how they vote"),
+        ("voters: [lt-b, lt-c], vote: 2oo2,", "expected MooN with N = 3"),
+        ("voters: [lt-b], vote: 3oo2,", "expected MooN with N = 2"),
+        ("delay_s: -1,", "delay_s must be"),
+    ] {
+        let err =
+            Scenario::from_yaml("v.yaml", &tank_yaml(vote)).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains(message), "{vote}: {err}");
+    }
+}
