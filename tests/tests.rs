@@ -10,6 +10,7 @@ mod determinism;
 mod drill;
 mod exam;
 mod hardening;
+mod io_attacks;
 mod modbus;
 mod persist;
 mod physics;

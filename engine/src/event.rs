@@ -261,6 +261,18 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         dose_s: Option<f64>,
     },
+    /// A field signal is forged where it enters the PLCs (or recorded for replay).
+    SensorForged {
+        /// Sensor id.
+        sensor: String,
+        /// Recorded for replay rather than forged to a value.
+        replay: bool,
+    },
+    /// A forged field signal is genuine again.
+    SensorRestored {
+        /// Sensor id.
+        sensor: String,
+    },
     /// A relief device opened (a PSV lifted, a rupture disc burst, a weir overflowed).
     ReliefOpened {
         /// Relief id.
@@ -417,6 +429,8 @@ impl EventKind {
             EventKind::LimitCleared { .. } => "limit_cleared",
             EventKind::Damage { .. } => "damage",
             EventKind::ReliefOpened { .. } => "relief_opened",
+            EventKind::SensorForged { .. } => "sensor_forged",
+            EventKind::SensorRestored { .. } => "sensor_restored",
             EventKind::ReliefClosed { .. } => "relief_closed",
             EventKind::FaultStarted { .. } => "fault_started",
             EventKind::FaultCleared { .. } => "fault_cleared",

@@ -19,7 +19,7 @@ fn is_one(n: &u32) -> bool {
 
 /// The `kind` tags of the defender inputs (`SimInput::defender_kind`): what a scenario's
 /// `defender:` trigger and response plan may name, and what teams may take.
-pub const DEFENDER_KINDS: [&str; 15] = [
+pub const DEFENDER_KINDS: [&str; 16] = [
     "block_source",
     "allow_functions",
     "restrict_writes",
@@ -28,6 +28,7 @@ pub const DEFENDER_KINDS: [&str; 15] = [
     "restore_host",
     "set_mode",
     "restore_setpoints",
+    "restore_sensor",
     "restore_program",
     "restart_plc",
     "acknowledge_alarm",
@@ -218,6 +219,20 @@ pub enum SimInput {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<u16>,
     },
+    /// Manipulate a field signal where it enters the PLCs: the logic and the HMI see the
+    /// forged reading. From a host in the zone of a PLC that reads the sensor.
+    ForgeSensor {
+        /// Sensor id.
+        sensor: String,
+        /// Host id doing it.
+        source: String,
+        /// Value reported; absent freezes the reading (or replays, with `replay_s`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
+        /// Seconds of genuine readings to record, then play back in a loop.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replay_s: Option<f64>,
+    },
     /// A connection and request flood on a PLC's endpoint (headless stand-in for the live
     /// attacker's real flood): the PLC answers nobody for `seconds`.
     Flood {
@@ -285,6 +300,12 @@ pub enum SimInput {
     RestoreHost {
         /// Host id.
         host: String,
+    },
+    /// Defender: check a field signal at its junction box and re-terminate it (or fit a
+    /// spare transmitter): a forged or replayed reading ends.
+    RestoreSensor {
+        /// Sensor id.
+        sensor: String,
     },
     /// Defender: put every holding register of a PLC back to its commissioned value.
     RestoreSetpoints {
@@ -484,6 +505,7 @@ impl SimInput {
             SimInput::RestoreHost { .. } => "restore_host",
             SimInput::SetMode { .. } => "set_mode",
             SimInput::RestoreSetpoints { .. } => "restore_setpoints",
+            SimInput::RestoreSensor { .. } => "restore_sensor",
             SimInput::RestoreProgram { .. } => "restore_program",
             SimInput::RestartPlc { .. } => "restart_plc",
             SimInput::AcknowledgeAlarm { .. } => "acknowledge_alarm",

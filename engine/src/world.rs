@@ -84,6 +84,35 @@ impl FieldBus {
     }
 }
 
+/// Field signals an attacker manipulates where they enter the PLCs, by `SensorIdx`.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Forgeries(pub Vec<Option<Forgery>>);
+
+/// One manipulated field signal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forgery {
+    /// Host doing it (isolating it ends the forgery).
+    pub by: HostIdx,
+    /// What the PLCs read instead of the sensor.
+    pub kind: ForgeryKind,
+}
+
+/// What a forged signal reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ForgeryKind {
+    /// A constant reading.
+    Constant(f64),
+    /// Genuine readings being recorded (`len` of them), then looped from `pos`.
+    Replay {
+        /// Readings recorded so far.
+        recorded: Vec<f64>,
+        /// How many to record.
+        len: usize,
+        /// Next one to play back.
+        pos: usize,
+    },
+}
+
 /// A zone entity.
 #[derive(Component, Debug, Clone, Copy)]
 pub struct ZoneNode {
@@ -296,6 +325,7 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
         values,
         relief_open: vec![false; s.reliefs.len()],
     });
+    world.insert_resource(Forgeries(vec![None; s.sensors.len()]));
     world.insert_resource(SimClock { tick: 0, tick_hz: s.tick_hz, dt_s: 1.0 / f64::from(s.tick_hz) });
     world.insert_resource(crate::network::NetState::new(s));
     world.insert_resource(InputQueue::default());

@@ -224,6 +224,7 @@ async fn execute(target: &Target, action: &Action) -> Result<(), RejectReason> {
         | Action::Restart { .. }
         | Action::Download { .. }
         | Action::Spoof { .. }
+        | Action::ForgeSensor { .. }
         | Action::Pivot(_) => Err(RejectReason::UnknownTarget),
     }
 }

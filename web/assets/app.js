@@ -29,6 +29,7 @@ const ACTIONS = {
   restore_host:{en:"Reconnect a host",zh:"恢复主机连接",f:["host"]},
   set_mode:{en:"Set PLC mode",zh:"设置 PLC 模式",f:["plc","mode"]},
   restore_setpoints:{en:"Restore set points",zh:"恢复设定值",f:["plc"]},
+  restore_sensor:{en:"Check and re-terminate a field signal (or fit a spare transmitter)",zh:"检查并重新接线现场信号（或更换备用变送器）",f:["sensor"]},
   restore_program:{en:"Restore program from backup",zh:"从备份恢复程序",f:["plc"]},
   restart_plc:{en:"Restart PLC",zh:"重启 PLC",f:["plc"]},
   acknowledge_alarm:{en:"Acknowledge alarm",zh:"确认报警",f:["plc","alarm"]},
@@ -96,6 +97,7 @@ async function teamPage() {
       if (n === "conduit") return `${l}<select name="conduit">${opts(state.conduits.map(id => ({id})))}</select></label>`;
       if (n === "host") return `${l}<select name="host">${opts(state.hosts)}</select></label>`;
       if (n === "plc") return `${l}<select name="plc">${opts(state.plcs)}</select></label>`;
+      if (n === "sensor") return `${l}<select name="sensor">${opts(state.sensors)}</select></label>`;
       if (n === "alarm") return `${l}<select name="alarm">${opts(state.alarm_defs)}</select></label>`;
       if (n === "mode") return `${l}<select name="mode"><option>run</option><option>stop</option><option>program</option></select></label>`;
       if (n === "functions") return `${l} (1,3,4,…)<input name="functions" placeholder="1,2,3,4"></label>`;

@@ -14,6 +14,9 @@ mod catalogue;
 
 pub use catalogue::{Mitigation, Technique, mitigation, suggest, technique, techniques};
 
+/// Longest recording a replay attack plays back.
+pub const MAX_REPLAY_S: f64 = 600.0;
+
 /// How a finished step ended, or which ending a trigger waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -135,6 +138,18 @@ pub enum Action {
         /// Raw value reported; `None` freezes the current value.
         value: Option<u16>,
     },
+    /// Manipulate a field signal where it enters the PLCs (a hijacked remote I/O, a serial
+    /// gateway, a tapped 4-20 mA loop): the PLC logic and the HMI both see the forged
+    /// reading while the true value goes its own way (SWaT-style false data; T0832/T0856).
+    ForgeSensor {
+        /// Sensor.
+        sensor: SensorIdx,
+        /// Value reported. Absent: the reading freezes (or, with `replay_ticks`, loops).
+        value: Option<f64>,
+        /// Record this many ticks of genuine readings, then play them back in a loop
+        /// (Stuxnet-style replay).
+        replay_ticks: Option<u64>,
+    },
     /// FC 8 force listen-only mode.
     ListenOnly {
         /// PLC.
@@ -164,7 +179,7 @@ impl Action {
             | Action::ListenOnly { plc }
             | Action::Flood { plc, .. }
             | Action::Spoof { plc, .. } => Some(*plc),
-            Action::Scan(_) | Action::Pivot(_) => None,
+            Action::Scan(_) | Action::Pivot(_) | Action::ForgeSensor { .. } => None,
         }
     }
 }

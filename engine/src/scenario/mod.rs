@@ -237,6 +237,22 @@ impl Scenario {
         }
     }
 
+    /// Whether PLC `plc` reads sensor `sensor` (into a register or bit, or in its logic).
+    pub fn reads_sensor(&self, plc: PlcIdx, sensor: SensorIdx) -> bool {
+        let def = &self.plcs[plc.ix()];
+        def.input_registers.iter().any(|r| r.source == RegisterSource::Sensor(sensor))
+            || def.discrete_inputs.iter().any(|d| d.source == DiscreteSource::Switch(sensor))
+            || def.logic.iter().any(|l| match l {
+                Logic::OnOff { pv, .. } | Logic::Pi { pv, .. } => *pv == sensor,
+                Logic::Alarm(a) => self.alarms[a.ix()].pv == sensor,
+                Logic::Interlock(i) => {
+                    let il = &self.interlocks[i.ix()];
+                    il.pv == sensor || il.voters.contains(&sensor)
+                }
+                Logic::Follow { .. } => false,
+            })
+    }
+
     /// The same plant with no attack: for practice, and for checking the plant alone.
     pub fn without_attack(&self) -> Scenario {
         Scenario { attack: None, ..self.clone() }

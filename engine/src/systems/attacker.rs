@@ -391,6 +391,12 @@ fn action_input(s: &Scenario, host: HostIdx, action: &Action) -> SimInput {
         Action::Spoof { plc, addr, value } => {
             SimInput::Spoof { plc: plc_id(*plc), source, addr: *addr, value: *value }
         }
+        Action::ForgeSensor { sensor, value, replay_ticks } => SimInput::ForgeSensor {
+            sensor: s.sensors[sensor.ix()].id.clone(),
+            source,
+            value: *value,
+            replay_s: replay_ticks.map(|t| t as f64 / f64::from(s.tick_hz)),
+        },
         Action::ListenOnly { plc } => {
             SimInput::ModbusDiagnostic { plc: plc_id(*plc), source, sub_function: 4 }
         }

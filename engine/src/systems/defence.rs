@@ -11,7 +11,7 @@ use crate::input::{ENGINEERING_FUNCTION, EngineeringCommand, SimInput};
 use crate::network::{NetState, Request, check_request};
 use crate::program::program_hash;
 use crate::scenario::{HostRole, Logic, PlcIdx, Scenario, WriteRange};
-use crate::world::{Entities, FieldBus, PlcState};
+use crate::world::{Entities, FieldBus, Forgeries, Forgery, ForgeryKind, PlcState};
 
 /// Ticks a PLC takes to boot after a restart.
 pub const RESTART_S: f64 = 5.0;
@@ -44,6 +44,16 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
     match input {
         SimInput::Engineering { plc, source, command } => engineering(world, s, tick, plc, source, command),
         SimInput::Spoof { plc, source, addr, value } => spoof(world, s, plc, source, *addr, *value),
+        SimInput::ForgeSensor { sensor, source, value, replay_s } => {
+            forge(world, s, sensor, source, *value, *replay_s)
+        }
+        SimInput::RestoreSensor { sensor } => {
+            let i = s.sensor(sensor).ok_or(RejectReason::UnknownTarget)?;
+            match world.resource_mut::<Forgeries>().0[i.ix()].take() {
+                Some(_) => Ok(vec![EventKind::SensorRestored { sensor: sensor.clone() }]),
+                None => Ok(Vec::new()),
+            }
+        }
         SimInput::Flood { plc, source, seconds } => flood(world, s, tick, plc, source, *seconds),
         SimInput::BlockSource { .. }
         | SimInput::AllowFunctions { .. }
@@ -112,6 +122,42 @@ fn spoof(world: &mut World, s: &Scenario, plc: &str, source: &str, addr: u16, va
     Ok(vec![EventKind::ReportingSpoofed { plc: plc.to_string(), addr }])
 }
 
+/// Manipulates a field signal where it enters the PLCs, from a host in the zone of a PLC that
+/// reads it (the field network: remote I/O, a serial gateway, the junction box).
+fn forge(
+    world: &mut World,
+    s: &Scenario,
+    sensor: &str,
+    source: &str,
+    value: Option<f64>,
+    replay_s: Option<f64>,
+) -> Outcome {
+    let host = s.host(source).ok_or(RejectReason::UnknownHost)?;
+    let i = s.sensor(sensor).ok_or(RejectReason::UnknownTarget)?;
+    if world.resource::<NetState>().isolated[host.ix()] {
+        return Err(RejectReason::HostIsolated);
+    }
+    let zone = s.hosts[host.ix()].zone;
+    let reachable = (0..s.plcs.len()).any(|p| {
+        let p = PlcIdx(p as u32);
+        s.plcs[p.ix()].zone == zone && s.reads_sensor(p, i)
+    });
+    if !reachable {
+        return Err(RejectReason::NotOnPath);
+    }
+    let kind = match (value, replay_s) {
+        (Some(v), None) if v.is_finite() => ForgeryKind::Constant(v),
+        (None, None) => ForgeryKind::Constant(world.resource::<FieldBus>().measured[i.ix()]),
+        (None, Some(r)) if r.is_finite() && r > 0.0 && r <= crate::attack::MAX_REPLAY_S => {
+            let len = s.ticks(r).max(1) as usize;
+            ForgeryKind::Replay { recorded: Vec::with_capacity(len), len, pos: 0 }
+        }
+        _ => return Err(RejectReason::IllegalValue),
+    };
+    world.resource_mut::<Forgeries>().0[i.ix()] = Some(Forgery { by: host, kind });
+    Ok(vec![EventKind::SensorForged { sensor: sensor.to_string(), replay: replay_s.is_some() }])
+}
+
 /// Floods a PLC's communications from a host for `seconds`.
 fn flood(world: &mut World, s: &Scenario, tick: u64, plc: &str, source: &str, seconds: f64) -> Outcome {
     let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
@@ -168,7 +214,14 @@ fn firewall(world: &mut World, s: &Scenario, input: &SimInput) -> Outcome {
 fn isolate(world: &mut World, s: &Scenario, host: &str, isolate: bool) -> Outcome {
     let h = s.host(host).ok_or(RejectReason::UnknownHost)?;
     world.resource_mut::<NetState>().isolated[h.ix()] = isolate;
+    let mut events = Vec::new();
     if isolate {
+        for (i, f) in world.resource_mut::<Forgeries>().0.iter_mut().enumerate() {
+            if f.as_ref().is_some_and(|f| f.by == h) {
+                *f = None;
+                events.push(EventKind::SensorRestored { sensor: s.sensors[i].id.clone() });
+            }
+        }
         let plcs = world.resource::<Entities>().plcs.clone();
         for e in plcs {
             let mut state = world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");
@@ -177,7 +230,7 @@ fn isolate(world: &mut World, s: &Scenario, host: &str, isolate: bool) -> Outcom
             }
         }
     }
-    Ok(Vec::new())
+    Ok(events)
 }
 
 /// Restores a PLC's program from its backup, re-enabling every block.

@@ -7,7 +7,9 @@ use bevy_ecs::prelude::*;
 use crate::event::{EventKind, EventLog, Side, round4};
 use crate::rng::standard_normal;
 use crate::scenario::{ReliefKind, SensorKind, Signal};
-use crate::world::{ActuatorState, FieldBus, Plant, Process, SensorState, SimClock, VarState};
+use crate::world::{
+    ActuatorState, FieldBus, Forgeries, ForgeryKind, Plant, Process, SensorState, SimClock, VarState,
+};
 
 /// Moves every actuator toward its target (a tripped interlock's forced position, or the
 /// logic's command) at its stroke rate. Stuck actuators stay put.
@@ -196,6 +198,7 @@ pub(super) fn measure(
     plant: Res<'_, Plant>,
     process: Res<'_, Process>,
     mut bus: ResMut<'_, FieldBus>,
+    mut forgeries: ResMut<'_, Forgeries>,
     mut q: Query<'_, '_, &mut SensorState>,
 ) {
     for mut s in &mut q {
@@ -233,5 +236,20 @@ pub(super) fn measure(
             SensorKind::SwitchAbove(t) => f64::from(u8::from(v >= t)),
             SensorKind::SwitchBelow(t) => f64::from(u8::from(v <= t)),
         };
+    }
+    // Forged signals: what the PLCs read, whatever the sensors measure.
+    for (i, f) in forgeries.0.iter_mut().enumerate() {
+        let Some(f) = f else { continue };
+        match &mut f.kind {
+            ForgeryKind::Constant(v) => bus.measured[i] = *v,
+            ForgeryKind::Replay { recorded, len, pos } => {
+                if recorded.len() < *len {
+                    recorded.push(bus.measured[i]);
+                } else {
+                    bus.measured[i] = recorded[*pos];
+                    *pos = (*pos + 1) % *len;
+                }
+            }
+        }
     }
 }

@@ -222,6 +222,8 @@ pub(crate) fn apply_one(
         SimInput::Engineering { .. }
         | SimInput::Flood { .. }
         | SimInput::Spoof { .. }
+        | SimInput::ForgeSensor { .. }
+        | SimInput::RestoreSensor { .. }
         | SimInput::BlockSource { .. }
         | SimInput::AllowFunctions { .. }
         | SimInput::RestrictWrites { .. }

@@ -171,6 +171,7 @@ fn action_assets(s: &Scenario, action: &Action) -> Vec<String> {
         | Action::ListenOnly { plc: p }
         | Action::Flood { plc: p, .. } => vec![plc(p)],
         Action::Pivot(h) => vec![s.hosts[h.ix()].id.clone()],
+        Action::ForgeSensor { sensor, .. } => vec![s.sensors[sensor.ix()].id.clone()],
     }
 }
 
@@ -184,6 +185,7 @@ fn has_effect(action: &Action) -> bool {
             | Action::Restart { .. }
             | Action::Download { .. }
             | Action::Spoof { .. }
+            | Action::ForgeSensor { .. }
             | Action::ListenOnly { .. }
             | Action::Flood { .. }
     )

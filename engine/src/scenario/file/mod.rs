@@ -245,6 +245,13 @@ pub(crate) enum AttackActionFile {
     ListenOnly {
         plc: S<String>,
     },
+    ForgeSensor {
+        sensor: S<String>,
+        #[serde(default)]
+        value: Option<S<f64>>,
+        #[serde(default)]
+        replay_s: Option<S<f64>>,
+    },
     Flood {
         plc: S<String>,
         seconds: S<f64>,

@@ -258,6 +258,26 @@ impl Cx<'_> {
                 Action::SetMode { plc: plc(self, p), mode }
             }
             AttackActionFile::Restart { plc: p } => Action::Restart { plc: plc(self, p) },
+            AttackActionFile::ForgeSensor { sensor, value, replay_s } => {
+                let value = value.as_ref().map(|v| self.finite(v, "value"));
+                let replay_ticks = replay_s.as_ref().map(|r| {
+                    let s = self.positive(r, "replay_s");
+                    if s > crate::attack::MAX_REPLAY_S {
+                        self.err(
+                            &r.referenced,
+                            format!("a replay records at most {} s", crate::attack::MAX_REPLAY_S),
+                        );
+                    }
+                    ticks(s.min(crate::attack::MAX_REPLAY_S), n.tick_hz).max(1)
+                });
+                if let (Some(_), Some(r)) = (value, replay_s) {
+                    self.err(
+                        &r.referenced,
+                        "give either value (forge) or replay_s (record and replay), not both",
+                    );
+                }
+                Action::ForgeSensor { sensor: self.sensor_ref(n.process, sensor), value, replay_ticks }
+            }
             AttackActionFile::ListenOnly { plc: p } => Action::ListenOnly { plc: plc(self, p) },
             AttackActionFile::Flood { plc: p, seconds } => {
                 let s = self.positive(seconds, "seconds");
