@@ -266,14 +266,14 @@ fn downloads_restarts_and_restores_act_on_the_program() {
     let download = SimInput::Engineering {
         plc: "plc1".into(),
         source: "ews".into(),
-        command: EngineeringCommand::Download { disable: vec!["il".into()] },
+        command: EngineeringCommand::Download { disable: vec!["il".into()], add: Vec::new() },
     };
     // FC 90 is not on the conduit's allow-list; from the local panel (same zone) it passes.
     assert_eq!(sim.step_outcomes([download.clone()]), [Err(RejectReason::FunctionNotAllowed)]);
     let local = SimInput::Engineering {
         plc: "plc1".into(),
         source: "local".into(),
-        command: EngineeringCommand::Download { disable: vec!["il".into()] },
+        command: EngineeringCommand::Download { disable: vec!["il".into()], add: Vec::new() },
     };
     assert_eq!(sim.step_outcomes([local]), [Ok(())]);
     assert_ne!(sim.plc("plc1").unwrap().program_hash, commissioned);

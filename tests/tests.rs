@@ -7,6 +7,7 @@ mod cli;
 mod clients;
 mod control;
 mod determinism;
+mod device_attacks;
 mod drill;
 mod exam;
 mod hardening;

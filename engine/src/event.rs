@@ -72,6 +72,10 @@ pub enum RejectReason {
     NotOnPath,
     /// The endpoint already serves its maximum number of connections.
     ConnectionLimit,
+    /// The PLC's firmware is corrupt: it does not boot until a spare module is fitted.
+    ModuleFailed,
+    /// The host's disks were wiped: it runs nothing until it is re-imaged.
+    HostWiped,
 }
 
 impl RejectReason {
@@ -98,7 +102,9 @@ impl RejectReason {
             | RejectReason::DuplicateFault
             | RejectReason::UnknownTarget
             | RejectReason::NotOnPath
-            | RejectReason::ConnectionLimit => None,
+            | RejectReason::ConnectionLimit
+            | RejectReason::ModuleFailed
+            | RejectReason::HostWiped => None,
         }
     }
 }
@@ -273,6 +279,26 @@ pub enum EventKind {
         /// Sensor id.
         sensor: String,
     },
+    /// A PLC's firmware was overwritten: the module is bricked.
+    FirmwareModified {
+        /// PLC id.
+        plc: String,
+    },
+    /// A spare module was fitted and the program loaded from the backup.
+    ModuleReplaced {
+        /// PLC id.
+        plc: String,
+    },
+    /// A host's disks were wiped (data destruction).
+    HostWiped {
+        /// Host id.
+        host: String,
+    },
+    /// A wiped host was re-imaged.
+    HostReimaged {
+        /// Host id.
+        host: String,
+    },
     /// A relief device opened (a PSV lifted, a rupture disc burst, a weir overflowed).
     ReliefOpened {
         /// Relief id.
@@ -430,6 +456,10 @@ impl EventKind {
             EventKind::Damage { .. } => "damage",
             EventKind::ReliefOpened { .. } => "relief_opened",
             EventKind::SensorForged { .. } => "sensor_forged",
+            EventKind::FirmwareModified { .. } => "firmware_modified",
+            EventKind::ModuleReplaced { .. } => "module_replaced",
+            EventKind::HostWiped { .. } => "host_wiped",
+            EventKind::HostReimaged { .. } => "host_reimaged",
             EventKind::SensorRestored { .. } => "sensor_restored",
             EventKind::ReliefClosed { .. } => "relief_closed",
             EventKind::FaultStarted { .. } => "fault_started",

@@ -19,7 +19,7 @@ fn is_one(n: &u32) -> bool {
 
 /// The `kind` tags of the defender inputs (`SimInput::defender_kind`): what a scenario's
 /// `defender:` trigger and response plan may name, and what teams may take.
-pub const DEFENDER_KINDS: [&str; 16] = [
+pub const DEFENDER_KINDS: [&str; 18] = [
     "block_source",
     "allow_functions",
     "restrict_writes",
@@ -29,6 +29,8 @@ pub const DEFENDER_KINDS: [&str; 16] = [
     "set_mode",
     "restore_setpoints",
     "restore_sensor",
+    "replace_module",
+    "reimage_host",
     "restore_program",
     "restart_plc",
     "acknowledge_alarm",
@@ -301,6 +303,23 @@ pub enum SimInput {
         /// Host id.
         host: String,
     },
+    /// Wipe a host's disks (T0809 data destruction), from a host that reaches it.
+    WipeHost {
+        /// Host wiped.
+        host: String,
+        /// Host doing it.
+        source: String,
+    },
+    /// Defender: fit a spare module to a bricked PLC and load its program from the backup.
+    ReplaceModule {
+        /// PLC id.
+        plc: String,
+    },
+    /// Defender: re-image a wiped host from its golden image.
+    ReimageHost {
+        /// Host id.
+        host: String,
+    },
     /// Defender: check a field signal at its junction box and re-terminate it (or fit a
     /// spare transmitter): a forged or replayed reading ends.
     RestoreSensor {
@@ -450,11 +469,31 @@ pub enum EngineeringCommand {
     },
     /// Restart the CPU.
     Restart,
-    /// Download a program without these logic blocks (by id).
+    /// Overwrite the firmware with a corrupt image (T0857): the module never boots again.
+    ModifyFirmware,
+    /// Download a program without these logic blocks (by id), and with these blocks added.
     Download {
         /// Logic block ids left out.
         disable: Vec<String>,
+        /// Logic added (T0843.003 program append: TRITON's payload, a logic bomb).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        add: Vec<Implant>,
     },
+}
+
+/// A logic block a malicious download adds: every scan, once `after_s` seconds have passed
+/// since the download, it drives an actuator the PLC controls to a position (last in the
+/// program, so it wins over the PLC's own logic; a tripped interlock still wins over it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Implant {
+    /// Actuator id.
+    pub actuator: String,
+    /// Position, 0..=1.
+    pub value: f64,
+    /// Seconds from the download until it acts.
+    #[serde(default)]
+    pub after_s: f64,
 }
 
 impl SimInput {
@@ -506,6 +545,8 @@ impl SimInput {
             SimInput::SetMode { .. } => "set_mode",
             SimInput::RestoreSetpoints { .. } => "restore_setpoints",
             SimInput::RestoreSensor { .. } => "restore_sensor",
+            SimInput::ReplaceModule { .. } => "replace_module",
+            SimInput::ReimageHost { .. } => "reimage_host",
             SimInput::RestoreProgram { .. } => "restore_program",
             SimInput::RestartPlc { .. } => "restart_plc",
             SimInput::AcknowledgeAlarm { .. } => "acknowledge_alarm",

@@ -17,6 +17,8 @@ pub struct NetState {
     pub policies: Vec<FirewallPolicy>,
     /// Hosts cut off the network, by `HostIdx`.
     pub isolated: Vec<bool>,
+    /// Hosts whose disks were wiped, by `HostIdx`: they send nothing until re-imaged.
+    pub wiped: Vec<bool>,
 }
 
 impl NetState {
@@ -25,6 +27,7 @@ impl NetState {
         NetState {
             policies: scenario.conduits.iter().map(|c| c.policy.clone()).collect(),
             isolated: vec![false; scenario.hosts.len()],
+            wiped: vec![false; scenario.hosts.len()],
         }
     }
 }
@@ -56,6 +59,9 @@ pub fn check_connect<'p>(
 ) -> Result<Option<&'p FirewallPolicy>, RejectReason> {
     if net.isolated[source.ix()] {
         return Err(RejectReason::HostIsolated);
+    }
+    if net.wiped[source.ix()] {
+        return Err(RejectReason::HostWiped);
     }
     conduit_between(scenario, net, source, scenario.plcs[plc.ix()].zone)
 }

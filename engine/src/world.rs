@@ -273,6 +273,10 @@ pub struct PlcState {
     pub(crate) pi_integral: Vec<f64>,
     /// Seconds a block's condition has held (an interlock's trip delay), by block index.
     pub(crate) held_s: Vec<f64>,
+    /// Firmware corrupt: never boots until a spare module is fitted.
+    pub bricked: bool,
+    /// Blocks a download added: (actuator, position, first tick it acts).
+    pub implants: Vec<(ActuatorIdx, f64, u64)>,
 }
 
 /// Entities by scenario index, so systems that must visit things in a fixed order can.
@@ -440,6 +444,8 @@ fn spawn_plcs(world: &mut World, s: &Scenario, entities: &mut Entities) {
             onoff_on: vec![false; p.logic.len()],
             pi_integral: vec![0.0; p.logic.len()],
             held_s: vec![0.0; p.logic.len()],
+            implants: Vec::new(),
+            bricked: false,
         };
         entities.plcs.push(world.spawn(state).id());
     }

@@ -225,6 +225,8 @@ async fn execute(target: &Target, action: &Action) -> Result<(), RejectReason> {
         | Action::Download { .. }
         | Action::Spoof { .. }
         | Action::ForgeSensor { .. }
+        | Action::ModifyFirmware { .. }
+        | Action::WipeHost(_)
         | Action::Pivot(_) => Err(RejectReason::UnknownTarget),
     }
 }

@@ -29,6 +29,8 @@ const ACTIONS = {
   restore_host:{en:"Reconnect a host",zh:"恢复主机连接",f:["host"]},
   set_mode:{en:"Set PLC mode",zh:"设置 PLC 模式",f:["plc","mode"]},
   restore_setpoints:{en:"Restore set points",zh:"恢复设定值",f:["plc"]},
+  replace_module:{en:"Fit a spare module to a bricked PLC (program from backup)",zh:"为固件损坏的 PLC 更换备用模块（从备份加载程序）",f:["plc"]},
+  reimage_host:{en:"Re-image a wiped host",zh:"重装被擦除的主机",f:["host"]},
   restore_sensor:{en:"Check and re-terminate a field signal (or fit a spare transmitter)",zh:"检查并重新接线现场信号（或更换备用变送器）",f:["sensor"]},
   restore_program:{en:"Restore program from backup",zh:"从备份恢复程序",f:["plc"]},
   restart_plc:{en:"Restart PLC",zh:"重启 PLC",f:["plc"]},

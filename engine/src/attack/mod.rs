@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::input::PlcMode;
-use crate::scenario::{HostIdx, PlcIdx, SensorIdx, Table, Text, VarIdx};
+use crate::scenario::{ActuatorIdx, HostIdx, PlcIdx, SensorIdx, Table, Text, VarIdx};
 
 mod catalogue;
 
@@ -127,6 +127,8 @@ pub enum Action {
         plc: PlcIdx,
         /// Indices into the PLC's logic.
         disable: Vec<usize>,
+        /// Blocks added: (actuator, position, ticks from the download until it acts).
+        add: Vec<(ActuatorIdx, f64, u64)>,
     },
     /// From a position between the operators and the PLC, report a false (or frozen) value of
     /// an input register.
@@ -150,6 +152,15 @@ pub enum Action {
         /// (Stuxnet-style replay).
         replay_ticks: Option<u64>,
     },
+    /// Overwrite the PLC's firmware with a corrupt image over the engineering protocol
+    /// (T0857 / T1693.001): the module is bricked until a spare is fitted.
+    ModifyFirmware {
+        /// PLC.
+        plc: PlcIdx,
+    },
+    /// Wipe a host's disks (T0809 data destruction): an HMI or engineering workstation
+    /// becomes unusable until re-imaged.
+    WipeHost(HostIdx),
     /// FC 8 force listen-only mode.
     ListenOnly {
         /// PLC.
@@ -178,8 +189,9 @@ impl Action {
             | Action::Download { plc, .. }
             | Action::ListenOnly { plc }
             | Action::Flood { plc, .. }
-            | Action::Spoof { plc, .. } => Some(*plc),
-            Action::Scan(_) | Action::Pivot(_) | Action::ForgeSensor { .. } => None,
+            | Action::Spoof { plc, .. }
+            | Action::ModifyFirmware { plc } => Some(*plc),
+            Action::Scan(_) | Action::Pivot(_) | Action::ForgeSensor { .. } | Action::WipeHost(_) => None,
         }
     }
 }

@@ -253,6 +253,17 @@ impl Scenario {
             })
     }
 
+    /// Whether PLC `plc` is wired to actuator `a` (its logic or its interlocks drive it).
+    pub fn drives_actuator(&self, plc: PlcIdx, a: ActuatorIdx) -> bool {
+        self.plcs[plc.ix()].logic.iter().any(|l| match l {
+            Logic::OnOff { output, .. } | Logic::Pi { output, .. } | Logic::Follow { output, .. } => {
+                *output == a
+            }
+            Logic::Interlock(i) => self.interlocks[i.ix()].actions.iter().any(|(x, _)| *x == a),
+            Logic::Alarm(_) => false,
+        })
+    }
+
     /// The same plant with no attack: for practice, and for checking the plant alone.
     pub fn without_attack(&self) -> Scenario {
         Scenario { attack: None, ..self.clone() }

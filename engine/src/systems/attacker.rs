@@ -376,7 +376,7 @@ fn action_input(s: &Scenario, host: HostIdx, action: &Action) -> SimInput {
         Action::Restart { plc } => {
             SimInput::Engineering { plc: plc_id(*plc), source, command: EngineeringCommand::Restart }
         }
-        Action::Download { plc, disable } => {
+        Action::Download { plc, disable, add } => {
             let def = &s.plcs[plc.ix()];
             let disable = disable
                 .iter()
@@ -385,12 +385,26 @@ fn action_input(s: &Scenario, host: HostIdx, action: &Action) -> SimInput {
             SimInput::Engineering {
                 plc: plc_id(*plc),
                 source,
-                command: EngineeringCommand::Download { disable },
+                command: EngineeringCommand::Download {
+                    disable,
+                    add: add
+                        .iter()
+                        .map(|(a, value, after)| crate::input::Implant {
+                            actuator: s.actuators[a.ix()].id.clone(),
+                            value: *value,
+                            after_s: *after as f64 / f64::from(s.tick_hz),
+                        })
+                        .collect(),
+                },
             }
         }
         Action::Spoof { plc, addr, value } => {
             SimInput::Spoof { plc: plc_id(*plc), source, addr: *addr, value: *value }
         }
+        Action::ModifyFirmware { plc } => {
+            SimInput::Engineering { plc: plc_id(*plc), source, command: EngineeringCommand::ModifyFirmware }
+        }
+        Action::WipeHost(host) => SimInput::WipeHost { host: s.hosts[host.ix()].id.clone(), source },
         Action::ForgeSensor { sensor, value, replay_ticks } => SimInput::ForgeSensor {
             sensor: s.sensors[sensor.ix()].id.clone(),
             source,

@@ -70,6 +70,31 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
             Ok(Vec::new())
         }
         SimInput::RestoreProgram { plc } => restore_program(world, s, plc),
+        SimInput::ReplaceModule { plc } => replace_module(world, s, tick, plc),
+        SimInput::WipeHost { host, source } => {
+            let (h, from) = (
+                s.host(host).ok_or(RejectReason::UnknownHost)?,
+                s.host(source).ok_or(RejectReason::UnknownHost)?,
+            );
+            if from != h {
+                crate::network::check_host_route(s, world.resource::<NetState>(), from, h)?;
+            }
+            let wiped = &mut world.resource_mut::<NetState>().into_inner().wiped[h.ix()];
+            if *wiped {
+                return Ok(Vec::new());
+            }
+            *wiped = true;
+            Ok(vec![EventKind::HostWiped { host: host.clone() }])
+        }
+        SimInput::ReimageHost { host } => {
+            let h = s.host(host).ok_or(RejectReason::UnknownHost)?;
+            let wiped = &mut world.resource_mut::<NetState>().into_inner().wiped[h.ix()];
+            if !*wiped {
+                return Ok(Vec::new());
+            }
+            *wiped = false;
+            Ok(vec![EventKind::HostReimaged { host: host.clone() }])
+        }
         SimInput::RestartPlc { plc } => restart(world, s, tick, plc),
         SimInput::AcknowledgeAlarm { plc, alarm } => acknowledge_alarm(world, s, plc, alarm),
         SimInput::EnableRangeChecks { plc } => {
@@ -241,6 +266,7 @@ fn restore_program(world: &mut World, s: &Scenario, plc: &str) -> Outcome {
         return Err(RejectReason::NoBackup);
     }
     state.disabled.iter_mut().for_each(|d| *d = false);
+    state.implants.clear();
     state.program_hash = def.program_hash.clone();
     Ok(vec![EventKind::ProgramChanged {
         plc: plc.to_string(),
@@ -315,9 +341,28 @@ fn report(s: &Scenario, input: &SimInput) -> Outcome {
     }
 }
 
-/// Restarts a PLC: it boots for `RESTART_S`, with its loops reset.
+/// Fits a spare module to a bricked PLC: it boots for `RESTART_S` with the program from the
+/// backup (without a backup, the commissioned program as the vendor's engineer reloads it).
+fn replace_module(world: &mut World, s: &Scenario, tick: u64, plc: &str) -> Outcome {
+    let (idx, mut state) = plc_state(world, s, plc)?;
+    if !state.bricked {
+        return Err(RejectReason::IllegalValue);
+    }
+    state.bricked = false;
+    state.disabled.iter_mut().for_each(|d| *d = false);
+    state.implants.clear();
+    state.program_hash = s.plcs[idx.ix()].program_hash.clone();
+    let mut events = restart(world, s, tick, plc)?;
+    events.insert(0, EventKind::ModuleReplaced { plc: plc.to_string() });
+    Ok(events)
+}
+
+/// Restarts a PLC: it boots for `RESTART_S`, with its loops reset. A bricked one does not.
 fn restart(world: &mut World, s: &Scenario, tick: u64, plc: &str) -> Outcome {
     let (_, mut state) = plc_state(world, s, plc)?;
+    if state.bricked {
+        return Err(RejectReason::ModuleFailed);
+    }
     state.restart_until = Some(tick + s.ticks(RESTART_S).max(1));
     state.listen_only = false;
     state.onoff_on.iter_mut().for_each(|o| *o = false);
@@ -351,7 +396,17 @@ fn engineering(
             Ok(vec![EventKind::ModeChanged { plc: plc.to_string(), from, to: *mode }])
         }
         EngineeringCommand::Restart => restart(world, s, tick, plc),
-        EngineeringCommand::Download { disable } => {
+        EngineeringCommand::ModifyFirmware => {
+            let (_, mut state) = plc_state(world, s, plc)?;
+            if state.bricked {
+                return Ok(Vec::new());
+            }
+            state.bricked = true;
+            // It never finishes booting: outputs at their fail positions, silent on the network.
+            state.restart_until = Some(u64::MAX);
+            Ok(vec![EventKind::FirmwareModified { plc: plc.to_string() }])
+        }
+        EngineeringCommand::Download { disable, add } => {
             let def = &s.plcs[idx.ix()];
             let mut blocks = Vec::new();
             for id in disable {
@@ -362,12 +417,25 @@ fn engineering(
                     .ok_or(RejectReason::UnknownTarget)?;
                 blocks.push(b);
             }
+            let mut implants = Vec::new();
+            for i in add {
+                let a = s.actuator(&i.actuator).ok_or(RejectReason::UnknownTarget)?;
+                // A program drives only the outputs its PLC is wired to.
+                if !s.drives_actuator(idx, a)
+                    || !(0.0..=1.0).contains(&i.value)
+                    || !(0.0..=86_400.0).contains(&i.after_s)
+                {
+                    return Err(RejectReason::IllegalValue);
+                }
+                implants.push((a, i.value, tick + s.ticks(i.after_s)));
+            }
             let (_, mut state) = plc_state(world, s, plc)?;
             // Accepted in any mode: an online edit (T0843.002) needs no stop.
             for b in blocks {
                 state.disabled[b] = true;
             }
-            let hash = program_hash(&def.program_hash, &state.disabled);
+            state.implants.extend(implants);
+            let hash = program_hash(&def.program_hash, &state.disabled, &state.implants);
             state.program_hash = hash.clone();
             let matches_backup = hash == def.program_hash;
             Ok(vec![EventKind::ProgramChanged { plc: plc.to_string(), hash, matches_backup }])

@@ -223,6 +223,9 @@ pub(crate) fn apply_one(
         | SimInput::Flood { .. }
         | SimInput::Spoof { .. }
         | SimInput::ForgeSensor { .. }
+        | SimInput::WipeHost { .. }
+        | SimInput::ReplaceModule { .. }
+        | SimInput::ReimageHost { .. }
         | SimInput::RestoreSensor { .. }
         | SimInput::BlockSource { .. }
         | SimInput::AllowFunctions { .. }

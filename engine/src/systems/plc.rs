@@ -168,6 +168,12 @@ impl Scan<'_> {
                 Logic::Interlock(il) => self.interlock(plc, *il, b),
             }
         }
+        // Blocks a download added run last, so they win over the PLC's own logic.
+        for (a, value, from) in &plc.implants {
+            if self.tick >= *from {
+                self.bus.actuator_cmd[a.ix()] = *value;
+            }
+        }
     }
 
     fn alarm(&mut self, plc: &PlcState, a: AlarmIdx) {

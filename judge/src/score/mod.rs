@@ -172,6 +172,8 @@ fn action_assets(s: &Scenario, action: &Action) -> Vec<String> {
         | Action::Flood { plc: p, .. } => vec![plc(p)],
         Action::Pivot(h) => vec![s.hosts[h.ix()].id.clone()],
         Action::ForgeSensor { sensor, .. } => vec![s.sensors[sensor.ix()].id.clone()],
+        Action::ModifyFirmware { plc: p } => vec![plc(p)],
+        Action::WipeHost(h) => vec![s.hosts[h.ix()].id.clone()],
     }
 }
 
@@ -186,6 +188,8 @@ fn has_effect(action: &Action) -> bool {
             | Action::Download { .. }
             | Action::Spoof { .. }
             | Action::ForgeSensor { .. }
+            | Action::ModifyFirmware { .. }
+            | Action::WipeHost(_)
             | Action::ListenOnly { .. }
             | Action::Flood { .. }
     )

@@ -234,7 +234,10 @@ pub(crate) enum AttackActionFile {
     },
     Download {
         plc: S<String>,
+        #[serde(default)]
         disable: Vec<S<String>>,
+        #[serde(default)]
+        add: Vec<ImplantFile>,
     },
     Spoof {
         plc: S<String>,
@@ -244,6 +247,12 @@ pub(crate) enum AttackActionFile {
     },
     ListenOnly {
         plc: S<String>,
+    },
+    ModifyFirmware {
+        plc: S<String>,
+    },
+    WipeHost {
+        host: S<String>,
     },
     ForgeSensor {
         sensor: S<String>,
@@ -259,6 +268,15 @@ pub(crate) enum AttackActionFile {
     Pivot {
         host: S<String>,
     },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ImplantFile {
+    pub(crate) actuator: S<String>,
+    pub(crate) value: S<f64>,
+    #[serde(default)]
+    pub(crate) after_s: Option<S<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -258,6 +258,10 @@ impl Cx<'_> {
                 Action::SetMode { plc: plc(self, p), mode }
             }
             AttackActionFile::Restart { plc: p } => Action::Restart { plc: plc(self, p) },
+            AttackActionFile::ModifyFirmware { plc: p } => Action::ModifyFirmware { plc: plc(self, p) },
+            AttackActionFile::WipeHost { host } => {
+                Action::WipeHost(HostIdx(self.resolve(n.hosts, "host", host)))
+            }
             AttackActionFile::ForgeSensor { sensor, value, replay_s } => {
                 let value = value.as_ref().map(|v| self.finite(v, "value"));
                 let replay_ticks = replay_s.as_ref().map(|r| {
@@ -291,10 +295,10 @@ impl Cx<'_> {
                 let value = value.as_ref().map(|v| self.int(v, 0, 65535, "value") as u16);
                 Action::Spoof { plc: plc(self, p), addr: addr(self, a), value }
             }
-            AttackActionFile::Download { plc: p, disable } => {
+            AttackActionFile::Download { plc: p, disable, add } => {
                 let idx = plc(self, p);
                 let file = n.plc_files.iter().find(|f| f.id.value == p.value);
-                let disable = disable
+                let disable: Vec<usize> = disable
                     .iter()
                     .filter_map(|b| {
                         let found = file
@@ -308,7 +312,31 @@ impl Cx<'_> {
                         found
                     })
                     .collect();
-                Action::Download { plc: idx, disable }
+                let add: Vec<(ActuatorIdx, f64, u64)> = add
+                    .iter()
+                    .map(|a| {
+                        let actuator = self.actuator_ref(n.process, &a.actuator);
+                        let value = self.finite(&a.value, "value");
+                        if !(0.0..=1.0).contains(&value) {
+                            self.err(
+                                &a.value.referenced,
+                                format!("actuator position {value} is outside 0..=1"),
+                            );
+                        }
+                        let after = a.after_s.as_ref().map_or(0.0, |x| {
+                            let t = self.finite(x, "after_s");
+                            if t < 0.0 {
+                                self.err(&x.referenced, "after_s must not be negative");
+                            }
+                            t.max(0.0)
+                        });
+                        (actuator, value, ticks(after, n.tick_hz))
+                    })
+                    .collect();
+                if disable.is_empty() && add.is_empty() {
+                    self.err(&p.referenced, "a download changes something: give disable, add or both");
+                }
+                Action::Download { plc: idx, disable, add }
             }
         }
     }
