@@ -263,24 +263,7 @@ impl Cx<'_> {
                 Action::WipeHost(HostIdx(self.resolve(n.hosts, "host", host)))
             }
             AttackActionFile::ForgeSensor { sensor, value, replay_s } => {
-                let value = value.as_ref().map(|v| self.finite(v, "value"));
-                let replay_ticks = replay_s.as_ref().map(|r| {
-                    let s = self.positive(r, "replay_s");
-                    if s > crate::attack::MAX_REPLAY_S {
-                        self.err(
-                            &r.referenced,
-                            format!("a replay records at most {} s", crate::attack::MAX_REPLAY_S),
-                        );
-                    }
-                    ticks(s.min(crate::attack::MAX_REPLAY_S), n.tick_hz).max(1)
-                });
-                if let (Some(_), Some(r)) = (value, replay_s) {
-                    self.err(
-                        &r.referenced,
-                        "give either value (forge) or replay_s (record and replay), not both",
-                    );
-                }
-                Action::ForgeSensor { sensor: self.sensor_ref(n.process, sensor), value, replay_ticks }
+                self.forge(sensor, value, replay_s, n)
             }
             AttackActionFile::ListenOnly { plc: p } => Action::ListenOnly { plc: plc(self, p) },
             AttackActionFile::Flood { plc: p, seconds } => {
@@ -297,48 +280,81 @@ impl Cx<'_> {
             }
             AttackActionFile::Download { plc: p, disable, add } => {
                 let idx = plc(self, p);
-                let file = n.plc_files.iter().find(|f| f.id.value == p.value);
-                let disable: Vec<usize> = disable
-                    .iter()
-                    .filter_map(|b| {
-                        let found = file
-                            .and_then(|f| f.logic.iter().position(|l| logic_id(l) == Some(b.value.as_str())));
-                        if found.is_none() && file.is_some() {
-                            self.err(
-                                &b.referenced,
-                                format!("no logic block `{}` in PLC `{}`", b.value, p.value),
-                            );
-                        }
-                        found
-                    })
-                    .collect();
-                let add: Vec<(ActuatorIdx, f64, u64)> = add
-                    .iter()
-                    .map(|a| {
-                        let actuator = self.actuator_ref(n.process, &a.actuator);
-                        let value = self.finite(&a.value, "value");
-                        if !(0.0..=1.0).contains(&value) {
-                            self.err(
-                                &a.value.referenced,
-                                format!("actuator position {value} is outside 0..=1"),
-                            );
-                        }
-                        let after = a.after_s.as_ref().map_or(0.0, |x| {
-                            let t = self.finite(x, "after_s");
-                            if t < 0.0 {
-                                self.err(&x.referenced, "after_s must not be negative");
-                            }
-                            t.max(0.0)
-                        });
-                        (actuator, value, ticks(after, n.tick_hz))
-                    })
-                    .collect();
-                if disable.is_empty() && add.is_empty() {
-                    self.err(&p.referenced, "a download changes something: give disable, add or both");
-                }
-                Action::Download { plc: idx, disable, add }
+                self.download(idx, p, disable, add, n)
             }
         }
+    }
+
+    /// Validates a `forge_sensor` action.
+    fn forge(
+        &mut self,
+        sensor: &Spanned<String>,
+        value: &Option<Spanned<f64>>,
+        replay_s: &Option<Spanned<f64>>,
+        n: &AttackNames<'_>,
+    ) -> crate::attack::Action {
+        use crate::attack::Action;
+        let value = value.as_ref().map(|v| self.finite(v, "value"));
+        let replay_ticks = replay_s.as_ref().map(|r| {
+            let s = self.positive(r, "replay_s");
+            if s > crate::attack::MAX_REPLAY_S {
+                self.err(
+                    &r.referenced,
+                    format!("a replay records at most {} s", crate::attack::MAX_REPLAY_S),
+                );
+            }
+            ticks(s.min(crate::attack::MAX_REPLAY_S), n.tick_hz).max(1)
+        });
+        if let (Some(_), Some(r)) = (value, replay_s) {
+            self.err(&r.referenced, "give either value (forge) or replay_s (record and replay), not both");
+        }
+        Action::ForgeSensor { sensor: self.sensor_ref(n.process, sensor), value, replay_ticks }
+    }
+
+    /// Validates a `download` action: the blocks it leaves out and the blocks it appends.
+    fn download(
+        &mut self,
+        idx: PlcIdx,
+        p: &Spanned<String>,
+        disable: &[Spanned<String>],
+        add: &[ImplantFile],
+        n: &AttackNames<'_>,
+    ) -> crate::attack::Action {
+        use crate::attack::Action;
+        let file = n.plc_files.iter().find(|f| f.id.value == p.value);
+        let disable: Vec<usize> = disable
+            .iter()
+            .filter_map(|b| {
+                let found =
+                    file.and_then(|f| f.logic.iter().position(|l| logic_id(l) == Some(b.value.as_str())));
+                if found.is_none() && file.is_some() {
+                    self.err(&b.referenced, format!("no logic block `{}` in PLC `{}`", b.value, p.value));
+                }
+                found
+            })
+            .collect();
+        let add: Vec<(ActuatorIdx, f64, u64)> = add
+            .iter()
+            .map(|a| {
+                let actuator = self.actuator_ref(n.process, &a.actuator);
+                let value = self.finite(&a.value, "value");
+                if !(0.0..=1.0).contains(&value) {
+                    self.err(&a.value.referenced, format!("actuator position {value} is outside 0..=1"));
+                }
+                let after = a.after_s.as_ref().map_or(0.0, |x| {
+                    let t = self.finite(x, "after_s");
+                    if t < 0.0 {
+                        self.err(&x.referenced, "after_s must not be negative");
+                    }
+                    t.max(0.0)
+                });
+                (actuator, value, ticks(after, n.tick_hz))
+            })
+            .collect();
+        if disable.is_empty() && add.is_empty() {
+            self.err(&p.referenced, "a download changes something: give disable, add or both");
+        }
+        Action::Download { plc: idx, disable, add }
     }
 }
 
