@@ -25,6 +25,7 @@ struct Recipe {
 #[rustfmt::skip]
 const RECIPES: &[Recipe] = &[
     Recipe { scenario: "petrochem-tank-farm", write: ("plc-t101", 1, 1200), bypass: ("sis-01", 0), alarm: "al-t101", interlock: "il-101", damaged: "t101_level" },
+    Recipe { scenario: "petrochem-triton", write: ("plc-t101", 1, 1200), bypass: ("sis-01", 0), alarm: "al-t101", interlock: "il-101", damaged: "t101_level" },
     Recipe { scenario: "power-drum-boiler", write: ("plc-drum", 0, 0), bypass: ("sis-fsss", 0), alarm: "al-lt101", interlock: "il-101", damaged: "drum_level" },
     Recipe { scenario: "coal-chemical-gasifier", write: ("plc-gasifier", 0, 2000), bypass: ("sis-gasifier", 0), alarm: "al-ffi301", interlock: "il-301", damaged: "gasifier_temp" },
     Recipe { scenario: "steel-bf-cooling", write: ("plc-stave", 0, 0), bypass: ("sis-bf", 0), alarm: "al-ft201", interlock: "il-201", damaged: "stave_temp" },

@@ -50,6 +50,7 @@ library![
     "nonferrous-potline",
     "equipment-welding-line",
     "newmat-polysilicon-cvd",
+    "petrochem-triton",
 ];
 
 /// The scenario `icsdrill` runs with no arguments.
