@@ -124,3 +124,126 @@ fn a_vote_that_does_not_match_its_voters_is_rejected() {
         assert!(err.contains(message), "{vote}: {err}");
     }
 }
+
+/// A reactor cooled by a jacket: the outer loop holds the temperature by setting the inner
+/// loop's coolant flow set point (0-100 m³/h), and the inner loop moves the valve.
+fn cascade(outer_sp: f64) -> Arc<Scenario> {
+    let yaml = format!(
+        r#"
+id: cascade
+meta: {{ industry: other, level: 2, title: Cascade, brief: A jacketed reactor in cascade control }}
+network:
+  zones:
+    - {{ id: ctl, name: Control, level: control }}
+  hosts:
+    - {{ id: local, name: Local panel, role: hmi, zone: ctl }}
+process:
+  model: lumped
+  variables:
+    - {{ id: temp, name: Temperature, unit: C, initial: 70, bounds: [0, 200], terms: [{{ gain: 1.0 }}, {{ gain: -0.02, of: [flow] }}] }}
+    - {{ id: flow, name: Coolant flow, unit: m3/h, initial: 20, bounds: [0, 100], relax: {{ tau_s: 2, toward: 0 }}, terms: [{{ gain: 50, of: [valve] }}] }}
+  actuators:
+    - {{ id: valve, name: Coolant valve, kind: analog, stroke_s: 5, initial: 0.2, fail: 1 }}
+  sensors:
+    - {{ id: tt, name: Temperature, var: temp, range: [0, 200] }}
+    - {{ id: ft, name: Coolant flow, var: flow, range: [0, 100] }}
+plcs:
+  - id: plc1
+    name: PLC 1
+    zone: ctl
+    device: {{ vendor: V, product: P, revision: "1" }}
+    logic:
+      - pi: {{ id: tc, pv: tt, setpoint: {outer_sp}, kp: 0.1, ki: 0.002, bias: 0.2, reverse: true }}
+      - pi: {{ id: fc, pv: ft, setpoint: {{ cascade: tc, lo: 0, hi: 100 }}, kp: 0.005, ki: 0.02, bias: 0.2, output: valve }}
+"#
+    );
+    Arc::new(Scenario::from_yaml("cascade.yaml", &yaml).unwrap_or_else(|e| panic!("{e}")))
+}
+
+#[test]
+fn a_cascade_settles_within_tolerance() {
+    let mut sim = Sim::new(cascade(60.0), 1);
+    sim.run_until(18_000, &[]);
+    let (t, f) = (sim.true_value("temp").unwrap(), sim.true_value("flow").unwrap());
+    assert!((t - 60.0).abs() < 0.5, "the outer loop holds the temperature: {t}");
+    assert!((f - 50.0).abs() < 2.0, "the inner loop delivers the flow that balances the heat: {f}");
+    // Held there: no oscillation over the next ten minutes.
+    let mut worst: f64 = 0.0;
+    for _ in 0..6000 {
+        sim.step([]);
+        worst = worst.max((sim.true_value("temp").unwrap() - 60.0).abs());
+    }
+    assert!(worst < 0.5, "settled, not oscillating: {worst}");
+
+    // An outer loop that drives nothing and is no set point is an error.
+    let orphan = tank_yaml("").replace(
+        "    logic:\n",
+        "    logic:\n      - pi: { id: lone, pv: lt-a, setpoint: 50, kp: 1, ki: 0 }\n",
+    );
+    let err = Scenario::from_yaml("o.yaml", &orphan).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("PI `lone` drives nothing"), "{err}");
+}
+
+#[test]
+fn a_sequence_runs_its_steps() {
+    let yaml = r#"
+id: backwash
+meta: { industry: other, level: 2, title: Backwash, brief: A filter backwash sequence }
+network:
+  zones:
+    - { id: ctl, name: Control, level: control }
+  hosts:
+    - { id: local, name: Local panel, role: hmi, zone: ctl }
+process:
+  model: lumped
+  variables:
+    - { id: level, name: Filter level, unit: "%", initial: 50, bounds: [0, 100],
+        terms: [{ gain: 0.5, of: [inlet] }, { gain: -0.5, of: [drain] }, { gain: 0.2, of: [bw_pump] }] }
+  actuators:
+    - { id: inlet, name: Inlet, kind: binary, stroke_s: 0, initial: 0, fail: 0 }
+    - { id: drain, name: Drain, kind: binary, stroke_s: 0, initial: 0, fail: 0 }
+    - { id: bw_pump, name: Backwash pump, kind: binary, stroke_s: 0, initial: 0, fail: 0 }
+  sensors:
+    - { id: lt, name: Level, var: level, range: [0, 100] }
+plcs:
+  - id: plc1
+    name: PLC 1
+    zone: ctl
+    device: { vendor: V, product: P, revision: "1" }
+    coils:
+      - { id: bw_start, addr: 0, name: Start backwash }
+    logic:
+      - sequence:
+          id: backwash
+          start: bw_start
+          steps:
+            - { id: drain, set: [{ actuator: inlet, value: 0 }, { actuator: drain, value: 1 }], until: { sensor: lt, below: 10 } }
+            - { id: wash, set: [{ actuator: bw_pump, value: 1 }], after_s: 30 }
+            - { id: refill, set: [{ actuator: bw_pump, value: 0 }, { actuator: drain, value: 0 }, { actuator: inlet, value: 1 }], until: { sensor: lt, above: 50 } }
+            - { id: close, set: [{ actuator: inlet, value: 0 }], after_s: 1 }
+"#;
+    let s = Arc::new(Scenario::from_yaml("bw.yaml", yaml).unwrap_or_else(|e| panic!("{e}")));
+    let mut sim = Sim::new(s, 1);
+    sim.run_until(100, &[]);
+    assert_eq!(sim.true_value("level"), Some(50.0), "idle: nothing moves");
+    sim.step([SimInput::write_coils("plc1", "local", 0, vec![true])]);
+    sim.run_until(6000, &[]);
+    let steps: Vec<(u64, String)> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::SequenceStep { step, .. } => Some((e.tick, step.clone())),
+            EventKind::SequenceEnded { .. } => Some((e.tick, "end".into())),
+            _ => None,
+        })
+        .collect();
+    let names: Vec<&str> = steps.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(names, ["drain", "wash", "refill", "close", "end"], "{}", story(sim.events()));
+    let at = |name: &str| steps.iter().find(|(_, s)| s == name).unwrap().0 as f64 / 10.0;
+    // Draining 40 % at 0.5 %/s takes 80 s; the wash 30 s.
+    assert!((at("wash") - at("drain") - 80.0).abs() < 1.0, "{steps:?}");
+    assert!((at("refill") - at("wash") - 30.0).abs() < 0.5, "{steps:?}");
+    assert!(!sim.plc("plc1").unwrap().memory.coils[0], "the start pushbutton clears itself");
+    let level = sim.true_value("level").unwrap();
+    assert!((50.0..51.5).contains(&level), "refilled and closed: {level}");
+}

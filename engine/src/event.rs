@@ -299,6 +299,22 @@ pub enum EventKind {
         /// Host id.
         host: String,
     },
+    /// A sequence moved to a step (or started at its first).
+    SequenceStep {
+        /// PLC id.
+        plc: String,
+        /// Sequence id.
+        sequence: String,
+        /// Step id.
+        step: String,
+    },
+    /// A sequence finished its last step.
+    SequenceEnded {
+        /// PLC id.
+        plc: String,
+        /// Sequence id.
+        sequence: String,
+    },
     /// A relief device opened (a PSV lifted, a rupture disc burst, a weir overflowed).
     ReliefOpened {
         /// Relief id.
@@ -456,6 +472,8 @@ impl EventKind {
             EventKind::Damage { .. } => "damage",
             EventKind::ReliefOpened { .. } => "relief_opened",
             EventKind::SensorForged { .. } => "sensor_forged",
+            EventKind::SequenceStep { .. } => "sequence_step",
+            EventKind::SequenceEnded { .. } => "sequence_ended",
             EventKind::FirmwareModified { .. } => "firmware_modified",
             EventKind::ModuleReplaced { .. } => "module_replaced",
             EventKind::HostWiped { .. } => "host_wiped",

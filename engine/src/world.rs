@@ -275,6 +275,10 @@ pub struct PlcState {
     pub(crate) held_s: Vec<f64>,
     /// Firmware corrupt: never boots until a spare module is fitted.
     pub bricked: bool,
+    /// Active step of each sequence block, by block index.
+    pub(crate) seq_step: Vec<Option<usize>>,
+    /// Last output of each PI block (0..=1), by block index: a cascade's inner set point.
+    pub(crate) pi_out: Vec<f64>,
     /// Blocks a download added: (actuator, position, first tick it acts).
     pub implants: Vec<(ActuatorIdx, f64, u64)>,
 }
@@ -444,6 +448,15 @@ fn spawn_plcs(world: &mut World, s: &Scenario, entities: &mut Entities) {
             onoff_on: vec![false; p.logic.len()],
             pi_integral: vec![0.0; p.logic.len()],
             held_s: vec![0.0; p.logic.len()],
+            seq_step: vec![None; p.logic.len()],
+            pi_out: p
+                .logic
+                .iter()
+                .map(|l| match l {
+                    Logic::Pi { bias, .. } => bias.clamp(0.0, 1.0),
+                    _ => 0.0,
+                })
+                .collect(),
             implants: Vec::new(),
             bricked: false,
         };

@@ -279,5 +279,12 @@ fn param(s: &Scenario, plc: usize, p: Param) -> String {
             let h = &s.plcs[plc].holding_registers[i.ix()];
             format!("hr {} ({})", h.addr, h.scaling.to_value(h.initial_raw))
         }
+        Param::Cascade { block, lo, hi } => {
+            let outer = match &s.plcs[plc].logic[block as usize] {
+                icsdrill_engine::scenario::Logic::Pi { id, .. } => id.as_str(),
+                _ => "?",
+            };
+            format!("{outer} output scaled to {lo}..{hi}")
+        }
     }
 }

@@ -249,6 +249,9 @@ impl Scenario {
                     let il = &self.interlocks[i.ix()];
                     il.pv == sensor || il.voters.contains(&sensor)
                 }
+                Logic::Sequence { steps, .. } => {
+                    steps.iter().any(|st| st.until.is_some_and(|(sn, _, _)| sn == sensor))
+                }
                 Logic::Follow { .. } => false,
             })
     }
@@ -256,10 +259,10 @@ impl Scenario {
     /// Whether PLC `plc` is wired to actuator `a` (its logic or its interlocks drive it).
     pub fn drives_actuator(&self, plc: PlcIdx, a: ActuatorIdx) -> bool {
         self.plcs[plc.ix()].logic.iter().any(|l| match l {
-            Logic::OnOff { output, .. } | Logic::Pi { output, .. } | Logic::Follow { output, .. } => {
-                *output == a
-            }
+            Logic::OnOff { output, .. } | Logic::Follow { output, .. } => *output == a,
+            Logic::Pi { output, .. } => *output == Some(a),
             Logic::Interlock(i) => self.interlocks[i.ix()].actions.iter().any(|(x, _)| *x == a),
+            Logic::Sequence { steps, .. } => steps.iter().any(|st| st.set.iter().any(|(x, _)| *x == a)),
             Logic::Alarm(_) => false,
         })
     }

@@ -186,6 +186,16 @@ pub enum Param {
     Const(f64),
     /// Read from a holding register every scan (so Modbus writes change it).
     Holding(PointIdx),
+    /// The output (0..=1) of the PI block at this index of the same PLC's program, scaled to
+    /// `lo..=hi`: the set point of a cascade's inner loop.
+    Cascade {
+        /// Index of the outer PI block in the program.
+        block: u32,
+        /// Value at output 0.
+        lo: f64,
+        /// Value at output 1.
+        hi: f64,
+    },
 }
 
 /// Direction of an on/off loop.
@@ -234,8 +244,9 @@ pub enum Logic {
         ki: Param,
         /// Output at zero error.
         bias: f64,
-        /// Actuator driven.
-        output: ActuatorIdx,
+        /// Actuator driven; none for the outer loop of a cascade, whose output only sets the
+        /// inner loop's set point.
+        output: Option<ActuatorIdx>,
         /// Reverse acting: output rises when the value is above the set point.
         reverse: bool,
         /// Coil that selects manual mode.
@@ -250,10 +261,33 @@ pub enum Logic {
         /// Actuator.
         output: ActuatorIdx,
     },
+    /// A sequence of steps (start-up, backwash, an ESD sequence): started by a pushbutton
+    /// coil, each step sets outputs and moves on when its transition holds.
+    Sequence {
+        /// Id.
+        id: String,
+        /// Coil that starts it (self-clearing, like a pushbutton).
+        start: PointIdx,
+        /// Steps, in order.
+        steps: Vec<SeqStep>,
+    },
     /// Operator alarms on a measured value.
     Alarm(AlarmIdx),
     /// A latching safety trip.
     Interlock(InterlockIdx),
+}
+
+/// One step of a sequence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeqStep {
+    /// Id.
+    pub id: String,
+    /// Outputs set while the step is active: (actuator, position).
+    pub set: Vec<(ActuatorIdx, f64)>,
+    /// Least time in the step before it may move on, seconds.
+    pub after_s: f64,
+    /// Condition that moves it on: (sensor, `true` for at or above, value).
+    pub until: Option<(SensorIdx, bool, f64)>,
 }
 
 /// Alarm levels.

@@ -91,10 +91,15 @@ impl Scan<'_> {
     fn fail_outputs(&mut self) {
         for block in &self.def.logic {
             let output = match block {
-                Logic::OnOff { output, .. } | Logic::Pi { output, .. } | Logic::Follow { output, .. } => {
-                    *output
+                Logic::OnOff { output, .. } | Logic::Follow { output, .. } => *output,
+                Logic::Pi { output: Some(output), .. } => *output,
+                Logic::Sequence { steps, .. } => {
+                    for (a, _) in steps.iter().flat_map(|st| &st.set) {
+                        self.bus.actuator_cmd[a.ix()] = self.s.actuators[a.ix()].fail;
+                    }
+                    continue;
                 }
-                Logic::Alarm(_) | Logic::Interlock(_) => continue,
+                Logic::Pi { output: None, .. } | Logic::Alarm(_) | Logic::Interlock(_) => continue,
             };
             self.bus.actuator_cmd[output.ix()] = self.s.actuators[output.ix()].fail;
         }
@@ -107,6 +112,7 @@ impl Scan<'_> {
                 let h = &self.def.holding_registers[i.ix()];
                 h.scaling.to_value(plc.memory.holding[usize::from(h.addr)])
             }
+            Param::Cascade { block, lo, hi } => lo + plc.pi_out[block as usize] * (hi - lo),
         }
     }
 
@@ -159,13 +165,18 @@ impl Scan<'_> {
                         }
                         out
                     };
-                    self.bus.actuator_cmd[output.ix()] = if out.is_finite() { out } else { 0.0 };
+                    let out = if out.is_finite() { out } else { 0.0 };
+                    plc.pi_out[b] = out;
+                    if let Some(output) = output {
+                        self.bus.actuator_cmd[output.ix()] = out;
+                    }
                 }
                 Logic::Follow { coil, output } => {
                     self.bus.actuator_cmd[output.ix()] = if self.coil(plc, *coil) { 1.0 } else { 0.0 };
                 }
                 Logic::Alarm(a) => self.alarm(plc, *a),
                 Logic::Interlock(il) => self.interlock(plc, *il, b),
+                Logic::Sequence { id, start, steps } => self.sequence(plc, b, id, *start, steps),
             }
         }
         // Blocks a download added run last, so they win over the PLC's own logic.
@@ -174,6 +185,53 @@ impl Scan<'_> {
                 self.bus.actuator_cmd[a.ix()] = *value;
             }
         }
+    }
+
+    /// Runs a sequence block: a press of its start coil starts it at its first step; the
+    /// active step sets its outputs and hands over when its time and condition hold.
+    fn sequence(&mut self, plc: &mut PlcState, b: usize, id: &str, start: PointIdx, steps: &[SeqStep]) {
+        let addr = usize::from(self.def.coils[start.ix()].addr);
+        if plc.memory.coils[addr] {
+            // A pushbutton: it clears itself, and pressing it again while running does nothing.
+            plc.memory.coils[addr] = false;
+            if plc.seq_step[b].is_none() && !steps.is_empty() {
+                plc.seq_step[b] = Some(0);
+                plc.held_s[b] = 0.0;
+                self.log_step(id, &steps[0].id);
+            }
+        }
+        let Some(k) = plc.seq_step[b] else { return };
+        let step = &steps[k];
+        for (a, v) in &step.set {
+            self.bus.actuator_cmd[a.ix()] = *v;
+        }
+        plc.held_s[b] += self.dt_s;
+        let timed = plc.held_s[b] + 1e-9 >= step.after_s;
+        let holds = step.until.is_none_or(|(sn, above, x)| {
+            let v = self.bus.measured[sn.ix()];
+            if above { v >= x } else { v <= x }
+        });
+        if !(timed && holds) {
+            return;
+        }
+        plc.held_s[b] = 0.0;
+        if k + 1 < steps.len() {
+            plc.seq_step[b] = Some(k + 1);
+            self.log_step(id, &steps[k + 1].id);
+        } else {
+            plc.seq_step[b] = None;
+            let e = EventKind::SequenceEnded { plc: self.def.id.clone(), sequence: id.to_string() };
+            self.log.push(self.tick, e);
+        }
+    }
+
+    fn log_step(&mut self, sequence: &str, step: &str) {
+        let e = EventKind::SequenceStep {
+            plc: self.def.id.clone(),
+            sequence: sequence.to_string(),
+            step: step.to_string(),
+        };
+        self.log.push(self.tick, e);
     }
 
     fn alarm(&mut self, plc: &PlcState, a: AlarmIdx) {

@@ -517,6 +517,17 @@ pub(crate) struct ReservedFile {
 pub(crate) enum ParamFile {
     Const(f64),
     Register(String),
+    Cascade(CascadeFile),
+}
+
+/// Another PI loop's output (0..=1) scaled to `lo..=hi`: the set point of a cascade's inner
+/// loop.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CascadeFile {
+    pub(crate) cascade: String,
+    pub(crate) lo: f64,
+    pub(crate) hi: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -527,6 +538,37 @@ pub(crate) enum LogicFile {
     Follow(FollowFile),
     Alarm(AlarmFile),
     Interlock(InterlockFile),
+    Sequence(SequenceFile),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SequenceFile {
+    pub(crate) id: S<String>,
+    pub(crate) start: S<String>,
+    pub(crate) steps: Vec<SeqStepFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SeqStepFile {
+    pub(crate) id: S<String>,
+    #[serde(default)]
+    pub(crate) set: Vec<ActionFile>,
+    #[serde(default)]
+    pub(crate) after_s: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) until: Option<UntilFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UntilFile {
+    pub(crate) sensor: S<String>,
+    #[serde(default)]
+    pub(crate) above: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) below: Option<S<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -554,7 +596,8 @@ pub(crate) struct PiFile {
     pub(crate) ki: S<ParamFile>,
     #[serde(default)]
     pub(crate) bias: f64,
-    pub(crate) output: S<String>,
+    #[serde(default)]
+    pub(crate) output: Option<S<String>>,
     #[serde(default)]
     pub(crate) reverse: bool,
     #[serde(default)]

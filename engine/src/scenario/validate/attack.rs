@@ -370,6 +370,7 @@ fn logic_id(l: &LogicFile) -> Option<&str> {
         LogicFile::Pi(o) => Some(&o.id.value),
         LogicFile::Alarm(a) => Some(&a.id.value),
         LogicFile::Interlock(i) => Some(&i.id.value),
+        LogicFile::Sequence(q) => Some(&q.id.value),
         LogicFile::Follow(_) => None,
     }
 }

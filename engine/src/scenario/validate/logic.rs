@@ -33,6 +33,7 @@ impl Cx<'_> {
             },
             LogicFile::Alarm(a) => self.alarm(plc, a, process, points, plant),
             LogicFile::Interlock(i) => self.interlock(plc, i, process, points, plant),
+            LogicFile::Sequence(q) => self.sequence(q, process, points, plant),
         }
     }
 
@@ -71,12 +72,9 @@ impl Cx<'_> {
             kp: self.param(points, &o.kp),
             ki: self.param(points, &o.ki),
             bias: self.finite_plain(o.bias, &o.id, "bias"),
-            output: self.drive(
-                plant,
-                process,
-                &o.output,
-                format!("`{}` in PLC `{}`", o.id.value, points.plc),
-            ),
+            output: o.output.as_ref().map(|out| {
+                self.drive(plant, process, out, format!("`{}` in PLC `{}`", o.id.value, points.plc))
+            }),
             reverse: o.reverse,
             manual: self.optional_coil(points, &o.manual),
             manual_output: o.manual_output.as_ref().map(|m| self.param(points, m)),
@@ -207,6 +205,65 @@ impl Cx<'_> {
             actions,
         });
         Logic::Interlock(idx)
+    }
+
+    /// Validates a sequence: its start coil, and each step's outputs and transition.
+    fn sequence(
+        &mut self,
+        q: &SequenceFile,
+        process: &Process,
+        points: &Points,
+        plant: &mut PlantBuild,
+    ) -> Logic {
+        if q.steps.is_empty() {
+            self.err(&q.id.referenced, format!("sequence `{}` has no steps", q.id.value));
+        }
+        let by = format!("sequence `{}` in PLC `{}`", q.id.value, points.plc);
+        let mut driven: Vec<String> = Vec::new();
+        let steps = q
+            .steps
+            .iter()
+            .map(|st| {
+                let set = st
+                    .set
+                    .iter()
+                    .map(|a| {
+                        // Steps of one sequence share their outputs; other blocks may not.
+                        if !driven.contains(&a.actuator.value) {
+                            driven.push(a.actuator.value.clone());
+                            self.drive(plant, process, &a.actuator, by.clone());
+                        }
+                        self.interlock_action(process, a)
+                    })
+                    .collect();
+                let after_s = st.after_s.as_ref().map_or(0.0, |x| {
+                    let t = self.finite(x, "after_s");
+                    if t < 0.0 {
+                        self.err(&x.referenced, "after_s must not be negative");
+                    }
+                    t.max(0.0)
+                });
+                let until = st.until.as_ref().map(|u| {
+                    let sensor = self.analog_sensor(process, &u.sensor);
+                    match (&u.above, &u.below) {
+                        (Some(x), None) => (sensor, true, self.finite(x, "above")),
+                        (None, Some(x)) => (sensor, false, self.finite(x, "below")),
+                        _ => {
+                            self.err(&u.sensor.referenced, "until: give one of above, below");
+                            (sensor, true, 0.0)
+                        }
+                    }
+                });
+                if st.after_s.is_none() && until.is_none() {
+                    self.err(
+                        &st.id.referenced,
+                        format!("step `{}` never moves on: give after_s, until or both", st.id.value),
+                    );
+                }
+                SeqStep { id: st.id.value.clone(), set, after_s, until }
+            })
+            .collect();
+        Logic::Sequence { id: q.id.value.clone(), start: self.point(points, &q.start, Table::Coils), steps }
     }
 
     /// Validates one forced actuator position of an interlock.

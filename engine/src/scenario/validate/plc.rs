@@ -26,6 +26,8 @@ pub(super) struct PlantBuild {
 pub(super) struct Points {
     pub(super) plc: String,
     names: BTreeMap<String, (Table, PointIdx)>,
+    /// The PLC's PI blocks by id: their index in its program.
+    pub(super) loops: BTreeMap<String, usize>,
 }
 
 impl Points {
@@ -93,6 +95,7 @@ impl Cx<'_> {
 
         let points = &layout.points;
         let logic: Vec<Logic> = p.logic.iter().map(|b| self.logic(idx, b, process, points, plant)).collect();
+        self.cascades(p, &logic);
         let program_hash = program_hash(idx, &logic, plant);
         PlcDef {
             id: p.id.value.clone(),
@@ -121,7 +124,16 @@ impl Cx<'_> {
     /// Lays out one PLC's points and reserved blocks, reporting duplicate point ids, bad
     /// addresses and overlapping claims.
     fn layout(&mut self, p: &PlcFile) -> Layout {
-        let mut points = Points { plc: p.id.value.clone(), names: BTreeMap::new() };
+        let loops = p
+            .logic
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| match l {
+                LogicFile::Pi(pi) => Some((pi.id.value.clone(), i)),
+                _ => None,
+            })
+            .collect();
+        let mut points = Points { plc: p.id.value.clone(), names: BTreeMap::new(), loops };
         let mut spans: Spans = BTreeMap::new();
         let mut add_point =
             |cx: &mut Self, table: Table, i: usize, id: &Spanned<String>, addr: &Spanned<i64>| -> u16 {
@@ -361,6 +373,45 @@ impl Cx<'_> {
             ParamFile::Register(id) => {
                 let spanned = Spanned { value: id.clone(), referenced: p.referenced, defined: p.defined };
                 Param::Holding(self.point(points, &spanned, Table::HoldingRegisters))
+            }
+            ParamFile::Cascade(c) => {
+                let Some(block) = points.loops.get(&c.cascade) else {
+                    self.err(
+                        &p.referenced,
+                        format!("no PI block `{}` in PLC `{}` to cascade from", c.cascade, points.plc),
+                    );
+                    return Param::Const(0.0);
+                };
+                if !c.lo.is_finite() || !c.hi.is_finite() || c.lo >= c.hi {
+                    self.err(
+                        &p.referenced,
+                        format!("cascade from `{}`: lo must be below hi, both finite", c.cascade),
+                    );
+                }
+                Param::Cascade { block: *block as u32, lo: c.lo, hi: c.hi }
+            }
+        }
+    }
+}
+
+impl Cx<'_> {
+    /// Reports PI blocks that drive nothing: no output, and no other loop's set point.
+    fn cascades(&mut self, p: &PlcFile, logic: &[Logic]) {
+        let masters: Vec<u32> = logic
+            .iter()
+            .filter_map(|l| match l {
+                Logic::Pi { setpoint: Param::Cascade { block, .. }, .. } => Some(*block),
+                _ => None,
+            })
+            .collect();
+        for (i, (l, file)) in logic.iter().zip(&p.logic).enumerate() {
+            if let (Logic::Pi { output: None, .. }, LogicFile::Pi(f)) = (l, file)
+                && !masters.contains(&(i as u32))
+            {
+                self.err(
+                    &f.id.referenced,
+                    format!("PI `{}` drives nothing: give `output`, or use it as another loop's set point (`setpoint: {{ cascade: {}, lo, hi }}`)", f.id.value, f.id.value),
+                );
             }
         }
     }
