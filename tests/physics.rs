@@ -216,3 +216,42 @@ fn a_value_dithering_on_a_limit_logs_one_excursion_not_a_storm() {
     let (exceeded, cleared) = limit_events("limit_deadband: 0,");
     assert!(exceeded > 50 && cleared > 50, "{exceeded} {cleared}");
 }
+
+#[test]
+fn formulas_and_lookup_tables_drive_the_process() {
+    // A tank draining through a valve: outflow ~ sqrt(head) times the valve's installed
+    // characteristic (equal percentage, from a table). Torricelli: sqrt(h) falls linearly, so
+    // from 100 % to 25 % takes 2 (10 - 5) / k seconds, 200 s for k = 0.05.
+    let s = plant(
+        r#"  tables:
+    - { id: cv, points: [[0, 0], [0.5, 0.2], [1, 1]] }
+  variables:
+    - { id: level, name: Level, unit: "%", initial: 100, bounds: [0, 100], terms: [{ gain: -0.05, expr: "sqrt(level) * cv(b)" }] }
+  actuators:
+    - { id: a, name: Spare, kind: binary, stroke_s: 0, initial: 0, fail: 0 }
+    - { id: b, name: Outlet valve, kind: analog, stroke_s: 0, initial: 1, fail: 1 }
+  sensors:
+    - { id: lt, name: Level, var: level, range: [0, 100] }"#,
+    );
+    let mut sim = Sim::new(s, 1);
+    let mut t25 = None;
+    for _ in 0..4000 {
+        sim.step([]);
+        if t25.is_none() && sim.true_value("level").unwrap() <= 25.0 {
+            t25 = Some(sim.tick() as f64 / 10.0);
+        }
+    }
+    let t25 = t25.expect("the tank drains");
+    assert!((t25 - 200.0).abs() < 2.0, "Torricelli: 200 s, got {t25}");
+
+    // Errors in a formula are located and say what is wrong.
+    let bad = r#"  variables:
+    - { id: level, name: Level, unit: "%", initial: 100, bounds: [0, 100], terms: [{ expr: "sqrt(level) * nope(a)" }] }
+  actuators:
+    - { id: a, name: Valve, kind: analog, stroke_s: 0, initial: 1, fail: 1 }"#;
+    let yaml = format!(
+        "id: x\nmeta: {{ industry: other, level: 2, title: X, brief: X }}\nnetwork:\n  zones: [{{ id: ctl, name: C, level: control }}]\n  hosts: []\nprocess:\n  model: lumped\n{bad}\nplcs: []\n"
+    );
+    let err = Scenario::from_yaml("bad.yaml", &yaml).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("bad.yaml:") && err.contains("unknown function `nope`"), "{err}");
+}

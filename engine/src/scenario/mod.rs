@@ -12,6 +12,7 @@
 //! and the index types.
 
 pub mod exam;
+pub mod expr;
 mod file;
 mod network;
 mod plc;
@@ -178,6 +179,8 @@ pub struct Scenario {
     pub sensors: Vec<SensorDef>,
     /// Relief devices (PSVs, rupture discs, weirs).
     pub reliefs: Vec<ReliefDef>,
+    /// Piecewise-linear lookup tables formulas call (pump curves, valve characteristics).
+    pub tables: Vec<expr::Table1d>,
     /// PLCs.
     pub plcs: Vec<PlcDef>,
     /// Alarm blocks of every PLC.

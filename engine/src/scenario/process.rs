@@ -14,13 +14,17 @@ pub enum Signal {
     Actuator(ActuatorIdx),
 }
 
-/// One term of a variable's rate of change: `gain` times the product of `of`.
+/// One term of a variable's rate of change: `gain` times the product of `of`, times `expr`
+/// when there is one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Term {
     /// Units of the variable per second (per unit of each factor).
     pub gain: f64,
     /// Factors; empty means the term is the constant `gain`.
     pub of: Vec<Signal>,
+    /// A formula of true values and actuator positions (`0.8 * sqrt(max(p_in - p, 0)) *
+    /// valve_cv(xv1)`).
+    pub expr: Option<super::expr::Expr>,
 }
 
 /// A process variable of the lumped-parameter model:

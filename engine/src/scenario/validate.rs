@@ -286,6 +286,7 @@ impl Cx<'_> {
             actuators: process.actuators,
             sensors: process.sensors,
             reliefs: process.reliefs,
+            tables: process.tables,
             plcs,
             alarms: plant.alarms,
             interlocks: plant.interlocks,

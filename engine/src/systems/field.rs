@@ -88,6 +88,9 @@ pub(super) fn integrate(
                     Signal::Actuator(a) => bus.actuator_pos[a.ix()],
                 };
             }
+            if let Some(e) = &t.expr {
+                term *= e.eval(&p.values, &bus.actuator_pos, &plant.0.tables);
+            }
             rate += term;
         }
         if let Some((tau_s, toward)) = v.relax {

@@ -15,6 +15,8 @@ pub(crate) struct ProcessFile {
     pub(crate) sensors: Vec<SensorFile>,
     #[serde(default)]
     pub(crate) reliefs: Vec<ReliefFile>,
+    #[serde(default)]
+    pub(crate) tables: Vec<TableFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,9 +76,19 @@ pub(crate) struct RelaxFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TermFile {
-    pub(crate) gain: S<f64>,
+    #[serde(default)]
+    pub(crate) gain: Option<S<f64>>,
     #[serde(default)]
     pub(crate) of: Vec<S<String>>,
+    #[serde(default)]
+    pub(crate) expr: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TableFile {
+    pub(crate) id: S<String>,
+    pub(crate) points: S<Vec<[f64; 2]>>,
 }
 
 #[derive(Debug, Deserialize)]

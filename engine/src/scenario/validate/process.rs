@@ -17,6 +17,7 @@ pub(super) struct Process {
     pub(super) actuators: Vec<ActuatorDef>,
     pub(super) sensors: Vec<SensorDef>,
     pub(super) reliefs: Vec<ReliefDef>,
+    pub(super) tables: Vec<crate::scenario::expr::Table1d>,
 }
 
 /// What a process id names.
@@ -55,6 +56,7 @@ impl Cx<'_> {
             actuators: Vec::new(),
             sensors: Vec::new(),
             reliefs: Vec::new(),
+            tables: Vec::new(),
         };
         for (i, v) in f.variables.iter().enumerate() {
             self.process_name(&mut p, &v.id, ProcessRef::Var(VarIdx(i as u32)));
@@ -69,11 +71,93 @@ impl Cx<'_> {
             self.err(&f.model.referenced, "a process needs at least one variable");
         }
         p.actuators = f.actuators.iter().map(|a| self.actuator(a)).collect();
+        p.tables = self.tables(&f.tables, &p);
         p.vars = f.variables.iter().map(|v| self.var(v, &p)).collect();
         p.sensors = f.sensors.iter().map(|s| self.sensor(s, &p)).collect();
         let mut names = Names::default();
         p.reliefs = f.reliefs.iter().map(|r| self.relief(r, &p, &mut names)).collect();
         p
+    }
+
+    /// Validates the lookup tables: unique ids apart from the process names, at least two
+    /// points, `x` strictly increasing.
+    fn tables(&mut self, tables: &[TableFile], p: &Process) -> Vec<crate::scenario::expr::Table1d> {
+        let mut names = Names::default();
+        tables
+            .iter()
+            .map(|t| {
+                self.define(&mut names, "table", &t.id);
+                if p.names.contains_key(&t.id.value) {
+                    self.err(
+                        &t.id.referenced,
+                        format!("table `{}` has the id of a variable, actuator or sensor", t.id.value),
+                    );
+                }
+                let pts = &t.points.value;
+                let finite = pts.iter().flatten().all(|x| x.is_finite());
+                let rising = pts.windows(2).all(|w| w[0][0] < w[1][0]);
+                if pts.len() < 2 || !finite || !rising {
+                    self.err(
+                        &t.points.referenced,
+                        "a table needs at least two finite [x, y] points with x strictly increasing",
+                    );
+                }
+                crate::scenario::expr::Table1d {
+                    id: t.id.value.clone(),
+                    points: pts.iter().map(|[x, y]| (*x, *y)).collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// Validates one term of a variable's rate: gain, factors, formula.
+    fn term(&mut self, t: &TermFile, p: &Process, var: &Spanned<String>) -> Term {
+        use crate::scenario::expr::{Name, parse};
+        let gain = match (&t.gain, &t.expr) {
+            (Some(g), _) => self.finite(g, "gain"),
+            (None, Some(_)) => 1.0,
+            (None, None) => {
+                let at = t.of.first().map_or(var.referenced, |o| o.referenced);
+                self.err(&at, format!("a term of `{}` needs `gain`, `expr` or both", var.value));
+                0.0
+            }
+        };
+        let of =
+            t.of.iter()
+                .map(|s| match p.names.get(&s.value) {
+                    Some(ProcessRef::Var(i)) => Signal::Var(*i),
+                    Some(ProcessRef::Actuator(i)) => Signal::Actuator(*i),
+                    Some(ProcessRef::Sensor(_)) => {
+                        self.err(
+                            &s.referenced,
+                            format!(
+                                "`{}` is a sensor; terms take true values of variables or actuator positions",
+                                s.value
+                            ),
+                        );
+                        Signal::Var(VarIdx(0))
+                    }
+                    None => {
+                        self.err(&s.referenced, format!("unknown variable or actuator `{}`", s.value));
+                        Signal::Var(VarIdx(0))
+                    }
+                })
+                .collect();
+        let expr = t.expr.as_ref().and_then(|e| {
+            let resolve = |name: &str| match p.names.get(name) {
+                Some(ProcessRef::Var(i)) => Some(Name::Var(*i)),
+                Some(ProcessRef::Actuator(i)) => Some(Name::Actuator(*i)),
+                _ => p.tables.iter().position(|t| t.id == name).map(|i| Name::Table(i as u32)),
+            };
+            match parse(&e.value, &resolve) {
+                Ok(x) => Some(x),
+                Err(msg) => {
+                    self.err(&e.referenced, format!("expr `{}`: {msg}", e.value));
+                    None
+                }
+            }
+        });
+        Term { gain, of, expr }
     }
 
     /// Validates one relief device.
@@ -190,30 +274,7 @@ impl Cx<'_> {
         let damage_dose = v.damage_dose.as_ref().map(|d| self.dose(d, bounds));
         let relax =
             v.relax.as_ref().map(|r| (self.positive(&r.tau_s, "tau_s"), self.finite(&r.toward, "toward")));
-        let terms = v
-            .terms
-            .iter()
-            .map(|t| {
-                let gain = self.finite(&t.gain, "gain");
-                let of = t
-                    .of
-                    .iter()
-                    .map(|s| match p.names.get(&s.value) {
-                        Some(ProcessRef::Var(i)) => Signal::Var(*i),
-                        Some(ProcessRef::Actuator(i)) => Signal::Actuator(*i),
-                        Some(ProcessRef::Sensor(_)) => {
-                            self.err(&s.referenced, format!("`{}` is a sensor; terms take true values of variables or actuator positions", s.value));
-                            Signal::Var(VarIdx(0))
-                        }
-                        None => {
-                            self.err(&s.referenced, format!("unknown variable or actuator `{}`", s.value));
-                            Signal::Var(VarIdx(0))
-                        }
-                    })
-                    .collect();
-                Term { gain, of }
-            })
-            .collect();
+        let terms = v.terms.iter().map(|t| self.term(t, p, &v.id)).collect();
         VarDef {
             id: v.id.value.clone(),
             name: text(&v.name),
