@@ -207,3 +207,77 @@ fn every_att_ck_for_ics_v18_1_technique_validates_and_a_bogus_one_gets_a_suggest
         "unknown ATT&CK for ICS technique `T0870`; did you mean",
     );
 }
+
+#[test]
+fn traps_a_designer_falls_into_are_warnings_at_their_place() {
+    let yaml = r#"
+id: traps
+meta: { industry: other, level: 2, title: { en: Traps }, brief: A plant with the usual traps }
+network:
+  zones:
+    - { id: ctl, name: Control, level: control }
+  hosts:
+    - { id: ews, name: EWS, role: ews, zone: ctl }
+process:
+  model: lumped
+  variables:
+    - { id: level, name: Level, unit: "%", initial: 50, bounds: [0, 100], terms: [{ gain: 0.1, of: [inlet] }, { gain: -0.05 }] }
+  actuators:
+    - { id: inlet, name: Inlet, kind: binary, stroke_s: 0, initial: 1, fail: 0 }
+  sensors:
+    - { id: lt, name: Level, var: level, range: [0, 100] }
+plcs:
+  - id: plc1
+    name: PLC 1
+    zone: ctl
+    device: { vendor: V, product: P, revision: "1" }
+    scan_ms: 20
+    holding_registers:
+      - { id: sp, addr: 0, name: Set point, initial: 50 }
+    logic:
+      - on_off: { id: fill, pv: lt, low: 40, high: 60, output: inlet, action: fill }
+attacker:
+  foothold: ews
+attack:
+  - id: hammer
+    name: Keep writing the set point
+    techniques: [T0836]
+    when: { at_s: 10 }
+    action: { write_registers: { plc: plc1, addr: 0, values: [90] } }
+    repeat: { every_s: 10, until: failure, max: 20 }
+  - id: next
+    name: Then scan
+    techniques: [T0846]
+    when: { after: hammer, outcome: succeeded }
+    action: { scan: {} }
+"#;
+    let s = Scenario::from_yaml("traps.yaml", yaml).unwrap_or_else(|e| panic!("{e}"));
+    let warnings: Vec<String> = s.warnings.iter().map(|w| w.to_string()).collect();
+    let expect = [
+        (
+            line_of(yaml, "title: { en: Traps }"),
+            "a text with en only shows en to zh readers: add zh, or give a plain string",
+        ),
+        (line_of(yaml, "scan_ms: 20"), "scan_ms 20 is faster than the tick (100 ms)"),
+        (line_of(yaml, "- on_off:"), "turns `inlet` off at its first scan although its initial is 1"),
+        (line_of(yaml, "when: { after: hammer"), "`hammer` repeats until it fails (up to 20 attempts)"),
+    ];
+    assert_eq!(warnings.len(), expect.len(), "{warnings:#?}");
+    for (line, message) in expect {
+        assert!(
+            warnings.iter().any(|w| w.starts_with(&format!("traps.yaml:{line}:")) && w.contains(message)),
+            "no warning `{message}` at line {line}: {warnings:#?}"
+        );
+    }
+    // The library itself falls into none of them.
+    for b in icsdrill_scenarios::LIBRARY {
+        let s = b.load().unwrap();
+        assert!(s.warnings.is_empty(), "{}: {:?}", b.id, s.warnings);
+    }
+    // A PI output that is not an actuator says what it is instead.
+    check(
+        "bias: 0.27, output: h201,",
+        "bias: 0.27, output: r201_temp,",
+        "`r201_temp` is a process variable, not an actuator",
+    );
+}

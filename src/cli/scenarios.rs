@@ -48,7 +48,16 @@ pub(crate) fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
             }
         };
         match Scenario::from_yaml(&name, &source) {
-            Ok(s) => println!("ok {name} ({}, {} PLCs)", s.id, s.plcs.len()),
+            Ok(s) => {
+                for w in &s.warnings {
+                    eprintln!("{}:{}:{}: warning: {}", w.file, w.line, w.column, w.message);
+                }
+                let warned = match s.warnings.len() {
+                    0 => String::new(),
+                    n => format!(", {n} warning(s)"),
+                };
+                println!("ok {name} ({}, {} PLCs{warned})", s.id, s.plcs.len());
+            }
             Err(errors) => {
                 failed = true;
                 eprintln!("{errors}");

@@ -201,6 +201,9 @@ pub struct Scenario {
     pub hints: Vec<Hint>,
     /// The exam section: tasks, pass rule, time limit.
     pub exam: ExamSpec,
+    /// Traps the validator found in a valid scenario (`scenarios validate` prints them).
+    #[serde(skip)]
+    pub warnings: Vec<ScenarioError>,
 }
 
 /// One piece of benign traffic.

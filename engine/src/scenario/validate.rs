@@ -84,9 +84,11 @@ pub(super) fn from_yaml(file: &str, source: &str) -> Result<Scenario, ScenarioEr
             }]));
         }
     };
-    let mut cx = Cx { file, errors: Vec::new() };
-    let scenario = cx.scenario(parsed, source);
+    let mut cx = Cx { file, errors: Vec::new(), warnings: Vec::new() };
+    let mut scenario = cx.scenario(parsed, source);
     if cx.errors.is_empty() {
+        cx.warnings.sort_by_key(|e| (e.line, e.column));
+        scenario.warnings = cx.warnings;
         return Ok(scenario);
     }
     cx.errors.sort_by_key(|e| (e.line, e.column));
@@ -99,6 +101,8 @@ pub(super) fn from_yaml(file: &str, source: &str) -> Result<Scenario, ScenarioEr
 struct Cx<'a> {
     file: &'a str,
     errors: Vec<ScenarioError>,
+    /// Traps a designer fell into that still make a valid scenario.
+    warnings: Vec<ScenarioError>,
 }
 
 /// Ids of one namespace, in file order of first definition.
@@ -111,13 +115,6 @@ impl Names {
     }
 }
 
-fn text(t: &TextFile) -> Text {
-    match t {
-        TextFile::Same(s) => Text::new(s.clone(), s.clone()),
-        TextFile::Both { en, zh } => Text::new(en.clone(), zh.clone()),
-    }
-}
-
 use crate::event::hex;
 
 /// SHA-256 of `data`, in hex.
@@ -126,6 +123,43 @@ pub(crate) fn sha256_hex(data: &[u8]) -> String {
 }
 
 impl Cx<'_> {
+    fn warn(&mut self, at: &Location, message: impl Into<String>) {
+        self.warnings.push(ScenarioError {
+            file: self.file.to_string(),
+            line: at.line().max(1),
+            column: at.column().max(1),
+            message: message.into(),
+        });
+    }
+
+    /// A text in both languages; one language only is taken for both, with a warning at its
+    /// owner (`owner` names what the text belongs to).
+    fn text(&mut self, t: &TextFile, owner: &Spanned<String>) -> Text {
+        match t {
+            TextFile::Same(s) => Text::new(s.clone(), s.clone()),
+            TextFile::Both { en: Some(en), zh: Some(zh) } => Text::new(en.clone(), zh.clone()),
+            TextFile::Both { en: Some(one), zh: None } | TextFile::Both { en: None, zh: Some(one) } => {
+                let (has, lacks) =
+                    if matches!(t, TextFile::Both { en: Some(_), .. }) { ("en", "zh") } else { ("zh", "en") };
+                self.warn(
+                    &owner.referenced,
+                    format!(
+                        "`{}`: a text with {has} only shows {has} to {lacks} readers: add {lacks}, or give a plain string when both are the same",
+                        owner.value
+                    ),
+                );
+                Text::new(one.clone(), one.clone())
+            }
+            TextFile::Both { en: None, zh: None } => {
+                self.err(
+                    &owner.referenced,
+                    format!("`{}`: a text needs en, zh or a plain string", owner.value),
+                );
+                Text::new("", "")
+            }
+        }
+    }
+
     fn err(&mut self, at: &Location, message: impl Into<String>) {
         self.errors.push(ScenarioError {
             file: self.file.to_string(),
@@ -273,6 +307,7 @@ impl Cx<'_> {
         );
 
         Scenario {
+            warnings: Vec::new(),
             id: self.scenario_id(&f.id),
             source_hash: sha256_hex(source.as_bytes()),
             meta,
@@ -322,8 +357,8 @@ impl Cx<'_> {
         Meta {
             industry,
             level,
-            title: text(&m.title),
-            brief: text(&m.brief),
+            title: self.text(&m.title, &m.industry),
+            brief: self.text(&m.brief, &m.industry),
             references: m.references.clone(),
         }
     }

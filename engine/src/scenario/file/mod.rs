@@ -295,7 +295,12 @@ pub(crate) struct MetaFile {
 #[serde(untagged, deny_unknown_fields)]
 pub(crate) enum TextFile {
     Same(String),
-    Both { en: String, zh: String },
+    Both {
+        #[serde(default)]
+        en: Option<String>,
+        #[serde(default)]
+        zh: Option<String>,
+    },
 }
 
 #[derive(Debug, Deserialize)]

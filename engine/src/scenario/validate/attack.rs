@@ -6,7 +6,7 @@ use serde_saphyr::Spanned;
 use super::super::file::*;
 use super::super::*;
 use super::process::{Process, ProcessRef};
-use super::{Cx, Names, text};
+use super::{Cx, Names};
 
 /// What attack validation resolves names against.
 pub(super) struct AttackNames<'a> {
@@ -67,8 +67,28 @@ impl Cx<'_> {
         for st in steps {
             self.define(&mut names, "attack step", &st.id);
         }
-        let steps = steps.iter().map(|st| self.step(st, &names, n)).collect();
-        Some(AttackPlan { foothold, address, steps })
+        let built: Vec<crate::attack::Step> = steps.iter().map(|st| self.step(st, &names, n)).collect();
+        self.warn_after_repeating(steps, &built);
+        Some(AttackPlan { foothold, address, steps: built })
+    }
+
+    /// Warns about `after:` on a step that repeats until it fails: that step ends only when an
+    /// attempt fails (or after its last attempt), so whatever waits for it fires late or never.
+    fn warn_after_repeating(&mut self, files: &[StepFile], steps: &[crate::attack::Step]) {
+        use crate::attack::{Outcome, Until};
+        for (file, st) in files.iter().zip(steps) {
+            let (Some((a, outcome)), Some(after)) = (st.when.after, &file.when.after) else { continue };
+            let Some(r) = steps.get(a).and_then(|s| s.repeat) else { continue };
+            if r.until == Until::Failure && outcome != Outcome::Failed {
+                self.warn(
+                    &after.referenced,
+                    format!(
+                        "step `{}` waits for `{}` to end, but `{}` repeats until it fails (up to {} attempts): `{}` fires late or never; trigger it on time or a process condition instead",
+                        st.id, after.value, after.value, r.max, st.id
+                    ),
+                );
+            }
+        }
     }
 
     /// The attacker's source address: a loopback address, 127.0.0.66 when not given.
@@ -126,7 +146,15 @@ impl Cx<'_> {
         });
         let expire_tick = st.expire_s.as_ref().map(|e| ticks(self.positive(e, "expire_s"), n.tick_hz));
         let action = self.action(&st.action, n);
-        Step { id: st.id.value.clone(), name: text(&st.name), techniques, when, action, repeat, expire_tick }
+        Step {
+            id: st.id.value.clone(),
+            name: self.text(&st.name, &st.id),
+            techniques,
+            when,
+            action,
+            repeat,
+            expire_tick,
+        }
     }
 
     /// Validates a step's trigger (`when`), reporting a step with none.

@@ -5,7 +5,7 @@ use serde_saphyr::Spanned;
 
 use super::super::Background;
 use super::super::file::*;
-use super::{Cx, Names, text};
+use super::{Cx, Names};
 
 impl Cx<'_> {
     /// Validates the benign background traffic, sorted by tick.
@@ -67,7 +67,7 @@ impl Cx<'_> {
                         SimInput::ClearFault { id: String::new() }
                     }
                 };
-                Background { tick, input, note: b.note.as_ref().map(text) }
+                Background { tick, input, note: b.note.as_ref().map(|n| self.text(n, &b.from)) }
             })
             .collect();
         out.sort_by_key(|b| b.tick);

@@ -7,7 +7,7 @@ use super::super::file::*;
 use super::super::*;
 use super::Cx;
 use super::plc::{PlantBuild, Points};
-use super::process::Process;
+use super::process::{Process, ProcessRef};
 
 impl Cx<'_> {
     /// Validates one logic block of PLC `plc`, adding alarm and interlock blocks to `plant`.
@@ -46,6 +46,7 @@ impl Cx<'_> {
     fn on_off(&mut self, o: &OnOffFile, process: &Process, points: &Points, plant: &mut PlantBuild) -> Logic {
         let action =
             self.enum_of(&o.action, "action", &[(OnOffAction::Fill, "fill"), (OnOffAction::Drain, "drain")]);
+        self.warn_band_overrides_initial(o, action, process);
         Logic::OnOff {
             id: o.id.value.clone(),
             pv: self.analog_sensor(process, &o.pv),
@@ -60,6 +61,38 @@ impl Cx<'_> {
             action,
             manual: self.optional_coil(points, &o.manual),
             manual_command: self.optional_coil(points, &o.manual_command),
+        }
+    }
+
+    /// Warns when an on/off block turns its output the other way from the actuator's
+    /// `initial` at its first scan (the variable starts inside the band with the output on,
+    /// say): the initial state the designer wrote silently does not hold.
+    fn warn_band_overrides_initial(&mut self, o: &OnOffFile, action: OnOffAction, process: &Process) {
+        let (Some(ProcessRef::Sensor(sn)), Some(ProcessRef::Actuator(a))) =
+            (process.names.get(&o.pv.value), process.names.get(&o.output.value))
+        else {
+            return;
+        };
+        let (ParamFile::Const(low), ParamFile::Const(high)) = (&o.low.value, &o.high.value) else { return };
+        let (Some(sensor), Some(act)) = (process.sensors.get(sn.ix()), process.actuators.get(a.ix())) else {
+            return;
+        };
+        let Some(x) = process.vars.get(sensor.var.ix()).map(|v| v.initial) else { return };
+        let on = match action {
+            OnOffAction::Fill => x <= *low,
+            OnOffAction::Drain => x >= *high,
+        };
+        if on != (act.initial > 0.5) {
+            self.warn(
+                &o.output.referenced,
+                format!(
+                    "`{}`: the value starts at {x}, so the block turns `{}` {} at its first scan although its initial is {}; make the initial agree, or start the value outside the band",
+                    o.id.value,
+                    o.output.value,
+                    if on { "on" } else { "off" },
+                    act.initial
+                ),
+            );
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::super::file::*;
 use super::super::*;
-use super::{Cx, Names, text};
+use super::{Cx, Names};
 
 impl Cx<'_> {
     /// Validates the zones, registering their ids.
@@ -24,7 +24,7 @@ impl Cx<'_> {
                 let level = self.enum_of(&z.level, "zone level", &LEVELS);
                 let security_level =
                     z.security_level.as_ref().map(|s| self.int(s, 1, 4, "security_level") as u8);
-                Zone { id: z.id.value.clone(), name: text(&z.name), level, security_level }
+                Zone { id: z.id.value.clone(), name: self.text(&z.name, &z.id), level, security_level }
             })
             .collect()
     }
@@ -44,7 +44,7 @@ impl Cx<'_> {
                 self.define(names, "host", &h.id);
                 let role = self.enum_of(&h.role, "host role", &ROLES);
                 let zone = ZoneIdx(self.resolve(zones, "zone", &h.zone));
-                Host { id: h.id.value.clone(), name: text(&h.name), role, zone }
+                Host { id: h.id.value.clone(), name: self.text(&h.name, &h.id), role, zone }
             })
             .collect()
     }

@@ -9,7 +9,7 @@ use serde_saphyr::{Location, Spanned};
 use super::super::file::*;
 use super::super::*;
 use super::process::Process;
-use super::{Cx, Names, sha256_hex, text};
+use super::{Cx, Names, sha256_hex};
 
 /// What the PLCs build together: alarm and interlock tables and which block drives each
 /// actuator (an actuator has one controller).
@@ -72,6 +72,13 @@ impl Cx<'_> {
         let scan_ms = self.int(&p.scan_ms, 1, 10_000, "scan_ms");
         // A scan never runs more often than the simulation ticks.
         let scan_ticks = ((scan_ms as f64) * f64::from(tick_hz) / 1000.0).round().max(1.0) as u64;
+        let tick_ms = 1000.0 / f64::from(tick_hz);
+        if (scan_ms as f64) < tick_ms {
+            self.warn(
+                &p.scan_ms.referenced,
+                format!("`{}`: scan_ms {scan_ms} is faster than the tick ({tick_ms} ms): the PLC scans once per tick; raise tick_hz for a faster scan", p.id.value),
+            );
+        }
         let layout = self.layout(p);
 
         let holding_registers: Vec<HoldingDef> = p
@@ -99,7 +106,7 @@ impl Cx<'_> {
         let program_hash = program_hash(idx, &logic, plant);
         PlcDef {
             id: p.id.value.clone(),
-            name: text(&p.name),
+            name: self.text(&p.name, &p.id),
             role,
             zone,
             unit_id,
@@ -159,7 +166,7 @@ impl Cx<'_> {
             .map(|(i, c)| CoilDef {
                 id: c.id.value.clone(),
                 addr: add_point(self, Table::Coils, i, &c.id, &c.addr),
-                name: text(&c.name),
+                name: self.text(&c.name, &c.id),
                 initial: c.initial,
             })
             .collect();
@@ -243,7 +250,7 @@ impl Cx<'_> {
         InputRegDef {
             id: r.id.value.clone(),
             addr,
-            name: text(&r.name),
+            name: self.text(&r.name, &r.id),
             source,
             scaling: Scaling { scale, offset: r.offset },
         }
@@ -277,7 +284,7 @@ impl Cx<'_> {
                 DiscreteSource::Running(ActuatorIdx(0))
             }
         };
-        DiscreteDef { id: d.id.value.clone(), addr, name: text(&d.name), source }
+        DiscreteDef { id: d.id.value.clone(), addr, name: self.text(&d.name, &d.id), source }
     }
 
     /// Validates one holding register: its scaling, initial value and declared range.
@@ -320,7 +327,7 @@ impl Cx<'_> {
         HoldingDef {
             id: h.id.value.clone(),
             addr,
-            name: text(&h.name),
+            name: self.text(&h.name, &h.id),
             unit: h.unit.clone(),
             initial_raw: scaling.to_raw(initial),
             scaling,

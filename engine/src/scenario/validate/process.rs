@@ -7,7 +7,7 @@ use serde_saphyr::Spanned;
 
 use super::super::file::*;
 use super::super::*;
-use super::{Cx, Names, text};
+use super::{Cx, Names};
 
 /// The process part of a scenario, with its namespace (variables, actuators and sensors share
 /// one, so a term's factor is unambiguous).
@@ -218,7 +218,7 @@ impl Cx<'_> {
                 ReliefKind::Weir
             }
         };
-        ReliefDef { id: r.id.value.clone(), name: text(&r.name), kind, var, set, capacity }
+        ReliefDef { id: r.id.value.clone(), name: self.text(&r.name, &r.id), kind, var, set, capacity }
     }
 
     /// Validates one process variable and its driving terms.
@@ -277,7 +277,7 @@ impl Cx<'_> {
         let terms = v.terms.iter().map(|t| self.term(t, p, &v.id)).collect();
         VarDef {
             id: v.id.value.clone(),
-            name: text(&v.name),
+            name: self.text(&v.name, &v.id),
             unit: v.unit.clone(),
             initial,
             bounds,
@@ -353,7 +353,7 @@ impl Cx<'_> {
         }
         ActuatorDef {
             id: a.id.value.clone(),
-            name: text(&a.name),
+            name: self.text(&a.name, &a.id),
             kind,
             stroke_s,
             initial: a.initial,
@@ -410,7 +410,7 @@ impl Cx<'_> {
         let dead_time_s = seconds(&s.dead_time_s, "dead_time_s", MAX_DEAD_TIME_S);
         SensorDef {
             id: s.id.value.clone(),
-            name: text(&s.name),
+            name: self.text(&s.name, &s.id),
             var,
             noise,
             drift_per_h,
@@ -465,7 +465,19 @@ impl Cx<'_> {
     pub(super) fn actuator_ref(&mut self, process: &Process, id: &Spanned<String>) -> ActuatorIdx {
         match process.names.get(&id.value) {
             Some(ProcessRef::Actuator(i)) => *i,
-            _ => {
+            Some(other) => {
+                let what =
+                    if matches!(other, ProcessRef::Var(_)) { "a process variable" } else { "a sensor" };
+                self.err(
+                    &id.referenced,
+                    format!(
+                        "`{}` is {what}, not an actuator: an output drives a valve, pump, heater or breaker (to set another PI loop's set point, use `setpoint: {{ cascade: LOOP, lo, hi }}` there)",
+                        id.value
+                    ),
+                );
+                ActuatorIdx(0)
+            }
+            None => {
                 self.err(&id.referenced, format!("unknown actuator `{}`", id.value));
                 ActuatorIdx(0)
             }
@@ -514,7 +526,7 @@ impl Cx<'_> {
                     id: f.id.value.clone(),
                     start_tick,
                     end_tick,
-                    note: f.note.as_ref().map(text),
+                    note: f.note.as_ref().map(|n| self.text(n, &f.id)),
                     effect,
                 }
             })

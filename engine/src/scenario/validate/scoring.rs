@@ -3,7 +3,7 @@
 use serde_saphyr::Spanned;
 
 use super::super::file::*;
-use super::{Cx, Names, text};
+use super::{Cx, Names};
 use crate::scenario::{Hint, PlanStep, Rubric};
 
 impl Cx<'_> {
@@ -64,7 +64,7 @@ impl Cx<'_> {
                 }
                 PlanStep {
                     id: st.id.value.clone(),
-                    name: text(&st.name),
+                    name: self.text(&st.name, &st.id),
                     done_by: st.done_by.iter().map(|k| k.value.clone()).collect(),
                     within_ticks: ticks(self.positive(&st.within_s, "within_s")),
                 }
@@ -82,7 +82,7 @@ impl Cx<'_> {
                 Hint {
                     id: h.id.value.clone(),
                     cost: self.points(&Some(h.cost.clone()), 0.0, "cost"),
-                    text: text(&h.text),
+                    text: self.text(&h.text, &h.id),
                 }
             })
             .collect()
