@@ -13,7 +13,12 @@ fn busy_inputs(scenario: &icsdrill_engine::Scenario) -> Vec<TimedInput> {
     if let Some(h) = plc.holding_registers.first() {
         inputs.push(TimedInput {
             tick: 50,
-            input: SimInput::write_registers(plc.id.clone(), "ews-01", h.addr, vec![h.initial_raw]),
+            input: SimInput::write_registers(
+                plc.id.clone(),
+                "ews-01",
+                h.addr,
+                h.initial_words[..h.codec.words()].to_vec(),
+            ),
         });
     }
     if let Some(c) = plc.coils.first() {

@@ -304,3 +304,56 @@ fn downloads_restarts_and_restores_act_on_the_program() {
         )
     );
 }
+
+#[test]
+fn signed_and_32_bit_registers_carry_their_values_whole() {
+    let yaml = crate::util::MINI
+        .replace(
+            "      - { id: lit_ir, addr: 0, name: Level, sensor: lit }",
+            "      - { id: lit_ir, addr: 0, name: Level, sensor: lit }\n      - { id: lit_f, addr: 4, name: Level (float), sensor: lit, format: float32 }",
+        )
+        .replace(
+            "      - { id: free, addr: 2, name: Unchecked, initial: 0 }",
+            "      - { id: free, addr: 2, name: Unchecked, initial: 0 }\n      - { id: bias, addr: 20, name: Bias, initial: -12.5, format: int16, range: [-50, 50] }\n      - { id: total, addr: 22, name: Totaliser, initial: 100000, scale: 1, format: uint32 }\n      - { id: trim, addr: 24, name: Trim, initial: -2, scale: 1, format: int32, range: [-10, 10] }",
+        )
+        .replace("    range_checks: true\n", "    range_checks: true\n    word_order: low_first\n")
+        .replace("start: 10, count: 5", "start: 30, count: 5");
+    let s = std::sync::Arc::new(
+        icsdrill_engine::Scenario::from_yaml("fmt.yaml", &yaml).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let mut sim = Sim::new(s, 1);
+    sim.step([]);
+    let m = sim.plc("plc1").unwrap().memory.clone();
+    // float32, low word first: the level (50 %) as IEEE single precision.
+    let bits = (u32::from(m.input[5]) << 16) | u32::from(m.input[4]);
+    assert_eq!(f32::from_bits(bits), sim.measured("lit").unwrap() as f32);
+    // int16: -12.5 x 10 = -125 in two's complement.
+    assert_eq!(m.holding[20] as i16, -125);
+    // uint32 low word first: 100000 = 0x0001_86A0.
+    assert_eq!((m.holding[22], m.holding[23]), (0x86A0, 0x0001));
+    // int32: -2.
+    assert_eq!((u32::from(m.holding[25]) << 16 | u32::from(m.holding[24])) as i32, -2);
+    // Range checks judge the whole 32-bit value: 7 is in range, written as two words...
+    let w = |addr: u16, values: &[u16]| SimInput::write_registers("plc1", "local", addr, values.to_vec());
+    assert_eq!(sim.step_outcomes([w(24, &[7, 0])]), [Ok(())]);
+    // ...-20 is not, and neither is a half write that would make it 0x0001_0007.
+    assert_eq!(
+        sim.step_outcomes([w(24, &[(-20i32 as u32) as u16, 0xFFFF])]),
+        [Err(RejectReason::OutOfRange)]
+    );
+    assert_eq!(sim.step_outcomes([w(25, &[1])]), [Err(RejectReason::OutOfRange)]);
+    // A negative int16 set point inside its range is accepted; one below it is not.
+    assert_eq!(sim.step_outcomes([w(20, &[(-400i16) as u16])]), [Ok(())]);
+    assert_eq!(sim.step_outcomes([w(20, &[(-600i16) as u16])]), [Err(RejectReason::OutOfRange)]);
+    // Restoring the set points puts every word back.
+    sim.step([SimInput::RestoreSetpoints { plc: "plc1".into() }]);
+    let m = &sim.plc("plc1").unwrap().memory;
+    assert_eq!((m.holding[20] as i16, m.holding[24], m.holding[25]), (-125, 0xFFFE, 0xFFFF));
+    // A 32-bit point overlapping the next one is an error at its address.
+    let overlap = yaml.replace("addr: 24, name: Trim", "addr: 23, name: Trim");
+    let err = icsdrill_engine::Scenario::from_yaml("o.yaml", &overlap)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("overlap"), "{err}");
+}

@@ -218,7 +218,7 @@ pub fn hmi_value(s: &Scenario, snap: &Snapshot, sensor: usize) -> f64 {
     for (p, plc) in s.plcs.iter().enumerate() {
         for ir in &plc.input_registers {
             if ir.source == RegisterSource::Sensor(SensorIdx(sensor as u32)) {
-                return ir.scaling.to_value(snap.plcs[p].memory.input[usize::from(ir.addr)]);
+                return ir.value(&snap.plcs[p].memory.input);
             }
         }
     }

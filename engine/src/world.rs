@@ -213,8 +213,12 @@ impl Memory {
         let mut mark = |t: Table, addr: u16| mapped[t as usize][usize::from(addr)] = true;
         def.coils.iter().for_each(|p| mark(Table::Coils, p.addr));
         def.discrete_inputs.iter().for_each(|p| mark(Table::DiscreteInputs, p.addr));
-        def.input_registers.iter().for_each(|p| mark(Table::InputRegisters, p.addr));
-        def.holding_registers.iter().for_each(|p| mark(Table::HoldingRegisters, p.addr));
+        def.input_registers
+            .iter()
+            .for_each(|p| (0..p.codec.words() as u16).for_each(|k| mark(Table::InputRegisters, p.addr + k)));
+        def.holding_registers
+            .iter()
+            .for_each(|p| p.span().for_each(|a| mark(Table::HoldingRegisters, a as u16)));
         for r in &def.reserved {
             let start = usize::from(r.start);
             mapped[r.table as usize][start..start + r.count as usize].iter_mut().for_each(|m| *m = true);
@@ -227,7 +231,7 @@ impl Memory {
             mapped: Arc::new(mapped),
         };
         def.coils.iter().for_each(|p| m.coils[usize::from(p.addr)] = p.initial);
-        def.holding_registers.iter().for_each(|p| m.holding[usize::from(p.addr)] = p.initial_raw);
+        def.holding_registers.iter().for_each(|p| p.restore(&mut m.holding));
         m
     }
 

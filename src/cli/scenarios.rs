@@ -207,25 +207,27 @@ fn describe_plc(o: &mut String, s: &Scenario, p: &icsdrill_engine::scenario::Plc
         };
         let _ = writeln!(
             o,
-            "  ir   {:>5}  {:<18} {}  [{src}, raw = value x {}]",
+            "  ir   {:>5}  {:<18} {}  [{src}, raw = value x {}{}]",
             r.addr,
             r.id,
             t(&r.name, lang),
-            r.scaling.scale
+            r.codec.scaling.scale,
+            format_note(r.codec)
         );
     }
     for h in &p.holding_registers {
         let range = h.range.map(|[lo, hi]| format!(", range {lo}..{hi}")).unwrap_or_default();
         let _ = writeln!(
             o,
-            "  hr   {:>5}  {:<18} {} = {} {}  [raw {} = value x {}{range}]",
+            "  hr   {:>5}  {:<18} {} = {} {}  [raw {} = value x {}{range}{}]",
             h.addr,
             h.id,
             t(&h.name, lang),
-            h.scaling.to_value(h.initial_raw),
+            h.initial(),
             h.unit,
-            h.initial_raw,
-            h.scaling.scale
+            h.initial_words[..h.codec.words()].iter().map(u16::to_string).collect::<Vec<_>>().join(" "),
+            h.codec.scaling.scale,
+            format_note(h.codec)
         );
     }
     for r in &p.reserved {
@@ -281,12 +283,23 @@ fn describe(s: &Scenario, lang: Lang) -> String {
     o
 }
 
+/// `, int32 low word first` and the like; nothing for a plain uint16.
+fn format_note(c: icsdrill_engine::scenario::Codec) -> String {
+    use icsdrill_engine::scenario::{Format, WordOrder};
+    let name = Format::ALL.iter().find(|f| f.0 == c.format).map_or("", |f| f.1);
+    match (c.format, c.order) {
+        (Format::Uint16, _) => String::new(),
+        (Format::Int16, _) | (_, WordOrder::HighFirst) => format!(", {name}"),
+        (_, WordOrder::LowFirst) => format!(", {name} low word first"),
+    }
+}
+
 fn param(s: &Scenario, plc: usize, p: Param) -> String {
     match p {
         Param::Const(x) => x.to_string(),
         Param::Holding(i) => {
             let h = &s.plcs[plc].holding_registers[i.ix()];
-            format!("hr {} ({})", h.addr, h.scaling.to_value(h.initial_raw))
+            format!("hr {} ({})", h.addr, h.initial())
         }
         Param::Cascade { block, lo, hi } => {
             let outer = match &s.plcs[plc].logic[block as usize] {

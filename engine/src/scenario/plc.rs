@@ -104,8 +104,8 @@ pub enum RegisterSource {
     Actuator(ActuatorIdx),
 }
 
-/// Linear scaling between engineering values and raw 16-bit registers:
-/// `raw = round((value - offset) * scale)`, saturated to `0..=65535`.
+/// Linear scaling between engineering values and raw register numbers:
+/// `raw = (value - offset) * scale` (rounded and saturated by the point's `Codec`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Scaling {
     /// Raw counts per engineering unit.
@@ -114,19 +114,131 @@ pub struct Scaling {
     pub offset: f64,
 }
 
-impl Scaling {
-    /// Engineering value to raw register, saturating.
-    pub fn to_raw(self, value: f64) -> u16 {
-        let raw = ((value - self.offset) * self.scale).round();
-        if raw.is_nan() {
-            return 0;
+/// How a register point's value is laid out in 16-bit words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// One word, unsigned.
+    Uint16,
+    /// One word, two's complement.
+    Int16,
+    /// Two words, unsigned.
+    Uint32,
+    /// Two words, two's complement.
+    Int32,
+    /// Two words, IEEE 754 single precision.
+    Float32,
+}
+
+impl Format {
+    /// Words a value takes.
+    pub fn words(self) -> usize {
+        match self {
+            Format::Uint16 | Format::Int16 => 1,
+            Format::Uint32 | Format::Int32 | Format::Float32 => 2,
         }
-        raw.clamp(0.0, f64::from(u16::MAX)) as u16
     }
 
-    /// Raw register to engineering value.
-    pub fn to_value(self, raw: u16) -> f64 {
-        f64::from(raw) / self.scale + self.offset
+    /// Every format with its spelling in scenario files.
+    pub const ALL: [(Format, &'static str); 5] = [
+        (Format::Uint16, "uint16"),
+        (Format::Int16, "int16"),
+        (Format::Uint32, "uint32"),
+        (Format::Int32, "int32"),
+        (Format::Float32, "float32"),
+    ];
+}
+
+/// Order of the two words of a 32-bit value, per device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WordOrder {
+    /// High word at the lower address (Modicon convention, "big endian").
+    HighFirst,
+    /// Low word at the lower address (many Siemens and Schneider gateways, "word swap").
+    LowFirst,
+}
+
+/// Engineering value to register words and back: scaling, format, word order.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Codec {
+    /// Linear scaling to the raw number.
+    pub scaling: Scaling,
+    /// Layout of the raw number.
+    pub format: Format,
+    /// Order of two words.
+    pub order: WordOrder,
+}
+
+impl Codec {
+    /// A plain 16-bit unsigned codec (the Modbus default).
+    pub fn uint16(scaling: Scaling) -> Codec {
+        Codec { scaling, format: Format::Uint16, order: WordOrder::HighFirst }
+    }
+
+    /// Words taken.
+    pub fn words(self) -> usize {
+        self.format.words()
+    }
+
+    /// The raw number `value` is stored as, saturated to the format (`None`: not a number).
+    fn raw(self, value: f64) -> Option<f64> {
+        let x = (value - self.scaling.offset) * self.scaling.scale;
+        if x.is_nan() {
+            return None;
+        }
+        Some(match self.format {
+            Format::Uint16 => x.round().clamp(0.0, f64::from(u16::MAX)),
+            Format::Int16 => x.round().clamp(f64::from(i16::MIN), f64::from(i16::MAX)),
+            Format::Uint32 => x.round().clamp(0.0, f64::from(u32::MAX)),
+            Format::Int32 => x.round().clamp(f64::from(i32::MIN), f64::from(i32::MAX)),
+            Format::Float32 => x,
+        })
+    }
+
+    /// Whether `value` fits the format without saturating.
+    pub fn fits(self, value: f64) -> bool {
+        let x = (value - self.scaling.offset) * self.scaling.scale;
+        match self.format {
+            Format::Float32 => x.is_finite() && x.abs() <= f64::from(f32::MAX),
+            _ => self.raw(value).is_some_and(|r| (r - x.round()).abs() < 0.5),
+        }
+    }
+
+    /// Engineering value to words (the second unused for a 16-bit format), saturating.
+    pub fn encode(self, value: f64) -> [u16; 2] {
+        let Some(raw) = self.raw(value) else { return [0, 0] };
+        let bits: u32 = match self.format {
+            Format::Uint16 => return [raw as u16, 0],
+            Format::Int16 => return [(raw as i16) as u16, 0],
+            Format::Uint32 => raw as u32,
+            Format::Int32 => (raw as i32) as u32,
+            Format::Float32 => (raw as f32).to_bits(),
+        };
+        let (hi, lo) = ((bits >> 16) as u16, bits as u16);
+        match self.order {
+            WordOrder::HighFirst => [hi, lo],
+            WordOrder::LowFirst => [lo, hi],
+        }
+    }
+
+    /// Words to the engineering value (`words` holds at least `self.words()`).
+    pub fn decode(self, words: &[u16]) -> f64 {
+        let joined = || {
+            let (a, b) = (u32::from(words[0]), u32::from(words[1]));
+            match self.order {
+                WordOrder::HighFirst => (a << 16) | b,
+                WordOrder::LowFirst => (b << 16) | a,
+            }
+        };
+        let raw = match self.format {
+            Format::Uint16 => f64::from(words[0]),
+            Format::Int16 => f64::from(words[0] as i16),
+            Format::Uint32 => f64::from(joined()),
+            Format::Int32 => f64::from(joined() as i32),
+            Format::Float32 => f64::from(f32::from_bits(joined())),
+        };
+        raw / self.scaling.scale + self.scaling.offset
     }
 }
 
@@ -141,8 +253,23 @@ pub struct InputRegDef {
     pub name: Text,
     /// Source.
     pub source: RegisterSource,
-    /// Scaling to raw.
-    pub scaling: Scaling,
+    /// Scaling, format and word order.
+    pub codec: Codec,
+}
+
+impl InputRegDef {
+    /// Stores `value` in its words of the input table.
+    pub fn store(&self, table: &mut [u16], value: f64) {
+        let words = self.codec.encode(value);
+        let a = usize::from(self.addr);
+        table[a..a + self.codec.words()].copy_from_slice(&words[..self.codec.words()]);
+    }
+
+    /// Its value in the input table.
+    pub fn value(&self, table: &[u16]) -> f64 {
+        let a = usize::from(self.addr);
+        self.codec.decode(&table[a..a + self.codec.words()])
+    }
 }
 
 /// A holding register: a set point, limit, gain or manual output.
@@ -156,13 +283,57 @@ pub struct HoldingDef {
     pub name: Text,
     /// Engineering unit.
     pub unit: String,
-    /// Raw value at tick 0.
-    pub initial_raw: u16,
-    /// Scaling to raw.
-    pub scaling: Scaling,
+    /// Words at tick 0.
+    pub initial_words: [u16; 2],
+    /// Scaling, format and word order.
+    pub codec: Codec,
     /// Declared range in engineering units: writes outside it are rejected when the PLC has
     /// range checks on (M0818).
     pub range: Option<[f64; 2]>,
+}
+
+impl HoldingDef {
+    /// Addresses it takes, from `addr`.
+    pub fn span(&self) -> std::ops::Range<usize> {
+        usize::from(self.addr)..usize::from(self.addr) + self.codec.words()
+    }
+
+    /// Its value in the holding table.
+    pub fn value(&self, table: &[u16]) -> f64 {
+        self.codec.decode(&table[self.span()])
+    }
+
+    /// Its commissioned value.
+    pub fn initial(&self) -> f64 {
+        self.codec.decode(&self.initial_words)
+    }
+
+    /// Puts its commissioned words back into the holding table.
+    pub fn restore(&self, table: &mut [u16]) {
+        let span = self.span();
+        let n = span.len();
+        table[span].copy_from_slice(&self.initial_words[..n]);
+    }
+
+    /// Its value once `values` are written from `addr`, the words not written taken from
+    /// `current` (or from its commissioned value when there is no memory to read); `None`
+    /// when the write does not touch it.
+    pub fn after_write(&self, addr: u16, values: &[u16], current: Option<&[u16]>) -> Option<f64> {
+        let span = self.span();
+        let (w0, w1) = (usize::from(addr), usize::from(addr) + values.len());
+        if w1 <= span.start || w0 >= span.end {
+            return None;
+        }
+        let mut words = [0u16; 2];
+        for (k, a) in span.enumerate() {
+            words[k] = if (w0..w1).contains(&a) {
+                values[a - w0]
+            } else {
+                current.map_or(self.initial_words[k], |t| t[a])
+            };
+        }
+        Some(self.codec.decode(&words))
+    }
 }
 
 /// A block of addresses that is mapped (readable, writable where the table is) but drives
@@ -392,13 +563,16 @@ pub struct PlcDef {
 impl PlcDef {
     /// One past the highest mapped address of a table (0 when the table is empty).
     pub fn table_len(&self, table: Table) -> usize {
+        // One past the last address of each point (a 32-bit one takes two).
         let points = match table {
-            Table::Coils => self.coils.iter().map(|p| p.addr).max(),
-            Table::DiscreteInputs => self.discrete_inputs.iter().map(|p| p.addr).max(),
-            Table::InputRegisters => self.input_registers.iter().map(|p| p.addr).max(),
-            Table::HoldingRegisters => self.holding_registers.iter().map(|p| p.addr).max(),
+            Table::Coils => self.coils.iter().map(|p| usize::from(p.addr) + 1).max(),
+            Table::DiscreteInputs => self.discrete_inputs.iter().map(|p| usize::from(p.addr) + 1).max(),
+            Table::InputRegisters => {
+                self.input_registers.iter().map(|p| usize::from(p.addr) + p.codec.words()).max()
+            }
+            Table::HoldingRegisters => self.holding_registers.iter().map(|p| p.span().end).max(),
         };
-        let points = points.map_or(0, |a| usize::from(a) + 1);
+        let points = points.unwrap_or(0);
         let reserved = self
             .reserved
             .iter()
@@ -409,9 +583,60 @@ impl PlcDef {
         points.max(reserved)
     }
 
-    /// The holding register with this address.
+    /// The holding register at this address (a 32-bit one at either of its words).
     pub fn holding_at(&self, addr: u16) -> Option<(PointIdx, &HoldingDef)> {
-        let i = self.holding_registers.iter().position(|p| p.addr == addr)?;
+        let i = self.holding_registers.iter().position(|p| p.span().contains(&usize::from(addr)))?;
         Some((PointIdx(i as u32), &self.holding_registers[i]))
+    }
+
+    /// The holding registers a write of `values` from `addr` touches, with their values after
+    /// it (see `HoldingDef::after_write`).
+    pub fn written<'a>(
+        &'a self,
+        addr: u16,
+        values: &'a [u16],
+        current: Option<&'a [u16]>,
+    ) -> impl Iterator<Item = (&'a HoldingDef, f64)> + 'a {
+        self.holding_registers
+            .iter()
+            .filter_map(move |h| h.after_write(addr, values, current).map(|v| (h, v)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codec(format: Format, order: WordOrder, scale: f64) -> Codec {
+        Codec { scaling: Scaling { scale, offset: 0.0 }, format, order }
+    }
+
+    #[test]
+    fn every_format_round_trips_in_both_word_orders_and_saturates() {
+        for order in [WordOrder::HighFirst, WordOrder::LowFirst] {
+            for (format, value, scale) in [
+                (Format::Uint16, 123.4, 10.0),
+                (Format::Int16, -123.4, 10.0),
+                (Format::Uint32, 4_000_000.5, 10.0),
+                (Format::Int32, -4_000_000.5, 10.0),
+                (Format::Float32, 3.25, 1.0),
+            ] {
+                let c = codec(format, order, scale);
+                assert!(c.fits(value), "{format:?}");
+                let back = c.decode(&c.encode(value));
+                assert!((back - value).abs() <= 0.5 / scale, "{format:?} {order:?}: {value} -> {back}");
+            }
+        }
+        let c = codec(Format::Uint32, WordOrder::HighFirst, 1.0);
+        assert_eq!(c.encode(65_536.0), [1, 0]);
+        assert_eq!(codec(Format::Uint32, WordOrder::LowFirst, 1.0).encode(65_536.0), [0, 1]);
+        assert_eq!(codec(Format::Int16, WordOrder::HighFirst, 1.0).encode(-1e9), [0x8000, 0]);
+        assert_eq!(codec(Format::Uint16, WordOrder::HighFirst, 1.0).encode(f64::NAN), [0, 0]);
+        assert!(!codec(Format::Uint16, WordOrder::HighFirst, 1.0).fits(-1.0));
+        assert!(!codec(Format::Int16, WordOrder::HighFirst, 1.0).fits(40_000.0));
+        assert_eq!(
+            codec(Format::Float32, WordOrder::HighFirst, 1.0).decode(&[0x4049, 0x0FDB]) as f32,
+            std::f32::consts::PI
+        );
     }
 }

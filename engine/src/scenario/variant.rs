@@ -139,11 +139,12 @@ fn shift_step(base: &Scenario, st: &mut Step, offsets: &BTreeMap<String, u16>, d
             for (i, v) in values.iter_mut().enumerate() {
                 // Scale the value, but keep an out-of-range value out of range (and an
                 // in-range one in range): the step stays what it was.
-                if let Some((_, h)) = def.holding_at(*addr + i as u16) {
+                if let Some((_, h)) = def.holding_at(*addr + i as u16)
+                    && h.codec.words() == 1
+                {
                     let scaled = (f64::from(*v) * factor).round().clamp(0.0, 65_535.0) as u16;
-                    let inside = |raw: u16| {
-                        h.range.is_none_or(|[lo, hi]| (lo..=hi).contains(&h.scaling.to_value(raw)))
-                    };
+                    let inside =
+                        |raw: u16| h.range.is_none_or(|[lo, hi]| (lo..=hi).contains(&h.codec.decode(&[raw])));
                     if inside(*v) == inside(scaled) {
                         *v = scaled;
                     }

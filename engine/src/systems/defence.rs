@@ -65,7 +65,7 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
         SimInput::RestoreSetpoints { plc } => {
             let (idx, mut state) = plc_state(world, s, plc)?;
             for h in &s.plcs[idx.ix()].holding_registers {
-                state.memory.holding[usize::from(h.addr)] = h.initial_raw;
+                h.restore(&mut state.memory.holding);
             }
             Ok(Vec::new())
         }

@@ -174,13 +174,9 @@ pub(crate) fn alerts(
     }
     if deep && let SimInput::WriteRegisters { addr, values, .. } = input {
         let def = &s.plcs[plc_idx.ix()];
-        let out_of_range = values.iter().enumerate().any(|(i, raw)| {
-            let a = usize::from(*addr) + i;
-            def.holding_registers.iter().any(|h| {
-                usize::from(h.addr) == a
-                    && h.range.is_some_and(|[lo, hi]| !(lo..=hi).contains(&h.scaling.to_value(*raw)))
-            })
-        });
+        let out_of_range = def
+            .written(*addr, values, None)
+            .any(|(h, v)| h.range.is_some_and(|[lo, hi]| !(lo..=hi).contains(&v)));
         if out_of_range {
             rules.push("setpoint_out_of_range");
         }

@@ -286,16 +286,12 @@ fn write_registers(
         checked_write(world, s, plc, source, function, addr, values, values.len(), Table::HoldingRegisters)?;
     let def = &s.plcs[state.idx.ix()];
     if state.range_checks {
-        for (i, raw) in values.iter().enumerate() {
-            let a = addr + i as u16; // In range: `checked_write` checked the mapping.
-            if let Some((_, h)) = def.holding_at(a)
-                && let Some([lo, hi]) = h.range
-            {
-                let v = h.scaling.to_value(*raw);
-                if v < lo || v > hi {
-                    return Err(RejectReason::OutOfRange);
-                }
-            }
+        // A 32-bit value is judged whole: the words written over the ones it holds.
+        let outside = def
+            .written(addr, values, Some(&state.memory.holding))
+            .any(|(h, v)| h.range.is_some_and(|[lo, hi]| v < lo || v > hi || v.is_nan()));
+        if outside {
+            return Err(RejectReason::OutOfRange);
         }
     }
     let start = usize::from(addr);

@@ -61,7 +61,7 @@ pub(crate) fn read_inputs(def: &PlcDef, bus: &FieldBus, memory: &mut Memory) {
             RegisterSource::Sensor(sn) => bus.measured[sn.ix()],
             RegisterSource::Actuator(a) => bus.actuator_pos[a.ix()],
         };
-        memory.input[usize::from(p.addr)] = p.scaling.to_raw(v);
+        p.store(&mut memory.input, v);
     }
     for p in &def.discrete_inputs {
         memory.discrete[usize::from(p.addr)] = match p.source {
@@ -108,10 +108,7 @@ impl Scan<'_> {
     fn param(&self, plc: &PlcState, p: Param) -> f64 {
         match p {
             Param::Const(x) => x,
-            Param::Holding(i) => {
-                let h = &self.def.holding_registers[i.ix()];
-                h.scaling.to_value(plc.memory.holding[usize::from(h.addr)])
-            }
+            Param::Holding(i) => self.def.holding_registers[i.ix()].value(&plc.memory.holding),
             Param::Cascade { block, lo, hi } => lo + plc.pi_out[block as usize] * (hi - lo),
         }
     }

@@ -121,12 +121,5 @@ impl<'a> Evidence<'a> {
 fn outside_range(s: &Scenario, plc: &str, addr: u16, values: &[u16]) -> bool {
     let Some(p) = s.plc(plc) else { return false };
     let def = &s.plcs[p.ix()];
-    values.iter().enumerate().any(|(i, raw)| {
-        def.holding_at(addr.wrapping_add(i as u16)).is_some_and(|(_, h)| {
-            h.range.is_some_and(|[lo, hi]| {
-                let v = h.scaling.to_value(*raw);
-                v < lo || v > hi
-            })
-        })
-    })
+    def.written(addr, values, None).any(|(h, v)| h.range.is_some_and(|[lo, hi]| v < lo || v > hi))
 }

@@ -406,6 +406,8 @@ pub(crate) struct PlcFile {
     pub(crate) scan_ms: S<i64>,
     #[serde(default)]
     pub(crate) range_checks: bool,
+    #[serde(default)]
+    pub(crate) word_order: Option<S<String>>,
     #[serde(default = "default_true")]
     pub(crate) program_backup: bool,
     #[serde(default)]
@@ -479,14 +481,12 @@ pub(crate) struct InputRegFile {
     pub(crate) sensor: Option<S<String>>,
     #[serde(default)]
     pub(crate) actuator: Option<S<String>>,
-    #[serde(default = "default_scale")]
-    pub(crate) scale: S<f64>,
+    #[serde(default)]
+    pub(crate) scale: Option<S<f64>>,
     #[serde(default)]
     pub(crate) offset: f64,
-}
-
-fn default_scale() -> S<f64> {
-    unlocated(10.0)
+    #[serde(default)]
+    pub(crate) format: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -498,12 +498,14 @@ pub(crate) struct HoldingFile {
     #[serde(default)]
     pub(crate) unit: String,
     pub(crate) initial: S<f64>,
-    #[serde(default = "default_scale")]
-    pub(crate) scale: S<f64>,
+    #[serde(default)]
+    pub(crate) scale: Option<S<f64>>,
     #[serde(default)]
     pub(crate) offset: f64,
     #[serde(default)]
     pub(crate) range: Option<S<[f64; 2]>>,
+    #[serde(default)]
+    pub(crate) format: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -80,18 +80,25 @@ impl Cx<'_> {
             );
         }
         let layout = self.layout(p);
+        let order = p.word_order.as_ref().map_or(WordOrder::HighFirst, |o| {
+            self.enum_of(
+                o,
+                "word order",
+                &[(WordOrder::HighFirst, "high_first"), (WordOrder::LowFirst, "low_first")],
+            )
+        });
 
         let holding_registers: Vec<HoldingDef> = p
             .holding_registers
             .iter()
             .zip(layout.holding_registers)
-            .map(|(h, addr)| self.holding(h, addr))
+            .map(|(h, addr)| self.holding(h, addr, order))
             .collect();
         let input_registers: Vec<InputRegDef> = p
             .input_registers
             .iter()
             .zip(layout.input_registers)
-            .map(|(r, addr)| self.input_register(r, addr, process))
+            .map(|(r, addr)| self.input_register(r, addr, process, order))
             .collect();
         let discrete_inputs: Vec<DiscreteDef> = p
             .discrete_inputs
@@ -142,30 +149,32 @@ impl Cx<'_> {
             .collect();
         let mut points = Points { plc: p.id.value.clone(), names: BTreeMap::new(), loops };
         let mut spans: Spans = BTreeMap::new();
-        let mut add_point =
-            |cx: &mut Self, table: Table, i: usize, id: &Spanned<String>, addr: &Spanned<i64>| -> u16 {
-                if points.names.insert(id.value.clone(), (table, PointIdx(i as u32))).is_some() {
-                    cx.err(
-                        &id.referenced,
-                        format!("duplicate point id `{}` in PLC `{}`", id.value, p.id.value),
-                    );
-                }
-                let a = cx.int(addr, 0, 65535, "address") as u16;
-                spans.entry(table).or_default().push((
-                    u32::from(a),
-                    u32::from(a) + 1,
-                    format!("`{}`", id.value),
-                    addr.referenced,
-                ));
-                a
-            };
+        let mut add_point = |cx: &mut Self,
+                             table: Table,
+                             i: usize,
+                             id: &Spanned<String>,
+                             addr: &Spanned<i64>,
+                             words: u32|
+         -> u16 {
+            if points.names.insert(id.value.clone(), (table, PointIdx(i as u32))).is_some() {
+                cx.err(&id.referenced, format!("duplicate point id `{}` in PLC `{}`", id.value, p.id.value));
+            }
+            let a = cx.int(addr, 0, 65535 - i64::from(words - 1), "address") as u16;
+            spans.entry(table).or_default().push((
+                u32::from(a),
+                u32::from(a) + words,
+                format!("`{}`", id.value),
+                addr.referenced,
+            ));
+            a
+        };
         let coils: Vec<CoilDef> = p
             .coils
             .iter()
             .enumerate()
             .map(|(i, c)| CoilDef {
                 id: c.id.value.clone(),
-                addr: add_point(self, Table::Coils, i, &c.id, &c.addr),
+                addr: add_point(self, Table::Coils, i, &c.id, &c.addr, 1),
                 name: self.text(&c.name, &c.id),
                 initial: c.initial,
             })
@@ -174,19 +183,19 @@ impl Cx<'_> {
             .discrete_inputs
             .iter()
             .enumerate()
-            .map(|(i, d)| add_point(self, Table::DiscreteInputs, i, &d.id, &d.addr))
+            .map(|(i, d)| add_point(self, Table::DiscreteInputs, i, &d.id, &d.addr, 1))
             .collect();
         let input_registers: Vec<u16> = p
             .input_registers
             .iter()
             .enumerate()
-            .map(|(i, r)| add_point(self, Table::InputRegisters, i, &r.id, &r.addr))
+            .map(|(i, r)| add_point(self, Table::InputRegisters, i, &r.id, &r.addr, words_of(&r.format)))
             .collect();
         let holding_registers: Vec<u16> = p
             .holding_registers
             .iter()
             .enumerate()
-            .map(|(i, h)| add_point(self, Table::HoldingRegisters, i, &h.id, &h.addr))
+            .map(|(i, h)| add_point(self, Table::HoldingRegisters, i, &h.id, &h.addr, words_of(&h.format)))
             .collect();
         let reserved: Vec<Reserved> = p.reserved.iter().map(|r| self.reserved(r, &mut spans)).collect();
         self.check_overlaps(spans);
@@ -234,7 +243,13 @@ impl Cx<'_> {
     }
 
     /// Validates one input register and where its value comes from.
-    fn input_register(&mut self, r: &InputRegFile, addr: u16, process: &Process) -> InputRegDef {
+    fn input_register(
+        &mut self,
+        r: &InputRegFile,
+        addr: u16,
+        process: &Process,
+        order: WordOrder,
+    ) -> InputRegDef {
         let source = match (&r.sensor, &r.actuator) {
             (Some(s), None) => RegisterSource::Sensor(self.analog_sensor(process, s)),
             (None, Some(a)) => RegisterSource::Actuator(self.actuator_ref(process, a)),
@@ -246,14 +261,8 @@ impl Cx<'_> {
                 RegisterSource::Sensor(SensorIdx(0))
             }
         };
-        let scale = self.positive(&r.scale, "scale");
-        InputRegDef {
-            id: r.id.value.clone(),
-            addr,
-            name: self.text(&r.name, &r.id),
-            source,
-            scaling: Scaling { scale, offset: r.offset },
-        }
+        let codec = self.codec(&r.format, &r.scale, r.offset, order);
+        InputRegDef { id: r.id.value.clone(), addr, name: self.text(&r.name, &r.id), source, codec }
     }
 
     /// Validates one discrete input and where its bit comes from.
@@ -288,19 +297,24 @@ impl Cx<'_> {
     }
 
     /// Validates one holding register: its scaling, initial value and declared range.
-    fn holding(&mut self, h: &HoldingFile, addr: u16) -> HoldingDef {
-        let scale = self.positive(&h.scale, "scale");
-        let scaling = Scaling { scale, offset: self.finite_plain(h.offset, &h.id, "offset") };
-        let initial = self.finite(&h.initial, "initial");
-        let representable = |x: f64| {
-            let raw = ((x - h.offset) * scale).round();
-            (0.0..=65535.0).contains(&raw)
+    fn holding(&mut self, h: &HoldingFile, addr: u16, order: WordOrder) -> HoldingDef {
+        let offset = self.finite_plain(h.offset, &h.id, "offset");
+        let codec = self.codec(&h.format, &h.scale, offset, order);
+        let kind = match codec.format {
+            Format::Uint16 => "16-bit",
+            Format::Int16 => "signed 16-bit",
+            Format::Uint32 => "32-bit",
+            Format::Int32 => "signed 32-bit",
+            Format::Float32 => "float32",
         };
+        let scale = codec.scaling.scale;
+        let initial = self.finite(&h.initial, "initial");
+        let representable = |x: f64| codec.fits(x);
         if !representable(initial) {
             self.err(
                 &h.initial.referenced,
                 format!(
-                    "initial {initial} does not fit a 16-bit register with scale {scale} and offset {}",
+                    "initial {initial} does not fit a {kind} register with scale {scale} and offset {}",
                     h.offset
                 ),
             );
@@ -311,7 +325,7 @@ impl Cx<'_> {
                 self.err(
                     &r.referenced,
                     format!(
-                        "range [{}, {}] does not fit a 16-bit register with scale {scale} and offset {}",
+                        "range [{}, {}] does not fit a {kind} register with scale {scale} and offset {}",
                         w[0], w[1], h.offset
                     ),
                 );
@@ -329,10 +343,29 @@ impl Cx<'_> {
             addr,
             name: self.text(&h.name, &h.id),
             unit: h.unit.clone(),
-            initial_raw: scaling.to_raw(initial),
-            scaling,
+            initial_words: codec.encode(initial),
+            codec,
             range,
         }
+    }
+
+    /// A register point's codec: its format (uint16 by default), its scale (10 by default, 1
+    /// for float32), offset, and the device's word order.
+    fn codec(
+        &mut self,
+        format: &Option<Spanned<String>>,
+        scale: &Option<Spanned<f64>>,
+        offset: f64,
+        order: WordOrder,
+    ) -> Codec {
+        let format =
+            format.as_ref().map_or(Format::Uint16, |f| self.enum_of(f, "register format", &Format::ALL));
+        let scale = match scale {
+            Some(s) => self.positive(s, "scale"),
+            None if format == Format::Float32 => 1.0,
+            None => 10.0,
+        };
+        Codec { scaling: Scaling { scale, offset }, format, order }
     }
 
     /// Claims an actuator for one controlling block.
@@ -422,6 +455,12 @@ impl Cx<'_> {
             }
         }
     }
+}
+
+/// Addresses a register point of this format takes (an unknown format is reported elsewhere).
+fn words_of(format: &Option<Spanned<String>>) -> u32 {
+    let f = format.as_ref().and_then(|f| Format::ALL.iter().find(|(_, s)| *s == f.value));
+    f.map_or(1, |(f, _)| f.words() as u32)
 }
 
 /// The hash of PLC `idx`'s program: its logic and the alarm and interlock blocks it owns. An
