@@ -247,3 +247,62 @@ plcs:
     let level = sim.true_value("level").unwrap();
     assert!((50.0..51.5).contains(&level), "refilled and closed: {level}");
 }
+
+#[test]
+fn permissives_and_delay_timers_gate_an_output() {
+    let yaml = r#"
+id: permit
+meta: { industry: other, level: 2, title: Permissives, brief: A transfer pump with permissives and timers }
+network:
+  zones:
+    - { id: ctl, name: Control, level: control }
+  hosts:
+    - { id: local, name: Local panel, role: hmi, zone: ctl }
+process:
+  model: lumped
+  variables:
+    - { id: level, name: Suction tank level, unit: "%", initial: 30, bounds: [0, 100], terms: [{ gain: -0.5, of: [pump] }] }
+  actuators:
+    - { id: pump, name: Transfer pump, kind: binary, stroke_s: 0, initial: 0, fail: 0 }
+  sensors:
+    - { id: lt, name: Level, var: level, range: [0, 100] }
+plcs:
+  - id: plc1
+    name: PLC 1
+    zone: ctl
+    device: { vendor: V, product: P, revision: "1" }
+    coils:
+      - { id: run, addr: 0, name: Run }
+      - { id: valve_a, addr: 1, name: Discharge A open }
+      - { id: valve_b, addr: 2, name: Discharge B open }
+    logic:
+      - follow: { coil: run, output: pump, on_delay_s: 5, off_delay_s: 3,
+                  permit: { all: [{ sensor: lt, above: 10 }], any: [{ coil: valve_a }, { coil: valve_b }] } }
+"#;
+    let s = Arc::new(Scenario::from_yaml("permit.yaml", yaml).unwrap_or_else(|e| panic!("{e}")));
+    let mut sim = Sim::new(s, 1);
+    let coil = |addr: u16, on: bool| SimInput::write_coils("plc1", "local", addr, vec![on]);
+    // Run, but no discharge path open: the OR permissive holds the pump off.
+    sim.step([coil(0, true)]);
+    sim.run_until(200, &[]);
+    assert_eq!(sim.true_value("level"), Some(30.0), "no discharge valve open: no start");
+    // Valve B opens: the pump starts after its 5 s on-delay.
+    sim.step([coil(2, true)]);
+    let opened = sim.tick() - 1;
+    let mut started = None;
+    for _ in 0..100 {
+        sim.step([]);
+        if started.is_none() && sim.true_value("level").unwrap() < 30.0 {
+            started = Some(sim.tick() - 1);
+        }
+    }
+    let started = started.expect("the pump starts");
+    assert!((started - opened).abs_diff(50) <= 2, "on-delay of 5 s: {opened} -> {started}");
+    // The level falls to the low permissive (10 %) and the pump stops 3 s later.
+    sim.run_until(2000, &[]);
+    let level = sim.true_value("level").unwrap();
+    assert!((8.0..10.0).contains(&level), "the pump ran about 3 s past 10 %: {level}");
+    // The run coil alone does not override the permissive.
+    sim.run_until(2500, &[]);
+    assert_eq!(sim.true_value("level"), Some(level));
+}

@@ -162,3 +162,38 @@ fn a_wiped_host_sends_nothing_until_it_is_re_imaged() {
     assert!(has(&sim, |k| matches!(k, EventKind::HostReimaged { .. })));
     assert_ne!(sim.step_outcomes([write]), [Err(RejectReason::HostWiped)]);
 }
+
+#[test]
+fn a_modified_program_can_falsify_its_own_inputs_until_it_is_restored() {
+    let mut sim = Sim::new(plant(""), 1);
+    let forge = SimInput::ForgeSensor {
+        sensor: "lt-101".into(),
+        source: "ews".into(),
+        value: None,
+        replay_s: Some(20.0),
+    };
+    // From the supervisory zone the field signal is out of reach...
+    assert_eq!(sim.step_outcomes([forge.clone()]), [Err(RejectReason::NotOnPath)]);
+    // ...until the PLC runs a program the attacker changed (Stuxnet's way).
+    let download = SimInput::Engineering {
+        plc: "plc1".into(),
+        source: "ews".into(),
+        command: EngineeringCommand::Download {
+            disable: Vec::new(),
+            add: vec![icsdrill_engine::input::Implant {
+                actuator: "inlet".into(),
+                value: 1.0,
+                after_s: 3600.0,
+            }],
+        },
+    };
+    assert_eq!(sim.step_outcomes([download, forge]), [Ok(()), Ok(())]);
+    sim.run_until(3000, &[]);
+    assert!(has(&sim, |k| matches!(k, EventKind::SensorForged { replay: true, .. })));
+    assert!(!has(&sim, |k| matches!(k, EventKind::SensorRestored { .. })));
+    // Restoring the program ends the replay with it.
+    sim.step([SimInput::RestoreProgram { plc: "plc1".into() }]);
+    assert!(has(&sim, |k| matches!(k, EventKind::SensorRestored { sensor } if sensor == "lt-101")));
+    sim.step([]);
+    assert!((sim.measured("lt-101").unwrap() - sim.true_value("level").unwrap()).abs() < 1e-9);
+}

@@ -31,6 +31,7 @@ const RECIPES: &[Recipe] = &[
     Recipe { scenario: "steel-bf-cooling", write: ("plc-stave", 0, 0), bypass: ("sis-bf", 0), alarm: "al-ft201", interlock: "il-201", damaged: "stave_temp" },
     Recipe { scenario: "nonferrous-potline", write: ("plc-cell-a", 0, 9000), bypass: ("sis-01", 0), alarm: "al-cell-a-volt", interlock: "il-101", damaged: "bath_a_temp" },
     Recipe { scenario: "equipment-welding-line", write: ("plc-oven", 0, 3000), bypass: ("sis-01", 4), alarm: "al-oven-temp", interlock: "il-601", damaged: "oven_temp" },
+    Recipe { scenario: "equipment-stuxnet", write: ("plc-oven", 0, 3000), bypass: ("sis-01", 4), alarm: "al-oven-temp", interlock: "il-601", damaged: "oven_temp" },
     Recipe { scenario: "newmat-polysilicon-cvd", write: ("plc-power", 0, 14000), bypass: ("sis-01", 0), alarm: "al-rod-temp", interlock: "il-101", damaged: "rod_temp" },
 ];
 

@@ -93,6 +93,9 @@ pub struct Forgeries(pub Vec<Option<Forgery>>);
 pub struct Forgery {
     /// Host doing it (isolating it ends the forgery).
     pub by: HostIdx,
+    /// The PLC whose modified program does it, when it is done from inside one (restoring
+    /// that program ends the forgery).
+    pub via: Option<PlcIdx>,
     /// What the PLCs read instead of the sensor.
     pub kind: ForgeryKind,
 }

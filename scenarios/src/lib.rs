@@ -51,6 +51,7 @@ library![
     "equipment-welding-line",
     "newmat-polysilicon-cvd",
     "petrochem-triton",
+    "equipment-stuxnet",
 ];
 
 /// The scenario `icsdrill` runs with no arguments.

@@ -431,6 +431,12 @@ pub enum Logic {
         coil: PointIdx,
         /// Actuator.
         output: ActuatorIdx,
+        /// Conditions the output needs besides the coil (permissives).
+        permit: Permit,
+        /// Seconds the demand must hold before the output turns on (on-delay timer).
+        on_delay_s: f64,
+        /// Seconds the output stays on after the demand drops (off-delay timer).
+        off_delay_s: f64,
     },
     /// A sequence of steps (start-up, backwash, an ESD sequence): started by a pushbutton
     /// coil, each step sets outputs and moves on when its transition holds.
@@ -446,6 +452,24 @@ pub enum Logic {
     Alarm(AlarmIdx),
     /// A latching safety trip.
     Interlock(InterlockIdx),
+}
+
+/// Permissives: every condition of `all`, and at least one of `any` when it has any.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Permit {
+    /// AND.
+    pub all: Vec<Cond>,
+    /// OR.
+    pub any: Vec<Cond>,
+}
+
+/// One condition of a permissive.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Cond {
+    /// A transmitter at or above (`true`) or at or below (`false`) a value.
+    Sensor(SensorIdx, bool, f64),
+    /// A coil of the same PLC set.
+    Coil(PointIdx),
 }
 
 /// One step of a sequence.

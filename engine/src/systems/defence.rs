@@ -147,8 +147,10 @@ fn spoof(world: &mut World, s: &Scenario, plc: &str, source: &str, addr: u16, va
     Ok(vec![EventKind::ReportingSpoofed { plc: plc.to_string(), addr }])
 }
 
-/// Manipulates a field signal where it enters the PLCs, from a host in the zone of a PLC that
-/// reads it (the field network: remote I/O, a serial gateway, the junction box).
+/// Manipulates a field signal where it enters the PLCs: from a host in the zone of a PLC that
+/// reads it (the field network: remote I/O, a serial gateway, the junction box), or through
+/// the engineering access to a PLC whose program the attacker has already changed (Stuxnet's
+/// way: the modified program falsifies its own I/O image, T0835).
 fn forge(
     world: &mut World,
     s: &Scenario,
@@ -163,13 +165,25 @@ fn forge(
         return Err(RejectReason::HostIsolated);
     }
     let zone = s.hosts[host.ix()].zone;
-    let reachable = (0..s.plcs.len()).any(|p| {
-        let p = PlcIdx(p as u32);
-        s.plcs[p.ix()].zone == zone && s.reads_sensor(p, i)
-    });
-    if !reachable {
-        return Err(RejectReason::NotOnPath);
-    }
+    let entities = world.resource::<Entities>().plcs.clone();
+    let readers: Vec<PlcIdx> =
+        (0..s.plcs.len()).map(|p| PlcIdx(p as u32)).filter(|p| s.reads_sensor(*p, i)).collect();
+    let via = if readers.iter().any(|p| s.plcs[p.ix()].zone == zone) {
+        None
+    } else {
+        let subverted = readers.iter().copied().find(|p| {
+            let changed = world
+                .get::<PlcState>(entities[p.ix()])
+                .is_some_and(|st| st.program_hash != s.plcs[p.ix()].program_hash);
+            let engineering =
+                Request { source: host, plc: *p, function: ENGINEERING_FUNCTION, addr: 0, registers: &[] };
+            changed && check_request(s, world.resource::<NetState>(), engineering).is_ok()
+        });
+        match subverted {
+            Some(p) => Some(p),
+            None => return Err(RejectReason::NotOnPath),
+        }
+    };
     let kind = match (value, replay_s) {
         (Some(v), None) if v.is_finite() => ForgeryKind::Constant(v),
         (None, None) => ForgeryKind::Constant(world.resource::<FieldBus>().measured[i.ix()]),
@@ -179,7 +193,7 @@ fn forge(
         }
         _ => return Err(RejectReason::IllegalValue),
     };
-    world.resource_mut::<Forgeries>().0[i.ix()] = Some(Forgery { by: host, kind });
+    world.resource_mut::<Forgeries>().0[i.ix()] = Some(Forgery { by: host, via, kind });
     Ok(vec![EventKind::SensorForged { sensor: sensor.to_string(), replay: replay_s.is_some() }])
 }
 
@@ -268,11 +282,26 @@ fn restore_program(world: &mut World, s: &Scenario, plc: &str) -> Outcome {
     state.disabled.iter_mut().for_each(|d| *d = false);
     state.implants.clear();
     state.program_hash = def.program_hash.clone();
-    Ok(vec![EventKind::ProgramChanged {
+    let mut events = vec![EventKind::ProgramChanged {
         plc: plc.to_string(),
         hash: def.program_hash.clone(),
         matches_backup: true,
-    }])
+    }];
+    events.extend(end_forgeries_via(world, s, idx));
+    Ok(events)
+}
+
+/// Ends the forgeries a PLC's modified program was doing (its program is the commissioned one
+/// again).
+fn end_forgeries_via(world: &mut World, s: &Scenario, plc: PlcIdx) -> Vec<EventKind> {
+    let mut events = Vec::new();
+    for (i, f) in world.resource_mut::<Forgeries>().0.iter_mut().enumerate() {
+        if f.as_ref().is_some_and(|f| f.via == Some(plc)) {
+            *f = None;
+            events.push(EventKind::SensorRestored { sensor: s.sensors[i].id.clone() });
+        }
+    }
+    events
 }
 
 /// Acknowledges an active, unacknowledged alarm of a PLC.
@@ -354,6 +383,7 @@ fn replace_module(world: &mut World, s: &Scenario, tick: u64, plc: &str) -> Outc
     state.program_hash = s.plcs[idx.ix()].program_hash.clone();
     let mut events = restart(world, s, tick, plc)?;
     events.insert(0, EventKind::ModuleReplaced { plc: plc.to_string() });
+    events.extend(end_forgeries_via(world, s, idx));
     Ok(events)
 }
 

@@ -113,6 +113,18 @@ impl Scan<'_> {
         }
     }
 
+    /// Whether permissives hold: all of `all`, and one of `any` when there is any.
+    fn permitted(&self, plc: &PlcState, p: &Permit) -> bool {
+        let holds = |c: &Cond| match *c {
+            Cond::Sensor(sn, above, x) => {
+                let v = self.bus.measured[sn.ix()];
+                if above { v >= x } else { v <= x }
+            }
+            Cond::Coil(coil) => self.coil(plc, coil),
+        };
+        p.all.iter().all(holds) && (p.any.is_empty() || p.any.iter().any(holds))
+    }
+
     fn coil(&self, plc: &PlcState, c: PointIdx) -> bool {
         plc.memory.coils[usize::from(self.def.coils[c.ix()].addr)]
     }
@@ -168,8 +180,21 @@ impl Scan<'_> {
                         self.bus.actuator_cmd[output.ix()] = out;
                     }
                 }
-                Logic::Follow { coil, output } => {
-                    self.bus.actuator_cmd[output.ix()] = if self.coil(plc, *coil) { 1.0 } else { 0.0 };
+                Logic::Follow { coil, output, permit, on_delay_s, off_delay_s } => {
+                    let demand = self.coil(plc, *coil) && self.permitted(plc, permit);
+                    // On- and off-delay timers: a change of demand takes effect once it has held
+                    // for its delay (without delays, at once).
+                    if demand == plc.onoff_on[b] {
+                        plc.held_s[b] = 0.0;
+                    } else {
+                        plc.held_s[b] += self.dt_s;
+                        let delay = if demand { *on_delay_s } else { *off_delay_s };
+                        if plc.held_s[b] + 1e-9 >= delay {
+                            plc.onoff_on[b] = demand;
+                            plc.held_s[b] = 0.0;
+                        }
+                    }
+                    self.bus.actuator_cmd[output.ix()] = if plc.onoff_on[b] { 1.0 } else { 0.0 };
                 }
                 Logic::Alarm(a) => self.alarm(plc, *a),
                 Logic::Interlock(il) => self.interlock(plc, *il, b),

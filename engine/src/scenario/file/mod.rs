@@ -8,8 +8,10 @@
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+mod logic;
 mod process;
 
+pub(crate) use logic::*;
 pub(crate) use process::*;
 
 /// A string located in the file.
@@ -516,154 +518,6 @@ pub(crate) struct ReservedFile {
     pub(crate) count: S<i64>,
     #[serde(default)]
     pub(crate) note: Option<String>,
-}
-
-/// A parameter: a constant or the id of one of the PLC's holding registers.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum ParamFile {
-    Const(f64),
-    Register(String),
-    Cascade(CascadeFile),
-}
-
-/// Another PI loop's output (0..=1) scaled to `lo..=hi`: the set point of a cascade's inner
-/// loop.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CascadeFile {
-    pub(crate) cascade: String,
-    pub(crate) lo: f64,
-    pub(crate) hi: f64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub(crate) enum LogicFile {
-    OnOff(OnOffFile),
-    Pi(PiFile),
-    Follow(FollowFile),
-    Alarm(AlarmFile),
-    Interlock(InterlockFile),
-    Sequence(SequenceFile),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SequenceFile {
-    pub(crate) id: S<String>,
-    pub(crate) start: S<String>,
-    pub(crate) steps: Vec<SeqStepFile>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SeqStepFile {
-    pub(crate) id: S<String>,
-    #[serde(default)]
-    pub(crate) set: Vec<ActionFile>,
-    #[serde(default)]
-    pub(crate) after_s: Option<S<f64>>,
-    #[serde(default)]
-    pub(crate) until: Option<UntilFile>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct UntilFile {
-    pub(crate) sensor: S<String>,
-    #[serde(default)]
-    pub(crate) above: Option<S<f64>>,
-    #[serde(default)]
-    pub(crate) below: Option<S<f64>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct OnOffFile {
-    pub(crate) id: S<String>,
-    pub(crate) pv: S<String>,
-    pub(crate) low: S<ParamFile>,
-    pub(crate) high: S<ParamFile>,
-    pub(crate) output: S<String>,
-    pub(crate) action: S<String>,
-    #[serde(default)]
-    pub(crate) manual: Option<S<String>>,
-    #[serde(default)]
-    pub(crate) manual_command: Option<S<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PiFile {
-    pub(crate) id: S<String>,
-    pub(crate) pv: S<String>,
-    pub(crate) setpoint: S<ParamFile>,
-    pub(crate) kp: S<ParamFile>,
-    pub(crate) ki: S<ParamFile>,
-    #[serde(default)]
-    pub(crate) bias: f64,
-    #[serde(default)]
-    pub(crate) output: Option<S<String>>,
-    #[serde(default)]
-    pub(crate) reverse: bool,
-    #[serde(default)]
-    pub(crate) manual: Option<S<String>>,
-    #[serde(default)]
-    pub(crate) manual_output: Option<S<ParamFile>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FollowFile {
-    pub(crate) coil: S<String>,
-    pub(crate) output: S<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct AlarmFile {
-    pub(crate) id: S<String>,
-    pub(crate) pv: S<String>,
-    #[serde(default)]
-    pub(crate) hi: Option<S<ParamFile>>,
-    #[serde(default)]
-    pub(crate) hi_hi: Option<S<ParamFile>>,
-    #[serde(default)]
-    pub(crate) lo: Option<S<ParamFile>>,
-    #[serde(default)]
-    pub(crate) lo_lo: Option<S<ParamFile>>,
-    #[serde(default)]
-    pub(crate) deadband: f64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct InterlockFile {
-    pub(crate) id: S<String>,
-    pub(crate) pv: S<String>,
-    #[serde(default)]
-    pub(crate) voters: Vec<S<String>>,
-    #[serde(default)]
-    pub(crate) vote: Option<S<String>>,
-    #[serde(default)]
-    pub(crate) delay_s: Option<S<f64>>,
-    #[serde(default)]
-    pub(crate) above: Option<S<ParamFile>>,
-    #[serde(default)]
-    pub(crate) below: Option<S<ParamFile>>,
-    #[serde(default)]
-    pub(crate) bypass: Option<S<String>>,
-    #[serde(default)]
-    pub(crate) reset: Option<S<String>>,
-    pub(crate) actions: Vec<ActionFile>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ActionFile {
-    pub(crate) actuator: S<String>,
-    pub(crate) value: S<f64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -30,11 +30,51 @@ impl Cx<'_> {
                     &o.output,
                     format!("coil `{}` in PLC `{}`", o.coil.value, points.plc),
                 ),
+                permit: o.permit.as_ref().map(|p| self.permit(p, process, points)).unwrap_or_default(),
+                on_delay_s: self.delay(&o.on_delay_s, "on_delay_s"),
+                off_delay_s: self.delay(&o.off_delay_s, "off_delay_s"),
             },
             LogicFile::Alarm(a) => self.alarm(plc, a, process, points, plant),
             LogicFile::Interlock(i) => self.interlock(plc, i, process, points, plant),
             LogicFile::Sequence(q) => self.sequence(q, process, points, plant),
         }
+    }
+
+    /// Validates permissives.
+    fn permit(&mut self, p: &PermitFile, process: &Process, points: &Points) -> Permit {
+        let cond = |cx: &mut Self, c: &CondFile| match (&c.sensor, &c.above, &c.below, &c.coil) {
+            (Some(s), Some(x), None, None) => {
+                Cond::Sensor(cx.analog_sensor(process, s), true, cx.finite(x, "above"))
+            }
+            (Some(s), None, Some(x), None) => {
+                Cond::Sensor(cx.analog_sensor(process, s), false, cx.finite(x, "below"))
+            }
+            (None, None, None, Some(coil)) => Cond::Coil(cx.point(points, coil, Table::Coils)),
+            _ => {
+                let at = c.sensor.as_ref().or(c.coil.as_ref()).map(|s| s.referenced);
+                let message = "a permissive is { sensor, above } or { sensor, below } or { coil }";
+                match at {
+                    Some(at) => cx.err(&at, message),
+                    None => cx.err(&serde_saphyr::Location::UNKNOWN, message),
+                }
+                Cond::Coil(PointIdx(0))
+            }
+        };
+        Permit {
+            all: p.all.iter().map(|c| cond(self, c)).collect(),
+            any: p.any.iter().map(|c| cond(self, c)).collect(),
+        }
+    }
+
+    /// A timer's delay: 0..=86400 seconds, 0 when not given.
+    fn delay(&mut self, d: &Option<Spanned<f64>>, what: &str) -> f64 {
+        d.as_ref().map_or(0.0, |x| {
+            let t = self.finite(x, what);
+            if !(0.0..=86_400.0).contains(&t) {
+                self.err(&x.referenced, format!("{what} must be 0..=86400 seconds"));
+            }
+            t.clamp(0.0, 86_400.0)
+        })
     }
 
     /// Resolves an optional coil of the PLC (a manual-mode, bypass or reset switch).
