@@ -306,3 +306,59 @@ plcs:
     sim.run_until(2500, &[]);
     assert_eq!(sim.true_value("level"), Some(level));
 }
+
+#[test]
+fn an_interlock_halts_another_plc_and_latches_a_coil() {
+    let yaml = r#"
+id: halt
+meta: { industry: other, level: 2, title: Halt, brief: An SIS cutting a process PLC's outputs }
+network:
+  zones:
+    - { id: ctl, name: Control, level: control }
+  hosts:
+    - { id: local, name: Local panel, role: hmi, zone: ctl }
+process:
+  model: lumped
+  variables:
+    - { id: level, name: Level, unit: "%", initial: 50, bounds: [0, 100], terms: [{ gain: 0.2, of: [inlet] }, { gain: -0.1 }] }
+  actuators:
+    - { id: inlet, name: Inlet pump, kind: binary, stroke_s: 0, initial: 1, fail: 0 }
+  sensors:
+    - { id: lshh, name: High-high switch, var: level, switch_above: 80 }
+plcs:
+  - id: plc1
+    name: PLC 1
+    zone: ctl
+    device: { vendor: V, product: P, revision: "1" }
+    coils:
+      - { id: run, addr: 0, name: Run, initial: true }
+    logic:
+      - follow: { coil: run, output: inlet }
+  - id: sis
+    name: SIS
+    role: safety
+    zone: ctl
+    unit_id: 2
+    device: { vendor: V, product: S, revision: "1" }
+    coils:
+      - { id: esd, addr: 0, name: ESD active }
+      - { id: reset, addr: 1, name: Reset }
+    logic:
+      - interlock: { id: il-hh, pv: lshh, reset: reset, halt: [plc1], set_coils: [{ coil: esd, value: true }] }
+"#;
+    let s = Arc::new(Scenario::from_yaml("halt.yaml", yaml).unwrap_or_else(|e| panic!("{e}")));
+    let mut sim = Sim::new(s, 1);
+    sim.run_until(6000, &[]);
+    let trip =
+        sim.events().iter().find(|e| matches!(e.kind, EventKind::InterlockTripped { .. })).map(|e| e.tick);
+    assert!(trip.is_some_and(|t| (2990..=3010).contains(&t)), "tripped at 80 %: {trip:?}");
+    // plc1 still runs and still commands the pump, but its outputs are cut: the level falls.
+    assert_eq!(sim.plc("plc1").unwrap().mode, icsdrill_engine::PlcMode::Run);
+    assert!(sim.true_value("level").unwrap() < 60.0);
+    assert!(sim.plc("sis").unwrap().memory.coils[0], "the ESD flag latched");
+    // Reset (the condition has cleared): plc1's outputs are live again and the pump refills.
+    sim.step([SimInput::write_coils("sis", "local", 1, vec![true])]);
+    let low = sim.true_value("level").unwrap();
+    sim.run_until(6500, &[]);
+    assert!(sim.true_value("level").unwrap() > low + 3.0, "{}", story(sim.events()));
+}

@@ -69,6 +69,8 @@ pub struct FieldBus {
     pub alarm_active: Vec<u8>,
     /// Acknowledged alarms by `AlarmIdx` (cleared when the alarm comes on again).
     pub alarm_acked: Vec<bool>,
+    /// PLCs whose outputs a tripped interlock de-energises, by `PlcIdx`.
+    pub halted: Vec<bool>,
 }
 
 impl FieldBus {
@@ -76,9 +78,13 @@ impl FieldBus {
     /// actuator, in scenario order).
     pub(crate) fn refresh_forced(&mut self, scenario: &Scenario) {
         self.forced.iter_mut().for_each(|f| *f = None);
+        self.halted.iter_mut().for_each(|h| *h = false);
         for (def, _) in scenario.interlocks.iter().zip(&self.tripped).filter(|(_, t)| **t) {
             for (a, v) in &def.actions {
                 self.forced[a.ix()] = Some(*v);
+            }
+            for p in &def.halt {
+                self.halted[p.ix()] = true;
             }
         }
     }
@@ -432,6 +438,7 @@ fn field_bus(s: &Scenario, values: &[f64]) -> FieldBus {
         tripped: vec![false; s.interlocks.len()],
         alarm_active: vec![0; s.alarms.len()],
         alarm_acked: vec![false; s.alarms.len()],
+        halted: vec![false; s.plcs.len()],
     }
 }
 

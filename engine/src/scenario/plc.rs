@@ -545,6 +545,11 @@ pub struct InterlockDef {
     pub reset: Option<PointIdx>,
     /// Actuator positions forced while tripped.
     pub actions: Vec<(ActuatorIdx, f64)>,
+    /// Coils of its PLC set to these values when it trips (a latched ESD flag, a run command
+    /// dropped so the equipment stays down after the reset).
+    pub set_coils: Vec<(PointIdx, bool)>,
+    /// PLCs whose outputs are de-energised while it is tripped (a hardwired run permissive).
+    pub halt: Vec<PlcIdx>,
 }
 
 /// A PLC.

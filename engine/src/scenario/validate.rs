@@ -106,7 +106,7 @@ struct Cx<'a> {
 }
 
 /// Ids of one namespace, in file order of first definition.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Names(BTreeMap<String, u32>);
 
 impl Names {
@@ -271,6 +271,7 @@ impl Cx<'_> {
         let process = self.process(&f.process);
         self.check_stability(&f.process, &process, tick_hz);
         let mut plant = PlantBuild::default();
+        plant.plc_names = plc_names.clone();
         // Alarm and interlock ids are global, so discrete inputs of one PLC can mirror a trip
         // evaluated in another (a safety PLC's status shown in the process PLC).
         for p in &f.plcs {

@@ -48,7 +48,10 @@ pub(super) fn scan_plcs(
         cx.read_inputs(&mut plc);
         if plc.mode == PlcMode::Run {
             cx.run_program(&mut plc);
-        } else {
+        }
+        // Stopped, or its outputs de-energised by another system's trip (a hardwired run
+        // permissive): the logic's commands do not reach the field.
+        if plc.mode != PlcMode::Run || cx.bus.halted[i] {
             cx.fail_outputs();
         }
     }
@@ -335,6 +338,9 @@ impl Scan<'_> {
         }
         let bypassed = def.bypass.is_some_and(|b| self.coil(plc, b));
         if !tripped && condition && !bypassed {
+            for (c, v) in &def.set_coils {
+                plc.memory.coils[usize::from(self.def.coils[c.ix()].addr)] = *v;
+            }
             self.bus.tripped[il.ix()] = true;
             self.bus.refresh_forced(self.s);
             self.log.push(

@@ -171,7 +171,20 @@ pub(crate) struct InterlockFile {
     pub(crate) bypass: Option<S<String>>,
     #[serde(default)]
     pub(crate) reset: Option<S<String>>,
+    #[serde(default)]
     pub(crate) actions: Vec<ActionFile>,
+    #[serde(default)]
+    pub(crate) set_coils: Vec<CoilSetFile>,
+    #[serde(default)]
+    pub(crate) halt: Vec<S<String>>,
+}
+
+/// A coil an interlock sets (or clears) when it trips.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CoilSetFile {
+    pub(crate) coil: S<String>,
+    pub(crate) value: bool,
 }
 
 #[derive(Debug, Deserialize)]

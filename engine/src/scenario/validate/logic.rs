@@ -208,54 +208,14 @@ impl Cx<'_> {
                 format!("interlock `{}` watches a transmitter; give above or below", i.id.value),
             );
         }
-        if i.actions.is_empty() {
+        if i.actions.is_empty() && i.set_coils.is_empty() && i.halt.is_empty() {
             self.err(&i.id.referenced, format!("interlock `{}` has no actions", i.id.value));
         }
+        let set_coils =
+            i.set_coils.iter().map(|c| (self.point(points, &c.coil, Table::Coils), c.value)).collect();
+        let halt = i.halt.iter().map(|p| PlcIdx(self.resolve(&plant.plc_names, "PLC", p))).collect();
         let actions = i.actions.iter().map(|a| self.interlock_action(process, a)).collect();
-        let voters: Vec<SensorIdx> = i
-            .voters
-            .iter()
-            .map(|v| {
-                let s = self.sensor_ref(process, v);
-                let same_kind = match (process.sensors.get(s.ix()), process.sensors.get(pv.ix())) {
-                    (Some(a), Some(b)) => {
-                        matches!(a.kind, SensorKind::Analog { .. })
-                            == matches!(b.kind, SensorKind::Analog { .. })
-                    }
-                    _ => true,
-                };
-                if !same_kind {
-                    self.err(
-                        &v.referenced,
-                        format!("voter `{}` must be the same kind of sensor as pv", v.value),
-                    );
-                }
-                s
-            })
-            .collect();
-        let n = 1 + voters.len();
-        let need = match &i.vote {
-            None if voters.is_empty() => 1,
-            None => {
-                self.err(
-                    &i.id.referenced,
-                    format!("interlock `{}` has voters: say how they vote (`vote: 2oo{n}`)", i.id.value),
-                );
-                1
-            }
-            Some(v) => {
-                match v.value.split_once("oo").map(|(m, of)| (m.parse::<usize>(), of.parse::<usize>())) {
-                    Some((Ok(m), Ok(of))) if of == n && (1..=n).contains(&m) => m,
-                    _ => {
-                        self.err(
-                        &v.referenced,
-                        format!("vote `{}`: expected MooN with N = {n} (pv and {} voter(s)) and 1 <= M <= N, e.g. {}oo{n}", v.value, n - 1, n.div_ceil(2).max(1)),
-                    );
-                        1
-                    }
-                }
-            }
-        };
+        let (voters, need) = self.voting(i, pv, process);
         let delay_s = i.delay_s.as_ref().map_or(0.0, |d| {
             let x = self.finite(d, "delay_s");
             if !(0.0..=3600.0).contains(&x) {
@@ -271,6 +231,8 @@ impl Cx<'_> {
             voters,
             need,
             delay_s,
+            set_coils,
+            halt,
             above,
             below,
             bypass: self.optional_coil(points, &i.bypass),
@@ -337,6 +299,55 @@ impl Cx<'_> {
             })
             .collect();
         Logic::Sequence { id: q.id.value.clone(), start: self.point(points, &q.start, Table::Coils), steps }
+    }
+
+    /// An interlock's voters (redundant sensors of pv's kind) and the votes that trip it.
+    fn voting(&mut self, i: &InterlockFile, pv: SensorIdx, process: &Process) -> (Vec<SensorIdx>, usize) {
+        let voters: Vec<SensorIdx> = i
+            .voters
+            .iter()
+            .map(|v| {
+                let s = self.sensor_ref(process, v);
+                let same_kind = match (process.sensors.get(s.ix()), process.sensors.get(pv.ix())) {
+                    (Some(a), Some(b)) => {
+                        matches!(a.kind, SensorKind::Analog { .. })
+                            == matches!(b.kind, SensorKind::Analog { .. })
+                    }
+                    _ => true,
+                };
+                if !same_kind {
+                    self.err(
+                        &v.referenced,
+                        format!("voter `{}` must be the same kind of sensor as pv", v.value),
+                    );
+                }
+                s
+            })
+            .collect();
+        let n = 1 + voters.len();
+        let need = match &i.vote {
+            None if voters.is_empty() => 1,
+            None => {
+                self.err(
+                    &i.id.referenced,
+                    format!("interlock `{}` has voters: say how they vote (`vote: 2oo{n}`)", i.id.value),
+                );
+                1
+            }
+            Some(v) => {
+                match v.value.split_once("oo").map(|(m, of)| (m.parse::<usize>(), of.parse::<usize>())) {
+                    Some((Ok(m), Ok(of))) if of == n && (1..=n).contains(&m) => m,
+                    _ => {
+                        self.err(
+                        &v.referenced,
+                        format!("vote `{}`: expected MooN with N = {n} (pv and {} voter(s)) and 1 <= M <= N, e.g. {}oo{n}", v.value, n - 1, n.div_ceil(2).max(1)),
+                    );
+                        1
+                    }
+                }
+            }
+        };
+        (voters, need)
     }
 
     /// Validates one forced actuator position of an interlock.

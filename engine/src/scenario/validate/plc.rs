@@ -15,6 +15,8 @@ use super::{Cx, Names, sha256_hex};
 /// actuator (an actuator has one controller).
 #[derive(Default)]
 pub(super) struct PlantBuild {
+    /// Every PLC's id, for interlocks that halt another PLC.
+    pub(super) plc_names: Names,
     pub(super) alarm_names: Names,
     pub(super) interlock_names: Names,
     pub(super) alarms: Vec<AlarmDef>,
