@@ -196,6 +196,39 @@ async fn a_write_flood_answers_busy_beyond_the_write_budget() {
     assert_eq!(counted, busy, "busy writes are counted in the summaries");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_the_firewall_blocks_spend_no_write_budget() {
+    // A slow tick, so a flood and the write after it share one tick's budget.
+    let range = start(builtin("petrochem-tank-farm"), |o| o.ticks_per_s = Some(1.0)).await;
+    let addr = endpoint(&range, "plc-t101");
+    let restrict = SimInput::RestrictWrites {
+        conduit: "c-sup-ctl".into(),
+        plc: "plc-t101".into(),
+        start: 4,
+        end: 4,
+        min: None,
+        max: None,
+    };
+    range.live.apply(restrict).await.expect("the defender's rule applies");
+    // Three times the budget of writes the conduit refuses: answered at once, none busy...
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..3 * WRITES_PER_PLC_PER_TICK {
+        writers.spawn(async move {
+            let mut c = Client::connect(addr).await;
+            c.pdu(1, &[0x06, 0x00, 0x01, 0x01, 0x90]).await.expect("an answer")
+        });
+    }
+    while let Some(r) = writers.join_next().await {
+        let r = r.unwrap();
+        assert_eq!(r[..2], [0x86, 0x02], "refused by the firewall, not busy: {r:02X?}");
+    }
+    // ...and the write the conduit allows still has the whole budget.
+    let mut c = Client::connect(addr).await;
+    let ok = c.pdu(1, &[0x06, 0x00, 0x04, 0x02, 0x00]).await.expect("an answer");
+    assert_eq!(ok[0], 0x06, "{ok:02X?}");
+    range.shutdown().await.unwrap();
+}
+
 // 2. One team's flood delays every team's acknowledgements. 3. Teams reach each other's PLCs.
 
 /// A two-team drill recorded in SQLite, ticking in real time.

@@ -1,12 +1,12 @@
 //! One client connection to a simulated PLC: the read loop and the answer to each request.
 //!
 //! A request crosses each layer once. Its frame is parsed in place; one snapshot load
-//! answers everything the endpoint decides alone (listen-only, unit, decoding, the conduit
-//! firewall for reads, and reads themselves); writes and diagnostics are queued into the
-//! simulation (`Live::apply`) and answered when the tick that applies them has run, so the
-//! answer carries the plant's verdict and a read after it sees the new value. The
-//! connection keeps one idle timer and one shutdown future for its whole life: a request
-//! costs no timer registration.
+//! answers everything the endpoint decides alone (listen-only for reads, unit, decoding, the
+//! conduit firewall with the values written, and reads themselves); writes and diagnostics
+//! that pass are queued into the simulation (`Live::apply`) and answered when the tick that
+//! applies them has run, so the answer carries the plant's verdict and a read after it sees
+//! the new value. The connection keeps one idle timer and one shutdown future for its whole
+//! life: a request costs no timer registration.
 
 use std::net::SocketAddr;
 use std::pin::pin;
@@ -310,8 +310,7 @@ impl Conn<'_> {
     }
 
     /// What the endpoint decides alone: silence while restarting (and to reads in listen-only
-    /// mode), the unit id, malformed requests, the tick's write budget, and for reads the
-    /// conduit firewall.
+    /// mode), the unit id, malformed requests, the conduit firewall, the tick's write budget.
     fn admit<'p>(
         &self,
         snapshot: &Snapshot,
@@ -322,9 +321,8 @@ impl Conn<'_> {
     ) -> Admitted<'p> {
         let view = &snapshot.plcs[self.plc.ix()];
         let def = &self.cx.live.scenario.plcs[self.plc.ix()];
-        // Writes and diagnostics are the plant's to judge (listen-only, the firewall with the
-        // values written, the memory map): they are checked there once, at their tick.
-        // A device in listen-only mode answers nothing else.
+        // Writes and diagnostics are the plant's to judge (listen-only, the values written, the
+        // memory map), at their tick. A device in listen-only mode answers nothing else.
         let unit_ok = header.unit == def.unit_id || header.unit == 0 || header.unit == 0xFF;
         let for_plant = waits_for_tick(function) && unit_ok && decoded.is_ok();
         if view.restarting || (view.listen_only && !for_plant) {
@@ -352,17 +350,19 @@ impl Conn<'_> {
                 return Admitted::Done(Next::Continue);
             }
         };
-        if for_plant {
-            if !self.cx.live.take_write(self.plc, self.source, function) {
-                // Over this tick's write budget: busy, as a loaded controller answers. Counted
-                // in the tick's traffic summary.
-                write_exception(out, header, function, ExceptionCode::ServerDeviceBusy);
-                return Admitted::Done(Next::Continue);
-            }
-            return Admitted::AfterTick(request, view.listen_only);
-        }
+        // The conduit firewall is the network's, so it stands in front of the endpoint for
+        // writes too: a write it blocks never reaches the PLC, nor spends the PLC's write
+        // budget (the plant judges a write again with its values, as it does every input that
+        // does not come through an endpoint).
         let (addr, count) = request.span();
-        let fw = FwRequest { source: self.source, plc: self.plc, function, addr, registers: &[] };
+        // Register writes go through with their values, so address and value windows apply
+        // here too (coils and the rest are filtered by function code).
+        let written = match &request {
+            Request::WriteSingleRegister { value, .. } => vec![*value],
+            Request::WriteMultipleRegisters { bytes, .. } => unpack_registers(bytes),
+            _ => Vec::new(),
+        };
+        let fw = FwRequest { source: self.source, plc: self.plc, function, addr, registers: &written };
         if let Err(reason) = check_request(&self.cx.live.scenario, &snapshot.net, fw) {
             let Some(code) = reason.exception_code() else {
                 // The conduit no longer admits this host at all: drop the session.
@@ -374,7 +374,16 @@ impl Conn<'_> {
             self.record(function, addr, count, Some(e), Some(reason));
             return Admitted::Done(Next::Continue);
         }
-        Admitted::Now(request)
+        if !for_plant {
+            return Admitted::Now(request);
+        }
+        if !self.cx.live.take_write(self.plc, self.source, function) {
+            // Over this tick's write budget: busy, as a loaded controller answers. Counted in
+            // the tick's traffic summary.
+            write_exception(out, header, function, ExceptionCode::ServerDeviceBusy);
+            return Admitted::Done(Next::Continue);
+        }
+        Admitted::AfterTick(request, view.listen_only)
     }
 
     /// Answers what the snapshot alone answers: reads and identification.
