@@ -103,7 +103,7 @@ fn html_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
     }
     let _ = write!(o, "</table><h2>{}</h2>", esc(w.findings));
     for f in &r.findings {
-        let sev = format!("{:?}", f.severity).to_lowercase();
+        let sev = f.severity.as_str();
         let techniques: Vec<String> = f.techniques.iter().map(|t| format!("{} ({})", t.v19, t.v18)).collect();
         let _ = write!(
             o,

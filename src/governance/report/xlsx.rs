@@ -79,7 +79,7 @@ fn findings(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
         let row = i as u32 + 1;
         text(s, row, 0, &f.id)?;
         text(s, row, 1, l.pick(&f.title))?;
-        text(s, row, 2, format!("{:?}", f.severity).to_lowercase())?;
+        text(s, row, 2, f.severity.as_str())?;
         text(s, row, 3, l.pick(&f.grade))?;
         text(s, row, 4, f.techniques.iter().map(|t| t.v19).collect::<Vec<_>>().join(", "))?;
         text(s, row, 5, f.mitigation_names().join(", "))?;
