@@ -362,3 +362,120 @@ plcs:
     sim.run_until(6500, &[]);
     assert!(sim.true_value("level").unwrap() > low + 3.0, "{}", story(sim.events()));
 }
+
+#[test]
+fn a_split_range_output_heats_or_cools_and_feedforward_rejects_a_disturbance() {
+    let yaml = |ff: &str| {
+        format!(
+            r#"
+id: split
+meta: {{ industry: other, level: 2, title: Split range, brief: A jacket heated or cooled by one loop }}
+network:
+  zones:
+    - {{ id: ctl, name: Control, level: control }}
+  hosts:
+    - {{ id: local, name: Local panel, role: hmi, zone: ctl }}
+process:
+  model: lumped
+  variables:
+    - {{ id: temp, name: Temperature, unit: C, initial: 20, bounds: [-50, 200], relax: {{ tau_s: 100, toward: 20 }},
+        terms: [{{ gain: 1.0, of: [heat] }}, {{ gain: -1.0, of: [cool] }}, {{ gain: 0.01, of: [load] }}] }}
+    - {{ id: load, name: Heat load, unit: kW, initial: 0, bounds: [0, 100], relax: {{ tau_s: 2, toward: 0 }},
+        terms: [{{ gain: 25, of: [feed] }}] }}
+  actuators:
+    - {{ id: heat, name: Steam valve, kind: analog, stroke_s: 0, initial: 0, fail: 0 }}
+    - {{ id: cool, name: Cooling water valve, kind: analog, stroke_s: 0, initial: 0, fail: 1 }}
+    - {{ id: feed, name: Exothermic feed, kind: binary, stroke_s: 0, initial: 0, fail: 0 }}
+  sensors:
+    - {{ id: tt, name: Temperature, var: temp, range: [-50, 200] }}
+    - {{ id: jt, name: Heat load, var: load, range: [0, 100] }}
+plcs:
+  - id: plc1
+    name: PLC 1
+    zone: ctl
+    device: {{ vendor: V, product: P, revision: "1" }}
+    coils:
+      - {{ id: feed_on, addr: 0, name: Feed on }}
+    holding_registers:
+      - {{ id: sp, addr: 0, name: Set point, initial: 40, scale: 10, offset: -50 }}
+    logic:
+      - follow: {{ coil: feed_on, output: feed }}
+      - pi: {{ id: tc, pv: tt, setpoint: sp, kp: 0.05, ki: 0.002, bias: 0.5, reverse: true,
+              split: [{{ actuator: heat, from: 0.5, to: 0 }}, {{ actuator: cool, from: 0.5, to: 1 }}] {ff} }}
+"#
+        )
+    };
+    let s = Arc::new(Scenario::from_yaml("split.yaml", &yaml("")).unwrap_or_else(|e| panic!("{e}")));
+    let mut sim = Sim::new(s, 1);
+    sim.run_until(30_000, &[]);
+    let t = sim.true_value("temp").unwrap();
+    assert!((t - 40.0).abs() < 0.5, "heats to 40: {t}");
+    assert!(sim.actuator_position("heat").unwrap() > 0.1 && sim.actuator_position("cool") == Some(0.0));
+    // Set point 10, below ambient: the same loop now cools.
+    sim.step([SimInput::write_registers("plc1", "local", 0, vec![600])]);
+    sim.run_until(60_000, &[]);
+    let t = sim.true_value("temp").unwrap();
+    assert!((t - 10.0).abs() < 0.5, "cools to 10: {t}");
+    assert!(sim.actuator_position("cool").unwrap() > 0.05 && sim.actuator_position("heat") == Some(0.0));
+
+    // The exothermic feed starts (50 kW of heat): feed-forward on the measured load opens the
+    // cooling at once, and the temperature strays far less than on feedback alone.
+    let worst = |ff: &str| {
+        let s = Arc::new(Scenario::from_yaml("ff.yaml", &yaml(ff)).unwrap_or_else(|e| panic!("{e}")));
+        let mut sim = Sim::new(s, 1);
+        sim.run_until(30_000, &[]);
+        sim.step([SimInput::write_coils("plc1", "local", 0, vec![true])]);
+        let mut worst: f64 = 0.0;
+        for _ in 0..6000 {
+            sim.step([]);
+            worst = worst.max((sim.true_value("temp").unwrap() - 40.0).abs());
+        }
+        worst
+    };
+    let (without, with) = (worst(""), worst(", feedforward: { sensor: jt, gain: 0.005 }"));
+    assert!(without > 2.0, "feedback alone lets the temperature stray: {without}");
+    assert!(with < without / 2.0, "feed-forward halves the excursion at least: {with} vs {without}");
+}
+
+#[test]
+fn a_low_select_override_caps_the_flow_until_the_level_loop_takes_over() {
+    let yaml = r#"
+id: select
+meta: { industry: other, level: 2, title: Override, brief: A fill valve shared by a level loop and a flow limit }
+network:
+  zones:
+    - { id: ctl, name: Control, level: control }
+  hosts:
+    - { id: local, name: Local panel, role: hmi, zone: ctl }
+process:
+  model: lumped
+  variables:
+    - { id: flow, name: Inflow, unit: m3/h, initial: 0, bounds: [0, 100], relax: { tau_s: 1, toward: 0 }, terms: [{ gain: 50, of: [valve] }] }
+    - { id: level, name: Level, unit: "%", initial: 20, bounds: [0, 100], terms: [{ gain: 0.01, of: [flow] }, { gain: -0.1 }] }
+  actuators:
+    - { id: valve, name: Fill valve, kind: analog, stroke_s: 0, initial: 0, fail: 0 }
+  sensors:
+    - { id: ft, name: Inflow, var: flow, range: [0, 100] }
+    - { id: lt, name: Level, var: level, range: [0, 100] }
+plcs:
+  - id: plc1
+    name: PLC 1
+    zone: ctl
+    device: { vendor: V, product: P, revision: "1" }
+    logic:
+      - pi: { id: lc, pv: lt, setpoint: 80, kp: 0.5, ki: 0.005, bias: 0.2 }
+      - pi: { id: flow-limit, pv: ft, setpoint: 30, kp: 0.02, ki: 0.02, bias: 0.6 }
+      - select: { id: fill, mode: min, from: [lc, flow-limit], output: valve }
+"#;
+    let s = Arc::new(Scenario::from_yaml("select.yaml", yaml).unwrap_or_else(|e| panic!("{e}")));
+    let mut sim = Sim::new(s, 1);
+    // Filling from 20 %: the level loop asks for a wide-open valve; the flow limit holds 30.
+    sim.run_until(1200, &[]);
+    let f = sim.true_value("flow").unwrap();
+    assert!((f - 30.0).abs() < 1.5, "the override caps the inflow: {f}");
+    assert!(sim.true_value("level").unwrap() < 75.0);
+    // At the set point the level loop takes the valve back: 10 m3/h balances the outflow.
+    sim.run_until(12_000, &[]);
+    let (l, f) = (sim.true_value("level").unwrap(), sim.true_value("flow").unwrap());
+    assert!((l - 80.0).abs() < 1.0 && (f - 10.0).abs() < 1.5, "level {l}, flow {f}");
+}

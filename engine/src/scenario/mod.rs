@@ -249,7 +249,10 @@ impl Scenario {
         def.input_registers.iter().any(|r| r.source == RegisterSource::Sensor(sensor))
             || def.discrete_inputs.iter().any(|d| d.source == DiscreteSource::Switch(sensor))
             || def.logic.iter().any(|l| match l {
-                Logic::OnOff { pv, .. } | Logic::Pi { pv, .. } => *pv == sensor,
+                Logic::OnOff { pv, .. } => *pv == sensor,
+                Logic::Pi { pv, feedforward, .. } => {
+                    *pv == sensor || feedforward.is_some_and(|f| f.0 == sensor)
+                }
                 Logic::Alarm(a) => self.alarms[a.ix()].pv == sensor,
                 Logic::Interlock(i) => {
                     let il = &self.interlocks[i.ix()];
@@ -258,7 +261,7 @@ impl Scenario {
                 Logic::Sequence { steps, .. } => {
                     steps.iter().any(|st| st.until.is_some_and(|(sn, _, _)| sn == sensor))
                 }
-                Logic::Follow { .. } => false,
+                Logic::Follow { .. } | Logic::Select { .. } => false,
             })
     }
 
@@ -266,9 +269,10 @@ impl Scenario {
     pub fn drives_actuator(&self, plc: PlcIdx, a: ActuatorIdx) -> bool {
         self.plcs[plc.ix()].logic.iter().any(|l| match l {
             Logic::OnOff { output, .. } | Logic::Follow { output, .. } => *output == a,
-            Logic::Pi { output, .. } => *output == Some(a),
+            Logic::Pi { output, split, .. } => *output == Some(a) || split.iter().any(|(x, _, _)| *x == a),
             Logic::Interlock(i) => self.interlocks[i.ix()].actions.iter().any(|(x, _)| *x == a),
             Logic::Sequence { steps, .. } => steps.iter().any(|st| st.set.iter().any(|(x, _)| *x == a)),
+            Logic::Select { output, .. } => *output == a,
             Logic::Alarm(_) => false,
         })
     }

@@ -424,6 +424,10 @@ pub enum Logic {
         manual: Option<PointIdx>,
         /// Output in manual mode.
         manual_output: Option<Param>,
+        /// Split range: each actuator strokes 0 -> 1 while the output goes from `.1` to `.2`.
+        split: Vec<(ActuatorIdx, f64, f64)>,
+        /// Feed-forward: `gain * (measured - reference)` of a sensor added to the output.
+        feedforward: Option<(SensorIdx, f64, f64)>,
     },
     /// An actuator follows a coil (an operator's start/stop command).
     Follow {
@@ -447,6 +451,17 @@ pub enum Logic {
         start: PointIdx,
         /// Steps, in order.
         steps: Vec<SeqStep>,
+    },
+    /// The least (`low: true`) or greatest of several PI outputs drives an actuator.
+    Select {
+        /// Id.
+        id: String,
+        /// Low select (least output wins) or high select.
+        low: bool,
+        /// Indices of the PI blocks selected among, in the program.
+        from: Vec<u32>,
+        /// Actuator driven.
+        output: ActuatorIdx,
     },
     /// Operator alarms on a measured value.
     Alarm(AlarmIdx),

@@ -476,7 +476,10 @@ fn engineering(
 /// The id of a logic block, where it has one.
 pub(crate) fn logic_id<'a>(s: &'a Scenario, l: &'a Logic) -> Option<&'a str> {
     match l {
-        Logic::OnOff { id, .. } | Logic::Pi { id, .. } | Logic::Sequence { id, .. } => Some(id),
+        Logic::OnOff { id, .. }
+        | Logic::Pi { id, .. }
+        | Logic::Sequence { id, .. }
+        | Logic::Select { id, .. } => Some(id),
         Logic::Alarm(a) => Some(&s.alarms[a.ix()].id),
         Logic::Interlock(i) => Some(&s.interlocks[i.ix()].id),
         Logic::Follow { .. } => None,

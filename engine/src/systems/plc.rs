@@ -94,15 +94,22 @@ impl Scan<'_> {
     fn fail_outputs(&mut self) {
         for block in &self.def.logic {
             let output = match block {
-                Logic::OnOff { output, .. } | Logic::Follow { output, .. } => *output,
-                Logic::Pi { output: Some(output), .. } => *output,
+                Logic::OnOff { output, .. } | Logic::Follow { output, .. } | Logic::Select { output, .. } => {
+                    *output
+                }
+                Logic::Pi { output, split, .. } => {
+                    for a in output.iter().chain(split.iter().map(|(a, _, _)| a)) {
+                        self.bus.actuator_cmd[a.ix()] = self.s.actuators[a.ix()].fail;
+                    }
+                    continue;
+                }
                 Logic::Sequence { steps, .. } => {
                     for (a, _) in steps.iter().flat_map(|st| &st.set) {
                         self.bus.actuator_cmd[a.ix()] = self.s.actuators[a.ix()].fail;
                     }
                     continue;
                 }
-                Logic::Pi { output: None, .. } | Logic::Alarm(_) | Logic::Interlock(_) => continue,
+                Logic::Alarm(_) | Logic::Interlock(_) => continue,
             };
             self.bus.actuator_cmd[output.ix()] = self.s.actuators[output.ix()].fail;
         }
@@ -113,6 +120,61 @@ impl Scan<'_> {
             Param::Const(x) => x,
             Param::Holding(i) => self.def.holding_registers[i.ix()].value(&plc.memory.holding),
             Param::Cascade { block, lo, hi } => lo + plc.pi_out[block as usize] * (hi - lo),
+        }
+    }
+
+    /// Runs a PI block: error, feed-forward, anti-windup, bumpless manual mode; the output
+    /// goes to its actuator, its split-range actuators, and to loops cascaded from it.
+    fn pi(&mut self, plc: &mut PlcState, b: usize, block: &Logic) {
+        let Logic::Pi {
+            pv,
+            setpoint,
+            kp,
+            ki,
+            bias,
+            output,
+            reverse,
+            manual,
+            manual_output,
+            split,
+            feedforward,
+            ..
+        } = block
+        else {
+            return;
+        };
+        let x = self.bus.measured[pv.ix()];
+        let sp = self.param(plc, *setpoint);
+        let error = if *reverse { x - sp } else { sp - x };
+        let (kp, ki) = (self.param(plc, *kp), self.param(plc, *ki));
+        let out = if manual.is_some_and(|m| self.coil(plc, m)) {
+            let out = manual_output.map_or(0.0, |p| self.param(plc, p)).clamp(0.0, 1.0);
+            // Bumpless return to automatic: the integrator tracks the manual output.
+            plc.pi_integral[b] = out - bias - kp * error;
+            out
+        } else {
+            let integral = plc.pi_integral[b] + ki * error * self.dt_s;
+            let ff = feedforward
+                .map_or(0.0, |(sn, gain, reference)| gain * (self.bus.measured[sn.ix()] - reference));
+            let unclamped = bias + kp * error + integral + ff;
+            let out = unclamped.clamp(0.0, 1.0);
+            // Anti-windup: integrate only while the output is not saturated, or
+            // when the error drives it back from saturation.
+            if unclamped == out
+                || (unclamped > 1.0 && error * ki < 0.0)
+                || (unclamped < 0.0 && error * ki > 0.0)
+            {
+                plc.pi_integral[b] = integral;
+            }
+            out
+        };
+        let out = if out.is_finite() { out } else { 0.0 };
+        plc.pi_out[b] = out;
+        if let Some(output) = output {
+            self.bus.actuator_cmd[output.ix()] = out;
+        }
+        for (a, from, to) in split {
+            self.bus.actuator_cmd[a.ix()] = ((out - from) / (to - from)).clamp(0.0, 1.0);
         }
     }
 
@@ -153,36 +215,7 @@ impl Scan<'_> {
                     plc.onoff_on[b] = on;
                     self.bus.actuator_cmd[output.ix()] = if on { 1.0 } else { 0.0 };
                 }
-                Logic::Pi { pv, setpoint, kp, ki, bias, output, reverse, manual, manual_output, .. } => {
-                    let x = self.bus.measured[pv.ix()];
-                    let sp = self.param(plc, *setpoint);
-                    let error = if *reverse { x - sp } else { sp - x };
-                    let (kp, ki) = (self.param(plc, *kp), self.param(plc, *ki));
-                    let out = if manual.is_some_and(|m| self.coil(plc, m)) {
-                        let out = manual_output.map_or(0.0, |p| self.param(plc, p)).clamp(0.0, 1.0);
-                        // Bumpless return to automatic: the integrator tracks the manual output.
-                        plc.pi_integral[b] = out - bias - kp * error;
-                        out
-                    } else {
-                        let integral = plc.pi_integral[b] + ki * error * self.dt_s;
-                        let unclamped = bias + kp * error + integral;
-                        let out = unclamped.clamp(0.0, 1.0);
-                        // Anti-windup: integrate only while the output is not saturated, or
-                        // when the error drives it back from saturation.
-                        if unclamped == out
-                            || (unclamped > 1.0 && error * ki < 0.0)
-                            || (unclamped < 0.0 && error * ki > 0.0)
-                        {
-                            plc.pi_integral[b] = integral;
-                        }
-                        out
-                    };
-                    let out = if out.is_finite() { out } else { 0.0 };
-                    plc.pi_out[b] = out;
-                    if let Some(output) = output {
-                        self.bus.actuator_cmd[output.ix()] = out;
-                    }
-                }
+                Logic::Pi { .. } => self.pi(plc, b, block),
                 Logic::Follow { coil, output, permit, on_delay_s, off_delay_s } => {
                     let demand = self.coil(plc, *coil) && self.permitted(plc, permit);
                     // On- and off-delay timers: a change of demand takes effect once it has held
@@ -202,6 +235,11 @@ impl Scan<'_> {
                 Logic::Alarm(a) => self.alarm(plc, *a),
                 Logic::Interlock(il) => self.interlock(plc, *il, b),
                 Logic::Sequence { id, start, steps } => self.sequence(plc, b, id, *start, steps),
+                Logic::Select { low, from, output, .. } => {
+                    let outs = from.iter().map(|k| plc.pi_out[*k as usize]);
+                    let v = if *low { outs.fold(1.0, f64::min) } else { outs.fold(0.0, f64::max) };
+                    self.bus.actuator_cmd[output.ix()] = v;
+                }
             }
         }
         // Blocks a download added run last, so they win over the PLC's own logic.

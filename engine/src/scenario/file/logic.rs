@@ -32,6 +32,18 @@ pub(crate) enum LogicFile {
     Alarm(AlarmFile),
     Interlock(InterlockFile),
     Sequence(SequenceFile),
+    Select(SelectFile),
+}
+
+/// A selector: the least (or greatest) of several PI outputs drives one actuator (an override:
+/// a pressure loop takes over a flow loop's valve when the pressure nears its limit).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SelectFile {
+    pub(crate) id: S<String>,
+    pub(crate) mode: S<String>,
+    pub(crate) from: Vec<S<String>>,
+    pub(crate) output: S<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,6 +109,30 @@ pub(crate) struct PiFile {
     pub(crate) manual: Option<S<String>>,
     #[serde(default)]
     pub(crate) manual_output: Option<S<ParamFile>>,
+    #[serde(default)]
+    pub(crate) split: Vec<SplitFile>,
+    #[serde(default)]
+    pub(crate) feedforward: Option<FeedforwardFile>,
+}
+
+/// One actuator of a split-range output: it strokes 0 -> 1 while the output goes from `from`
+/// to `to` (`from > to` for one that closes as the output rises).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SplitFile {
+    pub(crate) actuator: S<String>,
+    pub(crate) from: f64,
+    pub(crate) to: f64,
+}
+
+/// A measured disturbance added to a PI output: `gain * (value - reference)`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FeedforwardFile {
+    pub(crate) sensor: S<String>,
+    pub(crate) gain: f64,
+    #[serde(default)]
+    pub(crate) reference: f64,
 }
 
 #[derive(Debug, Deserialize)]

@@ -399,6 +399,7 @@ fn logic_id(l: &LogicFile) -> Option<&str> {
         LogicFile::Alarm(a) => Some(&a.id.value),
         LogicFile::Interlock(i) => Some(&i.id.value),
         LogicFile::Sequence(q) => Some(&q.id.value),
+        LogicFile::Select(q) => Some(&q.id.value),
         LogicFile::Follow(_) => None,
     }
 }

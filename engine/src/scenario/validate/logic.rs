@@ -37,6 +37,33 @@ impl Cx<'_> {
             LogicFile::Alarm(a) => self.alarm(plc, a, process, points, plant),
             LogicFile::Interlock(i) => self.interlock(plc, i, process, points, plant),
             LogicFile::Sequence(q) => self.sequence(q, process, points, plant),
+            LogicFile::Select(q) => {
+                let low = self.enum_of(&q.mode, "select mode", &[(true, "min"), (false, "max")]);
+                if q.from.len() < 2 {
+                    self.err(&q.id.referenced, format!("select `{}` needs at least two loops", q.id.value));
+                }
+                let from = q
+                    .from
+                    .iter()
+                    .map(|l| match points.loops.get(&l.value) {
+                        Some(i) => *i as u32,
+                        None => {
+                            self.err(
+                                &l.referenced,
+                                format!("no PI block `{}` in PLC `{}`", l.value, points.plc),
+                            );
+                            0
+                        }
+                    })
+                    .collect();
+                let by = format!("select `{}` in PLC `{}`", q.id.value, points.plc);
+                Logic::Select {
+                    id: q.id.value.clone(),
+                    low,
+                    from,
+                    output: self.drive(plant, process, &q.output, by),
+                }
+            }
         }
     }
 
@@ -151,6 +178,26 @@ impl Cx<'_> {
             reverse: o.reverse,
             manual: self.optional_coil(points, &o.manual),
             manual_output: o.manual_output.as_ref().map(|m| self.param(points, m)),
+            split: o
+                .split
+                .iter()
+                .map(|sp| {
+                    if !(sp.from.is_finite() && sp.to.is_finite() && sp.from != sp.to) {
+                        self.err(
+                            &sp.actuator.referenced,
+                            "split range: from and to must be different numbers",
+                        );
+                    }
+                    let by = format!("split range of `{}` in PLC `{}`", o.id.value, points.plc);
+                    (self.drive(plant, process, &sp.actuator, by), sp.from, sp.to)
+                })
+                .collect(),
+            feedforward: o.feedforward.as_ref().map(|f| {
+                if !f.gain.is_finite() || !f.reference.is_finite() {
+                    self.err(&f.sensor.referenced, "feedforward: gain and reference must be finite numbers");
+                }
+                (self.analog_sensor(process, &f.sensor), f.gain, f.reference)
+            }),
         }
     }
 

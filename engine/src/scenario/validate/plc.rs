@@ -441,18 +441,20 @@ impl Cx<'_> {
     fn cascades(&mut self, p: &PlcFile, logic: &[Logic]) {
         let masters: Vec<u32> = logic
             .iter()
-            .filter_map(|l| match l {
-                Logic::Pi { setpoint: Param::Cascade { block, .. }, .. } => Some(*block),
-                _ => None,
+            .flat_map(|l| match l {
+                Logic::Pi { setpoint: Param::Cascade { block, .. }, .. } => vec![*block],
+                Logic::Select { from, .. } => from.clone(),
+                _ => Vec::new(),
             })
             .collect();
         for (i, (l, file)) in logic.iter().zip(&p.logic).enumerate() {
-            if let (Logic::Pi { output: None, .. }, LogicFile::Pi(f)) = (l, file)
+            if let (Logic::Pi { output: None, split, .. }, LogicFile::Pi(f)) = (l, file)
+                && split.is_empty()
                 && !masters.contains(&(i as u32))
             {
                 self.err(
                     &f.id.referenced,
-                    format!("PI `{}` drives nothing: give `output`, or use it as another loop's set point (`setpoint: {{ cascade: {}, lo, hi }}`)", f.id.value, f.id.value),
+                    format!("PI `{}` drives nothing: give `output` or `split`, select it, or use it as another loop's set point (`setpoint: {{ cascade: {}, lo, hi }}`)", f.id.value, f.id.value),
                 );
             }
         }
