@@ -255,12 +255,7 @@ fn isolate(world: &mut World, s: &Scenario, host: &str, isolate: bool) -> Outcom
     world.resource_mut::<NetState>().isolated[h.ix()] = isolate;
     let mut events = Vec::new();
     if isolate {
-        for (i, f) in world.resource_mut::<Forgeries>().0.iter_mut().enumerate() {
-            if f.as_ref().is_some_and(|f| f.by == h) {
-                *f = None;
-                events.push(EventKind::SensorRestored { sensor: s.sensors[i].id.clone() });
-            }
-        }
+        events = end_forgeries(world, s, |f| f.by == h);
         let plcs = world.resource::<Entities>().plcs.clone();
         for e in plcs {
             let mut state = world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");
@@ -287,16 +282,16 @@ fn restore_program(world: &mut World, s: &Scenario, plc: &str) -> Outcome {
         hash: def.program_hash.clone(),
         matches_backup: true,
     }];
-    events.extend(end_forgeries_via(world, s, idx));
+    events.extend(end_forgeries(world, s, |f| f.via == Some(idx)));
     Ok(events)
 }
 
-/// Ends the forgeries a PLC's modified program was doing (its program is the commissioned one
-/// again).
-fn end_forgeries_via(world: &mut World, s: &Scenario, plc: PlcIdx) -> Vec<EventKind> {
+/// Ends the forgeries `which` picks (the host doing them was cut off, the program doing them
+/// was restored), one `sensor_restored` each.
+fn end_forgeries(world: &mut World, s: &Scenario, which: impl Fn(&Forgery) -> bool) -> Vec<EventKind> {
     let mut events = Vec::new();
     for (i, f) in world.resource_mut::<Forgeries>().0.iter_mut().enumerate() {
-        if f.as_ref().is_some_and(|f| f.via == Some(plc)) {
+        if f.as_ref().is_some_and(&which) {
             *f = None;
             events.push(EventKind::SensorRestored { sensor: s.sensors[i].id.clone() });
         }
@@ -383,7 +378,7 @@ fn replace_module(world: &mut World, s: &Scenario, tick: u64, plc: &str) -> Outc
     state.program_hash = s.plcs[idx.ix()].program_hash.clone();
     let mut events = restart(world, s, tick, plc)?;
     events.insert(0, EventKind::ModuleReplaced { plc: plc.to_string() });
-    events.extend(end_forgeries_via(world, s, idx));
+    events.extend(end_forgeries(world, s, |f| f.via == Some(idx)));
     Ok(events)
 }
 

@@ -66,8 +66,9 @@ enum Admitted<'p> {
     Done(Next),
     /// Answered from the snapshot now: reads and identification.
     Now(Request<'p>),
-    /// For the simulation to apply at its next tick (listen-only mode as it was).
-    AfterTick(Request<'p>, bool),
+    /// For the simulation to apply at its next tick (listen-only mode as it was; the register
+    /// values written, unpacked once for the firewall).
+    AfterTick(Request<'p>, bool, Vec<u16>),
 }
 
 /// Serves one client connection, in its own span (peer, PLC).
@@ -298,15 +299,15 @@ impl Conn<'_> {
         let function = pdu[0];
         // One snapshot answers all the endpoint decides alone; it is let go before a write
         // waits for its tick.
-        let (request, listen_only) = {
+        let (request, listen_only, written) = {
             let snapshot = self.cx.live.snapshot_guard();
             match self.admit(&snapshot, header, function, decode(pdu), out) {
                 Admitted::Done(next) => return next,
                 Admitted::Now(request) => return self.answer_now(&snapshot, header, function, request, out),
-                Admitted::AfterTick(request, listen_only) => (request, listen_only),
+                Admitted::AfterTick(request, listen_only, written) => (request, listen_only, written),
             }
         };
-        self.answer_after_tick(header, function, request, listen_only, pdu, out).await
+        self.answer_after_tick(header, function, request, (listen_only, written), pdu, out).await
     }
 
     /// What the endpoint decides alone: silence while restarting (and to reads in listen-only
@@ -383,7 +384,7 @@ impl Conn<'_> {
             write_exception(out, header, function, ExceptionCode::ServerDeviceBusy);
             return Admitted::Done(Next::Continue);
         }
-        Admitted::AfterTick(request, view.listen_only)
+        Admitted::AfterTick(request, view.listen_only, written)
     }
 
     /// Answers what the snapshot alone answers: reads and identification.
@@ -465,7 +466,7 @@ impl Conn<'_> {
         header: Header,
         function: u8,
         request: Request<'_>,
-        listen_only: bool,
+        (listen_only, written): (bool, Vec<u16>),
         pdu: &[u8],
         out: &mut Vec<u8>,
     ) -> Next {
@@ -477,8 +478,8 @@ impl Conn<'_> {
                 })
                 .await
             }
-            Request::WriteSingleRegister { addr, value } => {
-                let input = self.registers(function, addr, vec![value]);
+            Request::WriteSingleRegister { addr, .. } => {
+                let input = self.registers(function, addr, written);
                 self.write(header, function, out, input, |w| {
                     w.bytes(&pdu[1..5]);
                 })
@@ -491,8 +492,8 @@ impl Conn<'_> {
                 })
                 .await
             }
-            Request::WriteMultipleRegisters { addr, count, bytes } => {
-                let input = self.registers(function, addr, unpack_registers(bytes));
+            Request::WriteMultipleRegisters { addr, count, .. } => {
+                let input = self.registers(function, addr, written);
                 self.write(header, function, out, input, |w| {
                     w.u16(addr).u16(count);
                 })
