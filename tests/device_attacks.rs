@@ -197,3 +197,85 @@ fn a_modified_program_can_falsify_its_own_inputs_until_it_is_restored() {
     sim.step([]);
     assert!((sim.measured("lt-101").unwrap() - sim.true_value("level").unwrap()).abs() < 1e-9);
 }
+
+#[test]
+fn a_frozen_display_hides_a_real_change_and_a_blank_one_shows_nothing_until_re_imaged() {
+    use icsdrill_engine::snapshot::Screen;
+    let attack = r#"  - id: freeze
+    name: Freeze the operator station's displays
+    techniques: [T0815]
+    when: { at_s: 10 }
+    action: { deny_view: { host: hmi } }
+  - id: blank
+    name: Then blank them
+    techniques: [T0829]
+    when: { at_s: 200 }
+    action: { deny_view: { host: hmi, blank: true } }"#;
+    let mut sim = Sim::new(plant(attack), 1);
+    sim.run_until(150, &[]);
+    assert!(has(&sim, |k| matches!(k, EventKind::ViewDenied { host, blank: false } if host == "hmi")));
+    let frozen = sim.snapshot().readings().expect("a frozen display still shows something");
+    assert_eq!(frozen.tick, 100, "the displays froze when the step ran");
+    // The plant moves on (the on/off loop cycles the inlet) while the screen stays put.
+    sim.run_until(1500, &[]);
+    let later = sim.snapshot();
+    assert_eq!(later.readings().unwrap(), frozen, "nothing on a frozen screen moves");
+    assert_ne!(later.sensors, frozen.sensors, "the plant itself moved on");
+    // Blanking: the operators see nothing at all.
+    sim.run_until(2100, &[]);
+    assert_eq!(sim.snapshot().screen, Screen::Blank);
+    assert_eq!(sim.snapshot().readings(), None);
+    // Re-imaging the station brings the live view back.
+    sim.step([SimInput::ReimageHost { host: "hmi".into() }]);
+    assert!(has(&sim, |k| matches!(k, EventKind::HostReimaged { host } if host == "hmi")));
+    assert_eq!(sim.snapshot().screen, Screen::Live);
+    // Only operator stations have displays to deny.
+    let deny = |host: &str| SimInput::DenyView { host: host.into(), source: "ews".into(), blank: false };
+    assert_eq!(sim.step_outcomes([deny("ews")]), [Err(RejectReason::UnknownTarget)]);
+    assert_eq!(sim.step_outcomes([deny("hmi")]), [Ok(())]);
+}
+
+#[test]
+fn a_wiped_operator_station_is_a_loss_of_view() {
+    let mut sim = Sim::new(plant(""), 1);
+    sim.step([SimInput::WipeHost { host: "hmi".into(), source: "ews".into() }]);
+    assert_eq!(sim.snapshot().readings(), None);
+    sim.step([SimInput::ReimageHost { host: "hmi".into() }]);
+    assert!(sim.snapshot().readings().is_some());
+}
+
+#[test]
+fn local_control_at_the_field_panel_runs_a_bricked_plcs_actuator_but_not_against_a_trip() {
+    let local = |p: Option<f64>| SimInput::LocalControl { actuator: "inlet".into(), position: p };
+    let mut sim = Sim::new(plant(""), 1);
+    // The controller is bricked: its outputs fall to their fail positions and the tank drains.
+    sim.step([SimInput::Engineering {
+        plc: "plc1".into(),
+        source: "ews".into(),
+        command: EngineeringCommand::ModifyFirmware,
+    }]);
+    sim.run_until(600, &[]);
+    assert_eq!(sim.snapshot().actuators[0], 0.0);
+    // An operator at the field panel opens the inlet by hand: the level rises again.
+    assert_eq!(sim.step_outcomes([local(Some(1.0))]), [Ok(())]);
+    assert!(has(
+        &sim,
+        |k| matches!(k, EventKind::LocalControl { actuator, position: Some(p) } if actuator == "inlet" && *p == 1.0)
+    ));
+    let before = sim.true_value("level").unwrap();
+    sim.run_until(1200, &[]);
+    assert!(sim.true_value("level").unwrap() > before + 5.0);
+    assert_eq!(sim.snapshot().local[0], Some(1.0));
+    // Left open by hand the tank fills up to the high-high switch: the trip still closes it.
+    sim.run_until(6000, &[]);
+    assert!(has(
+        &sim,
+        |k| matches!(k, EventKind::InterlockTripped { interlock, .. } if interlock == "il-hh")
+    ));
+    assert_eq!(sim.snapshot().actuators[0], 0.0, "a tripped interlock wins over the field panel");
+    assert!(!has(&sim, |k| matches!(k, EventKind::Damage { .. })), "{}", story(sim.events()));
+    // Bad positions are refused; back to remote hands it to the PLC again.
+    assert_eq!(sim.step_outcomes([local(Some(1.5))]), [Err(RejectReason::IllegalValue)]);
+    assert_eq!(sim.step_outcomes([local(None)]), [Ok(())]);
+    assert_eq!(sim.snapshot().local[0], None);
+}

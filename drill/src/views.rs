@@ -5,6 +5,7 @@
 
 use icsdrill_engine::input::PlcMode;
 use icsdrill_engine::scenario::{RegisterSource, SensorIdx, Text};
+use icsdrill_engine::snapshot::{Readings, Screen};
 use icsdrill_engine::{Scenario, Snapshot};
 use icsdrill_judge::score::ScoreCard;
 use serde::Serialize;
@@ -36,8 +37,8 @@ pub struct SensorView {
     pub name: Text,
     /// Unit.
     pub unit: String,
-    /// Value as read through its PLC (spoofing shows).
-    pub value: f64,
+    /// Value as read through its PLC (spoofing shows); absent when the operators lost view.
+    pub value: Option<f64>,
 }
 
 /// An actuator's position.
@@ -47,8 +48,10 @@ pub struct ActuatorView {
     pub id: String,
     /// Name.
     pub name: Text,
-    /// Position 0..=1.
-    pub position: f64,
+    /// Position 0..=1; absent when the operators lost view.
+    pub position: Option<f64>,
+    /// Switched to local at its field panel (the PLC no longer drives it).
+    pub local: bool,
 }
 
 /// An active alarm.
@@ -80,8 +83,8 @@ pub struct InterlockView {
     pub id: String,
     /// PLC id.
     pub plc: String,
-    /// Tripped.
-    pub tripped: bool,
+    /// Tripped; absent when the operators lost view.
+    pub tripped: Option<bool>,
 }
 
 /// A host and whether it is cut off.
@@ -157,6 +160,8 @@ pub struct TeamView {
     pub phase: Phase,
     /// Ticks run.
     pub tick: u64,
+    /// What the operators' displays show (values, alarms and trips are what they show).
+    pub view: ViewState,
     /// Ticks per simulated second.
     pub tick_hz: u32,
     /// Simulated seconds.
@@ -214,15 +219,27 @@ pub struct TeamParts<'a> {
 
 /// A sensor's value as an operator station reads it: from the input register a PLC maps it
 /// to (spoofed values included), scaled; the field value for a sensor no PLC reports.
-pub fn hmi_value(s: &Scenario, snap: &Snapshot, sensor: usize) -> f64 {
+pub fn hmi_value(s: &Scenario, readings: &Readings, sensor: usize) -> f64 {
     for (p, plc) in s.plcs.iter().enumerate() {
         for ir in &plc.input_registers {
             if ir.source == RegisterSource::Sensor(SensorIdx(sensor as u32)) {
-                return ir.value(&snap.plcs[p].memory.input);
+                return ir.value(&readings.inputs[p]);
             }
         }
     }
-    snap.sensors[sensor]
+    readings.sensors[sensor]
+}
+
+/// What the operators' displays show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewState {
+    /// Live values.
+    Live,
+    /// Frozen on old values (denial of view): nothing on screen moves.
+    Frozen,
+    /// Blank (loss of view).
+    Lost,
 }
 
 /// The alarm levels set in an alarm's bits.
@@ -239,7 +256,14 @@ impl TeamView {
     /// The console's view of a team's range.
     pub fn build(s: &Scenario, snap: &Snapshot, parts: TeamParts<'_>) -> TeamView {
         let plc_id = |i: usize| s.plcs[i].id.clone();
+        let readings = snap.readings();
+        let seen = readings.as_ref();
         TeamView {
+            view: match snap.screen {
+                Screen::Live => ViewState::Live,
+                Screen::Frozen(_) => ViewState::Frozen,
+                Screen::Blank => ViewState::Lost,
+            },
             team: parts.team.clone(),
             phase: parts.phase,
             tick: snap.tick,
@@ -265,27 +289,33 @@ impl TeamView {
                     id: d.id.clone(),
                     name: d.name.clone(),
                     unit: s.vars[d.var.ix()].unit.clone(),
-                    value: hmi_value(s, snap, i),
+                    value: seen.map(|r| hmi_value(s, r, i)),
                 })
                 .collect(),
             actuators: s
                 .actuators
                 .iter()
-                .zip(&snap.actuators)
-                .map(|(d, v)| ActuatorView { id: d.id.clone(), name: d.name.clone(), position: *v })
-                .collect(),
-            alarms: s
-                .alarms
-                .iter()
                 .enumerate()
-                .filter(|(i, _)| snap.alarms[*i] != 0)
-                .map(|(i, a)| AlarmView {
-                    id: a.id.clone(),
-                    plc: plc_id(a.plc.ix()),
-                    levels: levels(snap.alarms[i]),
-                    acked: snap.alarms_acked[i],
+                .map(|(i, d)| ActuatorView {
+                    id: d.id.clone(),
+                    name: d.name.clone(),
+                    position: seen.map(|r| r.actuators[i]),
+                    local: snap.local[i].is_some(),
                 })
                 .collect(),
+            alarms: seen.map_or_else(Vec::new, |r| {
+                s.alarms
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| r.alarms[*i] != 0)
+                    .map(|(i, a)| AlarmView {
+                        id: a.id.clone(),
+                        plc: plc_id(a.plc.ix()),
+                        levels: levels(r.alarms[i]),
+                        acked: r.alarms_acked[i],
+                    })
+                    .collect()
+            }),
             alarm_defs: s
                 .alarms
                 .iter()
@@ -294,8 +324,12 @@ impl TeamView {
             interlocks: s
                 .interlocks
                 .iter()
-                .zip(&snap.tripped)
-                .map(|(d, tr)| InterlockView { id: d.id.clone(), plc: plc_id(d.plc.ix()), tripped: *tr })
+                .enumerate()
+                .map(|(i, d)| InterlockView {
+                    id: d.id.clone(),
+                    plc: plc_id(d.plc.ix()),
+                    tripped: seen.map(|r| r.tripped[i]),
+                })
                 .collect(),
             conduits: s.conduits.iter().map(|c| c.id.clone()).collect(),
             hosts: s

@@ -294,6 +294,22 @@ pub enum EventKind {
         /// Host id.
         host: String,
     },
+    /// The displays of an operator station froze (denial of view) or went blank (loss of view).
+    ViewDenied {
+        /// Host id.
+        host: String,
+        /// Blank rather than frozen.
+        blank: bool,
+    },
+    /// An actuator was switched to local at its field panel (`position` set by hand), or back
+    /// to remote (`position` absent).
+    LocalControl {
+        /// Actuator id.
+        actuator: String,
+        /// Position set by hand.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        position: Option<f64>,
+    },
     /// A wiped host was re-imaged.
     HostReimaged {
         /// Host id.
@@ -478,6 +494,8 @@ impl EventKind {
             EventKind::ModuleReplaced { .. } => "module_replaced",
             EventKind::HostWiped { .. } => "host_wiped",
             EventKind::HostReimaged { .. } => "host_reimaged",
+            EventKind::ViewDenied { .. } => "view_denied",
+            EventKind::LocalControl { .. } => "local_control",
             EventKind::SensorRestored { .. } => "sensor_restored",
             EventKind::ReliefClosed { .. } => "relief_closed",
             EventKind::FaultStarted { .. } => "fault_started",

@@ -19,7 +19,7 @@ fn is_one(n: &u32) -> bool {
 
 /// The `kind` tags of the defender inputs (`SimInput::defender_kind`): what a scenario's
 /// `defender:` trigger and response plan may name, and what teams may take.
-pub const DEFENDER_KINDS: [&str; 18] = [
+pub const DEFENDER_KINDS: [&str; 19] = [
     "block_source",
     "allow_functions",
     "restrict_writes",
@@ -31,6 +31,7 @@ pub const DEFENDER_KINDS: [&str; 18] = [
     "restore_sensor",
     "replace_module",
     "reimage_host",
+    "local_control",
     "restore_program",
     "restart_plc",
     "acknowledge_alarm",
@@ -310,12 +311,35 @@ pub enum SimInput {
         /// Host doing it.
         source: String,
     },
+    /// Deny or take away the operators' view at an operator station (T0815 denial of view:
+    /// the displays freeze on the last values; T0829 loss of view with `blank`: they go blank),
+    /// from a host that reaches it. Ends when the station is re-imaged.
+    DenyView {
+        /// Operator station.
+        host: String,
+        /// Host doing it.
+        source: String,
+        /// Blank screens rather than frozen ones.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        blank: bool,
+    },
+    /// Defender: switch an actuator to local at its field panel and drive it by hand: the
+    /// PLC's commands no longer reach it (a tripped interlock still does); `position` absent
+    /// hands it back to the PLC (remote).
+    LocalControl {
+        /// Actuator id.
+        actuator: String,
+        /// Position 0..=1 set by hand; absent returns the actuator to remote.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        position: Option<f64>,
+    },
     /// Defender: fit a spare module to a bricked PLC and load its program from the backup.
     ReplaceModule {
         /// PLC id.
         plc: String,
     },
-    /// Defender: re-image a wiped host from its golden image.
+    /// Defender: re-image a wiped host (or an operator station whose view was denied) from
+    /// its golden image.
     ReimageHost {
         /// Host id.
         host: String,
@@ -547,6 +571,7 @@ impl SimInput {
             SimInput::RestoreSensor { .. } => "restore_sensor",
             SimInput::ReplaceModule { .. } => "replace_module",
             SimInput::ReimageHost { .. } => "reimage_host",
+            SimInput::LocalControl { .. } => "local_control",
             SimInput::RestoreProgram { .. } => "restore_program",
             SimInput::RestartPlc { .. } => "restart_plc",
             SimInput::AcknowledgeAlarm { .. } => "acknowledge_alarm",

@@ -7,7 +7,8 @@
 use bevy_ecs::prelude::*;
 
 use crate::event::RejectReason;
-use crate::scenario::{FirewallPolicy, HostIdx, PlcIdx, Scenario};
+use crate::scenario::{FirewallPolicy, HostIdx, HostRole, PlcIdx, Scenario};
+use crate::snapshot::Screen;
 
 /// The network as defenders have left it: conduit policies (scenario order) and isolated
 /// hosts. Starts as the scenario says.
@@ -19,6 +20,8 @@ pub struct NetState {
     pub isolated: Vec<bool>,
     /// Hosts whose disks were wiped, by `HostIdx`: they send nothing until re-imaged.
     pub wiped: Vec<bool>,
+    /// What each host's displays show, by `HostIdx` (operator stations can be frozen or blanked).
+    pub screens: Vec<Screen>,
 }
 
 impl NetState {
@@ -28,7 +31,27 @@ impl NetState {
             policies: scenario.conduits.iter().map(|c| c.policy.clone()).collect(),
             isolated: vec![false; scenario.hosts.len()],
             wiped: vec![false; scenario.hosts.len()],
+            screens: vec![Screen::Live; scenario.hosts.len()],
         }
+    }
+
+    /// What the operators see: the best of the operator stations (a live one if any is, else a
+    /// frozen one, else blank); live in a plant without operator stations. A wiped station is
+    /// blank.
+    pub fn operator_screen(&self, scenario: &Scenario) -> Screen {
+        let rank = |s: &Screen| match s {
+            Screen::Live => 0,
+            Screen::Frozen(_) => 1,
+            Screen::Blank => 2,
+        };
+        scenario
+            .hosts
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.role == HostRole::Hmi)
+            .map(|(i, _)| if self.wiped[i] { Screen::Blank } else { self.screens[i].clone() })
+            .min_by_key(rank)
+            .unwrap_or(Screen::Live)
     }
 }
 

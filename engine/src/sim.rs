@@ -130,6 +130,7 @@ impl Sim {
             })
             .collect();
         let net = self.world.resource::<NetState>().clone();
+        let net_screen = net.operator_screen(&self.world.resource::<crate::world::Plant>().0);
         let bus = self.world.resource::<FieldBus>();
         Snapshot {
             tick: self.tick(),
@@ -143,6 +144,8 @@ impl Sim {
             alarms: bus.alarm_active.clone(),
             alarms_acked: bus.alarm_acked.clone(),
             tripped: bus.tripped.clone(),
+            screen: net_screen,
+            local: bus.local.clone(),
         }
     }
 

@@ -2,6 +2,8 @@
 //! tick. Live Modbus endpoints answer reads from it, so readers never touch the `World` and
 //! never hold up the tick.
 
+use std::sync::Arc;
+
 use crate::input::PlcMode;
 use crate::network::NetState;
 use crate::world::Memory;
@@ -17,6 +19,36 @@ pub struct PlcView {
     pub restarting: bool,
     /// The four Modbus tables as the network sees them (spoofed input registers included).
     pub memory: Memory,
+}
+
+/// What an operator station's displays show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Screen {
+    /// Live values.
+    Live,
+    /// Frozen on what it read at one tick (denial of view).
+    Frozen(Arc<Readings>),
+    /// Nothing (loss of view: wiped, or blanked by malware).
+    Blank,
+}
+
+/// What an operator station had read when its displays froze.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Readings {
+    /// Tick of the last update.
+    pub tick: u64,
+    /// Input registers of each PLC as it reported them (spoofs included), by `PlcIdx`.
+    pub inputs: Vec<Vec<u16>>,
+    /// Measured values, by `SensorIdx`.
+    pub sensors: Vec<f64>,
+    /// Actuator positions, by `ActuatorIdx`.
+    pub actuators: Vec<f64>,
+    /// Alarm levels, by `AlarmIdx`.
+    pub alarms: Vec<u8>,
+    /// Acknowledged alarms, by `AlarmIdx`.
+    pub alarms_acked: Vec<bool>,
+    /// Interlock trips, by `InterlockIdx`.
+    pub tripped: Vec<bool>,
 }
 
 /// The plant as the network sees it after a tick.
@@ -44,4 +76,27 @@ pub struct Snapshot {
     pub alarms_acked: Vec<bool>,
     /// Latched interlock trips, by `InterlockIdx`.
     pub tripped: Vec<bool>,
+    /// What the operator stations show.
+    pub screen: Screen,
+    /// Actuators on local control at their field panels (hand position), by `ActuatorIdx`.
+    pub local: Vec<Option<f64>>,
+}
+
+impl Snapshot {
+    /// What the operators read: live values, the values their displays froze on, or nothing.
+    pub fn readings(&self) -> Option<Readings> {
+        match &self.screen {
+            Screen::Live => Some(Readings {
+                tick: self.tick,
+                inputs: self.plcs.iter().map(|p| p.memory.input.clone()).collect(),
+                sensors: self.sensors.clone(),
+                actuators: self.actuators.clone(),
+                alarms: self.alarms.clone(),
+                alarms_acked: self.alarms_acked.clone(),
+                tripped: self.tripped.clone(),
+            }),
+            Screen::Frozen(r) => Some(Readings::clone(r)),
+            Screen::Blank => None,
+        }
+    }
 }

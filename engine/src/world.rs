@@ -71,6 +71,9 @@ pub struct FieldBus {
     pub alarm_acked: Vec<bool>,
     /// PLCs whose outputs a tripped interlock de-energises, by `PlcIdx`.
     pub halted: Vec<bool>,
+    /// Actuators switched to local at their field panels, with the position set by hand: the
+    /// PLCs' commands do not reach them (tripped interlocks still do), by `ActuatorIdx`.
+    pub local: Vec<Option<f64>>,
 }
 
 impl FieldBus {
@@ -439,6 +442,7 @@ fn field_bus(s: &Scenario, values: &[f64]) -> FieldBus {
         alarm_active: vec![0; s.alarms.len()],
         alarm_acked: vec![false; s.alarms.len()],
         halted: vec![false; s.plcs.len()],
+        local: vec![None; s.actuators.len()],
     }
 }
 

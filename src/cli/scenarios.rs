@@ -249,11 +249,12 @@ fn describe(s: &Scenario, lang: Lang) -> String {
     let _ = writeln!(o, "{}  {}", s.id, t(&s.meta.title, lang));
     let _ = writeln!(
         o,
-        "industry: {}   enterprise level: {}   tick: {} Hz   duration: {} s",
+        "industry: {}   enterprise level: {}   tick: {} Hz   duration: {} s   time compression: {}x",
         s.meta.industry,
         s.meta.level,
         s.tick_hz,
-        s.duration_ticks / u64::from(s.tick_hz)
+        s.duration_ticks / u64::from(s.tick_hz),
+        s.meta.time_compression
     );
     let _ = writeln!(o, "\n{}\n", t(&s.meta.brief, lang));
     describe_network(&mut o, s, lang);

@@ -227,6 +227,7 @@ async fn execute(target: &Target, action: &Action) -> Result<(), RejectReason> {
         | Action::ForgeSensor { .. }
         | Action::ModifyFirmware { .. }
         | Action::WipeHost(_)
+        | Action::DenyView { .. }
         | Action::Pivot(_) => Err(RejectReason::UnknownTarget),
     }
 }

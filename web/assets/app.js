@@ -2,7 +2,7 @@
 "use strict";
 const T = {
   en: {frozen:"Scoreboard frozen",login_needed:"Open the login URL you were given (…/?token=…).",rank:"Rank",team:"Team",score:"Score",detected:"Detected",
-    scoreboard:"Scoreboard",plant:"Plant",alarms:"Alarms",transactions:"Modbus transactions",endpoints:"Endpoints",address:"Address",device:"Device",clients:"Your clients connect from",records_failing:"The drill database refuses writes (disk full?): actions are refused until the white cell fixes it.",cross_team:"Connections refused from other teams' addresses",from:"From",target:"Team tried",attempts:"Attempts",summary:"counted",
+    scoreboard:"Scoreboard",plant:"Plant",alarms:"Alarms",transactions:"Modbus transactions",endpoints:"Endpoints",address:"Address",device:"Device",clients:"Your clients connect from",records_failing:"The drill database refuses writes (disk full?): actions are refused until the white cell fixes it.",view_frozen:"The operator station's displays are frozen: nothing on screen has updated since they froze (denial of view).",view_lost:"The operator station shows nothing (loss of view): run the plant from the field panels.",local:"LOCAL",cross_team:"Connections refused from other teams' addresses",from:"From",target:"Team tried",attempts:"Attempts",summary:"counted",
     injects:"Messages",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
     tactic:"Tactic",observed:"Observed at (simulated s)",impact:"Impact",taken:"Actions taken",notes:"Notes",submit_report:"Submit report",hints:"Hints",
     breakdown:"Score breakdown",white_cell:"White cell",start:"Start",pause:"Pause",resume:"Resume",hot_wash:"Hot wash",end:"End",inject:"Inject",
@@ -11,7 +11,7 @@ const T = {
     no_alarms:"No active alarms",true_v:"True",measured:"Measured",done:"done",late:"late",missed:"missed",pending:"pending",sent:"Sent",applied:"Applied",
     tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",aar:"Report",flags:"Flags",flag:"Flag",submit_flag:"Submit flag",standings:"Standings (CSV)",region_title:"Regional oversight",prefectures:"Prefectures",prefecture:"Prefecture",enterprises:"Enterprises",drills_on_time:"Drills on time",open_findings:"Open findings (C/H/M/L)",overdue_rect:"Overdue rectifications",name:"Name",industry:"Industry",next_drill:"Next drill",trend:"Trend by year",year:"Year",drills:"Drills",findings:"Findings",verified:"Verified fixed",trainer_title:"Exam cohorts",in_progress:"In progress",results:"Results",cohort:"Cohort",date:"Date",result:"Result",pass:"pass",fail:"fail",lang:"中文"},
   zh: {frozen:"排行榜已冻结",login_needed:"请打开分配给您的登录链接（…/?token=…）。",rank:"名次",team:"队伍",score:"得分",detected:"检出",
-    scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"Modbus 通信记录",endpoints:"端点",address:"地址",device:"设备",clients:"本队客户端须从以下地址连接",records_failing:"演练数据库无法写入（磁盘已满？）：在导调组修复前，操作将被拒绝。",cross_team:"来自其他队伍地址的连接（已拒绝）",from:"来源",target:"目标队伍",attempts:"次数",summary:"计数",
+    scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"Modbus 通信记录",endpoints:"端点",address:"地址",device:"设备",clients:"本队客户端须从以下地址连接",records_failing:"演练数据库无法写入（磁盘已满？）：在导调组修复前，操作将被拒绝。",view_frozen:"操作员站画面已冻结：自冻结以来画面上的数值均未刷新（拒绝监视）。",view_lost:"操作员站无任何显示（失去监视）：请在现场操作柜就地操作。",local:"就地",cross_team:"来自其他队伍地址的连接（已拒绝）",from:"来源",target:"目标队伍",attempts:"次数",summary:"计数",
     injects:"消息",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
     tactic:"战术",observed:"发现时间（仿真秒）",impact:"影响",taken:"已采取措施",notes:"备注",submit_report:"提交报告",hints:"提示",
     breakdown:"得分明细",white_cell:"导调组",start:"开始",pause:"暂停",resume:"继续",hot_wash:"热复盘",end:"结束",inject:"注入",
@@ -30,7 +30,8 @@ const ACTIONS = {
   set_mode:{en:"Set PLC mode",zh:"设置 PLC 模式",f:["plc","mode"]},
   restore_setpoints:{en:"Restore set points",zh:"恢复设定值",f:["plc"]},
   replace_module:{en:"Fit a spare module to a bricked PLC (program from backup)",zh:"为固件损坏的 PLC 更换备用模块（从备份加载程序）",f:["plc"]},
-  reimage_host:{en:"Re-image a wiped host",zh:"重装被擦除的主机",f:["host"]},
+  reimage_host:{en:"Re-image a wiped host or a frozen/blank operator station",zh:"重装被擦除的主机或画面冻结/黑屏的操作员站",f:["host"]},
+  local_control:{en:"Switch an actuator to local at its field panel (position 0-100 %; empty = back to remote)",zh:"将执行机构切至现场操作柜就地控制（开度 0-100%；留空 = 切回远方）",f:["actuator","position"]},
   restore_sensor:{en:"Check and re-terminate a field signal (or fit a spare transmitter)",zh:"检查并重新接线现场信号（或更换备用变送器）",f:["sensor"]},
   restore_program:{en:"Restore program from backup",zh:"从备份恢复程序",f:["plc"]},
   restart_plc:{en:"Restart PLC",zh:"重启 PLC",f:["plc"]},
@@ -99,6 +100,8 @@ async function teamPage() {
       if (n === "conduit") return `${l}<select name="conduit">${opts(state.conduits.map(id => ({id})))}</select></label>`;
       if (n === "host") return `${l}<select name="host">${opts(state.hosts)}</select></label>`;
       if (n === "plc") return `${l}<select name="plc">${opts(state.plcs)}</select></label>`;
+      if (n === "actuator") return `${l}<select name="actuator">${opts(state.actuators)}</select></label>`;
+      if (n === "position") return `${l} (%)<input name="position" type="number" min="0" max="100" step="1"></label>`;
       if (n === "sensor") return `${l}<select name="sensor">${opts(state.sensors)}</select></label>`;
       if (n === "alarm") return `${l}<select name="alarm">${opts(state.alarm_defs)}</select></label>`;
       if (n === "mode") return `${l}<select name="mode"><option>run</option><option>stop</option><option>program</option></select></label>`;
@@ -117,6 +120,7 @@ async function teamPage() {
       if (k === "kind" || v === "") return;
       if (k === "functions") body.functions = v.split(/[ ,]+/).filter(Boolean).map(Number);
       else if (["start", "end", "min", "max"].includes(k)) body[k] = Number(v);
+      else if (k === "position") body.position = Number(v) / 100;
       else body[k] = v;
     });
     try { await api(base + "/actions", body); toast(tr("applied") + ": " + kind.value); } catch (e) { toast(e.message, true); }
@@ -138,13 +142,14 @@ async function teamPage() {
     $("#clock").textContent = `t = ${s.simulated_s.toFixed(0)} s`;
     $("#total").textContent = s.score.total.toFixed(1);
     document.body.dataset.tick = s.tick;
+    const view = $("#view"); view.hidden = s.view === "live"; view.textContent = s.view === "live" ? "" : tr("view_" + s.view);
     for (const v of s.sensors) {
-      const e = document.getElementById("v-" + v.id); if (e) e.textContent = v.value.toFixed(v.value < 10 ? 2 : 1);
+      const e = document.getElementById("v-" + v.id); if (e) e.textContent = v.value == null ? "?" : v.value.toFixed(Math.abs(v.value) < 10 ? 2 : 1);
       const b = document.getElementById("b-" + v.id);
-      if (b) { const lo = +b.dataset.lo, hi = +b.dataset.hi; b.setAttribute("width", Math.max(0, Math.min(1, (v.value - lo) / (hi - lo || 1))) * 80); }
+      if (b) { const lo = +b.dataset.lo, hi = +b.dataset.hi; b.setAttribute("width", v.value == null ? 0 : Math.max(0, Math.min(1, (v.value - lo) / (hi - lo || 1))) * 80); }
     }
-    for (const a of s.actuators) { const e = document.getElementById("a-" + a.id); if (e) e.textContent = (a.position * 100).toFixed(0) + " %"; }
-    for (const i of s.interlocks) { const e = document.getElementById("i-" + i.id); if (e) e.setAttribute("class", i.tripped ? "tripped" : "ok"); }
+    for (const a of s.actuators) { const e = document.getElementById("a-" + a.id); if (e) e.textContent = (a.position == null ? "?" : (a.position * 100).toFixed(0) + " %") + (a.local ? " " + tr("local") : ""); }
+    for (const i of s.interlocks) { const e = document.getElementById("i-" + i.id); if (e) e.setAttribute("class", i.tripped == null ? "unknown" : i.tripped ? "tripped" : "ok"); }
     for (const p of s.plcs) { const e = document.getElementById("m-" + p.id); if (e) e.textContent = `${p.id} ${p.mode}${p.listen_only ? " LO" : ""}${p.restarting ? " …" : ""}`; }
     $("#alarms tbody").innerHTML = s.alarms.length ? s.alarms.map(a => `<tr><td class="warn">${esc(a.levels.join(","))}</td><td>${esc(a.plc)}</td><td>${esc(a.id)}</td><td>${a.acked ? tr("acked") : `<button data-ack="${esc(a.plc)}|${esc(a.id)}">${tr("ack")}</button>`}</td></tr>`).join("")
       : `<tr><td class="mut">${tr("no_alarms")}</td></tr>`;

@@ -161,6 +161,14 @@ pub enum Action {
     /// Wipe a host's disks (T0809 data destruction): an HMI or engineering workstation
     /// becomes unusable until re-imaged.
     WipeHost(HostIdx),
+    /// Freeze an operator station's displays (T0815 denial of view) or blank them (T0829
+    /// loss of view) until it is re-imaged.
+    DenyView {
+        /// Operator station.
+        host: HostIdx,
+        /// Blank rather than frozen.
+        blank: bool,
+    },
     /// FC 8 force listen-only mode.
     ListenOnly {
         /// PLC.
@@ -192,6 +200,7 @@ impl Action {
             | Action::Spoof { plc, .. }
             | Action::ModifyFirmware { plc } => Some(*plc),
             Action::Scan(_) | Action::Pivot(_) | Action::ForgeSensor { .. } | Action::WipeHost(_) => None,
+            Action::DenyView { .. } => None,
         }
     }
 }

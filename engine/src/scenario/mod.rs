@@ -112,6 +112,9 @@ pub struct Meta {
     pub brief: Text,
     /// Where the plant's figures come from, and which are illustrative.
     pub references: Vec<String>,
+    /// How many times faster than the real plant its dynamics run (1 = real time): drills
+    /// compress hours of a real process into minutes, and operators must be told by how much.
+    pub time_compression: f64,
 }
 
 macro_rules! index_type {

@@ -300,6 +300,7 @@ impl Cx<'_> {
             &f.attack,
             &AttackNames {
                 hosts: &host_names,
+                host_roles: &hosts.iter().map(|h| h.role).collect::<Vec<_>>(),
                 plcs: &plc_names,
                 process: &process,
                 plc_files: &f.plcs,
@@ -361,6 +362,14 @@ impl Cx<'_> {
             title: self.text(&m.title, &m.industry),
             brief: self.text(&m.brief, &m.industry),
             references: m.references.clone(),
+            time_compression: m.time_compression.as_ref().map_or(1.0, |c| {
+                let x = self.finite(c, "time_compression");
+                if !(1.0..=10_000.0).contains(&x) {
+                    self.err(&c.referenced, format!("time_compression {x} is out of range 1..=10000"));
+                    return 1.0;
+                }
+                x
+            }),
         }
     }
 }

@@ -405,6 +405,9 @@ fn action_input(s: &Scenario, host: HostIdx, action: &Action) -> SimInput {
             SimInput::Engineering { plc: plc_id(*plc), source, command: EngineeringCommand::ModifyFirmware }
         }
         Action::WipeHost(host) => SimInput::WipeHost { host: s.hosts[host.ix()].id.clone(), source },
+        Action::DenyView { host, blank } => {
+            SimInput::DenyView { host: s.hosts[host.ix()].id.clone(), source, blank: *blank }
+        }
         Action::ForgeSensor { sensor, value, replay_ticks } => SimInput::ForgeSensor {
             sensor: s.sensors[sensor.ix()].id.clone(),
             source,

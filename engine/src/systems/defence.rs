@@ -11,6 +11,7 @@ use crate::input::{ENGINEERING_FUNCTION, EngineeringCommand, SimInput};
 use crate::network::{NetState, Request, check_request};
 use crate::program::program_hash;
 use crate::scenario::{HostRole, Logic, PlcIdx, Scenario, WriteRange};
+use crate::snapshot::{Readings, Screen};
 use crate::world::{Entities, FieldBus, Forgeries, Forgery, ForgeryKind, PlcState};
 
 /// Ticks a PLC takes to boot after a restart.
@@ -86,13 +87,27 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
             *wiped = true;
             Ok(vec![EventKind::HostWiped { host: host.clone() }])
         }
-        SimInput::ReimageHost { host } => {
-            let h = s.host(host).ok_or(RejectReason::UnknownHost)?;
-            let wiped = &mut world.resource_mut::<NetState>().into_inner().wiped[h.ix()];
-            if !*wiped {
+        SimInput::DenyView { host, source, blank } => deny_view(world, s, tick, host, source, *blank),
+        SimInput::LocalControl { actuator, position } => {
+            let a = s.actuator(actuator).ok_or(RejectReason::UnknownTarget)?;
+            if position.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+                return Err(RejectReason::IllegalValue);
+            }
+            let local = &mut world.resource_mut::<FieldBus>().into_inner().local[a.ix()];
+            if *local == *position {
                 return Ok(Vec::new());
             }
-            *wiped = false;
+            *local = *position;
+            Ok(vec![EventKind::LocalControl { actuator: actuator.clone(), position: *position }])
+        }
+        SimInput::ReimageHost { host } => {
+            let h = s.host(host).ok_or(RejectReason::UnknownHost)?;
+            let net = world.resource_mut::<NetState>().into_inner();
+            if !net.wiped[h.ix()] && net.screens[h.ix()] == Screen::Live {
+                return Ok(Vec::new());
+            }
+            net.wiped[h.ix()] = false;
+            net.screens[h.ix()] = Screen::Live;
             Ok(vec![EventKind::HostReimaged { host: host.clone() }])
         }
         SimInput::RestartPlc { plc } => restart(world, s, tick, plc),
@@ -121,6 +136,51 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
         }
         other => unreachable!("`defence::apply` got an input it does not own: {other:?}"),
     }
+}
+
+/// Freezes (or blanks) an operator station's displays, from a host that reaches it.
+fn deny_view(world: &mut World, s: &Scenario, tick: u64, host: &str, source: &str, blank: bool) -> Outcome {
+    let (h, from) =
+        (s.host(host).ok_or(RejectReason::UnknownHost)?, s.host(source).ok_or(RejectReason::UnknownHost)?);
+    if s.hosts[h.ix()].role != HostRole::Hmi {
+        return Err(RejectReason::UnknownTarget);
+    }
+    if from != h {
+        crate::network::check_host_route(s, world.resource::<NetState>(), from, h)?;
+    }
+    let screen = if blank {
+        Screen::Blank
+    } else {
+        let entities = world.resource::<Entities>().plcs.clone();
+        let inputs = entities
+            .iter()
+            .map(|e| {
+                let p = world.get::<PlcState>(*e).expect("PLC entities live as long as the world");
+                let mut input = p.memory.input.clone();
+                for (addr, raw, _) in &p.spoofs {
+                    input[usize::from(*addr)] = *raw;
+                }
+                input
+            })
+            .collect();
+        let bus = world.resource::<FieldBus>();
+        Screen::Frozen(std::sync::Arc::new(Readings {
+            tick,
+            inputs,
+            sensors: bus.measured.clone(),
+            actuators: bus.actuator_pos.clone(),
+            alarms: bus.alarm_active.clone(),
+            alarms_acked: bus.alarm_acked.clone(),
+            tripped: bus.tripped.clone(),
+        }))
+    };
+    let current = &mut world.resource_mut::<NetState>().into_inner().screens[h.ix()];
+    // A frozen display stays on what it froze on; blanking wins over freezing.
+    if *current == Screen::Blank || (!blank && matches!(current, Screen::Frozen(_))) {
+        return Ok(Vec::new());
+    }
+    *current = screen;
+    Ok(vec![EventKind::ViewDenied { host: host.to_string(), blank }])
 }
 
 /// Spoofs what a PLC reports at one input register, from a host on the operators' path.

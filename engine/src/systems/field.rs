@@ -11,8 +11,8 @@ use crate::world::{
     ActuatorState, FieldBus, Forgeries, ForgeryKind, Plant, Process, SensorState, SimClock, VarState,
 };
 
-/// Moves every actuator toward its target (a tripped interlock's forced position, or the
-/// logic's command) at its stroke rate. Stuck actuators stay put.
+/// Moves every actuator toward its target (a tripped interlock's forced position, else the
+/// hand setting of a local field panel, else the logic's command) at its stroke rate. Stuck actuators stay put.
 pub(super) fn move_actuators(
     clock: Res<'_, SimClock>,
     plant: Res<'_, Plant>,
@@ -25,7 +25,7 @@ pub(super) fn move_actuators(
         if a.stuck {
             continue;
         }
-        let target = bus.forced[i].unwrap_or(bus.actuator_cmd[i]).clamp(0.0, 1.0);
+        let target = bus.forced[i].or(bus.local[i]).unwrap_or(bus.actuator_cmd[i]).clamp(0.0, 1.0);
         let pos = bus.actuator_pos[i];
         let stroke_s = plant.0.actuators[i].stroke_s;
         bus.actuator_pos[i] = if stroke_s <= 0.0 {

@@ -224,6 +224,8 @@ pub(crate) fn apply_one(
         | SimInput::Spoof { .. }
         | SimInput::ForgeSensor { .. }
         | SimInput::WipeHost { .. }
+        | SimInput::DenyView { .. }
+        | SimInput::LocalControl { .. }
         | SimInput::ReplaceModule { .. }
         | SimInput::ReimageHost { .. }
         | SimInput::RestoreSensor { .. }

@@ -173,7 +173,7 @@ fn action_assets(s: &Scenario, action: &Action) -> Vec<String> {
         Action::Pivot(h) => vec![s.hosts[h.ix()].id.clone()],
         Action::ForgeSensor { sensor, .. } => vec![s.sensors[sensor.ix()].id.clone()],
         Action::ModifyFirmware { plc: p } => vec![plc(p)],
-        Action::WipeHost(h) => vec![s.hosts[h.ix()].id.clone()],
+        Action::WipeHost(h) | Action::DenyView { host: h, .. } => vec![s.hosts[h.ix()].id.clone()],
     }
 }
 
@@ -190,6 +190,7 @@ fn has_effect(action: &Action) -> bool {
             | Action::ForgeSensor { .. }
             | Action::ModifyFirmware { .. }
             | Action::WipeHost(_)
+            | Action::DenyView { .. }
             | Action::ListenOnly { .. }
             | Action::Flood { .. }
     )

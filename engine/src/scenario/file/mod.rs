@@ -256,6 +256,11 @@ pub(crate) enum AttackActionFile {
     WipeHost {
         host: S<String>,
     },
+    DenyView {
+        host: S<String>,
+        #[serde(default)]
+        blank: bool,
+    },
     ForgeSensor {
         sensor: S<String>,
         #[serde(default)]
@@ -290,6 +295,8 @@ pub(crate) struct MetaFile {
     pub(crate) brief: TextFile,
     #[serde(default)]
     pub(crate) references: Vec<String>,
+    #[serde(default)]
+    pub(crate) time_compression: Option<S<f64>>,
 }
 
 /// Text in both UI languages. A plain string means the same text in both.

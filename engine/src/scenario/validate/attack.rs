@@ -11,6 +11,7 @@ use super::{Cx, Names};
 /// What attack validation resolves names against.
 pub(super) struct AttackNames<'a> {
     pub(super) hosts: &'a Names,
+    pub(super) host_roles: &'a [HostRole],
     pub(super) plcs: &'a Names,
     pub(super) process: &'a Process,
     pub(super) plc_files: &'a [PlcFile],
@@ -289,6 +290,16 @@ impl Cx<'_> {
             AttackActionFile::ModifyFirmware { plc: p } => Action::ModifyFirmware { plc: plc(self, p) },
             AttackActionFile::WipeHost { host } => {
                 Action::WipeHost(HostIdx(self.resolve(n.hosts, "host", host)))
+            }
+            AttackActionFile::DenyView { host, blank } => {
+                let h = self.resolve(n.hosts, "host", host);
+                if n.host_roles.get(h as usize).is_some_and(|r| *r != HostRole::Hmi) {
+                    self.err(
+                        &host.referenced,
+                        format!("`{}` is not an operator station (role hmi)", host.value),
+                    );
+                }
+                Action::DenyView { host: HostIdx(h), blank: *blank }
             }
             AttackActionFile::ForgeSensor { sensor, value, replay_s } => {
                 self.forge(sensor, value, replay_s, n)
