@@ -4,7 +4,7 @@
 //! their reason, and a branch on the defenders' action is taken.
 
 use icsdrill_engine::attack::Outcome;
-use icsdrill_engine::{EventKind, Sim, SimEvent, parse_inputs};
+use icsdrill_engine::{EventKind, Sim, SimEvent, SimInput, parse_inputs};
 
 use crate::util::{builtin, run, story};
 
@@ -187,4 +187,36 @@ fn background_traffic_is_logged_and_raises_no_alert() {
         "routine work raised an alert:\n{}",
         story(ev)
     );
+}
+
+#[test]
+fn ukraine_2015_breakers_open_from_the_hijacked_hmi_and_power_comes_back_only_by_hand() {
+    let s = builtin("power-ukraine-substation");
+    let has = |sim: &Sim, f: &dyn Fn(&EventKind) -> bool| sim.events().iter().any(|e| f(&e.kind));
+    // Undefended: the breakers are opened from the operator station, the gateways bricked and
+    // the station wiped; the operators see nothing and the feeders stay dark.
+    let sim = run(&s, 1, 1500.0, &[]);
+    for plc in ["gw-1", "gw-2"] {
+        assert!(has(&sim, &|k| matches!(k, EventKind::FirmwareModified { plc: p } if p == plc)), "{plc}");
+    }
+    assert!(has(&sim, &|k| matches!(k, EventKind::HostWiped { host } if host == "hmi-01")));
+    let snap = sim.snapshot();
+    assert_eq!(snap.readings(), None, "loss of view: the only operator station is wiped");
+    assert_eq!(snap.actuators[..3], [0.0, 0.0, 0.0], "every feeder breaker is open");
+    assert!(snap.plcs[..2].iter().all(|p| p.restarting), "both gateways are bricked");
+    // A restart of a bricked gateway does not bring remote control back; closing by hand does.
+    let mut sim = sim;
+    let close = |a: &str| SimInput::LocalControl { actuator: a.into(), position: Some(1.0) };
+    assert_eq!(
+        sim.step_outcomes([SimInput::RestartPlc { plc: "gw-1".into() }]),
+        [Err(icsdrill_engine::RejectReason::ModuleFailed)]
+    );
+    sim.step([close("brk1"), close("brk2"), close("brk3")]);
+    sim.run_until(sim.tick() + 300, &[]);
+    assert!(sim.true_value("f1_load").unwrap() > 5.0, "feeder 1 is supplied again");
+    // The attacker's attempt to open them again from the station fails (it is wiped).
+    assert!(has(
+        &sim,
+        &|k| matches!(k, EventKind::AttackAttempt { step, ok: false, .. } if step == "re-open")
+    ));
 }

@@ -52,6 +52,7 @@ library![
     "newmat-polysilicon-cvd",
     "petrochem-triton",
     "equipment-stuxnet",
+    "power-ukraine-substation",
 ];
 
 /// The scenario `icsdrill` runs with no arguments.

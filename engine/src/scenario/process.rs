@@ -127,8 +127,9 @@ pub struct ActuatorDef {
     pub stroke_s: f64,
     /// Position and command at tick 0.
     pub initial: f64,
-    /// Position commanded when the owning PLC stops.
-    pub fail: f64,
+    /// Position commanded when the owning PLC stops; `None` holds the last position (a
+    /// latching device such as a circuit breaker).
+    pub fail: Option<f64>,
 }
 
 /// Longest dead time a sensor may have: its delay line holds that many seconds of readings.

@@ -91,6 +91,12 @@ impl Scan<'_> {
         read_inputs(self.def, self.bus, &mut plc.memory);
     }
 
+    /// Sends one output to its fail position (a latching one stays where it is).
+    fn fail(&mut self, a: ActuatorIdx) {
+        let i = a.ix();
+        self.bus.actuator_cmd[i] = self.s.actuators[i].fail.unwrap_or(self.bus.actuator_pos[i]);
+    }
+
     fn fail_outputs(&mut self) {
         for block in &self.def.logic {
             let output = match block {
@@ -99,19 +105,19 @@ impl Scan<'_> {
                 }
                 Logic::Pi { output, split, .. } => {
                     for a in output.iter().chain(split.iter().map(|(a, _, _)| a)) {
-                        self.bus.actuator_cmd[a.ix()] = self.s.actuators[a.ix()].fail;
+                        self.fail(*a);
                     }
                     continue;
                 }
                 Logic::Sequence { steps, .. } => {
                     for (a, _) in steps.iter().flat_map(|st| &st.set) {
-                        self.bus.actuator_cmd[a.ix()] = self.s.actuators[a.ix()].fail;
+                        self.fail(*a);
                     }
                     continue;
                 }
                 Logic::Alarm(_) | Logic::Interlock(_) => continue,
             };
-            self.bus.actuator_cmd[output.ix()] = self.s.actuators[output.ix()].fail;
+            self.fail(output);
         }
     }
 

@@ -102,7 +102,22 @@ pub(crate) struct ActuatorFile {
     #[serde(default)]
     pub(crate) initial: f64,
     #[serde(default)]
-    pub(crate) fail: f64,
+    pub(crate) fail: FailFile,
+}
+
+/// Where an actuator goes when its PLC stops: a position, or `hold` (a latching device: a
+/// circuit breaker, a motor-operated valve without spring return).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum FailFile {
+    Position(f64),
+    Word(S<String>),
+}
+
+impl Default for FailFile {
+    fn default() -> FailFile {
+        FailFile::Position(0.0)
+    }
 }
 
 fn default_stroke_s() -> S<f64> {

@@ -346,8 +346,16 @@ impl Cx<'_> {
         if stroke_s < 0.0 {
             self.err(&a.stroke_s.referenced, "stroke_s must not be negative");
         }
-        for (what, x) in [("initial", a.initial), ("fail", a.fail)] {
-            if !(0.0..=1.0).contains(&x) {
+        let fail = match &a.fail {
+            FailFile::Position(x) => Some(*x),
+            FailFile::Word(w) if w.value == "hold" => None,
+            FailFile::Word(w) => {
+                self.err(&w.referenced, format!("fail `{}`: expected a position 0..=1 or `hold`", w.value));
+                None
+            }
+        };
+        for (what, x) in [("initial", Some(a.initial)), ("fail", fail)] {
+            if let Some(x) = x.filter(|x| !(0.0..=1.0).contains(x)) {
                 self.err(&a.id.referenced, format!("actuator `{}`: {what} {x} is outside 0..=1", a.id.value));
             }
         }
@@ -357,7 +365,7 @@ impl Cx<'_> {
             kind,
             stroke_s,
             initial: a.initial,
-            fail: a.fail,
+            fail,
         }
     }
 
