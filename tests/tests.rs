@@ -21,5 +21,6 @@ mod registry;
 mod report;
 mod store;
 mod tidy;
+mod traffic;
 mod util;
 mod validation;

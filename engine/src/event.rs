@@ -7,9 +7,10 @@
 use std::collections::BTreeMap;
 
 use bevy_ecs::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::input::{PlcMode, SimInput};
+pub use crate::reject::RejectReason;
 use crate::scenario::AlarmLevel;
 
 /// Which side of a limit a value crossed.
@@ -20,93 +21,6 @@ pub enum Side {
     High,
     /// Below the low limit.
     Low,
-}
-
-/// Why an input was not applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RejectReason {
-    /// No PLC with that id.
-    UnknownPlc,
-    /// No host with that id.
-    UnknownHost,
-    /// No sensor or actuator with that id.
-    UnknownDevice,
-    /// No active fault with that id.
-    UnknownFault,
-    /// A fault with that id is already active.
-    DuplicateFault,
-    /// Address not mapped in the PLC (Modbus exception 0x02).
-    IllegalAddress,
-    /// Empty write, or a parameter that is not a finite number.
-    IllegalValue,
-    /// Outside the register's declared range, and the PLC checks ranges (M0818).
-    OutOfRange,
-    /// No conduit between the source's zone and the PLC's zone.
-    NoRoute,
-    /// The conduit does not allow this source host.
-    SourceNotAllowed,
-    /// The conduit does not allow this function code.
-    FunctionNotAllowed,
-    /// The conduit does not allow writes to this address.
-    AddressNotAllowed,
-    /// The conduit does not allow this value.
-    ValueNotAllowed,
-    /// Function code the PLC does not implement (Modbus exception 0x01).
-    IllegalFunction,
-    /// A malformed request: bad quantity, byte count or coil value (Modbus exception 0x03).
-    Malformed,
-    /// Unit id not served by this endpoint.
-    WrongUnit,
-    /// The PLC is in listen-only mode and does not answer.
-    ListenOnly,
-    /// The source or target host is isolated from the network.
-    HostIsolated,
-    /// No program backup to restore from.
-    NoBackup,
-    /// The PLC is restarting and answers nothing.
-    Restarting,
-    /// No conduit, block or alarm with that id, or a bad parameter for a defender action.
-    UnknownTarget,
-    /// The spoofing host is not on the path between the operators and the PLC.
-    NotOnPath,
-    /// The endpoint already serves its maximum number of connections.
-    ConnectionLimit,
-    /// The PLC's firmware is corrupt: it does not boot until a spare module is fitted.
-    ModuleFailed,
-    /// The host's disks were wiped: it runs nothing until it is re-imaged.
-    HostWiped,
-}
-
-impl RejectReason {
-    /// The Modbus exception a refused request is answered with; `None` when there is no
-    /// answer (listen-only mode, or a connection-level refusal).
-    pub fn exception_code(self) -> Option<u8> {
-        match self {
-            RejectReason::IllegalFunction | RejectReason::FunctionNotAllowed => Some(0x01),
-            RejectReason::IllegalAddress | RejectReason::AddressNotAllowed => Some(0x02),
-            RejectReason::IllegalValue
-            | RejectReason::OutOfRange
-            | RejectReason::ValueNotAllowed
-            | RejectReason::Malformed => Some(0x03),
-            RejectReason::WrongUnit => Some(0x0B),
-            RejectReason::UnknownPlc | RejectReason::UnknownHost => Some(0x04),
-            RejectReason::NoRoute
-            | RejectReason::SourceNotAllowed
-            | RejectReason::ListenOnly
-            | RejectReason::HostIsolated
-            | RejectReason::Restarting => None,
-            RejectReason::NoBackup => Some(0x04),
-            RejectReason::UnknownDevice
-            | RejectReason::UnknownFault
-            | RejectReason::DuplicateFault
-            | RejectReason::UnknownTarget
-            | RejectReason::NotOnPath
-            | RejectReason::ConnectionLimit
-            | RejectReason::ModuleFailed
-            | RejectReason::HostWiped => None,
-        }
-    }
 }
 
 /// What happened.
@@ -176,6 +90,13 @@ pub enum EventKind {
     /// record budget): counted by PLC, source and function code, so a flood stays visible to
     /// the transaction log, detection and replays without growing the log with the flood.
     TrafficSummary {
+        /// Counts, in (PLC, source, function) order.
+        entries: Vec<crate::input::TrafficCount>,
+    },
+    /// Routine traffic since the previous such event (operator stations' and historians' polls,
+    /// engineering sessions), counted by PLC, source and function code; `exceptions` counts
+    /// the requests that got no proper answer.
+    RoutineTraffic {
         /// Counts, in (PLC, source, function) order.
         entries: Vec<crate::input::TrafficCount>,
     },
@@ -477,6 +398,7 @@ impl EventKind {
             EventKind::ModbusTransaction { .. } => "modbus_transaction",
             EventKind::ModbusConnection { .. } => "modbus_connection",
             EventKind::TrafficSummary { .. } => "traffic_summary",
+            EventKind::RoutineTraffic { .. } => "routine_traffic",
             EventKind::ListenOnlyChanged { .. } => "listen_only_changed",
             EventKind::ModeChanged { .. } => "mode_changed",
             EventKind::AlarmRaised { .. } => "alarm_raised",
@@ -522,7 +444,9 @@ impl EventKind {
     /// A live drill keeps the judged events of a team's log in memory and nothing else.
     pub fn judged(&self) -> bool {
         match self {
-            EventKind::ModbusConnection { .. } | EventKind::TrafficSummary { .. } => false,
+            EventKind::ModbusConnection { .. }
+            | EventKind::TrafficSummary { .. }
+            | EventKind::RoutineTraffic { .. } => false,
             EventKind::ModbusTransaction { function, .. } => {
                 matches!(*function, 5 | 6 | 8 | 15 | 16 | 23 | crate::input::ENGINEERING_FUNCTION)
             }

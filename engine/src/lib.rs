@@ -24,6 +24,7 @@ pub mod event;
 pub mod input;
 pub mod network;
 mod program;
+mod reject;
 pub mod rng;
 pub mod scenario;
 pub mod sim;

@@ -219,7 +219,7 @@ pub struct Memory {
 }
 
 impl Memory {
-    fn new(def: &PlcDef) -> Memory {
+    pub(crate) fn new(def: &PlcDef) -> Memory {
         let len = |t| def.table_len(t);
         let mut mapped = Table::ALL.map(|t| vec![false; len(t)]);
         let mut mark = |t: Table, addr: u16| mapped[t as usize][usize::from(addr)] = true;
@@ -363,6 +363,7 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
     world.insert_resource(Outcomes::default());
     world.insert_resource(ActiveFaults::default());
     world.insert_resource(entities);
+    world.insert_resource(crate::systems::routine::RoutinePlan::new(s, &rng));
     world.insert_resource(rng);
     let mut log = EventLog::default();
     log.push(

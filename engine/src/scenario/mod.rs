@@ -198,6 +198,8 @@ pub struct Scenario {
     pub attack: Option<crate::attack::AttackPlan>,
     /// Benign background traffic, by tick (operators and engineers at work).
     pub background: Vec<Background>,
+    /// Routine traffic of each host that makes some (polls and engineering sessions).
+    pub traffic: Vec<RoutineHost>,
     /// How teams are scored.
     pub scoring: Rubric,
     /// Hints teams may take.
@@ -207,6 +209,20 @@ pub struct Scenario {
     /// Traps the validator found in a valid scenario (`scenarios validate` prints them).
     #[serde(skip)]
     pub warnings: Vec<ScenarioError>,
+}
+
+/// A host's routine traffic: what an operator station, historian or engineering workstation
+/// does all day on the control network.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoutineHost {
+    /// The host.
+    pub host: HostIdx,
+    /// Ticks between two polls of each of its PLCs (operator stations 1 s, historians 5 s).
+    pub poll_ticks: Option<u64>,
+    /// Mean ticks between two engineering sessions (engineering workstations: 20 minutes).
+    pub session_ticks: Option<u64>,
+    /// The PLCs it talks to; `None`: every PLC the network lets it reach.
+    pub plcs: Option<Vec<PlcIdx>>,
 }
 
 /// One piece of benign traffic.

@@ -292,6 +292,7 @@ impl Cx<'_> {
         let faults = self.faults(&f.faults, &process, tick_hz);
         let monitoring = self.monitoring(f.monitoring.as_ref(), meta.level);
         let background = self.background(&f.background, &host_names, &plc_names, tick_hz);
+        let traffic = self.traffic(&f.traffic, &hosts, &host_names, &plc_names, tick_hz);
         let scoring = self.scoring(&f.scoring, tick_hz);
         let hints = self.hints(&f.hints);
         let exam = self.exam(f.exam.as_ref(), tick_hz);
@@ -331,6 +332,7 @@ impl Cx<'_> {
             monitoring,
             attack,
             background,
+            traffic,
             scoring,
             hints,
             exam,

@@ -1,7 +1,7 @@
 //! The systems of one tick and the schedule that chains them.
 //!
 //! Order, every tick: apply queued inputs -> scheduled faults -> attacker -> background
-//! traffic -> actuators move -> relief devices lift or reseat -> physics integrates -> limits
+//! traffic -> routine traffic -> actuators move -> relief devices lift or reseat -> physics integrates -> limits
 //! and damage -> sensors measure -> PLCs scan -> samples -> clock. The
 //! chain is total, so no two systems are ever ambiguous; `tests::schedule_has_no_ambiguity`
 //! builds it with ambiguity detection set to error.
@@ -12,6 +12,7 @@ mod field;
 pub mod ids;
 pub(crate) mod inputs;
 pub(crate) mod plc;
+pub mod routine;
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
@@ -34,6 +35,7 @@ pub fn tick_schedule() -> Schedule {
             inputs::run_faults,
             attacker::run_attack,
             attacker::run_background,
+            routine::run_routine,
             field::move_actuators,
             field::relieve,
             field::integrate,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use icsdrill_engine::network::{Request as FwRequest, check_connect, check_request};
 use icsdrill_engine::scenario::{HostIdx, PlcIdx, Table};
 use icsdrill_engine::{PlcMode, RejectReason, SimInput, Snapshot};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_modbus::ExceptionCode;
@@ -160,18 +160,37 @@ pub(super) async fn connection(
         if timer.deadline() != wake.into() {
             timer.as_mut().reset(wake.into());
         }
-        let read = tokio::select! {
+        let ready = tokio::select! {
             biased;
-            read = stream.read(&mut buf[filled..]) => Some(read),
+            ready = stream.readable() => Some(ready),
             _ = &mut stop => return,
             () = &mut timer => None,
         };
-        match read {
+        match ready.map(|r| r.and_then(|()| read_draining(&stream, &mut buf[filled..]))) {
             Some(Ok(n)) if n > 0 => filled += n,
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {} // Spurious wake-up.
             None if fold.is_some_and(|f| f < idle_end) => conn.flush_records(),
             None => {}   // Idle too long: the next turn sees it.
             _ => return, // Closed or failed.
         }
+    }
+}
+
+/// One `recv`. A short read drained the socket, so the stream's read readiness is cleared with
+/// it and the next wait goes to the reactor instead of spending a second system call to learn
+/// it would block: one `recv` per request, as the raw floor does. The readiness cleared is the
+/// one seen before the `recv`, so bytes arriving after it still wake the connection.
+fn read_draining(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    let room = buf.len();
+    let mut got = None;
+    let result = stream.try_io(Interest::READABLE, || {
+        let n = stream.try_read(buf)?;
+        got = Some(n);
+        if n > 0 && n < room { Err(std::io::ErrorKind::WouldBlock.into()) } else { Ok(n) }
+    });
+    match (result, got) {
+        (Err(e), Some(n)) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(n),
+        (result, _) => result,
     }
 }
 

@@ -38,11 +38,28 @@ pub(crate) struct ScenarioFile {
     #[serde(default)]
     pub(crate) background: Vec<BackgroundFile>,
     #[serde(default)]
+    pub(crate) traffic: Vec<TrafficFile>,
+    #[serde(default)]
     pub(crate) scoring: ScoringFile,
     #[serde(default)]
     pub(crate) hints: Vec<HintFile>,
     #[serde(default)]
     pub(crate) exam: Option<ExamFile>,
+}
+
+/// One host's routine traffic (overrides the defaults of its role).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TrafficFile {
+    pub(crate) host: S<String>,
+    #[serde(default)]
+    pub(crate) poll_s: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) session_every_s: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) plcs: Option<Vec<S<String>>>,
+    #[serde(default)]
+    pub(crate) off: bool,
 }
 
 /// The exam section.

@@ -3,8 +3,8 @@
 
 use serde_saphyr::Spanned;
 
-use super::super::Background;
 use super::super::file::*;
+use super::super::{Background, Host, HostIdx, HostRole, PlcIdx, RoutineHost};
 use super::{Cx, Names};
 
 impl Cx<'_> {
@@ -71,6 +71,71 @@ impl Cx<'_> {
             })
             .collect();
         out.sort_by_key(|b| b.tick);
+        out
+    }
+}
+
+impl Cx<'_> {
+    /// Each host's routine traffic: the defaults of its role (operator stations poll every PLC
+    /// they reach each second, historians every 5 s, engineering workstations open a session
+    /// every 20 minutes or so), overridden host by host by the `traffic:` section.
+    pub(super) fn traffic(
+        &mut self,
+        items: &[TrafficFile],
+        hosts: &[Host],
+        host_names: &Names,
+        plcs: &Names,
+        tick_hz: u32,
+    ) -> Vec<RoutineHost> {
+        let ticks = |s: f64| ((s * f64::from(tick_hz)).round() as u64).max(1);
+        let mut out: Vec<RoutineHost> = hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let (poll, session) = match h.role {
+                    HostRole::Hmi => (Some(1.0), None),
+                    HostRole::Historian => (Some(5.0), None),
+                    HostRole::Ews => (None, Some(1200.0)),
+                    HostRole::ItWorkstation | HostRole::Server => (None, None),
+                };
+                RoutineHost {
+                    host: HostIdx(i as u32),
+                    poll_ticks: poll.map(ticks),
+                    session_ticks: session.map(ticks),
+                    plcs: None,
+                }
+            })
+            .collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for t in items {
+            let h = self.resolve(host_names, "host", &t.host) as usize;
+            if !seen.insert(h) {
+                self.err(&t.host.referenced, format!("host `{}` has two traffic entries", t.host.value));
+            }
+            let Some(r) = out.get_mut(h) else { continue };
+            if t.off {
+                (r.poll_ticks, r.session_ticks) = (None, None);
+            }
+            let mut period = |v: &Option<Spanned<f64>>, what: &str, lo: f64| {
+                v.as_ref().map(|v| {
+                    let x = self.positive(v, what);
+                    if !(lo..=86_400.0).contains(&x) {
+                        self.err(&v.referenced, format!("{what} {x} is out of range {lo}..=86400"));
+                    }
+                    ticks(x.clamp(lo, 86_400.0))
+                })
+            };
+            if let Some(p) = period(&t.poll_s, "poll_s", 0.1) {
+                r.poll_ticks = Some(p);
+            }
+            if let Some(p) = period(&t.session_every_s, "session_every_s", 60.0) {
+                r.session_ticks = Some(p);
+            }
+            if let Some(list) = &t.plcs {
+                r.plcs = Some(list.iter().map(|p| PlcIdx(self.resolve(plcs, "PLC", p))).collect());
+            }
+        }
+        out.retain(|r| r.poll_ticks.is_some() || r.session_ticks.is_some());
         out
     }
 }

@@ -1,0 +1,90 @@
+//! `RejectReason`: why an input was not applied, and the Modbus exception it is answered with.
+
+use serde::{Deserialize, Serialize};
+
+/// Why an input was not applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// No PLC with that id.
+    UnknownPlc,
+    /// No host with that id.
+    UnknownHost,
+    /// No sensor or actuator with that id.
+    UnknownDevice,
+    /// No active fault with that id.
+    UnknownFault,
+    /// A fault with that id is already active.
+    DuplicateFault,
+    /// Address not mapped in the PLC (Modbus exception 0x02).
+    IllegalAddress,
+    /// Empty write, or a parameter that is not a finite number.
+    IllegalValue,
+    /// Outside the register's declared range, and the PLC checks ranges (M0818).
+    OutOfRange,
+    /// No conduit between the source's zone and the PLC's zone.
+    NoRoute,
+    /// The conduit does not allow this source host.
+    SourceNotAllowed,
+    /// The conduit does not allow this function code.
+    FunctionNotAllowed,
+    /// The conduit does not allow writes to this address.
+    AddressNotAllowed,
+    /// The conduit does not allow this value.
+    ValueNotAllowed,
+    /// Function code the PLC does not implement (Modbus exception 0x01).
+    IllegalFunction,
+    /// A malformed request: bad quantity, byte count or coil value (Modbus exception 0x03).
+    Malformed,
+    /// Unit id not served by this endpoint.
+    WrongUnit,
+    /// The PLC is in listen-only mode and does not answer.
+    ListenOnly,
+    /// The source or target host is isolated from the network.
+    HostIsolated,
+    /// No program backup to restore from.
+    NoBackup,
+    /// The PLC is restarting and answers nothing.
+    Restarting,
+    /// No conduit, block or alarm with that id, or a bad parameter for a defender action.
+    UnknownTarget,
+    /// The spoofing host is not on the path between the operators and the PLC.
+    NotOnPath,
+    /// The endpoint already serves its maximum number of connections.
+    ConnectionLimit,
+    /// The PLC's firmware is corrupt: it does not boot until a spare module is fitted.
+    ModuleFailed,
+    /// The host's disks were wiped: it runs nothing until it is re-imaged.
+    HostWiped,
+}
+
+impl RejectReason {
+    /// The Modbus exception a refused request is answered with; `None` when there is no
+    /// answer (listen-only mode, or a connection-level refusal).
+    pub fn exception_code(self) -> Option<u8> {
+        match self {
+            RejectReason::IllegalFunction | RejectReason::FunctionNotAllowed => Some(0x01),
+            RejectReason::IllegalAddress | RejectReason::AddressNotAllowed => Some(0x02),
+            RejectReason::IllegalValue
+            | RejectReason::OutOfRange
+            | RejectReason::ValueNotAllowed
+            | RejectReason::Malformed => Some(0x03),
+            RejectReason::WrongUnit => Some(0x0B),
+            RejectReason::UnknownPlc | RejectReason::UnknownHost => Some(0x04),
+            RejectReason::NoRoute
+            | RejectReason::SourceNotAllowed
+            | RejectReason::ListenOnly
+            | RejectReason::HostIsolated
+            | RejectReason::Restarting => None,
+            RejectReason::NoBackup => Some(0x04),
+            RejectReason::UnknownDevice
+            | RejectReason::UnknownFault
+            | RejectReason::DuplicateFault
+            | RejectReason::UnknownTarget
+            | RejectReason::NotOnPath
+            | RejectReason::ConnectionLimit
+            | RejectReason::ModuleFailed
+            | RejectReason::HostWiped => None,
+        }
+    }
+}

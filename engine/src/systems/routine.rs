@@ -1,0 +1,241 @@
+//! Routine traffic: what the control network carries when nobody attacks it. Operator
+//! stations poll every PLC they supervise each scan cycle, historians poll their tags, and
+//! engineering workstations now and then open a session (device identification, a read of the
+//! set points). The schedule is a pure function of the scenario and the seed
+//! (`RoutinePlan::due`), so a headless run, a live range (which also puts it on the wire) and a
+//! replay see the same requests. Each request meets the network and the PLC as they are now: an
+//! isolated operator station's polls fail, a PLC in listen-only mode answers none.
+//!
+//! The log keeps routine traffic as counts (`routine_traffic`, one event per sample interval),
+//! not request by request: an hour of a plant is tens of thousands of polls.
+
+use std::collections::BTreeMap;
+
+use bevy_ecs::prelude::*;
+use rand::RngExt;
+use rand::rngs::ChaCha8Rng;
+
+use crate::event::{EventKind, EventLog};
+use crate::input::TrafficCount;
+use crate::network::{NetState, Request, check_request};
+use crate::rng::SimRng;
+use crate::scenario::{HostIdx, HostRole, PlcIdx, Scenario, Table};
+use crate::world::{Entities, Memory, Plant, PlcState, SimClock};
+
+/// Most registers one routine read asks for (Modbus allows 125).
+const MAX_REGISTERS: usize = 100;
+/// Most coils or discrete inputs one routine read asks for (Modbus allows 2000).
+const MAX_BITS: usize = 800;
+
+/// One routine request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoutineRequest {
+    /// Host sending it.
+    pub host: HostIdx,
+    /// PLC it goes to.
+    pub plc: PlcIdx,
+    /// Function code (1-4 reads, 43 device identification).
+    pub function: u8,
+    /// First address.
+    pub addr: u16,
+    /// Quantity.
+    pub count: u16,
+}
+
+/// One host polling one PLC.
+#[derive(Debug, Clone)]
+struct Poll {
+    period: u64,
+    phase: u64,
+    requests: Vec<RoutineRequest>,
+}
+
+/// One engineering workstation's sessions.
+#[derive(Debug, Clone)]
+struct Sessions {
+    host: HostIdx,
+    mean: u64,
+    plcs: Vec<PlcIdx>,
+}
+
+/// The routine traffic of a scenario: polls and session hosts, fixed for the run.
+#[derive(Resource, Debug)]
+pub struct RoutinePlan {
+    polls: Vec<Poll>,
+    sessions: Vec<Sessions>,
+    /// Each session host's next session: tick and PLC.
+    next: Vec<(u64, PlcIdx)>,
+    rngs: Vec<ChaCha8Rng>,
+    /// Requests this tick made, cleared at the start of the next (a live range puts them on
+    /// the wire).
+    pub due: Vec<RoutineRequest>,
+    /// Counts since the last `routine_traffic` event: (PLC, host, function) -> (sent, failed).
+    counts: BTreeMap<(PlcIdx, HostIdx, u8), (u32, u32)>,
+}
+
+/// Maximal runs of mapped addresses of `table`, cut to `max` each: the blocks a poller reads.
+fn runs(memory: &Memory, table: Table, max: usize) -> Vec<(u16, u16)> {
+    let map = &memory.mapped[table as usize];
+    let mut out = Vec::new();
+    let mut a = 0;
+    while a < map.len() {
+        if !map[a] {
+            a += 1;
+            continue;
+        }
+        let start = a;
+        while a < map.len() && map[a] && a - start < max {
+            a += 1;
+        }
+        out.push((start as u16, (a - start) as u16));
+    }
+    out
+}
+
+impl RoutinePlan {
+    /// The plan of `s` for a run seeded by `rng`.
+    pub fn new(s: &Scenario, rng: &SimRng) -> RoutinePlan {
+        let net = NetState::new(s);
+        let reachable = |host: HostIdx, plcs: &Option<Vec<PlcIdx>>| -> Vec<PlcIdx> {
+            let all = (0..s.plcs.len() as u32).map(PlcIdx);
+            let listed: Vec<PlcIdx> = plcs.clone().unwrap_or_else(|| all.collect());
+            listed.into_iter().filter(|p| crate::network::check_connect(s, &net, host, *p).is_ok()).collect()
+        };
+        // What a host of each role reads of a PLC, keeping to what its conduit lets through.
+        let reads = |host: HostIdx, plc: PlcIdx, tables: &[(Table, u8)]| -> Vec<RoutineRequest> {
+            let memory = Memory::new(&s.plcs[plc.ix()]);
+            let mut out = Vec::new();
+            for (table, function) in tables {
+                let max = if matches!(table, Table::Coils | Table::DiscreteInputs) {
+                    MAX_BITS
+                } else {
+                    MAX_REGISTERS
+                };
+                for (addr, count) in runs(&memory, *table, max) {
+                    let req = Request { source: host, plc, function: *function, addr, registers: &[] };
+                    if check_request(s, &net, req).is_ok() {
+                        out.push(RoutineRequest { host, plc, function: *function, addr, count });
+                    }
+                }
+            }
+            out
+        };
+        let mut polls = Vec::new();
+        let mut sessions = Vec::new();
+        for r in &s.traffic {
+            let role = s.hosts[r.host.ix()].role;
+            let plcs = reachable(r.host, &r.plcs);
+            if let Some(period) = r.poll_ticks {
+                let tables: &[(Table, u8)] = match role {
+                    HostRole::Historian => &[(Table::InputRegisters, 4), (Table::DiscreteInputs, 2)],
+                    _ => &[
+                        (Table::InputRegisters, 4),
+                        (Table::HoldingRegisters, 3),
+                        (Table::Coils, 1),
+                        (Table::DiscreteInputs, 2),
+                    ],
+                };
+                let mut phases = rng.stream(&format!("routine:poll:{}", s.hosts[r.host.ix()].id));
+                for p in &plcs {
+                    let requests = reads(r.host, *p, tables);
+                    if !requests.is_empty() {
+                        polls.push(Poll { period, phase: phases.random_range(0..period), requests });
+                    }
+                }
+            }
+            if let Some(mean) = r.session_ticks
+                && !plcs.is_empty()
+            {
+                sessions.push(Sessions { host: r.host, mean, plcs });
+            }
+        }
+        let mut rngs: Vec<ChaCha8Rng> = sessions
+            .iter()
+            .map(|x| rng.stream(&format!("routine:session:{}", s.hosts[x.host.ix()].id)))
+            .collect();
+        let next = sessions.iter().zip(&mut rngs).map(|(x, r)| draw(x, r, 0)).collect();
+        RoutinePlan { polls, sessions, next, rngs, due: Vec::new(), counts: BTreeMap::new() }
+    }
+
+    /// Requests a session of `host` makes of `plc`: identify the device, read its set points.
+    fn session(s: &Scenario, host: HostIdx, plc: PlcIdx) -> Vec<RoutineRequest> {
+        let memory = Memory::new(&s.plcs[plc.ix()]);
+        let mut out = vec![RoutineRequest { host, plc, function: 43, addr: 0, count: 0 }];
+        out.extend(
+            runs(&memory, Table::HoldingRegisters, MAX_REGISTERS)
+                .into_iter()
+                .map(|(addr, count)| RoutineRequest { host, plc, function: 3, addr, count }),
+        );
+        out
+    }
+
+    /// Polls per simulated second the plan makes (sessions aside).
+    pub fn polls_per_s(&self, tick_hz: u32) -> f64 {
+        self.polls.iter().map(|p| p.requests.len() as f64 * f64::from(tick_hz) / p.period as f64).sum()
+    }
+}
+
+/// The next session after `after`: an exponential gap around the mean (at least a minute of
+/// ticks apart is the validator's business), to a PLC picked at random.
+fn draw(x: &Sessions, rng: &mut ChaCha8Rng, after: u64) -> (u64, PlcIdx) {
+    let u = 1.0 - rng.random::<f64>();
+    let gap = (-libm::log(u) * x.mean as f64).clamp(1.0, 10.0 * x.mean as f64) as u64;
+    (after + gap, x.plcs[rng.random_range(0..x.plcs.len())])
+}
+
+/// Makes this tick's routine requests, judges each against the network and the PLC as they
+/// are now, and logs the counts once per sample interval.
+pub(super) fn run_routine(world: &mut World) {
+    let scenario = world.resource::<Plant>().0.clone();
+    if scenario.traffic.is_empty() {
+        return;
+    }
+    let tick = world.resource::<SimClock>().tick;
+    let mut plan = world.remove_resource::<RoutinePlan>().expect("the world has a routine plan");
+    plan.due.clear();
+    for p in &plan.polls {
+        if (tick + p.phase).is_multiple_of(p.period) {
+            plan.due.extend_from_slice(&p.requests);
+        }
+    }
+    for k in 0..plan.sessions.len() {
+        let (at, plc) = plan.next[k];
+        if tick >= at {
+            let host = plan.sessions[k].host;
+            plan.due.extend(RoutinePlan::session(&scenario, host, plc));
+            plan.next[k] = draw(&plan.sessions[k], &mut plan.rngs[k], tick);
+        }
+    }
+    for r in &plan.due {
+        let ok = answered(world, &scenario, r);
+        let c = plan.counts.entry((r.plc, r.host, r.function)).or_default();
+        c.0 = c.0.saturating_add(1);
+        c.1 = c.1.saturating_add(u32::from(!ok));
+    }
+    if tick.is_multiple_of(scenario.sample_ticks) && !plan.counts.is_empty() {
+        let entries = std::mem::take(&mut plan.counts)
+            .into_iter()
+            .map(|((plc, host, function), (count, exceptions))| TrafficCount {
+                plc: scenario.plcs[plc.ix()].id.clone(),
+                source: scenario.hosts[host.ix()].id.clone(),
+                function: Some(function),
+                count,
+                exceptions,
+            })
+            .collect();
+        world.resource_mut::<EventLog>().push(tick, EventKind::RoutineTraffic { entries });
+    }
+    world.insert_resource(plan);
+}
+
+/// Whether a routine request gets its answer: the network lets it through and the PLC talks.
+fn answered(world: &World, s: &Scenario, r: &RoutineRequest) -> bool {
+    let req = Request { source: r.host, plc: r.plc, function: r.function, addr: r.addr, registers: &[] };
+    if check_request(s, world.resource::<NetState>(), req).is_err() {
+        return false;
+    }
+    let e = world.resource::<Entities>().plcs[r.plc.ix()];
+    let plc = world.get::<PlcState>(e).expect("PLC entities live as long as the world");
+    let tick = world.resource::<SimClock>().tick;
+    !plc.listen_only && plc.restart_until.is_none() && plc.flooded_until.is_none_or(|t| tick >= t)
+}

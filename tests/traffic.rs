@@ -1,0 +1,171 @@
+//! Routine traffic: operator stations, historians and engineering workstations at work on the
+//! control network, deterministic from the seed, counted in the log, and judged against the
+//! network and the PLCs as they are at each tick.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use icsdrill_engine::{EventKind, Scenario, Sim, SimEvent, SimInput};
+
+use crate::util::{builtin, run};
+
+/// Routine requests by (source, PLC, function): (sent, failed).
+fn routine(events: &[SimEvent]) -> BTreeMap<(String, String, u8), (u64, u64)> {
+    let mut out: BTreeMap<(String, String, u8), (u64, u64)> = BTreeMap::new();
+    for e in events {
+        if let EventKind::RoutineTraffic { entries } = &e.kind {
+            for c in entries {
+                let k = (c.source.clone(), c.plc.clone(), c.function.unwrap_or(0));
+                let v = out.entry(k).or_default();
+                v.0 += u64::from(c.count);
+                v.1 += u64::from(c.exceptions);
+            }
+        }
+    }
+    out
+}
+
+/// Requests sent by `source` with `function`, to any PLC.
+fn sent(map: &BTreeMap<(String, String, u8), (u64, u64)>, source: &str, function: u8) -> u64 {
+    map.iter().filter(|((s, _, f), _)| s == source && *f == function).map(|(_, v)| v.0).sum()
+}
+
+#[test]
+fn the_hmi_polls_every_second_the_historian_every_five_and_the_ews_opens_sessions() {
+    let s = Arc::new(builtin("petrochem-tank-farm").without_attack());
+    let sim = run(&s, 1, 3600.0, &[]);
+    let map = routine(sim.events());
+    // The operator station reads every table of each of the four PLCs it supervises, once a
+    // second: 3590 or 3591 polls of each block up to the last count (tick 35 900), by phase.
+    let plcs: std::collections::BTreeSet<&str> =
+        map.keys().filter(|(s, _, _)| s == "hmi-01").map(|(_, p, _)| p.as_str()).collect();
+    assert_eq!(plcs.len(), 4, "{plcs:?}");
+    for ((source, plc, function), (n, failed)) in &map {
+        assert_eq!(*failed, 0, "{source} -> {plc} FC {function}: nothing fails on a quiet plant");
+        if source == "hmi-01" {
+            assert!(
+                n % 3590 == 0 || n % 3591 == 0,
+                "{plc} FC {function}: {n} is not a whole number of blocks a second"
+            );
+        }
+    }
+    // The historian reads the same input registers every 5 s.
+    let t101 = |source: &str| map[&(source.to_string(), "plc-t101".to_string(), 4)].0 as f64;
+    let (hist, hmi) = (t101("hist-01"), t101("hmi-01"));
+    assert!((hist * 5.0 / hmi - 1.0).abs() < 0.01, "historian {hist}, operator station {hmi}");
+    // Engineering sessions: identification and a set-point read, every twenty minutes or so.
+    let sessions = sent(&map, "ews-01", 43);
+    assert!((1..=10).contains(&sessions), "{sessions} sessions in an hour");
+    assert!(sent(&map, "ews-01", 3) >= sessions);
+    // Office PCs make no control-network traffic.
+    assert_eq!(map.keys().filter(|(s, _, _)| s == "it-ws-01").count(), 0);
+}
+
+#[test]
+fn a_quiet_hour_of_every_library_plant_is_almost_all_routine() {
+    for b in icsdrill_scenarios::LIBRARY {
+        let s = Arc::new(builtin(b.id).without_attack());
+        let sim = run(&s, 1, 3600.0, &[]);
+        let routine: u64 = routine(sim.events()).values().map(|v| v.0).sum();
+        let other: u64 = sim
+            .events()
+            .iter()
+            .map(|e| match &e.kind {
+                EventKind::ModbusTransaction { repeat, .. } => u64::from(*repeat),
+                EventKind::TrafficSummary { entries } => entries.iter().map(|c| u64::from(c.count)).sum(),
+                _ => 0,
+            })
+            .sum();
+        let share = routine as f64 / (routine + other) as f64;
+        assert!(
+            share >= 0.95,
+            "{}: routine traffic is {:.1} % of {} requests",
+            b.id,
+            100.0 * share,
+            routine + other
+        );
+    }
+}
+
+#[test]
+fn polls_fail_while_the_network_or_the_plc_refuses_them() {
+    let s = Arc::new(builtin("petrochem-tank-farm").without_attack());
+    let mut sim = Sim::new(s.clone(), 1);
+    sim.run_until(1000, &[]);
+    sim.step([SimInput::IsolateHost { host: "hmi-01".into() }]);
+    sim.run_until(1500, &[]);
+    sim.step([SimInput::RestoreHost { host: "hmi-01".into() }]);
+    sim.run_until(2000, &[]);
+    let windows: Vec<(u64, u64, u64)> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::RoutineTraffic { entries } => {
+                let hmi = entries.iter().filter(|c| c.source == "hmi-01");
+                let (n, failed) =
+                    hmi.fold((0, 0), |(n, f), c| (n + u64::from(c.count), f + u64::from(c.exceptions)));
+                Some((e.tick, n, failed))
+            }
+            _ => None,
+        })
+        .collect();
+    let at =
+        |tick: u64| windows.iter().find(|w| w.0 == tick).copied().unwrap_or_else(|| panic!("{windows:?}"));
+    assert_eq!(at(900).2, 0, "before: every poll answered");
+    let cut = at(1400);
+    assert!(cut.1 > 0 && cut.2 == cut.1, "isolated: every poll fails ({cut:?})");
+    assert_eq!(at(1900).2, 0, "reconnected: answered again");
+}
+
+#[test]
+fn routine_traffic_is_the_same_for_the_same_seed_and_shifts_with_another() {
+    let s = Arc::new(builtin("power-drum-boiler").without_attack());
+    let a = run(&s, 3, 7200.0, &[]);
+    let b = run(&s, 3, 7200.0, &[]);
+    assert_eq!(a.events_jsonl(), b.events_jsonl());
+    let c = run(&s, 4, 7200.0, &[]);
+    // When the engineering sessions happen (the windows they fall in).
+    let sessions = |sim: &Sim| -> Vec<u64> {
+        sim.events()
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::RoutineTraffic { entries } if entries.iter().any(|c| c.function == Some(43))))
+            .map(|e| e.tick)
+            .collect()
+    };
+    assert!(sessions(&a).len() >= 2, "{:?}", sessions(&a));
+    assert_ne!(sessions(&a), sessions(&c), "another seed, other session times");
+}
+
+/// The tank farm with `traffic` as its `traffic:` section.
+fn with_traffic(traffic: &str) -> Result<Scenario, String> {
+    let b = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap();
+    let yaml = format!("{}\ntraffic:\n{traffic}\n", b.source);
+    Scenario::from_yaml("traffic.yaml", &yaml).map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_traffic_section_overrides_the_defaults_host_by_host() {
+    let s = Arc::new(
+        with_traffic(
+            "  - { host: hmi-01, poll_s: 2, plcs: [plc-t101] }\n  - { host: hist-01, off: true }\n  - { host: ews-01, session_every_s: 120 }",
+        )
+        .unwrap()
+        .without_attack(),
+    );
+    let map = routine(run(&s, 1, 1200.0, &[]).events());
+    let hmi: Vec<&String> = map.keys().filter(|(s, _, _)| s == "hmi-01").map(|(_, p, _)| p).collect();
+    assert!(hmi.iter().all(|p| *p == "plc-t101") && !hmi.is_empty(), "{hmi:?}");
+    assert!((590..=610).contains(&sent(&map, "hmi-01", 4)), "every 2 s: {map:?}");
+    assert_eq!(sent(&map, "hist-01", 4), 0);
+    assert!(sent(&map, "ews-01", 43) >= 4, "{map:?}");
+    for (bad, want) in [
+        ("  - { host: nobody }", "unknown host `nobody`"),
+        ("  - { host: hmi-01, poll_s: 0.01 }", "poll_s 0.01 is out of range"),
+        ("  - { host: hmi-01 }\n  - { host: hmi-01 }", "two traffic entries"),
+        ("  - { host: hmi-01, plcs: [plc-x] }", "unknown PLC `plc-x`"),
+        ("  - { host: hmi-01, poll: 1 }", "unknown field `poll`"),
+    ] {
+        let err = with_traffic(bad).unwrap_err();
+        assert!(err.contains(want), "{bad}: {err}");
+    }
+}
