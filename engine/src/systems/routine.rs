@@ -45,9 +45,13 @@ pub struct RoutineRequest {
 /// One host polling one PLC.
 #[derive(Debug, Clone)]
 struct Poll {
+    host: HostIdx,
+    plc: PlcIdx,
     period: u64,
     phase: u64,
     requests: Vec<RoutineRequest>,
+    /// (sent, failed) per request since the last `routine_traffic` event.
+    counts: Vec<(u32, u32)>,
 }
 
 /// One engineering workstation's sessions.
@@ -62,14 +66,19 @@ struct Sessions {
 #[derive(Resource, Debug)]
 pub struct RoutinePlan {
     polls: Vec<Poll>,
+    /// Polls by the tick they are next due at: each tick visits only its own.
+    calendar: BTreeMap<u64, Vec<u32>>,
     sessions: Vec<Sessions>,
     /// Each session host's next session: tick and PLC.
     next: Vec<(u64, PlcIdx)>,
     rngs: Vec<ChaCha8Rng>,
-    /// Requests this tick made, cleared at the start of the next (a live range puts them on
-    /// the wire).
+    /// Requests this tick made, cleared at the start of the next, when a live range puts
+    /// them on the wire (`wire`).
     pub due: Vec<RoutineRequest>,
-    /// Counts since the last `routine_traffic` event: (PLC, host, function) -> (sent, failed).
+    /// Fill `due`.
+    pub wire: bool,
+    /// Session counts since the last `routine_traffic` event: (PLC, host, function) -> (sent,
+    /// failed).
     counts: BTreeMap<(PlcIdx, HostIdx, u8), (u32, u32)>,
 }
 
@@ -139,7 +148,9 @@ impl RoutinePlan {
                 for p in &plcs {
                     let requests = reads(r.host, *p, tables);
                     if !requests.is_empty() {
-                        polls.push(Poll { period, phase: phases.random_range(0..period), requests });
+                        let phase = phases.random_range(0..period);
+                        let counts = vec![(0, 0); requests.len()];
+                        polls.push(Poll { host: r.host, plc: *p, period, phase, requests, counts });
                     }
                 }
             }
@@ -154,7 +165,21 @@ impl RoutinePlan {
             .map(|x| rng.stream(&format!("routine:session:{}", s.hosts[x.host.ix()].id)))
             .collect();
         let next = sessions.iter().zip(&mut rngs).map(|(x, r)| draw(x, r, 0)).collect();
-        RoutinePlan { polls, sessions, next, rngs, due: Vec::new(), counts: BTreeMap::new() }
+        let mut calendar: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+        for (i, p) in polls.iter().enumerate() {
+            // First due at the first tick t with (t + phase) a multiple of the period.
+            calendar.entry((p.period - p.phase) % p.period).or_default().push(i as u32);
+        }
+        RoutinePlan {
+            polls,
+            calendar,
+            sessions,
+            next,
+            rngs,
+            due: Vec::new(),
+            wire: false,
+            counts: BTreeMap::new(),
+        }
     }
 
     /// Requests a session of `host` makes of `plc`: identify the device, read its set points.
@@ -193,49 +218,92 @@ pub(super) fn run_routine(world: &mut World) {
     let tick = world.resource::<SimClock>().tick;
     let mut plan = world.remove_resource::<RoutinePlan>().expect("the world has a routine plan");
     plan.due.clear();
-    for p in &plan.polls {
-        if (tick + p.phase).is_multiple_of(p.period) {
+    let wire = plan.wire;
+    let due = match plan.calendar.first_key_value() {
+        Some((t, _)) if *t <= tick => plan.calendar.pop_first().map(|(_, d)| d).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    for &i in &due {
+        let p = &mut plan.polls[i as usize];
+        plan.calendar.entry(tick + p.period).or_default().push(i);
+        let judge = Judge::new(world, &scenario, p.host, p.plc, tick);
+        for (r, c) in p.requests.iter().zip(&mut p.counts) {
+            c.0 = c.0.saturating_add(1);
+            c.1 = c.1.saturating_add(u32::from(!judge.answers(r.function)));
+        }
+        if wire {
             plan.due.extend_from_slice(&p.requests);
         }
     }
     for k in 0..plan.sessions.len() {
         let (at, plc) = plan.next[k];
-        if tick >= at {
-            let host = plan.sessions[k].host;
-            plan.due.extend(RoutinePlan::session(&scenario, host, plc));
-            plan.next[k] = draw(&plan.sessions[k], &mut plan.rngs[k], tick);
+        if tick < at {
+            continue;
         }
+        let host = plan.sessions[k].host;
+        let judge = Judge::new(world, &scenario, host, plc, tick);
+        for r in RoutinePlan::session(&scenario, host, plc) {
+            let c = plan.counts.entry((r.plc, r.host, r.function)).or_default();
+            c.0 = c.0.saturating_add(1);
+            c.1 = c.1.saturating_add(u32::from(!judge.answers(r.function)));
+            if wire {
+                plan.due.push(r);
+            }
+        }
+        plan.next[k] = draw(&plan.sessions[k], &mut plan.rngs[k], tick);
     }
-    for r in &plan.due {
-        let ok = answered(world, &scenario, r);
-        let c = plan.counts.entry((r.plc, r.host, r.function)).or_default();
-        c.0 = c.0.saturating_add(1);
-        c.1 = c.1.saturating_add(u32::from(!ok));
-    }
-    if tick.is_multiple_of(scenario.sample_ticks) && !plan.counts.is_empty() {
-        let entries = std::mem::take(&mut plan.counts)
-            .into_iter()
-            .map(|((plc, host, function), (count, exceptions))| TrafficCount {
-                plc: scenario.plcs[plc.ix()].id.clone(),
-                source: scenario.hosts[host.ix()].id.clone(),
-                function: Some(function),
-                count,
-                exceptions,
-            })
-            .collect();
-        world.resource_mut::<EventLog>().push(tick, EventKind::RoutineTraffic { entries });
+    if tick.is_multiple_of(scenario.sample_ticks) {
+        let mut counts = std::mem::take(&mut plan.counts);
+        for p in &mut plan.polls {
+            for (r, c) in p.requests.iter().zip(&mut p.counts) {
+                if c.0 > 0 {
+                    let e = counts.entry((r.plc, r.host, r.function)).or_default();
+                    (e.0, e.1) = (e.0.saturating_add(c.0), e.1.saturating_add(c.1));
+                    *c = (0, 0);
+                }
+            }
+        }
+        if !counts.is_empty() {
+            let entries = counts
+                .into_iter()
+                .map(|((plc, host, function), (count, exceptions))| TrafficCount {
+                    plc: scenario.plcs[plc.ix()].id.clone(),
+                    source: scenario.hosts[host.ix()].id.clone(),
+                    function: Some(function),
+                    count,
+                    exceptions,
+                })
+                .collect();
+            world.resource_mut::<EventLog>().push(tick, EventKind::RoutineTraffic { entries });
+        }
     }
     world.insert_resource(plan);
 }
 
-/// Whether a routine request gets its answer: the network lets it through and the PLC talks.
-fn answered(world: &World, s: &Scenario, r: &RoutineRequest) -> bool {
-    let req = Request { source: r.host, plc: r.plc, function: r.function, addr: r.addr, registers: &[] };
-    if check_request(s, world.resource::<NetState>(), req).is_err() {
-        return false;
+/// Whether one host's requests to one PLC get answers this tick: the network lets them through
+/// (the conduit's functions judged per request) and the PLC talks.
+struct Judge<'a> {
+    route: Result<Option<&'a crate::scenario::FirewallPolicy>, crate::event::RejectReason>,
+    talks: bool,
+}
+
+impl<'a> Judge<'a> {
+    fn new(world: &'a World, s: &Scenario, host: HostIdx, plc: PlcIdx, tick: u64) -> Judge<'a> {
+        let route = crate::network::check_connect(s, world.resource::<NetState>(), host, plc);
+        let e = world.resource::<Entities>().plcs[plc.ix()];
+        let state = world.get::<PlcState>(e).expect("PLC entities live as long as the world");
+        let talks = !state.listen_only
+            && state.restart_until.is_none()
+            && state.flooded_until.is_none_or(|t| tick >= t);
+        Judge { route, talks }
     }
-    let e = world.resource::<Entities>().plcs[r.plc.ix()];
-    let plc = world.get::<PlcState>(e).expect("PLC entities live as long as the world");
-    let tick = world.resource::<SimClock>().tick;
-    !plc.listen_only && plc.restart_until.is_none() && plc.flooded_until.is_none_or(|t| tick >= t)
+
+    fn answers(&self, function: u8) -> bool {
+        self.talks
+            && match self.route {
+                Ok(None) => true,
+                Ok(Some(p)) => p.allow_functions.is_empty() || p.allow_functions.contains(&function),
+                Err(_) => false,
+            }
+    }
 }
