@@ -35,7 +35,7 @@ for _ in range(200):
     if ok: print(b); break
 ")
 start=$(date +%s.%N)
-$bin serve "$out/synthetic-1000.yaml" --modbus-port "$base" --http-port 0 --max-connections 64 --request-rate 0 --duration 3600 > "$out/serve.log" 2>&1 &
+$bin serve "$out/synthetic-1000.yaml" --modbus-port "$base" --http-port 0 --max-connections 64 --request-rate 0 --no-routine-traffic --duration 3600 > "$out/serve.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 until grep -q "Press Ctrl-C" "$out/serve.log"; do

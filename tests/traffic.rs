@@ -169,3 +169,47 @@ fn the_traffic_section_overrides_the_defaults_host_by_host() {
         assert!(err.contains(want), "{bad}: {err}");
     }
 }
+
+/// Established TCP connections to `port` from `source` (as `ss` lists them).
+fn connections_from(source: std::net::IpAddr, port: u16) -> usize {
+    let out = std::process::Command::new("ss")
+        .args(["-Htn", "state", "established", &format!("( dport = :{port} )")])
+        .output()
+        .expect("ss runs");
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains(&format!("{source}:"))).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_range_puts_routine_traffic_on_the_wire_from_each_hosts_address_and_logs_it_once() {
+    let s = Arc::new(builtin("petrochem-tank-farm").without_attack());
+    let range = crate::modbus::start(s.clone(), |_| {}).await;
+    let port = crate::modbus::endpoint(&range, "plc-t101").port();
+    let address = |host: &str| -> std::net::IpAddr {
+        std::net::Ipv4Addr::new(127, 0, 0, 200 + s.host(host).unwrap().ix() as u8).into()
+    };
+    // The operator station and the historian connect from their own loopback addresses.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut seen = (0, 0);
+    while std::time::Instant::now() < deadline {
+        seen = (connections_from(address("hmi-01"), port), connections_from(address("hist-01"), port));
+        if seen.0 > 0 && seen.1 > 0 {
+            break;
+        }
+        range.live.wait_for_tick(range.live.snapshot().tick + 5).await;
+    }
+    assert!(seen.0 == 1 && seen.1 == 1, "one connection each from the HMI and the historian: {seen:?}");
+    // The simulation counts them; the endpoints do not record them a second time.
+    let counted = crate::util::wait_for_event(&range.live, std::time::Duration::from_secs(10), |e| {
+        matches!(&e.kind, EventKind::RoutineTraffic { entries } if entries.iter().any(|c| c.source == "hmi-01" && c.exceptions == 0))
+    })
+    .await;
+    assert!(counted, "routine traffic is in the log");
+    let twice = range.live.events_since(0, 10, |e| match &e.kind {
+        EventKind::ModbusTransaction { source, .. } | EventKind::ModbusConnection { source, .. } => {
+            source == "hmi-01" || source == "hist-01"
+        }
+        _ => false,
+    });
+    assert!(twice.is_empty(), "routine requests recorded twice: {twice:?}");
+    range.shutdown().await.expect("the range stops");
+}

@@ -14,6 +14,7 @@ use crate::network::NetState;
 use crate::scenario::Scenario;
 use crate::snapshot::{PlcView, Snapshot};
 use crate::systems::attacker::{AttackMode, AttackOutbox, AttackState, Intent};
+use crate::systems::routine::{RoutinePlan, RoutineRequest};
 use crate::systems::tick_schedule;
 use crate::world::{Entities, FieldBus, InputQueue, Outcomes, PlcState, Process, SimClock, spawn_plant};
 
@@ -37,6 +38,17 @@ impl Sim {
         if self.world.contains_resource::<AttackMode>() {
             self.world.insert_resource(AttackMode::Live);
         }
+    }
+
+    /// Keeps each tick's routine requests for a live range to put on the wire
+    /// (`routine_due`).
+    pub fn set_routine_wire(&mut self) {
+        self.world.resource_mut::<RoutinePlan>().wire = true;
+    }
+
+    /// The routine requests of the last tick, when `set_routine_wire` was called.
+    pub fn routine_due(&self) -> &[RoutineRequest] {
+        &self.world.resource::<RoutinePlan>().due
     }
 
     /// Modbus actions the attacker decided in the last steps, for the live attacker.

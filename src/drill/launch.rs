@@ -432,8 +432,13 @@ async fn start_team(
         epoch: sh.epoch,
     };
     let hook = score_hook(scenario, target, past, recording);
-    let extras =
-        Extras { held: true, hook: Some(hook), durable: sh.recorder.map(|r| r.durable(k)), sim: Some(sim) };
+    let extras = Extras {
+        held: true,
+        hook: Some(hook),
+        durable: sh.recorder.map(|r| r.durable(k)),
+        sim: Some(sim),
+        routine: None,
+    };
     // Contest: this team's flags in its own PLCs' identification strings.
     let team_scenario = match sh.flag_secret {
         Some(secret) => Arc::new(flags::with_flags(scenario, secret, &info.id, sh.challenges)),

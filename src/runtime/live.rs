@@ -16,17 +16,18 @@
 //! window of recent events (`LIVE_EVENT_WINDOW`); the whole log is on disk when a store
 //! records the range.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use icsdrill_engine::scenario::{HostIdx, PlcIdx};
 use icsdrill_engine::systems::attacker::Intent;
-use icsdrill_engine::{EventKind, RejectReason, Scenario, Sim, SimEvent, SimInput, Snapshot, TrafficCount};
+use icsdrill_engine::{EventKind, RejectReason, Scenario, Sim, SimEvent, SimInput, Snapshot};
 use tokio::sync::{mpsc, oneshot, watch};
+
+use super::budget::{Budget, CONNECTIONS};
 
 /// Commands queued between two ticks; beyond this, senders see a full queue.
 pub const COMMAND_QUEUE: usize = 65_536;
@@ -117,6 +118,8 @@ pub struct Extras {
     pub durable: Option<watch::Receiver<u64>>,
     /// Continue this simulation (a resumed drill) instead of a new one.
     pub sim: Option<Sim>,
+    /// Where each tick's routine requests go to be put on the wire.
+    pub routine: Option<mpsc::Sender<Vec<icsdrill_engine::systems::routine::RoutineRequest>>>,
 }
 
 /// The published log: a window of recent events.
@@ -154,82 +157,6 @@ impl Published {
 
     fn len(&self) -> u64 {
         self.first_seq + self.events.len() as u64
-    }
-}
-
-/// Where a tick of traffic stands against the budgets, and what went over them.
-struct Budget {
-    plc_records: Vec<AtomicU32>,
-    range_records: AtomicU32,
-    plc_writes: Vec<AtomicU32>,
-    range_writes: AtomicU32,
-    /// (PLC, source, function or `CONNECTIONS`) -> (count, exceptions), over budget this
-    /// tick. Locked only to add or to take the whole map.
-    over: Mutex<BTreeMap<OverKey, (u32, u32)>>,
-}
-
-/// A summary count's key: PLC index, source host index, function code (or `CONNECTIONS`).
-type OverKey = (u32, u32, u16);
-
-/// The summary key of connection attempts.
-const CONNECTIONS: u16 = 256;
-
-impl Budget {
-    fn new(plcs: usize) -> Budget {
-        Budget {
-            plc_records: (0..plcs).map(|_| AtomicU32::new(0)).collect(),
-            range_records: AtomicU32::new(0),
-            plc_writes: (0..plcs).map(|_| AtomicU32::new(0)).collect(),
-            range_writes: AtomicU32::new(0),
-            over: Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    /// Takes one from a PLC's and the range's allowance, if both have one left.
-    fn take(plc: &AtomicU32, plc_limit: u32, range: &AtomicU32, range_limit: u32) -> bool {
-        plc.fetch_add(1, Ordering::Relaxed) < plc_limit && range.fetch_add(1, Ordering::Relaxed) < range_limit
-    }
-
-    fn count_over(&self, plc: PlcIdx, source: HostIdx, function: u16, n: u32, exceptions: u32) {
-        let mut over = self.over.lock().unwrap_or_else(|e| e.into_inner());
-        let key = if over.len() >= MAX_SUMMARY_ENTRIES && !over.contains_key(&(plc.0, source.0, function)) {
-            (plc.0, source.0, 0)
-        } else {
-            (plc.0, source.0, function)
-        };
-        let entry = over.entry(key).or_insert((0, 0));
-        entry.0 = entry.0.saturating_add(n);
-        entry.1 = entry.1.saturating_add(exceptions);
-    }
-
-    /// Whether traffic went over the budget since the last tick.
-    fn has_over(&self) -> bool {
-        !self.over.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
-    }
-
-    /// Starts a new tick: the allowances refill, and what went over the last one becomes its
-    /// summary input.
-    fn next_tick(&self, s: &Scenario) -> Option<SimInput> {
-        for c in self.plc_records.iter().chain(&self.plc_writes) {
-            c.store(0, Ordering::Relaxed);
-        }
-        self.range_records.store(0, Ordering::Relaxed);
-        self.range_writes.store(0, Ordering::Relaxed);
-        let over = std::mem::take(&mut *self.over.lock().unwrap_or_else(|e| e.into_inner()));
-        if over.is_empty() {
-            return None;
-        }
-        let entries = over
-            .into_iter()
-            .map(|((plc, source, function), (count, exceptions))| TrafficCount {
-                plc: s.plcs[plc as usize].id.clone(),
-                source: s.hosts[source as usize].id.clone(),
-                function: u8::try_from(function).ok(),
-                count,
-                exceptions,
-            })
-            .collect();
-        Some(SimInput::TrafficSummary { entries })
     }
 }
 
@@ -303,7 +230,7 @@ impl Live {
         attacker: Option<mpsc::Sender<Intent>>,
         extras: Extras,
     ) -> (Arc<Live>, JoinHandle<Sim>) {
-        let Extras { held, hook, durable, sim } = extras;
+        let Extras { held, hook, durable, sim, routine } = extras;
         assert!(
             clock.ticks_per_s.is_finite() && clock.ticks_per_s > 0.0,
             "ticks per second must be positive"
@@ -312,6 +239,9 @@ impl Live {
         sim.set_event_window(LIVE_EVENT_WINDOW);
         if attacker.is_some() {
             sim.set_live_attacker();
+        }
+        if routine.is_some() {
+            sim.set_routine_wire();
         }
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let mut published =
@@ -338,7 +268,7 @@ impl Live {
         let shared = live.clone();
         let handle = std::thread::Builder::new()
             .name("icsdrill-sim".into())
-            .spawn(move || run(sim, &shared, rx, clock, attacker, hook))
+            .spawn(move || run(sim, &shared, rx, clock, Outboxes { attacker, routine }, hook))
             .expect("the OS starts a thread");
         let _ = live.thread.set(handle.thread().clone());
         (live, handle)
@@ -583,15 +513,22 @@ fn nap_until(live: &Live, deadline: Instant) {
     }
 }
 
+/// Where the sim thread hands what the live range carries out on the wire.
+struct Outboxes {
+    attacker: Option<mpsc::Sender<Intent>>,
+    routine: Option<mpsc::Sender<Vec<icsdrill_engine::systems::routine::RoutineRequest>>>,
+}
+
 /// The sim thread's loop.
 fn run(
     mut sim: Sim,
     live: &Live,
     mut rx: mpsc::Receiver<Command>,
     clock: Clock,
-    attacker: Option<mpsc::Sender<Intent>>,
+    out: Outboxes,
     mut hook: Option<TickHook>,
 ) -> Sim {
+    let Outboxes { attacker, routine } = out;
     let _stop = StopOnExit(live);
     let period = Duration::from_secs_f64(1.0 / clock.ticks_per_s);
     let mut next = Instant::now() + period;
@@ -619,6 +556,13 @@ fn run(
             }
         }
         tick(&mut sim, live, &mut rx, &mut hook);
+        if let Some(routine) = &routine
+            && !sim.routine_due().is_empty()
+        {
+            // The log has these already; the wire is best effort: a sender far behind skips a
+            // tick's polls rather than queueing them.
+            let _ = routine.try_send(sim.routine_due().to_vec());
+        }
         for intent in sim.take_attack_intents() {
             if let Some(attacker) = &attacker
                 && let Err(e) = attacker.try_send(intent)

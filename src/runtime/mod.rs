@@ -9,8 +9,10 @@
 //! - `fds`: the open-files limit, raised at start and shared out.
 
 pub mod attacker;
+mod budget;
 pub mod fds;
 pub mod live;
 pub mod modbus;
 pub mod range;
+pub mod routine;
 pub mod shards;

@@ -86,6 +86,9 @@ pub struct Options {
     pub on_foreign: Option<ForeignHook>,
     /// The web server's connection cap and timeouts.
     pub http: icsdrill_web::server::HttpLimits,
+    /// Put the scenario's routine traffic (operator stations' and historians' polls,
+    /// engineering sessions) on the wire from the hosts' loopback addresses.
+    pub routine_traffic: bool,
 }
 
 impl Options {
@@ -110,6 +113,7 @@ impl Options {
             range_connections: 0,
             on_foreign: None,
             http: icsdrill_web::server::HttpLimits::default(),
+            routine_traffic: true,
         }
     }
 }
@@ -144,11 +148,8 @@ impl Range {
     /// `start`, with the runtime's `extras` (a hook after every tick, durable answers, a
     /// simulation to continue); `opts.running` false holds the clock.
     pub async fn start_with(scenario: Arc<Scenario>, opts: Options, mut extras: Extras) -> Result<Range> {
-        let sources = source_map(&scenario, &opts.sources)?;
-        if opts.address_mode == AddressMode::Loopback && opts.first_endpoint + scenario.plcs.len() > 250 * 250
-        {
-            return Err(Error::invalid("loopback mode serves at most 62500 PLCs"));
-        }
+        let mut sources = source_map(&scenario, &opts.sources)?;
+        let routine_hosts = routine_addresses(&scenario, &mut sources, &opts.clients);
         let listeners = bind_endpoints(&scenario, &opts).await?;
         let endpoints = endpoint_table(&scenario, &listeners)?;
         let http = if opts.serve_http {
@@ -171,6 +172,11 @@ impl Range {
         let clock = clock(&scenario, &opts)?;
         let ticks_per_s = clock.ticks_per_s;
         let (attacker_tx, attacker_rx) = tokio::sync::mpsc::channel(ATTACK_QUEUE);
+        let (routine_tx, routine_rx) = tokio::sync::mpsc::channel(crate::runtime::routine::ROUTINE_QUEUE);
+        let routine = opts.routine_traffic && !routine_hosts.is_empty();
+        if routine {
+            extras.routine = Some(routine_tx);
+        }
         let attacker_address = attacker_address(&scenario, &opts)?;
         // Started before the clock, so a failure here leaves no simulation running.
         let shards = Shards::start("icsdrill-modbus")
@@ -181,8 +187,8 @@ impl Range {
                 extras
             });
         let (shutdown, stop) = watch::channel(false);
-        let mut sources = sources;
         sources.attacker = attacker_address;
+        let routine_peers = Arc::new(crate::runtime::routine::RoutinePeers::default());
         let range_connections = match opts.range_connections {
             0 => opts.limits.max_connections.saturating_mul(scenario.plcs.len()),
             n => n,
@@ -197,6 +203,7 @@ impl Range {
                 range_connections.clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
             )),
             on_foreign: opts.on_foreign.clone(),
+            routine_peers: routine_peers.clone(),
             range_pacer: crate::runtime::modbus::server::Pacer::new(
                 opts.limits.request_rate.saturating_mul(crate::runtime::modbus::server::RANGE_RATE_PLCS),
             ),
@@ -207,15 +214,21 @@ impl Range {
         }
         if let Some(address) = attacker_address {
             let target = crate::runtime::attacker::Target {
-                endpoints: endpoints
-                    .iter()
-                    .map(|e| SocketAddr::new(e.address.parse().expect("we formatted it"), e.port))
-                    .collect(),
+                endpoints: endpoint_addrs(&endpoints),
                 units: scenario.plcs.iter().map(|p| p.unit_id).collect(),
                 source: address,
                 speed: ticks_per_s / f64::from(scenario.tick_hz),
             };
             tasks.spawn(crate::runtime::attacker::run(attacker_rx, live.clone(), target, stop.clone()));
+        }
+        if routine {
+            let wire = crate::runtime::routine::Wire {
+                endpoints: endpoint_addrs(&endpoints),
+                units: scenario.plcs.iter().map(|p| p.unit_id).collect(),
+                hosts: routine_hosts,
+                peers: routine_peers,
+            };
+            tasks.spawn(crate::runtime::routine::run(routine_rx, Arc::new(wire), stop.clone()));
         }
         if let Some(http) = http {
             let api: Arc<dyn RangeApi> = Arc::new(Api { live: live.clone(), endpoints: endpoints.clone() });
@@ -265,6 +278,9 @@ impl Range {
 
 /// Binds one listener per PLC, as `opts` places them.
 async fn bind_endpoints(scenario: &Scenario, opts: &Options) -> Result<Vec<TcpListener>> {
+    if opts.address_mode == AddressMode::Loopback && opts.first_endpoint + scenario.plcs.len() > 250 * 250 {
+        return Err(Error::invalid("loopback mode serves at most 62500 PLCs"));
+    }
     let mut listeners = Vec::with_capacity(scenario.plcs.len());
     for (i, plc) in scenario.plcs.iter().enumerate() {
         let i = opts.first_endpoint + i;
@@ -342,6 +358,41 @@ fn attacker_address(scenario: &Scenario, opts: &Options) -> Result<Option<IpAddr
         }),
         _ => None,
     })
+}
+
+/// The socket address of each endpoint, in PLC order.
+fn endpoint_addrs(endpoints: &[EndpointInfo]) -> Vec<SocketAddr> {
+    endpoints.iter().map(|e| SocketAddr::new(e.address.parse().expect("we formatted it"), e.port)).collect()
+}
+
+/// The loopback address each host with routine traffic sends it from: its `--source` address,
+/// or `.200 + host index` in the range's first IPv4 loopback network (127.0.0.0 when it serves
+/// everyone), added to the source map so the endpoints know it.
+fn routine_addresses(
+    scenario: &Scenario,
+    sources: &mut SourceMap,
+    clients: &crate::runtime::modbus::server::Clients,
+) -> std::collections::BTreeMap<icsdrill_engine::scenario::HostIdx, IpAddr> {
+    let base = clients
+        .nets
+        .iter()
+        .find_map(|n| match n {
+            ipnet::IpNet::V4(v4) if v4.network().is_loopback() => Some(v4.network()),
+            _ => None,
+        })
+        .unwrap_or(Ipv4Addr::new(127, 0, 0, 0));
+    let mut out = std::collections::BTreeMap::new();
+    for r in &scenario.traffic {
+        if let Some((ip, _)) = sources.map.iter().find(|(_, h)| *h == r.host) {
+            out.insert(r.host, *ip);
+            continue;
+        }
+        let Some(last) = u32::try_from(200 + r.host.ix()).ok().filter(|l| *l <= 254) else { continue };
+        let ip = IpAddr::V4(Ipv4Addr::from(u32::from(base) + last));
+        sources.map.push((ip, r.host));
+        out.insert(r.host, ip);
+    }
+    out
 }
 
 /// Maps `--source ADDR=HOST` pairs; everything else is the first engineering workstation (or

@@ -65,6 +65,10 @@ pub(crate) struct Args {
     /// Run the plant without the scenario's attack (practice).
     #[arg(long)]
     no_attack: bool,
+    /// Keep the routine traffic (operator stations' and historians' polls, engineering
+    /// sessions) off the wire; the log still counts it (protocol benchmarks).
+    #[arg(long)]
+    no_routine_traffic: bool,
     /// Seconds a silent connection stays open.
     #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs())]
     idle_timeout: u64,
@@ -191,6 +195,7 @@ impl Args {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: DEFAULT_IDLE_TIMEOUT.as_secs(),
             no_attack: false,
+            no_routine_traffic: false,
             teams: vec!["blue".into()],
             mode: Mode::Regional,
             freeze: None,
@@ -363,6 +368,7 @@ fn range_options(args: &Args) -> Options {
     opts.ticks_per_s = args.tick_hz;
     opts.duration_s = args.duration;
     opts.sources = args.sources.clone();
+    opts.routine_traffic = !args.no_routine_traffic;
     opts.limits = Limits {
         max_connections: args.max_connections,
         idle_timeout: Duration::from_secs(args.idle_timeout),

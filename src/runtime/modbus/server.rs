@@ -165,6 +165,8 @@ pub struct Context {
     pub on_foreign: Option<ForeignHook>,
     /// Paces the requests of all the range's endpoints together.
     pub range_pacer: Pacer,
+    /// The range's own routine clients (their requests are in the log already).
+    pub routine_peers: Arc<crate::runtime::routine::RoutinePeers>,
 }
 
 /// Serves `plc` on `listener` until `shutdown` turns true. Accept errors are logged and
@@ -242,6 +244,24 @@ pub async fn serve(
 pub(super) fn reset(stream: TcpStream) {
     let _ = stream.set_linger(Some(Duration::ZERO));
     drop(stream);
+}
+
+/// One `recv`. A short read drained the socket, so the stream's read readiness is cleared with
+/// it and the next wait goes to the reactor instead of spending a second system call to learn
+/// it would block: one `recv` per request, as the raw floor does. The readiness cleared is the
+/// one seen before the `recv`, so bytes arriving after it still wake the connection.
+pub(super) fn read_draining(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    let room = buf.len();
+    let mut got = None;
+    let result = stream.try_io(tokio::io::Interest::READABLE, || {
+        let n = stream.try_read(buf)?;
+        got = Some(n);
+        if n > 0 && n < room { Err(std::io::ErrorKind::WouldBlock.into()) } else { Ok(n) }
+    });
+    match (result, got) {
+        (Err(e), Some(n)) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(n),
+        (result, _) => result,
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use icsdrill_engine::network::{Request as FwRequest, check_connect, check_request};
 use icsdrill_engine::scenario::{HostIdx, PlcIdx, Table};
 use icsdrill_engine::{PlcMode, RejectReason, SimInput, Snapshot};
-use tokio::io::{AsyncWriteExt, Interest};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_modbus::ExceptionCode;
@@ -46,6 +46,8 @@ struct Conn<'a> {
     /// The record being folded. Never held across an await; only this connection's task
     /// locks it.
     pending: Mutex<Option<Pending>>,
+    /// One of the range's routine clients: the simulation counted its requests already.
+    routine: bool,
 }
 
 impl Drop for Conn<'_> {
@@ -83,14 +85,17 @@ pub(super) async fn connection(
 ) {
     let snapshot = cx.live.snapshot();
     let source = cx.sources.host(peer.ip(), snapshot.attacker_host);
-    let conn = Conn { cx, plc, source, pending: Mutex::new(None) };
+    let routine = cx.routine_peers.contains(&peer);
+    let conn = Conn { cx, plc, source, pending: Mutex::new(None), routine };
     let refused = check_connect(&cx.live.scenario, &snapshot.net, conn.source, plc).err();
     drop(snapshot);
-    cx.live.record_traffic(plc, source, None, 1, refused.is_some(), || SimInput::ModbusConnection {
-        plc: conn.plc_id(),
-        source: conn.source_id(),
-        refused,
-    });
+    if !routine {
+        cx.live.record_traffic(plc, source, None, 1, refused.is_some(), || SimInput::ModbusConnection {
+            plc: conn.plc_id(),
+            source: conn.source_id(),
+            refused,
+        });
+    }
     if refused.is_some() {
         reset(stream);
         return;
@@ -166,31 +171,13 @@ pub(super) async fn connection(
             _ = &mut stop => return,
             () = &mut timer => None,
         };
-        match ready.map(|r| r.and_then(|()| read_draining(&stream, &mut buf[filled..]))) {
+        match ready.map(|r| r.and_then(|()| super::server::read_draining(&stream, &mut buf[filled..]))) {
             Some(Ok(n)) if n > 0 => filled += n,
             Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {} // Spurious wake-up.
             None if fold.is_some_and(|f| f < idle_end) => conn.flush_records(),
             None => {}   // Idle too long: the next turn sees it.
             _ => return, // Closed or failed.
         }
-    }
-}
-
-/// One `recv`. A short read drained the socket, so the stream's read readiness is cleared with
-/// it and the next wait goes to the reactor instead of spending a second system call to learn
-/// it would block: one `recv` per request, as the raw floor does. The readiness cleared is the
-/// one seen before the `recv`, so bytes arriving after it still wake the connection.
-fn read_draining(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
-    let room = buf.len();
-    let mut got = None;
-    let result = stream.try_io(Interest::READABLE, || {
-        let n = stream.try_read(buf)?;
-        got = Some(n);
-        if n > 0 && n < room { Err(std::io::ErrorKind::WouldBlock.into()) } else { Ok(n) }
-    });
-    match (result, got) {
-        (Err(e), Some(n)) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(n),
-        (result, _) => result,
     }
 }
 
@@ -264,6 +251,9 @@ impl Conn<'_> {
         exception: Option<ExceptionCode>,
         reason: Option<RejectReason>,
     ) {
+        if self.routine {
+            return;
+        }
         let key = (function, addr, count, exception.map(u8::from), reason);
         let done = {
             let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
