@@ -213,3 +213,92 @@ async fn a_live_range_puts_routine_traffic_on_the_wire_from_each_hosts_address_a
     assert!(twice.is_empty(), "routine requests recorded twice: {twice:?}");
     range.shutdown().await.expect("the range stops");
 }
+
+/// A tank PLC behind a conduit with a rule table: the operator station may read and write the
+/// level set point within its range, the engineering workstation anything; the office PC on
+/// the same network nothing.
+fn ruled_plant() -> Arc<Scenario> {
+    let yaml = r#"
+id: rules
+meta: { industry: other, level: 2, title: Rules, brief: A conduit with a rule table }
+network:
+  zones:
+    - { id: sup, name: Supervisory, level: supervisory }
+    - { id: ctl, name: Control, level: control }
+  conduits:
+    - id: c1
+      from: sup
+      to: ctl
+      rules:
+        - { source: hmi, functions: [1, 2, 3, 4, 6, 16], plc: plc1, start: 0, end: 1, min: 100, max: 800 }
+        - { source: ews }
+  hosts:
+    - { id: hmi, name: HMI, role: hmi, zone: sup }
+    - { id: ews, name: EWS, role: ews, zone: sup }
+    - { id: office, name: Office PC, role: it_workstation, zone: sup }
+process:
+  model: lumped
+  variables:
+    - { id: level, name: Level, unit: "%", initial: 50, bounds: [0, 100], terms: [{ gain: 0.1, of: [inlet] }, { gain: -0.05 }] }
+  actuators:
+    - { id: inlet, name: Inlet, kind: binary, stroke_s: 0, initial: 1, fail: 0 }
+  sensors:
+    - { id: lt, name: Level, var: level, range: [0, 100] }
+plcs:
+  - id: plc1
+    name: PLC 1
+    zone: ctl
+    device: { vendor: V, product: P, revision: "1" }
+    coils:
+      - { id: run, addr: 0, name: Run }
+    input_registers:
+      - { id: level_ir, addr: 0, name: Level, sensor: lt, scale: 10 }
+    holding_registers:
+      - { id: sp_low, addr: 0, name: Low, initial: 40, scale: 10, range: [10, 80] }
+      - { id: sp_high, addr: 1, name: High, initial: 60, scale: 10, range: [20, 90] }
+    logic:
+      - on_off: { id: fill, pv: lt, low: sp_low, high: sp_high, output: inlet, action: fill }
+"#;
+    Arc::new(Scenario::from_yaml("rules.yaml", yaml).unwrap_or_else(|e| panic!("{e}")))
+}
+
+#[test]
+fn a_rule_table_admits_the_hmis_writes_and_blocks_the_same_write_from_the_office() {
+    use icsdrill_engine::RejectReason;
+    let mut sim = Sim::new(ruled_plant(), 1);
+    let write =
+        |from: &str, addr: u16, value: u16| SimInput::write_registers("plc1", from, addr, vec![value]);
+    let coil = |from: &str| SimInput::write_coils("plc1", from, 0, vec![true]);
+    assert_eq!(sim.step_outcomes([write("hmi", 0, 450)]), [Ok(())], "the operator's set-point change passes");
+    assert_eq!(sim.step_outcomes([write("office", 0, 450)]), [Err(RejectReason::SourceNotAllowed)]);
+    assert_eq!(sim.step_outcomes([write("hmi", 0, 900)]), [Err(RejectReason::ValueNotAllowed)]);
+    assert_eq!(sim.step_outcomes([write("hmi", 5, 450)]), [Err(RejectReason::AddressNotAllowed)]);
+    assert_eq!(sim.step_outcomes([coil("hmi")]), [Err(RejectReason::FunctionNotAllowed)]);
+    assert_eq!(sim.step_outcomes([coil("ews"), write("ews", 1, 900)]), [Ok(()), Ok(())]);
+    // Routine traffic keeps to the rules too: the operator station polls what its rule lets
+    // it (input and holding registers, coils), the office PC makes none.
+    sim.run_until(300, &[]);
+    let map = routine(sim.events());
+    assert!(map.values().all(|(_, failed)| *failed == 0), "{map:?}");
+    assert!(sent(&map, "hmi", 4) > 0 && sent(&map, "hmi", 1) > 0);
+}
+
+#[test]
+fn rules_are_validated_where_they_stand() {
+    let plant = |rule: &str| {
+        let yaml = format!(
+            "id: r\nmeta: {{ industry: other, level: 1, title: R, brief: R }}\nnetwork:\n  zones:\n    - {{ id: a, name: A, level: supervisory }}\n    - {{ id: b, name: B, level: control }}\n  conduits:\n    - {{ id: c, from: a, to: b, rules: [{rule}] }}\n  hosts:\n    - {{ id: h, name: H, role: hmi, zone: a }}\nprocess:\n  model: lumped\n  variables: []\nplcs: []\n"
+        );
+        Scenario::from_yaml("r.yaml", &yaml).map(|_| ()).map_err(|e| e.to_string())
+    };
+    for (rule, want) in [
+        ("{ source: nobody }", "unknown host `nobody`"),
+        ("{ functions: [200] }", "function code 200 is out of range"),
+        ("{ start: 10, end: 5 }", "end address 5 is below start address 10"),
+        ("{ min: 9, max: 1 }", "max 1 is below min 9"),
+        ("{ port: 502 }", "unknown field `port`"),
+    ] {
+        let err = plant(rule).unwrap_err();
+        assert!(err.contains(want), "{rule}: {err}");
+    }
+}

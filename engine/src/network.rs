@@ -128,6 +128,43 @@ pub fn check_host_route(
     conduit_between(scenario, net, from, scenario.hosts[to.ix()].zone).map(|_| ())
 }
 
+/// Whether one of `rules` admits `req`; if none does, the reason of the rule that came
+/// closest (matched the source, then the function, then the address).
+fn check_rules(rules: &[crate::scenario::Rule], req: &Request<'_>) -> Result<(), RejectReason> {
+    let mut best = RejectReason::SourceNotAllowed;
+    let rank = |r: RejectReason| match r {
+        RejectReason::SourceNotAllowed => 0,
+        RejectReason::FunctionNotAllowed => 1,
+        RejectReason::AddressNotAllowed => 2,
+        _ => 3,
+    };
+    for rule in rules {
+        let verdict =
+            if rule.source.is_some_and(|s| s != req.source) || rule.plc.is_some_and(|p| p != req.plc) {
+                RejectReason::SourceNotAllowed
+            } else if !rule.functions.is_empty() && !rule.functions.contains(&req.function) {
+                RejectReason::FunctionNotAllowed
+            } else {
+                let last = usize::from(req.addr) + req.registers.len().max(1) - 1;
+                if req.addr < rule.start || last > usize::from(rule.end) {
+                    RejectReason::AddressNotAllowed
+                } else if req
+                    .registers
+                    .iter()
+                    .any(|v| rule.min.is_some_and(|m| *v < m) || rule.max.is_some_and(|m| *v > m))
+                {
+                    RejectReason::ValueNotAllowed
+                } else {
+                    return Ok(());
+                }
+            };
+        if rank(verdict) > rank(best) {
+            best = verdict;
+        }
+    }
+    Err(best)
+}
+
 /// Decides whether `req` may pass, on the network as it is now (`net`).
 ///
 /// Traffic inside a zone is not filtered. Across zones it needs a conduit from the source's
@@ -139,6 +176,9 @@ pub fn check_request(scenario: &Scenario, net: &NetState, req: Request<'_>) -> R
     };
     if !policy.allow_functions.is_empty() && !policy.allow_functions.contains(&req.function) {
         return Err(RejectReason::FunctionNotAllowed);
+    }
+    if !policy.rules.is_empty() {
+        check_rules(&policy.rules, &req)?;
     }
     if req.registers.is_empty() {
         return Ok(());

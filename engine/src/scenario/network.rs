@@ -58,6 +58,29 @@ pub struct FirewallPolicy {
     pub allow_functions: Vec<u8>,
     /// Address (and value) windows that writes must fall in.
     pub write_ranges: Vec<WriteRange>,
+    /// Fine-grained rules, as an industrial firewall's rule table: when there are any, a
+    /// request passes only if one of them admits it.
+    pub rules: Vec<Rule>,
+}
+
+/// One firewall rule: source host x function codes x PLC x address range x value window.
+/// Absent or empty parts match anything.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rule {
+    /// Source host.
+    pub source: Option<HostIdx>,
+    /// Function codes.
+    pub functions: Vec<u8>,
+    /// PLC.
+    pub plc: Option<PlcIdx>,
+    /// First address, inclusive.
+    pub start: u16,
+    /// Last address, inclusive.
+    pub end: u16,
+    /// Smallest raw value a register write may carry.
+    pub min: Option<u16>,
+    /// Largest raw value a register write may carry.
+    pub max: Option<u16>,
 }
 
 /// An address window for writes, optionally with a value window (a set-point range check at the

@@ -394,6 +394,27 @@ pub(crate) struct ConduitFile {
     pub(crate) allow_functions: Vec<S<i64>>,
     #[serde(default)]
     pub(crate) write_ranges: Vec<WriteRangeFile>,
+    #[serde(default)]
+    pub(crate) rules: Vec<RuleFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleFile {
+    #[serde(default)]
+    pub(crate) source: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) functions: Vec<S<i64>>,
+    #[serde(default)]
+    pub(crate) plc: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) start: Option<S<i64>>,
+    #[serde(default)]
+    pub(crate) end: Option<S<i64>>,
+    #[serde(default)]
+    pub(crate) min: Option<S<i64>>,
+    #[serde(default)]
+    pub(crate) max: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -81,6 +81,7 @@ impl Cx<'_> {
                 let allow_functions =
                     c.allow_functions.iter().map(|f| self.int(f, 1, 127, "function code") as u8).collect();
                 let write_ranges = c.write_ranges.iter().map(|w| self.write_range(w, plcs)).collect();
+                let rules = c.rules.iter().map(|r| self.rule(r, hosts, plcs)).collect();
                 Conduit {
                     id: c.id.value.clone(),
                     from,
@@ -90,10 +91,31 @@ impl Cx<'_> {
                         deny_sources: Vec::new(),
                         allow_functions,
                         write_ranges,
+                        rules,
                     },
                 }
             })
             .collect()
+    }
+
+    /// Validates one rule of a conduit's rule table.
+    fn rule(&mut self, r: &RuleFile, hosts: &Names, plcs: &Names) -> Rule {
+        let source = r.source.as_ref().map(|h| HostIdx(self.resolve(hosts, "host", h)));
+        let plc = r.plc.as_ref().map(|p| PlcIdx(self.resolve(plcs, "PLC", p)));
+        let functions = r.functions.iter().map(|f| self.int(f, 1, 127, "function code") as u8).collect();
+        let start = r.start.as_ref().map_or(0, |v| self.int(v, 0, 65535, "start address") as u16);
+        let end = r.end.as_ref().map_or(65535, |v| self.int(v, 0, 65535, "end address") as u16);
+        if let Some(at) = r.end.as_ref().filter(|_| end < start) {
+            self.err(&at.referenced, format!("end address {end} is below start address {start}"));
+        }
+        let min = r.min.as_ref().map(|v| self.int(v, 0, 65535, "min") as u16);
+        let max = r.max.as_ref().map(|v| self.int(v, 0, 65535, "max") as u16);
+        if let (Some(lo), Some(hi), Some(at)) = (min, max, r.max.as_ref())
+            && hi < lo
+        {
+            self.err(&at.referenced, format!("max {hi} is below min {lo}"));
+        }
+        Rule { source, functions, plc, start, end, min, max }
     }
 
     /// Validates one write window of a conduit's policy.
