@@ -13,6 +13,7 @@ mod exam;
 mod hardening;
 mod io_attacks;
 mod modbus;
+mod monitoring;
 mod persist;
 mod physics;
 mod plant;

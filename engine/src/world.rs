@@ -354,7 +354,9 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
     world.insert_resource(crate::network::NetState::new(s));
     world.insert_resource(InputQueue::default());
     world.insert_resource(crate::systems::defence::DefenderLog::default());
-    world.insert_resource(crate::systems::ids::IdsState::default());
+    let plan = crate::systems::routine::RoutinePlan::new(s, &rng);
+    world.insert_resource(crate::systems::ids::IdsState::new(s, plan.talkers()));
+    world.insert_resource(plan);
     if let Some(plan) = &s.attack {
         world.insert_resource(crate::systems::attacker::AttackState::new(plan));
         world.insert_resource(crate::systems::attacker::AttackMode::Headless);
@@ -363,7 +365,6 @@ pub fn spawn_plant(scenario: Arc<Scenario>, seed: u64) -> World {
     world.insert_resource(Outcomes::default());
     world.insert_resource(ActiveFaults::default());
     world.insert_resource(entities);
-    world.insert_resource(crate::systems::routine::RoutinePlan::new(s, &rng));
     world.insert_resource(rng);
     let mut log = EventLog::default();
     log.push(

@@ -200,6 +200,8 @@ pub struct Scenario {
     pub background: Vec<Background>,
     /// Routine traffic of each host that makes some (polls and engineering sessions).
     pub traffic: Vec<RoutineHost>,
+    /// What the monitoring expects: a learning window, readers and writers per PLC.
+    pub ids: IdsConfig,
     /// How teams are scored.
     pub scoring: Rubric,
     /// Hints teams may take.
@@ -209,6 +211,26 @@ pub struct Scenario {
     /// Traps the validator found in a valid scenario (`scenarios validate` prints them).
     #[serde(skip)]
     pub warnings: Vec<ScenarioError>,
+}
+
+/// What the teams' monitoring expects of the traffic.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IdsConfig {
+    /// Ticks the monitoring learns the traffic's baseline for; afterwards any (source, PLC,
+    /// function) not seen while learning alerts.
+    pub learn_ticks: Option<u64>,
+    /// Hosts expected to read and write each PLC, where the scenario says (others: derived
+    /// from the routine traffic), by `PlcIdx`.
+    pub expected: Vec<Option<Expected>>,
+}
+
+/// The hosts expected to talk to one PLC.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Expected {
+    /// Hosts that read it.
+    pub readers: Vec<HostIdx>,
+    /// Hosts that write it.
+    pub writers: Vec<HostIdx>,
 }
 
 /// A host's routine traffic: what an operator station, historian or engineering workstation

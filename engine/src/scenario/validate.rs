@@ -290,7 +290,8 @@ impl Cx<'_> {
             .map(|(i, p)| self.plc(PlcIdx(i as u32), p, tick_hz, &zone_names, &process, &mut plant))
             .collect();
         let faults = self.faults(&f.faults, &process, tick_hz);
-        let monitoring = self.monitoring(f.monitoring.as_ref(), meta.level);
+        let (monitoring, ids) =
+            self.monitoring(f.monitoring.as_ref(), meta.level, (&host_names, &plc_names), tick_hz);
         let background = self.background(&f.background, &host_names, &plc_names, tick_hz);
         let traffic = self.traffic(&f.traffic, &hosts, &host_names, &plc_names, tick_hz);
         let scoring = self.scoring(&f.scoring, tick_hz);
@@ -333,6 +334,7 @@ impl Cx<'_> {
             attack,
             background,
             traffic,
+            ids,
             scoring,
             hints,
             exam,

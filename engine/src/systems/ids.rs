@@ -3,14 +3,14 @@
 //! (teams have only PLC logs and alarms), `network` watches the OT boundary, `deep` also
 //! inspects values, program and mode changes, and reported values.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bevy_ecs::prelude::*;
 
 use crate::attack::Monitoring;
 use crate::event::{EventKind, RejectReason};
 use crate::input::{ENGINEERING_FUNCTION, SimInput};
-use crate::scenario::{HostIdx, HostRole, Scenario};
+use crate::scenario::{HostIdx, HostRole, PlcIdx, Scenario};
 
 /// Exceptions from one source within `BURST_TICKS` that make a burst (a scan).
 const BURST_EXCEPTIONS: u32 = 5;
@@ -53,9 +53,20 @@ fn count_burst_n(
     false
 }
 
-/// Per-source exception and connection counting.
+/// Per-source exception and connection counting, the hosts expected to talk to each PLC,
+/// and the learnt baseline.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct IdsState {
+    /// Hosts expected to read each PLC, by `PlcIdx`.
+    readers: Vec<BTreeSet<HostIdx>>,
+    /// Hosts expected to write each PLC, by `PlcIdx`.
+    writers: Vec<BTreeSet<HostIdx>>,
+    /// The learning window ends at this tick.
+    learn_until: Option<u64>,
+    /// (Source, PLC, function) seen while learning.
+    baseline: BTreeSet<(HostIdx, PlcIdx, u8)>,
+    /// Deviations already alerted on.
+    deviated: BTreeSet<(HostIdx, PlcIdx, u8)>,
     /// Source -> (window start, exceptions in window, tick of the last burst alert).
     bursts: BTreeMap<HostIdx, (u64, u32, Option<u64>)>,
     /// Source -> (window start, connections in window, tick of the last flood alert).
@@ -63,6 +74,74 @@ pub struct IdsState {
     /// (Rule, source) -> tick of the last alert raised from a traffic summary: a sustained
     /// flood raises each rule once per quiet time, not once per tick.
     summarised: BTreeMap<(&'static str, HostIdx), u64>,
+}
+
+impl IdsState {
+    /// The monitoring of `s`: expected readers and writers as the scenario says, else derived
+    /// from the routine traffic (`talkers`): every host that polls or services a PLC reads
+    /// it, and those of them that are operator stations or engineering workstations write
+    /// it. A plant without routine traffic expects its operator stations, engineering
+    /// workstations and historians to read and the first two to write.
+    pub fn new(s: &Scenario, talkers: impl Iterator<Item = (HostIdx, PlcIdx)>) -> IdsState {
+        let n = s.plcs.len();
+        let (mut readers, mut writers) = (vec![BTreeSet::new(); n], vec![BTreeSet::new(); n]);
+        let writes = |h: HostIdx| matches!(s.hosts[h.ix()].role, HostRole::Hmi | HostRole::Ews);
+        if s.traffic.is_empty() {
+            for (i, h) in s.hosts.iter().enumerate() {
+                let host = HostIdx(i as u32);
+                if matches!(h.role, HostRole::Hmi | HostRole::Ews | HostRole::Historian) {
+                    readers.iter_mut().for_each(|r| _ = r.insert(host));
+                }
+                if writes(host) {
+                    writers.iter_mut().for_each(|w| _ = w.insert(host));
+                }
+            }
+        }
+        for (host, plc) in talkers {
+            readers[plc.ix()].insert(host);
+            if writes(host) {
+                writers[plc.ix()].insert(host);
+            }
+        }
+        for (p, e) in s.ids.expected.iter().enumerate() {
+            if let Some(e) = e {
+                readers[p] = e.readers.iter().copied().collect();
+                writers[p] = e.writers.iter().copied().collect();
+            }
+        }
+        IdsState { readers, writers, learn_until: s.ids.learn_ticks, ..IdsState::default() }
+    }
+
+    /// Whether the monitoring is still learning its baseline at `tick`.
+    pub fn learning(&self, tick: u64) -> bool {
+        self.learn_until.is_some_and(|t| tick < t)
+    }
+
+    /// Adds one (source, PLC, function) to the baseline.
+    pub(crate) fn learn(&mut self, host: HostIdx, plc: PlcIdx, function: u8) {
+        self.baseline.insert((host, plc, function));
+    }
+
+    /// Learns a request while learning; afterwards, whether it deviates from the baseline
+    /// for the first time.
+    fn deviates(&mut self, tick: u64, key: (HostIdx, PlcIdx, u8)) -> bool {
+        match self.learn_until {
+            None => false,
+            Some(t) if tick < t => {
+                self.baseline.insert(key);
+                false
+            }
+            Some(_) => !self.baseline.contains(&key) && self.deviated.insert(key),
+        }
+    }
+
+    fn writer(&self, host: HostIdx, plc: PlcIdx) -> bool {
+        self.writers.get(plc.ix()).is_some_and(|w| w.contains(&host))
+    }
+
+    fn reader(&self, host: HostIdx, plc: PlcIdx) -> bool {
+        self.readers.get(plc.ix()).is_some_and(|r| r.contains(&host))
+    }
 }
 
 /// The alerts a tick's traffic summary raises: the rules per-request traffic would raise, at
@@ -76,7 +155,7 @@ fn summary_alerts(
 ) -> Vec<EventKind> {
     let mut out = Vec::new();
     for c in entries {
-        let Some(host) = s.host(&c.source) else { continue };
+        let (Some(host), Some(plc)) = (s.host(&c.source), s.plc(&c.plc)) else { continue };
         let role = s.hosts[host.ix()].role;
         let mut rules: Vec<&'static str> = Vec::new();
         match c.function {
@@ -86,6 +165,7 @@ fn summary_alerts(
                 }
             }
             Some(function) => {
+                let (writer, reader) = (ids.writer(host, plc), ids.reader(host, plc));
                 let mut quiet = |rule: &'static str| {
                     let last = ids.summarised.get(&(rule, host)).copied();
                     if last.is_none_or(|t| tick >= t + BURST_QUIET_TICKS) {
@@ -94,9 +174,11 @@ fn summary_alerts(
                     }
                     None
                 };
-                if matches!(function, 5 | 6 | 15 | 16 | 23) && !matches!(role, HostRole::Hmi | HostRole::Ews)
-                {
+                if matches!(function, 5 | 6 | 15 | 16 | 23) && !writer {
                     rules.extend(quiet("write_from_unexpected_host"));
+                }
+                if (1..=4).contains(&function) && !reader {
+                    rules.extend(quiet("unexpected_reader"));
                 }
                 if matches!(function, 17 | 43) && role != HostRole::Ews {
                     rules.extend(quiet("device_identification"));
@@ -160,8 +242,14 @@ pub(crate) fn alerts(
         _ => {}
     }
     let write = matches!(function, 5 | 6 | 15 | 16 | 23);
-    if write && !matches!(role, HostRole::Hmi | HostRole::Ews) {
+    if write && !ids.writer(host, plc_idx) {
         rules.push("write_from_unexpected_host");
+    }
+    if (1..=4).contains(&function) && !ids.reader(host, plc_idx) {
+        rules.push("unexpected_reader");
+    }
+    if function != 0 && ids.deviates(tick, (host, plc_idx, function)) {
+        rules.push("baseline_deviation");
     }
     if matches!(function, 17 | 43) && role != HostRole::Ews {
         rules.push("device_identification");

@@ -20,6 +20,7 @@ use crate::input::TrafficCount;
 use crate::network::{NetState, Request, check_request};
 use crate::rng::SimRng;
 use crate::scenario::{HostIdx, HostRole, PlcIdx, Scenario, Table};
+use crate::systems::ids::IdsState;
 use crate::world::{Entities, Memory, Plant, PlcState, SimClock};
 
 /// Most registers one routine read asks for (Modbus allows 125).
@@ -194,6 +195,12 @@ impl RoutinePlan {
         out
     }
 
+    /// Every (host, PLC) pair the plan makes talk, polls and sessions.
+    pub fn talkers(&self) -> impl Iterator<Item = (HostIdx, PlcIdx)> + '_ {
+        let polls = self.polls.iter().map(|p| (p.host, p.plc));
+        polls.chain(self.sessions.iter().flat_map(|x| x.plcs.iter().map(move |p| (x.host, *p))))
+    }
+
     /// Polls per simulated second the plan makes (sessions aside).
     pub fn polls_per_s(&self, tick_hz: u32) -> f64 {
         self.polls.iter().map(|p| p.requests.len() as f64 * f64::from(tick_hz) / p.period as f64).sum()
@@ -218,7 +225,9 @@ pub(super) fn run_routine(world: &mut World) {
     let tick = world.resource::<SimClock>().tick;
     let mut plan = world.remove_resource::<RoutinePlan>().expect("the world has a routine plan");
     plan.due.clear();
-    let wire = plan.wire;
+    // While the monitoring learns its baseline, it sees this tick's requests.
+    let learning = world.resource::<IdsState>().learning(tick);
+    let wire = plan.wire || learning;
     let due = match plan.calendar.first_key_value() {
         Some((t, _)) if *t <= tick => plan.calendar.pop_first().map(|(_, d)| d).unwrap_or_default(),
         _ => Vec::new(),
@@ -251,6 +260,15 @@ pub(super) fn run_routine(world: &mut World) {
             }
         }
         plan.next[k] = draw(&plan.sessions[k], &mut plan.rngs[k], tick);
+    }
+    if learning {
+        let mut ids = world.resource_mut::<IdsState>();
+        for r in &plan.due {
+            ids.learn(r.host, r.plc, r.function);
+        }
+        if !plan.wire {
+            plan.due.clear();
+        }
     }
     if tick.is_multiple_of(scenario.sample_ticks) {
         let mut counts = std::mem::take(&mut plan.counts);

@@ -30,7 +30,7 @@ pub(crate) struct ScenarioFile {
     #[serde(default)]
     pub(crate) faults: Vec<FaultFile>,
     #[serde(default)]
-    pub(crate) monitoring: Option<S<String>>,
+    pub(crate) monitoring: Option<MonitoringFile>,
     #[serde(default)]
     pub(crate) attacker: Option<AttackerFile>,
     #[serde(default)]
@@ -45,6 +45,36 @@ pub(crate) struct ScenarioFile {
     pub(crate) hints: Vec<HintFile>,
     #[serde(default)]
     pub(crate) exam: Option<ExamFile>,
+}
+
+/// The teams' monitoring: a level, or a level with a learning window and the expected readers
+/// and writers of PLCs.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum MonitoringFile {
+    Level(S<String>),
+    Full(MonitoringSpecFile),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MonitoringSpecFile {
+    #[serde(default)]
+    pub(crate) level: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) learn_s: Option<S<f64>>,
+    #[serde(default)]
+    pub(crate) expected: Vec<ExpectedFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExpectedFile {
+    pub(crate) plc: S<String>,
+    #[serde(default)]
+    pub(crate) readers: Vec<S<String>>,
+    #[serde(default)]
+    pub(crate) writers: Vec<S<String>>,
 }
 
 /// One host's routine traffic (overrides the defaults of its role).

@@ -33,16 +33,49 @@ impl Cx<'_> {
         }
     }
 
-    /// The teams' network monitoring level: as given, or the one the enterprise level implies.
-    pub(super) fn monitoring(&mut self, m: Option<&Spanned<String>>, level: u8) -> crate::attack::Monitoring {
+    /// The teams' network monitoring: its level (as given, or the one the enterprise level
+    /// implies), learning window and expected readers and writers.
+    pub(super) fn monitoring(
+        &mut self,
+        m: Option<&MonitoringFile>,
+        level: u8,
+        n: (&Names, &Names),
+        tick_hz: u32,
+    ) -> (crate::attack::Monitoring, IdsConfig) {
         use crate::attack::Monitoring;
         const LEVELS: [(Monitoring, &str); 3] =
             [(Monitoring::Logs, "logs"), (Monitoring::Network, "network"), (Monitoring::Deep, "deep")];
-        match m {
+        let (given, spec) = match m {
+            None => (None, None),
+            Some(MonitoringFile::Level(l)) => (Some(l), None),
+            Some(MonitoringFile::Full(f)) => (f.level.as_ref(), Some(f)),
+        };
+        let monitoring = match given {
             Some(m) => self.enum_of(m, "monitoring level", &LEVELS),
             // DOMAIN 1.5: L1 has logs, L2 boundary and OT monitoring, L3 OT monitoring with DPI.
             None => LEVELS[usize::from(level.clamp(1, 3) - 1)].0,
+        };
+        let (hosts, plcs) = n;
+        let mut ids = IdsConfig { learn_ticks: None, expected: vec![None; plcs.0.len()] };
+        let Some(spec) = spec else { return (monitoring, ids) };
+        ids.learn_ticks = spec.learn_s.as_ref().map(|v| {
+            let x = self.positive(v, "learn_s").min(86_400.0);
+            (x * f64::from(tick_hz)).round() as u64
+        });
+        for e in &spec.expected {
+            let p = self.resolve(plcs, "PLC", &e.plc) as usize;
+            let mut list = |l: &[Spanned<String>]| -> Vec<HostIdx> {
+                l.iter().map(|h| HostIdx(self.resolve(hosts, "host", h))).collect()
+            };
+            let expected = Expected { readers: list(&e.readers), writers: list(&e.writers) };
+            if let Some(slot) = ids.expected.get_mut(p) {
+                if slot.is_some() {
+                    self.err(&e.plc.referenced, format!("PLC `{}` is expected twice", e.plc.value));
+                }
+                *slot = Some(expected);
+            }
         }
+        (monitoring, ids)
     }
 
     /// Validates the attack plan: the attacker's foothold and address, then every step.

@@ -1,0 +1,117 @@
+//! The teams' monitoring with the granularity real products have: the readers and writers it
+//! expects of each PLC (derived from the routine traffic, or as the scenario says), and a
+//! learning window after which anything outside the baseline alerts.
+
+use std::sync::Arc;
+
+use icsdrill_engine::{EventKind, Scenario, Sim, SimInput};
+
+/// Alerts of `rule` in the log, as (source, PLC).
+fn alerts(sim: &Sim, rule: &str) -> Vec<(String, String)> {
+    sim.events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::IdsAlert { rule: r, source, plc, .. } if r == rule => {
+                Some((source.clone(), plc.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The tank farm with `monitoring` as its monitoring section, without its attack.
+fn tank_farm(monitoring: Option<&str>) -> Arc<Scenario> {
+    let b = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap();
+    let yaml = match monitoring {
+        Some(m) => format!("{}\nmonitoring:\n{m}\n", b.source),
+        None => b.source.to_string(),
+    };
+    Arc::new(Scenario::from_yaml("monitoring.yaml", &yaml).unwrap_or_else(|e| panic!("{e}")).without_attack())
+}
+
+fn read(plc: &str, source: &str) -> SimInput {
+    SimInput::ModbusRequest {
+        plc: plc.into(),
+        source: source.into(),
+        function: 3,
+        addr: 0,
+        count: 2,
+        exception: None,
+        reason: None,
+        repeat: 1,
+    }
+}
+
+#[test]
+fn readers_are_derived_from_the_routine_traffic() {
+    let mut sim = Sim::new(tank_farm(None), 1);
+    // The historian polls plc-t101: its reads are expected. The DMZ replica never reads the
+    // control PLCs: a read from it (were the conduit to let it) is not.
+    sim.step([read("plc-t101", "hist-01"), read("plc-t101", "hmi-01"), read("plc-t101", "it-ws-01")]);
+    let got = alerts(&sim, "unexpected_reader");
+    assert_eq!(got, [("it-ws-01".to_string(), "plc-t101".to_string())], "{got:?}");
+    // The historian reads but does not write: its write alerts, the operator station's does not.
+    sim.step([
+        SimInput::write_registers("plc-t101", "hist-01", 1, vec![700]),
+        SimInput::write_registers("plc-t101", "hmi-01", 1, vec![700]),
+    ]);
+    let writes = alerts(&sim, "write_from_unexpected_host");
+    assert_eq!(writes, [("hist-01".to_string(), "plc-t101".to_string())], "{writes:?}");
+}
+
+#[test]
+fn the_scenario_can_say_who_reads_and_writes_a_plc() {
+    let mut sim = Sim::new(
+        tank_farm(Some(
+            "  level: network\n  expected:\n    - { plc: plc-t101, readers: [hmi-01], writers: [] }",
+        )),
+        1,
+    );
+    sim.step([read("plc-t101", "hist-01"), SimInput::write_registers("plc-t101", "hmi-01", 1, vec![700])]);
+    assert_eq!(alerts(&sim, "unexpected_reader"), [("hist-01".to_string(), "plc-t101".to_string())]);
+    assert_eq!(alerts(&sim, "write_from_unexpected_host"), [("hmi-01".to_string(), "plc-t101".to_string())]);
+    for (bad, want) in [
+        ("  expected:\n    - { plc: nowhere }", "unknown PLC `nowhere`"),
+        ("  expected:\n    - { plc: plc-t101, readers: [nobody] }", "unknown host `nobody`"),
+        ("  expected:\n    - { plc: plc-t101 }\n    - { plc: plc-t101 }", "expected twice"),
+        ("  learn_s: -5", "learn_s must be greater than 0"),
+        ("  level: loud", "monitoring level"),
+    ] {
+        let b = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap();
+        let err = Scenario::from_yaml("m.yaml", &format!("{}\nmonitoring:\n{bad}\n", b.source))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn after_the_learning_window_what_was_never_seen_alerts_once() {
+    let mut sim = Sim::new(tank_farm(Some("  level: network\n  learn_s: 60")), 1);
+    // While learning, the operator station writes a set point: that becomes normal.
+    sim.run_until(100, &[]);
+    sim.step([SimInput::write_registers("plc-t101", "hmi-01", 1, vec![700])]);
+    sim.run_until(700, &[]);
+    assert!(alerts(&sim, "baseline_deviation").is_empty(), "nothing deviates while learning");
+    // Afterwards the same write is normal; a write to another PLC is not, and alerts once.
+    sim.step([SimInput::write_registers("plc-t101", "hmi-01", 1, vec![700])]);
+    assert!(alerts(&sim, "baseline_deviation").is_empty());
+    for _ in 0..3 {
+        sim.step([SimInput::write_registers("plc-r201", "hmi-01", 3, vec![2000])]);
+    }
+    assert_eq!(alerts(&sim, "baseline_deviation"), [("hmi-01".to_string(), "plc-r201".to_string())]);
+    // The routine polls seen while learning are the baseline: an hour of them raises nothing
+    // more. What the short window never saw does: the shift's legitimate T-102 set-point
+    // change (background traffic at 600 s) and engineering sessions, false positives a team
+    // must learn to tell from the attacker.
+    sim.run_until(36_000, &[]);
+    let all = alerts(&sim, "baseline_deviation");
+    let others: Vec<_> = all.iter().filter(|(s, _)| s != "ews-01").collect();
+    let want =
+        [("hmi-01".to_string(), "plc-r201".to_string()), ("hmi-01".to_string(), "plc-t102".to_string())];
+    assert_eq!(others, want.iter().collect::<Vec<_>>(), "{all:?}");
+    assert!(
+        !alerts(&sim, "baseline_deviation").iter().any(|(s, _)| s == "hist-01"),
+        "historian polls are baseline"
+    );
+}
