@@ -115,3 +115,39 @@ fn after_the_learning_window_what_was_never_seen_alerts_once() {
         "historian polls are baseline"
     );
 }
+
+#[test]
+fn a_report_on_the_legitimate_maintenance_write_is_a_false_positive() {
+    use icsdrill_judge::score::Scorer;
+    // The tank farm's day shift raises the T-102 loading start level from the operator station
+    // at 600 s (background traffic): it looks like a set-point attack in the transaction log.
+    let s = Arc::new(Scenario::clone(&crate::util::builtin("petrochem-tank-farm")));
+    let report = |asset: &str, technique: &str| SimInput::ReportIncident {
+        technique: technique.into(),
+        asset: asset.into(),
+        observed_s: Some(600.0),
+        text: "Set point changed from the HMI".into(),
+        tactic: None,
+        impact: String::new(),
+        actions: String::new(),
+    };
+    let run = |inputs: Vec<SimInput>| {
+        let mut sim = Sim::new(s.clone(), 1);
+        sim.run_until(6100, &[]);
+        sim.step(inputs);
+        Scorer::score_log(&s, false, sim.events())
+    };
+    let points = |card: &icsdrill_judge::score::ScoreCard, key: &str| {
+        card.components.iter().find(|c| c.key == key).map_or(0.0, |c| c.points)
+    };
+    let quiet = run(Vec::new());
+    let wrong = run(vec![report("plc-t102", "T0836")]);
+    assert!(points(&wrong, "false_positives") < 0.0, "{:?}", wrong.components);
+    assert!(
+        wrong.total < quiet.total,
+        "a false positive costs points: {:?} vs {:?}",
+        wrong.components,
+        quiet.components
+    );
+    assert_eq!(wrong.steps_detected, 0);
+}

@@ -42,7 +42,7 @@ impl Scorer {
         let mut components = vec![d.part];
         components.extend(self.timed_parts(d.first));
         components.extend(self.safety_parts(now));
-        components.push(self.report_quality());
+        components.push(self.report_quality(&d.useful));
         let mut plan = Vec::new();
         if self.plan_scored {
             let (c, marks) = self.plan(now);
@@ -191,10 +191,12 @@ impl Scorer {
         ]
     }
 
-    /// The best report's fields.
-    fn report_quality(&self) -> Component {
+    /// The fields of the best report that matched an attack step (a false positive earns no
+    /// quality, however complete).
+    fn report_quality(&self, useful: &[bool]) -> Component {
         let p = &self.rubric.points;
-        let best = self.reports.iter().map(|r| r.fields).max().unwrap_or(0);
+        let best =
+            self.reports.iter().zip(useful).filter(|(_, u)| **u).map(|(r, _)| r.fields).max().unwrap_or(0);
         part(
             "report_quality",
             texts::report_quality(best),

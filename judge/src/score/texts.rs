@@ -78,8 +78,10 @@ pub(super) fn report_quality(best: usize) -> (Text, Text) {
     (
         Text::new("Report quality", "报告质量"),
         Text::new(
-            format!("best report has {best} of 6 fields (technique, asset, time, tactic, impact, actions)"),
-            format!("最佳报告包含 6 项中的 {best} 项（技术、资产、时间、战术、影响、处置措施）"),
+            format!(
+                "best report matching the attack has {best} of 6 fields (technique, asset, time, tactic, impact, actions)"
+            ),
+            format!("与攻击相符的最佳报告包含 6 项中的 {best} 项（技术、资产、时间、战术、影响、处置措施）"),
         ),
     )
 }
