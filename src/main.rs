@@ -47,6 +47,9 @@ enum Command {
     Serve(serve::Args),
     /// Run a scenario headless, as fast as possible, and write its event log.
     Simulate(simulate::Args),
+    /// Write a pcapng of a team's (or a scenario run's) Modbus/TCP traffic for a window of
+    /// simulated time, rebuilt by replay: open it in Wireshark or tshark.
+    Pcap(cli::pcap::Args),
     /// Re-run a recorded drill from its stored scenario, seed and inputs, and check the event
     /// log and scores are identical (exit 1 if not).
     Replay {
@@ -207,6 +210,7 @@ fn main() -> ExitCode {
         None => serve::run(serve::Args::default_drill(), cli.database.as_deref()),
         Some(Command::Serve(args)) => serve::run(args, cli.database.as_deref()),
         Some(Command::Simulate(args)) => simulate::run(args),
+        Some(Command::Pcap(args)) => cli::pcap::run(args, &cli.database),
         Some(Command::Replay { drill, data_dir }) => {
             cli::replay::run(&drill, &Location::new(data_dir, &cli.database))
         }

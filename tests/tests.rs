@@ -9,6 +9,7 @@ mod control;
 mod determinism;
 mod device_attacks;
 mod drill;
+mod evidence;
 mod exam;
 mod hardening;
 mod io_attacks;

@@ -5,12 +5,14 @@
 //! - `simulate`: headless runs.
 //! - `scenarios`: `scenarios list|show|validate`.
 //! - `drills`, `replay`, `report`, `findings`: recorded drills.
+//! - `pcap`: a capture of a range's Modbus/TCP traffic, rebuilt by replay.
 //! - `registry`: `registry ...` and `region ...`.
 //! - `exam`: `exam ...` and `cert verify`.
 
 pub(crate) mod drills;
 pub(crate) mod exam;
 pub(crate) mod findings;
+pub(crate) mod pcap;
 pub(crate) mod registry;
 pub(crate) mod replay;
 pub(crate) mod report;

@@ -12,6 +12,7 @@
 pub mod cert;
 pub mod dates;
 pub mod exam;
+pub mod pcap;
 pub mod rectify;
 pub mod region;
 pub mod registry;

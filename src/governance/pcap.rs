@@ -1,0 +1,378 @@
+//! Evidence trainees analyse with their own tools: a pcapng of a range's Modbus/TCP traffic
+//! for a window of simulated time, rebuilt from the scenario, the seed and the recorded
+//! inputs by replay, so the same window always gives the same bytes.
+//!
+//! Every request the log holds (`modbus_transaction`, folded repeats expanded up to a cap) and
+//! every routine request the simulation made in the window (operator stations' and
+//! historians' polls, engineering sessions) becomes a request and its answer as the endpoint
+//! gave it (register values as the PLC reported them at that tick, spoofing included;
+//! exceptions; nothing when the PLC stayed silent), inside Ethernet/IPv4/TCP frames between
+//! the hosts' and the PLCs' loopback addresses: one TCP connection per host and PLC, opened
+//! with a handshake in the window, with consistent sequence numbers. Hosts send from
+//! 127.0.0.(200 + host index); PLC `i` listens on 127.1.0.(i + 1) port 502 (the addresses of
+//! `serve --address-mode loopback`).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use etherparse::PacketBuilder;
+use icsdrill_engine::scenario::{HostIdx, PlcIdx, Table};
+use icsdrill_engine::{EventKind, Scenario, Sim, Snapshot, TimedInput};
+use pcap_file::DataLink;
+use pcap_file::pcapng::PcapNgWriter;
+use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption,
+};
+
+use crate::error::{Error, Result};
+use crate::runtime::modbus::frame::{Header, MEI_READ_DEVICE_ID, ResponseWriter};
+
+/// Most requests one folded log record expands to.
+const MAX_REPEAT: u32 = 50;
+/// Most packets one capture holds: a longer window is cut here (and says so).
+pub const MAX_PACKETS: usize = 2_000_000;
+/// The Modbus/TCP port.
+const MODBUS_PORT: u16 = 502;
+
+/// What a capture holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capture {
+    /// Modbus requests written.
+    pub requests: usize,
+    /// Packets written (handshakes, requests, answers).
+    pub packets: usize,
+    /// Whether `MAX_PACKETS` cut the window short.
+    pub truncated: bool,
+}
+
+/// One request to put on the wire.
+struct Exchange {
+    host: HostIdx,
+    plc: PlcIdx,
+    function: u8,
+    addr: u16,
+    count: u16,
+    values: Vec<u16>,
+    exception: Option<u8>,
+    /// The endpoint answered (not silent: listen-only, restarting, refused).
+    answered: bool,
+}
+
+/// A TCP connection between a host and a PLC.
+struct Flow {
+    port: u16,
+    client_seq: u32,
+    server_seq: u32,
+    transaction: u16,
+}
+
+/// The host's loopback address.
+pub fn host_address(host: HostIdx) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, 200u8.saturating_add(host.0.min(54) as u8))
+}
+
+/// PLC `plc`'s loopback address.
+pub fn plc_address(plc: PlcIdx) -> Ipv4Addr {
+    let i = plc.ix();
+    Ipv4Addr::new(127, 1, (i / 250) as u8, (i % 250 + 1) as u8)
+}
+
+/// What a capture is rebuilt from: a run as it was recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// The scenario.
+    pub scenario: &'a Arc<Scenario>,
+    /// The run's seed.
+    pub seed: u64,
+    /// The attack was carried out by the live attacker (its traffic is among the inputs).
+    pub live_attacker: bool,
+    /// The recorded inputs, sorted by tick.
+    pub inputs: &'a [TimedInput],
+}
+
+/// Writes the capture of ticks `from..to` of `run` to `out`.
+pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Result<Capture> {
+    let Run { scenario, seed, live_attacker, inputs } = run;
+    let io = |e: pcap_file::PcapError| Error::Failed(format!("cannot write the capture: {e}"));
+    let mut w = PcapNgWriter::new(out).map_err(io)?;
+    w.write_pcapng_block(InterfaceDescriptionBlock {
+        linktype: DataLink::ETHERNET,
+        snaplen: 0xFFFF,
+        options: vec![InterfaceDescriptionOption::IfTsResol(9)],
+    })
+    .map_err(io)?;
+    let mut sim = Sim::new(scenario.clone(), seed);
+    if live_attacker {
+        sim.set_live_attacker();
+    }
+    sim.set_routine_wire();
+    sim.run_until(from, inputs);
+    let mut flows: BTreeMap<(HostIdx, PlcIdx), Flow> = BTreeMap::new();
+    let mut cap = Capture::default();
+    let tick_ns = 1_000_000_000 / u64::from(scenario.tick_hz);
+    for tick in from..to {
+        let seen = sim.event_count();
+        sim.run_until(tick + 1, inputs);
+        let snap = sim.snapshot();
+        let mut exchanges: Vec<Exchange> = sim
+            .routine_due()
+            .iter()
+            .map(|r| Exchange {
+                host: r.host,
+                plc: r.plc,
+                function: r.function,
+                addr: r.addr,
+                count: r.count,
+                values: Vec::new(),
+                exception: None,
+                answered: true,
+            })
+            .collect();
+        exchanges.extend(logged(scenario, &sim, seen));
+        let mut at = Duration::from_nanos(tick * tick_ns);
+        for x in exchanges {
+            if cap.packets >= MAX_PACKETS {
+                cap.truncated = true;
+                return Ok(cap);
+            }
+            let frames = exchange_frames(scenario, &snap, &mut flows, &x);
+            for f in &frames {
+                at += Duration::from_micros(20);
+                w.write_pcapng_block(EnhancedPacketBlock {
+                    interface_id: 0,
+                    timestamp: at,
+                    original_len: f.len() as u32,
+                    data: Cow::Borrowed(f),
+                    options: Vec::new(),
+                })
+                .map_err(io)?;
+            }
+            cap.packets += frames.len();
+            cap.requests += 1;
+        }
+    }
+    Ok(cap)
+}
+
+/// The transactions the log recorded since event `seen` (the tick just run).
+fn logged(s: &Scenario, sim: &Sim, seen: u64) -> Vec<Exchange> {
+    let first = sim.event_count() - sim.events().len() as u64;
+    let new = &sim.events()[(seen.saturating_sub(first) as usize).min(sim.events().len())..];
+    let mut out = Vec::new();
+    for e in new {
+        if let EventKind::ModbusTransaction {
+            plc,
+            source,
+            function,
+            addr,
+            count,
+            values,
+            exception,
+            reason,
+            repeat,
+        } = &e.kind
+        {
+            let (Some(p), Some(h)) = (s.plc(plc), s.host(source)) else { continue };
+            // Functions with a standard layout only (not the vendor engineering function).
+            if !matches!(function, 1..=6 | 8 | 15 | 16 | 17 | 43) {
+                continue;
+            }
+            for _ in 0..(*repeat).clamp(1, MAX_REPEAT) {
+                out.push(Exchange {
+                    host: h,
+                    plc: p,
+                    function: *function,
+                    addr: *addr,
+                    count: *count,
+                    values: values.clone(),
+                    exception: *exception,
+                    answered: exception.is_some() || reason.is_none(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The frames of one exchange: a handshake if its connection is new, the request, the answer.
+fn exchange_frames(
+    s: &Scenario,
+    snap: &Snapshot,
+    flows: &mut BTreeMap<(HostIdx, PlcIdx), Flow>,
+    x: &Exchange,
+) -> Vec<Vec<u8>> {
+    let (client, server) = (host_address(x.host), plc_address(x.plc));
+    let mut frames = Vec::new();
+    let flow = flows.entry((x.host, x.plc)).or_insert_with(|| {
+        // A deterministic ephemeral port and initial sequence numbers per connection.
+        let port = 40_000 + ((x.host.0 * 997 + x.plc.0) % 20_000) as u16;
+        let isn = (x.host.0 << 16) ^ x.plc.0.wrapping_mul(2_654_435_761);
+        let (c, sv) = (isn, isn.rotate_left(7));
+        frames.push(tcp(client, server, port, MODBUS_PORT, c, None, true, &[]));
+        frames.push(tcp(server, client, MODBUS_PORT, port, sv, Some(c.wrapping_add(1)), true, &[]));
+        frames.push(tcp(
+            client,
+            server,
+            port,
+            MODBUS_PORT,
+            c.wrapping_add(1),
+            Some(sv.wrapping_add(1)),
+            false,
+            &[],
+        ));
+        Flow { port, client_seq: c.wrapping_add(1), server_seq: sv.wrapping_add(1), transaction: 0 }
+    });
+    flow.transaction = flow.transaction.wrapping_add(1);
+    let header = Header { transaction: flow.transaction, unit: s.plcs[x.plc.ix()].unit_id };
+    let request = request_adu(header, x);
+    frames.push(tcp(
+        client,
+        server,
+        flow.port,
+        MODBUS_PORT,
+        flow.client_seq,
+        Some(flow.server_seq),
+        false,
+        &request,
+    ));
+    flow.client_seq = flow.client_seq.wrapping_add(request.len() as u32);
+    if x.answered {
+        let answer = answer_adu(s, snap, header, x);
+        frames.push(tcp(
+            server,
+            client,
+            MODBUS_PORT,
+            flow.port,
+            flow.server_seq,
+            Some(flow.client_seq),
+            false,
+            &answer,
+        ));
+        flow.server_seq = flow.server_seq.wrapping_add(answer.len() as u32);
+    }
+    frames
+}
+
+/// One Ethernet/IPv4/TCP frame on the loopback interface (zero MAC addresses, as Linux shows
+/// them). `syn` with `ack` is a SYN-ACK; without payload and `syn`, a bare ACK.
+#[allow(clippy::too_many_arguments)]
+fn tcp(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: Option<u32>,
+    syn: bool,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut b = PacketBuilder::ethernet2([0; 6], [0; 6])
+        .ipv4(src.octets(), dst.octets(), 64)
+        .tcp(sport, dport, seq, 65_535);
+    if syn {
+        b = b.syn();
+    }
+    if let Some(a) = ack {
+        b = b.ack(a);
+    }
+    if !payload.is_empty() {
+        b = b.psh();
+    }
+    let mut out = Vec::with_capacity(b.size(payload.len()));
+    b.write(&mut out, payload).expect("a frame of this size always builds");
+    out
+}
+
+/// The request as the client sent it.
+fn request_adu(header: Header, x: &Exchange) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = ResponseWriter::new(&mut out, header, x.function);
+    match x.function {
+        1..=4 => {
+            w.u16(x.addr).u16(x.count);
+        }
+        5 => {
+            w.u16(x.addr).u16(if x.values.first().copied().unwrap_or(0) != 0 { 0xFF00 } else { 0 });
+        }
+        6 => {
+            w.u16(x.addr).u16(x.values.first().copied().unwrap_or(0));
+        }
+        15 => {
+            let bits: Vec<bool> = x.values.iter().map(|v| *v != 0).collect();
+            w.u16(x.addr).u16(bits.len() as u16).bits(&bits);
+        }
+        16 => {
+            w.u16(x.addr).u16(x.values.len() as u16).registers(&x.values);
+        }
+        8 => {
+            w.u16(x.addr).u16(0);
+        }
+        43 => {
+            w.u8(MEI_READ_DEVICE_ID).u8(1).u8(0);
+        }
+        _ => {}
+    }
+    w.finish();
+    out
+}
+
+/// The answer as the endpoint gave it, from the PLC's memory at that tick.
+fn answer_adu(s: &Scenario, snap: &Snapshot, header: Header, x: &Exchange) -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Some(code) = x.exception {
+        let mut w = ResponseWriter::new(&mut out, header, x.function | 0x80);
+        w.u8(code);
+        w.finish();
+        return out;
+    }
+    let memory = &snap.plcs[x.plc.ix()].memory;
+    let span = |len: usize| {
+        let start = usize::from(x.addr).min(len);
+        start..(start + usize::from(x.count)).min(len)
+    };
+    let mut w = ResponseWriter::new(&mut out, header, x.function);
+    match x.function {
+        1 => {
+            w.bits(&memory.coils[span(memory.coils.len())]);
+        }
+        2 => {
+            w.bits(&memory.discrete[span(memory.discrete.len())]);
+        }
+        3 | 4 => {
+            let table = if x.function == 3 { Table::HoldingRegisters } else { Table::InputRegisters };
+            let regs = if table == Table::HoldingRegisters { &memory.holding } else { &memory.input };
+            w.registers(&regs[span(regs.len())]);
+        }
+        5 | 6 | 8 => {
+            let request = request_adu(header, x);
+            w.bytes(&request[8..]);
+        }
+        15 | 16 => {
+            w.u16(x.addr).u16(x.values.len() as u16);
+        }
+        17 => {
+            // As the endpoint answers: byte count, unit id, the device string, run indicator.
+            let d = &s.plcs[x.plc.ix()].device;
+            let text = format!("{} {} {}", d.vendor, d.product, d.revision);
+            let text = &text.as_bytes()[..text.len().min(200)];
+            let run = if snap.plcs[x.plc.ix()].mode == icsdrill_engine::PlcMode::Run { 0xFF } else { 0 };
+            w.u8((2 + text.len()) as u8).u8(s.plcs[x.plc.ix()].unit_id).bytes(text).u8(run);
+        }
+        43 => {
+            let d = &s.plcs[x.plc.ix()].device;
+            w.u8(MEI_READ_DEVICE_ID).u8(1).u8(0x81).u8(0).u8(0).u8(3);
+            for (id, v) in [&d.vendor, &d.product, &d.revision].iter().enumerate() {
+                let v = &v.as_bytes()[..v.len().min(60)];
+                w.u8(id as u8).u8(v.len() as u8).bytes(v);
+            }
+        }
+        _ => {}
+    }
+    w.finish();
+    out
+}
