@@ -50,13 +50,12 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
             let store = open_store(&Location::new(args.data_dir.clone(), database))?;
             let (record, teams) =
                 store.drill(&args.source)?.with_context(|| format!("no drill `{}`", args.source))?;
-            let Some(t) = teams.iter().find(|t| t.id == *team) else {
+            if !teams.iter().any(|t| t.id == *team) {
                 let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
                 bail!("drill `{}` has no team `{team}` (teams: {})", record.id, ids.join(", "));
-            };
-            let loaded = icsdrill::store::replay::load(&*store, &record, std::slice::from_ref(t))?;
-            let inputs = loaded.teams.into_iter().next().map(|t| t.inputs).unwrap_or_default();
-            (loaded.scenario, record.seed, record.live_attacker, inputs)
+            }
+            let scenario = icsdrill::store::replay::stored_scenario(&record)?;
+            (scenario, record.seed, record.live_attacker, store.inputs(&record.id, team)?)
         }
         None => {
             let scenario = load_scenario(&args.source)?;

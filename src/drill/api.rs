@@ -140,6 +140,54 @@ impl DrillApi for Drill {
         Ok((format.content_type(), report::render(&r, format, lang)?))
     }
 
+    fn team_pcap(&self, team: &str, from: f64, to: f64) -> Result<Vec<u8>, ServiceError> {
+        if !(from >= 0.0 && to > from && to - from <= super::MAX_PCAP_WINDOW_S) {
+            return Err(ServiceError::BadRequest(format!(
+                "from and to must satisfy 0 <= from < to, at most {} simulated seconds apart",
+                super::MAX_PCAP_WINDOW_S
+            )));
+        }
+        let k = self.teams.iter().position(|t| t.info.id == team);
+        let k = k.ok_or_else(|| ServiceError::NotFound(format!("no team `{}`", team.escape_debug())))?;
+        let Some(db) = &self.database else {
+            return Err(ServiceError::Conflict(
+                "this drill keeps no record to rebuild a capture from".into(),
+            ));
+        };
+        // One capture at a time: each replays the team's range from its start.
+        let Ok(_slot) = self.pcap_slot.try_lock() else {
+            return Err(ServiceError::Unavailable {
+                message: "another capture is being built; try again in a moment".into(),
+                retry_after_s: 2,
+            });
+        };
+        // Only what is on disk: the window ends where the record does.
+        let durable =
+            self.recorder.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|r| *r.durable(k).borrow());
+        let (first, end) = (self.scenario.ticks(from), self.scenario.ticks(to));
+        if durable.is_some_and(|d| end > d) {
+            return Err(ServiceError::Conflict(format!(
+                "the record reaches {:.0} s so far: ask for a window that ends by then",
+                durable.unwrap_or(0) as f64 / f64::from(self.scenario.tick_hz)
+            )));
+        }
+        let store = db.open()?;
+        let (record, _) = store
+            .drill(&self.id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no record of drill {}", self.id)))?;
+        let scenario = crate::store::replay::stored_scenario(&record)?;
+        let inputs = store.inputs(&self.id, team)?;
+        let run = crate::governance::pcap::Run {
+            scenario: &scenario,
+            seed: record.seed,
+            live_attacker: record.live_attacker,
+            inputs: &inputs,
+        };
+        let mut out = Vec::new();
+        crate::governance::pcap::write_pcap(run, (first, end), &mut out)?;
+        Ok(out)
+    }
+
     fn submit_flag<'a>(
         &'a self,
         team: &'a str,

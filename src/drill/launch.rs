@@ -206,6 +206,8 @@ impl DrillServer {
             instructor_token: identity.instructor_token,
             observer_token: identity.observer_token,
             recorder: Mutex::new(recorder),
+            database: spec.database.clone(),
+            pcap_slot: Mutex::new(()),
             foreign,
             flag_secret: identity.flag_secret,
             challenges,

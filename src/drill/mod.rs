@@ -108,6 +108,9 @@ struct Team {
     clients: Vec<ipnet::IpNet>,
 }
 
+/// Longest window of one capture download, in simulated seconds.
+pub const MAX_PCAP_WINDOW_S: f64 = 600.0;
+
 /// A running drill (shared by the web layer and the runtime).
 pub struct Drill {
     /// Drill id.
@@ -126,6 +129,10 @@ pub struct Drill {
     freeze: Freeze,
     /// Records the drill, when it has a data directory.
     recorder: Mutex<Option<Recorder>>,
+    /// Where it is recorded (captures are rebuilt from it).
+    database: Option<Database>,
+    /// Held while a capture is built: one at a time.
+    pcap_slot: Mutex<()>,
     /// Refused connections from other teams' (or nobody's) addresses.
     foreign: Arc<clients::ForeignLog>,
     /// Contest: the flag secret.

@@ -38,8 +38,9 @@ fn no_attack(record: &DrillRecord) -> bool {
         .unwrap_or(false)
 }
 
-/// Rebuilds every team's simulation from the stored inputs.
-pub fn load(store: &dyn Store, record: &DrillRecord, teams: &[TeamRecord]) -> Result<Loaded> {
+/// The scenario a recorded drill ran: the stored source, re-validated and checked against its
+/// hash, without its attack or as the trainee's variant when the drill ran it so.
+pub fn stored_scenario(record: &DrillRecord) -> Result<Arc<Scenario>> {
     let file = format!("{} (stored with drill {})", record.scenario_id, record.id);
     let mut scenario = Scenario::from_yaml(&file, &record.scenario_source)
         .map_err(|e| Error::unreadable(format!("the stored scenario no longer validates:\n{e}")))?;
@@ -59,7 +60,12 @@ pub fn load(store: &dyn Store, record: &DrillRecord, teams: &[TeamRecord]) -> Re
     {
         scenario = icsdrill_engine::scenario::variant::variant(&scenario, seed).0;
     }
-    let scenario = Arc::new(scenario);
+    Ok(Arc::new(scenario))
+}
+
+/// Rebuilds every team's simulation from the stored inputs.
+pub fn load(store: &dyn Store, record: &DrillRecord, teams: &[TeamRecord]) -> Result<Loaded> {
+    let scenario = stored_scenario(record)?;
     let mut out = Vec::new();
     for t in teams {
         let inputs = store.inputs(&record.id, &t.id)?;

@@ -84,6 +84,9 @@ pub trait DrillApi: Send + Sync + 'static {
     /// The team's after-action report so far: `format` is html, md, json or xlsx, `lang` en
     /// or zh: the content type and the bytes.
     fn report(&self, team: &str, format: &str, lang: &str) -> Result<(&'static str, Vec<u8>), ServiceError>;
+    /// A pcapng of the team's Modbus/TCP traffic between simulated seconds `from` and `to`,
+    /// rebuilt from its recorded inputs (identical to `icsdrill pcap` for the same window).
+    fn team_pcap(&self, team: &str, from: f64, to: f64) -> Result<Vec<u8>, ServiceError>;
     /// Contest: judges and records a flag a team submits.
     fn submit_flag<'a>(&'a self, team: &'a str, flag: String) -> BoxFuture<'a, Result<FlagAnswer, ActError>>;
     /// Final standings with each team's replay hash (instructors).
@@ -243,6 +246,13 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "GET",
+        path: "/api/teams/{team}/pcap",
+        access: Access::TeamOrInstructor,
+        summary: "The team's Modbus/TCP traffic as pcapng, rebuilt by replay (?from=S&to=S simulated seconds, at most 600 s)",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
         path: "/api/teams/{team}/report",
         access: Access::TeamOrInstructor,
         summary: "After-action report with findings and improvement plan (?format=html|md|json|xlsx&lang=zh|en)",
@@ -309,6 +319,7 @@ fn handler(r: &RouteDoc) -> MethodRouter<Drill> {
         ("POST", "/api/teams/{team}/reports") => post(team_report),
         ("POST", "/api/teams/{team}/hints") => post(team_hint),
         ("GET", "/api/teams/{team}/report") => get(team_report_doc),
+        ("GET", "/api/teams/{team}/pcap") => get(team::team_pcap),
         ("POST", "/api/teams/{team}/flags") => post(team_flag),
         ("GET", "/api/drill/standings") => get(standings),
         ("GET", "/api/instructor/overview") => get(overview),

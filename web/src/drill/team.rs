@@ -305,3 +305,33 @@ pub(super) async fn team_report_doc(
         tokio::task::spawn_blocking(move || d.report(&team, &q.format, &q.lang)).await??;
     Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
+
+/// The window of a capture.
+#[derive(Debug, Deserialize)]
+pub(super) struct PcapQuery {
+    from: f64,
+    to: f64,
+}
+
+pub(super) async fn team_pcap(
+    State(drill): State<Drill>,
+    TeamPath { id: team, .. }: TeamPath<false>,
+    q: Result<Query<PcapQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let d = drill.clone();
+    let name = format!("{}-{}-{}.pcapng", team, q.from, q.to);
+    let bytes = tokio::task::spawn_blocking(move || d.team_pcap(&team, q.from, q.to)).await??;
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '.', "_")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-pcapng".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
