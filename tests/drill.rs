@@ -193,6 +193,9 @@ async fn authz_matrix(drill: &Arc<Drill>, socket: Option<SocketAddr>) {
                 let expected: &[u16] = if path.ends_with("/report") && who == Who::OwnTeam && exists {
                     // The report is the answer key: a team gets it from the hot wash on.
                     &[409]
+                } else if path.ends_with("/pcap") && exists && allowed(route.access, who) {
+                    // This drill keeps no record, so there is no capture to rebuild.
+                    &[409]
                 } else if route.access == Access::Public {
                     &[200]
                 } else if who == Who::Anonymous {

@@ -101,6 +101,10 @@ async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
     let url = "/api/teams/blue/pcap?from=100&to=250";
     let (status, live) = get_bytes(server.http, url, &tokens[0]).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&live));
+    // Without a window: the last 300 s on record.
+    let (status, recent) = get_bytes(server.http, "/api/teams/blue/pcap", &tokens[0]).await;
+    assert_eq!(status, 200);
+    assert!(recent.len() > live.len(), "300 s hold more than 150 s");
     // Another team's token sees nothing of it; windows too long, backwards or not yet
     // recorded are clear errors.
     assert_ne!(get_bytes(server.http, url, &tokens[1]).await.0, 200);

@@ -140,13 +140,7 @@ impl DrillApi for Drill {
         Ok((format.content_type(), report::render(&r, format, lang)?))
     }
 
-    fn team_pcap(&self, team: &str, from: f64, to: f64) -> Result<Vec<u8>, ServiceError> {
-        if !(from >= 0.0 && to > from && to - from <= super::MAX_PCAP_WINDOW_S) {
-            return Err(ServiceError::BadRequest(format!(
-                "from and to must satisfy 0 <= from < to, at most {} simulated seconds apart",
-                super::MAX_PCAP_WINDOW_S
-            )));
-        }
+    fn team_pcap(&self, team: &str, from: Option<f64>, to: Option<f64>) -> Result<Vec<u8>, ServiceError> {
         let k = self.teams.iter().position(|t| t.info.id == team);
         let k = k.ok_or_else(|| ServiceError::NotFound(format!("no team `{}`", team.escape_debug())))?;
         let Some(db) = &self.database else {
@@ -154,6 +148,18 @@ impl DrillApi for Drill {
                 "this drill keeps no record to rebuild a capture from".into(),
             ));
         };
+        // Only what is on disk: the window ends where the record does.
+        let durable =
+            self.recorder.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|r| *r.durable(k).borrow());
+        let recorded_s = durable.unwrap_or(0) as f64 / f64::from(self.scenario.tick_hz);
+        let to = to.unwrap_or(recorded_s);
+        let from = from.unwrap_or((to - 300.0).max(0.0));
+        if !(from >= 0.0 && to > from && to - from <= super::MAX_PCAP_WINDOW_S) {
+            return Err(ServiceError::BadRequest(format!(
+                "from and to must satisfy 0 <= from < to, at most {} simulated seconds apart",
+                super::MAX_PCAP_WINDOW_S
+            )));
+        }
         // One capture at a time: each replays the team's range from its start.
         let Ok(_slot) = self.pcap_slot.try_lock() else {
             return Err(ServiceError::Unavailable {
@@ -161,14 +167,10 @@ impl DrillApi for Drill {
                 retry_after_s: 2,
             });
         };
-        // Only what is on disk: the window ends where the record does.
-        let durable =
-            self.recorder.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|r| *r.durable(k).borrow());
         let (first, end) = (self.scenario.ticks(from), self.scenario.ticks(to));
         if durable.is_some_and(|d| end > d) {
             return Err(ServiceError::Conflict(format!(
-                "the record reaches {:.0} s so far: ask for a window that ends by then",
-                durable.unwrap_or(0) as f64 / f64::from(self.scenario.tick_hz)
+                "the record reaches {recorded_s:.0} s so far: ask for a window that ends by then"
             )));
         }
         let store = db.open()?;

@@ -84,9 +84,10 @@ pub trait DrillApi: Send + Sync + 'static {
     /// The team's after-action report so far: `format` is html, md, json or xlsx, `lang` en
     /// or zh: the content type and the bytes.
     fn report(&self, team: &str, format: &str, lang: &str) -> Result<(&'static str, Vec<u8>), ServiceError>;
-    /// A pcapng of the team's Modbus/TCP traffic between simulated seconds `from` and `to`,
-    /// rebuilt from its recorded inputs (identical to `icsdrill pcap` for the same window).
-    fn team_pcap(&self, team: &str, from: f64, to: f64) -> Result<Vec<u8>, ServiceError>;
+    /// A pcapng of the team's Modbus/TCP traffic between simulated seconds `from` and `to`
+    /// (default: the last 300 s on record), rebuilt from its recorded inputs (identical to
+    /// `icsdrill pcap` for the same window).
+    fn team_pcap(&self, team: &str, from: Option<f64>, to: Option<f64>) -> Result<Vec<u8>, ServiceError>;
     /// Contest: judges and records a flag a team submits.
     fn submit_flag<'a>(&'a self, team: &'a str, flag: String) -> BoxFuture<'a, Result<FlagAnswer, ActError>>;
     /// Final standings with each team's replay hash (instructors).
@@ -248,7 +249,7 @@ pub const ROUTES: &[RouteDoc] = &[
         method: "GET",
         path: "/api/teams/{team}/pcap",
         access: Access::TeamOrInstructor,
-        summary: "The team's Modbus/TCP traffic as pcapng, rebuilt by replay (?from=S&to=S simulated seconds, at most 600 s)",
+        summary: "The team's Modbus/TCP traffic as pcapng, rebuilt by replay (?from=S&to=S simulated seconds, at most 600 s; default the last 300 s on record)",
         body: None,
     },
     RouteDoc {

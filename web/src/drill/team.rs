@@ -309,8 +309,8 @@ pub(super) async fn team_report_doc(
 /// The window of a capture.
 #[derive(Debug, Deserialize)]
 pub(super) struct PcapQuery {
-    from: f64,
-    to: f64,
+    from: Option<f64>,
+    to: Option<f64>,
 }
 
 pub(super) async fn team_pcap(
@@ -320,7 +320,7 @@ pub(super) async fn team_pcap(
 ) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let d = drill.clone();
-    let name = format!("{}-{}-{}.pcapng", team, q.from, q.to);
+    let name = format!("{team}-capture.pcapng");
     let bytes = tokio::task::spawn_blocking(move || d.team_pcap(&team, q.from, q.to)).await??;
     let disposition = format!(
         "attachment; filename=\"{}\"",
