@@ -151,3 +151,78 @@ fn a_report_on_the_legitimate_maintenance_write_is_a_false_positive() {
     );
     assert_eq!(wrong.steps_detected, 0);
 }
+
+/// Reads server-sent `alert` events from `path` until `n` came (or 20 s passed): their data.
+async fn alerts_over_sse(
+    addr: std::net::SocketAddr,
+    path: &str,
+    token: &str,
+    n: usize,
+    drill: &icsdrill::drill::Drill,
+) -> Vec<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: icsdrill\r\nAuthorization: Bearer {token}\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut text = String::new();
+    let mut buf = [0u8; 8192];
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let data = |t: &str| -> Vec<String> {
+        t.split("\n\n")
+            .filter(|b| b.contains("event: alert"))
+            .filter_map(|b| b.lines().find_map(|l| l.strip_prefix("data: ")).map(str::to_string))
+            .collect()
+    };
+    let mut stepped = false;
+    while data(&text).len() < n {
+        // The stream is open: now the attack happens, live.
+        if !stepped && text.contains("text/event-stream") {
+            drill.step(2200).await;
+            stepped = true;
+        }
+        let read = tokio::time::timeout_at(deadline, s.read(&mut buf)).await;
+        let Ok(Ok(k)) = read else { break };
+        if k == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&buf[..k]));
+    }
+    data(&text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teams_alerts_stream_to_its_monitoring_platform_with_technique_and_severity() {
+    use icsdrill_web::drill::DrillApi as _;
+    let server =
+        crate::drill::start_drill("petrochem-tank-farm", &["a", "b"], icsdrill_drill::Mode::Regional).await;
+    let drill = server.drill.clone();
+    drill.control(icsdrill_drill::Control::Start).unwrap();
+    let tokens: Vec<String> = drill.teams().map(|(_, t, _)| t.to_string()).collect();
+    // Subscribed before the attack: the set-point writes at 200 s arrive as they happen.
+    let got = alerts_over_sse(server.http, "/api/teams/a/alerts", &tokens[0], 2, &drill).await;
+    assert!(got.len() >= 2, "{got:?}");
+    let first: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
+    assert_eq!(first["rule"], "setpoint_out_of_range");
+    assert_eq!(first["technique"], "T0836");
+    assert_eq!(first["severity"], "critical");
+    assert_eq!((first["asset"].as_str(), first["source"].as_str()), (Some("plc-t101"), Some("ews-01")));
+    assert!(first["time_s"].as_f64().unwrap() >= 199.0, "{first}");
+    // The same alerts as CEF lines and as RFC 5424 messages, from the start of the log.
+    let cef = alerts_over_sse(server.http, "/api/teams/a/alerts?format=cef", &tokens[0], 1, &drill).await;
+    assert!(cef[0].starts_with("CEF:0|icsdrill|icsdrill|") && cef[0].contains("cs1=T0836"), "{cef:?}");
+    let syslog =
+        alerts_over_sse(server.http, "/api/teams/a/alerts?format=syslog", &tokens[0], 1, &drill).await;
+    assert!(
+        syslog[0].starts_with("<161>1 ") && syslog[0].contains("[icsdrill@32473 team=\"a\""),
+        "{syslog:?}"
+    );
+    // Another team sees none of them; a bad format is a clear error.
+    let (status, _) =
+        crate::drill::http(server.http, "GET", "/api/teams/a/alerts", Some(&tokens[1]), None).await;
+    assert_eq!(status, 403);
+    let (status, body) =
+        crate::drill::http(server.http, "GET", "/api/teams/a/alerts?format=xml", Some(&tokens[0]), None)
+            .await;
+    assert_eq!(status, 400, "{body}");
+    server.shutdown().await.unwrap();
+}

@@ -3,6 +3,8 @@
 //!
 //! # Layout
 //!
+//! - `alerts`: a team's monitoring alerts enriched (technique, severity) and written as JSON,
+//!   CEF or RFC 5424 syslog.
 //! - `vocab`: the drill's words: `Mode`, `Phase`, `Control`, `Role`, `TeamInfo`,
 //!   `DrillInfo`, `EndpointInfo`, `ActError`, team ids.
 //! - `phase`: the phase machine (briefing → live ⇄ paused → hot wash → ended).
@@ -16,6 +18,7 @@
 //!
 //! Tests step these pure parts and assert, with no sleeps and no sockets.
 
+pub mod alerts;
 pub mod board;
 pub mod flags;
 pub mod phase;

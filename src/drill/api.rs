@@ -140,6 +140,19 @@ impl DrillApi for Drill {
         Ok((format.content_type(), report::render(&r, format, lang)?))
     }
 
+    fn team_alerts(
+        &self,
+        team: &str,
+        since: u64,
+        limit: usize,
+    ) -> Option<Vec<icsdrill_drill::alerts::Alert>> {
+        let t = self.team(team)?;
+        let events = t
+            .live
+            .events_since(since, limit, |e| matches!(e.kind, icsdrill_engine::EventKind::IdsAlert { .. }));
+        Some(events.iter().filter_map(|e| icsdrill_drill::alerts::alert_of(&self.scenario, e)).collect())
+    }
+
     fn team_pcap(&self, team: &str, from: Option<f64>, to: Option<f64>) -> Result<Vec<u8>, ServiceError> {
         let k = self.teams.iter().position(|t| t.info.id == team);
         let k = k.ok_or_else(|| ServiceError::NotFound(format!("no team `{}`", team.escape_debug())))?;

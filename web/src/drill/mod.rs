@@ -12,6 +12,7 @@
 //! Here: the routes, access and pages; the handlers by audience in `team` (a team's console),
 //! `board` (scoreboard, standings, overview) and `instructor` (phase and injects).
 
+use icsdrill_drill::alerts::Alert;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -84,6 +85,8 @@ pub trait DrillApi: Send + Sync + 'static {
     /// The team's after-action report so far: `format` is html, md, json or xlsx, `lang` en
     /// or zh: the content type and the bytes.
     fn report(&self, team: &str, format: &str, lang: &str) -> Result<(&'static str, Vec<u8>), ServiceError>;
+    /// The team's monitoring alerts after event `since` (at most `limit`).
+    fn team_alerts(&self, team: &str, since: u64, limit: usize) -> Option<Vec<Alert>>;
     /// A pcapng of the team's Modbus/TCP traffic between simulated seconds `from` and `to`
     /// (default: the last 300 s on record), rebuilt from its recorded inputs (identical to
     /// `icsdrill pcap` for the same window).
@@ -247,6 +250,13 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "GET",
+        path: "/api/teams/{team}/alerts",
+        access: Access::TeamOrInstructor,
+        summary: "The team's monitoring alerts as server-sent events, each with technique, severity, asset, source and time (?since=SEQ&format=json|cef|syslog)",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
         path: "/api/teams/{team}/pcap",
         access: Access::TeamOrInstructor,
         summary: "The team's Modbus/TCP traffic as pcapng, rebuilt by replay (?from=S&to=S simulated seconds, at most 600 s; default the last 300 s on record)",
@@ -321,6 +331,7 @@ fn handler(r: &RouteDoc) -> MethodRouter<Drill> {
         ("POST", "/api/teams/{team}/hints") => post(team_hint),
         ("GET", "/api/teams/{team}/report") => get(team_report_doc),
         ("GET", "/api/teams/{team}/pcap") => get(team::team_pcap),
+        ("GET", "/api/teams/{team}/alerts") => get(team::team_alerts),
         ("POST", "/api/teams/{team}/flags") => post(team_flag),
         ("GET", "/api/drill/standings") => get(standings),
         ("GET", "/api/instructor/overview") => get(overview),

@@ -335,3 +335,58 @@ pub(super) async fn team_pcap(
     )
         .into_response())
 }
+
+/// Where an alert stream starts and how its alerts are written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AlertsQuery {
+    #[serde(default)]
+    since: u64,
+    #[serde(default = "default_alert_format")]
+    format: String,
+}
+
+fn default_alert_format() -> String {
+    "json".into()
+}
+
+/// The team's alerts as they come, one server-sent event each (`alert`): JSON, a CEF line or an
+/// RFC 5424 message, for the team's own monitoring platform.
+pub(super) async fn team_alerts(
+    State(drill): State<Drill>,
+    TeamPath { id: team, .. }: TeamPath<false>,
+    q: Result<Query<AlertsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    if !matches!(q.format.as_str(), "json" | "cef" | "syslog") {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be json, cef or syslog"));
+    }
+    let start = (drill, team, q.since, std::collections::VecDeque::new(), q.format);
+    let stream =
+        futures_util::stream::unfold(start, |(drill, team, mut since, mut queue, format)| async move {
+            loop {
+                if let Some(a) = queue.pop_front() {
+                    let a: Alert = a;
+                    let data = match format.as_str() {
+                        "cef" => a.cef(&team),
+                        "syslog" => a.rfc5424(&team, "icsdrill", "-"),
+                        _ => serde_json::to_string(&a).unwrap_or_default(),
+                    };
+                    let event = Event::default().event("alert").id(a.seq.to_string()).data(data);
+                    return Some((
+                        Ok::<_, std::convert::Infallible>(event),
+                        (drill, team, since, queue, format),
+                    ));
+                }
+                let alerts = drill.team_alerts(&team, since, 100)?;
+                match alerts.last() {
+                    Some(last) => {
+                        since = last.seq + 1;
+                        queue.extend(alerts);
+                    }
+                    None => drill.next_change(Some(&team)).await,
+                }
+            }
+        });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+}

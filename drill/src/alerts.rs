@@ -1,0 +1,222 @@
+//! A team's monitoring alerts as its own security-monitoring platform takes them: each with
+//! the ATT&CK for ICS technique the rule watches for, the asset, the source, the time and a
+//! severity, as JSON, as a CEF line, or as an RFC 5424 syslog message.
+
+use icsdrill_engine::{EventKind, Scenario, SimEvent};
+use serde::Serialize;
+
+/// How bad an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth a look.
+    Low,
+    /// Suspicious.
+    Medium,
+    /// Likely an attack.
+    High,
+    /// An attack on control or safety.
+    Critical,
+}
+
+impl Severity {
+    /// CEF severity, 0-10.
+    fn cef(self) -> u8 {
+        match self {
+            Severity::Low => 3,
+            Severity::Medium => 5,
+            Severity::High => 8,
+            Severity::Critical => 10,
+        }
+    }
+
+    /// RFC 5424 severity (warning, error, critical, alert).
+    fn syslog(self) -> u8 {
+        match self {
+            Severity::Low => 4,
+            Severity::Medium => 3,
+            Severity::High => 2,
+            Severity::Critical => 1,
+        }
+    }
+}
+
+/// What each monitoring rule watches for: the technique (v18 id) and how bad it is.
+pub fn rule_info(rule: &str) -> (&'static str, Severity) {
+    match rule {
+        "write_from_unexpected_host" => ("T0855", Severity::High),
+        "unexpected_reader" => ("T0801", Severity::Medium),
+        "device_identification" => ("T0888", Severity::Medium),
+        "diagnostics_function" => ("T0814", Severity::High),
+        "engineering_access" => ("T0843", Severity::Critical),
+        "setpoint_out_of_range" => ("T0836", Severity::Critical),
+        "reporting_anomaly" => ("T0856", Severity::High),
+        "connection_flood" => ("T0814", Severity::High),
+        "exception_burst" => ("T0846", Severity::Medium),
+        "blocked_connection" => ("T0886", Severity::Low),
+        "baseline_deviation" => ("T0869", Severity::Low),
+        _ => ("T0801", Severity::Low),
+    }
+}
+
+/// One alert, enriched.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// Seq of its event in the team's log.
+    pub seq: u64,
+    /// Tick it was raised at.
+    pub tick: u64,
+    /// Simulated seconds.
+    pub time_s: f64,
+    /// Monitoring rule.
+    pub rule: String,
+    /// ATT&CK for ICS technique the rule watches for (v18 id).
+    pub technique: &'static str,
+    /// Its name.
+    pub technique_name: &'static str,
+    /// Severity.
+    pub severity: Severity,
+    /// The PLC concerned.
+    pub asset: String,
+    /// The host the traffic came from.
+    pub source: String,
+    /// Modbus function code.
+    pub function: u8,
+}
+
+/// The alert an event is, if it is one.
+pub fn alert_of(s: &Scenario, e: &SimEvent) -> Option<Alert> {
+    let EventKind::IdsAlert { rule, plc, source, function } = &e.kind else { return None };
+    let (technique, severity) = rule_info(rule);
+    let technique_name = icsdrill_engine::attack::technique(technique).map_or("", |t| t.name);
+    Some(Alert {
+        seq: e.seq,
+        tick: e.tick,
+        time_s: e.tick as f64 / f64::from(s.tick_hz),
+        rule: rule.clone(),
+        technique,
+        technique_name,
+        severity,
+        asset: plc.clone(),
+        source: source.clone(),
+        function: *function,
+    })
+}
+
+/// Escapes a CEF header field (`|` and `\`).
+fn cef_header(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
+/// Escapes a CEF extension value (`=`, `\` and line breaks).
+fn cef_value(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('=', "\\=").replace('\r', "\\r").replace('\n', "\\n")
+}
+
+impl Alert {
+    /// The alert as a CEF line (ArcSight Common Event Format).
+    pub fn cef(&self, team: &str) -> String {
+        format!(
+            "CEF:0|icsdrill|icsdrill|{}|{}|{}|{}|rt={} cs1Label=technique cs1={} cs2Label=team cs2={} dvchost={} shost={} cn1Label=function cn1={}",
+            env!("CARGO_PKG_VERSION"),
+            cef_header(&self.rule),
+            cef_header(&format!("{} ({})", self.technique_name, self.technique)),
+            self.severity.cef(),
+            (self.time_s * 1000.0).round() as u64,
+            cef_value(self.technique),
+            cef_value(team),
+            cef_value(&self.asset),
+            cef_value(&self.source),
+            self.function,
+        )
+    }
+
+    /// The alert as an RFC 5424 message: facility local4, `timestamp` the sender's clock (RFC
+    /// 3339), `host` the range's name; the simulated time and the details in structured data.
+    pub fn rfc5424(&self, team: &str, host: &str, timestamp: &str) -> String {
+        let pri = 20 * 8 + u16::from(self.severity.syslog());
+        // PARAM-VALUE escapes `"`, `\` and `]` (RFC 5424 6.3.3); names are ASCII without spaces.
+        let v = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"").replace(']', "\\]");
+        let token = |s: &str| -> String {
+            let t: String = s.chars().filter(|c| c.is_ascii_graphic()).take(48).collect();
+            if t.is_empty() { "-".into() } else { t }
+        };
+        format!(
+            "<{pri}>1 {} {} icsdrill - {} [icsdrill@32473 team=\"{}\" technique=\"{}\" severity=\"{}\" asset=\"{}\" source=\"{}\" function=\"{}\" sim_s=\"{}\"] {} ({}) on {} from {}",
+            token(timestamp),
+            token(host),
+            token(&self.rule),
+            v(team),
+            v(self.technique),
+            v(&format!("{:?}", self.severity).to_ascii_lowercase()),
+            v(&self.asset),
+            v(&self.source),
+            self.function,
+            self.time_s,
+            self.technique_name,
+            self.technique,
+            self.asset.replace(['\r', '\n'], " "),
+            self.source.replace(['\r', '\n'], " "),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert() -> Alert {
+        Alert {
+            seq: 7,
+            tick: 1234,
+            time_s: 123.4,
+            rule: "write_from_unexpected_host".into(),
+            technique: "T0855",
+            technique_name: "Unauthorized Command Message",
+            severity: Severity::High,
+            asset: "plc|t=101".into(),
+            source: "it-ws-01".into(),
+            function: 6,
+        }
+    }
+
+    #[test]
+    fn cef_escapes_its_separators() {
+        let line = alert().cef("blue\nteam");
+        assert!(line.starts_with("CEF:0|icsdrill|icsdrill|"), "{line}");
+        assert!(
+            line.contains("|write_from_unexpected_host|Unauthorized Command Message (T0855)|8|"),
+            "{line}"
+        );
+        assert!(line.contains("dvchost=plc|t\\=101") && line.contains("cs2=blue\\nteam"), "{line}");
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn rfc5424_has_its_header_and_structured_data() {
+        let line = alert().rfc5424("bl\"ue]", "range 1", "2026-12-02T10:00:00.000+08:00");
+        assert!(line.starts_with("<162>1 2026-12-02T10:00:00.000+08:00 range1 icsdrill - write_from_unexpected_host [icsdrill@32473 "), "{line}");
+        assert!(line.contains(r#"team="bl\"ue\]""#) && line.contains(r#"technique="T0855""#), "{line}");
+        assert!(line.contains(r#"sim_s="123.4""#) && line.contains(r#"severity="high""#), "{line}");
+    }
+
+    #[test]
+    fn every_rule_names_a_real_technique() {
+        for rule in [
+            "write_from_unexpected_host",
+            "unexpected_reader",
+            "device_identification",
+            "diagnostics_function",
+            "engineering_access",
+            "setpoint_out_of_range",
+            "reporting_anomaly",
+            "connection_flood",
+            "exception_burst",
+            "blocked_connection",
+            "baseline_deviation",
+        ] {
+            let (t, _) = rule_info(rule);
+            assert!(icsdrill_engine::attack::technique(t).is_some(), "{rule}: {t}");
+        }
+    }
+}
