@@ -155,6 +155,7 @@ fn good_body(path: &str) -> Option<&'static str> {
         p if p.ends_with("/reports") => r#"{"technique":"T0836","asset":"plc-t101"}"#,
         p if p.ends_with("/hints") => r#"{"hint":"h1"}"#,
         p if p.ends_with("/flags") => r#"{"flag":"flag{not-a-real-flag}"}"#,
+        p if p.ends_with("/alerts/syslog") => r#"{"off":true}"#,
         "/api/drill/control" => r#"{"action":"pause"}"#,
         "/api/drill/injects" => r#"{"channel":"message","text":"Operations: level reading looks stuck"}"#,
         _ => return None,

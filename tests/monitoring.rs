@@ -226,3 +226,114 @@ async fn a_teams_alerts_stream_to_its_monitoring_platform_with_technique_and_sev
     assert_eq!(status, 400, "{body}");
     server.shutdown().await.unwrap();
 }
+
+/// A real rsyslog listening on loopback UDP and TCP ports, writing what it receives to a file.
+struct Rsyslog {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    udp: u16,
+    tcp: u16,
+}
+
+impl Rsyslog {
+    fn start() -> Rsyslog {
+        let dir = std::env::temp_dir().join(format!("icsdrill-rsyslog-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (udp, tcp) = (free(), free());
+        let conf = format!(
+            "global(workDirectory=\"{d}\")\nmodule(load=\"imudp\")\nmodule(load=\"imtcp\")\n\
+             input(type=\"imudp\" address=\"127.0.0.1\" port=\"{udp}\")\n\
+             input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{tcp}\")\n\
+             *.* action(type=\"omfile\" file=\"{d}/received.log\" template=\"RSYSLOG_SyslogProtocol23Format\")\n",
+            d = dir.display()
+        );
+        std::fs::write(dir.join("rsyslog.conf"), conf).unwrap();
+        let child = std::process::Command::new("rsyslogd")
+            .args(["-n", "-f"])
+            .arg(dir.join("rsyslog.conf"))
+            .arg("-i")
+            .arg(dir.join("rsyslog.pid"))
+            .spawn()
+            .expect("rsyslogd runs (scripts/test installs rsyslog)");
+        // Ready once its TCP input accepts connections.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", tcp)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "rsyslogd did not start listening");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Rsyslog { child, dir, udp, tcp }
+    }
+
+    /// What it has written so far.
+    fn received(&self) -> String {
+        std::fs::read_to_string(self.dir.join("received.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Rsyslog {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_reach_a_real_rsyslog_over_udp_and_tcp() {
+    use icsdrill_web::drill::DrillApi as _;
+    let rs = Rsyslog::start();
+    let server =
+        crate::drill::start_drill("petrochem-tank-farm", &["a", "b"], icsdrill_drill::Mode::Regional).await;
+    let drill = server.drill.clone();
+    drill.control(icsdrill_drill::Control::Start).unwrap();
+    let tokens: Vec<String> = drill.teams().map(|(_, t, _)| t.to_string()).collect();
+    let post = |team: &str, token: &str, body: String| {
+        let path = format!("/api/teams/{team}/alerts/syslog");
+        let token = token.to_string();
+        async move { crate::drill::http(server.http, "POST", &path, Some(&token), Some(&body)).await }
+    };
+    let udp = format!(r#"{{"address":"127.0.0.1:{}","protocol":"udp","format":"rfc5424"}}"#, rs.udp);
+    let tcp = format!(r#"{{"address":"127.0.0.1:{}","protocol":"tcp","format":"cef"}}"#, rs.tcp);
+    assert_eq!(post("a", &tokens[0], udp).await.0, 200);
+    assert_eq!(post("b", &tokens[1], tcp).await.0, 200);
+    // Only loopback receivers, known protocols and formats.
+    for bad in [
+        r#"{"address":"10.0.0.5:514"}"#,
+        r#"{"address":"127.0.0.1:514","protocol":"sctp"}"#,
+        r#"{"address":"127.0.0.1:514","format":"leef"}"#,
+        r#"{"address":"nowhere"}"#,
+    ] {
+        let (status, body) = post("a", &tokens[0], bad.to_string()).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    // A bad request leaves the forwarding as it was; the attack's set-point writes come at 200 s.
+    drill.step(2200).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let done = |t: &str| t.contains(r#"team="a""#) && t.contains("CEF:0|icsdrill|icsdrill|");
+    while !done(&rs.received()) && std::time::Instant::now() < deadline {
+        drill.step(1).await;
+        tokio::task::yield_now().await;
+    }
+    let got = rs.received();
+    // rsyslog parsed the RFC 5424 message: its structured data comes out as sent.
+    let line = got.lines().find(|l| l.contains(r#"team="a""#)).unwrap_or_else(|| panic!("{got}"));
+    assert!(
+        line.starts_with("<161>1 ") && line.contains(" icsdrill-a icsdrill - setpoint_out_of_range "),
+        "{line}"
+    );
+    assert!(
+        line.contains(r#"technique="T0836""#)
+            && line.contains(r#"source="ews-01""#)
+            && line.contains(r#"asset="plc-t101""#),
+        "{line}"
+    );
+    // Team b's alerts came over TCP as CEF lines, and only to b's receiver.
+    let cef = got.lines().find(|l| l.contains("CEF:0|")).unwrap_or_else(|| panic!("{got}"));
+    assert!(cef.contains("cs2=b") && cef.contains("cs1=T0836"), "{cef}");
+    assert!(!got.lines().any(|l| l.contains("CEF:0|") && l.contains("cs2=a")), "{got}");
+    // The team can switch its forwarding off again.
+    assert_eq!(post("a", &tokens[0], r#"{"off":true}"#.to_string()).await.0, 200);
+    server.shutdown().await.unwrap();
+}

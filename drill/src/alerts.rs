@@ -131,6 +131,22 @@ impl Alert {
         )
     }
 
+    /// The CEF line carried in an RFC 5424 message (as SIEMs take CEF over syslog).
+    pub fn syslog_cef(&self, team: &str, host: &str, timestamp: &str) -> String {
+        let pri = 20 * 8 + u16::from(self.severity.syslog());
+        let token = |s: &str| -> String {
+            let t: String = s.chars().filter(|c| c.is_ascii_graphic()).take(48).collect();
+            if t.is_empty() { "-".into() } else { t }
+        };
+        format!(
+            "<{pri}>1 {} {} icsdrill - {} - {}",
+            token(timestamp),
+            token(host),
+            token(&self.rule),
+            self.cef(team)
+        )
+    }
+
     /// The alert as an RFC 5424 message: facility local4, `timestamp` the sender's clock (RFC
     /// 3339), `host` the range's name; the simulated time and the details in structured data.
     pub fn rfc5424(&self, team: &str, host: &str, timestamp: &str) -> String {
@@ -158,6 +174,47 @@ impl Alert {
             self.asset.replace(['\r', '\n'], " "),
             self.source.replace(['\r', '\n'], " "),
         )
+    }
+}
+
+/// Where a team's alerts are pushed: its own syslog receiver.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyslogTarget {
+    /// The receiver's address: loopback only (the range sends nothing anywhere else).
+    pub address: core::net::SocketAddr,
+    /// `udp`, or `tcp` (octet-counted framing, RFC 6587).
+    #[serde(default = "udp")]
+    pub protocol: String,
+    /// `rfc5424`, or `cef` (the CEF line as the message).
+    #[serde(default = "rfc5424")]
+    pub format: String,
+}
+
+fn udp() -> String {
+    "udp".into()
+}
+
+fn rfc5424() -> String {
+    "rfc5424".into()
+}
+
+impl SyslogTarget {
+    /// Why the target cannot be used, if it cannot.
+    pub fn check(&self) -> Result<(), String> {
+        if !self.address.ip().is_loopback() {
+            return Err(format!(
+                "{} is not a loopback address: alerts go to 127.0.0.0/8 or ::1 only",
+                self.address.ip()
+            ));
+        }
+        if !matches!(self.protocol.as_str(), "udp" | "tcp") {
+            return Err("protocol must be udp or tcp".into());
+        }
+        if !matches!(self.format.as_str(), "rfc5424" | "cef") {
+            return Err("format must be rfc5424 or cef".into());
+        }
+        Ok(())
     }
 }
 

@@ -153,6 +153,27 @@ impl DrillApi for Drill {
         Some(events.iter().filter_map(|e| icsdrill_drill::alerts::alert_of(&self.scenario, e)).collect())
     }
 
+    fn team_syslog(
+        &self,
+        team: &str,
+        target: Option<icsdrill_drill::alerts::SyslogTarget>,
+    ) -> Result<(), ServiceError> {
+        let k = self.teams.iter().position(|t| t.info.id == team);
+        let k = k.ok_or_else(|| ServiceError::NotFound(format!("no team `{}`", team.escape_debug())))?;
+        let mut forwarders = self.syslog.lock().unwrap_or_else(|e| e.into_inner());
+        forwarders.resize_with(self.teams.len(), || None);
+        if let Some(old) = forwarders[k].take() {
+            let _ = old.send(true);
+        }
+        if let Some(target) = target {
+            let (stop, watch) = watch::channel(false);
+            let t = &self.teams[k];
+            super::syslog::spawn(t.live.clone(), self.scenario.clone(), t.info.id.clone(), target, watch);
+            forwarders[k] = Some(stop);
+        }
+        Ok(())
+    }
+
     fn team_pcap(&self, team: &str, from: Option<f64>, to: Option<f64>) -> Result<Vec<u8>, ServiceError> {
         let k = self.teams.iter().position(|t| t.info.id == team);
         let k = k.ok_or_else(|| ServiceError::NotFound(format!("no team `{}`", team.escape_debug())))?;

@@ -208,6 +208,7 @@ impl DrillServer {
             recorder: Mutex::new(recorder),
             database: spec.database.clone(),
             pcap_slot: Mutex::new(()),
+            syslog: Mutex::new(Vec::new()),
             foreign,
             flag_secret: identity.flag_secret,
             challenges,

@@ -17,6 +17,7 @@ mod api;
 mod clients;
 mod hook;
 mod launch;
+mod syslog;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -133,6 +134,8 @@ pub struct Drill {
     database: Option<Database>,
     /// Held while a capture is built: one at a time.
     pcap_slot: Mutex<()>,
+    /// Each team's alert forwarder to its syslog receiver, by team index: stopping it.
+    syslog: Mutex<Vec<Option<watch::Sender<bool>>>>,
     /// Refused connections from other teams' (or nobody's) addresses.
     foreign: Arc<clients::ForeignLog>,
     /// Contest: the flag secret.

@@ -12,7 +12,7 @@
 //! Here: the routes, access and pages; the handlers by audience in `team` (a team's console),
 //! `board` (scoreboard, standings, overview) and `instructor` (phase and injects).
 
-use icsdrill_drill::alerts::Alert;
+use icsdrill_drill::alerts::{Alert, SyslogTarget};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -87,6 +87,8 @@ pub trait DrillApi: Send + Sync + 'static {
     fn report(&self, team: &str, format: &str, lang: &str) -> Result<(&'static str, Vec<u8>), ServiceError>;
     /// The team's monitoring alerts after event `since` (at most `limit`).
     fn team_alerts(&self, team: &str, since: u64, limit: usize) -> Option<Vec<Alert>>;
+    /// Pushes the team's alerts to its own syslog receiver from now on (`None`: stops).
+    fn team_syslog(&self, team: &str, target: Option<SyslogTarget>) -> Result<(), ServiceError>;
     /// A pcapng of the team's Modbus/TCP traffic between simulated seconds `from` and `to`
     /// (default: the last 300 s on record), rebuilt from its recorded inputs (identical to
     /// `icsdrill pcap` for the same window).
@@ -256,6 +258,13 @@ pub const ROUTES: &[RouteDoc] = &[
         body: None,
     },
     RouteDoc {
+        method: "POST",
+        path: "/api/teams/{team}/alerts/syslog",
+        access: Access::TeamOrInstructor,
+        summary: "Push the team's alerts to its own syslog receiver (loopback): RFC 5424 or CEF over UDP or TCP (octet counting); {\"off\": true} stops",
+        body: Some(r#"{"address":"127.0.0.1:5514","protocol":"udp","format":"rfc5424"}"#),
+    },
+    RouteDoc {
         method: "GET",
         path: "/api/teams/{team}/pcap",
         access: Access::TeamOrInstructor,
@@ -332,6 +341,7 @@ fn handler(r: &RouteDoc) -> MethodRouter<Drill> {
         ("GET", "/api/teams/{team}/report") => get(team_report_doc),
         ("GET", "/api/teams/{team}/pcap") => get(team::team_pcap),
         ("GET", "/api/teams/{team}/alerts") => get(team::team_alerts),
+        ("POST", "/api/teams/{team}/alerts/syslog") => post(team::team_syslog),
         ("POST", "/api/teams/{team}/flags") => post(team_flag),
         ("GET", "/api/drill/standings") => get(standings),
         ("GET", "/api/instructor/overview") => get(overview),

@@ -390,3 +390,33 @@ pub(super) async fn team_alerts(
         });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
+
+/// Where the team's alerts go, or `{"off": true}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum SyslogBody {
+    Off {
+        #[allow(dead_code)]
+        off: bool,
+    },
+    To(icsdrill_drill::alerts::SyslogTarget),
+}
+
+pub(super) async fn team_syslog(
+    State(drill): State<Drill>,
+    TeamPath { id: team, .. }: TeamPath<false>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let body: SyslogBody = parse_json(&headers, &body)?;
+    let target = match body {
+        SyslogBody::Off { .. } => None,
+        SyslogBody::To(t) => {
+            t.check().map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
+            Some(t)
+        }
+    };
+    let on = target.is_some();
+    drill.team_syslog(&team, target)?;
+    Ok(Json(serde_json::json!({ "forwarding": on })))
+}
