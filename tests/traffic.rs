@@ -302,3 +302,61 @@ fn rules_are_validated_where_they_stand() {
         assert!(err.contains(want), "{rule}: {err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plc_that_stops_answering_delays_only_its_own_polls() {
+    use icsdrill::runtime::routine::{ROUTINE_QUEUE, RoutinePeers, Wire, run};
+    use icsdrill_engine::scenario::{HostIdx, PlcIdx};
+    use icsdrill_engine::systems::routine::RoutineRequest;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // PLC 0 accepts connections and never answers; PLC 1 answers every read.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let talker = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoints = vec![silent.local_addr().unwrap(), talker.local_addr().unwrap()];
+    let held = tokio::spawn(async move {
+        let (s, _) = silent.accept().await.unwrap();
+        std::future::pending::<()>().await;
+        drop(s);
+    });
+    let answered = Arc::new(AtomicU64::new(0));
+    let count = answered.clone();
+    let responder = tokio::spawn(async move {
+        let (mut s, _) = talker.accept().await.unwrap();
+        let mut req = [0u8; 12];
+        while s.read_exact(&mut req).await.is_ok() {
+            // FC 4, one register: transaction id echoed, length 5, unit, function, 2 bytes, 0.
+            let answer = [req[0], req[1], 0, 0, 0, 5, req[6], 4, 2, 0, 0];
+            s.write_all(&answer).await.unwrap();
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let wire = Arc::new(Wire {
+        endpoints,
+        units: vec![1, 1],
+        hosts: [(HostIdx(0), "127.0.0.1".parse().unwrap())].into_iter().collect(),
+        peers: Arc::new(RoutinePeers::default()),
+        skipped: AtomicU64::new(0),
+    });
+    let (tx, rx) = tokio::sync::mpsc::channel(ROUTINE_QUEUE);
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let sender = tokio::spawn(run(rx, wire.clone(), stop));
+    let poll =
+        |plc: u32| RoutineRequest { host: HostIdx(0), plc: PlcIdx(plc), function: 4, addr: 0, count: 1 };
+    // Each tick's batch polls both; the answering PLC answers every one while the silent one
+    // still holds its first poll (it waits 1.5 s for an answer).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    for i in 0..20 {
+        tx.send(vec![poll(0), poll(1)]).await.unwrap();
+        while answered.load(Ordering::Relaxed) <= i && tokio::time::Instant::now() < deadline {
+            tokio::task::yield_now().await;
+        }
+    }
+    assert_eq!(answered.load(Ordering::Relaxed), 20, "the answering PLC waited on the silent one");
+    // The silent PLC's lane holds 8 waiting polls at most: the rest were skipped, not queued.
+    assert!(wire.skipped.load(Ordering::Relaxed) >= 20 - 1 - 8, "{}", wire.skipped.load(Ordering::Relaxed));
+    stop_tx.send(true).unwrap();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), sender).await;
+    held.abort();
+    responder.abort();
+}

@@ -227,6 +227,7 @@ impl Range {
                 units: scenario.plcs.iter().map(|p| p.unit_id).collect(),
                 hosts: routine_hosts,
                 peers: routine_peers,
+                skipped: Default::default(),
             };
             tasks.spawn(crate::runtime::routine::run(routine_rx, Arc::new(wire), stop.clone()));
         }

@@ -60,6 +60,8 @@ pub struct Wire {
     pub hosts: BTreeMap<HostIdx, IpAddr>,
     /// The routine clients' socket addresses, shared with the endpoints.
     pub peers: Arc<RoutinePeers>,
+    /// Requests skipped because their lane was still busy (a PLC not answering).
+    pub skipped: std::sync::atomic::AtomicU64,
 }
 
 /// Sends each tick's batch until `stop`.
@@ -84,7 +86,9 @@ pub async fn run(
                 tx
             });
             // A lane still busy with older polls skips this one, as a real HMI's driver does.
-            let _ = lane.try_send(r);
+            if lane.try_send(r).is_err() {
+                wire.skipped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
         }
     }
     drop(lanes);
