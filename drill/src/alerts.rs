@@ -113,6 +113,13 @@ fn cef_value(s: &str) -> String {
     s.replace('\\', "\\\\").replace('=', "\\=").replace('\r', "\\r").replace('\n', "\\n")
 }
 
+/// A syslog header field: printable ASCII without spaces, at most `max` characters (RFC 5424 6:
+/// MSGID 32, HOSTNAME 255), `-` when empty.
+fn token(s: &str, max: usize) -> String {
+    let t: String = s.chars().filter(|c| c.is_ascii_graphic()).take(max).collect();
+    if t.is_empty() { "-".into() } else { t }
+}
+
 impl Alert {
     /// The alert as a CEF line (ArcSight Common Event Format).
     pub fn cef(&self, team: &str) -> String {
@@ -134,15 +141,11 @@ impl Alert {
     /// The CEF line carried in an RFC 5424 message (as SIEMs take CEF over syslog).
     pub fn syslog_cef(&self, team: &str, host: &str, timestamp: &str) -> String {
         let pri = 20 * 8 + u16::from(self.severity.syslog());
-        let token = |s: &str| -> String {
-            let t: String = s.chars().filter(|c| c.is_ascii_graphic()).take(48).collect();
-            if t.is_empty() { "-".into() } else { t }
-        };
         format!(
             "<{pri}>1 {} {} icsdrill - {} - {}",
-            token(timestamp),
-            token(host),
-            token(&self.rule),
+            token(timestamp, 64),
+            token(host, 255),
+            token(&self.rule, 32),
             self.cef(team)
         )
     }
@@ -153,15 +156,11 @@ impl Alert {
         let pri = 20 * 8 + u16::from(self.severity.syslog());
         // PARAM-VALUE escapes `"`, `\` and `]` (RFC 5424 6.3.3); names are ASCII without spaces.
         let v = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"").replace(']', "\\]");
-        let token = |s: &str| -> String {
-            let t: String = s.chars().filter(|c| c.is_ascii_graphic()).take(48).collect();
-            if t.is_empty() { "-".into() } else { t }
-        };
         format!(
             "<{pri}>1 {} {} icsdrill - {} [icsdrill@32473 team=\"{}\" technique=\"{}\" severity=\"{}\" asset=\"{}\" source=\"{}\" function=\"{}\" sim_s=\"{}\"] {} ({}) on {} from {}",
-            token(timestamp),
-            token(host),
-            token(&self.rule),
+            token(timestamp, 64),
+            token(host, 255),
+            token(&self.rule, 32),
             v(team),
             v(self.technique),
             v(&format!("{:?}", self.severity).to_ascii_lowercase()),
