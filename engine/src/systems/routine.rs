@@ -60,7 +60,8 @@ struct Poll {
 struct Sessions {
     host: HostIdx,
     mean: u64,
-    plcs: Vec<PlcIdx>,
+    /// What a session does with each PLC it services (what its conduits let through).
+    plcs: Vec<Vec<RoutineRequest>>,
 }
 
 /// The routine traffic of a scenario: polls and session hosts, fixed for the run.
@@ -71,7 +72,7 @@ pub struct RoutinePlan {
     calendar: BTreeMap<u64, Vec<u32>>,
     sessions: Vec<Sessions>,
     /// Each session host's next session: tick and PLC.
-    next: Vec<(u64, PlcIdx)>,
+    next: Vec<(u64, usize)>,
     rngs: Vec<ChaCha8Rng>,
     /// Requests this tick made, cleared at the start of the next, when a live range puts
     /// them on the wire (`wire`).
@@ -155,10 +156,29 @@ impl RoutinePlan {
                     }
                 }
             }
+            let serviced: Vec<Vec<RoutineRequest>> = plcs
+                .iter()
+                .map(|p| {
+                    let all = RoutinePlan::session(s, r.host, *p);
+                    all.into_iter()
+                        .filter(|q| {
+                            let req = Request {
+                                source: q.host,
+                                plc: q.plc,
+                                function: q.function,
+                                addr: q.addr,
+                                registers: &[],
+                            };
+                            check_request(s, &net, req).is_ok()
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .filter(|reqs| !reqs.is_empty())
+                .collect();
             if let Some(mean) = r.session_ticks
-                && !plcs.is_empty()
+                && !serviced.is_empty()
             {
-                sessions.push(Sessions { host: r.host, mean, plcs });
+                sessions.push(Sessions { host: r.host, mean, plcs: serviced });
             }
         }
         let mut rngs: Vec<ChaCha8Rng> = sessions
@@ -198,7 +218,11 @@ impl RoutinePlan {
     /// Every (host, PLC) pair the plan makes talk, polls and sessions.
     pub fn talkers(&self) -> impl Iterator<Item = (HostIdx, PlcIdx)> + '_ {
         let polls = self.polls.iter().map(|p| (p.host, p.plc));
-        polls.chain(self.sessions.iter().flat_map(|x| x.plcs.iter().map(move |p| (x.host, *p))))
+        polls.chain(
+            self.sessions
+                .iter()
+                .flat_map(|x| x.plcs.iter().filter_map(move |r| Some((x.host, r.first()?.plc)))),
+        )
     }
 
     /// Polls per simulated second the plan makes (sessions aside).
@@ -208,11 +232,11 @@ impl RoutinePlan {
 }
 
 /// The next session after `after`: an exponential gap around the mean (at least a minute of
-/// ticks apart is the validator's business), to a PLC picked at random.
-fn draw(x: &Sessions, rng: &mut ChaCha8Rng, after: u64) -> (u64, PlcIdx) {
+/// ticks apart is the validator's business), to a PLC picked at random (its index).
+fn draw(x: &Sessions, rng: &mut ChaCha8Rng, after: u64) -> (u64, usize) {
     let u = 1.0 - rng.random::<f64>();
     let gap = (-libm::log(u) * x.mean as f64).clamp(1.0, 10.0 * x.mean as f64) as u64;
-    (after + gap, x.plcs[rng.random_range(0..x.plcs.len())])
+    (after + gap, rng.random_range(0..x.plcs.len()))
 }
 
 /// Makes this tick's routine requests, judges each against the network and the PLC as they
@@ -245,13 +269,13 @@ pub(super) fn run_routine(world: &mut World) {
         }
     }
     for k in 0..plan.sessions.len() {
-        let (at, plc) = plan.next[k];
+        let (at, which) = plan.next[k];
         if tick < at {
             continue;
         }
-        let host = plan.sessions[k].host;
-        let judge = Judge::new(world, &scenario, host, plc, tick);
-        for r in RoutinePlan::session(&scenario, host, plc) {
+        let requests = plan.sessions[k].plcs[which].clone();
+        let judge = Judge::new(world, &scenario, requests[0].host, requests[0].plc, tick);
+        for r in requests {
             let c = plan.counts.entry((r.plc, r.host, r.function)).or_default();
             c.0 = c.0.saturating_add(1);
             c.1 = c.1.saturating_add(u32::from(!judge.answers(r.function)));
