@@ -14,14 +14,8 @@ use icsdrill_drill::{Control, Mode};
 use icsdrill_engine::Scenario;
 use icsdrill_web::drill::DrillApi;
 
-/// User + system CPU seconds of this process.
-fn cpu_s() -> f64 {
-    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = s.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
+mod common;
+use common::cpu_s;
 
 /// Cores busy over `seconds` of a drill of `teams` ranges, routine traffic on the wire or not.
 async fn cores(scenario: &Arc<Scenario>, teams: usize, seconds: f64, wire: bool) -> f64 {

@@ -130,9 +130,7 @@ impl Sim {
             .map(|e| {
                 let p = self.world.get::<PlcState>(*e).expect("PLC entities live as long as the world");
                 let mut memory = p.memory.clone();
-                for (addr, raw, _) in &p.spoofs {
-                    memory.input[usize::from(*addr)] = *raw;
-                }
+                p.spoof_into(&mut memory.input);
                 PlcView {
                     mode: p.mode,
                     listen_only: p.listen_only,

@@ -299,6 +299,16 @@ pub struct PlcState {
     pub implants: Vec<(ActuatorIdx, f64, u64)>,
 }
 
+impl PlcState {
+    /// Puts the spoofed values into `input` (a copy of the input registers): what the PLC
+    /// reports on the network.
+    pub fn spoof_into(&self, input: &mut [u16]) {
+        for (addr, raw, _) in &self.spoofs {
+            input[usize::from(*addr)] = *raw;
+        }
+    }
+}
+
 /// Entities by scenario index, so systems that must visit things in a fixed order can.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct Entities {

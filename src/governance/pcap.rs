@@ -71,15 +71,16 @@ struct Flow {
     transaction: u16,
 }
 
-/// The host's loopback address.
+/// The host's loopback address: as a single range gives it (hosts past the 55th share the
+/// last one).
 pub fn host_address(host: HostIdx) -> Ipv4Addr {
-    Ipv4Addr::new(127, 0, 0, 200u8.saturating_add(host.0.min(54) as u8))
+    let base = Ipv4Addr::new(127, 0, 0, 0);
+    crate::runtime::routine::host_address(base, host).unwrap_or(Ipv4Addr::new(127, 0, 0, 254))
 }
 
-/// PLC `plc`'s loopback address.
-pub fn plc_address(plc: PlcIdx) -> Ipv4Addr {
-    let i = plc.ix();
-    Ipv4Addr::new(127, 1, (i / 250) as u8, (i % 250 + 1) as u8)
+/// PLC `plc`'s loopback address, as `serve --address-mode loopback` binds it.
+fn plc_address(plc: PlcIdx) -> Ipv4Addr {
+    crate::runtime::range::loopback_address(plc.ix())
 }
 
 /// What a capture is rebuilt from: a run as it was recorded.
@@ -356,20 +357,13 @@ fn answer_adu(s: &Scenario, snap: &Snapshot, header: Header, x: &Exchange) -> Ve
             w.u16(x.addr).u16(x.values.len() as u16);
         }
         17 => {
-            // As the endpoint answers: byte count, unit id, the device string, run indicator.
-            let d = &s.plcs[x.plc.ix()].device;
+            let (def, d) = (&s.plcs[x.plc.ix()], &s.plcs[x.plc.ix()].device);
             let text = format!("{} {} {}", d.vendor, d.product, d.revision);
-            let text = &text.as_bytes()[..text.len().min(200)];
-            let run = if snap.plcs[x.plc.ix()].mode == icsdrill_engine::PlcMode::Run { 0xFF } else { 0 };
-            w.u8((2 + text.len()) as u8).u8(s.plcs[x.plc.ix()].unit_id).bytes(text).u8(run);
+            w.server_id(def.unit_id, &text, snap.plcs[x.plc.ix()].mode == icsdrill_engine::PlcMode::Run);
         }
         43 => {
             let d = &s.plcs[x.plc.ix()].device;
-            w.u8(MEI_READ_DEVICE_ID).u8(1).u8(0x81).u8(0).u8(0).u8(3);
-            for (id, v) in [&d.vendor, &d.product, &d.revision].iter().enumerate() {
-                let v = &v.as_bytes()[..v.len().min(60)];
-                w.u8(id as u8).u8(v.len() as u8).bytes(v);
-            }
+            w.device_id(1, [d.vendor.as_str(), &d.product, &d.revision], 0, 2);
         }
         _ => {}
     }

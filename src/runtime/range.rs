@@ -135,8 +135,8 @@ pub struct Range {
 
 /// The loopback address of PLC `i` in loopback mode: 127.1.0.1, 127.1.0.2, ... 127.1.0.250,
 /// 127.1.1.1, ...
-pub fn loopback_address(i: usize) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 1, (i / 250) as u8, (i % 250 + 1) as u8))
+pub fn loopback_address(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(127, 1, (i / 250) as u8, (i % 250 + 1) as u8)
 }
 
 impl Range {
@@ -297,7 +297,7 @@ async fn bind_endpoints(scenario: &Scenario, opts: &Options) -> Result<Vec<TcpLi
                 })?;
                 SocketAddr::new(opts.bind, port)
             }
-            AddressMode::Loopback => SocketAddr::new(loopback_address(i), opts.modbus_port),
+            AddressMode::Loopback => SocketAddr::new(loopback_address(i).into(), opts.modbus_port),
         };
         let listener = TcpListener::bind(addr).await.map_err(|cause| Error::Bind {
             what: format!("PLC {}", plc.id),
@@ -388,8 +388,7 @@ fn routine_addresses(
             out.insert(r.host, *ip);
             continue;
         }
-        let Some(last) = u32::try_from(200 + r.host.ix()).ok().filter(|l| *l <= 254) else { continue };
-        let ip = IpAddr::V4(Ipv4Addr::from(u32::from(base) + last));
+        let Some(ip) = crate::runtime::routine::host_address(base, r.host).map(IpAddr::V4) else { continue };
         sources.map.push((ip, r.host));
         out.insert(r.host, ip);
     }

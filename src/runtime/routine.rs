@@ -21,6 +21,13 @@ use tokio::sync::{mpsc, watch};
 use tokio_modbus::client::{Context, Reader};
 use tokio_modbus::prelude::*;
 
+/// The loopback address a host sends its routine traffic from in the network starting at
+/// `base`: `.200 + host index`, for the first 55 hosts (`None` beyond).
+pub fn host_address(base: std::net::Ipv4Addr, host: HostIdx) -> Option<std::net::Ipv4Addr> {
+    let last = u32::try_from(200 + host.ix()).ok().filter(|l| *l <= 254)?;
+    Some(std::net::Ipv4Addr::from(u32::from(base) + last))
+}
+
 /// Batches (one per tick) waiting for the sender.
 pub const ROUTINE_QUEUE: usize = 64;
 /// Requests waiting on one host-PLC lane.

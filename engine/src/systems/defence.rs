@@ -157,9 +157,7 @@ fn deny_view(world: &mut World, s: &Scenario, tick: u64, host: &str, source: &st
             .map(|e| {
                 let p = world.get::<PlcState>(*e).expect("PLC entities live as long as the world");
                 let mut input = p.memory.input.clone();
-                for (addr, raw, _) in &p.spoofs {
-                    input[usize::from(*addr)] = *raw;
-                }
+                p.spoof_into(&mut input);
                 input
             })
             .collect();

@@ -362,6 +362,27 @@ impl<'a> ResponseWriter<'a> {
     }
 }
 
+impl ResponseWriter<'_> {
+    /// The body of a Report Server ID answer (FC 17): byte count, unit id, the device string
+    /// (at most 200 bytes), then the run indicator as the last byte (where pymodbus reads it).
+    pub fn server_id(&mut self, unit: u8, device: &str, running: bool) -> &mut Self {
+        let text = &device.as_bytes()[..device.len().min(200)];
+        self.u8((2 + text.len()) as u8).u8(unit).bytes(text).u8(if running { 0xFF } else { 0x00 })
+    }
+
+    /// The body of a Read Device Identification answer (FC 43 / MEI 14) with `objects`
+    /// (vendor, product, revision) `first..=last`, each at most 60 bytes. Conformity 0x81:
+    /// basic identification, stream and individual access.
+    pub fn device_id(&mut self, code: u8, objects: [&str; 3], first: usize, last: usize) -> &mut Self {
+        self.u8(MEI_READ_DEVICE_ID).u8(code).u8(0x81).u8(0).u8(0).u8((last - first + 1) as u8);
+        for (id, value) in objects.iter().enumerate().take(last + 1).skip(first) {
+            let v = &value.as_bytes()[..value.len().min(60)];
+            self.u8(id as u8).u8(v.len() as u8).bytes(v);
+        }
+        self
+    }
+}
+
 /// Appends an exception response.
 pub fn write_exception(out: &mut Vec<u8>, header: Header, function: u8, exception: ExceptionCode) {
     let mut w = ResponseWriter::new(out, header, function | 0x80);

@@ -22,8 +22,8 @@ use tokio::sync::watch;
 use tokio_modbus::ExceptionCode;
 
 use super::frame::{
-    Frame, Header, MAX_ADU_LEN, MEI_READ_DEVICE_ID, Refused, Request, ResponseWriter, decode, parse_frame,
-    unpack_bits, unpack_registers, write_exception,
+    Frame, Header, MAX_ADU_LEN, Refused, Request, ResponseWriter, decode, parse_frame, unpack_bits,
+    unpack_registers, write_exception,
 };
 use super::server::{Context, Pacer, reset};
 
@@ -420,13 +420,10 @@ impl Conn<'_> {
                 self.read(snapshot, Table::InputRegisters, header, function, addr, count, out)
             }
             Request::ReportServerId => {
-                let text = format!("{} {} {}", def.device.vendor, def.device.product, def.device.revision);
-                let text = &text.as_bytes()[..text.len().min(200)];
                 // The server id is device specific: ours is the unit id and the device string.
-                // The run indicator follows it, as the last byte (where pymodbus reads it).
+                let text = format!("{} {} {}", def.device.vendor, def.device.product, def.device.revision);
                 let mut w = ResponseWriter::new(out, header, function);
-                let run = if snapshot.plcs[self.plc.ix()].mode == PlcMode::Run { 0xFF } else { 0x00 };
-                w.u8((2 + text.len()) as u8).u8(def.unit_id).bytes(text).u8(run);
+                w.server_id(def.unit_id, &text, snapshot.plcs[self.plc.ix()].mode == PlcMode::Run);
                 w.finish();
                 self.record(function, 0, 0, None, None);
                 Next::Continue
@@ -443,7 +440,7 @@ impl Conn<'_> {
     /// Read Device Identification (FC 43 / MEI 14): vendor, product, revision.
     fn device_id(&self, header: Header, function: u8, code: u8, object: u8, out: &mut Vec<u8>) -> Next {
         let def = &self.cx.live.scenario.plcs[self.plc.ix()];
-        let objects = [&def.device.vendor, &def.device.product, &def.device.revision];
+        let objects = [def.device.vendor.as_str(), &def.device.product, &def.device.revision];
         let (first, last) = match code {
             4 if usize::from(object) < objects.len() => (usize::from(object), usize::from(object)),
             4 => {
@@ -458,12 +455,7 @@ impl Conn<'_> {
             }
         };
         let mut w = ResponseWriter::new(out, header, function);
-        // Conformity 0x81: basic identification, stream and individual access.
-        w.u8(MEI_READ_DEVICE_ID).u8(code).u8(0x81).u8(0).u8(0).u8((last - first + 1) as u8);
-        for (id, value) in objects.iter().enumerate().take(last + 1).skip(first) {
-            let v = &value.as_bytes()[..value.len().min(60)];
-            w.u8(id as u8).u8(v.len() as u8).bytes(v);
-        }
+        w.device_id(code, objects, first, last);
         w.finish();
         self.record(function, u16::from(object), 0, None, None);
         Next::Continue

@@ -361,12 +361,11 @@ pub(super) async fn team_alerts(
     if !matches!(q.format.as_str(), "json" | "cef" | "syslog") {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be json, cef or syslog"));
     }
-    let start = (drill, team, q.since, std::collections::VecDeque::new(), q.format);
+    let start = (drill, team, q.since, std::collections::VecDeque::<Alert>::new(), q.format);
     let stream =
         futures_util::stream::unfold(start, |(drill, team, mut since, mut queue, format)| async move {
             loop {
                 if let Some(a) = queue.pop_front() {
-                    let a: Alert = a;
                     let data = match format.as_str() {
                         "cef" => a.cef(&team),
                         "syslog" => a.rfc5424(&team, "icsdrill", "-"),
