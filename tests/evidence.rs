@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use icsdrill::governance::pcap::{Run, host_address, write_pcap};
+use icsdrill::governance::pcap::{Run, write_pcap};
+use icsdrill::runtime::placement::Placement;
 use icsdrill_drill::{Control, Mode};
 use icsdrill_engine::parse_inputs;
 use icsdrill_web::drill::DrillApi as _;
@@ -39,7 +40,8 @@ fn a_capture_decodes_as_modbus_tcp_and_is_the_same_every_time() {
     let s = builtin("petrochem-tank-farm");
     let path = format!("{}/scenarios/defences/petrochem-tank-farm.jsonl", env!("CARGO_MANIFEST_DIR"));
     let inputs = parse_inputs(&path, &std::fs::read_to_string(&path).unwrap()).unwrap();
-    let run = Run { scenario: &s, seed: 1, live_attacker: false, inputs: &inputs };
+    let placement = Placement::canonical(&s);
+    let run = Run { scenario: &s, seed: 1, live_attacker: false, inputs: &inputs, placement: &placement };
     let window = (s.ticks(150.0), s.ticks(300.0));
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let cap = write_pcap(run, window, &mut a).unwrap();
@@ -58,9 +60,9 @@ fn a_capture_decodes_as_modbus_tcp_and_is_the_same_every_time() {
     assert_eq!(3 * syns, cap.packets - modbus, "{cap:?}");
     // The operator station polls from its own address; the attacker's writes from the
     // engineering workstation (it is on ews-01 by then) are in the same capture.
-    let hmi = host_address(s.host("hmi-01").unwrap());
+    let hmi = placement.hosts[s.host("hmi-01").unwrap().ix()];
     assert!(!tshark(&file, &format!("ip.src == {hmi} && modbus.func_code == 4")).is_empty());
-    let ews = host_address(s.host("ews-01").unwrap());
+    let ews = placement.hosts[s.host("ews-01").unwrap().ix()];
     let writes = tshark(
         &file,
         &format!(

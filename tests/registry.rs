@@ -229,7 +229,14 @@ fn seeded_store(dir: &std::path::Path) -> SqliteStore {
             .collect();
         store.create_drill(&record, &teams).unwrap();
         for t in &teams {
-            store.save_score(id, &t.id, 100, if t.id == "a" { 800.0 } else { 400.0 }, "{}").unwrap();
+            // The stored card's monitoring alerts (c's card predates the count).
+            let card = match (id, t.id.as_str()) {
+                ("d2025", "a") => r#"{"alerts":3}"#,
+                ("d2026", "a") => r#"{"alerts":12}"#,
+                ("d2025", "b") => r#"{"alerts":5}"#,
+                _ => "{}",
+            };
+            store.save_score(id, &t.id, 100, if t.id == "a" { 800.0 } else { 400.0 }, card).unwrap();
             store
                 .add_activity(&Activity {
                     enterprise: t.id.clone(),
@@ -296,6 +303,9 @@ fn rollups_go_from_enterprise_to_prefecture_to_region() {
     assert_eq!(r.years[&2026].verified, 1);
     let a = r.enterprises.iter().find(|e| e.enterprise.id == "a").unwrap();
     assert_eq!(a.last_drill.as_ref().map(|d| (d.drill.as_str(), d.score)), Some(("d2026", 800.0)));
+    // The situational-awareness roll-up: each enterprise's latest drill's alerts, summed.
+    assert_eq!(a.last_drill.as_ref().map(|d| d.alerts), Some(12));
+    assert_eq!((karamay.alerts, kashgar.alerts, r.totals.alerts), (17, 0, 17));
     // By industry inside a prefecture.
     let kp = &r.prefectures.iter().find(|p| p.prefecture.code == "karamay").unwrap().industries;
     assert_eq!(kp["power"].enterprises, 1);
@@ -308,6 +318,7 @@ fn rollups_go_from_enterprise_to_prefecture_to_region() {
     let (header, rows) = registry::rollup_rows(&r);
     let csv = String::from_utf8(registry::to_csv(&header, &rows).unwrap()).unwrap();
     assert!(csv.contains("karamay,*,2,0,1,1,2,2,1,1,1,0,2,1,600.0"), "{csv}");
+    assert!(csv.contains("karamay,*,2,0,1,1,2,2,1,1,1,0,2,1,600.0,17"), "monitoring alerts: {csv}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

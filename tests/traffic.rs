@@ -214,6 +214,42 @@ async fn a_live_range_puts_routine_traffic_on_the_wire_from_each_hosts_address_a
     range.shutdown().await.expect("the range stops");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_writes_go_on_the_wire_from_their_host_and_apply_once() {
+    // The operator's T-102 set-point change, moved to the second second; the operator station
+    // polls nothing, so its only connection to T-102 is the write's.
+    let mut s = builtin("petrochem-tank-farm").without_attack();
+    let hmi = s.host("hmi-01").unwrap();
+    s.traffic.retain(|r| r.host != hmi);
+    s.background.truncate(1);
+    s.background[0].tick = 2 * u64::from(s.tick_hz);
+    let s = Arc::new(s);
+    let range = crate::modbus::start(s.clone(), |_| {}).await;
+    let t102 = crate::modbus::endpoint(&range, "plc-t102");
+    let from = std::net::IpAddr::from(std::net::Ipv4Addr::new(127, 0, 0, 200 + hmi.ix() as u8));
+    let written = crate::util::wait_for_event(&range.live, std::time::Duration::from_secs(10), |e| {
+        matches!(&e.kind, EventKind::ModbusTransaction { source, plc, function: 6, .. } if source == "hmi-01" && plc == "plc-t102")
+    })
+    .await;
+    assert!(written, "the set-point change is in the log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while connections_from(from, t102.port()) == 0 && std::time::Instant::now() < deadline {
+        range.live.wait_for_tick(range.live.snapshot().tick + 5).await;
+    }
+    assert_eq!(connections_from(from, t102.port()), 1, "the write went out from the operator station");
+    // Five more seconds: the endpoint answered the write without applying it again.
+    range.live.wait_for_tick(range.live.snapshot().tick + 5 * u64::from(s.tick_hz)).await;
+    let writes = range.live.events_since(
+        0,
+        10,
+        |e| matches!(&e.kind, EventKind::ModbusTransaction { source, function: 6, .. } if source == "hmi-01"),
+    );
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    let mut c = crate::modbus::Client::connect(t102).await;
+    assert_eq!(crate::modbus::read_holding(&mut c, 1, 1).await, [720]);
+    range.shutdown().await.expect("the range stops");
+}
+
 /// A tank PLC behind a conduit with a rule table: the operator station may read and write the
 /// level set point within its range, the engineering workstation anything; the office PC on
 /// the same network nothing.
@@ -341,8 +377,7 @@ async fn a_plc_that_stops_answering_delays_only_its_own_polls() {
     let (tx, rx) = tokio::sync::mpsc::channel(ROUTINE_QUEUE);
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let sender = tokio::spawn(run(rx, wire.clone(), stop));
-    let poll =
-        |plc: u32| RoutineRequest { host: HostIdx(0), plc: PlcIdx(plc), function: 4, addr: 0, count: 1 };
+    let poll = |plc: u32| RoutineRequest::read(HostIdx(0), PlcIdx(plc), 4, 0, 1);
     // Each tick's batch polls both; the answering PLC answers every one while the silent one
     // still holds its first poll (it waits 1.5 s for an answer).
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -359,4 +394,67 @@ async fn a_plc_that_stops_answering_delays_only_its_own_polls() {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), sender).await;
     held.abort();
     responder.abort();
+}
+
+#[test]
+fn shift_changes_repeat_and_maintenance_work_is_published_and_looks_like_an_attack() {
+    let s = builtin("power-drum-boiler");
+    // The permit to work is published with the plant (teams see it on their console).
+    let m = &s.maintenance[0];
+    assert_eq!(
+        (m.id.as_str(), m.host.as_str(), m.plcs.as_slice()),
+        ("ptw-0412", "ews-01", &["plc-drum".to_string()][..])
+    );
+    let s = Arc::new(s.without_attack());
+    let sim = run(&s, 1, 4300.0, &[]);
+    let hz = u64::from(s.tick_hz);
+    let writes = |source: &str, plc: &str| -> Vec<(u64, Vec<u16>)> {
+        sim.events()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::ModbusTransaction { source: s, plc: p, function: 6 | 16, values, .. }
+                    if s == source && p == plc =>
+                {
+                    Some((e.tick / hz, values.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    // Load following every half hour, both ways.
+    assert_eq!(
+        writes("hmi-01", "plc-fire"),
+        [(600, vec![1650]), (1500, vec![1670]), (2400, vec![1650]), (3300, vec![1670]), (4200, vec![1650])]
+    );
+    // The loop check's download, once, inside its window, leaves the gains as they were...
+    assert_eq!(writes("ews-01", "plc-drum"), [(1860, vec![200, 40])]);
+    let drum = s.plc("plc-drum").unwrap().ix();
+    assert_eq!(sim.snapshot().plcs[drum].memory.holding[1..3], [200, 40]);
+    // ...and is a write the monitoring never saw from there: it alerts, as an attack would.
+    let flagged = sim.events().iter().any(|e| {
+        matches!(&e.kind, EventKind::IdsAlert { source, plc, .. } if source == "ews-01" && plc == "plc-drum")
+            && e.tick / hz == 1860
+    });
+    assert!(flagged, "the maintenance write raises an alert");
+}
+
+#[test]
+fn maintenance_windows_and_repeats_are_validated_where_they_stand() {
+    let base = icsdrill_scenarios::builtin("power-drum-boiler").unwrap().source;
+    let errors = |from: &str, to: &str| -> String {
+        assert!(base.contains(from), "{from}");
+        match Scenario::from_yaml("edited.yaml", &base.replacen(from, to, 1)) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    };
+    assert!(errors("window: ptw-0412", "window: ptw-9999").contains("unknown maintenance window `ptw-9999`"));
+    let outside = errors("  - at_s: 1860\n    from: ews-01", "  - at_s: 2500\n    from: ews-01");
+    assert!(outside.contains("must come from `ews-01` within it"), "{outside}");
+    let wrong_host = errors("    host: ews-01\n    from_s: 1800", "    host: hmi-01\n    from_s: 1800");
+    assert!(wrong_host.contains("must come from `hmi-01` within it"), "{wrong_host}");
+    let backwards = errors("to_s: 2100", "to_s: 1700");
+    assert!(backwards.contains("0 <= from_s < to_s"), "{backwards}");
+    assert!(errors("every_s: 1800", "every_s: 5").contains("more often than once a minute"));
+    assert!(errors("window: ptw-0412", "until_s: 3000").contains("until_s needs every_s"));
 }

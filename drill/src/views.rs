@@ -4,7 +4,7 @@
 //! pure and the JSON shape is fixed by the types.
 
 use icsdrill_engine::input::PlcMode;
-use icsdrill_engine::scenario::{RegisterSource, SensorIdx, Text};
+use icsdrill_engine::scenario::{Maintenance, RegisterSource, SensorIdx, Text};
 use icsdrill_engine::snapshot::{Readings, Screen};
 use icsdrill_engine::{Scenario, Snapshot};
 use icsdrill_judge::score::ScoreCard;
@@ -190,6 +190,9 @@ pub struct TeamView {
     pub records_failing: bool,
     /// Hints.
     pub hints: Vec<HintView>,
+    /// Scheduled maintenance windows (permits to work): legitimate work the monitoring may
+    /// flag.
+    pub maintenance: Vec<Maintenance>,
     /// Messages from the white cell.
     pub injects: Vec<InjectRec>,
     /// Its defender actions.
@@ -349,6 +352,7 @@ impl TeamView {
                     HintView { id: h.id.clone(), cost: h.cost, taken, text: taken.then(|| h.text.clone()) }
                 })
                 .collect(),
+            maintenance: s.maintenance.clone(),
             injects: parts.track.injects.clone(),
             actions: parts.track.actions.clone(),
             score: parts.card.clone(),

@@ -541,6 +541,18 @@ impl SimInput {
         SimInput::WriteRegisters { plc: plc.into(), source: source.into(), addr, values, function: None }
     }
 
+    /// The host a Modbus input comes from (reads, writes, diagnostics, engineering).
+    pub fn source(&self) -> Option<&str> {
+        match self {
+            SimInput::WriteCoils { source, .. }
+            | SimInput::WriteRegisters { source, .. }
+            | SimInput::ModbusRequest { source, .. }
+            | SimInput::ModbusDiagnostic { source, .. }
+            | SimInput::Engineering { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
     /// The Modbus function code of a Modbus input.
     pub fn function_code(&self) -> Option<u8> {
         match self {

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use icsdrill::governance::pcap::{Run, write_pcap};
+use icsdrill::runtime::placement::Placement;
 use icsdrill_engine::{TimedInput, parse_inputs};
 
 use super::{Location, load_scenario, open_store};
@@ -45,35 +46,38 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
     if !(args.from >= 0.0 && args.to > args.from && args.to <= icsdrill_engine::scenario::MAX_DURATION_S) {
         bail!("--from and --to must satisfy 0 <= from < to <= 604800 simulated seconds");
     }
-    let (scenario, seed, live_attacker, inputs): (_, u64, bool, Vec<TimedInput>) = match &args.team {
-        Some(team) => {
-            let store = open_store(&Location::new(args.data_dir.clone(), database))?;
-            let (record, teams) =
-                store.drill(&args.source)?.with_context(|| format!("no drill `{}`", args.source))?;
-            if !teams.iter().any(|t| t.id == *team) {
-                let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
-                bail!("drill `{}` has no team `{team}` (teams: {})", record.id, ids.join(", "));
-            }
-            let scenario = icsdrill::store::replay::stored_scenario(&record)?;
-            (scenario, record.seed, record.live_attacker, store.inputs(&record.id, team)?)
-        }
-        None => {
-            let scenario = load_scenario(&args.source)?;
-            let inputs = match &args.inputs {
-                Some(path) => {
-                    let text = std::fs::read_to_string(path)
-                        .with_context(|| format!("cannot read {}", path.display()))?;
-                    parse_inputs(&path.display().to_string(), &text)?
+    let (scenario, seed, live_attacker, inputs, placement): (_, u64, bool, Vec<TimedInput>, _) =
+        match &args.team {
+            Some(team) => {
+                let store = open_store(&Location::new(args.data_dir.clone(), database))?;
+                let (record, teams) =
+                    store.drill(&args.source)?.with_context(|| format!("no drill `{}`", args.source))?;
+                if !teams.iter().any(|t| t.id == *team) {
+                    let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
+                    bail!("drill `{}` has no team `{team}` (teams: {})", record.id, ids.join(", "));
                 }
-                None => Vec::new(),
-            };
-            (scenario, args.seed, false, inputs)
-        }
-    };
+                let scenario = icsdrill::store::replay::stored_scenario(&record)?;
+                let placement = icsdrill::drill::team_placement(&record, &teams, &scenario, team)?;
+                (scenario, record.seed, record.live_attacker, store.inputs(&record.id, team)?, placement)
+            }
+            None => {
+                let scenario = load_scenario(&args.source)?;
+                let inputs = match &args.inputs {
+                    Some(path) => {
+                        let text = std::fs::read_to_string(path)
+                            .with_context(|| format!("cannot read {}", path.display()))?;
+                        parse_inputs(&path.display().to_string(), &text)?
+                    }
+                    None => Vec::new(),
+                };
+                let placement = Placement::canonical(&scenario);
+                (scenario, args.seed, false, inputs, placement)
+            }
+        };
     let window = (scenario.ticks(args.from), scenario.ticks(args.to));
     let tmp = args.out.with_extension("pcapng.tmp");
     let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let run = Run { scenario: &scenario, seed, live_attacker, inputs: &inputs };
+    let run = Run { scenario: &scenario, seed, live_attacker, inputs: &inputs, placement: &placement };
     let cap = write_pcap(run, window, BufWriter::new(file))?;
     std::fs::rename(&tmp, &args.out).with_context(|| format!("cannot write {}", args.out.display()))?;
     println!(

@@ -208,16 +208,18 @@ impl DrillApi for Drill {
             )));
         }
         let store = db.open()?;
-        let (record, _) = store
+        let (record, teams) = store
             .drill(&self.id)?
             .ok_or_else(|| ServiceError::NotFound(format!("no record of drill {}", self.id)))?;
         let scenario = crate::store::replay::stored_scenario(&record)?;
         let inputs = store.inputs(&self.id, team)?;
+        let placement = super::launch::team_placement(&record, &teams, &scenario, team)?;
         let run = crate::governance::pcap::Run {
             scenario: &scenario,
             seed: record.seed,
             live_attacker: record.live_attacker,
             inputs: &inputs,
+            placement: &placement,
         };
         let mut out = Vec::new();
         crate::governance::pcap::write_pcap(run, (first, end), &mut out)?;

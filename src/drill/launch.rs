@@ -46,6 +46,79 @@ struct StoredOptions {
     /// Client networks given per team (the rest take the defaults).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     clients: BTreeMap<String, Vec<ipnet::IpNet>>,
+    /// Where the ranges were served when the drill began (captures rebuilt later carry these
+    /// addresses); records from before it was kept are placed as `Placement::canonical`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    wire: Option<StoredWire>,
+}
+
+/// The address options of a drill's ranges.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredWire {
+    address_mode: range::AddressMode,
+    modbus_port: u16,
+    bind: std::net::IpAddr,
+    #[serde(default)]
+    sources: Vec<(std::net::IpAddr, String)>,
+}
+
+/// The spec of a recorded drill, served with `range` (its seed, attacker mode and duration
+/// are the record's).
+fn stored_spec(
+    record: &DrillRecord,
+    teams: &[TeamRecord],
+    scenario: Arc<Scenario>,
+    range: range::Options,
+) -> DrillSpec {
+    let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
+    let mut range = range;
+    range.seed = record.seed;
+    range.live_attacker = record.live_attacker;
+    range.duration_s = options.duration_s;
+    DrillSpec {
+        name: record.name.clone(),
+        mode: record.mode,
+        scenario,
+        teams: teams
+            .iter()
+            .map(|t| TeamInfo {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                bracket: options.brackets.get(&t.id).cloned(),
+            })
+            .collect(),
+        range,
+        freeze_s: options.freeze_s,
+        manual_clock: false,
+        database: None,
+        scenario_source: Some(record.scenario_source.clone()),
+        no_attack: options.no_attack,
+        variant_seed: options.variant_seed,
+        clients: options.clients,
+    }
+}
+
+/// Where team `team`'s range of a recorded drill put its hosts and PLCs when the drill began:
+/// what its captures carry.
+pub fn team_placement(
+    record: &DrillRecord,
+    teams: &[TeamRecord],
+    scenario: &Arc<Scenario>,
+    team: &str,
+) -> Result<crate::runtime::placement::Placement> {
+    use crate::runtime::placement::Placement;
+    let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
+    let Some(wire) = options.wire else { return Ok(Placement::canonical(scenario)) };
+    let mut range = range::Options::new(record.seed);
+    (range.address_mode, range.modbus_port, range.bind, range.sources) =
+        (wire.address_mode, wire.modbus_port, wire.bind, wire.sources);
+    let spec = stored_spec(record, teams, scenario.clone(), range);
+    let nets = clients::team_clients(&spec)?;
+    let k = teams
+        .iter()
+        .position(|t| t.id == team)
+        .ok_or_else(|| Error::not_found(format!("drill `{}` has no team `{team}`", record.id)))?;
+    Ok(Placement::of(scenario, &team_range(&spec, &nets[k], k)))
 }
 
 /// Who a drill is when it launches: new, or resumed from the store.
@@ -109,33 +182,9 @@ impl DrillServer {
         })
         .await??;
         let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
-        let mode = record.mode;
         let phase = record.phase;
-        let mut range = range;
-        range.seed = record.seed;
-        range.live_attacker = record.live_attacker;
-        range.duration_s = options.duration_s;
-        let spec = DrillSpec {
-            name: record.name.clone(),
-            mode,
-            scenario: loaded.scenario.clone(),
-            teams: team_records
-                .iter()
-                .map(|t| TeamInfo {
-                    id: t.id.clone(),
-                    name: t.name.clone(),
-                    bracket: options.brackets.get(&t.id).cloned(),
-                })
-                .collect(),
-            range,
-            freeze_s: options.freeze_s,
-            manual_clock: false,
-            database: Some(database.clone()),
-            scenario_source: Some(record.scenario_source.clone()),
-            no_attack: options.no_attack,
-            variant_seed: options.variant_seed,
-            clients: options.clients.clone(),
-        };
+        let mut spec = stored_spec(&record, &team_records, loaded.scenario.clone(), range);
+        spec.database = Some(database.clone());
         let identity = Identity {
             id: record.id.clone(),
             instructor_token: record.instructor_token.clone(),
@@ -352,6 +401,12 @@ fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(DrillRecord, Vec
         brackets: spec.teams.iter().filter_map(|t| t.bracket.clone().map(|b| (t.id.clone(), b))).collect(),
         variant_seed: spec.variant_seed,
         clients: spec.clients.clone(),
+        wire: Some(StoredWire {
+            address_mode: spec.range.address_mode,
+            modbus_port: spec.range.modbus_port,
+            bind: spec.range.bind,
+            sources: spec.range.sources.clone(),
+        }),
     };
     let record = DrillRecord {
         id: identity.id.clone(),
@@ -380,13 +435,22 @@ fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(DrillRecord, Vec
 /// The range options of team `k`: its endpoints after the previous teams', its client
 /// networks, its attacker's and its hosts' addresses in its own network.
 fn team_options(sh: &Shared<'_>, k: usize) -> range::Options {
-    let (spec, nets) = (sh.spec, &sh.nets[k]);
+    let mut opts = team_range(sh.spec, &sh.nets[k], k);
+    let log = sh.foreign.clone();
+    let plc_ids: Vec<String> = sh.scenario.plcs.iter().map(|p| p.id.clone()).collect();
+    opts.on_foreign = Some(ForeignHook(Arc::new(move |ip, plc| log.note(ip, k, &plc_ids[plc.ix()]))));
+    opts
+}
+
+/// Team `k`'s range options (`team_options` without the live hooks): what places its
+/// endpoints and hosts.
+fn team_range(spec: &DrillSpec, nets: &[ipnet::IpNet], k: usize) -> range::Options {
     let mut opts = spec.range.clone();
     opts.serve_http = false;
     opts.running = false;
-    opts.first_endpoint = k * sh.scenario.plcs.len();
-    opts.clients = Clients { nets: nets.clone(), attacker: None };
-    if *nets == [clients::team_loopback_net(k)] {
+    opts.first_endpoint = k * spec.scenario.plcs.len();
+    opts.clients = Clients { nets: nets.to_vec(), attacker: None };
+    if nets == [clients::team_loopback_net(k)] {
         // A host given by its loopback address (127.0.0.77=hmi-01) is that host in every
         // team's own network (127.10.N.77).
         opts.sources =
@@ -397,9 +461,6 @@ fn team_options(sh: &Shared<'_>, k: usize) -> range::Options {
         // stand in for another's attacker.
         opts.attacker_address = Some(clients::team_attacker_address(k));
     }
-    let log = sh.foreign.clone();
-    let plc_ids: Vec<String> = sh.scenario.plcs.iter().map(|p| p.id.clone()).collect();
-    opts.on_foreign = Some(ForeignHook(Arc::new(move |ip, plc| log.note(ip, k, &plc_ids[plc.ix()]))));
     opts
 }
 

@@ -8,9 +8,9 @@
 //! gave it (register values as the PLC reported them at that tick, spoofing included;
 //! exceptions; nothing when the PLC stayed silent), inside Ethernet/IPv4/TCP frames between
 //! the hosts' and the PLCs' loopback addresses: one TCP connection per host and PLC, opened
-//! with a handshake in the window, with consistent sequence numbers. Hosts send from
-//! 127.0.0.(200 + host index); PLC `i` listens on 127.1.0.(i + 1) port 502 (the addresses of
-//! `serve --address-mode loopback`).
+//! with a handshake in the window, with consistent sequence numbers. Hosts and PLCs are where
+//! the range placed them (`runtime::placement`): the addresses and ports a capture on the
+//! loopback interface shows. The attacker's requests come from the host it acts from.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -30,14 +30,13 @@ use pcap_file::pcapng::blocks::interface_description::{
 };
 
 use crate::error::{Error, Result};
-use crate::runtime::modbus::frame::{Header, MEI_READ_DEVICE_ID, ResponseWriter};
+use crate::runtime::modbus::frame::{Header, ResponseWriter};
+use crate::runtime::placement::Placement;
 
 /// Most requests one folded log record expands to.
 const MAX_REPEAT: u32 = 50;
 /// Most packets one capture holds: a longer window is cut here (and says so).
 pub const MAX_PACKETS: usize = 2_000_000;
-/// The Modbus/TCP port.
-const MODBUS_PORT: u16 = 502;
 
 /// What a capture holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -71,18 +70,6 @@ struct Flow {
     transaction: u16,
 }
 
-/// The host's loopback address: as a single range gives it (hosts past the 55th share the
-/// last one).
-pub fn host_address(host: HostIdx) -> Ipv4Addr {
-    let base = Ipv4Addr::new(127, 0, 0, 0);
-    crate::runtime::routine::host_address(base, host).unwrap_or(Ipv4Addr::new(127, 0, 0, 254))
-}
-
-/// PLC `plc`'s loopback address, as `serve --address-mode loopback` binds it.
-fn plc_address(plc: PlcIdx) -> Ipv4Addr {
-    crate::runtime::range::loopback_address(plc.ix())
-}
-
 /// What a capture is rebuilt from: a run as it was recorded.
 #[derive(Debug, Clone, Copy)]
 pub struct Run<'a> {
@@ -94,11 +81,13 @@ pub struct Run<'a> {
     pub live_attacker: bool,
     /// The recorded inputs, sorted by tick.
     pub inputs: &'a [TimedInput],
+    /// Where the range's hosts and PLCs were on the wire.
+    pub placement: &'a Placement,
 }
 
 /// Writes the capture of ticks `from..to` of `run` to `out`.
 pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Result<Capture> {
-    let Run { scenario, seed, live_attacker, inputs } = run;
+    let Run { scenario, seed, live_attacker, inputs, .. } = run;
     let io = |e: pcap_file::PcapError| Error::Failed(format!("cannot write the capture: {e}"));
     let mut w = PcapNgWriter::new(out).map_err(io)?;
     w.write_pcapng_block(InterfaceDescriptionBlock {
@@ -123,6 +112,8 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
         let mut exchanges: Vec<Exchange> = sim
             .routine_due()
             .iter()
+            // Background traffic is in the log as transactions (`logged` below).
+            .filter(|r| !r.logged)
             .map(|r| Exchange {
                 host: r.host,
                 plc: r.plc,
@@ -141,7 +132,7 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
                 cap.truncated = true;
                 return Ok(cap);
             }
-            let frames = exchange_frames(scenario, &snap, &mut flows, &x);
+            let frames = exchange_frames((scenario, run.placement), &snap, &mut flows, &x);
             for f in &frames {
                 at += Duration::from_micros(20);
                 w.write_pcapng_block(EnhancedPacketBlock {
@@ -202,25 +193,26 @@ fn logged(s: &Scenario, sim: &Sim, seen: u64) -> Vec<Exchange> {
 
 /// The frames of one exchange: a handshake if its connection is new, the request, the answer.
 fn exchange_frames(
-    s: &Scenario,
+    (s, placement): (&Scenario, &Placement),
     snap: &Snapshot,
     flows: &mut BTreeMap<(HostIdx, PlcIdx), Flow>,
     x: &Exchange,
 ) -> Vec<Vec<u8>> {
-    let (client, server) = (host_address(x.host), plc_address(x.plc));
+    let endpoint = placement.plcs[x.plc.ix()];
+    let (client, server, server_port) = (placement.hosts[x.host.ix()], *endpoint.ip(), endpoint.port());
     let mut frames = Vec::new();
     let flow = flows.entry((x.host, x.plc)).or_insert_with(|| {
         // A deterministic ephemeral port and initial sequence numbers per connection.
         let port = 40_000 + ((x.host.0 * 997 + x.plc.0) % 20_000) as u16;
         let isn = (x.host.0 << 16) ^ x.plc.0.wrapping_mul(2_654_435_761);
         let (c, sv) = (isn, isn.rotate_left(7));
-        frames.push(tcp(client, server, port, MODBUS_PORT, c, None, true, &[]));
-        frames.push(tcp(server, client, MODBUS_PORT, port, sv, Some(c.wrapping_add(1)), true, &[]));
+        frames.push(tcp(client, server, port, server_port, c, None, true, &[]));
+        frames.push(tcp(server, client, server_port, port, sv, Some(c.wrapping_add(1)), true, &[]));
         frames.push(tcp(
             client,
             server,
             port,
-            MODBUS_PORT,
+            server_port,
             c.wrapping_add(1),
             Some(sv.wrapping_add(1)),
             false,
@@ -235,7 +227,7 @@ fn exchange_frames(
         client,
         server,
         flow.port,
-        MODBUS_PORT,
+        server_port,
         flow.client_seq,
         Some(flow.server_seq),
         false,
@@ -247,7 +239,7 @@ fn exchange_frames(
         frames.push(tcp(
             server,
             client,
-            MODBUS_PORT,
+            server_port,
             flow.port,
             flow.server_seq,
             Some(flow.client_seq),
@@ -292,33 +284,7 @@ fn tcp(
 /// The request as the client sent it.
 fn request_adu(header: Header, x: &Exchange) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut w = ResponseWriter::new(&mut out, header, x.function);
-    match x.function {
-        1..=4 => {
-            w.u16(x.addr).u16(x.count);
-        }
-        5 => {
-            w.u16(x.addr).u16(if x.values.first().copied().unwrap_or(0) != 0 { 0xFF00 } else { 0 });
-        }
-        6 => {
-            w.u16(x.addr).u16(x.values.first().copied().unwrap_or(0));
-        }
-        15 => {
-            let bits: Vec<bool> = x.values.iter().map(|v| *v != 0).collect();
-            w.u16(x.addr).u16(bits.len() as u16).bits(&bits);
-        }
-        16 => {
-            w.u16(x.addr).u16(x.values.len() as u16).registers(&x.values);
-        }
-        8 => {
-            w.u16(x.addr).u16(0);
-        }
-        43 => {
-            w.u8(MEI_READ_DEVICE_ID).u8(1).u8(0);
-        }
-        _ => {}
-    }
-    w.finish();
+    crate::runtime::modbus::frame::write_request(&mut out, header, x.function, x.addr, x.count, &x.values);
     out
 }
 

@@ -26,9 +26,14 @@ pub fn rollup_from(store: &dyn Store, today: Day, scope: Option<&str>) -> Result
             if results.contains_key(&t.id) || !reg.enterprises.iter().any(|e| e.id == t.id) {
                 continue;
             }
-            if let Some((score, _)) = store.score(&d.id, &t.id)? {
+            if let Some((score, card)) = store.score(&d.id, &t.id)? {
                 let date = day_of_ms(d.created_ms);
-                results.insert(t.id.clone(), DrillResult { drill: d.id.clone(), date, score });
+                // The stored card's alert count (cards stored before it was counted have none).
+                let alerts = serde_json::from_str::<serde_json::Value>(&card)
+                    .ok()
+                    .and_then(|c| c["alerts"].as_u64())
+                    .map_or(0, |n| n as usize);
+                results.insert(t.id.clone(), DrillResult { drill: d.id.clone(), date, score, alerts });
             }
         }
     }

@@ -4,6 +4,8 @@
 //! - `live`: `Live`, the sim thread, snapshots, the command queue, record and write budgets.
 //! - `range`: `Range`, one simulation with its endpoints and its HTTP API.
 //! - `modbus`: Modbus TCP framing and the endpoint server.
+//! - `placement`: where a range's hosts and PLCs sit on the wire, from its options.
+//! - `routine`: routine traffic on the wire from the hosts' own addresses.
 //! - `shards`: the single-threaded event loops a range's endpoints run on.
 //! - `attacker`: the live attacker, a real Modbus client.
 //! - `fds`: the open-files limit, raised at start and shared out.
@@ -13,6 +15,7 @@ mod budget;
 pub mod fds;
 pub mod live;
 pub mod modbus;
+pub mod placement;
 pub mod range;
 pub mod routine;
 pub mod shards;

@@ -34,7 +34,8 @@ pub const ATTACK_QUEUE: usize = 256;
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// How PLC endpoints get their addresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AddressMode {
     /// One port per PLC on the bind address, counting up from the base port.
     Port,
@@ -383,14 +384,18 @@ fn routine_addresses(
         })
         .unwrap_or(Ipv4Addr::new(127, 0, 0, 0));
     let mut out = std::collections::BTreeMap::new();
-    for r in &scenario.traffic {
-        if let Some((ip, _)) = sources.map.iter().find(|(_, h)| *h == r.host) {
-            out.insert(r.host, *ip);
+    // Hosts that poll, and hosts with background reads and writes.
+    let background = scenario.background.iter().filter_map(|b| scenario.host(b.input.source()?));
+    let hosts: std::collections::BTreeSet<_> =
+        scenario.traffic.iter().map(|r| r.host).chain(background).collect();
+    for host in hosts {
+        if let Some((ip, _)) = sources.map.iter().find(|(_, h)| *h == host) {
+            out.insert(host, *ip);
             continue;
         }
-        let Some(ip) = crate::runtime::routine::host_address(base, r.host).map(IpAddr::V4) else { continue };
-        sources.map.push((ip, r.host));
-        out.insert(r.host, ip);
+        let Some(ip) = crate::runtime::routine::host_address(base, host).map(IpAddr::V4) else { continue };
+        sources.map.push((ip, host));
+        out.insert(host, ip);
     }
     out
 }

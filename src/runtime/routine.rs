@@ -16,10 +16,11 @@ use std::time::Duration;
 
 use icsdrill_engine::scenario::{HostIdx, PlcIdx};
 use icsdrill_engine::systems::routine::RoutineRequest;
-use tokio::net::TcpSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch};
-use tokio_modbus::client::{Context, Reader};
-use tokio_modbus::prelude::*;
+
+use crate::runtime::modbus::frame::{Header, MAX_ADU_LEN, write_request};
 
 /// The loopback address a host sends its routine traffic from in the network starting at
 /// `base`: `.200 + host index`, for the first 55 hosts (`None` beyond).
@@ -30,8 +31,10 @@ pub fn host_address(base: std::net::Ipv4Addr, host: HostIdx) -> Option<std::net:
 
 /// Batches (one per tick) waiting for the sender.
 pub const ROUTINE_QUEUE: usize = 64;
-/// Requests waiting on one host-PLC lane.
+/// Groups of requests waiting on one host-PLC lane.
 const LANE_QUEUE: usize = 8;
+/// Room for the answers being read: a few whole frames.
+const ANSWER_BUFFER: usize = 4 * MAX_ADU_LEN;
 /// How long a routine request waits for its answer before the connection is dropped.
 const ANSWER_TIMEOUT: Duration = Duration::from_millis(1500);
 
@@ -71,13 +74,14 @@ pub struct Wire {
     pub skipped: std::sync::atomic::AtomicU64,
 }
 
-/// Sends each tick's batch until `stop`.
+/// Sends each tick's batch until `stop`: one host's requests to one PLC go out together on
+/// their lane.
 pub async fn run(
     mut rx: mpsc::Receiver<Vec<RoutineRequest>>,
     wire: Arc<Wire>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut lanes: BTreeMap<(HostIdx, PlcIdx), mpsc::Sender<RoutineRequest>> = BTreeMap::new();
+    let mut lanes: BTreeMap<(HostIdx, PlcIdx), mpsc::Sender<Vec<RoutineRequest>>> = BTreeMap::new();
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         let batch = tokio::select! {
@@ -85,16 +89,20 @@ pub async fn run(
             _ = stop.wait_for(|s| *s) => None,
         };
         let Some(batch) = batch else { break };
-        for r in batch {
-            let Some(source) = wire.hosts.get(&r.host).copied() else { continue };
-            let lane = lanes.entry((r.host, r.plc)).or_insert_with(|| {
+        let mut rest = &batch[..];
+        while let Some(first) = rest.first() {
+            let n = rest.iter().take_while(|r| (r.host, r.plc) == (first.host, first.plc)).count();
+            let (group, tail) = rest.split_at(n);
+            rest = tail;
+            let Some(source) = wire.hosts.get(&first.host).copied() else { continue };
+            let lane = lanes.entry((first.host, first.plc)).or_insert_with(|| {
                 let (tx, rx) = mpsc::channel(LANE_QUEUE);
-                tasks.spawn(lane(rx, wire.clone(), source, r.plc, stop.clone()));
+                tasks.spawn(lane(rx, wire.clone(), source, first.plc, stop.clone()));
                 tx
             });
-            // A lane still busy with older polls skips this one, as a real HMI's driver does.
-            if lane.try_send(r).is_err() {
-                wire.skipped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // A lane still busy with older polls skips these, as a real HMI's driver does.
+            if lane.try_send(group.to_vec()).is_err() {
+                wire.skipped.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
             }
         }
     }
@@ -102,26 +110,30 @@ pub async fn run(
     while tasks.join_next().await.is_some() {}
 }
 
-/// One host's connection to one PLC: sends its requests in turn, reconnecting after a failure.
+/// One host's connection to one PLC: sends each group of requests pipelined (Modbus/TCP
+/// allows several outstanding transactions; one write, the answers read as they come),
+/// reconnecting after a failure.
 async fn lane(
-    mut rx: mpsc::Receiver<RoutineRequest>,
+    mut rx: mpsc::Receiver<Vec<RoutineRequest>>,
     wire: Arc<Wire>,
     source: IpAddr,
     plc: PlcIdx,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut conn: Option<(Context, SocketAddr)> = None;
+    let mut conn: Option<(TcpStream, SocketAddr)> = None;
+    let mut client =
+        Client { unit: wire.units[plc.ix()], transaction: 0, out: Vec::new(), buf: vec![0; ANSWER_BUFFER] };
     loop {
-        let r = tokio::select! {
-            r = rx.recv() => r,
+        let group = tokio::select! {
+            g = rx.recv() => g,
             _ = stop.wait_for(|s| *s) => None,
         };
-        let Some(r) = r else { break };
+        let Some(group) = group else { break };
         if conn.is_none() {
             conn = connect(&wire, source, plc).await;
         }
-        let Some((ctx, local)) = &mut conn else { continue };
-        let answered = tokio::time::timeout(ANSWER_TIMEOUT, ask(ctx, &r)).await;
+        let Some((stream, local)) = &mut conn else { continue };
+        let answered = tokio::time::timeout(ANSWER_TIMEOUT, client.exchange(stream, &group)).await;
         if !matches!(answered, Ok(Ok(()))) {
             wire.peers.set(*local, false);
             conn = None;
@@ -133,7 +145,7 @@ async fn lane(
 }
 
 /// Opens a connection from `source`, its address registered before the endpoint sees it.
-async fn connect(wire: &Wire, source: IpAddr, plc: PlcIdx) -> Option<(Context, SocketAddr)> {
+async fn connect(wire: &Wire, source: IpAddr, plc: PlcIdx) -> Option<(TcpStream, SocketAddr)> {
     let socket = match source {
         IpAddr::V4(_) => TcpSocket::new_v4(),
         IpAddr::V6(_) => TcpSocket::new_v6(),
@@ -145,7 +157,7 @@ async fn connect(wire: &Wire, source: IpAddr, plc: PlcIdx) -> Option<(Context, S
     match tokio::time::timeout(ANSWER_TIMEOUT, socket.connect(wire.endpoints[plc.ix()])).await {
         Ok(Ok(stream)) => {
             let _ = stream.set_nodelay(true);
-            Some((tokio_modbus::client::tcp::attach_slave(stream, Slave(wire.units[plc.ix()])), local))
+            Some((stream, local))
         }
         _ => {
             wire.peers.set(local, false);
@@ -154,19 +166,54 @@ async fn connect(wire: &Wire, source: IpAddr, plc: PlcIdx) -> Option<(Context, S
     }
 }
 
-/// One request; an exception answer is an answer (the connection stays), a dead connection is
-/// an error.
-async fn ask(ctx: &mut Context, r: &RoutineRequest) -> std::io::Result<()> {
-    let io = |e: tokio_modbus::Error| std::io::Error::other(e.to_string());
-    match r.function {
-        1 => ctx.read_coils(r.addr, r.count).await.map_err(io).map(drop),
-        2 => ctx.read_discrete_inputs(r.addr, r.count).await.map_err(io).map(drop),
-        3 => ctx.read_holding_registers(r.addr, r.count).await.map_err(io).map(drop),
-        4 => ctx.read_input_registers(r.addr, r.count).await.map_err(io).map(drop),
-        _ => {
-            // FC 43/14 basic device identification (tokio-modbus has no reader for it).
-            let identify = Request::Custom(0x2B, std::borrow::Cow::Owned(vec![0x0E, 0x01, 0x00]));
-            ctx.call(identify).await.map_err(io).map(drop)
+/// A minimal pipelining Modbus/TCP client: the range's own, since it only needs to send what
+/// the simulation already decided and count the answers (an exception is an answer; the
+/// endpoint's framing is checked by the tests of the endpoint).
+struct Client {
+    unit: u8,
+    transaction: u16,
+    out: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    /// Sends `group` in one write and reads until every request has its answer.
+    async fn exchange(&mut self, stream: &mut TcpStream, group: &[RoutineRequest]) -> std::io::Result<()> {
+        self.out.clear();
+        for r in group {
+            self.transaction = self.transaction.wrapping_add(1);
+            let header = Header { transaction: self.transaction, unit: self.unit };
+            write_request(
+                &mut self.out,
+                header,
+                r.function,
+                r.addr,
+                r.count,
+                r.values.as_deref().unwrap_or_default(),
+            );
         }
+        stream.write_all(&self.out).await?;
+        let (mut filled, mut answers) = (0, 0);
+        while answers < group.len() {
+            if filled == self.buf.len() {
+                return Err(std::io::Error::other("an answer larger than any Modbus frame"));
+            }
+            let n = stream.read(&mut self.buf[filled..]).await?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            filled += n;
+            let mut start = 0;
+            while let Some(len) =
+                self.buf.get(start + 4..start + 6).map(|l| 6 + usize::from(u16::from_be_bytes([l[0], l[1]])))
+                && filled - start >= len
+            {
+                start += len;
+                answers += 1;
+            }
+            self.buf.copy_within(start..filled, 0);
+            filled -= start;
+        }
+        Ok(())
     }
 }

@@ -196,8 +196,10 @@ pub struct Scenario {
     pub monitoring: crate::attack::Monitoring,
     /// The attack, if the scenario has one.
     pub attack: Option<crate::attack::AttackPlan>,
-    /// Benign background traffic, by tick (operators and engineers at work).
+    /// Benign background traffic, by first tick (operators and engineers at work).
     pub background: Vec<Background>,
+    /// Scheduled maintenance windows.
+    pub maintenance: Vec<Maintenance>,
     /// Routine traffic of each host that makes some (polls and engineering sessions).
     pub traffic: Vec<RoutineHost>,
     /// What the monitoring expects: a learning window, readers and writers per PLC.
@@ -255,6 +257,42 @@ pub struct Background {
     /// The request, from the host doing it.
     pub input: crate::input::SimInput,
     /// What it is, for instructors.
+    pub note: Option<Text>,
+    /// Ticks between repeats (a shift schedule), if it repeats.
+    pub every: Option<u64>,
+    /// Last tick a repeat may fall on.
+    pub until: u64,
+    /// The maintenance window it belongs to (its id).
+    pub window: Option<String>,
+}
+
+impl Background {
+    /// Whether it happens at `tick`.
+    pub fn due(&self, tick: u64) -> bool {
+        match self.every {
+            None => tick == self.tick,
+            Some(every) => {
+                tick >= self.tick && tick <= self.until && (tick - self.tick).is_multiple_of(every)
+            }
+        }
+    }
+}
+
+/// A scheduled maintenance window: work on PLCs from one host, published to the teams (a
+/// permit to work), whose writes the monitoring has never seen.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Maintenance {
+    /// Id.
+    pub id: String,
+    /// Host the work is done from.
+    pub host: String,
+    /// PLCs worked on.
+    pub plcs: Vec<String>,
+    /// First tick.
+    pub from_tick: u64,
+    /// Last tick.
+    pub to_tick: u64,
+    /// What is done.
     pub note: Option<Text>,
 }
 

@@ -292,7 +292,8 @@ impl Cx<'_> {
         let faults = self.faults(&f.faults, &process, tick_hz);
         let (monitoring, ids) =
             self.monitoring(f.monitoring.as_ref(), meta.level, (&host_names, &plc_names), tick_hz);
-        let background = self.background(&f.background, &host_names, &plc_names, tick_hz);
+        let (background, maintenance) =
+            self.background((&f.background, &f.maintenance), (&host_names, &plc_names), tick_hz);
         let traffic = self.traffic(&f.traffic, &hosts, &host_names, &plc_names, tick_hz);
         let scoring = self.scoring(&f.scoring, tick_hz);
         let hints = self.hints(&f.hints);
@@ -333,6 +334,7 @@ impl Cx<'_> {
             monitoring,
             attack,
             background,
+            maintenance,
             traffic,
             ids,
             scoring,

@@ -16,6 +16,7 @@ use crate::network::{NetState, Request, check_connect, check_host_route, check_r
 use crate::scenario::{HostIdx, PlcIdx, Scenario, Table};
 use crate::systems::defence::DefenderLog;
 use crate::systems::inputs::apply_logged;
+use crate::systems::routine::{RoutinePlan, RoutineRequest};
 use crate::world::{Entities, FieldBus, Plant, PlcState, Process, SimClock};
 
 /// Where a step is.
@@ -428,12 +429,18 @@ fn action_input(s: &Scenario, host: HostIdx, action: &Action) -> SimInput {
 /// everything else, so the transaction log is not only the attacker's.
 pub(super) fn run_background(world: &mut World) {
     let scenario = world.resource::<Plant>().0.clone();
+    // The tick's wire requests start here: background first, then routine polls.
+    let wire = world.get_resource_mut::<RoutinePlan>().is_some_and(|mut plan| {
+        plan.due.clear();
+        plan.wire
+    });
     if scenario.background.is_empty() {
         return;
     }
     let tick = world.resource::<SimClock>().tick;
-    let from = scenario.background.partition_point(|b| b.tick < tick);
-    for b in scenario.background[from..].iter().take_while(|b| b.tick == tick) {
+    // Entries are sorted by first tick; repeating ones stay due after it.
+    let started = scenario.background.partition_point(|b| b.tick <= tick);
+    for b in scenario.background[..started].iter().filter(|b| b.due(tick)) {
         // A read records what the endpoint would have answered: check it like one.
         let input = match &b.input {
             SimInput::ModbusRequest { plc, source, function, addr, count, .. } => {
@@ -467,6 +474,34 @@ pub(super) fn run_background(world: &mut World) {
             }
             other => other.clone(),
         };
+        if wire && let Some(r) = on_the_wire(&scenario, &input) {
+            world.resource_mut::<RoutinePlan>().due.push(r);
+        }
         let _ = apply_logged(world, tick, input);
     }
+}
+
+/// A background read or write as its host puts it on the wire.
+fn on_the_wire(s: &Scenario, input: &SimInput) -> Option<RoutineRequest> {
+    let (plc, source, addr, count, values): (_, _, u16, usize, Vec<u16>) = match input {
+        SimInput::ModbusRequest { plc, source, addr, count, .. } => {
+            (plc, source, *addr, usize::from(*count), Vec::new())
+        }
+        SimInput::WriteRegisters { plc, source, addr, values, .. } => {
+            (plc, source, *addr, values.len(), values.clone())
+        }
+        SimInput::WriteCoils { plc, source, addr, values, .. } => {
+            (plc, source, *addr, values.len(), values.iter().map(|v| u16::from(*v)).collect())
+        }
+        _ => return None,
+    };
+    Some(RoutineRequest {
+        host: s.host(source)?,
+        plc: s.plc(plc)?,
+        function: input.function_code()?,
+        addr,
+        count: u16::try_from(count).unwrap_or(u16::MAX),
+        values: Some(values.into()),
+        logged: true,
+    })
 }

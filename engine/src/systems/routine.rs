@@ -29,7 +29,7 @@ const MAX_REGISTERS: usize = 100;
 const MAX_BITS: usize = 800;
 
 /// One routine request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoutineRequest {
     /// Host sending it.
     pub host: HostIdx,
@@ -41,6 +41,18 @@ pub struct RoutineRequest {
     pub addr: u16,
     /// Quantity.
     pub count: u16,
+    /// Values written (writes: 5, 6, 15, 16).
+    pub values: Option<std::sync::Arc<[u16]>>,
+    /// The log holds this request as its own transaction (background traffic: set-point
+    /// changes, maintenance), where polls are only counted.
+    pub logged: bool,
+}
+
+impl RoutineRequest {
+    /// A read (or identification) that the log only counts.
+    pub fn read(host: HostIdx, plc: PlcIdx, function: u8, addr: u16, count: u16) -> RoutineRequest {
+        RoutineRequest { host, plc, function, addr, count, values: None, logged: false }
+    }
 }
 
 /// One host polling one PLC.
@@ -125,7 +137,7 @@ impl RoutinePlan {
                 for (addr, count) in runs(&memory, *table, max) {
                     let req = Request { source: host, plc, function: *function, addr, registers: &[] };
                     if check_request(s, &net, req).is_ok() {
-                        out.push(RoutineRequest { host, plc, function: *function, addr, count });
+                        out.push(RoutineRequest::read(host, plc, *function, addr, count));
                     }
                 }
             }
@@ -206,11 +218,11 @@ impl RoutinePlan {
     /// Requests a session of `host` makes of `plc`: identify the device, read its set points.
     fn session(s: &Scenario, host: HostIdx, plc: PlcIdx) -> Vec<RoutineRequest> {
         let memory = Memory::new(&s.plcs[plc.ix()]);
-        let mut out = vec![RoutineRequest { host, plc, function: 43, addr: 0, count: 0 }];
+        let mut out = vec![RoutineRequest::read(host, plc, 43, 0, 0)];
         out.extend(
             runs(&memory, Table::HoldingRegisters, MAX_REGISTERS)
                 .into_iter()
-                .map(|(addr, count)| RoutineRequest { host, plc, function: 3, addr, count }),
+                .map(|(addr, count)| RoutineRequest::read(host, plc, 3, addr, count)),
         );
         out
     }
@@ -247,8 +259,8 @@ pub(super) fn run_routine(world: &mut World) {
         return;
     }
     let tick = world.resource::<SimClock>().tick;
+    // `due` was cleared by the background traffic, which runs first.
     let mut plan = world.remove_resource::<RoutinePlan>().expect("the world has a routine plan");
-    plan.due.clear();
     // While the monitoring learns its baseline, it sees this tick's requests.
     let learning = world.resource::<IdsState>().learning(tick);
     let wire = plan.wire || learning;
@@ -287,7 +299,8 @@ pub(super) fn run_routine(world: &mut World) {
     }
     if learning {
         let mut ids = world.resource_mut::<IdsState>();
-        for r in &plan.due {
+        // Background traffic meets the monitoring as its own transactions.
+        for r in plan.due.iter().filter(|r| !r.logged) {
             ids.learn(r.host, r.plc, r.function);
         }
         if !plan.wire {

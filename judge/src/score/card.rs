@@ -69,6 +69,7 @@ impl Scorer {
             settled_tick: self.settled_tick,
             steps_fired: d.fired,
             steps_detected: d.detected,
+            alerts: self.alerts,
         }
     }
 

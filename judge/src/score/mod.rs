@@ -91,6 +91,9 @@ pub struct ScoreCard {
     pub steps_fired: usize,
     /// Attack steps credited by a report.
     pub steps_detected: usize,
+    /// Alerts the team's network monitoring raised (what the region's situational-awareness
+    /// roll-up counts per enterprise).
+    pub alerts: usize,
 }
 
 /// A filed report, as the scorer keeps it.
@@ -146,6 +149,7 @@ pub struct Scorer {
     challenges: usize,
     solved: Vec<String>,
     foreign_flags: usize,
+    alerts: usize,
     /// Tripped interlocks and out-of-window variables now; downtime accrues while any is.
     tripped_now: usize,
     outside_now: usize,
@@ -236,6 +240,7 @@ impl Scorer {
             challenges: 0,
             solved: Vec::new(),
             foreign_flags: 0,
+            alerts: 0,
             tripped_now: 0,
             outside_now: 0,
             down_since: None,
@@ -333,6 +338,7 @@ impl Scorer {
                 self.set_down(tick);
             }
             EventKind::Damage { .. } => self.damage += 1,
+            EventKind::IdsAlert { .. } => self.alerts += 1,
             _ => {}
         }
     }

@@ -24,6 +24,9 @@ pub struct Totals {
     pub scored: usize,
     /// Sum of their latest drill scores (mean = score_sum / scored).
     pub score_sum: f64,
+    /// Alerts their monitoring raised in their latest drills (the situational-awareness
+    /// roll-up).
+    pub alerts: usize,
 }
 
 /// An enterprise's latest drill result.
@@ -35,6 +38,8 @@ pub struct DrillResult {
     pub date: Day,
     /// Score.
     pub score: f64,
+    /// Alerts the enterprise's monitoring raised.
+    pub alerts: usize,
 }
 
 impl Totals {
@@ -52,6 +57,7 @@ impl Totals {
         self.verified_findings += o.verified_findings;
         self.scored += o.scored;
         self.score_sum += o.score_sum;
+        self.alerts += o.alerts;
     }
 }
 
@@ -156,6 +162,7 @@ pub fn rollup(
         if let Some(r) = &last_drill {
             t.scored = 1;
             t.score_sum = r.score;
+            t.alerts = r.alerts;
         }
         enterprises.push(EnterpriseRow { enterprise: e.clone(), totals: t, due, last_drill });
     }
@@ -201,6 +208,7 @@ pub fn rollup_rows(r: &Rollup) -> (Vec<&'static str>, Vec<Vec<String>>) {
         "overdue_rectifications",
         "verified_findings",
         "mean_drill_score",
+        "monitoring_alerts",
     ];
     let row = |p: &str, i: &str, t: &Totals| {
         let mut v = vec![p.to_string(), i.to_string(), t.enterprises.to_string()];
@@ -211,6 +219,7 @@ pub fn rollup_rows(r: &Rollup) -> (Vec<&'static str>, Vec<Vec<String>>) {
         v.push(t.overdue_rectifications.to_string());
         v.push(t.verified_findings.to_string());
         v.push(if t.scored > 0 { format!("{:.1}", t.score_sum / t.scored as f64) } else { String::new() });
+        v.push(t.alerts.to_string());
         v
     };
     let mut rows = Vec::new();

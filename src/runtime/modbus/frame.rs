@@ -299,6 +299,40 @@ pub fn unpack_registers(bytes: &[u8]) -> Vec<u16> {
     bytes.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect()
 }
 
+/// Appends the request ADU a client sends: reads (1-4) of `count` from `addr`, single writes
+/// (5, 6) of `values[0]`, multiple writes (15, 16) of `values` (coils: non-zero is on), a
+/// diagnostic (8, sub-function `addr`), basic device identification (43). The range's own
+/// clients and its captures build requests here, the endpoint parses them (`decode`).
+pub fn write_request(out: &mut Vec<u8>, header: Header, function: u8, addr: u16, count: u16, values: &[u16]) {
+    let mut w = ResponseWriter::new(out, header, function);
+    match function {
+        1..=4 => {
+            w.u16(addr).u16(count);
+        }
+        5 => {
+            w.u16(addr).u16(if values.first().copied().unwrap_or(0) != 0 { 0xFF00 } else { 0 });
+        }
+        6 => {
+            w.u16(addr).u16(values.first().copied().unwrap_or(0));
+        }
+        15 => {
+            let bits: Vec<bool> = values.iter().map(|v| *v != 0).collect();
+            w.u16(addr).u16(bits.len() as u16).bits(&bits);
+        }
+        16 => {
+            w.u16(addr).u16(values.len() as u16).registers(values);
+        }
+        8 => {
+            w.u16(addr).u16(0);
+        }
+        43 => {
+            w.u8(MEI_READ_DEVICE_ID).u8(1).u8(0);
+        }
+        _ => {}
+    }
+    w.finish();
+}
+
 /// Builds one response ADU at the end of `out` (several may queue up before one write).
 pub struct ResponseWriter<'a> {
     out: &'a mut Vec<u8>,

@@ -119,7 +119,12 @@ pub(super) async fn connection(
                 Frame::Complete { header, pdu, len } => {
                     // The endpoint's and the range's pace: a flood waits here, on its own
                     // connection, instead of taking the CPU other ranges need.
-                    let wait = pacer.reserve().max(cx.range_pacer.reserve());
+                    // The range's own routine clients keep to the simulation's schedule.
+                    let wait = if conn.routine {
+                        Duration::ZERO
+                    } else {
+                        pacer.reserve().max(cx.range_pacer.reserve())
+                    };
                     if !wait.is_zero()
                         && !pace(wait, &mut stream, &mut out, idle, timer.as_mut(), &mut stop).await
                     {
@@ -313,6 +318,18 @@ impl Conn<'_> {
             match self.admit(&snapshot, header, function, decode(pdu), out) {
                 Admitted::Done(next) => return next,
                 Admitted::Now(request) => return self.answer_now(&snapshot, header, function, request, out),
+                // The simulation applied the range's own background writes at the tick that
+                // sent them: the endpoint only answers.
+                Admitted::AfterTick(_, listen_only, _)
+                    if self.routine && matches!(function, 5 | 6 | 15 | 16) =>
+                {
+                    if !listen_only {
+                        let mut w = ResponseWriter::new(out, header, function);
+                        w.bytes(&pdu[1..5]);
+                        w.finish();
+                    }
+                    return Next::Continue;
+                }
                 Admitted::AfterTick(request, listen_only, written) => (request, listen_only, written),
             }
         };

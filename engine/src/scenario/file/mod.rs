@@ -40,6 +40,8 @@ pub(crate) struct ScenarioFile {
     #[serde(default)]
     pub(crate) traffic: Vec<TrafficFile>,
     #[serde(default)]
+    pub(crate) maintenance: Vec<MaintenanceFile>,
+    #[serde(default)]
     pub(crate) scoring: ScoringFile,
     #[serde(default)]
     pub(crate) hints: Vec<HintFile>,
@@ -181,6 +183,29 @@ pub(crate) struct BackgroundFile {
     #[serde(default)]
     pub(crate) note: Option<TextFile>,
     pub(crate) action: AttackActionFile,
+    /// Repeats this often (a shift schedule), from `at_s` on.
+    #[serde(default)]
+    pub(crate) every_s: Option<S<f64>>,
+    /// Last second a repeat may fall on (default: none, it repeats for the whole run).
+    #[serde(default)]
+    pub(crate) until_s: Option<S<f64>>,
+    /// The maintenance window (its id) this work is done under.
+    #[serde(default)]
+    pub(crate) window: Option<S<String>>,
+}
+
+/// A scheduled maintenance window: published to the teams like a permit to work.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MaintenanceFile {
+    pub(crate) id: S<String>,
+    pub(crate) host: S<String>,
+    pub(crate) from_s: S<f64>,
+    pub(crate) to_s: S<f64>,
+    #[serde(default)]
+    pub(crate) plcs: Vec<S<String>>,
+    #[serde(default)]
+    pub(crate) note: Option<TextFile>,
 }
 
 #[derive(Debug, Deserialize)]

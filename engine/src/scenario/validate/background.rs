@@ -4,74 +4,135 @@
 use serde_saphyr::Spanned;
 
 use super::super::file::*;
-use super::super::{Background, Host, HostIdx, HostRole, PlcIdx, RoutineHost};
+use super::super::{Background, Host, HostIdx, HostRole, Maintenance, PlcIdx, RoutineHost};
 use super::{Cx, Names};
 
 impl Cx<'_> {
-    /// Validates the benign background traffic, sorted by tick.
+    /// Validates the benign background traffic (sorted by first tick) and the maintenance
+    /// windows it may be done under.
     pub(super) fn background(
         &mut self,
-        items: &[BackgroundFile],
-        hosts: &Names,
-        plcs: &Names,
+        (items, windows): (&[BackgroundFile], &[MaintenanceFile]),
+        (hosts, plcs): (&Names, &Names),
         tick_hz: u32,
-    ) -> Vec<Background> {
-        use crate::input::SimInput;
-        let mut out: Vec<Background> = items
+    ) -> (Vec<Background>, Vec<Maintenance>) {
+        let tick_of =
+            |s: f64| (s.clamp(0.0, crate::scenario::MAX_DURATION_S) * f64::from(tick_hz)).round() as u64;
+        let maintenance = self.maintenance(windows, (hosts, plcs), tick_of);
+        let mut out: Vec<Background> = Vec::with_capacity(items.len());
+        for b in items {
+            let tick = tick_of(self.finite(&b.at_s, "at_s"));
+            self.resolve(hosts, "host", &b.from);
+            let input = self.background_input(b, plcs);
+            let every = b.every_s.as_ref().map(|v| {
+                let x = self.positive(v, "every_s");
+                if x < 60.0 {
+                    self.err(&v.referenced, format!("every_s {x} repeats more often than once a minute"));
+                }
+                tick_of(x.max(60.0)).max(1)
+            });
+            let until = b.until_s.as_ref().map_or(u64::MAX, |v| tick_of(self.finite(v, "until_s")));
+            if b.until_s.is_some() && every.is_none() {
+                self.err(&b.at_s.referenced, "until_s needs every_s");
+            }
+            let window = b.window.as_ref().and_then(|w| {
+                let Some(m) = maintenance.iter().find(|m| m.id == w.value) else {
+                    self.err(&w.referenced, format!("unknown maintenance window `{}`", w.value));
+                    return None;
+                };
+                // A repeat must end inside its window.
+                let last = if every.is_some() { until } else { tick };
+                if m.host != b.from.value || tick < m.from_tick || last > m.to_tick {
+                    self.err(
+                        &w.referenced,
+                        format!("work under window `{}` must come from `{}` within it", m.id, m.host),
+                    );
+                }
+                Some(m.id.clone())
+            });
+            let note = b.note.as_ref().map(|n| self.text(n, &b.from));
+            out.push(Background { tick, input, note, every, until, window });
+        }
+        out.sort_by_key(|b| b.tick);
+        (out, maintenance)
+    }
+
+    /// The maintenance windows: unique ids, a known host and PLCs, a window forwards in time.
+    fn maintenance(
+        &mut self,
+        windows: &[MaintenanceFile],
+        (hosts, plcs): (&Names, &Names),
+        tick_of: impl Fn(f64) -> u64,
+    ) -> Vec<Maintenance> {
+        let mut ids = Names::default();
+        windows
             .iter()
-            .map(|b| {
-                let at = self.finite(&b.at_s, "at_s").clamp(0.0, 7.0 * 86_400.0);
-                let tick = (at * f64::from(tick_hz)).round() as u64;
-                self.resolve(hosts, "host", &b.from);
-                let source = b.from.value.clone();
-                let int = |cx: &mut Self, v: &Spanned<i64>| cx.int(v, 0, 65535, "value") as u16;
-                let input = match &b.action {
-                    AttackActionFile::WriteRegisters { plc, addr, values } => {
-                        self.resolve(plcs, "PLC", plc);
-                        let values = values.iter().map(|v| int(self, v)).collect();
-                        SimInput::write_registers(plc.value.clone(), source, int(self, addr), values)
-                    }
-                    AttackActionFile::WriteCoils { plc, addr, values } => {
-                        self.resolve(plcs, "PLC", plc);
-                        SimInput::write_coils(plc.value.clone(), source, int(self, addr), values.clone())
-                    }
-                    AttackActionFile::Read { plc, table, addr, count } => {
-                        self.resolve(plcs, "PLC", plc);
-                        let function = match table.value.as_str() {
-                            "coils" => 1,
-                            "discrete_inputs" => 2,
-                            "holding_registers" => 3,
-                            "input_registers" => 4,
-                            other => {
-                                self.err(&table.referenced, format!("unknown table `{other}`"));
-                                3
-                            }
-                        };
-                        let count = self.int(count, 1, 125, "count") as u16;
-                        SimInput::ModbusRequest {
-                            plc: plc.value.clone(),
-                            source,
-                            function,
-                            addr: int(self, addr),
-                            count,
-                            exception: None,
-                            reason: None,
-                            repeat: 1,
-                        }
-                    }
-                    _ => {
-                        self.err(
-                            &b.at_s.referenced,
-                            "background traffic is write_registers, write_coils or read",
-                        );
-                        SimInput::ClearFault { id: String::new() }
+            .map(|m| {
+                self.define(&mut ids, "maintenance window", &m.id);
+                self.resolve(hosts, "host", &m.host);
+                for p in &m.plcs {
+                    self.resolve(plcs, "PLC", p);
+                }
+                let (from, to) = (self.finite(&m.from_s, "from_s"), self.finite(&m.to_s, "to_s"));
+                if !(0.0 <= from && from < to) {
+                    self.err(&m.to_s.referenced, "a maintenance window needs 0 <= from_s < to_s");
+                }
+                Maintenance {
+                    id: m.id.value.clone(),
+                    host: m.host.value.clone(),
+                    plcs: m.plcs.iter().map(|p| p.value.clone()).collect(),
+                    from_tick: tick_of(from),
+                    to_tick: tick_of(to),
+                    note: m.note.as_ref().map(|n| self.text(n, &m.id)),
+                }
+            })
+            .collect()
+    }
+
+    /// The input one background entry makes.
+    fn background_input(&mut self, b: &BackgroundFile, plcs: &Names) -> crate::input::SimInput {
+        use crate::input::SimInput;
+        let source = b.from.value.clone();
+        let int = |cx: &mut Self, v: &Spanned<i64>| cx.int(v, 0, 65535, "value") as u16;
+        match &b.action {
+            AttackActionFile::WriteRegisters { plc, addr, values } => {
+                self.resolve(plcs, "PLC", plc);
+                let values = values.iter().map(|v| int(self, v)).collect();
+                SimInput::write_registers(plc.value.clone(), source, int(self, addr), values)
+            }
+            AttackActionFile::WriteCoils { plc, addr, values } => {
+                self.resolve(plcs, "PLC", plc);
+                SimInput::write_coils(plc.value.clone(), source, int(self, addr), values.clone())
+            }
+            AttackActionFile::Read { plc, table, addr, count } => {
+                self.resolve(plcs, "PLC", plc);
+                let function = match table.value.as_str() {
+                    "coils" => 1,
+                    "discrete_inputs" => 2,
+                    "holding_registers" => 3,
+                    "input_registers" => 4,
+                    other => {
+                        self.err(&table.referenced, format!("unknown table `{other}`"));
+                        3
                     }
                 };
-                Background { tick, input, note: b.note.as_ref().map(|n| self.text(n, &b.from)) }
-            })
-            .collect();
-        out.sort_by_key(|b| b.tick);
-        out
+                let count = self.int(count, 1, 125, "count") as u16;
+                SimInput::ModbusRequest {
+                    plc: plc.value.clone(),
+                    source,
+                    function,
+                    addr: int(self, addr),
+                    count,
+                    exception: None,
+                    reason: None,
+                    repeat: 1,
+                }
+            }
+            _ => {
+                self.err(&b.at_s.referenced, "background traffic is write_registers, write_coils or read");
+                SimInput::ClearFault { id: String::new() }
+            }
+        }
     }
 }
 
