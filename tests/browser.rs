@@ -52,7 +52,12 @@ async fn chromium_team_console_action_report_and_scoreboard() {
         "{seen}"
     );
     assert_eq!(seen["zh"], "事件报告");
-    for shot in ["team-console.png", "scoreboard.png"] {
+    assert_eq!(seen["hint_button_kept"], true, "the hint button was rebuilt by an update: {seen}");
+    // A phone (390 px): no horizontal scrolling, and every column of the console is usable.
+    let phone = &seen["phone"];
+    assert!(phone["scroll"].as_f64() <= phone["inner"].as_f64(), "{seen}");
+    assert!(phone["narrowest"].as_f64().unwrap() > 300.0, "{seen}");
+    for shot in ["team-console.png", "team-console-phone.png", "scoreboard.png"] {
         let len = std::fs::metadata(out.join(shot)).map(|m| m.len()).unwrap_or(0);
         assert!(len > 10_000, "{shot}: {len} bytes");
     }

@@ -863,6 +863,19 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
     let (s, body) = http(addr, "GET", "/api/teams/a/report?format=json", Some(&tokens["a"]), None).await;
     assert_eq!(s, 200, "{body}");
     assert!(body.contains("\"findings\""), "{body}");
+    // Every team's report gives the board's score: flags, hints and penalties included.
+    for r in rows {
+        let team = r["team"].as_str().unwrap();
+        let path = format!("/api/teams/{team}/report?format=json");
+        let (s, body) = http(addr, "GET", &path, Some(&ins), None).await;
+        assert_eq!(s, 200, "{body}");
+        let report: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(report["score"]["total"], r["total"], "{team}: report vs board");
+    }
+    assert_eq!(
+        rows.iter().find(|r| r["team"] == "a").unwrap()["total"].as_f64().map(|t| t >= 100.0),
+        Some(true)
+    );
     // The hash in the standings is the hash of the team's whole log, as `icsdrill replay` prints.
     let hash = icsdrill_engine::log_hash(&drill.live("a").unwrap().events_since(0, usize::MAX, |_| true));
     assert_eq!(rows.iter().find(|r| r["team"] == "a").unwrap()["replay_sha256"], hash.as_str());

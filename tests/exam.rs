@@ -207,6 +207,13 @@ fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
     assert!(ok && out.contains("fail"), "{out}");
     let html = std::fs::read_to_string(dir.join("t1/certificate.html")).unwrap();
     assert!(html.contains("证书") && html.contains("张三") && html.contains("通过"));
+    assert!(html.contains("name=\"viewport\"") && html.contains("icsdrill cert verify"), "{html}");
+    // A fail is not certified: the same signed record, as a result notice.
+    let notice = std::fs::read_to_string(dir.join("t2/certificate.html")).unwrap();
+    assert!(
+        notice.contains("结果通知") && !notice.contains("能力考核证书") && notice.contains("未通过"),
+        "{notice}"
+    );
 
     // Tampered: a better score, or another trainee's name, breaks the signature.
     let original = std::fs::read_to_string(&cert1).unwrap();

@@ -1023,6 +1023,7 @@ fn judging_the_judged_events_is_judging_the_whole_log() {
                 seed: 5,
                 deadlines: None,
                 end_tick,
+                challenges: 0,
             };
             let whole =
                 report::render(&report::build(&s, all, true, ctx(None)), Format::Json, Lang::En).unwrap();

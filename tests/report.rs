@@ -98,6 +98,7 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
         seed: 1,
         deadlines: None,
         end_tick: None,
+        challenges: 0,
     };
     let r = report::build(&s, sim.events(), true, ctx);
     assert!(r.objectives.iter().any(|o| o.rating == 'U'), "the idle team fails an objective");

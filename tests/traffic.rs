@@ -373,6 +373,7 @@ async fn a_plc_that_stops_answering_delays_only_its_own_polls() {
         hosts: [(HostIdx(0), "127.0.0.1".parse().unwrap())].into_iter().collect(),
         peers: Arc::new(RoutinePeers::default()),
         skipped: AtomicU64::new(0),
+        loops: Vec::new(),
     });
     let (tx, rx) = tokio::sync::mpsc::channel(ROUTINE_QUEUE);
     let (stop_tx, stop) = tokio::sync::watch::channel(false);

@@ -34,6 +34,7 @@ pub(crate) fn run(
         Lang::En => report::Lang::En,
         Lang::Zh => report::Lang::Zh,
     };
+    let challenges = icsdrill::drill::recorded_challenges(&record, &loaded.scenario);
     let selected: Vec<_> =
         loaded.teams.iter().zip(&teams).filter(|(t, _)| team.is_none_or(|x| x == t.id)).collect();
     if format == Format::Xlsx && out.is_none() {
@@ -57,6 +58,7 @@ pub(crate) fn run(
             seed: record.seed,
             deadlines,
             end_tick: None,
+            challenges,
         };
         let r = report::build(
             &loaded.scenario,

@@ -135,6 +135,7 @@ impl DrillApi for Drill {
             seed: t.live.seed,
             deadlines: None,
             end_tick: Some(end),
+            challenges: self.challenges.len(),
         };
         let r = report::build(&self.scenario, &events, self.mode == Mode::Enterprise, ctx);
         Ok((format.content_type(), report::render(&r, format, lang)?))
@@ -300,5 +301,41 @@ impl DrillApi for Drill {
             attack: Overview::attack(&self.scenario),
             teams,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use icsdrill_drill::Mode;
+    use icsdrill_web::ServiceError;
+    use icsdrill_web::drill::DrillApi;
+
+    use crate::drill::{DrillServer, DrillSpec};
+
+    /// One capture at a time: while one is being built, another asks again later (503 with
+    /// Retry-After), whoever asks.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_second_capture_waits_for_the_first() {
+        let dir = std::env::temp_dir().join(format!("icsdrill-pcap-slot-{}", std::process::id()));
+        let b = icsdrill_scenarios::builtin("petrochem-tank-farm").expect("built in");
+        let mut spec = DrillSpec::new(b.load().expect("loads"), &["a", "b"], Mode::Regional);
+        (spec.range.modbus_port, spec.range.http_port) = (0, 0);
+        spec.manual_clock = true;
+        spec.database = Some(crate::store::Database::Sqlite(dir.clone()));
+        spec.scenario_source = Some(b.source.to_string());
+        let server = DrillServer::start(spec).await.expect("the drill starts");
+        let drill = server.drill.clone();
+        let building = drill.pcap_slot.lock().expect("not poisoned");
+        for team in ["a", "b"] {
+            match drill.team_pcap(team, Some(0.0), Some(1.0)) {
+                Err(ServiceError::Unavailable { retry_after_s, .. }) => assert!(retry_after_s > 0),
+                other => panic!("{team}: {:?}", other.map(|b| b.len())),
+            }
+        }
+        drop(building);
+        let again = drill.team_pcap("a", Some(0.0), Some(1.0));
+        assert!(!matches!(again, Err(ServiceError::Unavailable { .. })), "{:?}", again.map(|b| b.len()));
+        server.shutdown().await.expect("the drill stops");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -121,6 +121,13 @@ pub fn team_placement(
     Ok(Placement::of(scenario, &team_range(&spec, &nets[k], k)))
 }
 
+/// How many contest flag challenges a recorded drill offered (none outside a contest): what
+/// its scores count, on the board and in its reports alike.
+pub fn recorded_challenges(record: &DrillRecord, scenario: &Scenario) -> usize {
+    let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
+    if options.flag_secret.is_some() { flags::challenges(scenario).len() } else { 0 }
+}
+
 /// Who a drill is when it launches: new, or resumed from the store.
 struct Identity {
     id: String,

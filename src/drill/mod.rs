@@ -32,7 +32,7 @@ use icsdrill_engine::{Scenario, SimEvent};
 use tokio::sync::{Notify, watch};
 
 pub use clients::{MAX_FOREIGN, in_team_net, team_attacker_address, team_clients, team_loopback_net};
-pub use launch::team_placement;
+pub use launch::{recorded_challenges, team_placement};
 
 use crate::runtime::live::Live;
 use crate::runtime::range::{self, Range};

@@ -132,10 +132,15 @@ pub fn verify_signature(cert: &Certificate) -> Result<()> {
 pub fn html(c: &Certificate, zh: bool) -> String {
     let b = &c.body;
     let esc = icsdrill_web::escape_html;
-    let (title, passed, failed) = if zh {
-        ("工业互联网安全工程师能力考核证书", "通过", "未通过")
-    } else {
-        ("Industrial-internet security engineer certificate", "PASSED", "NOT PASSED")
+    // Only a pass is certified; a fail gets a result notice, signed the same way.
+    let pass = b.result == "pass";
+    let (title, passed, failed) = match (zh, pass) {
+        (true, true) => ("工业互联网安全工程师能力考核证书", "通过", "未通过"),
+        (true, false) => ("工业互联网安全工程师能力考核结果通知", "通过", "未通过"),
+        (false, true) => ("Industrial-internet security engineer certificate", "PASSED", "NOT PASSED"),
+        (false, false) => {
+            ("Industrial-internet security engineer exam: result notice", "PASSED", "NOT PASSED")
+        }
     };
     fn area_name(a: &str, zh: bool) -> &str {
         match (a, zh) {
@@ -144,9 +149,19 @@ pub fn html(c: &Certificate, zh: bool) -> String {
             ("operations", true) => "运行监测",
             ("assessment", true) => "安全评估",
             ("response", true) => "应急处置",
+            ("architecture", false) => "Security architecture",
+            ("implementation", false) => "Security implementation",
+            ("operations", false) => "Operations and monitoring",
+            ("assessment", false) => "Security assessment",
+            ("response", false) => "Incident response",
             (a, _) => a,
         }
     }
+    let verify = if zh {
+        "核验：将本证书的 JSON 文件交给 <code>icsdrill cert verify 文件.json</code>，签名与重放哈希须一致。"
+    } else {
+        "To verify: run <code>icsdrill cert verify FILE.json</code> on this certificate's JSON file; the signature and the replay hash must match."
+    };
     let rows: String = b
         .areas
         .iter()
@@ -155,13 +170,13 @@ pub fn html(c: &Certificate, zh: bool) -> String {
         })
         .collect();
     format!(
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{title}</title><style>\
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title><style>\
          body{{font:15px/1.5 system-ui,'Noto Sans CJK SC','WenQuanYi Zen Hei',sans-serif;max-width:800px;margin:2rem auto;color:#1b2733}}\
          .cert{{border:6px double #1d5c8a;padding:2rem 3rem}}h1{{text-align:center;color:#1d5c8a}}table{{width:100%;border-collapse:collapse}}\
          td{{border-bottom:1px solid #c5d2dc;padding:.3rem}}.n{{text-align:right}}.result{{text-align:center;font-size:1.6rem;font-weight:bold}}\
-         .small{{font:11px monospace;word-break:break-all;color:#555}}@media print{{body{{margin:0}}}}</style></head><body><div class=\"cert\">\
+         .small{{font:11px monospace;word-break:break-all;color:#555}}code{{word-break:break-all}}@media (max-width:600px){{.cert{{padding:1rem}}body{{margin:1rem .5rem}}}}@media print{{body{{margin:0}}}}</style></head><body><div class=\"cert\">\
          <h1>{title}</h1><p>{} <b>{}</b> ({}){}</p><p>{}: {} · {}: {}</p><table>{rows}<tr><td><b>{}</b></td><td class=\"n\"><b>{:.1} / {:.0}</b></td></tr></table>\
-         <p class=\"result\">{}</p>{}<p class=\"small\">drill {} · replay sha256 {}<br>ed25519 {}<br>signature {}</p></div></body></html>",
+         <p class=\"result\">{}</p>{}<p>{verify}</p><p class=\"small\">drill {} · replay sha256 {}<br>ed25519 {}<br>signature {}</p></div></body></html>",
         if zh { "zh-CN" } else { "en" },
         if zh { "学员" } else { "Trainee" },
         esc(&b.name),
@@ -174,7 +189,7 @@ pub fn html(c: &Certificate, zh: bool) -> String {
         if zh { "总分" } else { "Total" },
         b.total,
         b.max,
-        if b.result == "pass" { passed } else { failed },
+        if pass { passed } else { failed },
         b.safety_violation.as_ref().map_or(String::new(), |v| format!(
             "<p>{}: {}</p>",
             if zh { "安全门槛" } else { "Safety gate" },

@@ -229,6 +229,7 @@ impl Range {
                 hosts: routine_hosts,
                 peers: routine_peers,
                 skipped: Default::default(),
+                loops: shards.handles(),
             };
             tasks.spawn(crate::runtime::routine::run(routine_rx, Arc::new(wire), stop.clone()));
         }

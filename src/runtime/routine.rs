@@ -72,6 +72,10 @@ pub struct Wire {
     pub peers: Arc<RoutinePeers>,
     /// Requests skipped because their lane was still busy (a PLC not answering).
     pub skipped: std::sync::atomic::AtomicU64,
+    /// The event loops the endpoints run on (PLC `i` on loop `i % len`): a lane runs on its
+    /// PLC's, so a poll and its answer wake nothing on another thread. Empty: the caller's
+    /// runtime.
+    pub loops: Vec<tokio::runtime::Handle>,
 }
 
 /// Sends each tick's batch until `stop`: one host's requests to one PLC go out together on
@@ -97,7 +101,11 @@ pub async fn run(
             let Some(source) = wire.hosts.get(&first.host).copied() else { continue };
             let lane = lanes.entry((first.host, first.plc)).or_insert_with(|| {
                 let (tx, rx) = mpsc::channel(LANE_QUEUE);
-                tasks.spawn(lane(rx, wire.clone(), source, first.plc, stop.clone()));
+                let task = lane(rx, wire.clone(), source, first.plc, stop.clone());
+                match wire.loops.get(first.plc.ix() % wire.loops.len().max(1)) {
+                    Some(on) => tasks.spawn_on(task, on),
+                    None => tasks.spawn(task),
+                };
                 tx
             });
             // A lane still busy with older polls skips these, as a real HMI's driver does.

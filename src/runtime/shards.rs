@@ -55,6 +55,11 @@ impl Shards {
         set.spawn_on(task, &self.handles[i % self.handles.len()])
     }
 
+    /// The event loops' handles, in order (shard `i` of `spawn` is `i % len`).
+    pub fn handles(&self) -> Vec<Handle> {
+        self.handles.clone()
+    }
+
     /// Number of event loops.
     pub fn len(&self) -> usize {
         self.handles.len()

@@ -37,6 +37,16 @@ try:
     seen["sensor"] = [sensor_id, first_value, driver.find_element(By.ID, sensor_id).text]
     before = float(driver.find_element(By.ID, "total").text)
 
+    # Updates stream in without rebuilding what did not change: the hint button under the
+    # pointer is the same element ten updates later (a press is not lost mid-click).
+    hint = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#hints button[data-hint]"))
+    now = int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-tick"))
+    wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-tick")) > now + 10)
+    try:
+        seen["hint_button_kept"] = hint.is_displayed() and hint.get_attribute("data-hint") != ""
+    except StaleElementReferenceException:
+        seen["hint_button_kept"] = False
+
     # A defender action through the form.
     Select(driver.find_element(By.ID, "kind")).select_by_value("isolate_host")
     Select(wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#fields select[name=host]"))).select_by_value("ews-01")
@@ -66,6 +76,16 @@ try:
     seen["zh"] = driver.find_element(By.CSS_SELECTOR, "[data-i18n=report]").text
     driver.save_screenshot(f"{out}/team-console.png")
     driver.find_element(By.ID, "lang").click()
+
+    # At phone width the console is one column, nothing wider than the screen.
+    driver.set_window_size(390, 844)
+    driver.get(f"{base}/team/{team}?token={token}")
+    wait.until(lambda d: d.find_element(By.ID, "total").text != "")
+    seen["phone"] = driver.execute_script(
+        "return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth,"
+        " narrowest: Math.min(...[...document.querySelectorAll('main > *')].map(e => e.getBoundingClientRect().width))}")
+    driver.save_screenshot(f"{out}/team-console-phone.png")
+    driver.set_window_size(1500, 1400)
 
     # The scoreboard, as an observer: the team that acted leads, and the board updates live.
     driver.get(f"{base}/?token={observer}")

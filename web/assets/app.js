@@ -42,6 +42,9 @@ const ACTIONS = {
 };
 let lang = new URLSearchParams(location.search).get("lang") || localStorage.getItem("icsdrill.lang") || (navigator.language.startsWith("zh") ? "zh" : "en");
 const $ = (s, r = document) => r.querySelector(s);
+// Rebuilds an element only when its content changed: a list re-rendered on every update
+// would replace the button under the pointer between press and release.
+function put(el, html) { if (el && el._html !== html) { el.innerHTML = html; el._html = html; } }
 const tr = k => (T[lang] && T[lang][k]) || T.en[k] || k;
 const txt = t => t == null ? "" : (typeof t === "string" ? t : (t[lang] || t.en));
 const esc = s => String(s).replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c]));
@@ -68,7 +71,7 @@ function stream(path, name, on) {
 }
 function phaseBadge(p) { const e = $("#phase"); if (e) { e.textContent = tr("phase_" + p); e.className = "badge phase-" + p; e.dataset.phase = p; } }
 function boardRows(b, tbody) {
-  tbody.innerHTML = b.rows.map(r => `<tr data-team="${esc(r.team)}"><td>${r.rank}</td><td>${esc(r.name)}</td><td class="num total">${r.total.toFixed(1)}</td><td class="num">${r.detected}/${r.fired}</td></tr>`).join("");
+  put(tbody, b.rows.map(r => `<tr data-team="${esc(r.team)}"><td>${r.rank}</td><td>${esc(r.name)}</td><td class="num total">${r.total.toFixed(1)}</td><td class="num">${r.detected}/${r.fired}</td></tr>`).join(""));
 }
 $("#lang") && $("#lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("icsdrill.lang", lang); applyLang(); rerender(); });
 let rerender = () => {};
@@ -153,18 +156,18 @@ async function teamPage() {
     for (const a of s.actuators) { const e = document.getElementById("a-" + a.id); if (e) e.textContent = (a.position == null ? "?" : (a.position * 100).toFixed(0) + " %") + (a.local ? " " + tr("local") : ""); }
     for (const i of s.interlocks) { const e = document.getElementById("i-" + i.id); if (e) e.setAttribute("class", i.tripped == null ? "unknown" : i.tripped ? "tripped" : "ok"); }
     for (const p of s.plcs) { const e = document.getElementById("m-" + p.id); if (e) e.textContent = `${p.id} ${p.mode}${p.listen_only ? " LO" : ""}${p.restarting ? " …" : ""}`; }
-    $("#alarms tbody").innerHTML = s.alarms.length ? s.alarms.map(a => `<tr><td class="warn">${esc(a.levels.join(","))}</td><td>${esc(a.plc)}</td><td>${esc(a.id)}</td><td>${a.acked ? tr("acked") : `<button data-ack="${esc(a.plc)}|${esc(a.id)}">${tr("ack")}</button>`}</td></tr>`).join("")
-      : `<tr><td class="mut">${tr("no_alarms")}</td></tr>`;
-    $("#endpoints tbody").innerHTML = s.endpoints.map(e => `<tr><td>${esc(e.plc)}</td><td>${esc(e.address)}:${e.port}</td><td>${e.unit_id}</td><td>${esc(e.device)}</td></tr>`).join("");
+    put($("#alarms tbody"), s.alarms.length ? s.alarms.map(a => `<tr><td class="warn">${esc(a.levels.join(","))}</td><td>${esc(a.plc)}</td><td>${esc(a.id)}</td><td>${a.acked ? tr("acked") : `<button data-ack="${esc(a.plc)}|${esc(a.id)}">${tr("ack")}</button>`}</td></tr>`).join("")
+      : `<tr><td class="mut">${tr("no_alarms")}</td></tr>`);
+    put($("#endpoints tbody"), s.endpoints.map(e => `<tr><td>${esc(e.plc)}</td><td>${esc(e.address)}:${e.port}</td><td>${e.unit_id}</td><td>${esc(e.device)}</td></tr>`).join(""));
     $("#clients").textContent = s.clients ? `${tr("clients")}: ${s.clients.networks.join(", ")}` + (s.clients.mbpoll ? "" : ` — pymodbus: ${s.clients.pymodbus}`) : "";
     $("#records").hidden = !s.records_failing;
     $("#maint-box").hidden = !(s.maintenance || []).length;
-    $("#maintenance").innerHTML = (s.maintenance || []).map(m => `<li><b>${esc(m.id)}</b> ${(m.from_tick / s.tick_hz).toFixed(0)}–${(m.to_tick / s.tick_hz).toFixed(0)} s, ${esc(m.host)} → ${esc(m.plcs.join(", "))}${m.note ? ": " + esc(txt(m.note)) : ""}</li>`).join("");
-    $("#injects").innerHTML = s.injects.map(i => `<li><span class="badge">${esc(tr(i.channel === "phone" ? "phone" : "message"))}</span> t=${(i.tick / s.tick_hz).toFixed(0)} s: ${esc(i.text)}</li>`).join("");
-    $("#hints").innerHTML = s.hints.map(h => `<li>${esc(h.id)} (${tr("cost")} ${h.cost}) ${h.taken ? "— " + esc(txt(h.text)) : `<button data-hint="${esc(h.id)}">${tr("take")}</button>`}</li>`).join("");
-    $("#myactions").innerHTML = s.actions.slice(-8).map(a => `<li>t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(a.kind)} ${a.ok ? "✓" : "✗ " + esc(a.reason || "")}</li>`).join("");
-    $("#card tbody").innerHTML = s.score.components.map(c => `<tr data-key="${c.key}" data-points="${c.points}"><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.points.toFixed(1)}${c.max ? " / " + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join("");
-    $("#plan tbody").innerHTML = s.score.plan.map(p => `<tr><td>${esc(txt(p.name))}</td><td class="${p.status === "done" ? "ok" : p.status === "pending" ? "mut" : "bad"}">${tr(p.status)}</td></tr>`).join("");
+    put($("#maintenance"), (s.maintenance || []).map(m => `<li><b>${esc(m.id)}</b> ${(m.from_tick / s.tick_hz).toFixed(0)}–${(m.to_tick / s.tick_hz).toFixed(0)} s, ${esc(m.host)} → ${esc(m.plcs.join(", "))}${m.note ? ": " + esc(txt(m.note)) : ""}</li>`).join(""));
+    put($("#injects"), s.injects.map(i => `<li><span class="badge">${esc(tr(i.channel === "phone" ? "phone" : "message"))}</span> t=${(i.tick / s.tick_hz).toFixed(0)} s: ${esc(i.text)}</li>`).join(""));
+    put($("#hints"), s.hints.map(h => `<li>${esc(h.id)} (${tr("cost")} ${h.cost}) ${h.taken ? "— " + esc(txt(h.text)) : `<button data-hint="${esc(h.id)}">${tr("take")}</button>`}</li>`).join(""));
+    put($("#myactions"), s.actions.slice(-8).map(a => `<li>t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(a.kind)} ${a.ok ? "✓" : "✗ " + esc(a.reason || "")}</li>`).join(""));
+    put($("#card tbody"), s.score.components.map(c => `<tr data-key="${c.key}" data-points="${c.points}"><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.points.toFixed(1)}${c.max ? " / " + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join(""));
+    put($("#plan tbody"), s.score.plan.map(p => `<tr><td>${esc(txt(p.name))}</td><td class="${p.status === "done" ? "ok" : p.status === "pending" ? "mut" : "bad"}">${tr(p.status)}</td></tr>`).join(""));
     if (first) { first = false; fillKinds(); fields(); const a = $("#asset"); a.innerHTML = opts(s.plcs.concat(s.hosts)); }
   };
   rerender = () => { reportLink(); if (info) $("#title").textContent = txt(info.title); if (state) { fillKinds(); fields(); render(state); } };
@@ -220,13 +223,13 @@ async function instructorPage() {
     $("#records").hidden = !o.records_failing;
     const ct = (o.cross_team || {}).attempts || [];
     $("#cross").hidden = !ct.length;
-    $("#cross tbody").innerHTML = ct.map(a => `<tr><td>${esc(a.address)}${a.from_team ? " (" + esc(a.from_team) + ")" : ""}</td><td>${esc(a.team)} ${esc(a.plc)}</td><td class="num">${a.count}</td></tr>`).join("");
+    put($("#cross tbody"), ct.map(a => `<tr><td>${esc(a.address)}${a.from_team ? " (" + esc(a.from_team) + ")" : ""}</td><td>${esc(a.team)} ${esc(a.plc)}</td><td class="num">${a.count}</td></tr>`).join(""));
     if (!stepsFilled && o.attack) { stepsFilled = true; $("#inject-step").innerHTML = o.attack.map(s => `<option value="${esc(s.id)}">${esc(s.id)} — ${esc(txt(s.name))}</option>`).join(""); }
-    $("#timeline tbody").innerHTML = (o.attack || []).map(s => `<tr><td>${esc(s.id)}</td><td>${esc(txt(s.name))}</td><td>${esc(s.techniques.join(" "))}</td><td>${o.teams.map(t => `<span class="badge">${esc(t.id)}: ${esc((t.steps.find(x => x.id === s.id) || {}).status || "pending")}</span>`).join(" ")}</td></tr>`).join("");
-    $("#teams").innerHTML = o.teams.map(t => `<section><h2>${esc(t.name)} <span class="mut">(${esc(t.id)})</span> — ${t.score.total.toFixed(1)} <a href="/api/teams/${encodeURIComponent(t.id)}/report?format=html&lang=${lang}" target="_blank">${tr("aar")}</a></h2>
+    put($("#timeline tbody"), (o.attack || []).map(s => `<tr><td>${esc(s.id)}</td><td>${esc(txt(s.name))}</td><td>${esc(s.techniques.join(" "))}</td><td>${o.teams.map(t => `<span class="badge">${esc(t.id)}: ${esc((t.steps.find(x => x.id === s.id) || {}).status || "pending")}</span>`).join(" ")}</td></tr>`).join(""));
+    put($("#teams"), o.teams.map(t => `<section><h2>${esc(t.name)} <span class="mut">(${esc(t.id)})</span> — ${t.score.total.toFixed(1)} <a href="/api/teams/${encodeURIComponent(t.id)}/report?format=html&lang=${lang}" target="_blank">${tr("aar")}</a></h2>
       <p class="mut">t = ${t.simulated_s.toFixed(0)} s · ${t.trips} trips · ${t.damage} damage</p>
       <table><thead><tr><th></th><th class="num">${tr("true_v")}</th><th class="num">${tr("measured")}</th></tr></thead><tbody>
-      ${t.values.map(v => `<tr><td>${esc(txt(v.name))}</td><td class="num">${v.true.toFixed(2)} ${esc(v.unit)}</td><td class="num ${v.measured != null && Math.abs(v.measured - v.true) > 0.05 * (Math.abs(v.true) + 1) ? "bad" : ""}">${v.measured == null ? "–" : v.measured.toFixed(2)}</td></tr>`).join("")}</tbody></table></section>`).join("");
+      ${t.values.map(v => `<tr><td>${esc(txt(v.name))}</td><td class="num">${v.true.toFixed(2)} ${esc(v.unit)}</td><td class="num ${v.measured != null && Math.abs(v.measured - v.true) > 0.05 * (Math.abs(v.true) + 1) ? "bad" : ""}">${v.measured == null ? "–" : v.measured.toFixed(2)}</td></tr>`).join("")}</tbody></table></section>`).join(""));
   };
   rerender = () => last && render(last);
   stream("/api/instructor/stream", "overview", render);
@@ -239,10 +242,10 @@ async function regionPage() {
   const render = () => {
     $("#scope").textContent = r.scope;
     const f = t => t.open_findings.join("/");
-    $("#prefs tbody").innerHTML = r.prefectures.map(p => `<tr><td>${esc(lang === "zh" ? p.prefecture.zh : p.prefecture.en)}</td><td class="num">${p.totals.enterprises}</td><td class="num">${p.totals.by_level.join("/")}</td><td class="num">${p.totals.drills_on_time}/${p.totals.drills_due}</td><td class="num">${f(p.totals)}</td><td class="num ${p.totals.overdue_rectifications ? "bad" : ""}">${p.totals.overdue_rectifications}</td><td class="num">${p.totals.alerts}</td></tr>`).join("")
-      + `<tr><th>${esc(r.scope)}</th><th class="num">${r.totals.enterprises}</th><th class="num">${r.totals.by_level.join("/")}</th><th class="num">${r.totals.drills_on_time}/${r.totals.drills_due}</th><th class="num">${f(r.totals)}</th><th class="num">${r.totals.overdue_rectifications}</th><th class="num">${r.totals.alerts}</th></tr>`;
-    $("#ents tbody").innerHTML = r.enterprises.map(e => { const d = e.due.find(x => x.kind === "drill"); return `<tr><td>${esc(e.enterprise.id)}</td><td>${esc(e.enterprise.name)}</td><td>${esc(e.enterprise.prefecture)}</td><td>${esc(e.enterprise.industry)}</td><td>${e.enterprise.level}</td><td class="${d && d.overdue ? "bad" : ""}">${d ? esc(d.next_due) : ""}</td><td class="num">${f(e.totals)}</td><td class="num">${e.last_drill ? e.last_drill.score.toFixed(1) : ""}</td><td class="num">${e.last_drill ? e.last_drill.alerts : ""}</td></tr>`; }).join("");
-    $("#years tbody").innerHTML = Object.entries(r.years).map(([y, v]) => `<tr><td>${y}</td><td class="num">${v.drills}</td><td class="num">${v.findings}</td><td class="num">${v.verified}</td></tr>`).join("");
+    put($("#prefs tbody"), r.prefectures.map(p => `<tr><td>${esc(lang === "zh" ? p.prefecture.zh : p.prefecture.en)}</td><td class="num">${p.totals.enterprises}</td><td class="num">${p.totals.by_level.join("/")}</td><td class="num">${p.totals.drills_on_time}/${p.totals.drills_due}</td><td class="num">${f(p.totals)}</td><td class="num ${p.totals.overdue_rectifications ? "bad" : ""}">${p.totals.overdue_rectifications}</td><td class="num">${p.totals.alerts}</td></tr>`).join("")
+      + `<tr><th>${esc(r.scope)}</th><th class="num">${r.totals.enterprises}</th><th class="num">${r.totals.by_level.join("/")}</th><th class="num">${r.totals.drills_on_time}/${r.totals.drills_due}</th><th class="num">${f(r.totals)}</th><th class="num">${r.totals.overdue_rectifications}</th><th class="num">${r.totals.alerts}</th></tr>`);
+    put($("#ents tbody"), r.enterprises.map(e => { const d = e.due.find(x => x.kind === "drill"); return `<tr><td>${esc(e.enterprise.id)}</td><td>${esc(e.enterprise.name)}</td><td>${esc(e.enterprise.prefecture)}</td><td>${esc(e.enterprise.industry)}</td><td>${e.enterprise.level}</td><td class="${d && d.overdue ? "bad" : ""}">${d ? esc(d.next_due) : ""}</td><td class="num">${f(e.totals)}</td><td class="num">${e.last_drill ? e.last_drill.score.toFixed(1) : ""}</td><td class="num">${e.last_drill ? e.last_drill.alerts : ""}</td></tr>`; }).join(""));
+    put($("#years tbody"), Object.entries(r.years).map(([y, v]) => `<tr><td>${y}</td><td class="num">${v.drills}</td><td class="num">${v.findings}</td><td class="num">${v.verified}</td></tr>`).join(""));
   };
   rerender = render;
   render();
@@ -253,8 +256,8 @@ async function trainerPage() {
   const v = await api("/api/trainer/exams" + (cohort ? `?cohort=${encodeURIComponent(cohort)}` : "")).catch(e => { toast(e.message, true); return null; });
   if (!v) return;
   const render = () => {
-    $("#running tbody").innerHTML = v.in_progress.map(e => `<tr><td>${esc(e.drill)}</td><td>${esc(e.trainee)}</td><td>${esc(e.phase)}</td></tr>`).join("");
-    $("#results tbody").innerHTML = v.results.map(r => `<tr><td>${esc(r.cohort)}</td><td>${esc(r.trainee)}</td><td>${esc(r.name)}</td><td>${esc(r.date)}</td><td class="num">${r.total.toFixed(1)} / ${r.max}</td><td class="${r.passed ? "ok" : "bad"}">${tr(r.passed ? "pass" : "fail")}</td></tr>`).join("");
+    put($("#running tbody"), v.in_progress.map(e => `<tr><td>${esc(e.drill)}</td><td>${esc(e.trainee)}</td><td>${esc(e.phase)}</td></tr>`).join(""));
+    put($("#results tbody"), v.results.map(r => `<tr><td>${esc(r.cohort)}</td><td>${esc(r.trainee)}</td><td>${esc(r.name)}</td><td>${esc(r.date)}</td><td class="num">${r.total.toFixed(1)} / ${r.max}</td><td class="${r.passed ? "ok" : "bad"}">${tr(r.passed ? "pass" : "fail")}</td></tr>`).join(""));
     $("#summary").textContent = `${v.passed} / ${v.results.length} ${tr("pass")}`;
   };
   rerender = render;

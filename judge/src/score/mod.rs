@@ -265,7 +265,20 @@ impl Scorer {
     /// Scores a log at tick `end` (the judged events of a log are enough: the rest changes no
     /// score).
     pub fn score_log_at(scenario: &Scenario, plan: bool, events: &[SimEvent], end: u64) -> ScoreCard {
+        Scorer::score_contest_log_at(scenario, (plan, 0), events, end)
+    }
+
+    /// Scores a log at tick `end` as a drill scores it: response plan or not, and the contest
+    /// challenges it offers (flags solved score). The console, the board and the report all
+    /// give this number.
+    pub fn score_contest_log_at(
+        scenario: &Scenario,
+        (plan, challenges): (bool, usize),
+        events: &[SimEvent],
+        end: u64,
+    ) -> ScoreCard {
         let mut scorer = Scorer::new(scenario, plan);
+        scorer.set_challenges(challenges);
         for e in events {
             scorer.push(e);
         }

@@ -100,6 +100,9 @@ pub struct Context {
     /// live drill's), so the score is taken where the whole log would end.
     #[serde(skip)]
     pub end_tick: Option<u64>,
+    /// Contest flag challenges offered (their points count, as on the board).
+    #[serde(skip)]
+    pub challenges: usize,
 }
 
 /// One objective and its rating.
@@ -271,10 +274,9 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
 
 /// Builds the report of one team's drill from its log.
 pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: Context) -> Report {
-    let card = match ctx.end_tick {
-        Some(end) => Scorer::score_log_at(scenario, plan_scored, events, end),
-        None => Scorer::score_log(scenario, plan_scored, events),
-    };
+    // Scored as the drill scored it: the console's and the board's number.
+    let end = ctx.end_tick.unwrap_or_else(|| events.last().map_or(0, |e| e.tick));
+    let card = Scorer::score_contest_log_at(scenario, (plan_scored, ctx.challenges), events, end);
     let deadlines =
         ctx.deadlines.unwrap_or_else(|| icsdrill_judge::findings::Deadlines::for_level(ctx.level));
     let findings = icsdrill_judge::findings::findings_with(scenario, events, deadlines);
