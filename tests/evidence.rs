@@ -4,11 +4,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 use icsdrill::governance::pcap::{Run, write_pcap};
 use icsdrill::runtime::placement::Placement;
 use icsdrill_drill::{Control, Mode};
-use icsdrill_engine::parse_inputs;
+use icsdrill_engine::{EventKind, parse_inputs};
 use icsdrill_web::drill::DrillApi as _;
 
 use crate::util::{builtin, test_spec};
@@ -144,5 +145,60 @@ async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
         .output()
         .unwrap();
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--from and --to"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_engineers_program_uploads_are_logged_flagged_and_captured() {
+    // Two quiet hours of the tank farm (level 3: deep monitoring): every third engineering
+    // session also uploads a PLC's program.
+    let s = Arc::new(builtin("petrochem-tank-farm").without_attack());
+    let sim = crate::util::run(&s, 1, 7200.0, &[]);
+    let from_ews = |f: u8| -> Vec<u64> {
+        sim.events()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::ModbusTransaction { source, function, .. }
+                    if source == "ews-01" && *function == f =>
+                {
+                    Some(e.tick)
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let sessions: u32 = sim
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::RoutineTraffic { entries } => Some(
+                entries
+                    .iter()
+                    .filter(|c| c.source == "ews-01" && c.function == Some(43))
+                    .map(|c| c.count)
+                    .sum::<u32>(),
+            ),
+            _ => None,
+        })
+        .sum();
+    let uploads = from_ews(90);
+    assert!(sessions >= 3, "{sessions} sessions in two hours");
+    assert_eq!(uploads.len() as u32, sessions / 3, "{sessions} sessions");
+    // Deep monitoring flags engineering access, the engineer's as an attacker's.
+    let flagged = sim.events().iter().any(|e| {
+        matches!(&e.kind, EventKind::IdsAlert { rule, source, .. } if rule == "engineering_access" && source == "ews-01")
+            && e.tick == uploads[0]
+    });
+    assert!(flagged, "the upload raises an alert");
+    // Its framing is the vendor's: the capture around it leaves it out and stays well formed.
+    let placement = Placement::canonical(&s);
+    let run = Run { scenario: &s, seed: 1, live_attacker: false, inputs: &[], placement: &placement };
+    let mut bytes = Vec::new();
+    write_pcap(run, (uploads[0].saturating_sub(10), uploads[0] + 10), &mut bytes).unwrap();
+    let dir = temp("upload");
+    let file = dir.join("upload.pcapng");
+    std::fs::write(&file, &bytes).unwrap();
+    well_formed(&file);
+    assert!(tshark(&file, "modbus.func_code == 90").is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }

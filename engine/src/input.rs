@@ -495,6 +495,9 @@ pub enum EngineeringCommand {
     Restart,
     /// Overwrite the firmware with a corrupt image (T0857): the module never boots again.
     ModifyFirmware,
+    /// Read the program back (T0845 Program Upload): it changes nothing in the PLC; an
+    /// engineer's backup or comparison, or an attacker's collection.
+    Upload,
     /// Download a program without these logic blocks (by id), and with these blocks added.
     Download {
         /// Logic block ids left out.

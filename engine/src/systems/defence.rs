@@ -479,6 +479,7 @@ fn engineering(
             Ok(vec![EventKind::ModeChanged { plc: plc.to_string(), from, to: *mode }])
         }
         EngineeringCommand::Restart => restart(world, s, tick, plc),
+        EngineeringCommand::Upload => Ok(Vec::new()),
         EngineeringCommand::ModifyFirmware => {
             let (_, mut state) = plc_state(world, s, plc)?;
             if state.bricked {

@@ -16,7 +16,7 @@ use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 
 use crate::event::{EventKind, EventLog};
-use crate::input::TrafficCount;
+use crate::input::{ENGINEERING_FUNCTION, EngineeringCommand, SimInput, TrafficCount};
 use crate::network::{NetState, Request, check_request};
 use crate::rng::SimRng;
 use crate::scenario::{HostIdx, HostRole, PlcIdx, Scenario, Table};
@@ -67,6 +67,10 @@ struct Poll {
     counts: Vec<(u32, u32)>,
 }
 
+/// Every how many sessions an engineering workstation also uploads the PLC's program (a
+/// backup, or a comparison with the commissioned one).
+const UPLOAD_EVERY: u32 = 3;
+
 /// One engineering workstation's sessions.
 #[derive(Debug, Clone)]
 struct Sessions {
@@ -74,6 +78,10 @@ struct Sessions {
     mean: u64,
     /// What a session does with each PLC it services (what its conduits let through).
     plcs: Vec<Vec<RoutineRequest>>,
+    /// Whether the conduits let the engineering function through to each PLC it services.
+    uploads: Vec<bool>,
+    /// Sessions held.
+    held: u32,
 }
 
 /// The routine traffic of a scenario: polls and session hosts, fixed for the run.
@@ -190,7 +198,21 @@ impl RoutinePlan {
             if let Some(mean) = r.session_ticks
                 && !serviced.is_empty()
             {
-                sessions.push(Sessions { host: r.host, mean, plcs: serviced });
+                let uploads = serviced
+                    .iter()
+                    .map(|reqs| {
+                        let plc = reqs[0].plc;
+                        let req = Request {
+                            source: r.host,
+                            plc,
+                            function: ENGINEERING_FUNCTION,
+                            addr: 0,
+                            registers: &[],
+                        };
+                        check_request(s, &net, req).is_ok()
+                    })
+                    .collect();
+                sessions.push(Sessions { host: r.host, mean, plcs: serviced, uploads, held: 0 });
             }
         }
         let mut rngs: Vec<ChaCha8Rng> = sessions
@@ -294,6 +316,21 @@ pub(super) fn run_routine(world: &mut World) {
             if wire {
                 plan.due.push(r);
             }
+        }
+        // Now and then the engineer also uploads the program: logged as a transaction of its
+        // own, which the monitoring may flag like an attacker's.
+        let x = &mut plan.sessions[k];
+        x.held += 1;
+        if x.held.is_multiple_of(UPLOAD_EVERY) && x.uploads[which] {
+            let (host, plc) = (x.host, x.plcs[which][0].plc);
+            let input = SimInput::Engineering {
+                plc: scenario.plcs[plc.ix()].id.clone(),
+                source: scenario.hosts[host.ix()].id.clone(),
+                command: EngineeringCommand::Upload,
+            };
+            // Like the attacker's engineering commands, it stays off the wire: its framing is
+            // the vendor's (the captures leave function 90 out too).
+            let _ = crate::systems::inputs::apply_logged(world, tick, input);
         }
         plan.next[k] = draw(&plan.sessions[k], &mut plan.rngs[k], tick);
     }
