@@ -446,3 +446,52 @@ async fn an_internal_error_answers_with_its_request_id_and_no_internals() {
     assert!(String::from_utf8_lossy(&body).contains("format must be csv or xlsx"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_drill_on_record_counts_in_its_year_and_for_its_enterprise_the_day_it_runs() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-rollup-today-{}", std::process::id()));
+    let mut store = seeded_store(&dir);
+    let today = parse("2026-11-26").unwrap();
+    let before = icsdrill::governance::region::rollup_from(&store, today, None).unwrap();
+    // Enterprise b drills today; nobody enters it in the registry by hand.
+    let record = DrillRecord {
+        id: "d-today".into(),
+        name: "today".into(),
+        mode: icsdrill_drill::Mode::Enterprise,
+        scenario_id: "power-drum-boiler".into(),
+        scenario_hash: String::new(),
+        scenario_source: String::new(),
+        seed: 1,
+        live_attacker: false,
+        phase: icsdrill_drill::Phase::Live,
+        instructor_token: "i".into(),
+        observer_token: "o".into(),
+        options: "{}".into(),
+        created_ms: today.unix_ms(),
+    };
+    store
+        .create_drill(&record, &[TeamRecord { id: "b".into(), name: "b".into(), token: "t".into() }])
+        .unwrap();
+    store.save_score("d-today", "b", 100, 650.0, r#"{"alerts":4}"#).unwrap();
+    let r = icsdrill::governance::region::rollup_from(&store, today, None).unwrap();
+    assert_eq!(r.years[&2026].drills, before.years[&2026].drills + 1, "today's drill counts in its year");
+    let b = r.enterprises.iter().find(|e| e.enterprise.id == "b").unwrap();
+    let drill = b.due.iter().find(|d| d.kind == "drill").unwrap();
+    assert_eq!(drill.last, Some(today), "the enterprise's last drill is today's");
+    assert_eq!(
+        b.last_drill.as_ref().map(|d| (d.drill.as_str(), d.score, d.alerts)),
+        Some(("d-today", 650.0, 4))
+    );
+    // Entered by hand as well, it still counts once.
+    store
+        .add_activity(&Activity {
+            enterprise: "b".into(),
+            kind: "drill".into(),
+            date: today,
+            reference: "d-today".into(),
+        })
+        .unwrap();
+    let again = icsdrill::governance::region::rollup_from(&store, today, None).unwrap();
+    assert_eq!(again.years[&2026].drills, r.years[&2026].drills);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -255,6 +255,23 @@ fn levels(bits: u8) -> Vec<&'static str> {
         .collect()
 }
 
+/// The scenario's hints as `track` has them taken; their texts once taken, or always for the
+/// white cell (`all_texts`).
+fn hint_views(s: &Scenario, track: &Track, all_texts: bool) -> Vec<HintView> {
+    s.hints
+        .iter()
+        .map(|h| {
+            let taken = track.hints.contains(&h.id);
+            HintView {
+                id: h.id.clone(),
+                cost: h.cost,
+                taken,
+                text: (taken || all_texts).then(|| h.text.clone()),
+            }
+        })
+        .collect()
+}
+
 impl TeamView {
     /// The console's view of a team's range.
     pub fn build(s: &Scenario, snap: &Snapshot, parts: TeamParts<'_>) -> TeamView {
@@ -344,14 +361,7 @@ impl TeamView {
             endpoints: parts.endpoints.to_vec(),
             clients: ConnectHint::new(parts.clients, parts.endpoints),
             records_failing: parts.records_failing,
-            hints: s
-                .hints
-                .iter()
-                .map(|h| {
-                    let taken = parts.track.hints.contains(&h.id);
-                    HintView { id: h.id.clone(), cost: h.cost, taken, text: taken.then(|| h.text.clone()) }
-                })
-                .collect(),
+            hints: hint_views(s, parts.track, false),
             maintenance: s.maintenance.clone(),
             injects: parts.track.injects.clone(),
             actions: parts.track.actions.clone(),

@@ -13,7 +13,7 @@ use crate::store::{Database, Store};
 
 /// The roll-up on `today`, for one prefecture or the whole region.
 pub fn rollup_from(store: &dyn Store, today: Day, scope: Option<&str>) -> Result<Rollup> {
-    let reg = store.registry()?;
+    let mut reg = store.registry()?;
     let findings = store.all_findings()?;
     let drills = store.drills()?;
     let drill_days: BTreeMap<String, Day> =
@@ -22,6 +22,23 @@ pub fn rollup_from(store: &dyn Store, today: Day, scope: Option<&str>) -> Result
     let mut results: BTreeMap<String, DrillResult> = BTreeMap::new();
     for d in &drills {
         let Some((_, teams)) = store.drill(&d.id)? else { continue };
+        // A drill on record counts for each registered enterprise among its teams as it
+        // happens, whether or not someone also entered it by hand (`registry record`).
+        for t in &teams {
+            let registered = reg.enterprises.iter().any(|e| e.id == t.id);
+            let entered = reg
+                .activities
+                .iter()
+                .any(|a| a.enterprise == t.id && a.kind == "drill" && a.reference == d.id);
+            if registered && !entered {
+                reg.activities.push(registry::Activity {
+                    enterprise: t.id.clone(),
+                    kind: "drill".into(),
+                    date: day_of_ms(d.created_ms),
+                    reference: d.id.clone(),
+                });
+            }
+        }
         for t in teams {
             if results.contains_key(&t.id) || !reg.enterprises.iter().any(|e| e.id == t.id) {
                 continue;

@@ -176,43 +176,10 @@ impl RoutinePlan {
                     }
                 }
             }
-            let serviced: Vec<Vec<RoutineRequest>> = plcs
-                .iter()
-                .map(|p| {
-                    let all = RoutinePlan::session(s, r.host, *p);
-                    all.into_iter()
-                        .filter(|q| {
-                            let req = Request {
-                                source: q.host,
-                                plc: q.plc,
-                                function: q.function,
-                                addr: q.addr,
-                                registers: &[],
-                            };
-                            check_request(s, &net, req).is_ok()
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .filter(|reqs| !reqs.is_empty())
-                .collect();
             if let Some(mean) = r.session_ticks
-                && !serviced.is_empty()
+                && let Some(x) = Sessions::of(s, &net, r.host, &plcs, mean)
             {
-                let uploads = serviced
-                    .iter()
-                    .map(|reqs| {
-                        let plc = reqs[0].plc;
-                        let req = Request {
-                            source: r.host,
-                            plc,
-                            function: ENGINEERING_FUNCTION,
-                            addr: 0,
-                            registers: &[],
-                        };
-                        check_request(s, &net, req).is_ok()
-                    })
-                    .collect();
-                sessions.push(Sessions { host: r.host, mean, plcs: serviced, uploads, held: 0 });
+                sessions.push(x);
             }
         }
         let mut rngs: Vec<ChaCha8Rng> = sessions
@@ -262,6 +229,27 @@ impl RoutinePlan {
     /// Polls per simulated second the plan makes (sessions aside).
     pub fn polls_per_s(&self, tick_hz: u32) -> f64 {
         self.polls.iter().map(|p| p.requests.len() as f64 * f64::from(tick_hz) / p.period as f64).sum()
+    }
+}
+
+impl Sessions {
+    /// The sessions `host` holds with `plcs` every `mean` ticks or so: what of a session its
+    /// conduits let through to each, and whether they let an upload through; none when they
+    /// let nothing through.
+    fn of(s: &Scenario, net: &NetState, host: HostIdx, plcs: &[PlcIdx], mean: u64) -> Option<Sessions> {
+        let allowed = |plc: PlcIdx, function: u8, addr: u16| {
+            check_request(s, net, Request { source: host, plc, function, addr, registers: &[] }).is_ok()
+        };
+        let serviced: Vec<Vec<RoutineRequest>> = plcs
+            .iter()
+            .map(|p| {
+                let all = RoutinePlan::session(s, host, *p);
+                all.into_iter().filter(|q| allowed(q.plc, q.function, q.addr)).collect::<Vec<_>>()
+            })
+            .filter(|reqs| !reqs.is_empty())
+            .collect();
+        let uploads = serviced.iter().map(|reqs| allowed(reqs[0].plc, ENGINEERING_FUNCTION, 0)).collect();
+        (!serviced.is_empty()).then_some(Sessions { host, mean, plcs: serviced, uploads, held: 0 })
     }
 }
 
