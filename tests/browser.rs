@@ -76,3 +76,38 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     );
     assert!(!isolated(&log("blue")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
+    let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["red-team", "blue"], Mode::Regional);
+    spec.range.modbus_port = 0;
+    spec.range.http_port = 0;
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    std::fs::create_dir_all(&out).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/instructor.py");
+    let args = vec![
+        script.into(),
+        format!("http://{}", server.http),
+        drill.instructor_token().to_string(),
+        "blue".into(),
+        out.display().to_string(),
+    ];
+    let o = run("python3", args).await;
+    assert!(o.status.success(), "{}", text(&o));
+    let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    assert_eq!(seen["briefing"], serde_json::json!(["start", "end"]), "{seen}");
+    assert_eq!(seen["live"], serde_json::json!(["pause", "hot_wash", "end"]), "{seen}");
+    assert!(seen["confirm"].as_str().is_some_and(|t| t.contains("End the drill")), "{seen}");
+    // The dismissed End ended nothing; the hint reached blue's log, not red's.
+    assert_eq!(drill.phase(), icsdrill_drill::Phase::Live);
+    let hint = seen["hint"].as_str().unwrap().to_string();
+    let sims = server.shutdown().await.unwrap();
+    let revealed = |team: &str| {
+        sims.iter().find(|(t, _)| t == team).unwrap().1.events().iter().any(|e| {
+            matches!(&e.kind, EventKind::InputApplied { input: SimInput::RevealHint { hint: h } } if *h == hint)
+        })
+    };
+    assert!(revealed("blue") && !revealed("red-team"));
+}

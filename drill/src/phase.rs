@@ -25,6 +25,14 @@ impl Phase {
         }
     }
 
+    /// The controls that apply in this phase, in the white cell's order.
+    pub fn controls(self) -> Vec<Control> {
+        [Control::Start, Control::Pause, Control::Resume, Control::HotWash, Control::End]
+            .into_iter()
+            .filter(|c| self.after(*c).is_ok())
+            .collect()
+    }
+
     /// Whether the plant's clock runs in this phase.
     pub fn clock_runs(self) -> bool {
         self == Phase::Live
@@ -53,6 +61,10 @@ mod tests {
             "cannot pause a drill that is briefing"
         );
         assert!(Phase::Ended.after(Control::End).is_err());
+        assert_eq!(Phase::Briefing.controls(), [Control::Start, Control::End]);
+        assert_eq!(Phase::Live.controls(), [Control::Pause, Control::HotWash, Control::End]);
+        assert_eq!(Phase::Paused.controls(), [Control::Resume, Control::HotWash, Control::End]);
+        assert!(Phase::Ended.controls().is_empty());
         assert_eq!(Phase::Paused.after(Control::End), Ok(Phase::Ended));
     }
 }

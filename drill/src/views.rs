@@ -407,6 +407,12 @@ pub struct OverviewTeam {
     pub damage: usize,
     /// The host the attacker acts from now.
     pub attacker_host: Option<String>,
+    /// The scenario's hints, texts included, and which the team took or was given.
+    pub hints: Vec<HintView>,
+    /// The white cell's messages to it so far (ticks at `tick_hz`).
+    pub injects: Vec<InjectRec>,
+    /// Ticks per simulated second.
+    pub tick_hz: u32,
     /// True and measured values.
     pub values: Vec<ValueView>,
 }
@@ -430,6 +436,9 @@ impl OverviewTeam {
             trips: track.trips,
             damage: track.damage,
             attacker_host: snap.attacker_host.map(|h| s.hosts[h.ix()].id.clone()),
+            hints: hint_views(s, track, true),
+            injects: track.injects.clone(),
+            tick_hz: s.tick_hz,
             values: s
                 .vars
                 .iter()
@@ -493,6 +502,8 @@ pub struct CrossTeam {
 pub struct Overview {
     /// Drill phase.
     pub phase: Phase,
+    /// The controls that apply in it.
+    pub controls: Vec<crate::vocab::Control>,
     /// Mode.
     pub mode: Mode,
     /// The drill's database refuses writes now.

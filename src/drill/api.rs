@@ -293,8 +293,10 @@ impl DrillApi for Drill {
             })
             .collect();
         let (attempts, uncounted) = self.foreign.list();
+        let phase = self.phase();
         Overview {
-            phase: self.phase(),
+            phase,
+            controls: phase.controls(),
             mode: self.mode,
             records_failing: self.records_failing(),
             cross_team: CrossTeam { attempts, uncounted },

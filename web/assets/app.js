@@ -3,7 +3,7 @@
 const T = {
   en: {frozen:"Scoreboard frozen",login_needed:"Open the login URL you were given (…/?token=…).",rank:"Rank",team:"Team",score:"Score",detected:"Detected",
     scoreboard:"Scoreboard",plant:"Plant",alarms:"Alarms",transactions:"Modbus transactions",endpoints:"Endpoints",address:"Address",device:"Device",clients:"Your clients connect from",records_failing:"The drill database refuses writes (disk full?): actions are refused until the white cell fixes it.",pcap:"Download the last 5 minutes as a packet capture (pcapng, Wireshark)",view_frozen:"The operator station's displays are frozen: nothing on screen has updated since they froze (denial of view).",view_lost:"The operator station shows nothing (loss of view): run the plant from the field panels.",local:"LOCAL",cross_team:"Connections refused from other teams' addresses",from:"From",target:"Team tried",attempts:"Attempts",summary:"counted",
-    injects:"Messages",maintenance:"Scheduled maintenance (permits to work)",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
+    injects:"Messages",reveal:"Reveal",no_injects:"No messages sent",confirm_end:"End the drill for every team? The plant stops and scores are final.",trips:"trips",damage:"damage",maintenance:"Scheduled maintenance (permits to work)",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
     tactic:"Tactic",observed:"Observed at (simulated s)",impact:"Impact",taken:"Actions taken",notes:"Notes",submit_report:"Submit report",hints:"Hints",
     breakdown:"Score breakdown",white_cell:"White cell",start:"Start",pause:"Pause",resume:"Resume",hot_wash:"Hot wash",end:"End",inject:"Inject",
     teams:"Teams (empty: all)",channel:"Channel",message:"Message",phone:"Phone call",fire_step:"Fire attack step",text:"Text",step:"Attack step",send:"Send",
@@ -12,7 +12,7 @@ const T = {
     tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",aar:"Report",flags:"Flags",flag:"Flag",submit_flag:"Submit flag",standings:"Standings (CSV)",region_title:"Regional oversight",alerts:"Monitoring alerts",last_score:"Last drill score",prefectures:"Prefectures",prefecture:"Prefecture",enterprises:"Enterprises",drills_on_time:"Drills on time",open_findings:"Open findings (C/H/M/L)",overdue_rect:"Overdue rectifications",name:"Name",industry:"Industry",next_drill:"Next drill",trend:"Trend by year",year:"Year",drills:"Drills",findings:"Findings",verified:"Verified fixed",trainer_title:"Exam cohorts",in_progress:"In progress",results:"Results",cohort:"Cohort",date:"Date",result:"Result",pass:"pass",fail:"fail",lang:"中文"},
   zh: {frozen:"排行榜已冻结",login_needed:"请打开分配给您的登录链接（…/?token=…）。",rank:"名次",team:"队伍",score:"得分",detected:"检出",
     scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"Modbus 通信记录",endpoints:"端点",address:"地址",device:"设备",clients:"本队客户端须从以下地址连接",records_failing:"演练数据库无法写入（磁盘已满？）：在导调组修复前，操作将被拒绝。",pcap:"下载最近 5 分钟的报文捕获（pcapng，可用 Wireshark 打开）",view_frozen:"操作员站画面已冻结：自冻结以来画面上的数值均未刷新（拒绝监视）。",view_lost:"操作员站无任何显示（失去监视）：请在现场操作柜就地操作。",local:"就地",cross_team:"来自其他队伍地址的连接（已拒绝）",from:"来源",target:"目标队伍",attempts:"次数",summary:"计数",
-    injects:"消息",maintenance:"计划检修（作业票）",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
+    injects:"消息",reveal:"发放",no_injects:"尚未发送消息",confirm_end:"确定为所有队伍结束本次演练？工艺停止，得分即为最终成绩。",trips:"联锁动作",damage:"设备损坏",maintenance:"计划检修（作业票）",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
     tactic:"战术",observed:"发现时间（仿真秒）",impact:"影响",taken:"已采取措施",notes:"备注",submit_report:"提交报告",hints:"提示",
     breakdown:"得分明细",white_cell:"导调组",start:"开始",pause:"暂停",resume:"继续",hot_wash:"热复盘",end:"结束",inject:"注入",
     teams:"队伍（留空为全部）",channel:"方式",message:"消息",phone:"电话",fire_step:"触发攻击步骤",text:"内容",step:"攻击步骤",send:"发送",
@@ -207,6 +207,7 @@ async function instructorPage() {
   const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
   if (info) { $("#title").textContent = info.name === info.title.en ? txt(info.title) : info.name + " — " + txt(info.title); $("#inject-teams").innerHTML = info.teams.map(t => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join(""); }
   document.querySelectorAll("[data-control]").forEach(b => b.addEventListener("click", async () => {
+    if (b.dataset.control === "end" && !confirm(tr("confirm_end"))) return;
     try { const r = await api("/api/drill/control", {action: b.dataset.control}); phaseBadge(r.phase); } catch (e) { toast(e.message, true); }
   }));
   $("#inject").addEventListener("submit", async ev => {
@@ -227,12 +228,23 @@ async function instructorPage() {
     if (!stepsFilled && o.attack) { stepsFilled = true; $("#inject-step").innerHTML = o.attack.map(s => `<option value="${esc(s.id)}">${esc(s.id)} — ${esc(txt(s.name))}</option>`).join(""); }
     put($("#timeline tbody"), (o.attack || []).map(s => `<tr><td>${esc(s.id)}</td><td>${esc(txt(s.name))}</td><td>${esc(s.techniques.join(" "))}</td><td>${o.teams.map(t => `<span class="badge">${esc(t.id)}: ${esc((t.steps.find(x => x.id === s.id) || {}).status || "pending")}</span>`).join(" ")}</td></tr>`).join(""));
     put($("#teams"), o.teams.map(t => `<section><h2>${esc(t.name)} <span class="mut">(${esc(t.id)})</span> — ${t.score.total.toFixed(1)} <a href="/api/teams/${encodeURIComponent(t.id)}/report?format=html&lang=${lang}" target="_blank">${tr("aar")}</a></h2>
-      <p class="mut">t = ${t.simulated_s.toFixed(0)} s · ${t.trips} trips · ${t.damage} damage</p>
+      <p class="mut">t = ${t.simulated_s.toFixed(0)} s · ${tr("trips")} ${t.trips} · ${tr("damage")} ${t.damage}</p>
       <table><thead><tr><th></th><th class="num">${tr("true_v")}</th><th class="num">${tr("measured")}</th></tr></thead><tbody>
       ${t.values.map(v => `<tr><td>${esc(txt(v.name))}</td><td class="num">${v.true.toFixed(2)} ${esc(v.unit)}</td><td class="num ${v.measured != null && Math.abs(v.measured - v.true) > 0.05 * (Math.abs(v.true) + 1) ? "bad" : ""}">${v.measured == null ? "–" : v.measured.toFixed(2)}</td></tr>`).join("")}</tbody></table></section>`).join(""));
   };
-  rerender = () => last && render(last);
-  stream("/api/instructor/stream", "overview", render);
+  // Hints and messages per team, apart from the live values: they change rarely, so the
+  // buttons stay put under the pointer.
+  const tools = o => put($("#tools"), o.teams.map(t => `<section><h2>${esc(t.name)}: ${tr("hints")} · ${tr("injects")}</h2>
+      <ul>${(t.hints || []).map(h => `<li>${h.taken ? "✓" : `<button data-reveal="${esc(t.id)}" data-hint="${esc(h.id)}">${tr("reveal")}</button>`} <b>${esc(h.id)}</b> (${tr("cost")} ${h.cost}): ${esc(txt(h.text))}</li>`).join("")}</ul>
+      <ul class="mut">${(t.injects || []).map(i => `<li>t=${(i.tick / t.tick_hz).toFixed(0)} s ${esc(tr(i.channel === "phone" ? "phone" : "message"))}: ${esc(i.text)}</li>`).join("") || `<li>${tr("no_injects")}</li>`}</ul></section>`).join(""));
+  const controls = o => document.querySelectorAll("[data-control]").forEach(b => { b.disabled = !(o.controls || []).includes(b.dataset.control); });
+  $("#tools").addEventListener("click", async ev => {
+    const b = ev.target.closest("button[data-reveal]");
+    if (!b) return;
+    try { await api(`/api/teams/${encodeURIComponent(b.dataset.reveal)}/hints`, {hint: b.dataset.hint}); toast(`${b.dataset.reveal}: ${b.dataset.hint} ✓`); } catch (e) { toast(e.message, true); }
+  });
+  rerender = () => last && (render(last), tools(last));
+  stream("/api/instructor/stream", "overview", o => { render(o); tools(o); controls(o); });
   stream("/api/scoreboard/stream", "scoreboard", b => boardRows(b, $("#board tbody")));
 }
 

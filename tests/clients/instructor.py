@@ -1,0 +1,50 @@
+"""Drives the white cell's console in headless Chromium: the controls follow the phase, End
+asks first, and a hint is revealed to a team from its panel. Saves a screenshot; prints one
+JSON line with what it saw."""
+
+import json
+import sys
+
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+base, token, team, out = sys.argv[1:5]
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1440,900", "--lang=en-US"):
+    options.add_argument(arg)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+wait = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,))
+enabled = lambda d: d.execute_script("return [...document.querySelectorAll('[data-control]')].filter(b => !b.disabled).map(b => b.dataset.control)")
+phase = lambda d: d.find_element(By.ID, "phase").get_attribute("data-phase")
+seen = {}
+try:
+    driver.get(f"{base}/instructor?token={token}")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#tools button[data-reveal]"))
+    wait.until(lambda d: enabled(d) == ["start", "end"])
+    seen["briefing"] = enabled(driver)
+    # End asks first; dismissed, nothing happens.
+    driver.find_element(By.CSS_SELECTOR, "[data-control=end]").click()
+    wait.until(lambda d: d.switch_to.alert)
+    seen["confirm"] = driver.switch_to.alert.text
+    driver.switch_to.alert.dismiss()
+    driver.find_element(By.CSS_SELECTOR, "[data-control=start]").click()
+    wait.until(lambda d: phase(d) == "live" and enabled(d) == ["pause", "hot_wash", "end"])
+    seen["live"] = enabled(driver)
+    # Reveal the first hint of the team.
+    button = driver.find_element(By.CSS_SELECTOR, f"#tools button[data-reveal='{team}']")
+    seen["hint"] = button.get_attribute("data-hint")
+    button.click()
+    wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, f"#tools button[data-reveal='{team}'][data-hint='{seen['hint']}']"))
+    driver.save_screenshot(f"{out}/instructor.png")
+    print(json.dumps(seen))
+except Exception:
+    driver.save_screenshot(f"{out}/instructor-failure.png")
+    sys.stderr.write(driver.page_source[:4000] + "\n")
+    raise
+finally:
+    driver.quit()
