@@ -52,6 +52,10 @@ async fn chromium_team_console_action_report_and_scoreboard() {
         "{seen}"
     );
     assert_eq!(seen["zh"], "事件报告");
+    // Trends: both charts drawn from what streamed in, nothing loaded from elsewhere.
+    assert!(seen["trend"]["points"].as_u64() > Some(5), "{seen}");
+    assert_eq!(seen["trend"]["canvases"], 2, "{seen}");
+    assert_eq!(seen["trend"]["scripts"], 0, "{seen}");
     assert_eq!(seen["hint_button_kept"], true, "the hint button was rebuilt by an update: {seen}");
     // A phone (390 px): no horizontal scrolling, and every column of the console is usable.
     let phone = &seen["phone"];

@@ -36,6 +36,13 @@ try:
     seen["ticks"] = [first_tick, int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-tick"))]
     seen["sensor"] = [sensor_id, first_value, driver.find_element(By.ID, sensor_id).text]
     before = float(driver.find_element(By.ID, "total").text)
+    # The trends chart what the page received, process variable and score (uPlot, served by
+    # the drill itself).
+    wait.until(lambda d: int(d.find_element(By.ID, "trend").get_attribute("data-points") or 0) > 5)
+    seen["trend"] = driver.execute_script(
+        "return {points: +document.getElementById('trend').dataset.points,"
+        " canvases: document.querySelectorAll('#trend canvas, #score-trend canvas').length,"
+        " scripts: [...document.scripts].map(s => s.src).filter(s => s && !s.startsWith(location.origin)).length}")
 
     # Updates stream in without rebuilding what did not change: the hint button under the
     # pointer is the same element ten updates later (a press is not lost mid-click).

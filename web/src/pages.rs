@@ -13,6 +13,13 @@ pub const BAD_TOKEN: &str = include_str!("../assets/bad_token.html");
 pub const APP_JS: &str = include_str!("../assets/app.js");
 /// The stylesheet.
 pub const APP_CSS: &str = include_str!("../assets/app.css");
+/// uPlot 1.6.32 (MIT, `assets/vendor/uPlot.LICENSE`), the trends' chart library, vendored from
+/// npm as published: small and fast, no dependencies, no CDN.
+pub const UPLOT_JS: &str = include_str!("../assets/vendor/uPlot.iife.min.js");
+/// uPlot's stylesheet.
+pub const UPLOT_CSS: &str = include_str!("../assets/vendor/uPlot.min.css");
+/// The icon every page shows in its tab.
+pub const FAVICON: &str = include_str!("../assets/favicon.svg");
 /// The regional oversight view (`/region`).
 pub const REGION: &str = include_str!("../assets/region.html");
 /// The trainer's cohort view (`/trainer`).

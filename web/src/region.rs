@@ -67,6 +67,10 @@ pub fn router(api: Region) -> Router {
             "/assets/app.css",
             get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], crate::pages::APP_CSS) }),
         )
+        .route(
+            "/favicon.svg",
+            get(|| async { ([(header::CONTENT_TYPE, "image/svg+xml")], crate::pages::FAVICON) }),
+        )
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such resource") })
         .layer(axum::middleware::from_fn(crate::trace::layer))
         .with_state(api)

@@ -353,18 +353,30 @@ fn handler(r: &RouteDoc) -> MethodRouter<Drill> {
 }
 
 /// The pages and assets (HTML, JS, CSS), apart from the API.
-const PAGES: &[&str] = &["/", "/team/{team}", "/instructor", "/assets/app.js", "/assets/app.css"];
+const PAGES: &[&str] = &[
+    "/",
+    "/team/{team}",
+    "/instructor",
+    "/assets/app.js",
+    "/assets/app.css",
+    "/assets/uplot.js",
+    "/assets/uplot.css",
+    "/favicon.svg",
+];
 
 /// The drill's router: the API routes of `ROUTES` and nothing else under `/api`, then the
 /// pages and assets.
 pub fn router(drill: Drill) -> Router {
     let api = ROUTES.iter().fold(Router::new(), |router, r| router.route(r.path, handler(r)));
-    let pages: [MethodRouter<Drill>; 5] = [
+    let pages: [MethodRouter<Drill>; 8] = [
         get(page_scoreboard),
         get(page_team),
         get(page_instructor),
         get(|| asset("text/javascript; charset=utf-8", crate::pages::APP_JS)),
         get(|| asset("text/css; charset=utf-8", crate::pages::APP_CSS)),
+        get(|| asset("text/javascript; charset=utf-8", crate::pages::UPLOT_JS)),
+        get(|| asset("text/css; charset=utf-8", crate::pages::UPLOT_CSS)),
+        get(|| asset("image/svg+xml", crate::pages::FAVICON)),
     ];
     PAGES
         .iter()
