@@ -46,9 +46,27 @@ pub struct Scoreboard {
     pub changed_us: u64,
     /// Ranked rows.
     pub rows: Vec<BoardRow>,
+    /// The drill's clock, for the clock and the countdowns on the big screen.
+    pub clock: Clock,
+    /// Steps of the attack: every team's "detected" counts against this one number.
+    pub steps: usize,
     /// This board as JSON, serialised once for every subscriber (`Scoreboard::sealed`).
     #[serde(skip)]
     pub json: String,
+}
+
+/// Where the drill's plant time stands when a board is built; a page runs it on at `speed`
+/// while the drill is live, between boards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Clock {
+    /// Simulated seconds of the furthest range.
+    pub at_s: f64,
+    /// Simulated seconds per wall second while live (0: a manual clock).
+    pub speed: f64,
+    /// The simulated second the drill ends at, if it has a duration.
+    pub end_s: Option<f64>,
+    /// The simulated second the contest board freezes at, if it does.
+    pub freeze_s: Option<f64>,
 }
 
 impl Scoreboard {
@@ -112,6 +130,8 @@ impl Freeze {
         public.frozen = true;
         public.phase = full.phase;
         public.seq = full.seq;
+        // The clock runs on while the scores stand still.
+        public.clock = full.clock;
         Some(public.sealed())
     }
 }
@@ -159,6 +179,8 @@ mod tests {
             frozen: false,
             changed_us: seq,
             rows: vec![row("a", total, 0, None)],
+            clock: Clock::default(),
+            steps: 0,
             json: String::new(),
         };
         let before = board(1, 100.0);

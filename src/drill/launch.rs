@@ -246,6 +246,8 @@ impl DrillServer {
                 frozen: false,
                 changed_us: 0,
                 rows: vec![],
+                clock: Default::default(),
+                steps: 0,
                 json: String::new(),
             }
             .sealed(),
@@ -271,6 +273,7 @@ impl DrillServer {
             variant_seed: spec.variant_seed,
             flag_times: Mutex::new(RateLimit::default()),
             manual_clock: spec.manual_clock,
+            clock: board_clock(&spec, freeze),
             freeze,
             board_full: watch::Sender::new(empty.clone()),
             board_public: watch::Sender::new(empty),
@@ -347,6 +350,19 @@ fn check_teams(teams: &[TeamInfo]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The clock's fixed parts for the boards: how fast plant time runs, when the drill ends and
+/// the board freezes, in simulated seconds.
+fn board_clock(spec: &DrillSpec, freeze: Freeze) -> icsdrill_drill::board::Clock {
+    let hz = f64::from(spec.scenario.tick_hz);
+    let speed = if spec.manual_clock { 0.0 } else { spec.range.ticks_per_s.unwrap_or(hz) / hz };
+    icsdrill_drill::board::Clock {
+        at_s: 0.0,
+        speed,
+        end_s: spec.range.duration_s,
+        freeze_s: freeze.tick.map(|t| t as f64 / hz),
+    }
 }
 
 /// The contest freeze a spec asks for.

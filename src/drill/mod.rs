@@ -129,6 +129,8 @@ pub struct Drill {
     observer_token: String,
     manual_clock: bool,
     freeze: Freeze,
+    /// The clock's fixed parts (speed, end, freeze) for the boards.
+    clock: icsdrill_drill::board::Clock,
     /// Records the drill, when it has a data directory.
     recorder: Mutex<Option<Recorder>>,
     /// Where it is recorded (captures are rebuilt from it).
@@ -304,8 +306,12 @@ impl Drill {
         let changed_us =
             self.teams.iter().map(|t| t.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
         let rows = board::rank(rows);
+        let max_tick = self.teams.iter().map(|t| t.live.snapshot_guard().tick).max().unwrap_or(0);
+        let clock = board::Clock { at_s: max_tick as f64 / f64::from(self.scenario.tick_hz), ..self.clock };
+        let steps = self.scenario.attack.as_ref().map_or(0, |a| a.steps.len());
         let full = Arc::new(
-            Scoreboard { seq, phase, frozen: false, changed_us, rows, json: String::new() }.sealed(),
+            Scoreboard { seq, phase, frozen: false, changed_us, rows, clock, steps, json: String::new() }
+                .sealed(),
         );
         let published = self.board_public.borrow().clone();
         if let Some(public) = self.freeze.public(self.frozen_now(), &published, &full) {

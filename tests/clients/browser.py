@@ -109,6 +109,11 @@ try:
     urllib.request.urlopen(request, timeout=20).read()
     wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-seq")) > seq)
     seen["board"] = dict(board(driver))
+    # The big screen's clock runs, and one denominator serves every team.
+    clock = driver.find_element(By.ID, "clock").text
+    wait.until(lambda d: d.find_element(By.ID, "clock").text != clock)
+    seen["clock"] = driver.find_element(By.ID, "clock").text
+    seen["denominators"] = driver.execute_script("return [...new Set([...document.querySelectorAll('#board td.detected')].map(t => t.textContent.split('/')[1]))]")
     driver.save_screenshot(f"{out}/scoreboard.png")
     print(json.dumps(seen))
 except Exception:

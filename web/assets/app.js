@@ -3,7 +3,7 @@
 const T = {
   en: {frozen:"Scoreboard frozen",login_needed:"Open the login URL you were given (…/?token=…).",rank:"Rank",team:"Team",score:"Score",detected:"Detected",
     scoreboard:"Scoreboard",plant:"Plant",alarms:"Alarms",transactions:"Modbus transactions",endpoints:"Endpoints",address:"Address",device:"Device",clients:"Your clients connect from",records_failing:"The drill database refuses writes (disk full?): actions are refused until the white cell fixes it.",pcap:"Download the last 5 minutes as a packet capture (pcapng, Wireshark)",view_frozen:"The operator station's displays are frozen: nothing on screen has updated since they froze (denial of view).",view_lost:"The operator station shows nothing (loss of view): run the plant from the field panels.",local:"LOCAL",cross_team:"Connections refused from other teams' addresses",from:"From",target:"Team tried",attempts:"Attempts",summary:"counted",
-    injects:"Messages",trends:"Trends",variable:"Variable",score_history:"Score over time",reveal:"Reveal",no_injects:"No messages sent",confirm_end:"End the drill for every team? The plant stops and scores are final.",trips:"trips",damage:"damage",maintenance:"Scheduled maintenance (permits to work)",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
+    injects:"Messages",ends_in:"ends in",freezes_in:"board freezes in",fullscreen:"Full screen",trends:"Trends",variable:"Variable",score_history:"Score over time",reveal:"Reveal",no_injects:"No messages sent",confirm_end:"End the drill for every team? The plant stops and scores are final.",trips:"trips",damage:"damage",maintenance:"Scheduled maintenance (permits to work)",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
     tactic:"Tactic",observed:"Observed at (simulated s)",impact:"Impact",taken:"Actions taken",notes:"Notes",submit_report:"Submit report",hints:"Hints",
     breakdown:"Score breakdown",white_cell:"White cell",start:"Start",pause:"Pause",resume:"Resume",hot_wash:"Hot wash",end:"End",inject:"Inject",
     teams:"Teams (empty: all)",channel:"Channel",message:"Message",phone:"Phone call",fire_step:"Fire attack step",text:"Text",step:"Attack step",send:"Send",
@@ -12,7 +12,7 @@ const T = {
     tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",aar:"Report",flags:"Flags",flag:"Flag",submit_flag:"Submit flag",standings:"Standings (CSV)",region_title:"Regional oversight",alerts:"Monitoring alerts",last_score:"Last drill score",prefectures:"Prefectures",prefecture:"Prefecture",enterprises:"Enterprises",drills_on_time:"Drills on time",open_findings:"Open findings (C/H/M/L)",overdue_rect:"Overdue rectifications",name:"Name",industry:"Industry",next_drill:"Next drill",trend:"Trend by year",year:"Year",drills:"Drills",findings:"Findings",verified:"Verified fixed",trainer_title:"Exam cohorts",in_progress:"In progress",results:"Results",cohort:"Cohort",date:"Date",result:"Result",pass:"pass",fail:"fail",lang:"中文"},
   zh: {frozen:"排行榜已冻结",login_needed:"请打开分配给您的登录链接（…/?token=…）。",rank:"名次",team:"队伍",score:"得分",detected:"检出",
     scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"Modbus 通信记录",endpoints:"端点",address:"地址",device:"设备",clients:"本队客户端须从以下地址连接",records_failing:"演练数据库无法写入（磁盘已满？）：在导调组修复前，操作将被拒绝。",pcap:"下载最近 5 分钟的报文捕获（pcapng，可用 Wireshark 打开）",view_frozen:"操作员站画面已冻结：自冻结以来画面上的数值均未刷新（拒绝监视）。",view_lost:"操作员站无任何显示（失去监视）：请在现场操作柜就地操作。",local:"就地",cross_team:"来自其他队伍地址的连接（已拒绝）",from:"来源",target:"目标队伍",attempts:"次数",summary:"计数",
-    injects:"消息",trends:"趋势",variable:"变量",score_history:"得分变化",reveal:"发放",no_injects:"尚未发送消息",confirm_end:"确定为所有队伍结束本次演练？工艺停止，得分即为最终成绩。",trips:"联锁动作",damage:"设备损坏",maintenance:"计划检修（作业票）",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
+    injects:"消息",ends_in:"距结束",freezes_in:"距封榜",fullscreen:"全屏",trends:"趋势",variable:"变量",score_history:"得分变化",reveal:"发放",no_injects:"尚未发送消息",confirm_end:"确定为所有队伍结束本次演练？工艺停止，得分即为最终成绩。",trips:"联锁动作",damage:"设备损坏",maintenance:"计划检修（作业票）",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
     tactic:"战术",observed:"发现时间（仿真秒）",impact:"影响",taken:"已采取措施",notes:"备注",submit_report:"提交报告",hints:"提示",
     breakdown:"得分明细",white_cell:"导调组",start:"开始",pause:"暂停",resume:"继续",hot_wash:"热复盘",end:"结束",inject:"注入",
     teams:"队伍（留空为全部）",channel:"方式",message:"消息",phone:"电话",fire_step:"触发攻击步骤",text:"内容",step:"攻击步骤",send:"发送",
@@ -71,7 +71,20 @@ function stream(path, name, on) {
 }
 function phaseBadge(p) { const e = $("#phase"); if (e) { e.textContent = tr("phase_" + p); e.className = "badge phase-" + p; e.dataset.phase = p; } }
 function boardRows(b, tbody) {
-  put(tbody, b.rows.map(r => `<tr data-team="${esc(r.team)}"><td>${r.rank}</td><td>${esc(r.name)}</td><td class="num total">${r.total.toFixed(1)}</td><td class="num">${r.detected}/${r.fired}</td></tr>`).join(""));
+  // One denominator for every team: the attack's steps.
+  put(tbody, b.rows.map(r => `<tr data-team="${esc(r.team)}"><td>${r.rank}</td><td>${esc(r.name)}</td><td class="num total">${r.total.toFixed(1)}</td><td class="num detected">${r.detected}/${b.steps || r.fired}</td></tr>`).join(""));
+}
+const hms = s => { s = Math.max(0, Math.floor(s)); return [s / 3600, s % 3600 / 60, s % 60].map(x => String(Math.floor(x)).padStart(2, "0")).join(":"); };
+// The big screen's clock and countdowns: the board's plant time, run on at its speed while
+// the drill is live (the display ticks; no request).
+let board = null, boardAt = 0;
+function showClock() {
+  if (!board || !$("#clock")) return;
+  const c = board.clock, run = board.phase === "live" ? (performance.now() - boardAt) / 1000 * c.speed : 0;
+  const now = Math.min(c.at_s + run, c.end_s == null ? Infinity : c.end_s);
+  $("#clock").textContent = hms(now);
+  $("#ends").textContent = c.end_s == null ? "" : `${tr("ends_in")} ${hms(c.end_s - now)}`;
+  $("#freezes").textContent = c.freeze_s == null || now >= c.freeze_s ? "" : `${tr("freezes_in")} ${hms(c.freeze_s - now)}`;
 }
 $("#lang") && $("#lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("icsdrill.lang", lang); applyLang(); rerender(); });
 let rerender = () => {};
@@ -79,7 +92,9 @@ applyLang();
 
 async function scoreboardPage() {
   api("/api/drill").then(d => { $("#title").textContent = d.name === d.title.en ? txt(d.title) : d.name + " — " + txt(d.title); }).catch(() => {});
-  stream("/api/scoreboard/stream", "scoreboard", b => { phaseBadge(b.phase); $("#frozen").hidden = !b.frozen; boardRows(b, $("#board tbody")); document.body.dataset.seq = b.seq; });
+  stream("/api/scoreboard/stream", "scoreboard", b => { board = b; boardAt = performance.now(); showClock(); phaseBadge(b.phase); $("#frozen").hidden = !b.frozen; boardRows(b, $("#board tbody")); document.body.dataset.seq = b.seq; });
+  setInterval(showClock, 500);
+  $("#fullscreen").addEventListener("click", () => document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen().catch(() => {}));
 }
 
 async function teamPage() {
