@@ -101,16 +101,36 @@ async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
         "blue".into(),
         out.display().to_string(),
     ];
-    let o = run("python3", args).await;
-    assert!(o.status.success(), "{}", text(&o));
-    let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    // The script says when it is done with the live drill; the drill then stops under it.
+    let mut child = std::process::Command::new("python3")
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    // Selenium's own waits bound the script: it prints `ready` or fails and exits.
+    let (ready, mut lines) = tokio::task::spawn_blocking(move || (lines.next(), lines)).await.unwrap();
+    let stderr = |child: std::process::Child| {
+        String::from_utf8_lossy(&child.wait_with_output().unwrap().stderr).into_owned()
+    };
+    if !matches!(&ready, Some(Ok(l)) if l == "ready") {
+        panic!("{ready:?}: {}", stderr(child));
+    }
+    assert_eq!(drill.phase(), icsdrill_drill::Phase::Live, "the dismissed End ended nothing");
+    let sims = server.shutdown().await.unwrap();
+    let last = tokio::task::spawn_blocking(move || lines.next()).await.unwrap();
+    let Some(Ok(last)) = last else { panic!("{last:?}: {}", stderr(child)) };
+    assert!(child.wait().unwrap().success());
+    let seen: serde_json::Value = serde_json::from_str(&last).unwrap();
     assert_eq!(seen["briefing"], serde_json::json!(["start", "end"]), "{seen}");
     assert_eq!(seen["live"], serde_json::json!(["pause", "hot_wash", "end"]), "{seen}");
     assert!(seen["confirm"].as_str().is_some_and(|t| t.contains("End the drill")), "{seen}");
-    // The dismissed End ended nothing; the hint reached blue's log, not red's.
-    assert_eq!(drill.phase(), icsdrill_drill::Phase::Live);
+    // With the drill gone the page says so, to screen readers too, and keeps retrying.
+    assert!(seen["banner"].as_str().is_some_and(|t| t.contains("Connection to the drill lost")), "{seen}");
+    assert_eq!(seen["banner_live"], "polite");
+    // The hint reached blue's log, not red's.
     let hint = seen["hint"].as_str().unwrap().to_string();
-    let sims = server.shutdown().await.unwrap();
     let revealed = |team: &str| {
         sims.iter().find(|(t, _)| t == team).unwrap().1.events().iter().any(|e| {
             matches!(&e.kind, EventKind::InputApplied { input: SimInput::RevealHint { hint: h } } if *h == hint)

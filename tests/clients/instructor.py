@@ -41,6 +41,11 @@ try:
     button.click()
     wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, f"#tools button[data-reveal='{team}'][data-hint='{seen['hint']}']"))
     driver.save_screenshot(f"{out}/instructor.png")
+    # The test stops the drill now: the page says the connection is lost and keeps retrying.
+    print("ready", flush=True)
+    WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "conn").is_displayed())
+    seen["banner"] = driver.find_element(By.ID, "conn").text
+    seen["banner_live"] = driver.find_element(By.ID, "conn").get_attribute("aria-live")
     print(json.dumps(seen))
 except Exception:
     driver.save_screenshot(f"{out}/instructor-failure.png")

@@ -65,7 +65,8 @@ Retry-After: 5\r\nConnection: close\r\nContent-Length: 59\r\n\r\n\
 {\"error\":\"too many connections to this server; retry soon\"}";
 
 /// Serves `router` on `listener` within `limits` until `shutdown` resolves; then stops
-/// accepting and lets open requests finish (the caller bounds how long it waits).
+/// accepting and lets open requests finish (the caller bounds how long it waits: dropping
+/// this future closes the connections still open).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -80,7 +81,11 @@ pub async fn serve(
     let capped = AtomicBool::new(false);
     let starved = AtomicBool::new(false);
     tokio::pin!(shutdown);
+    // The connections are this task's: when the caller gives up waiting and drops it, every
+    // connection still open (a live stream never finishes by itself) closes with it.
+    let mut conns = tokio::task::JoinSet::new();
     loop {
+        while conns.try_join_next().is_some() {}
         let accepted = tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => accepted,
@@ -120,7 +125,7 @@ pub async fn serve(
             .max_buf_size(MAX_HEAD_BYTES.max(8192))
             .serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
-        tokio::spawn(async move {
+        conns.spawn(async move {
             let _ = conn.await;
             drop(permit);
         });
