@@ -122,7 +122,15 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
             "After-action report and improvement plan"
         };
         assert!(md.contains(heading) && html.contains(heading));
+        // Charts drawn on the server: the attack against the response, and every variable's
+        // trend with the attack's moments marked.
+        assert_eq!(html.matches("<svg class=\"chart\"").count(), 1 + r.trends.len());
+        assert!(
+            html.contains("<circle") && html.contains("<polyline") && html.contains("stroke=\"#b00020\"")
+        );
     }
+    assert_eq!(r.trends.len(), s.vars.len());
+    assert!(r.trends.iter().all(|t| t.points.len() > 10 && t.points.len() <= 240), "bounded trends");
     let json: serde_json::Value =
         serde_json::from_slice(&report::render(&r, Format::Json, Lang::Zh).unwrap()).unwrap();
     assert_eq!(json["findings"].as_array().unwrap().len(), r.findings.len());

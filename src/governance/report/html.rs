@@ -12,6 +12,7 @@ h1{font-size:1.6rem;border-bottom:3px solid #1d5c8a;padding-bottom:.3rem}h2{font
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #c5d2dc;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#eaf1f6}
 .num{text-align:right}.sev-critical{color:#b00020;font-weight:bold}.sev-high{color:#c2410c;font-weight:bold}.sev-medium{color:#a16207}.sev-low{color:#4b5563}
 .rating{font-weight:bold;text-align:center}.who-attacker{color:#b00020}.who-team{color:#1d5c8a}.who-plant{color:#a16207}
+figure{margin:1rem 0}figcaption{font-size:.85rem;color:#4b5563}svg.chart{display:block;margin:.5rem 0;break-inside:avoid}
 .finding{border:1px solid #c5d2dc;border-left:4px solid #1d5c8a;padding:.5rem 1rem;margin:1rem 0;break-inside:avoid}
 @media print{body{margin:0;max-width:none;font-size:11pt}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}";
 
@@ -90,14 +91,35 @@ fn html_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
 
 /// Timeline and findings.
 fn html_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
-    let _ = write!(o, "</table><h2>{}</h2><table><tr><th>t (s)</th><th></th><th></th></tr>", esc(w.timeline));
+    let _ = write!(
+        o,
+        "</table><h2>{}</h2><figure>{}",
+        esc(w.timeline),
+        super::charts::timeline_svg(&r.timeline, r.end_s, l)
+    );
+    let _ = write!(o, "<figcaption>{}</figcaption>", esc(w.charts));
+    for t in &r.trends {
+        o.push_str(&super::charts::trend_svg(t, &r.timeline, r.end_s, l));
+    }
+    let _ = write!(
+        o,
+        "</figure><table><tr><th>t (s)</th><th>{}</th><th>{}</th></tr>",
+        l.s("Who", "主体"),
+        l.s("What", "事件")
+    );
     for line in &r.timeline {
+        let who = match line.who {
+            "attacker" => l.s("attacker", "攻击方"),
+            "team" => l.s("team", "队伍"),
+            "plant" => l.s("plant", "工艺"),
+            _ => l.s("white cell", "导调组"),
+        };
         let _ = write!(
             o,
             "<tr><td class=\"num\">{:.0}</td><td class=\"who-{}\">{}</td><td>{}</td></tr>",
             line.t_s,
             line.who,
-            line.who,
+            who,
             esc(l.pick(&line.what))
         );
     }

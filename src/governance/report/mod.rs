@@ -171,6 +171,10 @@ pub struct Report {
     pub improvements: Vec<Text>,
     /// Attack steps against team actions.
     pub timeline: Vec<Line>,
+    /// Each process variable over the drill (for the charts).
+    pub trends: Vec<charts::Trend>,
+    /// The simulated second the report ends at.
+    pub end_s: f64,
     /// The hidden hazards.
     pub findings: Vec<Finding>,
     /// The improvement plan.
@@ -344,6 +348,8 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
         title: scenario.meta.title.clone(),
         brief: scenario.meta.brief.clone(),
         timeline: timeline(scenario, events),
+        trends: charts::trends(scenario, events),
+        end_s: end as f64 / f64::from(scenario.tick_hz),
         score: card,
         objectives,
         strengths,
@@ -354,6 +360,7 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
     }
 }
 
+mod charts;
 mod html;
 mod markdown;
 mod xlsx;
@@ -377,6 +384,7 @@ pub(crate) struct Words {
     pub(crate) strengths: &'static str,
     pub(crate) improvements: &'static str,
     pub(crate) timeline: &'static str,
+    pub(crate) charts: &'static str,
     pub(crate) findings: &'static str,
     pub(crate) plan: &'static str,
     pub(crate) score: &'static str,
@@ -391,6 +399,10 @@ pub(crate) fn words(l: Lang) -> Words {
         strengths: l.s("Strengths", "优势"),
         improvements: l.s("Areas for improvement", "待改进项"),
         timeline: l.s("4. Timeline: attack steps and team actions", "四、时间线：攻击步骤与队伍处置"),
+        charts: l.s(
+            "The attack against the response, and the process (dashed: attack in red, team actions in blue)",
+            "攻击与处置对照及工艺趋势（虚线：红色为攻击，蓝色为队伍处置）",
+        ),
         findings: l.s("5. Findings (hidden hazards)", "五、发现的安全隐患"),
         plan: l.s("Appendix A. Improvement plan", "附录A 整改计划"),
         score: l.s("Score", "得分"),
