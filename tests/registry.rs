@@ -495,3 +495,37 @@ fn a_drill_on_record_counts_in_its_year_and_for_its_enterprise_the_day_it_runs()
     assert_eq!(again.years[&2026].drills, r.years[&2026].drills);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_enterprises_report_carries_its_full_name_and_document_number() {
+    use icsdrill_web::drill::DrillApi as _;
+    let dir = std::env::temp_dir().join(format!("icsdrill-report-name-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut store = SqliteStore::open(&dir).unwrap();
+    store
+        .import_enterprises(
+            &[enterprise("dushanzi", "karamay", "petrochemical", 3)],
+            parse("2024-01-10").unwrap(),
+        )
+        .unwrap();
+    drop(store);
+    let b = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap();
+    let spec = crate::util::test_spec(
+        crate::util::builtin(b.id),
+        &["dushanzi"],
+        icsdrill_drill::Mode::Enterprise,
+        Some((&dir, b.source)),
+    );
+    let server = icsdrill::drill::DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(icsdrill_drill::Control::Start).unwrap();
+    drill.step(10).await;
+    let (_, body) = drill.report("dushanzi", "json", "zh").unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(report["context"]["team_name"], "dushanzi 有限公司", "the registry's full name");
+    let (_, html) = drill.report("dushanzi", "html", "zh").unwrap();
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains(&format!("ICSD-{}-dushanzi", drill.id)) && html.contains("批准"));
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -122,6 +122,16 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
             "After-action report and improvement plan"
         };
         assert!(md.contains(heading) && html.contains(heading));
+        // Ready to file: document number, the rating legend, sign-off lines.
+        assert!(html.contains("ICSD-test-dushanzi") && md.contains("ICSD-test-dushanzi"));
+        let (legend, approved) = if lang == Lang::Zh {
+            ("完全胜任", "批准")
+        } else {
+            ("Performed without challenges", "Approved by")
+        };
+        assert!(
+            html.contains(legend) && md.contains(legend) && html.contains(approved) && md.contains(approved)
+        );
         // Charts drawn on the server: the attack against the response, and every variable's
         // trend with the attack's moments marked.
         assert_eq!(html.matches("<svg class=\"chart\"").count(), 1 + r.trends.len());

@@ -18,6 +18,14 @@ use tokio::sync::watch;
 use super::{ACT_TIMEOUT, Drill, same_token};
 use crate::runtime::live::ApplyError;
 
+impl Drill {
+    /// The registered enterprise's full name, when the team is one (a filed report names it).
+    fn enterprise_name(&self, team: &str) -> Option<String> {
+        let store = self.database.as_ref()?.open().ok()?;
+        store.registry().ok()?.enterprises.into_iter().find(|e| e.id == team).map(|e| e.name)
+    }
+}
+
 impl DrillApi for Drill {
     fn authenticate(&self, token: &str) -> Option<Role> {
         let mut role = None;
@@ -129,7 +137,7 @@ impl DrillApi for Drill {
             drill_name: self.name.clone(),
             mode: self.mode,
             team_id: t.info.id.clone(),
-            team_name: t.info.name.clone(),
+            team_name: self.enterprise_name(&t.info.id).unwrap_or_else(|| t.info.name.clone()),
             level: self.scenario.meta.level,
             date: crate::governance::dates::today(),
             seed: t.live.seed,

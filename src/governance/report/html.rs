@@ -12,7 +12,7 @@ h1{font-size:1.6rem;border-bottom:3px solid #1d5c8a;padding-bottom:.3rem}h2{font
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #c5d2dc;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#eaf1f6}
 .num{text-align:right}.sev-critical{color:#b00020;font-weight:bold}.sev-high{color:#c2410c;font-weight:bold}.sev-medium{color:#a16207}.sev-low{color:#4b5563}
 .rating{font-weight:bold;text-align:center}.who-attacker{color:#b00020}.who-team{color:#1d5c8a}.who-plant{color:#a16207}
-figure{margin:1rem 0}figcaption{font-size:.85rem;color:#4b5563}svg.chart{display:block;margin:.5rem 0;break-inside:avoid}
+figure{margin:1rem 0}.legend{font-size:.85rem;color:#4b5563}.signoff{margin-top:3rem}.signoff td{border:0;border-bottom:1px solid #1b2733;height:3rem;width:25%;vertical-align:bottom}figcaption{font-size:.85rem;color:#4b5563}svg.chart{display:block;margin:.5rem 0;break-inside:avoid}
 .finding{border:1px solid #c5d2dc;border-left:4px solid #1d5c8a;padding:.5rem 1rem;margin:1rem 0;break-inside:avoid}
 @media print{body{margin:0;max-width:none;font-size:11pt}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}";
 
@@ -31,7 +31,11 @@ pub(super) fn html(r: &Report, l: Lang) -> String {
     html_capabilities(&mut o, r, l, &w);
     html_findings(&mut o, r, l, &w);
     html_plan(&mut o, r, l, &w);
-    o.push_str("</table></body></html>");
+    o.push_str("</table><table class=\"signoff\"><tr>");
+    for who in super::sign_off(l) {
+        let _ = write!(o, "<td>{}：</td>", esc(who));
+    }
+    o.push_str("</tr></table></body></html>");
     o
 }
 
@@ -77,7 +81,11 @@ fn html_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
             esc(l.pick(&ob.basis))
         );
     }
-    let _ = write!(o, "</table><h3>{}: {:.1}</h3><table>", esc(w.score), r.score.total);
+    let _ = write!(o, "</table><p class=\"legend\">");
+    for (k, text) in super::rating_legend(l) {
+        let _ = write!(o, "<b>{k}</b> {} · ", esc(text));
+    }
+    let _ = write!(o, "</p><h3>{}: {:.1}</h3><table>", esc(w.score), r.score.total);
     for c in &r.score.components {
         let _ = write!(
             o,

@@ -33,6 +33,9 @@ pub(super) fn markdown(r: &Report, l: Lang) -> String {
     md_capabilities(&mut o, r, l, &w);
     md_findings(&mut o, r, l, &w);
     md_plan(&mut o, r, l, &w);
+    let _ = writeln!(o);
+    let lines: Vec<String> = super::sign_off(l).iter().map(|who| format!("{who}：________")).collect();
+    let _ = writeln!(o, "{}", lines.join("　"));
     o
 }
 
@@ -69,14 +72,8 @@ fn md_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
         let _ =
             writeln!(o, "| {} | {} | {} |", md_cell(l.pick(&ob.name)), ob.rating, md_cell(l.pick(&ob.basis)));
     }
-    let _ = writeln!(
-        o,
-        "\nP = {}; S = {}; M = {}; U = {}.\n",
-        l.s("performed without challenges", "顺利完成"),
-        l.s("with some challenges", "存在一些问题"),
-        l.s("with major challenges", "存在重大问题"),
-        l.s("unable to be performed", "未能完成")
-    );
+    let legend: Vec<String> = super::rating_legend(l).iter().map(|(k, t)| format!("{k} = {t}")).collect();
+    let _ = writeln!(o, "\n{}\n", legend.join("; "));
     let _ = writeln!(o, "### {}\n\n| | | |\n|---|---:|---|", w.score);
     for c in &r.score.components {
         let _ = writeln!(

@@ -409,11 +409,44 @@ pub(crate) fn words(l: Lang) -> Words {
     }
 }
 
+/// The report's document number: the drill and the team, so a filed copy names its source.
+pub(crate) fn document_number(r: &Report) -> String {
+    format!("ICSD-{}-{}", r.context.drill_id, r.context.team_id)
+}
+
+/// The legend of the capability ratings (HSEEP's four levels).
+pub(crate) fn rating_legend(l: Lang) -> [(char, &'static str); 4] {
+    [
+        (
+            'P',
+            l.s(
+                "Performed without challenges (90 % or more of the points)",
+                "完全胜任：顺利完成（得分率 ≥ 90%）",
+            ),
+        ),
+        ('S', l.s("Performed with some challenges (60-90 %)", "基本胜任：完成但存在一些问题（60%-90%）")),
+        ('M', l.s("Performed with major challenges (30-60 %)", "部分胜任：完成但存在重大问题（30%-60%）")),
+        ('U', l.s("Unable to be performed (under 30 %)", "不胜任：未能完成（< 30%）")),
+    ]
+}
+
+/// The sign-off lines of a filed copy.
+pub(crate) fn sign_off(l: Lang) -> [&'static str; 4] {
+    [l.s("Prepared by", "编制"), l.s("Reviewed by", "审核"), l.s("Approved by", "批准"), l.s("Date", "日期")]
+}
+
 pub(crate) fn overview_rows(r: &Report, l: Lang) -> Vec<(&'static str, String)> {
     let c = &r.context;
+    let mode = match c.mode {
+        icsdrill_drill::Mode::Regional => l.s("regional drill", "区域实网演练"),
+        icsdrill_drill::Mode::Enterprise => l.s("enterprise drill", "企业自行演练"),
+        icsdrill_drill::Mode::Contest => l.s("contest", "安全竞赛"),
+        icsdrill_drill::Mode::Exam => l.s("certification exam", "能力考核"),
+    };
     vec![
+        (l.s("Document No.", "文件编号"), document_number(r)),
         (l.s("Drill", "演练"), format!("{} ({})", c.drill_name, c.drill_id)),
-        (l.s("Mode", "形式"), c.mode.to_string()),
+        (l.s("Mode", "形式"), mode.to_string()),
         (l.s("Date", "日期"), c.date.to_string()),
         (l.s("Scenario", "场景"), format!("{} ({})", l.pick(&r.title), r.scenario)),
         (l.s("Team / enterprise", "队伍/企业"), format!("{} ({})", c.team_name, c.team_id)),
