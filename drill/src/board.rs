@@ -70,6 +70,20 @@ pub struct Clock {
 }
 
 impl Scoreboard {
+    /// The board before anything is ranked.
+    pub fn empty() -> Scoreboard {
+        Scoreboard {
+            seq: 0,
+            phase: Phase::Briefing,
+            frozen: false,
+            changed_us: 0,
+            rows: Vec::new(),
+            clock: Clock::default(),
+            steps: 0,
+            json: String::new(),
+        }
+    }
+
     /// The board with its JSON filled in.
     pub fn sealed(mut self) -> Scoreboard {
         self.json = serde_json::to_string(&self).unwrap_or_default();

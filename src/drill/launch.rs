@@ -239,19 +239,7 @@ impl DrillServer {
             ranges.push(range);
             teams.push(team);
         }
-        let empty = Arc::new(
-            Scoreboard {
-                seq: 0,
-                phase: Phase::Briefing,
-                frozen: false,
-                changed_us: 0,
-                rows: vec![],
-                clock: Default::default(),
-                steps: 0,
-                json: String::new(),
-            }
-            .sealed(),
-        );
+        let empty = Arc::new(Scoreboard::empty().sealed());
         let drill = Arc::new(Drill {
             id: identity.id,
             name: spec.name.clone(),
