@@ -52,6 +52,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
         "{seen}"
     );
     assert_eq!(seen["zh"], "事件报告");
+    assert_eq!(seen["untranslated"], serde_json::json!([]), "English left on the zh console: {seen}");
     // Trends: both charts drawn from what streamed in, nothing loaded from elsewhere.
     assert!(seen["trend"]["points"].as_u64() > Some(5), "{seen}");
     assert_eq!(seen["trend"]["canvases"], 2, "{seen}");

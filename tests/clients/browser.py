@@ -81,6 +81,14 @@ try:
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=report]").text == "事件报告")
     seen["zh"] = driver.find_element(By.CSS_SELECTOR, "[data-i18n=report]").text
+    # Every visible piece of UI text is Chinese, but for names that stay as they are.
+    seen["untranslated"] = driver.execute_script(r"""
+      const keep = /^(PLC|Modbus|ATT&CK|Wireshark|pcapng|English|t \(s\))$/;
+      const own = e => [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join(" ").trim();
+      return [...document.querySelectorAll("h1,h2,h3,label,th,button,a,span,p,legend,figcaption")]
+        .filter(e => e.offsetParent !== null && !e.closest("#team,#mimic,#endpoints tbody,#card,#log,.uplot,#myactions,#hints li,#injects"))
+        .map(own).filter(t => /[A-Za-z]{3,}/.test(t) && !/[\u4e00-\u9fff]/.test(t) && !keep.test(t));
+    """)
     driver.save_screenshot(f"{out}/team-console.png")
     driver.find_element(By.ID, "lang").click()
 
