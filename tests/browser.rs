@@ -139,3 +139,43 @@ async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
     };
     assert!(revealed("blue") && !revealed("red-team"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-region-browser-{}", std::process::id()));
+    let mut store = crate::registry::seeded_store(&dir);
+    icsdrill::store::Store::add_user(&mut store, "region-token", "region", None).unwrap();
+    drop(store);
+    let api: std::sync::Arc<dyn icsdrill_web::region::RegionApi> = std::sync::Arc::new(
+        icsdrill::governance::region::RegionService::new(icsdrill::store::Database::Sqlite(dir.clone())),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(icsdrill_web::region::serve(listener, api, Default::default(), async {
+        let _ = stopped.await;
+    }));
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    std::fs::create_dir_all(&out).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/region.py");
+    let o = run(
+        "python3",
+        vec![script.into(), format!("http://{addr}"), "region-token".into(), out.display().to_string()],
+    )
+    .await;
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+    assert!(o.status.success(), "{}", text(&o));
+    let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    // The seeded drills: two in 2025, two in 2026.
+    let year = |y: &str| seen["years"].as_array().unwrap().iter().find(|r| r[0] == y).map(|r| r[1].clone());
+    assert_eq!((year("2025"), year("2026")), (Some("2".into()), Some("2".into())), "{seen}");
+    // Enterprise a: Karamay, petrochemical, last drill 800.0 with 12 monitoring alerts.
+    let a = seen["enterprises"].as_array().unwrap().iter().find(|r| r[0] == "a").unwrap().clone();
+    assert_eq!((a[2].as_str(), a[3].as_str()), (Some("克拉玛依市"), Some("石化")), "{a}");
+    assert_eq!((a[7].as_str(), a[8].as_str()), (Some("800.0"), Some("12")), "{a}");
+    assert_eq!(seen["scope"], "全区");
+    assert_eq!(seen["untranslated"], serde_json::json!([]), "{seen}");
+    assert!(seen["phone"]["scroll"].as_f64() <= seen["phone"]["inner"].as_f64(), "{seen}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

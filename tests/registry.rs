@@ -191,7 +191,7 @@ fn imports_are_all_or_nothing_with_row_and_column_and_round_trip_csv_and_xlsx() 
 }
 
 /// Three enterprises in two prefectures with known drills and findings.
-fn seeded_store(dir: &std::path::Path) -> SqliteStore {
+pub(crate) fn seeded_store(dir: &std::path::Path) -> SqliteStore {
     let _ = std::fs::remove_dir_all(dir);
     let mut store = SqliteStore::open(dir).unwrap();
     store

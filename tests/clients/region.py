@@ -1,0 +1,54 @@
+"""Opens the regional oversight view in headless Chromium as a region official would, in
+Chinese, at desk and phone width: the year's drills, the enterprises with their industry,
+last score and monitoring alerts, no UI text left in English, nothing wider than a phone.
+Saves screenshots; prints one JSON line with what it saw."""
+
+import json
+import sys
+
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+base, token, out = sys.argv[1:4]
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1440,900", "--lang=zh-CN"):
+    options.add_argument(arg)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+wait = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,))
+seen = {}
+try:
+    driver.get(f"{base}/region?token={token}")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#ents tbody tr"))
+    # The official reads it in Chinese: the switch, as a person would press it.
+    if driver.find_element(By.ID, "lang").text == "中文":
+        driver.find_element(By.ID, "lang").click()
+    wait.until(lambda d: d.find_element(By.ID, "scope").text == "全区")
+    rows = lambda sel: driver.execute_script(f"return [...document.querySelectorAll('{sel} tbody tr')].map(r => [...r.cells].map(c => c.textContent))")
+    seen["years"] = rows("#years")
+    seen["enterprises"] = rows("#ents")
+    seen["scope"] = driver.find_element(By.ID, "scope").text
+    seen["untranslated"] = driver.execute_script(r"""
+      const keep = /^(CSV|xlsx|English|ID|L|L1\/L2\/L3)$/;
+      const own = e => [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join(" ").trim();
+      return [...document.querySelectorAll("h1,h2,h3,label,th,button,a,span,p,td")]
+        .filter(e => e.offsetParent !== null && !e.closest("#ents td:first-child"))
+        .map(own).filter(t => /[A-Za-z]{3,}/.test(t) && !/[\u4e00-\u9fff]/.test(t) && !keep.test(t) && !/有限公司/.test(t));
+    """)
+    driver.save_screenshot(f"{out}/region.png")
+    driver.set_window_size(390, 844)
+    driver.get(f"{base}/region")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#ents tbody tr"))
+    seen["phone"] = driver.execute_script("return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth}")
+    driver.save_screenshot(f"{out}/region-phone.png")
+    print(json.dumps(seen, ensure_ascii=False))
+except Exception:
+    driver.save_screenshot(f"{out}/region-failure.png")
+    sys.stderr.write(driver.page_source[:4000] + "\n")
+    raise
+finally:
+    driver.quit()
