@@ -919,3 +919,21 @@ async fn the_state_stream_wakes_on_ticks_not_a_timer() {
     drop(s);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_shows_an_interlock_bypassed_by_the_attacker() {
+    let server = start_drill("petrochem-tank-farm", &["a"], Mode::Regional).await;
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let s = builtin("petrochem-tank-farm");
+    let il101 = |drill: &Arc<Drill>| {
+        let v = drill.team_state("a").unwrap();
+        v.interlocks.iter().find(|i| i.id == "il-101").map(|i| (i.tripped, i.bypassed)).unwrap()
+    };
+    drill.step(s.ticks(60.0)).await;
+    assert_eq!(il101(&drill), (Some(false), Some(false)));
+    // The attack's bypass-sis step sets sis-01 coil 0 from 180 s on.
+    drill.step(s.ticks(300.0)).await;
+    assert_eq!(il101(&drill), (Some(false), Some(true)), "il-101 no longer shows green after the bypass");
+    server.shutdown().await.unwrap();
+}

@@ -85,6 +85,9 @@ pub struct InterlockView {
     pub plc: String,
     /// Tripped; absent when the operators lost view.
     pub tripped: Option<bool>,
+    /// Its bypass coil is set (the interlock will not trip); absent when the operator
+    /// station does not show the plant as it is now.
+    pub bypassed: Option<bool>,
 }
 
 /// A host and whether it is cut off.
@@ -349,6 +352,10 @@ impl TeamView {
                     id: d.id.clone(),
                     plc: plc_id(d.plc.ix()),
                     tripped: seen.map(|r| r.tripped[i]),
+                    bypassed: matches!(snap.screen, Screen::Live).then(|| {
+                        let (def, memory) = (&s.plcs[d.plc.ix()], &snap.plcs[d.plc.ix()].memory);
+                        d.bypass.is_some_and(|b| memory.coils[usize::from(def.coils[b.ix()].addr)])
+                    }),
                 })
                 .collect(),
             conduits: s.conduits.iter().map(|c| c.id.clone()).collect(),

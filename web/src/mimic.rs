@@ -64,7 +64,7 @@ pub fn svg(s: &Scenario) -> String {
         for il in s.interlocks.iter().filter(|i| i.plc.ix() == pi) {
             let _ = write!(
                 rows,
-                r#"<circle id="i-{id}" cx="16" cy="{}" r="6" class="ok"/><text x="28" y="{y}" class="name">SIS {id}</text>"#,
+                r#"<circle id="i-{id}" cx="16" cy="{}" r="6" class="ok"/><text x="28" y="{y}" class="name">SIS {id}</text><text id="is-{id}" x="120" y="{y}" class="mode"></text>"#,
                 y - 4,
                 id = esc(&il.id)
             );
@@ -80,7 +80,7 @@ pub fn svg(s: &Scenario) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" style="width:100%;max-width:{width}px;height:auto" role="img" aria-label="{}">"#,
         esc(&s.meta.title.en)
     );
-    out.push_str("<style>.panel{fill:#10212e;stroke:#3b6e8f}.safety{stroke:#d08a2c}.title{fill:#e8f1f7;font:bold 14px sans-serif}.name{fill:#b9cfdd;font:12px sans-serif}.value{fill:#7fe0a0;font:bold 13px monospace}.unit{fill:#8aa;font:11px sans-serif}.track{fill:#1d3647}.bar{fill:#3fa7d6}.ok{fill:#2f9e44}.tripped{fill:#e03131}.unknown{fill:#555}.alarm{fill:#f59f00}.mode{fill:#9fc;font:11px monospace}</style>");
+    out.push_str("<style>.panel{fill:#10212e;stroke:#3b6e8f}.safety{stroke:#d08a2c}.title{fill:#e8f1f7;font:bold 14px sans-serif}.name{fill:#b9cfdd;font:12px sans-serif}.value{fill:#7fe0a0;font:bold 13px monospace}.unit{fill:#8aa;font:11px sans-serif}.track{fill:#1d3647}.bar{fill:#3fa7d6}.ok{fill:#2f9e44}.tripped{fill:#e03131}.bypassed{fill:#f59f00}.unknown{fill:#555}.alarm{fill:#f59f00}.mode{fill:#9fc;font:11px monospace}</style>");
     let mut y0 = 10;
     for (line, chunk) in panels.chunks(COLS).enumerate() {
         for (col, (plc, rows, h)) in chunk.iter().enumerate() {
