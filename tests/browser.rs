@@ -62,6 +62,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     let phone = &seen["phone"];
     assert!(phone["scroll"].as_f64() <= phone["inner"].as_f64(), "{seen}");
     assert!(phone["narrowest"].as_f64().unwrap() > 300.0, "{seen}");
+    assert!(seen["history"]["points"].as_u64() >= Some(2) && seen["history"]["canvases"] == 1, "{seen}");
     assert!(seen["clock"].as_str().is_some_and(|c| c.len() == 8 && c.as_bytes()[2] == b':'), "{seen}");
     let steps = builtin("petrochem-tank-farm").attack.as_ref().unwrap().steps.len();
     assert_eq!(seen["denominators"], serde_json::json!([steps.to_string()]), "{seen}");

@@ -117,6 +117,7 @@ try:
     urllib.request.urlopen(request, timeout=20).read()
     wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-seq")) > seq)
     seen["board"] = dict(board(driver))
+    seen["history"] = driver.execute_script("return {points: +(document.getElementById('history').dataset.points || 0), canvases: document.querySelectorAll('#history canvas').length}")
     # The big screen's clock runs, and one denominator serves every team.
     clock = driver.find_element(By.ID, "clock").text
     wait.until(lambda d: d.find_element(By.ID, "clock").text != clock)

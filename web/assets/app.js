@@ -113,9 +113,38 @@ $("#lang") && $("#lang").addEventListener("click", () => { lang = lang === "zh" 
 let rerender = () => {};
 applyLang();
 
+// The board's history: every team's total at each board, over plant time (bounded).
+function boardHistory() {
+  if (!window.uPlot) return () => {};
+  const xs = [], series = {}, palette = ["#3fa7d6", "#f59f00", "#2f9e44", "#e03131", "#b7a4f0", "#9fc", "#f783ac", "#ced4da"];
+  let plot = null, teams = [];
+  const el = $("#history");
+  return b => {
+    if (!b.rows.length) return;
+    const at = b.clock ? b.clock.at_s : xs.length;
+    if (xs.length && at <= xs[xs.length - 1]) { xs.pop(); for (const t in series) series[t].pop(); }
+    xs.push(at);
+    for (const r of b.rows) (series[r.team] = series[r.team] || new Array(xs.length - 1).fill(null)).push(r.total);
+    for (const t in series) while (series[t].length < xs.length) series[t].push(null);
+    if (xs.length > TREND_POINTS) { xs.shift(); for (const t in series) series[t].shift(); }
+    const names = Object.keys(series).sort();
+    if (!plot || names.join() !== teams.join()) {
+      teams = names;
+      if (plot) plot.destroy();
+      const name = id => (b.rows.find(r => r.team === id) || {name: id}).name;
+      plot = new uPlot({width: Math.max(260, el.clientWidth - 4), height: 220, scales: {x: {time: false}},
+        axes: [{stroke: "#b9cfdd", grid: {stroke: "#24455c"}}, {stroke: "#b9cfdd", grid: {stroke: "#24455c"}, size: 60}],
+        series: [{label: "t (s)"}, ...teams.map((t, i) => ({label: name(t), stroke: palette[i % palette.length], width: 2, spanGaps: true}))]},
+        [xs, ...teams.map(t => series[t])], el);
+    } else plot.setData([xs, ...teams.map(t => series[t])]);
+    el.dataset.points = xs.length;
+  };
+}
+
 async function scoreboardPage() {
+  const history = boardHistory();
   api("/api/drill").then(d => { $("#title").textContent = d.name === d.title.en ? txt(d.title) : d.name + " — " + txt(d.title); }).catch(() => {});
-  stream("/api/scoreboard/stream", "scoreboard", b => { board = b; boardAt = performance.now(); showClock(); phaseBadge(b.phase); $("#frozen").hidden = !b.frozen; boardRows(b, $("#board tbody")); document.body.dataset.seq = b.seq; });
+  stream("/api/scoreboard/stream", "scoreboard", b => { board = b; boardAt = performance.now(); showClock(); history(b); phaseBadge(b.phase); $("#frozen").hidden = !b.frozen; boardRows(b, $("#board tbody")); document.body.dataset.seq = b.seq; });
   setInterval(showClock, 500);
   $("#fullscreen").addEventListener("click", () => document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen().catch(() => {}));
 }
