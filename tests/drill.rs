@@ -935,5 +935,13 @@ async fn the_console_shows_an_interlock_bypassed_by_the_attacker() {
     // The attack's bypass-sis step sets sis-01 coil 0 from 180 s on.
     drill.step(s.ticks(300.0)).await;
     assert_eq!(il101(&drill), (Some(false), Some(true)), "il-101 no longer shows green after the bypass");
+    // Overfilled, T-101 alarms at high priority, listed as ISA-18.2 lists alarms.
+    drill.step(s.ticks(1200.0)).await;
+    let v = drill.team_state("a").unwrap();
+    let a = v.alarms.iter().find(|a| a.tag == "lit101").unwrap_or_else(|| panic!("{:?}", v.alarms));
+    assert_eq!((a.priority, a.unit.as_str(), a.acked), ("high", "%", false), "{a:?}");
+    // Its value is the operator station's, frozen by the attacker far below the alarm.
+    let shown = v.sensors.iter().find(|x| x.id == "lit101").and_then(|x| x.value);
+    assert!(a.levels.contains(&"hihi") && Some(a.value) == shown && a.value < 90.0, "{a:?}");
     server.shutdown().await.unwrap();
 }

@@ -65,6 +65,16 @@ pub struct AlarmView {
     pub levels: Vec<&'static str>,
     /// Acknowledged.
     pub acked: bool,
+    /// Priority as ISA-18.2 lists it: `high` for a high-high or low-low level, else `medium`.
+    pub priority: &'static str,
+    /// The tag it watches (sensor id).
+    pub tag: String,
+    /// What that is.
+    pub description: Text,
+    /// The value the operator station shows for it.
+    pub value: f64,
+    /// Its unit.
+    pub unit: String,
 }
 
 /// An alarm block of the plant.
@@ -331,11 +341,24 @@ impl TeamView {
                     .iter()
                     .enumerate()
                     .filter(|(i, _)| r.alarms[*i] != 0)
-                    .map(|(i, a)| AlarmView {
-                        id: a.id.clone(),
-                        plc: plc_id(a.plc.ix()),
-                        levels: levels(r.alarms[i]),
-                        acked: r.alarms_acked[i],
+                    .map(|(i, a)| {
+                        let levels = levels(r.alarms[i]);
+                        let sensor = &s.sensors[a.pv.ix()];
+                        AlarmView {
+                            id: a.id.clone(),
+                            plc: plc_id(a.plc.ix()),
+                            priority: if levels.iter().any(|l| matches!(*l, "hihi" | "lolo")) {
+                                "high"
+                            } else {
+                                "medium"
+                            },
+                            levels,
+                            acked: r.alarms_acked[i],
+                            tag: sensor.id.clone(),
+                            description: sensor.name.clone(),
+                            value: hmi_value(s, r, a.pv.ix()),
+                            unit: s.vars[sensor.var.ix()].unit.clone(),
+                        }
                     })
                     .collect()
             }),
