@@ -285,6 +285,52 @@ fn hint_views(s: &Scenario, track: &Track, all_texts: bool) -> Vec<HintView> {
         .collect()
 }
 
+/// The active alarms as the operator station shows them.
+fn alarm_views(s: &Scenario, r: &Readings) -> Vec<AlarmView> {
+    let plc_id = |i: usize| s.plcs[i].id.clone();
+    s.alarms
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| r.alarms[*i] != 0)
+        .map(|(i, a)| {
+            let levels = levels(r.alarms[i]);
+            let sensor = &s.sensors[a.pv.ix()];
+            AlarmView {
+                id: a.id.clone(),
+                plc: plc_id(a.plc.ix()),
+                priority: if levels.iter().any(|l| matches!(*l, "hihi" | "lolo")) {
+                    "high"
+                } else {
+                    "medium"
+                },
+                levels,
+                acked: r.alarms_acked[i],
+                tag: sensor.id.clone(),
+                description: sensor.name.clone(),
+                value: hmi_value(s, r, a.pv.ix()),
+                unit: s.vars[sensor.var.ix()].unit.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The interlocks: tripped as the operator station shows it, bypassed as the plant is now.
+fn interlock_views(s: &Scenario, snap: &Snapshot, seen: Option<&Readings>) -> Vec<InterlockView> {
+    s.interlocks
+        .iter()
+        .enumerate()
+        .map(|(i, d)| InterlockView {
+            id: d.id.clone(),
+            plc: s.plcs[d.plc.ix()].id.clone(),
+            tripped: seen.map(|r| r.tripped[i]),
+            bypassed: matches!(snap.screen, Screen::Live).then(|| {
+                let (def, memory) = (&s.plcs[d.plc.ix()], &snap.plcs[d.plc.ix()].memory);
+                d.bypass.is_some_and(|b| memory.coils[usize::from(def.coils[b.ix()].addr)])
+            }),
+        })
+        .collect()
+}
+
 impl TeamView {
     /// The console's view of a team's range.
     pub fn build(s: &Scenario, snap: &Snapshot, parts: TeamParts<'_>) -> TeamView {
@@ -336,51 +382,13 @@ impl TeamView {
                     local: snap.local[i].is_some(),
                 })
                 .collect(),
-            alarms: seen.map_or_else(Vec::new, |r| {
-                s.alarms
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| r.alarms[*i] != 0)
-                    .map(|(i, a)| {
-                        let levels = levels(r.alarms[i]);
-                        let sensor = &s.sensors[a.pv.ix()];
-                        AlarmView {
-                            id: a.id.clone(),
-                            plc: plc_id(a.plc.ix()),
-                            priority: if levels.iter().any(|l| matches!(*l, "hihi" | "lolo")) {
-                                "high"
-                            } else {
-                                "medium"
-                            },
-                            levels,
-                            acked: r.alarms_acked[i],
-                            tag: sensor.id.clone(),
-                            description: sensor.name.clone(),
-                            value: hmi_value(s, r, a.pv.ix()),
-                            unit: s.vars[sensor.var.ix()].unit.clone(),
-                        }
-                    })
-                    .collect()
-            }),
+            alarms: seen.map_or_else(Vec::new, |r| alarm_views(s, r)),
             alarm_defs: s
                 .alarms
                 .iter()
                 .map(|a| AlarmDef { id: a.id.clone(), plc: plc_id(a.plc.ix()) })
                 .collect(),
-            interlocks: s
-                .interlocks
-                .iter()
-                .enumerate()
-                .map(|(i, d)| InterlockView {
-                    id: d.id.clone(),
-                    plc: plc_id(d.plc.ix()),
-                    tripped: seen.map(|r| r.tripped[i]),
-                    bypassed: matches!(snap.screen, Screen::Live).then(|| {
-                        let (def, memory) = (&s.plcs[d.plc.ix()], &snap.plcs[d.plc.ix()].memory);
-                        d.bypass.is_some_and(|b| memory.coils[usize::from(def.coils[b.ix()].addr)])
-                    }),
-                })
-                .collect(),
+            interlocks: interlock_views(s, snap, seen),
             conduits: s.conduits.iter().map(|c| c.id.clone()).collect(),
             hosts: s
                 .hosts
