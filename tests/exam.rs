@@ -208,6 +208,11 @@ fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
     let html = std::fs::read_to_string(dir.join("t1/certificate.html")).unwrap();
     assert!(html.contains("证书") && html.contains("张三") && html.contains("通过"));
     assert!(html.contains("name=\"viewport\"") && html.contains("icsdrill cert verify"), "{html}");
+    // The printed copy carries the fingerprint `cert verify` prints, as text and as a QR code.
+    let (_, verified) = icsdrill(&["cert", "verify", cert1.to_str().unwrap(), "--data-dir", d]);
+    let fp =
+        verified.split("certificate sha256 ").nth(1).map(|t| t[..64].to_string()).expect("a fingerprint");
+    assert!(html.contains(&format!("sha256 {fp}")) && html.contains("<svg"), "{html}");
     // A fail is not certified: the same signed record, as a result notice.
     let notice = std::fs::read_to_string(dir.join("t2/certificate.html")).unwrap();
     assert!(

@@ -128,6 +128,27 @@ pub fn verify_signature(cert: &Certificate) -> Result<()> {
         .map_err(|_| Error::Refused("the signature does not match the certificate".into()))
 }
 
+/// The certificate's fingerprint: SHA-256 of its signed statement (the body's JSON), hex. Its
+/// QR code is printed on it; `cert verify` prints it too, so a paper copy can be matched to
+/// the file that verifies.
+pub fn fingerprint(c: &Certificate) -> String {
+    use sha2::Digest as _;
+    hex(&sha2::Sha256::digest(serde_json::to_vec(&c.body).unwrap_or_default()))
+}
+
+/// The fingerprint as a QR code, an inline SVG.
+fn fingerprint_qr(c: &Certificate) -> String {
+    let text = format!("icsdrill-cert:sha256:{}", fingerprint(c));
+    match qrcode::QrCode::new(text.as_bytes()) {
+        Ok(code) => {
+            let svg = code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(132, 132).build();
+            // Inline in the page: the XML declaration goes.
+            svg.find("<svg").map_or(String::new(), |i| svg[i..].to_string())
+        }
+        Err(_) => String::new(),
+    }
+}
+
 /// The certificate as printable HTML.
 pub fn html(c: &Certificate, zh: bool) -> String {
     let b = &c.body;
@@ -174,9 +195,9 @@ pub fn html(c: &Certificate, zh: bool) -> String {
          body{{font:15px/1.5 system-ui,'Noto Sans CJK SC','WenQuanYi Zen Hei',sans-serif;max-width:800px;margin:2rem auto;color:#1b2733}}\
          .cert{{border:6px double #1d5c8a;padding:2rem 3rem}}h1{{text-align:center;color:#1d5c8a}}table{{width:100%;border-collapse:collapse}}\
          td{{border-bottom:1px solid #c5d2dc;padding:.3rem}}.n{{text-align:right}}.result{{text-align:center;font-size:1.6rem;font-weight:bold}}\
-         .small{{font:11px monospace;word-break:break-all;color:#555}}code{{word-break:break-all}}@media (max-width:600px){{.cert{{padding:1rem}}body{{margin:1rem .5rem}}}}@media print{{body{{margin:0}}}}</style></head><body><div class=\"cert\">\
+         .small{{font:11px monospace;word-break:break-all;color:#555}}code{{word-break:break-all}}.qr{{text-align:center}}.qr svg{{width:132px;height:132px}}@media (max-width:600px){{.cert{{padding:1rem}}body{{margin:1rem .5rem}}}}@media print{{body{{margin:0}}}}</style></head><body><div class=\"cert\">\
          <h1>{title}</h1><p>{} <b>{}</b> ({}){}</p><p>{}: {} · {}: {}</p><table>{rows}<tr><td><b>{}</b></td><td class=\"n\"><b>{:.1} / {:.0}</b></td></tr></table>\
-         <p class=\"result\">{}</p>{}<p>{verify}</p><p class=\"small\">drill {} · replay sha256 {}<br>ed25519 {}<br>signature {}</p></div></body></html>",
+         <p class=\"result\">{}</p>{}<div class=\"qr\">{}<p class=\"small\">sha256 {}</p></div><p>{verify}</p><p class=\"small\">drill {} · replay sha256 {}<br>ed25519 {}<br>signature {}</p></div></body></html>",
         if zh { "zh-CN" } else { "en" },
         if zh { "学员" } else { "Trainee" },
         esc(&b.name),
@@ -195,6 +216,8 @@ pub fn html(c: &Certificate, zh: bool) -> String {
             if zh { "安全门槛" } else { "Safety gate" },
             esc(v)
         )),
+        fingerprint_qr(c),
+        fingerprint(c),
         b.drill,
         b.replay_hash,
         c.public_key,

@@ -175,7 +175,8 @@ pub fn run_headless(
 /// public key, hex); and with a store, that the exam's range replays to the certified hash.
 pub fn verify(cert: &Certificate, trusted: &str, store: Option<&dyn Store>) -> Result<Vec<String>> {
     cert::verify_signature(cert)?;
-    let mut notes = vec!["signature valid".to_string()];
+    let mut notes =
+        vec!["signature valid".to_string(), format!("certificate sha256 {}", cert::fingerprint(cert))];
     if !trusted.eq_ignore_ascii_case(&cert.public_key) {
         return Err(Error::Refused(format!("signed by another key than the trusted one ({trusted})")));
     }
