@@ -60,7 +60,7 @@ async function api(path, body) {
   const r = await fetch(path, opt);
   const j = await r.json().catch(() => ({}));
   if (r.status === 401) $("#login").hidden = false;
-  if (!r.ok) throw new Error(j.error || r.statusText);
+  if (!r.ok) throw new Error((lang === "zh" && j.error_zh) || j.error || r.statusText);
   return j;
 }
 // A live stream that says when the connection is lost and comes back on its own: retries

@@ -113,16 +113,70 @@ impl From<tokio::task::JoinError> for ApiError {
     }
 }
 
+/// A stable code for each kind of answer, and what it says in Chinese (the English detail stays
+/// in `error`): pages show the reader's language, scripts switch on the code.
+fn code_of(status: StatusCode) -> (&'static str, &'static str) {
+    match status {
+        StatusCode::BAD_REQUEST => ("bad_request", "请求有误，请检查填写的内容"),
+        StatusCode::UNAUTHORIZED => ("unauthorized", "令牌无效或已过期，请使用分配给您的登录链接"),
+        StatusCode::FORBIDDEN => ("forbidden", "无权访问此内容"),
+        StatusCode::NOT_FOUND => ("not_found", "未找到所请求的内容"),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "请求超时，请重试"),
+        StatusCode::CONFLICT => ("conflict", "当前演练状态下不能执行此操作"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "提交的内容过大"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("media_type", "请以 JSON 格式提交"),
+        StatusCode::UNPROCESSABLE_ENTITY => ("refused", "工艺系统拒绝了此操作"),
+        StatusCode::TOO_MANY_REQUESTS => ("rate_limited", "提交过于频繁，请稍后再试"),
+        StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "暂时无法处理，未执行任何操作，请稍后重试"),
+        s if s.is_server_error() => ("internal", "服务器内部错误，已记录，请将请求编号告知导调组"),
+        _ => ("error", "请求未能完成"),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let (code, zh) = code_of(self.status);
         let body = match &self.request_id {
-            Some(id) => serde_json::json!({ "error": self.message, "request_id": id }),
-            None => serde_json::json!({ "error": self.message }),
+            Some(id) => {
+                serde_json::json!({ "error": self.message, "code": code, "error_zh": zh, "request_id": id })
+            }
+            None => serde_json::json!({ "error": self.message, "code": code, "error_zh": zh }),
         };
         let mut res = (self.status, Json(body)).into_response();
         if let Some(s) = self.retry_after_s {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every answer a page can get carries a code and a Chinese text beside the English one.
+    #[tokio::test]
+    async fn errors_carry_a_code_and_both_languages() {
+        for (status, code) in [
+            (StatusCode::BAD_REQUEST, "bad_request"),
+            (StatusCode::UNAUTHORIZED, "unauthorized"),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            (StatusCode::NOT_FOUND, "not_found"),
+            (StatusCode::CONFLICT, "conflict"),
+            (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        ] {
+            let res = ApiError::new(status, "in English").into_response();
+            assert_eq!(res.status(), status);
+            let body = axum::body::to_bytes(res.into_body(), 1 << 16).await.expect("a body");
+            let v: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+            assert_eq!((v["code"].as_str(), v["error"].as_str()), (Some(code), Some("in English")));
+            assert!(
+                v["error_zh"]
+                    .as_str()
+                    .is_some_and(|t| t.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))),
+                "{v}"
+            );
+        }
     }
 }
