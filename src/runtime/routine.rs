@@ -1,7 +1,8 @@
 //! Routine traffic on the wire: the operator stations', historians' and engineering
-//! workstations' requests the simulation schedules each tick (`RoutinePlan::due`), sent as
-//! real Modbus TCP from each host's own loopback address, so trainees capturing on the
-//! loopback interface find the attacker inside ordinary traffic, as on a real control network.
+//! workstations' requests the simulation schedules each tick (`RoutinePlan::due`: polls,
+//! sessions, background reads and writes), sent as real Modbus TCP from each host's own
+//! loopback address, so trainees capturing on the loopback interface find the attacker inside
+//! ordinary traffic, as on a real control network.
 //!
 //! The simulation already counts these requests in the log (`routine_traffic`); the endpoints
 //! know the routine clients by their socket address (`RoutinePeers`) and do not record them a
