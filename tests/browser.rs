@@ -62,6 +62,11 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     let phone = &seen["phone"];
     assert!(phone["scroll"].as_f64() <= phone["inner"].as_f64(), "{seen}");
     assert!(phone["narrowest"].as_f64().unwrap() > 300.0, "{seen}");
+    assert_eq!(
+        seen["board_untranslated"],
+        serde_json::json!([]),
+        "English left on the zh scoreboard: {seen}"
+    );
     assert!(seen["history"]["points"].as_u64() >= Some(2) && seen["history"]["canvases"] == 1, "{seen}");
     assert!(seen["clock"].as_str().is_some_and(|c| c.len() == 8 && c.as_bytes()[2] == b':'), "{seen}");
     let steps = builtin("petrochem-tank-farm").attack.as_ref().unwrap().steps.len();
@@ -129,8 +134,14 @@ async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
     assert_eq!(seen["live"], serde_json::json!(["pause", "hot_wash", "end"]), "{seen}");
     assert!(seen["confirm"].as_str().is_some_and(|t| t.contains("End the drill")), "{seen}");
     // With the drill gone the page says so, to screen readers too, and keeps retrying.
-    assert!(seen["banner"].as_str().is_some_and(|t| t.contains("Connection to the drill lost")), "{seen}");
+    // (The page is in Chinese by then.)
+    assert!(seen["banner"].as_str().is_some_and(|t| t.contains("连接已断开")), "{seen}");
     assert_eq!(seen["banner_live"], "polite");
+    assert_eq!(
+        seen["untranslated"],
+        serde_json::json!([]),
+        "English left on the zh white-cell console: {seen}"
+    );
     // The hint reached blue's log, not red's.
     let hint = seen["hint"].as_str().unwrap().to_string();
     let revealed = |team: &str| {

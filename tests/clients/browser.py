@@ -117,6 +117,16 @@ try:
     urllib.request.urlopen(request, timeout=20).read()
     wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-seq")) > seq)
     seen["board"] = dict(board(driver))
+    # The scoreboard in Chinese: nothing of its own UI left in English.
+    driver.find_element(By.ID, "lang").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=rank]").text == "名次")
+    seen["board_untranslated"] = driver.execute_script(r"""
+      const keep = /^(English|t \(s\))$/;
+      const own = e => [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join(" ").trim();
+      return [...document.querySelectorAll("h1,h2,th,td,button,span,p")]
+        .filter(e => e.offsetParent !== null && !e.closest("#board td:nth-child(2), .uplot"))
+        .map(own).filter(t => /[A-Za-z]{3,}/.test(t) && !/[\u4e00-\u9fff]/.test(t) && !keep.test(t));
+    """)
     seen["history"] = driver.execute_script("return {points: +(document.getElementById('history').dataset.points || 0), canvases: document.querySelectorAll('#history canvas').length}")
     # The big screen's clock runs, and one denominator serves every team.
     clock = driver.find_element(By.ID, "clock").text

@@ -3,7 +3,7 @@
 const T = {
   en: {frozen:"Scoreboard frozen",login_needed:"Open the login URL you were given (…/?token=…).",rank:"Rank",team:"Team",score:"Score",detected:"Detected",
     scoreboard:"Scoreboard",plant:"Plant",alarms:"Alarms",transactions:"Modbus transactions",endpoints:"Endpoints",address:"Address",device:"Device",clients:"Your clients connect from",records_failing:"The drill database refuses writes (disk full?): actions are refused until the white cell fixes it.",pcap:"Download the last 5 minutes as a packet capture (pcapng, Wireshark)",view_frozen:"The operator station's displays are frozen: nothing on screen has updated since they froze (denial of view).",view_lost:"The operator station shows nothing (loss of view): run the plant from the field panels.",local:"LOCAL",cross_team:"Connections refused from other teams' addresses",from:"From",target:"Team tried",attempts:"Attempts",summary:"counted",
-    injects:"Messages",priority:"Priority",tag:"Tag",description:"Description",value:"Value",level:"Level",state:"State",prio_high:"High",prio_medium:"Medium",unacked:"unacknowledged",il_tripped:"TRIPPED",il_bypassed:"BYPASSED",il_unknown:"no view",whole_region:"Whole region",f_actuator:"Actuator",f_alarm:"Alarm",f_conduit:"Conduit",f_end:"End address",f_hazard:"Hazard (finding id)",f_host:"Host",f_max:"Maximum",f_min:"Minimum",f_mode:"Mode",f_plc:"PLC",f_position:"Position",f_sensor:"Sensor",f_start:"Start address",f_text:"Text",f_to:"To",f_functions:"Function codes",conn_lost:"Connection to the drill lost; retrying in",ends_in:"ends in",freezes_in:"board freezes in",fullscreen:"Full screen",trends:"Trends",variable:"Variable",score_history:"Score over time",reveal:"Reveal",no_injects:"No messages sent",confirm_end:"End the drill for every team? The plant stops and scores are final.",trips:"trips",damage:"damage",maintenance:"Scheduled maintenance (permits to work)",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
+    injects:"Messages",priority:"Priority",tag:"Tag",description:"Description",value:"Value",level:"Level",state:"State",prio_high:"High",prio_medium:"Medium",unacked:"unacknowledged",step_pending:"pending",step_active:"active",step_succeeded:"succeeded",step_failed:"failed",step_completed:"completed",step_expired:"expired",il_tripped:"TRIPPED",il_bypassed:"BYPASSED",il_unknown:"no view",whole_region:"Whole region",f_actuator:"Actuator",f_alarm:"Alarm",f_conduit:"Conduit",f_end:"End address",f_hazard:"Hazard (finding id)",f_host:"Host",f_max:"Maximum",f_min:"Minimum",f_mode:"Mode",f_plc:"PLC",f_position:"Position",f_sensor:"Sensor",f_start:"Start address",f_text:"Text",f_to:"To",f_functions:"Function codes",conn_lost:"Connection to the drill lost; retrying in",ends_in:"ends in",freezes_in:"board freezes in",fullscreen:"Full screen",trends:"Trends",variable:"Variable",score_history:"Score over time",reveal:"Reveal",no_injects:"No messages sent",confirm_end:"End the drill for every team? The plant stops and scores are final.",trips:"trips",damage:"damage",maintenance:"Scheduled maintenance (permits to work)",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
     tactic:"Tactic",observed:"Observed at (simulated s)",impact:"Impact",taken:"Actions taken",notes:"Notes",submit_report:"Submit report",hints:"Hints",
     breakdown:"Score breakdown",white_cell:"White cell",start:"Start",pause:"Pause",resume:"Resume",hot_wash:"Hot wash",end:"End",inject:"Inject",
     teams:"Teams (empty: all)",channel:"Channel",message:"Message",phone:"Phone call",fire_step:"Fire attack step",text:"Text",step:"Attack step",send:"Send",
@@ -12,7 +12,7 @@ const T = {
     tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",aar:"Report",flags:"Flags",flag:"Flag",submit_flag:"Submit flag",unit:"Unit ID",standings:"Standings (CSV)",region_title:"Regional oversight",alerts:"Monitoring alerts",last_score:"Last drill score",prefectures:"Prefectures",prefecture:"Prefecture",enterprises:"Enterprises",drills_on_time:"Drills on time",open_findings:"Open findings (C/H/M/L)",overdue_rect:"Overdue rectifications",name:"Name",industry:"Industry",next_drill:"Next drill",trend:"Trend by year",year:"Year",drills:"Drills",findings:"Findings",verified:"Verified fixed",trainer_title:"Exam cohorts",in_progress:"In progress",results:"Results",cohort:"Cohort",date:"Date",result:"Result",pass:"pass",fail:"fail",lang:"中文"},
   zh: {frozen:"排行榜已冻结",login_needed:"请打开分配给您的登录链接（…/?token=…）。",rank:"名次",team:"队伍",score:"得分",detected:"检出",
     scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"Modbus 通信记录",endpoints:"端点",address:"地址",device:"设备",clients:"本队客户端须从以下地址连接",records_failing:"演练数据库无法写入（磁盘已满？）：在导调组修复前，操作将被拒绝。",pcap:"下载最近 5 分钟的报文捕获（pcapng，可用 Wireshark 打开）",view_frozen:"操作员站画面已冻结：自冻结以来画面上的数值均未刷新（拒绝监视）。",view_lost:"操作员站无任何显示（失去监视）：请在现场操作柜就地操作。",local:"就地",cross_team:"来自其他队伍地址的连接（已拒绝）",from:"来源",target:"目标队伍",attempts:"次数",summary:"计数",
-    injects:"消息",priority:"优先级",tag:"位号",description:"描述",value:"数值",level:"报警级别",state:"状态",prio_high:"高",prio_medium:"中",unacked:"未确认",il_tripped:"已联锁",il_bypassed:"已旁路",il_unknown:"无画面",whole_region:"全区",f_actuator:"执行机构",f_alarm:"报警",f_conduit:"通道",f_end:"结束地址",f_hazard:"隐患（隐患编号）",f_host:"主机",f_max:"上限",f_min:"下限",f_mode:"模式",f_plc:"PLC",f_position:"开度",f_sensor:"传感器",f_start:"起始地址",f_text:"内容",f_to:"通知对象",f_functions:"功能码",conn_lost:"与演练平台的连接已断开，重试倒计时",ends_in:"距结束",freezes_in:"距封榜",fullscreen:"全屏",trends:"趋势",variable:"变量",score_history:"得分变化",reveal:"发放",no_injects:"尚未发送消息",confirm_end:"确定为所有队伍结束本次演练？工艺停止，得分即为最终成绩。",trips:"联锁动作",damage:"设备损坏",maintenance:"计划检修（作业票）",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
+    injects:"消息",priority:"优先级",tag:"位号",description:"描述",value:"数值",level:"报警级别",state:"状态",prio_high:"高",prio_medium:"中",unacked:"未确认",step_pending:"未触发",step_active:"进行中",step_succeeded:"已得手",step_failed:"被阻断",step_completed:"已完成",step_expired:"已过期",il_tripped:"已联锁",il_bypassed:"已旁路",il_unknown:"无画面",whole_region:"全区",f_actuator:"执行机构",f_alarm:"报警",f_conduit:"通道",f_end:"结束地址",f_hazard:"隐患（隐患编号）",f_host:"主机",f_max:"上限",f_min:"下限",f_mode:"模式",f_plc:"PLC",f_position:"开度",f_sensor:"传感器",f_start:"起始地址",f_text:"内容",f_to:"通知对象",f_functions:"功能码",conn_lost:"与演练平台的连接已断开，重试倒计时",ends_in:"距结束",freezes_in:"距封榜",fullscreen:"全屏",trends:"趋势",variable:"变量",score_history:"得分变化",reveal:"发放",no_injects:"尚未发送消息",confirm_end:"确定为所有队伍结束本次演练？工艺停止，得分即为最终成绩。",trips:"联锁动作",damage:"设备损坏",maintenance:"计划检修（作业票）",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
     tactic:"战术",observed:"发现时间（仿真秒）",impact:"影响",taken:"已采取措施",notes:"备注",submit_report:"提交报告",hints:"提示",
     breakdown:"得分明细",white_cell:"导调组",start:"开始",pause:"暂停",resume:"继续",hot_wash:"热复盘",end:"结束",inject:"注入",
     teams:"队伍（留空为全部）",channel:"方式",message:"消息",phone:"电话",fire_step:"触发攻击步骤",text:"内容",step:"攻击步骤",send:"发送",
@@ -143,7 +143,11 @@ function boardHistory() {
 
 async function scoreboardPage() {
   const history = boardHistory();
-  api("/api/drill").then(d => { $("#title").textContent = d.name === d.title.en ? txt(d.title) : d.name + " — " + txt(d.title); }).catch(() => {});
+  let info = null;
+  const title = () => { if (info) $("#title").textContent = info.name === info.title.en ? txt(info.title) : info.name + " — " + txt(info.title); };
+  api("/api/drill").then(d => { info = d; title(); }).catch(() => {});
+  // The language switch redraws what the page wrote itself.
+  rerender = () => { title(); if (board) { phaseBadge(board.phase); showClock(); } };
   stream("/api/scoreboard/stream", "scoreboard", b => { board = b; boardAt = performance.now(); showClock(); history(b); phaseBadge(b.phase); $("#frozen").hidden = !b.frozen; boardRows(b, $("#board tbody")); document.body.dataset.seq = b.seq; });
   setInterval(showClock, 500);
   $("#fullscreen").addEventListener("click", () => document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen().catch(() => {}));
@@ -335,7 +339,8 @@ function trends() {
 
 async function instructorPage() {
   const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
-  if (info) { $("#title").textContent = info.name === info.title.en ? txt(info.title) : info.name + " — " + txt(info.title); $("#inject-teams").innerHTML = info.teams.map(t => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join(""); }
+  const title = () => { if (info) $("#title").textContent = info.name === info.title.en ? txt(info.title) : info.name + " — " + txt(info.title); };
+  if (info) { title(); $("#inject-teams").innerHTML = info.teams.map(t => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join(""); }
   document.querySelectorAll("[data-control]").forEach(b => b.addEventListener("click", async () => {
     if (b.dataset.control === "end" && !confirm(tr("confirm_end"))) return;
     try { const r = await api("/api/drill/control", {action: b.dataset.control}); phaseBadge(r.phase); } catch (e) { toast(e.message, true); }
@@ -356,7 +361,7 @@ async function instructorPage() {
     $("#cross").hidden = !ct.length;
     put($("#cross tbody"), ct.map(a => `<tr><td>${esc(a.address)}${a.from_team ? " (" + esc(a.from_team) + ")" : ""}</td><td>${esc(a.team)} ${esc(a.plc)}</td><td class="num">${a.count}</td></tr>`).join(""));
     if (!stepsFilled && o.attack) { stepsFilled = true; $("#inject-step").innerHTML = o.attack.map(s => `<option value="${esc(s.id)}">${esc(s.id)} — ${esc(txt(s.name))}</option>`).join(""); }
-    put($("#timeline tbody"), (o.attack || []).map(s => `<tr><td>${esc(s.id)}</td><td>${esc(txt(s.name))}</td><td>${esc(s.techniques.join(" "))}</td><td>${o.teams.map(t => `<span class="badge">${esc(t.id)}: ${esc((t.steps.find(x => x.id === s.id) || {}).status || "pending")}</span>`).join(" ")}</td></tr>`).join(""));
+    put($("#timeline tbody"), (o.attack || []).map(s => `<tr><td>${esc(s.id)}</td><td>${esc(txt(s.name))}</td><td>${esc(s.techniques.join(" "))}</td><td>${o.teams.map(t => `<span class="badge">${esc(t.id)}: ${esc(tr("step_" + ((t.steps.find(x => x.id === s.id) || {}).status || "pending")))}</span>`).join(" ")}</td></tr>`).join(""));
     put($("#teams"), o.teams.map(t => `<section><h2>${esc(t.name)} <span class="mut">(${esc(t.id)})</span> — ${t.score.total.toFixed(1)} <a href="/api/teams/${encodeURIComponent(t.id)}/report?format=html&lang=${lang}" target="_blank">${tr("aar")}</a></h2>
       <p class="mut">t = ${t.simulated_s.toFixed(0)} s · ${tr("trips")} ${t.trips} · ${tr("damage")} ${t.damage}</p>
       <table><thead><tr><th></th><th class="num">${tr("true_v")}</th><th class="num">${tr("measured")}</th></tr></thead><tbody>
@@ -373,7 +378,7 @@ async function instructorPage() {
     if (!b) return;
     try { await api(`/api/teams/${encodeURIComponent(b.dataset.reveal)}/hints`, {hint: b.dataset.hint}); toast(`${b.dataset.reveal}: ${b.dataset.hint} ✓`); } catch (e) { toast(e.message, true); }
   });
-  rerender = () => last && (render(last), tools(last));
+  rerender = () => { title(); if (last) { render(last); tools(last); } };
   stream("/api/instructor/stream", "overview", o => { render(o); tools(o); controls(o); });
   stream("/api/scoreboard/stream", "scoreboard", b => boardRows(b, $("#board tbody")));
 }
