@@ -375,6 +375,18 @@ async fn the_trainer_view_lists_a_cohort_and_exports_it_and_only_trainers_see_it
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["results"].as_array().unwrap().len(), 2);
     assert_eq!(v["passed"], 1, "{v}");
+    // Per-area scores as certified, the cohorts for the picker, and each result's printable
+    // certificate (or result notice) for the trainer.
+    assert_eq!(v["cohorts"], serde_json::json!(["2026-B"]));
+    let r = v["results"].as_array().unwrap().iter().find(|r| r["trainee"] == "s1").unwrap().clone();
+    assert_eq!(r["areas"].as_array().map(Vec::len), Some(5), "{r}");
+    let path: &'static str = Box::leak(
+        format!("/api/trainer/certificates/{}?lang=zh", r["drill"].as_str().unwrap()).into_boxed_str(),
+    );
+    let (s, html) = call(path, "trainer-token").await;
+    assert!(s == 200 && html.contains("王芳") && html.contains("能力考核证书"), "{s}: {html}");
+    assert_eq!(call(path, "kashgar-token").await.0, 403, "prefecture users see no certificates");
+    assert_eq!(call("/api/trainer/certificates/nope", "trainer-token").await.0, 404);
     let (s, csv) = call("/api/trainer/export?cohort=2026-B&format=csv", "trainer-token").await;
     assert_eq!(s, 200);
     assert!(csv.contains("2026-B,s1,王芳") && csv.contains("2026-B,s2,刘强"), "{csv}");

@@ -141,15 +141,22 @@ impl RegionApi for RegionService {
             let rows: Vec<_> = results
                 .iter()
                 .map(|e| {
+                    // Per-area scores, as the signed certificate states them.
+                    let areas = serde_json::from_str::<crate::governance::cert::Certificate>(&e.certificate)
+                        .map(|c| c.body.areas)
+                        .unwrap_or_default();
                     serde_json::json!({
                         "drill": e.drill, "trainee": e.trainee, "name": e.name, "cohort": e.cohort,
-                        "date": e.date, "total": e.total, "max": e.max, "passed": e.passed,
+                        "date": e.date, "total": e.total, "max": e.max, "passed": e.passed, "areas": areas,
                     })
                 })
                 .collect();
-            Ok(
-                serde_json::json!({ "cohort": cohort, "results": rows, "passed": passed, "in_progress": in_progress }),
-            )
+            // Every cohort on record, for the picker.
+            let cohorts: std::collections::BTreeSet<String> =
+                store.exams(None)?.into_iter().map(|e| e.cohort).filter(|c| !c.is_empty()).collect();
+            Ok(serde_json::json!({
+                "cohort": cohort, "cohorts": cohorts, "results": rows, "passed": passed, "in_progress": in_progress,
+            }))
         };
         run().map_err(ServiceError::internal)
     }
@@ -173,6 +180,17 @@ impl RegionApi for RegionService {
             })
         };
         build().map_err(ServiceError::internal)
+    }
+
+    fn certificate(&self, drill: &str, zh: bool) -> Result<String, ServiceError> {
+        let store = self.store().map_err(ServiceError::internal)?;
+        let exams = store.exams(None).map_err(ServiceError::internal)?;
+        let e = exams.into_iter().find(|e| e.drill == drill).ok_or_else(|| {
+            ServiceError::NotFound(format!("no exam result for drill `{}`", drill.escape_debug()))
+        })?;
+        let cert: crate::governance::cert::Certificate =
+            serde_json::from_str(&e.certificate).map_err(ServiceError::internal)?;
+        Ok(crate::governance::cert::html(&cert, zh))
     }
 }
 

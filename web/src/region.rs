@@ -42,6 +42,8 @@ pub trait RegionApi: Send + Sync + 'static {
         cohort: Option<&str>,
         format: &str,
     ) -> Result<(&'static str, Vec<u8>), ServiceError>;
+    /// The printable certificate (or result notice) of an exam drill, in Chinese or English.
+    fn certificate(&self, drill: &str, zh: bool) -> Result<String, ServiceError>;
 }
 
 /// A regional view behind the API.
@@ -55,6 +57,7 @@ pub fn router(api: Region) -> Router {
         .route("/api/region/export", get(export))
         .route("/api/trainer/exams", get(trainer_exams))
         .route("/api/trainer/export", get(trainer_export))
+        .route("/api/trainer/certificates/{drill}", get(trainer_certificate))
         .route("/region", get(page))
         .route("/trainer", get(trainer_page))
         .route(
@@ -153,6 +156,28 @@ async fn trainer_export(
     let built = tokio::task::spawn_blocking(move || a.exams_export(q.cohort.as_deref(), &format)).await??;
     let (ct, bytes) = built;
     Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LangQuery {
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// An exam's printable certificate (a pass) or result notice (a fail), for trainers.
+async fn trainer_certificate(
+    State(api): State<Region>,
+    headers: HeaderMap,
+    Path(drill): Path<String>,
+    q: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    trainer_or_region(&role(&api, &headers).await?)?;
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let zh = q.lang.as_deref() != Some("en");
+    let a = api.clone();
+    let html = tokio::task::spawn_blocking(move || a.certificate(&drill, zh)).await??;
+    Ok(Html(html).into_response())
 }
 
 async fn rollup(State(api): State<Region>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
