@@ -188,6 +188,7 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     assert_eq!((a[7].as_str(), a[8].as_str()), (Some("800.0"), Some("12")), "{a}");
     assert_eq!(seen["scope"], "全区");
     assert_eq!(seen["untranslated"], serde_json::json!([]), "{seen}");
+    assert_eq!(seen["trainer_untranslated"], serde_json::json!([]), "{seen}");
     assert!(seen["phone"]["scroll"].as_f64() <= seen["phone"]["inner"].as_f64(), "{seen}");
     let _ = std::fs::remove_dir_all(&dir);
 }

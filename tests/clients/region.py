@@ -40,6 +40,16 @@ try:
         .map(own).filter(t => /[A-Za-z]{3,}/.test(t) && !/[\u4e00-\u9fff]/.test(t) && !keep.test(t) && !/有限公司/.test(t));
     """)
     driver.save_screenshot(f"{out}/region.png")
+    # The trainer view, same login, same language.
+    driver.get(f"{base}/trainer")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#cohort option"))
+    seen["trainer_untranslated"] = driver.execute_script(r"""
+      const keep = /^(CSV|xlsx|English|ID)$/;
+      const own = e => [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join(" ").trim();
+      return [...document.querySelectorAll("h1,h2,h3,label,th,td,button,a,span,p,option")]
+        .filter(e => e.offsetParent !== null)
+        .map(own).filter(t => /[A-Za-z]{3,}/.test(t) && !/[一-鿿]/.test(t) && !keep.test(t));
+    """)
     driver.set_window_size(390, 844)
     driver.get(f"{base}/region")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#ents tbody tr"))
