@@ -187,6 +187,13 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     assert_eq!((a[2].as_str(), a[3].as_str()), (Some("克拉玛依市"), Some("石化")), "{a}");
     assert_eq!((a[7].as_str(), a[8].as_str()), (Some("800.0"), Some("12")), "{a}");
     assert_eq!(seen["scope"], "全区");
+    assert_eq!(seen["filtered"], serde_json::json!(["a", "b"]), "{seen}");
+    assert_eq!(seen["by_score"][0], "a", "highest score first: {seen}");
+    assert_eq!(
+        (seen["by_score_up"][2].as_str(), seen["aria_sort"].as_str()),
+        (Some("a"), Some("ascending")),
+        "{seen}"
+    );
     assert_eq!(seen["untranslated"], serde_json::json!([]), "{seen}");
     assert_eq!(seen["trainer_untranslated"], serde_json::json!([]), "{seen}");
     assert!(seen["phone"]["scroll"].as_f64() <= seen["phone"]["inner"].as_f64(), "{seen}");

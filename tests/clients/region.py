@@ -40,6 +40,19 @@ try:
         .map(own).filter(t => /[A-Za-z]{3,}/.test(t) && !/[\u4e00-\u9fff]/.test(t) && !keep.test(t) && !/有限公司/.test(t));
     """)
     driver.save_screenshot(f"{out}/region.png")
+    # Filter by any text shown; sort by a column (again: the other way round).
+    ids = lambda d: d.execute_script("return [...document.querySelectorAll('#ents tbody tr')].map(r => r.cells[0].textContent)")
+    driver.find_element(By.ID, "ent-filter").send_keys("克拉玛依")
+    wait.until(lambda d: len(ids(d)) == 2)
+    seen["filtered"] = ids(driver)
+    driver.find_element(By.ID, "ent-filter").clear()
+    driver.execute_script("document.getElementById('ent-filter').dispatchEvent(new Event('input'))")
+    wait.until(lambda d: len(ids(d)) == 3)
+    driver.find_element(By.CSS_SELECTOR, "#ents th[data-sort=score] button").click()
+    seen["by_score"] = ids(driver)
+    driver.find_element(By.CSS_SELECTOR, "#ents th[data-sort=score] button").click()
+    seen["by_score_up"] = ids(driver)
+    seen["aria_sort"] = driver.find_element(By.CSS_SELECTOR, "#ents th[data-sort=score]").get_attribute("aria-sort")
     # The trainer view, same login, same language.
     driver.get(f"{base}/trainer")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#cohort option"))
