@@ -325,7 +325,7 @@ fn interlock_views(s: &Scenario, snap: &Snapshot, seen: Option<&Readings>) -> Ve
             tripped: seen.map(|r| r.tripped[i]),
             bypassed: matches!(snap.screen, Screen::Live).then(|| {
                 let (def, memory) = (&s.plcs[d.plc.ix()], &snap.plcs[d.plc.ix()].memory);
-                d.bypass.is_some_and(|b| memory.coils[usize::from(def.coils[b.ix()].addr)])
+                d.bypass.is_some_and(|b| memory.coils[def.coil_addr(b)])
             }),
         })
         .collect()

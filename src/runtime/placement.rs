@@ -38,15 +38,7 @@ impl Placement {
 
     /// Where a range started with `opts` puts `s`'s hosts and PLCs.
     pub fn of(s: &Scenario, opts: &Options) -> Placement {
-        let base = opts
-            .clients
-            .nets
-            .iter()
-            .find_map(|n| match n {
-                ipnet::IpNet::V4(v4) if v4.network().is_loopback() => Some(v4.network()),
-                _ => None,
-            })
-            .unwrap_or(Ipv4Addr::new(127, 0, 0, 0));
+        let base = opts.clients.loopback_base();
         let hosts = (0..s.hosts.len())
             .map(|i| {
                 let given = opts.sources.iter().find_map(|(ip, h)| match ip {

@@ -376,14 +376,7 @@ fn routine_addresses(
     sources: &mut SourceMap,
     clients: &crate::runtime::modbus::server::Clients,
 ) -> std::collections::BTreeMap<icsdrill_engine::scenario::HostIdx, IpAddr> {
-    let base = clients
-        .nets
-        .iter()
-        .find_map(|n| match n {
-            ipnet::IpNet::V4(v4) if v4.network().is_loopback() => Some(v4.network()),
-            _ => None,
-        })
-        .unwrap_or(Ipv4Addr::new(127, 0, 0, 0));
+    let base = clients.loopback_base();
     let mut out = std::collections::BTreeMap::new();
     // Hosts that poll, and hosts with background reads and writes.
     let background = scenario.background.iter().filter_map(|b| scenario.host(b.input.source()?));

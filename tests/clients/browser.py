@@ -8,20 +8,15 @@ import sys
 import time
 import urllib.request
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
+
+from ui import chromium, untranslated
 
 base, team, token, observer, out = sys.argv[1:6]
 
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1500,1400", "--lang=en-US"):
-    options.add_argument(arg)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-wait = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,))
+driver, wait = chromium(1500, 1400)
 seen = {}
 try:
     driver.get(f"{base}/team/{team}?token={token}")
@@ -82,13 +77,8 @@ try:
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=report]").text == "事件报告")
     seen["zh"] = driver.find_element(By.CSS_SELECTOR, "[data-i18n=report]").text
     # Every visible piece of UI text is Chinese, but for names that stay as they are.
-    seen["untranslated"] = driver.execute_script(r"""
-      const keep = /^(PLC|Modbus|ATT&CK|Wireshark|pcapng|English|t \(s\))$/;
-      const own = e => [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join(" ").trim();
-      return [...document.querySelectorAll("h1,h2,h3,label,th,button,a,span,p,legend,figcaption")]
-        .filter(e => e.offsetParent !== null && !e.closest("#team,#mimic,#endpoints tbody,#card,#log,.uplot,#myactions,#hints li,#injects"))
-        .map(own).filter(t => /[A-Za-z]{3,}/.test(t) && !/[\u4e00-\u9fff]/.test(t) && !keep.test(t));
-    """)
+    seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,button,a,span,p,legend,figcaption",
+                                        "#team,#mimic,#endpoints tbody,#card,#log,.uplot,#myactions,#hints li,#injects")
     driver.save_screenshot(f"{out}/team-console.png")
     driver.find_element(By.ID, "lang").click()
 
@@ -120,13 +110,7 @@ try:
     # The scoreboard in Chinese: nothing of its own UI left in English.
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=rank]").text == "名次")
-    seen["board_untranslated"] = driver.execute_script(r"""
-      const keep = /^(English|t \(s\))$/;
-      const own = e => [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join(" ").trim();
-      return [...document.querySelectorAll("h1,h2,th,td,button,span,p")]
-        .filter(e => e.offsetParent !== null && !e.closest("#board td:nth-child(2), .uplot"))
-        .map(own).filter(t => /[A-Za-z]{3,}/.test(t) && !/[\u4e00-\u9fff]/.test(t) && !keep.test(t));
-    """)
+    seen["board_untranslated"] = untranslated(driver, "h1,h2,th,td,button,span,p", "#board td:nth-child(2), .uplot")
     seen["history"] = driver.execute_script("return {points: +(document.getElementById('history').dataset.points || 0), canvases: document.querySelectorAll('#history canvas').length}")
     # The big screen's clock runs, and one denominator serves every team.
     clock = driver.find_element(By.ID, "clock").text

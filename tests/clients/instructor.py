@@ -5,30 +5,17 @@ JSON line with what it saw."""
 import json
 import sys
 
-from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from ui import chromium, untranslated
+
 base, token, team, out = sys.argv[1:5]
 
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1440,900", "--lang=en-US"):
-    options.add_argument(arg)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-wait = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,))
+driver, wait = chromium(1440, 900)
 enabled = lambda d: d.execute_script("return [...document.querySelectorAll('[data-control]')].filter(b => !b.disabled).map(b => b.dataset.control)")
 phase = lambda d: d.find_element(By.ID, "phase").get_attribute("data-phase")
 
-UNTRANSLATED = r"""
-  const keep = /^(PLC|Modbus|ATT&CK|Wireshark|pcapng|English|CSV|t \(s\))$/;
-  const own = e => [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join(" ").trim();
-  return [...document.querySelectorAll("h1,h2,h3,label,th,td,button,a,span,p,option,figcaption")]
-    .filter(e => e.offsetParent !== null && !e.closest(arguments[0]))
-    .map(own).filter(t => /[A-Za-z]{3,}/.test(t) && !/[\u4e00-\u9fff]/.test(t) && !keep.test(t));
-"""
 seen = {}
 try:
     driver.get(f"{base}/instructor?token={token}")
@@ -51,7 +38,7 @@ try:
     # In Chinese, nothing of the white cell's own UI is left in English (names and ids aside).
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=white_cell]").text == "导调组")
-    seen["untranslated"] = driver.execute_script(UNTRANSLATED, "#timeline td:first-child, #timeline td:nth-child(3), #tools b, #board td:nth-child(2), .mut, #inject-step, #inject-teams, #teams h2, #teams td")
+    seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,td,button,a,span,p,option,figcaption", "#timeline td:first-child, #timeline td:nth-child(3), #tools b, #board td:nth-child(2), .mut, #inject-step, #inject-teams, #teams h2, #teams td")
     driver.save_screenshot(f"{out}/instructor.png")
     # The test stops the drill now: the page says the connection is lost and keeps retrying.
     print("ready", flush=True)

@@ -6,20 +6,13 @@ Saves screenshots; prints one JSON line with what it saw."""
 import json
 import sys
 
-from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+
+from ui import chromium, untranslated
 
 base, token, out = sys.argv[1:4]
 
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1440,900", "--lang=zh-CN"):
-    options.add_argument(arg)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-wait = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,))
+driver, wait = chromium(1440, 900, "zh-CN")
 seen = {}
 try:
     driver.get(f"{base}/region?token={token}")
@@ -32,13 +25,7 @@ try:
     seen["years"] = rows("#years")
     seen["enterprises"] = rows("#ents")
     seen["scope"] = driver.find_element(By.ID, "scope").text
-    seen["untranslated"] = driver.execute_script(r"""
-      const keep = /^(CSV|xlsx|English|ID|L|L1\/L2\/L3)$/;
-      const own = e => [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join(" ").trim();
-      return [...document.querySelectorAll("h1,h2,h3,label,th,button,a,span,p,td")]
-        .filter(e => e.offsetParent !== null && !e.closest("#ents td:first-child"))
-        .map(own).filter(t => /[A-Za-z]{3,}/.test(t) && !/[\u4e00-\u9fff]/.test(t) && !keep.test(t) && !/有限公司/.test(t));
-    """)
+    seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,button,a,span,p,td", "#ents td:first-child")
     driver.save_screenshot(f"{out}/region.png")
     # Filter by any text shown; sort by a column (again: the other way round).
     ids = lambda d: d.execute_script("return [...document.querySelectorAll('#ents tbody tr')].map(r => r.cells[0].textContent)")
@@ -56,13 +43,7 @@ try:
     # The trainer view, same login, same language.
     driver.get(f"{base}/trainer")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#cohort option"))
-    seen["trainer_untranslated"] = driver.execute_script(r"""
-      const keep = /^(CSV|xlsx|English|ID)$/;
-      const own = e => [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join(" ").trim();
-      return [...document.querySelectorAll("h1,h2,h3,label,th,td,button,a,span,p,option")]
-        .filter(e => e.offsetParent !== null)
-        .map(own).filter(t => /[A-Za-z]{3,}/.test(t) && !/[一-鿿]/.test(t) && !keep.test(t));
-    """)
+    seen["trainer_untranslated"] = untranslated(driver, "h1,h2,h3,label,th,td,button,a,span,p,option")
     driver.set_window_size(390, 844)
     driver.get(f"{base}/region")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#ents tbody tr"))

@@ -113,6 +113,12 @@ $("#lang") && $("#lang").addEventListener("click", () => { lang = lang === "zh" 
 let rerender = () => {};
 applyLang();
 
+// The charts' axes on the dark pages: time below, values (in `unit`) at the left.
+const chartAxes = unit => [
+  {stroke: "#b9cfdd", grid: {stroke: "#24455c"}, ticks: {stroke: "#24455c"}},
+  {stroke: "#b9cfdd", grid: {stroke: "#24455c"}, ticks: {stroke: "#24455c"}, label: unit, size: 60},
+];
+
 // The board's history: every team's total at each board, over plant time (bounded).
 function boardHistory() {
   if (!window.uPlot) return () => {};
@@ -133,7 +139,7 @@ function boardHistory() {
       if (plot) plot.destroy();
       const name = id => (b.rows.find(r => r.team === id) || {name: id}).name;
       plot = new uPlot({width: Math.max(260, el.clientWidth - 4), height: 220, scales: {x: {time: false}},
-        axes: [{stroke: "#b9cfdd", grid: {stroke: "#24455c"}}, {stroke: "#b9cfdd", grid: {stroke: "#24455c"}, size: 60}],
+        axes: chartAxes(""),
         series: [{label: "t (s)"}, ...teams.map((t, i) => ({label: name(t), stroke: palette[i % palette.length], width: 2, spanGaps: true}))]},
         [xs, ...teams.map(t => series[t])], el);
     } else plot.setData([xs, ...teams.map(t => series[t])]);
@@ -295,13 +301,9 @@ function trends() {
   if (!window.uPlot) return () => {};
   const xs = [], ys = {}, score = [];
   let plot = null, scorePlot = null, sensors = [], drawnLang = null;
-  const axes = unit => [
-    {stroke: "#b9cfdd", grid: {stroke: "#24455c"}, ticks: {stroke: "#24455c"}},
-    {stroke: "#b9cfdd", grid: {stroke: "#24455c"}, ticks: {stroke: "#24455c"}, label: unit, size: 60},
-  ];
   const width = el => Math.max(260, el.clientWidth - 4);
   const chart = (el, label, unit, data) => new uPlot({width: width(el), height: 180, legend: {show: true},
-    scales: {x: {time: false}}, axes: axes(unit), series: [{label: "t (s)"}, {label, stroke: "#3fa7d6", width: 2, spanGaps: true}]}, data, el);
+    scales: {x: {time: false}}, axes: chartAxes(unit), series: [{label: "t (s)"}, {label, stroke: "#3fa7d6", width: 2, spanGaps: true}]}, data, el);
   const sel = $("#trend-var");
   const draw = () => {
     const v = sensors.find(x => x.id === sel.value) || sensors[0];

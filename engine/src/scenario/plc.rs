@@ -605,6 +605,11 @@ pub struct PlcDef {
 }
 
 impl PlcDef {
+    /// The address of coil `c` (a point of this PLC's coil table).
+    pub fn coil_addr(&self, c: PointIdx) -> usize {
+        usize::from(self.coils[c.ix()].addr)
+    }
+
     /// One past the highest mapped address of a table (0 when the table is empty).
     pub fn table_len(&self, table: Table) -> usize {
         // One past the last address of each point (a 32-bit one takes two).

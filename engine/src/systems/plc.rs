@@ -197,7 +197,7 @@ impl Scan<'_> {
     }
 
     fn coil(&self, plc: &PlcState, c: PointIdx) -> bool {
-        plc.memory.coils[usize::from(self.def.coils[c.ix()].addr)]
+        plc.memory.coils[self.def.coil_addr(c)]
     }
 
     fn run_program(&mut self, plc: &mut PlcState) {
@@ -259,7 +259,7 @@ impl Scan<'_> {
     /// Runs a sequence block: a press of its start coil starts it at its first step; the
     /// active step sets its outputs and hands over when its time and condition hold.
     fn sequence(&mut self, plc: &mut PlcState, b: usize, id: &str, start: PointIdx, steps: &[SeqStep]) {
-        let addr = usize::from(self.def.coils[start.ix()].addr);
+        let addr = self.def.coil_addr(start);
         if plc.memory.coils[addr] {
             // A pushbutton: it clears itself, and pressing it again while running does nothing.
             plc.memory.coils[addr] = false;
@@ -365,7 +365,7 @@ impl Scan<'_> {
         let condition = voted && plc.held_s[block] + 1e-9 >= def.delay_s;
         let tripped = self.bus.tripped[il.ix()];
         if let Some(r) = def.reset {
-            let addr = usize::from(self.def.coils[r.ix()].addr);
+            let addr = self.def.coil_addr(r);
             if plc.memory.coils[addr] {
                 // The reset coil is a pushbutton: it clears itself whether or not the reset works.
                 plc.memory.coils[addr] = false;
@@ -383,7 +383,7 @@ impl Scan<'_> {
         let bypassed = def.bypass.is_some_and(|b| self.coil(plc, b));
         if !tripped && condition && !bypassed {
             for (c, v) in &def.set_coils {
-                plc.memory.coils[usize::from(self.def.coils[c.ix()].addr)] = *v;
+                plc.memory.coils[self.def.coil_addr(*c)] = *v;
             }
             self.bus.tripped[il.ix()] = true;
             self.bus.refresh_forced(self.s);

@@ -119,6 +119,18 @@ pub struct Clients {
 }
 
 impl Clients {
+    /// The range's first IPv4 loopback network (127.0.0.0 when it serves everyone): where its
+    /// hosts' own addresses are (`routine::host_address`).
+    pub fn loopback_base(&self) -> std::net::Ipv4Addr {
+        self.nets
+            .iter()
+            .find_map(|n| match n {
+                ipnet::IpNet::V4(v4) if v4.network().is_loopback() => Some(v4.network()),
+                _ => None,
+            })
+            .unwrap_or(std::net::Ipv4Addr::new(127, 0, 0, 0))
+    }
+
     /// Every address (a range with no team to keep apart from).
     pub fn any() -> Clients {
         Clients {

@@ -1,0 +1,33 @@
+"""What the browser scripts share: headless Chromium (Debian's chromium and chromedriver) and
+the check that a page in Chinese leaves none of its own UI text in English."""
+
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
+
+
+def chromium(width, height, lang="en-US"):
+    """A headless Chromium window of `width` x `height`, and a 20 s wait on it."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--window-size={width},{height}", f"--lang={lang}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    return driver, WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,))
+
+
+# Names that stay as they are in Chinese.
+KEEP = r"^(PLC|Modbus|ATT&CK|Wireshark|pcapng|English|CSV|xlsx|ID|L|L1\/L2\/L3|t \(s\))$"
+
+
+def untranslated(driver, elements, exclude=""):
+    """The visible texts of `elements` (a selector list), outside `exclude`, with English words
+    and no Chinese: what a page left untranslated."""
+    return driver.execute_script(r"""
+      const [elements, exclude, keep] = [arguments[0], arguments[1], new RegExp(arguments[2])];
+      const own = e => [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join(" ").trim();
+      return [...document.querySelectorAll(elements)]
+        .filter(e => e.offsetParent !== null && !(exclude && e.closest(exclude)))
+        .map(own).filter(t => /[A-Za-z]{3,}/.test(t) && !/[\u4e00-\u9fff]/.test(t) && !keep.test(t));
+    """, elements, exclude, KEEP)
