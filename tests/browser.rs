@@ -58,6 +58,35 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert_eq!(seen["trend"]["canvases"], 2, "{seen}");
     assert_eq!(seen["trend"]["scripts"], 0, "{seen}");
     assert_eq!(seen["hint_button_kept"], true, "the hint button was rebuilt by an update: {seen}");
+    // The HMI: LIT-101's faceplate shows its value, its three alarm limits and the fill loop's
+    // set points as numbers read from the PLC, and a trend; updates left it in place.
+    let fp = &seen["faceplate"];
+    assert!(fp["title"].as_str().is_some_and(|t| t.starts_with("LIT-101")), "{seen}");
+    assert!(
+        fp["value"]
+            .as_str()
+            .is_some_and(|v| v.ends_with('%') && v.trim_end_matches(" %").parse::<f64>().is_ok()),
+        "{seen}"
+    );
+    let rows = fp["rows"].as_array().unwrap();
+    let number = |label: &str| {
+        rows.iter()
+            .filter(|r| r[0].as_str().is_some_and(|l| l.starts_with(label)))
+            .filter(|r| r[1].as_str().unwrap().parse::<f64>().is_ok())
+            .count()
+    };
+    assert_eq!(number("Alarm limit"), 3, "{seen}");
+    assert_eq!(number("Set point"), 2, "{seen}");
+    assert_eq!(seen["faceplate_kept"], true, "the faceplate was rebuilt by an update: {seen}");
+    assert!(
+        seen["pump"]["rows"].as_array().unwrap().iter().any(|r| r[0] == "Type" && r[1] == "pump"),
+        "{seen}"
+    );
+    assert_eq!(seen["faceplate_zh"], "量程", "{seen}");
+    assert_eq!(
+        seen["alarm_columns"],
+        serde_json::json!(["priority", "time", "tag", "description", "value", "level", "state"])
+    );
     // A phone (390 px): no horizontal scrolling, and every column of the console is usable.
     let phone = &seen["phone"];
     assert!(phone["scroll"].as_f64() <= phone["inner"].as_f64(), "{seen}");

@@ -281,3 +281,22 @@ attack:
         "`r201_temp` is a process variable, not an actuator",
     );
 }
+
+#[test]
+fn the_hmi_placement_names_what_the_diagram_draws_on_its_canvas() {
+    let with = |mimic: &str| format!("{}\nmimic:\n{mimic}", tank_farm());
+    // Equipment (t101), sensors, actuators and interlocks may be placed.
+    let ok = with(
+        "  size: [900, 600]\n  place:\n    t101: [100, 200]\n    lit101: [200, 150]\n    p101: [300, 90]\n    il-101: [40, 560]\n",
+    );
+    let s = Scenario::from_yaml("ok.yaml", &ok).unwrap();
+    assert_eq!(s.mimic.place["p101"], [300.0, 90.0]);
+    assert_eq!(s.mimic.size, Some([900.0, 600.0]));
+    let bad = with("  size: [900, 600]\n  place:\n    t999: [100, 200]\n    p101: [1000, 90]\n");
+    let out = errors(&bad);
+    assert!(out.contains("mimic places `t999`, which is no equipment"), "{out}");
+    assert!(out.contains("`p101` is placed off the canvas"), "{out}");
+    let line = line_of(&bad, "    p101: [1000");
+    assert!(out.contains(&format!("broken.yaml:{line}:")), "{out}");
+    assert!(errors(&with("  size: [20, 1e9]\n")).contains("mimic size must be"));
+}

@@ -41,6 +41,22 @@ pub struct SensorView {
     pub value: Option<f64>,
 }
 
+/// A holding register (set point, alarm limit, tuning) as the operator station reads it, in
+/// engineering units.
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldingView {
+    /// PLC id.
+    pub plc: String,
+    /// Register id.
+    pub id: String,
+    /// Name.
+    pub name: Text,
+    /// Unit.
+    pub unit: String,
+    /// Value; absent when the operators' view is not live.
+    pub value: Option<f64>,
+}
+
 /// An actuator's position.
 #[derive(Debug, Clone, Serialize)]
 pub struct ActuatorView {
@@ -54,18 +70,24 @@ pub struct ActuatorView {
     pub local: bool,
 }
 
-/// An active alarm.
+/// An alarm the operator station lists: active, or returned unacknowledged.
 #[derive(Debug, Clone, Serialize)]
 pub struct AlarmView {
     /// Alarm id.
     pub id: String,
     /// PLC id.
     pub plc: String,
-    /// Levels on (`lolo`, `lo`, `hi`, `hihi`).
+    /// Levels on (`lolo`, `lo`, `hi`, `hihi`); empty once it returned to normal.
     pub levels: Vec<&'static str>,
     /// Acknowledged.
     pub acked: bool,
-    /// Priority as ISA-18.2 lists it: `high` for a high-high or low-low level, else `medium`.
+    /// ISA-18.2 state: `unacked` (active, unacknowledged), `acked` (active, acknowledged) or
+    /// `returned` (back to normal, still unacknowledged).
+    pub state: &'static str,
+    /// Simulated second it last came on.
+    pub since_s: f64,
+    /// Priority as ISA-18.2 lists it: `high` for a high-high or low-low level, `medium` for
+    /// another active level, `low` once returned to normal.
     pub priority: &'static str,
     /// The tag it watches (sensor id).
     pub tag: String,
@@ -185,8 +207,10 @@ pub struct TeamView {
     pub sensors: Vec<SensorView>,
     /// Actuators.
     pub actuators: Vec<ActuatorView>,
-    /// Active alarms.
+    /// Active alarms, and returned ones not yet acknowledged.
     pub alarms: Vec<AlarmView>,
+    /// Holding registers (set points, alarm limits) as the HMI reads them.
+    pub holding: Vec<HoldingView>,
     /// Every alarm block.
     pub alarm_defs: Vec<AlarmDef>,
     /// Interlocks.
@@ -285,31 +309,65 @@ fn hint_views(s: &Scenario, track: &Track, all_texts: bool) -> Vec<HintView> {
         .collect()
 }
 
-/// The active alarms as the operator station shows them.
+/// The alarms as the operator station lists them: active ones, and those that returned to
+/// normal before anyone acknowledged them (they stay until acknowledged).
 fn alarm_views(s: &Scenario, r: &Readings) -> Vec<AlarmView> {
     let plc_id = |i: usize| s.plcs[i].id.clone();
     s.alarms
         .iter()
         .enumerate()
-        .filter(|(i, _)| r.alarms[*i] != 0)
-        .map(|(i, a)| {
+        .filter_map(|(i, a)| {
+            let since = r.alarms_since[i]?;
+            let acked = r.alarms_acked[i];
+            let state = match (r.alarms[i] != 0, acked) {
+                (true, false) => "unacked",
+                (true, true) => "acked",
+                (false, false) => "returned",
+                (false, true) => return None,
+            };
+            Some((i, a, since, acked, state))
+        })
+        .map(|(i, a, since, acked, state)| {
             let levels = levels(r.alarms[i]);
             let sensor = &s.sensors[a.pv.ix()];
             AlarmView {
                 id: a.id.clone(),
                 plc: plc_id(a.plc.ix()),
-                priority: if levels.iter().any(|l| matches!(*l, "hihi" | "lolo")) {
+                // A returned alarm needs no action but an acknowledgement: low priority.
+                priority: if levels.is_empty() {
+                    "low"
+                } else if levels.iter().any(|l| matches!(*l, "hihi" | "lolo")) {
                     "high"
                 } else {
                     "medium"
                 },
                 levels,
-                acked: r.alarms_acked[i],
+                acked,
+                state,
+                since_s: since as f64 / f64::from(s.tick_hz),
                 tag: sensor.id.clone(),
                 description: sensor.name.clone(),
                 value: hmi_value(s, r, a.pv.ix()),
                 unit: s.vars[sensor.var.ix()].unit.clone(),
             }
+        })
+        .collect()
+}
+
+/// The holding registers in engineering units, read live (none on a frozen or blank screen).
+fn holding_views(s: &Scenario, snap: &Snapshot) -> Vec<HoldingView> {
+    let live = matches!(snap.screen, Screen::Live);
+    s.plcs
+        .iter()
+        .zip(&snap.plcs)
+        .flat_map(|(p, v)| {
+            p.holding_registers.iter().map(move |h| HoldingView {
+                plc: p.id.clone(),
+                id: h.id.clone(),
+                name: h.name.clone(),
+                unit: h.unit.clone(),
+                value: live.then(|| h.value(&v.memory.holding)),
+            })
         })
         .collect()
 }
@@ -383,6 +441,7 @@ impl TeamView {
                 })
                 .collect(),
             alarms: seen.map_or_else(Vec::new, |r| alarm_views(s, r)),
+            holding: holding_views(s, snap),
             alarm_defs: s
                 .alarms
                 .iter()
@@ -632,4 +691,51 @@ pub struct FlagAnswer {
     pub challenge: Option<String>,
     /// What the team is told.
     pub message: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use icsdrill_engine::{Scenario, Sim, SimInput};
+
+    use super::alarm_views;
+
+    /// The T-101 high level alarm's state as the console lists it (empty: not listed).
+    fn listed(s: &Scenario, sim: &Sim) -> Vec<&'static str> {
+        let r = sim.snapshot().readings().expect("a live view");
+        alarm_views(s, &r).into_iter().filter(|a| a.id == "al-t101").map(|a| a.state).collect()
+    }
+
+    fn run(sim: &mut Sim, s: &Scenario, input: Option<SimInput>) {
+        sim.step(input);
+        for _ in 0..s.ticks(3.0) {
+            sim.step([]);
+        }
+    }
+
+    #[test]
+    fn an_alarm_that_clears_unacknowledged_stays_listed_as_returned_until_acknowledged() {
+        let text = include_str!("../../scenarios/library/petrochem-tank-farm.yaml");
+        let s = Arc::new(Scenario::from_yaml("tank-farm.yaml", text).unwrap());
+        let mut sim = Sim::new(s.clone(), 7);
+        let limit = |raw: u16| Some(SimInput::write_registers("plc-t101", "ews-01", 2, vec![raw]));
+        let ack = || Some(SimInput::AcknowledgeAlarm { plc: "plc-t101".into(), alarm: "al-t101".into() });
+        assert!(listed(&s, &sim).is_empty());
+        // The high limit written under the level (50 %): the alarm comes on.
+        run(&mut sim, &s, limit(300));
+        assert_eq!(listed(&s, &sim), ["unacked"]);
+        // The limit back over the level: the alarm returns to normal but stays listed.
+        run(&mut sim, &s, limit(850));
+        assert_eq!(listed(&s, &sim), ["returned"]);
+        // Acknowledged, it leaves the list.
+        run(&mut sim, &s, ack());
+        assert!(listed(&s, &sim).is_empty());
+        // On again and acknowledged while active: listed as acknowledged until it clears.
+        run(&mut sim, &s, limit(300));
+        run(&mut sim, &s, ack());
+        assert_eq!(listed(&s, &sim), ["acked"]);
+        run(&mut sim, &s, limit(850));
+        assert!(listed(&s, &sim).is_empty());
+    }
 }

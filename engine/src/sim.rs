@@ -153,6 +153,7 @@ impl Sim {
             actuators: bus.actuator_pos.clone(),
             alarms: bus.alarm_active.clone(),
             alarms_acked: bus.alarm_acked.clone(),
+            alarms_since: bus.alarm_since.clone(),
             tripped: bus.tripped.clone(),
             screen: net_screen,
             local: bus.local.clone(),

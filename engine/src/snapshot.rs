@@ -47,6 +47,8 @@ pub struct Readings {
     pub alarms: Vec<u8>,
     /// Acknowledged alarms, by `AlarmIdx`.
     pub alarms_acked: Vec<bool>,
+    /// Tick each alarm last came on (`None`: never), by `AlarmIdx`.
+    pub alarms_since: Vec<Option<u64>>,
     /// Interlock trips, by `InterlockIdx`.
     pub tripped: Vec<bool>,
 }
@@ -74,6 +76,8 @@ pub struct Snapshot {
     pub alarms: Vec<u8>,
     /// Acknowledged alarms, by `AlarmIdx`.
     pub alarms_acked: Vec<bool>,
+    /// Tick each alarm last came on (`None`: never), by `AlarmIdx`.
+    pub alarms_since: Vec<Option<u64>>,
     /// Latched interlock trips, by `InterlockIdx`.
     pub tripped: Vec<bool>,
     /// What the operator stations show.
@@ -93,6 +97,7 @@ impl Snapshot {
                 actuators: self.actuators.clone(),
                 alarms: self.alarms.clone(),
                 alarms_acked: self.alarms_acked.clone(),
+                alarms_since: self.alarms_since.clone(),
                 tripped: self.tripped.clone(),
             }),
             Screen::Frozen(r) => Some(Readings::clone(r)),

@@ -69,6 +69,9 @@ pub struct FieldBus {
     pub alarm_active: Vec<u8>,
     /// Acknowledged alarms by `AlarmIdx` (cleared when the alarm comes on again).
     pub alarm_acked: Vec<bool>,
+    /// Tick each alarm last came on, by `AlarmIdx` (`None`: never). An alarm that cleared
+    /// unacknowledged is "returned" (ISA-18.2) until someone acknowledges it.
+    pub alarm_since: Vec<Option<u64>>,
     /// PLCs whose outputs a tripped interlock de-energises, by `PlcIdx`.
     pub halted: Vec<bool>,
     /// Actuators switched to local at their field panels, with the position set by hand: the
@@ -453,6 +456,7 @@ fn field_bus(s: &Scenario, values: &[f64]) -> FieldBus {
         tripped: vec![false; s.interlocks.len()],
         alarm_active: vec![0; s.alarms.len()],
         alarm_acked: vec![false; s.alarms.len()],
+        alarm_since: vec![None; s.alarms.len()],
         halted: vec![false; s.plcs.len()],
         local: vec![None; s.actuators.len()],
     }

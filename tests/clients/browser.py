@@ -9,7 +9,9 @@ import time
 import urllib.request
 
 from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from ui import chromium, untranslated
@@ -38,6 +40,37 @@ try:
         "return {points: +document.getElementById('trend').dataset.points,"
         " canvases: document.querySelectorAll('#trend canvas, #score-trend canvas').length,"
         " scripts: [...document.scripts].map(s => s.src).filter(s => s && !s.startsWith(location.origin)).length}")
+
+    # The process diagram: the tank's level transmitter fills it; a click on LIT-101 opens
+    # its faceplate (value, alarm limits and set points read from the PLC's holding
+    # registers, a trend), and updates leave it in place.
+    wait.until(lambda d: float(d.find_element(By.ID, "f-lit101").get_attribute("height") or 0) > 10)
+    tick = lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-tick"))
+    faceplate = lambda d: d.execute_script(
+        "const fp = document.getElementById('faceplate'); return {shown: !fp.hidden, title: (fp.querySelector('h2') || {}).textContent,"
+        " value: (fp.querySelector('[data-fpv=\"0\"]') || {}).textContent, trend: fp.querySelectorAll('canvas').length,"
+        " rows: [...fp.querySelectorAll('tr')].map(r => [r.querySelector('th').textContent, r.querySelector('td').textContent])}")
+    driver.execute_script("return document.getElementById('v-lit101').closest('[data-fp]')").click()
+    wait.until(lambda d: faceplate(d)["shown"] and faceplate(d)["trend"] > 0)
+    close = driver.find_element(By.CSS_SELECTOR, "#faceplate .close")
+    now = tick(driver)
+    wait.until(lambda d: tick(d) > now + 5)
+    seen["faceplate"] = faceplate(driver)
+    try:
+        seen["faceplate_kept"] = close.is_displayed()
+    except StaleElementReferenceException:
+        seen["faceplate_kept"] = False
+    close.click()
+    wait.until(lambda d: not faceplate(d)["shown"])
+    # From the keyboard: the feed pump's faceplate opens with Enter.
+    driver.execute_script("document.getElementById('g-p101').focus()")
+    ActionChains(driver).send_keys(Keys.ENTER).perform()
+    wait.until(lambda d: faceplate(d)["shown"])
+    seen["pump"] = faceplate(driver)
+    ActionChains(driver).send_keys(Keys.ESCAPE).perform()
+    wait.until(lambda d: not faceplate(d)["shown"])
+    # The alarm list has its time column.
+    seen["alarm_columns"] = driver.execute_script("return [...document.querySelectorAll('#alarms thead th')].map(t => t.dataset.i18n)")
 
     # Updates stream in without rebuilding what did not change: the hint button under the
     # pointer is the same element ten updates later (a press is not lost mid-click).
@@ -72,14 +105,18 @@ try:
     seen["parts"] = parts(driver)
     seen["team_total"] = [before, float(driver.find_element(By.ID, "total").text)]
 
-    # The language switch.
+    # The language switch, with a faceplate open: it follows too.
+    driver.execute_script("return document.getElementById('v-lit101').closest('[data-fp]')").click()
+    wait.until(lambda d: faceplate(d)["shown"])
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=report]").text == "事件报告")
     seen["zh"] = driver.find_element(By.CSS_SELECTOR, "[data-i18n=report]").text
     # Every visible piece of UI text is Chinese, but for names that stay as they are.
     seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,button,a,span,p,legend,figcaption",
                                         "#team,#mimic,#endpoints tbody,#card,#log,.uplot,#myactions,#hints li,#injects")
+    seen["faceplate_zh"] = faceplate(driver)["rows"][0][0]
     driver.save_screenshot(f"{out}/team-console.png")
+    driver.find_element(By.CSS_SELECTOR, "#faceplate .close").click()
     driver.find_element(By.ID, "lang").click()
 
     # At phone width the console is one column, nothing wider than the screen.

@@ -3,7 +3,7 @@
 const T = {
   en: {frozen:"Scoreboard frozen",login_needed:"Open the login URL you were given (…/?token=…).",rank:"Rank",team:"Team",score:"Score",detected:"Detected",
     scoreboard:"Scoreboard",plant:"Plant",alarms:"Alarms",transactions:"Modbus transactions",endpoints:"Endpoints",address:"Address",device:"Device",clients:"Your clients connect from",records_failing:"The drill database refuses writes (disk full?): actions are refused until the white cell fixes it.",pcap:"Download the last 5 minutes as a packet capture (pcapng, Wireshark)",view_frozen:"The operator station's displays are frozen: nothing on screen has updated since they froze (denial of view).",view_lost:"The operator station shows nothing (loss of view): run the plant from the field panels.",local:"LOCAL",cross_team:"Connections refused from other teams' addresses",from:"From",target:"Team tried",attempts:"Attempts",summary:"counted",
-    injects:"Messages",priority:"Priority",tag:"Tag",description:"Description",value:"Value",level:"Level",state:"State",prio_high:"High",prio_medium:"Medium",unacked:"unacknowledged",step_pending:"pending",step_active:"active",step_succeeded:"succeeded",step_failed:"failed",step_completed:"completed",step_expired:"expired",all_cohorts:"All cohorts",certificate:"Certificate",result_notice:"Result notice",area_architecture:"Architecture",area_implementation:"Implementation",area_operations:"Operations",area_assessment:"Assessment",area_response:"Response",filter:"Filter",il_tripped:"TRIPPED",il_bypassed:"BYPASSED",il_unknown:"no view",whole_region:"Whole region",f_actuator:"Actuator",f_alarm:"Alarm",f_conduit:"Conduit",f_end:"End address",f_hazard:"Hazard (finding id)",f_host:"Host",f_max:"Maximum",f_min:"Minimum",f_mode:"Mode",f_plc:"PLC",f_position:"Position",f_sensor:"Sensor",f_start:"Start address",f_text:"Text",f_to:"To",f_functions:"Function codes",conn_lost:"Connection to the drill lost; retrying in",ends_in:"ends in",freezes_in:"board freezes in",fullscreen:"Full screen",trends:"Trends",variable:"Variable",score_history:"Score over time",reveal:"Reveal",no_injects:"No messages sent",confirm_end:"End the drill for every team? The plant stops and scores are final.",trips:"trips",damage:"damage",maintenance:"Scheduled maintenance (permits to work)",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
+    injects:"Messages",priority:"Priority",tag:"Tag",description:"Description",value:"Value",level:"Level",state:"State",prio_high:"High",prio_medium:"Medium",unacked:"unacknowledged",step_pending:"pending",step_active:"active",step_succeeded:"succeeded",step_failed:"failed",step_completed:"completed",step_expired:"expired",all_cohorts:"All cohorts",certificate:"Certificate",result_notice:"Result notice",area_architecture:"Architecture",area_implementation:"Implementation",area_operations:"Operations",area_assessment:"Assessment",area_response:"Response",filter:"Filter",time:"Time",prio_low:"Low",al_unacked:"unacknowledged",al_acked:"acknowledged",al_returned:"returned, unacknowledged",shelve:"Shelve",shelved:"Shelved on this console",on:"ON",off:"OFF",close:"Close",fp_range:"Range",fp_limit:"Alarm limit",fp_setpoint:"Set point",fp_normal:"normal",fp_kind:"Type",fp_valve:"valve",fp_pump:"pump",fp_breaker:"breaker",fp_control:"Control",fp_remote:"remote (PLC)",fp_fail:"Fail position",fp_hold:"holds",fp_stroke:"Stroke time",fp_trip_above:"Trips above",fp_trip_below:"Trips below",fp_voting:"Voting",fp_delay:"Trip delay",il_tripped:"TRIPPED",il_bypassed:"BYPASSED",il_unknown:"no view",whole_region:"Whole region",f_actuator:"Actuator",f_alarm:"Alarm",f_conduit:"Conduit",f_end:"End address",f_hazard:"Hazard (finding id)",f_host:"Host",f_max:"Maximum",f_min:"Minimum",f_mode:"Mode",f_plc:"PLC",f_position:"Position",f_sensor:"Sensor",f_start:"Start address",f_text:"Text",f_to:"To",f_functions:"Function codes",conn_lost:"Connection to the drill lost; retrying in",ends_in:"ends in",freezes_in:"board freezes in",fullscreen:"Full screen",trends:"Trends",variable:"Variable",score_history:"Score over time",reveal:"Reveal",no_injects:"No messages sent",confirm_end:"End the drill for every team? The plant stops and scores are final.",trips:"trips",damage:"damage",maintenance:"Scheduled maintenance (permits to work)",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
     tactic:"Tactic",observed:"Observed at (simulated s)",impact:"Impact",taken:"Actions taken",notes:"Notes",submit_report:"Submit report",hints:"Hints",
     breakdown:"Score breakdown",white_cell:"White cell",start:"Start",pause:"Pause",resume:"Resume",hot_wash:"Hot wash",end:"End",inject:"Inject",
     teams:"Teams (empty: all)",channel:"Channel",message:"Message",phone:"Phone call",fire_step:"Fire attack step",text:"Text",step:"Attack step",send:"Send",
@@ -12,7 +12,7 @@ const T = {
     tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",aar:"Report",flags:"Flags",flag:"Flag",submit_flag:"Submit flag",unit:"Unit ID",standings:"Standings (CSV)",region_title:"Regional oversight",alerts:"Monitoring alerts",last_score:"Last drill score",prefectures:"Prefectures",prefecture:"Prefecture",enterprises:"Enterprises",drills_on_time:"Drills on time",open_findings:"Open findings (C/H/M/L)",overdue_rect:"Overdue rectifications",name:"Name",industry:"Industry",next_drill:"Next drill",trend:"Trend by year",year:"Year",drills:"Drills",findings:"Findings",verified:"Verified fixed",trainer_title:"Exam cohorts",in_progress:"In progress",results:"Results",cohort:"Cohort",date:"Date",result:"Result",pass:"pass",fail:"fail",lang:"中文"},
   zh: {frozen:"排行榜已冻结",login_needed:"请打开分配给您的登录链接（…/?token=…）。",rank:"名次",team:"队伍",score:"得分",detected:"检出",
     scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"Modbus 通信记录",endpoints:"端点",address:"地址",device:"设备",clients:"本队客户端须从以下地址连接",records_failing:"演练数据库无法写入（磁盘已满？）：在导调组修复前，操作将被拒绝。",pcap:"下载最近 5 分钟的报文捕获（pcapng，可用 Wireshark 打开）",view_frozen:"操作员站画面已冻结：自冻结以来画面上的数值均未刷新（拒绝监视）。",view_lost:"操作员站无任何显示（失去监视）：请在现场操作柜就地操作。",local:"就地",cross_team:"来自其他队伍地址的连接（已拒绝）",from:"来源",target:"目标队伍",attempts:"次数",summary:"计数",
-    injects:"消息",priority:"优先级",tag:"位号",description:"描述",value:"数值",level:"报警级别",state:"状态",prio_high:"高",prio_medium:"中",unacked:"未确认",step_pending:"未触发",step_active:"进行中",step_succeeded:"已得手",step_failed:"被阻断",step_completed:"已完成",step_expired:"已过期",all_cohorts:"全部批次",certificate:"证书",result_notice:"结果通知",area_architecture:"安全架构",area_implementation:"安全实施",area_operations:"运行监测",area_assessment:"安全评估",area_response:"应急处置",filter:"筛选",il_tripped:"已联锁",il_bypassed:"已旁路",il_unknown:"无画面",whole_region:"全区",f_actuator:"执行机构",f_alarm:"报警",f_conduit:"通道",f_end:"结束地址",f_hazard:"隐患（隐患编号）",f_host:"主机",f_max:"上限",f_min:"下限",f_mode:"模式",f_plc:"PLC",f_position:"开度",f_sensor:"传感器",f_start:"起始地址",f_text:"内容",f_to:"通知对象",f_functions:"功能码",conn_lost:"与演练平台的连接已断开，重试倒计时",ends_in:"距结束",freezes_in:"距封榜",fullscreen:"全屏",trends:"趋势",variable:"变量",score_history:"得分变化",reveal:"发放",no_injects:"尚未发送消息",confirm_end:"确定为所有队伍结束本次演练？工艺停止，得分即为最终成绩。",trips:"联锁动作",damage:"设备损坏",maintenance:"计划检修（作业票）",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
+    injects:"消息",priority:"优先级",tag:"位号",description:"描述",value:"数值",level:"报警级别",state:"状态",prio_high:"高",prio_medium:"中",unacked:"未确认",step_pending:"未触发",step_active:"进行中",step_succeeded:"已得手",step_failed:"被阻断",step_completed:"已完成",step_expired:"已过期",all_cohorts:"全部批次",certificate:"证书",result_notice:"结果通知",area_architecture:"安全架构",area_implementation:"安全实施",area_operations:"运行监测",area_assessment:"安全评估",area_response:"应急处置",filter:"筛选",time:"时间",prio_low:"低",al_unacked:"未确认",al_acked:"已确认",al_returned:"已恢复，未确认",shelve:"搁置",shelved:"本终端已搁置",on:"通",off:"断",close:"关闭",fp_range:"量程",fp_limit:"报警限",fp_setpoint:"设定值",fp_normal:"正常",fp_kind:"类型",fp_valve:"阀门",fp_pump:"泵",fp_breaker:"断路器",fp_control:"控制方式",fp_remote:"远程（PLC）",fp_fail:"故障安全位置",fp_hold:"保持",fp_stroke:"全行程时间",fp_trip_above:"高于此值联锁",fp_trip_below:"低于此值联锁",fp_voting:"表决",fp_delay:"联锁延时",il_tripped:"已联锁",il_bypassed:"已旁路",il_unknown:"无画面",whole_region:"全区",f_actuator:"执行机构",f_alarm:"报警",f_conduit:"通道",f_end:"结束地址",f_hazard:"隐患（隐患编号）",f_host:"主机",f_max:"上限",f_min:"下限",f_mode:"模式",f_plc:"PLC",f_position:"开度",f_sensor:"传感器",f_start:"起始地址",f_text:"内容",f_to:"通知对象",f_functions:"功能码",conn_lost:"与演练平台的连接已断开，重试倒计时",ends_in:"距结束",freezes_in:"距封榜",fullscreen:"全屏",trends:"趋势",variable:"变量",score_history:"得分变化",reveal:"发放",no_injects:"尚未发送消息",confirm_end:"确定为所有队伍结束本次演练？工艺停止，得分即为最终成绩。",trips:"联锁动作",damage:"设备损坏",maintenance:"计划检修（作业票）",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
     tactic:"战术",observed:"发现时间（仿真秒）",impact:"影响",taken:"已采取措施",notes:"备注",submit_report:"提交报告",hints:"提示",
     breakdown:"得分明细",white_cell:"导调组",start:"开始",pause:"暂停",resume:"继续",hot_wash:"热复盘",end:"结束",inject:"注入",
     teams:"队伍（留空为全部）",channel:"方式",message:"消息",phone:"电话",fire_step:"触发攻击步骤",text:"内容",step:"攻击步骤",send:"发送",
@@ -216,7 +216,9 @@ async function teamPage() {
     try { await api(base + "/reports", body); toast(tr("sent")); ev.target.reset(); } catch (e) { toast(e.message, true); }
   });
   let first = true;
+  const shelved = new Map();
   const trend = trends();
+  const hmi = mimic(() => state);
   const render = s => {
     state = s;
     trend(s);
@@ -227,27 +229,22 @@ async function teamPage() {
     const to = Math.max(1, Math.floor(s.simulated_s) - 2), pc = $("#pcap");
     if (pc) pc.href = `${base}/pcap?from=${Math.max(0, to - 300)}&to=${to}`;
     const view = $("#view"); view.hidden = s.view === "live"; view.textContent = s.view === "live" ? "" : tr("view_" + s.view);
-    for (const v of s.sensors) {
-      const e = document.getElementById("v-" + v.id); if (e) e.textContent = v.value == null ? "?" : v.value.toFixed(Math.abs(v.value) < 10 ? 2 : 1);
-      const b = document.getElementById("b-" + v.id);
-      if (b) { const lo = +b.dataset.lo, hi = +b.dataset.hi; b.setAttribute("width", v.value == null ? 0 : Math.max(0, Math.min(1, (v.value - lo) / (hi - lo || 1))) * 80); }
-    }
-    for (const a of s.actuators) { const e = document.getElementById("a-" + a.id); if (e) e.textContent = (a.position == null ? "?" : (a.position * 100).toFixed(0) + " %") + (a.local ? " " + tr("local") : ""); }
-    for (const i of s.interlocks) {
-      // Status in words too, not by colour alone.
-      const st = i.tripped == null ? "unknown" : i.tripped ? "tripped" : i.bypassed ? "bypassed" : "ok";
-      const e = document.getElementById("i-" + i.id); if (e) e.setAttribute("class", st);
-      const t = document.getElementById("is-" + i.id); if (t) t.textContent = st === "ok" ? "" : tr("il_" + st);
-    }
-    for (const p of s.plcs) { const e = document.getElementById("m-" + p.id); if (e) e.textContent = `${p.id} ${p.mode}${p.listen_only ? " LO" : ""}${p.restarting ? " …" : ""}`; }
-    // The alarm list as ISA-18.2 has it: priority, tag, description, value, level, state.
-    put($("#alarms tbody"), s.alarms.length ? s.alarms.map(a => `<tr><td class="${a.priority === "high" ? "bad" : "warn"}">${tr("prio_" + a.priority)}</td><td>${esc(a.tag)}</td><td>${esc(txt(a.description))}</td><td class="num" data-alarm-value="${esc(a.plc)}|${esc(a.id)}"></td><td>${esc(a.levels.join(", "))}</td><td>${a.acked ? tr("acked") : `${tr("unacked")} <button data-ack="${esc(a.plc)}|${esc(a.id)}">${tr("ack")}</button>`}</td></tr>`).join("")
-      : `<tr><td class="mut" colspan="6">${tr("no_alarms")}</td></tr>`);
+    hmi(s);
+    // The alarm list as ISA-18.2 has it: priority, time, tag, description, value, level,
+    // state (unacknowledged, acknowledged, returned); shelved alarms leave the list for a
+    // while (on this console) and come back by themselves.
+    const now = s.simulated_s, key = a => a.plc + "|" + a.id;
+    for (const [k, until] of shelved) if (until <= now) shelved.delete(k);
+    const listed = s.alarms.filter(a => !shelved.has(key(a)));
+    put($("#alarms tbody"), listed.length ? listed.map(a => `<tr data-alarm="${esc(key(a))}" data-state="${a.state}"><td class="${a.priority === "high" ? "bad" : a.priority === "medium" ? "warn" : "mut"}">${tr("prio_" + a.priority)}</td><td class="num">${a.since_s.toFixed(0)} s</td><td>${esc(a.tag)}</td><td>${esc(txt(a.description))}</td><td class="num" data-alarm-value="${esc(key(a))}"></td><td>${esc(a.levels.join(", ") || "–")}</td><td>${tr("al_" + a.state)}${a.acked ? "" : ` <button data-ack="${esc(key(a))}">${tr("ack")}</button>`} <button data-shelve="${esc(key(a))}">${tr("shelve")}</button></td></tr>`).join("")
+      : `<tr><td class="mut" colspan="7">${tr("no_alarms")}</td></tr>`);
     // Values change every update: written into their cells, the rows (and buttons) stay.
-    for (const a of s.alarms) {
-      const c = document.querySelector(`[data-alarm-value="${CSS.escape(a.plc + "|" + a.id)}"]`);
+    for (const a of listed) {
+      const c = document.querySelector(`[data-alarm-value="${CSS.escape(key(a))}"]`);
       if (c) c.textContent = `${a.value.toFixed(Math.abs(a.value) < 10 ? 2 : 1)} ${a.unit}`;
     }
+    const sh = $("#shelved"); sh.hidden = !shelved.size;
+    put(sh, shelved.size ? `${tr("shelved")}: ${[...shelved.keys()].map(k => `<button data-unshelve="${esc(k)}">${esc(k.split("|")[1])} ✕</button>`).join(" ")}` : "");
     put($("#endpoints tbody"), s.endpoints.map(e => `<tr><td>${esc(e.plc)}</td><td>${esc(e.address)}:${e.port}</td><td>${e.unit_id}</td><td>${esc(e.device)}</td></tr>`).join(""));
     $("#clients").textContent = s.clients ? `${tr("clients")}: ${s.clients.networks.join(", ")}` + (s.clients.mbpoll ? "" : ` — pymodbus: ${s.clients.pymodbus}`) : "";
     $("#records").hidden = !s.records_failing;
@@ -266,6 +263,8 @@ async function teamPage() {
     try {
       if (t.dataset.hint) { await api(base + "/hints", {hint: t.dataset.hint}); }
       if (t.dataset.ack) { const [plc, alarm] = t.dataset.ack.split("|"); await api(base + "/actions", {kind: "acknowledge_alarm", plc, alarm}); }
+      if (t.dataset.shelve && state) { shelved.set(t.dataset.shelve, state.simulated_s + SHELVE_S); render(state); }
+      if (t.dataset.unshelve && state) { shelved.delete(t.dataset.unshelve); render(state); }
     } catch (e) { toast(e.message, true); }
   });
   stream(base + "/stream", "state", render);
@@ -293,6 +292,123 @@ async function teamPage() {
   poll();
 }
 
+// Shelving takes an alarm off this console's list for ten simulated minutes (ISA-18.2
+// shelving: the operator's choice, timed, and listed so it is not forgotten).
+const SHELVE_S = 600;
+const num = (v, d) => v == null ? "?" : v.toFixed(d == null ? (Math.abs(v) < 10 ? 2 : 1) : d);
+
+// The process diagram (ISA-101 greys): values, level fills, actuator states, alarm
+// indicators, set points and trips written into the server's SVG by id; a click (or Enter)
+// on a symbol opens its faceplate, refreshed with every update.
+function mimic(current) {
+  const svg = $("#mimic svg");
+  let open = null;
+  const fp = $("#faceplate");
+  const show = el => { open = JSON.parse(el.dataset.fp); builtLang = null; fp.hidden = false; draw(); $("#faceplate .close").focus(); };
+  if (svg) {
+    svg.addEventListener("click", ev => { const g = ev.target.closest("[data-fp]"); if (g) show(g); });
+    svg.addEventListener("keydown", ev => { const g = ev.target.closest("[data-fp]"); if (g && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); show(g); } });
+  }
+  fp.addEventListener("click", ev => { if (ev.target.classList.contains("close")) { fp.hidden = true; open = null; } });
+  document.addEventListener("keydown", ev => { if (ev.key === "Escape" && !fp.hidden) { fp.hidden = true; open = null; } });
+  const reg = s => { const m = new Map(); for (const h of (s.holding || [])) m.set(h.plc + "|" + h.id, h); return m; };
+  // A parameter as the HMI reads it: a constant, or its holding register's value.
+  const param = (p, regs) => p == null ? null : p.c != null ? p.c : p.r != null ? (regs.get(p.r) || {}).value : null;
+  // The faceplate is built once when opened (and on a language switch); each update only
+  // writes its values, so the close button and the trend stay put.
+  let fields = [], builtLang = null;
+  const state_of = i => i.tripped == null ? "unknown" : i.tripped ? "tripped" : i.bypassed ? "bypassed" : "ok";
+  const build = () => {
+    const f = [];
+    const add = (label, value) => f.push([label, value]);
+    let big = () => "";
+    if (open.k === "s") {
+      const find = s => s.sensors.find(x => x.id === open.id) || {};
+      big = s => { const v = find(s).value; return `${open.switch ? (v == null ? "?" : v >= 0.5 ? tr("on") : tr("off")) : num(v)} ${open.unit}`; };
+      add(tr("fp_range"), () => `${open.lo} … ${open.hi} ${open.unit}`);
+      add("PLC", () => open.plc || "–");
+      for (const [lvl, p] of open.limits) add(`${tr("fp_limit")} ${lvl.toUpperCase()}`, (s, regs) => num(param(p, regs)));
+      for (const [id, p] of open.sp) add(`${tr("fp_setpoint")} ${id}`, (s, regs) => num(param(p, regs)));
+      add(tr("state"), s => { const a = s.alarms.find(x => x.tag === open.id); return a ? `${tr("al_" + a.state)} (${a.levels.join(", ") || "–"})` : tr("fp_normal"); });
+    } else if (open.k === "a") {
+      const find = s => s.actuators.find(x => x.id === open.id) || {};
+      big = s => { const a = find(s); return a.position == null ? "?" : (a.position * 100).toFixed(0) + " %"; };
+      add(tr("fp_kind"), () => tr("fp_" + open.kind));
+      add(tr("fp_control"), s => find(s).local ? tr("local") : tr("fp_remote"));
+      add("PLC", s => { const p = s.plcs.find(x => x.id === open.plc); return p ? `${p.id} ${p.mode}` : "–"; });
+      add(tr("fp_fail"), () => open.fail == null ? tr("fp_hold") : (open.fail * 100).toFixed(0) + " %");
+      add(tr("fp_stroke"), () => `${open.stroke_s} s`);
+    } else if (open.k === "i") {
+      big = s => { const st = state_of(s.interlocks.find(x => x.id === open.id) || {}); return st === "ok" ? tr("fp_normal") : tr("il_" + st); };
+      add("PLC", () => open.plc); add(tr("tag"), () => open.pv);
+      if (open.above) add(tr("fp_trip_above"), (s, regs) => num(param(open.above, regs)));
+      if (open.below) add(tr("fp_trip_below"), (s, regs) => num(param(open.below, regs)));
+      add(tr("fp_voting"), () => `${open.need}oo${open.voters}`); add(tr("fp_delay"), () => `${open.delay_s} s`);
+    } else {
+      for (const id of open.sensors) add(id, s => { const v = s.sensors.find(x => x.id === id) || {}; return `${num(v.value)} ${v.unit || ""}`; });
+    }
+    fields = [["", big], ...f];
+    builtLang = lang;
+    fp.innerHTML = `<button class="close" aria-label="${esc(tr("close"))}">✕</button><h2 id="fp-title">${esc(open.tag)} — ${esc(txt(open.name || ""))}</h2><p class="big" data-fpv="0"></p><table>`
+      + f.map(([label], i) => `<tr><th scope="row">${esc(label)}</th><td class="num" data-fpv="${i + 1}"></td></tr>`).join("")
+      + `</table>${open.k === "s" && !open.switch ? '<div id="fp-trend" class="chart"></div>' : ""}`;
+  };
+  const draw = () => {
+    const s = current();
+    if (!open || !s) return;
+    if (builtLang !== lang) build();
+    const regs = reg(s);
+    fields.forEach(([, value], i) => { const c = fp.querySelector(`[data-fpv="${i}"]`); if (c) c.textContent = value(s, regs); });
+    const t = $("#fp-trend");
+    if (!t || !window.TREND || !window.uPlot) return;
+    const {xs, ys} = window.TREND;
+    if (!t._plot) {
+      t._plot = new uPlot({width: Math.max(240, t.clientWidth - 4), height: 140, legend: {show: false}, scales: {x: {time: false}}, axes: chartAxes(open.unit),
+        series: [{}, {stroke: "#3fa7d6", width: 2, spanGaps: true}]}, [xs.slice(), (ys[open.id] || []).slice()], t);
+    } else t._plot.setData([xs.slice(), (ys[open.id] || []).slice()]);
+  };
+  return s => {
+    if (svg) svg.classList.toggle("stale", s.view !== "live");
+    const alarmed = new Map(s.alarms.filter(a => a.state !== "returned").map(a => [a.tag, a]));
+    const regs = reg(s);
+    for (const v of s.sensors) {
+      const e = document.getElementById("v-" + v.id);
+      if (!e) continue;
+      const f = document.getElementById("f-" + v.id);
+      const meta = e.parentNode.dataset.fp ? JSON.parse(e.parentNode.dataset.fp) : {};
+      e.textContent = meta.switch ? (v.value == null ? "?" : v.value >= 0.5 ? tr("on") : tr("off")) : num(v.value);
+      if (f) {
+        const lo = +f.dataset.lo, hi = +f.dataset.hi, h = +f.dataset.h, frac = v.value == null ? 0 : Math.max(0, Math.min(1, (v.value - lo) / (hi - lo || 1)));
+        f.setAttribute("height", (frac * h).toFixed(1)); f.setAttribute("y", (+f.dataset.top + h * (1 - frac)).toFixed(1));
+      }
+      // Colour only when abnormal: the alarm indicator carries the priority as a number too.
+      const a = alarmed.get(v.id), ind = document.getElementById("al-" + v.id), it = document.getElementById("alt-" + v.id);
+      const prio = a ? (a.priority === "high" ? 1 : a.priority === "medium" ? 2 : 3) : 0;
+      e.classList.toggle("alarmed", !!a);
+      if (ind) { ind.setAttribute("visibility", a ? "visible" : "hidden"); ind.setAttribute("class", "alm p" + prio); }
+      if (it) it.textContent = a ? String(prio) + (a.acked ? "" : "!") : "";
+      const sp = document.getElementById("sp-" + v.id);
+      if (sp && meta.sp && meta.sp.length) sp.textContent = "SP " + meta.sp.map(([, p]) => num(param(p, regs))).join("/");
+    }
+    for (const a of s.actuators) {
+      const e = document.getElementById("a-" + a.id); if (e) e.textContent = (a.position == null ? "?" : (a.position * 100).toFixed(0) + " %") + (a.local ? " " + tr("local") : "");
+      const g = document.getElementById("g-" + a.id);
+      if (g) { g.classList.toggle("open", a.position != null && a.position > 0.02); g.classList.toggle("local", a.local); }
+    }
+    for (const i of s.interlocks) {
+      // Status in words too, not by colour alone.
+      const st = i.tripped == null ? "unknown" : i.tripped ? "tripped" : i.bypassed ? "bypassed" : "ok";
+      const e = document.getElementById("i-" + i.id); if (e) e.setAttribute("class", st);
+      const t = document.getElementById("is-" + i.id); if (t) t.textContent = st === "ok" ? "" : tr("il_" + st);
+    }
+    for (const p of s.plcs) {
+      const e = document.getElementById("m-" + p.id);
+      if (e) { e.textContent = `${p.id} ${p.mode}${p.listen_only ? " LO" : ""}${p.restarting ? " …" : ""}`; e.parentNode.classList.toggle("abnormal", p.mode !== "run" || p.listen_only || p.restarting); }
+    }
+    draw();
+  };
+}
+
 // Trends on the team console: what the operator station read (spoofing shows) and the
 // team's score, since the page opened, in simulated seconds. Bounded: the last
 // TREND_POINTS updates.
@@ -300,6 +416,7 @@ const TREND_POINTS = 900;
 function trends() {
   if (!window.uPlot) return () => {};
   const xs = [], ys = {}, score = [];
+  window.TREND = {xs, ys};
   let plot = null, scorePlot = null, sensors = [], drawnLang = null;
   const width = el => Math.max(260, el.clientWidth - 4);
   const chart = (el, label, unit, data) => new uPlot({width: width(el), height: 180, legend: {show: true},

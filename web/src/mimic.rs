@@ -1,104 +1,495 @@
-//! The plant's mimic diagram: an SVG drawn from the scenario, one panel per PLC with the
-//! measured values it reads, its actuators and its interlocks. The team console fills in the
-//! values live by element id (`v-SENSOR`, `b-SENSOR` bar, `a-ACTUATOR`, `i-INTERLOCK`,
-//! `m-PLC` mode); names carry `data-en`/`data-zh` so the language switch needs no reload.
+//! The HMI's process diagram, in the high-performance style operators know (ISA-101): drawn
+//! from the scenario in greys, colour kept for abnormal states.
+//!
+//! Each piece of equipment (`Scenario::equipment`) is a tank (it has a level) or a vessel,
+//! with its instruments beside it; each actuator sits on the pipe its terms imply
+//! (`Scenario::flows`): between the equipment it draws from and the one it feeds, on a feed
+//! into its equipment, or on a draw-off below it. Interlocks are a band of diamonds at the
+//! bottom, the PLCs a status strip at the top. A scenario's `mimic:` section places any symbol
+//! by hand; pipes follow the symbols wherever they are.
+//!
+//! The team console fills in values by element id (`v-SENSOR`, `f-SENSOR` level fill,
+//! `al-SENSOR` alarm indicator, `sp-SENSOR` set point, `g-ACTUATOR` symbol, `a-ACTUATOR`
+//! position, `i-INTERLOCK`, `is-INTERLOCK`, `m-PLC`), and opens a faceplate from a symbol's
+//! `data-fp` (what the symbol is, its range, alarm limits and set points, as constants or
+//! as the holding registers the HMI reads them from).
 
 use std::fmt::Write as _;
 
 use icsdrill_engine::Scenario;
-use icsdrill_engine::scenario::{RegisterSource, SensorKind, Text};
-
-const W: usize = 330;
-const ROW: usize = 22;
-const COLS: usize = 3;
+use icsdrill_engine::scenario::mimic::{Equipment, Flow};
+use icsdrill_engine::scenario::{AlarmLevel, Logic, Param, PlcDef, RegisterSource, SensorKind, Text};
+use serde_json::{Value, json};
 
 use crate::escape_html as esc;
 
-fn label(x: usize, y: usize, t: &Text, class: &str) -> String {
-    format!(
-        r#"<text x="{x}" y="{y}" class="{class} i18n" data-en="{}" data-zh="{}">{}</text>"#,
-        esc(&t.en),
-        esc(&t.zh),
-        esc(&t.en)
-    )
+/// Width of an equipment column.
+const CW: f64 = 270.0;
+/// Height of a row of equipment.
+const RH: f64 = 300.0;
+/// Equipment columns before the diagram wraps.
+const COLS: usize = 5;
+/// Height of the PLC status strip.
+const STRIP: f64 = 34.0;
+/// Half the width and height of a vessel.
+const VW: f64 = 35.0;
+const VH: f64 = 60.0;
+
+/// A point on the canvas.
+#[derive(Clone, Copy)]
+struct Pt(f64, f64);
+
+/// Where everything goes.
+struct Layout {
+    equipment: Vec<Pt>,
+    sensors: Vec<Option<Pt>>,
+    actuators: Vec<Pt>,
+    interlocks: Vec<Pt>,
+    plcs: Vec<Pt>,
+    width: f64,
+    height: f64,
 }
 
 /// The diagram.
 pub fn svg(s: &Scenario) -> String {
-    let mut panels = Vec::new();
-    for (pi, plc) in s.plcs.iter().enumerate() {
-        let mut rows = String::new();
-        let mut y = 44;
-        for ir in &plc.input_registers {
-            match ir.source {
-                RegisterSource::Sensor(sn) => {
-                    let sensor = &s.sensors[sn.ix()];
-                    let var = &s.vars[sensor.var.ix()];
-                    let (lo, hi) = match sensor.kind {
-                        SensorKind::Analog { lo, hi } => (lo, hi),
-                        _ => (0.0, 1.0),
-                    };
-                    rows.push_str(&label(10, y, &sensor.name, "name"));
-                    let _ = write!(
-                        rows,
-                        r#"<rect x="170" y="{}" width="80" height="10" class="track"/><rect id="b-{id}" x="170" y="{}" width="0" height="10" class="bar" data-lo="{lo}" data-hi="{hi}"/><text id="v-{id}" x="320" y="{y}" class="value" text-anchor="end">–</text><text x="322" y="{y}" class="unit">{unit}</text>"#,
-                        y - 9,
-                        y - 9,
-                        id = esc(&sensor.id),
-                        unit = esc(&var.unit),
-                    );
-                    y += ROW;
-                }
-                RegisterSource::Actuator(a) => {
-                    let act = &s.actuators[a.ix()];
-                    rows.push_str(&label(10, y, &act.name, "name"));
-                    let _ = write!(
-                        rows,
-                        r#"<text id="a-{id}" x="320" y="{y}" class="value" text-anchor="end">–</text>"#,
-                        id = esc(&act.id)
-                    );
-                    y += ROW;
-                }
-            }
-        }
-        for il in s.interlocks.iter().filter(|i| i.plc.ix() == pi) {
-            let _ = write!(
-                rows,
-                r#"<circle id="i-{id}" cx="16" cy="{}" r="6" class="ok"/><text x="28" y="{y}" class="name">SIS {id}</text><text id="is-{id}" x="120" y="{y}" class="mode"></text>"#,
-                y - 4,
-                id = esc(&il.id)
-            );
-            y += ROW;
-        }
-        panels.push((plc, rows, y + 6));
-    }
-    let rows_per_line: Vec<usize> =
-        panels.chunks(COLS).map(|c| c.iter().map(|(_, _, h)| *h).max().unwrap_or(0)).collect();
-    let height: usize = rows_per_line.iter().sum::<usize>() + 10 * (rows_per_line.len() + 1);
-    let width = COLS.min(panels.len().max(1)) * (W + 10) + 10;
+    let eq = s.equipment();
+    let flows = s.flows(&eq);
+    let at = layout(s, &eq, &flows);
     let mut out = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" style="width:100%;max-width:{width}px;height:auto" role="img" aria-label="{}">"#,
-        esc(&s.meta.title.en)
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="hmi" viewBox="0 0 {w} {h}" style="width:100%;max-width:{w}px;height:auto" role="group" aria-label="{}"><defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0 L8 4 L0 8 Z" class="arrowhead"/></marker></defs><rect class="bg" width="{w}" height="{h}"/>"#,
+        esc(&s.meta.title.en),
+        w = at.width,
+        h = at.height,
     );
-    out.push_str("<style>.panel{fill:#10212e;stroke:#3b6e8f}.safety{stroke:#d08a2c}.title{fill:#e8f1f7;font:bold 14px sans-serif}.name{fill:#b9cfdd;font:12px sans-serif}.value{fill:#7fe0a0;font:bold 13px monospace}.unit{fill:#8aa;font:11px sans-serif}.track{fill:#1d3647}.bar{fill:#3fa7d6}.ok{fill:#2f9e44}.tripped{fill:#e03131}.bypassed{fill:#f59f00}.unknown{fill:#555}.alarm{fill:#f59f00}.mode{fill:#9fc;font:11px monospace}</style>");
-    let mut y0 = 10;
-    for (line, chunk) in panels.chunks(COLS).enumerate() {
-        for (col, (plc, rows, h)) in chunk.iter().enumerate() {
-            let x0 = 10 + col * (W + 10);
-            let class = match plc.role {
-                icsdrill_engine::scenario::PlcRole::Safety => "panel safety",
-                icsdrill_engine::scenario::PlcRole::Process => "panel",
-            };
-            let _ = write!(
-                out,
-                r#"<g transform="translate({x0},{y0})"><rect width="{W}" height="{h}" rx="6" class="{class}"/>{}<text id="m-{id}" x="{}" y="20" class="mode" text-anchor="end">{id}</text>{rows}</g>"#,
-                label(10, 20, &plc.name, "title"),
-                W - 8,
-                id = esc(&plc.id),
-            );
+    pipes(&mut out, s, &flows, &at);
+    for (k, e) in eq.iter().enumerate() {
+        equipment(&mut out, s, e, at.equipment[k]);
+    }
+    for (i, p) in at.sensors.iter().enumerate() {
+        if let Some(p) = p {
+            instrument(&mut out, s, i, *p);
         }
-        y0 += rows_per_line[line] + 10;
+    }
+    for (i, p) in at.actuators.iter().enumerate() {
+        actuator(&mut out, s, i, *p);
+    }
+    for (i, p) in at.interlocks.iter().enumerate() {
+        interlock(&mut out, s, i, *p);
+    }
+    for (i, p) in at.plcs.iter().enumerate() {
+        let _ = write!(
+            out,
+            r#"<g class="plc"><rect x="{}" y="{}" width="140" height="22" rx="3"/><text id="m-{id}" x="{}" y="{}">{id}</text></g>"#,
+            p.0,
+            p.1,
+            p.0 + 6.0,
+            p.1 + 15.0,
+            id = esc(&s.plcs[i].id)
+        );
     }
     out.push_str("</svg>");
     out
+}
+
+/// Places every symbol: generated, then the scenario's hand placement on top.
+fn layout(s: &Scenario, eq: &[Equipment], flows: &[Flow]) -> Layout {
+    let place = |id: &str, p: Pt| s.mimic.place.get(id).map_or(p, |xy| Pt(xy[0], xy[1]));
+    let strip_lines = (s.plcs.len() * 150).div_ceil((COLS.min(eq.len().max(1)) as f64 * CW) as usize).max(1);
+    let top = 10.0 + strip_lines as f64 * STRIP;
+    let rows = eq.len().div_ceil(COLS).max(1);
+    let equipment: Vec<Pt> = eq
+        .iter()
+        .enumerate()
+        .map(|(k, e)| {
+            let (col, row) = ((k % COLS) as f64, (k / COLS) as f64);
+            place(&e.id, Pt(20.0 + col * CW + 80.0, top + row * RH + 170.0))
+        })
+        .collect();
+    // Instruments to the right of their equipment, one row each.
+    let mut next = vec![0.0; eq.len()];
+    let sensors = s
+        .sensors
+        .iter()
+        .map(|sn| {
+            let k = eq.iter().position(|e| e.vars.contains(&sn.var))?;
+            let Pt(x, y) = equipment[k];
+            let p = Pt(x + VW + 22.0, y - VH + 10.0 + next[k] * 30.0);
+            next[k] += 1.0;
+            Some(place(&sn.id, p))
+        })
+        .collect();
+    // Actuators on their pipes: between two pieces of equipment (header lanes above them), on
+    // a feed (left of what they feed) or on a draw-off (below what they draw from).
+    let mut spans: Vec<(f64, f64)> = Vec::new();
+    let (mut feeds, mut draws) = (vec![0.0; eq.len()], vec![0.0; eq.len()]);
+    let mut others = 0.0;
+    let bottom = top + rows as f64 * RH;
+    let actuators = flows
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let p = match route(f) {
+                Route::Between(a, b) => {
+                    let (xa, xb) = (equipment[a].0, equipment[b].0);
+                    let span = (xa.min(xb), xa.max(xb));
+                    let lane = spans.iter().filter(|(l, r)| *l <= span.1 && span.0 <= *r).count() as f64;
+                    spans.push(span);
+                    let y = equipment[a].1.min(equipment[b].1) - VH - 26.0 - lane * 44.0;
+                    Pt((xa + xb) / 2.0, y)
+                }
+                Route::Feed(b) => {
+                    let Pt(x, y) = equipment[b];
+                    feeds[b] += 1.0;
+                    Pt(x - VW - 35.0, y - 20.0 + (feeds[b] - 1.0) * 40.0)
+                }
+                Route::Draw(a) => {
+                    let Pt(x, y) = equipment[a];
+                    draws[a] += 1.0;
+                    Pt(x - 10.0 + (draws[a] - 1.0) * 60.0, y + VH + 50.0)
+                }
+                Route::None => {
+                    others += 1.0;
+                    Pt(40.0 + (others - 1.0) * 90.0, bottom + 30.0)
+                }
+            };
+            place(&s.actuators[i].id, p)
+        })
+        .collect();
+    let sis_y = bottom + if others > 0.0 { 90.0 } else { 30.0 };
+    let interlocks: Vec<Pt> = s
+        .interlocks
+        .iter()
+        .enumerate()
+        .map(|(i, il)| place(&il.id, Pt(30.0 + (i % 6) as f64 * 170.0, sis_y + (i / 6) as f64 * 36.0)))
+        .collect();
+    let per_line = ((COLS.min(eq.len().max(1)) as f64 * CW) / 150.0).floor().max(1.0) as usize;
+    let plcs = (0..s.plcs.len())
+        .map(|i| Pt(20.0 + (i % per_line) as f64 * 150.0, 8.0 + (i / per_line) as f64 * STRIP))
+        .collect();
+    let generated = Pt(
+        (40.0 + COLS.min(eq.len().max(1)) as f64 * CW).max(40.0 + s.interlocks.len().min(6) as f64 * 170.0),
+        sis_y + s.interlocks.len().div_ceil(6) as f64 * 36.0 + 10.0,
+    );
+    let [width, height] = s.mimic.size.unwrap_or([generated.0, generated.1]);
+    Layout { equipment, sensors, actuators, interlocks, plcs, width, height }
+}
+
+/// Which pipe an actuator sits on.
+enum Route {
+    Between(usize, usize),
+    Feed(usize),
+    Draw(usize),
+    None,
+}
+
+fn route(f: &Flow) -> Route {
+    match (f.from.first(), f.to.iter().find(|b| Some(*b) != f.from.first())) {
+        (Some(&a), Some(&b)) => Route::Between(a, b),
+        (_, _) if !f.to.is_empty() => Route::Feed(f.to[0]),
+        (Some(&a), None) => Route::Draw(a),
+        (None, _) => Route::None,
+    }
+}
+
+/// The pipes, under the symbols; arrows show which way the material goes.
+fn pipes(out: &mut String, s: &Scenario, flows: &[Flow], at: &Layout) {
+    for (i, f) in flows.iter().enumerate() {
+        let Pt(x, y) = at.actuators[i];
+        let id = esc(&s.actuators[i].id);
+        let d = match route(f) {
+            Route::Between(a, b) => {
+                let (Pt(xa, ya), Pt(xb, yb)) = (at.equipment[a], at.equipment[b]);
+                format!("M{xa} {} V{y} H{x} M{x} {y} H{xb} V{}", ya - VH, yb - VH)
+            }
+            Route::Feed(b) => {
+                let Pt(xb, _) = at.equipment[b];
+                format!("M{} {y} H{x} M{x} {y} H{}", x - 40.0, xb - VW)
+            }
+            Route::Draw(a) => {
+                let Pt(xa, ya) = at.equipment[a];
+                let xv = x.clamp(xa - VW + 8.0, xa + VW - 8.0);
+                format!("M{xv} {} V{y} H{x} M{x} {y} H{}", ya + VH, x + 45.0)
+            }
+            Route::None => continue,
+        };
+        let _ = write!(out, r#"<path class="pipe" data-for="{id}" d="{d}" marker-end="url(#arrow)"/>"#);
+    }
+}
+
+/// A tank (it has a level: its level sensor fills it) or a vessel, with its tag under it.
+fn equipment(out: &mut String, s: &Scenario, e: &Equipment, Pt(x, y): Pt) {
+    let level = e.vars.iter().find(|v| {
+        let d = &s.vars[v.ix()];
+        d.id.contains("level") || d.name.en.to_lowercase().contains("level") || d.name.zh.contains("液位")
+    });
+    let gauge = level.and_then(|v| {
+        s.sensors.iter().find(|sn| sn.var == *v && matches!(sn.kind, SensorKind::Analog { .. }))
+    });
+    let sensors: Vec<&str> =
+        s.sensors.iter().filter(|sn| e.vars.contains(&sn.var)).map(|sn| sn.id.as_str()).collect();
+    let fp = json!({"k": "e", "id": e.id, "tag": tag_of(&e.id), "name": name_of(s, e), "sensors": sensors});
+    let (top, left) = (y - VH, x - VW);
+    let _ = write!(
+        out,
+        r#"<g class="equip" data-fp="{}" tabindex="0" role="button" aria-label="{}">"#,
+        esc(&fp.to_string()),
+        esc(&tag_of(&e.id))
+    );
+    match gauge {
+        Some(g) => {
+            let (lo, hi) = analog_range(g.kind);
+            let _ = write!(
+                out,
+                r#"<rect class="vessel" x="{left}" y="{top}" width="{w}" height="{h}" rx="2"/><rect id="f-{id}" class="fill" x="{left}" y="{bottom}" width="{w}" height="0" data-top="{top}" data-h="{h}" data-lo="{lo}" data-hi="{hi}"/>"#,
+                w = 2.0 * VW,
+                h = 2.0 * VH,
+                bottom = y + VH,
+                id = esc(&g.id),
+            );
+        }
+        None => {
+            let _ = write!(
+                out,
+                r#"<rect class="vessel" x="{left}" y="{top}" width="{}" height="{}" rx="{}"/>"#,
+                2.0 * VW,
+                2.0 * VH,
+                VW * 0.8
+            );
+        }
+    }
+    let _ = write!(
+        out,
+        r#"<text class="etag" x="{x}" y="{}" text-anchor="middle">{}</text></g>"#,
+        y + 4.0,
+        esc(&tag_of(&e.id))
+    );
+}
+
+/// An instrument bubble: tag, value as the HMI reads it, set point, alarm indicator.
+fn instrument(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
+    let sn = &s.sensors[i];
+    let id = esc(&sn.id);
+    let fp = sensor_faceplate(s, i);
+    let _ = write!(
+        out,
+        r#"<g class="inst" data-fp="{}" tabindex="0" role="button" aria-label="{tag}"><circle cx="{x}" cy="{y}" r="9"/><rect id="al-{id}" class="alm" x="{}" y="{}" width="14" height="14" visibility="hidden"/><text id="alt-{id}" class="almt" x="{}" y="{}" text-anchor="middle"></text><text class="tag" x="{}" y="{}">{tag}</text><text id="v-{id}" class="value" x="{}" y="{}">–</text><text class="unit" x="{}" y="{}">{unit}</text><text id="sp-{id}" class="sp" x="{}" y="{}"></text></g>"#,
+        esc(&fp.to_string()),
+        x - 26.0,
+        y - 7.0,
+        x - 19.0,
+        y + 4.0,
+        x + 14.0,
+        y - 2.0,
+        x + 14.0,
+        y + 11.0,
+        x + 68.0,
+        y + 11.0,
+        x + 66.0,
+        y - 2.0,
+        tag = esc(&tag_of_name(&sn.name, &sn.id)),
+        unit = esc(&s.vars[sn.var.ix()].unit),
+    );
+}
+
+/// A valve (bow tie), pump (circle with a triangle) or breaker (square); filled when open or
+/// running, hollow when closed or stopped (the console sets the class).
+fn actuator(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
+    let a = &s.actuators[i];
+    let lower = a.name.en.to_lowercase();
+    let (kind, shape) = if lower.contains("pump") || lower.contains("fan") || lower.contains("compressor") {
+        (
+            "pump",
+            format!(
+                r#"<circle cx="{x}" cy="{y}" r="11"/><path d="M{} {} L{} {y} L{} {} Z" class="inner"/>"#,
+                x - 5.0,
+                y - 6.0,
+                x + 7.0,
+                x - 5.0,
+                y + 6.0
+            ),
+        )
+    } else if lower.contains("breaker") || lower.contains("switch") {
+        ("breaker", format!(r#"<rect x="{}" y="{}" width="18" height="18"/>"#, x - 9.0, y - 9.0))
+    } else {
+        (
+            "valve",
+            format!(
+                r#"<path d="M{l} {t} L{r} {b} L{r} {t} L{l} {b} Z"/>"#,
+                l = x - 12.0,
+                r = x + 12.0,
+                t = y - 8.0,
+                b = y + 8.0
+            ),
+        )
+    };
+    let driver = s.plcs.iter().find(|p| drives(p, i)).map(|p| p.id.as_str());
+    let fp = json!({"k": "a", "id": a.id, "tag": tag_of_name(&a.name, &a.id), "name": a.name, "kind": kind,
+        "fail": a.fail, "plc": driver, "stroke_s": a.stroke_s});
+    let _ = write!(
+        out,
+        r#"<g id="g-{id}" class="act {kind}" data-fp="{}" tabindex="0" role="button" aria-label="{tag}">{shape}<text class="tag" x="{x}" y="{}" text-anchor="middle">{tag}</text><text id="a-{id}" class="pos" x="{x}" y="{}" text-anchor="middle">–</text></g>"#,
+        esc(&fp.to_string()),
+        y - 15.0,
+        y + 24.0,
+        id = esc(&a.id),
+        tag = esc(&tag_of_name(&a.name, &a.id)),
+    );
+}
+
+/// An interlock: a diamond, its id and its state in words.
+fn interlock(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
+    let il = &s.interlocks[i];
+    let plc = &s.plcs[il.plc.ix()];
+    let fp = json!({"k": "i", "id": il.id, "plc": plc.id, "pv": s.sensors[il.pv.ix()].id,
+        "above": il.above.map(|p| param(plc, p)), "below": il.below.map(|p| param(plc, p)),
+        "need": il.need, "voters": il.voters.len().max(1), "delay_s": il.delay_s});
+    let _ = write!(
+        out,
+        r#"<g class="sis" data-fp="{}" tabindex="0" role="button" aria-label="{id}"><path id="i-{id}" class="ok" d="M{x} {} L{} {y} L{x} {} L{} {y} Z"/><text class="tag" x="{}" y="{}">{id}</text><text id="is-{id}" class="state" x="{}" y="{}"></text></g>"#,
+        esc(&fp.to_string()),
+        y - 10.0,
+        x + 10.0,
+        y + 10.0,
+        x - 10.0,
+        x + 16.0,
+        y + 4.0,
+        x + 80.0,
+        y + 4.0,
+        id = esc(&il.id),
+    );
+}
+
+/// A sensor's faceplate data: range, the PLC that reads it, its alarm limits and the set
+/// points of the loops it controls.
+fn sensor_faceplate(s: &Scenario, i: usize) -> Value {
+    let sn = &s.sensors[i];
+    let plc = s.plcs.iter().find(|p| {
+        p.input_registers
+            .iter()
+            .any(|r| r.source == RegisterSource::Sensor(icsdrill_engine::scenario::SensorIdx(i as u32)))
+    });
+    let mut limits = Vec::new();
+    for a in s.alarms.iter().filter(|a| a.pv.ix() == i) {
+        let def = &s.plcs[a.plc.ix()];
+        for (k, level) in AlarmLevel::ALL.iter().enumerate() {
+            if let Some(p) = a.limits[k] {
+                limits.push(json!([level, param(def, p)]));
+            }
+        }
+    }
+    let mut sp = Vec::new();
+    for p in &s.plcs {
+        for block in &p.logic {
+            match block {
+                Logic::Pi { id, pv, setpoint, .. } if pv.ix() == i => {
+                    sp.push(json!([id, param(p, *setpoint)]))
+                }
+                Logic::OnOff { id, pv, low, high, .. } if pv.ix() == i => {
+                    sp.push(json!([format!("{id} ▼"), param(p, *low)]));
+                    sp.push(json!([format!("{id} ▲"), param(p, *high)]));
+                }
+                _ => {}
+            }
+        }
+    }
+    let (lo, hi) = analog_range(sn.kind);
+    json!({"k": "s", "id": sn.id, "tag": tag_of_name(&sn.name, &sn.id), "name": sn.name,
+        "unit": s.vars[sn.var.ix()].unit, "lo": lo, "hi": hi, "plc": plc.map(|p| &p.id),
+        "switch": !matches!(sn.kind, SensorKind::Analog { .. }), "limits": limits, "sp": sp})
+}
+
+/// A logic parameter as the faceplate reads it: a constant, or the holding register
+/// (`PLC|register`) the HMI reads it from.
+fn param(plc: &PlcDef, p: Param) -> Value {
+    match p {
+        Param::Const(c) => json!({"c": c}),
+        Param::Holding(h) => json!({"r": format!("{}|{}", plc.id, plc.holding_registers[h.ix()].id)}),
+        Param::Cascade { block, .. } => json!({"cascade": block}),
+    }
+}
+
+/// Whether a PLC's program drives an actuator.
+fn drives(p: &PlcDef, a: usize) -> bool {
+    p.logic.iter().any(|b| match b {
+        Logic::OnOff { output, .. } | Logic::Follow { output, .. } | Logic::Select { output, .. } => {
+            output.ix() == a
+        }
+        Logic::Pi { output, split, .. } => {
+            output.is_some_and(|o| o.ix() == a) || split.iter().any(|(o, ..)| o.ix() == a)
+        }
+        Logic::Sequence { steps, .. } => steps.iter().any(|st| st.set.iter().any(|(o, _)| o.ix() == a)),
+        Logic::Alarm(_) | Logic::Interlock(_) => false,
+    })
+}
+
+fn analog_range(k: SensorKind) -> (f64, f64) {
+    match k {
+        SensorKind::Analog { lo, hi } => (lo, hi),
+        _ => (0.0, 1.0),
+    }
+}
+
+/// An equipment tag from its id: `t101` -> `T-101`.
+fn tag_of(id: &str) -> String {
+    let split = id.find(|c: char| c.is_ascii_digit()).unwrap_or(id.len());
+    let (letters, digits) = id.split_at(split);
+    if letters.is_empty() || digits.is_empty() {
+        id.to_uppercase()
+    } else {
+        format!("{}-{}", letters.to_uppercase(), digits.to_uppercase())
+    }
+}
+
+/// A device's tag: the first word of its English name when it looks like one (`LIT-101`),
+/// else its id.
+fn tag_of_name(name: &Text, id: &str) -> String {
+    match name.en.split_whitespace().next() {
+        Some(w) if w.chars().any(|c| c.is_ascii_digit()) && w.len() <= 16 => w.to_string(),
+        _ => id.to_string(),
+    }
+}
+
+/// An equipment's name: its first variable's name.
+fn name_of(s: &Scenario, e: &Equipment) -> Text {
+    s.vars[e.vars[0].ix()].name.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(extra: &str) -> Scenario {
+        let text = include_str!("../../scenarios/library/petrochem-tank-farm.yaml");
+        icsdrill_engine::Scenario::from_yaml("tank-farm.yaml", &format!("{text}\n{extra}")).unwrap()
+    }
+
+    #[test]
+    fn the_diagram_draws_equipment_instruments_and_actuators_on_their_pipes() {
+        let svg = svg(&scenario(""));
+        // Tanks fill from their level transmitters; the reactor is a vessel.
+        assert!(svg.contains(r#"id="f-lit101""#) && svg.contains(r#"id="f-lit102""#), "{svg}");
+        assert_eq!(svg.matches(r#"class="equip""#).count(), 3);
+        // The feed pump draws from T-101 and feeds the reactor: a pipe between them.
+        assert!(svg.contains(r#"class="act pump""#) && svg.contains(r#"class="act valve""#));
+        assert!(svg.contains(r#"data-for="p101""#));
+        // Every sensor has a value and an alarm indicator; every interlock a state.
+        for id in ["lit101", "tit201", "pit201", "lit102"] {
+            assert!(
+                svg.contains(&format!(r#"id="v-{id}""#)) && svg.contains(&format!(r#"id="al-{id}""#)),
+                "{id}"
+            );
+        }
+        assert!(svg.contains(r#"id="i-il-101""#) && svg.contains(r#"id="is-il-101""#));
+        // The faceplate of LIT-101 names its alarm limits as the holding registers they live in.
+        assert!(svg.contains("plc-t101|t101_al_hihi"), "{svg}");
+    }
+
+    #[test]
+    fn hand_placement_moves_a_symbol_and_its_pipe_follows() {
+        let placed = svg(&scenario("mimic:\n  size: [900, 700]\n  place:\n    p101: [444, 333]\n"));
+        assert!(placed.contains(r#"viewBox="0 0 900 700""#), "{placed}");
+        assert!(placed.contains(r#"cx="444" cy="333" r="11""#), "{placed}");
+        let pipe = placed.split(r#"data-for="p101" d=""#).nth(1).unwrap();
+        assert!(pipe.split('"').next().unwrap().contains("H444"), "{pipe}");
+    }
 }

@@ -14,6 +14,7 @@
 pub mod exam;
 pub mod expr;
 mod file;
+pub mod mimic;
 mod network;
 mod plc;
 mod process;
@@ -200,6 +201,8 @@ pub struct Scenario {
     pub background: Vec<Background>,
     /// Scheduled maintenance windows.
     pub maintenance: Vec<Maintenance>,
+    /// Hand placement on the HMI's process diagram.
+    pub mimic: mimic::Mimic,
     /// Routine traffic of each host that makes some (polls and engineering sessions).
     pub traffic: Vec<RoutineHost>,
     /// What the monitoring expects: a learning window, readers and writers per PLC.

@@ -20,6 +20,7 @@ use super::*;
 mod attack;
 mod background;
 mod logic;
+mod mimic;
 mod network;
 mod plc;
 mod process;
@@ -311,7 +312,7 @@ impl Cx<'_> {
             },
         );
 
-        Scenario {
+        let mut scenario = Scenario {
             warnings: Vec::new(),
             id: self.scenario_id(&f.id),
             source_hash: sha256_hex(source.as_bytes()),
@@ -335,12 +336,17 @@ impl Cx<'_> {
             attack,
             background,
             maintenance,
+            mimic: Default::default(),
             traffic,
             ids,
             scoring,
             hints,
             exam,
+        };
+        if let Some(m) = &f.mimic {
+            scenario.mimic = self.mimic(m, &scenario);
         }
+        scenario
     }
 
     fn scenario_id(&mut self, id: &Spanned<String>) -> String {

@@ -169,6 +169,7 @@ fn deny_view(world: &mut World, s: &Scenario, tick: u64, host: &str, source: &st
             actuators: bus.actuator_pos.clone(),
             alarms: bus.alarm_active.clone(),
             alarms_acked: bus.alarm_acked.clone(),
+            alarms_since: bus.alarm_since.clone(),
             tripped: bus.tripped.clone(),
         }))
     };
@@ -357,13 +358,14 @@ fn end_forgeries(world: &mut World, s: &Scenario, which: impl Fn(&Forgery) -> bo
     events
 }
 
-/// Acknowledges an active, unacknowledged alarm of a PLC.
+/// Acknowledges an unacknowledged alarm of a PLC: active, or returned (cleared before anyone
+/// acknowledged it, ISA-18.2's "returned unacknowledged").
 fn acknowledge_alarm(world: &mut World, s: &Scenario, plc: &str, alarm: &str) -> Outcome {
     let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
     let a =
         s.alarms.iter().position(|a| a.id == *alarm && a.plc == idx).ok_or(RejectReason::UnknownTarget)?;
     let mut bus = world.resource_mut::<FieldBus>();
-    if bus.alarm_active[a] == 0 || bus.alarm_acked[a] {
+    if bus.alarm_since[a].is_none() || bus.alarm_acked[a] {
         return Err(RejectReason::UnknownTarget);
     }
     bus.alarm_acked[a] = true;

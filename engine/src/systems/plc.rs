@@ -318,6 +318,7 @@ impl Scan<'_> {
             if !active && raise {
                 self.bus.alarm_active[a.ix()] |= bit;
                 self.bus.alarm_acked[a.ix()] = false;
+                self.bus.alarm_since[a.ix()] = Some(self.tick);
                 let e = EventKind::AlarmRaised {
                     plc: self.def.id.clone(),
                     alarm: def.id.clone(),

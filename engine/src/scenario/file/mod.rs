@@ -47,6 +47,18 @@ pub(crate) struct ScenarioFile {
     pub(crate) hints: Vec<HintFile>,
     #[serde(default)]
     pub(crate) exam: Option<ExamFile>,
+    #[serde(default)]
+    pub(crate) mimic: Option<MimicFile>,
+}
+
+/// Hand placement on the HMI's process diagram: canvas size and symbol centres by id.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MimicFile {
+    #[serde(default)]
+    pub(crate) size: Option<S<[f64; 2]>>,
+    #[serde(default)]
+    pub(crate) place: std::collections::BTreeMap<String, S<[f64; 2]>>,
 }
 
 /// The teams' monitoring: a level, or a level with a learning window and the expected readers
