@@ -272,8 +272,10 @@ fn instrument(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
     let fp = sensor_faceplate(s, i);
     let _ = write!(
         out,
-        r#"<g class="inst" data-fp="{}" tabindex="0" role="button" aria-label="{tag}"><circle cx="{x}" cy="{y}" r="9"/><rect id="al-{id}" class="alm" x="{}" y="{}" width="14" height="14" visibility="hidden"/><text id="alt-{id}" class="almt" x="{}" y="{}" text-anchor="middle"></text><text class="tag" x="{}" y="{}">{tag}</text><text id="v-{id}" class="value" x="{}" y="{}">–</text><text class="unit" x="{}" y="{}">{unit}</text><text id="sp-{id}" class="sp" x="{}" y="{}"></text></g>"#,
+        r#"<g class="inst" data-fp="{}" tabindex="0" role="button" aria-label="{tag}"><rect class="hit" x="{}" y="{}" width="150" height="30"/><circle cx="{x}" cy="{y}" r="9"/><rect id="al-{id}" class="alm" x="{}" y="{}" width="14" height="14" visibility="hidden"/><text id="alt-{id}" class="almt" x="{}" y="{}" text-anchor="middle"></text><text class="tag" x="{}" y="{}">{tag}</text><text id="v-{id}" class="value" x="{}" y="{}">–</text><text class="unit" x="{}" y="{}">{unit}</text><text id="sp-{id}" class="sp" x="{}" y="{}"></text></g>"#,
         esc(&fp.to_string()),
+        x - 12.0,
+        y - 14.0,
         x - 26.0,
         y - 7.0,
         x - 19.0,
@@ -327,8 +329,10 @@ fn actuator(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
         "fail": a.fail, "plc": driver, "stroke_s": a.stroke_s});
     let _ = write!(
         out,
-        r#"<g id="g-{id}" class="act {kind}" data-fp="{}" tabindex="0" role="button" aria-label="{tag}">{shape}<text class="tag" x="{x}" y="{}" text-anchor="middle">{tag}</text><text id="a-{id}" class="pos" x="{x}" y="{}" text-anchor="middle">–</text></g>"#,
+        r#"<g id="g-{id}" class="act {kind}" data-fp="{}" tabindex="0" role="button" aria-label="{tag}"><rect class="hit" x="{}" y="{}" width="50" height="50"/>{shape}<text class="tag" x="{x}" y="{}" text-anchor="middle">{tag}</text><text id="a-{id}" class="pos" x="{x}" y="{}" text-anchor="middle">–</text></g>"#,
         esc(&fp.to_string()),
+        x - 25.0,
+        y - 25.0,
         y - 15.0,
         y + 24.0,
         id = esc(&a.id),
@@ -345,8 +349,10 @@ fn interlock(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
         "need": il.need, "voters": il.voters.len().max(1), "delay_s": il.delay_s});
     let _ = write!(
         out,
-        r#"<g class="sis" data-fp="{}" tabindex="0" role="button" aria-label="{id}"><path id="i-{id}" class="ok" d="M{x} {} L{} {y} L{x} {} L{} {y} Z"/><text class="tag" x="{}" y="{}">{id}</text><text id="is-{id}" class="state" x="{}" y="{}"></text></g>"#,
+        r#"<g class="sis" data-fp="{}" tabindex="0" role="button" aria-label="{id}"><rect class="hit" x="{}" y="{}" width="150" height="24"/><path id="i-{id}" class="ok" d="M{x} {} L{} {y} L{x} {} L{} {y} Z"/><text class="tag" x="{}" y="{}">{id}</text><text id="is-{id}" class="state" x="{}" y="{}"></text></g>"#,
         esc(&fp.to_string()),
+        x - 12.0,
+        y - 12.0,
         y - 10.0,
         x + 10.0,
         y + 10.0,
