@@ -123,20 +123,35 @@ impl Sim {
 
     /// A copy of what the network may read: PLC memories and modes, conduit policies.
     pub fn snapshot(&self) -> Snapshot {
+        self.snapshot_sharing(None)
+    }
+
+    /// A snapshot that shares with `previous` the view of every PLC that did not change since
+    /// (mode, communications and all four tables as the network sees them): a live range
+    /// publishes one every tick, and most PLCs' memory is the same tick to tick.
+    pub fn snapshot_after(&self, previous: &Snapshot) -> Snapshot {
+        self.snapshot_sharing(Some(previous))
+    }
+
+    fn snapshot_sharing(&self, previous: Option<&Snapshot>) -> Snapshot {
         let entities = self.world.resource::<Entities>();
         let plcs = entities
             .plcs
             .iter()
-            .map(|e| {
+            .enumerate()
+            .map(|(i, e)| {
                 let p = self.world.get::<PlcState>(*e).expect("PLC entities live as long as the world");
+                let flags = (p.mode, p.listen_only, p.restart_until.is_some());
+                if let Some(old) = previous.and_then(|s| s.plcs.get(i))
+                    && (old.mode, old.listen_only, old.restarting) == flags
+                    && p.spoofs.is_empty()
+                    && same_tables(&old.memory, &p.memory)
+                {
+                    return old.clone();
+                }
                 let mut memory = p.memory.clone();
                 p.spoof_into(&mut memory.input);
-                PlcView {
-                    mode: p.mode,
-                    listen_only: p.listen_only,
-                    restarting: p.restart_until.is_some(),
-                    memory,
-                }
+                Arc::new(PlcView { mode: flags.0, listen_only: flags.1, restarting: flags.2, memory })
             })
             .collect();
         let net = self.world.resource::<NetState>().clone();
@@ -253,4 +268,14 @@ pub struct Summary {
     pub trips: usize,
     /// Damage events.
     pub damage: usize,
+}
+
+/// Whether two PLC memories hold the same values (the address map is fixed by the scenario
+/// and shared, so compared by pointer).
+fn same_tables(a: &crate::world::Memory, b: &crate::world::Memory) -> bool {
+    Arc::ptr_eq(&a.mapped, &b.mapped)
+        && a.coils == b.coils
+        && a.discrete == b.discrete
+        && a.input == b.input
+        && a.holding == b.holding
 }

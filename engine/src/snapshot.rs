@@ -58,8 +58,9 @@ pub struct Readings {
 pub struct Snapshot {
     /// Ticks completed.
     pub tick: u64,
-    /// PLCs by `PlcIdx`.
-    pub plcs: Vec<PlcView>,
+    /// PLCs by `PlcIdx`; a PLC that did not change since the previous snapshot shares its
+    /// view with it (`Sim::snapshot_after`).
+    pub plcs: Vec<Arc<PlcView>>,
     /// Conduit policies and isolated hosts (defenders change them).
     pub net: NetState,
     /// Length of the event log.

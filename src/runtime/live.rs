@@ -618,7 +618,7 @@ fn tick(sim: &mut Sim, live: &Live, rx: &mut mpsc::Receiver<Command>, hook: &mut
     let before = sim.event_count();
     let (outcomes, recorded) = sim.step_recorded(inputs);
     let new = sim.events_since(before);
-    live.snapshot.store(Arc::new(sim.snapshot()));
+    live.snapshot.store(Arc::new(sim.snapshot_after(&live.snapshot.load())));
     live.events.write().unwrap_or_else(|e| e.into_inner()).extend(new);
     if let Some(hook) = hook {
         hook(sim, tick, recorded, new);
