@@ -41,6 +41,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     .await;
     assert!(o.status.success(), "{}", text(&o));
     let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    accessible(&seen["axe"]);
     // Live values: the tick moved on while the page was open, and the page shows it.
     assert!(seen["ticks"][1].as_u64() > seen["ticks"][0].as_u64(), "{seen}");
     // The report earned detection and report-quality points on the console; the scoreboard
@@ -159,6 +160,7 @@ async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
     let Some(Ok(last)) = last else { panic!("{last:?}: {}", stderr(child)) };
     assert!(child.wait().unwrap().success());
     let seen: serde_json::Value = serde_json::from_str(&last).unwrap();
+    accessible(&seen["axe"]);
     assert_eq!(seen["briefing"], serde_json::json!(["start", "end"]), "{seen}");
     assert_eq!(seen["live"], serde_json::json!(["pause", "hot_wash", "end"]), "{seen}");
     assert!(seen["confirm"].as_str().is_some_and(|t| t.contains("End the drill")), "{seen}");
@@ -208,6 +210,7 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
     assert!(o.status.success(), "{}", text(&o));
     let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    accessible(&seen["axe"]);
     // The seeded drills: two in 2025, two in 2026.
     let year = |y: &str| seen["years"].as_array().unwrap().iter().find(|r| r[0] == y).map(|r| r[1].clone());
     assert_eq!((year("2025"), year("2026")), (Some("2".into()), Some("2".into())), "{seen}");
@@ -227,4 +230,18 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     assert_eq!(seen["trainer_untranslated"], serde_json::json!([]), "{seen}");
     assert!(seen["phone"]["scroll"].as_f64() <= seen["phone"]["inner"].as_f64(), "{seen}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every page a browser script checked with axe-core has no serious or critical WCAG 2.1 A/AA
+/// violation (`axe` is a page's list, or pages by name).
+#[track_caller]
+fn accessible(axe: &serde_json::Value) {
+    let pages: Vec<(String, &serde_json::Value)> = match axe {
+        serde_json::Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        other => vec![("page".into(), other)],
+    };
+    assert!(!pages.is_empty() && pages.iter().all(|(_, v)| v.is_array()), "axe did not run: {axe}");
+    for (page, violations) in pages {
+        assert_eq!(violations, &serde_json::json!([]), "{page}: WCAG violations");
+    }
 }

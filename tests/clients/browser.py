@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from ui import chromium, untranslated
+from ui import accessibility, chromium, untranslated
 
 base, team, token, observer, out = sys.argv[1:6]
 
@@ -69,6 +69,7 @@ try:
     seen["pump"] = faceplate(driver)
     ActionChains(driver).send_keys(Keys.ESCAPE).perform()
     wait.until(lambda d: not faceplate(d)["shown"])
+    seen["axe"] = {"team": accessibility(driver)}
     # The alarm list has its time column.
     seen["alarm_columns"] = driver.execute_script("return [...document.querySelectorAll('#alarms thead th')].map(t => t.dataset.i18n)")
 
@@ -126,6 +127,7 @@ try:
     seen["phone"] = driver.execute_script(
         "return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth,"
         " narrowest: Math.min(...[...document.querySelectorAll('main > *')].map(e => e.getBoundingClientRect().width))}")
+    seen["axe"]["team_phone"] = accessibility(driver)
     driver.save_screenshot(f"{out}/team-console-phone.png")
     driver.set_window_size(1500, 1400)
 
@@ -148,6 +150,7 @@ try:
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=rank]").text == "名次")
     seen["board_untranslated"] = untranslated(driver, "h1,h2,th,td,button,span,p", "#board td:nth-child(2), .uplot")
+    seen["axe"]["scoreboard"] = accessibility(driver)
     seen["history"] = driver.execute_script("return {points: +(document.getElementById('history').dataset.points || 0), canvases: document.querySelectorAll('#history canvas').length}")
     # The big screen's clock runs, and one denominator serves every team.
     clock = driver.find_element(By.ID, "clock").text

@@ -8,7 +8,7 @@ import sys
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from ui import chromium, untranslated
+from ui import accessibility, chromium, untranslated
 
 base, token, team, out = sys.argv[1:5]
 
@@ -39,6 +39,7 @@ try:
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=white_cell]").text == "导调组")
     seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,td,button,a,span,p,option,figcaption", "#timeline td:first-child, #timeline td:nth-child(3), #tools b, #board td:nth-child(2), .mut, #inject-step, #inject-teams, #teams h2, #teams td")
+    seen["axe"] = accessibility(driver)
     driver.save_screenshot(f"{out}/instructor.png")
     # The test stops the drill now: the page says the connection is lost and keeps retrying.
     print("ready", flush=True)

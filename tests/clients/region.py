@@ -8,7 +8,7 @@ import sys
 
 from selenium.webdriver.common.by import By
 
-from ui import chromium, untranslated
+from ui import accessibility, chromium, untranslated
 
 base, token, out = sys.argv[1:4]
 
@@ -26,6 +26,7 @@ try:
     seen["enterprises"] = rows("#ents")
     seen["scope"] = driver.find_element(By.ID, "scope").text
     seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,button,a,span,p,td", "#ents td:first-child")
+    seen["axe"] = {"region": accessibility(driver)}
     driver.save_screenshot(f"{out}/region.png")
     # Filter by any text shown; sort by a column (again: the other way round).
     ids = lambda d: d.execute_script("return [...document.querySelectorAll('#ents tbody tr')].map(r => r.cells[0].textContent)")
@@ -44,10 +45,12 @@ try:
     driver.get(f"{base}/trainer")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#cohort option"))
     seen["trainer_untranslated"] = untranslated(driver, "h1,h2,h3,label,th,td,button,a,span,p,option")
+    seen["axe"]["trainer"] = accessibility(driver)
     driver.set_window_size(390, 844)
     driver.get(f"{base}/region")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#ents tbody tr"))
     seen["phone"] = driver.execute_script("return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth}")
+    seen["axe"]["region_phone"] = accessibility(driver)
     driver.save_screenshot(f"{out}/region-phone.png")
     print(json.dumps(seen, ensure_ascii=False))
 except Exception:

@@ -31,3 +31,20 @@ def untranslated(driver, elements, exclude=""):
         .filter(e => e.offsetParent !== null && !(exclude && e.closest(exclude)))
         .map(own).filter(t => /[A-Za-z]{3,}/.test(t) && !/[\u4e00-\u9fff]/.test(t) && !keep.test(t));
     """, elements, exclude, KEEP)
+
+
+AXE = __import__("os").path.join(__import__("os").path.dirname(__file__), "../../target/axe/node_modules/axe-core/axe.min.js")
+
+
+def accessibility(driver):
+    """Serious and critical WCAG 2.1 A/AA violations axe-core (installed by scripts/test) finds
+    on the page as it is now: [rule, impact, how many elements, the first element]."""
+    with open(AXE) as f:
+        driver.execute_script(f.read())
+    return driver.execute_async_script("""
+      const done = arguments[arguments.length - 1];
+      axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+        .then(r => done(r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+          .map(v => [v.id, v.impact, v.nodes.length, v.nodes[0].target.join(" ")])))
+        .catch(e => done([["axe-error", String(e), 0, ""]]));
+    """)
