@@ -223,6 +223,8 @@ async function teamPage() {
     state = s;
     trend(s);
     phaseBadge(s.phase);
+    // The report names the attack: it opens to teams at the hot wash, so does its link.
+    $("#report-link").hidden = !["hot_wash", "ended"].includes(s.phase);
     $("#clock").textContent = `t = ${s.simulated_s.toFixed(0)} s`;
     $("#total").textContent = s.score.total.toFixed(1);
     document.body.dataset.tick = s.tick;
