@@ -120,7 +120,11 @@ impl RegionApi for RegionService {
     fn exams(&self, cohort: Option<&str>) -> Result<serde_json::Value, ServiceError> {
         let run = || -> Result<serde_json::Value> {
             let store = self.store()?;
-            let results = store.exams(cohort)?;
+            // One read: the cohort's results, and every cohort on record for the picker.
+            let all = store.exams(None)?;
+            let cohorts: std::collections::BTreeSet<&str> =
+                all.iter().map(|e| e.cohort.as_str()).filter(|c| !c.is_empty()).collect();
+            let results: Vec<_> = all.iter().filter(|e| cohort.is_none_or(|c| e.cohort == c)).collect();
             let done: Vec<&str> = results.iter().map(|e| e.drill.as_str()).collect();
             let mut in_progress = Vec::new();
             for d in store.drills()? {
@@ -151,9 +155,6 @@ impl RegionApi for RegionService {
                     })
                 })
                 .collect();
-            // Every cohort on record, for the picker.
-            let cohorts: std::collections::BTreeSet<String> =
-                store.exams(None)?.into_iter().map(|e| e.cohort).filter(|c| !c.is_empty()).collect();
             Ok(serde_json::json!({
                 "cohort": cohort, "cohorts": cohorts, "results": rows, "passed": passed, "in_progress": in_progress,
             }))

@@ -243,7 +243,7 @@ async function teamPage() {
     // Values change every update: written into their cells, the rows (and buttons) stay.
     for (const a of listed) {
       const c = document.querySelector(`[data-alarm-value="${CSS.escape(key(a))}"]`);
-      if (c) c.textContent = `${a.value.toFixed(Math.abs(a.value) < 10 ? 2 : 1)} ${a.unit}`;
+      if (c) c.textContent = `${num(a.value)} ${a.unit}`;
     }
     const sh = $("#shelved"); sh.hidden = !shelved.size;
     put(sh, shelved.size ? `${tr("shelved")}: ${[...shelved.keys()].map(k => `<button data-unshelve="${esc(k)}">${esc(k.split("|")[1])} ✕</button>`).join(" ")}` : "");
@@ -298,6 +298,11 @@ async function teamPage() {
 // shelving: the operator's choice, timed, and listed so it is not forgotten).
 const SHELVE_S = 600;
 const num = (v, d) => v == null ? "?" : v.toFixed(d == null ? (Math.abs(v) < 10 ? 2 : 1) : d);
+// A switch's reading in words, an actuator's position in percent.
+const onOff = v => v == null ? "?" : v >= 0.5 ? tr("on") : tr("off");
+const pct = v => v == null ? "?" : (v * 100).toFixed(0) + " %";
+// An interlock's state: tripped, bypassed, ok, or unknown (no view).
+const ilState = i => i.tripped == null ? "unknown" : i.tripped ? "tripped" : i.bypassed ? "bypassed" : "ok";
 
 // The process diagram (ISA-101 greys): values, level fills, actuator states, alarm
 // indicators, set points and trips written into the server's SVG by id; a click (or Enter)
@@ -306,7 +311,9 @@ function mimic(current) {
   const svg = $("#mimic svg");
   let open = null;
   const fp = $("#faceplate");
-  const show = el => { open = JSON.parse(el.dataset.fp); builtLang = null; fp.hidden = false; draw(); $("#faceplate .close").focus(); };
+  const show = el => { open = meta(el); builtLang = null; fp.hidden = false; const s = current(); if (s) draw(s, reg(s)); $("#faceplate .close").focus(); };
+  // A symbol's faceplate data, parsed once.
+  const meta = el => el._fp || (el._fp = JSON.parse(el.dataset.fp));
   if (svg) {
     svg.addEventListener("click", ev => { const g = ev.target.closest("[data-fp]"); if (g) show(g); });
     svg.addEventListener("keydown", ev => { const g = ev.target.closest("[data-fp]"); if (g && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); show(g); } });
@@ -319,14 +326,13 @@ function mimic(current) {
   // The faceplate is built once when opened (and on a language switch); each update only
   // writes its values, so the close button and the trend stay put.
   let fields = [], builtLang = null;
-  const state_of = i => i.tripped == null ? "unknown" : i.tripped ? "tripped" : i.bypassed ? "bypassed" : "ok";
   const build = () => {
     const f = [];
     const add = (label, value) => f.push([label, value]);
     let big = () => "";
     if (open.k === "s") {
       const find = s => s.sensors.find(x => x.id === open.id) || {};
-      big = s => { const v = find(s).value; return `${open.switch ? (v == null ? "?" : v >= 0.5 ? tr("on") : tr("off")) : num(v)} ${open.unit}`; };
+      big = s => { const v = find(s).value; return `${open.switch ? onOff(v) : num(v)} ${open.unit}`; };
       add(tr("fp_range"), () => `${open.lo} … ${open.hi} ${open.unit}`);
       add("PLC", () => open.plc || "–");
       for (const [lvl, p] of open.limits) add(`${tr("fp_limit")} ${lvl.toUpperCase()}`, (s, regs) => num(param(p, regs)));
@@ -334,14 +340,14 @@ function mimic(current) {
       add(tr("state"), s => { const a = s.alarms.find(x => x.tag === open.id); return a ? `${tr("al_" + a.state)} (${a.levels.join(", ") || "–"})` : tr("fp_normal"); });
     } else if (open.k === "a") {
       const find = s => s.actuators.find(x => x.id === open.id) || {};
-      big = s => { const a = find(s); return a.position == null ? "?" : (a.position * 100).toFixed(0) + " %"; };
+      big = s => pct(find(s).position);
       add(tr("fp_kind"), () => tr("fp_" + open.kind));
       add(tr("fp_control"), s => find(s).local ? tr("local") : tr("fp_remote"));
       add("PLC", s => { const p = s.plcs.find(x => x.id === open.plc); return p ? `${p.id} ${p.mode}` : "–"; });
-      add(tr("fp_fail"), () => open.fail == null ? tr("fp_hold") : (open.fail * 100).toFixed(0) + " %");
+      add(tr("fp_fail"), () => open.fail == null ? tr("fp_hold") : pct(open.fail));
       add(tr("fp_stroke"), () => `${open.stroke_s} s`);
     } else if (open.k === "i") {
-      big = s => { const st = state_of(s.interlocks.find(x => x.id === open.id) || {}); return st === "ok" ? tr("fp_normal") : tr("il_" + st); };
+      big = s => { const st = ilState(s.interlocks.find(x => x.id === open.id) || {}); return st === "ok" ? tr("fp_normal") : tr("il_" + st); };
       add("PLC", () => open.plc); add(tr("tag"), () => open.pv);
       if (open.above) add(tr("fp_trip_above"), (s, regs) => num(param(open.above, regs)));
       if (open.below) add(tr("fp_trip_below"), (s, regs) => num(param(open.below, regs)));
@@ -355,11 +361,9 @@ function mimic(current) {
       + f.map(([label], i) => `<tr><th scope="row">${esc(label)}</th><td class="num" data-fpv="${i + 1}"></td></tr>`).join("")
       + `</table>${open.k === "s" && !open.switch ? '<div id="fp-trend" class="chart"></div>' : ""}`;
   };
-  const draw = () => {
-    const s = current();
+  const draw = (s, regs) => {
     if (!open || !s) return;
     if (builtLang !== lang) build();
-    const regs = reg(s);
     fields.forEach(([, value], i) => { const c = fp.querySelector(`[data-fpv="${i}"]`); if (c) c.textContent = value(s, regs); });
     const t = $("#fp-trend");
     if (!t || !window.TREND || !window.uPlot) return;
@@ -377,8 +381,8 @@ function mimic(current) {
       const e = document.getElementById("v-" + v.id);
       if (!e) continue;
       const f = document.getElementById("f-" + v.id);
-      const meta = e.parentNode.dataset.fp ? JSON.parse(e.parentNode.dataset.fp) : {};
-      e.textContent = meta.switch ? (v.value == null ? "?" : v.value >= 0.5 ? tr("on") : tr("off")) : num(v.value);
+      const m = e.parentNode.dataset.fp ? meta(e.parentNode) : {};
+      e.textContent = m.switch ? onOff(v.value) : num(v.value);
       if (f) {
         const lo = +f.dataset.lo, hi = +f.dataset.hi, h = +f.dataset.h, frac = v.value == null ? 0 : Math.max(0, Math.min(1, (v.value - lo) / (hi - lo || 1)));
         f.setAttribute("height", (frac * h).toFixed(1)); f.setAttribute("y", (+f.dataset.top + h * (1 - frac)).toFixed(1));
@@ -390,16 +394,16 @@ function mimic(current) {
       if (ind) { ind.setAttribute("visibility", a ? "visible" : "hidden"); ind.setAttribute("class", "alm p" + prio); }
       if (it) it.textContent = a ? String(prio) + (a.acked ? "" : "!") : "";
       const sp = document.getElementById("sp-" + v.id);
-      if (sp && meta.sp && meta.sp.length) sp.textContent = "SP " + meta.sp.map(([, p]) => num(param(p, regs))).join("/");
+      if (sp && m.sp && m.sp.length) sp.textContent = "SP " + m.sp.map(([, p]) => num(param(p, regs))).join("/");
     }
     for (const a of s.actuators) {
-      const e = document.getElementById("a-" + a.id); if (e) e.textContent = (a.position == null ? "?" : (a.position * 100).toFixed(0) + " %") + (a.local ? " " + tr("local") : "");
+      const e = document.getElementById("a-" + a.id); if (e) e.textContent = pct(a.position) + (a.local ? " " + tr("local") : "");
       const g = document.getElementById("g-" + a.id);
       if (g) { g.classList.toggle("open", a.position != null && a.position > 0.02); g.classList.toggle("local", a.local); }
     }
     for (const i of s.interlocks) {
       // Status in words too, not by colour alone.
-      const st = i.tripped == null ? "unknown" : i.tripped ? "tripped" : i.bypassed ? "bypassed" : "ok";
+      const st = ilState(i);
       const e = document.getElementById("i-" + i.id); if (e) e.setAttribute("class", st);
       const t = document.getElementById("is-" + i.id); if (t) t.textContent = st === "ok" ? "" : tr("il_" + st);
     }
@@ -407,7 +411,7 @@ function mimic(current) {
       const e = document.getElementById("m-" + p.id);
       if (e) { e.textContent = `${p.id} ${p.mode}${p.listen_only ? " LO" : ""}${p.restarting ? " …" : ""}`; e.parentNode.classList.toggle("abnormal", p.mode !== "run" || p.listen_only || p.restarting); }
     }
-    draw();
+    draw(s, regs);
   };
 }
 

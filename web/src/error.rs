@@ -136,12 +136,10 @@ fn code_of(status: StatusCode) -> (&'static str, &'static str) {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, zh) = code_of(self.status);
-        let body = match &self.request_id {
-            Some(id) => {
-                serde_json::json!({ "error": self.message, "code": code, "error_zh": zh, "request_id": id })
-            }
-            None => serde_json::json!({ "error": self.message, "code": code, "error_zh": zh }),
-        };
+        let mut body = serde_json::json!({ "error": self.message, "code": code, "error_zh": zh });
+        if let Some(id) = &self.request_id {
+            body["request_id"] = id.as_str().into();
+        }
         let mut res = (self.status, Json(body)).into_response();
         if let Some(s) = self.retry_after_s {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));

@@ -3,8 +3,8 @@
 //! engineering workstations now and then open a session (device identification, a read of the
 //! set points; every third session also uploads a program, logged as a transaction of its own).
 //! Background work (shift set-point changes, maintenance) is `attacker::run_background`'s; it
-//! joins `due` here when a live range puts it on the wire. The schedule is a pure function of the scenario and the seed
-//! (`RoutinePlan::due`), so a headless run, a live range (which also puts it on the wire) and a
+//! joins `due` here when a live range puts it on the wire. The schedule is a pure function of
+//! the scenario and the seed (`RoutinePlan::due`), so a headless run, a live range (which also puts it on the wire) and a
 //! replay see the same requests. Each request meets the network and the PLC as they are now: an
 //! isolated operator station's polls fail, a PLC in listen-only mode answers none.
 //!
