@@ -105,6 +105,32 @@ async fn chromium_team_console_action_report_and_scoreboard() {
         let len = std::fs::metadata(out.join(shot)).map(|m| m.len()).unwrap_or(0);
         assert!(len > 10_000, "{shot}: {len} bytes");
     }
+    // The hot wash: the report opens to the team, through its console's link, in Chinese, on a
+    // desk and a phone, and prints to a PDF with its fonts embedded.
+    drill.control(Control::HotWash).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/report.py");
+    let o = run(
+        "python3",
+        vec![
+            script.into(),
+            format!("http://{}", server.http),
+            team.id.clone(),
+            token.to_string(),
+            out.display().to_string(),
+        ],
+    )
+    .await;
+    assert!(o.status.success(), "{}", text(&o));
+    let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    accessible(&seen["axe"]);
+    assert!(seen["href"].as_str().is_some_and(|h| h.ends_with("/report?format=html&lang=zh")), "{seen}");
+    assert!(seen["title"].as_str().is_some_and(|t| t.starts_with("演练总结报告与整改计划")), "{seen}");
+    assert!(seen["findings"].as_u64() > Some(0), "{seen}");
+    assert_eq!(seen["untranslated"], serde_json::json!([]), "English left in the zh report: {seen}");
+    assert!(seen["phone"]["scroll"].as_f64() <= seen["phone"]["inner"].as_f64(), "{seen}");
+    let pdf = &seen["pdf"];
+    assert!(pdf["magic"] == "%PDF-" && pdf["bytes"].as_u64() > Some(20_000), "{seen}");
+    assert!(pdf["embedded"].as_u64() > Some(0) && pdf["cjk"] == true, "Chinese fonts embedded: {seen}");
     // What the browser did reached the team's own plant, and not the other team's.
     let sims = server.shutdown().await.unwrap();
     let log = |team: &str| sims.iter().find(|(t, _)| t == team).unwrap().1.events().to_vec();
@@ -188,6 +214,34 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     let dir = std::env::temp_dir().join(format!("icsdrill-region-browser-{}", std::process::id()));
     let mut store = crate::registry::seeded_store(&dir);
     icsdrill::store::Store::add_user(&mut store, "region-token", "region", None).unwrap();
+    // A drill run today by enterprise a, recorded as drills are (nobody types `registry
+    // record`): it counts in this year's drills and shows on a's page.
+    let today = icsdrill::governance::dates::today();
+    let record = icsdrill::store::DrillRecord {
+        id: "dtoday".into(),
+        name: "今日演练".into(),
+        created_ms: icsdrill::governance::dates::now_ms(),
+        ..crate::registry::drill_record("dtoday")
+    };
+    let team = icsdrill::store::TeamRecord { id: "a".into(), name: "a".into(), token: "dtoday-a".into() };
+    icsdrill::store::Store::create_drill(&mut store, &record, &[team]).unwrap();
+    icsdrill::store::Store::save_score(&mut store, "dtoday", "a", 100, 912.5, "{}").unwrap();
+    // Two exams, one passed and one failed, certified by the region's department.
+    let base = crate::util::builtin("petrochem-tank-farm");
+    let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
+    for (id, name, good) in [("s1", "王芳", true), ("s2", "刘强", false)] {
+        let seed = icsdrill::governance::exam::seed_for(id, &dir).unwrap();
+        let map = icsdrill_engine::scenario::variant::variant(&base, seed).1;
+        let inputs = if good { crate::exam::defence_for(&map) } else { vec![] };
+        let t =
+            icsdrill::governance::exam::Trainee { id: id.into(), name: name.into(), cohort: "2026-B".into() };
+        let exam = icsdrill::governance::exam::Exam {
+            base: &base,
+            source,
+            issuer: Some("新疆维吾尔自治区工业和信息化厅"),
+        };
+        icsdrill::governance::exam::run_headless(&mut store, &dir, exam, &t, seed, &inputs).unwrap();
+    }
     drop(store);
     let api: std::sync::Arc<dyn icsdrill_web::region::RegionApi> = std::sync::Arc::new(
         icsdrill::governance::region::RegionService::new(icsdrill::store::Database::Sqlite(dir.clone())),
@@ -211,13 +265,40 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     assert!(o.status.success(), "{}", text(&o));
     let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
     accessible(&seen["axe"]);
-    // The seeded drills: two in 2025, two in 2026.
+    // The seeded drills: two in 2025, two in 2026; and today's.
     let year = |y: &str| seen["years"].as_array().unwrap().iter().find(|r| r[0] == y).map(|r| r[1].clone());
-    assert_eq!((year("2025"), year("2026")), (Some("2".into()), Some("2".into())), "{seen}");
-    // Enterprise a: Karamay, petrochemical, last drill 800.0 with 12 monitoring alerts.
+    let this_year = today.year().to_string();
+    let seeded = |y: &str| if ["2025", "2026"].contains(&y) { 2 } else { 0 };
+    assert_eq!(year(&this_year), Some((seeded(&this_year) + 1).to_string().into()), "{seen}");
+    for y in ["2025", "2026"].into_iter().filter(|y| *y != this_year) {
+        assert_eq!(year(y), Some("2".into()), "{seen}");
+    }
+    assert!(seen["year_chart_points"].as_str().is_some_and(|n| n != "0"), "{seen}");
+    // Enterprise a: Karamay, petrochemical, last drill (today's) 912.5 with no alerts counted.
     let a = seen["enterprises"].as_array().unwrap().iter().find(|r| r[0] == "a").unwrap().clone();
     assert_eq!((a[2].as_str(), a[3].as_str()), (Some("克拉玛依市"), Some("石化")), "{a}");
-    assert_eq!((a[7].as_str(), a[8].as_str()), (Some("800.0"), Some("12")), "{a}");
+    assert_eq!((a[7].as_str(), a[8].as_str()), (Some("912.5"), Some("0")), "{a}");
+    // Its page: today's drill first, with its score; the earlier ones; the score trend; its
+    // findings with their rectification status and due dates.
+    let drills = seen["ent_drills"].as_array().unwrap();
+    assert_eq!(drills.len(), 3, "{seen}");
+    assert_eq!(drills[0][0], today.to_string(), "{seen}");
+    assert_eq!(
+        (drills[0][1].as_str(), drills[0][3].as_str()),
+        (Some("今日演练 (dtoday)"), Some("912.5")),
+        "{seen}"
+    );
+    assert_eq!((drills[2][0].as_str(), drills[2][3].as_str()), (Some("2025-06-01"), Some("800.0")), "{seen}");
+    assert_eq!(seen["ent_chart_points"], "3", "{seen}");
+    let findings = seen["ent_findings"].as_array().unwrap();
+    assert!(!findings.is_empty(), "{seen}");
+    assert!(
+        findings.iter().all(|f| ["未整改", "已复核整改"].contains(&f[2].as_str().unwrap())
+            && !f[4].as_str().unwrap().is_empty()),
+        "{seen}"
+    );
+    assert_eq!(seen["ent_untranslated"], serde_json::json!([]), "{seen}");
+    assert!(seen["ent_phone"]["scroll"].as_f64() <= seen["ent_phone"]["inner"].as_f64(), "{seen}");
     assert_eq!(seen["scope"], "全区");
     assert_eq!(seen["filtered"], serde_json::json!(["a", "b"]), "{seen}");
     assert_eq!(seen["by_score"][0], "a", "highest score first: {seen}");
@@ -228,6 +309,19 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     );
     assert_eq!(seen["untranslated"], serde_json::json!([]), "{seen}");
     assert_eq!(seen["trainer_untranslated"], serde_json::json!([]), "{seen}");
+    // The certificate of the pass and the result notice of the fail, in Chinese, on a desk
+    // and a phone: the issuer block names the department.
+    let certs = seen["certificates"].as_array().unwrap();
+    assert_eq!(certs.len(), 2, "{seen}");
+    let titles: Vec<&str> = certs.iter().map(|c| c["title"].as_str().unwrap()).collect();
+    assert!(titles.contains(&"工业互联网安全工程师能力考核证书"), "{seen}");
+    assert!(titles.contains(&"工业互联网安全工程师能力考核结果通知"), "{seen}");
+    for c in certs {
+        assert_eq!(c["untranslated"], serde_json::json!([]), "{seen}");
+        assert!(c["issuer"].as_str().is_some_and(|i| i.contains("新疆维吾尔自治区工业和信息化厅")), "{seen}");
+        assert!(c["phone"]["scroll"].as_f64() <= c["phone"]["inner"].as_f64(), "{seen}");
+        assert!(c["qr"].as_bool().unwrap(), "{seen}");
+    }
     assert!(seen["phone"]["scroll"].as_f64() <= seen["phone"]["inner"].as_f64(), "{seen}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -346,8 +346,15 @@ async fn the_trainer_view_lists_a_cohort_and_exports_it_and_only_trainers_see_it
                 name: name.into(),
                 cohort: "2026-B".into(),
             };
-            icsdrill::governance::exam::run_headless(&mut *store, &key_dir, &base, source, &t, seed, &inputs)
-                .unwrap();
+            icsdrill::governance::exam::run_headless(
+                &mut *store,
+                &key_dir,
+                icsdrill::governance::exam::Exam { base: &base, source, issuer: None },
+                &t,
+                seed,
+                &inputs,
+            )
+            .unwrap();
         }
         store.add_user("trainer-token", "trainer", None).unwrap();
         store.add_user("kashgar-token", "prefecture", Some("kashgar")).unwrap();

@@ -1021,6 +1021,7 @@ fn judging_the_judged_events_is_judging_the_whole_log() {
                 level: s.meta.level,
                 date: "2026-12-01".parse().unwrap(),
                 seed: 5,
+                cover: Default::default(),
                 deadlines: None,
                 end_tick,
                 challenges: 0,

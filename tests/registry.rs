@@ -191,6 +191,25 @@ fn imports_are_all_or_nothing_with_row_and_column_and_round_trip_csv_and_xlsx() 
 }
 
 /// Three enterprises in two prefectures with known drills and findings.
+/// An ended regional drill's record named `id`, created at the epoch.
+pub(crate) fn drill_record(id: &str) -> DrillRecord {
+    DrillRecord {
+        id: id.into(),
+        name: id.into(),
+        mode: icsdrill_drill::Mode::Regional,
+        scenario_id: "petrochem-tank-farm".into(),
+        scenario_hash: String::new(),
+        scenario_source: String::new(),
+        seed: 1,
+        live_attacker: false,
+        phase: icsdrill_drill::Phase::Ended,
+        instructor_token: "i".into(),
+        observer_token: "o".into(),
+        options: "{}".into(),
+        created_ms: 0,
+    }
+}
+
 pub(crate) fn seeded_store(dir: &std::path::Path) -> SqliteStore {
     let _ = std::fs::remove_dir_all(dir);
     let mut store = SqliteStore::open(dir).unwrap();
@@ -208,21 +227,7 @@ pub(crate) fn seeded_store(dir: &std::path::Path) -> SqliteStore {
     for (id, date, teams) in
         [("d2025", "2025-06-01", vec!["a", "b"]), ("d2026", "2026-06-01", vec!["a", "c"])]
     {
-        let record = DrillRecord {
-            id: id.into(),
-            name: id.into(),
-            mode: icsdrill_drill::Mode::Regional,
-            scenario_id: "petrochem-tank-farm".into(),
-            scenario_hash: String::new(),
-            scenario_source: String::new(),
-            seed: 1,
-            live_attacker: false,
-            phase: icsdrill_drill::Phase::Ended,
-            instructor_token: "i".into(),
-            observer_token: "o".into(),
-            options: "{}".into(),
-            created_ms: day_ms(date),
-        };
+        let record = DrillRecord { created_ms: day_ms(date), ..drill_record(id) };
         let teams: Vec<TeamRecord> = teams
             .iter()
             .map(|t| TeamRecord { id: (*t).into(), name: (*t).into(), token: format!("{id}-{t}") })
@@ -247,15 +252,18 @@ pub(crate) fn seeded_store(dir: &std::path::Path) -> SqliteStore {
                 .unwrap();
         }
     }
-    let finding = |ent: &str, id: &str, sev: &str, status: &str, first: &str, days: u32| TrackedFinding {
+    let finding = |ent: &str, id: &str, sev: &str, status: &str, first: &str, days: u32| {
+        TrackedFinding {
         enterprise: ent.into(),
         id: id.into(),
         status: status.parse().unwrap(),
         severity: serde_json::from_value(serde_json::json!(sev)).unwrap(),
         first_drill: first.into(),
         last_drill: "d2026".into(),
-        finding: serde_json::json!({"deadline_days": days}).to_string(),
+        finding: serde_json::json!({"deadline_days": days, "title": {"en": format!("Hazard {id}"), "zh": format!("隐患 {id}")}})
+            .to_string(),
         history: "[]".into(),
+    }
     };
     store
         .track(
@@ -301,6 +309,11 @@ fn rollups_go_from_enterprise_to_prefecture_to_region() {
     assert_eq!(r.years[&2026].drills, 2);
     assert_eq!(r.years[&2025].findings, 3);
     assert_eq!(r.years[&2026].verified, 1);
+    // The trend by prefecture adds up to the region's: Karamay (a, b) held both 2025 drills'
+    // entries, Kashgar (c) one in 2026.
+    let years = |code: &str| &r.prefectures.iter().find(|p| p.prefecture.code == code).unwrap().years;
+    assert_eq!((years("karamay")[&2025].drills, years("karamay")[&2026].drills), (2, 1));
+    assert_eq!((years("kashgar").get(&2025), years("kashgar")[&2026].drills), (None, 1));
     let a = r.enterprises.iter().find(|e| e.enterprise.id == "a").unwrap();
     assert_eq!(a.last_drill.as_ref().map(|d| (d.drill.as_str(), d.score)), Some(("d2026", 800.0)));
     // The situational-awareness roll-up: each enterprise's latest drill's alerts, summed.
@@ -357,6 +370,12 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
         ("/api/region/prefectures/atlantis", Some("region-token"), 404),
         ("/api/region/export?format=csv", Some("kashgar-token"), 200),
         ("/api/region/export?format=pdf", Some("kashgar-token"), 400),
+        ("/api/region/enterprises/a", Some("region-token"), 200),
+        ("/api/region/enterprises/c", Some("kashgar-token"), 200),
+        // Another prefecture's enterprise is not disclosed, as one that does not exist.
+        ("/api/region/enterprises/a", Some("kashgar-token"), 404),
+        ("/api/region/enterprises/nobody", Some("region-token"), 404),
+        ("/api/region/enterprises/a", None, 401),
     ];
     for (path, token, status) in matrix {
         let (s, body) = call(path, *token).await;
@@ -377,6 +396,31 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
     let (_, body) = call("/api/region/rollup", Some("region-token")).await;
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["enterprises"].as_array().unwrap().len(), 3);
+    // An enterprise's page: its drills oldest first with their scores, its findings most
+    // severe first with the dates they were found and are due.
+    let (_, body) = call("/api/region/enterprises/a", Some("region-token")).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let drills: Vec<(&str, &str, f64)> = v["drills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["drill"].as_str().unwrap(), d["date"].as_str().unwrap(), d["score"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(drills, [("d2025", "2025-06-01", 800.0), ("d2026", "2026-06-01", 800.0)], "{body}");
+    let f = &v["findings"][0];
+    assert_eq!(
+        (f["id"].as_str(), f["status"].as_str(), f["found"].as_str(), f["due"].as_str()),
+        (Some("path:x"), Some("open"), Some("2025-06-01"), Some("2025-06-08")),
+        "{body}"
+    );
+    assert_eq!(
+        (f["overdue"].as_bool(), f["title"]["zh"].as_str()),
+        (Some(true), Some("隐患 path:x")),
+        "{body}"
+    );
+    assert_eq!(v["findings"][1]["status"], "verified", "{body}");
+    assert_eq!(v["findings"][1]["overdue"], false, "{body}");
+    assert_eq!(v["row"]["enterprise"]["prefecture"], "karamay", "{body}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

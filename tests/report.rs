@@ -96,13 +96,36 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
         level: 3,
         date: "2026-11-26".parse().unwrap(),
         seed: 1,
+        cover: report::Cover {
+            organiser: Some("新疆维吾尔自治区工业和信息化厅".into()),
+            place: Some("克拉玛依".into()),
+        },
         deadlines: None,
         end_tick: None,
         challenges: 0,
     };
-    let r = report::build(&s, sim.events(), true, ctx);
+    let r = report::build(&s, sim.events(), true, ctx.clone());
+    // A defending team's actions read as what they did, not as input kinds and ids.
+    let defended = run(&s, 1, s.duration_ticks as f64 / f64::from(s.tick_hz), &defence(id));
+    let rd = report::build(&s, defended.events(), true, ctx);
+    let html = String::from_utf8(report::render(&rd, Format::Html, Lang::En).unwrap()).unwrap();
+    let mut kinds = 0;
+    for e in defended.events() {
+        if let icsdrill_engine::EventKind::InputApplied { input } = &e.kind
+            && let Some(kind) = input.defender_kind()
+        {
+            kinds += 1;
+            assert!(!html.contains(kind), "{kind}: an input kind in the report");
+        }
+    }
+    assert!(kinds > 3 && html.contains("Isolated Engineering workstation"), "{html}");
     assert!(r.objectives.iter().any(|o| o.rating == 'U'), "the idle team fails an objective");
-    assert_eq!(r.plan.len(), r.findings.len());
+    assert_eq!(r.plan.len(), r.merged.len(), "one plan row per finding, merged by cause");
+    assert!(
+        r.merged.len() < r.findings.len(),
+        "the idle team's unreported steps share a cause: {:?}",
+        r.merged
+    );
     assert!(r.plan.iter().all(|p| p.due.to_string().as_str() > "2026-11-26"), "{:?}", r.plan);
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
     std::fs::create_dir_all(&out).unwrap();
@@ -122,8 +145,21 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
             "After-action report and improvement plan"
         };
         assert!(md.contains(heading) && html.contains(heading));
-        // Ready to file: document number, the rating legend, sign-off lines.
+        // Ready to file: document number, organiser and place, the rating legend, sign-off
+        // lines; plain words in the body, the ids in Appendix B.
         assert!(html.contains("ICSD-test-dushanzi") && md.contains("ICSD-test-dushanzi"));
+        assert!(html.contains("新疆维吾尔自治区工业和信息化厅") && md.contains("克拉玛依"));
+        let (appendix, organiser) = if lang == Lang::Zh {
+            ("附录B 标识对照", "主办单位")
+        } else {
+            ("Appendix B. Identifiers", "Organiser")
+        };
+        assert!(html.contains(appendix) && md.contains(appendix) && html.contains(organiser));
+        let body = &html[..html.find(appendix).unwrap()];
+        for f in &r.findings {
+            assert!(!body.contains(&f.id), "{} named by its id before the appendix", f.id);
+        }
+
         let (legend, approved) = if lang == Lang::Zh {
             ("完全胜任", "批准")
         } else {

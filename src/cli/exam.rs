@@ -38,6 +38,9 @@ pub(crate) enum ExamCmd {
         /// Certificate language for HTML.
         #[arg(long, value_enum, default_value_t = super::Lang::Zh)]
         lang: super::Lang,
+        /// Who issues the certificate (the organiser), printed in its issuer block.
+        #[arg(long)]
+        organiser: Option<String>,
     },
     /// Print a trainee's variant (host names, register offsets, attack timing): for trainers.
     Variant {
@@ -71,7 +74,7 @@ fn key_dir(at: &Location) -> Result<PathBuf> {
 #[tracing::instrument(name = "exam", skip_all)]
 pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
     match cmd {
-        ExamCmd::Run { trainee, name, cohort, scenario, seed, inputs, out, lang } => {
+        ExamCmd::Run { trainee, name, cohort, scenario, seed, inputs, out, lang, organiser } => {
             if !icsdrill_drill::vocab::valid_team_id(&trainee) {
                 bail!("trainee id `{trainee}` must be 1-32 letters, digits, `-` or `_`");
             }
@@ -85,8 +88,14 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
             };
             let mut store = at.create()?;
             let t = Trainee { name: name.unwrap_or_else(|| trainee.clone()), id: trainee, cohort };
-            let (grade, cert) =
-                exam::run_headless(&mut *store, &key_dir(at)?, &base, &source, &t, seed, &inputs)?;
+            let (grade, cert) = exam::run_headless(
+                &mut *store,
+                &key_dir(at)?,
+                exam::Exam { base: &base, source: &source, issuer: organiser.as_deref() },
+                &t,
+                seed,
+                &inputs,
+            )?;
             std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
             std::fs::write(out.join("certificate.json"), serde_json::to_vec_pretty(&cert)?)?;
             std::fs::write(

@@ -56,6 +56,7 @@ pub(crate) fn run(
             level: loaded.scenario.meta.level,
             date: icsdrill::governance::dates::day_of_ms(record.created_ms),
             seed: record.seed,
+            cover: icsdrill::drill::stored_cover(&record),
             deadlines,
             end_tick: None,
             challenges,

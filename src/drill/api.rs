@@ -141,6 +141,7 @@ impl DrillApi for Drill {
             level: self.scenario.meta.level,
             date: crate::governance::dates::today(),
             seed: t.live.seed,
+            cover: self.cover.clone(),
             deadlines: None,
             end_tick: Some(end),
             challenges: self.challenges.len(),

@@ -50,6 +50,14 @@ struct StoredOptions {
     /// addresses); records from before it was kept are placed as `Placement::canonical`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     wire: Option<StoredWire>,
+    /// Organiser and place.
+    #[serde(default, skip_serializing_if = "crate::governance::report::Cover::is_empty")]
+    cover: crate::governance::report::Cover,
+}
+
+/// The organiser and place a recorded drill was given.
+pub fn stored_cover(record: &DrillRecord) -> crate::governance::report::Cover {
+    serde_json::from_str::<StoredOptions>(&record.options).unwrap_or_default().cover
 }
 
 /// The address options of a drill's ranges.
@@ -95,6 +103,7 @@ fn stored_spec(
         no_attack: options.no_attack,
         variant_seed: options.variant_seed,
         clients: options.clients,
+        cover: options.cover,
     }
 }
 
@@ -259,6 +268,7 @@ impl DrillServer {
             flag_secret: identity.flag_secret,
             challenges,
             variant_seed: spec.variant_seed,
+            cover: spec.cover.clone(),
             flag_times: Mutex::new(RateLimit::default()),
             manual_clock: spec.manual_clock,
             clock: board_clock(&spec, freeze),
@@ -412,6 +422,7 @@ fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(DrillRecord, Vec
         brackets: spec.teams.iter().filter_map(|t| t.bracket.clone().map(|b| (t.id.clone(), b))).collect(),
         variant_seed: spec.variant_seed,
         clients: spec.clients.clone(),
+        cover: spec.cover.clone(),
         wire: Some(StoredWire {
             address_mode: spec.range.address_mode,
             modbus_port: spec.range.modbus_port,

@@ -17,6 +17,7 @@ mod api;
 mod clients;
 mod hook;
 mod launch;
+pub use launch::stored_cover;
 mod syslog;
 
 use std::collections::BTreeMap;
@@ -74,6 +75,8 @@ pub struct DrillSpec {
     /// Client networks by team id, for teams that give their own (see `team_clients` for
     /// the defaults).
     pub clients: BTreeMap<String, Vec<ipnet::IpNet>>,
+    /// Organiser and place, for the reports' cover (and an exam's certificate issuer).
+    pub cover: crate::governance::report::Cover,
 }
 
 impl DrillSpec {
@@ -95,6 +98,7 @@ impl DrillSpec {
             no_attack: false,
             variant_seed: None,
             clients: BTreeMap::new(),
+            cover: Default::default(),
         }
     }
 }
@@ -147,6 +151,8 @@ pub struct Drill {
     challenges: Vec<Challenge>,
     /// Exam: the trainee's variant seed.
     variant_seed: Option<u64>,
+    /// Organiser and place, for the reports.
+    cover: crate::governance::report::Cover,
     /// Recent flag submissions per team (times since `epoch`), for the rate limit.
     flag_times: Mutex<RateLimit>,
     board_full: watch::Sender<Arc<Scoreboard>>,
@@ -215,6 +221,11 @@ impl Drill {
     /// When the drill started (the scoreboard's `changed_us` counts from here).
     pub fn epoch(&self) -> Instant {
         self.epoch
+    }
+
+    /// Its organiser and place.
+    pub fn cover(&self) -> &crate::governance::report::Cover {
+        &self.cover
     }
 
     /// An exam's variant seed.

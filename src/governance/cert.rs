@@ -42,6 +42,10 @@ pub struct CertBody {
     pub drill: String,
     /// SHA-256 of the exam range's event log (what `icsdrill replay` prints).
     pub replay_hash: String,
+    /// Who issues it (the organiser); certificates from before it was named have none, and
+    /// sign the same bytes as then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
 }
 
 /// A signed certificate.
@@ -195,9 +199,10 @@ pub fn html(c: &Certificate, zh: bool) -> String {
          body{{font:15px/1.5 system-ui,'Noto Sans CJK SC','WenQuanYi Zen Hei',sans-serif;max-width:800px;margin:2rem auto;color:#1b2733}}\
          .cert{{border:6px double #1d5c8a;padding:2rem 3rem}}h1{{text-align:center;color:#1d5c8a}}table{{width:100%;border-collapse:collapse}}\
          td{{border-bottom:1px solid #c5d2dc;padding:.3rem}}.n{{text-align:right}}.result{{text-align:center;font-size:1.6rem;font-weight:bold}}\
-         .small{{font:11px monospace;word-break:break-all;color:#555}}code{{word-break:break-all}}.qr{{text-align:center}}.qr svg{{width:132px;height:132px}}@media (max-width:600px){{.cert{{padding:1rem}}body{{margin:1rem .5rem}}}}@media print{{body{{margin:0}}}}</style></head><body><div class=\"cert\">\
+         .small{{font:11px monospace;word-break:break-all;color:#555}}code{{word-break:break-all}}.qr{{text-align:center}}.issuer{{margin-top:1.5rem}}.issuer td:first-child{{width:30%;color:#4b5563}}.seal{{height:3rem}}.qr svg{{width:132px;height:132px}}@media (max-width:600px){{.cert{{padding:1rem}}body{{margin:1rem .5rem}}}}@media print{{body{{margin:0}}}}</style></head><body><div class=\"cert\">\
          <h1>{title}</h1><p>{} <b>{}</b> ({}){}</p><p>{}: {} · {}: {}</p><table>{rows}<tr><td><b>{}</b></td><td class=\"n\"><b>{:.1} / {:.0}</b></td></tr></table>\
-         <p class=\"result\">{}</p>{}<div class=\"qr\">{}<p class=\"small\">sha256 {}</p></div><p>{verify}</p><p class=\"small\">drill {} · replay sha256 {}<br>ed25519 {}<br>signature {}</p></div></body></html>",
+         <p class=\"result\">{}</p>{}<table class=\"issuer\"><tr><td>{}</td><td>{}</td></tr><tr><td>{}</td><td>{}</td></tr><tr><td>{}</td><td class=\"seal\">{}</td></tr></table>\
+         <div class=\"qr\">{}<p class=\"small\">{} sha256 {}</p></div><p>{verify}</p><p class=\"small\">{} {} · {} sha256 {}<br>{} ed25519 {}<br>{} {}</p></div></body></html>",
         if zh { "zh-CN" } else { "en" },
         if zh { "学员" } else { "Trainee" },
         esc(&b.name),
@@ -216,11 +221,26 @@ pub fn html(c: &Certificate, zh: bool) -> String {
             if zh { "安全门槛" } else { "Safety gate" },
             esc(v)
         )),
+        if zh { "签发机构" } else { "Issued by" },
+        esc(b.issuer.as_deref().unwrap_or(if zh {
+            "本 icsdrill 安装（以下公钥的持有者）"
+        } else {
+            "this icsdrill installation (the holder of the key below)"
+        })),
+        if zh { "签发日期" } else { "Date of issue" },
+        b.date,
+        if zh { "签章" } else { "Seal and signature" },
+        "",
         fingerprint_qr(c),
+        if zh { "证书指纹" } else { "Certificate fingerprint" },
         fingerprint(c),
+        if zh { "考核记录" } else { "Exam drill" },
         b.drill,
+        if zh { "重放哈希" } else { "replay" },
         b.replay_hash,
+        if zh { "签发公钥" } else { "issuer key" },
         c.public_key,
+        if zh { "签名" } else { "signature" },
         c.signature
     )
 }

@@ -53,6 +53,8 @@ pub struct Sitting<'a> {
     pub drill: &'a str,
     /// The hash of the trainee's event log (`icsdrill replay` prints it).
     pub replay_hash: String,
+    /// Who issues the certificate (the organiser), if named.
+    pub issuer: Option<&'a str>,
 }
 
 /// Signs the certificate of a graded sitting with the key in `key_dir`; returns it with the
@@ -73,6 +75,7 @@ pub fn certificate(s: &Sitting<'_>, grade: &Grade, key_dir: &Path) -> Result<(Ce
         safety_violation: grade.safety_violation.clone(),
         drill: s.drill.to_string(),
         replay_hash: s.replay_hash.clone(),
+        issuer: s.issuer.map(str::to_string),
     };
     let cert = cert::sign(body, &cert::signing_key(key_dir)?)?;
     let record = ExamRecord {
@@ -94,18 +97,30 @@ pub fn log_hash(sim: &Sim) -> String {
     icsdrill_engine::log_hash(sim.events())
 }
 
+/// An exam as set: its base scenario, that scenario's source (recorded, so the sitting
+/// replays), and who issues its certificates.
+#[derive(Debug, Clone, Copy)]
+pub struct Exam<'a> {
+    /// The base scenario (each trainee sits a variant of it).
+    pub base: &'a Arc<Scenario>,
+    /// Its source text.
+    pub source: &'a str,
+    /// The issuer named on the certificates (the organiser), if any.
+    pub issuer: Option<&'a str>,
+}
+
 /// Runs an exam headless: the trainee's `inputs` (in the variant's names) against the variant
-/// of `base` for `seed`, for the scenario's duration; records it as a drill in `store`, grades
-/// it and signs the certificate with the key in `key_dir`.
+/// of the exam's base scenario for `seed`, for the scenario's duration; records it as a drill
+/// in `store`, grades it and signs the certificate with the key in `key_dir`.
 pub fn run_headless(
     store: &mut dyn Store,
     key_dir: &Path,
-    base: &Arc<Scenario>,
-    base_source: &str,
+    exam: Exam<'_>,
     trainee: &Trainee,
     seed: u64,
     inputs: &[TimedInput],
 ) -> Result<(Grade, Certificate)> {
+    let Exam { base, source: base_source, issuer } = exam;
     let (variant, _) = variant::variant(base, seed);
     let variant = Arc::new(variant);
     let mut sim = Sim::new(variant.clone(), seed);
@@ -165,6 +180,7 @@ pub fn run_headless(
         date: crate::governance::dates::day_of_ms(now_ms),
         drill: &id,
         replay_hash: log_hash(&sim),
+        issuer,
     };
     let (cert, record) = certificate(&sitting, &grade, key_dir)?;
     store.save_exam(&record)?;

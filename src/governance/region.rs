@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
+
 use crate::Result;
 use icsdrill_web::ServiceError;
 use icsdrill_web::region::{RegionApi, RegionRole};
@@ -11,50 +13,192 @@ use crate::governance::dates::{Day, day_of_ms};
 use crate::governance::registry::{self, CadenceRules, DrillResult, Rollup};
 use crate::store::{Database, Store};
 
-/// The roll-up on `today`, for one prefecture or the whole region.
-pub fn rollup_from(store: &dyn Store, today: Day, scope: Option<&str>) -> Result<Rollup> {
-    let mut reg = store.registry()?;
-    let findings = store.all_findings()?;
+/// Each enterprise's drills, newest first.
+type ByEnterprise = BTreeMap<String, Vec<EnterpriseDrill>>;
+
+/// Every scored drill of each registered enterprise, newest first (drills come newest first),
+/// and each drill's date; a drill on record counts for each registered enterprise among its
+/// teams as it happens, whether or not someone also entered it by hand (`registry record`).
+fn drill_results(
+    store: &dyn Store,
+    reg: &mut registry::Registry,
+) -> Result<(BTreeMap<String, Day>, ByEnterprise)> {
     let drills = store.drills()?;
     let drill_days: BTreeMap<String, Day> =
         drills.iter().map(|d| (d.id.clone(), day_of_ms(d.created_ms))).collect();
-    // Each enterprise's latest drill (drills come newest first) with a stored score.
-    let mut results: BTreeMap<String, DrillResult> = BTreeMap::new();
+    let mut results: BTreeMap<String, Vec<EnterpriseDrill>> = BTreeMap::new();
     for d in &drills {
         let Some((_, teams)) = store.drill(&d.id)? else { continue };
-        // A drill on record counts for each registered enterprise among its teams as it
-        // happens, whether or not someone also entered it by hand (`registry record`).
+        let date = day_of_ms(d.created_ms);
         for t in &teams {
-            let registered = reg.enterprises.iter().any(|e| e.id == t.id);
+            if !reg.enterprises.iter().any(|e| e.id == t.id) {
+                continue;
+            }
             let entered = reg
                 .activities
                 .iter()
                 .any(|a| a.enterprise == t.id && a.kind == "drill" && a.reference == d.id);
-            if registered && !entered {
+            if !entered {
                 reg.activities.push(registry::Activity {
                     enterprise: t.id.clone(),
                     kind: "drill".into(),
-                    date: day_of_ms(d.created_ms),
+                    date,
                     reference: d.id.clone(),
                 });
             }
-        }
-        for t in teams {
-            if results.contains_key(&t.id) || !reg.enterprises.iter().any(|e| e.id == t.id) {
-                continue;
-            }
-            if let Some((score, card)) = store.score(&d.id, &t.id)? {
-                let date = day_of_ms(d.created_ms);
+            let scored = store.score(&d.id, &t.id)?.map(|(score, card)| {
                 // The stored card's alert count (cards stored before it was counted have none).
                 let alerts = serde_json::from_str::<serde_json::Value>(&card)
                     .ok()
                     .and_then(|c| c["alerts"].as_u64())
                     .map_or(0, |n| n as usize);
-                results.insert(t.id.clone(), DrillResult { drill: d.id.clone(), date, score, alerts });
-            }
+                (score, alerts)
+            });
+            results.entry(t.id.clone()).or_default().push(EnterpriseDrill {
+                drill: d.id.clone(),
+                name: d.name.clone(),
+                mode: d.mode,
+                phase: d.phase,
+                date,
+                score: scored.map(|s| s.0),
+                alerts: scored.map(|s| s.1),
+            });
         }
     }
+    Ok((drill_days, results))
+}
+
+/// The roll-up on `today`, for one prefecture or the whole region.
+pub fn rollup_from(store: &dyn Store, today: Day, scope: Option<&str>) -> Result<Rollup> {
+    let mut reg = store.registry()?;
+    let findings = store.all_findings()?;
+    let (drill_days, all) = drill_results(store, &mut reg)?;
+    // Each enterprise's latest drill with a stored score.
+    let results: BTreeMap<String, DrillResult> = all
+        .iter()
+        .filter_map(|(ent, drills)| {
+            let d = drills.iter().find(|d| d.score.is_some())?;
+            Some((
+                ent.clone(),
+                DrillResult {
+                    drill: d.drill.clone(),
+                    date: d.date,
+                    score: d.score.unwrap_or(0.0),
+                    alerts: d.alerts.unwrap_or(0),
+                },
+            ))
+        })
+        .collect();
     Ok(registry::rollup(&reg, &findings, &drill_days, &results, &CadenceRules::defaults(), today, scope))
+}
+
+/// One drill of an enterprise, for its page.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnterpriseDrill {
+    /// Drill id.
+    pub drill: String,
+    /// Drill name.
+    pub name: String,
+    /// Mode.
+    pub mode: icsdrill_drill::Mode,
+    /// Phase (a drill still running has no final score).
+    pub phase: icsdrill_drill::Phase,
+    /// Date.
+    pub date: Day,
+    /// Its score, once stored.
+    pub score: Option<f64>,
+    /// Monitoring alerts its range raised.
+    pub alerts: Option<usize>,
+}
+
+/// One finding on an enterprise's page: where its rectification stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnterpriseFinding {
+    /// Stable id.
+    pub id: String,
+    /// Title, both languages.
+    pub title: icsdrill_engine::scenario::Text,
+    /// Severity.
+    pub severity: icsdrill_judge::findings::Severity,
+    /// Open, fixed or verified.
+    pub status: crate::store::FindingStatus,
+    /// The drill that first exposed it, and its date.
+    pub first_drill: String,
+    /// Date of that drill.
+    pub found: Option<Day>,
+    /// Rectification due.
+    pub due: Option<Day>,
+    /// Open past its due date.
+    pub overdue: bool,
+}
+
+/// An enterprise's page: its roll-up row, its drills (oldest first, for the score trend) and
+/// its findings with their rectification status and due dates.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnterprisePage {
+    /// As of.
+    pub today: Day,
+    /// The enterprise, its counts, obligations and latest result.
+    pub row: registry::EnterpriseRow,
+    /// Its drills, oldest first.
+    pub drills: Vec<EnterpriseDrill>,
+    /// Its findings, most severe first.
+    pub findings: Vec<EnterpriseFinding>,
+}
+
+/// The page of enterprise `id` on `today`, if it is registered within `scope`.
+pub fn enterprise_from(
+    store: &dyn Store,
+    today: Day,
+    scope: Option<&str>,
+    id: &str,
+) -> Result<Option<EnterprisePage>> {
+    let mut reg = store.registry()?;
+    if !reg.enterprises.iter().any(|e| e.id == id && scope.is_none_or(|p| e.prefecture == p)) {
+        return Ok(None);
+    }
+    let findings = store.findings(id)?;
+    let (drill_days, mut all) = drill_results(store, &mut reg)?;
+    let mut drills = all.remove(id).unwrap_or_default();
+    let results: BTreeMap<String, DrillResult> = drills
+        .iter()
+        .find(|d| d.score.is_some())
+        .map(|d| DrillResult {
+            drill: d.drill.clone(),
+            date: d.date,
+            score: d.score.unwrap_or(0.0),
+            alerts: d.alerts.unwrap_or(0),
+        })
+        .into_iter()
+        .map(|r| (id.to_string(), r))
+        .collect();
+    reg.enterprises.retain(|e| e.id == id);
+    let rollup =
+        registry::rollup(&reg, &findings, &drill_days, &results, &CadenceRules::defaults(), today, None);
+    let Some(row) = rollup.enterprises.into_iter().next() else { return Ok(None) };
+    drills.reverse();
+    let mut rows: Vec<EnterpriseFinding> = findings
+        .iter()
+        .map(|f| {
+            let v: serde_json::Value = serde_json::from_str(&f.finding).unwrap_or_default();
+            let found = drill_days.get(&f.first_drill).copied();
+            let due = found.map(|d| d.add_days(v["deadline_days"].as_i64().unwrap_or(0)));
+            let title = serde_json::from_value(v["title"].clone())
+                .unwrap_or_else(|_| icsdrill_engine::scenario::Text::new(f.id.clone(), f.id.clone()));
+            EnterpriseFinding {
+                id: f.id.clone(),
+                title,
+                severity: f.severity,
+                status: f.status,
+                first_drill: f.first_drill.clone(),
+                found,
+                due,
+                overdue: f.status != crate::store::FindingStatus::Verified && due.is_some_and(|d| today > d),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.id.cmp(&b.id)));
+    Ok(Some(EnterprisePage { today, row, drills, findings: rows }))
 }
 
 /// The regional view over a database.
@@ -97,6 +241,14 @@ impl RegionApi for RegionService {
             Ok(serde_json::to_value(&r)?)
         };
         run().map_err(ServiceError::internal)
+    }
+
+    fn enterprise(&self, id: &str, scope: Option<&str>) -> Result<serde_json::Value, ServiceError> {
+        let store = self.store().map_err(ServiceError::internal)?;
+        let page = enterprise_from(&*store, crate::governance::dates::today(), scope, id)
+            .map_err(ServiceError::internal)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no enterprise `{}` here", id.escape_debug())))?;
+        serde_json::to_value(&page).map_err(ServiceError::internal)
     }
 
     fn export(&self, scope: Option<&str>, format: &str) -> Result<(&'static str, Vec<u8>), ServiceError> {

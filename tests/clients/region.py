@@ -1,6 +1,7 @@
 """Opens the regional oversight view in headless Chromium as a region official would, in
 Chinese, at desk and phone width: the year's drills, the enterprises with their industry,
-last score and monitoring alerts, no UI text left in English, nothing wider than a phone.
+last score and monitoring alerts, an enterprise's page (drills, scores, findings and their
+rectification), no UI text left in English, nothing wider than a phone.
 Saves screenshots; prints one JSON line with what it saw."""
 
 import json
@@ -41,17 +42,56 @@ try:
     driver.find_element(By.CSS_SELECTOR, "#ents th[data-sort=score] button").click()
     seen["by_score_up"] = ids(driver)
     seen["aria_sort"] = driver.find_element(By.CSS_SELECTOR, "#ents th[data-sort=score]").get_attribute("aria-sort")
+    seen["year_chart_points"] = driver.find_element(By.ID, "year-chart").get_attribute("data-points")
+    # Drill down to enterprise a's page, as an official clicks its id; then back to the lists.
+    driver.find_element(By.CSS_SELECTOR, "#ents a[href='#e=a']").click()
+    wait.until(lambda d: d.execute_script("return document.body.dataset.enterprise") == "a")
+    seen["ent_name"] = driver.find_element(By.ID, "ent-name").text
+    seen["ent_facts"] = rows("#ent-facts")
+    seen["ent_drills"] = rows("#ent-drills")
+    seen["ent_findings"] = rows("#ent-findings")
+    seen["ent_chart_points"] = driver.find_element(By.ID, "ent-chart").get_attribute("data-points")
+    seen["ent_untranslated"] = untranslated(driver, "h1,h2,h3,label,th,button,a,span,p,td", "#ent-name, #ent-drills td:nth-child(2)")
+    seen["axe"]["enterprise"] = accessibility(driver)
+    driver.save_screenshot(f"{out}/region-enterprise.png")
+    driver.find_element(By.CSS_SELECTOR, "#enterprise a[href='#']").click()
+    wait.until(lambda d: d.find_element(By.ID, "overview").is_displayed())
     # The trainer view, same login, same language.
     driver.get(f"{base}/trainer")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#cohort option"))
     seen["trainer_untranslated"] = untranslated(driver, "h1,h2,h3,label,th,td,button,a,span,p,option")
     seen["axe"]["trainer"] = accessibility(driver)
+    # Each certificate (or result notice) the trainer view links, in Chinese, desk and phone.
+    links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#results a")]
+    seen["certificates"] = []
+    for i, href in enumerate(links):
+        driver.get(href)
+        wait.until(lambda d: d.find_elements(By.TAG_NAME, "h1"))
+        cert = {"title": driver.find_element(By.TAG_NAME, "h1").text,
+                "issuer": driver.find_element(By.CSS_SELECTOR, "table.issuer").text,
+                "qr": bool(driver.find_elements(By.CSS_SELECTOR, ".qr svg")),
+                # Names, ids, keys and hashes are data; the rest is the page's own.
+                "untranslated": untranslated(driver, "h1,p,td,b", ".small, code")}
+        seen["axe"][f"certificate_{i}"] = accessibility(driver)
+        driver.save_screenshot(f"{out}/certificate-{i}.png")
+        driver.set_window_size(390, 844)
+        driver.get(href)
+        wait.until(lambda d: d.find_elements(By.TAG_NAME, "h1"))
+        cert["phone"] = driver.execute_script("return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth}")
+        seen["axe"][f"certificate_{i}_phone"] = accessibility(driver)
+        driver.set_window_size(1440, 900)
+        seen["certificates"].append(cert)
     driver.set_window_size(390, 844)
     driver.get(f"{base}/region")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#ents tbody tr"))
     seen["phone"] = driver.execute_script("return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth}")
     seen["axe"]["region_phone"] = accessibility(driver)
     driver.save_screenshot(f"{out}/region-phone.png")
+    driver.get(f"{base}/region#e=a")
+    wait.until(lambda d: d.execute_script("return document.body.dataset.enterprise") == "a")
+    seen["ent_phone"] = driver.execute_script("return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth}")
+    seen["axe"]["enterprise_phone"] = accessibility(driver)
+    driver.save_screenshot(f"{out}/region-enterprise-phone.png")
     print(json.dumps(seen, ensure_ascii=False))
 except Exception:
     driver.save_screenshot(f"{out}/region-failure.png")

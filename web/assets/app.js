@@ -3,7 +3,7 @@
 const T = {
   en: {frozen:"Scoreboard frozen",login_needed:"Open the login URL you were given (…/?token=…).",rank:"Rank",team:"Team",score:"Score",detected:"Detected",
     scoreboard:"Scoreboard",plant:"Plant",alarms:"Alarms",transactions:"Modbus transactions",endpoints:"Endpoints",address:"Address",device:"Device",clients:"Your clients connect from",records_failing:"The drill database refuses writes (disk full?): actions are refused until the white cell fixes it.",pcap:"Download the last 5 minutes as a packet capture (pcapng, Wireshark)",view_frozen:"The operator station's displays are frozen: nothing on screen has updated since they froze (denial of view).",view_lost:"The operator station shows nothing (loss of view): run the plant from the field panels.",local:"LOCAL",cross_team:"Connections refused from other teams' addresses",from:"From",target:"Team tried",attempts:"Attempts",summary:"counted",
-    injects:"Messages",priority:"Priority",tag:"Tag",description:"Description",value:"Value",level:"Level",state:"State",prio_high:"High",prio_medium:"Medium",unacked:"unacknowledged",step_pending:"pending",step_active:"active",step_succeeded:"succeeded",step_failed:"failed",step_completed:"completed",step_expired:"expired",all_cohorts:"All cohorts",certificate:"Certificate",result_notice:"Result notice",area_architecture:"Architecture",area_implementation:"Implementation",area_operations:"Operations",area_assessment:"Assessment",area_response:"Response",filter:"Filter",time:"Time",prio_low:"Low",al_unacked:"unacknowledged",al_acked:"acknowledged",al_returned:"returned, unacknowledged",shelve:"Shelve",shelved:"Shelved on this console",on:"ON",off:"OFF",close:"Close",fp_range:"Range",fp_limit:"Alarm limit",fp_setpoint:"Set point",fp_normal:"normal",fp_kind:"Type",fp_valve:"valve",fp_pump:"pump",fp_breaker:"breaker",fp_control:"Control",fp_remote:"remote (PLC)",fp_fail:"Fail position",fp_hold:"holds",fp_stroke:"Stroke time",fp_trip_above:"Trips above",fp_trip_below:"Trips below",fp_voting:"Voting",fp_delay:"Trip delay",il_tripped:"TRIPPED",il_bypassed:"BYPASSED",il_unknown:"no view",whole_region:"Whole region",f_actuator:"Actuator",f_alarm:"Alarm",f_conduit:"Conduit",f_end:"End address",f_hazard:"Hazard (finding id)",f_host:"Host",f_max:"Maximum",f_min:"Minimum",f_mode:"Mode",f_plc:"PLC",f_position:"Position",f_sensor:"Sensor",f_start:"Start address",f_text:"Text",f_to:"To",f_functions:"Function codes",conn_lost:"Connection to the drill lost; retrying in",ends_in:"ends in",freezes_in:"board freezes in",fullscreen:"Full screen",trends:"Trends",variable:"Variable",score_history:"Score over time",reveal:"Reveal",no_injects:"No messages sent",confirm_end:"End the drill for every team? The plant stops and scores are final.",trips:"trips",damage:"damage",maintenance:"Scheduled maintenance (permits to work)",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
+    injects:"Messages",priority:"Priority",tag:"Tag",description:"Description",value:"Value",level:"Level",state:"State",prio_high:"High",prio_medium:"Medium",unacked:"unacknowledged",step_pending:"pending",step_active:"active",step_succeeded:"succeeded",step_failed:"failed",step_completed:"completed",step_expired:"expired",all_cohorts:"All cohorts",certificate:"Certificate",result_notice:"Result notice",area_architecture:"Architecture",area_implementation:"Implementation",area_operations:"Operations",area_assessment:"Assessment",area_response:"Response",filter:"Filter",time:"Time",prio_low:"Low",al_unacked:"unacknowledged",al_acked:"acknowledged",al_returned:"returned, unacknowledged",shelve:"Shelve",shelved:"Shelved on this console",on:"ON",off:"OFF",close:"Close",fp_range:"Range",fp_limit:"Alarm limit",fp_setpoint:"Set point",fp_normal:"normal",fp_kind:"Type",fp_valve:"valve",fp_pump:"pump",fp_breaker:"breaker",fp_control:"Control",fp_remote:"remote (PLC)",fp_fail:"Fail position",fp_hold:"holds",fp_stroke:"Stroke time",fp_trip_above:"Trips above",fp_trip_below:"Trips below",fp_voting:"Voting",fp_delay:"Trip delay",back_region:"← All enterprises",drill:"Drill",mode:"Mode",finding:"Finding",severity:"Severity",rect_status:"Rectification",found:"Found",due:"Due",no_drills:"No drill on record for this enterprise yet.",no_findings:"No hidden hazards on record.",years_empty:"No drills on record yet: drills count here once they are run or entered in the registry.",year_chart:"Drills by year and prefecture",sec_level:"Security level",obligation:"Drill obligation",overdue:"overdue",not_binding:"not binding",sev_critical:"critical",sev_high:"high",sev_medium:"medium",sev_low:"low",fs_open:"open",fs_verified:"verified fixed",mode_regional:"regional drill",mode_enterprise:"enterprise drill",mode_contest:"contest",mode_exam:"exam",running:"running",il_tripped:"TRIPPED",il_bypassed:"BYPASSED",il_unknown:"no view",whole_region:"Whole region",f_actuator:"Actuator",f_alarm:"Alarm",f_conduit:"Conduit",f_end:"End address",f_hazard:"Hazard (finding id)",f_host:"Host",f_max:"Maximum",f_min:"Minimum",f_mode:"Mode",f_plc:"PLC",f_position:"Position",f_sensor:"Sensor",f_start:"Start address",f_text:"Text",f_to:"To",f_functions:"Function codes",conn_lost:"Connection to the drill lost; retrying in",ends_in:"ends in",freezes_in:"board freezes in",fullscreen:"Full screen",trends:"Trends",variable:"Variable",score_history:"Score over time",reveal:"Reveal",no_injects:"No messages sent",confirm_end:"End the drill for every team? The plant stops and scores are final.",trips:"trips",damage:"damage",maintenance:"Scheduled maintenance (permits to work)",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
     tactic:"Tactic",observed:"Observed at (simulated s)",impact:"Impact",taken:"Actions taken",notes:"Notes",submit_report:"Submit report",hints:"Hints",
     breakdown:"Score breakdown",white_cell:"White cell",start:"Start",pause:"Pause",resume:"Resume",hot_wash:"Hot wash",end:"End",inject:"Inject",
     teams:"Teams (empty: all)",channel:"Channel",message:"Message",phone:"Phone call",fire_step:"Fire attack step",text:"Text",step:"Attack step",send:"Send",
@@ -12,7 +12,7 @@ const T = {
     tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",aar:"Report",flags:"Flags",flag:"Flag",submit_flag:"Submit flag",unit:"Unit ID",standings:"Standings (CSV)",region_title:"Regional oversight",alerts:"Monitoring alerts",last_score:"Last drill score",prefectures:"Prefectures",prefecture:"Prefecture",enterprises:"Enterprises",drills_on_time:"Drills on time",open_findings:"Open findings (C/H/M/L)",overdue_rect:"Overdue rectifications",name:"Name",industry:"Industry",next_drill:"Next drill",trend:"Trend by year",year:"Year",drills:"Drills",findings:"Findings",verified:"Verified fixed",trainer_title:"Exam cohorts",in_progress:"In progress",results:"Results",cohort:"Cohort",date:"Date",result:"Result",pass:"pass",fail:"fail",lang:"中文"},
   zh: {frozen:"排行榜已冻结",login_needed:"请打开分配给您的登录链接（…/?token=…）。",rank:"名次",team:"队伍",score:"得分",detected:"检出",
     scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"Modbus 通信记录",endpoints:"端点",address:"地址",device:"设备",clients:"本队客户端须从以下地址连接",records_failing:"演练数据库无法写入（磁盘已满？）：在导调组修复前，操作将被拒绝。",pcap:"下载最近 5 分钟的报文捕获（pcapng，可用 Wireshark 打开）",view_frozen:"操作员站画面已冻结：自冻结以来画面上的数值均未刷新（拒绝监视）。",view_lost:"操作员站无任何显示（失去监视）：请在现场操作柜就地操作。",local:"就地",cross_team:"来自其他队伍地址的连接（已拒绝）",from:"来源",target:"目标队伍",attempts:"次数",summary:"计数",
-    injects:"消息",priority:"优先级",tag:"位号",description:"描述",value:"数值",level:"报警级别",state:"状态",prio_high:"高",prio_medium:"中",unacked:"未确认",step_pending:"未触发",step_active:"进行中",step_succeeded:"已得手",step_failed:"被阻断",step_completed:"已完成",step_expired:"已过期",all_cohorts:"全部批次",certificate:"证书",result_notice:"结果通知",area_architecture:"安全架构",area_implementation:"安全实施",area_operations:"运行监测",area_assessment:"安全评估",area_response:"应急处置",filter:"筛选",time:"时间",prio_low:"低",al_unacked:"未确认",al_acked:"已确认",al_returned:"已恢复，未确认",shelve:"搁置",shelved:"本终端已搁置",on:"通",off:"断",close:"关闭",fp_range:"量程",fp_limit:"报警限",fp_setpoint:"设定值",fp_normal:"正常",fp_kind:"类型",fp_valve:"阀门",fp_pump:"泵",fp_breaker:"断路器",fp_control:"控制方式",fp_remote:"远程（PLC）",fp_fail:"故障安全位置",fp_hold:"保持",fp_stroke:"全行程时间",fp_trip_above:"高于此值联锁",fp_trip_below:"低于此值联锁",fp_voting:"表决",fp_delay:"联锁延时",il_tripped:"已联锁",il_bypassed:"已旁路",il_unknown:"无画面",whole_region:"全区",f_actuator:"执行机构",f_alarm:"报警",f_conduit:"通道",f_end:"结束地址",f_hazard:"隐患（隐患编号）",f_host:"主机",f_max:"上限",f_min:"下限",f_mode:"模式",f_plc:"PLC",f_position:"开度",f_sensor:"传感器",f_start:"起始地址",f_text:"内容",f_to:"通知对象",f_functions:"功能码",conn_lost:"与演练平台的连接已断开，重试倒计时",ends_in:"距结束",freezes_in:"距封榜",fullscreen:"全屏",trends:"趋势",variable:"变量",score_history:"得分变化",reveal:"发放",no_injects:"尚未发送消息",confirm_end:"确定为所有队伍结束本次演练？工艺停止，得分即为最终成绩。",trips:"联锁动作",damage:"设备损坏",maintenance:"计划检修（作业票）",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
+    injects:"消息",priority:"优先级",tag:"位号",description:"描述",value:"数值",level:"报警级别",state:"状态",prio_high:"高",prio_medium:"中",unacked:"未确认",step_pending:"未触发",step_active:"进行中",step_succeeded:"已得手",step_failed:"被阻断",step_completed:"已完成",step_expired:"已过期",all_cohorts:"全部批次",certificate:"证书",result_notice:"结果通知",area_architecture:"安全架构",area_implementation:"安全实施",area_operations:"运行监测",area_assessment:"安全评估",area_response:"应急处置",filter:"筛选",time:"时间",prio_low:"低",al_unacked:"未确认",al_acked:"已确认",al_returned:"已恢复，未确认",shelve:"搁置",shelved:"本终端已搁置",on:"通",off:"断",close:"关闭",fp_range:"量程",fp_limit:"报警限",fp_setpoint:"设定值",fp_normal:"正常",fp_kind:"类型",fp_valve:"阀门",fp_pump:"泵",fp_breaker:"断路器",fp_control:"控制方式",fp_remote:"远程（PLC）",fp_fail:"故障安全位置",fp_hold:"保持",fp_stroke:"全行程时间",fp_trip_above:"高于此值联锁",fp_trip_below:"低于此值联锁",fp_voting:"表决",fp_delay:"联锁延时",back_region:"← 返回企业列表",drill:"演练",mode:"形式",finding:"隐患",severity:"严重程度",rect_status:"整改状态",found:"发现日期",due:"整改期限",no_drills:"该企业尚无演练记录。",no_findings:"尚无安全隐患记录。",years_empty:"尚无演练记录：演练开展或在登记系统中录入后即在此统计。",year_chart:"各地州市年度演练次数",sec_level:"安全等级",obligation:"演练义务",overdue:"已逾期",not_binding:"非强制",sev_critical:"严重",sev_high:"高",sev_medium:"中",sev_low:"低",fs_open:"未整改",fs_verified:"已复核整改",mode_regional:"区域实网演练",mode_enterprise:"企业自行演练",mode_contest:"安全竞赛",mode_exam:"能力考核",running:"进行中",il_tripped:"已联锁",il_bypassed:"已旁路",il_unknown:"无画面",whole_region:"全区",f_actuator:"执行机构",f_alarm:"报警",f_conduit:"通道",f_end:"结束地址",f_hazard:"隐患（隐患编号）",f_host:"主机",f_max:"上限",f_min:"下限",f_mode:"模式",f_plc:"PLC",f_position:"开度",f_sensor:"传感器",f_start:"起始地址",f_text:"内容",f_to:"通知对象",f_functions:"功能码",conn_lost:"与演练平台的连接已断开，重试倒计时",ends_in:"距结束",freezes_in:"距封榜",fullscreen:"全屏",trends:"趋势",variable:"变量",score_history:"得分变化",reveal:"发放",no_injects:"尚未发送消息",confirm_end:"确定为所有队伍结束本次演练？工艺停止，得分即为最终成绩。",trips:"联锁动作",damage:"设备损坏",maintenance:"计划检修（作业票）",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
     tactic:"战术",observed:"发现时间（仿真秒）",impact:"影响",taken:"已采取措施",notes:"备注",submit_report:"提交报告",hints:"提示",
     breakdown:"得分明细",white_cell:"导调组",start:"开始",pause:"暂停",resume:"继续",hot_wash:"热复盘",end:"结束",inject:"注入",
     teams:"队伍（留空为全部）",channel:"方式",message:"消息",phone:"电话",fire_step:"触发攻击步骤",text:"内容",step:"攻击步骤",send:"发送",
@@ -52,6 +52,7 @@ function applyLang() {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   document.querySelectorAll("[data-i18n]").forEach(e => e.textContent = tr(e.dataset.i18n));
   document.querySelectorAll(".i18n").forEach(e => e.textContent = e.dataset[lang] || e.dataset.en);
+  document.querySelectorAll("[data-i18n-label]").forEach(e => e.setAttribute("aria-label", tr(e.dataset.i18nLabel)));
   const b = $("#lang"); if (b) b.textContent = tr("lang");
 }
 function toast(msg, bad) { const t = $("#toast"); if (!t) return; t.textContent = msg; t.style.borderColor = bad ? "var(--bad)" : "var(--acc)"; t.style.display = "block"; clearTimeout(toast.h); toast.h = setTimeout(() => t.style.display = "none", 4000); }
@@ -516,12 +517,27 @@ const INDUSTRY = {
 };
 const industryName = code => INDUSTRY[code] ? INDUSTRY[code][lang] : code;
 
+// A small line chart of points by year (or date) on the light-on-dark pages.
+function lineChart(el, xs, series, time) {
+  if (!window.uPlot || !el) return null;
+  const palette = ["#3fa7d6", "#f59f00", "#2f9e44", "#e03131", "#b7a4f0", "#9fc", "#f783ac", "#ced4da"];
+  el.innerHTML = "";
+  el.dataset.points = xs.length;
+  if (!xs.length) return null;
+  return new uPlot({width: Math.max(260, el.clientWidth - 4), height: 200, scales: {x: {time: !!time}},
+    // Years as integers; dates as YYYY-MM, the same in both languages.
+    axes: [{...chartAxes("")[0], values: (u, v) => v.map(x => time ? new Date(x * 1000).toISOString().slice(0, 7) : Number.isInteger(x) ? String(x) : "")}, chartAxes("")[1]],
+    series: [{label: time ? tr("date") : tr("year")}, ...series.map((s, i) => ({label: s.label, stroke: palette[i % palette.length], width: 2, spanGaps: true, points: {show: true, size: 7}}))]},
+    [xs, ...series.map(s => s.data)], el);
+}
+
 async function regionPage() {
   const r = await api("/api/region/rollup").catch(e => { toast(e.message, true); return null; });
   if (!r) return;
   const sort = {by: "id", dir: 1};
-  const render = () => {
-    const prefName = code => { const p = r.prefectures.find(x => x.prefecture.code === code); return p ? (lang === "zh" ? p.prefecture.zh : p.prefecture.en) : code; };
+  const prefName = code => { const p = r.prefectures.find(x => x.prefecture.code === code); return p ? (lang === "zh" ? p.prefecture.zh : p.prefecture.en) : code; };
+  let ent = null, drawn = null;
+  const renderList = () => {
     $("#scope").textContent = r.scope === "region" ? tr("whole_region") : prefName(r.scope);
     const f = t => t.open_findings.join("/");
     put($("#prefs tbody"), r.prefectures.map(p => `<tr><td>${esc(lang === "zh" ? p.prefecture.zh : p.prefecture.en)}</td><td class="num">${p.totals.enterprises}</td><td class="num">${p.totals.by_level.join("/")}</td><td class="num">${p.totals.drills_on_time}/${p.totals.drills_due}</td><td class="num">${f(p.totals)}</td><td class="num ${p.totals.overdue_rectifications ? "bad" : ""}">${p.totals.overdue_rectifications}</td><td class="num">${p.totals.alerts}</td></tr>`).join("")
@@ -534,17 +550,53 @@ async function regionPage() {
     const shown = r.enterprises.filter(e => !words || [e.enterprise.id, e.enterprise.name, prefName(e.enterprise.prefecture), industryName(e.enterprise.industry)].join(" ").toLowerCase().includes(words))
       .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) * sort.dir);
     document.querySelectorAll("#ents th[data-sort]").forEach(th => th.setAttribute("aria-sort", th.dataset.sort === sort.by ? (sort.dir > 0 ? "ascending" : "descending") : "none"));
-    put($("#ents tbody"), shown.map(e => { const d = e.due.find(x => x.kind === "drill"); return `<tr><td>${esc(e.enterprise.id)}</td><td>${esc(e.enterprise.name)}</td><td>${esc(prefName(e.enterprise.prefecture))}</td><td>${esc(industryName(e.enterprise.industry))}</td><td>${e.enterprise.level}</td><td class="${d && d.overdue ? "bad" : ""}">${d ? esc(d.next_due) : ""}</td><td class="num">${f(e.totals)}</td><td class="num">${e.last_drill ? e.last_drill.score.toFixed(1) : ""}</td><td class="num">${e.last_drill ? e.last_drill.alerts : ""}</td></tr>`; }).join(""));
+    put($("#ents tbody"), shown.map(e => { const d = e.due.find(x => x.kind === "drill"); return `<tr><td><a href="#e=${encodeURIComponent(e.enterprise.id)}">${esc(e.enterprise.id)}</a></td><td>${esc(e.enterprise.name)}</td><td>${esc(prefName(e.enterprise.prefecture))}</td><td>${esc(industryName(e.enterprise.industry))}</td><td>${e.enterprise.level}</td><td class="${d && d.overdue ? "bad" : ""}">${d ? esc(d.next_due) : ""}</td><td class="num">${f(e.totals)}</td><td class="num">${e.last_drill ? e.last_drill.score.toFixed(1) : ""}</td><td class="num">${e.last_drill ? e.last_drill.alerts : ""}</td></tr>`; }).join(""));
+    const years = Object.keys(r.years).map(Number);
+    $("#years-empty").hidden = years.length > 0;
     put($("#years tbody"), Object.entries(r.years).map(([y, v]) => `<tr><td>${y}</td><td class="num">${v.drills}</td><td class="num">${v.findings}</td><td class="num">${v.verified}</td></tr>`).join(""));
+    // Drills by year, one line per prefecture (and the scope's total when several).
+    if (drawn !== lang) {
+      drawn = lang;
+      const series = r.prefectures.map(p => ({label: prefName(p.prefecture.code), data: years.map(y => (p.years[y] || {drills: 0}).drills)}));
+      if (series.length > 1) series.push({label: $("#scope").textContent, data: years.map(y => r.years[y].drills)});
+      lineChart($("#year-chart"), years, series, false);
+    }
   };
-  rerender = render;
-  render();
+  const renderEnterprise = () => {
+    const p = ent, e = p.row.enterprise, d = p.row.due.find(x => x.kind === "drill");
+    $("#ent-name").textContent = `${e.name} (${e.id})`;
+    const row = (k, v, bad) => `<tr><th scope="row">${esc(tr(k))}</th><td class="${bad ? "bad" : ""}">${v}</td></tr>`;
+    put($("#ent-facts tbody"), [
+      row("prefecture", esc(prefName(e.prefecture))), row("industry", esc(industryName(e.industry))), row("sec_level", e.level),
+      row("next_drill", d ? `${esc(d.next_due)}${d.overdue ? " · " + tr("overdue") : ""}${d.binding ? "" : " · " + tr("not_binding")}` : "", d && d.overdue),
+      row("open_findings", p.row.totals.open_findings.join("/")), row("overdue_rect", p.row.totals.overdue_rectifications, p.row.totals.overdue_rectifications > 0),
+    ].join(""));
+    const scored = p.drills.filter(x => x.score != null);
+    lineChart($("#ent-chart"), scored.map(x => Date.parse(x.date + "T00:00:00+08:00") / 1000), [{label: tr("score"), data: scored.map(x => x.score)}], true);
+    $("#ent-drills-empty").hidden = p.drills.length > 0;
+    put($("#ent-drills tbody"), p.drills.slice().reverse().map(x => `<tr><td>${esc(x.date)}</td><td>${esc(x.name)}${x.name === x.drill ? "" : ` <span class="mut">(${esc(x.drill)})</span>`}</td><td>${esc(tr("mode_" + x.mode))}</td><td class="num">${x.score == null ? esc(tr("running")) : x.score.toFixed(1)}</td><td class="num">${x.alerts == null ? "" : x.alerts}</td></tr>`).join(""));
+    $("#ent-findings-empty").hidden = p.findings.length > 0;
+    put($("#ent-findings tbody"), p.findings.map(x => `<tr><td>${esc(txt(x.title))}</td><td class="sev-${esc(x.severity)}">${esc(tr("sev_" + x.severity))}</td><td class="${x.status === "verified" ? "ok" : ""}">${esc(tr("fs_" + x.status))}</td><td>${esc(x.found || "")}</td><td class="${x.overdue ? "bad" : ""}">${esc(x.due || "")}${x.overdue ? " · " + esc(tr("overdue")) : ""}</td></tr>`).join(""));
+    document.body.dataset.enterprise = e.id;
+  };
+  // The drill-down: `#e=ID` shows an enterprise's page, anything else the lists.
+  const route = async () => {
+    const id = decodeURIComponent((location.hash.match(/^#e=(.+)$/) || [])[1] || "");
+    $("#overview").hidden = !!id;
+    $("#enterprise").hidden = !id;
+    if (!id) { ent = null; delete document.body.dataset.enterprise; drawn = null; renderList(); return; }
+    ent = await api(`/api/region/enterprises/${encodeURIComponent(id)}`).catch(err => { toast(err.message, true); return null; });
+    if (ent) renderEnterprise(); else location.hash = "";
+  };
+  rerender = () => { drawn = null; if (ent) renderEnterprise(); else renderList(); };
   document.querySelectorAll("#ents th[data-sort]").forEach(th => th.querySelector("button").addEventListener("click", () => {
     sort.dir = sort.by === th.dataset.sort ? -sort.dir : (["score", "alerts", "open", "level"].includes(th.dataset.sort) ? -1 : 1);
     sort.by = th.dataset.sort;
-    render();
+    renderList();
   }));
-  $("#ent-filter").addEventListener("input", () => render());
+  $("#ent-filter").addEventListener("input", () => renderList());
+  window.addEventListener("hashchange", route);
+  route();
 }
 
 async function trainerPage() {

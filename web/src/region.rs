@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use crate::drill::asset;
 use crate::{ApiError, ServiceError};
 
 /// Who is asking.
@@ -32,6 +33,9 @@ pub trait RegionApi: Send + Sync + 'static {
     fn is_prefecture(&self, code: &str) -> bool;
     /// The roll-up of one prefecture or the region.
     fn rollup(&self, scope: Option<&str>) -> Result<serde_json::Value, ServiceError>;
+    /// An enterprise's page (its drills, scores, findings and their rectification), if it is
+    /// registered within `scope`.
+    fn enterprise(&self, id: &str, scope: Option<&str>) -> Result<serde_json::Value, ServiceError>;
     /// The roll-up as `csv` or `xlsx`: the content type and the bytes.
     fn export(&self, scope: Option<&str>, format: &str) -> Result<(&'static str, Vec<u8>), ServiceError>;
     /// Exam results and exams in progress, of one cohort or all.
@@ -54,28 +58,21 @@ pub fn router(api: Region) -> Router {
     Router::new()
         .route("/api/region/rollup", get(rollup))
         .route("/api/region/prefectures/{code}", get(prefecture))
+        .route("/api/region/enterprises/{id}", get(enterprise))
         .route("/api/region/export", get(export))
         .route("/api/trainer/exams", get(trainer_exams))
         .route("/api/trainer/export", get(trainer_export))
         .route("/api/trainer/certificates/{drill}", get(trainer_certificate))
         .route("/region", get(page))
         .route("/trainer", get(trainer_page))
-        .route(
-            "/assets/app.js",
-            get(|| async {
-                ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], crate::pages::APP_JS)
-            }),
-        )
-        .route(
-            "/assets/app.css",
-            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], crate::pages::APP_CSS) }),
-        )
-        .route(
-            "/favicon.svg",
-            get(|| async { ([(header::CONTENT_TYPE, "image/svg+xml")], crate::pages::FAVICON) }),
-        )
+        .route("/assets/app.js", get(|| asset("text/javascript; charset=utf-8", crate::pages::APP_JS)))
+        .route("/assets/app.css", get(|| asset("text/css; charset=utf-8", crate::pages::APP_CSS)))
+        .route("/assets/uplot.js", get(|| asset("text/javascript; charset=utf-8", crate::pages::UPLOT_JS)))
+        .route("/assets/uplot.css", get(|| asset("text/css; charset=utf-8", crate::pages::UPLOT_CSS)))
+        .route("/favicon.svg", get(|| asset("image/svg+xml", crate::pages::FAVICON)))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such resource") })
         .layer(axum::middleware::from_fn(crate::trace::layer))
+        .layer(axum::middleware::map_response(crate::drill::security_headers))
         .with_state(api)
 }
 
@@ -205,6 +202,20 @@ async fn prefecture(
     }
     let a = api.clone();
     let v = tokio::task::spawn_blocking(move || a.rollup(Some(&code))).await??;
+    Ok(Json(v))
+}
+
+/// An enterprise's page; a prefecture user sees its own prefecture's enterprises only (any
+/// other is 404, so ids elsewhere are not disclosed).
+async fn enterprise(
+    State(api): State<Region>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let r = role(&api, &headers).await?;
+    let s = scope(&r)?;
+    let a = api.clone();
+    let v = tokio::task::spawn_blocking(move || a.enterprise(&id, s.as_deref())).await??;
     Ok(Json(v))
 }
 

@@ -389,6 +389,42 @@ impl Scenario {
         self.vars.iter().position(|v| v.id == id).map(|i| VarIdx(i as u32))
     }
 
+    /// What a person calls the thing with this id, in both languages: a PLC, host, zone,
+    /// sensor, actuator or variable by its display name, a conduit by the zones it joins
+    /// (`Office → Control`), an alarm or interlock by what it watches; anything else by its id.
+    /// Reports write these instead of ids.
+    pub fn label(&self, id: &str) -> Text {
+        let found = self
+            .plcs
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.name.clone())
+            .or_else(|| self.hosts.iter().find(|h| h.id == id).map(|h| h.name.clone()))
+            .or_else(|| self.zones.iter().find(|z| z.id == id).map(|z| z.name.clone()))
+            .or_else(|| self.sensors.iter().find(|x| x.id == id).map(|x| x.name.clone()))
+            .or_else(|| self.actuators.iter().find(|x| x.id == id).map(|x| x.name.clone()))
+            .or_else(|| self.vars.iter().find(|x| x.id == id).map(|x| x.name.clone()))
+            .or_else(|| {
+                self.conduits.iter().find(|c| c.id == id).map(|c| {
+                    let (a, b) = (&self.zones[c.from.ix()].name, &self.zones[c.to.ix()].name);
+                    Text::new(format!("{} → {}", a.en, b.en), format!("{}→{}", a.zh, b.zh))
+                })
+            })
+            .or_else(|| {
+                self.alarms.iter().find(|a| a.id == id).map(|a| {
+                    let n = &self.sensors[a.pv.ix()].name;
+                    Text::new(format!("{} alarm", n.en), format!("{}报警", n.zh))
+                })
+            })
+            .or_else(|| {
+                self.interlocks.iter().find(|i| i.id == id).map(|i| {
+                    let n = &self.sensors[i.pv.ix()].name;
+                    Text::new(format!("{} interlock", n.en), format!("{}联锁", n.zh))
+                })
+            });
+        found.unwrap_or_else(|| Text::new(id, id))
+    }
+
     /// Simulated seconds to ticks, rounded to the nearest tick.
     pub fn ticks(&self, seconds: f64) -> u64 {
         (seconds * f64::from(self.tick_hz)).round().max(0.0) as u64

@@ -16,7 +16,7 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
             continue;
         }
         let mut f = Finding::new(format!("backup:{}", plc.id), Severity::High, "data", "Planning")
-            .says(texts::backup(&plc.id));
+            .says(texts::backup(&plc.name));
         f.techniques = icsdrill_engine::attack::technique("T0843").into_iter().collect();
         f.mitigations = vec!["M0953", "M0947"];
         f.assets = vec![plc.id.clone()];

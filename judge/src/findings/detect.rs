@@ -29,7 +29,8 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
         let techniques: Vec<&str> = st.techniques.iter().map(|t| t.v19).collect();
         let minutes = window / u64::from(s.tick_hz) / 60;
         let mut f = Finding::new(format!("detect:{}", st.id), severity, "monitoring", "Training")
-            .says(texts::detect(&st.id, &st.name, &techniques, minutes));
+            .says(texts::detect(&st.name, &techniques, minutes))
+            .caused_by("detect", texts::detect_cause());
         f.techniques = st.techniques.clone();
         f.mitigations = vec!["M0810"];
         f.assets = assets.into_iter().take(3).collect();

@@ -17,6 +17,7 @@ mod alarm;
 mod backup;
 mod detect;
 mod evidence;
+mod merge;
 mod path;
 mod plan;
 mod range;
@@ -29,6 +30,7 @@ use icsdrill_engine::scenario::{Scenario, Text};
 use serde::Serialize;
 
 use evidence::Evidence;
+pub use merge::{Merged, merge};
 
 /// Severity tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
@@ -171,19 +173,18 @@ pub struct Finding {
     pub status: Status,
     /// Attack steps whose path re-tests this finding in a later drill.
     pub retest: Vec<String>,
+    /// What it shares with other findings of the same cause (one fix closes them all), e.g.
+    /// `conduit:it-ot`; its own id when nothing else shares it. Reports merge by it.
+    pub cause: String,
+    /// That cause in words (the title of a merged finding).
+    pub cause_title: Text,
 }
 
 impl Finding {
     /// The mitigations with their names from the ATT&CK table (`M0818 Validate Program
     /// Inputs`), as reports list them.
     pub fn mitigation_names(&self) -> Vec<String> {
-        self.mitigations
-            .iter()
-            .map(|id| match icsdrill_engine::attack::mitigation(id) {
-                Some(m) => format!("{} {}", m.id, m.name),
-                None => (*id).to_string(),
-            })
-            .collect()
+        mitigation_names(&self.mitigations)
     }
 
     /// An open finding of `severity`, owned and filed under the requirement family `family`
@@ -207,6 +208,8 @@ impl Finding {
             deadline_days: 0,
             status: Status::Open,
             retest: Vec::new(),
+            cause: String::new(),
+            cause_title: Text::new("", ""),
         }
     }
 
@@ -217,6 +220,23 @@ impl Finding {
         self.measure = measure;
         self
     }
+
+    /// Files it under a cause other findings may share.
+    fn caused_by(mut self, cause: &str, title: Text) -> Finding {
+        self.cause = cause.to_string();
+        self.cause_title = title;
+        self
+    }
+}
+
+/// Mitigation ids with their names from the ATT&CK table (`M0818 Validate Program Inputs`).
+pub fn mitigation_names(ids: &[&str]) -> Vec<String> {
+    ids.iter()
+        .map(|id| match icsdrill_engine::attack::mitigation(id) {
+            Some(m) => format!("{} {}", m.id, m.name),
+            None => (*id).to_string(),
+        })
+        .collect()
 }
 
 /// Derives the findings of one team's drill: `events` is its whole log (or its judged
@@ -244,6 +264,10 @@ pub fn findings_with(scenario: &Scenario, events: &[SimEvent], deadlines: Deadli
             f.deadline_days = deadlines.days(f.severity);
             f.evidence.sort_unstable();
             f.evidence.dedup();
+            if f.cause.is_empty() {
+                f.cause = f.id.clone();
+                f.cause_title = f.title.clone();
+            }
             f
         })
         .collect();

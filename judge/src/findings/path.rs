@@ -37,7 +37,8 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
             Severity::Medium
         };
         let mut f = Finding::new(format!("path:{}", st.id), severity, "network", "Equipment")
-            .says(texts::path(&conduit.id, &st.id, &st.name, &run.hosts.join(", "), &asset));
+            .says(texts::path(&s.label(&conduit.id), &st.name, &labels(s, &run.hosts), &s.label(&asset)))
+            .caused_by(&format!("conduit:{}", conduit.id), texts::path_cause(&s.label(&conduit.id)));
         f.techniques = st.techniques.clone();
         f.mitigations =
             if writes { vec!["M0937", "M0807", "M0930", "M0800"] } else { vec!["M0930", "M0807"] };
@@ -47,6 +48,15 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
         out.push(f);
     }
     out
+}
+
+/// The names of `ids`, joined as a list is in each language.
+fn labels(s: &Scenario, ids: &[String]) -> icsdrill_engine::scenario::Text {
+    let names: Vec<_> = ids.iter().map(|id| s.label(id)).collect();
+    icsdrill_engine::scenario::Text::new(
+        names.iter().map(|n| n.en.as_str()).collect::<Vec<_>>().join(", "),
+        names.iter().map(|n| n.zh.as_str()).collect::<Vec<_>>().join("、"),
+    )
 }
 
 /// The zone, id and role of what an action targets (a host counts as a process asset).

@@ -21,7 +21,7 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
         let minutes = step.map_or(0, |p| p.within_ticks / u64::from(s.tick_hz) / 60);
         let late = m.status == PlanStatus::Late;
         let mut f = Finding::new(format!("plan:{}", m.id), severity, "response", "Planning")
-            .says(texts::plan(&m.id, &m.name, minutes, late));
+            .says(texts::plan(&m.name, minutes, late));
         f.evidence = ev
             .events
             .iter()

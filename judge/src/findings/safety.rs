@@ -7,7 +7,7 @@ use super::evidence::Evidence;
 use super::{Finding, Severity, texts};
 
 /// One finding when the process reached a damage limit.
-pub(super) fn find(_: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
+pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
     if ev.damage.is_empty() {
         return Vec::new();
     }
@@ -20,7 +20,7 @@ pub(super) fn find(_: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
         })
         .collect();
     let mut f = Finding::new("safety:damage".into(), Severity::Critical, "safety", "Equipment")
-        .says(texts::damage(&vars));
+        .says(texts::damage(&vars.iter().map(|v| s.label(v)).collect::<Vec<_>>()));
     f.techniques =
         ["T0879", "T0880"].iter().filter_map(|id| icsdrill_engine::attack::technique(id)).collect();
     f.mitigations = vec!["M0805", "M0812"];

@@ -44,85 +44,102 @@ pub(super) fn owner(key: &str) -> Text {
     }
 }
 
-/// `path`: conduit `conduit` let step `step` (named `name`) through from `from` to `asset`.
-pub(super) fn path(conduit: &str, step: &str, name: &Text, from: &str, asset: &str) -> Says {
+/// `path`: the conduit `conduit` (named by its zones) let step `name` through from `from` to
+/// `asset`.
+pub(super) fn path(conduit: &Text, name: &Text, from: &Text, asset: &Text) -> Says {
     (
         Text::new(
-            format!("Conduit {conduit} let the attack step `{step}` through"),
-            format!("通道 {conduit} 未阻断攻击步骤“{step}”"),
+            format!("The {} conduit let “{}” through", conduit.en, name.en),
+            format!("{}通道未阻断“{}”", conduit.zh, name.zh),
         ),
         Text::new(
             format!(
-                "{} succeeded from {from} to {asset} across conduit {conduit}: its policy allows this source and function.",
-                name.en
+                "{} succeeded from {} to {} across the {} conduit: its policy allows this source and function.",
+                name.en, from.en, asset.en, conduit.en
             ),
             format!(
-                "{}：攻击者从 {from} 经通道 {conduit} 到达 {asset} 并成功，该通道策略放行了此来源和功能码。",
-                name.zh
+                "{}：攻击者从{}经{}通道到达{}并成功，该通道策略放行了此来源和功能码。",
+                name.zh, from.zh, conduit.zh, asset.zh
             ),
         ),
         Text::new(
             format!(
-                "Restrict conduit {conduit} to the listed masters and function codes (FC allow-list, write address and value windows); keep office and DMZ hosts out of the control zone."
+                "Restrict the {} conduit to the listed masters and function codes (FC allow-list, write address and value windows); keep office and DMZ hosts out of the control zone.",
+                conduit.en
             ),
             format!(
-                "收紧通道 {conduit} 策略：仅允许登记的主站和功能码（功能码白名单、写地址与数值范围），办公区和隔离区主机不得进入控制区。"
+                "收紧{}通道策略：仅允许登记的主站和功能码（功能码白名单、写地址与数值范围），办公区和隔离区主机不得进入控制区。",
+                conduit.zh
             ),
         ),
     )
 }
 
+/// The cause a `path` finding shares with others through the same conduit.
+pub(super) fn path_cause(conduit: &Text) -> Text {
+    Text::new(
+        format!("The {} conduit lets attack steps through", conduit.en),
+        format!("{}通道未阻断攻击", conduit.zh),
+    )
+}
+
 /// `range`: PLC `plc` accepted set points outside their range.
-pub(super) fn range(plc: &str) -> Says {
+pub(super) fn range(plc: &Text) -> Says {
     (
         Text::new(
-            format!("{plc} accepts set points outside their range"),
-            format!("{plc} 接受超出范围的设定值"),
+            format!("{} accepts set points outside their range", plc.en),
+            format!("{}接受超出范围的设定值", plc.zh),
         ),
         Text::new(
             format!(
-                "{plc} applied register writes outside the declared engineering range: set-point range checks (M0818) are off."
+                "{} applied register writes outside the declared engineering range: set-point range checks (M0818) are off.",
+                plc.en
             ),
-            format!("{plc} 接受了超出工程量程的寄存器写入：未启用设定值范围检查（M0818）。"),
+            format!("{}接受了超出工程量程的寄存器写入：未启用设定值范围检查（M0818）。", plc.zh),
         ),
         Text::new(
             format!(
-                "Turn on set-point range checks in {plc} and clamp to a safe value on violation; log and alarm rejected writes."
+                "Turn on set-point range checks in {} and clamp to a safe value on violation; log and alarm rejected writes.",
+                plc.en
             ),
-            format!("在 {plc} 中启用设定值范围检查，越限时钳位到安全值，并记录和报警被拒绝的写入。"),
+            format!("在{}中启用设定值范围检查，越限时钳位到安全值，并记录和报警被拒绝的写入。", plc.zh),
         ),
     )
 }
 
 /// `backup`: PLC `plc`'s program changed with no backup.
-pub(super) fn backup(plc: &str) -> Says {
+pub(super) fn backup(plc: &Text) -> Says {
     (
-        Text::new(format!("No program backup for {plc}"), format!("{plc} 无程序备份")),
+        Text::new(format!("No program backup for {}", plc.en), format!("{}无程序备份", plc.zh)),
         Text::new(
             format!(
-                "The program of {plc} changed during the drill and there is no backup to restore it from."
+                "The program of {} changed during the drill and there is no backup to restore it from.",
+                plc.en
             ),
-            format!("演练中 {plc} 的程序被修改，且没有可用于恢复的备份。"),
+            format!("演练中{}的程序被修改，且没有可用于恢复的备份。", plc.zh),
         ),
         Text::new(
             format!(
-                "Keep a verified offline backup of {plc}'s program and configuration; compare the running program's hash with it daily."
+                "Keep a verified offline backup of {}'s program and configuration; compare the running program's hash with it daily.",
+                plc.en
             ),
-            format!("为 {plc} 的程序和组态保留经校验的离线备份，并每日比对运行程序哈希。"),
+            format!("为{}的程序和组态保留经校验的离线备份，并每日比对运行程序哈希。", plc.zh),
         ),
     )
 }
 
-/// `safety`: equipment damaged (the variables that reached a limit).
-pub(super) fn damage(vars: &[String]) -> Says {
+/// `safety`: equipment damaged (the variables that reached a limit, by name).
+pub(super) fn damage(vars: &[Text]) -> Says {
+    let en: Vec<&str> = vars.iter().map(|v| v.en.as_str()).collect();
+    let zh: Vec<&str> = vars.iter().map(|v| v.zh.as_str()).collect();
     (
         Text::new("Equipment damaged", "设备损坏"),
         Text::new(
             format!(
                 "The process reached a damage limit ({}): the safety layers did not hold.",
-                vars.join(", ")
+                en.join(", ")
             ),
-            format!("工艺达到损坏限值（{}）：安全防护层未能守住。", vars.join("、")),
+            format!("工艺达到损坏限值（{}）：安全防护层未能守住。", zh.join("、")),
         ),
         Text::new(
             "Make the safety instrumented system independent of the control network (no remote writes to bypass coils) and back it with mechanical protection.",
@@ -132,25 +149,29 @@ pub(super) fn damage(vars: &[String]) -> Says {
 }
 
 /// `alarm`: alarm `alarm` on `plc` raised `times` times, never acknowledged.
-pub(super) fn alarm(plc: &str, alarm: &str, times: usize) -> Says {
+pub(super) fn alarm(plc: &Text, alarm: &Text, times: usize) -> Says {
     (
-        Text::new(format!("Alarm {alarm} was never acknowledged"), format!("报警 {alarm} 未被确认")),
+        Text::new(format!("{} was never acknowledged", alarm.en), format!("{}未被确认", alarm.zh)),
         Text::new(
-            format!("Alarm {alarm} on {plc} came on {times} time(s) and nobody acknowledged it."),
-            format!("{plc} 上的报警 {alarm} 出现 {times} 次，无人确认。"),
+            format!("{} on {} came on {times} time(s) and nobody acknowledged it.", alarm.en, plc.en),
+            format!("{}上的{}出现 {times} 次，无人确认。", plc.zh, alarm.zh),
         ),
         Text::new(
-            "Train operators to acknowledge and act on alarms; review alarm rationalisation for this tag.",
-            "培训操作人员确认并处置报警；复核该位号的报警设置。",
+            "Train operators to acknowledge and act on alarms; review alarm rationalisation for these tags.",
+            "培训操作人员确认并处置报警；复核相关位号的报警设置。",
         ),
     )
 }
 
-/// `detect`: step `step` (named `name`, techniques `techniques`) not reported within
-/// `minutes`.
-pub(super) fn detect(step: &str, name: &Text, techniques: &[&str], minutes: u64) -> Says {
+/// The cause unacknowledged alarms share.
+pub(super) fn alarm_cause() -> Text {
+    Text::new("Alarms were left unacknowledged", "报警未被确认处置")
+}
+
+/// `detect`: step `name` (techniques `techniques`) not reported within `minutes`.
+pub(super) fn detect(name: &Text, techniques: &[&str], minutes: u64) -> Says {
     (
-        Text::new(format!("Attack step `{step}` went unreported"), format!("攻击步骤“{step}”未被报告")),
+        Text::new(format!("“{}” went unreported", name.en), format!("攻击步骤“{}”未被报告", name.zh)),
         Text::new(
             format!(
                 "{} ({}) was not reported with its asset and technique within {minutes} min of its first attempt.",
@@ -164,18 +185,23 @@ pub(super) fn detect(step: &str, name: &Text, techniques: &[&str], minutes: u64)
             ),
         ),
         Text::new(
-            "Watch the Modbus transaction log and monitoring alerts for this pattern; drill the team on reporting technique, asset and time.",
+            "Watch the Modbus transaction log and monitoring alerts for these patterns; drill the team on reporting technique, asset and time.",
             "监视 Modbus 通信记录和监测告警中的此类特征；训练团队报告技术、资产和时间。",
         ),
     )
 }
 
-/// `plan`: response-plan step `id` (named `name`, due within `minutes`) done late or missed.
-pub(super) fn plan(id: &str, name: &Text, minutes: u64, late: bool) -> Says {
+/// The cause unreported attack steps share.
+pub(super) fn detect_cause() -> Text {
+    Text::new("Attack steps went unreported", "攻击步骤未被发现和报告")
+}
+
+/// `plan`: response-plan step `name`, due within `minutes`, done late or missed.
+pub(super) fn plan(name: &Text, minutes: u64, late: bool) -> Says {
     (
         Text::new(
-            format!("Response plan step `{id}` {}", if late { "done late" } else { "missed" }),
-            format!("应急预案步骤“{id}”{}", if late { "超时完成" } else { "未执行" }),
+            format!("Response plan step “{}” {}", name.en, if late { "done late" } else { "missed" }),
+            format!("应急预案步骤“{}”{}", name.zh, if late { "超时完成" } else { "未执行" }),
         ),
         Text::new(
             format!(
@@ -190,8 +216,8 @@ pub(super) fn plan(id: &str, name: &Text, minutes: u64, late: bool) -> Says {
             ),
         ),
         Text::new(
-            format!("Rehearse `{id}` in the plan's playbook; name who does it and by when."),
-            format!("在预案处置卡中演练“{id}”步骤，明确责任人和时限。"),
+            format!("Rehearse “{}” in the plan's playbook; name who does it and by when.", name.en),
+            format!("在预案处置卡中演练“{}”步骤，明确责任人和时限。", name.zh),
         ),
     )
 }

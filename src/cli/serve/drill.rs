@@ -252,6 +252,7 @@ async fn certify(
         date: icsdrill::governance::dates::today(),
         drill: &drill.id,
         replay_hash: drill.log_hash(trainee).unwrap_or_default(),
+        issuer: drill.cover().organiser.as_deref(),
     };
     let key_dir = icsdrill::store::data_dir(args.data_dir.as_deref())?;
     let (cert, record) = icsdrill::governance::exam::certificate(&sitting, &grade, &key_dir)?;

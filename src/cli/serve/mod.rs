@@ -86,9 +86,17 @@ pub(crate) struct Args {
     /// Start the drill at once instead of waiting in briefing for the instructor.
     #[arg(long)]
     start: bool,
-    /// A drill file (YAML): name, mode, scenario, seed, teams, duration_s, freeze_s, start.
+    /// A drill file (YAML): name, mode, scenario, seed, teams, duration_s, freeze_s, start,
+    /// organiser, place.
     #[arg(long)]
     drill: Option<PathBuf>,
+    /// Who organises the drill (主办单位): on the reports' cover, and the issuer of an exam's
+    /// certificate.
+    #[arg(long)]
+    organiser: Option<String>,
+    /// Where the drill takes place, for the reports' cover.
+    #[arg(long)]
+    place: Option<String>,
     /// Where drills are recorded (SQLite; default: $ICSDRILL_DATA or ~/.local/share/icsdrill).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -201,6 +209,8 @@ impl Args {
             freeze: None,
             start: true,
             drill: None,
+            organiser: None,
+            place: None,
             data_dir: None,
             resume: None,
             clients: Vec::new(),
@@ -239,6 +249,8 @@ struct DrillFile {
     freeze_s: Option<f64>,
     #[serde(default)]
     start: bool,
+    organiser: Option<String>,
+    place: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -300,6 +312,10 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         spec.scenario_source = Some(source);
         spec.no_attack = args.no_attack;
         spec.clients = args.clients.iter().cloned().collect();
+        spec.cover = icsdrill::governance::report::Cover {
+            organiser: args.organiser.clone().filter(|s| !s.trim().is_empty()),
+            place: args.place.clone().filter(|s| !s.trim().is_empty()),
+        };
         return run_drill(Launch::New(spec), &args, db);
     }
     if args.freeze.is_some() || args.start {
@@ -335,6 +351,8 @@ fn teams_and_drill_file(args: &mut Args) -> Result<(Option<String>, Vec<TeamInfo
     args.duration = f.duration_s.or(args.duration);
     args.freeze = f.freeze_s.or(args.freeze);
     args.start |= f.start;
+    args.organiser = f.organiser.or(args.organiser.take());
+    args.place = f.place.or(args.place.take());
     teams = Vec::new();
     for t in f.teams {
         match t {

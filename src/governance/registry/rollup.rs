@@ -83,6 +83,8 @@ pub struct PrefectureRow {
     pub totals: Totals,
     /// By industry.
     pub industries: BTreeMap<String, Totals>,
+    /// Its trend by year.
+    pub years: BTreeMap<i64, YearRow>,
 }
 
 /// One year of the trend.
@@ -94,6 +96,21 @@ pub struct YearRow {
     pub findings: usize,
     /// Findings verified fixed.
     pub verified: usize,
+}
+
+impl YearRow {
+    fn add(&mut self, o: &YearRow) {
+        self.drills += o.drills;
+        self.findings += o.findings;
+        self.verified += o.verified;
+    }
+}
+
+/// Adds one scope's years into another's.
+fn add_years(into: &mut BTreeMap<i64, YearRow>, from: &BTreeMap<i64, YearRow>) {
+    for (y, row) in from {
+        into.entry(*y).or_default().add(row);
+    }
 }
 
 /// Enterprise -> prefecture -> region.
@@ -125,11 +142,12 @@ pub fn rollup(
     scope: Option<&str>,
 ) -> Rollup {
     let mut enterprises = Vec::new();
-    let mut years: BTreeMap<i64, YearRow> = BTreeMap::new();
+    let mut ent_years: BTreeMap<&str, BTreeMap<i64, YearRow>> = BTreeMap::new();
     for e in reg.enterprises.iter().filter(|e| scope.is_none_or(|p| e.prefecture == p)) {
         let due = cadence(e, reg, rules, today);
         let mut t = Totals { enterprises: 1, ..Totals::default() };
         t.by_level[usize::from(e.level.clamp(1, 3) - 1)] = 1;
+        let years = ent_years.entry(&e.id).or_default();
         if let Some(d) = due.iter().find(|d| d.kind == "drill" && d.binding) {
             t.drills_due = 1;
             t.drills_on_time = usize::from(!d.overdue);
@@ -168,6 +186,7 @@ pub fn rollup(
     }
     let mut prefectures = Vec::new();
     let mut totals = Totals::default();
+    let mut years: BTreeMap<i64, YearRow> = BTreeMap::new();
     for p in prefectures_list() {
         let rows: Vec<&EnterpriseRow> =
             enterprises.iter().filter(|r| r.enterprise.prefecture == p.code).collect();
@@ -176,12 +195,17 @@ pub fn rollup(
         }
         let mut pt = Totals::default();
         let mut industries: BTreeMap<String, Totals> = BTreeMap::new();
+        let mut p_years: BTreeMap<i64, YearRow> = BTreeMap::new();
         for r in rows {
             pt.add(&r.totals);
+            if let Some(y) = ent_years.get(r.enterprise.id.as_str()) {
+                add_years(&mut p_years, y);
+            }
             industries.entry(r.enterprise.industry.clone()).or_default().add(&r.totals);
         }
         totals.add(&pt);
-        prefectures.push(PrefectureRow { prefecture: p.clone(), totals: pt, industries });
+        add_years(&mut years, &p_years);
+        prefectures.push(PrefectureRow { prefecture: p.clone(), totals: pt, industries, years: p_years });
     }
     Rollup { today, scope: scope.unwrap_or("region").to_string(), totals, prefectures, enterprises, years }
 }

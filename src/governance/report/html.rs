@@ -13,8 +13,10 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid 
 .num{text-align:right}.sev-critical{color:#b00020;font-weight:bold}.sev-high{color:#c2410c;font-weight:bold}.sev-medium{color:#a16207}.sev-low{color:#4b5563}
 .rating{font-weight:bold;text-align:center}.who-attacker{color:#b00020}.who-team{color:#1d5c8a}.who-plant{color:#a16207}
 figure{margin:1rem 0}.legend{font-size:.85rem;color:#4b5563}.signoff{margin-top:3rem}.signoff td{border:0;border-bottom:1px solid #1b2733;height:3rem;width:25%;vertical-align:bottom}figcaption{font-size:.85rem;color:#4b5563}svg.chart{display:block;margin:.5rem 0;break-inside:avoid}
+code{font-size:.9em}.noprint{color:#4b5563;font-size:.85rem}
+@media (max-width:700px){body{margin:1rem auto;padding:0 .5rem}table{table-layout:fixed}th,td{overflow-wrap:anywhere;padding:.2rem}}
 .finding{border:1px solid #c5d2dc;border-left:4px solid #1d5c8a;padding:.5rem 1rem;margin:1rem 0;break-inside:avoid}
-@media print{body{margin:0;max-width:none;font-size:11pt}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}";
+@media print{.noprint{display:none}body{margin:0;max-width:none;font-size:11pt}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}";
 
 /// The report as one self-contained HTML page.
 pub(super) fn html(r: &Report, l: Lang) -> String {
@@ -31,7 +33,9 @@ pub(super) fn html(r: &Report, l: Lang) -> String {
     html_capabilities(&mut o, r, l, &w);
     html_findings(&mut o, r, l, &w);
     html_plan(&mut o, r, l, &w);
-    o.push_str("</table><table class=\"signoff\"><tr>");
+    o.push_str("</table>");
+    html_ids(&mut o, r, l, &w);
+    o.push_str("<table class=\"signoff\"><tr>");
     for who in super::sign_off(l) {
         let _ = write!(o, "<td>{}：</td>", esc(who));
     }
@@ -43,10 +47,14 @@ pub(super) fn html(r: &Report, l: Lang) -> String {
 fn html_overview(o: &mut String, r: &Report, l: Lang, w: &Words) {
     let _ = write!(
         o,
-        "<h1>{} — {}</h1><h2>{}</h2><table>",
+        "<h1>{} — {}</h1><h2>{}</h2><p class=\"noprint\">{}</p><table class=\"overview\">",
         esc(w.title),
         esc(&r.context.team_name),
-        esc(w.overview)
+        esc(w.overview),
+        esc(l.s(
+            "To file it as a PDF: print this page (Ctrl+P) and choose “Save as PDF”; the print layout has no page furniture.",
+            "如需 PDF 存档：打印本页（Ctrl+P），选择“另存为 PDF”；打印版式不含页面装饰。"
+        ))
     );
     for (k, v) in overview_rows(r, l) {
         let _ = write!(o, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
@@ -116,12 +124,7 @@ fn html_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
         l.s("What", "事件")
     );
     for line in &r.timeline {
-        let who = match line.who {
-            "attacker" => l.s("attacker", "攻击方"),
-            "team" => l.s("team", "队伍"),
-            "plant" => l.s("plant", "工艺"),
-            _ => l.s("white cell", "导调组"),
-        };
+        let who = super::who_word(line.who, l);
         let _ = write!(
             o,
             "<tr><td class=\"num\">{:.0}</td><td class=\"who-{}\">{}</td><td>{}</td></tr>",
@@ -132,50 +135,90 @@ fn html_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
         );
     }
     let _ = write!(o, "</table><h2>{}</h2>", esc(w.findings));
-    for f in &r.findings {
-        let sev = f.severity.as_str();
-        let techniques: Vec<String> = f.techniques.iter().map(|t| format!("{} ({})", t.v19, t.v18)).collect();
+    for f in &r.merged {
+        html_finding(o, r, l, f);
+    }
+}
+
+/// One finding (the findings of one cause): what happened, in words; ids go to Appendix B.
+fn html_finding(o: &mut String, r: &Report, l: Lang, f: &icsdrill_judge::findings::Merged) {
+    let sev = f.severity.as_str();
+    let techniques: Vec<String> =
+        f.techniques.iter().map(|t| format!("{} {} ({})", t.v19, t.name, t.v18)).collect();
+    let assets: Vec<String> = f.assets.iter().map(|a| r.asset(a, l)).collect();
+    let _ = write!(
+        o,
+        "<div class=\"finding\" id=\"{}\"><h3>{} {} <span class=\"sev-{sev}\">{} / {}</span></h3><ul>",
+        esc(&f.number),
+        esc(&f.number),
+        esc(l.pick(&f.title)),
+        super::severity_word(f.severity, l),
+        esc(l.pick(&f.grade)),
+    );
+    for d in &f.descriptions {
+        let _ = write!(o, "<li>{}</li>", esc(l.pick(d)));
+    }
+    let _ = write!(
+        o,
+        "</ul><table><tr><th>ATT&amp;CK</th><td class=\"ref\">{}</td></tr><tr><th>{}</th><td class=\"ref\">{}</td></tr><tr><th>{}</th><td>{}</td></tr>\
+         <tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr>\
+         <tr><th>{}</th><td>{} ({} {})</td></tr><tr><th>{}</th><td>{}</td></tr></table></div>",
+        esc(&techniques.join("; ")),
+        l.s("Mitigations", "缓解措施"),
+        esc(&f.mitigation_names().join("; ")),
+        l.s("Assets", "资产"),
+        esc(&assets.join(l.s(", ", "、"))),
+        l.s("Requirement family", "要求类别"),
+        esc(l.pick(&f.family)),
+        l.s("Evidence (event log entries)", "证据（事件日志序号）"),
+        super::evidence_list(&f.evidence, l),
+        l.s("Corrective measure", "整改措施"),
+        esc(l.pick(&f.measure)),
+        l.s("Owner, deadline", "责任人、期限"),
+        esc(l.pick(&f.owner)),
+        f.deadline_days,
+        l.s("days", "天"),
+        l.s("Status", "状态"),
+        super::status_word(f.status, l)
+    );
+}
+
+/// Appendix B: the identifiers behind the words, for the record and for re-tests.
+fn html_ids(o: &mut String, r: &Report, l: Lang, w: &Words) {
+    let _ = write!(
+        o,
+        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+        esc(w.ids),
+        l.s("Finding", "隐患编号"),
+        l.s("Hazard ids (rectification register)", "隐患标识（整改台账）"),
+        l.s("Asset ids", "资产标识")
+    );
+    for f in &r.merged {
+        let ids: Vec<String> =
+            f.ids.iter().map(|id| format!("<code id=\"{0}\">{0}</code>", esc(id))).collect();
+        let assets: Vec<String> =
+            f.assets.iter().map(|a| format!("{} = {}", esc(a), esc(&r.asset(a, l)))).collect();
         let _ = write!(
             o,
-            "<div class=\"finding\" id=\"{}\"><h3>{} — {} <span class=\"sev-{sev}\">{sev} / {}</span></h3><p>{}</p><table>\
-             <tr><th>ATT&amp;CK</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr>\
-             <tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr>\
-             <tr><th>{}</th><td>{} ({} {})</td></tr><tr><th>{}</th><td>{:?}</td></tr></table></div>",
-            esc(&f.id),
-            esc(&f.id),
-            esc(l.pick(&f.title)),
-            esc(l.pick(&f.grade)),
-            esc(l.pick(&f.description)),
-            esc(&techniques.join(", ")),
-            l.s("Mitigations", "缓解措施"),
-            esc(&f.mitigation_names().join(", ")),
-            l.s("Assets", "资产"),
-            esc(&f.assets.join(", ")),
-            l.s("Requirement family", "要求类别"),
-            esc(l.pick(&f.family)),
-            l.s("Evidence (event seq)", "证据（事件序号）"),
-            f.evidence.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
-            l.s("Corrective measure", "整改措施"),
-            esc(l.pick(&f.measure)),
-            l.s("Owner, deadline", "责任人、期限"),
-            esc(l.pick(&f.owner)),
-            f.deadline_days,
-            l.s("days", "天"),
-            l.s("Status", "状态"),
-            f.status
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&f.number),
+            ids.join("<br>"),
+            assets.join("<br>")
         );
     }
+    o.push_str("</table>");
 }
 
 /// The improvement plan.
 fn html_plan(o: &mut String, r: &Report, l: Lang, w: &Words) {
     let _ = write!(
         o,
-        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>POETE</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
         esc(w.plan),
         l.s("Finding", "隐患编号"),
         l.s("Issue", "问题"),
         l.s("Corrective action", "整改措施"),
+        l.s("POETE element", "能力要素（POETE）"),
         l.s("Owner", "责任部门/人"),
         l.s("Grade", "等级"),
         l.s("Start", "开始"),
@@ -188,7 +231,7 @@ fn html_plan(o: &mut String, r: &Report, l: Lang, w: &Words) {
             esc(&p.finding),
             esc(l.pick(&p.issue)),
             esc(l.pick(&p.action)),
-            p.element,
+            super::element_word(p.element, l),
             esc(l.pick(&p.owner)),
             esc(l.pick(&p.grade)),
             p.start,

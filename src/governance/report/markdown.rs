@@ -33,6 +33,7 @@ pub(super) fn markdown(r: &Report, l: Lang) -> String {
     md_capabilities(&mut o, r, l, &w);
     md_findings(&mut o, r, l, &w);
     md_plan(&mut o, r, l, &w);
+    md_ids(&mut o, r, l, &w);
     let _ = writeln!(o);
     let lines: Vec<String> = super::sign_off(l).iter().map(|who| format!("{who}：________")).collect();
     let _ = writeln!(o, "{}", lines.join("　"));
@@ -90,38 +91,48 @@ fn md_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
 fn md_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
     let _ = writeln!(o, "\n## {}\n\n| t (s) | | |\n|---:|---|---|", w.timeline);
     for line in &r.timeline {
-        let _ = writeln!(o, "| {:.0} | {} | {} |", line.t_s, line.who, md_cell(l.pick(&line.what)));
+        let _ = writeln!(
+            o,
+            "| {:.0} | {} | {} |",
+            line.t_s,
+            super::who_word(line.who, l),
+            md_cell(l.pick(&line.what))
+        );
     }
     let _ = writeln!(o, "\n## {}\n", w.findings);
-    for f in &r.findings {
+    for f in &r.merged {
         let _ = writeln!(
             o,
-            "### {} — {} ({:?}, {})\n",
-            md_cell(&f.id),
+            "### {} {} ({}, {})\n",
+            md_cell(&f.number),
             md_cell(l.pick(&f.title)),
-            f.severity,
+            super::severity_word(f.severity, l),
             md_cell(l.pick(&f.grade))
         );
-        let _ = writeln!(o, "{}\n", md_cell(l.pick(&f.description)));
-        let techniques: Vec<String> = f.techniques.iter().map(|t| format!("{} ({})", t.v19, t.v18)).collect();
+        for d in &f.descriptions {
+            let _ = writeln!(o, "- {}", md_cell(l.pick(d)));
+        }
+        let techniques: Vec<String> =
+            f.techniques.iter().map(|t| format!("{} {} ({})", t.v19, t.name, t.v18)).collect();
+        let assets: Vec<String> = f.assets.iter().map(|a| r.asset(a, l)).collect();
         let _ = writeln!(
             o,
-            "- ATT&CK: {}",
-            if techniques.is_empty() { "—".into() } else { md_cell(&techniques.join(", ")) }
+            "\n- ATT&CK: {}",
+            if techniques.is_empty() { "—".into() } else { md_cell(&techniques.join("; ")) }
         );
         let _ = writeln!(
             o,
             "- {}: {}",
             l.s("Mitigations", "缓解措施"),
-            if f.mitigations.is_empty() { "—".into() } else { md_cell(&f.mitigation_names().join(", ")) }
+            if f.mitigations.is_empty() { "—".into() } else { md_cell(&f.mitigation_names().join("; ")) }
         );
-        let _ = writeln!(o, "- {}: {}", l.s("Assets", "资产"), md_cell(&f.assets.join(", ")));
+        let _ = writeln!(o, "- {}: {}", l.s("Assets", "资产"), md_cell(&assets.join(l.s(", ", "、"))));
         let _ = writeln!(o, "- {}: {}", l.s("Requirement family", "要求类别"), md_cell(l.pick(&f.family)));
         let _ = writeln!(
             o,
             "- {}: {}",
-            l.s("Evidence (event seq)", "证据（事件序号）"),
-            f.evidence.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+            l.s("Evidence (event log entries)", "证据（事件日志序号）"),
+            super::evidence_list(&f.evidence, l)
         );
         let _ = writeln!(o, "- {}: {}", l.s("Corrective measure", "整改措施"), md_cell(l.pick(&f.measure)));
         let _ = writeln!(
@@ -133,7 +144,29 @@ fn md_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
             f.deadline_days,
             l.s("days", "天")
         );
-        let _ = writeln!(o, "- {}: {:?}\n", l.s("Status", "状态"), f.status);
+        let _ = writeln!(o, "- {}: {}\n", l.s("Status", "状态"), super::status_word(f.status, l));
+    }
+}
+
+/// Appendix B: the identifiers behind the words.
+fn md_ids(o: &mut String, r: &Report, l: Lang, w: &Words) {
+    let _ = writeln!(
+        o,
+        "\n## {}\n\n| {} | {} | {} |\n|---|---|---|",
+        w.ids,
+        l.s("Finding", "隐患编号"),
+        l.s("Hazard ids (rectification register)", "隐患标识（整改台账）"),
+        l.s("Asset ids", "资产标识")
+    );
+    for f in &r.merged {
+        let assets: Vec<String> = f.assets.iter().map(|a| format!("{a} = {}", r.asset(a, l))).collect();
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} |",
+            md_cell(&f.number),
+            md_cell(&f.ids.join(", ")),
+            md_cell(&assets.join("; "))
+        );
     }
 }
 
@@ -141,11 +174,12 @@ fn md_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
 fn md_plan(o: &mut String, r: &Report, l: Lang, w: &Words) {
     let _ = writeln!(
         o,
-        "## {}\n\n| {} | {} | {} | POETE | {} | {} | {} | {} |\n|---|---|---|---|---|---|---|---|",
+        "## {}\n\n| {} | {} | {} | {} | {} | {} | {} | {} |\n|---|---|---|---|---|---|---|---|",
         w.plan,
         l.s("Finding", "隐患编号"),
         l.s("Issue", "问题"),
         l.s("Corrective action", "整改措施"),
+        l.s("POETE element", "能力要素（POETE）"),
         l.s("Owner", "责任部门/人"),
         l.s("Grade", "等级"),
         l.s("Start", "开始"),
@@ -158,7 +192,7 @@ fn md_plan(o: &mut String, r: &Report, l: Lang, w: &Words) {
             md_cell(&p.finding),
             md_cell(l.pick(&p.issue)),
             md_cell(l.pick(&p.action)),
-            p.element,
+            super::element_word(p.element, l),
             md_cell(l.pick(&p.owner)),
             md_cell(l.pick(&p.grade)),
             p.start,

@@ -8,7 +8,7 @@ use crate::Result;
 use crate::governance::dates::Day;
 use icsdrill_engine::scenario::Text;
 use icsdrill_engine::{EventKind, Scenario, SimEvent, SimInput};
-use icsdrill_judge::findings::Finding;
+use icsdrill_judge::findings::{Finding, Merged, Status};
 use icsdrill_judge::score::{ScoreCard, Scorer};
 use serde::Serialize;
 
@@ -74,6 +74,26 @@ impl Format {
     }
 }
 
+/// What a filed copy names besides the drill: who organised it and where it took place
+/// (`serve --organiser --place`, or a drill file's `organiser:`, `place:`). The organiser also
+/// issues an exam's certificate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Cover {
+    /// The organiser (主办单位), e.g. the regional department.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organiser: Option<String>,
+    /// Where it took place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+}
+
+impl Cover {
+    /// Neither given.
+    pub fn is_empty(&self) -> bool {
+        self.organiser.is_none() && self.place.is_none()
+    }
+}
+
 /// Who played and when, for the overview.
 #[derive(Debug, Clone, Serialize)]
 pub struct Context {
@@ -93,6 +113,8 @@ pub struct Context {
     pub date: Day,
     /// Seed.
     pub seed: u64,
+    /// Organiser and place.
+    pub cover: Cover,
     /// Rectification deadlines, when not the level's defaults.
     #[serde(skip)]
     pub deadlines: Option<icsdrill_judge::findings::Deadlines>,
@@ -175,8 +197,12 @@ pub struct Report {
     pub trends: Vec<charts::Trend>,
     /// The simulated second the report ends at.
     pub end_s: f64,
-    /// The hidden hazards.
+    /// The hidden hazards, one per stable id (as the rectification register keeps them).
     pub findings: Vec<Finding>,
+    /// The same, merged by cause: what the report lists.
+    pub merged: Vec<Merged>,
+    /// The names of the assets the findings cite, by id.
+    pub assets: std::collections::BTreeMap<String, Text>,
     /// The improvement plan.
     pub plan: Vec<PlanRow>,
 }
@@ -208,12 +234,25 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                     .and_then(|p| p.steps.iter().find(|x| x.id == *step))
                     .map(|x| x.name.clone());
                 let name = name.unwrap_or_else(|| Text::new(step.clone(), step.clone()));
-                let r = reason.map(|r| format!(" ({r:?})")).unwrap_or_default();
+                let from = s.label(host);
+                let why = reason.map(narrate::reason);
                 (
                     "attacker",
                     Text::new(
-                        format!("{} from {host}: {}{r}", name.en, if *ok { "succeeded" } else { "blocked" }),
-                        format!("{}（来自 {host}）：{}{r}", name.zh, if *ok { "成功" } else { "被阻断" }),
+                        format!(
+                            "{} from {}: {}{}",
+                            name.en,
+                            from.en,
+                            if *ok { "succeeded" } else { "blocked" },
+                            why.as_ref().map(|w| format!(" ({})", w.en)).unwrap_or_default()
+                        ),
+                        format!(
+                            "{}（来自{}）：{}{}",
+                            name.zh,
+                            from.zh,
+                            if *ok { "成功" } else { "被阻断" },
+                            why.as_ref().map(|w| format!("（{}）", w.zh)).unwrap_or_default()
+                        ),
                     ),
                 )
             }
@@ -223,51 +262,41 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                     SimInput::Inject { text, .. } if !text.is_empty() => {
                         ("white_cell", Text::new(format!("Inject: {text}"), format!("注入：{text}")))
                     }
-                    SimInput::RevealHint { hint } => {
-                        ("team", Text::new(format!("Took hint {hint}"), format!("使用提示 {hint}")))
+                    SimInput::RevealHint { .. } => ("team", Text::new("Took a hint", "使用提示")),
+                    SimInput::ReportIncident { technique, asset, .. } => {
+                        let (t, a) = (icsdrill_engine::attack::technique(technique), s.label(asset));
+                        let t = t.map_or_else(|| technique.clone(), |t| format!("{} {}", t.v19, t.name));
+                        (
+                            "team",
+                            Text::new(
+                                format!("Incident report: {t} on {}", a.en),
+                                format!("事件报告：{}遭受 {t}", a.zh),
+                            ),
+                        )
                     }
-                    SimInput::ReportIncident { technique, asset, .. } => (
-                        "team",
-                        Text::new(
-                            format!("Incident report: {technique} on {asset}"),
-                            format!("事件报告：{asset} 遭受 {technique}"),
+                    i => match narrate::action(s, i) {
+                        Some(what) => (
+                            "team",
+                            Text::new(
+                                format!("{}{}", what.en, if ok { "" } else { " (refused)" }),
+                                format!("{}{}", what.zh, if ok { "" } else { "（被拒绝）" }),
+                            ),
                         ),
-                    ),
-                    i => match i.defender_kind() {
-                        Some(kind) => {
-                            let detail = serde_json::to_value(i).ok().map(|v| {
-                                v.as_object()
-                                    .map(|o| {
-                                        o.iter()
-                                            .filter(|(k, _)| *k != "kind")
-                                            .map(|(k, v)| format!("{k}={v}"))
-                                            .collect::<Vec<_>>()
-                                            .join(" ")
-                                    })
-                                    .unwrap_or_default()
-                            });
-                            let d = detail.unwrap_or_default().replace('"', "");
-                            (
-                                "team",
-                                Text::new(
-                                    format!("{kind} {d}{}", if ok { "" } else { " (refused)" }),
-                                    format!("{kind} {d}{}", if ok { "" } else { "（被拒绝）" }),
-                                ),
-                            )
-                        }
                         None => continue,
                     },
                 }
             }
-            EventKind::InterlockTripped { interlock, .. } => (
-                "plant",
-                Text::new(format!("Interlock {interlock} tripped"), format!("联锁 {interlock} 动作")),
-            ),
+            EventKind::InterlockTripped { interlock, .. } => {
+                let i = s.label(interlock);
+                ("plant", Text::new(format!("{} tripped", i.en), format!("{}动作", i.zh)))
+            }
             EventKind::Damage { var, .. } => {
-                ("plant", Text::new(format!("Damage: {var}"), format!("设备损坏：{var}")))
+                let v = s.label(var);
+                ("plant", Text::new(format!("Damage: {}", v.en), format!("设备损坏：{}", v.zh)))
             }
             EventKind::AlarmRaised { alarm, level, .. } => {
-                ("plant", Text::new(format!("Alarm {alarm} {level:?}"), format!("报警 {alarm} {level:?}")))
+                let (a, lv) = (s.label(alarm), narrate::level(*level));
+                ("plant", Text::new(format!("{} ({})", a.en, lv.en), format!("{}（{}）", a.zh, lv.zh)))
             }
             _ => continue,
         };
@@ -324,16 +353,17 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
             Text::new(format!("{}: {}", c.label.en, c.detail.en), format!("{}：{}", c.label.zh, c.detail.zh))
         })
         .collect();
+    let merged = icsdrill_judge::findings::merge(&findings);
     improvements.extend(
-        findings
+        merged
             .iter()
             .filter(|f| f.severity <= icsdrill_judge::findings::Severity::High)
             .map(|f| f.title.clone()),
     );
-    let plan = findings
+    let plan = merged
         .iter()
         .map(|f| PlanRow {
-            finding: f.id.clone(),
+            finding: f.number.clone(),
             issue: f.title.clone(),
             action: f.measure.clone(),
             element: f.capability,
@@ -354,15 +384,87 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
         objectives,
         strengths,
         improvements,
+        assets: asset_names(scenario, &merged),
         findings,
+        merged,
         plan,
         context: ctx,
+    }
+}
+
+/// The names of every asset the merged findings cite.
+fn asset_names(s: &Scenario, merged: &[Merged]) -> std::collections::BTreeMap<String, Text> {
+    merged.iter().flat_map(|m| &m.assets).map(|a| (a.clone(), s.label(a))).collect()
+}
+
+impl Report {
+    /// An asset's name in `l` (its id when the scenario does not name it).
+    pub(crate) fn asset(&self, id: &str, l: Lang) -> String {
+        self.assets.get(id).map_or_else(|| id.to_string(), |t| l.pick(t).to_string())
+    }
+}
+
+/// A finding's evidence as the report prints it: the first event-log entries and how many
+/// there are in all (the JSON report and the register keep every one).
+pub(crate) fn evidence_list(seqs: &[u64], l: Lang) -> String {
+    const SHOWN: usize = 8;
+    let first: Vec<String> = seqs.iter().take(SHOWN).map(u64::to_string).collect();
+    if seqs.len() <= SHOWN {
+        return first.join(", ");
+    }
+    match l {
+        Lang::En => format!("{} … ({} in all)", first.join(", "), seqs.len()),
+        Lang::Zh => format!("{} …（共 {} 条）", first.join(", "), seqs.len()),
+    }
+}
+
+/// Who did a timeline line, in words.
+pub(crate) fn who_word(who: &str, l: Lang) -> &'static str {
+    match who {
+        "attacker" => l.s("attacker", "攻击方"),
+        "team" => l.s("team", "队伍"),
+        "plant" => l.s("plant", "工艺"),
+        _ => l.s("white cell", "导调组"),
+    }
+}
+
+/// A POETE capability element (HSEEP: planning, organization, equipment, training,
+/// exercises) in words.
+pub(crate) fn element_word(e: &str, l: Lang) -> &str {
+    match e {
+        "Planning" => l.s("Planning", "规划"),
+        "Organization" => l.s("Organization", "组织"),
+        "Equipment" => l.s("Equipment", "装备"),
+        "Training" => l.s("Training", "培训"),
+        "Exercises" => l.s("Exercises", "演练"),
+        other => other,
+    }
+}
+
+/// A severity tier in words.
+pub(crate) fn severity_word(sev: icsdrill_judge::findings::Severity, l: Lang) -> &'static str {
+    use icsdrill_judge::findings::Severity as S;
+    match sev {
+        S::Critical => l.s("critical", "严重"),
+        S::High => l.s("high", "高"),
+        S::Medium => l.s("medium", "中"),
+        S::Low => l.s("low", "低"),
+    }
+}
+
+/// A rectification status in words.
+pub(crate) fn status_word(st: Status, l: Lang) -> &'static str {
+    match st {
+        Status::Open => l.s("open", "未整改"),
+        Status::Fixed => l.s("fixed, to be verified", "已整改待复核"),
+        Status::Verified => l.s("verified fixed", "已复核整改"),
     }
 }
 
 mod charts;
 mod html;
 mod markdown;
+mod narrate;
 mod xlsx;
 
 /// Renders a report.
@@ -387,6 +489,7 @@ pub(crate) struct Words {
     pub(crate) charts: &'static str,
     pub(crate) findings: &'static str,
     pub(crate) plan: &'static str,
+    pub(crate) ids: &'static str,
     pub(crate) score: &'static str,
 }
 
@@ -405,6 +508,7 @@ pub(crate) fn words(l: Lang) -> Words {
         ),
         findings: l.s("5. Findings (hidden hazards)", "五、发现的安全隐患"),
         plan: l.s("Appendix A. Improvement plan", "附录A 整改计划"),
+        ids: l.s("Appendix B. Identifiers", "附录B 标识对照"),
         score: l.s("Score", "得分"),
     }
 }
@@ -443,15 +547,24 @@ pub(crate) fn overview_rows(r: &Report, l: Lang) -> Vec<(&'static str, String)> 
         icsdrill_drill::Mode::Contest => l.s("contest", "安全竞赛"),
         icsdrill_drill::Mode::Exam => l.s("certification exam", "能力考核"),
     };
-    vec![
+    let mut rows = vec![
         (l.s("Document No.", "文件编号"), document_number(r)),
         (l.s("Drill", "演练"), format!("{} ({})", c.drill_name, c.drill_id)),
         (l.s("Mode", "形式"), mode.to_string()),
-        (l.s("Date", "日期"), c.date.to_string()),
+    ];
+    if let Some(o) = &c.cover.organiser {
+        rows.push((l.s("Organiser", "主办单位"), o.clone()));
+    }
+    rows.push((l.s("Date", "日期"), c.date.to_string()));
+    if let Some(p) = &c.cover.place {
+        rows.push((l.s("Place", "地点"), p.clone()));
+    }
+    rows.extend([
         (l.s("Scenario", "场景"), format!("{} ({})", l.pick(&r.title), r.scenario)),
         (l.s("Team / enterprise", "队伍/企业"), format!("{} ({})", c.team_name, c.team_id)),
         (l.s("Security level", "安全等级"), format!("{}", c.level)),
         (l.s("Seed", "随机种子"), c.seed.to_string()),
         (l.s("Score", "得分"), format!("{:.1}", r.score.total)),
-    ]
+    ]);
+    rows
 }

@@ -48,7 +48,7 @@ fn timeline(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
     for (i, line) in r.timeline.iter().enumerate() {
         let row = i as u32 + 1;
         s.write_number(row, 0, line.t_s)?;
-        text(s, row, 1, line.who)?;
+        text(s, row, 1, super::who_word(line.who, l))?;
         text(s, row, 2, l.pick(&line.what))?;
         s.write_number(row, 3, line.seq as f64)?;
     }
@@ -73,13 +73,14 @@ fn findings(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
         l.s("Owner", "责任部门/责任人"),
         l.s("Deadline (days)", "整改期限（天）"),
         l.s("Status", "状态"),
+        l.s("Report item", "报告条目"),
     ];
     header_row(s, &heads, heading)?;
     for (i, f) in r.findings.iter().enumerate() {
         let row = i as u32 + 1;
         text(s, row, 0, &f.id)?;
         text(s, row, 1, l.pick(&f.title))?;
-        text(s, row, 2, f.severity.as_str())?;
+        text(s, row, 2, super::severity_word(f.severity, l))?;
         text(s, row, 3, l.pick(&f.grade))?;
         text(s, row, 4, f.techniques.iter().map(|t| t.v19).collect::<Vec<_>>().join(", "))?;
         text(s, row, 5, f.mitigation_names().join(", "))?;
@@ -89,7 +90,9 @@ fn findings(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
         text(s, row, 9, l.pick(&f.measure))?;
         text(s, row, 10, l.pick(&f.owner))?;
         s.write_number(row, 11, f64::from(f.deadline_days))?;
-        text(s, row, 12, format!("{:?}", f.status).to_lowercase())?;
+        text(s, row, 12, super::status_word(f.status, l))?;
+        let item = r.merged.iter().find(|m| m.ids.contains(&f.id)).map_or("", |m| m.number.as_str());
+        text(s, row, 13, item)?;
     }
     s.set_column_width(1, 50)?;
     s.set_column_width(9, 60)?;
@@ -103,7 +106,7 @@ fn plan(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()> {
         l.s("Finding", "隐患编号"),
         l.s("Issue", "问题"),
         l.s("Corrective action", "整改措施"),
-        "POETE",
+        l.s("POETE element", "能力要素（POETE）"),
         l.s("Owner", "责任部门/人"),
         l.s("Grade", "等级"),
         l.s("Start", "开始"),
@@ -115,7 +118,7 @@ fn plan(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()> {
         text(s, row, 0, &p.finding)?;
         text(s, row, 1, l.pick(&p.issue))?;
         text(s, row, 2, l.pick(&p.action))?;
-        text(s, row, 3, p.element)?;
+        text(s, row, 3, super::element_word(p.element, l))?;
         text(s, row, 4, l.pick(&p.owner))?;
         text(s, row, 5, l.pick(&p.grade))?;
         text(s, row, 6, p.start.to_string())?;

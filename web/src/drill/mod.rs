@@ -399,7 +399,9 @@ pub async fn serve(
     crate::server::serve(listener, router(drill), limits, shutdown).await
 }
 
-async fn security_headers(mut res: Response) -> Response {
+/// The headers every page and answer carries (no sniffing, no referrer, no framing, scripts
+/// from this origin only).
+pub(crate) async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     // Login URLs carry the token: never leak it to another site.
@@ -414,7 +416,8 @@ async fn security_headers(mut res: Response) -> Response {
     res
 }
 
-async fn asset(content_type: &'static str, body: &'static str) -> Response {
+/// A static asset, revalidated on each load (a new binary serves new assets).
+pub(crate) async fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
 }
 

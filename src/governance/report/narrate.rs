@@ -1,0 +1,155 @@
+//! The timeline in words: what the attacker, the team and the plant did, named as people name
+//! things (the PLC's, host's and conduit's names), never as input kinds or ids.
+
+use icsdrill_engine::scenario::{AlarmLevel, Scenario, Text};
+use icsdrill_engine::{PlcMode, RejectReason, SimInput};
+
+/// Why something was refused, in words.
+pub(super) fn reason(r: RejectReason) -> Text {
+    use RejectReason as R;
+    let (en, zh) = match r {
+        R::UnknownPlc | R::UnknownHost | R::UnknownDevice | R::UnknownFault | R::UnknownTarget => {
+            ("no such target", "目标不存在")
+        }
+        R::DuplicateFault => ("already in effect", "已在生效"),
+        R::IllegalAddress => ("address not mapped", "地址不存在"),
+        R::IllegalValue | R::Malformed => ("malformed request", "请求格式错误"),
+        R::OutOfRange => ("outside the set-point range", "超出设定值范围"),
+        R::NoRoute => ("no network path", "无网络路径"),
+        R::SourceNotAllowed => ("source blocked by the firewall", "来源被防火墙阻断"),
+        R::FunctionNotAllowed => ("function blocked by the firewall", "功能码被防火墙阻断"),
+        R::AddressNotAllowed => ("address blocked by the firewall", "写入地址被防火墙阻断"),
+        R::ValueNotAllowed => ("value blocked by the firewall", "写入数值被防火墙阻断"),
+        R::IllegalFunction => ("function not supported", "功能码不支持"),
+        R::WrongUnit => ("wrong unit id", "单元号错误"),
+        R::ListenOnly => ("PLC in listen-only mode", "PLC 处于只听模式"),
+        R::HostIsolated => ("host isolated", "主机已隔离"),
+        R::NoBackup => ("no program backup", "无程序备份"),
+        R::Restarting => ("PLC restarting", "PLC 正在重启"),
+        R::NotOnPath => ("not on the network path", "不在通信路径上"),
+        R::ConnectionLimit => ("connection limit reached", "连接数已满"),
+        R::ModuleFailed => ("module failed", "模块故障"),
+        R::HostWiped => ("host wiped", "主机已被擦除"),
+    };
+    Text::new(en, zh)
+}
+
+/// An alarm level in words.
+pub(super) fn level(l: AlarmLevel) -> Text {
+    match l {
+        AlarmLevel::LoLo => Text::new("low-low", "低低"),
+        AlarmLevel::Lo => Text::new("low", "低"),
+        AlarmLevel::Hi => Text::new("high", "高"),
+        AlarmLevel::HiHi => Text::new("high-high", "高高"),
+    }
+}
+
+/// A team's action in words (`None`: not a defender action).
+pub(super) fn action(s: &Scenario, input: &SimInput) -> Option<Text> {
+    let l = |id: &str| s.label(id);
+    let t = |en: String, zh: String| Some(Text::new(en, zh));
+    match input {
+        SimInput::BlockSource { conduit, host } => {
+            let (c, h) = (l(conduit), l(host));
+            t(format!("Blocked {} on the {} conduit", h.en, c.en), format!("在{}通道阻断{}", c.zh, h.zh))
+        }
+        SimInput::AllowFunctions { conduit, functions } => {
+            let c = l(conduit);
+            let fcs = functions.iter().map(u8::to_string).collect::<Vec<_>>().join(", ");
+            t(
+                format!("Allowed only function codes {fcs} on the {} conduit", c.en),
+                format!("{}通道仅允许功能码 {fcs}", c.zh),
+            )
+        }
+        SimInput::RestrictWrites { conduit, plc, start, end, .. } => {
+            let (c, p) = (l(conduit), l(plc));
+            t(
+                format!("Restricted writes to {} registers {start}-{end} on the {} conduit", p.en, c.en),
+                format!("在{}通道限制对{}寄存器 {start}-{end} 的写入", c.zh, p.zh),
+            )
+        }
+        SimInput::ResetConduit { conduit } => {
+            let c = l(conduit);
+            t(format!("Reset the {} conduit's rules", c.en), format!("恢复{}通道策略", c.zh))
+        }
+        SimInput::IsolateHost { host } => {
+            let h = l(host);
+            t(format!("Isolated {} from the network", h.en), format!("将{}隔离出网络", h.zh))
+        }
+        SimInput::RestoreHost { host } => {
+            let h = l(host);
+            t(format!("Reconnected {}", h.en), format!("恢复{}网络连接", h.zh))
+        }
+        SimInput::ReimageHost { host } => {
+            let h = l(host);
+            t(format!("Re-imaged {}", h.en), format!("重装{}系统", h.zh))
+        }
+        SimInput::SetMode { plc, mode } => {
+            let p = l(plc);
+            let (en, zh) = match mode {
+                PlcMode::Run => ("RUN", "运行"),
+                PlcMode::Stop => ("STOP", "停止"),
+                PlcMode::Program => ("PROGRAM", "编程"),
+            };
+            t(format!("Put {} in {en} mode", p.en), format!("将{}切换到{zh}模式", p.zh))
+        }
+        SimInput::RestoreSetpoints { plc } => {
+            let p = l(plc);
+            t(format!("Restored the set points of {}", p.en), format!("恢复{}的设定值", p.zh))
+        }
+        SimInput::RestoreSensor { sensor } => {
+            let x = l(sensor);
+            t(format!("Restored {}", x.en), format!("恢复{}", x.zh))
+        }
+        SimInput::ReplaceModule { plc } => {
+            let p = l(plc);
+            t(format!("Fitted a spare module in {}", p.en), format!("为{}更换备用模块", p.zh))
+        }
+        SimInput::LocalControl { actuator, position } => {
+            let a = l(actuator);
+            let at = position.map(|p| format!(" ({:.0} %)", p * 100.0)).unwrap_or_default();
+            t(format!("Took {} into local control{at}", a.en), format!("将{}切至就地控制{at}", a.zh))
+        }
+        SimInput::RestoreProgram { plc } => {
+            let p = l(plc);
+            t(format!("Restored the program of {} from backup", p.en), format!("从备份恢复{}的程序", p.zh))
+        }
+        SimInput::RestartPlc { plc } => {
+            let p = l(plc);
+            t(format!("Restarted {}", p.en), format!("重启{}", p.zh))
+        }
+        SimInput::AcknowledgeAlarm { alarm, .. } => {
+            let a = l(alarm);
+            t(format!("Acknowledged the {}", a.en), format!("确认{}", a.zh))
+        }
+        SimInput::EnableRangeChecks { plc } => {
+            let p = l(plc);
+            t(
+                format!("Turned on set-point range checks in {}", p.en),
+                format!("启用{}的设定值范围检查", p.zh),
+            )
+        }
+        SimInput::Notify { to, .. } => t(format!("Notified {to}"), format!("通知{to}")),
+        SimInput::DeclareHazard { id } => {
+            t(format!("Declared a hidden hazard ({id})"), format!("申报安全隐患（{id}）"))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_name_things_as_people_do() {
+        let s = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().load().unwrap();
+        let host = &s.hosts[0];
+        let a = action(&s, &SimInput::IsolateHost { host: host.id.clone() }).unwrap();
+        assert!(a.en.contains(&host.name.en) && !a.en.contains(&host.id), "{a:?}");
+        assert!(a.zh.contains(&host.name.zh), "{a:?}");
+        let c = &s.conduits[0];
+        let b = action(&s, &SimInput::ResetConduit { conduit: c.id.clone() }).unwrap();
+        assert!(b.en.contains('→') && !b.en.contains(&c.id), "{b:?}");
+    }
+}
