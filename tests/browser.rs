@@ -98,6 +98,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
         "English left on the zh scoreboard: {seen}"
     );
     assert!(seen["history"]["points"].as_u64() >= Some(2) && seen["history"]["canvases"] == 1, "{seen}");
+    fits_a_phone(&seen["board_phone"]);
     assert!(seen["clock"].as_str().is_some_and(|c| c.len() == 8 && c.as_bytes()[2] == b':'), "{seen}");
     let steps = builtin("petrochem-tank-farm").attack.as_ref().unwrap().steps.len();
     assert_eq!(seen["denominators"], serde_json::json!([steps.to_string()]), "{seen}");
@@ -187,6 +188,7 @@ async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
     assert!(child.wait().unwrap().success());
     let seen: serde_json::Value = serde_json::from_str(&last).unwrap();
     accessible(&seen["axe"]);
+    fits_a_phone(&seen["phone"]);
     assert_eq!(seen["briefing"], serde_json::json!(["start", "end"]), "{seen}");
     assert_eq!(seen["live"], serde_json::json!(["pause", "hot_wash", "end"]), "{seen}");
     assert!(seen["confirm"].as_str().is_some_and(|t| t.contains("End the drill")), "{seen}");
@@ -309,6 +311,9 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     );
     assert_eq!(seen["untranslated"], serde_json::json!([]), "{seen}");
     assert_eq!(seen["trainer_untranslated"], serde_json::json!([]), "{seen}");
+    fits_a_phone(&seen["trainer_phone"]);
+    fits_a_phone(&seen["bad_token"]);
+    assert!(seen["bad_token"]["text"].as_str().is_some_and(|t| t.contains("无效的令牌")), "{seen}");
     // The certificate of the pass and the result notice of the fail, in Chinese, on a desk
     // and a phone: the issuer block names the department.
     let certs = seen["certificates"].as_array().unwrap();
@@ -324,6 +329,15 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     }
     assert!(seen["phone"]["scroll"].as_f64() <= seen["phone"]["inner"].as_f64(), "{seen}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A page a browser script opened at phone width (390 px): nothing wider than the window, and
+/// no serious accessibility violation there either.
+#[track_caller]
+fn fits_a_phone(page: &serde_json::Value) {
+    let (scroll, inner) = (page["scroll"].as_f64(), page["inner"].as_f64());
+    assert!(scroll.is_some() && scroll <= inner, "wider than a phone: {page}");
+    accessible(&page["axe"]);
 }
 
 /// Every page a browser script checked with axe-core has no serious or critical WCAG 2.1 A/AA

@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from ui import accessibility, chromium, untranslated
+from ui import accessibility, chromium, phone, untranslated
 
 base, team, token, observer, out = sys.argv[1:6]
 
@@ -158,6 +158,7 @@ try:
     seen["clock"] = driver.find_element(By.ID, "clock").text
     seen["denominators"] = driver.execute_script("return [...new Set([...document.querySelectorAll('#board td.detected')].map(t => t.textContent.split('/')[1]))]")
     driver.save_screenshot(f"{out}/scoreboard.png")
+    seen["board_phone"] = phone(driver, wait, driver.current_url, lambda d: d.find_elements(By.CSS_SELECTOR, "#board tbody tr"), f"{out}/scoreboard-phone.png")
     print(json.dumps(seen))
 except Exception:
     driver.save_screenshot(f"{out}/failure.png")

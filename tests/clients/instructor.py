@@ -8,7 +8,7 @@ import sys
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from ui import accessibility, chromium, untranslated
+from ui import accessibility, chromium, phone, untranslated
 
 base, token, team, out = sys.argv[1:5]
 
@@ -39,8 +39,9 @@ try:
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=white_cell]").text == "导调组")
     seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,td,button,a,span,p,option,figcaption", "#timeline td:first-child, #timeline td:nth-child(3), #tools b, #board td:nth-child(2), .mut, #inject-step, #inject-teams, #teams h2, #teams td")
-    seen["axe"] = accessibility(driver)
+    seen["axe"] = {"instructor": accessibility(driver)}
     driver.save_screenshot(f"{out}/instructor.png")
+    seen["phone"] = phone(driver, wait, driver.current_url, lambda d: d.find_elements(By.CSS_SELECTOR, "#teams section"), f"{out}/instructor-phone.png")
     # The test stops the drill now: the page says the connection is lost and keeps retrying.
     print("ready", flush=True)
     WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "conn").is_displayed())

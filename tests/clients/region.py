@@ -9,7 +9,7 @@ import sys
 
 from selenium.webdriver.common.by import By
 
-from ui import accessibility, chromium, untranslated
+from ui import accessibility, chromium, phone, untranslated
 
 base, token, out = sys.argv[1:4]
 
@@ -61,6 +61,7 @@ try:
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#cohort option"))
     seen["trainer_untranslated"] = untranslated(driver, "h1,h2,h3,label,th,td,button,a,span,p,option")
     seen["axe"]["trainer"] = accessibility(driver)
+    seen["trainer_phone"] = phone(driver, wait, f"{base}/trainer", lambda d: d.find_elements(By.CSS_SELECTOR, "#results tbody tr"), f"{out}/trainer-phone.png")
     # Each certificate (or result notice) the trainer view links, in Chinese, desk and phone.
     links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#results a")]
     seen["certificates"] = []
@@ -92,6 +93,9 @@ try:
     seen["ent_phone"] = driver.execute_script("return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth}")
     seen["axe"]["enterprise_phone"] = accessibility(driver)
     driver.save_screenshot(f"{out}/region-enterprise-phone.png")
+    # A wrong login link: the page says so in both languages, on a phone too.
+    seen["bad_token"] = phone(driver, wait, f"{base}/region?token=wrong", lambda d: d.find_elements(By.TAG_NAME, "h1"), f"{out}/bad-token-phone.png")
+    seen["bad_token"]["text"] = driver.find_element(By.TAG_NAME, "h1").text
     print(json.dumps(seen, ensure_ascii=False))
 except Exception:
     driver.save_screenshot(f"{out}/region-failure.png")

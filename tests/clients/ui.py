@@ -48,3 +48,19 @@ def accessibility(driver):
           .map(v => [v.id, v.impact, v.nodes.length, v.nodes[0].target.join(" ")])))
         .catch(e => done([["axe-error", String(e), 0, ""]]));
     """)
+
+
+def phone(driver, wait, url, ready, shot):
+    """The page at `url` on a phone (390 x 844), once `ready(driver)`: its width against the
+    window's, its accessibility, a screenshot to `shot`; the window is put back after."""
+    size = driver.get_window_size()
+    driver.set_window_size(390, 844)
+    try:
+        driver.get(url)
+        wait.until(ready)
+        seen = driver.execute_script("return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth}")
+        seen["axe"] = accessibility(driver)
+        driver.save_screenshot(shot)
+        return seen
+    finally:
+        driver.set_window_size(size["width"], size["height"])
