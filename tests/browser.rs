@@ -276,6 +276,14 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
         assert_eq!(year(y), Some("2".into()), "{seen}");
     }
     assert!(seen["year_chart_points"].as_str().is_some_and(|n| n != "0"), "{seen}");
+    // The prefectures with what the CSV export has: verified fixes, mean scores, and each
+    // prefecture's industries under it (Karamay: a, petrochemical, 912.5 today; b, power, 400).
+    let prefs = seen["prefs"].as_array().unwrap();
+    let row = |name: &str| prefs.iter().find(|r| r[0].as_str().is_some_and(|c| c.trim() == name)).cloned();
+    let karamay = row("克拉玛依市").unwrap();
+    assert_eq!((karamay[6].as_str(), karamay[7].as_str()), (Some("1"), Some("656.3")), "{seen}");
+    assert_eq!(row("石化").map(|r| r[7].clone()), Some("912.5".into()), "{seen}");
+    assert_eq!(row("电力").map(|r| r[7].clone()), Some("400.0".into()), "{seen}");
     // Enterprise a: Karamay, petrochemical, last drill (today's) 912.5 with no alerts counted.
     let a = seen["enterprises"].as_array().unwrap().iter().find(|r| r[0] == "a").unwrap().clone();
     assert_eq!((a[2].as_str(), a[3].as_str()), (Some("克拉玛依市"), Some("石化")), "{a}");

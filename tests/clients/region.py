@@ -24,6 +24,7 @@ try:
     wait.until(lambda d: d.find_element(By.ID, "scope").text == "全区")
     rows = lambda sel: driver.execute_script(f"return [...document.querySelectorAll('{sel} tbody tr')].map(r => [...r.cells].map(c => c.textContent))")
     seen["years"] = rows("#years")
+    seen["prefs"] = rows("#prefs")
     seen["enterprises"] = rows("#ents")
     seen["scope"] = driver.find_element(By.ID, "scope").text
     seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,button,a,span,p,td", "#ents td:first-child")
