@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use cli::{Lang, Location, exam, registry, scenarios, serve, simulate};
+use cli::{Lang, Location, bundle, exam, registry, scenarios, serve, simulate};
 
 /// icsdrill: a cyber range for industrial-control emergency drills (工控安全应急演练靶场).
 ///
@@ -124,6 +124,14 @@ enum Command {
     /// Exam certificates.
     #[command(subcommand)]
     Cert(CertCmd),
+    /// Signed, replayable drill bundles: an enterprise's drill to the region.
+    Bundle {
+        #[command(subcommand)]
+        cmd: bundle::BundleCmd,
+        /// Where the database and the installation key are.
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+    },
     /// List recorded drills.
     Drills {
         /// Where the drill database is.
@@ -216,6 +224,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Drills { data_dir }) => cli::drills::run(&Location::new(data_dir, &cli.database)),
         Some(Command::Exam { cmd, data_dir }) => exam::exam(cmd, &Location::new(data_dir, &cli.database)),
+        Some(Command::Bundle { cmd, data_dir }) => bundle::run(cmd, &Location::new(data_dir, &cli.database)),
         Some(Command::Cert(CertCmd::Verify { file, data_dir, public_key })) => {
             let with_store = data_dir.is_some() || cli.database.is_some();
             exam::verify(&file, with_store, public_key.as_deref(), &Location::new(data_dir, &cli.database))

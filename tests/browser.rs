@@ -228,6 +228,17 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     let team = icsdrill::store::TeamRecord { id: "a".into(), name: "a".into(), token: "dtoday-a".into() };
     icsdrill::store::Store::create_drill(&mut store, &record, &[team]).unwrap();
     icsdrill::store::Store::save_score(&mut store, "dtoday", "a", 100, 912.5, "{}").unwrap();
+    // Enterprise c (Kashgar) ran a drill on its own installation and sent the bundle in.
+    let ent_dir = dir.with_extension("c");
+    let ent = crate::bundle::enterprise_drill(&ent_dir, "c-own", "c");
+    let key = icsdrill::governance::cert::signing_key(&ent_dir).unwrap();
+    let b = icsdrill::governance::bundle::export(&ent, "c-own", &key).unwrap();
+    let reg = icsdrill::store::Store::registry(&store).unwrap();
+    let mut c = reg.enterprises.into_iter().find(|e| e.id == "c").unwrap();
+    c.installation_key = icsdrill_engine::hex(key.verifying_key().as_bytes());
+    let since = c.verified_on;
+    icsdrill::store::Store::import_enterprises(&mut store, &[c], since).unwrap();
+    icsdrill::governance::bundle::import(&mut store, &b, None).unwrap().unwrap();
     // Two exams, one passed and one failed, certified by the region's department.
     let base = crate::util::builtin("petrochem-tank-farm");
     let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
@@ -267,11 +278,11 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     assert!(o.status.success(), "{}", text(&o));
     let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
     accessible(&seen["axe"]);
-    // The seeded drills: two in 2025, two in 2026; and today's.
+    // The seeded drills: two in 2025, two in 2026; and today's two (a's, c's bundle).
     let year = |y: &str| seen["years"].as_array().unwrap().iter().find(|r| r[0] == y).map(|r| r[1].clone());
     let this_year = today.year().to_string();
     let seeded = |y: &str| if ["2025", "2026"].contains(&y) { 2 } else { 0 };
-    assert_eq!(year(&this_year), Some((seeded(&this_year) + 1).to_string().into()), "{seen}");
+    assert_eq!(year(&this_year), Some((seeded(&this_year) + 2).to_string().into()), "{seen}");
     for y in ["2025", "2026"].into_iter().filter(|y| *y != this_year) {
         assert_eq!(year(y), Some("2".into()), "{seen}");
     }
@@ -286,6 +297,9 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     assert_eq!(row("电力").map(|r| r[7].clone()), Some("400.0".into()), "{seen}");
     // Enterprise a: Karamay, petrochemical, last drill (today's) 912.5 with no alerts counted.
     let a = seen["enterprises"].as_array().unwrap().iter().find(|r| r[0] == "a").unwrap().clone();
+    // c's drill came as a bundle: its score is marked verified.
+    let c = seen["enterprises"].as_array().unwrap().iter().find(|r| r[0] == "c").unwrap().clone();
+    assert!(c[7].as_str().is_some_and(|s| s.contains("✓") && s.contains("已核验")), "{c}");
     assert_eq!((a[2].as_str(), a[3].as_str()), (Some("克拉玛依市"), Some("石化")), "{a}");
     assert_eq!((a[7].as_str(), a[8].as_str()), (Some("912.5"), Some("0")), "{a}");
     // Its page: today's drill first, with its score; the earlier ones; the score trend; its

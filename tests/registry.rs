@@ -14,7 +14,7 @@ use icsdrill::governance::registry::{
 use icsdrill::store::{DrillRecord, SqliteStore, Store, TeamRecord, TrackedFinding};
 use tower::ServiceExt;
 
-fn enterprise(id: &str, prefecture: &str, industry: &str, level: u8) -> Enterprise {
+pub(crate) fn enterprise(id: &str, prefecture: &str, industry: &str, level: u8) -> Enterprise {
     Enterprise {
         id: id.into(),
         name: format!("{id} 有限公司"),
@@ -28,6 +28,7 @@ fn enterprise(id: &str, prefecture: &str, industry: &str, level: u8) -> Enterpri
         phone: String::new(),
         security_officer: String::new(),
         scenarios: vec![],
+        installation_key: String::new(),
     }
 }
 

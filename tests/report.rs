@@ -15,7 +15,7 @@ use icsdrill_web::drill::DrillApi;
 
 use crate::util::{builtin, run};
 
-fn defence(id: &str) -> Vec<icsdrill_engine::TimedInput> {
+pub(crate) fn defence(id: &str) -> Vec<icsdrill_engine::TimedInput> {
     let path = format!("{}/scenarios/defences/{id}.jsonl", env!("CARGO_MANIFEST_DIR"));
     parse_inputs(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
 }

@@ -137,6 +137,7 @@ fn exercise(store: &mut dyn Store, p: &str) {
         phone: String::new(),
         security_officer: String::new(),
         scenarios: vec!["petrochem-tank-farm".into()],
+        installation_key: String::new(),
     };
     assert_eq!(store.import_enterprises(std::slice::from_ref(&e), "2025-01-01".parse().unwrap()).unwrap(), 1);
     let up = Enterprise { level: 3, verified_by: "region".into(), ..e.clone() };

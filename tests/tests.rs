@@ -3,6 +3,7 @@
 
 mod attacks;
 mod browser;
+mod bundle;
 mod cli;
 mod clients;
 mod control;

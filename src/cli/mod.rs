@@ -8,7 +8,9 @@
 //! - `pcap`: a capture of a range's Modbus/TCP traffic, rebuilt by replay.
 //! - `registry`: `registry ...` and `region ...`.
 //! - `exam`: `exam ...` and `cert verify`.
+//! - `bundle`: signed drill bundles, `bundle export|import|key`.
 
+pub(crate) mod bundle;
 pub(crate) mod drills;
 pub(crate) mod exam;
 pub(crate) mod findings;
@@ -87,6 +89,13 @@ impl Location {
     pub(crate) fn create(&self) -> Result<Box<dyn icsdrill::store::Store>> {
         Ok(self.database()?.open()?)
     }
+}
+
+/// Writes `FILE.tmp`, then renames it: a reader never sees half a file.
+pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Opens an existing database (an SQLite file that is not there is an error, not a new one).

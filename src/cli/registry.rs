@@ -17,8 +17,8 @@ use super::Location;
 #[derive(clap::Subcommand, Debug)]
 pub(crate) enum RegistryCmd {
     /// Import enterprises from CSV or xlsx (columns: id, name, prefecture, industry, class,
-    /// level, verified_by, verified_on, contact, phone, security_officer, scenarios). Every
-    /// row must be valid, or nothing is imported.
+    /// level, verified_by, verified_on, contact, phone, security_officer, scenarios,
+    /// installation_key). Every row must be valid, or nothing is imported.
     Import {
         /// The file (.csv or .xlsx).
         file: PathBuf,
@@ -73,6 +73,15 @@ pub(crate) enum RegistryCmd {
         /// Why.
         #[arg(long, default_value = "re-graded")]
         reason: String,
+    },
+    /// Register the public key of the installation an enterprise runs its own drills on
+    /// (`icsdrill bundle key` prints it there): its drill bundles are accepted signed with it
+    /// only.
+    Key {
+        /// Enterprise id.
+        enterprise: String,
+        /// The ed25519 public key, 64 hex digits.
+        key: String,
     },
     /// Record a major change of an enterprise (re-grading due within 30 working days).
     Change {
@@ -155,11 +164,7 @@ fn day(arg: Option<&str>) -> Result<dates::Day> {
 
 fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
     match out {
-        Some(p) => {
-            let tmp = p.with_extension("tmp");
-            std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-            std::fs::rename(&tmp, p).with_context(|| format!("cannot write {}", p.display()))
-        }
+        Some(p) => super::write_atomic(p, bytes),
         None => {
             use std::io::Write as _;
             std::io::stdout().write_all(bytes)?;
@@ -204,6 +209,24 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
         RegistryCmd::Level { enterprise, level, date, reason } => {
             regrade(enterprise, level, date.as_deref(), reason, at)
         }
+        RegistryCmd::Key { enterprise, key } => {
+            let key = key.trim().to_ascii_lowercase();
+            if !registry::valid_key(&key) {
+                bail!(
+                    "`{key}` is not an ed25519 public key (64 hex digits; `icsdrill bundle key` prints one)"
+                );
+            }
+            let mut store = open(at)?;
+            let reg = store.registry()?;
+            let Some(old) = reg.enterprises.iter().find(|e| e.id == enterprise) else {
+                bail!("no enterprise `{enterprise}` in the registry");
+            };
+            // The enterprise as it is, with the key: its level and history stay.
+            let e = registry::Enterprise { installation_key: key, ..old.clone() };
+            store.import_enterprises(&[e], old.verified_on)?;
+            println!("{enterprise}: drill bundles accepted signed with this key");
+            Ok(ExitCode::SUCCESS)
+        }
         RegistryCmd::Change { enterprise, note, date } => {
             let mut store = open(at)?;
             if !store.registry()?.enterprises.iter().any(|e| e.id == enterprise) {
@@ -237,8 +260,15 @@ fn import(file: &std::path::Path, date: Option<&str>, at: &Location) -> Result<E
         registry::csv_rows(&String::from_utf8(bytes).context("the CSV file is not UTF-8")?)?
     };
     match registry::validate_rows(&rows) {
-        Ok(list) => {
+        Ok(mut list) => {
             let mut store = open(at)?;
+            // A file without installation keys keeps the keys on record.
+            let old = store.registry()?;
+            for e in list.iter_mut().filter(|e| e.installation_key.is_empty()) {
+                if let Some(o) = old.enterprises.iter().find(|o| o.id == e.id) {
+                    e.installation_key = o.installation_key.clone();
+                }
+            }
             let new = store.import_enterprises(&list, date)?;
             println!("imported {} enterprises ({new} new, {} updated)", list.len(), list.len() - new);
             Ok(ExitCode::SUCCESS)

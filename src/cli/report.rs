@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
-use super::{Lang, Location, open_store};
+use super::{Lang, Location, open_store, write_atomic};
 
 #[tracing::instrument(name = "report", skip_all, fields(drill = %drill))]
 pub(crate) fn run(
@@ -34,7 +34,6 @@ pub(crate) fn run(
         Lang::En => report::Lang::En,
         Lang::Zh => report::Lang::Zh,
     };
-    let challenges = icsdrill::drill::recorded_challenges(&record, &loaded.scenario);
     let selected: Vec<_> =
         loaded.teams.iter().zip(&teams).filter(|(t, _)| team.is_none_or(|x| x == t.id)).collect();
     if format == Format::Xlsx && out.is_none() {
@@ -47,26 +46,8 @@ pub(crate) fn run(
         Format::Xlsx => "xlsx",
     };
     for (t, info) in &selected {
-        let ctx = report::Context {
-            drill_id: record.id.clone(),
-            drill_name: record.name.clone(),
-            mode: record.mode,
-            team_id: info.id.clone(),
-            team_name: info.name.clone(),
-            level: loaded.scenario.meta.level,
-            date: icsdrill::governance::dates::day_of_ms(record.created_ms),
-            seed: record.seed,
-            cover: icsdrill::drill::stored_cover(&record),
-            deadlines,
-            end_tick: None,
-            challenges,
-        };
-        let r = report::build(
-            &loaded.scenario,
-            t.sim.events(),
-            record.mode == icsdrill_drill::Mode::Enterprise,
-            ctx,
-        );
+        let level = loaded.scenario.meta.level;
+        let r = report::recorded(&record, info, &loaded.scenario, t.sim.events(), level, deadlines);
         let bytes = report::render(&r, format, lang)?;
         match out {
             None => {
@@ -86,11 +67,4 @@ pub(crate) fn run(
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes `FILE.tmp`, then renames it: a reader never sees half a report.
-fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

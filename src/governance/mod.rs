@@ -6,9 +6,11 @@
 //! - `region`: roll-ups from the store for the CLI and the regional web view.
 //! - `exam`: running, recording and certifying an exam.
 //! - `cert`: signed (ed25519) exam certificates, JSON and printable HTML.
+//! - `bundle`: signed, replayable drill bundles (enterprise -> region), checked by replay.
 //! - `tabular`: CSV and xlsx tables, every cell safe against formula injection.
 //! - `dates`: calendar days.
 
+pub mod bundle;
 pub mod cert;
 pub mod dates;
 pub mod exam;

@@ -62,6 +62,7 @@ fn drill_results(
                 date,
                 score: scored.map(|s| s.0),
                 alerts: scored.map(|s| s.1),
+                verified: crate::governance::bundle::verified(d),
             });
         }
     }
@@ -85,6 +86,7 @@ pub fn rollup_from(store: &dyn Store, today: Day, scope: Option<&str>) -> Result
                     date: d.date,
                     score: d.score.unwrap_or(0.0),
                     alerts: d.alerts.unwrap_or(0),
+                    verified: d.verified,
                 },
             ))
         })
@@ -109,6 +111,8 @@ pub struct EnterpriseDrill {
     pub score: Option<f64>,
     /// Monitoring alerts its range raised.
     pub alerts: Option<usize>,
+    /// It arrived as a bundle whose signature and replay held.
+    pub verified: bool,
 }
 
 /// One finding on an enterprise's page: where its rectification stands.
@@ -168,6 +172,7 @@ pub fn enterprise_from(
             date: d.date,
             score: d.score.unwrap_or(0.0),
             alerts: d.alerts.unwrap_or(0),
+            verified: d.verified,
         })
         .into_iter()
         .map(|r| (id.to_string(), r))

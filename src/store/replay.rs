@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::{Error, Result};
-use icsdrill_engine::{Scenario, Sim, TimedInput};
+use icsdrill_engine::{Scenario, Sim, SimEvent, TimedInput};
 use icsdrill_judge::score::Scorer;
 
 use crate::store::{DrillRecord, Store, TeamRecord};
@@ -63,6 +63,27 @@ pub fn stored_scenario(record: &DrillRecord) -> Result<Arc<Scenario>> {
     Ok(Arc::new(scenario))
 }
 
+/// One team's simulation of drill `record` re-run from its `inputs` up to its `last` recorded
+/// tick.
+pub fn rerun(
+    scenario: &Arc<Scenario>,
+    record: &DrillRecord,
+    inputs: &[TimedInput],
+    last: Option<u64>,
+) -> Sim {
+    let mut sim = Sim::new(scenario.clone(), record.seed);
+    if record.live_attacker {
+        sim.set_live_attacker();
+    }
+    if let Some(last) = last {
+        sim.run_until(last + 1, inputs);
+        // Live-attacker intents are carried out by the real attacker; their results are
+        // among the recorded inputs.
+        let _ = sim.take_attack_intents();
+    }
+    sim
+}
+
 /// Rebuilds every team's simulation from the stored inputs.
 pub fn load(store: &dyn Store, record: &DrillRecord, teams: &[TeamRecord]) -> Result<Loaded> {
     let scenario = stored_scenario(record)?;
@@ -70,23 +91,31 @@ pub fn load(store: &dyn Store, record: &DrillRecord, teams: &[TeamRecord]) -> Re
     for t in teams {
         let inputs = store.inputs(&record.id, &t.id)?;
         let stored_events = store.events(&record.id, &t.id)?;
-        let last = store.last_tick(&record.id, &t.id)?;
-        let mut sim = Sim::new(scenario.clone(), record.seed);
-        if record.live_attacker {
-            sim.set_live_attacker();
-        }
-        if let Some(last) = last {
-            sim.run_until(last + 1, &inputs);
-            // Live-attacker intents are carried out by the real attacker; their results are
-            // among the recorded inputs.
-            let _ = sim.take_attack_intents();
-        }
+        let sim = rerun(&scenario, record, &inputs, store.last_tick(&record.id, &t.id)?);
         out.push(LoadedTeam { id: t.id.clone(), sim, inputs, stored_events });
     }
     Ok(Loaded { scenario, teams: out })
 }
 
-fn hash_lines<'a>(lines: impl Iterator<Item = &'a str>) -> String {
+/// The score of `events` as the stored card `card` (JSON) took it: at the card's tick, from
+/// the events before it.
+pub fn score_at(scenario: &Scenario, record: &DrillRecord, events: &[SimEvent], card: &str) -> Result<f64> {
+    let card: serde_json::Value = serde_json::from_str(card)
+        .map_err(|e| Error::unreadable(format!("a stored score card is unreadable: {e}")))?;
+    Ok(score_before(scenario, record, events, card["tick"].as_u64().unwrap_or(0)))
+}
+
+fn score_before(scenario: &Scenario, record: &DrillRecord, events: &[SimEvent], at: u64) -> f64 {
+    let plan = record.mode == icsdrill_drill::Mode::Enterprise;
+    let mut scorer = Scorer::new(scenario, plan);
+    for e in events.iter().filter(|e| e.tick < at) {
+        scorer.push(e);
+    }
+    scorer.card(at).total
+}
+
+/// The event-log hash (the replay contract) of a log's JSON lines.
+pub fn hash_lines<'a>(lines: impl Iterator<Item = &'a str>) -> String {
     let mut h = icsdrill_engine::LogHasher::default();
     for l in lines {
         h.push_line(l);
@@ -131,7 +160,6 @@ pub fn verify(store: &dyn Store, id: &str) -> Result<(DrillRecord, Vec<TeamVerdi
         )));
     };
     let loaded = load(store, &record, &teams)?;
-    let plan = record.mode == icsdrill_drill::Mode::Enterprise;
     let mut out = Vec::new();
     for t in &loaded.teams {
         let replayed: Vec<String> = t.sim.events().iter().map(|e| e.to_json()).collect();
@@ -144,19 +172,10 @@ pub fn verify(store: &dyn Store, id: &str) -> Result<(DrillRecord, Vec<TeamVerdi
             .map(|i| i + 1);
         // The stored card was computed live at its tick from the events before it: score the
         // replayed log the same way.
-        let (stored_score, at) = match store.score(&record.id, &t.id)? {
-            Some((total, card)) => {
-                let card: serde_json::Value = serde_json::from_str(&card)
-                    .map_err(|e| Error::unreadable(format!("a stored score card is unreadable: {e}")))?;
-                (Some(total), card["tick"].as_u64().unwrap_or(0))
-            }
-            None => (None, t.sim.tick()),
+        let (stored_score, replayed_score) = match store.score(&record.id, &t.id)? {
+            Some((total, card)) => (Some(total), score_at(&loaded.scenario, &record, t.sim.events(), &card)?),
+            None => (None, score_before(&loaded.scenario, &record, t.sim.events(), t.sim.tick())),
         };
-        let mut scorer = Scorer::new(&loaded.scenario, plan);
-        for e in t.sim.events().iter().filter(|e| e.tick < at) {
-            scorer.push(e);
-        }
-        let replayed_score = scorer.card(at).total;
         out.push(TeamVerdict {
             team: t.id.clone(),
             inputs: t.inputs.len(),

@@ -4,7 +4,7 @@
 use super::*;
 
 /// The columns of a registry file, in order.
-pub const COLUMNS: [&str; 12] = [
+pub const COLUMNS: [&str; 13] = [
     "id",
     "name",
     "prefecture",
@@ -17,6 +17,7 @@ pub const COLUMNS: [&str; 12] = [
     "phone",
     "security_officer",
     "scenarios",
+    "installation_key",
 ];
 
 /// One bad cell of an import.
@@ -48,7 +49,8 @@ pub fn validate_rows(rows: &[Vec<String>]) -> Result<Vec<Enterprise>, Vec<RowErr
             Some(i) => {
                 index.insert(c, i);
             }
-            None if c == "scenarios" || c == "contact" || c == "phone" || c == "security_officer" => {}
+            None if ["scenarios", "contact", "phone", "security_officer", "installation_key"]
+                .contains(&c) => {}
             None => errors.push(RowError { row: 1, column: c.into(), message: "missing column".into() }),
         }
     }
@@ -132,6 +134,10 @@ pub fn validate_rows(rows: &[Vec<String>]) -> Result<Vec<Enterprise>, Vec<RowErr
                 err("scenarios", format!("unknown scenario `{s}`"));
             }
         }
+        let installation_key = cell("installation_key").to_ascii_lowercase();
+        if !installation_key.is_empty() && !valid_key(&installation_key) {
+            err("installation_key", "not an ed25519 public key (64 hex digits)".into());
+        }
         out.push(Enterprise {
             id,
             name,
@@ -145,6 +151,7 @@ pub fn validate_rows(rows: &[Vec<String>]) -> Result<Vec<Enterprise>, Vec<RowErr
             phone: cell("phone"),
             security_officer: cell("security_officer"),
             scenarios,
+            installation_key,
         });
     }
     if errors.is_empty() { Ok(out) } else { Err(errors) }
@@ -197,7 +204,13 @@ fn row_of(e: &Enterprise) -> Vec<String> {
         e.phone.clone(),
         e.security_officer.clone(),
         e.scenarios.join(";"),
+        e.installation_key.clone(),
     ]
+}
+
+/// Whether `key` is an installation's public key as written (64 hex digits).
+pub fn valid_key(key: &str) -> bool {
+    key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 pub use crate::governance::tabular::{to_csv, to_xlsx};

@@ -81,6 +81,10 @@ pub struct Enterprise {
     pub security_officer: String,
     /// Scenario ids modelling its plant.
     pub scenarios: Vec<String>,
+    /// The ed25519 public key (hex) of the icsdrill installation it runs its own drills on:
+    /// the region accepts its drill bundles signed with this key only.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub installation_key: String,
 }
 
 /// A drill, compliance test or risk assessment done.

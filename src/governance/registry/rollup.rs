@@ -40,6 +40,8 @@ pub struct DrillResult {
     pub score: f64,
     /// Alerts the enterprise's monitoring raised.
     pub alerts: usize,
+    /// The drill arrived as a bundle whose signature and replay held (`bundle import`).
+    pub verified: bool,
 }
 
 impl Totals {

@@ -1,0 +1,211 @@
+//! Signed drill bundles: an enterprise runs a drill on its own installation and exports it;
+//! the region accepts it only when the signature is the one registered for that enterprise
+//! and a replay reproduces its hashes, scores and findings; then it counts towards cadence,
+//! its findings join the register, and the regional roll-up shows it as verified.
+
+use icsdrill::governance::bundle::{self, Body, Bundle, Rejection};
+use icsdrill::store::{Batch, DrillRecord, SqliteStore, Store as _, TeamRecord};
+use icsdrill_engine::{Sim, TimedInput};
+
+use crate::util::builtin;
+
+const SCENARIO: &str = "petrochem-tank-farm";
+
+/// An enterprise drill of `team`, run headless on the enterprise's own installation in `dir`
+/// with the first of the recorded defence's moves, recorded as a live drill is.
+pub(crate) fn enterprise_drill(dir: &std::path::Path, id: &str, team: &str) -> SqliteStore {
+    let _ = std::fs::remove_dir_all(dir);
+    let mut store = SqliteStore::open(dir).unwrap();
+    let scenario = builtin(SCENARIO);
+    let source = icsdrill_scenarios::builtin(SCENARIO).unwrap().source;
+    let inputs: Vec<TimedInput> = crate::report::defence(SCENARIO).into_iter().take(2).collect();
+    let record = DrillRecord {
+        id: id.into(),
+        mode: icsdrill_drill::Mode::Enterprise,
+        scenario_hash: scenario.source_hash.clone(),
+        scenario_source: source.into(),
+        seed: 7,
+        created_ms: icsdrill::governance::dates::now_ms(),
+        ..crate::registry::drill_record(id)
+    };
+    store
+        .create_drill(
+            &record,
+            &[TeamRecord { id: team.into(), name: "独山子石化".into(), token: "t".into() }],
+        )
+        .unwrap();
+    let mut sim = Sim::new(scenario.clone(), record.seed);
+    let mut batches = vec![Batch { team: 0, tick: 0, inputs: vec![], events: sim.events().to_vec() }];
+    let end = scenario.ticks(1200.0);
+    while sim.tick() < end {
+        let t = sim.tick();
+        let now: Vec<_> = inputs.iter().filter(|i| i.tick == t).map(|i| i.input.clone()).collect();
+        let before = sim.events().len();
+        sim.step(now.clone());
+        if !now.is_empty() || sim.events().len() > before {
+            batches.push(Batch { team: 0, tick: t, inputs: now, events: sim.events()[before..].to_vec() });
+        }
+    }
+    store.append(id, &[team.to_string()], &batches).unwrap();
+    let card = format!(r#"{{"tick":{end},"alerts":4}}"#);
+    let total = icsdrill::store::replay::score_at(&scenario, &record, sim.events(), &card).unwrap();
+    store.save_score(id, team, end, total, &card).unwrap();
+    store
+}
+
+/// The region's database: enterprise `team` registered, with `key` as its installation key.
+fn region(dir: &std::path::Path, team: &str, key: &str) -> SqliteStore {
+    let _ = std::fs::remove_dir_all(dir);
+    let mut store = SqliteStore::open(dir).unwrap();
+    let mut e = crate::registry::enterprise(team, "karamay", "petrochemical", 3);
+    e.installation_key = key.into();
+    store.import_enterprises(&[e], "2024-01-10".parse().unwrap()).unwrap();
+    store
+}
+
+fn body(b: &Bundle) -> Body {
+    serde_json::from_str(&b.body).unwrap()
+}
+
+#[test]
+fn a_signed_bundle_that_replays_is_accepted_and_anything_else_is_rejected_with_its_reason() {
+    let base = std::env::temp_dir().join(format!("icsdrill-bundle-{}", std::process::id()));
+    let (ent_dir, reg_dir) = (base.join("enterprise"), base.join("region"));
+    let ent = enterprise_drill(&ent_dir, "ent-d1", "dushanzi");
+    let key = icsdrill::governance::cert::signing_key(&ent_dir).unwrap();
+    let key_hex = icsdrill_engine::hex(key.verifying_key().as_bytes());
+    let b = bundle::export(&ent, "ent-d1", &key).unwrap();
+    let stated = body(&b);
+    assert_eq!(stated.teams.len(), 1);
+    assert!(
+        !stated.teams[0].inputs.is_empty() && !stated.teams[0].findings.is_empty(),
+        "{:?}",
+        stated.teams[0].findings
+    );
+    assert_eq!(stated.teams[0].report["context"]["team_id"], "dushanzi");
+    let import = |b: &Bundle| {
+        let mut store = region(&reg_dir, "dushanzi", &key_hex);
+        let r = bundle::import(&mut store, b, None).unwrap();
+        (r, store)
+    };
+
+    // Tampered: one input moved by a tick after signing.
+    let mut changed = b.clone();
+    let mut body1 = body(&b);
+    body1.teams[0].inputs[0].tick += 1;
+    changed.body = serde_json::to_string(&body1).unwrap();
+    assert_eq!(import(&changed).0, Err(Rejection::Tampered));
+    // The same change, signed again by the enterprise: the signature holds, the replay does not.
+    let resigned = bundle::sign(&body1, &key).unwrap();
+    match import(&resigned).0 {
+        Err(Rejection::NotReproduced { team, what, .. }) => {
+            assert_eq!((team.as_str(), what), ("dushanzi", "event log"))
+        }
+        other => panic!("{other:?}"),
+    }
+    // A stated score the replay does not give.
+    let mut body2 = body(&b);
+    body2.teams[0].score = body2.teams[0].score.map(|s| s + 100.0);
+    match import(&bundle::sign(&body2, &key).unwrap()).0 {
+        Err(Rejection::NotReproduced { what, .. }) => assert_eq!(what, "score"),
+        other => panic!("{other:?}"),
+    }
+    // Signed by another installation's key.
+    let other = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    match import(&bundle::sign(&body(&b), &other).unwrap()).0 {
+        Err(Rejection::UnknownKey { enterprise, registered, .. }) => {
+            assert_eq!((enterprise.as_str(), registered.as_str()), ("dushanzi", key_hex.as_str()))
+        }
+        other => panic!("{other:?}"),
+    }
+    // Unsigned.
+    let unsigned = Bundle { signature: String::new(), public_key: String::new(), ..b.clone() };
+    assert_eq!(import(&unsigned).0, Err(Rejection::Unsigned));
+    // A team the registry does not know.
+    let mut body3 = body(&b);
+    body3.teams[0].id = "nobody".into();
+    assert_eq!(
+        import(&bundle::sign(&body3, &key).unwrap()).0,
+        Err(Rejection::NotRegistered("nobody".into()))
+    );
+    // Nothing rejected left a trace.
+    let (_, store) = import(&unsigned);
+    assert!(store.drills().unwrap().is_empty());
+
+    // The bundle as exported: accepted.
+    let (accepted, mut store) = import(&b);
+    let accepted = accepted.unwrap();
+    assert_eq!((accepted.drill.as_str(), accepted.teams.clone()), ("ent-d1", vec!["dushanzi".to_string()]));
+    // Once only.
+    assert_eq!(bundle::import(&mut store, &b, None).unwrap(), Err(Rejection::Duplicate("ent-d1".into())));
+    // It replays at the region as it did at the enterprise.
+    let (_, verdicts) = icsdrill::store::replay::verify(&store, "ent-d1").unwrap();
+    assert!(verdicts[0].matches() && verdicts[0].replayed_hash == stated.teams[0].log_hash, "{verdicts:?}");
+    // Its findings joined the register; it counts towards cadence, in this year, verified.
+    let tracked = store.findings("dushanzi").unwrap();
+    assert_eq!(tracked.len(), stated.teams[0].findings.len());
+    let today = icsdrill::governance::dates::today();
+    let r = icsdrill::governance::region::rollup_from(&store, today, None).unwrap();
+    let row = r.enterprises.iter().find(|e| e.enterprise.id == "dushanzi").unwrap();
+    let last = row.last_drill.as_ref().unwrap();
+    assert_eq!((last.drill.as_str(), last.verified, last.alerts), ("ent-d1", true, 4), "{last:?}");
+    assert_eq!(r.years[&i64::from(today.year())].drills, 1);
+    let due = row.due.iter().find(|d| d.kind == "drill").unwrap();
+    assert!(!due.overdue && due.next_due == today.add_months(12), "{due:?}");
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+/// The same through the command line, as the enterprise and the region would type it.
+#[test]
+fn bundles_go_from_the_enterprise_to_the_region_on_the_command_line() {
+    let base = std::env::temp_dir().join(format!("icsdrill-bundle-cli-{}", std::process::id()));
+    let (ent_dir, reg_dir) = (base.join("enterprise"), base.join("region"));
+    drop(enterprise_drill(&ent_dir, "ent-d2", "dushanzi"));
+    let icsdrill = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_icsdrill")).args(args).output().unwrap();
+        (
+            o.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
+        )
+    };
+    let (ent, reg) = (ent_dir.to_str().unwrap(), reg_dir.to_str().unwrap());
+    let (ok, key) = icsdrill(&["bundle", "key", "--data-dir", ent]);
+    assert!(ok && key.trim().len() == 64, "{key}");
+    let file = base.join("ent-d2.bundle.json");
+    let (ok, out) =
+        icsdrill(&["bundle", "export", "ent-d2", "--out", file.to_str().unwrap(), "--data-dir", ent]);
+    assert!(ok && out.contains(key.trim()), "{out}");
+    drop(region(&reg_dir, "dushanzi", ""));
+    // No key registered yet: rejected, and it says what to do.
+    let (ok, out) = icsdrill(&["bundle", "import", file.to_str().unwrap(), "--data-dir", reg]);
+    assert!(!ok && out.contains("rejected") && out.contains("registry key"), "{out}");
+    let (ok, out) = icsdrill(&["registry", "key", "dushanzi", "not-a-key", "--data-dir", reg]);
+    assert!(!ok && out.contains("64 hex digits"), "{out}");
+    let (ok, out) = icsdrill(&["registry", "key", "dushanzi", key.trim(), "--data-dir", reg]);
+    assert!(ok, "{out}");
+    // A changed copy is rejected; the file as exported is accepted.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let tampered = base.join("tampered.json");
+    std::fs::write(&tampered, text.replacen("独山子石化", "独山子石油", 1)).unwrap();
+    let (ok, out) = icsdrill(&["bundle", "import", tampered.to_str().unwrap(), "--data-dir", reg]);
+    assert!(!ok && out.contains("signature does not match"), "{out}");
+    let (ok, out) = icsdrill(&["bundle", "import", file.to_str().unwrap(), "--data-dir", reg]);
+    assert!(ok && out.contains("accepted"), "{out}");
+    // The registry export carries the key.
+    let (ok, out) = icsdrill(&["registry", "export", "--data-dir", reg]);
+    assert!(ok && out.contains(key.trim()), "{out}");
+    let (ok, out) = icsdrill(&["replay", "ent-d2", "--data-dir", reg]);
+    assert!(ok, "{out}");
+    // A file over the size limit is rejected unread.
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert!(bundle::read_at_most(&file, size).unwrap().is_ok());
+    match bundle::read_at_most(&file, size - 1).unwrap() {
+        Err(Rejection::Unreadable(why)) => assert!(why.contains("larger than"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let garbage = base.join("garbage.json");
+    std::fs::write(&garbage, "{\"format\": 1").unwrap();
+    let (ok, out) = icsdrill(&["bundle", "import", garbage.to_str().unwrap(), "--data-dir", reg]);
+    assert!(!ok && out.contains("not a drill bundle"), "{out}");
+    let _ = std::fs::remove_dir_all(&base);
+}
