@@ -59,6 +59,8 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert_eq!(seen["trend"]["canvases"], 2, "{seen}");
     assert_eq!(seen["trend"]["scripts"], 0, "{seen}");
     assert_eq!(seen["hint_button_kept"], true, "the hint button was rebuilt by an update: {seen}");
+    assert_eq!(seen["slow_clicks"][0], 10, "slow presses lost: {seen}");
+    assert!(seen["slow_clicks"][1].as_u64() > Some(10), "updates streamed meanwhile: {seen}");
     // The HMI: LIT-101's faceplate shows its value, its three alarm limits and the fill loop's
     // set points as numbers read from the PLC, and a trend; updates left it in place.
     let fp = &seen["faceplate"];

@@ -82,6 +82,15 @@ try:
         seen["hint_button_kept"] = hint.is_displayed() and hint.get_attribute("data-hint") != ""
     except StaleElementReferenceException:
         seen["hint_button_kept"] = False
+    # Ten slow presses (250 ms between press and release, as a person clicks) on Take while
+    # updates stream: each reaches the button. (Counted and stopped before the page acts on
+    # it, so the hint stays offered.)
+    driver.execute_script("""window.__takes = 0; document.addEventListener('click', e => {
+      if (e.target.closest('#hints button[data-hint]')) { window.__takes++; e.stopPropagation(); e.preventDefault(); } }, true);""")
+    before = int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-tick"))
+    for _ in range(10):
+        ActionChains(driver).move_to_element(hint).click_and_hold().pause(0.25).release().perform()
+    seen["slow_clicks"] = [driver.execute_script("return window.__takes"), int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-tick")) - before]
 
     # A defender action through the form.
     Select(driver.find_element(By.ID, "kind")).select_by_value("isolate_host")
