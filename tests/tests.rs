@@ -7,6 +7,7 @@ mod bundle;
 mod cli;
 mod clients;
 mod control;
+mod deploy;
 mod determinism;
 mod device_attacks;
 mod drill;

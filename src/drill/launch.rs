@@ -104,6 +104,7 @@ fn stored_spec(
         variant_seed: options.variant_seed,
         clients: options.clients,
         cover: options.cover,
+        id: Some(record.id.clone()),
     }
 }
 
@@ -171,7 +172,7 @@ impl DrillServer {
     pub async fn start(spec: DrillSpec) -> Result<DrillServer> {
         let n = spec.teams.len();
         let identity = Identity {
-            id: new_token()[..8].to_string(),
+            id: spec.id.clone().unwrap_or_else(|| new_token()[..8].to_string()),
             instructor_token: new_token(),
             observer_token: new_token(),
             team_tokens: (0..n).map(|_| new_token()).collect(),

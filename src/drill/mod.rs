@@ -77,6 +77,8 @@ pub struct DrillSpec {
     pub clients: BTreeMap<String, Vec<ipnet::IpNet>>,
     /// Organiser and place, for the reports' cover (and an exam's certificate issuer).
     pub cover: crate::governance::report::Cover,
+    /// The drill's id when chosen (a drill file's `id:`), else a new random one.
+    pub id: Option<String>,
 }
 
 impl DrillSpec {
@@ -99,6 +101,7 @@ impl DrillSpec {
             variant_seed: None,
             clients: BTreeMap::new(),
             cover: Default::default(),
+            id: None,
         }
     }
 }

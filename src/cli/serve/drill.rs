@@ -17,8 +17,8 @@ use super::{Args, stop_signal};
 
 /// A drill to run: new, or resumed from the store.
 pub(super) enum Launch {
-    New(DrillSpec),
-    Resume { id: String, range: Options },
+    New(Box<DrillSpec>),
+    Resume { id: String, range: Box<Options> },
 }
 
 /// Runs a drill until Ctrl-C or its end, then reports and records what it found.
@@ -72,7 +72,7 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
 /// Starts a new drill or resumes a recorded one (the newest when `id` is empty).
 async fn start(launch: Launch, db: &Database) -> Result<DrillServer> {
     Ok(match launch {
-        Launch::New(spec) => DrillServer::start(spec).await?,
+        Launch::New(spec) => DrillServer::start(*spec).await?,
         Launch::Resume { id, range } => {
             let id = if id.is_empty() {
                 let d = db.clone();
@@ -82,7 +82,7 @@ async fn start(launch: Launch, db: &Database) -> Result<DrillServer> {
             } else {
                 id
             };
-            let server = DrillServer::resume(db, &id, range).await?;
+            let server = DrillServer::resume(db, &id, *range).await?;
             println!("icsdrill: resumed drill {id} from {}", db.describe());
             server
         }

@@ -97,6 +97,11 @@ pub(crate) struct Args {
     /// Where the drill takes place, for the reports' cover.
     #[arg(long)]
     place: Option<String>,
+    /// The drill's id (1-32 letters, digits, `-`, `_`): when a drill with this id is on record,
+    /// `serve` resumes it instead of starting another (a restarted container picks its drill
+    /// up again). Default: a new random id.
+    #[arg(long, conflicts_with = "resume")]
+    drill_id: Option<String>,
     /// Where drills are recorded (SQLite; default: $ICSDRILL_DATA or ~/.local/share/icsdrill).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -211,6 +216,7 @@ impl Args {
             drill: None,
             organiser: None,
             place: None,
+            drill_id: None,
             data_dir: None,
             resume: None,
             clients: Vec::new(),
@@ -251,6 +257,7 @@ struct DrillFile {
     start: bool,
     organiser: Option<String>,
     place: Option<String>,
+    id: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -280,7 +287,17 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     let mut opts = range_options(&args);
     let db = Database::resolve(args.data_dir.as_deref(), database)?;
     if let Some(id) = &args.resume {
-        return run_drill(Launch::Resume { id: id.clone(), range: opts }, &args, db);
+        return run_drill(Launch::Resume { id: id.clone(), range: Box::new(opts) }, &args, db);
+    }
+    if let Some(id) = &args.drill_id {
+        if !icsdrill_drill::vocab::valid_team_id(id) {
+            bail!("drill id `{id}` must be 1-32 letters, digits, `-` or `_`");
+        }
+        // On record already (a restart): resumed, with its tokens, where it was.
+        let fresh = matches!(&db, Database::Sqlite(dir) if !icsdrill::store::db_path(dir).exists());
+        if !fresh && db.open()?.drill(id)?.is_some() {
+            return run_drill(Launch::Resume { id: id.clone(), range: Box::new(opts) }, &args, db);
+        }
     }
     if !teams.is_empty() {
         // An exam: the trainee's own variant of the scenario, time-limited.
@@ -312,11 +329,12 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         spec.scenario_source = Some(source);
         spec.no_attack = args.no_attack;
         spec.clients = args.clients.iter().cloned().collect();
+        spec.id = args.drill_id.clone();
         spec.cover = icsdrill::governance::report::Cover {
             organiser: args.organiser.clone().filter(|s| !s.trim().is_empty()),
             place: args.place.clone().filter(|s| !s.trim().is_empty()),
         };
-        return run_drill(Launch::New(spec), &args, db);
+        return run_drill(Launch::New(Box::new(spec)), &args, db);
     }
     if args.freeze.is_some() || args.start {
         bail!("--freeze and --start are for drills: give --teams or --drill");
@@ -353,6 +371,7 @@ fn teams_and_drill_file(args: &mut Args) -> Result<(Option<String>, Vec<TeamInfo
     args.start |= f.start;
     args.organiser = f.organiser.or(args.organiser.take());
     args.place = f.place.or(args.place.take());
+    args.drill_id = f.id.or(args.drill_id.take());
     teams = Vec::new();
     for t in f.teams {
         match t {
