@@ -264,7 +264,7 @@ impl Drill {
 
     /// With a manual clock, runs every range `n` ticks and waits for them.
     pub async fn step(&self, n: u64) {
-        let targets: Vec<u64> = self.teams.iter().map(|t| t.live.snapshot_guard().tick + n).collect();
+        let targets: Vec<u64> = self.teams.iter().map(|t| t.live.snapshot().tick + n).collect();
         for t in &self.teams {
             t.live.step(n);
         }
@@ -281,7 +281,7 @@ impl Drill {
         let live = team.and_then(|t| self.team(t)).or(self.teams.first()).map(|t| t.live.clone());
         let tick = async {
             match live {
-                Some(live) if !live.stopped() => live.wait_for_tick(live.snapshot_guard().tick + 1).await,
+                Some(live) if !live.stopped() => live.wait_for_tick(live.snapshot().tick + 1).await,
                 _ => std::future::pending().await,
             }
         };
@@ -320,7 +320,7 @@ impl Drill {
         let changed_us =
             self.teams.iter().map(|t| t.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
         let rows = board::rank(rows);
-        let max_tick = self.teams.iter().map(|t| t.live.snapshot_guard().tick).max().unwrap_or(0);
+        let max_tick = self.teams.iter().map(|t| t.live.snapshot().tick).max().unwrap_or(0);
         let clock = board::Clock { at_s: max_tick as f64 / f64::from(self.scenario.tick_hz), ..self.clock };
         let steps = self.scenario.attack.as_ref().map_or(0, |a| a.steps.len());
         let full = Arc::new(
@@ -337,7 +337,7 @@ impl Drill {
     /// Whether observers and teams should see the frozen board: a contest past its freeze
     /// tick, before the hot wash.
     fn frozen_now(&self) -> bool {
-        let max_tick = self.teams.iter().map(|t| t.live.snapshot_guard().tick).max().unwrap_or(0);
+        let max_tick = self.teams.iter().map(|t| t.live.snapshot().tick).max().unwrap_or(0);
         self.freeze.frozen(max_tick, self.phase())
     }
 

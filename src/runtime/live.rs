@@ -21,7 +21,6 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwap;
 use icsdrill_engine::scenario::{HostIdx, PlcIdx};
 use icsdrill_engine::systems::attacker::Intent;
 use icsdrill_engine::{EventKind, RejectReason, Scenario, Sim, SimEvent, SimInput, Snapshot};
@@ -169,14 +168,44 @@ pub struct Progress {
     pub stopped: bool,
 }
 
+/// One reader's copy of a range's latest snapshot (a Modbus connection's): refreshed only when
+/// a newer one was published, so a request costs one atomic load rather than a lock and a
+/// reference count shared with every other connection.
+pub struct SnapshotCache {
+    version: u64,
+    snapshot: Arc<Snapshot>,
+}
+
+impl SnapshotCache {
+    /// A copy of `live`'s latest snapshot.
+    pub fn new(live: &Live) -> SnapshotCache {
+        SnapshotCache { version: live.version.load(Ordering::Acquire), snapshot: live.snapshot() }
+    }
+
+    /// `live`'s latest snapshot (taken again only if a newer one was published since).
+    pub fn get(&mut self, live: &Live) -> &Snapshot {
+        let version = live.version.load(Ordering::Acquire);
+        if version != self.version {
+            self.snapshot = live.snapshot();
+            self.version = version;
+        }
+        &self.snapshot
+    }
+}
+
 /// A running simulation, shared by endpoints and the HTTP API.
 pub struct Live {
     /// The scenario.
     pub scenario: Arc<Scenario>,
     /// Seed of the run.
     pub seed: u64,
-    /// The latest snapshot; replaced after every tick.
-    snapshot: ArcSwap<Snapshot>,
+    /// The latest snapshot; replaced after every tick. A lock held only to clone or replace
+    /// the `Arc`: unlike `arc_swap`, whose every store visits every thread that ever loaded
+    /// (a hundred ranges' threads made that a quarter of their CPU), replacing costs the same
+    /// however many threads read.
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// Counts the snapshots published: a `SnapshotCache` takes the lock only when it moved.
+    version: AtomicU64,
     /// A window of recent events, in log order. Appended once per tick by the sim thread;
     /// readers hold the lock only to copy.
     events: RwLock<Published>,
@@ -251,7 +280,8 @@ impl Live {
             budget: Budget::new(scenario.plcs.len()),
             scenario,
             seed,
-            snapshot: ArcSwap::from_pointee(sim.snapshot()),
+            snapshot: RwLock::new(Arc::new(sim.snapshot())),
+            version: AtomicU64::new(0),
             events: RwLock::new(published),
             tx,
             dropped: AtomicU64::new(0),
@@ -276,13 +306,7 @@ impl Live {
 
     /// The latest snapshot.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.load_full()
-    }
-
-    /// The latest snapshot, borrowed: cheaper than `snapshot` on a hot path, but hold it only
-    /// for the duration of one request.
-    pub fn snapshot_guard(&self) -> arc_swap::Guard<Arc<Snapshot>> {
-        self.snapshot.load()
+        self.snapshot.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Queues an input without waiting (one that must reach the log: an attack result);
@@ -618,7 +642,11 @@ fn tick(sim: &mut Sim, live: &Live, rx: &mut mpsc::Receiver<Command>, hook: &mut
     let before = sim.event_count();
     let (outcomes, recorded) = sim.step_recorded(inputs);
     let new = sim.events_since(before);
-    live.snapshot.store(Arc::new(sim.snapshot_after(&live.snapshot.load())));
+    let next = Arc::new(sim.snapshot_after(&live.snapshot()));
+    // The old one is dropped after the lock is let go: readers never wait on a free.
+    let old = std::mem::replace(&mut *live.snapshot.write().unwrap_or_else(|e| e.into_inner()), next);
+    live.version.fetch_add(1, Ordering::Release);
+    drop(old);
     live.events.write().unwrap_or_else(|e| e.into_inner()).extend(new);
     if let Some(hook) = hook {
         hook(sim, tick, recorded, new);

@@ -168,11 +168,14 @@ impl RoutinePlan {
                         (Table::DiscreteInputs, 2),
                     ],
                 };
-                let mut phases = rng.stream(&format!("routine:poll:{}", s.hosts[r.host.ix()].id));
+                // A station scans every PLC it supervises in one cycle, back to back, as an
+                // HMI's or historian's driver does: one phase per host. (Their requests then
+                // reach the wire in one burst per cycle, which wakes each event loop once.)
+                let phase =
+                    rng.stream(&format!("routine:poll:{}", s.hosts[r.host.ix()].id)).random_range(0..period);
                 for p in &plcs {
                     let requests = reads(r.host, *p, tables);
                     if !requests.is_empty() {
-                        let phase = phases.random_range(0..period);
                         let counts = vec![(0, 0); requests.len()];
                         polls.push(Poll { host: r.host, plc: *p, period, phase, requests, counts });
                     }

@@ -162,7 +162,7 @@ async fn until_ranges_end(drill: &Drill, end: Option<u64>) {
 /// tick `end`.
 fn ranges_ended(drill: &Drill, end: Option<u64>) -> bool {
     drill.teams().all(|(t, _, _)| {
-        drill.live(&t.id).is_some_and(|l| l.stopped() || end.is_some_and(|e| l.snapshot_guard().tick >= e))
+        drill.live(&t.id).is_some_and(|l| l.stopped() || end.is_some_and(|e| l.snapshot().tick >= e))
     })
 }
 

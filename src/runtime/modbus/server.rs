@@ -222,7 +222,7 @@ pub async fn serve(
         let Ok(slot) = slot else {
             // Over the cap: close at once so a flood cannot hold the backlog, and log it (a
             // flood is evidence).
-            let source = cx.sources.host(peer.ip(), cx.live.snapshot_guard().attacker_host);
+            let source = cx.sources.host(peer.ip(), cx.live.snapshot().attacker_host);
             let s = &cx.live.scenario;
             cx.live.record_traffic(plc, source, None, 1, true, || SimInput::ModbusConnection {
                 plc: s.plcs[plc.ix()].id.clone(),

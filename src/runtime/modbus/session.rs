@@ -26,6 +26,7 @@ use super::frame::{
     unpack_registers, write_exception,
 };
 use super::server::{Context, Pacer, reset};
+use crate::runtime::live::SnapshotCache;
 
 /// How long a connection folds a client's identical requests (a poll loop) into one record
 /// with a repeat count: about a tick, so the log keeps its resolution.
@@ -48,6 +49,9 @@ struct Conn<'a> {
     pending: Mutex<Option<Pending>>,
     /// One of the range's routine clients: the simulation counted its requests already.
     routine: bool,
+    /// The range's latest snapshot as this connection last saw it. Never held across an
+    /// await.
+    snapshot: Mutex<SnapshotCache>,
 }
 
 impl Drop for Conn<'_> {
@@ -86,7 +90,14 @@ pub(super) async fn connection(
     let snapshot = cx.live.snapshot();
     let source = cx.sources.host(peer.ip(), snapshot.attacker_host);
     let routine = cx.routine_peers.contains(&peer);
-    let conn = Conn { cx, plc, source, pending: Mutex::new(None), routine };
+    let conn = Conn {
+        cx,
+        plc,
+        source,
+        pending: Mutex::new(None),
+        routine,
+        snapshot: Mutex::new(SnapshotCache::new(&cx.live)),
+    };
     let refused = check_connect(&cx.live.scenario, &snapshot.net, conn.source, plc).err();
     drop(snapshot);
     if !routine {
@@ -314,10 +325,11 @@ impl Conn<'_> {
         // One snapshot answers all the endpoint decides alone; it is let go before a write
         // waits for its tick.
         let (request, listen_only, written) = {
-            let snapshot = self.cx.live.snapshot_guard();
-            match self.admit(&snapshot, header, function, decode(pdu), out) {
+            let mut cache = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
+            let snapshot = cache.get(&self.cx.live);
+            match self.admit(snapshot, header, function, decode(pdu), out) {
                 Admitted::Done(next) => return next,
-                Admitted::Now(request) => return self.answer_now(&snapshot, header, function, request, out),
+                Admitted::Now(request) => return self.answer_now(snapshot, header, function, request, out),
                 // The simulation applied the range's own background writes at the tick that
                 // sent them: the endpoint only answers.
                 Admitted::AfterTick(_, listen_only, _)
@@ -555,14 +567,9 @@ impl Conn<'_> {
         bytes: &[u8],
         out: &mut Vec<u8>,
     ) -> Next {
-        let readable = registers_of(
-            &self.cx.live.snapshot_guard(),
-            self.plc,
-            Table::HoldingRegisters,
-            read_addr,
-            read_count,
-        )
-        .is_some();
+        let readable =
+            registers_of(&self.cx.live.snapshot(), self.plc, Table::HoldingRegisters, read_addr, read_count)
+                .is_some();
         if !readable {
             return self.illegal_address(header, function, read_addr, read_count, out);
         }
@@ -570,7 +577,7 @@ impl Conn<'_> {
         if let Err(reason) = self.cx.live.apply(write).await {
             return self.refuse(header, function, reason, out);
         }
-        let snapshot = self.cx.live.snapshot_guard();
+        let snapshot = self.cx.live.snapshot();
         match registers_of(&snapshot, self.plc, Table::HoldingRegisters, read_addr, read_count) {
             Some(regs) => {
                 let mut w = ResponseWriter::new(out, header, function);
