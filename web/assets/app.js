@@ -586,7 +586,8 @@ async function regionPage() {
   };
   // The drill-down: `#e=ID` shows an enterprise's page, anything else the lists.
   const route = async () => {
-    const id = decodeURIComponent((location.hash.match(/^#e=(.+)$/) || [])[1] || "");
+    let id = "";
+    try { id = decodeURIComponent((location.hash.match(/^#e=(.+)$/) || [])[1] || ""); } catch (_) { /* a mangled link: the lists */ }
     $("#overview").hidden = !!id;
     $("#enterprise").hidden = !id;
     if (!id) { ent = null; delete document.body.dataset.enterprise; drawn = null; renderList(); return; }

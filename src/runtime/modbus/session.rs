@@ -49,8 +49,7 @@ struct Conn<'a> {
     pending: Mutex<Option<Pending>>,
     /// One of the range's routine clients: the simulation counted its requests already.
     routine: bool,
-    /// The range's latest snapshot as this connection last saw it. Never held across an
-    /// await.
+    /// The range's snapshot as this connection last saw it. Never held across an await.
     snapshot: Mutex<SnapshotCache>,
 }
 
@@ -90,14 +89,8 @@ pub(super) async fn connection(
     let snapshot = cx.live.snapshot();
     let source = cx.sources.host(peer.ip(), snapshot.attacker_host);
     let routine = cx.routine_peers.contains(&peer);
-    let conn = Conn {
-        cx,
-        plc,
-        source,
-        pending: Mutex::new(None),
-        routine,
-        snapshot: Mutex::new(SnapshotCache::new(&cx.live)),
-    };
+    let cache = Mutex::new(SnapshotCache::new(&cx.live));
+    let conn = Conn { cx, plc, source, pending: Mutex::new(None), routine, snapshot: cache };
     let refused = check_connect(&cx.live.scenario, &snapshot.net, conn.source, plc).err();
     drop(snapshot);
     if !routine {
