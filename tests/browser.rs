@@ -241,6 +241,9 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     let since = c.verified_on;
     icsdrill::store::Store::import_enterprises(&mut store, &[c], since).unwrap();
     icsdrill::governance::bundle::import(&mut store, &b, None).unwrap().unwrap();
+    // The same file, sent again through the page: on record already.
+    let bundle_file = dir.with_extension("bundle.json");
+    std::fs::write(&bundle_file, serde_json::to_vec(&b).unwrap()).unwrap();
     // Two exams, one passed and one failed, certified by the region's department.
     let base = crate::util::builtin("petrochem-tank-farm");
     let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
@@ -272,7 +275,13 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/region.py");
     let o = run(
         "python3",
-        vec![script.into(), format!("http://{addr}"), "region-token".into(), out.display().to_string()],
+        vec![
+            script.into(),
+            format!("http://{addr}"),
+            "region-token".into(),
+            out.display().to_string(),
+            bundle_file.display().to_string(),
+        ],
     )
     .await;
     let _ = stop.send(());
@@ -336,6 +345,10 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     assert_eq!(seen["untranslated"], serde_json::json!([]), "{seen}");
     assert_eq!(seen["trainer_untranslated"], serde_json::json!([]), "{seen}");
     fits_a_phone(&seen["trainer_phone"]);
+    assert!(
+        seen["bundle"].as_str().is_some_and(|t| t.contains("未接收") && t.contains("该演练已有记录")),
+        "{seen}"
+    );
     fits_a_phone(&seen["bad_token"]);
     assert!(seen["bad_token"]["text"].as_str().is_some_and(|t| t.contains("无效的令牌")), "{seen}");
     // The certificate of the pass and the result notice of the fail, in Chinese, on a desk

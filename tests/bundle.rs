@@ -209,3 +209,52 @@ fn bundles_go_from_the_enterprise_to_the_region_on_the_command_line() {
     assert!(!ok && out.contains("not a drill bundle"), "{out}");
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// The regional web view takes bundles from the region's department only, answers each with
+/// its verdict, and refuses an upload over its size limit before reading it.
+#[tokio::test]
+async fn the_region_imports_a_bundle_through_its_web_view() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt as _;
+    let base = std::env::temp_dir().join(format!("icsdrill-bundle-web-{}", std::process::id()));
+    let (ent_dir, reg_dir) = (base.join("enterprise"), base.join("region"));
+    let ent = enterprise_drill(&ent_dir, "ent-d3", "dushanzi");
+    let key = icsdrill::governance::cert::signing_key(&ent_dir).unwrap();
+    let bytes = serde_json::to_vec(&bundle::export(&ent, "ent-d3", &key).unwrap()).unwrap();
+    let mut store = region(&reg_dir, "dushanzi", &icsdrill_engine::hex(key.verifying_key().as_bytes()));
+    store.add_user("region-token", "region", None).unwrap();
+    store.add_user("karamay-token", "prefecture", Some("karamay")).unwrap();
+    drop(store);
+    let api: std::sync::Arc<dyn icsdrill_web::region::RegionApi> = std::sync::Arc::new(
+        icsdrill::governance::region::RegionService::new(icsdrill::store::Database::Sqlite(reg_dir.clone())),
+    );
+    let post = |token: &'static str, body: Vec<u8>| {
+        let api = api.clone();
+        async move {
+            let req = Request::post("/api/region/bundles")
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap();
+            let res = icsdrill_web::region::router(api).oneshot(req).await.unwrap();
+            let status = res.status().as_u16();
+            let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+            (status, serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default())
+        }
+    };
+    assert_eq!(post("karamay-token", bytes.clone()).await.0, 403, "a prefecture does not import");
+    let (s, v) = post("region-token", bytes.clone()).await;
+    assert_eq!((s, v["accepted"].as_bool(), v["drill"].as_str()), (200, Some(true), Some("ent-d3")), "{v}");
+    let (s, v) = post("region-token", bytes.clone()).await;
+    assert_eq!(
+        (s, v["accepted"].as_bool(), v["code"].as_str()),
+        (200, Some(false), Some("duplicate")),
+        "{v}"
+    );
+    let (s, v) = post("region-token", b"{\"format\":".to_vec()).await;
+    assert_eq!((s, v["code"].as_str()), (200, Some("unreadable")), "{v}");
+    let (s, _) = post("region-token", vec![b' '; icsdrill_web::region::MAX_BUNDLE + 1]).await;
+    assert_eq!(s, 413, "over the upload limit");
+    let _ = std::fs::remove_dir_all(&base);
+}

@@ -150,6 +150,26 @@ pub enum Rejection {
     Duplicate(String),
 }
 
+impl Rejection {
+    /// A stable word for the reason (pages show it in the reader's language).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::Unreadable(_) => "unreadable",
+            Rejection::Unsigned => "unsigned",
+            Rejection::Tampered => "tampered",
+            Rejection::UnknownKey { .. } => "unknown_key",
+            Rejection::NotRegistered(_) => "not_registered",
+            Rejection::NotReproduced { .. } => "not_reproduced",
+            Rejection::Duplicate(_) => "duplicate",
+        }
+    }
+}
+
+/// Reads a bundle from bytes (an upload, bounded by its server).
+pub fn parse(bytes: &[u8]) -> std::result::Result<Bundle, Rejection> {
+    serde_json::from_slice(bytes).map_err(|e| Rejection::Unreadable(e.to_string()))
+}
+
 /// The bundle of recorded drill `id`, signed with `key`. The record must replay to itself
 /// (`icsdrill replay`) first: a bundle states only what its inputs reproduce.
 pub fn export(store: &dyn Store, id: &str, key: &SigningKey) -> Result<Bundle> {

@@ -256,6 +256,22 @@ impl RegionApi for RegionService {
         serde_json::to_value(&page).map_err(ServiceError::internal)
     }
 
+    fn import_bundle(&self, bytes: &[u8]) -> Result<serde_json::Value, ServiceError> {
+        use crate::governance::bundle;
+        let rejected = |r: bundle::Rejection| serde_json::json!({ "accepted": false, "code": r.code(), "reason": r.to_string() });
+        let b = match bundle::parse(bytes) {
+            Ok(b) => b,
+            Err(r) => return Ok(rejected(r)),
+        };
+        let mut store = self.store().map_err(ServiceError::internal)?;
+        // A store that fails is the server's problem (500), not a verdict on the bundle.
+        let checked = bundle::import(&mut *store, &b, None).map_err(ServiceError::internal)?;
+        Ok(match checked {
+            Ok(i) => serde_json::json!({ "accepted": true, "drill": i.drill, "teams": i.teams }),
+            Err(r) => rejected(r),
+        })
+    }
+
     fn export(&self, scope: Option<&str>, format: &str) -> Result<(&'static str, Vec<u8>), ServiceError> {
         spreadsheet_format(format)?;
         let build = || -> Result<(&'static str, Vec<u8>)> {

@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 
 from ui import accessibility, chromium, phone, untranslated
 
-base, token, out = sys.argv[1:4]
+base, token, out, bundle = sys.argv[1:5]
 
 driver, wait = chromium(1440, 900, "zh-CN")
 seen = {}
@@ -44,6 +44,11 @@ try:
     seen["by_score_up"] = ids(driver)
     seen["aria_sort"] = driver.find_element(By.CSS_SELECTOR, "#ents th[data-sort=score]").get_attribute("aria-sort")
     seen["year_chart_points"] = driver.find_element(By.ID, "year-chart").get_attribute("data-points")
+    # A drill bundle, uploaded as an official would: the verdict in Chinese.
+    driver.find_element(By.ID, "bundle-file").send_keys(bundle)
+    driver.find_element(By.CSS_SELECTOR, "#bundle-form button[type=submit]").click()
+    wait.until(lambda d: d.find_element(By.ID, "bundle-result").get_attribute("data-accepted"))
+    seen["bundle"] = driver.find_element(By.ID, "bundle-result").text
     # Drill down to enterprise a's page, as an official clicks its id; then back to the lists.
     driver.find_element(By.CSS_SELECTOR, "#ents a[href='#e=a']").click()
     wait.until(lambda d: d.execute_script("return document.body.dataset.enterprise") == "a")

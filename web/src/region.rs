@@ -36,6 +36,9 @@ pub trait RegionApi: Send + Sync + 'static {
     /// An enterprise's page (its drills, scores, findings and their rectification), if it is
     /// registered within `scope`.
     fn enterprise(&self, id: &str, scope: Option<&str>) -> Result<serde_json::Value, ServiceError>;
+    /// Checks an uploaded drill bundle and records it when it holds: `{"accepted": true,
+    /// "drill", "teams"}`, or `{"accepted": false, "code", "reason"}` with why not.
+    fn import_bundle(&self, bytes: &[u8]) -> Result<serde_json::Value, ServiceError>;
     /// The roll-up as `csv` or `xlsx`: the content type and the bytes.
     fn export(&self, scope: Option<&str>, format: &str) -> Result<(&'static str, Vec<u8>), ServiceError>;
     /// Exam results and exams in progress, of one cohort or all.
@@ -60,6 +63,10 @@ pub fn router(api: Region) -> Router {
         .route("/api/region/prefectures/{code}", get(prefecture))
         .route("/api/region/enterprises/{id}", get(enterprise))
         .route("/api/region/export", get(export))
+        .route(
+            BUNDLES_PATH,
+            axum::routing::post(import_bundle).layer(axum::extract::DefaultBodyLimit::max(MAX_BUNDLE)),
+        )
         .route("/api/trainer/exams", get(trainer_exams))
         .route("/api/trainer/export", get(trainer_export))
         .route("/api/trainer/certificates/{drill}", get(trainer_certificate))
@@ -202,6 +209,26 @@ async fn prefecture(
     }
     let a = api.clone();
     let v = tokio::task::spawn_blocking(move || a.rollup(Some(&code))).await??;
+    Ok(Json(v))
+}
+
+/// Where drill bundles are uploaded.
+pub const BUNDLES_PATH: &str = "/api/region/bundles";
+/// The largest bundle upload (a two-hour drill of 30 teams is a few MB; larger ones go
+/// through `icsdrill bundle import`).
+pub const MAX_BUNDLE: usize = 16 << 20;
+
+/// A drill bundle uploaded by the region's department (prefecture users and trainers: 403).
+async fn import_bundle(
+    State(api): State<Region>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if role(&api, &headers).await? != RegionRole::Region {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "drill bundles are imported by the region"));
+    }
+    let a = api.clone();
+    let v = tokio::task::spawn_blocking(move || a.import_bundle(&body)).await??;
     Ok(Json(v))
 }
 

@@ -135,15 +135,33 @@ pub async fn serve(
     Ok(())
 }
 
+/// Uploads larger than `MAX_BODY_BYTES` (drill bundles) read at the same time, at most: they
+/// keep the memory bodies can hold bounded.
+static LARGE_UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// Reads the whole request body within the time and size limits before the handler runs:
-/// 408 for a body that trickles, 413 for one too large.
+/// 408 for a body that trickles, 413 for one too large. A drill bundle upload may be larger,
+/// two at a time (503 for a third).
 async fn read_body(State(limits): State<HttpLimits>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    match tokio::time::timeout(limits.body_timeout, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+    let large = parts.uri.path() == crate::region::BUNDLES_PATH;
+    let max = if large { crate::region::MAX_BUNDLE } else { MAX_BODY_BYTES };
+    let _permit = match large.then(|| LARGE_UPLOADS.try_acquire()) {
+        Some(Err(_)) => {
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "other uploads are being read: send it again",
+            )
+            .retry_after(5)
+            .into_response();
+        }
+        permit => permit,
+    };
+    match tokio::time::timeout(limits.body_timeout, axum::body::to_bytes(body, max)).await {
         Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
         Ok(Err(_)) => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request body is too large (at most {MAX_BODY_BYTES} bytes) or broken"),
+            format!("the request body is too large (at most {max} bytes) or broken"),
         )
         .into_response(),
         Err(_) => ApiError::new(
