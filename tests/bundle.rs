@@ -258,3 +258,53 @@ async fn the_region_imports_a_bundle_through_its_web_view() {
     assert_eq!(s, 413, "over the upload limit");
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// At most two large uploads are read at a time: a third, while two trickle in, is told to
+/// send again (503), and the web view stays up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_third_upload_waits_its_turn() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let dir = std::env::temp_dir().join(format!("icsdrill-bundle-slots-{}", std::process::id()));
+    let mut store = region(&dir, "dushanzi", "");
+    store.add_user("region-token", "region", None).unwrap();
+    drop(store);
+    let api: std::sync::Arc<dyn icsdrill_web::region::RegionApi> = std::sync::Arc::new(
+        icsdrill::governance::region::RegionService::new(icsdrill::store::Database::Sqlite(dir.clone())),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(icsdrill_web::region::serve(listener, api, Default::default(), async {
+        let _ = stopped.await;
+    }));
+    let head = |len: usize| {
+        format!(
+            "POST /api/region/bundles HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer region-token\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+        )
+    };
+    // Two uploads that have sent their head and a first part of a 1 MB body, and pause.
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(head(1 << 20).as_bytes()).await.unwrap();
+        s.write_all(&[b' '; 1024]).await.unwrap();
+        slow.push(s);
+    }
+    // A third, whole and small: refused with 503 once both are being read (bounded wait).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(format!("{}{{}}", head(2)).as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut answer)).await;
+        let status = String::from_utf8_lossy(&answer).split_whitespace().nth(1).unwrap_or("").to_string();
+        if status == "503" || tokio::time::Instant::now() > deadline {
+            break status;
+        }
+    };
+    assert_eq!(status, "503");
+    drop(slow);
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
