@@ -4,6 +4,7 @@
 //! - `live`: `Live`, the sim thread, snapshots, the command queue, record and write budgets.
 //! - `range`: `Range`, one simulation with its endpoints and its HTTP API.
 //! - `modbus`: Modbus TCP framing and the endpoint server.
+//! - `iec104`: IEC 60870-5-104 framing (the endpoints are to follow).
 //! - `placement`: where a range's hosts and PLCs sit on the wire, from its options.
 //! - `routine`: routine traffic on the wire from the hosts' own addresses.
 //! - `shards`: the single-threaded event loops a range's endpoints run on.
@@ -13,6 +14,7 @@
 pub mod attacker;
 mod budget;
 pub mod fds;
+pub mod iec104;
 pub mod live;
 pub mod modbus;
 pub mod placement;
