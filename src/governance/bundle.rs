@@ -221,7 +221,8 @@ pub fn export(store: &dyn Store, id: &str, key: &SigningKey) -> Result<Bundle> {
     sign(&body, key)
 }
 
-/// A team's findings (ids) and report as judged from its replayed `events`.
+/// A team's findings (ids) and report as judged from its replayed `events`: the ids are the
+/// report's own findings, judged once.
 fn judged(
     scenario: &Scenario,
     record: &DrillRecord,
@@ -230,10 +231,16 @@ fn judged(
     level: Option<u8>,
 ) -> Result<(Vec<String>, serde_json::Value)> {
     let level = level.unwrap_or(scenario.meta.level);
-    let findings =
-        icsdrill_judge::findings::findings(scenario, events, level).into_iter().map(|f| f.id).collect();
     let report = crate::governance::report::recorded(record, team, scenario, events, level, None);
+    let findings = report.findings.iter().map(|f| f.id.clone()).collect();
     Ok((findings, serde_json::to_value(&report)?))
+}
+
+/// The ids of the findings of `events`, for an enterprise of `level` (the scenario's when not
+/// registered): what an import compares, without building a report it would not keep.
+fn finding_ids(scenario: &Scenario, events: &[SimEvent], level: Option<u8>) -> Vec<String> {
+    let level = level.unwrap_or(scenario.meta.level);
+    icsdrill_judge::findings::findings(scenario, events, level).into_iter().map(|f| f.id).collect()
 }
 
 /// Signs `body`.
@@ -361,8 +368,7 @@ pub fn import(
             }
         }
         let level = registry.enterprises.iter().find(|e| e.id == t.id).map(|e| e.level);
-        let info = TeamRecord { id: t.id.clone(), name: t.name.clone(), token: String::new() };
-        let (findings, _) = judged(&scenario, &record, &info, sim.events(), level)?;
+        let findings = finding_ids(&scenario, sim.events(), level);
         if findings != t.findings {
             return Ok(differs("findings", t.findings.join(","), findings.join(",")));
         }
