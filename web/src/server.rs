@@ -137,7 +137,14 @@ pub async fn serve(
 
 /// Uploads larger than `MAX_BODY_BYTES` (drill bundles) read at the same time, at most: they
 /// keep the memory bodies can hold bounded.
-static LARGE_UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+static LARGE_UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(LARGE_UPLOAD_SLOTS);
+/// How many.
+pub const LARGE_UPLOAD_SLOTS: usize = 2;
+
+/// Large uploads being read (or checked) now, in this process.
+pub fn large_uploads() -> usize {
+    LARGE_UPLOAD_SLOTS - LARGE_UPLOADS.available_permits()
+}
 
 /// Reads the whole request body within the time and size limits before the handler runs:
 /// 408 for a body that trickles, 413 for one too large. A drill bundle upload may be larger,
