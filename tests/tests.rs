@@ -14,6 +14,7 @@ mod drill;
 mod evidence;
 mod exam;
 mod hardening;
+mod iec104;
 mod io_attacks;
 mod modbus;
 mod monitoring;

@@ -300,3 +300,47 @@ fn the_hmi_placement_names_what_the_diagram_draws_on_its_canvas() {
     assert!(out.contains(&format!("broken.yaml:{line}:")), "{out}");
     assert!(errors(&with("  size: [20, 1e9]\n")).contains("mimic size must be"));
 }
+
+#[test]
+fn an_iec104_station_is_checked_object_by_object() {
+    let src = icsdrill_scenarios::builtin("power-ukraine-substation").unwrap().source;
+    let cases = [
+        (
+            "{ ioa: 1002, point: qf2_closed, double: true }",
+            "{ ioa: 1001, point: qf2_closed, double: true }",
+            "information object address 1001 is used twice",
+        ),
+        ("{ ioa: 3002, point: f2_ir }", "{ ioa: 3002, point: f2_ri }", "unknown point `f2_ri` in PLC `gw-1`"),
+        (
+            "{ ioa: 3002, point: f2_ir }",
+            "{ ioa: 3002, point: f2_ir, double: true }",
+            "a double point is a coil or a discrete input",
+        ),
+        (
+            "{ ioa: 3002, point: f2_ir }",
+            "{ ioa: 16777216, point: f2_ir }",
+            "information object address 16777216 is out of range 1..=16777215",
+        ),
+        (
+            "iec104: { common_address: 3 }",
+            "iec104: { common_address: 65535 }",
+            "common_address 65535 is out of range 1..=65534",
+        ),
+        ("iec104: { common_address: 3 }", "iec104: { common_adress: 3 }", "unknown field `common_adress`"),
+    ];
+    for (from, to, message) in cases {
+        assert_eq!(src.matches(from).count(), 1, "`{from}` must occur once");
+        let yaml = src.replacen(from, to, 1);
+        let out = errors(&yaml);
+        let located = format!("broken.yaml:{}:", line_of(&yaml, to));
+        assert!(
+            out.contains(&located) && out.contains(message),
+            "`{to}`: expected `{message}` at {located}, got:\n{out}"
+        );
+    }
+    // The default mapping: every point at its table's base plus its address.
+    let s = Scenario::from_yaml("s.yaml", src).unwrap();
+    let prot = &s.plcs[s.plc("prot-01").unwrap().ix()];
+    let ioas: Vec<u32> = prot.iec104.as_ref().unwrap().points.iter().map(|p| p.ioa).collect();
+    assert_eq!(ioas, [100_000, 100_008, 200_000, 300_000, 400_000]);
+}

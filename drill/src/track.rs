@@ -151,6 +151,7 @@ pub fn visible_to_team(e: &SimEvent) -> bool {
     match &e.kind {
         EventKind::ModbusTransaction { .. }
         | EventKind::ModbusConnection { .. }
+        | EventKind::Iec104Transaction { .. }
         | EventKind::TrafficSummary { .. }
         | EventKind::ListenOnlyChanged { .. }
         | EventKind::ModeChanged { .. }

@@ -19,6 +19,22 @@ pub struct EndpointInfo {
     pub unit_id: u8,
     /// Vendor, product and revision, as FC 43/14 reports them.
     pub device: String,
+    /// The IEC 60870-5-104 port on the same address, for a PLC with a station.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iec104_port: Option<u16>,
+    /// The station's common address (ASDU address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iec104_address: Option<u16>,
+}
+
+impl EndpointInfo {
+    /// Its IEC 104 station for a banner (empty when it has none): `  IEC 104 port 2404, CA 1`.
+    pub fn iec104_note(&self) -> String {
+        match (self.iec104_port, self.iec104_address) {
+            (Some(port), Some(ca)) => format!("  [IEC 104 port {port}, CA {ca}]"),
+            _ => String::new(),
+        }
+    }
 }
 
 /// A drill's mode.

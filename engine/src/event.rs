@@ -76,6 +76,34 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "is_one")]
         repeat: u32,
     },
+    /// An IEC 60870-5-104 request to a PLC's station, with its outcome (see
+    /// `SimInput::Iec104`): type 0 is the TCP connection.
+    Iec104Transaction {
+        /// PLC id.
+        plc: String,
+        /// Host id the request came from.
+        source: String,
+        /// Type identification.
+        type_id: u8,
+        /// Cause of transmission as sent.
+        #[serde(skip_serializing_if = "is_zero_u8")]
+        cause: u8,
+        /// Information object address.
+        #[serde(skip_serializing_if = "is_zero_u32")]
+        ioa: u32,
+        /// A command's value.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
+        /// A select (of select-before-operate).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        select: bool,
+        /// Why it was refused (a negative confirmation, or the connection closed), if it was.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<RejectReason>,
+        /// How many identical requests this event stands for.
+        #[serde(skip_serializing_if = "is_one")]
+        repeat: u32,
+    },
     /// A TCP connection to a PLC endpoint, accepted or refused by the conduit.
     ModbusConnection {
         /// PLC id.
@@ -397,6 +425,7 @@ impl EventKind {
             EventKind::InputRejected { .. } => "input_rejected",
             EventKind::ModbusTransaction { .. } => "modbus_transaction",
             EventKind::ModbusConnection { .. } => "modbus_connection",
+            EventKind::Iec104Transaction { .. } => "iec104_transaction",
             EventKind::TrafficSummary { .. } => "traffic_summary",
             EventKind::RoutineTraffic { .. } => "routine_traffic",
             EventKind::ListenOnlyChanged { .. } => "listen_only_changed",
@@ -449,6 +478,10 @@ impl EventKind {
             | EventKind::RoutineTraffic { .. } => false,
             EventKind::ModbusTransaction { function, .. } => {
                 matches!(*function, 5 | 6 | 8 | 15 | 16 | 23 | crate::input::ENGINEERING_FUNCTION)
+            }
+            EventKind::Iec104Transaction { type_id, .. } => {
+                crate::scenario::iec104::is_command(*type_id)
+                    || *type_id == crate::scenario::iec104::types::C_CS_NA_1
             }
             _ => true,
         }
@@ -606,6 +639,14 @@ pub fn hex(bytes: &[u8]) -> String {
         s.push(char::from(DIGITS[usize::from(b & 0xF)]));
     }
     s
+}
+
+fn is_zero_u8(n: &u8) -> bool {
+    *n == 0
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
 }
 
 fn is_one(n: &u32) -> bool {

@@ -17,6 +17,10 @@ fn is_one(n: &u32) -> bool {
     *n == 1
 }
 
+fn is_zero_u8(n: &u8) -> bool {
+    *n == 0
+}
+
 /// The `kind` tags of the defender inputs (`SimInput::defender_kind`): what a scenario's
 /// `defender:` trigger and response plan may name, and what teams may take.
 pub const DEFENDER_KINDS: [&str; 19] = [
@@ -170,6 +174,36 @@ pub enum SimInput {
         /// Why it was refused, if it was.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         refused: Option<RejectReason>,
+    },
+    /// An IEC 60870-5-104 request to a PLC's station (`scenario::iec104`): a command,
+    /// applied to the point its object maps through the checks a Modbus write passes; an
+    /// interrogation or clock synchronisation, answered by the endpoint; a refused request;
+    /// or (type 0) the TCP connection itself.
+    Iec104 {
+        /// PLC id.
+        plc: String,
+        /// Host id the request came from.
+        source: String,
+        /// Type identification (0: the connection).
+        type_id: u8,
+        /// Cause of transmission as sent.
+        #[serde(default, skip_serializing_if = "is_zero_u8")]
+        cause: u8,
+        /// Information object address (0 where there is none).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        ioa: u32,
+        /// A command's value (see `Iec104Def::command`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
+        /// The select of a select-before-operate command: checked, nothing changes.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        select: bool,
+        /// Why the endpoint refused it, if it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<RejectReason>,
+        /// How many identical requests this record stands for.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        repeat: u32,
     },
     /// The Modbus traffic of one tick beyond the range's record budget, counted (see
     /// `EventKind::TrafficSummary`). The live runtime queues one per tick when there is any.
@@ -551,6 +585,7 @@ impl SimInput {
             | SimInput::WriteRegisters { source, .. }
             | SimInput::ModbusRequest { source, .. }
             | SimInput::ModbusDiagnostic { source, .. }
+            | SimInput::Iec104 { source, .. }
             | SimInput::Engineering { source, .. } => Some(source),
             _ => None,
         }
@@ -568,6 +603,8 @@ impl SimInput {
             SimInput::ModbusRequest { function, .. } => Some(*function),
             SimInput::ModbusDiagnostic { .. } => Some(8),
             SimInput::Engineering { .. } => Some(ENGINEERING_FUNCTION),
+            // Judged as the Modbus request it stands for (`iec104::equivalent_function`).
+            SimInput::Iec104 { type_id, .. } => Some(crate::scenario::iec104::equivalent_function(*type_id)),
             _ => None,
         }
     }

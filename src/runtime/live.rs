@@ -138,6 +138,7 @@ impl Published {
                 e.kind,
                 EventKind::ModbusTransaction { .. }
                     | EventKind::ModbusConnection { .. }
+                    | EventKind::Iec104Transaction { .. }
                     | EventKind::TrafficSummary { .. }
             ) {
                 self.traffic.push(e.seq);
@@ -485,6 +486,11 @@ impl Live {
     /// stepping a held clock steps when there is something to apply).
     pub async fn input_queued(&self) {
         self.queued.notified().await;
+    }
+
+    /// Follows the sim thread's progress (tick by tick).
+    pub fn progress(&self) -> watch::Receiver<Progress> {
+        self.progress.subscribe()
     }
 
     /// Waits until the published snapshot reaches `tick` or the runtime stops.

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::runtime::live::{Clock, Extras, Live};
-use crate::runtime::modbus::server::{Clients, Context, ForeignHook, Limits, SourceMap, serve};
+use crate::runtime::modbus::server::{Clients, Context, ForeignHook, Limits, Protocol, SourceMap, serve};
 use crate::runtime::shards::Shards;
 
 /// The slowest clock a range runs (a tick every 10 wall seconds).
@@ -52,6 +52,9 @@ pub struct Options {
     pub bind: IpAddr,
     /// First Modbus port (0: any free port for each PLC).
     pub modbus_port: u16,
+    /// IEC 104 port of the PLCs with a station: in port mode the first (one per PLC, like
+    /// Modbus; any free port when `modbus_port` is 0), in loopback mode every PLC's.
+    pub iec104_port: u16,
     /// HTTP port (0: any free port).
     pub http_port: u16,
     /// Port or loopback address per PLC.
@@ -99,6 +102,7 @@ impl Options {
             seed,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             modbus_port: 5020,
+            iec104_port: IEC104_PORT,
             http_port: 8020,
             address_mode: AddressMode::Port,
             ticks_per_s: None,
@@ -134,6 +138,9 @@ pub struct Range {
     shards: Shards,
 }
 
+/// The IEC 104 standard port (IEC 60870-5-104, 10.3).
+pub const IEC104_PORT: u16 = 2404;
+
 /// The loopback address of PLC `i` in loopback mode: 127.1.0.1, 127.1.0.2, ... 127.1.0.250,
 /// 127.1.1.1, ...
 pub fn loopback_address(i: usize) -> Ipv4Addr {
@@ -152,7 +159,8 @@ impl Range {
         let mut sources = source_map(&scenario, &opts.sources)?;
         let routine_hosts = routine_addresses(&scenario, &mut sources, &opts.clients);
         let listeners = bind_endpoints(&scenario, &opts).await?;
-        let endpoints = endpoint_table(&scenario, &listeners)?;
+        let stations = bind_stations(&scenario, &opts).await?;
+        let endpoints = endpoint_table(&scenario, &listeners, &stations)?;
         let http = if opts.serve_http {
             let http_addr = SocketAddr::new(opts.bind, opts.http_port);
             Some(TcpListener::bind(http_addr).await.map_err(|cause| Error::Bind {
@@ -210,9 +218,7 @@ impl Range {
             ),
         });
         let mut tasks = JoinSet::new();
-        for (i, listener) in listeners.into_iter().enumerate() {
-            shards.spawn(&mut tasks, i, serve(listener, PlcIdx(i as u32), cx.clone(), stop.clone()));
-        }
+        spawn_endpoints(&shards, &mut tasks, (listeners, stations), &cx, &stop);
         if let Some(address) = attacker_address {
             let target = crate::runtime::attacker::Target {
                 endpoints: endpoint_addrs(&endpoints),
@@ -280,6 +286,21 @@ impl Range {
 }
 
 /// Binds one listener per PLC, as `opts` places them.
+/// Serves every Modbus endpoint and IEC 104 station, each on its PLC's event loop.
+fn spawn_endpoints(
+    shards: &Shards,
+    tasks: &mut JoinSet<()>,
+    (listeners, stations): (Vec<TcpListener>, Vec<(PlcIdx, TcpListener)>),
+    cx: &Arc<Context>,
+    stop: &watch::Receiver<bool>,
+) {
+    let modbus = listeners.into_iter().enumerate().map(|(i, l)| (PlcIdx(i as u32), l, Protocol::Modbus));
+    let iec104 = stations.into_iter().map(|(plc, l)| (plc, l, Protocol::Iec104));
+    for (plc, listener, protocol) in modbus.chain(iec104) {
+        shards.spawn(tasks, plc.ix(), serve(listener, plc, cx.clone(), protocol, stop.clone()));
+    }
+}
+
 async fn bind_endpoints(scenario: &Scenario, opts: &Options) -> Result<Vec<TcpListener>> {
     if opts.address_mode == AddressMode::Loopback && opts.first_endpoint + scenario.plcs.len() > 250 * 250 {
         return Err(Error::invalid("loopback mode serves at most 62500 PLCs"));
@@ -313,11 +334,47 @@ async fn bind_endpoints(scenario: &Scenario, opts: &Options) -> Result<Vec<TcpLi
 }
 
 /// The endpoint table: what each PLC's listener is bound to.
-fn endpoint_table(scenario: &Scenario, listeners: &[TcpListener]) -> Result<Vec<EndpointInfo>> {
+/// Binds an IEC 104 listener for every PLC with a station, on its Modbus endpoint's address.
+async fn bind_stations(scenario: &Scenario, opts: &Options) -> Result<Vec<(PlcIdx, TcpListener)>> {
+    let mut listeners = Vec::new();
+    for (i, plc) in scenario.plcs.iter().enumerate().filter(|(_, p)| p.iec104.is_some()) {
+        let n = opts.first_endpoint + i;
+        let addr = match opts.address_mode {
+            AddressMode::Port if opts.modbus_port == 0 => SocketAddr::new(opts.bind, 0),
+            AddressMode::Port => {
+                let port = u16::try_from(usize::from(opts.iec104_port) + n).map_err(|_| {
+                    Error::invalid(format!(
+                        "IEC 104 stations from port {} run past port 65535",
+                        opts.iec104_port
+                    ))
+                })?;
+                SocketAddr::new(opts.bind, port)
+            }
+            AddressMode::Loopback => SocketAddr::new(loopback_address(n).into(), opts.iec104_port),
+        };
+        let listener = TcpListener::bind(addr).await.map_err(|cause| Error::Bind {
+            what: format!("the IEC 104 station of PLC {}", plc.id),
+            addr,
+            cause,
+            hint: " (pick another base with --iec104-port)",
+        })?;
+        listeners.push((PlcIdx(i as u32), listener));
+    }
+    Ok(listeners)
+}
+
+fn endpoint_table(
+    scenario: &Scenario,
+    listeners: &[TcpListener],
+    stations: &[(PlcIdx, TcpListener)],
+) -> Result<Vec<EndpointInfo>> {
     let mut endpoints = Vec::with_capacity(listeners.len());
-    for (plc, listener) in scenario.plcs.iter().zip(listeners) {
-        let local =
-            listener.local_addr().map_err(|e| Error::Failed(format!("a listener has no address: {e}")))?;
+    let port_of = |l: &TcpListener| {
+        l.local_addr().map_err(|e| Error::Failed(format!("a listener has no address: {e}")))
+    };
+    for (i, (plc, listener)) in scenario.plcs.iter().zip(listeners).enumerate() {
+        let local = port_of(listener)?;
+        let station = stations.iter().find(|(p, _)| p.ix() == i).map(|(_, l)| port_of(l)).transpose()?;
         endpoints.push(EndpointInfo {
             plc: plc.id.clone(),
             name: plc.name.clone(),
@@ -329,6 +386,8 @@ fn endpoint_table(scenario: &Scenario, listeners: &[TcpListener]) -> Result<Vec<
             port: local.port(),
             unit_id: plc.unit_id,
             device: format!("{} {} {}", plc.device.vendor, plc.device.product, plc.device.revision),
+            iec104_port: station.map(|a| a.port()),
+            iec104_address: plc.iec104.as_ref().map(|s| s.common_address),
         });
     }
     Ok(endpoints)

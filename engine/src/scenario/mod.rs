@@ -14,6 +14,7 @@
 pub mod exam;
 pub mod expr;
 mod file;
+pub mod iec104;
 pub mod mimic;
 mod network;
 mod plc;

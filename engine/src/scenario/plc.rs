@@ -602,6 +602,8 @@ pub struct PlcDef {
     pub logic: Vec<Logic>,
     /// SHA-256 of the program, hex.
     pub program_hash: String,
+    /// Its IEC 60870-5-104 station, if it has one.
+    pub iec104: Option<super::iec104::Iec104Def>,
 }
 
 impl PlcDef {

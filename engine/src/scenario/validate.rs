@@ -19,6 +19,7 @@ use super::*;
 
 mod attack;
 mod background;
+mod iec104;
 mod logic;
 mod mimic;
 mod network;

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::scenario::iec104::types::CONNECTION;
 use bevy_ecs::prelude::*;
 
 use crate::attack::Monitoring;
@@ -224,6 +225,7 @@ pub(crate) fn alerts(
         | SimInput::ModbusRequest { plc, source, .. }
         | SimInput::ModbusDiagnostic { plc, source, .. }
         | SimInput::ModbusConnection { plc, source, .. }
+        | SimInput::Iec104 { plc, source, .. }
         | SimInput::Engineering { plc, source, .. }
         | SimInput::Flood { plc, source, .. }
         | SimInput::Spoof { plc, source, .. } => (plc, source),
@@ -234,7 +236,10 @@ pub(crate) fn alerts(
     let function = input.function_code().unwrap_or(0);
     let mut rules: Vec<&str> = Vec::new();
     match input {
-        SimInput::ModbusConnection { refused: Some(r), .. } if *r != RejectReason::ConnectionLimit => {
+        SimInput::ModbusConnection { refused: Some(r), .. }
+        | SimInput::Iec104 { type_id: CONNECTION, reason: Some(r), .. }
+            if *r != RejectReason::ConnectionLimit =>
+        {
             rules.push("blocked_connection")
         }
         SimInput::Spoof { .. } if deep => rules.push("reporting_anomaly"),
@@ -269,7 +274,7 @@ pub(crate) fn alerts(
             rules.push("setpoint_out_of_range");
         }
     }
-    if matches!(input, SimInput::ModbusConnection { .. })
+    if matches!(input, SimInput::ModbusConnection { .. } | SimInput::Iec104 { type_id: CONNECTION, .. })
         && count_burst(&mut ids.connections, host, tick, FLOOD_CONNECTIONS)
     {
         rules.push("connection_flood");

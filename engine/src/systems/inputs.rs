@@ -10,6 +10,7 @@ use bevy_ecs::prelude::*;
 use crate::event::{EventKind, EventLog, RejectReason};
 use crate::input::{FaultSpec, SimInput};
 use crate::network::{NetState, Request, check_request};
+use crate::scenario::iec104::Write;
 use crate::scenario::{FaultEffect, Scenario, Table};
 use crate::world::{
     ActiveFault, ActiveFaults, ActuatorState, Entities, InputQueue, Outcomes, Plant, PlcState, SensorFault,
@@ -158,6 +159,21 @@ fn outcome_events(
         SimInput::ModbusConnection { plc, source, refused } if known(plc, source) => {
             EventKind::ModbusConnection { plc: plc.clone(), source: source.clone(), refused: *refused }
         }
+        SimInput::Iec104 { plc, source, type_id, cause, ioa, value, select, repeat, .. }
+            if known(plc, source) =>
+        {
+            EventKind::Iec104Transaction {
+                plc: plc.clone(),
+                source: source.clone(),
+                type_id: *type_id,
+                cause: *cause,
+                ioa: *ioa,
+                value: *value,
+                select: *select,
+                reason,
+                repeat: (*repeat).max(1),
+            }
+        }
         SimInput::TrafficSummary { entries } if reason.is_none() => {
             EventKind::TrafficSummary { entries: entries.clone() }
         }
@@ -189,12 +205,9 @@ pub(crate) fn apply_one(
     match input {
         SimInput::WriteCoils { plc, source, addr, values, .. } => {
             let function = input.function_code().unwrap_or(15);
-            let mut state =
-                checked_write(world, s, plc, source, function, *addr, &[], values.len(), Table::Coils)?;
-            let start = usize::from(*addr);
-            state.memory.coils[start..start + values.len()].copy_from_slice(values);
-            Ok(Vec::new())
+            write_coils(world, s, plc, source, function, *addr, values)
         }
+        SimInput::Iec104 { .. } => iec104_command(world, s, input),
         SimInput::WriteRegisters { plc, source, addr, values, .. } => {
             let function = input.function_code().unwrap_or(16);
             write_registers(world, s, plc, source, function, *addr, values)
@@ -275,6 +288,44 @@ pub(crate) fn apply_one(
 
 /// Writes holding registers through the write checks, and, where the PLC checks ranges,
 /// refuses a value outside a register's declared range.
+/// An IEC 104 request: a command executed is the write of the point its object maps (see
+/// `Iec104Def::command`); anything else changes nothing here.
+fn iec104_command(world: &mut World, s: &Scenario, input: &SimInput) -> Result<Vec<EventKind>, RejectReason> {
+    let SimInput::Iec104 { plc, source, type_id, ioa, value, select, reason, .. } = input else {
+        return Ok(Vec::new());
+    };
+    let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+    s.host(source).ok_or(RejectReason::UnknownHost)?;
+    if let Some(r) = reason {
+        return Err(*r);
+    }
+    let (Some(station), Some(value)) = (&s.plcs[idx.ix()].iec104, value) else { return Ok(Vec::new()) };
+    if !crate::scenario::iec104::is_command(*type_id) || *select {
+        return Ok(Vec::new());
+    }
+    let write = station.command(&s.plcs[idx.ix()], *type_id, *ioa, *value)?;
+    let function = write.function();
+    match write {
+        Write::Coil { addr, value } => write_coils(world, s, plc, source, function, addr, &[value]),
+        Write::Registers { addr, words } => write_registers(world, s, plc, source, function, addr, &words),
+    }
+}
+
+fn write_coils(
+    world: &mut World,
+    s: &Scenario,
+    plc: &str,
+    source: &str,
+    function: u8,
+    addr: u16,
+    values: &[bool],
+) -> Result<Vec<EventKind>, RejectReason> {
+    let mut state = checked_write(world, s, plc, source, function, addr, &[], values.len(), Table::Coils)?;
+    let start = usize::from(addr);
+    state.memory.coils[start..start + values.len()].copy_from_slice(values);
+    Ok(Vec::new())
+}
+
 fn write_registers(
     world: &mut World,
     s: &Scenario,

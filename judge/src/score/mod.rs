@@ -292,6 +292,7 @@ impl Scorer {
             EventKind::Sample { .. }
                 | EventKind::ModbusTransaction { .. }
                 | EventKind::ModbusConnection { .. }
+                | EventKind::Iec104Transaction { .. }
                 | EventKind::TrafficSummary { .. }
         )
     }

@@ -123,8 +123,14 @@ fn banner(drill: &Drill, args: &Args, db: &Database, http: &str, started: std::t
         println!("  {:<16} {:<8} {:<15} {:>6} {:>5}  DEVICE", "PLC", "ROLE", "ADDRESS", "PORT", "UNIT");
         for e in endpoints {
             println!(
-                "  {:<16} {:<8} {:<15} {:>6} {:>5}  {}",
-                e.plc, e.role, e.address, e.port, e.unit_id, e.device
+                "  {:<16} {:<8} {:<15} {:>6} {:>5}  {}{}",
+                e.plc,
+                e.role,
+                e.address,
+                e.port,
+                e.unit_id,
+                e.device,
+                e.iec104_note()
             );
         }
         let nets = drill.team_clients(&team.id).unwrap_or_default();

@@ -40,6 +40,10 @@ pub(crate) struct Args {
     /// First Modbus port; PLCs count up from it (0: any free port).
     #[arg(long, default_value_t = 5020)]
     modbus_port: u16,
+    /// IEC 60870-5-104 port of the PLCs with a station: the first in port mode (PLCs count up
+    /// from it), every station's in loopback mode.
+    #[arg(long, default_value_t = icsdrill::runtime::range::IEC104_PORT)]
+    iec104_port: u16,
     /// HTTP API port (0: any free port).
     #[arg(long, default_value_t = 8020)]
     http_port: u16,
@@ -199,6 +203,7 @@ impl Args {
             seed: 1,
             bind: IpAddr::from([127, 0, 0, 1]),
             modbus_port: 5020,
+            iec104_port: icsdrill::runtime::range::IEC104_PORT,
             http_port: 8020,
             tick_hz: None,
             address_mode: AddressMode::Port,
@@ -400,6 +405,7 @@ fn range_options(args: &Args) -> Options {
     let mut opts = Options::new(args.seed);
     opts.bind = args.bind;
     opts.modbus_port = args.modbus_port;
+    opts.iec104_port = args.iec104_port;
     opts.http_port = args.http_port;
     opts.address_mode = args.address_mode;
     opts.ticks_per_s = args.tick_hz;
@@ -490,8 +496,14 @@ fn range_banner(args: &Args, scenario: &Scenario, range: &Range, started: std::t
     println!("{:<16} {:<8} {:<15} {:>6} {:>5}  DEVICE", "PLC", "ROLE", "ADDRESS", "PORT", "UNIT");
     for e in &range.endpoints {
         println!(
-            "{:<16} {:<8} {:<15} {:>6} {:>5}  {}",
-            e.plc, e.role, e.address, e.port, e.unit_id, e.device
+            "{:<16} {:<8} {:<15} {:>6} {:>5}  {}{}",
+            e.plc,
+            e.role,
+            e.address,
+            e.port,
+            e.unit_id,
+            e.device,
+            e.iec104_note()
         );
     }
     println!(

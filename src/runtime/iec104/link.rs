@@ -199,6 +199,14 @@ impl Link {
         out
     }
 
+    /// When `poll` next has something to do (milliseconds on the caller's clock).
+    pub fn next_deadline(&self) -> u64 {
+        let t1 = self.sent_at.front().into_iter().chain(self.test_sent.as_ref()).map(|t| t + self.p.t1_ms);
+        let t2 = self.unacked_since.map(|t| t + self.p.t2_ms);
+        let t3 = self.test_sent.is_none().then_some(self.last_rx + self.p.t3_ms);
+        t1.chain(t2).chain(t3).min().unwrap_or(u64::MAX)
+    }
+
     /// Takes an acknowledgement N(R) of our sent frames.
     fn acknowledge(&mut self, recv: u16) -> Result<(), &'static str> {
         if !apci::valid_ack(recv, self.acked, self.vs) {

@@ -181,16 +181,35 @@ pub struct Context {
     pub routine_peers: Arc<crate::runtime::routine::RoutinePeers>,
 }
 
+/// What an endpoint speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Modbus TCP (`session`).
+    Modbus,
+    /// IEC 60870-5-104 (`iec104::session`), for a PLC with a station.
+    Iec104,
+}
+
+/// What one endpoint's connections share: its pace and (IEC 104) its clock.
+struct Endpoint {
+    pacer: Pacer,
+    /// Milliseconds the station's clock is ahead of the host's, as clock synchronisation set it.
+    clock: std::sync::atomic::AtomicI64,
+}
+
 /// Serves `plc` on `listener` until `shutdown` turns true. Accept errors are logged and
-/// retried, never fatal; each connection runs in its own task.
+/// retried, never fatal; each connection runs in its own task. Admission (clients, slots, the
+/// conduit at connect) is the same whatever the `protocol`.
 pub async fn serve(
     listener: TcpListener,
     plc: PlcIdx,
     cx: Arc<Context>,
+    protocol: Protocol,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(cx.limits.max_connections));
-    let pacer = Arc::new(Pacer::new(cx.limits.request_rate));
+    let endpoint =
+        Arc::new(Endpoint { pacer: Pacer::new(cx.limits.request_rate), clock: Default::default() });
     let mut connections = tokio::task::JoinSet::new();
     loop {
         while connections.try_join_next().is_some() {}
@@ -224,19 +243,39 @@ pub async fn serve(
             // flood is evidence).
             let source = cx.sources.host(peer.ip(), cx.live.snapshot().attacker_host);
             let s = &cx.live.scenario;
-            cx.live.record_traffic(plc, source, None, 1, true, || SimInput::ModbusConnection {
-                plc: s.plcs[plc.ix()].id.clone(),
-                source: s.hosts[source.ix()].id.clone(),
-                refused: Some(RejectReason::ConnectionLimit),
+            let (plc_id, source_id) = (s.plcs[plc.ix()].id.clone(), s.hosts[source.ix()].id.clone());
+            let refused = Some(RejectReason::ConnectionLimit);
+            cx.live.record_traffic(plc, source, None, 1, true, || match protocol {
+                Protocol::Modbus => SimInput::ModbusConnection { plc: plc_id, source: source_id, refused },
+                Protocol::Iec104 => SimInput::Iec104 {
+                    plc: plc_id,
+                    source: source_id,
+                    type_id: icsdrill_engine::scenario::iec104::types::CONNECTION,
+                    cause: 0,
+                    ioa: 0,
+                    value: None,
+                    select: false,
+                    reason: refused,
+                    repeat: 1,
+                },
             });
             reset(stream);
             continue;
         };
         let cx = cx.clone();
         let shutdown = shutdown.clone();
-        let pacer = pacer.clone();
+        let endpoint = endpoint.clone();
         connections.spawn(async move {
-            super::session::connection(stream, peer, plc, &cx, &pacer, shutdown).await;
+            match protocol {
+                Protocol::Modbus => {
+                    super::session::connection(stream, peer, plc, &cx, &endpoint.pacer, shutdown).await;
+                }
+                Protocol::Iec104 => {
+                    let shared = (&endpoint.pacer, &endpoint.clock);
+                    crate::runtime::iec104::session::connection(stream, peer, plc, &cx, shared, shutdown)
+                        .await;
+                }
+            }
             drop(slot);
         });
     }
@@ -253,7 +292,7 @@ pub async fn serve(
 // A zero linger never blocks on drop (the deprecation is about non-zero lingers): the kernel
 // discards the socket and sends RST at once.
 #[allow(deprecated)]
-pub(super) fn reset(stream: TcpStream) {
+pub(crate) fn reset(stream: TcpStream) {
     let _ = stream.set_linger(Some(Duration::ZERO));
     drop(stream);
 }
@@ -262,7 +301,7 @@ pub(super) fn reset(stream: TcpStream) {
 /// it and the next wait goes to the reactor instead of spending a second system call to learn
 /// it would block: one `recv` per request, as the raw floor does. The readiness cleared is the
 /// one seen before the `recv`, so bytes arriving after it still wake the connection.
-pub(super) fn read_draining(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_draining(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
     let room = buf.len();
     let mut got = None;
     let result = stream.try_io(tokio::io::Interest::READABLE, || {

@@ -536,6 +536,28 @@ pub(crate) struct PlcFile {
     pub(crate) reserved: Vec<ReservedFile>,
     #[serde(default)]
     pub(crate) logic: Vec<LogicFile>,
+    #[serde(default)]
+    pub(crate) iec104: Option<Iec104File>,
+}
+
+/// A PLC's IEC 104 station: every point mapped by default, or the objects listed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Iec104File {
+    #[serde(default = "default_unit_id")]
+    pub(crate) common_address: S<i64>,
+    #[serde(default)]
+    pub(crate) points: Option<Vec<IecPointFile>>,
+}
+
+/// One information object: its address and the PLC point behind it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IecPointFile {
+    pub(crate) ioa: S<i64>,
+    pub(crate) point: S<String>,
+    #[serde(default)]
+    pub(crate) double: bool,
 }
 
 fn default_role() -> S<String> {

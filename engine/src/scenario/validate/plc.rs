@@ -113,7 +113,7 @@ impl Cx<'_> {
         let logic: Vec<Logic> = p.logic.iter().map(|b| self.logic(idx, b, process, points, plant)).collect();
         self.cascades(p, &logic);
         let program_hash = program_hash(idx, &logic, plant);
-        PlcDef {
+        let mut def = PlcDef {
             id: p.id.value.clone(),
             name: self.text(&p.name, &p.id),
             role,
@@ -134,7 +134,10 @@ impl Cx<'_> {
             reserved: layout.reserved,
             logic,
             program_hash,
-        }
+            iec104: None,
+        };
+        def.iec104 = p.iec104.as_ref().map(|f| self.iec104(f, &p.id, &def));
+        def
     }
 
     /// Lays out one PLC's points and reserved blocks, reporting duplicate point ids, bad

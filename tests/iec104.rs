@@ -1,0 +1,377 @@
+//! IEC 60870-5-104 stations of the substation's bay units: a real master (`c104`), raw frames
+//! for the standard's negative confirmations and protocol errors, the conduit firewall, and a
+//! fuzz of the framing that leaves other connections unaffected.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use icsdrill::runtime::iec104::apci::{self, Dui};
+use icsdrill::runtime::range::Range;
+use icsdrill_engine::scenario::iec104::is_command;
+use icsdrill_engine::scenario::iec104::types::*;
+use icsdrill_engine::{EventKind, RejectReason, SimInput};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::clients::{run, text};
+use crate::modbus::start;
+use crate::util::builtin;
+
+/// How long any one answer may take.
+const ANSWER: Duration = Duration::from_secs(5);
+
+fn station(range: &Range, plc: &str) -> SocketAddr {
+    let e = range.endpoints.iter().find(|e| e.plc == plc).expect("PLC has an endpoint");
+    SocketAddr::new(e.address.parse().unwrap(), e.iec104_port.expect("the PLC has a station"))
+}
+
+/// A controlling station on raw frames.
+struct Master {
+    stream: TcpStream,
+    vs: u16,
+    vr: u16,
+}
+
+impl Master {
+    async fn connect(addr: SocketAddr) -> Master {
+        Master { stream: TcpStream::connect(addr).await.expect("connects"), vs: 0, vr: 0 }
+    }
+
+    async fn started(addr: SocketAddr) -> Master {
+        let mut m = Master::connect(addr).await;
+        m.stream.write_all(&[0x68, 4, 0x07, 0, 0, 0]).await.unwrap();
+        assert_eq!(m.frame().await.expect("STARTDT con"), [0x68, 4, 0x0B, 0, 0, 0]);
+        m
+    }
+
+    /// The next APDU, or `None` when the station closed the connection.
+    async fn frame(&mut self) -> Option<Vec<u8>> {
+        let mut head = [0u8; 2];
+        let read =
+            tokio::time::timeout(ANSWER, self.stream.read_exact(&mut head)).await.expect("answered in time");
+        read.ok()?;
+        let mut body = vec![0u8; usize::from(head[1])];
+        tokio::time::timeout(ANSWER, self.stream.read_exact(&mut body)).await.expect("whole frame").ok()?;
+        Some([head.to_vec(), body].concat())
+    }
+
+    /// The next ASDU that answers a request, answering test frames and passing over
+    /// spontaneous ones on the way.
+    async fn asdu(&mut self) -> Vec<u8> {
+        loop {
+            let f = self.frame().await.expect("the station answers");
+            if f[2] & 1 == 0 {
+                self.vr = (self.vr + 1) % apci::SEQ_MODULO;
+                if f[8] & 0x3F == 3 {
+                    continue;
+                }
+                return f[6..].to_vec();
+            }
+            if f[2] == 0x43 {
+                self.stream.write_all(&[0x68, 4, 0x83, 0, 0, 0]).await.unwrap();
+            }
+        }
+    }
+
+    /// Sends a station interrogation; the causes of everything answered, to its termination.
+    async fn interrogate(&mut self) -> Vec<u8> {
+        self.send(&asdu(C_IC_NA_1, 6, 1, &[0, 0, 0, 20])).await;
+        let mut causes = Vec::new();
+        while causes.last() != Some(&10) {
+            causes.push(answer(&self.asdu().await).1);
+        }
+        causes
+    }
+
+    async fn send(&mut self, asdu: &[u8]) {
+        let mut out = Vec::new();
+        apci::write_i(&mut out, self.vs, self.vr, asdu).expect("fits");
+        self.vs += 1;
+        self.stream.write_all(&out).await.unwrap();
+    }
+
+    /// Whether the station closes the connection (within `ANSWER`), whatever it sends first.
+    async fn closed(&mut self) -> bool {
+        let mut sink = [0u8; 512];
+        loop {
+            match tokio::time::timeout(ANSWER, self.stream.read(&mut sink)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => {}
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+fn asdu(type_id: u8, cause: u8, ca: u16, object: &[u8]) -> Vec<u8> {
+    let dui = Dui {
+        type_id,
+        sequence: false,
+        count: 1,
+        cause,
+        negative: false,
+        test: false,
+        originator: 0,
+        common_address: ca,
+    };
+    let mut out = Vec::new();
+    dui.write(&mut out);
+    out.extend_from_slice(object);
+    out
+}
+
+/// Type, cause octet (with the negative bit) and the information object of an ASDU.
+fn answer(a: &[u8]) -> (u8, u8, Vec<u8>) {
+    (a[0], a[2], a[6..].to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c104_interrogates_operates_breakers_and_writes_set_points() {
+    let range = start(builtin("power-ukraine-substation"), |_| {}).await;
+    let (gw1, gw2) = (station(&range, "gw-1"), station(&range, "gw-2"));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/iec104_client.py");
+    let o = run(
+        "python3",
+        vec![script.into(), "127.0.0.1".into(), gw1.port().to_string(), gw2.port().to_string()],
+    )
+    .await;
+    assert!(o.status.success() && text(&o).contains("all checks passed"), "{}", text(&o));
+    // The plant did what the commands said: both breakers' closing coils dropped, the fan
+    // thresholds hold the set points (0.1 °C counts).
+    let snapshot = range.live.snapshot();
+    let plc = |id: &str| &snapshot.plcs[range.live.scenario.plc(id).unwrap().ix()].memory;
+    assert_eq!(plc("gw-1").coils[..2], [false, false]);
+    assert_eq!(plc("gw-2").holding[..2], [700, 600]);
+    let sim = range.shutdown().await.unwrap();
+    let commands: Vec<(u8, u32, bool, Option<RejectReason>)> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Iec104Transaction { type_id, ioa, select, reason, .. } if is_command(*type_id) => {
+                Some((*type_id, *ioa, *select, *reason))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            (C_DC_NA_1, 2001, true, None),
+            (C_DC_NA_1, 2001, false, None),
+            (C_DC_NA_1, 2002, false, None),
+            (C_SC_NA_1, 9999, false, Some(RejectReason::IllegalAddress)),
+            (C_SC_NA_1, 3001, false, Some(RejectReason::IllegalFunction)),
+            (C_SE_NC_1, 4101, false, None),
+            (C_SE_NB_1, 4102, false, None),
+        ],
+        "every command in the log, with its outcome"
+    );
+    let kinds = |t: u8| {
+        sim.events()
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::Iec104Transaction { type_id, .. } if *type_id == t))
+            .count()
+    };
+    assert!(kinds(C_IC_NA_1) >= 3 && kinds(C_CS_NA_1) == 1 && kinds(CONNECTION) >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_requests_get_the_standards_negative_confirmations() {
+    let range = start(builtin("power-ukraine-substation"), |_| {}).await;
+    let gw1 = station(&range, "gw-1");
+    let mut m = Master::started(gw1).await;
+    let cases: [(Vec<u8>, u8); 6] = [
+        // A type the station does not serve: 44.
+        (asdu(99, 6, 1, &[1, 0, 0, 0]), 0x40 | 44),
+        // A single command sent spontaneously: 45.
+        (asdu(C_SC_NA_1, 3, 1, &[0xD1, 0x07, 0, 1]), 0x40 | 45),
+        // Another station's common address: 46.
+        (asdu(C_SC_NA_1, 6, 9, &[0xD1, 0x07, 0, 1]), 0x40 | 46),
+        // No object at this address: 47.
+        (asdu(C_DC_NA_1, 6, 1, &[0x0F, 0x27, 0, 1]), 0x40 | 47),
+        // A double command's state 3 is not permitted: a negative confirmation.
+        (asdu(C_DC_NA_1, 6, 1, &[0xD1, 0x07, 0, 3]), 0x40 | 7),
+        // A set point object cut short.
+        (asdu(C_SE_NC_1, 6, 1, &[0x05, 0x10, 0, 0]), 0x40 | 7),
+    ];
+    for (request, cause) in cases {
+        m.send(&request).await;
+        let (t, c, object) = answer(&m.asdu().await);
+        assert_eq!((t, c, object), (request[0], cause, request[6..].to_vec()), "{request:02x?}");
+    }
+    // Nothing refused changed the plant; the station still serves.
+    assert_eq!(range.live.snapshot().plcs[0].memory.coils[..2], [true, true]);
+    assert_eq!(m.interrogate().await, [7, 20, 20, 10], "interrogation confirmed, answered, terminated");
+
+    // Protocol errors close the connection, as the standard has it.
+    let errors: [&[u8]; 4] = [
+        // An I frame before STARTDT.
+        &[0x68, 0x0E, 0, 0, 0, 0, 100, 1, 6, 0, 1, 0, 0, 0, 0, 20],
+        // Not a start octet.
+        &[0x69, 4, 7, 0, 0, 0],
+        // A length under 4.
+        &[0x68, 3, 7, 0, 0],
+        // STARTDT, then an I frame whose send sequence number is out of order.
+        &[0x68, 4, 7, 0, 0, 0, 0x68, 0x0E, 10, 0, 0, 0, 100, 1, 6, 0, 1, 0, 0, 0, 0, 20],
+    ];
+    for bytes in errors {
+        let mut bad = Master::connect(gw1).await;
+        bad.stream.write_all(bytes).await.unwrap();
+        assert!(bad.closed().await, "closed after {bytes:02x?}");
+    }
+    // An acknowledgement of frames never sent.
+    let mut bad = Master::started(gw1).await;
+    bad.stream.write_all(&[0x68, 4, 1, 0, 100, 0]).await.unwrap();
+    assert!(bad.closed().await, "closed after a bad acknowledgement");
+    // The first connection is unaffected.
+    m.stream.write_all(&[0x68, 4, 0x43, 0, 0, 0]).await.unwrap();
+    assert_eq!(m.frame().await.unwrap(), [0x68, 4, 0x83, 0, 0, 0], "TESTFR confirmed");
+    range.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conduit_firewall_judges_commands_as_the_modbus_writes_they_stand_for() {
+    let range = start(builtin("power-ukraine-substation"), |_| {}).await;
+    // Reads only through the dispatch-substation conduit.
+    let block = SimInput::AllowFunctions { conduit: "c-disp-sub".into(), functions: vec![3, 4] };
+    range.live.apply(block).await.unwrap();
+    let mut m = Master::started(station(&range, "gw-1")).await;
+    assert_eq!(m.interrogate().await[0], 7, "an interrogation is a read: let through");
+    let open = asdu(C_DC_NA_1, 6, 1, &[0xD1, 0x07, 0, 1]);
+    m.send(&open).await;
+    assert_eq!(
+        answer(&m.asdu().await),
+        (C_DC_NA_1, 0x40 | 7, open[6..].to_vec()),
+        "a command is a write: refused"
+    );
+    assert!(range.live.snapshot().plcs[0].memory.coils[0], "QF1 stays closed");
+    let sim = range.shutdown().await.unwrap();
+    assert!(sim.events().iter().any(|e| matches!(
+        &e.kind,
+        EventKind::Iec104Transaction {
+            type_id: C_DC_NA_1,
+            reason: Some(RejectReason::FunctionNotAllowed),
+            ..
+        }
+    )));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzzed_frames_never_crash_the_station_nor_disturb_other_connections() {
+    let range = start(builtin("power-ukraine-substation"), |_| {}).await;
+    let gw1 = station(&range, "gw-1");
+    let mut healthy = Master::started(gw1).await;
+    // A deterministic generator (xorshift), so a failure can be replayed.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for case in 0..300 {
+        let mut bytes = Vec::new();
+        match case % 4 {
+            // Arbitrary bytes.
+            0 => bytes.extend((0..next() % 64).map(|_| next() as u8)),
+            // A start octet and an arbitrary length and body.
+            1 => {
+                bytes.extend([0x68, next() as u8]);
+                bytes.extend((0..next() % 300).map(|_| next() as u8));
+            }
+            // STARTDT, then well-framed I frames carrying arbitrary ASDUs.
+            2 => {
+                bytes.extend([0x68, 4, 7, 0, 0, 0]);
+                for seq in 0..(next() % 4) as u16 {
+                    let asdu: Vec<u8> = (0..6 + next() % 40).map(|_| next() as u8).collect();
+                    apci::write_i(&mut bytes, seq, 0, &asdu).unwrap();
+                }
+            }
+            // STARTDT, then frames with arbitrary control octets.
+            _ => {
+                bytes.extend([0x68, 4, 7, 0, 0, 0]);
+                for _ in 0..next() % 4 {
+                    bytes.extend([0x68, 4, next() as u8, next() as u8, next() as u8, next() as u8]);
+                }
+            }
+        }
+        let mut m = Master::connect(gw1).await;
+        let _ = m.stream.write_all(&bytes).await;
+        let _ = m.stream.shutdown().await;
+        // The station answers or closes; it never hangs on a half frame once the peer is gone.
+        assert!(m.closed().await, "case {case}: {bytes:02x?}");
+    }
+    // The connection opened before the fuzz still gets a whole interrogation.
+    assert_eq!(healthy.interrogate().await, [7, 20, 20, 10]);
+    assert!(!range.live.stopped(), "the simulation runs on");
+    range.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_normalised_set_point_spans_the_declared_range_and_a_select_holds_only_its_object() {
+    let range = start(builtin("power-ukraine-substation"), |_| {}).await;
+    let mut m = Master::started(station(&range, "gw-2")).await;
+    // Normalised 0.5 on fans-on (declared 50-80 °C): three quarters up, 72.5 °C.
+    let half = asdu(C_SE_NA_1, 6, 2, &[0x05, 0x10, 0, 0x00, 0x40, 0]);
+    m.send(&half).await;
+    assert_eq!(answer(&m.asdu().await).1, 7, "confirmed");
+    assert_eq!(answer(&m.asdu().await).1, 10, "terminated");
+    let gw2 = range.live.scenario.plc("gw-2").unwrap().ix();
+    assert_eq!(range.live.snapshot().plcs[gw2].memory.holding[0], 725);
+    // Select QF3 open with a double command, then execute it as a single command: refused,
+    // and nothing moves. A select itself changes nothing.
+    let select = asdu(C_DC_NA_1, 6, 2, &[0xD3, 0x07, 0, 0x81]);
+    m.send(&select).await;
+    assert_eq!(answer(&m.asdu().await).1, 7, "select confirmed");
+    assert!(range.live.snapshot().plcs[gw2].memory.coils[0], "a select moves nothing");
+    let other = asdu(C_SC_NA_1, 6, 2, &[0xD3, 0x07, 0, 0]);
+    m.send(&other).await;
+    assert_eq!(answer(&m.asdu().await).1, 0x40 | 7);
+    // Selected again and executed as selected: QF3 opens.
+    m.send(&select).await;
+    assert_eq!(answer(&m.asdu().await).1, 7);
+    m.send(&asdu(C_DC_NA_1, 6, 2, &[0xD3, 0x07, 0, 0x01])).await;
+    assert_eq!(answer(&m.asdu().await).1, 7, "execute confirmed");
+    assert_eq!(answer(&m.asdu().await).1, 10, "execute terminated");
+    assert!(!range.live.snapshot().plcs[gw2].memory.coils[0], "QF3 opened");
+    // A deactivation of a command is confirmed with cause 9.
+    m.send(&asdu(C_DC_NA_1, 8, 2, &[0xD3, 0x07, 0, 0x82])).await;
+    assert_eq!(answer(&m.asdu().await).1, 9);
+    range.shutdown().await.unwrap();
+}
+
+#[test]
+fn a_command_meets_the_plant_and_the_monitoring_as_its_modbus_write_would() {
+    let s = builtin("power-ukraine-substation");
+    let outcome = |input: SimInput| {
+        let sim = crate::util::run(&s, 1, 30.0, &[icsdrill_engine::TimedInput { tick: 10, input }]);
+        let alerts: Vec<(String, u8)> = sim
+            .events()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::IdsAlert { rule, function, .. } => Some((rule.clone(), *function)),
+                _ => None,
+            })
+            .collect();
+        (alerts, sim.snapshot().plcs[0].memory.discrete[0])
+    };
+    // From the engineering workstation (on the conduit) and from the office PC (not on it).
+    for (source, opens) in [("ews-01", true), ("it-ws-01", false)] {
+        let modbus = SimInput::write_coils("gw-1", source, 0, vec![false]);
+        let iec = SimInput::Iec104 {
+            plc: "gw-1".into(),
+            source: source.into(),
+            type_id: C_DC_NA_1,
+            cause: 6,
+            ioa: 2001,
+            value: Some(1.0),
+            select: false,
+            reason: None,
+            repeat: 1,
+        };
+        let (by_modbus, by_iec) = (outcome(modbus), outcome(iec));
+        assert_eq!(by_iec, by_modbus, "{source}: the same alerts and breaker position");
+        assert_eq!(!by_iec.1, opens, "{source}: QF1 opened or not");
+        assert_eq!(by_iec.0.is_empty(), opens, "{source}: only the stray write is noticed");
+    }
+}
