@@ -20,7 +20,7 @@ fn attempts(events: &[SimEvent]) -> Vec<(&str, bool, usize)> {
         .collect()
 }
 
-fn defence(id: &str) -> Option<Vec<icsdrill_engine::TimedInput>> {
+pub(crate) fn defence(id: &str) -> Option<Vec<icsdrill_engine::TimedInput>> {
     let path = format!("{}/scenarios/defences/{id}.jsonl", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).ok()?;
     Some(parse_inputs(&path, &text).unwrap_or_else(|e| panic!("{e}")))

@@ -375,3 +375,114 @@ fn a_command_meets_the_plant_and_the_monitoring_as_its_modbus_write_would() {
         assert_eq!(by_iec.0.is_empty(), opens, "{source}: only the stray write is noticed");
     }
 }
+
+/// The commands of an event log, as (PLC, source, type, object, select, refused).
+fn commands_of(events: &[icsdrill_engine::SimEvent]) -> Vec<(String, String, u8, u32, bool, bool)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Iec104Transaction { plc, source, type_id, ioa, select, reason, .. }
+                if is_command(*type_id) =>
+            {
+                Some((plc.clone(), source.clone(), *type_id, *ioa, *select, reason.is_some()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn industroyer_opens_the_breakers_over_iec104_unless_the_scada_server_is_cut_off() {
+    let s = builtin("power-industroyer-substation");
+    let seconds = 2400.0;
+    // Undefended: the protection switched out, then every breaker opened by select-before-operate
+    // double commands from the SCADA front end, and the outage becomes an incident.
+    let sim = crate::util::run(&s, 1, seconds, &[]);
+    let ev = sim.events();
+    let cmd = |plc: &str, type_id, ioa, select| {
+        (plc.to_string(), "scada-01".to_string(), type_id, ioa, select, false)
+    };
+    assert_eq!(
+        commands_of(ev),
+        [
+            cmd("prot-01", C_SC_NA_1, 100_000, true),
+            cmd("prot-01", C_SC_NA_1, 100_000, false),
+            cmd("rtu-1", C_DC_NA_1, 2001, true),
+            cmd("rtu-1", C_DC_NA_1, 2001, false),
+            cmd("rtu-1", C_DC_NA_1, 2002, true),
+            cmd("rtu-1", C_DC_NA_1, 2002, false),
+            cmd("rtu-2", C_DC_NA_1, 2003, true),
+            cmd("rtu-2", C_DC_NA_1, 2003, false),
+        ]
+    );
+    assert!(
+        ev.iter().any(|e| matches!(&e.kind, EventKind::Damage { var, .. } if var == "outage")),
+        "the outage is the impact"
+    );
+    let snapshot = sim.snapshot();
+    assert!(snapshot.plcs[2].memory.coils[0], "the protection stays out of service");
+    // Only the protection command raised an alert: the breaker commands came from the units' own master.
+    let alerted: Vec<&str> = ev
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::IdsAlert { plc, .. } => Some(plc.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(!alerted.is_empty() && alerted.iter().all(|p| *p == "prot-01"), "{alerted:?}");
+
+    // Defended: the front end isolated after the protection alert; its breaker commands never
+    // go out, its brute force over RTU-1's addresses fails too, the trip is back in service.
+    let inputs = crate::attacks::defence("power-industroyer-substation").unwrap();
+    let defended = crate::util::run(&s, 1, seconds, &inputs);
+    let ev = defended.events();
+    assert!(!ev.iter().any(|e| matches!(e.kind, EventKind::Damage { .. })), "{}", crate::util::story(ev));
+    let breakers_opened = commands_of(ev)
+        .iter()
+        .any(|(plc, _, _, _, select, refused)| plc.starts_with("rtu") && !select && !refused);
+    assert!(!breakers_opened, "no breaker command reached a bay unit");
+    let tried = |step: &str, ok: bool| {
+        ev.iter().any(
+            |e| matches!(&e.kind, EventKind::AttackAttempt { step: s, ok: o, .. } if s == step && *o == ok),
+        )
+    };
+    assert!(tried("open-qf1", false) && tried("brute-force", false), "{}", crate::util::story(ev));
+    assert!(defended.snapshot().plcs[0].memory.discrete[..2].iter().all(|c| *c), "QF1 and QF2 closed");
+    assert!(!defended.snapshot().plcs[2].memory.coils[0], "the trip is back in service");
+    // Replay: byte for byte.
+    let again = crate::util::run(&s, 1, seconds, &inputs);
+    assert_eq!(again.events_jsonl(), defended.events_jsonl());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_attacker_speaks_iec104_on_the_wire() {
+    // 1000 ticks per second: the breaker commands (600 s) go out within a few wall seconds.
+    let range = crate::modbus::start_with_attack(builtin("power-industroyer-substation"), |o| {
+        o.ticks_per_s = Some(1000.0);
+    })
+    .await;
+    let opened = crate::util::wait_for_event(
+        &range.live,
+        Duration::from_secs(60),
+        |e| matches!(&e.kind, EventKind::AttackStepEnded { step, .. } if step == "open-qf3"),
+    )
+    .await;
+    assert!(opened, "the attack reached its last breaker");
+    let snapshot = range.live.snapshot();
+    assert!(snapshot.plcs[0].memory.coils[..2].iter().all(|c| !c) && !snapshot.plcs[1].memory.coils[0]);
+    let sim = range.shutdown().await.unwrap();
+    let ev = sim.events();
+    // Every command crossed a real station: connections and select/execute pairs, from the
+    // attacker's host, each confirmed; the attempts' results came back from the wire.
+    let commands = commands_of(ev);
+    assert_eq!(commands.iter().filter(|c| c.1 == "scada-01" && !c.5).count(), 8, "{commands:?}");
+    let connections = ev
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::Iec104Transaction { type_id: CONNECTION, source, .. } if source == "scada-01"))
+        .count();
+    assert!(connections >= 6, "one connection per request: {connections}");
+    assert!(ev.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::InputApplied { input: SimInput::AttackResult { ok: true, .. } }
+    )));
+}

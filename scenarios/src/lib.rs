@@ -53,6 +53,7 @@ library![
     "petrochem-triton",
     "equipment-stuxnet",
     "power-ukraine-substation",
+    "power-industroyer-substation",
 ];
 
 /// The scenario `icsdrill` runs with no arguments.

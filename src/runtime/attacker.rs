@@ -21,6 +21,7 @@ use tokio_modbus::ExceptionCode;
 use tokio_modbus::client::{Client, Context, Reader, Writer};
 use tokio_modbus::prelude::{Request, Slave};
 
+use crate::runtime::iec104;
 use crate::runtime::live::Live;
 
 /// Longest wait for a connection or an answer.
@@ -32,6 +33,8 @@ pub struct Target {
     pub endpoints: Vec<SocketAddr>,
     /// Unit id of each PLC.
     pub units: Vec<u8>,
+    /// IEC 104 station of each PLC that has one: address and common address.
+    pub stations: Vec<Option<(SocketAddr, u16)>>,
     /// The attacker's own source address (loopback).
     pub source: IpAddr,
     /// Simulated seconds per wall second, to time floods in plant time.
@@ -78,6 +81,60 @@ async fn connect(target: &Target, plc: PlcIdx) -> Result<Context, RejectReason> 
         .map_err(|_| RejectReason::NoRoute)?
         .map_err(|_| RejectReason::NoRoute)?;
     Ok(tokio_modbus::client::tcp::attach_slave(stream, Slave(target.units[plc.ix()])))
+}
+
+/// An IEC 104 interrogation or command through the PLC's station, as a master sends it.
+async fn iec104(target: &Target, action: &Action) -> Result<(), RejectReason> {
+    match action {
+        Action::Iec104Interrogation { plc } => {
+            let (mut m, ca) = station(target, *plc).await?;
+            let result = match m.interrogate(ca).await {
+                Ok(Some(_)) => Ok(()),
+                Ok(None) => Err(RejectReason::FunctionNotAllowed),
+                Err(_) => Err(RejectReason::NoRoute),
+            };
+            m.close().await;
+            result
+        }
+        Action::Iec104Command { plc, type_id, ioa, value, select } => {
+            let (mut m, ca) = station(target, *plc).await?;
+            let mut result = Ok(());
+            let steps: &[bool] = if *select { &[true, false] } else { &[false] };
+            for &sel in steps {
+                let request = iec104::asdu::command(*type_id, ca, *ioa, *value, sel);
+                result = match m.confirm(&request).await {
+                    Ok(c) if !c.negative => Ok(()),
+                    Ok(c) => Err(refusal_of(c.cause)),
+                    Err(_) => Err(RejectReason::NoRoute),
+                };
+                if result.is_err() {
+                    break;
+                }
+            }
+            m.close().await;
+            result
+        }
+        _ => Err(RejectReason::UnknownTarget),
+    }
+}
+
+/// Connects to a PLC's IEC 104 station from the attacker's address, data transfer started.
+async fn station(target: &Target, plc: PlcIdx) -> Result<(iec104::master::Master, u16), RejectReason> {
+    let (addr, ca) = target.stations.get(plc.ix()).copied().flatten().ok_or(RejectReason::UnknownTarget)?;
+    let m = iec104::master::Master::connect(Some(target.source), addr, REQUEST_TIMEOUT)
+        .await
+        .map_err(|_| RejectReason::NoRoute)?;
+    Ok((m, ca))
+}
+
+/// What a negative IEC 104 confirmation tells the attacker.
+fn refusal_of(cause: u8) -> RejectReason {
+    match cause {
+        iec104::asdu::cot::UNKNOWN_IOA => RejectReason::IllegalAddress,
+        iec104::asdu::cot::UNKNOWN_TYPE => RejectReason::FunctionNotAllowed,
+        iec104::asdu::cot::UNKNOWN_CA => RejectReason::UnknownTarget,
+        _ => RejectReason::ValueNotAllowed,
+    }
 }
 
 /// What an exception answer tells the attacker about why it failed.
@@ -202,7 +259,13 @@ async fn execute(target: &Target, action: &Action) -> Result<(), RejectReason> {
                 let (source, endpoint, unit) =
                     (target.source, target.endpoints[plc.ix()], target.units[plc.ix()]);
                 flood.spawn(async move {
-                    let one = Target { endpoints: vec![endpoint], units: vec![unit], source, speed: 1.0 };
+                    let one = Target {
+                        endpoints: vec![endpoint],
+                        units: vec![unit],
+                        stations: vec![],
+                        source,
+                        speed: 1.0,
+                    };
                     let Ok(mut ctx) = connect(&one, PlcIdx(0)).await else { return };
                     while tokio::time::Instant::now() < deadline {
                         if !matches!(
@@ -219,6 +282,7 @@ async fn execute(target: &Target, action: &Action) -> Result<(), RejectReason> {
             while flood.join_next().await.is_some() {}
             Ok(())
         }
+        Action::Iec104Interrogation { .. } | Action::Iec104Command { .. } => iec104(target, action).await,
         // The engine carries these out itself (see `AttackMode::Live`).
         Action::SetMode { .. }
         | Action::Restart { .. }

@@ -220,12 +220,7 @@ impl Range {
         let mut tasks = JoinSet::new();
         spawn_endpoints(&shards, &mut tasks, (listeners, stations), &cx, &stop);
         if let Some(address) = attacker_address {
-            let target = crate::runtime::attacker::Target {
-                endpoints: endpoint_addrs(&endpoints),
-                units: scenario.plcs.iter().map(|p| p.unit_id).collect(),
-                source: address,
-                speed: ticks_per_s / f64::from(scenario.tick_hz),
-            };
+            let target = attack_target(&scenario, &endpoints, address, ticks_per_s);
             tasks.spawn(crate::runtime::attacker::run(attacker_rx, live.clone(), target, stop.clone()));
         }
         if routine {
@@ -423,6 +418,28 @@ fn attacker_address(scenario: &Scenario, opts: &Options) -> Result<Option<IpAddr
 }
 
 /// The socket address of each endpoint, in PLC order.
+/// Where the live attacker sends its traffic: every endpoint and station of the range.
+fn attack_target(
+    scenario: &Scenario,
+    endpoints: &[EndpointInfo],
+    address: IpAddr,
+    ticks_per_s: f64,
+) -> crate::runtime::attacker::Target {
+    crate::runtime::attacker::Target {
+        endpoints: endpoint_addrs(endpoints),
+        units: scenario.plcs.iter().map(|p| p.unit_id).collect(),
+        stations: endpoints
+            .iter()
+            .map(|e| {
+                let ip = e.address.parse().ok()?;
+                Some((SocketAddr::new(ip, e.iec104_port?), e.iec104_address?))
+            })
+            .collect(),
+        source: address,
+        speed: ticks_per_s / f64::from(scenario.tick_hz),
+    }
+}
+
 fn endpoint_addrs(endpoints: &[EndpointInfo]) -> Vec<SocketAddr> {
     endpoints.iter().map(|e| SocketAddr::new(e.address.parse().expect("we formatted it"), e.port)).collect()
 }

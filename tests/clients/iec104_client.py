@@ -176,7 +176,13 @@ def interrogated_floats(station):
 wait_for("fans-on 70 and fans-off 60 in GW-2's interrogation", lambda: {4101: 70.0, 4102: 60.0}.items() <= interrogated_floats(gw2).items())
 
 # Clock synchronisation is confirmed.
-assert gw1.con.clock_sync(common_address=1), f"clock synchronisation: {[f.hex() for f in frames(gw1, lambda f: len(f) > 6 and f[6] == 103)]}"
+synced = gw1.con.clock_sync(common_address=1)
+# (c104's own verdict was False once under the full suite's load, cause unknown; the station's
+# answer is what this checks.)
+wait_for(
+    f"a positive clock synchronisation confirmation (c104 said {synced})",
+    lambda: frames(gw1, lambda f: len(f) > 8 and f[6] == 103 and f[8] == 7),
+)
 
 client.stop()
 print("all checks passed")

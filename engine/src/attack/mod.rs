@@ -183,6 +183,26 @@ pub enum Action {
     },
     /// Move to another host.
     Pivot(HostIdx),
+    /// An IEC 104 station interrogation of the PLC's station (T0846, T0861): it learns every
+    /// object and its value.
+    Iec104Interrogation {
+        /// PLC.
+        plc: PlcIdx,
+    },
+    /// An IEC 104 command on one of the station's objects (T0855), as a master sends it:
+    /// select first, then execute, when `select`.
+    Iec104Command {
+        /// PLC.
+        plc: PlcIdx,
+        /// Type identification (45, 46, 48-50).
+        type_id: u8,
+        /// Information object address.
+        ioa: u32,
+        /// State or set point (see `Iec104Def::command`).
+        value: f64,
+        /// Select before operate.
+        select: bool,
+    },
 }
 
 impl Action {
@@ -198,6 +218,8 @@ impl Action {
             | Action::ListenOnly { plc }
             | Action::Flood { plc, .. }
             | Action::Spoof { plc, .. }
+            | Action::Iec104Interrogation { plc }
+            | Action::Iec104Command { plc, .. }
             | Action::ModifyFirmware { plc } => Some(*plc),
             Action::Scan(_) | Action::Pivot(_) | Action::ForgeSensor { .. } | Action::WipeHost(_) => None,
             Action::DenyView { .. } => None,

@@ -174,6 +174,8 @@ fn attempt(world: &mut World, s: &Scenario, tick: u64, step: &Step, i: usize) {
         step.action,
         Action::Scan(_)
             | Action::Read { .. }
+            | Action::Iec104Interrogation { .. }
+            | Action::Iec104Command { .. }
             | Action::WriteRegisters { .. }
             | Action::WriteCoils { .. }
             | Action::ListenOnly { .. }
@@ -249,6 +251,17 @@ fn act(
             let input = read_request(world, s, host, *plc, *table, *addr, *count);
             apply_logged(world, tick, input)
         }
+        Action::Iec104Interrogation { plc } => {
+            let input = interrogation(world, s, host, *plc);
+            apply_logged(world, tick, input)
+        }
+        Action::Iec104Command { plc, type_id, ioa, value, select } => {
+            let command = |select| iec104_input(s, host, *plc, (*type_id, *ioa, Some(*value), select), None);
+            if *select {
+                apply_logged(world, tick, command(true))?;
+            }
+            apply_logged(world, tick, command(false))
+        }
         Action::Pivot(to) => {
             check_host_route(s, world.resource::<NetState>(), host, *to)?;
             world.resource_mut::<AttackState>().host = *to;
@@ -313,6 +326,43 @@ fn scan(
         }
     }
     answered
+}
+
+/// An IEC 104 request from `host`: (type, object, value, select), refused for `reason`.
+fn iec104_input(
+    s: &Scenario,
+    host: HostIdx,
+    plc: PlcIdx,
+    (type_id, ioa, value, select): (u8, u32, Option<f64>, bool),
+    reason: Option<RejectReason>,
+) -> SimInput {
+    SimInput::Iec104 {
+        plc: s.plcs[plc.ix()].id.clone(),
+        source: s.hosts[host.ix()].id.clone(),
+        type_id,
+        cause: 6,
+        ioa,
+        value,
+        select,
+        reason,
+        repeat: 1,
+    }
+}
+
+/// The record of a station interrogation from `host`, refused as the station would refuse it:
+/// no station, no connection through the conduits, or a conduit that lets no read through.
+fn interrogation(world: &World, s: &Scenario, host: HostIdx, plc: PlcIdx) -> SimInput {
+    let net = world.resource::<NetState>();
+    let reason = if s.plcs[plc.ix()].iec104.is_none() {
+        Some(RejectReason::UnknownTarget)
+    } else {
+        check_connect(s, net, host, plc)
+            .and_then(|_| {
+                check_request(s, net, Request { source: host, plc, function: 3, addr: 0, registers: &[] })
+            })
+            .err()
+    };
+    iec104_input(s, host, plc, (crate::scenario::iec104::types::C_IC_NA_1, 0, None, false), reason)
 }
 
 /// The record of a read from `host`, with the answer the PLC would give: refused by the
@@ -419,8 +469,12 @@ fn action_input(s: &Scenario, host: HostIdx, action: &Action) -> SimInput {
             SimInput::ModbusDiagnostic { plc: plc_id(*plc), source, sub_function: 4 }
         }
         Action::Flood { plc, seconds } => SimInput::Flood { plc: plc_id(*plc), source, seconds: *seconds },
-        Action::Scan(_) | Action::Read { .. } | Action::Pivot(_) => {
-            unreachable!("`act` carries out scans, reads and pivots itself")
+        Action::Scan(_)
+        | Action::Read { .. }
+        | Action::Pivot(_)
+        | Action::Iec104Interrogation { .. }
+        | Action::Iec104Command { .. } => {
+            unreachable!("`act` carries out scans, reads, pivots and IEC 104 requests itself")
         }
     }
 }

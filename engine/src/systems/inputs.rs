@@ -300,11 +300,22 @@ fn iec104_command(world: &mut World, s: &Scenario, input: &SimInput) -> Result<V
         return Err(*r);
     }
     let (Some(station), Some(value)) = (&s.plcs[idx.ix()].iec104, value) else { return Ok(Vec::new()) };
-    if !crate::scenario::iec104::is_command(*type_id) || *select {
+    if !crate::scenario::iec104::is_command(*type_id) {
         return Ok(Vec::new());
     }
     let write = station.command(&s.plcs[idx.ix()], *type_id, *ioa, *value)?;
     let function = write.function();
+    if *select {
+        // A select is checked as its execute would be, and changes nothing.
+        let host = s.host(source).ok_or(RejectReason::UnknownHost)?;
+        let words = match &write {
+            Write::Registers { words, .. } => words.as_slice(),
+            Write::Coil { .. } => &[],
+        };
+        let request = Request { source: host, plc: idx, function, addr: write.addr(), registers: words };
+        check_request(s, world.resource::<NetState>(), request)?;
+        return Ok(Vec::new());
+    }
     match write {
         Write::Coil { addr, value } => write_coils(world, s, plc, source, function, addr, &[value]),
         Write::Registers { addr, words } => write_registers(world, s, plc, source, function, addr, &words),

@@ -173,6 +173,8 @@ fn action_assets(s: &Scenario, action: &Action) -> Vec<String> {
         | Action::Download { plc: p, .. }
         | Action::Spoof { plc: p, .. }
         | Action::ListenOnly { plc: p }
+        | Action::Iec104Interrogation { plc: p }
+        | Action::Iec104Command { plc: p, .. }
         | Action::Flood { plc: p, .. } => vec![plc(p)],
         Action::Pivot(h) => vec![s.hosts[h.ix()].id.clone()],
         Action::ForgeSensor { sensor, .. } => vec![s.sensors[sensor.ix()].id.clone()],
@@ -196,6 +198,7 @@ fn has_effect(action: &Action) -> bool {
             | Action::WipeHost(_)
             | Action::DenyView { .. }
             | Action::ListenOnly { .. }
+            | Action::Iec104Command { .. }
             | Action::Flood { .. }
     )
 }

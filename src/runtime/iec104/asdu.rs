@@ -142,6 +142,44 @@ pub fn parse(asdu: &[u8], ca: u16) -> (Option<Dui>, Result<Request, Refusal>) {
     (Some(dui), Ok(request))
 }
 
+/// A station interrogation (cause 6, qualifier 20) to station `ca`: what a master sends.
+pub fn interrogation(ca: u16) -> Vec<u8> {
+    request(C_IC_NA_1, ca, 0, &[QOI_STATION])
+}
+
+/// A command of `type_id` on object `ioa` of station `ca` (cause 6): a single or double
+/// command's state, or a set point (normalised -1 to 1, scaled, or floating point), with the
+/// select bit of select-before-operate. What a master sends.
+pub fn command(type_id: u8, ca: u16, ioa: u32, value: f64, select: bool) -> Vec<u8> {
+    let se = if select { 0x80 } else { 0 };
+    let element: Vec<u8> = match type_id {
+        C_SC_NA_1 => vec![se | (value as u8 & 1)],
+        C_DC_NA_1 => vec![se | (value as u8 & 3)],
+        C_SE_NA_1 => [((value.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes().as_slice(), &[se]].concat(),
+        C_SE_NB_1 => [(value as i16).to_le_bytes().as_slice(), &[se]].concat(),
+        _ => [(value as f32).to_le_bytes().as_slice(), &[se]].concat(),
+    };
+    request(type_id, ca, ioa, &element)
+}
+
+fn request(type_id: u8, ca: u16, ioa: u32, element: &[u8]) -> Vec<u8> {
+    let dui = Dui {
+        type_id,
+        sequence: false,
+        count: 1,
+        cause: cot::ACTIVATION,
+        negative: false,
+        test: false,
+        originator: 0,
+        common_address: ca,
+    };
+    let mut out = Vec::with_capacity(DUI_LEN + IOA_LEN + element.len());
+    dui.write(&mut out);
+    out.extend_from_slice(&ioa.to_le_bytes()[..IOA_LEN]);
+    out.extend_from_slice(element);
+    out
+}
+
 /// The request sent back with another cause (and the negative bit): a confirmation,
 /// termination or refusal mirrors what it answers.
 pub fn mirror(asdu: &[u8], cause: u8, negative: bool) -> Vec<u8> {
@@ -282,7 +320,7 @@ pub fn cp56_to_unix_ms(b: &[u8]) -> Option<i64> {
 mod tests {
     use super::*;
 
-    fn command(type_id: u8, cause: u8, ca: u16, object: &[u8]) -> Vec<u8> {
+    fn asdu_of(type_id: u8, cause: u8, ca: u16, object: &[u8]) -> Vec<u8> {
         let dui = Dui {
             type_id,
             sequence: false,
@@ -302,44 +340,63 @@ mod tests {
     #[test]
     fn commands_parse_with_select_and_value_and_refusals_name_their_cause() {
         // Single command, select, ON, at IOA 0x000102.
-        let sc = command(C_SC_NA_1, cot::ACTIVATION, 1, &[2, 1, 0, 0x81]);
+        let sc = asdu_of(C_SC_NA_1, cot::ACTIVATION, 1, &[2, 1, 0, 0x81]);
         assert_eq!(parse(&sc, 1).1, Ok(Request::Command { ioa: 0x102, value: 1.0, select: true }));
         // Double command, execute, OFF (1).
-        let dc = command(C_DC_NA_1, cot::ACTIVATION, 1, &[5, 0, 0, 0x01]);
+        let dc = asdu_of(C_DC_NA_1, cot::ACTIVATION, 1, &[5, 0, 0, 0x01]);
         assert_eq!(parse(&dc, 1).1, Ok(Request::Command { ioa: 5, value: 1.0, select: false }));
         // Set point, short float 42.5, execute.
         let mut obj = vec![7, 0, 0];
         obj.extend_from_slice(&42.5f32.to_le_bytes());
         obj.push(0);
-        let se = command(C_SE_NC_1, cot::ACTIVATION, 1, &obj);
+        let se = asdu_of(C_SE_NC_1, cot::ACTIVATION, 1, &obj);
         assert_eq!(parse(&se, 1).1, Ok(Request::Command { ioa: 7, value: 42.5, select: false }));
         // Scaled -300 and normalised -0.5.
-        let nb = command(C_SE_NB_1, cot::ACTIVATION, 1, &[7, 0, 0, 0xD4, 0xFE, 0]);
+        let nb = asdu_of(C_SE_NB_1, cot::ACTIVATION, 1, &[7, 0, 0, 0xD4, 0xFE, 0]);
         assert_eq!(parse(&nb, 1).1, Ok(Request::Command { ioa: 7, value: -300.0, select: false }));
-        let na = command(C_SE_NA_1, cot::ACTIVATION, 1, &[7, 0, 0, 0x00, 0xC0, 0x80]);
+        let na = asdu_of(C_SE_NA_1, cot::ACTIVATION, 1, &[7, 0, 0, 0x00, 0xC0, 0x80]);
         assert_eq!(parse(&na, 1).1, Ok(Request::Command { ioa: 7, value: -0.5, select: true }));
         // Interrogation to the global address.
-        let gi = command(C_IC_NA_1, cot::ACTIVATION, GLOBAL_CA, &[0, 0, 0, 20]);
+        let gi = asdu_of(C_IC_NA_1, cot::ACTIVATION, GLOBAL_CA, &[0, 0, 0, 20]);
         assert_eq!(parse(&gi, 1).1, Ok(Request::Interrogation { qoi: 20 }));
         // Refusals.
         assert_eq!(
-            parse(&command(C_SC_NA_1, cot::ACTIVATION, 2, &[1, 0, 0, 1]), 1).1,
+            parse(&asdu_of(C_SC_NA_1, cot::ACTIVATION, 2, &[1, 0, 0, 1]), 1).1,
             Err(Refusal::UnknownCa)
         );
         assert_eq!(
-            parse(&command(C_SC_NA_1, cot::ACTIVATION, GLOBAL_CA, &[1, 0, 0, 1]), 1).1,
+            parse(&asdu_of(C_SC_NA_1, cot::ACTIVATION, GLOBAL_CA, &[1, 0, 0, 1]), 1).1,
             Err(Refusal::UnknownCa)
         );
         assert_eq!(
-            parse(&command(C_SC_NA_1, cot::SPONTANEOUS, 1, &[1, 0, 0, 1]), 1).1,
+            parse(&asdu_of(C_SC_NA_1, cot::SPONTANEOUS, 1, &[1, 0, 0, 1]), 1).1,
             Err(Refusal::UnknownCause)
         );
-        assert_eq!(parse(&command(99, cot::ACTIVATION, 1, &[1, 0, 0, 1]), 1).1, Err(Refusal::UnknownType));
-        assert_eq!(parse(&command(C_SC_NA_1, cot::ACTIVATION, 1, &[1, 0, 0]), 1).1, Err(Refusal::Malformed));
+        assert_eq!(parse(&asdu_of(99, cot::ACTIVATION, 1, &[1, 0, 0, 1]), 1).1, Err(Refusal::UnknownType));
+        assert_eq!(parse(&asdu_of(C_SC_NA_1, cot::ACTIVATION, 1, &[1, 0, 0]), 1).1, Err(Refusal::Malformed));
         assert_eq!(parse(&[45, 1], 1), (None, Err(Refusal::Malformed)));
         // A negative mirror keeps the type, objects and test bit.
         let m = mirror(&sc, cot::UNKNOWN_IOA, true);
         assert_eq!((m[0], m[2], &m[3..]), (C_SC_NA_1, 0x40 | 47, &sc[3..]));
+    }
+
+    #[test]
+    fn what_a_master_sends_parses_back_as_sent() {
+        for (type_id, value, select) in [
+            (C_SC_NA_1, 1.0, true),
+            (C_DC_NA_1, 2.0, false),
+            (C_SE_NA_1, -0.5, true),
+            (C_SE_NB_1, 650.0, false),
+            (C_SE_NC_1, 72.5, true),
+        ] {
+            let a = command(type_id, 3, 0x0A_0B0C, value, select);
+            let (dui, parsed) = parse(&a, 3);
+            assert_eq!(dui.map(|d| d.type_id), Some(type_id));
+            let Ok(Request::Command { ioa, value: v, select: s }) = parsed else { panic!("{parsed:?}") };
+            assert_eq!((ioa, s), (0x0A_0B0C, select));
+            assert!((v - value).abs() < 1e-3, "{type_id}: {v} for {value}");
+        }
+        assert_eq!(parse(&interrogation(3), 3).1, Ok(Request::Interrogation { qoi: QOI_STATION }));
     }
 
     #[test]

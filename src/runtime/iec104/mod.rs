@@ -6,6 +6,7 @@
 //!   windows, t1-t3).
 //! - `asdu`: the application layer: commands parsed, confirmations mirrored, monitoring
 //!   objects packed.
+//! - `master`: a minimal controlling station (the live attacker's, the benchmark's).
 //! - `session`: one connection: interrogation, clock synchronisation, commands (direct and
 //!   select-before-operate) through the simulation, spontaneous changes after every tick.
 //!
@@ -15,4 +16,5 @@
 pub mod apci;
 pub mod asdu;
 pub mod link;
+pub mod master;
 pub mod session;

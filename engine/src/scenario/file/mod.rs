@@ -334,6 +334,18 @@ pub(crate) enum AttackActionFile {
     ListenOnly {
         plc: S<String>,
     },
+    Iec104Interrogation {
+        plc: S<String>,
+    },
+    Iec104Command {
+        plc: S<String>,
+        ioa: S<i64>,
+        #[serde(rename = "type")]
+        type_id: S<String>,
+        value: S<f64>,
+        #[serde(default)]
+        select: bool,
+    },
     ModifyFirmware {
         plc: S<String>,
     },

@@ -274,6 +274,39 @@ impl Cx<'_> {
         Condition { watched, above, below }
     }
 
+    /// A PLC with an IEC 104 station.
+    fn station(&mut self, p: &Spanned<String>, n: &AttackNames<'_>) -> PlcIdx {
+        let idx = PlcIdx(self.resolve(n.plcs, "PLC", p));
+        if n.plc_files.get(idx.ix()).is_some_and(|f| f.iec104.is_none()) {
+            self.err(&p.referenced, format!("PLC `{}` has no IEC 104 station (give it `iec104:`)", p.value));
+        }
+        idx
+    }
+
+    /// An IEC 104 command step: the PLC's station, the command type by its standard name.
+    fn iec104_command(
+        &mut self,
+        n: &AttackNames<'_>,
+        (p, ioa, type_id, value): (&Spanned<String>, &Spanned<i64>, &Spanned<String>, &Spanned<f64>),
+        select: bool,
+    ) -> crate::attack::Action {
+        use crate::scenario::iec104::types::*;
+        let commands = [
+            (C_SC_NA_1, "C_SC_NA_1"),
+            (C_DC_NA_1, "C_DC_NA_1"),
+            (C_SE_NA_1, "C_SE_NA_1"),
+            (C_SE_NB_1, "C_SE_NB_1"),
+            (C_SE_NC_1, "C_SE_NC_1"),
+        ];
+        crate::attack::Action::Iec104Command {
+            plc: self.station(p, n),
+            type_id: self.enum_of(type_id, "IEC 104 command type", &commands),
+            ioa: self.int(ioa, 1, 0xFF_FFFF, "information object address") as u32,
+            value: self.finite(value, "value"),
+            select,
+        }
+    }
+
     /// Validates a step's action.
     fn action(&mut self, a: &AttackActionFile, n: &AttackNames<'_>) -> crate::attack::Action {
         use crate::attack::Action;
@@ -338,6 +371,12 @@ impl Cx<'_> {
                 self.forge(sensor, value, replay_s, n)
             }
             AttackActionFile::ListenOnly { plc: p } => Action::ListenOnly { plc: plc(self, p) },
+            AttackActionFile::Iec104Interrogation { plc: p } => {
+                Action::Iec104Interrogation { plc: self.station(p, n) }
+            }
+            AttackActionFile::Iec104Command { plc: p, ioa, type_id, value, select } => {
+                self.iec104_command(n, (p, ioa, type_id, value), *select)
+            }
             AttackActionFile::Flood { plc: p, seconds } => {
                 let s = self.positive(seconds, "seconds");
                 if s > 600.0 {
