@@ -390,3 +390,37 @@ fn accessible(axe: &serde_json::Value) {
         assert_eq!(violations, &serde_json::json!([]), "{page}: WCAG violations");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_team_console_logs_iec104_commands_by_their_names() {
+    let mut spec = DrillSpec::new(builtin("power-industroyer-substation"), &["grid"], Mode::Enterprise);
+    (spec.range.modbus_port, spec.range.http_port) = (0, 0);
+    // 100x real time: the breaker commands (600 s) come within seconds.
+    spec.range.ticks_per_s = Some(1000.0);
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let (team, token, _) = drill.teams().next().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/iec104_console.py");
+    let o = run(
+        "python3",
+        vec![script.into(), format!("http://{}", server.http), team.id.clone(), token.to_string()],
+    )
+    .await;
+    assert!(o.status.success(), "{}", text(&o));
+    let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    accessible(&seen["axe"]);
+    let lines: Vec<(String, String)> = seen["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l[0].as_str().unwrap().to_string(), l[1].as_str().unwrap().to_string()))
+        .collect();
+    let has = |needle: &str| lines.iter().find(|(t, _)| t.contains(needle));
+    assert!(has("scada-01 -> rtu-1 IEC 104 C_IC_NA_1").is_some(), "{lines:?}");
+    assert!(has("scada-01 connect rtu-1 IEC 104").is_some(), "{lines:?}");
+    let select = has("C_DC_NA_1 ioa=2001 v=1 select").expect("the select");
+    let execute = has("C_DC_NA_1 ioa=2001 v=1 execute").expect("the execute");
+    assert_eq!((select.1.as_str(), execute.1.as_str()), ("", "warn"), "only the execute is marked");
+    server.shutdown().await.unwrap();
+}

@@ -486,3 +486,33 @@ async fn the_live_attacker_speaks_iec104_on_the_wire() {
         EventKind::InputApplied { input: SimInput::AttackResult { ok: true, .. } }
     )));
 }
+
+#[test]
+fn judging_reads_iec104_commands_as_the_writes_they_stand_for() {
+    let s = std::sync::Arc::new(builtin("power-industroyer-substation").without_attack());
+    let command = |tick, plc: &str, source: &str, type_id, ioa, value| icsdrill_engine::TimedInput {
+        tick,
+        input: SimInput::Iec104 {
+            plc: plc.into(),
+            source: source.into(),
+            type_id,
+            cause: 6,
+            ioa,
+            value: Some(value),
+            select: false,
+            reason: None,
+            repeat: 1,
+        },
+    };
+    // The operator station sets RTU-2's fans-on threshold to 95 °C over IEC 104: outside its
+    // declared 50-80 °C, and the unit has no range checks. The range finding cites it.
+    let sim = crate::util::run(&s, 1, 60.0, &[command(100, "rtu-2", "hmi-01", C_SE_NC_1, 4101, 95.0)]);
+    let findings = icsdrill_judge::findings::findings(&s, sim.events(), 3);
+    let range = findings.iter().find(|f| f.id == "range:rtu-2").expect("a range finding");
+    let cited = &sim.events()[range.evidence[0] as usize];
+    assert!(matches!(&cited.kind, EventKind::Iec104Transaction { ioa: 4101, .. }), "{cited:?}");
+    // A trainee who switches the relay's trip out of service over IEC 104 fails the safety gate.
+    let sim = crate::util::run(&s, 1, 60.0, &[command(100, "prot-01", "ews-01", C_SC_NA_1, 100_000, 1.0)]);
+    let g = icsdrill_judge::exam::grade(&s, sim.events(), Default::default());
+    assert!(g.safety_violation.as_deref().is_some_and(|v| v.contains("bypass coil 0 of prot-01")), "{g:#?}");
+}

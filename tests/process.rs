@@ -33,6 +33,7 @@ const RECIPES: &[Recipe] = &[
     Recipe { scenario: "equipment-welding-line", write: ("plc-oven", 0, 3000), bypass: ("sis-01", 4), alarm: "al-oven-temp", interlock: "il-601", damaged: "oven_temp" },
     Recipe { scenario: "equipment-stuxnet", write: ("plc-oven", 0, 3000), bypass: ("sis-01", 4), alarm: "al-oven-temp", interlock: "il-601", damaged: "oven_temp" },
     Recipe { scenario: "power-ukraine-substation", write: ("gw-2", 0, 2000), bypass: ("prot-01", 0), alarm: "al-tx-temp", interlock: "il-tx", damaged: "tx_temp" },
+    Recipe { scenario: "power-industroyer-substation", write: ("rtu-2", 0, 2000), bypass: ("prot-01", 0), alarm: "al-tx-temp", interlock: "il-tx", damaged: "tx_temp" },
     Recipe { scenario: "newmat-polysilicon-cvd", write: ("plc-power", 0, 14000), bypass: ("sis-01", 0), alarm: "al-rod-temp", interlock: "il-101", damaged: "rod_temp" },
 ];
 

@@ -277,14 +277,15 @@ async function teamPage() {
       since = page.next;
       const log = $("#log");
       for (const e of page.events) {
-        if (e.kind !== "modbus_transaction" && e.kind !== "modbus_connection" && e.kind !== "traffic_summary") continue;
+        if (!["modbus_transaction", "modbus_connection", "iec104_transaction", "traffic_summary"].includes(e.kind)) continue;
         const line = document.createElement("div");
-        line.textContent = e.kind === "traffic_summary"
+        line.textContent = e.kind === "iec104_transaction" ? iec104Line(e)
+          : e.kind === "traffic_summary"
           ? e.entries.map(c => `${e.tick} ${c.source} -> ${c.plc} ${c.function == null ? "connect" : "fc=" + c.function} ${tr("summary")} x${c.count}${c.exceptions ? " EXC x" + c.exceptions : ""}`).join("\n")
           : e.kind === "modbus_transaction"
           ? `${e.tick} ${e.source} -> ${e.plc} fc=${e.function} addr=${e.addr} n=${e.count}${e.values ? " v=" + e.values.join(",") : ""}${e.exception ? " EXC " + e.exception : ""}${e.repeat ? " x" + e.repeat : ""}`
           : `${e.tick} ${e.source} connect ${e.plc}${e.refused ? " REFUSED " + e.refused : ""}`;
-        if (e.values) line.className = "warn";
+        if (e.values || (e.kind === "iec104_transaction" && IEC104_COMMANDS.has(e.type_id) && !e.select)) line.className = "warn";
         log.appendChild(line);
       }
       while (log.childNodes.length > 300) log.removeChild(log.firstChild);
@@ -294,6 +295,14 @@ async function teamPage() {
   };
   poll();
 }
+
+// IEC 104 requests in the transaction log as Wireshark names them: the type identification's
+// mnemonic, the object, the value, select or execute, and a refusal's reason.
+const IEC104_TYPES = {45: "C_SC_NA_1", 46: "C_DC_NA_1", 48: "C_SE_NA_1", 49: "C_SE_NB_1", 50: "C_SE_NC_1", 100: "C_IC_NA_1", 103: "C_CS_NA_1"};
+const IEC104_COMMANDS = new Set([45, 46, 48, 49, 50]);
+const iec104Line = e => e.type_id === 0
+  ? `${e.tick} ${e.source} connect ${e.plc} IEC 104${e.reason ? " REFUSED " + e.reason : ""}`
+  : `${e.tick} ${e.source} -> ${e.plc} IEC 104 ${IEC104_TYPES[e.type_id] || "type " + e.type_id}${e.ioa ? " ioa=" + e.ioa : ""}${e.value != null ? " v=" + e.value : ""}${IEC104_COMMANDS.has(e.type_id) ? (e.select ? " select" : " execute") : ""}${e.reason ? " NEG " + e.reason : ""}${e.repeat ? " x" + e.repeat : ""}`;
 
 // Shelving takes an alarm off this console's list for ten simulated minutes (ISA-18.2
 // shelving: the operator's choice, timed, and listed so it is not forgotten).

@@ -103,6 +103,24 @@ impl Write {
             Write::Coil { addr, .. } | Write::Registers { addr, .. } => *addr,
         }
     }
+
+    /// The values written as a Modbus transaction logs them (a coil as 0 or 1).
+    pub fn values(&self) -> Vec<u16> {
+        match self {
+            Write::Coil { value, .. } => vec![u16::from(*value)],
+            Write::Registers { words, .. } => words.clone(),
+        }
+    }
+}
+
+impl super::Scenario {
+    /// The Modbus write an IEC 104 command on PLC `plc` stands for (`None`: no such PLC,
+    /// station or object, or not a command the object takes): how judging reads the commands
+    /// of a log as the writes they are.
+    pub fn iec104_write(&self, plc: &str, type_id: u8, ioa: u32, value: f64) -> Option<Write> {
+        let def = &self.plcs[self.plc(plc)?.ix()];
+        def.iec104.as_ref()?.command(def, type_id, ioa, value).ok()
+    }
 }
 
 /// Whether a type identification is a command that changes a point.

@@ -167,6 +167,25 @@ pub(super) fn safety_violation(
                     return Some(format!("set the interlock bypass coil {a} of {plc} (loss of safety)"));
                 }
             }
+            // A command over IEC 104 is the coil write it stands for.
+            EventKind::Iec104Transaction {
+                plc,
+                source,
+                type_id,
+                ioa,
+                value: Some(v),
+                select: false,
+                reason: None,
+                ..
+            } if !attacker_hosts.contains(source) => {
+                let bypass = s
+                    .iec104_write(plc, *type_id, *ioa, *v)
+                    .filter(|w| w.function() == 5)
+                    .and_then(|w| bypass_set(s, plc, w.addr(), &w.values()));
+                if let Some(a) = bypass {
+                    return Some(format!("set the interlock bypass coil {a} of {plc} (loss of safety)"));
+                }
+            }
             EventKind::InputApplied { input: SimInput::RestartPlc { plc } } => {
                 risky.push((e.tick, format!("restarted {plc}")))
             }

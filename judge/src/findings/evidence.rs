@@ -83,6 +83,22 @@ impl<'a> Evidence<'a> {
                 {
                     ev.range_breaches.entry(plc.clone()).or_default().push(e.seq);
                 }
+                // A set point over IEC 104 is the register write it stands for.
+                EventKind::Iec104Transaction {
+                    plc,
+                    type_id,
+                    ioa,
+                    value: Some(v),
+                    select: false,
+                    reason: None,
+                    ..
+                } if !range_checked.contains(plc)
+                    && s.iec104_write(plc, *type_id, *ioa, *v).is_some_and(|w| {
+                        matches!(w.function(), 6 | 16) && outside_range(s, plc, w.addr(), &w.values())
+                    }) =>
+                {
+                    ev.range_breaches.entry(plc.clone()).or_default().push(e.seq);
+                }
                 EventKind::ProgramChanged { plc, matches_backup: false, .. } => {
                     ev.changed_programs.entry(plc.clone()).or_default().push(e.seq);
                 }

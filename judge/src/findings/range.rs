@@ -21,7 +21,12 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
             f.retest = ev
                 .steps
                 .iter()
-                .filter(|st| matches!(&st.action, Action::WriteRegisters { plc: p, .. } if s.plcs[p.ix()].id == *plc))
+                .filter(|st| match &st.action {
+                    Action::WriteRegisters { plc: p, .. } => s.plcs[p.ix()].id == *plc,
+                    // A set point over IEC 104.
+                    Action::Iec104Command { plc: p, type_id: 48..=50, .. } => s.plcs[p.ix()].id == *plc,
+                    _ => false,
+                })
                 .map(|st| st.id.clone())
                 .collect();
             f
