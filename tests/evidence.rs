@@ -202,3 +202,43 @@ fn the_engineers_program_uploads_are_logged_flagged_and_captured() {
     assert!(tshark(&file, "modbus.func_code == 90").is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn iec104_commands_decode_in_the_capture_as_wireshark_shows_them() {
+    // The Industroyer-style attack, undefended: the interrogations at 120 and 130 s, then the
+    // protection's soft link and the three breakers at 580-604 s.
+    let s = builtin("power-industroyer-substation");
+    let placement = Placement::canonical(&s);
+    let run = Run { scenario: &s, seed: 1, live_attacker: false, inputs: &[], placement: &placement };
+    let window = (s.ticks(100.0), s.ticks(620.0));
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let cap = write_pcap(run, window, &mut a).unwrap();
+    write_pcap(run, window, &mut b).unwrap();
+    assert!(a == b && !cap.truncated, "the same window gives the same bytes");
+    let dir = temp("iec104");
+    let file = dir.join("industroyer.pcapng");
+    std::fs::write(&file, &a).unwrap();
+    well_formed(&file);
+    let scada = placement.hosts[s.host("scada-01").unwrap().ix()];
+    let rtu1 = placement.stations[s.plc("rtu-1").unwrap().ix()].unwrap();
+    assert_eq!(rtu1.port(), 2404, "a station listens on the standard port");
+    let from_scada = |filter: &str| tshark(&file, &format!("ip.src == {scada} && {filter}")).len();
+    let to_scada = |filter: &str| tshark(&file, &format!("ip.dst == {scada} && {filter}")).len();
+    // Two interrogations: requested, confirmed, answered with the objects, terminated.
+    assert_eq!(from_scada("iec60870_asdu.typeid == 100"), 2);
+    assert_eq!(to_scada("iec60870_asdu.typeid == 100 && iec60870_asdu.causetx == 10"), 2);
+    assert!(to_scada("iec60870_asdu.causetx == 20 && iec60870_asdu.typeid == 3") >= 2);
+    // Three breakers, each selected then executed (S/E bit), confirmed, the executes terminated.
+    assert_eq!(from_scada("iec60870_asdu.typeid == 46"), 6);
+    assert_eq!(from_scada("iec60870_asdu.typeid == 46 && iec60870_asdu.ioa == 2001"), 2);
+    assert_eq!(
+        to_scada("iec60870_asdu.typeid == 46 && iec60870_asdu.causetx == 7 && iec60870_asdu.nega == 0"),
+        6
+    );
+    assert_eq!(to_scada("iec60870_asdu.typeid == 46 && iec60870_asdu.causetx == 10"), 3);
+    // The relay's soft link: a single command to object 100000 of PROT-01.
+    assert_eq!(from_scada("iec60870_asdu.typeid == 45 && iec60870_asdu.ioa == 100000"), 2);
+    // STARTDT opens each of the three stations' connections.
+    assert_eq!(tshark(&file, "iec60870_104.utype == 0x01").len(), 3, "STARTDT act");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -65,9 +65,15 @@ pub fn stored_cover(record: &DrillRecord) -> crate::governance::report::Cover {
 struct StoredWire {
     address_mode: range::AddressMode,
     modbus_port: u16,
+    #[serde(default = "iec104_port")]
+    iec104_port: u16,
     bind: std::net::IpAddr,
     #[serde(default)]
     sources: Vec<(std::net::IpAddr, String)>,
+}
+
+fn iec104_port() -> u16 {
+    range::IEC104_PORT
 }
 
 /// The spec of a recorded drill, served with `range` (its seed, attacker mode and duration
@@ -120,8 +126,8 @@ pub fn team_placement(
     let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
     let Some(wire) = options.wire else { return Ok(Placement::canonical(scenario)) };
     let mut range = range::Options::new(record.seed);
-    (range.address_mode, range.modbus_port, range.bind, range.sources) =
-        (wire.address_mode, wire.modbus_port, wire.bind, wire.sources);
+    (range.address_mode, range.modbus_port, range.iec104_port, range.bind, range.sources) =
+        (wire.address_mode, wire.modbus_port, wire.iec104_port, wire.bind, wire.sources);
     let spec = stored_spec(record, teams, scenario.clone(), range);
     let nets = clients::team_clients(&spec)?;
     let k = teams
@@ -427,6 +433,7 @@ fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(DrillRecord, Vec
         wire: Some(StoredWire {
             address_mode: spec.range.address_mode,
             modbus_port: spec.range.modbus_port,
+            iec104_port: spec.range.iec104_port,
             bind: spec.range.bind,
             sources: spec.range.sources.clone(),
         }),

@@ -25,6 +25,8 @@ pub struct Placement {
     pub hosts: Vec<Ipv4Addr>,
     /// By PLC index.
     pub plcs: Vec<SocketAddrV4>,
+    /// Each PLC's IEC 104 station, if it has one (same address, its own port), by PLC index.
+    pub stations: Vec<Option<SocketAddrV4>>,
 }
 
 impl Placement {
@@ -50,8 +52,16 @@ impl Placement {
                     .unwrap_or(Ipv4Addr::from(u32::from(base) + 254))
             })
             .collect();
-        let plcs = (0..s.plcs.len()).map(|i| plc_endpoint(opts, PlcIdx(i as u32))).collect();
-        Placement { hosts, plcs }
+        let plcs: Vec<SocketAddrV4> =
+            (0..s.plcs.len()).map(|i| plc_endpoint(opts, PlcIdx(i as u32))).collect();
+        let stations = s
+            .plcs
+            .iter()
+            .zip(&plcs)
+            .enumerate()
+            .map(|(i, (p, at))| p.iec104.as_ref().map(|_| station_endpoint(opts, *at.ip(), i)))
+            .collect();
+        Placement { hosts, plcs, stations }
     }
 }
 
@@ -67,6 +77,16 @@ fn plc_endpoint(opts: &Options, plc: PlcIdx) -> SocketAddrV4 {
         }
         (AddressMode::Port, IpAddr::V6(_), _) => canonical,
     }
+}
+
+/// The IEC 104 station of the `i`-th PLC, listening on `ip`, as `bind_stations` puts it.
+fn station_endpoint(opts: &Options, ip: Ipv4Addr, i: usize) -> SocketAddrV4 {
+    let n = opts.first_endpoint + i;
+    let port = match (opts.address_mode, opts.modbus_port) {
+        (AddressMode::Port, p) if p != 0 => u16::try_from(usize::from(opts.iec104_port) + n).ok(),
+        _ => Some(opts.iec104_port),
+    };
+    SocketAddrV4::new(ip, port.unwrap_or(super::range::IEC104_PORT))
 }
 
 #[cfg(test)]

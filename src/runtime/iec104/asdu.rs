@@ -180,6 +180,11 @@ fn request(type_id: u8, ca: u16, ioa: u32, element: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A clock synchronisation to `unix_ms` (cause 6) of station `ca`: what a master sends.
+pub fn clock_sync(ca: u16, unix_ms: i64) -> Vec<u8> {
+    request(C_CS_NA_1, ca, 0, &cp56(unix_ms))
+}
+
 /// The request sent back with another cause (and the negative bit): a confirmation,
 /// termination or refusal mirrors what it answers.
 pub fn mirror(asdu: &[u8], cause: u8, negative: bool) -> Vec<u8> {
@@ -225,6 +230,33 @@ impl Value {
             }
         }
     }
+}
+
+/// The value of every object of `station` (in its order) in `memory` of `plc`: what an
+/// interrogation reports.
+pub fn values(
+    plc: &icsdrill_engine::scenario::PlcDef,
+    station: &icsdrill_engine::scenario::iec104::Iec104Def,
+    memory: &icsdrill_engine::world::Memory,
+) -> Vec<Value> {
+    use icsdrill_engine::scenario::Table;
+    let bit = |double: bool, on: bool| if double { Value::Double(on) } else { Value::Single(on) };
+    station
+        .points
+        .iter()
+        .map(|p| match p.table {
+            Table::Coils => bit(p.double, memory.coils[usize::from(plc.coils[p.point.ix()].addr)]),
+            Table::DiscreteInputs => {
+                bit(p.double, memory.discrete[usize::from(plc.discrete_inputs[p.point.ix()].addr)])
+            }
+            Table::InputRegisters => {
+                Value::Float(plc.input_registers[p.point.ix()].value(&memory.input) as f32)
+            }
+            Table::HoldingRegisters => {
+                Value::Float(plc.holding_registers[p.point.ix()].value(&memory.holding) as f32)
+            }
+        })
+        .collect()
 }
 
 /// Packs `objects` (address, value) into as few ASDUs as fit, each of one type, with `cause`;

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use icsdrill_engine::network::{Request as FwRequest, check_connect, check_request};
-use icsdrill_engine::scenario::iec104::{Iec104Def, IecPoint, Write, equivalent_function, types};
-use icsdrill_engine::scenario::{HostIdx, PlcIdx, Table};
+use icsdrill_engine::scenario::iec104::{Iec104Def, Write, equivalent_function, types};
+use icsdrill_engine::scenario::{HostIdx, PlcIdx};
 use icsdrill_engine::{RejectReason, SimInput, Snapshot};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -418,24 +418,7 @@ impl Station<'_> {
     /// The values of every object in `snapshot`.
     fn values(&self, snapshot: &Snapshot) -> Vec<Value> {
         let plc = &self.cx.live.scenario.plcs[self.plc.ix()];
-        let memory = &snapshot.plcs[self.plc.ix()].memory;
-        let bit = |p: &IecPoint, on: bool| if p.double { Value::Double(on) } else { Value::Single(on) };
-        self.def
-            .points
-            .iter()
-            .map(|p| match p.table {
-                Table::Coils => bit(p, memory.coils[usize::from(plc.coils[p.point.ix()].addr)]),
-                Table::DiscreteInputs => {
-                    bit(p, memory.discrete[usize::from(plc.discrete_inputs[p.point.ix()].addr)])
-                }
-                Table::InputRegisters => {
-                    Value::Float(plc.input_registers[p.point.ix()].value(&memory.input) as f32)
-                }
-                Table::HoldingRegisters => {
-                    Value::Float(plc.holding_registers[p.point.ix()].value(&memory.holding) as f32)
-                }
-            })
-            .collect()
+        asdu::values(plc, self.def, &snapshot.plcs[self.plc.ix()].memory)
     }
 
     /// Queues the objects that changed since they were last reported, time-tagged: bits on

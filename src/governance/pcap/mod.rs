@@ -1,6 +1,6 @@
 //! Evidence trainees analyse with their own tools: a pcapng of a range's Modbus/TCP traffic
-//! for a window of simulated time, rebuilt from the scenario, the seed and the recorded
-//! inputs by replay, so the same window always gives the same bytes.
+//! (and IEC 104: `iec104`) for a window of simulated time, rebuilt from the scenario, the seed
+//! and the recorded inputs by replay, so the same window always gives the same bytes.
 //!
 //! Every request the log holds (`modbus_transaction`, folded repeats expanded up to a cap) and
 //! every routine request the simulation made in the window (operator stations' and
@@ -29,6 +29,8 @@ use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
 };
 
+mod iec104;
+
 use crate::error::{Error, Result};
 use crate::runtime::modbus::frame::{Header, ResponseWriter};
 use crate::runtime::placement::Placement;
@@ -41,7 +43,7 @@ pub const MAX_PACKETS: usize = 2_000_000;
 /// What a capture holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Capture {
-    /// Modbus requests written.
+    /// Requests written (Modbus and IEC 104).
     pub requests: usize,
     /// Packets written (handshakes, requests, answers).
     pub packets: usize,
@@ -103,6 +105,7 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
     sim.set_routine_wire();
     sim.run_until(from, inputs);
     let mut flows: BTreeMap<(HostIdx, PlcIdx), Flow> = BTreeMap::new();
+    let mut flows104: BTreeMap<(HostIdx, PlcIdx), iec104::Flow> = BTreeMap::new();
     let mut cap = Capture::default();
     let tick_ns = 1_000_000_000 / u64::from(scenario.tick_hz);
     for tick in from..to {
@@ -127,12 +130,17 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
             .collect();
         exchanges.extend(logged(scenario, &sim, seen));
         let mut at = Duration::from_nanos(tick * tick_ns);
-        for x in exchanges {
+        let unix_ms = (tick * tick_ns / 1_000_000) as i64;
+        let modbus =
+            exchanges.iter().map(|x| exchange_frames((scenario, run.placement), &snap, &mut flows, x));
+        let stations = iec104::logged(scenario, &sim, seen);
+        let placed = (scenario.as_ref(), run.placement);
+        let iec = stations.iter().map(|x| iec104::frames(placed, &snap, &mut flows104, x, unix_ms));
+        for frames in modbus.collect::<Vec<_>>().into_iter().chain(iec.collect::<Vec<_>>()) {
             if cap.packets >= MAX_PACKETS {
                 cap.truncated = true;
                 return Ok(cap);
             }
-            let frames = exchange_frames((scenario, run.placement), &snap, &mut flows, &x);
             for f in &frames {
                 at += Duration::from_micros(20);
                 w.write_pcapng_block(EnhancedPacketBlock {
