@@ -132,7 +132,7 @@ async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
     let rebuilt = dir.join("rebuilt.pcapng");
     let o = pcap(&rebuilt, "blue");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("Modbus requests"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("requests (Modbus and IEC 104)"));
     assert!(std::fs::read(&rebuilt).unwrap() == live, "the live download and the rebuilt capture differ");
     well_formed(&rebuilt);
     // The attacker's scan (FC 17 and 43 from the engineering workstation, 120 s in) is there.
