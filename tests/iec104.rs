@@ -402,8 +402,9 @@ fn industroyer_opens_the_breakers_over_iec104_unless_the_scada_server_is_cut_off
     let cmd = |plc: &str, type_id, ioa, select| {
         (plc.to_string(), "scada-01".to_string(), type_id, ioa, select, false)
     };
+    let from_scada: Vec<_> = commands_of(ev).into_iter().filter(|c| c.1 == "scada-01").collect();
     assert_eq!(
-        commands_of(ev),
+        from_scada,
         [
             cmd("prot-01", C_SC_NA_1, 100_000, true),
             cmd("prot-01", C_SC_NA_1, 100_000, false),
@@ -437,10 +438,10 @@ fn industroyer_opens_the_breakers_over_iec104_unless_the_scada_server_is_cut_off
     let defended = crate::util::run(&s, 1, seconds, &inputs);
     let ev = defended.events();
     assert!(!ev.iter().any(|e| matches!(e.kind, EventKind::Damage { .. })), "{}", crate::util::story(ev));
-    let breakers_opened = commands_of(ev)
-        .iter()
-        .any(|(plc, _, _, _, select, refused)| plc.starts_with("rtu") && !select && !refused);
-    assert!(!breakers_opened, "no breaker command reached a bay unit");
+    let breakers_opened = commands_of(ev).iter().any(|(plc, source, _, _, select, refused)| {
+        source == "scada-01" && plc.starts_with("rtu") && !select && !refused
+    });
+    assert!(!breakers_opened, "no breaker command of the attacker's reached a bay unit");
     let tried = |step: &str, ok: bool| {
         ev.iter().any(
             |e| matches!(&e.kind, EventKind::AttackAttempt { step: s, ok: o, .. } if s == step && *o == ok),

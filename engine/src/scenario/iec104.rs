@@ -123,6 +123,15 @@ impl super::Scenario {
     }
 }
 
+/// The command types with their standard names, as scenario files spell them.
+pub const COMMANDS: [(u8, &str); 5] = [
+    (types::C_SC_NA_1, "C_SC_NA_1"),
+    (types::C_DC_NA_1, "C_DC_NA_1"),
+    (types::C_SE_NA_1, "C_SE_NA_1"),
+    (types::C_SE_NB_1, "C_SE_NB_1"),
+    (types::C_SE_NC_1, "C_SE_NC_1"),
+];
+
 /// Whether a type identification is a command that changes a point.
 pub fn is_command(type_id: u8) -> bool {
     matches!(

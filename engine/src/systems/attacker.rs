@@ -526,6 +526,11 @@ pub(super) fn run_background(world: &mut World) {
                     repeat: 1,
                 }
             }
+            // An interrogation too (the station answers it; its conduit may refuse it).
+            SimInput::Iec104 { plc, source, type_id: crate::scenario::iec104::types::C_IC_NA_1, .. } => {
+                let (Some(p), Some(h)) = (scenario.plc(plc), scenario.host(source)) else { continue };
+                interrogation(world, &scenario, h, p)
+            }
             other => other.clone(),
         };
         if wire && let Some(r) = on_the_wire(&scenario, &input) {

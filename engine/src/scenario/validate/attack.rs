@@ -290,14 +290,7 @@ impl Cx<'_> {
         (p, ioa, type_id, value): (&Spanned<String>, &Spanned<i64>, &Spanned<String>, &Spanned<f64>),
         select: bool,
     ) -> crate::attack::Action {
-        use crate::scenario::iec104::types::*;
-        let commands = [
-            (C_SC_NA_1, "C_SC_NA_1"),
-            (C_DC_NA_1, "C_DC_NA_1"),
-            (C_SE_NA_1, "C_SE_NA_1"),
-            (C_SE_NB_1, "C_SE_NB_1"),
-            (C_SE_NC_1, "C_SE_NC_1"),
-        ];
+        let commands = crate::scenario::iec104::COMMANDS;
         crate::attack::Action::Iec104Command {
             plc: self.station(p, n),
             type_id: self.enum_of(type_id, "IEC 104 command type", &commands),
