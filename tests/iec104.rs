@@ -517,3 +517,75 @@ fn judging_reads_iec104_commands_as_the_writes_they_stand_for() {
     let g = icsdrill_judge::exam::grade(&s, sim.events(), Default::default());
     assert!(g.safety_violation.as_deref().is_some_and(|v| v.contains("bypass coil 0 of prot-01")), "{g:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conduit_rule_can_allow_iec104_types_only() {
+    // The telecontrol conduit as a DPI firewall would have it: the SCADA front end may only
+    // interrogate and synchronise clocks over IEC 104; the operator station may command by
+    // Modbus writes and the IEC 104 commands that stand for them (FC 5).
+    let base = icsdrill_scenarios::builtin("power-industroyer-substation").unwrap().source;
+    let from = "      allow_sources: [scada-01, hmi-01, ews-01]\n";
+    let to = "      rules:\n        - { source: scada-01, iec104: [C_IC_NA_1, C_CS_NA_1] }\n        - { source: hmi-01, functions: [1, 2, 3, 4, 5] }\n";
+    assert_eq!(base.matches(from).count(), 1);
+    let yaml = base
+        .replacen(from, to, 1)
+        .replace("\n  - at_s: 900", "\n  - at_s: 9000")
+        .replace("\n  - at_s: 1140", "\n  - at_s: 11400");
+    let s = std::sync::Arc::new(
+        icsdrill_engine::Scenario::from_yaml("ruled.yaml", &yaml).unwrap().without_attack(),
+    );
+    let iec = |tick, source: &str, type_id, ioa, value| icsdrill_engine::TimedInput {
+        tick,
+        input: SimInput::Iec104 {
+            plc: "rtu-1".into(),
+            source: source.into(),
+            type_id,
+            cause: 6,
+            ioa,
+            value,
+            select: false,
+            reason: None,
+            repeat: 1,
+        },
+    };
+    let inputs = [
+        iec(100, "scada-01", C_DC_NA_1, 2001, Some(1.0)),
+        iec(110, "hmi-01", C_DC_NA_1, 2002, Some(1.0)),
+        icsdrill_engine::TimedInput {
+            tick: 120,
+            input: SimInput::write_coils("rtu-1", "scada-01", 0, vec![false]),
+        },
+    ];
+    let sim = crate::util::run(&s, 1, 30.0, &inputs);
+    let reasons: Vec<(String, Option<RejectReason>)> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Iec104Transaction { source, type_id, reason, .. } => {
+                Some((format!("{source} {type_id}"), *reason))
+            }
+            EventKind::ModbusTransaction { source, function: 5, reason, .. } => {
+                Some((format!("{source} fc5"), *reason))
+            }
+            _ => None,
+        })
+        .collect();
+    let refused = Some(RejectReason::FunctionNotAllowed);
+    // The front end's cyclic interrogation passes; its breaker command and its Modbus write
+    // do not; the operator's IEC 104 command passes as the FC 5 it stands for.
+    assert!(reasons.contains(&("scada-01 100".into(), None)), "{reasons:?}");
+    assert!(reasons.contains(&("scada-01 46".into(), refused)), "{reasons:?}");
+    assert!(reasons.contains(&("scada-01 fc5".into(), refused)), "{reasons:?}");
+    assert!(reasons.contains(&("hmi-01 46".into(), None)), "{reasons:?}");
+    assert!(sim.snapshot().plcs[0].memory.coils[0] && !sim.snapshot().plcs[0].memory.coils[1]);
+
+    // On the wire, from the front end's address: interrogation answered, command refused.
+    let range =
+        start(s.clone(), |o| o.sources = vec![("127.0.0.1".parse().unwrap(), "scada-01".into())]).await;
+    let mut m = Master::started(station(&range, "rtu-1")).await;
+    assert_eq!(m.interrogate().await[0], 7);
+    let open = asdu(C_DC_NA_1, 6, 1, &[0xD1, 0x07, 0, 1]);
+    m.send(&open).await;
+    assert_eq!(answer(&m.asdu().await).1, 0x40 | 7, "refused by the IEC 104 rule");
+    range.shutdown().await.unwrap();
+}

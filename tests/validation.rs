@@ -303,14 +303,18 @@ fn the_hmi_placement_names_what_the_diagram_draws_on_its_canvas() {
 
 #[test]
 fn an_iec104_station_is_checked_object_by_object() {
-    let src = icsdrill_scenarios::builtin("power-ukraine-substation").unwrap().source;
+    let src = icsdrill_scenarios::builtin("power-industroyer-substation").unwrap().source;
     let cases = [
         (
             "{ ioa: 1002, point: qf2_closed, double: true }",
             "{ ioa: 1001, point: qf2_closed, double: true }",
             "information object address 1001 is used twice",
         ),
-        ("{ ioa: 3002, point: f2_ir }", "{ ioa: 3002, point: f2_ri }", "unknown point `f2_ri` in PLC `gw-1`"),
+        (
+            "{ ioa: 3002, point: f2_ir }",
+            "{ ioa: 3002, point: f2_ri }",
+            "unknown point `f2_ri` in PLC `rtu-1`",
+        ),
         (
             "{ ioa: 3002, point: f2_ir }",
             "{ ioa: 3002, point: f2_ir, double: true }",
@@ -327,6 +331,12 @@ fn an_iec104_station_is_checked_object_by_object() {
             "common_address 65535 is out of range 1..=65534",
         ),
         ("iec104: { common_address: 3 }", "iec104: { common_adress: 3 }", "unknown field `common_adress`"),
+        (
+            "      allow_sources: [scada-01, ews-01]",
+            "      rules: [{ source: scada-01, iec104: [C_XX_NA_1] }]",
+            "C_XX_NA_1",
+        ),
+        ("ioa: 2001, type: C_DC_NA_1", "ioa: 2001, type: C_DC_NA_2", "C_DC_NA_2"),
     ];
     for (from, to, message) in cases {
         assert_eq!(src.matches(from).count(), 1, "`{from}` must occur once");

@@ -69,6 +69,22 @@ pub struct Request<'a> {
     /// Holding-register values written (raw); empty for reads and coil writes, which the
     /// conduit filters by function code only.
     pub registers: &'a [u16],
+    /// The IEC 104 type of the request, when it is one (`function` is then the Modbus function
+    /// it stands for): IEC 104 rules judge it by this.
+    pub iec104: Option<u8>,
+}
+
+impl<'a> Request<'a> {
+    /// A Modbus request.
+    pub fn modbus(
+        source: HostIdx,
+        plc: PlcIdx,
+        function: u8,
+        addr: u16,
+        registers: &'a [u16],
+    ) -> Request<'a> {
+        Request { source, plc, function, addr, registers, iec104: None }
+    }
 }
 
 /// Decides whether `source` may open a connection to `plc`: the conduit's policy that governs
@@ -142,6 +158,12 @@ fn check_rules(rules: &[crate::scenario::Rule], req: &Request<'_>) -> Result<(),
         let verdict =
             if rule.source.is_some_and(|s| s != req.source) || rule.plc.is_some_and(|p| p != req.plc) {
                 RejectReason::SourceNotAllowed
+            } else if !rule.iec104.is_empty() {
+                // An IEC 104 rule: the request's type, whatever it writes (Modbus is not its).
+                match req.iec104 {
+                    Some(t) if rule.iec104.contains(&t) => return Ok(()),
+                    _ => RejectReason::FunctionNotAllowed,
+                }
             } else if !rule.functions.is_empty() && !rule.functions.contains(&req.function) {
                 RejectReason::FunctionNotAllowed
             } else {

@@ -81,6 +81,10 @@ pub struct Rule {
     pub min: Option<u16>,
     /// Largest raw value a register write may carry.
     pub max: Option<u16>,
+    /// IEC 104 type identifications this rule lets through. A rule with any is an IEC 104
+    /// rule: it judges only IEC 104 requests, by their type (and source and PLC). A rule with
+    /// none judges Modbus requests, and IEC 104 ones as the Modbus requests they stand for.
+    pub iec104: Vec<u8>,
 }
 
 /// An address window for writes, optionally with a value window (a set-point range check at the

@@ -305,7 +305,7 @@ fn scan(
             continue;
         }
         for function in [17, 43] {
-            let req = Request { source: host, plc: p, function, addr: 0, registers: &[] };
+            let req = Request { source: host, plc: p, function, addr: 0, registers: &[], iec104: None };
             let reason = check_request(s, world.resource::<NetState>(), req).err();
             let exception = reason.and_then(RejectReason::exception_code);
             let input = SimInput::ModbusRequest {
@@ -358,7 +358,12 @@ fn interrogation(world: &World, s: &Scenario, host: HostIdx, plc: PlcIdx) -> Sim
     } else {
         check_connect(s, net, host, plc)
             .and_then(|_| {
-                check_request(s, net, Request { source: host, plc, function: 3, addr: 0, registers: &[] })
+                let t = crate::scenario::iec104::types::C_IC_NA_1;
+                check_request(
+                    s,
+                    net,
+                    Request { source: host, plc, function: 3, addr: 0, registers: &[], iec104: Some(t) },
+                )
             })
             .err()
     };
@@ -385,7 +390,7 @@ fn read_request(
     let mut reason = check_request(
         s,
         world.resource::<NetState>(),
-        Request { source: host, plc, function, addr, registers: &[] },
+        Request { source: host, plc, function, addr, registers: &[], iec104: None },
     )
     .err();
     if reason.is_none() {
@@ -499,7 +504,14 @@ pub(super) fn run_background(world: &mut World) {
         let input = match &b.input {
             SimInput::ModbusRequest { plc, source, function, addr, count, .. } => {
                 let (Some(p), Some(h)) = (scenario.plc(plc), scenario.host(source)) else { continue };
-                let req = Request { source: h, plc: p, function: *function, addr: *addr, registers: &[] };
+                let req = Request {
+                    source: h,
+                    plc: p,
+                    function: *function,
+                    addr: *addr,
+                    registers: &[],
+                    iec104: None,
+                };
                 let mut reason = check_request(&scenario, world.resource::<NetState>(), req).err();
                 let e = world.resource::<Entities>().plcs[p.ix()];
                 let table = match function {

@@ -234,8 +234,14 @@ fn forge(
             let changed = world
                 .get::<PlcState>(entities[p.ix()])
                 .is_some_and(|st| st.program_hash != s.plcs[p.ix()].program_hash);
-            let engineering =
-                Request { source: host, plc: *p, function: ENGINEERING_FUNCTION, addr: 0, registers: &[] };
+            let engineering = Request {
+                source: host,
+                plc: *p,
+                function: ENGINEERING_FUNCTION,
+                addr: 0,
+                registers: &[],
+                iec104: None,
+            };
             changed && check_request(s, world.resource::<NetState>(), engineering).is_ok()
         });
         match subverted {
@@ -468,7 +474,14 @@ fn engineering(
     check_request(
         s,
         world.resource::<NetState>(),
-        Request { source: host, plc: idx, function: ENGINEERING_FUNCTION, addr: 0, registers: &[] },
+        Request {
+            source: host,
+            plc: idx,
+            function: ENGINEERING_FUNCTION,
+            addr: 0,
+            registers: &[],
+            iec104: None,
+        },
     )?;
     match command {
         EngineeringCommand::SetMode { mode } => {

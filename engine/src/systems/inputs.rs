@@ -205,12 +205,12 @@ pub(crate) fn apply_one(
     match input {
         SimInput::WriteCoils { plc, source, addr, values, .. } => {
             let function = input.function_code().unwrap_or(15);
-            write_coils(world, s, plc, source, function, *addr, values)
+            write_coils(world, s, plc, source, (function, None), *addr, values)
         }
         SimInput::Iec104 { .. } => iec104_command(world, s, input),
         SimInput::WriteRegisters { plc, source, addr, values, .. } => {
             let function = input.function_code().unwrap_or(16);
-            write_registers(world, s, plc, source, function, *addr, values)
+            write_registers(world, s, plc, source, (function, None), *addr, values)
         }
         SimInput::ModbusRequest { plc, source, reason, .. } => {
             s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
@@ -312,13 +312,24 @@ fn iec104_command(world: &mut World, s: &Scenario, input: &SimInput) -> Result<V
             Write::Registers { words, .. } => words.as_slice(),
             Write::Coil { .. } => &[],
         };
-        let request = Request { source: host, plc: idx, function, addr: write.addr(), registers: words };
+        let request = Request {
+            source: host,
+            plc: idx,
+            function,
+            addr: write.addr(),
+            registers: words,
+            iec104: Some(*type_id),
+        };
         check_request(s, world.resource::<NetState>(), request)?;
         return Ok(Vec::new());
     }
     match write {
-        Write::Coil { addr, value } => write_coils(world, s, plc, source, function, addr, &[value]),
-        Write::Registers { addr, words } => write_registers(world, s, plc, source, function, addr, &words),
+        Write::Coil { addr, value } => {
+            write_coils(world, s, plc, source, (function, Some(*type_id)), addr, &[value])
+        }
+        Write::Registers { addr, words } => {
+            write_registers(world, s, plc, source, (function, Some(*type_id)), addr, &words)
+        }
     }
 }
 
@@ -327,7 +338,7 @@ fn write_coils(
     s: &Scenario,
     plc: &str,
     source: &str,
-    function: u8,
+    function: Function,
     addr: u16,
     values: &[bool],
 ) -> Result<Vec<EventKind>, RejectReason> {
@@ -342,7 +353,7 @@ fn write_registers(
     s: &Scenario,
     plc: &str,
     source: &str,
-    function: u8,
+    function: Function,
     addr: u16,
     values: &[u16],
 ) -> Result<Vec<EventKind>, RejectReason> {
@@ -377,7 +388,7 @@ fn diagnostic(
     check_request(
         s,
         world.resource::<NetState>(),
-        Request { source: host, plc: plc_idx, function: 8, addr: 0, registers: &[] },
+        Request { source: host, plc: plc_idx, function: 8, addr: 0, registers: &[], iec104: None },
     )?;
     let e = world.resource::<Entities>().plcs[plc_idx.ix()];
     let mut state = world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");
@@ -440,6 +451,9 @@ fn inject_fault(
     Ok(vec![fault_started(s, id, &effect)])
 }
 
+/// The Modbus function of a write, and the IEC 104 type when it is an IEC 104 command.
+type Function = (u8, Option<u8>);
+
 /// The checks every Modbus write passes, in the order a network then a PLC makes them:
 /// known PLC and host, non-empty, conduit policy, mapped addresses. Returns the PLC's state.
 #[allow(clippy::too_many_arguments)]
@@ -448,7 +462,7 @@ fn checked_write<'w>(
     s: &Scenario,
     plc: &str,
     source: &str,
-    function: u8,
+    (function, iec104): Function,
     addr: u16,
     registers: &[u16],
     count: usize,
@@ -462,7 +476,7 @@ fn checked_write<'w>(
     check_request(
         s,
         world.resource::<NetState>(),
-        Request { source, plc: plc_idx, function, addr, registers },
+        Request { source, plc: plc_idx, function, addr, registers, iec104 },
     )?;
     let e = world.resource::<Entities>().plcs[plc_idx.ix()];
     let state = world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");

@@ -145,7 +145,14 @@ impl RoutinePlan {
                     MAX_REGISTERS
                 };
                 for (addr, count) in runs(&memory, *table, max) {
-                    let req = Request { source: host, plc, function: *function, addr, registers: &[] };
+                    let req = Request {
+                        source: host,
+                        plc,
+                        function: *function,
+                        addr,
+                        registers: &[],
+                        iec104: None,
+                    };
                     if check_request(s, &net, req).is_ok() {
                         out.push(RoutineRequest::read(host, plc, *function, addr, count));
                     }
@@ -243,7 +250,8 @@ impl Sessions {
     /// let nothing through.
     fn of(s: &Scenario, net: &NetState, host: HostIdx, plcs: &[PlcIdx], mean: u64) -> Option<Sessions> {
         let allowed = |plc: PlcIdx, function: u8, addr: u16| {
-            check_request(s, net, Request { source: host, plc, function, addr, registers: &[] }).is_ok()
+            check_request(s, net, Request { source: host, plc, function, addr, registers: &[], iec104: None })
+                .is_ok()
         };
         let serviced: Vec<Vec<RoutineRequest>> = plcs
             .iter()

@@ -403,7 +403,14 @@ impl Station<'_> {
             None => (equivalent_function(type_id), 0, Vec::new()),
         };
         let snapshot = self.cx.live.snapshot();
-        let fw = FwRequest { source: self.source, plc: self.plc, function, addr, registers: &registers };
+        let fw = FwRequest {
+            source: self.source,
+            plc: self.plc,
+            function,
+            addr,
+            registers: &registers,
+            iec104: Some(type_id),
+        };
         let Err(reason) = check_request(&self.cx.live.scenario, &snapshot.net, fw) else { return Gate::Pass };
         let (ioa, value, select) = write.map_or((0, None, false), |(_, at)| at);
         self.record(type_id, cause, ioa, value, select, Some(reason));

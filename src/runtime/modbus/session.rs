@@ -394,7 +394,7 @@ impl Conn<'_> {
             Request::WriteMultipleRegisters { bytes, .. } => unpack_registers(bytes),
             _ => Vec::new(),
         };
-        let fw = FwRequest { source: self.source, plc: self.plc, function, addr, registers: &written };
+        let fw = FwRequest::modbus(self.source, self.plc, function, addr, &written);
         if let Err(reason) = check_request(&self.cx.live.scenario, &snapshot.net, fw) {
             let Some(code) = reason.exception_code() else {
                 // The conduit no longer admits this host at all: drop the session.

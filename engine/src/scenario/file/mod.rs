@@ -494,6 +494,8 @@ pub(crate) struct RuleFile {
     pub(crate) min: Option<S<i64>>,
     #[serde(default)]
     pub(crate) max: Option<S<i64>>,
+    #[serde(default)]
+    pub(crate) iec104: Vec<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

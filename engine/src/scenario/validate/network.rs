@@ -115,7 +115,12 @@ impl Cx<'_> {
         {
             self.err(&at.referenced, format!("max {hi} is below min {lo}"));
         }
-        Rule { source, functions, plc, start, end, min, max }
+        let iec104 = r
+            .iec104
+            .iter()
+            .map(|t| self.enum_of(t, "IEC 104 type", &crate::scenario::iec104::TYPES))
+            .collect();
+        Rule { source, functions, plc, start, end, min, max, iec104 }
     }
 
     /// Validates one write window of a conduit's policy.
