@@ -589,3 +589,26 @@ async fn a_conduit_rule_can_allow_iec104_types_only() {
     assert_eq!(answer(&m.asdu().await).1, 0x40 | 7, "refused by the IEC 104 rule");
     range.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_that_never_acknowledges_is_dropped_when_the_send_queue_is_full() {
+    let range = start(builtin("power-industroyer-substation"), |_| {}).await;
+    let mut m = Master::started(station(&range, "rtu-1")).await;
+    // Interrogations sent without ever acknowledging what comes back: the station sends k (12)
+    // frames, then queues the rest, and past MAX_QUEUED ASDUs it drops the connection, long
+    // before t1 (15 s) would.
+    let started = std::time::Instant::now();
+    let per_interrogation = 4; // confirmation, double points, short floats, termination
+    let requests = icsdrill::runtime::iec104::session::MAX_QUEUED / per_interrogation + 20;
+    let mut gi = Vec::new();
+    for vs in 0..requests as u16 {
+        apci::write_i(&mut gi, vs, 0, &asdu(C_IC_NA_1, 6, 1, &[0, 0, 0, 20])).unwrap();
+    }
+    let _ = m.stream.write_all(&gi).await;
+    assert!(m.closed().await, "dropped");
+    assert!(started.elapsed() < Duration::from_secs(10), "by the queue's bound, not by t1");
+    // Other masters are served as before.
+    let mut other = Master::started(station(&range, "rtu-1")).await;
+    assert_eq!(other.interrogate().await, [7, 20, 20, 10]);
+    range.shutdown().await.unwrap();
+}
