@@ -422,5 +422,10 @@ async fn chromium_team_console_logs_iec104_commands_by_their_names() {
     let select = has("C_DC_NA_1 ioa=2001 v=1 select").expect("the select");
     let execute = has("C_DC_NA_1 ioa=2001 v=1 execute").expect("the execute");
     assert_eq!((select.1.as_str(), execute.1.as_str()), ("", "warn"), "only the execute is marked");
+    // The endpoint table shows each PLC's IEC 104 station: address, port, common address.
+    let stations = seen["stations"].as_array().unwrap();
+    let rtu2 = drill.teams().next().unwrap().2.iter().find(|e| e.plc == "rtu-2").unwrap().clone();
+    let shown = format!("{}:{} (CA 2)", rtu2.address, rtu2.iec104_port.unwrap());
+    assert!(stations.iter().any(|r| r[0] == "rtu-2" && r[1] == shown.as_str()), "{stations:?}");
     server.shutdown().await.unwrap();
 }

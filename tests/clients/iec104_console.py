@@ -21,7 +21,12 @@ try:
         wait.until(lambda d: any("C_DC_NA_1 ioa=2001" in t and "execute" in t for t, _ in lines(d)))
     except Exception:
         raise SystemExit(f"no IEC 104 execute in the log: {lines(driver)[-20:]}")
-    seen = {"lines": [[t, c] for t, c in lines(driver) if "IEC 104" in t], "axe": accessibility(driver)}
+    seen = {
+        "lines": [[t, c] for t, c in lines(driver) if "IEC 104" in t],
+        "stations": driver.execute_script(
+            "return [...document.querySelectorAll('#endpoints tbody tr')].map(r => [r.cells[0].textContent, r.cells[3].textContent])"),
+        "axe": accessibility(driver),
+    }
 finally:
     driver.quit()
 print(json.dumps(seen))
