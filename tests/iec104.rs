@@ -612,3 +612,57 @@ async fn a_master_that_never_acknowledges_is_dropped_when_the_send_queue_is_full
     assert_eq!(other.interrogate().await, [7, 20, 20, 10]);
     range.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scada_masters_background_work_goes_on_the_wire_and_is_logged_once() {
+    // 100x real time: the front end interrogates each bay unit every 60 simulated seconds
+    // (0.6 s here); the operator's QF3 switching comes at 900 s.
+    let s = std::sync::Arc::new(builtin("power-industroyer-substation").without_attack());
+    let range = start(s.clone(), |o| o.ticks_per_s = Some(1000.0)).await;
+    let address = |host: &str| -> std::net::IpAddr {
+        std::net::Ipv4Addr::new(127, 0, 0, 200 + s.host(host).unwrap().ix() as u8).into()
+    };
+    let (rtu1, rtu2) = (station(&range, "rtu-1"), station(&range, "rtu-2"));
+    let switched = crate::util::wait_for_event(&range.live, Duration::from_secs(30), |e| {
+        matches!(&e.kind, EventKind::Iec104Transaction { source, type_id: C_DC_NA_1, value: Some(v), .. } if source == "hmi-01" && *v == 1.0)
+    })
+    .await;
+    assert!(switched, "the operator's switching is in the log");
+    // Both went out on the wire, from their hosts' own addresses, to the stations.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let on_wire = || {
+        (
+            crate::traffic::connections_from(address("scada-01"), rtu1.port()),
+            crate::traffic::connections_from(address("hmi-01"), rtu2.port()),
+        )
+    };
+    while on_wire() != (1, 1) && std::time::Instant::now() < deadline {
+        range.live.wait_for_tick(range.live.snapshot().tick + 50).await;
+    }
+    assert_eq!(on_wire(), (1, 1), "one IEC 104 connection each, from the front end and the operator station");
+    let tick = range.live.snapshot().tick;
+    range.live.wait_for_tick(tick + 500).await;
+    // Logged once by the simulation, never again by the stations: no connection records, one
+    // interrogation per cycle, the switching applied once.
+    let sim = range.shutdown().await.unwrap();
+    let ev = sim.events();
+    let routine = |e: &&icsdrill_engine::SimEvent| matches!(&e.kind, EventKind::Iec104Transaction { source, .. } if source == "scada-01" || source == "hmi-01");
+    assert!(
+        !ev.iter()
+            .filter(routine)
+            .any(|e| matches!(&e.kind, EventKind::Iec104Transaction { type_id: CONNECTION, .. }))
+    );
+    let cycles: Vec<u64> = ev
+        .iter()
+        .filter(routine)
+        .filter(|e| matches!(&e.kind, EventKind::Iec104Transaction { plc, type_id: C_IC_NA_1, .. } if plc == "rtu-1"))
+        .map(|e| e.tick)
+        .collect();
+    assert!(cycles.len() >= 2 && cycles.windows(2).all(|w| w[1] - w[0] == 600), "{cycles:?}");
+    let switchings = ev
+        .iter()
+        .filter(routine)
+        .filter(|e| matches!(&e.kind, EventKind::Iec104Transaction { type_id: C_DC_NA_1, .. }))
+        .count();
+    assert_eq!(switchings, 1);
+}

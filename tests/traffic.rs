@@ -171,7 +171,7 @@ fn the_traffic_section_overrides_the_defaults_host_by_host() {
 }
 
 /// Established TCP connections to `port` from `source` (as `ss` lists them).
-fn connections_from(source: std::net::IpAddr, port: u16) -> usize {
+pub(crate) fn connections_from(source: std::net::IpAddr, port: u16) -> usize {
     let out = std::process::Command::new("ss")
         .args(["-Htn", "state", "established", &format!("( dport = :{port} )")])
         .output()
@@ -370,6 +370,7 @@ async fn a_plc_that_stops_answering_delays_only_its_own_polls() {
     let wire = Arc::new(Wire {
         endpoints,
         units: vec![1, 1],
+        stations: vec![None, None],
         hosts: [(HostIdx(0), "127.0.0.1".parse().unwrap())].into_iter().collect(),
         peers: Arc::new(RoutinePeers::default()),
         skipped: AtomicU64::new(0),

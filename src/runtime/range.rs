@@ -227,6 +227,7 @@ impl Range {
             let wire = crate::runtime::routine::Wire {
                 endpoints: endpoint_addrs(&endpoints),
                 units: scenario.plcs.iter().map(|p| p.unit_id).collect(),
+                stations: station_addrs(&endpoints),
                 hosts: routine_hosts,
                 peers: routine_peers,
                 skipped: Default::default(),
@@ -428,16 +429,18 @@ fn attack_target(
     crate::runtime::attacker::Target {
         endpoints: endpoint_addrs(endpoints),
         units: scenario.plcs.iter().map(|p| p.unit_id).collect(),
-        stations: endpoints
-            .iter()
-            .map(|e| {
-                let ip = e.address.parse().ok()?;
-                Some((SocketAddr::new(ip, e.iec104_port?), e.iec104_address?))
-            })
-            .collect(),
+        stations: station_addrs(endpoints),
         source: address,
         speed: ticks_per_s / f64::from(scenario.tick_hz),
     }
+}
+
+/// Each PLC's IEC 104 station, if it has one: address and common address.
+fn station_addrs(endpoints: &[EndpointInfo]) -> Vec<Option<(SocketAddr, u16)>> {
+    endpoints
+        .iter()
+        .map(|e| Some((SocketAddr::new(e.address.parse().ok()?, e.iec104_port?), e.iec104_address?)))
+        .collect()
 }
 
 fn endpoint_addrs(endpoints: &[EndpointInfo]) -> Vec<SocketAddr> {

@@ -67,6 +67,8 @@ pub struct Wire {
     pub endpoints: Vec<SocketAddr>,
     /// Unit id of each PLC.
     pub units: Vec<u8>,
+    /// IEC 104 station of each PLC that has one: address and common address.
+    pub stations: Vec<Option<(SocketAddr, u16)>>,
     /// Source address of each host that makes routine traffic.
     pub hosts: BTreeMap<HostIdx, IpAddr>,
     /// The routine clients' socket addresses, shared with the endpoints.
@@ -86,7 +88,8 @@ pub async fn run(
     wire: Arc<Wire>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut lanes: BTreeMap<(HostIdx, PlcIdx), mpsc::Sender<Vec<RoutineRequest>>> = BTreeMap::new();
+    // A lane per host, PLC and protocol (IEC 104 requests go to the PLC's station).
+    let mut lanes: BTreeMap<(HostIdx, PlcIdx, bool), mpsc::Sender<Vec<RoutineRequest>>> = BTreeMap::new();
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         let batch = tokio::select! {
@@ -96,15 +99,23 @@ pub async fn run(
         let Some(batch) = batch else { break };
         let mut rest = &batch[..];
         while let Some(first) = rest.first() {
-            let n = rest.iter().take_while(|r| (r.host, r.plc) == (first.host, first.plc)).count();
+            let key = |r: &RoutineRequest| (r.host, r.plc, r.iec104.is_some());
+            let n = rest.iter().take_while(|r| key(r) == key(first)).count();
             let (group, tail) = rest.split_at(n);
             rest = tail;
             let Some(source) = wire.hosts.get(&first.host).copied() else { continue };
-            let lane = lanes.entry((first.host, first.plc)).or_insert_with(|| {
+            let lane = lanes.entry(key(first)).or_insert_with(|| {
                 let (tx, rx) = mpsc::channel(LANE_QUEUE);
-                let task = lane(rx, wire.clone(), source, first.plc, stop.clone());
-                match wire.loops.get(first.plc.ix() % wire.loops.len().max(1)) {
-                    Some(on) => tasks.spawn_on(task, on),
+                let on = wire.loops.get(first.plc.ix() % wire.loops.len().max(1)).cloned();
+                let (wire, stop) = (wire.clone(), stop.clone());
+                let task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
+                    if first.iec104.is_some() {
+                        Box::pin(station_lane(rx, wire, source, first.plc, stop))
+                    } else {
+                        Box::pin(lane(rx, wire, source, first.plc, stop))
+                    };
+                match on {
+                    Some(on) => tasks.spawn_on(task, &on),
                     None => tasks.spawn(task),
                 };
                 tx
@@ -153,14 +164,73 @@ async fn lane(
     }
 }
 
-/// Opens a connection from `source`, its address registered before the endpoint sees it.
-async fn connect(wire: &Wire, source: IpAddr, plc: PlcIdx) -> Option<(TcpStream, SocketAddr)> {
+/// One host's IEC 104 connection to one PLC's station: interrogations and commands, each
+/// awaited in turn, reconnecting after a failure.
+async fn station_lane(
+    mut rx: mpsc::Receiver<Vec<RoutineRequest>>,
+    wire: Arc<Wire>,
+    source: IpAddr,
+    plc: PlcIdx,
+    mut stop: watch::Receiver<bool>,
+) {
+    use crate::runtime::iec104::{asdu, master::Master};
+    let Some((station, ca)) = wire.stations.get(plc.ix()).copied().flatten() else { return };
+    let mut conn: Option<(Master, SocketAddr)> = None;
+    loop {
+        let group = tokio::select! {
+            g = rx.recv() => g,
+            _ = stop.wait_for(|s| *s) => None,
+        };
+        let Some(group) = group else { break };
+        if conn.is_none() {
+            conn = async {
+                let socket = bound(source)?;
+                let local = socket.local_addr().ok()?;
+                wire.peers.set(local, true);
+                match Master::connect_socket(socket, station, ANSWER_TIMEOUT).await {
+                    Ok(m) => Some((m, local)),
+                    Err(_) => {
+                        wire.peers.set(local, false);
+                        None
+                    }
+                }
+            }
+            .await;
+        }
+        let Some((m, local)) = &mut conn else { continue };
+        let mut ok = true;
+        for r in &group {
+            let Some((type_id, ioa, value)) = r.iec104 else { continue };
+            let done = match type_id {
+                icsdrill_engine::scenario::iec104::types::C_IC_NA_1 => m.interrogate(ca).await.map(drop),
+                t => m.confirm(&asdu::command(t, ca, ioa, value.unwrap_or(0.0), false)).await.map(drop),
+            };
+            ok &= done.is_ok();
+        }
+        if !ok {
+            wire.peers.set(*local, false);
+            conn = None;
+        }
+    }
+    if let Some((_, local)) = conn {
+        wire.peers.set(local, false);
+    }
+}
+
+/// A socket bound to `source` (any port).
+fn bound(source: IpAddr) -> Option<TcpSocket> {
     let socket = match source {
         IpAddr::V4(_) => TcpSocket::new_v4(),
         IpAddr::V6(_) => TcpSocket::new_v6(),
     }
     .ok()?;
     socket.bind(SocketAddr::new(source, 0)).ok()?;
+    Some(socket)
+}
+
+/// Opens a connection from `source`, its address registered before the endpoint sees it.
+async fn connect(wire: &Wire, source: IpAddr, plc: PlcIdx) -> Option<(TcpStream, SocketAddr)> {
+    let socket = bound(source)?;
     let local = socket.local_addr().ok()?;
     wire.peers.set(local, true);
     match tokio::time::timeout(ANSWER_TIMEOUT, socket.connect(wire.endpoints[plc.ix()])).await {

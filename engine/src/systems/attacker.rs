@@ -564,6 +564,19 @@ fn on_the_wire(s: &Scenario, input: &SimInput) -> Option<RoutineRequest> {
         SimInput::WriteCoils { plc, source, addr, values, .. } => {
             (plc, source, *addr, values.len(), values.iter().map(|v| u16::from(*v)).collect())
         }
+        // IEC 104 (an interrogation, a command), sent to the PLC's station.
+        SimInput::Iec104 { plc, source, type_id, ioa, value, reason: None, .. } => {
+            return Some(RoutineRequest {
+                host: s.host(source)?,
+                plc: s.plc(plc)?,
+                function: input.function_code()?,
+                addr: 0,
+                count: 0,
+                values: None,
+                logged: true,
+                iec104: Some((*type_id, *ioa, *value)),
+            });
+        }
         _ => return None,
     };
     Some(RoutineRequest {
@@ -574,5 +587,6 @@ fn on_the_wire(s: &Scenario, input: &SimInput) -> Option<RoutineRequest> {
         count: u16::try_from(count).unwrap_or(u16::MAX),
         values: Some(values.into()),
         logged: true,
+        iec104: None,
     })
 }

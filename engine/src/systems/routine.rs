@@ -31,7 +31,7 @@ const MAX_REGISTERS: usize = 100;
 const MAX_BITS: usize = 800;
 
 /// One routine request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RoutineRequest {
     /// Host sending it.
     pub host: HostIdx,
@@ -48,12 +48,15 @@ pub struct RoutineRequest {
     /// The log holds this request as its own transaction (background traffic: set-point
     /// changes, maintenance), where polls are only counted.
     pub logged: bool,
+    /// An IEC 104 request to the PLC's station (`function` is then the Modbus function it
+    /// stands for): type, object and value.
+    pub iec104: Option<(u8, u32, Option<f64>)>,
 }
 
 impl RoutineRequest {
     /// A read (or identification) that the log only counts.
     pub fn read(host: HostIdx, plc: PlcIdx, function: u8, addr: u16, count: u16) -> RoutineRequest {
-        RoutineRequest { host, plc, function, addr, count, values: None, logged: false }
+        RoutineRequest { host, plc, function, addr, count, values: None, logged: false, iec104: None }
     }
 }
 

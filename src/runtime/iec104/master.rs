@@ -47,6 +47,12 @@ impl Master {
         if let Some(ip) = source {
             socket.bind(SocketAddr::new(ip, 0))?;
         }
+        Master::connect_socket(socket, to, limit).await
+    }
+
+    /// Connects `socket` (bound already, so its address can be known first) to `to` and
+    /// starts data transfer.
+    pub async fn connect_socket(socket: TcpSocket, to: SocketAddr, limit: Duration) -> io::Result<Master> {
         let stream = tokio::time::timeout(limit, socket.connect(to)).await.map_err(|_| timed_out())??;
         stream.set_nodelay(true)?;
         let mut m =

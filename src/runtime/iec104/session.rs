@@ -67,6 +67,10 @@ struct Station<'a> {
     opened: Instant,
     /// When the last whole APDU arrived: idle time counts from it.
     last_frame: Instant,
+    /// One of the range's routine clients (a SCADA master's background work): the simulation
+    /// logged and applied its requests already, so they are answered, not recorded or
+    /// applied again.
+    routine: bool,
 }
 
 /// Serves one client connection, in its own span (peer, PLC).
@@ -96,6 +100,7 @@ pub(crate) async fn connection(
         clock,
         opened: Instant::now(),
         last_frame: Instant::now(),
+        routine: cx.routine_peers.contains(&peer),
     };
     st.last = st.values(&snapshot).into_iter().map(|v| (v, st.opened)).collect();
     drop(snapshot);
@@ -372,6 +377,12 @@ impl Station<'_> {
             self.record(type_id, cause, ioa, Some(value), false, Some(RejectReason::IllegalValue));
             return true;
         }
+        if self.routine {
+            // Applied by the simulation at the tick that sent it: confirmed only.
+            self.queue.push_back(asdu::mirror(asdu, cot::ACTIVATION_CON, false));
+            self.queue.push_back(asdu::mirror(asdu, cot::ACTIVATION_TERM, false));
+            return true;
+        }
         if !self.cx.live.take_write(self.plc, self.source, write.function()) {
             // Over this tick's write budget: refused, counted in the tick's traffic summary.
             self.queue.push_back(asdu::mirror(asdu, cot::ACTIVATION_CON, true));
@@ -492,6 +503,10 @@ impl Station<'_> {
         select: bool,
         reason: Option<RejectReason>,
     ) {
+        // A routine client's requests are in the log already.
+        if self.routine {
+            return;
+        }
         let function = (type_id != types::CONNECTION).then(|| equivalent_function(type_id));
         self.cx.live.record_traffic(self.plc, self.source, function, 1, reason.is_some(), || {
             self.input(type_id, cause, (ioa, value, select), reason)
