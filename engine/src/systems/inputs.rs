@@ -286,8 +286,6 @@ pub(crate) fn apply_one(
     }
 }
 
-/// Writes holding registers through the write checks, and, where the PLC checks ranges,
-/// refuses a value outside a register's declared range.
 /// An IEC 104 request: a command executed is the write of the point its object maps (see
 /// `Iec104Def::command`); anything else changes nothing here.
 fn iec104_command(world: &mut World, s: &Scenario, input: &SimInput) -> Result<Vec<EventKind>, RejectReason> {
@@ -333,6 +331,7 @@ fn iec104_command(world: &mut World, s: &Scenario, input: &SimInput) -> Result<V
     }
 }
 
+/// Writes coils through the write checks.
 fn write_coils(
     world: &mut World,
     s: &Scenario,
@@ -348,6 +347,8 @@ fn write_coils(
     Ok(Vec::new())
 }
 
+/// Writes holding registers through the write checks, and, where the PLC checks ranges,
+/// refuses a value outside a register's declared range.
 fn write_registers(
     world: &mut World,
     s: &Scenario,
