@@ -353,4 +353,6 @@ fn an_iec104_station_is_checked_object_by_object() {
     let prot = &s.plcs[s.plc("prot-01").unwrap().ix()];
     let ioas: Vec<u32> = prot.iec104.as_ref().unwrap().points.iter().map(|p| p.ioa).collect();
     assert_eq!(ioas, [100_000, 100_008, 200_000, 300_000, 400_000]);
+    // Three PLCs, three stations: six endpoints to share the open files among.
+    assert_eq!(s.endpoints(), 6);
 }

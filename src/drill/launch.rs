@@ -388,7 +388,7 @@ fn share_descriptors(spec: &mut DrillSpec) -> Result<()> {
     let budget = crate::runtime::fds::budget(
         crate::runtime::fds::raise_nofile_limit(),
         spec.teams.len(),
-        spec.scenario.plcs.len(),
+        spec.scenario.endpoints(),
         spec.range.limits.max_connections,
         spec.range.http.max_connections,
     )?;

@@ -37,8 +37,9 @@ pub struct Budget {
     pub per_range: usize,
 }
 
-/// Shares `nofile` descriptors among `ranges` ranges of `plcs` endpoints (each endpoint
-/// capped at `per_endpoint` connections) and a web server that wants `http_wanted`.
+/// Shares `nofile` descriptors among `ranges` ranges of `plcs` endpoints each
+/// (`Scenario::endpoints`: IEC 104 stations count too), each endpoint capped at
+/// `per_endpoint` connections, and a web server that wants `http_wanted`.
 pub fn budget(
     nofile: u64,
     ranges: usize,

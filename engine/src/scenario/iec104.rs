@@ -114,6 +114,12 @@ impl Write {
 }
 
 impl super::Scenario {
+    /// The endpoints a range of this scenario listens on: a Modbus endpoint per PLC and an
+    /// IEC 104 station per PLC that has one (what its open files are shared out by).
+    pub fn endpoints(&self) -> usize {
+        self.plcs.len() + self.plcs.iter().filter(|p| p.iec104.is_some()).count()
+    }
+
     /// The Modbus write an IEC 104 command on PLC `plc` stands for (`None`: no such PLC,
     /// station or object, or not a command the object takes): how judging reads the commands
     /// of a log as the writes they are.

@@ -435,7 +435,7 @@ fn serve_range(args: &Args, scenario: std::sync::Arc<Scenario>, mut opts: Option
         let budget = icsdrill::runtime::fds::budget(
             icsdrill::runtime::fds::raise_nofile_limit(),
             1,
-            scenario.plcs.len(),
+            scenario.endpoints(),
             opts.limits.max_connections,
             opts.http.max_connections,
         )?;
