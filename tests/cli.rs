@@ -43,6 +43,11 @@ fn scenarios_show_describes_the_plant_in_both_languages() {
     assert!(en.contains("PLC plc-t101") && en.contains("hr       1  t101_sp_high"), "{en}");
     let zh = stdout(&icsdrill(&["scenarios", "show", "petrochem-tank-farm", "--lang", "zh"]));
     assert!(zh.contains("储罐区与进料反应器") && zh.contains("进油停止液位"), "{zh}");
+    // A PLC's IEC 104 station: each object, what it reports, the command it takes.
+    let power = stdout(&icsdrill(&["scenarios", "show", "power-industroyer-substation"]));
+    assert!(power.contains("IEC 104 station, common address 1:"), "{power}");
+    assert!(power.contains("ioa     2001  qf1_close          M_DP     C_DC_NA_1 (1 off, 2 on)"), "{power}");
+    assert!(!en.contains("IEC 104 station"), "the tank farm has none");
     let missing = icsdrill(&["scenarios", "show", "no-such-plant"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(stderr(&missing).contains("no built-in scenario or file named `no-such-plant`"));

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use icsdrill_engine::Scenario;
-use icsdrill_engine::scenario::{DiscreteSource, Param, RegisterSource, SensorKind, Text};
+use icsdrill_engine::scenario::iec104::Iec104Def;
+use icsdrill_engine::scenario::{DiscreteSource, Param, RegisterSource, SensorKind, Table, Text};
 
 use super::{Lang, load_scenario};
 
@@ -239,6 +240,26 @@ fn describe_plc(o: &mut String, s: &Scenario, p: &icsdrill_engine::scenario::Plc
             r.count,
             r.note.as_deref().unwrap_or("")
         );
+    }
+    if let Some(station) = &p.iec104 {
+        describe_station(o, p, station);
+    }
+}
+
+/// A PLC's IEC 104 station: each object's address, what it reports and which command it takes.
+fn describe_station(o: &mut String, p: &icsdrill_engine::scenario::PlcDef, station: &Iec104Def) {
+    let _ = writeln!(o, "  IEC 104 station, common address {}:", station.common_address);
+    for x in &station.points {
+        let i = x.point.ix();
+        let (id, report, command) = match x.table {
+            Table::Coils if x.double => (&p.coils[i].id, "M_DP", "C_DC_NA_1 (1 off, 2 on)"),
+            Table::Coils => (&p.coils[i].id, "M_SP", "C_SC_NA_1"),
+            Table::DiscreteInputs if x.double => (&p.discrete_inputs[i].id, "M_DP", "-"),
+            Table::DiscreteInputs => (&p.discrete_inputs[i].id, "M_SP", "-"),
+            Table::InputRegisters => (&p.input_registers[i].id, "M_ME_NC", "-"),
+            Table::HoldingRegisters => (&p.holding_registers[i].id, "M_ME_NC", "C_SE_NA/NB/NC_1"),
+        };
+        let _ = writeln!(o, "  ioa {:>8}  {:<18} {:<8} {command}", x.ioa, id, report);
     }
 }
 
