@@ -261,15 +261,7 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
         icsdrill::governance::exam::run_headless(&mut store, &dir, exam, &t, seed, &inputs).unwrap();
     }
     drop(store);
-    let api: std::sync::Arc<dyn icsdrill_web::region::RegionApi> = std::sync::Arc::new(
-        icsdrill::governance::region::RegionService::new(icsdrill::store::Database::Sqlite(dir.clone())),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(icsdrill_web::region::serve(listener, api, Default::default(), async {
-        let _ = stopped.await;
-    }));
+    let (addr, stop, server) = crate::util::serve_region(&dir).await;
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
     std::fs::create_dir_all(&out).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/region.py");

@@ -268,15 +268,7 @@ async fn a_third_upload_waits_its_turn() {
     let mut store = region(&dir, "dushanzi", "");
     store.add_user("region-token", "region", None).unwrap();
     drop(store);
-    let api: std::sync::Arc<dyn icsdrill_web::region::RegionApi> = std::sync::Arc::new(
-        icsdrill::governance::region::RegionService::new(icsdrill::store::Database::Sqlite(dir.clone())),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(icsdrill_web::region::serve(listener, api, Default::default(), async {
-        let _ = stopped.await;
-    }));
+    let (addr, stop, server) = crate::util::serve_region(&dir).await;
     let head = |len: usize| {
         format!(
             "POST /api/region/bundles HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer region-token\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
@@ -292,11 +284,9 @@ async fn a_third_upload_waits_its_turn() {
     }
     // Both are being read (checked, with a bound: a loaded machine may take a while to get to
     // them).
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    while icsdrill_web::server::large_uploads() < icsdrill_web::server::LARGE_UPLOAD_SLOTS {
-        assert!(tokio::time::Instant::now() < deadline, "the two uploads were never read");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let both = icsdrill_web::server::large_uploads_reach(icsdrill_web::server::LARGE_UPLOAD_SLOTS);
+    let read = tokio::time::timeout(std::time::Duration::from_secs(60), both).await;
+    assert!(read.is_ok(), "the two uploads were never read");
     // A third, whole and small: refused with 503.
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     s.write_all(format!("{}{{}}", head(2)).as_bytes()).await.unwrap();

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use icsdrill::runtime::iec104::apci::{self, Dui};
+use icsdrill::runtime::iec104::apci;
 use icsdrill::runtime::range::Range;
 use icsdrill_engine::scenario::iec104::is_command;
 use icsdrill_engine::scenario::iec104::types::*;
@@ -104,20 +104,7 @@ impl Master {
 }
 
 fn asdu(type_id: u8, cause: u8, ca: u16, object: &[u8]) -> Vec<u8> {
-    let dui = Dui {
-        type_id,
-        sequence: false,
-        count: 1,
-        cause,
-        negative: false,
-        test: false,
-        originator: 0,
-        common_address: ca,
-    };
-    let mut out = Vec::new();
-    dui.write(&mut out);
-    out.extend_from_slice(object);
-    out
+    icsdrill::runtime::iec104::asdu::one_object(type_id, cause, ca, object)
 }
 
 /// Type, cause octet (with the negative bit) and the information object of an ASDU.
@@ -358,17 +345,7 @@ fn a_command_meets_the_plant_and_the_monitoring_as_its_modbus_write_would() {
     // From the engineering workstation (on the conduit) and from the office PC (not on it).
     for (source, opens) in [("ews-01", true), ("it-ws-01", false)] {
         let modbus = SimInput::write_coils("gw-1", source, 0, vec![false]);
-        let iec = SimInput::Iec104 {
-            plc: "gw-1".into(),
-            source: source.into(),
-            type_id: C_DC_NA_1,
-            cause: 6,
-            ioa: 2001,
-            value: Some(1.0),
-            select: false,
-            reason: None,
-            repeat: 1,
-        };
+        let iec = SimInput::iec104("gw-1", source, C_DC_NA_1, 2001, Some(1.0));
         let (by_modbus, by_iec) = (outcome(modbus), outcome(iec));
         assert_eq!(by_iec, by_modbus, "{source}: the same alerts and breaker position");
         assert_eq!(!by_iec.1, opens, "{source}: QF1 opened or not");
@@ -493,17 +470,7 @@ fn judging_reads_iec104_commands_as_the_writes_they_stand_for() {
     let s = std::sync::Arc::new(builtin("power-industroyer-substation").without_attack());
     let command = |tick, plc: &str, source: &str, type_id, ioa, value| icsdrill_engine::TimedInput {
         tick,
-        input: SimInput::Iec104 {
-            plc: plc.into(),
-            source: source.into(),
-            type_id,
-            cause: 6,
-            ioa,
-            value: Some(value),
-            select: false,
-            reason: None,
-            repeat: 1,
-        },
+        input: SimInput::iec104(plc, source, type_id, ioa, Some(value)),
     };
     // The operator station sets RTU-2's fans-on threshold to 95 °C over IEC 104: outside its
     // declared 50-80 °C, and the unit has no range checks. The range finding cites it.
@@ -536,17 +503,7 @@ async fn a_conduit_rule_can_allow_iec104_types_only() {
     );
     let iec = |tick, source: &str, type_id, ioa, value| icsdrill_engine::TimedInput {
         tick,
-        input: SimInput::Iec104 {
-            plc: "rtu-1".into(),
-            source: source.into(),
-            type_id,
-            cause: 6,
-            ioa,
-            value,
-            select: false,
-            reason: None,
-            repeat: 1,
-        },
+        input: SimInput::iec104("rtu-1", source, type_id, ioa, value),
     };
     let inputs = [
         iec(100, "scada-01", C_DC_NA_1, 2001, Some(1.0)),

@@ -255,3 +255,21 @@ pub(crate) async fn board_caught_up(drill: &icsdrill::drill::Drill) -> Arc<icsdr
     })
     .await
 }
+
+/// Serves the regional view of the registry in `dir` on an ephemeral loopback port: its
+/// address, the sender that stops it, and the server's task.
+pub(crate) async fn serve_region(
+    dir: &std::path::Path,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let api: std::sync::Arc<dyn icsdrill_web::region::RegionApi> =
+        std::sync::Arc::new(icsdrill::governance::region::RegionService::new(
+            icsdrill::store::Database::Sqlite(dir.to_path_buf()),
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(icsdrill_web::region::serve(listener, api, Default::default(), async {
+        let _ = stopped.await;
+    }));
+    (addr, stop, server)
+}

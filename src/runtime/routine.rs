@@ -11,6 +11,7 @@
 //! queueing them.
 
 use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -106,16 +107,9 @@ pub async fn run(
             let Some(source) = wire.hosts.get(&first.host).copied() else { continue };
             let lane = lanes.entry(key(first)).or_insert_with(|| {
                 let (tx, rx) = mpsc::channel(LANE_QUEUE);
-                let on = wire.loops.get(first.plc.ix() % wire.loops.len().max(1)).cloned();
-                let (wire, stop) = (wire.clone(), stop.clone());
-                let task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
-                    if first.iec104.is_some() {
-                        Box::pin(station_lane(rx, wire, source, first.plc, stop))
-                    } else {
-                        Box::pin(lane(rx, wire, source, first.plc, stop))
-                    };
-                match on {
-                    Some(on) => tasks.spawn_on(task, &on),
+                let task = lane(rx, wire.clone(), source, (first.plc, first.iec104.is_some()), stop.clone());
+                match wire.loops.get(first.plc.ix() % wire.loops.len().max(1)) {
+                    Some(on) => tasks.spawn_on(task, on),
                     None => tasks.spawn(task),
                 };
                 tx
@@ -130,52 +124,100 @@ pub async fn run(
     while tasks.join_next().await.is_some() {}
 }
 
-/// One host's connection to one PLC: sends each group of requests pipelined (Modbus/TCP
-/// allows several outstanding transactions; one write, the answers read as they come),
-/// reconnecting after a failure.
-async fn lane(
-    mut rx: mpsc::Receiver<Vec<RoutineRequest>>,
-    wire: Arc<Wire>,
-    source: IpAddr,
-    plc: PlcIdx,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut conn: Option<(TcpStream, SocketAddr)> = None;
-    let mut client =
-        Client { unit: wire.units[plc.ix()], transaction: 0, out: Vec::new(), buf: vec![0; ANSWER_BUFFER] };
-    loop {
-        let group = tokio::select! {
-            g = rx.recv() => g,
-            _ = stop.wait_for(|s| *s) => None,
-        };
-        let Some(group) = group else { break };
-        if conn.is_none() {
-            conn = connect(&wire, source, plc).await;
-        }
-        let Some((stream, local)) = &mut conn else { continue };
-        let answered = tokio::time::timeout(ANSWER_TIMEOUT, client.exchange(stream, &group)).await;
-        if !matches!(answered, Ok(Ok(()))) {
-            wire.peers.set(*local, false);
-            conn = None;
-        }
+/// What a lane speaks: how it connects to its PLC and sends a group of requests.
+trait Protocol: Send {
+    /// An open connection.
+    type Conn: Send;
+    /// Connects `socket` (bound to the host's address) to the PLC.
+    fn open(&mut self, socket: TcpSocket) -> impl Future<Output = Option<Self::Conn>> + Send;
+    /// Sends `group` and reads its answers: `false` when the connection failed.
+    fn exchange(&mut self, c: &mut Self::Conn, group: &[RoutineRequest])
+    -> impl Future<Output = bool> + Send;
+}
+
+/// Modbus/TCP: each group of requests sent pipelined (several outstanding transactions; one
+/// write, the answers read as they come).
+struct Modbus {
+    client: Client,
+    to: SocketAddr,
+}
+
+impl Protocol for Modbus {
+    type Conn = TcpStream;
+
+    async fn open(&mut self, socket: TcpSocket) -> Option<TcpStream> {
+        let stream = tokio::time::timeout(ANSWER_TIMEOUT, socket.connect(self.to)).await.ok()?.ok()?;
+        let _ = stream.set_nodelay(true);
+        Some(stream)
     }
-    if let Some((_, local)) = conn {
-        wire.peers.set(local, false);
+
+    async fn exchange(&mut self, stream: &mut TcpStream, group: &[RoutineRequest]) -> bool {
+        matches!(tokio::time::timeout(ANSWER_TIMEOUT, self.client.exchange(stream, group)).await, Ok(Ok(())))
     }
 }
 
-/// One host's IEC 104 connection to one PLC's station: interrogations and commands, each
-/// awaited in turn, reconnecting after a failure.
-async fn station_lane(
-    mut rx: mpsc::Receiver<Vec<RoutineRequest>>,
+/// IEC 104 to the PLC's station: interrogations and commands, each awaited in turn.
+struct Station {
+    to: SocketAddr,
+    ca: u16,
+}
+
+impl Protocol for Station {
+    type Conn = crate::runtime::iec104::master::Master;
+
+    async fn open(&mut self, socket: TcpSocket) -> Option<Self::Conn> {
+        Self::Conn::connect_socket(socket, self.to, ANSWER_TIMEOUT).await.ok()
+    }
+
+    async fn exchange(&mut self, m: &mut Self::Conn, group: &[RoutineRequest]) -> bool {
+        use crate::runtime::iec104::asdu;
+        let mut ok = true;
+        for r in group {
+            let Some((type_id, ioa, value)) = r.iec104 else { continue };
+            let done = match type_id {
+                icsdrill_engine::scenario::iec104::types::C_IC_NA_1 => m.interrogate(self.ca).await.map(drop),
+                t => m.confirm(&asdu::command(t, self.ca, ioa, value.unwrap_or(0.0), false)).await.map(drop),
+            };
+            ok &= done.is_ok();
+        }
+        ok
+    }
+}
+
+/// One host's connection to one PLC (its Modbus endpoint, or its IEC 104 station with
+/// `iec104`), reconnecting after a failure.
+async fn lane(
+    rx: mpsc::Receiver<Vec<RoutineRequest>>,
     wire: Arc<Wire>,
     source: IpAddr,
-    plc: PlcIdx,
-    mut stop: watch::Receiver<bool>,
+    (plc, iec104): (PlcIdx, bool),
+    stop: watch::Receiver<bool>,
 ) {
-    use crate::runtime::iec104::{asdu, master::Master};
-    let Some((station, ca)) = wire.stations.get(plc.ix()).copied().flatten() else { return };
-    let mut conn: Option<(Master, SocketAddr)> = None;
+    if !iec104 {
+        let client = Client {
+            unit: wire.units[plc.ix()],
+            transaction: 0,
+            out: Vec::new(),
+            buf: vec![0; ANSWER_BUFFER],
+        };
+        let modbus = Modbus { client, to: wire.endpoints[plc.ix()] };
+        drive(rx, &wire, source, stop, modbus).await;
+    } else if let Some((to, ca)) = wire.stations.get(plc.ix()).copied().flatten() {
+        drive(rx, &wire, source, stop, Station { to, ca }).await;
+    }
+}
+
+/// A lane's life: each group of requests sent on its connection (opened from `source` when
+/// there is none, its address registered with the endpoints first), the connection dropped
+/// when an exchange fails, until the channel closes or `stop`.
+async fn drive<P: Protocol>(
+    mut rx: mpsc::Receiver<Vec<RoutineRequest>>,
+    wire: &Wire,
+    source: IpAddr,
+    mut stop: watch::Receiver<bool>,
+    mut protocol: P,
+) {
+    let mut conn: Option<(P::Conn, SocketAddr)> = None;
     loop {
         let group = tokio::select! {
             g = rx.recv() => g,
@@ -183,31 +225,10 @@ async fn station_lane(
         };
         let Some(group) = group else { break };
         if conn.is_none() {
-            conn = async {
-                let socket = bound(source)?;
-                let local = socket.local_addr().ok()?;
-                wire.peers.set(local, true);
-                match Master::connect_socket(socket, station, ANSWER_TIMEOUT).await {
-                    Ok(m) => Some((m, local)),
-                    Err(_) => {
-                        wire.peers.set(local, false);
-                        None
-                    }
-                }
-            }
-            .await;
+            conn = connect(wire, source, &mut protocol).await;
         }
-        let Some((m, local)) = &mut conn else { continue };
-        let mut ok = true;
-        for r in &group {
-            let Some((type_id, ioa, value)) = r.iec104 else { continue };
-            let done = match type_id {
-                icsdrill_engine::scenario::iec104::types::C_IC_NA_1 => m.interrogate(ca).await.map(drop),
-                t => m.confirm(&asdu::command(t, ca, ioa, value.unwrap_or(0.0), false)).await.map(drop),
-            };
-            ok &= done.is_ok();
-        }
-        if !ok {
+        let Some((c, local)) = &mut conn else { continue };
+        if !protocol.exchange(c, &group).await {
             wire.peers.set(*local, false);
             conn = None;
         }
@@ -229,20 +250,19 @@ fn bound(source: IpAddr) -> Option<TcpSocket> {
 }
 
 /// Opens a connection from `source`, its address registered before the endpoint sees it.
-async fn connect(wire: &Wire, source: IpAddr, plc: PlcIdx) -> Option<(TcpStream, SocketAddr)> {
+async fn connect<P: Protocol>(
+    wire: &Wire,
+    source: IpAddr,
+    protocol: &mut P,
+) -> Option<(P::Conn, SocketAddr)> {
     let socket = bound(source)?;
     let local = socket.local_addr().ok()?;
     wire.peers.set(local, true);
-    match tokio::time::timeout(ANSWER_TIMEOUT, socket.connect(wire.endpoints[plc.ix()])).await {
-        Ok(Ok(stream)) => {
-            let _ = stream.set_nodelay(true);
-            Some((stream, local))
-        }
-        _ => {
-            wire.peers.set(local, false);
-            None
-        }
+    let opened = protocol.open(socket).await;
+    if opened.is_none() {
+        wire.peers.set(local, false);
     }
+    Some((opened?, local))
 }
 
 /// A minimal pipelining Modbus/TCP client: the range's own, since it only needs to send what

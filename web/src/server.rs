@@ -141,9 +141,25 @@ static LARGE_UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new
 /// How many.
 pub const LARGE_UPLOAD_SLOTS: usize = 2;
 
+/// Woken whenever a large upload takes a slot.
+static LARGE_UPLOAD_TAKEN: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
 /// Large uploads being read (or checked) now, in this process.
 pub fn large_uploads() -> usize {
     LARGE_UPLOAD_SLOTS - LARGE_UPLOADS.available_permits()
+}
+
+/// Resolves once at least `n` large uploads are being read (woken as each takes its slot).
+pub async fn large_uploads_reach(n: usize) {
+    loop {
+        let taken = LARGE_UPLOAD_TAKEN.notified();
+        let mut taken = std::pin::pin!(taken);
+        taken.as_mut().enable();
+        if large_uploads() >= n {
+            return;
+        }
+        taken.await;
+    }
 }
 
 /// Reads the whole request body within the time and size limits before the handler runs:
@@ -162,7 +178,12 @@ async fn read_body(State(limits): State<HttpLimits>, req: Request, next: Next) -
             .retry_after(5)
             .into_response();
         }
-        permit => permit,
+        permit => {
+            if permit.is_some() {
+                LARGE_UPLOAD_TAKEN.notify_waiters();
+            }
+            permit
+        }
     };
     match tokio::time::timeout(limits.body_timeout, axum::body::to_bytes(body, max)).await {
         Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,

@@ -129,15 +129,6 @@ impl super::Scenario {
     }
 }
 
-/// The command types with their standard names, as scenario files spell them.
-pub const COMMANDS: [(u8, &str); 5] = [
-    (types::C_SC_NA_1, "C_SC_NA_1"),
-    (types::C_DC_NA_1, "C_DC_NA_1"),
-    (types::C_SE_NA_1, "C_SE_NA_1"),
-    (types::C_SE_NB_1, "C_SE_NB_1"),
-    (types::C_SE_NC_1, "C_SE_NC_1"),
-];
-
 /// Every type a station takes from a master, with its standard name, as conduit rules spell them.
 pub const TYPES: [(u8, &str); 7] = [
     (types::C_SC_NA_1, "C_SC_NA_1"),
@@ -148,6 +139,9 @@ pub const TYPES: [(u8, &str); 7] = [
     (types::C_IC_NA_1, "C_IC_NA_1"),
     (types::C_CS_NA_1, "C_CS_NA_1"),
 ];
+
+/// The command types (the first of `TYPES`), as scenario files spell them.
+pub const COMMANDS: &[(u8, &str)] = TYPES.split_at(5).0;
 
 /// Whether a type identification is a command that changes a point.
 pub fn is_command(type_id: u8) -> bool {

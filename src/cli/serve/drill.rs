@@ -120,19 +120,7 @@ fn banner(drill: &Drill, args: &Args, db: &Database, http: &str, started: std::t
             "Team {} ({}) console / 队伍控制台: {base}/team/{}?token={token}",
             team.id, team.name, team.id
         );
-        println!("  {:<16} {:<8} {:<15} {:>6} {:>5}  DEVICE", "PLC", "ROLE", "ADDRESS", "PORT", "UNIT");
-        for e in endpoints {
-            println!(
-                "  {:<16} {:<8} {:<15} {:>6} {:>5}  {}{}",
-                e.plc,
-                e.role,
-                e.address,
-                e.port,
-                e.unit_id,
-                e.device,
-                e.iec104_note()
-            );
-        }
+        super::print_endpoints("  ", endpoints);
         let nets = drill.team_clients(&team.id).unwrap_or_default();
         let hint = ConnectHint::new(nets, endpoints);
         let shown: Vec<String> = nets.iter().map(ToString::to_string).collect();

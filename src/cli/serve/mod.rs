@@ -493,10 +493,21 @@ fn range_banner(args: &Args, scenario: &Scenario, range: &Range, started: std::t
         rate,
         started.elapsed().as_millis()
     );
-    println!("{:<16} {:<8} {:<15} {:>6} {:>5}  DEVICE", "PLC", "ROLE", "ADDRESS", "PORT", "UNIT");
-    for e in &range.endpoints {
+    print_endpoints("", &range.endpoints);
+    println!(
+        "HTTP API: http://{}/api/endpoints  (health: /api/health, transactions: /api/transactions)",
+        range.http.expect("serve_http is on")
+    );
+    println!("Press Ctrl-C to stop.");
+}
+
+/// The endpoint table of a banner, each line after `indent`: PLC, role, address, port, unit,
+/// device and IEC 104 station.
+fn print_endpoints(indent: &str, endpoints: &[icsdrill_web::EndpointInfo]) {
+    println!("{indent}{:<16} {:<8} {:<15} {:>6} {:>5}  DEVICE", "PLC", "ROLE", "ADDRESS", "PORT", "UNIT");
+    for e in endpoints {
         println!(
-            "{:<16} {:<8} {:<15} {:>6} {:>5}  {}{}",
+            "{indent}{:<16} {:<8} {:<15} {:>6} {:>5}  {}{}",
             e.plc,
             e.role,
             e.address,
@@ -506,11 +517,6 @@ fn range_banner(args: &Args, scenario: &Scenario, range: &Range, started: std::t
             e.iec104_note()
         );
     }
-    println!(
-        "HTTP API: http://{}/api/endpoints  (health: /api/health, transactions: /api/transactions)",
-        range.http.expect("serve_http is on")
-    );
-    println!("Press Ctrl-C to stop.");
 }
 
 /// Ctrl-C, or SIGTERM where there is one (service managers stop programs with it). The

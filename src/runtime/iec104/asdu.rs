@@ -163,20 +163,31 @@ pub fn command(type_id: u8, ca: u16, ioa: u32, value: f64, select: bool) -> Vec<
 }
 
 fn request(type_id: u8, ca: u16, ioa: u32, element: &[u8]) -> Vec<u8> {
+    one_object(type_id, cot::ACTIVATION, ca, &[&ioa.to_le_bytes()[..IOA_LEN], element].concat())
+}
+
+/// An ASDU of one information object (`object`: its address, then its elements) of type
+/// `type_id` with `cause`, to or from station `ca`.
+pub fn one_object(type_id: u8, cause: u8, ca: u16, object: &[u8]) -> Vec<u8> {
+    with_dui(type_id, 1, cause, ca, object)
+}
+
+/// An ASDU of `count` information objects (`objects`, one after the other) of type `type_id`
+/// with `cause`, to or from station `ca`.
+fn with_dui(type_id: u8, count: u8, cause: u8, ca: u16, objects: &[u8]) -> Vec<u8> {
     let dui = Dui {
         type_id,
         sequence: false,
-        count: 1,
-        cause: cot::ACTIVATION,
+        count,
+        cause,
         negative: false,
         test: false,
         originator: 0,
         common_address: ca,
     };
-    let mut out = Vec::with_capacity(DUI_LEN + IOA_LEN + element.len());
+    let mut out = Vec::with_capacity(DUI_LEN + objects.len());
     dui.write(&mut out);
-    out.extend_from_slice(&ioa.to_le_bytes()[..IOA_LEN]);
-    out.extend_from_slice(element);
+    out.extend_from_slice(objects);
     out
 }
 
@@ -292,20 +303,7 @@ pub fn monitoring(
 }
 
 fn finish(ca: u16, cause: u8, (type_id, body, count): (u8, Vec<u8>, u8)) -> Vec<u8> {
-    let dui = Dui {
-        type_id,
-        sequence: false,
-        count,
-        cause,
-        negative: false,
-        test: false,
-        originator: 0,
-        common_address: ca,
-    };
-    let mut out = Vec::with_capacity(DUI_LEN + body.len());
-    dui.write(&mut out);
-    out.extend_from_slice(&body);
-    out
+    with_dui(type_id, count, cause, ca, &body)
 }
 
 /// The zone of the station's clock: Beijing time, as DL/T 634.5104 stations keep local time.
@@ -352,60 +350,46 @@ pub fn cp56_to_unix_ms(b: &[u8]) -> Option<i64> {
 mod tests {
     use super::*;
 
-    fn asdu_of(type_id: u8, cause: u8, ca: u16, object: &[u8]) -> Vec<u8> {
-        let dui = Dui {
-            type_id,
-            sequence: false,
-            count: 1,
-            cause,
-            negative: false,
-            test: false,
-            originator: 0,
-            common_address: ca,
-        };
-        let mut out = Vec::new();
-        dui.write(&mut out);
-        out.extend_from_slice(object);
-        out
-    }
-
     #[test]
     fn commands_parse_with_select_and_value_and_refusals_name_their_cause() {
         // Single command, select, ON, at IOA 0x000102.
-        let sc = asdu_of(C_SC_NA_1, cot::ACTIVATION, 1, &[2, 1, 0, 0x81]);
+        let sc = one_object(C_SC_NA_1, cot::ACTIVATION, 1, &[2, 1, 0, 0x81]);
         assert_eq!(parse(&sc, 1).1, Ok(Request::Command { ioa: 0x102, value: 1.0, select: true }));
         // Double command, execute, OFF (1).
-        let dc = asdu_of(C_DC_NA_1, cot::ACTIVATION, 1, &[5, 0, 0, 0x01]);
+        let dc = one_object(C_DC_NA_1, cot::ACTIVATION, 1, &[5, 0, 0, 0x01]);
         assert_eq!(parse(&dc, 1).1, Ok(Request::Command { ioa: 5, value: 1.0, select: false }));
         // Set point, short float 42.5, execute.
         let mut obj = vec![7, 0, 0];
         obj.extend_from_slice(&42.5f32.to_le_bytes());
         obj.push(0);
-        let se = asdu_of(C_SE_NC_1, cot::ACTIVATION, 1, &obj);
+        let se = one_object(C_SE_NC_1, cot::ACTIVATION, 1, &obj);
         assert_eq!(parse(&se, 1).1, Ok(Request::Command { ioa: 7, value: 42.5, select: false }));
         // Scaled -300 and normalised -0.5.
-        let nb = asdu_of(C_SE_NB_1, cot::ACTIVATION, 1, &[7, 0, 0, 0xD4, 0xFE, 0]);
+        let nb = one_object(C_SE_NB_1, cot::ACTIVATION, 1, &[7, 0, 0, 0xD4, 0xFE, 0]);
         assert_eq!(parse(&nb, 1).1, Ok(Request::Command { ioa: 7, value: -300.0, select: false }));
-        let na = asdu_of(C_SE_NA_1, cot::ACTIVATION, 1, &[7, 0, 0, 0x00, 0xC0, 0x80]);
+        let na = one_object(C_SE_NA_1, cot::ACTIVATION, 1, &[7, 0, 0, 0x00, 0xC0, 0x80]);
         assert_eq!(parse(&na, 1).1, Ok(Request::Command { ioa: 7, value: -0.5, select: true }));
         // Interrogation to the global address.
-        let gi = asdu_of(C_IC_NA_1, cot::ACTIVATION, GLOBAL_CA, &[0, 0, 0, 20]);
+        let gi = one_object(C_IC_NA_1, cot::ACTIVATION, GLOBAL_CA, &[0, 0, 0, 20]);
         assert_eq!(parse(&gi, 1).1, Ok(Request::Interrogation { qoi: 20 }));
         // Refusals.
         assert_eq!(
-            parse(&asdu_of(C_SC_NA_1, cot::ACTIVATION, 2, &[1, 0, 0, 1]), 1).1,
+            parse(&one_object(C_SC_NA_1, cot::ACTIVATION, 2, &[1, 0, 0, 1]), 1).1,
             Err(Refusal::UnknownCa)
         );
         assert_eq!(
-            parse(&asdu_of(C_SC_NA_1, cot::ACTIVATION, GLOBAL_CA, &[1, 0, 0, 1]), 1).1,
+            parse(&one_object(C_SC_NA_1, cot::ACTIVATION, GLOBAL_CA, &[1, 0, 0, 1]), 1).1,
             Err(Refusal::UnknownCa)
         );
         assert_eq!(
-            parse(&asdu_of(C_SC_NA_1, cot::SPONTANEOUS, 1, &[1, 0, 0, 1]), 1).1,
+            parse(&one_object(C_SC_NA_1, cot::SPONTANEOUS, 1, &[1, 0, 0, 1]), 1).1,
             Err(Refusal::UnknownCause)
         );
-        assert_eq!(parse(&asdu_of(99, cot::ACTIVATION, 1, &[1, 0, 0, 1]), 1).1, Err(Refusal::UnknownType));
-        assert_eq!(parse(&asdu_of(C_SC_NA_1, cot::ACTIVATION, 1, &[1, 0, 0]), 1).1, Err(Refusal::Malformed));
+        assert_eq!(parse(&one_object(99, cot::ACTIVATION, 1, &[1, 0, 0, 1]), 1).1, Err(Refusal::UnknownType));
+        assert_eq!(
+            parse(&one_object(C_SC_NA_1, cot::ACTIVATION, 1, &[1, 0, 0]), 1).1,
+            Err(Refusal::Malformed)
+        );
         assert_eq!(parse(&[45, 1], 1), (None, Err(Refusal::Malformed)));
         // A negative mirror keeps the type, objects and test bit.
         let m = mirror(&sc, cot::UNKNOWN_IOA, true);

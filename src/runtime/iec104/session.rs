@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use icsdrill_engine::network::{Request as FwRequest, check_connect, check_request};
 use icsdrill_engine::scenario::iec104::{Iec104Def, Write, equivalent_function, types};
 use icsdrill_engine::scenario::{HostIdx, PlcIdx};
-use icsdrill_engine::{RejectReason, SimInput, Snapshot};
+use icsdrill_engine::{RejectReason, SimInput};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -102,7 +102,8 @@ pub(crate) async fn connection(
         last_frame: Instant::now(),
         routine: cx.routine_peers.contains(&peer),
     };
-    st.last = st.values(&snapshot).into_iter().map(|v| (v, st.opened)).collect();
+    let opened = st.opened;
+    st.last = st.values().into_iter().map(|v| (v, opened)).collect();
     drop(snapshot);
     st.record(types::CONNECTION, 0, 0, None, false, refused);
     if refused.is_some() {
@@ -316,7 +317,7 @@ impl Station<'_> {
             return true;
         }
         self.queue.push_back(asdu::mirror(asdu, cot::ACTIVATION_CON, false));
-        let values = self.values(&self.cx.live.snapshot());
+        let values = self.values();
         let objects: Vec<(u32, Value)> =
             self.def.points.iter().map(|p| p.ioa).zip(values.iter().copied()).collect();
         let now = Instant::now();
@@ -413,7 +414,7 @@ impl Station<'_> {
             Some((w @ Write::Registers { addr, words }, _)) => (w.function(), *addr, words.clone()),
             None => (equivalent_function(type_id), 0, Vec::new()),
         };
-        let snapshot = self.cx.live.snapshot();
+        let net = &self.snapshot.get(&self.cx.live).net;
         let fw = FwRequest {
             source: self.source,
             plc: self.plc,
@@ -422,7 +423,7 @@ impl Station<'_> {
             registers: &registers,
             iec104: Some(type_id),
         };
-        let Err(reason) = check_request(&self.cx.live.scenario, &snapshot.net, fw) else { return Gate::Pass };
+        let Err(reason) = check_request(&self.cx.live.scenario, net, fw) else { return Gate::Pass };
         let (ioa, value, select) = write.map_or((0, None, false), |(_, at)| at);
         self.record(type_id, cause, ioa, value, select, Some(reason));
         if reason.exception_code().is_none() {
@@ -433,9 +434,10 @@ impl Station<'_> {
         Gate::Refused
     }
 
-    /// The values of every object in `snapshot`.
-    fn values(&self, snapshot: &Snapshot) -> Vec<Value> {
+    /// The values of every object now (this connection's copy of the latest snapshot).
+    fn values(&mut self) -> Vec<Value> {
         let plc = &self.cx.live.scenario.plcs[self.plc.ix()];
+        let snapshot = self.snapshot.get(&self.cx.live);
         asdu::values(plc, self.def, &snapshot.plcs[self.plc.ix()].memory)
     }
 
@@ -444,8 +446,7 @@ impl Station<'_> {
     /// most once per `MEASURED_INTERVAL`, as a station's deadband and reporting cycle keep
     /// process noise off the line.
     fn spontaneous(&mut self) {
-        let snapshot = self.cx.live.snapshot();
-        let values = self.values(&snapshot);
+        let values = self.values();
         let now = Instant::now();
         let mut changed = Vec::new();
         for ((p, last), new) in self.def.points.iter().zip(self.last.iter_mut()).zip(values) {

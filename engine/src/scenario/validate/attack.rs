@@ -293,7 +293,7 @@ impl Cx<'_> {
         let commands = crate::scenario::iec104::COMMANDS;
         crate::attack::Action::Iec104Command {
             plc: self.station(p, n),
-            type_id: self.enum_of(type_id, "IEC 104 command type", &commands),
+            type_id: self.enum_of(type_id, "IEC 104 command type", commands),
             ioa: self.int(ioa, 1, 0xFF_FFFF, "information object address") as u32,
             value: self.finite(value, "value"),
             select,

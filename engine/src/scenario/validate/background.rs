@@ -131,16 +131,22 @@ impl Cx<'_> {
             // IEC 104: a SCADA master's interrogations, an operator's commands.
             AttackActionFile::Iec104Interrogation { plc } => {
                 self.resolve(plcs, "PLC", plc);
-                iec104(plc, source, crate::scenario::iec104::types::C_IC_NA_1, 0, None)
+                SimInput::iec104(
+                    plc.value.clone(),
+                    source,
+                    crate::scenario::iec104::types::C_IC_NA_1,
+                    0,
+                    None,
+                )
             }
             // The log keeps the execute that changes the plant (a select before it changes
             // nothing), so `select` makes no difference here.
             AttackActionFile::Iec104Command { plc, ioa, type_id, value, select: _ } => {
                 self.resolve(plcs, "PLC", plc);
                 let commands = crate::scenario::iec104::COMMANDS;
-                let type_id = self.enum_of(type_id, "IEC 104 command type", &commands);
+                let type_id = self.enum_of(type_id, "IEC 104 command type", commands);
                 let ioa = self.int(ioa, 1, 0xFF_FFFF, "information object address") as u32;
-                iec104(plc, source, type_id, ioa, Some(self.finite(value, "value")))
+                SimInput::iec104(plc.value.clone(), source, type_id, ioa, Some(self.finite(value, "value")))
             }
             _ => {
                 self.err(
@@ -150,27 +156,6 @@ impl Cx<'_> {
                 SimInput::ClearFault { id: String::new() }
             }
         }
-    }
-}
-
-/// An IEC 104 request from `source`, as the station is sent it (cause 6, activation).
-fn iec104(
-    plc: &Spanned<String>,
-    source: String,
-    type_id: u8,
-    ioa: u32,
-    value: Option<f64>,
-) -> crate::input::SimInput {
-    crate::input::SimInput::Iec104 {
-        plc: plc.value.clone(),
-        source,
-        type_id,
-        cause: 6,
-        ioa,
-        value,
-        select: false,
-        reason: None,
-        repeat: 1,
     }
 }
 
