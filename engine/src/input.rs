@@ -578,28 +578,6 @@ impl SimInput {
         SimInput::WriteRegisters { plc: plc.into(), source: source.into(), addr, values, function: None }
     }
 
-    /// An IEC 104 request from `source` (activation, no select): an interrogation or a command.
-    pub fn iec104(
-        plc: impl Into<String>,
-        source: impl Into<String>,
-        type_id: u8,
-        ioa: u32,
-        value: Option<f64>,
-    ) -> SimInput {
-        let (plc, source) = (plc.into(), source.into());
-        SimInput::Iec104 {
-            plc,
-            source,
-            type_id,
-            cause: 6,
-            ioa,
-            value,
-            select: false,
-            reason: None,
-            repeat: 1,
-        }
-    }
-
     /// The host a Modbus input comes from (reads, writes, diagnostics, engineering).
     pub fn source(&self) -> Option<&str> {
         match self {

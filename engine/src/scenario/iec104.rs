@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use super::{PlcDef, PointIdx, Table};
-use crate::RejectReason;
+use crate::{RejectReason, SimInput};
 
 /// Type identifications used here (IEC 60870-5-101, 7.2.1.1).
 pub mod types {
@@ -109,6 +109,30 @@ impl Write {
         match self {
             Write::Coil { value, .. } => vec![u16::from(*value)],
             Write::Registers { words, .. } => words.clone(),
+        }
+    }
+}
+
+impl SimInput {
+    /// An IEC 104 request from `source` (activation, no select): an interrogation or a command.
+    pub fn iec104(
+        plc: impl Into<String>,
+        source: impl Into<String>,
+        type_id: u8,
+        ioa: u32,
+        value: Option<f64>,
+    ) -> SimInput {
+        let (plc, source) = (plc.into(), source.into());
+        SimInput::Iec104 {
+            plc,
+            source,
+            type_id,
+            cause: 6,
+            ioa,
+            value,
+            select: false,
+            reason: None,
+            repeat: 1,
         }
     }
 }
