@@ -18,6 +18,7 @@ mod iec104;
 mod io_attacks;
 mod modbus;
 mod monitoring;
+mod opcua;
 mod persist;
 mod physics;
 mod plant;

@@ -152,6 +152,7 @@ pub fn visible_to_team(e: &SimEvent) -> bool {
         EventKind::ModbusTransaction { .. }
         | EventKind::ModbusConnection { .. }
         | EventKind::Iec104Transaction { .. }
+        | EventKind::OpcUaTransaction { .. }
         | EventKind::TrafficSummary { .. }
         | EventKind::ListenOnlyChanged { .. }
         | EventKind::ModeChanged { .. }

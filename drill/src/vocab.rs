@@ -25,15 +25,23 @@ pub struct EndpointInfo {
     /// The station's common address (ASDU address).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iec104_address: Option<u16>,
+    /// The OPC UA port on the same address, for a PLC with a server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opcua_port: Option<u16>,
 }
 
 impl EndpointInfo {
-    /// Its IEC 104 station for a banner (empty when it has none): `  IEC 104 port 2404, CA 1`.
-    pub fn iec104_note(&self) -> String {
-        match (self.iec104_port, self.iec104_address) {
+    /// Its IEC 104 station and OPC UA server for a banner (empty when it has neither):
+    /// `  [IEC 104 port 2404, CA 1]  [OPC UA opc.tcp://127.0.0.1:4840/]`.
+    pub fn protocols_note(&self) -> String {
+        let mut note = match (self.iec104_port, self.iec104_address) {
             (Some(port), Some(ca)) => format!("  [IEC 104 port {port}, CA {ca}]"),
             _ => String::new(),
+        };
+        if let Some(port) = self.opcua_port {
+            note.push_str(&format!("  [OPC UA opc.tcp://{}:{port}/]", self.address));
         }
+        note
     }
 }
 

@@ -104,6 +104,28 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "is_one")]
         repeat: u32,
     },
+    /// An OPC UA request to a PLC's server, with its outcome (see `SimInput::OpcUa`):
+    /// service 0 is the TCP connection.
+    OpcUaTransaction {
+        /// PLC id.
+        plc: String,
+        /// Host id the request came from.
+        source: String,
+        /// Service (`opcua::services`).
+        service: u8,
+        /// The point id of the node.
+        #[serde(skip_serializing_if = "String::is_empty")]
+        node: String,
+        /// A write's value.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
+        /// Why it was refused (a bad status, or the connection closed), if it was.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<RejectReason>,
+        /// How many identical requests this event stands for.
+        #[serde(skip_serializing_if = "is_one")]
+        repeat: u32,
+    },
     /// A TCP connection to a PLC endpoint, accepted or refused by the conduit.
     ModbusConnection {
         /// PLC id.
@@ -426,6 +448,7 @@ impl EventKind {
             EventKind::ModbusTransaction { .. } => "modbus_transaction",
             EventKind::ModbusConnection { .. } => "modbus_connection",
             EventKind::Iec104Transaction { .. } => "iec104_transaction",
+            EventKind::OpcUaTransaction { .. } => "opcua_transaction",
             EventKind::TrafficSummary { .. } => "traffic_summary",
             EventKind::RoutineTraffic { .. } => "routine_traffic",
             EventKind::ListenOnlyChanged { .. } => "listen_only_changed",
@@ -482,6 +505,9 @@ impl EventKind {
             EventKind::Iec104Transaction { type_id, .. } => {
                 crate::scenario::iec104::is_command(*type_id)
                     || *type_id == crate::scenario::iec104::types::C_CS_NA_1
+            }
+            EventKind::OpcUaTransaction { service, .. } => {
+                *service == crate::scenario::opcua::services::WRITE
             }
             _ => true,
         }

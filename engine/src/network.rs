@@ -69,9 +69,18 @@ pub struct Request<'a> {
     /// Holding-register values written (raw); empty for reads and coil writes, which the
     /// conduit filters by function code only.
     pub registers: &'a [u16],
-    /// The IEC 104 type of the request, when it is one (`function` is then the Modbus function
-    /// it stands for): IEC 104 rules judge it by this.
-    pub iec104: Option<u8>,
+    /// The IEC 104 type or OPC UA service of the request, when it is one of those protocols'
+    /// (`function` is then the Modbus function it stands for): their rules judge it by this.
+    pub native: Option<Native>,
+}
+
+/// A request of another protocol than Modbus, as its own rules name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Native {
+    /// An IEC 104 type identification.
+    Iec104(u8),
+    /// An OPC UA service (`scenario::opcua::services`).
+    OpcUa(u8),
 }
 
 impl<'a> Request<'a> {
@@ -83,7 +92,7 @@ impl<'a> Request<'a> {
         addr: u16,
         registers: &'a [u16],
     ) -> Request<'a> {
-        Request { source, plc, function, addr, registers, iec104: None }
+        Request { source, plc, function, addr, registers, native: None }
     }
 }
 
@@ -158,10 +167,12 @@ fn check_rules(rules: &[crate::scenario::Rule], req: &Request<'_>) -> Result<(),
         let verdict =
             if rule.source.is_some_and(|s| s != req.source) || rule.plc.is_some_and(|p| p != req.plc) {
                 RejectReason::SourceNotAllowed
-            } else if !rule.iec104.is_empty() {
-                // An IEC 104 rule: the request's type, whatever it writes (Modbus is not its).
-                match req.iec104 {
-                    Some(t) if rule.iec104.contains(&t) => return Ok(()),
+            } else if !rule.iec104.is_empty() || !rule.opcua.is_empty() {
+                // A rule of another protocol: the request's type or service, whatever it
+                // writes (Modbus is not its).
+                match req.native {
+                    Some(Native::Iec104(t)) if rule.iec104.contains(&t) => return Ok(()),
+                    Some(Native::OpcUa(s)) if rule.opcua.contains(&s) => return Ok(()),
                     _ => RejectReason::FunctionNotAllowed,
                 }
             } else if !rule.functions.is_empty() && !rule.functions.contains(&req.function) {

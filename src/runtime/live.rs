@@ -139,6 +139,7 @@ impl Published {
                 EventKind::ModbusTransaction { .. }
                     | EventKind::ModbusConnection { .. }
                     | EventKind::Iec104Transaction { .. }
+                    | EventKind::OpcUaTransaction { .. }
                     | EventKind::TrafficSummary { .. }
             ) {
                 self.traffic.push(e.seq);

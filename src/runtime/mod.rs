@@ -17,6 +17,7 @@ pub mod fds;
 pub mod iec104;
 pub mod live;
 pub mod modbus;
+pub mod opcua;
 pub mod placement;
 pub mod range;
 pub mod routine;

@@ -55,6 +55,8 @@ pub struct Options {
     /// IEC 104 port of the PLCs with a station: in port mode the first (one per PLC, like
     /// Modbus; any free port when `modbus_port` is 0), in loopback mode every PLC's.
     pub iec104_port: u16,
+    /// OPC UA port of the PLCs with a server, placed as `iec104_port` is.
+    pub opcua_port: u16,
     /// HTTP port (0: any free port).
     pub http_port: u16,
     /// Port or loopback address per PLC.
@@ -103,6 +105,7 @@ impl Options {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             modbus_port: 5020,
             iec104_port: IEC104_PORT,
+            opcua_port: OPCUA_PORT,
             http_port: 8020,
             address_mode: AddressMode::Port,
             ticks_per_s: None,
@@ -140,6 +143,8 @@ pub struct Range {
 
 /// The IEC 104 standard port (IEC 60870-5-104, 10.3).
 pub const IEC104_PORT: u16 = 2404;
+/// The OPC UA standard port (IANA `opcua-tcp`).
+pub const OPCUA_PORT: u16 = 4840;
 
 /// The loopback address of PLC `i` in loopback mode: 127.1.0.1, 127.1.0.2, ... 127.1.0.250,
 /// 127.1.1.1, ...
@@ -159,8 +164,9 @@ impl Range {
         let mut sources = source_map(&scenario, &opts.sources)?;
         let routine_hosts = routine_addresses(&scenario, &mut sources, &opts.clients);
         let listeners = bind_endpoints(&scenario, &opts).await?;
-        let stations = bind_stations(&scenario, &opts).await?;
-        let endpoints = endpoint_table(&scenario, &listeners, &stations)?;
+        let stations = bind_native(&scenario, &opts, Protocol::Iec104).await?;
+        let servers = bind_native(&scenario, &opts, Protocol::OpcUa).await?;
+        let endpoints = endpoint_table(&scenario, &listeners, (&stations, &servers))?;
         let http = if opts.serve_http {
             let http_addr = SocketAddr::new(opts.bind, opts.http_port);
             Some(TcpListener::bind(http_addr).await.map_err(|cause| Error::Bind {
@@ -218,7 +224,7 @@ impl Range {
             ),
         });
         let mut tasks = JoinSet::new();
-        spawn_endpoints(&shards, &mut tasks, (listeners, stations), &cx, &stop);
+        spawn_endpoints(&shards, &mut tasks, (listeners, stations, servers), &cx, &stop);
         if let Some(address) = attacker_address {
             let target = attack_target(&scenario, &endpoints, address, ticks_per_s);
             tasks.spawn(crate::runtime::attacker::run(attacker_rx, live.clone(), target, stop.clone()));
@@ -282,17 +288,19 @@ impl Range {
 }
 
 /// Binds one listener per PLC, as `opts` places them.
-/// Serves every Modbus endpoint and IEC 104 station, each on its PLC's event loop.
+/// Serves every Modbus endpoint, IEC 104 station and OPC UA server, each on its PLC's event
+/// loop.
 fn spawn_endpoints(
     shards: &Shards,
     tasks: &mut JoinSet<()>,
-    (listeners, stations): (Vec<TcpListener>, Vec<(PlcIdx, TcpListener)>),
+    (listeners, stations, servers): (Vec<TcpListener>, Native, Native),
     cx: &Arc<Context>,
     stop: &watch::Receiver<bool>,
 ) {
     let modbus = listeners.into_iter().enumerate().map(|(i, l)| (PlcIdx(i as u32), l, Protocol::Modbus));
     let iec104 = stations.into_iter().map(|(plc, l)| (plc, l, Protocol::Iec104));
-    for (plc, listener, protocol) in modbus.chain(iec104) {
+    let opcua = servers.into_iter().map(|(plc, l)| (plc, l, Protocol::OpcUa));
+    for (plc, listener, protocol) in modbus.chain(iec104).chain(opcua) {
         shards.spawn(tasks, plc.ix(), serve(listener, plc, cx.clone(), protocol, stop.clone()));
     }
 }
@@ -330,29 +338,37 @@ async fn bind_endpoints(scenario: &Scenario, opts: &Options) -> Result<Vec<TcpLi
 }
 
 /// The endpoint table: what each PLC's listener is bound to.
-/// Binds an IEC 104 listener for every PLC with a station, on its Modbus endpoint's address.
-async fn bind_stations(scenario: &Scenario, opts: &Options) -> Result<Vec<(PlcIdx, TcpListener)>> {
+/// Listeners of one protocol beside Modbus, with their PLCs.
+type Native = Vec<(PlcIdx, TcpListener)>;
+
+/// Binds a listener of `protocol` (IEC 104 or OPC UA) for every PLC that speaks it, on its
+/// Modbus endpoint's address.
+async fn bind_native(scenario: &Scenario, opts: &Options, protocol: Protocol) -> Result<Native> {
+    let (base, what, hint) = match protocol {
+        Protocol::OpcUa => (opts.opcua_port, "OPC UA server", " (pick another base with --opcua-port)"),
+        _ => (opts.iec104_port, "IEC 104 station", " (pick another base with --iec104-port)"),
+    };
+    let speaks = |p: &icsdrill_engine::scenario::PlcDef| match protocol {
+        Protocol::OpcUa => p.opcua.is_some(),
+        _ => p.iec104.is_some(),
+    };
     let mut listeners = Vec::new();
-    for (i, plc) in scenario.plcs.iter().enumerate().filter(|(_, p)| p.iec104.is_some()) {
+    for (i, plc) in scenario.plcs.iter().enumerate().filter(|(_, p)| speaks(p)) {
         let n = opts.first_endpoint + i;
         let addr = match opts.address_mode {
             AddressMode::Port if opts.modbus_port == 0 => SocketAddr::new(opts.bind, 0),
             AddressMode::Port => {
-                let port = u16::try_from(usize::from(opts.iec104_port) + n).map_err(|_| {
-                    Error::invalid(format!(
-                        "IEC 104 stations from port {} run past port 65535",
-                        opts.iec104_port
-                    ))
-                })?;
+                let port = u16::try_from(usize::from(base) + n)
+                    .map_err(|_| Error::invalid(format!("{what}s from port {base} run past port 65535")))?;
                 SocketAddr::new(opts.bind, port)
             }
-            AddressMode::Loopback => SocketAddr::new(loopback_address(n).into(), opts.iec104_port),
+            AddressMode::Loopback => SocketAddr::new(loopback_address(n).into(), base),
         };
         let listener = TcpListener::bind(addr).await.map_err(|cause| Error::Bind {
-            what: format!("the IEC 104 station of PLC {}", plc.id),
+            what: format!("the {what} of PLC {}", plc.id),
             addr,
             cause,
-            hint: " (pick another base with --iec104-port)",
+            hint,
         })?;
         listeners.push((PlcIdx(i as u32), listener));
     }
@@ -362,7 +378,7 @@ async fn bind_stations(scenario: &Scenario, opts: &Options) -> Result<Vec<(PlcId
 fn endpoint_table(
     scenario: &Scenario,
     listeners: &[TcpListener],
-    stations: &[(PlcIdx, TcpListener)],
+    (stations, servers): (&Native, &Native),
 ) -> Result<Vec<EndpointInfo>> {
     let mut endpoints = Vec::with_capacity(listeners.len());
     let port_of = |l: &TcpListener| {
@@ -371,6 +387,7 @@ fn endpoint_table(
     for (i, (plc, listener)) in scenario.plcs.iter().zip(listeners).enumerate() {
         let local = port_of(listener)?;
         let station = stations.iter().find(|(p, _)| p.ix() == i).map(|(_, l)| port_of(l)).transpose()?;
+        let server = servers.iter().find(|(p, _)| p.ix() == i).map(|(_, l)| port_of(l)).transpose()?;
         endpoints.push(EndpointInfo {
             plc: plc.id.clone(),
             name: plc.name.clone(),
@@ -384,6 +401,7 @@ fn endpoint_table(
             device: format!("{} {} {}", plc.device.vendor, plc.device.product, plc.device.revision),
             iec104_port: station.map(|a| a.port()),
             iec104_address: plc.iec104.as_ref().map(|s| s.common_address),
+            opcua_port: server.map(|a| a.port()),
         });
     }
     Ok(endpoints)

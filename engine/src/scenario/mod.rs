@@ -17,6 +17,7 @@ mod file;
 pub mod iec104;
 pub mod mimic;
 mod network;
+pub mod opcua;
 mod plc;
 mod process;
 pub mod rubric;

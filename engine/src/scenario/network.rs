@@ -85,6 +85,9 @@ pub struct Rule {
     /// rule: it judges only IEC 104 requests, by their type (and source and PLC). A rule with
     /// none judges Modbus requests, and IEC 104 ones as the Modbus requests they stand for.
     pub iec104: Vec<u8>,
+    /// OPC UA services this rule lets through (`opcua::SERVICES`): an OPC UA rule, as an
+    /// IEC 104 rule is for IEC 104.
+    pub opcua: Vec<u8>,
 }
 
 /// An address window for writes, optionally with a value window (a set-point range check at the

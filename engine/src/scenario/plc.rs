@@ -604,6 +604,8 @@ pub struct PlcDef {
     pub program_hash: String,
     /// Its IEC 60870-5-104 station, if it has one.
     pub iec104: Option<super::iec104::Iec104Def>,
+    /// Its OPC UA server, if it has one.
+    pub opcua: Option<super::opcua::OpcUaDef>,
 }
 
 impl PlcDef {

@@ -305,7 +305,7 @@ fn scan(
             continue;
         }
         for function in [17, 43] {
-            let req = Request { source: host, plc: p, function, addr: 0, registers: &[], iec104: None };
+            let req = Request { source: host, plc: p, function, addr: 0, registers: &[], native: None };
             let reason = check_request(s, world.resource::<NetState>(), req).err();
             let exception = reason.and_then(RejectReason::exception_code);
             let input = SimInput::ModbusRequest {
@@ -362,7 +362,14 @@ fn interrogation(world: &World, s: &Scenario, host: HostIdx, plc: PlcIdx) -> Sim
                 check_request(
                     s,
                     net,
-                    Request { source: host, plc, function: 3, addr: 0, registers: &[], iec104: Some(t) },
+                    Request {
+                        source: host,
+                        plc,
+                        function: 3,
+                        addr: 0,
+                        registers: &[],
+                        native: Some(crate::network::Native::Iec104(t)),
+                    },
                 )
             })
             .err()
@@ -390,7 +397,7 @@ fn read_request(
     let mut reason = check_request(
         s,
         world.resource::<NetState>(),
-        Request { source: host, plc, function, addr, registers: &[], iec104: None },
+        Request { source: host, plc, function, addr, registers: &[], native: None },
     )
     .err();
     if reason.is_none() {
@@ -510,7 +517,7 @@ pub(super) fn run_background(world: &mut World) {
                     function: *function,
                     addr: *addr,
                     registers: &[],
-                    iec104: None,
+                    native: None,
                 };
                 let mut reason = check_request(&scenario, world.resource::<NetState>(), req).err();
                 let e = world.resource::<Entities>().plcs[p.ix()];

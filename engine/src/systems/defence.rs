@@ -240,7 +240,7 @@ fn forge(
                 function: ENGINEERING_FUNCTION,
                 addr: 0,
                 registers: &[],
-                iec104: None,
+                native: None,
             };
             changed && check_request(s, world.resource::<NetState>(), engineering).is_ok()
         });
@@ -480,7 +480,7 @@ fn engineering(
             function: ENGINEERING_FUNCTION,
             addr: 0,
             registers: &[],
-            iec104: None,
+            native: None,
         },
     )?;
     match command {

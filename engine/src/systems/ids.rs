@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::scenario::iec104::types::CONNECTION;
+use crate::scenario::opcua::services;
 use bevy_ecs::prelude::*;
 
 use crate::attack::Monitoring;
@@ -226,6 +227,7 @@ pub(crate) fn alerts(
         | SimInput::ModbusDiagnostic { plc, source, .. }
         | SimInput::ModbusConnection { plc, source, .. }
         | SimInput::Iec104 { plc, source, .. }
+        | SimInput::OpcUa { plc, source, .. }
         | SimInput::Engineering { plc, source, .. }
         | SimInput::Flood { plc, source, .. }
         | SimInput::Spoof { plc, source, .. } => (plc, source),
@@ -238,6 +240,7 @@ pub(crate) fn alerts(
     match input {
         SimInput::ModbusConnection { refused: Some(r), .. }
         | SimInput::Iec104 { type_id: CONNECTION, reason: Some(r), .. }
+        | SimInput::OpcUa { service: services::CONNECTION, reason: Some(r), .. }
             if *r != RejectReason::ConnectionLimit =>
         {
             rules.push("blocked_connection")
@@ -274,9 +277,13 @@ pub(crate) fn alerts(
             rules.push("setpoint_out_of_range");
         }
     }
-    if matches!(input, SimInput::ModbusConnection { .. } | SimInput::Iec104 { type_id: CONNECTION, .. })
-        && count_burst(&mut ids.connections, host, tick, FLOOD_CONNECTIONS)
-    {
+    let connection = matches!(
+        input,
+        SimInput::ModbusConnection { .. }
+            | SimInput::Iec104 { type_id: CONNECTION, .. }
+            | SimInput::OpcUa { service: services::CONNECTION, .. }
+    );
+    if connection && count_burst(&mut ids.connections, host, tick, FLOOD_CONNECTIONS) {
         rules.push("connection_flood");
     }
     if (reason.and_then(RejectReason::exception_code).is_some()

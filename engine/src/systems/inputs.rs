@@ -9,8 +9,9 @@ use bevy_ecs::prelude::*;
 
 use crate::event::{EventKind, EventLog, RejectReason};
 use crate::input::{FaultSpec, SimInput};
-use crate::network::{NetState, Request, check_request};
+use crate::network::{Native, NetState, Request, check_request};
 use crate::scenario::iec104::Write;
+use crate::scenario::opcua::services;
 use crate::scenario::{FaultEffect, Scenario, Table};
 use crate::world::{
     ActiveFault, ActiveFaults, ActuatorState, Entities, InputQueue, Outcomes, Plant, PlcState, SensorFault,
@@ -174,6 +175,17 @@ fn outcome_events(
                 repeat: (*repeat).max(1),
             }
         }
+        SimInput::OpcUa { plc, source, service, node, value, repeat, .. } if known(plc, source) => {
+            EventKind::OpcUaTransaction {
+                plc: plc.clone(),
+                source: source.clone(),
+                service: *service,
+                node: node.clone(),
+                value: *value,
+                reason,
+                repeat: (*repeat).max(1),
+            }
+        }
         SimInput::TrafficSummary { entries } if reason.is_none() => {
             EventKind::TrafficSummary { entries: entries.clone() }
         }
@@ -208,6 +220,7 @@ pub(crate) fn apply_one(
             write_coils(world, s, plc, source, (function, None), *addr, values)
         }
         SimInput::Iec104 { .. } => iec104_command(world, s, input),
+        SimInput::OpcUa { .. } => opcua_write(world, s, input),
         SimInput::WriteRegisters { plc, source, addr, values, .. } => {
             let function = input.function_code().unwrap_or(16);
             write_registers(world, s, plc, source, (function, None), *addr, values)
@@ -316,18 +329,45 @@ fn iec104_command(world: &mut World, s: &Scenario, input: &SimInput) -> Result<V
             function,
             addr: write.addr(),
             registers: words,
-            iec104: Some(*type_id),
+            native: Some(Native::Iec104(*type_id)),
         };
         check_request(s, world.resource::<NetState>(), request)?;
         return Ok(Vec::new());
     }
+    apply_write(world, s, (plc, source), Native::Iec104(*type_id), write)
+}
+
+/// An OPC UA request: a write is the write of the point its node maps (see
+/// `PlcDef::opcua_write`); anything else changes nothing here.
+fn opcua_write(world: &mut World, s: &Scenario, input: &SimInput) -> Result<Vec<EventKind>, RejectReason> {
+    let SimInput::OpcUa { plc, source, service, node, value, reason, .. } = input else {
+        return Ok(Vec::new());
+    };
+    let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
+    s.host(source).ok_or(RejectReason::UnknownHost)?;
+    if let Some(r) = reason {
+        return Err(*r);
+    }
+    let def = &s.plcs[idx.ix()];
+    let (Some(_), Some(value), services::WRITE) = (&def.opcua, value, *service) else {
+        return Ok(Vec::new());
+    };
+    let write = def.opcua_write(node, *value)?;
+    apply_write(world, s, (plc, source), Native::OpcUa(*service), write)
+}
+
+/// Applies the Modbus write a request of another protocol stands for.
+fn apply_write(
+    world: &mut World,
+    s: &Scenario,
+    (plc, source): (&str, &str),
+    native: Native,
+    write: Write,
+) -> Result<Vec<EventKind>, RejectReason> {
+    let function = (write.function(), Some(native));
     match write {
-        Write::Coil { addr, value } => {
-            write_coils(world, s, plc, source, (function, Some(*type_id)), addr, &[value])
-        }
-        Write::Registers { addr, words } => {
-            write_registers(world, s, plc, source, (function, Some(*type_id)), addr, &words)
-        }
+        Write::Coil { addr, value } => write_coils(world, s, plc, source, function, addr, &[value]),
+        Write::Registers { addr, words } => write_registers(world, s, plc, source, function, addr, &words),
     }
 }
 
@@ -389,7 +429,7 @@ fn diagnostic(
     check_request(
         s,
         world.resource::<NetState>(),
-        Request { source: host, plc: plc_idx, function: 8, addr: 0, registers: &[], iec104: None },
+        Request { source: host, plc: plc_idx, function: 8, addr: 0, registers: &[], native: None },
     )?;
     let e = world.resource::<Entities>().plcs[plc_idx.ix()];
     let mut state = world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");
@@ -452,8 +492,8 @@ fn inject_fault(
     Ok(vec![fault_started(s, id, &effect)])
 }
 
-/// The Modbus function of a write, and the IEC 104 type when it is an IEC 104 command.
-type Function = (u8, Option<u8>);
+/// The Modbus function of a write, and the IEC 104 type or OPC UA service when it is one.
+type Function = (u8, Option<Native>);
 
 /// The checks every Modbus write passes, in the order a network then a PLC makes them:
 /// known PLC and host, non-empty, conduit policy, mapped addresses. Returns the PLC's state.
@@ -463,7 +503,7 @@ fn checked_write<'w>(
     s: &Scenario,
     plc: &str,
     source: &str,
-    (function, iec104): Function,
+    (function, native): Function,
     addr: u16,
     registers: &[u16],
     count: usize,
@@ -477,7 +517,7 @@ fn checked_write<'w>(
     check_request(
         s,
         world.resource::<NetState>(),
-        Request { source, plc: plc_idx, function, addr, registers, iec104 },
+        Request { source, plc: plc_idx, function, addr, registers, native },
     )?;
     let e = world.resource::<Entities>().plcs[plc_idx.ix()];
     let state = world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");

@@ -154,7 +154,7 @@ impl RoutinePlan {
                         function: *function,
                         addr,
                         registers: &[],
-                        iec104: None,
+                        native: None,
                     };
                     if check_request(s, &net, req).is_ok() {
                         out.push(RoutineRequest::read(host, plc, *function, addr, count));
@@ -253,7 +253,7 @@ impl Sessions {
     /// let nothing through.
     fn of(s: &Scenario, net: &NetState, host: HostIdx, plcs: &[PlcIdx], mean: u64) -> Option<Sessions> {
         let allowed = |plc: PlcIdx, function: u8, addr: u16| {
-            check_request(s, net, Request { source: host, plc, function, addr, registers: &[], iec104: None })
+            check_request(s, net, Request { source: host, plc, function, addr, registers: &[], native: None })
                 .is_ok()
         };
         let serviced: Vec<Vec<RoutineRequest>> = plcs

@@ -186,6 +186,18 @@ pub(super) fn safety_violation(
                     return Some(format!("set the interlock bypass coil {a} of {plc} (loss of safety)"));
                 }
             }
+            // So is a write over OPC UA.
+            EventKind::OpcUaTransaction { plc, source, node, value: Some(v), reason: None, .. }
+                if !attacker_hosts.contains(source) =>
+            {
+                let bypass = s
+                    .opcua_write(plc, node, *v)
+                    .filter(|w| w.function() == 5)
+                    .and_then(|w| bypass_set(s, plc, w.addr(), &w.values()));
+                if let Some(a) = bypass {
+                    return Some(format!("set the interlock bypass coil {a} of {plc} (loss of safety)"));
+                }
+            }
             EventKind::InputApplied { input: SimInput::RestartPlc { plc } } => {
                 risky.push((e.tick, format!("restarted {plc}")))
             }

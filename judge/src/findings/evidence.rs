@@ -99,6 +99,15 @@ impl<'a> Evidence<'a> {
                 {
                     ev.range_breaches.entry(plc.clone()).or_default().push(e.seq);
                 }
+                // So is a set point written over OPC UA.
+                EventKind::OpcUaTransaction { plc, node, value: Some(v), reason: None, .. }
+                    if !range_checked.contains(plc)
+                        && s.opcua_write(plc, node, *v).is_some_and(|w| {
+                            matches!(w.function(), 6 | 16) && outside_range(s, plc, w.addr(), &w.values())
+                        }) =>
+                {
+                    ev.range_breaches.entry(plc.clone()).or_default().push(e.seq);
+                }
                 EventKind::ProgramChanged { plc, matches_backup: false, .. } => {
                     ev.changed_programs.entry(plc.clone()).or_default().push(e.seq);
                 }

@@ -296,6 +296,7 @@ impl Scorer {
                 | EventKind::ModbusTransaction { .. }
                 | EventKind::ModbusConnection { .. }
                 | EventKind::Iec104Transaction { .. }
+                | EventKind::OpcUaTransaction { .. }
                 | EventKind::TrafficSummary { .. }
         )
     }

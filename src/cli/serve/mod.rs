@@ -44,6 +44,9 @@ pub(crate) struct Args {
     /// from it), every station's in loopback mode.
     #[arg(long, default_value_t = icsdrill::runtime::range::IEC104_PORT)]
     iec104_port: u16,
+    /// OPC UA port of the PLCs with a server, placed as the IEC 104 port is.
+    #[arg(long, default_value_t = icsdrill::runtime::range::OPCUA_PORT)]
+    opcua_port: u16,
     /// HTTP API port (0: any free port).
     #[arg(long, default_value_t = 8020)]
     http_port: u16,
@@ -204,6 +207,7 @@ impl Args {
             bind: IpAddr::from([127, 0, 0, 1]),
             modbus_port: 5020,
             iec104_port: icsdrill::runtime::range::IEC104_PORT,
+            opcua_port: icsdrill::runtime::range::OPCUA_PORT,
             http_port: 8020,
             tick_hz: None,
             address_mode: AddressMode::Port,
@@ -406,6 +410,7 @@ fn range_options(args: &Args) -> Options {
     opts.bind = args.bind;
     opts.modbus_port = args.modbus_port;
     opts.iec104_port = args.iec104_port;
+    opts.opcua_port = args.opcua_port;
     opts.http_port = args.http_port;
     opts.address_mode = args.address_mode;
     opts.ticks_per_s = args.tick_hz;
@@ -514,7 +519,7 @@ fn print_endpoints(indent: &str, endpoints: &[icsdrill_web::EndpointInfo]) {
             e.port,
             e.unit_id,
             e.device,
-            e.iec104_note()
+            e.protocols_note()
         );
     }
 }

@@ -421,7 +421,7 @@ impl Station<'_> {
             function,
             addr,
             registers: &registers,
-            iec104: Some(type_id),
+            native: Some(icsdrill_engine::network::Native::Iec104(type_id)),
         };
         let Err(reason) = check_request(&self.cx.live.scenario, net, fw) else { return Gate::Pass };
         let (ioa, value, select) = write.map_or((0, None, false), |(_, at)| at);

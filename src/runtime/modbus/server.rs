@@ -188,6 +188,8 @@ pub enum Protocol {
     Modbus,
     /// IEC 60870-5-104 (`iec104::session`), for a PLC with a station.
     Iec104,
+    /// OPC UA (`opcua::proxy` in front of the PLC's `opcua::server`), for a PLC with one.
+    OpcUa,
 }
 
 /// What one endpoint's connections share: its pace and (IEC 104) its clock.
@@ -211,6 +213,13 @@ pub async fn serve(
     let endpoint =
         Arc::new(Endpoint { pacer: Pacer::new(cx.limits.request_rate), clock: Default::default() });
     let mut connections = tokio::task::JoinSet::new();
+    let opcua = match protocol {
+        Protocol::OpcUa => match opcua_server(&listener, plc, &cx).await {
+            Some(server) => Some(server),
+            None => return,
+        },
+        _ => None,
+    };
     loop {
         while connections.try_join_next().is_some() {}
         let accepted = tokio::select! {
@@ -241,30 +250,14 @@ pub async fn serve(
         let Ok(slot) = slot else {
             // Over the cap: close at once so a flood cannot hold the backlog, and log it (a
             // flood is evidence).
-            let source = cx.sources.host(peer.ip(), cx.live.snapshot().attacker_host);
-            let s = &cx.live.scenario;
-            let (plc_id, source_id) = (s.plcs[plc.ix()].id.clone(), s.hosts[source.ix()].id.clone());
-            let refused = Some(RejectReason::ConnectionLimit);
-            cx.live.record_traffic(plc, source, None, 1, true, || match protocol {
-                Protocol::Modbus => SimInput::ModbusConnection { plc: plc_id, source: source_id, refused },
-                Protocol::Iec104 => SimInput::Iec104 {
-                    plc: plc_id,
-                    source: source_id,
-                    type_id: icsdrill_engine::scenario::iec104::types::CONNECTION,
-                    cause: 0,
-                    ioa: 0,
-                    value: None,
-                    select: false,
-                    reason: refused,
-                    repeat: 1,
-                },
-            });
+            refuse_over_cap(&cx, plc, peer.ip(), protocol);
             reset(stream);
             continue;
         };
         let cx = cx.clone();
         let shutdown = shutdown.clone();
         let endpoint = endpoint.clone();
+        let opcua = opcua.clone();
         connections.spawn(async move {
             match protocol {
                 Protocol::Modbus => {
@@ -274,6 +267,11 @@ pub async fn serve(
                     let shared = (&endpoint.pacer, &endpoint.clock);
                     crate::runtime::iec104::session::connection(stream, peer, plc, &cx, shared, shutdown)
                         .await;
+                }
+                Protocol::OpcUa => {
+                    let Some(server) = opcua else { return };
+                    let relay = (&endpoint.pacer, server.internal, &*server.channels);
+                    crate::runtime::opcua::proxy::connection(stream, peer, plc, &cx, relay, shutdown).await;
                 }
             }
             drop(slot);
@@ -285,6 +283,54 @@ pub async fn serve(
     });
     if drained.await.is_err() {
         connections.abort_all();
+    }
+    if let Some(server) = opcua {
+        server.stop();
+    }
+}
+
+/// Records a connection refused because the endpoint or the range has no slot free.
+fn refuse_over_cap(cx: &Context, plc: PlcIdx, peer: IpAddr, protocol: Protocol) {
+    let source = cx.sources.host(peer, cx.live.snapshot().attacker_host);
+    let s = &cx.live.scenario;
+    let (plc_id, source_id) = (s.plcs[plc.ix()].id.clone(), s.hosts[source.ix()].id.clone());
+    let refused = Some(RejectReason::ConnectionLimit);
+    cx.live.record_traffic(plc, source, None, 1, true, || match protocol {
+        Protocol::Modbus => SimInput::ModbusConnection { plc: plc_id, source: source_id, refused },
+        Protocol::OpcUa => crate::runtime::opcua::proxy::connection_input(cx, plc, source, refused),
+        Protocol::Iec104 => SimInput::Iec104 {
+            plc: plc_id,
+            source: source_id,
+            type_id: icsdrill_engine::scenario::iec104::types::CONNECTION,
+            cause: 0,
+            ioa: 0,
+            value: None,
+            select: false,
+            reason: refused,
+            repeat: 1,
+        },
+    });
+}
+
+/// Starts PLC `plc`'s OPC UA server behind `listener`, and the task keeping it current;
+/// `None` (logged) when it cannot start.
+async fn opcua_server(
+    listener: &TcpListener,
+    plc: PlcIdx,
+    cx: &Arc<Context>,
+) -> Option<Arc<crate::runtime::opcua::server::Server>> {
+    let public = listener.local_addr().ok()?;
+    match crate::runtime::opcua::server::Server::start(cx.clone(), plc, public).await {
+        Ok(server) => {
+            let server = Arc::new(server);
+            let (s, cx) = (server.clone(), cx.clone());
+            tokio::spawn(async move { s.update(&cx).await });
+            Some(server)
+        }
+        Err(e) => {
+            tracing::error!(plc = %cx.live.scenario.plcs[plc.ix()].id, error = %e, "the OPC UA server cannot start");
+            None
+        }
     }
 }
 

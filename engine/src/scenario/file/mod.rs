@@ -10,9 +10,11 @@ use serde_saphyr::Spanned;
 
 mod logic;
 mod process;
+mod protocols;
 
 pub(crate) use logic::*;
 pub(crate) use process::*;
+pub(crate) use protocols::*;
 
 /// A string located in the file.
 pub(crate) type S<T> = Spanned<T>;
@@ -496,6 +498,8 @@ pub(crate) struct RuleFile {
     pub(crate) max: Option<S<i64>>,
     #[serde(default)]
     pub(crate) iec104: Vec<S<String>>,
+    #[serde(default)]
+    pub(crate) opcua: Vec<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -552,32 +556,14 @@ pub(crate) struct PlcFile {
     pub(crate) logic: Vec<LogicFile>,
     #[serde(default)]
     pub(crate) iec104: Option<Iec104File>,
-}
-
-/// A PLC's IEC 104 station: every point mapped by default, or the objects listed.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Iec104File {
-    #[serde(default = "default_unit_id")]
-    pub(crate) common_address: S<i64>,
     #[serde(default)]
-    pub(crate) points: Option<Vec<IecPointFile>>,
-}
-
-/// One information object: its address and the PLC point behind it.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct IecPointFile {
-    pub(crate) ioa: S<i64>,
-    pub(crate) point: S<String>,
-    #[serde(default)]
-    pub(crate) double: bool,
+    pub(crate) opcua: Option<OpcUaFile>,
 }
 
 fn default_role() -> S<String> {
     unlocated("process".to_string())
 }
-fn default_unit_id() -> S<i64> {
+pub(super) fn default_unit_id() -> S<i64> {
     unlocated(1)
 }
 fn default_scan_ms() -> S<i64> {

@@ -1,10 +1,12 @@
 //! Validation of a PLC's IEC 104 station: its common address, and each information object's
-//! address (unique, in the standard's range) and the point behind it.
+//! address (unique, in the standard's range) and the point behind it; and of its OPC UA
+//! server's security modes.
 
 use serde_saphyr::Spanned;
 
-use super::super::file::{Iec104File, IecPointFile};
+use super::super::file::{Iec104File, IecPointFile, OpcUaFile};
 use super::super::iec104::{Iec104Def, IecPoint, default_base};
+use super::super::opcua::{OpcUaDef, Security};
 use super::super::{PlcDef, PointIdx, Table};
 use super::Cx;
 
@@ -43,7 +45,7 @@ impl Cx<'_> {
     /// One listed object.
     fn object(&mut self, o: &IecPointFile, plc: &PlcDef) -> Option<IecPoint> {
         let ioa = self.int(&o.ioa, 1, MAX_IOA, "information object address") as u32;
-        let Some((table, point)) = lookup(plc, &o.point.value) else {
+        let Some((table, point)) = plc.point_by_id(&o.point.value).map(|n| (n.table, n.point)) else {
             self.err(&o.point.referenced, format!("unknown point `{}` in PLC `{}`", o.point.value, plc.id));
             return None;
         };
@@ -74,13 +76,30 @@ fn every_point(plc: &PlcDef) -> Vec<IecPoint> {
     coils.chain(discrete).chain(input).chain(holding).collect()
 }
 
-/// The table and index of the point `id` of `plc`.
-fn lookup(plc: &PlcDef, id: &str) -> Option<(Table, PointIdx)> {
-    let tables = [
-        (Table::Coils, plc.coils.iter().position(|p| p.id == id)),
-        (Table::DiscreteInputs, plc.discrete_inputs.iter().position(|p| p.id == id)),
-        (Table::InputRegisters, plc.input_registers.iter().position(|p| p.id == id)),
-        (Table::HoldingRegisters, plc.holding_registers.iter().position(|p| p.id == id)),
-    ];
-    tables.into_iter().find_map(|(t, i)| Some((t, PointIdx(i? as u32))))
+impl Cx<'_> {
+    /// A PLC's OPC UA server: its security modes, each once (default: None and
+    /// Sign&Encrypt).
+    pub(super) fn opcua(&mut self, f: &OpcUaFile, id: &Spanned<String>) -> OpcUaDef {
+        const MODES: [(Security, &str); 2] =
+            [(Security::None, "none"), (Security::SignAndEncrypt, "sign_encrypt")];
+        let Some(list) = &f.security else {
+            return OpcUaDef { security: vec![Security::None, Security::SignAndEncrypt] };
+        };
+        let mut security = Vec::new();
+        for m in list {
+            let mode = self.enum_of(m, "security mode", &MODES);
+            if security.contains(&mode) {
+                self.err(
+                    &m.referenced,
+                    format!("`{}`: security mode `{}` is listed twice", id.value, m.value),
+                );
+            }
+            security.push(mode);
+        }
+        if security.is_empty() {
+            self.err(&id.referenced, format!("`{}`: an OPC UA server needs a security mode", id.value));
+        }
+        security.dedup();
+        OpcUaDef { security }
+    }
 }

@@ -120,7 +120,12 @@ impl Cx<'_> {
             .iter()
             .map(|t| self.enum_of(t, "IEC 104 type", &crate::scenario::iec104::TYPES))
             .collect();
-        Rule { source, functions, plc, start, end, min, max, iec104 }
+        let opcua = r
+            .opcua
+            .iter()
+            .map(|t| self.enum_of(t, "OPC UA service", &crate::scenario::opcua::SERVICES))
+            .collect();
+        Rule { source, functions, plc, start, end, min, max, iec104, opcua }
     }
 
     /// Validates one write window of a conduit's policy.

@@ -135,8 +135,10 @@ impl Cx<'_> {
             logic,
             program_hash,
             iec104: None,
+            opcua: None,
         };
         def.iec104 = p.iec104.as_ref().map(|f| self.iec104(f, &p.id, &def));
+        def.opcua = p.opcua.as_ref().map(|f| self.opcua(f, &p.id));
         def
     }
 

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::RejectReason;
 
+mod traffic;
+
 fn one() -> u32 {
     1
 }
@@ -198,6 +200,30 @@ pub enum SimInput {
         /// The select of a select-before-operate command: checked, nothing changes.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         select: bool,
+        /// Why the endpoint refused it, if it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<RejectReason>,
+        /// How many identical requests this record stands for.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        repeat: u32,
+    },
+    /// An OPC UA request to a PLC's server (`scenario::opcua`): a write, applied to the
+    /// point its node maps through the checks a Modbus write passes; a read, browse or
+    /// subscription, answered by the endpoint; a refused request; or (service 0) the TCP
+    /// connection itself.
+    OpcUa {
+        /// PLC id.
+        plc: String,
+        /// Host id the request came from.
+        source: String,
+        /// Service (`opcua::services`; 0: the connection).
+        service: u8,
+        /// The point id of the node (empty where there is none).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        node: String,
+        /// A write's value (a bit's 0 or 1, a register's engineering value).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
         /// Why the endpoint refused it, if it did.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<RejectReason>,
@@ -576,37 +602,6 @@ impl SimInput {
         values: Vec<u16>,
     ) -> SimInput {
         SimInput::WriteRegisters { plc: plc.into(), source: source.into(), addr, values, function: None }
-    }
-
-    /// The host a Modbus input comes from (reads, writes, diagnostics, engineering).
-    pub fn source(&self) -> Option<&str> {
-        match self {
-            SimInput::WriteCoils { source, .. }
-            | SimInput::WriteRegisters { source, .. }
-            | SimInput::ModbusRequest { source, .. }
-            | SimInput::ModbusDiagnostic { source, .. }
-            | SimInput::Iec104 { source, .. }
-            | SimInput::Engineering { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-
-    /// The Modbus function code of a Modbus input.
-    pub fn function_code(&self) -> Option<u8> {
-        match self {
-            SimInput::WriteCoils { values, function, .. } => {
-                Some(function.unwrap_or(if values.len() == 1 { 5 } else { 15 }))
-            }
-            SimInput::WriteRegisters { values, function, .. } => {
-                Some(function.unwrap_or(if values.len() == 1 { 6 } else { 16 }))
-            }
-            SimInput::ModbusRequest { function, .. } => Some(*function),
-            SimInput::ModbusDiagnostic { .. } => Some(8),
-            SimInput::Engineering { .. } => Some(ENGINEERING_FUNCTION),
-            // Judged as the Modbus request it stands for (`iec104::equivalent_function`).
-            SimInput::Iec104 { type_id, .. } => Some(crate::scenario::iec104::equivalent_function(*type_id)),
-            _ => None,
-        }
     }
 
     /// For defender actions, the `kind` tag an attack's `defender:` trigger waits for.

@@ -1,0 +1,39 @@
+//! What the traffic view of an input is: the host it comes from and the Modbus function it
+//! is judged as (IEC 104 and OPC UA requests by the Modbus requests they stand for).
+
+use super::{ENGINEERING_FUNCTION, SimInput};
+
+impl SimInput {
+    /// The host a Modbus input comes from (reads, writes, diagnostics, engineering).
+    pub fn source(&self) -> Option<&str> {
+        match self {
+            SimInput::WriteCoils { source, .. }
+            | SimInput::WriteRegisters { source, .. }
+            | SimInput::ModbusRequest { source, .. }
+            | SimInput::ModbusDiagnostic { source, .. }
+            | SimInput::Iec104 { source, .. }
+            | SimInput::OpcUa { source, .. }
+            | SimInput::Engineering { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// The Modbus function code of a Modbus input.
+    pub fn function_code(&self) -> Option<u8> {
+        match self {
+            SimInput::WriteCoils { values, function, .. } => {
+                Some(function.unwrap_or(if values.len() == 1 { 5 } else { 15 }))
+            }
+            SimInput::WriteRegisters { values, function, .. } => {
+                Some(function.unwrap_or(if values.len() == 1 { 6 } else { 16 }))
+            }
+            SimInput::ModbusRequest { function, .. } => Some(*function),
+            SimInput::ModbusDiagnostic { .. } => Some(8),
+            SimInput::Engineering { .. } => Some(ENGINEERING_FUNCTION),
+            // Judged as the Modbus request it stands for (`iec104::equivalent_function`).
+            SimInput::Iec104 { type_id, .. } => Some(crate::scenario::iec104::equivalent_function(*type_id)),
+            SimInput::OpcUa { service, .. } => Some(crate::scenario::opcua::equivalent_function(*service)),
+            _ => None,
+        }
+    }
+}

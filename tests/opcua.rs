@@ -1,0 +1,211 @@
+//! OPC UA servers of the welding line's cell PLC: a real client (`asyncua`) browsing, reading,
+//! writing, subscribing and signing and encrypting; the conduit firewall and its OPC UA rules;
+//! judging; and a fuzz of the endpoint that leaves other sessions unaffected.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use icsdrill::runtime::opcua::client::UaClient;
+use icsdrill::runtime::range::Range;
+use icsdrill_engine::scenario::opcua::services::*;
+use icsdrill_engine::{EventKind, RejectReason, Scenario, SimInput, TimedInput};
+use opcua::types::{StatusCode, Variant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::clients::{run, text};
+use crate::modbus::start;
+use crate::util::builtin;
+
+const PLC: &str = "plc-weld";
+
+fn server(range: &Range) -> SocketAddr {
+    let e = range.endpoints.iter().find(|e| e.plc == PLC).expect("PLC has an endpoint");
+    SocketAddr::new(e.address.parse().unwrap(), e.opcua_port.expect("the PLC has an OPC UA server"))
+}
+
+/// Every OPC UA record of a log: (service, node, value, reason).
+fn records(events: &[icsdrill_engine::SimEvent]) -> Vec<(u8, String, Option<f64>, Option<RejectReason>)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::OpcUaTransaction { service, node, value, reason, .. } => {
+                Some((*service, node.clone(), *value, *reason))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asyncua_browses_reads_writes_subscribes_and_signs_and_encrypts() {
+    let range = start(builtin("equipment-welding-line"), |_| {}).await;
+    let url = format!("opc.tcp://{}/", server(&range));
+    let work = tempfile_dir("asyncua");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/opcua_client.py");
+    let o = run("python3", vec![script.into(), url, work.display().to_string()]).await;
+    assert!(o.status.success() && text(&o).contains("all checks passed"), "{}", text(&o));
+    // The plant holds what was written last, over the encrypted channel (0.1 A counts).
+    let snapshot = range.live.snapshot();
+    let plc = range.live.scenario.plc(PLC).unwrap();
+    assert_eq!(snapshot.plcs[plc.ix()].memory.holding[0], 3400);
+    let sim = range.shutdown().await.unwrap();
+    let log = records(sim.events());
+    let writes: Vec<_> = log.iter().filter(|r| r.0 == WRITE).cloned().collect();
+    assert_eq!(
+        writes,
+        [
+            (WRITE, "weld_sp".into(), Some(330.0), None),
+            (WRITE, "weld_sp".into(), Some(1.0e9), Some(RejectReason::IllegalValue)),
+            (WRITE, "ct201_ir".into(), Some(100.0), Some(RejectReason::IllegalFunction)),
+            (WRITE, "weld_sp".into(), None, Some(RejectReason::IllegalValue)),
+            (WRITE, "weld_sp".into(), Some(340.0), None),
+        ],
+        "{log:?}"
+    );
+    assert!(log.iter().any(|r| r.0 == SUBSCRIBE && r.1 == "ct201_ir" && r.3.is_none()), "{log:?}");
+    assert!(log.iter().any(|r| r.0 == READ && r.1 == "weld_sp"), "{log:?}");
+    // One connection per security mode, and one more asyncua opens to learn the server's
+    // certificate before it signs and encrypts.
+    assert_eq!(log.iter().filter(|r| r.0 == CONNECTION).count(), 3, "{log:?}");
+    let _ = std::fs::remove_dir_all(work);
+}
+
+/// A fresh directory for a client's files.
+fn tempfile_dir(what: &str) -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("icsdrill-test-{what}-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conduit_judges_opc_ua_as_modbus_or_by_its_own_rules() {
+    // The supervisory-to-control conduit as a DPI firewall would have it: the historian may
+    // only read and subscribe over OPC UA; the engineering workstation anything.
+    let base = icsdrill_scenarios::builtin("equipment-welding-line").unwrap().source;
+    let from = "      allow_sources: [hmi-01, ews-01, hist-01]\n";
+    let to = "      rules:\n        - { source: hist-01, opcua: [Read, CreateMonitoredItems] }\n        - { source: ews-01 }\n";
+    assert_eq!(base.matches(from).count(), 1);
+    let s =
+        Arc::new(Scenario::from_yaml("ruled.yaml", &base.replacen(from, to, 1)).unwrap().without_attack());
+    let range = start(s.clone(), |o| {
+        o.sources = vec![
+            ("127.0.0.1".parse().unwrap(), "hist-01".into()),
+            ("127.0.0.2".parse().unwrap(), "it-ws-01".into()),
+        ];
+    })
+    .await;
+    let addr = server(&range);
+    let historian = UaClient::connect(addr).await.expect("the historian connects");
+    let values = historian.read(&["weld_sp", "ct201_ir"]).await.unwrap();
+    assert_eq!(values[0].value, Some(Variant::Double(320.0)));
+    assert!(values[0].status.is_none_or(|s| s.is_good()), "a read passes");
+    let refused = historian.write("weld_sp", Variant::Double(300.0)).await.unwrap();
+    assert_eq!(refused, StatusCode::BadUserAccessDenied, "a write does not");
+    historian.close().await;
+    // The office workstation has no route to the control zone: its connection is reset at once.
+    let office = tokio::net::TcpSocket::new_v4().unwrap();
+    office.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let mut stream = office.connect(addr).await.expect("accepted, then reset");
+    let mut buf = [0u8; 16];
+    let closed =
+        tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await.expect("closed in time");
+    assert!(!matches!(closed, Ok(n) if n > 0), "no answer: {closed:?}");
+    let sim = range.shutdown().await.unwrap();
+    let by = |source: &str| {
+        sim.events()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::OpcUaTransaction { source: s, service, reason, .. } if s == source => {
+                    Some((*service, *reason))
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(by("hist-01").contains(&(WRITE, Some(RejectReason::FunctionNotAllowed))), "{:?}", by("hist-01"));
+    assert!(by("hist-01").contains(&(READ, None)));
+    assert_eq!(by("it-ws-01"), [(CONNECTION, Some(RejectReason::NoRoute))]);
+    assert_eq!(sim.snapshot().plcs[s.plc(PLC).unwrap().ix()].memory.holding[0], 3200, "nothing written");
+}
+
+#[test]
+fn opc_ua_writes_are_judged_as_the_writes_they_stand_for() {
+    // An out-of-range set point written over OPC UA is the range finding's evidence, and the
+    // IDS sees a write from a host that never writes, as for Modbus.
+    let s = builtin("equipment-welding-line");
+    let s = Arc::new(s.without_attack());
+    let write = |tick, source: &str, node: &str, value| TimedInput {
+        tick,
+        input: SimInput::opcua(PLC, source, WRITE, node, Some(value)),
+    };
+    let sim = crate::util::run(
+        &s,
+        1,
+        30.0,
+        &[write(100, "ews-01", "weld_sp", 450.0), write(120, "hmi-01", "weld_sp", 330.0)],
+    );
+    let applied: Vec<_> = records(sim.events()).into_iter().filter(|r| r.0 == WRITE).collect();
+    assert_eq!(applied.len(), 2);
+    assert!(applied.iter().all(|r| r.3.is_none()), "{applied:?}");
+    let plc = s.plc(PLC).unwrap();
+    assert_eq!(sim.snapshot().plcs[plc.ix()].memory.holding[0], 3300);
+    let findings = icsdrill_judge::findings::findings(&s, sim.events(), 2);
+    let range = findings.iter().find(|f| f.evidence.iter().any(|seq| {
+        matches!(&sim.events()[*seq as usize].kind, EventKind::OpcUaTransaction { value: Some(v), .. } if *v == 450.0)
+    }));
+    assert!(range.is_some(), "the out-of-range set point is a finding's evidence: {findings:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fuzz_of_the_endpoint_leaves_other_sessions_unaffected() {
+    let range = start(builtin("equipment-welding-line"), |_| {}).await;
+    let addr = server(&range);
+    let before = UaClient::connect(addr).await.expect("a session before the fuzz");
+    // A deterministic generator (xorshift), so a failure can be replayed.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let chunk = |kind: &[u8], body: Vec<u8>| [kind, &((8 + body.len()) as u32).to_le_bytes(), &body].concat();
+    for case in 0..300 {
+        let mut body = |max: u64| -> Vec<u8> { (0..next() % max).map(|_| next() as u8).collect() };
+        let bytes = match case % 5 {
+            // Arbitrary bytes.
+            0 => body(200),
+            // A hello whose size lies.
+            1 => [b"HELF".as_slice(), &(next() as u32).to_le_bytes(), &[0; 24]].concat(),
+            // A well-framed hello with an arbitrary body.
+            2 => chunk(b"HELF", body(64)),
+            // A secure channel request with an arbitrary body, before any hello.
+            3 => chunk(b"OPNF", body(300)),
+            // A message on a channel that does not exist.
+            _ => chunk(b"MSGF", body(300)),
+        };
+        let mut s = TcpStream::connect(addr).await.expect("the endpoint accepts");
+        let _ = s.write_all(&bytes).await;
+        let _ = s.shutdown().await;
+        // The endpoint answers with an error or closes; it never hangs once the peer is gone.
+        let mut buf = [0u8; 512];
+        let closed = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Ok(n @ 1..) = s.read(&mut buf).await {
+                let _ = n;
+            }
+        });
+        assert!(closed.await.is_ok(), "case {case}: {bytes:02x?}");
+    }
+    // The session opened before still reads, and a new one opens.
+    let values = before.read(&["weld_sp"]).await.expect("the earlier session still reads");
+    assert_eq!(values[0].value, Some(Variant::Double(320.0)));
+    let after = UaClient::connect(addr).await.expect("a session after the fuzz");
+    assert_eq!(after.read(&["weld_sp"]).await.unwrap()[0].value, Some(Variant::Double(320.0)));
+    before.close().await;
+    after.close().await;
+    range.shutdown().await.unwrap();
+}
