@@ -209,3 +209,47 @@ async fn a_fuzz_of_the_endpoint_leaves_other_sessions_unaffected() {
     after.close().await;
     range.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_attacker_writes_the_weld_set_point_over_opc_ua_on_the_wire() {
+    // 1000 ticks per second: the set point step (300 s after the online edit) goes out within
+    // a few wall seconds.
+    let range = crate::modbus::start_with_attack(builtin("equipment-welding-line"), |o| {
+        o.ticks_per_s = Some(1000.0);
+    })
+    .await;
+    let done = crate::util::wait_for_event(
+        &range.live,
+        Duration::from_secs(60),
+        |e| matches!(&e.kind, EventKind::AttackStepEnded { step, .. } if step == "weld-overcurrent"),
+    )
+    .await;
+    assert!(done, "the attack reached its OPC UA step");
+    let sim = range.shutdown().await.unwrap();
+    let ev = sim.events();
+    // The write crossed the cell's real server from the attacker's address, which stands for
+    // the engineering workstation it had pivoted to, and the step's result came back from it.
+    let log = records(ev);
+    let from_ews: Vec<_> = ev
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::OpcUaTransaction { source, service, node, value, reason, .. }
+                if source == "ews-01" =>
+            {
+                Some((*service, node.clone(), *value, *reason))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(from_ews.contains(&(CONNECTION, String::new(), None, None)), "{log:?}");
+    assert!(from_ews.contains(&(WRITE, "weld_sp".into(), Some(430.0), None)), "{log:?}");
+    let ended = ev.iter().find_map(|e| match &e.kind {
+        EventKind::AttackStepEnded { step, outcome, .. } if step == "weld-overcurrent" => {
+            Some(*outcome)
+        }
+        _ => None,
+    });
+    assert_eq!(ended.map(|o| format!("{o:?}")).as_deref(), Some("Succeeded"), "{}", crate::util::story(ev));
+    let plc = sim.scenario().plc(PLC).unwrap();
+    assert_eq!(sim.snapshot().plcs[plc.ix()].memory.holding[0], 4300, "430 A");
+}

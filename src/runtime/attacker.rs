@@ -35,6 +35,10 @@ pub struct Target {
     pub units: Vec<u8>,
     /// IEC 104 station of each PLC that has one: address and common address.
     pub stations: Vec<Option<(SocketAddr, u16)>>,
+    /// OPC UA server of each PLC that has one.
+    pub servers: Vec<Option<SocketAddr>>,
+    /// The coil ids of each PLC: the variables written as Booleans.
+    pub bits: Vec<Vec<String>>,
     /// The attacker's own source address (loopback).
     pub source: IpAddr,
     /// Simulated seconds per wall second, to time floods in plant time.
@@ -115,6 +119,32 @@ async fn iec104(target: &Target, action: &Action) -> Result<(), RejectReason> {
             result
         }
         _ => Err(RejectReason::UnknownTarget),
+    }
+}
+
+/// An OPC UA write through the PLC's server, from the attacker's address, in the variable's
+/// own type (a Boolean for a bit, a Double for a register).
+async fn opcua_write(target: &Target, plc: PlcIdx, node: &str, value: f64) -> Result<(), RejectReason> {
+    use opcua::types::{StatusCode, Variant};
+    let addr = target.servers.get(plc.ix()).copied().flatten().ok_or(RejectReason::UnknownTarget)?;
+    let client = tokio::time::timeout(
+        REQUEST_TIMEOUT,
+        crate::runtime::opcua::client::UaClient::connect_from(target.source, addr),
+    )
+    .await
+    .map_err(|_| RejectReason::NoRoute)?
+    .map_err(|_| RejectReason::NoRoute)?;
+    let bit = target.bits.get(plc.ix()).is_some_and(|b| b.iter().any(|p| p == node));
+    let variant = if bit { Variant::Boolean(value != 0.0) } else { Variant::Double(value) };
+    let status = tokio::time::timeout(REQUEST_TIMEOUT, client.write(node, variant)).await;
+    client.close().await;
+    match status {
+        Ok(Ok(StatusCode::Good)) => Ok(()),
+        Ok(Ok(StatusCode::BadUserAccessDenied)) => Err(RejectReason::FunctionNotAllowed),
+        Ok(Ok(StatusCode::BadOutOfRange | StatusCode::BadTypeMismatch)) => Err(RejectReason::ValueNotAllowed),
+        Ok(Ok(StatusCode::BadNodeIdUnknown)) => Err(RejectReason::IllegalAddress),
+        Ok(Ok(_)) => Err(RejectReason::UnknownTarget),
+        Ok(Err(_)) | Err(_) => Err(RejectReason::NoRoute),
     }
 }
 
@@ -263,6 +293,8 @@ async fn execute(target: &Target, action: &Action) -> Result<(), RejectReason> {
                         endpoints: vec![endpoint],
                         units: vec![unit],
                         stations: vec![],
+                        servers: vec![],
+                        bits: vec![],
                         source,
                         speed: 1.0,
                     };
@@ -283,6 +315,7 @@ async fn execute(target: &Target, action: &Action) -> Result<(), RejectReason> {
             Ok(())
         }
         Action::Iec104Interrogation { .. } | Action::Iec104Command { .. } => iec104(target, action).await,
+        Action::OpcUaWrite { plc, node, value } => opcua_write(target, *plc, node, *value).await,
         // The engine carries these out itself (see `AttackMode::Live`).
         Action::SetMode { .. }
         | Action::Restart { .. }

@@ -448,6 +448,11 @@ fn attack_target(
         endpoints: endpoint_addrs(endpoints),
         units: scenario.plcs.iter().map(|p| p.unit_id).collect(),
         stations: station_addrs(endpoints),
+        servers: endpoints
+            .iter()
+            .map(|e| Some(SocketAddr::new(e.address.parse().ok()?, e.opcua_port?)))
+            .collect(),
+        bits: scenario.plcs.iter().map(|p| p.coils.iter().map(|c| c.id.clone()).collect()).collect(),
         source: address,
         speed: ticks_per_s / f64::from(scenario.tick_hz),
     }

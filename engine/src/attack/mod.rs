@@ -203,6 +203,16 @@ pub enum Action {
         /// Select before operate.
         select: bool,
     },
+    /// An OPC UA write of one of the PLC's variables through its server (T0855, T0836): a set
+    /// point or a command bit.
+    OpcUaWrite {
+        /// PLC.
+        plc: PlcIdx,
+        /// The point id of the variable.
+        node: String,
+        /// A bit's 0 or 1, a register's engineering value.
+        value: f64,
+    },
 }
 
 impl Action {
@@ -220,6 +230,7 @@ impl Action {
             | Action::Spoof { plc, .. }
             | Action::Iec104Interrogation { plc }
             | Action::Iec104Command { plc, .. }
+            | Action::OpcUaWrite { plc, .. }
             | Action::ModifyFirmware { plc } => Some(*plc),
             Action::Scan(_) | Action::Pivot(_) | Action::ForgeSensor { .. } | Action::WipeHost(_) => None,
             Action::DenyView { .. } => None,

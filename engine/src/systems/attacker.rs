@@ -176,6 +176,7 @@ fn attempt(world: &mut World, s: &Scenario, tick: u64, step: &Step, i: usize) {
             | Action::Read { .. }
             | Action::Iec104Interrogation { .. }
             | Action::Iec104Command { .. }
+            | Action::OpcUaWrite { .. }
             | Action::WriteRegisters { .. }
             | Action::WriteCoils { .. }
             | Action::ListenOnly { .. }
@@ -261,6 +262,18 @@ fn act(
                 apply_logged(world, tick, command(true))?;
             }
             apply_logged(world, tick, command(false))
+        }
+        Action::OpcUaWrite { plc, node, value } => {
+            let input = SimInput::OpcUa {
+                plc: s.plcs[plc.ix()].id.clone(),
+                source: s.hosts[host.ix()].id.clone(),
+                service: crate::scenario::opcua::services::WRITE,
+                node: node.clone(),
+                value: Some(*value),
+                reason: None,
+                repeat: 1,
+            };
+            apply_logged(world, tick, input)
         }
         Action::Pivot(to) => {
             check_host_route(s, world.resource::<NetState>(), host, *to)?;
@@ -485,8 +498,9 @@ fn action_input(s: &Scenario, host: HostIdx, action: &Action) -> SimInput {
         | Action::Read { .. }
         | Action::Pivot(_)
         | Action::Iec104Interrogation { .. }
-        | Action::Iec104Command { .. } => {
-            unreachable!("`act` carries out scans, reads, pivots and IEC 104 requests itself")
+        | Action::Iec104Command { .. }
+        | Action::OpcUaWrite { .. } => {
+            unreachable!("`act` carries out scans, reads, pivots, IEC 104 and OPC UA requests itself")
         }
     }
 }

@@ -175,6 +175,7 @@ fn action_assets(s: &Scenario, action: &Action) -> Vec<String> {
         | Action::ListenOnly { plc: p }
         | Action::Iec104Interrogation { plc: p }
         | Action::Iec104Command { plc: p, .. }
+        | Action::OpcUaWrite { plc: p, .. }
         | Action::Flood { plc: p, .. } => vec![plc(p)],
         Action::Pivot(h) => vec![s.hosts[h.ix()].id.clone()],
         Action::ForgeSensor { sensor, .. } => vec![s.sensors[sensor.ix()].id.clone()],
@@ -189,6 +190,7 @@ fn has_effect(action: &Action) -> bool {
         action,
         Action::WriteRegisters { .. }
             | Action::WriteCoils { .. }
+            | Action::OpcUaWrite { .. }
             | Action::SetMode { .. }
             | Action::Restart { .. }
             | Action::Download { .. }

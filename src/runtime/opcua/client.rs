@@ -1,21 +1,29 @@
-//! A minimal OPC UA client (anonymous, security mode None) on a PLC's points: what the
-//! benchmark reads with and the tests write with.
+//! A minimal OPC UA client (anonymous, security mode None) on a PLC's points: what the live
+//! attacker writes with (from its own address), the benchmark reads with and the tests use.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use opcua::client::{ClientBuilder, IdentityToken, Session};
+use opcua::client::transport::{
+    Connector, OutgoingMessage, SecureChannelState, StreamConnection, StreamConnector, TcpTransport,
+    TransportConfiguration,
+};
+use opcua::client::{Client, ClientBuilder, ConnectionSource, IdentityToken, Session};
+use opcua::core::comms::tcp_codec::TcpCodec;
 use opcua::crypto::SecurityPolicy;
 use opcua::types::{
-    AttributeId, DataValue, MessageSecurityMode, NodeId, ReadValueId, StatusCode, TimestampsToReturn,
-    Variant, WriteValue,
+    AttributeId, DataValue, DecodingOptions, EndpointDescription, Error, MessageSecurityMode, NodeId,
+    ReadValueId, StatusCode, TimestampsToReturn, UserTokenPolicy, UserTokenType, Variant, WriteValue,
 };
+use tokio_util::codec::FramedRead;
 
 use super::nodes::NAMESPACE;
 
 /// How long connecting, and each request, may take.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// The anonymous token's policy id on the range's servers.
+const ANONYMOUS_POLICY: &str = "anonymous";
 
 /// A session with one PLC's server.
 pub struct UaClient {
@@ -26,29 +34,52 @@ pub struct UaClient {
 }
 
 impl UaClient {
-    /// Opens a session with the server listening at `addr`.
+    /// Opens a session with the server listening at `addr`, as a client that knows only its
+    /// URL does: it asks for the server's endpoints first (GetEndpoints, one connection).
     pub async fn connect(addr: SocketAddr) -> Result<UaClient, String> {
-        let mut client = ClientBuilder::new()
-            .application_name("icsdrill client")
-            .application_uri("urn:icsdrill:client")
-            .product_uri("urn:icsdrill")
-            .create_sample_keypair(false)
-            .trust_server_certs(true)
-            .session_retry_limit(0)
-            .request_timeout(TIMEOUT)
-            .pki_dir(std::env::temp_dir().join("icsdrill-opcua-client"))
-            .client()
-            .map_err(|e| e.join("; "))?;
+        let mut client = client()?;
         let url = format!("opc.tcp://{addr}/");
         let endpoint = (url.as_str(), SecurityPolicy::None.to_str(), MessageSecurityMode::None);
-        // The server's own endpoint description (found with GetEndpoints): it names the
-        // anonymous token the session then uses.
         let connecting = client.connect_to_matching_endpoint(endpoint, IdentityToken::Anonymous);
         let (session, event_loop) = tokio::time::timeout(TIMEOUT, connecting)
             .await
             .map_err(|_| format!("{addr} does not answer"))?
             .map_err(|e| e.to_string())?;
-        let event_loop = event_loop.spawn();
+        UaClient::started(addr, session, event_loop.spawn()).await
+    }
+
+    /// Opens a session with the server at `addr` from local address `from` (the attacker's
+    /// own), straight to its anonymous endpoint: one connection, from `from`.
+    pub async fn connect_from(from: IpAddr, addr: SocketAddr) -> Result<UaClient, String> {
+        let client = client()?;
+        let endpoint = EndpointDescription {
+            endpoint_url: format!("opc.tcp://{addr}/").into(),
+            security_mode: MessageSecurityMode::None,
+            security_policy_uri: SecurityPolicy::None.to_uri().into(),
+            user_identity_tokens: Some(vec![UserTokenPolicy {
+                policy_id: ANONYMOUS_POLICY.into(),
+                token_type: UserTokenType::Anonymous,
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        let (session, event_loop) = client
+            .session_builder()
+            .with_connector(Bound { from, to: addr })
+            .connect_to_endpoint_directly(endpoint)
+            .map_err(|e| e.to_string())?
+            .user_identity_token(IdentityToken::Anonymous)
+            .build(client.certificate_store().clone())
+            .map_err(|e| e.to_string())?;
+        UaClient::started(addr, session, event_loop.spawn()).await
+    }
+
+    /// Waits for a built session to connect, and learns the PLC's namespace.
+    async fn started(
+        addr: SocketAddr,
+        session: Arc<Session>,
+        event_loop: tokio::task::JoinHandle<StatusCode>,
+    ) -> Result<UaClient, String> {
         let connected = tokio::time::timeout(TIMEOUT, session.wait_for_connection()).await;
         if !matches!(connected, Ok(true)) {
             event_loop.abort();
@@ -99,5 +130,65 @@ impl UaClient {
     pub async fn close(self) {
         let _ = tokio::time::timeout(TIMEOUT, self.session.disconnect()).await;
         self.event_loop.abort();
+    }
+}
+
+/// A client configured for the range: no certificate of its own (security mode None).
+fn client() -> Result<Client, String> {
+    ClientBuilder::new()
+        .application_name("icsdrill client")
+        .application_uri("urn:icsdrill:client")
+        .product_uri("urn:icsdrill")
+        .create_sample_keypair(false)
+        .trust_server_certs(true)
+        .session_retry_limit(0)
+        .request_timeout(TIMEOUT)
+        .pki_dir(std::env::temp_dir().join("icsdrill-opcua-client"))
+        .client()
+        .map_err(|e| e.join("; "))
+}
+
+/// Connections from a chosen local address to one server.
+#[derive(Debug, Clone, Copy)]
+struct Bound {
+    from: IpAddr,
+    to: SocketAddr,
+}
+
+impl ConnectionSource for Bound {
+    type Builder = Bound;
+
+    fn get_connector(&self, _endpoint: &EndpointDescription) -> Result<Bound, Error> {
+        Ok(*self)
+    }
+}
+
+impl Connector for Bound {
+    type Transport = TcpTransport;
+
+    async fn connect(
+        &self,
+        channel: Arc<SecureChannelState>,
+        outgoing_recv: tokio::sync::mpsc::Receiver<OutgoingMessage>,
+        config: TransportConfiguration,
+    ) -> Result<TcpTransport, Error> {
+        let Bound { from, to } = *self;
+        let open = move |url: String, options: DecodingOptions| async move {
+            let fail = |e: std::io::Error| Error::new(StatusCode::BadCommunicationError, e.to_string());
+            let socket = match from {
+                IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+                IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+            }
+            .map_err(fail)?;
+            socket.bind(SocketAddr::new(from, 0)).map_err(fail)?;
+            let stream = socket.connect(to).await.map_err(fail)?;
+            let (reader, writer) = tokio::io::split(stream);
+            Ok(StreamConnection::new(FramedRead::new(reader, TcpCodec::new(options)), writer, url))
+        };
+        StreamConnector::new(open, format!("opc.tcp://{to}/")).connect(channel, outgoing_recv, config).await
+    }
+
+    fn default_endpoint(&self) -> EndpointDescription {
+        EndpointDescription::from(format!("opc.tcp://{}/", self.to).as_str())
     }
 }

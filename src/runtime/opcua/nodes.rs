@@ -238,10 +238,12 @@ impl PlcNodes {
     async fn write_one(&self, source: HostIdx, id: &NodeId, value: &DataValue) -> StatusCode {
         let Some(point) = self.point(id) else { return StatusCode::BadNodeIdUnknown };
         let plc = &self.cx.live.scenario.plcs[self.plc.ix()];
-        let number = match &value.value {
-            Some(Variant::Boolean(b)) => Some(f64::from(u8::from(*b))),
-            Some(v) => v.as_f64(),
-            None => None,
+        // A bit takes a Boolean, a register a number, as the variables' data types say.
+        let bit = self.nodes.get(point).is_some_and(|n| n.bit());
+        let number = match (&value.value, bit) {
+            (Some(Variant::Boolean(b)), true) => Some(f64::from(u8::from(*b))),
+            (Some(Variant::Boolean(_)), false) | (_, true) | (None, _) => None,
+            (Some(v), false) => v.as_f64(),
         };
         let Some(number) = number else {
             self.record(source, services::WRITE, point, None, Some(RejectReason::IllegalValue));

@@ -59,54 +59,34 @@ impl Server {
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
         let internal = listener.local_addr()?;
         let channels = Arc::new(Channels::default());
-        let builder = PlcNodesBuilder { cx: cx.clone(), plc, channels: channels.clone() };
-        let anonymous = [ANONYMOUS_USER_TOKEN_ID];
-        let mut b = ServerBuilder::new()
-            .application_name(format!("icsdrill {}", def.id))
-            .application_uri(format!("urn:icsdrill:{}", def.id))
-            .product_uri("urn:icsdrill")
-            .create_sample_keypair(true)
-            .pki_dir(&pki)
-            .trust_client_certs(true)
-            .host(public.ip().to_string())
-            .port(public.port())
-            .discovery_urls(vec![format!("opc.tcp://{public}/")])
-            .max_sessions(cx.limits.max_connections)
-            .max_message_size(MAX_CHUNK * 4)
-            .max_chunk_count(4)
-            .receive_buffer_size(MAX_CHUNK)
-            .send_buffer_size(MAX_CHUNK)
-            .with_node_manager(InMemoryNodeManagerBuilder::new(builder));
-        for mode in &security {
-            b = match mode {
-                Security::None => b.add_endpoint(
-                    "none",
-                    ("/", SecurityPolicy::None, MessageSecurityMode::None, &anonymous as &[&str]),
-                ),
-                Security::SignAndEncrypt => b.add_endpoint(
-                    "basic256sha256_sign_encrypt",
-                    (
-                        "/",
-                        SecurityPolicy::Basic256Sha256,
-                        MessageSecurityMode::SignAndEncrypt,
-                        &anonymous as &[&str],
-                    ),
-                ),
-            };
-        }
-        let limits = b.limits_mut();
-        limits.subscriptions.max_monitored_items_per_sub = MAX_MONITORED_ITEMS;
-        limits.subscriptions.max_subscriptions_per_session = MAX_SUBSCRIPTIONS;
-        let (server, handle) = b.build().map_err(std::io::Error::other)?;
+        let nodes = PlcNodesBuilder { cx: cx.clone(), plc, channels: channels.clone() };
+        let (max_sessions, dir) = (cx.limits.max_connections, pki.clone());
+        // Building makes the server's RSA key pair: off the event loop, which serves the
+        // range's other endpoints meanwhile.
+        let built = tokio::task::spawn_blocking(move || {
+            configure(nodes, public, &dir, max_sessions, &security).build()
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        let (server, handle) = built.map_err(std::io::Error::other)?;
         let nodes = handle
             .node_managers()
             .get_of_type::<InMemoryNodeManager<PlcNodes>>()
             .ok_or_else(|| std::io::Error::other("the PLC's node manager is missing"))?;
-        tokio::spawn(async move {
+        let mut run = Box::pin(async move {
             if let Err(e) = server.run_with(listener).await {
                 tracing::warn!(error = %e, "OPC UA server stopped");
             }
         });
+        // Polled once here, the stack initialises and notes its own port for its endpoint
+        // URLs; the range's listener's port then replaces it, before any client can ask.
+        std::future::poll_fn(|cx| {
+            let _ = run.as_mut().poll(cx);
+            std::task::Poll::Ready(())
+        })
+        .await;
+        handle.info().port.store(public.port(), Ordering::Relaxed);
+        tokio::spawn(run);
         Ok(Server { internal, channels, handle, nodes, pki })
     }
 
@@ -144,6 +124,56 @@ impl Server {
         self.handle.cancel();
         let _ = std::fs::remove_dir_all(&self.pki);
     }
+}
+
+/// The stack's configuration for one PLC: its identity, endpoints (`security`), limits, and
+/// the PLC's node manager.
+fn configure(
+    nodes: PlcNodesBuilder,
+    public: SocketAddr,
+    pki: &Path,
+    max_sessions: usize,
+    security: &[Security],
+) -> ServerBuilder {
+    let id = nodes.cx.live.scenario.plcs[nodes.plc.ix()].id.clone();
+    let anonymous = [ANONYMOUS_USER_TOKEN_ID];
+    let mut b = ServerBuilder::new()
+        .application_name(format!("icsdrill {id}"))
+        .application_uri(format!("urn:icsdrill:{id}"))
+        .product_uri("urn:icsdrill")
+        .create_sample_keypair(true)
+        .pki_dir(pki)
+        .trust_client_certs(true)
+        .host(public.ip().to_string())
+        .port(public.port())
+        .discovery_urls(vec![format!("opc.tcp://{public}/")])
+        .max_sessions(max_sessions)
+        .max_message_size(MAX_CHUNK * 4)
+        .max_chunk_count(4)
+        .receive_buffer_size(MAX_CHUNK)
+        .send_buffer_size(MAX_CHUNK)
+        .with_node_manager(InMemoryNodeManagerBuilder::new(nodes));
+    for mode in security {
+        b = match mode {
+            Security::None => b.add_endpoint(
+                "none",
+                ("/", SecurityPolicy::None, MessageSecurityMode::None, &anonymous as &[&str]),
+            ),
+            Security::SignAndEncrypt => b.add_endpoint(
+                "basic256sha256_sign_encrypt",
+                (
+                    "/",
+                    SecurityPolicy::Basic256Sha256,
+                    MessageSecurityMode::SignAndEncrypt,
+                    &anonymous as &[&str],
+                ),
+            ),
+        };
+    }
+    let limits = b.limits_mut();
+    limits.subscriptions.max_monitored_items_per_sub = MAX_MONITORED_ITEMS;
+    limits.subscriptions.max_subscriptions_per_session = MAX_SUBSCRIPTIONS;
+    b
 }
 
 /// Keeps at most `MAX_CLIENT_CERTS` client certificates in each of the PKI's client folders.

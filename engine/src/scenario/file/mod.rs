@@ -348,6 +348,12 @@ pub(crate) enum AttackActionFile {
         #[serde(default)]
         select: bool,
     },
+    #[serde(rename = "opcua_write")]
+    OpcUaWrite {
+        plc: S<String>,
+        node: S<String>,
+        value: S<f64>,
+    },
     ModifyFirmware {
         plc: S<String>,
     },

@@ -283,6 +283,35 @@ impl Cx<'_> {
         idx
     }
 
+    /// An OPC UA write step: a PLC with a server, one of its writable points (a coil or a
+    /// holding register).
+    fn opcua_write(
+        &mut self,
+        n: &AttackNames<'_>,
+        p: &Spanned<String>,
+        node: &Spanned<String>,
+        value: &Spanned<f64>,
+    ) -> crate::attack::Action {
+        let plc = PlcIdx(self.resolve(n.plcs, "PLC", p));
+        if let Some(f) = n.plc_files.get(plc.ix()) {
+            if f.opcua.is_none() {
+                self.err(&p.referenced, format!("PLC `{}` has no OPC UA server (give it `opcua:`)", p.value));
+            }
+            let writable =
+                f.coils.iter().map(|c| &c.id.value).chain(f.holding_registers.iter().map(|h| &h.id.value));
+            if !writable.into_iter().any(|id| *id == node.value) {
+                let message =
+                    format!("PLC `{}` has no coil or holding register `{}` to write", p.value, node.value);
+                self.err(&node.referenced, message);
+            }
+        }
+        crate::attack::Action::OpcUaWrite {
+            plc,
+            node: node.value.clone(),
+            value: self.finite(value, "value"),
+        }
+    }
+
     /// An IEC 104 command step: the PLC's station, the command type by its standard name.
     fn iec104_command(
         &mut self,
@@ -370,6 +399,7 @@ impl Cx<'_> {
             AttackActionFile::Iec104Command { plc: p, ioa, type_id, value, select } => {
                 self.iec104_command(n, (p, ioa, type_id, value), *select)
             }
+            AttackActionFile::OpcUaWrite { plc: p, node, value } => self.opcua_write(n, p, node, value),
             AttackActionFile::Flood { plc: p, seconds } => {
                 let s = self.positive(seconds, "seconds");
                 if s > 600.0 {

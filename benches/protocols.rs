@@ -1,15 +1,16 @@
-//! IEC 104 station interrogation against the Modbus reads of the same points: one bay unit of
-//! 256 points (64 coils, 64 discrete inputs, 64 input and 64 holding registers) served live,
-//! read whole over and over by 1 and by 8 connections from another process (so the server's
-//! CPU is this process's alone).
+//! The three protocols reading the same points: one unit of 256 points (64 coils, 64 discrete
+//! inputs, 64 input and 64 holding registers) served live, read whole over and over by 1 and by
+//! 8 connections from another process (so the server's CPU is this process's alone).
 //!
 //! - Modbus: one scan is four requests (FC 1, 2, 4 and 3 of 64 each).
 //! - IEC 104: one scan is a station interrogation (C_IC_NA_1): its confirmation, ten ASDUs of
 //!   objects (60 single points or 30 short floats each) and its termination, the master
 //!   acknowledging every 8 frames (w) as a real one does.
+//! - OPC UA: one scan is one Read of the 256 variables' values, security mode None, through
+//!   the range's listener (the relay) to the stack (`async-opcua`).
 //!
-//! Reports, per protocol and connection count: whole-station scans a second, objects a second,
-//! and the server's CPU milliseconds per scan. `cargo bench --bench iec104`; `cargo test
+//! Reports, per protocol and connection count: whole-unit scans a second, values a second, and
+//! the server's CPU milliseconds per scan. `cargo bench --bench protocols`; `cargo test
 //! --benches` runs a short version.
 
 use std::io::{Read as _, Write as _};
@@ -50,6 +51,7 @@ plcs:
     zone: control
     device: { vendor: icsdrill, product: bench, revision: \"1\" }
     iec104: { common_address: 1 }
+    opcua: { security: [none] }
 ",
     );
     let mut table = |key: &str, line: &dyn Fn(usize) -> String| {
@@ -144,11 +146,43 @@ fn iec104_scans(to: SocketAddr, secs: f64) -> (u64, u64) {
     }
 }
 
+/// OPC UA reads of every point for `secs` on one session: (reads completed, values).
+async fn opcua_scans(to: SocketAddr, secs: f64) -> (u64, u64) {
+    let c = icsdrill::runtime::opcua::client::UaClient::connect(to).await.expect("a session");
+    let points: Vec<String> =
+        ["c", "d", "i", "h"].iter().flat_map(|t| (0..PER_TABLE).map(move |i| format!("{t}{i}"))).collect();
+    let points: Vec<&str> = points.iter().map(String::as_str).collect();
+    let stop = Instant::now() + Duration::from_secs_f64(secs);
+    let (mut n, mut values) = (0, 0);
+    while Instant::now() < stop || n == 0 {
+        let read = c.read(&points).await.expect("a read");
+        assert!(read.iter().all(|v| v.status.is_none_or(|s| s.is_good())), "every value read");
+        values += read.len() as u64;
+        n += 1;
+    }
+    c.close().await;
+    (n, values)
+}
+
 /// The client (a child process): `client PROTOCOL ADDR CONNECTIONS SECONDS`; prints
 /// `SCANS OBJECTS`.
 fn client(args: &[String]) {
     let (protocol, to, conns, secs) =
         (args[0].clone(), args[1].parse().unwrap(), args[2].parse().unwrap(), args[3].parse().unwrap());
+    if protocol == "opcua" {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (scans, values) = runtime.block_on(async {
+            let tasks: Vec<_> = (0..conns).map(|_| tokio::spawn(opcua_scans(to, secs))).collect();
+            let mut total = (0, 0);
+            for t in tasks {
+                let (a, b) = t.await.unwrap();
+                total = (total.0 + a, total.1 + b);
+            }
+            total
+        });
+        println!("{scans} {values}");
+        return;
+    }
     let threads: Vec<_> = (0..conns)
         .map(|_| {
             let protocol = protocol.clone();
@@ -184,13 +218,14 @@ fn main() {
     let ip: std::net::IpAddr = e.address.parse().unwrap();
     let modbus = SocketAddr::new(ip, e.port);
     let station = SocketAddr::new(ip, e.iec104_port.expect("a station"));
+    let server = SocketAddr::new(ip, e.opcua_port.expect("an OPC UA server"));
     println!("{PER_TABLE} points per table ({} in all), {secs} s per measurement", 4 * PER_TABLE);
     println!(
         "{:<8} {:>5} {:>12} {:>14} {:>14}",
-        "protocol", "conns", "scans/s", "objects/s", "server ms/scan"
+        "protocol", "conns", "scans/s", "values/s", "server ms/scan"
     );
     for conns in [1usize, 8] {
-        for (name, addr) in [("modbus", modbus), ("iec104", station)] {
+        for (name, addr) in [("modbus", modbus), ("iec104", station), ("opcua", server)] {
             let cpu0 = cpu_s();
             let exe = std::env::current_exe().unwrap();
             let out = std::process::Command::new(exe)
