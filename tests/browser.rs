@@ -393,21 +393,8 @@ async fn chromium_team_console_logs_iec104_commands_by_their_names() {
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
     let (team, token, _) = drill.teams().next().unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/iec104_console.py");
-    let o = run(
-        "python3",
-        vec![script.into(), format!("http://{}", server.http), team.id.clone(), token.to_string()],
-    )
-    .await;
-    assert!(o.status.success(), "{}", text(&o));
-    let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
-    accessible(&seen["axe"]);
-    let lines: Vec<(String, String)> = seen["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| (l[0].as_str().unwrap().to_string(), l[1].as_str().unwrap().to_string()))
-        .collect();
+    let (lines, endpoints) =
+        protocol_console(&server, &team.id, &token.to_string(), &["C_DC_NA_1 ioa=2001", "execute"]).await;
     let has = |needle: &str| lines.iter().find(|(t, _)| t.contains(needle));
     assert!(has("scada-01 -> rtu-1 IEC 104 C_IC_NA_1").is_some(), "{lines:?}");
     assert!(has("scada-01 connect rtu-1 IEC 104").is_some(), "{lines:?}");
@@ -415,9 +402,58 @@ async fn chromium_team_console_logs_iec104_commands_by_their_names() {
     let execute = has("C_DC_NA_1 ioa=2001 v=1 execute").expect("the execute");
     assert_eq!((select.1.as_str(), execute.1.as_str()), ("", "warn"), "only the execute is marked");
     // The endpoint table shows each PLC's IEC 104 station: address, port, common address.
-    let stations = seen["stations"].as_array().unwrap();
     let rtu2 = drill.teams().next().unwrap().2.iter().find(|e| e.plc == "rtu-2").unwrap().clone();
     let shown = format!("{}:{} (CA 2)", rtu2.address, rtu2.iec104_port.unwrap());
-    assert!(stations.iter().any(|r| r[0] == "rtu-2" && r[1] == shown.as_str()), "{stations:?}");
+    assert!(endpoints.iter().any(|r| r[0] == "rtu-2" && r[3] == shown), "{endpoints:?}");
+    server.shutdown().await.unwrap();
+}
+
+/// Runs `protocol_console.py` on a team's console until a log line holds every needle: the
+/// IEC 104 and OPC UA log lines seen (text, class) and the endpoint table's rows. Fails on
+/// any WCAG violation.
+async fn protocol_console(
+    server: &DrillServer,
+    team: &str,
+    token: &str,
+    needles: &[&str],
+) -> (Vec<(String, String)>, Vec<Vec<String>>) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/protocol_console.py");
+    let mut args =
+        vec![script.into(), format!("http://{}", server.http), team.to_string(), token.to_string()];
+    args.extend(needles.iter().map(|n| n.to_string()));
+    let o = run("python3", args).await;
+    assert!(o.status.success(), "{}", text(&o));
+    let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    accessible(&seen["axe"]);
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect()
+    };
+    let lines =
+        seen["lines"].as_array().unwrap().iter().map(strings).map(|l| (l[0].clone(), l[1].clone())).collect();
+    let endpoints = seen["endpoints"].as_array().unwrap().iter().map(strings).collect();
+    (lines, endpoints)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_team_console_logs_opc_ua_writes_by_service_and_variable() {
+    let mut spec = DrillSpec::new(builtin("equipment-welding-line"), &["line"], Mode::Enterprise);
+    (spec.range.modbus_port, spec.range.http_port) = (0, 0);
+    // The attacker's OPC UA write of the weld set point comes 5 simulated minutes in: at 25x
+    // real time, within the console's 20 s wait, slow enough that its one-second polls miss
+    // no event of the window.
+    spec.range.ticks_per_s = Some(250.0);
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let (team, token, _) = drill.teams().next().unwrap();
+    let (lines, endpoints) =
+        protocol_console(&server, &team.id, &token.to_string(), &["OPC UA Write weld_sp v=430"]).await;
+    let write = lines.iter().find(|(t, _)| t.contains("ews-01 -> plc-weld OPC UA Write weld_sp v=430"));
+    assert_eq!(write.map(|w| w.1.as_str()), Some("warn"), "the write is marked: {lines:?}");
+    assert!(lines.iter().any(|(t, _)| t.contains("ews-01 connect plc-weld OPC UA")), "{lines:?}");
+    // The endpoint table shows the cell's OPC UA server by its URL.
+    let weld = drill.teams().next().unwrap().2.iter().find(|e| e.plc == "plc-weld").unwrap().clone();
+    let url = format!("opc.tcp://{}:{}/", weld.address, weld.opcua_port.unwrap());
+    assert!(endpoints.iter().any(|r| r[0] == "plc-weld" && r[4] == url), "{endpoints:?}");
     server.shutdown().await.unwrap();
 }

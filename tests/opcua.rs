@@ -244,9 +244,7 @@ async fn the_live_attacker_writes_the_weld_set_point_over_opc_ua_on_the_wire() {
     assert!(from_ews.contains(&(CONNECTION, String::new(), None, None)), "{log:?}");
     assert!(from_ews.contains(&(WRITE, "weld_sp".into(), Some(430.0), None)), "{log:?}");
     let ended = ev.iter().find_map(|e| match &e.kind {
-        EventKind::AttackStepEnded { step, outcome, .. } if step == "weld-overcurrent" => {
-            Some(*outcome)
-        }
+        EventKind::AttackStepEnded { step, outcome, .. } if step == "weld-overcurrent" => Some(*outcome),
         _ => None,
     });
     assert_eq!(ended.map(|o| format!("{o:?}")).as_deref(), Some("Succeeded"), "{}", crate::util::story(ev));

@@ -106,6 +106,7 @@ pub enum EventKind {
     },
     /// An OPC UA request to a PLC's server, with its outcome (see `SimInput::OpcUa`):
     /// service 0 is the TCP connection.
+    #[serde(rename = "opcua_transaction")]
     OpcUaTransaction {
         /// PLC id.
         plc: String,

@@ -244,6 +244,22 @@ fn describe_plc(o: &mut String, s: &Scenario, p: &icsdrill_engine::scenario::Plc
     if let Some(station) = &p.iec104 {
         describe_station(o, p, station);
     }
+    if let Some(server) = &p.opcua {
+        let modes: Vec<&str> = server
+            .security
+            .iter()
+            .map(|m| match m {
+                icsdrill_engine::scenario::opcua::Security::None => "None",
+                icsdrill_engine::scenario::opcua::Security::SignAndEncrypt => "Basic256Sha256 Sign&Encrypt",
+            })
+            .collect();
+        let _ = writeln!(
+            o,
+            "  OPC UA server ({}): a variable per point, nsu={};s=<point id>; coils and holding registers writable",
+            modes.join(", "),
+            "urn:icsdrill:plc"
+        );
+    }
 }
 
 /// A PLC's IEC 104 station: each object's address, what it reports and which command it takes.

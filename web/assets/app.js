@@ -307,7 +307,7 @@ const iec104Line = e => e.type_id === 0
   : `${e.tick} ${e.source} -> ${e.plc} IEC 104 ${IEC104_TYPES[e.type_id] || "type " + e.type_id}${e.ioa ? " ioa=" + e.ioa : ""}${e.value != null ? " v=" + e.value : ""}${IEC104_COMMANDS.has(e.type_id) ? (e.select ? " select" : " execute") : ""}${e.reason ? " NEG " + e.reason : ""}${e.repeat ? " x" + e.repeat : ""}`;
 
 // OPC UA requests by their service names, with the variable, a write's value and a refusal.
-const OPCUA_SERVICES = {1: "Read", 2: "Write", 3: "Browse", 4: "CreateMonitoredItems"};
+const OPCUA_SERVICES = {1: "Read", 2: "Write", 4: "CreateMonitoredItems"};
 const opcuaLine = e => e.service === 0
   ? `${e.tick} ${e.source} connect ${e.plc} OPC UA${e.reason ? " REFUSED " + e.reason : ""}`
   : `${e.tick} ${e.source} -> ${e.plc} OPC UA ${OPCUA_SERVICES[e.service] || "service " + e.service}${e.node ? " " + e.node : ""}${e.value != null ? " v=" + e.value : ""}${e.reason ? " BAD " + e.reason : ""}${e.repeat ? " x" + e.repeat : ""}`;

@@ -211,6 +211,7 @@ pub enum SimInput {
     /// point its node maps through the checks a Modbus write passes; a read, browse or
     /// subscription, answered by the endpoint; a refused request; or (service 0) the TCP
     /// connection itself.
+    #[serde(rename = "opcua")]
     OpcUa {
         /// PLC id.
         plc: String,

@@ -5,7 +5,7 @@
 //! node (FC 5 for a bit, 6 or 16 for a register), so it passes the same conduit firewall,
 //! write budget, range checks and logic as that Modbus write would. Reads, browsing and
 //! subscriptions are judged as the Modbus reads they stand for (FC 3). Conduit rules may
-//! instead name OPC UA services (`opcua: [Read, Write, ...]`).
+//! instead name OPC UA services (`opcua: [Read, Write, CreateMonitoredItems]`).
 
 use serde::Serialize;
 
@@ -13,7 +13,8 @@ use super::iec104::Write;
 use super::{PlcDef, PointIdx, Scenario, Table};
 use crate::{RejectReason, SimInput};
 
-/// OPC UA services as recorded and as conduit rules name them.
+/// OPC UA services as recorded and as conduit rules name them. Browsing is not judged: it
+/// shows the scenario's own tag list, which every trainee has.
 pub mod services {
     /// Not a service: the record of the TCP connection (and its secure channel) itself.
     pub const CONNECTION: u8 = 0;
@@ -21,19 +22,13 @@ pub mod services {
     pub const READ: u8 = 1;
     /// Write of a variable's value.
     pub const WRITE: u8 = 2;
-    /// Browse of the address space.
-    pub const BROWSE: u8 = 3;
     /// Monitored items created in a subscription.
     pub const SUBSCRIBE: u8 = 4;
 }
 
 /// Every service a rule may name, with its standard name.
-pub const SERVICES: [(u8, &str); 4] = [
-    (services::READ, "Read"),
-    (services::WRITE, "Write"),
-    (services::BROWSE, "Browse"),
-    (services::SUBSCRIBE, "CreateMonitoredItems"),
-];
+pub const SERVICES: [(u8, &str); 3] =
+    [(services::READ, "Read"), (services::WRITE, "Write"), (services::SUBSCRIBE, "CreateMonitoredItems")];
 
 /// The standard name of a service (`"connection"` for the connection itself).
 pub fn service_name(service: u8) -> &'static str {
@@ -198,5 +193,24 @@ mod tests {
         assert_eq!(equivalent_function(services::CONNECTION), 0);
         assert_eq!(service_name(services::SUBSCRIBE), "CreateMonitoredItems");
         assert_eq!(service_name(services::CONNECTION), "connection");
+    }
+
+    #[test]
+    fn requests_are_spelled_opcua_in_input_files_and_logs() {
+        let input = SimInput::opcua("plc-1", "ews-01", services::WRITE, "sp", Some(1.5));
+        let json = serde_json::to_value(&input).unwrap();
+        assert_eq!(json["kind"], "opcua");
+        let back: SimInput = serde_json::from_value(json).unwrap();
+        assert_eq!(back, input);
+        let event = crate::EventKind::OpcUaTransaction {
+            plc: "plc-1".into(),
+            source: "ews-01".into(),
+            service: services::WRITE,
+            node: "sp".into(),
+            value: Some(1.5),
+            reason: None,
+            repeat: 1,
+        };
+        assert_eq!(serde_json::to_value(&event).unwrap()["kind"], event.name());
     }
 }
