@@ -257,7 +257,7 @@ fn describe_plc(o: &mut String, s: &Scenario, p: &icsdrill_engine::scenario::Plc
             o,
             "  OPC UA server ({}): a variable per point, nsu={};s=<point id>; coils and holding registers writable",
             modes.join(", "),
-            "urn:icsdrill:plc"
+            icsdrill::runtime::opcua::nodes::NAMESPACE
         );
     }
 }
