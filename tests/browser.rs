@@ -394,7 +394,7 @@ async fn chromium_team_console_logs_iec104_commands_by_their_names() {
     drill.control(Control::Start).unwrap();
     let (team, token, _) = drill.teams().next().unwrap();
     let (lines, endpoints) =
-        protocol_console(&server, &team.id, &token.to_string(), &["C_DC_NA_1 ioa=2001", "execute"]).await;
+        protocol_console(&server, &team.id, token, &["C_DC_NA_1 ioa=2001", "execute"]).await;
     let has = |needle: &str| lines.iter().find(|(t, _)| t.contains(needle));
     assert!(has("scada-01 -> rtu-1 IEC 104 C_IC_NA_1").is_some(), "{lines:?}");
     assert!(has("scada-01 connect rtu-1 IEC 104").is_some(), "{lines:?}");
@@ -447,7 +447,7 @@ async fn chromium_team_console_logs_opc_ua_writes_by_service_and_variable() {
     drill.control(Control::Start).unwrap();
     let (team, token, _) = drill.teams().next().unwrap();
     let (lines, endpoints) =
-        protocol_console(&server, &team.id, &token.to_string(), &["OPC UA Write weld_sp v=430"]).await;
+        protocol_console(&server, &team.id, token, &["OPC UA Write weld_sp v=430"]).await;
     let write = lines.iter().find(|(t, _)| t.contains("ews-01 -> plc-weld OPC UA Write weld_sp v=430"));
     assert_eq!(write.map(|w| w.1.as_str()), Some("warn"), "the write is marked: {lines:?}");
     assert!(lines.iter().any(|(t, _)| t.contains("ews-01 connect plc-weld OPC UA")), "{lines:?}");
