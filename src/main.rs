@@ -47,8 +47,8 @@ enum Command {
     Serve(serve::Args),
     /// Run a scenario headless, as fast as possible, and write its event log.
     Simulate(simulate::Args),
-    /// Write a pcapng of a team's (or a scenario run's) Modbus/TCP traffic for a window of
-    /// simulated time, rebuilt by replay: open it in Wireshark or tshark.
+    /// Write a pcapng of a team's (or a scenario run's) Modbus/TCP, IEC 104 and OPC UA traffic
+    /// for a window of simulated time, rebuilt by replay: open it in Wireshark or tshark.
     Pcap(cli::pcap::Args),
     /// Re-run a recorded drill from its stored scenario, seed and inputs, and check the event
     /// log and scores are identical (exit 1 if not).

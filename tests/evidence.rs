@@ -132,7 +132,7 @@ async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
     let rebuilt = dir.join("rebuilt.pcapng");
     let o = pcap(&rebuilt, "blue");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("requests (Modbus and IEC 104)"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("requests (Modbus, IEC 104 and OPC UA)"));
     assert!(std::fs::read(&rebuilt).unwrap() == live, "the live download and the rebuilt capture differ");
     well_formed(&rebuilt);
     // The attacker's scan (FC 17 and 43 from the engineering workstation, 120 s in) is there.
@@ -242,5 +242,42 @@ fn iec104_commands_decode_in_the_capture_as_wireshark_shows_them() {
     assert_eq!(from_scada("iec60870_asdu.typeid == 45 && iec60870_asdu.ioa == 100000"), 2);
     // STARTDT opens each of the three stations' connections.
     assert_eq!(tshark(&file, "iec60870_104.utype == 0x01").len(), 3, "STARTDT act");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn opc_ua_writes_decode_in_the_capture_as_wireshark_shows_them() {
+    // The welding line's attack, undefended: the weld set point written over the cell's OPC UA
+    // server 5 minutes in.
+    let s = builtin("equipment-welding-line");
+    let placement = Placement::canonical(&s);
+    let run = Run { scenario: &s, seed: 1, live_attacker: false, inputs: &[], placement: &placement };
+    let window = (s.ticks(280.0), s.ticks(320.0));
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let cap = write_pcap(run, window, &mut a).unwrap();
+    write_pcap(run, window, &mut b).unwrap();
+    assert!(a == b && !cap.truncated, "the same window gives the same bytes");
+    let dir = temp("opcua");
+    let file = dir.join("welding.pcapng");
+    std::fs::write(&file, &a).unwrap();
+    well_formed(&file);
+    let ews = placement.hosts[s.host("ews-01").unwrap().ix()];
+    let server = placement.servers[s.plc("plc-weld").unwrap().ix()].unwrap();
+    assert_eq!(server.port(), 4840, "a server listens on the standard port");
+    let from_ews = |filter: &str| tshark(&file, &format!("ip.src == {ews} && {filter}")).len();
+    let to_ews = |filter: &str| tshark(&file, &format!("ip.dst == {ews} && {filter}")).len();
+    // The connection opens as a client's does: Hello, then a secure channel (None).
+    assert_eq!(from_ews("opcua.transport.type == \"HEL\""), 1);
+    assert_eq!(to_ews("opcua.transport.type == \"ACK\""), 1);
+    assert_eq!(from_ews("opcua.servicenodeid.numeric == 446"), 1, "OpenSecureChannelRequest");
+    assert_eq!(to_ews("opcua.servicenodeid.numeric == 449"), 1, "OpenSecureChannelResponse");
+    // The write: WriteRequest (673) of 430 A to weld_sp, answered Good (WriteResponse, 676).
+    assert_eq!(
+        from_ews(
+            "opcua.servicenodeid.numeric == 673 && opcua.nodeid.string == \"weld_sp\" && opcua.Double == 430"
+        ),
+        1
+    );
+    assert_eq!(to_ews("opcua.servicenodeid.numeric == 676 && opcua.Results == 0"), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -81,7 +81,7 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
     let cap = write_pcap(run, window, BufWriter::new(file))?;
     std::fs::rename(&tmp, &args.out).with_context(|| format!("cannot write {}", args.out.display()))?;
     println!(
-        "{}: {} requests (Modbus and IEC 104), {} packets, simulated {} s to {} s{}",
+        "{}: {} requests (Modbus, IEC 104 and OPC UA), {} packets, simulated {} s to {} s{}",
         args.out.display(),
         cap.requests,
         cap.packets,

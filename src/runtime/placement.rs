@@ -27,6 +27,8 @@ pub struct Placement {
     pub plcs: Vec<SocketAddrV4>,
     /// Each PLC's IEC 104 station, if it has one (same address, its own port), by PLC index.
     pub stations: Vec<Option<SocketAddrV4>>,
+    /// Each PLC's OPC UA server, if it has one (same address, its own port), by PLC index.
+    pub servers: Vec<Option<SocketAddrV4>>,
 }
 
 impl Placement {
@@ -59,9 +61,18 @@ impl Placement {
             .iter()
             .zip(&plcs)
             .enumerate()
-            .map(|(i, (p, at))| p.iec104.as_ref().map(|_| station_endpoint(opts, *at.ip(), i)))
+            .map(|(i, (p, at))| {
+                p.iec104.as_ref().map(|_| native_endpoint(opts, *at.ip(), i, opts.iec104_port))
+            })
             .collect();
-        Placement { hosts, plcs, stations }
+        let servers = s
+            .plcs
+            .iter()
+            .zip(&plcs)
+            .enumerate()
+            .map(|(i, (p, at))| p.opcua.as_ref().map(|_| native_endpoint(opts, *at.ip(), i, opts.opcua_port)))
+            .collect();
+        Placement { hosts, plcs, stations, servers }
     }
 }
 
@@ -79,14 +90,15 @@ fn plc_endpoint(opts: &Options, plc: PlcIdx) -> SocketAddrV4 {
     }
 }
 
-/// The IEC 104 station of the `i`-th PLC, listening on `ip`, as `bind_stations` puts it.
-fn station_endpoint(opts: &Options, ip: Ipv4Addr, i: usize) -> SocketAddrV4 {
+/// The IEC 104 station or OPC UA server (from port `base`) of the `i`-th PLC, listening on
+/// `ip`, as `range::bind_native` puts it.
+fn native_endpoint(opts: &Options, ip: Ipv4Addr, i: usize, base: u16) -> SocketAddrV4 {
     let n = opts.first_endpoint + i;
     let port = match (opts.address_mode, opts.modbus_port) {
-        (AddressMode::Port, p) if p != 0 => u16::try_from(usize::from(opts.iec104_port) + n).ok(),
-        _ => Some(opts.iec104_port),
+        (AddressMode::Port, p) if p != 0 => u16::try_from(usize::from(base) + n).ok(),
+        _ => Some(base),
     };
-    SocketAddrV4::new(ip, port.unwrap_or(super::range::IEC104_PORT))
+    SocketAddrV4::new(ip, port.unwrap_or(base))
 }
 
 #[cfg(test)]

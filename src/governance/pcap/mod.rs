@@ -1,5 +1,5 @@
 //! Evidence trainees analyse with their own tools: a pcapng of a range's Modbus/TCP traffic
-//! (and IEC 104: `iec104`) for a window of simulated time, rebuilt from the scenario, the seed
+//! (and IEC 104: `iec104`; OPC UA: `opcua`) for a window of simulated time, rebuilt from the scenario, the seed
 //! and the recorded inputs by replay, so the same window always gives the same bytes.
 //!
 //! Every request the log holds (`modbus_transaction`, folded repeats expanded up to a cap) and
@@ -30,6 +30,7 @@ use pcap_file::pcapng::blocks::interface_description::{
 };
 
 mod iec104;
+mod opcua;
 
 use crate::error::{Error, Result};
 use crate::runtime::modbus::frame::{Header, ResponseWriter};
@@ -43,7 +44,7 @@ pub const MAX_PACKETS: usize = 2_000_000;
 /// What a capture holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Capture {
-    /// Requests written (Modbus and IEC 104).
+    /// Requests written (Modbus, IEC 104 and OPC UA).
     pub requests: usize,
     /// Packets written (handshakes, requests, answers).
     pub packets: usize,
@@ -106,6 +107,7 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
     sim.run_until(from, inputs);
     let mut flows: BTreeMap<(HostIdx, PlcIdx), Flow> = BTreeMap::new();
     let mut flows104: BTreeMap<(HostIdx, PlcIdx), iec104::Flow> = BTreeMap::new();
+    let mut flows_ua: BTreeMap<(HostIdx, PlcIdx), opcua::Flow> = BTreeMap::new();
     let mut cap = Capture::default();
     let tick_ns = 1_000_000_000 / u64::from(scenario.tick_hz);
     for tick in from..to {
@@ -136,7 +138,10 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
         let stations = iec104::logged(scenario, &sim, seen);
         let placed = (scenario.as_ref(), run.placement);
         let iec = stations.iter().map(|x| iec104::frames(placed, &snap, &mut flows104, x, unix_ms));
-        for frames in modbus.collect::<Vec<_>>().into_iter().chain(iec.collect::<Vec<_>>()) {
+        let servers = opcua::logged(scenario, &sim, seen);
+        let ua = servers.iter().map(|x| opcua::frames(placed, &snap, &mut flows_ua, x, unix_ms));
+        let all = modbus.collect::<Vec<_>>().into_iter().chain(iec.collect::<Vec<_>>());
+        for frames in all.chain(ua.collect::<Vec<_>>()) {
             if cap.packets >= MAX_PACKETS {
                 cap.truncated = true;
                 return Ok(cap);

@@ -93,13 +93,29 @@ impl InMemoryNodeManagerImplBuilder for PlcNodesBuilder {
 }
 
 /// What a range's verdict on a request makes of it.
-fn status_of(reason: RejectReason) -> StatusCode {
+pub(crate) fn status_of(reason: RejectReason) -> StatusCode {
     match reason {
         RejectReason::IllegalAddress => StatusCode::BadNodeIdUnknown,
         RejectReason::IllegalValue => StatusCode::BadOutOfRange,
         RejectReason::IllegalFunction | RejectReason::ListenOnly => StatusCode::BadNotWritable,
         RejectReason::Restarting => StatusCode::BadResourceUnavailable,
         _ => StatusCode::BadUserAccessDenied,
+    }
+}
+
+/// A point's value as its variable holds it: a bit as a Boolean, a register as a Double in
+/// engineering units.
+pub(crate) fn variant(
+    plc: &icsdrill_engine::scenario::PlcDef,
+    memory: &icsdrill_engine::world::Memory,
+    n: Node,
+) -> Variant {
+    let i = n.point.ix();
+    match n.table {
+        Table::Coils => Variant::Boolean(memory.coils[usize::from(plc.coils[i].addr)]),
+        Table::DiscreteInputs => Variant::Boolean(memory.discrete[usize::from(plc.discrete_inputs[i].addr)]),
+        Table::InputRegisters => Variant::Double(plc.input_registers[i].value(&memory.input)),
+        Table::HoldingRegisters => Variant::Double(plc.holding_registers[i].value(&memory.holding)),
     }
 }
 
@@ -113,23 +129,7 @@ impl PlcNodes {
         let snapshot = self.cx.live.snapshot();
         let memory = &snapshot.plcs[self.plc.ix()].memory;
         let plc = &self.cx.live.scenario.plcs[self.plc.ix()];
-        self.nodes
-            .iter()
-            .map(|(id, n)| {
-                let i = n.point.ix();
-                let v = match n.table {
-                    Table::Coils => Variant::Boolean(memory.coils[usize::from(plc.coils[i].addr)]),
-                    Table::DiscreteInputs => {
-                        Variant::Boolean(memory.discrete[usize::from(plc.discrete_inputs[i].addr)])
-                    }
-                    Table::InputRegisters => Variant::Double(plc.input_registers[i].value(&memory.input)),
-                    Table::HoldingRegisters => {
-                        Variant::Double(plc.holding_registers[i].value(&memory.holding))
-                    }
-                };
-                (self.id(id), v)
-            })
-            .collect()
+        self.nodes.iter().map(|(id, n)| (self.id(id), variant(plc, memory, *n))).collect()
     }
 
     /// Writes the values that changed since `last` into the address space, notifying
