@@ -251,3 +251,40 @@ async fn the_live_attacker_writes_the_weld_set_point_over_opc_ua_on_the_wire() {
     let plc = sim.scenario().plc(PLC).unwrap();
     assert_eq!(sim.snapshot().plcs[plc.ix()].memory.holding[0], 4300, "430 A");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_opc_ua_work_goes_on_the_wire_and_is_logged_once() {
+    // 100x real time: the operator station selects weld program 22 over OPC UA at 900 s.
+    let s = Arc::new(builtin("equipment-welding-line").without_attack());
+    let range = start(s.clone(), |o| o.ticks_per_s = Some(1000.0)).await;
+    let hmi = std::net::Ipv4Addr::new(127, 0, 0, 200 + s.host("hmi-01").unwrap().ix() as u8);
+    let port = server(&range).port();
+    let written = crate::util::wait_for_event(&range.live, Duration::from_secs(30), |e| {
+        matches!(&e.kind, EventKind::OpcUaTransaction { source, service: WRITE, node, .. } if source == "hmi-01" && node == "weld_prog_no")
+    })
+    .await;
+    assert!(written, "the program change is in the log");
+    // It went out on the wire, from the operator station's own address, to the cell's server.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while crate::traffic::connections_from(hmi.into(), port) != 1 && std::time::Instant::now() < deadline {
+        range.live.wait_for_tick(range.live.snapshot().tick + 50).await;
+    }
+    assert_eq!(crate::traffic::connections_from(hmi.into(), port), 1, "one OPC UA connection from the HMI");
+    let tick = range.live.snapshot().tick;
+    range.live.wait_for_tick(tick + 500).await;
+    let sim = range.shutdown().await.unwrap();
+    // Logged once by the simulation, never again by the server: no connection record, one
+    // write, applied once.
+    let from_hmi: Vec<_> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::OpcUaTransaction { source, service, node, .. } if source == "hmi-01" => {
+                Some((*service, node.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(from_hmi, [(WRITE, "weld_prog_no".to_string())]);
+    assert_eq!(sim.snapshot().plcs[s.plc(PLC).unwrap().ix()].memory.holding[5], 22);
+}

@@ -371,6 +371,8 @@ async fn a_plc_that_stops_answering_delays_only_its_own_polls() {
         endpoints,
         units: vec![1, 1],
         stations: vec![None, None],
+        servers: vec![None, None],
+        bits: Vec::new(),
         hosts: [(HostIdx(0), "127.0.0.1".parse().unwrap())].into_iter().collect(),
         peers: Arc::new(RoutinePeers::default()),
         skipped: AtomicU64::new(0),

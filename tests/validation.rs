@@ -356,3 +356,45 @@ fn an_iec104_station_is_checked_object_by_object() {
     // Three PLCs, three stations: six endpoints to share the open files among.
     assert_eq!(s.endpoints(), 6);
 }
+
+#[test]
+fn an_opcua_server_its_rules_and_its_writes_are_checked_where_they_stand() {
+    let src = icsdrill_scenarios::builtin("equipment-welding-line").unwrap().source;
+    let cases = [
+        ("opcua: {}", "opcua: { security: [none, none] }", "security mode `none` is listed twice"),
+        ("opcua: {}", "opcua: { security: [tls] }", "unknown security mode `tls`"),
+        (
+            "node: weld_sp, value: 430",
+            "node: weld_ir, value: 430",
+            "has no coil or holding register `weld_ir`",
+        ),
+        (
+            "node: weld_prog_no, value: 22",
+            "node: ct201_ir, value: 22",
+            "`ct201_ir` is not a coil or holding register",
+        ),
+        (
+            "node: weld_prog_no, value: 22",
+            "node: weld_prog_no, value: 1.0e9",
+            "`weld_prog_no` cannot hold this value",
+        ),
+        (
+            "      allow_sources: [hmi-01, ews-01, hist-01]",
+            "      rules: [{ source: hist-01, opcua: [Browse] }]",
+            "unknown OPC UA service `Browse`",
+        ),
+    ];
+    for (from, to, message) in cases {
+        assert_eq!(src.matches(from).count(), 1, "`{from}` must occur once");
+        let yaml = src.replacen(from, to, 1);
+        let out = errors(&yaml);
+        let located = format!("broken.yaml:{}:", line_of(&yaml, to));
+        assert!(
+            out.contains(&located) && out.contains(message),
+            "`{to}`: expected `{message}` at {located}, got:\n{out}"
+        );
+    }
+    // A Modbus endpoint per PLC, and the cell's OPC UA server: six endpoints.
+    let s = Scenario::from_yaml("s.yaml", src).unwrap();
+    assert_eq!(s.endpoints(), s.plcs.len() + 1);
+}

@@ -234,6 +234,8 @@ impl Range {
                 endpoints: endpoint_addrs(&endpoints),
                 units: scenario.plcs.iter().map(|p| p.unit_id).collect(),
                 stations: station_addrs(&endpoints),
+                servers: server_addrs(&endpoints),
+                bits: coil_ids(&scenario),
                 hosts: routine_hosts,
                 peers: routine_peers,
                 skipped: Default::default(),
@@ -448,11 +450,8 @@ fn attack_target(
         endpoints: endpoint_addrs(endpoints),
         units: scenario.plcs.iter().map(|p| p.unit_id).collect(),
         stations: station_addrs(endpoints),
-        servers: endpoints
-            .iter()
-            .map(|e| Some(SocketAddr::new(e.address.parse().ok()?, e.opcua_port?)))
-            .collect(),
-        bits: scenario.plcs.iter().map(|p| p.coils.iter().map(|c| c.id.clone()).collect()).collect(),
+        servers: server_addrs(endpoints),
+        bits: coil_ids(scenario),
         source: address,
         speed: ticks_per_s / f64::from(scenario.tick_hz),
     }
@@ -464,6 +463,16 @@ fn station_addrs(endpoints: &[EndpointInfo]) -> Vec<Option<(SocketAddr, u16)>> {
         .iter()
         .map(|e| Some((SocketAddr::new(e.address.parse().ok()?, e.iec104_port?), e.iec104_address?)))
         .collect()
+}
+
+/// Each PLC's OPC UA server, if it has one.
+fn server_addrs(endpoints: &[EndpointInfo]) -> Vec<Option<SocketAddr>> {
+    endpoints.iter().map(|e| Some(SocketAddr::new(e.address.parse().ok()?, e.opcua_port?))).collect()
+}
+
+/// Each PLC's coil ids: the OPC UA variables that take Booleans.
+fn coil_ids(scenario: &Scenario) -> Vec<Vec<String>> {
+    scenario.plcs.iter().map(|p| p.coils.iter().map(|c| c.id.clone()).collect()).collect()
 }
 
 fn endpoint_addrs(endpoints: &[EndpointInfo]) -> Vec<SocketAddr> {

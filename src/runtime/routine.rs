@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use icsdrill_engine::scenario::{HostIdx, PlcIdx};
-use icsdrill_engine::systems::routine::RoutineRequest;
+use icsdrill_engine::systems::routine::{NativeRequest, RoutineRequest};
+use opcua::types::Variant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -70,6 +71,10 @@ pub struct Wire {
     pub units: Vec<u8>,
     /// IEC 104 station of each PLC that has one: address and common address.
     pub stations: Vec<Option<(SocketAddr, u16)>>,
+    /// OPC UA server of each PLC that has one.
+    pub servers: Vec<Option<SocketAddr>>,
+    /// The coil ids of each PLC: the OPC UA variables written as Booleans.
+    pub bits: Vec<Vec<String>>,
     /// Source address of each host that makes routine traffic.
     pub hosts: BTreeMap<HostIdx, IpAddr>,
     /// The routine clients' socket addresses, shared with the endpoints.
@@ -89,8 +94,9 @@ pub async fn run(
     wire: Arc<Wire>,
     mut stop: watch::Receiver<bool>,
 ) {
-    // A lane per host, PLC and protocol (IEC 104 requests go to the PLC's station).
-    let mut lanes: BTreeMap<(HostIdx, PlcIdx, bool), mpsc::Sender<Vec<RoutineRequest>>> = BTreeMap::new();
+    // A lane per host, PLC and protocol (IEC 104 requests go to the PLC's station, OPC UA
+    // ones to its server).
+    let mut lanes: BTreeMap<(HostIdx, PlcIdx, Kind), mpsc::Sender<Vec<RoutineRequest>>> = BTreeMap::new();
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         let batch = tokio::select! {
@@ -100,14 +106,14 @@ pub async fn run(
         let Some(batch) = batch else { break };
         let mut rest = &batch[..];
         while let Some(first) = rest.first() {
-            let key = |r: &RoutineRequest| (r.host, r.plc, r.iec104.is_some());
+            let key = |r: &RoutineRequest| (r.host, r.plc, Kind::of(r));
             let n = rest.iter().take_while(|r| key(r) == key(first)).count();
             let (group, tail) = rest.split_at(n);
             rest = tail;
             let Some(source) = wire.hosts.get(&first.host).copied() else { continue };
             let lane = lanes.entry(key(first)).or_insert_with(|| {
                 let (tx, rx) = mpsc::channel(LANE_QUEUE);
-                let task = lane(rx, wire.clone(), source, (first.plc, first.iec104.is_some()), stop.clone());
+                let task = lane(rx, wire.clone(), source, (first.plc, Kind::of(first)), stop.clone());
                 match wire.loops.get(first.plc.ix() % wire.loops.len().max(1)) {
                     Some(on) => tasks.spawn_on(task, on),
                     None => tasks.spawn(task),
@@ -122,6 +128,24 @@ pub async fn run(
     }
     drop(lanes);
     while tasks.join_next().await.is_some() {}
+}
+
+/// Which of a PLC's endpoints a lane speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Modbus,
+    Iec104,
+    OpcUa,
+}
+
+impl Kind {
+    fn of(r: &RoutineRequest) -> Kind {
+        match r.native {
+            None => Kind::Modbus,
+            Some(NativeRequest::Iec104 { .. }) => Kind::Iec104,
+            Some(NativeRequest::OpcUa { .. }) => Kind::OpcUa,
+        }
+    }
 }
 
 /// What a lane speaks: how it connects to its PLC and sends a group of requests.
@@ -173,7 +197,7 @@ impl Protocol for Station {
         use crate::runtime::iec104::asdu;
         let mut ok = true;
         for r in group {
-            let Some((type_id, ioa, value)) = r.iec104 else { continue };
+            let Some(NativeRequest::Iec104 { type_id, ioa, value }) = r.native else { continue };
             let done = match type_id {
                 icsdrill_engine::scenario::iec104::types::C_IC_NA_1 => m.interrogate(self.ca).await.map(drop),
                 t => m.confirm(&asdu::command(t, self.ca, ioa, value.unwrap_or(0.0), false)).await.map(drop),
@@ -184,16 +208,48 @@ impl Protocol for Station {
     }
 }
 
-/// One host's connection to one PLC (its Modbus endpoint, or its IEC 104 station with
-/// `iec104`), reconnecting after a failure.
+/// OPC UA to the PLC's server: writes (a MES's set-point changes), each awaited in turn.
+struct Server {
+    to: SocketAddr,
+    /// The PLC's coils (Boolean variables).
+    bits: Vec<String>,
+}
+
+impl Protocol for Server {
+    type Conn = crate::runtime::opcua::client::UaClient;
+
+    async fn open(&mut self, socket: TcpSocket) -> Option<Self::Conn> {
+        let connecting = Self::Conn::connect_socket(socket, self.to);
+        tokio::time::timeout(ANSWER_TIMEOUT, connecting).await.ok()?.ok()
+    }
+
+    async fn exchange(&mut self, c: &mut Self::Conn, group: &[RoutineRequest]) -> bool {
+        let mut ok = true;
+        for r in group {
+            let Some(NativeRequest::OpcUa { node, value: Some(v), .. }) = &r.native else { continue };
+            let bit = self.bits.iter().any(|b| **b == **node);
+            let value = if bit { Variant::Boolean(*v != 0.0) } else { Variant::Double(*v) };
+            ok &= matches!(tokio::time::timeout(ANSWER_TIMEOUT, c.write(node, value)).await, Ok(Ok(_)));
+        }
+        ok
+    }
+}
+
+/// One host's connection to one PLC (its Modbus endpoint, its IEC 104 station or its OPC UA
+/// server), reconnecting after a failure.
 async fn lane(
     rx: mpsc::Receiver<Vec<RoutineRequest>>,
     wire: Arc<Wire>,
     source: IpAddr,
-    (plc, iec104): (PlcIdx, bool),
+    (plc, kind): (PlcIdx, Kind),
     stop: watch::Receiver<bool>,
 ) {
-    if !iec104 {
+    if kind == Kind::OpcUa {
+        if let Some(to) = wire.servers.get(plc.ix()).copied().flatten() {
+            let bits = wire.bits.get(plc.ix()).cloned().unwrap_or_default();
+            drive(rx, &wire, source, stop, Server { to, bits }).await;
+        }
+    } else if kind == Kind::Modbus {
         let client = Client {
             unit: wire.units[plc.ix()],
             transaction: 0,

@@ -138,10 +138,12 @@ impl SimInput {
 }
 
 impl super::Scenario {
-    /// The endpoints a range of this scenario listens on: a Modbus endpoint per PLC and an
-    /// IEC 104 station per PLC that has one (what its open files are shared out by).
+    /// The endpoints a range of this scenario listens on: a Modbus endpoint per PLC, an IEC
+    /// 104 station and an OPC UA server per PLC that has one (what its open files are shared
+    /// out by).
     pub fn endpoints(&self) -> usize {
-        self.plcs.len() + self.plcs.iter().filter(|p| p.iec104.is_some()).count()
+        let native = |p: &&PlcDef| usize::from(p.iec104.is_some()) + usize::from(p.opcua.is_some());
+        self.plcs.len() + self.plcs.iter().map(|p| native(&p)).sum::<usize>()
     }
 
     /// The Modbus write an IEC 104 command on PLC `plc` stands for (`None`: no such PLC,

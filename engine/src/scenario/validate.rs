@@ -295,7 +295,7 @@ impl Cx<'_> {
         let (monitoring, ids) =
             self.monitoring(f.monitoring.as_ref(), meta.level, (&host_names, &plc_names), tick_hz);
         let (background, maintenance) =
-            self.background((&f.background, &f.maintenance), (&host_names, &plc_names), tick_hz);
+            self.background((&f.background, &f.maintenance), (&host_names, &plc_names, &plcs), tick_hz);
         let traffic = self.traffic(&f.traffic, &hosts, &host_names, &plc_names, tick_hz);
         let scoring = self.scoring(&f.scoring, tick_hz);
         let hints = self.hints(&f.hints);

@@ -16,7 +16,7 @@ use crate::network::{NetState, Request, check_connect, check_host_route, check_r
 use crate::scenario::{HostIdx, PlcIdx, Scenario, Table};
 use crate::systems::defence::DefenderLog;
 use crate::systems::inputs::apply_logged;
-use crate::systems::routine::{RoutinePlan, RoutineRequest};
+use crate::systems::routine::{NativeRequest, RoutinePlan, RoutineRequest};
 use crate::world::{Entities, FieldBus, Plant, PlcState, Process, SimClock};
 
 /// Where a step is.
@@ -595,7 +595,24 @@ fn on_the_wire(s: &Scenario, input: &SimInput) -> Option<RoutineRequest> {
                 count: 0,
                 values: None,
                 logged: true,
-                iec104: Some((*type_id, *ioa, *value)),
+                native: Some(NativeRequest::Iec104 { type_id: *type_id, ioa: *ioa, value: *value }),
+            });
+        }
+        // OPC UA (a write), sent to the PLC's server.
+        SimInput::OpcUa { plc, source, service, node, value, reason: None, .. } => {
+            return Some(RoutineRequest {
+                host: s.host(source)?,
+                plc: s.plc(plc)?,
+                function: input.function_code()?,
+                addr: 0,
+                count: 0,
+                values: None,
+                logged: true,
+                native: Some(NativeRequest::OpcUa {
+                    service: *service,
+                    node: node.as_str().into(),
+                    value: *value,
+                }),
             });
         }
         _ => return None,
@@ -608,6 +625,6 @@ fn on_the_wire(s: &Scenario, input: &SimInput) -> Option<RoutineRequest> {
         count: u16::try_from(count).unwrap_or(u16::MAX),
         values: Some(values.into()),
         logged: true,
-        iec104: None,
+        native: None,
     })
 }

@@ -48,15 +48,38 @@ pub struct RoutineRequest {
     /// The log holds this request as its own transaction (background traffic: set-point
     /// changes, maintenance), where polls are only counted.
     pub logged: bool,
-    /// An IEC 104 request to the PLC's station (`function` is then the Modbus function it
-    /// stands for): type, object and value.
-    pub iec104: Option<(u8, u32, Option<f64>)>,
+    /// A request of the PLC's IEC 104 station or OPC UA server (`function` is then the
+    /// Modbus function it stands for).
+    pub native: Option<NativeRequest>,
+}
+
+/// A routine request of another protocol than Modbus.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NativeRequest {
+    /// To the IEC 104 station: type, object, value.
+    Iec104 {
+        /// Type identification.
+        type_id: u8,
+        /// Information object address.
+        ioa: u32,
+        /// A command's value.
+        value: Option<f64>,
+    },
+    /// To the OPC UA server: service, variable (point id), value.
+    OpcUa {
+        /// Service (`opcua::services`).
+        service: u8,
+        /// The point id of the variable.
+        node: std::sync::Arc<str>,
+        /// A write's value.
+        value: Option<f64>,
+    },
 }
 
 impl RoutineRequest {
     /// A read (or identification) that the log only counts.
     pub fn read(host: HostIdx, plc: PlcIdx, function: u8, addr: u16, count: u16) -> RoutineRequest {
-        RoutineRequest { host, plc, function, addr, count, values: None, logged: false, iec104: None }
+        RoutineRequest { host, plc, function, addr, count, values: None, logged: false, native: None }
     }
 }
 

@@ -97,7 +97,6 @@ pub(super) fn frames(
         .entry((x.host, x.plc))
         .or_insert_with(|| open(client, *server, (port, channel), time, &mut out));
     let plc = &s.plcs[x.plc.ix()];
-    let status = x.reason.map_or(StatusCode::Good, status_of);
     // A request on several variables names none in the log: the capture has it on them all.
     let ids: Vec<NodeId> = if x.node.is_empty() {
         plc.nodes().into_iter().map(|(id, _)| NodeId::new(NS, id)).collect()
@@ -105,8 +104,26 @@ pub(super) fn frames(
         vec![NodeId::new(NS, x.node.as_str())]
     };
     flow.request += 1;
-    let (request, answer): (Vec<u8>, Vec<u8>) = match x.service {
-        services::CONNECTION => return out,
+    let Some((request, answer)) = messages(plc, snap, x, &ids, (time, flow.request)) else { return out };
+    for (payload, from_client) in [(request, true), (answer, false)] {
+        flow.sequence += 1;
+        let chunk = chunk(b"MSG", &[&flow.channel.to_le_bytes(), &1u32.to_le_bytes()], flow, &payload);
+        push(&mut out, (client, *server), flow, from_client, &chunk);
+    }
+    out
+}
+
+/// The request and the server's answer of one exchange, encoded (`None` for the connection).
+fn messages(
+    plc: &icsdrill_engine::scenario::PlcDef,
+    snap: &Snapshot,
+    x: &Exchange,
+    ids: &[NodeId],
+    (time, handle): (DateTime, u32),
+) -> Option<(Vec<u8>, Vec<u8>)> {
+    let status = x.reason.map_or(StatusCode::Good, status_of);
+    Some(match x.service {
+        services::CONNECTION => return None,
         services::WRITE => {
             let value = match (plc.point_by_id(&x.node), x.value) {
                 (Some(n), Some(v)) if n.bit() => Variant::Boolean(v != 0.0),
@@ -123,11 +140,11 @@ pub(super) fn frames(
                 })
                 .collect();
             let req = WriteRequest {
-                request_header: request_header(time, flow.request),
+                request_header: request_header(time, handle),
                 nodes_to_write: Some(nodes_to_write),
             };
             let res = WriteResponse {
-                response_header: response_header(time, flow.request),
+                response_header: response_header(time, handle),
                 results: Some(vec![status; ids.len()]),
                 diagnostic_infos: None,
             };
@@ -150,7 +167,7 @@ pub(super) fn frames(
                 })
                 .collect();
             let req = CreateMonitoredItemsRequest {
-                request_header: request_header(time, flow.request),
+                request_header: request_header(time, handle),
                 subscription_id: 1,
                 timestamps_to_return: TimestampsToReturn::Both,
                 items_to_create: Some(items),
@@ -165,7 +182,7 @@ pub(super) fn frames(
                 })
                 .collect();
             let res = CreateMonitoredItemsResponse {
-                response_header: response_header(time, flow.request),
+                response_header: response_header(time, handle),
                 results: Some(results),
                 diagnostic_infos: None,
             };
@@ -173,7 +190,7 @@ pub(super) fn frames(
         }
         _ => {
             let req = ReadRequest {
-                request_header: request_header(time, flow.request),
+                request_header: request_header(time, handle),
                 max_age: 0.0,
                 timestamps_to_return: TimestampsToReturn::Neither,
                 nodes_to_read: Some(ids.iter().map(read_value_id).collect()),
@@ -186,19 +203,13 @@ pub(super) fn frames(
                 })
                 .collect();
             let res = ReadResponse {
-                response_header: response_header(time, flow.request),
+                response_header: response_header(time, handle),
                 results: Some(results),
                 diagnostic_infos: None,
             };
             (body(&req), body(&res))
         }
-    };
-    for (payload, from_client) in [(request, true), (answer, false)] {
-        flow.sequence += 1;
-        let chunk = chunk(b"MSG", &[&flow.channel.to_le_bytes(), &1u32.to_le_bytes()], flow, &payload);
-        push(&mut out, (client, *server), flow, from_client, &chunk);
-    }
-    out
+    })
 }
 
 /// A new connection: the TCP handshake, Hello and Acknowledge, OpenSecureChannel (None).

@@ -243,10 +243,13 @@ pub async fn serve(
             reset(stream);
             continue;
         }
+        // An OPC UA connection holds three descriptors (the client's, the relay's to the stack,
+        // the stack's end of it), so three of the range's slots.
+        let descriptors = if protocol == Protocol::OpcUa { 3 } else { 1 };
         let slot = slots
             .clone()
             .try_acquire_owned()
-            .and_then(|s| Ok((s, cx.range_slots.clone().try_acquire_owned()?)));
+            .and_then(|s| Ok((s, cx.range_slots.clone().try_acquire_many_owned(descriptors)?)));
         let Ok(slot) = slot else {
             // Over the cap: close at once so a flood cannot hold the backlog, and log it (a
             // flood is evidence).

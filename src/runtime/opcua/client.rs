@@ -2,7 +2,7 @@
 //! attacker writes with (from its own address), the benchmark reads with and the tests use.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opcua::client::transport::{
@@ -16,6 +16,7 @@ use opcua::types::{
     AttributeId, DataValue, DecodingOptions, EndpointDescription, Error, MessageSecurityMode, NodeId,
     ReadValueId, StatusCode, TimestampsToReturn, UserTokenPolicy, UserTokenType, Variant, WriteValue,
 };
+use tokio::net::TcpSocket;
 use tokio_util::codec::FramedRead;
 
 use super::nodes::NAMESPACE;
@@ -51,6 +52,18 @@ impl UaClient {
     /// Opens a session with the server at `addr` from local address `from` (the attacker's
     /// own), straight to its anonymous endpoint: one connection, from `from`.
     pub async fn connect_from(from: IpAddr, addr: SocketAddr) -> Result<UaClient, String> {
+        UaClient::connect_bound(Bound { from, to: addr, socket: Default::default() }).await
+    }
+
+    /// `connect_from`, on `socket` (bound already: a routine client registers its address
+    /// with the endpoints before it connects).
+    pub async fn connect_socket(socket: TcpSocket, addr: SocketAddr) -> Result<UaClient, String> {
+        let from = socket.local_addr().map_err(|e| e.to_string())?.ip();
+        UaClient::connect_bound(Bound { from, to: addr, socket: Arc::new(Mutex::new(Some(socket))) }).await
+    }
+
+    async fn connect_bound(bound: Bound) -> Result<UaClient, String> {
+        let addr = bound.to;
         let client = client()?;
         let endpoint = EndpointDescription {
             endpoint_url: format!("opc.tcp://{addr}/").into(),
@@ -65,7 +78,7 @@ impl UaClient {
         };
         let (session, event_loop) = client
             .session_builder()
-            .with_connector(Bound { from, to: addr })
+            .with_connector(bound)
             .connect_to_endpoint_directly(endpoint)
             .map_err(|e| e.to_string())?
             .user_identity_token(IdentityToken::Anonymous)
@@ -148,18 +161,20 @@ fn client() -> Result<Client, String> {
         .map_err(|e| e.join("; "))
 }
 
-/// Connections from a chosen local address to one server.
-#[derive(Debug, Clone, Copy)]
+/// Connections from a chosen local address to one server: the first on `socket` when one is
+/// given.
+#[derive(Debug, Clone)]
 struct Bound {
     from: IpAddr,
     to: SocketAddr,
+    socket: Arc<Mutex<Option<TcpSocket>>>,
 }
 
 impl ConnectionSource for Bound {
     type Builder = Bound;
 
     fn get_connector(&self, _endpoint: &EndpointDescription) -> Result<Bound, Error> {
-        Ok(*self)
+        Ok(self.clone())
     }
 }
 
@@ -172,18 +187,28 @@ impl Connector for Bound {
         outgoing_recv: tokio::sync::mpsc::Receiver<OutgoingMessage>,
         config: TransportConfiguration,
     ) -> Result<TcpTransport, Error> {
-        let Bound { from, to } = *self;
-        let open = move |url: String, options: DecodingOptions| async move {
-            let fail = |e: std::io::Error| Error::new(StatusCode::BadCommunicationError, e.to_string());
-            let socket = match from {
-                IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
-                IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+        let (from, to) = (self.from, self.to);
+        let given = self.socket.clone();
+        let open = move |url: String, options: DecodingOptions| {
+            let given = given.lock().unwrap_or_else(|e| e.into_inner()).take();
+            async move {
+                let fail = |e: std::io::Error| Error::new(StatusCode::BadCommunicationError, e.to_string());
+                let socket = match given {
+                    Some(socket) => socket,
+                    None => {
+                        let socket = match from {
+                            IpAddr::V4(_) => TcpSocket::new_v4(),
+                            IpAddr::V6(_) => TcpSocket::new_v6(),
+                        }
+                        .map_err(fail)?;
+                        socket.bind(SocketAddr::new(from, 0)).map_err(fail)?;
+                        socket
+                    }
+                };
+                let stream = socket.connect(to).await.map_err(fail)?;
+                let (reader, writer) = tokio::io::split(stream);
+                Ok(StreamConnection::new(FramedRead::new(reader, TcpCodec::new(options)), writer, url))
             }
-            .map_err(fail)?;
-            socket.bind(SocketAddr::new(from, 0)).map_err(fail)?;
-            let stream = socket.connect(to).await.map_err(fail)?;
-            let (reader, writer) = tokio::io::split(stream);
-            Ok(StreamConnection::new(FramedRead::new(reader, TcpCodec::new(options)), writer, url))
         };
         StreamConnector::new(open, format!("opc.tcp://{to}/")).connect(channel, outgoing_recv, config).await
     }

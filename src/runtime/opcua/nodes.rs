@@ -38,15 +38,25 @@ use crate::runtime::modbus::server::Context;
 /// The namespace of the PLC's points.
 pub const NAMESPACE: &str = "urn:icsdrill:plc";
 
-/// Secure channels opened through the range's listener: each one's id and the host its
-/// client stands for. At most one entry per open connection (the listener removes its own).
+/// Who a secure channel's client is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer {
+    /// The host it stands for.
+    pub host: HostIdx,
+    /// One of the range's routine clients: the simulation logged and applied its requests
+    /// already, so they are answered, not recorded or applied again.
+    pub routine: bool,
+}
+
+/// Secure channels opened through the range's listener: each one's id and who its client
+/// is. At most one entry per open connection (the listener removes its own).
 #[derive(Debug, Default)]
-pub struct Channels(Mutex<HashMap<u32, HostIdx>>);
+pub struct Channels(Mutex<HashMap<u32, Peer>>);
 
 impl Channels {
-    /// Notes that channel `id` is `source`'s.
-    pub fn open(&self, id: u32, source: HostIdx) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id, source);
+    /// Notes that channel `id` is `peer`'s.
+    pub fn open(&self, id: u32, peer: Peer) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id, peer);
     }
 
     /// Forgets channel `id`.
@@ -54,8 +64,8 @@ impl Channels {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
     }
 
-    /// The host of channel `id`, if it came through the listener.
-    fn source(&self, id: u32) -> Option<HostIdx> {
+    /// The client of channel `id`, if it came through the listener.
+    fn peer(&self, id: u32) -> Option<Peer> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&id).copied()
     }
 }
@@ -153,18 +163,18 @@ impl PlcNodes {
         }
     }
 
-    /// The host a request's secure channel stands for, if it came through the listener.
-    fn source(&self, context: &RequestContext) -> Option<HostIdx> {
-        self.channels.source(context.session().read().secure_channel_id())
+    /// The client of a request's secure channel, if it came through the listener.
+    fn peer(&self, context: &RequestContext) -> Option<Peer> {
+        self.channels.peer(context.session().read().secure_channel_id())
     }
 
     /// The conduit's verdict on a request of `service` (judged as a Modbus read) from
     /// `source`, recorded; the status to answer every node with when refused.
-    fn admit(&self, source: Option<HostIdx>, service: u8, node: &str) -> Result<HostIdx, StatusCode> {
-        let Some(source) = source else { return Err(StatusCode::BadUserAccessDenied) };
+    fn admit(&self, peer: Option<Peer>, service: u8, node: &str) -> Result<(), StatusCode> {
+        let Some(peer) = peer else { return Err(StatusCode::BadUserAccessDenied) };
         let snapshot = self.cx.live.snapshot();
         let fw = Request {
-            source,
+            source: peer.host,
             plc: self.plc,
             function: 3,
             addr: 0,
@@ -173,22 +183,20 @@ impl PlcNodes {
         };
         let verdict = check_request(&self.cx.live.scenario, &snapshot.net, fw);
         if snapshot.plcs[self.plc.ix()].restarting {
-            self.record(source, service, node, None, Some(RejectReason::Restarting));
+            self.record(peer, service, node, None, Some(RejectReason::Restarting));
             return Err(StatusCode::BadResourceUnavailable);
         }
-        self.record(source, service, node, None, verdict.err());
-        verdict.map(|()| source).map_err(status_of)
+        self.record(peer, service, node, None, verdict.err());
+        verdict.map_err(status_of)
     }
 
-    /// Records a request the endpoint answered alone, within the range's record budget.
-    fn record(
-        &self,
-        source: HostIdx,
-        service: u8,
-        node: &str,
-        value: Option<f64>,
-        reason: Option<RejectReason>,
-    ) {
+    /// Records a request the endpoint answered alone, within the range's record budget (a
+    /// routine client's are in the log already).
+    fn record(&self, peer: Peer, service: u8, node: &str, value: Option<f64>, reason: Option<RejectReason>) {
+        if peer.routine {
+            return;
+        }
+        let source = peer.host;
         let function = icsdrill_engine::scenario::opcua::equivalent_function(service);
         self.cx.live.record_traffic(self.plc, source, Some(function), 1, reason.is_some(), || {
             self.input(source, service, node, value, reason)
@@ -235,7 +243,7 @@ impl PlcNodes {
     }
 
     /// One write: mapped, judged by the conduit, taken from the tick's budget, applied.
-    async fn write_one(&self, source: HostIdx, id: &NodeId, value: &DataValue) -> StatusCode {
+    async fn write_one(&self, peer: Peer, id: &NodeId, value: &DataValue) -> StatusCode {
         let Some(point) = self.point(id) else { return StatusCode::BadNodeIdUnknown };
         let plc = &self.cx.live.scenario.plcs[self.plc.ix()];
         // A bit takes a Boolean, a register a number, as the variables' data types say.
@@ -246,13 +254,13 @@ impl PlcNodes {
             (Some(v), false) => v.as_f64(),
         };
         let Some(number) = number else {
-            self.record(source, services::WRITE, point, None, Some(RejectReason::IllegalValue));
+            self.record(peer, services::WRITE, point, None, Some(RejectReason::IllegalValue));
             return StatusCode::BadTypeMismatch;
         };
         let write = match plc.opcua_write(point, number) {
             Ok(w) => w,
             Err(reason) => {
-                self.record(source, services::WRITE, point, Some(number), Some(reason));
+                self.record(peer, services::WRITE, point, Some(number), Some(reason));
                 return status_of(reason);
             }
         };
@@ -260,6 +268,7 @@ impl PlcNodes {
             icsdrill_engine::scenario::iec104::Write::Registers { words, .. } => words.clone(),
             icsdrill_engine::scenario::iec104::Write::Coil { .. } => Vec::new(),
         };
+        let source = peer.host;
         let fw = Request {
             source,
             plc: self.plc,
@@ -269,8 +278,12 @@ impl PlcNodes {
             native: Some(Native::OpcUa(services::WRITE)),
         };
         if let Err(reason) = check_request(&self.cx.live.scenario, &self.cx.live.snapshot().net, fw) {
-            self.record(source, services::WRITE, point, Some(number), Some(reason));
+            self.record(peer, services::WRITE, point, Some(number), Some(reason));
             return status_of(reason);
+        }
+        if peer.routine {
+            // Applied by the simulation at the tick that sent it: answered only.
+            return StatusCode::Good;
         }
         if !self.cx.live.take_write(self.plc, source, write.function()) {
             // Over this tick's write budget: counted in the tick's traffic summary.
@@ -360,7 +373,7 @@ impl InMemoryNodeManagerImpl for PlcNodes {
         timestamps_to_return: TimestampsToReturn,
     ) -> Vec<DataValue> {
         let cited = self.cited(nodes.iter().map(|n| &n.node_id));
-        if let Err(status) = self.admit(self.source(context), services::READ, &cited) {
+        if let Err(status) = self.admit(self.peer(context), services::READ, &cited) {
             return nodes.iter().map(|_| DataValue { status: Some(status), ..Default::default() }).collect();
         }
         let address_space = address_space.read();
@@ -374,7 +387,7 @@ impl InMemoryNodeManagerImpl for PlcNodes {
         items: &mut [&mut &mut CreateMonitoredItem],
     ) {
         let cited = self.cited(items.iter().map(|i| &i.item_to_monitor().node_id));
-        if let Err(status) = self.admit(self.source(context), services::SUBSCRIBE, &cited) {
+        if let Err(status) = self.admit(self.peer(context), services::SUBSCRIBE, &cited) {
             for item in items.iter_mut() {
                 item.set_status(status);
             }
@@ -396,7 +409,7 @@ impl InMemoryNodeManagerImpl for PlcNodes {
         _address_space: &RwLock<AddressSpace>,
         nodes_to_write: &mut [&mut WriteNode],
     ) -> Result<(), StatusCode> {
-        let Some(source) = self.source(context) else {
+        let Some(peer) = self.peer(context) else {
             for w in nodes_to_write.iter_mut() {
                 w.set_status(StatusCode::BadUserAccessDenied);
             }
@@ -407,7 +420,7 @@ impl InMemoryNodeManagerImpl for PlcNodes {
                 StatusCode::BadNotWritable
             } else {
                 let (id, value) = (w.value().node_id.clone(), w.value().value.clone());
-                self.write_one(source, &id, &value).await
+                self.write_one(peer, &id, &value).await
             };
             w.set_status(status);
         }

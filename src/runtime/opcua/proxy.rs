@@ -23,7 +23,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use super::nodes::Channels;
+use super::nodes::{Channels, Peer};
 use crate::runtime::modbus::server::{Context, Pacer, reset};
 
 /// The largest message chunk either side may send (the stack's receive buffer is the same).
@@ -179,7 +179,7 @@ pub(crate) async fn connection(
                 let Ok((_, ids)) = down.follow(&from_server[..n]) else { break };
                 for (kind, id) in ids {
                     if &kind == b"OPN" && !opened.contains(&id) {
-                        channels.open(id, source);
+                        channels.open(id, Peer { host: source, routine });
                         opened.push(id);
                     }
                 }

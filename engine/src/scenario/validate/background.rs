@@ -13,7 +13,7 @@ impl Cx<'_> {
     pub(super) fn background(
         &mut self,
         (items, windows): (&[BackgroundFile], &[MaintenanceFile]),
-        (hosts, plcs): (&Names, &Names),
+        (hosts, plcs, defs): (&Names, &Names, &[crate::scenario::PlcDef]),
         tick_hz: u32,
     ) -> (Vec<Background>, Vec<Maintenance>) {
         let tick_of =
@@ -23,7 +23,7 @@ impl Cx<'_> {
         for b in items {
             let tick = tick_of(self.finite(&b.at_s, "at_s"));
             self.resolve(hosts, "host", &b.from);
-            let input = self.background_input(b, plcs);
+            let input = self.background_input(b, plcs, defs);
             let every = b.every_s.as_ref().map(|v| {
                 let x = self.positive(v, "every_s");
                 if x < 60.0 {
@@ -90,7 +90,12 @@ impl Cx<'_> {
     }
 
     /// The input one background entry makes.
-    fn background_input(&mut self, b: &BackgroundFile, plcs: &Names) -> crate::input::SimInput {
+    fn background_input(
+        &mut self,
+        b: &BackgroundFile,
+        plcs: &Names,
+        defs: &[crate::scenario::PlcDef],
+    ) -> crate::input::SimInput {
         use crate::input::SimInput;
         let source = b.from.value.clone();
         let int = |cx: &mut Self, v: &Spanned<i64>| cx.int(v, 0, 65535, "value") as u16;
@@ -148,10 +153,33 @@ impl Cx<'_> {
                 let ioa = self.int(ioa, 1, 0xFF_FFFF, "information object address") as u32;
                 SimInput::iec104(plc.value.clone(), source, type_id, ioa, Some(self.finite(value, "value")))
             }
+            // OPC UA: a line's MES changing a set point through the PLC's server.
+            AttackActionFile::OpcUaWrite { plc, node, value } => {
+                let def = defs.get(self.resolve(plcs, "PLC", plc) as usize);
+                let value = self.finite(value, "value");
+                match def.map(|d| (d.opcua.is_some(), d.opcua_write(&node.value, value))) {
+                    Some((false, _)) => {
+                        let message = format!("PLC `{}` has no OPC UA server (give it `opcua:`)", plc.value);
+                        self.err(&plc.referenced, message);
+                    }
+                    Some((true, Err(reason))) => {
+                        let why = match reason {
+                            crate::RejectReason::IllegalAddress => "is not a point of the PLC",
+                            crate::RejectReason::IllegalFunction => "is not a coil or holding register",
+                            _ => "cannot hold this value",
+                        };
+                        self.err(&node.referenced, format!("`{}` {why}", node.value));
+                    }
+                    _ => {}
+                }
+                let value = Some(value);
+                let write = crate::scenario::opcua::services::WRITE;
+                SimInput::opcua(plc.value.clone(), source, write, node.value.clone(), value)
+            }
             _ => {
                 self.err(
                     &b.at_s.referenced,
-                    "background traffic is write_registers, write_coils, read, iec104_interrogation or iec104_command",
+                    "background traffic is write_registers, write_coils, read, iec104_interrogation, iec104_command or opcua_write",
                 );
                 SimInput::ClearFault { id: String::new() }
             }
