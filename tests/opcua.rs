@@ -288,3 +288,31 @@ async fn the_operators_opc_ua_work_goes_on_the_wire_and_is_logged_once() {
     assert_eq!(from_hmi, [(WRITE, "weld_prog_no".to_string())]);
     assert_eq!(sim.snapshot().plcs[s.plc(PLC).unwrap().ix()].memory.holding[5], 22);
 }
+
+#[test]
+fn an_opc_ua_write_raises_the_alerts_its_modbus_write_would() {
+    // The historian never writes: its set-point write raises the same alerts over OPC UA as
+    // over Modbus, and moves the plant the same way.
+    let s = Arc::new(builtin("equipment-welding-line").without_attack());
+    let alerts = |input: SimInput| {
+        let sim = crate::util::run(&s, 1, 20.0, &[TimedInput { tick: 100, input }]);
+        let rules: Vec<(String, String)> = sim
+            .events()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::IdsAlert { rule, source, .. } if e.tick == 100 => {
+                    Some((rule.clone(), source.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        (rules, sim.snapshot().plcs[s.plc(PLC).unwrap().ix()].memory.holding[0])
+    };
+    let over_opcua = alerts(SimInput::opcua(PLC, "hist-01", WRITE, "weld_sp", Some(330.0)));
+    let over_modbus = alerts(SimInput::write_registers(PLC, "hist-01", 0, vec![3300]));
+    assert!(
+        over_opcua.0.contains(&("write_from_unexpected_host".into(), "hist-01".into())),
+        "{over_opcua:?}"
+    );
+    assert_eq!(over_opcua, over_modbus);
+}

@@ -338,16 +338,7 @@ fn an_iec104_station_is_checked_object_by_object() {
         ),
         ("ioa: 2001, type: C_DC_NA_1", "ioa: 2001, type: C_DC_NA_2", "C_DC_NA_2"),
     ];
-    for (from, to, message) in cases {
-        assert_eq!(src.matches(from).count(), 1, "`{from}` must occur once");
-        let yaml = src.replacen(from, to, 1);
-        let out = errors(&yaml);
-        let located = format!("broken.yaml:{}:", line_of(&yaml, to));
-        assert!(
-            out.contains(&located) && out.contains(message),
-            "`{to}`: expected `{message}` at {located}, got:\n{out}"
-        );
-    }
+    each_error_located(src, &cases);
     // The default mapping: every point at its table's base plus its address.
     let s = Scenario::from_yaml("s.yaml", src).unwrap();
     let prot = &s.plcs[s.plc("prot-01").unwrap().ix()];
@@ -384,6 +375,15 @@ fn an_opcua_server_its_rules_and_its_writes_are_checked_where_they_stand() {
             "unknown OPC UA service `Browse`",
         ),
     ];
+    each_error_located(src, &cases);
+    // A Modbus endpoint per PLC, and the cell's OPC UA server: six endpoints.
+    let s = Scenario::from_yaml("s.yaml", src).unwrap();
+    assert_eq!(s.endpoints(), s.plcs.len() + 1);
+}
+
+/// For each case (`from` in `src`, once, replaced by `to`): the file's errors hold `message`,
+/// located at the line of `to`.
+fn each_error_located(src: &str, cases: &[(&str, &str, &str)]) {
     for (from, to, message) in cases {
         assert_eq!(src.matches(from).count(), 1, "`{from}` must occur once");
         let yaml = src.replacen(from, to, 1);
@@ -394,7 +394,4 @@ fn an_opcua_server_its_rules_and_its_writes_are_checked_where_they_stand() {
             "`{to}`: expected `{message}` at {located}, got:\n{out}"
         );
     }
-    // A Modbus endpoint per PLC, and the cell's OPC UA server: six endpoints.
-    let s = Scenario::from_yaml("s.yaml", src).unwrap();
-    assert_eq!(s.endpoints(), s.plcs.len() + 1);
 }

@@ -585,35 +585,26 @@ fn on_the_wire(s: &Scenario, input: &SimInput) -> Option<RoutineRequest> {
         SimInput::WriteCoils { plc, source, addr, values, .. } => {
             (plc, source, *addr, values.len(), values.iter().map(|v| u16::from(*v)).collect())
         }
-        // IEC 104 (an interrogation, a command), sent to the PLC's station.
+        // IEC 104 (an interrogation, a command) to the PLC's station, OPC UA (a write) to
+        // its server.
         SimInput::Iec104 { plc, source, type_id, ioa, value, reason: None, .. } => {
-            return Some(RoutineRequest {
-                host: s.host(source)?,
-                plc: s.plc(plc)?,
-                function: input.function_code()?,
-                addr: 0,
-                count: 0,
-                values: None,
-                logged: true,
-                native: Some(NativeRequest::Iec104 { type_id: *type_id, ioa: *ioa, value: *value }),
-            });
+            let native = NativeRequest::Iec104 { type_id: *type_id, ioa: *ioa, value: *value };
+            return Some(RoutineRequest::native(
+                s.host(source)?,
+                s.plc(plc)?,
+                input.function_code()?,
+                native,
+            ));
         }
-        // OPC UA (a write), sent to the PLC's server.
         SimInput::OpcUa { plc, source, service, node, value, reason: None, .. } => {
-            return Some(RoutineRequest {
-                host: s.host(source)?,
-                plc: s.plc(plc)?,
-                function: input.function_code()?,
-                addr: 0,
-                count: 0,
-                values: None,
-                logged: true,
-                native: Some(NativeRequest::OpcUa {
-                    service: *service,
-                    node: node.as_str().into(),
-                    value: *value,
-                }),
-            });
+            let native =
+                NativeRequest::OpcUa { service: *service, node: node.as_str().into(), value: *value };
+            return Some(RoutineRequest::native(
+                s.host(source)?,
+                s.plc(plc)?,
+                input.function_code()?,
+                native,
+            ));
         }
         _ => return None,
     };

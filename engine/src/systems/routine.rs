@@ -77,6 +77,12 @@ pub enum NativeRequest {
 }
 
 impl RoutineRequest {
+    /// A logged request of the PLC's IEC 104 station or OPC UA server, judged as `function`.
+    pub fn native(host: HostIdx, plc: PlcIdx, function: u8, native: NativeRequest) -> RoutineRequest {
+        let (addr, count, values, logged, native) = (0, 0, None, true, Some(native));
+        RoutineRequest { host, plc, function, addr, count, values, logged, native }
+    }
+
     /// A read (or identification) that the log only counts.
     pub fn read(host: HostIdx, plc: PlcIdx, function: u8, addr: u16, count: u16) -> RoutineRequest {
         RoutineRequest { host, plc, function, addr, count, values: None, logged: false, native: None }

@@ -41,8 +41,7 @@ pub(super) struct Flow {
 
 /// The IEC 104 requests the log recorded since event `seen`, of the types a capture rebuilds.
 pub(super) fn logged(s: &Scenario, sim: &Sim, seen: u64) -> Vec<Exchange> {
-    let first = sim.event_count() - sim.events().len() as u64;
-    let new = &sim.events()[(seen.saturating_sub(first) as usize).min(sim.events().len())..];
+    let new = super::since(sim, seen);
     new.iter()
         .filter_map(|e| match &e.kind {
             EventKind::Iec104Transaction { plc, source, type_id, ioa, value, select, reason, .. }
@@ -160,14 +159,10 @@ pub(super) fn frames(
 fn open(client: std::net::Ipv4Addr, station: SocketAddrV4, port: u16, out: &mut Vec<Vec<u8>>) -> Flow {
     let (server, sport) = (*station.ip(), station.port());
     let isn = u32::from(port).wrapping_mul(2_654_435_761) ^ u32::from(client);
-    let (c, sv) = (isn, isn.rotate_left(11));
-    out.push(tcp(client, server, port, sport, c, None, true, &[]));
-    out.push(tcp(server, client, sport, port, sv, Some(c.wrapping_add(1)), true, &[]));
-    out.push(tcp(client, server, port, sport, c.wrapping_add(1), Some(sv.wrapping_add(1)), false, &[]));
+    let (c, sv) = super::handshake(client, station, port, (isn, isn.rotate_left(11)), out);
     let (mut act, mut con) = (Vec::new(), Vec::new());
     apci::write_u(&mut act, UFunction::StartDtAct);
     apci::write_u(&mut con, UFunction::StartDtCon);
-    let (c, sv) = (c.wrapping_add(1), sv.wrapping_add(1));
     out.push(tcp(client, server, port, sport, c, Some(sv), false, &act));
     out.push(tcp(server, client, sport, port, sv, Some(c + act.len() as u32), false, &con));
     Flow {

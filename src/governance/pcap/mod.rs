@@ -164,10 +164,31 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
     Ok(cap)
 }
 
+/// The events the log holds from event `seen` on (the tick just run).
+fn since(sim: &Sim, seen: u64) -> &[icsdrill_engine::SimEvent] {
+    let first = sim.event_count() - sim.events().len() as u64;
+    &sim.events()[(seen.saturating_sub(first) as usize).min(sim.events().len())..]
+}
+
+/// A TCP handshake from `client:port` to `server` with initial sequence numbers `isn` (the
+/// client's, the server's): the sequence numbers each side sends from next.
+fn handshake(
+    client: Ipv4Addr,
+    server: std::net::SocketAddrV4,
+    port: u16,
+    (c, sv): (u32, u32),
+    out: &mut Vec<Vec<u8>>,
+) -> (u32, u32) {
+    let (sv_ip, sport) = (*server.ip(), server.port());
+    out.push(tcp(client, sv_ip, port, sport, c, None, true, &[]));
+    out.push(tcp(sv_ip, client, sport, port, sv, Some(c.wrapping_add(1)), true, &[]));
+    out.push(tcp(client, sv_ip, port, sport, c.wrapping_add(1), Some(sv.wrapping_add(1)), false, &[]));
+    (c.wrapping_add(1), sv.wrapping_add(1))
+}
+
 /// The transactions the log recorded since event `seen` (the tick just run).
 fn logged(s: &Scenario, sim: &Sim, seen: u64) -> Vec<Exchange> {
-    let first = sim.event_count() - sim.events().len() as u64;
-    let new = &sim.events()[(seen.saturating_sub(first) as usize).min(sim.events().len())..];
+    let new = since(sim, seen);
     let mut out = Vec::new();
     for e in new {
         if let EventKind::ModbusTransaction {
@@ -218,20 +239,9 @@ fn exchange_frames(
         // A deterministic ephemeral port and initial sequence numbers per connection.
         let port = 40_000 + ((x.host.0 * 997 + x.plc.0) % 20_000) as u16;
         let isn = (x.host.0 << 16) ^ x.plc.0.wrapping_mul(2_654_435_761);
-        let (c, sv) = (isn, isn.rotate_left(7));
-        frames.push(tcp(client, server, port, server_port, c, None, true, &[]));
-        frames.push(tcp(server, client, server_port, port, sv, Some(c.wrapping_add(1)), true, &[]));
-        frames.push(tcp(
-            client,
-            server,
-            port,
-            server_port,
-            c.wrapping_add(1),
-            Some(sv.wrapping_add(1)),
-            false,
-            &[],
-        ));
-        Flow { port, client_seq: c.wrapping_add(1), server_seq: sv.wrapping_add(1), transaction: 0 }
+        let to = std::net::SocketAddrV4::new(server, server_port);
+        let (c, sv) = handshake(client, to, port, (isn, isn.rotate_left(7)), &mut frames);
+        Flow { port, client_seq: c, server_seq: sv, transaction: 0 }
     });
     flow.transaction = flow.transaction.wrapping_add(1);
     let header = Header { transaction: flow.transaction, unit: s.plcs[x.plc.ix()].unit_id };

@@ -52,8 +52,7 @@ pub(super) struct Flow {
 
 /// The OPC UA requests the log recorded since event `seen`.
 pub(super) fn logged(s: &Scenario, sim: &Sim, seen: u64) -> Vec<Exchange> {
-    let first = sim.event_count() - sim.events().len() as u64;
-    let new = &sim.events()[(seen.saturating_sub(first) as usize).min(sim.events().len())..];
+    let new = super::since(sim, seen);
     new.iter()
         .filter_map(|e| match &e.kind {
             EventKind::OpcUaTransaction { plc, source, service, node, value, reason, .. } => {
@@ -220,20 +219,9 @@ fn open(
     time: DateTime,
     out: &mut Vec<Vec<u8>>,
 ) -> Flow {
-    let (sv_ip, sport) = (*server.ip(), server.port());
     let isn = u32::from(port).wrapping_mul(2_654_435_761) ^ u32::from(client);
-    let (c, sv) = (isn, isn.rotate_left(13));
-    out.push(tcp(client, sv_ip, port, sport, c, None, true, &[]));
-    out.push(tcp(sv_ip, client, sport, port, sv, Some(c.wrapping_add(1)), true, &[]));
-    out.push(tcp(client, sv_ip, port, sport, c.wrapping_add(1), Some(sv.wrapping_add(1)), false, &[]));
-    let mut flow = Flow {
-        port,
-        client_seq: c.wrapping_add(1),
-        server_seq: sv.wrapping_add(1),
-        channel,
-        sequence: 0,
-        request: 0,
-    };
+    let (c, sv) = super::handshake(client, server, port, (isn, isn.rotate_left(13)), out);
+    let mut flow = Flow { port, client_seq: c, server_seq: sv, channel, sequence: 0, request: 0 };
     let limits = [0u32, BUFFER, BUFFER, BUFFER * 4, 4];
     let limits: Vec<u8> = limits.iter().flat_map(|v| v.to_le_bytes()).collect();
     let url = format!("opc.tcp://{server}/");

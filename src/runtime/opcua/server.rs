@@ -194,3 +194,29 @@ pub fn prune(pki: &Path) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_certificates_are_pruned_to_the_newest_few() {
+        let pki = std::env::temp_dir().join(format!("icsdrill-prune-{}", std::process::id()));
+        let trusted = pki.join("trusted");
+        std::fs::create_dir_all(&trusted).unwrap();
+        let t0 = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        for i in 0..MAX_CLIENT_CERTS + 6 {
+            let f = std::fs::File::create(trusted.join(format!("client-{i:03}.der"))).unwrap();
+            f.set_modified(t0 + std::time::Duration::from_secs(i as u64)).unwrap();
+        }
+        prune(&pki);
+        let mut left: Vec<String> = std::fs::read_dir(&trusted)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left.len(), MAX_CLIENT_CERTS);
+        assert_eq!(left[0], "client-006.der", "the oldest went first");
+        let _ = std::fs::remove_dir_all(&pki);
+    }
+}
