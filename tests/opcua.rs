@@ -316,3 +316,23 @@ fn an_opc_ua_write_raises_the_alerts_its_modbus_write_would() {
     );
     assert_eq!(over_opcua, over_modbus);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_going_round_the_ranges_listener_gets_no_value() {
+    let range = start(builtin("equipment-welding-line"), |_| {}).await;
+    // Through the range's listener: served.
+    let through = UaClient::connect(server(&range)).await.expect("a session through the listener");
+    assert_eq!(through.read(&["weld_sp"]).await.unwrap()[0].value, Some(Variant::Double(320.0)));
+    // Straight to the stack's own loopback port (as a port scan would find it): the stack
+    // answers, but not with the plant.
+    let stack = range.opcua_stack(PLC).expect("the stack runs");
+    let round = UaClient::connect_from("127.0.0.1".parse().unwrap(), stack).await.expect("the stack accepts");
+    let read = round.read(&["weld_sp"]).await.unwrap();
+    assert_eq!((read[0].value.clone(), read[0].status), (None, Some(StatusCode::BadUserAccessDenied)));
+    let wrote = round.write("weld_sp", Variant::Double(380.0)).await.unwrap();
+    assert_eq!(wrote, StatusCode::BadUserAccessDenied);
+    round.close().await;
+    through.close().await;
+    let sim = range.shutdown().await.unwrap();
+    assert_eq!(sim.snapshot().plcs[sim.scenario().plc(PLC).unwrap().ix()].memory.holding[0], 3200);
+}

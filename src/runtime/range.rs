@@ -139,6 +139,8 @@ pub struct Range {
     sim: JoinHandle<Sim>,
     /// The event loops the endpoints run on.
     shards: Shards,
+    /// What the endpoints share.
+    cx: Arc<Context>,
 }
 
 /// The IEC 104 standard port (IEC 60870-5-104, 10.3).
@@ -219,6 +221,7 @@ impl Range {
             )),
             on_foreign: opts.on_foreign.clone(),
             routine_peers: routine_peers.clone(),
+            opcua_stacks: Default::default(),
             range_pacer: crate::runtime::modbus::server::Pacer::new(
                 opts.limits.request_rate.saturating_mul(crate::runtime::modbus::server::RANGE_RATE_PLCS),
             ),
@@ -255,7 +258,15 @@ impl Range {
                 }
             });
         }
-        Ok(Range { live, endpoints, http: http_local, shutdown, tasks, sim, shards })
+        Ok(Range { live, endpoints, http: http_local, shutdown, tasks, sim, shards, cx })
+    }
+
+    /// Where PLC `plc`'s OPC UA stack listens behind the range's listener, once it runs: a
+    /// loopback port clients are not meant to use (diagnostics and tests).
+    pub fn opcua_stack(&self, plc: &str) -> Option<SocketAddr> {
+        let plc = self.live.scenario.plc(plc)?;
+        let stacks = self.cx.opcua_stacks.lock().unwrap_or_else(|e| e.into_inner());
+        stacks.iter().find(|(p, _)| *p == plc).map(|(_, a)| *a)
     }
 
     /// Resolves when the simulation has stopped by itself (its duration ran out).

@@ -1,6 +1,7 @@
 """An OPC UA client (asyncua, as a line's MES or a trainee's UaExpert would be) against the
 welding cell's PLC: browse, read with engineering units and ranges, write a set point,
-subscribe to a measured value, refused writes with their status codes, then the same over a
+subscribe to a measured value (and no more subscriptions than the limit), refused writes with
+their status codes, then the same over a
 Basic256Sha256 Sign&Encrypt secure channel with a certificate of its own.
 
 Usage: opcua_client.py URL WORKDIR. Prints "all checks passed" on success.
@@ -19,6 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 URL, WORK = sys.argv[1], sys.argv[2]
 TIMEOUT_S = 15.0
 NS_URI = "urn:icsdrill:plc"
+MAX_SUBSCRIPTIONS = 10
 
 
 def check(what, ok):
@@ -91,6 +93,16 @@ async def plain():
         await refused(ct, 100.0, ua.VariantType.Double, ua.StatusCodes.BadNotWritable)
         await refused(sp, "hot", ua.VariantType.String, ua.StatusCodes.BadTypeMismatch)
         await sub.delete()
+        # A session holds at most MAX_SUBSCRIPTIONS subscriptions (server::MAX_SUBSCRIPTIONS).
+        held = [await c.create_subscription(1000, Changes()) for _ in range(MAX_SUBSCRIPTIONS)]
+        try:
+            await c.create_subscription(1000, Changes())
+        except ua.UaStatusCodeError as e:
+            check(f"BadTooManySubscriptions, got {e.code}", e.code == ua.StatusCodes.BadTooManySubscriptions)
+        else:
+            raise SystemExit(f"subscription {MAX_SUBSCRIPTIONS + 1} was granted")
+        for h in held:
+            await h.delete()
 
 
 async def secure():

@@ -179,6 +179,9 @@ pub struct Context {
     pub range_pacer: Pacer,
     /// The range's own routine clients (their requests are in the log already).
     pub routine_peers: Arc<crate::runtime::routine::RoutinePeers>,
+    /// Where each running OPC UA stack listens behind its PLC's listener (at most one per
+    /// PLC): for diagnostics, and the test that nobody gets a value by going round the range.
+    pub opcua_stacks: Mutex<Vec<(PlcIdx, std::net::SocketAddr)>>,
 }
 
 /// What an endpoint speaks.
@@ -325,6 +328,7 @@ async fn opcua_server(
     let public = listener.local_addr().ok()?;
     match crate::runtime::opcua::server::Server::start(cx.clone(), plc, public).await {
         Ok(server) => {
+            cx.opcua_stacks.lock().unwrap_or_else(|e| e.into_inner()).push((plc, server.internal));
             let server = Arc::new(server);
             let (s, cx) = (server.clone(), cx.clone());
             tokio::spawn(async move { s.update(&cx).await });
