@@ -5,6 +5,9 @@
 //! p50, p99, max. Target (issue 5): p99 under 100 ms.
 //!
 //! `cargo bench --bench drill`; `cargo test --benches` runs a small quick version.
+//! `ICSDRILL_BENCH_TEAMS=N` sets the number of teams; `ICSDRILL_BENCH_POSTGRES=<connection>`
+//! records to that PostgreSQL database instead of SQLite and reports what it saw during the
+//! run: transactions, rows written and WAL bytes a second, in all and per team.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -74,6 +77,27 @@ async fn post(addr: std::net::SocketAddr, path: &str, token: &str, body: &str) -
     String::from_utf8_lossy(&raw).get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
 
+/// PostgreSQL's counters for the current database: (transactions committed, rows inserted,
+/// rows updated, WAL position in bytes). Read from a plain thread (the client is blocking).
+fn pg_counters(conn: &str) -> (i64, i64, i64, i64) {
+    let conn = conn.to_string();
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&conn, postgres::NoTls).expect("PostgreSQL answers");
+        // Statistics reach the shared counters when each backend reports (at most 1 s late).
+        let row = c
+            .query_one(
+                "SELECT xact_commit, tup_inserted, tup_updated,
+                        pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint
+                 FROM pg_stat_database WHERE datname = current_database()",
+                &[],
+            )
+            .expect("counters");
+        (row.get(0), row.get(1), row.get(2), row.get(3))
+    })
+    .join()
+    .expect("the counter thread")
+}
+
 fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -88,6 +112,8 @@ fn main() {
     let record = std::env::var_os("ICSDRILL_BENCH_NO_STORE").is_none();
     let quick = !std::env::args().any(|a| a == "--bench");
     let (teams, plcs, subscribers, seconds) = if quick { (5, 20, 50, 3.0) } else { (50, 20, 500, 20.0) };
+    let teams = std::env::var("ICSDRILL_BENCH_TEAMS").ok().and_then(|t| t.parse().ok()).unwrap_or(teams);
+    let postgres = std::env::var("ICSDRILL_BENCH_POSTGRES").ok();
     let yaml = icsdrill_scenarios::synthetic_yaml(plcs);
     let scenario = Arc::new(Scenario::from_yaml("synthetic", &yaml).unwrap_or_else(|e| panic!("{e}")));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
@@ -100,7 +126,10 @@ fn main() {
         let data = std::env::temp_dir().join(format!("icsdrill-bench-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data);
         if record {
-            spec.database = Some(icsdrill::store::Database::Sqlite(data.clone()));
+            spec.database = Some(match &postgres {
+                Some(conn) => icsdrill::store::Database::Postgres(conn.clone()),
+                None => icsdrill::store::Database::Sqlite(data.clone()),
+            });
             spec.scenario_source = Some(yaml.clone());
         }
         let rss_before = status_kib("VmRSS:");
@@ -125,6 +154,7 @@ fn main() {
                 break;
             }
         }
+        let db0 = postgres.as_deref().filter(|_| record).map(pg_counters);
         let (cpu0, wall0) = (cpu_s(), Instant::now());
         // Score changes: a report to one team after another, 10 per second. The synthetic
         // plant has no attack, so each is a false positive and costs points: the score moves.
@@ -141,6 +171,7 @@ fn main() {
             sent += 1;
         }
         let (cpu, wall) = (cpu_s() - cpu0, wall0.elapsed().as_secs_f64());
+        let db1 = postgres.as_deref().filter(|_| record).map(pg_counters);
         let rss = status_kib("VmRSS:");
         let mut delays = Vec::new();
         let mut quiet = 0;
@@ -162,8 +193,23 @@ fn main() {
         println!("drill: {teams} teams x {plcs} PLCs = {endpoints} Modbus endpoints, {subscribers} scoreboard subscribers, {seconds} s");
         println!(
             "recording: {}",
-            if record { format!("SQLite, WAL, synchronous=FULL ({:.1} MiB written)", db_size as f64 / 1048576.0) } else { "off".into() }
+            match (record, &postgres) {
+                (false, _) => "off".into(),
+                (true, Some(_)) => "PostgreSQL".to_string(),
+                (true, None) => format!("SQLite, WAL, synchronous=FULL ({:.1} MiB written)", db_size as f64 / 1048576.0),
+            }
         );
+        if let (Some(a), Some(b)) = (db0, db1) {
+            let per_s = |x: i64, y: i64| (y - x) as f64 / wall;
+            let (tx, rows, updates, wal) = (per_s(a.0, b.0), per_s(a.1, b.1), per_s(a.2, b.2), per_s(a.3, b.3));
+            println!(
+                "database load: {tx:.0} transactions/s, {rows:.0} rows inserted/s, {updates:.0} rows updated/s, {:.2} MiB WAL/s; per team: {:.1} transactions/s, {:.0} rows/s, {:.1} KiB WAL/s",
+                wal / 1_048_576.0,
+                tx / teams as f64,
+                (rows + updates) / teams as f64,
+                wal / 1024.0 / teams as f64
+            );
+        }
         println!("setup {:.2} s; ticks per team after the run: min {} max {}", setup.as_secs_f64(), ticks.iter().min().unwrap(), ticks.iter().max().unwrap());
         println!("reports sent {sent} (accepted {ok}); scoreboard seq {}", board.seq);
         println!("memory: RSS {:.0} MiB (before the drill {:.0} MiB)", rss as f64 / 1024.0, rss_before as f64 / 1024.0);
