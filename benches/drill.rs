@@ -77,9 +77,22 @@ async fn post(addr: std::net::SocketAddr, path: &str, token: &str, body: &str) -
     String::from_utf8_lossy(&raw).get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
 
+/// The teams (`ICSDRILL_BENCH_TEAMS`, else `teams`) and the PostgreSQL database to record to
+/// (`ICSDRILL_BENCH_POSTGRES`, else SQLite).
+fn bench_options(teams: usize) -> (usize, Option<String>) {
+    let var = |name: &str| std::env::var(name).ok();
+    (
+        var("ICSDRILL_BENCH_TEAMS").and_then(|t| t.parse().ok()).unwrap_or(teams),
+        var("ICSDRILL_BENCH_POSTGRES"),
+    )
+}
+
+/// Transactions committed, rows inserted, rows updated, WAL position in bytes.
+type Counters = (i64, i64, i64, i64);
+
 /// PostgreSQL's counters for the current database: (transactions committed, rows inserted,
 /// rows updated, WAL position in bytes). Read from a plain thread (the client is blocking).
-fn pg_counters(conn: &str) -> (i64, i64, i64, i64) {
+fn pg_counters(conn: &str) -> Counters {
     let conn = conn.to_string();
     std::thread::spawn(move || {
         let mut c = postgres::Client::connect(&conn, postgres::NoTls).expect("PostgreSQL answers");
@@ -98,6 +111,39 @@ fn pg_counters(conn: &str) -> (i64, i64, i64, i64) {
     .expect("the counter thread")
 }
 
+/// Prints how the drill was recorded (the SQLite files in `data`) and, on PostgreSQL, what the
+/// database saw (`db`: its counters before and after the run, `wall` seconds apart).
+fn recording(
+    record: bool,
+    postgres: bool,
+    data: &std::path::Path,
+    db: Option<(Counters, Counters)>,
+    (wall, teams): (f64, usize),
+) {
+    let files = std::fs::read_dir(data).into_iter().flatten().filter_map(|e| e.ok()?.metadata().ok());
+    let db_size: u64 = files.map(|m| m.len()).sum();
+    println!(
+        "recording: {}",
+        match (record, postgres) {
+            (false, _) => "off".into(),
+            (true, true) => "PostgreSQL".to_string(),
+            (true, false) =>
+                format!("SQLite, WAL, synchronous=FULL ({:.1} MiB written)", db_size as f64 / 1048576.0),
+        }
+    );
+    if let Some((a, b)) = db {
+        let per_s = |x: i64, y: i64| (y - x) as f64 / wall;
+        let (tx, rows, updates, wal) = (per_s(a.0, b.0), per_s(a.1, b.1), per_s(a.2, b.2), per_s(a.3, b.3));
+        println!(
+            "database load: {tx:.0} transactions/s, {rows:.0} rows inserted/s, {updates:.0} rows updated/s, {:.2} MiB WAL/s; per team: {:.1} transactions/s, {:.0} rows/s, {:.1} KiB WAL/s",
+            wal / 1_048_576.0,
+            tx / teams as f64,
+            (rows + updates) / teams as f64,
+            wal / 1024.0 / teams as f64
+        );
+    }
+}
+
 fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -112,8 +158,7 @@ fn main() {
     let record = std::env::var_os("ICSDRILL_BENCH_NO_STORE").is_none();
     let quick = !std::env::args().any(|a| a == "--bench");
     let (teams, plcs, subscribers, seconds) = if quick { (5, 20, 50, 3.0) } else { (50, 20, 500, 20.0) };
-    let teams = std::env::var("ICSDRILL_BENCH_TEAMS").ok().and_then(|t| t.parse().ok()).unwrap_or(teams);
-    let postgres = std::env::var("ICSDRILL_BENCH_POSTGRES").ok();
+    let (teams, postgres) = bench_options(teams);
     let yaml = icsdrill_scenarios::synthetic_yaml(plcs);
     let scenario = Arc::new(Scenario::from_yaml("synthetic", &yaml).unwrap_or_else(|e| panic!("{e}")));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
@@ -126,10 +171,8 @@ fn main() {
         let data = std::env::temp_dir().join(format!("icsdrill-bench-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data);
         if record {
-            spec.database = Some(match &postgres {
-                Some(conn) => icsdrill::store::Database::Postgres(conn.clone()),
-                None => icsdrill::store::Database::Sqlite(data.clone()),
-            });
+            let sqlite = || icsdrill::store::Database::Sqlite(data.clone());
+            spec.database = Some(postgres.clone().map_or_else(sqlite, icsdrill::store::Database::Postgres));
             spec.scenario_source = Some(yaml.clone());
         }
         let rss_before = status_kib("VmRSS:");
@@ -186,30 +229,11 @@ fn main() {
         let ticks: Vec<u64> = drill.teams().map(|(t, _, _)| drill.live(&t.id).unwrap().snapshot().tick).collect();
         let board = drill.scoreboard(true).borrow().clone();
         server.shutdown().await.expect("shutdown");
-        let db_size = std::fs::read_dir(&data).map(|d| d.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum::<u64>()).unwrap_or(0);
-        let _ = std::fs::remove_dir_all(&data);
 
         let p99 = percentile(&delays, 0.99);
         println!("drill: {teams} teams x {plcs} PLCs = {endpoints} Modbus endpoints, {subscribers} scoreboard subscribers, {seconds} s");
-        println!(
-            "recording: {}",
-            match (record, &postgres) {
-                (false, _) => "off".into(),
-                (true, Some(_)) => "PostgreSQL".to_string(),
-                (true, None) => format!("SQLite, WAL, synchronous=FULL ({:.1} MiB written)", db_size as f64 / 1048576.0),
-            }
-        );
-        if let (Some(a), Some(b)) = (db0, db1) {
-            let per_s = |x: i64, y: i64| (y - x) as f64 / wall;
-            let (tx, rows, updates, wal) = (per_s(a.0, b.0), per_s(a.1, b.1), per_s(a.2, b.2), per_s(a.3, b.3));
-            println!(
-                "database load: {tx:.0} transactions/s, {rows:.0} rows inserted/s, {updates:.0} rows updated/s, {:.2} MiB WAL/s; per team: {:.1} transactions/s, {:.0} rows/s, {:.1} KiB WAL/s",
-                wal / 1_048_576.0,
-                tx / teams as f64,
-                (rows + updates) / teams as f64,
-                wal / 1024.0 / teams as f64
-            );
-        }
+        recording(record, postgres.is_some(), &data, db0.zip(db1), (wall, teams));
+        let _ = std::fs::remove_dir_all(&data);
         println!("setup {:.2} s; ticks per team after the run: min {} max {}", setup.as_secs_f64(), ticks.iter().min().unwrap(), ticks.iter().max().unwrap());
         println!("reports sent {sent} (accepted {ok}); scoreboard seq {}", board.seq);
         println!("memory: RSS {:.0} MiB (before the drill {:.0} MiB)", rss as f64 / 1024.0, rss_before as f64 / 1024.0);
