@@ -128,7 +128,10 @@ gw1.monitor(1002, c104.Type.M_DP_TB_1)
 # and terminated; the bay unit then reports the breaker open, spontaneously (cause 3).
 open_qf1 = gw1.command(2001, c104.Type.C_DC_NA_1, c104.CommandMode.SELECT_AND_EXECUTE)
 open_qf1.value = c104.Double.OFF
-assert open_qf1.transmit(cause=c104.Cot.ACTIVATION), "select-before-operate of QF1"
+if not open_qf1.transmit(cause=c104.Cot.ACTIVATION):
+    # What the station answered, for the record (c104 says only False).
+    last = [f.hex() for f in frames(gw1, lambda f: True)[-10:]]
+    raise SystemExit(f"select-before-operate of QF1 not confirmed; link {gw1.con.state}, last frames {last}")
 wait_for("QF1 open, spontaneously", lambda: gw1.seen(1001, "Double.OFF", 3))
 # A select, then an execute, both confirmed (S/E bit of the DCO).
 wait_for(
