@@ -78,6 +78,8 @@ pub struct PlcNodes {
     channels: Arc<Channels>,
     /// Point id to node.
     nodes: BTreeMap<String, Node>,
+    /// The node id of each of `nodes`, in their order (made once, not every tick).
+    ids: Vec<NodeId>,
 }
 
 /// Builds `PlcNodes` once the server knows the namespace's index.
@@ -97,8 +99,10 @@ impl InMemoryNodeManagerImplBuilder for PlcNodesBuilder {
         let mut namespace = NamespaceMetadata { namespace_uri: NAMESPACE.into(), ..Default::default() };
         namespace.namespace_index = context.type_tree.write().namespaces_mut().add_namespace(NAMESPACE);
         address_space.add_namespace(NAMESPACE, namespace.namespace_index);
-        let nodes = self.cx.live.scenario.plcs[self.plc.ix()].nodes().into_iter().collect();
-        PlcNodes { namespace, cx: self.cx, plc: self.plc, channels: self.channels, nodes }
+        let nodes: BTreeMap<String, Node> =
+            self.cx.live.scenario.plcs[self.plc.ix()].nodes().into_iter().collect();
+        let ids = nodes.keys().map(|p| NodeId::new(namespace.namespace_index, p.as_str())).collect();
+        PlcNodes { namespace, cx: self.cx, plc: self.plc, channels: self.channels, nodes, ids }
     }
 }
 
@@ -134,12 +138,12 @@ impl PlcNodes {
         NodeId::new(self.namespace.namespace_index, point)
     }
 
-    /// The current value of every node, from the latest snapshot.
-    fn values(&self) -> Vec<(NodeId, Variant)> {
+    /// The current value of every node (in `ids` order), from the latest snapshot.
+    fn values(&self) -> Vec<Variant> {
         let snapshot = self.cx.live.snapshot();
         let memory = &snapshot.plcs[self.plc.ix()].memory;
         let plc = &self.cx.live.scenario.plcs[self.plc.ix()];
-        self.nodes.iter().map(|(id, n)| (self.id(id), variant(plc, memory, *n))).collect()
+        self.nodes.values().map(|n| variant(plc, memory, *n)).collect()
     }
 
     /// Writes the values that changed since `last` into the address space, notifying
@@ -149,18 +153,19 @@ impl PlcNodes {
         subscriptions: &opcua::server::SubscriptionCache,
         last: &mut Vec<Variant>,
     ) {
-        let values = manager.inner().values();
+        let nodes = manager.inner();
+        let values = nodes.values();
         let now = DateTime::now();
-        let changed: Vec<(NodeId, DataValue)> = values
+        let changed: Vec<(&NodeId, Option<&opcua::types::NumericRange>, DataValue)> = values
             .iter()
             .enumerate()
-            .filter(|(i, (_, v))| last.get(*i) != Some(v))
-            .map(|(_, (id, v))| (id.clone(), DataValue::new_at(v.clone(), now)))
+            .filter(|(i, v)| last.get(*i) != Some(v))
+            .map(|(i, v)| (&nodes.ids[i], None, DataValue::new_at(v.clone(), now)))
             .collect();
-        *last = values.into_iter().map(|(_, v)| v).collect();
         if !changed.is_empty() {
-            let _ = manager.set_values(subscriptions, changed.iter().map(|(id, v)| (id, None, v.clone())));
+            let _ = manager.set_values(subscriptions, changed.into_iter());
         }
+        *last = values;
     }
 
     /// The client of a request's secure channel, if it came through the listener.
@@ -310,7 +315,7 @@ impl InMemoryNodeManagerImpl for PlcNodes {
             plc.name.en.as_str(),
             &ObjectId::ObjectsFolder.into(),
         );
-        for ((point, node), (id, value)) in self.nodes.iter().zip(self.values()) {
+        for (((point, node), id), value) in self.nodes.iter().zip(&self.ids).zip(self.values()) {
             let name = match node.table {
                 Table::Coils => &plc.coils[node.point.ix()].name,
                 Table::DiscreteInputs => &plc.discrete_inputs[node.point.ix()].name,
@@ -322,7 +327,7 @@ impl InMemoryNodeManagerImpl for PlcNodes {
             } else {
                 AccessLevel::CURRENT_READ
             };
-            VariableBuilder::new(&id, QualifiedName::new(ns, point.as_str()), name.en.as_str())
+            VariableBuilder::new(id, QualifiedName::new(ns, point.as_str()), name.en.as_str())
                 .description(LocalizedText::new("zh-CN", &name.zh))
                 .data_type(if node.bit() { DataTypeId::Boolean } else { DataTypeId::Double })
                 .value(value)
