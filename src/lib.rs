@@ -5,7 +5,7 @@
 //!
 //! # Layout
 //!
-//! - `runtime`: the live runtime: the sim thread (`live`), a range with its Modbus
+//! - `runtime`: the live runtime: the simulation job (`live`), a range with its Modbus
 //!   endpoints (`range`, `modbus`), the live attacker, the open-files budget.
 //! - `drill`: a drill server: a range per team, the score hooks, the board task, team
 //!   networks, and the `DrillApi` the web layer calls.

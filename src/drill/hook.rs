@@ -1,4 +1,4 @@
-//! A team's tick hook: on the team's sim thread, after every tick, it records the tick,
+//! A team's tick hook: on the team's simulation job, after every tick, it records the tick,
 //! feeds the new events to the team's `Scorer` and `Track`, keeps the judged events and the
 //! log hash, and publishes the card when it changes.
 
@@ -29,7 +29,7 @@ pub(super) struct Published {
     pub(super) changed_us: AtomicU64,
     /// The judged events of the team's log (everything but plain traffic, see
     /// `EventKind::judged`), for the report and an exam's grade: the whole log is on disk, and
-    /// in memory only its recent window. Appended by the sim thread once per tick; readers
+    /// in memory only its recent window. Appended by the simulation job once per tick; readers
     /// hold the lock only to copy.
     pub(super) judged: Mutex<Vec<SimEvent>>,
     /// The hash of the team's whole log so far (the replay contract), and the tick of its

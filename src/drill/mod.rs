@@ -3,7 +3,7 @@
 //! scores and the web view. The drill's logic (phases, the board and its freeze, flags,
 //! views) is the pure `icsdrill-drill` crate's; this is the glue that runs it.
 //!
-//! Scores come only from each range's event log: a `TickHook` on every team's sim thread
+//! Scores come only from each range's event log: a `TickHook` on every team's simulation job
 //! (`hook`) feeds the new events to a `Scorer` and publishes the card when it changes; one
 //! board task ranks the teams and hands the scoreboard to subscribers through a `watch`
 //! channel (each subscriber gets the newest board, never a backlog).

@@ -1,5 +1,5 @@
-//! The real-time runtime: one OS thread owns the `Sim` and ticks it from the wall clock;
-//! everyone else queues commands and reads the latest `Snapshot`.
+//! The real-time runtime: a job of the simulation pool (`pool`) owns the `Sim` and ticks it
+//! from the wall clock; everyone else queues commands and reads the latest `Snapshot`.
 //!
 //! The tick never waits on a socket: it drains whatever commands are queued (at most
 //! `MAX_INPUTS_PER_TICK`), steps, publishes the snapshot and the new events, then answers the
@@ -18,7 +18,6 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use icsdrill_engine::scenario::{HostIdx, PlcIdx};
@@ -27,6 +26,21 @@ use icsdrill_engine::{EventKind, RejectReason, Scenario, Sim, SimEvent, SimInput
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::budget::{Budget, CONNECTIONS};
+use super::pool::{Job, Next, Pool, Waker};
+
+/// Gives back a range's `Sim` once its job has stopped.
+pub struct SimHandle(std::sync::mpsc::Receiver<Sim>);
+
+impl SimHandle {
+    /// Waits (blocking) for the simulation to stop; `Err` when its job failed (panicked).
+    pub fn join(self) -> Result<Sim, SimFailed> {
+        self.0.recv().map_err(|_| SimFailed)
+    }
+}
+
+/// A simulation's job ended without handing back its `Sim` (it panicked: see the log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimFailed;
 
 /// Commands queued between two ticks; beyond this, senders see a full queue.
 pub const COMMAND_QUEUE: usize = 65_536;
@@ -48,8 +62,6 @@ pub const MAX_SUMMARY_ENTRIES: usize = 4_096;
 /// the consoles and the transaction API; older ones are on disk when a store records the
 /// range.
 pub const LIVE_EVENT_WINDOW: usize = 20_000;
-/// Longest a held clock sleeps before looking again (every change also wakes it at once).
-const HELD_NAP: Duration = Duration::from_millis(500);
 
 /// What the runtime's queue carries.
 #[derive(Debug)]
@@ -63,7 +75,7 @@ pub enum Command {
 /// What an applied input comes back as: its outcome and the tick that applied it.
 type Outcome = oneshot::Receiver<(Result<(), RejectReason>, u64)>;
 
-/// The waiting side's claim on an `Apply`: the sim thread takes it (and then applies the
+/// The waiting side's claim on an `Apply`: the simulation job takes it (and then applies the
 /// input and answers with the tick) unless the waiter cancelled it first.
 #[derive(Debug)]
 pub struct Ticket {
@@ -100,7 +112,7 @@ pub struct Clock {
     pub end_tick: Option<u64>,
 }
 
-/// Called on the sim thread after every tick with the simulation, the tick the inputs were
+/// Called by the simulation job after every tick with the simulation, the tick the inputs were
 /// applied at, those inputs in order, and the tick's new events (scoring and recording hang
 /// off it). Keep it short: the next tick waits for it.
 pub type TickHook = Box<dyn FnMut(&Sim, u64, Vec<SimInput>, &[SimEvent]) + Send>;
@@ -161,12 +173,12 @@ impl Published {
     }
 }
 
-/// Where the sim thread is: published after every tick, so waiters need not poll.
+/// Where the simulation job is: published after every tick, so waiters need not poll.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Progress {
     /// Ticks completed.
     pub tick: u64,
-    /// The sim thread has stopped or is stopping.
+    /// The simulation job has stopped or is stopping.
     pub stopped: bool,
 }
 
@@ -208,19 +220,19 @@ pub struct Live {
     snapshot: RwLock<Arc<Snapshot>>,
     /// Counts the snapshots published: a `SnapshotCache` takes the lock only when it moved.
     version: AtomicU64,
-    /// A window of recent events, in log order. Appended once per tick by the sim thread;
+    /// A window of recent events, in log order. Appended once per tick by the simulation job;
     /// readers hold the lock only to copy.
     events: RwLock<Published>,
-    /// Queue into the sim thread.
+    /// Queue into the simulation job.
     tx: mpsc::Sender<Command>,
     /// This tick's traffic against the record and write budgets.
     budget: Budget,
     /// Records dropped because the queue was full; they never reach the log. Budgets keep
-    /// traffic far below the queue's size, so this stays 0 unless the sim thread stalls.
+    /// traffic far below the queue's size, so this stays 0 unless the simulation job stalls.
     dropped: AtomicU64,
     /// Requests counted in traffic summaries rather than recorded one by one.
     summarised: AtomicU64,
-    /// Set to stop the sim thread.
+    /// Set to stop the simulation job.
     stop: AtomicBool,
     /// The clock runs (a drill's `live` phase); otherwise the plant holds still.
     running: AtomicBool,
@@ -228,10 +240,10 @@ pub struct Live {
     steps: AtomicU64,
     /// The durable tick, when a store records this range.
     durable: Option<watch::Receiver<u64>>,
-    /// Progress of the sim thread.
+    /// Progress of the simulation job.
     progress: watch::Sender<Progress>,
-    /// The sim thread, to wake it from a sleep (a stop, a start, a step).
-    thread: OnceLock<std::thread::Thread>,
+    /// Wakes the simulation's job (a stop, a start, a step).
+    waker: OnceLock<Waker>,
     /// Notified whenever an input is queued to apply (for whoever steps a held clock).
     queued: tokio::sync::Notify,
     /// When the runtime started.
@@ -239,8 +251,8 @@ pub struct Live {
 }
 
 impl Live {
-    /// Starts the sim thread. `Live` is returned at once; the join handle gives back the
-    /// `Sim` (with the recent tail of its log) when the thread stops.
+    /// Starts the simulation on the pool. `Live` is returned at once; the handle gives back the
+    /// `Sim` (with the recent tail of its log) when it stops.
     /// With `attacker`, the attack's Modbus actions go to that channel for the live attacker
     /// instead of being carried out inside the simulation.
     pub fn start(
@@ -248,7 +260,7 @@ impl Live {
         seed: u64,
         clock: Clock,
         attacker: Option<mpsc::Sender<Intent>>,
-    ) -> (Arc<Live>, JoinHandle<Sim>) {
+    ) -> (Arc<Live>, SimHandle) {
         Live::start_with(scenario, seed, clock, attacker, Extras::default())
     }
 
@@ -260,7 +272,7 @@ impl Live {
         clock: Clock,
         attacker: Option<mpsc::Sender<Intent>>,
         extras: Extras,
-    ) -> (Arc<Live>, JoinHandle<Sim>) {
+    ) -> (Arc<Live>, SimHandle) {
         let Extras { held, hook, durable, sim, routine } = extras;
         assert!(
             clock.ticks_per_s.is_finite() && clock.ticks_per_s > 0.0,
@@ -293,17 +305,24 @@ impl Live {
             steps: AtomicU64::new(0),
             durable,
             progress: watch::Sender::new(Progress { tick: sim.tick(), stopped: false }),
-            thread: OnceLock::new(),
+            waker: OnceLock::new(),
             queued: tokio::sync::Notify::new(),
             started: Instant::now(),
         });
-        let shared = live.clone();
-        let handle = std::thread::Builder::new()
-            .name("icsdrill-sim".into())
-            .spawn(move || run(sim, &shared, rx, clock, Outboxes { attacker, routine }, hook))
-            .expect("the OS starts a thread");
-        let _ = live.thread.set(handle.thread().clone());
-        (live, handle)
+        let (done, handle) = std::sync::mpsc::sync_channel(1);
+        let runner = Runner {
+            sim: Some(sim),
+            live: live.clone(),
+            rx,
+            clock,
+            period: Duration::from_secs_f64(1.0 / clock.ticks_per_s),
+            next: Instant::now(),
+            out: Outboxes { attacker, routine },
+            hook,
+            done,
+        };
+        let _ = live.waker.set(Pool::sims().spawn(Box::new(runner)));
+        (live, SimHandle(handle))
     }
 
     /// The latest snapshot.
@@ -376,7 +395,7 @@ impl Live {
         result.map_err(Some)
     }
 
-    /// `apply`, but gives up after `limit`: an input not yet taken by the sim thread is
+    /// `apply`, but gives up after `limit`: an input not yet taken by the simulation job is
     /// withdrawn (`NotApplied`: nothing happened), one applied but not yet on disk after
     /// another `limit` is `NotRecorded`.
     pub async fn apply_within(&self, input: SimInput, limit: Duration) -> Result<(), ApplyError> {
@@ -458,7 +477,7 @@ impl Live {
         self.started.elapsed()
     }
 
-    /// Asks the sim thread to stop after its current tick (at once if it is waiting for the
+    /// Asks the simulation job to stop after its current tick (at once if it is waiting for the
     /// next one).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -489,7 +508,7 @@ impl Live {
         self.queued.notified().await;
     }
 
-    /// Follows the sim thread's progress (tick by tick).
+    /// Follows the simulation job's progress (tick by tick).
     pub fn progress(&self) -> watch::Receiver<Progress> {
         self.progress.subscribe()
     }
@@ -500,94 +519,99 @@ impl Live {
         let _ = progress.wait_for(|p| p.tick >= tick || p.stopped).await;
     }
 
-    /// Resolves when the sim thread has stopped (by `stop` or at its end tick).
+    /// Resolves when the simulation job has stopped (by `stop` or at its end tick).
     pub async fn finished(&self) {
         let mut progress = self.progress.subscribe();
         let _ = progress.wait_for(|p| p.stopped).await;
     }
 
-    /// Whether the sim thread was asked to stop or reached its end tick.
+    /// Whether the simulation job was asked to stop or reached its end tick.
     pub fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
 
     fn wake(&self) {
-        if let Some(t) = self.thread.get() {
-            t.unpark();
+        if let Some(w) = self.waker.get() {
+            w.wake();
         }
     }
 }
 
-/// Marks the runtime stopped when the sim thread ends, also by a panic, so nobody waits for
-/// ticks that will never come.
-struct StopOnExit<'a>(&'a Live);
+/// A range's simulation as a job of the pool: each run does at most one tick.
+struct Runner {
+    /// Taken when the job is done (handed back through `done`).
+    sim: Option<Sim>,
+    live: Arc<Live>,
+    rx: mpsc::Receiver<Command>,
+    clock: Clock,
+    period: Duration,
+    /// When the next tick is due while the clock runs.
+    next: Instant,
+    out: Outboxes,
+    hook: Option<TickHook>,
+    done: std::sync::mpsc::SyncSender<Sim>,
+}
 
-impl Drop for StopOnExit<'_> {
+impl Drop for Runner {
+    /// Marks the runtime stopped when the job ends, also by a panic, so nobody waits for
+    /// ticks that will never come.
     fn drop(&mut self) {
-        self.0.stop();
+        self.live.stop();
     }
 }
 
-/// Sleeps until `deadline`, or less if the runtime is stopped or woken (a stop never waits
-/// for a slow tick).
-fn nap_until(live: &Live, deadline: Instant) {
-    loop {
+impl Job for Runner {
+    fn run(&mut self) -> Next {
+        let live = self.live.clone();
+        let Some(sim) = self.sim.as_mut() else { return Next::Done };
+        if live.stopped() {
+            // Whatever was queued or counted before the stop still reaches the log: nothing
+            // recorded is lost.
+            self.rx.close();
+            while !self.rx.is_empty() || live.budget.has_over() {
+                tick(sim, &live, &mut self.rx, &mut self.hook);
+            }
+            let _ = self.done.send(self.sim.take().expect("taken only here"));
+            return Next::Done;
+        }
         let now = Instant::now();
-        if now >= deadline || live.stopped() {
-            return;
+        if !live.running() {
+            let stepped = live.steps.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+            if stepped.is_err() {
+                // Held: nothing until a start, a step or a stop wakes the job.
+                self.next = now + self.period;
+                return Next::Wait;
+            }
+        } else {
+            if now < self.next {
+                return Next::At(self.next);
+            }
+            self.next += self.period;
+            // After a long stall (a debugger, a suspended laptop, an overloaded pool) run on
+            // from now rather than racing to catch up.
+            if now > self.next + 10 * self.period {
+                self.next = now + self.period;
+            }
         }
-        std::thread::park_timeout(deadline - now);
-        if Instant::now() < deadline {
-            // Woken early: by a stop, or a change the caller looks at.
-            return;
+        tick(sim, &live, &mut self.rx, &mut self.hook);
+        self.out.hand_over(sim, &live);
+        if self.clock.end_tick.is_some_and(|end| sim.tick() >= end) {
+            live.stop();
         }
+        if live.running() { Next::At(self.next) } else { Next::At(now) }
     }
 }
 
-/// Where the sim thread hands what the live range carries out on the wire.
+/// Where the simulation job hands what the live range carries out on the wire.
 struct Outboxes {
     attacker: Option<mpsc::Sender<Intent>>,
     routine: Option<mpsc::Sender<Vec<icsdrill_engine::systems::routine::RoutineRequest>>>,
 }
 
-/// The sim thread's loop.
-fn run(
-    mut sim: Sim,
-    live: &Live,
-    mut rx: mpsc::Receiver<Command>,
-    clock: Clock,
-    out: Outboxes,
-    mut hook: Option<TickHook>,
-) -> Sim {
-    let Outboxes { attacker, routine } = out;
-    let _stop = StopOnExit(live);
-    let period = Duration::from_secs_f64(1.0 / clock.ticks_per_s);
-    let mut next = Instant::now() + period;
-    while !live.stopped() {
-        if !live.running() {
-            let stepped = live.steps.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
-            if stepped.is_err() {
-                nap_until(live, Instant::now() + HELD_NAP.min(period));
-                next = Instant::now() + period;
-                continue;
-            }
-        } else {
-            if Instant::now() < next {
-                nap_until(live, next);
-                if Instant::now() < next {
-                    // Woken early (a stop, a pause): look again before ticking.
-                    continue;
-                }
-            }
-            next += period;
-            // After a long stall (a debugger, a suspended laptop) run on from now rather than
-            // racing to catch up.
-            if Instant::now() > next + 10 * period {
-                next = Instant::now() + period;
-            }
-        }
-        tick(&mut sim, live, &mut rx, &mut hook);
-        if let Some(routine) = &routine
+impl Outboxes {
+    /// Hands the tick's routine requests and attack intents to the wire.
+    fn hand_over(&self, sim: &mut Sim, live: &Live) {
+        if let Some(routine) = &self.routine
             && !sim.routine_due().is_empty()
         {
             // The log has these already; the wire is best effort: a sender far behind skips a
@@ -595,7 +619,7 @@ fn run(
             let _ = routine.try_send(sim.routine_due().to_vec());
         }
         for intent in sim.take_attack_intents() {
-            if let Some(attacker) = &attacker
+            if let Some(attacker) = &self.attacker
                 && let Err(e) = attacker.try_send(intent)
             {
                 // The attacker is far behind (or gone): the attempt fails rather than waits.
@@ -611,17 +635,7 @@ fn run(
                 });
             }
         }
-        if clock.end_tick.is_some_and(|end| sim.tick() >= end) {
-            live.stop();
-        }
     }
-    // Whatever was queued or counted before the stop still reaches the log: nothing recorded
-    // is lost.
-    rx.close();
-    while !rx.is_empty() || live.budget.has_over() {
-        tick(&mut sim, live, &mut rx, &mut hook);
-    }
-    sim
 }
 
 /// One tick: drain the queue, step, publish, answer the writes.

@@ -8,7 +8,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use crate::{Error, Result};
 use icsdrill_engine::scenario::{PlcIdx, PlcRole};
@@ -136,7 +135,7 @@ pub struct Range {
     pub http: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
-    sim: JoinHandle<Sim>,
+    sim: crate::runtime::live::SimHandle,
     /// The event loops the endpoints run on.
     shards: Shards,
     /// What the endpoints share.

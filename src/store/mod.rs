@@ -3,7 +3,7 @@
 //!
 //! `Store` is the seam for other databases (PostgreSQL for region-wide deployments);
 //! `SqliteStore` is the embedded default (one file in `--data-dir`, WAL mode, `synchronous =
-//! FULL`). Writes go through one `Recorder` thread that commits the sim threads' batches in
+//! FULL`). Writes go through one `Recorder` thread that commits the simulation jobs' batches in
 //! group transactions and then advances each team's durable tick, so an input is acknowledged
 //! (HTTP answer, Modbus write answer) only once it is on disk: a `kill -9` loses nothing
 //! anyone was told happened.

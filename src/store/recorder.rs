@@ -1,4 +1,4 @@
-//! The recorder: one writer thread that commits the sim threads' per-tick batches in group
+//! The recorder: one writer thread that commits the simulation jobs' per-tick batches in group
 //! transactions, taking one tick of each team in turn from a bounded queue per team, then
 //! advances each team's durable tick; what the database refuses is retried, and nothing is
 //! acknowledged meanwhile.
@@ -14,7 +14,7 @@ use icsdrill_drill::Phase;
 
 use super::{Batch, ForeignAttempt, Store};
 
-/// Rows (inputs and events) one team may have waiting for the disk. Beyond, its sim thread
+/// Rows (inputs and events) one team may have waiting for the disk. Beyond, its simulation job
 /// waits for room, so its clock holds: a team whose records cannot be written does not play
 /// on unrecorded, and memory stays bounded while the disk is full.
 pub const MAX_QUEUED_ROWS: usize = 200_000;
@@ -99,7 +99,7 @@ impl Pending {
     }
 }
 
-/// The recorder's state shared with the sim threads and the drill.
+/// The recorder's state shared with the simulation jobs and the drill.
 struct Shared {
     pending: Mutex<Pending>,
     /// The recorder waits on it for work.
@@ -186,7 +186,7 @@ impl Recorder {
         self.shared.score(team, tick, total, card);
     }
 
-    /// A sender for the sim threads.
+    /// A sender for the simulation jobs.
     pub fn sender(&self) -> RecordSender {
         RecordSender(self.shared.clone())
     }
@@ -339,7 +339,7 @@ fn write_loop(
     }
 }
 
-/// A handle the sim threads record through.
+/// A handle the simulation jobs record through.
 #[derive(Clone)]
 pub struct RecordSender(Arc<Shared>);
 

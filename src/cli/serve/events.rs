@@ -2,8 +2,8 @@
 
 use anyhow::{Context, Result};
 
-/// Batches of event lines the sim thread may have waiting for the file writer; beyond, the
-/// sim thread waits for the disk (a local file, never a socket).
+/// Batches of event lines the simulation job may have waiting for the file writer; beyond, the
+/// simulation job waits for the disk (a local file, never a socket).
 const EVENTS_FILE_QUEUE: usize = 1_024;
 
 /// A range's event log streamed to a file as it happens (JSON Lines, written to `OUT.tmp` and
