@@ -945,3 +945,80 @@ async fn the_console_shows_an_interlock_bypassed_by_the_attacker() {
     assert!(a.levels.contains(&"hihi") && Some(a.value) == shown && a.value < 90.0, "{a:?}");
     server.shutdown().await.unwrap();
 }
+
+/// Reads server-sent events off a raw HTTP/1.0 response (no chunking): (event name, data).
+struct SseEvents {
+    s: TcpStream,
+    buf: String,
+}
+
+impl SseEvents {
+    /// The next event, waiting at most 20 s.
+    async fn next(&mut self) -> (String, String) {
+        let read = async {
+            loop {
+                if let Some(end) = self.buf.find("\n\n") {
+                    let block: String = self.buf.drain(..end + 2).collect();
+                    let field = |k: &str| block.lines().find_map(|l| l.strip_prefix(k)).map(str::to_string);
+                    if let (Some(name), Some(data)) = (field("event: "), field("data: ")) {
+                        return (name, data);
+                    }
+                    continue;
+                }
+                let mut chunk = [0u8; 65536];
+                let k = self.s.read(&mut chunk).await.unwrap();
+                assert!(k > 0, "the stream ended: {}", self.buf);
+                self.buf.push_str(&String::from_utf8_lossy(&chunk[..k]));
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), read).await.expect("an event within 20 s")
+    }
+}
+
+/// The scoreboard stream sends the whole board first, then only what changed: deltas that,
+/// applied to the board the viewer holds, give the board the drill published (what the page
+/// does, and what lets one node push a 500-team board to thousands of viewers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scoreboard_stream_sends_deltas_that_rebuild_the_board() {
+    let server = start_drill("petrochem-tank-farm", &["a", "b", "c"], Mode::Regional).await;
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let mut s = TcpStream::connect(server.http).await.unwrap();
+    let req = format!(
+        "GET /api/scoreboard/stream HTTP/1.0\r\nAuthorization: Bearer {}\r\n\r\n",
+        drill.observer_token()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut events = SseEvents { s, buf: String::new() };
+    let (name, data) = events.next().await;
+    assert_eq!(name, "scoreboard", "{data}");
+    let mut board: icsdrill_drill::Scoreboard = serde_json::from_str(&data).unwrap();
+    let ticking = keep_ticking(drill.clone());
+    // A report of something that is not happening costs points: each moves a team's score.
+    let tokens: Vec<(String, String)> =
+        drill.teams().map(|(t, k, _)| (t.id.clone(), k.to_string())).collect();
+    let body = r#"{"technique":"T0836","asset":"plc-t101","impact":"none","actions":"none"}"#;
+    for (team, token) in tokens.iter().filter(|(t, _)| t != "a") {
+        let (status, b) =
+            http(server.http, "POST", &format!("/api/teams/{team}/reports"), Some(token), Some(body)).await;
+        assert_eq!(status, 200, "{b}");
+    }
+    let published = crate::util::board_caught_up(&drill).await;
+    ticking.abort();
+    let mut deltas = 0;
+    while board.seq < published.seq {
+        let (name, data) = events.next().await;
+        board = match name.as_str() {
+            "scoreboard-delta" => {
+                deltas += 1;
+                let delta: icsdrill_drill::board::BoardDelta = serde_json::from_str(&data).unwrap();
+                board.apply(&delta).unwrap_or_else(|| panic!("the delta is for the board held: {data}"))
+            }
+            _ => serde_json::from_str(&data).unwrap(),
+        };
+    }
+    assert!(deltas >= 1, "changes come as deltas");
+    assert_eq!(board.seq, published.seq);
+    assert_eq!(board.rows, published.rows, "the deltas rebuild the published board");
+    server.shutdown().await.unwrap();
+}

@@ -53,6 +53,66 @@ pub struct Scoreboard {
     /// This board as JSON, serialised once for every subscriber (`Scoreboard::sealed`).
     #[serde(skip)]
     pub json: String,
+    /// What changed since board `delta_base`, as JSON (`BoardDelta`), for subscribers holding
+    /// that one; empty when there is none (`Scoreboard::sealed_after`).
+    #[serde(skip)]
+    pub delta: String,
+    /// The board `delta` applies to.
+    #[serde(skip)]
+    pub delta_base: u64,
+}
+
+/// What changed between two boards, for viewers holding the earlier one: the new board's
+/// header, the teams in rank order, and only the rows whose content changed (ranks follow from
+/// the order). When one team's score moves among hundreds, a tenth of a board or less.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoardDelta {
+    /// The board this applies to.
+    pub base: u64,
+    /// The new board's sequence number.
+    pub seq: u64,
+    /// Drill phase.
+    pub phase: Phase,
+    /// Frozen (contest).
+    pub frozen: bool,
+    /// Microseconds since the drill's start at which the newest score change was computed.
+    pub changed_us: u64,
+    /// The drill's clock.
+    pub clock: Clock,
+    /// Steps of the attack.
+    pub steps: usize,
+    /// Team ids in rank order, when moving the changed rows to their new ranks does not give
+    /// it (it does whenever the other rows keep their order, as they do when only the changed
+    /// rows' scores moved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<Vec<String>>,
+    /// Rows that are new or whose content (anything but the ranks) changed, with their new ranks.
+    pub rows: Vec<BoardRow>,
+}
+
+/// The teams in `prev`'s order with `changed` moved to their (new) ranks: the changed rows
+/// taken out, then put back at their ranks, lowest first.
+fn moved<'a>(prev: &'a [BoardRow], changed: &'a [BoardRow]) -> Vec<&'a str> {
+    let mut order: Vec<&str> =
+        prev.iter().map(|r| r.team.as_str()).filter(|t| !changed.iter().any(|c| c.team == *t)).collect();
+    let mut by_rank: Vec<&BoardRow> = changed.iter().collect();
+    by_rank.sort_by_key(|r| r.rank);
+    for r in by_rank {
+        order.insert((r.rank.max(1) - 1).min(order.len()), r.team.as_str());
+    }
+    order
+}
+
+/// Whether two rows differ in anything but their ranks.
+fn same_content(a: &BoardRow, b: &BoardRow) -> bool {
+    a.team == b.team
+        && a.name == b.name
+        && a.total.to_bits() == b.total.to_bits()
+        && a.detected == b.detected
+        && a.fired == b.fired
+        && a.settled_tick == b.settled_tick
+        && a.parts == b.parts
+        && a.bracket == b.bracket
 }
 
 /// Where the drill's plant time stands when a board is built; a page runs it on at `speed`
@@ -81,7 +141,73 @@ impl Scoreboard {
             clock: Clock::default(),
             steps: 0,
             json: String::new(),
+            delta: String::new(),
+            delta_base: 0,
         }
+    }
+
+    /// The board with its JSON filled in, and its delta from `prev` (the board published
+    /// before it on the same channel) when there is one.
+    pub fn sealed_after(self, prev: &Scoreboard) -> Scoreboard {
+        let mut board = self.sealed();
+        if prev.seq < board.seq && !prev.json.is_empty() {
+            board.delta = serde_json::to_string(&board.delta_from(prev)).unwrap_or_default();
+            board.delta_base = prev.seq;
+        }
+        board
+    }
+
+    /// What changed from `prev` to this board.
+    pub fn delta_from(&self, prev: &Scoreboard) -> BoardDelta {
+        let before: std::collections::BTreeMap<&str, &BoardRow> =
+            prev.rows.iter().map(|r| (r.team.as_str(), r)).collect();
+        let rows: Vec<BoardRow> = self
+            .rows
+            .iter()
+            .filter(|r| before.get(r.team.as_str()).is_none_or(|p| !same_content(p, r)))
+            .cloned()
+            .collect();
+        let order = self.rows.iter().map(|r| r.team.as_str());
+        let implied = moved(&prev.rows, &rows).into_iter().eq(order);
+        BoardDelta {
+            base: prev.seq,
+            seq: self.seq,
+            phase: self.phase,
+            frozen: self.frozen,
+            changed_us: self.changed_us,
+            clock: self.clock,
+            steps: self.steps,
+            order: (!implied).then(|| self.rows.iter().map(|r| r.team.clone()).collect()),
+            rows,
+        }
+    }
+
+    /// This board with `delta` applied (what a viewer's page does); `None` when the delta is
+    /// not for this board or names a team it has no row for.
+    pub fn apply(&self, delta: &BoardDelta) -> Option<Scoreboard> {
+        if delta.base != self.seq {
+            return None;
+        }
+        let mut by_team: std::collections::BTreeMap<&str, &BoardRow> =
+            self.rows.iter().map(|r| (r.team.as_str(), r)).collect();
+        for r in &delta.rows {
+            by_team.insert(r.team.as_str(), r);
+        }
+        let order = match &delta.order {
+            Some(order) => order.iter().map(String::as_str).collect(),
+            None => moved(&self.rows, &delta.rows),
+        };
+        let rows = order.iter().map(|t| by_team.get(t).map(|r| (*r).clone())).collect::<Option<_>>()?;
+        Some(Scoreboard {
+            seq: delta.seq,
+            phase: delta.phase,
+            frozen: delta.frozen,
+            changed_us: delta.changed_us,
+            rows: number(rows),
+            clock: delta.clock,
+            steps: delta.steps,
+            ..Scoreboard::empty()
+        })
     }
 
     /// The board with its JSON filled in.
@@ -97,6 +223,11 @@ pub fn rank(mut rows: Vec<BoardRow>) -> Vec<BoardRow> {
     rows.sort_by(|a, b| {
         b.total.total_cmp(&a.total).then(a.settled_tick.cmp(&b.settled_tick)).then(a.team.cmp(&b.team))
     });
+    number(rows)
+}
+
+/// Numbers rows in their order: ranks, and ranks within each bracket.
+fn number(mut rows: Vec<BoardRow>) -> Vec<BoardRow> {
     let mut in_bracket: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for (i, r) in rows.iter_mut().enumerate() {
         r.rank = i + 1;
@@ -195,7 +326,7 @@ mod tests {
             rows: vec![row("a", total, 0, None)],
             clock: Clock::default(),
             steps: 0,
-            json: String::new(),
+            ..Scoreboard::empty()
         };
         let before = board(1, 100.0);
         let frozen = freeze.public(true, &before, &board(2, 300.0)).unwrap();
@@ -208,5 +339,47 @@ mod tests {
             250.0,
             "resumed past the freeze"
         );
+    }
+
+    #[test]
+    fn a_delta_carries_only_the_changed_rows_and_rebuilds_the_next_board() {
+        let teams = 300;
+        let board = |seq: u64, totals: &dyn Fn(usize) -> f64| Scoreboard {
+            seq,
+            phase: Phase::Live,
+            changed_us: seq * 10,
+            rows: rank(
+                (0..teams)
+                    .map(|i| row(&format!("t{i:03}"), totals(i), 0, (i % 3 == 0).then_some("student")))
+                    .collect(),
+            ),
+            ..Scoreboard::empty()
+        };
+        let before = board(1, &|_| 100.0).sealed();
+        // One team loses points: it falls from first to last, every other rank moves.
+        let after = board(2, &|i| if i == 0 { 90.0 } else { 100.0 }).sealed_after(&before);
+        assert_eq!(after.delta_base, 1);
+        let delta: BoardDelta = serde_json::from_str(&after.delta).unwrap();
+        assert_eq!(delta.rows.len(), 1, "only the team whose score changed");
+        assert!(delta.order.is_none(), "the order follows from the changed row's new rank");
+        assert!(after.delta.len() * 50 < after.json.len(), "{} vs {}", after.delta.len(), after.json.len());
+        let rebuilt = before.apply(&delta).unwrap();
+        assert_eq!(rebuilt.rows, after.rows, "ranks and bracket ranks follow from the order");
+        assert_eq!((rebuilt.seq, rebuilt.changed_us), (2, 20));
+        // A delta for another board, or naming an unknown team, is refused.
+        assert!(after.apply(&delta).is_none());
+        let mut bad = delta.clone();
+        bad.order = Some(vec!["nobody".into()]);
+        assert!(before.apply(&bad).is_none());
+        // A board whose other rows changed order carries the order.
+        let mut shuffled = after.clone();
+        shuffled.seq = 3;
+        shuffled.rows.reverse();
+        let d = shuffled.delta_from(&after);
+        assert!(d.rows.is_empty() && d.order.is_some());
+        let teams = |b: &Scoreboard| b.rows.iter().map(|r| r.team.clone()).collect::<Vec<_>>();
+        assert_eq!(teams(&after.apply(&d).unwrap()), teams(&shuffled));
+        // No delta without an earlier board.
+        assert!(board(3, &|_| 1.0).sealed_after(&Scoreboard::empty()).delta.is_empty());
     }
 }

@@ -387,10 +387,7 @@ fn freeze_of(spec: &DrillSpec) -> Result<Freeze> {
 fn share_descriptors(spec: &mut DrillSpec) -> Result<()> {
     let budget = crate::runtime::fds::budget(
         crate::runtime::fds::raise_nofile_limit(),
-        spec.teams.len(),
-        spec.scenario.endpoints(),
-        spec.range.limits.max_connections,
-        spec.range.http.max_connections,
+        crate::runtime::range::demand(&spec.scenario, &spec.range, spec.teams.len()),
     )?;
     spec.range.http.max_connections = budget.http;
     spec.range.range_connections = budget.per_range;
@@ -584,4 +581,22 @@ fn spawn_board(tasks: &mut tokio::task::JoinSet<()>, drill: &Arc<Drill>, mut sto
             board.publish_board(seq);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drill_takes_up_to_max_teams_and_refuses_one_more() {
+        let teams = |n: usize| -> Vec<TeamInfo> {
+            (0..n)
+                .map(|i| TeamInfo { id: format!("team-{i}"), name: format!("Team {i}"), bracket: None })
+                .collect()
+        };
+        assert!(check_teams(&teams(MAX_TEAMS)).is_ok());
+        let e = check_teams(&teams(MAX_TEAMS + 1)).unwrap_err().to_string();
+        assert!(e.contains(&format!("at most {MAX_TEAMS} teams")), "{e}");
+        assert!(check_teams(&teams(0)).is_err());
+    }
 }

@@ -40,7 +40,7 @@ use crate::runtime::range::{self, Range};
 use crate::store::{Database, ForeignAttempt, Recorder};
 
 /// Most teams in one drill.
-pub const MAX_TEAMS: usize = 200;
+pub const MAX_TEAMS: usize = 500;
 /// How long an HTTP action waits for the tick that applies it.
 pub const ACT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -323,10 +323,9 @@ impl Drill {
         let max_tick = self.teams.iter().map(|t| t.live.snapshot().tick).max().unwrap_or(0);
         let clock = board::Clock { at_s: max_tick as f64 / f64::from(self.scenario.tick_hz), ..self.clock };
         let steps = self.scenario.attack.as_ref().map_or(0, |a| a.steps.len());
-        let full = Arc::new(
-            Scoreboard { seq, phase, frozen: false, changed_us, rows, clock, steps, json: String::new() }
-                .sealed(),
-        );
+        let full =
+            Scoreboard { seq, phase, frozen: false, changed_us, rows, clock, steps, ..Scoreboard::empty() };
+        let full = Arc::new(full.sealed_after(&self.board_full.borrow()));
         let published = self.board_public.borrow().clone();
         if let Some(public) = self.freeze.public(self.frozen_now(), &published, &full) {
             self.board_public.send_replace(if public.frozen { Arc::new(public) } else { full.clone() });

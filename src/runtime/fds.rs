@@ -37,32 +37,67 @@ pub struct Budget {
     pub per_range: usize,
 }
 
-/// Shares `nofile` descriptors among `ranges` ranges of `plcs` endpoints each
-/// (`Scenario::endpoints`: IEC 104 stations count too), each endpoint capped at
-/// `per_endpoint` connections, and a web server that wants `http_wanted`.
-pub fn budget(
-    nofile: u64,
-    ranges: usize,
-    plcs: usize,
-    per_endpoint: usize,
-    http_wanted: usize,
-) -> Result<Budget> {
-    let ranges_u = ranges.max(1) as u64;
-    let listeners = ranges_u * plcs as u64 + 1;
-    let kept = RESERVE + ranges_u * ATTACKER_FDS + listeners;
+/// What the descriptors must serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Demand {
+    /// Ranges (teams).
+    pub ranges: usize,
+    /// Endpoints of each range (`Scenario::endpoints`: IEC 104 stations and OPC UA servers
+    /// count too), one listener each.
+    pub endpoints: usize,
+    /// Connections each endpoint serves at most.
+    pub per_endpoint: usize,
+    /// Connections the web server would like.
+    pub http: usize,
+    /// Connections each range should hold (`serve --team-connections`); 0 for a fair share of
+    /// what is left, at least one per endpoint.
+    pub per_range: usize,
+    /// Each range runs a live attacker (`ATTACKER_FDS` kept back for it).
+    pub attacker: bool,
+    /// Client connections each range's routine traffic opens (its side of them).
+    pub routine: usize,
+}
+
+/// Shares `nofile` descriptors out as `d` asks.
+///
+/// By default the web server gets at most a quarter of what the listeners and reserves leave,
+/// and each range an equal share of the rest, refused when under one connection per endpoint.
+/// With a per-range wish, ranges get exactly that (refused when it does not fit) and the web
+/// server may have the rest: a big contest's node serving thousands of scoreboard viewers and
+/// few trainee tools per team.
+pub fn budget(nofile: u64, d: Demand) -> Result<Budget> {
+    let ranges_u = d.ranges.max(1) as u64;
+    let plcs = d.endpoints as u64;
+    let listeners = ranges_u * plcs + 1;
+    let attacker = if d.attacker { ATTACKER_FDS } else { 0 };
+    let kept = RESERVE + ranges_u * (attacker + d.routine as u64) + listeners;
     let Some(avail) = nofile.checked_sub(kept) else {
         return Err(Error::invalid(format!(
-            "the open-files limit ({nofile}) is too low for {ranges} range(s) of {plcs} PLCs: raise it (ulimit -n) to at least {}",
-            kept + 64 + ranges_u * plcs as u64
+            "the open-files limit ({nofile}) is too low for {} range(s) of {plcs} endpoints: raise it (ulimit -n) to at least {}",
+            d.ranges,
+            kept + 64 + ranges_u * plcs
         )));
     };
-    let http = (http_wanted as u64).min(avail / 4).max(1);
-    let per_range_max = per_endpoint.saturating_mul(plcs) as u64;
-    let per_range = ((avail - http) / ranges_u).min(per_range_max);
-    if per_range < plcs as u64 {
+    let per_range_max = d.per_endpoint.saturating_mul(d.endpoints) as u64;
+    let (per_range_max, http_cap) = match d.per_range as u64 {
+        0 => (per_range_max, avail / 4),
+        wish => {
+            let wish = wish.min(per_range_max);
+            (wish, (avail / 4).max(avail.saturating_sub(ranges_u * wish)))
+        }
+    };
+    let http = (d.http as u64).min(http_cap).max(1);
+    let per_range = (avail.saturating_sub(http) / ranges_u).min(per_range_max);
+    if d.per_range > 0 && per_range < per_range_max {
+        return Err(Error::invalid(format!(
+            "the open-files limit ({nofile}) leaves {per_range} connections per team, fewer than the {per_range_max} asked (--team-connections): raise it (ulimit -n) to at least {}",
+            kept + http + ranges_u * per_range_max
+        )));
+    }
+    if per_range < plcs.min(per_range_max) {
         return Err(Error::invalid(format!(
             "the open-files limit ({nofile}) leaves under one Modbus connection per PLC: raise it (ulimit -n) to at least {}",
-            kept + http + ranges_u * plcs as u64 * 4
+            kept + http + ranges_u * plcs * 4
         )));
     }
     Ok(Budget { http: http as usize, per_range: per_range as usize })
@@ -74,6 +109,18 @@ mod tests {
 
     #[test]
     fn a_small_limit_is_shared_and_a_tiny_one_refused() {
+        let d = |ranges, endpoints, per_endpoint, http| Demand {
+            ranges,
+            endpoints,
+            per_endpoint,
+            http,
+            per_range: 0,
+            attacker: true,
+            routine: 0,
+        };
+        let budget = |nofile, ranges, endpoints, per_endpoint, http| {
+            budget(nofile, d(ranges, endpoints, per_endpoint, http))
+        };
         let b = budget(1024, 1, 4, 32, 1024).unwrap();
         assert_eq!(b.per_range, 128, "the endpoints' own caps fit");
         assert!(b.http < 1024 && b.http >= 100, "{b:?}");
@@ -84,5 +131,33 @@ mod tests {
         assert!(budget(1024, 10, 20, 32, 1024).is_err(), "under one connection per PLC");
         assert!(budget(200, 2, 4, 32, 1024).is_err());
         assert!(budget(1_048_576, 50, 20, 32, 1024).unwrap() == Budget { http: 1024, per_range: 640 });
+    }
+
+    #[test]
+    fn a_big_contest_node_gives_each_team_what_it_asks_and_the_web_the_rest() {
+        // 500 teams x 20 PLCs under a 20 000 open-files limit: 10 001 listeners, no attacker.
+        let d = Demand {
+            ranges: 500,
+            endpoints: 20,
+            per_endpoint: 32,
+            http: 5_000,
+            per_range: 4,
+            attacker: false,
+            routine: 0,
+        };
+        let b = budget(20_000, d).unwrap();
+        assert_eq!(b, Budget { http: 5_000, per_range: 4 });
+        // A fair share (no wish) is under one connection per PLC there: refused.
+        assert!(budget(20_000, Demand { per_range: 0, ..d }).is_err());
+        // A wish that does not fit is refused, naming it.
+        let e = budget(20_000, Demand { per_range: 20, ..d }).unwrap_err().to_string();
+        assert!(e.contains("--team-connections") && e.contains("20 asked"), "{e}");
+        // Live attackers and routine clients take their descriptors first.
+        assert!(budget(20_000, Demand { attacker: true, ..d }).is_err());
+        let with_routine = budget(20_000, Demand { routine: 10, ..d }).unwrap();
+        assert_eq!(with_routine.per_range, 4, "the teams still get what they asked");
+        assert!(with_routine.http < 5_000, "the web server gets less: {with_routine:?}");
+        assert!(budget(20_000, Demand { routine: 20, ..d }).is_err());
+        assert!(budget(40_000, Demand { routine: 20, ..d }).is_ok());
     }
 }

@@ -583,7 +583,8 @@ impl Job for Runner {
                 return Next::Wait;
             }
         } else {
-            if now < self.next {
+            // The pool runs a job up to its slack early: that is its tick, not a spin.
+            if now + super::pool::SLACK < self.next {
                 return Next::At(self.next);
             }
             self.next += self.period;

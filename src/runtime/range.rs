@@ -492,6 +492,26 @@ fn endpoint_addrs(endpoints: &[EndpointInfo]) -> Vec<SocketAddr> {
 /// The loopback address each host with routine traffic sends it from: its `--source` address,
 /// or `.200 + host index` in the range's first IPv4 loopback network (127.0.0.0 when it serves
 /// everyone), added to the source map so the endpoints know it.
+/// Hosts that poll, and hosts with background reads and writes: the routine client's.
+fn routine_hosts(scenario: &Scenario) -> std::collections::BTreeSet<icsdrill_engine::scenario::HostIdx> {
+    let background = scenario.background.iter().filter_map(|b| scenario.host(b.input.source()?));
+    scenario.traffic.iter().map(|r| r.host).chain(background).collect()
+}
+
+/// What `ranges` ranges of `scenario` run with `opts` ask of the open-files limit.
+pub fn demand(scenario: &Scenario, opts: &Options, ranges: usize) -> crate::runtime::fds::Demand {
+    crate::runtime::fds::Demand {
+        ranges,
+        endpoints: scenario.endpoints(),
+        per_endpoint: opts.limits.max_connections,
+        http: opts.http.max_connections,
+        per_range: opts.range_connections,
+        attacker: opts.live_attacker && scenario.attack.is_some(),
+        // At most one connection from each routine host to each endpoint.
+        routine: if opts.routine_traffic { routine_hosts(scenario).len() * scenario.endpoints() } else { 0 },
+    }
+}
+
 fn routine_addresses(
     scenario: &Scenario,
     sources: &mut SourceMap,
@@ -499,11 +519,7 @@ fn routine_addresses(
 ) -> std::collections::BTreeMap<icsdrill_engine::scenario::HostIdx, IpAddr> {
     let base = clients.loopback_base();
     let mut out = std::collections::BTreeMap::new();
-    // Hosts that poll, and hosts with background reads and writes.
-    let background = scenario.background.iter().filter_map(|b| scenario.host(b.input.source()?));
-    let hosts: std::collections::BTreeSet<_> =
-        scenario.traffic.iter().map(|r| r.host).chain(background).collect();
-    for host in hosts {
+    for host in routine_hosts(scenario) {
         if let Some((ip, _)) = sources.map.iter().find(|(_, h)| *h == host) {
             out.insert(host, *ip);
             continue;

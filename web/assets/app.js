@@ -66,6 +66,31 @@ async function api(path, body) {
 }
 // A live stream that says when the connection is lost and comes back on its own: retries
 // back off from 1 s to 30 s, and the first update after it resumes hides the notice.
+// A scoreboard delta (`BoardDelta`) applied to the board it is for: rows replaced by team,
+// put in the new order (given, or the changed rows moved to their ranks), ranked 1.. and within
+// their brackets. Null when it is for another board.
+function boardPatch(b, d) {
+  if (b.seq !== d.base) return null;
+  const rows = new Map(b.rows.map(r => [r.team, r]));
+  for (const r of d.rows) rows.set(r.team, r);
+  let order = d.order;
+  if (!order) {
+    // The other rows keep their order: the changed ones move to their new ranks.
+    const changed = new Set(d.rows.map(r => r.team));
+    order = b.rows.map(r => r.team).filter(t => !changed.has(t));
+    for (const r of [...d.rows].sort((x, y) => x.rank - y.rank)) order.splice(Math.min(Math.max(r.rank, 1) - 1, order.length), 0, r.team);
+  }
+  if (!order.every(t => rows.has(t))) return null;
+  const inBracket = new Map();
+  const ranked = order.map((t, i) => {
+    const r = { ...rows.get(t), rank: i + 1 };
+    if (r.bracket) { inBracket.set(r.bracket, (inBracket.get(r.bracket) || 0) + 1); r.bracket_rank = inBracket.get(r.bracket); }
+    return r;
+  });
+  return { seq: d.seq, phase: d.phase, frozen: d.frozen, changed_us: d.changed_us, clock: d.clock, steps: d.steps, rows: ranked };
+}
+const PATCHES = { scoreboard: boardPatch };
+
 function stream(path, name, on) {
   let delay = 1000, es = null;
   const banner = () => {
@@ -73,9 +98,18 @@ function stream(path, name, on) {
     if (!b) { b = document.createElement("p"); b.id = "conn"; b.className = "warn banner"; b.setAttribute("role", "status"); b.setAttribute("aria-live", "polite"); b.hidden = true; document.body.prepend(b); }
     return b;
   };
+  let last = null;
   const open = () => {
     es = new EventSource(path);
-    es.addEventListener(name, e => { banner().hidden = true; delay = 1000; on(JSON.parse(e.data)); });
+    es.addEventListener(name, e => { banner().hidden = true; delay = 1000; last = JSON.parse(e.data); on(last); });
+    // What changed since the last event (the scoreboard's rows): applied to it, or, should it
+    // not fit, the stream opened again for a whole one.
+    const patch = PATCHES[name];
+    if (patch) es.addEventListener(name + "-delta", e => {
+      const next = last && patch(last, JSON.parse(e.data));
+      if (!next) { es.close(); last = null; open(); return; }
+      last = next; on(last);
+    });
     es.onerror = () => {
       es.close();
       fetch(path.replace(/stream$/, "")).then(r => {

@@ -69,6 +69,11 @@ pub(crate) struct Args {
     /// Connections each endpoint serves at once.
     #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Connections each team's range holds at once, over all its endpoints (default: a fair
+    /// share of the open-files limit); a node with many teams and many scoreboard viewers sets
+    /// it low, and the web server gets what is left.
+    #[arg(long)]
+    team_connections: Option<usize>,
     /// Run the plant without the scenario's attack (practice).
     #[arg(long)]
     no_attack: bool,
@@ -161,6 +166,11 @@ fn check_numbers(args: &Args) -> Result<()> {
     if !(1..=1024).contains(&args.max_connections) {
         bail!("--max-connections must be between 1 and 1024, got {}", args.max_connections);
     }
+    if let Some(n) = args.team_connections
+        && !(1..=1_000_000).contains(&n)
+    {
+        bail!("--team-connections must be between 1 and 1000000, got {n}");
+    }
     if !(1..=86_400).contains(&args.idle_timeout) {
         bail!("--idle-timeout must be between 1 and 86400 s, got {}", args.idle_timeout);
     }
@@ -231,6 +241,7 @@ impl Args {
             clients: Vec::new(),
             request_rate: icsdrill::runtime::modbus::server::DEFAULT_REQUEST_RATE,
             http_max_connections: icsdrill_web::server::DEFAULT_MAX_CONNECTIONS,
+            team_connections: None,
             http_idle_timeout: icsdrill_web::server::DEFAULT_IDLE_TIMEOUT.as_secs(),
         }
     }
@@ -417,6 +428,7 @@ fn range_options(args: &Args) -> Options {
     opts.duration_s = args.duration;
     opts.sources = args.sources.clone();
     opts.routine_traffic = !args.no_routine_traffic;
+    opts.range_connections = args.team_connections.unwrap_or(0);
     opts.limits = Limits {
         max_connections: args.max_connections,
         idle_timeout: Duration::from_secs(args.idle_timeout),
@@ -439,10 +451,7 @@ fn serve_range(args: &Args, scenario: std::sync::Arc<Scenario>, mut opts: Option
         // Every part of the range draws on one open-files limit: share it out now.
         let budget = icsdrill::runtime::fds::budget(
             icsdrill::runtime::fds::raise_nofile_limit(),
-            1,
-            scenario.endpoints(),
-            opts.limits.max_connections,
-            opts.http.max_connections,
+            icsdrill::runtime::range::demand(&scenario, &opts, 1),
         )?;
         opts.http.max_connections = budget.http;
         opts.range_connections = budget.per_range;

@@ -25,20 +25,21 @@ pub(super) async fn scoreboard_stream(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let rx = board_rx(&drill, &headers)?;
-    let stream = futures_util::stream::unfold((rx, true), |(mut rx, first)| async move {
-        if !first && rx.changed().await.is_err() {
+    // The first event is the whole board; after it, a viewer holding the board a delta applies
+    // to gets the delta (`scoreboard-delta`), any other (one that skipped boards) the whole one.
+    let stream = futures_util::stream::unfold((rx, None), |(mut rx, held)| async move {
+        if held.is_some() && rx.changed().await.is_err() {
             return None;
         }
         let board = rx.borrow_and_update().clone();
-        let data = if board.json.is_empty() {
-            serde_json::to_string(&*board).unwrap_or_default()
+        let event = if held == Some(board.delta_base) && !board.delta.is_empty() {
+            Event::default().event("scoreboard-delta").data(&board.delta)
+        } else if board.json.is_empty() {
+            Event::default().event("scoreboard").data(serde_json::to_string(&*board).unwrap_or_default())
         } else {
-            board.json.clone()
+            Event::default().event("scoreboard").data(&board.json)
         };
-        Some((
-            Ok::<_, std::convert::Infallible>(Event::default().event("scoreboard").data(data)),
-            (rx, false),
-        ))
+        Some((Ok::<_, std::convert::Infallible>(event), (rx, Some(board.seq))))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
