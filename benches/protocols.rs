@@ -212,7 +212,10 @@ fn main() {
     let mut opts = Options::new(1);
     (opts.modbus_port, opts.http_port, opts.serve_http, opts.live_attacker, opts.routine_traffic) =
         (0, 0, false, false, false);
-    opts.limits = Limits { request_rate: 0, ..Limits::default() };
+    // Room for every connection at once: an OPC UA session takes three of the range's slots,
+    // and the previous measurement's connections may still be closing when the next one starts.
+    opts.limits = Limits { request_rate: 0, max_connections: 256, ..Limits::default() };
+    opts.range_connections = 1024;
     let range = runtime.block_on(Range::start(scenario(), opts)).expect("the range starts");
     let e = &range.endpoints[0];
     let ip: std::net::IpAddr = e.address.parse().unwrap();
