@@ -53,14 +53,15 @@ pub struct Scoreboard {
     /// This board as JSON, serialised once for every subscriber (`Scoreboard::sealed`).
     #[serde(skip)]
     pub json: String,
-    /// What changed since board `delta_base`, as JSON (`BoardDelta`), for subscribers holding
-    /// that one; empty when there is none (`Scoreboard::sealed_after`).
+    /// What changed since each of the boards published shortly before, as JSON (`BoardDelta`)
+    /// by the sequence number of the board it applies to (`Scoreboard::sealed_after`): a viewer
+    /// that skipped a few boards still gets a delta, not the whole board.
     #[serde(skip)]
-    pub delta: String,
-    /// The board `delta` applies to.
-    #[serde(skip)]
-    pub delta_base: u64,
+    pub deltas: Vec<(u64, String)>,
 }
+
+/// How many earlier boards a new board carries deltas from.
+pub const DELTA_DEPTH: usize = 16;
 
 /// What changed between two boards, for viewers holding the earlier one: the new board's
 /// header, the teams in rank order, and only the rows whose content changed (ranks follow from
@@ -141,20 +142,26 @@ impl Scoreboard {
             clock: Clock::default(),
             steps: 0,
             json: String::new(),
-            delta: String::new(),
-            delta_base: 0,
+            deltas: Vec::new(),
         }
     }
 
-    /// The board with its JSON filled in, and its delta from `prev` (the board published
-    /// before it on the same channel) when there is one.
-    pub fn sealed_after(self, prev: &Scoreboard) -> Scoreboard {
+    /// The board with its JSON filled in, and its deltas from the `earlier` boards published
+    /// before it on the same channel (the newest `DELTA_DEPTH` of them).
+    pub fn sealed_after<'a>(self, earlier: impl IntoIterator<Item = &'a Scoreboard>) -> Scoreboard {
         let mut board = self.sealed();
-        if prev.seq < board.seq && !prev.json.is_empty() {
-            board.delta = serde_json::to_string(&board.delta_from(prev)).unwrap_or_default();
-            board.delta_base = prev.seq;
+        for prev in earlier.into_iter().filter(|p| p.seq < board.seq && !p.json.is_empty()) {
+            if board.deltas.len() == DELTA_DEPTH {
+                break;
+            }
+            board.deltas.push((prev.seq, serde_json::to_string(&board.delta_from(prev)).unwrap_or_default()));
         }
         board
+    }
+
+    /// The delta for a viewer holding board `seq`, if this board carries one.
+    pub fn delta_for(&self, seq: u64) -> Option<&str> {
+        self.deltas.iter().find(|(base, _)| *base == seq).map(|(_, d)| d.as_str())
     }
 
     /// What changed from `prev` to this board.
@@ -357,12 +364,16 @@ mod tests {
         };
         let before = board(1, &|_| 100.0).sealed();
         // One team loses points: it falls from first to last, every other rank moves.
-        let after = board(2, &|i| if i == 0 { 90.0 } else { 100.0 }).sealed_after(&before);
-        assert_eq!(after.delta_base, 1);
-        let delta: BoardDelta = serde_json::from_str(&after.delta).unwrap();
+        let after = board(2, &|i| if i == 0 { 90.0 } else { 100.0 }).sealed_after([&before]);
+        let delta: BoardDelta = serde_json::from_str(after.delta_for(1).unwrap()).unwrap();
         assert_eq!(delta.rows.len(), 1, "only the team whose score changed");
         assert!(delta.order.is_none(), "the order follows from the changed row's new rank");
-        assert!(after.delta.len() * 50 < after.json.len(), "{} vs {}", after.delta.len(), after.json.len());
+        assert!(
+            after.deltas[0].1.len() * 50 < after.json.len(),
+            "{:?} vs {}",
+            after.deltas,
+            after.json.len()
+        );
         let rebuilt = before.apply(&delta).unwrap();
         assert_eq!(rebuilt.rows, after.rows, "ranks and bracket ranks follow from the order");
         assert_eq!((rebuilt.seq, rebuilt.changed_us), (2, 20));
@@ -380,6 +391,12 @@ mod tests {
         let teams = |b: &Scoreboard| b.rows.iter().map(|r| r.team.clone()).collect::<Vec<_>>();
         assert_eq!(teams(&after.apply(&d).unwrap()), teams(&shuffled));
         // No delta without an earlier board.
-        assert!(board(3, &|_| 1.0).sealed_after(&Scoreboard::empty()).delta.is_empty());
+        assert!(board(3, &|_| 1.0).sealed_after([&Scoreboard::empty()]).deltas.is_empty());
+        // A viewer that skipped a board gets one delta over both changes.
+        let third = board(3, &|i| if i < 2 { 90.0 } else { 100.0 }).sealed_after([&after, &before]);
+        let skip: BoardDelta = serde_json::from_str(third.delta_for(1).unwrap()).unwrap();
+        assert_eq!(skip.rows.len(), 2);
+        assert_eq!(before.apply(&skip).unwrap().rows, third.rows);
+        assert!(third.delta_for(0).is_none(), "none from a board it was not given");
     }
 }

@@ -282,6 +282,7 @@ impl DrillServer {
             freeze,
             board_full: watch::Sender::new(empty.clone()),
             board_public: watch::Sender::new(empty),
+            board_recent: Mutex::default(),
             changed,
         });
         drill.publish_board(1);

@@ -160,6 +160,8 @@ pub struct Drill {
     flag_times: Mutex<RateLimit>,
     board_full: watch::Sender<Arc<Scoreboard>>,
     board_public: watch::Sender<Arc<Scoreboard>>,
+    /// The newest full boards, oldest first: a new one carries deltas from each.
+    board_recent: Mutex<std::collections::VecDeque<Arc<Scoreboard>>>,
     /// Told when a card or the phase changes, or the freeze begins: the board task ranks
     /// again.
     changed: Arc<Notify>,
@@ -325,7 +327,15 @@ impl Drill {
         let steps = self.scenario.attack.as_ref().map_or(0, |a| a.steps.len());
         let full =
             Scoreboard { seq, phase, frozen: false, changed_us, rows, clock, steps, ..Scoreboard::empty() };
-        let full = Arc::new(full.sealed_after(&self.board_full.borrow()));
+        let full = {
+            let mut recent = self.board_recent.lock().unwrap_or_else(|e| e.into_inner());
+            let full = Arc::new(full.sealed_after(recent.iter().rev().map(|b| &**b)));
+            if recent.len() == board::DELTA_DEPTH {
+                recent.pop_front();
+            }
+            recent.push_back(full.clone());
+            full
+        };
         let published = self.board_public.borrow().clone();
         if let Some(public) = self.freeze.public(self.frozen_now(), &published, &full) {
             self.board_public.send_replace(if public.frozen { Arc::new(public) } else { full.clone() });

@@ -25,15 +25,15 @@ pub(super) async fn scoreboard_stream(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let rx = board_rx(&drill, &headers)?;
-    // The first event is the whole board; after it, a viewer holding the board a delta applies
-    // to gets the delta (`scoreboard-delta`), any other (one that skipped boards) the whole one.
+    // The first event is the whole board; after it, the delta from the board the viewer holds
+    // (`scoreboard-delta`), or the whole board when it is too far behind for one.
     let stream = futures_util::stream::unfold((rx, None), |(mut rx, held)| async move {
         if held.is_some() && rx.changed().await.is_err() {
             return None;
         }
         let board = rx.borrow_and_update().clone();
-        let event = if held == Some(board.delta_base) && !board.delta.is_empty() {
-            Event::default().event("scoreboard-delta").data(&board.delta)
+        let event = if let Some(delta) = held.and_then(|seq| board.delta_for(seq)) {
+            Event::default().event("scoreboard-delta").data(delta)
         } else if board.json.is_empty() {
             Event::default().event("scoreboard").data(serde_json::to_string(&*board).unwrap_or_default())
         } else {
