@@ -47,9 +47,13 @@ async fn subscribe(
     token: String,
     epoch_us: u64,
     mut stop: tokio::sync::watch::Receiver<bool>,
-    ready: tokio::sync::mpsc::Sender<()>,
+    (ready, connecting): (tokio::sync::mpsc::Sender<()>, Arc<tokio::sync::Semaphore>),
 ) -> Vec<u64> {
     let mut ready = Some(ready);
+    // A few hundred connect at a time, as viewers arrive over a minute rather than in one
+    // burst: 5 000 at once overflow the listen backlog, and the kernel's SYN retries then
+    // stretch the start by tens of seconds.
+    let mut permit = Some(connecting.acquire_owned().await.expect("never closed"));
     let Ok(mut s) = TcpStream::connect(addr).await else { return Vec::new() };
     let req = format!(
         "GET /api/scoreboard/stream HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
@@ -69,6 +73,7 @@ async fn subscribe(
         let Some(data) = line.strip_prefix("data: ") else { continue };
         if let Some(r) = ready.take() {
             let _ = r.try_send(());
+            drop(permit.take());
         }
         let now = unix_us().saturating_sub(epoch_us);
         // Only the one number is needed: find it rather than parse the whole board, so the
@@ -103,8 +108,12 @@ fn viewers(spec: &str) {
             let _ = stop_tx.send(true);
         });
         let (ready, mut readied) = tokio::sync::mpsc::channel(n);
+        let connecting = Arc::new(tokio::sync::Semaphore::new(256));
         let subs: Vec<_> = (0..n)
-            .map(|_| tokio::spawn(subscribe(addr, token.clone(), epoch_us, stop.clone(), ready.clone())))
+            .map(|_| {
+                let ready = (ready.clone(), connecting.clone());
+                tokio::spawn(subscribe(addr, token.clone(), epoch_us, stop.clone(), ready))
+            })
             .collect();
         drop(ready);
         let mut k = 0;
@@ -359,6 +368,7 @@ async fn run(cfg: Config) {
         drill.teams().map(|(t, k, _)| (t.id.clone(), k.to_string())).collect();
     let addr = server.http;
     let epoch_us = unix_us() - drill.epoch().elapsed().as_micros() as u64;
+    let connecting = Instant::now();
     let mut viewers = Viewers::start(addr, drill.observer_token(), cfg.viewers, epoch_us);
     // Every viewer has its first board (or has given up) before the clock starts.
     let (viewers, ready) = tokio::task::spawn_blocking(move || {
@@ -367,6 +377,7 @@ async fn run(cfg: Config) {
     })
     .await
     .expect("the viewers report");
+    let connected = connecting.elapsed();
     let (cpu0, wall0) = (cpu_s(), Instant::now());
     tokio::time::sleep(Duration::from_secs_f64(cfg.idle)).await;
     let (idle_cpu, idle_wall) = (cpu_s() - cpu0, wall0.elapsed().as_secs_f64());
@@ -390,9 +401,10 @@ async fn run(cfg: Config) {
     recording(cfg.record, cfg.postgres.is_some(), &data, db0.zip(db1), (wall, teams));
     let _ = std::fs::remove_dir_all(&data);
     println!(
-        "ready: setup {:.2} s; {} of {n} viewers had their first board; ticks per team after the run: min {} max {}",
+        "ready: setup {:.2} s; {} of {n} viewers had their first board after {:.1} s; ticks per team after the run: min {} max {}",
         setup.as_secs_f64(),
         ready[0],
+        connected.as_secs_f64(),
         ticks.iter().min().unwrap(),
         ticks.iter().max().unwrap()
     );

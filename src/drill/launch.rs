@@ -477,6 +477,7 @@ fn team_range(spec: &DrillSpec, nets: &[ipnet::IpNet], k: usize) -> range::Optio
     opts.serve_http = false;
     opts.running = false;
     opts.first_endpoint = k * spec.scenario.plcs.len();
+    opts.event_loops = range::event_loops(&spec.range, spec.teams.len());
     opts.clients = Clients { nets: nets.to_vec(), attacker: None };
     if nets == [clients::team_loopback_net(k)] {
         // A host given by its loopback address (127.0.0.77=hmi-01) is that host in every

@@ -54,6 +54,8 @@ pub struct Demand {
     pub per_range: usize,
     /// Each range runs a live attacker (`ATTACKER_FDS` kept back for it).
     pub attacker: bool,
+    /// Event loops of each range (two descriptors each: its poller and its waker).
+    pub loops: usize,
     /// Client connections each range's routine traffic opens (its side of them).
     pub routine: usize,
 }
@@ -70,7 +72,7 @@ pub fn budget(nofile: u64, d: Demand) -> Result<Budget> {
     let plcs = d.endpoints as u64;
     let listeners = ranges_u * plcs + 1;
     let attacker = if d.attacker { ATTACKER_FDS } else { 0 };
-    let kept = RESERVE + ranges_u * (attacker + d.routine as u64) + listeners;
+    let kept = RESERVE + ranges_u * (attacker + d.routine as u64 + 2 * d.loops as u64) + listeners;
     let Some(avail) = nofile.checked_sub(kept) else {
         return Err(Error::invalid(format!(
             "the open-files limit ({nofile}) is too low for {} range(s) of {plcs} endpoints: raise it (ulimit -n) to at least {}",
@@ -117,6 +119,7 @@ mod tests {
             per_range: 0,
             attacker: true,
             routine: 0,
+            loops: 0,
         };
         let budget = |nofile, ranges, endpoints, per_endpoint, http| {
             budget(nofile, d(ranges, endpoints, per_endpoint, http))
@@ -135,7 +138,8 @@ mod tests {
 
     #[test]
     fn a_big_contest_node_gives_each_team_what_it_asks_and_the_web_the_rest() {
-        // 500 teams x 20 PLCs under a 20 000 open-files limit: 10 001 listeners, no attacker.
+        // 500 teams x 20 PLCs under a 20 000 open-files limit: 10 001 listeners, an event loop a
+        // team, no attacker.
         let d = Demand {
             ranges: 500,
             endpoints: 20,
@@ -144,6 +148,7 @@ mod tests {
             per_range: 4,
             attacker: false,
             routine: 0,
+            loops: 1,
         };
         let b = budget(20_000, d).unwrap();
         assert_eq!(b, Budget { http: 5_000, per_range: 4 });

@@ -94,6 +94,10 @@ pub struct Options {
     /// Put the scenario's routine traffic (operator stations' and historians' polls,
     /// engineering sessions) on the wire from the hosts' loopback addresses.
     pub routine_traffic: bool,
+    /// Event-loop threads for the endpoints (0: one per core, at most `shards::MAX_SHARDS`). A
+    /// drill of many teams gives each range fewer: the cores are shared among ranges anyway,
+    /// and every loop costs a thread, its memory and two descriptors.
+    pub event_loops: usize,
 }
 
 impl Options {
@@ -121,6 +125,7 @@ impl Options {
             on_foreign: None,
             http: icsdrill_web::server::HttpLimits::default(),
             routine_traffic: true,
+            event_loops: 0,
         }
     }
 }
@@ -195,7 +200,7 @@ impl Range {
         }
         let attacker_address = attacker_address(&scenario, &opts)?;
         // Started before the clock, so a failure here leaves no simulation running.
-        let shards = Shards::start("icsdrill-modbus")
+        let shards = Shards::start("icsdrill-modbus", opts.event_loops)
             .map_err(|e| Error::Failed(format!("cannot start the Modbus event loops: {e}")))?;
         let (live, sim) =
             Live::start_with(scenario.clone(), opts.seed, clock, attacker_address.map(|_| attacker_tx), {
@@ -498,6 +503,16 @@ fn routine_hosts(scenario: &Scenario) -> std::collections::BTreeSet<icsdrill_eng
     scenario.traffic.iter().map(|r| r.host).chain(background).collect()
 }
 
+/// The event loops each of `ranges` ranges runs with `opts`: as set, else the cores shared out
+/// among the ranges, at least one each.
+pub fn event_loops(opts: &Options, ranges: usize) -> usize {
+    let n = match opts.event_loops {
+        0 => std::thread::available_parallelism().map_or(1, usize::from) / ranges.max(1),
+        n => n,
+    };
+    n.clamp(1, crate::runtime::shards::MAX_SHARDS)
+}
+
 /// What `ranges` ranges of `scenario` run with `opts` ask of the open-files limit.
 pub fn demand(scenario: &Scenario, opts: &Options, ranges: usize) -> crate::runtime::fds::Demand {
     crate::runtime::fds::Demand {
@@ -507,6 +522,7 @@ pub fn demand(scenario: &Scenario, opts: &Options, ranges: usize) -> crate::runt
         http: opts.http.max_connections,
         per_range: opts.range_connections,
         attacker: opts.live_attacker && scenario.attack.is_some(),
+        loops: event_loops(opts, ranges),
         // At most one connection from each routine host to each endpoint.
         routine: if opts.routine_traffic { routine_hosts(scenario).len() * scenario.endpoints() } else { 0 },
     }

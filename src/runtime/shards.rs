@@ -27,9 +27,13 @@ pub struct Shards {
 }
 
 impl Shards {
-    /// One runtime per core (at most `MAX_SHARDS`), named `name` and its number.
-    pub fn start(name: &str) -> std::io::Result<Shards> {
-        let n = std::thread::available_parallelism().map_or(1, usize::from).clamp(1, MAX_SHARDS);
+    /// `n` runtimes (0: one per core), at most `MAX_SHARDS`, named `name` and their number.
+    pub fn start(name: &str, n: usize) -> std::io::Result<Shards> {
+        let n = match n {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+        .clamp(1, MAX_SHARDS);
         let (stop, _) = watch::channel(false);
         let mut handles = Vec::with_capacity(n);
         let mut threads = Vec::with_capacity(n);
@@ -91,7 +95,8 @@ mod tests {
 
     #[test]
     fn tasks_run_on_their_shard_and_the_threads_end_with_it() {
-        let shards = Shards::start("test-shard").unwrap();
+        let shards = Shards::start("test-shard", 0).unwrap();
+        assert_eq!(Shards::start("test-one", 1).unwrap().len(), 1);
         let outer = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let names = outer.block_on(async {
             let mut set = JoinSet::new();
