@@ -871,6 +871,8 @@ fn absurd_command_line_values_are_clear_errors() {
         (&["serve", "--tick-hz", "inf", "--http-port", "0", "--modbus-port", "0"], "--tick-hz"),
         (&["serve", "--duration", "1e308", "--http-port", "0", "--modbus-port", "0"], "--duration"),
         (&["serve", "--max-connections", "0"], "--max-connections"),
+        (&["serve", "--team-connections", "0"], "--team-connections"),
+        (&["serve", "--team-connections", "2000000"], "--team-connections"),
         (&["serve", "--idle-timeout", "999999999"], "--idle-timeout"),
         (&["serve", "--http-max-connections", "100000"], "--http-max-connections"),
         (&["serve", "--teams", "a", "--mode", "contest", "--duration", "60", "--freeze", "600"], "--freeze"),

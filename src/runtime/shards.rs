@@ -1,5 +1,6 @@
-//! The threads a range's Modbus endpoints run on: one single-threaded runtime per core, each
-//! with its own event loop, the endpoints dealt out among them.
+//! The threads a range's Modbus endpoints run on: single-threaded runtimes (one per core, or
+//! fewer when a drill's teams share the cores), each with its own event loop, the endpoints
+//! dealt out among them.
 //!
 //! A request/response server on a work-stealing runtime pays for its balance: every event
 //! that wakes a task wakes an idle sibling worker too (a futex call and a context switch per
