@@ -361,6 +361,12 @@ async fn run(cfg: Config) {
     let started = Instant::now();
     let server = DrillServer::start(spec).await.expect("drill starts");
     let setup = started.elapsed();
+    // Threads are bounded: the simulations share one pool, and each range has its share of the
+    // cores as event loops (one each when the teams outnumber the cores).
+    let threads = status_kib("Threads:");
+    let loops = icsdrill::runtime::range::event_loops(&icsdrill::runtime::range::Options::new(0), cfg.teams);
+    let bound = cfg.teams * loops + icsdrill::runtime::pool::MAX_WORKERS + 16;
+    assert!(threads as usize <= bound, "{threads} threads for {} teams (bound {bound})", cfg.teams);
     let drill = server.drill.clone();
     drill.control(Control::Start).expect("start");
     let endpoints: usize = drill.teams().map(|(_, _, e)| e.len()).sum();
@@ -408,7 +414,7 @@ async fn run(cfg: Config) {
         ticks.iter().min().unwrap(),
         ticks.iter().max().unwrap()
     );
-    println!("reports sent {sent} (accepted {ok}); scoreboard seq {}", board.seq);
+    println!("reports sent {sent} (accepted {ok}); scoreboard seq {}; {threads} threads", board.seq);
     println!(
         "memory: RSS {:.0} MiB (before the drill {:.0} MiB)",
         rss as f64 / 1024.0,
