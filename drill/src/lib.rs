@@ -12,6 +12,8 @@
 //!   freeze.
 //! - `flags`: contest flags: per-team flags, the challenges, judging a submission, and its
 //!   rate limit (time passed in).
+//! - `leases`: which node runs which team of a drill spread over several nodes (pure rules
+//!   over the lease table, time passed in; not yet wired to a table).
 //! - `track`: what a team's log shows its console besides the score: actions, injects,
 //!   hints, attack progress.
 //! - `views`: typed views: the team console's state, the instructor's overview, standings.
@@ -21,6 +23,7 @@
 pub mod alerts;
 pub mod board;
 pub mod flags;
+pub mod leases;
 pub mod phase;
 pub mod track;
 pub mod views;
