@@ -980,7 +980,9 @@ impl SseEvents {
 /// does, and what lets one node push a 500-team board to thousands of viewers).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scoreboard_stream_sends_deltas_that_rebuild_the_board() {
-    let server = start_drill("petrochem-tank-farm", &["a", "b", "c"], Mode::Regional).await;
+    // Six teams: a delta of one or two rows is well under half the board (smaller ones are not
+    // worth sending).
+    let server = start_drill("petrochem-tank-farm", &["a", "b", "c", "d", "e", "f"], Mode::Regional).await;
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
     let mut s = TcpStream::connect(server.http).await.unwrap();

@@ -589,8 +589,8 @@ async fn the_scada_masters_background_work_goes_on_the_wire_and_is_logged_once()
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let on_wire = || {
         (
-            crate::traffic::connections_from(address("scada-01"), rtu1.port()),
-            crate::traffic::connections_from(address("hmi-01"), rtu2.port()),
+            crate::traffic::connections_from(address("scada-01"), rtu1),
+            crate::traffic::connections_from(address("hmi-01"), rtu2),
         )
     };
     while on_wire() != (1, 1) && std::time::Instant::now() < deadline {

@@ -262,7 +262,7 @@ async fn the_operators_opc_ua_work_goes_on_the_wire_and_is_logged_once() {
     let s = Arc::new(builtin("equipment-welding-line").without_attack());
     let range = start(s.clone(), |o| o.ticks_per_s = Some(1000.0)).await;
     let hmi = std::net::Ipv4Addr::new(127, 0, 0, 200 + s.host("hmi-01").unwrap().ix() as u8);
-    let port = server(&range).port();
+    let to = server(&range);
     let written = crate::util::wait_for_event(&range.live, Duration::from_secs(30), |e| {
         matches!(&e.kind, EventKind::OpcUaTransaction { source, service: WRITE, node, .. } if source == "hmi-01" && node == "weld_prog_no")
     })
@@ -270,10 +270,10 @@ async fn the_operators_opc_ua_work_goes_on_the_wire_and_is_logged_once() {
     assert!(written, "the program change is in the log");
     // It went out on the wire, from the operator station's own address, to the cell's server.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while crate::traffic::connections_from(hmi.into(), port) != 1 && std::time::Instant::now() < deadline {
+    while crate::traffic::connections_from(hmi.into(), to) != 1 && std::time::Instant::now() < deadline {
         range.live.wait_for_tick(range.live.snapshot().tick + 50).await;
     }
-    assert_eq!(crate::traffic::connections_from(hmi.into(), port), 1, "one OPC UA connection from the HMI");
+    assert_eq!(crate::traffic::connections_from(hmi.into(), to), 1, "one OPC UA connection from the HMI");
     let tick = range.live.snapshot().tick;
     range.live.wait_for_tick(tick + 500).await;
     let sim = range.shutdown().await.unwrap();

@@ -170,20 +170,30 @@ fn the_traffic_section_overrides_the_defaults_host_by_host() {
     }
 }
 
-/// Established TCP connections to `port` from `source` (as `ss` lists them).
-pub(crate) fn connections_from(source: std::net::IpAddr, port: u16) -> usize {
+/// Established TCP connections to `to` from `source` (as `ss` lists them). The address counts
+/// as well as the port: another test's range may serve the same port number at another
+/// loopback address, to clients of the same host addresses.
+pub(crate) fn connections_from(source: std::net::IpAddr, to: std::net::SocketAddr) -> usize {
+    let port = to.port();
     let out = std::process::Command::new("ss")
         .args(["-Htn", "state", "established", &format!("( dport = :{port} )")])
         .output()
         .expect("ss runs");
-    String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains(&format!("{source}:"))).count()
+    let (from, to) = (format!("{source}:"), to.to_string());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.iter().any(|c| c.starts_with(&from)) && cols.contains(&to.as_str())
+        })
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_range_puts_routine_traffic_on_the_wire_from_each_hosts_address_and_logs_it_once() {
     let s = Arc::new(builtin("petrochem-tank-farm").without_attack());
     let range = crate::modbus::start(s.clone(), |_| {}).await;
-    let port = crate::modbus::endpoint(&range, "plc-t101").port();
+    let t101 = crate::modbus::endpoint(&range, "plc-t101");
     let address = |host: &str| -> std::net::IpAddr {
         std::net::Ipv4Addr::new(127, 0, 0, 200 + s.host(host).unwrap().ix() as u8).into()
     };
@@ -191,7 +201,7 @@ async fn a_live_range_puts_routine_traffic_on_the_wire_from_each_hosts_address_a
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut seen = (0, 0);
     while std::time::Instant::now() < deadline {
-        seen = (connections_from(address("hmi-01"), port), connections_from(address("hist-01"), port));
+        seen = (connections_from(address("hmi-01"), t101), connections_from(address("hist-01"), t101));
         if seen.0 > 0 && seen.1 > 0 {
             break;
         }
@@ -233,10 +243,10 @@ async fn background_writes_go_on_the_wire_from_their_host_and_apply_once() {
     .await;
     assert!(written, "the set-point change is in the log");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while connections_from(from, t102.port()) == 0 && std::time::Instant::now() < deadline {
+    while connections_from(from, t102) == 0 && std::time::Instant::now() < deadline {
         range.live.wait_for_tick(range.live.snapshot().tick + 5).await;
     }
-    assert_eq!(connections_from(from, t102.port()), 1, "the write went out from the operator station");
+    assert_eq!(connections_from(from, t102), 1, "the write went out from the operator station");
     // Five more seconds: the endpoint answered the write without applying it again.
     range.live.wait_for_tick(range.live.snapshot().tick + 5 * u64::from(s.tick_hz)).await;
     let writes = range.live.events_since(

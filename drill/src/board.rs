@@ -94,8 +94,8 @@ pub struct BoardDelta {
 /// The teams in `prev`'s order with `changed` moved to their (new) ranks: the changed rows
 /// taken out, then put back at their ranks, lowest first.
 fn moved<'a>(prev: &'a [BoardRow], changed: &'a [BoardRow]) -> Vec<&'a str> {
-    let mut order: Vec<&str> =
-        prev.iter().map(|r| r.team.as_str()).filter(|t| !changed.iter().any(|c| c.team == *t)).collect();
+    let moving: std::collections::BTreeSet<&str> = changed.iter().map(|r| r.team.as_str()).collect();
+    let mut order: Vec<&str> = prev.iter().map(|r| r.team.as_str()).filter(|t| !moving.contains(t)).collect();
     let mut by_rank: Vec<&BoardRow> = changed.iter().collect();
     by_rank.sort_by_key(|r| r.rank);
     for r in by_rank {
@@ -147,14 +147,19 @@ impl Scoreboard {
     }
 
     /// The board with its JSON filled in, and its deltas from the `earlier` boards published
-    /// before it on the same channel (the newest `DELTA_DEPTH` of them).
+    /// before it on the same channel (the newest `DELTA_DEPTH` of them; none that would be half
+    /// the board or more).
     pub fn sealed_after<'a>(self, earlier: impl IntoIterator<Item = &'a Scoreboard>) -> Scoreboard {
         let mut board = self.sealed();
         for prev in earlier.into_iter().filter(|p| p.seq < board.seq && !p.json.is_empty()) {
             if board.deltas.len() == DELTA_DEPTH {
                 break;
             }
-            board.deltas.push((prev.seq, serde_json::to_string(&board.delta_from(prev)).unwrap_or_default()));
+            let delta = serde_json::to_string(&board.delta_from(prev)).unwrap_or_default();
+            // A delta about as large as the board is no saving: such a viewer gets the board.
+            if delta.len() < board.json.len() / 2 {
+                board.deltas.push((prev.seq, delta));
+            }
         }
         board
     }
@@ -398,5 +403,8 @@ mod tests {
         assert_eq!(skip.rows.len(), 2);
         assert_eq!(before.apply(&skip).unwrap().rows, third.rows);
         assert!(third.delta_for(0).is_none(), "none from a board it was not given");
+        // When every score moved, the whole board is sent instead.
+        let all = board(4, &|i| i as f64).sealed_after([&third]);
+        assert!(all.deltas.is_empty(), "a delta of every row is no saving");
     }
 }
