@@ -494,9 +494,6 @@ fn endpoint_addrs(endpoints: &[EndpointInfo]) -> Vec<SocketAddr> {
     endpoints.iter().map(|e| SocketAddr::new(e.address.parse().expect("we formatted it"), e.port)).collect()
 }
 
-/// The loopback address each host with routine traffic sends it from: its `--source` address,
-/// or `.200 + host index` in the range's first IPv4 loopback network (127.0.0.0 when it serves
-/// everyone), added to the source map so the endpoints know it.
 /// Hosts that poll, and hosts with background reads and writes: the routine client's.
 fn routine_hosts(scenario: &Scenario) -> std::collections::BTreeSet<icsdrill_engine::scenario::HostIdx> {
     let background = scenario.background.iter().filter_map(|b| scenario.host(b.input.source()?));
@@ -528,6 +525,9 @@ pub fn demand(scenario: &Scenario, opts: &Options, ranges: usize) -> crate::runt
     }
 }
 
+/// The loopback address each host with routine traffic sends it from: its `--source` address,
+/// or `.200 + host index` in the range's first IPv4 loopback network (127.0.0.0 when it serves
+/// everyone), added to the source map so the endpoints know it.
 fn routine_addresses(
     scenario: &Scenario,
     sources: &mut SourceMap,
