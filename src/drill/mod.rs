@@ -337,17 +337,12 @@ impl Drill {
             full
         };
         let published = self.board_public.borrow().clone();
-        if let Some(public) = self.freeze.public(self.frozen_now(), &published, &full) {
+        // Observers and teams see the frozen board in a contest past its freeze tick, before
+        // the hot wash.
+        if let Some(public) = self.freeze.public(self.freeze.frozen(max_tick, phase), &published, &full) {
             self.board_public.send_replace(if public.frozen { Arc::new(public) } else { full.clone() });
         }
         self.board_full.send_replace(full);
-    }
-
-    /// Whether observers and teams should see the frozen board: a contest past its freeze
-    /// tick, before the hot wash.
-    fn frozen_now(&self) -> bool {
-        let max_tick = self.teams.iter().map(|t| t.live.snapshot().tick).max().unwrap_or(0);
-        self.freeze.frozen(max_tick, self.phase())
     }
 
     /// Applies a control: the next phase, recorded, and every range's clock run or held.

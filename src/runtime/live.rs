@@ -562,16 +562,16 @@ impl Drop for Runner {
 
 impl Job for Runner {
     fn run(&mut self) -> Next {
-        let live = self.live.clone();
-        let Some(sim) = self.sim.as_mut() else { return Next::Done };
+        let Runner { sim: slot, live, rx, hook, .. } = self;
+        let Some(sim) = slot.as_mut() else { return Next::Done };
         if live.stopped() {
             // Whatever was queued or counted before the stop still reaches the log: nothing
             // recorded is lost.
-            self.rx.close();
-            while !self.rx.is_empty() || live.budget.has_over() {
-                tick(sim, &live, &mut self.rx, &mut self.hook);
+            rx.close();
+            while !rx.is_empty() || live.budget.has_over() {
+                tick(sim, live, rx, hook);
             }
-            let _ = self.done.send(self.sim.take().expect("taken only here"));
+            let _ = self.done.send(slot.take().expect("taken only here"));
             return Next::Done;
         }
         let now = Instant::now();
@@ -594,8 +594,8 @@ impl Job for Runner {
                 self.next = now + self.period;
             }
         }
-        tick(sim, &live, &mut self.rx, &mut self.hook);
-        self.out.hand_over(sim, &live);
+        tick(sim, live, rx, hook);
+        self.out.hand_over(sim, live);
         if self.clock.end_tick.is_some_and(|end| sim.tick() >= end) {
             live.stop();
         }

@@ -232,13 +232,13 @@ mod tests {
         wait_every: u64,
         until: u64,
         period: Duration,
-        seen: mpsc::Sender<u64>,
+        seen: mpsc::SyncSender<u64>,
     }
 
     impl Job for Counter {
         fn run(&mut self) -> Next {
             let n = self.runs.fetch_add(1, Ordering::SeqCst) + 1;
-            let _ = self.seen.send(n);
+            let _ = self.seen.try_send(n);
             if n >= self.until {
                 Next::Done
             } else if n.is_multiple_of(self.wait_every) {
@@ -255,7 +255,8 @@ mod tests {
         period: Duration,
     ) -> (Box<Counter>, Arc<AtomicU64>, mpsc::Receiver<u64>) {
         let runs = Arc::new(AtomicU64::new(0));
-        let (seen, rx) = mpsc::channel();
+        // Bounded above the runs a job makes, so a send never waits.
+        let (seen, rx) = mpsc::sync_channel(64);
         (Box::new(Counter { runs: runs.clone(), wait_every, until, period, seen }), runs, rx)
     }
 
@@ -290,13 +291,13 @@ mod tests {
     struct SelfWaking {
         waker: Arc<OnceLock<Waker>>,
         runs: u64,
-        seen: mpsc::Sender<u64>,
+        seen: mpsc::SyncSender<u64>,
     }
 
     impl Job for SelfWaking {
         fn run(&mut self) -> Next {
             self.runs += 1;
-            let _ = self.seen.send(self.runs);
+            let _ = self.seen.try_send(self.runs);
             if self.runs == 1 {
                 // Woken while running: runs again although it asks to wait.
                 self.waker.get().expect("set before the first run ends").wake();
@@ -309,7 +310,7 @@ mod tests {
     #[test]
     fn a_wake_during_a_run_is_not_lost() {
         let pool = Pool::start("test-pool", 1).unwrap();
-        let (seen, rx) = mpsc::channel();
+        let (seen, rx) = mpsc::sync_channel(8);
         let cell = Arc::new(OnceLock::new());
         // One worker, held busy until the waker is set, so the first run sees it.
         let (gate_tx, gate_rx) = mpsc::channel::<()>();
