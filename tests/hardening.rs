@@ -417,7 +417,7 @@ async fn idle_web_connections_cannot_starve_the_modbus_endpoints() {
     let log = dir.join("stderr.log");
     let (mut child, seen, _) = spawn_limited(
         Some(1024),
-        "serve --modbus-port 0 --http-port 0 --no-attack --http-idle-timeout 4",
+        "serve --modbus-port 0 --http-port 0 --no-attack --http-idle-timeout 8",
         &log,
     );
     let http_addr: SocketAddr = seen
@@ -447,20 +447,25 @@ async fn idle_web_connections_cannot_starve_the_modbus_endpoints() {
     // The Modbus endpoint still accepts and answers.
     let mut c = Client::connect(SocketAddr::from(([127, 0, 0, 1], plc_port))).await;
     assert_eq!(crate::modbus::read_holding(&mut c, 0, 1).await, [400]);
-    // Connections over the web cap were answered 503 and closed.
+    // Connections over the web cap were answered 503 and closed. Which ones depends on how
+    // fast the server accepted them (under load the first idle ones may already have timed
+    // out), so every connection is looked at, newest first, until one was told 503.
     let mut over = 0;
-    for s in idle.iter_mut().rev().take(50) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for s in idle.iter_mut().rev() {
         let mut buf = [0u8; 12];
         if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await
             && n >= 12
             && &buf[9..12] == b"503"
         {
             over += 1;
+            break;
         }
+        assert!(Instant::now() < deadline, "no connection was told 503 in 30 s");
     }
     assert!(over > 0, "connections over the cap are told 503");
     // Idle ones are closed after the idle timeout; the web view then answers again.
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(40);
     loop {
         if let Some((200, _)) = crate::drill::http_try(http_addr, "GET", "/api/health", None, None).await {
             break;
@@ -471,7 +476,10 @@ async fn idle_web_connections_cannot_starve_the_modbus_endpoints() {
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(child.wait().unwrap().success());
     let text = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(text.matches("at its connection cap").count(), 1, "one line, not one per connection:\n{text}");
+    // One line per episode at the cap, not one per connection (about 800 were over it); a
+    // slow machine may see the idle timeout split the connects into two episodes.
+    let lines = text.matches("at its connection cap").count();
+    assert!((1..=2).contains(&lines), "{lines} lines, not one per episode:\n{text}");
     assert!(!text.contains("accept failed"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
