@@ -44,7 +44,7 @@ enum Command {
     #[command(subcommand)]
     Scenarios(ScenariosCmd),
     /// Run a scenario in real time with a live Modbus TCP endpoint per PLC.
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     /// Run a scenario headless, as fast as possible, and write its event log.
     Simulate(simulate::Args),
     /// Write a pcapng of a team's (or a scenario run's) Modbus/TCP, IEC 104 and OPC UA traffic
@@ -216,7 +216,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         None => serve::run(serve::Args::default_drill(), cli.database.as_deref()),
-        Some(Command::Serve(args)) => serve::run(args, cli.database.as_deref()),
+        Some(Command::Serve(args)) => serve::run(*args, cli.database.as_deref()),
         Some(Command::Simulate(args)) => simulate::run(args),
         Some(Command::Pcap(args)) => cli::pcap::run(args, &cli.database),
         Some(Command::Replay { drill, data_dir }) => {

@@ -6,6 +6,7 @@ mod browser;
 mod bundle;
 mod cli;
 mod clients;
+mod cluster;
 mod control;
 mod deploy;
 mod determinism;

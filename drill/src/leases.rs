@@ -1,6 +1,6 @@
 //! Which node runs which team when one drill is spread over several nodes: pure rules over the
-//! rows of a lease table, with time passed in (issue 17, part 2; the table, the nodes' lease
-//! task and the takeover through the resume path are still to be built on them).
+//! rows of a lease table, with time passed in. The table and each node's lease task that
+//! acts on these rules are the drill server's (`icsdrill::drill::cluster`).
 //!
 //! A node holds a team while its lease is live; it renews its leases every `RENEW_MS`, and a
 //! lease it stops renewing (the node died) expires after `LEASE_MS`, when the live nodes share
@@ -11,9 +11,9 @@
 //! takes only teams that come free.
 
 /// How long a lease lasts unless renewed (a dead node's teams are served again after this).
-pub const LEASE_MS: i64 = 6_000;
-/// How often a node renews its leases (three tries within one lease).
-pub const RENEW_MS: i64 = 2_000;
+pub const LEASE_MS: i64 = 4_000;
+/// How often a node renews its leases (four tries within one lease).
+pub const RENEW_MS: i64 = 1_000;
 
 /// One row of the lease table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +68,36 @@ pub fn to_claim<'a>(
     }
     mine.sort_unstable();
     mine.into_iter().map(|i| teams[i].as_str()).collect()
+}
+
+/// The teams node `me` should hand back at `now_ms`: while the drill is still in its briefing
+/// (nothing played yet, so a team moves at no cost), those it holds beyond its fair share, the
+/// last in team order first, so a node that joins after the first one took everything gets
+/// its share. Never once the drill has begun: a running team moves only when its node dies.
+pub fn to_release<'a>(
+    teams: &'a [String],
+    leases: &[Lease],
+    nodes: &[String],
+    me: &str,
+    now_ms: i64,
+    briefing: bool,
+) -> Vec<&'a str> {
+    let mut alive: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    if !alive.contains(&me) {
+        alive.push(me);
+    }
+    alive.sort_unstable();
+    alive.dedup();
+    if !briefing || teams.is_empty() {
+        return Vec::new();
+    }
+    let share = teams.len().div_ceil(alive.len());
+    let mine: Vec<&str> = teams
+        .iter()
+        .map(String::as_str)
+        .filter(|t| leases.iter().any(|l| l.team == *t && l.node == me && l.live(now_ms)))
+        .collect();
+    mine[mine.len().min(share)..].to_vec()
 }
 
 #[cfg(test)]
@@ -130,5 +160,25 @@ mod tests {
         assert_eq!(to_claim(&teams, &taken, &nodes, "a", 50).len(), 4, "its own are renewed");
         assert_eq!(to_claim(&teams, &[], &[], "solo", 0), ["t0", "t1", "t2", "t3"]);
         assert!(to_claim(&[], &[], &nodes, "a", 0).is_empty());
+    }
+
+    #[test]
+    fn in_the_briefing_a_node_hands_back_what_is_over_its_share_and_never_after() {
+        let teams: Vec<String> = (0..30).map(|i| format!("t{i:02}")).collect();
+        let mut leases = Vec::new();
+        // `a` came first and took everything.
+        round(&teams, &mut leases, &["a".to_string()], 0);
+        assert_eq!(held(&leases, "a", 0), 30);
+        let nodes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        assert!(to_release(&teams, &leases, &nodes, "a", 10, false).is_empty(), "never once begun");
+        let back = to_release(&teams, &leases, &nodes, "a", 10, true);
+        assert_eq!(back.len(), 20);
+        assert_eq!(back[0], "t10", "the last in team order go");
+        leases.retain(|l| !back.contains(&l.team.as_str()));
+        round(&teams, &mut leases, &nodes, 20);
+        for n in &nodes {
+            assert_eq!(held(&leases, n, 20), 10, "{n}");
+            assert!(to_release(&teams, &leases, &nodes, n, 20, true).is_empty());
+        }
     }
 }

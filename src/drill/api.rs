@@ -69,32 +69,46 @@ impl DrillApi for Drill {
         self.team(team).is_some()
     }
 
+    fn team_elsewhere(&self, team: &str) -> Option<String> {
+        let t = self.team(team)?;
+        if t.here.load().is_some() {
+            return None;
+        }
+        t.away.load().as_ref().map(|a| a.http.clone()).filter(|h| !h.is_empty())
+    }
+
     fn team_state(&self, team: &str) -> Option<TeamView> {
         let t = self.team(team)?;
-        let snap = t.live.snapshot();
+        let h = t.here()?;
+        let snap = h.live.snapshot();
         let parts = TeamParts {
             team: &t.info,
             phase: self.phase(),
-            endpoints: &t.endpoints,
+            endpoints: &h.endpoints,
             clients: &t.clients,
             records_failing: self.records_failing(),
-            track: &t.published.track.load(),
-            card: &t.published.card.load(),
+            track: &h.published.track.load(),
+            card: &h.published.card.load(),
         };
         Some(TeamView::build(&self.scenario, &snap, parts))
     }
 
     fn team_endpoints(&self, team: &str) -> Option<Vec<EndpointInfo>> {
-        self.team(team).map(|t| t.endpoints.clone())
+        self.team(team).map(|t| self.endpoints_of(t))
     }
 
     fn team_events(&self, team: &str, since: u64, limit: usize) -> Option<Vec<SimEvent>> {
-        let t = self.team(team)?;
-        Some(t.live.events_since(since, limit, visible_to_team))
+        let h = self.team(team)?.here()?;
+        Some(h.live.events_since(since, limit, visible_to_team))
     }
 
     fn team_score(&self, team: &str) -> Option<ScoreCard> {
-        self.team(team).map(|t| (**t.published.card.load()).clone())
+        let t = self.team(team)?;
+        match (t.here(), t.away.load().is_some()) {
+            (Some(h), _) => Some((**h.published.card.load()).clone()),
+            (None, true) => None,
+            (None, false) => Some((*self.blank_card).clone()),
+        }
     }
 
     fn act<'a>(&'a self, team: &'a str, input: SimInput) -> BoxFuture<'a, Result<(), ActError>> {
@@ -103,12 +117,14 @@ impl DrillApi for Drill {
             if phase != Phase::Live {
                 return Err(ActError::NotLive(phase));
             }
-            let Some(t) = self.team(team) else { return Err(ActError::Unavailable) };
+            let Some(h) = self.team(team).and_then(super::Team::here) else {
+                return Err(ActError::Unavailable);
+            };
             if self.records_failing() {
                 // Nothing could be acknowledged: refuse now rather than queue it.
                 return Err(ActError::RecordsFailing);
             }
-            match t.live.apply_within(input, ACT_TIMEOUT).await {
+            match h.live.apply_within(input, ACT_TIMEOUT).await {
                 Ok(()) => Ok(()),
                 Err(ApplyError::Rejected(reason)) => Err(ActError::Rejected(reason_name(reason))),
                 Err(ApplyError::Unavailable) => Err(ActError::Unavailable),
@@ -140,7 +156,7 @@ impl DrillApi for Drill {
             team_name: self.enterprise_name(&t.info.id).unwrap_or_else(|| t.info.name.clone()),
             level: self.scenario.meta.level,
             date: crate::governance::dates::today(),
-            seed: t.live.seed,
+            seed: self.starter.seed(),
             cover: self.cover.clone(),
             deadlines: None,
             end_tick: Some(end),
@@ -156,8 +172,8 @@ impl DrillApi for Drill {
         since: u64,
         limit: usize,
     ) -> Option<Vec<icsdrill_drill::alerts::Alert>> {
-        let t = self.team(team)?;
-        let events = t
+        let h = self.team(team)?.here()?;
+        let events = h
             .live
             .events_since(since, limit, |e| matches!(e.kind, icsdrill_engine::EventKind::IdsAlert { .. }));
         Some(events.iter().filter_map(|e| icsdrill_drill::alerts::alert_of(&self.scenario, e)).collect())
@@ -176,9 +192,15 @@ impl DrillApi for Drill {
             let _ = old.send(true);
         }
         if let Some(target) = target {
-            let (stop, watch) = watch::channel(false);
             let t = &self.teams[k];
-            super::syslog::spawn(t.live.clone(), self.scenario.clone(), t.info.id.clone(), target, watch);
+            let Some(h) = t.here() else {
+                return Err(ServiceError::Unavailable {
+                    message: format!("team `{team}` is being moved to another node; try again in a moment"),
+                    retry_after_s: 5,
+                });
+            };
+            let (stop, watch) = watch::channel(false);
+            super::syslog::spawn(h.live.clone(), self.scenario.clone(), t.info.id.clone(), target, watch);
             forwarders[k] = Some(stop);
         }
         Ok(())
@@ -296,9 +318,10 @@ impl DrillApi for Drill {
         let teams = self
             .teams
             .iter()
-            .map(|t| {
-                let (track, card) = (t.published.track.load(), t.published.card.load());
-                OverviewTeam::build(&self.scenario, &t.live.snapshot(), &t.info, &track, &card)
+            .filter_map(|t| {
+                let h = t.here()?;
+                let (track, card) = (h.published.track.load(), h.published.card.load());
+                Some(OverviewTeam::build(&self.scenario, &h.live.snapshot(), &t.info, &track, &card))
             })
             .collect();
         let (attempts, uncounted) = self.foreign.list();

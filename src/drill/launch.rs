@@ -21,11 +21,11 @@ use tokio::sync::{Notify, watch};
 
 use super::clients::{self, ForeignLog};
 use super::hook::{HookTarget, Published, Recording, score_hook};
-use super::{Drill, DrillServer, DrillSpec, MAX_TEAMS, Team, new_token};
+use super::{Drill, DrillServer, DrillSpec, Here, MAX_TEAMS, Team, new_token};
 use crate::runtime::live::Extras;
 use crate::runtime::modbus::server::{Clients, ForeignHook};
 use crate::runtime::range::{self, Range};
-use crate::store::{Batch, Database, DrillRecord, Recorder, Store, TeamRecord};
+use crate::store::{Batch, Database, DrillRecord, RecordSender, Recorder, Store, TeamRecord};
 
 /// Drill options kept with the record.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -145,30 +145,39 @@ pub fn recorded_challenges(record: &DrillRecord, scenario: &Scenario) -> usize {
 }
 
 /// Who a drill is when it launches: new, or resumed from the store.
-struct Identity {
+pub(super) struct Identity {
     id: String,
     instructor_token: String,
     observer_token: String,
     team_tokens: Vec<String>,
     phase: Phase,
     /// Each team's simulation so far (resumed), or none (new).
-    sims: Vec<Option<Sim>>,
+    sims: Vec<Option<Resumed>>,
     /// Contest flag secret.
     flag_secret: Option<String>,
 }
 
-/// What every team's range is started with.
-struct Shared<'a> {
-    scenario: &'a Arc<Scenario>,
-    spec: &'a DrillSpec,
-    nets: &'a [Vec<ipnet::IpNet>],
-    recorder: Option<&'a Recorder>,
-    foreign: &'a Arc<ForeignLog>,
-    challenges: &'a [Challenge],
-    flag_secret: Option<&'a str>,
-    changed: &'a Arc<Notify>,
+/// What every team's range is started with: kept by the drill, so a node of a drill over
+/// several nodes can start a team it takes over.
+pub(super) struct Starter {
+    spec: DrillSpec,
+    nets: Vec<Vec<ipnet::IpNet>>,
+    /// The recorder's handle and every team's durable tick.
+    recording: Option<(RecordSender, Vec<watch::Receiver<u64>>)>,
+    foreign: Arc<ForeignLog>,
+    challenges: Vec<Challenge>,
+    flag_secret: Option<String>,
+    changed: Arc<Notify>,
     epoch: Instant,
-    new: bool,
+    /// Told when the drill stops.
+    stop: watch::Receiver<bool>,
+}
+
+impl Starter {
+    /// The drill's seed.
+    pub(super) fn seed(&self) -> u64 {
+        self.spec.range.seed
+    }
 }
 
 impl DrillServer {
@@ -214,13 +223,96 @@ impl DrillServer {
             observer_token: record.observer_token.clone(),
             team_tokens: team_records.iter().map(|t| t.token.clone()).collect(),
             phase: if phase == Phase::Live { Phase::Paused } else { phase },
-            sims: loaded.teams.into_iter().map(|t| Some(t.sim)).collect(),
+            sims: loaded
+                .teams
+                .into_iter()
+                .map(|t| Some(Resumed { recorded: t.stored_events.len(), sim: t.sim }))
+                .collect(),
             flag_secret: options.flag_secret.clone(),
         };
         DrillServer::launch(spec, identity, false).await
     }
 
-    async fn launch(mut spec: DrillSpec, identity: Identity, new: bool) -> Result<DrillServer> {
+    async fn launch(spec: DrillSpec, identity: Identity, new: bool) -> Result<DrillServer> {
+        let (drill, sims, shutdown) = Drill::build(spec, identity, new, None).await?;
+        for (k, sim) in sims.into_iter().enumerate() {
+            drill.start_here(k, sim).await?;
+        }
+        DrillServer::serve(drill, shutdown).await
+    }
+
+    /// Serves `drill`: its board task and its web view.
+    pub(super) async fn serve(drill: Arc<Drill>, shutdown: watch::Sender<bool>) -> Result<DrillServer> {
+        drill.publish_board(1);
+        let spec = &drill.starter.spec;
+        let http = SocketAddr::new(spec.range.bind, spec.range.http_port);
+        let http = TcpListener::bind(http).await.map_err(|cause| Error::Bind {
+            what: "the web view".into(),
+            addr: http,
+            cause,
+            hint: " (pick another with --http-port)",
+        })?;
+        let http_local =
+            http.local_addr().map_err(|e| Error::Failed(format!("the web view has no address: {e}")))?;
+        let stop = drill.starter.stop.clone();
+        let mut tasks = tokio::task::JoinSet::new();
+        spawn_board(&mut tasks, &drill, stop.clone());
+        let api: Arc<dyn DrillApi> = drill.clone();
+        let limits = spec.range.http;
+        let mut stop_http = stop;
+        tasks.spawn(async move {
+            let graceful = async move {
+                let _ = stop_http.wait_for(|s| *s).await;
+            };
+            if let Err(e) = icsdrill_web::drill::serve(http, api, limits, graceful).await {
+                tracing::error!(error = %e, "web server failed");
+            }
+        });
+        Ok(DrillServer { drill, http: http_local, shutdown, tasks })
+    }
+
+    /// Stops the web view and every range, then writes what is queued to the store; returns
+    /// each team's simulation (with the recent tail of its log).
+    pub async fn shutdown(mut self) -> Result<Vec<(String, Sim)>> {
+        if let Some(r) = &*self.drill.recorder.lock().unwrap_or_else(|e| e.into_inner()) {
+            // The ranges' last ticks must not wait for room in a full queue.
+            r.closing();
+        }
+        let _ = self.shutdown.send(true);
+        let drained = tokio::time::timeout(range::SHUTDOWN_GRACE, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            self.tasks.abort_all();
+        }
+        let ranges: Vec<Option<Range>> =
+            std::mem::take(&mut *self.drill.ranges.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut out = Vec::new();
+        for (team, range) in self.drill.teams.iter().zip(ranges) {
+            if let Some(range) = range {
+                team.here.store(None);
+                out.push((team.info.id.clone(), range.shutdown().await?));
+            }
+        }
+        let recorder = self.drill.recorder.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(r) = recorder {
+            tokio::task::spawn_blocking(move || r.finish()).await?;
+        }
+        Ok(out)
+    }
+}
+
+impl Drill {
+    /// The drill of `spec` as `identity`, with no team's range started yet (its board empty
+    /// until one starts): returns it with the teams' resumed simulations, when resumed, and
+    /// the sender that stops it.
+    pub(super) async fn build(
+        mut spec: DrillSpec,
+        identity: Identity,
+        new: bool,
+        node: Option<String>,
+    ) -> Result<(Arc<Drill>, Vec<Option<Resumed>>, watch::Sender<bool>)> {
         check_teams(&spec.teams)?;
         let freeze = freeze_of(&spec)?;
         let nets = clients::team_clients(&spec)?;
@@ -235,34 +327,45 @@ impl DrillServer {
         ));
         let challenges =
             if identity.flag_secret.is_some() { flags::challenges(&scenario) } else { Vec::new() };
-        let shared = Shared {
-            scenario: &scenario,
-            spec: &spec,
-            nets: &nets,
-            recorder: recorder.as_ref(),
-            foreign: &foreign,
-            challenges: &challenges,
-            flag_secret: identity.flag_secret.as_deref(),
-            changed: &changed,
+        let (shutdown, stop) = watch::channel(false);
+        let n = spec.teams.len();
+        let teams = spec
+            .teams
+            .iter()
+            .zip(&identity.team_tokens)
+            .zip(&nets)
+            .map(|((info, token), nets)| Team {
+                info: info.clone(),
+                token: token.clone(),
+                clients: nets.clone(),
+                here: Default::default(),
+                away: Default::default(),
+            })
+            .collect();
+        let starter = Starter {
+            recording: recorder.as_ref().map(|r| (r.sender(), (0..n).map(|k| r.durable(k)).collect())),
+            nets,
+            foreign: foreign.clone(),
+            challenges: challenges.clone(),
+            flag_secret: identity.flag_secret.clone(),
+            changed: changed.clone(),
             epoch,
-            new,
+            stop,
+            spec: spec.clone(),
         };
-        let mut sims = identity.sims;
-        let (mut ranges, mut teams) = (Vec::new(), Vec::new());
-        for (k, info) in spec.teams.iter().enumerate() {
-            let (range, team) =
-                start_team(&shared, k, info, identity.team_tokens[k].clone(), sims[k].take()).await?;
-            ranges.push(range);
-            teams.push(team);
-        }
+        let plan = spec.mode == Mode::Enterprise;
         let empty = Arc::new(Scoreboard::empty().sealed());
         let drill = Arc::new(Drill {
             id: identity.id,
             name: spec.name.clone(),
             mode: spec.mode,
+            blank_card: Arc::new(Scorer::new(&scenario, plan).card(0)),
             scenario,
             epoch,
             teams,
+            ranges: Mutex::new((0..n).map(|_| None).collect()),
+            starter,
+            node,
             phase: Mutex::new(identity.phase),
             phase_watch: watch::Sender::new(identity.phase),
             instructor_token: identity.instructor_token,
@@ -285,57 +388,43 @@ impl DrillServer {
             board_recent: Mutex::default(),
             changed,
         });
-        drill.publish_board(1);
-        let http = SocketAddr::new(spec.range.bind, spec.range.http_port);
-        let http = TcpListener::bind(http).await.map_err(|cause| Error::Bind {
-            what: "the web view".into(),
-            addr: http,
-            cause,
-            hint: " (pick another with --http-port)",
-        })?;
-        let http_local =
-            http.local_addr().map_err(|e| Error::Failed(format!("the web view has no address: {e}")))?;
-        let (shutdown, stop) = watch::channel(false);
-        let mut tasks = tokio::task::JoinSet::new();
-        spawn_board(&mut tasks, &drill, stop.clone());
-        let api: Arc<dyn DrillApi> = drill.clone();
-        let limits = spec.range.http;
-        let mut stop_http = stop;
-        tasks.spawn(async move {
-            let graceful = async move {
-                let _ = stop_http.wait_for(|s| *s).await;
-            };
-            if let Err(e) = icsdrill_web::drill::serve(http, api, limits, graceful).await {
-                tracing::error!(error = %e, "web server failed");
-            }
-        });
-        Ok(DrillServer { drill, http: http_local, ranges, shutdown, tasks })
+        Ok((drill, identity.sims, shutdown))
     }
 
-    /// Stops the web view and every range, then writes what is queued to the store; returns
-    /// each team's simulation (with the recent tail of its log).
-    pub async fn shutdown(mut self) -> Result<Vec<(String, Sim)>> {
-        if let Some(r) = &*self.drill.recorder.lock().unwrap_or_else(|e| e.into_inner()) {
-            // The ranges' last ticks must not wait for room in a full queue.
-            r.closing();
+    /// Starts team `k`'s range here (`sim` resumed from the records, or new), its clock as
+    /// the phase says.
+    pub(super) async fn start_here(&self, k: usize, sim: Option<Resumed>) -> Result<()> {
+        let team = &self.teams[k];
+        let (range, here) = start_team(&self.starter, k, &team.info, sim).await?;
+        if let Some(freeze) = self.freeze.tick {
+            let (live, changed, mut stop) =
+                (here.live.clone(), self.changed.clone(), self.starter.stop.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = live.wait_for_tick(freeze) => changed.notify_one(),
+                    _ = stop.wait_for(|s| *s) => {}
+                }
+            });
         }
-        let _ = self.shutdown.send(true);
-        let drained = tokio::time::timeout(range::SHUTDOWN_GRACE, async {
-            while self.tasks.join_next().await.is_some() {}
-        })
-        .await;
-        if drained.is_err() {
-            self.tasks.abort_all();
+        let run = self.phase().clock_runs() && !self.manual_clock;
+        here.live.set_running(run);
+        self.ranges.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(range);
+        team.here.store(Some(Arc::new(here)));
+        team.away.store(None);
+        self.changed.notify_one();
+        Ok(())
+    }
+
+    /// Stops team `k`'s range here (another node of the drill runs it from now on); returns
+    /// its simulation.
+    pub(super) async fn stop_here(&self, k: usize) -> Result<Option<Sim>> {
+        let range = self.ranges.lock().unwrap_or_else(|e| e.into_inner())[k].take();
+        self.teams[k].here.store(None);
+        self.changed.notify_one();
+        match range {
+            Some(r) => Ok(Some(r.shutdown().await?)),
+            None => Ok(None),
         }
-        let mut out = Vec::new();
-        for (team, range) in self.drill.teams.iter().zip(self.ranges) {
-            out.push((team.info.id.clone(), range.shutdown().await?));
-        }
-        let recorder = self.drill.recorder.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(r) = recorder {
-            tokio::task::spawn_blocking(move || r.finish()).await?;
-        }
-        Ok(out)
     }
 }
 
@@ -412,6 +501,65 @@ async fn open_recorder(spec: &DrillSpec, identity: &Identity, new: bool) -> Resu
     Ok(Some(Recorder::start(store, identity.id.clone(), spec.teams.iter().map(|t| t.id.clone()).collect())))
 }
 
+/// The record of the drill a node of a drill over several nodes joins: recorded now when no
+/// node has yet, else the one on record (which must be the same scenario and teams). Returns
+/// it with the identity and spec every node then shares.
+pub(super) async fn join_record(given: DrillSpec) -> Result<(DrillRecord, Identity, DrillSpec)> {
+    let n = given.teams.len();
+    let fresh = Identity {
+        id: given.id.clone().unwrap_or_default(),
+        instructor_token: new_token(),
+        observer_token: new_token(),
+        team_tokens: (0..n).map(|_| new_token()).collect(),
+        phase: Phase::Briefing,
+        sims: (0..n).map(|_| None).collect(),
+        flag_secret: (given.mode == Mode::Contest).then(new_token),
+    };
+    let (mine, my_teams) = new_record(&given, &fresh)?;
+    let db = given
+        .database
+        .clone()
+        .ok_or_else(|| Error::invalid("a drill over several nodes needs --database"))?;
+    let (record, teams) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let mut store = db.open()?;
+        if store.drill(&mine.id)?.is_none()
+            && let Err(e) = store.create_drill(&mine, &my_teams)
+            // Another node recorded it at the same moment.
+            && store.drill(&mine.id)?.is_none()
+        {
+            return Err(e);
+        }
+        let (record, teams) =
+            store.drill(&mine.id)?.ok_or_else(|| Error::Failed(format!("drill {} vanished", mine.id)))?;
+        if record.scenario_hash != mine.scenario_hash
+            || teams.iter().map(|t| &t.id).ne(given.teams.iter().map(|t| &t.id))
+        {
+            return Err(Error::invalid(format!(
+                "drill {} on record runs scenario {} with teams {}: every node must be given the same",
+                record.id,
+                record.scenario_id,
+                teams.iter().map(|t| t.id.as_str()).collect::<Vec<_>>().join(",")
+            )));
+        }
+        Ok((record, teams))
+    })
+    .await??;
+    let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
+    let scenario = crate::store::replay::stored_scenario(&record)?;
+    let mut spec = stored_spec(&record, &teams, scenario, given.range.clone());
+    spec.database = given.database.clone();
+    let identity = Identity {
+        id: record.id.clone(),
+        instructor_token: record.instructor_token.clone(),
+        observer_token: record.observer_token.clone(),
+        team_tokens: teams.iter().map(|t| t.token.clone()).collect(),
+        phase: record.phase,
+        sims: (0..n).map(|_| None).collect(),
+        flag_secret: options.flag_secret,
+    };
+    Ok((record, identity, spec))
+}
+
 /// The record of a new drill and its teams.
 fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(DrillRecord, Vec<TeamRecord>)> {
     let scenario = &spec.scenario;
@@ -462,10 +610,10 @@ fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(DrillRecord, Vec
 
 /// The range options of team `k`: its endpoints after the previous teams', its client
 /// networks, its attacker's and its hosts' addresses in its own network.
-fn team_options(sh: &Shared<'_>, k: usize) -> range::Options {
-    let mut opts = team_range(sh.spec, &sh.nets[k], k);
+fn team_options(sh: &Starter, k: usize) -> range::Options {
+    let mut opts = team_range(&sh.spec, &sh.nets[k], k);
     let log = sh.foreign.clone();
-    let plc_ids: Vec<String> = sh.scenario.plcs.iter().map(|p| p.id.clone()).collect();
+    let plc_ids: Vec<String> = sh.spec.scenario.plcs.iter().map(|p| p.id.clone()).collect();
     opts.on_foreign = Some(ForeignHook(Arc::new(move |ip, plc| log.note(ip, k, &plc_ids[plc.ix()]))));
     opts
 }
@@ -493,30 +641,47 @@ fn team_range(spec: &DrillSpec, nets: &[ipnet::IpNet], k: usize) -> range::Optio
     opts
 }
 
+/// A team's simulation rebuilt from its records.
+pub(super) struct Resumed {
+    /// Re-run up to its last recorded tick.
+    pub(super) sim: Sim,
+    /// How many of its events are on record: the re-run's events beyond them (a tick the
+    /// records began but never finished: a range started in the briefing, whose first tick
+    /// never ran) are recorded now.
+    pub(super) recorded: usize,
+}
+
 /// Starts team `k`'s range: its simulation (new, or `sim` resumed), its hook, its endpoints.
-async fn start_team(
-    sh: &Shared<'_>,
-    k: usize,
-    info: &TeamInfo,
-    token: String,
-    sim: Option<Sim>,
-) -> Result<(Range, Team)> {
-    let (scenario, plan) = (sh.scenario, sh.spec.mode == Mode::Enterprise);
+async fn start_team(sh: &Starter, k: usize, info: &TeamInfo, sim: Option<Resumed>) -> Result<(Range, Here)> {
+    let (scenario, plan) = (&sh.spec.scenario, sh.spec.mode == Mode::Enterprise);
     let published = Arc::new(Published::new(Scorer::new(scenario, plan).card(0), Track::default()));
-    let sim = match sim {
-        Some(sim) => sim,
+    let (sim, new) = match sim {
+        Some(Resumed { sim, recorded }) => {
+            if let Some((r, _)) = &sh.recording {
+                let unrecorded = sim.events().get(recorded..).unwrap_or_default();
+                for chunk in unrecorded.chunk_by(|a, b| a.tick == b.tick) {
+                    r.record(Batch {
+                        team: k,
+                        tick: chunk[0].tick,
+                        inputs: Vec::new(),
+                        events: chunk.to_vec(),
+                    });
+                }
+            }
+            (sim, false)
+        }
         None => {
             // A new range: its first events (`sim_started`) come before any tick.
             let sim = Sim::new(scenario.clone(), sh.spec.range.seed);
-            if let Some(r) = sh.recorder {
+            if let Some((r, _)) = &sh.recording {
                 r.record(Batch { team: k, tick: 0, inputs: Vec::new(), events: sim.events().to_vec() });
             }
             published.log(sim.events());
-            sim
+            (sim, true)
         }
     };
-    let past = if sh.new { &[][..] } else { sim.events() };
-    let recording = sh.recorder.map(|r| Recording { sender: r.sender(), index: k });
+    let past = if new { &[][..] } else { sim.events() };
+    let recording = sh.recording.as_ref().map(|(r, _)| Recording { sender: r.clone(), index: k });
     let target = HookTarget {
         plan,
         challenges: sh.challenges.len(),
@@ -528,13 +693,13 @@ async fn start_team(
     let extras = Extras {
         held: true,
         hook: Some(hook),
-        durable: sh.recorder.map(|r| r.durable(k)),
+        durable: sh.recording.as_ref().map(|(_, d)| d[k].clone()),
         sim: Some(sim),
         routine: None,
     };
     // Contest: this team's flags in its own PLCs' identification strings.
-    let team_scenario = match sh.flag_secret {
-        Some(secret) => Arc::new(flags::with_flags(scenario, secret, &info.id, sh.challenges)),
+    let team_scenario = match &sh.flag_secret {
+        Some(secret) => Arc::new(flags::with_flags(scenario, secret, &info.id, &sh.challenges)),
         None => scenario.clone(),
     };
     let range = Range::start_with(team_scenario, team_options(sh, k), extras)
@@ -546,31 +711,13 @@ async fn start_team(
     for (e, p) in endpoints.iter_mut().zip(&scenario.plcs) {
         e.device = format!("{} {} {}", p.device.vendor, p.device.product, p.device.revision);
     }
-    let team = Team {
-        info: info.clone(),
-        token,
-        live: range.live.clone(),
-        endpoints,
-        published,
-        clients: sh.nets[k].clone(),
-    };
-    Ok((range, team))
+    let here = Here { live: range.live.clone(), endpoints, published };
+    Ok((range, here))
 }
 
 /// The board task: ranks the teams whenever a card or the phase changes, and when the freeze
 /// begins (each range wakes it as it reaches the freeze tick).
 fn spawn_board(tasks: &mut tokio::task::JoinSet<()>, drill: &Arc<Drill>, mut stop: watch::Receiver<bool>) {
-    if let Some(freeze) = drill.freeze.tick {
-        for t in &drill.teams {
-            let (live, changed, mut stop) = (t.live.clone(), drill.changed.clone(), stop.clone());
-            tasks.spawn(async move {
-                tokio::select! {
-                    _ = live.wait_for_tick(freeze) => changed.notify_one(),
-                    _ = stop.wait_for(|s| *s) => {}
-                }
-            });
-        }
-    }
     let board = drill.clone();
     tasks.spawn(async move {
         let mut seq = 1;

@@ -12,15 +12,21 @@
 //! - `hook`: a team's tick hook.
 //! - `clients`: each team's client networks and the refused cross-team connections.
 //! - `api`: the `DrillApi` the web layer calls.
+//! - `cluster`: one drill over several nodes sharing a PostgreSQL database (team leases,
+//!   takeover, the phase passed on).
 
 mod api;
 mod clients;
+pub mod cluster;
 mod hook;
 mod launch;
 pub use launch::stored_cover;
 mod syslog;
 
 use std::collections::BTreeMap;
+
+use arc_swap::ArcSwapOption;
+use icsdrill_judge::score::ScoreCard;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -106,15 +112,59 @@ impl DrillSpec {
     }
 }
 
-/// One team's range.
+/// One team of the drill.
 struct Team {
     info: TeamInfo,
     token: String,
+    /// The networks the team's clients connect from.
+    clients: Vec<ipnet::IpNet>,
+    /// Its range, while this node runs it.
+    here: ArcSwapOption<Here>,
+    /// Where it runs while another node of the drill does (`cluster`).
+    away: ArcSwapOption<Away>,
+}
+
+impl Team {
+    fn here(&self) -> Option<Arc<Here>> {
+        self.here.load_full()
+    }
+}
+
+/// A team's range on this node.
+struct Here {
     live: Arc<Live>,
     endpoints: Vec<EndpointInfo>,
     published: Arc<hook::Published>,
-    /// The networks the team's clients connect from.
-    clients: Vec<ipnet::IpNet>,
+}
+
+/// A team another node of the drill runs: that node, its web view's address, the team's
+/// endpoints there and its latest recorded score card.
+#[derive(Debug, Clone)]
+pub struct Away {
+    /// The node's name.
+    pub node: String,
+    /// Its web view, e.g. `http://127.0.0.1:8021`.
+    pub http: String,
+    /// The team's endpoints on it.
+    pub endpoints: Vec<EndpointInfo>,
+    /// The team's row of the board, from its latest card in the shared records.
+    pub row: BoardRow,
+}
+
+/// A team's row of the board (unranked) from its card.
+fn row_of(info: &TeamInfo, c: &ScoreCard) -> BoardRow {
+    BoardRow {
+        rank: 0,
+        team: info.id.clone(),
+        name: info.name.clone(),
+        total: c.total,
+        detected: c.steps_detected,
+        fired: c.steps_fired,
+        settled_tick: c.settled_tick,
+        parts: c.components.iter().map(|p| (p.key.to_string(), p.points)).collect(),
+        bracket: info.bracket.clone(),
+        bracket_rank: None,
+    }
 }
 
 /// Longest window of one capture download, in simulated seconds.
@@ -129,6 +179,14 @@ pub struct Drill {
     scenario: Arc<Scenario>,
     epoch: Instant,
     teams: Vec<Team>,
+    /// Each team's range while this node runs it, by team index.
+    ranges: Mutex<Vec<Option<Range>>>,
+    /// What starts a team's range here (at launch, or when this node takes it over).
+    starter: launch::Starter,
+    /// A team's card before it has played (a team whose node is not known yet).
+    blank_card: Arc<ScoreCard>,
+    /// This node's name in a drill over several nodes.
+    node: Option<String>,
     phase: Mutex<Phase>,
     /// The phase as watched (the consoles' streams wake on it); set under `phase`'s lock.
     phase_watch: watch::Sender<Phase>,
@@ -173,7 +231,6 @@ pub struct DrillServer {
     pub drill: Arc<Drill>,
     /// Where the web view and API listen.
     pub http: SocketAddr,
-    ranges: Vec<Range>,
     shutdown: watch::Sender<bool>,
     tasks: tokio::task::JoinSet<()>,
 }
@@ -202,9 +259,33 @@ impl Drill {
         &self.observer_token
     }
 
-    /// Team ids, names, tokens and endpoint tables, in order.
-    pub fn teams(&self) -> impl Iterator<Item = (&TeamInfo, &str, &[EndpointInfo])> {
-        self.teams.iter().map(|t| (&t.info, t.token.as_str(), t.endpoints.as_slice()))
+    /// Team ids, names, tokens and endpoint tables (where the team runs now; empty while no
+    /// node does), in order.
+    pub fn teams(&self) -> impl Iterator<Item = (&TeamInfo, &str, Vec<EndpointInfo>)> {
+        self.teams.iter().map(|t| (&t.info, t.token.as_str(), self.endpoints_of(t)))
+    }
+
+    fn endpoints_of(&self, t: &Team) -> Vec<EndpointInfo> {
+        match (t.here(), t.away.load_full()) {
+            (Some(h), _) => h.endpoints.clone(),
+            (None, Some(a)) => a.endpoints.clone(),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// The teams this node runs now.
+    pub fn teams_here(&self) -> Vec<String> {
+        self.teams.iter().filter(|t| t.here.load().is_some()).map(|t| t.info.id.clone()).collect()
+    }
+
+    /// Where team `team` runs when another node of the drill runs it.
+    pub fn away(&self, team: &str) -> Option<Away> {
+        self.team(team).and_then(|t| t.away.load_full()).map(|a| (*a).clone())
+    }
+
+    /// This node's name, in a drill over several nodes.
+    pub fn node(&self) -> Option<&str> {
+        self.node.as_deref()
     }
 
     /// The networks a team's clients must connect from.
@@ -218,9 +299,9 @@ impl Drill {
         self.foreign.list()
     }
 
-    /// A team's running simulation.
-    pub fn live(&self, team: &str) -> Option<&Arc<Live>> {
-        self.team(team).map(|t| &t.live)
+    /// A team's running simulation (when this node runs it).
+    pub fn live(&self, team: &str) -> Option<Arc<Live>> {
+        self.team(team).and_then(Team::here).map(|h| h.live.clone())
     }
 
     /// When the drill started (the scoreboard's `changed_us` counts from here).
@@ -242,16 +323,16 @@ impl Drill {
     /// `EventKind::judged`) and the tick of the log's last event: what scores, findings,
     /// reports and exam grades are computed from.
     pub fn judged_log(&self, team: &str) -> Option<(Vec<SimEvent>, u64)> {
-        let t = self.team(team)?;
-        let events = t.published.judged.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let end = t.published.hash.lock().unwrap_or_else(|e| e.into_inner()).1;
+        let h = self.team(team)?.here()?;
+        let events = h.published.judged.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let end = h.published.hash.lock().unwrap_or_else(|e| e.into_inner()).1;
         Some((events, end))
     }
 
     /// The SHA-256 of a team's whole event log so far, as `icsdrill replay` prints it.
     pub fn log_hash(&self, team: &str) -> Option<String> {
-        let t = self.team(team)?;
-        Some(t.published.hash.lock().unwrap_or_else(|e| e.into_inner()).0.hex())
+        let h = self.team(team)?.here()?;
+        Some(h.published.hash.lock().unwrap_or_else(|e| e.into_inner()).0.hex())
     }
 
     /// Whether the drill's database refuses writes now (nothing new can be acknowledged).
@@ -266,12 +347,14 @@ impl Drill {
 
     /// With a manual clock, runs every range `n` ticks and waits for them.
     pub async fn step(&self, n: u64) {
-        let targets: Vec<u64> = self.teams.iter().map(|t| t.live.snapshot().tick + n).collect();
-        for t in &self.teams {
-            t.live.step(n);
+        let lives: Vec<Arc<Live>> =
+            self.teams.iter().filter_map(Team::here).map(|h| h.live.clone()).collect();
+        let targets: Vec<u64> = lives.iter().map(|l| l.snapshot().tick + n).collect();
+        for l in &lives {
+            l.step(n);
         }
-        for (t, target) in self.teams.iter().zip(targets) {
-            t.live.wait_for_tick(target).await;
+        for (l, target) in lives.iter().zip(targets) {
+            l.wait_for_tick(target).await;
         }
     }
 
@@ -280,7 +363,11 @@ impl Drill {
     /// stand still.
     pub(crate) async fn next_change(&self, team: Option<&str>) {
         let mut phase = self.phase_watch.subscribe();
-        let live = team.and_then(|t| self.team(t)).or(self.teams.first()).map(|t| t.live.clone());
+        let here = match team {
+            Some(t) => self.team(t).and_then(Team::here),
+            None => self.teams.iter().find_map(Team::here),
+        };
+        let live = here.map(|h| h.live.clone());
         let tick = async {
             match live {
                 Some(live) if !live.stopped() => live.wait_for_tick(live.snapshot().tick + 1).await,
@@ -293,6 +380,11 @@ impl Drill {
         }
     }
 
+    /// Team `id`'s index (it must be one of the drill's).
+    fn index(&self, id: &str) -> usize {
+        self.teams.iter().position(|t| t.info.id == id).expect("one of the drill's teams")
+    }
+
     fn team(&self, id: &str) -> Option<&Team> {
         self.teams.iter().find(|t| t.info.id == id)
     }
@@ -300,29 +392,25 @@ impl Drill {
     /// Ranks the teams and publishes the boards (the public one stays put while frozen).
     fn publish_board(&self, seq: u64) {
         let phase = self.phase();
+        let heres: Vec<Option<Arc<Here>>> = self.teams.iter().map(Team::here).collect();
         let rows: Vec<BoardRow> = self
             .teams
             .iter()
-            .map(|t| {
-                let c = t.published.card.load();
-                BoardRow {
-                    rank: 0,
-                    team: t.info.id.clone(),
-                    name: t.info.name.clone(),
-                    total: c.total,
-                    detected: c.steps_detected,
-                    fired: c.steps_fired,
-                    settled_tick: c.settled_tick,
-                    parts: c.components.iter().map(|p| (p.key.to_string(), p.points)).collect(),
-                    bracket: t.info.bracket.clone(),
-                    bracket_rank: None,
-                }
+            .zip(&heres)
+            .map(|(t, here)| {
+                let c = match (here, t.away.load_full()) {
+                    (Some(h), _) => h.published.card.load_full(),
+                    (None, Some(a)) => return BoardRow { bracket: t.info.bracket.clone(), ..a.row.clone() },
+                    (None, None) => self.blank_card.clone(),
+                };
+                row_of(&t.info, &c)
             })
             .collect();
+        let heres = heres.iter().flatten();
         let changed_us =
-            self.teams.iter().map(|t| t.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
+            heres.clone().map(|h| h.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
         let rows = board::rank(rows);
-        let max_tick = self.teams.iter().map(|t| t.live.snapshot().tick).max().unwrap_or(0);
+        let max_tick = heres.map(|h| h.live.snapshot().tick).max().unwrap_or(0);
         let clock = board::Clock { at_s: max_tick as f64 / f64::from(self.scenario.tick_hz), ..self.clock };
         let steps = self.scenario.attack.as_ref().map_or(0, |a| a.steps.len());
         let full =
@@ -354,10 +442,28 @@ impl Drill {
         if let Some(r) = &*self.recorder.lock().unwrap_or_else(|e| e.into_inner()) {
             r.phase(next);
         }
-        let run = next.clock_runs() && !self.manual_clock;
-        for t in &self.teams {
-            t.live.set_running(run);
-        }
+        self.run_clocks(next);
         Ok(next)
+    }
+
+    /// Takes on a phase another node of the drill set (it recorded it already).
+    fn adopt_phase(&self, next: Phase) {
+        let mut phase = self.phase.lock().unwrap_or_else(|e| e.into_inner());
+        if *phase == next {
+            return;
+        }
+        *phase = next;
+        self.phase_watch.send_replace(next);
+        self.run_clocks(next);
+        drop(phase);
+        self.changed.notify_one();
+    }
+
+    /// Runs or holds every range's clock here as `phase` says.
+    fn run_clocks(&self, phase: Phase) {
+        let run = phase.clock_runs() && !self.manual_clock;
+        for h in self.teams.iter().filter_map(Team::here) {
+            h.live.set_running(run);
+        }
     }
 }

@@ -17,6 +17,7 @@ pub use icsdrill_judge::findings::Severity;
 
 use crate::governance::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
 
+pub mod cluster;
 mod postgres;
 mod recorder;
 pub mod replay;

@@ -154,6 +154,8 @@ impl Store for PgStore {
             "INSERT INTO phases (drill_id, at_ms, phase) VALUES ($1, $2, $3)",
             &[&drill, &super::sqlite::now_ms(), &phase],
         )?;
+        // The other nodes of a drill over several nodes hear of it when this commits.
+        tx.execute("SELECT pg_notify($1, $2)", &[&super::cluster::CHANNEL, &drill])?;
         tx.commit()?;
         Ok(())
     }

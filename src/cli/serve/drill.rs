@@ -18,7 +18,15 @@ use super::{Args, stop_signal};
 /// A drill to run: new, or resumed from the store.
 pub(super) enum Launch {
     New(Box<DrillSpec>),
-    Resume { id: String, range: Box<Options> },
+    Resume {
+        id: String,
+        range: Box<Options>,
+    },
+    /// A node of a drill over several nodes.
+    Join {
+        spec: Box<DrillSpec>,
+        node: String,
+    },
 }
 
 /// Runs a drill until Ctrl-C or its end, then reports and records what it found.
@@ -73,6 +81,7 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
 async fn start(launch: Launch, db: &Database) -> Result<DrillServer> {
     Ok(match launch {
         Launch::New(spec) => DrillServer::start(*spec).await?,
+        Launch::Join { spec, node } => DrillServer::join(*spec, node).await?,
         Launch::Resume { id, range } => {
             let id = if id.is_empty() {
                 let d = db.clone();
@@ -114,15 +123,21 @@ fn banner(drill: &Drill, args: &Args, db: &Database, http: &str, started: std::t
     );
     println!("Scoreboard (observers / 观察员):  {base}/?token={}", drill.observer_token());
     println!("Instructor (white cell / 导调组): {base}/instructor?token={}", drill.instructor_token());
+    if let Some(node) = drill.node() {
+        println!(
+            "Node {node}: the teams are shared among the drill's nodes; each prints the teams it runs, \
+             and any node's console redirects to the team's node"
+        );
+    }
     for (team, token, endpoints) in drill.teams() {
         println!();
         println!(
             "Team {} ({}) console / 队伍控制台: {base}/team/{}?token={token}",
             team.id, team.name, team.id
         );
-        super::print_endpoints("  ", endpoints);
+        super::print_endpoints("  ", &endpoints);
         let nets = drill.team_clients(&team.id).unwrap_or_default();
-        let hint = ConnectHint::new(nets, endpoints);
+        let hint = ConnectHint::new(nets, &endpoints);
         let shown: Vec<String> = nets.iter().map(ToString::to_string).collect();
         println!("  clients / 客户端地址: {}", shown.join(", "));
         if hint.mbpoll.is_none() {
@@ -143,6 +158,14 @@ fn banner(drill: &Drill, args: &Args, db: &Database, http: &str, started: std::t
 /// Resolves when every team's range has stopped by itself or reached tick `end`: woken by
 /// their ticks, not a timer.
 async fn until_ranges_end(drill: &Drill, end: Option<u64>) {
+    if drill.node().is_some() {
+        // A node of a drill over several nodes: its teams come and go; it runs until the
+        // white cell ends the drill (or it is stopped).
+        while !matches!(drill.phase(), Phase::HotWash | Phase::Ended) {
+            DrillApi::next_change(drill, None).await;
+        }
+        return;
+    }
     let lives: Vec<_> = drill.teams().filter_map(|(t, _, _)| drill.live(&t.id)).collect();
     for live in lives {
         match end {

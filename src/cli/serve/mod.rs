@@ -114,6 +114,11 @@ pub(crate) struct Args {
     /// up again). Default: a new random id.
     #[arg(long, conflicts_with = "resume")]
     drill_id: Option<String>,
+    /// Join a drill over several nodes as this node (1-32 letters, digits, `-`, `_`): every
+    /// node is given the same drill, `--drill-id` and `--database postgres://…`, and the teams
+    /// are shared among the nodes alive (a dead node's teams are taken over by the others).
+    #[arg(long, conflicts_with = "resume", requires = "drill_id")]
+    node: Option<String>,
     /// Where drills are recorded (SQLite; default: $ICSDRILL_DATA or ~/.local/share/icsdrill).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -236,6 +241,7 @@ impl Args {
             organiser: None,
             place: None,
             drill_id: None,
+            node: None,
             data_dir: None,
             resume: None,
             clients: Vec::new(),
@@ -313,8 +319,15 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         if !icsdrill_drill::vocab::valid_team_id(id) {
             bail!("drill id `{id}` must be 1-32 letters, digits, `-` or `_`");
         }
-        // On record already (a restart): resumed, with its tokens, where it was.
-        let fresh = matches!(&db, Database::Sqlite(dir) if !icsdrill::store::db_path(dir).exists());
+        if let Some(node) = &args.node
+            && !icsdrill_drill::vocab::valid_team_id(node)
+        {
+            bail!("node name `{node}` must be 1-32 letters, digits, `-` or `_`");
+        }
+        // On record already (a restart): resumed, with its tokens, where it was. A node of a
+        // drill over several nodes joins it instead.
+        let fresh = args.node.is_some()
+            || matches!(&db, Database::Sqlite(dir) if !icsdrill::store::db_path(dir).exists());
         if !fresh && db.open()?.drill(id)?.is_some() {
             return run_drill(Launch::Resume { id: id.clone(), range: Box::new(opts) }, &args, db);
         }
@@ -354,6 +367,14 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
             organiser: args.organiser.clone().filter(|s| !s.trim().is_empty()),
             place: args.place.clone().filter(|s| !s.trim().is_empty()),
         };
+        if let Some(node) = args.node.clone() {
+            if !matches!(db, Database::Postgres(_)) {
+                bail!(
+                    "a drill over several nodes (--node) shares a PostgreSQL database: give --database postgres://…"
+                );
+            }
+            return run_drill(Launch::Join { spec: Box::new(spec), node }, &args, db);
+        }
         return run_drill(Launch::New(Box::new(spec)), &args, db);
     }
     if args.freeze.is_some() || args.start {

@@ -62,6 +62,11 @@ pub trait DrillApi: Send + Sync + 'static {
     fn scoreboard(&self, full: bool) -> watch::Receiver<Arc<Scoreboard>>;
     /// Whether the team exists.
     fn has_team(&self, team: &str) -> bool;
+    /// The web view of the node that runs the team, when another node of a drill over
+    /// several nodes does (e.g. `http://10.0.0.2:8020`): its console and API are there.
+    fn team_elsewhere(&self, _team: &str) -> Option<String> {
+        None
+    }
     /// What the team console shows: measured values, alarms, endpoints, hints, injects,
     /// its own score. No true values, no attack internals.
     fn team_state(&self, team: &str) -> Option<TeamView>;
@@ -383,10 +388,34 @@ pub fn router(drill: Drill) -> Router {
         .zip(pages)
         .fold(api, |router, (path, page)| router.route(path, page))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such resource") })
+        .layer(axum::middleware::from_fn_with_state(drill.clone(), to_the_teams_node))
         .layer(axum::middleware::from_fn(crate::trace::layer))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(drill)
+}
+
+/// A team's console and API requests, when another node of the drill runs the team: sent
+/// there (307, so a POST stays a POST with its body).
+async fn to_the_teams_node(
+    axum::extract::State(drill): axum::extract::State<Drill>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = req.uri().path();
+    let team = path
+        .strip_prefix("/team/")
+        .or_else(|| path.strip_prefix("/api/teams/"))
+        .map(|rest| rest.split('/').next().unwrap_or_default());
+    if let Some(team) = team.filter(|t| valid_team_id(t))
+        && let Some(base) = drill.team_elsewhere(team)
+    {
+        let target = format!("{base}{}", req.uri().path_and_query().map_or(path, |p| p.as_str()));
+        if let Ok(location) = HeaderValue::from_str(&target) {
+            return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)]).into_response();
+        }
+    }
+    next.run(req).await
 }
 
 /// Serves the drill on `listener` until `shutdown` resolves.

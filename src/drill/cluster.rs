@@ -1,0 +1,309 @@
+//! One drill over several nodes sharing a PostgreSQL database (`serve --node NAME`).
+//!
+//! Every node serves the whole drill's web view from the shared records and runs the teams it
+//! holds a lease on (`store::cluster`, rules in `icsdrill_drill::leases`). Each node's lease
+//! task, once a renewal period or when a phase change is announced:
+//! - says the node is alive and renews its leases, claiming free teams up to its fair share;
+//! - starts the teams it won from their recorded inputs (the resume path: a team whose node
+//!   died comes back where its records end, with the same tokens and endpoints);
+//! - stops a team whose lease it lost, and in the briefing hands back teams over its share;
+//! - takes on the phase another node set, and the other nodes' teams' cards for the board.
+//!
+//! A node's own requests for a team it does not run are redirected to the node that does.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use icsdrill_drill::leases::{self, RENEW_MS};
+use icsdrill_drill::{BoardRow, EndpointInfo, Phase};
+use tokio::sync::{Notify, watch};
+
+use super::launch::Resumed;
+use super::{Away, Drill, DrillServer, DrillSpec};
+use crate::store::cluster::{ClusterStore, Seen};
+use crate::store::{Database, DrillRecord};
+use crate::{Error, Result};
+
+/// How often a node renews its leases and looks at the others'.
+const RENEW: Duration = Duration::from_millis(RENEW_MS as u64);
+
+impl DrillServer {
+    /// Joins drill `spec.id` in `spec.database` (PostgreSQL) as node `node`: records the drill
+    /// when no node has yet (else takes the record's tokens, seed and options), serves its web
+    /// view, and runs the lease task that shares the teams among the nodes alive.
+    pub async fn join(spec: DrillSpec, node: String) -> Result<DrillServer> {
+        let db = spec
+            .database
+            .clone()
+            .ok_or_else(|| Error::invalid("a drill over several nodes needs --database"))?;
+        if spec.id.is_none() {
+            return Err(Error::invalid("every node of a drill over several nodes needs the same --drill-id"));
+        }
+        let (record, identity, spec) = super::launch::join_record(spec).await?;
+        let (drill, _, shutdown) = Drill::build(spec, identity, false, Some(node.clone())).await?;
+        let mut server = DrillServer::serve(drill.clone(), shutdown).await?;
+        let http = format!("http://{}", server.http);
+        let stop = server.shutdown.subscribe();
+        server.tasks.spawn(run(drill, db, record, node, http, stop));
+        Ok(server)
+    }
+}
+
+/// The lease task of node `node`, until `stop`.
+async fn run(
+    drill: Arc<Drill>,
+    db: Database,
+    record: DrillRecord,
+    node: String,
+    http: String,
+    mut stop: watch::Receiver<bool>,
+) {
+    let wake = Arc::new(Notify::new());
+    let stopping = Arc::new(AtomicBool::new(false));
+    let listener = {
+        let (db, id, wake, stopping) = (db.clone(), drill.id.clone(), wake.clone(), stopping.clone());
+        std::thread::spawn(move || {
+            let done = || stopping.load(Ordering::Relaxed);
+            if let Err(e) = crate::store::cluster::listen(&db, &id, RENEW, &done, &|| wake.notify_one()) {
+                tracing::warn!(error = %e, "not listening for phase changes; they arrive with each lease renewal");
+            }
+        })
+    };
+    let mut node_state = NodeState { store: None, phase_seen: None };
+    loop {
+        if let Err(e) = node_state.round(&drill, &db, &record, &node, &http).await {
+            tracing::warn!(error = %e, "lease renewal failed; retrying");
+            node_state.store = None;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(RENEW) => {}
+            () = wake.notified() => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
+    stopping.store(true, Ordering::Relaxed);
+    let _ = tokio::task::spawn_blocking(move || listener.join()).await;
+}
+
+/// What a node's lease task keeps between rounds.
+struct NodeState {
+    store: Option<ClusterStore>,
+    /// The recorded phase at the last look: a change there is another node's (or this one's)
+    /// control, taken on once.
+    phase_seen: Option<Phase>,
+}
+
+/// What one round decided, in the database.
+struct Decided {
+    seen: Seen,
+    held: Vec<String>,
+    released: Vec<String>,
+}
+
+impl NodeState {
+    async fn round(
+        &mut self,
+        drill: &Arc<Drill>,
+        db: &Database,
+        record: &DrillRecord,
+        node: &str,
+        http: &str,
+    ) -> Result<()> {
+        let teams: Vec<String> = drill.teams.iter().map(|t| t.info.id.clone()).collect();
+        let endpoints: Vec<String> = drill
+            .teams
+            .iter()
+            .map(|t| {
+                t.here().map(|h| serde_json::to_string(&h.endpoints).unwrap_or_default()).unwrap_or_default()
+            })
+            .collect();
+        let (db2, id, me, http2) = (db.clone(), drill.id.clone(), node.to_string(), http.to_string());
+        let store = self.store.take();
+        let (store, decided) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let mut store = match store {
+                Some(s) => s,
+                None => ClusterStore::connect(&db2, &id, &me)?,
+            };
+            let decided = decide(&mut store, &teams, &endpoints, &me, &http2)?;
+            Ok((store, decided))
+        })
+        .await??;
+        self.store = Some(store);
+        let Decided { seen, held, released } = decided;
+        if self.phase_seen != Some(seen.phase) {
+            self.phase_seen = Some(seen.phase);
+            drill.adopt_phase(seen.phase);
+        }
+        for team in &released {
+            drill.stop_here(drill.index(team)).await?;
+            let t = team.clone();
+            self.with_store(move |s| s.release(&t)).await?;
+            tracing::info!(team, "handed back to share the teams among the nodes");
+        }
+        self.take_over(drill, db, record, &held).await;
+        for (k, t) in drill.teams.iter().enumerate() {
+            if t.here().is_some() && !held.contains(&t.info.id) && !released.contains(&t.info.id) {
+                tracing::warn!(team = %t.info.id, "lost its lease to another node: stopping it here");
+                drill.stop_here(k).await?;
+            }
+        }
+        note_away(drill, node, &seen);
+        Ok(())
+    }
+
+    /// Runs `f` on the store off the async runtime (the client blocks).
+    async fn with_store<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut ClusterStore) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let mut store =
+            self.store.take().ok_or_else(|| Error::Failed("no connection to the database".into()))?;
+        let (store, out) = tokio::task::spawn_blocking(move || {
+            let out = f(&mut store);
+            (store, out)
+        })
+        .await?;
+        self.store = Some(store);
+        out
+    }
+
+    /// Starts every team this node now holds and does not run yet.
+    async fn take_over(&mut self, drill: &Arc<Drill>, db: &Database, record: &DrillRecord, held: &[String]) {
+        for team in held {
+            let k = drill.index(team);
+            if drill.teams[k].here().is_some() {
+                continue;
+            }
+            let started = async {
+                let sim = resumed(db, record, drill, team).await?;
+                drill.start_here(k, sim).await
+            };
+            match started.await {
+                Ok(()) => {
+                    let endpoints = drill.teams[k].here().map(|h| h.endpoints.clone()).unwrap_or_default();
+                    let shown: Vec<String> =
+                        endpoints.iter().map(|e| format!("{} {}:{}", e.plc, e.address, e.port)).collect();
+                    // Like the banner, on stdout; a closed stdout is no reason to stop.
+                    let node = drill.node().unwrap_or_default();
+                    let line = format!("icsdrill: node {node} now runs team {team}: {}\n", shown.join(", "));
+                    let _ = std::io::Write::write_all(&mut std::io::stdout(), line.as_bytes());
+                    tracing::info!(team, "took the team");
+                }
+                Err(e) => {
+                    tracing::error!(team, error = %e, "could not start the team here; handing it back");
+                    let t = team.clone();
+                    let _ = self.with_store(move |s| s.release(&t)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Renews and claims this node's leases (`endpoints` by team, empty for a team not running
+/// here) and decides what to hand back.
+fn decide(
+    store: &mut ClusterStore,
+    teams: &[String],
+    endpoints: &[String],
+    me: &str,
+    http: &str,
+) -> Result<Decided> {
+    store.heartbeat(http)?;
+    let seen = store.look()?;
+    let rows = seen.leases();
+    let briefing = seen.phase == Phase::Briefing;
+    let released: Vec<String> = leases::to_release(teams, &rows, &seen.nodes, me, seen.now_ms, briefing)
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let mut held = Vec::new();
+    for team in leases::to_claim(teams, &rows, &seen.nodes, me, seen.now_ms) {
+        if released.iter().any(|r| r == team) {
+            continue;
+        }
+        let k = teams.iter().position(|t| t == team).expect("one of the teams");
+        if store.claim(team, &endpoints[k])? {
+            held.push(team.to_string());
+        }
+    }
+    let seen = if held.is_empty() { seen } else { store.look()? };
+    Ok(Decided { seen, held, released })
+}
+
+/// Team `team`'s simulation rebuilt from its records (none when it has none yet: a new one).
+async fn resumed(db: &Database, record: &DrillRecord, drill: &Drill, team: &str) -> Result<Option<Resumed>> {
+    let (db, record, team, scenario) = (db.clone(), record.clone(), team.to_string(), drill.scenario.clone());
+    tokio::task::spawn_blocking(move || -> Result<Option<Resumed>> {
+        let store = db.open()?;
+        let Some(last) = store.last_tick(&record.id, &team)? else { return Ok(None) };
+        let inputs = store.inputs(&record.id, &team)?;
+        let recorded = store.events(&record.id, &team)?.len();
+        let sim = crate::store::replay::rerun(&scenario, &record, &inputs, Some(last));
+        Ok(Some(Resumed { sim, recorded }))
+    })
+    .await?
+}
+
+/// Notes where the teams other nodes run are, and their cards, for the board and redirects.
+fn note_away(drill: &Drill, me: &str, seen: &Seen) {
+    let mut moved = false;
+    for t in &drill.teams {
+        let holder = seen.holders.iter().find(|h| h.lease.team == t.info.id && h.lease.live(seen.now_ms));
+        let away = match holder {
+            Some(h) if h.lease.node != me && t.here().is_none() => {
+                let endpoints: Vec<EndpointInfo> = serde_json::from_str(&h.endpoints).unwrap_or_default();
+                let row = seen
+                    .cards
+                    .get(&t.info.id)
+                    .map(|c| row_of_card(&t.info, c))
+                    .unwrap_or_else(|| super::row_of(&t.info, &drill.blank_card));
+                Some(Away { node: h.lease.node.clone(), http: h.http.clone(), endpoints, row })
+            }
+            _ => None,
+        };
+        let old = t.away.load_full();
+        let same = match (&old, &away) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.node == b.node && a.row == b.row && a.endpoints == b.endpoints,
+            _ => false,
+        };
+        if !same {
+            t.away.store(away.map(Arc::new));
+            moved = true;
+        }
+    }
+    if moved {
+        drill.changed.notify_one();
+    }
+}
+
+/// A board row from a card as recorded (JSON).
+fn row_of_card(info: &icsdrill_drill::TeamInfo, card: &str) -> BoardRow {
+    let v: serde_json::Value = serde_json::from_str(card).unwrap_or_default();
+    let n = |k: &str| v[k].as_u64().unwrap_or(0);
+    BoardRow {
+        rank: 0,
+        team: info.id.clone(),
+        name: info.name.clone(),
+        total: v["total"].as_f64().unwrap_or(0.0),
+        detected: n("steps_detected") as usize,
+        fired: n("steps_fired") as usize,
+        settled_tick: n("settled_tick"),
+        parts: v["components"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|c| {
+                        (
+                            c["key"].as_str().unwrap_or_default().to_string(),
+                            c["points"].as_f64().unwrap_or(0.0),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        bracket: info.bracket.clone(),
+        bracket_rank: None,
+    }
+}
