@@ -176,6 +176,30 @@ async fn a_drill_over_three_nodes_survives_the_loss_of_one() {
         })
         .await;
     }
+    // Node a's instructor view shows its own ten teams and where the other twenty run.
+    let (_, overview) = http(a.http, "GET", "/api/instructor/overview", Some(&a.instructor), None).await;
+    let overview: serde_json::Value = serde_json::from_str(&overview).unwrap();
+    assert_eq!(overview["teams"].as_array().unwrap().len(), 10);
+    assert_eq!(overview["elsewhere"].as_array().unwrap().len(), 20, "{overview}");
+    // An inject sent on node a to a team node b runs is queued there and applied by node b.
+    let on_b = teams
+        .iter()
+        .find(|t| {
+            overview["elsewhere"].as_array().unwrap().iter().any(|e| e["id"] == **t && e["node"] == "b")
+        })
+        .unwrap();
+    let inject =
+        serde_json::json!({"channel": "message", "text": "call the shift lead", "teams": [on_b]}).to_string();
+    let (s, body) = http(a.http, "POST", "/api/drill/injects", Some(&a.instructor), Some(&inject)).await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains(r#""queued":"b""#), "{body}");
+    until("node b applies the queued inject", Duration::from_secs(5), || async {
+        http(b.http, "GET", &format!("/api/teams/{on_b}/state"), Some(&b.tokens[on_b]), None)
+            .await
+            .1
+            .contains("call the shift lead")
+    })
+    .await;
     // On node c's teams: a Modbus write and a defender action, each acknowledged.
     let mut endpoints = BTreeMap::new();
     for t in &on_c {

@@ -884,6 +884,23 @@ fn absurd_command_line_values_are_clear_errors() {
         (&["serve", "--idle-timeout", "999999999"], "--idle-timeout"),
         (&["serve", "--http-max-connections", "100000"], "--http-max-connections"),
         (&["serve", "--teams", "a", "--mode", "contest", "--duration", "60", "--freeze", "600"], "--freeze"),
+        (&["serve", "--node", "n1", "--http-port", "0", "--modbus-port", "0"], "--node are for drills"),
+        (&["serve", "--teams", "a", "--node", "n1", "--http-port", "0", "--modbus-port", "0"], "--drill-id"),
+        (&["serve", "--teams", "a", "--node", "n 1!", "--drill-id", "d1"], "node name"),
+        (
+            &[
+                "serve",
+                "--teams",
+                "a",
+                "--node",
+                "n1",
+                "--drill-id",
+                "d1",
+                "--data-dir",
+                "/tmp/icsdrill-absurd-node",
+            ],
+            "PostgreSQL",
+        ),
     ] {
         let (code, err) = run(args);
         assert_eq!(code, Some(1), "{args:?}: {err}");

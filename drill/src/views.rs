@@ -609,8 +609,25 @@ pub struct Overview {
     pub cross_team: CrossTeam,
     /// The attack's steps, when there is an attack.
     pub attack: Option<Vec<StepView>>,
-    /// Teams.
+    /// Teams (on a node of a drill over several nodes, those this node runs).
     pub teams: Vec<OverviewTeam>,
+    /// The teams other nodes of the drill run, and where: their full view is on that node.
+    pub elsewhere: Vec<TeamElsewhere>,
+}
+
+/// A team another node of the drill runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamElsewhere {
+    /// Team id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The node.
+    pub node: String,
+    /// Its web view.
+    pub http: String,
+    /// The team's total as last recorded.
+    pub total: f64,
 }
 
 impl Overview {

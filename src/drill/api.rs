@@ -6,7 +6,8 @@ use std::sync::Arc;
 use icsdrill_drill::flags;
 use icsdrill_drill::track::{reason_name, visible_to_team};
 use icsdrill_drill::views::{
-    CrossTeam, FlagAnswer, Overview, OverviewTeam, Standings, StandingsRow, TeamParts, TeamView,
+    CrossTeam, FlagAnswer, Overview, OverviewTeam, Standings, StandingsRow, TeamElsewhere, TeamParts,
+    TeamView,
 };
 use icsdrill_drill::{ActError, Control, DrillInfo, EndpointInfo, Mode, Phase, Role, Scoreboard};
 use icsdrill_engine::{Scenario, SimEvent, SimInput};
@@ -75,6 +76,20 @@ impl DrillApi for Drill {
             return None;
         }
         t.away.load().as_ref().map(|a| a.http.clone()).filter(|h| !h.is_empty())
+    }
+
+    fn queue_for<'a>(&'a self, team: &'a str, input: SimInput) -> BoxFuture<'a, Result<String, ActError>> {
+        Box::pin(async move {
+            let node = self.team(team).and_then(|t| t.away.load_full()).map(|a| a.node.clone());
+            let Some(node) = node else { return Err(ActError::Unavailable) };
+            match super::cluster::queue(self, team, &input).await {
+                Ok(()) => Ok(node),
+                Err(e) => {
+                    tracing::warn!(team, error = %e, "could not queue an input for another node");
+                    Err(ActError::RecordsFailing)
+                }
+            }
+        })
     }
 
     fn team_state(&self, team: &str) -> Option<TeamView> {
@@ -334,6 +349,21 @@ impl DrillApi for Drill {
             cross_team: CrossTeam { attempts, uncounted },
             attack: Overview::attack(&self.scenario),
             teams,
+            elsewhere: self
+                .teams
+                .iter()
+                .filter(|t| t.here.load().is_none())
+                .filter_map(|t| {
+                    let a = t.away.load_full()?;
+                    Some(TeamElsewhere {
+                        id: t.info.id.clone(),
+                        name: t.info.name.clone(),
+                        node: a.node.clone(),
+                        http: a.http.clone(),
+                        total: a.row.total,
+                    })
+                })
+                .collect(),
         }
     }
 }

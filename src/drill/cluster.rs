@@ -16,10 +16,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use icsdrill_drill::leases::{self, RENEW_MS};
-use icsdrill_drill::{BoardRow, EndpointInfo, Phase};
+use icsdrill_drill::{ActError, BoardRow, EndpointInfo, Phase};
+use icsdrill_engine::SimInput;
+use icsdrill_web::drill::DrillApi;
 use tokio::sync::{Notify, watch};
 
-use super::launch::Resumed;
+use super::launch::{Identity, Resumed};
 use super::{Away, Drill, DrillServer, DrillSpec};
 use crate::store::cluster::{ClusterStore, Seen};
 use crate::store::{Database, DrillRecord};
@@ -40,7 +42,7 @@ impl DrillServer {
         if spec.id.is_none() {
             return Err(Error::invalid("every node of a drill over several nodes needs the same --drill-id"));
         }
-        let (record, identity, spec) = super::launch::join_record(spec).await?;
+        let (record, identity, spec) = join_record(spec).await?;
         let (drill, _, shutdown) = Drill::build(spec, identity, false, Some(node.clone())).await?;
         let mut server = DrillServer::serve(drill.clone(), shutdown).await?;
         let http = format!("http://{}", server.http);
@@ -142,6 +144,7 @@ impl NodeState {
             tracing::info!(team, "handed back to share the teams among the nodes");
         }
         self.take_over(drill, db, record, &held).await;
+        self.apply_queued(drill, &held).await?;
         for (k, t) in drill.teams.iter().enumerate() {
             if t.here().is_some() && !held.contains(&t.info.id) && !released.contains(&t.info.id) {
                 tracing::warn!(team = %t.info.id, "lost its lease to another node: stopping it here");
@@ -166,6 +169,32 @@ impl NodeState {
         .await?;
         self.store = Some(store);
         out
+    }
+
+    /// Applies the inputs other nodes queued for the teams this node runs; one that cannot be
+    /// applied yet (the drill is not live, the team's records fail) waits for a later round.
+    async fn apply_queued(&mut self, drill: &Arc<Drill>, held: &[String]) -> Result<()> {
+        let teams = held.to_vec();
+        let queued = self.with_store(move |s| s.queued_inputs(&teams)).await?;
+        for (id, team, input) in queued {
+            let input: SimInput = serde_json::from_str(&input).map_err(|e| {
+                Error::unreadable(format!("a queued input for team {team} is unreadable: {e}"))
+            })?;
+            match DrillApi::act(&**drill, &team, input).await {
+                Err(
+                    ActError::NotLive(_)
+                    | ActError::Unavailable
+                    | ActError::NotRecorded
+                    | ActError::RecordsFailing,
+                ) => {
+                    continue;
+                }
+                Err(e) => tracing::warn!(team, error = ?e, "a queued input was refused"),
+                Ok(()) => {}
+            }
+            self.with_store(move |s| s.applied(id)).await?;
+        }
+        Ok(())
     }
 
     /// Starts every team this node now holds and does not run yet.
@@ -245,6 +274,17 @@ async fn resumed(db: &Database, record: &DrillRecord, drill: &Drill, team: &str)
     .await?
 }
 
+/// Queues `input` for team `team`, which node `away.node` runs: that node applies it at its
+/// next round (woken at once by the notification). Answers once the input is in the database.
+pub(super) async fn queue(drill: &Drill, team: &str, input: &SimInput) -> Result<()> {
+    let (Some(db), Some(node)) = (drill.database.clone(), drill.node.clone()) else {
+        return Err(Error::Failed("this drill runs on one node".into()));
+    };
+    let (id, team, input) = (drill.id.clone(), team.to_string(), serde_json::to_string(input)?);
+    tokio::task::spawn_blocking(move || ClusterStore::connect(&db, &id, &node)?.post_input(&team, &input))
+        .await?
+}
+
 /// Notes where the teams other nodes run are, and their cards, for the board and redirects.
 fn note_away(drill: &Drill, me: &str, seen: &Seen) {
     let mut moved = false;
@@ -306,4 +346,63 @@ fn row_of_card(info: &icsdrill_drill::TeamInfo, card: &str) -> BoardRow {
         bracket: info.bracket.clone(),
         bracket_rank: None,
     }
+}
+
+/// The record of the drill a node of a drill over several nodes joins: recorded now when no
+/// node has yet, else the one on record (which must be the same scenario and teams). Returns
+/// it with the identity and spec every node then shares.
+async fn join_record(given: DrillSpec) -> Result<(DrillRecord, Identity, DrillSpec)> {
+    let n = given.teams.len();
+    let fresh = Identity {
+        id: given.id.clone().unwrap_or_default(),
+        instructor_token: super::new_token(),
+        observer_token: super::new_token(),
+        team_tokens: (0..n).map(|_| super::new_token()).collect(),
+        phase: Phase::Briefing,
+        sims: (0..n).map(|_| None).collect(),
+        flag_secret: (given.mode == icsdrill_drill::Mode::Contest).then(super::new_token),
+    };
+    let (mine, my_teams) = super::launch::new_record(&given, &fresh)?;
+    let db = given
+        .database
+        .clone()
+        .ok_or_else(|| Error::invalid("a drill over several nodes needs --database"))?;
+    let (record, teams) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let mut store = db.open()?;
+        if store.drill(&mine.id)?.is_none()
+            && let Err(e) = store.create_drill(&mine, &my_teams)
+            // Another node recorded it at the same moment.
+            && store.drill(&mine.id)?.is_none()
+        {
+            return Err(e);
+        }
+        let (record, teams) =
+            store.drill(&mine.id)?.ok_or_else(|| Error::Failed(format!("drill {} vanished", mine.id)))?;
+        if record.scenario_hash != mine.scenario_hash
+            || teams.iter().map(|t| &t.id).ne(given.teams.iter().map(|t| &t.id))
+        {
+            return Err(Error::invalid(format!(
+                "drill {} on record runs scenario {} with teams {}: every node must be given the same",
+                record.id,
+                record.scenario_id,
+                teams.iter().map(|t| t.id.as_str()).collect::<Vec<_>>().join(",")
+            )));
+        }
+        Ok((record, teams))
+    })
+    .await??;
+    let options: super::launch::StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
+    let scenario = crate::store::replay::stored_scenario(&record)?;
+    let mut spec = super::launch::stored_spec(&record, &teams, scenario, given.range.clone());
+    spec.database = given.database.clone();
+    let identity = Identity {
+        id: record.id.clone(),
+        instructor_token: record.instructor_token.clone(),
+        observer_token: record.observer_token.clone(),
+        team_tokens: teams.iter().map(|t| t.token.clone()).collect(),
+        phase: record.phase,
+        sims: (0..n).map(|_| None).collect(),
+        flag_secret: options.flag_secret,
+    };
+    Ok((record, identity, spec))
 }

@@ -29,14 +29,14 @@ use crate::store::{Batch, Database, DrillRecord, RecordSender, Recorder, Store, 
 
 /// Drill options kept with the record.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct StoredOptions {
+pub(super) struct StoredOptions {
     duration_s: Option<f64>,
     freeze_s: Option<f64>,
     #[serde(default)]
     no_attack: bool,
     /// Contest: the secret every team's flags derive from.
     #[serde(default)]
-    flag_secret: Option<String>,
+    pub(super) flag_secret: Option<String>,
     /// Team -> bracket.
     #[serde(default)]
     brackets: BTreeMap<String, String>,
@@ -78,7 +78,7 @@ fn iec104_port() -> u16 {
 
 /// The spec of a recorded drill, served with `range` (its seed, attacker mode and duration
 /// are the record's).
-fn stored_spec(
+pub(super) fn stored_spec(
     record: &DrillRecord,
     teams: &[TeamRecord],
     scenario: Arc<Scenario>,
@@ -146,15 +146,15 @@ pub fn recorded_challenges(record: &DrillRecord, scenario: &Scenario) -> usize {
 
 /// Who a drill is when it launches: new, or resumed from the store.
 pub(super) struct Identity {
-    id: String,
-    instructor_token: String,
-    observer_token: String,
-    team_tokens: Vec<String>,
-    phase: Phase,
+    pub(super) id: String,
+    pub(super) instructor_token: String,
+    pub(super) observer_token: String,
+    pub(super) team_tokens: Vec<String>,
+    pub(super) phase: Phase,
     /// Each team's simulation so far (resumed), or none (new).
-    sims: Vec<Option<Resumed>>,
+    pub(super) sims: Vec<Option<Resumed>>,
     /// Contest flag secret.
-    flag_secret: Option<String>,
+    pub(super) flag_secret: Option<String>,
 }
 
 /// What every team's range is started with: kept by the drill, so a node of a drill over
@@ -291,7 +291,8 @@ impl DrillServer {
         let mut out = Vec::new();
         for (team, range) in self.drill.teams.iter().zip(ranges) {
             if let Some(range) = range {
-                team.here.store(None);
+                // `here` stays: what the team published (its judged log, its hash) is read
+                // after the drill stops (an exam's certificate).
                 out.push((team.info.id.clone(), range.shutdown().await?));
             }
         }
@@ -501,67 +502,8 @@ async fn open_recorder(spec: &DrillSpec, identity: &Identity, new: bool) -> Resu
     Ok(Some(Recorder::start(store, identity.id.clone(), spec.teams.iter().map(|t| t.id.clone()).collect())))
 }
 
-/// The record of the drill a node of a drill over several nodes joins: recorded now when no
-/// node has yet, else the one on record (which must be the same scenario and teams). Returns
-/// it with the identity and spec every node then shares.
-pub(super) async fn join_record(given: DrillSpec) -> Result<(DrillRecord, Identity, DrillSpec)> {
-    let n = given.teams.len();
-    let fresh = Identity {
-        id: given.id.clone().unwrap_or_default(),
-        instructor_token: new_token(),
-        observer_token: new_token(),
-        team_tokens: (0..n).map(|_| new_token()).collect(),
-        phase: Phase::Briefing,
-        sims: (0..n).map(|_| None).collect(),
-        flag_secret: (given.mode == Mode::Contest).then(new_token),
-    };
-    let (mine, my_teams) = new_record(&given, &fresh)?;
-    let db = given
-        .database
-        .clone()
-        .ok_or_else(|| Error::invalid("a drill over several nodes needs --database"))?;
-    let (record, teams) = tokio::task::spawn_blocking(move || -> Result<_> {
-        let mut store = db.open()?;
-        if store.drill(&mine.id)?.is_none()
-            && let Err(e) = store.create_drill(&mine, &my_teams)
-            // Another node recorded it at the same moment.
-            && store.drill(&mine.id)?.is_none()
-        {
-            return Err(e);
-        }
-        let (record, teams) =
-            store.drill(&mine.id)?.ok_or_else(|| Error::Failed(format!("drill {} vanished", mine.id)))?;
-        if record.scenario_hash != mine.scenario_hash
-            || teams.iter().map(|t| &t.id).ne(given.teams.iter().map(|t| &t.id))
-        {
-            return Err(Error::invalid(format!(
-                "drill {} on record runs scenario {} with teams {}: every node must be given the same",
-                record.id,
-                record.scenario_id,
-                teams.iter().map(|t| t.id.as_str()).collect::<Vec<_>>().join(",")
-            )));
-        }
-        Ok((record, teams))
-    })
-    .await??;
-    let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
-    let scenario = crate::store::replay::stored_scenario(&record)?;
-    let mut spec = stored_spec(&record, &teams, scenario, given.range.clone());
-    spec.database = given.database.clone();
-    let identity = Identity {
-        id: record.id.clone(),
-        instructor_token: record.instructor_token.clone(),
-        observer_token: record.observer_token.clone(),
-        team_tokens: teams.iter().map(|t| t.token.clone()).collect(),
-        phase: record.phase,
-        sims: (0..n).map(|_| None).collect(),
-        flag_secret: options.flag_secret,
-    };
-    Ok((record, identity, spec))
-}
-
 /// The record of a new drill and its teams.
-fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(DrillRecord, Vec<TeamRecord>)> {
+pub(super) fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(DrillRecord, Vec<TeamRecord>)> {
     let scenario = &spec.scenario;
     let source = spec
         .scenario_source

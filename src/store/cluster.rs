@@ -1,7 +1,7 @@
 //! What the nodes of one drill share in PostgreSQL besides its records: the nodes (a heartbeat
 //! each, in the database's clock), the team leases (each claimed by compare-and-set, so two
 //! nodes never both win a team), and the channel phase changes are announced on
-//! (`LISTEN`/`NOTIFY`). The rules for which node should claim what are the pure
+//! (`LISTEN`/`NOTIFY`), with the injects queued for teams another node runs. The rules for which node should claim what are the pure
 //! `icsdrill_drill::leases`.
 //!
 //! The client blocks, like the store's: call it from plain threads or `spawn_blocking`.
@@ -26,6 +26,9 @@ CREATE TABLE IF NOT EXISTS cluster_nodes (
 CREATE TABLE IF NOT EXISTS team_leases (
     drill_id TEXT NOT NULL, team TEXT NOT NULL, node TEXT NOT NULL, expires_ms BIGINT NOT NULL,
     endpoints TEXT NOT NULL, PRIMARY KEY (drill_id, team));
+CREATE TABLE IF NOT EXISTS cluster_injects (
+    id BIGSERIAL PRIMARY KEY, drill_id TEXT NOT NULL, team TEXT NOT NULL, input TEXT NOT NULL,
+    done BOOLEAN NOT NULL DEFAULT FALSE);
 ";
 
 /// Now in the database's clock, in milliseconds: every node's leases are timed by one clock.
@@ -167,8 +170,40 @@ impl ClusterStore {
     }
 }
 
-/// Listens for phase changes of drill `drill` on a connection of its own and calls `wake` on
-/// each; checks `stop` at least every `poll` and returns once it says so (or the connection
+impl ClusterStore {
+    /// Queues an input (an inject, JSON) for team `team`, which another node runs, and wakes
+    /// the nodes: whichever runs the team applies it.
+    pub fn post_input(&mut self, team: &str, input: &str) -> Result<()> {
+        let mut tx = self.client.transaction()?;
+        tx.execute(
+            "INSERT INTO cluster_injects (drill_id, team, input) VALUES ($1, $2, $3)",
+            &[&self.drill, &team, &input],
+        )?;
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &self.drill])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The queued inputs not applied yet for these teams: (row id, team, input JSON), oldest
+    /// first.
+    pub fn queued_inputs(&mut self, teams: &[String]) -> Result<Vec<(i64, String, String)>> {
+        let rows = self.client.query(
+            "SELECT id, team, input FROM cluster_injects WHERE drill_id = $1 AND NOT done AND team = ANY($2)
+             ORDER BY id",
+            &[&self.drill, &teams],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    }
+
+    /// Marks a queued input applied.
+    pub fn applied(&mut self, id: i64) -> Result<()> {
+        self.client.execute("UPDATE cluster_injects SET done = TRUE WHERE id = $1", &[&id])?;
+        Ok(())
+    }
+}
+
+/// Listens for phase changes and queued inputs of drill `drill` on a connection of its own and
+/// calls `wake` on each; checks `stop` at least every `poll` and returns once it says so (or the connection
 /// fails: the caller's periodic look still catches every change, later).
 pub fn listen(
     db: &Database,

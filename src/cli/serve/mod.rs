@@ -117,7 +117,7 @@ pub(crate) struct Args {
     /// Join a drill over several nodes as this node (1-32 letters, digits, `-`, `_`): every
     /// node is given the same drill, `--drill-id` and `--database postgres://…`, and the teams
     /// are shared among the nodes alive (a dead node's teams are taken over by the others).
-    #[arg(long, conflicts_with = "resume", requires = "drill_id")]
+    #[arg(long, conflicts_with = "resume")]
     node: Option<String>,
     /// Where drills are recorded (SQLite; default: $ICSDRILL_DATA or ~/.local/share/icsdrill).
     #[arg(long)]
@@ -368,6 +368,11 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
             place: args.place.clone().filter(|s| !s.trim().is_empty()),
         };
         if let Some(node) = args.node.clone() {
+            if args.drill_id.is_none() {
+                bail!(
+                    "every node of a drill over several nodes needs the same drill id: give --drill-id (or `id:` in the drill file)"
+                );
+            }
             if !matches!(db, Database::Postgres(_)) {
                 bail!(
                     "a drill over several nodes (--node) shares a PostgreSQL database: give --database postgres://…"
@@ -377,8 +382,8 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         }
         return run_drill(Launch::New(Box::new(spec)), &args, db);
     }
-    if args.freeze.is_some() || args.start {
-        bail!("--freeze and --start are for drills: give --teams or --drill");
+    if args.freeze.is_some() || args.start || args.node.is_some() {
+        bail!("--freeze, --start and --node are for drills: give --teams or --drill");
     }
     serve_range(&args, scenario, opts)
 }

@@ -41,6 +41,9 @@ pub(super) struct InjectBody {
 pub(super) struct InjectResult {
     team: String,
     ok: bool,
+    /// The node it was queued for, when another node runs the team.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queued: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -85,8 +88,12 @@ pub(super) async fn inject(
     let mut out = Vec::new();
     for team in teams {
         let input = SimInput::Inject { channel: b.channel, text: b.text.clone(), step: b.step.clone() };
-        let r = drill.act(&team, input).await;
-        out.push(InjectResult { team, ok: r.is_ok(), error: r.err().map(|e| act_error(e).message) });
+        let r = match drill.team_elsewhere(&team) {
+            Some(_) => drill.queue_for(&team, input).await.map(Some),
+            None => drill.act(&team, input).await.map(|()| None),
+        };
+        let queued = r.as_ref().ok().cloned().flatten();
+        out.push(InjectResult { team, ok: r.is_ok(), queued, error: r.err().map(|e| act_error(e).message) });
     }
     Ok(Json(out))
 }

@@ -67,6 +67,11 @@ pub trait DrillApi: Send + Sync + 'static {
     fn team_elsewhere(&self, _team: &str) -> Option<String> {
         None
     }
+    /// Queues an instructor's input for a team another node runs (`team_elsewhere`); answers
+    /// the node's name once the input is in the shared database (that node applies it).
+    fn queue_for<'a>(&'a self, _team: &'a str, _input: SimInput) -> BoxFuture<'a, Result<String, ActError>> {
+        Box::pin(async { Err(ActError::Unavailable) })
+    }
     /// What the team console shows: measured values, alarms, endpoints, hints, injects,
     /// its own score. No true values, no attack internals.
     fn team_state(&self, team: &str) -> Option<TeamView>;
