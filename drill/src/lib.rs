@@ -24,6 +24,7 @@ pub mod alerts;
 pub mod board;
 pub mod flags;
 pub mod leases;
+pub mod overview;
 pub mod phase;
 pub mod track;
 pub mod views;

@@ -1,0 +1,191 @@
+//! What the white cell sees (`Overview`): every team this node runs with true values next to
+//! measured ones, where the other nodes' teams run, the attack timeline and its progress, and
+//! the refused cross-team connections.
+
+use icsdrill_engine::scenario::Text;
+use icsdrill_engine::{Scenario, Snapshot};
+use icsdrill_judge::score::ScoreCard;
+use serde::Serialize;
+
+use crate::track::{InjectRec, StepProgress, Track};
+use crate::views::{HintView, hint_views};
+use crate::vocab::{Mode, Phase, TeamInfo};
+
+/// A process variable's true value next to what its sensor measures (instructors only).
+#[derive(Debug, Clone, Serialize)]
+pub struct ValueView {
+    /// Variable id.
+    pub id: String,
+    /// Name.
+    pub name: Text,
+    /// Unit.
+    pub unit: String,
+    /// True value.
+    #[serde(rename = "true")]
+    pub truth: f64,
+    /// Measured value, where a sensor measures it.
+    pub measured: Option<f64>,
+}
+
+/// A team as the white cell sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OverviewTeam {
+    /// Team id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Ticks run.
+    pub tick: u64,
+    /// Simulated seconds.
+    pub simulated_s: f64,
+    /// Score card.
+    pub score: ScoreCard,
+    /// Attack progress.
+    pub steps: Vec<StepProgress>,
+    /// Interlock trips.
+    pub trips: usize,
+    /// Damage events.
+    pub damage: usize,
+    /// The host the attacker acts from now.
+    pub attacker_host: Option<String>,
+    /// The scenario's hints, texts included, and which the team took or was given.
+    pub hints: Vec<HintView>,
+    /// The white cell's messages to it so far (ticks at `tick_hz`).
+    pub injects: Vec<InjectRec>,
+    /// Ticks per simulated second.
+    pub tick_hz: u32,
+    /// True and measured values.
+    pub values: Vec<ValueView>,
+}
+
+impl OverviewTeam {
+    /// The white cell's view of a team's range.
+    pub fn build(
+        s: &Scenario,
+        snap: &Snapshot,
+        team: &TeamInfo,
+        track: &Track,
+        card: &ScoreCard,
+    ) -> OverviewTeam {
+        OverviewTeam {
+            id: team.id.clone(),
+            name: team.name.clone(),
+            tick: snap.tick,
+            simulated_s: snap.tick as f64 / f64::from(s.tick_hz),
+            score: card.clone(),
+            steps: track.steps.clone(),
+            trips: track.trips,
+            damage: track.damage,
+            attacker_host: snap.attacker_host.map(|h| s.hosts[h.ix()].id.clone()),
+            hints: hint_views(s, track, true),
+            injects: track.injects.clone(),
+            tick_hz: s.tick_hz,
+            values: s
+                .vars
+                .iter()
+                .enumerate()
+                .map(|(i, v)| ValueView {
+                    id: v.id.clone(),
+                    name: v.name.clone(),
+                    unit: v.unit.clone(),
+                    truth: snap.vars[i],
+                    measured: s.sensors.iter().position(|d| d.var.ix() == i).map(|k| snap.sensors[k]),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// An attack step in the white cell's timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepView {
+    /// Step id.
+    pub id: String,
+    /// Name.
+    pub name: Text,
+    /// Techniques (v19 ids).
+    pub techniques: Vec<&'static str>,
+}
+
+/// Connections refused because they came from an address a range does not serve (another
+/// team's, or nobody's): recorded for the white cell, never in a team's own log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForeignAttempt {
+    /// Client address.
+    pub address: String,
+    /// The team whose networks hold the address, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_team: Option<String>,
+    /// The team whose range it tried.
+    pub team: String,
+    /// The PLC it tried last.
+    pub plc: String,
+    /// Attempts.
+    pub count: u64,
+    /// Unix milliseconds of the first and the last attempt.
+    pub first_ms: i64,
+    /// See `first_ms`.
+    pub last_ms: i64,
+}
+
+/// The refused cross-team connections.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrossTeam {
+    /// By address and team tried.
+    pub attempts: Vec<ForeignAttempt>,
+    /// Attempts beyond the kept list.
+    pub uncounted: u64,
+}
+
+/// What the white cell sees: every team with true values, the attack timeline, cross-team
+/// attempts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    /// Drill phase.
+    pub phase: Phase,
+    /// The controls that apply in it.
+    pub controls: Vec<crate::vocab::Control>,
+    /// Mode.
+    pub mode: Mode,
+    /// The drill's database refuses writes now.
+    pub records_failing: bool,
+    /// Refused cross-team connections.
+    pub cross_team: CrossTeam,
+    /// The attack's steps, when there is an attack.
+    pub attack: Option<Vec<StepView>>,
+    /// Teams (on a node of a drill over several nodes, those this node runs).
+    pub teams: Vec<OverviewTeam>,
+    /// The teams other nodes of the drill run, and where: their full view is on that node.
+    pub elsewhere: Vec<TeamElsewhere>,
+}
+
+/// A team another node of the drill runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamElsewhere {
+    /// Team id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The node.
+    pub node: String,
+    /// Its web view.
+    pub http: String,
+    /// The team's total as last recorded.
+    pub total: f64,
+}
+
+impl Overview {
+    /// The attack timeline of a scenario.
+    pub fn attack(s: &Scenario) -> Option<Vec<StepView>> {
+        s.attack.as_ref().map(|p| {
+            p.steps
+                .iter()
+                .map(|st| StepView {
+                    id: st.id.clone(),
+                    name: st.name.clone(),
+                    techniques: st.techniques.iter().map(|t| t.v19).collect(),
+                })
+                .collect()
+        })
+    }
+}
