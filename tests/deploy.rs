@@ -50,7 +50,7 @@ fn the_kubernetes_manifests_validate_and_a_broken_one_does_not() {
     std::fs::create_dir_all(&dir).unwrap();
     let set = std::fs::read_to_string(deploy().join("k8s/statefulset.yaml")).unwrap();
     for (name, broken) in [
-        ("type.yaml", set.replacen("replicas: 1", "replicas: one", 1)),
+        ("type.yaml", set.replacen("replicas: 3", "replicas: three", 1)),
         ("field.yaml", set.replacen("serviceName:", "serviceNam:", 1)),
     ] {
         let path = dir.join(name);
@@ -61,10 +61,11 @@ fn the_kubernetes_manifests_validate_and_a_broken_one_does_not() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The StatefulSet's container arguments as the binary gets them, made safe for a test: the
-/// drill file from the ConfigMap, loopback instead of every address, ports the OS picks, a
-/// data directory of the test's own.
-fn pod_args(data: &Path) -> Vec<String> {
+/// The StatefulSet's container arguments as pod `pod` gets them, made safe for a test: the
+/// drill file from the ConfigMap (its id made `id`), loopback instead of every address, ports
+/// the OS picks (so no `--node-url`: the node gives its own address), a data directory of the
+/// test's own.
+fn pod_args(data: &Path, pod: &str, id: &str) -> Vec<String> {
     let set: serde_json::Value =
         serde_saphyr::from_str(&std::fs::read_to_string(deploy().join("k8s/statefulset.yaml")).unwrap())
             .unwrap();
@@ -73,17 +74,30 @@ fn pod_args(data: &Path) -> Vec<String> {
             .unwrap();
     let drill = data.join("drill.yaml");
     std::fs::create_dir_all(data).unwrap();
-    std::fs::write(&drill, map["data"]["drill.yaml"].as_str().unwrap()).unwrap();
+    let text =
+        map["data"]["drill.yaml"].as_str().unwrap().replacen("id: xj-2026-regional", &format!("id: {id}"), 1);
+    std::fs::write(&drill, text).unwrap();
     let args = set["spec"]["template"]["spec"]["containers"][0]["args"].as_array().unwrap();
-    args.iter()
-        .map(|a| match a.as_str().unwrap() {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for a in args.iter().map(|a| a.as_str().unwrap()) {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        out.push(match a {
             "/etc/icsdrill/drill.yaml" => drill.display().to_string(),
             "/var/lib/icsdrill" => data.display().to_string(),
+            "$(POD_NAME)" => pod.to_string(),
             "0.0.0.0" => "127.0.0.1".into(),
             "8020" | "5020" => "0".into(),
+            "--node-url" => {
+                skip = true;
+                continue;
+            }
             a => a.to_string(),
-        })
-        .collect()
+        });
+    }
+    out
 }
 
 fn health(url: &str) -> String {
@@ -101,26 +115,42 @@ fn line<'a>(seen: &'a [String], prefix: &str) -> &'a str {
 }
 
 #[test]
-fn the_pod_serves_its_drill_and_a_restarted_pod_resumes_it() {
+fn the_pods_serve_their_drill_together_and_a_restarted_pod_joins_it_again() {
+    // The nodes share the external PostgreSQL (`scripts/test` starts one).
+    let Some(database) = std::env::var("ICSDRILL_TEST_POSTGRES").ok().filter(|d| !d.is_empty()) else {
+        assert!(
+            std::env::var_os("ICSDRILL_REQUIRE_POSTGRES").is_none(),
+            "ICSDRILL_REQUIRE_POSTGRES is set but ICSDRILL_TEST_POSTGRES is not"
+        );
+        eprintln!("note: ICSDRILL_TEST_POSTGRES not set: the StatefulSet's pods are not run here");
+        return;
+    };
+    let id = format!("xj-{}", &icsdrill::drill::new_token()[..12]);
     let data = std::env::temp_dir().join(format!("icsdrill-pod-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let args = pod_args(&data);
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let no_database = |c: &mut std::process::Command| {
-        c.env_remove("ICSDRILL_DATABASE");
+    let with_database = |c: &mut std::process::Command| {
+        c.env("ICSDRILL_DATABASE", &database);
     };
-    let (served, seen, _) = crate::util::spawn_served_with(&refs, None, no_database);
-    assert!(line(&seen, "Drill ").starts_with("Drill xj-2026-regional recorded"), "{seen:#?}");
+    let pod = |name: &str| {
+        let args = pod_args(&data.join(name), name, &id);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::util::spawn_served_with(&refs, None, with_database)
+    };
+    let (first, seen, _) = pod("icsdrill-0");
+    assert!(line(&seen, "Drill ").starts_with(&format!("Drill {id} recorded")), "{seen:#?}");
+    assert!(line(&seen, "Node icsdrill-0").contains("shared among the drill's nodes"), "{seen:#?}");
     let team = line(&seen, "Team dushanzi").to_string();
     let url = team.split_whitespace().last().unwrap().to_string();
     assert!(health(&url).contains(r#""status":"ok""#));
-    // The pod is killed (evicted, or its node lost) and started again with the same spec.
-    drop(served);
-    let (_served, seen, _) = crate::util::spawn_served_with(&refs, None, no_database);
-    assert!(seen.iter().any(|l| l.contains("resumed drill xj-2026-regional")), "{seen:#?}");
-    let again = line(&seen, "Team dushanzi");
+    let (_second, seen, _) = pod("icsdrill-1");
     let token = |l: &str| l.split("token=").nth(1).map(str::to_string);
+    assert_eq!(token(line(&seen, "Team dushanzi")), token(&team), "the second pod serves the same drill");
+    // The first pod is killed (evicted, or its node lost) and started again under its name.
+    drop(first);
+    let (_first, seen, _) = pod("icsdrill-0");
+    let again = line(&seen, "Team dushanzi");
     assert_eq!(token(again), token(&team), "the team's login survives the restart");
+    assert!(health(again.split_whitespace().last().unwrap()).contains(r#""status":"ok""#));
     let _ = std::fs::remove_dir_all(&data);
 }
 

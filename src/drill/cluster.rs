@@ -34,7 +34,9 @@ impl DrillServer {
     /// Joins drill `spec.id` in `spec.database` (PostgreSQL) as node `node`: records the drill
     /// when no node has yet (else takes the record's tokens, seed and options), serves its web
     /// view, and runs the lease task that shares the teams among the nodes alive.
-    pub async fn join(spec: DrillSpec, node: String) -> Result<DrillServer> {
+    /// `url` is where the other nodes and the teams reach this node's web view (default: the
+    /// address it listens on); its host also stands for an endpoint bound to every address.
+    pub async fn join(spec: DrillSpec, node: String, url: Option<String>) -> Result<DrillServer> {
         let db = spec
             .database
             .clone()
@@ -45,7 +47,9 @@ impl DrillServer {
         let (record, identity, spec) = join_record(spec).await?;
         let (drill, _, shutdown) = Drill::build(spec, identity, false, Some(node.clone())).await?;
         let mut server = DrillServer::serve(drill.clone(), shutdown).await?;
-        let http = format!("http://{}", server.http);
+        let http = url.unwrap_or_else(|| format!("http://{}", server.http));
+        let host = http.split("://").nth(1).and_then(|r| r.split(['/', ':']).next()).unwrap_or_default();
+        let _ = drill.advertised.set(host.to_string());
         let stop = server.shutdown.subscribe();
         server.tasks.spawn(run(drill, db, record, node, http, stop));
         Ok(server)

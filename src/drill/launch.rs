@@ -367,6 +367,7 @@ impl Drill {
             ranges: Mutex::new((0..n).map(|_| None).collect()),
             starter,
             node,
+            advertised: std::sync::OnceLock::new(),
             phase: Mutex::new(identity.phase),
             phase_watch: watch::Sender::new(identity.phase),
             instructor_token: identity.instructor_token,
@@ -396,7 +397,14 @@ impl Drill {
     /// the phase says.
     pub(super) async fn start_here(&self, k: usize, sim: Option<Resumed>) -> Result<()> {
         let team = &self.teams[k];
-        let (range, here) = start_team(&self.starter, k, &team.info, sim).await?;
+        let (range, mut here) = start_team(&self.starter, k, &team.info, sim).await?;
+        if let Some(host) = self.advertised.get().filter(|h| !h.is_empty()) {
+            for e in &mut here.endpoints {
+                if e.address.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_unspecified()) {
+                    e.address.clone_from(host);
+                }
+            }
+        }
         if let Some(freeze) = self.freeze.tick {
             let (live, changed, mut stop) =
                 (here.live.clone(), self.changed.clone(), self.starter.stop.clone());

@@ -187,6 +187,9 @@ pub struct Drill {
     blank_card: Arc<ScoreCard>,
     /// This node's name in a drill over several nodes.
     node: Option<String>,
+    /// The host the teams reach this node at (a drill over several nodes): it stands for an
+    /// endpoint bound to every address in the endpoint tables.
+    advertised: std::sync::OnceLock<String>,
     phase: Mutex<Phase>,
     /// The phase as watched (the consoles' streams wake on it); set under `phase`'s lock.
     phase_watch: watch::Sender<Phase>,

@@ -26,6 +26,7 @@ pub(super) enum Launch {
     Join {
         spec: Box<DrillSpec>,
         node: String,
+        url: Option<String>,
     },
 }
 
@@ -81,7 +82,7 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
 async fn start(launch: Launch, db: &Database) -> Result<DrillServer> {
     Ok(match launch {
         Launch::New(spec) => DrillServer::start(*spec).await?,
-        Launch::Join { spec, node } => DrillServer::join(*spec, node).await?,
+        Launch::Join { spec, node, url } => DrillServer::join(*spec, node, url).await?,
         Launch::Resume { id, range } => {
             let id = if id.is_empty() {
                 let d = db.clone();

@@ -119,6 +119,12 @@ pub(crate) struct Args {
     /// are shared among the nodes alive (a dead node's teams are taken over by the others).
     #[arg(long, conflicts_with = "resume")]
     node: Option<String>,
+    /// With --node: where the other nodes and the teams reach this node's web view, e.g.
+    /// http://node-2.example:8020 (default: the address it listens on). A team's requests
+    /// to another node are redirected here, and its host stands for an endpoint bound to
+    /// every address (--bind 0.0.0.0) in the teams' endpoint tables.
+    #[arg(long, requires = "node")]
+    node_url: Option<String>,
     /// Where drills are recorded (SQLite; default: $ICSDRILL_DATA or ~/.local/share/icsdrill).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -194,6 +200,20 @@ fn check_numbers(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// A node's URL: http(s), a host, at most 256 characters, nothing that could break a header.
+fn check_node_url(url: &str) -> Result<String> {
+    let url = url.trim_end_matches('/');
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+    let host = rest.and_then(|r| r.split(['/', ':']).next()).unwrap_or_default();
+    if url.len() > 256 || host.is_empty() || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        bail!(
+            "--node-url must be an http:// or https:// URL of this node's web view, e.g. http://node-2.example:8020, got `{}`",
+            url.escape_debug()
+        );
+    }
+    Ok(url.to_string())
+}
+
 fn parse_clients(s: &str) -> Result<(String, Vec<ipnet::IpNet>), String> {
     let (team, nets) = s.split_once('=').ok_or("expected TEAM=CIDR[,CIDR...], e.g. red=10.1.0.0/16")?;
     if team.is_empty() {
@@ -242,6 +262,7 @@ impl Args {
             place: None,
             drill_id: None,
             node: None,
+            node_url: None,
             data_dir: None,
             resume: None,
             clients: Vec::new(),
@@ -373,12 +394,13 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
                     "every node of a drill over several nodes needs the same drill id: give --drill-id (or `id:` in the drill file)"
                 );
             }
+            let url = args.node_url.as_deref().map(check_node_url).transpose()?;
             if !matches!(db, Database::Postgres(_)) {
                 bail!(
                     "a drill over several nodes (--node) shares a PostgreSQL database: give --database postgres://…"
                 );
             }
-            return run_drill(Launch::Join { spec: Box::new(spec), node }, &args, db);
+            return run_drill(Launch::Join { spec: Box::new(spec), node, url }, &args, db);
         }
         return run_drill(Launch::New(Box::new(spec)), &args, db);
     }
