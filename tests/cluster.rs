@@ -279,3 +279,63 @@ async fn a_drill_over_three_nodes_survives_the_loss_of_one() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_lost_a_team_records_and_acknowledges_nothing_more_for_it() {
+    use icsdrill::store::cluster::ClusterStore;
+    use icsdrill::store::{Batch, Database, DrillRecord, Recorder, TeamRecord};
+    let Some(url) = postgres() else { return };
+    let db = Database::Postgres(url);
+    let id = format!("fence{}", &icsdrill::drill::new_token()[..10]);
+    let record = DrillRecord {
+        id: id.clone(),
+        name: "fence".into(),
+        mode: icsdrill_drill::Mode::Regional,
+        scenario_id: "petrochem-tank-farm".into(),
+        scenario_hash: "h".into(),
+        scenario_source: "src: 1\n".into(),
+        seed: 1,
+        live_attacker: false,
+        phase: icsdrill_drill::Phase::Live,
+        instructor_token: "i".into(),
+        observer_token: "o".into(),
+        options: "{}".into(),
+        created_ms: 1_780_000_000_000,
+    };
+    let teams =
+        ["x", "y"].map(|t| TeamRecord { id: t.into(), name: t.into(), token: format!("t{t}") }).to_vec();
+    let (db2, id2) = (db.clone(), id.clone());
+    let store = tokio::task::spawn_blocking(move || {
+        let mut store = db2.open().unwrap();
+        store.create_drill(&record, &teams).unwrap();
+        // Node b took team x over; node a still holds y.
+        assert!(ClusterStore::connect(&db2, &id2, "b").unwrap().claim("x", "").unwrap());
+        assert!(ClusterStore::connect(&db2, &id2, "a").unwrap().claim("y", "").unwrap());
+        store.fence("a").unwrap();
+        store
+    })
+    .await
+    .unwrap();
+    let recorder = Recorder::start(store, id.clone(), vec!["x".into(), "y".into()]);
+    let input = || icsdrill_engine::SimInput::Notify { to: "duty_officer".into(), text: "t".into() };
+    for team in [0, 1] {
+        recorder.record(Batch { team, tick: 5, inputs: vec![input()], events: Vec::new() });
+    }
+    recorder.score(0, 5, 1.0, "{}".into());
+    recorder.score(1, 5, 2.0, "{}".into());
+    // y's batch is acknowledged; x's never is (it is another node's now).
+    let (x, mut y) = (recorder.durable(0), recorder.durable(1));
+    tokio::time::timeout(Duration::from_secs(10), y.wait_for(|t| *t > 5)).await.unwrap().unwrap();
+    tokio::task::spawn_blocking(move || recorder.finish()).await.unwrap();
+    assert_eq!(*x.borrow(), 0, "x's input is never acknowledged here");
+    let (db2, id2) = (db.clone(), id.clone());
+    tokio::task::spawn_blocking(move || {
+        let store = db2.open().unwrap();
+        assert_eq!(store.inputs(&id2, "y").unwrap().len(), 1);
+        assert!(store.inputs(&id2, "x").unwrap().is_empty(), "nothing written for a team another node holds");
+        assert!(store.score(&id2, "y").unwrap().is_some());
+        assert!(store.score(&id2, "x").unwrap().is_none(), "nor its card");
+    })
+    .await
+    .unwrap();
+}

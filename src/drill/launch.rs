@@ -321,7 +321,7 @@ impl Drill {
         let epoch = Instant::now();
         let changed = Arc::new(Notify::new());
         let scenario = spec.scenario.clone();
-        let recorder = open_recorder(&spec, &identity, new).await?;
+        let recorder = open_recorder(&spec, &identity, new, node.as_deref()).await?;
         let foreign = Arc::new(ForeignLog::new(
             spec.teams.iter().map(|t| t.id.clone()).zip(nets.iter().cloned()).collect(),
             recorder.as_ref().map(Recorder::sender),
@@ -495,14 +495,23 @@ fn share_descriptors(spec: &mut DrillSpec) -> Result<()> {
 }
 
 /// Opens the drill's database (recording a new drill in it) and starts its recorder.
-async fn open_recorder(spec: &DrillSpec, identity: &Identity, new: bool) -> Result<Option<Recorder>> {
+async fn open_recorder(
+    spec: &DrillSpec,
+    identity: &Identity,
+    new: bool,
+    node: Option<&str>,
+) -> Result<Option<Recorder>> {
     let Some(db) = spec.database.clone() else { return Ok(None) };
+    let node = node.map(str::to_string);
     let create = if new { Some(new_record(spec, identity)?) } else { None };
     // The PostgreSQL client blocks: open and write off the async runtime.
     let store = tokio::task::spawn_blocking(move || -> Result<Box<dyn Store>> {
         let mut store = db.open()?;
         if let Some((record, teams)) = create {
             store.create_drill(&record, &teams)?;
+        }
+        if let Some(node) = node {
+            store.fence(&node)?;
         }
         Ok(store)
     })

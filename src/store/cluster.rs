@@ -19,7 +19,7 @@ use crate::{Error, Result};
 /// The channel a phase change is announced on (its payload: the drill's id).
 pub const CHANNEL: &str = "icsdrill_drill";
 
-const SCHEMA: &str = "
+pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS cluster_nodes (
     drill_id TEXT NOT NULL, node TEXT NOT NULL, http TEXT NOT NULL, seen_ms BIGINT NOT NULL,
     PRIMARY KEY (drill_id, node));

@@ -228,6 +228,18 @@ pub trait Store: Send {
     fn create_drill(&mut self, drill: &DrillRecord, teams: &[TeamRecord]) -> Result<()>;
     /// Appends batches (inputs and events) of `drill`'s teams in one transaction.
     fn append(&mut self, drill: &str, teams: &[String], batches: &[Batch]) -> Result<()>;
+    /// From now on writes records only for the teams node `node` holds, or no node has
+    /// claimed: in a drill over several nodes, a node that lost a team's lease (cut off from
+    /// the database for longer than a lease) writes nothing more for it. Only PostgreSQL
+    /// serves several nodes; elsewhere every team is the store's.
+    fn fence(&mut self, _node: &str) -> Result<()> {
+        Ok(())
+    }
+    /// The teams (indices) whose batches the last `append` left out, held by another node:
+    /// nothing in them may be acknowledged.
+    fn take_fenced(&mut self) -> Vec<usize> {
+        Vec::new()
+    }
     /// Records a phase change.
     fn set_phase(&mut self, drill: &str, phase: Phase) -> Result<()>;
     /// Records a team's latest score card (JSON).

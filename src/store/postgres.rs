@@ -21,6 +21,10 @@ pub struct PgStore {
     client: RefCell<Client>,
     /// How to connect again after the server dropped the connection.
     params: String,
+    /// The node whose leases the writes are fenced by (a drill over several nodes).
+    fence: Option<String>,
+    /// The teams the last `append` left out.
+    fenced: Vec<usize>,
 }
 
 impl PgStore {
@@ -28,7 +32,12 @@ impl PgStore {
     pub fn connect(params: &str) -> Result<PgStore> {
         let mut client = Client::connect(params, NoTls)?;
         client.batch_execute(SCHEMA)?;
-        Ok(PgStore { client: RefCell::new(client), params: params.to_string() })
+        Ok(PgStore {
+            client: RefCell::new(client),
+            params: params.to_string(),
+            fence: None,
+            fenced: Vec::new(),
+        })
     }
 
     /// The client, connected again if the server dropped the connection (a restart, a
@@ -110,8 +119,40 @@ impl Store for PgStore {
         Ok(())
     }
 
+    fn fence(&mut self, node: &str) -> Result<()> {
+        self.writer()?.batch_execute(super::cluster::SCHEMA)?;
+        self.fence = Some(node.to_string());
+        Ok(())
+    }
+
+    fn take_fenced(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.fenced)
+    }
+
     fn append(&mut self, drill: &str, teams: &[String], batches: &[Batch]) -> Result<()> {
+        let fence = self.fence.clone();
+        self.fenced.clear();
         let mut tx = self.writer()?.transaction()?;
+        // A drill over several nodes: the teams' lease rows are read under a share lock, so a
+        // node claiming one of them waits for this commit (and then resumes the team from
+        // records that include it), or this sees the team held by another and leaves it out.
+        let mut fenced = Vec::new();
+        if let Some(me) = &fence {
+            let mut names: Vec<&str> = batches.iter().map(|b| teams[b.team].as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            for r in tx.query(
+                "SELECT team, node FROM team_leases WHERE drill_id = $1 AND team = ANY($2) ORDER BY team FOR SHARE",
+                &[&drill, &names],
+            )? {
+                let (team, node): (String, String) = (r.get(0), r.get(1));
+                if node != *me
+                    && let Some(k) = teams.iter().position(|t| *t == team)
+                {
+                    fenced.push(k);
+                }
+            }
+        }
         let mut next = std::collections::BTreeMap::<usize, i64>::new();
         let input =
             tx.prepare("INSERT INTO inputs (drill_id, team, seq, tick, input) VALUES ($1, $2, $3, $4, $5)")?;
@@ -119,7 +160,7 @@ impl Store for PgStore {
             "INSERT INTO events (drill_id, team, seq, tick, kind, event) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT DO NOTHING",
         )?;
-        for b in batches {
+        for b in batches.iter().filter(|b| !fenced.contains(&b.team)) {
             let team = &teams[b.team];
             let seq = match next.entry(b.team) {
                 std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
@@ -143,6 +184,7 @@ impl Store for PgStore {
             }
         }
         tx.commit()?;
+        self.fenced = fenced;
         Ok(())
     }
 
@@ -161,10 +203,21 @@ impl Store for PgStore {
     }
 
     fn save_score(&mut self, drill: &str, team: &str, tick: u64, total: f64, card: &str) -> Result<()> {
+        let Some(me) = self.fence.clone() else {
+            self.writer()?.execute(
+                "INSERT INTO scores (drill_id, team, tick, total, card) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (drill_id, team) DO UPDATE SET tick = $3, total = $4, card = $5",
+                &[&drill, &team, &(tick as i64), &total, &card],
+            )?;
+            return Ok(());
+        };
+        // Fenced: never over the card of a team another node holds.
         self.writer()?.execute(
-            "INSERT INTO scores (drill_id, team, tick, total, card) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO scores (drill_id, team, tick, total, card)
+             SELECT $1::TEXT, $2::TEXT, $3::BIGINT, $4::DOUBLE PRECISION, $5::TEXT
+             WHERE NOT EXISTS (SELECT 1 FROM team_leases WHERE drill_id = $1 AND team = $2 AND node <> $6)
              ON CONFLICT (drill_id, team) DO UPDATE SET tick = $3, total = $4, card = $5",
-            &[&drill, &team, &(tick as i64), &total, &card],
+            &[&drill, &team, &(tick as i64), &total, &card, &me],
         )?;
         Ok(())
     }

@@ -235,6 +235,8 @@ fn write_loop(
 ) {
     let mut first = 0;
     let mut final_failures = 0;
+    // Teams another node took over (a drill over several nodes), told once each.
+    let mut gone = vec![false; teams.len()];
     loop {
         let mut p = shared.lock();
         while p.idle() && !p.closed {
@@ -264,7 +266,17 @@ fn write_loop(
         let mut error = None;
         match store.append(drill, teams, &batches) {
             Ok(()) => {
-                for b in &batches {
+                let fenced = store.take_fenced();
+                for &k in &fenced {
+                    if !gone[k] {
+                        gone[k] = true;
+                        tracing::warn!(
+                            team = %teams[k],
+                            "another node runs this team now: what this node still had for it is not recorded or acknowledged"
+                        );
+                    }
+                }
+                for b in batches.iter().filter(|b| !fenced.contains(&b.team)) {
                     senders[b.team].send_if_modified(|t| {
                         let moved = b.tick + 1 > *t;
                         *t = (*t).max(b.tick + 1);
