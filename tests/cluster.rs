@@ -281,7 +281,7 @@ async fn a_drill_over_three_nodes_survives_the_loss_of_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_that_lost_a_team_records_and_acknowledges_nothing_more_for_it() {
+async fn a_node_that_lost_a_team_records_nothing_more_for_it_and_queued_inputs_are_bounded() {
     use icsdrill::store::cluster::ClusterStore;
     use icsdrill::store::{Batch, Database, DrillRecord, Recorder, TeamRecord};
     let Some(url) = postgres() else { return };
@@ -330,6 +330,15 @@ async fn a_node_that_lost_a_team_records_and_acknowledges_nothing_more_for_it() 
     assert_eq!(*x.borrow(), 0, "x's input is never acknowledged here");
     let (db2, id2) = (db.clone(), id.clone());
     tokio::task::spawn_blocking(move || {
+        // Inputs queued for another node's team are bounded.
+        let mut c = ClusterStore::connect(&db2, &id2, "a").unwrap();
+        let max = icsdrill::store::cluster::MAX_QUEUED_INPUTS;
+        for _ in 0..max {
+            c.post_input("x", "{}").unwrap();
+        }
+        let e = c.post_input("x", "{}").unwrap_err().to_string();
+        assert!(e.contains(&format!("at most {max}")), "{e}");
+        assert_eq!(c.queued_inputs(&["x".to_string()]).unwrap().len() as i64, max);
         let store = db2.open().unwrap();
         assert_eq!(store.inputs(&id2, "y").unwrap().len(), 1);
         assert!(store.inputs(&id2, "x").unwrap().is_empty(), "nothing written for a team another node holds");

@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS cluster_injects (
     done BOOLEAN NOT NULL DEFAULT FALSE);
 ";
 
+/// Inputs one drill may have queued for other nodes and not yet applied: beyond, queuing is
+/// refused (a node that never comes to apply them cannot make the table grow without end).
+pub const MAX_QUEUED_INPUTS: i64 = 1_000;
+
 /// Now in the database's clock, in milliseconds: every node's leases are timed by one clock.
 const NOW_MS: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT";
 
@@ -175,6 +179,17 @@ impl ClusterStore {
     /// the nodes: whichever runs the team applies it.
     pub fn post_input(&mut self, team: &str, input: &str) -> Result<()> {
         let mut tx = self.client.transaction()?;
+        let waiting: i64 = tx
+            .query_one(
+                "SELECT COUNT(*) FROM cluster_injects WHERE drill_id = $1 AND NOT done",
+                &[&self.drill],
+            )?
+            .get(0);
+        if waiting >= MAX_QUEUED_INPUTS {
+            return Err(Error::Failed(format!(
+                "{waiting} inputs already wait for other nodes to apply them (at most {MAX_QUEUED_INPUTS}): try again once they have"
+            )));
+        }
         tx.execute(
             "INSERT INTO cluster_injects (drill_id, team, input) VALUES ($1, $2, $3)",
             &[&self.drill, &team, &input],
