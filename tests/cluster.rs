@@ -263,6 +263,10 @@ async fn a_drill_over_three_nodes_survives_the_loss_of_one() {
         std::process::Command::new("kill").args(["-TERM", &n.served.id().to_string()]).status().unwrap();
         assert!(n.served.wait().unwrap().success());
     }
+    for n in ["a", "b"] {
+        let log = std::fs::read_to_string(dir.join(format!("{n}.log"))).unwrap();
+        assert!(!log.contains("panicked"), "node {n}:\n{log}");
+    }
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_icsdrill"))
         .args(["replay", &id, "--database", &db])
         .output()

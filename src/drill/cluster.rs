@@ -76,11 +76,11 @@ async fn run(
             }
         })
     };
-    let mut node_state = NodeState { store: None, phase_seen: None };
+    let mut node_state = NodeState { store: None, phase_seen: None, applying: Arc::default() };
     loop {
         if let Err(e) = node_state.round(&drill, &db, &record, &node, &http).await {
             tracing::warn!(error = %e, "lease renewal failed; retrying");
-            node_state.store = None;
+            close(node_state.store.take());
         }
         tokio::select! {
             () = tokio::time::sleep(RENEW) => {}
@@ -89,7 +89,16 @@ async fn run(
         }
     }
     stopping.store(true, Ordering::Relaxed);
+    close(node_state.store.take());
     let _ = tokio::task::spawn_blocking(move || listener.join()).await;
+}
+
+/// Closes a connection off the async runtime (the blocking client's drop runs a runtime of
+/// its own, which must not start inside this one).
+fn close(store: Option<ClusterStore>) {
+    if let Some(s) = store {
+        drop(tokio::task::spawn_blocking(move || drop(s)));
+    }
 }
 
 /// What a node's lease task keeps between rounds.
@@ -98,6 +107,8 @@ struct NodeState {
     /// The recorded phase at the last look: a change there is another node's (or this one's)
     /// control, taken on once.
     phase_seen: Option<Phase>,
+    /// The queued inputs are being applied (by a task of their own).
+    applying: Arc<AtomicBool>,
 }
 
 /// What one round decided, in the database.
@@ -148,7 +159,7 @@ impl NodeState {
             tracing::info!(team, "handed back to share the teams among the nodes");
         }
         self.take_over(drill, db, record, &held).await;
-        self.apply_queued(drill, &held).await?;
+        self.apply_queued(drill, db, &held);
         for (k, t) in drill.teams.iter().enumerate() {
             if t.here().is_some() && !held.contains(&t.info.id) && !released.contains(&t.info.id) {
                 tracing::warn!(team = %t.info.id, "lost its lease to another node: stopping it here");
@@ -175,35 +186,32 @@ impl NodeState {
         out
     }
 
-    /// Applies the inputs other nodes queued for the teams this node runs; one that cannot be
-    /// applied yet (the drill is not live, the team's records fail) waits for a later round.
-    async fn apply_queued(&mut self, drill: &Arc<Drill>, held: &[String]) -> Result<()> {
-        let teams = held.to_vec();
-        let queued = self.with_store(move |s| s.queued_inputs(&teams)).await?;
-        for (id, team, input) in queued {
-            let input: SimInput = serde_json::from_str(&input).map_err(|e| {
-                Error::unreadable(format!("a queued input for team {team} is unreadable: {e}"))
-            })?;
-            match DrillApi::act(&**drill, &team, input).await {
-                Err(
-                    ActError::NotLive(_)
-                    | ActError::Unavailable
-                    | ActError::NotRecorded
-                    | ActError::RecordsFailing,
-                ) => {
-                    continue;
-                }
-                Err(e) => tracing::warn!(team, error = ?e, "a queued input was refused"),
-                Ok(()) => {}
-            }
-            self.with_store(move |s| s.applied(id)).await?;
+    /// Applies, in a task of its own, the inputs other nodes queued for the teams this node
+    /// runs (each waits for its tick: the lease task must not). One that cannot be applied
+    /// yet (the drill is not live, the team's records fail) waits for a later round.
+    fn apply_queued(&self, drill: &Arc<Drill>, db: &Database, held: &[String]) {
+        if held.is_empty() || self.applying.swap(true, Ordering::AcqRel) {
+            return;
         }
-        Ok(())
+        let (drill, db, teams, applying) = (drill.clone(), db.clone(), held.to_vec(), self.applying.clone());
+        let node = drill.node().unwrap_or_default().to_string();
+        let rt = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = apply(&drill, &db, &node, &teams, &rt) {
+                tracing::warn!(error = %e, "queued inputs not applied this round");
+            }
+            applying.store(false, Ordering::Release);
+        });
     }
 
-    /// Starts every team this node now holds and does not run yet.
+    /// Starts the teams this node now holds and does not run yet, for one renewal period at
+    /// most (the rest next round: its leases must be renewed meanwhile).
     async fn take_over(&mut self, drill: &Arc<Drill>, db: &Database, record: &DrillRecord, held: &[String]) {
+        let until = tokio::time::Instant::now() + RENEW;
         for team in held {
+            if tokio::time::Instant::now() >= until {
+                break;
+            }
             let k = drill.index(team);
             if drill.teams[k].here().is_some() {
                 continue;
@@ -231,6 +239,37 @@ impl NodeState {
             }
         }
     }
+}
+
+/// Applies the inputs queued for `teams` (which node `node` runs), oldest first, and marks each
+/// applied. Runs on a blocking thread (the client blocks), each input applied through the
+/// runtime.
+fn apply(
+    drill: &Drill,
+    db: &Database,
+    node: &str,
+    teams: &[String],
+    rt: &tokio::runtime::Handle,
+) -> Result<()> {
+    let mut store = ClusterStore::connect(db, &drill.id, node)?;
+    for (row, team, input) in store.queued_inputs(teams)? {
+        let input: SimInput = serde_json::from_str(&input)
+            .map_err(|e| Error::unreadable(format!("a queued input for team {team} is unreadable: {e}")))?;
+        match rt.block_on(DrillApi::act(drill, &team, input)) {
+            Err(
+                ActError::NotLive(_)
+                | ActError::Unavailable
+                | ActError::NotRecorded
+                | ActError::RecordsFailing,
+            ) => {
+                continue;
+            }
+            Err(e) => tracing::warn!(team, error = ?e, "a queued input was refused"),
+            Ok(()) => {}
+        }
+        store.applied(row)?;
+    }
+    Ok(())
 }
 
 /// Renews and claims this node's leases (`endpoints` by team, empty for a team not running
