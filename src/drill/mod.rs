@@ -24,18 +24,17 @@ pub use launch::stored_cover;
 mod syslog;
 
 use std::collections::BTreeMap;
-
-use arc_swap::ArcSwapOption;
-use icsdrill_judge::score::ScoreCard;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwapOption;
 use icsdrill_drill::board::{self, Freeze};
 use icsdrill_drill::flags::{Challenge, RateLimit};
 use icsdrill_drill::{BoardRow, Control, EndpointInfo, Mode, Phase, Scoreboard, TeamInfo};
 use icsdrill_engine::{Scenario, SimEvent};
+use icsdrill_judge::score::ScoreCard;
 use tokio::sync::{Notify, watch};
 
 pub use clients::{MAX_FOREIGN, in_team_net, team_attacker_address, team_clients, team_loopback_net};
@@ -138,7 +137,7 @@ struct Here {
 }
 
 /// A team another node of the drill runs: that node, its web view's address, the team's
-/// endpoints there and its latest recorded score card.
+/// endpoints there and its row of the board.
 #[derive(Debug, Clone)]
 pub struct Away {
     /// The node's name.
@@ -274,16 +273,6 @@ impl Drill {
             (None, Some(a)) => a.endpoints.clone(),
             (None, None) => Vec::new(),
         }
-    }
-
-    /// The teams this node runs now.
-    pub fn teams_here(&self) -> Vec<String> {
-        self.teams.iter().filter(|t| t.here.load().is_some()).map(|t| t.info.id.clone()).collect()
-    }
-
-    /// Where team `team` runs when another node of the drill runs it.
-    pub fn away(&self, team: &str) -> Option<Away> {
-        self.team(team).and_then(|t| t.away.load_full()).map(|a| (*a).clone())
     }
 
     /// This node's name, in a drill over several nodes.
