@@ -204,6 +204,23 @@ async fn a_drill_over_three_nodes_survives_the_loss_of_one() {
             .contains("call the shift lead")
     })
     .await;
+    // So is a hint the white cell reveals on node a for that team.
+    let (_, state) =
+        http(b.http, "GET", &format!("/api/teams/{on_b}/state"), Some(&b.tokens[on_b]), None).await;
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    let hint = state["hints"][0]["id"].as_str().unwrap().to_string();
+    let body = serde_json::json!({ "hint": hint }).to_string();
+    let (s, answer) =
+        http(a.http, "POST", &format!("/api/teams/{on_b}/hints"), Some(&a.instructor), Some(&body)).await;
+    assert_eq!(s, 200, "{answer}");
+    assert!(answer.contains(r#""queued":"b""#), "{answer}");
+    until("node b reveals the queued hint", Duration::from_secs(5), || async {
+        let (_, state) =
+            http(b.http, "GET", &format!("/api/teams/{on_b}/state"), Some(&b.tokens[on_b]), None).await;
+        let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+        state["hints"].as_array().unwrap().iter().any(|h| h["id"] == hint && h["taken"] == true)
+    })
+    .await;
     // On node c's teams: a Modbus write and a defender action, each acknowledged.
     let mut endpoints = BTreeMap::new();
     for t in &on_c {

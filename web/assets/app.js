@@ -556,7 +556,7 @@ async function instructorPage() {
   $("#tools").addEventListener("click", async ev => {
     const b = ev.target.closest("button[data-reveal]");
     if (!b) return;
-    try { await api(`/api/teams/${encodeURIComponent(b.dataset.reveal)}/hints`, {hint: b.dataset.hint}); toast(`${b.dataset.reveal}: ${b.dataset.hint} ✓`); } catch (e) { toast(e.message, true); }
+    try { const r = await api(`/api/teams/${encodeURIComponent(b.dataset.reveal)}/hints`, {hint: b.dataset.hint}); toast(`${b.dataset.reveal}: ${b.dataset.hint} ${r.queued ? "→ " + tr("node") + " " + r.queued : "✓"}`); } catch (e) { toast(e.message, true); }
   });
   rerender = () => { title(); if (last) { render(last); tools(last); } };
   stream("/api/instructor/stream", "overview", o => { render(o); tools(o); controls(o); });

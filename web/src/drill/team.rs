@@ -138,6 +138,9 @@ pub(super) fn phase_name(p: Phase) -> &'static str {
 pub(super) struct Applied {
     applied: bool,
     kind: String,
+    /// The node it was queued for, when another node runs the team.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queued: Option<String>,
 }
 
 pub(super) async fn team_action(
@@ -157,7 +160,7 @@ pub(super) async fn team_action(
         )
     })?;
     drill.act(&team, input).await.map_err(act_error)?;
-    Ok(Json(Applied { applied: true, kind: kind.to_string() }))
+    Ok(Json(Applied { applied: true, kind: kind.to_string(), queued: None }))
 }
 
 /// An incident report as the form sends it.
@@ -223,7 +226,7 @@ pub(super) async fn team_report(
         actions: r.actions,
     };
     drill.act(&team, input).await.map_err(act_error)?;
-    Ok(Json(Applied { applied: true, kind: "report_incident".into() }))
+    Ok(Json(Applied { applied: true, kind: "report_incident".into(), queued: None }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -234,7 +237,7 @@ pub(super) struct HintBody {
 
 pub(super) async fn team_hint(
     State(drill): State<Drill>,
-    TeamPath { id: team, .. }: TeamPath<false>,
+    TeamPath { id: team, role }: TeamPath<false>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Applied>, ApiError> {
@@ -242,8 +245,15 @@ pub(super) async fn team_hint(
     if !drill.scenario().hints.iter().any(|x| x.id == h.hint) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("no hint `{}`", h.hint.escape_debug())));
     }
-    drill.act(&team, SimInput::RevealHint { hint: h.hint }).await.map_err(act_error)?;
-    Ok(Json(Applied { applied: true, kind: "reveal_hint".into() }))
+    let input = SimInput::RevealHint { hint: h.hint };
+    // The white cell, for a team another node runs (the request was not sent there): queued
+    // for that node, as an inject is.
+    if role == Role::Instructor && drill.team_elsewhere(&team).is_some() {
+        let node = drill.queue_for(&team, input).await.map_err(act_error)?;
+        return Ok(Json(Applied { applied: false, kind: "reveal_hint".into(), queued: Some(node) }));
+    }
+    drill.act(&team, input).await.map_err(act_error)?;
+    Ok(Json(Applied { applied: true, kind: "reveal_hint".into(), queued: None }))
 }
 
 #[derive(Debug, Deserialize)]
