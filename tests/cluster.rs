@@ -12,19 +12,7 @@ use crate::util::{Served, spawn_served_with};
 
 /// The database, or `None` (with a note) where none is configured.
 fn postgres() -> Option<String> {
-    match std::env::var("ICSDRILL_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("ICSDRILL_REQUIRE_POSTGRES").is_none(),
-                "ICSDRILL_REQUIRE_POSTGRES is set but ICSDRILL_TEST_POSTGRES is not"
-            );
-            eprintln!(
-                "note: ICSDRILL_TEST_POSTGRES not set: the drill over several nodes is not tested here"
-            );
-            None
-        }
-    }
+    crate::util::test_postgres("the drill over several nodes is")
 }
 
 /// A node: its process, web address and the tokens its banner printed.

@@ -117,14 +117,7 @@ fn line<'a>(seen: &'a [String], prefix: &str) -> &'a str {
 #[test]
 fn the_pods_serve_their_drill_together_and_a_restarted_pod_joins_it_again() {
     // The nodes share the external PostgreSQL (`scripts/test` starts one).
-    let Some(database) = std::env::var("ICSDRILL_TEST_POSTGRES").ok().filter(|d| !d.is_empty()) else {
-        assert!(
-            std::env::var_os("ICSDRILL_REQUIRE_POSTGRES").is_none(),
-            "ICSDRILL_REQUIRE_POSTGRES is set but ICSDRILL_TEST_POSTGRES is not"
-        );
-        eprintln!("note: ICSDRILL_TEST_POSTGRES not set: the StatefulSet's pods are not run here");
-        return;
-    };
+    let Some(database) = crate::util::test_postgres("the StatefulSet's pods are") else { return };
     let id = format!("xj-{}", &icsdrill::drill::new_token()[..12]);
     let data = std::env::temp_dir().join(format!("icsdrill-pod-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);

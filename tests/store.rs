@@ -17,15 +17,8 @@ fn databases(name: &str) -> Vec<Database> {
     let dir = std::env::temp_dir().join(format!("icsdrill-store-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut out = vec![Database::Sqlite(dir)];
-    match std::env::var("ICSDRILL_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => out.push(Database::Postgres(url)),
-        _ => {
-            assert!(
-                std::env::var_os("ICSDRILL_REQUIRE_POSTGRES").is_none(),
-                "ICSDRILL_REQUIRE_POSTGRES is set but ICSDRILL_TEST_POSTGRES is not"
-            );
-            eprintln!("note: ICSDRILL_TEST_POSTGRES not set: the PostgreSQL store is not tested here");
-        }
+    if let Some(url) = crate::util::test_postgres("the PostgreSQL store is") {
+        out.push(Database::Postgres(url));
     }
     out
 }

@@ -273,3 +273,20 @@ pub(crate) async fn serve_region(
     }));
     (addr, stop, server)
 }
+
+/// The PostgreSQL database `scripts/test` starts (`ICSDRILL_TEST_POSTGRES`), or `None` with a
+/// note that `what` is not tested here; its absence fails under `ICSDRILL_REQUIRE_POSTGRES`
+/// (as on CI).
+pub(crate) fn test_postgres(what: &str) -> Option<String> {
+    match std::env::var("ICSDRILL_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("ICSDRILL_REQUIRE_POSTGRES").is_none(),
+                "ICSDRILL_REQUIRE_POSTGRES is set but ICSDRILL_TEST_POSTGRES is not"
+            );
+            eprintln!("note: ICSDRILL_TEST_POSTGRES not set: {what} not tested here");
+            None
+        }
+    }
+}

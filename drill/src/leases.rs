@@ -33,6 +33,14 @@ impl Lease {
     }
 }
 
+/// The nodes alive, `me` among them, sorted and each once.
+fn alive<'a>(nodes: &'a [String], me: &'a str) -> Vec<&'a str> {
+    let mut alive: Vec<&str> = nodes.iter().map(String::as_str).chain([me]).collect();
+    alive.sort_unstable();
+    alive.dedup();
+    alive
+}
+
 /// The teams node `me` should claim or renew at `now_ms`: those it holds, then free ones (never
 /// leased, or expired) up to its fair share of `teams` among the `nodes` alive (it included),
 /// looked for from its own offset in the team list. In the order of `teams`.
@@ -45,12 +53,7 @@ pub fn to_claim<'a>(
 ) -> Vec<&'a str> {
     let holder =
         |team: &str| leases.iter().find(|l| l.team == team && l.live(now_ms)).map(|l| l.node.as_str());
-    let mut alive: Vec<&str> = nodes.iter().map(String::as_str).collect();
-    if !alive.contains(&me) {
-        alive.push(me);
-    }
-    alive.sort_unstable();
-    alive.dedup();
+    let alive = alive(nodes, me);
     let share = teams.len().div_ceil(alive.len());
     let mut mine: Vec<usize> = (0..teams.len()).filter(|&i| holder(&teams[i]) == Some(me)).collect();
     if !teams.is_empty() {
@@ -82,16 +85,10 @@ pub fn to_release<'a>(
     now_ms: i64,
     briefing: bool,
 ) -> Vec<&'a str> {
-    let mut alive: Vec<&str> = nodes.iter().map(String::as_str).collect();
-    if !alive.contains(&me) {
-        alive.push(me);
-    }
-    alive.sort_unstable();
-    alive.dedup();
     if !briefing || teams.is_empty() {
         return Vec::new();
     }
-    let share = teams.len().div_ceil(alive.len());
+    let share = teams.len().div_ceil(alive(nodes, me).len());
     let mine: Vec<&str> = teams
         .iter()
         .map(String::as_str)

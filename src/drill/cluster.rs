@@ -310,7 +310,7 @@ async fn resumed(db: &Database, record: &DrillRecord, drill: &Drill, team: &str)
         let store = db.open()?;
         let Some(last) = store.last_tick(&record.id, &team)? else { return Ok(None) };
         let inputs = store.inputs(&record.id, &team)?;
-        let recorded = store.events(&record.id, &team)?.len();
+        let recorded = store.event_count(&record.id, &team)?;
         let sim = crate::store::replay::rerun(&scenario, &record, &inputs, Some(last));
         Ok(Some(Resumed { sim, recorded }))
     })
@@ -395,16 +395,7 @@ fn row_of_card(info: &icsdrill_drill::TeamInfo, card: &str) -> BoardRow {
 /// node has yet, else the one on record (which must be the same scenario and teams). Returns
 /// it with the identity and spec every node then shares.
 async fn join_record(given: DrillSpec) -> Result<(DrillRecord, Identity, DrillSpec)> {
-    let n = given.teams.len();
-    let fresh = Identity {
-        id: given.id.clone().unwrap_or_default(),
-        instructor_token: super::new_token(),
-        observer_token: super::new_token(),
-        team_tokens: (0..n).map(|_| super::new_token()).collect(),
-        phase: Phase::Briefing,
-        sims: (0..n).map(|_| None).collect(),
-        flag_secret: (given.mode == icsdrill_drill::Mode::Contest).then(super::new_token),
-    };
+    let fresh = Identity::fresh(&given);
     let (mine, my_teams) = super::launch::new_record(&given, &fresh)?;
     let db = given
         .database
@@ -434,18 +425,9 @@ async fn join_record(given: DrillSpec) -> Result<(DrillRecord, Identity, DrillSp
         Ok((record, teams))
     })
     .await??;
-    let options: super::launch::StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
     let scenario = crate::store::replay::stored_scenario(&record)?;
     let mut spec = super::launch::stored_spec(&record, &teams, scenario, given.range.clone());
     spec.database = given.database.clone();
-    let identity = Identity {
-        id: record.id.clone(),
-        instructor_token: record.instructor_token.clone(),
-        observer_token: record.observer_token.clone(),
-        team_tokens: teams.iter().map(|t| t.token.clone()).collect(),
-        phase: record.phase,
-        sims: (0..n).map(|_| None).collect(),
-        flag_secret: options.flag_secret,
-    };
+    let identity = Identity::recorded(&record, &teams);
     Ok((record, identity, spec))
 }

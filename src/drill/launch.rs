@@ -29,14 +29,14 @@ use crate::store::{Batch, Database, DrillRecord, RecordSender, Recorder, Store, 
 
 /// Drill options kept with the record.
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub(super) struct StoredOptions {
+struct StoredOptions {
     duration_s: Option<f64>,
     freeze_s: Option<f64>,
     #[serde(default)]
     no_attack: bool,
     /// Contest: the secret every team's flags derive from.
     #[serde(default)]
-    pub(super) flag_secret: Option<String>,
+    flag_secret: Option<String>,
     /// Team -> bracket.
     #[serde(default)]
     brackets: BTreeMap<String, String>,
@@ -146,15 +146,45 @@ pub fn recorded_challenges(record: &DrillRecord, scenario: &Scenario) -> usize {
 
 /// Who a drill is when it launches: new, or resumed from the store.
 pub(super) struct Identity {
-    pub(super) id: String,
-    pub(super) instructor_token: String,
-    pub(super) observer_token: String,
-    pub(super) team_tokens: Vec<String>,
-    pub(super) phase: Phase,
+    id: String,
+    instructor_token: String,
+    observer_token: String,
+    team_tokens: Vec<String>,
+    phase: Phase,
     /// Each team's simulation so far (resumed), or none (new).
-    pub(super) sims: Vec<Option<Resumed>>,
+    sims: Vec<Option<Resumed>>,
     /// Contest flag secret.
-    pub(super) flag_secret: Option<String>,
+    flag_secret: Option<String>,
+}
+
+impl Identity {
+    /// A new drill's: new tokens (and a contest's flag secret), in its briefing.
+    pub(super) fn fresh(spec: &DrillSpec) -> Identity {
+        let n = spec.teams.len();
+        Identity {
+            id: spec.id.clone().unwrap_or_else(|| new_token()[..8].to_string()),
+            instructor_token: new_token(),
+            observer_token: new_token(),
+            team_tokens: (0..n).map(|_| new_token()).collect(),
+            phase: Phase::Briefing,
+            sims: (0..n).map(|_| None).collect(),
+            flag_secret: (spec.mode == Mode::Contest).then(new_token),
+        }
+    }
+
+    /// A recorded drill's: its tokens, phase and flag secret; no simulation yet.
+    pub(super) fn recorded(record: &DrillRecord, teams: &[TeamRecord]) -> Identity {
+        let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
+        Identity {
+            id: record.id.clone(),
+            instructor_token: record.instructor_token.clone(),
+            observer_token: record.observer_token.clone(),
+            team_tokens: teams.iter().map(|t| t.token.clone()).collect(),
+            phase: record.phase,
+            sims: teams.iter().map(|_| None).collect(),
+            flag_secret: options.flag_secret,
+        }
+    }
 }
 
 /// What every team's range is started with: kept by the drill, so a node of a drill over
@@ -185,16 +215,7 @@ impl DrillServer {
     /// and the web server on `spec.range.bind:spec.range.http_port`. With `spec.database`,
     /// everything is recorded there.
     pub async fn start(spec: DrillSpec) -> Result<DrillServer> {
-        let n = spec.teams.len();
-        let identity = Identity {
-            id: spec.id.clone().unwrap_or_else(|| new_token()[..8].to_string()),
-            instructor_token: new_token(),
-            observer_token: new_token(),
-            team_tokens: (0..n).map(|_| new_token()).collect(),
-            phase: Phase::Briefing,
-            sims: (0..n).map(|_| None).collect(),
-            flag_secret: (spec.mode == Mode::Contest).then(new_token),
-        };
+        let identity = Identity::fresh(&spec);
         DrillServer::launch(spec, identity, true).await
     }
 
@@ -213,23 +234,17 @@ impl DrillServer {
             Ok((record, team_records, loaded))
         })
         .await??;
-        let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
-        let phase = record.phase;
         let mut spec = stored_spec(&record, &team_records, loaded.scenario.clone(), range);
         spec.database = Some(database.clone());
-        let identity = Identity {
-            id: record.id.clone(),
-            instructor_token: record.instructor_token.clone(),
-            observer_token: record.observer_token.clone(),
-            team_tokens: team_records.iter().map(|t| t.token.clone()).collect(),
-            phase: if phase == Phase::Live { Phase::Paused } else { phase },
-            sims: loaded
-                .teams
-                .into_iter()
-                .map(|t| Some(Resumed { recorded: t.stored_events.len(), sim: t.sim }))
-                .collect(),
-            flag_secret: options.flag_secret.clone(),
-        };
+        let mut identity = Identity::recorded(&record, &team_records);
+        if identity.phase == Phase::Live {
+            identity.phase = Phase::Paused;
+        }
+        identity.sims = loaded
+            .teams
+            .into_iter()
+            .map(|t| Some(Resumed { recorded: t.stored_events.len(), sim: t.sim }))
+            .collect();
         DrillServer::launch(spec, identity, false).await
     }
 

@@ -252,6 +252,9 @@ pub trait Store: Send {
     fn inputs(&self, drill: &str, team: &str) -> Result<Vec<TimedInput>>;
     /// A team's event log as JSON lines, in order.
     fn events(&self, drill: &str, team: &str) -> Result<Vec<String>>;
+    /// How many events a team's log holds (a resumed range records what its re-run has
+    /// beyond them), without reading the log.
+    fn event_count(&self, drill: &str, team: &str) -> Result<usize>;
     /// A team's latest stored score card (JSON) and its total.
     fn score(&self, drill: &str, team: &str) -> Result<Option<(f64, String)>>;
     /// The last tick recorded for a team (inputs or events), if any.

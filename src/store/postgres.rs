@@ -270,6 +270,14 @@ impl Store for PgStore {
         .collect())
     }
 
+    fn event_count(&self, drill: &str, team: &str) -> Result<usize> {
+        let mut c = self.client_ref();
+        let n: i64 = c
+            .query_one("SELECT COUNT(*) FROM events WHERE drill_id = $1 AND team = $2", &[&drill, &team])?
+            .get(0);
+        Ok(n as usize)
+    }
+
     fn score(&self, drill: &str, team: &str) -> Result<Option<(f64, String)>> {
         let mut c = self.client_ref();
         Ok(c.query_opt("SELECT total, card FROM scores WHERE drill_id = $1 AND team = $2", &[&drill, &team])?

@@ -276,6 +276,15 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn event_count(&self, drill: &str, team: &str) -> Result<usize> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM events WHERE drill_id = ?1 AND team = ?2",
+            params![drill, team],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
     fn score(&self, drill: &str, team: &str) -> Result<Option<(f64, String)>> {
         Ok(self
             .conn
