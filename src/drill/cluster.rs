@@ -21,7 +21,8 @@ use icsdrill_engine::SimInput;
 use icsdrill_web::drill::DrillApi;
 use tokio::sync::{Notify, watch};
 
-use super::launch::{Identity, Resumed};
+use super::identity::Identity;
+use super::launch::Resumed;
 use super::{Away, Drill, DrillServer, DrillSpec};
 use crate::store::cluster::{ClusterStore, Seen};
 use crate::store::{Database, DrillRecord};

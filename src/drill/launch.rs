@@ -21,7 +21,8 @@ use tokio::sync::{Notify, watch};
 
 use super::clients::{self, ForeignLog};
 use super::hook::{HookTarget, Published, Recording, score_hook};
-use super::{Drill, DrillServer, DrillSpec, Here, MAX_TEAMS, Team, new_token};
+use super::identity::Identity;
+use super::{Drill, DrillServer, DrillSpec, Here, MAX_TEAMS, Team};
 use crate::runtime::live::Extras;
 use crate::runtime::modbus::server::{Clients, ForeignHook};
 use crate::runtime::range::{self, Range};
@@ -142,49 +143,6 @@ pub fn team_placement(
 pub fn recorded_challenges(record: &DrillRecord, scenario: &Scenario) -> usize {
     let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
     if options.flag_secret.is_some() { flags::challenges(scenario).len() } else { 0 }
-}
-
-/// Who a drill is when it launches: new, or resumed from the store.
-pub(super) struct Identity {
-    id: String,
-    instructor_token: String,
-    observer_token: String,
-    team_tokens: Vec<String>,
-    phase: Phase,
-    /// Each team's simulation so far (resumed), or none (new).
-    sims: Vec<Option<Resumed>>,
-    /// Contest flag secret.
-    flag_secret: Option<String>,
-}
-
-impl Identity {
-    /// A new drill's: new tokens (and a contest's flag secret), in its briefing.
-    pub(super) fn fresh(spec: &DrillSpec) -> Identity {
-        let n = spec.teams.len();
-        Identity {
-            id: spec.id.clone().unwrap_or_else(|| new_token()[..8].to_string()),
-            instructor_token: new_token(),
-            observer_token: new_token(),
-            team_tokens: (0..n).map(|_| new_token()).collect(),
-            phase: Phase::Briefing,
-            sims: (0..n).map(|_| None).collect(),
-            flag_secret: (spec.mode == Mode::Contest).then(new_token),
-        }
-    }
-
-    /// A recorded drill's: its tokens, phase and flag secret; no simulation yet.
-    pub(super) fn recorded(record: &DrillRecord, teams: &[TeamRecord]) -> Identity {
-        let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
-        Identity {
-            id: record.id.clone(),
-            instructor_token: record.instructor_token.clone(),
-            observer_token: record.observer_token.clone(),
-            team_tokens: teams.iter().map(|t| t.token.clone()).collect(),
-            phase: record.phase,
-            sims: teams.iter().map(|_| None).collect(),
-            flag_secret: options.flag_secret,
-        }
-    }
 }
 
 /// What every team's range is started with: kept by the drill, so a node of a drill over

@@ -11,6 +11,7 @@
 //! - `launch`: starting (new or resumed) and stopping a drill server.
 //! - `hook`: a team's tick hook.
 //! - `clients`: each team's client networks and the refused cross-team connections.
+//! - `identity`: a drill's id and tokens, new or as recorded.
 //! - `api`: the `DrillApi` the web layer calls.
 //! - `cluster`: one drill over several nodes sharing a PostgreSQL database (team leases,
 //!   takeover, the phase passed on).
@@ -19,6 +20,7 @@ mod api;
 mod clients;
 pub mod cluster;
 mod hook;
+mod identity;
 mod launch;
 pub use launch::stored_cover;
 mod syslog;
