@@ -28,10 +28,11 @@ use icsdrill::drill::{DrillServer, DrillSpec};
 use icsdrill_drill::{Control, Mode};
 use icsdrill_engine::Scenario;
 use icsdrill_web::drill::DrillApi;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 mod common;
+mod fanout_floor;
 use common::{cpu_s, status_kib};
 
 /// Microseconds since the Unix epoch (the two processes share the wall clock).
@@ -39,7 +40,8 @@ fn unix_us() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }
 
-/// One SSE viewer: returns the delays (us) of the score changes it saw. Follows the
+/// One SSE viewer: returns the delays (us) of the score changes it saw and how many whole
+/// boards came after the first (the rest were deltas). Follows the
 /// scoreboard stream until `stop`; `ready` is told once the first board came. `epoch_us` is
 /// the drill's epoch on the wall clock (`changed_us` counts from it).
 async fn subscribe(
@@ -48,47 +50,63 @@ async fn subscribe(
     epoch_us: u64,
     mut stop: tokio::sync::watch::Receiver<bool>,
     (ready, connecting): (tokio::sync::mpsc::Sender<()>, Arc<tokio::sync::Semaphore>),
-) -> Vec<u64> {
+) -> (Vec<u64>, usize) {
     let mut ready = Some(ready);
     // A few hundred connect at a time, as viewers arrive over a minute rather than in one
     // burst: 5 000 at once overflow the listen backlog, and the kernel's SYN retries then
     // stretch the start by tens of seconds.
     let mut permit = Some(connecting.acquire_owned().await.expect("never closed"));
-    let Ok(mut s) = TcpStream::connect(addr).await else { return Vec::new() };
+    let Ok(mut s) = TcpStream::connect(addr).await else { return (Vec::new(), 0) };
     let req = format!(
         "GET /api/scoreboard/stream HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
     );
     if s.write_all(req.as_bytes()).await.is_err() {
-        return Vec::new();
+        return (Vec::new(), 0);
     }
-    let mut lines = BufReader::new(s).lines();
-    let mut last = 0;
+    // Raw reads into one buffer, events cut at their blank line: a viewer as lean as it can
+    // be, since it shares the cores with the drill whose delay it measures.
+    let (mut buf, mut chunk, mut scanned) = (Vec::with_capacity(8192), vec![0u8; 16384], 0);
+    let (mut last, mut wholes) = (0, 0);
     let mut delays = Vec::new();
     loop {
-        let line = tokio::select! {
-            l = lines.next_line() => l,
+        let n = tokio::select! {
+            r = s.read(&mut chunk) => match r { Ok(n) if n > 0 => n, _ => break },
             _ = stop.wait_for(|s| *s) => break,
         };
-        let Ok(Some(line)) = line else { break };
-        let Some(data) = line.strip_prefix("data: ") else { continue };
-        if let Some(r) = ready.take() {
-            let _ = r.try_send(());
-            drop(permit.take());
-        }
-        let now = unix_us().saturating_sub(epoch_us);
-        // Only the one number is needed: find it rather than parse the whole board, so the
-        // viewers (on the same cores) add little to the delay they measure.
-        let Some(at) = data.find("\"changed_us\":") else { continue };
-        let digits: String = data[at + 13..].chars().take_while(char::is_ascii_digit).collect();
-        let changed: u64 = digits.parse().unwrap_or(0);
-        if changed > last {
-            if last != 0 {
-                delays.push(now.saturating_sub(changed));
+        buf.extend_from_slice(&chunk[..n]);
+        let mut start = 0;
+        while let Some(end) = find(&buf[scanned.max(start)..], b"\n\n").map(|e| e + scanned.max(start)) {
+            let event = &buf[start..end];
+            start = end + 2;
+            if find(event, b"data: ").is_none() {
+                continue;
             }
-            last = changed;
+            if let Some(r) = ready.take() {
+                let _ = r.try_send(());
+                drop(permit.take());
+            } else if find(event, b"event: scoreboard\n").is_some() {
+                wholes += 1;
+            }
+            let now = unix_us().saturating_sub(epoch_us);
+            let Some(at) = find(event, b"\"changed_us\":") else { continue };
+            let digits = event[at + 13..].iter().take_while(|b| b.is_ascii_digit());
+            let changed = digits.fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            if changed > last {
+                if last != 0 {
+                    delays.push(now.saturating_sub(changed));
+                }
+                last = changed;
+            }
         }
+        buf.drain(..start);
+        scanned = buf.len().saturating_sub(1);
     }
-    delays
+    (delays, wholes)
+}
+
+/// Where `needle` first stands in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The viewers' process: `ICSDRILL_BENCH_VIEWER="ADDR TOKEN N EPOCH_US"`. Prints `ready K` once
@@ -123,16 +141,17 @@ fn viewers(spec: &str) {
             k += 1;
         }
         println!("ready {k}");
-        let mut delays = Vec::new();
-        let mut quiet = 0;
+        let (mut delays, mut quiet, mut wholes) = (Vec::new(), 0, 0);
         for s in subs {
             let d = s.await.expect("viewer");
-            quiet += usize::from(d.is_empty());
-            delays.extend(d);
+            quiet += usize::from(d.0.is_empty());
+            delays.extend(d.0);
+            wholes += d.1;
         }
         delays.sort_unstable();
         let p = |q| percentile(&delays, q);
-        println!("result {} {:.1} {:.1} {:.1} {quiet}", delays.len(), p(0.5), p(0.99), p(1.0));
+        let wholes = wholes as f64 / n.max(1) as f64;
+        println!("result {} {:.1} {:.1} {:.1} {quiet} {wholes:.1}", delays.len(), p(0.5), p(0.99), p(1.0));
     });
 }
 
@@ -165,7 +184,8 @@ impl Viewers {
         panic!("the viewers' process ended without `{key}`");
     }
 
-    /// Stops the viewers; their delays: (deliveries, p50, p99, max in ms, viewers that saw none).
+    /// Stops the viewers; their delays: (deliveries, p50, p99, max in ms, viewers that saw none,
+    /// whole boards a viewer after its first).
     fn finish(mut self) -> Vec<f64> {
         drop(self.child.stdin.take());
         let result = self.line("result ");
@@ -313,6 +333,25 @@ fn main() {
     runtime.block_on(run(cfg));
 }
 
+/// The fan-out floor (`fanout_floor`) for `n` viewers over `seconds`: the changes it sent and
+/// what the viewers saw (as `Viewers::finish`).
+fn floor(n: usize, seconds: f64) -> (usize, Vec<f64>) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into()).expect("bind");
+    socket.listen(4096).expect("listen");
+    let listener: std::net::TcpListener = socket.into();
+    let addr = listener.local_addr().expect("address");
+    let epoch_us = unix_us();
+    let (go, started) = std::sync::mpsc::channel();
+    let server = fanout_floor::serve(listener, n, started, seconds, epoch_us);
+    let mut viewers = Viewers::start(addr, "floor", n, epoch_us);
+    viewers.line("ready ");
+    let _ = go.send(());
+    let changes = server.join().expect("the floor's server");
+    (changes, viewers.finish())
+}
+
 /// Sends a report to one team after another, 10 a second, for `seconds`: the synthetic plant
 /// has no attack, so each is a false positive and costs points (the score moves). Returns
 /// (sent, accepted).
@@ -427,7 +466,20 @@ async fn run(cfg: Config) {
     );
     let (deliveries, p50, p99, max, quiet) = (seen[0], seen[1], seen[2], seen[3], seen[4]);
     println!(
-        "score change -> viewer delay over {deliveries} deliveries: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms ({quiet} viewers saw none)"
+        "score change -> viewer delay over {deliveries} deliveries: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms ({quiet} viewers saw none; {:.1} whole boards a viewer after its first, the rest deltas)",
+        seen[5]
+    );
+    // The floor in the same run, the drill stopped: the same viewers on a fan-out that does
+    // nothing but write.
+    let floor = tokio::task::spawn_blocking(move || floor(n, cfg.seconds)).await.expect("the floor");
+    println!(
+        "floor (one write a viewer, two threads, no drill): {} changes, delay over {} deliveries: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; drill / floor p99 {:.2}x",
+        floor.0,
+        floor.1[0],
+        floor.1[1],
+        floor.1[2],
+        floor.1[3],
+        p99 / floor.1[2]
     );
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
     println!("target p99 < 100 ms: {}", verdict(p99 < 100.0));

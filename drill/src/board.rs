@@ -2,6 +2,7 @@
 //! id), ranks within brackets, and the contest freeze (observers and teams see the board as it
 //! was when the freeze began, until the hot wash).
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::vocab::Phase;
@@ -50,14 +51,31 @@ pub struct Scoreboard {
     pub clock: Clock,
     /// Steps of the attack: every team's "detected" counts against this one number.
     pub steps: usize,
-    /// This board as JSON, serialised once for every subscriber (`Scoreboard::sealed`).
+    /// This board as a server-sent event (`event: scoreboard`), its data the board's JSON,
+    /// encoded once for every subscriber (`Scoreboard::sealed`); empty until sealed.
     #[serde(skip)]
-    pub json: String,
-    /// What changed since each of the boards published shortly before, as JSON (`BoardDelta`)
-    /// by the sequence number of the board it applies to (`Scoreboard::sealed_after`): a viewer
-    /// that skipped a few boards still gets a delta, not the whole board.
+    pub event: Bytes,
+    /// What changed since each of the boards published shortly before (`BoardDelta`), as
+    /// server-sent events (`event: scoreboard-delta`), by the sequence number of the board it
+    /// applies to (`Scoreboard::sealed_after`): a viewer that skipped a few boards still gets a
+    /// delta, not the whole board. Every viewer holding the same board is handed the same bytes.
     #[serde(skip)]
-    pub deltas: Vec<(u64, String)>,
+    pub deltas: Vec<(u64, Bytes)>,
+}
+
+/// The event names of the board's stream.
+const BOARD_EVENT: &str = "scoreboard";
+const DELTA_EVENT: &str = "scoreboard-delta";
+
+/// One server-sent event: `event: NAME`, `data: JSON` (compact JSON has no line breaks).
+fn sse(name: &str, json: &str) -> Bytes {
+    Bytes::from(format!("event: {name}\ndata: {json}\n\n"))
+}
+
+/// The data (JSON) of an event `sse` encoded.
+fn data_of<'a>(name: &str, event: &'a [u8]) -> &'a str {
+    let json = event.get(name.len() + 14..event.len().saturating_sub(2)).unwrap_or_default();
+    std::str::from_utf8(json).unwrap_or_default()
 }
 
 /// How many earlier boards a new board carries deltas from.
@@ -141,7 +159,7 @@ impl Scoreboard {
             rows: Vec::new(),
             clock: Clock::default(),
             steps: 0,
-            json: String::new(),
+            event: Bytes::new(),
             deltas: Vec::new(),
         }
     }
@@ -151,22 +169,41 @@ impl Scoreboard {
     /// the board or more).
     pub fn sealed_after<'a>(self, earlier: impl IntoIterator<Item = &'a Scoreboard>) -> Scoreboard {
         let mut board = self.sealed();
-        for prev in earlier.into_iter().filter(|p| p.seq < board.seq && !p.json.is_empty()) {
+        for prev in earlier.into_iter().filter(|p| p.seq < board.seq && !p.event.is_empty()) {
             if board.deltas.len() == DELTA_DEPTH {
                 break;
             }
             let delta = serde_json::to_string(&board.delta_from(prev)).unwrap_or_default();
             // A delta about as large as the board is no saving: such a viewer gets the board.
-            if delta.len() < board.json.len() / 2 {
-                board.deltas.push((prev.seq, delta));
+            if delta.len() < board.event.len() / 2 {
+                board.deltas.push((prev.seq, sse(DELTA_EVENT, &delta)));
             }
         }
         board
     }
 
-    /// The delta for a viewer holding board `seq`, if this board carries one.
+    /// The delta (JSON) for a viewer holding board `seq`, if this board carries one.
     pub fn delta_for(&self, seq: u64) -> Option<&str> {
-        self.deltas.iter().find(|(base, _)| *base == seq).map(|(_, d)| d.as_str())
+        self.delta_event(seq).map(|e| data_of(DELTA_EVENT, e))
+    }
+
+    fn delta_event(&self, seq: u64) -> Option<&Bytes> {
+        self.deltas.iter().find(|(base, _)| *base == seq).map(|(_, d)| d)
+    }
+
+    /// This board's JSON, as sealed (empty if it is not).
+    pub fn json(&self) -> &str {
+        data_of(BOARD_EVENT, &self.event)
+    }
+
+    /// The next event for a viewer holding board `held` (none: a new viewer): the delta from
+    /// it if this board carries one, else the whole board. Sealed boards hand out shared bytes.
+    pub fn event_for(&self, held: Option<u64>) -> Bytes {
+        match held.and_then(|seq| self.delta_event(seq)) {
+            Some(delta) => delta.clone(),
+            None if !self.event.is_empty() => self.event.clone(),
+            None => sse(BOARD_EVENT, &serde_json::to_string(self).unwrap_or_default()),
+        }
     }
 
     /// What changed from `prev` to this board.
@@ -222,9 +259,9 @@ impl Scoreboard {
         })
     }
 
-    /// The board with its JSON filled in.
+    /// The board with its event (its JSON) filled in.
     pub fn sealed(mut self) -> Scoreboard {
-        self.json = serde_json::to_string(&self).unwrap_or_default();
+        self.event = sse(BOARD_EVENT, &serde_json::to_string(&self).unwrap_or_default());
         self
     }
 }
@@ -374,11 +411,23 @@ mod tests {
         assert_eq!(delta.rows.len(), 1, "only the team whose score changed");
         assert!(delta.order.is_none(), "the order follows from the changed row's new rank");
         assert!(
-            after.deltas[0].1.len() * 50 < after.json.len(),
+            after.deltas[0].1.len() * 50 < after.json().len(),
             "{:?} vs {}",
             after.deltas,
-            after.json.len()
+            after.json().len()
         );
+        // On the wire: a viewer holding board 1 gets the delta, a new one or one holding a
+        // board this one has no delta from gets the whole board, each one server-sent event.
+        assert_eq!(
+            &after.event_for(Some(1))[..],
+            format!("event: scoreboard-delta\ndata: {}\n\n", after.delta_for(1).unwrap()).as_bytes()
+        );
+        assert_eq!(after.event_for(None), after.event_for(Some(7)));
+        assert_eq!(
+            &after.event_for(None)[..],
+            format!("event: scoreboard\ndata: {}\n\n", after.json()).as_bytes()
+        );
+        assert_eq!(serde_json::from_str::<Scoreboard>(after.json()).unwrap().rows, after.rows);
         let rebuilt = before.apply(&delta).unwrap();
         assert_eq!(rebuilt.rows, after.rows, "ranks and bracket ranks follow from the order");
         assert_eq!((rebuilt.seq, rebuilt.changed_us), (2, 20));

@@ -142,6 +142,12 @@ pub(super) fn score_hook(
         track: Track::for_scenario(scenario),
         refresh: REFRESH_S * u64::from(scenario.tick_hz),
     };
+    // The card at tick 0 is where the score starts (live and resumed alike): the first refresh
+    // then finds nothing changed, rather than every team's row changing at once.
+    let start = state.scorer.card(0);
+    if past.is_empty() {
+        published.card.store(Arc::new(start));
+    }
     state.catch_up(past, &published);
     Box::new(move |sim: &Sim, applied: u64, inputs: Vec<SimInput>, new: &[SimEvent]| {
         if let Some(r) = &recording

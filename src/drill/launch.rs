@@ -333,7 +333,11 @@ impl Drill {
             id: identity.id,
             name: spec.name.clone(),
             mode: spec.mode,
-            blank_card: Arc::new(Scorer::new(&scenario, plan).card(0)),
+            blank_card: Arc::new({
+                let mut scorer = Scorer::new(&scenario, plan);
+                scorer.set_challenges(challenges.len());
+                scorer.card(0)
+            }),
             scenario,
             epoch,
             teams,

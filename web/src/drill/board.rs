@@ -20,28 +20,33 @@ pub(super) async fn scoreboard(
     Ok(Json((*board).clone()))
 }
 
+/// How long an idle board stream waits before it sends a comment, so that proxies keep it
+/// open (the interval of axum's `KeepAlive`).
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
 pub(super) async fn scoreboard_stream(
     State(drill): State<Drill>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let rx = board_rx(&drill, &headers)?;
     // The first event is the whole board; after it, the delta from the board the viewer holds
-    // (`scoreboard-delta`), or the whole board when it is too far behind for one.
+    // (`scoreboard-delta`), or the whole board when it is too far behind for one. Each event is
+    // the board's own bytes, encoded once when it was published: thousands of viewers cost a
+    // write each, not a copy and an encoding each.
     let stream = futures_util::stream::unfold((rx, None), |(mut rx, held)| async move {
-        if held.is_some() && rx.changed().await.is_err() {
-            return None;
+        if held.is_some() {
+            match tokio::time::timeout(KEEP_ALIVE, rx.changed()).await {
+                Err(_) => return Some((Ok(Bytes::from_static(b":\n\n")), (rx, held))),
+                Ok(Err(_)) => return None,
+                Ok(Ok(())) => {}
+            }
         }
         let board = rx.borrow_and_update().clone();
-        let event = if let Some(delta) = held.and_then(|seq| board.delta_for(seq)) {
-            Event::default().event("scoreboard-delta").data(delta)
-        } else if board.json.is_empty() {
-            Event::default().event("scoreboard").data(serde_json::to_string(&*board).unwrap_or_default())
-        } else {
-            Event::default().event("scoreboard").data(&board.json)
-        };
+        let event = board.event_for(held);
         Some((Ok::<_, std::convert::Infallible>(event), (rx, Some(board.seq))))
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+    let headers = [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")];
+    Ok((headers, axum::body::Body::from_stream(stream)).into_response())
 }
 
 /// A stream of `make()`, sent at once and then whenever it changed: it wakes when the drill
