@@ -33,7 +33,6 @@ pub(super) fn html(r: &Report, l: Lang) -> String {
     html_capabilities(&mut o, r, l, &w);
     html_findings(&mut o, r, l, &w);
     html_plan(&mut o, r, l, &w);
-    o.push_str("</table>");
     html_ids(&mut o, r, l, &w);
     o.push_str("<table class=\"signoff\"><tr>");
     for who in super::sign_off(l) {
@@ -72,24 +71,9 @@ fn html_overview(o: &mut String, r: &Report, l: Lang, w: &Words) {
 
 /// Capability ratings and the score.
 fn html_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
-    let _ = write!(
-        o,
-        "</ul><h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
-        esc(w.capabilities),
-        l.s("Objective", "目标"),
-        l.s("Rating", "评级"),
-        l.s("Basis", "依据")
-    );
-    for ob in &r.objectives {
-        let _ = write!(
-            o,
-            "<tr><td>{}</td><td class=\"rating\">{}</td><td>{}</td></tr>",
-            esc(l.pick(&ob.name)),
-            ob.rating,
-            esc(l.pick(&ob.basis))
-        );
-    }
-    let _ = write!(o, "</table><p class=\"legend\">");
+    let _ = write!(o, "</ul><h2>{}</h2>", esc(w.capabilities));
+    html_table(o, &super::tables::objectives(r, l), Some((1, "rating")));
+    let _ = write!(o, "<p class=\"legend\">");
     for (k, text) in super::rating_legend(l) {
         let _ = write!(o, "<b>{k}</b> {} · ", esc(text));
     }
@@ -211,31 +195,26 @@ fn html_ids(o: &mut String, r: &Report, l: Lang, w: &Words) {
 
 /// The improvement plan.
 fn html_plan(o: &mut String, r: &Report, l: Lang, w: &Words) {
-    let _ = write!(
-        o,
-        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        esc(w.plan),
-        l.s("Finding", "隐患编号"),
-        l.s("Issue", "问题"),
-        l.s("Corrective action", "整改措施"),
-        l.s("POETE element", "能力要素（POETE）"),
-        l.s("Owner", "责任部门/人"),
-        l.s("Grade", "等级"),
-        l.s("Start", "开始"),
-        l.s("Due", "整改期限")
-    );
-    for p in &r.plan {
-        let _ = write!(
-            o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&p.finding),
-            esc(l.pick(&p.issue)),
-            esc(l.pick(&p.action)),
-            super::element_word(p.element, l),
-            esc(l.pick(&p.owner)),
-            esc(l.pick(&p.grade)),
-            p.start,
-            p.due
-        );
+    let _ = write!(o, "<h2>{}</h2>", esc(w.plan));
+    html_table(o, &super::tables::plan(r, l), None);
+}
+
+/// `t` as an HTML table, every cell escaped; the cells of column `class.0` get class `class.1`.
+fn html_table(o: &mut String, t: &super::tables::Table, class: Option<(usize, &str)>) {
+    o.push_str("<table><tr>");
+    for h in &t.heads {
+        let _ = write!(o, "<th>{}</th>", esc(h));
     }
+    o.push_str("</tr>");
+    for row in &t.rows {
+        o.push_str("<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            match class {
+                Some((k, name)) if k == i => drop(write!(o, "<td class=\"{name}\">{}</td>", esc(cell))),
+                _ => drop(write!(o, "<td>{}</td>", esc(cell))),
+            }
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</table>");
 }

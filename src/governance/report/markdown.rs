@@ -61,18 +61,8 @@ fn md_overview(o: &mut String, r: &Report, l: Lang, w: &Words) {
 
 /// Capability ratings and the score.
 fn md_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
-    let _ = writeln!(
-        o,
-        "\n## {}\n\n| {} | {} | {} |\n|---|---|---|",
-        w.capabilities,
-        l.s("Objective", "目标"),
-        l.s("Rating", "评级"),
-        l.s("Basis", "依据")
-    );
-    for ob in &r.objectives {
-        let _ =
-            writeln!(o, "| {} | {} | {} |", md_cell(l.pick(&ob.name)), ob.rating, md_cell(l.pick(&ob.basis)));
-    }
+    let _ = writeln!(o, "\n## {}\n", w.capabilities);
+    md_table(o, &super::tables::objectives(r, l));
     let legend: Vec<String> = super::rating_legend(l).iter().map(|(k, t)| format!("{k} = {t}")).collect();
     let _ = writeln!(o, "\n{}\n", legend.join("; "));
     let _ = writeln!(o, "### {}\n\n| | | |\n|---|---:|---|", w.score);
@@ -172,31 +162,15 @@ fn md_ids(o: &mut String, r: &Report, l: Lang, w: &Words) {
 
 /// The improvement plan.
 fn md_plan(o: &mut String, r: &Report, l: Lang, w: &Words) {
-    let _ = writeln!(
-        o,
-        "## {}\n\n| {} | {} | {} | {} | {} | {} | {} | {} |\n|---|---|---|---|---|---|---|---|",
-        w.plan,
-        l.s("Finding", "隐患编号"),
-        l.s("Issue", "问题"),
-        l.s("Corrective action", "整改措施"),
-        l.s("POETE element", "能力要素（POETE）"),
-        l.s("Owner", "责任部门/人"),
-        l.s("Grade", "等级"),
-        l.s("Start", "开始"),
-        l.s("Due", "整改期限")
-    );
-    for p in &r.plan {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            md_cell(&p.finding),
-            md_cell(l.pick(&p.issue)),
-            md_cell(l.pick(&p.action)),
-            super::element_word(p.element, l),
-            md_cell(l.pick(&p.owner)),
-            md_cell(l.pick(&p.grade)),
-            p.start,
-            p.due
-        );
+    let _ = writeln!(o, "## {}\n", w.plan);
+    md_table(o, &super::tables::plan(r, l));
+}
+
+/// `t` as a Markdown table, every cell escaped.
+fn md_table(o: &mut String, t: &super::tables::Table) {
+    let _ = writeln!(o, "| {} |\n|{}", t.heads.join(" | "), "---|".repeat(t.heads.len()));
+    for row in &t.rows {
+        let cells: Vec<String> = row.iter().map(|c| md_cell(c)).collect();
+        let _ = writeln!(o, "| {} |", cells.join(" | "));
     }
 }

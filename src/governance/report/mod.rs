@@ -492,6 +492,7 @@ mod charts;
 mod html;
 mod markdown;
 mod narrate;
+mod tables;
 mod xlsx;
 
 /// Renders a report.

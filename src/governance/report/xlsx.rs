@@ -1,6 +1,6 @@
 //! The xlsx workbook of an after-action report: overview, timeline, findings and plan sheets.
 
-use rust_xlsxwriter::{Format as Cell, Workbook};
+use rust_xlsxwriter::{Format as Cell, Workbook, Worksheet};
 
 use super::{Lang, Report, overview_rows, words};
 use crate::Result;
@@ -26,16 +26,7 @@ fn overview(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
         bold(s, i as u32 + 1, 0, k, heading)?;
         text(s, i as u32 + 1, 1, v)?;
     }
-    let mut row = 11;
-    bold(s, row, 0, l.s("Objective", "目标"), heading)?;
-    bold(s, row, 1, l.s("Rating", "评级"), heading)?;
-    bold(s, row, 2, l.s("Basis", "依据"), heading)?;
-    for ob in &r.objectives {
-        row += 1;
-        text(s, row, 0, l.pick(&ob.name))?;
-        text(s, row, 1, ob.rating.to_string())?;
-        text(s, row, 2, l.pick(&ob.basis))?;
-    }
+    table(s, 11, &super::tables::objectives(r, l), heading)?;
     s.set_column_width(0, 28)?;
     s.set_column_width(1, 50)?;
     Ok(())
@@ -102,29 +93,21 @@ fn findings(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
 /// The improvement plan sheet.
 fn plan(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()> {
     let s = wb.add_worksheet().set_name(l.s("Improvement plan", "整改计划"))?;
-    let heads = [
-        l.s("Finding", "隐患编号"),
-        l.s("Issue", "问题"),
-        l.s("Corrective action", "整改措施"),
-        l.s("POETE element", "能力要素（POETE）"),
-        l.s("Owner", "责任部门/人"),
-        l.s("Grade", "等级"),
-        l.s("Start", "开始"),
-        l.s("Due", "整改期限"),
-    ];
-    header_row(s, &heads, heading)?;
-    for (i, p) in r.plan.iter().enumerate() {
-        let row = i as u32 + 1;
-        text(s, row, 0, &p.finding)?;
-        text(s, row, 1, l.pick(&p.issue))?;
-        text(s, row, 2, l.pick(&p.action))?;
-        text(s, row, 3, super::element_word(p.element, l))?;
-        text(s, row, 4, l.pick(&p.owner))?;
-        text(s, row, 5, l.pick(&p.grade))?;
-        text(s, row, 6, p.start.to_string())?;
-        text(s, row, 7, p.due.to_string())?;
-    }
+    table(s, 0, &super::tables::plan(r, l), heading)?;
     s.set_column_width(1, 40)?;
     s.set_column_width(2, 60)?;
+    Ok(())
+}
+
+/// Writes `t` from row `at` down: the heads in bold, the cells as text.
+fn table(s: &mut Worksheet, at: u32, t: &super::tables::Table, heading: &Cell) -> Result<()> {
+    for (c, h) in t.heads.iter().enumerate() {
+        bold(s, at, c as u16, h, heading)?;
+    }
+    for (i, row) in t.rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            text(s, at + 1 + i as u32, c as u16, v)?;
+        }
+    }
     Ok(())
 }
