@@ -99,6 +99,9 @@ async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
     drill.step(3000).await;
+    // A capture is rebuilt from what is on disk: wait (bounded) for the record to reach 250 s.
+    let on_disk = tokio::time::timeout(std::time::Duration::from_secs(60), drill.recorded("blue", 2500));
+    on_disk.await.expect("blue's record reaches 250 s");
     let tokens: Vec<String> = drill.teams().map(|(_, t, _)| t.to_string()).collect();
     // Downloaded live with the team's own token.
     let url = "/api/teams/blue/pcap?from=100&to=250";

@@ -352,6 +352,16 @@ impl Drill {
         }
     }
 
+    /// Resolves once team `team`'s record on disk reaches `tick` (at once for a drill that keeps
+    /// no record, or a team it does not know).
+    pub async fn recorded(&self, team: &str, tick: u64) {
+        let Some(k) = self.teams.iter().position(|t| t.info.id == team) else { return };
+        let durable = self.recorder.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|r| r.durable(k));
+        if let Some(mut durable) = durable {
+            let _ = durable.wait_for(|t| *t >= tick).await;
+        }
+    }
+
     /// Resolves when what a team (or, with `None`, the instructor) sees may have changed:
     /// the range's next tick, or a phase change. Never while a held clock and the phase
     /// stand still.
