@@ -15,6 +15,8 @@
 //! - `ICSDRILL_BENCH_TEAM_CONNECTIONS=N`: Modbus connections per team (`serve
 //!   --team-connections`), so that 500 teams x 20 PLCs and 5 000 viewers fit an open-files
 //!   limit of 20 000;
+//! - `ICSDRILL_BENCH_BURST=1`: every 5 s, every team's score changes at once (as when an
+//!   attack step fires in every range in the same tick), besides one change every 100 ms;
 //! - `ICSDRILL_BENCH_NO_ROUTINE_WIRE=1`: the HMI's routine polls only logged, not sent (each
 //!   is a client and a server descriptor in this process: 20 000 more at 500 teams);
 //! - `ICSDRILL_BENCH_POSTGRES=<connection>` records to that PostgreSQL database instead of
@@ -297,6 +299,9 @@ struct Config {
     record: bool,
     /// Routine traffic on the wire (off: the simulation still logs it).
     routine_wire: bool,
+    /// Every 5 s, every team's score changes at once (as when a scripted attack step fires
+    /// in every team's range in the same tick), besides the one change every 100 ms.
+    burst: bool,
 }
 
 impl Config {
@@ -320,6 +325,7 @@ impl Config {
             postgres,
             record,
             routine_wire: std::env::var_os("ICSDRILL_BENCH_NO_ROUTINE_WIRE").is_none(),
+            burst: std::env::var_os("ICSDRILL_BENCH_BURST").is_some(),
         }
     }
 }
@@ -368,19 +374,28 @@ fn print_floor((changes, seen): &(usize, Vec<f64>), p99: f64) {
 }
 
 /// Sends a report to one team after another, 10 a second, for `seconds`: the synthetic plant
-/// has no attack, so each is a false positive and costs points (the score moves). Returns
-/// (sent, accepted).
+/// has no attack, so each is a false positive and costs points (the score moves). With
+/// `burst`, every 50th round sends one to every team at once (64 at a time). Returns (sent,
+/// accepted).
 async fn score_changes(
     addr: std::net::SocketAddr,
     tokens: &[(String, String)],
     seconds: f64,
+    burst: bool,
 ) -> (usize, usize) {
     let (mut sent, mut ok) = (0, 0);
     let mut pace = tokio::time::interval(Duration::from_millis(100));
     let body = r#"{"technique":"T0836","asset":"plc-0","impact":"test","actions":"none"}"#;
     let start = Instant::now();
+    let mut round = 0;
     while start.elapsed().as_secs_f64() < seconds {
         pace.tick().await;
+        round += 1;
+        if burst && round % 50 == 0 {
+            let (n, accepted) = to_every_team(addr, tokens, body).await;
+            (sent, ok) = (sent + n, ok + accepted);
+            continue;
+        }
         let (team, token) = &tokens[sent % tokens.len()];
         if post(addr, &format!("/api/teams/{team}/reports"), token, body).await == 200 {
             ok += 1;
@@ -388,6 +403,26 @@ async fn score_changes(
         sent += 1;
     }
     (sent, ok)
+}
+
+/// One report to every team, 64 in flight at a time: (sent, accepted).
+async fn to_every_team(
+    addr: std::net::SocketAddr,
+    tokens: &[(String, String)],
+    body: &'static str,
+) -> (usize, usize) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(64));
+    let mut posts = tokio::task::JoinSet::new();
+    for (team, token) in tokens {
+        let (team, token) = (team.clone(), token.clone());
+        let slot = slots.clone().acquire_owned().await.expect("never closed");
+        posts.spawn(async move {
+            let _slot = slot;
+            post(addr, &format!("/api/teams/{team}/reports"), &token, body).await == 200
+        });
+    }
+    let accepted = posts.join_all().await.into_iter().filter(|ok| *ok).count();
+    (tokens.len(), accepted)
 }
 
 async fn run(cfg: Config) {
@@ -443,7 +478,7 @@ async fn run(cfg: Config) {
     let (idle_cpu, idle_wall) = (cpu_s() - cpu0, wall0.elapsed().as_secs_f64());
     let db0 = cfg.postgres.as_deref().filter(|_| cfg.record).map(pg_counters);
     let (cpu0, wall0) = (cpu_s(), Instant::now());
-    let (sent, ok) = score_changes(addr, &tokens, cfg.seconds).await;
+    let (sent, ok) = score_changes(addr, &tokens, cfg.seconds, cfg.burst).await;
     let (cpu, wall) = (cpu_s() - cpu0, wall0.elapsed().as_secs_f64());
     let db1 = cfg.postgres.as_deref().filter(|_| cfg.record).map(pg_counters);
     let rss = status_kib("VmRSS:");

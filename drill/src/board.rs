@@ -81,6 +81,19 @@ fn data_of<'a>(name: &str, event: &'a [u8]) -> &'a str {
 /// How many earlier boards a new board carries deltas from.
 pub const DELTA_DEPTH: usize = 16;
 
+/// Bytes a second the board's fan-out may write to its viewers. After a board, the next waits
+/// until its fan-out fits this rate; changes meanwhile are coalesced into it. A score change
+/// moves a row or two (5 000 viewers x 0.5 KB: 12 ms), but when every team's row changes at
+/// once (an attack step firing in every range in the same tick) each board is whole, and
+/// without a bound boards of 125 KB to thousands of viewers follow each other faster than
+/// they can be written, taking the cores from the teams' ranges.
+pub const FAN_OUT_BYTES_PER_S: u64 = 200 << 20;
+
+/// How long the board task waits after publishing a board whose fan-out writes `bytes`.
+pub fn fan_out_pause(bytes: u64) -> std::time::Duration {
+    std::time::Duration::from_secs_f64(bytes as f64 / FAN_OUT_BYTES_PER_S as f64)
+}
+
 /// What changed between two boards, for viewers holding the earlier one: the new board's
 /// header, the teams in rank order, and only the rows whose content changed (ranks follow from
 /// the order). When one team's score moves among hundreds, a tenth of a board or less.
@@ -189,6 +202,12 @@ impl Scoreboard {
 
     fn delta_event(&self, seq: u64) -> Option<&Bytes> {
         self.deltas.iter().find(|(base, _)| *base == seq).map(|(_, d)| d)
+    }
+
+    /// Bytes this board costs a viewer holding board `held`: its delta from it, or the whole
+    /// board.
+    pub fn bytes_after(&self, held: u64) -> usize {
+        self.delta_event(held).map_or(self.event.len(), Bytes::len)
     }
 
     /// This board's JSON, as sealed (empty if it is not).
@@ -455,5 +474,13 @@ mod tests {
         // When every score moved, the whole board is sent instead.
         let all = board(4, &|i| i as f64).sealed_after([&third]);
         assert!(all.deltas.is_empty(), "a delta of every row is no saving");
+        // What the fan-out pays a viewer, and the pause it earns the board task.
+        assert_eq!(third.bytes_after(2), third.delta_event(2).unwrap().len());
+        assert_eq!(all.bytes_after(3), all.event.len());
+        let small = fan_out_pause(5_000 * third.bytes_after(2) as u64);
+        let whole = fan_out_pause(5_000 * all.bytes_after(3) as u64);
+        assert!(small < std::time::Duration::from_millis(20), "{small:?}");
+        assert!(whole > 20 * small, "{whole:?} vs {small:?}");
+        assert_eq!(fan_out_pause(FAN_OUT_BYTES_PER_S), std::time::Duration::from_secs(1));
     }
 }

@@ -216,7 +216,7 @@ impl DrillServer {
 
     /// Serves `drill`: its board task and its web view.
     pub(super) async fn serve(drill: Arc<Drill>, shutdown: watch::Sender<bool>) -> Result<DrillServer> {
-        drill.publish_board(1);
+        let _ = drill.publish_board(1);
         let spec = &drill.starter.spec;
         let http = SocketAddr::new(spec.range.bind, spec.range.http_port);
         let http = TcpListener::bind(http).await.map_err(|cause| Error::Bind {
@@ -663,7 +663,13 @@ fn spawn_board(tasks: &mut tokio::task::JoinSet<()>, drill: &Arc<Drill>, mut sto
                 _ = stop.wait_for(|s| *s) => break,
             }
             seq += 1;
-            board.publish_board(seq);
+            // Boards go out no faster than their viewers can be written: changes that come
+            // during the pause are coalesced into the next board.
+            let pause = icsdrill_drill::board::fan_out_pause(board.publish_board(seq));
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                _ = stop.wait_for(|s| *s) => break,
+            }
         }
     });
 }

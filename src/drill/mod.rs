@@ -394,7 +394,8 @@ impl Drill {
     }
 
     /// Ranks the teams and publishes the boards (the public one stays put while frozen).
-    fn publish_board(&self, seq: u64) {
+    /// Returns about how many bytes their viewers are written (`board::fan_out_pause`).
+    fn publish_board(&self, seq: u64) -> u64 {
         let phase = self.phase();
         let heres: Vec<Option<Arc<Here>>> = self.teams.iter().map(Team::here).collect();
         let rows: Vec<BoardRow> = self
@@ -419,14 +420,15 @@ impl Drill {
         let steps = self.scenario.attack.as_ref().map_or(0, |a| a.steps.len());
         let full =
             Scoreboard { seq, phase, frozen: false, changed_us, rows, clock, steps, ..Scoreboard::empty() };
-        let full = {
+        let (held, full) = {
             let mut recent = self.board_recent.lock().unwrap_or_else(|e| e.into_inner());
+            let held = recent.back().map(|b| b.seq);
             let full = Arc::new(full.sealed_after(recent.iter().rev().map(|b| &**b)));
             if recent.len() == board::DELTA_DEPTH {
                 recent.pop_front();
             }
             recent.push_back(full.clone());
-            full
+            (held, full)
         };
         let published = self.board_public.borrow().clone();
         // Observers and teams see the frozen board in a contest past its freeze tick, before
@@ -434,7 +436,10 @@ impl Drill {
         if let Some(public) = self.freeze.public(self.freeze.frozen(max_tick, phase), &published, &full) {
             self.board_public.send_replace(if public.frozen { Arc::new(public) } else { full.clone() });
         }
+        let per_viewer = held.map_or(full.event.len(), |seq| full.bytes_after(seq)) as u64;
+        let viewers = (self.board_full.receiver_count() + self.board_public.receiver_count()) as u64;
         self.board_full.send_replace(full);
+        per_viewer * viewers
     }
 
     /// Applies a control: the next phase, recorded, and every range's clock run or held.
