@@ -294,7 +294,7 @@ async fn a_node_that_lost_a_team_records_nothing_more_for_it_and_queued_inputs_a
     use icsdrill::store::cluster::ClusterStore;
     use icsdrill::store::{Batch, Database, DrillRecord, Recorder, TeamRecord};
     let Some(url) = postgres() else { return };
-    let db = Database::Postgres(url);
+    let db = Database::Postgres(url.clone());
     let id = format!("fence{}", &icsdrill::drill::new_token()[..10]);
     let record = DrillRecord {
         id: id.clone(),
@@ -347,7 +347,35 @@ async fn a_node_that_lost_a_team_records_nothing_more_for_it_and_queued_inputs_a
         }
         let e = c.post_input("x", "{}").unwrap_err().to_string();
         assert!(e.contains(&format!("at most {max}")), "{e}");
-        assert_eq!(c.queued_inputs(&["x".to_string()]).unwrap().len() as i64, max);
+        let queued = c.queued_inputs(&["x".to_string()]).unwrap();
+        assert_eq!(queued.len() as i64, max);
+        // Applied inputs leave the queue, and a node long gone that holds no lease is
+        // forgotten at the next heartbeat: neither table grows with the drill's length.
+        let mut raw = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let rows =
+            |raw: &mut postgres::Client, sql: &str| -> i64 { raw.query_one(sql, &[&id2]).unwrap().get(0) };
+        for (row, _, _) in &queued {
+            c.applied(*row).unwrap();
+        }
+        assert_eq!(rows(&mut raw, "SELECT COUNT(*) FROM cluster_injects WHERE drill_id = $1"), 0);
+        ClusterStore::connect(&db2, &id2, "ghost").unwrap().heartbeat("http://127.0.0.1:1").unwrap();
+        let stale = icsdrill::store::cluster::FORGET_MS + 1_000;
+        raw.execute("UPDATE cluster_nodes SET seen_ms = seen_ms - $2 WHERE drill_id = $1", &[&id2, &stale])
+            .unwrap();
+        c.heartbeat("http://127.0.0.1:2").unwrap();
+        let nodes = "SELECT COUNT(*) FROM cluster_nodes WHERE drill_id = $1 AND node = 'ghost'";
+        assert_eq!(rows(&mut raw, nodes), 0, "the ghost is forgotten");
+        // A node that holds a lease is kept however long it was unseen (its lease says where
+        // the team is until another node takes it).
+        ClusterStore::connect(&db2, &id2, "b").unwrap().heartbeat("http://127.0.0.1:3").unwrap();
+        raw.execute(
+            "UPDATE cluster_nodes SET seen_ms = seen_ms - $2 WHERE drill_id = $1 AND node = 'b'",
+            &[&id2, &stale],
+        )
+        .unwrap();
+        c.heartbeat("http://127.0.0.1:2").unwrap();
+        let b = "SELECT COUNT(*) FROM cluster_nodes WHERE drill_id = $1 AND node = 'b'";
+        assert_eq!(rows(&mut raw, b), 1, "b holds x's lease");
         let store = db2.open().unwrap();
         assert_eq!(store.inputs(&id2, "y").unwrap().len(), 1);
         assert!(store.inputs(&id2, "x").unwrap().is_empty(), "nothing written for a team another node holds");

@@ -35,6 +35,10 @@ CREATE TABLE IF NOT EXISTS cluster_injects (
 /// refused (a node that never comes to apply them cannot make the table grow without end).
 pub const MAX_QUEUED_INPUTS: i64 = 1_000;
 
+/// A node not seen for this long that holds no lease is forgotten (its row deleted at the next
+/// heartbeat of any node of the drill), so nodes that come and go leave no rows behind.
+pub const FORGET_MS: i64 = 60_000;
+
 /// Now in the database's clock, in milliseconds: every node's leases are timed by one clock.
 const NOW_MS: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT";
 
@@ -105,6 +109,13 @@ impl ClusterStore {
                  ON CONFLICT (drill_id, node) DO UPDATE SET http = $3, seen_ms = {NOW_MS}"
             ),
             &[&self.drill, &self.node, &http],
+        )?;
+        self.client.execute(
+            &format!(
+                "DELETE FROM cluster_nodes n WHERE n.drill_id = $1 AND n.seen_ms < {NOW_MS} - $2
+                 AND NOT EXISTS (SELECT 1 FROM team_leases l WHERE l.drill_id = n.drill_id AND l.node = n.node)"
+            ),
+            &[&self.drill, &FORGET_MS],
         )?;
         Ok(())
     }
@@ -210,9 +221,9 @@ impl ClusterStore {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
     }
 
-    /// Marks a queued input applied.
+    /// Takes an applied input off the queue (it is in the team's recorded inputs now).
     pub fn applied(&mut self, id: i64) -> Result<()> {
-        self.client.execute("UPDATE cluster_injects SET done = TRUE WHERE id = $1", &[&id])?;
+        self.client.execute("DELETE FROM cluster_injects WHERE id = $1", &[&id])?;
         Ok(())
     }
 }
