@@ -61,6 +61,10 @@ pub struct Scoreboard {
     /// delta, not the whole board. Every viewer holding the same board is handed the same bytes.
     #[serde(skip)]
     pub deltas: Vec<(u64, Bytes)>,
+    /// The teams whose rows changed since the board published just before this one (by its
+    /// sequence number), as `sealed_after` found them: deltas from older boards add up these.
+    #[serde(skip)]
+    pub changed: Option<(u64, Vec<String>)>,
 }
 
 /// The event names of the board's stream.
@@ -174,19 +178,42 @@ impl Scoreboard {
             steps: 0,
             event: Bytes::new(),
             deltas: Vec::new(),
+            changed: None,
         }
     }
 
     /// The board with its JSON filled in, and its deltas from the `earlier` boards published
-    /// before it on the same channel (the newest `DELTA_DEPTH` of them; none that would be half
-    /// the board or more).
+    /// before it on the same channel, newest first (the newest `DELTA_DEPTH` of them; none that
+    /// would be half the board or more). Rows are compared with the newest earlier board only:
+    /// the teams changed since an older one are those changed since the newest plus what each
+    /// board in between recorded in `changed`.
     pub fn sealed_after<'a>(self, earlier: impl IntoIterator<Item = &'a Scoreboard>) -> Scoreboard {
         let mut board = self.sealed();
+        let mut since: Option<std::collections::BTreeSet<String>> = None;
+        let mut newer: Option<&Scoreboard> = None;
         for prev in earlier.into_iter().filter(|p| p.seq < board.seq && !p.event.is_empty()) {
             if board.deltas.len() == DELTA_DEPTH {
                 break;
             }
-            let delta = serde_json::to_string(&board.delta_from(prev)).unwrap_or_default();
+            let chained = newer.and_then(|n| n.changed.as_ref()).filter(|(base, _)| *base == prev.seq);
+            let delta = match (since.as_mut(), chained) {
+                (None, _) => {
+                    let delta = board.delta_from(prev);
+                    let teams: Vec<String> = delta.rows.iter().map(|r| r.team.clone()).collect();
+                    since = Some(teams.iter().cloned().collect());
+                    board.changed = Some((prev.seq, teams));
+                    delta
+                }
+                (Some(set), Some((_, teams))) => {
+                    set.extend(teams.iter().cloned());
+                    let rows = board.rows.iter().filter(|r| set.contains(&r.team)).cloned().collect();
+                    board.delta_with(prev, rows)
+                }
+                // Boards in between are missing: no delta from further back.
+                (Some(_), None) => break,
+            };
+            newer = Some(prev);
+            let delta = serde_json::to_string(&delta).unwrap_or_default();
             // A delta about as large as the board is no saving: such a viewer gets the board.
             if delta.len() < board.event.len() / 2 {
                 board.deltas.push((prev.seq, sse(DELTA_EVENT, &delta)));
@@ -235,6 +262,11 @@ impl Scoreboard {
             .filter(|r| before.get(r.team.as_str()).is_none_or(|p| !same_content(p, r)))
             .cloned()
             .collect();
+        self.delta_with(prev, rows)
+    }
+
+    /// The delta from `prev` carrying `rows` (this board's rows of the teams changed since).
+    fn delta_with(&self, prev: &Scoreboard, rows: Vec<BoardRow>) -> BoardDelta {
         let order = self.rows.iter().map(|r| r.team.as_str());
         let implied = moved(&prev.rows, &rows).into_iter().eq(order);
         BoardDelta {
@@ -482,5 +514,40 @@ mod tests {
         assert!(small < std::time::Duration::from_millis(20), "{small:?}");
         assert!(whole > 20 * small, "{whole:?} vs {small:?}");
         assert_eq!(fan_out_pause(FAN_OUT_BYTES_PER_S), std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn deltas_added_up_over_the_boards_in_between_rebuild_every_later_board() {
+        let teams = 200;
+        // Two teams lose a point on each board.
+        let hit = |i: usize, s: u64| (s as usize) % teams == i || (s as usize * 3) % teams == i;
+        let total = |i: usize, seq: u64| 100.0 - (1..=seq).filter(|s| hit(i, *s)).count() as f64;
+        let board = |seq: u64| Scoreboard {
+            seq,
+            phase: Phase::Live,
+            changed_us: seq,
+            rows: rank((0..teams).map(|i| row(&format!("t{i:03}"), total(i, seq), 0, None)).collect()),
+            ..Scoreboard::empty()
+        };
+        let mut published: Vec<Scoreboard> = vec![board(1).sealed()];
+        for seq in 2..=24 {
+            let new = board(seq).sealed_after(published.iter().rev());
+            assert_eq!(new.changed.as_ref().map(|(base, _)| *base), Some(seq - 1));
+            for prev in published.iter().rev().take(DELTA_DEPTH) {
+                let json = new
+                    .delta_for(prev.seq)
+                    .unwrap_or_else(|| panic!("board {seq}: no delta from {}", prev.seq));
+                let delta: BoardDelta = serde_json::from_str(json).unwrap();
+                assert_eq!(prev.apply(&delta).unwrap().rows, new.rows, "board {seq} from {}", prev.seq);
+                assert!(delta.rows.len() <= 2 * (seq - prev.seq) as usize, "only the teams hit since");
+            }
+            assert!(seq <= DELTA_DEPTH as u64 + 1 || new.delta_for(seq - DELTA_DEPTH as u64 - 1).is_none());
+            published.push(new);
+        }
+        // A board missing among the earlier ones: no delta from beyond the gap.
+        let (b22, b24) = (&published[21], &published[23]);
+        let next = board(25).sealed_after([b24, b22]);
+        assert!(next.delta_for(24).is_some());
+        assert!(next.delta_for(22).is_none(), "board 23 is missing: its changes are unknown");
     }
 }
