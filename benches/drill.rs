@@ -349,7 +349,7 @@ fn floor(n: usize, seconds: f64) -> (usize, Vec<f64>) {
     let listener: std::net::TcpListener = socket.into();
     let addr = listener.local_addr().expect("address");
     let epoch_us = unix_us();
-    let (go, started) = std::sync::mpsc::channel();
+    let (go, started) = std::sync::mpsc::sync_channel(1);
     let server = fanout_floor::serve(listener, n, started, seconds, epoch_us);
     let mut viewers = Viewers::start(addr, "floor", n, epoch_us);
     viewers.line("ready ");

@@ -24,8 +24,9 @@ fn event(seq: u64, at: u64) -> Vec<u8> {
 
 /// Runs the floor: accepts `n` viewers on `listener` and answers each request with the
 /// stream's headers and a first board; once `go` says so, every 100 ms for `seconds` writes
-/// one new event to every viewer, the viewers split over two threads. Changes are stamped in
-/// microseconds since `epoch_us` on the Unix clock (the viewers' epoch). Returns the changes.
+/// one new event to every viewer, the viewers split over two threads (the second scoped to
+/// each change). Changes are stamped in microseconds since `epoch_us` on the Unix clock (the
+/// viewers' epoch). Returns the changes.
 pub(crate) fn serve(
     listener: TcpListener,
     n: usize,
@@ -38,8 +39,8 @@ pub(crate) fn serve(
         (now.map_or(0, |d| d.as_micros()) as u64).saturating_sub(epoch_us)
     };
     // Viewers are taken in as they come (the acceptor is left waiting when the bench ends);
-    // those in by the time `go` comes are served.
-    let (accepted, arrivals) = mpsc::channel();
+    // those in by the time `go` comes are served. At most `n` wait: it takes in no more.
+    let (accepted, arrivals) = mpsc::sync_channel(n);
     std::thread::spawn(move || {
         let mut request = [0u8; 1024];
         for _ in 0..n {
@@ -61,29 +62,20 @@ pub(crate) fn serve(
         let _ = go.recv();
         let mut viewers: Vec<TcpStream> = arrivals.try_iter().collect();
         let half = viewers.len() / 2;
-        let second = viewers.split_off(half);
-        let (tx, rx) = mpsc::channel::<(Vec<u8>, std::sync::mpsc::Sender<()>)>();
-        let helper = std::thread::spawn(move || {
-            let mut mine: Vec<TcpStream> = second;
-            for (bytes, done) in rx {
-                mine.iter_mut().for_each(|s| drop(s.write_all(&bytes)));
-                let _ = done.send(());
-            }
-        });
+        let (first, second) = viewers.split_at_mut(half);
         let start = Instant::now();
         let mut seq = 2;
         while start.elapsed().as_secs_f64() < seconds {
             let bytes = event(seq, clock());
-            let (done_tx, done_rx) = mpsc::channel();
-            let _ = tx.send((bytes.clone(), done_tx));
-            viewers.iter_mut().for_each(|s| drop(s.write_all(&bytes)));
-            let _ = done_rx.recv();
+            // The two halves written at once, one a core.
+            std::thread::scope(|scope| {
+                scope.spawn(|| second.iter_mut().for_each(|s| drop(s.write_all(&bytes))));
+                first.iter_mut().for_each(|s| drop(s.write_all(&bytes)));
+            });
             seq += 1;
             let next = start + Duration::from_millis(100 * (seq - 2));
             std::thread::sleep(next.saturating_duration_since(Instant::now()));
         }
-        drop(tx);
-        let _ = helper.join();
         seq as usize - 2
     })
 }
