@@ -946,13 +946,26 @@ async fn the_console_shows_an_interlock_bypassed_by_the_attacker() {
     server.shutdown().await.unwrap();
 }
 
-/// Reads server-sent events off a raw HTTP/1.0 response (no chunking): (event name, data).
+/// Reads server-sent events off a raw HTTP response: (event name, data). An HTTP/1.1 one comes
+/// in chunks, each checked for its framing.
 struct SseEvents {
     s: TcpStream,
     buf: String,
+    /// HTTP/1.1: the bytes not yet unchunked (the head first).
+    chunked: Option<Vec<u8>>,
 }
 
 impl SseEvents {
+    /// Asks for the board stream with `token` over HTTP `version` ("1.0" or "1.1").
+    async fn open(http: std::net::SocketAddr, token: &str, version: &str) -> SseEvents {
+        let mut s = TcpStream::connect(http).await.unwrap();
+        let req = format!(
+            "GET /api/scoreboard/stream HTTP/{version}\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        SseEvents { s, buf: String::new(), chunked: (version == "1.1").then(Vec::new) }
+    }
+
     /// The next event, waiting at most 20 s.
     async fn next(&mut self) -> (String, String) {
         let read = async {
@@ -965,33 +978,64 @@ impl SseEvents {
                     }
                     continue;
                 }
-                let mut chunk = [0u8; 65536];
+                let mut chunk = vec![0u8; 65536];
                 let k = self.s.read(&mut chunk).await.unwrap();
                 assert!(k > 0, "the stream ended: {}", self.buf);
-                self.buf.push_str(&String::from_utf8_lossy(&chunk[..k]));
+                match &mut self.chunked {
+                    None => self.buf.push_str(&String::from_utf8_lossy(&chunk[..k])),
+                    Some(raw) => {
+                        raw.extend_from_slice(&chunk[..k]);
+                        self.buf.push_str(&unchunk(raw));
+                    }
+                }
             }
         };
         tokio::time::timeout(Duration::from_secs(20), read).await.expect("an event within 20 s")
     }
 }
 
+/// Takes the head (checked: 200, chunked) and every whole chunk off `raw`: their data.
+fn unchunk(raw: &mut Vec<u8>) -> String {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    if raw.starts_with(b"HTTP/") {
+        let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else { return String::new() };
+        let head = text(&raw[..end]).to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 200") && head.contains("transfer-encoding: chunked"), "{head}");
+        raw.drain(..end + 4);
+    }
+    let mut out = String::new();
+    while let Some(line) = raw.windows(2).position(|w| w == b"\r\n") {
+        let len = usize::from_str_radix(&text(&raw[..line]), 16)
+            .unwrap_or_else(|_| panic!("a chunk's size: {:?}", text(&raw[..line.min(40)])));
+        assert!(len > 0, "the stream ended");
+        if raw.len() < line + 2 + len + 2 {
+            break;
+        }
+        assert_eq!(&raw[line + 2 + len..line + 4 + len], b"\r\n", "a chunk ends in CRLF");
+        out.push_str(&text(&raw[line + 2..line + 2 + len]));
+        raw.drain(..line + 4 + len);
+    }
+    out
+}
+
 /// The scoreboard stream sends the whole board first, then only what changed: deltas that,
 /// applied to the board the viewer holds, give the board the drill published (what the page
-/// does, and what lets one node push a 500-team board to thousands of viewers).
+/// does, and what lets one node push a 500-team board to thousands of viewers). HTTP/1.0
+/// viewers are written by hyper; HTTP/1.1 ones by the board's fan-out threads, in chunks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scoreboard_stream_sends_deltas_that_rebuild_the_board() {
+    for version in ["1.0", "1.1"] {
+        deltas_rebuild_the_board(version).await;
+    }
+}
+
+async fn deltas_rebuild_the_board(version: &str) {
     // Six teams: a delta of one or two rows is well under half the board (smaller ones are not
     // worth sending).
     let server = start_drill("petrochem-tank-farm", &["a", "b", "c", "d", "e", "f"], Mode::Regional).await;
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
-    let mut s = TcpStream::connect(server.http).await.unwrap();
-    let req = format!(
-        "GET /api/scoreboard/stream HTTP/1.0\r\nAuthorization: Bearer {}\r\n\r\n",
-        drill.observer_token()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut events = SseEvents { s, buf: String::new() };
+    let mut events = SseEvents::open(server.http, drill.observer_token(), version).await;
     let (name, data) = events.next().await;
     assert_eq!(name, "scoreboard", "{data}");
     let mut board: icsdrill_drill::Scoreboard = serde_json::from_str(&data).unwrap();
@@ -1025,7 +1069,7 @@ async fn the_scoreboard_stream_sends_deltas_that_rebuild_the_board() {
             _ => serde_json::from_str(&data).unwrap(),
         };
     };
-    assert!(deltas >= 1, "changes come as deltas");
+    assert!(deltas >= 1, "changes come as deltas (HTTP/{version})");
     assert_eq!(board.seq, published.seq, "the stream sends only boards the drill published");
     assert_eq!(board.rows, published.rows, "the deltas rebuild the published board");
     server.shutdown().await.unwrap();

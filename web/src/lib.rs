@@ -7,13 +7,15 @@
 //! - `region`: the regional oversight view behind `RegionApi` (region and prefecture users).
 //! - `openapi`, `mimic`, `pages`: the OpenAPI document, the SVG mimic diagram, the built-in
 //!   HTML/JS/CSS.
-//! - `server`: the HTTP server all of them run on, with connection caps and timeouts.
+//! - `server`: the HTTP server all of them run on, with connection caps and timeouts;
+//!   `fanout`: the scoreboard streams' writers, which take the sockets over from it.
 //!
 //! This crate knows nothing of how a range runs; tests drive the routers with `oneshot`, no
 //! socket.
 
 pub mod drill;
 mod error;
+mod fanout;
 pub mod mimic;
 pub mod openapi;
 pub mod pages;

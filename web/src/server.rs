@@ -16,6 +16,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use hyper::service::Service as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -118,12 +119,20 @@ pub async fn serve(
             capped.store(false, Ordering::Relaxed);
         }
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
+        // Each request knows its connection: a board stream takes the socket over from hyper
+        // (`fanout`).
+        let handle = crate::fanout::Conn::default();
+        let io = TokioIo::new(crate::fanout::Io::new(stream, handle.clone()));
+        let tower = TowerToHyperService::new(router.clone());
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(handle.clone());
+            tower.call(req)
+        });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.idle_timeout)
             .max_buf_size(MAX_HEAD_BYTES.max(8192))
-            .serve_connection(TokioIo::new(stream), service);
+            .serve_connection(io, service);
         let conn = graceful.watch(conn);
         conns.spawn(async move {
             let _ = conn.await;

@@ -3,32 +3,63 @@
 
 use super::*;
 
+/// The board channel the request's role sees, and whether it is the full one (instructors).
 pub(super) fn board_rx(
     drill: &Drill,
     headers: &HeaderMap,
-) -> Result<watch::Receiver<Arc<Scoreboard>>, ApiError> {
+) -> Result<(watch::Receiver<Arc<Scoreboard>>, bool), ApiError> {
     let full = role(drill, headers)? == Role::Instructor;
-    Ok(drill.scoreboard(full))
+    Ok((drill.scoreboard(full), full))
 }
 
 pub(super) async fn scoreboard(
     State(drill): State<Drill>,
     headers: HeaderMap,
 ) -> Result<Json<Scoreboard>, ApiError> {
-    let rx = board_rx(&drill, &headers)?;
+    let (rx, _) = board_rx(&drill, &headers)?;
     let board = rx.borrow().clone();
     Ok(Json((*board).clone()))
 }
 
 /// How long an idle board stream waits before it sends a comment, so that proxies keep it
 /// open (the interval of axum's `KeepAlive`).
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
+const KEEP_ALIVE: Duration = crate::fanout::KEEP_ALIVE;
+
+/// The fan-outs of a drill's two board channels (the instructors' and everyone else's),
+/// started at their first viewer.
+#[derive(Default)]
+pub(super) struct FanOuts {
+    full: std::sync::OnceLock<Option<crate::fanout::FanOut>>,
+    public: std::sync::OnceLock<Option<crate::fanout::FanOut>>,
+}
 
 pub(super) async fn scoreboard_stream(
     State(drill): State<Drill>,
+    axum::Extension(fan_outs): axum::Extension<Arc<FanOuts>>,
+    conn: Option<axum::Extension<crate::fanout::Conn>>,
+    version: axum::http::Version,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let rx = board_rx(&drill, &headers)?;
+    let (rx, full) = board_rx(&drill, &headers)?;
+    // An HTTP/1.1 viewer is written by the fan-out's threads in chunks, once hyper has sent
+    // the head (an HTTP/1.0 one, whose body ends with the connection, and a request with no
+    // connection of its own stay with hyper, below).
+    if let Some(axum::Extension(conn)) = conn.filter(|_| version == axum::http::Version::HTTP_11) {
+        let cell = if full { &fan_outs.full } else { &fan_outs.public };
+        let start = || {
+            crate::fanout::FanOut::start(rx.clone())
+                .inspect_err(|e| tracing::warn!(error = %e, "the board's fan-out threads did not start: hyper writes its streams"))
+                .ok()
+        };
+        if let Some(fan_out) = cell.get_or_init(start) {
+            let headers = [
+                (header::CONTENT_TYPE, "text/event-stream"),
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::TRANSFER_ENCODING, "chunked"),
+            ];
+            return Ok((headers, fan_out.body(conn)).into_response());
+        }
+    }
     // The first event is the whole board; after it, the delta from the board the viewer holds
     // (`scoreboard-delta`), or the whole board when it is too far behind for one. Each event is
     // the board's own bytes, encoded once when it was published: thousands of viewers cost a

@@ -397,6 +397,7 @@ pub fn router(drill: Drill) -> Router {
         .layer(axum::middleware::from_fn(crate::trace::layer))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::Extension(Arc::new(FanOuts::default())))
         .with_state(drill)
 }
 
