@@ -1,17 +1,19 @@
 //! The scoreboard's fan-out: thousands of viewers of one board stream written by a few plain
-//! threads, one `write` a viewer a board, instead of a task woken and an HTTP connection
+//! threads, one `send` a viewer a board, instead of a task woken and an HTTP connection
 //! polled per viewer.
 //!
 //! hyper answers a board stream's request (routing, login, the response head); then the
-//! response body hands the connection's socket over ([`Conn::take_over`], done once what
-//! hyper wrote is flushed) and stays pending. From there one of the fan-out's shard threads
-//! writes the stream's HTTP chunks on the socket: the whole board first, then
-//! for each new board the delta from the one the viewer holds. A viewer whose socket is full
-//! skips boards (it gets the newest, from what it holds, when it has room) and a chunk it
-//! has begun is finished first: one chunk waits per viewer, shared with the others, so a
-//! slow viewer costs neither memory nor the other viewers' time. When the viewer closes, or
-//! the drill ends, the body ends and hyper closes the connection (its slot under the
-//! connection cap with it).
+//! response body asks for the socket ([`Conn::take_over`]) and stays pending, and once hyper
+//! has flushed the head the connection's write half moves to the fan-out, so hyper can write
+//! nothing more. One of the fan-out's shard threads writes the stream's HTTP chunks: the
+//! whole board first, then for each new board the delta from the one the viewer holds. A
+//! viewer whose socket is full skips boards (it gets the newest, from what it holds, when it
+//! has room; it is tried again at growing intervals) and a chunk it has begun is finished
+//! first: one chunk waits per viewer, shared with the others, so a slow viewer costs neither
+//! memory nor the other viewers' time. When the client goes (hyper drops the body, or a send
+//! fails) the viewer is let go at once; when the drill ends the stream gets its last chunk.
+//! Either way the body fails and hyper closes the connection (its slot under the connection
+//! cap with it).
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
@@ -23,6 +25,7 @@ use axum::body::Bytes;
 use futures_util::task::AtomicWaker;
 use icsdrill_drill::Scoreboard;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
 
 /// An idle stream gets a comment this often, so that proxies keep it open (axum's interval).
@@ -36,7 +39,7 @@ const IDLE: Duration = Duration::from_secs(1);
 const MAX_SHARDS: usize = 4;
 
 /// What a viewer's socket is handed to once hyper's writes are flushed.
-type TakeOver = Box<dyn FnOnce(Arc<tokio::net::TcpStream>) + Send>;
+type TakeOver = Box<dyn FnOnce(OwnedWriteHalf) + Send>;
 
 /// One connection as the web server accepted it: a request on it may ask for its socket.
 #[derive(Clone, Default)]
@@ -57,98 +60,97 @@ impl Conn {
     }
 }
 
-/// The accepted socket as hyper sees it, shared with the fan-out once handed over (no second
-/// descriptor: the drill's endpoints need those). Reads and writes wait on readiness and
-/// then try, as tokio's own `TcpStream` does; the hand-over is done on flush.
+/// The accepted socket as hyper sees it: its two halves (tokio's), the write half moved to the
+/// fan-out at the hand-over, done on flush. After it hyper cannot write (an error ends the
+/// connection), so nothing of hyper's can come between the fan-out's chunks.
 pub(crate) struct Io {
-    stream: Arc<tokio::net::TcpStream>,
+    read: OwnedReadHalf,
+    write: Option<OwnedWriteHalf>,
     conn: Conn,
 }
 
 impl Io {
     pub(crate) fn new(stream: tokio::net::TcpStream, conn: Conn) -> Io {
-        Io { stream: Arc::new(stream), conn }
+        let (read, write) = stream.into_split();
+        Io { read, write: Some(write), conn }
     }
 
-    /// `op` once the socket is ready for `write` (else read): tried again, on readiness,
-    /// while it would block.
-    fn poll_io<T>(
-        &self,
-        cx: &mut Context<'_>,
-        write: bool,
-        mut op: impl FnMut(&tokio::net::TcpStream) -> std::io::Result<T>,
-    ) -> Poll<std::io::Result<T>> {
-        loop {
-            let ready =
-                if write { self.stream.poll_write_ready(cx) } else { self.stream.poll_read_ready(cx) };
-            std::task::ready!(ready)?;
-            match op(&self.stream) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                done => return Poll::Ready(done),
-            }
+    fn writer(&mut self) -> std::io::Result<Pin<&mut OwnedWriteHalf>> {
+        match &mut self.write {
+            Some(w) => Ok(Pin::new(w)),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the board's fan-out writes this stream",
+            )),
         }
     }
 }
 
 impl AsyncRead for Io {
     fn poll_read(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        let n = std::task::ready!(self.poll_io(cx, false, |s| s.try_read(buf.initialize_unfilled())))?;
-        buf.advance(n);
-        Poll::Ready(Ok(()))
+        Pin::new(&mut self.read).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for Io {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        self.poll_io(cx, true, |s| s.try_write(buf))
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.writer()?.poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        self.poll_io(cx, true, |s| s.try_write_vectored(bufs))
+        self.writer()?.poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        true
+        self.write.as_ref().is_some_and(AsyncWrite::is_write_vectored)
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        std::task::ready!(self.writer()?.poll_flush(cx))?;
         // hyper flushes after it has written all it buffered: the head is out, so the stream's
         // chunks may follow from another thread.
         if self.conn.0.wanted.swap(false, Ordering::AcqRel) {
             let to = self.conn.0.to.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some(to) = to {
-                to(self.stream.clone());
+            if let (Some(to), Some(write)) = (to, self.write.take()) {
+                to(write);
             }
         }
         Poll::Ready(Ok(()))
     }
 
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(socket2::SockRef::from(&*self.stream).shutdown(std::net::Shutdown::Write))
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match &mut self.write {
+            Some(w) => Pin::new(w).poll_shutdown(cx),
+            None => Poll::Ready(Ok(())),
+        }
     }
 }
 
 /// How a viewer's stream stands, shared by its response body and its shard.
 #[derive(Default)]
 struct End {
-    /// `LIVE`, `DONE` (ended between chunks), `BROKEN` (ended in a chunk, or the socket
-    /// failed) or `GONE` (hyper dropped the body: the connection is closed).
+    /// `LIVE`, `ENDED` (by the fan-out: the drill ended or the socket failed; the body fails,
+    /// and hyper closes the connection) or `GONE` (hyper dropped the body: the connection is
+    /// closed).
     state: AtomicU8,
     waker: AtomicWaker,
 }
 
 const LIVE: u8 = 0;
-const DONE: u8 = 1;
-const BROKEN: u8 = 2;
-const GONE: u8 = 3;
+const ENDED: u8 = 1;
+const GONE: u8 = 2;
 
 impl End {
     fn end(&self, state: u8) {
@@ -159,10 +161,12 @@ impl End {
 }
 
 /// The response body of a stream the fan-out writes: pending until the stream ends. Its first
-/// poll (hyper has buffered the head) asks for the socket.
+/// poll (hyper has buffered the head) asks for the socket; dropped, it wakes its shard, which
+/// lets the viewer (and the socket) go at once.
 struct Body {
     end: Arc<End>,
     start: Option<(Conn, TakeOver)>,
+    shard: Option<Arc<Shard>>,
 }
 
 impl futures_util::Stream for Body {
@@ -175,8 +179,7 @@ impl futures_util::Stream for Body {
         self.end.waker.register(cx.waker());
         match self.end.state.load(Ordering::Acquire) {
             LIVE => Poll::Pending,
-            DONE => Poll::Ready(None),
-            _ => Poll::Ready(Some(Err(std::io::Error::other("the board stream ended within a chunk")))),
+            _ => Poll::Ready(Some(Err(std::io::Error::other("the board stream ended")))),
         }
     }
 }
@@ -184,18 +187,24 @@ impl futures_util::Stream for Body {
 impl Drop for Body {
     fn drop(&mut self) {
         self.end.end(GONE);
+        if let Some(shard) = &self.shard {
+            shard.post(|_| {});
+        }
     }
 }
 
 /// One viewer, as its shard holds it.
 struct Viewer {
-    socket: Arc<tokio::net::TcpStream>,
+    socket: OwnedWriteHalf,
     /// The board it holds (`None`: none yet).
     held: Option<u64>,
     /// The rest of a chunk begun, and the board the viewer holds once it is written.
     pending: Option<(Bytes, Option<u64>)>,
     /// When it was last written to.
     sent: Instant,
+    /// A full socket is tried again no sooner than this, at growing intervals (`RETRY` to
+    /// `IDLE`): a viewer that never reads costs a few calls a second, not one a pass.
+    retry: Option<(Instant, Duration)>,
     end: Arc<End>,
     /// A receiver of the board channel, never read: the drill counts its viewers by them (it
     /// paces its boards by the bytes they cost).
@@ -215,6 +224,9 @@ impl Viewer {
     fn serve(&mut self, board: &Scoreboard, frames: &mut Frames, now: Instant) -> Left {
         if self.end.state.load(Ordering::Acquire) != LIVE {
             return Left::Gone;
+        }
+        if self.retry.is_some_and(|(at, _)| now < at) {
+            return Left::Behind;
         }
         if let Some((rest, then)) = self.pending.take() {
             match self.write(rest.clone(), then, now) {
@@ -243,25 +255,37 @@ impl Viewer {
     fn write(&mut self, chunk: Bytes, then: Option<u64>, now: Instant) -> Left {
         // A plain `send`, not tokio's `try_write`: that one waits for the reactor to have seen
         // the socket writable, and nothing here waits on the reactor (the shard retries).
-        match socket2::SockRef::from(&*self.socket).send(&chunk) {
+        match socket2::SockRef::from(self.socket.as_ref()).send(&chunk) {
             Ok(n) if n == chunk.len() => {
-                (self.held, self.sent) = (then, now);
+                (self.held, self.sent, self.retry) = (then, now, None);
                 Left::UpToDate
             }
             Ok(n) if n > 0 => {
                 self.pending = Some((chunk.slice(n..), then));
+                self.retry = None;
                 Left::Behind
             }
             Err(e)
                 if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted) =>
             {
+                let wait = self.retry.map_or(RETRY, |(_, wait)| (wait * 2).min(IDLE));
+                self.retry = Some((now + wait, wait));
                 Left::Behind
             }
             _ => {
-                self.end.end(BROKEN);
+                self.end.end(ENDED);
                 Left::Gone
             }
         }
+    }
+
+    /// Ends the stream: its last chunk if none is begun (best effort), then the body fails
+    /// and hyper closes the connection.
+    fn close(&self) {
+        if self.pending.is_none() {
+            let _ = socket2::SockRef::from(self.socket.as_ref()).send(b"0\r\n\r\n");
+        }
+        self.end.end(ENDED);
     }
 }
 
@@ -372,13 +396,15 @@ impl FanOut {
     pub(crate) fn body(&self, conn: Conn) -> axum::body::Body {
         let end = Arc::new(End::default());
         let shard = self.shards[self.next.fetch_add(1, Ordering::Relaxed) % self.shards.len()].clone();
-        let (e, counted) = (end.clone(), Some(self.rx.clone()));
+        let (e, counted, s) = (end.clone(), Some(self.rx.clone()), shard.clone());
         let to: TakeOver = Box::new(move |socket| {
+            let sent = Instant::now();
             let viewer =
-                Viewer { socket, held: None, pending: None, sent: Instant::now(), end: e, _counted: counted };
-            shard.post(|p| p.new.push(viewer));
+                Viewer { socket, held: None, pending: None, sent, retry: None, end: e, _counted: counted };
+            // A fan-out that has closed (its drill ended) ends a late viewer at once.
+            s.post(|p| if p.closed { viewer.close() } else { p.new.push(viewer) });
         });
-        axum::body::Body::from_stream(Body { end, start: Some((conn, to)) })
+        axum::body::Body::from_stream(Body { end, start: Some((conn, to)), shard: Some(shard) })
     }
 }
 
@@ -410,7 +436,7 @@ fn run(shard: &Shard) {
             viewers.append(&mut p.new);
             if p.closed {
                 for v in &viewers {
-                    v.end.end(if v.pending.is_some() { BROKEN } else { DONE });
+                    v.close();
                 }
                 return;
             }
@@ -461,8 +487,9 @@ mod tests {
         b.sealed_after(recent.iter().rev())
     }
 
-    /// A served socket and its client, each side's buffer as small as the kernel allows.
-    async fn pair() -> (Arc<tokio::net::TcpStream>, std::net::TcpStream) {
+    /// A served socket (its write half; the read half kept with it) and its client, each
+    /// side's buffer as small as the kernel allows.
+    async fn pair() -> ((OwnedWriteHalf, OwnedReadHalf), std::net::TcpStream) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let client = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
         client.set_recv_buffer_size(1024).unwrap();
@@ -471,18 +498,13 @@ mod tests {
         socket2::SockRef::from(&served).set_send_buffer_size(1024).unwrap();
         served.set_nonblocking(true).unwrap();
         client.set_nonblocking(true).unwrap();
-        (Arc::new(tokio::net::TcpStream::from_std(served).unwrap()), client.into())
+        let (read, write) = tokio::net::TcpStream::from_std(served).unwrap().into_split();
+        ((write, read), client.into())
     }
 
-    fn viewer(socket: Arc<tokio::net::TcpStream>) -> Viewer {
-        Viewer {
-            socket,
-            held: None,
-            pending: None,
-            sent: Instant::now(),
-            end: Arc::new(End::default()),
-            _counted: None,
-        }
+    fn viewer((socket, _): (OwnedWriteHalf, OwnedReadHalf)) -> Viewer {
+        let end = Arc::new(End::default());
+        Viewer { socket, held: None, pending: None, sent: Instant::now(), retry: None, end, _counted: None }
     }
 
     /// Reads what the client has been sent so far.
@@ -540,12 +562,21 @@ mod tests {
         }
         assert!(behind > 400, "a socket that is not read fills up: behind {behind} times in 500");
         let seq = 500;
-        // It reads again: brought to the newest board.
+        // A full socket is tried again at growing intervals, up to `IDLE`.
+        let (last, mut now) = (recent.back().expect("a board").clone(), Instant::now());
+        for _ in 0..10 {
+            now += IDLE;
+            assert!(v.serve(&last, &mut frames, now) == Left::Behind);
+        }
+        assert_eq!(v.retry.map(|(_, wait)| wait), Some(IDLE), "backed off");
+        // It reads again: brought to the newest board (the shard's passes a second apart, the
+        // longest a full socket waits to be tried again).
         let newest = recent.back().expect("a board").clone();
         let mut raw = Vec::new();
         for _ in 0..10_000 {
             drain(&mut client, &mut raw);
-            if v.serve(&newest, &mut frames, Instant::now()) == Left::UpToDate && v.held == Some(newest.seq) {
+            now += IDLE;
+            if v.serve(&newest, &mut frames, now) == Left::UpToDate && v.held == Some(newest.seq) {
                 break;
             }
             tokio::task::yield_now().await;
@@ -577,7 +608,7 @@ mod tests {
         let recent = std::collections::VecDeque::new();
         let (socket, _client) = pair().await;
         let mut v = viewer(socket);
-        let body = Body { end: v.end.clone(), start: None };
+        let body = Body { end: v.end.clone(), start: None, shard: None };
         drop(body);
         assert!(v.serve(&board(1, &recent), &mut Frames::default(), Instant::now()) == Left::Gone);
 
@@ -588,7 +619,16 @@ mod tests {
         let gone =
             (1..1_000).any(|seq| v.serve(&board(seq, &recent), &mut frames, Instant::now()) == Left::Gone);
         assert!(gone, "writes to a closed client fail");
-        assert_eq!(v.end.state.load(Ordering::Acquire), BROKEN);
+        assert_eq!(v.end.state.load(Ordering::Acquire), ENDED);
+
+        // The drill ends: the stream's last chunk, then the body fails (hyper closes).
+        let (socket, mut client) = pair().await;
+        let v = viewer(socket);
+        v.close();
+        assert_eq!(v.end.state.load(Ordering::Acquire), ENDED);
+        let mut raw = Vec::new();
+        drain(&mut client, &mut raw);
+        assert_eq!(raw, b"0\r\n\r\n");
     }
 
     /// The socket is handed over on the first flush after it is asked for, not before.
@@ -604,7 +644,10 @@ mod tests {
         conn.take_over(Box::new(move |s| *g.lock().unwrap() = Some(s)));
         assert!(got.lock().unwrap().is_none(), "not before the flush");
         futures_util::future::poll_fn(|cx| Pin::new(&mut io).poll_flush(cx)).await.unwrap();
-        let socket = got.lock().unwrap().take().expect("handed over");
-        assert!(Arc::ptr_eq(&socket, &io.stream), "the same socket, not a second descriptor");
+        let socket: OwnedWriteHalf = got.lock().unwrap().take().expect("handed over");
+        assert!(io.write.is_none(), "the write half moved to the fan-out");
+        let e = futures_util::future::poll_fn(|cx| Pin::new(&mut io).poll_write(cx, b"x")).await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "hyper cannot write after the hand-over");
+        drop(socket);
     }
 }
