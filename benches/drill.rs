@@ -71,9 +71,12 @@ async fn subscribe(
     let (mut last, mut wholes) = (0, 0);
     let mut delays = Vec::new();
     loop {
+        // The stop first: what is read after it (while the process winds down) is not a delay
+        // of the drill's.
         let n = tokio::select! {
-            r = s.read(&mut chunk) => match r { Ok(n) if n > 0 => n, _ => break },
+            biased;
             _ = stop.wait_for(|s| *s) => break,
+            r = s.read(&mut chunk) => match r { Ok(n) if n > 0 => n, _ => break },
         };
         buf.extend_from_slice(&chunk[..n]);
         let mut start = 0;

@@ -1039,6 +1039,9 @@ async fn deltas_rebuild_the_board(version: &str) {
     let (name, data) = events.next().await;
     assert_eq!(name, "scoreboard", "{data}");
     let mut board: icsdrill_drill::Scoreboard = serde_json::from_str(&data).unwrap();
+    // The start of another request wakes hyper's side of the connection, which must not end
+    // the stream the fan-out now writes.
+    events.s.write_all(b"GET /api/health").await.unwrap();
     let ticking = keep_ticking(drill.clone());
     // A report of something that is not happening costs points: each moves a team's score.
     let tokens: Vec<(String, String)> =

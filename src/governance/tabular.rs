@@ -61,10 +61,10 @@ pub fn bold(s: &mut Worksheet, row: u32, col: u16, value: impl AsRef<str>, bold:
     Ok(())
 }
 
-/// Writes a bold header in the first row.
-pub fn header_row(s: &mut Worksheet, heads: &[&str], format: &Format) -> Result<()> {
+/// Writes a bold header in row `row`.
+pub fn header_row(s: &mut Worksheet, row: u32, heads: &[impl AsRef<str>], format: &Format) -> Result<()> {
     for (c, h) in heads.iter().enumerate() {
-        bold(s, 0, c as u16, h, format)?;
+        bold(s, row, c as u16, h, format)?;
     }
     Ok(())
 }
@@ -75,7 +75,7 @@ pub fn to_xlsx(sheet: &str, header: &[&str], rows: &[Vec<String>]) -> Result<Vec
     let mut wb = Workbook::new();
     let heading = Format::new().set_bold();
     let s = wb.add_worksheet().set_name(sheet)?;
-    header_row(s, header, &heading)?;
+    header_row(s, 0, header, &heading)?;
     for (r, row) in rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
             match v.parse::<f64>() {

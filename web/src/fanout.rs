@@ -118,7 +118,10 @@ impl AsyncWrite for Io {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        std::task::ready!(self.writer()?.poll_flush(cx))?;
+        // hyper flushes on every turn of its loop, with nothing buffered too: after the
+        // hand-over there is nothing of hyper's to flush (an error here would end the stream).
+        let Some(write) = &mut self.write else { return Poll::Ready(Ok(())) };
+        std::task::ready!(Pin::new(write).poll_flush(cx))?;
         // hyper flushes after it has written all it buffered: the head is out, so the stream's
         // chunks may follow from another thread.
         if self.conn.0.wanted.swap(false, Ordering::AcqRel) {
@@ -648,6 +651,8 @@ mod tests {
         assert!(io.write.is_none(), "the write half moved to the fan-out");
         let e = futures_util::future::poll_fn(|cx| Pin::new(&mut io).poll_write(cx, b"x")).await.unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "hyper cannot write after the hand-over");
+        // It still flushes (nothing) on every turn of its loop: that is no error.
+        futures_util::future::poll_fn(|cx| Pin::new(&mut io).poll_flush(cx)).await.unwrap();
         drop(socket);
     }
 }

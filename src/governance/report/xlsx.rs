@@ -35,7 +35,7 @@ fn overview(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
 /// The timeline sheet.
 fn timeline(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()> {
     let s = wb.add_worksheet().set_name(l.s("Timeline", "时间线"))?;
-    header_row(s, &["t (s)", l.s("Who", "角色"), l.s("What", "事件"), "seq"], heading)?;
+    header_row(s, 0, &["t (s)", l.s("Who", "角色"), l.s("What", "事件"), "seq"], heading)?;
     for (i, line) in r.timeline.iter().enumerate() {
         let row = i as u32 + 1;
         s.write_number(row, 0, line.t_s)?;
@@ -66,7 +66,7 @@ fn findings(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
         l.s("Status", "状态"),
         l.s("Report item", "报告条目"),
     ];
-    header_row(s, &heads, heading)?;
+    header_row(s, 0, &heads, heading)?;
     for (i, f) in r.findings.iter().enumerate() {
         let row = i as u32 + 1;
         text(s, row, 0, &f.id)?;
@@ -101,9 +101,7 @@ fn plan(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()> {
 
 /// Writes `t` from row `at` down: the heads in bold, the cells as text.
 fn table(s: &mut Worksheet, at: u32, t: &super::tables::Table, heading: &Cell) -> Result<()> {
-    for (c, h) in t.heads.iter().enumerate() {
-        bold(s, at, c as u16, h, heading)?;
-    }
+    header_row(s, at, &t.heads, heading)?;
     for (i, row) in t.rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
             text(s, at + 1 + i as u32, c as u16, v)?;
