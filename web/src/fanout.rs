@@ -191,7 +191,7 @@ impl Drop for Body {
     fn drop(&mut self) {
         self.end.end(GONE);
         if let Some(shard) = &self.shard {
-            shard.post(|_| {});
+            shard.post(|p| p.gone = true);
         }
     }
 }
@@ -333,8 +333,17 @@ struct Shard {
 struct Posted {
     board: Option<Arc<Scoreboard>>,
     new: Vec<Viewer>,
+    /// A viewer's body was dropped: its connection is closed, let it go now.
+    gone: bool,
     /// The channel closed (the drill ended) or the fan-out was dropped.
     closed: bool,
+}
+
+impl Posted {
+    /// Whether the shard has something to do, having written board `seq` last.
+    fn due(&self, seq: Option<u64>) -> bool {
+        self.closed || self.gone || !self.new.is_empty() || self.board.as_ref().map(|b| b.seq) != seq
+    }
 }
 
 impl Shard {
@@ -427,15 +436,15 @@ fn run(shard: &Shard) {
     loop {
         let board = {
             let mut p = shard.state.lock().unwrap_or_else(|e| e.into_inner());
-            let fresh = |p: &Posted| p.closed || !p.new.is_empty() || p.board.as_ref().map(|b| b.seq) != seq;
-            if !fresh(&p) {
+            if !p.due(seq) {
                 let wait = if behind { RETRY } else { IDLE };
                 p = shard
                     .posted
-                    .wait_timeout_while(p, wait, |p| !fresh(p))
+                    .wait_timeout_while(p, wait, |p| !p.due(seq))
                     .unwrap_or_else(|e| e.into_inner())
                     .0;
             }
+            p.gone = false;
             viewers.append(&mut p.new);
             if p.closed {
                 for v in &viewers {
@@ -611,8 +620,11 @@ mod tests {
         let recent = std::collections::VecDeque::new();
         let (socket, _client) = pair().await;
         let mut v = viewer(socket);
-        let body = Body { end: v.end.clone(), start: None, shard: None };
+        let shard = Arc::new(Shard::default());
+        let body = Body { end: v.end.clone(), start: None, shard: Some(shard.clone()) };
+        assert!(!shard.state.lock().unwrap().due(None), "nothing to do");
         drop(body);
+        assert!(shard.state.lock().unwrap().due(None), "a dropped body wakes its shard at once");
         assert!(v.serve(&board(1, &recent), &mut Frames::default(), Instant::now()) == Left::Gone);
 
         let (socket, client) = pair().await;
