@@ -124,7 +124,8 @@ impl AsyncWrite for Io {
         std::task::ready!(Pin::new(write).poll_flush(cx))?;
         // hyper flushes after it has written all it buffered: the head is out, so the stream's
         // chunks may follow from another thread.
-        if self.conn.0.wanted.swap(false, Ordering::AcqRel) {
+        // A load first: every response on every connection flushes here.
+        if self.conn.0.wanted.load(Ordering::Acquire) && self.conn.0.wanted.swap(false, Ordering::AcqRel) {
             let to = self.conn.0.to.lock().unwrap_or_else(|e| e.into_inner()).take();
             if let (Some(to), Some(write)) = (to, self.write.take()) {
                 to(write);

@@ -21,10 +21,6 @@ pub(super) async fn scoreboard(
     Ok(Json((*board).clone()))
 }
 
-/// How long an idle board stream waits before it sends a comment, so that proxies keep it
-/// open (the interval of axum's `KeepAlive`).
-const KEEP_ALIVE: Duration = crate::fanout::KEEP_ALIVE;
-
 /// The fan-outs of a drill's two board channels (the instructors' and everyone else's),
 /// started at their first viewer.
 #[derive(Default)]
@@ -66,7 +62,7 @@ pub(super) async fn scoreboard_stream(
     // write each, not a copy and an encoding each.
     let stream = futures_util::stream::unfold((rx, None), |(mut rx, held)| async move {
         if held.is_some() {
-            match tokio::time::timeout(KEEP_ALIVE, rx.changed()).await {
+            match tokio::time::timeout(crate::fanout::KEEP_ALIVE, rx.changed()).await {
                 Err(_) => return Some((Ok(Bytes::from_static(b":\n\n")), (rx, held))),
                 Ok(Err(_)) => return None,
                 Ok(Ok(())) => {}
