@@ -173,6 +173,14 @@ async fn a_drill_over_three_nodes_survives_the_loss_of_one() {
     let overview: serde_json::Value = serde_json::from_str(&overview).unwrap();
     assert_eq!(overview["teams"].as_array().unwrap().len(), 10);
     assert_eq!(overview["elsewhere"].as_array().unwrap().len(), 20, "{overview}");
+    // With their hints, texts included, none taken yet: the white cell reveals from here.
+    for e in overview["elsewhere"].as_array().unwrap() {
+        let hints = e["hints"].as_array().unwrap();
+        assert!(
+            !hints.is_empty() && hints.iter().all(|h| h["taken"] == false && h["text"].is_object()),
+            "{e}"
+        );
+    }
     // An inject sent on node a to a team node b runs is queued there and applied by node b.
     let on_b = teams
         .iter()
@@ -209,6 +217,37 @@ async fn a_drill_over_three_nodes_survives_the_loss_of_one() {
         state["hints"].as_array().unwrap().iter().any(|h| h["id"] == hint && h["taken"] == true)
     })
     .await;
+    // Node a's white cell sees it taken, from the card node b records.
+    until("node a shows the hint taken on node b's team", Duration::from_secs(10), || async {
+        let (_, overview) = http(a.http, "GET", "/api/instructor/overview", Some(&a.instructor), None).await;
+        let overview: serde_json::Value = serde_json::from_str(&overview).unwrap();
+        let away = overview["elsewhere"].as_array().unwrap().iter().find(|e| e["id"] == **on_b).cloned();
+        let hints = away.map(|e| e["hints"].clone()).unwrap_or_default();
+        hints.as_array().is_some_and(|h| h.iter().any(|h| h["id"] == hint && h["taken"] == true))
+    })
+    .await;
+    // In a browser on node a: node b's team lists its hints under node b's name, the one taken
+    // without a button; another revealed from the page is queued for node b, applied there, and
+    // then shown taken here.
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    std::fs::create_dir_all(&out).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/instructor_nodes.py");
+    let args =
+        [script, &format!("http://{}", a.http), &a.instructor, on_b, &hint, &out.display().to_string()];
+    let o = crate::clients::run("python3", args.iter().map(ToString::to_string).collect()).await;
+    assert!(o.status.success(), "{}", crate::clients::text(&o));
+    let seen: serde_json::Value =
+        serde_json::from_str(crate::clients::text(&o).lines().last().unwrap()).unwrap();
+    assert!(seen["heading"].as_str().unwrap().contains("(node b)"), "{seen}");
+    assert_eq!(seen["taken_button"], 0, "{seen}");
+    assert_ne!(seen["revealed"], hint.as_str(), "{seen}");
+    assert!(seen["toast"].as_str().unwrap().contains("→ node b"), "{seen}");
+    let (_, state) =
+        http(b.http, "GET", &format!("/api/teams/{on_b}/state"), Some(&b.tokens[on_b]), None).await;
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    assert!(
+        state["hints"].as_array().unwrap().iter().any(|h| h["id"] == seen["revealed"] && h["taken"] == true)
+    );
     // On node c's teams: a Modbus write and a defender action, each acknowledged.
     let mut endpoints = BTreeMap::new();
     for t in &on_c {

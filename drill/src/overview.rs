@@ -77,7 +77,7 @@ impl OverviewTeam {
             trips: track.trips,
             damage: track.damage,
             attacker_host: snap.attacker_host.map(|h| s.hosts[h.ix()].id.clone()),
-            hints: hint_views(s, track, true),
+            hints: hint_views(s, &track.hints, true),
             injects: track.injects.clone(),
             tick_hz: s.tick_hz,
             values: s
@@ -172,6 +172,9 @@ pub struct TeamElsewhere {
     pub http: String,
     /// The team's total as last recorded.
     pub total: f64,
+    /// The scenario's hints, texts included, and which the team took as last recorded (the
+    /// white cell reveals one from here: the input is queued for that node).
+    pub hints: Vec<HintView>,
 }
 
 impl Overview {

@@ -295,13 +295,13 @@ fn levels(bits: u8) -> Vec<&'static str> {
         .collect()
 }
 
-/// The scenario's hints as `track` has them taken; their texts once taken, or always for the
+/// The scenario's hints, those in `taken` marked; their texts once taken, or always for the
 /// white cell (`all_texts`).
-pub(crate) fn hint_views(s: &Scenario, track: &Track, all_texts: bool) -> Vec<HintView> {
+pub fn hint_views(s: &Scenario, taken: &[String], all_texts: bool) -> Vec<HintView> {
     s.hints
         .iter()
         .map(|h| {
-            let taken = track.hints.contains(&h.id);
+            let taken = taken.contains(&h.id);
             HintView {
                 id: h.id.clone(),
                 cost: h.cost,
@@ -461,7 +461,7 @@ impl TeamView {
             endpoints: parts.endpoints.to_vec(),
             clients: ConnectHint::new(parts.clients, parts.endpoints),
             records_failing: parts.records_failing,
-            hints: hint_views(s, parts.track, false),
+            hints: hint_views(s, &parts.track.hints, false),
             maintenance: s.maintenance.clone(),
             injects: parts.track.injects.clone(),
             actions: parts.track.actions.clone(),

@@ -361,6 +361,7 @@ impl DrillApi for Drill {
                         node: a.node.clone(),
                         http: a.http.clone(),
                         total: a.row.total,
+                        hints: icsdrill_drill::views::hint_views(&self.scenario, &a.hints, true),
                     })
                 })
                 .collect(),

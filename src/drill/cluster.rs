@@ -337,19 +337,27 @@ fn note_away(drill: &Drill, me: &str, seen: &Seen) {
         let away = match holder {
             Some(h) if h.lease.node != me && t.here().is_none() => {
                 let endpoints: Vec<EndpointInfo> = serde_json::from_str(&h.endpoints).unwrap_or_default();
-                let row = seen
-                    .cards
-                    .get(&t.info.id)
-                    .map(|c| row_of_card(&t.info, c))
-                    .unwrap_or_else(|| super::row_of(&t.info, &drill.blank_card));
-                Some(Away { node: h.lease.node.clone(), http: h.http.clone(), endpoints, row })
+                let card: serde_json::Value =
+                    seen.cards.get(&t.info.id).and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default();
+                let row = if card.is_object() {
+                    row_of_card(&t.info, &card)
+                } else {
+                    super::row_of(&t.info, &drill.blank_card)
+                };
+                let hints = card["hints"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                Some(Away { node: h.lease.node.clone(), http: h.http.clone(), endpoints, row, hints })
             }
             _ => None,
         };
         let old = t.away.load_full();
         let same = match (&old, &away) {
             (None, None) => true,
-            (Some(a), Some(b)) => a.node == b.node && a.row == b.row && a.endpoints == b.endpoints,
+            (Some(a), Some(b)) => {
+                a.node == b.node && a.row == b.row && a.endpoints == b.endpoints && a.hints == b.hints
+            }
             _ => false,
         };
         if !same {
@@ -363,8 +371,7 @@ fn note_away(drill: &Drill, me: &str, seen: &Seen) {
 }
 
 /// A board row from a card as recorded (JSON).
-fn row_of_card(info: &icsdrill_drill::TeamInfo, card: &str) -> BoardRow {
-    let v: serde_json::Value = serde_json::from_str(card).unwrap_or_default();
+fn row_of_card(info: &icsdrill_drill::TeamInfo, v: &serde_json::Value) -> BoardRow {
     let n = |k: &str| v[k].as_u64().unwrap_or(0);
     BoardRow {
         rank: 0,

@@ -150,6 +150,8 @@ pub struct Away {
     pub endpoints: Vec<EndpointInfo>,
     /// The team's row of the board, from its latest card in the shared records.
     pub row: BoardRow,
+    /// The hints it has taken, from that card.
+    pub hints: Vec<String>,
 }
 
 /// A team's row of the board (unranked) from its card.

@@ -549,9 +549,11 @@ async function instructorPage() {
   };
   // Hints and messages per team, apart from the live values: they change rarely, so the
   // buttons stay put under the pointer.
-  const tools = o => put($("#tools"), o.teams.map(t => `<section><h2>${esc(t.name)}: ${tr("hints")} · ${tr("injects")}</h2>
+  // Teams other nodes run get their hints too (the reveal is queued for that node); their
+  // messages are on that node's page.
+  const tools = o => put($("#tools"), [...o.teams, ...(o.elsewhere || [])].map(t => `<section data-team="${esc(t.id)}"><h2>${esc(t.name)}: ${tr("hints")}${t.node ? ` <span class="mut">(${tr("node")} ${esc(t.node)})</span>` : ` · ${tr("injects")}`}</h2>
       <ul>${(t.hints || []).map(h => `<li>${h.taken ? "✓" : `<button data-reveal="${esc(t.id)}" data-hint="${esc(h.id)}">${tr("reveal")}</button>`} <b>${esc(h.id)}</b> (${tr("cost")} ${h.cost}): ${esc(txt(h.text))}</li>`).join("")}</ul>
-      <ul class="mut">${(t.injects || []).map(i => `<li>t=${(i.tick / t.tick_hz).toFixed(0)} s ${esc(tr(i.channel === "phone" ? "phone" : "message"))}: ${esc(i.text)}</li>`).join("") || `<li>${tr("no_injects")}</li>`}</ul></section>`).join(""));
+      ${t.node ? "" : `<ul class="mut">${(t.injects || []).map(i => `<li>t=${(i.tick / t.tick_hz).toFixed(0)} s ${esc(tr(i.channel === "phone" ? "phone" : "message"))}: ${esc(i.text)}</li>`).join("") || `<li>${tr("no_injects")}</li>`}</ul>`}</section>`).join(""));
   const controls = o => document.querySelectorAll("[data-control]").forEach(b => { b.disabled = !(o.controls || []).includes(b.dataset.control); });
   $("#tools").addEventListener("click", async ev => {
     const b = ev.target.closest("button[data-reveal]");

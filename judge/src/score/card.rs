@@ -70,6 +70,7 @@ impl Scorer {
             steps_fired: d.fired,
             steps_detected: d.detected,
             alerts: self.alerts,
+            hints: self.hints.clone(),
         }
     }
 

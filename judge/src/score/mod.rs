@@ -94,6 +94,10 @@ pub struct ScoreCard {
     /// Alerts the team's network monitoring raised (what the region's situational-awareness
     /// roll-up counts per enterprise).
     pub alerts: usize,
+    /// The hints taken, in the order they were (what another node's white cell shows of a
+    /// team it does not run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<String>,
 }
 
 /// A filed report, as the scorer keeps it.
