@@ -46,6 +46,52 @@ fn start_node(name: &str, args: &[String], log: &std::path::Path) -> Node {
     Node { served, http, tokens, instructor }
 }
 
+/// A team console open in headless Chromium (`clients/team_follow.py`) while its node dies.
+struct Console {
+    child: std::process::Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Console {
+    /// Opens `url` (a login URL); returns once the console shows the team.
+    async fn open(url: &str) -> Console {
+        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+        std::fs::create_dir_all(&out).unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/team_follow.py");
+        let mut child = std::process::Command::new("python3")
+            .args([script, url, &out.display().to_string()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+        // Selenium's own waits bound the script: it prints `ready` or fails and exits.
+        let (ready, lines) = tokio::task::spawn_blocking(move || (lines.next(), lines)).await.unwrap();
+        let mut console = Console { child, lines };
+        if !matches!(&ready, Some(Ok(l)) if l == "ready") {
+            panic!("{ready:?}: {}", console.stderr());
+        }
+        console
+    }
+
+    /// What the console saw after its node died (the script's last line).
+    async fn finish(mut self) -> serde_json::Value {
+        let mut lines = self.lines;
+        let (last, lines) = tokio::task::spawn_blocking(move || (lines.next(), lines)).await.unwrap();
+        self.lines = lines;
+        let Some(Ok(last)) = last else { panic!("{last:?}: {}", self.stderr()) };
+        assert!(self.child.wait().unwrap().success());
+        serde_json::from_str(&last).unwrap()
+    }
+
+    fn stderr(&mut self) -> String {
+        let _ = self.child.wait();
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(self.child.stderr.as_mut().unwrap(), &mut s);
+        s
+    }
+}
+
 /// Which of `nodes` runs `team` now: the one whose team console answers 200 (the others
 /// redirect there with 307).
 async fn runner(nodes: &[&Node], team: &str, token: &str) -> Option<usize> {
@@ -263,6 +309,17 @@ async fn a_drill_over_three_nodes_survives_the_loss_of_one() {
         assert_eq!(s, 200, "{body}");
         endpoints.insert(t.to_string(), (k, at));
     }
+    // A trainee has node c's console of one of its teams open in a browser; the console
+    // knows the drill's other nodes.
+    let watched = on_c[0];
+    let (_, state) =
+        http(c.http, "GET", &format!("/api/teams/{watched}/state"), Some(&c.tokens[watched]), None).await;
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    let mut others: Vec<String> = [&a, &b].iter().map(|n| format!("http://{}", n.http)).collect();
+    others.sort();
+    assert_eq!(state["nodes"], serde_json::json!(others), "{state}");
+    let console =
+        Console::open(&format!("http://{}/team/{watched}?token={}", c.http, c.tokens[watched])).await;
     // Node c dies.
     c.served.kill().unwrap();
     c.served.wait().unwrap();
@@ -302,6 +359,12 @@ async fn a_drill_over_three_nodes_survives_the_loss_of_one() {
         }
     }
     eprintln!("node c's teams were served again {:?} after the kill", killed.elapsed());
+    // The open console found its team on the node that runs it now, and shows live values.
+    let followed = console.finish().await;
+    let runs = runner(&survivors, watched, &a.tokens[watched]).await.unwrap();
+    assert_eq!(followed["to"], survivors[runs].http.to_string(), "{followed}");
+    assert_eq!(followed["path"], format!("/team/{watched}"), "{followed}");
+    assert!(followed["ticks"][1].as_u64() > followed["ticks"][0].as_u64(), "{followed}");
     // The survivors stop; the replay of the whole drill matches its records.
     for mut n in [a, b] {
         std::process::Command::new("kill").args(["-TERM", &n.served.id().to_string()]).status().unwrap();

@@ -239,6 +239,10 @@ pub struct TeamView {
     pub actions: Vec<ActionRec>,
     /// Its score.
     pub score: ScoreCard,
+    /// The web views of the drill's other live nodes (a drill over several nodes): where the
+    /// console looks for the team when this node stops answering.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
 }
 
 /// What a team view is built from besides the scenario and the snapshot.
@@ -466,6 +470,7 @@ impl TeamView {
             injects: parts.track.injects.clone(),
             actions: parts.track.actions.clone(),
             score: parts.card.clone(),
+            nodes: Vec::new(),
         }
     }
 }

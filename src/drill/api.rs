@@ -92,6 +92,10 @@ impl DrillApi for Drill {
         })
     }
 
+    fn other_nodes(&self) -> Vec<String> {
+        self.others.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     fn team_state(&self, team: &str) -> Option<TeamView> {
         let t = self.team(team)?;
         let h = t.here()?;
@@ -105,7 +109,9 @@ impl DrillApi for Drill {
             track: &h.published.track.load(),
             card: &h.published.card.load(),
         };
-        Some(TeamView::build(&self.scenario, &snap, parts))
+        let mut view = TeamView::build(&self.scenario, &snap, parts);
+        view.nodes = self.other_nodes();
+        Some(view)
     }
 
     fn team_endpoints(&self, team: &str) -> Option<Vec<EndpointInfo>> {

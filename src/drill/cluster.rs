@@ -331,6 +331,13 @@ pub(super) async fn queue(drill: &Drill, team: &str, input: &SimInput) -> Result
 
 /// Notes where the teams other nodes run are, and their cards, for the board and redirects.
 fn note_away(drill: &Drill, me: &str, seen: &Seen) {
+    let others: std::collections::BTreeSet<&String> = seen
+        .holders
+        .iter()
+        .filter(|h| h.lease.node != me && h.lease.live(seen.now_ms) && !h.http.is_empty())
+        .map(|h| &h.http)
+        .collect();
+    *drill.others.lock().unwrap_or_else(|e| e.into_inner()) = others.into_iter().cloned().collect();
     let mut moved = false;
     for t in &drill.teams {
         let holder = seen.holders.iter().find(|h| h.lease.team == t.info.id && h.lease.live(seen.now_ms));

@@ -354,6 +354,7 @@ impl Drill {
             pcap_slot: Mutex::new(()),
             syslog: Mutex::new(Vec::new()),
             foreign,
+            others: Mutex::default(),
             flag_secret: identity.flag_secret,
             challenges,
             variant_seed: spec.variant_seed,

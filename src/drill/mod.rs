@@ -212,6 +212,8 @@ pub struct Drill {
     syslog: Mutex<Vec<Option<watch::Sender<bool>>>>,
     /// Refused connections from other teams' (or nobody's) addresses.
     foreign: Arc<clients::ForeignLog>,
+    /// The web views of the drill's other live nodes (a drill over several nodes), sorted.
+    others: Mutex<Vec<String>>,
     /// Contest: the flag secret.
     flag_secret: Option<String>,
     /// Contest: the challenges.

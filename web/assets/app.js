@@ -91,7 +91,9 @@ function boardPatch(b, d) {
 }
 const PATCHES = { scoreboard: boardPatch };
 
-function stream(path, name, on) {
+// `away` (a team console): called when this node stops answering, to look for the team on
+// the drill's other nodes.
+function stream(path, name, on, away) {
   let delay = 1000, es = null;
   const banner = () => {
     let b = $("#conn");
@@ -112,10 +114,12 @@ function stream(path, name, on) {
     });
     es.onerror = () => {
       es.close();
-      fetch(path.replace(/stream$/, "")).then(r => {
+      fetch(path.replace(/stream$/, ""), {redirect: "manual"}).then(r => {
         if (r.status === 401) { $("#login").hidden = false; return; }
+        // Another node of the drill runs the team now: the page, opened again, is sent there.
+        if (r.type === "opaqueredirect" && away) { location.reload(); return; }
         retry();
-      }).catch(retry);
+      }).catch(() => { if (away) away(); retry(); });
     };
   };
   const retry = () => {
@@ -304,7 +308,23 @@ async function teamPage() {
       if (t.dataset.unshelve && state) { shelved.delete(t.dataset.unshelve); render(state); }
     } catch (e) { toast(e.message, true); }
   });
-  stream(base + "/stream", "state", render);
+  // This node stopped answering: once one of the drill's other nodes serves this page (itself,
+  // or by sending it on to the node that took the team over; until then it sends it to the
+  // node that died, which fails), the page goes there (the login cookie goes with it on one
+  // host). Tried every second for a minute.
+  let looking = false;
+  const follow = async () => {
+    if (looking || !state || !(state.nodes || []).length) return;
+    looking = true;
+    for (let round = 0; round < 60; round++) {
+      for (const n of state.nodes) {
+        try { await fetch(n + location.pathname, {mode: "no-cors", cache: "no-store"}); location.href = n + location.pathname; return; } catch (_) { /* not yet */ }
+      }
+      await new Promise(r => setTimeout(r, 1000));
+    }
+    looking = false;
+  };
+  stream(base + "/stream", "state", render, follow);
   const poll = async () => {
     try {
       const page = await api(`${base}/events?since=${since}&limit=500`);

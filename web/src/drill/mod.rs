@@ -67,6 +67,12 @@ pub trait DrillApi: Send + Sync + 'static {
     fn team_elsewhere(&self, _team: &str) -> Option<String> {
         None
     }
+    /// The web views of the drill's other live nodes (a drill over several nodes), e.g.
+    /// `http://10.0.0.2:8020`: a team console whose node stops answering looks for its team
+    /// there.
+    fn other_nodes(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Queues an instructor's input for a team another node runs (`team_elsewhere`); answers
     /// the node's name once the input is in the shared database (that node applies it).
     fn queue_for<'a>(&'a self, _team: &'a str, _input: SimInput) -> BoxFuture<'a, Result<String, ActError>> {
@@ -440,6 +446,10 @@ pub async fn serve(
     crate::server::serve(listener, router(drill), limits, shutdown).await
 }
 
+/// What every page may load: its own scripts, styles and images only.
+const CSP: &str =
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'";
+
 /// The headers every page and answer carries (no sniffing, no referrer, no framing, scripts
 /// from this origin only).
 pub(crate) async fn security_headers(mut res: Response) -> Response {
@@ -448,12 +458,10 @@ pub(crate) async fn security_headers(mut res: Response) -> Response {
     // Login URLs carry the token: never leak it to another site.
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'",
-        ),
-    );
+    // A page that widened it (a team console of a drill over several nodes) keeps its own.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    }
     res
 }
 
@@ -591,7 +599,22 @@ async fn page_team(State(drill): State<Drill>, Path(team): Path<String>, RawQuer
     if !valid_team_id(&team) {
         return ApiError::new(StatusCode::NOT_FOUND, "no such team").into_response();
     }
-    page(&drill, q, &format!("/team/{team}"), crate::pages::TEAM)
+    let mut res = page(&drill, q, &format!("/team/{team}"), crate::pages::TEAM);
+    // The console may ask the drill's other nodes whether they answer (when its own stops).
+    let others: Vec<String> = drill.other_nodes().into_iter().filter(|o| web_origin(o)).collect();
+    if !others.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&format!("{CSP}; connect-src 'self' {}", others.join(" ")))
+    {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
+}
+
+/// Whether `s` is a plain `http://host:port` web view (nothing a policy could be bent by).
+fn web_origin(s: &str) -> bool {
+    s.strip_prefix("http://").is_some_and(|rest| {
+        !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+    })
 }
 
 async fn page_instructor(State(drill): State<Drill>, RawQuery(q): RawQuery) -> Response {
@@ -620,5 +643,19 @@ mod tests {
             std::panic::catch_unwind(|| handler(&undocumented)).is_err(),
             "an unknown route has no handler"
         );
+    }
+
+    /// Only plain web views widen a console's policy: nothing that could end the directive or
+    /// add a source of its own.
+    #[test]
+    fn only_plain_node_addresses_join_the_console_policy() {
+        for ok in ["http://127.0.0.1:8021", "http://node-2.icsdrill-nodes:8020", "http://[::1]:8020"] {
+            assert!(web_origin(ok), "{ok}");
+        }
+        for bad in
+            ["", "http://", "https://a", "http://a; script-src *", "http://a 'unsafe-inline'", "http://a/x"]
+        {
+            assert!(!web_origin(bad), "{bad}");
+        }
     }
 }

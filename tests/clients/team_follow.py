@@ -1,0 +1,39 @@
+"""A team console in headless Chromium, open on the node that runs the team when that node
+dies: the page finds the team on another node of the drill and goes on showing live values
+there. Prints `ready` once the console shows the team, then, when the test has killed its
+node, one JSON line with where it went."""
+
+import json
+import sys
+from urllib.parse import urlparse
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from ui import chromium
+
+url, out = sys.argv[1:3]
+
+driver, wait = chromium(1280, 800)
+tick = lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-tick") or -1)
+seen = {}
+try:
+    driver.get(url)
+    wait.until(lambda d: tick(d) >= 0)
+    seen["from"] = urlparse(driver.current_url).netloc
+    print("ready", flush=True)
+    # The node is killed now; the page moves on by itself.
+    WebDriverWait(driver, 30).until(lambda d: urlparse(d.current_url).netloc != seen["from"] and tick(d) >= 0)
+    seen["to"] = urlparse(driver.current_url).netloc
+    seen["path"] = urlparse(driver.current_url).path
+    first = tick(driver)
+    WebDriverWait(driver, 30).until(lambda d: tick(d) > first)
+    seen["ticks"] = [first, tick(driver)]
+    driver.save_screenshot(f"{out}/team-followed.png")
+    print(json.dumps(seen), flush=True)
+except Exception:
+    driver.save_screenshot(f"{out}/team-follow-failure.png")
+    sys.stderr.write(driver.page_source[:4000] + "\n")
+    raise
+finally:
+    driver.quit()
