@@ -601,6 +601,29 @@ impl EventLog {
         self.first_seq += cut as u64;
     }
 
+    /// Takes `events` (seqs from `first_seq` on, up to the log's end) as the retained log: a
+    /// copy of it kept elsewhere, with more of the past than this one retains, handed back.
+    /// `false`, and nothing changed, when they are not the log's tail or retain less.
+    pub fn adopt(&mut self, first_seq: u64, events: Vec<SimEvent>) -> bool {
+        let tail = first_seq + events.len() as u64 == self.len()
+            && events.iter().zip(first_seq..).all(|(e, seq)| e.seq == seq);
+        if !tail || first_seq > self.first_seq {
+            return false;
+        }
+        // What was forgotten here and is retained again no longer counts as forgotten.
+        for e in &events[..(self.first_seq - first_seq) as usize] {
+            if let Some(n) = self.forgotten.get_mut(e.kind.name()) {
+                *n -= 1;
+                if *n == 0 {
+                    self.forgotten.remove(e.kind.name());
+                }
+            }
+        }
+        self.events = events;
+        self.first_seq = first_seq;
+        true
+    }
+
     /// Counts of forgotten events by kind.
     pub(crate) fn forgotten(&self) -> &BTreeMap<&'static str, usize> {
         &self.forgotten
@@ -707,6 +730,31 @@ mod tests {
         assert_eq!(forgotten + log.events().len(), 200);
         assert!(log.get_mut(0).is_none(), "a forgotten event cannot be folded into");
         assert!(log.get_mut(199).is_some());
+    }
+
+    /// A log that keeps only the tick being computed takes back a longer copy of its tail, and
+    /// counts the events it retains again as retained; a copy that is not its tail is refused.
+    #[test]
+    fn a_log_adopts_a_longer_copy_of_its_tail() {
+        let (mut log, mut copy) = (EventLog::default(), Vec::new());
+        log.set_window(1);
+        for t in 0..50u64 {
+            log.trim();
+            let before = log.len();
+            log.push(t, EventKind::FaultCleared { fault: format!("f{t}") });
+            copy.extend_from_slice(log.since(before));
+        }
+        assert!(log.events().len() <= 3);
+        let kept = copy.split_off(20);
+        let mut gap = kept.clone();
+        gap.remove(5);
+        assert!(!log.adopt(21, gap), "a copy with a gap is refused");
+        assert!(!log.adopt(20, kept[..29].to_vec()), "a copy short of the log's end is refused");
+        assert!(log.adopt(20, kept.clone()));
+        assert_eq!(log.events(), &kept[..]);
+        assert_eq!(log.forgotten().values().sum::<usize>(), 20);
+        assert!(!log.adopt(30, kept[10..].to_vec()), "a copy retaining less is refused");
+        assert_eq!(log.len(), 50);
     }
 
     #[test]

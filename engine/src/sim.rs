@@ -90,6 +90,13 @@ impl Sim {
         self.world.resource_mut::<EventLog>().set_window(window);
     }
 
+    /// Takes a copy of the log's tail kept elsewhere as the retained log (a live range keeps
+    /// one window of events, the published one, and hands it back when it stops). `false`,
+    /// and nothing changed, when `events` (seqs from `first_seq`) are not the log's tail.
+    pub fn adopt_events(&mut self, first_seq: u64, events: Vec<SimEvent>) -> bool {
+        self.world.resource_mut::<EventLog>().adopt(first_seq, events)
+    }
+
     /// Retained events with `seq >= seq`: after a `step`, `events_since(count before it)` is
     /// that tick's events.
     pub fn events_since(&self, seq: u64) -> &[SimEvent] {

@@ -58,9 +58,9 @@ pub const WRITES_PER_RANGE_PER_TICK: u32 = 32;
 /// Distinct (PLC, source, function) counts one tick's summary holds; more fold into the
 /// PLC and source's function-0 entry.
 pub const MAX_SUMMARY_ENTRIES: usize = 4_096;
-/// Events a live range keeps in memory (the simulation's and the published log each), for
-/// the consoles and the transaction API; older ones are on disk when a store records the
-/// range.
+/// Events a live range keeps in memory (its published log: the simulation keeps only the tick
+/// being computed, and takes the published window back when it stops), for the consoles and
+/// the transaction API; older ones are on disk when a store records the range.
 pub const LIVE_EVENT_WINDOW: usize = 20_000;
 
 /// What the runtime's queue carries.
@@ -279,7 +279,8 @@ impl Live {
             "ticks per second must be positive"
         );
         let mut sim = sim.unwrap_or_else(|| Sim::new(scenario.clone(), seed));
-        sim.set_event_window(LIVE_EVENT_WINDOW);
+        // One log in memory: the published one. The simulation keeps the tick it computes.
+        sim.set_event_window(1);
         if attacker.is_some() {
             sim.set_live_attacker();
         }
@@ -571,6 +572,9 @@ impl Job for Runner {
             while !rx.is_empty() || live.budget.has_over() {
                 tick(sim, live, rx, hook);
             }
+            let window = live.events.read().unwrap_or_else(|e| e.into_inner());
+            sim.adopt_events(window.first_seq, window.events.clone());
+            drop(window);
             let _ = self.done.send(slot.take().expect("taken only here"));
             return Next::Done;
         }
