@@ -74,3 +74,42 @@ fn stepping_in_slices_equals_one_run() {
     }
     assert_eq!(whole.events_jsonl(), sliced.events_jsonl());
 }
+
+/// A live range's log keeps only the tick being computed; identical reads of one tick still
+/// fold into one event, counted whole, exactly as in a log that keeps everything (the fold
+/// finds its event by seq, not by its place among the retained events).
+#[test]
+fn a_windowed_log_folds_repeated_reads_as_a_whole_log_does() {
+    let scenario = builtin("petrochem-tank-farm");
+    let plc = scenario.plcs[0].id.clone();
+    let read = |repeat| SimInput::ModbusRequest {
+        plc: plc.clone(),
+        source: "hmi-01".into(),
+        function: 3,
+        addr: 0,
+        count: 2,
+        exception: None,
+        reason: None,
+        repeat,
+    };
+    let (mut whole, mut windowed) =
+        (icsdrill_engine::Sim::new(scenario.clone(), 7), icsdrill_engine::Sim::new(scenario.clone(), 7));
+    windowed.set_event_window(1);
+    for tick in 0..200u64 {
+        let inputs = if tick % 10 == 5 { vec![read(2), read(3), read(4)] } else { Vec::new() };
+        let a = whole.step(inputs.clone()).to_vec();
+        let b = windowed.step(inputs).to_vec();
+        assert_eq!(a, b, "tick {tick}");
+        if tick % 10 == 5 {
+            let repeats: Vec<u32> = b
+                .iter()
+                .filter_map(|e| match e.kind {
+                    icsdrill_engine::EventKind::ModbusTransaction { repeat, .. } => Some(repeat),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(repeats, [9], "tick {tick}: three records, one event");
+        }
+    }
+    assert!(windowed.events().len() < whole.events().len() / 10, "the window forgot the past");
+}

@@ -45,7 +45,9 @@ pub(super) fn apply_inputs(world: &mut World) {
         }
         let events = outcome_and_alerts(world, tick, input, result);
         let mut log = world.resource_mut::<EventLog>();
-        let first_seq = log.events().len() as u64;
+        // The seq of its first event (not its place among the retained ones: a live range's
+        // log forgets old events).
+        let first_seq = log.len();
         for e in events {
             log.push(tick, e);
         }
