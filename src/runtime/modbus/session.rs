@@ -39,6 +39,13 @@ struct Pending {
     since: Instant,
 }
 
+/// The record being folded, and the time the connection last woke (one clock read a wake
+/// serves every request it reads).
+struct Folding {
+    pending: Option<Pending>,
+    now: Instant,
+}
+
 /// One accepted connection.
 struct Conn<'a> {
     cx: &'a Context,
@@ -46,7 +53,7 @@ struct Conn<'a> {
     source: HostIdx,
     /// The record being folded. Never held across an await; only this connection's task
     /// locks it.
-    pending: Mutex<Option<Pending>>,
+    pending: Mutex<Folding>,
     /// One of the range's routine clients: the simulation counted its requests already.
     routine: bool,
     /// The range's snapshot as this connection last saw it. Never held across an await.
@@ -76,8 +83,9 @@ enum Admitted<'p> {
     AfterTick(Request<'p>, bool, Vec<u16>),
 }
 
-/// Serves one client connection, in its own span (peer, PLC).
-#[tracing::instrument(name = "modbus", level = "info", skip_all, fields(%peer, plc = %cx.live.scenario.plcs[plc.ix()].id))]
+/// Serves one client connection, with a span of its own (peer, PLC) that its events name as
+/// their parent. The span is not entered on every poll of the connection: that cost a few per
+/// cent of a request's CPU.
 pub(super) async fn connection(
     mut stream: TcpStream,
     peer: SocketAddr,
@@ -86,11 +94,13 @@ pub(super) async fn connection(
     pacer: &Pacer,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let span = tracing::info_span!("modbus", %peer, plc = %cx.live.scenario.plcs[plc.ix()].id);
     let snapshot = cx.live.snapshot();
     let source = cx.sources.host(peer.ip(), snapshot.attacker_host);
     let routine = cx.routine_peers.contains(&peer);
     let cache = Mutex::new(SnapshotCache::new(&cx.live));
-    let conn = Conn { cx, plc, source, pending: Mutex::new(None), routine, snapshot: cache };
+    let folding = Mutex::new(Folding { pending: None, now: Instant::now() });
+    let conn = Conn { cx, plc, source, pending: folding, routine, snapshot: cache };
     let refused = check_connect(&cx.live.scenario, &snapshot.net, conn.source, plc).err();
     drop(snapshot);
     if !routine {
@@ -114,7 +124,8 @@ pub(super) async fn connection(
     let mut stop = pin!(shutdown.wait_for(|stop| *stop));
     let mut timer = pin!(tokio::time::sleep(idle));
     // Idle time counts from the last whole request, so trickling bytes keeps nothing open.
-    let mut last_frame = Instant::now();
+    let mut now = Instant::now();
+    let mut last_frame = now;
     loop {
         let mut start = 0;
         let mut next = Next::Continue;
@@ -134,13 +145,17 @@ pub(super) async fn connection(
                     {
                         return;
                     }
-                    last_frame = Instant::now();
+                    last_frame = if wait.is_zero() { now } else { conn.woke() };
                     // Answers already made go out before a write waits for its tick.
-                    if waits_for_tick(pdu[0]) && !out.is_empty() && !flush(&mut stream, &mut out, idle).await
-                    {
+                    let after_tick = waits_for_tick(pdu[0]);
+                    if after_tick && !out.is_empty() && !flush(&mut stream, &mut out, idle).await {
                         return;
                     }
                     next = conn.handle(header, pdu, &mut out).await;
+                    if after_tick {
+                        // It waited for a tick: the clock moved on.
+                        now = conn.woke();
+                    }
                     start += len;
                     if matches!(next, Next::Close) {
                         break;
@@ -149,7 +164,7 @@ pub(super) async fn connection(
                 Frame::Incomplete => break,
                 Frame::Invalid(e) => {
                     // Framing is lost: nothing after this point can be trusted.
-                    tracing::debug!(%peer, error = ?e, "closing: bad MBAP header");
+                    tracing::debug!(parent: &span, error = ?e, "closing: bad MBAP header");
                     conn.record(0, 0, 0, None, Some(RejectReason::Malformed));
                     next = Next::Close;
                     break;
@@ -165,7 +180,7 @@ pub(super) async fn connection(
         buf.copy_within(start..filled, 0);
         filled -= start;
         let idle_end = last_frame + idle;
-        if idle_end <= Instant::now() {
+        if idle_end <= now {
             return;
         }
         // Wake up for the folded record too, so a quiet client's last poll is logged on time.
@@ -180,6 +195,7 @@ pub(super) async fn connection(
             _ = &mut stop => return,
             () = &mut timer => None,
         };
+        now = conn.woke();
         match ready.map(|r| r.and_then(|()| super::server::read_draining(&stream, &mut buf[filled..]))) {
             Some(Ok(n)) if n > 0 => filled += n,
             Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {} // Spurious wake-up.
@@ -218,7 +234,17 @@ fn waits_for_tick(function: u8) -> bool {
 
 /// Writes queued answers; a client that does not read them within `limit` is dropped.
 async fn flush(stream: &mut TcpStream, out: &mut Vec<u8>, limit: Duration) -> bool {
-    let ok = matches!(tokio::time::timeout(limit, stream.write_all(out)).await, Ok(Ok(())));
+    // Mostly the socket takes it all at once: no timer then.
+    let sent = match stream.try_write(out) {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+        Err(_) => {
+            out.clear();
+            return false;
+        }
+    };
+    let ok = sent == out.len()
+        || matches!(tokio::time::timeout(limit, stream.write_all(&out[sent..])).await, Ok(Ok(())));
     out.clear();
     ok
 }
@@ -265,15 +291,16 @@ impl Conn<'_> {
         }
         let key = (function, addr, count, exception.map(u8::from), reason);
         let done = {
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(p) = &mut *pending
+            let mut f = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let now = f.now;
+            if let Some(p) = &mut f.pending
                 && p.key == key
-                && p.since.elapsed() < FOLD_WINDOW
+                && now.saturating_duration_since(p.since) < FOLD_WINDOW
             {
                 p.repeat += 1;
                 return;
             }
-            pending.replace(Pending { key, repeat: 1, since: Instant::now() })
+            f.pending.replace(Pending { key, repeat: 1, since: now })
         };
         if let Some(p) = done {
             self.send(p);
@@ -282,7 +309,7 @@ impl Conn<'_> {
 
     /// Sends the record being folded, if any.
     fn flush_records(&self) {
-        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).pending.take();
         if let Some(p) = pending {
             self.send(p);
         }
@@ -290,7 +317,14 @@ impl Conn<'_> {
 
     /// When the record being folded must go out.
     fn fold_deadline(&self) -> Option<Instant> {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|p| p.since + FOLD_WINDOW)
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).pending.as_ref().map(|p| p.since + FOLD_WINDOW)
+    }
+
+    /// Reads the clock once for what the connection does until it next waits; returns it.
+    fn woke(&self) -> Instant {
+        let now = Instant::now();
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).now = now;
+        now
     }
 
     /// Records a folded request, within the range's record budget, or counts it for the
