@@ -22,6 +22,7 @@
 pub mod attack;
 pub mod event;
 pub mod input;
+mod log;
 pub mod network;
 mod program;
 mod reject;

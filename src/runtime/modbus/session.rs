@@ -21,6 +21,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_modbus::ExceptionCode;
 
+use super::fold::{Fold, Pending};
 use super::frame::{
     Frame, Header, MAX_ADU_LEN, Refused, Request, ResponseWriter, decode, parse_frame, unpack_bits,
     unpack_registers, write_exception,
@@ -28,32 +29,13 @@ use super::frame::{
 use super::server::{Context, Pacer, reset};
 use crate::runtime::live::SnapshotCache;
 
-/// How long a connection folds a client's identical requests (a poll loop) into one record
-/// with a repeat count: about a tick, so the log keeps its resolution.
-pub const FOLD_WINDOW: Duration = Duration::from_millis(100);
-
-/// A record being folded: (function, address, count, exception, reason), how many, since when.
-struct Pending {
-    key: (u8, u16, u16, Option<u8>, Option<RejectReason>),
-    repeat: u32,
-    since: Instant,
-}
-
-/// The record being folded, and the time the connection last woke (one clock read a wake
-/// serves every request it reads).
-struct Folding {
-    pending: Option<Pending>,
-    now: Instant,
-}
-
 /// One accepted connection.
 struct Conn<'a> {
     cx: &'a Context,
     plc: PlcIdx,
     source: HostIdx,
-    /// The record being folded. Never held across an await; only this connection's task
-    /// locks it.
-    pending: Mutex<Folding>,
+    /// The record being folded, and the clock it folds by.
+    fold: Fold,
     /// One of the range's routine clients: the simulation counted its requests already.
     routine: bool,
     /// The range's snapshot as this connection last saw it. Never held across an await.
@@ -99,8 +81,7 @@ pub(super) async fn connection(
     let source = cx.sources.host(peer.ip(), snapshot.attacker_host);
     let routine = cx.routine_peers.contains(&peer);
     let cache = Mutex::new(SnapshotCache::new(&cx.live));
-    let folding = Mutex::new(Folding { pending: None, now: Instant::now() });
-    let conn = Conn { cx, plc, source, pending: folding, routine, snapshot: cache };
+    let conn = Conn { cx, plc, source, fold: Fold::new(), routine, snapshot: cache };
     let refused = check_connect(&cx.live.scenario, &snapshot.net, conn.source, plc).err();
     drop(snapshot);
     if !routine {
@@ -145,7 +126,7 @@ pub(super) async fn connection(
                     {
                         return;
                     }
-                    last_frame = if wait.is_zero() { now } else { conn.woke() };
+                    last_frame = if wait.is_zero() { now } else { conn.fold.woke() };
                     // Answers already made go out before a write waits for its tick.
                     let after_tick = waits_for_tick(pdu[0]);
                     if after_tick && !out.is_empty() && !flush(&mut stream, &mut out, idle).await {
@@ -154,7 +135,7 @@ pub(super) async fn connection(
                     next = conn.handle(header, pdu, &mut out).await;
                     if after_tick {
                         // It waited for a tick: the clock moved on.
-                        now = conn.woke();
+                        now = conn.fold.woke();
                     }
                     start += len;
                     if matches!(next, Next::Close) {
@@ -184,7 +165,7 @@ pub(super) async fn connection(
             return;
         }
         // Wake up for the folded record too, so a quiet client's last poll is logged on time.
-        let fold = conn.fold_deadline();
+        let fold = conn.fold.deadline();
         let wake = fold.map_or(idle_end, |f| f.min(idle_end));
         if timer.deadline() != wake.into() {
             timer.as_mut().reset(wake.into());
@@ -195,7 +176,7 @@ pub(super) async fn connection(
             _ = &mut stop => return,
             () = &mut timer => None,
         };
-        now = conn.woke();
+        now = conn.fold.woke();
         match ready.map(|r| r.and_then(|()| super::server::read_draining(&stream, &mut buf[filled..]))) {
             Some(Ok(n)) if n > 0 => filled += n,
             Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {} // Spurious wake-up.
@@ -289,42 +270,16 @@ impl Conn<'_> {
         if self.routine {
             return;
         }
-        let key = (function, addr, count, exception.map(u8::from), reason);
-        let done = {
-            let mut f = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            let now = f.now;
-            if let Some(p) = &mut f.pending
-                && p.key == key
-                && now.saturating_duration_since(p.since) < FOLD_WINDOW
-            {
-                p.repeat += 1;
-                return;
-            }
-            f.pending.replace(Pending { key, repeat: 1, since: now })
-        };
-        if let Some(p) = done {
-            self.send(p);
+        if let Some(done) = self.fold.add((function, addr, count, exception.map(u8::from), reason)) {
+            self.send(done);
         }
     }
 
     /// Sends the record being folded, if any.
     fn flush_records(&self) {
-        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).pending.take();
-        if let Some(p) = pending {
+        if let Some(p) = self.fold.take() {
             self.send(p);
         }
-    }
-
-    /// When the record being folded must go out.
-    fn fold_deadline(&self) -> Option<Instant> {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).pending.as_ref().map(|p| p.since + FOLD_WINDOW)
-    }
-
-    /// Reads the clock once for what the connection does until it next waits; returns it.
-    fn woke(&self) -> Instant {
-        let now = Instant::now();
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).now = now;
-        now
     }
 
     /// Records a folded request, within the range's record budget, or counts it for the
