@@ -14,13 +14,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from ui import accessibility, chromium, phone, untranslated
+from ui import accessibility, chromium, failing, phone, untranslated
 
 base, team, token, observer, out = sys.argv[1:6]
 
 driver, wait = chromium(1500, 1400)
 seen = {}
-try:
+with failing(driver, f"{out}/failure.png"):
     driver.get(f"{base}/team/{team}?token={token}")
     assert driver.current_url == f"{base}/team/{team}", driver.current_url  # token dropped from the URL
     wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-tick"))
@@ -169,9 +169,3 @@ try:
     driver.save_screenshot(f"{out}/scoreboard.png")
     seen["board_phone"] = phone(driver, wait, driver.current_url, lambda d: d.find_elements(By.CSS_SELECTOR, "#board tbody tr"), f"{out}/scoreboard-phone.png")
     print(json.dumps(seen))
-except Exception:
-    driver.save_screenshot(f"{out}/failure.png")
-    sys.stderr.write(driver.page_source[:4000] + "\n")
-    raise
-finally:
-    driver.quit()

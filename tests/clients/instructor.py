@@ -8,7 +8,7 @@ import sys
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from ui import accessibility, chromium, phone, untranslated
+from ui import accessibility, chromium, failing, phone, untranslated
 
 base, token, team, out = sys.argv[1:5]
 
@@ -17,7 +17,7 @@ enabled = lambda d: d.execute_script("return [...document.querySelectorAll('[dat
 phase = lambda d: d.find_element(By.ID, "phase").get_attribute("data-phase")
 
 seen = {}
-try:
+with failing(driver, f"{out}/instructor-failure.png"):
     driver.get(f"{base}/instructor?token={token}")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#tools button[data-reveal]"))
     wait.until(lambda d: enabled(d) == ["start", "end"])
@@ -48,9 +48,3 @@ try:
     seen["banner"] = driver.find_element(By.ID, "conn").text
     seen["banner_live"] = driver.find_element(By.ID, "conn").get_attribute("aria-live")
     print(json.dumps(seen))
-except Exception:
-    driver.save_screenshot(f"{out}/instructor-failure.png")
-    sys.stderr.write(driver.page_source[:4000] + "\n")
-    raise
-finally:
-    driver.quit()

@@ -8,7 +8,7 @@ import sys
 
 from selenium.webdriver.common.by import By
 
-from ui import chromium
+from ui import chromium, failing
 
 base, token, team, taken, out = sys.argv[1:6]
 
@@ -17,7 +17,7 @@ panel = f"#tools section[data-team='{team}']"
 button = lambda d, hint: d.find_elements(By.CSS_SELECTOR, f"{panel} button[data-reveal='{team}'][data-hint='{hint}']")
 
 seen = {}
-try:
+with failing(driver, f"{out}/instructor-nodes-failure.png"):
     driver.get(f"{base}/instructor?token={token}")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"{panel} button[data-reveal]"))
     seen["heading"] = driver.find_element(By.CSS_SELECTOR, f"{panel} h2").text
@@ -32,9 +32,3 @@ try:
     wait.until(lambda d: not button(d, seen["revealed"]))
     driver.save_screenshot(f"{out}/instructor-nodes.png")
     print(json.dumps(seen))
-except Exception:
-    driver.save_screenshot(f"{out}/instructor-nodes-failure.png")
-    sys.stderr.write(driver.page_source[:4000] + "\n")
-    raise
-finally:
-    driver.quit()

@@ -9,13 +9,13 @@ import sys
 
 from selenium.webdriver.common.by import By
 
-from ui import accessibility, chromium, phone, untranslated
+from ui import accessibility, chromium, failing, phone, untranslated
 
 base, token, out, bundle = sys.argv[1:5]
 
 driver, wait = chromium(1440, 900, "zh-CN")
 seen = {}
-try:
+with failing(driver, f"{out}/region-failure.png"):
     driver.get(f"{base}/region?token={token}")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#ents tbody tr"))
     # The official reads it in Chinese: the switch, as a person would press it.
@@ -103,9 +103,3 @@ try:
     seen["bad_token"] = phone(driver, wait, f"{base}/region?token=wrong", lambda d: d.find_elements(By.TAG_NAME, "h1"), f"{out}/bad-token-phone.png")
     seen["bad_token"]["text"] = driver.find_element(By.TAG_NAME, "h1").text
     print(json.dumps(seen, ensure_ascii=False))
-except Exception:
-    driver.save_screenshot(f"{out}/region-failure.png")
-    sys.stderr.write(driver.page_source[:4000] + "\n")
-    raise
-finally:
-    driver.quit()

@@ -10,13 +10,13 @@ import sys
 
 from selenium.webdriver.common.by import By
 
-from ui import accessibility, chromium, untranslated
+from ui import accessibility, chromium, failing, untranslated
 
 base, team, token, out = sys.argv[1:5]
 
 driver, wait = chromium(1440, 900, "zh-CN")
 seen = {}
-try:
+with failing(driver, f"{out}/report-failure.png"):
     driver.get(f"{base}/team/{team}?token={token}")
     link = wait.until(lambda d: d.find_element(By.ID, "report-link") if d.find_element(By.ID, "report-link").is_displayed() else None)
     # The team reads it in Chinese: the switch, as a person would press it.
@@ -46,9 +46,3 @@ try:
     seen["axe"]["report_phone"] = accessibility(driver)
     driver.save_screenshot(f"{out}/report-phone.png")
     print(json.dumps(seen, ensure_ascii=False))
-except Exception:
-    driver.save_screenshot(f"{out}/report-failure.png")
-    sys.stderr.write(driver.page_source[:4000] + "\n")
-    raise
-finally:
-    driver.quit()

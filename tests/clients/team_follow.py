@@ -10,14 +10,14 @@ from urllib.parse import urlparse
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from ui import chromium
+from ui import chromium, failing
 
 url, out = sys.argv[1:3]
 
 driver, wait = chromium(1280, 800)
 tick = lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-tick") or -1)
 seen = {}
-try:
+with failing(driver, f"{out}/team-follow-failure.png"):
     driver.get(url)
     wait.until(lambda d: tick(d) >= 0)
     seen["from"] = urlparse(driver.current_url).netloc
@@ -31,9 +31,3 @@ try:
     seen["ticks"] = [first, tick(driver)]
     driver.save_screenshot(f"{out}/team-followed.png")
     print(json.dumps(seen), flush=True)
-except Exception:
-    driver.save_screenshot(f"{out}/team-follow-failure.png")
-    sys.stderr.write(driver.page_source[:4000] + "\n")
-    raise
-finally:
-    driver.quit()

@@ -1,6 +1,9 @@
 """What the browser scripts share: headless Chromium (Debian's chromium and chromedriver) and
 the check that a page in Chinese leaves none of its own UI text in English."""
 
+import sys
+from contextlib import contextmanager
+
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
@@ -64,3 +67,18 @@ def phone(driver, wait, url, ready, shot):
         return seen
     finally:
         driver.set_window_size(size["width"], size["height"])
+
+
+@contextmanager
+def failing(driver, screenshot):
+    """Runs a script's walk through its pages: should it fail, saves a screenshot to
+    `screenshot` and the start of the page to standard error, then fails; quits the browser
+    either way."""
+    try:
+        yield
+    except Exception:
+        driver.save_screenshot(screenshot)
+        sys.stderr.write(driver.page_source[:4000] + "\n")
+        raise
+    finally:
+        driver.quit()
