@@ -46,7 +46,8 @@ fn start_node(name: &str, args: &[String], log: &std::path::Path) -> Node {
     Node { served, http, tokens, instructor }
 }
 
-/// A team console open in headless Chromium (`clients/team_follow.py`) while its node dies.
+/// A team console open in headless Chromium (`clients/team_follow.py`) while its team moves
+/// (`live`: the drill runs, and the console must show its values moving on).
 struct Console {
     child: std::process::Child,
     lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
@@ -54,12 +55,12 @@ struct Console {
 
 impl Console {
     /// Opens `url` (a login URL); returns once the console shows the team.
-    async fn open(url: &str) -> Console {
+    async fn open(url: &str, live: bool) -> Console {
         let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
         std::fs::create_dir_all(&out).unwrap();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/team_follow.py");
         let mut child = std::process::Command::new("python3")
-            .args([script, url, &out.display().to_string()])
+            .args([script, url, &out.display().to_string(), if live { "live" } else { "still" }])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -174,6 +175,16 @@ async fn a_drill_over_three_nodes_survives_the_loss_of_one() {
     .map(ToString::to_string)
     .collect();
     let a = start_node("a", &args, &dir);
+    // Alone, node a runs every team; its last ones go when the others join (in the briefing,
+    // a node hands back what is over its share, the last teams first). A console is open on
+    // one of them.
+    let last = teams.last().unwrap();
+    until("node a runs every team", Duration::from_secs(30), || async {
+        runner(&[&a], last, &a.tokens[last]).await == Some(0)
+    })
+    .await;
+    let handed =
+        Console::open(&format!("http://{}/team/{last}?token={}", a.http, a.tokens[last]), false).await;
     let b = start_node("b", &args, &dir);
     let mut c = start_node("c", &args, &dir);
     assert_eq!(a.tokens, c.tokens, "every node serves the drill with the same tokens");
@@ -191,6 +202,12 @@ async fn a_drill_over_three_nodes_survives_the_loss_of_one() {
         count == [10, 10, 10]
     })
     .await;
+    // The console open on node a followed its team to the node that took it.
+    let moved = handed.finish().await;
+    let now = runner(&nodes, last, &a.tokens[last]).await.unwrap();
+    assert_ne!(now, 0, "the last team moved off node a");
+    assert_eq!(moved["to"], nodes[now].http.to_string(), "{moved}");
+    assert_eq!(moved["path"], format!("/team/{last}"), "{moved}");
     // Another node's team is redirected to its own node.
     let on_c: Vec<&String> = {
         let mut v = Vec::new();
@@ -319,7 +336,7 @@ async fn a_drill_over_three_nodes_survives_the_loss_of_one() {
     others.sort();
     assert_eq!(state["nodes"], serde_json::json!(others), "{state}");
     let console =
-        Console::open(&format!("http://{}/team/{watched}?token={}", c.http, c.tokens[watched])).await;
+        Console::open(&format!("http://{}/team/{watched}?token={}", c.http, c.tokens[watched]), true).await;
     // Node c dies.
     c.served.kill().unwrap();
     c.served.wait().unwrap();

@@ -1,7 +1,8 @@
-"""A team console in headless Chromium, open on the node that runs the team when that node
-dies: the page finds the team on another node of the drill and goes on showing live values
-there. Prints `ready` once the console shows the team, then, when the test has killed its
-node, one JSON line with where it went."""
+"""A team console in headless Chromium, open on the node that runs the team when the team
+moves: its node dies, or hands the team to a node that joins in the briefing. The page finds
+the team on the node that runs it now and shows it there (with `live`, values that move on).
+Prints `ready` once the console shows the team, then, once it has moved, one JSON line with
+where it went."""
 
 import json
 import sys
@@ -12,7 +13,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from ui import chromium, failing
 
-url, out = sys.argv[1:3]
+url, out, live = sys.argv[1:4]
 
 driver, wait = chromium(1280, 800)
 tick = lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-tick") or -1)
@@ -22,12 +23,13 @@ with failing(driver, f"{out}/team-follow-failure.png"):
     wait.until(lambda d: tick(d) >= 0)
     seen["from"] = urlparse(driver.current_url).netloc
     print("ready", flush=True)
-    # The node is killed now; the page moves on by itself.
+    # The team moves now; the page follows by itself.
     WebDriverWait(driver, 30).until(lambda d: urlparse(d.current_url).netloc != seen["from"] and tick(d) >= 0)
     seen["to"] = urlparse(driver.current_url).netloc
     seen["path"] = urlparse(driver.current_url).path
     first = tick(driver)
-    WebDriverWait(driver, 30).until(lambda d: tick(d) > first)
+    if live == "live":
+        WebDriverWait(driver, 30).until(lambda d: tick(d) > first)
     seen["ticks"] = [first, tick(driver)]
-    driver.save_screenshot(f"{out}/team-followed.png")
+    driver.save_screenshot(f"{out}/team-followed-{live}.png")
     print(json.dumps(seen), flush=True)
