@@ -113,3 +113,22 @@ fn a_windowed_log_folds_repeated_reads_as_a_whole_log_does() {
     }
     assert!(windowed.events().len() < whole.events().len() / 10, "the window forgot the past");
 }
+
+/// Every event of every library plant's log, its attack run through, reads back from its
+/// JSON line equal to itself (what a drill's judging reads from disk when a team's judged
+/// events outgrow memory).
+#[test]
+fn every_event_reads_back_from_its_json_line() {
+    let mut kinds = std::collections::BTreeSet::new();
+    for b in icsdrill_scenarios::LIBRARY {
+        let s = builtin(b.id);
+        let sim = run(&s, 42, 3600.0, &busy_inputs(&s));
+        for e in sim.events() {
+            let back = icsdrill_engine::SimEvent::from_json(&e.to_json())
+                .unwrap_or_else(|err| panic!("{err}: {e:?}"));
+            assert_eq!(&back, e, "{}", b.id);
+            kinds.insert(e.kind.name());
+        }
+    }
+    assert!(kinds.len() > 15, "the logs hold many kinds of event: {kinds:?}");
+}

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::input::{PlcMode, SimInput};
 pub use crate::log::{EventLog, LogHasher, hex, log_hash};
@@ -15,7 +15,7 @@ pub use crate::reject::RejectReason;
 use crate::scenario::AlarmLevel;
 
 /// Which side of a limit a value crossed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
     /// Above the high limit.
@@ -25,7 +25,7 @@ pub enum Side {
 }
 
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventKind {
     /// First event of every log.
@@ -65,16 +65,16 @@ pub enum EventKind {
         /// Quantity.
         count: u16,
         /// Values written (raw; coils as 0 or 1).
-        #[serde(skip_serializing_if = "Vec::is_empty")]
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
         values: Vec<u16>,
         /// Exception answered, if any.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         exception: Option<u8>,
         /// Why the request was refused or not answered, if it was.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<RejectReason>,
         /// How many identical requests this event stands for.
-        #[serde(skip_serializing_if = "is_one")]
+        #[serde(default = "one", skip_serializing_if = "is_one")]
         repeat: u32,
     },
     /// An IEC 60870-5-104 request to a PLC's station, with its outcome (see
@@ -87,22 +87,22 @@ pub enum EventKind {
         /// Type identification.
         type_id: u8,
         /// Cause of transmission as sent.
-        #[serde(skip_serializing_if = "is_zero_u8")]
+        #[serde(default, skip_serializing_if = "is_zero_u8")]
         cause: u8,
         /// Information object address.
-        #[serde(skip_serializing_if = "is_zero_u32")]
+        #[serde(default, skip_serializing_if = "is_zero_u32")]
         ioa: u32,
         /// A command's value.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<f64>,
         /// A select (of select-before-operate).
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         select: bool,
         /// Why it was refused (a negative confirmation, or the connection closed), if it was.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<RejectReason>,
         /// How many identical requests this event stands for.
-        #[serde(skip_serializing_if = "is_one")]
+        #[serde(default = "one", skip_serializing_if = "is_one")]
         repeat: u32,
     },
     /// An OPC UA request to a PLC's server, with its outcome (see `SimInput::OpcUa`):
@@ -116,16 +116,16 @@ pub enum EventKind {
         /// Service (`opcua::services`).
         service: u8,
         /// The point id of the node.
-        #[serde(skip_serializing_if = "String::is_empty")]
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         node: String,
         /// A write's value.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<f64>,
         /// Why it was refused (a bad status, or the connection closed), if it was.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<RejectReason>,
         /// How many identical requests this event stands for.
-        #[serde(skip_serializing_if = "is_one")]
+        #[serde(default = "one", skip_serializing_if = "is_one")]
         repeat: u32,
     },
     /// A TCP connection to a PLC endpoint, accepted or refused by the conduit.
@@ -135,7 +135,7 @@ pub enum EventKind {
         /// Host id.
         source: String,
         /// Why it was refused, if it was.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         refused: Option<RejectReason>,
     },
     /// The Modbus traffic of one tick beyond what the range records request by request (its
@@ -237,7 +237,7 @@ pub enum EventKind {
         /// Limit reached (for damage by dose: the condition's threshold).
         limit: f64,
         /// Damage by time at condition: the seconds spent beyond `limit`, in all.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         dose_s: Option<f64>,
     },
     /// A field signal is forged where it enters the PLCs (or recorded for replay).
@@ -280,7 +280,7 @@ pub enum EventKind {
         /// Actuator id.
         actuator: String,
         /// Position set by hand.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         position: Option<f64>,
     },
     /// A wiped host was re-imaged.
@@ -345,7 +345,7 @@ pub enum EventKind {
         /// Whether it had its effect.
         ok: bool,
         /// Why not, when blocked.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<RejectReason>,
     },
     /// An attack step is over.
@@ -417,18 +417,18 @@ pub enum EventKind {
         /// Asset as reported.
         asset: String,
         /// When they saw it (simulated seconds).
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         observed_s: Option<f64>,
         /// Free text.
         text: String,
         /// Tactic as reported.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         tactic: Option<String>,
         /// Impact as reported.
-        #[serde(skip_serializing_if = "String::is_empty")]
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         impact: String,
         /// Actions taken, as reported.
-        #[serde(skip_serializing_if = "String::is_empty")]
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         actions: String,
     },
     /// Periodic record of true and measured values.
@@ -517,7 +517,7 @@ impl EventKind {
 }
 
 /// One entry of the event log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SimEvent {
     /// Position in the log, from 0; findings cite events by it.
     pub seq: u64,
@@ -534,6 +534,11 @@ impl SimEvent {
         serde_json::to_string(self)
             .expect("events serialize: no maps with non-string keys, no non-finite floats")
     }
+
+    /// An event read back from its `to_json` line (a log on disk): equal to the one written.
+    pub fn from_json(line: &str) -> Result<SimEvent, String> {
+        serde_json::from_str(line).map_err(|e| e.to_string())
+    }
 }
 
 fn is_zero_u8(n: &u8) -> bool {
@@ -546,6 +551,10 @@ fn is_zero_u32(n: &u32) -> bool {
 
 fn is_one(n: &u32) -> bool {
     *n == 1
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Rounds a value for the log, so logs stay short and readable (to 1e-4).

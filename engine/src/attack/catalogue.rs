@@ -130,6 +130,24 @@ pub fn techniques() -> &'static [Technique] {
     &CATALOGUE.techniques
 }
 
+/// A technique as an event names it (its ids; the rest is the catalogue's): what a log read
+/// back from the store holds.
+impl<'de> Deserialize<'de> for Technique {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Technique, D::Error> {
+        #[derive(Deserialize)]
+        struct Ids {
+            v18: String,
+            v19: String,
+        }
+        let ids = Ids::deserialize(d)?;
+        techniques()
+            .iter()
+            .find(|t| t.v18 == ids.v18 && t.v19 == ids.v19)
+            .copied()
+            .ok_or_else(|| serde::de::Error::custom(format!("no technique {} / {}", ids.v18, ids.v19)))
+    }
+}
+
 /// The technique with this v18 or v19 id (any case, spaces around ignored).
 pub fn technique(id: &str) -> Option<Technique> {
     let id = id.trim();

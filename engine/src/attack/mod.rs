@@ -5,7 +5,7 @@
 //! condition, a defender deadline; all must hold), one action with a real effect in the plant,
 //! an optional repeat and an expiry. `systems::attacker` runs the plan.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::input::PlcMode;
 use crate::scenario::{ActuatorIdx, HostIdx, PlcIdx, SensorIdx, Table, Text, VarIdx};
@@ -18,7 +18,7 @@ pub use catalogue::{Mitigation, Technique, mitigation, suggest, technique, techn
 pub const MAX_REPLAY_S: f64 = 600.0;
 
 /// How a finished step ended, or which ending a trigger waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// At least one attempt had its effect.

@@ -501,7 +501,7 @@ pub struct SeqStep {
 }
 
 /// Alarm levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlarmLevel {
     /// Low-low.
