@@ -311,3 +311,43 @@ async fn replay_exits_1_on_a_tampered_log_and_reports_take_configured_deadlines(
     assert!(out.contains("DIVERGED") && out.contains("first difference at event 8"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A team whose judged events outgrow memory is judged from the store: they leave memory, its
+/// report (whose score is the board's) and its judged log read the same events back from
+/// disk, every one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_whose_judged_events_outgrow_memory_is_judged_from_the_store() {
+    let dir = temp_dir("judged");
+    let b = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap();
+    let mut spec = test_spec(builtin(b.id), &["writer"], Mode::Regional, Some((&dir, b.source)));
+    spec.judged_in_memory = 20;
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let live = drill.live("writer").unwrap().clone();
+    assert_eq!(drill.judged_in_memory("writer"), Some((1, false)), "the drill's start only");
+    // Forty set-point writes, each acknowledged (on disk) at its tick.
+    for v in 0..40u16 {
+        let write = icsdrill_engine::SimInput::write_registers("plc-t101", "hmi-01", 0, vec![400 + v]);
+        let apply = tokio::spawn({
+            let live = live.clone();
+            async move { live.apply(write).await }
+        });
+        while !apply.is_finished() {
+            drill.step(1).await;
+        }
+    }
+    assert_eq!(drill.judged_in_memory("writer"), Some((0, true)), "over 20: none kept in memory");
+    drill.step(3000).await;
+    let sims = server.shutdown().await.unwrap();
+    let sim = &sims.iter().find(|(t, _)| t == "writer").unwrap().1;
+    let judged: Vec<_> = sim.events().iter().filter(|e| e.kind.judged()).cloned().collect();
+    let (from_disk, end) = drill.judged_log("writer").unwrap().unwrap();
+    assert!(judged.len() > 40, "{}", judged.len());
+    assert_eq!(from_disk, judged, "the store gives back every judged event");
+    assert_eq!(end, sim.events().last().unwrap().tick);
+    let (_, json) = drill.report("writer", "json", "en").unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(report["score"]["total"], drill.team_score("writer").unwrap().total, "report vs board");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -81,6 +81,10 @@ fn exercise(store: &mut dyn Store, p: &str) {
     let events = store.events(&drill, "a").unwrap();
     let expected: Vec<String> = sim.events().iter().map(|e| e.to_json()).collect();
     assert_eq!(events, expected);
+    // The judged ones read back as events (plain traffic is left out: `persist` shows it).
+    let judged: Vec<_> = sim.events().iter().filter(|e| e.kind.judged()).cloned().collect();
+    assert!(!judged.is_empty());
+    assert_eq!(store.judged_events(&drill, "a").unwrap(), judged);
     // The last tick that left an input or an event (ticks 26-29 left nothing).
     assert_eq!(store.last_tick(&drill, "a").unwrap(), Some(25));
     assert_eq!(store.last_tick(&drill, "b").unwrap(), None);

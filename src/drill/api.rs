@@ -168,7 +168,7 @@ impl DrillApi for Drill {
         let lang = if lang == "en" { Lang::En } else { Lang::Zh };
         let no_team = || ServiceError::NotFound(format!("no team `{}`", team.escape_debug()));
         let t = self.team(team).ok_or_else(no_team)?;
-        let (events, end) = self.judged_log(team).ok_or_else(no_team)?;
+        let (events, end) = self.judged_log(team).map_err(ServiceError::internal)?.ok_or_else(no_team)?;
         let ctx = report::Context {
             drill_id: self.id.clone(),
             drill_name: self.name.clone(),

@@ -28,23 +28,33 @@ pub(super) struct Published {
     /// Microseconds since the drill's epoch when the card last changed.
     pub(super) changed_us: AtomicU64,
     /// The judged events of the team's log (everything but plain traffic, see
-    /// `EventKind::judged`), for the report and an exam's grade: the whole log is on disk, and
-    /// in memory only its recent window. Appended by the simulation job once per tick; readers
-    /// hold the lock only to copy.
-    pub(super) judged: Mutex<Vec<SimEvent>>,
+    /// `EventKind::judged`), for the report and an exam's grade, while they number at most the
+    /// drill's `judged_in_memory` (a recorded drill): beyond, they are read from the store.
+    /// Appended by the simulation job once per tick; readers hold the lock only to copy.
+    pub(super) judged: Mutex<Judged>,
     /// The hash of the team's whole log so far (the replay contract), and the tick of its
     /// last event (where judging takes the log to end).
     pub(super) hash: Mutex<(LogHasher, u64)>,
 }
 
+/// A team's judged events in memory, while they fit.
+pub(super) struct Judged {
+    pub(super) events: Vec<SimEvent>,
+    /// More than `limit` came: they are no longer kept, judging reads them from the store.
+    pub(super) spilled: bool,
+    /// Most kept (none: all, when nothing records the drill).
+    limit: Option<usize>,
+}
+
 impl Published {
-    /// Nothing published yet but this card and an empty track.
-    pub(super) fn new(card: ScoreCard, track: Track) -> Published {
+    /// Nothing published yet but this card and an empty track. A team's judged events are
+    /// kept in memory up to `judged_limit` (when the drill records them on disk).
+    pub(super) fn new(card: ScoreCard, track: Track, judged_limit: Option<usize>) -> Published {
         Published {
             card: ArcSwap::from_pointee(card),
             track: ArcSwap::from_pointee(track),
             changed_us: AtomicU64::new(0),
-            judged: Mutex::new(Vec::new()),
+            judged: Mutex::new(Judged { events: Vec::new(), spilled: false, limit: judged_limit }),
             hash: Mutex::new((LogHasher::default(), 0)),
         }
     }
@@ -52,10 +62,18 @@ impl Published {
     /// Takes in new events of the team's log.
     pub(super) fn log(&self, events: &[SimEvent]) {
         let Some(last) = events.last() else { return };
-        let judged: Vec<SimEvent> = events.iter().filter(|e| e.kind.judged()).cloned().collect();
-        if !judged.is_empty() {
-            self.judged.lock().unwrap_or_else(|e| e.into_inner()).extend(judged);
+        let mut judged = self.judged.lock().unwrap_or_else(|e| e.into_inner());
+        if !judged.spilled {
+            judged.events.extend(events.iter().filter(|e| e.kind.judged()).cloned());
+            if judged.limit.is_some_and(|n| judged.events.len() > n) {
+                // A team writing at its budget for hours would hold hundreds of MB: from
+                // here on its judging reads the log on disk.
+                judged.events = Vec::new();
+                judged.spilled = true;
+                tracing::info!("a team's judged events outgrew memory: it is judged from the store");
+            }
         }
+        drop(judged);
         let mut hash = self.hash.lock().unwrap_or_else(|e| e.into_inner());
         for e in events {
             hash.0.push(e);

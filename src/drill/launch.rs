@@ -112,6 +112,7 @@ pub(super) fn stored_spec(
         clients: options.clients,
         cover: options.cover,
         id: Some(record.id.clone()),
+        judged_in_memory: super::MAX_JUDGED_IN_MEMORY,
     }
 }
 
@@ -591,7 +592,8 @@ pub(super) struct Resumed {
 /// Starts team `k`'s range: its simulation (new, or `sim` resumed), its hook, its endpoints.
 async fn start_team(sh: &Starter, k: usize, info: &TeamInfo, sim: Option<Resumed>) -> Result<(Range, Here)> {
     let (scenario, plan) = (&sh.spec.scenario, sh.spec.mode == Mode::Enterprise);
-    let published = Arc::new(Published::new(Scorer::new(scenario, plan).card(0), Track::default()));
+    let limit = sh.recording.is_some().then_some(sh.spec.judged_in_memory);
+    let published = Arc::new(Published::new(Scorer::new(scenario, plan).card(0), Track::default(), limit));
     let (sim, new) = match sim {
         Some(Resumed { sim, recorded }) => {
             if let Some((r, _)) = &sh.recording {

@@ -86,7 +86,15 @@ pub struct DrillSpec {
     pub cover: crate::governance::report::Cover,
     /// The drill's id when chosen (a drill file's `id:`), else a new random one.
     pub id: Option<String>,
+    /// Most judged events a team keeps in memory (`MAX_JUDGED_IN_MEMORY`) when the drill is
+    /// recorded; a team with more is judged from the store.
+    pub judged_in_memory: usize,
 }
+
+/// Judged events (writes, alarms, attack steps, actions, ...) a team keeps in memory for its
+/// report, when the drill is recorded: about 10 MB. Beyond, its report and grade read its log
+/// from the store (a team writing at its budget, 32 writes a tick, gets there in minutes).
+pub const MAX_JUDGED_IN_MEMORY: usize = 50_000;
 
 impl DrillSpec {
     /// A drill of `teams` on `scenario` with default range options.
@@ -109,6 +117,7 @@ impl DrillSpec {
             clients: BTreeMap::new(),
             cover: Default::default(),
             id: None,
+            judged_in_memory: MAX_JUDGED_IN_MEMORY,
         }
     }
 }
@@ -320,11 +329,29 @@ impl Drill {
     /// A team's judged events so far (its log without plain traffic, see
     /// `EventKind::judged`) and the tick of the log's last event: what scores, findings,
     /// reports and exam grades are computed from.
-    pub fn judged_log(&self, team: &str) -> Option<(Vec<SimEvent>, u64)> {
-        let h = self.team(team)?.here()?;
-        let events = h.published.judged.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    /// A team whose judged events outgrew memory (`MAX_JUDGED_IN_MEMORY`) is read from the
+    /// store: as far as the recorder has committed (within a second of now; all of it once
+    /// the drill stopped). `Ok(None)`: no such team here.
+    pub fn judged_log(&self, team: &str) -> crate::Result<Option<(Vec<SimEvent>, u64)>> {
+        let Some(h) = self.team(team).and_then(Team::here) else { return Ok(None) };
         let end = h.published.hash.lock().unwrap_or_else(|e| e.into_inner()).1;
-        Some((events, end))
+        {
+            let judged = h.published.judged.lock().unwrap_or_else(|e| e.into_inner());
+            if !judged.spilled {
+                return Ok(Some((judged.events.clone(), end)));
+            }
+        }
+        let db =
+            self.database.as_ref().ok_or_else(|| crate::Error::Failed("the drill is not recorded".into()))?;
+        let events = db.open()?.judged_events(&self.id, team)?;
+        Ok(Some((events, end)))
+    }
+
+    /// How many of a team's judged events are in memory, and whether they outgrew it.
+    pub fn judged_in_memory(&self, team: &str) -> Option<(usize, bool)> {
+        let h = self.team(team)?.here()?;
+        let judged = h.published.judged.lock().unwrap_or_else(|e| e.into_inner());
+        Some((judged.events.len(), judged.spilled))
     }
 
     /// The SHA-256 of a team's whole event log so far, as `icsdrill replay` prints it.

@@ -252,6 +252,9 @@ pub trait Store: Send {
     fn inputs(&self, drill: &str, team: &str) -> Result<Vec<TimedInput>>;
     /// A team's event log as JSON lines, in order.
     fn events(&self, drill: &str, team: &str) -> Result<Vec<String>>;
+    /// A team's judged events (`EventKind::judged`: its log without plain traffic), in order,
+    /// read one at a time.
+    fn judged_events(&self, drill: &str, team: &str) -> Result<Vec<SimEvent>>;
     /// How many events a team's log holds (a resumed range records what its re-run has
     /// beyond them), without reading the log.
     fn event_count(&self, drill: &str, team: &str) -> Result<usize>;
@@ -368,4 +371,15 @@ pub fn data_dir(arg: Option<&Path>) -> Result<PathBuf> {
         Some(h) => Ok(PathBuf::from(h).join(".local/share/icsdrill")),
         None => Err(Error::invalid("no --data-dir given and no HOME to put the data in")),
     }
+}
+
+/// The kinds of event never judged (`EventKind::judged`): left out by the query that reads a
+/// team's judged events, the rest parsed and judged one by one.
+const NOT_JUDGED_SQL: &str = "kind NOT IN ('modbus_connection', 'traffic_summary', 'routine_traffic')";
+
+/// A stored event line, if it is a judged event.
+fn judged_line(line: &str) -> Result<Option<SimEvent>> {
+    let e = SimEvent::from_json(line)
+        .map_err(|e| Error::Failed(format!("a stored event does not read back: {e}")))?;
+    Ok(e.kind.judged().then_some(e))
 }

@@ -259,6 +259,21 @@ impl Store for PgStore {
             .collect()
     }
 
+    fn judged_events(&self, drill: &str, team: &str) -> Result<Vec<icsdrill_engine::SimEvent>> {
+        use postgres::fallible_iterator::FallibleIterator as _;
+        let sql = format!(
+            "SELECT event FROM events WHERE drill_id = $1 AND team = $2 AND {} ORDER BY seq",
+            super::NOT_JUDGED_SQL
+        );
+        let mut c = self.client_ref();
+        let mut rows = c.query_raw(sql.as_str(), [&drill, &team])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.extend(super::judged_line(r.get::<_, &str>(0))?);
+        }
+        Ok(out)
+    }
+
     fn events(&self, drill: &str, team: &str) -> Result<Vec<String>> {
         let mut c = self.client_ref();
         Ok(c.query(

@@ -276,6 +276,20 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn judged_events(&self, drill: &str, team: &str) -> Result<Vec<icsdrill_engine::SimEvent>> {
+        let sql = format!(
+            "SELECT event FROM events WHERE drill_id = ?1 AND team = ?2 AND {} ORDER BY seq",
+            super::NOT_JUDGED_SQL
+        );
+        let mut q = self.conn.prepare(&sql)?;
+        let mut rows = q.query(params![drill, team])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.extend(super::judged_line(r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?)?);
+        }
+        Ok(out)
+    }
+
     fn event_count(&self, drill: &str, team: &str) -> Result<usize> {
         let n: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM events WHERE drill_id = ?1 AND team = ?2",

@@ -255,7 +255,7 @@ async fn certify(
 ) -> Result<()> {
     // Graded from the judged events of the trainee's whole log (memory keeps only those and a
     // window of the rest), at the tick the exam ended.
-    let (events, end) = drill.judged_log(trainee).context("the exam's trainee has no range")?;
+    let (events, end) = drill.judged_log(trainee)?.context("the exam's trainee has no range")?;
     let grade = icsdrill_judge::exam::grade_at(&scenario, &events, scenario.exam.pass, end);
     let info = drill.info();
     let candidate = icsdrill::governance::exam::Trainee {
