@@ -86,7 +86,9 @@ class Station:
             return any(len(f) > 8 and f[6] == type_id and f[8] == (0x40 | cause) for f in self.raw)
 
 
-client = c104.Client(tick_rate_ms=50, command_timeout_ms=5000)
+# A command's confirmation is waited for at most 15 s: the whole test suite shares two cores,
+# and once a GI of gw-2 waited longer than 5 s there.
+client = c104.Client(tick_rate_ms=50, command_timeout_ms=15000)
 gw1 = Station(client, GW1, 1)
 gw2 = Station(client, GW2, 2)
 gw1.monitor(1001, c104.Type.M_DP_NA_1)
