@@ -168,6 +168,12 @@ impl DrillApi for Drill {
         let lang = if lang == "en" { Lang::En } else { Lang::Zh };
         let no_team = || ServiceError::NotFound(format!("no team `{}`", team.escape_debug()));
         let t = self.team(team).ok_or_else(no_team)?;
+        let Some(_turn) = self.reports.enter(super::REPORT_WAIT) else {
+            return Err(ServiceError::Unavailable {
+                message: "other reports are being built; try again in a moment".into(),
+                retry_after_s: 2,
+            });
+        };
         let (events, end) = self.judged_log(team).map_err(ServiceError::internal)?.ok_or_else(no_team)?;
         let ctx = report::Context {
             drill_id: self.id.clone(),

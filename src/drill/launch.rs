@@ -353,6 +353,7 @@ impl Drill {
             recorder: Mutex::new(recorder),
             database: spec.database.clone(),
             pcap_slot: Mutex::new(()),
+            reports: super::gate::Gate::new(super::MAX_REPORT_BUILDS),
             syslog: Mutex::new(Vec::new()),
             foreign,
             others: Mutex::default(),

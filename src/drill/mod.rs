@@ -19,6 +19,7 @@
 mod api;
 mod clients;
 pub mod cluster;
+mod gate;
 mod hook;
 mod identity;
 mod launch;
@@ -95,6 +96,12 @@ pub struct DrillSpec {
 /// report, when the drill is recorded: about 10 MB. Beyond, its report and grade read its log
 /// from the store (a team writing at its budget, 32 writes a tick, gets there in minutes).
 pub const MAX_JUDGED_IN_MEMORY: usize = 50_000;
+
+/// After-action reports built at once: a team asking again and again (or every team at the hot
+/// wash) waits its turn, at most `REPORT_WAIT`, rather than taking every core from the drill.
+pub const MAX_REPORT_BUILDS: usize = 2;
+/// How long a report waits for its turn before it is refused (503, try again).
+pub const REPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl DrillSpec {
     /// A drill of `teams` on `scenario` with default range options.
@@ -217,6 +224,8 @@ pub struct Drill {
     database: Option<Database>,
     /// Held while a capture is built: one at a time.
     pcap_slot: Mutex<()>,
+    /// After-action reports built at once (`MAX_REPORT_BUILDS`); more wait their turn.
+    reports: gate::Gate,
     /// Each team's alert forwarder to its syslog receiver, by team index: stopping it.
     syslog: Mutex<Vec<Option<watch::Sender<bool>>>>,
     /// Refused connections from other teams' (or nobody's) addresses.
