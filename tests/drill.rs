@@ -1003,19 +1003,10 @@ fn unchunk(raw: &mut Vec<u8>) -> String {
         assert!(head.starts_with("http/1.1 200") && head.contains("transfer-encoding: chunked"), "{head}");
         raw.drain(..end + 4);
     }
-    let mut out = String::new();
-    while let Some(line) = raw.windows(2).position(|w| w == b"\r\n") {
-        let len = usize::from_str_radix(&text(&raw[..line]), 16)
-            .unwrap_or_else(|_| panic!("a chunk's size: {:?}", text(&raw[..line.min(40)])));
-        assert!(len > 0, "the stream ended");
-        if raw.len() < line + 2 + len + 2 {
-            break;
-        }
-        assert_eq!(&raw[line + 2 + len..line + 4 + len], b"\r\n", "a chunk ends in CRLF");
-        out.push_str(&text(&raw[line + 2..line + 2 + len]));
-        raw.drain(..line + 4 + len);
-    }
-    out
+    let (data, used, ended) = crate::modbus::chunks(raw).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!ended, "the stream ended");
+    raw.drain(..used);
+    text(&data)
 }
 
 /// The scoreboard stream sends the whole board first, then only what changed: deltas that,

@@ -479,17 +479,36 @@ pub(crate) async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     (status, body)
 }
 
-pub(crate) fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
+/// A whole chunked body's data.
+pub(crate) fn dechunk(s: &str) -> String {
+    let (data, _, _) = chunks(s.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    String::from_utf8_lossy(&data).into_owned()
+}
+
+/// The whole chunks at the front of `raw` (HTTP/1.1 chunked coding): their data, the bytes
+/// they took, and whether the last chunk (size 0) came among them. `Err` at a chunk whose
+/// framing is broken: its size line, or no CRLF after its data.
+pub(crate) fn chunks(raw: &[u8]) -> Result<(Vec<u8>, usize, bool), String> {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let (mut data, mut at) = (Vec::new(), 0);
+    while let Some(line) = raw[at..].windows(2).position(|w| w == b"\r\n") {
+        let size = &raw[at..at + line];
+        let len = usize::from_str_radix(text(size).trim(), 16)
+            .map_err(|_| format!("a chunk's size: {:?}", text(&size[..line.min(40)])))?;
+        let start = at + line + 2;
+        if len == 0 {
+            return Ok((data, start, true));
+        }
+        if raw.len() < start + len + 2 {
             break;
         }
-        out.push_str(&rest[..n]);
-        s = &rest[n + 2..];
+        if &raw[start + len..start + len + 2] != b"\r\n" {
+            return Err("a chunk ends in CRLF".into());
+        }
+        data.extend_from_slice(&raw[start..start + len]);
+        at = start + len + 2;
     }
-    out
+    Ok((data, at, false))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
