@@ -14,7 +14,12 @@ pub(crate) fn status_kib(key: &str) -> u64 {
 
 /// User + system CPU seconds of this process.
 pub(crate) fn cpu_s() -> f64 {
-    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_s_of("self")
+}
+
+/// CPU seconds process `pid` ("self": this one) has used.
+pub(crate) fn cpu_s_of(pid: &str) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = s.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = after.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);

@@ -27,15 +27,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use icsdrill::drill::{DrillServer, DrillSpec};
+use icsdrill_drill::board::Scoreboard;
 use icsdrill_drill::{Control, Mode};
 use icsdrill_engine::Scenario;
 use icsdrill_web::drill::DrillApi;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 
 mod common;
 mod fanout_floor;
-use common::{cpu_s, status_kib};
+use common::{cpu_s, cpu_s_of, status_kib};
 
 /// Microseconds since the Unix epoch (the two processes share the wall clock).
 fn unix_us() -> u64 {
@@ -70,12 +72,15 @@ async fn subscribe(
     let (mut buf, mut chunk, mut scanned) = (Vec::with_capacity(8192), vec![0u8; 16384], 0);
     let (mut last, mut wholes) = (0, 0);
     let mut delays = Vec::new();
+    // One wait for the stop for the whole stream, not one a read.
+    let stopped = stop.wait_for(|s| *s);
+    tokio::pin!(stopped);
     loop {
         // The stop first: what is read after it (while the process winds down) is not a delay
         // of the drill's.
         let n = tokio::select! {
             biased;
-            _ = stop.wait_for(|s| *s) => break,
+            _ = &mut stopped => break,
             r = s.read(&mut chunk) => match r { Ok(n) if n > 0 => n, _ => break },
         };
         buf.extend_from_slice(&chunk[..n]);
@@ -376,6 +381,31 @@ fn print_floor((changes, seen): &(usize, Vec<f64>), p99: f64) {
     println!("target p99 < 50 ms: {}", verdict(p99 < 50.0));
 }
 
+/// How long after its score change each board was published (us), until `stop` is sent.
+async fn published_delays(
+    mut rx: watch::Receiver<Arc<Scoreboard>>,
+    epoch: Instant,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> Vec<u64> {
+    let (mut delays, mut last) = (Vec::new(), 0);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut stop => break,
+            r = rx.changed() => if r.is_err() { break },
+        }
+        let changed = rx.borrow_and_update().changed_us;
+        if changed > last {
+            if last != 0 {
+                delays.push((epoch.elapsed().as_micros() as u64).saturating_sub(changed));
+            }
+            last = changed;
+        }
+    }
+    delays
+}
+
 /// Sends a report to one team after another, 10 a second, for `seconds`: the synthetic plant
 /// has no attack, so each is a false positive and costs points (the score moves). With
 /// `burst`, every 50th round sends one to every team at once (64 at a time). Returns (sent,
@@ -480,11 +510,20 @@ async fn run(cfg: Config) {
     tokio::time::sleep(Duration::from_secs_f64(cfg.idle)).await;
     let (idle_cpu, idle_wall) = (cpu_s() - cpu0, wall0.elapsed().as_secs_f64());
     let db0 = cfg.postgres.as_deref().filter(|_| cfg.record).map(pg_counters);
+    let viewers_pid = viewers.child.id().to_string();
+    let viewers_cpu0 = cpu_s_of(&viewers_pid);
+    // The first part of each change's delay: until its board is published (ranked, framed),
+    // on the channel the viewers follow.
+    let (stop_following, stop) = tokio::sync::oneshot::channel();
+    let published = tokio::spawn(published_delays(drill.scoreboard(false), drill.epoch(), stop));
     let (cpu0, wall0) = (cpu_s(), Instant::now());
     let (sent, ok) = score_changes(addr, &tokens, cfg.seconds, cfg.burst).await;
     let (cpu, wall) = (cpu_s() - cpu0, wall0.elapsed().as_secs_f64());
+    let viewers_cpu = cpu_s_of(&viewers_pid) - viewers_cpu0;
     let db1 = cfg.postgres.as_deref().filter(|_| cfg.record).map(pg_counters);
     let rss = status_kib("VmRSS:");
+    let _ = stop_following.send(());
+    let mut published = published.await.expect("the board follower");
     let seen = tokio::task::spawn_blocking(move || viewers.finish()).await.expect("the viewers' result");
     let ticks: Vec<u64> = drill.teams().map(|(t, _, _)| drill.live(&t.id).unwrap().snapshot().tick).collect();
     let board = drill.scoreboard(true).borrow().clone();
@@ -513,14 +552,24 @@ async fn run(cfg: Config) {
         rss_before as f64 / 1024.0
     );
     println!(
-        "CPU: idle drill {:.2} cores ({idle_wall:.1} s); {:.2} cores while scores change ({cpu:.1} CPU s in {wall:.1} s)",
+        "CPU: idle drill {:.2} cores ({idle_wall:.1} s); {:.2} cores while scores change ({cpu:.1} CPU s in {wall:.1} s); the viewers' process {:.2} cores meanwhile",
         idle_cpu / idle_wall,
-        cpu / wall
+        cpu / wall,
+        viewers_cpu / wall
     );
     let (deliveries, p50, p99, max, quiet) = (seen[0], seen[1], seen[2], seen[3], seen[4]);
     println!(
         "score change -> viewer delay over {deliveries} deliveries: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms ({quiet} viewers saw none; {:.1} whole boards a viewer after its first, the rest deltas)",
         seen[5]
+    );
+    published.sort_unstable();
+    let ms = |q| percentile(&published, q);
+    println!(
+        "of which score change -> board published (ranked, framed; the fan-out starts): p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms over {} boards",
+        ms(0.5),
+        ms(0.9),
+        ms(0.99),
+        published.len()
     );
     // The floor in the same run, the drill stopped.
     let floor = tokio::task::spawn_blocking(move || floor(n, cfg.seconds)).await.expect("the floor");

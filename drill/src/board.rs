@@ -2,6 +2,8 @@
 //! id), ranks within brackets, and the contest freeze (observers and teams see the board as it
 //! was when the freeze began, until the hot wash).
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -24,8 +26,9 @@ pub struct BoardRow {
     pub fired: usize,
     /// Tick the total last changed (earlier wins a tie).
     pub settled_tick: u64,
-    /// Points per component key.
-    pub parts: Vec<(String, f64)>,
+    /// Points per component key (the keys are the scorer's constants: shared, not copied, on
+    /// every board).
+    pub parts: Vec<(Cow<'static, str>, f64)>,
     /// Bracket, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bracket: Option<String>,

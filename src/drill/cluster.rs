@@ -394,7 +394,7 @@ fn row_of_card(info: &icsdrill_drill::TeamInfo, v: &serde_json::Value) -> BoardR
                 a.iter()
                     .map(|c| {
                         (
-                            c["key"].as_str().unwrap_or_default().to_string(),
+                            c["key"].as_str().unwrap_or_default().to_string().into(),
                             c["points"].as_f64().unwrap_or(0.0),
                         )
                     })

@@ -180,7 +180,7 @@ fn row_of(info: &TeamInfo, c: &ScoreCard) -> BoardRow {
         detected: c.steps_detected,
         fired: c.steps_fired,
         settled_tick: c.settled_tick,
-        parts: c.components.iter().map(|p| (p.key.to_string(), p.points)).collect(),
+        parts: c.components.iter().map(|p| (p.key.into(), p.points)).collect(),
         bracket: info.bracket.clone(),
         bracket_rank: None,
     }
@@ -460,25 +460,29 @@ impl Drill {
         let steps = self.scenario.attack.as_ref().map_or(0, |a| a.steps.len());
         let full =
             Scoreboard { seq, phase, frozen: false, changed_us, rows, clock, steps, ..Scoreboard::empty() };
-        let (held, full) = {
+        let (held, full, oldest) = {
             let mut recent = self.board_recent.lock().unwrap_or_else(|e| e.into_inner());
             let held = recent.back().map(|b| b.seq);
             let full = Arc::new(full.sealed_after(recent.iter().rev().map(|b| &**b)));
-            if recent.len() == board::DELTA_DEPTH {
-                recent.pop_front();
-            }
+            // Freed once the new board is out, not before.
+            let oldest = if recent.len() == board::DELTA_DEPTH { recent.pop_front() } else { None };
             recent.push_back(full.clone());
-            (held, full)
+            (held, full, oldest)
         };
         let published = self.board_public.borrow().clone();
         // Observers and teams see the frozen board in a contest past its freeze tick, before
-        // the hot wash.
-        if let Some(public) = self.freeze.public(self.freeze.frozen(max_tick, phase), &published, &full) {
-            self.board_public.send_replace(if public.frozen { Arc::new(public) } else { full.clone() });
+        // the hot wash. Unfrozen, the public board is the full one, shared rather than copied.
+        let public = match self.freeze.frozen(max_tick, phase) {
+            true => self.freeze.public(true, &published, &full).map(Arc::new),
+            false => Some(full.clone()),
+        };
+        if let Some(public) = public {
+            self.board_public.send_replace(public);
         }
         let per_viewer = held.map_or(full.event.len(), |seq| full.bytes_after(seq)) as u64;
         let viewers = (self.board_full.receiver_count() + self.board_public.receiver_count()) as u64;
         self.board_full.send_replace(full);
+        drop(oldest);
         per_viewer * viewers
     }
 
