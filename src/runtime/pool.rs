@@ -61,6 +61,9 @@ struct State {
     /// The next job id and heap key (both only grow, so none is ever reused).
     next_id: u64,
     next_key: u64,
+    /// Workers waiting on the condition variable: a notification with none costs a system call
+    /// for nothing.
+    sleeping: usize,
 }
 
 impl State {
@@ -172,7 +175,9 @@ fn work(shared: &Shared) {
     let mut st = shared.lock();
     loop {
         let Some(&Reverse((due, key, id))) = st.heap.peek() else {
+            st.sleeping += 1;
             st = shared.due.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.sleeping -= 1;
             continue;
         };
         if !matches!(st.jobs.get(&id), Some(Slot::Idle { key: Some(k), .. }) if *k == key) {
@@ -181,18 +186,25 @@ fn work(shared: &Shared) {
         }
         let now = Instant::now();
         if due > now + SLACK {
+            st.sleeping += 1;
             st = shared.due.wait_timeout(st, due - now).unwrap_or_else(|e| e.into_inner()).0;
+            st.sleeping -= 1;
             continue;
         }
         st.heap.pop();
         let Some(Slot::Idle { mut job, .. }) = st.jobs.insert(id, Slot::Running { woken: false }) else {
             unreachable!("checked idle above")
         };
-        if !st.heap.is_empty() {
-            // Another job may be due too: let a sibling look while this one runs.
+        // Another job due too: a sibling asleep runs it while this one runs. (One not yet due
+        // is its timed wait's; waking it for that, or notifying with none asleep, would cost
+        // system calls a tick: thousands a second with hundreds of ranges.)
+        let sibling =
+            st.sleeping > 0 && st.heap.peek().is_some_and(|Reverse((next, ..))| *next <= now + SLACK);
+        drop(st);
+        if sibling {
+            // After the lock is let go, so the sibling does not wake into a held lock.
             shared.due.notify_one();
         }
-        drop(st);
         let next = std::panic::catch_unwind(AssertUnwindSafe(|| job.run())).unwrap_or_else(|_| {
             tracing::error!("a simulation job panicked: it is stopped");
             Next::Done
@@ -212,8 +224,10 @@ fn work(shared: &Shared) {
             Next::At(t) => Some(t),
             Next::Wait => None,
         };
-        if st.schedule(id, job, due) {
+        if st.schedule(id, job, due) && st.sleeping > 0 {
+            drop(st);
             shared.due.notify_one();
+            st = shared.lock();
         }
     }
 }
