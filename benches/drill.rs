@@ -381,6 +381,42 @@ fn print_floor((changes, seen): &(usize, Vec<f64>), p99: f64) {
     println!("target p99 < 50 ms: {}", verdict(p99 < 50.0));
 }
 
+/// What the score changes of a run measured.
+struct Changes {
+    /// Reports sent and accepted.
+    sent: usize,
+    ok: usize,
+    /// The drill's CPU seconds over `wall` seconds, and the viewers' process's.
+    cpu: f64,
+    wall: f64,
+    viewers_cpu: f64,
+    /// How long after its change each board was published (us).
+    published: Vec<u64>,
+}
+
+/// Sends the run's score changes (`score_changes`), measuring the CPU of the drill and of the
+/// viewers' process (`viewers_pid`), and the first part of each change's delay: until its board
+/// is published (ranked, framed) on the channel the viewers follow.
+async fn changes(
+    drill: &Arc<icsdrill::drill::Drill>,
+    addr: std::net::SocketAddr,
+    tokens: &[(String, String)],
+    cfg: &Config,
+    viewers_pid: u32,
+) -> Changes {
+    let viewers_pid = viewers_pid.to_string();
+    let viewers_cpu0 = cpu_s_of(&viewers_pid);
+    let (stop_following, stop) = tokio::sync::oneshot::channel();
+    let published = tokio::spawn(published_delays(drill.scoreboard(false), drill.epoch(), stop));
+    let (cpu0, wall0) = (cpu_s(), Instant::now());
+    let (sent, ok) = score_changes(addr, tokens, cfg.seconds, cfg.burst).await;
+    let (cpu, wall) = (cpu_s() - cpu0, wall0.elapsed().as_secs_f64());
+    let viewers_cpu = cpu_s_of(&viewers_pid) - viewers_cpu0;
+    let _ = stop_following.send(());
+    let published = published.await.expect("the board follower");
+    Changes { sent, ok, cpu, wall, viewers_cpu, published }
+}
+
 /// How long after its score change each board was published (us), until `stop` is sent.
 async fn published_delays(
     mut rx: watch::Receiver<Arc<Scoreboard>>,
@@ -458,12 +494,14 @@ async fn to_every_team(
     (tokens.len(), accepted)
 }
 
-async fn run(cfg: Config) {
+/// The drill a run serves: `cfg`'s teams on the synthetic plant, recorded under `data` (or in
+/// PostgreSQL) unless told not to.
+fn drill_spec(cfg: &Config, data: &std::path::Path) -> DrillSpec {
     let yaml = icsdrill_scenarios::synthetic_yaml(cfg.plcs);
     let scenario = Arc::new(Scenario::from_yaml("synthetic", &yaml).unwrap_or_else(|e| panic!("{e}")));
     let ids: Vec<String> = (0..cfg.teams).map(|i| format!("team-{i:03}")).collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let mut spec = DrillSpec::new(scenario.clone(), &refs, Mode::Contest);
+    let mut spec = DrillSpec::new(scenario, &refs, Mode::Contest);
     // As `serve --modbus-port` places them: each team's endpoints on ports counting up from a
     // base (binding 10 000 listeners on kernel-chosen ports costs seconds in the kernel's
     // search for free ones).
@@ -472,13 +510,18 @@ async fn run(cfg: Config) {
     spec.range.range_connections = cfg.team_connections;
     spec.range.routine_traffic = cfg.routine_wire;
     spec.range.http.max_connections = cfg.viewers + 256;
+    if cfg.record {
+        let sqlite = || icsdrill::store::Database::Sqlite(data.to_path_buf());
+        spec.database = Some(cfg.postgres.clone().map_or_else(sqlite, icsdrill::store::Database::Postgres));
+        spec.scenario_source = Some(yaml);
+    }
+    spec
+}
+
+async fn run(cfg: Config) {
     let data = std::env::temp_dir().join(format!("icsdrill-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    if cfg.record {
-        let sqlite = || icsdrill::store::Database::Sqlite(data.clone());
-        spec.database = Some(cfg.postgres.clone().map_or_else(sqlite, icsdrill::store::Database::Postgres));
-        spec.scenario_source = Some(yaml.clone());
-    }
+    let spec = drill_spec(&cfg, &data);
     let rss_before = status_kib("VmRSS:");
     let started = Instant::now();
     let server = DrillServer::start(spec).await.expect("drill starts");
@@ -510,20 +553,10 @@ async fn run(cfg: Config) {
     tokio::time::sleep(Duration::from_secs_f64(cfg.idle)).await;
     let (idle_cpu, idle_wall) = (cpu_s() - cpu0, wall0.elapsed().as_secs_f64());
     let db0 = cfg.postgres.as_deref().filter(|_| cfg.record).map(pg_counters);
-    let viewers_pid = viewers.child.id().to_string();
-    let viewers_cpu0 = cpu_s_of(&viewers_pid);
-    // The first part of each change's delay: until its board is published (ranked, framed),
-    // on the channel the viewers follow.
-    let (stop_following, stop) = tokio::sync::oneshot::channel();
-    let published = tokio::spawn(published_delays(drill.scoreboard(false), drill.epoch(), stop));
-    let (cpu0, wall0) = (cpu_s(), Instant::now());
-    let (sent, ok) = score_changes(addr, &tokens, cfg.seconds, cfg.burst).await;
-    let (cpu, wall) = (cpu_s() - cpu0, wall0.elapsed().as_secs_f64());
-    let viewers_cpu = cpu_s_of(&viewers_pid) - viewers_cpu0;
+    let Changes { sent, ok, cpu, wall, viewers_cpu, mut published } =
+        changes(&drill, addr, &tokens, &cfg, viewers.child.id()).await;
     let db1 = cfg.postgres.as_deref().filter(|_| cfg.record).map(pg_counters);
     let rss = status_kib("VmRSS:");
-    let _ = stop_following.send(());
-    let mut published = published.await.expect("the board follower");
     let seen = tokio::task::spawn_blocking(move || viewers.finish()).await.expect("the viewers' result");
     let ticks: Vec<u64> = drill.teams().map(|(t, _, _)| drill.live(&t.id).unwrap().snapshot().tick).collect();
     let board = drill.scoreboard(true).borrow().clone();
