@@ -94,18 +94,41 @@ impl Console {
 }
 
 /// Which of `nodes` runs `team` now: the one whose team console answers 200 (the others
-/// redirect there with 307).
+/// redirect there with 307). Fails when two nodes send the team's requests to each other.
 async fn runner(nodes: &[&Node], team: &str, token: &str) -> Option<usize> {
-    let mut found = None;
-    for (i, n) in nodes.iter().enumerate() {
-        if let Some((200, _)) =
-            crate::drill::http_try(n.http, "GET", &format!("/api/teams/{team}/state"), Some(token), None)
-                .await
-        {
-            found = Some(i);
+    let path = format!("/api/teams/{team}/state");
+    let mut answers = Vec::with_capacity(nodes.len());
+    for n in nodes {
+        answers.push(answer(nodes, n.http, &path, token).await);
+    }
+    for (i, (_, to)) in answers.iter().enumerate() {
+        if let Some(j) = *to {
+            assert_ne!(answers[j].1, Some(i), "nodes {i} and {j} send team {team}'s requests to each other");
         }
     }
-    found
+    answers.iter().position(|(status, _)| *status == Some(200))
+}
+
+/// How the node at `addr` answers a GET of `path`: its status, and which of `nodes` it
+/// redirects to, if it does.
+async fn answer(nodes: &[&Node], addr: SocketAddr, path: &str, token: &str) -> (Option<u16>, Option<usize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else { return (None, None) };
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: i\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    let mut raw = Vec::new();
+    if s.write_all(req.as_bytes()).await.is_err() || s.read_to_end(&mut raw).await.is_err() {
+        return (None, None);
+    }
+    let text = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+    let head = text.split("\r\n\r\n").next().unwrap_or_default();
+    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok());
+    let to = head
+        .lines()
+        .find_map(|l| l.strip_prefix("location: "))
+        .and_then(|l| nodes.iter().position(|n| l.starts_with(&format!("http://{}/", n.http))));
+    (status, to)
 }
 
 /// Writes holding register 0 of team `k`'s `plc-t101` at `at` from the team's operator

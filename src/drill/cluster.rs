@@ -208,6 +208,15 @@ impl NodeState {
     /// Starts the teams this node now holds and does not run yet, for one renewal period at
     /// most (the rest next round: its leases must be renewed meanwhile).
     async fn take_over(&mut self, drill: &Arc<Drill>, db: &Database, record: &DrillRecord, held: &[String]) {
+        // A team this node holds is no longer elsewhere, even before it runs here: until now
+        // this node sent its requests to the team's old node, which, seeing the new lease,
+        // sends them here (the two would send a browser back and forth while the team starts).
+        for team in held {
+            let t = &drill.teams[drill.index(team)];
+            if t.here().is_none() {
+                t.away.store(None);
+            }
+        }
         let until = tokio::time::Instant::now() + RENEW;
         for team in held {
             if tokio::time::Instant::now() >= until {
