@@ -106,7 +106,7 @@ async fn runner(nodes: &[&Node], team: &str, token: &str) -> Option<usize> {
             assert_ne!(answers[j].1, Some(i), "nodes {i} and {j} send team {team}'s requests to each other");
         }
     }
-    answers.iter().position(|(status, _)| *status == Some(200))
+    answers.iter().rposition(|(status, _)| *status == Some(200))
 }
 
 /// How the node at `addr` answers a GET of `path`: its status, and which of `nodes` it
