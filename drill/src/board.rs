@@ -361,8 +361,13 @@ impl Freeze {
     /// The public board to publish after `full`, given the one published before: the full
     /// board when not frozen; while frozen the earlier board marked frozen (the full board if
     /// nothing was published before the freeze, as after a resume), or `None` when the
-    /// published one already is.
-    pub fn public(&self, frozen: bool, published: &Scoreboard, full: &Scoreboard) -> Option<Scoreboard> {
+    /// published one already is. Unfrozen, the full board is shared, not copied.
+    pub fn public(
+        &self,
+        frozen: bool,
+        published: &Scoreboard,
+        full: &std::sync::Arc<Scoreboard>,
+    ) -> Option<std::sync::Arc<Scoreboard>> {
         if !frozen {
             return Some(full.clone());
         }
@@ -380,7 +385,7 @@ impl Freeze {
         public.seq = full.seq;
         // The clock runs on while the scores stand still.
         public.clock = full.clock;
-        Some(public.sealed())
+        Some(std::sync::Arc::new(public.sealed()))
     }
 }
 
@@ -432,13 +437,19 @@ mod tests {
             ..Scoreboard::empty()
         };
         let before = board(1, 100.0);
-        let frozen = freeze.public(true, &before, &board(2, 300.0)).unwrap();
+        let frozen = freeze.public(true, &before, &std::sync::Arc::new(board(2, 300.0))).unwrap();
         assert_eq!((frozen.rows[0].total, frozen.frozen, frozen.seq), (100.0, true, 2));
-        assert!(freeze.public(true, &frozen, &board(3, 400.0)).is_none(), "nothing new to publish");
-        assert_eq!(freeze.public(false, &frozen, &board(4, 400.0)).unwrap().rows[0].total, 400.0);
+        assert!(
+            freeze.public(true, &frozen, &std::sync::Arc::new(board(3, 400.0))).is_none(),
+            "nothing new to publish"
+        );
+        assert_eq!(
+            freeze.public(false, &frozen, &std::sync::Arc::new(board(4, 400.0))).unwrap().rows[0].total,
+            400.0
+        );
         let empty = Scoreboard { rows: Vec::new(), ..board(0, 0.0) };
         assert_eq!(
-            freeze.public(true, &empty, &board(5, 250.0)).unwrap().rows[0].total,
+            freeze.public(true, &empty, &std::sync::Arc::new(board(5, 250.0))).unwrap().rows[0].total,
             250.0,
             "resumed past the freeze"
         );

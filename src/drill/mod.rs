@@ -471,12 +471,8 @@ impl Drill {
         };
         let published = self.board_public.borrow().clone();
         // Observers and teams see the frozen board in a contest past its freeze tick, before
-        // the hot wash. Unfrozen, the public board is the full one, shared rather than copied.
-        let public = match self.freeze.frozen(max_tick, phase) {
-            true => self.freeze.public(true, &published, &full).map(Arc::new),
-            false => Some(full.clone()),
-        };
-        if let Some(public) = public {
+        // the hot wash.
+        if let Some(public) = self.freeze.public(self.freeze.frozen(max_tick, phase), &published, &full) {
             self.board_public.send_replace(public);
         }
         let per_viewer = held.map_or(full.event.len(), |seq| full.bytes_after(seq)) as u64;
