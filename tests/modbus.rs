@@ -539,3 +539,55 @@ async fn a_poll_loop_is_folded_into_few_records_with_every_request_counted() {
     assert!(polls.len() < 50, "polls folded: {polls:?}");
     assert!(sim.events().iter().any(|e| matches!(e.kind, EventKind::ModbusTransaction { function: 4, .. })));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_attackers_flood_is_on_the_wire_and_saturates_the_plc() {
+    // The tank farm's flood, moved to just after the attacker reaches the engineering
+    // workstation; 1000 ticks a second, so its 120 plant seconds are about a wall second.
+    let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
+    let from = "when: { condition: { var: t101_level, above: 85 }, at_s: 200 }\n    action: { flood:";
+    assert_eq!(source.matches(from).count(), 1);
+    let yaml = source
+        .replace(from, "when: { after: pivot-ews, outcome: succeeded, at_s: 95 }\n    action: { flood:");
+    let s = Arc::new(Scenario::from_yaml("flood.yaml", &yaml).unwrap_or_else(|e| panic!("{e}")));
+    let within = s.ticks(10.0);
+    let range = start_with_attack(s, |o| o.ticks_per_s = Some(1000.0)).await;
+    let flooded = |e: &icsdrill_engine::SimEvent| matches!(&e.kind, EventKind::CommsFlooded { plc, .. } if plc == "plc-t101");
+    assert!(
+        crate::util::wait_for_event(&range.live, Duration::from_secs(60), flooded).await,
+        "plc-t101 flooded"
+    );
+    // Ten plant seconds of the flood (the attack's later writes connect too: not counted).
+    let at = range.live.events_since(0, 1, flooded)[0].tick;
+    let waited = tokio::time::timeout(Duration::from_secs(30), range.live.wait_for_tick(at + within)).await;
+    assert!(waited.is_ok(), "the range ticks on");
+    let sim = range.shutdown().await.unwrap();
+    let ev: Vec<&icsdrill_engine::SimEvent> = sim.events().iter().filter(|e| e.tick <= at + within).collect();
+    let from_ews = |e: &&&icsdrill_engine::SimEvent| matches!(&e.kind, EventKind::ModbusConnection { plc, source, .. } if plc == "plc-t101" && source == "ews-01");
+    let refused = ev.iter().filter(from_ews).filter(|e| {
+        matches!(&e.kind, EventKind::ModbusConnection { refused: Some(RejectReason::ConnectionLimit), .. })
+    });
+    // Beyond the range's record budget, connections are counted in its traffic summaries.
+    let counted: (u32, u32) = ev
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::TrafficSummary { entries } => Some(entries),
+            _ => None,
+        })
+        .flatten()
+        .filter(|c| c.plc == "plc-t101" && c.source == "ews-01" && c.function.is_none())
+        .map(|c| (c.count, c.exceptions))
+        .fold((0, 0), |a, c| (a.0 + c.0, a.1 + c.1));
+    let connections = ev.iter().filter(from_ews).count() + counted.0 as usize;
+    assert!(connections > 32, "the attacker's connections fill the endpoint's 32 slots: {connections}");
+    let over_cap = refused.count() + counted.1 as usize;
+    assert!(over_cap > 0, "connections over the cap are refused and logged");
+    // The result came back from the wire, and the saturation is the engine's, as headless.
+    assert!(ev.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::AttackStepEnded { step, outcome: icsdrill_engine::attack::Outcome::Succeeded, .. } if step == "deny-view"
+    )));
+    assert!(
+        ev.iter().any(|e| matches!(&e.kind, EventKind::IdsAlert { rule, .. } if rule == "connection_flood"))
+    );
+}

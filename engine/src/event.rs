@@ -440,6 +440,10 @@ pub enum EventKind {
     },
 }
 
+/// The kinds of event judging never reads, whatever they hold (`EventKind::judged`; a store
+/// leaves them out of the query for a team's judged events).
+pub const NEVER_JUDGED: [&str; 3] = ["modbus_connection", "traffic_summary", "routine_traffic"];
+
 impl EventKind {
     /// The `kind` tag, as serialized.
     pub fn name(&self) -> &'static str {
@@ -498,9 +502,6 @@ impl EventKind {
     /// A live drill keeps the judged events of a team's log in memory and nothing else.
     pub fn judged(&self) -> bool {
         match self {
-            EventKind::ModbusConnection { .. }
-            | EventKind::TrafficSummary { .. }
-            | EventKind::RoutineTraffic { .. } => false,
             EventKind::ModbusTransaction { function, .. } => {
                 matches!(*function, 5 | 6 | 8 | 15 | 16 | 23 | crate::input::ENGINEERING_FUNCTION)
             }
@@ -511,7 +512,7 @@ impl EventKind {
             EventKind::OpcUaTransaction { service, .. } => {
                 *service == crate::scenario::opcua::services::WRITE
             }
-            _ => true,
+            kind => !NEVER_JUDGED.contains(&kind.name()),
         }
     }
 }

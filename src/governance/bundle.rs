@@ -14,7 +14,6 @@
 use std::path::Path;
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
-use icsdrill_drill::{Mode, Phase};
 use icsdrill_engine::{Scenario, SimEvent, TimedInput, hex};
 use serde::{Deserialize, Serialize};
 
@@ -46,39 +45,12 @@ pub struct Bundle {
 /// What a bundle states.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Body {
-    /// The drill as recorded.
-    pub drill: DrillPart,
+    /// The drill as recorded: what a replay needs besides the inputs (never its tokens).
+    pub drill: DrillRecord,
     /// Each team's record.
     pub teams: Vec<TeamPart>,
     /// When it was exported (Unix ms).
     pub exported_ms: i64,
-}
-
-/// The drill of a bundle: what a replay needs besides the inputs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DrillPart {
-    /// Drill id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Mode.
-    pub mode: Mode,
-    /// Scenario id.
-    pub scenario_id: String,
-    /// SHA-256 of the scenario source.
-    pub scenario_hash: String,
-    /// The scenario source.
-    pub scenario_source: String,
-    /// Seed.
-    pub seed: u64,
-    /// Whether a live attacker ran the attack (its results are among the inputs).
-    pub live_attacker: bool,
-    /// Phase when exported.
-    pub phase: Phase,
-    /// Drill options (JSON).
-    pub options: String,
-    /// When it was created (Unix ms): its date.
-    pub created_ms: i64,
 }
 
 /// One team of a bundle.
@@ -202,18 +174,11 @@ pub fn export(store: &dyn Store, id: &str, key: &SigningKey) -> Result<Bundle> {
         });
     }
     let body = Body {
-        drill: DrillPart {
-            id: record.id.clone(),
-            name: record.name.clone(),
-            mode: record.mode,
-            scenario_id: record.scenario_id.clone(),
-            scenario_hash: record.scenario_hash.clone(),
-            scenario_source: record.scenario_source.clone(),
-            seed: record.seed,
-            live_attacker: record.live_attacker,
-            phase: record.phase,
-            options: record.options.clone(),
-            created_ms: record.created_ms,
+        // Its tokens are never serialised; they are blanked here too, so none is held.
+        drill: DrillRecord {
+            instructor_token: String::new(),
+            observer_token: String::new(),
+            ..record.clone()
         },
         teams: parts,
         exported_ms: crate::governance::dates::now_ms(),
@@ -399,7 +364,7 @@ pub fn import(
 
 /// The drill record of an accepted bundle: as stated, with who signed it and when it arrived
 /// in its options (the regional view shows such drills as verified).
-fn record_of(d: &DrillPart, key: &str) -> DrillRecord {
+fn record_of(d: &DrillRecord, key: &str) -> DrillRecord {
     let mut options: serde_json::Value =
         serde_json::from_str(&d.options).unwrap_or_else(|_| serde_json::json!({}));
     if let Some(o) = options.as_object_mut() {
@@ -409,19 +374,10 @@ fn record_of(d: &DrillPart, key: &str) -> DrillRecord {
         );
     }
     DrillRecord {
-        id: d.id.clone(),
-        name: d.name.clone(),
-        mode: d.mode,
-        scenario_id: d.scenario_id.clone(),
-        scenario_hash: d.scenario_hash.clone(),
-        scenario_source: d.scenario_source.clone(),
-        seed: d.seed,
-        live_attacker: d.live_attacker,
-        phase: d.phase,
         instructor_token: crate::drill::new_token(),
         observer_token: crate::drill::new_token(),
         options: options.to_string(),
-        created_ms: d.created_ms,
+        ..d.clone()
     }
 }
 

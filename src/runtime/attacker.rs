@@ -57,6 +57,7 @@ pub async fn run(
     target: Target,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut floods = tokio::task::JoinSet::new();
     loop {
         let intent = tokio::select! {
             _ = shutdown.wait_for(|s| *s) => return,
@@ -65,7 +66,9 @@ pub async fn run(
                 None => return,
             },
         };
-        let result = execute(&target, &intent.action).await;
+        // Floods that ended are let go; the rest end with the range (the set is dropped).
+        while floods.try_join_next().is_some() {}
+        let result = execute(&target, &intent.action, &mut floods).await;
         tracing::debug!(step = %intent.step, attempt = intent.attempt, ?result, "attack attempt");
         live.record(SimInput::AttackResult {
             step: intent.step,
@@ -204,7 +207,12 @@ async fn answered<T>(
     }
 }
 
-async fn execute(target: &Target, action: &Action) -> Result<(), RejectReason> {
+/// Carries out one action; a flood's connections go on in `floods` after its result.
+async fn execute(
+    target: &Target,
+    action: &Action,
+    floods: &mut tokio::task::JoinSet<()>,
+) -> Result<(), RejectReason> {
     match action {
         Action::Scan(plcs) => {
             let all: Vec<PlcIdx> = (0..target.endpoints.len()).map(|i| PlcIdx(i as u32)).collect();
@@ -284,11 +292,13 @@ async fn execute(target: &Target, action: &Action) -> Result<(), RejectReason> {
             drop(first);
             let wall = Duration::from_secs_f64((seconds / target.speed.max(1e-3)).max(0.1)).min(FLOOD_MAX);
             let deadline = tokio::time::Instant::now() + wall;
-            let mut flood = tokio::task::JoinSet::new();
+            // The result goes back now: the engine saturates the PLC's communications from
+            // this tick (`SimInput::Flood`), while the connections below put the flood on the
+            // wire, where the endpoint's cap and the monitoring see it.
             for _ in 0..FLOOD_CONNECTIONS {
                 let (source, endpoint, unit) =
                     (target.source, target.endpoints[plc.ix()], target.units[plc.ix()]);
-                flood.spawn(async move {
+                floods.spawn(async move {
                     let one = Target {
                         endpoints: vec![endpoint],
                         units: vec![unit],
@@ -311,7 +321,6 @@ async fn execute(target: &Target, action: &Action) -> Result<(), RejectReason> {
                     tokio::time::sleep_until(deadline).await;
                 });
             }
-            while flood.join_next().await.is_some() {}
             Ok(())
         }
         Action::Iec104Interrogation { .. } | Action::Iec104Command { .. } => iec104(target, action).await,

@@ -166,8 +166,8 @@ pub struct ExamRecord {
     pub certificate: String,
 }
 
-/// A drill as stored.
-#[derive(Debug, Clone, PartialEq)]
+/// A drill as stored; as serialised (a bundle's drill) it never holds its tokens.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DrillRecord {
     /// Drill id.
     pub id: String,
@@ -188,8 +188,10 @@ pub struct DrillRecord {
     /// Phase.
     pub phase: Phase,
     /// Instructor token.
+    #[serde(skip)]
     pub instructor_token: String,
     /// Observer token.
+    #[serde(skip)]
     pub observer_token: String,
     /// Drill options as JSON (freeze, duration...).
     pub options: String,
@@ -373,9 +375,12 @@ pub fn data_dir(arg: Option<&Path>) -> Result<PathBuf> {
     }
 }
 
-/// The kinds of event never judged (`EventKind::judged`): left out by the query that reads a
-/// team's judged events, the rest parsed and judged one by one.
-const NOT_JUDGED_SQL: &str = "kind NOT IN ('modbus_connection', 'traffic_summary', 'routine_traffic')";
+/// The condition that leaves out the kinds of event never judged (`NEVER_JUDGED`) from the query
+/// that reads a team's judged events; the rest are parsed and judged one by one.
+fn not_judged_sql() -> String {
+    let kinds: Vec<String> = icsdrill_engine::event::NEVER_JUDGED.iter().map(|k| format!("'{k}'")).collect();
+    format!("kind NOT IN ({})", kinds.join(", "))
+}
 
 /// A stored event line, if it is a judged event.
 fn judged_line(line: &str) -> Result<Option<SimEvent>> {

@@ -263,7 +263,7 @@ impl Store for PgStore {
         use postgres::fallible_iterator::FallibleIterator as _;
         let sql = format!(
             "SELECT event FROM events WHERE drill_id = $1 AND team = $2 AND {} ORDER BY seq",
-            super::NOT_JUDGED_SQL
+            super::not_judged_sql()
         );
         let mut c = self.client_ref();
         let mut rows = c.query_raw(sql.as_str(), [&drill, &team])?;

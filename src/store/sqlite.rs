@@ -279,7 +279,7 @@ impl Store for SqliteStore {
     fn judged_events(&self, drill: &str, team: &str) -> Result<Vec<icsdrill_engine::SimEvent>> {
         let sql = format!(
             "SELECT event FROM events WHERE drill_id = ?1 AND team = ?2 AND {} ORDER BY seq",
-            super::NOT_JUDGED_SQL
+            super::not_judged_sql()
         );
         let mut q = self.conn.prepare(&sql)?;
         let mut rows = q.query(params![drill, team])?;

@@ -43,16 +43,21 @@ use serde::{Deserialize, Serialize};
 pub fn escape_html(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
+        push_html_char(&mut o, c);
     }
     o
+}
+
+/// Appends `c` to `o`, as its entity where HTML gives it a meaning (`escape_html`'s table).
+pub fn push_html_char(o: &mut String, c: char) {
+    match c {
+        '&' => o.push_str("&amp;"),
+        '<' => o.push_str("&lt;"),
+        '>' => o.push_str("&gt;"),
+        '"' => o.push_str("&quot;"),
+        '\'' => o.push_str("&#39;"),
+        c => o.push(c),
+    }
 }
 
 /// Most events one `GET /api/transactions` returns.

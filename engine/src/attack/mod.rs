@@ -216,6 +216,23 @@ pub enum Action {
 }
 
 impl Action {
+    /// Whether a live attacker carries the action out on the wire (`AttackMode::Live`); the
+    /// engine carries out the rest itself.
+    pub fn over_the_wire(&self) -> bool {
+        matches!(
+            self,
+            Action::Scan(_)
+                | Action::Read { .. }
+                | Action::Iec104Interrogation { .. }
+                | Action::Iec104Command { .. }
+                | Action::OpcUaWrite { .. }
+                | Action::WriteRegisters { .. }
+                | Action::WriteCoils { .. }
+                | Action::ListenOnly { .. }
+                | Action::Flood { .. }
+        )
+    }
+
     /// The one PLC the action is aimed at (`None` for a scan of several, or a pivot).
     pub fn plc(&self) -> Option<PlcIdx> {
         match self {

@@ -55,9 +55,12 @@ pub struct AttackState {
 pub enum AttackMode {
     /// The engine carries every action out itself (headless runs, replays).
     Headless,
-    /// Modbus actions (scan, read, writes, force listen-only) go out as real traffic from the
-    /// live attacker, which reports each result back as `SimInput::AttackResult`; the rest
-    /// (pivots, spoofing, engineering commands) the engine carries out itself.
+    /// The actions `Action::over_the_wire` names (scans, reads, writes, force listen-only,
+    /// IEC 104 and OPC UA requests, floods) go out as real traffic from the live attacker,
+    /// which reports each result back as `SimInput::AttackResult`; the rest (pivots, spoofing,
+    /// engineering commands) the engine carries out itself. A flood is both: once its first
+    /// connection gets through, the engine saturates the PLC's communications as a headless
+    /// run would, while the attacker's connections fill the endpoint.
     Live,
 }
 
@@ -170,18 +173,7 @@ fn finish(world: &mut World, tick: u64, step: &Step, i: usize, outcome: Outcome,
 fn attempt(world: &mut World, s: &Scenario, tick: u64, step: &Step, i: usize) {
     let host = world.resource::<AttackState>().host;
     let live = world.get_resource::<AttackMode>() == Some(&AttackMode::Live);
-    let over_the_wire = matches!(
-        step.action,
-        Action::Scan(_)
-            | Action::Read { .. }
-            | Action::Iec104Interrogation { .. }
-            | Action::Iec104Command { .. }
-            | Action::OpcUaWrite { .. }
-            | Action::WriteRegisters { .. }
-            | Action::WriteCoils { .. }
-            | Action::ListenOnly { .. }
-    );
-    if live && over_the_wire {
+    if live && step.action.over_the_wire() {
         let attempt = world.resource::<AttackState>().attempts[i] + 1;
         world.resource_mut::<AttackState>().steps[i] = StepStatus::InFlight;
         let intent = Intent { step: step.id.clone(), attempt, action: step.action.clone() };
@@ -239,7 +231,7 @@ pub(crate) fn conclude(
 }
 
 /// Carries out one action from `host`. `Ok` when it had its effect.
-fn act(
+pub(crate) fn act(
     world: &mut World,
     s: &Scenario,
     tick: u64,

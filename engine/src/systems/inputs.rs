@@ -466,7 +466,14 @@ fn attack_result(
         return Err(RejectReason::UnknownTarget);
     }
     let host = state.host;
-    let result = if ok { Ok(()) } else { Err(reason.unwrap_or(RejectReason::NoRoute)) };
+    let result = match (ok, &plan.steps[i].action) {
+        // The attacker got through: the flood's saturation is the engine's (`AttackMode::Live`).
+        (true, action @ crate::attack::Action::Flood { .. }) => {
+            super::attacker::act(world, &scenario, tick, host, action)
+        }
+        (true, _) => Ok(()),
+        (false, _) => Err(reason.unwrap_or(RejectReason::NoRoute)),
+    };
     super::attacker::conclude(world, &scenario, tick, i, host, result);
     Ok(Vec::new())
 }

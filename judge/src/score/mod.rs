@@ -188,24 +188,12 @@ fn action_assets(s: &Scenario, action: &Action) -> Vec<String> {
     }
 }
 
-/// Whether an attack action changes the process (so there is something to recover).
+/// Whether an attack action changes the process (so there is something to recover): all but
+/// looking and moving.
 fn has_effect(action: &Action) -> bool {
-    matches!(
+    !matches!(
         action,
-        Action::WriteRegisters { .. }
-            | Action::WriteCoils { .. }
-            | Action::OpcUaWrite { .. }
-            | Action::SetMode { .. }
-            | Action::Restart { .. }
-            | Action::Download { .. }
-            | Action::Spoof { .. }
-            | Action::ForgeSensor { .. }
-            | Action::ModifyFirmware { .. }
-            | Action::WipeHost(_)
-            | Action::DenyView { .. }
-            | Action::ListenOnly { .. }
-            | Action::Iec104Command { .. }
-            | Action::Flood { .. }
+        Action::Scan(_) | Action::Read { .. } | Action::Iec104Interrogation { .. } | Action::Pivot(_)
     )
 }
 

@@ -11,15 +11,14 @@ fn md_cell(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
             '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '!' | '#' | '~' => {
                 o.push('\\');
                 o.push(c);
             }
             '\n' | '\r' | '\t' => o.push(' '),
-            c => o.push(c),
+            // Quotes mean nothing in element content: kept as written, for readers of the file.
+            '"' | '\'' => o.push(c),
+            c => icsdrill_web::push_html_char(&mut o, c),
         }
     }
     o
