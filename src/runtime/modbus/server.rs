@@ -354,11 +354,14 @@ pub(crate) fn reset(stream: TcpStream) {
 /// it and the next wait goes to the reactor instead of spending a second system call to learn
 /// it would block: one `recv` per request, as the raw floor does. The readiness cleared is the
 /// one seen before the `recv`, so bytes arriving after it still wake the connection.
+///
+/// The system call is made directly (rustix), not through the C library's `recv`: that one is
+/// a cancellation point, which costs two more calls into the thread library per request.
 pub(crate) fn read_draining(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
     let room = buf.len();
     let mut got = None;
     let result = stream.try_io(tokio::io::Interest::READABLE, || {
-        let n = stream.try_read(buf)?;
+        let n = rustix::net::recv(stream, buf, rustix::net::RecvFlags::empty())?;
         got = Some(n);
         if n > 0 && n < room { Err(std::io::ErrorKind::WouldBlock.into()) } else { Ok(n) }
     });
@@ -366,6 +369,14 @@ pub(crate) fn read_draining(stream: &TcpStream, buf: &mut [u8]) -> std::io::Resu
         (Err(e), Some(n)) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(n),
         (result, _) => result,
     }
+}
+
+/// One `send` of what the socket takes now (`WouldBlock` when it takes nothing), made directly
+/// as `read_draining`'s `recv` is.
+pub(crate) fn try_send(stream: &TcpStream, bytes: &[u8]) -> std::io::Result<usize> {
+    stream.try_io(tokio::io::Interest::WRITABLE, || {
+        Ok(rustix::net::send(stream, bytes, rustix::net::SendFlags::NOSIGNAL)?)
+    })
 }
 
 #[cfg(test)]

@@ -216,7 +216,7 @@ fn waits_for_tick(function: u8) -> bool {
 /// Writes queued answers; a client that does not read them within `limit` is dropped.
 async fn flush(stream: &mut TcpStream, out: &mut Vec<u8>, limit: Duration) -> bool {
     // Mostly the socket takes it all at once: no timer then.
-    let sent = match stream.try_write(out) {
+    let sent = match super::server::try_send(stream, out) {
         Ok(n) => n,
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
         Err(_) => {
