@@ -203,7 +203,7 @@ fn ukraine_2015_breakers_open_from_the_hijacked_hmi_and_power_comes_back_only_by
     assert!(has(&sim, &|k| matches!(k, EventKind::HostWiped { host } if host == "hmi-01")));
     let snap = sim.snapshot();
     assert_eq!(snap.readings(), None, "loss of view: the only operator station is wiped");
-    assert_eq!(snap.actuators[..3], [0.0, 0.0, 0.0], "every feeder breaker is open");
+    assert_eq!(snap.field.actuators[..3], [0.0, 0.0, 0.0], "every feeder breaker is open");
     assert!(snap.plcs[..2].iter().all(|p| p.restarting), "both gateways are bricked");
     // A restart of a bricked gateway does not bring remote control back; closing by hand does.
     let mut sim = sim;

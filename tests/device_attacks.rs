@@ -220,7 +220,7 @@ fn a_frozen_display_hides_a_real_change_and_a_blank_one_shows_nothing_until_re_i
     sim.run_until(1500, &[]);
     let later = sim.snapshot();
     assert_eq!(later.readings().unwrap(), frozen, "nothing on a frozen screen moves");
-    assert_ne!(later.sensors, frozen.sensors, "the plant itself moved on");
+    assert_ne!(later.field.sensors, frozen.field.sensors, "the plant itself moved on");
     // Blanking: the operators see nothing at all.
     sim.run_until(2100, &[]);
     assert_eq!(sim.snapshot().screen, Screen::Blank);
@@ -255,7 +255,7 @@ fn local_control_at_the_field_panel_runs_a_bricked_plcs_actuator_but_not_against
         command: EngineeringCommand::ModifyFirmware,
     }]);
     sim.run_until(600, &[]);
-    assert_eq!(sim.snapshot().actuators[0], 0.0);
+    assert_eq!(sim.snapshot().field.actuators[0], 0.0);
     // An operator at the field panel opens the inlet by hand: the level rises again.
     assert_eq!(sim.step_outcomes([local(Some(1.0))]), [Ok(())]);
     assert!(has(
@@ -272,7 +272,7 @@ fn local_control_at_the_field_panel_runs_a_bricked_plcs_actuator_but_not_against
         &sim,
         |k| matches!(k, EventKind::InterlockTripped { interlock, .. } if interlock == "il-hh")
     ));
-    assert_eq!(sim.snapshot().actuators[0], 0.0, "a tripped interlock wins over the field panel");
+    assert_eq!(sim.snapshot().field.actuators[0], 0.0, "a tripped interlock wins over the field panel");
     assert!(!has(&sim, |k| matches!(k, EventKind::Damage { .. })), "{}", story(sim.events()));
     // Bad positions are refused; back to remote hands it to the PLC again.
     assert_eq!(sim.step_outcomes([local(Some(1.5))]), [Err(RejectReason::IllegalValue)]);

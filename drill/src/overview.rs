@@ -89,7 +89,7 @@ impl OverviewTeam {
                     name: v.name.clone(),
                     unit: v.unit.clone(),
                     truth: snap.vars[i],
-                    measured: s.sensors.iter().position(|d| d.var.ix() == i).map(|k| snap.sensors[k]),
+                    measured: s.sensors.iter().position(|d| d.var.ix() == i).map(|k| snap.field.sensors[k]),
                 })
                 .collect(),
         }

@@ -274,7 +274,7 @@ pub fn hmi_value(s: &Scenario, readings: &Readings, sensor: usize) -> f64 {
             }
         }
     }
-    readings.sensors[sensor]
+    readings.field.sensors[sensor]
 }
 
 /// What the operators' displays show.
@@ -324,9 +324,9 @@ fn alarm_views(s: &Scenario, r: &Readings) -> Vec<AlarmView> {
         .iter()
         .enumerate()
         .filter_map(|(i, a)| {
-            let since = r.alarms_since[i]?;
-            let acked = r.alarms_acked[i];
-            let state = match (r.alarms[i] != 0, acked) {
+            let since = r.field.alarms_since[i]?;
+            let acked = r.field.alarms_acked[i];
+            let state = match (r.field.alarms[i] != 0, acked) {
                 (true, false) => "unacked",
                 (true, true) => "acked",
                 (false, false) => "returned",
@@ -335,7 +335,7 @@ fn alarm_views(s: &Scenario, r: &Readings) -> Vec<AlarmView> {
             Some((i, a, since, acked, state))
         })
         .map(|(i, a, since, acked, state)| {
-            let levels = levels(r.alarms[i]);
+            let levels = levels(r.field.alarms[i]);
             let sensor = &s.sensors[a.pv.ix()];
             AlarmView {
                 id: a.id.clone(),
@@ -387,7 +387,7 @@ fn interlock_views(s: &Scenario, snap: &Snapshot, seen: Option<&Readings>) -> Ve
         .map(|(i, d)| InterlockView {
             id: d.id.clone(),
             plc: s.plcs[d.plc.ix()].id.clone(),
-            tripped: seen.map(|r| r.tripped[i]),
+            tripped: seen.map(|r| r.field.tripped[i]),
             bypassed: matches!(snap.screen, Screen::Live).then(|| {
                 let (def, memory) = (&s.plcs[d.plc.ix()], &snap.plcs[d.plc.ix()].memory);
                 d.bypass.is_some_and(|b| memory.coils[def.coil_addr(b)])
@@ -443,7 +443,7 @@ impl TeamView {
                 .map(|(i, d)| ActuatorView {
                     id: d.id.clone(),
                     name: d.name.clone(),
-                    position: seen.map(|r| r.actuators[i]),
+                    position: seen.map(|r| r.field.actuators[i]),
                     local: snap.local[i].is_some(),
                 })
                 .collect(),

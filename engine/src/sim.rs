@@ -171,12 +171,7 @@ impl Sim {
             events: self.event_count(),
             attacker_host: self.attacker_host(),
             vars: self.world.resource::<Process>().values.clone(),
-            sensors: bus.measured.clone(),
-            actuators: bus.actuator_pos.clone(),
-            alarms: bus.alarm_active.clone(),
-            alarms_acked: bus.alarm_acked.clone(),
-            alarms_since: bus.alarm_since.clone(),
-            tripped: bus.tripped.clone(),
+            field: Arc::new(crate::snapshot::Field::of(bus)),
             screen: net_screen,
             local: bus.local.clone(),
         }

@@ -39,18 +39,40 @@ pub struct Readings {
     pub tick: u64,
     /// Input registers of each PLC as it reported them (spoofs included), by `PlcIdx`.
     pub inputs: Vec<Vec<u16>>,
-    /// Measured values, by `SensorIdx`.
+    /// The field's values then.
+    pub field: Arc<Field>,
+}
+
+/// The field's values after a tick, as operators see them: measurements, positions, alarms,
+/// trips. A snapshot and a frozen display share them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// Measured values, by `SensorIdx` (what operators see; switches as 0 or 1).
     pub sensors: Vec<f64>,
-    /// Actuator positions, by `ActuatorIdx`.
+    /// Actuator positions 0..=1, by `ActuatorIdx`.
     pub actuators: Vec<f64>,
-    /// Alarm levels, by `AlarmIdx`.
+    /// Active alarm levels by `AlarmIdx`, one bit per `AlarmLevel::ALL` entry.
     pub alarms: Vec<u8>,
     /// Acknowledged alarms, by `AlarmIdx`.
     pub alarms_acked: Vec<bool>,
     /// Tick each alarm last came on (`None`: never), by `AlarmIdx`.
     pub alarms_since: Vec<Option<u64>>,
-    /// Interlock trips, by `InterlockIdx`.
+    /// Latched interlock trips, by `InterlockIdx`.
     pub tripped: Vec<bool>,
+}
+
+impl Field {
+    /// The values the field bus carries now.
+    pub(crate) fn of(bus: &crate::world::FieldBus) -> Field {
+        Field {
+            sensors: bus.measured.clone(),
+            actuators: bus.actuator_pos.clone(),
+            alarms: bus.alarm_active.clone(),
+            alarms_acked: bus.alarm_acked.clone(),
+            alarms_since: bus.alarm_since.clone(),
+            tripped: bus.tripped.clone(),
+        }
+    }
 }
 
 /// The plant as the network sees it after a tick.
@@ -69,18 +91,8 @@ pub struct Snapshot {
     pub attacker_host: Option<crate::scenario::HostIdx>,
     /// True values of the process variables, by `VarIdx` (the answer key: instructors only).
     pub vars: Vec<f64>,
-    /// Measured values, by `SensorIdx` (what operators see; switches as 0 or 1).
-    pub sensors: Vec<f64>,
-    /// Actuator positions 0..=1, by `ActuatorIdx`.
-    pub actuators: Vec<f64>,
-    /// Active alarm levels by `AlarmIdx`, one bit per `AlarmLevel::ALL` entry.
-    pub alarms: Vec<u8>,
-    /// Acknowledged alarms, by `AlarmIdx`.
-    pub alarms_acked: Vec<bool>,
-    /// Tick each alarm last came on (`None`: never), by `AlarmIdx`.
-    pub alarms_since: Vec<Option<u64>>,
-    /// Latched interlock trips, by `InterlockIdx`.
-    pub tripped: Vec<bool>,
+    /// The field's values (measurements, positions, alarms, trips).
+    pub field: Arc<Field>,
     /// What the operator stations show.
     pub screen: Screen,
     /// Actuators on local control at their field panels (hand position), by `ActuatorIdx`.
@@ -94,12 +106,7 @@ impl Snapshot {
             Screen::Live => Some(Readings {
                 tick: self.tick,
                 inputs: self.plcs.iter().map(|p| p.memory.input.clone()).collect(),
-                sensors: self.sensors.clone(),
-                actuators: self.actuators.clone(),
-                alarms: self.alarms.clone(),
-                alarms_acked: self.alarms_acked.clone(),
-                alarms_since: self.alarms_since.clone(),
-                tripped: self.tripped.clone(),
+                field: self.field.clone(),
             }),
             Screen::Frozen(r) => Some(Readings::clone(r)),
             Screen::Blank => None,

@@ -165,12 +165,7 @@ fn deny_view(world: &mut World, s: &Scenario, tick: u64, host: &str, source: &st
         Screen::Frozen(std::sync::Arc::new(Readings {
             tick,
             inputs,
-            sensors: bus.measured.clone(),
-            actuators: bus.actuator_pos.clone(),
-            alarms: bus.alarm_active.clone(),
-            alarms_acked: bus.alarm_acked.clone(),
-            alarms_since: bus.alarm_since.clone(),
-            tripped: bus.tripped.clone(),
+            field: std::sync::Arc::new(crate::snapshot::Field::of(bus)),
         }))
     };
     let current = &mut world.resource_mut::<NetState>().into_inner().screens[h.ix()];
