@@ -119,7 +119,7 @@ struct Sessions {
 }
 
 /// The routine traffic of a scenario: polls and session hosts, fixed for the run.
-#[derive(Resource, Debug)]
+#[derive(Resource, Debug, Default)]
 pub struct RoutinePlan {
     polls: Vec<Poll>,
     /// Polls by the tick they are next due at: each tick visits only its own.
@@ -315,7 +315,10 @@ pub(super) fn run_routine(world: &mut World) {
     }
     let tick = world.resource::<SimClock>().tick;
     // `due` was cleared by the background traffic, which runs first.
-    let mut plan = world.remove_resource::<RoutinePlan>().expect("the world has a routine plan");
+    // Taken out for the tick (the judge reads the world meanwhile) by a swap, not a removal:
+    // a resource is a component of its own entity, and removing and inserting it moved that
+    // entity between archetypes every tick.
+    let mut plan = std::mem::take(&mut *world.resource_mut::<RoutinePlan>());
     // While the monitoring learns its baseline, it sees this tick's requests.
     let learning = world.resource::<IdsState>().learning(tick);
     let wire = plan.wire || learning;
@@ -402,7 +405,7 @@ pub(super) fn run_routine(world: &mut World) {
             world.resource_mut::<EventLog>().push(tick, EventKind::RoutineTraffic { entries });
         }
     }
-    world.insert_resource(plan);
+    *world.resource_mut::<RoutinePlan>() = plan;
 }
 
 /// Whether one host's requests to one PLC get answers this tick: the network lets them through
