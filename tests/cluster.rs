@@ -112,23 +112,14 @@ async fn runner(nodes: &[&Node], team: &str, token: &str) -> Option<usize> {
 /// How the node at `addr` answers a GET of `path`: its status, and which of `nodes` it
 /// redirects to, if it does.
 async fn answer(nodes: &[&Node], addr: SocketAddr, path: &str, token: &str) -> (Option<u16>, Option<usize>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else { return (None, None) };
-    let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: i\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    );
-    let mut raw = Vec::new();
-    if s.write_all(req.as_bytes()).await.is_err() || s.read_to_end(&mut raw).await.is_err() {
+    let Some((status, head, _)) = crate::drill::http_raw(addr, "GET", path, Some(token), None).await else {
         return (None, None);
-    }
-    let text = String::from_utf8_lossy(&raw).to_ascii_lowercase();
-    let head = text.split("\r\n\r\n").next().unwrap_or_default();
-    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok());
+    };
     let to = head
         .lines()
         .find_map(|l| l.strip_prefix("location: "))
         .and_then(|l| nodes.iter().position(|n| l.starts_with(&format!("http://{}/", n.http))));
-    (status, to)
+    (Some(status), to)
 }
 
 /// Writes holding register 0 of team `k`'s `plc-t101` at `at` from the team's operator

@@ -71,6 +71,17 @@ pub(crate) async fn http_try(
     token: Option<&str>,
     body: Option<&str>,
 ) -> Option<(u16, String)> {
+    http_raw(addr, method, path, token, body).await.map(|(status, _, body)| (status, body))
+}
+
+/// `http_try` with the response's head too (lower-cased), for its headers.
+pub(crate) async fn http_raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Option<(u16, String, String)> {
     let mut s = TcpStream::connect(addr).await.ok()?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: icsdrill\r\nConnection: close\r\n");
     if let Some(t) = token {
@@ -101,14 +112,15 @@ pub(crate) async fn http_try(
     let text = String::from_utf8_lossy(&raw).into_owned();
     let status = text.get(9..12)?.parse().ok()?;
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let head = head.to_ascii_lowercase();
     let body = if head.contains("text/event-stream") {
         String::new()
-    } else if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    } else if head.contains("transfer-encoding: chunked") {
         crate::modbus::dechunk(body)
     } else {
         body.to_string()
     };
-    Some((status, body))
+    Some((status, head, body))
 }
 
 /// A request through the router, no socket.

@@ -3,6 +3,7 @@
 //! was when the freeze began, until the hot wash).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -366,8 +367,8 @@ impl Freeze {
         &self,
         frozen: bool,
         published: &Scoreboard,
-        full: &std::sync::Arc<Scoreboard>,
-    ) -> Option<std::sync::Arc<Scoreboard>> {
+        full: &Arc<Scoreboard>,
+    ) -> Option<Arc<Scoreboard>> {
         if !frozen {
             return Some(full.clone());
         }
@@ -385,7 +386,7 @@ impl Freeze {
         public.seq = full.seq;
         // The clock runs on while the scores stand still.
         public.clock = full.clock;
-        Some(std::sync::Arc::new(public.sealed()))
+        Some(Arc::new(public.sealed()))
     }
 }
 
@@ -437,19 +438,13 @@ mod tests {
             ..Scoreboard::empty()
         };
         let before = board(1, 100.0);
-        let frozen = freeze.public(true, &before, &std::sync::Arc::new(board(2, 300.0))).unwrap();
+        let frozen = freeze.public(true, &before, &Arc::new(board(2, 300.0))).unwrap();
         assert_eq!((frozen.rows[0].total, frozen.frozen, frozen.seq), (100.0, true, 2));
-        assert!(
-            freeze.public(true, &frozen, &std::sync::Arc::new(board(3, 400.0))).is_none(),
-            "nothing new to publish"
-        );
-        assert_eq!(
-            freeze.public(false, &frozen, &std::sync::Arc::new(board(4, 400.0))).unwrap().rows[0].total,
-            400.0
-        );
+        assert!(freeze.public(true, &frozen, &Arc::new(board(3, 400.0))).is_none(), "nothing new to publish");
+        assert_eq!(freeze.public(false, &frozen, &Arc::new(board(4, 400.0))).unwrap().rows[0].total, 400.0);
         let empty = Scoreboard { rows: Vec::new(), ..board(0, 0.0) };
         assert_eq!(
-            freeze.public(true, &empty, &std::sync::Arc::new(board(5, 250.0))).unwrap().rows[0].total,
+            freeze.public(true, &empty, &Arc::new(board(5, 250.0))).unwrap().rows[0].total,
             250.0,
             "resumed past the freeze"
         );
