@@ -149,12 +149,8 @@ pub fn reason_name(r: RejectReason) -> String {
 /// attacker's internals.
 pub fn visible_to_team(e: &SimEvent) -> bool {
     match &e.kind {
-        EventKind::ModbusTransaction { .. }
-        | EventKind::ModbusConnection { .. }
-        | EventKind::Iec104Transaction { .. }
-        | EventKind::OpcUaTransaction { .. }
-        | EventKind::TrafficSummary { .. }
-        | EventKind::ListenOnlyChanged { .. }
+        traffic if traffic.is_traffic() => true,
+        EventKind::ListenOnlyChanged { .. }
         | EventKind::ModeChanged { .. }
         | EventKind::AlarmRaised { .. }
         | EventKind::AlarmCleared { .. }

@@ -496,6 +496,20 @@ impl EventKind {
 }
 
 impl EventKind {
+    /// Whether this is protocol traffic as a sniffer logs it: a Modbus, IEC 104 or OPC UA
+    /// transaction, a Modbus connection, or a traffic summary (not the routine traffic's own
+    /// record).
+    pub fn is_traffic(&self) -> bool {
+        matches!(
+            self,
+            EventKind::ModbusTransaction { .. }
+                | EventKind::ModbusConnection { .. }
+                | EventKind::Iec104Transaction { .. }
+                | EventKind::OpcUaTransaction { .. }
+                | EventKind::TrafficSummary { .. }
+        )
+    }
+
     /// Whether judging (scores, findings, exams, reports) reads this event. Plain traffic does
     /// not: reads, connections and traffic summaries change no score, finding or grade (writes
     /// and engineering commands do, and the alerts traffic raises are events of their own).

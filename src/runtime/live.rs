@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use icsdrill_engine::scenario::{HostIdx, PlcIdx};
 use icsdrill_engine::systems::attacker::Intent;
-use icsdrill_engine::{EventKind, RejectReason, Scenario, Sim, SimEvent, SimInput, Snapshot};
+use icsdrill_engine::{RejectReason, Scenario, Sim, SimEvent, SimInput, Snapshot};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::budget::{Budget, CONNECTIONS};
@@ -146,14 +146,7 @@ struct Published {
 impl Published {
     fn extend(&mut self, new: &[SimEvent]) {
         for e in new {
-            if matches!(
-                e.kind,
-                EventKind::ModbusTransaction { .. }
-                    | EventKind::ModbusConnection { .. }
-                    | EventKind::Iec104Transaction { .. }
-                    | EventKind::OpcUaTransaction { .. }
-                    | EventKind::TrafficSummary { .. }
-            ) {
+            if e.kind.is_traffic() {
                 self.traffic.push(e.seq);
             }
             self.events.push(e.clone());
@@ -687,6 +680,7 @@ fn tick(sim: &mut Sim, live: &Live, rx: &mut mpsc::Receiver<Command>, hook: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
+    use icsdrill_engine::EventKind;
 
     fn event(seq: u64, traffic: bool) -> SimEvent {
         let kind = if traffic {

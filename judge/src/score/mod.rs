@@ -284,15 +284,7 @@ impl Scorer {
 
     /// Whether an event can change the score (everything but samples and plain traffic).
     pub fn relevant(kind: &EventKind) -> bool {
-        !matches!(
-            kind,
-            EventKind::Sample { .. }
-                | EventKind::ModbusTransaction { .. }
-                | EventKind::ModbusConnection { .. }
-                | EventKind::Iec104Transaction { .. }
-                | EventKind::OpcUaTransaction { .. }
-                | EventKind::TrafficSummary { .. }
-        )
+        !(kind.is_traffic() || matches!(kind, EventKind::Sample { .. }))
     }
 
     /// Hints taken so far, in order.
