@@ -378,6 +378,45 @@ async fn a_team_reaches_only_its_own_plcs_and_cannot_take_another_teams_slots() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teams_own_hosts_reach_its_plcs_whatever_networks_its_trainees_are_on() {
+    // Trainees on lab networks: the range's own hosts (routine polls, the attacker) still send
+    // from the team's loopback network, and its endpoints take them as the team's.
+    let dir = temp_dir("labnets");
+    let (s, src) =
+        (builtin("petrochem-tank-farm"), icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source);
+    let mut spec =
+        test_spec(Arc::new(s.without_attack()), &["red", "blue"], Mode::Regional, Some((&dir, src)));
+    spec.manual_clock = false;
+    spec.no_attack = true;
+    spec.clients.insert("red".into(), vec!["10.1.0.0/16".parse().unwrap()]);
+    spec.clients.insert("blue".into(), vec!["10.2.0.0/16".parse().unwrap()]);
+    let server = DrillServer::start(spec).await.unwrap();
+    server.drill.control(Control::Start).unwrap();
+    let hmi = builtin("petrochem-tank-farm").host("hmi-01").unwrap().ix() as u8;
+    for (k, team) in ["red", "blue"].into_iter().enumerate() {
+        let (live, t101) = (server.drill.live(team).unwrap(), team_endpoint(&server, team, "plc-t101"));
+        let from = team_ip(k, 200 + hmi);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while crate::traffic::connections_from(from, t101) == 0 && Instant::now() < deadline {
+            live.wait_for_tick(live.snapshot().tick + 5).await;
+        }
+        assert_eq!(
+            crate::traffic::connections_from(from, t101),
+            1,
+            "{team}'s operator station polls from {from}"
+        );
+    }
+    let (attempts, uncounted) = server.drill.foreign_attempts();
+    assert!(attempts.is_empty() && uncounted == 0, "no team's own host is refused: {attempts:?}");
+    // A local client from outside both lab networks is still refused.
+    let blue = team_endpoint(&server, "blue", "plc-t101");
+    let mut c = Client::connect_from(IpAddr::from([127, 0, 0, 1]), blue).await.expect("connects");
+    assert!(c.closed(Duration::from_secs(2)).await, "127.0.0.1 is not blue's");
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn teams_of_a_drill_on_another_address_must_be_given_their_networks() {
     let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["red", "blue"], Mode::Regional);
     spec.range.bind = IpAddr::from([0, 0, 0, 0]);

@@ -18,7 +18,7 @@ pub const MAX_FOREIGN: usize = 1_024;
 
 /// The client networks of each team, in drill order: what the drill gives, else every address
 /// for a drill of one team (it has nobody to be kept apart from), else on loopback team `k`'s
-/// own `127.10.(k+1).0/24`. Teams of a drill served on another address must be given theirs.
+/// own /24 (`team_loopback_net`: 127.10.1.0/24 for the first). Teams of a drill served on another address must be given theirs.
 pub fn team_clients(spec: &DrillSpec) -> Result<Vec<Vec<ipnet::IpNet>>> {
     let mut out = Vec::new();
     for (k, t) in spec.teams.iter().enumerate() {
@@ -57,18 +57,26 @@ pub fn team_attacker_address(k: usize) -> std::net::IpAddr {
 /// The address with `ip`'s host part in team `k`'s own loopback network.
 pub fn in_team_net(ip: std::net::IpAddr, k: usize) -> std::net::IpAddr {
     match ip {
-        std::net::IpAddr::V4(v4) => {
-            std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 10, (k + 1) as u8, v4.octets()[3]))
-        }
+        std::net::IpAddr::V4(v4) => std::net::IpAddr::V4(std::net::Ipv4Addr::from(
+            u32::from(team_base(k)) | u32::from(v4.octets()[3]),
+        )),
         v6 => v6,
     }
 }
 
-/// Team `k`'s own loopback network in a drill of several teams on one machine.
+/// Team `k`'s own loopback network in a drill of several teams on one machine: the `k + 1`th
+/// /24 from 127.10.0.0 (127.10.1.0/24 for the first team, 127.11.0.0/24 for the 256th).
 pub fn team_loopback_net(k: usize) -> ipnet::IpNet {
-    ipnet::IpNet::V4(
-        ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(127, 10, (k + 1) as u8, 0), 24).expect("a /24 is valid"),
-    )
+    ipnet::IpNet::V4(ipnet::Ipv4Net::new(team_base(k), 24).expect("a /24 is valid"))
+}
+
+/// The network address of team `k`'s loopback /24 (`super::MAX_TEAMS` of them fit far below
+/// 127.255.255.0).
+fn team_base(k: usize) -> std::net::Ipv4Addr {
+    // The last /24 below 127.255.255.255: far more than any drill has teams.
+    const LAST: u32 = (255 - 10) * 256 + 255;
+    let n = u32::try_from(k + 1).unwrap_or(u32::MAX).min(LAST);
+    std::net::Ipv4Addr::from(u32::from(std::net::Ipv4Addr::new(127, 10, 0, 0)) + (n << 8))
 }
 
 /// The refused foreign connections of a drill, for the white cell.
@@ -174,5 +182,20 @@ mod tests {
         assert_eq!(uncounted, 200);
         assert!(list.iter().all(|a| a.count == 2 && a.team == "blue"));
         assert_eq!(list[0].from_team.as_deref(), Some("red"), "127.10.1.x is red's network");
+    }
+
+    #[test]
+    fn every_team_of_the_largest_drill_has_a_loopback_network_of_its_own() {
+        let nets: Vec<_> = (0..super::super::MAX_TEAMS).map(team_loopback_net).collect();
+        assert_eq!(nets[0].to_string(), "127.10.1.0/24");
+        assert_eq!(nets[254].to_string(), "127.10.255.0/24");
+        assert_eq!(nets[255].to_string(), "127.11.0.0/24");
+        for (k, net) in nets.iter().enumerate() {
+            assert!(net.network().is_loopback(), "{net}");
+            assert!(net.contains(&team_attacker_address(k)), "team {k}'s attacker is in {net}");
+            let ip = in_team_net("127.0.0.77".parse().expect("an address"), k);
+            assert!(net.contains(&ip), "{ip} in {net}");
+            assert!(nets[k + 1..].iter().all(|other| !other.contains(&net.network())), "{net} shared");
+        }
     }
 }

@@ -565,7 +565,7 @@ fn team_range(spec: &DrillSpec, nets: &[ipnet::IpNet], k: usize) -> range::Optio
     opts.running = false;
     opts.first_endpoint = k * spec.scenario.plcs.len();
     opts.event_loops = range::event_loops(&spec.range, spec.teams.len());
-    opts.clients = Clients { nets: nets.to_vec(), attacker: None };
+    opts.clients = Clients { nets: nets.to_vec(), own: Vec::new() };
     if nets == [clients::team_loopback_net(k)] {
         // A host given by its loopback address (127.0.0.77=hmi-01) is that host in every
         // team's own network (127.10.N.77).
@@ -573,9 +573,13 @@ fn team_range(spec: &DrillSpec, nets: &[ipnet::IpNet], k: usize) -> range::Optio
             spec.range.sources.iter().map(|(ip, h)| (clients::in_team_net(*ip, k), h.clone())).collect();
     }
     if spec.teams.len() > 1 {
-        // Each team's attacker comes from the team's own loopback network, so no team can
-        // stand in for another's attacker.
+        // Each team's attacker and hosts come from the team's own loopback network (whatever
+        // networks its trainees connect from), so no team can stand in for another's.
         opts.attacker_address = Some(clients::team_attacker_address(k));
+        opts.host_net = match clients::team_loopback_net(k) {
+            ipnet::IpNet::V4(net) => Some(net.network()),
+            ipnet::IpNet::V6(_) => None,
+        };
     }
     opts
 }

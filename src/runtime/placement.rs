@@ -42,7 +42,7 @@ impl Placement {
 
     /// Where a range started with `opts` puts `s`'s hosts and PLCs.
     pub fn of(s: &Scenario, opts: &Options) -> Placement {
-        let base = opts.clients.loopback_base();
+        let base = opts.host_base();
         let hosts = (0..s.hosts.len())
             .map(|i| {
                 let given = opts.sources.iter().find_map(|(ip, h)| match ip {

@@ -84,6 +84,10 @@ pub struct Options {
     /// The live attacker's source address, when not the scenario's (a drill gives each
     /// team's attacker an address in that team's network).
     pub attacker_address: Option<IpAddr>,
+    /// The loopback network the scenario's hosts send their routine traffic from (`.200 +
+    /// host index`; a drill gives each team its own); else the first loopback network of
+    /// `clients`, else 127.0.0.0.
+    pub host_net: Option<Ipv4Addr>,
     /// Connections open at once over all the range's endpoints (0: the endpoints' caps add
     /// up).
     pub range_connections: usize,
@@ -121,12 +125,18 @@ impl Options {
             running: true,
             clients: Clients::any(),
             attacker_address: None,
+            host_net: None,
             range_connections: 0,
             on_foreign: None,
             http: icsdrill_web::server::HttpLimits::default(),
             routine_traffic: true,
             event_loops: 0,
         }
+    }
+
+    /// The loopback network the scenario's hosts are placed in (`host_net`).
+    pub fn host_base(&self) -> Ipv4Addr {
+        self.host_net.or_else(|| self.clients.loopback_net()).unwrap_or(Ipv4Addr::new(127, 0, 0, 0))
     }
 }
 
@@ -168,7 +178,7 @@ impl Range {
     /// simulation to continue); `opts.running` false holds the clock.
     pub async fn start_with(scenario: Arc<Scenario>, opts: Options, mut extras: Extras) -> Result<Range> {
         let mut sources = source_map(&scenario, &opts.sources)?;
-        let routine_hosts = routine_addresses(&scenario, &mut sources, &opts.clients);
+        let routine_hosts = routine_addresses(&scenario, &mut sources, opts.host_base());
         let listeners = bind_endpoints(&scenario, &opts).await?;
         let stations = bind_native(&scenario, &opts, Protocol::Iec104).await?;
         let servers = bind_native(&scenario, &opts, Protocol::OpcUa).await?;
@@ -214,7 +224,10 @@ impl Range {
             0 => opts.limits.max_connections.saturating_mul(scenario.plcs.len()),
             n => n,
         };
-        let clients = Clients { attacker: attacker_address, ..opts.clients.clone() };
+        // The range's own simulated clients connect from where it placed them, inside the
+        // team's networks or not (trainees on a lab network, the range's hosts on loopback).
+        let own = attacker_address.into_iter().chain(routine_hosts.values().copied());
+        let clients = Clients { own: own.collect(), ..opts.clients.clone() };
         let cx = Arc::new(Context {
             live: live.clone(),
             sources,
@@ -526,14 +539,13 @@ pub fn demand(scenario: &Scenario, opts: &Options, ranges: usize) -> crate::runt
 }
 
 /// The loopback address each host with routine traffic sends it from: its `--source` address,
-/// or `.200 + host index` in the range's first IPv4 loopback network (127.0.0.0 when it serves
-/// everyone), added to the source map so the endpoints know it.
+/// or `.200 + host index` in `base` (`Options::host_base`), added to the source map so the
+/// endpoints know it.
 fn routine_addresses(
     scenario: &Scenario,
     sources: &mut SourceMap,
-    clients: &crate::runtime::modbus::server::Clients,
+    base: Ipv4Addr,
 ) -> std::collections::BTreeMap<icsdrill_engine::scenario::HostIdx, IpAddr> {
-    let base = clients.loopback_base();
     let mut out = std::collections::BTreeMap::new();
     for host in routine_hosts(scenario) {
         if let Some((ip, _)) = sources.map.iter().find(|(_, h)| *h == host) {

@@ -109,33 +109,30 @@ impl SourceMap {
     }
 }
 
-/// Which client addresses a range serves: its team's networks and its own attacker.
+/// Which client addresses a range serves: its team's networks and its own simulated clients.
 #[derive(Debug, Clone)]
 pub struct Clients {
     /// The team's networks.
     pub nets: Vec<ipnet::IpNet>,
-    /// The range's live attacker, whose address may lie outside them.
-    pub attacker: Option<IpAddr>,
+    /// The range's own simulated clients (its live attacker, its hosts' routine traffic),
+    /// whose addresses may lie outside them.
+    pub own: Vec<IpAddr>,
 }
 
 impl Clients {
-    /// The range's first IPv4 loopback network (127.0.0.0 when it serves everyone): where its
-    /// hosts' own addresses are (`routine::host_address`).
-    pub fn loopback_base(&self) -> std::net::Ipv4Addr {
-        self.nets
-            .iter()
-            .find_map(|n| match n {
-                ipnet::IpNet::V4(v4) if v4.network().is_loopback() => Some(v4.network()),
-                _ => None,
-            })
-            .unwrap_or(std::net::Ipv4Addr::new(127, 0, 0, 0))
+    /// The range's first IPv4 loopback network, if it serves one.
+    pub fn loopback_net(&self) -> Option<std::net::Ipv4Addr> {
+        self.nets.iter().find_map(|n| match n {
+            ipnet::IpNet::V4(v4) if v4.network().is_loopback() => Some(v4.network()),
+            _ => None,
+        })
     }
 
     /// Every address (a range with no team to keep apart from).
     pub fn any() -> Clients {
         Clients {
             nets: vec!["0.0.0.0/0".parse().expect("valid"), "::/0".parse().expect("valid")],
-            attacker: None,
+            own: Vec::new(),
         }
     }
 
@@ -145,7 +142,7 @@ impl Clients {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
             v4 => v4,
         };
-        self.attacker == Some(ip) || self.nets.iter().any(|n| n.contains(&ip))
+        self.own.contains(&ip) || self.nets.iter().any(|n| n.contains(&ip))
     }
 }
 
