@@ -59,6 +59,23 @@ impl Sim {
         }
     }
 
+    /// After a re-run from records: keeps the intents still waiting for a result (a crash or a
+    /// lost node came between the attempt and its recorded result) for the live attacker to
+    /// carry out, and drops the rest: they were carried out, and their results are among the
+    /// inputs. Without this a resumed drill's step would wait for its result forever.
+    pub fn keep_unanswered_intents(&mut self) {
+        let (Some(plan), Some(state)) = (&self.scenario.attack, self.world.get_resource::<AttackState>())
+        else {
+            return;
+        };
+        let waiting: Vec<bool> = {
+            let outbox = self.world.resource::<AttackOutbox>();
+            outbox.intents.iter().map(|i| state.awaiting(plan, &i.step, i.attempt).is_some()).collect()
+        };
+        let mut waiting = waiting.into_iter();
+        self.world.resource_mut::<AttackOutbox>().intents.retain(|_| waiting.next().unwrap_or(false));
+    }
+
     /// The host the attacker now acts from, if the scenario has an attack.
     pub fn attacker_host(&self) -> Option<crate::scenario::HostIdx> {
         self.world.get_resource::<AttackState>().map(|a| a.host)

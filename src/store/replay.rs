@@ -77,9 +77,7 @@ pub fn rerun(
     }
     if let Some(last) = last {
         sim.run_until(last + 1, inputs);
-        // Live-attacker intents are carried out by the real attacker; their results are
-        // among the recorded inputs.
-        let _ = sim.take_attack_intents();
+        sim.keep_unanswered_intents();
     }
     sim
 }
@@ -187,4 +185,57 @@ pub fn verify(store: &dyn Store, id: &str) -> Result<(DrillRecord, Vec<TeamVerdi
         });
     }
     Ok((record, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use icsdrill_engine::SimInput;
+
+    #[test]
+    fn a_resumed_drill_sends_again_the_attempts_whose_results_were_never_recorded() {
+        let scenario =
+            icsdrill_scenarios::builtin("petrochem-tank-farm").expect("built in").load().expect("loads");
+        let record = DrillRecord {
+            id: "d".into(),
+            name: "d".into(),
+            mode: icsdrill_drill::Mode::Regional,
+            scenario_id: scenario.id.clone(),
+            scenario_hash: String::new(),
+            scenario_source: String::new(),
+            seed: 7,
+            live_attacker: true,
+            phase: icsdrill_drill::Phase::Live,
+            instructor_token: String::new(),
+            observer_token: String::new(),
+            options: "{}".into(),
+            created_ms: 0,
+        };
+        let mut sim = Sim::new(scenario.clone(), record.seed);
+        sim.set_live_attacker();
+        let intent = loop {
+            assert!(sim.tick() < 100_000, "the attack goes on the wire");
+            sim.step(std::iter::empty());
+            if let Some(first) = sim.take_attack_intents().into_iter().next() {
+                break first;
+            }
+        };
+        let decided = sim.tick() - 1;
+        // On record up to the tick that decided the attempt; its result never was (the node
+        // died with the attempt on the wire): the resumed range carries it out again.
+        let mut resumed = rerun(&scenario, &record, &[], Some(decided));
+        assert_eq!(resumed.take_attack_intents(), vec![intent.clone()]);
+        // With its result on record, it is not carried out twice.
+        let result = TimedInput {
+            tick: decided + 1,
+            input: SimInput::AttackResult {
+                step: intent.step.clone(),
+                attempt: intent.attempt,
+                ok: true,
+                reason: None,
+            },
+        };
+        let mut resumed = rerun(&scenario, &record, &[result], Some(decided + 1));
+        assert!(!resumed.take_attack_intents().contains(&intent));
+    }
 }

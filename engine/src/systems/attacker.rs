@@ -96,6 +96,15 @@ impl AttackState {
     }
 }
 
+impl AttackState {
+    /// The index of `step` when its attempt `attempt` is out on the real network, waiting for
+    /// its result.
+    pub(crate) fn awaiting(&self, plan: &AttackPlan, step: &str, attempt: u32) -> Option<usize> {
+        let i = plan.steps.iter().position(|st| st.id == step)?;
+        (self.steps[i] == StepStatus::InFlight && self.attempts[i] + 1 == attempt).then_some(i)
+    }
+}
+
 pub(super) fn run_attack(world: &mut World) {
     let scenario = world.resource::<Plant>().0.clone();
     let Some(plan) = &scenario.attack else { return };

@@ -460,11 +460,8 @@ fn attack_result(
 ) -> Result<Vec<EventKind>, RejectReason> {
     let scenario = world.resource::<Plant>().0.clone();
     let plan = scenario.attack.as_ref().ok_or(RejectReason::UnknownTarget)?;
-    let i = plan.steps.iter().position(|st| st.id == *step).ok_or(RejectReason::UnknownTarget)?;
     let state = world.get_resource::<super::attacker::AttackState>().ok_or(RejectReason::UnknownTarget)?;
-    if state.steps[i] != super::attacker::StepStatus::InFlight || state.attempts[i] + 1 != attempt {
-        return Err(RejectReason::UnknownTarget);
-    }
+    let i = state.awaiting(plan, step, attempt).ok_or(RejectReason::UnknownTarget)?;
     let host = state.host;
     let result = match (ok, &plan.steps[i].action) {
         // The attacker got through: the flood's saturation is the engine's (`AttackMode::Live`).
