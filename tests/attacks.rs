@@ -113,6 +113,23 @@ fn the_recorded_defence_prevents_the_impact_and_takes_a_branch() {
 }
 
 #[test]
+fn the_recorded_defence_earns_its_recovery_time() {
+    // Every recorded defence brings the process back (set points, program, a sensor, a module,
+    // a host, the breakers by hand): time to recover earns points in every plant.
+    let mut never = Vec::new();
+    for id in attacked() {
+        let s = builtin(id);
+        let sim = run(&s, 1, s.duration_ticks as f64 / f64::from(s.tick_hz), &defence(id).unwrap());
+        let card = icsdrill_judge::score::Scorer::score_log(&s, true, sim.events());
+        let recover = card.components.iter().find(|c| c.key == "time_to_recover").expect("a part");
+        if recover.points <= 0.0 {
+            never.push(format!("{id}: {}", recover.detail.en));
+        }
+    }
+    assert!(never.is_empty(), "defences whose recovery does not count: {never:#?}");
+}
+
+#[test]
 fn attacks_replay_byte_for_byte() {
     for id in attacked() {
         let s = builtin(id);

@@ -27,8 +27,16 @@ use icsdrill_engine::scenario::{Rubric, Scenario, Text};
 /// Defender action kinds that contain an attack.
 pub const CONTAIN_KINDS: [&str; 5] =
     ["block_source", "allow_functions", "restrict_writes", "isolate_host", "enable_range_checks"];
-/// Defender action kinds that recover the process.
-pub const RECOVER_KINDS: [&str; 2] = ["restore_setpoints", "restore_program"];
+/// Defender action kinds that recover the process: its set points or program restored, a
+/// sensor or module put right, a host rebuilt, or the plant run by hand from the field.
+pub const RECOVER_KINDS: [&str; 6] = [
+    "restore_setpoints",
+    "restore_program",
+    "restore_sensor",
+    "replace_module",
+    "reimage_host",
+    "local_control",
+];
 
 /// One part of a score.
 #[derive(Debug, Clone, PartialEq, Serialize)]
