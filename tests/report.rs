@@ -50,6 +50,38 @@ fn check_golden(name: &str, actual: &serde_json::Value) {
 }
 
 #[test]
+fn every_set_point_breach_names_the_attack_steps_that_retest_it_whatever_the_protocol() {
+    // Over Modbus, IEC 104 (the substations) or OPC UA (the welding line): a later drill can
+    // only verify a rectified range breach by running the steps that made it again, and a
+    // write to a PLC across a conduit is at least a high-severity path.
+    let mut seen = std::collections::BTreeSet::new();
+    for b in icsdrill_scenarios::LIBRARY {
+        let s = builtin(b.id);
+        let Some(plan) = &s.attack else { continue };
+        let sim = run(&s, 1, s.duration_ticks as f64 / f64::from(s.tick_hz), &[]);
+        for f in findings(&s, sim.events(), s.meta.level) {
+            if f.id.starts_with("range:") {
+                assert!(!f.retest.is_empty(), "{}: {} has no retest path", b.id, f.id);
+                seen.insert(b.id);
+            }
+            if let Some(step) =
+                f.id.strip_prefix("path:").and_then(|st| plan.steps.iter().find(|x| x.id == st))
+                && step.action.changes().is_some()
+            {
+                assert!(
+                    f.severity <= icsdrill_judge::findings::Severity::High,
+                    "{}: {} is {:?}",
+                    b.id,
+                    f.id,
+                    f.severity
+                );
+            }
+        }
+    }
+    assert!(seen.contains("equipment-welding-line"), "the OPC UA breach is among them: {seen:?}");
+}
+
+#[test]
 fn findings_of_scripted_drills_match_their_golden_files_and_cite_real_events() {
     let id = "petrochem-tank-farm";
     let s = builtin(id);

@@ -233,6 +233,22 @@ impl Action {
         )
     }
 
+    /// The PLC the action changes, if it changes one: a write or command over any protocol, a
+    /// program download, a mode change, a restart, forced listen-only.
+    pub fn changes(&self) -> Option<PlcIdx> {
+        match self {
+            Action::WriteRegisters { plc, .. }
+            | Action::WriteCoils { plc, .. }
+            | Action::Iec104Command { plc, .. }
+            | Action::OpcUaWrite { plc, .. }
+            | Action::Download { plc, .. }
+            | Action::SetMode { plc, .. }
+            | Action::Restart { plc }
+            | Action::ListenOnly { plc } => Some(*plc),
+            _ => None,
+        }
+    }
+
     /// The one PLC the action is aimed at (`None` for a scan of several, or a pivot).
     pub fn plc(&self) -> Option<PlcIdx> {
         match self {

@@ -46,15 +46,12 @@ pub(super) struct Facts {
     pub(super) damage: bool,
 }
 
-/// The PLC an attack step changes, if any.
+/// The PLC an attack step changes in a way a restore puts right, if any (a PLC forced into
+/// listen-only is restarted, not restored).
 fn target(st: &Step) -> Option<PlcIdx> {
     match &st.action {
-        Action::WriteRegisters { plc, .. }
-        | Action::WriteCoils { plc, .. }
-        | Action::Download { plc, .. }
-        | Action::SetMode { plc, .. }
-        | Action::Restart { plc } => Some(*plc),
-        _ => None,
+        Action::ListenOnly { .. } => None,
+        action => action.changes(),
     }
 }
 
@@ -72,6 +69,8 @@ impl Facts {
         for st in steps {
             if let Action::WriteRegisters { plc, .. }
             | Action::WriteCoils { plc, .. }
+            | Action::Iec104Command { plc, .. }
+            | Action::OpcUaWrite { plc, .. }
             | Action::Download { plc, .. } = &st.action
             {
                 push_new(&mut f.attacked_writes, &s.plcs[plc.ix()].id);

@@ -20,15 +20,7 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
         let Some(conduit) = s.conduits.iter().find(|c| c.to == zone && from_zones.contains(&c.from)) else {
             continue;
         };
-        let writes = matches!(
-            st.action,
-            Action::WriteRegisters { .. }
-                | Action::WriteCoils { .. }
-                | Action::SetMode { .. }
-                | Action::Restart { .. }
-                | Action::Download { .. }
-                | Action::ListenOnly { .. }
-        );
+        let writes = st.action.changes().is_some();
         let severity = if writes && (role == PlcRole::Safety || !ev.damage.is_empty()) {
             Severity::Critical
         } else if writes {

@@ -25,6 +25,12 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
                     Action::WriteRegisters { plc: p, .. } => s.plcs[p.ix()].id == *plc,
                     // A set point over IEC 104.
                     Action::Iec104Command { plc: p, type_id: 48..=50, .. } => s.plcs[p.ix()].id == *plc,
+                    // A register written over OPC UA.
+                    Action::OpcUaWrite { plc: p, node, value } => {
+                        s.plcs[p.ix()].id == *plc
+                            && s.opcua_write(plc, node, *value)
+                                .is_some_and(|w| matches!(w.function(), 6 | 16))
+                    }
                     _ => false,
                 })
                 .map(|st| st.id.clone())
