@@ -68,6 +68,8 @@ struct StoredWire {
     modbus_port: u16,
     #[serde(default = "iec104_port")]
     iec104_port: u16,
+    #[serde(default = "opcua_port")]
+    opcua_port: u16,
     bind: std::net::IpAddr,
     #[serde(default)]
     sources: Vec<(std::net::IpAddr, String)>,
@@ -75,6 +77,10 @@ struct StoredWire {
 
 fn iec104_port() -> u16 {
     range::IEC104_PORT
+}
+
+fn opcua_port() -> u16 {
+    range::OPCUA_PORT
 }
 
 /// The spec of a recorded drill, served with `range` (its seed, attacker mode and duration
@@ -128,8 +134,8 @@ pub fn team_placement(
     let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
     let Some(wire) = options.wire else { return Ok(Placement::canonical(scenario)) };
     let mut range = range::Options::new(record.seed);
-    (range.address_mode, range.modbus_port, range.iec104_port, range.bind, range.sources) =
-        (wire.address_mode, wire.modbus_port, wire.iec104_port, wire.bind, wire.sources);
+    (range.address_mode, range.modbus_port, range.iec104_port, range.opcua_port, range.bind, range.sources) =
+        (wire.address_mode, wire.modbus_port, wire.iec104_port, wire.opcua_port, wire.bind, wire.sources);
     let spec = stored_spec(record, teams, scenario.clone(), range);
     let nets = clients::team_clients(&spec)?;
     let k = teams
@@ -519,6 +525,7 @@ pub(super) fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(Drill
             address_mode: spec.range.address_mode,
             modbus_port: spec.range.modbus_port,
             iec104_port: spec.range.iec104_port,
+            opcua_port: spec.range.opcua_port,
             bind: spec.range.bind,
             sources: spec.range.sources.clone(),
         }),
@@ -697,5 +704,28 @@ mod tests {
         let e = check_teams(&teams(MAX_TEAMS + 1)).unwrap_err().to_string();
         assert!(e.contains(&format!("at most {MAX_TEAMS} teams")), "{e}");
         assert!(check_teams(&teams(0)).is_err());
+    }
+
+    #[test]
+    fn a_recorded_drill_places_every_team_where_its_range_served() {
+        // Every address option off its default: a capture rebuilt from the record must carry
+        // the ports and addresses the live ranges used.
+        let builtin = icsdrill_scenarios::builtin("equipment-welding-line").expect("built in");
+        let scenario = builtin.load().expect("loads");
+        assert!(scenario.plcs.iter().any(|p| p.opcua.is_some()), "an OPC UA server to place");
+        let mut spec = DrillSpec::new(scenario.clone(), &["red", "blue"], icsdrill_drill::Mode::Regional);
+        spec.scenario_source = Some(builtin.source.to_string());
+        (spec.range.modbus_port, spec.range.iec104_port, spec.range.opcua_port) = (6100, 6300, 6500);
+        spec.range.sources = vec![("127.0.0.77".parse().expect("an address"), "hmi-01".into())];
+        let (record, teams) = new_record(&spec, &Identity::fresh(&spec)).expect("a record");
+        let nets = clients::team_clients(&spec).expect("networks");
+        for (k, t) in teams.iter().enumerate() {
+            let live = crate::runtime::placement::Placement::of(&scenario, &team_range(&spec, &nets[k], k));
+            let recorded = team_placement(&record, &teams, &scenario, &t.id).expect("placed");
+            assert_eq!(recorded.plcs, live.plcs, "{}", t.id);
+            assert_eq!(recorded.stations, live.stations, "{}", t.id);
+            assert_eq!(recorded.servers, live.servers, "{}: OPC UA servers", t.id);
+            assert_eq!(recorded.hosts, live.hosts, "{}", t.id);
+        }
     }
 }
