@@ -324,6 +324,56 @@ fn a_live_exam_drill_ends_at_its_time_limit_with_a_verifiable_certificate() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn a_live_exams_cohort_is_on_its_result() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-cohort-exam-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+    let args = ["serve", "--mode", "exam", "--teams", "t7", "--cohort", "2026-C", "--data-dir", d];
+    let fast = ["--modbus-port", "0", "--http-port", "0", "--tick-hz", "2000", "--duration", "60", "--start"];
+    let (ok, out) = icsdrill(&[&args[..], &fast[..]].concat());
+    assert!(ok && out.contains("exam NOT PASSED"), "{out}");
+    let (ok, csv) = icsdrill(&["exam", "cohort", "2026-C", "--data-dir", d]);
+    assert!(ok && csv.contains("2026-C,t7,t7,"), "{csv}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_exam_in_progress_is_listed_under_its_cohort() {
+    use icsdrill_web::region::RegionApi as _;
+    let dir = std::env::temp_dir().join(format!("icsdrill-cohort-live-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
+    let mut spec = crate::util::test_spec(
+        builtin("petrochem-tank-farm"),
+        &["t8"],
+        icsdrill_drill::Mode::Exam,
+        Some((&dir, source)),
+    );
+    spec.cohort = "2026-C".into();
+    let server = icsdrill::drill::DrillServer::start(spec).await.unwrap();
+    let id = server.drill.id.clone();
+    let region = std::sync::Arc::new(icsdrill::governance::region::RegionService::new(
+        icsdrill::store::Database::Sqlite(dir.clone()),
+    ));
+    let listed = |cohort: &'static str| {
+        let region = region.clone();
+        async move {
+            let v = tokio::task::spawn_blocking(move || region.exams(Some(cohort)).unwrap()).await.unwrap();
+            v["in_progress"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["drill"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed("2026-C").await, [id], "in progress under its cohort");
+    assert!(listed("2026-D").await.is_empty(), "and under no other");
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_trainer_view_lists_a_cohort_and_exports_it_and_only_trainers_see_it() {
     use axum::body::Body;

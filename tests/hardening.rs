@@ -924,6 +924,20 @@ fn absurd_command_line_values_are_clear_errors() {
         (&["serve", "--http-max-connections", "100000"], "--http-max-connections"),
         (&["serve", "--teams", "a", "--mode", "contest", "--duration", "60", "--freeze", "600"], "--freeze"),
         (&["serve", "--node", "n1", "--http-port", "0", "--modbus-port", "0"], "--node are for drills"),
+        // A practice range (no teams) would drop these without a word.
+        (
+            &["serve", "--clients", "a=10.1.0.0/16", "--http-port", "0", "--modbus-port", "0"],
+            "--clients is for drills",
+        ),
+        (&["serve", "--mode", "exam", "--http-port", "0", "--modbus-port", "0"], "--mode is for drills"),
+        (
+            &["serve", "--organiser", "X", "--http-port", "0", "--modbus-port", "0"],
+            "--organiser is for drills",
+        ),
+        (
+            &["serve", "--teams", "a", "--cohort", "2026-B", "--http-port", "0", "--modbus-port", "0"],
+            "exam's",
+        ),
         (&["serve", "--teams", "a", "--node", "n1", "--http-port", "0", "--modbus-port", "0"], "--drill-id"),
         (&["serve", "--teams", "a", "--node", "n 1!", "--drill-id", "d1"], "node name"),
     ] {

@@ -54,6 +54,8 @@ struct StoredOptions {
     /// Organiser and place.
     #[serde(default, skip_serializing_if = "crate::governance::report::Cover::is_empty")]
     cover: crate::governance::report::Cover,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    cohort: String,
 }
 
 /// The organiser and place a recorded drill was given.
@@ -117,6 +119,7 @@ pub(super) fn stored_spec(
         variant_seed: options.variant_seed,
         clients: options.clients,
         cover: options.cover,
+        cohort: options.cohort,
         id: Some(record.id.clone()),
         judged_in_memory: super::MAX_JUDGED_IN_MEMORY,
     }
@@ -367,6 +370,7 @@ impl Drill {
             challenges,
             variant_seed: spec.variant_seed,
             cover: spec.cover.clone(),
+            cohort: spec.cohort.clone(),
             flag_times: Mutex::new(RateLimit::default()),
             manual_clock: spec.manual_clock,
             clock: board_clock(&spec, freeze),
@@ -521,6 +525,7 @@ pub(super) fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(Drill
         variant_seed: spec.variant_seed,
         clients: spec.clients.clone(),
         cover: spec.cover.clone(),
+        cohort: spec.cohort.clone(),
         wire: Some(StoredWire {
             address_mode: spec.range.address_mode,
             modbus_port: spec.range.modbus_port,

@@ -85,6 +85,8 @@ pub struct DrillSpec {
     pub clients: BTreeMap<String, Vec<ipnet::IpNet>>,
     /// Organiser and place, for the reports' cover (and an exam's certificate issuer).
     pub cover: crate::governance::report::Cover,
+    /// An exam's cohort (training class): on its result, and the trainers' cohort filter.
+    pub cohort: String,
     /// The drill's id when chosen (a drill file's `id:`), else a new random one.
     pub id: Option<String>,
     /// Most judged events a team keeps in memory (`MAX_JUDGED_IN_MEMORY`) when the drill is
@@ -123,6 +125,7 @@ impl DrillSpec {
             variant_seed: None,
             clients: BTreeMap::new(),
             cover: Default::default(),
+            cohort: String::new(),
             id: None,
             judged_in_memory: MAX_JUDGED_IN_MEMORY,
         }
@@ -240,6 +243,8 @@ pub struct Drill {
     variant_seed: Option<u64>,
     /// Organiser and place, for the reports.
     cover: crate::governance::report::Cover,
+    /// An exam's cohort.
+    cohort: String,
     /// Recent flag submissions per team (times since `epoch`), for the rate limit.
     flag_times: Mutex<RateLimit>,
     board_full: watch::Sender<Arc<Scoreboard>>,
@@ -328,6 +333,11 @@ impl Drill {
     /// Its organiser and place.
     pub fn cover(&self) -> &crate::governance::report::Cover {
         &self.cover
+    }
+
+    /// An exam's cohort (empty when none was given).
+    pub fn cohort(&self) -> &str {
+        &self.cohort
     }
 
     /// An exam's variant seed.

@@ -261,7 +261,7 @@ async fn certify(
     let candidate = icsdrill::governance::exam::Trainee {
         id: trainee.to_string(),
         name: info.teams.first().map_or(trainee.to_string(), |t| t.name.clone()),
-        cohort: String::new(),
+        cohort: drill.cohort().to_string(),
     };
     let sitting = icsdrill::governance::exam::Sitting {
         trainee: &candidate,

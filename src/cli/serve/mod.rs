@@ -109,6 +109,10 @@ pub(crate) struct Args {
     /// Where the drill takes place, for the reports' cover.
     #[arg(long)]
     place: Option<String>,
+    /// An exam's cohort (training class, e.g. 2026-B): on the trainee's result and
+    /// certificate, and what the trainers' view filters by.
+    #[arg(long)]
+    cohort: Option<String>,
     /// The drill's id (1-32 letters, digits, `-`, `_`): when a drill with this id is on record,
     /// `serve` resumes it instead of starting another (a restarted container picks its drill
     /// up again). Default: a new random id.
@@ -260,6 +264,7 @@ impl Args {
             drill: None,
             organiser: None,
             place: None,
+            cohort: None,
             drill_id: None,
             node: None,
             node_url: None,
@@ -357,6 +362,9 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         // An exam: the trainee's own variant of the scenario, time-limited.
         let mut variant_seed = None;
         let mut scenario = scenario;
+        if args.cohort.is_some() && args.mode != Mode::Exam {
+            bail!("--cohort is an exam's: --mode exam --teams TRAINEE_ID --cohort CLASS");
+        }
         if args.mode == Mode::Exam {
             if teams.len() != 1 {
                 bail!("an exam has one trainee: --mode exam --teams TRAINEE_ID");
@@ -384,6 +392,7 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         spec.no_attack = args.no_attack;
         spec.clients = args.clients.iter().cloned().collect();
         spec.id = args.drill_id.clone();
+        spec.cohort = args.cohort.clone().unwrap_or_default().trim().to_string();
         spec.cover = icsdrill::governance::report::Cover {
             organiser: args.organiser.clone().filter(|s| !s.trim().is_empty()),
             place: args.place.clone().filter(|s| !s.trim().is_empty()),
@@ -406,6 +415,18 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     }
     if args.freeze.is_some() || args.start || args.node.is_some() {
         bail!("--freeze, --start and --node are for drills: give --teams or --drill");
+    }
+    let drill_only = [
+        ("--clients", !args.clients.is_empty()),
+        ("--mode", args.mode != Mode::Regional),
+        ("--organiser", args.organiser.is_some()),
+        ("--place", args.place.is_some()),
+        ("--cohort", args.cohort.is_some()),
+    ];
+    if let Some((flag, _)) = drill_only.iter().find(|(_, given)| *given) {
+        bail!(
+            "{flag} is for drills (a practice range records nothing and has no teams): give --teams or --drill"
+        );
     }
     serve_range(&args, scenario, opts)
 }
