@@ -334,3 +334,33 @@ async fn alerts_reach_a_real_rsyslog_over_udp_and_tcp() {
     assert_eq!(post("a", &tokens[0], r#"{"off":true}"#.to_string()).await.0, 200);
     server.shutdown().await.unwrap();
 }
+
+#[test]
+fn deep_inspection_flags_an_out_of_range_set_point_over_opc_ua_too() {
+    // The welding line's current set point (200-380 A) written as 430 A over OPC UA, then as
+    // 350 A: deep inspection reads the value whatever the protocol, network monitoring does not.
+    let write = |value: f64| SimInput::OpcUa {
+        plc: "plc-weld".into(),
+        source: "hmi-01".into(),
+        service: icsdrill_engine::scenario::opcua::services::WRITE,
+        node: "weld_sp".into(),
+        value: Some(value),
+        reason: None,
+        repeat: 1,
+    };
+    for (level, flagged) in
+        [(icsdrill_engine::attack::Monitoring::Deep, 1), (icsdrill_engine::attack::Monitoring::Network, 0)]
+    {
+        let mut s =
+            icsdrill_scenarios::builtin("equipment-welding-line").unwrap().load().unwrap().without_attack();
+        s.monitoring = level;
+        let mut sim = Sim::new(Arc::new(s), 1);
+        sim.step([write(430.0)]);
+        sim.step([write(350.0)]);
+        let out_of_range = alerts(&sim, "setpoint_out_of_range");
+        assert_eq!(out_of_range.len(), flagged, "{level:?}: {out_of_range:?}");
+        if flagged > 0 {
+            assert_eq!(out_of_range[0], ("hmi-01".to_string(), "plc-weld".to_string()));
+        }
+    }
+}

@@ -268,10 +268,10 @@ pub(crate) fn alerts(
     if function == ENGINEERING_FUNCTION && (deep || role != HostRole::Ews) {
         rules.push("engineering_access");
     }
-    if deep && let SimInput::WriteRegisters { addr, values, .. } = input {
+    if deep && let Some((addr, values)) = registers_written(s, input) {
         let def = &s.plcs[plc_idx.ix()];
         let out_of_range = def
-            .written(*addr, values, None)
+            .written(addr, &values, None)
             .any(|(h, v)| h.range.is_some_and(|[lo, hi]| !(lo..=hi).contains(&v)));
         if out_of_range {
             rules.push("setpoint_out_of_range");
@@ -301,4 +301,18 @@ pub(crate) fn alerts(
             function,
         })
         .collect()
+}
+
+/// The holding registers `input` writes (first address, words), over whichever protocol: a
+/// Modbus write, an IEC 104 set point (not its select), an OPC UA write to a register node.
+fn registers_written(s: &Scenario, input: &SimInput) -> Option<(u16, Vec<u16>)> {
+    let write = match input {
+        SimInput::WriteRegisters { addr, values, .. } => return Some((*addr, values.clone())),
+        SimInput::Iec104 { plc, type_id, ioa, value: Some(v), select: false, .. } => {
+            s.iec104_write(plc, *type_id, *ioa, *v)?
+        }
+        SimInput::OpcUa { plc, node, value: Some(v), .. } => s.opcua_write(plc, node, *v)?,
+        _ => return None,
+    };
+    matches!(write.function(), 6 | 16).then(|| (write.addr(), write.values()))
 }
