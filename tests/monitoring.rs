@@ -301,6 +301,7 @@ async fn alerts_reach_a_real_rsyslog_over_udp_and_tcp() {
         r#"{"address":"127.0.0.1:514","protocol":"sctp"}"#,
         r#"{"address":"127.0.0.1:514","format":"leef"}"#,
         r#"{"address":"nowhere"}"#,
+        r#"{"off":false}"#,
     ] {
         let (status, body) = post("a", &tokens[0], bad.to_string()).await;
         assert_eq!(status, 400, "{bad}: {body}");

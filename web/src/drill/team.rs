@@ -404,10 +404,7 @@ pub(super) async fn team_alerts(
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub(super) enum SyslogBody {
-    Off {
-        #[allow(dead_code)]
-        off: bool,
-    },
+    Off { off: bool },
     To(icsdrill_drill::alerts::SyslogTarget),
 }
 
@@ -419,7 +416,14 @@ pub(super) async fn team_syslog(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let body: SyslogBody = parse_json(&headers, &body)?;
     let target = match body {
-        SyslogBody::Off { .. } => None,
+        SyslogBody::Off { off: true } => None,
+        // Not a target, and not "off": nothing to change, said so rather than guessed.
+        SyslogBody::Off { off: false } => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "give a receiver ({\"address\": \"127.0.0.1:514\", ...}) or {\"off\": true}",
+            ));
+        }
         SyslogBody::To(t) => {
             t.check().map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
             Some(t)
