@@ -410,8 +410,14 @@ async fn a_teams_own_hosts_reach_its_plcs_whatever_networks_its_trainees_are_on(
     assert!(attempts.is_empty() && uncounted == 0, "no team's own host is refused: {attempts:?}");
     // A local client from outside both lab networks is still refused.
     let blue = team_endpoint(&server, "blue", "plc-t101");
-    let mut c = Client::connect_from(IpAddr::from([127, 0, 0, 1]), blue).await.expect("connects");
-    assert!(c.closed(Duration::from_secs(2)).await, "127.0.0.1 is not blue's");
+    if let Some(mut c) = Client::connect_from(IpAddr::from([127, 0, 0, 1]), blue).await {
+        assert!(c.closed(Duration::from_secs(2)).await, "127.0.0.1 is not blue's");
+    }
+    let (attempts, _) = server.drill.foreign_attempts();
+    assert!(
+        attempts.iter().any(|a| a.team == "blue" && a.from_team.is_none() && a.count == 1),
+        "the refusal is on the white cell's list: {attempts:?}"
+    );
     server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

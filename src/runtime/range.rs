@@ -224,8 +224,7 @@ impl Range {
             0 => opts.limits.max_connections.saturating_mul(scenario.plcs.len()),
             n => n,
         };
-        // The range's own simulated clients connect from where it placed them, inside the
-        // team's networks or not (trainees on a lab network, the range's hosts on loopback).
+        // The range's own simulated clients, inside the team's networks or not.
         let own = attacker_address.into_iter().chain(routine_hosts.values().copied());
         let clients = Clients { own: own.collect(), ..opts.clients.clone() };
         let cx = Arc::new(Context {

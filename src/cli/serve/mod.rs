@@ -416,6 +416,12 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     if args.freeze.is_some() || args.start || args.node.is_some() {
         bail!("--freeze, --start and --node are for drills: give --teams or --drill");
     }
+    refuse_drill_flags(&args)?;
+    serve_range(&args, scenario, opts)
+}
+
+/// A practice range (no teams) refuses the flags only a drill reads, rather than drop them.
+fn refuse_drill_flags(args: &Args) -> Result<()> {
     let drill_only = [
         ("--clients", !args.clients.is_empty()),
         ("--mode", args.mode != Mode::Regional),
@@ -423,12 +429,12 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         ("--place", args.place.is_some()),
         ("--cohort", args.cohort.is_some()),
     ];
-    if let Some((flag, _)) = drill_only.iter().find(|(_, given)| *given) {
-        bail!(
+    match drill_only.iter().find(|(_, given)| *given) {
+        Some((flag, _)) => bail!(
             "{flag} is for drills (a practice range records nothing and has no teams): give --teams or --drill"
-        );
+        ),
+        None => Ok(()),
     }
-    serve_range(&args, scenario, opts)
 }
 
 /// The drill's name and teams, from `--teams` or the drill file (whose settings override
