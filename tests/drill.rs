@@ -752,6 +752,38 @@ fn the_openapi_document_lists_every_route_with_its_access() {
 
 /// The flag in a PLC's identification (FC 43/14, object 2: revision), read over Modbus from
 /// team `k`'s own network.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_contest_with_a_solved_flag_replays_to_the_same_score() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-contest-replay-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
+    let spec = crate::util::test_spec(
+        builtin("petrochem-tank-farm"),
+        &["a", "b"],
+        Mode::Contest,
+        Some((&dir, source)),
+    );
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let ticking = keep_ticking(drill.clone());
+    let (_, _, e) = drill.teams().find(|(t, _, _)| t.id == "a").unwrap();
+    let flag = identity_flag(SocketAddr::new(e[0].address.parse().unwrap(), e[0].port), 0).await;
+    assert!(drill.submit_flag("a", flag).await.unwrap().valid);
+    ticking.abort();
+    drill.step(20).await;
+    let flags = drill.team_score("a").unwrap().components.iter().find(|c| c.key == "flags").map(|c| c.points);
+    assert!(flags.is_some_and(|p| p > 0.0), "{flags:?}");
+    let id = drill.id.clone();
+    server.shutdown().await.unwrap();
+    let store = icsdrill::store::SqliteStore::open(&dir).unwrap();
+    let (_, verdicts) = icsdrill::store::replay::verify(&store, &id).unwrap();
+    for v in verdicts {
+        assert!(v.matches(), "the solved flag scores in the replay too: {v:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 async fn identity_flag(addr: SocketAddr, k: usize) -> String {
     let from = icsdrill::drill::in_team_net("127.0.0.1".parse().unwrap(), k);
     let mut c = crate::modbus::Client::connect_from(from, addr).await.expect("the team's client connects");

@@ -103,13 +103,12 @@ pub fn score_at(scenario: &Scenario, record: &DrillRecord, events: &[SimEvent], 
     Ok(score_before(scenario, record, events, card["tick"].as_u64().unwrap_or(0)))
 }
 
+/// As the drill scored it: its response plan, and a contest's challenges (flags solved score).
 fn score_before(scenario: &Scenario, record: &DrillRecord, events: &[SimEvent], at: u64) -> f64 {
     let plan = record.mode == icsdrill_drill::Mode::Enterprise;
-    let mut scorer = Scorer::new(scenario, plan);
-    for e in events.iter().filter(|e| e.tick < at) {
-        scorer.push(e);
-    }
-    scorer.card(at).total
+    let challenges = crate::drill::recorded_challenges(record, scenario);
+    let before = &events[..events.partition_point(|e| e.tick < at)];
+    Scorer::score_contest_log_at(scenario, (plan, challenges), before, at).total
 }
 
 /// The event-log hash (the replay contract) of a log's JSON lines.
