@@ -784,6 +784,52 @@ async fn a_recorded_contest_with_a_solved_flag_replays_to_the_same_score() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contest_resumed_past_its_freeze_keeps_the_public_board_frozen() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-freeze-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
+    let mut spec = crate::util::test_spec(
+        builtin("petrochem-tank-farm"),
+        &["a", "b"],
+        Mode::Contest,
+        Some((&dir, source)),
+    );
+    (spec.range.duration_s, spec.freeze_s) = (Some(120.0), Some(60.0));
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    // Past the freeze (tick 600), team a solves a flag: the instructor's board shows it, the
+    // public one does not.
+    drill.step(650).await;
+    let frozen = crate::util::board_where(drill.scoreboard(false), "the freeze", |b| b.frozen).await;
+    let before = frozen.rows.iter().find(|r| r.team == "a").unwrap().total;
+    let ticking = keep_ticking(drill.clone());
+    let (_, _, e) = drill.teams().find(|(t, _, _)| t.id == "a").unwrap();
+    let flag = identity_flag(SocketAddr::new(e[0].address.parse().unwrap(), e[0].port), 0).await;
+    assert!(drill.submit_flag("a", flag).await.unwrap().valid);
+    ticking.abort();
+    drill.step(5).await;
+    let after = crate::util::board_caught_up(&drill).await.rows.iter().find(|r| r.team == "a").unwrap().total;
+    assert!(after > before, "the flag scores on the instructor's board: {before} -> {after}");
+    let id = drill.id.clone();
+    server.shutdown().await.unwrap();
+    // Resumed (a restarted container): the public board is still the one at the freeze.
+    let mut opts = icsdrill::runtime::range::Options::new(1);
+    (opts.modbus_port, opts.http_port) = (0, 0);
+    let db = icsdrill::store::Database::Sqlite(dir.clone());
+    let server = DrillServer::resume(&db, &id, opts).await.unwrap();
+    let drill = server.drill.clone();
+    let public = crate::util::board_where(drill.scoreboard(false), "a frozen board", |b| b.frozen).await;
+    let a = public.rows.iter().find(|r| r.team == "a").unwrap().total;
+    assert_eq!(a, before, "teams and observers see the scores at the freeze, not {after}");
+    let full =
+        crate::util::board_where(drill.scoreboard(true), "team a's card", |b| !b.rows.is_empty()).await;
+    assert_eq!(full.rows.iter().find(|r| r.team == "a").unwrap().total, after, "the instructor sees all");
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 async fn identity_flag(addr: SocketAddr, k: usize) -> String {
     let from = icsdrill::drill::in_team_net("127.0.0.1".parse().unwrap(), k);
     let mut c = crate::modbus::Client::connect_from(from, addr).await.expect("the team's client connects");

@@ -324,6 +324,7 @@ impl Drill {
                 clients: nets.clone(),
                 here: Default::default(),
                 away: Default::default(),
+                at_freeze: Default::default(),
             })
             .collect();
         let starter = Starter {
@@ -387,6 +388,7 @@ impl Drill {
     /// the phase says.
     pub(super) async fn start_here(&self, k: usize, sim: Option<Resumed>) -> Result<()> {
         let team = &self.teams[k];
+        self.note_freeze(team, sim.as_ref().map(|r| &r.sim));
         let (range, mut here) = start_team(&self.starter, k, &team.info, sim).await?;
         if let Some(host) = self.advertised.get().filter(|h| !h.is_empty()) {
             for e in &mut here.endpoints {

@@ -142,6 +142,9 @@ struct Team {
     here: ArcSwapOption<Here>,
     /// Where it runs while another node of the drill does (`cluster`).
     away: ArcSwapOption<Away>,
+    /// Its card at a contest's freeze tick, when its range was resumed past it: what the
+    /// public board shows while frozen (the live card would give away later scores).
+    at_freeze: std::sync::OnceLock<Arc<ScoreCard>>,
 }
 
 impl Team {
@@ -443,6 +446,35 @@ impl Drill {
         self.teams.iter().find(|t| t.info.id == id)
     }
 
+    /// Keeps a team's card at the contest's freeze tick when its range resumes past it
+    /// (`Team::at_freeze`): judged from the resumed log, as every card is.
+    fn note_freeze(&self, team: &Team, sim: Option<&icsdrill_engine::Sim>) {
+        let (Some(freeze), Some(sim)) = (self.freeze.tick, sim) else { return };
+        if sim.tick() <= freeze {
+            return;
+        }
+        let events = sim.events();
+        let before = &events[..events.partition_point(|e| e.tick < freeze)];
+        let plan = (self.mode == Mode::Enterprise, self.challenges.len());
+        let card = icsdrill_judge::score::Scorer::score_contest_log_at(&self.scenario, plan, before, freeze);
+        let _ = team.at_freeze.set(Arc::new(card));
+    }
+
+    /// The board the public one freezes on when none was published before the freeze (a
+    /// drill resumed past it): each team's card at the freeze tick where it was resumed past
+    /// it, else its card now (a range not yet at the freeze).
+    fn board_at_freeze(&self, full: &Scoreboard) -> Scoreboard {
+        let rows = self
+            .teams
+            .iter()
+            .filter_map(|t| match t.at_freeze.get() {
+                Some(card) => Some(row_of(&t.info, card)),
+                None => full.rows.iter().find(|r| r.team == t.info.id).cloned(),
+            })
+            .collect();
+        Scoreboard { rows: board::rank(rows), ..full.clone() }
+    }
+
     /// Ranks the teams and publishes the boards (the public one stays put while frozen).
     /// Returns about how many bytes their viewers are written (`board::fan_out_pause`).
     fn publish_board(&self, seq: u64) -> u64 {
@@ -479,10 +511,14 @@ impl Drill {
             recent.push_back(full.clone());
             (held, full, oldest)
         };
-        let published = self.board_public.borrow().clone();
+        let mut published = self.board_public.borrow().clone();
         // Observers and teams see the frozen board in a contest past its freeze tick, before
         // the hot wash.
-        if let Some(public) = self.freeze.public(self.freeze.frozen(max_tick, phase), &published, &full) {
+        let frozen = self.freeze.frozen(max_tick, phase);
+        if frozen && published.rows.is_empty() {
+            published = Arc::new(self.board_at_freeze(&full));
+        }
+        if let Some(public) = self.freeze.public(frozen, &published, &full) {
             self.board_public.send_replace(public);
         }
         let per_viewer = held.map_or(full.event.len(), |seq| full.bytes_after(seq)) as u64;
