@@ -115,6 +115,22 @@ fn variants_differ_but_carry_the_same_tasks_and_checks() {
 }
 
 #[test]
+fn a_bypass_the_trainee_sets_from_the_host_the_attacker_holds_is_still_the_trainees() {
+    // Trainee clients come from the engineering workstation by default, the host the attack
+    // pivots to: the attack's own bypass write is not the trainee's, another one is.
+    let base = builtin("petrochem-tank-farm");
+    let (s, map) = variant::variant(&base, 21);
+    let s = std::sync::Arc::new(s);
+    let secs = s.duration_ticks as f64 / f64::from(s.tick_hz);
+    let ews = map.hosts["ews-01"].clone();
+    let idle = exam::grade(&s, run(&s, 1, secs, &[]).events(), PassRule::default());
+    assert!(idle.safety_violation.is_none(), "the attacker's own bypass is not the trainee's: {idle:#?}");
+    let coil = TimedInput { tick: 3000, input: SimInput::write_coils("sis-01", ews, 1, vec![true]) };
+    let g = exam::grade(&s, run(&s, 1, secs, &[coil]).events(), PassRule::default());
+    assert!(g.safety_violation.as_deref().is_some_and(|v| v.contains("bypass coil 1")), "{g:#?}");
+}
+
+#[test]
 fn a_trainee_made_loss_of_safety_fails_the_gate() {
     let base = builtin("petrochem-tank-farm");
     let (s, map) = variant::variant(&base, 21);

@@ -115,6 +115,37 @@ fn findings_of_scripted_drills_match_their_golden_files_and_cite_real_events() {
 }
 
 #[test]
+fn a_scenario_brief_is_inert_in_every_text_format() {
+    // A scenario arrives in an imported bundle: its brief is as untrusted as team text.
+    let mut s = icsdrill_engine::Scenario::clone(&builtin("petrochem-tank-farm"));
+    let payload = "<script>alert(1)</script> [x](javascript:alert(1)) | cell";
+    s.meta.brief = icsdrill_engine::scenario::Text::new(payload, payload);
+    let sim = run(&std::sync::Arc::new(s.clone()), 1, 60.0, &[]);
+    let ctx = Context {
+        drill_id: "t".into(),
+        drill_name: "t".into(),
+        mode: icsdrill_drill::Mode::Regional,
+        team_id: "t".into(),
+        team_name: "t".into(),
+        level: 3,
+        date: "2026-11-26".parse().unwrap(),
+        seed: 1,
+        cover: report::Cover::default(),
+        deadlines: None,
+        end_tick: None,
+        challenges: 0,
+    };
+    let r = report::build(&s, sim.events(), false, ctx);
+    for format in [Format::Md, Format::Html] {
+        let text = String::from_utf8(report::render(&r, format, Lang::Zh).unwrap()).unwrap();
+        assert!(!text.contains("<script>"), "{format:?}: {text}");
+        // A Markdown link would be live in a viewer; in HTML the same text is only text.
+        assert!(format != Format::Md || !text.contains("[x](javascript:"), "{text}");
+        assert!(text.contains("&lt;script&gt;"), "{format:?}: the brief is shown, escaped");
+    }
+}
+
+#[test]
 fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     let id = "petrochem-tank-farm";
     let s = builtin(id);

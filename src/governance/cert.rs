@@ -182,10 +182,19 @@ pub fn html(c: &Certificate, zh: bool) -> String {
             (a, _) => a,
         }
     }
-    let verify = if zh {
-        "核验：将本证书的 JSON 文件交给 <code>icsdrill cert verify 文件.json</code>，签名与重放哈希须一致。"
-    } else {
-        "To verify: run <code>icsdrill cert verify FILE.json</code> on this certificate's JSON file; the signature and the replay hash must match."
+    let verify = match (zh, pass) {
+        (true, true) => {
+            "核验：将本证书的 JSON 文件交给 <code>icsdrill cert verify 文件.json</code>，签名与重放哈希须一致。"
+        }
+        (true, false) => {
+            "核验：将本通知的 JSON 文件交给 <code>icsdrill cert verify 文件.json</code>，签名与重放哈希须一致。"
+        }
+        (false, true) => {
+            "To verify: run <code>icsdrill cert verify FILE.json</code> on this certificate's JSON file; the signature and the replay hash must match."
+        }
+        (false, false) => {
+            "To verify: run <code>icsdrill cert verify FILE.json</code> on this notice's JSON file; the signature and the replay hash must match."
+        }
     };
     let rows: String = b
         .areas

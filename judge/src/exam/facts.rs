@@ -146,6 +146,20 @@ pub(super) fn safety_violation(
     attacker_hosts: &[String],
 ) -> Option<String> {
     let window = 120 * u64::from(s.tick_hz);
+    // The attacker's own bypass writes come from its hosts, which may be the trainee's too (an
+    // engineering workstation): as many writes of a coil as the attack tried are its.
+    let mut attackers = attack_bypass_writes(s, events);
+    let mut trainee_sets = |source: &str, plc: &str, coil: Option<u16>| -> Option<String> {
+        let a = coil?;
+        let budget = attackers.get_mut(&(plc.to_string(), a)).filter(|n| **n > 0);
+        match budget {
+            Some(n) if attacker_hosts.iter().any(|h| h == source) => {
+                *n -= 1;
+                None
+            }
+            _ => Some(format!("set the interlock bypass coil {a} of {plc} (loss of safety)")),
+        }
+    };
     let mut risky: Vec<(u64, String)> = Vec::new();
     let recent = |risky: &[(u64, String)], tick: u64| {
         risky.iter().rev().find(|(t, _)| tick >= *t && tick - *t <= window).map(|(_, what)| what.clone())
@@ -161,9 +175,9 @@ pub(super) fn safety_violation(
                 exception: None,
                 reason: None,
                 ..
-            } if !attacker_hosts.contains(source) => {
-                if let Some(a) = bypass_set(s, plc, *addr, values) {
-                    return Some(format!("set the interlock bypass coil {a} of {plc} (loss of safety)"));
+            } => {
+                if let Some(v) = trainee_sets(source, plc, bypass_set(s, plc, *addr, values)) {
+                    return Some(v);
                 }
             }
             // A command over IEC 104 is the coil write it stands for.
@@ -176,25 +190,23 @@ pub(super) fn safety_violation(
                 select: false,
                 reason: None,
                 ..
-            } if !attacker_hosts.contains(source) => {
+            } => {
                 let bypass = s
                     .iec104_write(plc, *type_id, *ioa, *v)
                     .filter(|w| w.function() == 5)
                     .and_then(|w| bypass_set(s, plc, w.addr(), &w.values()));
-                if let Some(a) = bypass {
-                    return Some(format!("set the interlock bypass coil {a} of {plc} (loss of safety)"));
+                if let Some(v) = trainee_sets(source, plc, bypass) {
+                    return Some(v);
                 }
             }
             // So is a write over OPC UA.
-            EventKind::OpcUaTransaction { plc, source, node, value: Some(v), reason: None, .. }
-                if !attacker_hosts.contains(source) =>
-            {
+            EventKind::OpcUaTransaction { plc, source, node, value: Some(v), reason: None, .. } => {
                 let bypass = s
                     .opcua_write(plc, node, *v)
                     .filter(|w| w.function() == 5)
                     .and_then(|w| bypass_set(s, plc, w.addr(), &w.values()));
-                if let Some(a) = bypass {
-                    return Some(format!("set the interlock bypass coil {a} of {plc} (loss of safety)"));
+                if let Some(v) = trainee_sets(source, plc, bypass) {
+                    return Some(v);
                 }
             }
             EventKind::InputApplied { input: SimInput::RestartPlc { plc } } => {
@@ -220,6 +232,36 @@ pub(super) fn safety_violation(
 }
 
 /// The address of an interlock bypass coil a coil write to `plc` sets, if it sets one.
+/// How many times the attack set each interlock bypass coil, by (PLC id, address).
+fn attack_bypass_writes(s: &Scenario, events: &[SimEvent]) -> std::collections::BTreeMap<(String, u16), u32> {
+    let mut out = std::collections::BTreeMap::new();
+    let Some(plan) = &s.attack else { return out };
+    for e in events {
+        let EventKind::AttackAttempt { step, ok: true, .. } = &e.kind else { continue };
+        let Some(st) = plan.steps.iter().find(|st| st.id == *step) else { continue };
+        let write = match &st.action {
+            Action::WriteCoils { plc, addr, values } => {
+                Some((s.plcs[plc.ix()].id.clone(), *addr, values.iter().map(|b| u16::from(*b)).collect()))
+            }
+            Action::Iec104Command { plc, type_id, ioa, value, .. } => {
+                let id = &s.plcs[plc.ix()].id;
+                s.iec104_write(id, *type_id, *ioa, *value).map(|w| (id.clone(), w.addr(), w.values()))
+            }
+            Action::OpcUaWrite { plc, node, value } => {
+                let id = &s.plcs[plc.ix()].id;
+                s.opcua_write(id, node, *value).map(|w| (id.clone(), w.addr(), w.values()))
+            }
+            _ => None,
+        };
+        if let Some((plc, addr, values)) = write
+            && let Some(a) = bypass_set(s, &plc, addr, &values)
+        {
+            *out.entry((plc, a)).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
 fn bypass_set(s: &Scenario, plc: &str, addr: u16, values: &[u16]) -> Option<u16> {
     let p = s.plc(plc)?;
     let def = &s.plcs[p.ix()];

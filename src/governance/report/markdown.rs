@@ -47,7 +47,7 @@ fn md_overview(o: &mut String, r: &Report, l: Lang, w: &Words) {
     for (k, v) in overview_rows(r, l) {
         let _ = writeln!(o, "| {} | {} |", md_cell(k), md_cell(&v));
     }
-    let _ = writeln!(o, "\n{}\n", l.pick(&r.brief));
+    let _ = writeln!(o, "\n{}\n", md_cell(l.pick(&r.brief)));
     let _ = writeln!(o, "## {}\n\n### {}\n", w.summary, w.strengths);
     for s in &r.strengths {
         let _ = writeln!(o, "- {}", md_cell(l.pick(s)));

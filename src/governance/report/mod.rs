@@ -570,8 +570,8 @@ pub(crate) fn sign_off(l: Lang) -> [&'static str; 4] {
 pub(crate) fn overview_rows(r: &Report, l: Lang) -> Vec<(&'static str, String)> {
     let c = &r.context;
     let mode = match c.mode {
-        icsdrill_drill::Mode::Regional => l.s("regional drill", "区域实网演练"),
-        icsdrill_drill::Mode::Enterprise => l.s("enterprise drill", "企业自行演练"),
+        icsdrill_drill::Mode::Regional => l.s("regional drill", "实网应急演练"),
+        icsdrill_drill::Mode::Enterprise => l.s("enterprise drill", "企业自主演练"),
         icsdrill_drill::Mode::Contest => l.s("contest", "安全竞赛"),
         icsdrill_drill::Mode::Exam => l.s("certification exam", "能力考核"),
     };
