@@ -6,8 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use icsdrill::runtime::attacker::REQUEST_TIMEOUT;
 use icsdrill::runtime::range::{Options, Range};
-use icsdrill_engine::{EventKind, RejectReason, Scenario};
+use icsdrill_engine::{EventKind, RejectReason, Scenario, SimInput};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -538,6 +539,43 @@ async fn a_poll_loop_is_folded_into_few_records_with_every_request_counted() {
     assert_eq!(polls.iter().sum::<u32>(), 50, "every poll counted: {polls:?}");
     assert!(polls.len() < 50, "polls folded: {polls:?}");
     assert!(sim.events().iter().any(|e| matches!(e.kind, EventKind::ModbusTransaction { function: 4, .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attack_write_held_by_a_paused_clock_is_not_logged_as_blocked() {
+    // The attacker reaches the engineering workstation at once and writes T-101's fill stop
+    // level half a plant second in. The clock is held with the write on the wire for longer
+    // than the attacker's request timeout: when it runs again the write lands, and the log
+    // must say the attack step succeeded (not failed, with its write applied).
+    let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
+    let (head, rest) = source.split_once("\nattack:\n").unwrap();
+    let tail = &rest[rest.find("\nscoring:").unwrap()..];
+    let attack = "
+  - { id: in, name: { en: In, zh: 进入 }, techniques: [T0886], when: { at_s: 0.1 }, action: { pivot: { host: hist-dmz-01 } } }
+  - { id: ews, name: { en: EWS, zh: 工程师站 }, techniques: [T0886], when: { after: in, outcome: succeeded, at_s: 0.2 }, action: { pivot: { host: ews-01 } } }
+  - { id: write, name: { en: Write, zh: 写入 }, techniques: [T0836], when: { after: ews, outcome: succeeded, at_s: 0.5 }, action: { write_registers: { plc: plc-t101, addr: 1, values: [900] } } }";
+    let yaml = format!("{head}\nattack:{attack}{tail}");
+    let s = Arc::new(Scenario::from_yaml("held.yaml", &yaml).unwrap_or_else(|e| panic!("{e}")));
+    let range = start_with_attack(s, |o| o.running = false).await;
+    let live = range.live.clone();
+    live.step(10);
+    live.wait_for_tick(10).await;
+    // Held: no tick comes, for longer than the attacker's timeout.
+    let held = tokio::time::timeout(REQUEST_TIMEOUT + Duration::from_secs(1), live.wait_for_tick(11)).await;
+    assert!(held.is_err(), "the clock is held");
+    let result = |e: &icsdrill_engine::SimEvent| matches!(&e.kind, EventKind::InputApplied { input: SimInput::AttackResult { step, .. } } if step == "write");
+    let mut ticks = 10;
+    while live.events_since(0, 1, result).is_empty() && ticks < 100 {
+        ticks += 1;
+        live.step(1);
+        live.wait_for_tick(ticks).await;
+    }
+    let results = live.events_since(0, 10, result);
+    assert!(
+        matches!(&results[..], [e] if matches!(&e.kind, EventKind::InputApplied { input: SimInput::AttackResult { ok: true, .. } })),
+        "one result, a success: {results:?}"
+    );
+    range.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -68,7 +68,7 @@ pub async fn run(
         };
         // Floods that ended are let go; the rest end with the range (the set is dropped).
         while floods.try_join_next().is_some() {}
-        let result = execute(&target, &intent.action, &mut floods).await;
+        let result = execute((&target, &live), &intent.action, &mut floods).await;
         tracing::debug!(step = %intent.step, attempt = intent.attempt, ?result, "attack attempt");
         live.record(SimInput::AttackResult {
             step: intent.step,
@@ -181,12 +181,26 @@ fn reason_of(e: ExceptionCode) -> RejectReason {
 }
 
 /// Runs one request with the timeout; a dropped or reset connection means the firewall (or
-/// isolation) stopped it.
-async fn ask<T>(f: impl std::future::Future<Output = tokio_modbus::Result<T>>) -> Result<T, RejectReason> {
-    match tokio::time::timeout(REQUEST_TIMEOUT, f).await {
-        Ok(Ok(Ok(v))) => Ok(v),
-        Ok(Ok(Err(e))) => Err(reason_of(e)),
-        Ok(Err(_)) | Err(_) => Err(RejectReason::NoRoute),
+/// isolation) stopped it. The timeout counts only while the range's clock runs: a held clock
+/// (a pause, the briefing) applies no write yet, and one given up on then would still land
+/// when the clock ran again, in a log that said the attack failed.
+async fn ask<T>(
+    live: &Live,
+    f: impl std::future::Future<Output = tokio_modbus::Result<T>>,
+) -> Result<T, RejectReason> {
+    let mut f = std::pin::pin!(f);
+    loop {
+        match tokio::time::timeout(REQUEST_TIMEOUT, &mut f).await {
+            Ok(Ok(Ok(v))) => return Ok(v),
+            Ok(Ok(Err(e))) => return Err(reason_of(e)),
+            Err(_) if !live.running() && !live.stopped() => {
+                // Its time starts again once the clock has run a tick.
+                if live.progress().changed().await.is_err() {
+                    return Err(RejectReason::NoRoute);
+                }
+            }
+            Ok(Err(_)) | Err(_) => return Err(RejectReason::NoRoute),
+        }
     }
 }
 
@@ -209,7 +223,7 @@ async fn answered<T>(
 
 /// Carries out one action; a flood's connections go on in `floods` after its result.
 async fn execute(
-    target: &Target,
+    (target, live): (&Target, &Live),
     action: &Action,
     floods: &mut tokio::task::JoinSet<()>,
 ) -> Result<(), RejectReason> {
@@ -246,10 +260,10 @@ async fn execute(
             let mut ctx = connect(target, *plc).await?;
             let (a, n) = (*addr, *count);
             let result = match table {
-                Table::Coils => ask(ctx.read_coils(a, n)).await.map(drop),
-                Table::DiscreteInputs => ask(ctx.read_discrete_inputs(a, n)).await.map(drop),
-                Table::HoldingRegisters => ask(ctx.read_holding_registers(a, n)).await.map(drop),
-                Table::InputRegisters => ask(ctx.read_input_registers(a, n)).await.map(drop),
+                Table::Coils => ask(live, ctx.read_coils(a, n)).await.map(drop),
+                Table::DiscreteInputs => ask(live, ctx.read_discrete_inputs(a, n)).await.map(drop),
+                Table::HoldingRegisters => ask(live, ctx.read_holding_registers(a, n)).await.map(drop),
+                Table::InputRegisters => ask(live, ctx.read_input_registers(a, n)).await.map(drop),
             };
             let _ = ctx.disconnect().await;
             result
@@ -257,8 +271,8 @@ async fn execute(
         Action::WriteRegisters { plc, addr, values } => {
             let mut ctx = connect(target, *plc).await?;
             let result = match values.as_slice() {
-                [one] => ask(ctx.write_single_register(*addr, *one)).await,
-                many => ask(ctx.write_multiple_registers(*addr, many)).await,
+                [one] => ask(live, ctx.write_single_register(*addr, *one)).await,
+                many => ask(live, ctx.write_multiple_registers(*addr, many)).await,
             };
             let _ = ctx.disconnect().await;
             result
@@ -266,8 +280,8 @@ async fn execute(
         Action::WriteCoils { plc, addr, values } => {
             let mut ctx = connect(target, *plc).await?;
             let result = match values.as_slice() {
-                [one] => ask(ctx.write_single_coil(*addr, *one)).await,
-                many => ask(ctx.write_multiple_coils(*addr, many)).await,
+                [one] => ask(live, ctx.write_single_coil(*addr, *one)).await,
+                many => ask(live, ctx.write_multiple_coils(*addr, many)).await,
             };
             let _ = ctx.disconnect().await;
             result
