@@ -59,6 +59,20 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    /// Whether the network stopped it on the way (no route, the conduit's firewall, an
+    /// isolated host), before the PLC judged it.
+    pub fn by_network(self) -> bool {
+        matches!(
+            self,
+            RejectReason::NoRoute
+                | RejectReason::SourceNotAllowed
+                | RejectReason::FunctionNotAllowed
+                | RejectReason::AddressNotAllowed
+                | RejectReason::ValueNotAllowed
+                | RejectReason::HostIsolated
+        )
+    }
+
     /// The Modbus exception a refused request is answered with; `None` when there is no
     /// answer (listen-only mode, or a connection-level refusal).
     pub fn exception_code(self) -> Option<u8> {

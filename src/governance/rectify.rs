@@ -71,7 +71,7 @@ pub struct Outcome {
 /// same drill and team changes nothing.
 pub fn track(
     store: &mut dyn Store,
-    drill: &str,
+    (drill, scenario): (&str, &icsdrill_engine::Scenario),
     enterprise: &str,
     findings: &[Finding],
     events: &[SimEvent],
@@ -92,9 +92,9 @@ pub fn track(
         })
         .collect();
     // A re-test counts only if the path reached what the finding is about: a set-point breach
-    // is re-tested by a write the PLC itself judged (applied, or refused as out of range), not
-    // by one a firewall stopped on the way; a boundary finding by an attempt stopped (or not)
-    // at the network.
+    // is re-tested by a write the PLC itself judged (applied, or refused as out of range), a
+    // PLC without a program backup by a download that reached it, not by attempts a firewall
+    // stopped on the way; a boundary finding by an attempt the network stopped.
     let retested = |id: &str, step: &str| {
         attempts.iter().filter(|(s, _, _)| *s == step).any(|(_, ok, reason)| {
             if *ok {
@@ -104,10 +104,22 @@ pub fn track(
                 Some("range") => {
                     matches!(reason, Some(RejectReason::OutOfRange | RejectReason::IllegalValue))
                 }
-                Some("path") => reason.is_some(),
+                Some("path") => reason.is_some_and(RejectReason::by_network),
+                Some("backup") => reason.is_some_and(|r| !r.by_network()),
                 _ => true,
             }
         })
+    };
+    // The response (plan) and alarm-handling findings are about the whole attack: re-tested by
+    // a drill in which the attack ran again, with that plan step or alarm in its scenario.
+    let attack_ran = !attempts.is_empty();
+    let whole_attack = |id: &str| {
+        attack_ran
+            && match id.split_once(':') {
+                Some(("plan", p)) => scenario.scoring.response_plan.iter().any(|x| x.id == p),
+                Some(("alarm", a)) => scenario.alarms.iter().any(|x| x.id == a),
+                _ => false,
+            }
     };
     let known = store.findings(enterprise)?;
     let mut rows = Vec::new();
@@ -122,7 +134,7 @@ pub fn track(
                     .as_array()
                     .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
                     .unwrap_or_default();
-                if !retest.is_empty() && retest.iter().any(|s| retested(&old.id, s)) {
+                if whole_attack(&old.id) || retest.iter().any(|s| retested(&old.id, s)) {
                     (Verdict::Verified, FindingStatus::Verified, old.finding.clone())
                 } else {
                     (Verdict::NotRetested, old.status, old.finding.clone())
@@ -185,8 +197,53 @@ pub fn track_drill(
         let deadlines = deadlines
             .unwrap_or_else(|| icsdrill_judge::findings::Deadlines::for_level(loaded.scenario.meta.level));
         let findings = icsdrill_judge::findings::findings_with(&loaded.scenario, t.sim.events(), deadlines);
-        let outcomes = track(store, drill, &t.id, &findings, t.sim.events())?;
+        let outcomes = track(store, (drill, &loaded.scenario), &t.id, &findings, t.sim.events())?;
         out.push((t.id.clone(), outcomes));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(step: &str, reason: RejectReason) -> SimEvent {
+        let kind = EventKind::AttackAttempt {
+            step: step.into(),
+            attempt: 1,
+            host: "ews-01".into(),
+            techniques: Vec::new(),
+            ok: false,
+            reason: Some(reason),
+        };
+        SimEvent { seq: 0, tick: 1, kind }
+    }
+
+    #[test]
+    fn a_finding_is_verified_only_by_an_attempt_that_reached_what_it_is_about() {
+        let dir = std::env::temp_dir().join(format!("icsdrill-retest-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut store = crate::store::SqliteStore::open(&dir).expect("a store");
+        let s = icsdrill_scenarios::builtin("petrochem-tank-farm").expect("built in").load().expect("loads");
+        let mut sim = icsdrill_engine::Sim::new(s.clone(), 1);
+        sim.run_until(s.duration_ticks, &[]);
+        let found = icsdrill_judge::findings::findings(&s, sim.events(), 3);
+        track(&mut store, ("d1", &s), "e", &found, sim.events()).expect("tracked");
+        // Drill 2 finds none of them; its attempts: the overfill write refused by the PLC
+        // itself (range checks on: the conduit still let it through), the SIS bypass stopped
+        // at the conduit.
+        let events = [
+            attempt("overfill", RejectReason::OutOfRange),
+            attempt("bypass-sis", RejectReason::SourceNotAllowed),
+        ];
+        let out = track(&mut store, ("d2", &s), "e", &[], &events).expect("tracked");
+        let verdict = |id: &str| out.iter().find(|o| o.id == id).map(|o| o.verdict);
+        assert_eq!(verdict("range:plc-t101"), Some(Verdict::Verified));
+        assert_eq!(verdict("path:overfill"), Some(Verdict::NotRetested), "the conduit let the write through");
+        assert_eq!(verdict("path:bypass-sis"), Some(Verdict::Verified));
+        // The attack ran again and no response step or alarm was missed.
+        assert_eq!(verdict("plan:notify"), Some(Verdict::Verified));
+        assert_eq!(verdict("alarm:al-t101"), Some(Verdict::Verified));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

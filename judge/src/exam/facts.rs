@@ -6,15 +6,6 @@ use icsdrill_engine::input::{PlcMode, SimInput};
 use icsdrill_engine::scenario::{PlcIdx, PlcRole, Scenario};
 
 /// Reasons a blocked attempt was stopped by a defender's network action.
-const BLOCKED_BY_NETWORK: [RejectReason; 6] = [
-    RejectReason::SourceNotAllowed,
-    RejectReason::FunctionNotAllowed,
-    RejectReason::AddressNotAllowed,
-    RejectReason::ValueNotAllowed,
-    RejectReason::HostIsolated,
-    RejectReason::NoRoute,
-];
-
 /// What the tasks are checked against.
 #[derive(Debug, Default)]
 pub(super) struct Facts {
@@ -103,7 +94,7 @@ impl Facts {
             push_new(&mut self.effect_plcs, &s.plcs[p.ix()].id);
         }
         if self.first_contain.is_some_and(|c| tick >= c) {
-            if !ok && reason.is_some_and(|r| BLOCKED_BY_NETWORK.contains(&r)) {
+            if !ok && reason.is_some_and(RejectReason::by_network) {
                 self.blocked_after += 1;
             }
             if ok && let Some(p) = target {
