@@ -1,6 +1,5 @@
 //! Starting a drill server (new, or resumed from its records) and stopping it.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -15,75 +14,19 @@ use icsdrill_drill::{Mode, Phase, Scoreboard, TeamInfo};
 use icsdrill_engine::{Scenario, Sim};
 use icsdrill_judge::score::Scorer;
 use icsdrill_web::drill::DrillApi;
-use serde::{Deserialize, Serialize};
+
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
 use super::clients::{self, ForeignLog};
 use super::hook::{HookTarget, Published, Recording, score_hook};
 use super::identity::Identity;
+use super::stored::{StoredOptions, StoredWire};
 use super::{Drill, DrillServer, DrillSpec, Here, MAX_TEAMS, Team};
 use crate::runtime::live::Extras;
 use crate::runtime::modbus::server::{Clients, ForeignHook};
 use crate::runtime::range::{self, Range};
 use crate::store::{Batch, Database, DrillRecord, RecordSender, Recorder, Store, TeamRecord};
-
-/// Drill options kept with the record.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct StoredOptions {
-    duration_s: Option<f64>,
-    freeze_s: Option<f64>,
-    #[serde(default)]
-    no_attack: bool,
-    /// Contest: the secret every team's flags derive from.
-    #[serde(default)]
-    flag_secret: Option<String>,
-    /// Team -> bracket.
-    #[serde(default)]
-    brackets: BTreeMap<String, String>,
-    /// An exam's variant seed (replays apply the variant).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    variant_seed: Option<u64>,
-    /// Client networks given per team (the rest take the defaults).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    clients: BTreeMap<String, Vec<ipnet::IpNet>>,
-    /// Where the ranges were served when the drill began (captures rebuilt later carry these
-    /// addresses); records from before it was kept are placed as `Placement::canonical`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    wire: Option<StoredWire>,
-    /// Organiser and place.
-    #[serde(default, skip_serializing_if = "crate::governance::report::Cover::is_empty")]
-    cover: crate::governance::report::Cover,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    cohort: String,
-}
-
-/// The organiser and place a recorded drill was given.
-pub fn stored_cover(record: &DrillRecord) -> crate::governance::report::Cover {
-    serde_json::from_str::<StoredOptions>(&record.options).unwrap_or_default().cover
-}
-
-/// The address options of a drill's ranges.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct StoredWire {
-    address_mode: range::AddressMode,
-    modbus_port: u16,
-    #[serde(default = "iec104_port")]
-    iec104_port: u16,
-    #[serde(default = "opcua_port")]
-    opcua_port: u16,
-    bind: std::net::IpAddr,
-    #[serde(default)]
-    sources: Vec<(std::net::IpAddr, String)>,
-}
-
-fn iec104_port() -> u16 {
-    range::IEC104_PORT
-}
-
-fn opcua_port() -> u16 {
-    range::OPCUA_PORT
-}
 
 /// The spec of a recorded drill, served with `range` (its seed, attacker mode and duration
 /// are the record's).
@@ -146,13 +89,6 @@ pub fn team_placement(
         .position(|t| t.id == team)
         .ok_or_else(|| Error::not_found(format!("drill `{}` has no team `{team}`", record.id)))?;
     Ok(Placement::of(scenario, &team_range(&spec, &nets[k], k)))
-}
-
-/// How many contest flag challenges a recorded drill offered (none outside a contest): what
-/// its scores count, on the board and in its reports alike.
-pub fn recorded_challenges(record: &DrillRecord, scenario: &Scenario) -> usize {
-    let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
-    if options.flag_secret.is_some() { flags::challenges(scenario).len() } else { 0 }
 }
 
 /// What every team's range is started with: kept by the drill, so a node of a drill over
@@ -271,19 +207,22 @@ impl DrillServer {
         }
         let ranges: Vec<Option<Range>> =
             std::mem::take(&mut *self.drill.ranges.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut out = Vec::new();
+        let (mut out, mut failed) = (Vec::new(), None);
         for (team, range) in self.drill.teams.iter().zip(ranges) {
+            // Every range stops, whichever failed. `here` stays: what the team published (its
+            // judged log, its hash) is read after the drill stops (an exam's certificate).
             if let Some(range) = range {
-                // `here` stays: what the team published (its judged log, its hash) is read
-                // after the drill stops (an exam's certificate).
-                out.push((team.info.id.clone(), range.shutdown().await?));
+                match range.shutdown().await {
+                    Ok(sim) => out.push((team.info.id.clone(), sim)),
+                    Err(e) => failed = failed.or(Some(e)),
+                }
             }
         }
         let recorder = self.drill.recorder.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(r) = recorder {
             tokio::task::spawn_blocking(move || r.finish()).await?;
         }
-        Ok(out)
+        failed.map_or(Ok(out), Err)
     }
 }
 

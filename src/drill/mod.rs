@@ -12,6 +12,7 @@
 //! - `hook`: a team's tick hook.
 //! - `clients`: each team's client networks and the refused cross-team connections.
 //! - `identity`: a drill's id and tokens, new or as recorded.
+//! - `stored`: the options a recorded drill keeps with its record.
 //! - `api`: the `DrillApi` the web layer calls.
 //! - `cluster`: one drill over several nodes sharing a PostgreSQL database (team leases,
 //!   takeover, the phase passed on).
@@ -23,7 +24,7 @@ mod gate;
 mod hook;
 mod identity;
 mod launch;
-pub use launch::stored_cover;
+mod stored;
 mod syslog;
 
 use std::collections::BTreeMap;
@@ -41,7 +42,8 @@ use icsdrill_judge::score::ScoreCard;
 use tokio::sync::{Notify, watch};
 
 pub use clients::{MAX_FOREIGN, in_team_net, team_attacker_address, team_clients, team_loopback_net};
-pub use launch::{recorded_challenges, team_placement};
+pub use launch::team_placement;
+pub use stored::{recorded_challenges, stored_cover};
 
 use crate::runtime::live::Live;
 use crate::runtime::range::{self, Range};

@@ -91,36 +91,6 @@ pub fn track(
             _ => None,
         })
         .collect();
-    // A re-test counts only if the path reached what the finding is about: a set-point breach
-    // is re-tested by a write the PLC itself judged (applied, or refused as out of range), a
-    // PLC without a program backup by a download that reached it, not by attempts a firewall
-    // stopped on the way; a boundary finding by an attempt the network stopped.
-    let retested = |id: &str, step: &str| {
-        attempts.iter().filter(|(s, _, _)| *s == step).any(|(_, ok, reason)| {
-            if *ok {
-                return true;
-            }
-            match id.split(':').next() {
-                Some("range") => {
-                    matches!(reason, Some(RejectReason::OutOfRange | RejectReason::IllegalValue))
-                }
-                Some("path") => reason.is_some_and(RejectReason::by_network),
-                Some("backup") => reason.is_some_and(|r| !r.by_network()),
-                _ => true,
-            }
-        })
-    };
-    // The response (plan) and alarm-handling findings are about the whole attack: re-tested by
-    // a drill in which the attack ran again, with that plan step or alarm in its scenario.
-    let attack_ran = !attempts.is_empty();
-    let whole_attack = |id: &str| {
-        attack_ran
-            && match id.split_once(':') {
-                Some(("plan", p)) => scenario.scoring.response_plan.iter().any(|x| x.id == p),
-                Some(("alarm", a)) => scenario.alarms.iter().any(|x| x.id == a),
-                _ => false,
-            }
-    };
     let known = store.findings(enterprise)?;
     let mut rows = Vec::new();
     let mut out = Vec::new();
@@ -134,7 +104,7 @@ pub fn track(
                     .as_array()
                     .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
                     .unwrap_or_default();
-                if whole_attack(&old.id) || retest.iter().any(|s| retested(&old.id, s)) {
+                if retests(scenario, &old.id, &retest, &attempts) {
                     (Verdict::Verified, FindingStatus::Verified, old.finding.clone())
                 } else {
                     (Verdict::NotRetested, old.status, old.finding.clone())
@@ -179,6 +149,45 @@ pub fn track(
     }
     store.track(drill, enterprise, &rows)?;
     Ok(out)
+}
+
+/// Whether a drill's attack `attempts` (step, had its effect, why not) re-tested finding `id`,
+/// whose re-test steps are `retest`.
+fn retests(
+    scenario: &icsdrill_engine::Scenario,
+    id: &str,
+    retest: &[String],
+    attempts: &[(&str, bool, Option<RejectReason>)],
+) -> bool {
+    // A re-test counts only if the path reached what the finding is about: a set-point breach
+    // is re-tested by a write the PLC itself judged (applied, or refused as out of range), a
+    // PLC without a program backup by a download that reached it, not by attempts a firewall
+    // stopped on the way; a boundary finding by an attempt the network stopped.
+    let retested = |step: &str| {
+        attempts.iter().filter(|(s, _, _)| *s == step).any(|(_, ok, reason)| {
+            if *ok {
+                return true;
+            }
+            match id.split(':').next() {
+                Some("range") => {
+                    matches!(reason, Some(RejectReason::OutOfRange | RejectReason::IllegalValue))
+                }
+                Some("path") => reason.is_some_and(RejectReason::by_network),
+                Some("backup") => reason.is_some_and(|r| !r.by_network()),
+                _ => true,
+            }
+        })
+    };
+    // The response (plan) and alarm-handling findings are about the whole attack: re-tested by
+    // a drill in which the attack ran again, with that plan step or alarm in its scenario.
+    let attack_ran = !attempts.is_empty();
+    let whole_attack = attack_ran
+        && match id.split_once(':') {
+            Some(("plan", p)) => scenario.scoring.response_plan.iter().any(|x| x.id == p),
+            Some(("alarm", a)) => scenario.alarms.iter().any(|x| x.id == a),
+            _ => false,
+        };
+    whole_attack || retest.iter().any(|s| retested(s))
 }
 
 /// Tracks every team of a recorded drill (rebuilt from the store); `deadlines` overrides the

@@ -1,0 +1,75 @@
+//! What a recorded drill keeps of its options (`drills.options`, JSON): read back to resume
+//! it, replay it, report on it and rebuild its captures.
+
+use std::collections::BTreeMap;
+
+use icsdrill_drill::flags;
+use icsdrill_engine::Scenario;
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::range;
+use crate::store::DrillRecord;
+
+/// Drill options kept with the record.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(super) struct StoredOptions {
+    pub(super) duration_s: Option<f64>,
+    pub(super) freeze_s: Option<f64>,
+    #[serde(default)]
+    pub(super) no_attack: bool,
+    /// Contest: the secret every team's flags derive from.
+    #[serde(default)]
+    pub(super) flag_secret: Option<String>,
+    /// Team -> bracket.
+    #[serde(default)]
+    pub(super) brackets: BTreeMap<String, String>,
+    /// An exam's variant seed (replays apply the variant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) variant_seed: Option<u64>,
+    /// Client networks given per team (the rest take the defaults).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) clients: BTreeMap<String, Vec<ipnet::IpNet>>,
+    /// Where the ranges were served when the drill began (captures rebuilt later carry these
+    /// addresses); records from before it was kept are placed as `Placement::canonical`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) wire: Option<StoredWire>,
+    /// Organiser and place.
+    #[serde(default, skip_serializing_if = "crate::governance::report::Cover::is_empty")]
+    pub(super) cover: crate::governance::report::Cover,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(super) cohort: String,
+}
+
+/// The organiser and place a recorded drill was given.
+pub fn stored_cover(record: &DrillRecord) -> crate::governance::report::Cover {
+    serde_json::from_str::<StoredOptions>(&record.options).unwrap_or_default().cover
+}
+
+/// The address options of a drill's ranges.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct StoredWire {
+    pub(super) address_mode: range::AddressMode,
+    pub(super) modbus_port: u16,
+    #[serde(default = "iec104_port")]
+    pub(super) iec104_port: u16,
+    #[serde(default = "opcua_port")]
+    pub(super) opcua_port: u16,
+    pub(super) bind: std::net::IpAddr,
+    #[serde(default)]
+    pub(super) sources: Vec<(std::net::IpAddr, String)>,
+}
+
+fn iec104_port() -> u16 {
+    range::IEC104_PORT
+}
+
+fn opcua_port() -> u16 {
+    range::OPCUA_PORT
+}
+
+/// How many contest flag challenges a recorded drill offered (none outside a contest): what
+/// its scores count, on the board and in its reports alike.
+pub fn recorded_challenges(record: &DrillRecord, scenario: &Scenario) -> usize {
+    let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
+    if options.flag_secret.is_some() { flags::challenges(scenario).len() } else { 0 }
+}
