@@ -299,6 +299,36 @@ async fn recorded_drill(dir: &std::path::Path, source: &str, team: &str) -> Stri
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_enterprise_is_judged_at_its_own_level_and_named_as_registered() {
+    // A level-2 enterprise drilled on the tank farm (a level-3 plant): its deadlines are
+    // level 2's, and its report says level 2 under its registered name.
+    let dir = std::env::temp_dir().join(format!("icsdrill-level-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut store = SqliteStore::open(&dir).unwrap();
+    let mut e = crate::registry::enterprise("shihezi-chem", "shihezi", "petrochemical", 2);
+    e.name = "石河子某化工有限公司".into();
+    store.import_enterprises(&[e], "2026-01-05".parse().unwrap()).unwrap();
+    let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
+    let drill = recorded_drill(&dir, source, "shihezi-chem").await;
+    icsdrill::governance::rectify::track_drill(&mut store, &drill, None).unwrap();
+    let tracked = store.findings("shihezi-chem").unwrap();
+    let critical = tracked
+        .iter()
+        .find(|f| f.severity == icsdrill::store::Severity::Critical)
+        .expect("a critical finding");
+    let f: serde_json::Value = serde_json::from_str(&critical.finding).unwrap();
+    assert_eq!(f["deadline_days"], 15, "level 2's deadline for {}", critical.id);
+    let o = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+        .args(["report", &drill, "--format", "md", "--lang", "zh", "--data-dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(md.contains("石河子某化工有限公司") && md.contains("| 安全等级 | 2 |"), "{md}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rectification_a_fixed_finding_is_verified_by_the_next_drill() {
     let dir = std::env::temp_dir().join(format!("icsdrill-rectify-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

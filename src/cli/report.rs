@@ -45,8 +45,14 @@ pub(crate) fn run(
         Format::Json => "json",
         Format::Xlsx => "xlsx",
     };
+    let registry = store.registry()?;
     for (t, info) in &selected {
-        let level = loaded.scenario.meta.level;
+        // A registered enterprise is reported under its full name and judged at its own level.
+        let registered = registry.enterprises.iter().find(|e| e.id == info.id);
+        let level = registry.level_of(&info.id, loaded.scenario.meta.level);
+        let named =
+            registered.map(|e| icsdrill::store::TeamRecord { name: e.name.clone(), ..(*info).clone() });
+        let info = named.as_ref().unwrap_or(info);
         let r = report::recorded(&record, info, &loaded.scenario, t.sim.events(), level, deadlines);
         let bytes = report::render(&r, format, lang)?;
         match out {

@@ -21,9 +21,10 @@ use crate::runtime::live::ApplyError;
 
 impl Drill {
     /// The registered enterprise's full name, when the team is one (a filed report names it).
-    fn enterprise_name(&self, team: &str) -> Option<String> {
+    /// The registered enterprise a team is, if it is one.
+    fn enterprise(&self, team: &str) -> Option<crate::governance::registry::Enterprise> {
         let store = self.database.as_ref()?.open().ok()?;
-        store.registry().ok()?.enterprises.into_iter().find(|e| e.id == team).map(|e| e.name)
+        store.registry().ok()?.enterprises.into_iter().find(|e| e.id == team)
     }
 }
 
@@ -175,13 +176,14 @@ impl DrillApi for Drill {
             });
         };
         let (events, end) = self.judged_log(team).map_err(ServiceError::internal)?.ok_or_else(no_team)?;
+        let enterprise = self.enterprise(&t.info.id);
         let ctx = report::Context {
             drill_id: self.id.clone(),
             drill_name: self.name.clone(),
             mode: self.mode,
             team_id: t.info.id.clone(),
-            team_name: self.enterprise_name(&t.info.id).unwrap_or_else(|| t.info.name.clone()),
-            level: self.scenario.meta.level,
+            team_name: enterprise.as_ref().map_or_else(|| t.info.name.clone(), |e| e.name.clone()),
+            level: enterprise.as_ref().map_or(self.scenario.meta.level, |e| e.level),
             date: crate::governance::dates::today(),
             seed: self.starter.seed(),
             cover: self.cover.clone(),

@@ -201,10 +201,11 @@ pub fn track_drill(
         return Err(Error::not_found(format!("no drill `{drill}` in the store (see `icsdrill drills`)")));
     };
     let loaded = crate::store::replay::load(&*store, &record, &teams)?;
+    let registry = store.registry()?;
     let mut out = Vec::new();
     for t in &loaded.teams {
-        let deadlines = deadlines
-            .unwrap_or_else(|| icsdrill_judge::findings::Deadlines::for_level(loaded.scenario.meta.level));
+        let level = registry.level_of(&t.id, loaded.scenario.meta.level);
+        let deadlines = deadlines.unwrap_or_else(|| icsdrill_judge::findings::Deadlines::for_level(level));
         let findings = icsdrill_judge::findings::findings_with(&loaded.scenario, t.sim.events(), deadlines);
         let outcomes = track(store, (drill, &loaded.scenario), &t.id, &findings, t.sim.events())?;
         out.push((t.id.clone(), outcomes));

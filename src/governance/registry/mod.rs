@@ -139,6 +139,15 @@ pub struct Registry {
     pub major_changes: Vec<MajorChange>,
 }
 
+impl Registry {
+    /// The security level a drill's team is judged at: its registered enterprise's, else the
+    /// scenario's `level` (a team that is no registered enterprise). Rectification deadlines
+    /// and a report's 安全等级 follow it.
+    pub fn level_of(&self, team: &str, level: u8) -> u8 {
+        self.enterprises.iter().find(|e| e.id == team).map_or(level, |e| e.level)
+    }
+}
+
 mod cadence;
 mod grading;
 mod import;
