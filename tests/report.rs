@@ -50,6 +50,61 @@ fn check_golden(name: &str, actual: &serde_json::Value) {
 }
 
 #[test]
+fn a_step_the_score_credits_as_detected_leaves_no_detect_finding() {
+    // Each fired step reported at once with its technique and the asset it touched (a PLC, a
+    // forged sensor, a wiped or blanked host): full detection credit, and no finding says it
+    // went unreported.
+    use icsdrill_engine::{EventKind, SimInput, TimedInput};
+    for b in icsdrill_scenarios::LIBRARY {
+        let s = builtin(b.id);
+        let Some(plan) = &s.attack else { continue };
+        let secs = s.duration_ticks as f64 / f64::from(s.tick_hz);
+        let idle = run(&s, 1, secs, &[]);
+        let mut reports = Vec::new();
+        for st in &plan.steps {
+            let first = idle
+                .events()
+                .iter()
+                .find(|e| matches!(&e.kind, EventKind::AttackAttempt { step, .. } if *step == st.id));
+            let asset = match &st.action {
+                icsdrill_engine::attack::Action::ForgeSensor { sensor, .. } => {
+                    s.sensors[sensor.ix()].id.clone()
+                }
+                icsdrill_engine::attack::Action::WipeHost(h)
+                | icsdrill_engine::attack::Action::DenyView { host: h, .. } => s.hosts[h.ix()].id.clone(),
+                _ => continue,
+            };
+            let Some(first) = first else { continue };
+            reports.push((
+                st.id.clone(),
+                TimedInput {
+                    tick: first.tick + 1,
+                    input: SimInput::ReportIncident {
+                        technique: st.techniques[0].v18.to_string(),
+                        asset,
+                        observed_s: Some(first.tick as f64 / f64::from(s.tick_hz)),
+                        text: "seen".into(),
+                        tactic: Some(st.techniques[0].tactic.to_string()),
+                        impact: "view".into(),
+                        actions: "isolated".into(),
+                    },
+                },
+            ));
+        }
+        if reports.is_empty() {
+            continue;
+        }
+        let inputs: Vec<TimedInput> = reports.iter().map(|(_, r)| r.clone()).collect();
+        let sim = run(&s, 1, secs, &inputs);
+        let found = findings(&s, sim.events(), s.meta.level);
+        for (step, _) in &reports {
+            let id = format!("detect:{step}");
+            assert!(!found.iter().any(|f| f.id == id), "{}: {id}, though reported at once", b.id);
+        }
+    }
+}
+
+#[test]
 fn every_set_point_breach_names_the_attack_steps_that_retest_it_whatever_the_protocol() {
     // Over Modbus, IEC 104 (the substations) or OPC UA (the welding line): a later drill can
     // only verify a rectified range breach by running the steps that made it again, and a

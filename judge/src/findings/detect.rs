@@ -1,6 +1,6 @@
 //! `detect`: an attack step that fired and was never reported in time.
 
-use icsdrill_engine::attack::{Action, Step};
+use icsdrill_engine::attack::Step;
 use icsdrill_engine::scenario::Scenario;
 
 use super::evidence::{Evidence, StepRun};
@@ -41,13 +41,10 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
     out
 }
 
-/// The assets a report may name for a step: its targets and the hosts it came from.
+/// The assets a report may name for a step: what it touches, as the scorer credits them (a
+/// PLC, a forged sensor, a wiped or blanked host), and the hosts it came from.
 fn assets(s: &Scenario, st: &Step, run: &StepRun) -> Vec<String> {
-    let mut a: Vec<String> = match &st.action {
-        Action::Scan(p) => p.iter().map(|p| s.plcs[p.ix()].id.clone()).collect(),
-        Action::Pivot(h) => vec![s.hosts[h.ix()].id.clone()],
-        action => action.plc().map(|plc| s.plcs[plc.ix()].id.clone()).into_iter().collect(),
-    };
+    let mut a = crate::score::action_assets(s, &st.action);
     a.extend(run.hosts.iter().cloned());
     a
 }

@@ -172,8 +172,8 @@ pub struct Scorer {
     settled_tick: u64,
 }
 
-/// The ids of the assets an attack action touches.
-fn action_assets(s: &Scenario, action: &Action) -> Vec<String> {
+/// The ids of the assets an attack action touches: what a report naming it may name.
+pub(crate) fn action_assets(s: &Scenario, action: &Action) -> Vec<String> {
     let plc = |p: &icsdrill_engine::scenario::PlcIdx| s.plcs[p.ix()].id.clone();
     match action {
         Action::Scan(plcs) => plcs.iter().map(plc).collect(),
