@@ -229,6 +229,39 @@ async fn writes_the_firewall_blocks_spend_no_write_budget() {
     range.shutdown().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_write_request_is_judged_by_the_firewall_where_it_writes() {
+    // FC 23 reading register 4 (inside the write window) and writing register 1 (outside it):
+    // refused by the conduit at once, as FC 16 would be, without spending the write budget.
+    let range = start(builtin("petrochem-tank-farm"), |o| o.ticks_per_s = Some(1.0)).await;
+    let addr = endpoint(&range, "plc-t101");
+    let restrict = SimInput::RestrictWrites {
+        conduit: "c-sup-ctl".into(),
+        plc: "plc-t101".into(),
+        start: 4,
+        end: 4,
+        min: None,
+        max: None,
+    };
+    range.live.apply(restrict).await.expect("the defender's rule applies");
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..3 * WRITES_PER_PLC_PER_TICK {
+        writers.spawn(async move {
+            let mut c = Client::connect(addr).await;
+            let fc23 = [0x17, 0x00, 0x04, 0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x02, 0x01, 0x90];
+            c.pdu(1, &fc23).await.expect("an answer")
+        });
+    }
+    while let Some(r) = writers.join_next().await {
+        let r = r.unwrap();
+        assert_eq!(r[..2], [0x97, 0x02], "refused by the firewall, not busy: {r:02X?}");
+    }
+    let mut c = Client::connect(addr).await;
+    let ok = c.pdu(1, &[0x06, 0x00, 0x04, 0x02, 0x00]).await.expect("an answer");
+    assert_eq!(ok[0], 0x06, "the write the window allows has its budget: {ok:02X?}");
+    range.shutdown().await.unwrap();
+}
+
 // 2. One team's flood delays every team's acknowledgements. 3. Teams reach each other's PLCs.
 
 /// A two-team drill recorded in SQLite, ticking in real time.

@@ -377,13 +377,17 @@ impl Conn<'_> {
         // does not come through an endpoint).
         let (addr, count) = request.span();
         // Register writes go through with their values, so address and value windows apply
-        // here too (coils and the rest are filtered by function code).
-        let written = match &request {
-            Request::WriteSingleRegister { value, .. } => vec![*value],
-            Request::WriteMultipleRegisters { bytes, .. } => unpack_registers(bytes),
-            _ => Vec::new(),
+        // here too (coils and the rest are filtered by function code); FC 23's write is judged
+        // where it writes, not where it reads.
+        let (fw_addr, written) = match &request {
+            Request::WriteSingleRegister { value, .. } => (addr, vec![*value]),
+            Request::WriteMultipleRegisters { bytes, .. } => (addr, unpack_registers(bytes)),
+            Request::ReadWriteMultipleRegisters { write_addr, bytes, .. } => {
+                (*write_addr, unpack_registers(bytes))
+            }
+            _ => (addr, Vec::new()),
         };
-        let fw = FwRequest::modbus(self.source, self.plc, function, addr, &written);
+        let fw = FwRequest::modbus(self.source, self.plc, function, fw_addr, &written);
         if let Err(reason) = check_request(&self.cx.live.scenario, &snapshot.net, fw) {
             let Some(code) = reason.exception_code() else {
                 // The conduit no longer admits this host at all: drop the session.
@@ -511,8 +515,8 @@ impl Conn<'_> {
                 })
                 .await
             }
-            Request::ReadWriteMultipleRegisters { read_addr, read_count, write_addr, bytes, .. } => {
-                self.read_write(header, function, (read_addr, read_count), write_addr, bytes, out).await
+            Request::ReadWriteMultipleRegisters { read_addr, read_count, write_addr, .. } => {
+                self.read_write(header, function, (read_addr, read_count), write_addr, written, out).await
             }
             Request::Diagnostics { sub_function, data } => {
                 let input =
@@ -546,7 +550,7 @@ impl Conn<'_> {
         function: u8,
         (read_addr, read_count): (u16, u16),
         write_addr: u16,
-        bytes: &[u8],
+        written: Vec<u16>,
         out: &mut Vec<u8>,
     ) -> Next {
         let readable =
@@ -555,7 +559,7 @@ impl Conn<'_> {
         if !readable {
             return self.illegal_address(header, function, read_addr, read_count, out);
         }
-        let write = self.registers(function, write_addr, unpack_registers(bytes));
+        let write = self.registers(function, write_addr, written);
         if let Err(reason) = self.cx.live.apply(write).await {
             return self.refuse(header, function, reason, out);
         }
