@@ -283,6 +283,25 @@ pub(crate) fn seeded_store(dir: &std::path::Path) -> SqliteStore {
 }
 
 #[test]
+fn a_drill_that_never_left_its_briefing_counts_for_no_enterprises_cadence() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-briefing-{}", std::process::id()));
+    let mut store = seeded_store(&dir);
+    store.import_enterprises(&[enterprise("z", "hami", "power", 3)], parse("2024-01-10").unwrap()).unwrap();
+    let created_ms = parse("2026-10-01").unwrap().unix_ms();
+    for (id, phase) in [("dz", icsdrill_drill::Phase::Briefing), ("dz2", icsdrill_drill::Phase::Ended)] {
+        let record = DrillRecord { created_ms, phase, ..drill_record(id) };
+        let team = TeamRecord { id: "z".into(), name: "z".into(), token: format!("{id}-z") };
+        store.create_drill(&record, &[team]).unwrap();
+        let r =
+            icsdrill::governance::region::rollup_from(&store, parse("2026-11-26").unwrap(), None).unwrap();
+        let hami = r.prefectures.iter().find(|p| p.prefecture.code == "hami").unwrap().totals.clone();
+        let on_time = usize::from(phase == icsdrill_drill::Phase::Ended);
+        assert_eq!((hami.drills_due, hami.drills_on_time), (1, on_time), "after a drill in {phase:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn rollups_go_from_enterprise_to_prefecture_to_region() {
     let dir = std::env::temp_dir().join(format!("icsdrill-rollup-{}", std::process::id()));
     let store = seeded_store(&dir);

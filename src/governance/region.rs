@@ -28,6 +28,10 @@ fn drill_results(
         drills.iter().map(|d| (d.id.clone(), day_of_ms(d.created_ms))).collect();
     let mut results: BTreeMap<String, Vec<EnterpriseDrill>> = BTreeMap::new();
     for d in &drills {
+        // A drill still in its briefing never started: it counts for no enterprise's cadence.
+        if d.phase == icsdrill_drill::Phase::Briefing {
+            continue;
+        }
         let Some((_, teams)) = store.drill(&d.id)? else { continue };
         let date = day_of_ms(d.created_ms);
         for t in &teams {
