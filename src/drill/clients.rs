@@ -96,6 +96,17 @@ pub(super) struct ForeignSeen {
     uncounted: u64,
     /// When the list last went to the recorder.
     saved: Option<Instant>,
+    /// The attempts changed since: all the recorder is sent (it upserts), so a flood from
+    /// many addresses costs the shared writer the addresses that moved, not the whole list.
+    changed: std::collections::BTreeSet<(std::net::IpAddr, usize)>,
+}
+
+impl ForeignSeen {
+    /// The attempts changed since the last call.
+    fn take_changed(&mut self) -> Vec<ForeignAttempt> {
+        let keys = std::mem::take(&mut self.changed);
+        keys.iter().filter_map(|k| self.attempts.get(k).cloned()).collect()
+    }
 }
 
 impl ForeignLog {
@@ -114,6 +125,7 @@ impl ForeignLog {
                 a.count += 1;
                 a.last_ms = now_ms;
                 a.plc = plc.to_string();
+                seen.changed.insert((ip, team));
             }
             None if full => seen.uncounted += 1,
             None => {
@@ -141,13 +153,14 @@ impl ForeignLog {
                         last_ms: now_ms,
                     },
                 );
+                seen.changed.insert((ip, team));
             }
         }
         if let Some(r) = &self.recorder
             && seen.saved.is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
         {
             seen.saved = Some(Instant::now());
-            r.foreign(seen.attempts.values().cloned().collect());
+            r.foreign(seen.take_changed());
         }
     }
 
@@ -182,6 +195,15 @@ mod tests {
         assert_eq!(uncounted, 200);
         assert!(list.iter().all(|a| a.count == 2 && a.team == "blue"));
         assert_eq!(list[0].from_team.as_deref(), Some("red"), "127.10.1.x is red's network");
+        // What goes to the recorder is what changed since it last went, not the whole list.
+        let mut seen = log.seen.lock().unwrap();
+        assert_eq!(seen.take_changed().len(), MAX_FOREIGN);
+        assert!(seen.take_changed().is_empty());
+        drop(seen);
+        let again = std::net::IpAddr::from(std::net::Ipv4Addr::from(0x7f0a_0000 + 256));
+        log.note(again, 1, "plc-t101");
+        let changed = log.seen.lock().unwrap().take_changed();
+        assert_eq!((changed.len(), changed[0].count), (1, 3));
     }
 
     #[test]
