@@ -28,6 +28,29 @@ impl Drill {
     }
 }
 
+/// A capture being built for a team, let go when dropped.
+struct PcapSlot<'a> {
+    drill: &'a Drill,
+    team: String,
+}
+
+impl<'a> PcapSlot<'a> {
+    /// The team's slot, unless its capture or `MAX_PCAP_BUILDS` others are being built.
+    fn take(drill: &'a Drill, team: &str) -> Option<PcapSlot<'a>> {
+        let mut building = drill.pcap_building.lock().unwrap_or_else(|e| e.into_inner());
+        if building.len() >= super::MAX_PCAP_BUILDS || !building.insert(team.to_string()) {
+            return None;
+        }
+        Some(PcapSlot { drill, team: team.to_string() })
+    }
+}
+
+impl Drop for PcapSlot<'_> {
+    fn drop(&mut self) {
+        self.drill.pcap_building.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.team);
+    }
+}
+
 impl DrillApi for Drill {
     fn authenticate(&self, token: &str) -> Option<Role> {
         let mut role = None;
@@ -255,8 +278,7 @@ impl DrillApi for Drill {
                 super::MAX_PCAP_WINDOW_S
             )));
         }
-        // One capture at a time: each replays the team's range from its start.
-        let Ok(_slot) = self.pcap_slot.try_lock() else {
+        let Some(_slot) = PcapSlot::take(self, team) else {
             return Err(ServiceError::Unavailable {
                 message: "another capture is being built; try again in a moment".into(),
                 retry_after_s: 2,
@@ -389,12 +411,14 @@ mod tests {
     use icsdrill_web::ServiceError;
     use icsdrill_web::drill::DrillApi;
 
+    use super::PcapSlot;
     use crate::drill::{DrillServer, DrillSpec};
 
-    /// One capture at a time: while one is being built, another asks again later (503 with
-    /// Retry-After), whoever asks.
+    /// One capture a team, `MAX_PCAP_BUILDS` at a time: a team whose capture is being built,
+    /// or any team while the node builds as many as it takes, asks again later (503 with
+    /// Retry-After); one team asking again and again never keeps another waiting.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_second_capture_waits_for_the_first() {
+    async fn a_capture_waits_for_the_teams_own_or_a_full_node_only() {
         let dir = std::env::temp_dir().join(format!("icsdrill-pcap-slot-{}", std::process::id()));
         let b = icsdrill_scenarios::builtin("petrochem-tank-farm").expect("built in");
         let mut spec = DrillSpec::new(b.load().expect("loads"), &["a", "b"], Mode::Regional);
@@ -404,16 +428,18 @@ mod tests {
         spec.scenario_source = Some(b.source.to_string());
         let server = DrillServer::start(spec).await.expect("the drill starts");
         let drill = server.drill.clone();
-        let building = drill.pcap_slot.lock().expect("not poisoned");
-        for team in ["a", "b"] {
-            match drill.team_pcap(team, Some(0.0), Some(1.0)) {
-                Err(ServiceError::Unavailable { retry_after_s, .. }) => assert!(retry_after_s > 0),
-                other => panic!("{team}: {:?}", other.map(|b| b.len())),
-            }
-        }
-        drop(building);
-        let again = drill.team_pcap("a", Some(0.0), Some(1.0));
-        assert!(!matches!(again, Err(ServiceError::Unavailable { .. })), "{:?}", again.map(|b| b.len()));
+        let busy = |team: &str| match drill.team_pcap(team, Some(0.0), Some(1.0)) {
+            Err(ServiceError::Unavailable { retry_after_s, .. }) => retry_after_s > 0,
+            _ => false,
+        };
+        // Team a's capture being built: a waits, b does not.
+        let a = PcapSlot::take(&drill, "a").expect("a's slot");
+        assert!(busy("a") && !busy("b"));
+        // As many builds as the node takes: every team waits.
+        let c = PcapSlot::take(&drill, "c").expect("a second slot");
+        assert!(busy("b"));
+        drop((a, c));
+        assert!(!busy("a"), "free again");
         server.shutdown().await.expect("the drill stops");
         let _ = std::fs::remove_dir_all(&dir);
     }

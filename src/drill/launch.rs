@@ -301,7 +301,7 @@ impl Drill {
             observer_token: identity.observer_token,
             recorder: Mutex::new(recorder),
             database: spec.database.clone(),
-            pcap_slot: Mutex::new(()),
+            pcap_building: Mutex::default(),
             reports: super::gate::Gate::new(super::MAX_REPORT_BUILDS),
             syslog: Mutex::new(Vec::new()),
             foreign,

@@ -197,6 +197,10 @@ fn row_of(info: &TeamInfo, c: &ScoreCard) -> BoardRow {
 /// Longest window of one capture download, in simulated seconds.
 pub const MAX_PCAP_WINDOW_S: f64 = 600.0;
 
+/// Captures built at once (each replays a team's range from its start), one a team: a team
+/// asking again and again holds one, never all.
+pub const MAX_PCAP_BUILDS: usize = 2;
+
 /// A running drill (shared by the web layer and the runtime).
 pub struct Drill {
     /// Drill id.
@@ -231,7 +235,8 @@ pub struct Drill {
     /// Where it is recorded (captures are rebuilt from it).
     database: Option<Database>,
     /// Held while a capture is built: one at a time.
-    pcap_slot: Mutex<()>,
+    /// The teams whose capture is being built: at most `MAX_PCAP_BUILDS`, one a team.
+    pcap_building: Mutex<std::collections::BTreeSet<String>>,
     /// After-action reports built at once (`MAX_REPORT_BUILDS`); more wait their turn.
     reports: gate::Gate,
     /// Each team's alert forwarder to its syslog receiver, by team index: stopping it.
