@@ -542,6 +542,39 @@ async fn a_poll_loop_is_folded_into_few_records_with_every_request_counted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooded_plc_answers_nobody_until_the_defenders_cut_the_flood_off() {
+    // The operator station floods T-101 for a minute: the endpoint is as silent to the
+    // engineering workstation's client as the engine's routine polls find it. Blocked at the
+    // conduit, the flood stops arriving and the PLC talks again, long before the minute ends.
+    let s = builtin("petrochem-tank-farm");
+    let i = s.plc("plc-t101").unwrap().ix();
+    let range = start(s, |_| {}).await;
+    let t101 = endpoint(&range, "plc-t101");
+    let mut c = Client::connect(t101).await;
+    read_holding(&mut c, 0, 1).await;
+    let next_tick = |range: &Range| {
+        let (live, now) = (range.live.clone(), range.live.snapshot().tick);
+        async move { live.wait_for_tick(now + 1).await }
+    };
+    let flood = SimInput::Flood { plc: "plc-t101".into(), source: "hmi-01".into(), seconds: 60.0 };
+    range.live.apply(flood).await.expect("the flood starts");
+    next_tick(&range).await;
+    assert!(range.live.snapshot().plcs[i].flooded, "flooded now");
+    c.send(&[0, 9, 0, 0, 0, 6, 1, 0x03, 0x00, 0x00, 0x00, 0x01]).await;
+    assert!(c.response(Duration::from_secs(1)).await.is_none(), "no answer while flooded");
+    let block = SimInput::BlockSource { conduit: "c-sup-ctl".into(), host: "hmi-01".into() };
+    range.live.apply(block).await.expect("the defenders block the flooding host");
+    next_tick(&range).await;
+    assert!(!range.live.snapshot().plcs[i].flooded, "the flood ended with the block");
+    assert_eq!(read_holding(&mut c, 0, 1).await.len(), 1, "answered again");
+    let sim = range.shutdown().await.unwrap();
+    let silent = sim.events().iter().any(|e| {
+        matches!(&e.kind, EventKind::ModbusTransaction { plc, reason: Some(RejectReason::Flooded), .. } if plc == "plc-t101")
+    });
+    assert!(silent, "the unanswered read is in the log, as flooded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attack_write_held_by_a_paused_clock_is_not_logged_as_blocked() {
     // The attacker reaches the engineering workstation at once and writes T-101's fill stop
     // level half a plant second in. The clock is held with the write on the wire for longer

@@ -56,6 +56,8 @@ pub enum RejectReason {
     ModuleFailed,
     /// The host's disks were wiped: it runs nothing until it is re-imaged.
     HostWiped,
+    /// The PLC's communications are saturated by a flood: it answers nothing.
+    Flooded,
 }
 
 impl RejectReason {
@@ -89,7 +91,8 @@ impl RejectReason {
             | RejectReason::SourceNotAllowed
             | RejectReason::ListenOnly
             | RejectReason::HostIsolated
-            | RejectReason::Restarting => None,
+            | RejectReason::Restarting
+            | RejectReason::Flooded => None,
             RejectReason::NoBackup => Some(0x04),
             RejectReason::UnknownDevice
             | RejectReason::UnknownFault

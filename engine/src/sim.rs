@@ -159,15 +159,17 @@ impl Sim {
 
     fn snapshot_sharing(&self, previous: Option<&Snapshot>) -> Snapshot {
         let entities = self.world.resource::<Entities>();
+        let tick = self.tick();
         let plcs = entities
             .plcs
             .iter()
             .enumerate()
             .map(|(i, e)| {
                 let p = self.world.get::<PlcState>(*e).expect("PLC entities live as long as the world");
-                let flags = (p.mode, p.listen_only, p.restart_until.is_some());
+                let flooded = p.flooded_until.is_some_and(|t| tick < t);
+                let flags = (p.mode, p.listen_only, p.restart_until.is_some(), flooded);
                 if let Some(old) = previous.and_then(|s| s.plcs.get(i))
-                    && (old.mode, old.listen_only, old.restarting) == flags
+                    && (old.mode, old.listen_only, old.restarting, old.flooded) == flags
                     && p.spoofs.is_empty()
                     && same_tables(&old.memory, &p.memory)
                 {
@@ -175,7 +177,13 @@ impl Sim {
                 }
                 let mut memory = p.memory.clone();
                 p.spoof_into(&mut memory.input);
-                Arc::new(PlcView { mode: flags.0, listen_only: flags.1, restarting: flags.2, memory })
+                Arc::new(PlcView {
+                    mode: flags.0,
+                    listen_only: flags.1,
+                    restarting: flags.2,
+                    flooded,
+                    memory,
+                })
             })
             .collect();
         let net = self.world.resource::<NetState>().clone();

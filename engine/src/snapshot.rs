@@ -15,10 +15,27 @@ pub struct PlcView {
     pub mode: PlcMode,
     /// Listen-only communications (FC 8): no answers.
     pub listen_only: bool,
-    /// Booting after a restart, or flooded: no answers.
+    /// Booting after a restart: no answers.
     pub restarting: bool,
+    /// Its communications saturated by a flood: no answers.
+    pub flooded: bool,
     /// The four Modbus tables as the network sees them (spoofed input registers included).
     pub memory: Memory,
+}
+
+impl PlcView {
+    /// Why the PLC answers nothing now, if it does not: booting after a restart, or its
+    /// communications flooded.
+    pub fn silence(&self) -> Option<crate::event::RejectReason> {
+        use crate::event::RejectReason;
+        if self.restarting {
+            Some(RejectReason::Restarting)
+        } else if self.flooded {
+            Some(RejectReason::Flooded)
+        } else {
+            None
+        }
+    }
 }
 
 /// What an operator station's displays show.

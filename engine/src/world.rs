@@ -286,6 +286,8 @@ pub struct PlcState {
     pub restart_until: Option<u64>,
     /// Communications saturated by a flood until this tick: no answers.
     pub flooded_until: Option<u64>,
+    /// The host flooding it: cut off from the PLC (blocked, isolated), the flood ends.
+    pub flooded_by: Option<crate::scenario::HostIdx>,
     /// On/off loop states, by logic block index.
     pub(crate) onoff_on: Vec<bool>,
     /// PI integrator states, by logic block index.
@@ -479,6 +481,7 @@ fn spawn_plcs(world: &mut World, s: &Scenario, entities: &mut Entities) {
             spoofs: Vec::new(),
             restart_until: None,
             flooded_until: None,
+            flooded_by: None,
             onoff_on: vec![false; p.logic.len()],
             pi_integral: vec![0.0; p.logic.len()],
             held_s: vec![0.0; p.logic.len()],

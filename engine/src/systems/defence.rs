@@ -267,8 +267,23 @@ fn flood(world: &mut World, s: &Scenario, tick: u64, plc: &str, source: &str, se
     crate::network::check_connect(s, world.resource::<NetState>(), host, idx)?;
     let until = tick + s.ticks(seconds).max(1);
     let (_, mut state) = plc_state(world, s, plc)?;
-    state.flooded_until = Some(until);
+    (state.flooded_until, state.flooded_by) = (Some(until), Some(host));
     Ok(vec![EventKind::CommsFlooded { plc: plc.to_string(), until_tick: until }])
+}
+
+/// Ends at `tick` every flood whose host can no longer reach its PLC (the defenders blocked
+/// or isolated it): the PLC talks again, as a real one does once the flood stops arriving.
+pub(super) fn end_cut_off_floods(world: &mut World, s: &Scenario, tick: u64) {
+    let net = world.resource::<NetState>().clone();
+    let mut q = world.query::<&mut PlcState>();
+    for mut state in q.iter_mut(world) {
+        if let (Some(until), Some(by)) = (state.flooded_until, state.flooded_by)
+            && tick < until
+            && crate::network::check_connect(s, &net, by, state.idx).is_err()
+        {
+            (state.flooded_until, state.flooded_by) = (Some(tick), None);
+        }
+    }
 }
 
 /// Changes a conduit's firewall policy: blocks a source, restricts function codes or write

@@ -42,6 +42,8 @@ pub(super) fn apply_inputs(world: &mut World) {
         outcomes.push(result.as_ref().map(|_| ()).map_err(|r| *r));
         if let (Ok(_), Some(kind)) = (&result, input.defender_kind()) {
             world.resource_mut::<super::defence::DefenderLog>().first.entry(kind).or_insert(tick);
+            let s = world.resource::<crate::world::Plant>().0.clone();
+            super::defence::end_cut_off_floods(world, &s, tick);
         }
         let events = outcome_and_alerts(world, tick, input, result);
         let mut log = world.resource_mut::<EventLog>();

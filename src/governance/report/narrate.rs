@@ -26,6 +26,7 @@ pub(super) fn reason(r: RejectReason) -> Text {
         R::HostIsolated => ("host isolated", "主机已隔离"),
         R::NoBackup => ("no program backup", "无程序备份"),
         R::Restarting => ("PLC restarting", "PLC 正在重启"),
+        R::Flooded => ("PLC communications flooded", "PLC 通信被泛洪阻塞"),
         R::NotOnPath => ("not on the network path", "不在通信路径上"),
         R::ConnectionLimit => ("connection limit reached", "连接数已满"),
         R::ModuleFailed => ("module failed", "模块故障"),

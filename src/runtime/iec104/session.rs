@@ -261,12 +261,12 @@ impl Station<'_> {
     /// Answers one ASDU; `false` when the connection must close (the conduit no longer routes
     /// this host).
     async fn serve(&mut self, asdu: &[u8]) -> bool {
-        let restarting = self.snapshot.get(&self.cx.live).plcs[self.plc.ix()].restarting;
+        let silence = self.snapshot.get(&self.cx.live).plcs[self.plc.ix()].silence();
         let (dui, parsed) = asdu::parse(asdu, self.def.common_address);
         let Some(dui) = dui else { return true };
-        if restarting {
-            // A restarting device answers nothing.
-            self.record(dui.type_id, dui.cause, 0, None, false, Some(RejectReason::Restarting));
+        if let Some(reason) = silence {
+            // A restarting or flooded device answers nothing.
+            self.record(dui.type_id, dui.cause, 0, None, false, Some(reason));
             return true;
         }
         match parsed {

@@ -241,7 +241,7 @@ fn answer(reason: Option<RejectReason>) -> Answer {
     match reason {
         // The queue was full or the runtime is stopping.
         None => Answer::Exception(ExceptionCode::ServerDeviceBusy),
-        Some(RejectReason::ListenOnly | RejectReason::Restarting) => Answer::Silence,
+        Some(RejectReason::ListenOnly | RejectReason::Restarting | RejectReason::Flooded) => Answer::Silence,
         Some(r) => match r.exception_code() {
             Some(code) => Answer::Exception(ExceptionCode::new(code)),
             // No route, source refused, host isolated: the session is dropped.
@@ -346,9 +346,10 @@ impl Conn<'_> {
         // memory map), at their tick. A device in listen-only mode answers nothing else.
         let unit_ok = header.unit == def.unit_id || header.unit == 0 || header.unit == 0xFF;
         let for_plant = waits_for_tick(function) && unit_ok && decoded.is_ok();
-        if view.restarting || (view.listen_only && !for_plant) {
+        if let Some(reason) =
+            view.silence().or((view.listen_only && !for_plant).then_some(RejectReason::ListenOnly))
+        {
             let (addr, count) = decoded.map_or((0, 0), |r| r.span());
-            let reason = if view.restarting { RejectReason::Restarting } else { RejectReason::ListenOnly };
             self.record(function, addr, count, None, Some(reason));
             return Admitted::Done(Next::Continue);
         }

@@ -112,7 +112,7 @@ pub(crate) fn status_of(reason: RejectReason) -> StatusCode {
         RejectReason::IllegalAddress => StatusCode::BadNodeIdUnknown,
         RejectReason::IllegalValue => StatusCode::BadOutOfRange,
         RejectReason::IllegalFunction | RejectReason::ListenOnly => StatusCode::BadNotWritable,
-        RejectReason::Restarting => StatusCode::BadResourceUnavailable,
+        RejectReason::Restarting | RejectReason::Flooded => StatusCode::BadResourceUnavailable,
         _ => StatusCode::BadUserAccessDenied,
     }
 }
@@ -187,8 +187,8 @@ impl PlcNodes {
             native: Some(Native::OpcUa(service)),
         };
         let verdict = check_request(&self.cx.live.scenario, &snapshot.net, fw);
-        if snapshot.plcs[self.plc.ix()].restarting {
-            self.record(peer, service, node, None, Some(RejectReason::Restarting));
+        if let Some(reason) = snapshot.plcs[self.plc.ix()].silence() {
+            self.record(peer, service, node, None, Some(reason));
             return Err(StatusCode::BadResourceUnavailable);
         }
         self.record(peer, service, node, None, verdict.err());
