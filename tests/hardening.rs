@@ -196,8 +196,10 @@ async fn a_write_flood_answers_busy_beyond_the_write_budget() {
     assert_eq!(counted, busy, "busy writes are counted in the summaries");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn writes_the_firewall_blocks_spend_no_write_budget() {
+/// T-101's supervisory conduit lets writes to register 4 only: three times a tick's write
+/// budget of `refused` requests are each answered at once with `exception` (the firewall's,
+/// not busy), and the write the window allows still has the whole budget after them.
+async fn the_firewall_refuses_without_spending_budget(refused: &'static [u8], exception: [u8; 2]) {
     // A slow tick, so a flood and the write after it share one tick's budget.
     let range = start(builtin("petrochem-tank-farm"), |o| o.ticks_per_s = Some(1.0)).await;
     let addr = endpoint(&range, "plc-t101");
@@ -215,12 +217,12 @@ async fn writes_the_firewall_blocks_spend_no_write_budget() {
     for _ in 0..3 * WRITES_PER_PLC_PER_TICK {
         writers.spawn(async move {
             let mut c = Client::connect(addr).await;
-            c.pdu(1, &[0x06, 0x00, 0x01, 0x01, 0x90]).await.expect("an answer")
+            c.pdu(1, refused).await.expect("an answer")
         });
     }
     while let Some(r) = writers.join_next().await {
         let r = r.unwrap();
-        assert_eq!(r[..2], [0x86, 0x02], "refused by the firewall, not busy: {r:02X?}");
+        assert_eq!(r[..2], exception, "refused by the firewall, not busy: {r:02X?}");
     }
     // ...and the write the conduit allows still has the whole budget.
     let mut c = Client::connect(addr).await;
@@ -230,36 +232,16 @@ async fn writes_the_firewall_blocks_spend_no_write_budget() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_the_firewall_blocks_spend_no_write_budget() {
+    the_firewall_refuses_without_spending_budget(&[0x06, 0x00, 0x01, 0x01, 0x90], [0x86, 0x02]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_write_request_is_judged_by_the_firewall_where_it_writes() {
     // FC 23 reading register 4 (inside the write window) and writing register 1 (outside it):
     // refused by the conduit at once, as FC 16 would be, without spending the write budget.
-    let range = start(builtin("petrochem-tank-farm"), |o| o.ticks_per_s = Some(1.0)).await;
-    let addr = endpoint(&range, "plc-t101");
-    let restrict = SimInput::RestrictWrites {
-        conduit: "c-sup-ctl".into(),
-        plc: "plc-t101".into(),
-        start: 4,
-        end: 4,
-        min: None,
-        max: None,
-    };
-    range.live.apply(restrict).await.expect("the defender's rule applies");
-    let mut writers = tokio::task::JoinSet::new();
-    for _ in 0..3 * WRITES_PER_PLC_PER_TICK {
-        writers.spawn(async move {
-            let mut c = Client::connect(addr).await;
-            let fc23 = [0x17, 0x00, 0x04, 0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x02, 0x01, 0x90];
-            c.pdu(1, &fc23).await.expect("an answer")
-        });
-    }
-    while let Some(r) = writers.join_next().await {
-        let r = r.unwrap();
-        assert_eq!(r[..2], [0x97, 0x02], "refused by the firewall, not busy: {r:02X?}");
-    }
-    let mut c = Client::connect(addr).await;
-    let ok = c.pdu(1, &[0x06, 0x00, 0x04, 0x02, 0x00]).await.expect("an answer");
-    assert_eq!(ok[0], 0x06, "the write the window allows has its budget: {ok:02X?}");
-    range.shutdown().await.unwrap();
+    let fc23 = &[0x17, 0x00, 0x04, 0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x02, 0x01, 0x90];
+    the_firewall_refuses_without_spending_budget(fc23, [0x97, 0x02]).await;
 }
 
 // 2. One team's flood delays every team's acknowledgements. 3. Teams reach each other's PLCs.
