@@ -128,6 +128,27 @@ fn a_bypass_the_trainee_sets_from_the_host_the_attacker_holds_is_still_the_train
     let coil = TimedInput { tick: 3000, input: SimInput::write_coils("sis-01", ews, 1, vec![true]) };
     let g = exam::grade(&s, run(&s, 1, secs, &[coil]).events(), PassRule::default());
     assert!(g.safety_violation.as_deref().is_some_and(|v| v.contains("bypass coil 1")), "{g:#?}");
+    // A Chinese certificate says it in Chinese.
+    assert_eq!(g.safety_violation_zh.as_deref(), Some("置位了 sis-01 的联锁旁路线圈 1（失去安全保护）"));
+    let dir = std::env::temp_dir().join(format!("icsdrill-gate-zh-{}", std::process::id()));
+    let trainee =
+        icsdrill::governance::exam::Trainee { id: "t".into(), name: "张三".into(), cohort: String::new() };
+    let sitting = icsdrill::governance::exam::Sitting {
+        trainee: &trainee,
+        exam: "petrochem-tank-farm",
+        variant_seed: 21,
+        date: "2026-12-05".parse().unwrap(),
+        drill: "d",
+        replay_hash: String::new(),
+        issuer: None,
+    };
+    let (cert, _) = icsdrill::governance::exam::certificate(&sitting, &g, &dir).unwrap();
+    let html = icsdrill::governance::cert::html(&cert, true);
+    assert!(
+        html.contains("安全门槛: 置位了 sis-01 的联锁旁路线圈 1") && !html.contains("loss of safety"),
+        "{html}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -38,6 +38,10 @@ pub struct CertBody {
     pub result: String,
     /// The safety gate's finding, if the trainee caused harm.
     pub safety_violation: Option<String>,
+    /// The same in Chinese; certificates from before it was kept have none, and sign the
+    /// same bytes as then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_violation_zh: Option<String>,
     /// The exam's drill id in the store.
     pub drill: String,
     /// SHA-256 of the exam range's event log (what `icsdrill replay` prints).
@@ -225,10 +229,11 @@ pub fn html(c: &Certificate, zh: bool) -> String {
         b.total,
         b.max,
         if pass { passed } else { failed },
-        b.safety_violation.as_ref().map_or(String::new(), |v| format!(
+        b.safety_violation.as_ref().map_or(String::new(), |en| format!(
             "<p>{}: {}</p>",
             if zh { "安全门槛" } else { "Safety gate" },
-            esc(v)
+            // A certificate from before the Chinese was kept says it in English only.
+            esc(b.safety_violation_zh.as_ref().filter(|_| zh).unwrap_or(en))
         )),
         if zh { "签发机构" } else { "Issued by" },
         esc(b.issuer.as_deref().unwrap_or(if zh {

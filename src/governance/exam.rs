@@ -73,6 +73,7 @@ pub fn certificate(s: &Sitting<'_>, grade: &Grade, key_dir: &Path) -> Result<(Ce
         max: grade.max,
         result: if grade.passed { "pass" } else { "fail" }.into(),
         safety_violation: grade.safety_violation.clone(),
+        safety_violation_zh: grade.safety_violation_zh.clone(),
         drill: s.drill.to_string(),
         replay_hash: s.replay_hash.clone(),
         issuer: s.issuer.map(str::to_string),

@@ -3,7 +3,7 @@
 use icsdrill_engine::attack::{Action, Step};
 use icsdrill_engine::event::{EventKind, RejectReason, SimEvent};
 use icsdrill_engine::input::{PlcMode, SimInput};
-use icsdrill_engine::scenario::{PlcIdx, PlcRole, Scenario};
+use icsdrill_engine::scenario::{PlcIdx, PlcRole, Scenario, Text};
 
 /// Reasons a blocked attempt was stopped by a defender's network action.
 /// What the tasks are checked against.
@@ -131,16 +131,12 @@ impl Facts {
 
 /// The trainee's harm to safety: an interlock bypass set by the trainee, or a PLC the trainee
 /// stopped or restarted shortly before a trip or damage.
-pub(super) fn safety_violation(
-    s: &Scenario,
-    events: &[SimEvent],
-    attacker_hosts: &[String],
-) -> Option<String> {
+pub(super) fn safety_violation(s: &Scenario, events: &[SimEvent], attacker_hosts: &[String]) -> Option<Text> {
     let window = 120 * u64::from(s.tick_hz);
     // The attacker's own bypass writes come from its hosts, which may be the trainee's too (an
     // engineering workstation): as many writes of a coil as the attack tried are its.
     let mut attackers = attack_bypass_writes(s, events);
-    let mut trainee_sets = |source: &str, plc: &str, coil: Option<u16>| -> Option<String> {
+    let mut trainee_sets = |source: &str, plc: &str, coil: Option<u16>| -> Option<Text> {
         let a = coil?;
         let budget = attackers.get_mut(&(plc.to_string(), a)).filter(|n| **n > 0);
         match budget {
@@ -148,11 +144,14 @@ pub(super) fn safety_violation(
                 *n -= 1;
                 None
             }
-            _ => Some(format!("set the interlock bypass coil {a} of {plc} (loss of safety)")),
+            _ => Some(Text::new(
+                format!("set the interlock bypass coil {a} of {plc} (loss of safety)"),
+                format!("置位了 {plc} 的联锁旁路线圈 {a}（失去安全保护）"),
+            )),
         }
     };
-    let mut risky: Vec<(u64, String)> = Vec::new();
-    let recent = |risky: &[(u64, String)], tick: u64| {
+    let mut risky: Vec<(u64, Text)> = Vec::new();
+    let recent = |risky: &[(u64, Text)], tick: u64| {
         risky.iter().rev().find(|(t, _)| tick >= *t && tick - *t <= window).map(|(_, what)| what.clone())
     };
     for e in events {
@@ -201,19 +200,25 @@ pub(super) fn safety_violation(
                 }
             }
             EventKind::InputApplied { input: SimInput::RestartPlc { plc } } => {
-                risky.push((e.tick, format!("restarted {plc}")))
+                risky.push((e.tick, Text::new(format!("restarted {plc}"), format!("重启了 {plc}"))))
             }
             EventKind::InputApplied { input: SimInput::SetMode { plc, mode } } if *mode != PlcMode::Run => {
-                risky.push((e.tick, format!("stopped {plc}")))
+                risky.push((e.tick, Text::new(format!("stopped {plc}"), format!("停止了 {plc}"))))
             }
             EventKind::Damage { var, .. } => {
                 if let Some(what) = recent(&risky, e.tick) {
-                    return Some(format!("{what} shortly before damage to {var}"));
+                    return Some(Text::new(
+                        format!("{} shortly before damage to {var}", what.en),
+                        format!("{}后不久 {var} 设备损坏", what.zh),
+                    ));
                 }
             }
             EventKind::InterlockTripped { interlock, .. } => {
                 if let Some(what) = recent(&risky, e.tick) {
-                    return Some(format!("{what} shortly before interlock {interlock} tripped"));
+                    return Some(Text::new(
+                        format!("{} shortly before interlock {interlock} tripped", what.en),
+                        format!("{}后不久联锁 {interlock} 动作", what.zh),
+                    ));
                 }
             }
             _ => {}

@@ -73,6 +73,8 @@ pub struct Grade {
     pub passed: bool,
     /// What the trainee's own actions did to safety, if anything.
     pub safety_violation: Option<String>,
+    /// The same in Chinese.
+    pub safety_violation_zh: Option<String>,
 }
 
 /// Grades an exam from its log.
@@ -98,7 +100,7 @@ pub fn grade_at(s: &Scenario, events: &[SimEvent], rule: PassRule, end: u64) -> 
                 points: (t.max * share * 10.0).round() / 10.0,
                 max: t.max,
                 detail: if failed_gate {
-                    format!("safety gate: {}", violation.clone().unwrap_or_default())
+                    format!("safety gate: {}", violation.as_ref().map_or("", |v| v.en.as_str()))
                 } else {
                     t.detail
                 },
@@ -119,5 +121,17 @@ pub fn grade_at(s: &Scenario, events: &[SimEvent], rule: PassRule, end: u64) -> 
     let max: f64 = areas.iter().map(|a| a.max).sum();
     let passed =
         total >= rule.overall * max && areas.iter().all(|a| a.points >= rule.per_area * a.max) && max > 0.0;
-    Grade { tasks, areas, total: (total * 10.0).round() / 10.0, max, passed, safety_violation: violation }
+    let (safety_violation, safety_violation_zh) = match violation {
+        Some(v) => (Some(v.en), Some(v.zh)),
+        None => (None, None),
+    };
+    Grade {
+        tasks,
+        areas,
+        total: (total * 10.0).round() / 10.0,
+        max,
+        passed,
+        safety_violation,
+        safety_violation_zh,
+    }
 }
