@@ -283,6 +283,33 @@ pub(crate) fn seeded_store(dir: &std::path::Path) -> SqliteStore {
 }
 
 #[test]
+fn the_command_lines_cadence_counts_the_drills_on_record_as_the_regional_view_does() {
+    // A level-3 enterprise's drill run here (or imported as a bundle) but never entered by
+    // hand: `registry list` must not call its drill overdue.
+    let dir = std::env::temp_dir().join(format!("icsdrill-cli-cadence-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut store = SqliteStore::open(&dir).unwrap();
+    store.import_enterprises(&[enterprise("z3", "hami", "power", 3)], parse("2024-01-10").unwrap()).unwrap();
+    // The drill's own line of what is due: `drill DATE OVERDUE` or not.
+    let overdue = || {
+        let o = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+            .args(["registry", "list", "--today", "2026-11-26", "--data-dir", dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let line = out.lines().find(|l| l.starts_with("z3")).unwrap_or_else(|| panic!("{out}")).to_string();
+        line.split(';').any(|due| due.contains("drill ") && due.contains("OVERDUE"))
+    };
+    assert!(overdue(), "no drill yet");
+    let record = DrillRecord { created_ms: parse("2026-10-01").unwrap().unix_ms(), ..drill_record("dz3") };
+    let team = TeamRecord { id: "z3".into(), name: "z3".into(), token: "t".into() };
+    store.create_drill(&record, &[team]).unwrap();
+    assert!(!overdue(), "drilled on 2026-10-01");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_drill_that_never_left_its_briefing_counts_for_no_enterprises_cadence() {
     let dir = std::env::temp_dir().join(format!("icsdrill-briefing-{}", std::process::id()));
     let mut store = seeded_store(&dir);

@@ -286,7 +286,7 @@ fn import(file: &std::path::Path, date: Option<&str>, at: &Location) -> Result<E
 /// `registry list`: enterprises with what is due next.
 fn list(prefecture: Option<String>, overdue: bool, today: Option<&str>, at: &Location) -> Result<ExitCode> {
     let today = day(today)?;
-    let reg = open(at)?.registry()?;
+    let reg = icsdrill::governance::region::registry_with_drills(&*open(at)?)?;
     let rules = CadenceRules::defaults();
     for e in reg.enterprises.iter().filter(|e| prefecture.as_ref().is_none_or(|p| &e.prefecture == p)) {
         let due = registry::cadence(e, &reg, &rules, today);
@@ -338,7 +338,7 @@ fn regrade(
 
 /// `registry plan`: the year's regional drill, enterprises due grouped by scenario.
 fn plan(year: i64, at: &Location) -> Result<ExitCode> {
-    let reg = open(at)?.registry()?;
+    let reg = icsdrill::governance::region::registry_with_drills(&*open(at)?)?;
     let rules = CadenceRules::defaults();
     let year =
         i16::try_from(year).ok().filter(|y| (1900..=2999).contains(y)).context("a year from 1900 to 2999")?;

@@ -35,20 +35,8 @@ fn drill_results(
         let Some((_, teams)) = store.drill(&d.id)? else { continue };
         let date = day_of_ms(d.created_ms);
         for t in &teams {
-            if !reg.enterprises.iter().any(|e| e.id == t.id) {
+            if !note_drill(reg, &t.id, &d.id, date) {
                 continue;
-            }
-            let entered = reg
-                .activities
-                .iter()
-                .any(|a| a.enterprise == t.id && a.kind == "drill" && a.reference == d.id);
-            if !entered {
-                reg.activities.push(registry::Activity {
-                    enterprise: t.id.clone(),
-                    kind: "drill".into(),
-                    date,
-                    reference: d.id.clone(),
-                });
             }
             let scored = store.score(&d.id, &t.id)?.map(|(score, card)| {
                 // The stored card's alert count (cards stored before it was counted have none).
@@ -71,6 +59,42 @@ fn drill_results(
         }
     }
     Ok((drill_days, results))
+}
+
+/// Notes drill `drill` of `date` as a drill activity of `team` when the team is a registered
+/// enterprise and nobody entered it by hand already; whether the team is registered.
+fn note_drill(reg: &mut registry::Registry, team: &str, drill: &str, date: Day) -> bool {
+    if !reg.enterprises.iter().any(|e| e.id == team) {
+        return false;
+    }
+    let entered =
+        reg.activities.iter().any(|a| a.enterprise == team && a.kind == "drill" && a.reference == drill);
+    if !entered {
+        reg.activities.push(registry::Activity {
+            enterprise: team.to_string(),
+            kind: "drill".into(),
+            date,
+            reference: drill.to_string(),
+        });
+    }
+    true
+}
+
+/// The registry with every drill on record (past its briefing: run here, or imported as a
+/// verified bundle) counted as a drill of each registered enterprise among its teams, as the
+/// regional view counts them: what the command line's cadence and plan read too.
+pub fn registry_with_drills(store: &dyn Store) -> Result<registry::Registry> {
+    let mut reg = store.registry()?;
+    for d in store.drills()? {
+        if d.phase == icsdrill_drill::Phase::Briefing {
+            continue;
+        }
+        let Some((_, teams)) = store.drill(&d.id)? else { continue };
+        for t in &teams {
+            note_drill(&mut reg, &t.id, &d.id, day_of_ms(d.created_ms));
+        }
+    }
+    Ok(reg)
 }
 
 /// The roll-up on `today`, for one prefecture or the whole region.
