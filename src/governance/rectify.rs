@@ -111,14 +111,15 @@ pub fn track(
                 }
             }
         };
-        let evidence =
-            findings.iter().find(|f| f.id == old.id).map(|f| f.evidence.clone()).unwrap_or_default();
+        let found = findings.iter().find(|f| f.id == old.id);
+        let evidence = found.map(|f| f.evidence.clone()).unwrap_or_default();
         history.push(json!({"drill": drill, "verdict": verdict.as_str(), "evidence": evidence}));
         rows.push(TrackedFinding {
             enterprise: enterprise.to_string(),
             id: old.id.clone(),
             status,
-            severity: old.severity,
+            // Still open: as this drill judged it (its deadline is the new finding's too).
+            severity: found.map_or(old.severity, |f| f.severity),
             first_drill: old.first_drill.clone(),
             last_drill: drill.to_string(),
             finding,
@@ -140,7 +141,8 @@ pub fn track(
             id: f.id.clone(),
             status: FindingStatus::Open,
             severity: f.severity,
-            first_drill: reopened.map_or_else(|| drill.to_string(), |k| k.first_drill.clone()),
+            // Reopened, its deadline runs from this drill: the earlier ones are in its history.
+            first_drill: drill.to_string(),
             last_drill: drill.to_string(),
             finding: serde_json::to_string(f)?,
             history: serde_json::to_string(&history)?,
@@ -254,6 +256,15 @@ mod tests {
         // The attack ran again and no response step or alarm was missed.
         assert_eq!(verdict("plan:notify"), Some(Verdict::Verified));
         assert_eq!(verdict("alarm:al-t101"), Some(Verdict::Verified));
+        // Drill 3 finds the set-point breach again: reopened, due from drill 3.
+        let again: Vec<_> = found.iter().filter(|f| f.id == "range:plc-t101").cloned().collect();
+        let out = track(&mut store, ("d3", &s), "e", &again, &[]).expect("tracked");
+        assert!(out.iter().any(|o| o.id == "range:plc-t101" && o.verdict == Verdict::Reopened), "{out:?}");
+        let row =
+            store.findings("e").expect("read").into_iter().find(|f| f.id == "range:plc-t101").expect("kept");
+        assert_eq!((row.first_drill.as_str(), row.status), ("d3", FindingStatus::Open));
+        let history: serde_json::Value = serde_json::from_str(&row.history).expect("json");
+        assert_eq!(history.as_array().map(Vec::len), Some(3), "d1, d2 and d3 in its history");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

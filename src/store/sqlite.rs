@@ -335,7 +335,7 @@ impl Store for SqliteStore {
             tx.execute(
                 "INSERT INTO findings (enterprise, id, status, severity, first_drill, last_drill, finding, history)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (enterprise, id) DO UPDATE SET status = ?3, severity = ?4, last_drill = ?6, finding = ?7, history = ?8",
+                 ON CONFLICT (enterprise, id) DO UPDATE SET status = ?3, severity = ?4, first_drill = ?5, last_drill = ?6, finding = ?7, history = ?8",
                 params![f.enterprise, f.id, f.status.as_str(), f.severity.as_str(), f.first_drill, f.last_drill, f.finding, f.history],
             )?;
         }
