@@ -78,20 +78,37 @@ pub fn to_xlsx(sheet: &str, header: &[&str], rows: &[Vec<String>]) -> Result<Vec
     header_row(s, 0, header, &heading)?;
     for (r, row) in rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
-            match v.parse::<f64>() {
-                Ok(n) if n.is_finite() && (!v.is_empty() && !v.starts_with('0') || v == "0") => {
+            match as_number(v) {
+                Some(n) => {
                     s.write_number(r as u32 + 1, c as u16, n)?;
                 }
-                _ => text(s, r as u32 + 1, c as u16, v)?,
+                None => text(s, r as u32 + 1, c as u16, v)?,
             }
         }
     }
     Ok(wb.save_to_buffer()?)
 }
 
+/// A cell's number, unless it is text: not a finite number, or a code whose leading zero
+/// counts (a phone number, `0991...`; `0` and `0.5` are numbers).
+fn as_number(v: &str) -> Option<f64> {
+    let code = v.len() > 1 && v.starts_with('0') && v.as_bytes()[1].is_ascii_digit();
+    v.parse::<f64>().ok().filter(|n| n.is_finite() && !code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_numbers_and_codes_with_a_leading_zero_text() {
+        for (v, n) in [("0", Some(0.0)), ("0.5", Some(0.5)), ("12", Some(12.0)), ("-3.5", Some(-3.5))] {
+            assert_eq!(as_number(v), n, "{v}");
+        }
+        for code in ["0991-1234567", "09911234567", "007", "", "inf", "NaN", "plc-t101"] {
+            assert_eq!(as_number(code), None, "{code}");
+        }
+    }
 
     #[test]
     fn formulas_are_neutralised_and_numbers_kept() {
