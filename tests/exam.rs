@@ -484,6 +484,11 @@ async fn the_trainer_view_lists_a_cohort_and_exports_it_and_only_trainers_see_it
     let (s, csv) = call("/api/trainer/export?cohort=2026-B&format=csv", "trainer-token").await;
     assert_eq!(s, 200);
     assert!(csv.contains("2026-B,s1,王芳") && csv.contains("2026-B,s2,刘强"), "{csv}");
+    // Each skill area's points as certified, one column an area.
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert_eq!(header[8..], ["architecture", "implementation", "operations", "assessment", "response"]);
+    let s1: Vec<&str> = csv.lines().find(|l| l.contains(",s1,")).unwrap().split(',').collect();
+    assert!(s1[8..].iter().all(|p| p.parse::<f64>().is_ok()), "{s1:?}");
     assert_eq!(
         call("/api/trainer/exams", "kashgar-token").await.0,
         403,

@@ -221,14 +221,20 @@ pub fn installation_key(key_dir: &Path) -> Option<String> {
     Some(icsdrill_engine::hex(key.verifying_key().as_bytes()))
 }
 
-/// A cohort's results as table rows (for CSV, xlsx and the trainer view's export).
+/// A cohort's results as table rows (for CSV, xlsx and the trainer view's export): each
+/// trainee's total, result, and points in each skill area as certified.
 pub fn cohort_rows(store: &dyn Store, cohort: Option<&str>) -> Result<(Vec<&'static str>, Vec<Vec<String>>)> {
-    let header = vec!["cohort", "trainee", "name", "date", "total", "max", "result", "drill"];
+    use icsdrill_engine::scenario::exam::AREAS;
+    let mut header = vec!["cohort", "trainee", "name", "date", "total", "max", "result", "drill"];
+    header.extend(AREAS);
     let rows = store
         .exams(cohort)?
         .into_iter()
         .map(|e| {
-            vec![
+            let areas = serde_json::from_str::<cert::Certificate>(&e.certificate)
+                .map(|c| c.body.areas)
+                .unwrap_or_default();
+            let mut row = vec![
                 e.cohort,
                 e.trainee,
                 e.name,
@@ -237,7 +243,14 @@ pub fn cohort_rows(store: &dyn Store, cohort: Option<&str>) -> Result<(Vec<&'sta
                 format!("{:.0}", e.max),
                 if e.passed { "pass" } else { "fail" }.into(),
                 e.drill,
-            ]
+            ];
+            row.extend(AREAS.iter().map(|a| {
+                areas
+                    .iter()
+                    .find(|(name, ..)| name == a)
+                    .map_or_else(String::new, |(_, p, _)| format!("{p:.1}"))
+            }));
+            row
         })
         .collect();
     Ok((header, rows))
