@@ -192,6 +192,24 @@ async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
     accessible(&seen["axe"]);
     fits_a_phone(&seen["phone"]);
     assert_eq!(seen["briefing"], serde_json::json!(["start", "end"]), "{seen}");
+    // The faults and the operators' own work, with the instructors' notes, in both languages.
+    let rows = |k: &str| seen[k].as_array().map(|a| a.iter().filter_map(|r| r.as_str()).collect::<Vec<_>>());
+    let script = rows("script").unwrap_or_default();
+    assert!(
+        script
+            .iter()
+            .any(|r| r.contains("fault / distractor") && r.contains("LIT-102 has always been noisy")),
+        "{seen}"
+    );
+    assert!(
+        script.iter().any(|r| r.contains("routine work") && r.contains("hmi-01 · write_registers")),
+        "{seen}"
+    );
+    let script_zh = rows("script_zh").unwrap_or_default();
+    assert!(
+        script_zh.iter().any(|r| r.contains("故障/干扰项") && r.contains("LIT-102 雨后一向读数跳动")),
+        "{seen}"
+    );
     assert_eq!(seen["live"], serde_json::json!(["pause", "hot_wash", "end"]), "{seen}");
     assert!(seen["confirm"].as_str().is_some_and(|t| t.contains("End the drill")), "{seen}");
     // With the drill gone the page says so, to screen readers too, and keeps retrying.

@@ -153,10 +153,29 @@ pub struct Overview {
     pub cross_team: CrossTeam,
     /// The attack's steps, when there is an attack.
     pub attack: Option<Vec<StepView>>,
+    /// The rest of the white cell's script: physical faults and distractors, and the plant's
+    /// own routine work (which the teams' monitoring may flag), with the instructors' notes.
+    pub script: Vec<ScriptLine>,
     /// Teams (on a node of a drill over several nodes, those this node runs).
     pub teams: Vec<OverviewTeam>,
     /// The teams other nodes of the drill run, and where: their full view is on that node.
     pub elsewhere: Vec<TeamElsewhere>,
+}
+
+/// One line of the white cell's script besides the attack.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScriptLine {
+    /// When, in simulated seconds from the start.
+    pub at_s: f64,
+    /// `fault` (a physical fault or distractor) or `work` (an operator's or engineer's
+    /// legitimate action).
+    pub kind: &'static str,
+    /// The fault's id, or the host the work is done from.
+    pub who: String,
+    /// What it is (the input's kind for work: `write_registers`, ...; empty for a fault).
+    pub what: String,
+    /// The instructors' note, if the scenario has one.
+    pub note: Option<Text>,
 }
 
 /// A team another node of the drill runs.
@@ -178,6 +197,32 @@ pub struct TeamElsewhere {
 }
 
 impl Overview {
+    /// The white cell's script besides the attack, in time order.
+    pub fn script(s: &Scenario) -> Vec<ScriptLine> {
+        let hz = f64::from(s.tick_hz);
+        let faults = s.faults.iter().map(|f| ScriptLine {
+            at_s: f.start_tick as f64 / hz,
+            kind: "fault",
+            who: f.id.clone(),
+            what: String::new(),
+            note: f.note.clone(),
+        });
+        let work = s.background.iter().map(|b| ScriptLine {
+            at_s: b.tick as f64 / hz,
+            kind: "work",
+            who: b.input.source().unwrap_or_default().to_string(),
+            // The input's `kind` tag, as the inputs file spells it.
+            what: serde_json::to_value(&b.input)
+                .ok()
+                .and_then(|v| v["kind"].as_str().map(str::to_string))
+                .unwrap_or_default(),
+            note: b.note.clone(),
+        });
+        let mut out: Vec<ScriptLine> = faults.chain(work).collect();
+        out.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        out
+    }
+
     /// The attack timeline of a scenario.
     pub fn attack(s: &Scenario) -> Option<Vec<StepView>> {
         s.attack.as_ref().map(|p| {

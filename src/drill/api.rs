@@ -384,6 +384,7 @@ impl DrillApi for Drill {
             records_failing: self.records_failing(),
             cross_team: CrossTeam { attempts, uncounted },
             attack: Overview::attack(&self.scenario),
+            script: Overview::script(&self.scenario),
             teams,
             elsewhere: self
                 .teams

@@ -22,6 +22,9 @@ with failing(driver, f"{out}/instructor-failure.png"):
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#tools button[data-reveal]"))
     wait.until(lambda d: enabled(d) == ["start", "end"])
     seen["briefing"] = enabled(driver)
+    # The white cell's script besides the attack: faults, distractors and routine work.
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#script tbody tr"))
+    seen["script"] = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#script tbody tr")]
     # End asks first; dismissed, nothing happens.
     driver.find_element(By.CSS_SELECTOR, "[data-control=end]").click()
     wait.until(lambda d: d.switch_to.alert)
@@ -38,7 +41,8 @@ with failing(driver, f"{out}/instructor-failure.png"):
     # In Chinese, nothing of the white cell's own UI is left in English (names and ids aside).
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=white_cell]").text == "导调组")
-    seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,td,button,a,span,p,option,figcaption", "#timeline td:first-child, #timeline td:nth-child(3), #tools b, #board td:nth-child(2), .mut, #inject-step, #inject-teams, #teams h2, #teams td")
+    seen["script_zh"] = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#script tbody tr")]
+    seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,td,button,a,span,p,option,figcaption", "#timeline td:first-child, #timeline td:nth-child(3), #script td:nth-child(3), #tools b, #board td:nth-child(2), .mut, #inject-step, #inject-teams, #teams h2, #teams td")
     seen["axe"] = {"instructor": accessibility(driver)}
     driver.save_screenshot(f"{out}/instructor.png")
     seen["phone"] = phone(driver, wait, driver.current_url, lambda d: d.find_elements(By.CSS_SELECTOR, "#teams section"), f"{out}/instructor-phone.png")

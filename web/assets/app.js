@@ -7,7 +7,7 @@ const T = {
     tactic:"Tactic",observed:"Observed at (simulated s)",impact:"Impact",taken:"Actions taken",notes:"Notes",submit_report:"Submit report",hints:"Hints",
     breakdown:"Score breakdown",white_cell:"White cell",start:"Start",pause:"Pause",resume:"Resume",hot_wash:"Hot wash",end:"End",inject:"Inject",
     teams:"Teams (empty: all)",channel:"Channel",message:"Message",phone:"Phone call",fire_step:"Fire attack step",text:"Text",step:"Attack step",send:"Send",
-    attack:"Attack timeline",take:"Take",cost:"cost",phase_briefing:"Briefing",phase_live:"Live",phase_paused:"Paused",phase_hot_wash:"Hot wash",phase_ended:"Ended",
+    attack:"Attack timeline",script:"Faults, distractors and routine work",sc_fault:"fault / distractor",sc_work:"routine work",sc_kind:"Kind",sc_who:"Fault or host",note:"Note for the white cell",take:"Take",cost:"cost",phase_briefing:"Briefing",phase_live:"Live",phase_paused:"Paused",phase_hot_wash:"Hot wash",phase_ended:"Ended",
     no_alarms:"No active alarms",true_v:"True",measured:"Measured",done:"done",late:"late",missed:"missed",pending:"pending",sent:"Sent",applied:"Applied",
     tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",aar:"Report",flags:"Flags",flag:"Flag",submit_flag:"Submit flag",unit:"Unit ID",standings:"Standings (CSV)",region_title:"Regional oversight",alerts:"Monitoring alerts",last_score:"Last drill score",prefectures:"Prefectures",prefecture:"Prefecture",enterprises:"Enterprises",drills_on_time:"Drills on time",open_findings:"Open findings (C/H/M/L)",overdue_rect:"Overdue rectifications",name:"Name",industry:"Industry",next_drill:"Next drill",trend:"Trend by year",year:"Year",drills:"Drills",findings:"Findings",verified:"Verified fixed",trainer_title:"Exam cohorts",in_progress:"In progress",results:"Results",cohort:"Cohort",date:"Date",result:"Result",pass:"pass",fail:"fail",lang:"中文"},
   zh: {frozen:"排行榜已冻结",login_needed:"请打开分配给您的登录链接（…/?token=…）。",rank:"名次",team:"队伍",score:"得分",detected:"检出",
@@ -16,7 +16,7 @@ const T = {
     tactic:"战术",observed:"发现时间（仿真秒）",impact:"影响",taken:"已采取措施",notes:"备注",submit_report:"提交报告",hints:"提示",
     breakdown:"得分明细",white_cell:"导调组",start:"开始",pause:"暂停",resume:"继续",hot_wash:"热复盘",end:"结束",inject:"注入",
     teams:"队伍（留空为全部）",channel:"方式",message:"消息",phone:"电话",fire_step:"触发攻击步骤",text:"内容",step:"攻击步骤",send:"发送",
-    attack:"攻击时间线",take:"使用",cost:"扣分",phase_briefing:"简报",phase_live:"进行中",phase_paused:"已暂停",phase_hot_wash:"热复盘",phase_ended:"已结束",
+    attack:"攻击时间线",script:"故障、干扰项与日常作业",sc_fault:"故障/干扰项",sc_work:"日常作业",sc_kind:"类别",sc_who:"故障或主机",note:"导调说明",take:"使用",cost:"扣分",phase_briefing:"简报",phase_live:"进行中",phase_paused:"已暂停",phase_hot_wash:"热复盘",phase_ended:"已结束",
     no_alarms:"无活动报警",true_v:"真实值",measured:"测量值",done:"已完成",late:"超时",missed:"未完成",pending:"待定",sent:"已发送",applied:"已执行",
     tripped:"已联锁",acked:"已确认",ack:"确认",aar:"演练报告",flags:"夺旗",flag:"旗标（flag）",submit_flag:"提交旗标",unit:"单元号",standings:"最终排名（CSV）",region_title:"区域监管视图",alerts:"监测告警数",last_score:"最近演练得分",prefectures:"地州市",prefecture:"地州市",enterprises:"企业",drills_on_time:"按期演练",open_findings:"未整改隐患（严重/高/中/低）",overdue_rect:"逾期整改",name:"名称",industry:"行业",next_drill:"下次演练",trend:"年度趋势",year:"年份",drills:"演练",findings:"隐患",verified:"已复核整改",trainer_title:"考核批次",in_progress:"进行中",results:"成绩",cohort:"批次",date:"日期",result:"结果",pass:"通过",fail:"未通过",lang:"English"}
 };
@@ -558,6 +558,7 @@ async function instructorPage() {
     $("#cross").hidden = !ct.length;
     put($("#cross tbody"), ct.map(a => `<tr><td>${esc(a.address)}${a.from_team ? " (" + esc(a.from_team) + ")" : ""}</td><td>${esc(a.team)} ${esc(a.plc)}</td><td class="num">${a.count}</td></tr>`).join(""));
     if (!stepsFilled && o.attack) { stepsFilled = true; $("#inject-step").innerHTML = o.attack.map(s => `<option value="${esc(s.id)}">${esc(s.id)} — ${esc(txt(s.name))}</option>`).join(""); }
+    put($("#script tbody"), (o.script || []).map(l => `<tr><td class="num">${hms(l.at_s)}</td><td>${esc(tr("sc_" + l.kind))}</td><td>${esc(l.who)}${l.what ? " · " + esc(l.what) : ""}</td><td>${l.note ? esc(txt(l.note)) : ""}</td></tr>`).join(""));
     put($("#timeline tbody"), (o.attack || []).map(s => `<tr><td>${esc(s.id)}</td><td>${esc(txt(s.name))}</td><td>${esc(s.techniques.join(" "))}</td><td>${o.teams.map(t => `<span class="badge">${esc(t.id)}: ${esc(tr("step_" + ((t.steps.find(x => x.id === s.id) || {}).status || "pending")))}</span>`).join(" ")}</td></tr>`).join(""));
     const away = o.elsewhere || [];
     $("#elsewhere").hidden = !away.length;
