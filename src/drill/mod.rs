@@ -234,7 +234,6 @@ pub struct Drill {
     recorder: Mutex<Option<Recorder>>,
     /// Where it is recorded (captures are rebuilt from it).
     database: Option<Database>,
-    /// Held while a capture is built: one at a time.
     /// The teams whose capture is being built: at most `MAX_PCAP_BUILDS`, one a team.
     pcap_building: Mutex<std::collections::BTreeSet<String>>,
     /// After-action reports built at once (`MAX_REPORT_BUILDS`); more wait their turn.
