@@ -166,7 +166,7 @@ impl Sim {
             .enumerate()
             .map(|(i, e)| {
                 let p = self.world.get::<PlcState>(*e).expect("PLC entities live as long as the world");
-                let flooded = p.flooded_until.is_some_and(|t| tick < t);
+                let flooded = p.flooded(tick);
                 let flags = (p.mode, p.listen_only, p.restart_until.is_some(), flooded);
                 if let Some(old) = previous.and_then(|s| s.plcs.get(i))
                     && (old.mode, old.listen_only, old.restarting, old.flooded) == flags

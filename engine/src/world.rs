@@ -305,6 +305,11 @@ pub struct PlcState {
 }
 
 impl PlcState {
+    /// Whether a flood saturates its communications at `tick`.
+    pub fn flooded(&self, tick: u64) -> bool {
+        self.flooded_until.is_some_and(|t| tick < t)
+    }
+
     /// Puts the spoofed values into `input` (a copy of the input registers): what the PLC
     /// reports on the network.
     pub fn spoof_into(&self, input: &mut [u16]) {

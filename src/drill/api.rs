@@ -20,8 +20,8 @@ use super::{ACT_TIMEOUT, Drill, same_token};
 use crate::runtime::live::ApplyError;
 
 impl Drill {
-    /// The registered enterprise's full name, when the team is one (a filed report names it).
-    /// The registered enterprise a team is, if it is one.
+    /// The registered enterprise a team is, if it is one (a filed report names it as
+    /// registered, at its level).
     fn enterprise(&self, team: &str) -> Option<crate::governance::registry::Enterprise> {
         let store = self.database.as_ref()?.open().ok()?;
         store.registry().ok()?.enterprises.into_iter().find(|e| e.id == team)

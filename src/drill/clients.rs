@@ -18,7 +18,8 @@ pub const MAX_FOREIGN: usize = 1_024;
 
 /// The client networks of each team, in drill order: what the drill gives, else every address
 /// for a drill of one team (it has nobody to be kept apart from), else on loopback team `k`'s
-/// own /24 (`team_loopback_net`: 127.10.1.0/24 for the first). Teams of a drill served on another address must be given theirs.
+/// own /24 (`team_loopback_net`: 127.10.1.0/24 for the first). Teams of a drill served on
+/// another address must be given theirs.
 pub fn team_clients(spec: &DrillSpec) -> Result<Vec<Vec<ipnet::IpNet>>> {
     let mut out = Vec::new();
     for (k, t) in spec.teams.iter().enumerate() {

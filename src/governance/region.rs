@@ -27,12 +27,7 @@ fn drill_results(
     let drill_days: BTreeMap<String, Day> =
         drills.iter().map(|d| (d.id.clone(), day_of_ms(d.created_ms))).collect();
     let mut results: BTreeMap<String, Vec<EnterpriseDrill>> = BTreeMap::new();
-    for d in &drills {
-        // A drill still in its briefing never started: it counts for no enterprise's cadence.
-        if d.phase == icsdrill_drill::Phase::Briefing {
-            continue;
-        }
-        let Some((_, teams)) = store.drill(&d.id)? else { continue };
+    for (d, teams) in counted_drills(store, &drills)? {
         let date = day_of_ms(d.created_ms);
         for t in &teams {
             if !note_drill(reg, &t.id, &d.id, date) {
@@ -61,6 +56,21 @@ fn drill_results(
     Ok((drill_days, results))
 }
 
+/// The drills that count for the enterprises among their teams, with the teams: every drill
+/// on record past its briefing (one still in its briefing never started).
+fn counted_drills<'a>(
+    store: &dyn Store,
+    drills: &'a [crate::store::DrillRecord],
+) -> Result<Vec<(&'a crate::store::DrillRecord, Vec<crate::store::TeamRecord>)>> {
+    let mut out = Vec::new();
+    for d in drills.iter().filter(|d| d.phase != icsdrill_drill::Phase::Briefing) {
+        if let Some((_, teams)) = store.drill(&d.id)? {
+            out.push((d, teams));
+        }
+    }
+    Ok(out)
+}
+
 /// Notes drill `drill` of `date` as a drill activity of `team` when the team is a registered
 /// enterprise and nobody entered it by hand already; whether the team is registered.
 fn note_drill(reg: &mut registry::Registry, team: &str, drill: &str, date: Day) -> bool {
@@ -85,11 +95,8 @@ fn note_drill(reg: &mut registry::Registry, team: &str, drill: &str, date: Day) 
 /// regional view counts them: what the command line's cadence and plan read too.
 pub fn registry_with_drills(store: &dyn Store) -> Result<registry::Registry> {
     let mut reg = store.registry()?;
-    for d in store.drills()? {
-        if d.phase == icsdrill_drill::Phase::Briefing {
-            continue;
-        }
-        let Some((_, teams)) = store.drill(&d.id)? else { continue };
+    let drills = store.drills()?;
+    for (d, teams) in counted_drills(store, &drills)? {
         for t in &teams {
             note_drill(&mut reg, &t.id, &d.id, day_of_ms(d.created_ms));
         }

@@ -94,9 +94,7 @@ impl AttackState {
             forced: vec![false; n],
         }
     }
-}
 
-impl AttackState {
     /// The index of `step` when its attempt `attempt` is out on the real network, waiting for
     /// its result.
     pub(crate) fn awaiting(&self, plan: &AttackPlan, step: &str, attempt: u32) -> Option<usize> {

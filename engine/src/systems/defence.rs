@@ -274,15 +274,23 @@ fn flood(world: &mut World, s: &Scenario, tick: u64, plc: &str, source: &str, se
 /// Ends at `tick` every flood whose host can no longer reach its PLC (the defenders blocked
 /// or isolated it): the PLC talks again, as a real one does once the flood stops arriving.
 pub(super) fn end_cut_off_floods(world: &mut World, s: &Scenario, tick: u64) {
-    let net = world.resource::<NetState>().clone();
-    let mut q = world.query::<&mut PlcState>();
-    for mut state in q.iter_mut(world) {
-        if let (Some(until), Some(by)) = (state.flooded_until, state.flooded_by)
-            && tick < until
-            && crate::network::check_connect(s, &net, by, state.idx).is_err()
-        {
-            (state.flooded_until, state.flooded_by) = (Some(tick), None);
-        }
+    let net = world.resource::<NetState>();
+    let cut: Vec<Entity> = world
+        .resource::<Entities>()
+        .plcs
+        .iter()
+        .copied()
+        .filter(|e| {
+            let state = world.get::<PlcState>(*e).expect("PLC entities live as long as the world");
+            state.flooded(tick)
+                && state
+                    .flooded_by
+                    .is_some_and(|by| crate::network::check_connect(s, net, by, state.idx).is_err())
+        })
+        .collect();
+    for e in cut {
+        let mut state = world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world");
+        (state.flooded_until, state.flooded_by) = (Some(tick), None);
     }
 }
 

@@ -420,9 +420,7 @@ impl<'a> Judge<'a> {
         let route = crate::network::check_connect(s, world.resource::<NetState>(), host, plc);
         let e = world.resource::<Entities>().plcs[plc.ix()];
         let state = world.get::<PlcState>(e).expect("PLC entities live as long as the world");
-        let talks = !state.listen_only
-            && state.restart_until.is_none()
-            && state.flooded_until.is_none_or(|t| tick >= t);
+        let talks = !state.listen_only && state.restart_until.is_none() && !state.flooded(tick);
         Judge { route, talks }
     }
 

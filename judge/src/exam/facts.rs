@@ -5,7 +5,6 @@ use icsdrill_engine::event::{EventKind, RejectReason, SimEvent};
 use icsdrill_engine::input::{PlcMode, SimInput};
 use icsdrill_engine::scenario::{PlcIdx, PlcRole, Scenario, Text};
 
-/// Reasons a blocked attempt was stopped by a defender's network action.
 /// What the tasks are checked against.
 #[derive(Debug, Default)]
 pub(super) struct Facts {
@@ -227,7 +226,6 @@ pub(super) fn safety_violation(s: &Scenario, events: &[SimEvent], attacker_hosts
     None
 }
 
-/// The address of an interlock bypass coil a coil write to `plc` sets, if it sets one.
 /// How many times the attack set each interlock bypass coil, by (PLC id, address).
 fn attack_bypass_writes(s: &Scenario, events: &[SimEvent]) -> std::collections::BTreeMap<(String, u16), u32> {
     let mut out = std::collections::BTreeMap::new();
@@ -258,6 +256,7 @@ fn attack_bypass_writes(s: &Scenario, events: &[SimEvent]) -> std::collections::
     out
 }
 
+/// The address of an interlock bypass coil a coil write to `plc` sets, if it sets one.
 fn bypass_set(s: &Scenario, plc: &str, addr: u16, values: &[u16]) -> Option<u16> {
     let p = s.plc(plc)?;
     let def = &s.plcs[p.ix()];
