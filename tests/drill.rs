@@ -754,15 +754,7 @@ fn the_openapi_document_lists_every_route_with_its_access() {
 /// team `k`'s own network.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_contest_with_a_solved_flag_replays_to_the_same_score() {
-    let dir = std::env::temp_dir().join(format!("icsdrill-contest-replay-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
-    let spec = crate::util::test_spec(
-        builtin("petrochem-tank-farm"),
-        &["a", "b"],
-        Mode::Contest,
-        Some((&dir, source)),
-    );
+    let (dir, spec) = crate::util::recorded_tank_farm("contest-replay", &["a", "b"], Mode::Contest);
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
@@ -786,15 +778,7 @@ async fn a_recorded_contest_with_a_solved_flag_replays_to_the_same_score() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contest_resumed_past_its_freeze_keeps_the_public_board_frozen() {
-    let dir = std::env::temp_dir().join(format!("icsdrill-freeze-resume-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
-    let mut spec = crate::util::test_spec(
-        builtin("petrochem-tank-farm"),
-        &["a", "b"],
-        Mode::Contest,
-        Some((&dir, source)),
-    );
+    let (dir, mut spec) = crate::util::recorded_tank_farm("freeze-resume", &["a", "b"], Mode::Contest);
     (spec.range.duration_s, spec.freeze_s) = (Some(120.0), Some(60.0));
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();

@@ -378,15 +378,7 @@ fn a_live_exams_cohort_is_on_its_result() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_exam_in_progress_is_listed_under_its_cohort() {
     use icsdrill_web::region::RegionApi as _;
-    let dir = std::env::temp_dir().join(format!("icsdrill-cohort-live-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
-    let mut spec = crate::util::test_spec(
-        builtin("petrochem-tank-farm"),
-        &["t8"],
-        icsdrill_drill::Mode::Exam,
-        Some((&dir, source)),
-    );
+    let (dir, mut spec) = crate::util::recorded_tank_farm("cohort-live", &["t8"], icsdrill_drill::Mode::Exam);
     spec.cohort = "2026-C".into();
     let server = icsdrill::drill::DrillServer::start(spec).await.unwrap();
     let id = server.drill.id.clone();

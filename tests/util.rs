@@ -212,6 +212,20 @@ pub(crate) fn test_spec(
     spec
 }
 
+/// A fresh data directory (`icsdrill-NAME-PID` in the temporary directory) and a `test_spec`
+/// of the tank farm recorded in it.
+pub(crate) fn recorded_tank_farm(
+    name: &str,
+    teams: &[&str],
+    mode: icsdrill_drill::Mode,
+) -> (std::path::PathBuf, icsdrill::drill::DrillSpec) {
+    let dir = std::env::temp_dir().join(format!("icsdrill-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let source = icsdrill_scenarios::builtin("petrochem-tank-farm").expect("built in").source;
+    let spec = test_spec(builtin("petrochem-tank-farm"), teams, mode, Some((&dir, source)));
+    (dir, spec)
+}
+
 /// Waits, at most `bound`, until `live`'s published log holds an event `found` accepts,
 /// looking again at every tick (no timer): whether one showed.
 pub(crate) async fn wait_for_event(
