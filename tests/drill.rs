@@ -780,6 +780,10 @@ async fn a_recorded_contest_with_a_solved_flag_replays_to_the_same_score() {
 async fn a_contest_resumed_past_its_freeze_keeps_the_public_board_frozen() {
     let (dir, mut spec) = crate::util::recorded_tank_farm("freeze-resume", &["a", "b"], Mode::Contest);
     (spec.range.duration_s, spec.freeze_s) = (Some(120.0), Some(60.0));
+    // The engine's attack, not the live attacker's: stepped 650 ticks in a blink, a live
+    // attacker's results land whenever its wire work ends, so one team's attack could still be
+    // unfired at the freeze and fire after it, and the totals would not be the flag's alone.
+    spec.range.live_attacker = false;
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();

@@ -360,32 +360,25 @@ impl Freeze {
     }
 
     /// The public board to publish after `full`, given the one published before: the full
-    /// board when not frozen; while frozen the earlier board marked frozen (the full board if
-    /// nothing was published before the freeze, as after a resume), or `None` when the
-    /// published one already is. Unfrozen, the full board is shared, not copied.
+    /// board when not frozen (shared, not copied); while frozen, `full` with the rows
+    /// `at_freeze` gives (each team's card at the freeze tick, or now for a team not there
+    /// yet), marked frozen, or `None` when the published one already shows them.
     pub fn public(
         &self,
         frozen: bool,
         published: &Scoreboard,
         full: &Arc<Scoreboard>,
+        at_freeze: impl FnOnce() -> Vec<BoardRow>,
     ) -> Option<Arc<Scoreboard>> {
         if !frozen {
             return Some(full.clone());
         }
-        let mut public = published.clone();
-        if public.rows.is_empty() {
-            public.rows = full.rows.clone();
-            public.changed_us = full.changed_us;
-            public.frozen = false;
-        }
-        if public.frozen && public.phase == full.phase {
+        let rows = at_freeze();
+        if published.frozen && published.phase == full.phase && published.rows == rows {
             return None;
         }
-        public.frozen = true;
-        public.phase = full.phase;
-        public.seq = full.seq;
         // The clock runs on while the scores stand still.
-        public.clock = full.clock;
+        let public = Scoreboard { rows, frozen: true, ..(**full).clone() };
         Some(Arc::new(public.sealed()))
     }
 }
@@ -422,7 +415,7 @@ mod tests {
     }
 
     #[test]
-    fn a_frozen_board_keeps_its_rows_until_the_hot_wash() {
+    fn a_frozen_board_shows_the_cards_at_the_freeze_until_the_hot_wash() {
         let freeze = Freeze { tick: Some(100) };
         assert!(!freeze.frozen(99, Phase::Live));
         assert!(freeze.frozen(100, Phase::Live) && freeze.frozen(150, Phase::Paused));
@@ -437,16 +430,19 @@ mod tests {
             steps: 0,
             ..Scoreboard::empty()
         };
+        let at = |total| move || vec![row("a", total, 0, None)];
         let before = board(1, 100.0);
-        let frozen = freeze.public(true, &before, &Arc::new(board(2, 300.0))).unwrap();
+        // The rows at the freeze, whatever the full board says now.
+        let frozen = freeze.public(true, &before, &Arc::new(board(2, 300.0)), at(100.0)).unwrap();
         assert_eq!((frozen.rows[0].total, frozen.frozen, frozen.seq), (100.0, true, 2));
-        assert!(freeze.public(true, &frozen, &Arc::new(board(3, 400.0))).is_none(), "nothing new to publish");
-        assert_eq!(freeze.public(false, &frozen, &Arc::new(board(4, 400.0))).unwrap().rows[0].total, 400.0);
-        let empty = Scoreboard { rows: Vec::new(), ..board(0, 0.0) };
+        let same = freeze.public(true, &frozen, &Arc::new(board(3, 400.0)), at(100.0));
+        assert!(same.is_none(), "nothing new to publish");
+        // A range that reached the freeze later brings its card there.
+        let later = freeze.public(true, &frozen, &Arc::new(board(4, 400.0)), at(150.0)).unwrap();
+        assert_eq!((later.rows[0].total, later.seq), (150.0, 4));
         assert_eq!(
-            freeze.public(true, &empty, &Arc::new(board(5, 250.0))).unwrap().rows[0].total,
-            250.0,
-            "resumed past the freeze"
+            freeze.public(false, &later, &Arc::new(board(5, 400.0)), at(150.0)).unwrap().rows[0].total,
+            400.0
         );
     }
 

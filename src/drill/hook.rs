@@ -3,7 +3,7 @@
 //! log hash, and publishes the card when it changes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
@@ -35,6 +35,10 @@ pub(super) struct Published {
     /// The hash of the team's whole log so far (the replay contract), and the tick of its
     /// last event (where judging takes the log to end).
     pub(super) hash: Mutex<(LogHasher, u64)>,
+    /// Its card at a contest's freeze tick, once the range has passed it (live or in a
+    /// resumed log alike): what the public board shows while frozen, since the live card
+    /// would give away later scores.
+    pub(super) at_freeze: OnceLock<Arc<ScoreCard>>,
 }
 
 /// A team's judged events in memory, while they fit.
@@ -56,6 +60,7 @@ impl Published {
             changed_us: AtomicU64::new(0),
             judged: Mutex::new(Judged { events: Vec::new(), spilled: false, limit: judged_limit }),
             hash: Mutex::new((LogHasher::default(), 0)),
+            at_freeze: OnceLock::new(),
         }
     }
 
@@ -98,6 +103,10 @@ pub(super) struct HookTarget {
     /// Told when the card changes (the board task ranks again).
     pub(super) changed: Arc<Notify>,
     pub(super) epoch: Instant,
+    /// The contest's freeze tick, if any.
+    pub(super) freeze: Option<u64>,
+    /// The tick the range's clock starts at (a resumed range's: its log is read up to it).
+    pub(super) from_tick: u64,
 }
 
 fn same_score(a: &ScoreCard, b: &ScoreCard) -> bool {
@@ -109,6 +118,7 @@ struct HookState {
     scorer: Scorer,
     track: Track,
     refresh: u64,
+    freeze: Option<u64>,
 }
 
 impl HookState {
@@ -123,8 +133,21 @@ impl HookState {
         (relevant, shown)
     }
 
+    /// Once the range's clock has reached the freeze tick (everything before it read), keeps
+    /// the card there. Scored on a copy: the live scorer's tie-break tick stays as it would be
+    /// without a freeze, so a contest's scores do not depend on whether it freezes.
+    fn note_freeze(&self, tick: u64, published: &Published) {
+        if let Some(freeze) = self.freeze
+            && tick >= freeze
+            && published.at_freeze.get().is_none()
+        {
+            let _ = published.at_freeze.set(Arc::new(self.scorer.clone().card(freeze)));
+        }
+    }
+
     /// A resumed range: reads its log tick by tick, scoring when the live hook would have, so
-    /// the scorer (tie-break tick included) is where it was before the stop.
+    /// the scorer (tie-break tick included) is where it was before the stop, and its card at
+    /// the freeze is the one the live hook kept.
     fn catch_up(&mut self, past: &[SimEvent], published: &Published) {
         let Some(last) = past.last() else { return };
         let mut next = 0;
@@ -137,6 +160,7 @@ impl HookState {
             if relevant || tick.is_multiple_of(self.refresh) {
                 let _ = self.scorer.card(tick);
             }
+            self.note_freeze(tick, published);
         }
         published.card.store(Arc::new(self.scorer.card(last.tick + 1)));
         published.track.store(Arc::new(self.track.clone()));
@@ -152,13 +176,14 @@ pub(super) fn score_hook(
     past: &[SimEvent],
     recording: Option<Recording>,
 ) -> TickHook {
-    let HookTarget { plan, challenges, published, changed, epoch } = target;
+    let HookTarget { plan, challenges, published, changed, epoch, freeze, from_tick } = target;
     let mut scorer = Scorer::new(scenario, plan);
     scorer.set_challenges(challenges);
     let mut state = HookState {
         scorer,
         track: Track::for_scenario(scenario),
         refresh: REFRESH_S * u64::from(scenario.tick_hz),
+        freeze,
     };
     // The card at tick 0 is where the score starts (live and resumed alike): the first refresh
     // then finds nothing changed, rather than every team's row changing at once.
@@ -167,6 +192,8 @@ pub(super) fn score_hook(
         published.card.store(Arc::new(start));
     }
     state.catch_up(past, &published);
+    // Resumed past the freeze with no events since it: everything read is before it.
+    state.note_freeze(from_tick, &published);
     Box::new(move |sim: &Sim, applied: u64, inputs: Vec<SimInput>, new: &[SimEvent]| {
         if let Some(r) = &recording
             && (!inputs.is_empty() || !new.is_empty())
@@ -179,6 +206,7 @@ pub(super) fn score_hook(
             published.track.store(Arc::new(state.track.clone()));
         }
         let tick = sim.tick();
+        state.note_freeze(tick, &published);
         if !(relevant || tick.is_multiple_of(state.refresh)) {
             return;
         }

@@ -105,6 +105,8 @@ pub(super) struct Starter {
     epoch: Instant,
     /// Told when the drill stops.
     stop: watch::Receiver<bool>,
+    /// The contest's freeze tick: each team's hook keeps its card there.
+    freeze: Option<u64>,
 }
 
 impl Starter {
@@ -263,7 +265,6 @@ impl Drill {
                 clients: nets.clone(),
                 here: Default::default(),
                 away: Default::default(),
-                at_freeze: Default::default(),
             })
             .collect();
         let starter = Starter {
@@ -275,6 +276,7 @@ impl Drill {
             changed: changed.clone(),
             epoch,
             stop,
+            freeze: freeze.tick,
             spec: spec.clone(),
         };
         let plan = spec.mode == Mode::Enterprise;
@@ -327,7 +329,6 @@ impl Drill {
     /// the phase says.
     pub(super) async fn start_here(&self, k: usize, sim: Option<Resumed>) -> Result<()> {
         let team = &self.teams[k];
-        self.note_freeze(team, sim.as_ref().map(|r| &r.sim));
         let (range, mut here) = start_team(&self.starter, k, &team.info, sim).await?;
         if let Some(host) = self.advertised.get().filter(|h| !h.is_empty()) {
             for e in &mut here.endpoints {
@@ -585,11 +586,14 @@ async fn start_team(sh: &Starter, k: usize, info: &TeamInfo, sim: Option<Resumed
         published: published.clone(),
         changed: sh.changed.clone(),
         epoch: sh.epoch,
+        freeze: sh.freeze,
+        from_tick: sim.tick(),
     };
     let hook = score_hook(scenario, target, past, recording);
     let extras = Extras {
         held: true,
         hook: Some(hook),
+        gate: sh.recording.as_ref().map(|(r, _)| r.gate(k)),
         durable: sh.recording.as_ref().map(|(_, d)| d[k].clone()),
         sim: Some(sim),
         routine: None,

@@ -144,9 +144,6 @@ struct Team {
     here: ArcSwapOption<Here>,
     /// Where it runs while another node of the drill does (`cluster`).
     away: ArcSwapOption<Away>,
-    /// Its card at a contest's freeze tick, when its range was resumed past it: what the
-    /// public board shows while frozen (the live card would give away later scores).
-    at_freeze: std::sync::OnceLock<Arc<ScoreCard>>,
 }
 
 impl Team {
@@ -452,33 +449,19 @@ impl Drill {
         self.teams.iter().find(|t| t.info.id == id)
     }
 
-    /// Keeps a team's card at the contest's freeze tick when its range resumes past it
-    /// (`Team::at_freeze`): judged from the resumed log, as every card is.
-    fn note_freeze(&self, team: &Team, sim: Option<&icsdrill_engine::Sim>) {
-        let (Some(freeze), Some(sim)) = (self.freeze.tick, sim) else { return };
-        if sim.tick() <= freeze {
-            return;
-        }
-        let events = sim.events();
-        let before = &events[..events.partition_point(|e| e.tick < freeze)];
-        let plan = (self.mode == Mode::Enterprise, self.challenges.len());
-        let card = icsdrill_judge::score::Scorer::score_contest_log_at(&self.scenario, plan, before, freeze);
-        let _ = team.at_freeze.set(Arc::new(card));
-    }
-
-    /// The board the public one freezes on when none was published before the freeze (a
-    /// drill resumed past it): each team's card at the freeze tick where it was resumed past
-    /// it, else its card now (a range not yet at the freeze).
-    fn board_at_freeze(&self, full: &Scoreboard) -> Scoreboard {
+    /// The rows of the public board while frozen: each team's card at the freeze tick (kept
+    /// by its hook), or its card now while its range has not reached the freeze.
+    fn rows_at_freeze(&self, heres: &[Option<Arc<Here>>], full: &Scoreboard) -> Vec<BoardRow> {
         let rows = self
             .teams
             .iter()
-            .filter_map(|t| match t.at_freeze.get() {
+            .zip(heres)
+            .filter_map(|(t, here)| match here.as_ref().and_then(|h| h.published.at_freeze.get()) {
                 Some(card) => Some(row_of(&t.info, card)),
                 None => full.rows.iter().find(|r| r.team == t.info.id).cloned(),
             })
             .collect();
-        Scoreboard { rows: board::rank(rows), ..full.clone() }
+        board::rank(rows)
     }
 
     /// Ranks the teams and publishes the boards (the public one stays put while frozen).
@@ -499,11 +482,11 @@ impl Drill {
                 row_of(&t.info, &c)
             })
             .collect();
-        let heres = heres.iter().flatten();
+        let here = heres.iter().flatten();
         let changed_us =
-            heres.clone().map(|h| h.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
+            here.clone().map(|h| h.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
         let rows = board::rank(rows);
-        let max_tick = heres.map(|h| h.live.snapshot().tick).max().unwrap_or(0);
+        let max_tick = here.map(|h| h.live.snapshot().tick).max().unwrap_or(0);
         let clock = board::Clock { at_s: max_tick as f64 / f64::from(self.scenario.tick_hz), ..self.clock };
         let steps = self.scenario.attack.as_ref().map_or(0, |a| a.steps.len());
         let full =
@@ -517,14 +500,12 @@ impl Drill {
             recent.push_back(full.clone());
             (held, full, oldest)
         };
-        let mut published = self.board_public.borrow().clone();
+        let published = self.board_public.borrow().clone();
         // Observers and teams see the frozen board in a contest past its freeze tick, before
         // the hot wash.
         let frozen = self.freeze.frozen(max_tick, phase);
-        if frozen && published.rows.is_empty() {
-            published = Arc::new(self.board_at_freeze(&full));
-        }
-        if let Some(public) = self.freeze.public(frozen, &published, &full) {
+        let at_freeze = || self.rows_at_freeze(&heres, &full);
+        if let Some(public) = self.freeze.public(frozen, &published, &full, at_freeze) {
             self.board_public.send_replace(public);
         }
         let per_viewer = held.map_or(full.event.len(), |seq| full.bytes_after(seq)) as u64;

@@ -117,6 +117,11 @@ pub struct Clock {
 /// off it). Keep it short: the next tick waits for it.
 pub type TickHook = Box<dyn FnMut(&Sim, u64, Vec<SimInput>, &[SimEvent]) + Send>;
 
+/// Asked by the simulation job before every tick: whether the range may tick now. While it says
+/// no (the team's records have no room), the range's clock holds and the worker goes on with
+/// the other ranges: one team's backlog never holds a shared thread.
+pub type TickGate = Box<dyn Fn() -> bool + Send>;
+
 /// How to start a `Live` beyond the scenario, seed and clock.
 #[derive(Default)]
 pub struct Extras {
@@ -124,6 +129,8 @@ pub struct Extras {
     pub held: bool,
     /// Called after every tick.
     pub hook: Option<TickHook>,
+    /// Asked before every tick (see `TickGate`).
+    pub gate: Option<TickGate>,
     /// The first tick not yet on disk (earlier ones are): a write is answered only once the
     /// tick that applied it is on disk.
     pub durable: Option<watch::Receiver<u64>>,
@@ -266,7 +273,7 @@ impl Live {
         attacker: Option<mpsc::Sender<Intent>>,
         extras: Extras,
     ) -> (Arc<Live>, SimHandle) {
-        let Extras { held, hook, durable, sim, routine } = extras;
+        let Extras { held, hook, gate, durable, sim, routine } = extras;
         assert!(
             clock.ticks_per_s.is_finite() && clock.ticks_per_s > 0.0,
             "ticks per second must be positive"
@@ -313,6 +320,7 @@ impl Live {
             next: Instant::now(),
             out: Outboxes { attacker, routine },
             hook,
+            gate,
             done,
         };
         let _ = live.waker.set(Pool::sims().spawn(Box::new(runner)));
@@ -543,6 +551,7 @@ struct Runner {
     next: Instant,
     out: Outboxes,
     hook: Option<TickHook>,
+    gate: Option<TickGate>,
     done: std::sync::mpsc::SyncSender<Sim>,
 }
 
@@ -572,6 +581,10 @@ impl Job for Runner {
             return Next::Done;
         }
         let now = Instant::now();
+        if self.gate.as_ref().is_some_and(|may_tick| !may_tick()) {
+            // Held by its records (a step waits too): looked at again a period later.
+            return Next::At(now + self.period);
+        }
         if !live.running() {
             let stepped = live.steps.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
             if stepped.is_err() {
@@ -713,6 +726,27 @@ mod tests {
             "nothing uncounted"
         );
         assert!(b.next_tick(&s).is_none(), "a new tick starts empty");
+    }
+
+    #[tokio::test]
+    async fn a_closed_gate_holds_its_own_ranges_clock_only() {
+        let s = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().load().unwrap();
+        let clock = Clock { ticks_per_s: 200.0, end_tick: None };
+        let open = Arc::new(AtomicBool::new(false));
+        let gate = {
+            let open = open.clone();
+            Box::new(move || open.load(Ordering::Relaxed)) as TickGate
+        };
+        let (gated, _g) =
+            Live::start_with(s.clone(), 1, clock, None, Extras { gate: Some(gate), ..Extras::default() });
+        let (free, _f) = Live::start(s, 1, clock, None);
+        let bound = Duration::from_secs(20);
+        tokio::time::timeout(bound, free.wait_for_tick(40)).await.expect("the other range ticks on");
+        assert_eq!(gated.snapshot().tick, 0, "the gated range has not ticked");
+        open.store(true, Ordering::Relaxed);
+        tokio::time::timeout(bound, gated.wait_for_tick(5)).await.expect("the gate opened: it ticks");
+        gated.stop();
+        free.stop();
     }
 
     #[test]

@@ -15,8 +15,9 @@ use icsdrill_drill::Phase;
 use super::{Batch, ForeignAttempt, Store};
 
 /// Rows (inputs and events) one team may have waiting for the disk. Beyond, its simulation job
-/// waits for room, so its clock holds: a team whose records cannot be written does not play
-/// on unrecorded, and memory stays bounded while the disk is full.
+/// ticks no more until there is room (`RecordSender::gate`), so its clock holds: a team whose
+/// records cannot be written does not play on unrecorded, and memory stays bounded (this and
+/// one tick's batch) while the disk is full.
 pub const MAX_QUEUED_ROWS: usize = 200_000;
 /// Rows one commit takes at most, shared among the teams with work by taking one batch from
 /// each in turn: a team with a backlog never holds back another team's next tick.
@@ -49,7 +50,7 @@ struct Pending {
     scores: Vec<Option<(u64, f64, String)>>,
     /// The latest list of foreign attempts.
     foreign: Option<Vec<ForeignAttempt>>,
-    /// Producers no longer wait for room (the drill is stopping).
+    /// Every gate is open (the drill is stopping: its last ticks must not hang).
     closing: bool,
     /// No more work comes: write what is queued and stop.
     closed: bool,
@@ -104,8 +105,6 @@ struct Shared {
     pending: Mutex<Pending>,
     /// The recorder waits on it for work.
     work: Condvar,
-    /// Producers wait on it for room.
-    room: Condvar,
     /// The database refuses writes now.
     failing: AtomicBool,
     /// Rows a team may have waiting (`MAX_QUEUED_ROWS`).
@@ -117,17 +116,21 @@ impl Shared {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues a tick's batch, waiting while the team's queue is full (unless closing).
+    /// Queues a tick's batch. It never waits: the team's gate keeps it from ticking while its
+    /// queue is full.
     fn push(&self, batch: Batch) {
         let mut p = self.lock();
-        while p.teams[batch.team].rows >= self.max_rows && !p.closing {
-            p = self.room.wait_timeout(p, Duration::from_millis(500)).unwrap_or_else(|e| e.into_inner()).0;
-        }
         let t = &mut p.teams[batch.team];
         t.rows += rows(&batch);
         t.batches.push_back(batch);
         drop(p);
         self.work.notify_one();
+    }
+
+    /// Whether team `team` may tick: its queue has room, or the drill is stopping.
+    fn has_room(&self, team: usize) -> bool {
+        let p = self.lock();
+        p.teams[team].rows < self.max_rows || p.closing
     }
 
     fn score(&self, team: usize, tick: u64, total: f64, card: String) {
@@ -155,7 +158,6 @@ impl Recorder {
                 ..Pending::default()
             }),
             work: Condvar::new(),
-            room: Condvar::new(),
             failing: AtomicBool::new(false),
             max_rows: MAX_QUEUED_ROWS,
         });
@@ -170,7 +172,7 @@ impl Recorder {
         Recorder { shared, durable, thread: Some(thread) }
     }
 
-    /// Queues a tick's batch (waits only while that team's queue is full).
+    /// Queues a tick's batch.
     pub fn record(&self, batch: Batch) {
         self.shared.push(batch);
     }
@@ -202,11 +204,10 @@ impl Recorder {
         self.shared.failing.load(Ordering::Relaxed)
     }
 
-    /// From now on producers never wait for room: the drill is stopping, and its last ticks
-    /// must not hang on a full queue.
+    /// From now on every gate is open: the drill is stopping, and its last ticks must not hang
+    /// on a full queue.
     pub fn closing(&self) {
         self.shared.lock().closing = true;
-        self.shared.room.notify_all();
     }
 
     /// Writes what is queued and stops the thread.
@@ -217,7 +218,6 @@ impl Recorder {
             p.closed = true;
         }
         self.shared.work.notify_one();
-        self.shared.room.notify_all();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -258,7 +258,6 @@ fn write_loop(
         let foreign = p.foreign.take();
         let closed = p.closed;
         drop(p);
-        shared.room.notify_all();
         // Batches first (they carry acknowledgements), then phases, scores and foreign
         // attempts; what fails goes back in the queue and is retried, and nothing is
         // acknowledged meanwhile.
@@ -356,9 +355,15 @@ fn write_loop(
 pub struct RecordSender(Arc<Shared>);
 
 impl RecordSender {
-    /// Queues a tick's batch (waits only while that team's queue is full).
+    /// Queues a tick's batch.
     pub fn record(&self, batch: Batch) {
         self.0.push(batch);
+    }
+
+    /// Team `team`'s tick gate: open while its queue has room.
+    pub fn gate(&self, team: usize) -> Box<dyn Fn() -> bool + Send> {
+        let shared = self.0.clone();
+        Box::new(move || shared.has_room(team))
     }
 
     /// Queues a team's score card.
@@ -375,7 +380,6 @@ impl RecordSender {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::mpsc;
 
     use icsdrill_engine::SimInput;
 
@@ -394,36 +398,27 @@ mod tests {
                 ..Pending::default()
             }),
             work: Condvar::new(),
-            room: Condvar::new(),
             failing: AtomicBool::new(false),
             max_rows,
         })
     }
 
     #[test]
-    fn a_full_team_queue_holds_its_producer_until_the_writer_takes_a_batch() {
+    fn a_full_team_queue_closes_that_teams_gate_until_the_writer_takes_a_batch() {
         let q = shared(2, 10);
-        q.push(batch(0, 1, 10));
-        let (started, done) = (mpsc::sync_channel(1), mpsc::sync_channel(1));
-        let producer = {
-            let q = q.clone();
-            let (started, done) = (started.0, done.0);
-            std::thread::spawn(move || {
-                started.send(()).unwrap();
-                q.push(batch(0, 2, 1));
-                done.send(()).unwrap();
-            })
-        };
-        started.1.recv().unwrap();
+        let sender = RecordSender(q.clone());
+        let (gate0, gate1) = (sender.gate(0), sender.gate(1));
+        assert!(gate0() && gate1());
+        // A push never waits: the batch that fills the queue is taken, and the gate shuts.
+        sender.record(batch(0, 1, 10));
+        assert!(!gate0(), "team 0's queue is full: it ticks no more");
         // The other team is not held by team 0's full queue.
-        q.push(batch(1, 1, 1));
-        assert!(done.1.try_recv().is_err(), "team 0's second batch waits for room");
+        assert!(gate1());
+        sender.record(batch(1, 1, 1));
         let taken = q.lock().take_fair(0);
         assert_eq!(taken.iter().map(|b| (b.team, b.tick)).collect::<Vec<_>>(), [(0, 1), (1, 1)]);
-        q.room.notify_all();
-        done.1.recv_timeout(Duration::from_secs(10)).expect("room made, the producer goes on");
-        producer.join().unwrap();
-        assert_eq!(q.lock().teams[0].rows, 1);
+        assert!(gate0(), "room made, team 0 ticks again");
+        assert_eq!(q.lock().teams[0].rows, 0);
     }
 
     #[test]
@@ -444,10 +439,13 @@ mod tests {
     }
 
     #[test]
-    fn closing_lets_producers_past_a_full_queue() {
+    fn closing_opens_the_gate_of_a_full_queue() {
         let q = shared(1, 1);
+        let gate = RecordSender(q.clone()).gate(0);
         q.push(batch(0, 1, 1));
+        assert!(!gate());
         q.lock().closing = true;
+        assert!(gate(), "a stopping drill's last ticks do not hang");
         q.push(batch(0, 2, 1));
         assert_eq!(q.lock().teams[0].batches.len(), 2);
     }
