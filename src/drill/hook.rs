@@ -109,8 +109,15 @@ pub(super) struct HookTarget {
     pub(super) from_tick: u64,
 }
 
+/// Whether two cards show the same (whatever their tick): the board's fired and detected
+/// counts, the region's alerts and another node's hints are on the card too.
 fn same_score(a: &ScoreCard, b: &ScoreCard) -> bool {
-    a.total == b.total && a.components == b.components && a.plan == b.plan
+    a.total == b.total
+        && a.components == b.components
+        && a.plan == b.plan
+        && a.settled_tick == b.settled_tick
+        && (a.steps_fired, a.steps_detected, a.alerts) == (b.steps_fired, b.steps_detected, b.alerts)
+        && a.hints == b.hints
 }
 
 /// What the hook keeps between ticks.
@@ -223,4 +230,38 @@ pub(super) fn score_hook(
             published.card.store(Arc::new(card));
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use icsdrill_engine::EventKind;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_card_is_published_when_only_its_alerts_change() {
+        let s = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().load().unwrap();
+        let published = Arc::new(Published::new(Scorer::new(&s, false).card(0), Track::default(), None));
+        let changed = Arc::new(Notify::new());
+        let target = HookTarget {
+            plan: false,
+            challenges: 0,
+            published: published.clone(),
+            changed: changed.clone(),
+            epoch: Instant::now(),
+            freeze: None,
+            from_tick: 0,
+        };
+        let mut hook = score_hook(&s, target, &[], None);
+        let sim = Sim::new(s.clone(), 1);
+        let before = published.card.load_full();
+        let kind =
+            EventKind::IdsAlert { rule: "r".into(), plc: "plc-t101".into(), source: "x".into(), function: 6 };
+        hook(&sim, 0, Vec::new(), &[SimEvent { seq: 9, tick: 0, kind }]);
+        let after = published.card.load_full();
+        assert_eq!(after.total, before.total, "an alert alone scores nothing");
+        assert_eq!(after.alerts, 1, "the card the board and the region read counts it");
+        let told = tokio::time::timeout(std::time::Duration::from_secs(5), changed.notified()).await;
+        assert!(told.is_ok(), "the board task is told");
+    }
 }
