@@ -389,6 +389,10 @@ async fn a_team_reaches_only_its_own_plcs_and_cannot_take_another_teams_slots() 
     use icsdrill::store::Store as _;
     let stored = store.foreign(&id).unwrap();
     assert!(stored.iter().any(|a| a.from_team.as_deref() == Some("red") && a.team == "blue"), "{stored:?}");
+    // All of them, the last second's included (saved as the drill stops).
+    let stored_from_red: u64 =
+        stored.iter().filter(|a| a.from_team.as_deref() == Some("red")).map(|a| a.count).sum();
+    assert_eq!(stored_from_red, from_red, "{stored:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

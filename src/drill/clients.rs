@@ -15,6 +15,9 @@ use crate::store::{ForeignAttempt, RecordSender};
 /// Most distinct (address, team) pairs of refused foreign connections a drill keeps; more
 /// are only counted.
 pub const MAX_FOREIGN: usize = 1_024;
+/// Most of them from one source (a team's networks, or none of them): one team probing
+/// every other from all its addresses leaves room for the attempts of the rest.
+pub const MAX_FOREIGN_PER_SOURCE: usize = 128;
 
 /// The client networks of each team, in drill order: what the drill gives, else every address
 /// for a drill of one team (it has nobody to be kept apart from), else on loopback team `k`'s
@@ -93,8 +96,10 @@ pub(super) struct ForeignLog {
 #[derive(Default)]
 pub(super) struct ForeignSeen {
     attempts: std::collections::BTreeMap<(std::net::IpAddr, usize), ForeignAttempt>,
-    /// Attempts beyond `MAX_FOREIGN` distinct pairs.
+    /// Attempts beyond `MAX_FOREIGN` distinct pairs, or `MAX_FOREIGN_PER_SOURCE` of a source.
     uncounted: u64,
+    /// Pairs kept by source: a team's index, or none for an address in no team's networks.
+    per_source: std::collections::BTreeMap<Option<usize>, usize>,
     /// When the list last went to the recorder.
     saved: Option<Instant>,
     /// The attempts changed since: all the recorder is sent (it upserts), so a flood from
@@ -120,7 +125,7 @@ impl ForeignLog {
     pub(super) fn note(&self, ip: std::net::IpAddr, team: usize, plc: &str) {
         let now_ms = crate::governance::dates::now_ms();
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let full = seen.attempts.len() >= MAX_FOREIGN;
+        let seen = &mut *seen;
         match seen.attempts.get_mut(&(ip, team)) {
             Some(a) => {
                 a.count += 1;
@@ -128,13 +133,15 @@ impl ForeignLog {
                 a.plc = plc.to_string();
                 seen.changed.insert((ip, team));
             }
-            None if full => seen.uncounted += 1,
             None => {
-                let from_team = self
-                    .teams
-                    .iter()
-                    .find(|(_, nets)| nets.iter().any(|n| n.contains(&ip)))
-                    .map(|(id, _)| id.clone());
+                let source = self.teams.iter().position(|(_, nets)| nets.iter().any(|n| n.contains(&ip)));
+                let kept = seen.per_source.entry(source).or_default();
+                if seen.attempts.len() >= MAX_FOREIGN || *kept >= MAX_FOREIGN_PER_SOURCE {
+                    seen.uncounted += 1;
+                    return;
+                }
+                *kept += 1;
+                let from_team = source.map(|k| self.teams[k].0.clone());
                 tracing::warn!(
                     address = %ip,
                     from = from_team.as_deref().unwrap_or("no team"),
@@ -157,12 +164,24 @@ impl ForeignLog {
                 seen.changed.insert((ip, team));
             }
         }
+        if seen.saved.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+            self.save(seen);
+        }
+    }
+
+    fn save(&self, seen: &mut ForeignSeen) {
         if let Some(r) = &self.recorder
-            && seen.saved.is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+            && !seen.changed.is_empty()
         {
             seen.saved = Some(Instant::now());
             r.foreign(seen.take_changed());
         }
+    }
+
+    /// Sends the recorder what changed since the last save (the drill is stopping: no later
+    /// attempt will carry it).
+    pub(super) fn flush(&self) {
+        self.save(&mut self.seen.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
     /// The attempts kept, and how many more there were.
@@ -178,31 +197,43 @@ mod tests {
 
     #[test]
     fn the_foreign_log_keeps_a_bounded_list_and_counts_the_rest() {
+        let teams = 12;
         let log = ForeignLog {
-            teams: vec![
-                ("red".into(), vec![team_loopback_net(0)]),
-                ("blue".into(), vec![team_loopback_net(1)]),
-            ],
+            teams: (0..teams).map(|k| (format!("t{k}"), vec![team_loopback_net(k)])).collect(),
             seen: Mutex::new(ForeignSeen::default()),
             recorder: None,
         };
-        for i in 0..(MAX_FOREIGN + 100) as u32 {
-            let ip = std::net::IpAddr::from(std::net::Ipv4Addr::from(0x7f0a_0000 + 256 + i));
-            log.note(ip, 1, "plc-t101");
-            log.note(ip, 1, "plc-t101");
+        let addr = |k: usize, host: u8| in_team_net(std::net::IpAddr::from([127, 0, 0, host]), k);
+        // Team 0 probes team 1 from every address of its network: only its share is listed.
+        for host in 1..=254 {
+            log.note(addr(0, host), 1, "plc-t101");
+            log.note(addr(0, host), 1, "plc-t101");
         }
         let (list, uncounted) = log.list();
+        assert_eq!(list.len(), MAX_FOREIGN_PER_SOURCE);
+        assert_eq!(uncounted, 2 * (254 - MAX_FOREIGN_PER_SOURCE as u64));
+        assert!(list.iter().all(|a| a.count == 2 && a.team == "t1" && a.from_team.as_deref() == Some("t0")));
+        // Another team's attempt still has room.
+        log.note(addr(2, 7), 0, "plc-t101");
+        assert!(log.list().0.iter().any(|a| a.from_team.as_deref() == Some("t2") && a.team == "t0"));
+        // Every team probing: the whole list stops at its own limit.
+        for k in 1..teams {
+            for host in 1..=254 {
+                log.note(addr(k, host), 0, "plc-t101");
+            }
+        }
+        let (list, _) = log.list();
         assert_eq!(list.len(), MAX_FOREIGN);
-        assert_eq!(uncounted, 200);
-        assert!(list.iter().all(|a| a.count == 2 && a.team == "blue"));
-        assert_eq!(list[0].from_team.as_deref(), Some("red"), "127.10.1.x is red's network");
+        assert!((0..teams).all(|k| {
+            let from = format!("t{k}");
+            list.iter().filter(|a| a.from_team.as_ref() == Some(&from)).count() <= MAX_FOREIGN_PER_SOURCE
+        }));
         // What goes to the recorder is what changed since it last went, not the whole list.
         let mut seen = log.seen.lock().unwrap();
         assert_eq!(seen.take_changed().len(), MAX_FOREIGN);
         assert!(seen.take_changed().is_empty());
         drop(seen);
-        let again = std::net::IpAddr::from(std::net::Ipv4Addr::from(0x7f0a_0000 + 256));
-        log.note(again, 1, "plc-t101");
+        log.note(addr(0, 1), 1, "plc-t101");
         let changed = log.seen.lock().unwrap().take_changed();
         assert_eq!((changed.len(), changed[0].count), (1, 3));
     }

@@ -220,6 +220,7 @@ impl DrillServer {
                 }
             }
         }
+        self.drill.foreign.flush();
         let recorder = self.drill.recorder.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(r) = recorder {
             tokio::task::spawn_blocking(move || r.finish()).await?;

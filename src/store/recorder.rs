@@ -48,7 +48,8 @@ struct Pending {
     /// Each team's latest score card (a newer one replaces a waiting one: the store keeps
     /// only the latest anyway).
     scores: Vec<Option<(u64, f64, String)>>,
-    /// The latest list of foreign attempts.
+    /// The foreign attempts changed since the last commit (at most one entry per address
+    /// and target team: the latest).
     foreign: Option<Vec<ForeignAttempt>>,
     /// Every gate is open (the drill is stopping: its last ticks must not hang).
     closing: bool,
@@ -332,9 +333,8 @@ fn write_loop(
                 p.scores[team] = s;
             }
         }
-        if p.foreign.is_none() {
-            p.foreign = refused.foreign;
-        }
+        let newer = p.foreign.take();
+        p.foreign = merge_foreign(refused.foreign, newer);
         if closed {
             final_failures += 1;
             if final_failures > FINAL_RETRIES {
@@ -348,6 +348,22 @@ fn write_loop(
         drop(p);
         std::thread::sleep(RETRY_PAUSE);
     }
+}
+
+/// Two lists of foreign attempts to save as one: the newer entry of an (address, team) wins.
+fn merge_foreign(
+    older: Option<Vec<ForeignAttempt>>,
+    newer: Option<Vec<ForeignAttempt>>,
+) -> Option<Vec<ForeignAttempt>> {
+    let (older, newer) = match (older, newer) {
+        (Some(o), Some(n)) => (o, n),
+        (o, n) => return n.or(o),
+    };
+    let mut by_key = std::collections::BTreeMap::new();
+    for a in older.into_iter().chain(newer) {
+        by_key.insert((a.address.clone(), a.team.clone()), a);
+    }
+    Some(by_key.into_values().collect())
 }
 
 /// A handle the simulation jobs record through.
@@ -371,9 +387,13 @@ impl RecordSender {
         self.0.score(team, tick, total, card);
     }
 
-    /// Queues the list of refused foreign connections (it replaces the one waiting).
+    /// Queues refused foreign connections that changed (merged with those waiting: an entry
+    /// replaces the waiting one of its address and team only).
     pub fn foreign(&self, attempts: Vec<ForeignAttempt>) {
-        self.0.lock().foreign = Some(attempts);
+        let mut p = self.0.lock();
+        let older = p.foreign.take();
+        p.foreign = merge_foreign(older, Some(attempts));
+        drop(p);
         self.0.work.notify_one();
     }
 }
@@ -436,6 +456,30 @@ mod tests {
         // What is put back comes first again, in order.
         q.lock().put_back(first);
         assert_eq!(q.lock().teams[0].batches.front().map(|b| b.tick), Some(0));
+    }
+
+    #[test]
+    fn foreign_attempts_sent_before_a_commit_are_all_saved_the_latest_of_each_winning() {
+        let q = shared(1, 10);
+        let sender = RecordSender(q.clone());
+        let attempt = |address: &str, count| ForeignAttempt {
+            address: address.into(),
+            from_team: None,
+            team: "blue".into(),
+            plc: "plc-t101".into(),
+            count,
+            first_ms: 0,
+            last_ms: 0,
+        };
+        sender.foreign(vec![attempt("127.0.0.9", 1), attempt("127.0.0.10", 1)]);
+        sender.foreign(vec![attempt("127.0.0.9", 2)]);
+        let waiting = q.lock().foreign.take().unwrap();
+        let counts: Vec<(&str, u64)> = waiting.iter().map(|a| (a.address.as_str(), a.count)).collect();
+        assert_eq!(counts, [("127.0.0.10", 1), ("127.0.0.9", 2)]);
+        // Refused by the database, then put back under a newer one: still one of each.
+        let merged = merge_foreign(Some(waiting), Some(vec![attempt("127.0.0.10", 5)])).unwrap();
+        let counts: Vec<(&str, u64)> = merged.iter().map(|a| (a.address.as_str(), a.count)).collect();
+        assert_eq!(counts, [("127.0.0.10", 5), ("127.0.0.9", 2)]);
     }
 
     #[test]
