@@ -351,3 +351,30 @@ async fn a_team_whose_judged_events_outgrow_memory_is_judged_from_the_store() {
     assert_eq!(report["score"]["total"], drill.team_score("writer").unwrap().total, "report vs board");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_drills_live_report_is_dated_on_the_day_it_was_created() {
+    let (dir, spec) = crate::util::recorded_tank_farm("report-date", &["a"], Mode::Regional);
+    let server = DrillServer::start(spec).await.unwrap();
+    let id = server.drill.id.clone();
+    server.shutdown().await.unwrap();
+    // Created at 23:30 on 15 January 2026, the organiser's time (UTC+8): the report, built
+    // live days later or from the records, is dated that day.
+    let created: jiff::Timestamp = "2026-01-15T15:30:00Z".parse().unwrap();
+    let db = rusqlite::Connection::open(dir.join("icsdrill.sqlite3")).unwrap();
+    let n = db
+        .execute("UPDATE drills SET created_ms = ?1 WHERE id = ?2", (created.as_millisecond(), &id))
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(db);
+    let mut opts = icsdrill::runtime::range::Options::new(1);
+    (opts.modbus_port, opts.http_port) = (0, 0);
+    let server =
+        DrillServer::resume(&icsdrill::store::Database::Sqlite(dir.clone()), &id, opts).await.unwrap();
+    let (_, json) = server.drill.report("a", "json", "en").unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let date = report["context"]["date"].as_str().or(report["date"].as_str()).map(str::to_string);
+    assert_eq!(date.as_deref(), Some("2026-01-15"), "{report}");
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

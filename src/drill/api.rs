@@ -207,7 +207,7 @@ impl DrillApi for Drill {
             team_id: t.info.id.clone(),
             team_name: enterprise.as_ref().map_or_else(|| t.info.name.clone(), |e| e.name.clone()),
             level: enterprise.as_ref().map_or(self.scenario.meta.level, |e| e.level),
-            date: crate::governance::dates::today(),
+            date: crate::governance::dates::day_of_ms(self.created_ms),
             seed: self.starter.seed(),
             cover: self.cover.clone(),
             deadlines: None,

@@ -18,6 +18,9 @@ pub(super) struct Identity {
     pub(super) sims: Vec<Option<Resumed>>,
     /// Contest flag secret.
     pub(super) flag_secret: Option<String>,
+    /// When it was created (Unix milliseconds): the date of its reports and of its place in
+    /// the cadence, whenever they are made.
+    pub(super) created_ms: i64,
 }
 
 impl Identity {
@@ -32,6 +35,7 @@ impl Identity {
             phase: Phase::Briefing,
             sims: (0..n).map(|_| None).collect(),
             flag_secret: (spec.mode == Mode::Contest).then(new_token),
+            created_ms: crate::governance::dates::now_ms(),
         }
     }
 
@@ -46,6 +50,7 @@ impl Identity {
             phase: record.phase,
             sims: teams.iter().map(|_| None).collect(),
             flag_secret: options["flag_secret"].as_str().map(str::to_string),
+            created_ms: record.created_ms,
         }
     }
 }

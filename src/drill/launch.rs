@@ -310,6 +310,7 @@ impl Drill {
             foreign,
             others: Mutex::default(),
             flag_secret: identity.flag_secret,
+            created_ms: identity.created_ms,
             challenges,
             variant_seed: spec.variant_seed,
             cover: spec.cover.clone(),
@@ -491,7 +492,7 @@ pub(super) fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(Drill
         instructor_token: identity.instructor_token.clone(),
         observer_token: identity.observer_token.clone(),
         options: serde_json::to_string(&options)?,
-        created_ms: crate::governance::dates::now_ms(),
+        created_ms: identity.created_ms,
     };
     let teams = spec
         .teams

@@ -245,6 +245,9 @@ pub struct Drill {
     others: Mutex<Vec<String>>,
     /// Contest: the flag secret.
     flag_secret: Option<String>,
+    /// When the drill was created (Unix milliseconds): its reports are dated on that day, in
+    /// the organiser's zone, as the ones built later from its records are.
+    created_ms: i64,
     /// Contest: the challenges.
     challenges: Vec<Challenge>,
     /// Exam: the trainee's variant seed.

@@ -215,11 +215,15 @@ async fn record_findings(db: Database, drill_id: String, teams: Vec<String>) -> 
     let tracked = tokio::task::spawn_blocking(move || -> Result<_> {
         let mut store = db.open()?;
         let registered: Vec<String> = store.registry()?.enterprises.into_iter().map(|e| e.id).collect();
+        // The drill's day (its creation's, as its reports and the regional view date it), not
+        // the day it ended: a drill past midnight on 31 December counts in the year it ran.
+        let created =
+            store.drill(&id)?.map_or_else(icsdrill::governance::dates::now_ms, |(d, _)| d.created_ms);
         for team in teams.iter().filter(|t| registered.contains(t)) {
             store.add_activity(&icsdrill::governance::registry::Activity {
                 enterprise: team.clone(),
                 kind: "drill".into(),
-                date: icsdrill::governance::dates::today(),
+                date: icsdrill::governance::dates::day_of_ms(created),
                 reference: id.clone(),
             })?;
         }
