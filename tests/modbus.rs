@@ -577,16 +577,29 @@ async fn a_flooded_plc_answers_nobody_until_the_defenders_cut_the_flood_off() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attack_write_held_by_a_paused_clock_is_not_logged_as_blocked() {
     // The attacker reaches the engineering workstation at once and writes T-101's fill stop
-    // level half a plant second in. The clock is held with the write on the wire for longer
-    // than the attacker's request timeout: when it runs again the write lands, and the log
-    // must say the attack step succeeded (not failed, with its write applied).
-    let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
-    let (head, rest) = source.split_once("\nattack:\n").unwrap();
-    let tail = &rest[rest.find("\nscoring:").unwrap()..];
+    // level half a plant second in.
     let attack = "
   - { id: in, name: { en: In, zh: 进入 }, techniques: [T0886], when: { at_s: 0.1 }, action: { pivot: { host: hist-dmz-01 } } }
   - { id: ews, name: { en: EWS, zh: 工程师站 }, techniques: [T0886], when: { after: in, outcome: succeeded, at_s: 0.2 }, action: { pivot: { host: ews-01 } } }
   - { id: write, name: { en: Write, zh: 写入 }, techniques: [T0836], when: { after: ews, outcome: succeeded, at_s: 0.5 }, action: { write_registers: { plc: plc-t101, addr: 1, values: [900] } } }";
+    a_held_attack_write_succeeds("petrochem-tank-farm", attack).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iec104_command_held_by_a_paused_clock_is_not_logged_as_blocked() {
+    // From the backdoored SCADA server, QF1 opened half a plant second in.
+    let attack = "
+  - { id: write, name: { en: Open QF1, zh: 断开 QF1 }, techniques: [T0855], when: { at_s: 0.5 }, action: { iec104_command: { plc: rtu-1, ioa: 2001, type: C_DC_NA_1, value: 1 } } }";
+    a_held_attack_write_succeeds("power-industroyer-substation", attack).await;
+}
+
+/// Scenario `id` with `attack` (whose step `write` writes): the clock is held with the write on
+/// the wire for longer than the attacker's request timeout. When it runs again the write
+/// lands, and the log must say the attack step succeeded (not failed, with its write applied).
+async fn a_held_attack_write_succeeds(id: &str, attack: &str) {
+    let source = icsdrill_scenarios::builtin(id).unwrap().source;
+    let (head, rest) = source.split_once("\nattack:\n").unwrap();
+    let tail = &rest[rest.find("\nscoring:").unwrap()..];
     let yaml = format!("{head}\nattack:{attack}{tail}");
     let s = Arc::new(Scenario::from_yaml("held.yaml", &yaml).unwrap_or_else(|e| panic!("{e}")));
     let range = start_with_attack(s, |o| o.running = false).await;

@@ -26,6 +26,9 @@ use crate::runtime::live::Live;
 
 /// Longest wait for a connection or an answer.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+/// Ticks the range must also have run before an unanswered request counts as failed (see
+/// `within_ticks`).
+pub const REQUEST_TICKS: u64 = 10;
 
 /// Where the attacker sends its traffic.
 pub struct Target {
@@ -91,15 +94,16 @@ async fn connect(target: &Target, plc: PlcIdx) -> Result<Context, RejectReason> 
 }
 
 /// An IEC 104 interrogation or command through the PLC's station, as a master sends it.
-async fn iec104(target: &Target, action: &Action) -> Result<(), RejectReason> {
+async fn iec104((target, live): (&Target, &Live), action: &Action) -> Result<(), RejectReason> {
     match action {
         Action::Iec104Interrogation { plc } => {
             let (mut m, ca) = station(target, *plc).await?;
-            let result = match m.interrogate(ca).await {
-                Ok(Some(_)) => Ok(()),
-                Ok(None) => Err(RejectReason::FunctionNotAllowed),
-                Err(_) => Err(RejectReason::NoRoute),
+            let result = match within_ticks(live, m.interrogate(ca)).await {
+                Some(Ok(Some(_))) => Ok(()),
+                Some(Ok(None)) => Err(RejectReason::FunctionNotAllowed),
+                Some(Err(_)) | None => Err(RejectReason::NoRoute),
             };
+            m.set_limit(REQUEST_TIMEOUT);
             m.close().await;
             result
         }
@@ -109,15 +113,16 @@ async fn iec104(target: &Target, action: &Action) -> Result<(), RejectReason> {
             let steps: &[bool] = if *select { &[true, false] } else { &[false] };
             for &sel in steps {
                 let request = iec104::asdu::command(*type_id, ca, *ioa, *value, sel);
-                result = match m.confirm(&request).await {
-                    Ok(c) if !c.negative => Ok(()),
-                    Ok(c) => Err(refusal_of(c.cause)),
-                    Err(_) => Err(RejectReason::NoRoute),
+                result = match within_ticks(live, m.confirm(&request)).await {
+                    Some(Ok(c)) if !c.negative => Ok(()),
+                    Some(Ok(c)) => Err(refusal_of(c.cause)),
+                    Some(Err(_)) | None => Err(RejectReason::NoRoute),
                 };
                 if result.is_err() {
                     break;
                 }
             }
+            m.set_limit(REQUEST_TIMEOUT);
             m.close().await;
             result
         }
@@ -127,7 +132,12 @@ async fn iec104(target: &Target, action: &Action) -> Result<(), RejectReason> {
 
 /// An OPC UA write through the PLC's server, from the attacker's address, in the variable's
 /// own type (a Boolean for a bit, a Double for a register).
-async fn opcua_write(target: &Target, plc: PlcIdx, node: &str, value: f64) -> Result<(), RejectReason> {
+async fn opcua_write(
+    (target, live): (&Target, &Live),
+    plc: PlcIdx,
+    node: &str,
+    value: f64,
+) -> Result<(), RejectReason> {
     use opcua::types::{StatusCode, Variant};
     let addr = target.servers.get(plc.ix()).copied().flatten().ok_or(RejectReason::UnknownTarget)?;
     let client = tokio::time::timeout(
@@ -139,24 +149,28 @@ async fn opcua_write(target: &Target, plc: PlcIdx, node: &str, value: f64) -> Re
     .map_err(|_| RejectReason::NoRoute)?;
     let bit = target.bits.get(plc.ix()).is_some_and(|b| b.iter().any(|p| p == node));
     let variant = if bit { Variant::Boolean(value != 0.0) } else { Variant::Double(value) };
-    let status = tokio::time::timeout(REQUEST_TIMEOUT, client.write(node, variant)).await;
+    let status = within_ticks(live, client.write(node, variant)).await;
     client.close().await;
     match status {
-        Ok(Ok(StatusCode::Good)) => Ok(()),
-        Ok(Ok(StatusCode::BadUserAccessDenied)) => Err(RejectReason::FunctionNotAllowed),
-        Ok(Ok(StatusCode::BadOutOfRange | StatusCode::BadTypeMismatch)) => Err(RejectReason::ValueNotAllowed),
-        Ok(Ok(StatusCode::BadNodeIdUnknown)) => Err(RejectReason::IllegalAddress),
-        Ok(Ok(_)) => Err(RejectReason::UnknownTarget),
-        Ok(Err(_)) | Err(_) => Err(RejectReason::NoRoute),
+        Some(Ok(StatusCode::Good)) => Ok(()),
+        Some(Ok(StatusCode::BadUserAccessDenied)) => Err(RejectReason::FunctionNotAllowed),
+        Some(Ok(StatusCode::BadOutOfRange | StatusCode::BadTypeMismatch)) => {
+            Err(RejectReason::ValueNotAllowed)
+        }
+        Some(Ok(StatusCode::BadNodeIdUnknown)) => Err(RejectReason::IllegalAddress),
+        Some(Ok(_)) => Err(RejectReason::UnknownTarget),
+        Some(Err(_)) | None => Err(RejectReason::NoRoute),
     }
 }
 
-/// Connects to a PLC's IEC 104 station from the attacker's address, data transfer started.
+/// Connects to a PLC's IEC 104 station from the attacker's address, data transfer started;
+/// its answers wait as long as `within_ticks` lets them (set back before it closes).
 async fn station(target: &Target, plc: PlcIdx) -> Result<(iec104::master::Master, u16), RejectReason> {
     let (addr, ca) = target.stations.get(plc.ix()).copied().flatten().ok_or(RejectReason::UnknownTarget)?;
-    let m = iec104::master::Master::connect(Some(target.source), addr, REQUEST_TIMEOUT)
+    let mut m = iec104::master::Master::connect(Some(target.source), addr, REQUEST_TIMEOUT)
         .await
         .map_err(|_| RejectReason::NoRoute)?;
+    m.set_limit(crate::runtime::opcua::client::PATIENT_TIMEOUT);
     Ok((m, ca))
 }
 
@@ -180,27 +194,36 @@ fn reason_of(e: ExceptionCode) -> RejectReason {
     }
 }
 
-/// Runs one request with the timeout; a dropped or reset connection means the firewall (or
-/// isolation) stopped it. The timeout counts only while the range's clock runs: a held clock
-/// (a pause, the briefing) applies no write yet, and one given up on then would still land
-/// when the clock ran again, in a log that said the attack failed.
+/// Waits for a request's answer (`None`: given up on). It is given up on only once it has
+/// waited `REQUEST_TIMEOUT` and the range has also run `REQUEST_TICKS` ticks since it was sent
+/// (or stopped): a held clock (a pause, the briefing, a team held by its records) applies no
+/// write yet, and one given up on then would still land when the clock ran again, in a log
+/// that said the attack failed.
+async fn within_ticks<T>(live: &Live, f: impl std::future::Future<Output = T>) -> Option<T> {
+    let mut f = std::pin::pin!(f);
+    let sent = live.snapshot().tick;
+    tokio::select! {
+        biased;
+        v = &mut f => return Some(v),
+        () = tokio::time::sleep(REQUEST_TIMEOUT) => {}
+    }
+    tokio::select! {
+        biased;
+        v = &mut f => Some(v),
+        () = live.wait_for_tick(sent + REQUEST_TICKS) => None,
+    }
+}
+
+/// Runs one Modbus request (`within_ticks`); a dropped or reset connection means the firewall
+/// (or isolation) stopped it.
 async fn ask<T>(
     live: &Live,
     f: impl std::future::Future<Output = tokio_modbus::Result<T>>,
 ) -> Result<T, RejectReason> {
-    let mut f = std::pin::pin!(f);
-    loop {
-        match tokio::time::timeout(REQUEST_TIMEOUT, &mut f).await {
-            Ok(Ok(Ok(v))) => return Ok(v),
-            Ok(Ok(Err(e))) => return Err(reason_of(e)),
-            Err(_) if !live.running() && !live.stopped() => {
-                // Its time starts again once the clock has run a tick.
-                if live.progress().changed().await.is_err() {
-                    return Err(RejectReason::NoRoute);
-                }
-            }
-            Ok(Err(_)) | Err(_) => return Err(RejectReason::NoRoute),
-        }
+    match within_ticks(live, f).await {
+        Some(Ok(Ok(v))) => Ok(v),
+        Some(Ok(Err(e))) => Err(reason_of(e)),
+        Some(Err(_)) | None => Err(RejectReason::NoRoute),
     }
 }
 
@@ -337,8 +360,10 @@ async fn execute(
             }
             Ok(())
         }
-        Action::Iec104Interrogation { .. } | Action::Iec104Command { .. } => iec104(target, action).await,
-        Action::OpcUaWrite { plc, node, value } => opcua_write(target, *plc, node, *value).await,
+        Action::Iec104Interrogation { .. } | Action::Iec104Command { .. } => {
+            iec104((target, live), action).await
+        }
+        Action::OpcUaWrite { plc, node, value } => opcua_write((target, live), *plc, node, *value).await,
         // The engine carries these out itself (see `AttackMode::Live`).
         Action::SetMode { .. }
         | Action::Restart { .. }

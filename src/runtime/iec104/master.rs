@@ -114,6 +114,12 @@ impl Master {
         }
     }
 
+    /// From now on each frame may take up to `limit` (a caller bounding its waits itself, as
+    /// the live attacker does while a clock is held, raises it).
+    pub fn set_limit(&mut self, limit: Duration) {
+        self.limit = limit;
+    }
+
     /// Sends STOPDT and closes.
     pub async fn close(mut self) {
         let mut stop = Vec::new();

@@ -23,6 +23,9 @@ use super::nodes::NAMESPACE;
 
 /// How long connecting, and each request, may take.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long each request of a session opened by `connect_from` may take: the live attacker's
+/// write waits out a held clock (its own bound gives up on it once the clock has run).
+pub const PATIENT_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// The anonymous token's policy id on the range's servers.
 const ANONYMOUS_POLICY: &str = "anonymous";
 
@@ -38,7 +41,7 @@ impl UaClient {
     /// Opens a session with the server listening at `addr`, as a client that knows only its
     /// URL does: it asks for the server's endpoints first (GetEndpoints, one connection).
     pub async fn connect(addr: SocketAddr) -> Result<UaClient, String> {
-        let mut client = client()?;
+        let mut client = client(TIMEOUT)?;
         let url = format!("opc.tcp://{addr}/");
         let endpoint = (url.as_str(), SecurityPolicy::None.to_str(), MessageSecurityMode::None);
         let connecting = client.connect_to_matching_endpoint(endpoint, IdentityToken::Anonymous);
@@ -50,21 +53,24 @@ impl UaClient {
     }
 
     /// Opens a session with the server at `addr` from local address `from` (the attacker's
-    /// own), straight to its anonymous endpoint: one connection, from `from`.
+    /// own), straight to its anonymous endpoint: one connection, from `from`. Its requests
+    /// may take up to `PATIENT_TIMEOUT`: the caller bounds them.
     pub async fn connect_from(from: IpAddr, addr: SocketAddr) -> Result<UaClient, String> {
-        UaClient::connect_bound(Bound { from, to: addr, socket: Default::default() }).await
+        let bound = Bound { from, to: addr, socket: Default::default() };
+        UaClient::connect_bound(bound, PATIENT_TIMEOUT).await
     }
 
     /// `connect_from`, on `socket` (bound already: a routine client registers its address
     /// with the endpoints before it connects).
     pub async fn connect_socket(socket: TcpSocket, addr: SocketAddr) -> Result<UaClient, String> {
         let from = socket.local_addr().map_err(|e| e.to_string())?.ip();
-        UaClient::connect_bound(Bound { from, to: addr, socket: Arc::new(Mutex::new(Some(socket))) }).await
+        let bound = Bound { from, to: addr, socket: Arc::new(Mutex::new(Some(socket))) };
+        UaClient::connect_bound(bound, TIMEOUT).await
     }
 
-    async fn connect_bound(bound: Bound) -> Result<UaClient, String> {
+    async fn connect_bound(bound: Bound, request_timeout: Duration) -> Result<UaClient, String> {
         let addr = bound.to;
-        let client = client()?;
+        let client = client(request_timeout)?;
         let endpoint = EndpointDescription {
             endpoint_url: format!("opc.tcp://{addr}/").into(),
             security_mode: MessageSecurityMode::None,
@@ -146,8 +152,9 @@ impl UaClient {
     }
 }
 
-/// A client configured for the range: no certificate of its own (security mode None).
-fn client() -> Result<Client, String> {
+/// A client configured for the range: no certificate of its own (security mode None), each
+/// request given up on after `request_timeout`.
+fn client(request_timeout: Duration) -> Result<Client, String> {
     ClientBuilder::new()
         .application_name("icsdrill client")
         .application_uri("urn:icsdrill:client")
@@ -155,7 +162,7 @@ fn client() -> Result<Client, String> {
         .create_sample_keypair(false)
         .trust_server_certs(true)
         .session_retry_limit(0)
-        .request_timeout(TIMEOUT)
+        .request_timeout(request_timeout)
         .pki_dir(std::env::temp_dir().join("icsdrill-opcua-client"))
         .client()
         .map_err(|e| e.join("; "))
