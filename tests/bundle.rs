@@ -128,6 +128,19 @@ fn a_signed_bundle_that_replays_is_accepted_and_anything_else_is_rejected_with_i
         import(&bundle::sign(&body3, &key).unwrap()).0,
         Err(Rejection::NotRegistered("nobody".into()))
     );
+    // Signed, but past any drill's length (it would replay for ever), or with an input after
+    // its log's end: refused at once, by what is wrong.
+    let last_input = stated.teams[0].inputs.iter().map(|i| i.tick).max().unwrap();
+    for last in [Some(u64::MAX - 1), Some(10_000_000_000), None, Some(last_input - 1)] {
+        let mut insane = body(&b);
+        insane.teams[0].last_tick = last;
+        let started = std::time::Instant::now();
+        match import(&bundle::sign(&insane, &key).unwrap()).0 {
+            Err(Rejection::Unreadable(why)) => assert!(why.contains("dushanzi"), "{why}"),
+            other => panic!("{last:?}: {other:?}"),
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{last:?}");
+    }
     // Nothing rejected left a trace.
     let (_, store) = import(&unsigned);
     assert!(store.drills().unwrap().is_empty());

@@ -315,6 +315,18 @@ pub fn import(
         Err(e) => return Ok(Err(Rejection::Unreadable(e.to_string()))),
     };
     let registry = store.registry()?;
+    // A signature says who sent a bundle, not that it is sane: no replay past the longest
+    // drill (a tick near u64::MAX would run for ever), nor an input after the log's end.
+    let longest = scenario.ticks(icsdrill_engine::scenario::MAX_DURATION_S);
+    for t in &body.teams {
+        let last = t.last_tick.unwrap_or(0);
+        if last > longest || t.inputs.iter().any(|i| t.last_tick.is_none_or(|l| i.tick > l)) {
+            return Ok(Err(Rejection::Unreadable(format!(
+                "team `{}`: its log ends at tick {last} (at most {longest}: seven days) or has inputs after its end",
+                t.id
+            ))));
+        }
+    }
     let mut replays = Vec::new();
     for t in &body.teams {
         let sim = crate::store::replay::rerun(&scenario, &record, &t.inputs, t.last_tick);
