@@ -225,9 +225,7 @@ impl DrillApi for Drill {
         limit: usize,
     ) -> Option<Vec<icsdrill_drill::alerts::Alert>> {
         let h = self.team(team)?.here()?;
-        let events = h
-            .live
-            .events_since(since, limit, |e| matches!(e.kind, icsdrill_engine::EventKind::IdsAlert { .. }));
+        let events = h.live.alerts_since(since, limit);
         Some(events.iter().filter_map(|e| icsdrill_drill::alerts::alert_of(&self.scenario, e)).collect())
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use icsdrill_drill::alerts::{SyslogTarget, alert_of};
-use icsdrill_engine::{EventKind, Scenario};
+use icsdrill_engine::Scenario;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::watch;
@@ -36,7 +36,7 @@ pub(super) fn spawn(
         let host = format!("icsdrill-{team}");
         let mut lost = 0u64;
         while !*stop.borrow() && !live.stopped() {
-            let events = live.events_since(since, 100, |e| matches!(e.kind, EventKind::IdsAlert { .. }));
+            let events = live.alerts_since(since, 100);
             let Some(last) = events.last() else {
                 let next = live.snapshot().tick + 1;
                 tokio::select! {

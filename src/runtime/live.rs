@@ -148,6 +148,8 @@ struct Published {
     events: Vec<SimEvent>,
     /// Seqs of the Modbus traffic events (transactions, connections, summaries) among them.
     traffic: Vec<u64>,
+    /// Seqs of the monitoring's alerts among them (what alert streams and syslog follow).
+    alerts: Vec<u64>,
 }
 
 impl Published {
@@ -155,6 +157,8 @@ impl Published {
         for e in new {
             if e.kind.is_traffic() {
                 self.traffic.push(e.seq);
+            } else if matches!(e.kind, icsdrill_engine::EventKind::IdsAlert { .. }) {
+                self.alerts.push(e.seq);
             }
             self.events.push(e.clone());
         }
@@ -163,9 +167,18 @@ impl Published {
             self.events.drain(..cut);
             self.first_seq += cut as u64;
             let first = self.first_seq;
-            let keep = self.traffic.partition_point(|s| *s < first);
-            self.traffic.drain(..keep);
+            for index in [&mut self.traffic, &mut self.alerts] {
+                let keep = index.partition_point(|s| *s < first);
+                index.drain(..keep);
+            }
         }
+    }
+
+    /// The events an index names with `seq >= since`, at most `limit`: a binary search, not a
+    /// scan of the window under the lock.
+    fn indexed(&self, index: &[u64], since: u64, limit: usize) -> Vec<SimEvent> {
+        let from = index.partition_point(|s| *s < since);
+        index[from..].iter().take(limit).map(|s| self.events[(s - self.first_seq) as usize].clone()).collect()
     }
 
     fn len(&self) -> u64 {
@@ -451,12 +464,15 @@ impl Live {
     /// binary search, not a scan under the lock.
     pub fn transactions_since(&self, since: u64, limit: usize) -> Vec<SimEvent> {
         let published = self.events.read().unwrap_or_else(|e| e.into_inner());
-        let from = published.traffic.partition_point(|s| *s < since);
-        published.traffic[from..]
-            .iter()
-            .take(limit)
-            .map(|s| published.events[(s - published.first_seq) as usize].clone())
-            .collect()
+        published.indexed(&published.traffic, since, limit)
+    }
+
+    /// The monitoring's alerts with `seq >= since` (within the window), at most `limit`,
+    /// found through an index as `transactions_since` finds traffic: a team's alert streams
+    /// cost nothing while no alert comes, however long its log.
+    pub fn alerts_since(&self, since: u64, limit: usize) -> Vec<SimEvent> {
+        let published = self.events.read().unwrap_or_else(|e| e.into_inner());
+        published.indexed(&published.alerts, since, limit)
     }
 
     /// Number of events so far (the whole log, not only the window).
@@ -747,6 +763,27 @@ mod tests {
         tokio::time::timeout(bound, gated.wait_for_tick(5)).await.expect("the gate opened: it ticks");
         gated.stop();
         free.stop();
+    }
+
+    #[test]
+    fn alerts_are_found_through_their_index_in_the_window() {
+        let mut p = Published::default();
+        let n = 5 * LIVE_EVENT_WINDOW as u64;
+        for seq in 0..n {
+            let kind = if seq % 1000 == 7 {
+                EventKind::IdsAlert { rule: "r".into(), plc: "p".into(), source: "h".into(), function: 6 }
+            } else {
+                event(seq, seq % 3 == 0).kind
+            };
+            p.extend(&[SimEvent { seq, tick: seq, kind }]);
+        }
+        assert!(p.alerts.iter().all(|s| *s >= p.first_seq && s % 1000 == 7));
+        let want: Vec<u64> = (p.first_seq..n).filter(|s| s % 1000 == 7).collect();
+        let found: Vec<u64> = p.indexed(&p.alerts, 0, usize::MAX).iter().map(|e| e.seq).collect();
+        assert_eq!(found, want);
+        assert!(found.len() > 2);
+        let after: Vec<u64> = p.indexed(&p.alerts, found[1], 1).iter().map(|e| e.seq).collect();
+        assert_eq!(after, [found[1]], "from a seq on, at most the limit");
     }
 
     #[test]
