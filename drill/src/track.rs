@@ -44,10 +44,15 @@ pub struct StepProgress {
     pub succeeded: bool,
 }
 
+/// Defender actions a track lists at most (the latest): a team sending actions without end
+/// costs its hook, which copies the track when it changes, a bounded copy. Its views show the
+/// last few; the whole list is in its log and its report.
+pub const MAX_TRACKED_ACTIONS: usize = 256;
+
 /// What the hook keeps of a range's log beyond the score.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Track {
-    /// Defender actions.
+    /// The latest defender actions (at most twice `MAX_TRACKED_ACTIONS`).
     pub actions: Vec<ActionRec>,
     /// Messages and calls from the white cell.
     pub injects: Vec<InjectRec>,
@@ -83,7 +88,12 @@ impl Track {
                         self.hints.push(hint.clone())
                     }
                     other => match other.defender_kind() {
-                        Some(kind) => self.actions.push(ActionRec { tick: e.tick, kind, ok, reason }),
+                        Some(kind) => {
+                            self.actions.push(ActionRec { tick: e.tick, kind, ok, reason });
+                            if self.actions.len() > 2 * MAX_TRACKED_ACTIONS {
+                                self.actions.drain(..MAX_TRACKED_ACTIONS);
+                            }
+                        }
                         None => return false,
                     },
                 }
@@ -171,5 +181,24 @@ pub fn visible_to_team(e: &SimEvent) -> bool {
                 )
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_track_lists_a_bounded_number_of_the_latest_actions() {
+        let mut t = Track::default();
+        let n = 10 * MAX_TRACKED_ACTIONS as u64;
+        for tick in 0..n {
+            let input = SimInput::RestoreHost { host: "hmi-01".into() };
+            assert!(t.push(&SimEvent { seq: tick, tick, kind: EventKind::InputApplied { input } }));
+            assert!(t.actions.len() <= 2 * MAX_TRACKED_ACTIONS);
+        }
+        assert!(t.actions.len() >= MAX_TRACKED_ACTIONS);
+        assert_eq!(t.actions.last().map(|a| (a.tick, a.kind)), Some((n - 1, "restore_host")));
+        assert!(t.actions.windows(2).all(|w| w[0].tick + 1 == w[1].tick), "the latest, in order");
     }
 }
