@@ -3,7 +3,7 @@
 //! snapshots.
 //!
 //! - `live`: `Live`, the simulation's job, snapshots, the command queue, record and write
-//!   budgets.
+//!   budgets; `window`: its published log (recent events, traffic and alert indexes).
 //! - `pool`: the simulations' worker pool (one thread per core, earliest deadline first).
 //! - `range`: `Range`, one simulation with its endpoints and its HTTP API.
 //! - `modbus`: Modbus TCP framing and the endpoint server.
@@ -27,3 +27,4 @@ pub mod pool;
 pub mod range;
 pub mod routine;
 pub mod shards;
+mod window;
