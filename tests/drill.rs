@@ -273,6 +273,53 @@ async fn team_actions_reach_only_their_own_range() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teams_actions_are_bounded_in_size_and_rate() {
+    use icsdrill_drill::ActError;
+    use icsdrill_drill::flags::{ACTION_LIMIT, ACTION_WINDOW};
+    let server = start_drill("petrochem-tank-farm", &["a", "b"], Mode::Regional).await;
+    let drill = server.drill.clone();
+    let b_token = drill.teams().find(|(t, _, _)| t.id == "b").unwrap().1.to_string();
+    drill.control(Control::Start).unwrap();
+    let ticking = keep_ticking(drill.clone());
+    let notify: SimInput =
+        serde_json::from_str(r#"{"kind":"notify","to":"duty_officer","text":"t"}"#).unwrap();
+    let sent: Vec<_> = (0..ACTION_LIMIT)
+        .map(|_| {
+            let (drill, notify) = (drill.clone(), notify.clone());
+            tokio::spawn(async move { drill.act("a", notify).await })
+        })
+        .collect();
+    for s in sent {
+        assert!(s.await.unwrap().is_ok());
+    }
+    // One more within the window: refused before the range sees it, with when to retry.
+    match drill.act("a", notify.clone()).await {
+        Err(ActError::TooFast(after)) => assert!((1..=ACTION_WINDOW.as_secs()).contains(&after), "{after}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(drill.act("b", notify.clone()).await.is_ok(), "another team's budget is its own");
+    // A report larger than an action may be: 413, and nothing in the log.
+    let before = drill.live("b").unwrap().event_count();
+    let big = "x".repeat(11_000);
+    let body = format!(
+        r#"{{"technique":"T0836","asset":"plc-t101","text":"{big}","impact":"{big}","actions":"{big}"}}"#
+    );
+    let (s, b) = http(server.http, "POST", "/api/teams/b/reports", Some(&b_token), Some(&body)).await;
+    assert_eq!(s, 413, "{b}");
+    assert!(b.contains("bytes"), "{b}");
+    drill.step(2).await;
+    let rejected = drill.live("b").unwrap().events_since(before, 100, |e| {
+        matches!(
+            &e.kind,
+            icsdrill_engine::EventKind::InputRejected { input: SimInput::ReportIncident { .. }, .. }
+        )
+    });
+    assert!(rejected.is_empty(), "{rejected:?}");
+    ticking.abort();
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_inputs_get_clear_json_errors() {
     let server = start_drill("petrochem-tank-farm", &["a", "b"], Mode::Regional).await;
     let drill = server.drill.clone();

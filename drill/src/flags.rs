@@ -12,6 +12,15 @@ use sha2::Digest as _;
 pub const FLAG_LIMIT: usize = 5;
 /// The flag rate-limit window.
 pub const FLAG_WINDOW: Duration = Duration::from_secs(60);
+/// At most this many defender actions and reports (flag submissions included) per team per
+/// `ACTION_WINDOW`: five a second on average, far more than people type, and few enough that
+/// one team's script cannot fill the range's log and memory with its own inputs.
+pub const ACTION_LIMIT: usize = 50;
+/// The action rate-limit window.
+pub const ACTION_WINDOW: Duration = Duration::from_secs(10);
+/// The largest defender action or report, as JSON (a report's three texts of 10 000 bytes
+/// fit); a larger one is refused before it reaches the range.
+pub const MAX_ACTION_BYTES: usize = 32 << 10;
 
 /// A contest challenge: read the flag from this PLC's device identification (FC 43/14 or
 /// FC 17), which differs per team.
@@ -101,22 +110,35 @@ pub fn judge(secret: &str, teams: &[&str], challenges: &[Challenge], team: &str,
     v
 }
 
-/// The submission rate limit: each team's recent submission times (since any fixed epoch).
-#[derive(Debug, Default)]
+/// A rate limit per team: each team's recent submission times (since any fixed epoch), at
+/// most `limit` in any `window`.
+#[derive(Debug)]
 pub struct RateLimit {
+    limit: usize,
+    window: Duration,
     recent: BTreeMap<String, VecDeque<Duration>>,
 }
 
 impl RateLimit {
+    /// Flag submissions: `FLAG_LIMIT` per `FLAG_WINDOW`.
+    pub fn flags() -> RateLimit {
+        RateLimit { limit: FLAG_LIMIT, window: FLAG_WINDOW, recent: BTreeMap::new() }
+    }
+
+    /// Defender actions and reports: `ACTION_LIMIT` per `ACTION_WINDOW`.
+    pub fn actions() -> RateLimit {
+        RateLimit { limit: ACTION_LIMIT, window: ACTION_WINDOW, recent: BTreeMap::new() }
+    }
+
     /// Counts a submission by `team` at `now`; `Err(seconds to wait)` when over the limit
     /// (the submission is not counted then).
     pub fn take(&mut self, team: &str, now: Duration) -> Result<(), u64> {
         let q = self.recent.entry(team.to_string()).or_default();
-        while q.front().is_some_and(|t| now.saturating_sub(*t) > FLAG_WINDOW) {
+        while q.front().is_some_and(|t| now.saturating_sub(*t) > self.window) {
             q.pop_front();
         }
-        if q.len() >= FLAG_LIMIT {
-            return Err(FLAG_WINDOW.saturating_sub(now.saturating_sub(q[0])).as_secs().max(1));
+        if q.len() >= self.limit {
+            return Err(self.window.saturating_sub(now.saturating_sub(q[0])).as_secs().max(1));
         }
         q.push_back(now);
         Ok(())
@@ -139,7 +161,7 @@ mod tests {
         let stolen = judge("s", &["a", "b"], &ch, "b", &a);
         assert_eq!((stolen.challenge, stolen.owner.as_deref()), (None, Some("a")));
         assert_eq!(judge("s", &["a"], &ch, "a", "flag{0}").message(), "wrong flag");
-        let mut limit = RateLimit::default();
+        let mut limit = RateLimit::flags();
         let at = |s: u64| Duration::from_secs(s);
         for i in 0..FLAG_LIMIT as u64 {
             assert!(limit.take("a", at(i)).is_ok());

@@ -140,6 +140,10 @@ pub struct TeamInfo {
 pub enum ActError {
     /// Too many flag submissions: 429, retry after this many seconds.
     RateLimited(u64),
+    /// Too many actions and reports: 429, retry after this many seconds.
+    TooFast(u64),
+    /// Larger than `MAX_ACTION_BYTES` (its size): 413.
+    TooLarge(usize),
     /// Not applied in time (the clock is held or the range busy) and withdrawn: 503; nothing
     /// was done, so it may be sent again.
     NotApplied,

@@ -169,6 +169,17 @@ impl DrillApi for Drill {
                 // Nothing could be acknowledged: refuse now rather than queue it.
                 return Err(ActError::RecordsFailing);
             }
+            // Whatever the plant makes of it, it is in the log (and the window, and the judged
+            // events): its size and its rate are bounded before it gets there.
+            let size = serde_json::to_vec(&input).map_or(usize::MAX, |v| v.len());
+            if size > flags::MAX_ACTION_BYTES {
+                return Err(ActError::TooLarge(size));
+            }
+            self.action_times
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(team, self.epoch.elapsed())
+                .map_err(ActError::TooFast)?;
             match h.live.apply_within(input, ACT_TIMEOUT).await {
                 Ok(()) => Ok(()),
                 Err(ApplyError::Rejected(reason)) => Err(ActError::Rejected(reason_name(reason))),
@@ -192,12 +203,15 @@ impl DrillApi for Drill {
         let lang = if lang == "en" { Lang::En } else { Lang::Zh };
         let no_team = || ServiceError::NotFound(format!("no team `{}`", team.escape_debug()));
         let t = self.team(team).ok_or_else(no_team)?;
-        let Some(_turn) = self.reports.enter(super::REPORT_WAIT) else {
-            return Err(ServiceError::Unavailable {
-                message: "other reports are being built; try again in a moment".into(),
-                retry_after_s: 2,
-            });
-        };
+        let _turn = self.reports.enter(team, super::REPORT_WAIT).map_err(|refused| {
+            let message = match refused {
+                super::gate::Refused::Own => {
+                    "this team's report is being built already; try again in a moment"
+                }
+                super::gate::Refused::Full => "other reports are being built; try again in a moment",
+            };
+            ServiceError::Unavailable { message: message.into(), retry_after_s: 2 }
+        })?;
         let (events, end) = self.judged_log(team).map_err(ServiceError::internal)?.ok_or_else(no_team)?;
         let enterprise = self.enterprise(&t.info.id);
         let ctx = report::Context {

@@ -103,8 +103,9 @@ pub struct DrillSpec {
 /// from the store (a team writing at its budget, 32 writes a tick, gets there in minutes).
 pub const MAX_JUDGED_IN_MEMORY: usize = 50_000;
 
-/// After-action reports built at once: a team asking again and again (or every team at the hot
-/// wash) waits its turn, at most `REPORT_WAIT`, rather than taking every core from the drill.
+/// After-action reports built at once, one per team: every team at the hot wash waits its
+/// turn, at most `REPORT_WAIT`, rather than taking every core from the drill; a team asking
+/// again while its own is built is refused at once (503), so it never holds the others' turns.
 pub const MAX_REPORT_BUILDS: usize = 2;
 /// How long a report waits for its turn before it is refused (503, try again).
 pub const REPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
@@ -258,6 +259,8 @@ pub struct Drill {
     cohort: String,
     /// Recent flag submissions per team (times since `epoch`), for the rate limit.
     flag_times: Mutex<RateLimit>,
+    /// Each team's recent actions and reports (`RateLimit::actions`).
+    action_times: Mutex<RateLimit>,
     board_full: watch::Sender<Arc<Scoreboard>>,
     board_public: watch::Sender<Arc<Scoreboard>>,
     /// The newest full boards, oldest first: a new one carries deltas from each.

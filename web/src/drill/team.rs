@@ -110,7 +110,21 @@ pub(super) fn act_error(e: ActError) -> ApiError {
         .retry_after(10),
         ActError::RateLimited(after) => {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many flag submissions: wait {after} s"))
+                .retry_after(after)
         }
+        ActError::TooFast(after) => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many actions and reports (at most {} in {} s): wait {after} s",
+                icsdrill_drill::flags::ACTION_LIMIT,
+                icsdrill_drill::flags::ACTION_WINDOW.as_secs()
+            ),
+        )
+        .retry_after(after),
+        ActError::TooLarge(size) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the action is {size} bytes; at most {}", icsdrill_drill::flags::MAX_ACTION_BYTES),
+        ),
         ActError::Rejected(reason) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("the plant refused it: {reason}"))
         }
