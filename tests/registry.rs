@@ -620,3 +620,39 @@ async fn a_registered_enterprises_report_carries_its_full_name_and_document_numb
     server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_registry_workbook_spanning_the_whole_sheet_or_unpacking_to_gigabytes_is_a_clear_error() {
+    use icsdrill::governance::registry::{MAX_UNPACKED_BYTES, xlsx_rows};
+    use rust_xlsxwriter::Workbook;
+    let started = std::time::Instant::now();
+    // Two cells, A1 and XFD1048576: a used range of seventeen billion cells.
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "id").unwrap();
+    ws.write_string(1_048_575, 16_383, "x").unwrap();
+    let far = wb.save_to_buffer().unwrap();
+    let e = xlsx_rows(&far).unwrap_err().to_string();
+    assert!(e.contains("row 1048576, column 16384"), "{e}");
+    // A small file of distinct long strings that unpacks past the limit.
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let long = "a".repeat(32_000);
+    let rows = MAX_UNPACKED_BYTES / 32_000 + 10;
+    for r in 0..rows as u32 {
+        ws.write_string(r, 0, format!("{r}{long}")).unwrap();
+    }
+    let bomb = wb.save_to_buffer().unwrap();
+    assert!((bomb.len() as u64) < MAX_UNPACKED_BYTES / 10, "{} bytes packed", bomb.len());
+    let e = xlsx_rows(&bomb).unwrap_err().to_string();
+    assert!(e.contains("unpacks to"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "refused without reading it all");
+    // What a registry looks like still reads, from its first used cell.
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(1, 1, "id").unwrap();
+    ws.write_string(1, 2, "name").unwrap();
+    ws.write_number(2, 1, 42.0).unwrap();
+    let rows = xlsx_rows(&wb.save_to_buffer().unwrap()).unwrap();
+    assert_eq!(rows, [vec!["id".to_string(), "name".into()], vec!["42".into(), String::new()]]);
+}

@@ -253,6 +253,14 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
 /// `registry import`: enterprises from a CSV or xlsx file, all or none.
 fn import(file: &std::path::Path, date: Option<&str>, at: &Location) -> Result<ExitCode> {
     let date = day(date)?;
+    let size = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?.len();
+    if size > registry::MAX_IMPORT_BYTES {
+        bail!(
+            "{} is {size} bytes; a registry file is at most {} bytes",
+            file.display(),
+            registry::MAX_IMPORT_BYTES
+        );
+    }
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let rows = if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx")) {
         registry::xlsx_rows(&bytes)?

@@ -169,25 +169,66 @@ pub fn csv_rows(text: &str) -> Result<Vec<Vec<String>>> {
     Ok(rows)
 }
 
-/// Reads the first sheet of an xlsx workbook as rows of text.
+/// The largest registry file read (CSV or xlsx): a region's enterprises fit in far less.
+pub const MAX_IMPORT_BYTES: u64 = 16 << 20;
+/// The most an xlsx registry may hold once unpacked (a small file can unpack to gigabytes).
+pub const MAX_UNPACKED_BYTES: u64 = 64 << 20;
+/// The most rows and columns a sheet is read to: a region registers thousands of
+/// enterprises, in some twenty columns.
+pub const MAX_IMPORT_ROWS: u32 = 100_000;
+/// See `MAX_IMPORT_ROWS`.
+pub const MAX_IMPORT_COLUMNS: u32 = 64;
+
+/// Reads the first sheet of an xlsx workbook as rows of text (from its first used row and
+/// column, every row as wide as the widest). Read cell by cell within `MAX_IMPORT_ROWS` and
+/// `MAX_IMPORT_COLUMNS`: a sheet whose used range spans A1:XFD1048576 with two cells is a
+/// clear error, not seventeen billion empty cells.
 pub fn xlsx_rows(bytes: &[u8]) -> Result<Vec<Vec<String>>> {
-    use calamine::{Reader, Xlsx};
-    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec()))
-        .map_err(|e| Error::invalid(format!("not an xlsx workbook: {e}")))?;
-    let Some(Ok(range)) = wb.worksheet_range_at(0) else {
+    use calamine::{Data, DataRef, Reader, Xlsx};
+    let invalid = |e: &dyn std::fmt::Display| Error::invalid(format!("not an xlsx workbook: {e}"));
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| invalid(&e))?;
+    let mut unpacked = 0u64;
+    for i in 0..zip.len() {
+        unpacked = unpacked.saturating_add(zip.by_index_raw(i).map_err(|e| invalid(&e))?.size());
+    }
+    if unpacked > MAX_UNPACKED_BYTES {
+        return Err(Error::invalid(format!(
+            "the workbook unpacks to {unpacked} bytes; at most {MAX_UNPACKED_BYTES} are read"
+        )));
+    }
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| invalid(&e))?;
+    let Some(name) = wb.sheet_names().first().cloned() else {
         return Err(Error::invalid("the workbook has no sheet"));
     };
-    Ok(range
-        .rows()
-        .map(|row| {
-            row.iter()
-                .map(|c| match c {
-                    calamine::Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
-                    other => other.to_string(),
-                })
-                .collect()
-        })
-        .collect())
+    let mut reader = wb.worksheet_cells_reader(&name).map_err(|e| invalid(&e))?;
+    let mut cells = Vec::new();
+    while let Some(cell) = reader.next_cell().map_err(|e| invalid(&e))? {
+        let (row, column) = cell.get_position();
+        if row >= MAX_IMPORT_ROWS || column >= MAX_IMPORT_COLUMNS {
+            return Err(Error::invalid(format!(
+                "the sheet has a cell at row {}, column {}: at most {MAX_IMPORT_ROWS} rows and \
+                 {MAX_IMPORT_COLUMNS} columns are read",
+                u64::from(row) + 1,
+                u64::from(column) + 1
+            )));
+        }
+        let text = match cell.get_value() {
+            DataRef::Empty => continue,
+            DataRef::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
+            other => Data::from(other.clone()).to_string(),
+        };
+        cells.push((row, column, text));
+    }
+    let (Some(top), Some(left)) = (cells.iter().map(|c| c.0).min(), cells.iter().map(|c| c.1).min()) else {
+        return Ok(Vec::new());
+    };
+    let height = cells.iter().map(|c| c.0 - top + 1).max().unwrap_or(0) as usize;
+    let width = cells.iter().map(|c| c.1 - left + 1).max().unwrap_or(0) as usize;
+    let mut rows = vec![vec![String::new(); width]; height];
+    for (row, column, text) in cells {
+        rows[(row - top) as usize][(column - left) as usize] = text;
+    }
+    Ok(rows)
 }
 
 fn row_of(e: &Enterprise) -> Vec<String> {
