@@ -287,6 +287,27 @@ async fn a_third_upload_waits_its_turn() {
             "POST /api/region/bundles HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer region-token\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
         )
     };
+    // Slow uploads without the region's token are answered at once, holding no slot.
+    let mut held = Vec::new();
+    for token in ["", "Authorization: Bearer not-a-token\r\n"] {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /api/region/bundles HTTP/1.1\r\nHost: x\r\n{token}Content-Length: {}\r\n\r\n",
+            1 << 20
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(&[b' '; 1024]).await.unwrap();
+        let mut answer = vec![0; 256];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(30), s.read(&mut answer))
+            .await
+            .unwrap()
+            .unwrap();
+        let status =
+            String::from_utf8_lossy(&answer[..n]).split_whitespace().nth(1).unwrap_or("").to_string();
+        // Answered with its body still to come: no slot waited for it.
+        assert_eq!(status, "401", "{token:?}");
+        held.push(s);
+    }
     // Two uploads that have sent their head and a first part of a 1 MB body, and pause.
     let mut slow = Vec::new();
     for _ in 0..2 {
@@ -307,7 +328,7 @@ async fn a_third_upload_waits_its_turn() {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(30), s.read_to_end(&mut answer)).await;
     let status = String::from_utf8_lossy(&answer).split_whitespace().nth(1).unwrap_or("").to_string();
     assert_eq!(status, "503");
-    drop(slow);
+    drop((slow, held));
     let _ = stop.send(());
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
     let _ = std::fs::remove_dir_all(&dir);

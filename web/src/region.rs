@@ -65,7 +65,10 @@ pub fn router(api: Region) -> Router {
         .route("/api/region/export", get(export))
         .route(
             BUNDLES_PATH,
-            axum::routing::post(import_bundle).layer(axum::extract::DefaultBodyLimit::max(MAX_BUNDLE)),
+            axum::routing::post(import_bundle)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_BUNDLE))
+                .layer(axum::middleware::from_fn(crate::server::read_large))
+                .layer(axum::middleware::from_fn_with_state(api.clone(), only_the_region)),
         )
         .route("/api/trainer/exams", get(trainer_exams))
         .route("/api/trainer/export", get(trainer_export))
@@ -217,6 +220,19 @@ pub const BUNDLES_PATH: &str = "/api/region/bundles";
 /// The largest bundle upload (a two-hour drill of 30 teams is a few MB; larger ones go
 /// through `icsdrill bundle import`).
 pub const MAX_BUNDLE: usize = 16 << 20;
+
+/// Lets only the region's department send a bundle on (401, 403 otherwise), before its body
+/// is read.
+async fn only_the_region(
+    State(api): State<Region>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, ApiError> {
+    if role(&api, req.headers()).await? != RegionRole::Region {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "drill bundles are imported by the region"));
+    }
+    Ok(next.run(req).await)
+}
 
 /// A drill bundle uploaded by the region's department (prefecture users and trainers: 403).
 async fn import_bundle(

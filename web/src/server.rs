@@ -171,30 +171,39 @@ pub async fn large_uploads_reach(n: usize) {
     }
 }
 
+/// The body timeout a large upload is read within, handed by `read_body` to `read_large`.
+#[derive(Debug, Clone, Copy)]
+struct LargeBody(std::time::Duration);
+
 /// Reads the whole request body within the time and size limits before the handler runs:
-/// 408 for a body that trickles, 413 for one too large. A drill bundle upload may be larger,
-/// two at a time (503 for a third).
-async fn read_body(State(limits): State<HttpLimits>, req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
-    let large = parts.uri.path() == crate::region::BUNDLES_PATH;
-    let max = if large { crate::region::MAX_BUNDLE } else { MAX_BODY_BYTES };
-    let _permit = match large.then(|| LARGE_UPLOADS.try_acquire()) {
-        Some(Err(_)) => {
-            return ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "other uploads are being read: send it again",
-            )
+/// 408 for a body that trickles, 413 for one too large. A drill bundle upload is left unread
+/// here: its route reads it with `read_large`, once its sender is known to be allowed to.
+async fn read_body(State(limits): State<HttpLimits>, mut req: Request, next: Next) -> Response {
+    if req.uri().path() == crate::region::BUNDLES_PATH {
+        req.extensions_mut().insert(LargeBody(limits.body_timeout));
+        return next.run(req).await;
+    }
+    read_within(req, next, MAX_BODY_BYTES, limits.body_timeout).await
+}
+
+/// Reads a drill bundle upload (up to `MAX_BUNDLE` bytes), two at a time in this process (503
+/// for a third). Layered inside the check of who sends it: a client without the right token
+/// never holds one of the two slots.
+pub(crate) async fn read_large(req: Request, next: Next) -> Response {
+    let within = req.extensions().get::<LargeBody>().map_or(HttpLimits::default().body_timeout, |l| l.0);
+    let Ok(_permit) = LARGE_UPLOADS.try_acquire() else {
+        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "other uploads are being read: send it again")
             .retry_after(5)
             .into_response();
-        }
-        permit => {
-            if permit.is_some() {
-                LARGE_UPLOAD_TAKEN.notify_waiters();
-            }
-            permit
-        }
     };
-    match tokio::time::timeout(limits.body_timeout, axum::body::to_bytes(body, max)).await {
+    LARGE_UPLOAD_TAKEN.notify_waiters();
+    read_within(req, next, crate::region::MAX_BUNDLE, within).await
+}
+
+/// Reads `req`'s body, at most `max` bytes within `within`, then runs the rest.
+async fn read_within(req: Request, next: Next, max: usize, within: std::time::Duration) -> Response {
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(within, axum::body::to_bytes(body, max)).await {
         Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
         Ok(Err(_)) => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -203,7 +212,7 @@ async fn read_body(State(limits): State<HttpLimits>, req: Request, next: Next) -
         .into_response(),
         Err(_) => ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
-            format!("the request body took longer than {} s to arrive", limits.body_timeout.as_secs()),
+            format!("the request body took longer than {} s to arrive", within.as_secs()),
         )
         .into_response(),
     }
