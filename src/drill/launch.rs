@@ -114,6 +114,12 @@ impl Starter {
     pub(super) fn seed(&self) -> u64 {
         self.spec.range.seed
     }
+
+    /// Team `k`'s durable mark: the first tick not yet known to be on disk (none: the drill
+    /// is not recorded).
+    pub(super) fn durable(&self, k: usize) -> Option<u64> {
+        self.recording.as_ref().map(|(_, d)| *d[k].borrow())
+    }
 }
 
 impl DrillServer {

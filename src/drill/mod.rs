@@ -364,19 +364,27 @@ impl Drill {
     /// reports and exam grades are computed from.
     /// A team whose judged events outgrew memory (`MAX_JUDGED_IN_MEMORY`) is read from the
     /// store: as far as the recorder has committed (within a second of now; all of it once
-    /// the drill stopped). `Ok(None)`: no such team here.
+    /// the drill stopped), and judged at the last tick on disk. Either way the events end at
+    /// the tick returned: none of a tick the hash has not reached yet, nor of one the store
+    /// has not. `Ok(None)`: no such team here.
     pub fn judged_log(&self, team: &str) -> crate::Result<Option<(Vec<SimEvent>, u64)>> {
-        let Some(h) = self.team(team).and_then(Team::here) else { return Ok(None) };
-        let end = h.published.hash.lock().unwrap_or_else(|e| e.into_inner()).1;
-        {
+        let Some(k) = self.teams.iter().position(|t| t.info.id == team) else { return Ok(None) };
+        let Some(h) = self.teams[k].here() else { return Ok(None) };
+        let mut end = h.published.hash.lock().unwrap_or_else(|e| e.into_inner()).1;
+        let mut events = {
             let judged = h.published.judged.lock().unwrap_or_else(|e| e.into_inner());
-            if !judged.spilled {
-                return Ok(Some((judged.events.clone(), end)));
+            if judged.spilled { None } else { Some(judged.events.clone()) }
+        };
+        if events.is_none() {
+            let db =
+                self.database.as_ref().ok_or_else(|| crate::Error::Failed("the drill is not recorded".into()))?;
+            if let Some(durable) = self.starter.durable(k) {
+                end = end.min(durable.saturating_sub(1));
             }
+            events = Some(db.open()?.judged_events(&self.id, team)?);
         }
-        let db =
-            self.database.as_ref().ok_or_else(|| crate::Error::Failed("the drill is not recorded".into()))?;
-        let events = db.open()?.judged_events(&self.id, team)?;
+        let mut events = events.unwrap_or_default();
+        events.retain(|e| e.tick <= end);
         Ok(Some((events, end)))
     }
 
