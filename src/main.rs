@@ -207,8 +207,10 @@ fn main() -> ExitCode {
         default_hook(info);
     }));
     let cli = Cli::parse();
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "icsdrill=info,warn".into());
+    // The OPC UA stack's certificate store warns once per client certificate it files away:
+    // a line per session, which a client churning sessions would turn into a flood.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "icsdrill=info,opcua_crypto=error,warn".into());
     let log = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Text => log.init(),

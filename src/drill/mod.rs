@@ -376,8 +376,10 @@ impl Drill {
             if judged.spilled { None } else { Some(judged.events.clone()) }
         };
         if events.is_none() {
-            let db =
-                self.database.as_ref().ok_or_else(|| crate::Error::Failed("the drill is not recorded".into()))?;
+            let db = self
+                .database
+                .as_ref()
+                .ok_or_else(|| crate::Error::Failed("the drill is not recorded".into()))?;
             if let Some(durable) = self.starter.durable(k) {
                 end = end.min(durable.saturating_sub(1));
             }

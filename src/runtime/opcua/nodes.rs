@@ -51,22 +51,40 @@ pub struct Peer {
 /// Secure channels opened through the range's listener: each one's id and who its client
 /// is. At most one entry per open connection (the listener removes its own).
 #[derive(Debug, Default)]
-pub struct Channels(Mutex<HashMap<u32, Peer>>);
+pub struct Channels {
+    peers: Mutex<HashMap<u32, Peer>>,
+    /// Channels opened so far, and a wake for whoever keeps the server's PKI pruned (each
+    /// session may leave a client certificate behind, clock running or not).
+    opened: std::sync::atomic::AtomicU64,
+    wake: tokio::sync::Notify,
+}
 
 impl Channels {
     /// Notes that channel `id` is `peer`'s.
     pub fn open(&self, id: u32, peer: Peer) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id, peer);
+        self.peers.lock().unwrap_or_else(|e| e.into_inner()).insert(id, peer);
+        self.opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.wake.notify_one();
     }
 
     /// Forgets channel `id`.
     pub fn close(&self, id: u32) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        self.peers.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
     }
 
     /// The client of channel `id`, if it came through the listener.
     fn peer(&self, id: u32) -> Option<Peer> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&id).copied()
+        self.peers.lock().unwrap_or_else(|e| e.into_inner()).get(&id).copied()
+    }
+
+    /// Channels opened so far.
+    pub fn opened(&self) -> u64 {
+        self.opened.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Resolves once a channel has opened since the last call (or at once if one did).
+    pub async fn next_open(&self) {
+        self.wake.notified().await;
     }
 }
 

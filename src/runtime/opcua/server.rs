@@ -27,6 +27,9 @@ use crate::runtime::modbus::server::Context;
 /// Certificates a server keeps of clients it has seen (trusted and rejected, each); past
 /// this the oldest go.
 pub const MAX_CLIENT_CERTS: usize = 64;
+/// Channels opened between two prunings of the client certificates: the folders hold at most
+/// `MAX_CLIENT_CERTS` and the certificates of the sessions of these many channels.
+pub const PRUNE_EVERY: u64 = 16;
 /// Monitored items one subscription may hold.
 pub const MAX_MONITORED_ITEMS: usize = 1_000;
 /// Subscriptions one session may hold.
@@ -91,25 +94,32 @@ impl Server {
     }
 
     /// Keeps the address space current after every tick until the simulation is gone or the
-    /// server stops.
+    /// server stops, and the client certificates pruned every `PRUNE_EVERY` channels opened
+    /// (a held clock included: sessions open in the briefing too).
     pub async fn update(&self, cx: &Context) {
         let mut ticks = cx.live.progress();
         let mut last = Vec::new();
         let subscriptions = self.handle.subscriptions().clone();
-        let mut pruned = 0u64;
+        let mut pruned_at = 0u64;
         loop {
             PlcNodes::update(&self.nodes, &subscriptions, &mut last);
             // The endpoint URLs name the range's listener, not the stack's own port, which
             // the stack sets when it starts.
             self.handle.info().port.store(self.port(), Ordering::Relaxed);
-            let tick = ticks.borrow_and_update().tick;
-            if tick >= pruned + 100 {
-                prune(&self.pki);
-                pruned = tick;
-            }
-            tokio::select! {
-                changed = ticks.changed() => if changed.is_err() { return },
-                () = self.handle.token().cancelled() => return,
+            ticks.borrow_and_update();
+            loop {
+                tokio::select! {
+                    changed = ticks.changed() => if changed.is_err() { return } else { break },
+                    () = self.channels.next_open() => {
+                        // The certificate of a session is written as it is created, after
+                        // its channel opened: prune those of earlier channels.
+                        if self.channels.opened() >= pruned_at + PRUNE_EVERY {
+                            prune(&self.pki);
+                            pruned_at = self.channels.opened();
+                        }
+                    }
+                    () = self.handle.token().cancelled() => return,
+                }
             }
         }
     }
