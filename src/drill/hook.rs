@@ -46,8 +46,11 @@ pub(super) struct Judged {
     pub(super) events: Vec<SimEvent>,
     /// More than `limit` came: they are no longer kept, judging reads them from the store.
     pub(super) spilled: bool,
-    /// Most kept (none: all, when nothing records the drill).
+    /// Most kept (none: all, when nothing records the drill); a recorded drill keeps at most
+    /// `MAX_JUDGED_BYTES_IN_MEMORY` of them, as JSON.
     limit: Option<usize>,
+    /// Their size as JSON (counted in a recorded drill only).
+    bytes: usize,
 }
 
 impl Published {
@@ -58,7 +61,7 @@ impl Published {
             card: ArcSwap::from_pointee(card),
             track: ArcSwap::from_pointee(track),
             changed_us: AtomicU64::new(0),
-            judged: Mutex::new(Judged { events: Vec::new(), spilled: false, limit: judged_limit }),
+            judged: Mutex::new(Judged { events: Vec::new(), spilled: false, limit: judged_limit, bytes: 0 }),
             hash: Mutex::new((LogHasher::default(), 0)),
             at_freeze: OnceLock::new(),
         }
@@ -69,8 +72,16 @@ impl Published {
         let Some(last) = events.last() else { return };
         let mut judged = self.judged.lock().unwrap_or_else(|e| e.into_inner());
         if !judged.spilled {
-            judged.events.extend(events.iter().filter(|e| e.kind.judged()).cloned());
-            if judged.limit.is_some_and(|n| judged.events.len() > n) {
+            let counted = judged.limit.is_some();
+            for e in events.iter().filter(|e| e.kind.judged()) {
+                if counted {
+                    judged.bytes += e.to_json().len();
+                }
+                judged.events.push(e.clone());
+            }
+            let too_many = judged.limit.is_some_and(|n| judged.events.len() > n);
+            let too_large = judged.limit.is_some() && judged.bytes > super::MAX_JUDGED_BYTES_IN_MEMORY;
+            if too_many || too_large {
                 // A team writing at its budget for hours would hold hundreds of MB: from
                 // here on its judging reads the log on disk.
                 judged.events = Vec::new();
@@ -237,6 +248,33 @@ mod tests {
     use icsdrill_engine::EventKind;
 
     use super::*;
+
+    #[test]
+    fn a_recorded_teams_judged_events_spill_to_the_store_past_their_bytes() {
+        let s = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().load().unwrap();
+        let card = Scorer::new(&s, false).card(0);
+        let p = Published::new(card, Track::default(), Some(usize::MAX));
+        let text = "x".repeat(10_000);
+        let mut seq = 0;
+        while !p.judged.lock().unwrap().spilled {
+            let input = SimInput::ReportIncident {
+                technique: "T0836".into(),
+                asset: "plc-t101".into(),
+                observed_s: None,
+                text: text.clone(),
+                tactic: None,
+                impact: String::new(),
+                actions: String::new(),
+            };
+            p.log(&[SimEvent { seq, tick: seq, kind: EventKind::InputApplied { input } }]);
+            seq += 1;
+            assert!(seq < 10_000, "never spilled");
+        }
+        // About 32 MiB of reports, far fewer than the count limit would allow.
+        assert!((3_000..4_000).contains(&seq), "{seq}");
+        assert!(p.judged.lock().unwrap().events.is_empty(), "let go of");
+        assert_eq!(p.hash.lock().unwrap().1, seq - 1, "the log hash goes on");
+    }
 
     #[tokio::test]
     async fn a_card_is_published_when_only_its_alerts_change() {

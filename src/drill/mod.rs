@@ -102,6 +102,9 @@ pub struct DrillSpec {
 /// report, when the drill is recorded: about 10 MB. Beyond, its report and grade read its log
 /// from the store (a team writing at its budget, 32 writes a tick, gets there in minutes).
 pub const MAX_JUDGED_IN_MEMORY: usize = 50_000;
+/// And at most this many bytes of them (as JSON): a team filing its largest reports at its
+/// action rate gets there long before `MAX_JUDGED_IN_MEMORY` of them.
+pub const MAX_JUDGED_BYTES_IN_MEMORY: usize = 32 << 20;
 
 /// After-action reports built at once, one per team: every team at the hot wash waits its
 /// turn, at most `REPORT_WAIT`, rather than taking every core from the drill; a team asking
