@@ -256,8 +256,7 @@ impl Live {
             sim.set_routine_wire();
         }
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-        let mut published =
-            Published { first_seq: sim.event_count() - sim.events().len() as u64, ..Default::default() };
+        let mut published = Published::starting_at(sim.event_count() - sim.events().len() as u64);
         published.extend(sim.events());
         let live = Arc::new(Live {
             budget: Budget::new(scenario.plcs.len()),

@@ -1,9 +1,27 @@
 //! A live range's published log: a window of its recent events, with indexes of its traffic
 //! and its alerts (what the web view, alert streams and syslog follow).
 
-use icsdrill_engine::SimEvent;
+use icsdrill_engine::{EventKind, SimEvent, SimInput};
 
 use super::live::LIVE_EVENT_WINDOW;
+
+/// Bytes (as JSON) of a team's own actions, reports and flags the window holds at most: each
+/// may be 32 KiB, and a window of them would be a gigabyte. Past it the oldest events go
+/// first, whatever their count.
+pub(super) const MAX_WINDOW_ACTION_BYTES: usize = 16 << 20;
+
+/// The size, as JSON, of a team's own input the event carries (applied or refused), else 0:
+/// what the team chooses the size of (the rest of the log is of bounded sizes).
+fn action_bytes(e: &SimEvent) -> usize {
+    match &e.kind {
+        EventKind::InputApplied { input } | EventKind::InputRejected { input, .. }
+            if input.defender_kind().is_some() || matches!(input, SimInput::SubmitFlag { .. }) =>
+        {
+            e.to_json().len()
+        }
+        _ => 0,
+    }
+}
 
 /// The published log: a window of recent events.
 #[derive(Default)]
@@ -15,20 +33,43 @@ pub(super) struct Published {
     pub(super) traffic: Vec<u64>,
     /// Seqs of the monitoring's alerts among them (what alert streams and syslog follow).
     pub(super) alerts: Vec<u64>,
+    /// `action_bytes` of the events held.
+    action_bytes: usize,
 }
 
 impl Published {
+    /// An empty window whose first event will be `first_seq`.
+    pub(super) fn starting_at(first_seq: u64) -> Published {
+        Published { first_seq, ..Published::default() }
+    }
+
     pub(super) fn extend(&mut self, new: &[SimEvent]) {
         for e in new {
             if e.kind.is_traffic() {
                 self.traffic.push(e.seq);
-            } else if matches!(e.kind, icsdrill_engine::EventKind::IdsAlert { .. }) {
+            } else if matches!(e.kind, EventKind::IdsAlert { .. }) {
                 self.alerts.push(e.seq);
             }
+            self.action_bytes += action_bytes(e);
             self.events.push(e.clone());
         }
-        if self.events.len() > 2 * LIVE_EVENT_WINDOW {
-            let cut = self.events.len() - LIVE_EVENT_WINDOW;
+        let mut cut = self.events.len().saturating_sub(LIVE_EVENT_WINDOW);
+        if self.events.len() <= 2 * LIVE_EVENT_WINDOW {
+            cut = 0;
+        }
+        if self.action_bytes > MAX_WINDOW_ACTION_BYTES {
+            // Down to half, so a team at its limit does not cost a cut every tick.
+            let mut freed = 0;
+            for e in &self.events[cut..] {
+                if self.action_bytes - freed <= MAX_WINDOW_ACTION_BYTES / 2 {
+                    break;
+                }
+                freed += action_bytes(e);
+                cut += 1;
+            }
+        }
+        if cut > 0 {
+            self.action_bytes -= self.events[..cut].iter().map(action_bytes).sum::<usize>();
             self.events.drain(..cut);
             self.first_seq += cut as u64;
             let first = self.first_seq;
@@ -63,6 +104,24 @@ mod tests {
             EventKind::FaultCleared { fault: "f".into() }
         };
         SimEvent { seq, tick: seq, kind }
+    }
+
+    #[test]
+    fn a_teams_large_actions_hold_a_bounded_share_of_the_window() {
+        let mut p = Published::default();
+        let text = "x".repeat(30_000);
+        let n = 2 * MAX_WINDOW_ACTION_BYTES as u64 / 30_000;
+        for i in 0..n {
+            let input = SimInput::Notify { to: "duty_officer".into(), text: text.clone() };
+            let kind =
+                EventKind::InputRejected { input, reason: icsdrill_engine::RejectReason::IllegalValue };
+            p.extend(&[SimEvent { seq: 2 * i, tick: i, kind }, event(2 * i + 1, true)]);
+            assert!(p.action_bytes <= MAX_WINDOW_ACTION_BYTES, "{}", p.action_bytes);
+        }
+        assert_eq!(p.action_bytes, p.events.iter().map(action_bytes).sum::<usize>(), "counted as held");
+        assert!(p.events.len() < 2 * LIVE_EVENT_WINDOW);
+        assert_eq!(p.len(), 2 * n, "the count covers the whole log");
+        assert!(p.traffic.iter().all(|s| *s >= p.first_seq));
     }
 
     #[test]
