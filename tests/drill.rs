@@ -273,6 +273,27 @@ async fn team_actions_reach_only_their_own_range() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_behind_the_others_catches_up_when_the_drill_pauses() {
+    let server = start_drill("petrochem-tank-farm", &["a", "b"], Mode::Regional).await;
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let (a, b) = (drill.live("a").unwrap().clone(), drill.live("b").unwrap().clone());
+    // Team a's range alone runs on 30 ticks, as if b's had stalled.
+    a.step(30);
+    let bound = Duration::from_secs(20);
+    tokio::time::timeout(bound, a.wait_for_tick(30)).await.expect("a ticks");
+    assert_eq!(b.snapshot().tick, 0);
+    drill.control(Control::Pause).unwrap();
+    tokio::time::timeout(bound, b.wait_for_tick(30)).await.expect("b catches up as the drill pauses");
+    assert_eq!((a.snapshot().tick, b.snapshot().tick), (30, 30), "both held at the same tick");
+    // Started and ended at once: nobody is behind, nobody moves.
+    drill.control(Control::Resume).unwrap();
+    drill.control(Control::HotWash).unwrap();
+    assert_eq!((a.snapshot().tick, b.snapshot().tick), (30, 30));
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_teams_actions_are_bounded_in_size_and_rate() {
     use icsdrill_drill::ActError;
     use icsdrill_drill::flags::{ACTION_LIMIT, ACTION_WINDOW};

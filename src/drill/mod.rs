@@ -562,11 +562,21 @@ impl Drill {
         self.changed.notify_one();
     }
 
-    /// Runs or holds every range's clock here as `phase` says.
+    /// Runs or holds every range's clock here as `phase` says. Held by a pause or the end,
+    /// every range first runs on to the furthest one's tick: a range that fell behind (a
+    /// stall, a team held by its records) is paused, judged and ranked at the same tick as the
+    /// others (give or take the tick a range may be finishing as it is held).
     fn run_clocks(&self, phase: Phase) {
         let run = phase.clock_runs() && !self.manual_clock;
-        for h in self.teams.iter().filter_map(Team::here) {
+        let heres: Vec<_> = self.teams.iter().filter_map(Team::here).collect();
+        for h in &heres {
             h.live.set_running(run);
+        }
+        if !phase.clock_runs() && phase != Phase::Briefing {
+            let furthest = heres.iter().map(|h| h.live.snapshot().tick).max().unwrap_or(0);
+            for h in &heres {
+                h.live.catch_up_to(furthest);
+            }
         }
     }
 }

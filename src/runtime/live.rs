@@ -206,6 +206,8 @@ pub struct Live {
     running: AtomicBool,
     /// Ticks to run while the clock is held (an instructor stepping a paused drill).
     steps: AtomicU64,
+    /// A held clock still runs up to this tick (`catch_up_to`).
+    until: AtomicU64,
     /// The durable tick, when a store records this range.
     durable: Option<watch::Receiver<u64>>,
     /// Progress of the simulation job.
@@ -271,6 +273,7 @@ impl Live {
             stop: AtomicBool::new(false),
             running: AtomicBool::new(!held),
             steps: AtomicU64::new(0),
+            until: AtomicU64::new(0),
             durable,
             progress: watch::Sender::new(Progress { tick: sim.tick(), stopped: false }),
             waker: OnceLock::new(),
@@ -474,6 +477,13 @@ impl Live {
         self.wake();
     }
 
+    /// Runs a held clock on until the range reaches tick `tick` (none if it has): a range
+    /// that fell behind the others catches up when the drill pauses or ends.
+    pub fn catch_up_to(&self, tick: u64) {
+        self.until.fetch_max(tick, Ordering::Relaxed);
+        self.wake();
+    }
+
     /// Resolves when an input has been queued to apply since the last call (a white cell
     /// stepping a held clock steps when there is something to apply).
     pub async fn input_queued(&self) {
@@ -556,9 +566,15 @@ impl Job for Runner {
             return Next::At(now + self.period);
         }
         if !live.running() {
-            let stepped = live.steps.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
-            if stepped.is_err() {
-                // Held: nothing until a start, a step or a stop wakes the job.
+            // Held: behind the others it catches up at once, else it ticks only when stepped.
+            let behind = sim.tick() < live.until.load(Ordering::Relaxed);
+            if !behind
+                && live
+                    .steps
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                    .is_err()
+            {
+                // Nothing until a start, a step or a stop wakes the job.
                 self.next = now + self.period;
                 return Next::Wait;
             }
