@@ -623,3 +623,53 @@ async fn the_scada_masters_background_work_goes_on_the_wire_and_is_logged_once()
         .count();
     assert_eq!(switchings, 1);
 }
+
+/// Judging reads every protocol's write as the Modbus write it stands for, one way: an attack
+/// step, an input and a logged transaction alike, over IEC 104, OPC UA and Modbus.
+#[test]
+fn every_protocols_write_is_read_as_the_modbus_write_it_stands_for() {
+    use icsdrill_engine::attack::Action;
+    use icsdrill_engine::scenario::ModbusWrite;
+    let s = builtin("power-industroyer-substation");
+    let rtu1 = s.plc("rtu-1").unwrap();
+    // QF1 opened by a double command: the coil behind object 2001, written with 0.
+    let open = Action::Iec104Command { plc: rtu1, type_id: C_DC_NA_1, ioa: 2001, value: 1.0, select: true };
+    let (plc, w) = s.write_of_action(&open).expect("a command writes");
+    assert_eq!(plc, rtu1);
+    assert!(w.to_coils() && !w.to_registers() && w.function == 5, "{w:?}");
+    let input = SimInput::iec104("rtu-1", "scada-01", C_DC_NA_1, 2001, Some(1.0));
+    assert_eq!(s.write_of_input(&input), Some(w.clone()), "the input as the step");
+    let mut select = input.clone();
+    if let SimInput::Iec104 { select: s, .. } = &mut select {
+        *s = true;
+    }
+    assert_eq!(s.write_of_input(&select), None, "a select writes nothing");
+    let logged = |reason| EventKind::Iec104Transaction {
+        plc: "rtu-1".into(),
+        source: "scada-01".into(),
+        type_id: C_DC_NA_1,
+        cause: 6,
+        ioa: 2001,
+        value: Some(1.0),
+        select: false,
+        reason,
+        repeat: 1,
+    };
+    assert_eq!(s.write_of_transaction(&logged(None)), Some(("rtu-1", w)));
+    assert_eq!(s.write_of_transaction(&logged(Some(RejectReason::FunctionNotAllowed))), None, "refused");
+    let unknown =
+        Action::Iec104Command { plc: rtu1, type_id: C_DC_NA_1, ioa: 9999, value: 1.0, select: false };
+    assert_eq!(s.write_of_action(&unknown), None, "no such object");
+    // Modbus writes are themselves.
+    let coils = Action::WriteCoils { plc: rtu1, addr: 3, values: vec![true, false] };
+    assert_eq!(
+        s.write_of_action(&coils).unwrap().1,
+        ModbusWrite { function: 15, addr: 3, values: vec![1, 0] }
+    );
+    // OPC UA: the welding line's current set point, a holding register.
+    let w = builtin("equipment-welding-line");
+    let weld = w.plc("plc-weld").unwrap();
+    let write = Action::OpcUaWrite { plc: weld, node: "weld_sp".into(), value: 330.0 };
+    let (_, m) = w.write_of_action(&write).expect("a register node");
+    assert!(m.to_registers() && m.addr == 0, "{m:?}");
+}

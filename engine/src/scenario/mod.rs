@@ -23,6 +23,9 @@ mod process;
 pub mod rubric;
 pub(crate) mod validate;
 pub mod variant;
+mod writes;
+
+pub use writes::ModbusWrite;
 
 use std::fmt;
 

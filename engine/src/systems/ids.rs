@@ -306,13 +306,5 @@ pub(crate) fn alerts(
 /// The holding registers `input` writes (first address, words), over whichever protocol: a
 /// Modbus write, an IEC 104 set point (not its select), an OPC UA write to a register node.
 fn registers_written(s: &Scenario, input: &SimInput) -> Option<(u16, Vec<u16>)> {
-    let write = match input {
-        SimInput::WriteRegisters { addr, values, .. } => return Some((*addr, values.clone())),
-        SimInput::Iec104 { plc, type_id, ioa, value: Some(v), select: false, .. } => {
-            s.iec104_write(plc, *type_id, *ioa, *v)?
-        }
-        SimInput::OpcUa { plc, node, value: Some(v), .. } => s.opcua_write(plc, node, *v)?,
-        _ => return None,
-    };
-    matches!(write.function(), 6 | 16).then(|| (write.addr(), write.values()))
+    s.write_of_input(input).filter(|w| w.to_registers()).map(|w| (w.addr, w.values))
 }

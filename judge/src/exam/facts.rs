@@ -169,31 +169,13 @@ pub(super) fn safety_violation(s: &Scenario, events: &[SimEvent], attacker_hosts
                     return Some(v);
                 }
             }
-            // A command over IEC 104 is the coil write it stands for.
-            EventKind::Iec104Transaction {
-                plc,
-                source,
-                type_id,
-                ioa,
-                value: Some(v),
-                select: false,
-                reason: None,
-                ..
-            } => {
+            // A command over IEC 104 or a write over OPC UA is the coil write it stands for.
+            EventKind::Iec104Transaction { plc, source, .. }
+            | EventKind::OpcUaTransaction { plc, source, .. } => {
                 let bypass = s
-                    .iec104_write(plc, *type_id, *ioa, *v)
-                    .filter(|w| w.function() == 5)
-                    .and_then(|w| bypass_set(s, plc, w.addr(), &w.values()));
-                if let Some(v) = trainee_sets(source, plc, bypass) {
-                    return Some(v);
-                }
-            }
-            // So is a write over OPC UA.
-            EventKind::OpcUaTransaction { plc, source, node, value: Some(v), reason: None, .. } => {
-                let bypass = s
-                    .opcua_write(plc, node, *v)
-                    .filter(|w| w.function() == 5)
-                    .and_then(|w| bypass_set(s, plc, w.addr(), &w.values()));
+                    .write_of_transaction(&e.kind)
+                    .filter(|(_, w)| w.function == 5)
+                    .and_then(|(_, w)| bypass_set(s, plc, w.addr, &w.values));
                 if let Some(v) = trainee_sets(source, plc, bypass) {
                     return Some(v);
                 }
@@ -233,24 +215,10 @@ fn attack_bypass_writes(s: &Scenario, events: &[SimEvent]) -> std::collections::
     for e in events {
         let EventKind::AttackAttempt { step, ok: true, .. } = &e.kind else { continue };
         let Some(st) = plan.steps.iter().find(|st| st.id == *step) else { continue };
-        let write = match &st.action {
-            Action::WriteCoils { plc, addr, values } => {
-                Some((s.plcs[plc.ix()].id.clone(), *addr, values.iter().map(|b| u16::from(*b)).collect()))
-            }
-            Action::Iec104Command { plc, type_id, ioa, value, .. } => {
-                let id = &s.plcs[plc.ix()].id;
-                s.iec104_write(id, *type_id, *ioa, *value).map(|w| (id.clone(), w.addr(), w.values()))
-            }
-            Action::OpcUaWrite { plc, node, value } => {
-                let id = &s.plcs[plc.ix()].id;
-                s.opcua_write(id, node, *value).map(|w| (id.clone(), w.addr(), w.values()))
-            }
-            _ => None,
-        };
-        if let Some((plc, addr, values)) = write
-            && let Some(a) = bypass_set(s, &plc, addr, &values)
+        if let Some((plc, w)) = s.write_of_action(&st.action).filter(|(_, w)| w.to_coils())
+            && let Some(a) = bypass_set(s, &s.plcs[plc.ix()].id, w.addr, &w.values)
         {
-            *out.entry((plc, a)).or_insert(0) += 1;
+            *out.entry((s.plcs[plc.ix()].id.clone(), a)).or_insert(0) += 1;
         }
     }
     out

@@ -83,30 +83,15 @@ impl<'a> Evidence<'a> {
                 {
                     ev.range_breaches.entry(plc.clone()).or_default().push(e.seq);
                 }
-                // A set point over IEC 104 is the register write it stands for.
-                EventKind::Iec104Transaction {
-                    plc,
-                    type_id,
-                    ioa,
-                    value: Some(v),
-                    select: false,
-                    reason: None,
-                    ..
-                } if !range_checked.contains(plc)
-                    && s.iec104_write(plc, *type_id, *ioa, *v).is_some_and(|w| {
-                        matches!(w.function(), 6 | 16) && outside_range(s, plc, w.addr(), &w.values())
-                    }) =>
-                {
-                    ev.range_breaches.entry(plc.clone()).or_default().push(e.seq);
-                }
-                // So is a set point written over OPC UA.
-                EventKind::OpcUaTransaction { plc, node, value: Some(v), reason: None, .. }
-                    if !range_checked.contains(plc)
-                        && s.opcua_write(plc, node, *v).is_some_and(|w| {
-                            matches!(w.function(), 6 | 16) && outside_range(s, plc, w.addr(), &w.values())
-                        }) =>
-                {
-                    ev.range_breaches.entry(plc.clone()).or_default().push(e.seq);
+                // A set point over IEC 104 or OPC UA is the register write it stands for.
+                EventKind::Iec104Transaction { .. } | EventKind::OpcUaTransaction { .. } => {
+                    if let Some((plc, w)) = s.write_of_transaction(&e.kind)
+                        && !range_checked.iter().any(|p| p == plc)
+                        && w.to_registers()
+                        && outside_range(s, plc, w.addr, &w.values)
+                    {
+                        ev.range_breaches.entry(plc.to_string()).or_default().push(e.seq);
+                    }
                 }
                 EventKind::ProgramChanged { plc, matches_backup: false, .. } => {
                     ev.changed_programs.entry(plc.clone()).or_default().push(e.seq);

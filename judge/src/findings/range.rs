@@ -1,6 +1,5 @@
 //! `range`: a PLC accepted a set point outside its declared range (no M0818).
 
-use icsdrill_engine::attack::Action;
 use icsdrill_engine::scenario::Scenario;
 
 use super::evidence::Evidence;
@@ -21,17 +20,10 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
             f.retest = ev
                 .steps
                 .iter()
-                .filter(|st| match &st.action {
-                    Action::WriteRegisters { plc: p, .. } => s.plcs[p.ix()].id == *plc,
-                    // A set point over IEC 104.
-                    Action::Iec104Command { plc: p, type_id: 48..=50, .. } => s.plcs[p.ix()].id == *plc,
-                    // A register written over OPC UA.
-                    Action::OpcUaWrite { plc: p, node, value } => {
-                        s.plcs[p.ix()].id == *plc
-                            && s.opcua_write(plc, node, *value)
-                                .is_some_and(|w| matches!(w.function(), 6 | 16))
-                    }
-                    _ => false,
+                // A register written, over whichever protocol.
+                .filter(|st| {
+                    s.write_of_action(&st.action)
+                        .is_some_and(|(p, w)| s.plcs[p.ix()].id == *plc && w.to_registers())
                 })
                 .map(|st| st.id.clone())
                 .collect();

@@ -1,0 +1,104 @@
+//! The Modbus write a request stands for, whichever protocol carries it: an attack step, an
+//! input or a logged transaction over Modbus, IEC 104 or OPC UA. Judging reads writes this
+//! one way (range breaches, interlock bypasses, retest paths, deep inspection).
+
+use crate::attack::Action;
+use crate::event::EventKind;
+use crate::input::SimInput;
+
+use super::{PlcIdx, Scenario};
+
+/// A Modbus write: its function (5, 6, 15 or 16), first address and values (a coil as 0 or
+/// 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModbusWrite {
+    /// Function code.
+    pub function: u8,
+    /// First address.
+    pub addr: u16,
+    /// Values written.
+    pub values: Vec<u16>,
+}
+
+impl ModbusWrite {
+    fn coils(addr: u16, values: &[bool]) -> ModbusWrite {
+        let function = if values.len() == 1 { 5 } else { 15 };
+        ModbusWrite { function, addr, values: values.iter().map(|v| u16::from(*v)).collect() }
+    }
+
+    fn registers(addr: u16, values: &[u16]) -> ModbusWrite {
+        let function = if values.len() == 1 { 6 } else { 16 };
+        ModbusWrite { function, addr, values: values.to_vec() }
+    }
+
+    fn of(w: &super::iec104::Write) -> ModbusWrite {
+        ModbusWrite { function: w.function(), addr: w.addr(), values: w.values() }
+    }
+
+    /// Whether it writes holding registers (functions 6 and 16).
+    pub fn to_registers(&self) -> bool {
+        matches!(self.function, 6 | 16)
+    }
+
+    /// Whether it writes coils (functions 5 and 15).
+    pub fn to_coils(&self) -> bool {
+        matches!(self.function, 5 | 15)
+    }
+}
+
+impl Scenario {
+    /// The PLC and the write an attack step's action makes, if it writes (an IEC 104 command
+    /// or OPC UA write the PLC does not take: none).
+    pub fn write_of_action(&self, action: &Action) -> Option<(PlcIdx, ModbusWrite)> {
+        let id = |p: &PlcIdx| &self.plcs[p.ix()].id;
+        match action {
+            Action::WriteRegisters { plc, addr, values } => {
+                Some((*plc, ModbusWrite::registers(*addr, values)))
+            }
+            Action::WriteCoils { plc, addr, values } => Some((*plc, ModbusWrite::coils(*addr, values))),
+            Action::Iec104Command { plc, type_id, ioa, value, .. } => {
+                self.iec104_write(id(plc), *type_id, *ioa, *value).map(|w| (*plc, ModbusWrite::of(&w)))
+            }
+            Action::OpcUaWrite { plc, node, value } => {
+                self.opcua_write(id(plc), node, *value).map(|w| (*plc, ModbusWrite::of(&w)))
+            }
+            _ => None,
+        }
+    }
+
+    /// The write an input makes on its PLC, if it writes: a Modbus write, an IEC 104 command
+    /// (its execution, not its select) or an OPC UA write.
+    pub fn write_of_input(&self, input: &SimInput) -> Option<ModbusWrite> {
+        match input {
+            SimInput::WriteRegisters { addr, values, .. } => Some(ModbusWrite::registers(*addr, values)),
+            SimInput::WriteCoils { addr, values, .. } => Some(ModbusWrite::coils(*addr, values)),
+            SimInput::Iec104 { plc, type_id, ioa, value: Some(v), select: false, .. } => {
+                self.iec104_write(plc, *type_id, *ioa, *v).map(|w| ModbusWrite::of(&w))
+            }
+            SimInput::OpcUa { plc, node, value: Some(v), .. } => {
+                self.opcua_write(plc, node, *v).map(|w| ModbusWrite::of(&w))
+            }
+            _ => None,
+        }
+    }
+
+    /// The PLC and the write a logged IEC 104 or OPC UA transaction made, if it wrote (an
+    /// executed command or a write, refused by nothing).
+    pub fn write_of_transaction<'e>(&self, kind: &'e EventKind) -> Option<(&'e str, ModbusWrite)> {
+        match kind {
+            EventKind::Iec104Transaction {
+                plc,
+                type_id,
+                ioa,
+                value: Some(v),
+                select: false,
+                reason: None,
+                ..
+            } => self.iec104_write(plc, *type_id, *ioa, *v).map(|w| (plc.as_str(), ModbusWrite::of(&w))),
+            EventKind::OpcUaTransaction { plc, node, value: Some(v), reason: None, .. } => {
+                self.opcua_write(plc, node, *v).map(|w| (plc.as_str(), ModbusWrite::of(&w)))
+            }
+            _ => None,
+        }
+    }
+}
