@@ -210,10 +210,18 @@ async fn kill_9_loses_no_acknowledged_input_and_the_drill_resumes_and_replays() 
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(child.wait().unwrap().success(), "{rest:?}");
-    assert!(rest.iter().any(|l| l.contains("team a: score")), "{rest:?}");
+    let printed =
+        rest.iter().find_map(|l| l.split_once("team a: score ")).map(|(_, r)| r.split(',').next().unwrap());
     let (ok, out) = replay(&dir, &id);
     assert!(ok, "{out}");
     let store = SqliteStore::open(&dir).unwrap();
+    // The score printed as it stopped is the one its report gives.
+    let (record, teams) = store.drill(&id).unwrap().unwrap();
+    let scenario = icsdrill::store::replay::stored_scenario(&record).unwrap();
+    let events = store.judged_events(&id, "a").unwrap();
+    let team = teams.iter().find(|t| t.id == "a").unwrap();
+    let report = icsdrill::governance::report::recorded(&record, team, &scenario, &events, 2, None);
+    assert_eq!(printed, Some(format!("{:.1}", report.score.total).as_str()), "{rest:?}");
     assert!(store.inputs(&id, "a").unwrap().iter().any(
         |i| matches!(&i.input, icsdrill_engine::SimInput::Notify { text, .. } if text == "after the restart")
     ));

@@ -393,6 +393,17 @@ impl Drill {
         Ok(Some((events, end)))
     }
 
+    /// A team's score as its after-action report gives it: its judged log scored at its end
+    /// (what the command line prints as the drill stops, rather than the last board's row,
+    /// which may be a card behind).
+    pub fn final_score(&self, team: &str) -> crate::Result<Option<f64>> {
+        let Some((events, end)) = self.judged_log(team)? else { return Ok(None) };
+        let plan = (self.mode == Mode::Enterprise, self.challenges.len());
+        Ok(Some(
+            icsdrill_judge::score::Scorer::score_contest_log_at(&self.scenario, plan, &events, end).total,
+        ))
+    }
+
     /// How many of a team's judged events are in memory, and whether they outgrew it.
     pub fn judged_in_memory(&self, team: &str) -> Option<(usize, bool)> {
         let h = self.team(team)?.here()?;

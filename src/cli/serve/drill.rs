@@ -52,13 +52,13 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
             _ = stop => tracing::info!("stopping"),
             () = until_ranges_end(&drill, end) => {}
         }
-        let board = drill.scoreboard(true).borrow().clone();
         // Over: the white cell ended it (hot wash, end) or its time ran out. A stop before that
         // (Ctrl-C, SIGTERM) leaves it to be resumed.
         let over = matches!(drill.phase(), Phase::HotWash | Phase::Ended) || ranges_ended(&drill, end);
         let sims = server.shutdown().await?;
         for (team, sim) in &sims {
-            let total = board.rows.iter().find(|r| r.team == *team).map_or(0.0, |r| r.total);
+            let (d, t) = (drill.clone(), team.clone());
+            let total = tokio::task::spawn_blocking(move || d.final_score(&t)).await??.unwrap_or(0.0);
             stopped(&drill, args, &db, team, sim, total).await?;
         }
         if !over {
