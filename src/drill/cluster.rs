@@ -168,6 +168,7 @@ impl NodeState {
             }
         }
         note_away(drill, node, &seen);
+        score_away_at_freeze(drill, db).await;
         Ok(())
     }
 
@@ -338,6 +339,30 @@ pub(super) async fn queue(drill: &Drill, team: &str, input: &SimInput) -> Result
         .await?
 }
 
+/// Scores, from the shared records, the card at the contest's freeze of each team another
+/// node runs that has passed it: what this node's public board shows of it while frozen.
+async fn score_away_at_freeze(drill: &Arc<Drill>, db: &Database) {
+    let Some(freeze) = drill.freeze.tick else { return };
+    for t in &drill.teams {
+        let passed = t.away.load_full().is_some_and(|a| a.tick >= freeze);
+        if !passed || t.here().is_some() || t.away_at_freeze.get().is_some() {
+            continue;
+        }
+        let (db, id, team) = (db.clone(), drill.id.clone(), t.info.id.clone());
+        let events = tokio::task::spawn_blocking(move || db.open()?.judged_events(&id, &team)).await;
+        let events = match events {
+            Ok(Ok(events)) => events,
+            Ok(Err(e)) => return tracing::warn!(team = %t.info.id, "its card at the freeze: {e}"),
+            Err(e) => return tracing::warn!(team = %t.info.id, "its card at the freeze: {e}"),
+        };
+        let before = &events[..events.partition_point(|e| e.tick < freeze)];
+        let plan = (drill.mode == icsdrill_drill::Mode::Enterprise, drill.challenges.len());
+        let card = super::hook::card_at_freeze(&drill.scenario, plan, before, freeze);
+        let _ = t.away_at_freeze.set(Arc::new(card));
+        drill.changed.notify_one();
+    }
+}
+
 /// Notes where the teams other nodes run are, and their cards, for the board and redirects.
 fn note_away(drill: &Drill, me: &str, seen: &Seen) {
     let others: std::collections::BTreeSet<&String> = seen
@@ -364,7 +389,8 @@ fn note_away(drill: &Drill, me: &str, seen: &Seen) {
                     .as_array()
                     .map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_string)).collect())
                     .unwrap_or_default();
-                Some(Away { node: h.lease.node.clone(), http: h.http.clone(), endpoints, row, hints })
+                let tick = card["tick"].as_u64().unwrap_or(0);
+                Some(Away { node: h.lease.node.clone(), http: h.http.clone(), endpoints, row, tick, hints })
             }
             _ => None,
         };

@@ -186,6 +186,37 @@ impl HookState {
     }
 }
 
+/// A team's card at the contest's freeze tick from its judged events before it, scored as its
+/// hook scores it live (a card at every tick with a relevant event and every refresh, then
+/// the freeze's on a copy): what another node shows of a team it does not run.
+pub(super) fn card_at_freeze(
+    scenario: &Scenario,
+    (plan, challenges): (bool, usize),
+    before: &[SimEvent],
+    freeze: u64,
+) -> ScoreCard {
+    let mut scorer = Scorer::new(scenario, plan);
+    scorer.set_challenges(challenges);
+    let refresh = REFRESH_S * u64::from(scenario.tick_hz);
+    let _ = scorer.card(0);
+    let mut next = 0;
+    for tick in 1..=freeze {
+        let from = next;
+        while next < before.len() && before[next].tick < tick {
+            next += 1;
+        }
+        let mut relevant = false;
+        for e in &before[from..next] {
+            scorer.push(e);
+            relevant |= Scorer::relevant(&e.kind);
+        }
+        if relevant || tick.is_multiple_of(refresh) {
+            let _ = scorer.card(tick);
+        }
+    }
+    scorer.card(freeze)
+}
+
 /// The hook that scores (and records) one team's range after every tick. `past` is the log of
 /// a resumed range so far.
 pub(super) fn score_hook(
@@ -274,6 +305,45 @@ mod tests {
         assert!((3_000..4_000).contains(&seq), "{seq}");
         assert!(p.judged.lock().unwrap().events.is_empty(), "let go of");
         assert_eq!(p.hash.lock().unwrap().1, seq - 1, "the log hash goes on");
+    }
+
+    /// Another node scores a team's card at the freeze from the shared records as the team's
+    /// own hook kept it live.
+    #[test]
+    fn the_card_at_the_freeze_from_the_records_is_the_one_the_hook_kept() {
+        let s = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().load().unwrap();
+        // Past the attack's first steps (at 30 s), before its end.
+        let freeze = s.ticks(400.0);
+        let card = Scorer::new(&s, false).card(0);
+        let published = Arc::new(Published::new(card, Track::default(), None));
+        let target = HookTarget {
+            plan: false,
+            challenges: 1,
+            published: published.clone(),
+            changed: Arc::new(Notify::new()),
+            epoch: Instant::now(),
+            freeze: Some(freeze),
+            from_tick: 0,
+        };
+        let mut hook = score_hook(&s, target, &[], None);
+        let mut sim = Sim::new(s.clone(), 7);
+        let mut log = sim.events().to_vec();
+        published.log(&log);
+        while sim.tick() < freeze + 50 {
+            let (tick, before) = (sim.tick(), sim.event_count());
+            sim.step([]);
+            let new = sim.events_since(before).to_vec();
+            hook(&sim, tick, Vec::new(), &new);
+            log.extend(new);
+        }
+        let kept = published.at_freeze.get().expect("kept as the range passed the freeze").clone();
+        let judged: Vec<SimEvent> = log.into_iter().filter(|e| e.kind.judged() && e.tick < freeze).collect();
+        let scored = card_at_freeze(&s, (false, 1), &judged, freeze);
+        assert!(kept.steps_fired > 0, "the attack had begun: {kept:?}");
+        assert_eq!(
+            (scored.total, &scored.components, scored.settled_tick, scored.tick),
+            (kept.total, &kept.components, kept.settled_tick, freeze)
+        );
     }
 
     #[tokio::test]

@@ -272,6 +272,7 @@ impl Drill {
                 clients: nets.clone(),
                 here: Default::default(),
                 away: Default::default(),
+                away_at_freeze: Default::default(),
             })
             .collect();
         let starter = Starter {

@@ -150,6 +150,9 @@ struct Team {
     here: ArcSwapOption<Here>,
     /// Where it runs while another node of the drill does (`cluster`).
     away: ArcSwapOption<Away>,
+    /// Its card at a contest's freeze tick while another node runs it, scored here from the
+    /// shared records (`hook::card_at_freeze`) once its range has passed the freeze.
+    away_at_freeze: std::sync::OnceLock<Arc<ScoreCard>>,
 }
 
 impl Team {
@@ -177,6 +180,8 @@ pub struct Away {
     pub endpoints: Vec<EndpointInfo>,
     /// The team's row of the board, from its latest card in the shared records.
     pub row: BoardRow,
+    /// The tick of that card.
+    pub tick: u64,
     /// The hints it has taken, from that card.
     pub hints: Vec<String>,
 }
@@ -488,9 +493,15 @@ impl Drill {
             .teams
             .iter()
             .zip(heres)
-            .filter_map(|(t, here)| match here.as_ref().and_then(|h| h.published.at_freeze.get()) {
-                Some(card) => Some(row_of(&t.info, card)),
-                None => full.rows.iter().find(|r| r.team == t.info.id).cloned(),
+            .filter_map(|(t, here)| {
+                let at_freeze = match here {
+                    Some(h) => h.published.at_freeze.get(),
+                    None => t.away_at_freeze.get(),
+                };
+                match at_freeze {
+                    Some(card) => Some(BoardRow { bracket: t.info.bracket.clone(), ..row_of(&t.info, card) }),
+                    None => full.rows.iter().find(|r| r.team == t.info.id).cloned(),
+                }
             })
             .collect();
         board::rank(rows)
@@ -518,7 +529,10 @@ impl Drill {
         let changed_us =
             here.clone().map(|h| h.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
         let rows = board::rank(rows);
-        let max_tick = here.map(|h| h.live.snapshot().tick).max().unwrap_or(0);
+        // The furthest range, here or on another node (a node running none of the teams past
+        // the freeze still freezes its board).
+        let away = self.teams.iter().filter_map(|t| t.away.load_full()).map(|a| a.tick).max();
+        let max_tick = here.map(|h| h.live.snapshot().tick).chain(away).max().unwrap_or(0);
         let clock = board::Clock { at_s: max_tick as f64 / f64::from(self.scenario.tick_hz), ..self.clock };
         let steps = self.scenario.attack.as_ref().map_or(0, |a| a.steps.len());
         let full =
