@@ -167,8 +167,10 @@ impl NodeState {
                 drill.stop_here(k).await?;
             }
         }
+        // Before the rows of the other nodes' teams change: a card past the freeze is never
+        // shown without the one at the freeze to stand in for it.
+        score_away_at_freeze(drill, db, &seen).await;
         note_away(drill, node, &seen);
-        score_away_at_freeze(drill, db).await;
         Ok(())
     }
 
@@ -340,11 +342,14 @@ pub(super) async fn queue(drill: &Drill, team: &str, input: &SimInput) -> Result
 }
 
 /// Scores, from the shared records, the card at the contest's freeze of each team another
-/// node runs that has passed it: what this node's public board shows of it while frozen.
-async fn score_away_at_freeze(drill: &Arc<Drill>, db: &Database) {
+/// node runs whose recorded card has passed it: what this node's public board shows of it
+/// while frozen. (Its events before the freeze are on record: a node commits a tick's
+/// events before its card.)
+async fn score_away_at_freeze(drill: &Arc<Drill>, db: &Database, seen: &Seen) {
     let Some(freeze) = drill.freeze.tick else { return };
     for t in &drill.teams {
-        let passed = t.away.load_full().is_some_and(|a| a.tick >= freeze);
+        let card = seen.cards.get(&t.info.id).and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok());
+        let passed = card.is_some_and(|c| c["tick"].as_u64().is_some_and(|tick| tick >= freeze));
         if !passed || t.here().is_some() || t.away_at_freeze.get().is_some() {
             continue;
         }

@@ -91,6 +91,22 @@ impl Pending {
         }
     }
 
+    /// The cards to commit now: each team's latest, unless a batch of its tick or an earlier
+    /// one still waits (a card on record then always has its events on record: another node
+    /// scores a team's card at a contest's freeze from them).
+    fn take_scores(&mut self) -> Vec<Option<(u64, f64, String)>> {
+        let Pending { teams, scores, .. } = self;
+        scores
+            .iter_mut()
+            .zip(teams.iter())
+            .map(|(s, q)| {
+                let behind =
+                    matches!((&*s, q.batches.front()), (Some((tick, ..)), Some(b)) if b.tick <= *tick);
+                if behind { None } else { s.take() }
+            })
+            .collect()
+    }
+
     /// Puts batches that could not be committed back at the front of their queues, in order.
     fn put_back(&mut self, batches: Vec<Batch>) {
         for b in batches.into_iter().rev() {
@@ -255,7 +271,7 @@ fn write_loop(
         let batches = p.take_fair(first);
         first = (first + 1) % teams.len().max(1);
         let phases = std::mem::take(&mut p.phases);
-        let scores: Vec<_> = p.scores.iter_mut().map(Option::take).collect();
+        let scores = p.take_scores();
         let foreign = p.foreign.take();
         let closed = p.closed;
         drop(p);
@@ -480,6 +496,24 @@ mod tests {
         let merged = merge_foreign(Some(waiting), Some(vec![attempt("127.0.0.10", 5)])).unwrap();
         let counts: Vec<(&str, u64)> = merged.iter().map(|a| (a.address.as_str(), a.count)).collect();
         assert_eq!(counts, [("127.0.0.10", 5), ("127.0.0.9", 2)]);
+    }
+
+    #[test]
+    fn a_card_is_committed_only_with_the_batches_of_its_ticks() {
+        let q = shared(1, usize::MAX);
+        for t in 0..3 {
+            q.push(batch(0, t, MAX_COMMIT_ROWS / 2 + 1));
+        }
+        q.score(0, 2, 10.0, "{}".into());
+        // The first commit takes tick 0's batch alone (the next would exceed it): the card of
+        // tick 2 waits.
+        let mut p = q.lock();
+        assert_eq!(p.take_fair(0).len(), 1);
+        assert_eq!(p.take_scores(), [None]);
+        assert_eq!(p.take_fair(0).len(), 1);
+        assert_eq!(p.take_scores(), [None]);
+        assert_eq!(p.take_fair(0).len(), 1);
+        assert!(matches!(&p.take_scores()[..], [Some((2, ..))]), "all its batches out: it goes too");
     }
 
     #[test]
