@@ -452,8 +452,30 @@ async fn invalid_inputs_get_clear_json_errors() {
     let mut raw = String::new();
     c.read_to_string(&mut raw).await.unwrap();
     assert!(raw.starts_with("HTTP/1.1 303"), "{raw}");
-    assert!(raw.contains(&format!("icsdrill_token={a}; Path=/; HttpOnly; SameSite=Strict")), "{raw}");
+    assert!(raw.contains(&format!("icsdrill_team_a={a}; Path=/; HttpOnly; SameSite=Strict")), "{raw}");
     assert!(raw.to_ascii_lowercase().contains("location: /team/a\r\n"), "{raw}");
+    // A white cell logged in as the instructor opens team a's console in the same browser:
+    // each login has its cookie, and each page acts with its own.
+    let ins = drill.instructor_token().to_string();
+    let jar = format!("icsdrill_instructor={ins}; icsdrill_team_a={a}");
+    let with = |path: &str, scope: Option<&str>| {
+        let scope = scope.map(|s| format!("X-Icsdrill-As: {s}\r\n")).unwrap_or_default();
+        format!("GET {path} HTTP/1.1\r\nHost: i\r\nConnection: close\r\nCookie: {jar}\r\n{scope}\r\n")
+    };
+    for (path, scope, status) in [
+        ("/api/instructor/overview", Some("instructor"), "200"),
+        ("/api/instructor/overview", None, "200"),
+        ("/api/teams/a/state", Some("team_a"), "200"),
+        ("/api/teams/a/state", None, "200"),
+        // A stream names its scope in its address.
+        ("/api/instructor/overview?as=team_a", None, "403"),
+    ] {
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(with(path, scope).as_bytes()).await.unwrap();
+        let mut raw = String::new();
+        c.read_to_string(&mut raw).await.unwrap();
+        assert_eq!(raw.split_whitespace().nth(1), Some(status), "{path} {scope:?}: {raw}");
+    }
     // The drill survived all of it.
     let (s, _) = http(addr, "GET", "/api/health", None, None).await;
     assert_eq!(s, 200);

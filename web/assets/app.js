@@ -56,8 +56,17 @@ function applyLang() {
   const b = $("#lang"); if (b) b.textContent = tr("lang");
 }
 function toast(msg, bad) { const t = $("#toast"); if (!t) return; t.textContent = msg; t.style.borderColor = bad ? "var(--bad)" : "var(--acc)"; t.style.display = "block"; clearTimeout(toast.h); toast.h = setTimeout(() => t.style.display = "none", 4000); }
+// Whose login this page acts with: each login keeps a cookie of its own, so a white cell's
+// instructor console keeps working after it opened a team's console in the same browser.
+const AS = (() => {
+  const p = location.pathname;
+  if (p.startsWith("/team/")) return "team_" + decodeURIComponent(p.split("/")[2] || "");
+  if (p.startsWith("/instructor")) return "instructor";
+  if (p.startsWith("/region") || p.startsWith("/trainer")) return "region";
+  return "observer";
+})();
 async function api(path, body) {
-  const opt = body === undefined ? {} : {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
+  const opt = body === undefined ? {headers: {"X-Icsdrill-As": AS}} : {method: "POST", headers: {"Content-Type": "application/json", "X-Icsdrill-As": AS}, body: JSON.stringify(body)};
   const r = await fetch(path, opt);
   const j = await r.json().catch(() => ({}));
   if (r.status === 401) $("#login").hidden = false;
@@ -102,7 +111,7 @@ function stream(path, name, on, away) {
   };
   let last = null;
   const open = () => {
-    es = new EventSource(path);
+    es = new EventSource(path + (path.includes("?") ? "&" : "?") + "as=" + encodeURIComponent(AS));
     es.addEventListener(name, e => { banner().hidden = true; delay = 1000; last = JSON.parse(e.data); on(last); });
     // What changed since the last event (the scoreboard's rows): applied to it, or, should it
     // not fit, the stream opened again for a whole one.
@@ -114,7 +123,7 @@ function stream(path, name, on, away) {
     });
     es.onerror = () => {
       es.close();
-      fetch(path.replace(/stream$/, ""), {redirect: "manual"}).then(r => {
+      fetch(path.replace(/stream$/, ""), {redirect: "manual", headers: {"X-Icsdrill-As": AS}}).then(r => {
         if (r.status === 401) { $("#login").hidden = false; return; }
         // Another node of the drill runs the team now: the page, opened again, is sent there.
         if (r.type === "opaqueredirect" && away) { location.reload(); return; }
@@ -687,7 +696,7 @@ async function regionPage() {
     if (!file) return;
     const out = $("#bundle-result");
     try {
-      const res = await fetch("/api/region/bundles", {method: "POST", headers: {"Content-Type": "application/json"}, body: await file.arrayBuffer()});
+      const res = await fetch("/api/region/bundles", {method: "POST", headers: {"Content-Type": "application/json", "X-Icsdrill-As": AS}, body: await file.arrayBuffer()});
       const v = await res.json().catch(() => ({}));
       if (!res.ok) throw new Error((lang === "zh" && v.error_zh) || v.error || res.statusText);
       out.className = v.accepted ? "ok" : "bad";

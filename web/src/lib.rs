@@ -16,6 +16,7 @@
 pub mod drill;
 mod error;
 mod fanout;
+mod login;
 pub mod mimic;
 pub mod openapi;
 pub mod pages;

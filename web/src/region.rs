@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -300,9 +300,7 @@ async fn login_page(api: Region, q: Option<String>, path: &'static str, html: &'
             return (StatusCode::UNAUTHORIZED, Html(crate::pages::BAD_TOKEN)).into_response();
         }
         let mut res = Redirect::to(path).into_response();
-        if let Ok(v) =
-            HeaderValue::from_str(&format!("icsdrill_token={t}; Path=/; HttpOnly; SameSite=Strict"))
-        {
+        if let Some(v) = crate::login::cookie("region", t) {
             res.headers_mut().insert(header::SET_COOKIE, v);
         }
         return res;

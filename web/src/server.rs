@@ -74,7 +74,9 @@ pub async fn serve(
     limits: HttpLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = router.layer(axum::middleware::from_fn_with_state(limits, read_body));
+    let router = router
+        .layer(axum::middleware::from_fn(crate::login::scope_layer))
+        .layer(axum::middleware::from_fn_with_state(limits, read_body));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     // Whether the cap (or the descriptor limit) was reported in this episode: once, until

@@ -5,8 +5,8 @@
 //! drill itself (`DrillApi`, implemented by the runtime) trusts its caller. Every route is
 //! listed in `ROUTES`, which also generates the OpenAPI document, so the two cannot drift.
 //!
-//! Credentials: `Authorization: Bearer TOKEN`, or the `icsdrill_token` cookie a page login
-//! (`?token=TOKEN`, as Jupyter does) sets. A team's token reaches only its own range; a
+//! Credentials: `Authorization: Bearer TOKEN`, or the cookie a page login (`?token=TOKEN`, as
+//! Jupyter does) sets, one per kind of login (`login`; `icsdrill_token` is still read). A team's token reaches only its own range; a
 //! request for another team's range is 403, for a team that does not exist 404.
 //!
 //! Here: the routes, access and pages; the handlers by audience in `team` (a team's console),
@@ -330,8 +330,6 @@ pub fn team_actions() -> impl Iterator<Item = &'static str> {
     icsdrill_engine::input::DEFENDER_KINDS.into_iter().filter(|k| *k != "report_incident")
 }
 
-const COOKIE: &str = "icsdrill_token";
-
 /// The handler of a documented route.
 ///
 /// # Panics
@@ -470,23 +468,7 @@ pub(crate) async fn asset(content_type: &'static str, body: &'static str) -> Res
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
 }
 
-/// The token a request carries: bearer header first, then the cookie.
-pub(crate) fn token(headers: &HeaderMap) -> Option<String> {
-    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
-        && let Some(t) = v.strip_prefix("Bearer ")
-    {
-        return Some(t.trim().to_string());
-    }
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            (k == COOKIE).then(|| v.to_string())
-        })
-}
+pub(crate) use crate::login::token;
 
 fn role(drill: &Drill, headers: &HeaderMap) -> Result<Role, ApiError> {
     let Some(t) = token(headers) else {
@@ -577,12 +559,14 @@ fn page(drill: &Drill, raw: Option<String>, path: &str, html: &'static str) -> R
     if let Some(q) = raw {
         let token = q.split('&').find_map(|kv| kv.strip_prefix("token="));
         if let Some(t) = token {
-            if drill.authenticate(t).is_none() {
-                return (StatusCode::UNAUTHORIZED, Html(crate::pages::BAD_TOKEN)).into_response();
-            }
-            let cookie = format!("{COOKIE}={t}; Path=/; HttpOnly; SameSite=Strict");
+            let scope = match drill.authenticate(t) {
+                None => return (StatusCode::UNAUTHORIZED, Html(crate::pages::BAD_TOKEN)).into_response(),
+                Some(Role::Instructor) => "instructor".to_string(),
+                Some(Role::Observer) => "observer".to_string(),
+                Some(Role::Team(id)) => format!("team_{id}"),
+            };
             let mut res = Redirect::to(path).into_response();
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
+            if let Some(v) = crate::login::cookie(&scope, t) {
                 res.headers_mut().insert(header::SET_COOKIE, v);
             }
             return res;
