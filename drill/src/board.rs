@@ -377,9 +377,17 @@ impl Freeze {
         if published.frozen && published.phase == full.phase && published.rows == rows {
             return None;
         }
-        // The clock runs on while the scores stand still.
-        let public = Scoreboard { rows, frozen: true, ..(**full).clone() };
-        Some(Arc::new(public.sealed()))
+        // The clock runs on while the scores stand still. Its delta is from the public board
+        // before it (never the full board's, whose rows are the live scores).
+        let public = Scoreboard {
+            rows,
+            frozen: true,
+            event: Bytes::new(),
+            deltas: Vec::new(),
+            changed: None,
+            ..(**full).clone()
+        };
+        Some(Arc::new(public.sealed_after(std::iter::once(published))))
     }
 }
 
@@ -444,6 +452,22 @@ mod tests {
             freeze.public(false, &later, &Arc::new(board(5, 400.0)), at(150.0)).unwrap().rows[0].total,
             400.0
         );
+        // Viewers hold the last full board as the freeze comes (unfrozen, the public board is
+        // the full one): what they are sent next is the board at the freeze, marked frozen,
+        // never the full board's delta with the live scores.
+        let rows = |first: f64| {
+            (0..20).map(move |k| row(&format!("t{k}"), if k == 0 { first } else { 50.0 }, 0, None))
+        };
+        let many = |seq, first| Scoreboard { rows: rank(rows(first).collect()), ..board(seq, 0.0) };
+        let shown = many(6, 100.0).sealed();
+        let full = Arc::new(many(7, 900.0).sealed_after([&shown]));
+        assert!(full.delta_for(6).is_some(), "the full board has its delta");
+        let public = freeze.public(true, &shown, &full, || rank(rows(100.0).collect())).unwrap();
+        let next = public.event_for(Some(6));
+        let data = std::str::from_utf8(&next).unwrap().split_once("data: ").unwrap().1.trim().to_string();
+        let json: serde_json::Value = serde_json::from_str(&data).unwrap();
+        assert_eq!(json["frozen"], true, "{json}");
+        assert!(json["rows"].as_array().unwrap().iter().all(|r| r["total"] != 900.0), "{json}");
     }
 
     #[test]
