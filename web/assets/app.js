@@ -265,7 +265,7 @@ async function teamPage() {
     new FormData(ev.target).forEach((v, k) => { if (v !== "") body[k] = k === "observed_s" ? Number(v) : v; });
     try { await api(base + "/reports", body); toast(tr("sent")); ev.target.reset(); } catch (e) { toast(e.message, true); }
   });
-  let first = true;
+  let first = true, injectsSeen = 0;
   const shelved = new Map();
   const trend = trends();
   const hmi = mimic(() => state);
@@ -307,9 +307,20 @@ async function teamPage() {
     put($("#myactions"), s.actions.slice(-8).map(a => `<li>t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(a.kind)} ${a.ok ? "✓" : "✗ " + esc(a.reason || "")}</li>`).join(""));
     put($("#card tbody"), s.score.components.map(c => `<tr data-key="${c.key}" data-points="${c.points}"><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.points.toFixed(1)}${c.max ? " / " + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join(""));
     put($("#plan tbody"), s.score.plan.map(p => `<tr><td>${esc(txt(p.name))}</td><td class="${p.status === "done" ? "ok" : p.status === "pending" ? "mut" : "bad"}">${tr(p.status)}</td></tr>`).join(""));
+    // A message or call from the white cell that came since the last update: told at once,
+    // wherever the page is scrolled to (on a phone, the messages are far down).
+    if (!first && s.injects.length > injectsSeen) {
+      const i = s.injects[s.injects.length - 1];
+      toast(`${tr(i.channel === "phone" ? "phone" : "message")}: ${i.text}`);
+    }
+    injectsSeen = s.injects.length;
     if (first) { first = false; fillKinds(); fields(); const a = $("#asset"); a.innerHTML = opts(s.plcs.concat(s.hosts)); }
   };
-  rerender = () => { reportLink(); if (info) $("#title").textContent = txt(info.title); if (state) { fillKinds(); fields(); render(state); } };
+  rerender = () => {
+    reportLink();
+    if (info) $("#title").textContent = txt(info.title);
+    if (state) { fillKinds(); fields(); render(state); const a = $("#asset"); a.innerHTML = opts(state.plcs.concat(state.hosts), a.value); }
+  };
   document.addEventListener("click", async ev => {
     const t = ev.target;
     try {

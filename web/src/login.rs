@@ -51,6 +51,15 @@ pub(crate) fn token(headers: &HeaderMap) -> Option<String> {
         .or_else(|| cookies.iter().find(|(k, _)| k.starts_with("icsdrill_team_")).map(|(_, v)| v.to_string()))
 }
 
+/// Where a login URL sends the browser once the cookie is set: `path`, with the language the
+/// URL asked for (`&lang=zh`) but without the token.
+pub(crate) fn keeping_lang(path: &str, query: &str) -> String {
+    match query.split('&').find_map(|kv| kv.strip_prefix("lang=")) {
+        Some(lang @ ("en" | "zh")) => format!("{path}?lang={lang}"),
+        _ => path.to_string(),
+    }
+}
+
 /// The scope a request with no `X-Icsdrill-As` acts in: its `?as=`, else what its path
 /// suggests (a team's own routes, the white cell's, the region's).
 fn scope_of(path: &str, query: Option<&str>) -> Option<String> {
@@ -114,5 +123,7 @@ mod tests {
         assert_eq!(scope_of("/api/instructor/stream", None).as_deref(), Some("instructor"));
         assert_eq!(scope_of("/api/drill", None), None);
         assert!(cookie("team_red", "R").is_some() && cookie("a b", "R").is_none());
+        assert_eq!(keeping_lang("/team/red", "token=T&lang=zh"), "/team/red?lang=zh");
+        assert_eq!(keeping_lang("/team/red", "lang=xx&token=T"), "/team/red");
     }
 }

@@ -299,7 +299,8 @@ async fn login_page(api: Region, q: Option<String>, path: &'static str, html: &'
         if !known {
             return (StatusCode::UNAUTHORIZED, Html(crate::pages::BAD_TOKEN)).into_response();
         }
-        let mut res = Redirect::to(path).into_response();
+        let mut res =
+            Redirect::to(&crate::login::keeping_lang(path, q.as_deref().unwrap_or_default())).into_response();
         if let Some(v) = crate::login::cookie("region", t) {
             res.headers_mut().insert(header::SET_COOKIE, v);
         }

@@ -565,7 +565,7 @@ fn page(drill: &Drill, raw: Option<String>, path: &str, html: &'static str) -> R
                 Some(Role::Observer) => "observer".to_string(),
                 Some(Role::Team(id)) => format!("team_{id}"),
             };
-            let mut res = Redirect::to(path).into_response();
+            let mut res = Redirect::to(&crate::login::keeping_lang(path, &q)).into_response();
             if let Some(v) = crate::login::cookie(&scope, t) {
                 res.headers_mut().insert(header::SET_COOKIE, v);
             }
