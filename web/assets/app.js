@@ -70,7 +70,9 @@ async function api(path, body) {
   const r = await fetch(path, opt);
   const j = await r.json().catch(() => ({}));
   if (r.status === 401) $("#login").hidden = false;
-  if (!r.ok) throw new Error((lang === "zh" && j.error_zh) || j.error || r.statusText);
+  // In Chinese the server's general words, with its detail (which names ids and values).
+  const zh = lang === "zh" && j.error_zh ? j.error_zh + (j.error && j.error !== j.error_zh ? `（${j.error}）` : "") : null;
+  if (!r.ok) throw new Error(zh || j.error || r.statusText);
   return j;
 }
 // A live stream that says when the connection is lost and comes back on its own: retries
@@ -270,6 +272,7 @@ async function teamPage() {
   const trend = trends();
   const hmi = mimic(() => state);
   const render = s => {
+    TICK_HZ = s.tick_hz;
     state = s;
     trend(s);
     phaseBadge(s.phase);
@@ -359,10 +362,10 @@ async function teamPage() {
         line.textContent = e.kind === "iec104_transaction" ? iec104Line(e)
           : e.kind === "opcua_transaction" ? opcuaLine(e)
           : e.kind === "traffic_summary"
-          ? e.entries.map(c => `${e.tick} ${c.source} -> ${c.plc} ${c.function == null ? "connect" : "fc=" + c.function} ${tr("summary")} x${c.count}${c.exceptions ? " EXC x" + c.exceptions : ""}`).join("\n")
+          ? e.entries.map(c => `${when(e)} ${c.source} -> ${c.plc} ${c.function == null ? "connect" : "fc=" + c.function} ${tr("summary")} x${c.count}${c.exceptions ? " EXC x" + c.exceptions : ""}`).join("\n")
           : e.kind === "modbus_transaction"
-          ? `${e.tick} ${e.source} -> ${e.plc} fc=${e.function} addr=${e.addr} n=${e.count}${e.values ? " v=" + e.values.join(",") : ""}${e.exception ? " EXC " + e.exception : ""}${e.repeat ? " x" + e.repeat : ""}`
-          : `${e.tick} ${e.source} connect ${e.plc}${e.refused ? " REFUSED " + e.refused : ""}`;
+          ? `${when(e)} ${e.source} -> ${e.plc} fc=${e.function} addr=${e.addr} n=${e.count}${e.values ? " v=" + e.values.join(",") : ""}${e.exception ? " EXC " + e.exception : ""}${e.repeat ? " x" + e.repeat : ""}`
+          : `${when(e)} ${e.source} connect ${e.plc}${e.refused ? " REFUSED " + e.refused : ""}`;
         if (e.values || (e.kind === "iec104_transaction" && IEC104_COMMANDS.has(e.type_id) && !e.select)
           || (e.kind === "opcua_transaction" && e.service === 2)) line.className = "warn";
         log.appendChild(line);
@@ -379,15 +382,19 @@ async function teamPage() {
 // mnemonic, the object, the value, select or execute, and a refusal's reason.
 const IEC104_TYPES = {45: "C_SC_NA_1", 46: "C_DC_NA_1", 48: "C_SE_NA_1", 49: "C_SE_NB_1", 50: "C_SE_NC_1", 100: "C_IC_NA_1", 103: "C_CS_NA_1"};
 const IEC104_COMMANDS = new Set([45, 46, 48, 49, 50]);
+// When a logged request came, in simulated seconds as the rest of the console says it (the
+// tick while the rate is not known yet).
+let TICK_HZ = 0;
+const when = e => TICK_HZ ? `t=${(e.tick / TICK_HZ).toFixed(1)} s` : String(e.tick);
 const iec104Line = e => e.type_id === 0
-  ? `${e.tick} ${e.source} connect ${e.plc} IEC 104${e.reason ? " REFUSED " + e.reason : ""}`
-  : `${e.tick} ${e.source} -> ${e.plc} IEC 104 ${IEC104_TYPES[e.type_id] || "type " + e.type_id}${e.ioa ? " ioa=" + e.ioa : ""}${e.value != null ? " v=" + e.value : ""}${IEC104_COMMANDS.has(e.type_id) ? (e.select ? " select" : " execute") : ""}${e.reason ? " NEG " + e.reason : ""}${e.repeat ? " x" + e.repeat : ""}`;
+  ? `${when(e)} ${e.source} connect ${e.plc} IEC 104${e.reason ? " REFUSED " + e.reason : ""}`
+  : `${when(e)} ${e.source} -> ${e.plc} IEC 104 ${IEC104_TYPES[e.type_id] || "type " + e.type_id}${e.ioa ? " ioa=" + e.ioa : ""}${e.value != null ? " v=" + e.value : ""}${IEC104_COMMANDS.has(e.type_id) ? (e.select ? " select" : " execute") : ""}${e.reason ? " NEG " + e.reason : ""}${e.repeat ? " x" + e.repeat : ""}`;
 
 // OPC UA requests by their service names, with the variable, a write's value and a refusal.
 const OPCUA_SERVICES = {1: "Read", 2: "Write", 4: "CreateMonitoredItems"};
 const opcuaLine = e => e.service === 0
-  ? `${e.tick} ${e.source} connect ${e.plc} OPC UA${e.reason ? " REFUSED " + e.reason : ""}`
-  : `${e.tick} ${e.source} -> ${e.plc} OPC UA ${OPCUA_SERVICES[e.service] || "service " + e.service}${e.node ? " " + e.node : ""}${e.value != null ? " v=" + e.value : ""}${e.reason ? " BAD " + e.reason : ""}${e.repeat ? " x" + e.repeat : ""}`;
+  ? `${when(e)} ${e.source} connect ${e.plc} OPC UA${e.reason ? " REFUSED " + e.reason : ""}`
+  : `${when(e)} ${e.source} -> ${e.plc} OPC UA ${OPCUA_SERVICES[e.service] || "service " + e.service}${e.node ? " " + e.node : ""}${e.value != null ? " v=" + e.value : ""}${e.reason ? " BAD " + e.reason : ""}${e.repeat ? " x" + e.repeat : ""}`;
 
 // Shelving takes an alarm off this console's list for ten simulated minutes (ISA-18.2
 // shelving: the operator's choice, timed, and listed so it is not forgotten).
