@@ -191,12 +191,11 @@ impl HookState {
 /// the freeze's on a copy): what another node shows of a team it does not run.
 pub(super) fn card_at_freeze(
     scenario: &Scenario,
-    (plan, challenges): (bool, usize),
+    drill: (bool, usize),
     before: &[SimEvent],
     freeze: u64,
 ) -> ScoreCard {
-    let mut scorer = Scorer::new(scenario, plan);
-    scorer.set_challenges(challenges);
+    let mut scorer = Scorer::for_drill(scenario, drill);
     let refresh = REFRESH_S * u64::from(scenario.tick_hz);
     let _ = scorer.card(0);
     let mut next = 0;
@@ -226,10 +225,8 @@ pub(super) fn score_hook(
     recording: Option<Recording>,
 ) -> TickHook {
     let HookTarget { plan, challenges, published, changed, epoch, freeze, from_tick } = target;
-    let mut scorer = Scorer::new(scenario, plan);
-    scorer.set_challenges(challenges);
     let mut state = HookState {
-        scorer,
+        scorer: Scorer::for_drill(scenario, (plan, challenges)),
         track: Track::for_scenario(scenario),
         refresh: REFRESH_S * u64::from(scenario.tick_hz),
         freeze,

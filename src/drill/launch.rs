@@ -293,11 +293,7 @@ impl Drill {
             id: identity.id,
             name: spec.name.clone(),
             mode: spec.mode,
-            blank_card: Arc::new({
-                let mut scorer = Scorer::new(&scenario, plan);
-                scorer.set_challenges(challenges.len());
-                scorer.card(0)
-            }),
+            blank_card: Arc::new(Scorer::for_drill(&scenario, (plan, challenges.len())).card(0)),
             scenario,
             epoch,
             teams,

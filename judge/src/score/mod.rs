@@ -261,6 +261,14 @@ impl Scorer {
         self.challenges = n;
     }
 
+    /// A scorer as a drill scores: the response plan scored or not, and the contest
+    /// challenges it offers.
+    pub fn for_drill(scenario: &Scenario, (plan, challenges): (bool, usize)) -> Scorer {
+        let mut scorer = Scorer::new(scenario, plan);
+        scorer.set_challenges(challenges);
+        scorer
+    }
+
     /// Scores a whole log at its last tick.
     pub fn score_log(scenario: &Scenario, plan: bool, events: &[SimEvent]) -> ScoreCard {
         let end = events.last().map_or(0, |e| e.tick);
@@ -278,12 +286,11 @@ impl Scorer {
     /// give this number.
     pub fn score_contest_log_at(
         scenario: &Scenario,
-        (plan, challenges): (bool, usize),
+        drill: (bool, usize),
         events: &[SimEvent],
         end: u64,
     ) -> ScoreCard {
-        let mut scorer = Scorer::new(scenario, plan);
-        scorer.set_challenges(challenges);
+        let mut scorer = Scorer::for_drill(scenario, drill);
         for e in events {
             scorer.push(e);
         }
