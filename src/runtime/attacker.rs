@@ -194,23 +194,24 @@ fn reason_of(e: ExceptionCode) -> RejectReason {
     }
 }
 
-/// Waits for a request's answer (`None`: given up on). It is given up on only once it has
-/// waited `REQUEST_TIMEOUT` and the range has also run `REQUEST_TICKS` ticks since it was sent
-/// (or stopped): a held clock (a pause, the briefing, a team held by its records) applies no
-/// write yet, and one given up on then would still land when the clock ran again, in a log
-/// that said the attack failed.
+/// Waits for a request's answer (`None`: given up on). It is given up on only once the range
+/// has run `REQUEST_TICKS` ticks since it was sent (or stopped) and `REQUEST_TIMEOUT` has
+/// passed after that: a held clock (a pause, the briefing, a team held by its records) applies
+/// no write yet, and one given up on then would still land when the clock ran again, in a log
+/// that said the attack failed; and a clock run fast, or stepped, still leaves the answer its
+/// time on the wire.
 async fn within_ticks<T>(live: &Live, f: impl std::future::Future<Output = T>) -> Option<T> {
     let mut f = std::pin::pin!(f);
     let sent = live.snapshot().tick;
     tokio::select! {
         biased;
         v = &mut f => return Some(v),
-        () = tokio::time::sleep(REQUEST_TIMEOUT) => {}
+        () = live.wait_for_tick(sent + REQUEST_TICKS) => {}
     }
     tokio::select! {
         biased;
         v = &mut f => Some(v),
-        () = live.wait_for_tick(sent + REQUEST_TICKS) => None,
+        () = tokio::time::sleep(REQUEST_TIMEOUT) => None,
     }
 }
 
