@@ -3,7 +3,7 @@
 //! advances each team's durable tick; what the database refuses is retried, and nothing is
 //! acknowledged meanwhile.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -33,7 +33,9 @@ const FINAL_RETRIES: u32 = 25;
 #[derive(Default)]
 struct TeamQueue {
     batches: std::collections::VecDeque<Batch>,
-    rows: usize,
+    /// Rows waiting: changed under the lock, read without it by the team's gate (asked before
+    /// every tick of its range).
+    rows: Arc<AtomicUsize>,
 }
 
 fn rows(b: &Batch) -> usize {
@@ -80,7 +82,7 @@ impl Pending {
                     return out;
                 }
                 let b = t.batches.pop_front().expect("just looked");
-                t.rows -= rows(&b);
+                t.rows.fetch_sub(rows(&b), Ordering::Relaxed);
                 taken += rows(&b);
                 out.push(b);
                 any = true;
@@ -111,7 +113,7 @@ impl Pending {
     fn put_back(&mut self, batches: Vec<Batch>) {
         for b in batches.into_iter().rev() {
             let t = &mut self.teams[b.team];
-            t.rows += rows(&b);
+            t.rows.fetch_add(rows(&b), Ordering::Relaxed);
             t.batches.push_front(b);
         }
     }
@@ -126,9 +128,24 @@ struct Shared {
     failing: AtomicBool,
     /// Rows a team may have waiting (`MAX_QUEUED_ROWS`).
     max_rows: usize,
+    /// Each team's `TeamQueue::rows`.
+    queued: Vec<Arc<AtomicUsize>>,
 }
 
 impl Shared {
+    /// Nothing waiting yet for `n` teams, each holding at most `max_rows` rows.
+    fn new(n: usize, max_rows: usize) -> Shared {
+        let teams: Vec<TeamQueue> = (0..n).map(|_| TeamQueue::default()).collect();
+        let queued = teams.iter().map(|t| t.rows.clone()).collect();
+        Shared {
+            pending: Mutex::new(Pending { teams, scores: vec![None; n], ..Pending::default() }),
+            work: Condvar::new(),
+            failing: AtomicBool::new(false),
+            max_rows,
+            queued,
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -138,7 +155,7 @@ impl Shared {
     fn push(&self, batch: Batch) {
         let mut p = self.lock();
         let t = &mut p.teams[batch.team];
-        t.rows += rows(&batch);
+        t.rows.fetch_add(rows(&batch), Ordering::Relaxed);
         t.batches.push_back(batch);
         drop(p);
         self.work.notify_one();
@@ -146,8 +163,8 @@ impl Shared {
 
     /// Whether team `team` may tick: its queue has room, or the drill is stopping.
     fn has_room(&self, team: usize) -> bool {
-        let p = self.lock();
-        p.teams[team].rows < self.max_rows || p.closing
+        // The lock only when the queue is full (the drill may be closing): not on every tick.
+        self.queued[team].load(Ordering::Relaxed) < self.max_rows || self.lock().closing
     }
 
     fn score(&self, team: usize, tick: u64, total: f64, card: String) {
@@ -168,16 +185,7 @@ impl Recorder {
     /// Starts the writer for `drill` with these team ids (in drill order).
     pub fn start(store: Box<dyn Store>, drill: String, teams: Vec<String>) -> Recorder {
         let n = teams.len();
-        let shared = Arc::new(Shared {
-            pending: Mutex::new(Pending {
-                teams: (0..n).map(|_| TeamQueue::default()).collect(),
-                scores: vec![None; n],
-                ..Pending::default()
-            }),
-            work: Condvar::new(),
-            failing: AtomicBool::new(false),
-            max_rows: MAX_QUEUED_ROWS,
-        });
+        let shared = Arc::new(Shared::new(n, MAX_QUEUED_ROWS));
         // A team's durable mark is the first tick not yet known to be on disk: every batch of
         // an earlier tick is committed. It starts at 0: nothing is durable yet.
         let (senders, durable): (Vec<_>, Vec<_>) = teams.iter().map(|_| watch::channel(0u64)).unzip();
@@ -321,8 +329,10 @@ fn write_loop(
             }
             Err(e) => {
                 error = Some(e);
-                refused.teams =
-                    batches.into_iter().map(|b| TeamQueue { rows: 0, batches: [b].into() }).collect();
+                refused.teams = batches
+                    .into_iter()
+                    .map(|b| TeamQueue { rows: Arc::default(), batches: [b].into() })
+                    .collect();
                 refused.phases = phases;
                 refused.scores = scores;
                 refused.foreign = foreign;
@@ -427,16 +437,7 @@ mod tests {
     }
 
     fn shared(teams: usize, max_rows: usize) -> Arc<Shared> {
-        Arc::new(Shared {
-            pending: Mutex::new(Pending {
-                teams: (0..teams).map(|_| TeamQueue::default()).collect(),
-                scores: vec![None; teams],
-                ..Pending::default()
-            }),
-            work: Condvar::new(),
-            failing: AtomicBool::new(false),
-            max_rows,
-        })
+        Arc::new(Shared::new(teams, max_rows))
     }
 
     #[test]
@@ -454,7 +455,7 @@ mod tests {
         let taken = q.lock().take_fair(0);
         assert_eq!(taken.iter().map(|b| (b.team, b.tick)).collect::<Vec<_>>(), [(0, 1), (1, 1)]);
         assert!(gate0(), "room made, team 0 ticks again");
-        assert_eq!(q.lock().teams[0].rows, 0);
+        assert_eq!(q.lock().teams[0].rows.load(Ordering::Relaxed), 0);
     }
 
     #[test]
