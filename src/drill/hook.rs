@@ -49,7 +49,7 @@ pub(super) struct Judged {
     /// Most kept (none: all, when nothing records the drill); a recorded drill keeps at most
     /// `MAX_JUDGED_BYTES_IN_MEMORY` of them, as JSON.
     limit: Option<usize>,
-    /// Their size as JSON (counted in a recorded drill only).
+    /// Their size as JSON.
     bytes: usize,
 }
 
@@ -70,13 +70,12 @@ impl Published {
     /// Takes in new events of the team's log.
     pub(super) fn log(&self, events: &[SimEvent]) {
         let Some(last) = events.last() else { return };
+        // Each event as JSON once: what the log hash takes, and what a judged one weighs.
+        let lines: Vec<String> = events.iter().map(SimEvent::to_json).collect();
         let mut judged = self.judged.lock().unwrap_or_else(|e| e.into_inner());
         if !judged.spilled {
-            let counted = judged.limit.is_some();
-            for e in events.iter().filter(|e| e.kind.judged()) {
-                if counted {
-                    judged.bytes += e.to_json().len();
-                }
+            for (e, line) in events.iter().zip(&lines).filter(|(e, _)| e.kind.judged()) {
+                judged.bytes += line.len();
                 judged.events.push(e.clone());
             }
             let too_many = judged.limit.is_some_and(|n| judged.events.len() > n);
@@ -91,8 +90,8 @@ impl Published {
         }
         drop(judged);
         let mut hash = self.hash.lock().unwrap_or_else(|e| e.into_inner());
-        for e in events {
-            hash.0.push(e);
+        for line in &lines {
+            hash.0.push_line(line);
         }
         hash.1 = last.tick;
     }
