@@ -53,23 +53,18 @@ impl Published {
             self.action_bytes += action_bytes(e);
             self.events.push(e.clone());
         }
-        let mut cut = self.events.len().saturating_sub(LIVE_EVENT_WINDOW);
-        if self.events.len() <= 2 * LIVE_EVENT_WINDOW {
-            cut = 0;
-        }
+        let len = self.events.len();
+        let mut cut = if len > 2 * LIVE_EVENT_WINDOW { len - LIVE_EVENT_WINDOW } else { 0 };
+        let mut freed: usize = self.events[..cut].iter().map(action_bytes).sum();
         if self.action_bytes > MAX_WINDOW_ACTION_BYTES {
             // Down to half, so a team at its limit does not cost a cut every tick.
-            let mut freed = 0;
-            for e in &self.events[cut..] {
-                if self.action_bytes - freed <= MAX_WINDOW_ACTION_BYTES / 2 {
-                    break;
-                }
-                freed += action_bytes(e);
+            while cut < len && self.action_bytes - freed > MAX_WINDOW_ACTION_BYTES / 2 {
+                freed += action_bytes(&self.events[cut]);
                 cut += 1;
             }
         }
         if cut > 0 {
-            self.action_bytes -= self.events[..cut].iter().map(action_bytes).sum::<usize>();
+            self.action_bytes -= freed;
             self.events.drain(..cut);
             self.first_seq += cut as u64;
             let first = self.first_seq;
