@@ -28,29 +28,6 @@ impl Drill {
     }
 }
 
-/// A capture being built for a team, let go when dropped.
-struct PcapSlot<'a> {
-    drill: &'a Drill,
-    team: String,
-}
-
-impl<'a> PcapSlot<'a> {
-    /// The team's slot, unless its capture or `MAX_PCAP_BUILDS` others are being built.
-    fn take(drill: &'a Drill, team: &str) -> Option<PcapSlot<'a>> {
-        let mut building = drill.pcap_building.lock().unwrap_or_else(|e| e.into_inner());
-        if building.len() >= super::MAX_PCAP_BUILDS || !building.insert(team.to_string()) {
-            return None;
-        }
-        Some(PcapSlot { drill, team: team.to_string() })
-    }
-}
-
-impl Drop for PcapSlot<'_> {
-    fn drop(&mut self) {
-        self.drill.pcap_building.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.team);
-    }
-}
-
 impl DrillApi for Drill {
     fn authenticate(&self, token: &str) -> Option<Role> {
         let mut role = None;
@@ -290,7 +267,9 @@ impl DrillApi for Drill {
                 super::MAX_PCAP_WINDOW_S
             )));
         }
-        let Some(_slot) = PcapSlot::take(self, team) else {
+        // The team's turn, unless its capture or `MAX_PCAP_BUILDS` others are being built: asked
+        // again later, never waited for.
+        let Ok(_slot) = self.pcaps.enter(team, std::time::Duration::ZERO) else {
             return Err(ServiceError::Unavailable {
                 message: "another capture is being built; try again in a moment".into(),
                 retry_after_s: 2,
@@ -424,7 +403,6 @@ mod tests {
     use icsdrill_web::ServiceError;
     use icsdrill_web::drill::DrillApi;
 
-    use super::PcapSlot;
     use crate::drill::{DrillServer, DrillSpec};
 
     /// One capture a team, `MAX_PCAP_BUILDS` at a time: a team whose capture is being built,
@@ -446,10 +424,10 @@ mod tests {
             _ => false,
         };
         // Team a's capture being built: a waits, b does not.
-        let a = PcapSlot::take(&drill, "a").expect("a's slot");
+        let a = drill.pcaps.enter("a", std::time::Duration::ZERO).expect("a's slot");
         assert!(busy("a") && !busy("b"));
         // As many builds as the node takes: every team waits.
-        let c = PcapSlot::take(&drill, "c").expect("a second slot");
+        let c = drill.pcaps.enter("c", std::time::Duration::ZERO).expect("a second slot");
         assert!(busy("b"));
         drop((a, c));
         assert!(!busy("a"), "free again");

@@ -1,7 +1,8 @@
-//! A bound on how many of a costly thing (a team's after-action report) are built at once:
-//! one per team, and those past the bound wait their turn, for a while, rather than take every
-//! core from the drill. A team asking again while its own is built is refused at once, so
-//! one team's requests never hold the turns (nor the waiting threads) of the others.
+//! A bound on how many of a costly thing (a team's after-action report, its capture) are
+//! built at once: one per team, and those past the bound wait their turn, for a while (or not
+//! at all), rather than take every core from the drill. A team asking again while its own is
+//! built is refused at once, so one team's requests never hold the turns (nor the waiting
+//! threads) of the others.
 
 use std::collections::BTreeSet;
 use std::sync::{Condvar, Mutex};

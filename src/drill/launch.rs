@@ -307,7 +307,7 @@ impl Drill {
             observer_token: identity.observer_token,
             recorder: Mutex::new(recorder),
             database: spec.database.clone(),
-            pcap_building: Mutex::default(),
+            pcaps: super::gate::Gate::new(super::MAX_PCAP_BUILDS),
             reports: super::gate::Gate::new(super::MAX_REPORT_BUILDS),
             syslog: Mutex::new(Vec::new()),
             foreign,

@@ -242,8 +242,8 @@ pub struct Drill {
     recorder: Mutex<Option<Recorder>>,
     /// Where it is recorded (captures are rebuilt from it).
     database: Option<Database>,
-    /// The teams whose capture is being built: at most `MAX_PCAP_BUILDS`, one a team.
-    pcap_building: Mutex<std::collections::BTreeSet<String>>,
+    /// The captures being built: at most `MAX_PCAP_BUILDS`, one a team.
+    pcaps: gate::Gate,
     /// After-action reports built at once (`MAX_REPORT_BUILDS`); more wait their turn.
     reports: gate::Gate,
     /// Each team's alert forwarder to its syslog receiver, by team index: stopping it.
