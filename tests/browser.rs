@@ -475,3 +475,90 @@ async fn chromium_team_console_logs_opc_ua_writes_by_service_and_variable() {
     assert!(endpoints.iter().any(|r| r[0] == "plc-weld" && r[4] == url), "{endpoints:?}");
     server.shutdown().await.unwrap();
 }
+
+/// The page's `boardPatch` (web/assets/app.js, run in Node) rebuilds the boards the server
+/// publishes from their deltas, ranks shared by tied teams included: the page and the server
+/// rank alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_board_patch_ranks_ties_as_the_server_does() {
+    use icsdrill_drill::board::{BoardRow, Scoreboard, rank};
+    let row = |team: String, total: f64, settled_tick: u64| BoardRow {
+        rank: 0,
+        name: team.to_uppercase(),
+        team,
+        total,
+        detected: 0,
+        fired: 0,
+        settled_tick,
+        parts: Vec::new(),
+        bracket: None,
+        bracket_rank: None,
+    };
+    // Twelve teams, all at 0; then scores move, some teams tying exactly (same total, same
+    // tick), some in brackets.
+    let steps: [&[(usize, f64, u64)]; 5] = [
+        &[],
+        &[(6, 50.0, 9)],
+        &[(3, 50.0, 9), (9, 50.0, 9)],
+        &[(0, -10.0, 12), (11, -10.0, 12), (6, 80.0, 14)],
+        &[(3, 80.0, 14)],
+    ];
+    let mut totals: Vec<(f64, u64)> = vec![(0.0, 0); 12];
+    let mut boards: Vec<Scoreboard> = Vec::new();
+    for (seq, changes) in steps.iter().enumerate() {
+        for &(team, total, tick) in *changes {
+            totals[team] = (total, tick);
+        }
+        let rows = (0..12)
+            .map(|i| {
+                let mut r = row(format!("t{i:02}"), totals[i].0, totals[i].1);
+                r.bracket = (i % 2 == 0).then(|| "student".to_string());
+                r
+            })
+            .collect();
+        let board = Scoreboard { seq: seq as u64 + 1, rows: rank(rows), ..Scoreboard::empty() };
+        boards.push(board.sealed_after(boards.last()));
+    }
+    let ranks: Vec<usize> = boards[3].rows.iter().map(|r| r.rank).collect();
+    assert_eq!(ranks, [1, 2, 2, 4, 4, 4, 4, 4, 4, 4, 11, 11], "{:?}", boards[3].rows);
+    // Each board with its delta from the one before, and what the page must make of it.
+    let mut cases = Vec::new();
+    for pair in boards.windows(2) {
+        let delta = pair[1].delta_for(pair[0].seq).expect("each step is a delta");
+        cases.push(serde_json::json!({
+            "before": serde_json::from_str::<serde_json::Value>(pair[0].json()).unwrap(),
+            "delta": serde_json::from_str::<serde_json::Value>(delta).unwrap(),
+            "after": serde_json::from_str::<serde_json::Value>(pair[1].json()).unwrap()["rows"],
+        }));
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases_path = dir.join("board-patch-cases.json");
+    std::fs::write(&cases_path, serde_json::to_string(&cases).unwrap()).unwrap();
+    // The two functions taken from the page as it ships, run on every case.
+    let script = r#"
+        const fs = require("fs");
+        const [app, casesPath] = process.argv.slice(1);
+        const src = fs.readFileSync(app, "utf8");
+        const take = name => {
+            const start = src.indexOf(`function ${name}(`);
+            if (start < 0) throw new Error(`no function ${name}`);
+            return src.slice(start, src.indexOf("\n}\n", start) + 2);
+        };
+        const { boardPatch } = new Function(take("tie") + take("boardPatch") + "return { boardPatch };")();
+        let checked = 0;
+        for (const c of JSON.parse(fs.readFileSync(casesPath, "utf8"))) {
+            const got = boardPatch(c.before, c.delta);
+            if (JSON.stringify(got.rows) !== JSON.stringify(c.after)) {
+                console.log(JSON.stringify({ got: got.rows, want: c.after }));
+                process.exit(1);
+            }
+            checked++;
+        }
+        console.log(`checked ${checked}`);
+    "#;
+    let app = concat!(env!("CARGO_MANIFEST_DIR"), "/web/assets/app.js");
+    let o = run("node", vec!["-e".into(), script.into(), app.into(), cases_path.display().to_string()]).await;
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("checked {}", cases.len())), "{}", text(&o));
+}

@@ -1,5 +1,5 @@
-//! The scoreboard: ranked rows (ties go to the team that settled its score first, then by
-//! id), ranks within brackets, and the contest freeze (observers and teams see the board as it
+//! The scoreboard: ranked rows (ties go to the team that settled its score first; teams
+//! that settled the same total at the same tick share a rank), ranks within brackets, and the contest freeze (observers and teams see the board as it
 //! was when the freeze began, until the hot wash).
 
 use std::borrow::Cow;
@@ -131,14 +131,22 @@ pub struct BoardDelta {
 }
 
 /// The teams in `prev`'s order with `changed` moved to their (new) ranks: the changed rows
-/// taken out, then put back at their ranks, lowest first.
+/// taken out, then put back at their ranks, lowest first, each after the rows it ties with
+/// whose team ids come first.
 fn moved<'a>(prev: &'a [BoardRow], changed: &'a [BoardRow]) -> Vec<&'a str> {
+    let mut rows: std::collections::BTreeMap<&str, &BoardRow> =
+        prev.iter().map(|r| (r.team.as_str(), r)).collect();
     let moving: std::collections::BTreeSet<&str> = changed.iter().map(|r| r.team.as_str()).collect();
     let mut order: Vec<&str> = prev.iter().map(|r| r.team.as_str()).filter(|t| !moving.contains(t)).collect();
     let mut by_rank: Vec<&BoardRow> = changed.iter().collect();
-    by_rank.sort_by_key(|r| r.rank);
+    by_rank.sort_by(|a, b| a.rank.cmp(&b.rank).then(a.team.cmp(&b.team)));
     for r in by_rank {
-        order.insert((r.rank.max(1) - 1).min(order.len()), r.team.as_str());
+        rows.insert(r.team.as_str(), r);
+        let mut at = (r.rank.max(1) - 1).min(order.len());
+        while order.get(at).is_some_and(|t| *t < r.team.as_str() && rows.get(t).is_some_and(|o| tie(o, r))) {
+            at += 1;
+        }
+        order.insert(at, r.team.as_str());
     }
     order
 }
@@ -321,8 +329,8 @@ impl Scoreboard {
     }
 }
 
-/// Ranks rows: by total, then the earlier settled tick, then team id; ranks within each
-/// bracket too.
+/// Ranks rows: by total, then the earlier settled tick (teams equal in both share a rank,
+/// listed by team id); ranks within each bracket too.
 pub fn rank(mut rows: Vec<BoardRow>) -> Vec<BoardRow> {
     rows.sort_by(|a, b| {
         b.total.total_cmp(&a.total).then(a.settled_tick.cmp(&b.settled_tick)).then(a.team.cmp(&b.team))
@@ -330,16 +338,33 @@ pub fn rank(mut rows: Vec<BoardRow>) -> Vec<BoardRow> {
     number(rows)
 }
 
-/// Numbers rows in their order: ranks, and ranks within each bracket.
+/// Whether two rows tie: the same total, settled at the same tick (the team id only orders
+/// them on the page).
+fn tie(a: &BoardRow, b: &BoardRow) -> bool {
+    a.total.to_bits() == b.total.to_bits() && a.settled_tick == b.settled_tick
+}
+
+/// Numbers rows in their order, as competitions do ("1, 2, 2, 4"): a row that ties the one
+/// before it shares its rank; ranks within each bracket likewise.
 fn number(mut rows: Vec<BoardRow>) -> Vec<BoardRow> {
-    let mut in_bracket: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    for (i, r) in rows.iter_mut().enumerate() {
-        r.rank = i + 1;
-        if let Some(b) = &r.bracket {
-            let n = in_bracket.entry(b.clone()).or_default();
-            *n += 1;
-            r.bracket_rank = Some(*n);
-        }
+    // Per bracket: rows seen, and the last one's index.
+    let mut in_bracket: std::collections::BTreeMap<String, (usize, usize)> =
+        std::collections::BTreeMap::new();
+    for i in 0..rows.len() {
+        let rank = match i.checked_sub(1) {
+            Some(p) if tie(&rows[p], &rows[i]) => rows[p].rank,
+            _ => i + 1,
+        };
+        let bracket_rank = rows[i].bracket.clone().map(|b| {
+            let (seen, last) = in_bracket.get(&b).copied().unwrap_or((0, usize::MAX));
+            in_bracket.insert(b, (seen + 1, i));
+            match rows.get(last) {
+                Some(prev) if tie(prev, &rows[i]) => prev.bracket_rank.unwrap_or(seen + 1),
+                _ => seen + 1,
+            }
+        });
+        rows[i].rank = rank;
+        rows[i].bracket_rank = bracket_rank;
     }
     rows
 }
@@ -420,6 +445,37 @@ mod tests {
         let order: Vec<(&str, usize, Option<usize>)> =
             rows.iter().map(|r| (r.team.as_str(), r.rank, r.bracket_rank)).collect();
         assert_eq!(order, [("b", 1, Some(1)), ("a", 2, Some(2)), ("c", 3, Some(1))]);
+    }
+
+    #[test]
+    fn teams_equal_in_total_and_settled_tick_share_a_rank_through_deltas_too() {
+        let rows = rank(vec![
+            row("d", 100.0, 5, Some("pro")),
+            row("b", 300.0, 20, Some("pro")),
+            row("a", 300.0, 20, Some("student")),
+            row("c", 300.0, 20, Some("pro")),
+        ]);
+        let order: Vec<(&str, usize, Option<usize>)> =
+            rows.iter().map(|r| (r.team.as_str(), r.rank, r.bracket_rank)).collect();
+        assert_eq!(order, [("a", 1, Some(1)), ("b", 1, Some(1)), ("c", 1, Some(1)), ("d", 4, Some(3))]);
+        // Every team at 0 before anything happens: all first.
+        let teams = |scored: Option<usize>| -> Vec<BoardRow> {
+            (0..10)
+                .map(|i| row(&format!("t{i}"), if Some(i) == scored { 50.0 } else { 0.0 }, 0, None))
+                .collect()
+        };
+        let start = rank(teams(None));
+        assert!(start.iter().all(|r| r.rank == 1));
+        // A viewer rebuilding the boards from deltas gets the same shared ranks.
+        let before = Scoreboard { seq: 1, rows: start, ..Scoreboard::empty() }.sealed();
+        let after =
+            Scoreboard { seq: 2, rows: rank(teams(Some(6))), ..Scoreboard::empty() }.sealed_after([&before]);
+        let delta: BoardDelta = serde_json::from_str(after.delta_for(1).expect("a delta")).unwrap();
+        assert_eq!(delta.rows.len(), 1, "only the team that scored changed");
+        let rebuilt = before.apply(&delta).unwrap();
+        assert_eq!(rebuilt.rows, after.rows);
+        let ranks: Vec<usize> = rebuilt.rows.iter().map(|r| r.rank).collect();
+        assert_eq!(ranks, [1, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
     }
 
     #[test]

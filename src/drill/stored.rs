@@ -18,7 +18,6 @@ pub(super) struct StoredOptions {
     #[serde(default)]
     pub(super) no_attack: bool,
     /// Contest: the secret every team's flags derive from.
-    #[serde(default)]
     pub(super) flag_secret: Option<String>,
     /// Team -> bracket.
     #[serde(default)]

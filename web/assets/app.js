@@ -89,17 +89,33 @@ function boardPatch(b, d) {
     // The other rows keep their order: the changed ones move to their new ranks.
     const changed = new Set(d.rows.map(r => r.team));
     order = b.rows.map(r => r.team).filter(t => !changed.has(t));
-    for (const r of [...d.rows].sort((x, y) => x.rank - y.rank)) order.splice(Math.min(Math.max(r.rank, 1) - 1, order.length), 0, r.team);
+    // Each after the rows it ties with whose team ids come first.
+    const byTeam = new Map(b.rows.map(r => [r.team, r]));
+    for (const r of [...d.rows].sort((x, y) => x.rank - y.rank || (x.team < y.team ? -1 : 1))) {
+      byTeam.set(r.team, r);
+      let at = Math.min(Math.max(r.rank, 1) - 1, order.length);
+      while (at < order.length && order[at] < r.team && tie(byTeam.get(order[at]), r)) at++;
+      order.splice(at, 0, r.team);
+    }
   }
   if (!order.every(t => rows.has(t))) return null;
+  // Ranked as competitions are ("1, 2, 2, 4"): a row that ties the one before it shares its rank.
   const inBracket = new Map();
-  const ranked = order.map((t, i) => {
-    const r = { ...rows.get(t), rank: i + 1 };
-    if (r.bracket) { inBracket.set(r.bracket, (inBracket.get(r.bracket) || 0) + 1); r.bracket_rank = inBracket.get(r.bracket); }
-    return r;
+  const ranked = [];
+  order.forEach((t, i) => {
+    const prev = ranked[i - 1];
+    const r = { ...rows.get(t), rank: prev && tie(prev, rows.get(t)) ? prev.rank : i + 1 };
+    if (r.bracket) {
+      const [seen, last] = inBracket.get(r.bracket) || [0, null];
+      r.bracket_rank = last && tie(last, r) ? last.bracket_rank : seen + 1;
+      inBracket.set(r.bracket, [seen + 1, r]);
+    }
+    ranked.push(r);
   });
   return { seq: d.seq, phase: d.phase, frozen: d.frozen, changed_us: d.changed_us, clock: d.clock, steps: d.steps, rows: ranked };
 }
+// Whether two rows tie (`board::tie`): the same total, settled at the same tick.
+function tie(a, b) { return !!a && a.total === b.total && a.settled_tick === b.settled_tick; }
 const PATCHES = { scoreboard: boardPatch };
 
 // `away` (a team console): called when this node stops answering, to look for the team on

@@ -133,9 +133,7 @@ fn trainer_or_region(role: &RegionRole) -> Result<(), ApiError> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CohortQuery {
-    #[serde(default)]
     cohort: Option<String>,
-    #[serde(default)]
     format: Option<String>,
 }
 
@@ -168,7 +166,6 @@ async fn trainer_export(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LangQuery {
-    #[serde(default)]
     lang: Option<String>,
 }
 

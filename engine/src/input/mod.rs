@@ -252,7 +252,6 @@ pub enum SimInput {
         /// What it does.
         fault: FaultSpec,
         /// Seconds until it clears by itself.
-        #[serde(default)]
         duration_s: Option<f64>,
     },
     /// End a fault early.
@@ -344,10 +343,8 @@ pub enum SimInput {
         /// Last address.
         end: u16,
         /// Smallest raw value.
-        #[serde(default)]
         min: Option<u16>,
         /// Largest raw value.
-        #[serde(default)]
         max: Option<u16>,
     },
     /// Defender: put a conduit's policy back as the scenario had it.
@@ -445,7 +442,6 @@ pub enum SimInput {
         /// Affected asset (PLC or host id).
         asset: String,
         /// When the team saw it, in simulated seconds.
-        #[serde(default)]
         observed_s: Option<f64>,
         /// Free text.
         #[serde(default)]

@@ -298,7 +298,6 @@ fn parse_mode(s: &str) -> Result<Mode, String> {
 #[serde(deny_unknown_fields)]
 struct DrillFile {
     name: Option<String>,
-    #[serde(default)]
     mode: Option<Mode>,
     scenario: Option<String>,
     seed: Option<u64>,
@@ -318,9 +317,7 @@ enum DrillTeam {
     Id(String),
     Named {
         id: String,
-        #[serde(default)]
         name: Option<String>,
-        #[serde(default)]
         bracket: Option<String>,
         /// Client networks (CIDR).
         #[serde(default)]

@@ -112,7 +112,6 @@ pub(super) fn watched_stream<T: Serialize + 'static>(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct StandingsQuery {
-    #[serde(default)]
     format: Option<String>,
 }
 

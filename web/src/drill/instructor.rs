@@ -28,12 +28,10 @@ pub(super) async fn control(
 #[serde(deny_unknown_fields)]
 pub(super) struct InjectBody {
     /// Teams to send it to; all when absent.
-    #[serde(default)]
     teams: Option<Vec<String>>,
     channel: icsdrill_engine::input::InjectChannel,
     #[serde(default)]
     text: String,
-    #[serde(default)]
     step: Option<String>,
 }
 

@@ -183,9 +183,7 @@ pub(super) async fn team_action(
 pub(super) struct ReportBody {
     technique: String,
     asset: String,
-    #[serde(default)]
     tactic: Option<String>,
-    #[serde(default)]
     observed_s: Option<f64>,
     #[serde(default)]
     impact: String,

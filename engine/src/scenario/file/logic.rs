@@ -60,9 +60,7 @@ pub(crate) struct SeqStepFile {
     pub(crate) id: S<String>,
     #[serde(default)]
     pub(crate) set: Vec<ActionFile>,
-    #[serde(default)]
     pub(crate) after_s: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) until: Option<UntilFile>,
 }
 
@@ -70,9 +68,7 @@ pub(crate) struct SeqStepFile {
 #[serde(deny_unknown_fields)]
 pub(crate) struct UntilFile {
     pub(crate) sensor: S<String>,
-    #[serde(default)]
     pub(crate) above: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) below: Option<S<f64>>,
 }
 
@@ -85,9 +81,7 @@ pub(crate) struct OnOffFile {
     pub(crate) high: S<ParamFile>,
     pub(crate) output: S<String>,
     pub(crate) action: S<String>,
-    #[serde(default)]
     pub(crate) manual: Option<S<String>>,
-    #[serde(default)]
     pub(crate) manual_command: Option<S<String>>,
 }
 
@@ -101,17 +95,13 @@ pub(crate) struct PiFile {
     pub(crate) ki: S<ParamFile>,
     #[serde(default)]
     pub(crate) bias: f64,
-    #[serde(default)]
     pub(crate) output: Option<S<String>>,
     #[serde(default)]
     pub(crate) reverse: bool,
-    #[serde(default)]
     pub(crate) manual: Option<S<String>>,
-    #[serde(default)]
     pub(crate) manual_output: Option<S<ParamFile>>,
     #[serde(default)]
     pub(crate) split: Vec<SplitFile>,
-    #[serde(default)]
     pub(crate) feedforward: Option<FeedforwardFile>,
 }
 
@@ -140,11 +130,8 @@ pub(crate) struct FeedforwardFile {
 pub(crate) struct FollowFile {
     pub(crate) coil: S<String>,
     pub(crate) output: S<String>,
-    #[serde(default)]
     pub(crate) permit: Option<PermitFile>,
-    #[serde(default)]
     pub(crate) on_delay_s: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) off_delay_s: Option<S<f64>>,
 }
 
@@ -161,13 +148,9 @@ pub(crate) struct PermitFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CondFile {
-    #[serde(default)]
     pub(crate) sensor: Option<S<String>>,
-    #[serde(default)]
     pub(crate) above: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) below: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) coil: Option<S<String>>,
 }
 
@@ -176,13 +159,9 @@ pub(crate) struct CondFile {
 pub(crate) struct AlarmFile {
     pub(crate) id: S<String>,
     pub(crate) pv: S<String>,
-    #[serde(default)]
     pub(crate) hi: Option<S<ParamFile>>,
-    #[serde(default)]
     pub(crate) hi_hi: Option<S<ParamFile>>,
-    #[serde(default)]
     pub(crate) lo: Option<S<ParamFile>>,
-    #[serde(default)]
     pub(crate) lo_lo: Option<S<ParamFile>>,
     #[serde(default)]
     pub(crate) deadband: f64,
@@ -195,17 +174,11 @@ pub(crate) struct InterlockFile {
     pub(crate) pv: S<String>,
     #[serde(default)]
     pub(crate) voters: Vec<S<String>>,
-    #[serde(default)]
     pub(crate) vote: Option<S<String>>,
-    #[serde(default)]
     pub(crate) delay_s: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) above: Option<S<ParamFile>>,
-    #[serde(default)]
     pub(crate) below: Option<S<ParamFile>>,
-    #[serde(default)]
     pub(crate) bypass: Option<S<String>>,
-    #[serde(default)]
     pub(crate) reset: Option<S<String>>,
     #[serde(default)]
     pub(crate) actions: Vec<ActionFile>,

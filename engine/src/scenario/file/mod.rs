@@ -31,9 +31,7 @@ pub(crate) struct ScenarioFile {
     pub(crate) plcs: Vec<PlcFile>,
     #[serde(default)]
     pub(crate) faults: Vec<FaultFile>,
-    #[serde(default)]
     pub(crate) monitoring: Option<MonitoringFile>,
-    #[serde(default)]
     pub(crate) attacker: Option<AttackerFile>,
     #[serde(default)]
     pub(crate) attack: Vec<StepFile>,
@@ -47,9 +45,7 @@ pub(crate) struct ScenarioFile {
     pub(crate) scoring: ScoringFile,
     #[serde(default)]
     pub(crate) hints: Vec<HintFile>,
-    #[serde(default)]
     pub(crate) exam: Option<ExamFile>,
-    #[serde(default)]
     pub(crate) mimic: Option<MimicFile>,
 }
 
@@ -57,7 +53,6 @@ pub(crate) struct ScenarioFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MimicFile {
-    #[serde(default)]
     pub(crate) size: Option<S<[f64; 2]>>,
     #[serde(default)]
     pub(crate) place: std::collections::BTreeMap<String, S<[f64; 2]>>,
@@ -75,9 +70,7 @@ pub(crate) enum MonitoringFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MonitoringSpecFile {
-    #[serde(default)]
     pub(crate) level: Option<S<String>>,
-    #[serde(default)]
     pub(crate) learn_s: Option<S<f64>>,
     #[serde(default)]
     pub(crate) expected: Vec<ExpectedFile>,
@@ -98,11 +91,8 @@ pub(crate) struct ExpectedFile {
 #[serde(deny_unknown_fields)]
 pub(crate) struct TrafficFile {
     pub(crate) host: S<String>,
-    #[serde(default)]
     pub(crate) poll_s: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) session_every_s: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) plcs: Option<Vec<S<String>>>,
     #[serde(default)]
     pub(crate) off: bool,
@@ -112,13 +102,9 @@ pub(crate) struct TrafficFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExamFile {
-    #[serde(default)]
     pub(crate) tasks: Option<S<Vec<String>>>,
-    #[serde(default)]
     pub(crate) pass_overall: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) pass_per_area: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) time_limit_s: Option<S<f64>>,
 }
 
@@ -128,15 +114,10 @@ pub(crate) struct ExamFile {
 pub(crate) struct ScoringFile {
     #[serde(default)]
     pub(crate) points: PointsFile,
-    #[serde(default)]
     pub(crate) detect_window_s: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) detect_target_s: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) contain_target_s: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) recover_target_s: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) downtime_budget_s: Option<S<f64>>,
     #[serde(default)]
     pub(crate) response_plan: Vec<PlanStepFile>,
@@ -145,29 +126,17 @@ pub(crate) struct ScoringFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PointsFile {
-    #[serde(default)]
     pub(crate) detection: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) time_to_detect: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) time_to_contain: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) time_to_recover: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) trip_avoided: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) damage_avoided: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) uptime: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) report_quality: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) response_plan: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) false_positive: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) destructive: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) flag: Option<S<f64>>,
 }
 
@@ -194,17 +163,13 @@ pub(crate) struct HintFile {
 pub(crate) struct BackgroundFile {
     pub(crate) at_s: S<f64>,
     pub(crate) from: S<String>,
-    #[serde(default)]
     pub(crate) note: Option<TextFile>,
     pub(crate) action: AttackActionFile,
     /// Repeats this often (a shift schedule), from `at_s` on.
-    #[serde(default)]
     pub(crate) every_s: Option<S<f64>>,
     /// Last second a repeat may fall on (default: none, it repeats for the whole run).
-    #[serde(default)]
     pub(crate) until_s: Option<S<f64>>,
     /// The maintenance window (its id) this work is done under.
-    #[serde(default)]
     pub(crate) window: Option<S<String>>,
 }
 
@@ -218,7 +183,6 @@ pub(crate) struct MaintenanceFile {
     pub(crate) to_s: S<f64>,
     #[serde(default)]
     pub(crate) plcs: Vec<S<String>>,
-    #[serde(default)]
     pub(crate) note: Option<TextFile>,
 }
 
@@ -226,7 +190,6 @@ pub(crate) struct MaintenanceFile {
 #[serde(deny_unknown_fields)]
 pub(crate) struct AttackerFile {
     pub(crate) foothold: S<String>,
-    #[serde(default)]
     pub(crate) address: Option<S<String>>,
 }
 
@@ -239,37 +202,26 @@ pub(crate) struct StepFile {
     #[serde(default)]
     pub(crate) when: WhenFile,
     pub(crate) action: AttackActionFile,
-    #[serde(default)]
     pub(crate) repeat: Option<RepeatFile>,
-    #[serde(default)]
     pub(crate) expire_s: Option<S<f64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WhenFile {
-    #[serde(default)]
     pub(crate) at_s: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) after: Option<S<String>>,
-    #[serde(default)]
     pub(crate) outcome: Option<S<String>>,
-    #[serde(default)]
     pub(crate) condition: Option<ConditionFile>,
-    #[serde(default)]
     pub(crate) defender: Option<DefenderFile>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConditionFile {
-    #[serde(default)]
     pub(crate) var: Option<S<String>>,
-    #[serde(default)]
     pub(crate) sensor: Option<S<String>>,
-    #[serde(default)]
     pub(crate) above: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) below: Option<S<f64>>,
 }
 
@@ -330,7 +282,6 @@ pub(crate) enum AttackActionFile {
     Spoof {
         plc: S<String>,
         addr: S<i64>,
-        #[serde(default)]
         value: Option<S<i64>>,
     },
     ListenOnly {
@@ -367,9 +318,7 @@ pub(crate) enum AttackActionFile {
     },
     ForgeSensor {
         sensor: S<String>,
-        #[serde(default)]
         value: Option<S<f64>>,
-        #[serde(default)]
         replay_s: Option<S<f64>>,
     },
     Flood {
@@ -386,7 +335,6 @@ pub(crate) enum AttackActionFile {
 pub(crate) struct ImplantFile {
     pub(crate) actuator: S<String>,
     pub(crate) value: S<f64>,
-    #[serde(default)]
     pub(crate) after_s: Option<S<f64>>,
 }
 
@@ -399,7 +347,6 @@ pub(crate) struct MetaFile {
     pub(crate) brief: TextFile,
     #[serde(default)]
     pub(crate) references: Vec<String>,
-    #[serde(default)]
     pub(crate) time_compression: Option<S<f64>>,
 }
 
@@ -408,12 +355,7 @@ pub(crate) struct MetaFile {
 #[serde(untagged, deny_unknown_fields)]
 pub(crate) enum TextFile {
     Same(String),
-    Both {
-        #[serde(default)]
-        en: Option<String>,
-        #[serde(default)]
-        zh: Option<String>,
-    },
+    Both { en: Option<String>, zh: Option<String> },
 }
 
 #[derive(Debug, Deserialize)]
@@ -465,7 +407,6 @@ pub(crate) struct ZoneFile {
     pub(crate) id: S<String>,
     pub(crate) name: TextFile,
     pub(crate) level: S<String>,
-    #[serde(default)]
     pub(crate) security_level: Option<S<i64>>,
 }
 
@@ -488,19 +429,13 @@ pub(crate) struct ConduitFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RuleFile {
-    #[serde(default)]
     pub(crate) source: Option<S<String>>,
     #[serde(default)]
     pub(crate) functions: Vec<S<i64>>,
-    #[serde(default)]
     pub(crate) plc: Option<S<String>>,
-    #[serde(default)]
     pub(crate) start: Option<S<i64>>,
-    #[serde(default)]
     pub(crate) end: Option<S<i64>>,
-    #[serde(default)]
     pub(crate) min: Option<S<i64>>,
-    #[serde(default)]
     pub(crate) max: Option<S<i64>>,
     #[serde(default)]
     pub(crate) iec104: Vec<S<String>>,
@@ -514,9 +449,7 @@ pub(crate) struct WriteRangeFile {
     pub(crate) plc: S<String>,
     pub(crate) start: S<i64>,
     pub(crate) end: S<i64>,
-    #[serde(default)]
     pub(crate) min: Option<S<i64>>,
-    #[serde(default)]
     pub(crate) max: Option<S<i64>>,
 }
 
@@ -544,7 +477,6 @@ pub(crate) struct PlcFile {
     pub(crate) scan_ms: S<i64>,
     #[serde(default)]
     pub(crate) range_checks: bool,
-    #[serde(default)]
     pub(crate) word_order: Option<S<String>>,
     #[serde(default = "default_true")]
     pub(crate) program_backup: bool,
@@ -560,9 +492,7 @@ pub(crate) struct PlcFile {
     pub(crate) reserved: Vec<ReservedFile>,
     #[serde(default)]
     pub(crate) logic: Vec<LogicFile>,
-    #[serde(default)]
     pub(crate) iec104: Option<Iec104File>,
-    #[serde(default)]
     pub(crate) opcua: Option<OpcUaFile>,
 }
 
@@ -603,13 +533,9 @@ pub(crate) struct DiscreteFile {
     pub(crate) id: S<String>,
     pub(crate) addr: S<i64>,
     pub(crate) name: TextFile,
-    #[serde(default)]
     pub(crate) switch: Option<S<String>>,
-    #[serde(default)]
     pub(crate) running: Option<S<String>>,
-    #[serde(default)]
     pub(crate) tripped: Option<S<String>>,
-    #[serde(default)]
     pub(crate) alarm: Option<S<String>>,
 }
 
@@ -619,15 +545,11 @@ pub(crate) struct InputRegFile {
     pub(crate) id: S<String>,
     pub(crate) addr: S<i64>,
     pub(crate) name: TextFile,
-    #[serde(default)]
     pub(crate) sensor: Option<S<String>>,
-    #[serde(default)]
     pub(crate) actuator: Option<S<String>>,
-    #[serde(default)]
     pub(crate) scale: Option<S<f64>>,
     #[serde(default)]
     pub(crate) offset: f64,
-    #[serde(default)]
     pub(crate) format: Option<S<String>>,
 }
 
@@ -640,13 +562,10 @@ pub(crate) struct HoldingFile {
     #[serde(default)]
     pub(crate) unit: String,
     pub(crate) initial: S<f64>,
-    #[serde(default)]
     pub(crate) scale: Option<S<f64>>,
     #[serde(default)]
     pub(crate) offset: f64,
-    #[serde(default)]
     pub(crate) range: Option<S<[f64; 2]>>,
-    #[serde(default)]
     pub(crate) format: Option<S<String>>,
 }
 
@@ -656,7 +575,6 @@ pub(crate) struct ReservedFile {
     pub(crate) table: S<String>,
     pub(crate) start: S<i64>,
     pub(crate) count: S<i64>,
-    #[serde(default)]
     pub(crate) note: Option<String>,
 }
 
@@ -665,9 +583,7 @@ pub(crate) struct ReservedFile {
 pub(crate) struct FaultFile {
     pub(crate) id: S<String>,
     pub(crate) at_s: S<f64>,
-    #[serde(default)]
     pub(crate) duration_s: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) note: Option<TextFile>,
     pub(crate) effect: FaultEffectFile,
 }

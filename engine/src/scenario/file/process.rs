@@ -27,7 +27,6 @@ pub(crate) struct ReliefFile {
     pub(crate) kind: S<String>,
     pub(crate) var: S<String>,
     pub(crate) set: S<f64>,
-    #[serde(default)]
     pub(crate) reseat: Option<S<f64>>,
     pub(crate) capacity: S<f64>,
 }
@@ -35,9 +34,7 @@ pub(crate) struct ReliefFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DoseFile {
-    #[serde(default)]
     pub(crate) above: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) below: Option<S<f64>>,
     pub(crate) for_s: S<f64>,
 }
@@ -50,17 +47,11 @@ pub(crate) struct VarFile {
     pub(crate) unit: String,
     pub(crate) initial: S<f64>,
     pub(crate) bounds: S<[f64; 2]>,
-    #[serde(default)]
     pub(crate) safe: Option<S<[f64; 2]>>,
-    #[serde(default)]
     pub(crate) damage_above: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) damage_below: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) damage_dose: Option<DoseFile>,
-    #[serde(default)]
     pub(crate) limit_deadband: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) relax: Option<RelaxFile>,
     #[serde(default)]
     pub(crate) terms: Vec<TermFile>,
@@ -76,11 +67,9 @@ pub(crate) struct RelaxFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TermFile {
-    #[serde(default)]
     pub(crate) gain: Option<S<f64>>,
     #[serde(default)]
     pub(crate) of: Vec<S<String>>,
-    #[serde(default)]
     pub(crate) expr: Option<S<String>>,
 }
 
@@ -130,18 +119,11 @@ pub(crate) struct SensorFile {
     pub(crate) id: S<String>,
     pub(crate) name: TextFile,
     pub(crate) var: S<String>,
-    #[serde(default)]
     pub(crate) noise: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) drift_per_h: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) range: Option<S<[f64; 2]>>,
-    #[serde(default)]
     pub(crate) switch_above: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) switch_below: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) lag_s: Option<S<f64>>,
-    #[serde(default)]
     pub(crate) dead_time_s: Option<S<f64>>,
 }

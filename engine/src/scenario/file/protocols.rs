@@ -9,7 +9,6 @@ use super::{S, default_unit_id};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OpcUaFile {
-    #[serde(default)]
     pub(crate) security: Option<Vec<S<String>>>,
 }
 
@@ -19,7 +18,6 @@ pub(crate) struct OpcUaFile {
 pub(crate) struct Iec104File {
     #[serde(default = "default_unit_id")]
     pub(crate) common_address: S<i64>,
-    #[serde(default)]
     pub(crate) points: Option<Vec<IecPointFile>>,
 }
 
