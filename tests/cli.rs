@@ -243,3 +243,66 @@ fn a_closed_pipe_ends_quietly() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success() && !err.contains("panicked"), "{:?}: {err}", o.status);
 }
+
+/// A drill whose time runs out ends for everyone before its server closes: the last board
+/// and the last team view its pages were sent say "ended" (the page then keeps them as
+/// final rather than reporting a lost connection).
+#[test]
+fn a_drill_whose_time_runs_out_shows_its_pages_the_end_before_closing() {
+    use std::io::{Read, Write};
+    let data = scratch("time-runs-out");
+    // 30 simulated seconds at 10x: about 3 s.
+    let args = [
+        "serve",
+        "--teams",
+        "a",
+        "--modbus-port",
+        "0",
+        "--http-port",
+        "0",
+        "--tick-hz",
+        "100",
+        "--duration",
+        "30",
+    ];
+    let (child, seen, lines) = crate::util::spawn_served(&[&args[..], &["--start"]].concat(), Some(&data));
+    let url = |prefix: &str| -> (String, String) {
+        let line = seen.iter().find_map(|l| l.split_once(prefix)).map(|(_, u)| u.trim()).expect(prefix);
+        let rest = line.strip_prefix("http://").unwrap();
+        let (addr, query) = rest.split_once('/').unwrap();
+        (addr.to_string(), query.split_once("token=").unwrap().1.to_string())
+    };
+    let (addr, observer) = url("Scoreboard (observers / 观察员):");
+    let (_, team) = url("console / 队伍控制台:");
+    // Each stream read to its end (the server closing it), within a bound.
+    let follow = |path: &'static str, token: String, addr: String| {
+        std::thread::spawn(move || {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+            write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n").unwrap();
+            let mut all = Vec::new();
+            s.read_to_end(&mut all).expect("the stream ends within the bound");
+            let text = String::from_utf8_lossy(&all).into_owned();
+            let last = text
+                .split("\n\n")
+                .filter_map(|block| block.lines().find_map(|l| l.strip_prefix("data: ")))
+                .last()
+                .map(|d| serde_json::from_str::<serde_json::Value>(d).unwrap());
+            last.map(|v| v["phase"].as_str().unwrap_or_default().to_string())
+        })
+    };
+    let board = follow("/api/scoreboard/stream", observer, addr.clone());
+    let console = follow("/api/teams/a/stream", team, addr);
+    assert_eq!(board.join().unwrap().as_deref(), Some("ended"), "the board's last word");
+    assert_eq!(console.join().unwrap().as_deref(), Some("ended"), "the console's last word");
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    assert!(rest.iter().any(|l| l.starts_with("icsdrill: stopped at tick")), "{rest:?}");
+    drop(child);
+    // On record as ended: nothing to resume.
+    let o = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+        .args(["drills"])
+        .env("ICSDRILL_DATA", &data)
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&o).split_whitespace().nth(2), Some("ended"), "{}", stdout(&o));
+}

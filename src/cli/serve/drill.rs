@@ -55,6 +55,9 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
         // Over: the white cell ended it (hot wash, end) or its time ran out. A stop before that
         // (Ctrl-C, SIGTERM) leaves it to be resumed.
         let over = matches!(drill.phase(), Phase::HotWash | Phase::Ended) || ranges_ended(&drill, end);
+        if over && !matches!(drill.phase(), Phase::HotWash | Phase::Ended) {
+            time_is_up(&drill).await;
+        }
         let sims = server.shutdown().await?;
         for (team, sim) in &sims {
             let (d, t) = (drill.clone(), team.clone());
@@ -173,6 +176,23 @@ async fn until_ranges_end(drill: &Drill, end: Option<u64>) {
             Some(end) => live.wait_for_tick(end).await,
             None => live.finished().await,
         }
+    }
+}
+
+/// How long a drill whose time ran out waits for its pages to be shown the end.
+const END_SHOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A drill whose time ran out ends for every team: the phase is recorded, and the boards published with it before the server closes,
+/// so the pages keep the final view (not a lost connection) and a resume finds it ended.
+async fn time_is_up(drill: &Drill) {
+    if let Err(e) = DrillApi::control(drill, Control::End) {
+        tracing::warn!(error = %e, "could not end the drill");
+        return;
+    }
+    let mut public = drill.scoreboard(false);
+    let shown = tokio::time::timeout(END_SHOWN_WAIT, public.wait_for(|b| b.phase == Phase::Ended)).await;
+    if !matches!(shown, Ok(Ok(_))) {
+        tracing::warn!("the ended board was not published in time; the pages may show a lost connection");
     }
 }
 
