@@ -52,6 +52,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
         seen["board"]["red-team"].as_f64().unwrap() > seen["board"]["blue"].as_f64().unwrap() + 100.0,
         "{seen}"
     );
+    assert_eq!(seen["mimic_clashes"], serde_json::json!([]), "the process diagram's texts clash: {seen}");
     assert_eq!(seen["zh"], "事件报告");
     assert_eq!(seen["untranslated"], serde_json::json!([]), "English left on the zh console: {seen}");
     // Trends: both charts drawn from what streamed in, nothing loaded from elsewhere.
@@ -561,4 +562,63 @@ async fn the_pages_board_patch_ranks_ties_as_the_server_does() {
     let o = run("node", vec!["-e".into(), script.into(), app.into(), cases_path.display().to_string()]).await;
     assert!(o.status.success(), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("checked {}", cases.len())), "{}", text(&o));
+}
+
+/// The pages' words (`T` in web/assets/app.js) come in English and Chinese alike: every key
+/// has both, and every key the pages name (`data-i18n`, `data-i18n-label`, `tr("…")`) exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_words_are_in_both_languages() {
+    let script = r#"
+        const fs = require("fs");
+        const [dir] = process.argv.slice(1);
+        const src = fs.readFileSync(dir + "/app.js", "utf8");
+        const start = src.indexOf("const T = {");
+        const end = src.indexOf("\n};\n", start);
+        const T = new Function(src.slice(start, end + 3) + "return T;")();
+        const en = new Set(Object.keys(T.en)), zh = new Set(Object.keys(T.zh));
+        const problems = [];
+        for (const k of en) if (!zh.has(k)) problems.push(`no Chinese for ${k}`);
+        for (const k of zh) if (!en.has(k)) problems.push(`no English for ${k}`);
+        for (const k of en) if (!T.zh[k] || T.zh[k] === T.en[k] && /[a-z]{3}/.test(T.en[k]) && !/^(PLC|OPC|IEC|ATT)/.test(T.en[k])) problems.push(`untranslated ${k}: ${T.zh[k]}`);
+        const named = new Set();
+        for (const f of fs.readdirSync(dir).filter(f => f.endsWith(".html")).map(f => fs.readFileSync(dir + "/" + f, "utf8")))
+            for (const m of f.matchAll(/data-i18n(?:-label)?="([a-z0-9_]+)"/g)) named.add(m[1]);
+        for (const m of src.matchAll(/\btr\("([a-z0-9_]+)"\)/g)) named.add(m[1]);
+        for (const k of named) if (!en.has(k)) problems.push(`named but missing: ${k}`);
+        if (problems.length) { console.log(problems.join("\n")); process.exit(1); }
+        console.log(`checked ${en.size} keys, ${named.size} named`);
+    "#;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/web/assets");
+    let o = run("node", vec!["-e".into(), script.into(), dir.into()]).await;
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("checked"), "{}", text(&o));
+}
+
+/// Every built-in scenario's process diagram, with the widest values its texts show, has no
+/// text over another, over a vessel, across a pipe or off the canvas (in Chromium's layout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_process_diagrams_of_every_builtin_scenario_are_clear() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts/mimics");
+    std::fs::create_dir_all(&dir).unwrap();
+    let css = concat!(env!("CARGO_MANIFEST_DIR"), "/web/assets/app.css");
+    let mut files = Vec::new();
+    for b in icsdrill_scenarios::LIBRARY {
+        let scenario = b.load().unwrap();
+        let page = format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><link rel=\"stylesheet\" href=\"file://{css}\"></head><body><div id=\"mimic\">{}</div></body></html>",
+            icsdrill_web::mimic::svg(&scenario)
+        );
+        let path = dir.join(format!("{}.html", b.id));
+        std::fs::write(&path, page).unwrap();
+        files.push(path.display().to_string());
+    }
+    assert!(files.len() >= 7, "{files:?}");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/mimics.py");
+    let o = run("python3", [vec![script.to_string()], files.clone()].concat()).await;
+    assert!(o.status.success(), "{}", text(&o));
+    let found: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    assert_eq!(found.as_object().map(|m| m.len()), Some(files.len()), "{found}");
+    let clashing: Vec<_> =
+        found.as_object().unwrap().iter().filter(|(_, c)| c != &&serde_json::json!([])).collect();
+    assert!(clashing.is_empty(), "{clashing:#?}");
 }

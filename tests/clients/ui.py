@@ -82,3 +82,48 @@ def failing(driver, screenshot):
         raise
     finally:
         driver.quit()
+
+
+# The process diagram's clashes, in diagram units: a text (with the widest position it can
+# show, "100 % 就地", and every alarm indicator lit) over another symbol's text, over a
+# vessel, across a pipe, or out of the canvas. The font's line spacing is allowed for (2
+# units off each box's top and bottom).
+MIMIC_CLASHES = r"""
+const svg = document.querySelector('#mimic svg');
+if (!svg) return ['no diagram'];
+for (const e of svg.querySelectorAll('text.pos')) e.textContent = '100 % 就地';
+for (const e of svg.querySelectorAll('rect.alm')) e.setAttribute('visibility', 'visible');
+const vb = svg.viewBox.baseVal;
+const box = e => { const b = e.getBBox(); return {e, name: e.id || e.textContent, x0: b.x, x1: b.x + b.width, y0: b.y + 2, y1: b.y + b.height - 2}; };
+const texts = [...svg.querySelectorAll('text, rect.alm')].filter(e => e.tagName !== 'text' || e.textContent.trim()).map(box);
+const vessels = [...svg.querySelectorAll('rect.vessel')].map(box);
+const meet = (a, b) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+const group = x => x.e.closest('g');
+const out = [];
+for (let i = 0; i < texts.length; i++) {
+  const a = texts[i];
+  if (a.x0 < vb.x || a.x1 > vb.x + vb.width) out.push(`${a.name} leaves the canvas`);
+  for (let j = i + 1; j < texts.length; j++)
+    if (group(a) !== group(texts[j]) && meet(a, texts[j])) out.push(`${a.name} on ${texts[j].name}`);
+  for (const v of vessels) if (group(a) !== group(v) && meet(a, v)) out.push(`${a.name} on a vessel`);
+}
+// Pipes are drawn with M, H and V only: each H or V a segment.
+for (const p of svg.querySelectorAll('path.pipe')) {
+  let x = 0, y = 0;
+  for (const [, c, n] of p.getAttribute('d').matchAll(/([MHV])\s*([-\d.]+(?:\s+[-\d.]+)?)/g)) {
+    const v = n.trim().split(/\s+/).map(Number);
+    let seg = null;
+    if (c === 'M') { [x, y] = v; continue; }
+    if (c === 'H') { seg = {x0: Math.min(x, v[0]), x1: Math.max(x, v[0]), y0: y, y1: y}; x = v[0]; }
+    if (c === 'V') { seg = {x0: x, x1: x, y0: Math.min(y, v[0]), y1: Math.max(y, v[0])}; y = v[0]; }
+    for (const t of texts) if (t.x0 < seg.x1 + 0.5 && seg.x0 - 0.5 < t.x1 && t.y0 < seg.y1 + 0.5 && seg.y0 - 0.5 < t.y1)
+      out.push(`${t.name} across the pipe of ${p.dataset.for}`);
+  }
+}
+return out;
+"""
+
+
+def mimic_clashes(driver):
+    """The team console's diagram clashes (see MIMIC_CLASHES); the page reloads after."""
+    return driver.execute_script(MIMIC_CLASHES)

@@ -2,8 +2,8 @@
 "use strict";
 const T = {
   en: {frozen:"Scoreboard frozen",login_needed:"Open the login URL you were given (…/?token=…).",rank:"Rank",team:"Team",score:"Score",detected:"Detected / attack steps",
-    scoreboard:"Scoreboard",plant:"Plant",alarms:"Alarms",transactions:"Transactions (Modbus, IEC 104)",endpoints:"Endpoints",address:"Address",device:"Device",clients:"Your clients connect from",records_failing:"The drill database refuses writes (disk full?): actions are refused until the white cell fixes it.",pcap:"Download the last 5 minutes as a packet capture (pcapng, Wireshark)",view_frozen:"The operator station's displays are frozen: nothing on screen has updated since they froze (denial of view).",view_lost:"The operator station shows nothing (loss of view): run the plant from the field panels.",local:"LOCAL",cross_team:"Connections refused from other teams' addresses",node:"node",elsewhere:"Teams other nodes of this drill run (their full view is on that node)",from:"From",target:"Team tried",attempts:"Attempts",summary:"counted",
-    injects:"Messages",priority:"Priority",tag:"Tag",description:"Description",value:"Value",level:"Level",state:"State",prio_high:"High",prio_medium:"Medium",unacked:"unacknowledged",step_pending:"pending",step_active:"active",step_succeeded:"succeeded",step_failed:"failed",step_completed:"completed",step_expired:"expired",all_cohorts:"All cohorts",certificate:"Certificate",result_notice:"Result notice",area_architecture:"Architecture",area_implementation:"Implementation",area_operations:"Operations",area_assessment:"Assessment",area_response:"Response",filter:"Filter",time:"Time",prio_low:"Low",al_unacked:"unacknowledged",al_acked:"acknowledged",al_returned:"returned, unacknowledged",shelve:"Shelve",shelved:"Shelved on this console",on:"ON",off:"OFF",close:"Close",fp_range:"Range",fp_limit:"Alarm limit",fp_setpoint:"Set point",fp_normal:"normal",fp_kind:"Type",fp_valve:"valve",fp_pump:"pump",fp_breaker:"breaker",fp_control:"Control",fp_remote:"remote (PLC)",fp_fail:"Fail position",fp_hold:"holds",fp_stroke:"Stroke time",fp_trip_above:"Trips above",fp_trip_below:"Trips below",fp_voting:"Voting",fp_delay:"Trip delay",back_region:"← All enterprises",bundle_title:"Import a drill bundle",bundle_help:"A drill an enterprise ran on its own installation: accepted when its signature is the enterprise's registered key and its replay gives what it states.",bundle_file:"Bundle file",bundle_import:"Check and import",bundle_ok:"Accepted and recorded as verified: drill",bundle_no:"Rejected:",rej_unreadable:"not a drill bundle",rej_unsigned:"not signed",rej_tampered:"changed after it was signed",rej_unknown_key:"not signed with the key registered for the enterprise",rej_not_registered:"a team is not a registered enterprise",rej_not_reproduced:"its replay does not give what it states",rej_duplicate:"this drill is on record already",verified_bundle:"verified (signature and replay)",source:"Source",mean_score:"Mean drill score",by_industry_note:"Each prefecture's industries are listed under it.",drill:"Drill",mode:"Mode",finding:"Finding",severity:"Severity",rect_status:"Rectification",found:"Found",due:"Due",no_drills:"No drill on record for this enterprise yet.",no_findings:"No hidden hazards on record.",years_empty:"No drills on record yet: drills count here once they are run or entered in the registry.",year_chart:"Drills by year and prefecture",sec_level:"Security level",obligation:"Drill obligation",overdue:"overdue",not_binding:"not binding",sev_critical:"critical",sev_high:"high",sev_medium:"medium",sev_low:"low",fs_open:"open",fs_verified:"verified fixed",mode_regional:"regional drill",mode_enterprise:"enterprise drill",mode_contest:"contest",mode_exam:"exam",running:"running",iec104:"IEC 104 station",opcua:"OPC UA server",il_tripped:"TRIPPED",il_bypassed:"BYPASSED",il_unknown:"no view",whole_region:"Whole region",f_actuator:"Actuator",f_alarm:"Alarm",f_conduit:"Conduit",f_end:"End address",f_hazard:"Hazard (finding id)",f_host:"Host",f_max:"Maximum",f_min:"Minimum",f_mode:"Mode",f_plc:"PLC",f_position:"Position",f_sensor:"Sensor",f_start:"Start address",f_text:"Text",f_to:"To",f_functions:"Function codes",conn_lost:"Connection to the drill lost; retrying in",drill_over:"The drill has ended and its server has closed: what this page shows is final.",ends_in:"ends in",freezes_in:"board freezes in",fullscreen:"Full screen",trends:"Trends",variable:"Variable",score_history:"Score over time",reveal:"Reveal",no_injects:"No messages sent",confirm_end:"End the drill for every team? The plant stops and scores are final.",confirm_hot_wash:"Start the hot wash for every team? The plant stops and the teams get their after-action reports.",confirm_hint:"Take hint {id}? It costs {cost} points.",trips:"trips",damage:"damage",maintenance:"Scheduled maintenance (permits to work)",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
+    scoreboard:"Scoreboard",plant:"Plant",alarms:"Alarms",transactions:"Transactions (Modbus, IEC 104)",endpoints:"Endpoints",address:"Address",device:"Device",clients:"Your clients connect from",records_failing:"The drill database refuses writes (disk full?): actions are refused until the white cell fixes it.",pcap:"Download the last 5 minutes as a packet capture (pcapng, Wireshark)",view_frozen:"The operator station's displays are frozen: nothing on screen has updated since they froze (denial of view).",view_lost:"The operator station shows nothing (loss of view): run the plant from the field panels.",local:"LOCAL",local_short:"L",cross_team:"Connections refused from other teams' addresses",node:"node",elsewhere:"Teams other nodes of this drill run (their full view is on that node)",from:"From",target:"Team tried",attempts:"Attempts",summary:"counted",
+    injects:"Messages",priority:"Priority",tag:"Tag",description:"Description",value:"Value",level:"Level",state:"State",prio_high:"High",prio_medium:"Medium",unacked:"unacknowledged",step_pending:"pending",step_active:"active",step_succeeded:"succeeded",step_failed:"failed",step_completed:"completed",step_expired:"expired",all_cohorts:"All cohorts",certificate:"Certificate",result_notice:"Result notice",area_architecture:"Architecture",area_implementation:"Implementation",area_operations:"Operations",area_assessment:"Assessment",area_response:"Response",filter:"Filter",time:"Time",prio_low:"Low",al_unacked:"unacknowledged",al_acked:"acknowledged",al_returned:"returned, unacknowledged",shelve:"Shelve",shelved:"Shelved on this console",on:"ON",off:"OFF",close:"Close",fp_range:"Range",fp_limit:"Alarm limit",fp_setpoint:"Set point",fp_normal:"normal",fp_kind:"Type",fp_valve:"valve",fp_pump:"pump",fp_breaker:"breaker",fp_control:"Control",fp_remote:"remote (PLC)",fp_fail:"Fail position",fp_hold:"holds",fp_stroke:"Stroke time",fp_trip_above:"Trips above",fp_trip_below:"Trips below",fp_voting:"Voting",fp_delay:"Trip delay",back_region:"← All enterprises",bundle_title:"Import a drill bundle",bundle_help:"A drill an enterprise ran on its own installation: accepted when its signature is the enterprise's registered key and its replay gives what it states.",bundle_file:"Bundle file",bundle_import:"Check and import",bundle_ok:"Accepted and recorded as verified: drill",bundle_no:"Rejected:",rej_unreadable:"not a drill bundle",rej_unsigned:"not signed",rej_tampered:"changed after it was signed",rej_unknown_key:"not signed with the key registered for the enterprise",rej_not_registered:"a team is not a registered enterprise",rej_not_reproduced:"its replay does not give what it states",rej_duplicate:"this drill is on record already",verified_bundle:"verified (signature and replay)",source:"Source",mean_score:"Mean drill score",by_industry_note:"Each prefecture's industries are listed under it.",drill:"Drill",mode:"Mode",finding:"Finding",severity:"Severity",rect_status:"Rectification",found:"Found",due:"Due",no_drills:"No drill on record for this enterprise yet.",no_findings:"No hidden hazards on record.",years_empty:"No drills on record yet: drills count here once they are run or entered in the registry.",year_chart:"Drills by year and prefecture",sec_level:"Security level",obligation:"Drill obligation",overdue:"overdue",not_binding:"not binding",sev_critical:"critical",sev_high:"high",sev_medium:"medium",sev_low:"low",fs_open:"open",fs_verified:"verified fixed",mode_regional:"regional drill",mode_enterprise:"enterprise drill",mode_contest:"contest",mode_exam:"exam",running:"running",iec104:"IEC 104 station",opcua:"OPC UA server",il_tripped:"TRIPPED",il_bypassed:"BYPASSED",il_unknown:"no view",whole_region:"Whole region",f_actuator:"Actuator",f_alarm:"Alarm",f_conduit:"Conduit",f_end:"End address",f_hazard:"Hazard (finding id)",f_host:"Host",f_max:"Maximum",f_min:"Minimum",f_mode:"Mode",f_plc:"PLC",f_position:"Position",f_sensor:"Sensor",f_start:"Start address",f_text:"Text",f_to:"To",f_functions:"Function codes",conn_lost:"Connection to the drill lost; retrying in",lvl_lolo:"LL",lvl_lo:"L",lvl_hi:"H",lvl_hihi:"HH",plc_run:"RUN",plc_stop:"STOP",plc_program:"PROGRAM",plant_time:"plant time",page_scoreboard:"icsdrill scoreboard",page_team:"icsdrill team console",page_instructor:"icsdrill instructor",page_region:"icsdrill regional view",page_trainer:"icsdrill trainer view",drill_over:"The drill has ended and its server has closed: what this page shows is final.",ends_in:"ends in",freezes_in:"board freezes in",fullscreen:"Full screen",trends:"Trends",variable:"Variable",score_history:"Score over time",reveal:"Reveal",no_injects:"No messages sent",confirm_end:"End the drill for every team? The plant stops and scores are final.",confirm_hot_wash:"Start the hot wash for every team? The plant stops and the teams get their after-action reports.",confirm_hint:"Take hint {id}? It costs {cost} points.",trips:"trips",damage:"damage",maintenance:"Scheduled maintenance (permits to work)",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
     tactic:"Tactic",observed:"Observed at (simulated s)",impact:"Impact",taken:"Actions taken",notes:"Notes",submit_report:"Submit report",hints:"Hints",
     breakdown:"Score breakdown",white_cell:"White cell",start:"Start",pause:"Pause",resume:"Resume",hot_wash:"Hot wash",end:"End",inject:"Inject",
     teams:"Teams (empty: all)",channel:"Channel",message:"Message",phone:"Phone call",fire_step:"Fire attack step",text:"Text",step:"Attack step",send:"Send",
@@ -11,8 +11,8 @@ const T = {
     no_alarms:"No active alarms",true_v:"True",measured:"Measured",done:"done",late:"late",missed:"missed",pending:"pending",sent:"Sent",applied:"Applied",
     tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",aar:"Report",flags:"Flags",flag:"Flag",submit_flag:"Submit flag",unit:"Unit ID",standings:"Standings (CSV)",region_title:"Regional oversight",alerts:"Monitoring alerts",last_score:"Last drill score",prefectures:"Prefectures",prefecture:"Prefecture",enterprises:"Enterprises",drills_on_time:"Drills on time",open_findings:"Open findings (C/H/M/L)",overdue_rect:"Overdue rectifications",name:"Name",industry:"Industry",next_drill:"Next drill",trend:"Trend by year",year:"Year",drills:"Drills",findings:"Findings",verified:"Verified fixed",trainer_title:"Exam cohorts",in_progress:"In progress",results:"Results",cohort:"Cohort",date:"Date",result:"Result",pass:"pass",fail:"fail",lang:"中文"},
   zh: {frozen:"排行榜已冻结",login_needed:"请打开分配给您的登录链接（…/?token=…）。",rank:"名次",team:"队伍",score:"得分",detected:"检出/攻击步骤",
-    scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"通信记录（Modbus、IEC 104）",endpoints:"端点",address:"地址",device:"设备",clients:"本队客户端须从以下地址连接",records_failing:"演练数据库无法写入（磁盘已满？）：在导调组修复前，操作将被拒绝。",pcap:"下载最近 5 分钟的报文捕获（pcapng，可用 Wireshark 打开）",view_frozen:"操作员站画面已冻结：自冻结以来画面上的数值均未刷新（拒绝监视）。",view_lost:"操作员站无任何显示（失去监视）：请在现场操作柜就地操作。",local:"就地",cross_team:"来自其他队伍地址的连接（已拒绝）",node:"节点",elsewhere:"由本演练其他节点运行的队伍（完整视图见该节点）",from:"来源",target:"目标队伍",attempts:"次数",summary:"计数",
-    injects:"消息",priority:"优先级",tag:"位号",description:"描述",value:"数值",level:"报警级别",state:"状态",prio_high:"高",prio_medium:"中",unacked:"未确认",step_pending:"未触发",step_active:"进行中",step_succeeded:"已得手",step_failed:"被阻断",step_completed:"已完成",step_expired:"已过期",all_cohorts:"全部批次",certificate:"证书",result_notice:"结果通知",area_architecture:"安全架构",area_implementation:"安全实施",area_operations:"运行监测",area_assessment:"安全评估",area_response:"应急处置",filter:"筛选",time:"时间",prio_low:"低",al_unacked:"未确认",al_acked:"已确认",al_returned:"已恢复，未确认",shelve:"搁置",shelved:"本终端已搁置",on:"通",off:"断",close:"关闭",fp_range:"量程",fp_limit:"报警限",fp_setpoint:"设定值",fp_normal:"正常",fp_kind:"类型",fp_valve:"阀门",fp_pump:"泵",fp_breaker:"断路器",fp_control:"控制方式",fp_remote:"远程（PLC）",fp_fail:"故障安全位置",fp_hold:"保持",fp_stroke:"全行程时间",fp_trip_above:"高于此值联锁",fp_trip_below:"低于此值联锁",fp_voting:"表决",fp_delay:"联锁延时",back_region:"← 返回企业列表",bundle_title:"导入演练数据包",bundle_help:"企业在自有环境中开展的演练：签名须为该企业登记的安装密钥，且重放结果与数据包所述一致，方可接收。",bundle_file:"数据包文件",bundle_import:"核验并导入",bundle_ok:"已接收并记为已核验：演练",bundle_no:"未接收：",rej_unreadable:"不是演练数据包",rej_unsigned:"未签名",rej_tampered:"签名后内容被改动",rej_unknown_key:"签名密钥不是该企业登记的安装密钥",rej_not_registered:"有队伍不是已登记企业",rej_not_reproduced:"重放结果与数据包所述不一致",rej_duplicate:"该演练已有记录",verified_bundle:"已核验（签名与重放）",source:"来源",mean_score:"平均演练得分",by_industry_note:"各地州市下列出其各行业的统计。",drill:"演练",mode:"形式",finding:"隐患",severity:"严重程度",rect_status:"整改状态",found:"发现日期",due:"整改期限",no_drills:"该企业尚无演练记录。",no_findings:"尚无安全隐患记录。",years_empty:"尚无演练记录：演练开展或在登记系统中录入后即在此统计。",year_chart:"各地州市年度演练次数",sec_level:"安全等级",obligation:"演练义务",overdue:"已逾期",not_binding:"非强制",sev_critical:"严重",sev_high:"高",sev_medium:"中",sev_low:"低",fs_open:"未整改",fs_verified:"已复核整改",mode_regional:"实网应急演练",mode_enterprise:"企业自主演练",mode_contest:"安全竞赛",mode_exam:"能力考核",running:"进行中",iec104:"IEC 104 子站",opcua:"OPC UA 服务器",il_tripped:"已联锁",il_bypassed:"已旁路",il_unknown:"无画面",whole_region:"全区",f_actuator:"执行机构",f_alarm:"报警",f_conduit:"通道",f_end:"结束地址",f_hazard:"隐患（隐患编号）",f_host:"主机",f_max:"上限",f_min:"下限",f_mode:"模式",f_plc:"PLC",f_position:"开度",f_sensor:"传感器",f_start:"起始地址",f_text:"内容",f_to:"通知对象",f_functions:"功能码",conn_lost:"与演练平台的连接已断开，重试倒计时",drill_over:"演练已结束，平台已关闭：本页显示的即为最终结果。",ends_in:"距结束",freezes_in:"距封榜",fullscreen:"全屏",trends:"趋势",variable:"变量",score_history:"得分变化",reveal:"发放",no_injects:"尚未发送消息",confirm_end:"确定为所有队伍结束本次演练？工艺停止，得分即为最终成绩。",confirm_hot_wash:"确定为所有队伍进入复盘？工艺停止，各队伍可获取演练总结报告。",confirm_hint:"确定使用提示 {id}？将扣除 {cost} 分。",trips:"联锁动作",damage:"设备损坏",maintenance:"计划检修（作业票）",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
+    scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"通信记录（Modbus、IEC 104）",endpoints:"端点",address:"地址",device:"设备",clients:"本队客户端须从以下地址连接",records_failing:"演练数据库无法写入（磁盘已满？）：在导调组修复前，操作将被拒绝。",pcap:"下载最近 5 分钟的报文捕获（pcapng，可用 Wireshark 打开）",view_frozen:"操作员站画面已冻结：自冻结以来画面上的数值均未刷新（拒绝监视）。",view_lost:"操作员站无任何显示（失去监视）：请在现场操作柜就地操作。",local:"就地",local_short:"就地",cross_team:"来自其他队伍地址的连接（已拒绝）",node:"节点",elsewhere:"由本演练其他节点运行的队伍（完整视图见该节点）",from:"来源",target:"目标队伍",attempts:"次数",summary:"计数",
+    injects:"消息",priority:"优先级",tag:"位号",description:"描述",value:"数值",level:"报警级别",state:"状态",prio_high:"高",prio_medium:"中",unacked:"未确认",step_pending:"未触发",step_active:"进行中",step_succeeded:"已得手",step_failed:"被阻断",step_completed:"已完成",step_expired:"已过期",all_cohorts:"全部批次",certificate:"证书",result_notice:"结果通知",area_architecture:"安全架构",area_implementation:"安全实施",area_operations:"运行监测",area_assessment:"安全评估",area_response:"应急处置",filter:"筛选",time:"时间",prio_low:"低",al_unacked:"未确认",al_acked:"已确认",al_returned:"已恢复，未确认",shelve:"搁置",shelved:"本终端已搁置",on:"通",off:"断",close:"关闭",fp_range:"量程",fp_limit:"报警限",fp_setpoint:"设定值",fp_normal:"正常",fp_kind:"类型",fp_valve:"阀门",fp_pump:"泵",fp_breaker:"断路器",fp_control:"控制方式",fp_remote:"远程（PLC）",fp_fail:"故障安全位置",fp_hold:"保持",fp_stroke:"全行程时间",fp_trip_above:"高于此值联锁",fp_trip_below:"低于此值联锁",fp_voting:"表决",fp_delay:"联锁延时",back_region:"← 返回企业列表",bundle_title:"导入演练数据包",bundle_help:"企业在自有环境中开展的演练：签名须为该企业登记的安装密钥，且重放结果与数据包所述一致，方可接收。",bundle_file:"数据包文件",bundle_import:"核验并导入",bundle_ok:"已接收并记为已核验：演练",bundle_no:"未接收：",rej_unreadable:"不是演练数据包",rej_unsigned:"未签名",rej_tampered:"签名后内容被改动",rej_unknown_key:"签名密钥不是该企业登记的安装密钥",rej_not_registered:"有队伍不是已登记企业",rej_not_reproduced:"重放结果与数据包所述不一致",rej_duplicate:"该演练已有记录",verified_bundle:"已核验（签名与重放）",source:"来源",mean_score:"平均演练得分",by_industry_note:"各地州市下列出其各行业的统计。",drill:"演练",mode:"形式",finding:"隐患",severity:"严重程度",rect_status:"整改状态",found:"发现日期",due:"整改期限",no_drills:"该企业尚无演练记录。",no_findings:"尚无安全隐患记录。",years_empty:"尚无演练记录：演练开展或在登记系统中录入后即在此统计。",year_chart:"各地州市年度演练次数",sec_level:"安全等级",obligation:"演练义务",overdue:"已逾期",not_binding:"非强制",sev_critical:"严重",sev_high:"高",sev_medium:"中",sev_low:"低",fs_open:"未整改",fs_verified:"已复核整改",mode_regional:"实网应急演练",mode_enterprise:"企业自主演练",mode_contest:"安全竞赛",mode_exam:"能力考核",running:"进行中",iec104:"IEC 104 子站",opcua:"OPC UA 服务器",il_tripped:"已联锁",il_bypassed:"已旁路",il_unknown:"无画面",whole_region:"全区",f_actuator:"执行机构",f_alarm:"报警",f_conduit:"通道",f_end:"结束地址",f_hazard:"隐患（隐患编号）",f_host:"主机",f_max:"上限",f_min:"下限",f_mode:"模式",f_plc:"PLC",f_position:"开度",f_sensor:"传感器",f_start:"起始地址",f_text:"内容",f_to:"通知对象",f_functions:"功能码",conn_lost:"与演练平台的连接已断开，重试倒计时",lvl_lolo:"低低",lvl_lo:"低",lvl_hi:"高",lvl_hihi:"高高",plc_run:"运行",plc_stop:"停止",plc_program:"编程",plant_time:"工艺时间",page_scoreboard:"icsdrill 排行榜",page_team:"icsdrill 队伍控制台",page_instructor:"icsdrill 导调台",page_region:"icsdrill 区域总览",page_trainer:"icsdrill 培训考核",drill_over:"演练已结束，平台已关闭：本页显示的即为最终结果。",ends_in:"距结束",freezes_in:"距封榜",fullscreen:"全屏",trends:"趋势",variable:"变量",score_history:"得分变化",reveal:"发放",no_injects:"尚未发送消息",confirm_end:"确定为所有队伍结束本次演练？工艺停止，得分即为最终成绩。",confirm_hot_wash:"确定为所有队伍进入复盘？工艺停止，各队伍可获取演练总结报告。",confirm_hint:"确定使用提示 {id}？将扣除 {cost} 分。",trips:"联锁动作",damage:"设备损坏",maintenance:"计划检修（作业票）",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
     tactic:"战术",observed:"发现时间（仿真秒）",impact:"影响",taken:"已采取措施",notes:"备注",submit_report:"提交报告",hints:"提示",
     breakdown:"得分明细",white_cell:"导调组",start:"开始",pause:"暂停",resume:"继续",hot_wash:"热复盘",end:"结束",inject:"注入",
     teams:"队伍（留空为全部）",channel:"方式",message:"消息",phone:"电话",fire_step:"触发攻击步骤",text:"内容",step:"攻击步骤",send:"发送",
@@ -20,6 +20,8 @@ const T = {
     no_alarms:"无活动报警",true_v:"真实值",measured:"测量值",done:"已完成",late:"超时",missed:"未完成",pending:"待定",sent:"已发送",applied:"已执行",
     tripped:"已联锁",acked:"已确认",ack:"确认",aar:"演练报告",flags:"夺旗",flag:"旗标（flag）",submit_flag:"提交旗标",unit:"单元号",standings:"最终排名（CSV）",region_title:"区域监管视图",alerts:"监测告警数",last_score:"最近演练得分",prefectures:"地州市",prefecture:"地州市",enterprises:"企业",drills_on_time:"按期演练",open_findings:"未整改隐患（严重/高/中/低）",overdue_rect:"逾期整改",name:"名称",industry:"行业",next_drill:"下次演练",trend:"年度趋势",year:"年份",drills:"演练",findings:"隐患",verified:"已复核整改",trainer_title:"考核批次",in_progress:"进行中",results:"成绩",cohort:"批次",date:"日期",result:"结果",pass:"通过",fail:"未通过",lang:"English"}
 };
+// An action's name, short (its label up to the first parenthesis), in the page's language.
+const actionName = k => ACTIONS[k] ? ACTIONS[k][lang].split(/ \(|（/)[0] : k;
 const ACTIONS = {
   block_source:{en:"Block a host on a conduit",zh:"在通道上封禁主机",f:["conduit","host"]},
   allow_functions:{en:"Allow only these function codes",zh:"仅允许指定功能码",f:["conduit","functions"]},
@@ -144,6 +146,7 @@ function stream(path, name, on, away) {
       // An ended drill's server goes away: what the page shows is final, nothing to retry.
       if (last && last.phase === "ended") {
         const b = banner();
+        b.dataset.i18n = "drill_over";
         b.textContent = tr("drill_over");
         b.className = "banner";
         b.dataset.over = "1";
@@ -196,12 +199,15 @@ const chartAxes = unit => [
   {stroke: "#b9cfdd", grid: {stroke: "#24455c"}, ticks: {stroke: "#24455c"}, label: unit, size: 60},
 ];
 
+// A score holds from one update to the next: its line is drawn in steps.
+const STEPS = () => window.uPlot && uPlot.paths && uPlot.paths.stepped ? uPlot.paths.stepped({align: 1}) : undefined;
 // The board's history: every team's total at each board, over plant time (bounded).
 function boardHistory() {
   if (!window.uPlot) return () => {};
   const xs = [], series = {}, palette = ["#3fa7d6", "#f59f00", "#2f9e44", "#e03131", "#b7a4f0", "#9fc", "#f783ac", "#ced4da"];
   let plot = null, teams = [];
   const el = $("#history");
+  window.addEventListener("resize", () => { if (plot) plot.setSize({width: Math.max(260, el.clientWidth - 4), height: 220}); });
   return b => {
     if (!b.rows.length) return;
     const at = b.clock ? b.clock.at_s : xs.length;
@@ -217,7 +223,8 @@ function boardHistory() {
       const name = id => (b.rows.find(r => r.team === id) || {name: id}).name;
       plot = new uPlot({width: Math.max(260, el.clientWidth - 4), height: 220, scales: {x: {time: false}},
         axes: chartAxes(""),
-        series: [{label: "t (s)"}, ...teams.map((t, i) => ({label: name(t), stroke: palette[i % palette.length], width: 2, spanGaps: true}))]},
+        // A total holds until the next board: drawn as steps, not slopes.
+        series: [{label: "t (s)"}, ...teams.map((t, i) => ({label: name(t), stroke: palette[i % palette.length], width: 2, spanGaps: true, paths: STEPS()}))]},
         [xs, ...teams.map(t => series[t])], el);
     } else plot.setData([xs, ...teams.map(t => series[t])]);
     el.dataset.points = xs.length;
@@ -261,7 +268,7 @@ async function teamPage() {
       if (n === "position") return `${l} (%)<input name="position" type="number" min="0" max="100" step="1"></label>`;
       if (n === "sensor") return `${l}<select name="sensor">${opts(state.sensors)}</select></label>`;
       if (n === "alarm") return `${l}<select name="alarm">${opts(state.alarm_defs)}</select></label>`;
-      if (n === "mode") return `${l}<select name="mode"><option>run</option><option>stop</option><option>program</option></select></label>`;
+      if (n === "mode") return `${l}<select name="mode">${["run", "stop", "program"].map(m => `<option value="${m}">${tr("plc_" + m)}</option>`).join("")}</select></label>`;
       if (n === "functions") return `${l} (1,3,4,…)<input name="functions" placeholder="1,2,3,4"></label>`;
       if (n === "text") return `${l}<textarea name="text" rows="2"></textarea></label>`;
       if (n === "to") return `${l}<input name="to" value="duty_officer"></label>`;
@@ -280,7 +287,7 @@ async function teamPage() {
       else if (k === "position") body.position = Number(v) / 100;
       else body[k] = v;
     });
-    try { await api(base + "/actions", body); toast(tr("applied") + ": " + kind.value); } catch (e) { toast(e.message, true); }
+    try { await api(base + "/actions", body); toast(tr("applied") + ": " + actionName(kind.value)); } catch (e) { toast(e.message, true); }
   });
   $("#flag").addEventListener("submit", async ev => {
     ev.preventDefault();
@@ -316,7 +323,7 @@ async function teamPage() {
     const now = s.simulated_s, key = a => a.plc + "|" + a.id;
     for (const [k, until] of shelved) if (until <= now) shelved.delete(k);
     const listed = s.alarms.filter(a => !shelved.has(key(a)));
-    put($("#alarms tbody"), listed.length ? listed.map(a => `<tr data-alarm="${esc(key(a))}" data-state="${a.state}"><td class="${a.priority === "high" ? "bad" : a.priority === "medium" ? "warn" : "mut"}">${tr("prio_" + a.priority)}</td><td class="num">${a.since_s.toFixed(0)} s</td><td>${esc(a.tag)}</td><td>${esc(txt(a.description))}</td><td class="num" data-alarm-value="${esc(key(a))}"></td><td>${esc(a.levels.join(", ") || "–")}</td><td>${tr("al_" + a.state)}${a.acked ? "" : ` <button data-ack="${esc(key(a))}">${tr("ack")}</button>`} <button data-shelve="${esc(key(a))}">${tr("shelve")}</button></td></tr>`).join("")
+    put($("#alarms tbody"), listed.length ? listed.map(a => `<tr data-alarm="${esc(key(a))}" data-state="${a.state}"><td class="${a.priority === "high" ? "bad" : a.priority === "medium" ? "warn" : "mut"}">${tr("prio_" + a.priority)}</td><td class="num">${a.since_s.toFixed(0)} s</td><td>${esc(a.tag)}</td><td>${esc(txt(a.description))}</td><td class="num" data-alarm-value="${esc(key(a))}"></td><td>${esc(a.levels.map(l => tr("lvl_" + l)).join(", ") || "–")}</td><td>${tr("al_" + a.state)}${a.acked ? "" : ` <button data-ack="${esc(key(a))}">${tr("ack")}</button>`} <button data-shelve="${esc(key(a))}">${tr("shelve")}</button></td></tr>`).join("")
       : `<tr><td class="mut" colspan="7">${tr("no_alarms")}</td></tr>`);
     // Values change every update: written into their cells, the rows (and buttons) stay.
     for (const a of listed) {
@@ -332,7 +339,7 @@ async function teamPage() {
     put($("#maintenance"), (s.maintenance || []).map(m => `<li><b>${esc(m.id)}</b> ${(m.from_tick / s.tick_hz).toFixed(0)}–${(m.to_tick / s.tick_hz).toFixed(0)} s, ${esc(m.host)} → ${esc(m.plcs.join(", "))}${m.note ? ": " + esc(txt(m.note)) : ""}</li>`).join(""));
     put($("#injects"), s.injects.map(i => `<li><span class="badge">${esc(tr(i.channel === "phone" ? "phone" : "message"))}</span> t=${(i.tick / s.tick_hz).toFixed(0)} s: ${esc(i.text)}</li>`).join(""));
     put($("#hints"), s.hints.map(h => `<li>${esc(h.id)} (${tr("cost")} ${h.cost}) ${h.taken ? "— " + esc(txt(h.text)) : `<button data-hint="${esc(h.id)}" data-cost="${h.cost}">${tr("take")}</button>`}</li>`).join(""));
-    put($("#myactions"), s.actions.slice(-8).map(a => `<li>t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(a.kind)} ${a.ok ? "✓" : "✗ " + esc(a.reason || "")}</li>`).join(""));
+    put($("#myactions"), s.actions.slice(-8).map(a => `<li data-kind="${esc(a.kind)}">t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(actionName(a.kind))} ${a.ok ? "✓" : "✗ " + esc(a.reason || "")}</li>`).join(""));
     put($("#card tbody"), s.score.components.map(c => `<tr data-key="${c.key}" data-points="${c.points}"><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.points.toFixed(1)}${c.max ? " / " + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join(""));
     put($("#plan tbody"), s.score.plan.map(p => `<tr><td>${esc(txt(p.name))}</td><td class="${p.status === "done" ? "ok" : p.status === "pending" ? "mut" : "bad"}">${tr(p.status)}</td></tr>`).join(""));
     // A message or call from the white cell that came since the last update: told at once,
@@ -342,7 +349,8 @@ async function teamPage() {
       toast(`${tr(i.channel === "phone" ? "phone" : "message")}: ${i.text}`);
     }
     injectsSeen = s.injects.length;
-    if (first) { first = false; fillKinds(); fields(); const a = $("#asset"); a.innerHTML = opts(s.plcs.concat(s.hosts)); }
+    // The transaction log is polled from the first update on: its times need the tick rate.
+    if (first) { first = false; fillKinds(); fields(); const a = $("#asset"); a.innerHTML = opts(s.plcs.concat(s.hosts)); poll(); }
   };
   rerender = () => {
     reportLink();
@@ -376,6 +384,9 @@ async function teamPage() {
     looking = false;
   };
   stream(base + "/stream", "state", render, follow);
+  // Every second; backing off while the server does not answer, and no more once an ended
+  // drill's server has gone.
+  let pollWait = 1000;
   const poll = async () => {
     try {
       const page = await api(`${base}/events?since=${since}&limit=500`);
@@ -397,10 +408,14 @@ async function teamPage() {
       }
       while (log.childNodes.length > 300) log.removeChild(log.firstChild);
       log.scrollTop = log.scrollHeight;
-    } catch (e) { /* shown by the state stream */ }
-    setTimeout(poll, 1000);
+      pollWait = 1000;
+    } catch (e) {
+      // Shown by the state stream.
+      if (state && state.phase === "ended") return;
+      pollWait = Math.min(pollWait * 2, 30000);
+    }
+    setTimeout(poll, pollWait);
   };
-  poll();
 }
 
 // IEC 104 requests in the transaction log as Wireshark names them: the type identification's
@@ -470,7 +485,7 @@ function mimic(current) {
       big = s => pct(find(s).position);
       add(tr("fp_kind"), () => tr("fp_" + open.kind));
       add(tr("fp_control"), s => find(s).local ? tr("local") : tr("fp_remote"));
-      add("PLC", s => { const p = s.plcs.find(x => x.id === open.plc); return p ? `${p.id} ${p.mode}` : "–"; });
+      add("PLC", s => { const p = s.plcs.find(x => x.id === open.plc); return p ? `${p.id} ${tr("plc_" + p.mode)}` : "–"; });
       add(tr("fp_fail"), () => open.fail == null ? tr("fp_hold") : pct(open.fail));
       add(tr("fp_stroke"), () => `${open.stroke_s} s`);
     } else if (open.k === "i") {
@@ -524,7 +539,7 @@ function mimic(current) {
       if (sp && m.sp && m.sp.length) sp.textContent = "SP " + m.sp.map(([, p]) => num(param(p, regs))).join("/");
     }
     for (const a of s.actuators) {
-      const e = document.getElementById("a-" + a.id); if (e) e.textContent = pct(a.position) + (a.local ? " " + tr("local") : "");
+      const e = document.getElementById("a-" + a.id); if (e) e.textContent = pct(a.position) + (a.local ? " " + tr("local_short") : "");
       const g = document.getElementById("g-" + a.id);
       if (g) { g.classList.toggle("open", a.position != null && a.position > 0.02); g.classList.toggle("local", a.local); }
     }
@@ -536,7 +551,7 @@ function mimic(current) {
     }
     for (const p of s.plcs) {
       const e = document.getElementById("m-" + p.id);
-      if (e) { e.textContent = `${p.id} ${p.mode}${p.listen_only ? " LO" : ""}${p.restarting ? " …" : ""}`; e.parentNode.classList.toggle("abnormal", p.mode !== "run" || p.listen_only || p.restarting); }
+      if (e) { e.textContent = `${p.id} ${tr("plc_" + p.mode)}${p.listen_only ? " LO" : ""}${p.restarting ? " …" : ""}`; e.parentNode.classList.toggle("abnormal", p.mode !== "run" || p.listen_only || p.restarting); }
     }
     draw(s, regs);
   };
@@ -552,8 +567,8 @@ function trends() {
   window.TREND = {xs, ys};
   let plot = null, scorePlot = null, sensors = [], drawnLang = null;
   const width = el => Math.max(260, el.clientWidth - 4);
-  const chart = (el, label, unit, data) => new uPlot({width: width(el), height: 180, legend: {show: true},
-    scales: {x: {time: false}}, axes: chartAxes(unit), series: [{label: "t (s)"}, {label, stroke: "#3fa7d6", width: 2, spanGaps: true}]}, data, el);
+  const chart = (el, label, unit, data, paths) => new uPlot({width: width(el), height: 180, legend: {show: true},
+    scales: {x: {time: false}}, axes: chartAxes(unit), series: [{label: "t (s)"}, {label, stroke: "#3fa7d6", width: 2, spanGaps: true, paths}]}, data, el);
   const sel = $("#trend-var");
   const draw = () => {
     const v = sensors.find(x => x.id === sel.value) || sensors[0];
@@ -584,7 +599,7 @@ function trends() {
       if (xs.length > TREND_POINTS) { xs.shift(); score.shift(); for (const k in ys) ys[k].shift(); }
     }
     if (!plot) draw(); else { const v = sensors.find(x => x.id === sel.value) || sensors[0]; plot.setData([xs, ys[v.id]]); }
-    if (!scorePlot) scorePlot = chart($("#score-trend"), tr("score"), "", [xs, score]); else scorePlot.setData([xs, score]);
+    if (!scorePlot) scorePlot = chart($("#score-trend"), tr("score"), "", [xs, score], STEPS()); else scorePlot.setData([xs, score]);
     $("#trend").dataset.points = xs.length;
   };
 }

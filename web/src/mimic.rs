@@ -23,8 +23,9 @@ use serde_json::{Value, json};
 
 use crate::escape_html as esc;
 
-/// Width of an equipment column.
-const CW: f64 = 270.0;
+/// Width of an equipment column (its vessel, its instruments with their set points, and the
+/// next one's feed valves with their labels).
+const CW: f64 = 290.0;
 /// Height of a row of equipment.
 const RH: f64 = 300.0;
 /// Equipment columns before the diagram wraps.
@@ -39,11 +40,22 @@ const VH: f64 = 60.0;
 #[derive(Clone, Copy)]
 struct Pt(f64, f64);
 
+/// Where an actuator's tag and position go: above and under it (centred), or both under it
+/// (a draw-off, its pipe coming down into it), centred or on the side its outflow leaves.
+#[derive(Clone, Copy)]
+enum Label {
+    Above,
+    /// Under it, with the text anchor (`middle`, `end` left of it, `start` right of it).
+    Under(&'static str),
+}
+
 /// Where everything goes.
 struct Layout {
     equipment: Vec<Pt>,
     sensors: Vec<Option<Pt>>,
     actuators: Vec<Pt>,
+    /// Each actuator's labels, and which way a draw-off's outflow leaves it (-1 left, 1 right).
+    labels: Vec<(Label, f64)>,
     interlocks: Vec<Pt>,
     plcs: Vec<Pt>,
     width: f64,
@@ -71,7 +83,7 @@ pub fn svg(s: &Scenario) -> String {
         }
     }
     for (i, p) in at.actuators.iter().enumerate() {
-        actuator(&mut out, s, i, *p);
+        actuator(&mut out, s, i, *p, at.labels[i].0);
     }
     for (i, p) in at.interlocks.iter().enumerate() {
         interlock(&mut out, s, i, *p);
@@ -102,7 +114,8 @@ fn layout(s: &Scenario, eq: &[Equipment], flows: &[Flow]) -> Layout {
         .enumerate()
         .map(|(k, e)| {
             let (col, row) = ((k % COLS) as f64, (k / COLS) as f64);
-            place(&e.id, Pt(20.0 + col * CW + 80.0, top + row * RH + 170.0))
+            // Room on the left for the first column's feed valves and their labels.
+            place(&e.id, Pt(20.0 + col * CW + 90.0, top + row * RH + 170.0))
         })
         .collect();
     // Instruments to the right of their equipment, one row each.
@@ -113,7 +126,8 @@ fn layout(s: &Scenario, eq: &[Equipment], flows: &[Flow]) -> Layout {
         .map(|sn| {
             let k = eq.iter().position(|e| e.vars.contains(&sn.var))?;
             let Pt(x, y) = equipment[k];
-            let p = Pt(x + VW + 22.0, y - VH + 10.0 + next[k] * 30.0);
+            // Clear of the vessel by the alarm indicator's width (it sits left of the bubble).
+            let p = Pt(x + VW + 28.0, y - VH + 10.0 + next[k] * 30.0);
             next[k] += 1.0;
             Some(place(&sn.id, p))
         })
@@ -122,6 +136,17 @@ fn layout(s: &Scenario, eq: &[Equipment], flows: &[Flow]) -> Layout {
     // a feed (left of what they feed) or on a draw-off (below what they draw from).
     let mut spans: Vec<(f64, f64)> = Vec::new();
     let (mut feeds, mut draws) = (vec![0.0; eq.len()], vec![0.0; eq.len()]);
+    let mut labels = vec![(Label::Above, 1.0); flows.len()];
+    // Draw-offs per equipment: one sits under it; two go out either side, their labels on
+    // their own sides.
+    let (mut draw_count, mut feed_count) = (vec![0usize; eq.len()], vec![0usize; eq.len()]);
+    for f in flows {
+        match route(f) {
+            Route::Draw(a) => draw_count[a] += 1,
+            Route::Feed(b) => feed_count[b] += 1,
+            _ => {}
+        }
+    }
     let mut others = 0.0;
     let bottom = top + rows as f64 * RH;
     let actuators = flows
@@ -134,28 +159,39 @@ fn layout(s: &Scenario, eq: &[Equipment], flows: &[Flow]) -> Layout {
                     let span = (xa.min(xb), xa.max(xb));
                     let lane = spans.iter().filter(|(l, r)| *l <= span.1 && span.0 <= *r).count() as f64;
                     spans.push(span);
-                    let y = equipment[a].1.min(equipment[b].1) - VH - 26.0 - lane * 44.0;
+                    let y = equipment[a].1.min(equipment[b].1) - VH - 26.0 - lane * 50.0;
                     Pt((xa + xb) / 2.0, y)
                 }
                 Route::Feed(b) => {
+                    // 50 apart (a tag above each, its position under it), into the vessel's side.
                     let Pt(x, y) = equipment[b];
                     feeds[b] += 1.0;
-                    Pt(x - VW - 35.0, y - 20.0 + (feeds[b] - 1.0) * 40.0)
+                    let n = feed_count[b] as f64;
+                    let (first, step) = if n <= 2.0 { (-20.0, 50.0) } else { (-50.0, 100.0 / (n - 1.0)) };
+                    Pt(x - VW - 40.0, y + first + (feeds[b] - 1.0) * step)
                 }
                 Route::Draw(a) => {
                     let Pt(x, y) = equipment[a];
                     draws[a] += 1.0;
-                    Pt(x - 10.0 + (draws[a] - 1.0) * 60.0, y + VH + 50.0)
+                    let k = draws[a] - 1.0;
+                    let (dx, label, out) = match (draw_count[a], k as usize) {
+                        (1, _) => (-10.0, "middle", 1.0),
+                        (_, 0) => (-22.0, "end", -1.0),
+                        _ => (22.0 + (k - 1.0) * 80.0, "start", 1.0),
+                    };
+                    labels[i] = (Label::Under(label), out);
+                    Pt(x + dx, y + VH + 50.0)
                 }
                 Route::None => {
                     others += 1.0;
-                    Pt(40.0 + (others - 1.0) * 90.0, bottom + 30.0)
+                    Pt(40.0 + (others - 1.0) * 90.0, bottom + 45.0)
                 }
             };
             place(&s.actuators[i].id, p)
         })
         .collect();
-    let sis_y = bottom + if others > 0.0 { 90.0 } else { 30.0 };
+    // Under the draw-offs' labels (and the actuators on no pipe).
+    let sis_y = bottom + if others > 0.0 { 105.0 } else { 40.0 };
     let interlocks: Vec<Pt> = s
         .interlocks
         .iter()
@@ -167,11 +203,11 @@ fn layout(s: &Scenario, eq: &[Equipment], flows: &[Flow]) -> Layout {
         .map(|i| Pt(20.0 + (i % per_line) as f64 * 150.0, 8.0 + (i / per_line) as f64 * STRIP))
         .collect();
     let generated = Pt(
-        (40.0 + COLS.min(eq.len().max(1)) as f64 * CW).max(40.0 + s.interlocks.len().min(6) as f64 * 170.0),
+        (50.0 + COLS.min(eq.len().max(1)) as f64 * CW).max(40.0 + s.interlocks.len().min(6) as f64 * 170.0),
         sis_y + s.interlocks.len().div_ceil(6) as f64 * 36.0 + 10.0,
     );
     let [width, height] = s.mimic.size.unwrap_or([generated.0, generated.1]);
-    Layout { equipment, sensors, actuators, interlocks, plcs, width, height }
+    Layout { equipment, sensors, actuators, labels, interlocks, plcs, width, height }
 }
 
 /// Which pipe an actuator sits on.
@@ -199,16 +235,31 @@ fn pipes(out: &mut String, s: &Scenario, flows: &[Flow], at: &Layout) {
         let d = match route(f) {
             Route::Between(a, b) => {
                 let (Pt(xa, ya), Pt(xb, yb)) = (at.equipment[a], at.equipment[b]);
-                format!("M{xa} {} V{y} H{x} M{x} {y} H{xb} V{}", ya - VH, yb - VH)
+                // An end in a lower row joins the lane by a trunk left of its vessel (between
+                // it and its feed valves), not through the equipment above it.
+                let top = ya.min(yb);
+                let trunk = |xe: f64| xe - VW - 6.0;
+                let from = if ya > top {
+                    format!("M{} {ya} H{t} V{y}", xa - VW, t = trunk(xa))
+                } else {
+                    format!("M{xa} {} V{y}", ya - VH)
+                };
+                let to = if yb > top {
+                    format!("H{t} V{yb} H{}", xb - VW, t = trunk(xb))
+                } else {
+                    format!("H{xb} V{}", yb - VH)
+                };
+                format!("{from} H{x} M{x} {y} {to}")
             }
             Route::Feed(b) => {
                 let Pt(xb, _) = at.equipment[b];
-                format!("M{} {y} H{x} M{x} {y} H{}", x - 40.0, xb - VW)
+                // A short stub: the instruments of the equipment to the left end near it.
+                format!("M{} {y} H{x} M{x} {y} H{}", x - 18.0, xb - VW)
             }
             Route::Draw(a) => {
                 let Pt(xa, ya) = at.equipment[a];
                 let xv = x.clamp(xa - VW + 8.0, xa + VW - 8.0);
-                format!("M{xv} {} V{y} H{x} M{x} {y} H{}", ya + VH, x + 45.0)
+                format!("M{xv} {} V{y} H{x} M{x} {y} H{}", ya + VH, x + 45.0 * at.labels[i].1)
             }
             Route::None => continue,
         };
@@ -286,7 +337,7 @@ fn instrument(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
         y + 11.0,
         x + 68.0,
         y + 11.0,
-        x + 66.0,
+        x + 60.0,
         y - 2.0,
         tag = esc(&tag_of_name(&sn.name, &sn.id)),
         unit = esc(&s.vars[sn.var.ix()].unit),
@@ -294,8 +345,9 @@ fn instrument(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
 }
 
 /// A valve (bow tie), pump (circle with a triangle) or breaker (square); filled when open or
-/// running, hollow when closed or stopped (the console sets the class).
-fn actuator(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
+/// running, hollow when closed or stopped (the console sets the class). Its tag and position
+/// go as `label` says.
+fn actuator(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt, label: Label) {
     let a = &s.actuators[i];
     let lower = a.name.en.to_lowercase();
     let (kind, shape) = if lower.contains("pump") || lower.contains("fan") || lower.contains("compressor") {
@@ -325,16 +377,26 @@ fn actuator(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
         )
     };
     let driver = s.plcs.iter().find(|p| drives(p, i)).map(|p| p.id.as_str());
+    let (below, anchor) = match label {
+        Label::Above => (false, "middle"),
+        Label::Under(anchor) => (true, anchor),
+    };
+    // A label on one side starts at the symbol's edge.
+    let tx = match anchor {
+        "end" => x + 12.0,
+        "start" => x - 12.0,
+        _ => x,
+    };
     let fp = json!({"k": "a", "id": a.id, "tag": tag_of_name(&a.name, &a.id), "name": a.name, "kind": kind,
         "fail": a.fail, "plc": driver, "stroke_s": a.stroke_s});
     let _ = write!(
         out,
-        r#"<g id="g-{id}" class="act {kind}" data-fp="{}" tabindex="0" role="button" aria-label="{tag}"><rect class="hit" x="{}" y="{}" width="50" height="50"/>{shape}<text class="tag" x="{x}" y="{}" text-anchor="middle">{tag}</text><text id="a-{id}" class="pos" x="{x}" y="{}" text-anchor="middle">–</text></g>"#,
+        r#"<g id="g-{id}" class="act {kind}" data-fp="{}" tabindex="0" role="button" aria-label="{tag}"><rect class="hit" x="{}" y="{}" width="50" height="50"/>{shape}<text class="tag" x="{tx}" y="{}" text-anchor="{anchor}">{tag}</text><text id="a-{id}" class="pos" x="{tx}" y="{}" text-anchor="{anchor}">–</text></g>"#,
         esc(&fp.to_string()),
         x - 25.0,
         y - 25.0,
-        y - 15.0,
-        y + 24.0,
+        if below { y + 24.0 } else { y - 15.0 },
+        if below { y + 37.0 } else { y + 21.0 },
         id = esc(&a.id),
         tag = esc(&tag_of_name(&a.name, &a.id)),
     );

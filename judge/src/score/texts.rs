@@ -10,7 +10,9 @@ pub(super) fn detection(detected: usize, fired: usize, partial: usize) -> (Text,
             format!(
                 "{detected} of the {fired} attack steps fired so far reported with technique and asset, {partial} with asset and tactic only"
             ),
-            format!("已发动的 {fired} 个攻击步骤中 {detected} 个报告了正确的技术和资产，{partial} 个仅资产和战术正确"),
+            format!(
+                "已发动的 {fired} 个攻击步骤中 {detected} 个报告了正确的技术和资产，{partial} 个仅资产和战术正确"
+            ),
         ),
     )
 }
