@@ -132,14 +132,45 @@ fn layout(s: &Scenario, eq: &[Equipment], flows: &[Flow]) -> Layout {
             Some(place(&sn.id, p))
         })
         .collect();
+    let bottom = top + rows as f64 * RH;
+    let (actuators, labels, others) = place_actuators(s, flows, &equipment, bottom);
+    // Under the draw-offs' labels (and the actuators on no pipe).
+    let sis_y = bottom + if others > 0.0 { 105.0 } else { 40.0 };
+    let interlocks: Vec<Pt> = s
+        .interlocks
+        .iter()
+        .enumerate()
+        .map(|(i, il)| place(&il.id, Pt(30.0 + (i % 6) as f64 * 170.0, sis_y + (i / 6) as f64 * 36.0)))
+        .collect();
+    let per_line = ((COLS.min(eq.len().max(1)) as f64 * CW) / 150.0).floor().max(1.0) as usize;
+    let plcs = (0..s.plcs.len())
+        .map(|i| Pt(20.0 + (i % per_line) as f64 * 150.0, 8.0 + (i / per_line) as f64 * STRIP))
+        .collect();
+    let generated = Pt(
+        (50.0 + COLS.min(eq.len().max(1)) as f64 * CW).max(40.0 + s.interlocks.len().min(6) as f64 * 170.0),
+        sis_y + s.interlocks.len().div_ceil(6) as f64 * 36.0 + 10.0,
+    );
+    let [width, height] = s.mimic.size.unwrap_or([generated.0, generated.1]);
+    Layout { equipment, sensors, actuators, labels, interlocks, plcs, width, height }
+}
+
+/// Places the actuators on their pipes (`bottom`: under the equipment rows), with their
+/// labels; also how many sit on no pipe (a row of their own under the equipment).
+fn place_actuators(
+    s: &Scenario,
+    flows: &[Flow],
+    equipment: &[Pt],
+    bottom: f64,
+) -> (Vec<Pt>, Vec<(Label, f64)>, f64) {
+    let eq_len = equipment.len();
     // Actuators on their pipes: between two pieces of equipment (header lanes above them), on
     // a feed (left of what they feed) or on a draw-off (below what they draw from).
     let mut spans: Vec<(f64, f64)> = Vec::new();
-    let (mut feeds, mut draws) = (vec![0.0; eq.len()], vec![0.0; eq.len()]);
+    let (mut feeds, mut draws) = (vec![0.0; eq_len], vec![0.0; eq_len]);
     let mut labels = vec![(Label::Above, 1.0); flows.len()];
     // Draw-offs per equipment: one sits under it; two go out either side, their labels on
     // their own sides.
-    let (mut draw_count, mut feed_count) = (vec![0usize; eq.len()], vec![0usize; eq.len()]);
+    let (mut draw_count, mut feed_count) = (vec![0usize; eq_len], vec![0usize; eq_len]);
     for f in flows {
         match route(f) {
             Route::Draw(a) => draw_count[a] += 1,
@@ -148,7 +179,6 @@ fn layout(s: &Scenario, eq: &[Equipment], flows: &[Flow]) -> Layout {
         }
     }
     let mut others = 0.0;
-    let bottom = top + rows as f64 * RH;
     let actuators = flows
         .iter()
         .enumerate()
@@ -187,27 +217,10 @@ fn layout(s: &Scenario, eq: &[Equipment], flows: &[Flow]) -> Layout {
                     Pt(40.0 + (others - 1.0) * 90.0, bottom + 45.0)
                 }
             };
-            place(&s.actuators[i].id, p)
+            s.mimic.place.get(&s.actuators[i].id).map_or(p, |xy| Pt(xy[0], xy[1]))
         })
         .collect();
-    // Under the draw-offs' labels (and the actuators on no pipe).
-    let sis_y = bottom + if others > 0.0 { 105.0 } else { 40.0 };
-    let interlocks: Vec<Pt> = s
-        .interlocks
-        .iter()
-        .enumerate()
-        .map(|(i, il)| place(&il.id, Pt(30.0 + (i % 6) as f64 * 170.0, sis_y + (i / 6) as f64 * 36.0)))
-        .collect();
-    let per_line = ((COLS.min(eq.len().max(1)) as f64 * CW) / 150.0).floor().max(1.0) as usize;
-    let plcs = (0..s.plcs.len())
-        .map(|i| Pt(20.0 + (i % per_line) as f64 * 150.0, 8.0 + (i / per_line) as f64 * STRIP))
-        .collect();
-    let generated = Pt(
-        (50.0 + COLS.min(eq.len().max(1)) as f64 * CW).max(40.0 + s.interlocks.len().min(6) as f64 * 170.0),
-        sis_y + s.interlocks.len().div_ceil(6) as f64 * 36.0 + 10.0,
-    );
-    let [width, height] = s.mimic.size.unwrap_or([generated.0, generated.1]);
-    Layout { equipment, sensors, actuators, labels, interlocks, plcs, width, height }
+    (actuators, labels, others)
 }
 
 /// Which pipe an actuator sits on.
