@@ -16,6 +16,7 @@ use tokio::net::TcpStream;
 use crate::clients::{run, text};
 use crate::modbus::start;
 use crate::util::builtin;
+use icsdrill_engine::Iec104Transaction;
 
 /// How long any one answer may take.
 const ANSWER: Duration = Duration::from_secs(5);
@@ -134,7 +135,9 @@ async fn c104_interrogates_operates_breakers_and_writes_set_points() {
         .events()
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Iec104Transaction { type_id, ioa, select, reason, .. } if is_command(*type_id) => {
+            EventKind::Iec104Transaction(Iec104Transaction { type_id, ioa, select, reason, .. })
+                if is_command(*type_id) =>
+            {
                 Some((*type_id, *ioa, *select, *reason))
             }
             _ => None,
@@ -156,7 +159,7 @@ async fn c104_interrogates_operates_breakers_and_writes_set_points() {
     let kinds = |t: u8| {
         sim.events()
             .iter()
-            .filter(|e| matches!(&e.kind, EventKind::Iec104Transaction { type_id, .. } if *type_id == t))
+            .filter(|e| matches!(&e.kind, EventKind::Iec104Transaction(Iec104Transaction { type_id, .. }) if *type_id == t))
             .count()
     };
     assert!(kinds(C_IC_NA_1) >= 3 && kinds(C_CS_NA_1) == 1 && kinds(CONNECTION) >= 2);
@@ -235,11 +238,11 @@ async fn the_conduit_firewall_judges_commands_as_the_modbus_writes_they_stand_fo
     let sim = range.shutdown().await.unwrap();
     assert!(sim.events().iter().any(|e| matches!(
         &e.kind,
-        EventKind::Iec104Transaction {
+        EventKind::Iec104Transaction(Iec104Transaction {
             type_id: C_DC_NA_1,
             reason: Some(RejectReason::FunctionNotAllowed),
             ..
-        }
+        })
     )));
 }
 
@@ -358,9 +361,15 @@ fn commands_of(events: &[icsdrill_engine::SimEvent]) -> Vec<(String, String, u8,
     events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Iec104Transaction { plc, source, type_id, ioa, select, reason, .. }
-                if is_command(*type_id) =>
-            {
+            EventKind::Iec104Transaction(Iec104Transaction {
+                plc,
+                source,
+                type_id,
+                ioa,
+                select,
+                reason,
+                ..
+            }) if is_command(*type_id) => {
                 Some((plc.clone(), source.clone(), *type_id, *ioa, *select, reason.is_some()))
             }
             _ => None,
@@ -456,7 +465,7 @@ async fn the_live_attacker_speaks_iec104_on_the_wire() {
     assert_eq!(commands.iter().filter(|c| c.1 == "scada-01" && !c.5).count(), 8, "{commands:?}");
     let connections = ev
         .iter()
-        .filter(|e| matches!(&e.kind, EventKind::Iec104Transaction { type_id: CONNECTION, source, .. } if source == "scada-01"))
+        .filter(|e| matches!(&e.kind, EventKind::Iec104Transaction(Iec104Transaction { type_id: CONNECTION, source, .. }) if source == "scada-01"))
         .count();
     assert!(connections >= 6, "one connection per request: {connections}");
     assert!(ev.iter().any(|e| matches!(
@@ -478,7 +487,10 @@ fn judging_reads_iec104_commands_as_the_writes_they_stand_for() {
     let findings = icsdrill_judge::findings::findings(&s, sim.events(), 3);
     let range = findings.iter().find(|f| f.id == "range:rtu-2").expect("a range finding");
     let cited = &sim.events()[range.evidence[0] as usize];
-    assert!(matches!(&cited.kind, EventKind::Iec104Transaction { ioa: 4101, .. }), "{cited:?}");
+    assert!(
+        matches!(&cited.kind, EventKind::Iec104Transaction(Iec104Transaction { ioa: 4101, .. })),
+        "{cited:?}"
+    );
     // A trainee who switches the relay's trip out of service over IEC 104 fails the safety gate.
     let sim = crate::util::run(&s, 1, 60.0, &[command(100, "prot-01", "ews-01", C_SC_NA_1, 100_000, 1.0)]);
     let g = icsdrill_judge::exam::grade(&s, sim.events(), Default::default());
@@ -518,7 +530,7 @@ async fn a_conduit_rule_can_allow_iec104_types_only() {
         .events()
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Iec104Transaction { source, type_id, reason, .. } => {
+            EventKind::Iec104Transaction(Iec104Transaction { source, type_id, reason, .. }) => {
                 Some((format!("{source} {type_id}"), *reason))
             }
             EventKind::ModbusTransaction { source, function: 5, reason, .. } => {
@@ -581,7 +593,7 @@ async fn the_scada_masters_background_work_goes_on_the_wire_and_is_logged_once()
     };
     let (rtu1, rtu2) = (station(&range, "rtu-1"), station(&range, "rtu-2"));
     let switched = crate::util::wait_for_event(&range.live, Duration::from_secs(30), |e| {
-        matches!(&e.kind, EventKind::Iec104Transaction { source, type_id: C_DC_NA_1, value: Some(v), .. } if source == "hmi-01" && *v == 1.0)
+        matches!(&e.kind, EventKind::Iec104Transaction(Iec104Transaction { source, type_id: C_DC_NA_1, value: Some(v), .. }) if source == "hmi-01" && *v == 1.0)
     })
     .await;
     assert!(switched, "the operator's switching is in the log");
@@ -603,23 +615,24 @@ async fn the_scada_masters_background_work_goes_on_the_wire_and_is_logged_once()
     // interrogation per cycle, the switching applied once.
     let sim = range.shutdown().await.unwrap();
     let ev = sim.events();
-    let routine = |e: &&icsdrill_engine::SimEvent| matches!(&e.kind, EventKind::Iec104Transaction { source, .. } if source == "scada-01" || source == "hmi-01");
-    assert!(
-        !ev.iter()
-            .filter(routine)
-            .any(|e| matches!(&e.kind, EventKind::Iec104Transaction { type_id: CONNECTION, .. }))
-    );
+    let routine = |e: &&icsdrill_engine::SimEvent| matches!(&e.kind, EventKind::Iec104Transaction(Iec104Transaction { source, .. }) if source == "scada-01" || source == "hmi-01");
+    assert!(!ev.iter().filter(routine).any(|e| matches!(
+        &e.kind,
+        EventKind::Iec104Transaction(Iec104Transaction { type_id: CONNECTION, .. })
+    )));
     let cycles: Vec<u64> = ev
         .iter()
         .filter(routine)
-        .filter(|e| matches!(&e.kind, EventKind::Iec104Transaction { plc, type_id: C_IC_NA_1, .. } if plc == "rtu-1"))
+        .filter(|e| matches!(&e.kind, EventKind::Iec104Transaction(Iec104Transaction { plc, type_id: C_IC_NA_1, .. }) if plc == "rtu-1"))
         .map(|e| e.tick)
         .collect();
     assert!(cycles.len() >= 2 && cycles.windows(2).all(|w| w[1] - w[0] == 600), "{cycles:?}");
     let switchings = ev
         .iter()
         .filter(routine)
-        .filter(|e| matches!(&e.kind, EventKind::Iec104Transaction { type_id: C_DC_NA_1, .. }))
+        .filter(|e| {
+            matches!(&e.kind, EventKind::Iec104Transaction(Iec104Transaction { type_id: C_DC_NA_1, .. }))
+        })
         .count();
     assert_eq!(switchings, 1);
 }
@@ -640,20 +653,22 @@ fn every_protocols_write_is_read_as_the_modbus_write_it_stands_for() {
     let input = SimInput::iec104("rtu-1", "scada-01", C_DC_NA_1, 2001, Some(1.0));
     assert_eq!(s.write_of_input(&input), Some(w.clone()), "the input as the step");
     let mut select = input.clone();
-    if let SimInput::Iec104 { select: s, .. } = &mut select {
+    if let SimInput::Iec104(Iec104Transaction { select: s, .. }) = &mut select {
         *s = true;
     }
     assert_eq!(s.write_of_input(&select), None, "a select writes nothing");
-    let logged = |reason| EventKind::Iec104Transaction {
-        plc: "rtu-1".into(),
-        source: "scada-01".into(),
-        type_id: C_DC_NA_1,
-        cause: 6,
-        ioa: 2001,
-        value: Some(1.0),
-        select: false,
-        reason,
-        repeat: 1,
+    let logged = |reason| {
+        EventKind::Iec104Transaction(Iec104Transaction {
+            plc: "rtu-1".into(),
+            source: "scada-01".into(),
+            type_id: C_DC_NA_1,
+            cause: 6,
+            ioa: 2001,
+            value: Some(1.0),
+            select: false,
+            reason,
+            repeat: 1,
+        })
     };
     assert_eq!(s.write_of_transaction(&logged(None)), Some(("rtu-1", w)));
     assert_eq!(s.write_of_transaction(&logged(Some(RejectReason::FunctionNotAllowed))), None, "refused");

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use icsdrill_engine::OpcUaTransaction;
 use icsdrill_engine::{EventKind, Scenario, Sim, SimInput};
 
 /// Alerts of `rule` in the log, as (source, PLC).
@@ -340,14 +341,16 @@ async fn alerts_reach_a_real_rsyslog_over_udp_and_tcp() {
 fn deep_inspection_flags_an_out_of_range_set_point_over_opc_ua_too() {
     // The welding line's current set point (200-380 A) written as 430 A over OPC UA, then as
     // 350 A: deep inspection reads the value whatever the protocol, network monitoring does not.
-    let write = |value: f64| SimInput::OpcUa {
-        plc: "plc-weld".into(),
-        source: "hmi-01".into(),
-        service: icsdrill_engine::scenario::opcua::services::WRITE,
-        node: "weld_sp".into(),
-        value: Some(value),
-        reason: None,
-        repeat: 1,
+    let write = |value: f64| {
+        SimInput::OpcUa(OpcUaTransaction {
+            plc: "plc-weld".into(),
+            source: "hmi-01".into(),
+            service: icsdrill_engine::scenario::opcua::services::WRITE,
+            node: "weld_sp".into(),
+            value: Some(value),
+            reason: None,
+            repeat: 1,
+        })
     };
     for (level, flagged) in
         [(icsdrill_engine::attack::Monitoring::Deep, 1), (icsdrill_engine::attack::Monitoring::Network, 0)]

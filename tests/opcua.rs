@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 use crate::clients::{run, text};
 use crate::modbus::start;
 use crate::util::builtin;
+use icsdrill_engine::OpcUaTransaction;
 
 const PLC: &str = "plc-weld";
 
@@ -30,7 +31,7 @@ fn records(events: &[icsdrill_engine::SimEvent]) -> Vec<(u8, String, Option<f64>
     events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::OpcUaTransaction { service, node, value, reason, .. } => {
+            EventKind::OpcUaTransaction(OpcUaTransaction { service, node, value, reason, .. }) => {
                 Some((*service, node.clone(), *value, *reason))
             }
             _ => None,
@@ -123,7 +124,9 @@ async fn the_conduit_judges_opc_ua_as_modbus_or_by_its_own_rules() {
         sim.events()
             .iter()
             .filter_map(|e| match &e.kind {
-                EventKind::OpcUaTransaction { source: s, service, reason, .. } if s == source => {
+                EventKind::OpcUaTransaction(OpcUaTransaction { source: s, service, reason, .. })
+                    if s == source =>
+                {
                     Some((*service, *reason))
                 }
                 _ => None,
@@ -159,7 +162,7 @@ fn opc_ua_writes_are_judged_as_the_writes_they_stand_for() {
     assert_eq!(sim.snapshot().plcs[plc.ix()].memory.holding[0], 3300);
     let findings = icsdrill_judge::findings::findings(&s, sim.events(), 2);
     let range = findings.iter().find(|f| f.evidence.iter().any(|seq| {
-        matches!(&sim.events()[*seq as usize].kind, EventKind::OpcUaTransaction { value: Some(v), .. } if *v == 450.0)
+        matches!(&sim.events()[*seq as usize].kind, EventKind::OpcUaTransaction(OpcUaTransaction { value: Some(v), .. }) if *v == 450.0)
     }));
     assert!(range.is_some(), "the out-of-range set point is a finding's evidence: {findings:#?}");
 }
@@ -237,11 +240,9 @@ async fn the_live_attacker_writes_the_weld_set_point_over_opc_ua_on_the_wire() {
     let from_ews: Vec<_> = ev
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::OpcUaTransaction { source, service, node, value, reason, .. }
-                if source == "ews-01" =>
-            {
-                Some((*service, node.clone(), *value, *reason))
-            }
+            EventKind::OpcUaTransaction(OpcUaTransaction {
+                source, service, node, value, reason, ..
+            }) if source == "ews-01" => Some((*service, node.clone(), *value, *reason)),
             _ => None,
         })
         .collect();
@@ -264,7 +265,7 @@ async fn the_operators_opc_ua_work_goes_on_the_wire_and_is_logged_once() {
     let hmi = std::net::Ipv4Addr::new(127, 0, 0, 200 + s.host("hmi-01").unwrap().ix() as u8);
     let to = server(&range);
     let written = crate::util::wait_for_event(&range.live, Duration::from_secs(30), |e| {
-        matches!(&e.kind, EventKind::OpcUaTransaction { source, service: WRITE, node, .. } if source == "hmi-01" && node == "weld_prog_no")
+        matches!(&e.kind, EventKind::OpcUaTransaction(OpcUaTransaction { source, service: WRITE, node, .. }) if source == "hmi-01" && node == "weld_prog_no")
     })
     .await;
     assert!(written, "the program change is in the log");
@@ -283,7 +284,9 @@ async fn the_operators_opc_ua_work_goes_on_the_wire_and_is_logged_once() {
         .events()
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::OpcUaTransaction { source, service, node, .. } if source == "hmi-01" => {
+            EventKind::OpcUaTransaction(OpcUaTransaction { source, service, node, .. })
+                if source == "hmi-01" =>
+            {
                 Some((*service, node.clone()))
             }
             _ => None,

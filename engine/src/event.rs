@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::input::{Iec104Transaction, OpcUaTransaction};
 use crate::input::{PlcMode, SimInput};
 pub use crate::log::{EventLog, LogHasher, hex, log_hash};
 pub use crate::reject::RejectReason;
@@ -79,55 +80,11 @@ pub enum EventKind {
     },
     /// An IEC 60870-5-104 request to a PLC's station, with its outcome (see
     /// `SimInput::Iec104`): type 0 is the TCP connection.
-    Iec104Transaction {
-        /// PLC id.
-        plc: String,
-        /// Host id the request came from.
-        source: String,
-        /// Type identification.
-        type_id: u8,
-        /// Cause of transmission as sent.
-        #[serde(default, skip_serializing_if = "is_zero_u8")]
-        cause: u8,
-        /// Information object address.
-        #[serde(default, skip_serializing_if = "is_zero_u32")]
-        ioa: u32,
-        /// A command's value.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        value: Option<f64>,
-        /// A select (of select-before-operate).
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        select: bool,
-        /// Why it was refused (a negative confirmation, or the connection closed), if it was.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason: Option<RejectReason>,
-        /// How many identical requests this event stands for.
-        #[serde(default = "one", skip_serializing_if = "is_one")]
-        repeat: u32,
-    },
+    Iec104Transaction(crate::input::Iec104Transaction),
     /// An OPC UA request to a PLC's server, with its outcome (see `SimInput::OpcUa`):
     /// service 0 is the TCP connection.
     #[serde(rename = "opcua_transaction")]
-    OpcUaTransaction {
-        /// PLC id.
-        plc: String,
-        /// Host id the request came from.
-        source: String,
-        /// Service (`opcua::services`).
-        service: u8,
-        /// The point id of the node.
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        node: String,
-        /// A write's value.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        value: Option<f64>,
-        /// Why it was refused (a bad status, or the connection closed), if it was.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason: Option<RejectReason>,
-        /// How many identical requests this event stands for.
-        #[serde(default = "one", skip_serializing_if = "is_one")]
-        repeat: u32,
-    },
+    OpcUaTransaction(crate::input::OpcUaTransaction),
     /// A TCP connection to a PLC endpoint, accepted or refused by the conduit.
     ModbusConnection {
         /// PLC id.
@@ -453,8 +410,8 @@ impl EventKind {
             EventKind::InputRejected { .. } => "input_rejected",
             EventKind::ModbusTransaction { .. } => "modbus_transaction",
             EventKind::ModbusConnection { .. } => "modbus_connection",
-            EventKind::Iec104Transaction { .. } => "iec104_transaction",
-            EventKind::OpcUaTransaction { .. } => "opcua_transaction",
+            EventKind::Iec104Transaction(_) => "iec104_transaction",
+            EventKind::OpcUaTransaction(_) => "opcua_transaction",
             EventKind::TrafficSummary { .. } => "traffic_summary",
             EventKind::RoutineTraffic { .. } => "routine_traffic",
             EventKind::ListenOnlyChanged { .. } => "listen_only_changed",
@@ -504,8 +461,8 @@ impl EventKind {
             self,
             EventKind::ModbusTransaction { .. }
                 | EventKind::ModbusConnection { .. }
-                | EventKind::Iec104Transaction { .. }
-                | EventKind::OpcUaTransaction { .. }
+                | EventKind::Iec104Transaction(_)
+                | EventKind::OpcUaTransaction(_)
                 | EventKind::TrafficSummary { .. }
         )
     }
@@ -519,11 +476,11 @@ impl EventKind {
             EventKind::ModbusTransaction { function, .. } => {
                 matches!(*function, 5 | 6 | 8 | 15 | 16 | 23 | crate::input::ENGINEERING_FUNCTION)
             }
-            EventKind::Iec104Transaction { type_id, .. } => {
+            EventKind::Iec104Transaction(Iec104Transaction { type_id, .. }) => {
                 crate::scenario::iec104::is_command(*type_id)
                     || *type_id == crate::scenario::iec104::types::C_CS_NA_1
             }
-            EventKind::OpcUaTransaction { service, .. } => {
+            EventKind::OpcUaTransaction(OpcUaTransaction { service, .. }) => {
                 *service == crate::scenario::opcua::services::WRITE
             }
             kind => !NEVER_JUDGED.contains(&kind.name()),
@@ -554,14 +511,6 @@ impl SimEvent {
     pub fn from_json(line: &str) -> Result<SimEvent, String> {
         serde_json::from_str(line).map_err(|e| e.to_string())
     }
-}
-
-fn is_zero_u8(n: &u8) -> bool {
-    *n == 0
-}
-
-fn is_zero_u32(n: &u32) -> bool {
-    *n == 0
 }
 
 fn is_one(n: &u32) -> bool {

@@ -34,7 +34,9 @@ pub mod systems;
 pub mod world;
 
 pub use event::{EventKind, EventLog, LogHasher, RejectReason, SimEvent, hex, log_hash};
-pub use input::{PlcMode, SimInput, TimedInput, TrafficCount, parse_inputs};
+pub use input::{
+    Iec104Transaction, OpcUaTransaction, PlcMode, SimInput, TimedInput, TrafficCount, parse_inputs,
+};
 pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

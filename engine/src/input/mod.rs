@@ -99,6 +99,62 @@ pub enum FaultSpec {
     },
 }
 
+/// An IEC 60870-5-104 request to a PLC's station (`scenario::iec104`) and its outcome: queued
+/// as an input (`SimInput::Iec104`), recorded as it went (`EventKind::Iec104Transaction`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Iec104Transaction {
+    /// PLC id.
+    pub plc: String,
+    /// Host id the request came from.
+    pub source: String,
+    /// Type identification (0: the connection).
+    pub type_id: u8,
+    /// Cause of transmission as sent.
+    #[serde(default, skip_serializing_if = "is_zero_u8")]
+    pub cause: u8,
+    /// Information object address (0 where there is none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ioa: u32,
+    /// A command's value (see `Iec104Def::command`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// The select of a select-before-operate command: checked, nothing changes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub select: bool,
+    /// Why the endpoint refused it, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RejectReason>,
+    /// How many identical requests this record stands for.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub repeat: u32,
+}
+
+/// An OPC UA request to a PLC's server (`scenario::opcua`) and its outcome: queued as an input
+/// (`SimInput::OpcUa`), recorded as it went (`EventKind::OpcUaTransaction`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpcUaTransaction {
+    /// PLC id.
+    pub plc: String,
+    /// Host id the request came from.
+    pub source: String,
+    /// Service (`opcua::services`; 0: the connection).
+    pub service: u8,
+    /// The point id of the node (empty where there is none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub node: String,
+    /// A write's value (a bit's 0 or 1, a register's engineering value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// Why the endpoint refused it, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RejectReason>,
+    /// How many identical requests this record stands for.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub repeat: u32,
+}
+
 /// Everything that can change the simulated plant from outside.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -181,57 +237,13 @@ pub enum SimInput {
     /// applied to the point its object maps through the checks a Modbus write passes; an
     /// interrogation or clock synchronisation, answered by the endpoint; a refused request;
     /// or (type 0) the TCP connection itself.
-    Iec104 {
-        /// PLC id.
-        plc: String,
-        /// Host id the request came from.
-        source: String,
-        /// Type identification (0: the connection).
-        type_id: u8,
-        /// Cause of transmission as sent.
-        #[serde(default, skip_serializing_if = "is_zero_u8")]
-        cause: u8,
-        /// Information object address (0 where there is none).
-        #[serde(default, skip_serializing_if = "is_zero")]
-        ioa: u32,
-        /// A command's value (see `Iec104Def::command`).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        value: Option<f64>,
-        /// The select of a select-before-operate command: checked, nothing changes.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        select: bool,
-        /// Why the endpoint refused it, if it did.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason: Option<RejectReason>,
-        /// How many identical requests this record stands for.
-        #[serde(default = "one", skip_serializing_if = "is_one")]
-        repeat: u32,
-    },
+    Iec104(Iec104Transaction),
     /// An OPC UA request to a PLC's server (`scenario::opcua`): a write, applied to the
     /// point its node maps through the checks a Modbus write passes; a read, browse or
     /// subscription, answered by the endpoint; a refused request; or (service 0) the TCP
     /// connection itself.
     #[serde(rename = "opcua")]
-    OpcUa {
-        /// PLC id.
-        plc: String,
-        /// Host id the request came from.
-        source: String,
-        /// Service (`opcua::services`; 0: the connection).
-        service: u8,
-        /// The point id of the node (empty where there is none).
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        node: String,
-        /// A write's value (a bit's 0 or 1, a register's engineering value).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        value: Option<f64>,
-        /// Why the endpoint refused it, if it did.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason: Option<RejectReason>,
-        /// How many identical requests this record stands for.
-        #[serde(default = "one", skip_serializing_if = "is_one")]
-        repeat: u32,
-    },
+    OpcUa(OpcUaTransaction),
     /// The Modbus traffic of one tick beyond the range's record budget, counted (see
     /// `EventKind::TrafficSummary`). The live runtime queues one per tick when there is any.
     TrafficSummary {

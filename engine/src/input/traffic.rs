@@ -2,6 +2,7 @@
 //! is judged as (IEC 104 and OPC UA requests by the Modbus requests they stand for).
 
 use super::{ENGINEERING_FUNCTION, SimInput};
+use crate::input::{Iec104Transaction, OpcUaTransaction};
 
 impl SimInput {
     /// The host a Modbus input comes from (reads, writes, diagnostics, engineering).
@@ -11,8 +12,8 @@ impl SimInput {
             | SimInput::WriteRegisters { source, .. }
             | SimInput::ModbusRequest { source, .. }
             | SimInput::ModbusDiagnostic { source, .. }
-            | SimInput::Iec104 { source, .. }
-            | SimInput::OpcUa { source, .. }
+            | SimInput::Iec104(Iec104Transaction { source, .. })
+            | SimInput::OpcUa(OpcUaTransaction { source, .. })
             | SimInput::Engineering { source, .. } => Some(source),
             _ => None,
         }
@@ -31,8 +32,12 @@ impl SimInput {
             SimInput::ModbusDiagnostic { .. } => Some(8),
             SimInput::Engineering { .. } => Some(ENGINEERING_FUNCTION),
             // Judged as the Modbus request it stands for (`iec104::equivalent_function`).
-            SimInput::Iec104 { type_id, .. } => Some(crate::scenario::iec104::equivalent_function(*type_id)),
-            SimInput::OpcUa { service, .. } => Some(crate::scenario::opcua::equivalent_function(*service)),
+            SimInput::Iec104(Iec104Transaction { type_id, .. }) => {
+                Some(crate::scenario::iec104::equivalent_function(*type_id))
+            }
+            SimInput::OpcUa(OpcUaTransaction { service, .. }) => {
+                Some(crate::scenario::opcua::equivalent_function(*service))
+            }
             _ => None,
         }
     }

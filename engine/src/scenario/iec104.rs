@@ -9,6 +9,7 @@
 use serde::Serialize;
 
 use super::{PlcDef, PointIdx, Table};
+use crate::input::Iec104Transaction;
 use crate::{RejectReason, SimInput};
 
 /// Type identifications used here (IEC 60870-5-101, 7.2.1.1).
@@ -123,7 +124,7 @@ impl SimInput {
         value: Option<f64>,
     ) -> SimInput {
         let (plc, source) = (plc.into(), source.into());
-        SimInput::Iec104 {
+        SimInput::Iec104(Iec104Transaction {
             plc,
             source,
             type_id,
@@ -133,7 +134,7 @@ impl SimInput {
             select: false,
             reason: None,
             repeat: 1,
-        }
+        })
     }
 }
 

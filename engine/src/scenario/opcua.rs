@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::iec104::Write;
 use super::{PlcDef, PointIdx, Scenario, Table};
+use crate::input::OpcUaTransaction;
 use crate::{RejectReason, SimInput};
 
 /// OPC UA services as recorded and as conduit rules name them. Browsing is not judged: it
@@ -169,7 +170,7 @@ impl SimInput {
         node: impl Into<String>,
         value: Option<f64>,
     ) -> SimInput {
-        SimInput::OpcUa {
+        SimInput::OpcUa(OpcUaTransaction {
             plc: plc.into(),
             source: source.into(),
             service,
@@ -177,7 +178,7 @@ impl SimInput {
             value,
             reason: None,
             repeat: 1,
-        }
+        })
     }
 }
 
@@ -202,7 +203,7 @@ mod tests {
         assert_eq!(json["kind"], "opcua");
         let back: SimInput = serde_json::from_value(json).unwrap();
         assert_eq!(back, input);
-        let event = crate::EventKind::OpcUaTransaction {
+        let event = crate::EventKind::OpcUaTransaction(OpcUaTransaction {
             plc: "plc-1".into(),
             source: "ews-01".into(),
             service: services::WRITE,
@@ -210,7 +211,7 @@ mod tests {
             value: Some(1.5),
             reason: None,
             repeat: 1,
-        };
+        });
         assert_eq!(serde_json::to_value(&event).unwrap()["kind"], event.name());
     }
 }

@@ -7,6 +7,7 @@ use crate::event::EventKind;
 use crate::input::SimInput;
 
 use super::{PlcIdx, Scenario};
+use crate::input::{Iec104Transaction, OpcUaTransaction};
 
 /// A Modbus write: its function (5, 6, 15 or 16), first address and values (a coil as 0 or
 /// 1).
@@ -72,10 +73,10 @@ impl Scenario {
         match input {
             SimInput::WriteRegisters { addr, values, .. } => Some(ModbusWrite::registers(*addr, values)),
             SimInput::WriteCoils { addr, values, .. } => Some(ModbusWrite::coils(*addr, values)),
-            SimInput::Iec104 { plc, type_id, ioa, value: Some(v), select: false, .. } => {
-                self.iec104_write(plc, *type_id, *ioa, *v).map(|w| ModbusWrite::of(&w))
-            }
-            SimInput::OpcUa { plc, node, value: Some(v), .. } => {
+            SimInput::Iec104(Iec104Transaction {
+                plc, type_id, ioa, value: Some(v), select: false, ..
+            }) => self.iec104_write(plc, *type_id, *ioa, *v).map(|w| ModbusWrite::of(&w)),
+            SimInput::OpcUa(OpcUaTransaction { plc, node, value: Some(v), .. }) => {
                 self.opcua_write(plc, node, *v).map(|w| ModbusWrite::of(&w))
             }
             _ => None,
@@ -86,7 +87,7 @@ impl Scenario {
     /// executed command or a write, refused by nothing).
     pub fn write_of_transaction<'e>(&self, kind: &'e EventKind) -> Option<(&'e str, ModbusWrite)> {
         match kind {
-            EventKind::Iec104Transaction {
+            EventKind::Iec104Transaction(Iec104Transaction {
                 plc,
                 type_id,
                 ioa,
@@ -94,10 +95,10 @@ impl Scenario {
                 select: false,
                 reason: None,
                 ..
-            } => self.iec104_write(plc, *type_id, *ioa, *v).map(|w| (plc.as_str(), ModbusWrite::of(&w))),
-            EventKind::OpcUaTransaction { plc, node, value: Some(v), reason: None, .. } => {
-                self.opcua_write(plc, node, *v).map(|w| (plc.as_str(), ModbusWrite::of(&w)))
-            }
+            }) => self.iec104_write(plc, *type_id, *ioa, *v).map(|w| (plc.as_str(), ModbusWrite::of(&w))),
+            EventKind::OpcUaTransaction(OpcUaTransaction {
+                plc, node, value: Some(v), reason: None, ..
+            }) => self.opcua_write(plc, node, *v).map(|w| (plc.as_str(), ModbusWrite::of(&w))),
             _ => None,
         }
     }

@@ -12,6 +12,7 @@ use bevy_ecs::prelude::*;
 use crate::attack::{Action, AttackPlan, Outcome, Step, Until, Watched};
 use crate::event::{EventKind, EventLog, RejectReason};
 use crate::input::{EngineeringCommand, SimInput};
+use crate::input::{Iec104Transaction, OpcUaTransaction};
 use crate::network::{NetState, Request, check_connect, check_host_route, check_request};
 use crate::scenario::{HostIdx, PlcIdx, Scenario, Table};
 use crate::systems::defence::DefenderLog;
@@ -263,7 +264,7 @@ pub(crate) fn act(
             apply_logged(world, tick, command(false))
         }
         Action::OpcUaWrite { plc, node, value } => {
-            let input = SimInput::OpcUa {
+            let input = SimInput::OpcUa(OpcUaTransaction {
                 plc: s.plcs[plc.ix()].id.clone(),
                 source: s.hosts[host.ix()].id.clone(),
                 service: crate::scenario::opcua::services::WRITE,
@@ -271,7 +272,7 @@ pub(crate) fn act(
                 value: Some(*value),
                 reason: None,
                 repeat: 1,
-            };
+            });
             apply_logged(world, tick, input)
         }
         Action::Pivot(to) => {
@@ -348,7 +349,7 @@ fn iec104_input(
     (type_id, ioa, value, select): (u8, u32, Option<f64>, bool),
     reason: Option<RejectReason>,
 ) -> SimInput {
-    SimInput::Iec104 {
+    SimInput::Iec104(Iec104Transaction {
         plc: s.plcs[plc.ix()].id.clone(),
         source: s.hosts[host.ix()].id.clone(),
         type_id,
@@ -358,7 +359,7 @@ fn iec104_input(
         select,
         reason,
         repeat: 1,
-    }
+    })
 }
 
 /// The record of a station interrogation from `host`, refused as the station would refuse it:
@@ -559,7 +560,12 @@ pub(super) fn run_background(world: &mut World) {
                 }
             }
             // An interrogation too (the station answers it; its conduit may refuse it).
-            SimInput::Iec104 { plc, source, type_id: crate::scenario::iec104::types::C_IC_NA_1, .. } => {
+            SimInput::Iec104(Iec104Transaction {
+                plc,
+                source,
+                type_id: crate::scenario::iec104::types::C_IC_NA_1,
+                ..
+            }) => {
                 let (Some(p), Some(h)) = (scenario.plc(plc), scenario.host(source)) else { continue };
                 interrogation(world, &scenario, h, p)
             }
@@ -586,7 +592,7 @@ fn on_the_wire(s: &Scenario, input: &SimInput) -> Option<RoutineRequest> {
         }
         // IEC 104 (an interrogation, a command) to the PLC's station, OPC UA (a write) to
         // its server.
-        SimInput::Iec104 { plc, source, type_id, ioa, value, reason: None, .. } => {
+        SimInput::Iec104(Iec104Transaction { plc, source, type_id, ioa, value, reason: None, .. }) => {
             let native = NativeRequest::Iec104 { type_id: *type_id, ioa: *ioa, value: *value };
             return Some(RoutineRequest::native(
                 s.host(source)?,
@@ -595,7 +601,7 @@ fn on_the_wire(s: &Scenario, input: &SimInput) -> Option<RoutineRequest> {
                 native,
             ));
         }
-        SimInput::OpcUa { plc, source, service, node, value, reason: None, .. } => {
+        SimInput::OpcUa(OpcUaTransaction { plc, source, service, node, value, reason: None, .. }) => {
             let native =
                 NativeRequest::OpcUa { service: *service, node: node.as_str().into(), value: *value };
             return Some(RoutineRequest::native(

@@ -12,6 +12,7 @@ use bevy_ecs::prelude::*;
 use crate::attack::Monitoring;
 use crate::event::{EventKind, RejectReason};
 use crate::input::{ENGINEERING_FUNCTION, SimInput};
+use crate::input::{Iec104Transaction, OpcUaTransaction};
 use crate::scenario::{HostIdx, HostRole, PlcIdx, Scenario};
 
 /// Exceptions from one source within `BURST_TICKS` that make a burst (a scan).
@@ -226,8 +227,8 @@ pub(crate) fn alerts(
         | SimInput::ModbusRequest { plc, source, .. }
         | SimInput::ModbusDiagnostic { plc, source, .. }
         | SimInput::ModbusConnection { plc, source, .. }
-        | SimInput::Iec104 { plc, source, .. }
-        | SimInput::OpcUa { plc, source, .. }
+        | SimInput::Iec104(Iec104Transaction { plc, source, .. })
+        | SimInput::OpcUa(OpcUaTransaction { plc, source, .. })
         | SimInput::Engineering { plc, source, .. }
         | SimInput::Flood { plc, source, .. }
         | SimInput::Spoof { plc, source, .. } => (plc, source),
@@ -239,8 +240,8 @@ pub(crate) fn alerts(
     let mut rules: Vec<&str> = Vec::new();
     match input {
         SimInput::ModbusConnection { refused: Some(r), .. }
-        | SimInput::Iec104 { type_id: CONNECTION, reason: Some(r), .. }
-        | SimInput::OpcUa { service: services::CONNECTION, reason: Some(r), .. }
+        | SimInput::Iec104(Iec104Transaction { type_id: CONNECTION, reason: Some(r), .. })
+        | SimInput::OpcUa(OpcUaTransaction { service: services::CONNECTION, reason: Some(r), .. })
             if *r != RejectReason::ConnectionLimit =>
         {
             rules.push("blocked_connection")
@@ -280,8 +281,8 @@ pub(crate) fn alerts(
     let connection = matches!(
         input,
         SimInput::ModbusConnection { .. }
-            | SimInput::Iec104 { type_id: CONNECTION, .. }
-            | SimInput::OpcUa { service: services::CONNECTION, .. }
+            | SimInput::Iec104(Iec104Transaction { type_id: CONNECTION, .. })
+            | SimInput::OpcUa(OpcUaTransaction { service: services::CONNECTION, .. })
     );
     if connection && count_burst(&mut ids.connections, host, tick, FLOOD_CONNECTIONS) {
         rules.push("connection_flood");

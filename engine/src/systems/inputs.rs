@@ -9,6 +9,7 @@ use bevy_ecs::prelude::*;
 
 use crate::event::{EventKind, EventLog, RejectReason};
 use crate::input::{FaultSpec, SimInput};
+use crate::input::{Iec104Transaction, OpcUaTransaction};
 use crate::network::{Native, NetState, Request, check_request};
 use crate::scenario::iec104::Write;
 use crate::scenario::opcua::services;
@@ -164,23 +165,31 @@ fn outcome_events(
         SimInput::ModbusConnection { plc, source, refused } if known(plc, source) => {
             EventKind::ModbusConnection { plc: plc.clone(), source: source.clone(), refused: *refused }
         }
-        SimInput::Iec104 { plc, source, type_id, cause, ioa, value, select, repeat, .. }
+        SimInput::Iec104(Iec104Transaction {
+            plc,
+            source,
+            type_id,
+            cause,
+            ioa,
+            value,
+            select,
+            repeat,
+            ..
+        }) if known(plc, source) => EventKind::Iec104Transaction(Iec104Transaction {
+            plc: plc.clone(),
+            source: source.clone(),
+            type_id: *type_id,
+            cause: *cause,
+            ioa: *ioa,
+            value: *value,
+            select: *select,
+            reason,
+            repeat: (*repeat).max(1),
+        }),
+        SimInput::OpcUa(OpcUaTransaction { plc, source, service, node, value, repeat, .. })
             if known(plc, source) =>
         {
-            EventKind::Iec104Transaction {
-                plc: plc.clone(),
-                source: source.clone(),
-                type_id: *type_id,
-                cause: *cause,
-                ioa: *ioa,
-                value: *value,
-                select: *select,
-                reason,
-                repeat: (*repeat).max(1),
-            }
-        }
-        SimInput::OpcUa { plc, source, service, node, value, repeat, .. } if known(plc, source) => {
-            EventKind::OpcUaTransaction {
+            EventKind::OpcUaTransaction(OpcUaTransaction {
                 plc: plc.clone(),
                 source: source.clone(),
                 service: *service,
@@ -188,7 +197,7 @@ fn outcome_events(
                 value: *value,
                 reason,
                 repeat: (*repeat).max(1),
-            }
+            })
         }
         SimInput::TrafficSummary { entries } if reason.is_none() => {
             EventKind::TrafficSummary { entries: entries.clone() }
@@ -223,8 +232,8 @@ pub(crate) fn apply_one(
             let function = input.function_code().unwrap_or(15);
             write_coils(world, s, plc, source, (function, None), *addr, values)
         }
-        SimInput::Iec104 { .. } => iec104_command(world, s, input),
-        SimInput::OpcUa { .. } => opcua_write(world, s, input),
+        SimInput::Iec104(_) => iec104_command(world, s, input),
+        SimInput::OpcUa(_) => opcua_write(world, s, input),
         SimInput::WriteRegisters { plc, source, addr, values, .. } => {
             let function = input.function_code().unwrap_or(16);
             write_registers(world, s, plc, source, (function, None), *addr, values)
@@ -306,7 +315,8 @@ pub(crate) fn apply_one(
 /// An IEC 104 request: a command executed is the write of the point its object maps (see
 /// `Iec104Def::command`); anything else changes nothing here.
 fn iec104_command(world: &mut World, s: &Scenario, input: &SimInput) -> Result<Vec<EventKind>, RejectReason> {
-    let SimInput::Iec104 { plc, source, type_id, ioa, value, select, reason, .. } = input else {
+    let SimInput::Iec104(Iec104Transaction { plc, source, type_id, ioa, value, select, reason, .. }) = input
+    else {
         return Ok(Vec::new());
     };
     let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
@@ -344,7 +354,7 @@ fn iec104_command(world: &mut World, s: &Scenario, input: &SimInput) -> Result<V
 /// An OPC UA request: a write is the write of the point its node maps (see
 /// `PlcDef::opcua_write`); anything else changes nothing here.
 fn opcua_write(world: &mut World, s: &Scenario, input: &SimInput) -> Result<Vec<EventKind>, RejectReason> {
-    let SimInput::OpcUa { plc, source, service, node, value, reason, .. } = input else {
+    let SimInput::OpcUa(OpcUaTransaction { plc, source, service, node, value, reason, .. }) = input else {
         return Ok(Vec::new());
     };
     let idx = s.plc(plc).ok_or(RejectReason::UnknownPlc)?;

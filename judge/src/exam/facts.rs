@@ -4,6 +4,7 @@ use icsdrill_engine::attack::{Action, Step};
 use icsdrill_engine::event::{EventKind, RejectReason, SimEvent};
 use icsdrill_engine::input::{PlcMode, SimInput};
 use icsdrill_engine::scenario::{PlcIdx, PlcRole, Scenario, Text};
+use icsdrill_engine::{Iec104Transaction, OpcUaTransaction};
 
 /// What the tasks are checked against.
 #[derive(Debug, Default)]
@@ -170,8 +171,8 @@ pub(super) fn safety_violation(s: &Scenario, events: &[SimEvent], attacker_hosts
                 }
             }
             // A command over IEC 104 or a write over OPC UA is the coil write it stands for.
-            EventKind::Iec104Transaction { plc, source, .. }
-            | EventKind::OpcUaTransaction { plc, source, .. } => {
+            EventKind::Iec104Transaction(Iec104Transaction { plc, source, .. })
+            | EventKind::OpcUaTransaction(OpcUaTransaction { plc, source, .. }) => {
                 let bypass = s
                     .write_of_transaction(&e.kind)
                     .filter(|(_, w)| w.function == 5)

@@ -84,7 +84,7 @@ impl<'a> Evidence<'a> {
                     ev.range_breaches.entry(plc.clone()).or_default().push(e.seq);
                 }
                 // A set point over IEC 104 or OPC UA is the register write it stands for.
-                EventKind::Iec104Transaction { .. } | EventKind::OpcUaTransaction { .. } => {
+                EventKind::Iec104Transaction(_) | EventKind::OpcUaTransaction(_) => {
                     if let Some((plc, w)) = s.write_of_transaction(&e.kind)
                         && !range_checked.iter().any(|p| p == plc)
                         && w.to_registers()

@@ -17,6 +17,7 @@ use super::tcp;
 use crate::runtime::iec104::apci::{self, UFunction};
 use crate::runtime::iec104::asdu::{self, cot};
 use crate::runtime::placement::Placement;
+use icsdrill_engine::Iec104Transaction;
 
 /// One request to put on the wire.
 pub(super) struct Exchange {
@@ -44,9 +45,16 @@ pub(super) fn logged(s: &Scenario, sim: &Sim, seen: u64) -> Vec<Exchange> {
     let new = super::since(sim, seen);
     new.iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Iec104Transaction { plc, source, type_id, ioa, value, select, reason, .. }
-                if matches!(*type_id, CONNECTION | C_IC_NA_1 | C_CS_NA_1) || is_command(*type_id) =>
-            {
+            EventKind::Iec104Transaction(Iec104Transaction {
+                plc,
+                source,
+                type_id,
+                ioa,
+                value,
+                select,
+                reason,
+                ..
+            }) if matches!(*type_id, CONNECTION | C_IC_NA_1 | C_CS_NA_1) || is_command(*type_id) => {
                 let (p, h) = (s.plc(plc)?, s.host(source)?);
                 s.plcs[p.ix()].iec104.as_ref()?;
                 Some(Exchange {

@@ -22,6 +22,7 @@ use opcua::types::{
 use super::tcp;
 use crate::runtime::opcua::nodes::{status_of, variant};
 use crate::runtime::placement::Placement;
+use icsdrill_engine::OpcUaTransaction;
 
 /// The index of the PLC's namespace on its server (after the standard's and the server's own).
 const NS: u16 = 2;
@@ -55,7 +56,15 @@ pub(super) fn logged(s: &Scenario, sim: &Sim, seen: u64) -> Vec<Exchange> {
     let new = super::since(sim, seen);
     new.iter()
         .filter_map(|e| match &e.kind {
-            EventKind::OpcUaTransaction { plc, source, service, node, value, reason, .. } => {
+            EventKind::OpcUaTransaction(OpcUaTransaction {
+                plc,
+                source,
+                service,
+                node,
+                value,
+                reason,
+                ..
+            }) => {
                 let (p, h) = (s.plc(plc)?, s.host(source)?);
                 s.plcs[p.ix()].opcua.as_ref()?;
                 Some(Exchange {

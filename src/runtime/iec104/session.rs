@@ -26,6 +26,7 @@ use super::asdu::{self, QOI_STATION, Refusal, Request, Value, cot};
 use super::link::{Link, Out, Params};
 use crate::runtime::live::SnapshotCache;
 use crate::runtime::modbus::server::{Context, Pacer, read_draining, reset};
+use icsdrill_engine::Iec104Transaction;
 
 /// ASDUs a connection holds for a client that does not acknowledge them; past this it is
 /// closed, as a station whose event buffer overflows drops its master.
@@ -481,7 +482,7 @@ impl Station<'_> {
         reason: Option<RejectReason>,
     ) -> SimInput {
         let s = &self.cx.live.scenario;
-        SimInput::Iec104 {
+        SimInput::Iec104(Iec104Transaction {
             plc: s.plcs[self.plc.ix()].id.clone(),
             source: s.hosts[self.source.ix()].id.clone(),
             type_id,
@@ -491,7 +492,7 @@ impl Station<'_> {
             select,
             reason,
             repeat: 1,
-        }
+        })
     }
 
     /// Records a request the endpoint answered alone, within the range's record budget.

@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 use crate::runtime::live::Live;
+use icsdrill_engine::Iec104Transaction;
 
 /// Connections one endpoint serves at once; more are accepted and closed at once.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 32;
@@ -301,7 +302,7 @@ fn refuse_over_cap(cx: &Context, plc: PlcIdx, peer: IpAddr, protocol: Protocol) 
     cx.live.record_traffic(plc, source, None, 1, true, || match protocol {
         Protocol::Modbus => SimInput::ModbusConnection { plc: plc_id, source: source_id, refused },
         Protocol::OpcUa => crate::runtime::opcua::proxy::connection_input(cx, plc, source, refused),
-        Protocol::Iec104 => SimInput::Iec104 {
+        Protocol::Iec104 => SimInput::Iec104(Iec104Transaction {
             plc: plc_id,
             source: source_id,
             type_id: icsdrill_engine::scenario::iec104::types::CONNECTION,
@@ -311,7 +312,7 @@ fn refuse_over_cap(cx: &Context, plc: PlcIdx, peer: IpAddr, protocol: Protocol) 
             select: false,
             reason: refused,
             repeat: 1,
-        },
+        }),
     });
 }
 

@@ -34,6 +34,7 @@ use opcua::types::{
 };
 
 use crate::runtime::modbus::server::Context;
+use icsdrill_engine::OpcUaTransaction;
 
 /// The namespace of the PLC's points.
 pub const NAMESPACE: &str = "urn:icsdrill:plc";
@@ -235,7 +236,7 @@ impl PlcNodes {
         reason: Option<RejectReason>,
     ) -> SimInput {
         let s = &self.cx.live.scenario;
-        SimInput::OpcUa {
+        SimInput::OpcUa(OpcUaTransaction {
             plc: s.plcs[self.plc.ix()].id.clone(),
             source: s.hosts[source.ix()].id.clone(),
             service,
@@ -243,7 +244,7 @@ impl PlcNodes {
             value,
             reason,
             repeat: 1,
-        }
+        })
     }
 
     /// The point id of one of our nodes.

@@ -25,6 +25,7 @@ use tokio::sync::watch;
 
 use super::nodes::{Channels, Peer};
 use crate::runtime::modbus::server::{Context, Pacer, reset};
+use icsdrill_engine::OpcUaTransaction;
 
 /// The largest message chunk either side may send (the stack's receive buffer is the same).
 pub const MAX_CHUNK: usize = 64 * 1024;
@@ -209,7 +210,7 @@ pub(crate) fn connection_input(
     reason: Option<RejectReason>,
 ) -> SimInput {
     let s = &cx.live.scenario;
-    SimInput::OpcUa {
+    SimInput::OpcUa(OpcUaTransaction {
         plc: s.plcs[plc.ix()].id.clone(),
         source: s.hosts[source.ix()].id.clone(),
         service: services::CONNECTION,
@@ -217,7 +218,7 @@ pub(crate) fn connection_input(
         value: None,
         reason,
         repeat: 1,
-    }
+    })
 }
 
 /// How long a relay waits for the stack to accept before giving up.
