@@ -165,39 +165,12 @@ fn outcome_events(
         SimInput::ModbusConnection { plc, source, refused } if known(plc, source) => {
             EventKind::ModbusConnection { plc: plc.clone(), source: source.clone(), refused: *refused }
         }
-        SimInput::Iec104(Iec104Transaction {
-            plc,
-            source,
-            type_id,
-            cause,
-            ioa,
-            value,
-            select,
-            repeat,
-            ..
-        }) if known(plc, source) => EventKind::Iec104Transaction(Iec104Transaction {
-            plc: plc.clone(),
-            source: source.clone(),
-            type_id: *type_id,
-            cause: *cause,
-            ioa: *ioa,
-            value: *value,
-            select: *select,
-            reason,
-            repeat: (*repeat).max(1),
-        }),
-        SimInput::OpcUa(OpcUaTransaction { plc, source, service, node, value, repeat, .. })
-            if known(plc, source) =>
-        {
-            EventKind::OpcUaTransaction(OpcUaTransaction {
-                plc: plc.clone(),
-                source: source.clone(),
-                service: *service,
-                node: node.clone(),
-                value: *value,
-                reason,
-                repeat: (*repeat).max(1),
-            })
+        // The record is the request with its outcome.
+        SimInput::Iec104(t) if known(&t.plc, &t.source) => {
+            EventKind::Iec104Transaction(Iec104Transaction { reason, repeat: t.repeat.max(1), ..t.clone() })
+        }
+        SimInput::OpcUa(t) if known(&t.plc, &t.source) => {
+            EventKind::OpcUaTransaction(OpcUaTransaction { reason, repeat: t.repeat.max(1), ..t.clone() })
         }
         SimInput::TrafficSummary { entries } if reason.is_none() => {
             EventKind::TrafficSummary { entries: entries.clone() }
