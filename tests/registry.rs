@@ -440,6 +440,8 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
     assert_eq!(ids, ["c"]);
     let (_, csv) = call("/api/region/export?format=csv", Some("kashgar-token")).await;
     assert!(!csv.contains("karamay") && csv.contains("kashgar"), "{csv}");
+    // Its total is its prefecture's row, once: a sum over the sheet counts nothing twice.
+    assert_eq!(csv.lines().filter(|l| l.starts_with("kashgar,*,")).count(), 1, "{csv}");
     let (_, body) = call("/api/region/rollup", Some("region-token")).await;
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["enterprises"].as_array().unwrap().len(), 3);

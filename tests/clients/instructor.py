@@ -37,6 +37,10 @@ with failing(driver, f"{out}/instructor-failure.png"):
     button = driver.find_element(By.CSS_SELECTOR, f"#tools button[data-reveal='{team}']")
     seen["hint"] = button.get_attribute("data-hint")
     button.click()
+    # It costs the team points: asked first.
+    wait.until(lambda d: d.switch_to.alert)
+    seen["reveal_confirm"] = driver.switch_to.alert.text
+    driver.switch_to.alert.accept()
     wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, f"#tools button[data-reveal='{team}'][data-hint='{seen['hint']}']"))
     # In Chinese, nothing of the white cell's own UI is left in English (names and ids aside).
     driver.find_element(By.ID, "lang").click()

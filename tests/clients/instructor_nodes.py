@@ -26,6 +26,8 @@ with failing(driver, f"{out}/instructor-nodes-failure.png"):
     first = driver.find_element(By.CSS_SELECTOR, f"{panel} button[data-reveal]")
     seen["revealed"] = first.get_attribute("data-hint")
     first.click()
+    wait.until(lambda d: d.switch_to.alert)
+    driver.switch_to.alert.accept()
     wait.until(lambda d: "→" in d.find_element(By.ID, "toast").text)
     seen["toast"] = driver.find_element(By.ID, "toast").text
     # The other node applies it and records its card; this page then shows it taken.

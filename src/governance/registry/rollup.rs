@@ -255,6 +255,9 @@ pub fn rollup_rows(r: &Rollup) -> (Vec<&'static str>, Vec<Vec<String>>) {
             rows.push(row(&p.prefecture.code, i, t));
         }
     }
-    rows.push(row(&r.scope, "*", &r.totals));
+    // The scope's total, unless the scope is one prefecture (its row says it already).
+    if !r.prefectures.iter().any(|p| p.prefecture.code == r.scope) {
+        rows.push(row(&r.scope, "*", &r.totals));
+    }
     (header, rows)
 }
