@@ -33,6 +33,12 @@ with failing(driver, f"{out}/instructor-failure.png"):
     driver.find_element(By.CSS_SELECTOR, "[data-control=start]").click()
     wait.until(lambda d: phase(d) == "live" and enabled(d) == ["pause", "hot_wash", "end"])
     seen["live"] = enabled(driver)
+    # A link on a team's card keeps the keyboard focus while the live values update.
+    status = lambda d: d.execute_script("return document.querySelector('#teams [data-status]').textContent")
+    driver.execute_script("document.querySelector('#teams section h2 a').focus()")
+    before = status(driver)
+    wait.until(lambda d: status(d) != before)
+    seen["focus_kept"] = driver.execute_script("return document.activeElement === document.querySelector('#teams section h2 a')")
     # Reveal the first hint of the team.
     button = driver.find_element(By.CSS_SELECTOR, f"#tools button[data-reveal='{team}']")
     seen["hint"] = button.get_attribute("data-hint")

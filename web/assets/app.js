@@ -641,10 +641,27 @@ async function instructorPage() {
     const away = o.elsewhere || [];
     $("#elsewhere").hidden = !away.length;
     put($("#elsewhere ul"), away.map(t => `<li><b>${esc(t.name)}</b> <span class="mut">(${esc(t.id)})</span> — ${t.total.toFixed(1)} · ${tr("node")} ${esc(t.node)}: <a href="${esc(t.http)}/instructor" target="_blank" rel="noopener">${esc(t.http)}</a></li>`).join(""));
-    put($("#teams"), o.teams.map(t => `<section><h2>${esc(t.name)} <span class="mut">(${esc(t.id)})</span> — ${t.score.total.toFixed(1)} <a href="/api/teams/${encodeURIComponent(t.id)}/report?format=html&lang=${lang}" target="_blank">${tr("aar")}</a></h2>
-      <p class="mut">t = ${t.simulated_s.toFixed(0)} s · ${tr("trips")} ${t.trips} · ${tr("damage")} ${t.damage}</p>
+    // The cards are built once (again when the teams, their variables or the language
+    // change); each update writes only their numbers, so a focused link or a press on one
+    // survives the updates.
+    put($("#teams"), o.teams.map(t => `<section data-team="${esc(t.id)}"><h2>${esc(t.name)}${t.name === t.id ? "" : ` <span class="mut">(${esc(t.id)})</span>`} — <span data-total></span> <a href="/api/teams/${encodeURIComponent(t.id)}/report?format=html&lang=${lang}" target="_blank">${tr("aar")}</a></h2>
+      <p class="mut" data-status></p>
       <table><thead><tr><th></th><th class="num">${tr("true_v")}</th><th class="num">${tr("measured")}</th></tr></thead><tbody>
-      ${t.values.map(v => `<tr><td>${esc(txt(v.name))}</td><td class="num">${v.true.toFixed(2)} ${esc(v.unit)}</td><td class="num ${v.measured != null && Math.abs(v.measured - v.true) > 0.05 * (Math.abs(v.true) + 1) ? "bad" : ""}">${v.measured == null ? "–" : v.measured.toFixed(2)}</td></tr>`).join("")}</tbody></table></section>`).join(""));
+      ${t.values.map((v, i) => `<tr><td>${esc(txt(v.name))}</td><td class="num" data-true="${i}"></td><td class="num" data-measured="${i}"></td></tr>`).join("")}</tbody></table></section>`).join(""));
+    for (const t of o.teams) {
+      const card = document.querySelector(`#teams section[data-team="${CSS.escape(t.id)}"]`);
+      if (!card) continue;
+      card.querySelector("[data-total]").textContent = t.score.total.toFixed(1);
+      card.querySelector("[data-status]").textContent = `t = ${t.simulated_s.toFixed(0)} s · ${tr("trips")} ${t.trips} · ${tr("damage")} ${t.damage}`;
+      t.values.forEach((v, i) => {
+        const tv = card.querySelector(`[data-true="${i}"]`), mv = card.querySelector(`[data-measured="${i}"]`);
+        if (tv) tv.textContent = `${v.true.toFixed(2)} ${v.unit}`;
+        if (mv) {
+          mv.textContent = v.measured == null ? "–" : `${v.measured.toFixed(2)} ${v.unit}`;
+          mv.classList.toggle("bad", v.measured != null && Math.abs(v.measured - v.true) > 0.05 * (Math.abs(v.true) + 1));
+        }
+      });
+    }
   };
   // Hints and messages per team, apart from the live values: they change rarely, so the
   // buttons stay put under the pointer.
