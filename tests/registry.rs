@@ -388,6 +388,20 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
     let mut store = seeded_store(&dir);
     store.add_user("region-token", "region", None).unwrap();
     store.add_user("kashgar-token", "prefecture", Some("kashgar")).unwrap();
+    // Entered by hand: a compliance test, and a drill run elsewhere.
+    for (kind, date, reference) in
+        [("compliance_test", "2026-03-01", "CT-2026-007"), ("drill", "2024-05-10", "paper")]
+    {
+        let date = parse(date).unwrap();
+        store
+            .add_activity(&Activity {
+                enterprise: "a".into(),
+                kind: kind.into(),
+                date,
+                reference: reference.into(),
+            })
+            .unwrap();
+    }
     drop(store);
     let api: Arc<dyn icsdrill_web::region::RegionApi> = Arc::new(
         icsdrill::governance::region::RegionService::new(icsdrill::store::Database::Sqlite(dir.clone())),
@@ -468,6 +482,14 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
         "{body}"
     );
     assert_eq!(v["findings"][1]["status"], "verified", "{body}");
+    // What was entered by hand, newest first; the drills on record are not listed twice.
+    let entered: Vec<(&str, &str)> = v["entered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["kind"].as_str().unwrap(), a["reference"].as_str().unwrap()))
+        .collect();
+    assert_eq!(entered, [("compliance_test", "CT-2026-007"), ("drill", "paper")], "{body}");
     assert_eq!(v["findings"][1]["overdue"], false, "{body}");
     assert_eq!(v["row"]["enterprise"]["prefecture"], "karamay", "{body}");
     let _ = std::fs::remove_dir_all(&dir);

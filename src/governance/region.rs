@@ -183,6 +183,10 @@ pub struct EnterprisePage {
     pub drills: Vec<EnterpriseDrill>,
     /// Its findings, most severe first.
     pub findings: Vec<EnterpriseFinding>,
+    /// What was entered in the registry by hand (drills run elsewhere, compliance tests, risk
+    /// assessments), newest first, but for drills on record (listed in `drills`): they count
+    /// for its cadence as the drills on record do.
+    pub entered: Vec<registry::Activity>,
 }
 
 /// The page of enterprise `id` on `today`, if it is registered within `scope`.
@@ -197,7 +201,13 @@ pub fn enterprise_from(
         return Ok(None);
     }
     let findings = store.findings(id)?;
+    // Entered by hand: what the registry holds before the drills on record are noted in it.
+    let mut entered: Vec<registry::Activity> =
+        reg.activities.iter().filter(|a| a.enterprise == id).cloned().collect();
+    entered.sort_by(|a, b| b.date.cmp(&a.date).then(a.kind.cmp(&b.kind)));
     let (drill_days, mut all) = drill_results(store, &mut reg)?;
+    // A drill entered with its id on record is listed with the drills already.
+    entered.retain(|a| !(a.kind == "drill" && drill_days.contains_key(&a.reference)));
     let mut drills = all.remove(id).unwrap_or_default();
     let results: BTreeMap<String, DrillResult> = drills
         .iter()
@@ -238,7 +248,7 @@ pub fn enterprise_from(
         })
         .collect();
     rows.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.id.cmp(&b.id)));
-    Ok(Some(EnterprisePage { today, row, drills, findings: rows }))
+    Ok(Some(EnterprisePage { today, row, drills, findings: rows, entered }))
 }
 
 /// The regional view over a database.
