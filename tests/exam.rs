@@ -256,6 +256,10 @@ fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
         notice.contains("结果通知") && !notice.contains("能力考核证书") && notice.contains("未通过"),
         "{notice}"
     );
+    // The notice's fingerprint is the notice's, not a certificate's; both name the exam by its
+    // scenario's title.
+    assert!(notice.contains("通知指纹") && !notice.contains("证书指纹"), "{notice}");
+    assert!(html.contains("储罐区与进料反应器 (petrochem-tank-farm)"), "{html}");
 
     // Tampered: a better score, or another trainee's name, breaks the signature.
     let original = std::fs::read_to_string(&cert1).unwrap();

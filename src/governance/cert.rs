@@ -136,6 +136,16 @@ pub fn verify_signature(cert: &Certificate) -> Result<()> {
         .map_err(|_| Error::Refused("the signature does not match the certificate".into()))
 }
 
+/// An exam's name as its certificate shows it: a built-in scenario's title with its id, or
+/// the id (a scenario file of the organiser's own).
+fn exam_name(id: &str, zh: bool) -> String {
+    let esc = icsdrill_web::escape_html;
+    match icsdrill_scenarios::builtin(id).and_then(|b| b.load().ok()) {
+        Some(s) => format!("{} ({})", esc(if zh { &s.meta.title.zh } else { &s.meta.title.en }), esc(id)),
+        None => esc(id),
+    }
+}
+
 /// The certificate's fingerprint: SHA-256 of its signed statement (the body's JSON), hex. Its
 /// QR code is printed on it; `cert verify` prints it too, so a paper copy can be matched to
 /// the file that verifies.
@@ -208,7 +218,7 @@ pub fn html(c: &Certificate, zh: bool) -> String {
         })
         .collect();
     format!(
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title><style>\
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><link rel=\"icon\" href=\"data:,\"><title>{title}</title><style>\
          body{{font:15px/1.5 system-ui,'Noto Sans CJK SC','WenQuanYi Zen Hei',sans-serif;max-width:800px;margin:2rem auto;color:#1b2733}}\
          .cert{{border:6px double #1d5c8a;padding:2rem 3rem}}h1{{text-align:center;color:#1d5c8a}}table{{width:100%;border-collapse:collapse}}\
          td{{border-bottom:1px solid #c5d2dc;padding:.3rem}}.n{{text-align:right}}.result{{text-align:center;font-size:1.6rem;font-weight:bold}}\
@@ -222,7 +232,7 @@ pub fn html(c: &Certificate, zh: bool) -> String {
         esc(&b.trainee),
         if b.cohort.is_empty() { String::new() } else { format!(" · {}", esc(&b.cohort)) },
         if zh { "考核场景" } else { "Exam" },
-        esc(&b.exam),
+        exam_name(&b.exam, zh),
         if zh { "日期" } else { "Date" },
         b.date,
         if zh { "总分" } else { "Total" },
@@ -246,7 +256,12 @@ pub fn html(c: &Certificate, zh: bool) -> String {
         if zh { "签章" } else { "Seal and signature" },
         "",
         fingerprint_qr(c),
-        if zh { "证书指纹" } else { "Certificate fingerprint" },
+        match (pass, zh) {
+            (true, true) => "证书指纹",
+            (true, false) => "Certificate fingerprint",
+            (false, true) => "通知指纹",
+            (false, false) => "Notice fingerprint",
+        },
         fingerprint(c),
         if zh { "考核记录" } else { "Exam drill" },
         b.drill,

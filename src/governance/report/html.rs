@@ -25,7 +25,7 @@ pub(super) fn html(r: &Report, l: Lang) -> String {
     let lang = if l == Lang::Zh { "zh-CN" } else { "en" };
     let _ = write!(
         o,
-        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{} — {}</title><style>{CSS}</style></head><body>",
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><link rel=\"icon\" href=\"data:,\"><title>{} — {}</title><style>{CSS}</style></head><body>",
         esc(w.title),
         esc(&r.context.team_name)
     );
