@@ -787,6 +787,10 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     // instructor's moves on.
     let now = drill.live("a").unwrap().snapshot().tick;
     drill.step(650 - now).await;
+    // The drill says where its plant time stands now (a page's clock starts from it).
+    let info: serde_json::Value =
+        serde_json::from_str(&http(addr, "GET", "/api/drill", Some(&tokens[0]), None).await.1).unwrap();
+    assert_eq!(info["at_s"].as_f64(), Some(65.0), "{info}");
     let ticking = keep_ticking(drill.clone());
     crate::util::board_where(drill.scoreboard(false), "the freeze", |b| b.frozen).await;
     let public_before: serde_json::Value =

@@ -121,6 +121,10 @@ pub struct DrillInfo {
     pub brief: icsdrill_engine::scenario::Text,
     /// Teams (id, name).
     pub teams: Vec<TeamInfo>,
+    /// Simulated seconds of the furthest range as this was asked: a page opened long after the
+    /// last board was published runs its clock on from here rather than from that board's.
+    #[serde(default)]
+    pub at_s: f64,
 }
 
 /// A team's id and name.

@@ -56,6 +56,7 @@ impl DrillApi for Drill {
             title: self.scenario.meta.title.clone(),
             brief: self.scenario.meta.brief.clone(),
             teams: self.teams.iter().map(|t| t.info.clone()).collect(),
+            at_s: self.furthest_tick() as f64 / f64::from(self.scenario.tick_hz),
         }
     }
 

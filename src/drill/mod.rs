@@ -507,6 +507,14 @@ impl Drill {
         board::rank(rows)
     }
 
+    /// The furthest range's tick, here or on another node (a node running none of the teams
+    /// past the freeze still freezes its board).
+    pub(crate) fn furthest_tick(&self) -> u64 {
+        let away = self.teams.iter().filter_map(|t| t.away.load_full()).map(|a| a.tick).max();
+        let here = self.teams.iter().filter_map(Team::here).map(|h| h.live.snapshot().tick);
+        here.chain(away).max().unwrap_or(0)
+    }
+
     /// Ranks the teams and publishes the boards (the public one stays put while frozen).
     /// Returns about how many bytes their viewers are written (`board::fan_out_pause`).
     fn publish_board(&self, seq: u64) -> u64 {
@@ -529,10 +537,7 @@ impl Drill {
         let changed_us =
             here.clone().map(|h| h.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
         let rows = board::rank(rows);
-        // The furthest range, here or on another node (a node running none of the teams past
-        // the freeze still freezes its board).
-        let away = self.teams.iter().filter_map(|t| t.away.load_full()).map(|a| a.tick).max();
-        let max_tick = here.map(|h| h.live.snapshot().tick).chain(away).max().unwrap_or(0);
+        let max_tick = self.furthest_tick();
         let clock = board::Clock { at_s: max_tick as f64 / f64::from(self.scenario.tick_hz), ..self.clock };
         let steps = self.scenario.attack.as_ref().map_or(0, |a| a.steps.len());
         let full =

@@ -179,10 +179,15 @@ const hms = s => { s = Math.max(0, Math.floor(s)); return [s / 3600, s % 3600 / 
 // The big screen's clock and countdowns: the board's plant time, run on at its speed while
 // the drill is live (the display ticks; no request).
 let board = null, boardAt = 0;
+// The plant time the drill said when the page opened (`/api/drill`): the board a page is
+// first sent may be older than that.
+let known = null;
 function showClock() {
   if (!board || !$("#clock")) return;
-  const c = board.clock, run = board.phase === "live" ? (performance.now() - boardAt) / 1000 * c.speed : 0;
-  const now = Math.min(c.at_s + run, c.end_s == null ? Infinity : c.end_s);
+  const c = board.clock, live = board.phase === "live", t = performance.now();
+  const run = live ? (t - boardAt) / 1000 * c.speed : 0;
+  const later = live && known ? known.at_s + (t - known.at) / 1000 * c.speed : 0;
+  const now = Math.min(Math.max(c.at_s + run, later), c.end_s == null ? Infinity : c.end_s);
   $("#clock").textContent = hms(now);
   // Past the live part (hot wash, ended) nothing is counted down any more.
   const over = board.phase === "hot_wash" || board.phase === "ended";
@@ -235,10 +240,14 @@ async function scoreboardPage() {
   const history = boardHistory();
   let info = null;
   const title = () => { if (info) $("#title").textContent = info.name === info.title.en ? txt(info.title) : info.name + " — " + txt(info.title); };
-  api("/api/drill").then(d => { info = d; title(); }).catch(() => {});
+  api("/api/drill").then(d => { info = d; known = {at_s: d.at_s || 0, at: performance.now()}; title(); showClock(); }).catch(() => {});
   // The language switch redraws what the page wrote itself.
   rerender = () => { title(); if (board) { phaseBadge(board.phase); showClock(); } };
-  stream("/api/scoreboard/stream", "scoreboard", b => { board = b; boardAt = performance.now(); showClock(); history(b); phaseBadge(b.phase); $("#frozen").hidden = !b.frozen; boardRows(b, $("#board tbody")); document.body.dataset.seq = b.seq; });
+  stream("/api/scoreboard/stream", "scoreboard", b => {
+    // A board as new as what the drill said at the page's opening (or one held by a pause)
+    // sets the clock from now on.
+    if (known && (b.phase !== "live" || b.clock.at_s >= known.at_s)) known = null;
+    board = b; boardAt = performance.now(); showClock(); history(b); phaseBadge(b.phase); $("#frozen").hidden = !b.frozen; boardRows(b, $("#board tbody")); document.body.dataset.seq = b.seq; });
   setInterval(showClock, 500);
   $("#fullscreen").addEventListener("click", () => document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen().catch(() => {}));
 }
