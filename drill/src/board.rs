@@ -1,6 +1,7 @@
 //! The scoreboard: ranked rows (ties go to the team that settled its score first; teams
-//! that settled the same total at the same tick share a rank), ranks within brackets, and the contest freeze (observers and teams see the board as it
-//! was when the freeze began, until the hot wash).
+//! that settled the same total at the same tick share a rank), ranks within brackets, and
+//! the contest freeze (observers and teams see the board as it was when the freeze began,
+//! until the hot wash).
 
 use std::borrow::Cow;
 use std::sync::Arc;

@@ -146,6 +146,16 @@ fn exam_name(id: &str, zh: bool) -> String {
     }
 }
 
+/// What the fingerprint is called: a certificate's (a pass) or a result notice's.
+fn fingerprint_word(pass: bool, zh: bool) -> &'static str {
+    match (pass, zh) {
+        (true, true) => "证书指纹",
+        (true, false) => "Certificate fingerprint",
+        (false, true) => "通知指纹",
+        (false, false) => "Notice fingerprint",
+    }
+}
+
 /// The certificate's fingerprint: SHA-256 of its signed statement (the body's JSON), hex. Its
 /// QR code is printed on it; `cert verify` prints it too, so a paper copy can be matched to
 /// the file that verifies.
@@ -256,12 +266,7 @@ pub fn html(c: &Certificate, zh: bool) -> String {
         if zh { "签章" } else { "Seal and signature" },
         "",
         fingerprint_qr(c),
-        match (pass, zh) {
-            (true, true) => "证书指纹",
-            (true, false) => "Certificate fingerprint",
-            (false, true) => "通知指纹",
-            (false, false) => "Notice fingerprint",
-        },
+        fingerprint_word(pass, zh),
         fingerprint(c),
         if zh { "考核记录" } else { "Exam drill" },
         b.drill,

@@ -182,8 +182,9 @@ async fn until_ranges_end(drill: &Drill, end: Option<u64>) {
 /// How long a drill whose time ran out waits for its pages to be shown the end.
 const END_SHOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// A drill whose time ran out ends for every team: the phase is recorded, and the boards published with it before the server closes,
-/// so the pages keep the final view (not a lost connection) and a resume finds it ended.
+/// A drill whose time ran out ends for every team: the phase is recorded, and the boards
+/// published with it before the server closes, so the pages keep the final view (not a lost
+/// connection) and a resume finds it ended.
 async fn time_is_up(drill: &Drill) {
     if let Err(e) = DrillApi::control(drill, Control::End) {
         tracing::warn!(error = %e, "could not end the drill");
