@@ -133,7 +133,8 @@ pub(crate) enum RegionCmd {
     },
     /// Add a regional-view user (region, prefecture or trainer) and print its login token.
     User {
-        /// region or prefecture.
+        /// region (the whole region), prefecture (one prefecture) or trainer (exams and
+        /// certificates).
         #[arg(long)]
         role: String,
         /// The prefecture a prefecture user sees.

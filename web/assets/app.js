@@ -18,7 +18,7 @@ const T = {
     teams:"队伍（留空为全部）",channel:"方式",message:"消息",phone:"电话",fire_step:"触发攻击步骤",text:"内容",step:"攻击步骤",send:"发送",
     attack:"攻击时间线",script:"故障、干扰项与日常作业",sc_fault:"故障/干扰项",sc_work:"日常作业",sc_kind:"类别",sc_who:"故障或主机",note:"导调说明",take:"使用",cost:"扣分",phase_briefing:"简报",phase_live:"进行中",phase_paused:"已暂停",phase_hot_wash:"热复盘",phase_ended:"已结束",
     no_alarms:"无活动报警",true_v:"真实值",measured:"测量值",done:"已完成",late:"超时",missed:"未完成",pending:"待定",sent:"已发送",applied:"已执行",
-    tripped:"已联锁",acked:"已确认",ack:"确认",aar:"演练报告",flags:"夺旗",flag:"旗标（flag）",submit_flag:"提交旗标",unit:"单元号",standings:"最终排名（CSV）",region_title:"区域监管视图",alerts:"监测告警数",last_score:"最近演练得分",prefectures:"地州市",prefecture:"地州市",enterprises:"企业",drills_on_time:"按期演练",open_findings:"未整改隐患（严重/高/中/低）",overdue_rect:"逾期整改",name:"名称",industry:"行业",next_drill:"下次演练",trend:"年度趋势",year:"年份",drills:"演练",findings:"隐患",verified:"已复核整改",trainer_title:"考核批次",in_progress:"进行中",results:"成绩",cohort:"批次",date:"日期",result:"结果",pass:"通过",fail:"未通过",lang:"English"}
+    tripped:"已联锁",acked:"已确认",ack:"确认",aar:"演练报告",flags:"夺旗",flag:"旗标（flag）",submit_flag:"提交旗标",unit:"单元号",standings:"排名（CSV）",region_title:"区域监管视图",alerts:"监测告警数",last_score:"最近演练得分",prefectures:"地州市",prefecture:"地州市",enterprises:"企业",drills_on_time:"按期演练",open_findings:"未整改隐患（严重/高/中/低）",overdue_rect:"逾期整改",name:"名称",industry:"行业",next_drill:"下次演练",trend:"年度趋势",year:"年份",drills:"演练",findings:"隐患",verified:"已复核整改",trainer_title:"考核批次",in_progress:"进行中",results:"成绩",cohort:"批次",date:"日期",result:"结果",pass:"通过",fail:"未通过",lang:"English"}
 };
 // An action's name, short (its label up to the first parenthesis), in the page's language.
 const actionName = k => ACTIONS[k] ? ACTIONS[k][lang].split(/ \(|（/)[0] : k;
@@ -622,6 +622,14 @@ async function instructorPage() {
     if (b.dataset.control === "hot_wash" && !confirm(tr("confirm_hot_wash"))) return;
     try { const r = await api("/api/drill/control", {action: b.dataset.control}); phaseBadge(r.phase); } catch (e) { toast(e.message, true); }
   }));
+  // The form asks for what its channel needs: a text, or an attack step.
+  const channelFields = () => {
+    const f = $("#inject"), step = f.channel.value === "step";
+    f.text.closest("label").hidden = step;
+    f.step.closest("label").hidden = !step;
+  };
+  $("#inject").channel.addEventListener("change", channelFields);
+  channelFields();
   $("#inject").addEventListener("submit", async ev => {
     ev.preventDefault();
     const f = ev.target, teams = [...f.teams.selectedOptions].map(o => o.value);
@@ -737,9 +745,14 @@ async function regionPage() {
       open: e.totals.open_findings.reduce((a, b) => a + b, 0), score: e.last_drill ? e.last_drill.score : -1, alerts: e.last_drill ? e.last_drill.alerts : -1})[sort.by];
     const words = $("#ent-filter").value.trim().toLowerCase();
     const shown = r.enterprises.filter(e => !words || [e.enterprise.id, e.enterprise.name, prefName(e.enterprise.prefecture), industryName(e.enterprise.industry)].join(" ").toLowerCase().includes(words))
-      .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) * sort.dir);
+      .sort((a, b) => {
+        // Words in the page's language's order (Chinese by pinyin), numbers as numbers.
+        const [x, y] = [key(a), key(b)];
+        const c = typeof x === "string" ? x.localeCompare(y, lang === "zh" ? "zh-Hans-CN-u-co-pinyin" : "en") : x - y;
+        return c * sort.dir;
+      });
     document.querySelectorAll("#ents th[data-sort]").forEach(th => th.setAttribute("aria-sort", th.dataset.sort === sort.by ? (sort.dir > 0 ? "ascending" : "descending") : "none"));
-    put($("#ents tbody"), shown.map(e => { const d = e.due.find(x => x.kind === "drill"); return `<tr><td><a href="#e=${encodeURIComponent(e.enterprise.id)}">${esc(e.enterprise.id)}</a></td><td>${esc(e.enterprise.name)}</td><td>${esc(prefName(e.enterprise.prefecture))}</td><td>${esc(industryName(e.enterprise.industry))}</td><td>${e.enterprise.level}</td><td class="${d && d.overdue ? "bad" : ""}">${d ? esc(d.next_due) : ""}</td><td class="num">${f(e.totals)}</td><td class="num">${e.last_drill ? e.last_drill.score.toFixed(1) + (e.last_drill.verified ? ` <span class="ok" title="${esc(tr("verified_bundle"))}">✓<span class="sr">${esc(tr("verified_bundle"))}</span></span>` : "") : ""}</td><td class="num">${e.last_drill ? e.last_drill.alerts : ""}</td></tr>`; }).join(""));
+    put($("#ents tbody"), shown.map(e => { const d = e.due.find(x => x.kind === "drill"); return `<tr><td><a href="#e=${encodeURIComponent(e.enterprise.id)}">${esc(e.enterprise.id)}</a></td><td>${esc(e.enterprise.name)}</td><td>${esc(prefName(e.enterprise.prefecture))}</td><td>${esc(industryName(e.enterprise.industry))}</td><td>${e.enterprise.level}</td><td class="${d && d.overdue && d.binding ? "bad" : ""}">${d ? esc(d.next_due) : ""}</td><td class="num">${f(e.totals)}</td><td class="num">${e.last_drill ? e.last_drill.score.toFixed(1) + (e.last_drill.verified ? ` <span class="ok" title="${esc(tr("verified_bundle"))}">✓<span class="sr">${esc(tr("verified_bundle"))}</span></span>` : "") : ""}</td><td class="num">${e.last_drill ? e.last_drill.alerts : ""}</td></tr>`; }).join(""));
     const years = Object.keys(r.years).map(Number);
     $("#years-empty").hidden = years.length > 0;
     put($("#years tbody"), Object.entries(r.years).map(([y, v]) => `<tr><td>${y}</td><td class="num">${v.drills}</td><td class="num">${v.findings}</td><td class="num">${v.verified}</td></tr>`).join(""));
