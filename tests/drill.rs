@@ -770,6 +770,12 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     assert_eq!(overfill(0)["attempts"], 0, "{overview}");
     // The instructor sees true values next to measured ones.
     assert!(overview["teams"][0]["values"][0]["true"].is_number(), "{overview}");
+    // The white cell's script holds only what comes before the drill's end (120 s here).
+    let whole = icsdrill_drill::overview::Overview::script(&builtin("petrochem-tank-farm"), None);
+    assert!(whole.iter().any(|l| l.at_s >= 120.0), "the scenario has work after 120 s");
+    let script = overview["script"].as_array().unwrap();
+    assert!(script.iter().all(|l| l["at_s"].as_f64().unwrap() < 120.0), "{overview}");
+    assert_eq!(script.len(), whole.iter().filter(|l| l.at_s < 120.0).count());
 
     // The instructor reveals a hint to team b: b sees it and pays for it.
     let (s, b) = http(addr, "POST", "/api/teams/b/hints", Some(&ins), Some(r#"{"hint":"h2"}"#)).await;

@@ -197,8 +197,9 @@ pub struct TeamElsewhere {
 }
 
 impl Overview {
-    /// The white cell's script besides the attack, in time order.
-    pub fn script(s: &Scenario) -> Vec<ScriptLine> {
+    /// The white cell's script besides the attack, in time order: what comes before the
+    /// drill's end (`end_s`, when it has one).
+    pub fn script(s: &Scenario, end_s: Option<f64>) -> Vec<ScriptLine> {
         let hz = f64::from(s.tick_hz);
         let faults = s.faults.iter().map(|f| ScriptLine {
             at_s: f.start_tick as f64 / hz,
@@ -218,7 +219,8 @@ impl Overview {
                 .unwrap_or_default(),
             note: b.note.clone(),
         });
-        let mut out: Vec<ScriptLine> = faults.chain(work).collect();
+        let mut out: Vec<ScriptLine> =
+            faults.chain(work).filter(|l| end_s.is_none_or(|e| l.at_s < e)).collect();
         out.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
         out
     }

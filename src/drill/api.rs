@@ -376,7 +376,7 @@ impl DrillApi for Drill {
             records_failing: self.records_failing(),
             cross_team: CrossTeam { attempts, uncounted },
             attack: Overview::attack(&self.scenario),
-            script: Overview::script(&self.scenario),
+            script: Overview::script(&self.scenario, self.clock.end_s),
             teams,
             elsewhere: self
                 .teams
