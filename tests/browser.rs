@@ -239,6 +239,7 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     let dir = std::env::temp_dir().join(format!("icsdrill-region-browser-{}", std::process::id()));
     let mut store = crate::registry::seeded_store(&dir);
     icsdrill::store::Store::add_user(&mut store, "region-token", "region", None).unwrap();
+    icsdrill::store::Store::add_user(&mut store, "trainer-token", "trainer", None).unwrap();
     // A drill run today by enterprise a, recorded as drills are (nobody types `registry
     // record`): it counts in this year's drills and shows on a's page.
     let today = icsdrill::governance::dates::today();
@@ -294,6 +295,7 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
             "region-token".into(),
             out.display().to_string(),
             bundle_file.display().to_string(),
+            "trainer-token".into(),
         ],
     )
     .await;
@@ -357,6 +359,8 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     );
     assert_eq!(seen["untranslated"], serde_json::json!([]), "{seen}");
     assert_eq!(seen["trainer_untranslated"], serde_json::json!([]), "{seen}");
+    // A trainer on the roll-up is told why it is empty, in a message that stays.
+    assert!(seen["refused"].as_str().is_some_and(|t| t.contains("无权访问")), "{seen}");
     fits_a_phone(&seen["trainer_phone"]);
     assert!(
         seen["bundle"].as_str().is_some_and(|t| t.contains("未接收") && t.contains("该演练已有记录")),

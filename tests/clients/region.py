@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 
 from ui import accessibility, chromium, failing, phone, untranslated
 
-base, token, out, bundle = sys.argv[1:5]
+base, token, out, bundle, trainer = sys.argv[1:6]
 
 driver, wait = chromium(1440, 900, "zh-CN")
 seen = {}
@@ -102,4 +102,8 @@ with failing(driver, f"{out}/region-failure.png"):
     # A wrong login link: the page says so in both languages, on a phone too.
     seen["bad_token"] = phone(driver, wait, f"{base}/region?token=wrong", lambda d: d.find_elements(By.TAG_NAME, "h1"), f"{out}/bad-token-phone.png")
     seen["bad_token"]["text"] = driver.find_element(By.TAG_NAME, "h1").text
+    # A trainer's login on the roll-up: refused, and the page says so where it stays.
+    driver.get(f"{base}/region?token={trainer}")
+    wait.until(lambda d: d.find_elements(By.ID, "refused") and d.find_element(By.ID, "refused").is_displayed())
+    seen["refused"] = driver.find_element(By.ID, "refused").text
     print(json.dumps(seen, ensure_ascii=False))

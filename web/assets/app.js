@@ -722,8 +722,15 @@ function lineChart(el, xs, series, time) {
     [xs, ...series.map(s => s.data)], el);
 }
 
+// Why a page shows nothing: said where it stays (a toast goes after a few seconds).
+function refused(message) {
+  let p = $("#refused");
+  if (!p) { p = document.createElement("p"); p.id = "refused"; p.className = "warn"; p.setAttribute("role", "alert"); p.style.padding = "0 1rem"; document.querySelector("header").after(p); }
+  p.textContent = message;
+}
+
 async function regionPage() {
-  const r = await api("/api/region/rollup").catch(e => { toast(e.message, true); return null; });
+  const r = await api("/api/region/rollup").catch(e => { toast(e.message, true); refused(e.message); return null; });
   if (!r) return;
   const sort = {by: "id", dir: 1};
   const prefName = code => { const p = r.prefectures.find(x => x.prefecture.code === code); return p ? (lang === "zh" ? p.prefecture.zh : p.prefecture.en) : code; };
@@ -825,7 +832,7 @@ async function regionPage() {
 
 async function trainerPage() {
   const cohort = new URLSearchParams(location.search).get("cohort");
-  const v = await api("/api/trainer/exams" + (cohort ? `?cohort=${encodeURIComponent(cohort)}` : "")).catch(e => { toast(e.message, true); return null; });
+  const v = await api("/api/trainer/exams" + (cohort ? `?cohort=${encodeURIComponent(cohort)}` : "")).catch(e => { toast(e.message, true); refused(e.message); return null; });
   if (!v) return;
   const render = () => {
     put($("#running tbody"), v.in_progress.map(e => `<tr><td>${esc(e.drill)}</td><td>${esc(e.trainee)}</td><td>${esc(tr("phase_" + e.phase))}</td></tr>`).join(""));
