@@ -680,3 +680,26 @@ fn a_registry_workbook_spanning_the_whole_sheet_or_unpacking_to_gigabytes_is_a_c
     let rows = xlsx_rows(&wb.save_to_buffer().unwrap()).unwrap();
     assert_eq!(rows, [vec!["id".to_string(), "name".into()], vec!["42".into(), String::new()]]);
 }
+
+/// A drill named after its scenario (the default name: the English title) carries the title
+/// in both languages to the enterprise's page, which shows it in its own language; a drill
+/// given a name of its own keeps it.
+#[test]
+fn a_drill_named_after_its_scenario_is_titled_in_both_languages_on_the_enterprise_page() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-region-titles-{}", std::process::id()));
+    let mut store = seeded_store(&dir);
+    let record = DrillRecord {
+        name: "Tank farm and feed reactor".into(),
+        created_ms: parse("2026-09-01").unwrap().unix_ms(),
+        ..drill_record("dtitle")
+    };
+    let team = TeamRecord { id: "b".into(), name: "b".into(), token: "dtitle-b".into() };
+    store.create_drill(&record, &[team]).unwrap();
+    let page = icsdrill::governance::region::enterprise_from(&store, parse("2026-11-26").unwrap(), None, "b")
+        .unwrap()
+        .unwrap();
+    let titles: Vec<(&str, Option<&str>)> =
+        page.drills.iter().map(|d| (d.drill.as_str(), d.title.as_ref().map(|t| t.zh.as_str()))).collect();
+    assert_eq!(titles, [("d2025", None), ("dtitle", Some("储罐区与进料反应器"))]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

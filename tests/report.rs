@@ -418,3 +418,32 @@ async fn rectification_a_fixed_finding_is_verified_by_the_next_drill() {
     assert!(!history[1]["evidence"].as_array().unwrap().is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A drill named after its scenario (the default name: the English title) is called by the
+/// title in the report's language; a name of its own is kept in both.
+#[test]
+fn a_drill_named_after_its_scenario_is_titled_in_the_reports_language() {
+    let s = builtin("petrochem-tank-farm");
+    let sim = run(&s, 1, 60.0, &[]);
+    let ctx = |name: &str| Context {
+        drill_id: "t".into(),
+        drill_name: name.into(),
+        mode: icsdrill_drill::Mode::Regional,
+        team_id: "t".into(),
+        team_name: "t".into(),
+        level: 3,
+        date: "2026-11-26".parse().unwrap(),
+        seed: 1,
+        cover: report::Cover::default(),
+        deadlines: None,
+        end_tick: None,
+        challenges: 0,
+    };
+    let md = |name: &str, lang| {
+        let r = report::build(&s, sim.events(), false, ctx(name));
+        String::from_utf8(report::render(&r, Format::Md, lang).unwrap()).unwrap()
+    };
+    assert!(md(&s.meta.title.en, Lang::Zh).contains("储罐区与进料反应器 (t)"));
+    assert!(md(&s.meta.title.en, Lang::En).contains("Tank farm and feed reactor (t)"));
+    assert!(md("2026 区域演练", Lang::En).contains("2026 区域演练 (t)"));
+}

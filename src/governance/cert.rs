@@ -140,8 +140,8 @@ pub fn verify_signature(cert: &Certificate) -> Result<()> {
 /// the id (a scenario file of the organiser's own).
 fn exam_name(id: &str, zh: bool) -> String {
     let esc = icsdrill_web::escape_html;
-    match icsdrill_scenarios::builtin(id).and_then(|b| b.load().ok()) {
-        Some(s) => format!("{} ({})", esc(if zh { &s.meta.title.zh } else { &s.meta.title.en }), esc(id)),
+    match super::builtin_title(id) {
+        Some(t) => format!("{} ({})", esc(if zh { &t.zh } else { &t.en }), esc(id)),
         None => esc(id),
     }
 }

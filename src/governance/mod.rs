@@ -20,3 +20,19 @@ pub mod region;
 pub mod registry;
 pub mod report;
 pub mod tabular;
+
+/// A built-in scenario's title (both languages), read once: what a drill named after its
+/// scenario (the default name, the English title) or an exam is called in either language.
+pub fn builtin_title(id: &str) -> Option<&'static icsdrill_engine::scenario::Text> {
+    static TITLES: std::sync::OnceLock<
+        std::collections::BTreeMap<&'static str, icsdrill_engine::scenario::Text>,
+    > = std::sync::OnceLock::new();
+    TITLES
+        .get_or_init(|| {
+            icsdrill_scenarios::LIBRARY
+                .iter()
+                .filter_map(|b| Some((b.id, b.load().ok()?.meta.title.clone())))
+                .collect()
+        })
+        .get(id)
+}

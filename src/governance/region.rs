@@ -44,6 +44,8 @@ fn drill_results(
             results.entry(t.id.clone()).or_default().push(EnterpriseDrill {
                 drill: d.id.clone(),
                 name: d.name.clone(),
+                // Named after its scenario (the default): the title in both languages.
+                title: super::builtin_title(&d.scenario_id).filter(|t| t.en == d.name).cloned(),
                 mode: d.mode,
                 phase: d.phase,
                 date,
@@ -136,6 +138,10 @@ pub struct EnterpriseDrill {
     pub drill: String,
     /// Drill name.
     pub name: String,
+    /// Its scenario's title in both languages, when the drill is named after it (the default
+    /// name is the English title): the page shows it in its own language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<icsdrill_engine::scenario::Text>,
     /// Mode.
     pub mode: icsdrill_drill::Mode,
     /// Phase (a drill still running has no final score).

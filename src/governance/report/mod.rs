@@ -577,7 +577,16 @@ pub(crate) fn overview_rows(r: &Report, l: Lang) -> Vec<(&'static str, String)> 
     };
     let mut rows = vec![
         (l.s("Document No.", "文件编号"), document_number(r)),
-        (l.s("Drill", "演练"), format!("{} ({})", c.drill_name, c.drill_id)),
+        // A drill named after its scenario (the default) is called by its title in the
+        // report's language.
+        (
+            l.s("Drill", "演练"),
+            format!(
+                "{} ({})",
+                if c.drill_name == r.title.en { l.pick(&r.title) } else { &c.drill_name },
+                c.drill_id
+            ),
+        ),
         (l.s("Mode", "形式"), mode.to_string()),
     ];
     if let Some(o) = &c.cover.organiser {
