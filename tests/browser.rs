@@ -591,6 +591,12 @@ async fn the_pages_words_are_in_both_languages() {
             for (const m of f.matchAll(/data-i18n(?:-label)?="([a-z0-9_]+)"/g)) named.add(m[1]);
         for (const m of src.matchAll(/\btr\("([a-z0-9_]+)"\)/g)) named.add(m[1]);
         for (const k of named) if (!en.has(k)) problems.push(`named but missing: ${k}`);
+        // A step still pending when the drill is over was never reached, and says so.
+        const at = src.indexOf("const stepStatus =");
+        const stepStatus = new Function(src.slice(at, src.indexOf("\n};\n", at) + 3) + "return stepStatus;")();
+        const said = [stepStatus(undefined, "ended"), stepStatus("pending", "hot_wash"), stepStatus("pending", "live"), stepStatus("succeeded", "ended")];
+        if (said.join() !== "not_reached,not_reached,pending,succeeded") problems.push(`step statuses: ${said}`);
+        for (const st of new Set(said)) if (!en.has("step_" + st)) problems.push(`no words for step_${st}`);
         if (problems.length) { console.log(problems.join("\n")); process.exit(1); }
         console.log(`checked ${en.size} keys, ${named.size} named`);
     "#;
