@@ -151,6 +151,8 @@ function stream(path, name, on, away) {
         b.className = "banner";
         b.dataset.over = "1";
         b.hidden = false;
+        // Its links to the server lead nowhere now.
+        document.querySelectorAll('a[href^="/"]').forEach(a => { a.removeAttribute("href"); a.setAttribute("aria-disabled", "true"); a.classList.add("gone"); });
         return;
       }
       fetch(path.replace(/stream$/, ""), {redirect: "manual", headers: {"X-Icsdrill-As": AS}}).then(r => {
