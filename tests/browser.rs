@@ -571,13 +571,15 @@ async fn the_pages_board_patch_ranks_ties_as_the_server_does() {
 }
 
 /// The pages' words (`T` in web/assets/app.js) come in English and Chinese alike: every key
-/// has both, and every key the pages name (`data-i18n`, `data-i18n-label`, `tr("…")`) exists.
+/// has both, and every key the pages name (`data-i18n`, `data-i18n-label`, `tr("…")` in any
+/// of their scripts) exists.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_words_are_in_both_languages() {
     let script = r#"
         const fs = require("fs");
         const [dir] = process.argv.slice(1);
-        const src = fs.readFileSync(dir + "/app.js", "utf8");
+        // Every script of the pages: the words are in app.js, the pages name them anywhere.
+        const src = ["app.js", "team.js", "instructor.js", "region.js"].map(f => fs.readFileSync(dir + "/" + f, "utf8")).join("\n");
         const start = src.indexOf("const T = {");
         const end = src.indexOf("\n};\n", start);
         const T = new Function(src.slice(start, end + 3) + "return T;")();

@@ -9,8 +9,15 @@ pub const TEAM: &str = include_str!("../assets/team.html");
 pub const INSTRUCTOR: &str = include_str!("../assets/instructor.html");
 /// Shown for a login URL with an unknown token.
 pub const BAD_TOKEN: &str = include_str!("../assets/bad_token.html");
-/// The script of every page (both languages).
+/// The script every page shares (the words in both languages, helpers, live streams, the
+/// scoreboard).
 pub const APP_JS: &str = include_str!("../assets/app.js");
+/// The team console's own script (loaded after `APP_JS`).
+pub const TEAM_JS: &str = include_str!("../assets/team.js");
+/// The white cell's console's own script.
+pub const INSTRUCTOR_JS: &str = include_str!("../assets/instructor.js");
+/// The regional and trainer views' own script.
+pub const REGION_JS: &str = include_str!("../assets/region.js");
 /// The stylesheet.
 pub const APP_CSS: &str = include_str!("../assets/app.css");
 /// uPlot 1.6.32 (MIT, `assets/vendor/uPlot.LICENSE`), the trends' chart library, vendored from

@@ -76,6 +76,7 @@ pub fn router(api: Region) -> Router {
         .route("/region", get(page))
         .route("/trainer", get(trainer_page))
         .route("/assets/app.js", get(|| asset("text/javascript; charset=utf-8", crate::pages::APP_JS)))
+        .route("/assets/region.js", get(|| asset("text/javascript; charset=utf-8", crate::pages::REGION_JS)))
         .route("/assets/app.css", get(|| asset("text/css; charset=utf-8", crate::pages::APP_CSS)))
         .route("/assets/uplot.js", get(|| asset("text/javascript; charset=utf-8", crate::pages::UPLOT_JS)))
         .route("/assets/uplot.css", get(|| asset("text/css; charset=utf-8", crate::pages::UPLOT_CSS)))

@@ -372,6 +372,8 @@ const PAGES: &[&str] = &[
     "/team/{team}",
     "/instructor",
     "/assets/app.js",
+    "/assets/team.js",
+    "/assets/instructor.js",
     "/assets/app.css",
     "/assets/uplot.js",
     "/assets/uplot.css",
@@ -382,11 +384,13 @@ const PAGES: &[&str] = &[
 /// pages and assets.
 pub fn router(drill: Drill) -> Router {
     let api = ROUTES.iter().fold(Router::new(), |router, r| router.route(r.path, handler(r)));
-    let pages: [MethodRouter<Drill>; 8] = [
+    let pages: [MethodRouter<Drill>; 10] = [
         get(page_scoreboard),
         get(page_team),
         get(page_instructor),
         get(|| asset("text/javascript; charset=utf-8", crate::pages::APP_JS)),
+        get(|| asset("text/javascript; charset=utf-8", crate::pages::TEAM_JS)),
+        get(|| asset("text/javascript; charset=utf-8", crate::pages::INSTRUCTOR_JS)),
         get(|| asset("text/css; charset=utf-8", crate::pages::APP_CSS)),
         get(|| asset("text/javascript; charset=utf-8", crate::pages::UPLOT_JS)),
         get(|| asset("text/css; charset=utf-8", crate::pages::UPLOT_CSS)),

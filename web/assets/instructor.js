@@ -1,0 +1,97 @@
+// icsdrill web view: the white cell's console. Loaded after app.js (the words, helpers and streams it uses).
+"use strict";
+// A step's status on the white cell's timeline: one still pending when the drill is over
+// (hot wash, ended) was never reached.
+const stepStatus = (status, phase) => {
+  const st = status || "pending";
+  return st === "pending" && (phase === "hot_wash" || phase === "ended") ? "not_reached" : st;
+};
+
+async function instructorPage() {
+  const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
+  const title = () => { if (info) $("#title").textContent = info.name === info.title.en ? txt(info.title) : info.name + " — " + txt(info.title); };
+  if (info) { title(); $("#inject-teams").innerHTML = info.teams.map(t => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join(""); }
+  document.querySelectorAll("[data-control]").forEach(b => b.addEventListener("click", async () => {
+    if (b.dataset.control === "end" && !confirm(tr("confirm_end"))) return;
+    if (b.dataset.control === "hot_wash" && !confirm(tr("confirm_hot_wash"))) return;
+    try { const r = await api("/api/drill/control", {action: b.dataset.control}); phaseBadge(r.phase); } catch (e) { toast(e.message, true); }
+  }));
+  // The form asks for what its channel needs: a text, or an attack step.
+  const channelFields = () => {
+    const f = $("#inject"), step = f.channel.value === "step";
+    f.text.closest("label").hidden = step;
+    f.step.closest("label").hidden = !step;
+  };
+  $("#inject").channel.addEventListener("change", channelFields);
+  channelFields();
+  $("#inject").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const f = ev.target, teams = [...f.teams.selectedOptions].map(o => o.value);
+    const body = {channel: f.channel.value, text: f.text.value};
+    if (teams.length) body.teams = teams;
+    if (f.channel.value === "step") body.step = f.step.value;
+    try {
+      const r = await api("/api/drill/injects", body);
+      const refused = r.filter(x => !x.ok);
+      toast(r.map(x => `${x.team}: ${x.ok ? (x.queued ? "→ " + tr("node") + " " + x.queued : "✓") : tr("not_sent") + " (" + x.error + ")"}`).join("; "), refused.length > 0);
+      // Sent to every team: a second click does not send it again. Refused somewhere: the
+      // text stays, to send again when the drill allows.
+      if (!refused.length) f.text.value = "";
+    } catch (e) { toast(e.message, true); }
+  });
+  let last = null, stepsFilled = false;
+  const render = o => {
+    last = o; phaseBadge(o.phase);
+    $("#records").hidden = !o.records_failing;
+    const ct = (o.cross_team || {}).attempts || [];
+    $("#cross").hidden = !ct.length;
+    put($("#cross tbody"), ct.map(a => `<tr><td>${esc(a.address)}${a.from_team ? " (" + esc(a.from_team) + ")" : ""}</td><td>${esc(a.team)} ${esc(a.plc)}</td><td class="num">${a.count}</td></tr>`).join(""));
+    if (!stepsFilled && o.attack) { stepsFilled = true; $("#inject-step").innerHTML = o.attack.map(s => `<option value="${esc(s.id)}">${esc(s.id)} — ${esc(txt(s.name))}</option>`).join(""); }
+    put($("#script tbody"), (o.script || []).map(l => `<tr><td class="num">${hms(l.at_s)}</td><td>${esc(tr("sc_" + l.kind))}</td><td>${esc(l.who)}${l.what ? " · " + esc(l.what) : ""}</td><td>${l.note ? esc(txt(l.note)) : ""}</td></tr>`).join(""));
+    put($("#timeline tbody"), (o.attack || []).map(s => `<tr><td>${esc(s.id)}</td><td>${esc(txt(s.name))}</td><td>${esc(s.techniques.join(" "))}</td><td>${o.teams.map(t => `<span class="badge">${esc(t.id)}: ${esc(tr("step_" + stepStatus((t.steps.find(x => x.id === s.id) || {}).status, o.phase)))}</span>`).join(" ")}</td></tr>`).join(""));
+    const away = o.elsewhere || [];
+    $("#elsewhere").hidden = !away.length;
+    put($("#elsewhere ul"), away.map(t => `<li><b>${esc(t.name)}</b> <span class="mut">(${esc(t.id)})</span> — ${t.total.toFixed(1)} · ${tr("node")} ${esc(t.node)}: <a href="${esc(t.http)}/instructor" target="_blank" rel="noopener">${esc(t.http)}</a></li>`).join(""));
+    // The cards are built once (again when the teams, their variables or the language
+    // change); each update writes only their numbers, so a focused link or a press on one
+    // survives the updates.
+    put($("#teams"), o.teams.map(t => `<section data-team="${esc(t.id)}"><h2>${esc(t.name)}${t.name === t.id ? "" : ` <span class="mut">(${esc(t.id)})</span>`} — <span data-total></span> <a href="/api/teams/${encodeURIComponent(t.id)}/report?format=html&lang=${lang}" target="_blank">${tr("aar")}</a></h2>
+      <p class="mut" data-status></p>
+      <table><thead><tr><th></th><th class="num">${tr("true_v")}</th><th class="num">${tr("measured")}</th></tr></thead><tbody>
+      ${t.values.map((v, i) => `<tr><td>${esc(txt(v.name))}</td><td class="num" data-true="${i}"></td><td class="num" data-measured="${i}"></td></tr>`).join("")}</tbody></table></section>`).join(""));
+    for (const t of o.teams) {
+      const card = document.querySelector(`#teams section[data-team="${CSS.escape(t.id)}"]`);
+      if (!card) continue;
+      card.querySelector("[data-total]").textContent = t.score.total.toFixed(1);
+      card.querySelector("[data-status]").textContent = `t = ${t.simulated_s.toFixed(0)} s · ${tr("trips")} ${t.trips} · ${tr("damage")} ${t.damage}`;
+      t.values.forEach((v, i) => {
+        const tv = card.querySelector(`[data-true="${i}"]`), mv = card.querySelector(`[data-measured="${i}"]`);
+        if (tv) tv.textContent = `${v.true.toFixed(2)} ${v.unit}`;
+        if (mv) {
+          mv.textContent = v.measured == null ? "–" : `${v.measured.toFixed(2)} ${v.unit}`;
+          mv.classList.toggle("bad", v.measured != null && Math.abs(v.measured - v.true) > 0.05 * (Math.abs(v.true) + 1));
+        }
+      });
+    }
+  };
+  // Hints and messages per team, apart from the live values: they change rarely, so the
+  // buttons stay put under the pointer.
+  // Teams other nodes run get their hints too (the reveal is queued for that node); their
+  // messages are on that node's page.
+  const tools = o => put($("#tools"), [...o.teams, ...(o.elsewhere || [])].map(t => `<section data-team="${esc(t.id)}"><h2>${esc(t.name)}: ${tr("hints")}${t.node ? ` <span class="mut">(${tr("node")} ${esc(t.node)})</span>` : ` · ${tr("injects")}`}</h2>
+      <ul>${(t.hints || []).map(h => `<li>${h.taken ? "✓" : `<button data-reveal="${esc(t.id)}" data-hint="${esc(h.id)}" data-cost="${h.cost}">${tr("reveal")}</button>`} <b>${esc(h.id)}</b> (${tr("cost")} ${h.cost}): ${esc(txt(h.text))}</li>`).join("")}</ul>
+      ${t.node ? "" : `<ul class="mut">${(t.injects || []).map(i => `<li>t=${(i.tick / t.tick_hz).toFixed(0)} s ${esc(tr(i.channel === "phone" ? "phone" : "message"))}: ${esc(i.text)}</li>`).join("") || `<li>${tr("no_injects")}</li>`}</ul>`}</section>`).join(""));
+  const controls = o => document.querySelectorAll("[data-control]").forEach(b => { b.disabled = !(o.controls || []).includes(b.dataset.control); });
+  $("#tools").addEventListener("click", async ev => {
+    const b = ev.target.closest("button[data-reveal]");
+    if (!b) return;
+    // A hint costs the team points: revealed only once confirmed.
+    if (!confirm(tr("confirm_reveal").replace("{id}", b.dataset.hint).replace("{team}", b.dataset.reveal).replace("{cost}", b.dataset.cost))) return;
+    try { const r = await api(`/api/teams/${encodeURIComponent(b.dataset.reveal)}/hints`, {hint: b.dataset.hint}); toast(`${b.dataset.reveal}: ${b.dataset.hint} ${r.queued ? "→ " + tr("node") + " " + r.queued : "✓"}`); } catch (e) { toast(e.message, true); }
+  });
+  rerender = () => { title(); stepsFilled = false; if (last) { render(last); tools(last); } };
+  stream("/api/instructor/stream", "overview", o => { render(o); tools(o); controls(o); });
+  stream("/api/scoreboard/stream", "scoreboard", b => boardRows(b, $("#board tbody")));
+}
+
+instructorPage();

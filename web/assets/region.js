@@ -1,0 +1,156 @@
+// icsdrill web view: the regional view and the trainer view. Loaded after app.js (the words, helpers and streams it uses).
+"use strict";
+// Industry names, both languages (codes as the registry keeps them).
+const INDUSTRY = {
+  petrochemical: {en: "Petrochemical", zh: "石化"}, power: {en: "Power", zh: "电力"}, coal_chemical: {en: "Coal chemical", zh: "煤化工"},
+  steel: {en: "Steel", zh: "钢铁"}, nonferrous: {en: "Nonferrous metals", zh: "有色金属"},
+  equipment_manufacturing: {en: "Equipment manufacturing", zh: "装备制造"}, new_materials: {en: "New materials", zh: "新材料"}, other: {en: "Other", zh: "其他"},
+};
+const industryName = code => INDUSTRY[code] ? INDUSTRY[code][lang] : code;
+
+// A small line chart of points by year (or date) on the light-on-dark pages.
+function lineChart(el, xs, series, time) {
+  if (!window.uPlot || !el) return null;
+  const palette = ["#3fa7d6", "#f59f00", "#2f9e44", "#e03131", "#b7a4f0", "#9fc", "#f783ac", "#ced4da"];
+  el.innerHTML = "";
+  el.dataset.points = xs.length;
+  if (!xs.length) return null;
+  return new uPlot({width: Math.max(260, el.clientWidth - 4), height: 200, scales: {x: {time: !!time}},
+    // Years as integers; dates as YYYY-MM, the same in both languages.
+    axes: [{...chartAxes("")[0], values: (u, v) => v.map(x => time ? new Date(x * 1000).toISOString().slice(0, 7) : Number.isInteger(x) ? String(x) : "")}, chartAxes("")[1]],
+    series: [{label: time ? tr("date") : tr("year")}, ...series.map((s, i) => ({label: s.label, stroke: palette[i % palette.length], width: 2, spanGaps: true, points: {show: true, size: 7}}))]},
+    [xs, ...series.map(s => s.data)], el);
+}
+
+// Why a page shows nothing: said where it stays (a toast goes after a few seconds).
+function refused(message) {
+  let p = $("#refused");
+  if (!p) { p = document.createElement("p"); p.id = "refused"; p.className = "warn"; p.setAttribute("role", "alert"); p.style.padding = "0 1rem"; document.querySelector("header").after(p); }
+  p.textContent = message;
+}
+
+async function regionPage() {
+  const r = await api("/api/region/rollup").catch(e => { toast(e.message, true); refused(e.message); return null; });
+  if (!r) return;
+  const sort = {by: "id", dir: 1};
+  const prefName = code => { const p = r.prefectures.find(x => x.prefecture.code === code); return p ? (lang === "zh" ? p.prefecture.zh : p.prefecture.en) : code; };
+  let ent = null, drawn = null;
+  const renderList = () => {
+    $("#scope").textContent = r.scope === "region" ? tr("whole_region") : prefName(r.scope);
+    const f = t => t.open_findings.join("/");
+    // A scope's counts as cells: what the CSV export has, in the same order.
+    const cells = (t, c) => [t.enterprises, t.by_level.join("/"), `${t.drills_on_time}/${t.drills_due}`, f(t)].map(v => `<${c} class="num">${v}</${c}>`).join("")
+      + `<${c} class="num ${t.overdue_rectifications ? "bad" : ""}">${t.overdue_rectifications}</${c}>`
+      + [t.verified_findings, t.scored ? (t.score_sum / t.scored).toFixed(1) : "", t.alerts].map(v => `<${c} class="num">${v}</${c}>`).join("");
+    put($("#prefs tbody"), r.prefectures.map(p => `<tr><td>${esc(lang === "zh" ? p.prefecture.zh : p.prefecture.en)}</td>${cells(p.totals, "td")}</tr>`
+      + Object.entries(p.industries).map(([i, t]) => `<tr class="sub"><td>　${esc(industryName(i))}</td>${cells(t, "td")}</tr>`).join("")).join("")
+      // The scope's total, unless the scope is one prefecture (its row says it already).
+      + (r.prefectures.some(p => p.prefecture.code === r.scope) ? "" : `<tr><th>${esc($("#scope").textContent)}</th>${cells(r.totals, "th")}</tr>`));
+    // Sorted by the chosen column (again: the other way round), filtered by any text shown.
+    const key = e => ({id: e.enterprise.id, name: e.enterprise.name, prefecture: prefName(e.enterprise.prefecture),
+      industry: industryName(e.enterprise.industry), level: e.enterprise.level, next: String((e.due.find(x => x.kind === "drill") || {}).next_due || ""),
+      open: e.totals.open_findings.reduce((a, b) => a + b, 0), score: e.last_drill ? e.last_drill.score : -1, alerts: e.last_drill ? e.last_drill.alerts : -1})[sort.by];
+    const words = $("#ent-filter").value.trim().toLowerCase();
+    const shown = r.enterprises.filter(e => !words || [e.enterprise.id, e.enterprise.name, prefName(e.enterprise.prefecture), industryName(e.enterprise.industry)].join(" ").toLowerCase().includes(words))
+      .sort((a, b) => {
+        // Words in the page's language's order (Chinese by pinyin), numbers as numbers.
+        const [x, y] = [key(a), key(b)];
+        const c = typeof x === "string" ? x.localeCompare(y, lang === "zh" ? "zh-Hans-CN-u-co-pinyin" : "en") : x - y;
+        return c * sort.dir;
+      });
+    document.querySelectorAll("#ents th[data-sort]").forEach(th => th.setAttribute("aria-sort", th.dataset.sort === sort.by ? (sort.dir > 0 ? "ascending" : "descending") : "none"));
+    put($("#ents tbody"), shown.map(e => { const d = e.due.find(x => x.kind === "drill"); return `<tr><td><a href="#e=${encodeURIComponent(e.enterprise.id)}">${esc(e.enterprise.id)}</a></td><td>${esc(e.enterprise.name)}</td><td>${esc(prefName(e.enterprise.prefecture))}</td><td>${esc(industryName(e.enterprise.industry))}</td><td>${e.enterprise.level}</td><td class="${d && d.overdue && d.binding ? "bad" : ""}">${d ? esc(d.next_due) : ""}</td><td class="num">${f(e.totals)}</td><td class="num">${e.last_drill ? e.last_drill.score.toFixed(1) + (e.last_drill.verified ? ` <span class="ok" title="${esc(tr("verified_bundle"))}">✓<span class="sr">${esc(tr("verified_bundle"))}</span></span>` : "") : ""}</td><td class="num">${e.last_drill ? e.last_drill.alerts : ""}</td></tr>`; }).join(""));
+    const years = Object.keys(r.years).map(Number);
+    $("#years-empty").hidden = years.length > 0;
+    put($("#years tbody"), Object.entries(r.years).map(([y, v]) => `<tr><td>${y}</td><td class="num">${v.drills}</td><td class="num">${v.findings}</td><td class="num">${v.verified}</td></tr>`).join(""));
+    // Drills by year, one line per prefecture (and the scope's total when several).
+    if (drawn !== lang) {
+      drawn = lang;
+      const series = r.prefectures.map(p => ({label: prefName(p.prefecture.code), data: years.map(y => (p.years[y] || {drills: 0}).drills)}));
+      if (series.length > 1) series.push({label: $("#scope").textContent, data: years.map(y => r.years[y].drills)});
+      lineChart($("#year-chart"), years, series, false);
+    }
+  };
+  const renderEnterprise = () => {
+    const p = ent, e = p.row.enterprise, d = p.row.due.find(x => x.kind === "drill");
+    $("#ent-name").textContent = `${e.name} (${e.id})`;
+    const row = (k, v, bad) => `<tr><th scope="row">${esc(tr(k))}</th><td class="${bad ? "bad" : ""}">${v}</td></tr>`;
+    put($("#ent-facts tbody"), [
+      row("prefecture", esc(prefName(e.prefecture))), row("industry", esc(industryName(e.industry))), row("sec_level", e.level),
+      // Every obligation: the drill, the compliance test, the risk assessment, a re-grading.
+      ...p.row.due.map(x => row("next_" + x.kind, `${esc(x.next_due)}${x.overdue ? " · " + tr("overdue") : ""}${x.binding ? "" : " · " + tr("not_binding")}`, x.overdue && x.binding)),
+      row("open_findings", p.row.totals.open_findings.join("/")), row("overdue_rect", p.row.totals.overdue_rectifications, p.row.totals.overdue_rectifications > 0),
+    ].join(""));
+    const scored = p.drills.filter(x => x.score != null);
+    lineChart($("#ent-chart"), scored.map(x => Date.parse(x.date + "T00:00:00+08:00") / 1000), [{label: tr("score"), data: scored.map(x => x.score)}], true);
+    $("#ent-drills-empty").hidden = p.drills.length > 0;
+    put($("#ent-drills tbody"), p.drills.slice().reverse().map(x => `<tr><td>${esc(x.date)}</td><td>${esc(x.title ? txt(x.title) : x.name)}${x.name === x.drill ? "" : ` <span class="mut">(${esc(x.drill)})</span>`}</td><td>${esc(tr("mode_" + x.mode))}</td><td class="num">${x.score == null ? esc(tr("running")) : x.score.toFixed(1)}</td><td class="num">${x.alerts == null ? "" : x.alerts}</td><td class="${x.verified ? "ok" : ""}">${x.verified ? "✓ " + esc(tr("verified_bundle")) : ""}</td></tr>`).join(""));
+    const entered = p.entered || [];
+    $("#ent-entered-box").hidden = !entered.length;
+    put($("#ent-entered tbody"), entered.map(x => `<tr><td>${esc(x.date)}</td><td>${esc(tr("act_" + x.kind))}</td><td>${esc(x.reference)}</td></tr>`).join(""));
+    $("#ent-findings-empty").hidden = p.findings.length > 0;
+    put($("#ent-findings tbody"), p.findings.map(x => `<tr><td>${esc(txt(x.title))}</td><td class="sev-${esc(x.severity)}">${esc(tr("sev_" + x.severity))}</td><td class="${x.status === "verified" ? "ok" : ""}">${esc(tr("fs_" + x.status))}</td><td>${esc(x.found || "")}</td><td class="${x.overdue ? "bad" : ""}">${esc(x.due || "")}${x.overdue ? " · " + esc(tr("overdue")) : ""}</td></tr>`).join(""));
+    document.body.dataset.enterprise = e.id;
+  };
+  // The drill-down: `#e=ID` shows an enterprise's page, anything else the lists.
+  const route = async () => {
+    let id = "";
+    try { id = decodeURIComponent((location.hash.match(/^#e=(.+)$/) || [])[1] || ""); } catch (_) { /* a mangled link: the lists */ }
+    $("#overview").hidden = !!id;
+    $("#enterprise").hidden = !id;
+    if (!id) { ent = null; delete document.body.dataset.enterprise; drawn = null; renderList(); return; }
+    ent = await api(`/api/region/enterprises/${encodeURIComponent(id)}`).catch(err => { toast(err.message, true); return null; });
+    if (ent) renderEnterprise(); else location.hash = "";
+  };
+  rerender = () => { drawn = null; if (ent) renderEnterprise(); else renderList(); };
+  document.querySelectorAll("#ents th[data-sort]").forEach(th => th.querySelector("button").addEventListener("click", () => {
+    sort.dir = sort.by === th.dataset.sort ? -sort.dir : (["score", "alerts", "open", "level"].includes(th.dataset.sort) ? -1 : 1);
+    sort.by = th.dataset.sort;
+    renderList();
+  }));
+  $("#ent-filter").addEventListener("input", () => renderList());
+  window.addEventListener("hashchange", route);
+  // The region's department imports the bundles enterprises send in.
+  $("#bundles").hidden = r.scope !== "region";
+  $("#bundle-form").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const file = $("#bundle-file").files[0];
+    if (!file) return;
+    const out = $("#bundle-result");
+    try {
+      const res = await fetch("/api/region/bundles", {method: "POST", headers: {"Content-Type": "application/json", "X-Icsdrill-As": AS}, body: await file.arrayBuffer()});
+      const v = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error((lang === "zh" && v.error_zh) || v.error || res.statusText);
+      out.className = v.accepted ? "ok" : "bad";
+      out.textContent = v.accepted ? `${tr("bundle_ok")} ${v.drill} (${v.teams.join(", ")})` : `${tr("bundle_no")} ${tr("rej_" + v.code)}. ${v.reason}`;
+      out.dataset.accepted = v.accepted;
+      if (v.accepted) { const fresh = await api("/api/region/rollup").catch(() => null); if (fresh) { Object.assign(r, fresh); drawn = null; renderList(); } }
+    } catch (e) { out.className = "bad"; out.textContent = e.message; out.dataset.accepted = "false"; }
+  });
+  route();
+}
+
+async function trainerPage() {
+  const cohort = new URLSearchParams(location.search).get("cohort");
+  const v = await api("/api/trainer/exams" + (cohort ? `?cohort=${encodeURIComponent(cohort)}` : "")).catch(e => { toast(e.message, true); refused(e.message); return null; });
+  if (!v) return;
+  const render = () => {
+    put($("#running tbody"), v.in_progress.map(e => `<tr><td>${esc(e.drill)}</td><td>${esc(e.trainee)}</td><td>${esc(tr("phase_" + e.phase))}</td></tr>`).join(""));
+    // The exports hold what the table shows: the chosen cohort's results.
+    for (const a of document.querySelectorAll('a[href^="/api/trainer/export"]')) {
+      const format = new URL(a.href).searchParams.get("format");
+      a.href = `/api/trainer/export?format=${format}` + (cohort ? `&cohort=${encodeURIComponent(cohort)}` : "");
+    }
+    // The cohort picker: every cohort on record; choosing one shows its results.
+    put($("#cohort"), `<option value="">${tr("all_cohorts")}</option>` + (v.cohorts || []).map(c => `<option value="${esc(c)}"${c === cohort ? " selected" : ""}>${esc(c)}</option>`).join(""));
+    const area = (r, a) => { const x = (r.areas || []).find(y => y[0] === a); return x ? `${x[1].toFixed(1)} / ${x[2]}` : ""; };
+    put($("#results tbody"), v.results.map(r => `<tr><td>${esc(r.cohort)}</td><td>${esc(r.trainee)}</td><td>${esc(r.name)}</td><td>${esc(r.date)}</td>${["architecture", "implementation", "operations", "assessment", "response"].map(a => `<td class="num">${area(r, a)}</td>`).join("")}<td class="num">${r.total.toFixed(1)} / ${r.max}</td><td class="${r.passed ? "ok" : "bad"}">${tr(r.passed ? "pass" : "fail")}</td><td><a href="/api/trainer/certificates/${encodeURIComponent(r.drill)}?lang=${lang}" target="_blank">${tr(r.passed ? "certificate" : "result_notice")}</a></td></tr>`).join(""));
+    $("#summary").textContent = `${v.passed} / ${v.results.length} ${tr("pass")}`;
+  };
+  $("#cohort").addEventListener("change", e => { location.search = e.target.value ? `?cohort=${encodeURIComponent(e.target.value)}` : ""; });
+  rerender = render;
+  render();
+}
+
+if (page === "trainer") trainerPage();
+else regionPage();

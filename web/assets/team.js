@@ -1,0 +1,363 @@
+// icsdrill web view: the team console (process diagram, faceplates, trends, forms, transaction log). Loaded after app.js (the words, helpers and streams it uses).
+"use strict";
+async function teamPage() {
+  const team = decodeURIComponent(location.pathname.split("/")[2]);
+  const base = `/api/teams/${encodeURIComponent(team)}`;
+  let state = null, since = 0;
+  const reportLink = () => { $("#report-link").href = `${base}/report?format=html&lang=${lang}`; };
+  reportLink();
+  const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
+  if (info) { $("#title").textContent = txt(info.title); const me = info.teams.find(t => t.id === team); $("#team").textContent = me ? me.name : team; $("#flags-section").hidden = info.mode !== "contest"; }
+  $("#mimic").innerHTML = await fetch(base + "/mimic.svg").then(r => r.ok ? r.text() : "").catch(() => "");
+  applyLang();
+  const kind = $("#kind");
+  const fillKinds = () => { const v = kind.value; kind.innerHTML = Object.entries(ACTIONS).map(([k, a]) => `<option value="${k}">${esc(a[lang])}</option>`).join(""); if (v) kind.value = v; };
+  const opts = (list, sel) => list.map(x => `<option value="${esc(x.id)}"${x.id === sel ? " selected" : ""}>${esc(x.id)}${x.name ? " — " + esc(txt(x.name)) : ""}</option>`).join("");
+  const fields = () => {
+    if (!state) return;
+    const f = ACTIONS[kind.value].f;
+    $("#fields").innerHTML = f.map(n => {
+      const l = `<label>${esc(tr("f_" + n))} `;
+      if (n === "conduit") return `${l}<select name="conduit">${opts(state.conduits.map(id => ({id})))}</select></label>`;
+      if (n === "host") return `${l}<select name="host">${opts(state.hosts)}</select></label>`;
+      if (n === "plc") return `${l}<select name="plc">${opts(state.plcs)}</select></label>`;
+      if (n === "actuator") return `${l}<select name="actuator">${opts(state.actuators)}</select></label>`;
+      if (n === "position") return `${l} (%)<input name="position" type="number" min="0" max="100" step="1"></label>`;
+      if (n === "sensor") return `${l}<select name="sensor">${opts(state.sensors)}</select></label>`;
+      if (n === "alarm") return `${l}<select name="alarm">${opts(state.alarm_defs)}</select></label>`;
+      if (n === "mode") return `${l}<select name="mode">${["run", "stop", "program"].map(m => `<option value="${m}">${tr("plc_" + m)}</option>`).join("")}</select></label>`;
+      if (n === "functions") return `${l} (1,3,4,…)<input name="functions" placeholder="1,2,3,4"></label>`;
+      if (n === "text") return `${l}<textarea name="text" rows="2"></textarea></label>`;
+      if (n === "to") return `${l}<input name="to" value="duty_officer"></label>`;
+      if (n === "hazard") return `${l}<input name="id" placeholder="path:STEP / range:PLC / backup:PLC" required></label>`;
+      return `${l}<input name="${n}" type="number" min="0" max="65535"${n === "min" || n === "max" ? "" : " required"}></label>`;
+    }).join("");
+  };
+  kind.addEventListener("change", fields);
+  $("#action").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const body = {kind: kind.value};
+    new FormData(ev.target).forEach((v, k) => {
+      if (k === "kind" || v === "") return;
+      if (k === "functions") body.functions = v.split(/[ ,]+/).filter(Boolean).map(Number);
+      else if (["start", "end", "min", "max"].includes(k)) body[k] = Number(v);
+      else if (k === "position") body.position = Number(v) / 100;
+      else body[k] = v;
+    });
+    try { await api(base + "/actions", body); toast(tr("applied") + ": " + actionName(kind.value)); } catch (e) { toast(e.message, true); }
+  });
+  $("#flag").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    try { const r = await api(base + "/flags", {flag: ev.target.flag.value.trim()}); toast(r.message, !r.valid); ev.target.reset(); } catch (e) { toast(e.message, true); }
+  });
+  $("#report").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const body = {};
+    new FormData(ev.target).forEach((v, k) => { if (v !== "") body[k] = k === "observed_s" ? Number(v) : v; });
+    try { await api(base + "/reports", body); toast(tr("sent")); ev.target.reset(); } catch (e) { toast(e.message, true); }
+  });
+  let first = true, injectsSeen = 0;
+  const shelved = new Map();
+  const trend = trends();
+  const hmi = mimic(() => state);
+  const render = s => {
+    TICK_HZ = s.tick_hz;
+    state = s;
+    trend(s);
+    phaseBadge(s.phase);
+    // The report names the attack: it opens to teams at the hot wash, so does its link.
+    $("#report-link").hidden = !["hot_wash", "ended"].includes(s.phase);
+    $("#clock").textContent = `t = ${s.simulated_s.toFixed(0)} s`;
+    $("#total").textContent = s.score.total.toFixed(1);
+    document.body.dataset.tick = s.tick;
+    const to = Math.max(1, Math.floor(s.simulated_s) - 2), pc = $("#pcap");
+    if (pc) pc.href = `${base}/pcap?from=${Math.max(0, to - 300)}&to=${to}`;
+    const view = $("#view"); view.hidden = s.view === "live"; view.textContent = s.view === "live" ? "" : tr("view_" + s.view);
+    hmi(s);
+    // The alarm list as ISA-18.2 has it: priority, time, tag, description, value, level,
+    // state (unacknowledged, acknowledged, returned); shelved alarms leave the list for a
+    // while (on this console) and come back by themselves.
+    const now = s.simulated_s, key = a => a.plc + "|" + a.id;
+    for (const [k, until] of shelved) if (until <= now) shelved.delete(k);
+    const listed = s.alarms.filter(a => !shelved.has(key(a)));
+    put($("#alarms tbody"), listed.length ? listed.map(a => `<tr data-alarm="${esc(key(a))}" data-state="${a.state}"><td class="${a.priority === "high" ? "bad" : a.priority === "medium" ? "warn" : "mut"}">${tr("prio_" + a.priority)}</td><td class="num">${a.since_s.toFixed(0)} s</td><td>${esc(a.tag)}</td><td>${esc(txt(a.description))}</td><td class="num" data-alarm-value="${esc(key(a))}"></td><td>${esc(a.levels.map(l => tr("lvl_" + l)).join(", ") || "–")}</td><td>${tr("al_" + a.state)}${a.acked ? "" : ` <button data-ack="${esc(key(a))}">${tr("ack")}</button>`} <button data-shelve="${esc(key(a))}">${tr("shelve")}</button></td></tr>`).join("")
+      : `<tr><td class="mut" colspan="7">${tr("no_alarms")}</td></tr>`);
+    // Values change every update: written into their cells, the rows (and buttons) stay.
+    for (const a of listed) {
+      const c = document.querySelector(`[data-alarm-value="${CSS.escape(key(a))}"]`);
+      if (c) c.textContent = `${num(a.value)} ${a.unit}`;
+    }
+    const sh = $("#shelved"); sh.hidden = !shelved.size;
+    put(sh, shelved.size ? `${tr("shelved")}: ${[...shelved.keys()].map(k => `<button data-unshelve="${esc(k)}">${esc(k.split("|")[1])} ✕</button>`).join(" ")}` : "");
+    put($("#endpoints tbody"), s.endpoints.map(e => `<tr><td>${esc(e.plc)}</td><td>${esc(e.address)}:${e.port}</td><td>${e.unit_id}</td><td>${e.iec104_port ? `${esc(e.address)}:${e.iec104_port} (CA ${e.iec104_address})` : "–"}</td><td>${e.opcua_port ? `opc.tcp://${esc(e.address)}:${e.opcua_port}/` : "–"}</td><td>${esc(e.device)}</td></tr>`).join(""));
+    $("#clients").textContent = s.clients ? `${tr("clients")}: ${s.clients.networks.join(", ")}` + (s.clients.mbpoll ? "" : ` — pymodbus: ${s.clients.pymodbus}`) : "";
+    $("#records").hidden = !s.records_failing;
+    $("#maint-box").hidden = !(s.maintenance || []).length;
+    put($("#maintenance"), (s.maintenance || []).map(m => `<li><b>${esc(m.id)}</b> ${(m.from_tick / s.tick_hz).toFixed(0)}–${(m.to_tick / s.tick_hz).toFixed(0)} s, ${esc(m.host)} → ${esc(m.plcs.join(", "))}${m.note ? ": " + esc(txt(m.note)) : ""}</li>`).join(""));
+    put($("#injects"), s.injects.map(i => `<li><span class="badge">${esc(tr(i.channel === "phone" ? "phone" : "message"))}</span> t=${(i.tick / s.tick_hz).toFixed(0)} s: ${esc(i.text)}</li>`).join(""));
+    put($("#hints"), s.hints.map(h => `<li>${esc(h.id)} (${tr("cost")} ${h.cost}) ${h.taken ? "— " + esc(txt(h.text)) : `<button data-hint="${esc(h.id)}" data-cost="${h.cost}">${tr("take")}</button>`}</li>`).join(""));
+    put($("#myactions"), s.actions.slice(-8).map(a => `<li data-kind="${esc(a.kind)}">t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(actionName(a.kind))} ${a.ok ? "✓" : "✗ " + esc(a.reason || "")}</li>`).join(""));
+    put($("#card tbody"), s.score.components.map(c => `<tr data-key="${c.key}" data-points="${c.points}"><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.points.toFixed(1)}${c.max ? " / " + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join(""));
+    put($("#plan tbody"), s.score.plan.map(p => `<tr><td>${esc(txt(p.name))}</td><td class="${p.status === "done" ? "ok" : p.status === "pending" ? "mut" : "bad"}">${tr(p.status)}</td></tr>`).join(""));
+    // A message or call from the white cell that came since the last update: told at once,
+    // wherever the page is scrolled to (on a phone, the messages are far down).
+    if (!first && s.injects.length > injectsSeen) {
+      const i = s.injects[s.injects.length - 1];
+      toast(`${tr(i.channel === "phone" ? "phone" : "message")}: ${i.text}`);
+    }
+    injectsSeen = s.injects.length;
+    // The transaction log is polled from the first update on: its times need the tick rate.
+    if (first) { first = false; fillKinds(); fields(); const a = $("#asset"); a.innerHTML = opts(s.plcs.concat(s.hosts)); poll(); }
+  };
+  rerender = () => {
+    reportLink();
+    if (info) $("#title").textContent = txt(info.title);
+    if (state) { fillKinds(); fields(); render(state); const a = $("#asset"); a.innerHTML = opts(state.plcs.concat(state.hosts), a.value); }
+  };
+  document.addEventListener("click", async ev => {
+    const t = ev.target;
+    try {
+      // A hint costs points: taken only once confirmed (a tap on a phone comes easily).
+      if (t.dataset.hint && confirm(tr("confirm_hint").replace("{id}", t.dataset.hint).replace("{cost}", t.dataset.cost))) { await api(base + "/hints", {hint: t.dataset.hint}); }
+      if (t.dataset.ack) { const [plc, alarm] = t.dataset.ack.split("|"); await api(base + "/actions", {kind: "acknowledge_alarm", plc, alarm}); }
+      if (t.dataset.shelve && state) { shelved.set(t.dataset.shelve, state.simulated_s + SHELVE_S); render(state); }
+      if (t.dataset.unshelve && state) { shelved.delete(t.dataset.unshelve); render(state); }
+    } catch (e) { toast(e.message, true); }
+  });
+  // This node stopped answering: once one of the drill's other nodes serves this page (itself,
+  // or by sending it on to the node that took the team over; until then it sends it to the
+  // node that died, which fails), the page goes there (the login cookie goes with it on one
+  // host). Tried every second for a minute.
+  let looking = false;
+  const follow = async () => {
+    if (looking || !state || !(state.nodes || []).length) return;
+    looking = true;
+    for (let round = 0; round < 60; round++) {
+      for (const n of state.nodes) {
+        try { await fetch(n + location.pathname, {mode: "no-cors", cache: "no-store"}); location.href = n + location.pathname; return; } catch (_) { /* not yet */ }
+      }
+      await new Promise(r => setTimeout(r, 1000));
+    }
+    looking = false;
+  };
+  stream(base + "/stream", "state", render, follow);
+  // Every second; backing off while the server does not answer, and no more once an ended
+  // drill's server has gone.
+  let pollWait = 1000;
+  const poll = async () => {
+    try {
+      const page = await api(`${base}/events?since=${since}&limit=500`);
+      since = page.next;
+      const log = $("#log");
+      for (const e of page.events) {
+        if (!["modbus_transaction", "modbus_connection", "iec104_transaction", "opcua_transaction", "traffic_summary"].includes(e.kind)) continue;
+        const line = document.createElement("div");
+        line.textContent = e.kind === "iec104_transaction" ? iec104Line(e)
+          : e.kind === "opcua_transaction" ? opcuaLine(e)
+          : e.kind === "traffic_summary"
+          ? e.entries.map(c => `${when(e)} ${c.source} -> ${c.plc} ${c.function == null ? "connect" : "fc=" + c.function} ${tr("summary")} x${c.count}${c.exceptions ? " EXC x" + c.exceptions : ""}`).join("\n")
+          : e.kind === "modbus_transaction"
+          ? `${when(e)} ${e.source} -> ${e.plc} fc=${e.function} addr=${e.addr} n=${e.count}${e.values ? " v=" + e.values.join(",") : ""}${e.exception ? " EXC " + e.exception : ""}${e.repeat ? " x" + e.repeat : ""}`
+          : `${when(e)} ${e.source} connect ${e.plc}${e.refused ? " REFUSED " + e.refused : ""}`;
+        if (e.values || (e.kind === "iec104_transaction" && IEC104_COMMANDS.has(e.type_id) && !e.select)
+          || (e.kind === "opcua_transaction" && e.service === 2)) line.className = "warn";
+        log.appendChild(line);
+      }
+      while (log.childNodes.length > 300) log.removeChild(log.firstChild);
+      log.scrollTop = log.scrollHeight;
+      pollWait = 1000;
+    } catch (e) {
+      // Shown by the state stream.
+      if (state && state.phase === "ended") return;
+      pollWait = Math.min(pollWait * 2, 30000);
+    }
+    setTimeout(poll, pollWait);
+  };
+}
+
+// IEC 104 requests in the transaction log as Wireshark names them: the type identification's
+// mnemonic, the object, the value, select or execute, and a refusal's reason.
+const IEC104_TYPES = {45: "C_SC_NA_1", 46: "C_DC_NA_1", 48: "C_SE_NA_1", 49: "C_SE_NB_1", 50: "C_SE_NC_1", 100: "C_IC_NA_1", 103: "C_CS_NA_1"};
+const IEC104_COMMANDS = new Set([45, 46, 48, 49, 50]);
+// When a logged request came, in simulated seconds as the rest of the console says it (the
+// tick while the rate is not known yet).
+let TICK_HZ = 0;
+const when = e => TICK_HZ ? `t=${(e.tick / TICK_HZ).toFixed(1)} s` : String(e.tick);
+const iec104Line = e => e.type_id === 0
+  ? `${when(e)} ${e.source} connect ${e.plc} IEC 104${e.reason ? " REFUSED " + e.reason : ""}`
+  : `${when(e)} ${e.source} -> ${e.plc} IEC 104 ${IEC104_TYPES[e.type_id] || "type " + e.type_id}${e.ioa ? " ioa=" + e.ioa : ""}${e.value != null ? " v=" + e.value : ""}${IEC104_COMMANDS.has(e.type_id) ? (e.select ? " select" : " execute") : ""}${e.reason ? " NEG " + e.reason : ""}${e.repeat ? " x" + e.repeat : ""}`;
+
+// OPC UA requests by their service names, with the variable, a write's value and a refusal.
+const OPCUA_SERVICES = {1: "Read", 2: "Write", 4: "CreateMonitoredItems"};
+const opcuaLine = e => e.service === 0
+  ? `${when(e)} ${e.source} connect ${e.plc} OPC UA${e.reason ? " REFUSED " + e.reason : ""}`
+  : `${when(e)} ${e.source} -> ${e.plc} OPC UA ${OPCUA_SERVICES[e.service] || "service " + e.service}${e.node ? " " + e.node : ""}${e.value != null ? " v=" + e.value : ""}${e.reason ? " BAD " + e.reason : ""}${e.repeat ? " x" + e.repeat : ""}`;
+
+// Shelving takes an alarm off this console's list for ten simulated minutes (ISA-18.2
+// shelving: the operator's choice, timed, and listed so it is not forgotten).
+const SHELVE_S = 600;
+const num = (v, d) => v == null ? "?" : v.toFixed(d == null ? (Math.abs(v) < 10 ? 2 : 1) : d);
+// A switch's reading in words, an actuator's position in percent.
+const onOff = v => v == null ? "?" : v >= 0.5 ? tr("on") : tr("off");
+const pct = v => v == null ? "?" : (v * 100).toFixed(0) + " %";
+// An interlock's state: tripped, bypassed, ok, or unknown (no view).
+const ilState = i => i.tripped == null ? "unknown" : i.tripped ? "tripped" : i.bypassed ? "bypassed" : "ok";
+
+// The process diagram (ISA-101 greys): values, level fills, actuator states, alarm
+// indicators, set points and trips written into the server's SVG by id; a click (or Enter)
+// on a symbol opens its faceplate, refreshed with every update.
+function mimic(current) {
+  const svg = $("#mimic svg");
+  let open = null;
+  const fp = $("#faceplate");
+  const show = el => { open = meta(el); builtLang = null; fp.hidden = false; const s = current(); if (s) draw(s, reg(s)); $("#faceplate .close").focus(); };
+  // A symbol's faceplate data, parsed once.
+  const meta = el => el._fp || (el._fp = JSON.parse(el.dataset.fp));
+  if (svg) {
+    svg.addEventListener("click", ev => { const g = ev.target.closest("[data-fp]"); if (g) show(g); });
+    svg.addEventListener("keydown", ev => { const g = ev.target.closest("[data-fp]"); if (g && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); show(g); } });
+  }
+  fp.addEventListener("click", ev => { if (ev.target.classList.contains("close")) { fp.hidden = true; open = null; } });
+  document.addEventListener("keydown", ev => { if (ev.key === "Escape" && !fp.hidden) { fp.hidden = true; open = null; } });
+  const reg = s => { const m = new Map(); for (const h of (s.holding || [])) m.set(h.plc + "|" + h.id, h); return m; };
+  // A parameter as the HMI reads it: a constant, or its holding register's value.
+  const param = (p, regs) => p == null ? null : p.c != null ? p.c : p.r != null ? (regs.get(p.r) || {}).value : null;
+  // The faceplate is built once when opened (and on a language switch); each update only
+  // writes its values, so the close button and the trend stay put.
+  let fields = [], builtLang = null;
+  const build = () => {
+    const f = [];
+    const add = (label, value) => f.push([label, value]);
+    let big = () => "";
+    if (open.k === "s") {
+      const find = s => s.sensors.find(x => x.id === open.id) || {};
+      big = s => { const v = find(s).value; return `${open.switch ? onOff(v) : num(v)} ${open.unit}`; };
+      add(tr("fp_range"), () => `${open.lo} … ${open.hi} ${open.unit}`);
+      add("PLC", () => open.plc || "–");
+      for (const [lvl, p] of open.limits) add(`${tr("fp_limit")} ${lvl.toUpperCase()}`, (s, regs) => num(param(p, regs)));
+      for (const [id, p] of open.sp) add(`${tr("fp_setpoint")} ${id}`, (s, regs) => num(param(p, regs)));
+      add(tr("state"), s => { const a = s.alarms.find(x => x.tag === open.id); return a ? `${tr("al_" + a.state)} (${a.levels.join(", ") || "–"})` : tr("fp_normal"); });
+    } else if (open.k === "a") {
+      const find = s => s.actuators.find(x => x.id === open.id) || {};
+      big = s => pct(find(s).position);
+      add(tr("fp_kind"), () => tr("fp_" + open.kind));
+      add(tr("fp_control"), s => find(s).local ? tr("local") : tr("fp_remote"));
+      add("PLC", s => { const p = s.plcs.find(x => x.id === open.plc); return p ? `${p.id} ${tr("plc_" + p.mode)}` : "–"; });
+      add(tr("fp_fail"), () => open.fail == null ? tr("fp_hold") : pct(open.fail));
+      add(tr("fp_stroke"), () => `${open.stroke_s} s`);
+    } else if (open.k === "i") {
+      big = s => { const st = ilState(s.interlocks.find(x => x.id === open.id) || {}); return st === "ok" ? tr("fp_normal") : tr("il_" + st); };
+      add("PLC", () => open.plc); add(tr("tag"), () => open.pv);
+      if (open.above) add(tr("fp_trip_above"), (s, regs) => num(param(open.above, regs)));
+      if (open.below) add(tr("fp_trip_below"), (s, regs) => num(param(open.below, regs)));
+      add(tr("fp_voting"), () => `${open.need}oo${open.voters}`); add(tr("fp_delay"), () => `${open.delay_s} s`);
+    } else {
+      for (const id of open.sensors) add(id, s => { const v = s.sensors.find(x => x.id === id) || {}; return `${num(v.value)} ${v.unit || ""}`; });
+    }
+    fields = [["", big], ...f];
+    builtLang = lang;
+    fp.innerHTML = `<button class="close" aria-label="${esc(tr("close"))}">✕</button><h2 id="fp-title">${esc(open.tag)} — ${esc(txt(open.name || ""))}</h2><p class="big" data-fpv="0"></p><table>`
+      + f.map(([label], i) => `<tr><th scope="row">${esc(label)}</th><td class="num" data-fpv="${i + 1}"></td></tr>`).join("")
+      + `</table>${open.k === "s" && !open.switch ? '<div id="fp-trend" class="chart"></div>' : ""}`;
+  };
+  const draw = (s, regs) => {
+    if (!open || !s) return;
+    if (builtLang !== lang) build();
+    fields.forEach(([, value], i) => { const c = fp.querySelector(`[data-fpv="${i}"]`); if (c) c.textContent = value(s, regs); });
+    const t = $("#fp-trend");
+    if (!t || !window.TREND || !window.uPlot) return;
+    const {xs, ys} = window.TREND;
+    if (!t._plot) {
+      t._plot = new uPlot({width: Math.max(240, t.clientWidth - 4), height: 140, legend: {show: false}, scales: {x: {time: false}}, axes: chartAxes(open.unit),
+        series: [{}, {stroke: "#3fa7d6", width: 2, spanGaps: true}]}, [xs.slice(), (ys[open.id] || []).slice()], t);
+    } else t._plot.setData([xs.slice(), (ys[open.id] || []).slice()]);
+  };
+  return s => {
+    if (svg) svg.classList.toggle("stale", s.view !== "live");
+    const alarmed = new Map(s.alarms.filter(a => a.state !== "returned").map(a => [a.tag, a]));
+    const regs = reg(s);
+    for (const v of s.sensors) {
+      const e = document.getElementById("v-" + v.id);
+      if (!e) continue;
+      const f = document.getElementById("f-" + v.id);
+      const m = e.parentNode.dataset.fp ? meta(e.parentNode) : {};
+      e.textContent = m.switch ? onOff(v.value) : num(v.value);
+      if (f) {
+        const lo = +f.dataset.lo, hi = +f.dataset.hi, h = +f.dataset.h, frac = v.value == null ? 0 : Math.max(0, Math.min(1, (v.value - lo) / (hi - lo || 1)));
+        f.setAttribute("height", (frac * h).toFixed(1)); f.setAttribute("y", (+f.dataset.top + h * (1 - frac)).toFixed(1));
+      }
+      // Colour only when abnormal: the alarm indicator carries the priority as a number too.
+      const a = alarmed.get(v.id), ind = document.getElementById("al-" + v.id), it = document.getElementById("alt-" + v.id);
+      const prio = a ? (a.priority === "high" ? 1 : a.priority === "medium" ? 2 : 3) : 0;
+      e.classList.toggle("alarmed", !!a);
+      if (ind) { ind.setAttribute("visibility", a ? "visible" : "hidden"); ind.setAttribute("class", "alm p" + prio); }
+      if (it) it.textContent = a ? String(prio) + (a.acked ? "" : "!") : "";
+      const sp = document.getElementById("sp-" + v.id);
+      if (sp && m.sp && m.sp.length) sp.textContent = "SP " + m.sp.map(([, p]) => num(param(p, regs))).join("/");
+    }
+    for (const a of s.actuators) {
+      const e = document.getElementById("a-" + a.id); if (e) e.textContent = pct(a.position) + (a.local ? " " + tr("local_short") : "");
+      const g = document.getElementById("g-" + a.id);
+      if (g) { g.classList.toggle("open", a.position != null && a.position > 0.02); g.classList.toggle("local", a.local); }
+    }
+    for (const i of s.interlocks) {
+      // Status in words too, not by colour alone.
+      const st = ilState(i);
+      const e = document.getElementById("i-" + i.id); if (e) e.setAttribute("class", st);
+      const t = document.getElementById("is-" + i.id); if (t) t.textContent = st === "ok" ? "" : tr("il_" + st);
+    }
+    for (const p of s.plcs) {
+      const e = document.getElementById("m-" + p.id);
+      if (e) { e.textContent = `${p.id} ${tr("plc_" + p.mode)}${p.listen_only ? " LO" : ""}${p.restarting ? " …" : ""}`; e.parentNode.classList.toggle("abnormal", p.mode !== "run" || p.listen_only || p.restarting); }
+    }
+    draw(s, regs);
+  };
+}
+
+// Trends on the team console: what the operator station read (spoofing shows) and the
+// team's score, since the page opened, in simulated seconds. Bounded: the last
+// TREND_POINTS updates.
+function trends() {
+  if (!window.uPlot) return () => {};
+  const xs = [], ys = {}, score = [];
+  window.TREND = {xs, ys};
+  let plot = null, scorePlot = null, sensors = [], drawnLang = null;
+  const width = el => Math.max(260, el.clientWidth - 4);
+  const chart = (el, label, unit, data, paths) => new uPlot({width: width(el), height: 180, legend: {show: true},
+    scales: {x: {time: false}}, axes: chartAxes(unit), series: [{label: "t (s)"}, {label, stroke: "#3fa7d6", width: 2, spanGaps: true, paths}]}, data, el);
+  const sel = $("#trend-var");
+  const draw = () => {
+    const v = sensors.find(x => x.id === sel.value) || sensors[0];
+    if (!v) return;
+    if (plot) plot.destroy();
+    plot = chart($("#trend"), txt(v.name), v.unit, [xs.slice(), (ys[v.id] || []).slice()]);
+  };
+  sel.addEventListener("change", draw);
+  window.addEventListener("resize", () => {
+    if (plot) plot.setSize({width: width($("#trend")), height: 180});
+    if (scorePlot) scorePlot.setSize({width: width($("#score-trend")), height: 180});
+  });
+  return s => {
+    // Labels follow the language switch: redrawn in the new one.
+    if (drawnLang !== lang) {
+      drawnLang = lang;
+      sensors = s.sensors;
+      const keep = sel.value;
+      sel.innerHTML = sensors.map(v => `<option value="${esc(v.id)}">${esc(txt(v.name))}</option>`).join("");
+      if (keep) sel.value = keep;
+      if (plot) { plot.destroy(); plot = null; }
+      if (scorePlot) { scorePlot.destroy(); scorePlot = null; }
+    }
+    if (!xs.length || s.simulated_s > xs[xs.length - 1]) {
+      xs.push(s.simulated_s);
+      score.push(s.score.total);
+      for (const v of s.sensors) (ys[v.id] = ys[v.id] || []).push(v.value);
+      if (xs.length > TREND_POINTS) { xs.shift(); score.shift(); for (const k in ys) ys[k].shift(); }
+    }
+    if (!plot) draw(); else { const v = sensors.find(x => x.id === sel.value) || sensors[0]; plot.setData([xs, ys[v.id]]); }
+    if (!scorePlot) scorePlot = chart($("#score-trend"), tr("score"), "", [xs, score], STEPS()); else scorePlot.setData([xs, score]);
+    $("#trend").dataset.points = xs.length;
+  };
+}
+
+teamPage();
