@@ -176,20 +176,7 @@ fn a_scenario_brief_is_inert_in_every_text_format() {
     let payload = "<script>alert(1)</script> [x](javascript:alert(1)) | cell";
     s.meta.brief = icsdrill_engine::scenario::Text::new(payload, payload);
     let sim = run(&std::sync::Arc::new(s.clone()), 1, 60.0, &[]);
-    let ctx = Context {
-        drill_id: "t".into(),
-        drill_name: "t".into(),
-        mode: icsdrill_drill::Mode::Regional,
-        team_id: "t".into(),
-        team_name: "t".into(),
-        level: 3,
-        date: "2026-11-26".parse().unwrap(),
-        seed: 1,
-        cover: report::Cover::default(),
-        deadlines: None,
-        end_tick: None,
-        challenges: 0,
-    };
+    let ctx = plain_context("t");
     let r = report::build(&s, sim.events(), false, ctx);
     for format in [Format::Md, Format::Html] {
         let text = String::from_utf8(report::render(&r, format, Lang::Zh).unwrap()).unwrap();
@@ -425,9 +412,20 @@ async fn rectification_a_fixed_finding_is_verified_by_the_next_drill() {
 fn a_drill_named_after_its_scenario_is_titled_in_the_reports_language() {
     let s = builtin("petrochem-tank-farm");
     let sim = run(&s, 1, 60.0, &[]);
-    let ctx = |name: &str| Context {
+    let md = |name: &str, lang| {
+        let r = report::build(&s, sim.events(), false, plain_context(name));
+        String::from_utf8(report::render(&r, Format::Md, lang).unwrap()).unwrap()
+    };
+    assert!(md(&s.meta.title.en, Lang::Zh).contains("储罐区与进料反应器 (t)"));
+    assert!(md(&s.meta.title.en, Lang::En).contains("Tank farm and feed reactor (t)"));
+    assert!(md("2026 区域演练", Lang::En).contains("2026 区域演练 (t)"));
+}
+
+/// A regional drill `t` of team `t`, named `drill_name`, with nothing else set.
+fn plain_context(drill_name: &str) -> Context {
+    Context {
         drill_id: "t".into(),
-        drill_name: name.into(),
+        drill_name: drill_name.into(),
         mode: icsdrill_drill::Mode::Regional,
         team_id: "t".into(),
         team_name: "t".into(),
@@ -438,12 +436,5 @@ fn a_drill_named_after_its_scenario_is_titled_in_the_reports_language() {
         deadlines: None,
         end_tick: None,
         challenges: 0,
-    };
-    let md = |name: &str, lang| {
-        let r = report::build(&s, sim.events(), false, ctx(name));
-        String::from_utf8(report::render(&r, Format::Md, lang).unwrap()).unwrap()
-    };
-    assert!(md(&s.meta.title.en, Lang::Zh).contains("储罐区与进料反应器 (t)"));
-    assert!(md(&s.meta.title.en, Lang::En).contains("Tank farm and feed reactor (t)"));
-    assert!(md("2026 区域演练", Lang::En).contains("2026 区域演练 (t)"));
+    }
 }
