@@ -725,6 +725,18 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     let addr = server.http;
     let ins = drill.instructor_token().to_string();
     let tokens: Vec<String> = drill.teams().map(|(_, t, _)| t.to_string()).collect();
+    // In the briefing an inject is refused for each team, with the reason in both languages.
+    let (s, b) =
+        http(addr, "POST", "/api/drill/injects", Some(&ins), Some(r#"{"channel":"message","text":"x"}"#))
+            .await;
+    assert_eq!(s, 200, "{b}");
+    let refused: serde_json::Value = serde_json::from_str(&b).unwrap();
+    assert!(
+        refused.as_array().unwrap().iter().all(|r| r["ok"] == false
+            && r["error"].as_str().is_some_and(|e| e.contains("in briefing"))
+            && r["error_zh"] == "当前演练状态下不能执行此操作"),
+        "{refused}"
+    );
     drill.control(Control::Start).unwrap();
     let ticking = keep_ticking(drill.clone());
 

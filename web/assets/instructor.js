@@ -33,7 +33,7 @@ async function instructorPage() {
     try {
       const r = await api("/api/drill/injects", body);
       const refused = r.filter(x => !x.ok);
-      toast(r.map(x => `${x.team}: ${x.ok ? (x.queued ? "→ " + tr("node") + " " + x.queued : "✓") : tr("not_sent") + " (" + x.error + ")"}`).join("; "), refused.length > 0);
+      toast(r.map(x => `${x.team}: ${x.ok ? (x.queued ? "→ " + tr("node") + " " + x.queued : "✓") : tr("not_sent") + " (" + (lang === "zh" && x.error_zh ? `${x.error_zh}：${x.error}` : x.error) + ")"}`).join("; "), refused.length > 0);
       // Sent to every team: a second click does not send it again. Refused somewhere: the
       // text stays, to send again when the drill allows.
       if (!refused.length) f.text.value = "";

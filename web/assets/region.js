@@ -15,7 +15,10 @@ function lineChart(el, xs, series, time) {
   el.innerHTML = "";
   el.dataset.points = xs.length;
   if (!xs.length) return null;
-  return new uPlot({width: Math.max(260, el.clientWidth - 4), height: 200, scales: {x: {time: !!time}},
+  // One point alone sits in the middle of a month (or a year) either side of it.
+  const pad = time ? 30 * 86400 : 1;
+  const range = (u, min, max) => min === max ? [min - pad, max + pad] : [min, max];
+  return new uPlot({width: Math.max(260, el.clientWidth - 4), height: 200, scales: {x: {time: !!time, range}},
     // Years as integers; dates as YYYY-MM, the same in both languages.
     axes: [{...chartAxes("")[0], values: (u, v) => v.map(x => time ? new Date(x * 1000).toISOString().slice(0, 7) : Number.isInteger(x) ? String(x) : "")}, chartAxes("")[1]],
     series: [{label: time ? tr("date") : tr("year")}, ...series.map((s, i) => ({label: s.label, stroke: palette[i % palette.length], width: 2, spanGaps: true, points: {show: true, size: 7}}))]},

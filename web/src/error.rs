@@ -133,6 +133,13 @@ fn code_of(status: StatusCode) -> (&'static str, &'static str) {
     }
 }
 
+impl ApiError {
+    /// Its general words in Chinese (the body's `error_zh`).
+    pub(crate) fn zh(&self) -> &'static str {
+        code_of(self.status).1
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, zh) = code_of(self.status);

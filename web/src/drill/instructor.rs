@@ -44,6 +44,9 @@ pub(super) struct InjectResult {
     queued: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// The refusal's general words in Chinese (`error` has the detail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_zh: Option<&'static str>,
 }
 
 pub(super) async fn inject(
@@ -91,7 +94,14 @@ pub(super) async fn inject(
             None => drill.act(&team, input).await.map(|()| None),
         };
         let queued = r.as_ref().ok().cloned().flatten();
-        out.push(InjectResult { team, ok: r.is_ok(), queued, error: r.err().map(|e| act_error(e).message) });
+        let refused = r.err().map(act_error);
+        out.push(InjectResult {
+            team,
+            ok: refused.is_none(),
+            queued,
+            error_zh: refused.as_ref().map(ApiError::zh),
+            error: refused.map(|e| e.message),
+        });
     }
     Ok(Json(out))
 }
