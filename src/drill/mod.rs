@@ -499,7 +499,7 @@ impl Drill {
                     None => t.away_at_freeze.get(),
                 };
                 match at_freeze {
-                    Some(card) => Some(BoardRow { bracket: t.info.bracket.clone(), ..row_of(&t.info, card) }),
+                    Some(card) => Some(row_of(&t.info, card)),
                     None => full.rows.iter().find(|r| r.team == t.info.id).cloned(),
                 }
             })

@@ -73,12 +73,8 @@ impl Scenario {
         match input {
             SimInput::WriteRegisters { addr, values, .. } => Some(ModbusWrite::registers(*addr, values)),
             SimInput::WriteCoils { addr, values, .. } => Some(ModbusWrite::coils(*addr, values)),
-            SimInput::Iec104(Iec104Transaction {
-                plc, type_id, ioa, value: Some(v), select: false, ..
-            }) => self.iec104_write(plc, *type_id, *ioa, *v).map(|w| ModbusWrite::of(&w)),
-            SimInput::OpcUa(OpcUaTransaction { plc, node, value: Some(v), .. }) => {
-                self.opcua_write(plc, node, *v).map(|w| ModbusWrite::of(&w))
-            }
+            SimInput::Iec104(t) => self.iec104_write_of(t),
+            SimInput::OpcUa(t) => self.opcua_write_of(t),
             _ => None,
         }
     }
@@ -87,19 +83,24 @@ impl Scenario {
     /// executed command or a write, refused by nothing).
     pub fn write_of_transaction<'e>(&self, kind: &'e EventKind) -> Option<(&'e str, ModbusWrite)> {
         match kind {
-            EventKind::Iec104Transaction(Iec104Transaction {
-                plc,
-                type_id,
-                ioa,
-                value: Some(v),
-                select: false,
-                reason: None,
-                ..
-            }) => self.iec104_write(plc, *type_id, *ioa, *v).map(|w| (plc.as_str(), ModbusWrite::of(&w))),
-            EventKind::OpcUaTransaction(OpcUaTransaction {
-                plc, node, value: Some(v), reason: None, ..
-            }) => self.opcua_write(plc, node, *v).map(|w| (plc.as_str(), ModbusWrite::of(&w))),
+            EventKind::Iec104Transaction(t) if t.reason.is_none() => {
+                self.iec104_write_of(t).map(|w| (t.plc.as_str(), w))
+            }
+            EventKind::OpcUaTransaction(t) if t.reason.is_none() => {
+                self.opcua_write_of(t).map(|w| (t.plc.as_str(), w))
+            }
             _ => None,
         }
+    }
+
+    /// The write an IEC 104 command makes when executed (a select, or no value: none).
+    fn iec104_write_of(&self, t: &Iec104Transaction) -> Option<ModbusWrite> {
+        let value = t.value.filter(|_| !t.select)?;
+        self.iec104_write(&t.plc, t.type_id, t.ioa, value).map(|w| ModbusWrite::of(&w))
+    }
+
+    /// The write an OPC UA write makes (no value: none).
+    fn opcua_write_of(&self, t: &OpcUaTransaction) -> Option<ModbusWrite> {
+        self.opcua_write(&t.plc, &t.node, t.value?).map(|w| ModbusWrite::of(&w))
     }
 }
