@@ -6,8 +6,9 @@
 //! listed in `ROUTES`, which also generates the OpenAPI document, so the two cannot drift.
 //!
 //! Credentials: `Authorization: Bearer TOKEN`, or the cookie a page login (`?token=TOKEN`, as
-//! Jupyter does) sets, one per kind of login (`login`; `icsdrill_token` is still read). A team's token reaches only its own range; a
-//! request for another team's range is 403, for a team that does not exist 404.
+//! Jupyter does) sets, one per kind of login (`login`; `icsdrill_token` is still read). A
+//! team's token reaches only its own range; a request for another team's range is 403, for a
+//! team that does not exist 404.
 //!
 //! Here: the routes, access and pages; the handlers by audience in `team` (a team's console),
 //! `board` (scoreboard, standings, overview) and `instructor` (phase and injects).
