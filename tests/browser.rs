@@ -145,7 +145,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert!(isolated(&red));
     assert!(
         red.iter().any(
-            |e| matches!(&e.kind, EventKind::IncidentReported { technique, .. } if technique == "T0886")
+            |e| matches!(&e.kind, EventKind::IncidentReported(icsdrill_engine::IncidentReport { technique, .. }) if technique == "T0886")
         )
     );
     assert!(!isolated(&log("blue")));

@@ -332,7 +332,7 @@ async fn a_teams_actions_are_bounded_in_size_and_rate() {
     let rejected = drill.live("b").unwrap().events_since(before, 100, |e| {
         matches!(
             &e.kind,
-            icsdrill_engine::EventKind::InputRejected { input: SimInput::ReportIncident { .. }, .. }
+            icsdrill_engine::EventKind::InputRejected { input: SimInput::ReportIncident(_), .. }
         )
     });
     assert!(rejected.is_empty(), "{rejected:?}");
@@ -542,7 +542,13 @@ async fn scores_move_as_defender_actions_and_reports_arrive() {
 /// HTTP API, Modbus writes from the operator station over real Modbus TCP.
 async fn play(server: &DrillServer, team: &str, token: &str, input: &SimInput) {
     match input {
-        SimInput::ReportIncident { technique, asset, observed_s, text, .. } => {
+        SimInput::ReportIncident(icsdrill_engine::IncidentReport {
+            technique,
+            asset,
+            observed_s,
+            text,
+            ..
+        }) => {
             let body = serde_json::json!({"technique": technique, "asset": asset, "observed_s": observed_s, "text": text,
                 "tactic": icsdrill_engine::attack::technique(technique).map(|t| t.tactic), "impact": "process set points changed",
                 "actions": "isolated the source; restored set points"});

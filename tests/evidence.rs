@@ -249,6 +249,48 @@ fn iec104_commands_decode_in_the_capture_as_wireshark_shows_them() {
 }
 
 #[test]
+fn a_refused_station_connection_shows_as_a_syn_answered_by_a_reset() {
+    // The substation's front end is refused twice at connect (its range was full) before
+    // its cyclic interrogations get through.
+    let s = builtin("power-industroyer-substation");
+    let refused = |tick| icsdrill_engine::TimedInput {
+        tick,
+        input: icsdrill_engine::SimInput::Iec104(icsdrill_engine::Iec104Transaction {
+            plc: "rtu-1".into(),
+            source: "scada-01".into(),
+            type_id: 0,
+            cause: 0,
+            ioa: 0,
+            value: None,
+            select: false,
+            reason: Some(icsdrill_engine::RejectReason::ConnectionLimit),
+            repeat: 1,
+        }),
+    };
+    let inputs = [refused(s.ticks(101.0)), refused(s.ticks(103.0))];
+    let placement = Placement::canonical(&s);
+    let run = Run { scenario: &s, seed: 1, live_attacker: false, inputs: &inputs, placement: &placement };
+    let mut bytes = Vec::new();
+    let cap = write_pcap(run, (s.ticks(100.0), s.ticks(140.0)), &mut bytes).unwrap();
+    assert!(!cap.truncated, "{cap:?}");
+    let dir = temp("refused");
+    let file = dir.join("refused.pcapng");
+    std::fs::write(&file, &bytes).unwrap();
+    well_formed(&file);
+    let scada = placement.hosts[s.host("scada-01").unwrap().ix()];
+    let rtu1 = placement.stations[s.plc("rtu-1").unwrap().ix()].unwrap();
+    let resets = tshark(&file, &format!("ip.dst == {scada} && tcp.flags.reset == 1 && tcp.flags.ack == 1"));
+    assert_eq!(resets.len(), 2, "{resets:?}");
+    // Each reset answers a SYN the station never accepted, from a port of its own.
+    let to_rtu1 = format!("ip.src == {scada} && ip.dst == {} && tcp.dstport == {}", rtu1.ip(), rtu1.port());
+    let syns = tshark(&file, &format!("{to_rtu1} && tcp.flags.syn == 1 && tcp.flags.ack == 0"));
+    let accepted = tshark(&file, &format!("ip.dst == {scada} && tcp.flags.syn == 1 && tcp.flags.ack == 1"));
+    assert_eq!(syns.len(), 3, "two refused, then the one accepted: {syns:?}");
+    assert!(!accepted.is_empty(), "the front end's interrogations got through");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn opc_ua_writes_decode_in_the_capture_as_wireshark_shows_them() {
     // The welding line's attack, undefended: the weld set point written over the cell's OPC UA
     // server 5 minutes in.

@@ -23,7 +23,7 @@ pub(crate) fn defence_for(map: &VariantMap) -> Vec<TimedInput> {
                 host(source);
                 *addr += map.holding_offsets[plc.as_str()];
             }
-            SimInput::ReportIncident { tactic, impact, actions, .. } => {
+            SimInput::ReportIncident(icsdrill_engine::IncidentReport { tactic, impact, actions, .. }) => {
                 *tactic = Some("impair-process-control".into());
                 *impact = "fill stop level raised above the tank".into();
                 *actions = "isolated the EWS, restored set points".into();
@@ -52,7 +52,7 @@ pub(crate) fn defence_for(map: &VariantMap) -> Vec<TimedInput> {
         if k < 6 {
             inputs.push(TimedInput {
                 tick: 2610 + k as u64,
-                input: SimInput::ReportIncident {
+                input: SimInput::ReportIncident(icsdrill_engine::IncidentReport {
                     technique: st.techniques[0].v18.into(),
                     asset,
                     observed_s: Some(240.0),
@@ -60,7 +60,7 @@ pub(crate) fn defence_for(map: &VariantMap) -> Vec<TimedInput> {
                     tactic: Some(st.techniques[0].tactic.into()),
                     impact: "see the step".into(),
                     actions: "contained".into(),
-                },
+                }),
             });
         }
     }

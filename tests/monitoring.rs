@@ -123,14 +123,16 @@ fn a_report_on_the_legitimate_maintenance_write_is_a_false_positive() {
     // The tank farm's day shift raises the T-102 loading start level from the operator station
     // at 600 s (background traffic): it looks like a set-point attack in the transaction log.
     let s = Arc::new(Scenario::clone(&crate::util::builtin("petrochem-tank-farm")));
-    let report = |asset: &str, technique: &str| SimInput::ReportIncident {
-        technique: technique.into(),
-        asset: asset.into(),
-        observed_s: Some(600.0),
-        text: "Set point changed from the HMI".into(),
-        tactic: None,
-        impact: String::new(),
-        actions: String::new(),
+    let report = |asset: &str, technique: &str| {
+        SimInput::ReportIncident(icsdrill_engine::IncidentReport {
+            technique: technique.into(),
+            asset: asset.into(),
+            observed_s: Some(600.0),
+            text: "Set point changed from the HMI".into(),
+            tactic: None,
+            impact: String::new(),
+            actions: String::new(),
+        })
     };
     let run = |inputs: Vec<SimInput>| {
         let mut sim = Sim::new(s.clone(), 1);

@@ -288,7 +288,7 @@ fn downloads_restarts_and_restores_act_on_the_program() {
     assert_eq!(sim.actuator_position("pump"), Some(1.0), "running again after the boot time");
     // Range checks switched on at run time; reports are logged.
     assert_eq!(sim.step_outcomes([SimInput::EnableRangeChecks { plc: "plc1".into() }]), [Ok(())]);
-    let report = SimInput::ReportIncident {
+    let report = SimInput::ReportIncident(icsdrill_engine::IncidentReport {
         technique: "T0836".into(),
         asset: "plc1".into(),
         observed_s: Some(12.0),
@@ -296,11 +296,11 @@ fn downloads_restarts_and_restores_act_on_the_program() {
         tactic: None,
         impact: String::new(),
         actions: String::new(),
-    };
+    });
     assert_eq!(sim.step_outcomes([report]), [Ok(())]);
     assert!(
         sim.events().iter().any(
-            |e| matches!(&e.kind, EventKind::IncidentReported { technique, .. } if technique == "T0836")
+            |e| matches!(&e.kind, EventKind::IncidentReported(icsdrill_engine::IncidentReport { technique, .. }) if technique == "T0836")
         )
     );
 }

@@ -79,7 +79,7 @@ fn a_step_the_score_credits_as_detected_leaves_no_detect_finding() {
                 st.id.clone(),
                 TimedInput {
                     tick: first.tick + 1,
-                    input: SimInput::ReportIncident {
+                    input: SimInput::ReportIncident(icsdrill_engine::IncidentReport {
                         technique: st.techniques[0].v18.to_string(),
                         asset,
                         observed_s: Some(first.tick as f64 / f64::from(s.tick_hz)),
@@ -87,7 +87,7 @@ fn a_step_the_score_credits_as_detected_leaves_no_detect_finding() {
                         tactic: Some(st.techniques[0].tactic.to_string()),
                         impact: "view".into(),
                         actions: "isolated".into(),
-                    },
+                    }),
                 },
             ));
         }

@@ -171,7 +171,7 @@ pub fn visible_to_team(e: &SimEvent) -> bool {
         | EventKind::CommsFlooded { .. }
         | EventKind::PlcRestarted { .. }
         | EventKind::AlarmAcknowledged { .. }
-        | EventKind::IncidentReported { .. } => true,
+        | EventKind::IncidentReported(_) => true,
         EventKind::InputApplied { input } | EventKind::InputRejected { input, .. } => {
             input.defender_kind().is_some()
                 || matches!(input, SimInput::RevealHint { .. })

@@ -368,26 +368,7 @@ pub enum EventKind {
         alarm: String,
     },
     /// A team filed an incident report.
-    IncidentReported {
-        /// Technique as reported.
-        technique: String,
-        /// Asset as reported.
-        asset: String,
-        /// When they saw it (simulated seconds).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        observed_s: Option<f64>,
-        /// Free text.
-        text: String,
-        /// Tactic as reported.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        tactic: Option<String>,
-        /// Impact as reported.
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        impact: String,
-        /// Actions taken, as reported.
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        actions: String,
-    },
+    IncidentReported(crate::input::IncidentReport),
     /// Periodic record of true and measured values.
     Sample {
         /// True value of every variable.
@@ -447,7 +428,7 @@ impl EventKind {
             EventKind::CommsFlooded { .. } => "comms_flooded",
             EventKind::ReportingSpoofed { .. } => "reporting_spoofed",
             EventKind::AlarmAcknowledged { .. } => "alarm_acknowledged",
-            EventKind::IncidentReported { .. } => "incident_reported",
+            EventKind::IncidentReported(_) => "incident_reported",
         }
     }
 }

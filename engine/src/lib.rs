@@ -35,7 +35,8 @@ pub mod world;
 
 pub use event::{EventKind, EventLog, LogHasher, RejectReason, SimEvent, hex, log_hash};
 pub use input::{
-    Iec104Transaction, OpcUaTransaction, PlcMode, SimInput, TimedInput, TrafficCount, parse_inputs,
+    Iec104Transaction, IncidentReport, OpcUaTransaction, PlcMode, SimInput, TimedInput, TrafficCount,
+    parse_inputs,
 };
 pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 pub use sim::{Sim, Summary};

@@ -284,7 +284,7 @@ mod tests {
         let text = "x".repeat(10_000);
         let mut seq = 0;
         while !p.judged.lock().unwrap().spilled {
-            let input = SimInput::ReportIncident {
+            let input = SimInput::ReportIncident(icsdrill_engine::IncidentReport {
                 technique: "T0836".into(),
                 asset: "plc-t101".into(),
                 observed_s: None,
@@ -292,7 +292,7 @@ mod tests {
                 tactic: None,
                 impact: String::new(),
                 actions: String::new(),
-            };
+            });
             p.log(&[SimEvent { seq, tick: seq, kind: EventKind::InputApplied { input } }]);
             seq += 1;
             assert!(seq < 10_000, "never spilled");

@@ -155,6 +155,32 @@ pub struct OpcUaTransaction {
     pub repeat: u32,
 }
 
+/// A team's incident report: filed as an input (`SimInput::ReportIncident`), recorded as it
+/// was filed (`EventKind::IncidentReported`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentReport {
+    /// ATT&CK for ICS technique id (v18 or v19).
+    pub technique: String,
+    /// Affected asset (PLC or host id).
+    pub asset: String,
+    /// When the team saw it, in simulated seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_s: Option<f64>,
+    /// Free text.
+    #[serde(default)]
+    pub text: String,
+    /// ATT&CK for ICS tactic, e.g. `Impair Process Control`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tactic: Option<String>,
+    /// Impact on the process as the team sees it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub impact: String,
+    /// Actions taken so far.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub actions: String,
+}
+
 /// Everything that can change the simulated plant from outside.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -448,26 +474,7 @@ pub enum SimInput {
         plc: String,
     },
     /// Defender: file an incident report.
-    ReportIncident {
-        /// ATT&CK for ICS technique id (v18 or v19).
-        technique: String,
-        /// Affected asset (PLC or host id).
-        asset: String,
-        /// When the team saw it, in simulated seconds.
-        observed_s: Option<f64>,
-        /// Free text.
-        #[serde(default)]
-        text: String,
-        /// ATT&CK for ICS tactic, e.g. `Impair Process Control`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        tactic: Option<String>,
-        /// Impact on the process as the team sees it.
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        impact: String,
-        /// Actions taken so far.
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        actions: String,
-    },
+    ReportIncident(IncidentReport),
     /// Defender: notify someone outside the team (duty officer, management, the authority),
     /// as a response plan asks.
     Notify {
@@ -632,7 +639,7 @@ impl SimInput {
             SimInput::RestartPlc { .. } => "restart_plc",
             SimInput::AcknowledgeAlarm { .. } => "acknowledge_alarm",
             SimInput::EnableRangeChecks { .. } => "enable_range_checks",
-            SimInput::ReportIncident { .. } => "report_incident",
+            SimInput::ReportIncident(_) => "report_incident",
             SimInput::Notify { .. } => "notify",
             SimInput::DeclareHazard { .. } => "declare_hazard",
             _ => return None,

@@ -117,7 +117,7 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
             state.range_checks = true;
             Ok(Vec::new())
         }
-        SimInput::ReportIncident { .. }
+        SimInput::ReportIncident(_)
         | SimInput::Notify { .. }
         | SimInput::SubmitFlag { .. }
         | SimInput::DeclareHazard { .. }
@@ -400,26 +400,18 @@ fn acknowledge_alarm(world: &mut World, s: &Scenario, plc: &str, alarm: &str) ->
 /// hint requests), which changes nothing in the plant.
 fn report(s: &Scenario, input: &SimInput) -> Outcome {
     match input {
-        SimInput::ReportIncident { technique, asset, observed_s, text, tactic, impact, actions } => {
-            if observed_s.is_some_and(|t| !t.is_finite() || t < 0.0)
-                || text.len() > 10_000
-                || technique.len() > 32
-                || asset.len() > 64
-                || tactic.as_ref().is_some_and(|t| t.len() > 64)
-                || impact.len() > 10_000
-                || actions.len() > 10_000
+        SimInput::ReportIncident(r) => {
+            if r.observed_s.is_some_and(|t| !t.is_finite() || t < 0.0)
+                || r.text.len() > 10_000
+                || r.technique.len() > 32
+                || r.asset.len() > 64
+                || r.tactic.as_ref().is_some_and(|t| t.len() > 64)
+                || r.impact.len() > 10_000
+                || r.actions.len() > 10_000
             {
                 return Err(RejectReason::IllegalValue);
             }
-            Ok(vec![EventKind::IncidentReported {
-                technique: technique.clone(),
-                asset: asset.clone(),
-                observed_s: *observed_s,
-                text: text.clone(),
-                tactic: tactic.clone(),
-                impact: impact.clone(),
-                actions: actions.clone(),
-            }])
+            Ok(vec![EventKind::IncidentReported(r.clone())])
         }
         SimInput::Notify { to, text } => {
             if to.trim().is_empty() || to.len() > 64 || text.len() > 10_000 {

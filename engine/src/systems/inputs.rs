@@ -252,7 +252,7 @@ pub(crate) fn apply_one(
         | SimInput::RestartPlc { .. }
         | SimInput::AcknowledgeAlarm { .. }
         | SimInput::EnableRangeChecks { .. }
-        | SimInput::ReportIncident { .. }
+        | SimInput::ReportIncident(_)
         | SimInput::Notify { .. }
         | SimInput::DeclareHazard { .. }
         | SimInput::SubmitFlag { .. }

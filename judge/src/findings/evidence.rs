@@ -112,7 +112,7 @@ impl<'a> Evidence<'a> {
                 EventKind::AlarmAcknowledged { plc, alarm } => {
                     ev.alarms.entry((plc.clone(), alarm.clone())).or_default().1 = true;
                 }
-                EventKind::IncidentReported { technique, asset, .. } => {
+                EventKind::IncidentReported(icsdrill_engine::IncidentReport { technique, asset, .. }) => {
                     ev.reports.push((e, technique.clone(), asset.clone()))
                 }
                 _ => {}

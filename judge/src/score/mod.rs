@@ -395,7 +395,15 @@ impl Scorer {
         match input {
             SimInput::RestartPlc { .. } => self.destructive += 1,
             SimInput::SetMode { mode, .. } if *mode != PlcMode::Run => self.destructive += 1,
-            SimInput::ReportIncident { technique, asset, observed_s, tactic, impact, actions, .. } => {
+            SimInput::ReportIncident(icsdrill_engine::IncidentReport {
+                technique,
+                asset,
+                observed_s,
+                tactic,
+                impact,
+                actions,
+                ..
+            }) => {
                 let fields = [
                     icsdrill_engine::attack::technique(technique).is_some(),
                     !asset.is_empty(),

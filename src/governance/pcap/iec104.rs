@@ -13,22 +13,11 @@ use icsdrill_engine::scenario::iec104::types::*;
 use icsdrill_engine::scenario::{HostIdx, PlcIdx};
 use icsdrill_engine::{EventKind, RejectReason, Scenario, Sim, Snapshot};
 
-use super::tcp;
+use super::{Logged, tcp};
 use crate::runtime::iec104::apci::{self, UFunction};
 use crate::runtime::iec104::asdu::{self, cot};
 use crate::runtime::placement::Placement;
 use icsdrill_engine::Iec104Transaction;
-
-/// One request to put on the wire.
-pub(super) struct Exchange {
-    host: HostIdx,
-    plc: PlcIdx,
-    type_id: u8,
-    ioa: u32,
-    value: Option<f64>,
-    select: bool,
-    reason: Option<RejectReason>,
-}
 
 /// A connection between a host and a station: TCP and IEC 104 sequence numbers.
 pub(super) struct Flow {
@@ -41,35 +30,18 @@ pub(super) struct Flow {
 }
 
 /// The IEC 104 requests the log recorded since event `seen`, of the types a capture rebuilds.
-pub(super) fn logged(s: &Scenario, sim: &Sim, seen: u64) -> Vec<Exchange> {
-    let new = super::since(sim, seen);
-    new.iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::Iec104Transaction(Iec104Transaction {
-                plc,
-                source,
-                type_id,
-                ioa,
-                value,
-                select,
-                reason,
-                ..
-            }) if matches!(*type_id, CONNECTION | C_IC_NA_1 | C_CS_NA_1) || is_command(*type_id) => {
-                let (p, h) = (s.plc(plc)?, s.host(source)?);
-                s.plcs[p.ix()].iec104.as_ref()?;
-                Some(Exchange {
-                    host: h,
-                    plc: p,
-                    type_id: *type_id,
-                    ioa: *ioa,
-                    value: *value,
-                    select: *select,
-                    reason: *reason,
-                })
-            }
-            _ => None,
-        })
-        .collect()
+pub(super) fn logged<'a>(s: &Scenario, sim: &'a Sim, seen: u64) -> Vec<Logged<'a, Iec104Transaction>> {
+    super::logged_of(s, sim, seen, |kind| match kind {
+        EventKind::Iec104Transaction(t)
+            if matches!(t.type_id, CONNECTION | C_IC_NA_1 | C_CS_NA_1) || is_command(t.type_id) =>
+        {
+            Some((t, t.plc.as_str(), t.source.as_str()))
+        }
+        _ => None,
+    })
+    .into_iter()
+    .filter(|x| s.plcs[x.plc.ix()].iec104.is_some())
+    .collect()
 }
 
 /// The frames of one exchange at `unix_ms`: a handshake and STARTDT if its connection is new,
@@ -78,18 +50,15 @@ pub(super) fn frames(
     (s, placement): (&Scenario, &Placement),
     snap: &Snapshot,
     flows: &mut BTreeMap<(HostIdx, PlcIdx), Flow>,
-    x: &Exchange,
+    x: &Logged<'_, Iec104Transaction>,
     unix_ms: i64,
 ) -> Vec<Vec<u8>> {
     let Some(Some(station)) = placement.stations.get(x.plc.ix()) else { return Vec::new() };
-    let client = placement.hosts[x.host.ix()];
-    let port = 45_000 + ((x.host.0 * 997 + x.plc.0) % 15_000) as u16;
-    let mut out = Vec::new();
     if x.type_id == CONNECTION && x.reason.is_some() {
-        // Refused at connect: a SYN answered by a reset.
-        out.push(tcp(client, *station.ip(), port, station.port(), 1, None, true, &[]));
-        return out;
+        return x.refused(placement, *station, unix_ms);
     }
+    let (client, port) = x.client(placement, (45_000, 15_000));
+    let mut out = Vec::new();
     let flow = flows.entry((x.host, x.plc)).or_insert_with(|| open(client, *station, port, &mut out));
     let Some(def) = s.plcs[x.plc.ix()].iec104.as_ref() else { return out };
     let ca = def.common_address;

@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -162,6 +162,64 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
         }
     }
     Ok(cap)
+}
+
+/// One IEC 104 or OPC UA request of the log to put on the wire: the logged transaction (its
+/// fields read through), with its host and PLC found in the scenario.
+pub(super) struct Logged<'a, T> {
+    host: HostIdx,
+    plc: PlcIdx,
+    t: &'a T,
+}
+
+impl<T> std::ops::Deref for Logged<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.t
+    }
+}
+
+impl<T> Logged<'_, T> {
+    /// The client's address and the port its connection to the PLC comes from: fixed for a
+    /// host and PLC, one of `span` from `base`.
+    fn client(&self, placement: &Placement, (base, span): (u16, u32)) -> (Ipv4Addr, u16) {
+        (placement.hosts[self.host.ix()], base + ((self.host.0 * 997 + self.plc.0) % span) as u16)
+    }
+
+    /// A connection to `server` refused at connect at `unix_ms`, as Wireshark shows one: the
+    /// client's SYN answered by the server's RST-ACK. Each attempt comes from a port of its
+    /// own, apart from the ports of accepted connections.
+    fn refused(&self, placement: &Placement, server: SocketAddrV4, unix_ms: i64) -> Vec<Vec<u8>> {
+        let client = placement.hosts[self.host.ix()];
+        let port = 60_000 + ((unix_ms / 10) as u64 + u64::from(self.host.0 * 997 + self.plc.0)) % 5_000;
+        let port = port as u16;
+        let syn = tcp(client, *server.ip(), port, server.port(), 1, None, true, &[]);
+        let b = PacketBuilder::ethernet2([0; 6], [0; 6])
+            .ipv4(server.ip().octets(), client.octets(), 64)
+            .tcp(server.port(), port, 0, 0)
+            .rst()
+            .ack(2);
+        let mut rst = Vec::with_capacity(b.size(0));
+        b.write(&mut rst, &[]).expect("a frame of this size always builds");
+        vec![syn, rst]
+    }
+}
+
+/// The transactions `pick` takes (with their PLC's and source host's ids) from the events
+/// since `seen`, those whose PLC and host the scenario has.
+fn logged_of<'a, T>(
+    s: &Scenario,
+    sim: &'a Sim,
+    seen: u64,
+    pick: impl Fn(&'a EventKind) -> Option<(&'a T, &'a str, &'a str)>,
+) -> Vec<Logged<'a, T>> {
+    since(sim, seen)
+        .iter()
+        .filter_map(|e| {
+            let (t, plc, source) = pick(&e.kind)?;
+            Some(Logged { plc: s.plc(plc)?, host: s.host(source)?, t })
+        })
+        .collect()
 }
 
 /// The events the log holds from event `seen` on (the tick just run).

@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use icsdrill_engine::scenario::opcua::services;
 use icsdrill_engine::scenario::{HostIdx, PlcIdx};
-use icsdrill_engine::{EventKind, RejectReason, Scenario, Sim, Snapshot};
+use icsdrill_engine::{EventKind, Scenario, Sim, Snapshot};
 use opcua::types::{
     AttributeId, BinaryEncodable, ByteString, ChannelSecurityToken, ContextOwned,
     CreateMonitoredItemsRequest, CreateMonitoredItemsResponse, DataValue, DateTime, MessageInfo,
@@ -19,7 +19,7 @@ use opcua::types::{
     TimestampsToReturn, Variant, WriteRequest, WriteResponse, WriteValue,
 };
 
-use super::tcp;
+use super::{Logged, tcp};
 use crate::runtime::opcua::nodes::{status_of, variant};
 use crate::runtime::placement::Placement;
 use icsdrill_engine::OpcUaTransaction;
@@ -28,16 +28,6 @@ use icsdrill_engine::OpcUaTransaction;
 const NS: u16 = 2;
 /// The buffer sizes and limits both sides announce (the server's: `proxy::MAX_CHUNK`).
 const BUFFER: u32 = 65_536;
-
-/// One request to put on the wire.
-pub(super) struct Exchange {
-    host: HostIdx,
-    plc: PlcIdx,
-    service: u8,
-    node: String,
-    value: Option<f64>,
-    reason: Option<RejectReason>,
-}
 
 /// A connection between a host and a server: TCP sequence numbers and the secure channel's.
 pub(super) struct Flow {
@@ -52,33 +42,14 @@ pub(super) struct Flow {
 }
 
 /// The OPC UA requests the log recorded since event `seen`.
-pub(super) fn logged(s: &Scenario, sim: &Sim, seen: u64) -> Vec<Exchange> {
-    let new = super::since(sim, seen);
-    new.iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::OpcUaTransaction(OpcUaTransaction {
-                plc,
-                source,
-                service,
-                node,
-                value,
-                reason,
-                ..
-            }) => {
-                let (p, h) = (s.plc(plc)?, s.host(source)?);
-                s.plcs[p.ix()].opcua.as_ref()?;
-                Some(Exchange {
-                    host: h,
-                    plc: p,
-                    service: *service,
-                    node: node.clone(),
-                    value: *value,
-                    reason: *reason,
-                })
-            }
-            _ => None,
-        })
-        .collect()
+pub(super) fn logged<'a>(s: &Scenario, sim: &'a Sim, seen: u64) -> Vec<Logged<'a, OpcUaTransaction>> {
+    super::logged_of(s, sim, seen, |kind| match kind {
+        EventKind::OpcUaTransaction(t) => Some((t, t.plc.as_str(), t.source.as_str())),
+        _ => None,
+    })
+    .into_iter()
+    .filter(|x| s.plcs[x.plc.ix()].opcua.is_some())
+    .collect()
 }
 
 /// The frames of one exchange at `unix_ms`: a handshake, Hello and OpenSecureChannel if its
@@ -87,19 +58,16 @@ pub(super) fn frames(
     (s, placement): (&Scenario, &Placement),
     snap: &Snapshot,
     flows: &mut BTreeMap<(HostIdx, PlcIdx), Flow>,
-    x: &Exchange,
+    x: &Logged<'_, OpcUaTransaction>,
     unix_ms: i64,
 ) -> Vec<Vec<u8>> {
     let Some(Some(server)) = placement.servers.get(x.plc.ix()) else { return Vec::new() };
-    let client = placement.hosts[x.host.ix()];
-    let port = 30_000 + ((x.host.0 * 997 + x.plc.0) % 10_000) as u16;
+    if x.service == services::CONNECTION && x.reason.is_some() {
+        return x.refused(placement, *server, unix_ms);
+    }
+    let (client, port) = x.client(placement, (30_000, 10_000));
     let time = DateTime::from((unix_ms + 11_644_473_600_000) * 10_000);
     let mut out = Vec::new();
-    if x.service == services::CONNECTION && x.reason.is_some() {
-        // Refused at connect: a SYN answered by a reset.
-        out.push(tcp(client, *server.ip(), port, server.port(), 1, None, true, &[]));
-        return out;
-    }
     let channel = 1 + x.host.0 * 1_000 + x.plc.0;
     let flow = flows
         .entry((x.host, x.plc))
@@ -125,7 +93,7 @@ pub(super) fn frames(
 fn messages(
     plc: &icsdrill_engine::scenario::PlcDef,
     snap: &Snapshot,
-    x: &Exchange,
+    x: &Logged<'_, OpcUaTransaction>,
     ids: &[NodeId],
     (time, handle): (DateTime, u32),
 ) -> Option<(Vec<u8>, Vec<u8>)> {

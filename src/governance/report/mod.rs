@@ -263,7 +263,9 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                         ("white_cell", Text::new(format!("Inject: {text}"), format!("注入：{text}")))
                     }
                     SimInput::RevealHint { .. } => ("team", Text::new("Took a hint", "使用提示")),
-                    SimInput::ReportIncident { technique, asset, .. } => {
+                    SimInput::ReportIncident(icsdrill_engine::IncidentReport {
+                        technique, asset, ..
+                    }) => {
                         let (t, a) = (icsdrill_engine::attack::technique(technique), s.label(asset));
                         let t = t.map_or_else(|| technique.clone(), |t| format!("{} {}", t.v19, t.name));
                         (

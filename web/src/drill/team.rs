@@ -228,7 +228,7 @@ pub(super) async fn team_report(
             "observed_s must be a time in seconds, at least 0",
         ));
     }
-    let input = SimInput::ReportIncident {
+    let input = SimInput::ReportIncident(icsdrill_engine::IncidentReport {
         technique,
         asset,
         observed_s: r.observed_s,
@@ -236,7 +236,7 @@ pub(super) async fn team_report(
         tactic: r.tactic.filter(|t| !t.trim().is_empty()),
         impact: r.impact,
         actions: r.actions,
-    };
+    });
     drill.act(&team, input).await.map_err(act_error)?;
     Ok(Json(Applied { applied: true, kind: "report_incident".into(), queued: None }))
 }
