@@ -377,6 +377,24 @@ pub fn data_dir(arg: Option<&Path>) -> Result<PathBuf> {
 
 /// The condition that leaves out the kinds of event never judged (`NEVER_JUDGED`) from the query
 /// that reads a team's judged events; the rest are parsed and judged one by one.
+/// What importing `e` over what the registry holds under its id (`old`, as stored) changes:
+/// whether the enterprise is new, and the change of level to log (from 0 for a new one).
+fn imported(
+    e: &Enterprise,
+    old: Option<&str>,
+    date: crate::governance::dates::Day,
+) -> (bool, Option<LevelChange>) {
+    let from = old.map_or(0, |d| serde_json::from_str::<Enterprise>(d).map_or(0, |o| o.level));
+    let change = (from != e.level).then(|| LevelChange {
+        enterprise: e.id.clone(),
+        date,
+        from,
+        to: e.level,
+        reason: if old.is_none() { "registered" } else { "import" }.to_string(),
+    });
+    (old.is_none(), change)
+}
+
 fn not_judged_sql() -> String {
     let kinds: Vec<String> = icsdrill_engine::event::NEVER_JUDGED.iter().map(|k| format!("'{k}'")).collect();
     format!("kind NOT IN ({})", kinds.join(", "))

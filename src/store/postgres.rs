@@ -402,19 +402,10 @@ impl Store for PgStore {
         for e in list {
             let old: Option<String> =
                 tx.query_opt("SELECT data FROM enterprises WHERE id = $1", &[&e.id])?.map(|r| r.get(0));
-            let old_level = match &old {
-                Some(d) => serde_json::from_str::<Enterprise>(d).map(|o| o.level).unwrap_or(0),
-                None => {
-                    new += 1;
-                    0
-                }
-            };
-            if old_level != e.level {
-                let reason = if old.is_none() { "registered" } else { "import" };
-                tx.execute(
-                    "INSERT INTO level_changes (enterprise, date, from_level, to_level, reason) VALUES ($1, $2, $3, $4, $5)",
-                    &[&e.id, &date, &i64::from(old_level), &i64::from(e.level), &reason],
-                )?;
+            let (is_new, change) = super::imported(e, old.as_deref(), date);
+            new += usize::from(is_new);
+            if let Some(c) = change {
+                level_change(&mut tx, &c)?;
             }
             tx.execute(
                 "INSERT INTO enterprises (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = $2",
@@ -428,10 +419,7 @@ impl Store for PgStore {
     fn regrade(&mut self, e: &Enterprise, c: &LevelChange) -> Result<()> {
         let mut tx = self.writer()?.transaction()?;
         tx.execute("UPDATE enterprises SET data = $2 WHERE id = $1", &[&e.id, &serde_json::to_string(e)?])?;
-        tx.execute(
-            "INSERT INTO level_changes (enterprise, date, from_level, to_level, reason) VALUES ($1, $2, $3, $4, $5)",
-            &[&c.enterprise, &c.date, &i64::from(c.from), &i64::from(c.to), &c.reason],
-        )?;
+        level_change(&mut tx, c)?;
         tx.commit()?;
         Ok(())
     }
@@ -541,4 +529,13 @@ impl Store for PgStore {
             })
             .collect())
     }
+}
+
+/// Logs a change of an enterprise's level.
+fn level_change(tx: &mut postgres::Transaction<'_>, c: &LevelChange) -> Result<()> {
+    tx.execute(
+        "INSERT INTO level_changes (enterprise, date, from_level, to_level, reason) VALUES ($1, $2, $3, $4, $5)",
+        &[&c.enterprise, &c.date, &i64::from(c.from), &i64::from(c.to), &c.reason],
+    )?;
+    Ok(())
 }

@@ -416,18 +416,10 @@ impl Store for SqliteStore {
             let old: Option<String> = tx
                 .query_row("SELECT data FROM enterprises WHERE id = ?1", [&e.id], |r| r.get(0))
                 .optional()?;
-            let old_level = match &old {
-                Some(d) => serde_json::from_str::<Enterprise>(d).map(|o| o.level).unwrap_or(0),
-                None => {
-                    new += 1;
-                    0
-                }
-            };
-            if old_level != e.level {
-                tx.execute(
-                    "INSERT INTO level_changes (enterprise, date, from_level, to_level, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![e.id, date, i64::from(old_level), i64::from(e.level), if old.is_none() { "registered" } else { "import" }],
-                )?;
+            let (is_new, change) = super::imported(e, old.as_deref(), date);
+            new += usize::from(is_new);
+            if let Some(c) = change {
+                level_change(&tx, &c)?;
             }
             tx.execute(
                 "INSERT INTO enterprises (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET data = ?2",
@@ -444,10 +436,7 @@ impl Store for SqliteStore {
             "UPDATE enterprises SET data = ?2 WHERE id = ?1",
             params![e.id, serde_json::to_string(e)?],
         )?;
-        tx.execute(
-            "INSERT INTO level_changes (enterprise, date, from_level, to_level, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![c.enterprise, c.date, i64::from(c.from), i64::from(c.to), c.reason],
-        )?;
+        level_change(&tx, c)?;
         tx.commit()?;
         Ok(())
     }
@@ -568,4 +557,13 @@ impl Store for SqliteStore {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Logs a change of an enterprise's level.
+fn level_change(tx: &rusqlite::Transaction<'_>, c: &LevelChange) -> Result<()> {
+    tx.execute(
+        "INSERT INTO level_changes (enterprise, date, from_level, to_level, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![c.enterprise, c.date, i64::from(c.from), i64::from(c.to), c.reason],
+    )?;
+    Ok(())
 }
