@@ -510,6 +510,8 @@ fn drill_spec(cfg: &Config, data: &std::path::Path) -> DrillSpec {
     spec.range.range_connections = cfg.team_connections;
     spec.range.routine_traffic = cfg.routine_wire;
     spec.range.http.max_connections = cfg.viewers + 256;
+    // The viewers all come from 127.0.0.1.
+    spec.range.http.max_per_client = cfg.viewers + 256;
     if cfg.record {
         let sqlite = || icsdrill::store::Database::Sqlite(data.to_path_buf());
         spec.database = Some(cfg.postgres.clone().map_or_else(sqlite, icsdrill::store::Database::Postgres));

@@ -548,6 +548,57 @@ async fn idle_web_connections_cannot_starve_the_modbus_endpoints() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A connection to `addr` from the loopback address `ip`.
+async fn connect_from(ip: [u8; 4], addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((ip, 0))).unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+/// The status `GET path` from `ip` is answered with (0: no answer in 10 s).
+async fn status_from(ip: [u8; 4], addr: SocketAddr, path: &str) -> u16 {
+    let mut s = connect_from(ip, addr).await;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: icsdrill\r\nConnection: close\r\n\r\n");
+    let mut head = [0u8; 12];
+    let answered = async {
+        s.write_all(req.as_bytes()).await?;
+        s.read_exact(&mut head).await
+    };
+    match tokio::time::timeout(Duration::from_secs(10), answered).await {
+        Ok(Ok(_)) => std::str::from_utf8(&head[9..12]).ok().and_then(|c| c.parse().ok()).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_address_holds_only_its_share_of_the_web_server() {
+    let range = start(builtin("petrochem-tank-farm"), |o| {
+        o.http.max_connections = 16;
+        o.http.max_per_client = 4;
+    })
+    .await;
+    let addr = range.http.unwrap();
+    // One address floods: four idle connections hold its whole share, far from the server's cap.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(connect_from([127, 0, 0, 7], addr).await);
+    }
+    // Its next one is told 503 at once, unread.
+    let mut over = connect_from([127, 0, 0, 7], addr).await;
+    let mut head = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(10), over.read_exact(&mut head)).await.unwrap().unwrap();
+    assert_eq!(&head[9..12], b"503", "{}", String::from_utf8_lossy(&head));
+    // Any other address is served meanwhile.
+    assert_eq!(status_from([127, 0, 0, 8], addr, "/api/health").await, 200);
+    assert_eq!(status_from([127, 0, 0, 7], addr, "/api/health").await, 503, "still at its share");
+    // A connection closed gives its place back: the flooding address is served again.
+    drop(held.pop());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status_from([127, 0, 0, 7], addr, "/api/health").await != 200 {
+        assert!(Instant::now() < deadline, "the closed connection's place was never given back");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_headers_and_bodies_are_cut_off() {
     let range = start(builtin("petrochem-tank-farm"), |o| {
@@ -947,6 +998,7 @@ fn absurd_command_line_values_are_clear_errors() {
         (&["serve", "--team-connections", "2000000"], "--team-connections"),
         (&["serve", "--idle-timeout", "999999999"], "--idle-timeout"),
         (&["serve", "--http-max-connections", "100000"], "--http-max-connections"),
+        (&["serve", "--http-max-connections-per-client", "0"], "--http-max-connections-per-client"),
         (&["serve", "--teams", "a", "--mode", "contest", "--duration", "60", "--freeze", "600"], "--freeze"),
         (&["serve", "--node", "n1", "--http-port", "0", "--modbus-port", "0"], "--node are for drills"),
         // A practice range (no teams) would drop these without a word.

@@ -1,13 +1,17 @@
 //! The HTTP server every web view runs on (practice range, drill, regional view), with the
-//! limits a public-facing drill needs: a connection cap, idle and slow-request timeouts, a
-//! request body limit, and one log line (not one per connection) when the cap is hit.
+//! limits a public-facing drill needs: a connection cap, a share of it per client address,
+//! idle and slow-request timeouts, a request body limit, and one log line (not one per
+//! connection) when a cap is hit.
 //!
-//! Over the cap a connection is answered `503` at once and closed, without reading it, so a
+//! Over a cap a connection is answered `503` at once and closed, without reading it, so a
 //! flood of idle connections can neither exhaust the process's file descriptors (the Modbus
-//! endpoints keep theirs) nor hold the accept backlog.
+//! endpoints keep theirs) nor hold the accept backlog; and since one address holds at most its
+//! share, one team's flood leaves the others' pages served.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -26,6 +30,8 @@ use crate::ApiError;
 
 /// Connections the web server serves at once by default.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1_024;
+/// Connections one client address holds at once by default: a quarter of the server's.
+pub const DEFAULT_MAX_PER_CLIENT: usize = DEFAULT_MAX_CONNECTIONS / 4;
 /// A connection that sends no request (its headers) for this long is closed: an idle
 /// keep-alive connection, or a client trickling its headers.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -44,6 +50,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 pub struct HttpLimits {
     /// Connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
+    /// Connections one client address holds at once; more from it are answered 503.
+    pub max_per_client: usize,
     /// Idle time (no request, or headers not complete) before a connection is closed.
     pub idle_timeout: Duration,
     /// Longest a request body may take.
@@ -54,6 +62,7 @@ impl Default for HttpLimits {
     fn default() -> Self {
         HttpLimits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_per_client: DEFAULT_MAX_PER_CLIENT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
         }
@@ -78,6 +87,7 @@ pub async fn serve(
         .layer(axum::middleware::from_fn(crate::login::scope_layer))
         .layer(axum::middleware::from_fn_with_state(limits, read_body));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let shares = Shares::new(limits.max_per_client);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     // Whether the cap (or the descriptor limit) was reported in this episode: once, until
     // the server has room again.
@@ -93,10 +103,10 @@ pub async fn serve(
             _ = &mut shutdown => break,
             accepted = listener.accept() => accepted,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => {
+        let (stream, peer) = match accepted {
+            Ok(conn) => {
                 starved.store(false, Ordering::Relaxed);
-                stream
+                conn
             }
             Err(e) => {
                 if !starved.swap(true, Ordering::Relaxed) {
@@ -111,6 +121,18 @@ pub async fn serve(
                 tracing::warn!(
                     cap = limits.max_connections,
                     "the web server is at its connection cap: new connections are answered 503 until some close"
+                );
+            }
+            let _ = stream.try_write(OVER_CAP);
+            drop(stream);
+            continue;
+        };
+        let Some(share) = shares.take(peer.ip()) else {
+            if !capped.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    client = %peer.ip(),
+                    share = limits.max_per_client,
+                    "a client address is at its connection cap: its new connections are answered 503 until some close"
                 );
             }
             let _ = stream.try_write(OVER_CAP);
@@ -138,12 +160,52 @@ pub async fn serve(
         let conn = graceful.watch(conn);
         conns.spawn(async move {
             let _ = conn.await;
-            drop(permit);
+            drop((permit, share));
         });
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Connections open per client address, each at most its share.
+struct Shares {
+    open: Mutex<HashMap<IpAddr, usize>>,
+    cap: usize,
+}
+
+/// One connection's place in its address's share, given back when dropped.
+struct Share(Arc<Shares>, IpAddr);
+
+impl Shares {
+    fn new(cap: usize) -> Arc<Shares> {
+        Arc::new(Shares { open: Mutex::new(HashMap::new()), cap: cap.max(1) })
+    }
+
+    /// A place for one more connection from `ip` (an IPv4 address however it came), unless
+    /// it holds its share already.
+    fn take(self: &Arc<Self>, ip: IpAddr) -> Option<Share> {
+        let ip = ip.to_canonical();
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(ip).or_default();
+        if *n >= self.cap {
+            return None;
+        }
+        *n += 1;
+        Some(Share(self.clone(), ip))
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        let mut open = self.0.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.1);
+            }
+        }
+    }
 }
 
 /// Uploads larger than `MAX_BODY_BYTES` (drill bundles) read at the same time, at most: they
