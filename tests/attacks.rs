@@ -31,6 +31,32 @@ fn attacked() -> Vec<&'static str> {
     icsdrill_scenarios::LIBRARY.iter().filter(|b| builtin(b.id).attack.is_some()).map(|b| b.id).collect()
 }
 
+/// Asserts the steps a run fired are no more than its plan says can fire in one run.
+fn within_the_most_that_can_fire(s: &icsdrill_engine::Scenario, tried: &[(&str, bool, usize)]) {
+    let fired: std::collections::BTreeSet<&str> = tried.iter().map(|t| t.0).collect();
+    let most = s.attack.as_ref().unwrap().most_that_can_fire();
+    assert!(fired.len() <= most, "`{}`: {} steps fired, of at most {most}: {fired:?}", s.id, fired.len());
+}
+
+#[test]
+fn a_plans_branches_lower_the_steps_one_run_can_fire() {
+    let most = |id: &str| {
+        let plan = builtin(id).attack.clone().unwrap();
+        (plan.most_that_can_fire(), plan.steps.len())
+    };
+    for id in attacked() {
+        let (most, all) = most(id);
+        assert!(most <= all && most > 0, "`{id}`: {most} of {all}");
+    }
+    // The Triton attack's overpressure follows the implant's success, its coming back the
+    // implant's failure: never both.
+    assert_eq!(most("petrochem-triton"), (6, 7));
+    assert_eq!(most("power-industroyer-substation"), (7, 8));
+    // The tank farm's two branches on isolation both fire when the isolation comes between
+    // their deadlines.
+    assert_eq!(most("petrochem-tank-farm"), (12, 12));
+}
+
 #[test]
 fn every_library_plant_has_an_attack_and_a_defence() {
     let ids = attacked();
@@ -65,6 +91,7 @@ fn undefended_attacks_reach_their_impact_and_log_every_step() {
         assert!(impact, "`{id}`: the attack had no physical impact:\n{}", story(ev));
         let tried = attempts(ev);
         assert!(tried.iter().all(|(_, _, n)| *n > 0), "every attempt carries its techniques");
+        within_the_most_that_can_fire(&s, &tried);
         // Every step that fired ended or is still repeating; none fired without a log line.
         let plan = s.attack.as_ref().unwrap();
         let fired: Vec<&str> = tried.iter().map(|(s, _, _)| *s).collect();
@@ -92,6 +119,7 @@ fn the_recorded_defence_prevents_the_impact_and_takes_a_branch() {
             "`{id}`: damage despite the defence:\n{why}"
         );
         let tried = attempts(ev);
+        within_the_most_that_can_fire(&s, &tried);
         assert!(tried.iter().any(|(_, ok, _)| !ok), "`{id}`: no step was blocked:\n{why}");
         // The defence's own inputs (an attacker's blocked forgery is refused too, rightly).
         let rejected = ev

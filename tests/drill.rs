@@ -942,6 +942,18 @@ async fn a_contest_resumed_past_its_freeze_keeps_the_public_board_frozen() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_board_counts_detections_against_the_steps_one_run_can_fire() {
+    // The Triton attack has seven steps, but its overpressure and its coming back follow the
+    // implant's success and its failure: six can fire in one run.
+    let server = start_drill("petrochem-triton", &["a", "b"], Mode::Regional).await;
+    let board =
+        crate::util::board_where(server.drill.scoreboard(false), "the teams' rows", |b| b.rows.len() == 2)
+            .await;
+    assert_eq!(board.steps, 6);
+    server.shutdown().await.unwrap();
+}
+
 async fn identity_flag(addr: SocketAddr, k: usize) -> String {
     let from = icsdrill::drill::in_team_net("127.0.0.1".parse().unwrap(), k);
     let mut c = crate::modbus::Client::connect_from(from, addr).await.expect("the team's client connects");

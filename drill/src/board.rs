@@ -54,7 +54,8 @@ pub struct Scoreboard {
     pub rows: Vec<BoardRow>,
     /// The drill's clock, for the clock and the countdowns on the big screen.
     pub clock: Clock,
-    /// Steps of the attack: every team's "detected" counts against this one number.
+    /// The most steps of the attack that can fire in one run (its branches exclude each
+    /// other): every team's "detected" counts against this one number.
     pub steps: usize,
     /// This board as a server-sent event (`event: scoreboard`), its data the board's JSON,
     /// encoded once for every subscriber (`Scoreboard::sealed`); empty until sealed.

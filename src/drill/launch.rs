@@ -294,6 +294,7 @@ impl Drill {
             name: spec.name.clone(),
             mode: spec.mode,
             blank_card: Arc::new(Scorer::for_drill(&scenario, (plan, challenges.len())).card(0)),
+            attack_steps: scenario.attack.as_ref().map_or(0, |a| a.most_that_can_fire()),
             scenario,
             epoch,
             teams,

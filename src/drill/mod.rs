@@ -224,6 +224,9 @@ pub struct Drill {
     starter: launch::Starter,
     /// A team's card before it has played (a team whose node is not known yet).
     blank_card: Arc<ScoreCard>,
+    /// The most attack steps that can fire in one run: every team's detections count
+    /// against it on the board.
+    attack_steps: usize,
     /// This node's name in a drill over several nodes.
     node: Option<String>,
     /// The host the teams reach this node at (a drill over several nodes): it stands for an
@@ -539,7 +542,7 @@ impl Drill {
         let rows = board::rank(rows);
         let max_tick = self.furthest_tick();
         let clock = board::Clock { at_s: max_tick as f64 / f64::from(self.scenario.tick_hz), ..self.clock };
-        let steps = self.scenario.attack.as_ref().map_or(0, |a| a.steps.len());
+        let steps = self.attack_steps;
         let full =
             Scoreboard { seq, phase, frozen: false, changed_us, rows, clock, steps, ..Scoreboard::empty() };
         let (held, full, oldest) = {

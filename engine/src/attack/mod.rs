@@ -11,6 +11,7 @@ use crate::input::PlcMode;
 use crate::scenario::{ActuatorIdx, HostIdx, PlcIdx, SensorIdx, Table, Text, VarIdx};
 
 mod catalogue;
+mod reach;
 
 pub use catalogue::{Mitigation, Technique, mitigation, suggest, technique, techniques};
 
