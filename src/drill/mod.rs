@@ -513,8 +513,13 @@ impl Drill {
     /// The furthest range's tick, here or on another node (a node running none of the teams
     /// past the freeze still freezes its board).
     pub(crate) fn furthest_tick(&self) -> u64 {
+        self.furthest_tick_of(&self.teams.iter().map(Team::here).collect::<Vec<_>>())
+    }
+
+    /// `furthest_tick`, given the ranges here (`Team::here` of each team).
+    fn furthest_tick_of(&self, heres: &[Option<Arc<Here>>]) -> u64 {
         let away = self.teams.iter().filter_map(|t| t.away.load_full()).map(|a| a.tick).max();
-        let here = self.teams.iter().filter_map(Team::here).map(|h| h.live.snapshot().tick);
+        let here = heres.iter().flatten().map(|h| h.live.snapshot().tick);
         here.chain(away).max().unwrap_or(0)
     }
 
@@ -540,7 +545,7 @@ impl Drill {
         let changed_us =
             here.clone().map(|h| h.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
         let rows = board::rank(rows);
-        let max_tick = self.furthest_tick();
+        let max_tick = self.furthest_tick_of(&heres);
         let clock = board::Clock { at_s: max_tick as f64 / f64::from(self.scenario.tick_hz), ..self.clock };
         let steps = self.attack_steps;
         let full =
