@@ -310,6 +310,63 @@ fn the_command_lines_cadence_counts_the_drills_on_record_as_the_regional_view_do
 }
 
 #[test]
+fn the_authority_adopts_once_in_every_calendar_year_and_the_list_and_the_roll_up_follow_it() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-calendar-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut store = SqliteStore::open(&dir).unwrap();
+    store.import_enterprises(&[enterprise("z3", "hami", "power", 3)], parse("2024-01-10").unwrap()).unwrap();
+    let drill = |date: &str| icsdrill::governance::registry::Activity {
+        enterprise: "z3".into(),
+        kind: "drill".into(),
+        date: parse(date).unwrap(),
+        reference: String::new(),
+    };
+    store.add_activity(&drill("2025-03-01")).unwrap();
+    let cli = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+            .args(args)
+            .args(["--data-dir", dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (o.status.success(), text(&o.stdout), text(&o.stderr))
+    };
+    // The drill's own entry of what is due, as `registry list` shows it.
+    let drill_due = || {
+        let (ok, out, err) = cli(&["registry", "list", "--today", "2026-11-26"]);
+        assert!(ok, "{err}");
+        let line = out.lines().find(|l| l.starts_with("z3")).unwrap_or_else(|| panic!("{out}")).to_string();
+        let at = line.find("drill ").unwrap_or_else(|| panic!("{line}"));
+        line[at..].split(';').next().unwrap().trim().to_string()
+    };
+    let roll_up_drill = |store: &SqliteStore| {
+        let r = icsdrill::governance::region::rollup_from(store, parse("2026-11-26").unwrap(), None).unwrap();
+        let due = r.enterprises[0].due.iter().find(|d| d.kind == "drill").unwrap().clone();
+        (due.next_due.to_string(), due.overdue)
+    };
+    // Twelve months from the last drill, by default.
+    assert_eq!(drill_due(), "drill 2026-03-01 OVERDUE");
+    assert_eq!(roll_up_drill(&store), ("2026-03-01".to_string(), true));
+    let (ok, shown, _) = cli(&["registry", "cadence"]);
+    assert!(ok && shown.contains("drill: 12"), "{shown}");
+    // The authority reads 每年至少一次 as once in every calendar year: a drill in 2025 makes the
+    // next due by the end of 2026.
+    let calendar = include_str!("../data/cadence.yaml").replace("period: rolling", "period: calendar");
+    std::fs::write(dir.join("calendar.yaml"), &calendar).unwrap();
+    let (ok, shown, err) = cli(&["registry", "cadence", dir.join("calendar.yaml").to_str().unwrap()]);
+    assert!(ok && shown.contains("period: calendar"), "{shown}{err}");
+    assert_eq!(drill_due(), "drill 2026-12-31");
+    assert_eq!(roll_up_drill(&store), ("2026-12-31".to_string(), false), "the regional view follows");
+    // Rules that cannot be read so are refused, and the adopted ones stay.
+    let odd = calendar.replace("drill: 24", "drill: 18");
+    std::fs::write(dir.join("odd.yaml"), odd).unwrap();
+    let (ok, _, err) = cli(&["registry", "cadence", dir.join("odd.yaml").to_str().unwrap()]);
+    assert!(!ok && err.contains("whole years"), "{err}");
+    assert_eq!(drill_due(), "drill 2026-12-31");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_drill_that_never_left_its_briefing_counts_for_no_enterprises_cadence() {
     let dir = std::env::temp_dir().join(format!("icsdrill-briefing-{}", std::process::id()));
     let mut store = seeded_store(&dir);

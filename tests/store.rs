@@ -183,6 +183,12 @@ fn exercise(store: &mut dyn Store, p: &str) {
     store.add_user(&token, "prefecture", Some("karamay")).unwrap();
     assert_eq!(store.user(&token).unwrap(), Some(("prefecture".into(), Some("karamay".into()))));
     assert_eq!(store.user(&format!("{p}-nope")).unwrap(), None);
+    // A registry setting is set, read back, and set again.
+    let key = format!("{p}-setting");
+    assert_eq!(store.setting(&key).unwrap(), None);
+    store.set_setting(&key, "period: calendar\n").unwrap();
+    store.set_setting(&key, "周期: 日历年\n").unwrap();
+    assert_eq!(store.setting(&key).unwrap().as_deref(), Some("周期: 日历年\n"));
 }
 
 #[test]

@@ -111,6 +111,12 @@ pub(crate) enum RegistryCmd {
         /// Year.
         year: i64,
     },
+    /// Print the cadence rules the registry follows, or adopt the rules of FILE (a YAML file
+    /// like data/cadence.yaml, e.g. with `period: calendar` for once in every calendar year).
+    Cadence {
+        /// The rules to adopt (checked first; nothing changes if they are not valid).
+        file: Option<PathBuf>,
+    },
 }
 
 /// `icsdrill region ...`.
@@ -248,6 +254,7 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         RegistryCmd::Plan { year } => plan(year, at),
+        RegistryCmd::Cadence { file } => cadence(file.as_deref(), at),
     }
 }
 
@@ -295,8 +302,9 @@ fn import(file: &std::path::Path, date: Option<&str>, at: &Location) -> Result<E
 /// `registry list`: enterprises with what is due next.
 fn list(prefecture: Option<String>, overdue: bool, today: Option<&str>, at: &Location) -> Result<ExitCode> {
     let today = day(today)?;
-    let reg = icsdrill::governance::region::registry_with_drills(&*open(at)?)?;
-    let rules = CadenceRules::defaults();
+    let store = open(at)?;
+    let reg = icsdrill::governance::region::registry_with_drills(&*store)?;
+    let rules = icsdrill::governance::region::cadence_rules(&*store)?;
     for e in reg.enterprises.iter().filter(|e| prefecture.as_ref().is_none_or(|p| &e.prefecture == p)) {
         let due = registry::cadence(e, &reg, &rules, today);
         if overdue && !due.iter().any(|d| d.overdue && d.binding) {
@@ -345,10 +353,26 @@ fn regrade(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `registry cadence`: prints the rules followed, after adopting those of `file` if given.
+fn cadence(file: Option<&Path>, at: &Location) -> Result<ExitCode> {
+    let mut store = open(at)?;
+    if let Some(file) = file {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+        CadenceRules::parse(&text).with_context(|| format!("{} is not adopted", file.display()))?;
+        store.set_setting(icsdrill::governance::region::CADENCE_SETTING, &text)?;
+    }
+    // The rules as adopted, comments and all (they are checked whenever they are read).
+    let text = store.setting(icsdrill::governance::region::CADENCE_SETTING)?;
+    print!("{}", text.as_deref().unwrap_or(registry::DEFAULT_CADENCE));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `registry plan`: the year's regional drill, enterprises due grouped by scenario.
 fn plan(year: i64, at: &Location) -> Result<ExitCode> {
-    let reg = icsdrill::governance::region::registry_with_drills(&*open(at)?)?;
-    let rules = CadenceRules::defaults();
+    let store = open(at)?;
+    let reg = icsdrill::governance::region::registry_with_drills(&*store)?;
+    let rules = icsdrill::governance::region::cadence_rules(&*store)?;
     let year =
         i16::try_from(year).ok().filter(|y| (1900..=2999).contains(y)).context("a year from 1900 to 2999")?;
     let end = dates::Day::ymd(year, 12, 31)?;

@@ -106,6 +106,17 @@ pub fn registry_with_drills(store: &dyn Store) -> Result<registry::Registry> {
     Ok(reg)
 }
 
+/// The cadence rules the registry adopted (`icsdrill registry cadence FILE`), else the
+/// defaults of `data/cadence.yaml`.
+pub fn cadence_rules(store: &dyn Store) -> Result<CadenceRules> {
+    store
+        .setting(CADENCE_SETTING)?
+        .map_or_else(|| Ok(CadenceRules::defaults()), |text| CadenceRules::parse(&text))
+}
+
+/// The setting that holds the adopted cadence rules (their YAML).
+pub const CADENCE_SETTING: &str = "cadence";
+
 /// The roll-up on `today`, for one prefecture or the whole region.
 pub fn rollup_from(store: &dyn Store, today: Day, scope: Option<&str>) -> Result<Rollup> {
     let mut reg = store.registry()?;
@@ -128,7 +139,7 @@ pub fn rollup_from(store: &dyn Store, today: Day, scope: Option<&str>) -> Result
             ))
         })
         .collect();
-    Ok(registry::rollup(&reg, &findings, &drill_days, &results, &CadenceRules::defaults(), today, scope))
+    Ok(registry::rollup(&reg, &findings, &drill_days, &results, &cadence_rules(store)?, today, scope))
 }
 
 /// One drill of an enterprise, for its page.
@@ -229,8 +240,8 @@ pub fn enterprise_from(
         .map(|r| (id.to_string(), r))
         .collect();
     reg.enterprises.retain(|e| e.id == id);
-    let rollup =
-        registry::rollup(&reg, &findings, &drill_days, &results, &CadenceRules::defaults(), today, None);
+    let rules = cadence_rules(store)?;
+    let rollup = registry::rollup(&reg, &findings, &drill_days, &results, &rules, today, None);
     let Some(row) = rollup.enterprises.into_iter().next() else { return Ok(None) };
     drills.reverse();
     let mut rows: Vec<EnterpriseFinding> = findings

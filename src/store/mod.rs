@@ -77,6 +77,7 @@ CREATE TABLE IF NOT EXISTS foreign_clients (
     drill_id TEXT NOT NULL, address TEXT NOT NULL, team TEXT NOT NULL, from_team TEXT, plc TEXT NOT NULL,
     count BIGINT NOT NULL, first_ms BIGINT NOT NULL, last_ms BIGINT NOT NULL,
     PRIMARY KEY (drill_id, address, team));
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
 pub use postgres::PgStore;
@@ -289,6 +290,10 @@ pub trait Store: Send {
     fn regrade(&mut self, e: &Enterprise, change: &LevelChange) -> Result<()>;
     /// Records a major change (re-grading becomes due).
     fn add_major_change(&mut self, m: &MajorChange) -> Result<()>;
+    /// A setting of the registry (`cadence`: the cadence rules adopted), if set.
+    fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// Sets a setting of the registry.
+    fn set_setting(&mut self, key: &str, value: &str) -> Result<()>;
     /// Adds a regional-view user: `region`, or `prefecture` with its code.
     fn add_user(&mut self, token: &str, role: &str, prefecture: Option<&str>) -> Result<()>;
     /// A regional-view user's role and prefecture.

@@ -448,6 +448,19 @@ impl Store for PgStore {
         Ok(())
     }
 
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        let mut c = self.client_ref();
+        Ok(c.query_opt("SELECT value FROM settings WHERE key = $1", &[&key])?.map(|r| r.get(0)))
+    }
+
+    fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        self.writer()?.execute(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2",
+            &[&key, &value],
+        )?;
+        Ok(())
+    }
+
     fn user(&self, token: &str) -> Result<Option<(String, Option<String>)>> {
         let mut c = self.client_ref();
         Ok(c.query_opt("SELECT role, prefecture FROM users WHERE token = $1", &[&token])?

@@ -3,13 +3,35 @@
 
 use super::*;
 
+/// The default rules' file, `data/cadence.yaml`.
+pub const DEFAULT_CADENCE: &str = include_str!("../../../data/cadence.yaml");
+
 /// Cadence rules by level.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct CadenceRules {
+    /// How the months between obligations are counted.
+    #[serde(default)]
+    pub period: Period,
     /// Months between each obligation, by level.
     pub levels: BTreeMap<u8, LevelRule>,
     /// Working days to re-grade after a major change.
     pub regrade_working_days: i64,
+}
+
+/// How "yearly" is read: the policy's 每年至少一次 ("at least once a year") may mean within
+/// twelve months of the last time, or once in every calendar year; the regional authority
+/// chooses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    /// Due the given months after the last time (or after the level was verified).
+    #[default]
+    Rolling,
+    /// Due by the end of the calendar year the given years (months / 12) after the year of
+    /// the last time (or of the verification): a level 3 drill in 2026 makes the next due by
+    /// 31 December 2027.
+    Calendar,
 }
 
 /// One level's cadence.
@@ -29,7 +51,7 @@ pub struct LevelRule {
 impl CadenceRules {
     /// The defaults shipped in `data/cadence.yaml`.
     pub fn defaults() -> CadenceRules {
-        CadenceRules::parse(include_str!("../../../data/cadence.yaml")).expect("data/cadence.yaml parses")
+        CadenceRules::parse(DEFAULT_CADENCE).expect("data/cadence.yaml parses")
     }
 
     /// Parses a cadence file.
@@ -40,8 +62,14 @@ impl CadenceRules {
             let Some(rule) = r.levels.get(&l) else {
                 return Err(Error::invalid(format!("cadence rules: no rule for level {l}")));
             };
-            if [rule.drill, rule.compliance_test, rule.risk_assessment].iter().any(|m| *m < 1) {
-                return Err(Error::invalid(format!("cadence rules: level {l}: months must be at least 1")));
+            let months = [rule.drill, rule.compliance_test, rule.risk_assessment];
+            if months.iter().any(|m| !(1..=120).contains(m)) {
+                return Err(Error::invalid(format!("cadence rules: level {l}: months must be 1 to 120")));
+            }
+            if r.period == Period::Calendar && months.iter().any(|m| m % 12 != 0) {
+                return Err(Error::invalid(format!(
+                    "cadence rules: level {l}: calendar periods are whole years (12, 24, ... months)"
+                )));
             }
         }
         Ok(r)
@@ -55,6 +83,18 @@ impl CadenceRules {
             _ => r.risk_assessment,
         };
         (m, r.binding)
+    }
+
+    /// When an obligation every `months` is next due, counted from `base`.
+    fn next_due(&self, base: Day, months: i64) -> Day {
+        match self.period {
+            Period::Rolling => base.add_months(months),
+            Period::Calendar => {
+                let year = i64::from(base.year()) + months / 12;
+                let year = i16::try_from(year.min(9999)).unwrap_or(i16::MAX);
+                Day::ymd(year, 12, 31).unwrap_or(base)
+            }
+        }
     }
 }
 
@@ -84,7 +124,7 @@ pub fn cadence(e: &Enterprise, reg: &Registry, rules: &CadenceRules, today: Day)
         let last =
             reg.activities.iter().filter(|a| a.enterprise == e.id && a.kind == kind).map(|a| a.date).max();
         let (months, binding) = rules.months(e.level, kind);
-        let next = last.unwrap_or(verified).add_months(months);
+        let next = rules.next_due(last.unwrap_or(verified), months);
         out.push(Due {
             enterprise: e.id.clone(),
             kind: kind.into(),
