@@ -362,6 +362,9 @@ fn the_authority_adopts_once_in_every_calendar_year_and_the_list_and_the_roll_up
     std::fs::write(dir.join("odd.yaml"), odd).unwrap();
     let (ok, _, err) = cli(&["registry", "cadence", dir.join("odd.yaml").to_str().unwrap()]);
     assert!(!ok && err.contains("whole years"), "{err}");
+    std::fs::write(dir.join("huge.yaml"), " ".repeat(1 << 20)).unwrap();
+    let (ok, _, err) = cli(&["registry", "cadence", dir.join("huge.yaml").to_str().unwrap()]);
+    assert!(!ok && err.contains("at most 65536"), "{err}");
     assert_eq!(drill_due(), "drill 2026-12-31");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -353,10 +353,18 @@ fn regrade(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Largest cadence rules file `registry cadence` reads.
+const MAX_CADENCE_BYTES: u64 = 64 * 1024;
+
 /// `registry cadence`: prints the rules followed, after adopting those of `file` if given.
 fn cadence(file: Option<&Path>, at: &Location) -> Result<ExitCode> {
     let mut store = open(at)?;
     if let Some(file) = file {
+        // A rules file is a few lines: anything much larger is not one.
+        let size = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?.len();
+        if size > MAX_CADENCE_BYTES {
+            bail!("{} is {size} bytes: a cadence rules file is at most {MAX_CADENCE_BYTES}", file.display());
+        }
         let text =
             std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
         CadenceRules::parse(&text).with_context(|| format!("{} is not adopted", file.display()))?;
