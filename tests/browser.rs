@@ -330,6 +330,11 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     assert_eq!((a[7].as_str(), a[8].as_str()), (Some("912.5"), Some("0")), "{a}");
     // Its page: today's drill first, with its score; the earlier ones; the score trend; its
     // findings with their rectification status and due dates.
+    let facts = seen["ent_facts"].as_array().unwrap();
+    assert!(
+        facts.contains(&serde_json::json!(["期限计算方式", "自上次起按月计算"])),
+        "which reading of 'yearly' the due dates follow: {seen}"
+    );
     let drills = seen["ent_drills"].as_array().unwrap();
     assert_eq!(drills.len(), 3, "{seen}");
     assert_eq!(drills[0][0], today.to_string(), "{seen}");

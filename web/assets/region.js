@@ -82,6 +82,8 @@ async function regionPage() {
       row("prefecture", esc(prefName(e.prefecture))), row("industry", esc(industryName(e.industry))), row("sec_level", e.level),
       // Every obligation: the drill, the compliance test, the risk assessment, a re-grading.
       ...p.row.due.map(x => row("next_" + x.kind, `${esc(x.next_due)}${x.overdue ? " · " + tr("overdue") : ""}${x.binding ? "" : " · " + tr("not_binding")}`, x.overdue && x.binding)),
+      // Which reading of "at least once a year" the dates follow.
+      row("cadence", esc(tr("cadence_" + p.row.period))),
       row("open_findings", p.row.totals.open_findings.join("/")), row("overdue_rect", p.row.totals.overdue_rectifications, p.row.totals.overdue_rectifications > 0),
     ].join(""));
     const scored = p.drills.filter(x => x.score != null);

@@ -72,6 +72,8 @@ pub struct EnterpriseRow {
     pub totals: Totals,
     /// Its obligations.
     pub due: Vec<Due>,
+    /// How their due dates are counted (the registry's cadence rules).
+    pub period: Period,
     /// Its latest drill result.
     pub last_drill: Option<DrillResult>,
 }
@@ -184,7 +186,13 @@ pub fn rollup(
             t.score_sum = r.score;
             t.alerts = r.alerts;
         }
-        enterprises.push(EnterpriseRow { enterprise: e.clone(), totals: t, due, last_drill });
+        enterprises.push(EnterpriseRow {
+            enterprise: e.clone(),
+            totals: t,
+            due,
+            period: rules.period,
+            last_drill,
+        });
     }
     let mut prefectures = Vec::new();
     let mut totals = Totals::default();
