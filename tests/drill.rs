@@ -954,6 +954,43 @@ async fn the_board_counts_detections_against_the_steps_one_run_can_fire() {
     server.shutdown().await.unwrap();
 }
 
+/// Teams a and b file the same false report ten ticks apart: equal totals, settled at
+/// different ticks. Their ranks under `ties`.
+async fn ranks_of_equal_totals_settled_apart(ties: icsdrill_drill::board::Ties) -> Vec<(String, usize)> {
+    let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["a", "b"], Mode::Contest);
+    (spec.range.modbus_port, spec.range.http_port, spec.range.live_attacker) = (0, 0, false);
+    spec.manual_clock = true;
+    spec.ties = ties;
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let ticking = keep_ticking(drill.clone());
+    let wrong: SimInput = serde_json::from_str(
+        r#"{"kind":"report_incident","technique":"T0800","asset":"plc-r201","text":"a false alarm"}"#,
+    )
+    .unwrap();
+    drill.act("a", wrong.clone()).await.unwrap();
+    drill.step(10).await;
+    drill.act("b", wrong).await.unwrap();
+    drill.step(1).await;
+    let board = crate::util::board_caught_up(&drill).await;
+    let (a, b) = (drill.team_score("a").unwrap(), drill.team_score("b").unwrap());
+    assert_eq!(a.total, b.total, "the same penalty");
+    assert!(a.settled_tick < b.settled_tick, "{} {}", a.settled_tick, b.settled_tick);
+    ticking.abort();
+    server.shutdown().await.unwrap();
+    board.rows.iter().map(|r| (r.team.clone(), r.rank)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organisers_choose_whether_equal_totals_share_a_rank() {
+    use icsdrill_drill::board::Ties;
+    let first = ranks_of_equal_totals_settled_apart(Ties::FirstSettled).await;
+    assert_eq!(first, [("a".to_string(), 1), ("b".to_string(), 2)], "a reached the total first");
+    let shared = ranks_of_equal_totals_settled_apart(Ties::Shared).await;
+    assert_eq!(shared, [("a".to_string(), 1), ("b".to_string(), 1)]);
+}
+
 async fn identity_flag(addr: SocketAddr, k: usize) -> String {
     let from = icsdrill::drill::in_team_net("127.0.0.1".parse().unwrap(), k);
     let mut c = crate::modbus::Client::connect_from(from, addr).await.expect("the team's client connects");

@@ -331,6 +331,28 @@ impl Scoreboard {
     }
 }
 
+/// How teams with the same total are ranked: the organisers' choice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ties {
+    /// The team that settled its total first ranks first (teams that settled it at the same
+    /// tick share a rank): the contest custom where scores only rise.
+    #[default]
+    FirstSettled,
+    /// Teams with the same total share a rank, whenever they reached it: where scores also
+    /// fall, settling first may mean losing points first. Rows then carry no settled tick.
+    Shared,
+}
+
+/// `rank` under the `ties` rule.
+pub fn rank_by(mut rows: Vec<BoardRow>, ties: Ties) -> Vec<BoardRow> {
+    if ties == Ties::Shared {
+        // The page ranks its patches by the rows it is sent: no tick, no tie-break.
+        rows.iter_mut().for_each(|r| r.settled_tick = 0);
+    }
+    rank(rows)
+}
+
 /// Ranks rows: by total, then the earlier settled tick (teams equal in both share a rank,
 /// listed by team id); ranks within each bracket too.
 pub fn rank(mut rows: Vec<BoardRow>) -> Vec<BoardRow> {
@@ -447,6 +469,19 @@ mod tests {
         let order: Vec<(&str, usize, Option<usize>)> =
             rows.iter().map(|r| (r.team.as_str(), r.rank, r.bracket_rank)).collect();
         assert_eq!(order, [("b", 1, Some(1)), ("a", 2, Some(2)), ("c", 3, Some(1))]);
+    }
+
+    #[test]
+    fn under_shared_ties_equal_totals_share_a_rank_whenever_they_were_reached() {
+        let rows = || vec![row("c", 500.0, 10, None), row("a", 700.0, 90, None), row("b", 700.0, 40, None)];
+        let order = |rows: Vec<BoardRow>| -> Vec<(String, usize)> {
+            rows.into_iter().map(|r| (r.team, r.rank)).collect()
+        };
+        let first = rank_by(rows(), Ties::FirstSettled);
+        assert_eq!(order(first), [("b".into(), 1), ("a".into(), 2), ("c".into(), 3)]);
+        let shared = rank_by(rows(), Ties::Shared);
+        assert!(shared.iter().all(|r| r.settled_tick == 0), "no tick for the page to break ties by");
+        assert_eq!(order(shared), [("a".into(), 1), ("b".into(), 1), ("c".into(), 3)]);
     }
 
     #[test]

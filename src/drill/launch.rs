@@ -55,6 +55,7 @@ pub(super) fn stored_spec(
             .collect(),
         range,
         freeze_s: options.freeze_s,
+        ties: options.ties,
         manual_clock: false,
         database: None,
         scenario_source: Some(record.scenario_source.clone()),
@@ -295,6 +296,7 @@ impl Drill {
             mode: spec.mode,
             blank_card: Arc::new(Scorer::for_drill(&scenario, (plan, challenges.len())).card(0)),
             attack_steps: scenario.attack.as_ref().map_or(0, |a| a.most_that_can_fire()),
+            ties: spec.ties,
             scenario,
             epoch,
             teams,
@@ -468,6 +470,7 @@ pub(super) fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(Drill
     let options = StoredOptions {
         duration_s: spec.range.duration_s,
         freeze_s: spec.freeze_s,
+        ties: spec.ties,
         no_attack: spec.no_attack,
         flag_secret: identity.flag_secret.clone(),
         brackets: spec.teams.iter().filter_map(|t| t.bracket.clone().map(|b| (t.id.clone(), b))).collect(),

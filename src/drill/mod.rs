@@ -73,6 +73,8 @@ pub struct DrillSpec {
     /// Contest: observers and teams see the scoreboard as it was this many simulated
     /// seconds before the end (needs `range.duration_s`).
     pub freeze_s: Option<f64>,
+    /// How teams with the same total are ranked.
+    pub ties: board::Ties,
     /// The clock moves only when `step` is called (scripted tests, table-top pacing).
     pub manual_clock: bool,
     /// Record everything in this database.
@@ -126,6 +128,7 @@ impl DrillSpec {
                 .collect(),
             range: range::Options::new(1),
             freeze_s: None,
+            ties: board::Ties::default(),
             manual_clock: false,
             database: None,
             scenario_source: None,
@@ -227,6 +230,8 @@ pub struct Drill {
     /// The most attack steps that can fire in one run: every team's detections count
     /// against it on the board.
     attack_steps: usize,
+    /// How teams with the same total are ranked.
+    ties: board::Ties,
     /// This node's name in a drill over several nodes.
     node: Option<String>,
     /// The host the teams reach this node at (a drill over several nodes): it stands for an
@@ -507,7 +512,7 @@ impl Drill {
                 }
             })
             .collect();
-        board::rank(rows)
+        board::rank_by(rows, self.ties)
     }
 
     /// The furthest range's tick, here or on another node (a node running none of the teams
@@ -544,7 +549,7 @@ impl Drill {
         let here = heres.iter().flatten();
         let changed_us =
             here.clone().map(|h| h.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
-        let rows = board::rank(rows);
+        let rows = board::rank_by(rows, self.ties);
         let max_tick = self.furthest_tick_of(&heres);
         let clock = board::Clock { at_s: max_tick as f64 / f64::from(self.scenario.tick_hz), ..self.clock };
         let steps = self.attack_steps;

@@ -15,6 +15,9 @@ use crate::store::DrillRecord;
 pub(super) struct StoredOptions {
     pub(super) duration_s: Option<f64>,
     pub(super) freeze_s: Option<f64>,
+    /// How teams with the same total are ranked (the default when not kept).
+    #[serde(default, skip_serializing_if = "is_first_settled")]
+    pub(super) ties: icsdrill_drill::board::Ties,
     #[serde(default)]
     pub(super) no_attack: bool,
     /// Contest: the secret every team's flags derive from.
@@ -71,4 +74,8 @@ fn opcua_port() -> u16 {
 pub fn recorded_challenges(record: &DrillRecord, scenario: &Scenario) -> usize {
     let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
     if options.flag_secret.is_some() { flags::challenges(scenario).len() } else { 0 }
+}
+
+fn is_first_settled(t: &icsdrill_drill::board::Ties) -> bool {
+    *t == icsdrill_drill::board::Ties::FirstSettled
 }

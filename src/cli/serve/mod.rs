@@ -95,6 +95,10 @@ pub(crate) struct Args {
     /// (needs --duration).
     #[arg(long)]
     freeze: Option<f64>,
+    /// How teams with the same total rank: first_settled (who reached it first ranks first)
+    /// or shared (they share the rank).
+    #[arg(long, value_parser = parse_ties, default_value = "first_settled")]
+    ties: icsdrill_drill::board::Ties,
     /// Start the drill at once instead of waiting in briefing for the instructor.
     #[arg(long)]
     start: bool,
@@ -270,6 +274,7 @@ impl Args {
             teams: vec!["blue".into()],
             mode: Mode::Regional,
             freeze: None,
+            ties: Default::default(),
             start: true,
             drill: None,
             organiser: None,
@@ -304,6 +309,11 @@ fn parse_mode(s: &str) -> Result<Mode, String> {
         .map_err(|_| format!("unknown mode `{s}`: regional, contest, enterprise or exam"))
 }
 
+fn parse_ties(s: &str) -> Result<icsdrill_drill::board::Ties, String> {
+    serde_json::from_value(serde_json::Value::String(s.into()))
+        .map_err(|_| format!("unknown tie rule `{s}`: first_settled or shared"))
+}
+
 /// A drill file.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -315,6 +325,7 @@ struct DrillFile {
     teams: Vec<DrillTeam>,
     duration_s: Option<f64>,
     freeze_s: Option<f64>,
+    ties: Option<icsdrill_drill::board::Ties>,
     #[serde(default)]
     start: bool,
     organiser: Option<String>,
@@ -395,6 +406,7 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         spec.teams = teams;
         spec.range = opts;
         spec.freeze_s = args.freeze;
+        spec.ties = args.ties;
         spec.database = Some(db.clone());
         spec.scenario_source = Some(source);
         spec.no_attack = args.no_attack;
@@ -436,6 +448,7 @@ fn refuse_drill_flags(args: &Args) -> Result<()> {
         ("--organiser", args.organiser.is_some()),
         ("--place", args.place.is_some()),
         ("--cohort", args.cohort.is_some()),
+        ("--ties", args.ties != icsdrill_drill::board::Ties::FirstSettled),
     ];
     match drill_only.iter().find(|(_, given)| *given) {
         Some((flag, _)) => bail!(
@@ -471,6 +484,7 @@ fn teams_and_drill_file(args: &mut Args) -> Result<(Option<String>, Vec<TeamInfo
     args.mode = f.mode.unwrap_or(args.mode);
     args.duration = f.duration_s.or(args.duration);
     args.freeze = f.freeze_s.or(args.freeze);
+    args.ties = f.ties.unwrap_or(args.ties);
     args.start |= f.start;
     args.organiser = f.organiser.or(args.organiser.take());
     args.place = f.place.or(args.place.take());
