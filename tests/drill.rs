@@ -951,6 +951,23 @@ async fn the_board_counts_detections_against_the_steps_one_run_can_fire() {
         crate::util::board_where(server.drill.scoreboard(false), "the teams' rows", |b| b.rows.len() == 2)
             .await;
     assert_eq!(board.steps, 6);
+    // The white cell forces both branches on team a: its count never exceeds the board's.
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let ins = drill.instructor_token().to_string();
+    let ticking = keep_ticking(drill.clone());
+    for step in ["pivot-dmz", "pivot-ews", "recon", "upload", "implant", "overpressure", "come-back"] {
+        let body = format!(r#"{{"teams":["a"],"channel":"step","step":"{step}"}}"#);
+        let (s, b) = http(server.http, "POST", "/api/drill/injects", Some(&ins), Some(&body)).await;
+        assert!(s == 200 && b.contains(r#""ok":true"#), "{step}: {b}");
+        drill.step(2).await;
+    }
+    let board = crate::util::board_where(server.drill.scoreboard(false), "team a's seven steps", |b| {
+        b.rows.iter().any(|r| r.team == "a" && r.fired == 7)
+    })
+    .await;
+    assert_eq!(board.steps, 7, "{:?}", board.rows);
+    ticking.abort();
     server.shutdown().await.unwrap();
 }
 

@@ -286,6 +286,10 @@ fn a_refused_station_connection_shows_as_a_syn_answered_by_a_reset() {
     let syns = tshark(&file, &format!("{to_rtu1} && tcp.flags.syn == 1 && tcp.flags.ack == 0"));
     let accepted = tshark(&file, &format!("ip.dst == {scada} && tcp.flags.syn == 1 && tcp.flags.ack == 1"));
     assert_eq!(syns.len(), 3, "two refused, then the one accepted: {syns:?}");
+    // Each from a port of its own: no 4-tuple reused.
+    let ports: std::collections::BTreeSet<&str> =
+        syns.iter().filter_map(|l| l.split(" → ").nth(1)?.split_whitespace().last()).collect();
+    assert_eq!(ports.len(), 3, "{syns:?}");
     assert!(!accepted.is_empty(), "the front end's interrogations got through");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -552,7 +552,8 @@ impl Drill {
         let rows = board::rank_by(rows, self.ties);
         let max_tick = self.furthest_tick_of(&heres);
         let clock = board::Clock { at_s: max_tick as f64 / f64::from(self.scenario.tick_hz), ..self.clock };
-        let steps = self.attack_steps;
+        // A step the white cell forces fires whatever its branch: no team shows more than all.
+        let steps = rows.iter().map(|r| r.fired).fold(self.attack_steps, usize::max);
         let full =
             Scoreboard { seq, phase, frozen: false, changed_us, rows, clock, steps, ..Scoreboard::empty() };
         let (held, full, oldest) = {

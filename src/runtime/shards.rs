@@ -39,8 +39,7 @@ impl Shards {
         let mut handles = Vec::with_capacity(n);
         let mut threads = Vec::with_capacity(n);
         for i in 0..n {
-            // IO and timers only: the process and signal drivers would be looked at on every park.
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             handles.push(runtime.handle().clone());
             let mut stopped = stop.subscribe();
             threads.push(std::thread::Builder::new().name(format!("{name}-{i}")).spawn(move || {

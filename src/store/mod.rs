@@ -380,8 +380,6 @@ pub fn data_dir(arg: Option<&Path>) -> Result<PathBuf> {
     }
 }
 
-/// The condition that leaves out the kinds of event never judged (`NEVER_JUDGED`) from the query
-/// that reads a team's judged events; the rest are parsed and judged one by one.
 /// What importing `e` over what the registry holds under its id (`old`, as stored) changes:
 /// whether the enterprise is new, and the change of level to log (from 0 for a new one).
 fn imported(
@@ -400,6 +398,8 @@ fn imported(
     (old.is_none(), change)
 }
 
+/// The condition that leaves out the kinds of event never judged (`NEVER_JUDGED`) from the query
+/// that reads a team's judged events; the rest are parsed and judged one by one.
 fn not_judged_sql() -> String {
     let kinds: Vec<String> = icsdrill_engine::event::NEVER_JUDGED.iter().map(|k| format!("'{k}'")).collect();
     format!("kind NOT IN ({})", kinds.join(", "))

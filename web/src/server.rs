@@ -87,7 +87,7 @@ pub async fn serve(
         .layer(axum::middleware::from_fn(crate::login::scope_layer))
         .layer(axum::middleware::from_fn_with_state(limits, read_body));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let shares = Shares::new(limits.max_per_client);
+    let shares = Shares::new(limits.max_per_client.min(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     // Whether the cap (or the descriptor limit) was reported in this episode: once, until
     // the server has room again.
@@ -127,17 +127,21 @@ pub async fn serve(
             drop(stream);
             continue;
         };
-        let Some(share) = shares.take(peer.ip()) else {
-            if !capped.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    client = %peer.ip(),
-                    share = limits.max_per_client,
-                    "a client address is at its connection cap: its new connections are answered 503 until some close"
-                );
+        let share = match shares.take(peer.ip()) {
+            Ok(share) => share,
+            Err(first) => {
+                // Once an episode for each address (until it holds less than its share).
+                if first {
+                    tracing::warn!(
+                        client = %peer.ip(),
+                        share = shares.cap,
+                        "a client address is at its connection cap: its new connections are answered 503 until some close"
+                    );
+                }
+                let _ = stream.try_write(OVER_CAP);
+                drop(stream);
+                continue;
             }
-            let _ = stream.try_write(OVER_CAP);
-            drop(stream);
-            continue;
         };
         if slots.available_permits() >= limits.max_connections / 2 {
             capped.store(false, Ordering::Relaxed);
@@ -170,7 +174,8 @@ pub async fn serve(
 
 /// Connections open per client address, each at most its share.
 struct Shares {
-    open: Mutex<HashMap<IpAddr, usize>>,
+    /// By address: connections open, and whether its refusal was logged in this episode.
+    open: Mutex<HashMap<IpAddr, (usize, bool)>>,
     cap: usize,
 }
 
@@ -182,25 +187,31 @@ impl Shares {
         Arc::new(Shares { open: Mutex::new(HashMap::new()), cap: cap.max(1) })
     }
 
-    /// A place for one more connection from `ip` (an IPv4 address however it came), unless
-    /// it holds its share already.
-    fn take(self: &Arc<Self>, ip: IpAddr) -> Option<Share> {
-        let ip = ip.to_canonical();
+    /// A place for one more connection from `ip`, unless it holds its share already; then
+    /// whether this is the first refusal of the episode. An IPv4 address counts however it
+    /// came; an IPv6 one by its /64, the least a site is given, so one host cannot take more
+    /// by changing its interface identifier.
+    fn take(self: &Arc<Self>, ip: IpAddr) -> Result<Share, bool> {
+        let ip = match ip.to_canonical() {
+            IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+            v4 => v4,
+        };
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let n = open.entry(ip).or_default();
+        let (n, warned) = open.entry(ip).or_default();
         if *n >= self.cap {
-            return None;
+            return Err(!std::mem::replace(warned, true));
         }
         *n += 1;
-        Some(Share(self.clone(), ip))
+        Ok(Share(self.clone(), ip))
     }
 }
 
 impl Drop for Share {
     fn drop(&mut self) {
         let mut open = self.0.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = open.get_mut(&self.1) {
+        if let Some((n, warned)) = open.get_mut(&self.1) {
             *n -= 1;
+            *warned = false;
             if *n == 0 {
                 open.remove(&self.1);
             }
@@ -279,5 +290,32 @@ async fn read_within(req: Request, next: Next, max: usize, within: std::time::Du
             format!("the request body took longer than {} s to arrive", within.as_secs()),
         )
         .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_holds_its_share_counted_by_ipv4_or_ipv6_64_and_logs_once_an_episode() {
+        let shares = Shares::new(2);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let a = [shares.take(ip("10.0.0.1")), shares.take(ip("::ffff:10.0.0.1"))];
+        assert!(a.iter().all(Result::is_ok), "an IPv4 address however it came");
+        assert_eq!(shares.take(ip("10.0.0.1")).err(), Some(true), "the first refusal is logged");
+        assert_eq!(shares.take(ip("10.0.0.1")).err(), Some(false), "the next is not");
+        assert!(shares.take(ip("10.0.0.2")).is_ok(), "another address has its own share");
+        // A host changing its interface identifier stays in its /64.
+        let v6 = [shares.take(ip("2001:db8:1:2::1")), shares.take(ip("2001:db8:1:2::abcd"))];
+        assert!(v6.iter().all(Result::is_ok));
+        assert!(shares.take(ip("2001:db8:1:2:ffff::9")).is_err());
+        assert!(shares.take(ip("2001:db8:1:3::1")).is_ok(), "the next /64 is another site");
+        // A connection closed gives its place back and ends the episode.
+        drop(a);
+        let again = shares.take(ip("10.0.0.1"));
+        assert!(again.is_ok());
+        let open = shares.open.lock().unwrap();
+        assert_eq!(open.get(&ip("10.0.0.1")), Some(&(1, false)));
     }
 }

@@ -6,7 +6,8 @@
 
 use super::{AttackPlan, Outcome, Step};
 
-/// Steps in conflicts beyond which the most is not searched for: every step is counted then.
+/// Steps in conflicts beyond which the most is not searched for (2^16 sets of them at most):
+/// every step is counted then.
 const MAX_SEARCHED: usize = 16;
 
 /// What must hold for a step to fire.
@@ -45,13 +46,15 @@ impl AttackPlan {
         if torn.len() > MAX_SEARCHED {
             return n;
         }
-        // The largest set of torn steps with no two in conflict; a step can conflict with
-        // itself (it can never fire), and then is in no set.
+        // Each torn step's conflicts among the torn, as a mask; then the largest set of torn
+        // steps with no two in conflict. A step can conflict with itself (it can never fire),
+        // and then is in no set.
+        let masks: Vec<u32> = torn
+            .iter()
+            .map(|&a| (0..torn.len()).filter(|&b| conflict(a, torn[b])).fold(0, |m, b| m | 1 << b))
+            .collect();
         let best = (0u32..1 << torn.len())
-            .filter(|set| {
-                let members: Vec<usize> = (0..torn.len()).filter(|b| set & (1 << b) != 0).collect();
-                members.iter().all(|&a| members.iter().all(|&b| !conflict(torn[a], torn[b])))
-            })
+            .filter(|set| (0..torn.len()).all(|a| set & (1 << a) == 0 || set & masks[a] == 0))
             .map(u32::count_ones)
             .max()
             .unwrap_or(0);

@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::RejectReason;
 
+mod report;
 mod traffic;
+
+pub use report::IncidentReport;
 
 fn one() -> u32 {
     1
@@ -153,32 +156,6 @@ pub struct OpcUaTransaction {
     /// How many identical requests this record stands for.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub repeat: u32,
-}
-
-/// A team's incident report: filed as an input (`SimInput::ReportIncident`), recorded as it
-/// was filed (`EventKind::IncidentReported`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IncidentReport {
-    /// ATT&CK for ICS technique id (v18 or v19).
-    pub technique: String,
-    /// Affected asset (PLC or host id).
-    pub asset: String,
-    /// When the team saw it, in simulated seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_s: Option<f64>,
-    /// Free text.
-    #[serde(default)]
-    pub text: String,
-    /// ATT&CK for ICS tactic, e.g. `Impair Process Control`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tactic: Option<String>,
-    /// Impact on the process as the team sees it.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub impact: String,
-    /// Actions taken so far.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub actions: String,
 }
 
 /// Everything that can change the simulated plant from outside.
@@ -473,7 +450,9 @@ pub enum SimInput {
         /// PLC id.
         plc: String,
     },
-    /// Defender: file an incident report.
+    /// Defender: file an incident report (written with `observed_s` even when there is none,
+    /// as recorded logs have it: their hashes are the replay contract).
+    #[serde(serialize_with = "IncidentReport::serialize_as_input")]
     ReportIncident(IncidentReport),
     /// Defender: notify someone outside the team (duty officer, management, the authority),
     /// as a response plan asks.

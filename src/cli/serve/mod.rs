@@ -153,9 +153,10 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = icsdrill_web::server::DEFAULT_MAX_CONNECTIONS)]
     http_max_connections: usize,
     /// Web connections one client address holds at once (more from it are answered 503), so
-    /// one team's flood leaves the server to the others.
-    #[arg(long, default_value_t = icsdrill_web::server::DEFAULT_MAX_PER_CLIENT)]
-    http_max_connections_per_client: usize,
+    /// one team's flood leaves the server to the others. Default: a quarter of
+    /// --http-max-connections.
+    #[arg(long)]
+    http_max_connections_per_client: Option<usize>,
     /// Seconds a web connection may stay idle, or take to send a request's headers or body.
     #[arg(long, default_value_t = icsdrill_web::server::DEFAULT_IDLE_TIMEOUT.as_secs())]
     http_idle_timeout: u64,
@@ -206,11 +207,8 @@ fn check_numbers(args: &Args) -> Result<()> {
     if !(1..=65_536).contains(&args.http_max_connections) {
         bail!("--http-max-connections must be between 1 and 65536, got {}", args.http_max_connections);
     }
-    if !(1..=65_536).contains(&args.http_max_connections_per_client) {
-        bail!(
-            "--http-max-connections-per-client must be between 1 and 65536, got {}",
-            args.http_max_connections_per_client
-        );
+    if let Some(n) = args.http_max_connections_per_client.filter(|n| !(1..=65_536).contains(n)) {
+        bail!("--http-max-connections-per-client must be between 1 and 65536, got {n}");
     }
     if !(1..=3_600).contains(&args.http_idle_timeout) {
         bail!("--http-idle-timeout must be between 1 and 3600 s, got {}", args.http_idle_timeout);
@@ -288,7 +286,7 @@ impl Args {
             clients: Vec::new(),
             request_rate: icsdrill::runtime::modbus::server::DEFAULT_REQUEST_RATE,
             http_max_connections: icsdrill_web::server::DEFAULT_MAX_CONNECTIONS,
-            http_max_connections_per_client: icsdrill_web::server::DEFAULT_MAX_PER_CLIENT,
+            http_max_connections_per_client: None,
             team_connections: None,
             http_idle_timeout: icsdrill_web::server::DEFAULT_IDLE_TIMEOUT.as_secs(),
         }
@@ -533,7 +531,9 @@ fn range_options(args: &Args) -> Options {
     };
     opts.http = icsdrill_web::server::HttpLimits {
         max_connections: args.http_max_connections,
-        max_per_client: args.http_max_connections_per_client,
+        max_per_client: args
+            .http_max_connections_per_client
+            .unwrap_or((args.http_max_connections / 4).max(1)),
         idle_timeout: Duration::from_secs(args.http_idle_timeout),
         body_timeout: Duration::from_secs(args.http_idle_timeout),
     };

@@ -55,7 +55,7 @@ pub(super) fn frames(
 ) -> Vec<Vec<u8>> {
     let Some(Some(station)) = placement.stations.get(x.plc.ix()) else { return Vec::new() };
     if x.type_id == CONNECTION && x.reason.is_some() {
-        return x.refused(placement, *station, unix_ms);
+        return x.refused(placement, *station);
     }
     let (client, port) = x.client(placement, (45_000, 15_000));
     let mut out = Vec::new();

@@ -169,6 +169,8 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
 pub(super) struct Logged<'a, T> {
     host: HostIdx,
     plc: PlcIdx,
+    /// The record's place in the log.
+    seq: u64,
     t: &'a T,
 }
 
@@ -186,12 +188,12 @@ impl<T> Logged<'_, T> {
         (placement.hosts[self.host.ix()], base + ((self.host.0 * 997 + self.plc.0) % span) as u16)
     }
 
-    /// A connection to `server` refused at connect at `unix_ms`, as Wireshark shows one: the
-    /// client's SYN answered by the server's RST-ACK. Each attempt comes from a port of its
-    /// own, apart from the ports of accepted connections.
-    fn refused(&self, placement: &Placement, server: SocketAddrV4, unix_ms: i64) -> Vec<Vec<u8>> {
+    /// A connection to `server` refused at connect, as Wireshark shows one: the client's SYN
+    /// answered by the server's RST-ACK. Each attempt comes from a port of its own (by its
+    /// place in the log), apart from the ports of accepted connections.
+    fn refused(&self, placement: &Placement, server: SocketAddrV4) -> Vec<Vec<u8>> {
         let client = placement.hosts[self.host.ix()];
-        let port = 60_000 + ((unix_ms / 10) as u64 + u64::from(self.host.0 * 997 + self.plc.0)) % 5_000;
+        let port = 60_000 + (self.seq + u64::from(self.host.0 * 997 + self.plc.0)) % 5_000;
         let port = port as u16;
         let syn = tcp(client, *server.ip(), port, server.port(), 1, None, true, &[]);
         let b = PacketBuilder::ethernet2([0; 6], [0; 6])
@@ -217,7 +219,7 @@ fn logged_of<'a, T>(
         .iter()
         .filter_map(|e| {
             let (t, plc, source) = pick(&e.kind)?;
-            Some(Logged { plc: s.plc(plc)?, host: s.host(source)?, t })
+            Some(Logged { plc: s.plc(plc)?, host: s.host(source)?, seq: e.seq, t })
         })
         .collect()
 }

@@ -63,7 +63,7 @@ pub(super) fn frames(
 ) -> Vec<Vec<u8>> {
     let Some(Some(server)) = placement.servers.get(x.plc.ix()) else { return Vec::new() };
     if x.service == services::CONNECTION && x.reason.is_some() {
-        return x.refused(placement, *server, unix_ms);
+        return x.refused(placement, *server);
     }
     let (client, port) = x.client(placement, (30_000, 10_000));
     let time = DateTime::from((unix_ms + 11_644_473_600_000) * 10_000);
