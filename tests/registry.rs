@@ -389,6 +389,31 @@ fn a_drill_that_never_left_its_briefing_counts_for_no_enterprises_cadence() {
 }
 
 #[test]
+fn a_contest_or_an_exam_is_listed_but_is_not_the_enterprises_emergency_drill() {
+    use icsdrill_drill::Mode;
+    let dir = std::env::temp_dir().join(format!("icsdrill-modes-{}", std::process::id()));
+    let mut store = seeded_store(&dir);
+    store.import_enterprises(&[enterprise("z", "hami", "power", 3)], parse("2024-01-10").unwrap()).unwrap();
+    let created_ms = parse("2026-10-01").unwrap().unix_ms();
+    for (id, mode, counts) in
+        [("dzc", Mode::Contest, false), ("dze", Mode::Exam, false), ("dzr", Mode::Regional, true)]
+    {
+        let record =
+            DrillRecord { created_ms, mode, phase: icsdrill_drill::Phase::Ended, ..drill_record(id) };
+        let team = TeamRecord { id: "z".into(), name: "z".into(), token: format!("{id}-z") };
+        store.create_drill(&record, &[team]).unwrap();
+        let today = parse("2026-11-26").unwrap();
+        let r = icsdrill::governance::region::rollup_from(&store, today, None).unwrap();
+        let hami = r.prefectures.iter().find(|p| p.prefecture.code == "hami").unwrap().totals.clone();
+        assert_eq!((hami.drills_due, hami.drills_on_time), (1, usize::from(counts)), "after a {mode:?}");
+        // Listed on its page all the same.
+        let page = icsdrill::governance::region::enterprise_from(&store, today, None, "z").unwrap().unwrap();
+        assert!(page.drills.iter().any(|d| d.drill == id), "{mode:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn rollups_go_from_enterprise_to_prefecture_to_region() {
     let dir = std::env::temp_dir().join(format!("icsdrill-rollup-{}", std::process::id()));
     let store = seeded_store(&dir);

@@ -30,7 +30,7 @@ fn drill_results(
     for (d, teams) in counted_drills(store, &drills)? {
         let date = day_of_ms(d.created_ms);
         for t in &teams {
-            if !note_drill(reg, &t.id, &d.id, date) {
+            if !note_drill(reg, &t.id, d, date) {
                 continue;
             }
             let scored = store.score(&d.id, &t.id)?.map(|(score, card)| {
@@ -73,12 +73,18 @@ fn counted_drills<'a>(
     Ok(out)
 }
 
-/// Notes drill `drill` of `date` as a drill activity of `team` when the team is a registered
-/// enterprise and nobody entered it by hand already; whether the team is registered.
-fn note_drill(reg: &mut registry::Registry, team: &str, drill: &str, date: Day) -> bool {
+/// Notes drill `d` of `date` as a drill activity of `team` when the team is a registered
+/// enterprise, the drill is an emergency drill (regional or enterprise: a contest or an exam
+/// is listed with the enterprise's drills but is not the drill the policy asks for), and
+/// nobody entered it by hand already; whether the team is registered.
+fn note_drill(reg: &mut registry::Registry, team: &str, d: &crate::store::DrillRecord, date: Day) -> bool {
     if !reg.enterprises.iter().any(|e| e.id == team) {
         return false;
     }
+    if !matches!(d.mode, icsdrill_drill::Mode::Regional | icsdrill_drill::Mode::Enterprise) {
+        return true;
+    }
+    let drill = d.id.as_str();
     let entered =
         reg.activities.iter().any(|a| a.enterprise == team && a.kind == "drill" && a.reference == drill);
     if !entered {
@@ -100,7 +106,7 @@ pub fn registry_with_drills(store: &dyn Store) -> Result<registry::Registry> {
     let drills = store.drills()?;
     for (d, teams) in counted_drills(store, &drills)? {
         for t in &teams {
-            note_drill(&mut reg, &t.id, &d.id, day_of_ms(d.created_ms));
+            note_drill(&mut reg, &t.id, d, day_of_ms(d.created_ms));
         }
     }
     Ok(reg)
