@@ -1002,6 +1002,7 @@ fn absurd_command_line_values_are_clear_errors() {
         (&["serve", "--http-max-connections", "100000"], "--http-max-connections"),
         (&["serve", "--http-max-connections-per-client", "0"], "--http-max-connections-per-client"),
         (&["serve", "--ties", "shared"], "--ties is for drills"),
+        (&["serve", "--ties", "first_settled"], "--ties is for drills"),
         (&["serve", "--teams", "a", "--mode", "contest", "--duration", "60", "--freeze", "600"], "--freeze"),
         (&["serve", "--node", "n1", "--http-port", "0", "--modbus-port", "0"], "--node are for drills"),
         // A practice range (no teams) would drop these without a word.

@@ -354,7 +354,7 @@ fn the_authority_adopts_once_in_every_calendar_year_and_the_list_and_the_roll_up
     let calendar = include_str!("../data/cadence.yaml").replace("period: rolling", "period: calendar");
     std::fs::write(dir.join("calendar.yaml"), &calendar).unwrap();
     let (ok, shown, err) = cli(&["registry", "cadence", dir.join("calendar.yaml").to_str().unwrap()]);
-    assert!(ok && shown.contains("period: calendar"), "{shown}{err}");
+    assert!(ok && shown.contains("period: calendar") && err.contains("adopted"), "{shown}{err}");
     assert_eq!(drill_due(), "drill 2026-12-31");
     assert_eq!(roll_up_drill(&store), ("2026-12-31".to_string(), false), "the regional view follows");
     // Rules that cannot be read so are refused, and the adopted ones stay.
@@ -362,6 +362,17 @@ fn the_authority_adopts_once_in_every_calendar_year_and_the_list_and_the_roll_up
     std::fs::write(dir.join("odd.yaml"), odd).unwrap();
     let (ok, _, err) = cli(&["registry", "cadence", dir.join("odd.yaml").to_str().unwrap()]);
     assert!(!ok && err.contains("whole years"), "{err}");
+    // An unknown period: one clear error, and no registry made where there was none.
+    std::fs::write(dir.join("yearly.yaml"), calendar.replace("period: calendar", "period: yearly")).unwrap();
+    let nowhere = dir.join("no-registry-here");
+    let o = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+        .args(["registry", "cadence", dir.join("yearly.yaml").to_str().unwrap(), "--data-dir"])
+        .arg(&nowhere)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.matches("error").count() == 1, "{err}");
+    assert!(!nowhere.exists(), "a refused file leaves no registry behind");
     std::fs::write(dir.join("huge.yaml"), " ".repeat(1 << 20)).unwrap();
     let (ok, _, err) = cli(&["registry", "cadence", dir.join("huge.yaml").to_str().unwrap()]);
     assert!(!ok && err.contains("at most 65536"), "{err}");

@@ -358,22 +358,29 @@ const MAX_CADENCE_BYTES: u64 = 64 * 1024;
 
 /// `registry cadence`: prints the rules followed, after adopting those of `file` if given.
 fn cadence(file: Option<&Path>, at: &Location) -> Result<ExitCode> {
+    // Rules that will not be adopted leave no registry behind.
+    let adopted = file.map(read_cadence).transpose()?;
     let mut store = open(at)?;
-    if let Some(file) = file {
-        // A rules file is a few lines: anything much larger is not one.
-        let size = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?.len();
-        if size > MAX_CADENCE_BYTES {
-            bail!("{} is {size} bytes: a cadence rules file is at most {MAX_CADENCE_BYTES}", file.display());
-        }
-        let text =
-            std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-        CadenceRules::parse(&text).with_context(|| format!("{} is not adopted", file.display()))?;
+    if let (Some(file), Some(text)) = (file, adopted) {
         store.set_setting(icsdrill::governance::region::CADENCE_SETTING, &text)?;
+        eprintln!("adopted {}: the list, the plan and the regional view follow these rules", file.display());
     }
     // The rules as adopted, comments and all (they are checked whenever they are read).
     let text = store.setting(icsdrill::governance::region::CADENCE_SETTING)?;
     print!("{}", text.as_deref().unwrap_or(registry::DEFAULT_CADENCE));
     Ok(ExitCode::SUCCESS)
+}
+
+/// A cadence rules file's text, once it is known to be valid rules.
+fn read_cadence(file: &Path) -> Result<String> {
+    // A rules file is a few lines: anything much larger is not one.
+    let size = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?.len();
+    if size > MAX_CADENCE_BYTES {
+        bail!("{} is {size} bytes: a cadence rules file is at most {MAX_CADENCE_BYTES}", file.display());
+    }
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    CadenceRules::parse(&text).with_context(|| format!("{} is not adopted", file.display()))?;
+    Ok(text)
 }
 
 /// `registry plan`: the year's regional drill, enterprises due grouped by scenario.

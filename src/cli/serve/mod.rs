@@ -97,8 +97,8 @@ pub(crate) struct Args {
     freeze: Option<f64>,
     /// How teams with the same total rank: first_settled (who reached it first ranks first)
     /// or shared (they share the rank).
-    #[arg(long, value_parser = parse_ties, default_value = "first_settled")]
-    ties: icsdrill_drill::board::Ties,
+    #[arg(long, value_parser = parse_ties)]
+    ties: Option<icsdrill_drill::board::Ties>,
     /// Start the drill at once instead of waiting in briefing for the instructor.
     #[arg(long)]
     start: bool,
@@ -272,7 +272,7 @@ impl Args {
             teams: vec!["blue".into()],
             mode: Mode::Regional,
             freeze: None,
-            ties: Default::default(),
+            ties: None,
             start: true,
             drill: None,
             organiser: None,
@@ -404,7 +404,7 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         spec.teams = teams;
         spec.range = opts;
         spec.freeze_s = args.freeze;
-        spec.ties = args.ties;
+        spec.ties = args.ties.unwrap_or_default();
         spec.database = Some(db.clone());
         spec.scenario_source = Some(source);
         spec.no_attack = args.no_attack;
@@ -446,7 +446,7 @@ fn refuse_drill_flags(args: &Args) -> Result<()> {
         ("--organiser", args.organiser.is_some()),
         ("--place", args.place.is_some()),
         ("--cohort", args.cohort.is_some()),
-        ("--ties", args.ties != icsdrill_drill::board::Ties::FirstSettled),
+        ("--ties", args.ties.is_some()),
     ];
     match drill_only.iter().find(|(_, given)| *given) {
         Some((flag, _)) => bail!(
@@ -482,7 +482,7 @@ fn teams_and_drill_file(args: &mut Args) -> Result<(Option<String>, Vec<TeamInfo
     args.mode = f.mode.unwrap_or(args.mode);
     args.duration = f.duration_s.or(args.duration);
     args.freeze = f.freeze_s.or(args.freeze);
-    args.ties = f.ties.unwrap_or(args.ties);
+    args.ties = f.ties.or(args.ties);
     args.start |= f.start;
     args.organiser = f.organiser.or(args.organiser.take());
     args.place = f.place.or(args.place.take());

@@ -56,8 +56,11 @@ impl CadenceRules {
 
     /// Parses a cadence file.
     pub fn parse(text: &str) -> Result<CadenceRules> {
-        let r: CadenceRules =
-            serde_saphyr::from_str(text).map_err(|e| Error::invalid(format!("cadence rules: {e}")))?;
+        let r: CadenceRules = serde_saphyr::from_str(text).map_err(|e| {
+            // The YAML reader's message starts "error:" itself.
+            let e = e.to_string();
+            Error::invalid(format!("cadence rules: {}", e.trim_start_matches("error: ")))
+        })?;
         for l in 1..=3u8 {
             let Some(rule) = r.levels.get(&l) else {
                 return Err(Error::invalid(format!("cadence rules: no rule for level {l}")));
