@@ -105,6 +105,10 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert!(seen["clock"].as_str().is_some_and(|c| c.len() == 8 && c.as_bytes()[2] == b':'), "{seen}");
     let steps = builtin("petrochem-tank-farm").attack.as_ref().unwrap().steps.len();
     assert_eq!(seen["denominators"], serde_json::json!([steps.to_string()]), "{seen}");
+    assert_eq!(
+        seen["ties_note"], "同分时，先达到该分数的队伍名次在前。",
+        "how ties rank, in Chinese: {seen}"
+    );
     for shot in ["team-console.png", "team-console-phone.png", "scoreboard.png"] {
         let len = std::fs::metadata(out.join(shot)).map(|m| m.len()).unwrap_or(0);
         assert!(len > 10_000, "{shot}: {len} bytes");

@@ -177,6 +177,9 @@ pub struct Clock {
     pub end_s: Option<f64>,
     /// The simulated second the contest board freezes at, if it does.
     pub freeze_s: Option<f64>,
+    /// How equal totals rank, for the page to say so.
+    #[serde(default)]
+    pub ties: Ties,
 }
 
 impl Scoreboard {

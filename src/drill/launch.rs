@@ -407,6 +407,7 @@ fn board_clock(spec: &DrillSpec, freeze: Freeze) -> icsdrill_drill::board::Clock
         speed,
         end_s: spec.range.duration_s,
         freeze_s: freeze.tick.map(|t| t as f64 / hz),
+        ties: spec.ties,
     }
 }
 

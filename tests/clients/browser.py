@@ -171,6 +171,7 @@ with failing(driver, f"{out}/failure.png"):
     clock = driver.find_element(By.ID, "clock").text
     wait.until(lambda d: d.find_element(By.ID, "clock").text != clock)
     seen["clock"] = driver.find_element(By.ID, "clock").text
+    seen["ties_note"] = driver.find_element(By.CSS_SELECTOR, "#board + p.ties").text
     seen["denominators"] = driver.execute_script("return [...new Set([...document.querySelectorAll('#board td.detected')].map(t => t.textContent.split('/')[1]))]")
     driver.save_screenshot(f"{out}/scoreboard.png")
     seen["board_phone"] = phone(driver, wait, driver.current_url, lambda d: d.find_elements(By.CSS_SELECTOR, "#board tbody tr"), f"{out}/scoreboard-phone.png")
