@@ -239,6 +239,51 @@ async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_regional_charts_with_one_point_centre_it() {
+    // One enterprise with one scored drill: one year, one score.
+    let dir = std::env::temp_dir().join(format!("icsdrill-charts-browser-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut store = icsdrill::store::SqliteStore::open(&dir).unwrap();
+    let day = icsdrill::governance::dates::parse("2026-06-01").unwrap();
+    let e = crate::registry::enterprise("solo", "hami", "power", 3);
+    icsdrill::store::Store::import_enterprises(&mut store, &[e], day).unwrap();
+    icsdrill::store::Store::add_user(&mut store, "region-token", "region", None).unwrap();
+    let record =
+        icsdrill::store::DrillRecord { created_ms: day.unix_ms(), ..crate::registry::drill_record("d1") };
+    let team =
+        icsdrill::store::TeamRecord { id: "solo".into(), name: "solo".into(), token: "d1-solo".into() };
+    icsdrill::store::Store::create_drill(&mut store, &record, &[team]).unwrap();
+    icsdrill::store::Store::save_score(&mut store, "d1", "solo", 100, 812.5, "{}").unwrap();
+    drop(store);
+    let (addr, stop, server) = crate::util::serve_region(&dir).await;
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    std::fs::create_dir_all(&out).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/charts.py");
+    let args = vec![
+        script.into(),
+        format!("http://{addr}"),
+        "region-token".into(),
+        out.display().to_string(),
+        "solo".into(),
+    ];
+    let o = run("python3", args).await;
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+    assert!(o.status.success(), "{}", text(&o));
+    let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    let x = |chart: &str| -> Vec<f64> { serde_json::from_str(seen[chart]["x"].as_str().unwrap()).unwrap() };
+    // The year a year either side; the drill's day a month either side.
+    assert_eq!((seen["years"]["points"].as_str(), x("years")), (Some("1"), vec![2025.0, 2027.0]), "{seen}");
+    let at = (day.unix_ms() / 1000) as f64;
+    let month = 30.0 * 86_400.0;
+    assert_eq!(
+        (seen["enterprise"]["points"].as_str(), x("enterprise")),
+        (Some("1"), vec![at - month, at + month])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     let dir = std::env::temp_dir().join(format!("icsdrill-region-browser-{}", std::process::id()));
     let mut store = crate::registry::seeded_store(&dir);

@@ -15,12 +15,18 @@ function lineChart(el, xs, series, time) {
   el.innerHTML = "";
   el.dataset.points = xs.length;
   if (!xs.length) return null;
-  // One point alone sits in the middle of a month (or a year) either side of it.
+  // One point alone sits in the middle of a month (or a year) either side of it. (uPlot
+  // widens a lone x itself before a range function sees it: the range is from the data.)
   const pad = time ? 30 * 86400 : 1;
-  const range = (u, min, max) => min === max ? [min - pad, max + pad] : [min, max];
-  return new uPlot({width: Math.max(260, el.clientWidth - 4), height: 200, scales: {x: {time: !!time, range}},
-    // Years as integers; dates as YYYY-MM, the same in both languages.
-    axes: [{...chartAxes("")[0], values: (u, v) => v.map(x => time ? new Date(x * 1000).toISOString().slice(0, 7) : Number.isInteger(x) ? String(x) : "")}, chartAxes("")[1]],
+  const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
+  const range = lo === hi ? () => [lo - pad, hi + pad] : (u, min, max) => [min, max];
+  const whole = (u, v) => v.map(x => Number.isInteger(x) ? String(x) : "");
+  // The x axis as drawn, for the tests.
+  const drawn = u => { el.dataset.x = JSON.stringify([u.scales.x.min, u.scales.x.max]); };
+  return new uPlot({width: Math.max(260, el.clientWidth - 4), height: 200, scales: {x: {time: !!time, range}}, hooks: {ready: [drawn], setScale: [drawn]},
+    // Years as integers; dates as YYYY-MM, the same in both languages; counts (by year) whole.
+    axes: [{...chartAxes("")[0], values: (u, v) => time ? v.map(x => new Date(x * 1000).toISOString().slice(0, 7)) : whole(u, v)},
+      time ? chartAxes("")[1] : {...chartAxes("")[1], values: whole}],
     series: [{label: time ? tr("date") : tr("year")}, ...series.map((s, i) => ({label: s.label, stroke: palette[i % palette.length], width: 2, spanGaps: true, points: {show: true, size: 7}}))]},
     [xs, ...series.map(s => s.data)], el);
 }
