@@ -14,6 +14,8 @@ function lineChart(el, xs, series, time) {
   const palette = ["#3fa7d6", "#f59f00", "#2f9e44", "#e03131", "#b7a4f0", "#9fc", "#f783ac", "#ced4da"];
   el.innerHTML = "";
   el.dataset.points = xs.length;
+  // No point, no empty frame: the page says why instead.
+  el.hidden = !xs.length;
   if (!xs.length) return null;
   // One point alone sits in the middle of a month (or a year) either side of it. (uPlot
   // widens a lone x itself before a range function sees it: the range is from the data.)
@@ -39,7 +41,11 @@ function refused(message) {
 }
 
 async function regionPage() {
-  const r = await api("/api/region/rollup").catch(e => { toast(e.message, true); refused(e.message); return null; });
+  const r = await api("/api/region/rollup").catch(e => {
+    // Said once, where it stays: a missing login has its own notice already.
+    if ($("#login").hidden) refused(e.message);
+    return null;
+  });
   if (!r) return;
   const sort = {by: "id", dir: 1};
   const prefName = code => { const p = r.prefectures.find(x => x.prefecture.code === code); return p ? (lang === "zh" ? p.prefecture.zh : p.prefecture.en) : code; };
@@ -143,7 +149,11 @@ async function regionPage() {
 
 async function trainerPage() {
   const cohort = new URLSearchParams(location.search).get("cohort");
-  const v = await api("/api/trainer/exams" + (cohort ? `?cohort=${encodeURIComponent(cohort)}` : "")).catch(e => { toast(e.message, true); refused(e.message); return null; });
+  const v = await api("/api/trainer/exams" + (cohort ? `?cohort=${encodeURIComponent(cohort)}` : "")).catch(e => {
+    // Said once, where it stays: a missing login has its own notice already.
+    if ($("#login").hidden) refused(e.message);
+    return null;
+  });
   if (!v) return;
   const render = () => {
     put($("#running tbody"), v.in_progress.map(e => `<tr><td>${esc(e.drill)}</td><td>${esc(e.trainee)}</td><td>${esc(tr("phase_" + e.phase))}</td></tr>`).join(""));
