@@ -219,6 +219,10 @@ async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
     assert!(seen["confirm"].as_str().is_some_and(|t| t.contains("End the drill")), "{seen}");
     assert!(seen["reveal_confirm"].as_str().is_some_and(|t| t.contains("points")), "{seen}");
     assert_eq!(seen["focus_kept"], true, "an update took the focus off a team card's link: {seen}");
+    // The inject went to both teams, and the page says so where it stays.
+    let said = seen["inject_result"].as_str().unwrap_or_default();
+    assert!(said.contains("red-team: ✓") && said.contains("blue: ✓"), "{seen}");
+    assert_eq!(seen["cross_none"], true, "{seen}");
     // With the drill gone the page says so, to screen readers too, and keeps retrying.
     // (The page is in Chinese by then.)
     assert!(seen["banner"].as_str().is_some_and(|t| t.contains("连接已断开")), "{seen}");

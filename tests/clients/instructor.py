@@ -48,6 +48,14 @@ with failing(driver, f"{out}/instructor-failure.png"):
     seen["reveal_confirm"] = driver.switch_to.alert.text
     driver.switch_to.alert.accept()
     wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, f"#tools button[data-reveal='{team}'][data-hint='{seen['hint']}']"))
+    # A message to every team, sent from the form: what became of it stays under the form.
+    form = driver.find_element(By.ID, "inject")
+    form.find_element(By.NAME, "text").send_keys("Control room: check T-101")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda d: d.find_element(By.ID, "inject-result").text)
+    seen["inject_result"] = driver.find_element(By.ID, "inject-result").text
+    # No team has tried another's endpoints: the section says so.
+    seen["cross_none"] = driver.find_element(By.ID, "cross-none").is_displayed()
     # In Chinese, nothing of the white cell's own UI is left in English (names and ids aside).
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=white_cell]").text == "导调组")

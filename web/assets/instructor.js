@@ -33,7 +33,12 @@ async function instructorPage() {
     try {
       const r = await api("/api/drill/injects", body);
       const refused = r.filter(x => !x.ok);
-      toast(r.map(x => `${x.team}: ${x.ok ? (x.queued ? "→ " + tr("node") + " " + x.queued : "✓") : tr("not_sent") + " (" + (lang === "zh" && x.error_zh ? `${x.error_zh}：${x.error}` : x.error) + ")"}`).join("; "), refused.length > 0);
+      const said = r.map(x => `${x.team}: ${x.ok ? (x.queued ? "→ " + tr("node") + " " + x.queued : "✓") : tr("not_sent") + " (" + (lang === "zh" && x.error_zh ? `${x.error_zh}：${x.error}` : x.error) + ")"}`).join("; ");
+      toast(said, refused.length > 0);
+      // What became of the last inject stays under the form.
+      const last = $("#inject-result");
+      last.textContent = said;
+      last.className = refused.length ? "bad" : "mut";
       // Sent to every team: a second click does not send it again. Refused somewhere: the
       // text stays, to send again when the drill allows.
       if (!refused.length) f.text.value = "";
@@ -45,6 +50,7 @@ async function instructorPage() {
     $("#records").hidden = !o.records_failing;
     const ct = (o.cross_team || {}).attempts || [];
     $("#cross").hidden = !ct.length;
+    $("#cross-none").hidden = ct.length > 0;
     put($("#cross tbody"), ct.map(a => `<tr><td>${esc(a.address)}${a.from_team ? " (" + esc(a.from_team) + ")" : ""}</td><td>${esc(a.team)} ${esc(a.plc)}</td><td class="num">${a.count}</td></tr>`).join(""));
     if (!stepsFilled && o.attack) { stepsFilled = true; $("#inject-step").innerHTML = o.attack.map(s => `<option value="${esc(s.id)}">${esc(s.id)} — ${esc(txt(s.name))}</option>`).join(""); }
     put($("#script tbody"), (o.script || []).map(l => `<tr><td class="num">${hms(l.at_s)}</td><td>${esc(tr("sc_" + l.kind))}</td><td>${esc(l.who)}${l.what ? " · " + esc(l.what) : ""}</td><td>${l.note ? esc(txt(l.note)) : ""}</td></tr>`).join(""));
