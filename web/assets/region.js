@@ -101,7 +101,7 @@ async function regionPage() {
     const scored = p.drills.filter(x => x.score != null);
     lineChart($("#ent-chart"), scored.map(x => Date.parse(x.date + "T00:00:00+08:00") / 1000), [{label: tr("score"), data: scored.map(x => x.score)}], true);
     $("#ent-drills-empty").hidden = p.drills.length > 0;
-    put($("#ent-drills tbody"), p.drills.slice().reverse().map(x => `<tr><td>${esc(x.date)}</td><td>${esc(x.title ? txt(x.title) : x.name)}${x.name === x.drill ? "" : ` <span class="mut">(${esc(x.drill)})</span>`}</td><td>${esc(tr("mode_" + x.mode))}</td><td class="num">${x.score == null ? esc(tr("running")) : x.score.toFixed(1)}</td><td class="num">${x.alerts == null ? "" : x.alerts}</td><td class="${x.verified ? "ok" : ""}">${x.verified ? "✓ " + esc(tr("verified_bundle")) : ""}</td></tr>`).join(""));
+    put($("#ent-drills tbody"), p.drills.slice().reverse().map(x => `<tr><td>${esc(x.date)}</td><td>${esc(x.title ? txt(x.title) : x.name)}${x.name === x.drill ? "" : ` <span class="mut">(${esc(x.drill)})</span>`}</td><td>${esc(tr("mode_" + x.mode))}</td><td class="num">${x.score == null ? esc(tr("running")) : x.score.toFixed(1)}</td><td class="num">${x.alerts == null ? "" : x.alerts}</td><td class="${x.verified ? "ok" : "mut"}">${x.verified ? "✓ " + esc(tr("verified_bundle")) : esc(tr("src_here"))}</td></tr>`).join(""));
     const entered = p.entered || [];
     $("#ent-entered-box").hidden = !entered.length;
     put($("#ent-entered tbody"), entered.map(x => `<tr><td>${esc(x.date)}</td><td>${esc(tr("act_" + x.kind))}</td><td>${esc(x.reference)}</td></tr>`).join(""));
