@@ -215,6 +215,7 @@ async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
         script_zh.iter().any(|r| r.contains("故障/干扰项") && r.contains("LIT-102 雨后一向读数跳动")),
         "{seen}"
     );
+    assert!(script_zh.iter().any(|r| r.contains("hmi-01 · 写寄存器（write_registers）")), "{seen}");
     assert_eq!(seen["live"], serde_json::json!(["pause", "hot_wash", "end"]), "{seen}");
     assert!(seen["confirm"].as_str().is_some_and(|t| t.contains("End the drill")), "{seen}");
     assert!(seen["reveal_confirm"].as_str().is_some_and(|t| t.contains("points")), "{seen}");

@@ -7,6 +7,10 @@ const stepStatus = (status, phase) => {
   return st === "pending" && (phase === "hot_wash" || phase === "ended") ? "not_reached" : st;
 };
 
+// The routine work's input kinds as the inputs file spells them; in Chinese, words first.
+const WHAT_ZH = {write_registers: "写寄存器", write_coils: "写线圈", modbus_request: "Modbus 请求", iec104: "IEC 104 请求", opcua: "OPC UA 请求"};
+const what = k => lang === "zh" && WHAT_ZH[k] ? `${WHAT_ZH[k]}（${k}）` : k;
+
 async function instructorPage() {
   const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
   const title = () => { if (info) $("#title").textContent = info.name === info.title.en ? txt(info.title) : info.name + " — " + txt(info.title); };
@@ -53,7 +57,7 @@ async function instructorPage() {
     $("#cross-none").hidden = ct.length > 0;
     put($("#cross tbody"), ct.map(a => `<tr><td>${esc(a.address)}${a.from_team ? " (" + esc(a.from_team) + ")" : ""}</td><td>${esc(a.team)} ${esc(a.plc)}</td><td class="num">${a.count}</td></tr>`).join(""));
     if (!stepsFilled && o.attack) { stepsFilled = true; $("#inject-step").innerHTML = o.attack.map(s => `<option value="${esc(s.id)}">${esc(s.id)} — ${esc(txt(s.name))}</option>`).join(""); }
-    put($("#script tbody"), (o.script || []).map(l => `<tr><td class="num">${hms(l.at_s)}</td><td>${esc(tr("sc_" + l.kind))}</td><td>${esc(l.who)}${l.what ? " · " + esc(l.what) : ""}</td><td>${l.note ? esc(txt(l.note)) : ""}</td></tr>`).join(""));
+    put($("#script tbody"), (o.script || []).map(l => `<tr><td class="num">${hms(l.at_s)}</td><td>${esc(tr("sc_" + l.kind))}</td><td>${esc(l.who)}${l.what ? " · " + esc(what(l.what)) : ""}</td><td>${l.note ? esc(txt(l.note)) : ""}</td></tr>`).join(""));
     put($("#timeline tbody"), (o.attack || []).map(s => `<tr><td>${esc(s.id)}</td><td>${esc(txt(s.name))}</td><td>${esc(s.techniques.join(" "))}</td><td>${o.teams.map(t => `<span class="badge">${esc(t.id)}: ${esc(tr("step_" + stepStatus((t.steps.find(x => x.id === s.id) || {}).status, o.phase)))}</span>`).join(" ")}</td></tr>`).join(""));
     const away = o.elsewhere || [];
     $("#elsewhere").hidden = !away.length;
