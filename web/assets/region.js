@@ -58,7 +58,7 @@ async function regionPage() {
       + `<${c} class="num ${t.overdue_rectifications ? "bad" : ""}">${t.overdue_rectifications}</${c}>`
       + [t.verified_findings, t.scored ? (t.score_sum / t.scored).toFixed(1) : "", t.alerts].map(v => `<${c} class="num">${v}</${c}>`).join("");
     put($("#prefs tbody"), r.prefectures.map(p => `<tr><td>${esc(lang === "zh" ? p.prefecture.zh : p.prefecture.en)}</td>${cells(p.totals, "td")}</tr>`
-      + Object.entries(p.industries).map(([i, t]) => `<tr class="sub"><td>　${esc(industryName(i))}</td>${cells(t, "td")}</tr>`).join("")).join("")
+      + Object.entries(p.industries).map(([i, t]) => `<tr class="sub"><td>${esc(industryName(i))}</td>${cells(t, "td")}</tr>`).join("")).join("")
       // The scope's total, unless the scope is one prefecture (its row says it already).
       + (r.prefectures.some(p => p.prefecture.code === r.scope) ? "" : `<tr><th>${esc($("#scope").textContent)}</th>${cells(r.totals, "th")}</tr>`));
     // Sorted by the chosen column (again: the other way round), filtered by any text shown.
