@@ -89,7 +89,7 @@ pub(crate) struct Args {
     #[arg(long, value_delimiter = ',', conflicts_with = "drill")]
     teams: Vec<String>,
     /// Drill mode: regional, contest or enterprise (scores the response plan).
-    #[arg(long, value_parser = parse_mode, default_value = "regional")]
+    #[arg(long, value_parser = named::<Mode>("mode", "regional, contest, enterprise or exam"), default_value = "regional")]
     mode: Mode,
     /// Contest: freeze the public scoreboard this many simulated seconds before the end
     /// (needs --duration).
@@ -97,7 +97,7 @@ pub(crate) struct Args {
     freeze: Option<f64>,
     /// How teams with the same total rank: first_settled (who reached it first ranks first)
     /// or shared (they share the rank).
-    #[arg(long, value_parser = parse_ties)]
+    #[arg(long, value_parser = named::<icsdrill_drill::board::Ties>("tie rule", "first_settled or shared"))]
     ties: Option<icsdrill_drill::board::Ties>,
     /// Start the drill at once instead of waiting in briefing for the instructor.
     #[arg(long)]
@@ -302,14 +302,15 @@ fn parse_source(s: &str) -> Result<(IpAddr, String), String> {
     Ok((addr, host.to_string()))
 }
 
-fn parse_mode(s: &str) -> Result<Mode, String> {
-    serde_json::from_value(serde_json::Value::String(s.into()))
-        .map_err(|_| format!("unknown mode `{s}`: regional, contest, enterprise or exam"))
-}
-
-fn parse_ties(s: &str) -> Result<icsdrill_drill::board::Ties, String> {
-    serde_json::from_value(serde_json::Value::String(s.into()))
-        .map_err(|_| format!("unknown tie rule `{s}`: first_settled or shared"))
+/// A flag's value read as its type's serde name (`what`, one of `choices`, says a bad one).
+fn named<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    choices: &'static str,
+) -> impl Fn(&str) -> Result<T, String> + Clone {
+    move |s| {
+        serde_json::from_value(serde_json::Value::String(s.into()))
+            .map_err(|_| format!("unknown {what} `{s}`: {choices}"))
+    }
 }
 
 /// A drill file.

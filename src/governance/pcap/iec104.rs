@@ -31,17 +31,20 @@ pub(super) struct Flow {
 
 /// The IEC 104 requests the log recorded since event `seen`, of the types a capture rebuilds.
 pub(super) fn logged<'a>(s: &Scenario, sim: &'a Sim, seen: u64) -> Vec<Logged<'a, Iec104Transaction>> {
-    super::logged_of(s, sim, seen, |kind| match kind {
-        EventKind::Iec104Transaction(t)
-            if matches!(t.type_id, CONNECTION | C_IC_NA_1 | C_CS_NA_1) || is_command(t.type_id) =>
-        {
-            Some((t, t.plc.as_str(), t.source.as_str()))
-        }
-        _ => None,
-    })
-    .into_iter()
-    .filter(|x| s.plcs[x.plc.ix()].iec104.is_some())
-    .collect()
+    super::logged_of(
+        s,
+        sim,
+        seen,
+        |p| p.iec104.is_some(),
+        |kind| match kind {
+            EventKind::Iec104Transaction(t)
+                if matches!(t.type_id, CONNECTION | C_IC_NA_1 | C_CS_NA_1) || is_command(t.type_id) =>
+            {
+                Some((t, t.plc.as_str(), t.source.as_str()))
+            }
+            _ => None,
+        },
+    )
 }
 
 /// The frames of one exchange at `unix_ms`: a handshake and STARTDT if its connection is new,

@@ -208,18 +208,21 @@ impl<T> Logged<'_, T> {
 }
 
 /// The transactions `pick` takes (with their PLC's and source host's ids) from the events
-/// since `seen`, those whose PLC and host the scenario has.
+/// since `seen`, those whose host the scenario has and whose PLC it has and `speaks` the
+/// protocol.
 fn logged_of<'a, T>(
     s: &Scenario,
     sim: &'a Sim,
     seen: u64,
+    speaks: fn(&icsdrill_engine::scenario::PlcDef) -> bool,
     pick: impl Fn(&'a EventKind) -> Option<(&'a T, &'a str, &'a str)>,
 ) -> Vec<Logged<'a, T>> {
     since(sim, seen)
         .iter()
         .filter_map(|e| {
             let (t, plc, source) = pick(&e.kind)?;
-            Some(Logged { plc: s.plc(plc)?, host: s.host(source)?, seq: e.seq, t })
+            let plc = s.plc(plc).filter(|p| speaks(&s.plcs[p.ix()]))?;
+            Some(Logged { plc, host: s.host(source)?, seq: e.seq, t })
         })
         .collect()
 }

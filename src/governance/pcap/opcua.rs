@@ -43,13 +43,16 @@ pub(super) struct Flow {
 
 /// The OPC UA requests the log recorded since event `seen`.
 pub(super) fn logged<'a>(s: &Scenario, sim: &'a Sim, seen: u64) -> Vec<Logged<'a, OpcUaTransaction>> {
-    super::logged_of(s, sim, seen, |kind| match kind {
-        EventKind::OpcUaTransaction(t) => Some((t, t.plc.as_str(), t.source.as_str())),
-        _ => None,
-    })
-    .into_iter()
-    .filter(|x| s.plcs[x.plc.ix()].opcua.is_some())
-    .collect()
+    super::logged_of(
+        s,
+        sim,
+        seen,
+        |p| p.opcua.is_some(),
+        |kind| match kind {
+            EventKind::OpcUaTransaction(t) => Some((t, t.plc.as_str(), t.source.as_str())),
+            _ => None,
+        },
+    )
 }
 
 /// The frames of one exchange at `unix_ms`: a handshake, Hello and OpenSecureChannel if its
