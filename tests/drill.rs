@@ -840,6 +840,21 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     assert_eq!(total(&public, "a"), total(&public_before, "a"), "frozen: {public}");
     assert_ne!(total(&full, "a"), total(&public, "a"), "the instructor sees the live score: {full}");
     assert_eq!(full["frozen"], false);
+    // The score chart's history: a team sees it up to the freeze (60 s), the instructor past
+    // it; both from the drill's start.
+    let history = |token: &str| {
+        let token = token.to_string();
+        async move {
+            let (s, b) = http(addr, "GET", "/api/scoreboard/history", Some(&token), None).await;
+            assert_eq!(s, 200, "{b}");
+            serde_json::from_str::<icsdrill_drill::history::HistoryView>(&b).unwrap()
+        }
+    };
+    let (seen, all) = (history(&tokens[1]).await, history(&ins).await);
+    assert!(seen.frozen && !all.frozen, "{seen:?}");
+    assert!(seen.at_s.iter().all(|&t| t <= 60.0) && seen.at_s.len() < all.at_s.len(), "{seen:?}");
+    assert!(all.at_s.last() >= Some(&65.0) && all.at_s.first() < Some(&5.0), "{all:?}");
+    assert_eq!(all.teams, ["a", "b"]);
     // Hot wash lifts the freeze.
     drill.control(Control::HotWash).unwrap();
     crate::util::board_where(drill.scoreboard(false), "the freeze lifted", |b| !b.frozen).await;
@@ -847,6 +862,10 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
         serde_json::from_str(&http(addr, "GET", "/api/scoreboard", Some(&tokens[1]), None).await.1).unwrap();
     assert_eq!(public["frozen"], false, "{public}");
     assert_eq!(total(&public, "a"), total(&full, "a"));
+    // The plant stands still: the chart ends at the board's totals, for everyone.
+    let seen = history(&tokens[1]).await;
+    assert!(!seen.frozen, "{seen:?}");
+    assert_eq!(seen.totals[0].last(), Some(&total(&public, "a")), "{seen:?}");
     ticking.abort();
     server.shutdown().await.unwrap();
 }

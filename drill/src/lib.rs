@@ -12,6 +12,7 @@
 //!   freeze.
 //! - `flags`: contest flags: per-team flags, the challenges, judging a submission, and its
 //!   rate limit (time passed in).
+//! - `history`: each team's total over plant time, bounded, cut at a contest's freeze.
 //! - `leases`: which node runs which team of a drill spread over several nodes (pure rules
 //!   over the lease table, time passed in; not yet wired to a table).
 //! - `track`: what a team's log shows its console besides the score: actions, injects,
@@ -23,6 +24,7 @@
 pub mod alerts;
 pub mod board;
 pub mod flags;
+pub mod history;
 pub mod leases;
 pub mod overview;
 pub mod phase;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use icsdrill_drill::flags;
+use icsdrill_drill::history::HistoryView;
 use icsdrill_drill::track::{reason_name, visible_to_team};
 use icsdrill_drill::views::{
     CrossTeam, FlagAnswer, Overview, OverviewTeam, Standings, StandingsRow, TeamElsewhere, TeamParts,
@@ -66,6 +67,13 @@ impl DrillApi for Drill {
 
     fn scoreboard(&self, full: bool) -> watch::Receiver<Arc<Scoreboard>> {
         if full { self.board_full.subscribe() } else { self.board_public.subscribe() }
+    }
+
+    fn score_history(&self, full: bool) -> HistoryView {
+        // A frozen board's viewers see the chart up to the freeze, as they see the board.
+        let frozen = !full && self.board_public.borrow().frozen;
+        let until = self.freeze.tick.filter(|_| frozen).map(|t| t as f64 / f64::from(self.scenario.tick_hz));
+        self.history.lock().unwrap_or_else(|e| e.into_inner()).view(until)
     }
 
     fn has_team(&self, team: &str) -> bool {

@@ -8,6 +8,7 @@ use crate::error::bail_invalid;
 use crate::{Error, Result};
 use icsdrill_drill::board::Freeze;
 use icsdrill_drill::flags::{self, Challenge, RateLimit};
+use icsdrill_drill::history::ScoreHistory;
 use icsdrill_drill::track::Track;
 use icsdrill_drill::vocab::valid_team_id;
 use icsdrill_drill::{Mode, Phase, Scoreboard, TeamInfo};
@@ -290,6 +291,7 @@ impl Drill {
         };
         let plan = spec.mode == Mode::Enterprise;
         let empty = Arc::new(Scoreboard::empty().sealed());
+        let history = ScoreHistory::new(spec.teams.iter().map(|t| t.id.clone()).collect());
         let drill = Arc::new(Drill {
             id: identity.id,
             name: spec.name.clone(),
@@ -329,6 +331,7 @@ impl Drill {
             board_full: watch::Sender::new(empty.clone()),
             board_public: watch::Sender::new(empty),
             board_recent: Mutex::default(),
+            history: Mutex::new(history),
             changed,
         });
         Ok((drill, identity.sims, shutdown))

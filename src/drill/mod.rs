@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 use icsdrill_drill::board::{self, Freeze};
 use icsdrill_drill::flags::{Challenge, RateLimit};
+use icsdrill_drill::history::ScoreHistory;
 use icsdrill_drill::{BoardRow, Control, EndpointInfo, Mode, Phase, Scoreboard, TeamInfo};
 use icsdrill_engine::{Scenario, SimEvent};
 use icsdrill_judge::score::ScoreCard;
@@ -281,6 +282,8 @@ pub struct Drill {
     board_public: watch::Sender<Arc<Scoreboard>>,
     /// The newest full boards, oldest first: a new one carries deltas from each.
     board_recent: Mutex<std::collections::VecDeque<Arc<Scoreboard>>>,
+    /// Each team's total over plant time, as the boards were published.
+    history: Mutex<ScoreHistory>,
     /// Told when a card or the phase changes, or the freeze begins: the board task ranks
     /// again.
     changed: Arc<Notify>,
@@ -554,6 +557,7 @@ impl Drill {
         let clock = board::Clock { at_s: max_tick as f64 / f64::from(self.scenario.tick_hz), ..self.clock };
         // A step the white cell forces fires whatever its branch: no team shows more than all.
         let steps = rows.iter().map(|r| r.fired).fold(self.attack_steps, usize::max);
+        self.history.lock().unwrap_or_else(|e| e.into_inner()).record(clock.at_s, &rows);
         let full =
             Scoreboard { seq, phase, frozen: false, changed_us, rows, clock, steps, ..Scoreboard::empty() };
         let (held, full, oldest) = {

@@ -147,6 +147,8 @@ with failing(driver, f"{out}/failure.png"):
     driver.set_window_size(1500, 1400)
 
     # The scoreboard, as an observer: the team that acted leads, and the board updates live.
+    # The drill's plant time as the board opens: its chart starts before, at the drill's start.
+    opened = json.loads(urllib.request.urlopen(urllib.request.Request(f"{base}/api/drill", headers={"Authorization": f"Bearer {observer}"}), timeout=20).read())["at_s"]
     driver.get(f"{base}/?token={observer}")
     board = lambda d: d.execute_script("return [...document.querySelectorAll('#board tbody tr')].map(r => [r.dataset.team, +r.querySelector('.total').textContent])")
     wait.until(lambda d: (board(d) or [[None]])[0][0] == team)
@@ -166,7 +168,7 @@ with failing(driver, f"{out}/failure.png"):
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=rank]").text == "名次")
     seen["board_untranslated"] = untranslated(driver, "h1,h2,th,td,button,span,p", "#board td:nth-child(2), .uplot")
     seen["axe"]["scoreboard"] = accessibility(driver)
-    seen["history"] = driver.execute_script("return {points: +(document.getElementById('history').dataset.points || 0), canvases: document.querySelectorAll('#history canvas').length}")
+    seen["history"] = driver.execute_script("return {points: +(document.getElementById('history').dataset.points || 0), canvases: document.querySelectorAll('#history canvas').length, from: +document.getElementById('history').dataset.from, opened: opened}")
     # The big screen's clock runs, and one denominator serves every team.
     clock = driver.find_element(By.ID, "clock").text
     wait.until(lambda d: d.find_element(By.ID, "clock").text != clock)

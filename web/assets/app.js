@@ -218,12 +218,19 @@ const STEPS = () => window.uPlot && uPlot.paths && uPlot.paths.stepped ? uPlot.p
 const TREND_POINTS = 900;
 // The board's history: every team's total at each board, over plant time (bounded).
 function boardHistory() {
-  if (!window.uPlot) return () => {};
+  if (!window.uPlot) return Object.assign(() => {}, {seed: () => {}});
   const xs = [], series = {}, palette = ["#3fa7d6", "#f59f00", "#2f9e44", "#e03131", "#b7a4f0", "#9fc", "#f783ac", "#ced4da"];
   let plot = null, teams = [];
   const el = $("#history");
   window.addEventListener("resize", () => { if (plot) plot.setSize({width: Math.max(260, el.clientWidth - 4), height: 220}); });
-  return b => {
+  // The drill's history so far (`/api/scoreboard/history`), before the first board: the chart
+  // starts at the drill's start, not at the page's opening.
+  const seed = h => {
+    const n = Math.min(h.at_s.length, TREND_POINTS);
+    xs.push(...h.at_s.slice(-n));
+    h.teams.forEach((t, j) => { series[t] = h.totals[j].slice(-n); });
+  };
+  const add = b => {
     if (!b.rows.length) return;
     const at = b.clock ? b.clock.at_s : xs.length;
     if (xs.length && at <= xs[xs.length - 1]) { xs.pop(); for (const t in series) series[t].pop(); }
@@ -243,7 +250,10 @@ function boardHistory() {
         [xs, ...teams.map(t => series[t])], el);
     } else plot.setData([xs, ...teams.map(t => series[t])]);
     el.dataset.points = xs.length;
+    el.dataset.from = xs[0];
   };
+  add.seed = seed;
+  return add;
 }
 
 async function scoreboardPage() {
@@ -253,6 +263,7 @@ async function scoreboardPage() {
   api("/api/drill").then(d => { info = d; known = {at_s: d.at_s || 0, at: performance.now()}; title(); showClock(); }).catch(() => {});
   // The language switch redraws what the page wrote itself.
   rerender = () => { title(); if (board) { phaseBadge(board.phase); showClock(); } };
+  await api("/api/scoreboard/history").then(history.seed).catch(() => {});
   stream("/api/scoreboard/stream", "scoreboard", b => {
     // A board as new as what the drill said at the page's opening (or one held by a pause)
     // sets the clock from now on.

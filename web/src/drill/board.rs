@@ -21,6 +21,14 @@ pub(super) async fn scoreboard(
     Ok(Json((*board).clone()))
 }
 
+pub(super) async fn score_history(
+    State(drill): State<Drill>,
+    headers: HeaderMap,
+) -> Result<Json<HistoryView>, ApiError> {
+    let full = role(&drill, &headers)? == Role::Instructor;
+    Ok(Json(drill.score_history(full)))
+}
+
 /// The fan-outs of a drill's two board channels (the instructors' and everyone else's),
 /// started at their first viewer.
 #[derive(Default)]

@@ -14,6 +14,7 @@
 //! `board` (scoreboard, standings, overview) and `instructor` (phase and injects).
 
 use icsdrill_drill::alerts::{Alert, SyslogTarget};
+use icsdrill_drill::history::HistoryView;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -61,6 +62,9 @@ pub trait DrillApi: Send + Sync + 'static {
     fn scenario(&self) -> Arc<Scenario>;
     /// Live scoreboard: `full` for instructors, otherwise as observers see it (frozen).
     fn scoreboard(&self, full: bool) -> watch::Receiver<Arc<Scoreboard>>;
+    /// Each team's total over plant time since the drill's start: `full` for instructors,
+    /// otherwise cut at the freeze while the board is frozen.
+    fn score_history(&self, full: bool) -> HistoryView;
     /// Whether the team exists.
     fn has_team(&self, team: &str) -> bool;
     /// The web view of the node that runs the team, when another node of a drill over
@@ -179,6 +183,13 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/api/scoreboard",
         access: Access::Any,
         summary: "Ranked scores (frozen for non-instructors in a contest's last minutes)",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/scoreboard/history",
+        access: Access::Any,
+        summary: "Each team's total over plant time (up to the freeze for non-instructors while the board is frozen)",
         body: None,
     },
     RouteDoc {
@@ -343,6 +354,7 @@ fn handler(r: &RouteDoc) -> MethodRouter<Drill> {
         ("GET", "/api/openapi.json") => get(openapi),
         ("GET", "/api/drill") => get(info),
         ("GET", "/api/scoreboard") => get(scoreboard),
+        ("GET", "/api/scoreboard/history") => get(score_history),
         ("GET", "/api/scoreboard/stream") => get(scoreboard_stream),
         ("GET", "/api/teams/{team}/state") => get(team_state),
         ("GET", "/api/teams/{team}/stream") => get(team_stream),
