@@ -34,6 +34,54 @@ fn read_pdu(addr: u16, count: u16) -> [u8; 5] {
     [0x03, a, b, n, m]
 }
 
+/// A timed end is the same moment for every team: a write in flight as it comes lands in its
+/// last tick or is refused, never applied after it, and the log ends at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_in_flight_at_a_timed_end_land_before_it_or_are_refused() {
+    let range = start(builtin("petrochem-tank-farm"), |o| {
+        o.ticks_per_s = Some(400.0);
+        o.duration_s = Some(20.0);
+    })
+    .await;
+    let end = builtin("petrochem-tank-farm").ticks(20.0);
+    let addr = endpoint(&range, "plc-t101");
+    let mut writers = tokio::task::JoinSet::new();
+    for c in 0..4u16 {
+        writers.spawn(async move {
+            let mut client = Client::connect(addr).await;
+            let mut acked = 0u32;
+            // Bounded: the end comes long before.
+            for i in 0..20_000u16 {
+                let [hi, lo] = (600 + (c + i) % 100).to_be_bytes();
+                match client.pdu(1, &[0x06, 0x00, 0x01, hi, lo]).await {
+                    Some(r) if r[0] == 0x06 => acked += 1,
+                    _ => return (acked, true),
+                }
+            }
+            (acked, false)
+        });
+    }
+    tokio::time::timeout(Duration::from_secs(60), range.finished()).await.expect("the range ends by itself");
+    let mut acked = 0;
+    while let Some(w) = writers.join_next().await {
+        let (n, refused) = w.unwrap();
+        assert!(refused, "a write after the end is refused");
+        acked += n;
+    }
+    let sim = range.shutdown().await.unwrap();
+    assert_eq!(sim.tick(), end, "no tick past the end");
+    assert!(sim.events().iter().all(|e| e.tick < end), "nothing logged past the end");
+    let logged: u32 = sim
+        .events()
+        .iter()
+        .map(|e| match &e.kind {
+            EventKind::ModbusTransaction { function: 6, exception: None, repeat, .. } => *repeat,
+            _ => 0,
+        })
+        .sum();
+    assert!(acked > 0 && logged >= acked, "every acknowledged write is in the log: {logged} < {acked}");
+}
+
 // 1. The transaction log grows without bound.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

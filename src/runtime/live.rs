@@ -305,7 +305,8 @@ impl Live {
     /// Queues an input without waiting (one that must reach the log: an attack result);
     /// counts it as dropped when the queue is full.
     pub fn record(&self, input: SimInput) {
-        if self.tx.try_send(Command::Record(input)).is_err() {
+        // Closed: the range has ended, and what comes after is not the drill's.
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(Command::Record(input)) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -551,8 +552,12 @@ impl Job for Runner {
             // Whatever was queued or counted before the stop still reaches the log: nothing
             // recorded is lost.
             rx.close();
-            while !rx.is_empty() || live.budget.has_over() {
-                tick(sim, live, rx, hook);
+            // A timed end took what was queued in its last tick and closed the queue: reads
+            // counted since were answered past the end and are not drill traffic. The log
+            // ends at the end, for every team alike.
+            let ended = self.clock.end_tick.is_some_and(|end| sim.tick() >= end);
+            while !rx.is_empty() || (!ended && live.budget.has_over()) {
+                tick(sim, live, rx, hook, false);
             }
             let window = live.events.read().unwrap_or_else(|e| e.into_inner());
             sim.adopt_events(window.first_seq, window.events.clone());
@@ -590,7 +595,13 @@ impl Job for Runner {
                 self.next = now + self.period;
             }
         }
-        tick(sim, live, rx, hook);
+        // A timed end's last tick takes everything queued before it and closes the queue:
+        // a write still in flight lands before the end or is refused, never applied after it.
+        let last = self.clock.end_tick.is_some_and(|end| sim.tick() + 1 >= end);
+        if last {
+            rx.close();
+        }
+        tick(sim, live, rx, hook, last);
         self.out.hand_over(sim, live);
         if self.clock.end_tick.is_some_and(|end| sim.tick() >= end) {
             live.stop();
@@ -635,11 +646,18 @@ impl Outboxes {
     }
 }
 
-/// One tick: drain the queue, step, publish, answer the writes.
-fn tick(sim: &mut Sim, live: &Live, rx: &mut mpsc::Receiver<Command>, hook: &mut Option<TickHook>) {
+/// One tick: drain the queue (`all` of it: a timed end's last tick, else at most
+/// `MAX_INPUTS_PER_TICK`), step, publish, answer the writes.
+fn tick(
+    sim: &mut Sim,
+    live: &Live,
+    rx: &mut mpsc::Receiver<Command>,
+    hook: &mut Option<TickHook>,
+    all: bool,
+) {
     let mut inputs = Vec::new();
     let mut replies = Vec::new();
-    while inputs.len() < MAX_INPUTS_PER_TICK {
+    while all || inputs.len() < MAX_INPUTS_PER_TICK {
         match rx.try_recv() {
             Ok(Command::Record(input)) => inputs.push(input),
             Ok(Command::Apply(input, ticket)) => {
@@ -702,6 +720,30 @@ mod tests {
             "nothing uncounted"
         );
         assert!(b.next_tick(&s).is_none(), "a new tick starts empty");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_timed_end_takes_all_that_was_queued_before_it_and_nothing_after() {
+        let s = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().load().unwrap();
+        let clock = Clock { ticks_per_s: 200.0, end_tick: Some(10) };
+        let (live, handle) = Live::start_with(s, 1, clock, None, Extras { held: true, ..Extras::default() });
+        let bound = Duration::from_secs(20);
+        live.step(9);
+        tokio::time::timeout(bound, live.wait_for_tick(9)).await.expect("stepped");
+        // More than a tick takes, and a write queued behind them all.
+        for attempt in 0..=MAX_INPUTS_PER_TICK as u32 {
+            live.record(SimInput::AttackResult { step: "none".into(), attempt, ok: false, reason: None });
+        }
+        let write = SimInput::AttackResult { step: "none".into(), attempt: 0, ok: true, reason: None };
+        let (_, outcome) = live.queue(write.clone()).expect("queued before the end");
+        live.step(1);
+        let (_, tick) = tokio::time::timeout(bound, outcome).await.expect("answered").expect("applied");
+        assert_eq!(tick, 9, "the write went into the last tick");
+        tokio::time::timeout(bound, live.finished()).await.expect("the range ends by itself");
+        assert!(live.queue(write).is_err(), "after the end, inputs are refused");
+        let sim = tokio::task::spawn_blocking(move || handle.join()).await.unwrap().unwrap();
+        assert_eq!(sim.tick(), 10, "no tick past the end");
+        assert_eq!(live.dropped(), 0);
     }
 
     #[tokio::test]
