@@ -991,8 +991,10 @@ async fn the_board_counts_detections_against_the_steps_one_run_can_fire() {
 }
 
 /// Teams a and b file the same false report ten ticks apart: equal totals, settled at
-/// different ticks. Their ranks under `ties`.
-async fn ranks_of_equal_totals_settled_apart(ties: icsdrill_drill::board::Ties) -> Vec<(String, usize)> {
+/// different ticks. Their ranks under `ties`, and the standings' settled ticks (CSV).
+async fn ranks_of_equal_totals_settled_apart(
+    ties: icsdrill_drill::board::Ties,
+) -> (Vec<(String, usize)>, Vec<String>) {
     let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["a", "b"], Mode::Contest);
     (spec.range.modbus_port, spec.range.http_port, spec.range.live_attacker) = (0, 0, false);
     spec.manual_clock = true;
@@ -1013,18 +1015,24 @@ async fn ranks_of_equal_totals_settled_apart(ties: icsdrill_drill::board::Ties) 
     let (a, b) = (drill.team_score("a").unwrap(), drill.team_score("b").unwrap());
     assert_eq!(a.total, b.total, "the same penalty");
     assert!(a.settled_tick < b.settled_tick, "{} {}", a.settled_tick, b.settled_tick);
+    let csv = String::from_utf8(drill.standings_csv().unwrap()).unwrap();
+    let settled = csv.lines().skip(1).map(|l| l.split(',').nth(6).unwrap().to_string()).collect();
     ticking.abort();
     server.shutdown().await.unwrap();
-    board.rows.iter().map(|r| (r.team.clone(), r.rank)).collect()
+    (board.rows.iter().map(|r| (r.team.clone(), r.rank)).collect(), settled)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_organisers_choose_whether_equal_totals_share_a_rank() {
     use icsdrill_drill::board::Ties;
-    let first = ranks_of_equal_totals_settled_apart(Ties::FirstSettled).await;
+    let (first, settled) = ranks_of_equal_totals_settled_apart(Ties::FirstSettled).await;
     assert_eq!(first, [("a".to_string(), 1), ("b".to_string(), 2)], "a reached the total first");
-    let shared = ranks_of_equal_totals_settled_apart(Ties::Shared).await;
+    // The standings say the tick that decided it.
+    assert!(settled[0].parse::<u64>().unwrap() < settled[1].parse::<u64>().unwrap(), "{settled:?}");
+    let (shared, settled) = ranks_of_equal_totals_settled_apart(Ties::Shared).await;
     assert_eq!(shared, [("a".to_string(), 1), ("b".to_string(), 1)]);
+    // A tick that decides nothing is not shown (not as 0 either).
+    assert_eq!(settled, ["", ""]);
 }
 
 async fn identity_flag(addr: SocketAddr, k: usize) -> String {

@@ -490,8 +490,9 @@ pub struct StandingsRow {
     pub bracket_rank: Option<usize>,
     /// Total.
     pub total: f64,
-    /// Tick the total settled.
-    pub settled_tick: u64,
+    /// Tick the total settled, where it breaks ties (`Ties::FirstSettled`); none where equal
+    /// totals share a rank and the tick decides nothing.
+    pub settled_tick: Option<u64>,
     /// SHA-256 of the team's whole event log (what `icsdrill replay` reproduces).
     pub replay_sha256: String,
 }
@@ -511,7 +512,7 @@ impl StandingsRow {
             opt(&self.bracket),
             self.bracket_rank.map(|r| r.to_string()).unwrap_or_default(),
             serde_json::to_string(&self.total).unwrap_or_default(),
-            self.settled_tick.to_string(),
+            self.settled_tick.map(|t| t.to_string()).unwrap_or_default(),
             self.replay_sha256.clone(),
         ]
     }

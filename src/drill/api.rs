@@ -349,7 +349,8 @@ impl DrillApi for Drill {
                 bracket: r.bracket.clone(),
                 bracket_rank: r.bracket_rank,
                 total: r.total,
-                settled_tick: r.settled_tick,
+                settled_tick: (self.ties == icsdrill_drill::board::Ties::FirstSettled)
+                    .then_some(r.settled_tick),
                 replay_sha256: self.log_hash(&r.team).unwrap_or_default(),
             })
             .collect();
