@@ -649,6 +649,27 @@ async fn one_client_address_holds_only_its_share_of_the_web_server() {
     }
 }
 
+/// Four addresses, each at its share (a quarter of the server), cannot fill it: the last
+/// quarter is kept for light clients, and a browser from a fifth address is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_few_flooding_addresses_cannot_fill_the_web_server() {
+    let range = start(builtin("petrochem-tank-farm"), |o| {
+        o.http.max_connections = 64;
+        o.http.max_per_client = 16;
+    })
+    .await;
+    let addr = range.http.unwrap();
+    let mut held = Vec::new();
+    for k in 11..=14 {
+        for _ in 0..16 {
+            held.push(connect_from([127, 0, 0, k], addr).await);
+        }
+    }
+    assert_eq!(status_from([127, 0, 0, 15], addr, "/api/health").await, 200);
+    drop(held);
+    range.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_headers_and_bodies_are_cut_off() {
     let range = start(builtin("petrochem-tank-farm"), |o| {

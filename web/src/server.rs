@@ -87,7 +87,8 @@ pub async fn serve(
         .layer(axum::middleware::from_fn(crate::login::scope_layer))
         .layer(axum::middleware::from_fn_with_state(limits, read_body));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let shares = Shares::new(limits.max_per_client.min(limits.max_connections));
+    let shares =
+        Shares::new(limits.max_per_client.min(limits.max_connections), limits.max_connections.max(1));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     // Whether the cap (or the descriptor limit) was reported in this episode: once, until
     // the server has room again.
@@ -172,49 +173,70 @@ pub async fn serve(
     Ok(())
 }
 
-/// Connections open per client address, each at most its share.
+/// Connections open per client address, each at most its share; and the last quarter of the
+/// server kept for light clients, so that a few addresses at their shares cannot fill it.
 struct Shares {
-    /// By address: connections open, and whether its refusal was logged in this episode.
-    open: Mutex<HashMap<IpAddr, (usize, bool)>>,
+    open: Mutex<Open>,
+    /// The most one address holds.
     cap: usize,
+    /// Past this many open in all, only an address holding fewer than `LIGHT` gets more.
+    heavy_until: usize,
 }
+
+/// Connections open, by address (with whether its refusal was logged in this episode) and
+/// in all.
+#[derive(Default)]
+struct Open {
+    by_ip: HashMap<IpAddr, (usize, bool)>,
+    total: usize,
+}
+
+/// An address holding fewer connections than this is light: a browser opens six to a server.
+const LIGHT: usize = 8;
 
 /// One connection's place in its address's share, given back when dropped.
 struct Share(Arc<Shares>, IpAddr);
 
 impl Shares {
-    fn new(cap: usize) -> Arc<Shares> {
-        Arc::new(Shares { open: Mutex::new(HashMap::new()), cap: cap.max(1) })
+    /// Shares of a server of `max_connections`, each at most `cap`.
+    fn new(cap: usize, max_connections: usize) -> Arc<Shares> {
+        let heavy_until = max_connections - max_connections / 4;
+        Arc::new(Shares { open: Mutex::default(), cap: cap.max(1), heavy_until })
     }
 
-    /// A place for one more connection from `ip`, unless it holds its share already; then
-    /// whether this is the first refusal of the episode. An IPv4 address counts however it
-    /// came; an IPv6 one by its /64, the least a site is given, so one host cannot take more
-    /// by changing its interface identifier.
+    /// A place for one more connection from `ip`, unless it holds its share already, or
+    /// holds `LIGHT` or more while the server is three quarters full; then whether this is
+    /// the first refusal of the episode. An IPv4 address counts however it came; an IPv6 one
+    /// by its /64, the least a site is given, so one host cannot take more by changing its
+    /// interface identifier.
     fn take(self: &Arc<Self>, ip: IpAddr) -> Result<Share, bool> {
         let ip = match ip.to_canonical() {
             IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
             v4 => v4,
         };
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let (n, warned) = open.entry(ip).or_default();
-        if *n >= self.cap {
+        let mut guard = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let open = &mut *guard;
+        let (n, warned) = open.by_ip.entry(ip).or_default();
+        if *n >= self.cap || (*n >= LIGHT && open.total >= self.heavy_until) {
             return Err(!std::mem::replace(warned, true));
         }
         *n += 1;
+        open.total += 1;
         Ok(Share(self.clone(), ip))
     }
 }
 
 impl Drop for Share {
     fn drop(&mut self) {
-        let mut open = self.0.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((n, warned)) = open.get_mut(&self.1) {
+        let mut guard = self.0.open.lock().unwrap_or_else(|e| e.into_inner());
+        let open = &mut *guard;
+        if let Some((n, warned)) = open.by_ip.get_mut(&self.1) {
             *n -= 1;
             *warned = false;
             if *n == 0 {
-                open.remove(&self.1);
+                open.by_ip.remove(&self.1);
             }
+            open.total -= 1;
         }
     }
 }
@@ -299,7 +321,7 @@ mod tests {
 
     #[test]
     fn an_address_holds_its_share_counted_by_ipv4_or_ipv6_64_and_logs_once_an_episode() {
-        let shares = Shares::new(2);
+        let shares = Shares::new(2, 64);
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let a = [shares.take(ip("10.0.0.1")), shares.take(ip("::ffff:10.0.0.1"))];
         assert!(a.iter().all(Result::is_ok), "an IPv4 address however it came");
@@ -316,6 +338,25 @@ mod tests {
         let again = shares.take(ip("10.0.0.1"));
         assert!(again.is_ok());
         let open = shares.open.lock().unwrap();
-        assert_eq!(open.get(&ip("10.0.0.1")), Some(&(1, false)));
+        assert_eq!(open.by_ip.get(&ip("10.0.0.1")), Some(&(1, false)));
+        assert_eq!(open.total, 3, "a, held twice, dropped; again; two in 2001:db8:1:2::/64");
+    }
+
+    #[test]
+    fn the_last_quarter_of_the_server_is_kept_for_light_clients() {
+        let shares = Shares::new(16, 64);
+        let ip = |k: u8| IpAddr::from([10, 0, 0, k]);
+        // Three addresses at their shares: three quarters of the server.
+        let mut held: Vec<Share> =
+            (1..=3).flat_map(|k| (0..16).map(move |_| k)).map(|k| shares.take(ip(k)).unwrap()).collect();
+        // A fourth gets what a light client holds, and no more.
+        held.extend((0..LIGHT).map(|_| shares.take(ip(4)).unwrap()));
+        assert!(shares.take(ip(4)).is_err(), "a fourth heavy address cannot fill the server");
+        // A browser still gets its connections.
+        held.extend((0..6).map(|_| shares.take(ip(5)).unwrap()));
+        // Below three quarters again (the first address closed its connections), a heavy
+        // address may grow.
+        held.drain(..16);
+        assert!(shares.take(ip(4)).is_ok());
     }
 }
