@@ -412,6 +412,13 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     );
     assert_eq!(seen["ent_untranslated"], serde_json::json!([]), "{seen}");
     assert!(seen["ent_phone"]["scroll"].as_f64() <= seen["ent_phone"]["inner"].as_f64(), "{seen}");
+    let cells = seen["next_drill_phone"].as_array().unwrap();
+    assert!(!cells.is_empty(), "{seen}");
+    for c in cells {
+        assert!(c["shown"] == true && c["left"].as_f64() >= Some(0.0), "{c}");
+        assert!(c["right"].as_f64() <= c["inner"].as_f64(), "the next drill off the screen: {c}");
+        assert!(c["label"] == c["head"] && c["label"] != "", "{c}");
+    }
     assert_eq!(seen["scope"], "全区");
     assert_eq!(seen["filtered"], serde_json::json!(["a", "b"]), "{seen}");
     assert_eq!(seen["by_score"][0], "a", "highest score first: {seen}");

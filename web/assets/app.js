@@ -212,6 +212,13 @@ const chartAxes = unit => [
   {stroke: "#b9cfdd", grid: {stroke: "#24455c"}, ticks: {stroke: "#24455c"}, label: unit, size: 60},
 ];
 
+// Each body cell of `table` says its column's heading (data-label): a stacked table on a
+// phone shows it before the value.
+function labelCells(table) {
+  const heads = [...table.querySelectorAll("thead th")].map(th => th.textContent.trim());
+  for (const row of table.tBodies[0].rows) [...row.cells].forEach((td, i) => { td.dataset.label = heads[i] || ""; });
+}
+
 // A score holds from one update to the next: its line is drawn in steps.
 const STEPS = () => window.uPlot && uPlot.paths && uPlot.paths.stepped ? uPlot.paths.stepped({align: 1}) : undefined;
 // How many updates a chart keeps (the board's history, the console's trends).

@@ -75,6 +75,7 @@ async function regionPage() {
       });
     document.querySelectorAll("#ents th[data-sort]").forEach(th => th.setAttribute("aria-sort", th.dataset.sort === sort.by ? (sort.dir > 0 ? "ascending" : "descending") : "none"));
     put($("#ents tbody"), shown.map(e => { const d = e.due.find(x => x.kind === "drill"); return `<tr><td><a href="#e=${encodeURIComponent(e.enterprise.id)}">${esc(e.enterprise.id)}</a></td><td>${esc(e.enterprise.name)}</td><td>${esc(prefName(e.enterprise.prefecture))}</td><td>${esc(industryName(e.enterprise.industry))}</td><td>${e.enterprise.level}</td><td class="${d && d.overdue && d.binding ? "bad" : ""}">${d ? esc(d.next_due) : ""}</td><td class="num">${f(e.totals)}</td><td class="num">${e.last_drill ? e.last_drill.score.toFixed(1) + (e.last_drill.verified ? ` <span class="ok" title="${esc(tr("verified_bundle"))}">✓<span class="sr">${esc(tr("verified_bundle"))}</span></span>` : "") : ""}</td><td class="num">${e.last_drill ? e.last_drill.alerts : ""}</td></tr>`; }).join(""));
+    labelCells($("#ents"));
     const years = Object.keys(r.years).map(Number);
     $("#years-empty").hidden = years.length > 0;
     put($("#years tbody"), Object.entries(r.years).map(([y, v]) => `<tr><td>${y}</td><td class="num">${v.drills}</td><td class="num">${v.findings}</td><td class="num">${v.verified}</td></tr>`).join(""));
