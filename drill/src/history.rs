@@ -1,8 +1,9 @@
 //! Each team's total over plant time: the big screen's chart from the drill's start, not
 //! from the moment a page opened. Kept by the board task as it publishes boards; bounded
-//! (past the bound every other point goes, the first and the newest stay, so the chart spans
-//! the whole drill at half the resolution); cut at the freeze for viewers of a frozen
-//! contest board.
+//! (past the bound every other point goes, the first and the newest stay, and later points
+//! come no closer together than the kept ones: the points stay spread evenly over the whole
+//! drill, at half the resolution each time); cut at the freeze for viewers of a contest's
+//! board.
 
 use std::collections::BTreeMap;
 
@@ -10,11 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::board::BoardRow;
 
-/// At most this many points are kept.
-pub const MAX_POINTS: usize = 1024;
+/// At most this many points are kept (fewer than the page's chart keeps).
+pub const MAX_POINTS: usize = 512;
 /// At most this many totals (points × teams) are kept: a drill of many teams keeps fewer
 /// points (never fewer than `MIN_POINTS`).
-pub const MAX_CELLS: usize = 1 << 20;
+pub const MAX_CELLS: usize = 1 << 18;
 /// The fewest points a drill of many teams keeps.
 pub const MIN_POINTS: usize = 64;
 
@@ -27,6 +28,8 @@ pub struct ScoreHistory {
     /// One row a point, in `teams` order.
     totals: Vec<Vec<f64>>,
     cap: usize,
+    /// The plant time kept points are apart at least (0 until the first thinning).
+    min_gap: f64,
 }
 
 /// The chart as the API serves it: column-wise, as the chart library takes it.
@@ -38,7 +41,7 @@ pub struct HistoryView {
     pub at_s: Vec<f64>,
     /// A series a team (in `teams` order): its total at each point.
     pub totals: Vec<Vec<f64>>,
-    /// Cut at the contest's freeze (what is later is not shown to this viewer).
+    /// Cut at the contest's freeze: nothing past it is shown to this viewer.
     pub frozen: bool,
 }
 
@@ -47,7 +50,7 @@ impl ScoreHistory {
     pub fn new(teams: Vec<String>) -> Self {
         let index = teams.iter().enumerate().map(|(i, t)| (t.clone(), i)).collect();
         let cap = (MAX_CELLS / teams.len().max(1)).clamp(MIN_POINTS, MAX_POINTS);
-        ScoreHistory { teams, index, at_s: Vec::new(), totals: Vec::new(), cap }
+        ScoreHistory { teams, index, at_s: Vec::new(), totals: Vec::new(), cap, min_gap: 0.0 }
     }
 
     /// How many points it keeps at most.
@@ -67,7 +70,8 @@ impl ScoreHistory {
 
     /// Records the totals of a board published at plant time `at_s`. Totals equal to the
     /// newest point's add nothing (the chart's step holds); a board at the same plant time
-    /// as the newest point (a pause) replaces it; a board from earlier is ignored.
+    /// as the newest point (a pause), or closer to the point before it than kept points are
+    /// apart, replaces it; a board from earlier is ignored.
     pub fn record(&mut self, at_s: f64, rows: &[BoardRow]) {
         let last = self.totals.last();
         let mut totals = last.cloned().unwrap_or_else(|| vec![0.0; self.teams.len()]);
@@ -80,8 +84,10 @@ impl ScoreHistory {
         if newest.is_some_and(|t| at_s < t) || last == Some(&totals) {
             return;
         }
-        if newest == Some(at_s) {
-            *self.totals.last_mut().expect("a newest point") = totals;
+        let n = self.at_s.len();
+        if newest == Some(at_s) || (n >= 2 && at_s - self.at_s[n - 2] < self.min_gap) {
+            self.at_s[n - 1] = at_s;
+            self.totals[n - 1] = totals;
             return;
         }
         if self.at_s.len() == self.cap {
@@ -91,16 +97,20 @@ impl ScoreHistory {
         self.totals.push(totals);
     }
 
-    /// Keeps every other point, the first and the newest among them.
+    /// Keeps every other point, the first and the newest among them; later points come no
+    /// closer together than these are on average.
     fn thin(&mut self) {
         let n = self.at_s.len();
         let keep = |i: &usize| i.is_multiple_of(2) || *i == n - 1;
         self.at_s = (0..n).filter(keep).map(|i| self.at_s[i]).collect();
         self.totals = (0..n).filter(keep).map(|i| std::mem::take(&mut self.totals[i])).collect();
+        if let (Some(first), Some(last)) = (self.at_s.first(), self.at_s.last()) {
+            self.min_gap = (last - first) / (self.at_s.len().max(2) - 1) as f64;
+        }
     }
 
-    /// The chart up to plant time `until_s` (a frozen contest board's viewers: the freeze),
-    /// or all of it.
+    /// The chart up to plant time `until_s` (a contest board's viewers before the hot wash:
+    /// the freeze), or all of it.
     pub fn view(&self, until_s: Option<f64>) -> HistoryView {
         let n = until_s.map_or(self.at_s.len(), |u| self.at_s.partition_point(|&t| t <= u));
         HistoryView {
@@ -175,9 +185,18 @@ mod tests {
         assert_eq!(v.at_s.first(), Some(&0.0), "the chart still starts at the drill's start");
         assert_eq!(v.at_s.last(), Some(&((3 * MAX_POINTS - 1) as f64)));
         assert!(v.at_s.windows(2).all(|w| w[0] < w[1]));
+        // A long drill: its points stay spread over all of it, the first half as well.
+        let changes = 60 * MAX_POINTS;
+        for t in 3 * MAX_POINTS..changes {
+            h.record(t as f64, &rows(&[("a", t as f64)]));
+        }
+        let v = h.view(None);
+        let first_half = v.at_s.iter().filter(|&&t| t < (changes / 2) as f64).count();
+        assert!(first_half * 3 >= v.at_s.len(), "{first_half} of {} points", v.at_s.len());
+        assert!(v.at_s.len() >= MAX_POINTS / 2, "{}", v.at_s.len());
         // Many teams keep fewer points: the totals kept stay under the bound.
-        let many = ScoreHistory::new((0..5000).map(|i| format!("t{i}")).collect());
-        assert_eq!(many.cap(), (MAX_CELLS / 5000).max(MIN_POINTS));
-        assert!(many.cap() * 5000 <= MAX_CELLS);
+        let many = ScoreHistory::new((0..2000).map(|i| format!("t{i}")).collect());
+        assert_eq!(many.cap(), (MAX_CELLS / 2000).max(MIN_POINTS));
+        assert!(many.cap() * 2000 <= MAX_CELLS);
     }
 }

@@ -70,9 +70,11 @@ impl DrillApi for Drill {
     }
 
     fn score_history(&self, full: bool) -> HistoryView {
-        // A frozen board's viewers see the chart up to the freeze, as they see the board.
-        let frozen = !full && self.board_public.borrow().frozen;
-        let until = self.freeze.tick.filter(|_| frozen).map(|t| t as f64 / f64::from(self.scenario.tick_hz));
+        // A contest's viewers see the chart up to the freeze until the hot wash, as they see
+        // the board: decided by the rule, not by the public board, which is published after
+        // the history has its first point past the freeze.
+        let cut = !full && !matches!(self.phase(), Phase::HotWash | Phase::Ended);
+        let until = self.freeze.tick.filter(|_| cut).map(|t| t as f64 / f64::from(self.scenario.tick_hz));
         self.history.lock().unwrap_or_else(|e| e.into_inner()).view(until)
     }
 

@@ -555,9 +555,14 @@ impl Job for Runner {
             // A timed end took what was queued in its last tick and closed the queue: reads
             // counted since were answered past the end and are not drill traffic. The log
             // ends at the end, for every team alike.
-            let ended = self.clock.end_tick.is_some_and(|end| sim.tick() >= end);
-            while !rx.is_empty() || (!ended && live.budget.has_over()) {
-                tick(sim, live, rx, hook, false);
+            if self.clock.end_tick.is_some_and(|end| sim.tick() >= end) {
+                // Sent as the queue closed, too late for the last tick: refused (a write's
+                // waiter is answered that the range has stopped), never a tick past the end.
+                while rx.try_recv().is_ok() {}
+            } else {
+                while !rx.is_empty() || live.budget.has_over() {
+                    tick(sim, live, rx, hook, false);
+                }
             }
             let window = live.events.read().unwrap_or_else(|e| e.into_inner());
             sim.adopt_events(window.first_seq, window.events.clone());

@@ -214,9 +214,14 @@ const chartAxes = unit => [
 
 // Each body cell of `table` says its column's heading (data-label): a stacked table on a
 // phone shows it before the value.
+// Its roles are said outright: a table drawn as blocks keeps them for screen readers.
 function labelCells(table) {
   const heads = [...table.querySelectorAll("thead th")].map(th => th.textContent.trim());
-  for (const row of table.tBodies[0].rows) [...row.cells].forEach((td, i) => { td.dataset.label = heads[i] || ""; });
+  table.setAttribute("role", "table");
+  for (const g of [table.tHead, ...table.tBodies]) if (g) g.setAttribute("role", "rowgroup");
+  for (const row of table.rows) row.setAttribute("role", "row");
+  for (const th of table.querySelectorAll("thead th")) th.setAttribute("role", "columnheader");
+  for (const row of table.tBodies[0].rows) [...row.cells].forEach((td, i) => { td.dataset.label = heads[i] || ""; td.setAttribute("role", "cell"); });
 }
 
 // A score holds from one update to the next: its line is drawn in steps.
@@ -233,9 +238,8 @@ function boardHistory() {
   // The drill's history so far (`/api/scoreboard/history`), before the first board: the chart
   // starts at the drill's start, not at the page's opening.
   const seed = h => {
-    const n = Math.min(h.at_s.length, TREND_POINTS);
-    xs.push(...h.at_s.slice(-n));
-    h.teams.forEach((t, j) => { series[t] = h.totals[j].slice(-n); });
+    xs.push(...h.at_s);
+    h.teams.forEach((t, j) => { series[t] = h.totals[j].slice(); });
   };
   const add = b => {
     if (!b.rows.length) return;
@@ -244,7 +248,13 @@ function boardHistory() {
     xs.push(at);
     for (const r of b.rows) (series[r.team] = series[r.team] || new Array(xs.length - 1).fill(null)).push(r.total);
     for (const t in series) while (series[t].length < xs.length) series[t].push(null);
-    if (xs.length > TREND_POINTS) { xs.shift(); for (const t in series) series[t].shift(); }
+    // Past its bound every other point goes, the first kept: the chart still starts at the
+    // drill's start.
+    if (xs.length > TREND_POINTS) {
+      const keep = (_, i) => i % 2 === 0 || i === xs.length - 1;
+      xs.splice(0, xs.length, ...xs.filter(keep));
+      for (const t in series) series[t] = series[t].filter(keep);
+    }
     const names = Object.keys(series).sort();
     if (!plot || names.join() !== teams.join()) {
       teams = names;
