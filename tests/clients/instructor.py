@@ -56,11 +56,14 @@ with failing(driver, f"{out}/instructor-failure.png"):
     seen["inject_result"] = driver.find_element(By.ID, "inject-result").text
     # No team has tried another's endpoints: the section says so.
     seen["cross_none"] = driver.find_element(By.ID, "cross-none").is_displayed()
+    # The white cell's score chart, from the drill's start.
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#history canvas"))
+    seen["history"] = driver.execute_script("const h = document.getElementById('history'); return {points: +(h.dataset.points || 0), from: +h.dataset.from}")
     # In Chinese, nothing of the white cell's own UI is left in English (names and ids aside).
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=white_cell]").text == "导调组")
     seen["script_zh"] = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#script tbody tr")]
-    seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,td,button,a,span,p,option,figcaption", "#timeline td:first-child, #timeline td:nth-child(3), #script td:nth-child(3), #tools b, #board td:nth-child(2), .mut, #inject-step, #inject-teams, #teams h2, #teams td")
+    seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,td,button,a,span,p,option,figcaption", "#timeline td:first-child, #timeline td:nth-child(3), #script td:nth-child(3), #tools b, #board td:nth-child(2), .uplot, .mut, #inject-step, #inject-teams, #teams h2, #teams td")
     seen["axe"] = {"instructor": accessibility(driver)}
     driver.save_screenshot(f"{out}/instructor.png")
     seen["phone"] = phone(driver, wait, driver.current_url, lambda d: d.find_elements(By.CSS_SELECTOR, "#teams section"), f"{out}/instructor-phone.png")

@@ -101,7 +101,10 @@ async function instructorPage() {
   });
   rerender = () => { title(); stepsFilled = false; if (last) { render(last); tools(last); } };
   stream("/api/instructor/stream", "overview", o => { render(o); tools(o); controls(o); });
-  stream("/api/scoreboard/stream", "scoreboard", b => boardRows(b, $("#board tbody")));
+  // The white cell's chart goes on past a contest's freeze (the full history and board).
+  const history = boardHistory();
+  api("/api/scoreboard/history").then(history.seed).catch(() => {})
+    .finally(() => stream("/api/scoreboard/stream", "scoreboard", b => { boardRows(b, $("#board tbody")); history(b); }));
 }
 
 instructorPage();
