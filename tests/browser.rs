@@ -158,6 +158,43 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert!(!isolated(&log("blue")));
 }
 
+/// A contest's big screen left open through its freeze and a hot wash started from a pause:
+/// it shows the live board and the changes the freeze hid, once the freeze lifts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_an_open_big_screen_thaws_at_the_hot_wash() {
+    let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["red", "blue"], Mode::Contest);
+    (spec.range.modbus_port, spec.range.http_port, spec.range.live_attacker) = (0, 0, false);
+    // 100x real time: the freeze (at 200 s) comes within seconds, the end (at 3600 s) long after.
+    spec.range.ticks_per_s = Some(1000.0);
+    spec.range.duration_s = Some(3600.0);
+    spec.freeze_s = Some(3400.0);
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    std::fs::create_dir_all(&out).unwrap();
+    let (team, token, _) = drill.teams().next().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/thaw.py");
+    let args = vec![
+        script.into(),
+        format!("http://{}", server.http),
+        team.id.clone(),
+        token.to_string(),
+        drill.observer_token().to_string(),
+        drill.instructor_token().to_string(),
+        out.display().to_string(),
+    ];
+    let o = run("python3", args).await;
+    assert!(o.status.success(), "{}", text(&o));
+    let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    assert_eq!(seen["still_frozen"], seen["frozen_rows"], "frozen: {seen}");
+    assert_eq!(seen["thawed"], seen["live"], "the open page shows the live board: {seen}");
+    assert_ne!(seen["thawed"], seen["frozen_rows"], "{seen}");
+    assert_eq!(seen["frozen_badge"], false, "{seen}");
+    assert!(seen["full_view"].as_str().is_some_and(|t| t.starts_with("White cell view")), "{seen}");
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
     let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["red-team", "blue"], Mode::Regional);

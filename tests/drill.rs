@@ -807,6 +807,17 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     assert_eq!(hints["points"], -40.0, "{hints}");
     ticking.abort();
 
+    // The score chart's history: not frozen before the freeze.
+    let history = |token: &str| {
+        let token = token.to_string();
+        async move {
+            let (s, b) = http(addr, "GET", "/api/scoreboard/history", Some(&token), None).await;
+            assert_eq!(s, 200, "{b}");
+            serde_json::from_str::<icsdrill_drill::history::HistoryView>(&b).unwrap()
+        }
+    };
+    assert!(!history(&tokens[1]).await.frozen);
+
     // Past the freeze (60 s before the 120 s end), observers keep the frozen board while the
     // instructor's moves on.
     let now = drill.live("a").unwrap().snapshot().tick;
@@ -842,14 +853,6 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     assert_eq!(full["frozen"], false);
     // The score chart's history: a team sees it up to the freeze (60 s), the instructor past
     // it; both from the drill's start.
-    let history = |token: &str| {
-        let token = token.to_string();
-        async move {
-            let (s, b) = http(addr, "GET", "/api/scoreboard/history", Some(&token), None).await;
-            assert_eq!(s, 200, "{b}");
-            serde_json::from_str::<icsdrill_drill::history::HistoryView>(&b).unwrap()
-        }
-    };
     let (seen, all) = (history(&tokens[1]).await, history(&ins).await);
     assert!(seen.frozen && !all.frozen, "{seen:?}");
     assert!(seen.at_s.iter().all(|&t| t <= 60.0) && seen.at_s.len() < all.at_s.len(), "{seen:?}");

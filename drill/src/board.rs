@@ -422,8 +422,15 @@ impl Freeze {
         full: &Arc<Scoreboard>,
         at_freeze: impl FnOnce() -> Vec<BoardRow>,
     ) -> Option<Arc<Scoreboard>> {
-        if !frozen {
+        if !frozen && !published.frozen {
             return Some(full.clone());
+        }
+        if !frozen {
+            // The freeze lifts (the hot wash): viewers hold the rows at the freeze, not the
+            // full board of the same number, so the delta is from those.
+            let public =
+                Scoreboard { event: Bytes::new(), deltas: Vec::new(), changed: None, ..(**full).clone() };
+            return Some(Arc::new(public.sealed_after(std::iter::once(published))));
         }
         let rows = at_freeze();
         if published.frozen && published.phase == full.phase && published.rows == rows {
@@ -564,6 +571,18 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&data).unwrap();
         assert_eq!(json["frozen"], true, "{json}");
         assert!(json["rows"].as_array().unwrap().iter().all(|r| r["total"] != 900.0), "{json}");
+        // The hot wash from a pause: the full board is as it was, but viewers holding the
+        // frozen rows are sent the live ones.
+        let still = Arc::new(many(8, 900.0).sealed_after([&*full]));
+        let thawed = freeze.public(false, &public, &still, || unreachable!("not frozen")).unwrap();
+        let held = Scoreboard { event: Bytes::new(), ..(*public).clone() };
+        let delta: BoardDelta = serde_json::from_str(thawed.delta_for(public.seq).unwrap()).unwrap();
+        let seen = held.apply(&delta).unwrap();
+        assert_eq!(
+            (seen.frozen, seen.rows),
+            (false, still.rows.clone()),
+            "the viewer's page shows the live board"
+        );
     }
 
     #[test]

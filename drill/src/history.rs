@@ -41,7 +41,8 @@ pub struct HistoryView {
     pub at_s: Vec<f64>,
     /// A series a team (in `teams` order): its total at each point.
     pub totals: Vec<Vec<f64>>,
-    /// Cut at the contest's freeze: nothing past it is shown to this viewer.
+    /// The board is frozen for this viewer (as `Scoreboard::frozen`): the chart ends at the
+    /// freeze. (A contest's viewers never get points past the freeze, frozen yet or not.)
     pub frozen: bool,
 }
 
@@ -117,7 +118,7 @@ impl ScoreHistory {
             teams: self.teams.clone(),
             at_s: self.at_s[..n].to_vec(),
             totals: (0..self.teams.len()).map(|i| self.totals[..n].iter().map(|p| p[i]).collect()).collect(),
-            frozen: until_s.is_some(),
+            frozen: false,
         }
     }
 }
@@ -159,7 +160,6 @@ mod tests {
         assert_eq!(v.teams, ["a", "b"]);
         assert_eq!(v.at_s, [0.0, 2.0, 3.0]);
         assert_eq!(v.totals, [vec![0.0, 0.0, 5.0], vec![0.0, 8.0, 8.0]]);
-        assert!(!v.frozen);
     }
 
     #[test]
@@ -169,7 +169,7 @@ mod tests {
             h.record(f64::from(t), &rows(&[("a", f64::from(t))]));
         }
         let v = h.view(Some(4.0));
-        assert_eq!((v.at_s.len(), v.totals[0].last(), v.frozen), (5, Some(&4.0), true));
+        assert_eq!((v.at_s.len(), v.totals[0].last()), (5, Some(&4.0)));
         assert_eq!(h.view(None).at_s.len(), 10);
     }
 

@@ -75,7 +75,9 @@ impl DrillApi for Drill {
         // the history has its first point past the freeze.
         let cut = !full && !matches!(self.phase(), Phase::HotWash | Phase::Ended);
         let until = self.freeze.tick.filter(|_| cut).map(|t| t as f64 / f64::from(self.scenario.tick_hz));
-        self.history.lock().unwrap_or_else(|e| e.into_inner()).view(until)
+        let mut view = self.history.lock().unwrap_or_else(|e| e.into_inner()).view(until);
+        view.frozen = !full && self.freeze.frozen(self.furthest_tick(), self.phase());
+        view
     }
 
     fn has_team(&self, team: &str) -> bool {

@@ -1,7 +1,7 @@
 // icsdrill web view: scoreboard, team console, instructor console. No framework, no CDN.
 "use strict";
 const T = {
-  en: {frozen:"Scoreboard frozen",login_needed:"Open the login URL you were given (…/?token=…).",rank:"Rank",team:"Team",score:"Score",detected:"Detected / attack steps",
+  en: {frozen:"Scoreboard frozen",full_view:"White cell view: live scores (teams and observers see the board frozen)",login_needed:"Open the login URL you were given (…/?token=…).",rank:"Rank",team:"Team",score:"Score",detected:"Detected / attack steps",
     scoreboard:"Scoreboard",plant:"Plant",alarms:"Alarms",transactions:"Transactions (Modbus, IEC 104)",endpoints:"Endpoints",address:"Address",device:"Device",clients:"Your clients connect from",records_failing:"The drill database refuses writes (disk full?): actions are refused until the white cell fixes it.",pcap:"Download the last 5 minutes as a packet capture (pcapng, Wireshark)",view_frozen:"The operator station's displays are frozen: nothing on screen has updated since they froze (denial of view).",view_lost:"The operator station shows nothing (loss of view): run the plant from the field panels.",local:"LOCAL",local_short:"L",cross_team:"Connections refused from other teams' addresses",node:"node",elsewhere:"Teams other nodes of this drill run (their full view is on that node)",from:"From",target:"Team tried",attempts:"Attempts",summary:"counted",
     injects:"Messages",priority:"Priority",tag:"Tag",description:"Description",value:"Value",level:"Level",state:"State",prio_high:"High",prio_medium:"Medium",unacked:"unacknowledged",step_pending:"pending",step_not_reached:"not reached",step_active:"active",step_succeeded:"succeeded",step_failed:"failed",step_completed:"completed",step_expired:"expired",all_cohorts:"All cohorts",certificate:"Certificate",result_notice:"Result notice",area_architecture:"Architecture",area_implementation:"Implementation",area_operations:"Operations",area_assessment:"Assessment",area_response:"Response",filter:"Filter",time:"Time",prio_low:"Low",al_unacked:"unacknowledged",al_acked:"acknowledged",al_returned:"returned, unacknowledged",shelve:"Shelve",shelved:"Shelved on this console",on:"ON",off:"OFF",close:"Close",fp_range:"Range",fp_limit:"Alarm limit",fp_setpoint:"Set point",fp_normal:"normal",fp_kind:"Type",fp_valve:"valve",fp_pump:"pump",fp_breaker:"breaker",fp_control:"Control",fp_remote:"remote (PLC)",fp_fail:"Fail position",fp_hold:"holds",fp_stroke:"Stroke time",fp_trip_above:"Trips above",fp_trip_below:"Trips below",fp_voting:"Voting",fp_delay:"Trip delay",back_region:"← All enterprises",bundle_title:"Import a drill bundle",bundle_help:"A drill an enterprise ran on its own installation: accepted when its signature is the enterprise's registered key and its replay gives what it states.",bundle_file:"Bundle file",bundle_import:"Check and import",bundle_ok:"Accepted and recorded as verified: drill",bundle_no:"Rejected:",rej_unreadable:"not a drill bundle",rej_unsigned:"not signed",rej_tampered:"changed after it was signed",rej_unknown_key:"not signed with the key registered for the enterprise",rej_not_registered:"a team is not a registered enterprise",rej_not_reproduced:"its replay does not give what it states",rej_duplicate:"this drill is on record already",verified_bundle:"verified (signature and replay)",source:"Source",mean_score:"Mean drill score",by_industry_note:"Each prefecture's industries are listed under it.",drill:"Drill",mode:"Mode",finding:"Finding",severity:"Severity",rect_status:"Rectification",found:"Found",due:"Due",no_drills:"No drill on record for this enterprise yet.",no_findings:"No hidden hazards on record.",years_empty:"No drills on record yet: drills count here once they are run or entered in the registry.",year_chart:"Drills by year and prefecture",sec_level:"Security level",obligation:"Drill obligation",overdue:"overdue",not_binding:"not binding",sev_critical:"critical",sev_high:"high",sev_medium:"medium",sev_low:"low",fs_open:"open",fs_verified:"verified fixed",mode_regional:"regional drill",mode_enterprise:"enterprise drill",mode_contest:"contest",mode_exam:"exam",running:"running",iec104:"IEC 104 station",opcua:"OPC UA server",il_tripped:"TRIPPED",il_bypassed:"BYPASSED",il_unknown:"no view",whole_region:"Whole region",f_actuator:"Actuator",f_alarm:"Alarm",f_conduit:"Conduit",f_end:"End address",f_hazard:"Hazard (finding id)",f_host:"Host",f_max:"Maximum",f_min:"Minimum",f_mode:"Mode",f_plc:"PLC",f_position:"Position",f_sensor:"Sensor",f_start:"Start address",f_text:"Text",f_to:"To",f_functions:"Function codes",conn_lost:"Connection to the drill lost; retrying in",next_compliance_test:"Next compliance test",ties_first_settled:"Equal scores: the team that reached its score first ranks first.",ties_shared:"Equal scores share a rank.",cross_none:"None so far.",src_here:"run on this platform",cadence:"Due dates counted",cadence_rolling:"in months from the last time",cadence_calendar:"by calendar year (once in every year, or every two)",next_risk_assessment:"Next risk assessment",next_regrade:"Re-grading due",act_drill:"Drill",act_compliance_test:"Compliance test",act_risk_assessment:"Risk assessment",entered:"Entered in the registry",reference:"Reference",kind:"Kind",person_name:"Name",not_sent:"not sent",confirm_reveal:"Reveal hint {id} to team {team}? It costs the team {cost} points.",lvl_lolo:"LL",lvl_lo:"L",lvl_hi:"H",lvl_hihi:"HH",plc_run:"RUN",plc_stop:"STOP",plc_program:"PROGRAM",plant_time:"plant time",page_scoreboard:"icsdrill scoreboard",page_team:"icsdrill team console",page_instructor:"icsdrill instructor",page_region:"icsdrill regional view",page_trainer:"icsdrill trainer view",drill_over:"The drill has ended and its server has closed: what this page shows is final.",ends_in:"ends in",freezes_in:"board freezes in",fullscreen:"Full screen",trends:"Trends",variable:"Variable",score_history:"Score over time",reveal:"Reveal",no_injects:"No messages sent",confirm_end:"End the drill for every team? The plant stops and scores are final.",confirm_hot_wash:"Start the hot wash for every team? The plant stops and the teams get their after-action reports.",confirm_hint:"Take hint {id}? It costs {cost} points.",trips:"trips",damage:"damage",maintenance:"Scheduled maintenance (permits to work)",actions:"Defender actions",action:"Action",apply:"Apply",report:"Incident report",technique:"ATT&CK for ICS technique",asset:"Affected asset",
     tactic:"Tactic",observed:"Observed at (simulated s)",impact:"Impact",taken:"Actions taken",notes:"Notes",submit_report:"Submit report",hints:"Hints",
@@ -10,7 +10,7 @@ const T = {
     attack:"Attack timeline",script:"Faults, distractors and routine work",sc_fault:"fault / distractor",sc_work:"routine work",sc_kind:"Kind",sc_who:"Fault or host",note:"Note for the white cell",take:"Take",cost:"cost",phase_briefing:"Briefing",phase_live:"Live",phase_paused:"Paused",phase_hot_wash:"Hot wash",phase_ended:"Ended",
     no_alarms:"No active alarms",true_v:"True",measured:"Measured",done:"done",late:"late",missed:"missed",pending:"pending",sent:"Sent",applied:"Applied",
     tripped:"TRIPPED",acked:"acknowledged",ack:"Acknowledge",aar:"Report",flags:"Flags",flag:"Flag",submit_flag:"Submit flag",unit:"Unit ID",standings:"Standings (CSV)",region_title:"Regional oversight",alerts:"Monitoring alerts",last_score:"Last drill score",prefectures:"Prefectures",prefecture:"Prefecture",enterprises:"Enterprises",drills_on_time:"Drills on time",open_findings:"Open findings (C/H/M/L)",overdue_rect:"Overdue rectifications",name:"Name",industry:"Industry",next_drill:"Next drill",trend:"Trend by year",year:"Year",drills:"Drills",findings:"Findings",verified:"Verified fixed",trainer_title:"Exam cohorts",in_progress:"In progress",results:"Results",cohort:"Cohort",date:"Date",result:"Result",pass:"pass",fail:"fail",lang:"中文"},
-  zh: {frozen:"排行榜已冻结",login_needed:"请打开分配给您的登录链接（…/?token=…）。",rank:"名次",team:"队伍",score:"得分",detected:"检出/攻击步骤",
+  zh: {frozen:"排行榜已冻结",full_view:"导调组视图：实时得分（各队伍与观察员看到的是冻结的排行榜）",login_needed:"请打开分配给您的登录链接（…/?token=…）。",rank:"名次",team:"队伍",score:"得分",detected:"检出/攻击步骤",
     scoreboard:"排行榜",plant:"工艺流程",alarms:"报警",transactions:"通信记录（Modbus、IEC 104）",endpoints:"端点",address:"地址",device:"设备",clients:"本队客户端须从以下地址连接",records_failing:"演练数据库无法写入（磁盘已满？）：在导调组修复前，操作将被拒绝。",pcap:"下载最近 5 分钟的报文捕获（pcapng，可用 Wireshark 打开）",view_frozen:"操作员站画面已冻结：自冻结以来画面上的数值均未刷新（拒绝监视）。",view_lost:"操作员站无任何显示（失去监视）：请在现场操作柜就地操作。",local:"就地",local_short:"就地",cross_team:"来自其他队伍地址的连接（已拒绝）",node:"节点",elsewhere:"由本演练其他节点运行的队伍（完整视图见该节点）",from:"来源",target:"目标队伍",attempts:"次数",summary:"计数",
     injects:"消息",priority:"优先级",tag:"位号",description:"描述",value:"数值",level:"报警级别",state:"状态",prio_high:"高",prio_medium:"中",unacked:"未确认",step_pending:"未触发",step_not_reached:"未触达",step_active:"进行中",step_succeeded:"已得手",step_failed:"被阻断",step_completed:"已完成",step_expired:"已过期",all_cohorts:"全部批次",certificate:"证书",result_notice:"结果通知",area_architecture:"安全架构",area_implementation:"安全实施",area_operations:"运行监测",area_assessment:"安全评估",area_response:"应急处置",filter:"筛选",time:"时间",prio_low:"低",al_unacked:"未确认",al_acked:"已确认",al_returned:"已恢复，未确认",shelve:"搁置",shelved:"本终端已搁置",on:"通",off:"断",close:"关闭",fp_range:"量程",fp_limit:"报警限",fp_setpoint:"设定值",fp_normal:"正常",fp_kind:"类型",fp_valve:"阀门",fp_pump:"泵",fp_breaker:"断路器",fp_control:"控制方式",fp_remote:"远程（PLC）",fp_fail:"故障安全位置",fp_hold:"保持",fp_stroke:"全行程时间",fp_trip_above:"高于此值联锁",fp_trip_below:"低于此值联锁",fp_voting:"表决",fp_delay:"联锁延时",back_region:"← 返回企业列表",bundle_title:"导入演练数据包",bundle_help:"企业在自有环境中开展的演练：签名须为该企业登记的安装密钥，且重放结果与数据包所述一致，方可接收。",bundle_file:"数据包文件",bundle_import:"核验并导入",bundle_ok:"已接收并记为已核验：演练",bundle_no:"未接收：",rej_unreadable:"不是演练数据包",rej_unsigned:"未签名",rej_tampered:"签名后内容被改动",rej_unknown_key:"签名密钥不是该企业登记的安装密钥",rej_not_registered:"有队伍不是已登记企业",rej_not_reproduced:"重放结果与数据包所述不一致",rej_duplicate:"该演练已有记录",verified_bundle:"已核验（签名与重放）",source:"来源",mean_score:"平均演练得分",by_industry_note:"各地州市下列出其各行业的统计。",drill:"演练",mode:"形式",finding:"隐患",severity:"严重程度",rect_status:"整改状态",found:"发现日期",due:"整改期限",no_drills:"该企业尚无演练记录。",no_findings:"尚无安全隐患记录。",years_empty:"尚无演练记录：演练开展或在登记系统中录入后即在此统计。",year_chart:"各地州市年度演练次数",sec_level:"安全等级",obligation:"演练义务",overdue:"已逾期",not_binding:"非强制",sev_critical:"严重",sev_high:"高",sev_medium:"中",sev_low:"低",fs_open:"未整改",fs_verified:"已复核整改",mode_regional:"实网应急演练",mode_enterprise:"企业自主演练",mode_contest:"安全竞赛",mode_exam:"能力考核",running:"进行中",iec104:"IEC 104 子站",opcua:"OPC UA 服务器",il_tripped:"已联锁",il_bypassed:"已旁路",il_unknown:"无画面",whole_region:"全区",f_actuator:"执行机构",f_alarm:"报警",f_conduit:"通道",f_end:"结束地址",f_hazard:"隐患（隐患编号）",f_host:"主机",f_max:"上限",f_min:"下限",f_mode:"模式",f_plc:"PLC",f_position:"开度",f_sensor:"传感器",f_start:"起始地址",f_text:"内容",f_to:"通知对象",f_functions:"功能码",conn_lost:"与演练平台的连接已断开，重试倒计时",next_compliance_test:"下次符合性评测",ties_first_settled:"同分时，先达到该分数的队伍名次在前。",ties_shared:"同分者名次并列。",cross_none:"暂无。",src_here:"本平台开展",cadence:"期限计算方式",cadence_rolling:"自上次起按月计算",cadence_calendar:"按日历年计算（每年或每两年至少一次）",next_risk_assessment:"下次风险评估",next_regrade:"重新定级期限",act_drill:"演练",act_compliance_test:"符合性评测",act_risk_assessment:"风险评估",entered:"登记系统录入记录",reference:"编号",kind:"类别",person_name:"姓名",not_sent:"未送达",confirm_reveal:"确定向队伍 {team} 发放提示 {id}？该队将被扣除 {cost} 分。",lvl_lolo:"低低",lvl_lo:"低",lvl_hi:"高",lvl_hihi:"高高",plc_run:"运行",plc_stop:"停止",plc_program:"编程",plant_time:"工艺时间",page_scoreboard:"icsdrill 排行榜",page_team:"icsdrill 队伍控制台",page_instructor:"icsdrill 导调台",page_region:"icsdrill 区域总览",page_trainer:"icsdrill 培训考核",drill_over:"演练已结束，平台已关闭：本页显示的即为最终结果。",ends_in:"距结束",freezes_in:"距封榜",fullscreen:"全屏",trends:"趋势",variable:"变量",score_history:"得分变化",reveal:"发放",no_injects:"尚未发送消息",confirm_end:"确定为所有队伍结束本次演练？工艺停止，得分即为最终成绩。",confirm_hot_wash:"确定为所有队伍进入复盘？工艺停止，各队伍可获取演练总结报告。",confirm_hint:"确定使用提示 {id}？将扣除 {cost} 分。",trips:"联锁动作",damage:"设备损坏",maintenance:"计划检修（作业票）",actions:"防御操作",action:"操作",apply:"执行",report:"事件报告",technique:"ATT&CK for ICS 技术",asset:"受影响资产",
     tactic:"战术",observed:"发现时间（仿真秒）",impact:"影响",taken:"已采取措施",notes:"备注",submit_report:"提交报告",hints:"提示",
@@ -228,33 +228,26 @@ function labelCells(table) {
 const STEPS = () => window.uPlot && uPlot.paths && uPlot.paths.stepped ? uPlot.paths.stepped({align: 1}) : undefined;
 // How many updates a chart keeps (the board's history, the console's trends).
 const TREND_POINTS = 900;
-// The board's history: every team's total at each board, over plant time (bounded).
+// A team named for a colour is drawn in it (a "red" team's line is not green).
+const NAMED_COLOURS = {red: "#e03131", blue: "#3fa7d6", green: "#2f9e44", orange: "#f59f00", yellow: "#fcc419", purple: "#b7a4f0", pink: "#f783ac", white: "#ced4da", grey: "#adb5bd", gray: "#adb5bd", "红": "#e03131", "蓝": "#3fa7d6", "绿": "#2f9e44", "橙": "#f59f00", "黄": "#fcc419", "紫": "#b7a4f0", "白": "#ced4da"};
+const PALETTE = ["#3fa7d6", "#f59f00", "#2f9e44", "#e03131", "#b7a4f0", "#9fc", "#f783ac", "#ced4da"];
+function teamColour(id, name, i) {
+  const words = `${id} ${name}`.toLowerCase().split(/[^a-z\u4e00-\u9fff]+/);
+  for (const [w, c] of Object.entries(NAMED_COLOURS)) if (words.includes(w) || (w > "\u4e00" && words.some(x => x.includes(w)))) return c;
+  return PALETTE[i % PALETTE.length];
+}
+// Lines of equal totals lie on each other: each team's has its own dash as well.
+const DASHES = [undefined, [10, 5], [3, 4], [14, 4, 3, 4]];
+
+// The board's history: every team's total at each board, over plant time (bounded), from the
+// drill's history (`seed`) on. A frozen board adds nothing: the chart ends at the freeze.
 function boardHistory() {
-  if (!window.uPlot) return Object.assign(() => {}, {seed: () => {}});
-  const xs = [], series = {}, palette = ["#3fa7d6", "#f59f00", "#2f9e44", "#e03131", "#b7a4f0", "#9fc", "#f783ac", "#ced4da"];
-  let plot = null, teams = [];
+  if (!window.uPlot) return Object.assign(() => {}, {seed: () => {}, redraw: () => {}});
+  const xs = [], series = {};
+  let plot = null, teams = [], last = null;
   const el = $("#history");
   window.addEventListener("resize", () => { if (plot) plot.setSize({width: Math.max(260, el.clientWidth - 4), height: 220}); });
-  // The drill's history so far (`/api/scoreboard/history`), before the first board: the chart
-  // starts at the drill's start, not at the page's opening.
-  const seed = h => {
-    xs.push(...h.at_s);
-    h.teams.forEach((t, j) => { series[t] = h.totals[j].slice(); });
-  };
-  const add = b => {
-    if (!b.rows.length) return;
-    const at = b.clock ? b.clock.at_s : xs.length;
-    if (xs.length && at <= xs[xs.length - 1]) { xs.pop(); for (const t in series) series[t].pop(); }
-    xs.push(at);
-    for (const r of b.rows) (series[r.team] = series[r.team] || new Array(xs.length - 1).fill(null)).push(r.total);
-    for (const t in series) while (series[t].length < xs.length) series[t].push(null);
-    // Past its bound every other point goes, the first kept: the chart still starts at the
-    // drill's start.
-    if (xs.length > TREND_POINTS) {
-      const keep = (_, i) => i % 2 === 0 || i === xs.length - 1;
-      xs.splice(0, xs.length, ...xs.filter(keep));
-      for (const t in series) series[t] = series[t].filter(keep);
-    }
+  const draw = b => {
     const names = Object.keys(series).sort();
     if (!plot || names.join() !== teams.join()) {
       teams = names;
@@ -263,14 +256,55 @@ function boardHistory() {
       plot = new uPlot({width: Math.max(260, el.clientWidth - 4), height: 220, scales: {x: {time: false}},
         axes: chartAxes(""),
         // A total holds until the next board: drawn as steps, not slopes.
-        series: [{label: "t (s)"}, ...teams.map((t, i) => ({label: name(t), stroke: palette[i % palette.length], width: 2, spanGaps: true, paths: STEPS()}))]},
+        series: [{label: tr("plant_time") + " (s)"}, ...teams.map((t, i) => ({label: name(t), stroke: teamColour(t, name(t), i), dash: DASHES[i % DASHES.length], width: 2, spanGaps: true, paths: STEPS()}))]},
         [xs, ...teams.map(t => series[t])], el);
     } else plot.setData([xs, ...teams.map(t => series[t])]);
     el.dataset.points = xs.length;
     el.dataset.from = xs[0];
   };
-  add.seed = seed;
+  const add = b => {
+    last = b;
+    if (!b.rows.length) return;
+    if (!b.frozen) {
+      const at = b.clock ? b.clock.at_s : xs.length;
+      if (xs.length && at <= xs[xs.length - 1]) { xs.pop(); for (const t in series) series[t].pop(); }
+      xs.push(at);
+      for (const r of b.rows) (series[r.team] = series[r.team] || new Array(xs.length - 1).fill(null)).push(r.total);
+      for (const t in series) while (series[t].length < xs.length) series[t].push(null);
+      // Past its bound every other point goes, the first kept: the chart still starts at the
+      // drill's start.
+      if (xs.length > TREND_POINTS) {
+        const keep = (_, i) => i % 2 === 0 || i === xs.length - 1;
+        xs.splice(0, xs.length, ...xs.filter(keep));
+        for (const t in series) series[t] = series[t].filter(keep);
+      }
+    }
+    if (xs.length) draw(b);
+  };
+  // The drill's history so far (`/api/scoreboard/history`), in place of what the chart held:
+  // at the page's opening (the chart starts at the drill's start, not then) and as a freeze
+  // lifts (the changes it hid go where they happened).
+  add.seed = h => {
+    xs.length = 0;
+    for (const t in series) delete series[t];
+    xs.push(...h.at_s);
+    h.teams.forEach((t, j) => { series[t] = h.totals[j].slice(); });
+    // The newest board stays the chart's last point.
+    if (last) add(last);
+  };
+  // Drawn again in the page's language.
+  add.redraw = () => { teams = []; if (last && xs.length) draw(last); };
   return add;
+}
+
+// A board past a contest's freeze, before the hot wash, that is not frozen is the white cell's
+// (full) view: said so, so that it is not projected for the teams by mistake.
+function isFullView(b) {
+  return !b.frozen && b.clock.freeze_s != null && b.clock.at_s >= b.clock.freeze_s && (b.phase === "live" || b.phase === "paused");
+}
+function fullView(b) {
+  const el = $("#fullview");
+  if (el) el.hidden = !isFullView(b);
 }
 
 async function scoreboardPage() {
@@ -279,9 +313,14 @@ async function scoreboardPage() {
   const title = () => { if (info) $("#title").textContent = info.name === info.title.en ? txt(info.title) : info.name + " — " + txt(info.title); };
   api("/api/drill").then(d => { info = d; known = {at_s: d.at_s || 0, at: performance.now()}; title(); showClock(); }).catch(() => {});
   // The language switch redraws what the page wrote itself.
-  rerender = () => { title(); if (board) { phaseBadge(board.phase); showClock(); } };
+  rerender = () => { title(); history.redraw(); if (board) { phaseBadge(board.phase); showClock(); fullView(board); } };
   await api("/api/scoreboard/history").then(history.seed).catch(() => {});
+  let wasFrozen = false;
   stream("/api/scoreboard/stream", "scoreboard", b => {
+    // The freeze lifts: the chart takes the changes it hid, where they happened.
+    if (wasFrozen && !b.frozen) api("/api/scoreboard/history").then(history.seed).catch(() => {});
+    wasFrozen = b.frozen;
+    fullView(b);
     // A board as new as what the drill said at the page's opening (or one held by a pause)
     // sets the clock from now on.
     if (known && (b.phase !== "live" || b.clock.at_s >= known.at_s)) known = null;

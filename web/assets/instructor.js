@@ -99,12 +99,12 @@ async function instructorPage() {
     if (!confirm(tr("confirm_reveal").replace("{id}", b.dataset.hint).replace("{team}", b.dataset.reveal).replace("{cost}", b.dataset.cost))) return;
     try { const r = await api(`/api/teams/${encodeURIComponent(b.dataset.reveal)}/hints`, {hint: b.dataset.hint}); toast(`${b.dataset.reveal}: ${b.dataset.hint} ${r.queued ? "→ " + tr("node") + " " + r.queued : "✓"}`); } catch (e) { toast(e.message, true); }
   });
-  rerender = () => { title(); stepsFilled = false; if (last) { render(last); tools(last); } };
-  stream("/api/instructor/stream", "overview", o => { render(o); tools(o); controls(o); });
   // The white cell's chart goes on past a contest's freeze (the full history and board).
   const history = boardHistory();
+  rerender = () => { title(); stepsFilled = false; if (last) { render(last); tools(last); } history.redraw(); };
+  stream("/api/instructor/stream", "overview", o => { render(o); tools(o); controls(o); });
   api("/api/scoreboard/history").then(history.seed).catch(() => {})
-    .finally(() => stream("/api/scoreboard/stream", "scoreboard", b => { boardRows(b, $("#board tbody")); history(b); }));
+    .finally(() => stream("/api/scoreboard/stream", "scoreboard", b => { boardRows(b, $("#board tbody")); history(b); fullView(b); }));
 }
 
 instructorPage();
