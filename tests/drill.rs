@@ -993,6 +993,37 @@ async fn the_board_counts_detections_against_the_steps_one_run_can_fire() {
     server.shutdown().await.unwrap();
 }
 
+/// A team's historian: once a second of plant time, what its operator station showed and its
+/// score, for its own console (and the white cell's), not another team's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teams_trends_are_kept_a_sample_a_second_for_its_console() {
+    let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["a", "b"], Mode::Regional);
+    (spec.range.modbus_port, spec.range.http_port, spec.range.live_attacker) = (0, 0, false);
+    spec.manual_clock = true;
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    drill.step(300).await;
+    let tokens: Vec<String> = drill.teams().map(|(_, t, _)| t.to_string()).collect();
+    let (s, b) = http(server.http, "GET", "/api/teams/a/trends", Some(&tokens[0]), None).await;
+    assert_eq!(s, 200, "{b}");
+    let trends: icsdrill_drill::trends::TrendsView = serde_json::from_str(&b).unwrap();
+    let expected: Vec<f64> = (1..=30).map(f64::from).collect();
+    assert_eq!(trends.at_s, expected, "a sample a second of plant time");
+    assert_eq!(trends.score.len(), 30);
+    // The newest sample is what the console shows now.
+    let (_, state) = http(server.http, "GET", "/api/teams/a/state", Some(&tokens[0]), None).await;
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    for sensor in state["sensors"].as_array().unwrap() {
+        let kept = trends.sensors.iter().find(|t| t.id == sensor["id"].as_str().unwrap()).unwrap();
+        assert_eq!(kept.values.last().copied().flatten(), sensor["value"].as_f64(), "{sensor}");
+    }
+    // Another team's token: refused.
+    let (s, _) = http(server.http, "GET", "/api/teams/a/trends", Some(&tokens[1]), None).await;
+    assert_eq!(s, 403);
+    server.shutdown().await.unwrap();
+}
+
 /// Teams a and b file the same false report ten ticks apart: equal totals, settled at
 /// different ticks. Their ranks under `ties`, and the standings' settled ticks (CSV).
 async fn ranks_of_equal_totals_settled_apart(

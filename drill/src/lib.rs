@@ -17,6 +17,8 @@
 //!   over the lease table, time passed in; not yet wired to a table).
 //! - `track`: what a team's log shows its console besides the score: actions, injects,
 //!   hints, attack progress.
+//! - `trends`: a team's historian: what its operator station showed, and its score, once a
+//!   second of plant time, bounded.
 //! - `views`: typed views: the team console's state, the instructor's overview, standings.
 //!
 //! Tests step these pure parts and assert, with no sleeps and no sockets.
@@ -29,6 +31,7 @@ pub mod leases;
 pub mod overview;
 pub mod phase;
 pub mod track;
+pub mod trends;
 pub mod views;
 pub mod vocab;
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use icsdrill_drill::flags;
 use icsdrill_drill::history::HistoryView;
 use icsdrill_drill::track::{reason_name, visible_to_team};
+use icsdrill_drill::trends::TrendsView;
 use icsdrill_drill::views::{
     CrossTeam, FlagAnswer, Overview, OverviewTeam, Standings, StandingsRow, TeamElsewhere, TeamParts,
     TeamView,
@@ -144,6 +145,12 @@ impl DrillApi for Drill {
             (None, true) => None,
             (None, false) => Some((*self.blank_card).clone()),
         }
+    }
+
+    fn team_trends(&self, team: &str) -> Option<TrendsView> {
+        let h = self.team(team)?.here()?;
+        let trends = h.published.trends.lock().unwrap_or_else(|e| e.into_inner());
+        Some(trends.view(self.scenario.sensors.iter().map(|s| s.id.as_str())))
     }
 
     fn act<'a>(&'a self, team: &'a str, input: SimInput) -> BoxFuture<'a, Result<(), ActError>> {

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use icsdrill_drill::track::Track;
+use icsdrill_drill::trends::Historian;
 use icsdrill_engine::{LogHasher, Scenario, Sim, SimEvent, SimInput};
 use icsdrill_judge::score::{ScoreCard, Scorer};
 use tokio::sync::Notify;
@@ -39,6 +40,8 @@ pub(super) struct Published {
     /// resumed log alike): what the public board shows while frozen, since the live card
     /// would give away later scores.
     pub(super) at_freeze: OnceLock<Arc<ScoreCard>>,
+    /// What its operator station showed, and its score, once a second of plant time.
+    pub(super) trends: Mutex<Historian>,
 }
 
 /// A team's judged events in memory, while they fit.
@@ -64,6 +67,7 @@ impl Published {
             judged: Mutex::new(Judged { events: Vec::new(), spilled: false, limit: judged_limit, bytes: 0 }),
             hash: Mutex::new((LogHasher::default(), 0)),
             at_freeze: OnceLock::new(),
+            trends: Mutex::default(),
         }
     }
 
@@ -239,6 +243,7 @@ pub(super) fn score_hook(
     state.catch_up(past, &published);
     // Resumed past the freeze with no events since it: everything read is before it.
     state.note_freeze(from_tick, &published);
+    let scenario = scenario.clone();
     Box::new(move |sim: &Sim, applied: u64, inputs: Vec<SimInput>, new: &[SimEvent]| {
         if let Some(r) = &recording
             && (!inputs.is_empty() || !new.is_empty())
@@ -251,6 +256,9 @@ pub(super) fn score_hook(
             published.track.store(Arc::new(state.track.clone()));
         }
         let tick = sim.tick();
+        if tick.is_multiple_of(u64::from(scenario.tick_hz)) {
+            sample(&scenario, sim, &published);
+        }
         state.note_freeze(tick, &published);
         if !(relevant || tick.is_multiple_of(state.refresh)) {
             return;
@@ -268,6 +276,18 @@ pub(super) fn score_hook(
             published.card.store(Arc::new(card));
         }
     })
+}
+
+/// The historian's sample of this tick: each sensor as the team's operator station shows it,
+/// and the score as last published.
+fn sample(s: &Scenario, sim: &Sim, published: &Published) {
+    let snapshot = sim.snapshot();
+    let readings = snapshot.readings();
+    let shown =
+        (0..s.sensors.len()).map(|i| readings.as_ref().map(|r| icsdrill_drill::views::hmi_value(s, r, i)));
+    let at_s = sim.tick() as f64 / f64::from(s.tick_hz);
+    let total = published.card.load().total;
+    published.trends.lock().unwrap_or_else(|e| e.into_inner()).record(at_s, total, shown);
 }
 
 #[cfg(test)]

@@ -139,6 +139,9 @@ with failing(driver, f"{out}/failure.png"):
     driver.set_window_size(390, 844)
     driver.get(f"{base}/team/{team}?token={token}")
     wait.until(lambda d: d.find_element(By.ID, "total").text != "")
+    # Opened again, the trends show the historian's last minutes at once.
+    seen["reopened_trend"] = {"points": int(driver.find_element(By.ID, "trend").get_attribute("data-points")),
+                              "at_s": float(driver.find_element(By.TAG_NAME, "body").get_attribute("data-tick")) / 10}
     seen["phone"] = driver.execute_script(
         "return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth,"
         " narrowest: Math.min(...[...document.querySelectorAll('main > *')].map(e => e.getBoundingClientRect().width))}")

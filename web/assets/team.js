@@ -140,6 +140,8 @@ async function teamPage() {
     }
     looking = false;
   };
+  // The historian's samples first: the trends show the last minutes, not only since now.
+  await api(base + "/trends").then(trend.seed).catch(() => {});
   stream(base + "/stream", "state", render, follow);
   // Every second; backing off while the server does not answer, and no more once an ended
   // drill's server has gone.
@@ -315,10 +317,10 @@ function mimic(current) {
 }
 
 // Trends on the team console: what the operator station read (spoofing shows) and the
-// team's score, since the page opened, in simulated seconds. Bounded: the last
+// team's score, from the historian's last minutes on, in simulated seconds. Bounded: the last
 // TREND_POINTS updates.
 function trends() {
-  if (!window.uPlot) return () => {};
+  if (!window.uPlot) return Object.assign(() => {}, {seed: () => {}});
   const xs = [], ys = {}, score = [];
   window.TREND = {xs, ys};
   let plot = null, scorePlot = null, sensors = [], drawnLang = null;
@@ -337,7 +339,7 @@ function trends() {
     if (plot) plot.setSize({width: width($("#trend")), height: 180});
     if (scorePlot) scorePlot.setSize({width: width($("#score-trend")), height: 180});
   });
-  return s => {
+  const add = s => {
     // Labels follow the language switch: redrawn in the new one.
     if (drawnLang !== lang) {
       drawnLang = lang;
@@ -358,6 +360,15 @@ function trends() {
     if (!scorePlot) scorePlot = chart($("#score-trend"), tr("score"), "", [xs, score], STEPS()); else scorePlot.setData([xs, score]);
     $("#trend").dataset.points = xs.length;
   };
+  // The team's historian (`/trends`): once a second of plant time, the last minutes; drawn
+  // with the first update.
+  add.seed = t => {
+    const n = Math.min(t.at_s.length, TREND_POINTS);
+    xs.push(...t.at_s.slice(-n));
+    score.push(...t.score.slice(-n));
+    for (const v of t.sensors) ys[v.id] = v.values.slice(-n);
+  };
+  return add;
 }
 
 teamPage();

@@ -15,6 +15,7 @@
 
 use icsdrill_drill::alerts::{Alert, SyslogTarget};
 use icsdrill_drill::history::HistoryView;
+use icsdrill_drill::trends::TrendsView;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -92,6 +93,9 @@ pub trait DrillApi: Send + Sync + 'static {
     fn team_events(&self, team: &str, since: u64, limit: usize) -> Option<Vec<SimEvent>>;
     /// The team's score card.
     fn team_score(&self, team: &str) -> Option<ScoreCard>;
+    /// The team's historian: its operator station's values and its score, once a second of
+    /// plant time (none: no such team here).
+    fn team_trends(&self, team: &str) -> Option<TrendsView>;
     /// Applies a team's (or the white cell's) input to the team's range and waits for its
     /// outcome.
     fn act<'a>(&'a self, team: &'a str, input: SimInput) -> BoxFuture<'a, Result<(), ActError>>;
@@ -229,6 +233,13 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "GET",
+        path: "/api/teams/{team}/trends",
+        access: Access::TeamOrInstructor,
+        summary: "The console's trends: each sensor as the operator station showed it, and the score, once a second of plant time (the last 15 minutes)",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
         path: "/api/teams/{team}/score",
         access: Access::TeamOrInstructor,
         summary: "Score card with the breakdown",
@@ -361,6 +372,7 @@ fn handler(r: &RouteDoc) -> MethodRouter<Drill> {
         ("GET", "/api/teams/{team}/endpoints") => get(team_endpoints),
         ("GET", "/api/teams/{team}/events") => get(team_events),
         ("GET", "/api/teams/{team}/score") => get(team_score),
+        ("GET", "/api/teams/{team}/trends") => get(team_trends),
         ("GET", "/api/teams/{team}/mimic.svg") => get(team_mimic),
         ("POST", "/api/teams/{team}/actions") => post(team_action),
         ("POST", "/api/teams/{team}/reports") => post(team_report),

@@ -65,6 +65,16 @@ pub(super) async fn team_score(
     drill.team_score(&team).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))
 }
 
+pub(super) async fn team_trends(
+    State(drill): State<Drill>,
+    TeamPath { id: team, .. }: TeamPath<false>,
+) -> Result<Json<TrendsView>, ApiError> {
+    drill
+        .team_trends(&team)
+        .map(Json)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team here"))
+}
+
 pub(super) async fn team_mimic(State(drill): State<Drill>, _: TeamPath<false>) -> Result<Response, ApiError> {
     let svg = crate::mimic::svg(&drill.scenario());
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
