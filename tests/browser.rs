@@ -197,6 +197,8 @@ async fn chromium_an_open_big_screen_thaws_at_the_hot_wash() {
     assert_ne!(seen["thawed"], seen["frozen_rows"], "{seen}");
     assert_eq!(seen["frozen_badge"], false, "{seen}");
     assert!(seen["full_view"].as_str().is_some_and(|t| t.starts_with("White cell view")), "{seen}");
+    assert_eq!(seen["submit_enabled"], 0, "{seen}");
+    assert!(seen["logged_report"].as_str().is_some_and(|t| t.contains("Incident report")), "{seen}");
     server.shutdown().await.unwrap();
 }
 

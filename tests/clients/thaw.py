@@ -60,5 +60,12 @@ with failing(driver, f"{out}/thaw-failure.png"):
     wait.until(lambda d: points(d) == seen["history_points"] + 1)
     seen["points_thawed"] = points(driver)
     driver.save_screenshot(f"{out}/thaw.png")
+    # The team's console in the hot wash: what the drill no longer takes is not offered, and
+    # its log names the report in words.
+    driver.get(f"{base}/team/{team}?token={token}")
+    wait.until(lambda d: d.find_element(By.ID, "not-live").is_displayed())
+    seen["submit_enabled"] = driver.execute_script("return [...document.querySelectorAll('#action button[type=submit], #report button[type=submit], #hints button[data-hint]')].filter(b => !b.disabled).length")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#myactions li[data-kind=report_incident]"))
+    seen["logged_report"] = driver.find_element(By.CSS_SELECTOR, "#myactions li[data-kind=report_incident]").text
 driver.quit()
 print(json.dumps(seen))
