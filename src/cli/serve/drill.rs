@@ -155,7 +155,10 @@ fn banner(drill: &Drill, args: &Args, db: &Database, http: &str, started: std::t
         Phase::Briefing => println!("Phase: briefing; start the drill from the instructor console."),
         p => println!("Phase: {}", serde_json::to_value(p)?.as_str().unwrap_or_default()),
     }
-    println!("Press Ctrl-C to stop.");
+    // The plant stands still once the white cell ends the drill: its time never runs out then.
+    println!(
+        "Press Ctrl-C to stop. Ended by the white cell, the drill keeps its pages and reports here until then."
+    );
     Ok(())
 }
 
