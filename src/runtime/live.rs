@@ -549,15 +549,11 @@ impl Job for Runner {
         let Runner { sim: slot, live, rx, hook, .. } = self;
         let Some(sim) = slot.as_mut() else { return Next::Done };
         if live.stopped() {
-            // Whatever was queued or counted before the stop still reaches the log: nothing
-            // recorded is lost.
+            // Whatever was queued or counted before the stop still reaches the log. A timed
+            // end's last tick took it all: what slipped in as the queue closed is refused (a
+            // write's waiter hears the range stopped), reads counted since are past the end.
             rx.close();
-            // A timed end took what was queued in its last tick and closed the queue: reads
-            // counted since were answered past the end and are not drill traffic. The log
-            // ends at the end, for every team alike.
             if self.clock.end_tick.is_some_and(|end| sim.tick() >= end) {
-                // Sent as the queue closed, too late for the last tick: refused (a write's
-                // waiter is answered that the range has stopped), never a tick past the end.
                 while rx.try_recv().is_ok() {}
             } else {
                 while !rx.is_empty() || live.budget.has_over() {
