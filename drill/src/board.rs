@@ -71,6 +71,11 @@ pub struct Scoreboard {
     /// sequence number), as `sealed_after` found them: deltas from older boards add up these.
     #[serde(skip)]
     pub changed: Option<(u64, Vec<String>)>,
+    /// On the public channel after a contest's freeze lifted: the thawed board's number. A
+    /// frozen board had a full board's number with other rows, so no delta from a board
+    /// before this one is handed to its viewers.
+    #[serde(skip)]
+    pub delta_floor: u64,
 }
 
 /// The event names of the board's stream.
@@ -196,6 +201,7 @@ impl Scoreboard {
             event: Bytes::new(),
             deltas: Vec::new(),
             changed: None,
+            delta_floor: 0,
         }
     }
 
@@ -422,15 +428,23 @@ impl Freeze {
         full: &Arc<Scoreboard>,
         at_freeze: impl FnOnce() -> Vec<BoardRow>,
     ) -> Option<Arc<Scoreboard>> {
+        let floor = published.delta_floor;
         if !frozen && !published.frozen {
-            return Some(full.clone());
+            // Past a thaw, deltas from frozen boards' numbers are left out (a viewer holding
+            // one gets the whole board) until the full board carries none.
+            if full.deltas.iter().all(|(base, _)| *base >= floor) {
+                return Some(full.clone());
+            }
+            let deltas = full.deltas.iter().filter(|(base, _)| *base >= floor).cloned().collect();
+            return Some(Arc::new(Scoreboard { deltas, delta_floor: floor, ..(**full).clone() }));
         }
         if !frozen {
             // The freeze lifts (the hot wash): viewers hold the rows at the freeze, not the
             // full board of the same number, so the delta is from those.
             let public =
                 Scoreboard { event: Bytes::new(), deltas: Vec::new(), changed: None, ..(**full).clone() };
-            return Some(Arc::new(public.sealed_after(std::iter::once(published))));
+            let thawed = public.sealed_after(std::iter::once(published));
+            return Some(Arc::new(Scoreboard { delta_floor: thawed.seq, ..thawed }));
         }
         let rows = at_freeze();
         if published.frozen && published.phase == full.phase && published.rows == rows {
@@ -444,6 +458,7 @@ impl Freeze {
             event: Bytes::new(),
             deltas: Vec::new(),
             changed: None,
+            delta_floor: 0,
             ..(**full).clone()
         };
         Some(Arc::new(public.sealed_after(std::iter::once(published))))
@@ -583,6 +598,14 @@ mod tests {
             (false, still.rows.clone()),
             "the viewer's page shows the live board"
         );
+        // A viewer that skipped the thawed board (a slow one): the next board carries no delta
+        // from the frozen board's number (the full board's is from its own board 7), so it
+        // gets the whole board.
+        let next = Arc::new(many(9, 900.0).sealed_after([&*still, &*full]));
+        assert!(next.delta_for(public.seq).is_some(), "the full channel's delta from its board 7");
+        let after = freeze.public(false, &thawed, &next, || unreachable!("not frozen")).unwrap();
+        assert!(after.delta_for(public.seq).is_none() && after.delta_for(thawed.seq).is_some());
+        assert_eq!(&after.event_for(Some(public.seq))[..], &next.event[..], "the whole board");
     }
 
     #[test]

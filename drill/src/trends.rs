@@ -1,7 +1,8 @@
 //! A team's historian: what its operator station showed (each sensor's value, none while the
 //! station showed nothing) and its score, once a second of plant time, for the console's
 //! trends, so that they survive the page being opened again, as a real HMI's do. Bounded: the
-//! newest `MAX_SAMPLES` samples.
+//! newest `MAX_SAMPLES` samples of the first `MAX_SENSORS` sensors, as `f32` (a plant's
+//! transmitters read to a few digits).
 
 use std::collections::VecDeque;
 
@@ -9,14 +10,17 @@ use serde::{Deserialize, Serialize};
 
 /// At most this many samples are kept (15 minutes of plant time at one a second).
 pub const MAX_SAMPLES: usize = 900;
+/// At most this many sensors are kept (a large synthetic plant has thousands): at most
+/// 900 kB a team.
+pub const MAX_SENSORS: usize = 256;
 
 /// A team's samples, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct Historian {
     at_s: VecDeque<f64>,
     score: VecDeque<f64>,
-    /// A column a sensor (in the scenario's order).
-    sensors: Vec<VecDeque<Option<f64>>>,
+    /// A column a sensor (in the scenario's order); NaN: nothing shown.
+    sensors: Vec<VecDeque<f32>>,
 }
 
 /// The trends as the API serves them: column-wise, as the chart library takes them.
@@ -40,8 +44,9 @@ pub struct SensorTrend {
 }
 
 impl Historian {
-    /// Takes a sample at plant time `at_s`; one not after the newest is ignored.
-    pub fn record(&mut self, at_s: f64, score: f64, sensors: impl ExactSizeIterator<Item = Option<f64>>) {
+    /// Takes a sample at plant time `at_s` (each sensor's value, none where the station showed
+    /// nothing); one not after the newest is ignored.
+    pub fn record(&mut self, at_s: f64, score: f64, sensors: &[Option<f64>]) {
         if self.at_s.back().is_some_and(|&t| at_s <= t) {
             return;
         }
@@ -53,9 +58,10 @@ impl Historian {
             }
         }
         let n = self.at_s.len();
-        self.sensors.resize_with(sensors.len(), || VecDeque::from(vec![None; n]));
+        let sensors = &sensors[..sensors.len().min(MAX_SENSORS)];
+        self.sensors.resize_with(sensors.len(), || VecDeque::from(vec![f32::NAN; n]));
         for (column, v) in self.sensors.iter_mut().zip(sensors) {
-            column.push_back(v);
+            column.push_back(v.map_or(f32::NAN, |v| v as f32));
         }
         self.at_s.push_back(at_s);
         self.score.push_back(score);
@@ -79,7 +85,10 @@ impl Historian {
             sensors: ids
                 .into_iter()
                 .zip(&self.sensors)
-                .map(|(id, c)| SensorTrend { id: id.to_string(), values: c.iter().copied().collect() })
+                .map(|(id, c)| SensorTrend {
+                    id: id.to_string(),
+                    values: c.iter().map(|&v| (!v.is_nan()).then_some(f64::from(v))).collect(),
+                })
                 .collect(),
         }
     }
@@ -94,11 +103,11 @@ mod tests {
         let mut h = Historian::default();
         for t in 0..(MAX_SAMPLES + 10) {
             let t = t as f64;
-            h.record(t, 10.0 * t, [Some(t), (t > 5.0).then_some(-t)].into_iter());
+            h.record(t, 10.0 * t, &[Some(t), (t > 5.0).then_some(-t)]);
             assert!(h.len() <= MAX_SAMPLES);
         }
         // A sample from before the newest (a resumed clock) is not history.
-        h.record(3.0, 0.0, [None, None].into_iter());
+        h.record(3.0, 0.0, &[None, None]);
         let v = h.view(["lt", "pt"]);
         assert_eq!(v.at_s.len(), MAX_SAMPLES);
         assert_eq!((v.at_s[0], v.score[0]), (10.0, 100.0), "the oldest went");
@@ -111,8 +120,13 @@ mod tests {
     #[test]
     fn a_blank_station_shows_nothing() {
         let mut h = Historian::default();
-        h.record(1.0, 5.0, [Some(1.0)].into_iter());
-        h.record(2.0, 5.0, [None].into_iter());
+        h.record(1.0, 5.0, &[Some(1.0)]);
+        h.record(2.0, 5.0, &[None]);
         assert_eq!(h.view(["lt"]).sensors[0].values, [Some(1.0), None]);
+        // A plant of thousands of sensors keeps the first `MAX_SENSORS`.
+        let mut big = Historian::default();
+        big.record(1.0, 0.0, &vec![Some(1.0); MAX_SENSORS + 100]);
+        let ids: Vec<String> = (0..MAX_SENSORS + 100).map(|i| format!("s{i}")).collect();
+        assert_eq!(big.view(ids.iter().map(String::as_str)).sensors.len(), MAX_SENSORS);
     }
 }

@@ -277,6 +277,46 @@ pub fn hmi_value(s: &Scenario, readings: &Readings, sensor: usize) -> f64 {
     readings.field.sensors[sensor]
 }
 
+/// Where the operator station reads each sensor: the PLC and input register it is mapped to
+/// (the first, as `hmi_value` finds it), or none (the field value). Worked out once.
+pub fn sensor_sources(s: &Scenario) -> Vec<Option<(usize, usize)>> {
+    let mapped = |i: usize| {
+        let source = RegisterSource::Sensor(SensorIdx(i as u32));
+        s.plcs.iter().enumerate().find_map(|(p, plc)| {
+            plc.input_registers.iter().position(|ir| ir.source == source).map(|r| (p, r))
+        })
+    };
+    (0..s.sensors.len()).map(mapped).collect()
+}
+
+/// Each sensor as the operator station shows it in `snap` (none: it shows nothing), read
+/// where `sources` (`sensor_sources`) says, copying no table.
+pub fn shown_values(s: &Scenario, snap: &Snapshot, sources: &[Option<(usize, usize)>]) -> Vec<Option<f64>> {
+    match &snap.screen {
+        Screen::Blank => vec![None; sources.len()],
+        Screen::Live => sources
+            .iter()
+            .enumerate()
+            .map(|(i, src)| {
+                Some(match *src {
+                    Some((p, r)) => s.plcs[p].input_registers[r].value(&snap.plcs[p].memory.input),
+                    None => snap.field.sensors[i],
+                })
+            })
+            .collect(),
+        Screen::Frozen(seen) => sources
+            .iter()
+            .enumerate()
+            .map(|(i, src)| {
+                Some(match *src {
+                    Some((p, r)) => s.plcs[p].input_registers[r].value(&seen.inputs[p]),
+                    None => seen.field.sensors[i],
+                })
+            })
+            .collect(),
+    }
+}
+
 /// What the operators' displays show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -9,7 +9,7 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 use icsdrill_drill::track::Track;
 use icsdrill_drill::trends::Historian;
-use icsdrill_engine::{LogHasher, Scenario, Sim, SimEvent, SimInput};
+use icsdrill_engine::{LogHasher, Scenario, Sim, SimEvent, SimInput, Snapshot};
 use icsdrill_judge::score::{ScoreCard, Scorer};
 use tokio::sync::Notify;
 
@@ -244,7 +244,8 @@ pub(super) fn score_hook(
     // Resumed past the freeze with no events since it: everything read is before it.
     state.note_freeze(from_tick, &published);
     let scenario = scenario.clone();
-    Box::new(move |sim: &Sim, applied: u64, inputs: Vec<SimInput>, new: &[SimEvent]| {
+    let sources = icsdrill_drill::views::sensor_sources(&scenario);
+    Box::new(move |sim: &Sim, snapshot: &Snapshot, applied: u64, inputs: Vec<SimInput>, new: &[SimEvent]| {
         if let Some(r) = &recording
             && (!inputs.is_empty() || !new.is_empty())
         {
@@ -257,7 +258,13 @@ pub(super) fn score_hook(
         }
         let tick = sim.tick();
         if tick.is_multiple_of(u64::from(scenario.tick_hz)) {
-            sample(&scenario, sim, &published);
+            let values = icsdrill_drill::views::shown_values(&scenario, snapshot, &sources);
+            let at_s = tick as f64 / f64::from(scenario.tick_hz);
+            // A reader copying the samples holds the lock a moment: this second is skipped
+            // rather than the plant held.
+            if let Ok(mut trends) = published.trends.try_lock() {
+                trends.record(at_s, published.card.load().total, &values);
+            }
         }
         state.note_freeze(tick, &published);
         if !(relevant || tick.is_multiple_of(state.refresh)) {
@@ -276,18 +283,6 @@ pub(super) fn score_hook(
             published.card.store(Arc::new(card));
         }
     })
-}
-
-/// The historian's sample of this tick: each sensor as the team's operator station shows it,
-/// and the score as last published.
-fn sample(s: &Scenario, sim: &Sim, published: &Published) {
-    let snapshot = sim.snapshot();
-    let readings = snapshot.readings();
-    let shown =
-        (0..s.sensors.len()).map(|i| readings.as_ref().map(|r| icsdrill_drill::views::hmi_value(s, r, i)));
-    let at_s = sim.tick() as f64 / f64::from(s.tick_hz);
-    let total = published.card.load().total;
-    published.trends.lock().unwrap_or_else(|e| e.into_inner()).record(at_s, total, shown);
 }
 
 #[cfg(test)]
@@ -349,7 +344,7 @@ mod tests {
             let (tick, before) = (sim.tick(), sim.event_count());
             sim.step([]);
             let new = sim.events_since(before).to_vec();
-            hook(&sim, tick, Vec::new(), &new);
+            hook(&sim, &sim.snapshot(), tick, Vec::new(), &new);
             log.extend(new);
         }
         let kept = published.at_freeze.get().expect("kept as the range passed the freeze").clone();
@@ -381,7 +376,7 @@ mod tests {
         let before = published.card.load_full();
         let kind =
             EventKind::IdsAlert { rule: "r".into(), plc: "plc-t101".into(), source: "x".into(), function: 6 };
-        hook(&sim, 0, Vec::new(), &[SimEvent { seq: 9, tick: 0, kind }]);
+        hook(&sim, &sim.snapshot(), 0, Vec::new(), &[SimEvent { seq: 9, tick: 0, kind }]);
         let after = published.card.load_full();
         assert_eq!(after.total, before.total, "an alert alone scores nothing");
         assert_eq!(after.alerts, 1, "the card the board and the region read counts it");

@@ -116,7 +116,7 @@ pub struct Clock {
 /// Called by the simulation job after every tick with the simulation, the tick the inputs were
 /// applied at, those inputs in order, and the tick's new events (scoring and recording hang
 /// off it). Keep it short: the next tick waits for it.
-pub type TickHook = Box<dyn FnMut(&Sim, u64, Vec<SimInput>, &[SimEvent]) + Send>;
+pub type TickHook = Box<dyn FnMut(&Sim, &Snapshot, u64, Vec<SimInput>, &[SimEvent]) + Send>;
 
 /// Asked by the simulation job before every tick: whether the range may tick now. While it says
 /// no (the team's records have no room), the range's clock holds and the worker goes on with
@@ -681,12 +681,12 @@ fn tick(
     let new = sim.events_since(before);
     let next = Arc::new(sim.snapshot_after(&live.snapshot()));
     // The old one is dropped after the lock is let go: readers never wait on a free.
-    let old = std::mem::replace(&mut *live.snapshot.write().unwrap_or_else(|e| e.into_inner()), next);
+    let old = std::mem::replace(&mut *live.snapshot.write().unwrap_or_else(|e| e.into_inner()), next.clone());
     live.version.fetch_add(1, Ordering::Release);
     drop(old);
     live.events.write().unwrap_or_else(|e| e.into_inner()).extend(new);
     if let Some(hook) = hook {
-        hook(sim, tick, recorded, new);
+        hook(sim, &next, tick, recorded, new);
     }
     live.progress.send_modify(|p| p.tick = sim.tick());
     // Answer only once the snapshot shows the write, so a read after the answer sees it.

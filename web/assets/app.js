@@ -233,10 +233,17 @@ const TREND_POINTS = 900;
 // A team named for a colour is drawn in it (a "red" team's line is not green).
 const NAMED_COLOURS = {red: "#e03131", blue: "#3fa7d6", green: "#2f9e44", orange: "#f59f00", yellow: "#fcc419", purple: "#b7a4f0", pink: "#f783ac", white: "#ced4da", grey: "#adb5bd", gray: "#adb5bd", "红": "#e03131", "蓝": "#3fa7d6", "绿": "#2f9e44", "橙": "#f59f00", "黄": "#fcc419", "紫": "#b7a4f0", "白": "#ced4da"};
 const PALETTE = ["#3fa7d6", "#f59f00", "#2f9e44", "#e03131", "#b7a4f0", "#9fc", "#f783ac", "#ced4da"];
-function teamColour(id, name, i) {
-  const words = `${id} ${name}`.toLowerCase().split(/[^a-z\u4e00-\u9fff]+/);
-  for (const [w, c] of Object.entries(NAMED_COLOURS)) if (words.includes(w) || (w > "\u4e00" && words.some(x => x.includes(w)))) return c;
-  return PALETTE[i % PALETTE.length];
+function teamColours(teams) {
+  const named = t => {
+    const words = `${t.id} ${t.name}`.toLowerCase().split(/[^a-z\u4e00-\u9fff]+/);
+    for (const [w, c] of Object.entries(NAMED_COLOURS)) if (words.includes(w) || (w > "\u4e00" && words.some(x => x.includes(w)))) return c;
+    return null;
+  };
+  // Named colours first, each to one team; the others take the palette's colours left over.
+  const taken = new Set(), out = teams.map(t => { const c = named(t); if (c && !taken.has(c)) { taken.add(c); return c; } return null; });
+  const free = PALETTE.filter(c => !taken.has(c));
+  let k = 0;
+  return out.map(c => c || (free.length ? free[k++ % free.length] : PALETTE[k++ % PALETTE.length]));
 }
 // Lines of equal totals lie on each other: each team's has its own dash as well.
 const DASHES = [undefined, [10, 5], [3, 4], [14, 4, 3, 4]];
@@ -255,10 +262,11 @@ function boardHistory() {
       teams = names;
       if (plot) plot.destroy();
       const name = id => (b.rows.find(r => r.team === id) || {name: id}).name;
+      const colours = teamColours(teams.map(t => ({id: t, name: name(t)})));
       plot = new uPlot({width: Math.max(260, el.clientWidth - 4), height: 220, scales: {x: {time: false}},
         axes: chartAxes(""),
         // A total holds until the next board: drawn as steps, not slopes.
-        series: [{label: tr("plant_time") + " (s)"}, ...teams.map((t, i) => ({label: name(t), stroke: teamColour(t, name(t), i), dash: DASHES[i % DASHES.length], width: 2, spanGaps: true, paths: STEPS()}))]},
+        series: [{label: tr("plant_time") + " (s)"}, ...teams.map((t, i) => ({label: name(t), stroke: colours[i], dash: DASHES[i % DASHES.length], width: 2, spanGaps: true, paths: STEPS()}))]},
         [xs, ...teams.map(t => series[t])], el);
     } else plot.setData([xs, ...teams.map(t => series[t])]);
     el.dataset.points = xs.length;
@@ -276,7 +284,7 @@ function boardHistory() {
       // Past its bound every other point goes, the first kept: the chart still starts at the
       // drill's start.
       if (xs.length > TREND_POINTS) {
-        const keep = (_, i) => i % 2 === 0 || i === xs.length - 1;
+        const n = xs.length, keep = (_, i) => i % 2 === 0 || i === n - 1;
         xs.splice(0, xs.length, ...xs.filter(keep));
         for (const t in series) series[t] = series[t].filter(keep);
       }
@@ -291,8 +299,9 @@ function boardHistory() {
     for (const t in series) delete series[t];
     xs.push(...h.at_s);
     h.teams.forEach((t, j) => { series[t] = h.totals[j].slice(); });
-    // The newest board stays the chart's last point.
-    if (last) add(last);
+    // The newest board stays the chart's last point (one older than the history is not).
+    if (last && (!xs.length || !last.clock || last.clock.at_s >= xs[xs.length - 1])) add(last);
+    else if (last && xs.length) draw(last);
   };
   // Drawn again in the page's language.
   add.redraw = () => { teams = []; if (last && xs.length) draw(last); };

@@ -100,7 +100,7 @@ async function teamPage() {
     // so rather than answer 409.
     const live = s.phase === "live";
     $("#not-live").hidden = live;
-    document.querySelectorAll("#action button[type=submit], #report button[type=submit], #flag button[type=submit], #hints button[data-hint]").forEach(b => { b.disabled = !live; });
+    document.querySelectorAll("#action button[type=submit], #report button[type=submit], #flag button[type=submit], #hints button[data-hint], #alarms button[data-ack]").forEach(b => { b.disabled = !live; });
     put($("#myactions"), s.actions.slice(-8).map(a => `<li data-kind="${esc(a.kind)}">t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(actionName(a.kind))} ${a.ok ? "✓" : "✗ " + esc(a.reason || "")}</li>`).join(""));
     put($("#card tbody"), s.score.components.map(c => `<tr data-key="${c.key}" data-points="${c.points}"><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.points.toFixed(1)}${c.max ? " / " + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join(""));
     put($("#plan tbody"), s.score.plan.map(p => `<tr><td>${esc(txt(p.name))}</td><td class="${p.status === "done" ? "ok" : p.status === "pending" ? "mut" : "bad"}">${tr(p.status)}</td></tr>`).join(""));

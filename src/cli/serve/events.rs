@@ -43,7 +43,7 @@ impl EventsFile {
     /// The tick hook that feeds the file.
     pub(super) fn hook(&self) -> icsdrill::runtime::live::TickHook {
         let tx = self.tx.clone();
-        Box::new(move |_, _, _, events| {
+        Box::new(move |_, _, _, _, events| {
             if !events.is_empty() {
                 let _ = tx.send(events.iter().map(icsdrill_engine::SimEvent::to_json).collect());
             }
