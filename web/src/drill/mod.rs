@@ -64,7 +64,7 @@ pub trait DrillApi: Send + Sync + 'static {
     /// Live scoreboard: `full` for instructors, otherwise as observers see it (frozen).
     fn scoreboard(&self, full: bool) -> watch::Receiver<Arc<Scoreboard>>;
     /// Each team's total over plant time since the drill's start: `full` for instructors,
-    /// otherwise cut at the freeze while the board is frozen.
+    /// otherwise cut at a contest's freeze until the hot wash.
     fn score_history(&self, full: bool) -> HistoryView;
     /// Whether the team exists.
     fn has_team(&self, team: &str) -> bool;
@@ -193,7 +193,7 @@ pub const ROUTES: &[RouteDoc] = &[
         method: "GET",
         path: "/api/scoreboard/history",
         access: Access::Any,
-        summary: "Each team's total over plant time (up to the freeze for non-instructors while the board is frozen)",
+        summary: "Each team's total over plant time (up to a contest's freeze for non-instructors until the hot wash)",
         body: None,
     },
     RouteDoc {
