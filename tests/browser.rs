@@ -273,6 +273,11 @@ async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
     assert!(said.contains("red-team: ✓") && said.contains("blue: ✓"), "{seen}");
     assert_eq!(seen["cross_none"], true, "{seen}");
     assert!(seen["history"]["points"].as_u64() >= Some(1) && seen["history"]["from"] == 0.0, "{seen}");
+    let timeline = &seen["timeline_phone"];
+    assert!(
+        timeline["right"].as_f64() <= timeline["inner"].as_f64(),
+        "attack progress off a phone's screen: {seen}"
+    );
     // With the drill gone the page says so, to screen readers too, and keeps retrying.
     // (The page is in Chinese by then.)
     assert!(seen["banner"].as_str().is_some_and(|t| t.contains("连接已断开")), "{seen}");

@@ -67,6 +67,12 @@ with failing(driver, f"{out}/instructor-failure.png"):
     seen["axe"] = {"instructor": accessibility(driver)}
     driver.save_screenshot(f"{out}/instructor.png")
     seen["phone"] = phone(driver, wait, driver.current_url, lambda d: d.find_elements(By.CSS_SELECTOR, "#teams section"), f"{out}/instructor-phone.png")
+    # On a phone every attack step's progress per team is on the screen, not beyond its card.
+    driver.set_window_size(390, 844)
+    driver.get(driver.current_url)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#timeline tbody tr"))
+    seen["timeline_phone"] = driver.execute_script("return {inner: window.innerWidth, right: Math.max(...[...document.querySelectorAll('#timeline tbody td:last-child')].map(c => c.getBoundingClientRect().right))}")
+    driver.set_window_size(1440, 900)
     # The test stops the drill now: the page says the connection is lost and keeps retrying.
     print("ready", flush=True)
     WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "conn").is_displayed())

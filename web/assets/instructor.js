@@ -59,6 +59,8 @@ async function instructorPage() {
     if (!stepsFilled && o.attack) { stepsFilled = true; $("#inject-step").innerHTML = o.attack.map(s => `<option value="${esc(s.id)}">${esc(s.id)} — ${esc(txt(s.name))}</option>`).join(""); }
     put($("#script tbody"), (o.script || []).map(l => `<tr><td class="num">${hms(l.at_s)}</td><td>${esc(tr("sc_" + l.kind))}</td><td>${esc(l.who)}${l.what ? " · " + esc(what(l.what)) : ""}</td><td>${l.note ? esc(txt(l.note)) : ""}</td></tr>`).join(""));
     put($("#timeline tbody"), (o.attack || []).map(s => `<tr><td>${esc(s.id)}</td><td>${esc(txt(s.name))}</td><td>${esc(s.techniques.join(" "))}</td><td>${o.teams.map(t => `<span class="badge">${esc(t.id)}: ${esc(tr("step_" + stepStatus((t.steps.find(x => x.id === s.id) || {}).status, o.phase)))}</span>`).join(" ")}</td></tr>`).join(""));
+    // Drawn as lines on a phone: its roles said outright for screen readers.
+    labelCells($("#timeline"));
     const away = o.elsewhere || [];
     $("#elsewhere").hidden = !away.length;
     put($("#elsewhere ul"), away.map(t => `<li><b>${esc(t.name)}</b> <span class="mut">(${esc(t.id)})</span> — ${t.total.toFixed(1)} · ${tr("node")} ${esc(t.node)}: <a href="${esc(t.http)}/instructor" target="_blank" rel="noopener">${esc(t.http)}</a></li>`).join(""));
