@@ -386,3 +386,42 @@ async fn a_resumed_drills_live_report_is_dated_on_the_day_it_was_created() {
     server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A resumed drill's score chart starts at the drill's start, not at the resume: its teams'
+/// logs, read again, give the changes where they happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_drills_score_history_starts_at_its_start() {
+    let (dir, mut spec) = crate::util::recorded_tank_farm("history", &["a", "b"], Mode::Regional);
+    spec.manual_clock = true;
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    let id = drill.id.clone();
+    drill.control(Control::Start).unwrap();
+    drill.step(50).await;
+    let wrong: icsdrill_engine::SimInput = serde_json::from_str(
+        r#"{"kind":"report_incident","technique":"T0800","asset":"plc-r201","text":"a false alarm"}"#,
+    )
+    .unwrap();
+    let ticking = crate::drill::keep_ticking(drill.clone());
+    drill.act("a", wrong).await.unwrap();
+    ticking.abort();
+    drill.step(100).await;
+    crate::util::board_caught_up(&drill).await;
+    let before = DrillApi::score_history(&*drill, true);
+    server.shutdown().await.unwrap();
+    let mut opts = icsdrill::runtime::range::Options::new(1);
+    (opts.modbus_port, opts.http_port) = (0, 0);
+    let server =
+        DrillServer::resume(&icsdrill::store::Database::Sqlite(dir.clone()), &id, opts).await.unwrap();
+    let after = DrillApi::score_history(&*server.drill, true);
+    // Team a's first total below its start: the false report's penalty.
+    let fell = |h: &icsdrill_drill::history::HistoryView| {
+        h.at_s.iter().zip(&h.totals[0]).find(|&(_, &t)| t < h.totals[0][0]).map(|(&at, _)| at)
+    };
+    assert_eq!(after.at_s.first(), Some(&0.0), "{after:?}");
+    let (was, is) = (fell(&before).expect("the penalty"), fell(&after).expect("the penalty, resumed"));
+    let resumed_at = DrillApi::info(&*server.drill).at_s;
+    assert!(is <= was && is < resumed_at, "at {is} s resumed, {was} s live: {after:?}");
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -74,11 +74,16 @@ impl ScoreHistory {
     /// as the newest point (a pause), or closer to the point before it than kept points are
     /// apart, replaces it; a board from earlier is ignored.
     pub fn record(&mut self, at_s: f64, rows: &[BoardRow]) {
+        self.record_totals(at_s, rows.iter().map(|r| (r.team.as_str(), r.total)));
+    }
+
+    /// `record`, from each team's total (teams not named keep theirs).
+    pub fn record_totals<'a>(&mut self, at_s: f64, teams: impl IntoIterator<Item = (&'a str, f64)>) {
         let last = self.totals.last();
         let mut totals = last.cloned().unwrap_or_else(|| vec![0.0; self.teams.len()]);
-        for r in rows {
-            if let Some(&i) = self.index.get(&r.team) {
-                totals[i] = r.total;
+        for (team, total) in teams {
+            if let Some(&i) = self.index.get(team) {
+                totals[i] = total;
             }
         }
         let newest = self.at_s.last().copied();

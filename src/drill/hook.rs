@@ -42,7 +42,13 @@ pub(super) struct Published {
     pub(super) at_freeze: OnceLock<Arc<ScoreCard>>,
     /// What its operator station showed, and its score, once a second of plant time.
     pub(super) trends: Mutex<Historian>,
+    /// A resumed range's totals as its log was read again (tick, total at each change), for
+    /// the drill's score history; taken once, at the launch.
+    pub(super) past_totals: Mutex<Vec<(u64, f64)>>,
 }
+
+/// At most this many past totals are kept for the score history (past it, every other goes).
+const MAX_PAST_TOTALS: usize = 1 << 14;
 
 /// A team's judged events in memory, while they fit.
 pub(super) struct Judged {
@@ -68,6 +74,7 @@ impl Published {
             hash: Mutex::new((LogHasher::default(), 0)),
             at_freeze: OnceLock::new(),
             trends: Mutex::default(),
+            past_totals: Mutex::default(),
         }
     }
 
@@ -169,9 +176,10 @@ impl HookState {
     /// A resumed range: reads its log tick by tick, scoring when the live hook would have, so
     /// the scorer (tie-break tick included) is where it was before the stop, and its card at
     /// the freeze is the one the live hook kept.
-    fn catch_up(&mut self, past: &[SimEvent], published: &Published) {
+    fn catch_up(&mut self, past: &[SimEvent], published: &Published, start: f64) {
         let Some(last) = past.last() else { return };
         let mut next = 0;
+        let mut totals = vec![(0, start)];
         for tick in 1..=last.tick + 1 {
             let from = next;
             while next < past.len() && past[next].tick < tick {
@@ -179,10 +187,23 @@ impl HookState {
             }
             let (relevant, _) = self.read(&past[from..next]);
             if relevant || tick.is_multiple_of(self.refresh) {
-                let _ = self.scorer.card(tick);
+                let total = self.scorer.card(tick).total;
+                if totals.last().is_some_and(|&(_, t)| t != total) {
+                    totals.push((tick, total));
+                }
+                if totals.len() > MAX_PAST_TOTALS {
+                    let n = totals.len();
+                    totals = totals
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % 2 == 0 || *i == n - 1)
+                        .map(|(_, t)| t)
+                        .collect();
+                }
             }
             self.note_freeze(tick, published);
         }
+        *published.past_totals.lock().unwrap_or_else(|e| e.into_inner()) = totals;
         published.card.store(Arc::new(self.scorer.card(last.tick + 1)));
         published.track.store(Arc::new(self.track.clone()));
         published.log(past);
@@ -237,10 +258,11 @@ pub(super) fn score_hook(
     // The card at tick 0 is where the score starts (live and resumed alike): the first refresh
     // then finds nothing changed, rather than every team's row changing at once.
     let start = state.scorer.card(0);
+    let start_total = start.total;
     if past.is_empty() {
         published.card.store(Arc::new(start));
     }
-    state.catch_up(past, &published);
+    state.catch_up(past, &published, start_total);
     // Resumed past the freeze with no events since it: everything read is before it.
     state.note_freeze(from_tick, &published);
     let scenario = scenario.clone();

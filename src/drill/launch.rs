@@ -167,6 +167,7 @@ impl DrillServer {
         for (k, sim) in sims.into_iter().enumerate() {
             drill.start_here(k, sim).await?;
         }
+        drill.seed_history();
         DrillServer::serve(drill, shutdown).await
     }
 

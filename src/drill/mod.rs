@@ -531,6 +531,26 @@ impl Drill {
         here.chain(away).max().unwrap_or(0)
     }
 
+    /// A resumed drill's score history from its teams' logs as their hooks read them again
+    /// (a new drill's is empty): the chart starts at the drill's start, not the resume.
+    fn seed_history(&self) {
+        let mut changes: Vec<(u64, usize, f64)> = Vec::new();
+        for (k, t) in self.teams.iter().enumerate() {
+            if let Some(h) = t.here() {
+                let past =
+                    std::mem::take(&mut *h.published.past_totals.lock().unwrap_or_else(|e| e.into_inner()));
+                changes.extend(past.into_iter().map(|(tick, total)| (tick, k, total)));
+            }
+        }
+        changes.sort_by_key(|&(tick, k, _)| (tick, k));
+        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        for at in changes.chunk_by(|a, b| a.0 == b.0) {
+            let at_s = at[0].0 as f64 / f64::from(self.scenario.tick_hz);
+            history
+                .record_totals(at_s, at.iter().map(|&(_, k, total)| (self.teams[k].info.id.as_str(), total)));
+        }
+    }
+
     /// Ranks the teams and publishes the boards (the public one stays put while frozen).
     /// Returns about how many bytes their viewers are written (`board::fan_out_pause`).
     fn publish_board(&self, seq: u64) -> u64 {
