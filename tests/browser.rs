@@ -197,6 +197,8 @@ async fn chromium_an_open_big_screen_thaws_at_the_hot_wash() {
     assert_eq!(seen["thawed"], seen["live"], "the open page shows the live board: {seen}");
     assert_ne!(seen["thawed"], seen["frozen_rows"], "{seen}");
     assert_eq!(seen["frozen_badge"], false, "{seen}");
+    // Frozen since 200 s of plant time (3400 s before the 3600 s end).
+    assert_eq!(seen["frozen_text"], "Scoreboard frozen (00:03:20)", "{seen}");
     assert!(seen["full_view"].as_str().is_some_and(|t| t.starts_with("White cell view")), "{seen}");
     assert_eq!(seen["submit_enabled"], 0, "{seen}");
     assert!(seen["logged_report"].as_str().is_some_and(|t| t.contains("Incident report")), "{seen}");

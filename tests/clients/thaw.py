@@ -27,6 +27,7 @@ with failing(driver, f"{out}/thaw-failure.png"):
     driver.get(f"{base}/?token={observer}")
     wait.until(lambda d: d.find_element(By.ID, "frozen").is_displayed())
     seen["frozen_rows"] = rows(driver)
+    seen["frozen_text"] = driver.find_element(By.ID, "frozen").text
     # A score change the freeze hides: a report of something that did not happen.
     call(f"/api/teams/{team}/reports", token, {"technique": "T0800", "asset": "plc-r201", "text": "a false alarm"})
     live = lambda: {r["team"]: round(float(r["total"]), 1) for r in call("/api/scoreboard", instructor)["rows"]}

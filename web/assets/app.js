@@ -316,6 +316,9 @@ function isFullView(b) {
 function fullView(b) {
   const el = $("#fullview");
   if (el) el.hidden = !isFullView(b);
+  // A frozen board says since when: its totals (and its chart) are those of that moment.
+  const frozen = $("#frozen");
+  if (frozen) frozen.textContent = b.clock && b.clock.freeze_s != null ? `${tr("frozen")} (${hms(b.clock.freeze_s)})` : tr("frozen");
 }
 
 async function scoreboardPage() {
