@@ -106,10 +106,8 @@ impl ScoreHistory {
     /// Keeps every other point, the first and the newest among them; later points come no
     /// closer together than these are on average.
     fn thin(&mut self) {
-        let n = self.at_s.len();
-        let keep = |i: &usize| i.is_multiple_of(2) || *i == n - 1;
-        self.at_s = (0..n).filter(keep).map(|i| self.at_s[i]).collect();
-        self.totals = (0..n).filter(keep).map(|i| std::mem::take(&mut self.totals[i])).collect();
+        self.at_s = every_other(std::mem::take(&mut self.at_s));
+        self.totals = every_other(std::mem::take(&mut self.totals));
         if let (Some(first), Some(last)) = (self.at_s.first(), self.at_s.last()) {
             self.min_gap = (last - first) / (self.at_s.len().max(2) - 1) as f64;
         }
@@ -126,6 +124,18 @@ impl ScoreHistory {
             frozen: false,
         }
     }
+}
+
+/// Every other item, the first and the last among them: how a bounded series halves its
+/// resolution and still spans all it held.
+pub fn every_other<T>(items: Vec<T>) -> Vec<T> {
+    let n = items.len();
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i.is_multiple_of(2) || *i + 1 == n)
+        .map(|(_, t)| t)
+        .collect()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use icsdrill_engine::input::PlcMode;
 use icsdrill_engine::scenario::{Maintenance, RegisterSource, SensorIdx, Text};
-use icsdrill_engine::snapshot::{Readings, Screen};
+use icsdrill_engine::snapshot::{Field, Readings, Screen};
 use icsdrill_engine::{Scenario, Snapshot};
 use icsdrill_judge::score::ScoreCard;
 use serde::Serialize;
@@ -267,53 +267,54 @@ pub struct TeamParts<'a> {
 /// A sensor's value as an operator station reads it: from the input register a PLC maps it
 /// to (spoofed values included), scaled; the field value for a sensor no PLC reports.
 pub fn hmi_value(s: &Scenario, readings: &Readings, sensor: usize) -> f64 {
-    for (p, plc) in s.plcs.iter().enumerate() {
-        for ir in &plc.input_registers {
-            if ir.source == RegisterSource::Sensor(SensorIdx(sensor as u32)) {
-                return ir.value(&readings.inputs[p]);
-            }
-        }
-    }
-    readings.field.sensors[sensor]
+    read_sensor(s, sensor_source(s, sensor), sensor, |p| &readings.inputs[p], &readings.field)
 }
 
-/// Where the operator station reads each sensor: the PLC and input register it is mapped to
-/// (the first, as `hmi_value` finds it), or none (the field value). Worked out once.
+/// Where the operator station reads sensor `sensor`: the PLC and input register it is mapped
+/// to (the first), or none (the field value).
+fn sensor_source(s: &Scenario, sensor: usize) -> Option<(usize, usize)> {
+    let source = RegisterSource::Sensor(SensorIdx(sensor as u32));
+    s.plcs
+        .iter()
+        .enumerate()
+        .find_map(|(p, plc)| plc.input_registers.iter().position(|ir| ir.source == source).map(|r| (p, r)))
+}
+
+/// A sensor's value read where `source` says, from the PLCs' input registers (`inputs` by
+/// PLC) or the field.
+fn read_sensor<'a>(
+    s: &Scenario,
+    source: Option<(usize, usize)>,
+    sensor: usize,
+    inputs: impl Fn(usize) -> &'a [u16],
+    field: &Field,
+) -> f64 {
+    match source {
+        Some((p, r)) => s.plcs[p].input_registers[r].value(inputs(p)),
+        None => field.sensors[sensor],
+    }
+}
+
+/// `sensor_source` of every sensor, worked out once (a tick hook samples them every second).
 pub fn sensor_sources(s: &Scenario) -> Vec<Option<(usize, usize)>> {
-    let mapped = |i: usize| {
-        let source = RegisterSource::Sensor(SensorIdx(i as u32));
-        s.plcs.iter().enumerate().find_map(|(p, plc)| {
-            plc.input_registers.iter().position(|ir| ir.source == source).map(|r| (p, r))
-        })
-    };
-    (0..s.sensors.len()).map(mapped).collect()
+    (0..s.sensors.len()).map(|i| sensor_source(s, i)).collect()
 }
 
 /// Each sensor as the operator station shows it in `snap` (none: it shows nothing), read
 /// where `sources` (`sensor_sources`) says, copying no table.
 pub fn shown_values(s: &Scenario, snap: &Snapshot, sources: &[Option<(usize, usize)>]) -> Vec<Option<f64>> {
+    fn read<'a>(
+        s: &Scenario,
+        sources: &[Option<(usize, usize)>],
+        inputs: impl Fn(usize) -> &'a [u16],
+        field: &Field,
+    ) -> Vec<Option<f64>> {
+        sources.iter().enumerate().map(|(i, src)| Some(read_sensor(s, *src, i, &inputs, field))).collect()
+    }
     match &snap.screen {
         Screen::Blank => vec![None; sources.len()],
-        Screen::Live => sources
-            .iter()
-            .enumerate()
-            .map(|(i, src)| {
-                Some(match *src {
-                    Some((p, r)) => s.plcs[p].input_registers[r].value(&snap.plcs[p].memory.input),
-                    None => snap.field.sensors[i],
-                })
-            })
-            .collect(),
-        Screen::Frozen(seen) => sources
-            .iter()
-            .enumerate()
-            .map(|(i, src)| {
-                Some(match *src {
-                    Some((p, r)) => s.plcs[p].input_registers[r].value(&seen.inputs[p]),
-                    None => seen.field.sensors[i],
-                })
-            })
-            .collect(),
+        Screen::Live => read(s, sources, |p| &snap.plcs[p].memory.input, &snap.field),
+        Screen::Frozen(seen) => read(s, sources, |p| &seen.inputs[p], &seen.field),
     }
 }
 

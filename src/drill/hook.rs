@@ -192,13 +192,7 @@ impl HookState {
                     totals.push((tick, total));
                 }
                 if totals.len() > MAX_PAST_TOTALS {
-                    let n = totals.len();
-                    totals = totals
-                        .into_iter()
-                        .enumerate()
-                        .filter(|(i, _)| i % 2 == 0 || *i == n - 1)
-                        .map(|(_, t)| t)
-                        .collect();
+                    totals = icsdrill_drill::history::every_other(totals);
                 }
             }
             self.note_freeze(tick, published);
