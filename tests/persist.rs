@@ -425,3 +425,37 @@ async fn a_resumed_drills_score_history_starts_at_its_start() {
     server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A resumed range's trends reach back before the stop, as its operator station showed them:
+/// re-run from the records, the same samples, values and scores the live hook took.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_ranges_trends_reach_back_before_the_stop() {
+    let (dir, mut spec) = crate::util::recorded_tank_farm("trends", &["a"], Mode::Regional);
+    spec.manual_clock = true;
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    let id = drill.id.clone();
+    drill.control(Control::Start).unwrap();
+    let hz = u64::from(drill.scenario().tick_hz);
+    drill.step(12 * hz).await;
+    let before = DrillApi::team_trends(&*drill, "a").unwrap();
+    assert!(before.at_s.len() >= 10, "{:?}", before.at_s);
+    server.shutdown().await.unwrap();
+    let mut opts = icsdrill::runtime::range::Options::new(1);
+    (opts.modbus_port, opts.http_port) = (0, 0);
+    let server =
+        DrillServer::resume(&icsdrill::store::Database::Sqlite(dir.clone()), &id, opts).await.unwrap();
+    let after = DrillApi::team_trends(&*server.drill, "a").unwrap();
+    // The range resumes after its last recorded tick: every whole second up to there.
+    let resumed_at = DrillApi::info(&*server.drill).at_s;
+    let n = after.at_s.len();
+    assert!(n >= 5 && after.at_s[n - 1] == resumed_at.floor(), "{:?} resumed at {resumed_at}", after.at_s);
+    assert_eq!(after.at_s, before.at_s[..n], "the samples before the stop");
+    assert_eq!(after.score, before.score[..n]);
+    for (a, b) in after.sensors.iter().zip(&before.sensors) {
+        assert_eq!((&a.id, &a.values[..]), (&b.id, &b.values[..n]));
+    }
+    assert!(after.sensors.iter().any(|s| s.values.iter().flatten().any(|&v| v != 0.0)), "{after:?}");
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -29,7 +29,7 @@ pub(crate) fn run(
         let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
         bail!("drill {drill} has no team `{t}` (teams: {})", ids.join(", "));
     }
-    let loaded = icsdrill::store::replay::load(&*store, &record, &teams)?;
+    let loaded = icsdrill::store::replay::load(&*store, &record, &teams, 0)?;
     let lang = match lang {
         Lang::En => report::Lang::En,
         Lang::Zh => report::Lang::Zh,

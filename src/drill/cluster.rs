@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use icsdrill_drill::leases::{self, RENEW_MS};
+use icsdrill_drill::trends::MAX_SAMPLES;
 use icsdrill_drill::{ActError, BoardRow, EndpointInfo, Phase};
 use icsdrill_engine::SimInput;
 use icsdrill_web::drill::DrillApi;
@@ -324,8 +325,9 @@ async fn resumed(db: &Database, record: &DrillRecord, drill: &Drill, team: &str)
         let Some(last) = store.last_tick(&record.id, &team)? else { return Ok(None) };
         let inputs = store.inputs(&record.id, &team)?;
         let recorded = store.event_count(&record.id, &team)?;
-        let sim = crate::store::replay::rerun(&scenario, &record, &inputs, Some(last));
-        Ok(Some(Resumed { sim, recorded }))
+        let (sim, shown) =
+            crate::store::replay::rerun_showing(&scenario, &record, &inputs, Some(last), MAX_SAMPLES);
+        Ok(Some(Resumed { sim, recorded, shown }))
     })
     .await?
 }

@@ -14,6 +14,7 @@ use icsdrill_judge::score::{ScoreCard, Scorer};
 use tokio::sync::Notify;
 
 use crate::runtime::live::TickHook;
+use crate::store::replay::Shown;
 use crate::store::{Batch, RecordSender};
 
 /// Seconds of simulated time between score refreshes when no event changes it (downtime and
@@ -105,6 +106,19 @@ impl Published {
             hash.0.push_line(line);
         }
         hash.1 = last.tick;
+    }
+
+    /// A resumed range's historian, from what its operator station showed before the stop
+    /// (`replay::rerun_showing`) and its totals as its log was read again: the score a sample
+    /// carries is the card published before its tick, as the live hook's is.
+    pub(super) fn seed_trends(&self, shown: &[Shown], tick_hz: u32) {
+        let totals = self.past_totals.lock().unwrap_or_else(|e| e.into_inner());
+        let mut trends = self.trends.lock().unwrap_or_else(|e| e.into_inner());
+        for s in shown {
+            let before = totals.partition_point(|&(t, _)| t < s.tick);
+            let score = totals.get(before.wrapping_sub(1)).map_or(self.card.load().total, |&(_, t)| t);
+            trends.record(s.tick as f64 / f64::from(tick_hz), score, &s.values);
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use icsdrill_drill::board::Freeze;
 use icsdrill_drill::flags::{self, Challenge, RateLimit};
 use icsdrill_drill::history::ScoreHistory;
 use icsdrill_drill::track::Track;
+use icsdrill_drill::trends::MAX_SAMPLES;
 use icsdrill_drill::vocab::valid_team_id;
 use icsdrill_drill::{Mode, Phase, Scoreboard, TeamInfo};
 use icsdrill_engine::{Scenario, Sim};
@@ -27,6 +28,7 @@ use super::{Drill, DrillServer, DrillSpec, Here, MAX_TEAMS, Team};
 use crate::runtime::live::Extras;
 use crate::runtime::modbus::server::{Clients, ForeignHook};
 use crate::runtime::range::{self, Range};
+use crate::store::replay::Shown;
 use crate::store::{Batch, Database, DrillRecord, RecordSender, Recorder, Store, TeamRecord};
 
 /// The spec of a recorded drill, served with `range` (its seed, attacker mode and duration
@@ -144,7 +146,7 @@ impl DrillServer {
             let Some((record, team_records)) = store.drill(&wanted)? else {
                 return Err(Error::not_found(format!("no drill `{wanted}` in {}", db.describe())));
             };
-            let loaded = crate::store::replay::load(&*store, &record, &team_records)?;
+            let loaded = crate::store::replay::load(&*store, &record, &team_records, MAX_SAMPLES)?;
             Ok((record, team_records, loaded))
         })
         .await??;
@@ -157,7 +159,7 @@ impl DrillServer {
         identity.sims = loaded
             .teams
             .into_iter()
-            .map(|t| Some(Resumed { recorded: t.stored_events.len(), sim: t.sim }))
+            .map(|t| Some(Resumed { recorded: t.stored_events.len(), sim: t.sim, shown: t.shown }))
             .collect();
         DrillServer::launch(spec, identity, false).await
     }
@@ -561,6 +563,8 @@ pub(super) struct Resumed {
     /// records began but never finished: a range started in the briefing, whose first tick
     /// never ran) are recorded now.
     pub(super) recorded: usize,
+    /// What its operator station showed over the last minutes on record, for its historian.
+    pub(super) shown: Vec<Shown>,
 }
 
 /// Starts team `k`'s range: its simulation (new, or `sim` resumed), its hook, its endpoints.
@@ -568,8 +572,8 @@ async fn start_team(sh: &Starter, k: usize, info: &TeamInfo, sim: Option<Resumed
     let (scenario, plan) = (&sh.spec.scenario, sh.spec.mode == Mode::Enterprise);
     let limit = sh.recording.is_some().then_some(sh.spec.judged_in_memory);
     let published = Arc::new(Published::new(Scorer::new(scenario, plan).card(0), Track::default(), limit));
-    let (sim, new) = match sim {
-        Some(Resumed { sim, recorded }) => {
+    let (sim, new, shown) = match sim {
+        Some(Resumed { sim, recorded, shown }) => {
             if let Some((r, _)) = &sh.recording {
                 let unrecorded = sim.events().get(recorded..).unwrap_or_default();
                 for chunk in unrecorded.chunk_by(|a, b| a.tick == b.tick) {
@@ -581,7 +585,7 @@ async fn start_team(sh: &Starter, k: usize, info: &TeamInfo, sim: Option<Resumed
                     });
                 }
             }
-            (sim, false)
+            (sim, false, shown)
         }
         None => {
             // A new range: its first events (`sim_started`) come before any tick.
@@ -590,7 +594,7 @@ async fn start_team(sh: &Starter, k: usize, info: &TeamInfo, sim: Option<Resumed
                 r.record(Batch { team: k, tick: 0, inputs: Vec::new(), events: sim.events().to_vec() });
             }
             published.log(sim.events());
-            (sim, true)
+            (sim, true, Vec::new())
         }
     };
     let past = if new { &[][..] } else { sim.events() };
@@ -605,6 +609,7 @@ async fn start_team(sh: &Starter, k: usize, info: &TeamInfo, sim: Option<Resumed
         from_tick: sim.tick(),
     };
     let hook = score_hook(scenario, target, past, recording);
+    published.seed_trends(&shown, scenario.tick_hz);
     let extras = Extras {
         held: true,
         hook: Some(hook),

@@ -153,7 +153,7 @@ pub fn export(store: &dyn Store, id: &str, key: &SigningKey) -> Result<Bundle> {
         )));
     }
     let Some((_, teams)) = store.drill(id)? else { return Err(Error::NotFound(format!("no drill `{id}`"))) };
-    let loaded = crate::store::replay::load(store, &record, &teams)?;
+    let loaded = crate::store::replay::load(store, &record, &teams, 0)?;
     let registry = store.registry()?;
     let mut parts = Vec::new();
     for ((t, info), v) in loaded.teams.iter().zip(&teams).zip(&verdicts) {

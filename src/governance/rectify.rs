@@ -202,7 +202,7 @@ pub fn track_drill(
     let Some((record, teams)) = store.drill(drill)? else {
         return Err(Error::not_found(format!("no drill `{drill}` in the store (see `icsdrill drills`)")));
     };
-    let loaded = crate::store::replay::load(&*store, &record, &teams)?;
+    let loaded = crate::store::replay::load(&*store, &record, &teams, 0)?;
     let registry = store.registry()?;
     let mut out = Vec::new();
     for t in &loaded.teams {

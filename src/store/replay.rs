@@ -20,6 +20,8 @@ pub struct LoadedTeam {
     pub inputs: Vec<TimedInput>,
     /// The stored event log, JSON lines.
     pub stored_events: Vec<String>,
+    /// What its operator station showed over the seconds `load` was asked for.
+    pub shown: Vec<Shown>,
 }
 
 /// A drill rebuilt from the store.
@@ -71,26 +73,64 @@ pub fn rerun(
     inputs: &[TimedInput],
     last: Option<u64>,
 ) -> Sim {
+    rerun_showing(scenario, record, inputs, last, 0).0
+}
+
+/// What a team's operator station showed after a tick of whole plant seconds: each sensor's
+/// value (none where it showed nothing), as the live hook samples it for the historian.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    /// The tick the range had reached (a multiple of the scenario's tick rate).
+    pub tick: u64,
+    /// Each sensor's value, in the scenario's order.
+    pub values: Vec<Option<f64>>,
+}
+
+/// `rerun`, noting what the operator station showed at each of the last `seconds` whole
+/// seconds of plant time, so a resumed range's trends reach back before the stop.
+pub fn rerun_showing(
+    scenario: &Arc<Scenario>,
+    record: &DrillRecord,
+    inputs: &[TimedInput],
+    last: Option<u64>,
+    seconds: usize,
+) -> (Sim, Vec<Shown>) {
     let mut sim = Sim::new(scenario.clone(), record.seed);
     if record.live_attacker {
         sim.set_live_attacker();
     }
-    if let Some(last) = last {
-        sim.run_until(last + 1, inputs);
-        sim.keep_unanswered_intents();
+    let Some(last) = last else { return (sim, Vec::new()) };
+    let (end, hz) = (last + 1, u64::from(scenario.tick_hz));
+    let from = end.saturating_sub(seconds as u64 * hz);
+    let sources = icsdrill_drill::views::sensor_sources(scenario);
+    let mut shown = Vec::with_capacity(seconds);
+    let mut previous = None;
+    // The live hook samples after each tick that ends a whole second (never at tick 0).
+    let mut tick = (from / hz + 1) * hz;
+    while seconds > 0 && tick <= end {
+        sim.run_until(tick, inputs);
+        let snapshot = previous.as_ref().map_or_else(|| sim.snapshot(), |p| sim.snapshot_after(p));
+        shown
+            .push(Shown { tick, values: icsdrill_drill::views::shown_values(scenario, &snapshot, &sources) });
+        previous = Some(snapshot);
+        tick += hz;
     }
-    sim
+    sim.run_until(end, inputs);
+    sim.keep_unanswered_intents();
+    (sim, shown)
 }
 
-/// Rebuilds every team's simulation from the stored inputs.
-pub fn load(store: &dyn Store, record: &DrillRecord, teams: &[TeamRecord]) -> Result<Loaded> {
+/// Rebuilds every team's simulation from the stored inputs, noting what each operator station
+/// showed over the last `seconds` seconds (`rerun_showing`; 0 where no one asks).
+pub fn load(store: &dyn Store, record: &DrillRecord, teams: &[TeamRecord], seconds: usize) -> Result<Loaded> {
     let scenario = stored_scenario(record)?;
     let mut out = Vec::new();
     for t in teams {
         let inputs = store.inputs(&record.id, &t.id)?;
         let stored_events = store.events(&record.id, &t.id)?;
-        let sim = rerun(&scenario, record, &inputs, store.last_tick(&record.id, &t.id)?);
-        out.push(LoadedTeam { id: t.id.clone(), sim, inputs, stored_events });
+        let last = store.last_tick(&record.id, &t.id)?;
+        let (sim, shown) = rerun_showing(&scenario, record, &inputs, last, seconds);
+        out.push(LoadedTeam { id: t.id.clone(), sim, inputs, stored_events, shown });
     }
     Ok(Loaded { scenario, teams: out })
 }
@@ -156,7 +196,7 @@ pub fn verify(store: &dyn Store, id: &str) -> Result<(DrillRecord, Vec<TeamVerdi
             if known.is_empty() { "none".into() } else { known.join(", ") }
         )));
     };
-    let loaded = load(store, &record, &teams)?;
+    let loaded = load(store, &record, &teams, 0)?;
     let mut out = Vec::new();
     for t in &loaded.teams {
         let replayed: Vec<String> = t.sim.events().iter().map(|e| e.to_json()).collect();
