@@ -459,3 +459,40 @@ async fn a_resumed_ranges_trends_reach_back_before_the_stop() {
     server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A resumed drill's ranges come back at one tick: each is re-run to its last recorded tick,
+/// and a range quiet for the last seconds before the stop catches up with the furthest (as a
+/// pause aligns them), so no team runs behind the others for the rest of the drill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_drills_ranges_come_back_at_one_tick() {
+    let (dir, mut spec) = crate::util::recorded_tank_farm("one-tick", &["a", "b"], Mode::Regional);
+    spec.manual_clock = true;
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    let id = drill.id.clone();
+    drill.control(Control::Start).unwrap();
+    drill.step(12 * u64::from(drill.scenario().tick_hz)).await;
+    // Team b's report is the last event on record: team a's log ends seconds earlier.
+    let report: icsdrill_engine::SimInput = serde_json::from_str(
+        r#"{"kind":"report_incident","technique":"T0800","asset":"plc-r201","text":"late"}"#,
+    )
+    .unwrap();
+    let ticking = crate::drill::keep_ticking(drill.clone());
+    drill.act("b", report).await.unwrap();
+    ticking.abort();
+    server.shutdown().await.unwrap();
+    let mut opts = icsdrill::runtime::range::Options::new(1);
+    (opts.modbus_port, opts.http_port) = (0, 0);
+    let server =
+        DrillServer::resume(&icsdrill::store::Database::Sqlite(dir.clone()), &id, opts).await.unwrap();
+    let (a, b) = (server.drill.live("a").unwrap().clone(), server.drill.live("b").unwrap().clone());
+    let furthest = b.snapshot().tick;
+    let caught_up = tokio::time::timeout(Duration::from_secs(20), a.wait_for_tick(furthest)).await;
+    assert!(
+        caught_up.is_ok() && a.snapshot().tick == furthest,
+        "a at {}, b at {furthest}",
+        a.snapshot().tick
+    );
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -169,6 +169,9 @@ impl DrillServer {
         for (k, sim) in sims.into_iter().enumerate() {
             drill.start_here(k, sim).await?;
         }
+        // Resumed, each range stands after its own last recorded tick: held, the quiet ones
+        // catch up with the furthest, so all come back at one tick.
+        drill.run_clocks(drill.phase());
         drill.seed_history();
         DrillServer::serve(drill, shutdown).await
     }

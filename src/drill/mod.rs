@@ -634,7 +634,7 @@ impl Drill {
     /// every range first runs on to the furthest one's tick: a range that fell behind (a
     /// stall, a team held by its records) is paused, judged and ranked at the same tick as the
     /// others (give or take the tick a range may be finishing as it is held).
-    fn run_clocks(&self, phase: Phase) {
+    pub(super) fn run_clocks(&self, phase: Phase) {
         let run = phase.clock_runs() && !self.manual_clock;
         let heres: Vec<_> = self.teams.iter().filter_map(Team::here).collect();
         for h in &heres {
