@@ -375,10 +375,7 @@ async fn a_resumed_drills_live_report_is_dated_on_the_day_it_was_created() {
         .unwrap();
     assert_eq!(n, 1);
     drop(db);
-    let mut opts = icsdrill::runtime::range::Options::new(1);
-    (opts.modbus_port, opts.http_port) = (0, 0);
-    let server =
-        DrillServer::resume(&icsdrill::store::Database::Sqlite(dir.clone()), &id, opts).await.unwrap();
+    let server = resume_in(&dir, &id).await;
     let (_, json) = server.drill.report("a", "json", "en").unwrap();
     let report: serde_json::Value = serde_json::from_slice(&json).unwrap();
     let date = report["context"]["date"].as_str().or(report["date"].as_str()).map(str::to_string);
@@ -409,10 +406,7 @@ async fn a_resumed_drills_score_history_starts_at_its_start() {
     crate::util::board_caught_up(&drill).await;
     let before = DrillApi::score_history(&*drill, true);
     server.shutdown().await.unwrap();
-    let mut opts = icsdrill::runtime::range::Options::new(1);
-    (opts.modbus_port, opts.http_port) = (0, 0);
-    let server =
-        DrillServer::resume(&icsdrill::store::Database::Sqlite(dir.clone()), &id, opts).await.unwrap();
+    let server = resume_in(&dir, &id).await;
     let after = DrillApi::score_history(&*server.drill, true);
     // Team a's first total below its start: the false report's penalty.
     let fell = |h: &icsdrill_drill::history::HistoryView| {
@@ -441,10 +435,7 @@ async fn a_resumed_ranges_trends_reach_back_before_the_stop() {
     let before = DrillApi::team_trends(&*drill, "a").unwrap();
     assert!(before.at_s.len() >= 10, "{:?}", before.at_s);
     server.shutdown().await.unwrap();
-    let mut opts = icsdrill::runtime::range::Options::new(1);
-    (opts.modbus_port, opts.http_port) = (0, 0);
-    let server =
-        DrillServer::resume(&icsdrill::store::Database::Sqlite(dir.clone()), &id, opts).await.unwrap();
+    let server = resume_in(&dir, &id).await;
     let after = DrillApi::team_trends(&*server.drill, "a").unwrap();
     // The range resumes after its last recorded tick: every whole second up to there.
     let resumed_at = DrillApi::info(&*server.drill).at_s;
@@ -481,10 +472,7 @@ async fn a_resumed_drills_ranges_come_back_at_one_tick() {
     drill.act("b", report).await.unwrap();
     ticking.abort();
     server.shutdown().await.unwrap();
-    let mut opts = icsdrill::runtime::range::Options::new(1);
-    (opts.modbus_port, opts.http_port) = (0, 0);
-    let server =
-        DrillServer::resume(&icsdrill::store::Database::Sqlite(dir.clone()), &id, opts).await.unwrap();
+    let server = resume_in(&dir, &id).await;
     let (a, b) = (server.drill.live("a").unwrap().clone(), server.drill.live("b").unwrap().clone());
     let furthest = b.snapshot().tick;
     let caught_up = tokio::time::timeout(Duration::from_secs(20), a.wait_for_tick(furthest)).await;
@@ -495,4 +483,11 @@ async fn a_resumed_drills_ranges_come_back_at_one_tick() {
     );
     server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Resumes drill `id` from the SQLite records in `dir`, on ephemeral loopback ports.
+async fn resume_in(dir: &std::path::Path, id: &str) -> DrillServer {
+    let mut opts = icsdrill::runtime::range::Options::new(1);
+    (opts.modbus_port, opts.http_port) = (0, 0);
+    DrillServer::resume(&icsdrill::store::Database::Sqlite(dir.to_path_buf()), id, opts).await.unwrap()
 }
