@@ -597,12 +597,7 @@ async fn an_iec104_command_held_by_a_paused_clock_is_not_logged_as_blocked() {
 /// the wire for longer than the attacker's request timeout. When it runs again the write
 /// lands, and the log must say the attack step succeeded (not failed, with its write applied).
 async fn a_held_attack_write_succeeds(id: &str, attack: &str) {
-    let source = icsdrill_scenarios::builtin(id).unwrap().source;
-    let (head, rest) = source.split_once("\nattack:\n").unwrap();
-    let tail = &rest[rest.find("\nscoring:").unwrap()..];
-    let yaml = format!("{head}\nattack:{attack}{tail}");
-    let s = Arc::new(Scenario::from_yaml("held.yaml", &yaml).unwrap_or_else(|e| panic!("{e}")));
-    let range = start_with_attack(s, |o| o.running = false).await;
+    let range = start_with_attack(with_attack(id, attack), |o| o.running = false).await;
     let live = range.live.clone();
     live.step(10);
     live.wait_for_tick(10).await;
@@ -621,6 +616,55 @@ async fn a_held_attack_write_succeeds(id: &str, attack: &str) {
         matches!(&results[..], [e] if matches!(&e.kind, EventKind::InputApplied { input: SimInput::AttackResult { ok: true, .. } })),
         "one result, a success: {results:?}"
     );
+    range.shutdown().await.unwrap();
+}
+
+/// Built-in scenario `id` with its attack replaced by `attack` (steps in YAML flow style).
+fn with_attack(id: &str, attack: &str) -> Arc<Scenario> {
+    let source = icsdrill_scenarios::builtin(id).unwrap().source;
+    let (head, rest) = source.split_once("\nattack:\n").unwrap();
+    let tail = &rest[rest.find("\nscoring:").unwrap()..];
+    let yaml = format!("{head}\nattack:{attack}{tail}");
+    Arc::new(Scenario::from_yaml("attack.yaml", &yaml).unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// A team that holds every slot of its PLC's endpoint (the connection cap) does not lock its
+/// attacker out: the range's own clients have slots of their own, so the attack lands as it
+/// would on a team that left the slots free (a team that held them saw every step fail and
+/// outscored the teams that defended).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_holding_its_endpoints_slots_does_not_lock_its_attacker_out() {
+    let attack = "
+  - { id: in, name: { en: In, zh: 进入 }, techniques: [T0886], when: { at_s: 0.1 }, action: { pivot: { host: hist-dmz-01 } } }
+  - { id: ews, name: { en: EWS, zh: 工程师站 }, techniques: [T0886], when: { after: in, outcome: succeeded, at_s: 0.2 }, action: { pivot: { host: ews-01 } } }
+  - { id: write, name: { en: Write, zh: 写入 }, techniques: [T0836], when: { after: ews, outcome: succeeded, at_s: 2 }, action: { write_registers: { plc: plc-t101, addr: 1, values: [900] } } }";
+    let range = start_with_attack(with_attack("petrochem-tank-farm", attack), |o| {
+        o.limits.max_connections = 2;
+        o.running = false;
+    })
+    .await;
+    let plc = endpoint(&range, "plc-t101");
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut c = Client::connect(plc).await;
+        assert_eq!(read_holding(&mut c, 0, 1).await.len(), 1, "the team's connection is served");
+        held.push(c);
+    }
+    let mut third = Client::connect(plc).await;
+    third.send(&[0, 9, 0, 0, 0, 6, 1, 0x03, 0x00, 0x00, 0x00, 0x01]).await;
+    assert!(third.response(Duration::from_secs(1)).await.is_none(), "the endpoint's slots are all held");
+    range.live.set_running(true);
+    let result = |e: &icsdrill_engine::SimEvent| matches!(&e.kind, EventKind::InputApplied { input: SimInput::AttackResult { step, .. } } if step == "write");
+    assert!(
+        crate::util::wait_for_event(&range.live, Duration::from_secs(30), result).await,
+        "the write's result"
+    );
+    let results = range.live.events_since(0, 10, result);
+    assert!(
+        matches!(&results[..], [e] if matches!(&e.kind, EventKind::InputApplied { input: SimInput::AttackResult { ok: true, .. } })),
+        "the attacker's write went through the held endpoint: {results:?}"
+    );
+    drop(held);
     range.shutdown().await.unwrap();
 }
 

@@ -139,11 +139,12 @@ impl Clients {
 
     /// Whether `ip` may connect.
     pub fn admits(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        self.own.contains(&ip) || self.nets.iter().any(|n| n.contains(&ip))
+        self.is_own(ip) || self.nets.iter().any(|n| n.contains(&ip.to_canonical()))
+    }
+
+    /// Whether `ip` is one of the range's own simulated clients.
+    pub fn is_own(&self, ip: IpAddr) -> bool {
+        self.own.contains(&ip.to_canonical())
     }
 }
 
@@ -211,6 +212,10 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(cx.limits.max_connections));
+    // The range's own simulated clients (its attacker, its routine traffic) have slots of
+    // their own: a team holding its endpoints' slots must not lock its attacker out (a team
+    // that did saw every attack step fail and outscored the teams that defended).
+    let own_slots = Arc::new(Semaphore::new(cx.limits.max_connections));
     let endpoint =
         Arc::new(Endpoint { pacer: Pacer::new(cx.limits.request_rate), clock: Default::default() });
     let mut connections = tokio::task::JoinSet::new();
@@ -247,10 +252,14 @@ pub async fn serve(
         // An OPC UA connection holds three descriptors (the client's, the relay's to the stack,
         // the stack's end of it), so three of the range's slots.
         let descriptors = if protocol == Protocol::OpcUa { 3 } else { 1 };
-        let slot = slots
-            .clone()
-            .try_acquire_owned()
-            .and_then(|s| Ok((s, cx.range_slots.clone().try_acquire_many_owned(descriptors)?)));
+        let slot = if cx.clients.is_own(peer.ip()) {
+            own_slots.clone().try_acquire_owned().map(|s| (s, None))
+        } else {
+            slots
+                .clone()
+                .try_acquire_owned()
+                .and_then(|s| Ok((s, Some(cx.range_slots.clone().try_acquire_many_owned(descriptors)?))))
+        };
         let Ok(slot) = slot else {
             // Over the cap: close at once so a flood cannot hold the backlog, and log it (a
             // flood is evidence).
