@@ -1045,6 +1045,45 @@ async fn resuming_from_a_read_only_data_directory_fails_at_start() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A drill whose server fails to start (its Modbus port taken, its web port taken) leaves no
+/// drill "in briefing" on record; teams whose client networks overlap are refused before
+/// anything is recorded.
+#[test]
+fn a_drill_that_fails_to_start_leaves_no_record() {
+    let dir = temp_dir("failed-start");
+    let d = dir.to_str().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let run = |args: &[&str]| {
+        let o = Command::new("timeout")
+            .arg("30")
+            .arg(env!("CARGO_BIN_EXE_icsdrill"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let serve = ["serve", "--teams", "a,b", "--data-dir", d];
+    for (more, says) in [
+        (&["--modbus-port", &port, "--http-port", "0"][..], "in use"),
+        (&["--modbus-port", "0", "--http-port", &port], "in use"),
+        (&["--modbus-port", "0", "--http-port", "0", "--clients", "a=127.10.2.0/24"], "overlap"),
+    ] {
+        let (code, _, err) = run(&[&serve[..], more].concat());
+        assert_eq!(code, Some(1), "{more:?}: {err}");
+        assert!(err.contains(says) && !err.contains("panicked"), "{more:?}: {err}");
+    }
+    let (code, out, err) = run(&["drills", "--data-dir", d]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!out.contains("briefing"), "a drill nobody ran is listed: {out}");
+    drop(taken);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // 8. Command-line values that hang or panic.
 
 #[test]

@@ -96,6 +96,16 @@ fn exercise(store: &mut dyn Store, p: &str) {
     assert_eq!(store.score(&drill, "b").unwrap(), None);
     store.set_phase(&drill, icsdrill_drill::Phase::Live).unwrap();
     assert_eq!(store.drill(&drill).unwrap().unwrap().0.phase, icsdrill_drill::Phase::Live);
+    // A drill that never got going (its server failed to start) is discarded whole; the
+    // others stay.
+    let failed = format!("{drill}-failed");
+    store.create_drill(&DrillRecord { id: failed.clone(), ..record.clone() }, &teams).unwrap();
+    store.append(&failed, &names, &batches[..3]).unwrap();
+    store.save_score(&failed, "a", 1, 1.0, "{}").unwrap();
+    store.discard_drill(&failed).unwrap();
+    assert!(store.drill(&failed).unwrap().is_none());
+    assert!(store.events(&failed, "a").unwrap().is_empty() && store.score(&failed, "a").unwrap().is_none());
+    assert_eq!(store.events(&drill, "a").unwrap(), expected, "the other drill is whole");
 
     // Findings tracking.
     let ent = format!("{p}-e");

@@ -50,7 +50,27 @@ pub fn team_clients(spec: &DrillSpec) -> Result<Vec<Vec<ipnet::IpNet>>> {
             bail_invalid!("client addresses are given for `{u}`, which is not a team of this drill");
         }
     }
+    // An address two teams' networks share would reach both teams' PLCs.
+    for (i, a) in out.iter().enumerate() {
+        for (j, b) in out.iter().enumerate().skip(i + 1) {
+            if let Some((x, y)) =
+                a.iter().flat_map(|x| b.iter().map(move |y| (x, y))).find(|(x, y)| overlap(x, y))
+            {
+                bail_invalid!(
+                    "the client networks of teams `{}` ({x}) and `{}` ({y}) overlap: each team connects from networks of its own",
+                    spec.teams[i].id,
+                    spec.teams[j].id
+                );
+            }
+        }
+    }
     Ok(out)
+}
+
+/// Whether two networks share an address (one holds the other's first address, or the
+/// other way round: networks nest or are apart).
+fn overlap(a: &ipnet::IpNet, b: &ipnet::IpNet) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
 }
 
 /// The address team `k`'s live attacker connects from in a drill of several teams.

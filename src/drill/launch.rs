@@ -166,14 +166,27 @@ impl DrillServer {
 
     async fn launch(spec: DrillSpec, identity: Identity, new: bool) -> Result<DrillServer> {
         let (drill, sims, shutdown) = Drill::build(spec, identity, new, None).await?;
-        for (k, sim) in sims.into_iter().enumerate() {
-            drill.start_here(k, sim).await?;
+        let started = async {
+            for (k, sim) in sims.into_iter().enumerate() {
+                drill.start_here(k, sim).await?;
+            }
+            // Resumed, each range stands after its own last recorded tick: held, the quiet
+            // ones catch up with the furthest, so all come back at one tick.
+            drill.run_clocks(drill.phase());
+            drill.seed_history();
+            Ok(())
+        };
+        let served = match started.await {
+            Ok(()) => DrillServer::serve(drill.clone(), shutdown).await,
+            Err(e) => {
+                let _ = shutdown.send(true);
+                Err(e)
+            }
+        };
+        if served.is_err() && new {
+            discard(&drill).await;
         }
-        // Resumed, each range stands after its own last recorded tick: held, the quiet ones
-        // catch up with the furthest, so all come back at one tick.
-        drill.run_clocks(drill.phase());
-        drill.seed_history();
-        DrillServer::serve(drill, shutdown).await
+        served
     }
 
     /// Serves `drill`: its board task and its web view.
@@ -468,6 +481,21 @@ async fn open_recorder(
     })
     .await??;
     Ok(Some(Recorder::start(store, identity.id.clone(), spec.teams.iter().map(|t| t.id.clone()).collect())))
+}
+
+/// A new drill whose server failed to start (a port taken): its recorder stopped and its
+/// records deleted, so no drill nobody ran stays "in briefing" in the lists.
+async fn discard(drill: &Drill) {
+    let recorder = drill.recorder.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let (Some(recorder), Some(db)) = (recorder, drill.database.clone()) else { return };
+    let id = drill.id.clone();
+    let discarded = tokio::task::spawn_blocking(move || -> Result<()> {
+        recorder.finish();
+        db.open()?.discard_drill(&id)
+    });
+    if let Ok(Err(e)) = discarded.await {
+        tracing::warn!(error = %e, "the records of a drill that failed to start are left in the database");
+    }
 }
 
 /// The record of a new drill and its teams.

@@ -35,6 +35,20 @@ fn parsed<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
     serde_json::from_value(serde_json::Value::String(s.to_string()))
         .map_err(|_| Error::unreadable(format!("the database holds an unknown {what} `{s}`")))
 }
+/// The tables holding a drill's records (its id in `drill_id`), and last its own row:
+/// what `Store::discard_drill` deletes, in this order.
+const DRILL_TABLES: [&str; 7] =
+    ["events", "inputs", "scores", "phases", "foreign_clients", "tracked", "teams"];
+
+/// The statements that discard a drill, its id the first parameter (`$1`, which SQLite
+/// reads as the first parameter too).
+fn discard_statements() -> impl Iterator<Item = String> {
+    DRILL_TABLES
+        .iter()
+        .map(|t| format!("DELETE FROM {t} WHERE drill_id = $1"))
+        .chain(std::iter::once("DELETE FROM drills WHERE id = $1".to_string()))
+}
+
 /// The tables, one definition for both databases: the type names are PostgreSQL's (`BIGINT`,
 /// `DOUBLE PRECISION`), which SQLite reads with the same affinities as its own `INTEGER` and
 /// `REAL`, so databases made by earlier versions keep working.
@@ -229,6 +243,9 @@ pub struct Batch {
 pub trait Store: Send {
     /// Records a new drill and its teams.
     fn create_drill(&mut self, drill: &DrillRecord, teams: &[TeamRecord]) -> Result<()>;
+    /// Deletes everything on record of a drill that never got going (its server failed to
+    /// start): it is no drill anyone ran.
+    fn discard_drill(&mut self, drill: &str) -> Result<()>;
     /// Appends batches (inputs and events) of `drill`'s teams in one transaction.
     fn append(&mut self, drill: &str, teams: &[String], batches: &[Batch]) -> Result<()>;
     /// From now on writes records only for the teams node `node` holds, or no node has

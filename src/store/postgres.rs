@@ -129,6 +129,15 @@ impl Store for PgStore {
         std::mem::take(&mut self.fenced)
     }
 
+    fn discard_drill(&mut self, drill: &str) -> Result<()> {
+        let mut tx = self.writer()?.transaction()?;
+        for statement in super::discard_statements() {
+            tx.execute(&statement, &[&drill])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn append(&mut self, drill: &str, teams: &[String], batches: &[Batch]) -> Result<()> {
         let fence = self.fence.clone();
         self.fenced.clear();

@@ -166,6 +166,15 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn discard_drill(&mut self, drill: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for statement in super::discard_statements() {
+            tx.execute(&statement, [drill])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn append(&mut self, drill: &str, teams: &[String], batches: &[Batch]) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
