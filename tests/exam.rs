@@ -518,3 +518,42 @@ fn the_exam_section_is_validated_with_locations() {
     }
     assert!(err.lines().all(|l| l.starts_with("exam.yaml:")), "{err}");
 }
+
+/// An exam the white cell ends is graded and certified then, while its pages stay up (before,
+/// the trainer saw no result until the process was stopped).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exam_the_white_cell_ends_is_certified_at_once() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-ended-exam-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap().to_string();
+    let args = ["serve", "--mode", "exam", "--teams", "t6", "--cohort", "2026-E", "--data-dir", &d];
+    let fast = ["--modbus-port", "0", "--http-port", "0", "--tick-hz", "100", "--start"];
+    let (served, banner, lines) = crate::util::spawn_served(&[&args[..], &fast[..]].concat(), None);
+    let url = banner.iter().find_map(|l| l.split("Instructor (white cell / 导调组): ").nth(1)).unwrap();
+    let (base, token) = url.split_once("/instructor?token=").unwrap();
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let body = r#"{"action":"end"}"#;
+    let (s, answer) = crate::drill::http(addr, "POST", "/api/drill/control", Some(token), Some(body)).await;
+    assert_eq!(s, 200, "{answer}");
+    // The certificate line comes while the server still serves (bounded: the reader ends
+    // with the process, which the test stops only below).
+    let printed = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        for line in lines.map_while(Result::ok) {
+            let done = line.contains("pages and reports stay here");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        seen
+    });
+    let printed = tokio::time::timeout(std::time::Duration::from_secs(60), printed).await.unwrap().unwrap();
+    assert!(printed.iter().any(|l| l.starts_with("exam ") && l.contains("certificate")), "{printed:?}");
+    let (s, _) = crate::drill::http(addr, "GET", "/api/drill", Some(token), None).await;
+    assert_eq!(s, 200, "the pages are still served");
+    let (ok, csv) = icsdrill(&["exam", "cohort", "2026-E", "--data-dir", &d]);
+    assert!(ok && csv.contains("2026-E,t6,t6,"), "{csv}");
+    drop(served);
+    let _ = std::fs::remove_dir_all(&dir);
+}

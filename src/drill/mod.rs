@@ -466,6 +466,16 @@ impl Drill {
         }
     }
 
+    /// Resolves once every team's log here is on disk to its last event (at once for a drill
+    /// that keeps no record): what judging from the store needs of a drill that has ended.
+    pub async fn all_recorded(&self) {
+        for t in &self.teams {
+            let Some(h) = t.here() else { continue };
+            let last = h.published.hash.lock().unwrap_or_else(|e| e.into_inner()).1;
+            self.recorded(&t.info.id, last + 1).await;
+        }
+    }
+
     /// Resolves when what a team (or, with `None`, the instructor) sees may have changed:
     /// the range's next tick, or a phase change. Never while a held clock and the phase
     /// stand still.

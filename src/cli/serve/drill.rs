@@ -48,15 +48,33 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
         banner(&drill, args, &db, &server.http.to_string(), started)?;
         let scenario = drill.scenario();
         let end = args.duration.map(|d| scenario.ticks(d));
-        tokio::select! {
-            _ = stop => tracing::info!("stopping"),
-            () = until_ranges_end(&drill, end) => {}
-        }
+        let mut stop = std::pin::pin!(stop);
+        let ended_here = tokio::select! {
+            _ = &mut stop => {
+                tracing::info!("stopping");
+                false
+            }
+            () = until_ranges_end(&drill, end) => false,
+            () = until_white_cell_ends(&drill), if drill.node().is_none() => true,
+        };
         // Over: the white cell ended it (hot wash, end) or its time ran out. A stop before that
         // (Ctrl-C, SIGTERM) leaves it to be resumed.
         let over = matches!(drill.phase(), Phase::HotWash | Phase::Ended) || ranges_ended(&drill, end);
         if over && !matches!(drill.phase(), Phase::HotWash | Phase::Ended) {
             time_is_up(&drill).await;
+        }
+        let mut concluded = None;
+        if ended_here {
+            // Ended by the white cell, the drill keeps its pages until Ctrl-C; its certificate
+            // and findings come now, once its logs are on disk (they wait for the stop when
+            // the database lags behind).
+            if tokio::time::timeout(RECORDS_WAIT, drill.all_recorded()).await.is_ok() {
+                let here = drill.teams().filter(|(t, _, _)| drill.live(&t.id).is_some());
+                let here = here.map(|(t, _, _)| t.id.clone()).collect();
+                concluded = Some(conclude(&db, args, &drill, here).await?);
+            }
+            println!("icsdrill: drill {} ended; its pages and reports stay here until Ctrl-C", drill.id);
+            stop.await;
         }
         let sims = server.shutdown().await?;
         for (team, sim) in &sims {
@@ -72,13 +90,33 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
             );
             return Ok(ExitCode::SUCCESS);
         }
-        if drill.info().mode == Mode::Exam
-            && let Some((trainee, sim)) = sims.first()
-        {
-            certify(&db, args, &drill, trainee, sim.scenario().clone()).await?;
+        match concluded {
+            Some(code) => Ok(code),
+            None => conclude(&db, args, &drill, sims.into_iter().map(|(t, _)| t).collect()).await,
         }
-        record_findings(db, drill.id.clone(), sims.iter().map(|(t, _)| t.clone()).collect()).await
     })
+}
+
+/// How long a drill the white cell ended waits for its logs to be on disk before it leaves
+/// its certificate and findings to the stop.
+const RECORDS_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Resolves when the white cell ends the drill (the hot wash or the end).
+async fn until_white_cell_ends(drill: &Drill) {
+    while !matches!(drill.phase(), Phase::HotWash | Phase::Ended) {
+        DrillApi::next_change(drill, None).await;
+    }
+}
+
+/// What an ended drill leaves behind: an exam's certificate, and the findings of `teams`
+/// (those run here) in their enterprises' registers.
+async fn conclude(db: &Database, args: &Args, drill: &Drill, teams: Vec<String>) -> Result<ExitCode> {
+    if drill.info().mode == Mode::Exam
+        && let Some(trainee) = teams.first()
+    {
+        certify(db, args, drill, trainee, drill.scenario().clone()).await?;
+    }
+    record_findings(db.clone(), drill.id.clone(), teams).await
 }
 
 /// Starts a new drill or resumes a recorded one (the newest when `id` is empty).
@@ -168,10 +206,7 @@ async fn until_ranges_end(drill: &Drill, end: Option<u64>) {
     if drill.node().is_some() {
         // A node of a drill over several nodes: its teams come and go; it runs until the
         // white cell ends the drill (or it is stopped).
-        while !matches!(drill.phase(), Phase::HotWash | Phase::Ended) {
-            DrillApi::next_change(drill, None).await;
-        }
-        return;
+        return until_white_cell_ends(drill).await;
     }
     let lives: Vec<_> = drill.teams().filter_map(|(t, _, _)| drill.live(&t.id)).collect();
     for live in lives {
