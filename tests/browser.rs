@@ -205,6 +205,62 @@ async fn chromium_an_open_big_screen_thaws_at_the_hot_wash() {
     server.shutdown().await.unwrap();
 }
 
+/// A trainee's exam console: the tasks set and the time left while it runs (the drill's score
+/// out of sight); once the white cell ends it, the grade the certificate gets, in English on a
+/// desk and in Chinese on a phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_an_exam_console_shows_the_tasks_then_the_grade() {
+    let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["t5"], Mode::Exam);
+    (spec.range.modbus_port, spec.range.http_port, spec.range.live_attacker) = (0, 0, false);
+    spec.range.duration_s = Some(600.0);
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    std::fs::create_dir_all(&out).unwrap();
+    let (team, token, _) = drill.teams().next().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/exam_console.py");
+    let args = vec![
+        script.into(),
+        format!("http://{}", server.http),
+        team.id.clone(),
+        token.to_string(),
+        drill.instructor_token().to_string(),
+        out.display().to_string(),
+    ];
+    let o = run("python3", args).await;
+    assert!(o.status.success(), "{}", text(&o));
+    let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    let tasks = drill.scenario().exam.tasks.len();
+    let live = seen["live_cells"].as_array().unwrap();
+    assert_eq!(live.len(), tasks, "{seen}");
+    assert!(live.iter().all(|c| c.as_str().unwrap().starts_with("– / ")), "nothing earned yet: {seen}");
+    assert_eq!(
+        (&seen["score_head_shown"], &seen["breakdown_shown"]),
+        (&false.into(), &false.into()),
+        "{seen}"
+    );
+    assert!(seen["live_head"].as_str().unwrap().starts_with("Time left 00:"), "{seen}");
+    assert!(seen["rule"].as_str().unwrap().contains("60 %"), "{seen}");
+    // The grade on the page is the API's, which is the certificate's (`grade_at` of the log).
+    let api: icsdrill_drill::exam::ExamView = serde_json::from_value(seen["api"].clone()).unwrap();
+    let r = api.result.expect("graded once ended");
+    let (events, end) = drill.judged_log(&team.id).unwrap().unwrap();
+    let grade = icsdrill_judge::exam::grade_at(&drill.scenario(), &events, drill.scenario().exam.pass, end);
+    assert_eq!((r.total, r.passed), (grade.total, grade.passed));
+    let verdict = format!("{:.1} / {} — NOT PASSED", r.total, r.max);
+    assert!(seen["status"].as_str().unwrap().starts_with(&verdict), "{seen}");
+    let shown: Vec<String> =
+        api.tasks.iter().map(|t| format!("{:.1} / {}", t.points.unwrap(), t.max)).collect();
+    assert_eq!(seen["ended_cells"], serde_json::json!(shown), "{seen}");
+    let below: Vec<&str> = r.areas.iter().filter(|a| a.below).map(|a| a.area.as_str()).collect();
+    assert!(!below.is_empty() && seen["below"] == serde_json::json!(below), "{seen}");
+    assert_eq!(seen["axe"], serde_json::json!([]), "{seen}");
+    assert!(seen["zh_status"].as_str().unwrap().contains("未通过"), "{seen}");
+    assert_eq!(seen["zh_overflow"], false, "{seen}");
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
     let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["red-team", "blue"], Mode::Regional);

@@ -10,6 +10,8 @@
 //! - `phase`: the phase machine (briefing → live ⇄ paused → hot wash → ended).
 //! - `board`: `BoardRow` and `Scoreboard`, ranking with brackets and ties, the contest
 //!   freeze.
+//! - `exam`: a certification exam on the trainee's console: the tasks set, the pass rule and
+//!   the time limit, and the grade once it is over.
 //! - `flags`: contest flags: per-team flags, the challenges, judging a submission, and its
 //!   rate limit (time passed in).
 //! - `history`: each team's total over plant time, bounded, cut at a contest's freeze.
@@ -25,6 +27,7 @@
 
 pub mod alerts;
 pub mod board;
+pub mod exam;
 pub mod flags;
 pub mod history;
 pub mod leases;

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use icsdrill_drill::exam::{ExamView, exam_view};
 use icsdrill_drill::flags;
 use icsdrill_drill::history::HistoryView;
 use icsdrill_drill::track::{reason_name, visible_to_team};
@@ -200,15 +201,7 @@ impl DrillApi for Drill {
         let lang = if lang == "en" { Lang::En } else { Lang::Zh };
         let no_team = || ServiceError::NotFound(format!("no team `{}`", team.escape_debug()));
         let t = self.team(team).ok_or_else(no_team)?;
-        let _turn = self.reports.enter(team, super::REPORT_WAIT).map_err(|refused| {
-            let message = match refused {
-                super::gate::Refused::Own => {
-                    "this team's report is being built already; try again in a moment"
-                }
-                super::gate::Refused::Full => "other reports are being built; try again in a moment",
-            };
-            ServiceError::Unavailable { message: message.into(), retry_after_s: 2 }
-        })?;
+        let _turn = self.report_turn(team)?;
         let (events, end) = self.judged_log(team).map_err(ServiceError::internal)?.ok_or_else(no_team)?;
         let enterprise = self.enterprise(&t.info.id);
         let ctx = report::Context {
@@ -227,6 +220,26 @@ impl DrillApi for Drill {
         };
         let r = report::build(&self.scenario, &events, self.mode == Mode::Enterprise, ctx);
         Ok((format.content_type(), report::render(&r, format, lang)?))
+    }
+
+    fn team_exam(&self, team: &str) -> Result<ExamView, ServiceError> {
+        if self.mode != Mode::Exam {
+            return Err(ServiceError::NotFound("this drill is no exam".into()));
+        }
+        let no_team = || ServiceError::NotFound(format!("no team `{}`", team.escape_debug()));
+        self.team(team).ok_or_else(no_team)?;
+        let rule = self.scenario.exam.pass;
+        let over = matches!(self.phase(), Phase::HotWash | Phase::Ended);
+        // Graded as the certificate is (`grade_at` of the judged log at its end); while the
+        // exam runs, an empty log's grade gives the tasks and their points, nothing earned.
+        let grade = if over {
+            let _turn = self.report_turn(team)?;
+            let (events, end) = self.judged_log(team).map_err(ServiceError::internal)?.ok_or_else(no_team)?;
+            icsdrill_judge::exam::grade_at(&self.scenario, &events, rule, end)
+        } else {
+            icsdrill_judge::exam::grade_at(&self.scenario, &[], rule, 0)
+        };
+        Ok(exam_view(&grade, rule, self.clock.end_s, over))
     }
 
     fn team_alerts(

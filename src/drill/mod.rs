@@ -466,6 +466,17 @@ impl Drill {
         }
     }
 
+    /// A turn to build a report or grade for `team` (one at a time a team, a few at once).
+    fn report_turn(&self, team: &str) -> Result<gate::Pass<'_>, icsdrill_web::ServiceError> {
+        self.reports.enter(team, REPORT_WAIT).map_err(|refused| {
+            let message = match refused {
+                gate::Refused::Own => "this team's report is being built already; try again in a moment",
+                gate::Refused::Full => "other reports are being built; try again in a moment",
+            };
+            icsdrill_web::ServiceError::Unavailable { message: message.into(), retry_after_s: 2 }
+        })
+    }
+
     /// Resolves once every team's log here is on disk to its last event (at once for a drill
     /// that keeps no record): what judging from the store needs of a drill that has ended.
     pub async fn all_recorded(&self) {

@@ -8,6 +8,8 @@ async function teamPage() {
   reportLink();
   const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
   if (info) { $("#title").textContent = txt(info.title); const me = info.teams.find(t => t.id === team); $("#team").textContent = me ? me.name : team; $("#flags-section").hidden = info.mode !== "contest"; }
+  // An exam: its tasks and time limit in place of the drill's score, its grade once over.
+  const exam = examPanel(base, info && info.mode === "exam");
   $("#mimic").innerHTML = await fetch(base + "/mimic.svg").then(r => r.ok ? r.text() : "").catch(() => "");
   applyLang();
   const kind = $("#kind");
@@ -69,6 +71,7 @@ async function teamPage() {
     $("#report-link").hidden = !["hot_wash", "ended"].includes(s.phase);
     $("#clock").textContent = `t = ${s.simulated_s.toFixed(0)} s`;
     $("#total").textContent = s.score.total.toFixed(1);
+    exam(s);
     document.body.dataset.tick = s.tick;
     const to = Math.max(1, Math.floor(s.simulated_s) - 2), pc = $("#pcap");
     if (pc) pc.href = `${base}/pcap?from=${Math.max(0, to - 300)}&to=${to}`;
@@ -116,6 +119,7 @@ async function teamPage() {
   };
   rerender = () => {
     reportLink();
+    exam(null);
     if (info) $("#title").textContent = txt(info.title);
     if (state) { fillKinds(); fields(); render(state); const a = $("#asset"); a.innerHTML = opts(state.plcs.concat(state.hosts), a.value); }
   };
@@ -377,3 +381,34 @@ function trends() {
 }
 
 teamPage();
+
+// The exam panel of a trainee's console: the tasks set and their points while the exam runs
+// (with the time left), the grade task by task once it is over, the areas under their pass
+// mark named. `update(state)` after each update; `update(null)` redraws (a language change).
+function examPanel(base, on) {
+  for (const [id, hide] of [["#exam-section", !on], ["#exam-head", !on], ["#score-head", on], ["#breakdown-section", on], ["#score-history", on]]) $(id).hidden = hide;
+  if (!on) return () => {};
+  let view = null, over = null, now = 0;
+  const pct = x => Math.round(x * 100);
+  const draw = () => {
+    if (!view) return;
+    const r = view.result;
+    put($("#exam tbody"), view.tasks.map(t => `<tr data-task="${esc(t.id)}"><td>${esc(tr("area_" + t.area))}</td><td>${esc(txt(t.title))}${t.detail ? `<div class="mut">${esc(t.detail)}</div>` : ""}</td><td class="num">${t.points == null ? "–" : t.points.toFixed(1)} / ${t.max}</td></tr>`).join("")
+      + (r ? r.areas.map(a => `<tr data-area="${esc(a.area)}" class="${a.below ? "bad" : ""}"><td colspan="2"><b>${esc(tr("area_" + a.area))}</b>${a.below ? " — " + esc(tr("exam_below")) : ""}</td><td class="num"><b>${a.points.toFixed(1)} / ${a.max}</b></td></tr>`).join("") : ""));
+    const left = view.end_s == null ? "" : `${tr("exam_left")} ${hms(view.end_s - now)}`;
+    const verdict = r ? `${r.total.toFixed(1)} / ${r.max} — ${tr(r.passed ? "exam_passed" : "exam_failed")}` : "";
+    const status = $("#exam-status");
+    status.className = r ? (r.passed ? "ok" : "bad") : "mut";
+    status.textContent = r ? verdict + (r.safety_violation ? ` (${tr("exam_safety")}: ${txt(r.safety_violation)})` : "") : [left, tr("exam_graded_at_end")].filter(Boolean).join(" · ");
+    $("#exam-head").textContent = r ? `${tr("exam_title")}: ${verdict}` : left;
+    $("#exam-rule").textContent = tr("exam_rule").replace("{o}", pct(view.pass_overall)).replace("{a}", pct(view.pass_per_area));
+  };
+  return s => {
+    if (s) {
+      now = s.simulated_s;
+      const ended = ["hot_wash", "ended"].includes(s.phase);
+      if (ended !== over) { over = ended; api(base + "/exam").then(v => { view = v; draw(); }).catch(e => { over = null; toast(e.message, true); }); }
+    }
+    draw();
+  };
+}

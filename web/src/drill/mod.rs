@@ -14,6 +14,7 @@
 //! `board` (scoreboard, standings, overview) and `instructor` (phase and injects).
 
 use icsdrill_drill::alerts::{Alert, SyslogTarget};
+use icsdrill_drill::exam::ExamView;
 use icsdrill_drill::history::HistoryView;
 use icsdrill_drill::trends::TrendsView;
 use std::future::Future;
@@ -96,6 +97,9 @@ pub trait DrillApi: Send + Sync + 'static {
     /// The team's historian: its operator station's values and its score, once a second of
     /// plant time (none: no such team here).
     fn team_trends(&self, team: &str) -> Option<TrendsView>;
+    /// A certification exam on the trainee's console: the tasks, the pass rule and the time
+    /// limit, and the grade once it is over (`NotFound` for a drill that is no exam).
+    fn team_exam(&self, team: &str) -> Result<ExamView, ServiceError>;
     /// Applies a team's (or the white cell's) input to the team's range and waits for its
     /// outcome.
     fn act<'a>(&'a self, team: &'a str, input: SimInput) -> BoxFuture<'a, Result<(), ActError>>;
@@ -240,6 +244,13 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "GET",
+        path: "/api/teams/{team}/exam",
+        access: Access::TeamOrInstructor,
+        summary: "An exam's tasks, pass rule and time limit; its grade once it is over (404: no exam)",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
         path: "/api/teams/{team}/score",
         access: Access::TeamOrInstructor,
         summary: "Score card with the breakdown",
@@ -373,6 +384,7 @@ fn handler(r: &RouteDoc) -> MethodRouter<Drill> {
         ("GET", "/api/teams/{team}/events") => get(team_events),
         ("GET", "/api/teams/{team}/score") => get(team_score),
         ("GET", "/api/teams/{team}/trends") => get(team_trends),
+        ("GET", "/api/teams/{team}/exam") => get(team_exam),
         ("GET", "/api/teams/{team}/mimic.svg") => get(team_mimic),
         ("POST", "/api/teams/{team}/actions") => post(team_action),
         ("POST", "/api/teams/{team}/reports") => post(team_report),

@@ -75,6 +75,13 @@ pub(super) async fn team_trends(
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team here"))
 }
 
+pub(super) async fn team_exam(
+    State(drill): State<Drill>,
+    TeamPath { id: team, .. }: TeamPath<false>,
+) -> Result<Json<ExamView>, ApiError> {
+    Ok(Json(drill.team_exam(&team)?))
+}
+
 pub(super) async fn team_mimic(State(drill): State<Drill>, _: TeamPath<false>) -> Result<Response, ApiError> {
     let svg = crate::mimic::svg(&drill.scenario());
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
