@@ -1134,6 +1134,21 @@ fn absurd_command_line_values_are_clear_errors() {
         assert_eq!(code, Some(1), "{args:?}: {err}");
         assert!(err.contains(says) && !err.contains("panicked"), "{args:?}: {err}");
     }
+    // Team ids that differ only in case, and names that would read as another team's.
+    let (code, err) = run(&["serve", "--teams", "a,A", "--http-port", "0", "--modbus-port", "0"]);
+    assert!(code == Some(1) && err.contains("listed twice"), "{err}");
+    let dir = temp_dir("names");
+    for name in ["\"\"", "\"  \"", "\"red\u{202E}eulb\"", "\"a\\u0007b\""] {
+        let file = dir.join("drill.yaml");
+        let yaml = format!(
+            "scenario: petrochem-tank-farm\nteams:\n  - {{ id: a, name: {name} }}\n  - {{ id: b }}\n"
+        );
+        std::fs::write(&file, yaml).unwrap();
+        let args = ["serve", "--drill", file.to_str().unwrap(), "--data-dir", dir.to_str().unwrap()];
+        let (code, err) = run(&[&args[..], &["--http-port", "0", "--modbus-port", "0"]].concat());
+        assert!(code == Some(1) && err.contains("text-direction"), "{name}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
     // A drill node's own flags.
     let node = ["serve", "--teams", "a", "--node", "n1", "--drill-id", "d1"];
     for (more, says) in [

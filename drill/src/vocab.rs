@@ -177,6 +177,14 @@ pub fn valid_team_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 32 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// Whether `name` may stand for a team on the boards: 1-64 characters, not blank, and none
+/// a control or a bidirectional formatting character (a right-to-left override would make a
+/// name read as another team's on the scoreboard).
+pub fn valid_team_name(name: &str) -> bool {
+    let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    !name.trim().is_empty() && name.chars().count() <= 64 && !name.chars().any(|c| c.is_control() || bidi(c))
+}
+
 impl std::fmt::Display for Mode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.pad(&name_of(self))

@@ -11,7 +11,7 @@ use icsdrill_drill::flags::{self, Challenge, RateLimit};
 use icsdrill_drill::history::ScoreHistory;
 use icsdrill_drill::track::Track;
 use icsdrill_drill::trends::MAX_SAMPLES;
-use icsdrill_drill::vocab::valid_team_id;
+use icsdrill_drill::vocab::{valid_team_id, valid_team_name};
 use icsdrill_drill::{Mode, Phase, Scoreboard, TeamInfo};
 use icsdrill_engine::{Scenario, Sim};
 use icsdrill_judge::score::Scorer;
@@ -412,8 +412,15 @@ fn check_teams(teams: &[TeamInfo]) -> Result<()> {
         if !valid_team_id(&t.id) {
             bail_invalid!("team id `{}` must be 1-32 letters, digits, `-` or `_`", t.id.escape_debug());
         }
-        if teams[..i].iter().any(|u| u.id == t.id) {
-            bail_invalid!("team `{}` is listed twice", t.id);
+        if let Some(u) = teams[..i].iter().find(|u| u.id.eq_ignore_ascii_case(&t.id)) {
+            bail_invalid!("team `{}` is listed twice (as `{}`: ids differ beyond case)", t.id, u.id);
+        }
+        if !valid_team_name(&t.name) {
+            bail_invalid!(
+                "team `{}`'s name {:?} must be 1-64 characters, with no control or text-direction characters",
+                t.id,
+                t.name.chars().take(80).collect::<String>()
+            );
         }
     }
     Ok(())

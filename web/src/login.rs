@@ -30,8 +30,10 @@ pub(crate) fn cookie(scope: &str, token: &str) -> Option<HeaderValue> {
 /// The token a request carries: the bearer header first, then the cookie of the scope it acts
 /// in, the cookie of earlier versions, then any other login's.
 pub(crate) fn token(headers: &HeaderMap) -> Option<String> {
+    // The scheme's name is case-insensitive (RFC 9110 11.1): `bearer` is `Bearer`.
     if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
-        && let Some(t) = v.strip_prefix("Bearer ")
+        && let Some((scheme, t)) = v.trim_start().split_once(' ')
+        && scheme.eq_ignore_ascii_case("bearer")
     {
         return Some(t.trim().to_string());
     }
@@ -118,6 +120,10 @@ mod tests {
         let mut bearer = headers(both, Some("team_red"));
         bearer.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer B"));
         assert_eq!(token(&bearer).as_deref(), Some("B"), "a bearer token wins");
+        bearer.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer  B2"));
+        assert_eq!(token(&bearer).as_deref(), Some("B2"), "the scheme in any case");
+        bearer.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic QjpC"));
+        assert_eq!(token(&bearer).as_deref(), Some("R"), "another scheme is no bearer token");
         assert_eq!(scope_of("/api/teams/red/state", None).as_deref(), Some("team_red"));
         assert_eq!(scope_of("/api/scoreboard/stream", Some("as=observer")).as_deref(), Some("observer"));
         assert_eq!(scope_of("/api/instructor/stream", None).as_deref(), Some("instructor"));
