@@ -137,9 +137,11 @@ fn imports_are_all_or_nothing_with_row_and_column_and_round_trip_csv_and_xlsx() 
     let dir = std::env::temp_dir().join(format!("icsdrill-registry-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let good = "id,name,prefecture,industry,class,level,verified_by,verified_on,scenarios\n\
-                dushanzi,独山子石化,karamay,petrochemical,networked_industrial,3,region,2025-03-01,petrochem-tank-farm\n\
-                zepu,泽普石化,喀什地区,petrochemical,networked_industrial,2,prefecture,2025-03-01,\n";
+    // Text that looks like a number (a name `1e5`, a phone `+86...`) stays text both ways.
+    let good = "id,name,prefecture,industry,class,level,verified_by,verified_on,scenarios,phone\n\
+                dushanzi,独山子石化,karamay,petrochemical,networked_industrial,3,region,2025-03-01,petrochem-tank-farm,+8613900000000\n\
+                zepu,泽普石化,喀什地区,petrochemical,networked_industrial,2,prefecture,2025-03-01,,09917654321\n\
+                e5,1e5,hami,power,networked_industrial,1,prefecture,2025-03-01,,\n";
     std::fs::write(dir.join("good.csv"), good).unwrap();
     let o = icsdrill(
         &["registry", "import", dir.join("good.csv").to_str().unwrap(), "--date", "2025-03-01"],

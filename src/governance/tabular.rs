@@ -89,11 +89,18 @@ pub fn to_xlsx(sheet: &str, header: &[&str], rows: &[Vec<String>]) -> Result<Vec
     Ok(wb.save_to_buffer()?)
 }
 
-/// A cell's number, unless it is text: not a finite number, or a code whose leading zero
-/// counts (a phone number, `0991...`; `0` and `0.5` are numbers).
+/// A cell's number when it is written as a plain decimal a spreadsheet keeps exactly: digits,
+/// a sign and a point only, at most 15 digits, no leading zero (`0` and `0.5` are numbers).
+/// Anything else is text that only looks like a number and would not come back as it was: a
+/// phone number (`0991...`, `+86...`), a name such as `1e5`, a long code.
 fn as_number(v: &str) -> Option<f64> {
-    let code = v.len() > 1 && v.starts_with('0') && v.as_bytes()[1].is_ascii_digit();
-    v.parse::<f64>().ok().filter(|n| n.is_finite() && !code)
+    let unsigned = v.strip_prefix('-').unwrap_or(v);
+    let (int, frac) = unsigned.split_once('.').map_or((unsigned, None), |(i, f)| (i, Some(f)));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let plain = digits(int) && frac.is_none_or(digits);
+    let code = int.len() > 1 && int.starts_with('0');
+    let exact = int.len() + frac.map_or(0, str::len) <= 15;
+    if plain && !code && exact { v.parse().ok() } else { None }
 }
 
 #[cfg(test)]
@@ -105,7 +112,20 @@ mod tests {
         for (v, n) in [("0", Some(0.0)), ("0.5", Some(0.5)), ("12", Some(12.0)), ("-3.5", Some(-3.5))] {
             assert_eq!(as_number(v), n, "{v}");
         }
-        for code in ["0991-1234567", "09911234567", "007", "", "inf", "NaN", "plc-t101"] {
+        for code in [
+            "0991-1234567",
+            "09911234567",
+            "007",
+            "",
+            "inf",
+            "NaN",
+            "plc-t101",
+            "+8613900000000",
+            "1e5",
+            "12.",
+            ".5",
+            "1234567890123456",
+        ] {
             assert_eq!(as_number(code), None, "{code}");
         }
     }
