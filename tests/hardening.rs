@@ -670,6 +670,44 @@ async fn a_few_flooding_addresses_cannot_fill_the_web_server() {
     range.shutdown().await.unwrap();
 }
 
+/// Idle and trickling connections from as many addresses as the server has places (each
+/// light, so no share refuses them) cannot keep the pages from anybody else: a full server
+/// closes the connection quiet longest for a new one. A request in hand keeps its connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_connections_from_many_addresses_cannot_fill_the_web_server() {
+    let range = start(builtin("petrochem-tank-farm"), |o| {
+        o.http.max_connections = 16;
+        o.http.max_per_client = 4;
+    })
+    .await;
+    let addr = range.http.unwrap();
+    // A request in hand: a body promised and not yet sent.
+    let mut in_hand = connect_from([127, 0, 0, 30], addr).await;
+    let post =
+        "POST /api/health HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n";
+    in_hand.write_all(post.as_bytes()).await.unwrap();
+    let mut held = Vec::new();
+    for k in 0..15u8 {
+        let mut s = connect_from([127, 0, 1, k + 1], addr).await;
+        s.write_all(b"GET /api/health HTTP/1.1\r\nX-Slow: ").await.unwrap();
+        held.push(s);
+    }
+    // Full: once the trickling connections have been quiet a moment, another address is
+    // served (bounded retries; each 503 is answered at once).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status_from([127, 0, 2, 1], addr, "/api/health").await != 200 {
+        assert!(Instant::now() < deadline, "a full server of slow connections kept a browser out");
+        tokio::task::yield_now().await;
+    }
+    // The request in hand was not closed for it: its answer comes once its body does.
+    in_hand.write_all(b"{}").await.unwrap();
+    let mut head = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(10), in_hand.read_exact(&mut head)).await.unwrap().unwrap();
+    assert!(head.starts_with(b"HTTP/1.1 "), "{}", String::from_utf8_lossy(&head));
+    drop(held);
+    range.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_headers_and_bodies_are_cut_off() {
     let range = start(builtin("petrochem-tank-farm"), |o| {

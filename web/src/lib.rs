@@ -20,6 +20,7 @@ mod login;
 pub mod mimic;
 pub mod openapi;
 pub mod pages;
+mod quiet;
 pub mod region;
 pub mod server;
 mod trace;

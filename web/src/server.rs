@@ -6,7 +6,9 @@
 //! Over a cap a connection is answered `503` at once and closed, without reading it, so a
 //! flood of idle connections can neither exhaust the process's file descriptors (the Modbus
 //! endpoints keep theirs) nor hold the accept backlog; and since one address holds at most its
-//! share, one team's flood leaves the others' pages served.
+//! share, one team's flood leaves the others' pages served. Nor can idle or trickling
+//! connections from many addresses hold the server: full, it closes the one quiet longest
+//! (`quiet`) for a new connection.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -27,6 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::ApiError;
+use crate::quiet::{InHand, Quiet, Tracked};
 
 /// Connections the web server serves at once by default.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1_024;
@@ -94,6 +97,11 @@ pub async fn serve(
     // the server has room again.
     let capped = AtomicBool::new(false);
     let starved = AtomicBool::new(false);
+    // Connections with no request in hand, the one quiet longest closed for a new one when
+    // the server is full; and the new ones waiting for that place, at most a few.
+    let quiet = Arc::new(Quiet::default());
+    let waiting = Arc::new(Semaphore::new(MAX_WAITING));
+    let mut next_id = 0u64;
     tokio::pin!(shutdown);
     // The connections are this task's: when the caller gives up waiting and drops it, every
     // connection still open (a live stream never finishes by itself) closes with it.
@@ -117,17 +125,6 @@ pub async fn serve(
                 continue;
             }
         };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            if !capped.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    cap = limits.max_connections,
-                    "the web server is at its connection cap: new connections are answered 503 until some close"
-                );
-            }
-            let _ = stream.try_write(OVER_CAP);
-            drop(stream);
-            continue;
-        };
         let share = match shares.take(peer.ip()) {
             Ok(share) => share,
             Err(first) => {
@@ -144,18 +141,48 @@ pub async fn serve(
                 continue;
             }
         };
+        // Full: the connection quiet longest makes room (it closes; its place comes back a
+        // moment later, which this one waits for on its own task).
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(permit) => Admit::Now(permit),
+            Err(_) => match waiting.clone().try_acquire_owned() {
+                Ok(wait) if quiet.evict(std::time::Instant::now()) => Admit::After(wait),
+                _ => {
+                    if !capped.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            cap = limits.max_connections,
+                            "the web server is at its connection cap: new connections are answered 503 until some close"
+                        );
+                    }
+                    let _ = stream.try_write(OVER_CAP);
+                    drop((stream, share));
+                    continue;
+                }
+            },
+        };
         if slots.available_permits() >= limits.max_connections / 2 {
             capped.store(false, Ordering::Relaxed);
         }
         let _ = stream.set_nodelay(true);
+        let (id, close) = (next_id, Arc::new(tokio::sync::Notify::new()));
+        next_id += 1;
         // Each request knows its connection: a board stream takes the socket over from hyper
         // (`fanout`).
         let handle = crate::fanout::Conn::default();
         let io = TokioIo::new(crate::fanout::Io::new(stream, handle.clone()));
         let tower = TowerToHyperService::new(router.clone());
+        let (q, c) = (quiet.clone(), close.clone());
         let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(handle.clone());
-            tower.call(req)
+            // In hand until its answer is written whole (a board stream: while it lasts).
+            let in_hand = InHand::new(&q, id, &c);
+            let answer = tower.call(req);
+            async move {
+                let res = answer.await?;
+                Ok::<_, std::convert::Infallible>(
+                    res.map(|body| Body::new(Tracked { body, _in_hand: in_hand })),
+                )
+            }
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
@@ -163,8 +190,25 @@ pub async fn serve(
             .max_buf_size(MAX_HEAD_BYTES.max(8192))
             .serve_connection(io, service);
         let conn = graceful.watch(conn);
+        let (slots, quiet) = (slots.clone(), quiet.clone());
         conns.spawn(async move {
-            let _ = conn.await;
+            let permit = match permit {
+                Admit::Now(permit) => permit,
+                Admit::After(wait) => {
+                    let place = tokio::time::timeout(EVICT_WAIT, slots.acquire_owned()).await;
+                    drop(wait);
+                    match place {
+                        Ok(Ok(permit)) => permit,
+                        _ => return,
+                    }
+                }
+            };
+            quiet.quiet(id, std::time::Instant::now(), &close);
+            tokio::select! {
+                _ = conn => {}
+                () = close.notified() => {}
+            }
+            quiet.busy(id);
             drop((permit, share));
         });
     }
@@ -172,6 +216,19 @@ pub async fn serve(
     graceful.shutdown().await;
     Ok(())
 }
+
+/// A connection's place under the cap: taken, or to be taken once the connection closed
+/// for it has gone (holding one of the `MAX_WAITING` places to wait in).
+enum Admit {
+    Now(tokio::sync::OwnedSemaphorePermit),
+    After(tokio::sync::OwnedSemaphorePermit),
+}
+
+/// New connections waiting at once for the place of a connection closed for them; more are
+/// answered 503.
+const MAX_WAITING: usize = 64;
+/// How long a new connection waits for that place.
+const EVICT_WAIT: Duration = Duration::from_secs(2);
 
 /// Connections open per client address, each at most its share; and the last quarter of the
 /// server kept for light clients, so that a few addresses at their shares cannot fill it.
