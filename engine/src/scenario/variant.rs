@@ -54,6 +54,11 @@ pub fn variant(base: &Scenario, seed: u64) -> (Scenario, VariantMap) {
     for b in &mut s.background {
         move_background(&mut b.input, &offsets, &hosts);
     }
+    // What the teams read names the variant's hosts and registers, not the base's.
+    s.meta.brief = in_variant(&s.meta.brief, &hosts, &offsets);
+    for h in &mut s.hints {
+        h.text = in_variant(&h.text, &hosts, &offsets);
+    }
     let foothold = add_foothold_twin(&mut s, seed);
     // The id says it is a variant, not which: the seed would give the variant away.
     s.id = format!("{}~variant", base.id);
@@ -68,6 +73,49 @@ pub fn variant(base: &Scenario, seed: u64) -> (Scenario, VariantMap) {
             foothold,
         },
     )
+}
+
+/// `text` (both languages) as the variant has it: each base host id, as a word in any case,
+/// is the variant's (in the case it was written in: `EWS-01` stays upper case); a holding
+/// register number (or range, `2-3`) after the words "register(s)" or "寄存器" moves by the
+/// offset of the PLC named last before it.
+fn in_variant(text: &Text, hosts: &BTreeMap<String, String>, offsets: &BTreeMap<String, u16>) -> Text {
+    Text::new(variant_words(&text.en, hosts, offsets), variant_words(&text.zh, hosts, offsets))
+}
+
+fn variant_words(text: &str, hosts: &BTreeMap<String, String>, offsets: &BTreeMap<String, u16>) -> String {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let (mut offset, mut register) = (None, false);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let len = if word(c) { rest.find(|c: char| !word(c)) } else { rest.find(word) }.unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(len);
+        rest = tail;
+        if !word(c) {
+            register = (register && run.trim().is_empty()) || run.trim_end().ends_with("寄存器");
+            out.push_str(run);
+            continue;
+        }
+        let lower = run.to_ascii_lowercase();
+        if let Some(new) = hosts.get(&lower) {
+            let upper = run.chars().any(|c| c.is_ascii_uppercase());
+            out.push_str(&if upper { new.to_ascii_uppercase() } else { new.clone() });
+        } else if let (true, Some(o)) = (register, offset) {
+            let moved: Option<Vec<String>> = run
+                .split('-')
+                .map(|n| n.parse::<u16>().ok().map(|n| n.saturating_add(o).to_string()))
+                .collect();
+            out.push_str(&moved.map_or_else(|| run.to_string(), |m| m.join("-")));
+        } else {
+            out.push_str(run);
+        }
+        if let Some(&o) = offsets.get(&lower) {
+            offset = Some(o);
+        }
+        register = lower == "register" || lower == "registers";
+    }
+    out
 }
 
 /// Renames every host of `s` (a copy of `base`) with a new number, keeping ids distinct.
@@ -214,4 +262,50 @@ fn add_foothold_twin(s: &mut Scenario, seed: u64) -> String {
         }
     }
     foothold
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_teams_read_names_the_variants_hosts_and_registers() {
+        let hosts = BTreeMap::from([
+            ("ews-01".to_string(), "ews-97".to_string()),
+            ("hmi-01".into(), "hmi-52".into()),
+        ]);
+        let offsets = BTreeMap::from([("plc-t101".to_string(), 500u16), ("sis-01".into(), 300)]);
+        let words = |t: &str| variant_words(t, &hosts, &offsets);
+        assert_eq!(
+            words(
+                "ews-01 set (sis-01 coil 0) and writes 1200 to plc-t101 holding register 1, with registers 2-3 raised."
+            ),
+            "ews-97 set (sis-01 coil 0) and writes 1200 to plc-t101 holding register 501, with registers 502-503 raised."
+        );
+        assert_eq!(
+            words("Operators run HMI-01; engineers EWS-01."),
+            "Operators run HMI-52; engineers EWS-97."
+        );
+        assert_eq!(
+            words("向 plc-t101 保持寄存器 1 写入，寄存器 2-3 的报警值"),
+            "向 plc-t101 保持寄存器 501 写入，寄存器 502-503 的报警值"
+        );
+        // No PLC named before it: a register number stays; a longer word holding a host id too.
+        assert_eq!(words("register 4 of ews-01x"), "register 4 of ews-01x");
+
+        let text = include_str!("../../../scenarios/library/petrochem-tank-farm.yaml");
+        let base = Scenario::from_yaml("tank-farm.yaml", text).expect("valid");
+        let (v, map) = variant(&base, 7);
+        let h3 = &v.hints.iter().find(|h| h.id == "h3").expect("h3").text;
+        let ews = &map.hosts["ews-01"];
+        let holding = 1 + map.holding_offsets["plc-t101"];
+        for t in [&h3.en, &h3.zh] {
+            assert!(t.contains(ews.as_str()) && !t.contains("ews-01"), "{t}");
+            assert!(
+                t.contains(&format!(" {holding}")) && !t.contains("器 1 ") && !t.contains("register 1,"),
+                "{t}"
+            );
+        }
+        assert!(v.meta.brief.en.contains(&ews.to_ascii_uppercase()), "{}", v.meta.brief.en);
+    }
 }
