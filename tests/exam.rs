@@ -141,6 +141,7 @@ fn a_bypass_the_trainee_sets_from_the_host_the_attacker_holds_is_still_the_train
         drill: "d",
         replay_hash: String::new(),
         issuer: None,
+        rule: Default::default(),
     };
     let (cert, _) = icsdrill::governance::exam::certificate(&sitting, &g, &dir).unwrap();
     let html = icsdrill::governance::cert::html(&cert, true);
@@ -259,6 +260,21 @@ fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
     // The notice's fingerprint is the notice's, not a certificate's; both name the exam by its
     // scenario's title.
     assert!(notice.contains("通知指纹") && !notice.contains("证书指纹"), "{notice}");
+    // It says what decided it: the rule, and each area under its pass mark (from its record).
+    assert!(
+        notice.contains("通过条件：总分不低于满分的 60%，且每个能力领域不低于该领域满分的 50%"),
+        "{notice}"
+    );
+    let signed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("t2/certificate.json")).unwrap()).unwrap();
+    let below = signed["body"]["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a[1].as_f64().unwrap() < 0.5 * a[2].as_f64().unwrap())
+        .count();
+    assert!(below > 0 && notice.matches("低于该领域及格线").count() == below, "{below}: {notice}");
+    assert_eq!(signed["body"]["pass_rule"], serde_json::json!([0.6, 0.5]));
     assert!(html.contains("储罐区与进料反应器 (petrochem-tank-farm)"), "{html}");
 
     // Tampered: a better score, or another trainee's name, breaks the signature.
@@ -476,6 +492,19 @@ async fn the_trainer_view_lists_a_cohort_and_exports_it_and_only_trainers_see_it
     let (s, html) = call(path, "trainer-token").await;
     assert!(s == 200 && html.contains("王芳") && html.contains("能力考核证书"), "{s}: {html}");
     assert_eq!(call(path, "kashgar-token").await.0, 403, "prefecture users see no certificates");
+    // The signed file itself, as the certificate tells its holder to verify it.
+    let json_path: &'static str = Box::leak(
+        format!("/api/trainer/certificates/{}?format=json", r["drill"].as_str().unwrap()).into_boxed_str(),
+    );
+    let (s, json) = call(json_path, "trainer-token").await;
+    assert_eq!(s, 200, "{json}");
+    let file = dir.join("downloaded.json");
+    std::fs::write(&file, &json).unwrap();
+    let (ok, verified) =
+        icsdrill(&["cert", "verify", file.to_str().unwrap(), "--data-dir", dir.to_str().unwrap()]);
+    assert!(ok && verified.contains("signature valid"), "{verified}");
+    let bad: &'static str = Box::leak(format!("{json_path}&format=pdf").into_boxed_str());
+    assert_eq!(call(bad, "trainer-token").await.0, 400);
     assert_eq!(call("/api/trainer/certificates/nope", "trainer-token").await.0, 404);
     let (s, csv) = call("/api/trainer/export?cohort=2026-B&format=csv", "trainer-token").await;
     assert_eq!(s, 200);

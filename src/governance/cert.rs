@@ -50,6 +50,10 @@ pub struct CertBody {
     /// sign the same bytes as then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    /// The pass rule: the least share of all points and of each area's; certificates from
+    /// before it was stated have none, and sign the same bytes as then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass_rule: Option<[f64; 2]>,
 }
 
 /// A signed certificate.
@@ -220,13 +224,25 @@ pub fn html(c: &Certificate, zh: bool) -> String {
             "To verify: run <code>icsdrill cert verify FILE.json</code> on this notice's JSON file; the signature and the replay hash must match."
         }
     };
+    // What decided a fail, when the rule is stated: each area under its pass mark named.
+    let below = |p: f64, m: f64| b.pass_rule.is_some_and(|[_, area]| p < area * m);
+    let mark = if zh { " ✗ 低于该领域及格线" } else { " ✗ under the area's pass mark" };
     let rows: String = b
         .areas
         .iter()
         .map(|(a, p, m)| {
-            format!("<tr><td>{}</td><td class=\"n\">{p:.1} / {m:.0}</td></tr>", area_name(a, zh))
+            let under = if below(*p, *m) { mark } else { "" };
+            format!("<tr><td>{}{under}</td><td class=\"n\">{p:.1} / {m:.0}</td></tr>", area_name(a, zh))
         })
         .collect();
+    let rule = b.pass_rule.map_or(String::new(), |[all, area]| {
+        let (all, area) = ((all * 100.0).round(), (area * 100.0).round());
+        if zh {
+            format!("<p>通过条件：总分不低于满分的 {all}%，且每个能力领域不低于该领域满分的 {area}%。</p>")
+        } else {
+            format!("<p>To pass: at least {all} % of all points and {area} % of each area's points.</p>")
+        }
+    });
     format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><link rel=\"icon\" href=\"data:,\"><title>{title}</title><style>\
          body{{font:15px/1.5 system-ui,'Noto Sans CJK SC','WenQuanYi Zen Hei',sans-serif;max-width:800px;margin:2rem auto;color:#1b2733}}\
@@ -234,7 +250,7 @@ pub fn html(c: &Certificate, zh: bool) -> String {
          td{{border-bottom:1px solid #c5d2dc;padding:.3rem}}.n{{text-align:right}}.result{{text-align:center;font-size:1.6rem;font-weight:bold}}\
          .small{{font:11px monospace;word-break:break-all;color:#555}}code{{word-break:break-all}}.qr{{text-align:center}}.issuer{{margin-top:1.5rem}}.issuer td:first-child{{width:30%;color:#4b5563}}.seal{{height:3rem}}.qr svg{{width:132px;height:132px}}@media (max-width:600px){{.cert{{padding:1rem}}body{{margin:1rem .5rem}}}}@media print{{body{{margin:0}}}}</style></head><body><div class=\"cert\">\
          <h1>{title}</h1><p>{} <b>{}</b> ({}){}</p><p>{}: {} · {}: {}</p><table>{rows}<tr><td><b>{}</b></td><td class=\"n\"><b>{:.1} / {:.0}</b></td></tr></table>\
-         <p class=\"result\">{}</p>{}<table class=\"issuer\"><tr><td>{}</td><td>{}</td></tr><tr><td>{}</td><td>{}</td></tr><tr><td>{}</td><td class=\"seal\">{}</td></tr></table>\
+         <p class=\"result\">{}</p>{rule}{}<table class=\"issuer\"><tr><td>{}</td><td>{}</td></tr><tr><td>{}</td><td>{}</td></tr><tr><td>{}</td><td class=\"seal\">{}</td></tr></table>\
          <div class=\"qr\">{}<p class=\"small\">{} sha256 {}</p></div><p>{verify}</p><p class=\"small\">{} {} · {} sha256 {}<br>{} ed25519 {}<br>{} {}</p></div></body></html>",
         if zh { "zh-CN" } else { "en" },
         if zh { "学员" } else { "Trainee" },

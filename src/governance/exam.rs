@@ -55,6 +55,8 @@ pub struct Sitting<'a> {
     pub replay_hash: String,
     /// Who issues the certificate (the organiser), if named.
     pub issuer: Option<&'a str>,
+    /// The pass rule it was graded by.
+    pub rule: icsdrill_engine::scenario::PassRule,
 }
 
 /// Signs the certificate of a graded sitting with the key in `key_dir`; returns it with the
@@ -77,6 +79,7 @@ pub fn certificate(s: &Sitting<'_>, grade: &Grade, key_dir: &Path) -> Result<(Ce
         drill: s.drill.to_string(),
         replay_hash: s.replay_hash.clone(),
         issuer: s.issuer.map(str::to_string),
+        pass_rule: Some([s.rule.overall, s.rule.per_area]),
     };
     let cert = cert::sign(body, &cert::signing_key(key_dir)?)?;
     let record = ExamRecord {
@@ -182,6 +185,7 @@ pub fn run_headless(
         drill: &id,
         replay_hash: log_hash(&sim),
         issuer,
+        rule: variant.exam.pass,
     };
     let (cert, record) = certificate(&sitting, &grade, key_dir)?;
     store.save_exam(&record)?;

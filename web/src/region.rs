@@ -49,8 +49,21 @@ pub trait RegionApi: Send + Sync + 'static {
         cohort: Option<&str>,
         format: &str,
     ) -> Result<(&'static str, Vec<u8>), ServiceError>;
-    /// The printable certificate (or result notice) of an exam drill, in Chinese or English.
-    fn certificate(&self, drill: &str, zh: bool) -> Result<String, ServiceError>;
+    /// An exam drill's certificate (or result notice): printable HTML in Chinese or English,
+    /// or the signed JSON `icsdrill cert verify` checks.
+    fn certificate(&self, drill: &str, form: CertForm) -> Result<String, ServiceError>;
+}
+
+/// Which form of a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertForm {
+    /// Printable HTML, in Chinese or not.
+    Html {
+        /// In Chinese.
+        zh: bool,
+    },
+    /// The signed JSON.
+    Json,
 }
 
 /// A regional view behind the API.
@@ -166,23 +179,41 @@ async fn trainer_export(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LangQuery {
+struct CertQuery {
     lang: Option<String>,
+    format: Option<String>,
 }
 
-/// An exam's printable certificate (a pass) or result notice (a fail), for trainers.
+/// An exam's printable certificate (a pass) or result notice (a fail), for trainers; with
+/// `format=json`, the signed file itself, to verify or hand to the holder.
 async fn trainer_certificate(
     State(api): State<Region>,
     headers: HeaderMap,
     Path(drill): Path<String>,
-    q: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<CertQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     trainer_or_region(&role(&api, &headers).await?)?;
     let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let zh = q.lang.as_deref() != Some("en");
-    let a = api.clone();
-    let html = tokio::task::spawn_blocking(move || a.certificate(&drill, zh)).await??;
-    Ok(Html(html).into_response())
+    let form = match q.format.as_deref() {
+        None | Some("html") => CertForm::Html { zh: q.lang.as_deref() != Some("en") },
+        Some("json") => CertForm::Json,
+        Some(_) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be html or json")),
+    };
+    let (a, id) = (api.clone(), drill.clone());
+    let text = tokio::task::spawn_blocking(move || a.certificate(&id, form)).await??;
+    if matches!(form, CertForm::Html { .. }) {
+        return Ok(Html(text).into_response());
+    }
+    // The file's name from the drill id's safe characters only.
+    let name: String = drill.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(64).collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"certificate-{name}.json\"")),
+        ],
+        text,
+    )
+        .into_response())
 }
 
 async fn rollup(State(api): State<Region>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {

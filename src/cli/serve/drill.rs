@@ -334,6 +334,7 @@ async fn certify(
         drill: &drill.id,
         replay_hash: drill.log_hash(trainee).unwrap_or_default(),
         issuer: drill.cover().organiser.as_deref(),
+        rule: scenario.exam.pass,
     };
     let key_dir = icsdrill::store::data_dir(args.data_dir.as_deref())?;
     let (cert, record) = icsdrill::governance::exam::certificate(&sitting, &grade, &key_dir)?;
