@@ -69,7 +69,7 @@ with failing(driver, f"{out}/region-failure.png"):
     seen["axe"]["trainer"] = accessibility(driver)
     seen["trainer_phone"] = phone(driver, wait, f"{base}/trainer", lambda d: d.find_elements(By.CSS_SELECTOR, "#results tbody tr"), f"{out}/trainer-phone.png")
     # Each certificate (or result notice) the trainer view links, in Chinese, desk and phone.
-    links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#results a")]
+    links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#results a:not([download])")]
     seen["certificates"] = []
     for i, href in enumerate(links):
         driver.get(href)

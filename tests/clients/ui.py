@@ -21,7 +21,7 @@ def chromium(width, height, lang="en-US"):
 
 
 # Names that stay as they are in Chinese.
-KEEP = r"^(PLC|Modbus|ATT&CK|Wireshark|pcapng|English|CSV|xlsx|ID|L|L1\/L2\/L3|t \(s\))$"
+KEEP = r"^(PLC|Modbus|ATT&CK|Wireshark|pcapng|English|CSV|JSON|xlsx|ID|L|L1\/L2\/L3|t \(s\))$"
 
 
 def untranslated(driver, elements, exclude=""):
