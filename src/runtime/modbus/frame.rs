@@ -116,8 +116,9 @@ pub enum Request<'a> {
         write_count: u16,
         bytes: &'a [u8],
     },
-    /// FC 8.
-    Diagnostics { sub_function: u16, data: u16 },
+    /// FC 8: the sub-function and its data (two bytes, or any length for return query data,
+    /// which is echoed).
+    Diagnostics { sub_function: u16, data: &'a [u8] },
     /// FC 17.
     ReportServerId,
     /// FC 43 / MEI 14.
@@ -267,8 +268,13 @@ pub fn decode(pdu: &[u8]) -> Result<Request<'_>, Refused> {
             })
         }
         FunctionCode::Diagnostics => {
-            need(4)?;
-            Ok(Request::Diagnostics { sub_function: u16_at(data, 0), data: u16_at(data, 2) })
+            // Sub-function 0 (return query data) echoes data of any length (the spec's "N x 2
+            // bytes" and more in practice); the others carry two bytes.
+            let sub_function = if data.len() >= 2 { u16_at(data, 0) } else { return Err(malformed) };
+            if sub_function != 0 {
+                need(4)?;
+            }
+            Ok(Request::Diagnostics { sub_function, data: &data[2..] })
         }
         FunctionCode::ReportServerId => {
             need(0)?;
@@ -448,7 +454,9 @@ mod tests {
             // fc,   read addr,  read count, write addr, write count, bytes, data
             (&[0x17, 0x00, 0x00, 0x00, 0x02, 0x00, 0x05, 0x00, 0x01, 0x02, 0x12, 0x34], Request::ReadWriteMultipleRegisters { read_addr: 0, read_count: 2, write_addr: 5, write_count: 1, bytes: &[0x12, 0x34] }),
             // fc,   sub-function, data
-            (&[0x08, 0x00, 0x04, 0x00, 0x00], Request::Diagnostics { sub_function: 4, data: 0 }),
+            (&[0x08, 0x00, 0x04, 0x00, 0x00], Request::Diagnostics { sub_function: 4, data: &[0, 0] }),
+            (&[0x08, 0x00, 0x00, 0xA5], Request::Diagnostics { sub_function: 0, data: &[0xA5] }),
+            (&[0x08, 0x00, 0x00], Request::Diagnostics { sub_function: 0, data: &[] }),
             (&[0x11], Request::ReportServerId),
             // fc,   MEI,  code, object
             (&[0x2B, 0x0E, 0x01, 0x00], Request::ReadDeviceId { code: 1, object: 0 }),

@@ -528,7 +528,7 @@ impl Conn<'_> {
                     Ok(()) if sub_function == 4 || (sub_function == 1 && listen_only) => {}
                     Ok(()) => {
                         let mut w = ResponseWriter::new(out, header, function);
-                        w.u16(sub_function).u16(data);
+                        w.u16(sub_function).bytes(data);
                         w.finish();
                     }
                     Err(reason) => return self.refuse(header, function, reason, out),
