@@ -208,9 +208,18 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     // The OPC UA stack's certificate store warns once per client certificate it files away:
-    // a line per session, which a client churning sessions would turn into a flood.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "icsdrill=info,opcua_crypto=error,warn".into());
+    // a line per session, which a client churning sessions would turn into a flood. Its codec,
+    // transport and session controller log every connection a client breaks (a bad hello, a
+    // dropped channel) as an error: a fuzzing client would write hundreds of lines a second.
+    // The range's own listener records each such connection in the team's log instead.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        [
+            "icsdrill=info,opcua_crypto=error,opcua_core::comms=off,opcua_types::encoding=off",
+            "opcua_server::transport=off,opcua_server::session::controller=off,opcua_server::info=error,warn",
+        ]
+        .join(",")
+        .into()
+    });
     let log = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Text => log.init(),
