@@ -209,6 +209,9 @@ async fn authz_matrix(drill: &Arc<Drill>, socket: Option<SocketAddr>) {
                 } else if path.ends_with("/pcap") && exists && allowed(route.access, who) {
                     // This drill keeps no record, so there is no capture to rebuild.
                     &[409]
+                } else if path.ends_with("/exam") && exists && allowed(route.access, who) {
+                    // A contest is no exam.
+                    &[404]
                 } else if route.access == Access::Public {
                     &[200]
                 } else if who == Who::Anonymous {

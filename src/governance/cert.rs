@@ -181,20 +181,10 @@ fn fingerprint_qr(c: &Certificate) -> String {
     }
 }
 
-/// The certificate as printable HTML.
-pub fn html(c: &Certificate, zh: bool) -> String {
-    let b = &c.body;
-    let esc = icsdrill_web::escape_html;
-    // Only a pass is certified; a fail gets a result notice, signed the same way.
-    let pass = b.result == "pass";
-    let (title, passed, failed) = match (zh, pass) {
-        (true, true) => ("工业互联网安全工程师能力考核证书", "通过", "未通过"),
-        (true, false) => ("工业互联网安全工程师能力考核结果通知", "通过", "未通过"),
-        (false, true) => ("Industrial-internet security engineer certificate", "PASSED", "NOT PASSED"),
-        (false, false) => {
-            ("Industrial-internet security engineer exam: result notice", "PASSED", "NOT PASSED")
-        }
-    };
+/// The skill areas' rows of a certificate and its pass rule as a sentence (empty for a
+/// record from before the rule was stated): what decided a fail, each area under its pass mark
+/// named.
+fn result_rows(b: &CertBody, zh: bool) -> (String, String) {
     fn area_name(a: &str, zh: bool) -> &str {
         match (a, zh) {
             ("architecture", true) => "安全架构",
@@ -210,21 +200,6 @@ pub fn html(c: &Certificate, zh: bool) -> String {
             (a, _) => a,
         }
     }
-    let verify = match (zh, pass) {
-        (true, true) => {
-            "核验：将本证书的 JSON 文件交给 <code>icsdrill cert verify 文件.json</code>，签名与重放哈希须一致。"
-        }
-        (true, false) => {
-            "核验：将本通知的 JSON 文件交给 <code>icsdrill cert verify 文件.json</code>，签名与重放哈希须一致。"
-        }
-        (false, true) => {
-            "To verify: run <code>icsdrill cert verify FILE.json</code> on this certificate's JSON file; the signature and the replay hash must match."
-        }
-        (false, false) => {
-            "To verify: run <code>icsdrill cert verify FILE.json</code> on this notice's JSON file; the signature and the replay hash must match."
-        }
-    };
-    // What decided a fail, when the rule is stated: each area under its pass mark named.
     let below = |p: f64, m: f64| b.pass_rule.is_some_and(|[_, area]| p < area * m);
     let mark = if zh { " ✗ 低于该领域及格线" } else { " ✗ under the area's pass mark" };
     let rows: String = b
@@ -243,6 +218,38 @@ pub fn html(c: &Certificate, zh: bool) -> String {
             format!("<p>To pass: at least {all} % of all points and {area} % of each area's points.</p>")
         }
     });
+    (rows, rule)
+}
+
+/// The certificate as printable HTML.
+pub fn html(c: &Certificate, zh: bool) -> String {
+    let b = &c.body;
+    let esc = icsdrill_web::escape_html;
+    // Only a pass is certified; a fail gets a result notice, signed the same way.
+    let pass = b.result == "pass";
+    let (title, passed, failed) = match (zh, pass) {
+        (true, true) => ("工业互联网安全工程师能力考核证书", "通过", "未通过"),
+        (true, false) => ("工业互联网安全工程师能力考核结果通知", "通过", "未通过"),
+        (false, true) => ("Industrial-internet security engineer certificate", "PASSED", "NOT PASSED"),
+        (false, false) => {
+            ("Industrial-internet security engineer exam: result notice", "PASSED", "NOT PASSED")
+        }
+    };
+    let verify = match (zh, pass) {
+        (true, true) => {
+            "核验：将本证书的 JSON 文件交给 <code>icsdrill cert verify 文件.json</code>，签名与重放哈希须一致。"
+        }
+        (true, false) => {
+            "核验：将本通知的 JSON 文件交给 <code>icsdrill cert verify 文件.json</code>，签名与重放哈希须一致。"
+        }
+        (false, true) => {
+            "To verify: run <code>icsdrill cert verify FILE.json</code> on this certificate's JSON file; the signature and the replay hash must match."
+        }
+        (false, false) => {
+            "To verify: run <code>icsdrill cert verify FILE.json</code> on this notice's JSON file; the signature and the replay hash must match."
+        }
+    };
+    let (rows, rule) = result_rows(b, zh);
     format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><link rel=\"icon\" href=\"data:,\"><title>{title}</title><style>\
          body{{font:15px/1.5 system-ui,'Noto Sans CJK SC','WenQuanYi Zen Hei',sans-serif;max-width:800px;margin:2rem auto;color:#1b2733}}\

@@ -89,18 +89,17 @@ pub async fn serve(
     let router = router
         .layer(axum::middleware::from_fn(crate::login::scope_layer))
         .layer(axum::middleware::from_fn_with_state(limits, read_body));
-    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let shares =
-        Shares::new(limits.max_per_client.min(limits.max_connections), limits.max_connections.max(1));
+    let door = Door {
+        slots: Arc::new(Semaphore::new(limits.max_connections.max(1))),
+        shares: Shares::new(limits.max_per_client.min(limits.max_connections), limits.max_connections.max(1)),
+        quiet: Arc::new(Quiet::default()),
+        waiting: Arc::new(Semaphore::new(MAX_WAITING)),
+        capped: AtomicBool::new(false),
+        cap: limits.max_connections,
+    };
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    // Whether the cap (or the descriptor limit) was reported in this episode: once, until
-    // the server has room again.
-    let capped = AtomicBool::new(false);
+    // Whether the descriptor limit was reported in this episode: once, until accepting works.
     let starved = AtomicBool::new(false);
-    // Connections with no request in hand, the one quiet longest closed for a new one when
-    // the server is full; and the new ones waiting for that place, at most a few.
-    let quiet = Arc::new(Quiet::default());
-    let waiting = Arc::new(Semaphore::new(MAX_WAITING));
     let mut next_id = 0u64;
     tokio::pin!(shutdown);
     // The connections are this task's: when the caller gives up waiting and drops it, every
@@ -125,44 +124,7 @@ pub async fn serve(
                 continue;
             }
         };
-        let share = match shares.take(peer.ip()) {
-            Ok(share) => share,
-            Err(first) => {
-                // Once an episode for each address (until it holds less than its share).
-                if first {
-                    tracing::warn!(
-                        client = %peer.ip(),
-                        share = shares.cap,
-                        "a client address is at its connection cap: its new connections are answered 503 until some close"
-                    );
-                }
-                let _ = stream.try_write(OVER_CAP);
-                drop(stream);
-                continue;
-            }
-        };
-        // Full: the connection quiet longest makes room (it closes; its place comes back a
-        // moment later, which this one waits for on its own task).
-        let permit = match slots.clone().try_acquire_owned() {
-            Ok(permit) => Admit::Now(permit),
-            Err(_) => match waiting.clone().try_acquire_owned() {
-                Ok(wait) if quiet.evict(std::time::Instant::now()) => Admit::After(wait),
-                _ => {
-                    if !capped.swap(true, Ordering::Relaxed) {
-                        tracing::warn!(
-                            cap = limits.max_connections,
-                            "the web server is at its connection cap: new connections are answered 503 until some close"
-                        );
-                    }
-                    let _ = stream.try_write(OVER_CAP);
-                    drop((stream, share));
-                    continue;
-                }
-            },
-        };
-        if slots.available_permits() >= limits.max_connections / 2 {
-            capped.store(false, Ordering::Relaxed);
-        }
+        let Some((admit, share)) = door.admit(&stream, peer.ip()) else { continue };
         let _ = stream.set_nodelay(true);
         let (id, close) = (next_id, Arc::new(tokio::sync::Notify::new()));
         next_id += 1;
@@ -171,7 +133,7 @@ pub async fn serve(
         let handle = crate::fanout::Conn::default();
         let io = TokioIo::new(crate::fanout::Io::new(stream, handle.clone()));
         let tower = TowerToHyperService::new(router.clone());
-        let (q, c) = (quiet.clone(), close.clone());
+        let (q, c) = (door.quiet.clone(), close.clone());
         let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(handle.clone());
             // In hand until its answer is written whole (a board stream: while it lasts).
@@ -190,19 +152,9 @@ pub async fn serve(
             .max_buf_size(MAX_HEAD_BYTES.max(8192))
             .serve_connection(io, service);
         let conn = graceful.watch(conn);
-        let (slots, quiet) = (slots.clone(), quiet.clone());
+        let (slots, quiet) = (door.slots.clone(), door.quiet.clone());
         conns.spawn(async move {
-            let permit = match permit {
-                Admit::Now(permit) => permit,
-                Admit::After(wait) => {
-                    let place = tokio::time::timeout(EVICT_WAIT, slots.acquire_owned()).await;
-                    drop(wait);
-                    match place {
-                        Ok(Ok(permit)) => permit,
-                        _ => return,
-                    }
-                }
-            };
+            let Some(permit) = admit.place(&slots).await else { return };
             quiet.quiet(id, std::time::Instant::now(), &close);
             tokio::select! {
                 _ = conn => {}
@@ -217,11 +169,80 @@ pub async fn serve(
     Ok(())
 }
 
+/// What a new connection must get past: its address's share, then a place under the cap,
+/// or the place of the connection quiet longest (`quiet`), closed for it.
+struct Door {
+    slots: Arc<Semaphore>,
+    shares: Arc<Shares>,
+    /// Connections with no request in hand.
+    quiet: Arc<Quiet>,
+    /// Places to wait in for a place being freed.
+    waiting: Arc<Semaphore>,
+    /// Whether the cap was reported in this episode: once, until the server has room again.
+    capped: AtomicBool,
+    cap: usize,
+}
+
+impl Door {
+    /// The new connection's share and place; `None` once it is answered 503 (and closed).
+    fn admit(&self, stream: &tokio::net::TcpStream, ip: IpAddr) -> Option<(Admit, Share)> {
+        let share = match self.shares.take(ip) {
+            Ok(share) => share,
+            Err(first) => {
+                // Once an episode for each address (until it holds less than its share).
+                if first {
+                    tracing::warn!(
+                        client = %ip,
+                        share = self.shares.cap,
+                        "a client address is at its connection cap: its new connections are answered 503 until some close"
+                    );
+                }
+                let _ = stream.try_write(OVER_CAP);
+                return None;
+            }
+        };
+        // Full: the connection quiet longest makes room (it closes; its place comes back a
+        // moment later, which this one waits for on its own task).
+        let admit = match self.slots.clone().try_acquire_owned() {
+            Ok(permit) => Admit::Now(permit),
+            Err(_) => match self.waiting.clone().try_acquire_owned() {
+                Ok(wait) if self.quiet.evict(std::time::Instant::now()) => Admit::After(wait),
+                _ => {
+                    if !self.capped.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            cap = self.cap,
+                            "the web server is at its connection cap: new connections are answered 503 until some close"
+                        );
+                    }
+                    let _ = stream.try_write(OVER_CAP);
+                    return None;
+                }
+            },
+        };
+        if self.slots.available_permits() >= self.cap / 2 {
+            self.capped.store(false, Ordering::Relaxed);
+        }
+        Some((admit, share))
+    }
+}
+
 /// A connection's place under the cap: taken, or to be taken once the connection closed
 /// for it has gone (holding one of the `MAX_WAITING` places to wait in).
 enum Admit {
     Now(tokio::sync::OwnedSemaphorePermit),
     After(tokio::sync::OwnedSemaphorePermit),
+}
+
+impl Admit {
+    /// The place, once it is free (none if it is not within `EVICT_WAIT`).
+    async fn place(self, slots: &Arc<Semaphore>) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        match self {
+            Admit::Now(permit) => Some(permit),
+            Admit::After(_wait) => {
+                tokio::time::timeout(EVICT_WAIT, slots.clone().acquire_owned()).await.ok()?.ok()
+            }
+        }
+    }
 }
 
 /// New connections waiting at once for the place of a connection closed for them; more are

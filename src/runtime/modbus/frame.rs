@@ -175,6 +175,13 @@ fn u16_at(data: &[u8], i: usize) -> u16 {
     u16::from_be_bytes([data[i], data[i + 1]])
 }
 
+/// FC 8's request: sub-function 0 (return query data) echoes data of any length (the spec's
+/// "N x 2 bytes", and more in practice); the others carry two bytes.
+fn diagnostics(data: &[u8]) -> Option<Request<'_>> {
+    let sub_function = u16_at(data.get(..2)?, 0);
+    (sub_function == 0 || data.len() == 4).then(|| Request::Diagnostics { sub_function, data: &data[2..] })
+}
+
 /// Checks a quantity and that `addr + count - 1` stays within the 16-bit address space.
 fn range(function: u8, addr: u16, count: u16, max: u16) -> Result<(), Refused> {
     if count == 0 || count > max {
@@ -267,15 +274,7 @@ pub fn decode(pdu: &[u8]) -> Result<Request<'_>, Refused> {
                 bytes: &data[9..],
             })
         }
-        FunctionCode::Diagnostics => {
-            // Sub-function 0 (return query data) echoes data of any length (the spec's "N x 2
-            // bytes" and more in practice); the others carry two bytes.
-            let sub_function = if data.len() >= 2 { u16_at(data, 0) } else { return Err(malformed) };
-            if sub_function != 0 {
-                need(4)?;
-            }
-            Ok(Request::Diagnostics { sub_function, data: &data[2..] })
-        }
+        FunctionCode::Diagnostics => diagnostics(data).ok_or(malformed),
         FunctionCode::ReportServerId => {
             need(0)?;
             Ok(Request::ReportServerId)
