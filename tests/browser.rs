@@ -531,6 +531,7 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     }
     assert_eq!(seen["scope"], "全区");
     assert_eq!(seen["filtered"], serde_json::json!(["a", "b"]), "{seen}");
+    assert_eq!(seen["filtered_score"], serde_json::json!(["c"]), "{seen}");
     assert_eq!(seen["by_score"][0], "a", "highest score first: {seen}");
     assert_eq!(
         (seen["by_score_up"][2].as_str(), seen["aria_sort"].as_str()),

@@ -361,7 +361,15 @@ async fn invalid_inputs_get_clear_json_errors() {
 
     let cases: &[(&str, &str, Option<&str>, u16, &str)] = &[
         ("POST", "/api/teams/a/actions", Some("{not json"), 400, "invalid body"),
-        ("POST", "/api/teams/a/actions", Some(r#"{"kind":"launch_missiles"}"#), 400, "unknown variant"),
+        ("POST", "/api/teams/a/actions", Some(r#"{"kind":"launch_missiles"}"#), 400, "not a defender action"),
+        // Another input of the simulation's is refused by name, its fields unnamed.
+        (
+            "POST",
+            "/api/teams/a/actions",
+            Some(r#"{"kind":"submit_flag","flag":"x"}"#),
+            400,
+            "must be one of block_source",
+        ),
         (
             "POST",
             "/api/teams/a/actions",
@@ -413,6 +421,7 @@ async fn invalid_inputs_get_clear_json_errors() {
         let (s, b) = http(addr, method, path, Some(&a), *body).await;
         assert_eq!(s, *status, "{method} {path}: {b}");
         assert!(b.contains(needle), "{method} {path}: `{b}` lacks `{needle}`");
+        assert!(!b.contains("digest"), "{method} {path}: an internal field named: {b}");
         let json: serde_json::Value = serde_json::from_str(&b).unwrap_or_else(|e| panic!("{b}: {e}"));
         assert!(json["error"].is_string(), "{b}");
     }

@@ -734,6 +734,16 @@ async fn slow_headers_and_bodies_are_cut_off() {
         }
     }
     assert!(closed && started.elapsed() < Duration::from_secs(10), "slow headers are cut off");
+    // A body declared too large is refused at once, before the client sends it (told 413,
+    // not "100 Continue" and a 408 after the body timeout).
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let big = "POST /api/health HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 10000000\r\n\r\n";
+    s.write_all(big.as_bytes()).await.unwrap();
+    let mut head = [0u8; 12];
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), s.read_exact(&mut head)).await.unwrap().unwrap();
+    assert_eq!(&head[..], b"HTTP/1.1 413", "{}", String::from_utf8_lossy(&head));
+    assert!(started.elapsed() < Duration::from_millis(900), "at once, not at the 1 s body timeout");
     // A body promised but not sent: 408.
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(b"POST /api/health HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{").await.unwrap();

@@ -213,6 +213,15 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     // A defending team's actions read as what they did, not as input kinds and ids.
     let defended = run(&s, 1, s.duration_ticks as f64 / f64::from(s.tick_hz), &defence(id));
     let rd = report::build(&s, defended.events(), true, ctx);
+    // The executive summary leaves no scored part out: each is a strength or something to
+    // improve (a part at two thirds was in neither).
+    for report in [&r, &rd] {
+        for c in report.score.components.iter().filter(|c| c.max > 0.0) {
+            let line = format!("{}: {}", c.label.en, c.detail.en);
+            let listed = report.strengths.iter().chain(&report.improvements).any(|t| t.en == line);
+            assert!(listed, "`{line}` ({} of {}) in neither list", c.points, c.max);
+        }
+    }
     let html = String::from_utf8(report::render(&rd, Format::Html, Lang::En).unwrap()).unwrap();
     let mut kinds = 0;
     for e in defended.events() {

@@ -36,6 +36,11 @@ with failing(driver, f"{out}/region-failure.png"):
     wait.until(lambda d: len(ids(d)) == 2)
     seen["filtered"] = ids(driver)
     driver.find_element(By.ID, "ent-filter").clear()
+    # A value another column shows: a last drill's score.
+    driver.find_element(By.ID, "ent-filter").send_keys("516.7")
+    wait.until(lambda d: len(ids(d)) == 1)
+    seen["filtered_score"] = ids(driver)
+    driver.find_element(By.ID, "ent-filter").clear()
     driver.execute_script("document.getElementById('ent-filter').dispatchEvent(new Event('input'))")
     wait.until(lambda d: len(ids(d)) == 3)
     driver.find_element(By.CSS_SELECTOR, "#ents th[data-sort=score] button").click()

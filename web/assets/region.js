@@ -66,7 +66,9 @@ async function regionPage() {
       industry: industryName(e.enterprise.industry), level: e.enterprise.level, next: String((e.due.find(x => x.kind === "drill") || {}).next_due || ""),
       open: e.totals.open_findings.reduce((a, b) => a + b, 0), score: e.last_drill ? e.last_drill.score : -1, alerts: e.last_drill ? e.last_drill.alerts : -1})[sort.by];
     const words = $("#ent-filter").value.trim().toLowerCase();
-    const shown = r.enterprises.filter(e => !words || [e.enterprise.id, e.enterprise.name, prefName(e.enterprise.prefecture), industryName(e.enterprise.industry)].join(" ").toLowerCase().includes(words))
+    // Every column's text, as the row shows it (a due date, a score, the findings' counts).
+    const shownText = e => { const d = e.due.find(x => x.kind === "drill"); return [e.enterprise.id, e.enterprise.name, prefName(e.enterprise.prefecture), industryName(e.enterprise.industry), e.enterprise.level, d ? d.next_due : "", f(e.totals), e.last_drill ? e.last_drill.score.toFixed(1) : "", e.last_drill ? e.last_drill.alerts : ""].join(" "); };
+    const shown = r.enterprises.filter(e => !words || shownText(e).toLowerCase().includes(words))
       .sort((a, b) => {
         // Words in the page's language's order (Chinese by pinyin), numbers as numbers.
         const [x, y] = [key(a), key(b)];

@@ -378,6 +378,16 @@ pub(crate) async fn read_large(req: Request, next: Next) -> Response {
 /// Reads `req`'s body, at most `max` bytes within `within`, then runs the rest.
 async fn read_within(req: Request, next: Next, max: usize, within: std::time::Duration) -> Response {
     let (parts, body) = req.into_parts();
+    // A body declared too large is refused before a byte of it is asked for (a client that
+    // sent `Expect: 100-continue` is told at once, not after the body timeout).
+    let declared = parts.headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    if declared.and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n > max as u64) {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is too large (at most {max} bytes)"),
+        )
+        .into_response();
+    }
     match tokio::time::timeout(within, axum::body::to_bytes(body, max)).await {
         Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
         Ok(Err(_)) => ApiError::new(

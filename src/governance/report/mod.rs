@@ -377,7 +377,9 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
     let mut improvements: Vec<Text> = card
         .components
         .iter()
-        .filter(|c| (c.max > 0.0 && c.points < c.max * 0.6) || c.points < 0.0)
+        // Every scored part short of a strength is something to improve (a part at 67 % was
+        // in neither list).
+        .filter(|c| (c.max > 0.0 && c.points < c.max * 0.9) || c.points < 0.0)
         .map(|c| {
             Text::new(format!("{}: {}", c.label.en, c.detail.en), format!("{}：{}", c.label.zh, c.detail.zh))
         })

@@ -180,8 +180,7 @@ pub(super) async fn team_action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Applied>, ApiError> {
-    let input: SimInput = parse_json(&headers, &body)?;
-    let kind = input.defender_kind().filter(|k| team_actions().any(|t| t == *k)).ok_or_else(|| {
+    let not_an_action = || {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             format!(
@@ -189,7 +188,19 @@ pub(super) async fn team_action(
                 team_actions().collect::<Vec<_>>().join(", ")
             ),
         )
-    })?;
+    };
+    // The kind first: what is not a team's action is refused by name, without the fields
+    // of the simulation's other inputs in the message.
+    #[derive(Deserialize)]
+    struct Kind {
+        kind: String,
+    }
+    let Kind { kind } = parse_json(&headers, &body)?;
+    if !team_actions().any(|t| t == kind) {
+        return Err(not_an_action());
+    }
+    let input: SimInput = parse_json(&headers, &body)?;
+    let kind = input.defender_kind().filter(|k| team_actions().any(|t| t == *k)).ok_or_else(not_an_action)?;
     drill.act(&team, input).await.map_err(act_error)?;
     Ok(Json(Applied { applied: true, kind: kind.to_string(), queued: None }))
 }
