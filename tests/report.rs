@@ -233,6 +233,10 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
         }
     }
     assert!(kinds > 3 && html.contains("Isolated Engineering workstation"), "{html}");
+    // Whom the team told, in words, not as an id.
+    let zh = String::from_utf8(report::render(&rd, Format::Html, Lang::Zh).unwrap()).unwrap();
+    assert!(html.contains("Notified the duty officer") && !html.contains("duty_officer"), "{html}");
+    assert!(zh.contains("通知值班人员") && !zh.contains("duty_officer"), "{zh}");
     assert!(r.objectives.iter().any(|o| o.rating == 'U'), "the idle team fails an objective");
     assert_eq!(r.plan.len(), r.merged.len(), "one plan row per finding, merged by cause");
     assert!(

@@ -353,7 +353,11 @@ fn instrument(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
         x + 60.0,
         y - 2.0,
         tag = esc(&tag_of_name(&sn.name, &sn.id)),
-        unit = esc(&s.vars[sn.var.ix()].unit),
+        // A switch shows ON or OFF, in no unit.
+        unit = match sn.kind {
+            icsdrill_engine::scenario::SensorKind::Analog { .. } => esc(&s.vars[sn.var.ix()].unit),
+            _ => String::new(),
+        },
     );
 }
 
@@ -563,6 +567,14 @@ mod tests {
         assert!(svg.contains(r#"id="i-il-101""#) && svg.contains(r#"id="is-il-101""#));
         // The faceplate of LIT-101 names its alarm limits as the holding registers they live in.
         assert!(svg.contains("plc-t101|t101_al_hihi"), "{svg}");
+        // A transmitter shows its unit; a switch shows ON or OFF, in none.
+        let unit_after = |id: &str| {
+            let at = svg.find(&format!(r#"id="v-{id}""#)).expect("a value");
+            let unit = &svg[at..][svg[at..].find(r#"class="unit""#).expect("a unit")..];
+            unit[unit.find('>').unwrap() + 1..unit.find("</text>").unwrap()].to_string()
+        };
+        assert_eq!(unit_after("lit101"), "%");
+        assert_eq!(unit_after("lshh101"), "", "{svg}");
     }
 
     #[test]

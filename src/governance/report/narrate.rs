@@ -130,7 +130,16 @@ pub(super) fn action(s: &Scenario, input: &SimInput) -> Option<Text> {
                 format!("启用{}的设定值范围检查", p.zh),
             )
         }
-        SimInput::Notify { to, .. } => t(format!("Notified {to}"), format!("通知{to}")),
+        SimInput::Notify { to, .. } => {
+            // The usual addressees in words; any other as written.
+            let (en, zh) = match to.as_str() {
+                "duty_officer" => ("the duty officer", "值班人员"),
+                "management" => ("management", "管理层"),
+                "authority" => ("the authority", "主管部门"),
+                other => (other, other),
+            };
+            t(format!("Notified {en}"), format!("通知{zh}"))
+        }
         SimInput::DeclareHazard { id } => {
             t(format!("Declared a hidden hazard ({id})"), format!("申报安全隐患（{id}）"))
         }
