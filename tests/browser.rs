@@ -164,6 +164,17 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert!(!isolated(&log("blue")));
 }
 
+/// Runs the browser client `tests/clients/{script}` with `args` and the artifacts directory
+/// last: what it saw (its last line, JSON).
+async fn browse(script: &str, args: &[String]) -> serde_json::Value {
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    std::fs::create_dir_all(&out).unwrap();
+    let script = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
+    let o = run("python3", [&[script][..], args, &[out.display().to_string()]].concat()).await;
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_str(text(&o).lines().last().unwrap()).unwrap()
+}
+
 /// A contest's big screen left open through its freeze and a hot wash started from a pause:
 /// it shows the live board and the changes the freeze hid, once the freeze lifts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,22 +188,18 @@ async fn chromium_an_open_big_screen_thaws_at_the_hot_wash() {
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
-    std::fs::create_dir_all(&out).unwrap();
     let (team, token, _) = drill.teams().next().unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/thaw.py");
-    let args = vec![
-        script.into(),
-        format!("http://{}", server.http),
-        team.id.clone(),
-        token.to_string(),
-        drill.observer_token().to_string(),
-        drill.instructor_token().to_string(),
-        out.display().to_string(),
-    ];
-    let o = run("python3", args).await;
-    assert!(o.status.success(), "{}", text(&o));
-    let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    let seen = browse(
+        "thaw.py",
+        &[
+            format!("http://{}", server.http),
+            team.id.clone(),
+            token.to_string(),
+            drill.observer_token().to_string(),
+            drill.instructor_token().to_string(),
+        ],
+    )
+    .await;
     assert_eq!(seen["still_frozen"], seen["frozen_rows"], "frozen: {seen}");
     assert_eq!(seen["thawed"], seen["live"], "the open page shows the live board: {seen}");
     assert_ne!(seen["thawed"], seen["frozen_rows"], "{seen}");
@@ -216,21 +223,14 @@ async fn chromium_an_exam_console_shows_the_tasks_then_the_grade() {
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
-    std::fs::create_dir_all(&out).unwrap();
     let (team, token, _) = drill.teams().next().unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/exam_console.py");
-    let args = vec![
-        script.into(),
+    let args = [
         format!("http://{}", server.http),
         team.id.clone(),
         token.to_string(),
         drill.instructor_token().to_string(),
-        out.display().to_string(),
     ];
-    let o = run("python3", args).await;
-    assert!(o.status.success(), "{}", text(&o));
-    let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    let seen = browse("exam_console.py", &args).await;
     let tasks = drill.scenario().exam.tasks.len();
     let live = seen["live_cells"].as_array().unwrap();
     assert_eq!(live.len(), tasks, "{seen}");
@@ -257,6 +257,13 @@ async fn chromium_an_exam_console_shows_the_tasks_then_the_grade() {
     assert!(!below.is_empty() && seen["below"] == serde_json::json!(below), "{seen}");
     assert_eq!(seen["axe"], serde_json::json!([]), "{seen}");
     assert!(seen["zh_status"].as_str().unwrap().contains("未通过"), "{seen}");
+    // Why each task earned what it did, in Chinese too.
+    let details = seen["zh_details"].as_array().unwrap();
+    assert_eq!(details.len(), tasks, "{seen}");
+    assert!(
+        details.iter().all(|d| d.as_str().unwrap().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))),
+        "{seen}"
+    );
     assert_eq!(seen["zh_overflow"], false, "{seen}");
     server.shutdown().await.unwrap();
 }
@@ -532,6 +539,11 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     assert_eq!(seen["scope"], "全区");
     assert_eq!(seen["filtered"], serde_json::json!(["a", "b"]), "{seen}");
     assert_eq!(seen["filtered_score"], serde_json::json!(["c"]), "{seen}");
+    // The score chart's dates: labelled, none the same as the one before it.
+    let labels: Vec<&str> =
+        seen["ent_chart_xlabels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert!(labels.iter().any(|l| !l.is_empty()), "{seen}");
+    assert!(labels.windows(2).all(|w| w[1].is_empty() || w[0] != w[1]), "{labels:?}");
     assert_eq!(seen["by_score"][0], "a", "highest score first: {seen}");
     assert_eq!(
         (seen["by_score_up"][2].as_str(), seen["aria_sort"].as_str()),

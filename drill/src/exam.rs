@@ -36,7 +36,7 @@ pub struct ExamTask {
     /// Points earned, once the exam is over.
     pub points: Option<f64>,
     /// Why, once the exam is over.
-    pub detail: Option<String>,
+    pub detail: Option<Text>,
 }
 
 /// The grade of an exam that is over.
@@ -79,7 +79,7 @@ pub fn exam_view(grade: &Grade, rule: PassRule, end_s: Option<f64>, over: bool) 
             title: t.title.clone(),
             max: t.max,
             points: over.then_some(t.points),
-            detail: over.then(|| t.detail.clone()),
+            detail: over.then(|| Text::new(&t.detail, &t.detail_zh)),
         })
         .collect();
     let result = over.then(|| ExamResult {

@@ -35,7 +35,7 @@ pub(crate) enum ExamCmd {
         /// Directory for certificate.json and certificate.html.
         #[arg(long)]
         out: PathBuf,
-        /// Certificate language for HTML.
+        /// The language of the certificate and of the task table printed.
         #[arg(long, value_enum, default_value_t = super::Lang::Zh)]
         lang: super::Lang,
         /// Who issues the certificate (the organiser), printed in its issuer block.
@@ -102,8 +102,10 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
                 out.join("certificate.html"),
                 icsdrill::governance::cert::html(&cert, lang == super::Lang::Zh),
             )?;
+            let zh = lang == super::Lang::Zh;
             for tr in &grade.tasks {
-                println!("{:<16} {:<15} {:>5.1} / {:<4} {}", tr.id, tr.area, tr.points, tr.max, tr.detail);
+                let detail = if zh { &tr.detail_zh } else { &tr.detail };
+                println!("{:<16} {:<15} {:>5.1} / {:<4} {detail}", tr.id, tr.area, tr.points, tr.max);
             }
             println!(
                 "{}: {:.1} of {:.0}; certificate {} (drill {})",

@@ -45,6 +45,7 @@ with failing(driver, f"{out}/exam-console-zh-failure.png"):
     driver.get(f"{base}/team/{team}?token={token}&lang=zh")
     wait.until(lambda d: "通过" in d.find_element(By.ID, "exam-status").text)
     seen["zh_status"] = driver.find_element(By.ID, "exam-status").text
+    seen["zh_details"] = [d.text for d in driver.find_elements(By.CSS_SELECTOR, "#exam tbody tr[data-task] .mut")]
     seen["zh_overflow"] = driver.execute_script("return document.documentElement.scrollWidth > window.innerWidth")
     driver.save_screenshot(f"{out}/exam-console-zh-phone.png")
 driver.quit()

@@ -62,6 +62,7 @@ with failing(driver, f"{out}/region-failure.png"):
     seen["ent_drills"] = rows("#ent-drills")
     seen["ent_findings"] = rows("#ent-findings")
     seen["ent_chart_points"] = driver.find_element(By.ID, "ent-chart").get_attribute("data-points")
+    seen["ent_chart_xlabels"] = json.loads(driver.find_element(By.ID, "ent-chart").get_attribute("data-xlabels") or "[]")
     seen["ent_untranslated"] = untranslated(driver, "h1,h2,h3,label,th,button,a,span,p,td", "#ent-name, #ent-drills td:nth-child(2)")
     seen["axe"]["enterprise"] = accessibility(driver)
     driver.save_screenshot(f"{out}/region-enterprise.png")

@@ -8,6 +8,14 @@ const INDUSTRY = {
 };
 const industryName = code => INDUSTRY[code] ? INDUSTRY[code][lang] : code;
 
+// Time ticks (s) as dates: to the day when they are under a month apart, else to the month;
+// a tick labelled as the one before it is left blank (not "2026-11" nine times).
+function dates(ticks, incr) {
+  const day = incr < 28 * 86400;
+  const labels = ticks.map(x => new Date(x * 1000).toISOString().slice(0, day ? 10 : 7));
+  return labels.map((l, i) => i > 0 && l === labels[i - 1] ? "" : l);
+}
+
 // A small line chart of points by year (or date) on the light-on-dark pages.
 function lineChart(el, xs, series, time) {
   if (!window.uPlot || !el) return null;
@@ -26,8 +34,10 @@ function lineChart(el, xs, series, time) {
   // The x axis as drawn, for the tests.
   const drawn = u => { el.dataset.x = JSON.stringify([u.scales.x.min, u.scales.x.max]); };
   return new uPlot({width: Math.max(260, el.clientWidth - 4), height: 200, scales: {x: {time: !!time, range}}, hooks: {ready: [drawn], setScale: [drawn]},
-    // Years as integers; dates as YYYY-MM, the same in both languages; counts (by year) whole.
-    axes: [{...chartAxes("")[0], values: (u, v) => time ? v.map(x => new Date(x * 1000).toISOString().slice(0, 7)) : whole(u, v)},
+    // Years as integers; dates as YYYY-MM (YYYY-MM-DD when the ticks are under a month
+    // apart), the same in both languages, a label the same as the one before it left out;
+    // counts (by year) whole.
+    axes: [{...chartAxes("")[0], values: (u, v, _axis, _space, incr) => { const l = time ? dates(v, incr) : whole(u, v); el.dataset.xlabels = JSON.stringify(l); return l; }},
       time ? chartAxes("")[1] : {...chartAxes("")[1], values: whole}],
     series: [{label: time ? tr("date") : tr("year")}, ...series.map((s, i) => ({label: s.label, stroke: palette[i % palette.length], width: 2, spanGaps: true, points: {show: true, size: 7}}))]},
     [xs, ...series.map(s => s.data)], el);

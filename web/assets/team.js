@@ -393,7 +393,7 @@ function examPanel(base, on) {
   const draw = () => {
     if (!view) return;
     const r = view.result;
-    put($("#exam tbody"), view.tasks.map(t => `<tr data-task="${esc(t.id)}"><td>${esc(tr("area_" + t.area))}</td><td>${esc(txt(t.title))}${t.detail ? `<div class="mut">${esc(t.detail)}</div>` : ""}</td><td class="num">${t.points == null ? "–" : t.points.toFixed(1)} / ${t.max}</td></tr>`).join("")
+    put($("#exam tbody"), view.tasks.map(t => `<tr data-task="${esc(t.id)}"><td>${esc(tr("area_" + t.area))}</td><td>${esc(txt(t.title))}${t.detail ? `<div class="mut">${esc(txt(t.detail))}</div>` : ""}</td><td class="num">${t.points == null ? "–" : t.points.toFixed(1)} / ${t.max}</td></tr>`).join("")
       + (r ? r.areas.map(a => `<tr data-area="${esc(a.area)}" class="${a.below ? "bad" : ""}"><td colspan="2"><b>${esc(tr("area_" + a.area))}</b>${a.below ? " — " + esc(tr("exam_below")) : ""}</td><td class="num"><b>${a.points.toFixed(1)} / ${a.max}</b></td></tr>`).join("") : ""));
     const left = view.end_s == null ? "" : `${tr("exam_left")} ${hms(view.end_s - now)}`;
     const verdict = r ? `${r.total.toFixed(1)} / ${r.max} — ${tr(r.passed ? "exam_passed" : "exam_failed")}` : "";

@@ -43,6 +43,8 @@ pub struct TaskResult {
     pub max: f64,
     /// Why.
     pub detail: String,
+    /// The same in Chinese.
+    pub detail_zh: String,
     /// Failed by the safety gate.
     pub gated: bool,
 }
@@ -103,6 +105,11 @@ pub fn grade_at(s: &Scenario, events: &[SimEvent], rule: PassRule, end: u64) -> 
                     format!("safety gate: {}", violation.as_ref().map_or("", |v| v.en.as_str()))
                 } else {
                     t.detail
+                },
+                detail_zh: if failed_gate {
+                    format!("安全否决：{}", violation.as_ref().map_or("", |v| v.zh.as_str()))
+                } else {
+                    t.detail_zh
                 },
                 gated: failed_gate,
             }

@@ -14,12 +14,21 @@ pub(super) struct Checked {
     /// Share of `max` earned (clamped to 0..=1 later).
     pub(super) share: f64,
     pub(super) detail: String,
+    /// The same in Chinese.
+    pub(super) detail_zh: String,
     /// Failed whole by the safety gate.
     pub(super) gated: bool,
 }
 
-fn task(id: &'static str, area: &'static str, max: f64, share: f64, detail: String, gated: bool) -> Checked {
-    Checked { id, area, max, share, detail, gated }
+fn task(
+    id: &'static str,
+    area: &'static str,
+    max: f64,
+    share: f64,
+    (detail, detail_zh): (String, String),
+    gated: bool,
+) -> Checked {
+    Checked { id, area, max, share, detail, detail_zh, gated }
 }
 
 fn ratio(part: usize, whole: usize) -> f64 {
@@ -50,9 +59,12 @@ fn architecture(f: &Facts) -> [Checked; 2] {
             } else {
                 0.0
             },
-            format!(
-                "{} attack attempts blocked by the network after the first containment, {} still got through",
-                f.blocked_after, f.impact_after
+            (
+                format!(
+                    "{} attack attempts blocked by the network after the first containment, {} still got through",
+                    f.blocked_after, f.impact_after
+                ),
+                format!("首次遏制后网络阻断攻击尝试 {} 次，仍有 {} 次得手", f.blocked_after, f.impact_after),
             ),
             false,
         ),
@@ -61,7 +73,10 @@ fn architecture(f: &Facts) -> [Checked; 2] {
             "architecture",
             10.0,
             if f.first_contain.is_some() && f.safety_hits_after == 0 { 1.0 } else { 0.0 },
-            format!("{} attack writes reached a safety PLC after containment", f.safety_hits_after),
+            (
+                format!("{} attack writes reached a safety PLC after containment", f.safety_hits_after),
+                format!("遏制后仍有 {} 次攻击写入到达安全 PLC", f.safety_hits_after),
+            ),
             false,
         ),
     ]
@@ -76,7 +91,10 @@ fn implementation(f: &Facts) -> [Checked; 2] {
             "implementation",
             15.0,
             ratio(hardened, f.attacked_writes.len()),
-            format!("{hardened} of {} attacked PLCs hardened", f.attacked_writes.len()),
+            (
+                format!("{hardened} of {} attacked PLCs hardened", f.attacked_writes.len()),
+                format!("{} 台被攻击 PLC 中 {hardened} 台已加固", f.attacked_writes.len()),
+            ),
             true,
         ),
         task(
@@ -84,7 +102,11 @@ fn implementation(f: &Facts) -> [Checked; 2] {
             "implementation",
             5.0,
             if f.allow_listed { 1.0 } else { 0.0 },
-            if f.allow_listed { "allow-list applied".into() } else { "no allow-list".into() },
+            if f.allow_listed {
+                ("allow-list applied".into(), "已配置白名单".into())
+            } else {
+                ("no allow-list".into(), "未配置白名单".into())
+            },
             true,
         ),
     ]
@@ -100,9 +122,15 @@ fn detect(card: &ScoreCard) -> Checked {
         } else {
             (card.steps_detected as f64 / card.steps_fired as f64 * 2.0).min(1.0)
         },
-        format!(
-            "{} of {} fired steps reported with technique and asset (half of them earns full marks)",
-            card.steps_detected, card.steps_fired
+        (
+            format!(
+                "{} of {} fired steps reported with technique and asset (half of them earns full marks)",
+                card.steps_detected, card.steps_fired
+            ),
+            format!(
+                "已发动的 {} 个攻击步骤中 {} 个报告了正确的技术和资产（报告一半即得满分）",
+                card.steps_fired, card.steps_detected
+            ),
         ),
         false,
     )
@@ -129,7 +157,13 @@ fn hazards(s: &Scenario, events: &[SimEvent], f: &Facts) -> Checked {
         "assessment",
         15.0,
         (right as f64 - 0.5 * wrong as f64) / need as f64,
-        format!("{right} correct, {wrong} wrong of {} exposed (3 earn full marks)", expected.len()),
+        (
+            format!("{right} correct, {wrong} wrong of {} exposed (3 earn full marks)", expected.len()),
+            format!(
+                "暴露的 {} 项隐患中申报正确 {right} 项、错误 {wrong} 项（正确 3 项即得满分）",
+                expected.len()
+            ),
+        ),
         false,
     )
 }
@@ -147,7 +181,10 @@ fn response(f: &Facts, card: &ScoreCard) -> [Checked; 3] {
             "response",
             10.0,
             ratio(restored_ok, f.effect_plcs.len()),
-            format!("{restored_ok} of {} changed PLCs restored", f.effect_plcs.len()),
+            (
+                format!("{restored_ok} of {} changed PLCs restored", f.effect_plcs.len()),
+                format!("{} 台被改动的 PLC 中 {restored_ok} 台已恢复", f.effect_plcs.len()),
+            ),
             true,
         ),
         task(
@@ -155,7 +192,7 @@ fn response(f: &Facts, card: &ScoreCard) -> [Checked; 3] {
             "response",
             5.0,
             if card.steps_detected > 0 { quality } else { 0.0 },
-            format!("report quality {:.0} %", quality * 100.0),
+            (format!("report quality {:.0} %", quality * 100.0), format!("报告质量 {:.0}%", quality * 100.0)),
             false,
         ),
         task(
@@ -163,7 +200,11 @@ fn response(f: &Facts, card: &ScoreCard) -> [Checked; 3] {
             "response",
             10.0,
             if f.damage { 0.0 } else { 1.0 },
-            if f.damage { "equipment was damaged".into() } else { "no damage".into() },
+            if f.damage {
+                ("equipment was damaged".into(), "设备已损坏".into())
+            } else {
+                ("no damage".into(), "无设备损坏".into())
+            },
             true,
         ),
     ]
