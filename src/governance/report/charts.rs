@@ -85,9 +85,15 @@ fn time_axis(o: &mut String, end: f64, y: f64) {
 pub(super) fn trend_svg(t: &Trend, lines: &[Line], end: f64, l: Lang) -> String {
     let (h, top, bottom) = (150.0, 18.0, 122.0);
     let (lo, hi) = t.points.iter().fold((f64::MAX, f64::MIN), |(a, b), (_, v)| (a.min(*v), b.max(*v)));
-    let pad = ((hi - lo) * 0.1).max(1e-6);
-    let (lo, hi) = (lo - pad, hi + pad);
+    // At least 2 % of the value's size high: a steady variable's noise (±0.05 on 120 °C)
+    // stays a flat line near the middle rather than filling the chart.
+    let (mid, half) = ((lo + hi) / 2.0, ((hi - lo) / 2.0).max(((lo + hi) / 2.0).abs() * 0.01).max(1e-3));
+    let (shown_lo, shown_hi) = (mid - half, mid + half);
+    let pad = half * 0.2;
+    let (lo, hi) = (shown_lo - pad, shown_hi + pad);
     let y = |v: f64| bottom - (bottom - top) * (v - lo) / (hi - lo);
+    // The two labels differ: as many decimals as the span needs.
+    let decimals = (-(2.0 * half).log10()).ceil().clamp(0.0, 4.0) as usize + 1;
     let mut o = String::new();
     let title = format!("{} ({})", l.pick(&t.name), t.unit);
     let _ = write!(
@@ -96,10 +102,10 @@ pub(super) fn trend_svg(t: &Trend, lines: &[Line], end: f64, l: Lang) -> String 
         esc(&title),
         esc(&title)
     );
-    for v in [hi - pad, lo + pad] {
+    for v in [shown_hi, shown_lo] {
         let _ = write!(
             o,
-            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"10\">{:.1}</text>",
+            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"10\">{:.decimals$}</text>",
             LEFT - 4.0,
             y(v) + 3.0,
             v
@@ -165,4 +171,47 @@ pub(super) fn timeline_svg(lines: &[Line], end: f64, l: Lang) -> String {
     time_axis(&mut o, end, h - 12.0);
     o.push_str("</svg>");
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value labels of a trend's chart, top first.
+    fn labels(points: Vec<(f64, f64)>) -> (Vec<String>, Vec<f64>) {
+        let t = Trend { id: "t".into(), name: Text::new("T", "T"), unit: "°C".into(), points };
+        let svg = trend_svg(&t, &[], 100.0, Lang::En);
+        let texts: Vec<String> = svg
+            .split("text-anchor=\"end\" font-size=\"10\">")
+            .skip(1)
+            .map(|s| s[..s.find('<').unwrap()].to_string())
+            .collect();
+        let ys: Vec<f64> = svg
+            .split("polyline fill=\"none\" stroke=\"#1b2733\" stroke-width=\"1.5\" points=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .split(' ')
+            .map(|p| p.split(',').nth(1).unwrap().parse().unwrap())
+            .collect();
+        (texts, ys)
+    }
+
+    #[test]
+    fn a_steady_variable_is_a_flat_line_with_two_different_labels() {
+        // ±0.05 of noise on 120: labelled apart, drawn within a few units of the middle.
+        let (texts, ys) =
+            labels((0..20).map(|i| (f64::from(i), 120.0 + if i % 2 == 0 { 0.05 } else { -0.05 })).collect());
+        assert_eq!(texts.len(), 2);
+        assert_ne!(texts[0], texts[1], "{texts:?}");
+        let spread =
+            ys.iter().copied().fold(f64::MIN, f64::max) - ys.iter().copied().fold(f64::MAX, f64::min);
+        assert!(spread < 10.0, "noise fills {spread:.1} of 104 units");
+        // A variable that moves fills the chart, labelled at its ends.
+        let (texts, ys) = labels(vec![(0.0, 20.0), (50.0, 80.0)]);
+        assert_eq!(texts, ["80.0", "20.0"]);
+        assert!(ys[0] - ys[1] > 80.0, "{ys:?}");
+    }
 }

@@ -8,7 +8,7 @@ use icsdrill_web::escape_html as esc;
 use super::{Lang, Report, Words, overview_rows, words};
 
 const CSS: &str = "body{font:14px/1.5 system-ui,'Noto Sans CJK SC','WenQuanYi Zen Hei','Microsoft YaHei',sans-serif;margin:2rem auto;max-width:1100px;color:#1b2733;padding:0 1rem}
-h1{font-size:1.6rem;border-bottom:3px solid #1d5c8a;padding-bottom:.3rem}h2{font-size:1.25rem;color:#1d5c8a;margin-top:2rem}h3{font-size:1.05rem}
+h1{font-size:1.6rem;border-bottom:3px solid #1d5c8a;padding-bottom:.3rem;overflow-wrap:anywhere}h2{font-size:1.25rem;color:#1d5c8a;margin-top:2rem}h3{font-size:1.05rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #c5d2dc;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#eaf1f6}
 .num{text-align:right}.sev-critical{color:#b00020;font-weight:bold}.sev-high{color:#c2410c;font-weight:bold}.sev-medium{color:#a16207}.sev-low{color:#4b5563}
 .rating{font-weight:bold;text-align:center}.who-attacker{color:#b00020}.who-team{color:#1d5c8a}.who-plant{color:#a16207}
