@@ -570,6 +570,9 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     assert!(titles.contains(&"工业互联网安全工程师能力考核结果通知"), "{seen}");
     for c in certs {
         assert_eq!(c["untranslated"], serde_json::json!([]), "{seen}");
+        // One sheet, on A4 or US Letter, in either language.
+        let pages = c["pages"].as_object().unwrap();
+        assert!(pages.len() == 4 && pages.values().all(|n| n == 1), "{pages:?}");
         assert!(c["issuer"].as_str().is_some_and(|i| i.contains("新疆维吾尔自治区工业和信息化厅")), "{seen}");
         assert!(c["phone"]["scroll"].as_f64() <= c["phone"]["inner"].as_f64(), "{seen}");
         assert!(c["qr"].as_bool().unwrap(), "{seen}");

@@ -4,10 +4,12 @@ last score and monitoring alerts, an enterprise's page (drills, scores, findings
 rectification), no UI text left in English, nothing wider than a phone.
 Saves screenshots; prints one JSON line with what it saw."""
 
+import base64
 import json
 import sys
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.print_page_options import PrintOptions
 
 from ui import accessibility, chromium, failing, phone, untranslated
 
@@ -87,6 +89,16 @@ with failing(driver, f"{out}/region-failure.png"):
                 "untranslated": untranslated(driver, "h1,p,td,b", ".small, code")}
         seen["axe"][f"certificate_{i}"] = accessibility(driver)
         driver.save_screenshot(f"{out}/certificate-{i}.png")
+        # Printed on A4 and on US Letter, in both languages: one sheet each.
+        cert["pages"] = {}
+        for lang in ("zh", "en"):
+            driver.get(href.replace("lang=zh", f"lang={lang}"))
+            wait.until(lambda d: d.find_elements(By.TAG_NAME, "h1"))
+            for paper, (w, h) in {"a4": (21.0, 29.7), "letter": (21.59, 27.94)}.items():
+                options = PrintOptions()
+                options.page_width, options.page_height = w, h
+                pdf = base64.b64decode(driver.print_page(options))
+                cert["pages"][f"{lang}-{paper}"] = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
         driver.set_window_size(390, 844)
         driver.get(href)
         wait.until(lambda d: d.find_elements(By.TAG_NAME, "h1"))
