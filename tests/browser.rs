@@ -265,6 +265,7 @@ async fn chromium_an_exam_console_shows_the_tasks_then_the_grade() {
         "{seen}"
     );
     assert_eq!(seen["zh_overflow"], false, "{seen}");
+    assert_eq!(seen["zh_exam_above_plant"], true, "on a phone the exam comes first: {seen}");
     server.shutdown().await.unwrap();
 }
 

@@ -47,6 +47,7 @@ with failing(driver, f"{out}/exam-console-zh-failure.png"):
     seen["zh_status"] = driver.find_element(By.ID, "exam-status").text
     seen["zh_details"] = [d.text for d in driver.find_elements(By.CSS_SELECTOR, "#exam tbody tr[data-task] .mut")]
     seen["zh_overflow"] = driver.execute_script("return document.documentElement.scrollWidth > window.innerWidth")
+    seen["zh_exam_above_plant"] = driver.execute_script("return document.getElementById('exam-section').getBoundingClientRect().top < document.getElementById('mimic').getBoundingClientRect().top")
     driver.save_screenshot(f"{out}/exam-console-zh-phone.png")
 driver.quit()
 seen["api"] = call(f"/api/teams/{team}/exam", token)

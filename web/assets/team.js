@@ -388,6 +388,8 @@ teamPage();
 function examPanel(base, on) {
   for (const [id, hide] of [["#exam-section", !on], ["#exam-head", !on], ["#score-head", on], ["#breakdown-section", on], ["#score-history", on]]) $(id).hidden = hide;
   if (!on) return () => {};
+  // On a phone the columns stack: the exam comes first, above the plant, not after it.
+  if (matchMedia("(max-width:900px)").matches) $("main > div").prepend($("#exam-section"));
   let view = null, over = null, now = 0;
   const pct = x => Math.round(x * 100);
   const draw = () => {
