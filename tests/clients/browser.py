@@ -138,7 +138,8 @@ with failing(driver, f"{out}/failure.png"):
     # At phone width the console is one column, nothing wider than the screen.
     driver.set_window_size(390, 844)
     driver.get(f"{base}/team/{team}?token={token}")
-    wait.until(lambda d: d.find_element(By.ID, "total").text != "")
+    # The first update drawn (the score starts as "–") and the historian's minutes in the trend.
+    wait.until(lambda d: d.find_element(By.ID, "total").text not in ("", "–") and d.find_element(By.ID, "trend").get_attribute("data-points"))
     # Opened again, the trends show the historian's last minutes at once.
     seen["reopened_trend"] = {"points": int(driver.find_element(By.ID, "trend").get_attribute("data-points")),
                               "at_s": float(driver.find_element(By.TAG_NAME, "body").get_attribute("data-tick")) / 10}
