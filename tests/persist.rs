@@ -388,12 +388,9 @@ async fn a_resumed_drills_live_report_is_dated_on_the_day_it_was_created() {
 /// logs, read again, give the changes where they happened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resumed_drills_score_history_starts_at_its_start() {
-    let (dir, mut spec) = crate::util::recorded_tank_farm("history", &["a", "b"], Mode::Regional);
-    spec.manual_clock = true;
-    let server = DrillServer::start(spec).await.unwrap();
+    let (dir, server) = started_tank_farm("history", &["a", "b"]).await;
     let drill = server.drill.clone();
     let id = drill.id.clone();
-    drill.control(Control::Start).unwrap();
     drill.step(50).await;
     let wrong: icsdrill_engine::SimInput = serde_json::from_str(
         r#"{"kind":"report_incident","technique":"T0800","asset":"plc-r201","text":"a false alarm"}"#,
@@ -424,12 +421,9 @@ async fn a_resumed_drills_score_history_starts_at_its_start() {
 /// re-run from the records, the same samples, values and scores the live hook took.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resumed_ranges_trends_reach_back_before_the_stop() {
-    let (dir, mut spec) = crate::util::recorded_tank_farm("trends", &["a"], Mode::Regional);
-    spec.manual_clock = true;
-    let server = DrillServer::start(spec).await.unwrap();
+    let (dir, server) = started_tank_farm("trends", &["a"]).await;
     let drill = server.drill.clone();
     let id = drill.id.clone();
-    drill.control(Control::Start).unwrap();
     let hz = u64::from(drill.scenario().tick_hz);
     drill.step(12 * hz).await;
     let before = DrillApi::team_trends(&*drill, "a").unwrap();
@@ -456,12 +450,9 @@ async fn a_resumed_ranges_trends_reach_back_before_the_stop() {
 /// pause aligns them), so no team runs behind the others for the rest of the drill.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resumed_drills_ranges_come_back_at_one_tick() {
-    let (dir, mut spec) = crate::util::recorded_tank_farm("one-tick", &["a", "b"], Mode::Regional);
-    spec.manual_clock = true;
-    let server = DrillServer::start(spec).await.unwrap();
+    let (dir, server) = started_tank_farm("one-tick", &["a", "b"]).await;
     let drill = server.drill.clone();
     let id = drill.id.clone();
-    drill.control(Control::Start).unwrap();
     drill.step(12 * u64::from(drill.scenario().tick_hz)).await;
     // Team b's report is the last event on record: team a's log ends seconds earlier.
     let report: icsdrill_engine::SimInput = serde_json::from_str(
@@ -490,4 +481,14 @@ async fn resume_in(dir: &std::path::Path, id: &str) -> DrillServer {
     let mut opts = icsdrill::runtime::range::Options::new(1);
     (opts.modbus_port, opts.http_port) = (0, 0);
     DrillServer::resume(&icsdrill::store::Database::Sqlite(dir.to_path_buf()), id, opts).await.unwrap()
+}
+
+/// A tank farm drill of `teams` recorded in SQLite (its directory returned), started, its
+/// clock stepped by the test.
+async fn started_tank_farm(name: &str, teams: &[&str]) -> (std::path::PathBuf, DrillServer) {
+    let (dir, mut spec) = crate::util::recorded_tank_farm(name, teams, Mode::Regional);
+    spec.manual_clock = true;
+    let server = DrillServer::start(spec).await.unwrap();
+    server.drill.control(Control::Start).unwrap();
+    (dir, server)
 }

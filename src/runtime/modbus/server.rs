@@ -137,14 +137,15 @@ impl Clients {
         }
     }
 
-    /// Whether `ip` may connect.
-    pub fn admits(&self, ip: IpAddr) -> bool {
-        self.is_own(ip) || self.nets.iter().any(|n| n.contains(&ip.to_canonical()))
-    }
-
-    /// Whether `ip` is one of the range's own simulated clients.
-    pub fn is_own(&self, ip: IpAddr) -> bool {
-        self.own.contains(&ip.to_canonical())
+    /// Whether `ip` may connect (none: it may not), and whether as one of the range's own
+    /// simulated clients (`Some(true)`: they take slots of their own).
+    pub fn admits(&self, ip: IpAddr) -> Option<bool> {
+        let ip = ip.to_canonical();
+        if self.own.contains(&ip) {
+            Some(true)
+        } else {
+            self.nets.iter().any(|n| n.contains(&ip)).then_some(false)
+        }
     }
 }
 
@@ -240,7 +241,7 @@ pub async fn serve(
                 continue;
             }
         };
-        if !cx.clients.admits(peer.ip()) {
+        let Some(own) = cx.clients.admits(peer.ip()) else {
             // Not this range's client (another team's, or nobody's): refused before it can
             // take a slot, and reported to the white cell, never logged as this team's own.
             if let Some(report) = &cx.on_foreign {
@@ -248,11 +249,11 @@ pub async fn serve(
             }
             reset(stream);
             continue;
-        }
+        };
         // An OPC UA connection holds three descriptors (the client's, the relay's to the stack,
         // the stack's end of it), so three of the range's slots.
         let descriptors = if protocol == Protocol::OpcUa { 3 } else { 1 };
-        let slot = if cx.clients.is_own(peer.ip()) {
+        let slot = if own {
             own_slots.clone().try_acquire_owned().map(|s| (s, None))
         } else {
             slots
