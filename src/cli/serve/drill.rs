@@ -9,7 +9,7 @@ use icsdrill::runtime::range::Options;
 use icsdrill::store::Database;
 use icsdrill_drill::views::ConnectHint;
 use icsdrill_drill::{Control, Mode, Phase};
-use icsdrill_engine::{Scenario, Sim};
+use icsdrill_engine::Sim;
 use icsdrill_web::drill::DrillApi;
 
 use super::super::simulate::write_lines;
@@ -114,7 +114,7 @@ async fn conclude(db: &Database, args: &Args, drill: &Drill, teams: Vec<String>)
     if drill.info().mode == Mode::Exam
         && let Some(trainee) = teams.first()
     {
-        certify(db, args, drill, trainee, drill.scenario().clone()).await?;
+        certify(db, args, drill, trainee).await?;
     }
     record_findings(db.clone(), drill.id.clone(), teams).await
 }
@@ -309,13 +309,9 @@ async fn record_findings(db: Database, drill_id: String, teams: Vec<String>) -> 
 
 /// Grades a finished exam drill, signs its certificate, records it and writes it next to the
 /// database.
-async fn certify(
-    db: &Database,
-    args: &Args,
-    drill: &Drill,
-    trainee: &str,
-    scenario: std::sync::Arc<Scenario>,
-) -> Result<()> {
+async fn certify(db: &Database, args: &Args, drill: &Drill, trainee: &str) -> Result<()> {
+    // The exam's scenario: the trainee's variant, which the drill ran.
+    let scenario = drill.scenario();
     // Graded from the judged events of the trainee's whole log (memory keeps only those and a
     // window of the rest), at the tick the exam ended.
     let (events, end) = drill.judged_log(trainee)?.context("the exam's trainee has no range")?;
