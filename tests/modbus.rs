@@ -721,3 +721,78 @@ async fn the_live_attackers_flood_is_on_the_wire_and_saturates_the_plc() {
         ev.iter().any(|e| matches!(&e.kind, EventKind::IdsAlert { rule, .. } if rule == "connection_flood"))
     );
 }
+
+/// Refusals of another team's connections take turns with the range's own sessions: a storm
+/// of them on a range's ports cannot hold its event loop. The endpoint is held in its first
+/// refusal while 100 more foreign connections queue and the team's client asks; once let go,
+/// every later refusal waits (2 s at most) for the team to have its answer, which it can have
+/// only if the endpoint's loop served the team between two refusals (before, the loop refused
+/// the whole queue in one turn first: a storm added milliseconds to the victim's answers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_teams_connection_storm_takes_turns_with_the_teams_requests() {
+    use std::sync::{Condvar, Mutex};
+    const STORM: usize = 100;
+    #[derive(Default)]
+    struct Storm {
+        refused: usize,
+        answered: bool,
+        starved: bool,
+    }
+    let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let gate = Mutex::new(Some((held_tx, go_rx)));
+    let state: Arc<(Mutex<Storm>, Condvar)> = Arc::default();
+    let all = Arc::new(tokio::sync::Notify::new());
+    let (hook_state, done) = (state.clone(), all.clone());
+    let hook = move |_: IpAddr, _| {
+        if let Some((held, go)) = gate.lock().unwrap().take() {
+            let _ = held.send(());
+            let _ = go.recv_timeout(Duration::from_secs(10));
+        } else {
+            let (lock, answered) = &*hook_state;
+            let st = lock.lock().unwrap();
+            if !st.starved {
+                let (mut st, wait) =
+                    answered.wait_timeout_while(st, Duration::from_secs(2), |s| !s.answered).unwrap();
+                st.starved = wait.timed_out();
+            }
+        }
+        let mut st = hook_state.0.lock().unwrap();
+        st.refused += 1;
+        if st.refused == STORM + 1 {
+            done.notify_one();
+        }
+    };
+    let range = start(builtin("petrochem-tank-farm"), |o| {
+        o.clients.nets = vec!["127.10.2.0/24".parse().unwrap()];
+        o.on_foreign = Some(icsdrill::runtime::modbus::server::ForeignHook(Arc::new(hook)));
+        o.routine_traffic = false;
+    })
+    .await;
+    let plc = endpoint(&range, "plc-t101");
+    let mut team = Client::connect_from("127.10.2.5".parse().unwrap(), plc).await.expect("the team connects");
+    assert_eq!(read_holding(&mut team, 0, 1).await.len(), 1);
+    let foreign = |k: usize| Client::connect_from(IpAddr::from([127, 10, 1, 1 + (k % 200) as u8]), plc);
+    let first = foreign(0).await;
+    let held = tokio::task::spawn_blocking(move || held_rx.recv_timeout(Duration::from_secs(10)));
+    assert!(matches!(held.await, Ok(Ok(()))), "the first foreign connection is being refused");
+    // The storm queues in the listener's backlog (the handshake is the kernel's) while the
+    // endpoint is held, and the team asks.
+    let mut storm = vec![first];
+    for k in 1..=STORM {
+        storm.push(foreign(k).await);
+    }
+    team.send(&[0, 77, 0, 0, 0, 6, 1, 0x03, 0x00, 0x00, 0x00, 0x01]).await;
+    go_tx.send(()).unwrap();
+    let answer = team.response(ANSWER).await;
+    state.0.lock().unwrap().answered = true;
+    state.1.notify_all();
+    assert!(answer.is_some_and(|r| r[..2] == [0, 77]), "the team is answered");
+    let _ = tokio::time::timeout(ANSWER, all.notified()).await;
+    let st = state.0.lock().unwrap();
+    assert_eq!(st.refused, STORM + 1, "every foreign connection is refused and reported");
+    assert!(!st.starved, "the team waited for the storm to be refused first");
+    drop(st);
+    drop(storm);
+    range.shutdown().await.unwrap();
+}

@@ -247,7 +247,7 @@ pub async fn serve(
             if let Some(report) = &cx.on_foreign {
                 (report.0)(peer.ip(), plc);
             }
-            reset(stream);
+            refuse(stream).await;
             continue;
         };
         // An OPC UA connection holds three descriptors (the client's, the relay's to the stack,
@@ -265,7 +265,7 @@ pub async fn serve(
             // Over the cap: close at once so a flood cannot hold the backlog, and log it (a
             // flood is evidence).
             refuse_over_cap(&cx, plc, peer.ip(), protocol);
-            reset(stream);
+            refuse(stream).await;
             continue;
         };
         let cx = cx.clone();
@@ -301,6 +301,15 @@ pub async fn serve(
     if let Some(server) = opcua {
         server.stop();
     }
+}
+
+/// Refuses an accepted connection with a reset, then lets the endpoint's other tasks run: a
+/// storm of refused connections takes turns with the range's sessions instead of holding
+/// their event loop for a whole scheduling budget (128 connections) at a time. Another team
+/// storming a range's ports added milliseconds to that range's answers that way.
+async fn refuse(stream: TcpStream) {
+    reset(stream);
+    tokio::task::yield_now().await;
 }
 
 /// Records a connection refused because the endpoint or the range has no slot free.
