@@ -789,10 +789,12 @@ async fn another_teams_connection_storm_takes_turns_with_the_teams_requests() {
     state.1.notify_all();
     assert!(answer.is_some_and(|r| r[..2] == [0, 77]), "the team is answered");
     let _ = tokio::time::timeout(ANSWER, all.notified()).await;
-    let st = state.0.lock().unwrap();
-    assert_eq!(st.refused, STORM + 1, "every foreign connection is refused and reported");
-    assert!(!st.starved, "the team waited for the storm to be refused first");
-    drop(st);
+    let (refused, starved) = {
+        let st = state.0.lock().unwrap();
+        (st.refused, st.starved)
+    };
+    assert_eq!(refused, STORM + 1, "every foreign connection is refused and reported");
+    assert!(!starved, "the team waited for the storm to be refused first");
     drop(storm);
     range.shutdown().await.unwrap();
 }
