@@ -220,7 +220,8 @@ async fn kill_9_loses_no_acknowledged_input_and_the_drill_resumes_and_replays() 
     let scenario = icsdrill::store::replay::stored_scenario(&record).unwrap();
     let events = store.judged_events(&id, "a").unwrap();
     let team = teams.iter().find(|t| t.id == "a").unwrap();
-    let report = icsdrill::governance::report::recorded(&record, team, &scenario, &events, 2, None);
+    let end = store.last_tick(&id, "a").unwrap().unwrap_or(0);
+    let report = icsdrill::governance::report::recorded(&record, team, &scenario, (&events, end), 2, None);
     assert_eq!(printed, Some(format!("{:.1}", report.score.total).as_str()), "{rest:?}");
     assert!(store.inputs(&id, "a").unwrap().iter().any(
         |i| matches!(&i.input, icsdrill_engine::SimInput::Notify { text, .. } if text == "after the restart")

@@ -9,7 +9,7 @@ use icsdrill::drill::DrillServer;
 use icsdrill::governance::report::{self, Context, Format, Lang};
 use icsdrill::store::{SqliteStore, Store as _};
 use icsdrill_drill::{Control, Mode};
-use icsdrill_engine::parse_inputs;
+use icsdrill_engine::{EventKind, parse_inputs};
 use icsdrill_judge::findings::findings;
 use icsdrill_web::drill::DrillApi;
 
@@ -450,4 +450,39 @@ fn plain_context(drill_name: &str) -> Context {
         end_tick: None,
         challenges: 0,
     }
+}
+
+#[test]
+fn an_unreported_step_the_drill_ended_soon_after_says_how_long_the_team_had() {
+    // A detection finding used to say "not reported within 15 min of its first attempt" of a
+    // step the drill ended two minutes after: the team had two minutes, and it says so.
+    let s = builtin("petrochem-tank-farm");
+    let full = run(&s, 1, s.duration_ticks as f64 / f64::from(s.tick_hz), &[]);
+    let first = full.events().iter().find(|e| matches!(e.kind, EventKind::AttackAttempt { .. })).unwrap();
+    let end = first.tick + 2 * 60 * u64::from(s.tick_hz);
+    let window = s.scoring.detect_window_ticks / u64::from(s.tick_hz) / 60;
+    let detect = |found: Vec<icsdrill_judge::findings::Finding>| {
+        found.into_iter().find(|f| f.id.starts_with("detect:") && f.evidence.contains(&first.seq)).unwrap()
+    };
+    let deadlines = icsdrill_judge::findings::Deadlines::for_level(s.meta.level);
+    let cut: Vec<_> = full.events().iter().filter(|e| e.tick <= end).cloned().collect();
+    let early = detect(icsdrill_judge::findings::findings_until(&s, &cut, deadlines, Some(end)));
+    assert!(
+        early.description.en.contains("in the 2 min the drill ran after its first attempt"),
+        "{:?}",
+        early.description
+    );
+    assert!(
+        early.description.zh.contains("首次出现后演练进行的 2 分钟内未被报告"),
+        "{:?}",
+        early.description
+    );
+    assert!(!early.description.en.contains(&format!("within {window} min")), "{:?}", early.description);
+    let whole = detect(findings(&s, full.events(), s.meta.level));
+    assert!(
+        whole.description.en.contains(&format!("within {window} min of its first attempt")),
+        "{:?}",
+        whole.description
+    );
+    assert_eq!(early.id, whole.id, "the same hazard, tracked under one id");
 }

@@ -159,7 +159,8 @@ pub fn export(store: &dyn Store, id: &str, key: &SigningKey) -> Result<Bundle> {
     for ((t, info), v) in loaded.teams.iter().zip(&teams).zip(&verdicts) {
         let stored = store.score(id, &t.id)?;
         let level = registry.enterprises.iter().find(|e| e.id == t.id).map(|e| e.level);
-        let (findings, report) = judged(&loaded.scenario, &record, info, t.sim.events(), level)?;
+        let (findings, report) =
+            judged(&loaded.scenario, &record, info, (t.sim.events(), t.sim.tick()), level)?;
         parts.push(TeamPart {
             id: t.id.clone(),
             name: info.name.clone(),
@@ -192,11 +193,11 @@ fn judged(
     scenario: &Scenario,
     record: &DrillRecord,
     team: &TeamRecord,
-    events: &[SimEvent],
+    log: (&[SimEvent], u64),
     level: Option<u8>,
 ) -> Result<(Vec<String>, serde_json::Value)> {
     let level = level.unwrap_or(scenario.meta.level);
-    let report = crate::governance::report::recorded(record, team, scenario, events, level, None);
+    let report = crate::governance::report::recorded(record, team, scenario, log, level, None);
     let findings = report.findings.iter().map(|f| f.id.clone()).collect();
     Ok((findings, serde_json::to_value(&report)?))
 }

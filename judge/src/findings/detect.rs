@@ -27,9 +27,12 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
         }
         let severity = if run.ok.is_empty() { Severity::Low } else { Severity::High };
         let techniques: Vec<&str> = st.techniques.iter().map(|t| t.v19).collect();
+        // The drill may have ended (or, live, reached) before the window did: the team had
+        // only until then.
+        let ended = (first_tick + window > ev.end).then(|| (ev.end - first_tick) / u64::from(s.tick_hz));
         let minutes = window / u64::from(s.tick_hz) / 60;
         let mut f = Finding::new(format!("detect:{}", st.id), severity, "monitoring", "Training")
-            .says(texts::detect(&st.name, &techniques, minutes))
+            .says(texts::detect(&st.name, &techniques, minutes, ended))
             .caused_by("detect", texts::detect_cause());
         f.techniques = st.techniques.clone();
         f.mitigations = vec!["M0810"];

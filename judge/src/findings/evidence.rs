@@ -38,6 +38,8 @@ pub(super) struct Evidence<'a> {
     pub(super) alarms: BTreeMap<(String, String), (Vec<u64>, bool)>,
     /// Incident reports: the event, technique, asset.
     pub(super) reports: Vec<(&'a SimEvent, String, String)>,
+    /// The tick the drill ended at (at least its last event's).
+    pub(super) end: u64,
 }
 
 impl<'a> Evidence<'a> {
@@ -53,6 +55,7 @@ impl<'a> Evidence<'a> {
             no_backup: BTreeMap::new(),
             alarms: BTreeMap::new(),
             reports: Vec::new(),
+            end: events.last().map_or(0, |e| e.tick),
         };
         let mut range_checked: Vec<String> =
             s.plcs.iter().filter(|p| p.range_checks).map(|p| p.id.clone()).collect();

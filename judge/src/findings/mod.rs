@@ -247,7 +247,19 @@ pub fn findings(scenario: &Scenario, events: &[SimEvent], level: u8) -> Vec<Find
 
 /// `findings` with other deadlines than the level's defaults.
 pub fn findings_with(scenario: &Scenario, events: &[SimEvent], deadlines: Deadlines) -> Vec<Finding> {
-    let ev = Evidence::gather(scenario, events);
+    findings_until(scenario, events, deadlines, None)
+}
+
+/// `findings_with` of a drill that ran until tick `end` (when later than its last event): a
+/// step the drill ended too soon after to be reported in time is said so.
+pub fn findings_until(
+    scenario: &Scenario,
+    events: &[SimEvent],
+    deadlines: Deadlines,
+    end: Option<u64>,
+) -> Vec<Finding> {
+    let mut ev = Evidence::gather(scenario, events);
+    ev.end = ev.end.max(end.unwrap_or(0));
     let rules: [fn(&Scenario, &Evidence<'_>) -> Vec<Finding>; 7] =
         [path::find, range::find, backup::find, safety::find, alarm::find, detect::find, plan::find];
     let mut out: Vec<Finding> = rules

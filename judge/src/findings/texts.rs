@@ -169,21 +169,39 @@ pub(super) fn alarm_cause() -> Text {
 }
 
 /// `detect`: step `name` (techniques `techniques`) not reported within `minutes`.
-pub(super) fn detect(name: &Text, techniques: &[&str], minutes: u64) -> Says {
+/// `ended`: the seconds the drill ran after the step's first attempt, when it has ended (or
+/// has reached, while it runs) before the detection window (`minutes`) did.
+pub(super) fn detect(name: &Text, techniques: &[&str], minutes: u64, ended: Option<u64>) -> Says {
+    let (en, zh) = (techniques.join(", "), techniques.join("、"));
+    let detail = match ended {
+        None => Text::new(
+            format!(
+                "{} ({en}) was not reported with its asset and technique within {minutes} min of its first attempt.",
+                name.en
+            ),
+            format!("{}（{zh}）在首次出现后 {minutes} 分钟内未被报告（资产与技术）。", name.zh),
+        ),
+        Some(s) => {
+            let (t_en, t_zh) = if s < 60 {
+                (format!("{s} s"), format!("{s} 秒"))
+            } else {
+                (format!("{} min", s / 60), format!("{} 分钟", s / 60))
+            };
+            Text::new(
+                format!(
+                    "{} ({en}) was not reported with its asset and technique in the {t_en} the drill ran after its first attempt (the detection window is {minutes} min).",
+                    name.en
+                ),
+                format!(
+                    "{}（{zh}）首次出现后演练进行的 {t_zh}内未被报告（资产与技术；发现时限为 {minutes} 分钟）。",
+                    name.zh
+                ),
+            )
+        }
+    };
     (
         Text::new(format!("“{}” went unreported", name.en), format!("攻击步骤“{}”未被报告", name.zh)),
-        Text::new(
-            format!(
-                "{} ({}) was not reported with its asset and technique within {minutes} min of its first attempt.",
-                name.en,
-                techniques.join(", ")
-            ),
-            format!(
-                "{}（{}）在首次出现后 {minutes} 分钟内未被报告（资产与技术）。",
-                name.zh,
-                techniques.join("、")
-            ),
-        ),
+        detail,
         Text::new(
             "Watch the Modbus transaction log and monitoring alerts for these patterns; drill the team on reporting technique, asset and time.",
             "监视 Modbus 通信记录和监测告警中的此类特征；训练团队报告技术、资产和时间。",

@@ -307,13 +307,14 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
     out
 }
 
-/// The report of team `team` of recorded drill `record` from its whole (replayed) log, for an
-/// enterprise of security `level` (the deadlines follow it unless given).
+/// The report of team `team` of recorded drill `record` from its whole (replayed) log and
+/// the tick it ran to, for an enterprise of security `level` (the deadlines follow it unless
+/// given).
 pub fn recorded(
     record: &crate::store::DrillRecord,
     team: &crate::store::TeamRecord,
     scenario: &Scenario,
-    events: &[SimEvent],
+    (events, end): (&[SimEvent], u64),
     level: u8,
     deadlines: Option<icsdrill_judge::findings::Deadlines>,
 ) -> Report {
@@ -328,7 +329,7 @@ pub fn recorded(
         seed: record.seed,
         cover: crate::drill::stored_cover(record),
         deadlines,
-        end_tick: None,
+        end_tick: Some(end),
         challenges: crate::drill::recorded_challenges(record, scenario),
     };
     build(scenario, events, record.mode == icsdrill_drill::Mode::Enterprise, ctx)
@@ -341,7 +342,7 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
     let card = Scorer::score_contest_log_at(scenario, (plan_scored, ctx.challenges), events, end);
     let deadlines =
         ctx.deadlines.unwrap_or_else(|| icsdrill_judge::findings::Deadlines::for_level(ctx.level));
-    let findings = icsdrill_judge::findings::findings_with(scenario, events, deadlines);
+    let findings = icsdrill_judge::findings::findings_until(scenario, events, deadlines, Some(end));
     let part =
         |k: &str| card.components.iter().find(|c| c.key == k).map_or((0.0, 0.0), |c| (c.points, c.max));
     let sum = |keys: &[&str]| keys.iter().map(|k| part(k)).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
