@@ -145,6 +145,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert!(seen["findings"].as_u64() > Some(0), "{seen}");
     assert_eq!(seen["untranslated"], serde_json::json!([]), "English left in the zh report: {seen}");
     assert!(seen["phone"]["scroll"].as_f64() <= seen["phone"]["inner"].as_f64(), "{seen}");
+    assert!(seen["phone"]["chart_text_px"].as_f64() >= Some(9.0), "chart text legible on a phone: {seen}");
     let pdf = &seen["pdf"];
     assert!(pdf["magic"] == "%PDF-" && pdf["bytes"].as_u64() > Some(20_000), "{seen}");
     assert!(pdf["embedded"].as_u64() > Some(0) && pdf["cjk"] == true, "Chinese fonts embedded: {seen}");

@@ -43,6 +43,10 @@ with failing(driver, f"{out}/report-failure.png"):
     driver.get(href)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "h1"))
     seen["phone"] = driver.execute_script("return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth}")
+    # The charts keep legible text, their figure scrolling sideways instead of the page.
+    seen["phone"]["chart_text_px"] = driver.execute_script(
+        "const t = [...document.querySelectorAll('svg.chart text')].filter(e => e.textContent.trim());"
+        "return t.length ? Math.min(...t.map(e => e.getBoundingClientRect().height)) : 0")
     seen["axe"]["report_phone"] = accessibility(driver)
     driver.save_screenshot(f"{out}/report-phone.png")
     print(json.dumps(seen, ensure_ascii=False))
