@@ -531,6 +531,13 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     );
     assert_eq!(seen["ent_untranslated"], serde_json::json!([]), "{seen}");
     assert!(seen["ent_phone"]["scroll"].as_f64() <= seen["ent_phone"]["inner"].as_f64(), "{seen}");
+    // An enterprise not in the view: said in place, in the reader's language, link kept.
+    let missing = &seen["missing"];
+    assert!(missing["text"].as_str().is_some_and(|t| t.contains("没有企业“no-such”")), "{seen}");
+    assert!(
+        missing["hash"] == "#e=no-such" && missing["list"] == false && missing["sections"] == 0,
+        "{seen}"
+    );
     let cells = seen["next_drill_phone"].as_array().unwrap();
     assert!(!cells.is_empty(), "{seen}");
     for c in cells {

@@ -122,6 +122,13 @@ with failing(driver, f"{out}/region-failure.png"):
     seen["ent_phone"] = driver.execute_script("return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth}")
     seen["axe"]["enterprise_phone"] = accessibility(driver)
     driver.save_screenshot(f"{out}/region-enterprise-phone.png")
+    # A link to an enterprise not in the view: said where its page would be, not the list.
+    driver.get(f"{base}/region#e=no-such")
+    wait.until(lambda d: d.find_element(By.ID, "ent-missing").is_displayed())
+    seen["missing"] = driver.execute_script(
+        "return {text: document.getElementById('ent-missing').textContent, hash: location.hash,"
+        " list: !document.getElementById('overview').hidden,"
+        " sections: [...document.querySelectorAll('#enterprise > section')].filter(s => !s.hidden).length}")
     # A wrong login link: the page says so in both languages, on a phone too.
     seen["bad_token"] = phone(driver, wait, f"{base}/region?token=wrong", lambda d: d.find_elements(By.TAG_NAME, "h1"), f"{out}/bad-token-phone.png")
     seen["bad_token"]["text"] = driver.find_element(By.TAG_NAME, "h1").text

@@ -129,8 +129,13 @@ async function regionPage() {
     $("#overview").hidden = !!id;
     $("#enterprise").hidden = !id;
     if (!id) { ent = null; delete document.body.dataset.enterprise; drawn = null; renderList(); return; }
-    ent = await api(`/api/region/enterprises/${encodeURIComponent(id)}`).catch(err => { toast(err.message, true); return null; });
-    if (ent) renderEnterprise(); else location.hash = "";
+    ent = await api(`/api/region/enterprises/${encodeURIComponent(id)}`).catch(() => null);
+    // An enterprise not in this user's view (a wrong link, another prefecture's) says so where
+    // its page would be, the way back above it, instead of dropping the reader on the list.
+    document.querySelectorAll("#enterprise > section").forEach(s => { s.hidden = !ent; });
+    $("#ent-missing").hidden = !!ent;
+    if (ent) renderEnterprise();
+    else { $("#ent-missing").textContent = tr("no_enterprise").replace("{id}", id); document.body.dataset.enterprise = ""; }
   };
   rerender = () => { drawn = null; if (ent) renderEnterprise(); else renderList(); };
   document.querySelectorAll("#ents th[data-sort]").forEach(th => th.querySelector("button").addEventListener("click", () => {
