@@ -266,3 +266,39 @@ fn ukraine_2015_breakers_open_from_the_hijacked_hmi_and_power_comes_back_only_by
         &|k| matches!(k, EventKind::AttackAttempt { step, ok: false, .. } if step == "re-open")
     ));
 }
+
+#[test]
+fn a_defence_ready_before_the_attack_never_hands_the_attacker_a_move() {
+    // A team that contains before the attack begins (its recorded defence taken at once) is
+    // the best prepared: no step may fire on that defence as if it answered an attack under
+    // way. The tank farm's "come back through the historian" step fired at 10 s on an early
+    // isolation, "succeeded" before the attack had begun, and put the attacker in the DMZ.
+    for id in attacked() {
+        let s = builtin(id);
+        let early: Vec<_> = defence(id)
+            .unwrap()
+            .into_iter()
+            .map(|mut t| {
+                t.tick = 10;
+                t
+            })
+            .collect();
+        let sim = run(&s, 1, s.duration_ticks as f64 / f64::from(s.tick_hz), &early);
+        let ev = sim.events();
+        let why = story(ev);
+        let vacuous =
+            ev.iter().find(|e| matches!(&e.kind, EventKind::AttackerMoved { from, to } if from == to));
+        assert!(vacuous.is_none(), "`{id}`: a pivot to the host the attacker holds: {vacuous:?}\n{why}");
+        let plan = s.attack.as_ref().unwrap();
+        let first_timed = plan.steps.iter().filter_map(|st| st.when.at_tick).min().unwrap_or(0);
+        let answered = ev.iter().find(|e| {
+            e.tick < first_timed
+                && matches!(&e.kind, EventKind::AttackAttempt { step, .. }
+                    if plan.steps.iter().any(|st| st.id == *step && st.when.defender.is_some()))
+        });
+        assert!(
+            answered.is_none(),
+            "`{id}`: a step answering the defence before the attack began: {answered:?}\n{why}"
+        );
+    }
+}
