@@ -290,6 +290,10 @@ fn a_defence_ready_before_the_attack_never_hands_the_attacker_a_move() {
             ev.iter().find(|e| matches!(&e.kind, EventKind::AttackerMoved { from, to } if from == to));
         assert!(vacuous.is_none(), "`{id}`: a pivot to the host the attacker holds: {vacuous:?}\n{why}");
         let plan = s.attack.as_ref().unwrap();
+        // Every answer to a defence names the attack step it answers.
+        for st in plan.steps.iter().filter(|st| st.when.defender.as_ref().is_some_and(|d| d.done)) {
+            assert!(st.when.after.is_some(), "`{id}`: `{}` answers a defence but no attack step", st.id);
+        }
         let first_timed = plan.steps.iter().filter_map(|st| st.when.at_tick).min().unwrap_or(0);
         let answered = ev.iter().find(|e| {
             e.tick < first_timed

@@ -538,6 +538,8 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
         missing["hash"] == "#e=no-such" && missing["list"] == false && missing["sections"] == 0,
         "{seen}"
     );
+    assert!(missing["en"].as_str().is_some_and(|t| t.contains("no enterprise “no-such”")), "{seen}");
+    assert!(missing["after"]["shown"] == false && missing["after"]["sections"].as_u64() >= Some(3), "{seen}");
     let cells = seen["next_drill_phone"].as_array().unwrap();
     assert!(!cells.is_empty(), "{seen}");
     for c in cells {

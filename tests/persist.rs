@@ -215,13 +215,14 @@ async fn kill_9_loses_no_acknowledged_input_and_the_drill_resumes_and_replays() 
     let (ok, out) = replay(&dir, &id);
     assert!(ok, "{out}");
     let store = SqliteStore::open(&dir).unwrap();
-    // The score printed as it stopped is the one its report gives.
+    // The score printed as it stopped is the one its report gives, judged as `icsdrill
+    // report` judges it (the replayed log, at the last tick it ran).
     let (record, teams) = store.drill(&id).unwrap().unwrap();
-    let scenario = icsdrill::store::replay::stored_scenario(&record).unwrap();
-    let events = store.judged_events(&id, "a").unwrap();
+    let loaded = icsdrill::store::replay::load(&store, &record, &teams, 0).unwrap();
+    let a = loaded.teams.iter().find(|t| t.id == "a").unwrap();
     let team = teams.iter().find(|t| t.id == "a").unwrap();
-    let end = store.last_tick(&id, "a").unwrap().unwrap_or(0);
-    let report = icsdrill::governance::report::recorded(&record, team, &scenario, (&events, end), 2, None);
+    let log = icsdrill::governance::report::replayed(&a.sim);
+    let report = icsdrill::governance::report::recorded(&record, team, &loaded.scenario, log, 2, None);
     assert_eq!(printed, Some(format!("{:.1}", report.score.total).as_str()), "{rest:?}");
     assert!(store.inputs(&id, "a").unwrap().iter().any(
         |i| matches!(&i.input, icsdrill_engine::SimInput::Notify { text, .. } if text == "after the restart")

@@ -160,7 +160,7 @@ pub fn export(store: &dyn Store, id: &str, key: &SigningKey) -> Result<Bundle> {
         let stored = store.score(id, &t.id)?;
         let level = registry.enterprises.iter().find(|e| e.id == t.id).map(|e| e.level);
         let (findings, report) =
-            judged(&loaded.scenario, &record, info, (t.sim.events(), t.sim.tick()), level)?;
+            judged(&loaded.scenario, &record, info, crate::governance::report::replayed(&t.sim), level)?;
         parts.push(TeamPart {
             id: t.id.clone(),
             name: info.name.clone(),

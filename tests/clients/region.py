@@ -129,6 +129,17 @@ with failing(driver, f"{out}/region-failure.png"):
         "return {text: document.getElementById('ent-missing').textContent, hash: location.hash,"
         " list: !document.getElementById('overview').hidden,"
         " sections: [...document.querySelectorAll('#enterprise > section')].filter(s => !s.hidden).length}")
+    # Read in the other language, it says so in that one; then a real enterprise's link
+    # draws its page and nothing of the missing one.
+    driver.find_element(By.ID, "lang").click()
+    wait.until(lambda d: "no enterprise" in d.find_element(By.ID, "ent-missing").text)
+    seen["missing"]["en"] = driver.find_element(By.ID, "ent-missing").text
+    driver.find_element(By.ID, "lang").click()
+    driver.execute_script("location.hash = '#e=a'")
+    wait.until(lambda d: d.execute_script("return document.body.dataset.enterprise") == "a")
+    seen["missing"]["after"] = driver.execute_script(
+        "return {shown: !document.getElementById('ent-missing').hidden,"
+        " sections: [...document.querySelectorAll('#enterprise > section')].filter(s => !s.hidden).length}")
     # A wrong login link: the page says so in both languages, on a phone too.
     seen["bad_token"] = phone(driver, wait, f"{base}/region?token=wrong", lambda d: d.find_elements(By.TAG_NAME, "h1"), f"{out}/bad-token-phone.png")
     seen["bad_token"]["text"] = driver.find_element(By.TAG_NAME, "h1").text

@@ -76,7 +76,7 @@ async function api(path, body) {
   if (r.status === 401) $("#login").hidden = false;
   // In Chinese the server's general words, with its detail (which names ids and values).
   const zh = lang === "zh" && j.error_zh ? j.error_zh + (j.error && j.error !== j.error_zh ? `（${j.error}）` : "") : null;
-  if (!r.ok) throw new Error(zh || j.error || r.statusText);
+  if (!r.ok) throw Object.assign(new Error(zh || j.error || r.statusText), {status: r.status});
   return j;
 }
 // A live stream that says when the connection is lost and comes back on its own: retries

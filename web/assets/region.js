@@ -122,22 +122,32 @@ async function regionPage() {
     put($("#ent-findings tbody"), p.findings.map(x => `<tr><td>${esc(txt(x.title))}</td><td class="sev-${esc(x.severity)}">${esc(tr("sev_" + x.severity))}</td><td class="${x.status === "verified" ? "ok" : ""}">${esc(tr("fs_" + x.status))}</td><td>${esc(x.found || "")}</td><td class="${x.overdue ? "bad" : ""}">${esc(x.due || "")}${x.overdue ? " · " + esc(tr("overdue")) : ""}</td></tr>`).join(""));
     document.body.dataset.enterprise = e.id;
   };
-  // The drill-down: `#e=ID` shows an enterprise's page, anything else the lists.
+  // The drill-down: `#e=ID` shows an enterprise's page, anything else the lists. `routed`
+  // counts the links followed, so a slow answer to an earlier one draws nothing.
+  let routed = 0, missing = null;
+  const showMissing = () => { const m = $("#ent-missing"); m.textContent = tr("no_enterprise").replace("{id}", () => missing); m.hidden = false; };
   const route = async () => {
     let id = "";
     try { id = decodeURIComponent((location.hash.match(/^#e=(.+)$/) || [])[1] || ""); } catch (_) { /* a mangled link: the lists */ }
     $("#overview").hidden = !!id;
     $("#enterprise").hidden = !id;
-    if (!id) { ent = null; delete document.body.dataset.enterprise; drawn = null; renderList(); return; }
-    ent = await api(`/api/region/enterprises/${encodeURIComponent(id)}`).catch(() => null);
-    // An enterprise not in this user's view (a wrong link, another prefecture's) says so where
-    // its page would be, the way back above it, instead of dropping the reader on the list.
+    const turn = ++routed;
+    if (!id) { ent = null; missing = null; delete document.body.dataset.enterprise; drawn = null; renderList(); return; }
+    missing = null;
+    $("#ent-missing").hidden = true;
+    let failed = null;
+    const got = await api(`/api/region/enterprises/${encodeURIComponent(id)}`).catch(err => { failed = err; return null; });
+    if (turn !== routed) return; // A later link was followed meanwhile: its turn draws.
+    ent = got;
+    // An enterprise not in this user's view (a wrong link, another prefecture's: 404 or 403)
+    // says so where its page would be, the way back above it; any other failure is said as
+    // it is, over the list.
+    if (!ent && failed && failed.status !== 404 && failed.status !== 403) { toast(failed.message, true); location.hash = ""; return; }
+    missing = ent ? null : id;
     document.querySelectorAll("#enterprise > section").forEach(s => { s.hidden = !ent; });
-    $("#ent-missing").hidden = !!ent;
-    if (ent) renderEnterprise();
-    else { $("#ent-missing").textContent = tr("no_enterprise").replace("{id}", id); document.body.dataset.enterprise = ""; }
+    if (ent) renderEnterprise(); else { showMissing(); document.body.dataset.enterprise = ""; }
   };
-  rerender = () => { drawn = null; if (ent) renderEnterprise(); else renderList(); };
+  rerender = () => { drawn = null; if (ent) renderEnterprise(); else if (missing) showMissing(); else renderList(); };
   document.querySelectorAll("#ents th[data-sort]").forEach(th => th.querySelector("button").addEventListener("click", () => {
     sort.dir = sort.by === th.dataset.sort ? -sort.dir : (["score", "alerts", "open", "level"].includes(th.dataset.sort) ? -1 : 1);
     sort.by = th.dataset.sort;

@@ -9,7 +9,7 @@ use crate::score::{PlanStatus, Scorer};
 
 /// One finding per response-plan step the scorer marks late or missed.
 pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
-    let card = Scorer::score_log(s, true, ev.events);
+    let card = Scorer::score_log_at(s, true, ev.events, ev.end);
     let mut out = Vec::new();
     for m in &card.plan {
         let severity = match m.status {

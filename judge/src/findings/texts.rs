@@ -182,6 +182,7 @@ pub(super) fn detect(name: &Text, techniques: &[&str], minutes: u64, ended: Opti
             format!("{}（{zh}）在首次出现后 {minutes} 分钟内未被报告（资产与技术）。", name.zh),
         ),
         Some(s) => {
+            let s = s.max(1);
             let (t_en, t_zh) = if s < 60 {
                 (format!("{s} s"), format!("{s} 秒"))
             } else {

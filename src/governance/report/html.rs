@@ -14,7 +14,8 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid 
 .rating{font-weight:bold;text-align:center}.who-attacker{color:#b00020}.who-team{color:#1d5c8a}.who-plant{color:#a16207}
 figure{margin:1rem 0}.legend{font-size:.85rem;color:#4b5563}.signoff{margin-top:3rem}.signoff td{border:0;border-bottom:1px solid #1b2733;height:3rem;width:25%;vertical-align:bottom}figcaption{font-size:.85rem;color:#4b5563}svg.chart{display:block;margin:.5rem 0;break-inside:avoid}
 code{font-size:.9em}.noprint{color:#4b5563;font-size:.85rem}
-@media (max-width:700px){body{margin:1rem auto;padding:0 .5rem}table{table-layout:fixed}th,td{overflow-wrap:anywhere;padding:.2rem}figure{overflow-x:auto}svg.chart{min-width:760px}}
+@media (max-width:700px){body{margin:1rem auto;padding:0 .5rem}table{table-layout:fixed}th,td{overflow-wrap:anywhere;padding:.2rem}}
+@media screen and (max-width:700px){figure{overflow-x:auto}svg.chart{min-width:760px}}
 .finding{border:1px solid #c5d2dc;border-left:4px solid #1d5c8a;padding:.5rem 1rem;margin:1rem 0;break-inside:avoid}
 @media print{.noprint{display:none}body{margin:0;max-width:none;font-size:11pt}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}";
 

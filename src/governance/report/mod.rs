@@ -307,9 +307,15 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
     out
 }
 
+/// A replayed team's log and the last tick it ran (the replay stands at the next one): what a
+/// recorded drill is judged on, as the live drill judges its log at its last tick.
+pub fn replayed(sim: &icsdrill_engine::Sim) -> (&[SimEvent], u64) {
+    (sim.events(), sim.tick().saturating_sub(1))
+}
+
 /// The report of team `team` of recorded drill `record` from its whole (replayed) log and
-/// the tick it ran to, for an enterprise of security `level` (the deadlines follow it unless
-/// given).
+/// the last tick it ran (`replayed`), for an enterprise of security `level` (the deadlines
+/// follow it unless given).
 pub fn recorded(
     record: &crate::store::DrillRecord,
     team: &crate::store::TeamRecord,

@@ -305,8 +305,8 @@ pub async fn serve(
 
 /// Refuses an accepted connection with a reset, then lets the endpoint's other tasks run: a
 /// storm of refused connections takes turns with the range's sessions instead of holding
-/// their event loop for a whole scheduling budget (128 connections) at a time. Another team
-/// storming a range's ports added milliseconds to that range's answers that way.
+/// their event loop for a whole scheduling budget (128 connections) at a time, the team's
+/// requests waiting behind all of them.
 async fn refuse(stream: TcpStream) {
     reset(stream);
     tokio::task::yield_now().await;
