@@ -93,7 +93,7 @@ pub fn exam_view(grade: &Grade, rule: PassRule, end_s: Option<f64>, over: bool) 
                 area: a.area.to_string(),
                 points: a.points,
                 max: a.max,
-                below: a.points < rule.per_area * a.max,
+                below: rule.area_below(a.points, a.max),
             })
             .collect(),
         safety_violation: match (&grade.safety_violation, &grade.safety_violation_zh) {

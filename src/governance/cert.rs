@@ -68,6 +68,7 @@ pub struct Certificate {
 }
 
 use icsdrill_engine::hex;
+use icsdrill_engine::scenario::exam::PassRule;
 
 /// `N` bytes from `2N` hex digits; `what` names them in the error.
 fn unhex<const N: usize>(s: &str, what: &str) -> Result<[u8; N]> {
@@ -200,7 +201,9 @@ fn result_rows(b: &CertBody, zh: bool) -> (String, String) {
             (a, _) => a,
         }
     }
-    let below = |p: f64, m: f64| b.pass_rule.is_some_and(|[_, area]| p < area * m);
+    let below = |p: f64, m: f64| {
+        b.pass_rule.is_some_and(|[overall, per_area]| PassRule { overall, per_area }.area_below(p, m))
+    };
     let mark = if zh { " ✗ 低于该领域及格线" } else { " ✗ under the area's pass mark" };
     let rows: String = b
         .areas

@@ -49,6 +49,14 @@ pub struct PassRule {
     pub per_area: f64,
 }
 
+impl PassRule {
+    /// Whether an area's `points` of `max` are under the rule's least share of it (which
+    /// fails the exam whatever the total).
+    pub fn area_below(&self, points: f64, max: f64) -> bool {
+        points < self.per_area * max
+    }
+}
+
 impl Default for PassRule {
     fn default() -> PassRule {
         PassRule { overall: 0.6, per_area: 0.5 }

@@ -127,7 +127,7 @@ pub fn grade_at(s: &Scenario, events: &[SimEvent], rule: PassRule, end: u64) -> 
     let total: f64 = areas.iter().map(|a| a.points).sum();
     let max: f64 = areas.iter().map(|a| a.max).sum();
     let passed =
-        total >= rule.overall * max && areas.iter().all(|a| a.points >= rule.per_area * a.max) && max > 0.0;
+        total >= rule.overall * max && !areas.iter().any(|a| rule.area_below(a.points, a.max)) && max > 0.0;
     let (safety_violation, safety_violation_zh) = match violation {
         Some(v) => (Some(v.en), Some(v.zh)),
         None => (None, None),
