@@ -45,11 +45,16 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     // Live values: the tick moved on while the page was open, and the page shows it.
     assert!(seen["ticks"][1].as_u64() > seen["ticks"][0].as_u64(), "{seen}");
     // The report earned detection and report-quality points on the console; the scoreboard
-    // shows the team ahead of the idle one.
+    // shows the team ahead of the idle one. A contest is blind: both show provisional scores
+    // (the idle team's unreported attack, and process safety, count at the hot wash), and
+    // say so.
     assert!(seen["parts"]["detection"].as_f64().unwrap() > 0.0, "{seen}");
     assert!(seen["parts"]["report_quality"].as_f64().unwrap() > 0.0, "{seen}");
-    assert!(
-        seen["board"]["red-team"].as_f64().unwrap() > seen["board"]["blue"].as_f64().unwrap() + 100.0,
+    assert!(seen["board"]["red-team"].as_f64().unwrap() > seen["board"]["blue"].as_f64().unwrap(), "{seen}");
+    assert_eq!(seen["withheld"], serde_json::json!(["trip_avoided", "damage_avoided", "uptime"]), "{seen}");
+    assert_eq!(
+        (&seen["provisional_note"], &seen["provisional_badge"]),
+        (&true.into(), &true.into()),
         "{seen}"
     );
     assert_eq!(seen["mimic_clashes"], serde_json::json!([]), "the process diagram's texts clash: {seen}");

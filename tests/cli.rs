@@ -161,6 +161,7 @@ fn serve_with_teams_prints_login_urls_and_endpoint_tables() {
         "red,blue",
         "--mode",
         "contest",
+        "--live-scores",
         "--modbus-port",
         "0",
         "--http-port",
@@ -201,6 +202,8 @@ fn serve_with_teams_prints_login_urls_and_endpoint_tables() {
     let mut answer = String::new();
     s.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200") && answer.contains("\"mode\":\"contest\""), "{answer}");
+    // A contest is blind unless `--live-scores`: then teams see their true scores.
+    assert!(answer.contains("\"blind\":false"), "{answer}");
     assert!(
         red.contains("/team/red?token=") && !red.contains(token),
         "teams and instructor have different tokens"

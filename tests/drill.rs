@@ -10,7 +10,7 @@ use axum::http::Request;
 use icsdrill::drill::{Drill, DrillServer, DrillSpec};
 use icsdrill_drill::{Control, Mode};
 use icsdrill_engine::{SimInput, parse_inputs};
-use icsdrill_judge::score::Scorer;
+use icsdrill_judge::score::{ScoreCard, Scorer};
 use icsdrill_web::drill::{Access, DrillApi, ROUTES};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -680,6 +680,150 @@ fn every_recorded_defence_outscores_doing_nothing() {
     }
 }
 
+/// Every second's true and provisional card of a log, scored as it grows.
+fn cards_by_second(
+    s: &Arc<icsdrill_engine::Scenario>,
+    events: &[icsdrill_engine::SimEvent],
+) -> Vec<(ScoreCard, ScoreCard)> {
+    let mut scorer = Scorer::new(s, true);
+    let mut next = 0;
+    let end = events.last().map_or(0, |e| e.tick);
+    (0..=end)
+        .step_by(s.tick_hz as usize)
+        .map(|tick| {
+            while next < events.len() && events[next].tick <= tick {
+                scorer.push(&events[next]);
+                next += 1;
+            }
+            (scorer.card(tick), scorer.provisional_card(tick))
+        })
+        .collect()
+}
+
+#[test]
+fn a_provisional_score_moves_only_with_what_the_team_did_and_found() {
+    for b in icsdrill_scenarios::LIBRARY {
+        let (id, s) = (b.id, builtin(b.id));
+        let path = format!("{}/scenarios/defences/{id}.jsonl", env!("CARGO_MANIFEST_DIR"));
+        let defence = parse_inputs(&path, &std::fs::read_to_string(&path).unwrap()).unwrap();
+        let secs = s.duration_ticks as f64 / f64::from(s.tick_hz);
+        // A team that does nothing: the attack fires, the plant suffers, the true score falls.
+        // Its provisional score stands still from the first second to the last: nothing on it
+        // says that, or when, the attack came.
+        let idle = cards_by_second(&s, run(&s, 1, secs, &[]).events());
+        let (first_true, first_shown) = &idle[0];
+        let (last_true, last_shown) = idle.last().unwrap();
+        assert!(last_true.steps_fired > 0 && last_true.total < first_true.total, "{id}: {last_true:#?}");
+        for (_, shown) in &idle {
+            let parts = |c: &ScoreCard| {
+                c.components.iter().map(|p| (p.key, p.points, p.detail.clone())).collect::<Vec<_>>()
+            };
+            assert_eq!(
+                (shown.total, shown.steps_fired, parts(shown), &shown.plan, shown.settled_tick),
+                (first_shown.total, 0, parts(first_shown), &first_shown.plan, 0),
+                "{id}: at {} s",
+                shown.tick / u64::from(s.tick_hz)
+            );
+        }
+        for key in ["trip_avoided", "damage_avoided", "uptime"] {
+            let part = last_shown.components.iter().find(|p| p.key == key).unwrap();
+            assert!(part.withheld && part.points == 0.0, "{id}: {part:?}");
+        }
+        // The recorded defence reports the attack: from its first matching report, the steps
+        // it matched count, as on the true card; at the end both count the same detections.
+        let defended = cards_by_second(&s, run(&s, 1, secs, &defence).events());
+        let (end_true, end_shown) = defended.last().unwrap();
+        assert!(end_shown.steps_fired > 0, "{id}: {end_shown:#?}");
+        assert!(end_shown.steps_fired <= end_true.steps_fired);
+        assert_eq!(end_shown.steps_detected, end_true.steps_detected, "{id}");
+        // A step counts from the second a report earns credit for it, not before.
+        let credit = |c: &ScoreCard| c.components.iter().any(|p| p.key == "detection" && p.points > 0.0);
+        let first =
+            defended.iter().position(|(t, _)| t.steps_fired > 0 && credit(t)).expect("a report is credited");
+        assert!(defended[first].1.steps_fired > 0, "{id}: {:#?}", defended[first].1);
+        assert_eq!(defended[first - 1].1.steps_fired, 0, "{id}: nothing counts before a report matches");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blind_drill_shows_teams_and_the_board_only_what_their_reports_found_until_the_hot_wash() {
+    let server = start_drill("petrochem-tank-farm", &["a", "b"], Mode::Regional).await;
+    let drill = server.drill.clone();
+    let (addr, white) = (server.http, drill.instructor_token().to_string());
+    let tokens: Vec<String> = drill.teams().map(|(_, t, _)| t.to_string()).collect();
+    let json = |(status, body): (u16, String)| -> serde_json::Value {
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let (_, info) = http(addr, "GET", "/api/drill", Some(&tokens[0]), None).await;
+    assert!(info.contains(r#""blind":true"#), "a regional drill is blind by default: {info}");
+    drill.control(Control::Start).unwrap();
+    // Run until the attack has fired on the white cell's card (bounded by the drill's length).
+    let s = builtin("petrochem-tank-farm");
+    while drill.team_score("a").unwrap().steps_fired == 0 {
+        assert!(drill.live("a").unwrap().snapshot().tick < s.duration_ticks, "the attack fires");
+        drill.step(u64::from(s.tick_hz) * 30).await;
+    }
+    let truth = json(http(addr, "GET", "/api/teams/a/score", Some(&white), None).await);
+    assert!(truth["steps_fired"].as_u64().unwrap() > 0, "{truth}");
+    let seen = json(http(addr, "GET", "/api/teams/a/score", Some(&tokens[0]), None).await);
+    assert_eq!(seen, truth["provisional"], "the team sees the provisional card the white cell's carries");
+    assert_eq!(seen["steps_fired"], 0, "nothing the team reported fired: {seen}");
+    assert!(seen.get("provisional").is_none());
+    let withheld: Vec<&str> = seen["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["withheld"] == true)
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(withheld, ["trip_avoided", "damage_avoided", "uptime"], "{seen}");
+    let state = json(http(addr, "GET", "/api/teams/a/state", Some(&tokens[0]), None).await);
+    assert_eq!(state["score"], seen, "its console shows the same");
+    // The public board (teams, observers) ranks the provisional cards; the white cell's the true.
+    let mut public = drill.scoreboard(false);
+    let board = tokio::time::timeout(
+        Duration::from_secs(20),
+        public.wait_for(|b| b.rows.len() == 2 && b.provisional),
+    )
+    .await
+    .expect("a provisional board within 20 s")
+    .unwrap()
+    .clone();
+    assert!(board.rows.iter().all(|r| r.fired == 0), "{:?}", board.rows);
+    let row_a = board.rows.iter().find(|r| r.team == "a").unwrap();
+    assert_eq!(row_a.total, seen["total"].as_f64().unwrap());
+    let mut full = drill.scoreboard(true);
+    let full =
+        tokio::time::timeout(Duration::from_secs(20), full.wait_for(|b| b.rows.iter().all(|r| r.fired > 0)))
+            .await
+            .expect("the white cell's board within 20 s")
+            .unwrap()
+            .clone();
+    assert!(!full.provisional);
+    let (_, page) = http(addr, "GET", "/api/scoreboard", Some(&tokens[1]), None).await;
+    assert!(page.contains(r#""provisional":true"#) && !page.contains(r#""fired":1"#), "{page}");
+    let history = json(http(addr, "GET", "/api/scoreboard/history", Some(&tokens[1]), None).await);
+    let totals: Vec<f64> =
+        history["totals"][0].as_array().unwrap().iter().filter_map(serde_json::Value::as_f64).collect();
+    assert!(
+        totals.iter().all(|t| *t == totals[0]),
+        "the public chart does not fall with the attack: {history}"
+    );
+    // The hot wash: everyone sees the true scores.
+    drill.control(Control::HotWash).unwrap();
+    let after = json(http(addr, "GET", "/api/teams/a/score", Some(&tokens[0]), None).await);
+    assert_eq!(after["total"], truth["total"]);
+    assert!(after["steps_fired"].as_u64().unwrap() > 0, "{after}");
+    let board = tokio::time::timeout(Duration::from_secs(20), public.wait_for(|b| !b.provisional))
+        .await
+        .expect("the true board within 20 s")
+        .unwrap()
+        .clone();
+    assert!(board.rows.iter().all(|r| r.fired > 0), "{:?}", board.rows);
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phases_hold_and_release_the_clock() {
     let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["a"], Mode::Regional);
@@ -932,6 +1076,9 @@ async fn a_recorded_contest_with_a_solved_flag_replays_to_the_same_score() {
 async fn a_contest_resumed_past_its_freeze_keeps_the_public_board_frozen() {
     let (dir, mut spec) = crate::util::recorded_tank_farm("freeze-resume", &["a", "b"], Mode::Contest);
     (spec.range.duration_s, spec.freeze_s) = (Some(120.0), Some(60.0));
+    // The freeze of true scores (`--live-scores`): a blind contest's public board shows
+    // provisional ones, frozen alike.
+    spec.blind = false;
     // The engine's attack, not the live attacker's: stepped 650 ticks in a blink, a live
     // attacker's results land whenever its wire work ends, so one team's attack could still be
     // unfired at the freeze and fire after it, and the totals would not be the flag's alone.
@@ -977,6 +1124,44 @@ async fn a_contest_resumed_past_its_freeze_keeps_the_public_board_frozen() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blind_drill_resumed_still_shows_the_public_only_provisional_scores() {
+    let (dir, mut spec) = crate::util::recorded_tank_farm("blind-resume", &["a"], Mode::Regional);
+    spec.range.live_attacker = false;
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    while drill.team_score("a").unwrap().steps_fired == 0 {
+        drill.step(300).await;
+    }
+    drill.all_recorded().await;
+    let id = drill.id.clone();
+    server.shutdown().await.unwrap();
+    let mut opts = icsdrill::runtime::range::Options::new(1);
+    (opts.modbus_port, opts.http_port) = (0, 0);
+    let db = icsdrill::store::Database::Sqlite(dir.clone());
+    let server = DrillServer::resume(&db, &id, opts).await.unwrap();
+    let drill = server.drill.clone();
+    assert!(drill.info().blind, "kept with the record");
+    let card = drill.team_score("a").unwrap();
+    assert!(
+        card.steps_fired > 0 && card.provisional.as_ref().is_some_and(|p| p.steps_fired == 0),
+        "{card:#?}"
+    );
+    let public =
+        crate::util::board_where(drill.scoreboard(false), "a provisional board", |b| b.provisional).await;
+    assert_eq!(public.rows[0].fired, 0, "{:?}", public.rows);
+    assert_eq!(public.rows[0].total, card.provisional.as_ref().unwrap().total);
+    // Its chart, rebuilt from the log read again, has the provisional totals only.
+    let history = drill.score_history(false);
+    assert!(
+        !history.totals[0].is_empty() && history.totals[0].iter().all(|t| *t == public.rows[0].total),
+        "{history:?}"
+    );
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_board_counts_detections_against_the_steps_one_run_can_fire() {
     // The Triton attack has seven steps, but its overpressure and its coming back follow the
     // implant's success and its failure: six can fire in one run.
@@ -996,7 +1181,8 @@ async fn the_board_counts_detections_against_the_steps_one_run_can_fire() {
         assert!(s == 200 && b.contains(r#""ok":true"#), "{step}: {b}");
         drill.step(2).await;
     }
-    let board = crate::util::board_where(server.drill.scoreboard(false), "team a's seven steps", |b| {
+    // The white cell's board: a regional drill's public one counts only what a team reported.
+    let board = crate::util::board_where(server.drill.scoreboard(true), "team a's seven steps", |b| {
         b.rows.iter().any(|r| r.team == "a" && r.fired == 7)
     })
     .await;
@@ -1358,15 +1544,22 @@ fn unchunk(raw: &mut Vec<u8>) -> String {
 /// viewers are written by hyper; HTTP/1.1 ones by the board's fan-out threads, in chunks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scoreboard_stream_sends_deltas_that_rebuild_the_board() {
-    for version in ["1.0", "1.1"] {
-        deltas_rebuild_the_board(version).await;
+    for (version, blind) in [("1.0", false), ("1.1", false), ("1.1", true)] {
+        deltas_rebuild_the_board(version, blind).await;
     }
 }
 
-async fn deltas_rebuild_the_board(version: &str) {
+/// `blind`: the observers' board is a blind drill's provisional one (the reports' false
+/// positives move it too), else the true one.
+async fn deltas_rebuild_the_board(version: &str, blind: bool) {
     // Six teams: a delta of one or two rows is well under half the board (smaller ones are not
     // worth sending).
-    let server = start_drill("petrochem-tank-farm", &["a", "b", "c", "d", "e", "f"], Mode::Regional).await;
+    let mut spec =
+        DrillSpec::new(builtin("petrochem-tank-farm"), &["a", "b", "c", "d", "e", "f"], Mode::Regional);
+    (spec.range.modbus_port, spec.range.http_port, spec.range.live_attacker) = (0, 0, false);
+    spec.range.sources = vec![("127.0.0.77".parse().unwrap(), "hmi-01".into())];
+    (spec.manual_clock, spec.blind) = (true, blind);
+    let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
     let mut events = SseEvents::open(server.http, drill.observer_token(), version).await;
@@ -1392,7 +1585,7 @@ async fn deltas_rebuild_the_board(version: &str) {
     // the reports settle, a card's parts moving on a last tick): each step a delta or a board.
     let mut deltas = 0;
     let published = loop {
-        let published = drill.scoreboard(true).borrow().clone();
+        let published = drill.scoreboard(false).borrow().clone();
         if board.seq >= published.seq {
             break published;
         }
@@ -1407,6 +1600,7 @@ async fn deltas_rebuild_the_board(version: &str) {
         };
     };
     assert!(deltas >= 1, "changes come as deltas (HTTP/{version})");
+    assert_eq!(board.provisional, blind);
     assert_eq!(board.seq, published.seq, "the stream sends only boards the drill published");
     assert_eq!(board.rows, published.rows, "the deltas rebuild the published board");
     server.shutdown().await.unwrap();

@@ -48,6 +48,10 @@ pub struct Scoreboard {
     pub phase: Phase,
     /// Frozen (contest): observers and teams see the board as it was at the freeze.
     pub frozen: bool,
+    /// A blind drill before the hot wash: the rows are the teams' provisional cards (the
+    /// attack steps their reports have not matched, and process safety, not counted yet).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
     /// Microseconds since the drill's start at which the newest score change was computed.
     pub changed_us: u64,
     /// Ranked rows.
@@ -122,6 +126,9 @@ pub struct BoardDelta {
     pub phase: Phase,
     /// Frozen (contest).
     pub frozen: bool,
+    /// Provisional (a blind drill).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
     /// Microseconds since the drill's start at which the newest score change was computed.
     pub changed_us: u64,
     /// The drill's clock.
@@ -194,6 +201,7 @@ impl Scoreboard {
             seq: 0,
             phase: Phase::Briefing,
             frozen: false,
+            provisional: false,
             changed_us: 0,
             rows: Vec::new(),
             clock: Clock::default(),
@@ -297,6 +305,7 @@ impl Scoreboard {
             seq: self.seq,
             phase: self.phase,
             frozen: self.frozen,
+            provisional: self.provisional,
             changed_us: self.changed_us,
             clock: self.clock,
             steps: self.steps,
@@ -325,6 +334,7 @@ impl Scoreboard {
             seq: delta.seq,
             phase: delta.phase,
             frozen: delta.frozen,
+            provisional: delta.provisional,
             changed_us: delta.changed_us,
             rows: number(rows),
             clock: delta.clock,
@@ -402,34 +412,76 @@ fn number(mut rows: Vec<BoardRow>) -> Vec<BoardRow> {
     rows
 }
 
-/// A contest's scoreboard freeze: from `tick` on, before the hot wash, observers and teams
-/// see the board as it was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the public board shows in place of the full board's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Hidden {
+    /// Past a contest's freeze: the cards at the freeze.
+    pub frozen: bool,
+    /// A blind drill: the teams' provisional cards.
+    pub provisional: bool,
+}
+
+impl Hidden {
+    /// Whether the public board shows other rows than the full one.
+    pub fn any(self) -> bool {
+        self.frozen || self.provisional
+    }
+}
+
+impl Scoreboard {
+    /// What this board hides.
+    pub fn hidden(&self) -> Hidden {
+        Hidden { frozen: self.frozen, provisional: self.provisional }
+    }
+}
+
+/// What observers and teams see of the scores before the hot wash: a contest's board frozen
+/// from `tick` on, and a blind drill's provisional cards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Freeze {
     /// The tick the freeze begins; none: never frozen.
     pub tick: Option<u64>,
+    /// A blind drill: until the hot wash, teams and observers see each team's provisional
+    /// card (`Scorer::provisional_card`), so a score never tells a team it is attacked.
+    pub blind: bool,
+}
+
+/// Whether the scores are shown as they are in `phase` (the hot wash and after).
+fn revealed(phase: Phase) -> bool {
+    matches!(phase, Phase::HotWash | Phase::Ended)
 }
 
 impl Freeze {
     /// Whether the public board is frozen when the furthest range has reached `max_tick`.
     pub fn frozen(&self, max_tick: u64, phase: Phase) -> bool {
         let Some(f) = self.tick else { return false };
-        max_tick >= f && !matches!(phase, Phase::HotWash | Phase::Ended)
+        max_tick >= f && !revealed(phase)
+    }
+
+    /// Whether teams and observers see provisional cards in `phase`.
+    pub fn provisional(&self, phase: Phase) -> bool {
+        self.blind && !revealed(phase)
+    }
+
+    /// What the public board hides when the furthest range has reached `max_tick`.
+    pub fn hidden(&self, max_tick: u64, phase: Phase) -> Hidden {
+        Hidden { frozen: self.frozen(max_tick, phase), provisional: self.provisional(phase) }
     }
 
     /// The public board to publish after `full`, given the one published before: the full
-    /// board when not frozen (shared, not copied); while frozen, `full` with the rows
-    /// `at_freeze` gives (each team's card at the freeze tick, or now for a team not there
-    /// yet), marked frozen, or `None` when the published one already shows them.
+    /// board when nothing is hidden (shared, not copied); otherwise `full` with the rows
+    /// `shown` gives (while frozen, each team's card at the freeze tick, or now for a team
+    /// not there yet; in a blind drill, provisional cards), marked as what it hides, or `None`
+    /// when the published one already shows them.
     pub fn public(
         &self,
-        frozen: bool,
+        hidden: Hidden,
         published: &Scoreboard,
         full: &Arc<Scoreboard>,
-        at_freeze: impl FnOnce() -> Vec<BoardRow>,
+        shown: impl FnOnce() -> Vec<BoardRow>,
     ) -> Option<Arc<Scoreboard>> {
         let floor = published.delta_floor;
-        if !frozen && !published.frozen {
+        if !hidden.any() && !published.hidden().any() {
             // Past a thaw, deltas from frozen boards' numbers are left out (a viewer holding
             // one gets the whole board) until the full board carries none.
             if full.deltas.iter().all(|(base, _)| *base >= floor) {
@@ -438,7 +490,7 @@ impl Freeze {
             let deltas = full.deltas.iter().filter(|(base, _)| *base >= floor).cloned().collect();
             return Some(Arc::new(Scoreboard { deltas, delta_floor: floor, ..(**full).clone() }));
         }
-        if !frozen {
+        if !hidden.any() {
             // The freeze lifts (the hot wash): viewers hold the rows at the freeze, not the
             // full board of the same number, so the delta is from those.
             let public =
@@ -446,15 +498,16 @@ impl Freeze {
             let thawed = public.sealed_after(std::iter::once(published));
             return Some(Arc::new(Scoreboard { delta_floor: thawed.seq, ..thawed }));
         }
-        let rows = at_freeze();
-        if published.frozen && published.phase == full.phase && published.rows == rows {
+        let rows = shown();
+        if published.hidden() == hidden && published.phase == full.phase && published.rows == rows {
             return None;
         }
         // The clock runs on while the scores stand still. Its delta is from the public board
         // before it (never the full board's, whose rows are the live scores).
         let public = Scoreboard {
             rows,
-            frozen: true,
+            frozen: hidden.frozen,
+            provisional: hidden.provisional,
             event: Bytes::new(),
             deltas: Vec::new(),
             changed: None,
@@ -468,6 +521,8 @@ impl Freeze {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const FROZEN: Hidden = Hidden { frozen: true, provisional: false };
 
     fn row(team: &str, total: f64, settled_tick: u64, bracket: Option<&str>) -> BoardRow {
         BoardRow {
@@ -542,7 +597,7 @@ mod tests {
 
     #[test]
     fn a_frozen_board_shows_the_cards_at_the_freeze_until_the_hot_wash() {
-        let freeze = Freeze { tick: Some(100) };
+        let freeze = Freeze { tick: Some(100), blind: false };
         assert!(!freeze.frozen(99, Phase::Live));
         assert!(freeze.frozen(100, Phase::Live) && freeze.frozen(150, Phase::Paused));
         assert!(!freeze.frozen(150, Phase::HotWash), "the hot wash shows the real board");
@@ -559,15 +614,16 @@ mod tests {
         let at = |total| move || vec![row("a", total, 0, None)];
         let before = board(1, 100.0);
         // The rows at the freeze, whatever the full board says now.
-        let frozen = freeze.public(true, &before, &Arc::new(board(2, 300.0)), at(100.0)).unwrap();
+        let frozen = freeze.public(FROZEN, &before, &Arc::new(board(2, 300.0)), at(100.0)).unwrap();
         assert_eq!((frozen.rows[0].total, frozen.frozen, frozen.seq), (100.0, true, 2));
-        let same = freeze.public(true, &frozen, &Arc::new(board(3, 400.0)), at(100.0));
+        let same = freeze.public(FROZEN, &frozen, &Arc::new(board(3, 400.0)), at(100.0));
         assert!(same.is_none(), "nothing new to publish");
         // A range that reached the freeze later brings its card there.
-        let later = freeze.public(true, &frozen, &Arc::new(board(4, 400.0)), at(150.0)).unwrap();
+        let later = freeze.public(FROZEN, &frozen, &Arc::new(board(4, 400.0)), at(150.0)).unwrap();
         assert_eq!((later.rows[0].total, later.seq), (150.0, 4));
         assert_eq!(
-            freeze.public(false, &later, &Arc::new(board(5, 400.0)), at(150.0)).unwrap().rows[0].total,
+            freeze.public(Hidden::default(), &later, &Arc::new(board(5, 400.0)), at(150.0)).unwrap().rows[0]
+                .total,
             400.0
         );
         // Viewers hold the last full board as the freeze comes (unfrozen, the public board is
@@ -580,7 +636,7 @@ mod tests {
         let shown = many(6, 100.0).sealed();
         let full = Arc::new(many(7, 900.0).sealed_after([&shown]));
         assert!(full.delta_for(6).is_some(), "the full board has its delta");
-        let public = freeze.public(true, &shown, &full, || rank(rows(100.0).collect())).unwrap();
+        let public = freeze.public(FROZEN, &shown, &full, || rank(rows(100.0).collect())).unwrap();
         let next = public.event_for(Some(6));
         let data = std::str::from_utf8(&next).unwrap().split_once("data: ").unwrap().1.trim().to_string();
         let json: serde_json::Value = serde_json::from_str(&data).unwrap();
@@ -589,7 +645,8 @@ mod tests {
         // The hot wash from a pause: the full board is as it was, but viewers holding the
         // frozen rows are sent the live ones.
         let still = Arc::new(many(8, 900.0).sealed_after([&*full]));
-        let thawed = freeze.public(false, &public, &still, || unreachable!("not frozen")).unwrap();
+        let thawed =
+            freeze.public(Hidden::default(), &public, &still, || unreachable!("not frozen")).unwrap();
         let held = Scoreboard { event: Bytes::new(), ..(*public).clone() };
         let delta: BoardDelta = serde_json::from_str(thawed.delta_for(public.seq).unwrap()).unwrap();
         let seen = held.apply(&delta).unwrap();
@@ -603,9 +660,52 @@ mod tests {
         // gets the whole board.
         let next = Arc::new(many(9, 900.0).sealed_after([&*still, &*full]));
         assert!(next.delta_for(public.seq).is_some(), "the full channel's delta from its board 7");
-        let after = freeze.public(false, &thawed, &next, || unreachable!("not frozen")).unwrap();
+        let after = freeze.public(Hidden::default(), &thawed, &next, || unreachable!("not frozen")).unwrap();
         assert!(after.delta_for(public.seq).is_none() && after.delta_for(thawed.seq).is_some());
         assert_eq!(&after.event_for(Some(public.seq))[..], &next.event[..], "the whole board");
+    }
+
+    #[test]
+    fn a_blind_drills_public_board_shows_provisional_rows_until_the_hot_wash() {
+        let blind = Freeze { tick: None, blind: true };
+        assert!(blind.provisional(Phase::Briefing) && blind.provisional(Phase::Paused));
+        assert!(!blind.provisional(Phase::HotWash) && !blind.provisional(Phase::Ended));
+        assert_eq!(blind.hidden(10, Phase::Live), Hidden { frozen: false, provisional: true });
+        assert!(!Freeze::default().hidden(10, Phase::Live).any());
+        // Team a and 19 others at 200.
+        let rows = |a: f64| {
+            let others = (0..19).map(|k| row(&format!("t{k:02}"), 200.0, 0, None));
+            rank(std::iter::once(row("a", a, 0, None)).chain(others).collect())
+        };
+        let board =
+            |seq, total| Scoreboard { seq, phase: Phase::Live, rows: rows(total), ..Scoreboard::empty() };
+        let hidden = blind.hidden(10, Phase::Live);
+        let before = board(1, 100.0).sealed();
+        let provisional = || rows(100.0);
+        // The true board says a lost points (its attack fired): the public one does not.
+        let full = Arc::new(board(2, 50.0).sealed_after([&before]));
+        let public = blind.public(hidden, &before, &full, provisional).unwrap();
+        assert!(public.provisional && !public.frozen);
+        assert_eq!(public.rows.last().map(|r| (r.team.as_str(), r.total)), Some(("a", 100.0)));
+        let json: serde_json::Value =
+            serde_json::from_str(data_of(BOARD_EVENT, &public.event_for(None))).unwrap();
+        assert_eq!(json["provisional"], true, "{json}");
+        assert!(json["rows"].as_array().unwrap().iter().all(|r| r["total"] != 50.0), "{json}");
+        // Nothing new to show: nothing published.
+        let full = Arc::new(board(3, 40.0).sealed_after([&*full]));
+        assert!(blind.public(hidden, &public, &full, provisional).is_none());
+        // The provisional rows move (a report matched a step): a delta from the public board.
+        let moved = || rows(300.0);
+        let next = blind.public(hidden, &public, &full, moved).unwrap();
+        let delta: BoardDelta = serde_json::from_str(next.delta_for(public.seq).unwrap()).unwrap();
+        let seen = public.apply(&delta).unwrap();
+        assert_eq!((seen.provisional, seen.rows.clone()), (true, next.rows.clone()));
+        // The hot wash: viewers are sent the true board, unmarked.
+        let still = Arc::new(Scoreboard { phase: Phase::HotWash, ..board(4, 40.0) }.sealed_after([&*full]));
+        let shown = blind.public(blind.hidden(10, Phase::HotWash), &next, &still, || unreachable!()).unwrap();
+        let delta: BoardDelta = serde_json::from_str(shown.delta_for(next.seq).unwrap()).unwrap();
+        let seen = next.apply(&delta).unwrap();
+        assert_eq!((seen.provisional, seen.rows), (false, still.rows.clone()));
     }
 
     #[test]

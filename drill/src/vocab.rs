@@ -59,6 +59,15 @@ pub enum Mode {
     Exam,
 }
 
+impl Mode {
+    /// Whether teams see provisional scores until the hot wash unless the drill says
+    /// otherwise: a drill that ranks or certifies must not tell a team it is attacked. An
+    /// enterprise rehearsing its own plan sees its true score as it goes.
+    pub fn blind_by_default(self) -> bool {
+        self != Mode::Enterprise
+    }
+}
+
 /// Where a drill is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -125,6 +134,9 @@ pub struct DrillInfo {
     /// last board was published runs its clock on from here rather than from that board's.
     #[serde(default)]
     pub at_s: f64,
+    /// Teams and observers see provisional scores until the hot wash (`DrillSpec::blind`).
+    #[serde(default)]
+    pub blind: bool,
 }
 
 /// A team's id and name.

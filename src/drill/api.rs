@@ -60,6 +60,7 @@ impl DrillApi for Drill {
             brief: self.scenario.meta.brief.clone(),
             teams: self.teams.iter().map(|t| t.info.clone()).collect(),
             at_s: self.furthest_tick() as f64 / f64::from(self.scenario.tick_hz),
+            blind: self.freeze.blind,
         }
     }
 
@@ -77,9 +78,14 @@ impl DrillApi for Drill {
         // the history has its first point past the freeze.
         let cut = !full && !matches!(self.phase(), Phase::HotWash | Phase::Ended);
         let until = self.freeze.tick.filter(|_| cut).map(|t| t as f64 / f64::from(self.scenario.tick_hz));
-        let mut view = self.history.lock().unwrap_or_else(|e| e.into_inner()).view(until);
+        let history = if !full && self.provisional() { &self.history_shown } else { &self.history };
+        let mut view = history.lock().unwrap_or_else(|e| e.into_inner()).view(until);
         view.frozen = !full && self.freeze.frozen(self.furthest_tick(), self.phase());
         view
+    }
+
+    fn provisional(&self) -> bool {
+        self.freeze.provisional(self.phase())
     }
 
     fn has_team(&self, team: &str) -> bool {

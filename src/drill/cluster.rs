@@ -363,7 +363,8 @@ async fn score_away_at_freeze(drill: &Arc<Drill>, db: &Database, seen: &Seen) {
             Err(e) => return tracing::warn!(team = %t.info.id, "its card at the freeze: {e}"),
         };
         let before = &events[..events.partition_point(|e| e.tick < freeze)];
-        let plan = (drill.mode == icsdrill_drill::Mode::Enterprise, drill.challenges.len());
+        let plan =
+            (drill.mode == icsdrill_drill::Mode::Enterprise, drill.challenges.len(), drill.freeze.blind);
         let card = super::hook::card_at_freeze(&drill.scenario, plan, before, freeze);
         let _ = t.away_at_freeze.set(Arc::new(card));
         drill.changed.notify_one();
@@ -390,14 +391,24 @@ fn note_away(drill: &Drill, me: &str, seen: &Seen) {
                 let row = if card.is_object() {
                     row_of_card(&t.info, &card)
                 } else {
-                    super::row_of(&t.info, &drill.blank_card)
+                    super::boards::row_of(&t.info, &drill.blank_card)
                 };
+                let provisional_row =
+                    card["provisional"].is_object().then(|| row_of_card(&t.info, &card["provisional"]));
                 let hints = card["hints"]
                     .as_array()
                     .map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_string)).collect())
                     .unwrap_or_default();
                 let tick = card["tick"].as_u64().unwrap_or(0);
-                Some(Away { node: h.lease.node.clone(), http: h.http.clone(), endpoints, row, tick, hints })
+                Some(Away {
+                    node: h.lease.node.clone(),
+                    http: h.http.clone(),
+                    endpoints,
+                    row,
+                    provisional_row,
+                    tick,
+                    hints,
+                })
             }
             _ => None,
         };
@@ -405,7 +416,10 @@ fn note_away(drill: &Drill, me: &str, seen: &Seen) {
         let same = match (&old, &away) {
             (None, None) => true,
             (Some(a), Some(b)) => {
-                a.node == b.node && a.row == b.row && a.endpoints == b.endpoints && a.hints == b.hints
+                a.node == b.node
+                    && (&a.row, &a.provisional_row) == (&b.row, &b.provisional_row)
+                    && a.endpoints == b.endpoints
+                    && a.hints == b.hints
             }
             _ => false,
         };

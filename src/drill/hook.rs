@@ -43,10 +43,14 @@ pub(super) struct Published {
     pub(super) at_freeze: OnceLock<Arc<ScoreCard>>,
     /// What its operator station showed, and its score, once a second of plant time.
     pub(super) trends: Mutex<Historian>,
-    /// A resumed range's totals as its log was read again (tick, total at each change), for
-    /// the drill's score history; taken once, at the launch.
-    pub(super) past_totals: Mutex<Vec<(u64, f64)>>,
+    /// A resumed range's totals as its log was read again (tick, total and the total its
+    /// team saw, at each change), for the drill's score history; taken once, at the launch.
+    pub(super) past_totals: Mutex<Vec<PastTotal>>,
 }
+
+/// A resumed range's score at a tick its log was read again at: the total, and the total its
+/// team saw (`ScoreCard::shown_total`).
+pub(super) type PastTotal = (u64, f64, f64);
 
 /// At most this many past totals are kept for the score history (past it, every other goes).
 const MAX_PAST_TOTALS: usize = 1 << 14;
@@ -115,8 +119,9 @@ impl Published {
         let totals = self.past_totals.lock().unwrap_or_else(|e| e.into_inner());
         let mut trends = self.trends.lock().unwrap_or_else(|e| e.into_inner());
         for s in shown {
-            let before = totals.partition_point(|&(t, _)| t < s.tick);
-            let score = totals.get(before.wrapping_sub(1)).map_or(self.card.load().total, |&(_, t)| t);
+            let before = totals.partition_point(|&(t, _, _)| t < s.tick);
+            let score =
+                totals.get(before.wrapping_sub(1)).map_or(self.card.load().shown_total(), |&(_, _, t)| t);
             trends.record(s.tick as f64 / f64::from(tick_hz), score, &s.values);
         }
     }
@@ -140,6 +145,8 @@ pub(super) struct HookTarget {
     pub(super) epoch: Instant,
     /// The contest's freeze tick, if any.
     pub(super) freeze: Option<u64>,
+    /// A blind drill: each card carries the team's provisional card too.
+    pub(super) blind: bool,
     /// The tick the range's clock starts at (a resumed range's: its log is read up to it).
     pub(super) from_tick: u64,
 }
@@ -153,6 +160,20 @@ fn same_score(a: &ScoreCard, b: &ScoreCard) -> bool {
         && a.settled_tick == b.settled_tick
         && (a.steps_fired, a.steps_detected, a.alerts) == (b.steps_fired, b.steps_detected, b.alerts)
         && a.hints == b.hints
+        && match (&a.provisional, &b.provisional) {
+            (Some(a), Some(b)) => same_score(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        }
+}
+
+/// The card at `tick`, with the provisional one inside in a blind drill. Both are scored at
+/// the same ticks live, resumed and on another node, so their tie-break ticks agree.
+fn card_at(scorer: &mut Scorer, tick: u64, blind: bool) -> ScoreCard {
+    let mut card = scorer.card(tick);
+    if blind {
+        card.provisional = Some(Box::new(scorer.provisional_card(tick)));
+    }
+    card
 }
 
 /// What the hook keeps between ticks.
@@ -161,9 +182,14 @@ struct HookState {
     track: Track,
     refresh: u64,
     freeze: Option<u64>,
+    blind: bool,
 }
 
 impl HookState {
+    fn card(&mut self, tick: u64) -> ScoreCard {
+        card_at(&mut self.scorer, tick, self.blind)
+    }
+
     /// Reads events; whether one can change the score, and whether the track changed.
     fn read(&mut self, events: &[SimEvent]) -> (bool, bool) {
         let (mut relevant, mut shown) = (false, false);
@@ -183,17 +209,17 @@ impl HookState {
             && tick >= freeze
             && published.at_freeze.get().is_none()
         {
-            let _ = published.at_freeze.set(Arc::new(self.scorer.clone().card(freeze)));
+            let _ = published.at_freeze.set(Arc::new(card_at(&mut self.scorer.clone(), freeze, self.blind)));
         }
     }
 
     /// A resumed range: reads its log tick by tick, scoring when the live hook would have, so
     /// the scorer (tie-break tick included) is where it was before the stop, and its card at
     /// the freeze is the one the live hook kept.
-    fn catch_up(&mut self, past: &[SimEvent], published: &Published, start: f64) {
+    fn catch_up(&mut self, past: &[SimEvent], published: &Published, start: &ScoreCard) {
         let Some(last) = past.last() else { return };
         let mut next = 0;
-        let mut totals = vec![(0, start)];
+        let mut totals = vec![(0, start.total, start.shown_total())];
         for tick in 1..=last.tick + 1 {
             let from = next;
             while next < past.len() && past[next].tick < tick {
@@ -201,9 +227,10 @@ impl HookState {
             }
             let (relevant, _) = self.read(&past[from..next]);
             if relevant || tick.is_multiple_of(self.refresh) {
-                let total = self.scorer.card(tick).total;
-                if totals.last().is_some_and(|&(_, t)| t != total) {
-                    totals.push((tick, total));
+                let card = self.card(tick);
+                let total = (tick, card.total, card.shown_total());
+                if totals.last().is_some_and(|&(_, t, s)| (t, s) != (total.1, total.2)) {
+                    totals.push(total);
                 }
                 if totals.len() > MAX_PAST_TOTALS {
                     totals = icsdrill_drill::history::every_other(totals);
@@ -212,7 +239,7 @@ impl HookState {
             self.note_freeze(tick, published);
         }
         *published.past_totals.lock().unwrap_or_else(|e| e.into_inner()) = totals;
-        published.card.store(Arc::new(self.scorer.card(last.tick + 1)));
+        published.card.store(Arc::new(self.card(last.tick + 1)));
         published.track.store(Arc::new(self.track.clone()));
         published.log(past);
     }
@@ -223,13 +250,13 @@ impl HookState {
 /// the freeze's on a copy): what another node shows of a team it does not run.
 pub(super) fn card_at_freeze(
     scenario: &Scenario,
-    drill: (bool, usize),
+    (plan, challenges, blind): (bool, usize, bool),
     before: &[SimEvent],
     freeze: u64,
 ) -> ScoreCard {
-    let mut scorer = Scorer::for_drill(scenario, drill);
+    let mut scorer = Scorer::for_drill(scenario, (plan, challenges));
     let refresh = REFRESH_S * u64::from(scenario.tick_hz);
-    let _ = scorer.card(0);
+    let _ = card_at(&mut scorer, 0, blind);
     let mut next = 0;
     for tick in 1..=freeze {
         let from = next;
@@ -242,10 +269,10 @@ pub(super) fn card_at_freeze(
             relevant |= Scorer::relevant(&e.kind);
         }
         if relevant || tick.is_multiple_of(refresh) {
-            let _ = scorer.card(tick);
+            let _ = card_at(&mut scorer, tick, blind);
         }
     }
-    scorer.card(freeze)
+    card_at(&mut scorer, freeze, blind)
 }
 
 /// The hook that scores (and records) one team's range after every tick. `past` is the log of
@@ -256,21 +283,21 @@ pub(super) fn score_hook(
     past: &[SimEvent],
     recording: Option<Recording>,
 ) -> TickHook {
-    let HookTarget { plan, challenges, published, changed, epoch, freeze, from_tick } = target;
+    let HookTarget { plan, challenges, published, changed, epoch, freeze, blind, from_tick } = target;
     let mut state = HookState {
         scorer: Scorer::for_drill(scenario, (plan, challenges)),
         track: Track::for_scenario(scenario),
         refresh: REFRESH_S * u64::from(scenario.tick_hz),
         freeze,
+        blind,
     };
     // The card at tick 0 is where the score starts (live and resumed alike): the first refresh
     // then finds nothing changed, rather than every team's row changing at once.
-    let start = state.scorer.card(0);
-    let start_total = start.total;
+    let start = state.card(0);
+    state.catch_up(past, &published, &start);
     if past.is_empty() {
         published.card.store(Arc::new(start));
     }
-    state.catch_up(past, &published, start_total);
     // Resumed past the freeze with no events since it: everything read is before it.
     state.note_freeze(from_tick, &published);
     let scenario = scenario.clone();
@@ -293,14 +320,14 @@ pub(super) fn score_hook(
             // A reader copying the samples holds the lock a moment: this second is skipped
             // rather than the plant held.
             if let Ok(mut trends) = published.trends.try_lock() {
-                trends.record(at_s, published.card.load().total, &values);
+                trends.record(at_s, published.card.load().shown_total(), &values);
             }
         }
         state.note_freeze(tick, &published);
         if !(relevant || tick.is_multiple_of(state.refresh)) {
             return;
         }
-        let card = state.scorer.card(tick);
+        let card = state.card(tick);
         if !same_score(&card, &published.card.load()) {
             if let Some(r) = &recording {
                 r.sender.score(r.index, tick, card.total, serde_json::to_string(&card).unwrap_or_default());
@@ -364,6 +391,7 @@ mod tests {
             changed: Arc::new(Notify::new()),
             epoch: Instant::now(),
             freeze: Some(freeze),
+            blind: true,
             from_tick: 0,
         };
         let mut hook = score_hook(&s, target, &[], None);
@@ -379,11 +407,19 @@ mod tests {
         }
         let kept = published.at_freeze.get().expect("kept as the range passed the freeze").clone();
         let judged: Vec<SimEvent> = log.into_iter().filter(|e| e.kind.judged() && e.tick < freeze).collect();
-        let scored = card_at_freeze(&s, (false, 1), &judged, freeze);
+        let scored = card_at_freeze(&s, (false, 1, true), &judged, freeze);
         assert!(kept.steps_fired > 0, "the attack had begun: {kept:?}");
         assert_eq!(
             (scored.total, &scored.components, scored.settled_tick, scored.tick),
             (kept.total, &kept.components, kept.settled_tick, freeze)
+        );
+        // A blind drill's provisional card at the freeze too (what its public board shows):
+        // nothing reported, so no step counts.
+        let (kept, scored) = (kept.provisional.as_ref().unwrap(), scored.provisional.as_ref().unwrap());
+        assert_eq!(kept.steps_fired, 0, "{kept:?}");
+        assert_eq!(
+            (scored.total, &scored.components, scored.settled_tick),
+            (kept.total, &kept.components, kept.settled_tick)
         );
     }
 
@@ -399,6 +435,7 @@ mod tests {
             changed: changed.clone(),
             epoch: Instant::now(),
             freeze: None,
+            blind: false,
             from_tick: 0,
         };
         let mut hook = score_hook(&s, target, &[], None);

@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use crate::error::bail_invalid;
 use crate::{Error, Result};
-use icsdrill_drill::board::Freeze;
 use icsdrill_drill::flags::{self, Challenge, RateLimit};
 use icsdrill_drill::history::ScoreHistory;
 use icsdrill_drill::track::Track;
@@ -20,6 +19,7 @@ use icsdrill_web::drill::DrillApi;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
+use super::boards::{board_clock, freeze_of};
 use super::clients::{self, ForeignLog};
 use super::hook::{HookTarget, Published, Recording, score_hook};
 use super::identity::Identity;
@@ -58,6 +58,7 @@ pub(super) fn stored_spec(
             .collect(),
         range,
         freeze_s: options.freeze_s,
+        blind: options.blind,
         ties: options.ties,
         manual_clock: false,
         database: None,
@@ -350,6 +351,7 @@ impl Drill {
             board_full: watch::Sender::new(empty.clone()),
             board_public: watch::Sender::new(empty),
             board_recent: Mutex::default(),
+            history_shown: Mutex::new(history.clone()),
             history: Mutex::new(history),
             changed,
         });
@@ -426,32 +428,6 @@ fn check_teams(teams: &[TeamInfo]) -> Result<()> {
     Ok(())
 }
 
-/// The clock's fixed parts for the boards: how fast plant time runs, when the drill ends and
-/// the board freezes, in simulated seconds.
-fn board_clock(spec: &DrillSpec, freeze: Freeze) -> icsdrill_drill::board::Clock {
-    let hz = f64::from(spec.scenario.tick_hz);
-    let speed = if spec.manual_clock { 0.0 } else { spec.range.ticks_per_s.unwrap_or(hz) / hz };
-    icsdrill_drill::board::Clock {
-        at_s: 0.0,
-        speed,
-        end_s: spec.range.duration_s,
-        freeze_s: freeze.tick.map(|t| t as f64 / hz),
-        ties: spec.ties,
-    }
-}
-
-/// The contest freeze a spec asks for.
-fn freeze_of(spec: &DrillSpec) -> Result<Freeze> {
-    let tick = match (spec.mode, spec.freeze_s, spec.range.duration_s) {
-        (Mode::Contest, Some(f), Some(d)) if f > 0.0 && f < d => Some(spec.scenario.ticks(d - f)),
-        (_, Some(_), None) => bail_invalid!("a scoreboard freeze needs a drill duration (--duration)"),
-        (Mode::Contest, Some(f), Some(d)) => bail_invalid!("freeze {f} s must be within the drill's {d} s"),
-        (_, Some(_), Some(_)) => bail_invalid!("a scoreboard freeze is for contests (--mode contest)"),
-        _ => None,
-    };
-    Ok(Freeze { tick })
-}
-
 /// Every team's endpoints and the web view draw on one open-files limit: share it out so no
 /// team, and no flood of web connections, can starve another team's endpoints.
 fn share_descriptors(spec: &mut DrillSpec) -> Result<()> {
@@ -515,6 +491,7 @@ pub(super) fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(Drill
     let options = StoredOptions {
         duration_s: spec.range.duration_s,
         freeze_s: spec.freeze_s,
+        blind: spec.blind,
         ties: spec.ties,
         no_attack: spec.no_attack,
         flag_secret: identity.flag_secret.clone(),
@@ -644,6 +621,7 @@ async fn start_team(sh: &Starter, k: usize, info: &TeamInfo, sim: Option<Resumed
         changed: sh.changed.clone(),
         epoch: sh.epoch,
         freeze: sh.freeze,
+        blind: sh.spec.blind,
         from_tick: sim.tick(),
     };
     let hook = score_hook(scenario, target, past, recording);

@@ -18,6 +18,7 @@
 //!   takeover, the phase passed on).
 
 mod api;
+mod boards;
 mod clients;
 pub mod cluster;
 mod gate;
@@ -29,7 +30,6 @@ mod syslog;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,11 @@ pub struct DrillSpec {
     /// Contest: observers and teams see the scoreboard as it was this many simulated
     /// seconds before the end (needs `range.duration_s`).
     pub freeze_s: Option<f64>,
+    /// Until the hot wash, teams and the public board see each team's provisional score
+    /// (only the attack steps its reports have matched count; process safety is judged at the
+    /// hot wash), so a score never tells a team that, or when, it is attacked. By default
+    /// for regional drills, contests and exams (`Mode::blind_by_default`).
+    pub blind: bool,
     /// How teams with the same total are ranked.
     pub ties: board::Ties,
     /// The clock moves only when `step` is called (scripted tests, table-top pacing).
@@ -129,6 +134,7 @@ impl DrillSpec {
                 .collect(),
             range: range::Options::new(1),
             freeze_s: None,
+            blind: mode.blind_by_default(),
             ties: board::Ties::default(),
             manual_clock: false,
             database: None,
@@ -184,26 +190,12 @@ pub struct Away {
     pub endpoints: Vec<EndpointInfo>,
     /// The team's row of the board, from its latest card in the shared records.
     pub row: BoardRow,
+    /// Its row from the provisional card of that card (a blind drill).
+    pub provisional_row: Option<BoardRow>,
     /// The tick of that card.
     pub tick: u64,
     /// The hints it has taken, from that card.
     pub hints: Vec<String>,
-}
-
-/// A team's row of the board (unranked) from its card.
-fn row_of(info: &TeamInfo, c: &ScoreCard) -> BoardRow {
-    BoardRow {
-        rank: 0,
-        team: info.id.clone(),
-        name: info.name.clone(),
-        total: c.total,
-        detected: c.steps_detected,
-        fired: c.steps_fired,
-        settled_tick: c.settled_tick,
-        parts: c.components.iter().map(|p| (p.key.into(), p.points)).collect(),
-        bracket: info.bracket.clone(),
-        bracket_rank: None,
-    }
 }
 
 /// Longest window of one capture download, in simulated seconds.
@@ -284,6 +276,8 @@ pub struct Drill {
     board_recent: Mutex<std::collections::VecDeque<Arc<Scoreboard>>>,
     /// Each team's total over plant time, as the boards were published.
     history: Mutex<ScoreHistory>,
+    /// The same of the totals the teams saw (a blind drill's provisional ones).
+    history_shown: Mutex<ScoreHistory>,
     /// Told when a card or the phase changes, or the freeze begins: the board task ranks
     /// again.
     changed: Arc<Notify>,
@@ -518,27 +512,6 @@ impl Drill {
         self.teams.iter().find(|t| t.info.id == id)
     }
 
-    /// The rows of the public board while frozen: each team's card at the freeze tick (kept
-    /// by its hook), or its card now while its range has not reached the freeze.
-    fn rows_at_freeze(&self, heres: &[Option<Arc<Here>>], full: &Scoreboard) -> Vec<BoardRow> {
-        let rows = self
-            .teams
-            .iter()
-            .zip(heres)
-            .filter_map(|(t, here)| {
-                let at_freeze = match here {
-                    Some(h) => h.published.at_freeze.get(),
-                    None => t.away_at_freeze.get(),
-                };
-                match at_freeze {
-                    Some(card) => Some(row_of(&t.info, card)),
-                    None => full.rows.iter().find(|r| r.team == t.info.id).cloned(),
-                }
-            })
-            .collect();
-        board::rank_by(rows, self.ties)
-    }
-
     /// The furthest range's tick, here or on another node (a node running none of the teams
     /// past the freeze still freezes its board).
     pub(crate) fn furthest_tick(&self) -> u64 {
@@ -555,74 +528,25 @@ impl Drill {
     /// A resumed drill's score history from its teams' logs as their hooks read them again
     /// (a new drill's is empty): the chart starts at the drill's start, not the resume.
     fn seed_history(&self) {
-        let mut changes: Vec<(u64, usize, f64)> = Vec::new();
+        let mut changes: Vec<(u64, usize, f64, f64)> = Vec::new();
         for (k, t) in self.teams.iter().enumerate() {
             if let Some(h) = t.here() {
                 let past =
                     std::mem::take(&mut *h.published.past_totals.lock().unwrap_or_else(|e| e.into_inner()));
-                changes.extend(past.into_iter().map(|(tick, total)| (tick, k, total)));
+                changes.extend(past.into_iter().map(|(tick, total, shown)| (tick, k, total, shown)));
             }
         }
-        changes.sort_by_key(|&(tick, k, _)| (tick, k));
+        changes.sort_by_key(|&(tick, k, _, _)| (tick, k));
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let mut shown = self.history_shown.lock().unwrap_or_else(|e| e.into_inner());
         for at in changes.chunk_by(|a, b| a.0 == b.0) {
             let at_s = at[0].0 as f64 / f64::from(self.scenario.tick_hz);
-            history
-                .record_totals(at_s, at.iter().map(|&(_, k, total)| (self.teams[k].info.id.as_str(), total)));
+            let team = |k: usize| self.teams[k].info.id.as_str();
+            history.record_totals(at_s, at.iter().map(|&(_, k, total, _)| (team(k), total)));
+            if self.freeze.blind {
+                shown.record_totals(at_s, at.iter().map(|&(_, k, _, total)| (team(k), total)));
+            }
         }
-    }
-
-    /// Ranks the teams and publishes the boards (the public one stays put while frozen).
-    /// Returns about how many bytes their viewers are written (`board::fan_out_pause`).
-    fn publish_board(&self, seq: u64) -> u64 {
-        let phase = self.phase();
-        let heres: Vec<Option<Arc<Here>>> = self.teams.iter().map(Team::here).collect();
-        let rows: Vec<BoardRow> = self
-            .teams
-            .iter()
-            .zip(&heres)
-            .map(|(t, here)| {
-                let c = match (here, t.away.load_full()) {
-                    (Some(h), _) => h.published.card.load_full(),
-                    (None, Some(a)) => return BoardRow { bracket: t.info.bracket.clone(), ..a.row.clone() },
-                    (None, None) => self.blank_card.clone(),
-                };
-                row_of(&t.info, &c)
-            })
-            .collect();
-        let here = heres.iter().flatten();
-        let changed_us =
-            here.clone().map(|h| h.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
-        let rows = board::rank_by(rows, self.ties);
-        let max_tick = self.furthest_tick_of(&heres);
-        let clock = board::Clock { at_s: max_tick as f64 / f64::from(self.scenario.tick_hz), ..self.clock };
-        // A step the white cell forces fires whatever its branch: no team shows more than all.
-        let steps = rows.iter().map(|r| r.fired).fold(self.attack_steps, usize::max);
-        self.history.lock().unwrap_or_else(|e| e.into_inner()).record(clock.at_s, &rows);
-        let full =
-            Scoreboard { seq, phase, frozen: false, changed_us, rows, clock, steps, ..Scoreboard::empty() };
-        let (held, full, oldest) = {
-            let mut recent = self.board_recent.lock().unwrap_or_else(|e| e.into_inner());
-            let held = recent.back().map(|b| b.seq);
-            let full = Arc::new(full.sealed_after(recent.iter().rev().map(|b| &**b)));
-            // Freed once the new board is out, not before.
-            let oldest = if recent.len() == board::DELTA_DEPTH { recent.pop_front() } else { None };
-            recent.push_back(full.clone());
-            (held, full, oldest)
-        };
-        let published = self.board_public.borrow().clone();
-        // Observers and teams see the frozen board in a contest past its freeze tick, before
-        // the hot wash.
-        let frozen = self.freeze.frozen(max_tick, phase);
-        let at_freeze = || self.rows_at_freeze(&heres, &full);
-        if let Some(public) = self.freeze.public(frozen, &published, &full, at_freeze) {
-            self.board_public.send_replace(public);
-        }
-        let per_viewer = held.map_or(full.event.len(), |seq| full.bytes_after(seq)) as u64;
-        let viewers = (self.board_full.receiver_count() + self.board_public.receiver_count()) as u64;
-        self.board_full.send_replace(full);
-        drop(oldest);
-        per_viewer * viewers
     }
 
     /// Applies a control: the next phase, recorded, and every range's clock run or held.

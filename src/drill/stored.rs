@@ -15,6 +15,10 @@ use crate::store::DrillRecord;
 pub(super) struct StoredOptions {
     pub(super) duration_s: Option<f64>,
     pub(super) freeze_s: Option<f64>,
+    /// Teams saw provisional scores until the hot wash (a drill recorded before this was
+    /// kept showed true ones).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) blind: bool,
     /// How teams with the same total are ranked (the default when not kept).
     #[serde(default, skip_serializing_if = "is_first_settled")]
     pub(super) ties: icsdrill_drill::board::Ties,

@@ -119,6 +119,9 @@ with failing(driver, f"{out}/failure.png"):
     parts = lambda d: dict(d.execute_script("return [...document.querySelectorAll('#card tr[data-key]')].map(r => [r.dataset.key, +r.dataset.points])"))
     wait.until(lambda d: parts(d).get("report_quality", 0) > 0 and parts(d).get("detection", 0) > 0)
     seen["parts"] = parts(driver)
+    # A contest is blind: the console's card is provisional, its process safety judged at the hot wash.
+    seen["withheld"] = driver.execute_script("return [...document.querySelectorAll('#card tr[data-withheld]')].map(r => r.dataset.key)")
+    seen["provisional_note"] = driver.execute_script("return !document.getElementById('provisional-note').hidden")
     seen["team_total"] = [before, float(driver.find_element(By.ID, "total").text)]
 
     # The language switch, with a faceplate open: it follows too.
@@ -167,6 +170,7 @@ with failing(driver, f"{out}/failure.png"):
     urllib.request.urlopen(request, timeout=20).read()
     wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-seq")) > seq)
     seen["board"] = dict(board(driver))
+    seen["provisional_badge"] = driver.execute_script("return !document.getElementById('provisional').hidden")
     # The scoreboard in Chinese: nothing of its own UI left in English.
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=rank]").text == "名次")

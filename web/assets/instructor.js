@@ -106,7 +106,11 @@ async function instructorPage() {
   rerender = () => { title(); stepsFilled = false; if (last) { render(last); tools(last); } history.redraw(); };
   stream("/api/instructor/stream", "overview", o => { render(o); tools(o); controls(o); });
   api("/api/scoreboard/history").then(history.seed).catch(() => {})
-    .finally(() => stream("/api/scoreboard/stream", "scoreboard", b => { boardRows(b, $("#board tbody")); history(b); fullView(b); }));
+    .finally(() => stream("/api/scoreboard/stream", "scoreboard", b => {
+      boardRows(b, $("#board tbody")); history(b); fullView(b);
+      // A blind drill: what the white cell sees is not what the teams see, until the hot wash.
+      $("#blindview").hidden = !(info && info.blind) || b.phase === "hot_wash" || b.phase === "ended";
+    }));
 }
 
 instructorPage();

@@ -105,7 +105,9 @@ async function teamPage() {
     $("#not-live").hidden = live;
     document.querySelectorAll("#action button[type=submit], #report button[type=submit], #flag button[type=submit], #hints button[data-hint], #alarms button[data-ack]").forEach(b => { b.disabled = !live; });
     put($("#myactions"), s.actions.slice(-8).map(a => `<li data-kind="${esc(a.kind)}">t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(actionName(a.kind))} ${a.ok ? "✓" : "✗ " + esc(a.reason || "")}</li>`).join(""));
-    put($("#card tbody"), s.score.components.map(c => `<tr data-key="${c.key}" data-points="${c.points}"><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.points.toFixed(1)}${c.max ? " / " + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join(""));
+    // A blind drill's provisional card: the parts judged at the hot wash show no points.
+    $("#provisional-note").hidden = !s.score.components.some(c => c.withheld);
+    put($("#card tbody"), s.score.components.map(c => `<tr data-key="${c.key}" data-points="${c.points}"${c.withheld ? " data-withheld" : ""}><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.withheld ? `<span class="mut">${tr("withheld")}</span>` : c.points.toFixed(1)}${c.max ? " / " + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join(""));
     put($("#plan tbody"), s.score.plan.map(p => `<tr><td>${esc(txt(p.name))}</td><td class="${p.status === "done" ? "ok" : p.status === "pending" ? "mut" : "bad"}">${tr(p.status)}</td></tr>`).join(""));
     // A message or call from the white cell that came since the last update: told at once,
     // wherever the page is scrolled to (on a phone, the messages are far down).

@@ -22,30 +22,71 @@ fn part(
     points: f64,
     max: f64,
 ) -> Component {
-    Component { key, label, points, max, detail }
+    Component { key, label, points, max, detail, withheld: false }
 }
 
 /// What detection found: the part, the steps fired and fully detected, the first credited
-/// report's tick, and which reports credited something.
+/// report's tick, which reports credited something and which steps the card counts as fired.
 struct Detection {
     part: Component,
     fired: usize,
     detected: usize,
     first: Option<u64>,
     useful: Vec<bool>,
+    counted: Vec<bool>,
+}
+
+/// Which attack steps a card counts as fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sight {
+    /// Every step that fired: the judged card.
+    All,
+    /// Only the steps the team's reports have matched: what a team sees of a blind drill
+    /// before the hot wash (the rest would tell it that, and when, it is attacked).
+    Reported,
+}
+
+/// The attack as a card counts it: when it began, when it first changed the process, and the
+/// team's first recovering action after that.
+struct Attack {
+    start: Option<u64>,
+    effect: Option<u64>,
+    recovered: Option<u64>,
 }
 
 impl Scorer {
     /// The card at tick `now`.
     pub fn card(&mut self, now: u64) -> ScoreCard {
-        let d = self.detection();
+        self.card_as(now, Sight::All)
+    }
+
+    /// The card a team sees of a blind drill until the hot wash: only the attack steps its
+    /// reports have matched count as fired (their times start the timed parts and the plan's
+    /// deadlines), and process safety, which would tell what false data hides from its
+    /// displays, is withheld. Its tie-break tick is its own.
+    pub fn provisional_card(&mut self, now: u64) -> ScoreCard {
+        self.card_as(now, Sight::Reported)
+    }
+
+    fn card_as(&mut self, now: u64, sight: Sight) -> ScoreCard {
+        let d = self.detection(sight);
+        let attack = self.attack(sight, &d.counted);
         let mut components = vec![d.part];
-        components.extend(self.timed_parts(d.first));
-        components.extend(self.safety_parts(now));
+        components.extend(self.timed_parts((&attack, sight), d.first));
+        if sight == Sight::All {
+            components.extend(self.safety_parts(now));
+        } else {
+            components.extend(self.safety_parts(now).map(|c| Component {
+                points: 0.0,
+                detail: texts::withheld(),
+                withheld: true,
+                ..c
+            }));
+        }
         components.push(self.report_quality(&d.useful));
         let mut plan = Vec::new();
         if self.plan_scored {
-            let (c, marks) = self.plan(now);
+            let (c, marks) = self.plan(now, attack.start);
             components.push(c);
             plan = marks;
         }
@@ -57,25 +98,30 @@ impl Scorer {
             c.points = round1(c.points);
         }
         let total = round1(components.iter().map(|c| c.points).sum());
-        if total != self.last_total {
-            self.last_total = total;
-            self.settled_tick = now;
+        let (last, settled) = match sight {
+            Sight::All => (&mut self.last_total, &mut self.settled_tick),
+            Sight::Reported => (&mut self.provisional_total, &mut self.provisional_settled),
+        };
+        if total != *last {
+            *last = total;
+            *settled = now;
         }
         ScoreCard {
             tick: now,
             total,
             components,
             plan,
-            settled_tick: self.settled_tick,
+            settled_tick: *settled,
             steps_fired: d.fired,
             steps_detected: d.detected,
             alerts: self.alerts,
             hints: self.hints.clone(),
+            provisional: None,
         }
     }
 
-    /// Detection: each fired step's best credit.
-    fn detection(&self) -> Detection {
+    /// Detection: each counted step's best credit.
+    fn detection(&self, sight: Sight) -> Detection {
         let p = &self.rubric.points;
         let fired: Vec<usize> =
             (0..self.steps.len()).filter(|i| self.steps[*i].first_tick.is_some()).collect();
@@ -92,6 +138,14 @@ impl Scorer {
                 }
             }
         }
+        let fired: Vec<usize> = match sight {
+            Sight::All => fired,
+            Sight::Reported => fired.into_iter().filter(|i| credits[*i] > 0.0).collect(),
+        };
+        let mut counted = vec![false; self.steps.len()];
+        for &i in &fired {
+            counted[i] = true;
+        }
         let detected = fired.iter().filter(|i| credits[**i] >= 1.0).count();
         let partial = fired.iter().filter(|i| credits[**i] > 0.0 && credits[**i] < 1.0).count();
         let points = if fired.is_empty() {
@@ -99,12 +153,36 @@ impl Scorer {
         } else {
             p.detection * fired.iter().map(|i| credits[*i]).sum::<f64>() / fired.len() as f64
         };
+        let words = match sight {
+            Sight::All => texts::detection(detected, fired.len(), partial),
+            Sight::Reported => texts::detection_reported(detected, partial),
+        };
         Detection {
-            part: part("detection", texts::detection(detected, fired.len(), partial), points, p.detection),
+            part: part("detection", words, points, p.detection),
             fired: fired.len(),
             detected,
             first,
             useful,
+            counted,
+        }
+    }
+
+    /// The attack's times as the card counts them: every step's, or the counted steps' only.
+    fn attack(&self, sight: Sight, counted: &[bool]) -> Attack {
+        if sight == Sight::All {
+            return Attack {
+                start: self.attack_start,
+                effect: self.first_effect,
+                recovered: self.first_recover_after_effect,
+            };
+        }
+        let seen = || self.steps.iter().zip(counted).filter(|(_, c)| **c).map(|(s, _)| s);
+        let start = seen().filter_map(|s| s.first_tick).min();
+        let first_effect = seen().filter(|s| s.effect_tick.is_some()).min_by_key(|s| s.effect_tick);
+        Attack {
+            start,
+            effect: first_effect.and_then(|s| s.effect_tick),
+            recovered: first_effect.and_then(|s| s.recovered_tick),
         }
     }
 
@@ -121,8 +199,10 @@ impl Scorer {
         from: Option<u64>,
         at: Option<u64>,
         target: u64,
+        sight: Sight,
     ) -> Component {
         let (earned, detail) = match (from, at) {
+            (None, _) if sight == Sight::Reported => (points, texts::none_reported()),
             (None, _) => (points, texts::no_attack()),
             (Some(f), Some(a)) => {
                 let dt = a.saturating_sub(f);
@@ -130,38 +210,39 @@ impl Scorer {
             }
             (Some(_), None) => (0.0, texts::never(key)),
         };
-        Component { key, label: texts::time_label(key), points: earned, max: points, detail }
+        part(key, (texts::time_label(key), detail), earned, points)
     }
 
     /// Time to detect, contain and recover.
-    fn timed_parts(&self, first_detect: Option<u64>) -> [Component; 3] {
+    fn timed_parts(&self, (attack, sight): (&Attack, Sight), first_detect: Option<u64>) -> [Component; 3] {
         let (r, p) = (&self.rubric, &self.rubric.points);
-        let start = self.attack_start;
-        let recover = if self.first_effect.is_some() {
+        let start = attack.start;
+        let recover = if attack.effect.is_some() {
             self.timed(
                 "time_to_recover",
                 p.time_to_recover,
-                self.first_effect,
-                self.first_recover_after_effect,
+                attack.effect,
+                attack.recovered,
                 r.recover_target_ticks,
+                sight,
             )
         } else {
-            Component {
-                key: "time_to_recover",
-                label: texts::time_label("time_to_recover"),
-                points: p.time_to_recover,
-                max: p.time_to_recover,
-                detail: texts::nothing_to_recover(),
-            }
+            part(
+                "time_to_recover",
+                (texts::time_label("time_to_recover"), texts::nothing_to_recover()),
+                p.time_to_recover,
+                p.time_to_recover,
+            )
         };
         [
-            self.timed("time_to_detect", p.time_to_detect, start, first_detect, r.detect_target_ticks),
+            self.timed("time_to_detect", p.time_to_detect, start, first_detect, r.detect_target_ticks, sight),
             self.timed(
                 "time_to_contain",
                 p.time_to_contain,
                 start,
                 self.first_contain.map(|c| c.max(start.unwrap_or(0))),
                 r.contain_target_ticks,
+                sight,
             ),
             recover,
         ]
@@ -208,13 +289,13 @@ impl Scorer {
     }
 
     /// The response plan's steps: done, late, missed or pending at `now`.
-    fn plan(&self, now: u64) -> (Component, Vec<PlanMark>) {
+    fn plan(&self, now: u64, attack_start: Option<u64>) -> (Component, Vec<PlanMark>) {
         let (r, p) = (&self.rubric, &self.rubric.points);
         let mut earned = 0.0;
         let mut plan = Vec::new();
         for st in &r.response_plan {
             let done = st.done_by.iter().filter_map(|k| self.defender_first.get(k.as_str()).copied()).min();
-            let deadline = self.attack_start.map(|s| s + st.within_ticks);
+            let deadline = attack_start.map(|s| s + st.within_ticks);
             let status = match (done, deadline) {
                 (Some(d), Some(dl)) if d <= dl => PlanStatus::Done,
                 (Some(_), Some(_)) => PlanStatus::Late,

@@ -51,6 +51,10 @@ pub struct Component {
     pub max: f64,
     /// Why, in both languages.
     pub detail: Text,
+    /// Not judged on this card (a provisional card's process safety, judged at the hot wash):
+    /// `points` is 0 and counts for nothing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
 }
 
 /// Where a response-plan step stands.
@@ -106,6 +110,27 @@ pub struct ScoreCard {
     /// team it does not run).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hints: Vec<String>,
+    /// Of a blind drill's card: what the team (and the public board) sees until the hot wash,
+    /// `Scorer::provisional_card`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisional: Option<Box<ScoreCard>>,
+}
+
+impl ScoreCard {
+    /// The total a team sees: its provisional card's in a blind drill (`provisional`), else
+    /// this card's.
+    pub fn shown_total(&self) -> f64 {
+        self.provisional.as_ref().map_or(self.total, |p| p.total)
+    }
+
+    /// The card a team sees: while `provisional` (a blind drill before the hot wash), the
+    /// provisional card this one carries, if any; else this card as it is.
+    pub fn as_seen(&self, provisional: bool) -> &ScoreCard {
+        match &self.provisional {
+            Some(p) if provisional => p,
+            _ => self,
+        }
+    }
 }
 
 /// A filed report, as the scorer keeps it.
@@ -133,6 +158,10 @@ struct StepDef {
 struct StepSeen {
     first_tick: Option<u64>,
     hosts: Vec<String>,
+    /// Its first attempt that changed the process.
+    effect_tick: Option<u64>,
+    /// The team's first recovering action after that.
+    recovered_tick: Option<u64>,
 }
 
 /// Reads a team's event log and scores it.
@@ -170,6 +199,9 @@ pub struct Scorer {
     last_tick: u64,
     last_total: f64,
     settled_tick: u64,
+    /// The same for the provisional card.
+    provisional_total: f64,
+    provisional_settled: u64,
 }
 
 /// The ids of the assets an attack action touches: what a report naming it may name.
@@ -253,6 +285,8 @@ impl Scorer {
             last_tick: 0,
             last_total: f64::NAN,
             settled_tick: 0,
+            provisional_total: f64::NAN,
+            provisional_settled: 0,
         }
     }
 
@@ -334,6 +368,7 @@ impl Scorer {
                     }
                     if *ok && self.step_defs[i].effect {
                         self.first_effect.get_or_insert(tick);
+                        seen.effect_tick.get_or_insert(tick);
                     }
                 }
             }
@@ -386,11 +421,13 @@ impl Scorer {
         if CONTAIN_KINDS.contains(&kind) && self.first_contain.is_none() {
             self.first_contain = Some(tick);
         }
-        if RECOVER_KINDS.contains(&kind)
-            && self.first_effect.is_some()
-            && self.first_recover_after_effect.is_none()
-        {
-            self.first_recover_after_effect = Some(tick);
+        if RECOVER_KINDS.contains(&kind) {
+            if self.first_effect.is_some() && self.first_recover_after_effect.is_none() {
+                self.first_recover_after_effect = Some(tick);
+            }
+            for seen in self.steps.iter_mut().filter(|s| s.effect_tick.is_some()) {
+                seen.recovered_tick.get_or_insert(tick);
+            }
         }
         match input {
             SimInput::RestartPlc { .. } => self.destructive += 1,

@@ -17,6 +17,26 @@ pub(super) fn detection(detected: usize, fired: usize, partial: usize) -> (Text,
     )
 }
 
+/// Detection on a provisional card: only the steps the team's reports matched count.
+pub(super) fn detection_reported(detected: usize, partial: usize) -> (Text, Text) {
+    (
+        Text::new("Detection", "检测"),
+        Text::new(
+            format!(
+                "your reports have matched {detected} attack steps with technique and asset, {partial} with asset and tactic only; steps not reported count at the hot wash"
+            ),
+            format!(
+                "你的报告已命中 {detected} 个攻击步骤（技术和资产正确），{partial} 个仅资产和战术正确；未报告的步骤在复盘时计入"
+            ),
+        ),
+    )
+}
+
+/// A provisional card's part that is judged at the hot wash.
+pub(super) fn withheld() -> Text {
+    Text::new("judged at the hot wash from what the plant really did", "复盘时根据装置的实际情况评定")
+}
+
 pub(super) fn time_label(key: &str) -> Text {
     match key {
         "time_to_detect" => Text::new("Time to detect", "检测用时"),
@@ -39,6 +59,11 @@ pub(super) fn never(key: &str) -> Text {
 
 pub(super) fn no_attack() -> Text {
     Text::new("no attack yet: nothing to do", "尚无攻击：无需处置")
+}
+
+/// A timed part of a provisional card before any report matched the attack.
+pub(super) fn none_reported() -> Text {
+    Text::new("no attack reported yet", "尚未报告攻击")
 }
 
 pub(super) fn nothing_to_recover() -> Text {

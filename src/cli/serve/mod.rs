@@ -95,6 +95,12 @@ pub(crate) struct Args {
     /// (needs --duration).
     #[arg(long)]
     freeze: Option<f64>,
+    /// Show teams and the public board the true scores as the drill goes. By default only an
+    /// enterprise drill does: in a regional drill, a contest or an exam each team sees, until
+    /// the hot wash, a provisional score that counts only the attack steps its reports found
+    /// (a score that moved when the attack did would tell the team it is attacked).
+    #[arg(long)]
+    live_scores: bool,
     /// How teams with the same total rank: first_settled (who reached it first ranks first)
     /// or shared (they share the rank).
     #[arg(long, value_parser = named::<icsdrill_drill::board::Ties>("tie rule", "first_settled or shared"))]
@@ -102,8 +108,8 @@ pub(crate) struct Args {
     /// Start the drill at once instead of waiting in briefing for the instructor.
     #[arg(long)]
     start: bool,
-    /// A drill file (YAML): name, mode, scenario, seed, teams, duration_s, freeze_s, start,
-    /// organiser, place.
+    /// A drill file (YAML): name, mode, scenario, seed, teams, duration_s, freeze_s,
+    /// live_scores, start, organiser, place.
     #[arg(long)]
     drill: Option<PathBuf>,
     /// Who organises the drill (主办单位): on the reports' cover, and the issuer of an exam's
@@ -272,6 +278,7 @@ impl Args {
             teams: vec!["blue".into()],
             mode: Mode::Regional,
             freeze: None,
+            live_scores: false,
             ties: None,
             start: true,
             drill: None,
@@ -324,6 +331,8 @@ struct DrillFile {
     teams: Vec<DrillTeam>,
     duration_s: Option<f64>,
     freeze_s: Option<f64>,
+    #[serde(default)]
+    live_scores: bool,
     ties: Option<icsdrill_drill::board::Ties>,
     #[serde(default)]
     start: bool,
@@ -405,6 +414,7 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         spec.teams = teams;
         spec.range = opts;
         spec.freeze_s = args.freeze;
+        spec.blind &= !args.live_scores;
         spec.ties = args.ties.unwrap_or_default();
         spec.database = Some(db.clone());
         spec.scenario_source = Some(source);
@@ -483,6 +493,7 @@ fn teams_and_drill_file(args: &mut Args) -> Result<(Option<String>, Vec<TeamInfo
     args.mode = f.mode.unwrap_or(args.mode);
     args.duration = f.duration_s.or(args.duration);
     args.freeze = f.freeze_s.or(args.freeze);
+    args.live_scores |= f.live_scores;
     args.ties = f.ties.or(args.ties);
     args.start |= f.start;
     args.organiser = f.organiser.or(args.organiser.take());

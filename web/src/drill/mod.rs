@@ -65,8 +65,14 @@ pub trait DrillApi: Send + Sync + 'static {
     /// Live scoreboard: `full` for instructors, otherwise as observers see it (frozen).
     fn scoreboard(&self, full: bool) -> watch::Receiver<Arc<Scoreboard>>;
     /// Each team's total over plant time since the drill's start: `full` for instructors,
-    /// otherwise cut at a contest's freeze until the hot wash.
+    /// otherwise cut at a contest's freeze until the hot wash (and a blind drill's
+    /// provisional totals).
     fn score_history(&self, full: bool) -> HistoryView;
+    /// Whether teams see provisional scores now (a blind drill before the hot wash): the
+    /// cards on a team's own console are then the provisional ones its true cards carry.
+    fn provisional(&self) -> bool {
+        false
+    }
     /// Whether the team exists.
     fn has_team(&self, team: &str) -> bool;
     /// The web view of the node that runs the team, when another node of a drill over
@@ -92,7 +98,8 @@ pub trait DrillApi: Send + Sync + 'static {
     fn team_endpoints(&self, team: &str) -> Option<Vec<EndpointInfo>>;
     /// Events the team may see (its traffic, alarms, its own actions), `seq >= since`.
     fn team_events(&self, team: &str, since: u64, limit: usize) -> Option<Vec<SimEvent>>;
-    /// The team's score card.
+    /// The team's score card (as the white cell sees it: a blind drill's carries the
+    /// provisional card its team sees, `ScoreCard::as_seen`).
     fn team_score(&self, team: &str) -> Option<ScoreCard>;
     /// The team's historian: its operator station's values and its score, once a second of
     /// plant time (none: no such team here).

@@ -3,19 +3,38 @@
 
 use super::*;
 
+/// Whether `role` sees provisional scores now: a team, in a blind drill before the hot wash.
+fn sees_provisional(drill: &Drill, role: &Role) -> bool {
+    matches!(role, Role::Team(_)) && drill.provisional()
+}
+
+/// The team's console as `role` sees it: a team sees its provisional card while the drill
+/// hides the scores.
+fn state_for(drill: &Drill, team: &str, role: &Role) -> Option<TeamView> {
+    let mut view = drill.team_state(team)?;
+    if sees_provisional(drill, role) {
+        view.score = view.score.as_seen(true).clone();
+    }
+    Some(view)
+}
+
 pub(super) async fn team_state(
     State(drill): State<Drill>,
-    TeamPath { id: team, .. }: TeamPath<false>,
+    TeamPath { id: team, role }: TeamPath<false>,
 ) -> Result<Json<TeamView>, ApiError> {
-    drill.team_state(&team).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))
+    state_for(&drill, &team, &role)
+        .map(Json)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))
 }
 
 pub(super) async fn team_stream(
     State(drill): State<Drill>,
-    TeamPath { id: team, .. }: TeamPath<false>,
+    TeamPath { id: team, role }: TeamPath<false>,
 ) -> Result<Response, ApiError> {
     let watched = Some(team.clone());
-    Ok(watched_stream("state", Duration::from_millis(250), drill, watched, move |d| d.team_state(&team)))
+    Ok(watched_stream("state", Duration::from_millis(250), drill, watched, move |d| {
+        state_for(d, &team, &role)
+    }))
 }
 
 pub(super) async fn team_endpoints(
@@ -60,9 +79,10 @@ pub(super) async fn team_events(
 
 pub(super) async fn team_score(
     State(drill): State<Drill>,
-    TeamPath { id: team, .. }: TeamPath<false>,
+    TeamPath { id: team, role }: TeamPath<false>,
 ) -> Result<Json<ScoreCard>, ApiError> {
-    drill.team_score(&team).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))
+    let card = drill.team_score(&team).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such team"))?;
+    Ok(Json(if sees_provisional(&drill, &role) { card.as_seen(true).clone() } else { card }))
 }
 
 pub(super) async fn team_trends(

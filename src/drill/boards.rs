@@ -1,0 +1,158 @@
+//! The boards a drill publishes: every team's row ranked for the white cell, and the public
+//! board observers and teams see (the same, or while the scores are hidden, a contest's rows
+//! at its freeze and a blind drill's provisional ones), with the score history of each.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use icsdrill_drill::board::{self, Freeze};
+use icsdrill_drill::{BoardRow, Mode, Scoreboard, TeamInfo};
+use icsdrill_judge::score::ScoreCard;
+
+use super::{Drill, DrillSpec, Here, Team};
+use crate::Result;
+use crate::error::bail_invalid;
+
+/// A team's row of the board (unranked) from its card.
+pub(super) fn row_of(info: &TeamInfo, c: &ScoreCard) -> BoardRow {
+    BoardRow {
+        rank: 0,
+        team: info.id.clone(),
+        name: info.name.clone(),
+        total: c.total,
+        detected: c.steps_detected,
+        fired: c.steps_fired,
+        settled_tick: c.settled_tick,
+        parts: c.components.iter().map(|p| (p.key.into(), p.points)).collect(),
+        bracket: info.bracket.clone(),
+        bracket_rank: None,
+    }
+}
+
+impl Drill {
+    /// The rows of the public board while it hides the scores (`board::Hidden`): while
+    /// frozen, each team's card at the freeze tick (kept by its hook), or its card now while
+    /// its range has not reached the freeze; in a blind drill, the provisional cards of these.
+    fn shown_rows(
+        &self,
+        heres: &[Option<Arc<Here>>],
+        full: &Scoreboard,
+        hidden: board::Hidden,
+    ) -> Vec<BoardRow> {
+        let provisional = hidden.provisional;
+        let now = |t: &Team, here: &Option<Arc<Here>>| -> BoardRow {
+            match (here, t.away.load_full()) {
+                (Some(h), _) => row_of(&t.info, h.published.card.load().as_seen(provisional)),
+                (None, Some(a)) if provisional => match &a.provisional_row {
+                    Some(row) => BoardRow { bracket: t.info.bracket.clone(), ..row.clone() },
+                    None => row_of(&t.info, &self.blank_card),
+                },
+                (None, _) => full
+                    .rows
+                    .iter()
+                    .find(|r| r.team == t.info.id)
+                    .cloned()
+                    .unwrap_or_else(|| row_of(&t.info, &self.blank_card)),
+            }
+        };
+        let rows = self
+            .teams
+            .iter()
+            .zip(heres)
+            .map(|(t, here)| {
+                let at_freeze = match here {
+                    Some(h) => h.published.at_freeze.get(),
+                    None => t.away_at_freeze.get(),
+                };
+                match at_freeze.filter(|_| hidden.frozen) {
+                    Some(card) => row_of(&t.info, card.as_seen(provisional)),
+                    None => now(t, here),
+                }
+            })
+            .collect();
+        board::rank_by(rows, self.ties)
+    }
+
+    /// Ranks the teams and publishes the boards (the public one stays put while frozen).
+    /// Returns about how many bytes their viewers are written (`board::fan_out_pause`).
+    pub(super) fn publish_board(&self, seq: u64) -> u64 {
+        let phase = self.phase();
+        let heres: Vec<Option<Arc<Here>>> = self.teams.iter().map(Team::here).collect();
+        let rows: Vec<BoardRow> = self
+            .teams
+            .iter()
+            .zip(&heres)
+            .map(|(t, here)| {
+                let c = match (here, t.away.load_full()) {
+                    (Some(h), _) => h.published.card.load_full(),
+                    (None, Some(a)) => return BoardRow { bracket: t.info.bracket.clone(), ..a.row.clone() },
+                    (None, None) => self.blank_card.clone(),
+                };
+                row_of(&t.info, &c)
+            })
+            .collect();
+        let here = heres.iter().flatten();
+        let changed_us =
+            here.clone().map(|h| h.published.changed_us.load(Ordering::Acquire)).max().unwrap_or(0);
+        let rows = board::rank_by(rows, self.ties);
+        let max_tick = self.furthest_tick_of(&heres);
+        let clock = board::Clock { at_s: max_tick as f64 / f64::from(self.scenario.tick_hz), ..self.clock };
+        // A step the white cell forces fires whatever its branch: no team shows more than all.
+        let steps = rows.iter().map(|r| r.fired).fold(self.attack_steps, usize::max);
+        self.history.lock().unwrap_or_else(|e| e.into_inner()).record(clock.at_s, &rows);
+        let full =
+            Scoreboard { seq, phase, frozen: false, changed_us, rows, clock, steps, ..Scoreboard::empty() };
+        let (held, full, oldest) = {
+            let mut recent = self.board_recent.lock().unwrap_or_else(|e| e.into_inner());
+            let held = recent.back().map(|b| b.seq);
+            let full = Arc::new(full.sealed_after(recent.iter().rev().map(|b| &**b)));
+            // Freed once the new board is out, not before.
+            let oldest = if recent.len() == board::DELTA_DEPTH { recent.pop_front() } else { None };
+            recent.push_back(full.clone());
+            (held, full, oldest)
+        };
+        let published = self.board_public.borrow().clone();
+        // Observers and teams see the frozen board in a contest past its freeze tick, and a
+        // blind drill's provisional scores, before the hot wash.
+        let hidden = self.freeze.hidden(max_tick, phase);
+        let shown = (hidden.provisional && !hidden.frozen).then(|| self.shown_rows(&heres, &full, hidden));
+        if let Some(rows) = &shown {
+            self.history_shown.lock().unwrap_or_else(|e| e.into_inner()).record(clock.at_s, rows);
+        }
+        let rows = || shown.unwrap_or_else(|| self.shown_rows(&heres, &full, hidden));
+        if let Some(public) = self.freeze.public(hidden, &published, &full, rows) {
+            self.board_public.send_replace(public);
+        }
+        let per_viewer = held.map_or(full.event.len(), |seq| full.bytes_after(seq)) as u64;
+        let viewers = (self.board_full.receiver_count() + self.board_public.receiver_count()) as u64;
+        self.board_full.send_replace(full);
+        drop(oldest);
+        per_viewer * viewers
+    }
+}
+
+/// The clock's fixed parts for the boards: how fast plant time runs, when the drill ends and
+/// the board freezes, in simulated seconds.
+pub(super) fn board_clock(spec: &DrillSpec, freeze: Freeze) -> icsdrill_drill::board::Clock {
+    let hz = f64::from(spec.scenario.tick_hz);
+    let speed = if spec.manual_clock { 0.0 } else { spec.range.ticks_per_s.unwrap_or(hz) / hz };
+    icsdrill_drill::board::Clock {
+        at_s: 0.0,
+        speed,
+        end_s: spec.range.duration_s,
+        freeze_s: freeze.tick.map(|t| t as f64 / hz),
+        ties: spec.ties,
+    }
+}
+
+/// The contest freeze a spec asks for.
+pub(super) fn freeze_of(spec: &DrillSpec) -> Result<Freeze> {
+    let tick = match (spec.mode, spec.freeze_s, spec.range.duration_s) {
+        (Mode::Contest, Some(f), Some(d)) if f > 0.0 && f < d => Some(spec.scenario.ticks(d - f)),
+        (_, Some(_), None) => bail_invalid!("a scoreboard freeze needs a drill duration (--duration)"),
+        (Mode::Contest, Some(f), Some(d)) => bail_invalid!("freeze {f} s must be within the drill's {d} s"),
+        (_, Some(_), Some(_)) => bail_invalid!("a scoreboard freeze is for contests (--mode contest)"),
+        _ => None,
+    };
+    Ok(Freeze { tick, blind: spec.blind })
+}
