@@ -237,6 +237,35 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     let zh = String::from_utf8(report::render(&rd, Format::Html, Lang::Zh).unwrap()).unwrap();
     assert!(html.contains("Notified the duty officer") && !html.contains("duty_officer"), "{html}");
     assert!(zh.contains("通知值班人员") && !zh.contains("duty_officer"), "{zh}");
+    // ATT&CK names in Chinese in a Chinese report, the English beside them (MITRE has no
+    // Chinese edition); the English report keeps the English alone.
+    let (md_zh, md_en) = (report::render(&r, Format::Md, Lang::Zh), report::render(&r, Format::Md, Lang::En));
+    let (md_zh, md_en) =
+        (String::from_utf8(md_zh.unwrap()).unwrap(), String::from_utf8(md_en.unwrap()).unwrap());
+    let techniques: Vec<_> = r.merged.iter().flat_map(|m| &m.techniques).collect();
+    assert!(!techniques.is_empty());
+    for t in techniques {
+        // As Markdown writes it (`&` as an entity).
+        let names = t.names();
+        let names = icsdrill_engine::scenario::Text::new(
+            names.en.replace('&', "&amp;"),
+            names.zh.replace('&', "&amp;"),
+        );
+        assert!(md_zh.contains(&format!("{} {} ({})", t.v19, names.zh, t.v18)), "{}: {md_zh}", t.v19);
+        assert!(md_en.contains(&format!("{} {} ({})", t.v19, names.en, t.v18)) && !md_en.contains(&names.zh));
+    }
+    let m0 = r.merged.iter().flat_map(|m| &m.mitigations).next().expect("a mitigation");
+    let m = icsdrill_engine::attack::mitigation(m0).unwrap().names();
+    assert!(md_zh.contains(&m.zh) && md_en.contains(&m.en) && !md_en.contains(&m.zh), "{m:?}");
+    // The timeline names the technique a report named, in Chinese too.
+    let reported = defended.events().iter().find_map(|e| match &e.kind {
+        EventKind::InputApplied { input: icsdrill_engine::SimInput::ReportIncident(r) } => {
+            Some(r.technique.clone())
+        }
+        _ => None,
+    });
+    let reported = icsdrill_engine::attack::technique(&reported.expect("the defence reports")).unwrap();
+    assert!(zh.contains(&reported.names().zh.replace('&', "&amp;")), "{zh}");
     assert!(r.objectives.iter().any(|o| o.rating == 'U'), "the idle team fails an objective");
     assert_eq!(r.plan.len(), r.merged.len(), "one plan row per finding, merged by cause");
     assert!(

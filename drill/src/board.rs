@@ -472,12 +472,15 @@ impl Freeze {
     /// board when nothing is hidden (shared, not copied); otherwise `full` with the rows
     /// `shown` gives (while frozen, each team's card at the freeze tick, or now for a team
     /// not there yet; in a blind drill, provisional cards), marked as what it hides, or `None`
-    /// when the published one already shows them.
+    /// when the published one already shows them. A board that hides the scores is numbered
+    /// on from the one published before it, not as the full board (whose numbers count every
+    /// change of the hidden scores), and counts the attack's `steps` (the most one run can
+    /// fire) from its own rows.
     pub fn public(
         &self,
         hidden: Hidden,
         published: &Scoreboard,
-        full: &Arc<Scoreboard>,
+        (full, steps): (&Arc<Scoreboard>, usize),
         shown: impl FnOnce() -> Vec<BoardRow>,
     ) -> Option<Arc<Scoreboard>> {
         let floor = published.delta_floor;
@@ -504,7 +507,11 @@ impl Freeze {
         }
         // The clock runs on while the scores stand still. Its delta is from the public board
         // before it (never the full board's, whose rows are the live scores).
+        let moved = published.rows != rows;
         let public = Scoreboard {
+            seq: published.seq + 1,
+            changed_us: if moved { full.changed_us } else { published.changed_us },
+            steps: rows.iter().map(|r| r.fired).fold(steps, usize::max),
             rows,
             frozen: hidden.frozen,
             provisional: hidden.provisional,
@@ -614,15 +621,20 @@ mod tests {
         let at = |total| move || vec![row("a", total, 0, None)];
         let before = board(1, 100.0);
         // The rows at the freeze, whatever the full board says now.
-        let frozen = freeze.public(FROZEN, &before, &Arc::new(board(2, 300.0)), at(100.0)).unwrap();
+        let frozen = freeze.public(FROZEN, &before, (&Arc::new(board(2, 300.0)), 0), at(100.0)).unwrap();
         assert_eq!((frozen.rows[0].total, frozen.frozen, frozen.seq), (100.0, true, 2));
-        let same = freeze.public(FROZEN, &frozen, &Arc::new(board(3, 400.0)), at(100.0));
+        let same = freeze.public(FROZEN, &frozen, (&Arc::new(board(3, 400.0)), 0), at(100.0));
         assert!(same.is_none(), "nothing new to publish");
         // A range that reached the freeze later brings its card there.
-        let later = freeze.public(FROZEN, &frozen, &Arc::new(board(4, 400.0)), at(150.0)).unwrap();
-        assert_eq!((later.rows[0].total, later.seq), (150.0, 4));
+        let later = freeze.public(FROZEN, &frozen, (&Arc::new(board(4, 400.0)), 0), at(150.0)).unwrap();
+        // Numbered on from the frozen board before it (2), not as the full board (4): the gap
+        // would count the hidden changes.
+        assert_eq!((later.rows[0].total, later.seq), (150.0, 3));
         assert_eq!(
-            freeze.public(Hidden::default(), &later, &Arc::new(board(5, 400.0)), at(150.0)).unwrap().rows[0]
+            freeze
+                .public(Hidden::default(), &later, (&Arc::new(board(5, 400.0)), 0), at(150.0))
+                .unwrap()
+                .rows[0]
                 .total,
             400.0
         );
@@ -636,7 +648,7 @@ mod tests {
         let shown = many(6, 100.0).sealed();
         let full = Arc::new(many(7, 900.0).sealed_after([&shown]));
         assert!(full.delta_for(6).is_some(), "the full board has its delta");
-        let public = freeze.public(FROZEN, &shown, &full, || rank(rows(100.0).collect())).unwrap();
+        let public = freeze.public(FROZEN, &shown, (&full, 0), || rank(rows(100.0).collect())).unwrap();
         let next = public.event_for(Some(6));
         let data = std::str::from_utf8(&next).unwrap().split_once("data: ").unwrap().1.trim().to_string();
         let json: serde_json::Value = serde_json::from_str(&data).unwrap();
@@ -646,7 +658,7 @@ mod tests {
         // frozen rows are sent the live ones.
         let still = Arc::new(many(8, 900.0).sealed_after([&*full]));
         let thawed =
-            freeze.public(Hidden::default(), &public, &still, || unreachable!("not frozen")).unwrap();
+            freeze.public(Hidden::default(), &public, (&still, 0), || unreachable!("not frozen")).unwrap();
         let held = Scoreboard { event: Bytes::new(), ..(*public).clone() };
         let delta: BoardDelta = serde_json::from_str(thawed.delta_for(public.seq).unwrap()).unwrap();
         let seen = held.apply(&delta).unwrap();
@@ -660,7 +672,8 @@ mod tests {
         // gets the whole board.
         let next = Arc::new(many(9, 900.0).sealed_after([&*still, &*full]));
         assert!(next.delta_for(public.seq).is_some(), "the full channel's delta from its board 7");
-        let after = freeze.public(Hidden::default(), &thawed, &next, || unreachable!("not frozen")).unwrap();
+        let after =
+            freeze.public(Hidden::default(), &thawed, (&next, 0), || unreachable!("not frozen")).unwrap();
         assert!(after.delta_for(public.seq).is_none() && after.delta_for(thawed.seq).is_some());
         assert_eq!(&after.event_for(Some(public.seq))[..], &next.event[..], "the whole board");
     }
@@ -682,9 +695,13 @@ mod tests {
         let hidden = blind.hidden(10, Phase::Live);
         let before = board(1, 100.0).sealed();
         let provisional = || rows(100.0);
-        // The true board says a lost points (its attack fired): the public one does not.
-        let full = Arc::new(board(2, 50.0).sealed_after([&before]));
-        let public = blind.public(hidden, &before, &full, provisional).unwrap();
+        // The true board says a lost points (its attack fired): the public one does not, nor
+        // does its number, its change time or its count of the attack's steps.
+        let full = Arc::new(
+            Scoreboard { seq: 9, changed_us: 77, steps: 7, ..board(9, 50.0) }.sealed_after([&before]),
+        );
+        let public = blind.public(hidden, &before, (&full, 6), provisional).unwrap();
+        assert_eq!((public.seq, public.steps), (2, 6));
         assert!(public.provisional && !public.frozen);
         assert_eq!(public.rows.last().map(|r| (r.team.as_str(), r.total)), Some(("a", 100.0)));
         let json: serde_json::Value =
@@ -693,16 +710,17 @@ mod tests {
         assert!(json["rows"].as_array().unwrap().iter().all(|r| r["total"] != 50.0), "{json}");
         // Nothing new to show: nothing published.
         let full = Arc::new(board(3, 40.0).sealed_after([&*full]));
-        assert!(blind.public(hidden, &public, &full, provisional).is_none());
+        assert!(blind.public(hidden, &public, (&full, 0), provisional).is_none());
         // The provisional rows move (a report matched a step): a delta from the public board.
         let moved = || rows(300.0);
-        let next = blind.public(hidden, &public, &full, moved).unwrap();
+        let next = blind.public(hidden, &public, (&full, 0), moved).unwrap();
         let delta: BoardDelta = serde_json::from_str(next.delta_for(public.seq).unwrap()).unwrap();
         let seen = public.apply(&delta).unwrap();
         assert_eq!((seen.provisional, seen.rows.clone()), (true, next.rows.clone()));
         // The hot wash: viewers are sent the true board, unmarked.
         let still = Arc::new(Scoreboard { phase: Phase::HotWash, ..board(4, 40.0) }.sealed_after([&*full]));
-        let shown = blind.public(blind.hidden(10, Phase::HotWash), &next, &still, || unreachable!()).unwrap();
+        let shown =
+            blind.public(blind.hidden(10, Phase::HotWash), &next, (&still, 0), || unreachable!()).unwrap();
         let delta: BoardDelta = serde_json::from_str(shown.delta_for(next.seq).unwrap()).unwrap();
         let seen = next.apply(&delta).unwrap();
         assert_eq!((seen.provisional, seen.rows), (false, still.rows.clone()));

@@ -41,18 +41,17 @@ impl Drill {
     ) -> Vec<BoardRow> {
         let provisional = hidden.provisional;
         let now = |t: &Team, here: &Option<Arc<Here>>| -> BoardRow {
+            let blank = || row_of(&t.info, self.blank_card.as_seen(provisional));
             match (here, t.away.load_full()) {
                 (Some(h), _) => row_of(&t.info, h.published.card.load().as_seen(provisional)),
                 (None, Some(a)) if provisional => match &a.provisional_row {
                     Some(row) => BoardRow { bracket: t.info.bracket.clone(), ..row.clone() },
-                    None => row_of(&t.info, &self.blank_card),
+                    None => blank(),
                 },
-                (None, _) => full
-                    .rows
-                    .iter()
-                    .find(|r| r.team == t.info.id)
-                    .cloned()
-                    .unwrap_or_else(|| row_of(&t.info, &self.blank_card)),
+                (None, Some(_)) => {
+                    full.rows.iter().find(|r| r.team == t.info.id).cloned().unwrap_or_else(blank)
+                }
+                (None, None) => blank(),
             }
         };
         let rows = self
@@ -120,7 +119,7 @@ impl Drill {
             self.history_shown.lock().unwrap_or_else(|e| e.into_inner()).record(clock.at_s, rows);
         }
         let rows = || shown.unwrap_or_else(|| self.shown_rows(&heres, &full, hidden));
-        if let Some(public) = self.freeze.public(hidden, &published, &full, rows) {
+        if let Some(public) = self.freeze.public(hidden, &published, (&full, self.attack_steps), rows) {
             self.board_public.send_replace(public);
         }
         let per_viewer = held.map_or(full.event.len(), |seq| full.bytes_after(seq)) as u64;

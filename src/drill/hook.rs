@@ -176,6 +176,11 @@ fn card_at(scorer: &mut Scorer, tick: u64, blind: bool) -> ScoreCard {
     card
 }
 
+/// A team's card before it has played (a blind drill's with its provisional card).
+pub(super) fn blank_card(scenario: &Scenario, (plan, challenges, blind): (bool, usize, bool)) -> ScoreCard {
+    card_at(&mut Scorer::for_drill(scenario, (plan, challenges)), 0, blind)
+}
+
 /// What the hook keeps between ticks.
 struct HookState {
     scorer: Scorer,
@@ -327,8 +332,20 @@ pub(super) fn score_hook(
         if !(relevant || tick.is_multiple_of(state.refresh)) {
             return;
         }
-        let card = state.card(tick);
-        if !same_score(&card, &published.card.load()) {
+        let mut card = state.card(tick);
+        let last = published.card.load();
+        // A blind drill's provisional card keeps its tick until it changes or the refresh
+        // comes: a card stored because the true one changed (an attack step firing) must not
+        // tell the team so by its tick.
+        if let (Some(new), Some(old)) = (&card.provisional, &last.provisional)
+            && same_score(new, old)
+            && !tick.is_multiple_of(state.refresh)
+        {
+            card.provisional = Some(old.clone());
+        }
+        let moved = !same_score(&card, &last);
+        drop(last);
+        if moved {
             if let Some(r) = &recording {
                 r.sender.score(r.index, tick, card.total, serde_json::to_string(&card).unwrap_or_default());
             }

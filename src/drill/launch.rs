@@ -316,7 +316,7 @@ impl Drill {
             id: identity.id,
             name: spec.name.clone(),
             mode: spec.mode,
-            blank_card: Arc::new(Scorer::for_drill(&scenario, (plan, challenges.len())).card(0)),
+            blank_card: Arc::new(super::hook::blank_card(&scenario, (plan, challenges.len(), spec.blind))),
             attack_steps: scenario.attack.as_ref().map_or(0, |a| a.most_that_can_fire()),
             ties: spec.ties,
             scenario,

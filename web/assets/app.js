@@ -313,11 +313,15 @@ function boardHistory() {
 function isFullView(b) {
   return !b.frozen && b.clock.freeze_s != null && b.clock.at_s >= b.clock.freeze_s && (b.phase === "live" || b.phase === "paused");
 }
-function fullView(b) {
+// `blind`: the drill shows teams provisional scores (`/api/drill`'s `blind`); a board that is not
+// provisional before the hot wash is then the white cell's true one, said so as well.
+function fullView(b, blind) {
   const el = $("#fullview");
   if (el) el.hidden = !isFullView(b);
   const prov = $("#provisional");
   if (prov) prov.hidden = !b.provisional;
+  const truth = $("#blindview");
+  if (truth) truth.hidden = !blind || b.provisional || b.phase === "hot_wash" || b.phase === "ended";
   // A frozen board says since when: its totals (and its chart) are those of that moment.
   const frozen = $("#frozen");
   if (frozen) frozen.textContent = b.clock && b.clock.freeze_s != null ? `${tr("frozen")} (${hms(b.clock.freeze_s)})` : tr("frozen");
@@ -327,9 +331,9 @@ async function scoreboardPage() {
   const history = boardHistory();
   let info = null;
   const title = () => { if (info) $("#title").textContent = info.name === info.title.en ? txt(info.title) : info.name + " — " + txt(info.title); };
-  api("/api/drill").then(d => { info = d; known = {at_s: d.at_s || 0, at: performance.now()}; title(); showClock(); }).catch(() => {});
+  api("/api/drill").then(d => { info = d; known = {at_s: d.at_s || 0, at: performance.now()}; title(); showClock(); if (board) fullView(board, d.blind); }).catch(() => {});
   // The language switch redraws what the page wrote itself.
-  rerender = () => { title(); history.redraw(); if (board) { phaseBadge(board.phase); showClock(); fullView(board); } };
+  rerender = () => { title(); history.redraw(); if (board) { phaseBadge(board.phase); showClock(); fullView(board, info && info.blind); } };
   await api("/api/scoreboard/history").then(history.seed).catch(() => {});
   let wasHidden = false;
   stream("/api/scoreboard/stream", "scoreboard", b => {
@@ -337,7 +341,7 @@ async function scoreboardPage() {
     // history, the changes it hid where they happened.
     if (wasHidden && !b.frozen && !b.provisional) api("/api/scoreboard/history").then(history.seed).catch(() => {});
     wasHidden = b.frozen || b.provisional;
-    fullView(b);
+    fullView(b, info && info.blind);
     // A board as new as what the drill said at the page's opening (or one held by a pause)
     // sets the clock from now on.
     if (known && (b.phase !== "live" || b.clock.at_s >= known.at_s)) known = null;

@@ -107,9 +107,8 @@ async function instructorPage() {
   stream("/api/instructor/stream", "overview", o => { render(o); tools(o); controls(o); });
   api("/api/scoreboard/history").then(history.seed).catch(() => {})
     .finally(() => stream("/api/scoreboard/stream", "scoreboard", b => {
-      boardRows(b, $("#board tbody")); history(b); fullView(b);
       // A blind drill: what the white cell sees is not what the teams see, until the hot wash.
-      $("#blindview").hidden = !(info && info.blind) || b.phase === "hot_wash" || b.phase === "ended";
+      boardRows(b, $("#board tbody")); history(b); fullView(b, info && info.blind);
     }));
 }
 

@@ -10,6 +10,8 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::scenario::Text;
+
 /// The MITRE table, as shipped.
 const TABLE: &str = include_str!("../../data/ics-attack-18.1.json");
 
@@ -125,6 +127,29 @@ static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| {
     Catalogue { techniques, mitigations }
 });
 
+/// A name in English and in Chinese, the English beside the Chinese (`修改参数（Modify
+/// Parameter）`): MITRE publishes no Chinese edition, so a Chinese reader can look it up.
+fn both(en: &'static str, zh: Option<&'static str>) -> Text {
+    match zh {
+        Some(zh) => Text::new(en, format!("{zh}（{en}）")),
+        None => Text::new(en, en),
+    }
+}
+
+impl Technique {
+    /// Its name in both languages (`super::zh`).
+    pub fn names(&self) -> Text {
+        both(self.name, super::zh::technique(self.v19))
+    }
+}
+
+impl Mitigation {
+    /// Its name in both languages (`super::zh`).
+    pub fn names(&self) -> Text {
+        both(self.name, super::zh::mitigation(self.id))
+    }
+}
+
 /// Every technique a scenario may cite: the whole v18.1 catalogue and the v19 sub-techniques.
 pub fn techniques() -> &'static [Technique] {
     &CATALOGUE.techniques
@@ -183,6 +208,31 @@ pub fn suggest(unknown: &str) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_technique_tactic_and_mitigation_has_a_chinese_name_beside_its_english_one() {
+        let chinese = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        for t in techniques() {
+            let names = t.names();
+            assert_eq!(names.en, t.name);
+            assert!(
+                chinese(&names.zh) && names.zh.ends_with(&format!("（{}）", t.name)),
+                "{}: {names:?}",
+                t.v19
+            );
+            for tactic in t.tactics {
+                assert!(super::super::tactic_zh(tactic).is_some_and(chinese), "{tactic}");
+            }
+        }
+        for m in &CATALOGUE.mitigations {
+            let names = m.names();
+            assert!(chinese(&names.zh) && names.zh.contains(m.name), "{}: {names:?}", m.id);
+        }
+        assert_eq!(
+            technique("T0855").unwrap().names().zh,
+            "未授权消息：命令消息（Unauthorized Message: Command Message）"
+        );
+    }
 
     #[test]
     fn every_v18_1_technique_is_known_with_its_tactics_and_mitigations() {

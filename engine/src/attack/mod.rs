@@ -12,8 +12,10 @@ use crate::scenario::{ActuatorIdx, HostIdx, PlcIdx, SensorIdx, Table, Text, VarI
 
 mod catalogue;
 mod reach;
+mod zh;
 
 pub use catalogue::{Mitigation, Technique, mitigation, suggest, technique, techniques};
+pub use zh::tactic as tactic_zh;
 
 /// Longest recording a replay attack plays back.
 pub const MAX_REPLAY_S: f64 = 600.0;

@@ -104,13 +104,6 @@ pub fn merge(findings: &[Finding]) -> Vec<Merged> {
         .collect()
 }
 
-impl Merged {
-    /// The mitigations with their names, as reports list them.
-    pub fn mitigation_names(&self) -> Vec<String> {
-        super::mitigation_names(&self.mitigations)
-    }
-}
-
 fn extend_once<T: Clone + PartialEq>(into: &mut Vec<T>, from: &[T]) {
     for x in from {
         if !into.contains(x) {

@@ -181,12 +181,6 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// The mitigations with their names from the ATT&CK table (`M0818 Validate Program
-    /// Inputs`), as reports list them.
-    pub fn mitigation_names(&self) -> Vec<String> {
-        mitigation_names(&self.mitigations)
-    }
-
     /// An open finding of `severity`, owned and filed under the requirement family `family`
     /// (`network`, `controller`, `data`, `safety`, `monitoring`, `response`); the grade and
     /// deadline are set when it is added.
@@ -229,12 +223,16 @@ impl Finding {
     }
 }
 
-/// Mitigation ids with their names from the ATT&CK table (`M0818 Validate Program Inputs`).
-pub fn mitigation_names(ids: &[&str]) -> Vec<String> {
+/// Mitigation ids with their names from the ATT&CK table (`M0818 Validate Program Inputs`,
+/// `M0818 验证程序输入（Validate Program Inputs）`).
+pub fn mitigation_names(ids: &[&str]) -> Vec<Text> {
     ids.iter()
         .map(|id| match icsdrill_engine::attack::mitigation(id) {
-            Some(m) => format!("{} {}", m.id, m.name),
-            None => (*id).to_string(),
+            Some(m) => {
+                let names = m.names();
+                Text::new(format!("{} {}", m.id, names.en), format!("{} {}", m.id, names.zh))
+            }
+            None => Text::new(*id, *id),
         })
         .collect()
 }

@@ -34,6 +34,8 @@ struct Detection {
     first: Option<u64>,
     useful: Vec<bool>,
     counted: Vec<bool>,
+    /// Each step's first crediting report's tick.
+    credited_at: Vec<Option<u64>>,
 }
 
 /// Which attack steps a card counts as fired.
@@ -60,19 +62,25 @@ impl Scorer {
         self.card_as(now, Sight::All)
     }
 
-    /// The card a team sees of a blind drill until the hot wash: only the attack steps its
-    /// reports have matched count as fired (their times start the timed parts and the plan's
-    /// deadlines), and process safety, which would tell what false data hides from its
-    /// displays, is withheld. Its tie-break tick is its own.
+    /// The card a team sees of a blind drill until the hot wash: the points earned so far from
+    /// what its reports found. Only the attack steps its reports have matched count, as they
+    /// stood when matched (the hosts they had come from, an effect they had had): detection
+    /// against the most steps one run can fire, the timed parts from those steps' times, none
+    /// before. Process safety, which would tell what false data hides from its displays, is
+    /// withheld. So it moves only with what the team does, never with what the attacker does.
+    /// Its tie-break tick is its own.
     pub fn provisional_card(&mut self, now: u64) -> ScoreCard {
         self.card_as(now, Sight::Reported)
     }
 
     fn card_as(&mut self, now: u64, sight: Sight) -> ScoreCard {
         let d = self.detection(sight);
-        let attack = self.attack(sight, &d.counted);
+        let attack = self.attack(sight, &d);
         let mut components = vec![d.part];
-        components.extend(self.timed_parts((&attack, sight), d.first));
+        components.extend(match sight {
+            Sight::All => self.timed_parts(&attack, d.first),
+            Sight::Reported => self.timed_so_far(&attack, d.first),
+        });
         if sight == Sight::All {
             components.extend(self.safety_parts(now));
         } else {
@@ -123,17 +131,20 @@ impl Scorer {
     /// Detection: each counted step's best credit.
     fn detection(&self, sight: Sight) -> Detection {
         let p = &self.rubric.points;
-        let fired: Vec<usize> =
-            (0..self.steps.len()).filter(|i| self.steps[*i].first_tick.is_some()).collect();
-        let mut credits = vec![0.0f64; self.steps.len()];
+        let as_filed = sight == Sight::Reported;
+        let n = self.steps.len();
+        let fired: Vec<usize> = (0..n).filter(|i| self.steps[*i].first_tick.is_some()).collect();
+        let mut credits = vec![0.0f64; n];
+        let mut credited_at: Vec<Option<u64>> = vec![None; n];
         let mut first: Option<u64> = None;
         let mut useful = vec![false; self.reports.len()];
         for &i in &fired {
             for (k, rep) in self.reports.iter().enumerate() {
-                let c = self.credit(rep, i);
+                let c = self.credit(rep, i, as_filed);
                 if c > 0.0 {
                     useful[k] = true;
                     credits[i] = credits[i].max(c);
+                    credited_at[i] = Some(credited_at[i].map_or(rep.tick, |t| t.min(rep.tick)));
                     first = Some(first.map_or(rep.tick, |t: u64| t.min(rep.tick)));
                 }
             }
@@ -142,20 +153,22 @@ impl Scorer {
             Sight::All => fired,
             Sight::Reported => fired.into_iter().filter(|i| credits[*i] > 0.0).collect(),
         };
-        let mut counted = vec![false; self.steps.len()];
+        let mut counted = vec![false; n];
         for &i in &fired {
             counted[i] = true;
         }
         let detected = fired.iter().filter(|i| credits[**i] >= 1.0).count();
         let partial = fired.iter().filter(|i| credits[**i] > 0.0 && credits[**i] < 1.0).count();
-        let points = if fired.is_empty() {
-            p.detection
-        } else {
-            p.detection * fired.iter().map(|i| credits[*i]).sum::<f64>() / fired.len() as f64
-        };
-        let words = match sight {
-            Sight::All => texts::detection(detected, fired.len(), partial),
-            Sight::Reported => texts::detection_reported(detected, partial),
+        let credit: f64 = fired.iter().map(|i| credits[*i]).sum();
+        let (points, words) = match sight {
+            Sight::All if fired.is_empty() => (p.detection, texts::detection(detected, 0, partial)),
+            Sight::All => {
+                (p.detection * credit / fired.len() as f64, texts::detection(detected, fired.len(), partial))
+            }
+            Sight::Reported => (
+                (p.detection * credit / self.most_steps.max(1) as f64).min(p.detection),
+                texts::detection_reported(detected, partial),
+            ),
         };
         Detection {
             part: part("detection", words, points, p.detection),
@@ -164,11 +177,13 @@ impl Scorer {
             first,
             useful,
             counted,
+            credited_at,
         }
     }
 
-    /// The attack's times as the card counts them: every step's, or the counted steps' only.
-    fn attack(&self, sight: Sight, counted: &[bool]) -> Attack {
+    /// The attack's times as the card counts them: every step's, or the counted steps' as
+    /// they stood when a report matched them (an effect after that is not counted).
+    fn attack(&self, sight: Sight, d: &Detection) -> Attack {
         if sight == Sight::All {
             return Attack {
                 start: self.attack_start,
@@ -176,9 +191,13 @@ impl Scorer {
                 recovered: self.first_recover_after_effect,
             };
         }
-        let seen = || self.steps.iter().zip(counted).filter(|(_, c)| **c).map(|(s, _)| s);
-        let start = seen().filter_map(|s| s.first_tick).min();
-        let first_effect = seen().filter(|s| s.effect_tick.is_some()).min_by_key(|s| s.effect_tick);
+        let seen =
+            || (0..self.steps.len()).filter(|i| d.counted[*i]).map(|i| (&self.steps[i], d.credited_at[i]));
+        let start = seen().filter_map(|(s, _)| s.first_tick).min();
+        let first_effect = seen()
+            .filter(|(s, at)| s.effect_tick.is_some_and(|e| at.is_some_and(|at| e <= at)))
+            .min_by_key(|(s, _)| s.effect_tick)
+            .map(|(s, _)| s);
         Attack {
             start,
             effect: first_effect.and_then(|s| s.effect_tick),
@@ -199,10 +218,8 @@ impl Scorer {
         from: Option<u64>,
         at: Option<u64>,
         target: u64,
-        sight: Sight,
     ) -> Component {
         let (earned, detail) = match (from, at) {
-            (None, _) if sight == Sight::Reported => (points, texts::none_reported()),
             (None, _) => (points, texts::no_attack()),
             (Some(f), Some(a)) => {
                 let dt = a.saturating_sub(f);
@@ -214,7 +231,7 @@ impl Scorer {
     }
 
     /// Time to detect, contain and recover.
-    fn timed_parts(&self, (attack, sight): (&Attack, Sight), first_detect: Option<u64>) -> [Component; 3] {
+    fn timed_parts(&self, attack: &Attack, first_detect: Option<u64>) -> [Component; 3] {
         let (r, p) = (&self.rubric, &self.rubric.points);
         let start = attack.start;
         let recover = if attack.effect.is_some() {
@@ -224,7 +241,6 @@ impl Scorer {
                 attack.effect,
                 attack.recovered,
                 r.recover_target_ticks,
-                sight,
             )
         } else {
             part(
@@ -235,16 +251,44 @@ impl Scorer {
             )
         };
         [
-            self.timed("time_to_detect", p.time_to_detect, start, first_detect, r.detect_target_ticks, sight),
+            self.timed("time_to_detect", p.time_to_detect, start, first_detect, r.detect_target_ticks),
             self.timed(
                 "time_to_contain",
                 p.time_to_contain,
                 start,
                 self.first_contain.map(|c| c.max(start.unwrap_or(0))),
                 r.contain_target_ticks,
-                sight,
             ),
             recover,
+        ]
+    }
+
+    /// Time to detect, contain and recover as earned so far (a provisional card): nothing
+    /// before a report matched the attack, then each from the counted steps' times.
+    fn timed_so_far(&self, attack: &Attack, first_detect: Option<u64>) -> [Component; 3] {
+        let (r, p) = (&self.rubric, &self.rubric.points);
+        let earned = |key: &'static str, points: f64, (from, at): (Option<u64>, Option<u64>), target: u64| {
+            let (earned, detail) = match (from, at) {
+                (Some(f), Some(a)) => {
+                    let dt = a.saturating_sub(f);
+                    (decay(points, dt, target), texts::took(self.minutes(dt), self.minutes(target)))
+                }
+                (None, _) if attack.start.is_some() => (0.0, texts::no_change_reported()),
+                (None, _) => (0.0, texts::none_reported()),
+                (Some(_), None) => (0.0, texts::not_yet(key)),
+            };
+            part(key, (texts::time_label(key), detail), earned, points)
+        };
+        let contained = self.first_contain.map(|c| c.max(attack.start.unwrap_or(0)));
+        [
+            earned("time_to_detect", p.time_to_detect, (attack.start, first_detect), r.detect_target_ticks),
+            earned("time_to_contain", p.time_to_contain, (attack.start, contained), r.contain_target_ticks),
+            earned(
+                "time_to_recover",
+                p.time_to_recover,
+                (attack.effect, attack.recovered),
+                r.recover_target_ticks,
+            ),
         ]
     }
 

@@ -157,7 +157,8 @@ struct StepDef {
 #[derive(Debug, Clone, Default)]
 struct StepSeen {
     first_tick: Option<u64>,
-    hosts: Vec<String>,
+    /// The hosts it came from, each with the tick it first did.
+    hosts: Vec<(String, u64)>,
     /// Its first attempt that changed the process.
     effect_tick: Option<u64>,
     /// The team's first recovering action after that.
@@ -188,6 +189,9 @@ pub struct Scorer {
     hint_cost: f64,
     /// Contest challenges offered (0: no flags component).
     challenges: usize,
+    /// The most attack steps one run can fire (a provisional card's detection counts
+    /// against it).
+    most_steps: usize,
     solved: Vec<String>,
     foreign_flags: usize,
     alerts: usize,
@@ -275,6 +279,7 @@ impl Scorer {
             hints: Vec::new(),
             hint_cost: 0.0,
             challenges: 0,
+            most_steps: scenario.attack.as_ref().map_or(0, |a| a.most_that_can_fire()),
             solved: Vec::new(),
             foreign_flags: 0,
             alerts: 0,
@@ -363,8 +368,8 @@ impl Scorer {
                 if let Some(i) = self.step_index.get(step).copied() {
                     let seen = &mut self.steps[i];
                     seen.first_tick.get_or_insert(tick);
-                    if !seen.hosts.contains(host) {
-                        seen.hosts.push(host.clone());
+                    if !seen.hosts.iter().any(|(h, _)| h == host) {
+                        seen.hosts.push((host.clone(), tick));
                     }
                     if *ok && self.step_defs[i].effect {
                         self.first_effect.get_or_insert(tick);
@@ -465,14 +470,20 @@ impl Scorer {
     }
 
     /// Credit a report earns for step `i`: 1 for technique and asset, 0.5 for asset and tactic.
-    fn credit(&self, r: &Report, i: usize) -> f64 {
+    /// A host the step came from counts as its asset once it has (`as_filed`: only the hosts
+    /// it had come from when the report was filed, as a provisional card counts them, so a
+    /// later attempt never changes what it shows).
+    fn credit(&self, r: &Report, i: usize, as_filed: bool) -> f64 {
         let Some(first) = self.steps[i].first_tick else { return 0.0 };
         if r.tick < first || r.tick > first + self.rubric.detect_window_ticks {
             return 0.0;
         }
         let StepDef { techniques, assets, .. } = &self.step_defs[i];
         let asset_ok = assets.iter().any(|a| a.eq_ignore_ascii_case(&r.asset))
-            || self.steps[i].hosts.iter().any(|h| h.eq_ignore_ascii_case(&r.asset));
+            || self.steps[i]
+                .hosts
+                .iter()
+                .any(|(h, at)| h.eq_ignore_ascii_case(&r.asset) && (!as_filed || *at <= r.tick));
         if !asset_ok {
             return 0.0;
         }

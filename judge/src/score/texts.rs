@@ -23,10 +23,10 @@ pub(super) fn detection_reported(detected: usize, partial: usize) -> (Text, Text
         Text::new("Detection", "检测"),
         Text::new(
             format!(
-                "your reports have matched {detected} attack steps with technique and asset, {partial} with asset and tactic only; steps not reported count at the hot wash"
+                "points so far: your reports have matched {detected} attack steps with technique and asset, {partial} with asset and tactic only; steps not reported count at the hot wash"
             ),
             format!(
-                "你的报告已命中 {detected} 个攻击步骤（技术和资产正确），{partial} 个仅资产和战术正确；未报告的步骤在复盘时计入"
+                "目前得分：你的报告已命中 {detected} 个攻击步骤（技术和资产正确），{partial} 个仅资产和战术正确；未报告的步骤在复盘时计入"
             ),
         ),
     )
@@ -64,6 +64,19 @@ pub(super) fn no_attack() -> Text {
 /// A timed part of a provisional card before any report matched the attack.
 pub(super) fn none_reported() -> Text {
     Text::new("no attack reported yet", "尚未报告攻击")
+}
+
+/// Time to recover on a provisional card whose reported steps had changed nothing yet.
+pub(super) fn no_change_reported() -> Text {
+    Text::new("no reported step had changed the process", "已报告的攻击步骤尚未改变工艺")
+}
+
+/// A timed part of a provisional card not earned yet.
+pub(super) fn not_yet(key: &str) -> Text {
+    match key {
+        "time_to_contain" => Text::new("not contained yet", "尚未遏制"),
+        _ => Text::new("not restored yet", "尚未恢复"),
+    }
 }
 
 pub(super) fn nothing_to_recover() -> Text {

@@ -128,8 +128,7 @@ fn html_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
 /// One finding (the findings of one cause): what happened, in words; ids go to Appendix B.
 fn html_finding(o: &mut String, r: &Report, l: Lang, f: &icsdrill_judge::findings::Merged) {
     let sev = f.severity.as_str();
-    let techniques: Vec<String> =
-        f.techniques.iter().map(|t| format!("{} {} ({})", t.v19, t.name, t.v18)).collect();
+    let techniques = super::technique_labels(f, l);
     let assets: Vec<String> = f.assets.iter().map(|a| r.asset(a, l)).collect();
     let _ = write!(
         o,
@@ -150,7 +149,7 @@ fn html_finding(o: &mut String, r: &Report, l: Lang, f: &icsdrill_judge::finding
          <tr><th>{}</th><td>{} ({} {})</td></tr><tr><th>{}</th><td>{}</td></tr></table></div>",
         esc(&techniques.join("; ")),
         l.s("Mitigations", "缓解措施"),
-        esc(&f.mitigation_names().join("; ")),
+        esc(&super::mitigation_labels(&f.mitigations, l).join("; ")),
         l.s("Assets", "资产"),
         esc(&assets.join(l.s(", ", "、"))),
         l.s("Requirement family", "要求类别"),

@@ -101,8 +101,7 @@ fn md_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
         for d in &f.descriptions {
             let _ = writeln!(o, "- {}", md_cell(l.pick(d)));
         }
-        let techniques: Vec<String> =
-            f.techniques.iter().map(|t| format!("{} {} ({})", t.v19, t.name, t.v18)).collect();
+        let techniques = super::technique_labels(f, l);
         let assets: Vec<String> = f.assets.iter().map(|a| r.asset(a, l)).collect();
         let _ = writeln!(
             o,
@@ -113,7 +112,11 @@ fn md_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
             o,
             "- {}: {}",
             l.s("Mitigations", "缓解措施"),
-            if f.mitigations.is_empty() { "—".into() } else { md_cell(&f.mitigation_names().join("; ")) }
+            if f.mitigations.is_empty() {
+                "—".into()
+            } else {
+                md_cell(&super::mitigation_labels(&f.mitigations, l).join("; "))
+            }
         );
         let _ = writeln!(o, "- {}: {}", l.s("Assets", "资产"), md_cell(&assets.join(l.s(", ", "、"))));
         let _ = writeln!(o, "- {}: {}", l.s("Requirement family", "要求类别"), md_cell(l.pick(&f.family)));

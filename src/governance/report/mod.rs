@@ -267,12 +267,21 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                         technique, asset, ..
                     }) => {
                         let (t, a) = (icsdrill_engine::attack::technique(technique), s.label(asset));
-                        let t = t.map_or_else(|| technique.clone(), |t| format!("{} {}", t.v19, t.name));
+                        let t = t.map_or_else(
+                            || Text::new(technique.clone(), technique.clone()),
+                            |t| {
+                                let names = t.names();
+                                Text::new(
+                                    format!("{} {}", t.v19, names.en),
+                                    format!("{} {}", t.v19, names.zh),
+                                )
+                            },
+                        );
                         (
                             "team",
                             Text::new(
-                                format!("Incident report: {t} on {}", a.en),
-                                format!("事件报告：{}遭受 {t}", a.zh),
+                                format!("Incident report: {} on {}", t.en, a.en),
+                                format!("事件报告：{}遭受 {}", a.zh, t.zh),
                             ),
                         )
                     }
@@ -480,6 +489,17 @@ pub(crate) fn element_word(e: &str, l: Lang) -> &str {
 }
 
 /// A severity tier in words.
+/// A finding's techniques as a report names them, `T1692.001 name (T0855)`, the name in the
+/// report's language (a Chinese report's with the English beside it).
+fn technique_labels(f: &Merged, l: Lang) -> Vec<String> {
+    f.techniques.iter().map(|t| format!("{} {} ({})", t.v19, l.pick(&t.names()), t.v18)).collect()
+}
+
+/// A finding's mitigations as a report names them, in its language.
+fn mitigation_labels(ids: &[&str], l: Lang) -> Vec<String> {
+    icsdrill_judge::findings::mitigation_names(ids).iter().map(|m| l.pick(m).to_string()).collect()
+}
+
 pub(crate) fn severity_word(sev: icsdrill_judge::findings::Severity, l: Lang) -> &'static str {
     use icsdrill_judge::findings::Severity as S;
     match sev {

@@ -74,7 +74,7 @@ fn findings(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
         text(s, row, 2, super::severity_word(f.severity, l))?;
         text(s, row, 3, l.pick(&f.grade))?;
         text(s, row, 4, f.techniques.iter().map(|t| t.v19).collect::<Vec<_>>().join(", "))?;
-        text(s, row, 5, f.mitigation_names().join(", "))?;
+        text(s, row, 5, super::mitigation_labels(&f.mitigations, l).join(", "))?;
         text(s, row, 6, f.assets.join(", "))?;
         text(s, row, 7, l.pick(&f.family))?;
         text(s, row, 8, f.evidence.iter().map(u64::to_string).collect::<Vec<_>>().join(", "))?;

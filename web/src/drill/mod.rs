@@ -197,14 +197,14 @@ pub const ROUTES: &[RouteDoc] = &[
         method: "GET",
         path: "/api/scoreboard",
         access: Access::Any,
-        summary: "Ranked scores (frozen for non-instructors in a contest's last minutes)",
+        summary: "Ranked scores (for non-instructors: frozen in a contest's last minutes, provisional in a blind drill until the hot wash)",
         body: None,
     },
     RouteDoc {
         method: "GET",
         path: "/api/scoreboard/history",
         access: Access::Any,
-        summary: "Each team's total over plant time (up to a contest's freeze for non-instructors until the hot wash)",
+        summary: "Each team's total over plant time (for non-instructors until the hot wash: up to a contest's freeze, provisional totals in a blind drill)",
         body: None,
     },
     RouteDoc {
