@@ -1143,6 +1143,55 @@ async fn a_contest_resumed_past_its_freeze_keeps_the_public_board_frozen() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teams_events_are_numbered_with_no_gap_where_the_log_has_events_it_does_not_see() {
+    let server = start_drill("petrochem-tank-farm", &["a"], Mode::Regional).await;
+    let drill = server.drill.clone();
+    let token = drill.teams().next().map(|(_, t, _)| t.to_string()).unwrap();
+    drill.control(Control::Start).unwrap();
+    // The team notifies its duty officer every 30 s while the attack goes on: its own actions
+    // are what its console lists, the attack's attempts fall between them.
+    let s = builtin("petrochem-tank-farm");
+    for _ in 0..12 {
+        let act = {
+            let drill = drill.clone();
+            let notify = SimInput::Notify { to: "duty_officer".into(), text: "status".into() };
+            tokio::spawn(async move { drill.act("a", notify).await })
+        };
+        while !act.is_finished() {
+            drill.step(1).await;
+        }
+        act.await.unwrap().unwrap();
+        drill.step(u64::from(s.tick_hz) * 30).await;
+    }
+    assert!(drill.team_score("a").unwrap().steps_fired > 0, "the attack fired");
+    // The log has events the console does not show    // Page through the team's events: numbered 0, 1, 2, ... with no gap, none of them hidden.
+    let (mut since, mut seen) = (0u64, Vec::new());
+    loop {
+        let path = format!("/api/teams/a/events?since={since}&limit=500");
+        let (status, body) = http(server.http, "GET", &path, Some(&token), None).await;
+        assert_eq!(status, 200, "{body}");
+        let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let events = page["events"].as_array().unwrap().clone();
+        if events.is_empty() {
+            break;
+        }
+        since = page["next"].as_u64().unwrap();
+        seen.extend(events);
+        assert!(seen.len() < 1_000_000, "the pages end");
+    }
+    let numbers: Vec<u64> = seen.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(numbers.len() >= 12, "{}", numbers.len());
+    assert_eq!(numbers, (0..numbers.len() as u64).collect::<Vec<_>>(), "no gap");
+    assert!(seen.iter().all(|e| !e.to_string().contains("attack_attempt")));
+    // Alerts carry the same numbers.
+    let alerts = drill.team_alerts("a", 0, 1000).unwrap();
+    for a in &alerts {
+        assert!(seen[a.seq as usize].to_string().contains("ids_alert"), "{a:?}: {}", seen[a.seq as usize]);
+    }
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blind_drill_resumed_still_shows_the_public_only_provisional_scores() {
     let (dir, mut spec) = crate::util::recorded_tank_farm("blind-resume", &["a"], Mode::Regional);
     spec.range.live_attacker = false;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use icsdrill_drill::exam::{ExamView, exam_view};
 use icsdrill_drill::flags;
 use icsdrill_drill::history::HistoryView;
-use icsdrill_drill::track::{reason_name, visible_to_team};
+use icsdrill_drill::track::reason_name;
 use icsdrill_drill::trends::TrendsView;
 use icsdrill_drill::views::{
     CrossTeam, FlagAnswer, Overview, OverviewTeam, Standings, StandingsRow, TeamElsewhere, TeamParts,
@@ -142,7 +142,7 @@ impl DrillApi for Drill {
 
     fn team_events(&self, team: &str, since: u64, limit: usize) -> Option<Vec<SimEvent>> {
         let h = self.team(team)?.here()?;
-        Some(h.live.events_since(since, limit, visible_to_team))
+        Some(h.live.shown_since(since, limit))
     }
 
     fn team_score(&self, team: &str) -> Option<ScoreCard> {
@@ -255,7 +255,7 @@ impl DrillApi for Drill {
         limit: usize,
     ) -> Option<Vec<icsdrill_drill::alerts::Alert>> {
         let h = self.team(team)?.here()?;
-        let events = h.live.alerts_since(since, limit);
+        let events = h.live.shown_alerts_since(since, limit);
         Some(events.iter().filter_map(|e| icsdrill_drill::alerts::alert_of(&self.scenario, e)).collect())
     }
 

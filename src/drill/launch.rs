@@ -633,6 +633,7 @@ async fn start_team(sh: &Starter, k: usize, info: &TeamInfo, sim: Option<Resumed
         durable: sh.recording.as_ref().map(|(_, d)| d[k].clone()),
         sim: Some(sim),
         routine: None,
+        shows: Some(icsdrill_drill::track::visible_to_team),
     };
     // Contest: this team's flags in its own PLCs' identification strings.
     let team_scenario = match &sh.flag_secret {

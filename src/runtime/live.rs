@@ -139,6 +139,8 @@ pub struct Extras {
     pub sim: Option<Sim>,
     /// Where each tick's routine requests go to be put on the wire.
     pub routine: Option<mpsc::Sender<Vec<icsdrill_engine::systems::routine::RoutineRequest>>>,
+    /// Which events a team's console shows: numbered apart (`shown_since`).
+    pub shows: Option<fn(&SimEvent) -> bool>,
 }
 
 /// Where the simulation job is: published after every tick, so waiters need not poll.
@@ -190,7 +192,7 @@ pub struct Live {
     version: AtomicU64,
     /// A window of recent events, in log order. Appended once per tick by the simulation job;
     /// readers hold the lock only to copy.
-    events: RwLock<Published>,
+    pub(super) events: RwLock<Published>,
     /// Queue into the simulation job.
     tx: mpsc::Sender<Command>,
     /// This tick's traffic against the record and write budgets.
@@ -243,7 +245,7 @@ impl Live {
         attacker: Option<mpsc::Sender<Intent>>,
         extras: Extras,
     ) -> (Arc<Live>, SimHandle) {
-        let Extras { held, hook, gate, durable, sim, routine } = extras;
+        let Extras { held, hook, gate, durable, sim, routine, shows } = extras;
         assert!(
             clock.ticks_per_s.is_finite() && clock.ticks_per_s > 0.0,
             "ticks per second must be positive"
@@ -258,7 +260,7 @@ impl Live {
             sim.set_routine_wire();
         }
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-        let mut published = Published::starting_at(sim.event_count() - sim.events().len() as u64);
+        let mut published = Published::starting_at(sim.event_count() - sim.events().len() as u64, shows);
         published.extend(sim.events());
         let live = Arc::new(Live {
             budget: Budget::new(scenario.plcs.len()),
@@ -406,31 +408,6 @@ impl Live {
         self.tx.try_send(Command::Apply(input, Ticket { state: state.clone(), reply })).map_err(|_| ())?;
         self.queued.notify_one();
         Ok((state, outcome))
-    }
-
-    /// Published events with `seq >= since` (within the window), at most `limit`, that
-    /// `keep` accepts.
-    pub fn events_since(&self, since: u64, limit: usize, keep: impl Fn(&SimEvent) -> bool) -> Vec<SimEvent> {
-        let published = self.events.read().unwrap_or_else(|e| e.into_inner());
-        let start = usize::try_from(since.saturating_sub(published.first_seq)).unwrap_or(usize::MAX);
-        let start = start.min(published.events.len());
-        published.events[start..].iter().filter(|e| keep(e)).take(limit).cloned().collect()
-    }
-
-    /// Modbus traffic events (transactions, connections, summaries) with `seq >= since`
-    /// (within the window), at most `limit`: found through an index, so a long log costs a
-    /// binary search, not a scan under the lock.
-    pub fn transactions_since(&self, since: u64, limit: usize) -> Vec<SimEvent> {
-        let published = self.events.read().unwrap_or_else(|e| e.into_inner());
-        published.indexed(&published.traffic, since, limit)
-    }
-
-    /// The monitoring's alerts with `seq >= since` (within the window), at most `limit`,
-    /// found through an index as `transactions_since` finds traffic: a team's alert streams
-    /// cost nothing while no alert comes, however long its log.
-    pub fn alerts_since(&self, since: u64, limit: usize) -> Vec<SimEvent> {
-        let published = self.events.read().unwrap_or_else(|e| e.into_inner());
-        published.indexed(&published.alerts, since, limit)
     }
 
     /// Number of events so far (the whole log, not only the window).

@@ -1,5 +1,6 @@
 //! A live range's published log: a window of its recent events, with indexes of its traffic
-//! and its alerts (what the web view, alert streams and syslog follow).
+//! and its alerts (what the web view, alert streams and syslog follow), and of the events a
+//! team's console shows, which it numbers on its own (`Published::shown_since`).
 
 use icsdrill_engine::{EventKind, SimEvent, SimInput};
 
@@ -33,14 +34,22 @@ pub(super) struct Published {
     pub(super) traffic: Vec<u64>,
     /// Seqs of the monitoring's alerts among them (what alert streams and syslog follow).
     pub(super) alerts: Vec<u64>,
+    /// Which events a team's console shows (a drill's range; none: no such numbering).
+    shows: Option<fn(&SimEvent) -> bool>,
+    /// Seqs of the events among them a team's console shows.
+    pub(super) shown: Vec<u64>,
+    /// How many shown events came before `shown[0]`: the team's number of `shown[0]`.
+    shown_before: u64,
     /// `action_bytes` of the events held.
     action_bytes: usize,
 }
 
 impl Published {
-    /// An empty window whose first event will be `first_seq`.
-    pub(super) fn starting_at(first_seq: u64) -> Published {
-        Published { first_seq, ..Published::default() }
+    /// An empty window whose first event will be `first_seq`; `shows` picks the events a
+    /// team's console shows (numbered apart, `shown_since`). Events before `first_seq` (a
+    /// resumed log not held) count as shown.
+    pub(super) fn starting_at(first_seq: u64, shows: Option<fn(&SimEvent) -> bool>) -> Published {
+        Published { first_seq, shows, shown_before: first_seq, ..Published::default() }
     }
 
     pub(super) fn extend(&mut self, new: &[SimEvent]) {
@@ -49,6 +58,9 @@ impl Published {
                 self.traffic.push(e.seq);
             } else if matches!(e.kind, EventKind::IdsAlert { .. }) {
                 self.alerts.push(e.seq);
+            }
+            if self.shows.is_some_and(|shows| shows(e)) {
+                self.shown.push(e.seq);
             }
             self.action_bytes += action_bytes(e);
             self.events.push(e.clone());
@@ -72,6 +84,9 @@ impl Published {
                 let keep = index.partition_point(|s| *s < first);
                 index.drain(..keep);
             }
+            let gone = self.shown.partition_point(|s| *s < first);
+            self.shown.drain(..gone);
+            self.shown_before += gone as u64;
         }
     }
 
@@ -82,8 +97,84 @@ impl Published {
         index[from..].iter().take(limit).map(|s| self.events[(s - self.first_seq) as usize].clone()).collect()
     }
 
+    /// The events a team's console shows from its number `since` on, at most `limit`, each
+    /// carrying its team number as its `seq`: numbered with no gap where the log has an event
+    /// the team does not see (a gap would tell it that one came: an attack step, a limit
+    /// crossed). Before the window: from its start.
+    pub(super) fn shown_since(&self, since: u64, limit: usize) -> Vec<SimEvent> {
+        let from = usize::try_from(since.saturating_sub(self.shown_before)).unwrap_or(usize::MAX);
+        self.numbered(from.min(self.shown.len()), limit)
+    }
+
+    /// The team numbers of the shown events from index `from` of `shown`, at most `limit`.
+    fn numbered(&self, from: usize, limit: usize) -> Vec<SimEvent> {
+        self.shown[from..]
+            .iter()
+            .take(limit)
+            .enumerate()
+            .map(|(k, s)| {
+                let e = &self.events[(s - self.first_seq) as usize];
+                SimEvent { seq: self.shown_before + (from + k) as u64, ..e.clone() }
+            })
+            .collect()
+    }
+
+    /// The alerts (all of which a team's console shows) from team number `since` on, at most
+    /// `limit`, numbered as `shown_since` numbers them.
+    pub(super) fn shown_alerts_since(&self, since: u64, limit: usize) -> Vec<SimEvent> {
+        let from = usize::try_from(since.saturating_sub(self.shown_before)).unwrap_or(usize::MAX);
+        let Some(&seq) = self.shown.get(from) else { return Vec::new() };
+        let alerts = &self.alerts[self.alerts.partition_point(|s| *s < seq)..];
+        alerts
+            .iter()
+            .take(limit)
+            .filter_map(|a| self.shown.binary_search(a).ok())
+            .flat_map(|k| self.numbered(k, 1))
+            .collect()
+    }
+
     pub(super) fn len(&self) -> u64 {
         self.first_seq + self.events.len() as u64
+    }
+}
+
+/// What the web view, alert streams and syslog read of a live range's published log.
+impl super::live::Live {
+    /// Published events with `seq >= since` (within the window), at most `limit`, that
+    /// `keep` accepts.
+    pub fn events_since(&self, since: u64, limit: usize, keep: impl Fn(&SimEvent) -> bool) -> Vec<SimEvent> {
+        let published = self.events.read().unwrap_or_else(|e| e.into_inner());
+        let start = usize::try_from(since.saturating_sub(published.first_seq)).unwrap_or(usize::MAX);
+        let start = start.min(published.events.len());
+        published.events[start..].iter().filter(|e| keep(e)).take(limit).cloned().collect()
+    }
+
+    /// The events a team's console shows (`Extras::shows`) from its number `since` on (within
+    /// the window), at most `limit`, each with its team number as its `seq`: one after
+    /// another, with no gap where the log has events the team does not see.
+    pub fn shown_since(&self, since: u64, limit: usize) -> Vec<SimEvent> {
+        self.events.read().unwrap_or_else(|e| e.into_inner()).shown_since(since, limit)
+    }
+
+    /// The alerts among them from team number `since` on, at most `limit`, numbered alike.
+    pub fn shown_alerts_since(&self, since: u64, limit: usize) -> Vec<SimEvent> {
+        self.events.read().unwrap_or_else(|e| e.into_inner()).shown_alerts_since(since, limit)
+    }
+
+    /// Modbus traffic events (transactions, connections, summaries) with `seq >= since`
+    /// (within the window), at most `limit`: found through an index, so a long log costs a
+    /// binary search, not a scan under the lock.
+    pub fn transactions_since(&self, since: u64, limit: usize) -> Vec<SimEvent> {
+        let published = self.events.read().unwrap_or_else(|e| e.into_inner());
+        published.indexed(&published.traffic, since, limit)
+    }
+
+    /// The monitoring's alerts with `seq >= since` (within the window), at most `limit`,
+    /// found through an index as `transactions_since` finds traffic: a team's alert streams
+    /// cost nothing while no alert comes, however long its log.
+    pub fn alerts_since(&self, since: u64, limit: usize) -> Vec<SimEvent> {
+        let published = self.events.read().unwrap_or_else(|e| e.into_inner());
+        published.indexed(&published.alerts, since, limit)
     }
 }
 
@@ -138,6 +229,44 @@ mod tests {
         assert!(found.len() > 2);
         let after: Vec<u64> = p.indexed(&p.alerts, found[1], 1).iter().map(|e| e.seq).collect();
         assert_eq!(after, [found[1]], "from a seq on, at most the limit");
+    }
+
+    #[test]
+    fn a_team_numbers_the_events_it_sees_with_no_gap_for_the_ones_it_does_not() {
+        // Every third event traffic (shown), every 1000th from 7 an alert (shown), the rest
+        // hidden; long enough for the window to slide.
+        fn shows(e: &SimEvent) -> bool {
+            e.kind.is_traffic() || matches!(e.kind, EventKind::IdsAlert { .. })
+        }
+        let mut p = Published::starting_at(0, Some(shows));
+        let n = 5 * LIVE_EVENT_WINDOW as u64;
+        for seq in 0..n {
+            let kind = if seq % 1000 == 7 {
+                EventKind::IdsAlert { rule: "r".into(), plc: "p".into(), source: "h".into(), function: 6 }
+            } else {
+                event(seq, seq % 3 == 0).kind
+            };
+            p.extend(&[SimEvent { seq, tick: seq, kind }]);
+        }
+        let all = p.shown_since(0, usize::MAX);
+        assert!(all.len() < p.events.len() && p.shown_before > 0, "the window slid");
+        let numbers: Vec<u64> = all.iter().map(|e| e.seq).collect();
+        let want: Vec<u64> = (p.shown_before..p.shown_before + all.len() as u64).collect();
+        assert_eq!(numbers, want, "numbered one after another");
+        assert!(all.iter().all(shows));
+        // Paging on from a number gives the next ones.
+        let page = p.shown_since(numbers[10], 5);
+        assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), &numbers[10..15]);
+        // Alerts carry the same numbers as in the whole list.
+        let alerts = p.shown_alerts_since(numbers[0], usize::MAX);
+        assert!(alerts.len() > 2);
+        for a in &alerts {
+            assert!(matches!(a.kind, EventKind::IdsAlert { .. }));
+            assert_eq!(all[(a.seq - p.shown_before) as usize].tick, a.tick);
+        }
+        let later = p.shown_alerts_since(alerts[1].seq, 1);
+        assert_eq!(later.iter().map(|e| e.seq).collect::<Vec<_>>(), [alerts[1].seq]);
+        assert!(p.shown_since(u64::MAX, 10).is_empty() && p.shown_alerts_since(u64::MAX, 10).is_empty());
     }
 
     #[test]

@@ -363,7 +363,9 @@ function trends() {
     }
     if (!xs.length || s.simulated_s > xs[xs.length - 1]) {
       xs.push(s.simulated_s);
-      score.push(s.score.total);
+      // The total the team sees, as its historian keeps it (a blind drill's white cell, looking
+      // at this console, gets the true card with the team's provisional one inside).
+      score.push(s.score.provisional ? s.score.provisional.total : s.score.total);
       for (const v of s.sensors) (ys[v.id] = ys[v.id] || []).push(v.value);
       if (xs.length > TREND_POINTS) { xs.shift(); score.shift(); for (const k in ys) ys[k].shift(); }
     }
