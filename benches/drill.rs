@@ -502,6 +502,9 @@ fn drill_spec(cfg: &Config, data: &std::path::Path) -> DrillSpec {
     let ids: Vec<String> = (0..cfg.teams).map(|i| format!("team-{i:03}")).collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let mut spec = DrillSpec::new(scenario, &refs, Mode::Contest);
+    // The live board's fan-out is measured: true scores on it (`--live-scores`; a blind
+    // contest's public board shows none until the hot wash, so nothing would change).
+    spec.blind = false;
     // As `serve --modbus-port` places them: each team's endpoints on ports counting up from a
     // base (binding 10 000 listeners on kernel-chosen ports costs seconds in the kernel's
     // search for free ones).

@@ -36,6 +36,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
             token.to_string(),
             drill.observer_token().to_string(),
             out.display().to_string(),
+            drill.instructor_token().to_string(),
         ],
     )
     .await;
@@ -44,10 +45,10 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     accessible(&seen["axe"]);
     // Live values: the tick moved on while the page was open, and the page shows it.
     assert!(seen["ticks"][1].as_u64() > seen["ticks"][0].as_u64(), "{seen}");
-    // The report earned detection and report-quality points on the console; the scoreboard
-    // shows the team ahead of the idle one. A contest is blind: both show provisional scores
-    // (the idle team's unreported attack, and process safety, count at the hot wash), and
-    // say so.
+    // The report earned detection and report-quality points on the console, a provisional
+    // score (a contest is blind: the idle team's unreported attack, and process safety, count
+    // at the hot wash), and it says so. The scoreboard shows no score until the hot wash (and
+    // says so), then, without a reload, the team ahead of the idle one.
     assert!(seen["parts"]["detection"].as_f64().unwrap() > 0.0, "{seen}");
     assert!(seen["parts"]["report_quality"].as_f64().unwrap() > 0.0, "{seen}");
     assert!(seen["board"]["red-team"].as_f64().unwrap() > seen["board"]["blue"].as_f64().unwrap(), "{seen}");
@@ -57,6 +58,8 @@ async fn chromium_team_console_action_report_and_scoreboard() {
         (&true.into(), &true.into()),
         "{seen}"
     );
+    assert_eq!(seen["hidden_totals"], serde_json::json!(["–"]), "{seen}");
+    assert_eq!(seen["provisional_badge_after"], false, "{seen}");
     assert_eq!(seen["mimic_clashes"], serde_json::json!([]), "the process diagram's texts clash: {seen}");
     assert_eq!(seen["zh"], "事件报告");
     assert_eq!(seen["untranslated"], serde_json::json!([]), "English left on the zh console: {seen}");
@@ -127,9 +130,10 @@ async fn chromium_team_console_action_report_and_scoreboard() {
         let len = std::fs::metadata(out.join(shot)).map(|m| m.len()).unwrap_or(0);
         assert!(len > 10_000, "{shot}: {len} bytes");
     }
-    // The hot wash: the report opens to the team, through its console's link, in Chinese, on a
-    // desk and a phone, and prints to a PDF with its fonts embedded.
-    drill.control(Control::HotWash).unwrap();
+    // The hot wash (the white cell took the drill there from the board's walkthrough): the
+    // report opens to the team, through its console's link, in Chinese, on a desk and a phone,
+    // and prints to a PDF with its fonts embedded.
+    assert_eq!(drill.phase(), icsdrill_drill::Phase::HotWash);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/report.py");
     let o = run(
         "python3",
@@ -191,6 +195,9 @@ async fn chromium_an_open_big_screen_thaws_at_the_hot_wash() {
     spec.range.ticks_per_s = Some(1000.0);
     spec.range.duration_s = Some(3600.0);
     spec.freeze_s = Some(3400.0);
+    // The freeze of true scores (`--live-scores`): a blind contest's board shows none until
+    // the hot wash (the first browser test).
+    spec.blind = false;
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();

@@ -123,6 +123,14 @@ pub(crate) async fn http_raw(
     Some((status, head, body))
 }
 
+/// Drill `id` recorded in `dir` resumed (a restarted container), its ports chosen by the OS.
+async fn resume_from(dir: &std::path::Path, id: &str) -> DrillServer {
+    let mut opts = icsdrill::runtime::range::Options::new(1);
+    (opts.modbus_port, opts.http_port) = (0, 0);
+    let db = icsdrill::store::Database::Sqlite(dir.to_path_buf());
+    DrillServer::resume(&db, id, opts).await.unwrap()
+}
+
 /// A request through the router, no socket.
 async fn call(drill: &Arc<Drill>, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> u16 {
     let api: Arc<dyn DrillApi> = drill.clone();
@@ -764,6 +772,59 @@ fn a_provisional_score_moves_only_with_what_the_team_did_and_found() {
     }
 }
 
+#[test]
+fn reporting_one_more_step_never_lowers_a_provisional_part() {
+    // Two attack steps of the tank farm, reported out of order: the later one first, then the
+    // one that came before it. The second report must not move the attack's start back and
+    // so lower time to detect or contain on the provisional card.
+    let s = builtin("petrochem-tank-farm");
+    let secs = s.duration_ticks as f64 / f64::from(s.tick_hz);
+    let idle = run(&s, 1, secs, &[]);
+    let mut firsts: Vec<(u64, String, String)> = Vec::new();
+    for e in idle.events() {
+        if let icsdrill_engine::EventKind::AttackAttempt { step, host, .. } = &e.kind
+            && !firsts.iter().any(|(_, st, _)| st == step)
+        {
+            firsts.push((e.tick, step.clone(), host.clone()));
+        }
+    }
+    let plan = s.attack.as_ref().unwrap();
+    let technique =
+        |step: &str| plan.steps.iter().find(|st| st.id == step).unwrap().techniques[0].v18.to_string();
+    let later =
+        firsts.iter().find(|(t, _, _)| *t > firsts[0].0 + u64::from(s.tick_hz) * 60).expect("a later step");
+    let report = |tick: u64, (step, host): (&str, &str)| icsdrill_engine::TimedInput {
+        tick,
+        input: SimInput::ReportIncident(icsdrill_engine::IncidentReport {
+            technique: technique(step),
+            asset: host.into(),
+            observed_s: None,
+            text: String::new(),
+            tactic: None,
+            impact: "x".into(),
+            actions: "y".into(),
+        }),
+    };
+    let hz = u64::from(s.tick_hz);
+    let inputs = [
+        report(later.0 + 10 * hz, (&later.1, &later.2)),
+        report(later.0 + 60 * hz, (&firsts[0].1, &firsts[0].2)),
+    ];
+    let cards = cards_by_second(&s, run(&s, 1, secs, &inputs).events());
+    let part = |c: &ScoreCard, k: &str| c.components.iter().find(|p| p.key == k).unwrap().points;
+    let second = ((later.0 + 60 * hz) / hz) as usize;
+    assert!(cards[second + 1].1.steps_fired >= 2, "both reported steps count: {:#?}", cards[second + 1].1);
+    for pair in cards.windows(2) {
+        for key in ["detection", "time_to_detect", "time_to_contain", "time_to_recover"] {
+            assert!(
+                part(&pair[1].1, key) >= part(&pair[0].1, key),
+                "{key} fell at {} s",
+                pair[1].1.tick / hz
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blind_drill_shows_teams_and_the_board_only_what_their_reports_found_until_the_hot_wash() {
     let server = start_drill("petrochem-tank-farm", &["a", "b"], Mode::Regional).await;
@@ -799,7 +860,8 @@ async fn a_blind_drill_shows_teams_and_the_board_only_what_their_reports_found_u
     assert_eq!(withheld, ["trip_avoided", "damage_avoided", "uptime"], "{seen}");
     let state = json(http(addr, "GET", "/api/teams/a/state", Some(&tokens[0]), None).await);
     assert_eq!(state["score"], seen, "its console shows the same");
-    // The public board (teams, observers) ranks the provisional cards; the white cell's the true.
+    // The public board (teams, observers) shows no team's score (another team's, rising as its
+    // report matched a step, would say the attack had come); the white cell's the true ones.
     let mut public = drill.scoreboard(false);
     let board = tokio::time::timeout(
         Duration::from_secs(20),
@@ -809,9 +871,9 @@ async fn a_blind_drill_shows_teams_and_the_board_only_what_their_reports_found_u
     .expect("a provisional board within 20 s")
     .unwrap()
     .clone();
-    assert!(board.rows.iter().all(|r| r.fired == 0), "{:?}", board.rows);
-    let row_a = board.rows.iter().find(|r| r.team == "a").unwrap();
-    assert_eq!(row_a.total, seen["total"].as_f64().unwrap());
+    let blank =
+        |r: &icsdrill_drill::BoardRow| (r.total, r.fired, r.detected, r.settled_tick) == (0.0, 0, 0, 0);
+    assert!(board.rows.iter().all(|r| blank(r) && r.parts.is_empty()), "{:?}", board.rows);
     let mut full = drill.scoreboard(true);
     let full =
         tokio::time::timeout(Duration::from_secs(20), full.wait_for(|b| b.rows.iter().all(|r| r.fired > 0)))
@@ -819,16 +881,13 @@ async fn a_blind_drill_shows_teams_and_the_board_only_what_their_reports_found_u
             .expect("the white cell's board within 20 s")
             .unwrap()
             .clone();
-    assert!(!full.provisional);
+    assert!(!full.provisional && board.seq < full.seq, "numbered on its own");
     let (_, page) = http(addr, "GET", "/api/scoreboard", Some(&tokens[1]), None).await;
     assert!(page.contains(r#""provisional":true"#) && !page.contains(r#""fired":1"#), "{page}");
     let history = json(http(addr, "GET", "/api/scoreboard/history", Some(&tokens[1]), None).await);
-    let totals: Vec<f64> =
-        history["totals"][0].as_array().unwrap().iter().filter_map(serde_json::Value::as_f64).collect();
-    assert!(
-        totals.iter().all(|t| *t == totals[0]),
-        "the public chart does not fall with the attack: {history}"
-    );
+    assert_eq!(history["at_s"], serde_json::json!([]), "no totals on the public chart: {history}");
+    let history = json(http(addr, "GET", "/api/scoreboard/history", Some(&white), None).await);
+    assert_ne!(history["at_s"], serde_json::json!([]), "the white cell's chart: {history}");
     // The hot wash: everyone sees the true scores.
     drill.control(Control::HotWash).unwrap();
     let after = json(http(addr, "GET", "/api/teams/a/score", Some(&tokens[0]), None).await);
@@ -1127,10 +1186,7 @@ async fn a_contest_resumed_past_its_freeze_keeps_the_public_board_frozen() {
     let id = drill.id.clone();
     server.shutdown().await.unwrap();
     // Resumed (a restarted container): the public board is still the one at the freeze.
-    let mut opts = icsdrill::runtime::range::Options::new(1);
-    (opts.modbus_port, opts.http_port) = (0, 0);
-    let db = icsdrill::store::Database::Sqlite(dir.clone());
-    let server = DrillServer::resume(&db, &id, opts).await.unwrap();
+    let server = resume_from(&dir, &id).await;
     let drill = server.drill.clone();
     let public = crate::util::board_where(drill.scoreboard(false), "a frozen board", |b| b.frozen).await;
     let a = public.rows.iter().find(|r| r.team == "a").unwrap().total;
@@ -1164,7 +1220,11 @@ async fn a_teams_events_are_numbered_with_no_gap_where_the_log_has_events_it_doe
         drill.step(u64::from(s.tick_hz) * 30).await;
     }
     assert!(drill.team_score("a").unwrap().steps_fired > 0, "the attack fired");
-    // The log has events the console does not show    // Page through the team's events: numbered 0, 1, 2, ... with no gap, none of them hidden.
+    // The log has events the console does not show: the attack's attempts among them.
+    let live = drill.live("a").unwrap();
+    let hidden = live.events_since(0, usize::MAX, |e| !icsdrill_drill::track::visible_to_team(e));
+    assert!(hidden.iter().any(|e| matches!(e.kind, icsdrill_engine::EventKind::AttackAttempt { .. })));
+    // Page through the team's events: numbered 0, 1, 2, ... with no gap, none of them hidden.
     let (mut since, mut seen) = (0u64, Vec::new());
     loop {
         let path = format!("/api/teams/a/events?since={since}&limit=500");
@@ -1204,10 +1264,7 @@ async fn a_blind_drill_resumed_still_shows_the_public_only_provisional_scores() 
     drill.all_recorded().await;
     let id = drill.id.clone();
     server.shutdown().await.unwrap();
-    let mut opts = icsdrill::runtime::range::Options::new(1);
-    (opts.modbus_port, opts.http_port) = (0, 0);
-    let db = icsdrill::store::Database::Sqlite(dir.clone());
-    let server = DrillServer::resume(&db, &id, opts).await.unwrap();
+    let server = resume_from(&dir, &id).await;
     let drill = server.drill.clone();
     assert!(drill.info().blind, "kept with the record");
     let card = drill.team_score("a").unwrap();
@@ -1217,14 +1274,10 @@ async fn a_blind_drill_resumed_still_shows_the_public_only_provisional_scores() 
     );
     let public =
         crate::util::board_where(drill.scoreboard(false), "a provisional board", |b| b.provisional).await;
-    assert_eq!(public.rows[0].fired, 0, "{:?}", public.rows);
-    assert_eq!(public.rows[0].total, card.provisional.as_ref().unwrap().total);
-    // Its chart, rebuilt from the log read again, has the provisional totals only.
-    let history = drill.score_history(false);
-    assert!(
-        !history.totals[0].is_empty() && history.totals[0].iter().all(|t| *t == public.rows[0].total),
-        "{history:?}"
-    );
+    assert_eq!((public.rows[0].fired, public.rows[0].total), (0, 0.0), "{:?}", public.rows);
+    // Its chart: no totals for the public, the whole history, read again, for the white cell.
+    assert!(drill.score_history(false).at_s.is_empty());
+    assert!(!drill.score_history(true).at_s.is_empty());
     server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -1612,21 +1665,20 @@ fn unchunk(raw: &mut Vec<u8>) -> String {
 /// viewers are written by hyper; HTTP/1.1 ones by the board's fan-out threads, in chunks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scoreboard_stream_sends_deltas_that_rebuild_the_board() {
-    for (version, blind) in [("1.0", false), ("1.1", false), ("1.1", true)] {
-        deltas_rebuild_the_board(version, blind).await;
+    for version in ["1.0", "1.1"] {
+        deltas_rebuild_the_board(version).await;
     }
 }
 
-/// `blind`: the observers' board is a blind drill's provisional one (the reports' false
-/// positives move it too), else the true one.
-async fn deltas_rebuild_the_board(version: &str, blind: bool) {
+async fn deltas_rebuild_the_board(version: &str) {
     // Six teams: a delta of one or two rows is well under half the board (smaller ones are not
     // worth sending).
     let mut spec =
         DrillSpec::new(builtin("petrochem-tank-farm"), &["a", "b", "c", "d", "e", "f"], Mode::Regional);
     (spec.range.modbus_port, spec.range.http_port, spec.range.live_attacker) = (0, 0, false);
     spec.range.sources = vec![("127.0.0.77".parse().unwrap(), "hmi-01".into())];
-    (spec.manual_clock, spec.blind) = (true, blind);
+    // True scores on the public board (a blind drill's shows none until the hot wash).
+    (spec.manual_clock, spec.blind) = (true, false);
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
@@ -1668,7 +1720,7 @@ async fn deltas_rebuild_the_board(version: &str, blind: bool) {
         };
     };
     assert!(deltas >= 1, "changes come as deltas (HTTP/{version})");
-    assert_eq!(board.provisional, blind);
+    assert!(!board.provisional);
     assert_eq!(board.seq, published.seq, "the stream sends only boards the drill published");
     assert_eq!(board.rows, published.rows, "the deltas rebuild the published board");
     server.shutdown().await.unwrap();

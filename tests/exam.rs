@@ -127,9 +127,12 @@ fn a_bypass_the_trainee_sets_from_the_host_the_attacker_holds_is_still_the_train
     assert!(idle.safety_violation.is_none(), "the attacker's own bypass is not the trainee's: {idle:#?}");
     let coil = TimedInput { tick: 3000, input: SimInput::write_coils("sis-01", ews, 1, vec![true]) };
     let g = exam::grade(&s, run(&s, 1, secs, &[coil]).events(), PassRule::default());
-    assert!(g.safety_violation.as_deref().is_some_and(|v| v.contains("bypass coil 1")), "{g:#?}");
+    assert!(g.safety_violation.as_ref().is_some_and(|v| v.en.contains("bypass coil 1")), "{g:#?}");
     // A Chinese certificate says it in Chinese.
-    assert_eq!(g.safety_violation_zh.as_deref(), Some("置位了 sis-01 的联锁旁路线圈 1（失去安全保护）"));
+    assert_eq!(
+        g.safety_violation.as_ref().map(|v| v.zh.as_str()),
+        Some("置位了 sis-01 的联锁旁路线圈 1（失去安全保护）")
+    );
     let dir = std::env::temp_dir().join(format!("icsdrill-gate-zh-{}", std::process::id()));
     let trainee =
         icsdrill::governance::exam::Trainee { id: "t".into(), name: "张三".into(), cohort: String::new() };
@@ -167,9 +170,9 @@ fn a_trainee_made_loss_of_safety_fails_the_gate() {
     let sim = run(&s, 1, secs, &inputs);
     let g = exam::grade(&s, sim.events(), PassRule::default());
     assert!(!g.passed, "{g:#?}");
-    assert!(g.safety_violation.as_deref().is_some_and(|v| v.contains("bypass")), "{g:#?}");
+    assert!(g.safety_violation.as_ref().is_some_and(|v| v.en.contains("bypass")), "{g:#?}");
     assert!(
-        g.tasks.iter().filter(|t| t.gated).all(|t| t.points == 0.0 && t.detail.starts_with("safety gate"))
+        g.tasks.iter().filter(|t| t.gated).all(|t| t.points == 0.0 && t.detail.en.starts_with("safety gate"))
     );
     assert!(g.tasks.iter().any(|t| t.gated));
     // The non-gated tasks keep their marks.

@@ -494,7 +494,7 @@ fn judging_reads_iec104_commands_as_the_writes_they_stand_for() {
     // A trainee who switches the relay's trip out of service over IEC 104 fails the safety gate.
     let sim = crate::util::run(&s, 1, 60.0, &[command(100, "prot-01", "ews-01", C_SC_NA_1, 100_000, 1.0)]);
     let g = icsdrill_judge::exam::grade(&s, sim.events(), Default::default());
-    assert!(g.safety_violation.as_deref().is_some_and(|v| v.contains("bypass coil 0 of prot-01")), "{g:#?}");
+    assert!(g.safety_violation.as_ref().is_some_and(|v| v.en.contains("bypass coil 0 of prot-01")), "{g:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -155,17 +155,19 @@ fn a_report_on_the_legitimate_maintenance_write_is_a_false_positive() {
     assert_eq!(wrong.steps_detected, 0);
 }
 
-/// Reads server-sent `alert` events from `path` until `n` came (or 20 s passed): their data.
+/// Reads server-sent `alert` events from `path` (with the `headers` lines given, each ending
+/// in CRLF) until `n` came (or 20 s passed): their data.
 async fn alerts_over_sse(
     addr: std::net::SocketAddr,
-    path: &str,
+    (path, headers): (&str, &str),
     token: &str,
     n: usize,
     drill: &icsdrill::drill::Drill,
 ) -> Vec<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: icsdrill\r\nAuthorization: Bearer {token}\r\n\r\n");
+    let req =
+        format!("GET {path} HTTP/1.1\r\nHost: icsdrill\r\nAuthorization: Bearer {token}\r\n{headers}\r\n");
     s.write_all(req.as_bytes()).await.unwrap();
     let mut text = String::new();
     let mut buf = [0u8; 8192];
@@ -202,7 +204,7 @@ async fn a_teams_alerts_stream_to_its_monitoring_platform_with_technique_and_sev
     drill.control(icsdrill_drill::Control::Start).unwrap();
     let tokens: Vec<String> = drill.teams().map(|(_, t, _)| t.to_string()).collect();
     // Subscribed before the attack: the set-point writes at 200 s arrive as they happen.
-    let got = alerts_over_sse(server.http, "/api/teams/a/alerts", &tokens[0], 2, &drill).await;
+    let got = alerts_over_sse(server.http, ("/api/teams/a/alerts", ""), &tokens[0], 2, &drill).await;
     assert!(got.len() >= 2, "{got:?}");
     let first: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
     assert_eq!(first["rule"], "setpoint_out_of_range");
@@ -211,14 +213,23 @@ async fn a_teams_alerts_stream_to_its_monitoring_platform_with_technique_and_sev
     assert_eq!((first["asset"].as_str(), first["source"].as_str()), (Some("plc-t101"), Some("ews-01")));
     assert!(first["time_s"].as_f64().unwrap() >= 199.0, "{first}");
     // The same alerts as CEF lines and as RFC 5424 messages, from the start of the log.
-    let cef = alerts_over_sse(server.http, "/api/teams/a/alerts?format=cef", &tokens[0], 1, &drill).await;
+    let cef =
+        alerts_over_sse(server.http, ("/api/teams/a/alerts?format=cef", ""), &tokens[0], 1, &drill).await;
     assert!(cef[0].starts_with("CEF:0|icsdrill|icsdrill|") && cef[0].contains("cs1=T0836"), "{cef:?}");
     let syslog =
-        alerts_over_sse(server.http, "/api/teams/a/alerts?format=syslog", &tokens[0], 1, &drill).await;
+        alerts_over_sse(server.http, ("/api/teams/a/alerts?format=syslog", ""), &tokens[0], 1, &drill).await;
     assert!(
         syslog[0].starts_with("<161>1 ") && syslog[0].contains("[icsdrill@32473 team=\"a\""),
         "{syslog:?}"
     );
+    // A client reconnecting with the id of the last alert it got (as a browser's EventSource
+    // does) goes on from the next one, its `?since` notwithstanding.
+    let second: serde_json::Value = serde_json::from_str(&got[1]).unwrap();
+    let header = format!("Last-Event-ID: {}\r\n", first["seq"]);
+    let resumed =
+        alerts_over_sse(server.http, ("/api/teams/a/alerts?since=0", &header), &tokens[0], 1, &drill).await;
+    let resumed: serde_json::Value = serde_json::from_str(&resumed[0]).unwrap();
+    assert_eq!(resumed["seq"], second["seq"], "{resumed}");
     // Another team sees none of them; a bad format is a clear error.
     let (status, _) =
         crate::drill::http(server.http, "GET", "/api/teams/a/alerts", Some(&tokens[1]), None).await;

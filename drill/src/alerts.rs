@@ -62,7 +62,7 @@ pub fn rule_info(rule: &str) -> (&'static str, Severity) {
 /// One alert, enriched.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
-    /// Seq of its event in the team's log.
+    /// The number of its event in the team's own event list.
     pub seq: u64,
     /// Tick it was raised at.
     pub tick: u64,

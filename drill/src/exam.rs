@@ -79,7 +79,7 @@ pub fn exam_view(grade: &Grade, rule: PassRule, end_s: Option<f64>, over: bool) 
             title: t.title.clone(),
             max: t.max,
             points: over.then_some(t.points),
-            detail: over.then(|| Text::new(&t.detail, &t.detail_zh)),
+            detail: over.then(|| t.detail.clone()),
         })
         .collect();
     let result = over.then(|| ExamResult {
@@ -96,11 +96,7 @@ pub fn exam_view(grade: &Grade, rule: PassRule, end_s: Option<f64>, over: bool) 
                 below: rule.area_below(a.points, a.max),
             })
             .collect(),
-        safety_violation: match (&grade.safety_violation, &grade.safety_violation_zh) {
-            (Some(en), Some(zh)) => Some(Text::new(en, zh)),
-            (Some(en), None) => Some(Text::new(en, en)),
-            _ => None,
-        },
+        safety_violation: grade.safety_violation.clone(),
     });
     ExamView { tasks, pass_overall: rule.overall, pass_per_area: rule.per_area, end_s, result }
 }

@@ -104,7 +104,7 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
             )?;
             let zh = lang == super::Lang::Zh;
             for tr in &grade.tasks {
-                let detail = if zh { &tr.detail_zh } else { &tr.detail };
+                let detail = if zh { &tr.detail.zh } else { &tr.detail.en };
                 println!("{:<16} {:<15} {:>5.1} / {:<4} {detail}", tr.id, tr.area, tr.points, tr.max);
             }
             println!(

@@ -78,8 +78,9 @@ impl DrillApi for Drill {
         // the history has its first point past the freeze.
         let cut = !full && !matches!(self.phase(), Phase::HotWash | Phase::Ended);
         let until = self.freeze.tick.filter(|_| cut).map(|t| t as f64 / f64::from(self.scenario.tick_hz));
-        let history = if !full && self.provisional() { &self.history_shown } else { &self.history };
-        let mut view = history.lock().unwrap_or_else(|e| e.into_inner()).view(until);
+        // A blind drill's viewers get no team's totals until the hot wash (`boards::shown_rows`).
+        let until = if !full && self.provisional() { Some(f64::NEG_INFINITY) } else { until };
+        let mut view = self.history.lock().unwrap_or_else(|e| e.into_inner()).view(until);
         view.frozen = !full && self.freeze.frozen(self.furthest_tick(), self.phase());
         view
     }

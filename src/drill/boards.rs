@@ -30,42 +30,37 @@ pub(super) fn row_of(info: &TeamInfo, c: &ScoreCard) -> BoardRow {
 }
 
 impl Drill {
-    /// The rows of the public board while it hides the scores (`board::Hidden`): while
-    /// frozen, each team's card at the freeze tick (kept by its hook), or its card now while
-    /// its range has not reached the freeze; in a blind drill, the provisional cards of these.
+    /// The rows of the public board while it hides the scores (`board::Hidden`). A blind
+    /// drill's show no team's score until the hot wash: every team plays the same attack at
+    /// the same time, so another team's score rising when its report matched a step would tell
+    /// a team that, and when, the attack came. While frozen, each team's card at the freeze
+    /// tick (kept by its hook), or its card now while its range has not reached the freeze.
     fn shown_rows(
         &self,
         heres: &[Option<Arc<Here>>],
         full: &Scoreboard,
         hidden: board::Hidden,
     ) -> Vec<BoardRow> {
-        let provisional = hidden.provisional;
-        let now = |t: &Team, here: &Option<Arc<Here>>| -> BoardRow {
-            let blank = || row_of(&t.info, self.blank_card.as_seen(provisional));
-            match (here, t.away.load_full()) {
-                (Some(h), _) => row_of(&t.info, h.published.card.load().as_seen(provisional)),
-                (None, Some(a)) if provisional => match &a.provisional_row {
-                    Some(row) => BoardRow { bracket: t.info.bracket.clone(), ..row.clone() },
-                    None => blank(),
-                },
-                (None, Some(_)) => {
-                    full.rows.iter().find(|r| r.team == t.info.id).cloned().unwrap_or_else(blank)
-                }
-                (None, None) => blank(),
-            }
-        };
         let rows = self
             .teams
             .iter()
             .zip(heres)
             .map(|(t, here)| {
+                if hidden.provisional {
+                    return BoardRow { total: 0.0, parts: Vec::new(), ..row_of(&t.info, &self.blank_card) };
+                }
                 let at_freeze = match here {
                     Some(h) => h.published.at_freeze.get(),
                     None => t.away_at_freeze.get(),
                 };
-                match at_freeze.filter(|_| hidden.frozen) {
-                    Some(card) => row_of(&t.info, card.as_seen(provisional)),
-                    None => now(t, here),
+                match at_freeze {
+                    Some(card) => row_of(&t.info, card),
+                    None => full
+                        .rows
+                        .iter()
+                        .find(|r| r.team == t.info.id)
+                        .cloned()
+                        .unwrap_or_else(|| row_of(&t.info, &self.blank_card)),
                 }
             })
             .collect();
@@ -114,11 +109,7 @@ impl Drill {
         // Observers and teams see the frozen board in a contest past its freeze tick, and a
         // blind drill's provisional scores, before the hot wash.
         let hidden = self.freeze.hidden(max_tick, phase);
-        let shown = (hidden.provisional && !hidden.frozen).then(|| self.shown_rows(&heres, &full, hidden));
-        if let Some(rows) = &shown {
-            self.history_shown.lock().unwrap_or_else(|e| e.into_inner()).record(clock.at_s, rows);
-        }
-        let rows = || shown.unwrap_or_else(|| self.shown_rows(&heres, &full, hidden));
+        let rows = || self.shown_rows(&heres, &full, hidden);
         if let Some(public) = self.freeze.public(hidden, &published, (&full, self.attack_steps), rows) {
             self.board_public.send_replace(public);
         }

@@ -393,22 +393,12 @@ fn note_away(drill: &Drill, me: &str, seen: &Seen) {
                 } else {
                     super::boards::row_of(&t.info, &drill.blank_card)
                 };
-                let provisional_row =
-                    card["provisional"].is_object().then(|| row_of_card(&t.info, &card["provisional"]));
                 let hints = card["hints"]
                     .as_array()
                     .map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_string)).collect())
                     .unwrap_or_default();
                 let tick = card["tick"].as_u64().unwrap_or(0);
-                Some(Away {
-                    node: h.lease.node.clone(),
-                    http: h.http.clone(),
-                    endpoints,
-                    row,
-                    provisional_row,
-                    tick,
-                    hints,
-                })
+                Some(Away { node: h.lease.node.clone(), http: h.http.clone(), endpoints, row, tick, hints })
             }
             _ => None,
         };
@@ -416,10 +406,7 @@ fn note_away(drill: &Drill, me: &str, seen: &Seen) {
         let same = match (&old, &away) {
             (None, None) => true,
             (Some(a), Some(b)) => {
-                a.node == b.node
-                    && (&a.row, &a.provisional_row) == (&b.row, &b.provisional_row)
-                    && a.endpoints == b.endpoints
-                    && a.hints == b.hints
+                a.node == b.node && a.row == b.row && a.endpoints == b.endpoints && a.hints == b.hints
             }
             _ => false,
         };

@@ -351,7 +351,6 @@ impl Drill {
             board_full: watch::Sender::new(empty.clone()),
             board_public: watch::Sender::new(empty),
             board_recent: Mutex::default(),
-            history_shown: Mutex::new(history.clone()),
             history: Mutex::new(history),
             changed,
         });

@@ -190,8 +190,6 @@ pub struct Away {
     pub endpoints: Vec<EndpointInfo>,
     /// The team's row of the board, from its latest card in the shared records.
     pub row: BoardRow,
-    /// Its row from the provisional card of that card (a blind drill).
-    pub provisional_row: Option<BoardRow>,
     /// The tick of that card.
     pub tick: u64,
     /// The hints it has taken, from that card.
@@ -276,8 +274,6 @@ pub struct Drill {
     board_recent: Mutex<std::collections::VecDeque<Arc<Scoreboard>>>,
     /// Each team's total over plant time, as the boards were published.
     history: Mutex<ScoreHistory>,
-    /// The same of the totals the teams saw (a blind drill's provisional ones).
-    history_shown: Mutex<ScoreHistory>,
     /// Told when a card or the phase changes, or the freeze begins: the board task ranks
     /// again.
     changed: Arc<Notify>,
@@ -528,24 +524,20 @@ impl Drill {
     /// A resumed drill's score history from its teams' logs as their hooks read them again
     /// (a new drill's is empty): the chart starts at the drill's start, not the resume.
     fn seed_history(&self) {
-        let mut changes: Vec<(u64, usize, f64, f64)> = Vec::new();
+        let mut changes: Vec<(u64, usize, f64)> = Vec::new();
         for (k, t) in self.teams.iter().enumerate() {
             if let Some(h) = t.here() {
                 let past =
                     std::mem::take(&mut *h.published.past_totals.lock().unwrap_or_else(|e| e.into_inner()));
-                changes.extend(past.into_iter().map(|(tick, total, shown)| (tick, k, total, shown)));
+                changes.extend(past.into_iter().map(|(tick, total, _)| (tick, k, total)));
             }
         }
-        changes.sort_by_key(|&(tick, k, _, _)| (tick, k));
+        changes.sort_by_key(|&(tick, k, _)| (tick, k));
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
-        let mut shown = self.history_shown.lock().unwrap_or_else(|e| e.into_inner());
         for at in changes.chunk_by(|a, b| a.0 == b.0) {
             let at_s = at[0].0 as f64 / f64::from(self.scenario.tick_hz);
-            let team = |k: usize| self.teams[k].info.id.as_str();
-            history.record_totals(at_s, at.iter().map(|&(_, k, total, _)| (team(k), total)));
-            if self.freeze.blind {
-                shown.record_totals(at_s, at.iter().map(|&(_, k, _, total)| (team(k), total)));
-            }
+            history
+                .record_totals(at_s, at.iter().map(|&(_, k, total)| (self.teams[k].info.id.as_str(), total)));
         }
     }
 

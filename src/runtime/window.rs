@@ -210,9 +210,9 @@ mod tests {
         assert!(p.traffic.iter().all(|s| *s >= p.first_seq));
     }
 
-    #[test]
-    fn alerts_are_found_through_their_index_in_the_window() {
-        let mut p = Published::default();
+    /// Fills `p` with five windows of events: every 1000th from 7 an alert, every third of
+    /// the rest traffic. Returns how many.
+    fn alerting_log(p: &mut Published) -> u64 {
         let n = 5 * LIVE_EVENT_WINDOW as u64;
         for seq in 0..n {
             let kind = if seq % 1000 == 7 {
@@ -222,6 +222,13 @@ mod tests {
             };
             p.extend(&[SimEvent { seq, tick: seq, kind }]);
         }
+        n
+    }
+
+    #[test]
+    fn alerts_are_found_through_their_index_in_the_window() {
+        let mut p = Published::default();
+        let n = alerting_log(&mut p);
         assert!(p.alerts.iter().all(|s| *s >= p.first_seq && s % 1000 == 7));
         let want: Vec<u64> = (p.first_seq..n).filter(|s| s % 1000 == 7).collect();
         let found: Vec<u64> = p.indexed(&p.alerts, 0, usize::MAX).iter().map(|e| e.seq).collect();
@@ -239,15 +246,7 @@ mod tests {
             e.kind.is_traffic() || matches!(e.kind, EventKind::IdsAlert { .. })
         }
         let mut p = Published::starting_at(0, Some(shows));
-        let n = 5 * LIVE_EVENT_WINDOW as u64;
-        for seq in 0..n {
-            let kind = if seq % 1000 == 7 {
-                EventKind::IdsAlert { rule: "r".into(), plc: "p".into(), source: "h".into(), function: 6 }
-            } else {
-                event(seq, seq % 3 == 0).kind
-            };
-            p.extend(&[SimEvent { seq, tick: seq, kind }]);
-        }
+        alerting_log(&mut p);
         let all = p.shown_since(0, usize::MAX);
         assert!(all.len() < p.events.len() && p.shown_before > 0, "the window slid");
         let numbers: Vec<u64> = all.iter().map(|e| e.seq).collect();

@@ -16,7 +16,7 @@ from selenium.webdriver.support.ui import Select
 
 from ui import accessibility, chromium, failing, mimic_clashes, phone, untranslated
 
-base, team, token, observer, out = sys.argv[1:6]
+base, team, token, observer, out, instructor = sys.argv[1:7]
 
 driver, wait = chromium(1500, 1400)
 seen = {}
@@ -153,24 +153,31 @@ with failing(driver, f"{out}/failure.png"):
     driver.save_screenshot(f"{out}/team-console-phone.png")
     driver.set_window_size(1500, 1400)
 
-    # The scoreboard, as an observer: the team that acted leads, and the board updates live.
+    # The scoreboard, as an observer. A contest is blind: until the hot wash it shows no team's
+    # score, and says so; the clock runs.
     # The drill's plant time as the board opens: its chart starts before, at the drill's start.
     opened = json.loads(urllib.request.urlopen(urllib.request.Request(f"{base}/api/drill", headers={"Authorization": f"Bearer {observer}"}), timeout=20).read())["at_s"]
     driver.get(f"{base}/?token={observer}")
-    board = lambda d: d.execute_script("return [...document.querySelectorAll('#board tbody tr')].map(r => [r.dataset.team, +r.querySelector('.total').textContent])")
-    wait.until(lambda d: (board(d) or [[None]])[0][0] == team)
+    cells = lambda d: d.execute_script("return [...document.querySelectorAll('#board tbody tr')].map(r => [r.dataset.team, r.querySelector('.total').textContent])")
+    wait.until(lambda d: len(cells(d)) == 2)
+    seen["hidden_totals"] = sorted(set(t for _, t in cells(driver)))
+    seen["provisional_badge"] = driver.execute_script("return !document.getElementById('provisional').hidden")
+    clock = driver.find_element(By.ID, "clock").text
+    wait.until(lambda d: d.find_element(By.ID, "clock").text != clock)
+    seen["clock"] = driver.find_element(By.ID, "clock").text
     seq = int(wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-seq")))
-    # A score change now (a report: credited or, when nothing like it happened, a false positive): the open board must
-    # show it without a reload.
+    # The hot wash (the white cell's control): the open board shows the scores without a
+    # reload, the team that acted ahead.
     request = urllib.request.Request(
-        f"{base}/api/teams/{team}/reports",
-        data=json.dumps({"technique": "T0836", "asset": "plc-t101"}).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        f"{base}/api/drill/control",
+        data=json.dumps({"action": "hot_wash"}).encode(),
+        headers={"Authorization": f"Bearer {instructor}", "Content-Type": "application/json"},
     )
     urllib.request.urlopen(request, timeout=20).read()
-    wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-seq")) > seq)
+    board = lambda d: d.execute_script("return [...document.querySelectorAll('#board tbody tr')].map(r => [r.dataset.team, +r.querySelector('.total').textContent])")
+    wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-seq")) > seq and board(d)[0][0] == team)
     seen["board"] = dict(board(driver))
-    seen["provisional_badge"] = driver.execute_script("return !document.getElementById('provisional').hidden")
+    seen["provisional_badge_after"] = driver.execute_script("return !document.getElementById('provisional').hidden")
     # The scoreboard in Chinese: nothing of its own UI left in English.
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=rank]").text == "名次")
@@ -178,10 +185,7 @@ with failing(driver, f"{out}/failure.png"):
     seen["axe"]["scoreboard"] = accessibility(driver)
     seen["history"] = driver.execute_script("return {points: +(document.getElementById('history').dataset.points || 0), canvases: document.querySelectorAll('#history canvas').length, from: +document.getElementById('history').dataset.from}")
     seen["history"]["opened"] = opened
-    # The big screen's clock runs, and one denominator serves every team.
-    clock = driver.find_element(By.ID, "clock").text
-    wait.until(lambda d: d.find_element(By.ID, "clock").text != clock)
-    seen["clock"] = driver.find_element(By.ID, "clock").text
+    # One denominator serves every team.
     seen["ties_note"] = driver.find_element(By.CSS_SELECTOR, "#board + p.ties").text
     seen["denominators"] = driver.execute_script("return [...new Set([...document.querySelectorAll('#board td.detected')].map(t => t.textContent.split('/')[1]))]")
     driver.save_screenshot(f"{out}/scoreboard.png")

@@ -42,9 +42,7 @@ pub struct TaskResult {
     /// Most points.
     pub max: f64,
     /// Why.
-    pub detail: String,
-    /// The same in Chinese.
-    pub detail_zh: String,
+    pub detail: Text,
     /// Failed by the safety gate.
     pub gated: bool,
 }
@@ -74,9 +72,7 @@ pub struct Grade {
     /// Passed the rule and the safety gate.
     pub passed: bool,
     /// What the trainee's own actions did to safety, if anything.
-    pub safety_violation: Option<String>,
-    /// The same in Chinese.
-    pub safety_violation_zh: Option<String>,
+    pub safety_violation: Option<Text>,
 }
 
 /// Grades an exam from its log.
@@ -101,15 +97,11 @@ pub fn grade_at(s: &Scenario, events: &[SimEvent], rule: PassRule, end: u64) -> 
                 title: texts::title(t.id),
                 points: (t.max * share * 10.0).round() / 10.0,
                 max: t.max,
-                detail: if failed_gate {
-                    format!("safety gate: {}", violation.as_ref().map_or("", |v| v.en.as_str()))
-                } else {
-                    t.detail
-                },
-                detail_zh: if failed_gate {
-                    format!("安全否决：{}", violation.as_ref().map_or("", |v| v.zh.as_str()))
-                } else {
-                    t.detail_zh
+                detail: match &violation {
+                    Some(v) if failed_gate => {
+                        Text::new(format!("safety gate: {}", v.en), format!("安全否决：{}", v.zh))
+                    }
+                    _ => t.detail,
                 },
                 gated: failed_gate,
             }
@@ -128,17 +120,5 @@ pub fn grade_at(s: &Scenario, events: &[SimEvent], rule: PassRule, end: u64) -> 
     let max: f64 = areas.iter().map(|a| a.max).sum();
     let passed =
         total >= rule.overall * max && !areas.iter().any(|a| rule.area_below(a.points, a.max)) && max > 0.0;
-    let (safety_violation, safety_violation_zh) = match violation {
-        Some(v) => (Some(v.en), Some(v.zh)),
-        None => (None, None),
-    };
-    Grade {
-        tasks,
-        areas,
-        total: (total * 10.0).round() / 10.0,
-        max,
-        passed,
-        safety_violation,
-        safety_violation_zh,
-    }
+    Grade { tasks, areas, total: (total * 10.0).round() / 10.0, max, passed, safety_violation: violation }
 }

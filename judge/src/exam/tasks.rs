@@ -1,7 +1,7 @@
 //! Each exam task's share of its points, from the facts of the log and the score card.
 
 use icsdrill_engine::event::SimEvent;
-use icsdrill_engine::scenario::Scenario;
+use icsdrill_engine::scenario::{Scenario, Text};
 
 use super::facts::Facts;
 use crate::score::ScoreCard;
@@ -13,9 +13,7 @@ pub(super) struct Checked {
     pub(super) max: f64,
     /// Share of `max` earned (clamped to 0..=1 later).
     pub(super) share: f64,
-    pub(super) detail: String,
-    /// The same in Chinese.
-    pub(super) detail_zh: String,
+    pub(super) detail: Text,
     /// Failed whole by the safety gate.
     pub(super) gated: bool,
 }
@@ -28,7 +26,7 @@ fn task(
     (detail, detail_zh): (String, String),
     gated: bool,
 ) -> Checked {
-    Checked { id, area, max, share, detail, detail_zh, gated }
+    Checked { id, area, max, share, detail: Text::new(detail, detail_zh), gated }
 }
 
 fn ratio(part: usize, whole: usize) -> f64 {

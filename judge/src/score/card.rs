@@ -34,8 +34,8 @@ struct Detection {
     first: Option<u64>,
     useful: Vec<bool>,
     counted: Vec<bool>,
-    /// Each step's first crediting report's tick.
-    credited_at: Vec<Option<u64>>,
+    /// Each step's first and last crediting reports' ticks.
+    credited: Vec<Option<(u64, u64)>>,
 }
 
 /// Which attack steps a card counts as fired.
@@ -76,11 +76,12 @@ impl Scorer {
     fn card_as(&mut self, now: u64, sight: Sight) -> ScoreCard {
         let d = self.detection(sight);
         let attack = self.attack(sight, &d);
-        let mut components = vec![d.part];
-        components.extend(match sight {
+        let timed = match sight {
             Sight::All => self.timed_parts(&attack, d.first),
-            Sight::Reported => self.timed_so_far(&attack, d.first),
-        });
+            Sight::Reported => self.timed_so_far(&d),
+        };
+        let mut components = vec![d.part];
+        components.extend(timed);
         if sight == Sight::All {
             components.extend(self.safety_parts(now));
         } else {
@@ -135,7 +136,7 @@ impl Scorer {
         let n = self.steps.len();
         let fired: Vec<usize> = (0..n).filter(|i| self.steps[*i].first_tick.is_some()).collect();
         let mut credits = vec![0.0f64; n];
-        let mut credited_at: Vec<Option<u64>> = vec![None; n];
+        let mut credited: Vec<Option<(u64, u64)>> = vec![None; n];
         let mut first: Option<u64> = None;
         let mut useful = vec![false; self.reports.len()];
         for &i in &fired {
@@ -144,7 +145,9 @@ impl Scorer {
                 if c > 0.0 {
                     useful[k] = true;
                     credits[i] = credits[i].max(c);
-                    credited_at[i] = Some(credited_at[i].map_or(rep.tick, |t| t.min(rep.tick)));
+                    credited[i] = Some(
+                        credited[i].map_or((rep.tick, rep.tick), |(a, b)| (a.min(rep.tick), b.max(rep.tick))),
+                    );
                     first = Some(first.map_or(rep.tick, |t: u64| t.min(rep.tick)));
                 }
             }
@@ -177,12 +180,13 @@ impl Scorer {
             first,
             useful,
             counted,
-            credited_at,
+            credited,
         }
     }
 
-    /// The attack's times as the card counts them: every step's, or the counted steps' as
-    /// they stood when a report matched them (an effect after that is not counted).
+    /// The attack's times as the card counts them: every step's, or (a provisional card) its
+    /// start as the first report that matched a step found it: that step's first tick, which
+    /// no later report moves.
     fn attack(&self, sight: Sight, d: &Detection) -> Attack {
         if sight == Sight::All {
             return Attack {
@@ -191,18 +195,9 @@ impl Scorer {
                 recovered: self.first_recover_after_effect,
             };
         }
-        let seen =
-            || (0..self.steps.len()).filter(|i| d.counted[*i]).map(|i| (&self.steps[i], d.credited_at[i]));
-        let start = seen().filter_map(|(s, _)| s.first_tick).min();
-        let first_effect = seen()
-            .filter(|(s, at)| s.effect_tick.is_some_and(|e| at.is_some_and(|at| e <= at)))
-            .min_by_key(|(s, _)| s.effect_tick)
-            .map(|(s, _)| s);
-        Attack {
-            start,
-            effect: first_effect.and_then(|s| s.effect_tick),
-            recovered: first_effect.and_then(|s| s.recovered_tick),
-        }
+        let anchor =
+            (0..self.steps.len()).filter(|i| d.counted[*i]).min_by_key(|i| d.credited[*i].map(|c| c.0));
+        Attack { start: anchor.and_then(|i| self.steps[i].first_tick), effect: None, recovered: None }
     }
 
     /// Minutes of `ticks`.
@@ -264,31 +259,49 @@ impl Scorer {
     }
 
     /// Time to detect, contain and recover as earned so far (a provisional card): nothing
-    /// before a report matched the attack, then each from the counted steps' times.
-    fn timed_so_far(&self, attack: &Attack, first_detect: Option<u64>) -> [Component; 3] {
+    /// before a report matched the attack, then each the best any counted step earns, as it
+    /// stood when reported (detected when first reported, contained from its first tick,
+    /// recovered from a change to the process a report came after). The best, so a report
+    /// matching one more step never lowers a part.
+    fn timed_so_far(&self, d: &Detection) -> [Component; 3] {
         let (r, p) = (&self.rubric, &self.rubric.points);
-        let earned = |key: &'static str, points: f64, (from, at): (Option<u64>, Option<u64>), target: u64| {
-            let (earned, detail) = match (from, at) {
-                (Some(f), Some(a)) => {
-                    let dt = a.saturating_sub(f);
+        let counted: Vec<(&super::StepSeen, (u64, u64))> = (0..self.steps.len())
+            .filter(|i| d.counted[*i])
+            .filter_map(|i| Some((&self.steps[i], d.credited[i]?)))
+            .collect();
+        let best = |key: &'static str, points: f64, target: u64, times: Vec<(u64, Option<u64>)>| {
+            let earned = times.iter().map(|&(from, at)| match at {
+                Some(at) => {
+                    let dt = at.saturating_sub(from);
                     (decay(points, dt, target), texts::took(self.minutes(dt), self.minutes(target)))
                 }
-                (None, _) if attack.start.is_some() => (0.0, texts::no_change_reported()),
-                (None, _) => (0.0, texts::none_reported()),
-                (Some(_), None) => (0.0, texts::not_yet(key)),
-            };
+                None => (0.0, texts::not_yet(key)),
+            });
+            let (earned, detail) = earned
+                .fold(None, |b: Option<(f64, _)>, e| match b {
+                    Some(b) if b.0 >= e.0 => Some(b),
+                    _ => Some(e),
+                })
+                .unwrap_or_else(|| {
+                    (
+                        0.0,
+                        if counted.is_empty() { texts::none_reported() } else { texts::no_change_reported() },
+                    )
+                });
             part(key, (texts::time_label(key), detail), earned, points)
         };
-        let contained = self.first_contain.map(|c| c.max(attack.start.unwrap_or(0)));
+        let first = |s: &super::StepSeen| s.first_tick.unwrap_or(0);
+        let detect = counted.iter().map(|(s, c)| (first(s), Some(c.0))).collect();
+        let contain =
+            counted.iter().map(|(s, _)| (first(s), self.first_contain.map(|t| t.max(first(s))))).collect();
+        let recover = counted
+            .iter()
+            .filter_map(|(s, c)| s.effect_tick.filter(|e| *e <= c.1).map(|e| (e, s.recovered_tick)))
+            .collect();
         [
-            earned("time_to_detect", p.time_to_detect, (attack.start, first_detect), r.detect_target_ticks),
-            earned("time_to_contain", p.time_to_contain, (attack.start, contained), r.contain_target_ticks),
-            earned(
-                "time_to_recover",
-                p.time_to_recover,
-                (attack.effect, attack.recovered),
-                r.recover_target_ticks,
-            ),
+            best("time_to_detect", p.time_to_detect, r.detect_target_ticks, detect),
+            best("time_to_contain", p.time_to_contain, r.contain_target_ticks, contain),
+            best("time_to_recover", p.time_to_recover, r.recover_target_ticks, recover),
         ]
     }
 

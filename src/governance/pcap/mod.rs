@@ -169,8 +169,10 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
 pub(super) struct Logged<'a, T> {
     host: HostIdx,
     plc: PlcIdx,
-    /// The record's place in the log.
-    seq: u64,
+    /// Where the record stands among what the capture shows: its tick and its place among
+    /// the tick's transactions of its protocol (never its place in the log, which counts
+    /// events a team is not shown).
+    place: (u64, u64),
     t: &'a T,
 }
 
@@ -190,10 +192,11 @@ impl<T> Logged<'_, T> {
 
     /// A connection to `server` refused at connect, as Wireshark shows one: the client's SYN
     /// answered by the server's RST-ACK. Each attempt comes from a port of its own (by its
-    /// place in the log), apart from the ports of accepted connections.
+    /// place in the capture), apart from the ports of accepted connections.
     fn refused(&self, placement: &Placement, server: SocketAddrV4) -> Vec<Vec<u8>> {
         let client = placement.hosts[self.host.ix()];
-        let port = 60_000 + (self.seq + u64::from(self.host.0 * 997 + self.plc.0)) % 5_000;
+        let (tick, k) = self.place;
+        let port = 60_000 + (tick.wrapping_mul(64) + k + u64::from(self.host.0 * 997 + self.plc.0)) % 5_000;
         let port = port as u16;
         let syn = tcp(client, *server.ip(), port, server.port(), 1, None, true, &[]);
         let b = PacketBuilder::ethernet2([0; 6], [0; 6])
@@ -217,12 +220,14 @@ fn logged_of<'a, T>(
     speaks: fn(&icsdrill_engine::scenario::PlcDef) -> bool,
     pick: impl Fn(&'a EventKind) -> Option<(&'a T, &'a str, &'a str)>,
 ) -> Vec<Logged<'a, T>> {
+    let mut place = (u64::MAX, 0);
     since(sim, seen)
         .iter()
         .filter_map(|e| {
             let (t, plc, source) = pick(&e.kind)?;
             let plc = s.plc(plc).filter(|p| speaks(&s.plcs[p.ix()]))?;
-            Some(Logged { plc, host: s.host(source)?, seq: e.seq, t })
+            place = if place.0 == e.tick { (e.tick, place.1 + 1) } else { (e.tick, 0) };
+            Some(Logged { plc, host: s.host(source)?, place, t })
         })
         .collect()
 }

@@ -488,7 +488,6 @@ pub(crate) fn element_word(e: &str, l: Lang) -> &str {
     }
 }
 
-/// A severity tier in words.
 /// A finding's techniques as a report names them, `T1692.001 name (T0855)`, the name in the
 /// report's language (a Chinese report's with the English beside it).
 fn technique_labels(f: &Merged, l: Lang) -> Vec<String> {
@@ -500,6 +499,7 @@ fn mitigation_labels(ids: &[&str], l: Lang) -> Vec<String> {
     icsdrill_judge::findings::mitigation_names(ids).iter().map(|m| l.pick(m).to_string()).collect()
 }
 
+/// A severity tier in words.
 pub(crate) fn severity_word(sev: icsdrill_judge::findings::Severity, l: Lang) -> &'static str {
     use icsdrill_judge::findings::Severity as S;
     match sev {

@@ -96,7 +96,9 @@ pub trait DrillApi: Send + Sync + 'static {
     fn team_state(&self, team: &str) -> Option<TeamView>;
     /// The team's endpoint table.
     fn team_endpoints(&self, team: &str) -> Option<Vec<EndpointInfo>>;
-    /// Events the team may see (its traffic, alarms, its own actions), `seq >= since`.
+    /// Events the team may see (its traffic, alarms, its own actions), numbered in the team's
+    /// own list from `since` on (one after another: no gap where the log has events it is not
+    /// shown), each with its number as its `seq`.
     fn team_events(&self, team: &str, since: u64, limit: usize) -> Option<Vec<SimEvent>>;
     /// The team's score card (as the white cell sees it: a blind drill's carries the
     /// provisional card its team sees, `ScoreCard::as_seen`).
@@ -121,7 +123,8 @@ pub trait DrillApi: Send + Sync + 'static {
     /// The team's after-action report so far: `format` is html, md, json or xlsx, `lang` en
     /// or zh: the content type and the bytes.
     fn report(&self, team: &str, format: &str, lang: &str) -> Result<(&'static str, Vec<u8>), ServiceError>;
-    /// The team's monitoring alerts after event `since` (at most `limit`).
+    /// The team's monitoring alerts from number `since` on in the team's event list (at most
+    /// `limit`), each with that number as its `seq`.
     fn team_alerts(&self, team: &str, since: u64, limit: usize) -> Option<Vec<Alert>>;
     /// Pushes the team's alerts to its own syslog receiver from now on (`None`: stops).
     fn team_syslog(&self, team: &str, target: Option<SyslogTarget>) -> Result<(), ServiceError>;
@@ -311,7 +314,7 @@ pub const ROUTES: &[RouteDoc] = &[
         method: "GET",
         path: "/api/teams/{team}/alerts",
         access: Access::TeamOrInstructor,
-        summary: "The team's monitoring alerts as server-sent events, each with technique, severity, asset, source and time (?since=SEQ&format=json|cef|syslog)",
+        summary: "The team's monitoring alerts as server-sent events, each with technique, severity, asset, source and time (?since=N&format=json|cef|syslog, N the number of the event in the team's list; Last-Event-ID resumes)",
         body: None,
     },
     RouteDoc {

@@ -421,14 +421,21 @@ fn default_alert_format() -> String {
     "json".into()
 }
 
-/// The team's alerts as they come, one server-sent event each (`alert`): JSON, a CEF line or an
-/// RFC 5424 message, for the team's own monitoring platform.
+/// The team's alerts as they come, one server-sent event each (`alert`, its id the number of
+/// its event in the team's list): JSON, a CEF line or an RFC 5424 message, for the team's own
+/// monitoring platform. From `?since=N` on, or after the `Last-Event-ID` a reconnecting
+/// client sends (the stream goes on where it broke off, nothing twice).
 pub(super) async fn team_alerts(
     State(drill): State<Drill>,
     TeamPath { id: team, .. }: TeamPath<false>,
+    headers: HeaderMap,
     q: Result<Query<AlertsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let Query(mut q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    if let Some(last) = last {
+        q.since = q.since.max(last.saturating_add(1));
+    }
     if !matches!(q.format.as_str(), "json" | "cef" | "syslog") {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be json, cef or syslog"));
     }
