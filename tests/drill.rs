@@ -825,6 +825,64 @@ fn reporting_one_more_step_never_lowers_a_provisional_part() {
     }
 }
 
+#[test]
+fn filing_a_matched_report_again_tells_nothing_of_what_the_step_did_since() {
+    // A set-point write of the tank farm's attack, first blocked, reported, then through: the
+    // team files the same report again (it matches, so it costs nothing). Its provisional card
+    // must not change: it would tell the team that, and when, the write took effect.
+    use icsdrill_engine::attack::Action;
+    use icsdrill_engine::{EventKind, SimEvent};
+    let s = builtin("petrochem-tank-farm");
+    let plan = s.attack.as_ref().unwrap();
+    let (step, plc) = plan
+        .steps
+        .iter()
+        .find_map(|st| match &st.action {
+            Action::WriteRegisters { plc, .. } => Some((st, s.plcs[plc.ix()].id.clone())),
+            _ => None,
+        })
+        .expect("a set-point write");
+    let attempt = |tick: u64, seq: u64, ok: bool| SimEvent {
+        seq,
+        tick,
+        kind: EventKind::AttackAttempt {
+            step: step.id.clone(),
+            attempt: 1,
+            host: "ews-01".into(),
+            techniques: step.techniques.clone(),
+            ok,
+            reason: None,
+        },
+    };
+    let report = |tick: u64, seq: u64| SimEvent {
+        seq,
+        tick,
+        kind: EventKind::InputApplied {
+            input: SimInput::ReportIncident(icsdrill_engine::IncidentReport {
+                technique: step.techniques[0].v18.to_string(),
+                asset: plc.clone(),
+                observed_s: None,
+                text: String::new(),
+                tactic: None,
+                impact: "x".into(),
+                actions: "y".into(),
+            }),
+        },
+    };
+    let mut scorer = Scorer::new(&s, false);
+    for e in [attempt(100, 1, false), report(110, 2)] {
+        scorer.push(&e);
+    }
+    let before = scorer.provisional_card(150);
+    assert_eq!(before.steps_fired, 1, "{before:#?}");
+    for e in [attempt(200, 3, true), report(300, 4)] {
+        scorer.push(&e);
+    }
+    let after = scorer.provisional_card(350);
+    assert_eq!(parts(&after), parts(&before), "{after:#?}");
+    assert!(scorer.card(350).components.iter().any(|p| p.key == "time_to_recover" && p.points == 0.0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blind_drill_shows_teams_and_the_board_only_what_their_reports_found_until_the_hot_wash() {
     let server = start_drill("petrochem-tank-farm", &["a", "b"], Mode::Regional).await;
@@ -959,6 +1017,8 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     spec.range.live_attacker = false;
     spec.range.duration_s = Some(120.0);
     spec.freeze_s = Some(60.0);
+    // A frozen live board (`--live-scores`): a blind contest's shows no scores to freeze.
+    spec.blind = false;
     spec.manual_clock = true;
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
@@ -1252,7 +1312,7 @@ async fn a_teams_events_are_numbered_with_no_gap_where_the_log_has_events_it_doe
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_blind_drill_resumed_still_shows_the_public_only_provisional_scores() {
+async fn a_blind_drill_resumed_still_hides_the_scores_from_the_public() {
     let (dir, mut spec) = crate::util::recorded_tank_farm("blind-resume", &["a"], Mode::Regional);
     spec.range.live_attacker = false;
     let server = DrillServer::start(spec).await.unwrap();

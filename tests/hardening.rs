@@ -1167,6 +1167,11 @@ fn absurd_command_line_values_are_clear_errors() {
         (&["serve", "--ties", "shared"], "--ties is for drills"),
         (&["serve", "--ties", "first_settled"], "--ties is for drills"),
         (&["serve", "--teams", "a", "--mode", "contest", "--duration", "60", "--freeze", "600"], "--freeze"),
+        // A blind contest's board has no scores to freeze.
+        (
+            &["serve", "--teams", "a", "--mode", "contest", "--duration", "600", "--freeze", "60"],
+            "--live-scores",
+        ),
         (&["serve", "--node", "n1", "--http-port", "0", "--modbus-port", "0"], "--node are for drills"),
         // A practice range (no teams) would drop these without a word.
         (

@@ -48,8 +48,8 @@ pub struct Scoreboard {
     pub phase: Phase,
     /// Frozen (contest): observers and teams see the board as it was at the freeze.
     pub frozen: bool,
-    /// A blind drill before the hot wash: the rows are the teams' provisional cards (the
-    /// attack steps their reports have not matched, and process safety, not counted yet).
+    /// A blind drill before the hot wash: the rows carry no team's score (each team sees only
+    /// its own provisional card, on its console).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub provisional: bool,
     /// Microseconds since the drill's start at which the newest score change was computed.
@@ -417,7 +417,7 @@ fn number(mut rows: Vec<BoardRow>) -> Vec<BoardRow> {
 pub struct Hidden {
     /// Past a contest's freeze: the cards at the freeze.
     pub frozen: bool,
-    /// A blind drill: the teams' provisional cards.
+    /// A blind drill: no team's score.
     pub provisional: bool,
 }
 
@@ -436,13 +436,14 @@ impl Scoreboard {
 }
 
 /// What observers and teams see of the scores before the hot wash: a contest's board frozen
-/// from `tick` on, and a blind drill's provisional cards.
+/// from `tick` on, and a blind drill's, which shows no score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Freeze {
     /// The tick the freeze begins; none: never frozen.
     pub tick: Option<u64>,
-    /// A blind drill: until the hot wash, teams and observers see each team's provisional
-    /// card (`Scorer::provisional_card`), so a score never tells a team it is attacked.
+    /// A blind drill: until the hot wash, the public board shows no team's score (each team
+    /// sees its own provisional card, `Scorer::provisional_card`), so no score tells a team it
+    /// is attacked.
     pub blind: bool,
 }
 
@@ -458,7 +459,7 @@ impl Freeze {
         max_tick >= f && !revealed(phase)
     }
 
-    /// Whether teams and observers see provisional cards in `phase`.
+    /// Whether the scores are hidden in `phase` (teams see only their provisional cards).
     pub fn provisional(&self, phase: Phase) -> bool {
         self.blind && !revealed(phase)
     }
@@ -471,7 +472,7 @@ impl Freeze {
     /// The public board to publish after `full`, given the one published before: the full
     /// board when nothing is hidden (shared, not copied); otherwise `full` with the rows
     /// `shown` gives (while frozen, each team's card at the freeze tick, or now for a team
-    /// not there yet; in a blind drill, provisional cards), marked as what it hides, or `None`
+    /// not there yet; in a blind drill, no scores), marked as what it hides, or `None`
     /// when the published one already shows them. A board that hides the scores is numbered
     /// on from the one published before it, not as the full board (whose numbers count every
     /// change of the hidden scores), and counts the attack's `steps` (the most one run can

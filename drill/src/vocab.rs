@@ -134,7 +134,8 @@ pub struct DrillInfo {
     /// last board was published runs its clock on from here rather than from that board's.
     #[serde(default)]
     pub at_s: f64,
-    /// Teams and observers see provisional scores until the hot wash (`DrillSpec::blind`).
+    /// Until the hot wash, teams see only their own provisional scores and observers none
+    /// (`DrillSpec::blind`).
     #[serde(default)]
     pub blind: bool,
 }

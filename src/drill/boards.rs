@@ -144,5 +144,11 @@ pub(super) fn freeze_of(spec: &DrillSpec) -> Result<Freeze> {
         (_, Some(_), Some(_)) => bail_invalid!("a scoreboard freeze is for contests (--mode contest)"),
         _ => None,
     };
+    if tick.is_some() && spec.blind {
+        bail_invalid!(
+            "--freeze holds the scores a board shows, and a blind contest's shows none until the hot wash: \
+             add --live-scores (a drill file's live_scores: true) to freeze a live board"
+        );
+    }
     Ok(Freeze { tick, blind: spec.blind })
 }

@@ -430,7 +430,7 @@ mod tests {
             (scored.total, &scored.components, scored.settled_tick, scored.tick),
             (kept.total, &kept.components, kept.settled_tick, freeze)
         );
-        // A blind drill's provisional card at the freeze too (what its public board shows):
+        // A blind drill's provisional card at the freeze too, scored alike:
         // nothing reported, so no step counts.
         let (kept, scored) = (kept.provisional.as_ref().unwrap(), scored.provisional.as_ref().unwrap());
         assert_eq!(kept.steps_fired, 0, "{kept:?}");

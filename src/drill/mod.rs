@@ -74,10 +74,10 @@ pub struct DrillSpec {
     /// Contest: observers and teams see the scoreboard as it was this many simulated
     /// seconds before the end (needs `range.duration_s`).
     pub freeze_s: Option<f64>,
-    /// Until the hot wash, teams and the public board see each team's provisional score
-    /// (only the attack steps its reports have matched count; process safety is judged at the
-    /// hot wash), so a score never tells a team that, or when, it is attacked. By default
-    /// for regional drills, contests and exams (`Mode::blind_by_default`).
+    /// Until the hot wash, each team sees its provisional score (the points earned so far from
+    /// what its reports found; process safety judged at the hot wash) and the public board
+    /// shows no score, so no score tells a team that, or when, it is attacked. By default for
+    /// regional drills, contests and exams (`Mode::blind_by_default`; `--live-scores`).
     pub blind: bool,
     /// How teams with the same total are ranked.
     pub ties: board::Ties,

@@ -277,7 +277,8 @@ function boardHistory() {
   const add = b => {
     last = b;
     if (!b.rows.length) return;
-    if (!b.frozen) {
+    // A frozen board adds nothing, nor does a blind drill's (no scores until the hot wash).
+    if (!b.frozen && !b.provisional) {
       const at = b.clock ? b.clock.at_s : xs.length;
       if (xs.length && at <= xs[xs.length - 1]) { xs.pop(); for (const t in series) series[t].pop(); }
       xs.push(at);
@@ -323,7 +324,7 @@ function fullView(b, blind) {
   const prov = $("#provisional");
   if (prov) prov.hidden = !b.provisional;
   const truth = $("#blindview");
-  if (truth) truth.hidden = !blind || b.provisional || b.phase === "hot_wash" || b.phase === "ended";
+  if (truth) truth.hidden = !blind || !b.seq || b.provisional || b.phase === "hot_wash" || b.phase === "ended";
   // A frozen board says since when: its totals (and its chart) are those of that moment.
   const frozen = $("#frozen");
   if (frozen) frozen.textContent = b.clock && b.clock.freeze_s != null ? `${tr("frozen")} (${hms(b.clock.freeze_s)})` : tr("frozen");
@@ -349,6 +350,18 @@ async function scoreboardPage() {
     if (known && (b.phase !== "live" || b.clock.at_s >= known.at_s)) known = null;
     board = b; boardAt = performance.now(); showClock(); history(b); phaseBadge(b.phase); $("#frozen").hidden = !b.frozen; boardRows(b, $("#board tbody")); document.body.dataset.seq = b.seq; });
   setInterval(showClock, 500);
+  // A blind drill's board is sent again only when its phase changes (no scores move on it):
+  // its clock is set from the drill's plant time every 30 s, not run on from the last board.
+  setInterval(() => {
+    if (!board || !board.provisional) return;
+    api("/api/drill").then(d => {
+      if (!board || !board.provisional) return;
+      board = {...board, clock: {...board.clock, at_s: d.at_s}};
+      boardAt = performance.now();
+      known = null;
+      showClock();
+    }).catch(() => {});
+  }, 30000);
   $("#fullscreen").addEventListener("click", () => document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen().catch(() => {}));
 }
 

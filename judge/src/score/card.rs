@@ -34,8 +34,8 @@ struct Detection {
     first: Option<u64>,
     useful: Vec<bool>,
     counted: Vec<bool>,
-    /// Each step's first and last crediting reports' ticks.
-    credited: Vec<Option<(u64, u64)>>,
+    /// Each step's first crediting report's tick.
+    credited: Vec<Option<u64>>,
 }
 
 /// Which attack steps a card counts as fired.
@@ -64,11 +64,12 @@ impl Scorer {
 
     /// The card a team sees of a blind drill until the hot wash: the points earned so far from
     /// what its reports found. Only the attack steps its reports have matched count, as they
-    /// stood when matched (the hosts they had come from, an effect they had had): detection
-    /// against the most steps one run can fire, the timed parts from those steps' times, none
-    /// before. Process safety, which would tell what false data hides from its displays, is
-    /// withheld. So it moves only with what the team does, never with what the attacker does.
-    /// Its tie-break tick is its own.
+    /// stood when matched (the hosts they had come from, an effect a report came after):
+    /// detection against the most steps one run can fire, each timed part the best any counted
+    /// step earns (`timed_so_far`), nothing before the first match. Process safety, which would
+    /// tell what false data hides from its displays, is withheld. So its points move only with
+    /// what the team does (its alert count grows with what its monitoring sees). Its
+    /// tie-break tick is its own.
     pub fn provisional_card(&mut self, now: u64) -> ScoreCard {
         self.card_as(now, Sight::Reported)
     }
@@ -136,7 +137,7 @@ impl Scorer {
         let n = self.steps.len();
         let fired: Vec<usize> = (0..n).filter(|i| self.steps[*i].first_tick.is_some()).collect();
         let mut credits = vec![0.0f64; n];
-        let mut credited: Vec<Option<(u64, u64)>> = vec![None; n];
+        let mut credited: Vec<Option<u64>> = vec![None; n];
         let mut first: Option<u64> = None;
         let mut useful = vec![false; self.reports.len()];
         for &i in &fired {
@@ -145,9 +146,7 @@ impl Scorer {
                 if c > 0.0 {
                     useful[k] = true;
                     credits[i] = credits[i].max(c);
-                    credited[i] = Some(
-                        credited[i].map_or((rep.tick, rep.tick), |(a, b)| (a.min(rep.tick), b.max(rep.tick))),
-                    );
+                    credited[i] = Some(credited[i].map_or(rep.tick, |t| t.min(rep.tick)));
                     first = Some(first.map_or(rep.tick, |t: u64| t.min(rep.tick)));
                 }
             }
@@ -186,7 +185,9 @@ impl Scorer {
 
     /// The attack's times as the card counts them: every step's, or (a provisional card) its
     /// start as the first report that matched a step found it: that step's first tick, which
-    /// no later report moves.
+    /// no later report moves. Of a provisional card only the response plan reads it (its
+    /// timed parts are `timed_so_far`'s), and a plan is scored in enterprise drills, which are
+    /// blind only when asked.
     fn attack(&self, sight: Sight, d: &Detection) -> Attack {
         if sight == Sight::All {
             return Attack {
@@ -195,8 +196,7 @@ impl Scorer {
                 recovered: self.first_recover_after_effect,
             };
         }
-        let anchor =
-            (0..self.steps.len()).filter(|i| d.counted[*i]).min_by_key(|i| d.credited[*i].map(|c| c.0));
+        let anchor = (0..self.steps.len()).filter(|i| d.counted[*i]).min_by_key(|i| d.credited[*i]);
         Attack { start: anchor.and_then(|i| self.steps[i].first_tick), effect: None, recovered: None }
     }
 
@@ -260,12 +260,13 @@ impl Scorer {
 
     /// Time to detect, contain and recover as earned so far (a provisional card): nothing
     /// before a report matched the attack, then each the best any counted step earns, as it
-    /// stood when reported (detected when first reported, contained from its first tick,
-    /// recovered from a change to the process a report came after). The best, so a report
-    /// matching one more step never lowers a part.
+    /// stood when first reported (detected then, contained from its first tick, recovered from
+    /// a change to the process it had made by then: a report filed again later, costing
+    /// nothing, must not tell the team that the step has since taken effect). The best, so a
+    /// report matching one more step never lowers a part.
     fn timed_so_far(&self, d: &Detection) -> [Component; 3] {
         let (r, p) = (&self.rubric, &self.rubric.points);
-        let counted: Vec<(&super::StepSeen, (u64, u64))> = (0..self.steps.len())
+        let counted: Vec<(&super::StepSeen, u64)> = (0..self.steps.len())
             .filter(|i| d.counted[*i])
             .filter_map(|i| Some((&self.steps[i], d.credited[i]?)))
             .collect();
@@ -291,12 +292,14 @@ impl Scorer {
             part(key, (texts::time_label(key), detail), earned, points)
         };
         let first = |s: &super::StepSeen| s.first_tick.unwrap_or(0);
-        let detect = counted.iter().map(|(s, c)| (first(s), Some(c.0))).collect();
+        let detect = counted.iter().map(|(s, reported)| (first(s), Some(*reported))).collect();
         let contain =
             counted.iter().map(|(s, _)| (first(s), self.first_contain.map(|t| t.max(first(s))))).collect();
         let recover = counted
             .iter()
-            .filter_map(|(s, c)| s.effect_tick.filter(|e| *e <= c.1).map(|e| (e, s.recovered_tick)))
+            .filter_map(|(s, reported)| {
+                s.effect_tick.filter(|e| e <= reported).map(|e| (e, s.recovered_tick))
+            })
             .collect();
         [
             best("time_to_detect", p.time_to_detect, r.detect_target_ticks, detect),

@@ -110,7 +110,7 @@ pub struct ScoreCard {
     /// team it does not run).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hints: Vec<String>,
-    /// Of a blind drill's card: what the team (and the public board) sees until the hot wash,
+    /// Of a blind drill's card: what the team sees of it until the hot wash,
     /// `Scorer::provisional_card`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provisional: Option<Box<ScoreCard>>,

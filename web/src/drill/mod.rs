@@ -65,8 +65,7 @@ pub trait DrillApi: Send + Sync + 'static {
     /// Live scoreboard: `full` for instructors, otherwise as observers see it (frozen).
     fn scoreboard(&self, full: bool) -> watch::Receiver<Arc<Scoreboard>>;
     /// Each team's total over plant time since the drill's start: `full` for instructors,
-    /// otherwise cut at a contest's freeze until the hot wash (and a blind drill's
-    /// provisional totals).
+    /// otherwise cut at a contest's freeze until the hot wash (and none of a blind drill's).
     fn score_history(&self, full: bool) -> HistoryView;
     /// Whether teams see provisional scores now (a blind drill before the hot wash): the
     /// cards on a team's own console are then the provisional ones its true cards carry.
@@ -200,14 +199,14 @@ pub const ROUTES: &[RouteDoc] = &[
         method: "GET",
         path: "/api/scoreboard",
         access: Access::Any,
-        summary: "Ranked scores (for non-instructors: frozen in a contest's last minutes, provisional in a blind drill until the hot wash)",
+        summary: "Ranked scores (for non-instructors until the hot wash: frozen in a contest's last minutes, none in a blind drill)",
         body: None,
     },
     RouteDoc {
         method: "GET",
         path: "/api/scoreboard/history",
         access: Access::Any,
-        summary: "Each team's total over plant time (for non-instructors until the hot wash: up to a contest's freeze, provisional totals in a blind drill)",
+        summary: "Each team's total over plant time (for non-instructors until the hot wash: up to a contest's freeze, none in a blind drill)",
         body: None,
     },
     RouteDoc {
