@@ -447,21 +447,16 @@ pub struct Freeze {
     pub blind: bool,
 }
 
-/// Whether the scores are shown as they are in `phase` (the hot wash and after).
-fn revealed(phase: Phase) -> bool {
-    matches!(phase, Phase::HotWash | Phase::Ended)
-}
-
 impl Freeze {
     /// Whether the public board is frozen when the furthest range has reached `max_tick`.
     pub fn frozen(&self, max_tick: u64, phase: Phase) -> bool {
         let Some(f) = self.tick else { return false };
-        max_tick >= f && !revealed(phase)
+        max_tick >= f && !phase.is_over()
     }
 
     /// Whether the scores are hidden in `phase` (teams see only their provisional cards).
     pub fn provisional(&self, phase: Phase) -> bool {
-        self.blind && !revealed(phase)
+        self.blind && !phase.is_over()
     }
 
     /// What the public board hides when the furthest range has reached `max_tick`.

@@ -33,6 +33,12 @@ impl Phase {
             .collect()
     }
 
+    /// Whether play is over (the hot wash, or the end): teams may read their reports and see
+    /// the scores as they are.
+    pub fn is_over(self) -> bool {
+        matches!(self, Phase::HotWash | Phase::Ended)
+    }
+
     /// Whether the plant's clock runs in this phase.
     pub fn clock_runs(self) -> bool {
         self == Phase::Live

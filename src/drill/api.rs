@@ -76,7 +76,7 @@ impl DrillApi for Drill {
         // A contest's viewers see the chart up to the freeze until the hot wash, as they see
         // the board: decided by the rule, not by the public board, which is published after
         // the history has its first point past the freeze.
-        let cut = !full && !matches!(self.phase(), Phase::HotWash | Phase::Ended);
+        let cut = !full && !self.phase().is_over();
         let until = self.freeze.tick.filter(|_| cut).map(|t| t as f64 / f64::from(self.scenario.tick_hz));
         // A blind drill's viewers get no team's totals until the hot wash (`boards::shown_rows`).
         let until = if !full && self.provisional() { Some(f64::NEG_INFINITY) } else { until };
@@ -236,7 +236,7 @@ impl DrillApi for Drill {
         let no_team = || ServiceError::NotFound(format!("no team `{}`", team.escape_debug()));
         self.team(team).ok_or_else(no_team)?;
         let rule = self.scenario.exam.pass;
-        let over = matches!(self.phase(), Phase::HotWash | Phase::Ended);
+        let over = self.phase().is_over();
         // Graded as the certificate is (`grade_at` of the judged log at its end); while the
         // exam runs, an empty log's grade gives the tasks and their points, nothing earned.
         let grade = if over {

@@ -1,6 +1,6 @@
 //! The boards a drill publishes: every team's row ranked for the white cell, and the public
 //! board observers and teams see (the same, or while the scores are hidden, a contest's rows
-//! at its freeze and a blind drill's provisional ones), with the score history of each.
+//! at its freeze, or a blind drill's teams with no score).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -106,8 +106,8 @@ impl Drill {
             (held, full, oldest)
         };
         let published = self.board_public.borrow().clone();
-        // Observers and teams see the frozen board in a contest past its freeze tick, and a
-        // blind drill's provisional scores, before the hot wash.
+        // Observers and teams see the frozen board in a contest past its freeze tick, and no
+        // scores of a blind drill, before the hot wash.
         let hidden = self.freeze.hidden(max_tick, phase);
         let rows = || self.shown_rows(&heres, &full, hidden);
         if let Some(public) = self.freeze.public(hidden, &published, (&full, self.attack_steps), rows) {

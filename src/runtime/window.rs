@@ -103,20 +103,13 @@ impl Published {
     /// crossed). Before the window: from its start.
     pub(super) fn shown_since(&self, since: u64, limit: usize) -> Vec<SimEvent> {
         let from = usize::try_from(since.saturating_sub(self.shown_before)).unwrap_or(usize::MAX);
-        self.numbered(from.min(self.shown.len()), limit)
+        (from.min(self.shown.len())..self.shown.len()).take(limit).map(|k| self.numbered(k)).collect()
     }
 
-    /// The team numbers of the shown events from index `from` of `shown`, at most `limit`.
-    fn numbered(&self, from: usize, limit: usize) -> Vec<SimEvent> {
-        self.shown[from..]
-            .iter()
-            .take(limit)
-            .enumerate()
-            .map(|(k, s)| {
-                let e = &self.events[(s - self.first_seq) as usize];
-                SimEvent { seq: self.shown_before + (from + k) as u64, ..e.clone() }
-            })
-            .collect()
+    /// The `k`th shown event of the window, carrying its team number as its `seq`.
+    fn numbered(&self, k: usize) -> SimEvent {
+        let e = &self.events[(self.shown[k] - self.first_seq) as usize];
+        SimEvent { seq: self.shown_before + k as u64, ..e.clone() }
     }
 
     /// The alerts (all of which a team's console shows) from team number `since` on, at most
@@ -129,7 +122,7 @@ impl Published {
             .iter()
             .take(limit)
             .filter_map(|a| self.shown.binary_search(a).ok())
-            .flat_map(|k| self.numbered(k, 1))
+            .map(|k| self.numbered(k))
             .collect()
     }
 

@@ -48,14 +48,6 @@ enum Sight {
     Reported,
 }
 
-/// The attack as a card counts it: when it began, when it first changed the process, and the
-/// team's first recovering action after that.
-struct Attack {
-    start: Option<u64>,
-    effect: Option<u64>,
-    recovered: Option<u64>,
-}
-
 impl Scorer {
     /// The card at tick `now`.
     pub fn card(&mut self, now: u64) -> ScoreCard {
@@ -76,10 +68,9 @@ impl Scorer {
 
     fn card_as(&mut self, now: u64, sight: Sight) -> ScoreCard {
         let d = self.detection(sight);
-        let attack = self.attack(sight, &d);
-        let timed = match sight {
-            Sight::All => self.timed_parts(&attack, d.first),
-            Sight::Reported => self.timed_so_far(&d),
+        let (timed, attack_start) = match sight {
+            Sight::All => (self.timed_parts(d.first), self.attack_start),
+            Sight::Reported => (self.timed_so_far(&d), self.first_reported_start(&d)),
         };
         let mut components = vec![d.part];
         components.extend(timed);
@@ -96,7 +87,7 @@ impl Scorer {
         components.push(self.report_quality(&d.useful));
         let mut plan = Vec::new();
         if self.plan_scored {
-            let (c, marks) = self.plan(now, attack.start);
+            let (c, marks) = self.plan(now, attack_start);
             components.push(c);
             plan = marks;
         }
@@ -183,21 +174,13 @@ impl Scorer {
         }
     }
 
-    /// The attack's times as the card counts them: every step's, or (a provisional card) its
-    /// start as the first report that matched a step found it: that step's first tick, which
-    /// no later report moves. Of a provisional card only the response plan reads it (its
-    /// timed parts are `timed_so_far`'s), and a plan is scored in enterprise drills, which are
-    /// blind only when asked.
-    fn attack(&self, sight: Sight, d: &Detection) -> Attack {
-        if sight == Sight::All {
-            return Attack {
-                start: self.attack_start,
-                effect: self.first_effect,
-                recovered: self.first_recover_after_effect,
-            };
-        }
+    /// A provisional card's attack start: the first tick of the step the first matching
+    /// report found, which no later report moves. Only the response plan reads it (the timed
+    /// parts are `timed_so_far`'s), and a plan is scored in enterprise drills, which are blind
+    /// only when asked.
+    fn first_reported_start(&self, d: &Detection) -> Option<u64> {
         let anchor = (0..self.steps.len()).filter(|i| d.counted[*i]).min_by_key(|i| d.credited[*i]);
-        Attack { start: anchor.and_then(|i| self.steps[i].first_tick), effect: None, recovered: None }
+        anchor.and_then(|i| self.steps[i].first_tick)
     }
 
     /// Minutes of `ticks`.
@@ -226,15 +209,15 @@ impl Scorer {
     }
 
     /// Time to detect, contain and recover.
-    fn timed_parts(&self, attack: &Attack, first_detect: Option<u64>) -> [Component; 3] {
+    fn timed_parts(&self, first_detect: Option<u64>) -> [Component; 3] {
         let (r, p) = (&self.rubric, &self.rubric.points);
-        let start = attack.start;
-        let recover = if attack.effect.is_some() {
+        let start = self.attack_start;
+        let recover = if self.first_effect.is_some() {
             self.timed(
                 "time_to_recover",
                 p.time_to_recover,
-                attack.effect,
-                attack.recovered,
+                self.first_effect,
+                self.first_recover_after_effect,
                 r.recover_target_ticks,
             )
         } else {

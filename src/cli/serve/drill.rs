@@ -59,8 +59,8 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
         };
         // Over: the white cell ended it (hot wash, end) or its time ran out. A stop before that
         // (Ctrl-C, SIGTERM) leaves it to be resumed.
-        let over = matches!(drill.phase(), Phase::HotWash | Phase::Ended) || ranges_ended(&drill, end);
-        if over && !matches!(drill.phase(), Phase::HotWash | Phase::Ended) {
+        let over = drill.phase().is_over() || ranges_ended(&drill, end);
+        if over && !drill.phase().is_over() {
             time_is_up(&drill).await;
         }
         let mut concluded = None;
@@ -103,7 +103,7 @@ const RECORDS_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Resolves when the white cell ends the drill (the hot wash or the end).
 async fn until_white_cell_ends(drill: &Drill) {
-    while !matches!(drill.phase(), Phase::HotWash | Phase::Ended) {
+    while !drill.phase().is_over() {
         DrillApi::next_change(drill, None).await;
     }
 }

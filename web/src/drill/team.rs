@@ -361,7 +361,7 @@ pub(super) async fn team_report_doc(
     // The report names the attack's steps and the findings: the answer key, for a team only
     // once play is over.
     let phase = drill.info().phase;
-    if matches!(role, Role::Team(_)) && !matches!(phase, Phase::HotWash | Phase::Ended) {
+    if matches!(role, Role::Team(_)) && !phase.is_over() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             format!("the report opens to teams at the hot wash; the drill is {}", phase_name(phase)),
