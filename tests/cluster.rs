@@ -491,22 +491,22 @@ async fn a_node_that_lost_a_team_records_nothing_more_for_it_and_queued_inputs_a
             c.applied(*row).unwrap();
         }
         assert_eq!(rows(&mut raw, "SELECT COUNT(*) FROM cluster_injects WHERE drill_id = $1"), 0);
-        ClusterStore::connect(&db2, &id2, "ghost").unwrap().heartbeat("http://127.0.0.1:1").unwrap();
+        ClusterStore::connect(&db2, &id2, "ghost").unwrap().heartbeat("http://127.0.0.1:1", 0).unwrap();
         let stale = icsdrill::store::cluster::FORGET_MS + 1_000;
         raw.execute("UPDATE cluster_nodes SET seen_ms = seen_ms - $2 WHERE drill_id = $1", &[&id2, &stale])
             .unwrap();
-        c.heartbeat("http://127.0.0.1:2").unwrap();
+        c.heartbeat("http://127.0.0.1:2", 0).unwrap();
         let nodes = "SELECT COUNT(*) FROM cluster_nodes WHERE drill_id = $1 AND node = 'ghost'";
         assert_eq!(rows(&mut raw, nodes), 0, "the ghost is forgotten");
         // A node that holds a lease is kept however long it was unseen (its lease says where
         // the team is until another node takes it).
-        ClusterStore::connect(&db2, &id2, "b").unwrap().heartbeat("http://127.0.0.1:3").unwrap();
+        ClusterStore::connect(&db2, &id2, "b").unwrap().heartbeat("http://127.0.0.1:3", 0).unwrap();
         raw.execute(
             "UPDATE cluster_nodes SET seen_ms = seen_ms - $2 WHERE drill_id = $1 AND node = 'b'",
             &[&id2, &stale],
         )
         .unwrap();
-        c.heartbeat("http://127.0.0.1:2").unwrap();
+        c.heartbeat("http://127.0.0.1:2", 0).unwrap();
         let b = "SELECT COUNT(*) FROM cluster_nodes WHERE drill_id = $1 AND node = 'b'";
         assert_eq!(rows(&mut raw, b), 1, "b holds x's lease");
         let store = db2.open().unwrap();
@@ -517,4 +517,76 @@ async fn a_node_that_lost_a_team_records_nothing_more_for_it_and_queued_inputs_a
     })
     .await
     .unwrap();
+}
+
+/// A node that runs none of the teams keeps the drill's clock by the other nodes' heartbeats,
+/// not by the ticks of the cards they record: those are recorded as the true scores move, and
+/// a clock that stood still between them would tell a blind drill's public board when a
+/// team's true score moved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_without_teams_keeps_the_drills_clock_while_no_card_is_recorded() {
+    let Some(db) = postgres() else { return };
+    let id = format!("clk{}", &icsdrill::drill::new_token()[..10]);
+    let dir = std::env::temp_dir().join(format!("icsdrill-cluster-{id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = 27_000 + (std::process::id() % 50) as u16 * 20;
+    let args: Vec<String> = [
+        "--database",
+        &db,
+        "--drill-id",
+        &id,
+        "--teams",
+        "solo",
+        "--modbus-port",
+        &base.to_string(),
+        "--http-port",
+        "0",
+        "--no-routine-traffic",
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    let a = start_node("a", &args, &dir);
+    until("node a runs the team", Duration::from_secs(30), || async {
+        runner(&[&a], "solo", &a.tokens["solo"]).await == Some(0)
+    })
+    .await;
+    let b = start_node("b", &args, &dir);
+    let (s, body) =
+        http(a.http, "POST", "/api/drill/control", Some(&a.instructor), Some(r#"{"action":"start"}"#)).await;
+    assert_eq!(s, 200, "{body}");
+    // The team is idle and its plant runs normally: its true card does not move for a while
+    // (the attack's first step comes at 30 s), so no card is recorded.
+    let card_tick = || {
+        let (db, id) = (icsdrill::store::Database::Postgres(db.clone()), id.clone());
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let card = db.open().unwrap().score(&id, "solo").unwrap();
+                card.and_then(|(_, c)| serde_json::from_str::<serde_json::Value>(&c).ok()?["tick"].as_u64())
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let at_s = |n: &Node| {
+        let (addr, token) = (n.http, n.instructor.clone());
+        async move {
+            let (_, body) = http(addr, "GET", "/api/drill", Some(&token), None).await;
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            v["at_s"].as_f64()
+        }
+    };
+    until("node b's clock runs past the team's last recorded card", Duration::from_secs(30), || async {
+        // No card recorded yet stands for the start.
+        let card = card_tick().await.unwrap_or(0);
+        let Some(b_at) = at_s(&b).await else { return false };
+        // Ten ticks a second (the scenario's rate).
+        b_at > 3.0 && b_at * 10.0 > card as f64 + 20.0
+    })
+    .await;
+    // And it keeps within a few lease renewals of the node that runs the team.
+    let (a_at, b_at) = (at_s(&a).await.unwrap(), at_s(&b).await.unwrap());
+    assert!(b_at <= a_at + 0.5 && b_at > a_at - 5.0, "node a at {a_at} s, node b at {b_at} s");
+    drop((a, b));
+    let _ = std::fs::remove_dir_all(&dir);
 }

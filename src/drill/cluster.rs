@@ -138,13 +138,14 @@ impl NodeState {
             })
             .collect();
         let (db2, id, me, http2) = (db.clone(), drill.id.clone(), node.to_string(), http.to_string());
+        let tick = drill.tick_here();
         let store = self.store.take();
         let (store, decided) = tokio::task::spawn_blocking(move || -> Result<_> {
             let mut store = match store {
                 Some(s) => s,
                 None => ClusterStore::connect(&db2, &id, &me)?,
             };
-            let decided = decide(&mut store, &teams, &endpoints, &me, &http2)?;
+            let decided = decide(&mut store, &teams, &endpoints, &me, &http2, tick)?;
             Ok((store, decided))
         })
         .await??;
@@ -294,8 +295,9 @@ fn decide(
     endpoints: &[String],
     me: &str,
     http: &str,
+    tick: u64,
 ) -> Result<Decided> {
-    store.heartbeat(http)?;
+    store.heartbeat(http, tick)?;
     let seen = store.look()?;
     let rows = seen.leases();
     let briefing = seen.phase == Phase::Briefing;
@@ -380,6 +382,7 @@ fn note_away(drill: &Drill, me: &str, seen: &Seen) {
         .map(|h| &h.http)
         .collect();
     *drill.others.lock().unwrap_or_else(|e| e.into_inner()) = others.into_iter().cloned().collect();
+    drill.remote_tick.fetch_max(seen.tick, std::sync::atomic::Ordering::AcqRel);
     let mut moved = false;
     for t in &drill.teams {
         let holder = seen.holders.iter().find(|h| h.lease.team == t.info.id && h.lease.live(seen.now_ms));
@@ -397,8 +400,7 @@ fn note_away(drill: &Drill, me: &str, seen: &Seen) {
                     .as_array()
                     .map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_string)).collect())
                     .unwrap_or_default();
-                let tick = card["tick"].as_u64().unwrap_or(0);
-                Some(Away { node: h.lease.node.clone(), http: h.http.clone(), endpoints, row, tick, hints })
+                Some(Away { node: h.lease.node.clone(), http: h.http.clone(), endpoints, row, hints })
             }
             _ => None,
         };

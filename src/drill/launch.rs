@@ -1,6 +1,7 @@
 //! Starting a drill server (new, or resumed from its records) and stopping it.
 
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -337,6 +338,7 @@ impl Drill {
             syslog: Mutex::new(Vec::new()),
             foreign,
             others: Mutex::default(),
+            remote_tick: AtomicU64::new(0),
             flag_secret: identity.flag_secret,
             created_ms: identity.created_ms,
             challenges,

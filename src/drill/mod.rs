@@ -30,6 +30,7 @@ mod syslog;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -190,8 +191,6 @@ pub struct Away {
     pub endpoints: Vec<EndpointInfo>,
     /// The team's row of the board, from its latest card in the shared records.
     pub row: BoardRow,
-    /// The tick of that card.
-    pub tick: u64,
     /// The hints it has taken, from that card.
     pub hints: Vec<String>,
 }
@@ -251,6 +250,11 @@ pub struct Drill {
     foreign: Arc<clients::ForeignLog>,
     /// The web views of the drill's other live nodes (a drill over several nodes), sorted.
     others: Mutex<Vec<String>>,
+    /// The furthest tick the other nodes said their ranges had run at the last look (their
+    /// heartbeats, every lease renewal): a node running none of the teams keeps the drill's
+    /// clock by it. Not by the ticks of the cards recorded, which are recorded as true scores
+    /// move and would tell a blind drill's public board when they moved.
+    pub(crate) remote_tick: AtomicU64,
     /// Contest: the flag secret.
     flag_secret: Option<String>,
     /// When the drill was created (Unix milliseconds): its reports are dated on that day, in
@@ -514,11 +518,16 @@ impl Drill {
         self.furthest_tick_of(&self.teams.iter().map(Team::here).collect::<Vec<_>>())
     }
 
+    /// The furthest tick of the ranges this node runs (0: none), what its heartbeat tells the
+    /// other nodes.
+    pub(crate) fn tick_here(&self) -> u64 {
+        self.teams.iter().filter_map(Team::here).map(|h| h.live.snapshot().tick).max().unwrap_or(0)
+    }
+
     /// `furthest_tick`, given the ranges here (`Team::here` of each team).
     fn furthest_tick_of(&self, heres: &[Option<Arc<Here>>]) -> u64 {
-        let away = self.teams.iter().filter_map(|t| t.away.load_full()).map(|a| a.tick).max();
         let here = heres.iter().flatten().map(|h| h.live.snapshot().tick);
-        here.chain(away).max().unwrap_or(0)
+        here.max().unwrap_or(0).max(self.remote_tick.load(Ordering::Acquire))
     }
 
     /// A resumed drill's score history from its teams' logs as their hooks read them again

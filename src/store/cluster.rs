@@ -23,6 +23,7 @@ pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS cluster_nodes (
     drill_id TEXT NOT NULL, node TEXT NOT NULL, http TEXT NOT NULL, seen_ms BIGINT NOT NULL,
     PRIMARY KEY (drill_id, node));
+ALTER TABLE cluster_nodes ADD COLUMN IF NOT EXISTS tick BIGINT NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS team_leases (
     drill_id TEXT NOT NULL, team TEXT NOT NULL, node TEXT NOT NULL, expires_ms BIGINT NOT NULL,
     endpoints TEXT NOT NULL, PRIMARY KEY (drill_id, team));
@@ -67,6 +68,8 @@ pub struct Seen {
     pub phase: Phase,
     /// Each team's latest recorded score card (JSON).
     pub cards: BTreeMap<String, String>,
+    /// The furthest tick the other nodes alive said their ranges had run (their heartbeats).
+    pub tick: u64,
 }
 
 impl Seen {
@@ -101,14 +104,15 @@ impl ClusterStore {
         Ok(ClusterStore { client, drill: drill.to_string(), node: node.to_string() })
     }
 
-    /// Says this node is alive, its web view at `http`.
-    pub fn heartbeat(&mut self, http: &str) -> Result<()> {
+    /// Says this node is alive, its web view at `http`, the furthest of its ranges at `tick`.
+    pub fn heartbeat(&mut self, http: &str, tick: u64) -> Result<()> {
+        let tick = i64::try_from(tick).unwrap_or(i64::MAX);
         self.client.execute(
             &format!(
-                "INSERT INTO cluster_nodes (drill_id, node, http, seen_ms) VALUES ($1, $2, $3, {NOW_MS})
-                 ON CONFLICT (drill_id, node) DO UPDATE SET http = $3, seen_ms = {NOW_MS}"
+                "INSERT INTO cluster_nodes (drill_id, node, http, seen_ms, tick) VALUES ($1, $2, $3, {NOW_MS}, $4)
+                 ON CONFLICT (drill_id, node) DO UPDATE SET http = $3, seen_ms = {NOW_MS}, tick = $4"
             ),
-            &[&self.drill, &self.node, &http],
+            &[&self.drill, &self.node, &http, &tick],
         )?;
         self.client.execute(
             &format!(
@@ -123,15 +127,13 @@ impl ClusterStore {
     /// The nodes alive, the leases, the phase and the cards, as they stand now.
     pub fn look(&mut self) -> Result<Seen> {
         let now_ms: i64 = self.client.query_one(&format!("SELECT {NOW_MS}"), &[])?.get(0);
-        let nodes = self
-            .client
-            .query(
-                "SELECT node FROM cluster_nodes WHERE drill_id = $1 AND seen_ms > $2 ORDER BY node",
-                &[&self.drill, &(now_ms - LEASE_MS)],
-            )?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let alive = self.client.query(
+            "SELECT node, tick FROM cluster_nodes WHERE drill_id = $1 AND seen_ms > $2 ORDER BY node",
+            &[&self.drill, &(now_ms - LEASE_MS)],
+        )?;
+        let nodes = alive.iter().map(|r| r.get(0)).collect();
+        let others = alive.iter().filter(|r| r.get::<_, &str>(0) != self.node);
+        let tick = others.map(|r| r.get::<_, i64>(1)).max().unwrap_or(0).max(0) as u64;
         let holders = self
             .client
             .query(
@@ -155,7 +157,7 @@ impl ClusterStore {
             .iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect();
-        Ok(Seen { now_ms, nodes, holders, phase: super::parsed("phase", &phase)?, cards })
+        Ok(Seen { now_ms, nodes, holders, phase: super::parsed("phase", &phase)?, cards, tick })
     }
 
     /// Claims or renews team `team` for one lease period, with its endpoint table (JSON):
