@@ -515,3 +515,23 @@ fn an_unreported_step_the_drill_ended_soon_after_says_how_long_the_team_had() {
     );
     assert_eq!(early.id, whole.id, "the same hazard, tracked under one id");
 }
+
+#[test]
+fn a_findings_evidence_says_when_each_event_it_cites_happened() {
+    // Bare log numbers sent a reader to a log the report does not hold; each now carries its
+    // simulated second, to be found beside the timeline and in the capture.
+    let s = builtin("petrochem-tank-farm");
+    let sim = run(&s, 1, s.duration_ticks as f64 / f64::from(s.tick_hz), &[]);
+    let r = report::build(&s, sim.events(), false, plain_context("t"));
+    let f = r.merged.iter().find(|f| f.evidence.len() > 1).expect("a finding with evidence");
+    let md = |lang| String::from_utf8(report::render(&r, Format::Md, lang).unwrap()).unwrap();
+    let (en, zh) = (md(Lang::En), md(Lang::Zh));
+    for seq in f.evidence.iter().take(2) {
+        let e = sim.events().iter().find(|e| e.seq == *seq).unwrap();
+        let t = (e.tick as f64 / f64::from(s.tick_hz)).round();
+        assert!(en.contains(&format!("{seq} (t {t} s)")), "{seq} at {t} s:\n{en}");
+        assert!(zh.contains(&format!("{seq}（第 {t} 秒）")), "{seq} at {t} s:\n{zh}");
+    }
+    let html = String::from_utf8(report::render(&r, Format::Html, Lang::En).unwrap()).unwrap();
+    assert!(html.contains(&format!("{} (t ", f.evidence[0])), "the HTML report too");
+}

@@ -155,7 +155,7 @@ fn html_finding(o: &mut String, r: &Report, l: Lang, f: &icsdrill_judge::finding
         l.s("Requirement family", "要求类别"),
         esc(l.pick(&f.family)),
         l.s("Evidence (event log entries)", "证据（事件日志序号）"),
-        super::evidence_list(&f.evidence, l),
+        r.evidence_list(&f.evidence, l),
         l.s("Corrective measure", "整改措施"),
         esc(l.pick(&f.measure)),
         l.s("Owner, deadline", "责任人、期限"),

@@ -124,7 +124,7 @@ fn md_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
             o,
             "- {}: {}",
             l.s("Evidence (event log entries)", "证据（事件日志序号）"),
-            super::evidence_list(&f.evidence, l)
+            r.evidence_list(&f.evidence, l)
         );
         let _ = writeln!(o, "- {}: {}", l.s("Corrective measure", "整改措施"), md_cell(l.pick(&f.measure)));
         let _ = writeln!(

@@ -203,6 +203,9 @@ pub struct Report {
     pub merged: Vec<Merged>,
     /// The names of the assets the findings cite, by id.
     pub assets: std::collections::BTreeMap<String, Text>,
+    /// The simulated second of each event the merged findings cite as evidence, by seq: a
+    /// reader finds it beside the timeline and in the capture by its time.
+    pub evidence_s: std::collections::BTreeMap<u64, f64>,
     /// The improvement plan.
     pub plan: Vec<PlanRow>,
 }
@@ -432,6 +435,7 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
         strengths,
         improvements,
         assets: asset_names(scenario, &merged),
+        evidence_s: evidence_times(scenario, events, &merged),
         findings,
         merged,
         plan,
@@ -444,24 +448,54 @@ fn asset_names(s: &Scenario, merged: &[Merged]) -> std::collections::BTreeMap<St
     merged.iter().flat_map(|m| &m.assets).map(|a| (a.clone(), s.label(a))).collect()
 }
 
+/// The simulated second of every event the merged findings cite (`events` in seq order).
+fn evidence_times(
+    s: &Scenario,
+    events: &[SimEvent],
+    merged: &[Merged],
+) -> std::collections::BTreeMap<u64, f64> {
+    let hz = f64::from(s.tick_hz);
+    let cited = merged.iter().flat_map(|m| m.evidence.iter().take(EVIDENCE_SHOWN));
+    cited
+        .filter_map(|&seq| {
+            let at = events.binary_search_by_key(&seq, |e| e.seq).ok()?;
+            Some((seq, events[at].tick as f64 / hz))
+        })
+        .collect()
+}
+
+/// Evidence entries a report prints of a finding (the JSON report and the register keep
+/// every one).
+const EVIDENCE_SHOWN: usize = 8;
+
 impl Report {
     /// An asset's name in `l` (its id when the scenario does not name it).
     pub(crate) fn asset(&self, id: &str, l: Lang) -> String {
         self.assets.get(id).map_or_else(|| id.to_string(), |t| l.pick(t).to_string())
     }
-}
 
-/// A finding's evidence as the report prints it: the first event-log entries and how many
-/// there are in all (the JSON report and the register keep every one).
-pub(crate) fn evidence_list(seqs: &[u64], l: Lang) -> String {
-    const SHOWN: usize = 8;
-    let first: Vec<String> = seqs.iter().take(SHOWN).map(u64::to_string).collect();
-    if seqs.len() <= SHOWN {
-        return first.join(", ");
-    }
-    match l {
-        Lang::En => format!("{} … ({} in all)", first.join(", "), seqs.len()),
-        Lang::Zh => format!("{} …（共 {} 条）", first.join(", "), seqs.len()),
+    /// A finding's evidence as the report prints it: the first event-log entries, each with
+    /// its simulated second (`1234 (t 312 s)`), and how many there are in all.
+    pub(crate) fn evidence_list(&self, seqs: &[u64], l: Lang) -> String {
+        let first: Vec<String> = seqs
+            .iter()
+            .take(EVIDENCE_SHOWN)
+            .map(|seq| match self.evidence_s.get(seq) {
+                Some(t) => match l {
+                    Lang::En => format!("{seq} (t {t:.0} s)"),
+                    Lang::Zh => format!("{seq}（第 {t:.0} 秒）"),
+                },
+                None => seq.to_string(),
+            })
+            .collect();
+        let sep = l.s(", ", "、");
+        if seqs.len() <= EVIDENCE_SHOWN {
+            return first.join(sep);
+        }
+        match l {
+            Lang::En => format!("{} … ({} in all)", first.join(sep), seqs.len()),
+            Lang::Zh => format!("{} …（共 {} 条）", first.join(sep), seqs.len()),
+        }
     }
 }
 
