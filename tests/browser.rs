@@ -855,3 +855,55 @@ async fn chromium_process_diagrams_of_every_builtin_scenario_are_clear() {
         found.as_object().unwrap().iter().filter(|(_, c)| c != &&serde_json::json!([])).collect();
     assert!(clashing.is_empty(), "{clashing:#?}");
 }
+
+/// The team console lists the monitoring platform's alerts (it showed none of them: a plant
+/// watched by deep inspection looked unmonitored): the attacker's out-of-range set point write
+/// is there with its time, severity, technique, the rule in words, the PLC and the source, in
+/// English and in Chinese, as many as the log holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_team_console_lists_the_monitoring_alerts() {
+    let s = builtin("petrochem-tank-farm");
+    let mut spec = DrillSpec::new(s.clone(), &["soc"], Mode::Enterprise);
+    (spec.range.modbus_port, spec.range.http_port) = (0, 0);
+    // 20x real time: the attacker's set point write (200 s) comes within seconds.
+    spec.range.ticks_per_s = Some(200.0);
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let (team, token, _) = drill.teams().next().unwrap();
+    let (team, token) = (team.id.clone(), token.to_string());
+    let seen = browse(
+        "alerts_console.py",
+        &[format!("http://{}", server.http), team.clone(), token, "setpoint_out_of_range".into()],
+    )
+    .await;
+    accessible(&seen["axe"]);
+    let live = drill.live(&team).unwrap();
+    drill.control(Control::Pause).unwrap();
+    let rows = |k: &str| seen[k].as_array().unwrap().clone();
+    let (en, zh) = (rows("en"), rows("zh"));
+    let cells = |r: &serde_json::Value| -> Vec<String> {
+        r["cells"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect()
+    };
+    let write = en.iter().find(|r| r["rule"] == "setpoint_out_of_range").unwrap();
+    let c = cells(write);
+    assert!(c[0].ends_with(" s") && c[0].trim_end_matches(" s").parse::<f64>().is_ok(), "{c:?}");
+    assert_eq!(c[1], "critical", "{c:?}");
+    assert_eq!(write["severity_class"], "bad");
+    assert!(c[2].starts_with("T0836 Modify Parameter"), "{c:?}");
+    assert_eq!(c[3], "Set point written out of range");
+    assert_eq!(c[4], "plc-t101");
+    assert_eq!(c[5], "ews-01", "the attacker's foothold: {c:?}");
+    let c = cells(zh.iter().find(|r| r["rule"] == "setpoint_out_of_range").unwrap());
+    assert_eq!((c[1].as_str(), c[3].as_str()), ("严重", "设定值写入越限"), "{c:?}");
+    assert!(c[2].starts_with("T0836 修改参数（Modify Parameter）"), "{c:?}");
+    assert_eq!(seen["heading_zh"].as_str().unwrap().split_whitespace().next(), Some("安全监测告警"));
+    // Every alert the log held when the page looked, newest first, and the count says so.
+    let times: Vec<f64> =
+        en.iter().map(|r| cells(r)[0].trim_end_matches(" s").parse::<f64>().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {times:?}");
+    assert_eq!(seen["count"].as_str().unwrap().parse::<usize>().unwrap(), en.len());
+    let logged = live.shown_alerts_since(0, usize::MAX).len();
+    assert!(en.len() <= logged && !en.is_empty(), "{} shown, {logged} logged", en.len());
+    server.shutdown().await.unwrap();
+}

@@ -74,6 +74,8 @@ pub struct Alert {
     pub technique: &'static str,
     /// Its name.
     pub technique_name: &'static str,
+    /// Its name in Chinese, the English beside it (`修改参数（Modify Parameter）`).
+    pub technique_name_zh: String,
     /// Severity.
     pub severity: Severity,
     /// The PLC concerned.
@@ -88,7 +90,9 @@ pub struct Alert {
 pub fn alert_of(s: &Scenario, e: &SimEvent) -> Option<Alert> {
     let EventKind::IdsAlert { rule, plc, source, function } = &e.kind else { return None };
     let (technique, severity) = rule_info(rule);
-    let technique_name = icsdrill_engine::attack::technique(technique).map_or("", |t| t.name);
+    let known = icsdrill_engine::attack::technique(technique);
+    let technique_name = known.map_or("", |t| t.name);
+    let technique_name_zh = known.map_or_else(String::new, |t| t.names().zh);
     Some(Alert {
         seq: e.seq,
         tick: e.tick,
@@ -96,6 +100,7 @@ pub fn alert_of(s: &Scenario, e: &SimEvent) -> Option<Alert> {
         rule: rule.clone(),
         technique,
         technique_name,
+        technique_name_zh,
         severity,
         asset: plc.clone(),
         source: source.clone(),
@@ -229,6 +234,7 @@ mod tests {
             rule: "write_from_unexpected_host".into(),
             technique: "T0855",
             technique_name: "Unauthorized Command Message",
+            technique_name_zh: "未授权命令消息（Unauthorized Command Message）".into(),
             severity: Severity::High,
             asset: "plc|t=101".into(),
             source: "it-ws-01".into(),

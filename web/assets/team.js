@@ -3,7 +3,7 @@
 async function teamPage() {
   const team = decodeURIComponent(location.pathname.split("/")[2]);
   const base = `/api/teams/${encodeURIComponent(team)}`;
-  let state = null, since = 0;
+  let state = null, since = 0, alerts = null;
   const reportLink = () => { $("#report-link").href = `${base}/report?format=html&lang=${lang}`; };
   reportLink();
   const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
@@ -123,6 +123,7 @@ async function teamPage() {
     reportLink();
     exam(null);
     if (info) $("#title").textContent = txt(info.title);
+    if (alerts) alerts.draw();
     if (state) { fillKinds(); fields(); render(state); const a = $("#asset"); a.innerHTML = opts(state.plcs.concat(state.hosts), a.value); }
   };
   document.addEventListener("click", async ev => {
@@ -154,6 +155,7 @@ async function teamPage() {
   // The historian's samples first: the trends show the last minutes, not only since now.
   await api(base + "/trends").then(trend.seed).catch(() => {});
   stream(base + "/stream", "state", render, follow);
+  alerts = alertsPanel(base, () => state);
   // Every second; backing off while the server does not answer, and no more once an ended
   // drill's server has gone.
   let pollWait = 1000;
@@ -186,6 +188,34 @@ async function teamPage() {
     }
     setTimeout(poll, pollWait);
   };
+}
+
+// The monitoring platform's alerts (the range's IDS), newest first: time, severity, the ATT&CK
+// technique its rule watches for, the rule, the PLC and the source. From the team's alert
+// stream, which a reconnecting EventSource resumes after the last one it had (Last-Event-ID).
+const ALERTS_KEPT = 200;
+function alertsPanel(base, current) {
+  const list = [];
+  let last = -1;
+  const sev = {critical: "bad", high: "bad", medium: "warn", low: "mut"};
+  const draw = () => {
+    $("#alert-count").textContent = list.length;
+    put($("#ids-alerts tbody"), list.length ? list.slice().reverse().map(a => `<tr data-rule="${esc(a.rule)}"><td class="num">${a.time_s.toFixed(0)} s</td><td class="${sev[a.severity] || ""}">${esc(tr("sev_" + a.severity))}</td><td>${esc(a.technique)} ${esc(lang === "zh" && a.technique_name_zh ? a.technique_name_zh : a.technique_name)}</td><td>${esc(tr("rule_" + a.rule))}</td><td>${esc(a.asset)}</td><td>${esc(a.source)}</td></tr>`).join("")
+      : `<tr><td class="mut" colspan="6">${tr("no_ids_alerts")}</td></tr>`);
+  };
+  draw();
+  const es = new EventSource(`${base}/alerts?since=0&as=${encodeURIComponent(AS)}`);
+  es.addEventListener("alert", e => {
+    const a = JSON.parse(e.data);
+    if (a.seq <= last) return;
+    last = a.seq;
+    list.push(a);
+    if (list.length > ALERTS_KEPT) list.shift();
+    draw();
+  });
+  // An ended drill's server goes away: nothing more will come.
+  es.onerror = () => { const s = current(); if (s && s.phase === "ended") es.close(); };
+  return {draw};
 }
 
 // IEC 104 requests in the transaction log as Wireshark names them: the type identification's

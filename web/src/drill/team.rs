@@ -415,6 +415,10 @@ pub(super) struct AlertsQuery {
     since: u64,
     #[serde(default = "default_alert_format")]
     format: String,
+    /// The login scope a stream acts in (`login::scope_of` reads it; a stream cannot carry
+    /// the header): accepted here so a console's stream may name it.
+    #[serde(default, rename = "as")]
+    _scope: Option<String>,
 }
 
 fn default_alert_format() -> String {

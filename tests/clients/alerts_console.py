@@ -1,0 +1,46 @@
+"""The team console shows the monitoring platform's alerts, as a SOC trainee expects them: a
+table with time, severity, the ATT&CK technique, the rule in words, the PLC and the source,
+newest first, and a count; in English and in Chinese.
+
+Usage: alerts_console.py BASE TEAM TOKEN RULE. Waits for an alert of RULE, then prints what the
+table shows in both languages, as JSON, last.
+"""
+
+import json
+import sys
+
+from selenium.webdriver.common.by import By
+
+from ui import accessibility, chromium
+
+base, team, token, rule = sys.argv[1:5]
+driver, wait = chromium(1366, 768)
+rows = lambda d: d.execute_script(
+    "return [...document.querySelectorAll('#ids-alerts tbody tr')].map(r => ({rule: r.dataset.rule || null, "
+    "cells: [...r.cells].map(c => c.textContent), severity_class: r.cells[1] ? r.cells[1].className : ''}))")
+try:
+    driver.get(f"{base}/team/{team}?token={token}")
+    wait.until(lambda d: d.find_element(By.ID, "lang"))
+    # English first, whatever the browser's language.
+    if driver.execute_script("return lang") != "en":
+        driver.find_element(By.ID, "lang").click()
+    try:
+        wait.until(lambda d: any(r["rule"] == rule for r in rows(d)))
+    except Exception:
+        raise SystemExit(f"no alert of {rule}: {rows(driver)[:5]}")
+    en = rows(driver)
+    count = driver.find_element(By.ID, "alert-count").text
+    heading = driver.find_element(By.ID, "h-ids").text
+    driver.find_element(By.ID, "lang").click()
+    wait.until(lambda d: d.execute_script("return lang") == "zh")
+    seen = {
+        "en": en,
+        "count": count,
+        "heading": heading,
+        "zh": rows(driver),
+        "heading_zh": driver.find_element(By.ID, "h-ids").text,
+        "axe": accessibility(driver),
+    }
+finally:
+    driver.quit()
+print(json.dumps(seen))
