@@ -859,7 +859,8 @@ async fn chromium_process_diagrams_of_every_builtin_scenario_are_clear() {
 /// The team console lists the monitoring platform's alerts (it showed none of them: a plant
 /// watched by deep inspection looked unmonitored): the attacker's out-of-range set point write
 /// is there with its time, severity, technique, the rule in words, the PLC and the source, in
-/// English and in Chinese, as many as the log holds.
+/// English and in Chinese, as many as the log holds. And it says which host the team's client
+/// acts as.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_team_console_lists_the_monitoring_alerts() {
     let s = builtin("petrochem-tank-farm");
@@ -903,6 +904,18 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
         en.iter().map(|r| cells(r)[0].trim_end_matches(" s").parse::<f64>().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {times:?}");
     assert_eq!(seen["count"].as_str().unwrap().parse::<usize>().unwrap(), en.len());
+    // The console says which host the team's client acts as, and how to act as another.
+    let ix = s.host("hmi-01").unwrap().ix();
+    let as_hosts = seen["as_hosts"].as_str().unwrap();
+    assert!(
+        as_hosts.starts_with("A client at 127.0.0.1 acts as ews-01 (Engineering workstation"),
+        "{as_hosts}"
+    );
+    assert!(as_hosts.contains(&format!("hmi-01 127.0.0.{}", 200 + ix)), "{as_hosts}");
+    assert!(
+        seen["as_hosts_zh"].as_str().unwrap().starts_with("从 127.0.0.1 连接的客户端代表主机 ews-01"),
+        "{seen}"
+    );
     let logged = live.shown_alerts_since(0, usize::MAX).len();
     assert!(en.len() <= logged && !en.is_empty(), "{} shown, {logged} logged", en.len());
     server.shutdown().await.unwrap();

@@ -1785,3 +1785,62 @@ async fn deltas_rebuild_the_board(version: &str) {
     assert_eq!(board.rows, published.rows, "the deltas rebuild the published board");
     server.shutdown().await.unwrap();
 }
+
+/// A team's client acts as the host of its plant whose address it binds, the addresses its
+/// captures show (a trainee's client was always the engineering workstation, the attacker's
+/// foothold: isolating it, as the hint says, cut the team off, and the hint's next step, the
+/// interlock's bypass off from the operator station, could not be done). The console says
+/// which host each address is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teams_client_acts_as_the_host_whose_address_it_binds() {
+    use std::net::IpAddr;
+    let s = builtin("petrochem-tank-farm");
+    let mut spec = DrillSpec::new(s.clone(), &["a", "b"], Mode::Regional);
+    (spec.range.modbus_port, spec.range.http_port, spec.range.live_attacker) = (0, 0, false);
+    spec.manual_clock = true;
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let view = drill.team_state("b").unwrap();
+    let c = view.clients.clone();
+    let net = icsdrill::drill::team_loopback_net(1);
+    assert_eq!(c.stands_for.as_deref(), Some("ews-01"), "{c:?}");
+    let from = c.source.unwrap();
+    assert!(net.contains(&from));
+    let hmi = c.hosts.iter().find(|h| h.host == "hmi-01").expect("hmi-01 has an address").address;
+    let ix = s.host("hmi-01").unwrap().ix() as u8;
+    assert_eq!(hmi, icsdrill::drill::in_team_net(IpAddr::from([127, 0, 0, 200 + ix]), 1));
+    assert!(c.hosts.iter().all(|h| net.contains(&h.address) && h.host != "ews-01"), "{c:?}");
+    let bypassed = |drill: &Arc<Drill>| {
+        let v = drill.team_state("b").unwrap();
+        v.interlocks.iter().find(|i| i.id == "il-101").and_then(|i| i.bypassed).unwrap()
+    };
+    // The attack bypasses il-101 from sis-01 coil 0 at 180 s; the team isolates ews-01.
+    drill.step(s.ticks(300.0)).await;
+    assert!(bypassed(&drill));
+    let (_, token, endpoints) = drill.teams().nth(1).unwrap();
+    let (token, sis) = (token.to_string(), endpoints.iter().find(|e| e.plc == "sis-01").unwrap().clone());
+    let at = SocketAddr::new(sis.address.parse().unwrap(), sis.port);
+    let ticking = keep_ticking(drill.clone());
+    let isolate = r#"{"kind":"isolate_host","host":"ews-01"}"#;
+    let (st, body) = http(server.http, "POST", "/api/teams/b/actions", Some(&token), Some(isolate)).await;
+    assert_eq!(st, 200, "{body}");
+    // Its default client is the engineering workstation: cut off with it.
+    let cut = match crate::modbus::Client::connect_from(from, at).await {
+        None => true,
+        Some(mut cl) => cl.pdu(sis.unit_id, &[0x01, 0, 0, 0, 1]).await.is_none(),
+    };
+    assert!(cut, "the isolated workstation still reaches sis-01");
+    // From the operator station's address the bypass comes off.
+    let mut cl = crate::modbus::Client::connect_from(hmi, at).await.expect("hmi-01 connects");
+    assert_eq!(cl.pdu(sis.unit_id, &[0x05, 0, 0, 0, 0]).await.as_deref(), Some(&[0x05, 0, 0, 0, 0][..]));
+    ticking.abort();
+    drill.step(s.ticks(2.0)).await;
+    assert!(!bypassed(&drill), "il-101 is back in service");
+    let sims = server.shutdown().await.unwrap();
+    let log = sims.iter().find(|(t, _)| t == "b").unwrap().1.events().to_vec();
+    assert!(
+        log.iter().any(|e| matches!(&e.kind, icsdrill_engine::EventKind::ModbusTransaction { source, plc, function: 5, .. } if source == "hmi-01" && plc == "sis-01")),
+        "the write is logged from hmi-01"
+    );
+}

@@ -149,6 +149,24 @@ pub struct HintView {
     pub text: Option<Text>,
 }
 
+/// The address a client binds to act as a host of the plant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostAddress {
+    /// The host.
+    pub host: String,
+    /// Its address.
+    pub address: core::net::IpAddr,
+}
+
+/// Which host each of a range's client addresses stands for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HostAddresses {
+    /// The hosts given an address.
+    pub hosts: Vec<HostAddress>,
+    /// The host every other address is (the engineering workstation).
+    pub default: String,
+}
+
 /// Where a team's clients must connect from, and the commands that do.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnectHint {
@@ -163,11 +181,17 @@ pub struct ConnectHint {
     /// An mbpoll command, where the team's networks include 127.0.0.1 (mbpoll cannot choose
     /// its source address).
     pub mbpoll: Option<String>,
+    /// The host `source` stands for.
+    pub stands_for: Option<String>,
+    /// The addresses in the team's networks that stand for other hosts: a client bound to
+    /// one acts as that host (the conduits judge it so, captures show it so).
+    pub hosts: Vec<HostAddress>,
 }
 
 impl ConnectHint {
-    /// How a team connects from `nets` to the first of `endpoints`.
-    pub fn new(nets: &[ipnet::IpNet], endpoints: &[EndpointInfo]) -> ConnectHint {
+    /// How a team connects from `nets` to the first of `endpoints`, and as which host
+    /// (`hosts`).
+    pub fn new(nets: &[ipnet::IpNet], endpoints: &[EndpointInfo], hosts: &HostAddresses) -> ConnectHint {
         let first = nets.iter().find_map(|n| match n {
             ipnet::IpNet::V4(v4) if v4.prefix_len() < 32 => v4.hosts().next().map(core::net::IpAddr::V4),
             ipnet::IpNet::V4(v4) => Some(core::net::IpAddr::V4(v4.addr())),
@@ -177,6 +201,13 @@ impl ConnectHint {
         let source = if nets.iter().any(|n| n.contains(&local)) { Some(local) } else { first };
         let (host, port) = endpoints.first().map_or(("127.0.0.1", 502), |e| (e.address.as_str(), e.port));
         let from = source.map(|a| a.to_string()).unwrap_or_default();
+        let stands_for = source.map(|a| {
+            hosts
+                .hosts
+                .iter()
+                .find(|h| h.address == a)
+                .map_or_else(|| hosts.default.clone(), |h| h.host.clone())
+        });
         ConnectHint {
             networks: nets.iter().map(ToString::to_string).collect(),
             source,
@@ -184,6 +215,15 @@ impl ConnectHint {
             nmap: format!("nmap -S {from} -e lo -p {port} --script modbus-discover {host}"),
             mbpoll: (source == Some(local))
                 .then(|| format!("mbpoll -m tcp -a 1 -0 -1 -t 4 -r 0 -c 5 -p {port} {host}")),
+            hosts: hosts
+                .hosts
+                .iter()
+                .filter(|h| {
+                    Some(&h.host) != stands_for.as_ref() && nets.iter().any(|n| n.contains(&h.address))
+                })
+                .cloned()
+                .collect(),
+            stands_for,
         }
     }
 }
@@ -256,6 +296,8 @@ pub struct TeamParts<'a> {
     pub endpoints: &'a [EndpointInfo],
     /// Its client networks.
     pub clients: &'a [ipnet::IpNet],
+    /// Which host its client addresses stand for.
+    pub hosts: &'a HostAddresses,
     /// The drill's database refuses writes now.
     pub records_failing: bool,
     /// What its hook published.
@@ -504,7 +546,7 @@ impl TeamView {
                 .map(|(h, iso)| HostView { id: h.id.clone(), name: h.name.clone(), isolated: *iso })
                 .collect(),
             endpoints: parts.endpoints.to_vec(),
-            clients: ConnectHint::new(parts.clients, parts.endpoints),
+            clients: ConnectHint::new(parts.clients, parts.endpoints, parts.hosts),
             records_failing: parts.records_failing,
             hints: hint_views(s, &parts.track.hints, false),
             maintenance: s.maintenance.clone(),

@@ -128,6 +128,7 @@ impl DrillApi for Drill {
             phase: self.phase(),
             endpoints: &h.endpoints,
             clients: &t.clients,
+            hosts: &h.hosts,
             records_failing: self.records_failing(),
             track: &h.published.track.load(),
             card: &h.published.card.load(),

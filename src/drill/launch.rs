@@ -650,7 +650,7 @@ async fn start_team(sh: &Starter, k: usize, info: &TeamInfo, sim: Option<Resumed
     for (e, p) in endpoints.iter_mut().zip(&scenario.plcs) {
         e.device = format!("{} {} {}", p.device.vendor, p.device.product, p.device.revision);
     }
-    let here = Here { live: range.live.clone(), endpoints, published };
+    let here = Here { live: range.live.clone(), endpoints, hosts: range.host_addresses(), published };
     Ok((range, here))
 }
 

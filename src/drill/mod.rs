@@ -176,6 +176,8 @@ impl Team {
 struct Here {
     live: Arc<Live>,
     endpoints: Vec<EndpointInfo>,
+    /// Which host each client address stands for.
+    hosts: icsdrill_drill::views::HostAddresses,
     published: Arc<hook::Published>,
 }
 
@@ -339,6 +341,11 @@ impl Drill {
     /// The networks a team's clients must connect from.
     pub fn team_clients(&self, team: &str) -> Option<&[ipnet::IpNet]> {
         self.team(team).map(|t| t.clients.as_slice())
+    }
+
+    /// Which host each of team `team`'s client addresses stands for (its range runs here).
+    pub fn team_hosts(&self, team: &str) -> Option<icsdrill_drill::views::HostAddresses> {
+        self.team(team)?.here().map(|h| h.hosts.clone())
     }
 
     /// Connections refused because they came from another team's (or nobody's) address, and

@@ -179,6 +179,7 @@ impl Range {
     pub async fn start_with(scenario: Arc<Scenario>, opts: Options, mut extras: Extras) -> Result<Range> {
         let mut sources = source_map(&scenario, &opts.sources)?;
         let routine_hosts = routine_addresses(&scenario, &mut sources, opts.host_base());
+        place_hosts(&scenario, &mut sources, opts.host_base());
         let listeners = bind_endpoints(&scenario, &opts).await?;
         let stations = bind_native(&scenario, &opts, Protocol::Iec104).await?;
         let servers = bind_native(&scenario, &opts, Protocol::OpcUa).await?;
@@ -283,6 +284,20 @@ impl Range {
         let plc = self.live.scenario.plc(plc)?;
         let stacks = self.cx.opcua_stacks.lock().unwrap_or_else(|e| e.into_inner());
         stacks.iter().find(|(p, _)| *p == plc).map(|(_, a)| *a)
+    }
+
+    /// Which host each client address stands for: the hosts given an address (in host order,
+    /// the first of each), and the host every other address is.
+    pub fn host_addresses(&self) -> icsdrill_drill::views::HostAddresses {
+        let s = &self.live.scenario;
+        let sources = &self.cx.sources;
+        let hosts = (0..s.hosts.len())
+            .filter_map(|i| {
+                let (ip, _) = sources.map.iter().find(|(_, h)| h.ix() == i)?;
+                Some(icsdrill_drill::views::HostAddress { host: s.hosts[i].id.clone(), address: *ip })
+            })
+            .collect();
+        icsdrill_drill::views::HostAddresses { hosts, default: s.hosts[sources.default.ix()].id.clone() }
     }
 
     /// Resolves when the simulation has stopped by itself (its duration ran out).
@@ -556,6 +571,19 @@ fn routine_addresses(
         out.insert(host, ip);
     }
     out
+}
+
+/// Gives every host no address stands for yet its own (`.200 + host index` in `base`, as
+/// captures show it): a team's client bound to it acts as that host (its operator station to
+/// take an interlock's bypass off, say), any other address being the engineering workstation.
+fn place_hosts(scenario: &Scenario, sources: &mut SourceMap, base: Ipv4Addr) {
+    for i in 0..scenario.hosts.len() {
+        let host = icsdrill_engine::scenario::HostIdx(i as u32);
+        let Some(ip) = crate::runtime::routine::host_address(base, host).map(IpAddr::V4) else { continue };
+        if !sources.map.iter().any(|(a, h)| *h == host || *a == ip) {
+            sources.map.push((ip, host));
+        }
+    }
 }
 
 /// Maps `--source ADDR=HOST` pairs; everything else is the first engineering workstation (or

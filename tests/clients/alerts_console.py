@@ -3,7 +3,8 @@ table with time, severity, the ATT&CK technique, the rule in words, the PLC and 
 newest first, and a count; in English and in Chinese.
 
 Usage: alerts_console.py BASE TEAM TOKEN RULE. Waits for an alert of RULE, then prints what the
-table shows in both languages, as JSON, last.
+table shows in both languages, and which host the console says the team's client acts as,
+as JSON, last.
 """
 
 import json
@@ -31,14 +32,17 @@ try:
     en = rows(driver)
     count = driver.find_element(By.ID, "alert-count").text
     heading = driver.find_element(By.ID, "h-ids").text
+    as_hosts = driver.find_element(By.ID, "as-hosts").text
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.execute_script("return lang") == "zh")
     seen = {
         "en": en,
         "count": count,
         "heading": heading,
+        "as_hosts": as_hosts,
         "zh": rows(driver),
         "heading_zh": driver.find_element(By.ID, "h-ids").text,
+        "as_hosts_zh": driver.find_element(By.ID, "as-hosts").text,
         "axe": accessibility(driver),
     }
 finally:

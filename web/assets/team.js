@@ -93,7 +93,13 @@ async function teamPage() {
     const sh = $("#shelved"); sh.hidden = !shelved.size;
     put(sh, shelved.size ? `${tr("shelved")}: ${[...shelved.keys()].map(k => `<button data-unshelve="${esc(k)}">${esc(k.split("|")[1])} ✕</button>`).join(" ")}` : "");
     put($("#endpoints tbody"), s.endpoints.map(e => `<tr><td>${esc(e.plc)}</td><td>${esc(e.address)}:${e.port}</td><td>${e.unit_id}</td><td>${e.iec104_port ? `${esc(e.address)}:${e.iec104_port} (CA ${e.iec104_address})` : "–"}</td><td>${e.opcua_port ? `opc.tcp://${esc(e.address)}:${e.opcua_port}/` : "–"}</td><td>${esc(e.device)}</td></tr>`).join(""));
-    $("#clients").textContent = s.clients ? `${tr("clients")}: ${s.clients.networks.join(", ")}` + (s.clients.mbpoll ? "" : ` — pymodbus: ${s.clients.pymodbus}`) : "";
+    $("#clients").textContent = s.clients ? `${tr("clients")}: ${s.clients.networks.join(", ")}` + (s.clients.mbpoll ? "" : ` — pymodbus: ${s.clients.pymodbus} ${tr("no_mbpoll")}`) : "";
+    // Which host the team's client acts as (the conduits judge it so, captures show it so),
+    // and the addresses that act as the others.
+    const hostName = id => { const h = s.hosts.find(x => x.id === id); return h && h.name ? `${id} (${txt(h.name)})` : id; };
+    const c = s.clients;
+    $("#as-hosts").textContent = c && c.stands_for ? tr("stands_for").replace("{a}", c.source).replace("{h}", hostName(c.stands_for))
+      + (c.hosts.length ? ` ${tr("bind_as")}: ${c.hosts.map(h => `${h.host} ${h.address}`).join(", ")}` : "") : "";
     $("#records").hidden = !s.records_failing;
     $("#maint-box").hidden = !(s.maintenance || []).length;
     put($("#maintenance"), (s.maintenance || []).map(m => `<li><b>${esc(m.id)}</b> ${(m.from_tick / s.tick_hz).toFixed(0)}–${(m.to_tick / s.tick_hz).toFixed(0)} s, ${esc(m.host)} → ${esc(m.plcs.join(", "))}${m.note ? ": " + esc(txt(m.note)) : ""}</li>`).join(""));

@@ -179,9 +179,18 @@ fn banner(drill: &Drill, args: &Args, db: &Database, http: &str, started: std::t
         );
         super::print_endpoints("  ", &endpoints);
         let nets = drill.team_clients(&team.id).unwrap_or_default();
-        let hint = ConnectHint::new(nets, &endpoints);
+        let hosts = drill.team_hosts(&team.id).unwrap_or_default();
+        let hint = ConnectHint::new(nets, &endpoints, &hosts);
         let shown: Vec<String> = nets.iter().map(ToString::to_string).collect();
         println!("  clients / 客户端地址: {}", shown.join(", "));
+        if let (Some(from), Some(host)) = (hint.source, &hint.stands_for) {
+            let others: Vec<String> =
+                hint.hosts.iter().map(|h| format!("{} {}", h.host, h.address)).collect();
+            println!(
+                "  a client at {from} acts as {host} / 客户端代表主机 {host}; bound to act as another: {}",
+                others.join(", ")
+            );
+        }
         if hint.mbpoll.is_none() {
             println!("  connect from there, e.g. pymodbus: {}", hint.pymodbus);
             println!("                     or nmap: {}", hint.nmap);
