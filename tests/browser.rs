@@ -916,6 +916,11 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
         seen["as_hosts_zh"].as_str().unwrap().starts_with("从 127.0.0.1 连接的客户端代表主机 ews-01"),
         "{seen}"
     );
+    // Its endpoints are not on port 502: the console says how to have Wireshark decode them.
+    let ports: Vec<u16> = drill.teams().next().unwrap().2.iter().map(|e| e.port).collect();
+    let (lo, hi) = (ports.iter().min().unwrap(), ports.iter().max().unwrap());
+    let decode = seen["decode_as"].as_str().unwrap();
+    assert!(decode.ends_with(&format!("tshark -d tcp.port=={lo}-{hi},mbtcp")), "{decode}");
     let logged = live.shown_alerts_since(0, usize::MAX).len();
     assert!(en.len() <= logged && !en.is_empty(), "{} shown, {logged} logged", en.len());
     server.shutdown().await.unwrap();

@@ -42,7 +42,14 @@ fn a_capture_decodes_as_modbus_tcp_and_is_the_same_every_time() {
     let path = format!("{}/scenarios/defences/petrochem-tank-farm.jsonl", env!("CARGO_MANIFEST_DIR"));
     let inputs = parse_inputs(&path, &std::fs::read_to_string(&path).unwrap()).unwrap();
     let placement = Placement::canonical(&s);
-    let run = Run { scenario: &s, seed: 1, live_attacker: false, inputs: &inputs, placement: &placement };
+    let run = Run {
+        scenario: &s,
+        seed: 1,
+        live_attacker: false,
+        inputs: &inputs,
+        placement: &placement,
+        epoch_ms: 0,
+    };
     let window = (s.ticks(150.0), s.ticks(300.0));
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let cap = write_pcap(run, window, &mut a).unwrap();
@@ -138,6 +145,16 @@ async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("requests (Modbus, IEC 104 and OPC UA)"));
     assert!(std::fs::read(&rebuilt).unwrap() == live, "the live download and the rebuilt capture differ");
     well_formed(&rebuilt);
+    // Its clock is the drill's (created moments ago) plus plant time, not 1970's.
+    let o = Command::new("tshark")
+        .arg("-r")
+        .arg(&rebuilt)
+        .args(["-c", "1", "-T", "fields", "-e", "frame.time_epoch"])
+        .output()
+        .unwrap();
+    let first: f64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    assert!(first > now - 3600.0 && first < now + 3600.0, "the capture starts at {first}, now is {now}");
     // The attacker's scan (FC 17 and 43 from the engineering workstation, 120 s in) is there.
     assert!(!tshark(&rebuilt, "modbus.func_code == 17").is_empty(), "the scan is in the window");
     // A team that is not in the drill, and a window the wrong way round, are clear errors.
@@ -195,7 +212,8 @@ fn the_engineers_program_uploads_are_logged_flagged_and_captured() {
     assert!(flagged, "the upload raises an alert");
     // Its framing is the vendor's: the capture around it leaves it out and stays well formed.
     let placement = Placement::canonical(&s);
-    let run = Run { scenario: &s, seed: 1, live_attacker: false, inputs: &[], placement: &placement };
+    let run =
+        Run { scenario: &s, seed: 1, live_attacker: false, inputs: &[], placement: &placement, epoch_ms: 0 };
     let mut bytes = Vec::new();
     write_pcap(run, (uploads[0].saturating_sub(10), uploads[0] + 10), &mut bytes).unwrap();
     let dir = temp("upload");
@@ -212,7 +230,8 @@ fn iec104_commands_decode_in_the_capture_as_wireshark_shows_them() {
     // protection's soft link and the three breakers at 580-604 s.
     let s = builtin("power-industroyer-substation");
     let placement = Placement::canonical(&s);
-    let run = Run { scenario: &s, seed: 1, live_attacker: false, inputs: &[], placement: &placement };
+    let run =
+        Run { scenario: &s, seed: 1, live_attacker: false, inputs: &[], placement: &placement, epoch_ms: 0 };
     let window = (s.ticks(100.0), s.ticks(620.0));
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let cap = write_pcap(run, window, &mut a).unwrap();
@@ -269,7 +288,14 @@ fn a_refused_station_connection_shows_as_a_syn_answered_by_a_reset() {
     };
     let inputs = [refused(s.ticks(101.0)), refused(s.ticks(103.0))];
     let placement = Placement::canonical(&s);
-    let run = Run { scenario: &s, seed: 1, live_attacker: false, inputs: &inputs, placement: &placement };
+    let run = Run {
+        scenario: &s,
+        seed: 1,
+        live_attacker: false,
+        inputs: &inputs,
+        placement: &placement,
+        epoch_ms: 0,
+    };
     let mut bytes = Vec::new();
     let cap = write_pcap(run, (s.ticks(100.0), s.ticks(140.0)), &mut bytes).unwrap();
     assert!(!cap.truncated, "{cap:?}");
@@ -300,7 +326,8 @@ fn opc_ua_writes_decode_in_the_capture_as_wireshark_shows_them() {
     // server 5 minutes in.
     let s = builtin("equipment-welding-line");
     let placement = Placement::canonical(&s);
-    let run = Run { scenario: &s, seed: 1, live_attacker: false, inputs: &[], placement: &placement };
+    let run =
+        Run { scenario: &s, seed: 1, live_attacker: false, inputs: &[], placement: &placement, epoch_ms: 0 };
     let window = (s.ticks(280.0), s.ticks(320.0));
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let cap = write_pcap(run, window, &mut a).unwrap();

@@ -46,38 +46,46 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
     if !(args.from >= 0.0 && args.to > args.from && args.to <= icsdrill_engine::scenario::MAX_DURATION_S) {
         bail!("--from and --to must satisfy 0 <= from < to <= 604800 simulated seconds");
     }
-    let (scenario, seed, live_attacker, inputs, placement): (_, u64, bool, Vec<TimedInput>, _) =
-        match &args.team {
-            Some(team) => {
-                let store = open_store(&Location::new(args.data_dir.clone(), database))?;
-                let (record, teams) =
-                    store.drill(&args.source)?.with_context(|| format!("no drill `{}`", args.source))?;
-                if !teams.iter().any(|t| t.id == *team) {
-                    let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
-                    bail!("drill `{}` has no team `{team}` (teams: {})", record.id, ids.join(", "));
+    let (scenario, seed, live_attacker, inputs, placement, epoch_ms): (
+        _,
+        u64,
+        bool,
+        Vec<TimedInput>,
+        _,
+        u64,
+    ) = match &args.team {
+        Some(team) => {
+            let store = open_store(&Location::new(args.data_dir.clone(), database))?;
+            let (record, teams) =
+                store.drill(&args.source)?.with_context(|| format!("no drill `{}`", args.source))?;
+            if !teams.iter().any(|t| t.id == *team) {
+                let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
+                bail!("drill `{}` has no team `{team}` (teams: {})", record.id, ids.join(", "));
+            }
+            let scenario = icsdrill::store::replay::stored_scenario(&record)?;
+            let placement = icsdrill::drill::team_placement(&record, &teams, &scenario, team)?;
+            let epoch = u64::try_from(record.created_ms).unwrap_or(0);
+            (scenario, record.seed, record.live_attacker, store.inputs(&record.id, team)?, placement, epoch)
+        }
+        None => {
+            let scenario = load_scenario(&args.source)?;
+            let inputs = match &args.inputs {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    parse_inputs(&path.display().to_string(), &text)?
                 }
-                let scenario = icsdrill::store::replay::stored_scenario(&record)?;
-                let placement = icsdrill::drill::team_placement(&record, &teams, &scenario, team)?;
-                (scenario, record.seed, record.live_attacker, store.inputs(&record.id, team)?, placement)
-            }
-            None => {
-                let scenario = load_scenario(&args.source)?;
-                let inputs = match &args.inputs {
-                    Some(path) => {
-                        let text = std::fs::read_to_string(path)
-                            .with_context(|| format!("cannot read {}", path.display()))?;
-                        parse_inputs(&path.display().to_string(), &text)?
-                    }
-                    None => Vec::new(),
-                };
-                let placement = Placement::canonical(&scenario);
-                (scenario, args.seed, false, inputs, placement)
-            }
-        };
+                None => Vec::new(),
+            };
+            let placement = Placement::canonical(&scenario);
+            (scenario, args.seed, false, inputs, placement, 0)
+        }
+    };
     let window = (scenario.ticks(args.from), scenario.ticks(args.to));
     let tmp = args.out.with_extension("pcapng.tmp");
     let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let run = Run { scenario: &scenario, seed, live_attacker, inputs: &inputs, placement: &placement };
+    let run =
+        Run { scenario: &scenario, seed, live_attacker, inputs: &inputs, placement: &placement, epoch_ms };
     let cap = write_pcap(run, window, BufWriter::new(file))?;
     std::fs::rename(&tmp, &args.out).with_context(|| format!("cannot write {}", args.out.display()))?;
     println!(

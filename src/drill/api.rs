@@ -335,6 +335,7 @@ impl DrillApi for Drill {
             live_attacker: record.live_attacker,
             inputs: &inputs,
             placement: &placement,
+            epoch_ms: u64::try_from(record.created_ms).unwrap_or(0),
         };
         let mut out = Vec::new();
         crate::governance::pcap::write_pcap(run, (first, end), &mut out)?;

@@ -33,6 +33,7 @@ try:
     count = driver.find_element(By.ID, "alert-count").text
     heading = driver.find_element(By.ID, "h-ids").text
     as_hosts = driver.find_element(By.ID, "as-hosts").text
+    decode_as = driver.find_element(By.ID, "decode-as").text
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.execute_script("return lang") == "zh")
     seen = {
@@ -40,6 +41,7 @@ try:
         "count": count,
         "heading": heading,
         "as_hosts": as_hosts,
+        "decode_as": decode_as,
         "zh": rows(driver),
         "heading_zh": driver.find_element(By.ID, "h-ids").text,
         "as_hosts_zh": driver.find_element(By.ID, "as-hosts").text,

@@ -75,6 +75,9 @@ async function teamPage() {
     document.body.dataset.tick = s.tick;
     const to = Math.max(1, Math.floor(s.simulated_s) - 2), pc = $("#pcap");
     if (pc) pc.href = `${base}/pcap?from=${Math.max(0, to - 300)}&to=${to}`;
+    // Wireshark decodes port 502 as Modbus/TCP: endpoints on other ports need "Decode As".
+    const ports = s.endpoints.map(e => e.port).filter(p => p !== 502);
+    $("#decode-as").textContent = ports.length ? `${tr("decode_as")} tshark -d tcp.port==${Math.min(...ports)}-${Math.max(...ports)},mbtcp` : "";
     const view = $("#view"); view.hidden = s.view === "live"; view.textContent = s.view === "live" ? "" : tr("view_" + s.view);
     hmi(s);
     // The alarm list as ISA-18.2 has it: priority, time, tag, description, value, level,

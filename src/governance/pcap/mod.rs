@@ -86,6 +86,9 @@ pub struct Run<'a> {
     pub inputs: &'a [TimedInput],
     /// Where the range's hosts and PLCs were on the wire.
     pub placement: &'a Placement,
+    /// The wall-clock time (Unix ms) plant time 0 stands for in the capture: a drill's
+    /// creation (its record's), so Wireshark shows the drill's day; 0 for a scenario run.
+    pub epoch_ms: u64,
 }
 
 /// Writes the capture of ticks `from..to` of `run` to `out`.
@@ -131,8 +134,8 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
             })
             .collect();
         exchanges.extend(logged(scenario, &sim, seen));
-        let mut at = Duration::from_nanos(tick * tick_ns);
-        let unix_ms = (tick * tick_ns / 1_000_000) as i64;
+        let mut at = Duration::from_millis(run.epoch_ms) + Duration::from_nanos(tick * tick_ns);
+        let unix_ms = i64::try_from(at.as_millis()).unwrap_or(i64::MAX);
         let modbus =
             exchanges.iter().map(|x| exchange_frames((scenario, run.placement), &snap, &mut flows, x));
         let stations = iec104::logged(scenario, &sim, seen);
