@@ -59,6 +59,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
         "{seen}"
     );
     assert_eq!(seen["hidden_totals"], serde_json::json!(["–"]), "{seen}");
+    assert_eq!(seen["ties_hidden_blind"], true, "how equal scores rank, on a board of no scores: {seen}");
     assert_eq!(seen["provisional_badge_after"], false, "{seen}");
     assert_eq!(seen["mimic_clashes"], serde_json::json!([]), "the process diagram's texts clash: {seen}");
     assert_eq!(seen["zh"], "事件报告");
@@ -89,6 +90,9 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     };
     assert_eq!(number("Alarm limit"), 3, "{seen}");
     assert_eq!(number("Set point"), 2, "{seen}");
+    // Named as the registers that hold them, as an HMI names them (not the block's id).
+    assert_eq!(number("Set point Fill start level"), 1, "{seen}");
+    assert_eq!(number("Set point Fill stop level"), 1, "{seen}");
     assert_eq!(seen["faceplate_kept"], true, "the faceplate was rebuilt by an update: {seen}");
     assert!(
         seen["pump"]["rows"].as_array().unwrap().iter().any(|r| r[0] == "Type" && r[1] == "pump"),

@@ -365,6 +365,18 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     assert_eq!(rows.len(), r.findings.len() + 1, "a header and one row per finding");
     assert_eq!(rows[1][0], r.findings[0].id);
     assert_eq!(book["整改计划"].as_array().unwrap().len(), r.plan.len() + 1);
+    // The overview holds the score (with an organiser and a place on the cover, the ratings'
+    // heads were written over it) and its parts, the total as the other formats have it.
+    let overview = book["概况"].as_array().unwrap();
+    let row =
+        |k: &str| overview.iter().find(|row| row[0] == k).unwrap_or_else(|| panic!("{k}: {overview:?}"));
+    let total = format!("{:.1}", r.score.total);
+    assert_eq!(row("得分")[1], total);
+    assert_eq!(row("总分")[1], total);
+    for c in &r.score.components {
+        assert_eq!(row(&c.label.zh)[1], format!("{:.1}", c.points), "{}", c.label.zh);
+    }
+    assert!(overview.iter().any(|row| row[0] == "目标"), "the ratings are there too");
     let _ = std::fs::remove_dir_all(&profile);
 }
 

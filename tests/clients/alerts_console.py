@@ -16,9 +16,9 @@ from ui import accessibility, chromium
 
 base, team, token, rule = sys.argv[1:5]
 driver, wait = chromium(1366, 768)
-rows = lambda d: d.execute_script(
-    "return [...document.querySelectorAll('#ids-alerts tbody tr')].map(r => ({rule: r.dataset.rule || null, "
-    "cells: [...r.cells].map(c => c.textContent), severity_class: r.cells[1] ? r.cells[1].className : ''}))")
+ROWS = ("[...document.querySelectorAll('#ids-alerts tbody tr')].map(r => ({rule: r.dataset.rule || null, "
+        "cells: [...r.cells].map(c => c.textContent), severity_class: r.cells[1] ? r.cells[1].className : ''}))")
+rows = lambda d: d.execute_script(f"return {ROWS}")
 try:
     driver.get(f"{base}/team/{team}?token={token}")
     wait.until(lambda d: d.find_element(By.ID, "lang"))
@@ -29,8 +29,8 @@ try:
         wait.until(lambda d: any(r["rule"] == rule for r in rows(d)))
     except Exception:
         raise SystemExit(f"no alert of {rule}: {rows(driver)[:5]}")
-    en = rows(driver)
-    count = driver.find_element(By.ID, "alert-count").text
+    # The rows and the count at one moment (another alert may come between two reads).
+    en, count = driver.execute_script(f"return [{ROWS}, document.getElementById('alert-count').textContent]")
     heading = driver.find_element(By.ID, "h-ids").text
     as_hosts = driver.find_element(By.ID, "as-hosts").text
     decode_as = driver.find_element(By.ID, "decode-as").text

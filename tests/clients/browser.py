@@ -161,6 +161,7 @@ with failing(driver, f"{out}/failure.png"):
     cells = lambda d: d.execute_script("return [...document.querySelectorAll('#board tbody tr')].map(r => [r.dataset.team, r.querySelector('.total').textContent])")
     wait.until(lambda d: len(cells(d)) == 2)
     seen["hidden_totals"] = sorted(set(t for _, t in cells(driver)))
+    seen["ties_hidden_blind"] = driver.execute_script("return document.querySelector('#board + p.ties').hidden")
     seen["provisional_badge"] = driver.execute_script("return !document.getElementById('provisional').hidden")
     clock = driver.find_element(By.ID, "clock").text
     wait.until(lambda d: d.find_element(By.ID, "clock").text != clock)

@@ -10,6 +10,7 @@ const T = {
     attack:"Attack timeline",script:"Faults, distractors and routine work",sc_fault:"fault / distractor",sc_work:"routine work",sc_kind:"Kind",sc_who:"Fault or host",note:"Note for the white cell",take:"Take",cost:"cost",phase_briefing:"Briefing",phase_live:"Live",phase_paused:"Paused",phase_hot_wash:"Hot wash",phase_ended:"Ended",
     stands_for:"A client at {a} acts as {h}.",bind_as:"To act as another host, bind its address",no_mbpoll:"(mbpoll cannot choose its source address: use pymodbus, or nmap -S)",
     decode_as:"Should Wireshark not decode the capture as Modbus/TCP (its endpoints are not on port 502), decode their ports as it (Decode As…):",
+    tactic_example:"Impair Process Control",
     ids_alerts:"Security monitoring alerts",no_ids_alerts:"No alerts from the monitoring so far",rule:"Rule",
     rule_write_from_unexpected_host:"Write from an unexpected host",rule_unexpected_reader:"Read by an unexpected host",rule_device_identification:"Device identification request",rule_diagnostics_function:"Diagnostics function",rule_engineering_access:"Engineering access (program or mode)",rule_setpoint_out_of_range:"Set point written out of range",rule_reporting_anomaly:"Reported values disagree with the process",rule_connection_flood:"Connection flood",rule_exception_burst:"Burst of exception responses",rule_blocked_connection:"Blocked connection",rule_baseline_deviation:"Deviation from the traffic baseline",
     no_alarms:"No active alarms",true_v:"True",measured:"Measured",done:"done",late:"late",missed:"missed",pending:"pending",sent:"Sent",applied:"Applied",
@@ -23,6 +24,7 @@ const T = {
     attack:"攻击时间线",script:"故障、干扰项与日常作业",sc_fault:"故障/干扰项",sc_work:"日常作业",sc_kind:"类别",sc_who:"故障或主机",note:"导调说明",take:"使用",cost:"扣分",phase_briefing:"简报",phase_live:"进行中",phase_paused:"已暂停",phase_hot_wash:"热复盘",phase_ended:"已结束",
     stands_for:"从 {a} 连接的客户端代表主机 {h}。",bind_as:"如需代表其他主机，请绑定其地址",no_mbpoll:"（mbpoll 无法指定源地址：请使用 pymodbus 或 nmap -S）",
     decode_as:"若 Wireshark 未将报文解析为 Modbus/TCP（端点不在 502 端口），请将这些端口按其解析（“解码为…”）：",
+    tactic_example:"破坏过程控制",
     ids_alerts:"安全监测告警",no_ids_alerts:"监测平台暂无告警",rule:"规则",
     rule_write_from_unexpected_host:"非预期主机写入",rule_unexpected_reader:"非预期主机读取",rule_device_identification:"设备识别请求",rule_diagnostics_function:"诊断功能码",rule_engineering_access:"工程访问（程序或模式）",rule_setpoint_out_of_range:"设定值写入越限",rule_reporting_anomaly:"上报数值与工艺不符",rule_connection_flood:"连接洪泛",rule_exception_burst:"异常响应突增",rule_blocked_connection:"被阻断的连接",rule_baseline_deviation:"偏离通信基线",
     no_alarms:"无活动报警",true_v:"真实值",measured:"测量值",done:"已完成",late:"超时",missed:"未完成",pending:"待定",sent:"已发送",applied:"已执行",
@@ -65,6 +67,7 @@ function applyLang() {
   document.querySelectorAll("[data-i18n]").forEach(e => e.textContent = tr(e.dataset.i18n));
   document.querySelectorAll(".i18n").forEach(e => e.textContent = e.dataset[lang] || e.dataset.en);
   document.querySelectorAll("[data-i18n-label]").forEach(e => e.setAttribute("aria-label", tr(e.dataset.i18nLabel)));
+  document.querySelectorAll("[data-i18n-placeholder]").forEach(e => e.setAttribute("placeholder", tr(e.dataset.i18nPlaceholder)));
   const b = $("#lang"); if (b) b.textContent = tr("lang");
 }
 function toast(msg, bad) { const t = $("#toast"); if (!t) return; t.textContent = msg; t.style.borderColor = bad ? "var(--bad)" : "var(--acc)"; t.style.display = "block"; clearTimeout(toast.h); toast.h = setTimeout(() => t.style.display = "none", 4000); }
@@ -191,8 +194,9 @@ function boardRows(b, tbody) {
   note.dataset.i18n = "ties_" + ((b.clock && b.clock.ties) || "first_settled");
   note.textContent = tr(note.dataset.i18n);
   // One denominator for every team: the attack's steps. A blind drill's board shows no score
-  // until the hot wash.
+  // until the hot wash (nor how equal ones rank).
   const hide = b.provisional;
+  note.hidden = !!hide;
   put(tbody, b.rows.map(r => `<tr data-team="${esc(r.team)}"><td>${hide ? "–" : r.rank}</td><td>${esc(r.name)}</td><td class="num total">${hide ? "–" : r.total.toFixed(1)}</td><td class="num detected">${hide ? "–" : `${r.detected}/${b.steps || r.fired}`}</td></tr>`).join(""));
 }
 const hms = s => { s = Math.max(0, Math.floor(s)); return [s / 3600, s % 3600 / 60, s % 60].map(x => String(Math.floor(x)).padStart(2, "0")).join(":"); };

@@ -287,7 +287,7 @@ function mimic(current) {
       add(tr("fp_range"), () => `${open.lo} … ${open.hi} ${open.unit}`);
       add("PLC", () => open.plc || "–");
       for (const [lvl, p] of open.limits) add(`${tr("fp_limit")} ${lvl.toUpperCase()}`, (s, regs) => num(param(p, regs)));
-      for (const [id, p] of open.sp) add(`${tr("fp_setpoint")} ${id}`, (s, regs) => num(param(p, regs)));
+      for (const [name, p] of open.sp) add(`${tr("fp_setpoint")} ${txt(name)}`, (s, regs) => num(param(p, regs)));
       add(tr("state"), s => { const a = s.alarms.find(x => x.tag === open.id); return a ? `${tr("al_" + a.state)} (${a.levels.join(", ") || "–"})` : tr("fp_normal"); });
     } else if (open.k === "a") {
       const find = s => s.actuators.find(x => x.id === open.id) || {};

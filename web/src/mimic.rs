@@ -462,16 +462,22 @@ fn sensor_faceplate(s: &Scenario, i: usize) -> Value {
             }
         }
     }
+    // A set point an operator changes is named as the register holding it (`Fill stop
+    // level`); a fixed one by its block, the direction it switches marked.
+    let named = |p: &PlcDef, param: Param, fixed: String| match param {
+        Param::Holding(h) => json!(p.holding_registers[h.ix()].name),
+        _ => json!(fixed),
+    };
     let mut sp = Vec::new();
     for p in &s.plcs {
         for block in &p.logic {
             match block {
                 Logic::Pi { id, pv, setpoint, .. } if pv.ix() == i => {
-                    sp.push(json!([id, param(p, *setpoint)]))
+                    sp.push(json!([named(p, *setpoint, id.clone()), param(p, *setpoint)]))
                 }
                 Logic::OnOff { id, pv, low, high, .. } if pv.ix() == i => {
-                    sp.push(json!([format!("{id} ▼"), param(p, *low)]));
-                    sp.push(json!([format!("{id} ▲"), param(p, *high)]));
+                    sp.push(json!([named(p, *low, format!("{id} ▼")), param(p, *low)]));
+                    sp.push(json!([named(p, *high, format!("{id} ▲")), param(p, *high)]));
                 }
                 _ => {}
             }

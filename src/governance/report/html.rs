@@ -78,23 +78,15 @@ fn html_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
     for (k, text) in super::rating_legend(l) {
         let _ = write!(o, "<b>{k}</b> {} · ", esc(text));
     }
-    let _ = write!(o, "</p><h3>{}: {:.1}</h3><table>", esc(w.score), r.score.total);
-    for c in &r.score.components {
-        let _ = write!(
-            o,
-            "<tr><td>{}</td><td class=\"num\">{:.1}</td><td>{}</td></tr>",
-            esc(l.pick(&c.label)),
-            c.points,
-            esc(l.pick(&c.detail))
-        );
-    }
+    let _ = write!(o, "</p><h3>{}: {:.1}</h3>", esc(w.score), r.score.total);
+    html_table(o, &super::tables::score(r, l), Some((1, "num")));
 }
 
 /// Timeline and findings.
 fn html_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
     let _ = write!(
         o,
-        "</table><h2>{}</h2><figure tabindex=\"0\">{}",
+        "<h2>{}</h2><figure tabindex=\"0\">{}",
         esc(w.timeline),
         super::charts::timeline_svg(&r.timeline, r.end_s, l)
     );

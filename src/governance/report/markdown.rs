@@ -64,16 +64,8 @@ fn md_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
     md_table(o, &super::tables::objectives(r, l));
     let legend: Vec<String> = super::rating_legend(l).iter().map(|(k, t)| format!("{k} = {t}")).collect();
     let _ = writeln!(o, "\n{}\n", legend.join("; "));
-    let _ = writeln!(o, "### {}\n\n| | | |\n|---|---:|---|", w.score);
-    for c in &r.score.components {
-        let _ = writeln!(
-            o,
-            "| {} | {:.1} | {} |",
-            md_cell(l.pick(&c.label)),
-            c.points,
-            md_cell(l.pick(&c.detail))
-        );
-    }
+    let _ = writeln!(o, "### {}\n", w.score);
+    md_table(o, &super::tables::score(r, l));
 }
 
 /// Timeline and findings.

@@ -25,6 +25,20 @@ pub(super) fn objectives(r: &Report, l: Lang) -> Table {
     }
 }
 
+/// The score: each part's points and what earned them, the total last.
+pub(super) fn score(r: &Report, l: Lang) -> Table {
+    let mut rows: Vec<Vec<String>> = r
+        .score
+        .components
+        .iter()
+        .map(|c| {
+            vec![l.pick(&c.label).to_string(), format!("{:.1}", c.points), l.pick(&c.detail).to_string()]
+        })
+        .collect();
+    rows.push(vec![l.s("Total", "总分").to_string(), format!("{:.1}", r.score.total), String::new()]);
+    Table { heads: vec![l.s("Part", "评分项"), l.s("Points", "得分"), l.s("Basis", "依据")], rows }
+}
+
 /// The improvement plan: a corrective action a row.
 pub(super) fn plan(r: &Report, l: Lang) -> Table {
     Table {

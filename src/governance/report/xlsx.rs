@@ -1,4 +1,5 @@
-//! The xlsx workbook of an after-action report: overview, timeline, findings and plan sheets.
+//! The xlsx workbook of an after-action report: overview (with the ratings and the score),
+//! timeline, findings and plan sheets.
 
 use rust_xlsxwriter::{Format as Cell, Workbook, Worksheet};
 
@@ -17,16 +18,23 @@ pub(super) fn xlsx(r: &Report, l: Lang) -> Result<Vec<u8>> {
     Ok(wb.save_to_buffer()?)
 }
 
-/// The overview sheet: the report's overview and the capability ratings.
+/// The overview sheet: the report's overview, the capability ratings and the score.
 fn overview(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()> {
     let w = words(l);
     let s = wb.add_worksheet().set_name(l.s("Overview", "概况"))?;
     bold(s, 0, 0, w.title, heading)?;
-    for (i, (k, v)) in overview_rows(r, l).into_iter().enumerate() {
+    let rows = overview_rows(r, l);
+    let below = rows.len() as u32 + 2;
+    for (i, (k, v)) in rows.into_iter().enumerate() {
         bold(s, i as u32 + 1, 0, k, heading)?;
         text(s, i as u32 + 1, 1, v)?;
     }
-    table(s, 11, &super::tables::objectives(r, l), heading)?;
+    // Below the overview, however many rows it has (a cover's organiser and place took it to
+    // eleven, and the ratings' heads were written over its score).
+    let ratings = super::tables::objectives(r, l);
+    let below_ratings = below + ratings.rows.len() as u32 + 2;
+    table(s, below, &ratings, heading)?;
+    table(s, below_ratings, &super::tables::score(r, l), heading)?;
     s.set_column_width(0, 28)?;
     s.set_column_width(1, 50)?;
     Ok(())
