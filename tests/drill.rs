@@ -1844,3 +1844,54 @@ async fn a_teams_client_acts_as_the_host_whose_address_it_binds() {
         "the write is logged from hmi-01"
     );
 }
+
+/// A PLC the operator station cannot read shows as a communication failure, as an HMI flags
+/// it, with none of its values (the deny-view flood left the diagram showing live values and
+/// the PLC in RUN while the log said the station's connections were refused); the team's own
+/// isolation of the station is one too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plc_the_operator_station_cannot_read_shows_a_communication_failure() {
+    let server = start_drill("petrochem-tank-farm", &["a"], Mode::Regional).await;
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let s = builtin("petrochem-tank-farm");
+    let ix = s.plcs.iter().position(|p| p.id == "plc-t101").unwrap();
+    let t101 = |drill: &Arc<Drill>| {
+        let v = drill.team_state("a").unwrap();
+        let comms = v.plcs[ix].comms;
+        let level = v.sensors.iter().find(|x| x.id == "lit101").unwrap().value;
+        let sp = v.holding.iter().find(|h| h.plc == "plc-t101" && h.id == "t101_sp_high").unwrap().value;
+        let others = v.plcs.iter().filter(|p| p.id != "plc-t101").all(|p| p.comms);
+        (comms, level.is_some(), sp.is_some(), others)
+    };
+    assert_eq!(t101(&drill), (true, true, true, true));
+    // The attack floods plc-t101 once the tank is above 85 % (deny-view, 120 s).
+    let flooded = |drill: &Arc<Drill>| drill.live("a").unwrap().snapshot().plcs[ix].flooded;
+    for _ in 0..300 {
+        if flooded(&drill) {
+            break;
+        }
+        drill.step(s.ticks(5.0)).await;
+    }
+    assert!(flooded(&drill), "the deny-view flood came");
+    assert_eq!(t101(&drill), (false, false, false, true), "only plc-t101 is lost");
+    // The flood ends; the station reads it again.
+    for _ in 0..60 {
+        if !flooded(&drill) {
+            break;
+        }
+        drill.step(s.ticks(5.0)).await;
+    }
+    assert_eq!(t101(&drill), (true, true, true, true));
+    // The team isolates its own operator station: it reads no PLC.
+    let (_, token, _) = drill.teams().next().unwrap();
+    let token = token.to_string();
+    let ticking = keep_ticking(drill.clone());
+    let isolate = r#"{"kind":"isolate_host","host":"hmi-01"}"#;
+    let (st, body) = http(server.http, "POST", "/api/teams/a/actions", Some(&token), Some(isolate)).await;
+    assert_eq!(st, 200, "{body}");
+    ticking.abort();
+    let v = drill.team_state("a").unwrap();
+    assert!(v.plcs.iter().all(|p| !p.comms), "{:?}", v.plcs);
+    server.shutdown().await.unwrap();
+}

@@ -4,7 +4,8 @@
 //! pure and the JSON shape is fixed by the types.
 
 use icsdrill_engine::input::PlcMode;
-use icsdrill_engine::scenario::{Maintenance, RegisterSource, SensorIdx, Text};
+use icsdrill_engine::network::{Request, check_request};
+use icsdrill_engine::scenario::{HostIdx, HostRole, Maintenance, PlcIdx, RegisterSource, SensorIdx, Text};
 use icsdrill_engine::snapshot::{Field, Readings, Screen};
 use icsdrill_engine::{Scenario, Snapshot};
 use icsdrill_judge::score::ScoreCard;
@@ -29,6 +30,10 @@ pub struct PlcView {
     pub listen_only: bool,
     /// Restarting.
     pub restarting: bool,
+    /// The operator station reads it now (false: communication failure, as an HMI flags it:
+    /// the PLC answers nothing, flooded, restarting or listen-only, or the station is
+    /// isolated or its reads are refused on the conduit; the values it reports are not shown).
+    pub comms: bool,
 }
 
 /// A sensor's value as the operator station reads it.
@@ -314,6 +319,31 @@ pub fn hmi_value(s: &Scenario, readings: &Readings, sensor: usize) -> f64 {
 
 /// Where the operator station reads sensor `sensor`: the PLC and input register it is mapped
 /// to (the first), or none (the field value).
+/// Which PLCs the operator station (the first `hmi` host) reads now, by `PlcIdx`: those that
+/// answer and that its reads reach through the conduits. All of them in a plant with no
+/// operator station.
+fn operator_reads(s: &Scenario, snap: &Snapshot) -> Vec<bool> {
+    let hmi = s.hosts.iter().position(|h| h.role == HostRole::Hmi);
+    snap.plcs
+        .iter()
+        .enumerate()
+        .map(|(p, v)| {
+            let reached = hmi.is_none_or(|h| {
+                let read = Request {
+                    source: HostIdx(h as u32),
+                    plc: PlcIdx(p as u32),
+                    function: 3,
+                    addr: 0,
+                    registers: &[],
+                    native: None,
+                };
+                check_request(s, &snap.net, read).is_ok()
+            });
+            reached && v.silence().is_none() && !v.listen_only
+        })
+        .collect()
+}
+
 fn sensor_source(s: &Scenario, sensor: usize) -> Option<(usize, usize)> {
     let source = RegisterSource::Sensor(SensorIdx(sensor as u32));
     s.plcs
@@ -445,18 +475,19 @@ fn alarm_views(s: &Scenario, r: &Readings) -> Vec<AlarmView> {
 }
 
 /// The holding registers in engineering units, read live (none on a frozen or blank screen).
-fn holding_views(s: &Scenario, snap: &Snapshot) -> Vec<HoldingView> {
+fn holding_views(s: &Scenario, snap: &Snapshot, reads: &[bool]) -> Vec<HoldingView> {
     let live = matches!(snap.screen, Screen::Live);
     s.plcs
         .iter()
         .zip(&snap.plcs)
-        .flat_map(|(p, v)| {
+        .zip(reads)
+        .flat_map(|((p, v), reads)| {
             p.holding_registers.iter().map(move |h| HoldingView {
                 plc: p.id.clone(),
                 id: h.id.clone(),
                 name: h.name.clone(),
                 unit: h.unit.clone(),
-                value: live.then(|| h.value(&v.memory.holding)),
+                value: (live && *reads).then(|| h.value(&v.memory.holding)),
             })
         })
         .collect()
@@ -485,6 +516,11 @@ impl TeamView {
         let plc_id = |i: usize| s.plcs[i].id.clone();
         let readings = snap.readings();
         let seen = readings.as_ref();
+        // A frozen or blank screen shows what it shows; a live one loses what it cannot read.
+        let reads = match snap.screen {
+            Screen::Live => operator_reads(s, snap),
+            _ => vec![true; s.plcs.len()],
+        };
         TeamView {
             view: match snap.screen {
                 Screen::Live => ViewState::Live,
@@ -500,12 +536,14 @@ impl TeamView {
                 .plcs
                 .iter()
                 .zip(&snap.plcs)
-                .map(|(p, v)| PlcView {
+                .zip(&reads)
+                .map(|((p, v), reads)| PlcView {
                     id: p.id.clone(),
                     name: p.name.clone(),
                     mode: v.mode,
                     listen_only: v.listen_only,
                     restarting: v.restarting,
+                    comms: *reads,
                 })
                 .collect(),
             sensors: s
@@ -516,7 +554,9 @@ impl TeamView {
                     id: d.id.clone(),
                     name: d.name.clone(),
                     unit: s.vars[d.var.ix()].unit.clone(),
-                    value: seen.map(|r| hmi_value(s, r, i)),
+                    value: seen
+                        .filter(|_| sensor_source(s, i).is_none_or(|(p, _)| reads[p]))
+                        .map(|r| hmi_value(s, r, i)),
                 })
                 .collect(),
             actuators: s
@@ -531,7 +571,7 @@ impl TeamView {
                 })
                 .collect(),
             alarms: seen.map_or_else(Vec::new, |r| alarm_views(s, r)),
-            holding: holding_views(s, snap),
+            holding: holding_views(s, snap, &reads),
             alarm_defs: s
                 .alarms
                 .iter()

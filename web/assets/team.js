@@ -86,8 +86,9 @@ async function teamPage() {
     const now = s.simulated_s, key = a => a.plc + "|" + a.id;
     for (const [k, until] of shelved) if (until <= now) shelved.delete(k);
     const listed = s.alarms.filter(a => !shelved.has(key(a)));
-    put($("#alarms tbody"), listed.length ? listed.map(a => `<tr data-alarm="${esc(key(a))}" data-state="${a.state}"><td class="${a.priority === "high" ? "bad" : a.priority === "medium" ? "warn" : "mut"}">${tr("prio_" + a.priority)}</td><td class="num">${a.since_s.toFixed(0)} s</td><td>${esc(a.tag)}</td><td>${esc(txt(a.description))}</td><td class="num" data-alarm-value="${esc(key(a))}"></td><td>${esc(a.levels.map(l => tr("lvl_" + l)).join(", ") || "–")}</td><td>${tr("al_" + a.state)}${a.acked ? "" : ` <button data-ack="${esc(key(a))}">${tr("ack")}</button>`} <button data-shelve="${esc(key(a))}">${tr("shelve")}</button></td></tr>`).join("")
-      : `<tr><td class="mut" colspan="7">${tr("no_alarms")}</td></tr>`);
+    // A PLC the operator station cannot read raises a system alarm, as an HMI's does.
+    const comm = s.plcs.filter(p => p.comms === false).map(p => `<tr data-comm="${esc(p.id)}"><td class="bad">${tr("prio_high")}</td><td class="num">–</td><td>${esc(p.id)}</td><td>${tr("comm_fail_desc")}</td><td class="num">–</td><td>–</td><td>${tr("comm_fail")}</td></tr>`).join("");
+    put($("#alarms tbody"), comm + (listed.length || comm ? "" : `<tr><td class="mut" colspan="7">${tr("no_alarms")}</td></tr>`) + listed.map(a => `<tr data-alarm="${esc(key(a))}" data-state="${a.state}"><td class="${a.priority === "high" ? "bad" : a.priority === "medium" ? "warn" : "mut"}">${tr("prio_" + a.priority)}</td><td class="num">${a.since_s.toFixed(0)} s</td><td>${esc(a.tag)}</td><td>${esc(txt(a.description))}</td><td class="num" data-alarm-value="${esc(key(a))}"></td><td>${esc(a.levels.map(l => tr("lvl_" + l)).join(", ") || "–")}</td><td>${tr("al_" + a.state)}${a.acked ? "" : ` <button data-ack="${esc(key(a))}">${tr("ack")}</button>`} <button data-shelve="${esc(key(a))}">${tr("shelve")}</button></td></tr>`).join(""));
     // Values change every update: written into their cells, the rows (and buttons) stay.
     for (const a of listed) {
       const c = document.querySelector(`[data-alarm-value="${CSS.escape(key(a))}"]`);
@@ -360,7 +361,8 @@ function mimic(current) {
     }
     for (const p of s.plcs) {
       const e = document.getElementById("m-" + p.id);
-      if (e) { e.textContent = `${p.id} ${tr("plc_" + p.mode)}${p.listen_only ? " LO" : ""}${p.restarting ? " …" : ""}`; e.parentNode.classList.toggle("abnormal", p.mode !== "run" || p.listen_only || p.restarting); }
+      // A PLC the station cannot read: its state is not known there either.
+      if (e) { e.textContent = p.comms === false ? `${p.id} ${tr("comm_fail")}` : `${p.id} ${tr("plc_" + p.mode)}${p.listen_only ? " LO" : ""}${p.restarting ? " …" : ""}`; e.parentNode.classList.toggle("abnormal", p.comms === false || p.mode !== "run" || p.listen_only || p.restarting); }
     }
     draw(s, regs);
   };
