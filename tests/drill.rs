@@ -364,6 +364,11 @@ async fn invalid_inputs_get_clear_json_errors() {
     let (s, b) =
         http(addr, "POST", "/api/teams/a/actions", Some(&a), Some(r#"{"kind":"notify","to":"x"}"#)).await;
     assert_eq!((s, b.contains("briefing")), (409, true), "{b}");
+    // And in Chinese, for a console in Chinese (it showed general words and the English).
+    let zh = |b: &str| {
+        serde_json::from_str::<serde_json::Value>(b).unwrap()["message_zh"].as_str().map(String::from)
+    };
+    assert_eq!(zh(&b).as_deref(), Some("演练当前处于简报阶段：仅在演练进行中可执行操作"), "{b}");
     drill.control(Control::Start).unwrap();
     let ticking = keep_ticking(drill.clone());
 
@@ -433,6 +438,30 @@ async fn invalid_inputs_get_clear_json_errors() {
         let json: serde_json::Value = serde_json::from_str(&b).unwrap_or_else(|e| panic!("{b}: {e}"));
         assert!(json["error"].is_string(), "{b}");
     }
+    for (path, body, want) in [
+        (
+            "/api/teams/a/actions",
+            r#"{"kind":"block_source","conduit":"nope","host":"ews-01"}"#,
+            "工艺系统拒绝了该操作：目标不存在",
+        ),
+        (
+            "/api/teams/a/reports",
+            r#"{"technique":"T0836","asset":"the-moon"}"#,
+            "未知资产 `the-moon`：请填写本厂的 PLC 或主机编号",
+        ),
+    ] {
+        let (_, b) = http(addr, "POST", path, Some(&a), Some(body)).await;
+        assert_eq!(zh(&b).as_deref(), Some(want), "{b}");
+    }
+    let (_, b) = http(
+        addr,
+        "POST",
+        "/api/teams/a/reports",
+        Some(&a),
+        Some(r#"{"technique":"T0863x","asset":"plc-t101"}"#),
+    )
+    .await;
+    assert!(zh(&b).is_some_and(|m| m.starts_with("未知的 ATT&CK for ICS 技术编号 `T0863x`（")), "{b}");
     let instructor_cases: &[(&str, &str, u16, &str)] = &[
         ("/api/drill/control", r#"{"action":"start"}"#, 409, "cannot start"),
         ("/api/drill/control", r#"{"action":"explode"}"#, 400, "unknown variant"),
@@ -1034,7 +1063,7 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     assert!(
         refused.as_array().unwrap().iter().all(|r| r["ok"] == false
             && r["error"].as_str().is_some_and(|e| e.contains("in briefing"))
-            && r["error_zh"] == "当前演练状态下不能执行此操作"),
+            && r["error_zh"] == "演练当前处于简报阶段：仅在演练进行中可执行操作"),
         "{refused}"
     );
     drill.control(Control::Start).unwrap();

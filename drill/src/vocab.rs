@@ -171,8 +171,9 @@ pub enum ActError {
     /// The drill cannot record anything now (the database refuses writes): 503; nothing was
     /// done.
     RecordsFailing,
-    /// The plant refused it (unknown target, not allowed...): 422 with the reason.
-    Rejected(String),
+    /// The plant refused it (unknown target, not allowed...): 422 with the reason, in words
+    /// (and its code name, where it has one).
+    Rejected(icsdrill_engine::scenario::Text),
     /// The drill is not live: 409.
     NotLive(Phase),
     /// The range is overloaded or stopped: 503.

@@ -61,6 +61,37 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    /// Why it was refused, in words (reports, the consoles' errors), English and Chinese.
+    pub fn words(self) -> crate::scenario::Text {
+        use RejectReason as R;
+        let (en, zh) = match self {
+            R::UnknownPlc | R::UnknownHost | R::UnknownDevice | R::UnknownFault | R::UnknownTarget => {
+                ("no such target", "目标不存在")
+            }
+            R::DuplicateFault => ("already in effect", "已在生效"),
+            R::IllegalAddress => ("address not mapped", "地址不存在"),
+            R::IllegalValue | R::Malformed => ("malformed request", "请求格式错误"),
+            R::OutOfRange => ("outside the set-point range", "超出设定值范围"),
+            R::NoRoute => ("no network path", "无网络路径"),
+            R::SourceNotAllowed => ("source blocked by the firewall", "来源被防火墙阻断"),
+            R::FunctionNotAllowed => ("function blocked by the firewall", "功能码被防火墙阻断"),
+            R::AddressNotAllowed => ("address blocked by the firewall", "写入地址被防火墙阻断"),
+            R::ValueNotAllowed => ("value blocked by the firewall", "写入数值被防火墙阻断"),
+            R::IllegalFunction => ("function not supported", "功能码不支持"),
+            R::WrongUnit => ("wrong unit id", "单元号错误"),
+            R::ListenOnly => ("PLC in listen-only mode", "PLC 处于只听模式"),
+            R::HostIsolated => ("host isolated", "主机已隔离"),
+            R::NoBackup => ("no program backup", "无程序备份"),
+            R::Restarting => ("PLC restarting", "PLC 正在重启"),
+            R::Flooded => ("PLC communications flooded", "PLC 通信被泛洪阻塞"),
+            R::NotOnPath => ("not on the network path", "不在通信路径上"),
+            R::ConnectionLimit => ("connection limit reached", "连接数已满"),
+            R::ModuleFailed => ("module failed", "模块故障"),
+            R::HostWiped => ("host wiped", "主机已被擦除"),
+        };
+        crate::scenario::Text::new(en, zh)
+    }
+
     /// Whether the network stopped it on the way (no route, the conduit's firewall, an
     /// isolated host), before the PLC judged it.
     pub fn by_network(self) -> bool {

@@ -13,6 +13,7 @@ use icsdrill_drill::views::{
     TeamView,
 };
 use icsdrill_drill::{ActError, Control, DrillInfo, EndpointInfo, Mode, Phase, Role, Scoreboard};
+use icsdrill_engine::scenario::Text;
 use icsdrill_engine::{Scenario, SimEvent, SimInput};
 use icsdrill_judge::score::ScoreCard;
 use icsdrill_web::ServiceError;
@@ -188,7 +189,11 @@ impl DrillApi for Drill {
                 .map_err(ActError::TooFast)?;
             match h.live.apply_within(input, ACT_TIMEOUT).await {
                 Ok(()) => Ok(()),
-                Err(ApplyError::Rejected(reason)) => Err(ActError::Rejected(reason_name(reason))),
+                Err(ApplyError::Rejected(reason)) => {
+                    let words = reason.words();
+                    let code = reason_name(reason);
+                    Err(ActError::Rejected(Text::new(format!("{} ({code})", words.en), words.zh)))
+                }
                 Err(ApplyError::Unavailable) => Err(ActError::Unavailable),
                 Err(ApplyError::NotApplied) => Err(ActError::NotApplied),
                 Err(ApplyError::NotRecorded) => Err(ActError::NotRecorded),
@@ -349,7 +354,10 @@ impl DrillApi for Drill {
     ) -> BoxFuture<'a, Result<FlagAnswer, ActError>> {
         Box::pin(async move {
             let Some(secret) = &self.flag_secret else {
-                return Err(ActError::Rejected("this drill has no flags (contest mode only)".into()));
+                return Err(ActError::Rejected(Text::new(
+                    "this drill has no flags (contest mode only)",
+                    "本演练没有夺旗环节（仅竞赛模式）",
+                )));
             };
             self.flag_times
                 .lock()

@@ -87,8 +87,9 @@ async function api(path, body) {
   const r = await fetch(path, opt);
   const j = await r.json().catch(() => ({}));
   if (r.status === 401) $("#login").hidden = false;
-  // In Chinese the server's general words, with its detail (which names ids and values).
-  const zh = lang === "zh" && j.error_zh ? j.error_zh + (j.error && j.error !== j.error_zh ? `（${j.error}）` : "") : null;
+  // In Chinese what went wrong where the server says it in Chinese, else its general words
+  // with its detail (which names ids and values).
+  const zh = lang !== "zh" ? null : j.message_zh || (j.error_zh ? j.error_zh + (j.error && j.error !== j.error_zh ? `（${j.error}）` : "") : null);
   if (!r.ok) throw Object.assign(new Error(zh || j.error || r.statusText), {status: r.status});
   return j;
 }

@@ -37,7 +37,7 @@ async function instructorPage() {
     try {
       const r = await api("/api/drill/injects", body);
       const refused = r.filter(x => !x.ok);
-      const said = r.map(x => `${x.team}: ${x.ok ? (x.queued ? "→ " + tr("node") + " " + x.queued : "✓") : tr("not_sent") + " (" + (lang === "zh" && x.error_zh ? `${x.error_zh}：${x.error}` : x.error) + ")"}`).join("; ");
+      const said = r.map(x => `${x.team}: ${x.ok ? (x.queued ? "→ " + tr("node") + " " + x.queued : "✓") : tr("not_sent") + " (" + (lang === "zh" && x.error_zh ? x.error_zh : x.error) + ")"}`).join("; ");
       toast(said, refused.length > 0);
       // What became of the last inject stays under the form.
       const last = $("#inject-result");

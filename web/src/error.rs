@@ -50,11 +50,29 @@ pub struct ApiError {
     retry_after_s: Option<u64>,
     /// The request's id, for internal errors (the log line with the details carries it too).
     request_id: Option<String>,
+    /// What went wrong in Chinese (the body's `message_zh`), where the answer says it.
+    message_zh: Option<String>,
 }
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into(), retry_after_s: None, request_id: None }
+        ApiError { status, message: message.into(), retry_after_s: None, request_id: None, message_zh: None }
+    }
+
+    /// The same, with what went wrong in Chinese (consoles in Chinese show it instead of the
+    /// general words and the English).
+    pub(crate) fn zh(mut self, message: impl Into<String>) -> ApiError {
+        self.message_zh = Some(message.into());
+        self
+    }
+
+    /// What went wrong in Chinese: its own words where it has them, else the general words
+    /// of its kind and the English detail.
+    pub(crate) fn in_chinese(&self) -> String {
+        match &self.message_zh {
+            Some(zh) => zh.clone(),
+            None => format!("{}：{}", code_of(self.status).1, self.message),
+        }
     }
 
     /// The same, telling the client when to try again.
@@ -133,19 +151,15 @@ fn code_of(status: StatusCode) -> (&'static str, &'static str) {
     }
 }
 
-impl ApiError {
-    /// Its general words in Chinese (the body's `error_zh`).
-    pub(crate) fn zh(&self) -> &'static str {
-        code_of(self.status).1
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, zh) = code_of(self.status);
         let mut body = serde_json::json!({ "error": self.message, "code": code, "error_zh": zh });
         if let Some(id) = &self.request_id {
             body["request_id"] = id.as_str().into();
+        }
+        if let Some(zh) = &self.message_zh {
+            body["message_zh"] = zh.as_str().into();
         }
         let mut res = (self.status, Json(body)).into_response();
         if let Some(s) = self.retry_after_s {

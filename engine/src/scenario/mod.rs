@@ -43,7 +43,7 @@ pub use rubric::{Hint, PlanStep, Points, Rubric};
 pub use validate::{ScenarioError, ScenarioErrors};
 
 /// Text in both UI languages.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Text {
     /// English.
     pub en: String,

@@ -238,7 +238,7 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                     .map(|x| x.name.clone());
                 let name = name.unwrap_or_else(|| Text::new(step.clone(), step.clone()));
                 let from = s.label(host);
-                let why = reason.map(narrate::reason);
+                let why = reason.map(icsdrill_engine::RejectReason::words);
                 (
                     "attacker",
                     Text::new(

@@ -46,7 +46,7 @@ pub(super) struct InjectResult {
     error: Option<String>,
     /// The refusal's general words in Chinese (`error` has the detail).
     #[serde(skip_serializing_if = "Option::is_none")]
-    error_zh: Option<&'static str>,
+    error_zh: Option<String>,
 }
 
 pub(super) async fn inject(
@@ -99,7 +99,7 @@ pub(super) async fn inject(
             team,
             ok: refused.is_none(),
             queued,
-            error_zh: refused.as_ref().map(ApiError::zh),
+            error_zh: refused.as_ref().map(ApiError::in_chinese),
             error: refused.map(|e| e.message),
         });
     }

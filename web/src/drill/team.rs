@@ -133,20 +133,24 @@ pub(super) fn act_error(e: ActError) -> ApiError {
             StatusCode::SERVICE_UNAVAILABLE,
             "not applied: the range was paused or busy, so the action was withdrawn; nothing was done, send it again",
         )
+        .zh("未执行：靶场暂停或繁忙，该操作已撤回，未做任何改变，请重新提交")
         .retry_after(2),
         ActError::NotRecorded => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "applied to the plant but not yet on disk (the drill database refuses writes): it is recorded when \
              writes work again and lost if the drill stops before; check the action list before sending it again",
         )
+        .zh("已作用于工艺系统但尚未写入磁盘（演练数据库拒绝写入）：恢复写入后会记录，若演练先停止则丢失；重新提交前请先查看操作列表")
         .retry_after(10),
         ActError::RecordsFailing => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the drill database refuses writes (disk full?): nothing was done; try again when the white cell has fixed it",
         )
+        .zh("演练数据库拒绝写入（磁盘已满？）：未做任何改变；请在导调组修复后重试")
         .retry_after(10),
         ActError::RateLimited(after) => {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many flag submissions: wait {after} s"))
+                .zh(format!("旗标提交过于频繁：请等待 {after} 秒"))
                 .retry_after(after)
         }
         ActError::TooFast(after) => ApiError::new(
@@ -157,21 +161,41 @@ pub(super) fn act_error(e: ActError) -> ApiError {
                 icsdrill_drill::flags::ACTION_WINDOW.as_secs()
             ),
         )
+        .zh(format!(
+            "操作和报告过于频繁（{} 秒内至多 {} 次）：请等待 {after} 秒",
+            icsdrill_drill::flags::ACTION_WINDOW.as_secs(),
+            icsdrill_drill::flags::ACTION_LIMIT
+        ))
         .retry_after(after),
         ActError::TooLarge(size) => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the action is {size} bytes; at most {}", icsdrill_drill::flags::MAX_ACTION_BYTES),
-        ),
+        )
+        .zh(format!("该操作有 {size} 字节，至多 {} 字节", icsdrill_drill::flags::MAX_ACTION_BYTES)),
         ActError::Rejected(reason) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("the plant refused it: {reason}"))
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("the plant refused it: {}", reason.en))
+                .zh(format!("工艺系统拒绝了该操作：{}", reason.zh))
         }
         ActError::NotLive(phase) => ApiError::new(
             StatusCode::CONFLICT,
             format!("the drill is {}: actions are taken only while it is live", phase_name(phase)),
-        ),
+        )
+        .zh(format!("演练当前{}：仅在演练进行中可执行操作", phase_name_zh(phase))),
         ActError::Unavailable => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the range is busy or stopped; try again")
+                .zh("靶场繁忙或已停止，请重试")
         }
+    }
+}
+
+/// `phase_name` in Chinese.
+fn phase_name_zh(p: Phase) -> &'static str {
+    match p {
+        Phase::Briefing => "处于简报阶段",
+        Phase::Live => "进行中",
+        Phase::Paused => "已暂停",
+        Phase::HotWash => "处于热复盘阶段",
+        Phase::Ended => "已结束",
     }
 }
 
@@ -261,7 +285,15 @@ pub(super) async fn team_report(
                     near => format!("did you mean {}?", near.join(", ")),
                 }
             ),
-        ));
+        )
+        .zh(format!(
+            "未知的 ATT&CK for ICS 技术编号 `{}`（{}）",
+            r.technique.escape_debug(),
+            match icsdrill_engine::attack::suggest(&r.technique).as_slice() {
+                [] => "请填写如 T0836 的编号".to_string(),
+                near => format!("是否为 {}？", near.join("、")),
+            }
+        )));
     }
     let scenario = drill.scenario();
     let asset = r.asset.trim().to_string();
@@ -269,13 +301,15 @@ pub(super) async fn team_report(
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("unknown asset `{}`: give a PLC or host id of the plant", asset.escape_debug()),
-        ));
+        )
+        .zh(format!("未知资产 `{}`：请填写本厂的 PLC 或主机编号", asset.escape_debug())));
     }
     if r.observed_s.is_some_and(|t| !t.is_finite() || t < 0.0) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "observed_s must be a time in seconds, at least 0",
-        ));
+        )
+        .zh("发现时间须为不小于 0 的秒数"));
     }
     let input = SimInput::ReportIncident(icsdrill_engine::IncidentReport {
         technique,
