@@ -547,3 +547,36 @@ fn a_findings_evidence_says_when_each_event_it_cites_happened() {
     let html = String::from_utf8(report::render(&r, Format::Html, Lang::En).unwrap()).unwrap();
     assert!(html.contains(&format!("{} (t ", f.evidence[0])), "the HTML report too");
 }
+
+#[test]
+fn a_conduit_finding_names_what_it_let_through_a_remote_session_or_modbus_requests() {
+    // A remote login across a conduit was described as a source and function code the policy
+    // allowed, with a Modbus allow-list for its fix.
+    let s = builtin("petrochem-tank-farm");
+    let sim = run(&s, 1, s.duration_ticks as f64 / f64::from(s.tick_hz), &[]);
+    let found = findings(&s, sim.events(), s.meta.level);
+    let pivot = found.iter().find(|f| f.id == "path:pivot-ews").expect("the pivot went through");
+    assert!(
+        pivot.description.en.ends_with("its policy allows remote sessions from this source."),
+        "{:?}",
+        pivot.description
+    );
+    assert!(
+        pivot.description.zh.ends_with("该通道策略放行了来自此来源的远程会话。"),
+        "{:?}",
+        pivot.description
+    );
+    assert!(
+        pivot.measure.en.contains("remote sessions (RDP, SSH, VNC)") && pivot.mitigations.contains(&"M0932")
+    );
+    let write = found
+        .iter()
+        .find(|f| f.id.starts_with("path:") && !f.id.starts_with("path:pivot"))
+        .expect("a Modbus step went through");
+    assert!(
+        write.description.en.ends_with("its policy allows this source and function."),
+        "{:?}",
+        write.description
+    );
+    assert!(write.measure.en.contains("FC allow-list"), "{:?}", write.measure);
+}

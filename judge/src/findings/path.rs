@@ -28,12 +28,19 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
         } else {
             Severity::Medium
         };
+        let remote = matches!(st.action, Action::Pivot(_));
+        let (from, to) = (labels(s, &run.hosts), s.label(&asset));
         let mut f = Finding::new(format!("path:{}", st.id), severity, "network", "Equipment")
-            .says(texts::path(&s.label(&conduit.id), &st.name, &labels(s, &run.hosts), &s.label(&asset)))
+            .says(texts::path(&s.label(&conduit.id), &st.name, &from, &to, remote))
             .caused_by(&format!("conduit:{}", conduit.id), texts::path_cause(&s.label(&conduit.id)));
         f.techniques = st.techniques.clone();
-        f.mitigations =
-            if writes { vec!["M0937", "M0807", "M0930", "M0800"] } else { vec!["M0930", "M0807"] };
+        // A remote session is closed by segmentation, limiting remote access and a second
+        // factor; Modbus requests by filtering and allow-lists.
+        f.mitigations = match (remote, writes) {
+            (true, _) => vec!["M0930", "M0935", "M0932"],
+            (false, true) => vec!["M0937", "M0807", "M0930", "M0800"],
+            (false, false) => vec!["M0930", "M0807"],
+        };
         f.assets = vec![asset, conduit.id.clone()];
         f.evidence = run.ok.clone();
         f.retest = vec![st.id.clone()];

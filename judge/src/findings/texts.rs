@@ -45,23 +45,25 @@ pub(super) fn owner(key: &str) -> Text {
 }
 
 /// `path`: the conduit `conduit` (named by its zones) let step `name` through from `from` to
-/// `asset`.
-pub(super) fn path(conduit: &Text, name: &Text, from: &Text, asset: &Text) -> Says {
-    (
-        Text::new(
-            format!("The {} conduit let “{}” through", conduit.en, name.en),
-            format!("{}通道未阻断“{}”", conduit.zh, name.zh),
-        ),
+/// `asset`: Modbus requests to a PLC, or (`remote`) a remote session to a host.
+pub(super) fn path(conduit: &Text, name: &Text, from: &Text, asset: &Text, remote: bool) -> Says {
+    let (allows_en, allows_zh) = if remote {
+        ("its policy allows remote sessions from this source", "该通道策略放行了来自此来源的远程会话")
+    } else {
+        ("its policy allows this source and function", "该通道策略放行了此来源和功能码")
+    };
+    let measure = if remote {
         Text::new(
             format!(
-                "{} succeeded from {} to {} across the {} conduit: its policy allows this source and function.",
-                name.en, from.en, asset.en, conduit.en
+                "Close the {} conduit to remote sessions (RDP, SSH, VNC) except from a jump host with multi-factor authentication, and log them; keep office and DMZ hosts out of the control zone.",
+                conduit.en
             ),
             format!(
-                "{}：攻击者从{}经{}通道到达{}并成功，该通道策略放行了此来源和功能码。",
-                name.zh, from.zh, conduit.zh, asset.zh
+                "关闭{}通道上的远程会话（RDP、SSH、VNC），仅允许经多因素认证的跳板机访问并留存日志；办公区和隔离区主机不得进入控制区。",
+                conduit.zh
             ),
-        ),
+        )
+    } else {
         Text::new(
             format!(
                 "Restrict the {} conduit to the listed masters and function codes (FC allow-list, write address and value windows); keep office and DMZ hosts out of the control zone.",
@@ -71,7 +73,24 @@ pub(super) fn path(conduit: &Text, name: &Text, from: &Text, asset: &Text) -> Sa
                 "收紧{}通道策略：仅允许登记的主站和功能码（功能码白名单、写地址与数值范围），办公区和隔离区主机不得进入控制区。",
                 conduit.zh
             ),
+        )
+    };
+    (
+        Text::new(
+            format!("The {} conduit let “{}” through", conduit.en, name.en),
+            format!("{}通道未阻断“{}”", conduit.zh, name.zh),
         ),
+        Text::new(
+            format!(
+                "{} succeeded from {} to {} across the {} conduit: {allows_en}.",
+                name.en, from.en, asset.en, conduit.en
+            ),
+            format!(
+                "{}：攻击者从{}经{}通道到达{}并成功，{allows_zh}。",
+                name.zh, from.zh, conduit.zh, asset.zh
+            ),
+        ),
+        measure,
     )
 }
 
