@@ -580,3 +580,25 @@ fn a_conduit_finding_names_what_it_let_through_a_remote_session_or_modbus_reques
     );
     assert!(write.measure.en.contains("FC allow-list"), "{:?}", write.measure);
 }
+
+#[test]
+fn the_timeline_marks_a_step_the_white_cell_fired_by_hand() {
+    let s = builtin("petrochem-tank-farm");
+    let fired = icsdrill_engine::TimedInput {
+        tick: s.ticks(100.0),
+        input: icsdrill_engine::SimInput::Inject {
+            channel: icsdrill_engine::input::InjectChannel::Step,
+            text: String::new(),
+            step: Some("deny-view".into()),
+        },
+    };
+    let sim = run(&s, 1, 150.0, &[fired]);
+    let r = report::build(&s, sim.events(), false, plain_context("t"));
+    let line = r.timeline.iter().find(|l| l.who == "white_cell").expect("the white cell's line");
+    assert_eq!(line.t_s, 100.0);
+    assert_eq!(
+        line.what.en,
+        "Fired the attack step “Flood the T-101 PLC so the operators lose view as the tank tops out” by hand"
+    );
+    assert!(line.what.zh.starts_with("手动触发攻击步骤“液位接近罐顶时泛洪攻击"), "{:?}", line.what);
+}

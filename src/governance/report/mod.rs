@@ -262,6 +262,20 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
             EventKind::InputApplied { input } | EventKind::InputRejected { input, .. } => {
                 let ok = matches!(e.kind, EventKind::InputApplied { .. });
                 match input {
+                    // A step the white cell fired by hand: the attack's lines after it follow
+                    // from it, not from the attack's own course.
+                    SimInput::Inject { step: Some(step), .. } => {
+                        let name = s.attack.as_ref().and_then(|p| p.steps.iter().find(|x| x.id == *step));
+                        let name =
+                            name.map_or_else(|| Text::new(step.clone(), step.clone()), |x| x.name.clone());
+                        (
+                            "white_cell",
+                            Text::new(
+                                format!("Fired the attack step “{}” by hand", name.en),
+                                format!("手动触发攻击步骤“{}”", name.zh),
+                            ),
+                        )
+                    }
                     SimInput::Inject { text, .. } if !text.is_empty() => {
                         ("white_cell", Text::new(format!("Inject: {text}"), format!("注入：{text}")))
                     }
