@@ -306,3 +306,58 @@ fn a_defence_ready_before_the_attack_never_hands_the_attacker_a_move() {
         );
     }
 }
+
+/// A live attack step that failed because the PLC was flooded says so in the record (and the
+/// report's timeline), not "no network path": the attacker on the wire sees only a refused
+/// connection, the range knows why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_step_refused_by_a_flooded_plc_is_recorded_with_that_reason() {
+    use icsdrill::drill::{DrillServer, DrillSpec};
+    use icsdrill_drill::{Control, Mode};
+    use icsdrill_web::drill::DrillApi;
+    let s = crate::util::builtin("petrochem-tank-farm");
+    let mut spec = DrillSpec::new(s.clone(), &["a"], Mode::Enterprise);
+    (spec.range.modbus_port, spec.range.http_port) = (0, 0);
+    // 20x real time: the overfill step's first write (200 s) comes within seconds.
+    spec.range.ticks_per_s = Some(200.0);
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let live = drill.live("a").unwrap().clone();
+    // Just before the overfill step's first write (200 s), the white cell floods plc-t101.
+    live.wait_for_tick(s.ticks(195.0)).await;
+    let inject = r#"{"channel":"step","step":"deny-view"}"#;
+    let (st, body) = crate::drill::http(
+        server.http,
+        "POST",
+        "/api/drill/injects",
+        Some(drill.instructor_token()),
+        Some(inject),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let attempt = loop {
+        let found = live.events_since(
+            0,
+            usize::MAX,
+            |e| matches!(&e.kind, EventKind::AttackAttempt { step, .. } if step == "overfill"),
+        );
+        if let Some(e) = found.into_iter().next() {
+            break e;
+        }
+        assert!(std::time::Instant::now() < deadline, "no overfill attempt");
+        live.wait_for_tick(live.snapshot().tick + 10).await;
+    };
+    let EventKind::AttackAttempt { ok, reason, .. } = &attempt.kind else { unreachable!() };
+    assert!(!ok, "the flood keeps the attacker's own write out: {attempt:?}");
+    assert_ne!(*reason, Some(icsdrill_engine::RejectReason::NoRoute), "{attempt:?}");
+    assert!(
+        matches!(
+            reason,
+            Some(icsdrill_engine::RejectReason::Flooded | icsdrill_engine::RejectReason::ConnectionLimit)
+        ),
+        "{attempt:?}"
+    );
+    server.shutdown().await.unwrap();
+}

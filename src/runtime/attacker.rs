@@ -14,7 +14,7 @@ use std::time::Duration;
 use icsdrill_engine::attack::Action;
 use icsdrill_engine::scenario::{PlcIdx, Table};
 use icsdrill_engine::systems::attacker::Intent;
-use icsdrill_engine::{RejectReason, SimInput};
+use icsdrill_engine::{EventKind, RejectReason, SimInput};
 use tokio::net::TcpSocket;
 use tokio::sync::{mpsc, watch};
 use tokio_modbus::ExceptionCode;
@@ -71,7 +71,9 @@ pub async fn run(
         };
         // Floods that ended are let go; the rest end with the range (the set is dropped).
         while floods.try_join_next().is_some() {}
-        let result = execute((&target, &live), &intent.action, &mut floods).await;
+        let result = execute((&target, &live), &intent.action, &mut floods)
+            .await
+            .map_err(|r| explained(&live, &intent.action, r));
         tracing::debug!(step = %intent.step, attempt = intent.attempt, ?result, "attack attempt");
         live.record(SimInput::AttackResult {
             step: intent.step,
@@ -81,6 +83,43 @@ pub async fn run(
         });
     }
 }
+
+/// Why a request the wire gave no answer to failed (`NoRoute`: the connection was refused or
+/// nothing came back), as the range knows it: the PLC silent (flooded, restarting), in
+/// listen-only mode, or the attacker's host cut off on the way. The attacker on the wire
+/// cannot tell these apart; the record (and the report's timeline) should, rather than name
+/// every one a missing network path.
+fn explained(live: &Live, action: &Action, reason: RejectReason) -> RejectReason {
+    let (RejectReason::NoRoute, Some(plc)) = (reason, action.plc()) else { return reason };
+    let snap = live.snapshot();
+    let view = &snap.plcs[plc.ix()];
+    if let Some(silent) = view.silence() {
+        return silent;
+    }
+    if view.listen_only {
+        return RejectReason::ListenOnly;
+    }
+    let Some(host) = snap.attacker_host else { return RejectReason::NoRoute };
+    if let Err(cut) = icsdrill_engine::network::check_connect(&live.scenario, &snap.net, host, plc) {
+        return cut;
+    }
+    // The endpoint refused the connection itself (its slots taken: a flood): the log says so.
+    let (plc_id, host_id) = (&live.scenario.plcs[plc.ix()].id, &live.scenario.hosts[host.ix()].id);
+    let since = snap.tick.saturating_sub(u64::from(live.scenario.tick_hz) * EXPLAIN_S);
+    let recent = live.events_since(snap.events.saturating_sub(EXPLAIN_WINDOW), EXPLAIN_WINDOW as usize, |e| {
+        e.tick >= since
+            && matches!(&e.kind, EventKind::ModbusConnection { plc, source, refused: Some(_) } if plc == plc_id && source == host_id)
+    });
+    match recent.last().map(|e| &e.kind) {
+        Some(EventKind::ModbusConnection { refused: Some(r), .. }) => *r,
+        _ => RejectReason::NoRoute,
+    }
+}
+
+/// How many of the latest events `explained` looks through for the endpoint's refusal, and
+/// how many simulated seconds back.
+const EXPLAIN_WINDOW: u64 = 512;
+const EXPLAIN_S: u64 = 30;
 
 /// Opens a Modbus connection to a PLC from the attacker's address.
 async fn connect(target: &Target, plc: PlcIdx) -> Result<Context, RejectReason> {
