@@ -312,17 +312,10 @@ fn a_defence_ready_before_the_attack_never_hands_the_attacker_a_move() {
 /// connection, the range knows why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_step_refused_by_a_flooded_plc_is_recorded_with_that_reason() {
-    use icsdrill::drill::{DrillServer, DrillSpec};
-    use icsdrill_drill::{Control, Mode};
-    use icsdrill_web::drill::DrillApi;
     let s = crate::util::builtin("petrochem-tank-farm");
-    let mut spec = DrillSpec::new(s.clone(), &["a"], Mode::Enterprise);
-    (spec.range.modbus_port, spec.range.http_port) = (0, 0);
     // 20x real time: the overfill step's first write (200 s) comes within seconds.
-    spec.range.ticks_per_s = Some(200.0);
-    let server = DrillServer::start(spec).await.unwrap();
+    let server = crate::util::live_tank_farm("a", 200.0).await;
     let drill = server.drill.clone();
-    drill.control(Control::Start).unwrap();
     let live = drill.live("a").unwrap().clone();
     // Just before the overfill step's first write (200 s), the white cell floods plc-t101.
     live.wait_for_tick(s.ticks(195.0)).await;

@@ -23,6 +23,15 @@ struct Node {
     instructor: String,
 }
 
+/// The arguments every node of drill `id` on database `db` is started with: its `teams`, the
+/// endpoints from port `base`, no routine traffic, then `more`.
+fn node_args(db: &str, id: &str, teams: &str, base: u16, more: &[&str]) -> Vec<String> {
+    let base = base.to_string();
+    let args =
+        ["--database", db, "--drill-id", id, "--teams", teams, "--modbus-port", &base, "--http-port", "0"];
+    args.iter().chain(&["--no-routine-traffic"]).chain(more).map(ToString::to_string).collect()
+}
+
 fn start_node(name: &str, args: &[String], log: &std::path::Path) -> Node {
     let mut all: Vec<&str> = vec!["serve", "--node", name];
     all.extend(args.iter().map(String::as_str));
@@ -170,24 +179,7 @@ async fn a_drill_over_three_nodes_survives_the_loss_of_one() {
     // runs at a fifth of real time: three processes of 30 ranges in all share two cores with
     // the other tests.
     let base = 22_000 + (std::process::id() % 50) as u16 * 150;
-    let args: Vec<String> = [
-        "--database",
-        &db,
-        "--drill-id",
-        &id,
-        "--teams",
-        &teams.join(","),
-        "--modbus-port",
-        &base.to_string(),
-        "--http-port",
-        "0",
-        "--no-routine-traffic",
-        "--tick-hz",
-        "2",
-    ]
-    .iter()
-    .map(ToString::to_string)
-    .collect();
+    let args = node_args(&db, &id, &teams.join(","), base, &["--tick-hz", "2"]);
     let a = start_node("a", &args, &dir);
     // Alone, node a runs every team; its last ones go when the others join (in the briefing,
     // a node hands back what is over its share, the last teams first). A console is open on
@@ -530,22 +522,7 @@ async fn a_node_without_teams_keeps_the_drills_clock_while_no_card_is_recorded()
     let dir = std::env::temp_dir().join(format!("icsdrill-cluster-{id}"));
     std::fs::create_dir_all(&dir).unwrap();
     let base = 27_000 + (std::process::id() % 50) as u16 * 20;
-    let args: Vec<String> = [
-        "--database",
-        &db,
-        "--drill-id",
-        &id,
-        "--teams",
-        "solo",
-        "--modbus-port",
-        &base.to_string(),
-        "--http-port",
-        "0",
-        "--no-routine-traffic",
-    ]
-    .iter()
-    .map(ToString::to_string)
-    .collect();
+    let args = node_args(&db, &id, "solo", base, &[]);
     let a = start_node("a", &args, &dir);
     until("node a runs the team", Duration::from_secs(30), || async {
         runner(&[&a], "solo", &a.tokens["solo"]).await == Some(0)

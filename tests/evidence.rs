@@ -28,6 +28,16 @@ fn tshark(file: &Path, filter: &str) -> Vec<String> {
     String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
 }
 
+/// A headless run of scenario `s` with seed 1 and `inputs`, placed at `placement`, its clock
+/// from 1970.
+fn scenario_run<'a>(
+    s: &'a Arc<icsdrill_engine::Scenario>,
+    inputs: &'a [icsdrill_engine::TimedInput],
+    placement: &'a Placement,
+) -> Run<'a> {
+    Run { scenario: s, seed: 1, live_attacker: false, inputs, placement, epoch_ms: 0 }
+}
+
 /// Asserts what every capture must be: decoded, not malformed, TCP consistent.
 fn well_formed(file: &Path) {
     for bad in ["_ws.malformed", "_ws.expert.severity >= error", "tcp.analysis.flags"] {
@@ -42,14 +52,7 @@ fn a_capture_decodes_as_modbus_tcp_and_is_the_same_every_time() {
     let path = format!("{}/scenarios/defences/petrochem-tank-farm.jsonl", env!("CARGO_MANIFEST_DIR"));
     let inputs = parse_inputs(&path, &std::fs::read_to_string(&path).unwrap()).unwrap();
     let placement = Placement::canonical(&s);
-    let run = Run {
-        scenario: &s,
-        seed: 1,
-        live_attacker: false,
-        inputs: &inputs,
-        placement: &placement,
-        epoch_ms: 0,
-    };
+    let run = scenario_run(&s, &inputs, &placement);
     let window = (s.ticks(150.0), s.ticks(300.0));
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let cap = write_pcap(run, window, &mut a).unwrap();
@@ -212,8 +215,7 @@ fn the_engineers_program_uploads_are_logged_flagged_and_captured() {
     assert!(flagged, "the upload raises an alert");
     // Its framing is the vendor's: the capture around it leaves it out and stays well formed.
     let placement = Placement::canonical(&s);
-    let run =
-        Run { scenario: &s, seed: 1, live_attacker: false, inputs: &[], placement: &placement, epoch_ms: 0 };
+    let run = scenario_run(&s, &[], &placement);
     let mut bytes = Vec::new();
     write_pcap(run, (uploads[0].saturating_sub(10), uploads[0] + 10), &mut bytes).unwrap();
     let dir = temp("upload");
@@ -230,8 +232,7 @@ fn iec104_commands_decode_in_the_capture_as_wireshark_shows_them() {
     // protection's soft link and the three breakers at 580-604 s.
     let s = builtin("power-industroyer-substation");
     let placement = Placement::canonical(&s);
-    let run =
-        Run { scenario: &s, seed: 1, live_attacker: false, inputs: &[], placement: &placement, epoch_ms: 0 };
+    let run = scenario_run(&s, &[], &placement);
     let window = (s.ticks(100.0), s.ticks(620.0));
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let cap = write_pcap(run, window, &mut a).unwrap();
@@ -288,14 +289,7 @@ fn a_refused_station_connection_shows_as_a_syn_answered_by_a_reset() {
     };
     let inputs = [refused(s.ticks(101.0)), refused(s.ticks(103.0))];
     let placement = Placement::canonical(&s);
-    let run = Run {
-        scenario: &s,
-        seed: 1,
-        live_attacker: false,
-        inputs: &inputs,
-        placement: &placement,
-        epoch_ms: 0,
-    };
+    let run = scenario_run(&s, &inputs, &placement);
     let mut bytes = Vec::new();
     let cap = write_pcap(run, (s.ticks(100.0), s.ticks(140.0)), &mut bytes).unwrap();
     assert!(!cap.truncated, "{cap:?}");
@@ -326,8 +320,7 @@ fn opc_ua_writes_decode_in_the_capture_as_wireshark_shows_them() {
     // server 5 minutes in.
     let s = builtin("equipment-welding-line");
     let placement = Placement::canonical(&s);
-    let run =
-        Run { scenario: &s, seed: 1, live_attacker: false, inputs: &[], placement: &placement, epoch_ms: 0 };
+    let run = scenario_run(&s, &[], &placement);
     let window = (s.ticks(280.0), s.ticks(320.0));
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let cap = write_pcap(run, window, &mut a).unwrap();

@@ -555,29 +555,19 @@ fn a_conduit_finding_names_what_it_let_through_a_remote_session_or_modbus_reques
     let s = builtin("petrochem-tank-farm");
     let sim = run(&s, 1, s.duration_ticks as f64 / f64::from(s.tick_hz), &[]);
     let found = findings(&s, sim.events(), s.meta.level);
+    let ends =
+        |t: &icsdrill_engine::scenario::Text, en: &str, zh: &str| t.en.ends_with(en) && t.zh.ends_with(zh);
     let pivot = found.iter().find(|f| f.id == "path:pivot-ews").expect("the pivot went through");
-    assert!(
-        pivot.description.en.ends_with("its policy allows remote sessions from this source."),
-        "{:?}",
-        pivot.description
-    );
-    assert!(
-        pivot.description.zh.ends_with("该通道策略放行了来自此来源的远程会话。"),
-        "{:?}",
-        pivot.description
-    );
+    let (en, zh) =
+        ("its policy allows remote sessions from this source.", "该通道策略放行了来自此来源的远程会话。");
+    assert!(ends(&pivot.description, en, zh), "{:?}", pivot.description);
     assert!(
         pivot.measure.en.contains("remote sessions (RDP, SSH, VNC)") && pivot.mitigations.contains(&"M0932")
     );
-    let write = found
-        .iter()
-        .find(|f| f.id.starts_with("path:") && !f.id.starts_with("path:pivot"))
-        .expect("a Modbus step went through");
-    assert!(
-        write.description.en.ends_with("its policy allows this source and function."),
-        "{:?}",
-        write.description
-    );
+    let write = found.iter().find(|f| f.id.starts_with("path:") && !f.id.starts_with("path:pivot"));
+    let write = write.expect("a Modbus step went through");
+    let (en, zh) = ("its policy allows this source and function.", "该通道策略放行了此来源和功能码。");
+    assert!(ends(&write.description, en, zh), "{:?}", write.description);
     assert!(write.measure.en.contains("FC allow-list"), "{:?}", write.measure);
 }
 

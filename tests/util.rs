@@ -212,6 +212,22 @@ pub(crate) fn test_spec(
     spec
 }
 
+/// A one-team enterprise drill of the tank farm on OS-chosen ports, its live attacker on the
+/// wire and its clock at `ticks_per_s` (real time: 10), started.
+pub(crate) async fn live_tank_farm(team: &str, ticks_per_s: f64) -> icsdrill::drill::DrillServer {
+    use icsdrill_web::drill::DrillApi as _;
+    let mut spec = icsdrill::drill::DrillSpec::new(
+        builtin("petrochem-tank-farm"),
+        &[team],
+        icsdrill_drill::Mode::Enterprise,
+    );
+    (spec.range.modbus_port, spec.range.http_port) = (0, 0);
+    spec.range.ticks_per_s = Some(ticks_per_s);
+    let server = icsdrill::drill::DrillServer::start(spec).await.expect("the drill starts");
+    server.drill.control(icsdrill_drill::Control::Start).expect("it starts");
+    server
+}
+
 /// A fresh data directory (`icsdrill-NAME-PID` in the temporary directory) and a `test_spec`
 /// of the tank farm recorded in it.
 pub(crate) fn recorded_tank_farm(
