@@ -65,8 +65,8 @@ impl Published {
             self.action_bytes += action_bytes(e);
             self.events.push(e.clone());
         }
+        let mut cut = self.count_cut();
         let len = self.events.len();
-        let mut cut = if len > 2 * LIVE_EVENT_WINDOW { len - LIVE_EVENT_WINDOW } else { 0 };
         let mut freed: usize = self.events[..cut].iter().map(action_bytes).sum();
         if self.action_bytes > MAX_WINDOW_ACTION_BYTES {
             // Down to half, so a team at its limit does not cost a cut every tick.
@@ -88,6 +88,26 @@ impl Published {
             self.shown.drain(..gone);
             self.shown_before += gone as u64;
         }
+    }
+
+    /// How many of the oldest events to let go by count. A range whose team is shown only some
+    /// events is cut by the count of those (down to `LIVE_EVENT_WINDOW` of them), so when its
+    /// first number moves on tells it nothing of how many it is not shown (an attack's steps);
+    /// by the count of all only past twice as many again (memory's bound, which a team's own
+    /// events never reach first unless hidden ones outnumber them two to one). Any other range
+    /// is cut by the count of all, down to `LIVE_EVENT_WINDOW`.
+    fn count_cut(&self) -> usize {
+        let len = self.events.len();
+        let all = if len > 2 * LIVE_EVENT_WINDOW { len - LIVE_EVENT_WINDOW } else { 0 };
+        if self.shows.is_none() {
+            return all;
+        }
+        let cap = if len > 4 * LIVE_EVENT_WINDOW { len - 2 * LIVE_EVENT_WINDOW } else { 0 };
+        let shown = match self.shown.len() {
+            n if n > 2 * LIVE_EVENT_WINDOW => (self.shown[n - LIVE_EVENT_WINDOW] - self.first_seq) as usize,
+            _ => 0,
+        };
+        shown.max(cap)
     }
 
     /// The events an index names with `seq >= since`, at most `limit`: a binary search, not a
@@ -259,6 +279,35 @@ mod tests {
         let later = p.shown_alerts_since(alerts[1].seq, 1);
         assert_eq!(later.iter().map(|e| e.seq).collect::<Vec<_>>(), [alerts[1].seq]);
         assert!(p.shown_since(u64::MAX, 10).is_empty() && p.shown_alerts_since(u64::MAX, 10).is_empty());
+    }
+
+    #[test]
+    fn when_a_teams_window_moves_on_tells_nothing_of_the_events_it_is_not_shown() {
+        // Two logs with the same events shown, one with a few hundred more it does not show
+        // (an attack's steps): the team's window holds the same shown events after every
+        // event, its first number moving on at the same moments.
+        fn shows(e: &SimEvent) -> bool {
+            e.kind.is_traffic()
+        }
+        let (mut plain, mut attacked) =
+            (Published::starting_at(0, Some(shows)), Published::starting_at(0, Some(shows)));
+        let mut seq_a = 0;
+        for i in 0..(4 * LIVE_EVENT_WINDOW as u64) {
+            // Two events in three shown (traffic), the rest samples; the attacked log has an
+            // attack event every 97th.
+            let kind = |seq| if i % 3 != 0 { event(seq, true).kind } else { event(seq, false).kind };
+            plain.extend(&[SimEvent { seq: i, tick: i, kind: kind(i) }]);
+            attacked.extend(&[SimEvent { seq: seq_a, tick: i, kind: kind(seq_a) }]);
+            seq_a += 1;
+            if i % 97 == 0 {
+                attacked.extend(&[event(seq_a, false)]);
+                seq_a += 1;
+            }
+            let seen = |p: &Published| (p.shown_before, p.shown.len());
+            assert_eq!(seen(&plain), seen(&attacked), "after event {i}");
+            assert!(attacked.events.len() <= 4 * LIVE_EVENT_WINDOW);
+        }
+        assert!(plain.shown_before > 0, "the windows moved on");
     }
 
     #[test]
