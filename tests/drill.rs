@@ -1894,6 +1894,16 @@ async fn a_plc_the_operator_station_cannot_read_shows_a_communication_failure() 
         (comms, level.is_some(), sp.is_some(), others)
     };
     assert_eq!(t101(&drill), (true, true, true, true));
+    // No library plant starts with a PLC its operator station cannot read (one the plant's own
+    // conduits keep from the station was never the station's to read).
+    for b in icsdrill_scenarios::LIBRARY {
+        let other = start_drill(b.id, &["a"], Mode::Regional).await;
+        other.drill.control(Control::Start).unwrap();
+        other.drill.step(10).await;
+        let v = other.drill.team_state("a").unwrap();
+        assert!(v.plcs.iter().all(|p| p.comms), "{}: {:?}", b.id, v.plcs);
+        other.shutdown().await.unwrap();
+    }
     // The attack floods plc-t101 once the tank is above 85 % (deny-view, 120 s).
     let flooded = |drill: &Arc<Drill>| drill.live("a").unwrap().snapshot().plcs[ix].flooded;
     for _ in 0..300 {

@@ -4,7 +4,7 @@
 //! pure and the JSON shape is fixed by the types.
 
 use icsdrill_engine::input::PlcMode;
-use icsdrill_engine::network::{Request, check_request};
+use icsdrill_engine::network::{NetState, Request, check_request};
 use icsdrill_engine::scenario::{HostIdx, HostRole, Maintenance, PlcIdx, RegisterSource, SensorIdx, Text};
 use icsdrill_engine::snapshot::{Field, Readings, Screen};
 use icsdrill_engine::{Scenario, Snapshot};
@@ -317,33 +317,32 @@ pub fn hmi_value(s: &Scenario, readings: &Readings, sensor: usize) -> f64 {
     read_sensor(s, sensor_source(s, sensor), sensor, |p| &readings.inputs[p], &readings.field)
 }
 
-/// Where the operator station reads sensor `sensor`: the PLC and input register it is mapped
-/// to (the first), or none (the field value).
 /// Which PLCs the operator station (the first `hmi` host) reads now, by `PlcIdx`: those that
-/// answer and that its reads reach through the conduits. All of them in a plant with no
-/// operator station.
+/// answer and that its reads reach through the conduits as they did at the start (a PLC the
+/// plant's own conduits keep from it is not lost: it was never the station's to read). All
+/// that answer in a plant with no operator station.
 fn operator_reads(s: &Scenario, snap: &Snapshot) -> Vec<bool> {
-    let hmi = s.hosts.iter().position(|h| h.role == HostRole::Hmi);
+    let hmi = s.hosts.iter().position(|h| h.role == HostRole::Hmi).map(|h| HostIdx(h as u32));
+    let reads = |net: &NetState, h: HostIdx, p: usize| {
+        let plc = PlcIdx(p as u32);
+        let read = Request { source: h, plc, function: 3, addr: 0, registers: &[], native: None };
+        check_request(s, net, read).is_ok()
+    };
+    let mut start: Option<NetState> = None;
     snap.plcs
         .iter()
         .enumerate()
         .map(|(p, v)| {
             let reached = hmi.is_none_or(|h| {
-                let read = Request {
-                    source: HostIdx(h as u32),
-                    plc: PlcIdx(p as u32),
-                    function: 3,
-                    addr: 0,
-                    registers: &[],
-                    native: None,
-                };
-                check_request(s, &snap.net, read).is_ok()
+                reads(&snap.net, h, p) || !reads(start.get_or_insert_with(|| NetState::new(s)), h, p)
             });
             reached && v.silence().is_none() && !v.listen_only
         })
         .collect()
 }
 
+/// Where the operator station reads sensor `sensor`: the PLC and input register it is mapped
+/// to (the first), or none (the field value).
 fn sensor_source(s: &Scenario, sensor: usize) -> Option<(usize, usize)> {
     let source = RegisterSource::Sensor(SensorIdx(sensor as u32));
     s.plcs
