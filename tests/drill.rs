@@ -1934,3 +1934,32 @@ async fn a_plc_the_operator_station_cannot_read_shows_a_communication_failure() 
     assert!(v.plcs.iter().all(|p| !p.comms), "{:?}", v.plcs);
     server.shutdown().await.unwrap();
 }
+
+/// At the hot wash the board, the team's console and its report give one score: the report
+/// judged the log at its last event while the board kept the last card published, a refresh
+/// behind, its timed parts counted to another tick (a trainee saw 538.0 in the report and
+/// 537.2 on the board).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_hot_wash_the_board_the_console_and_the_report_give_one_score() {
+    let server = start_drill("petrochem-tank-farm", &["a"], Mode::Regional).await;
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let s = builtin("petrochem-tank-farm");
+    // Deep into the undefended attack (the process down: parts timed to the end), stopped
+    // after a refresh of the card that came after the last event (a sample every 10 s).
+    drill.step(s.ticks(1500.0) + 73).await;
+    drill.control(Control::HotWash).unwrap();
+    let board = crate::util::board_where(drill.scoreboard(true), "the hot wash", |b| {
+        b.phase == icsdrill_drill::Phase::HotWash
+    })
+    .await;
+    let (_, token, _) = drill.teams().next().unwrap();
+    let (st, body) = http(server.http, "GET", "/api/teams/a/report?format=json", Some(token), None).await;
+    assert_eq!(st, 200, "{body}");
+    let report: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let total = board.rows[0].total;
+    assert_eq!(report["score"]["total"].as_f64(), Some(total), "report vs board");
+    assert_eq!(drill.team_state("a").unwrap().score.total, total, "console vs board");
+    assert_eq!(drill.final_score("a").unwrap(), Some(total), "summary vs board");
+    server.shutdown().await.unwrap();
+}

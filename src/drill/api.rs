@@ -132,7 +132,7 @@ impl DrillApi for Drill {
             hosts: &h.hosts,
             records_failing: self.records_failing(),
             track: &h.published.track.load(),
-            card: &h.published.card.load(),
+            card: &self.card_of(&h),
         };
         let mut view = TeamView::build(&self.scenario, &snap, parts);
         view.nodes = self.other_nodes();
@@ -151,7 +151,7 @@ impl DrillApi for Drill {
     fn team_score(&self, team: &str) -> Option<ScoreCard> {
         let t = self.team(team)?;
         match (t.here(), t.away.load().is_some()) {
-            (Some(h), _) => Some((**h.published.card.load()).clone()),
+            (Some(h), _) => Some((*self.card_of(&h)).clone()),
             (None, true) => None,
             (None, false) => Some((*self.blank_card).clone()),
         }
@@ -413,7 +413,7 @@ impl DrillApi for Drill {
             .iter()
             .filter_map(|t| {
                 let h = t.here()?;
-                let (track, card) = (h.published.track.load(), h.published.card.load());
+                let (track, card) = (h.published.track.load(), self.card_of(&h));
                 Some(OverviewTeam::build(&self.scenario, &h.live.snapshot(), &t.info, &track, &card))
             })
             .collect();

@@ -78,7 +78,7 @@ impl Drill {
             .zip(&heres)
             .map(|(t, here)| {
                 let c = match (here, t.away.load_full()) {
-                    (Some(h), _) => h.published.card.load_full(),
+                    (Some(h), _) => self.card_of(h),
                     (None, Some(a)) => return BoardRow { bracket: t.info.bracket.clone(), ..a.row.clone() },
                     (None, None) => self.blank_card.clone(),
                 };

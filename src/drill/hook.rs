@@ -46,6 +46,9 @@ pub(super) struct Published {
     /// A resumed range's totals as its log was read again (tick, total and the total its
     /// team saw, at each change), for the drill's score history; taken once, at the launch.
     pub(super) past_totals: Mutex<Vec<PastTotal>>,
+    /// Once the drill is over, its card as its report scores it (`Drill::card_of`), with the
+    /// tick its log ends at.
+    pub(super) final_card: Mutex<Option<(u64, Arc<ScoreCard>)>>,
 }
 
 /// A resumed range's score at a tick its log was read again at: the total, and the total its
@@ -78,6 +81,7 @@ impl Published {
             judged: Mutex::new(Judged { events: Vec::new(), spilled: false, limit: judged_limit, bytes: 0 }),
             hash: Mutex::new((LogHasher::default(), 0)),
             at_freeze: OnceLock::new(),
+            final_card: Mutex::new(None),
             trends: Mutex::default(),
             past_totals: Mutex::default(),
         }

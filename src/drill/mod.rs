@@ -421,6 +421,37 @@ impl Drill {
         ))
     }
 
+    /// The card a team here is shown by: the last its range published while the drill runs;
+    /// once it is over, its judged log scored at its end, as its report, the board and the
+    /// summary all score it (the last published card may be a refresh behind, and the time
+    /// its timed parts count to with it). A team judged from the store keeps its last card
+    /// (reading the store is no work for the board's task).
+    fn card_of(&self, h: &Here) -> Arc<ScoreCard> {
+        if !self.phase().is_over() {
+            return h.published.card.load_full();
+        }
+        let end = h.published.hash.lock().unwrap_or_else(|e| e.into_inner()).1;
+        let mut last = h.published.final_card.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, card)) = &*last
+            && *at == end
+        {
+            return card.clone();
+        }
+        let mut events = {
+            let judged = h.published.judged.lock().unwrap_or_else(|e| e.into_inner());
+            if judged.spilled {
+                return h.published.card.load_full();
+            }
+            judged.events.clone()
+        };
+        events.retain(|e| e.tick <= end);
+        let plan = (self.mode == Mode::Enterprise, self.challenges.len());
+        let card =
+            Arc::new(icsdrill_judge::score::Scorer::score_contest_log_at(&self.scenario, plan, &events, end));
+        *last = Some((end, card.clone()));
+        card
+    }
+
     /// How many of a team's judged events are in memory, and whether they outgrew it.
     pub fn judged_in_memory(&self, team: &str) -> Option<(usize, bool)> {
         let h = self.team(team)?.here()?;
