@@ -913,7 +913,7 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
         as_hosts.starts_with("A client at 127.0.0.1 acts as ews-01 (Engineering workstation"),
         "{as_hosts}"
     );
-    assert!(as_hosts.contains(&format!("hmi-01 127.0.0.{}", 200 + ix)), "{as_hosts}");
+    assert!(as_hosts.contains(&format!("hmi-01 127.0.0.{}", 100 + ix)), "{as_hosts}");
     assert!(
         seen["as_hosts_zh"].as_str().unwrap().starts_with("从 127.0.0.1 连接的客户端代表主机 ews-01"),
         "{seen}"

@@ -1838,8 +1838,15 @@ async fn a_teams_client_acts_as_the_host_whose_address_it_binds() {
     assert!(net.contains(&from));
     let hmi = c.hosts.iter().find(|h| h.host == "hmi-01").expect("hmi-01 has an address").address;
     let ix = s.host("hmi-01").unwrap().ix() as u8;
-    assert_eq!(hmi, icsdrill::drill::in_team_net(IpAddr::from([127, 0, 0, 200 + ix]), 1));
+    assert_eq!(hmi, icsdrill::drill::in_team_net(IpAddr::from([127, 0, 0, 100 + ix]), 1));
     assert!(c.hosts.iter().all(|h| net.contains(&h.address) && h.host != "ews-01"), "{c:?}");
+    // None of them is the range's own client's (routine traffic from .200 up, the attacker's
+    // .66), which has slots of its own a team must not take.
+    let last = |a: &IpAddr| match a {
+        IpAddr::V4(v4) => v4.octets()[3],
+        IpAddr::V6(_) => 0,
+    };
+    assert!(c.hosts.iter().all(|h| (100..200).contains(&last(&h.address))), "{c:?}");
     let bypassed = |drill: &Arc<Drill>| {
         let v = drill.team_state("b").unwrap();
         v.interlocks.iter().find(|i| i.id == "il-101").and_then(|i| i.bypassed).unwrap()

@@ -286,14 +286,18 @@ impl Range {
         stacks.iter().find(|(p, _)| *p == plc).map(|(_, a)| *a)
     }
 
-    /// Which host each client address stands for: the hosts given an address (in host order,
-    /// the first of each), and the host every other address is.
+    /// Which host each client address a team may bind stands for: the hosts given one (in host
+    /// order, the first of each that is not the range's own client's), and the host every
+    /// other address is.
     pub fn host_addresses(&self) -> icsdrill_drill::views::HostAddresses {
         let s = &self.live.scenario;
         let sources = &self.cx.sources;
+        // The range's own clients' addresses (routine traffic, the attacker) are not a team's
+        // to bind: they have slots of their own.
+        let own = |ip: &IpAddr| self.cx.clients.own.contains(ip);
         let hosts = (0..s.hosts.len())
             .filter_map(|i| {
-                let (ip, _) = sources.map.iter().find(|(_, h)| h.ix() == i)?;
+                let (ip, _) = sources.map.iter().find(|(ip, h)| h.ix() == i && !own(ip))?;
                 Some(icsdrill_drill::views::HostAddress { host: s.hosts[i].id.clone(), address: *ip })
             })
             .collect();
@@ -573,14 +577,18 @@ fn routine_addresses(
     out
 }
 
-/// Gives every host no address stands for yet its own (`.200 + host index` in `base`, as
-/// captures show it): a team's client bound to it acts as that host (its operator station to
-/// take an interlock's bypass off, say), any other address being the engineering workstation.
+/// Gives every host an address a team's client binds to act as it (`.100 + host index` in
+/// `base`, `routine::team_host_address`): the operator station's, say, to take an interlock's
+/// bypass off once the engineering workstation is isolated. Not the routine traffic's address
+/// (`.200 +`), which is the range's own client with slots of its own, nor an address
+/// `--source` gave another host. Any other address is the engineering workstation.
 fn place_hosts(scenario: &Scenario, sources: &mut SourceMap, base: Ipv4Addr) {
     for i in 0..scenario.hosts.len() {
         let host = icsdrill_engine::scenario::HostIdx(i as u32);
-        let Some(ip) = crate::runtime::routine::host_address(base, host).map(IpAddr::V4) else { continue };
-        if !sources.map.iter().any(|(a, h)| *h == host || *a == ip) {
+        let Some(ip) = crate::runtime::routine::team_host_address(base, host).map(IpAddr::V4) else {
+            continue;
+        };
+        if !sources.map.iter().any(|(a, _)| *a == ip) {
             sources.map.push((ip, host));
         }
     }

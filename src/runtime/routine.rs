@@ -25,6 +25,14 @@ use tokio::sync::{mpsc, watch};
 
 use crate::runtime::modbus::frame::{Header, MAX_ADU_LEN, write_request};
 
+/// The address a team's client binds to act as host `host` in the network starting at `base`:
+/// `.100 + host index`, for the first 100 hosts (`None` beyond). Apart from the routine
+/// traffic's (`host_address`), which is the range's own client and has slots of its own.
+pub fn team_host_address(base: std::net::Ipv4Addr, host: HostIdx) -> Option<std::net::Ipv4Addr> {
+    let last = u32::try_from(100 + host.ix()).ok().filter(|l| *l < 200)?;
+    Some(std::net::Ipv4Addr::from(u32::from(base) + last))
+}
+
 /// The loopback address a host sends its routine traffic from in the network starting at
 /// `base`: `.200 + host index`, for the first 55 hosts (`None` beyond).
 pub fn host_address(base: std::net::Ipv4Addr, host: HostIdx) -> Option<std::net::Ipv4Addr> {

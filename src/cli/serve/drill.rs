@@ -179,11 +179,12 @@ fn banner(drill: &Drill, args: &Args, db: &Database, http: &str, started: std::t
         );
         super::print_endpoints("  ", &endpoints);
         let nets = drill.team_clients(&team.id).unwrap_or_default();
-        let hosts = drill.team_hosts(&team.id).unwrap_or_default();
-        let hint = ConnectHint::new(nets, &endpoints, &hosts);
+        // A team another node runs: that node's banner says which host its addresses are.
+        let hosts = drill.team_hosts(&team.id);
+        let hint = ConnectHint::new(nets, &endpoints, hosts.as_ref().unwrap_or(&Default::default()));
         let shown: Vec<String> = nets.iter().map(ToString::to_string).collect();
         println!("  clients / 客户端地址: {}", shown.join(", "));
-        if let (Some(from), Some(host)) = (hint.source, &hint.stands_for) {
+        if let (Some(from), Some(host), Some(_)) = (hint.source, &hint.stands_for, &hosts) {
             let others: Vec<String> =
                 hint.hosts.iter().map(|h| format!("{} {}", h.host, h.address)).collect();
             println!(
