@@ -317,8 +317,10 @@ async fn a_live_step_refused_by_a_flooded_plc_is_recorded_with_that_reason() {
     let server = crate::util::live_tank_farm("a", 200.0).await;
     let drill = server.drill.clone();
     let live = drill.live("a").unwrap().clone();
-    // Just before the overfill step's first write (200 s), the white cell floods plc-t101.
-    live.wait_for_tick(s.ticks(195.0)).await;
+    // Well before the overfill step's first write (200 s), the white cell floods plc-t101 for
+    // 120 s of plant time (6 s of wall time: the write comes inside it however busy the
+    // machine; the flood holds the endpoint's connections for that long).
+    live.wait_for_tick(s.ticks(150.0)).await;
     let inject = r#"{"channel":"step","step":"deny-view"}"#;
     let (st, body) = crate::drill::http(
         server.http,

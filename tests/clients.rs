@@ -107,6 +107,26 @@ async fn mbpoll_reads_and_writes() {
     assert!(wrote, "the mbpoll write is in the transaction log");
 }
 
+/// The nmap command a team console suggests, run as it stands against an endpoint on another
+/// port than 502, finds the PLC's identification (the contest's flag is there): by itself
+/// modbus-discover runs on port 502 only, and the console's command found nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consoles_nmap_command_identifies_a_plc_on_any_port() {
+    let range = start(builtin("petrochem-tank-farm"), |_| {}).await;
+    let nets = ["127.0.0.0/8".parse().unwrap()];
+    let hint = icsdrill_drill::views::ConnectHint::new(&nets, &range.endpoints, &range.host_addresses());
+    assert_ne!(range.endpoints[0].port, 502);
+    let o = run("nmap", hint.nmap.split_whitespace().skip(1).map(String::from).collect()).await;
+    let out = text(&o);
+    assert!(o.status.success(), "{}: {out}", hint.nmap);
+    assert!(
+        out.to_lowercase().contains("device identification: siemens s7-1200 cpu 1214c v4.5"),
+        "{}: {out}",
+        hint.nmap
+    );
+    range.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nmap_modbus_discover_identifies_the_plc() {
     // modbus-discover only runs against port 502, so this range puts each PLC on its own

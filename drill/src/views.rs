@@ -217,7 +217,8 @@ impl ConnectHint {
             networks: nets.iter().map(ToString::to_string).collect(),
             source,
             pymodbus: format!("ModbusTcpClient(\"{host}\", port={port}, source_address=(\"{from}\", 0))"),
-            nmap: format!("nmap -S {from} -e lo -p {port} --script modbus-discover {host}"),
+            // `+`: modbus-discover runs on any port (by itself only on 502).
+            nmap: format!("nmap -Pn -S {from} -e lo -p {port} --script +modbus-discover {host}"),
             mbpoll: (source == Some(local))
                 .then(|| format!("mbpoll -m tcp -a 1 -0 -1 -t 4 -r 0 -c 5 -p {port} {host}")),
             hosts: hosts

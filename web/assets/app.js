@@ -38,7 +38,7 @@ const T = {
     rule_engineering_access: ["Engineering access (program or mode)", "工程访问（程序或模式）"],
     rule_setpoint_out_of_range: ["Set point written out of range", "设定值写入越限"],
     rule_reporting_anomaly: ["Reported values disagree with the process", "上报数值与工艺不符"],
-    rule_connection_flood: ["Connection flood", "连接洪泛"],
+    rule_connection_flood: ["Connection flood", "连接泛洪"],
     rule_exception_burst: ["Burst of exception responses", "异常响应突增"],
     rule_blocked_connection: ["Blocked connection", "被阻断的连接"],
     rule_baseline_deviation: ["Deviation from the traffic baseline", "偏离通信基线"],

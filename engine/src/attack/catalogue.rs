@@ -210,6 +210,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_tactic_typed_by_its_id_or_its_english_or_chinese_name_is_known() {
+        use super::super::{tactic_id, tactic_zh};
+        for t in techniques() {
+            for typed in [t.tactic.to_string(), t.tactic.replace('-', " ").to_uppercase()] {
+                assert_eq!(tactic_id(&typed), Some(t.tactic), "{typed}");
+            }
+            assert_eq!(tactic_zh(t.tactic).and_then(tactic_id), Some(t.tactic));
+        }
+        assert_eq!(tactic_id(" Impair Process Control "), Some("impair-process-control"));
+        assert_eq!(tactic_id("破坏过程控制"), Some("impair-process-control"));
+        assert_eq!(tactic_id("sabotage"), None);
+    }
+
+    #[test]
     fn every_technique_tactic_and_mitigation_has_a_chinese_name_beside_its_english_one() {
         let chinese = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
         for t in techniques() {

@@ -15,7 +15,7 @@ mod reach;
 mod zh;
 
 pub use catalogue::{Mitigation, Technique, mitigation, suggest, technique, techniques};
-pub use zh::tactic as tactic_zh;
+pub use zh::{tactic as tactic_zh, tactic_id};
 
 /// Longest recording a replay attack plays back.
 pub const MAX_REPLAY_S: f64 = 600.0;

@@ -187,3 +187,11 @@ pub(super) fn mitigation(id: &str) -> Option<&'static str> {
 pub fn tactic(id: &str) -> Option<&'static str> {
     find(TACTICS, id)
 }
+
+/// The table's id of a tactic as a person types it: the id, its English name in any case with
+/// spaces (`Impair Process Control`) or its Chinese name (`破坏过程控制`).
+pub fn tactic_id(typed: &str) -> Option<&'static str> {
+    let typed = typed.trim();
+    let key = typed.to_ascii_lowercase().replace([' ', '_'], "-");
+    TACTICS.iter().find(|(id, zh)| *id == key || *zh == typed).map(|(id, _)| *id)
+}

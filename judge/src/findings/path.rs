@@ -32,7 +32,12 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
         let (from, to) = (labels(s, &run.hosts), s.label(&asset));
         let mut f = Finding::new(format!("path:{}", st.id), severity, "network", "Equipment")
             .says(texts::path(&s.label(&conduit.id), &st.name, &from, &to, remote))
-            .caused_by(&format!("conduit:{}", conduit.id), texts::path_cause(&s.label(&conduit.id)));
+            // A remote session and Modbus requests through one conduit are two fixes (remote
+            // access, the function allow-list): two items of a report.
+            .caused_by(
+                &format!("conduit:{}{}", conduit.id, if remote { ":remote" } else { "" }),
+                texts::path_cause(&s.label(&conduit.id)),
+            );
         f.techniques = st.techniques.clone();
         // A remote session is closed by segmentation, limiting remote access and a second
         // factor; Modbus requests by filtering and allow-lists.

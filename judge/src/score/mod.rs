@@ -491,13 +491,11 @@ impl Scorer {
         if reported.is_some_and(|t| techniques.iter().any(|s| s.v18 == t.v18)) {
             return 1.0;
         }
-        let tactic = r.tactic.clone().or(reported.map(|t| t.tactic.to_string()));
-        match tactic {
-            Some(tc)
-                if techniques.iter().flat_map(|s| s.tactics).any(|s| s.eq_ignore_ascii_case(tc.trim())) =>
-            {
-                0.5
-            }
+        // The tactic as typed (its id, English or Chinese name), else the reported technique's:
+        // a tactic typed in words the table does not know costs the report nothing.
+        let typed = r.tactic.as_deref().and_then(icsdrill_engine::attack::tactic_id);
+        match typed.or(reported.map(|t| t.tactic)) {
+            Some(tc) if techniques.iter().flat_map(|s| s.tactics).any(|s| s.eq_ignore_ascii_case(tc)) => 0.5,
             _ => 0.0,
         }
     }

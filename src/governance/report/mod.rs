@@ -268,11 +268,17 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                         let name = s.attack.as_ref().and_then(|p| p.steps.iter().find(|x| x.id == *step));
                         let name =
                             name.map_or_else(|| Text::new(step.clone(), step.clone()), |x| x.name.clone());
+                        // Refused (the step was no longer pending): nothing happened.
+                        let (en, zh) = if ok {
+                            ("", "")
+                        } else {
+                            (" (refused: not pending)", "（未执行：该步骤已不在待触发状态）")
+                        };
                         (
                             "white_cell",
                             Text::new(
-                                format!("Fired the attack step “{}” by hand", name.en),
-                                format!("手动触发攻击步骤“{}”", name.zh),
+                                format!("Fired the attack step “{}” by hand{en}", name.en),
+                                format!("手动触发攻击步骤“{}”{zh}", name.zh),
                             ),
                         )
                     }

@@ -44,7 +44,8 @@ pub(super) struct InjectResult {
     queued: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
-    /// The refusal's general words in Chinese (`error` has the detail).
+    /// The refusal in Chinese (its own words where it has them, else the general words and the
+    /// English detail).
     #[serde(skip_serializing_if = "Option::is_none")]
     error_zh: Option<String>,
 }
