@@ -1921,6 +1921,16 @@ async fn a_plc_the_operator_station_cannot_read_shows_a_communication_failure() 
     }
     assert!(flooded(&drill), "the deny-view flood came");
     assert_eq!(t101(&drill), (false, false, false, true), "only plc-t101 is lost");
+    // What it drives is not seen either, nor is its level in the historian's trend; what the
+    // other PLCs report and drive still is.
+    let v = drill.team_state("a").unwrap();
+    let position = |id: &str| v.actuators.iter().find(|a| a.id == id).unwrap().position;
+    assert_eq!(position("xv101"), None);
+    assert!(position("xv102").is_some());
+    let snap = drill.live("a").unwrap().snapshot();
+    let shown = icsdrill_drill::views::shown_values(&s, &snap, &icsdrill_drill::views::sensor_sources(&s));
+    let level = |id: &str| shown[s.sensors.iter().position(|x| x.id == id).unwrap()];
+    assert_eq!((level("lit101").is_some(), level("lit102").is_some()), (false, true));
     // The flood ends; the station reads it again.
     for _ in 0..60 {
         if !flooded(&drill) {

@@ -4,8 +4,8 @@
 //! pure and the JSON shape is fixed by the types.
 
 use icsdrill_engine::input::PlcMode;
-use icsdrill_engine::network::{NetState, Request, check_request};
-use icsdrill_engine::scenario::{HostIdx, HostRole, Maintenance, PlcIdx, RegisterSource, SensorIdx, Text};
+use icsdrill_engine::network::NetState;
+use icsdrill_engine::scenario::{ActuatorIdx, Maintenance, PlcIdx, RegisterSource, SensorIdx, Text};
 use icsdrill_engine::snapshot::{Field, Readings, Screen};
 use icsdrill_engine::{Scenario, Snapshot};
 use icsdrill_judge::score::ScoreCard;
@@ -318,25 +318,22 @@ pub fn hmi_value(s: &Scenario, readings: &Readings, sensor: usize) -> f64 {
     read_sensor(s, sensor_source(s, sensor), sensor, |p| &readings.inputs[p], &readings.field)
 }
 
-/// Which PLCs the operator station (the first `hmi` host) reads now, by `PlcIdx`: those that
-/// answer and that its reads reach through the conduits as they did at the start (a PLC the
-/// plant's own conduits keep from it is not lost: it was never the station's to read). All
-/// that answer in a plant with no operator station.
-fn operator_reads(s: &Scenario, snap: &Snapshot) -> Vec<bool> {
-    let hmi = s.hosts.iter().position(|h| h.role == HostRole::Hmi).map(|h| HostIdx(h as u32));
-    let reads = |net: &NetState, h: HostIdx, p: usize| {
-        let plc = PlcIdx(p as u32);
-        let read = Request { source: h, plc, function: 3, addr: 0, registers: &[], native: None };
-        check_request(s, net, read).is_ok()
-    };
+/// Which PLCs the operator stations read now, by `PlcIdx`, on a live screen: those that answer
+/// and that a station's polls reach through the conduits as they did at the start (a PLC the
+/// plant's own conduits keep from the stations is not lost: it was never theirs to read). A
+/// frozen or blank screen shows what it shows: all.
+pub fn operator_reads(s: &Scenario, snap: &Snapshot) -> Vec<bool> {
+    if !matches!(snap.screen, Screen::Live) {
+        return vec![true; snap.plcs.len()];
+    }
     let mut start: Option<NetState> = None;
     snap.plcs
         .iter()
         .enumerate()
         .map(|(p, v)| {
-            let reached = hmi.is_none_or(|h| {
-                reads(&snap.net, h, p) || !reads(start.get_or_insert_with(|| NetState::new(s)), h, p)
-            });
+            let plc = PlcIdx(p as u32);
+            let reached = snap.net.station_reaches(s, plc)
+                || !start.get_or_insert_with(|| NetState::new(s)).station_reaches(s, plc);
             reached && v.silence().is_none() && !v.listen_only
         })
         .collect()
@@ -385,7 +382,17 @@ pub fn shown_values(s: &Scenario, snap: &Snapshot, sources: &[Option<(usize, usi
     }
     match &snap.screen {
         Screen::Blank => vec![None; sources.len()],
-        Screen::Live => read(s, sources, |p| &snap.plcs[p].memory.input, &snap.field),
+        Screen::Live => {
+            // What a PLC the stations cannot read reports is not seen (a gap in the trend).
+            let reads = operator_reads(s, snap);
+            let mut values = read(s, sources, |p| &snap.plcs[p].memory.input, &snap.field);
+            for (v, src) in values.iter_mut().zip(sources) {
+                if src.is_some_and(|(p, _)| !reads[p]) {
+                    *v = None;
+                }
+            }
+            values
+        }
         Screen::Frozen(seen) => read(s, sources, |p| &seen.inputs[p], &seen.field),
     }
 }
@@ -494,15 +501,20 @@ fn holding_views(s: &Scenario, snap: &Snapshot, reads: &[bool]) -> Vec<HoldingVi
 }
 
 /// The interlocks: tripped as the operator station shows it, bypassed as the plant is now.
-fn interlock_views(s: &Scenario, snap: &Snapshot, seen: Option<&Readings>) -> Vec<InterlockView> {
+fn interlock_views(
+    s: &Scenario,
+    snap: &Snapshot,
+    seen: Option<&Readings>,
+    reads: &[bool],
+) -> Vec<InterlockView> {
     s.interlocks
         .iter()
         .enumerate()
         .map(|(i, d)| InterlockView {
             id: d.id.clone(),
             plc: s.plcs[d.plc.ix()].id.clone(),
-            tripped: seen.map(|r| r.field.tripped[i]),
-            bypassed: matches!(snap.screen, Screen::Live).then(|| {
+            tripped: seen.filter(|_| reads[d.plc.ix()]).map(|r| r.field.tripped[i]),
+            bypassed: (matches!(snap.screen, Screen::Live) && reads[d.plc.ix()]).then(|| {
                 let (def, memory) = (&s.plcs[d.plc.ix()], &snap.plcs[d.plc.ix()].memory);
                 d.bypass.is_some_and(|b| memory.coils[def.coil_addr(b)])
             }),
@@ -516,10 +528,11 @@ impl TeamView {
         let plc_id = |i: usize| s.plcs[i].id.clone();
         let readings = snap.readings();
         let seen = readings.as_ref();
-        // A frozen or blank screen shows what it shows; a live one loses what it cannot read.
-        let reads = match snap.screen {
-            Screen::Live => operator_reads(s, snap),
-            _ => vec![true; s.plcs.len()],
+        // A frozen or blank screen shows what it shows; a live one loses what it cannot read:
+        // what a PLC it cannot read reports or drives.
+        let reads = operator_reads(s, snap);
+        let driven_seen = |a: usize| {
+            s.plcs.iter().enumerate().all(|(p, def)| reads[p] || !def.drives(ActuatorIdx(a as u32)))
         };
         TeamView {
             view: match snap.screen {
@@ -566,7 +579,7 @@ impl TeamView {
                 .map(|(i, d)| ActuatorView {
                     id: d.id.clone(),
                     name: d.name.clone(),
-                    position: seen.map(|r| r.field.actuators[i]),
+                    position: seen.filter(|_| driven_seen(i)).map(|r| r.field.actuators[i]),
                     local: snap.local[i].is_some(),
                 })
                 .collect(),
@@ -577,7 +590,7 @@ impl TeamView {
                 .iter()
                 .map(|a| AlarmDef { id: a.id.clone(), plc: plc_id(a.plc.ix()) })
                 .collect(),
-            interlocks: interlock_views(s, snap, seen),
+            interlocks: interlock_views(s, snap, seen, &reads),
             conduits: s.conduits.iter().map(|c| c.id.clone()).collect(),
             hosts: s
                 .hosts

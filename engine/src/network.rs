@@ -55,6 +55,33 @@ impl NetState {
     }
 }
 
+impl NetState {
+    /// Whether an operator station (any `hmi` host) reaches PLC `plc` with its polls now: one
+    /// of its reads (FC 4, 3, 1, 2 of the first point of each table the PLC maps) passes the
+    /// conduits. True in a plant with no operator station.
+    pub fn station_reaches(&self, scenario: &Scenario, plc: PlcIdx) -> bool {
+        let def = &scenario.plcs[plc.ix()];
+        let reads = [
+            (4, def.input_registers.first().map(|r| r.addr)),
+            (3, def.holding_registers.first().map(|r| r.addr)),
+            (1, def.coils.first().map(|r| r.addr)),
+            (2, def.discrete_inputs.first().map(|r| r.addr)),
+        ];
+        let mut stations =
+            scenario.hosts.iter().enumerate().filter(|(_, h)| h.role == HostRole::Hmi).peekable();
+        if stations.peek().is_none() {
+            return true;
+        }
+        stations.any(|(h, _)| {
+            reads.iter().filter_map(|&(function, addr)| Some((function, addr?))).any(|(function, addr)| {
+                let source = HostIdx(h as u32);
+                let read = Request { source, plc, function, addr, registers: &[], native: None };
+                check_request(scenario, self, read).is_ok()
+            })
+        })
+    }
+}
+
 /// One Modbus request, as the firewall sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {

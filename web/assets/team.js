@@ -378,7 +378,7 @@ function trends() {
   let plot = null, scorePlot = null, sensors = [], drawnLang = null;
   const width = el => Math.max(260, el.clientWidth - 4);
   const chart = (el, label, unit, data, paths) => new uPlot({width: width(el), height: 180, legend: {show: true},
-    scales: {x: {time: false}}, axes: chartAxes(unit), series: [{label: "t (s)"}, {label, stroke: "#3fa7d6", width: 2, spanGaps: true, paths}]}, data, el);
+    scales: {x: {time: false}}, axes: chartAxes(unit), series: [{label: "t (s)"}, {label, stroke: "#3fa7d6", width: 2, spanGaps: !!paths, paths}]}, data, el);
   const sel = $("#trend-var");
   const draw = () => {
     const v = sensors.find(x => x.id === sel.value) || sensors[0];

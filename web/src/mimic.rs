@@ -18,7 +18,9 @@ use std::fmt::Write as _;
 
 use icsdrill_engine::Scenario;
 use icsdrill_engine::scenario::mimic::{Equipment, Flow};
-use icsdrill_engine::scenario::{AlarmLevel, Logic, Param, PlcDef, RegisterSource, SensorKind, Text};
+use icsdrill_engine::scenario::{
+    ActuatorIdx, AlarmLevel, Logic, Param, PlcDef, RegisterSource, SensorKind, Text,
+};
 use serde_json::{Value, json};
 
 use crate::escape_html as esc;
@@ -393,7 +395,7 @@ fn actuator(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt, label: Label
             ),
         )
     };
-    let driver = s.plcs.iter().find(|p| drives(p, i)).map(|p| p.id.as_str());
+    let driver = s.plcs.iter().find(|p| p.drives(ActuatorIdx(i as u32))).map(|p| p.id.as_str());
     let (below, anchor) = match label {
         Label::Above => (false, "middle"),
         Label::Under(anchor) => (true, anchor),
@@ -497,20 +499,6 @@ fn param(plc: &PlcDef, p: Param) -> Value {
         Param::Holding(h) => json!({"r": format!("{}|{}", plc.id, plc.holding_registers[h.ix()].id)}),
         Param::Cascade { block, .. } => json!({"cascade": block}),
     }
-}
-
-/// Whether a PLC's program drives an actuator.
-fn drives(p: &PlcDef, a: usize) -> bool {
-    p.logic.iter().any(|b| match b {
-        Logic::OnOff { output, .. } | Logic::Follow { output, .. } | Logic::Select { output, .. } => {
-            output.ix() == a
-        }
-        Logic::Pi { output, split, .. } => {
-            output.is_some_and(|o| o.ix() == a) || split.iter().any(|(o, ..)| o.ix() == a)
-        }
-        Logic::Sequence { steps, .. } => steps.iter().any(|st| st.set.iter().any(|(o, _)| o.ix() == a)),
-        Logic::Alarm(_) | Logic::Interlock(_) => false,
-    })
 }
 
 fn analog_range(k: SensorKind) -> (f64, f64) {

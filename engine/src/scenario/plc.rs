@@ -636,6 +636,21 @@ impl PlcDef {
         points.max(reserved)
     }
 
+    /// Whether its program drives actuator `actuator` (an output of one of its blocks).
+    pub fn drives(&self, actuator: ActuatorIdx) -> bool {
+        let a = actuator.ix();
+        self.logic.iter().any(|b| match b {
+            Logic::OnOff { output, .. } | Logic::Follow { output, .. } | Logic::Select { output, .. } => {
+                output.ix() == a
+            }
+            Logic::Pi { output, split, .. } => {
+                output.is_some_and(|o| o.ix() == a) || split.iter().any(|(o, ..)| o.ix() == a)
+            }
+            Logic::Sequence { steps, .. } => steps.iter().any(|st| st.set.iter().any(|(o, _)| o.ix() == a)),
+            Logic::Alarm(_) | Logic::Interlock(_) => false,
+        })
+    }
+
     /// The holding register at this address (a 32-bit one at either of its words).
     pub fn holding_at(&self, addr: u16) -> Option<(PointIdx, &HoldingDef)> {
         let i = self.holding_registers.iter().position(|p| p.span().contains(&usize::from(addr)))?;
