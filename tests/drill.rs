@@ -1548,6 +1548,7 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
     let (s, body) = submit("a", flag_a.clone()).await;
     assert_eq!(s, 200, "{body}");
     assert!(body.contains("\"valid\":true") && body.contains("identity:plc-t101"), "{body}");
+    assert!(body.contains(r#""message_zh":"旗标正确""#), "the answer in Chinese too: {body}");
     drill.step(2).await;
     assert_eq!(flags_part("a"), 100.0);
     // Team b submitting team a's flag scores nothing, and it is logged in b's log.
@@ -1560,9 +1561,10 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
         matches!(&e.kind, icsdrill_engine::EventKind::InputApplied { input: icsdrill_engine::SimInput::SubmitFlag { owner, valid: false, .. } } if owner == "a")
     });
     assert_eq!(logged.len(), 1);
-    // Submitting it twice does not score twice.
-    let (s, _) = submit("a", flag_a.clone()).await;
+    // Submitting it twice does not score twice, and says so (it said "correct flag" again).
+    let (s, body) = submit("a", flag_a.clone()).await;
     assert_eq!(s, 200);
+    assert!(body.contains("solved already: no more points") && body.contains("此前已提交过"), "{body}");
     drill.step(2).await;
     assert_eq!(flags_part("a"), 100.0);
     // The rate limit: five a minute.

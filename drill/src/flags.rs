@@ -82,12 +82,16 @@ impl Verdict {
         }
     }
 
-    /// What the team is told.
-    pub fn message(&self) -> &'static str {
+    /// What the team is told, in English and Chinese (`again`: it solved this one before, and
+    /// scores nothing more for it).
+    pub fn message(&self, again: bool) -> (&'static str, &'static str) {
         match (&self.challenge, &self.owner) {
-            (Some(_), _) => "correct flag",
-            (None, Some(_)) => "not your flag: no points (logged)",
-            (None, None) => "wrong flag",
+            (Some(_), _) if again => {
+                ("correct flag, solved already: no more points", "旗标正确，但本队此前已提交过：不再得分")
+            }
+            (Some(_), _) => ("correct flag", "旗标正确"),
+            (None, Some(_)) => ("not your flag: no points (logged)", "不是本队的旗标：不得分（已记录）"),
+            (None, None) => ("wrong flag", "旗标错误"),
         }
     }
 }
@@ -160,7 +164,7 @@ mod tests {
         );
         let stolen = judge("s", &["a", "b"], &ch, "b", &a);
         assert_eq!((stolen.challenge, stolen.owner.as_deref()), (None, Some("a")));
-        assert_eq!(judge("s", &["a"], &ch, "a", "flag{0}").message(), "wrong flag");
+        assert_eq!(judge("s", &["a"], &ch, "a", "flag{0}").message(false).0, "wrong flag");
         let mut limit = RateLimit::flags();
         let at = |s: u64| Duration::from_secs(s);
         for i in 0..FLAG_LIMIT as u64 {

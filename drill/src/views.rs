@@ -674,6 +674,8 @@ pub struct FlagAnswer {
     pub challenge: Option<String>,
     /// What the team is told.
     pub message: &'static str,
+    /// The same in Chinese.
+    pub message_zh: &'static str,
 }
 
 #[cfg(test)]

@@ -369,11 +369,14 @@ impl DrillApi for Drill {
             if let Some(owner) = &verdict.owner {
                 tracing::warn!(team, owner = %owner, "a team submitted another team's flag");
             }
+            let again = verdict.challenge.as_ref().is_some_and(|c| self.solved_before(team, c));
             self.act(team, verdict.input(submitted.trim())).await?;
+            let (message, message_zh) = verdict.message(again);
             Ok(FlagAnswer {
                 valid: verdict.challenge.is_some(),
                 challenge: verdict.challenge.clone(),
-                message: verdict.message(),
+                message,
+                message_zh,
             })
         })
     }

@@ -39,7 +39,7 @@ use icsdrill_drill::board::{self, Freeze};
 use icsdrill_drill::flags::{Challenge, RateLimit};
 use icsdrill_drill::history::ScoreHistory;
 use icsdrill_drill::{BoardRow, Control, EndpointInfo, Mode, Phase, Scoreboard, TeamInfo};
-use icsdrill_engine::{Scenario, SimEvent};
+use icsdrill_engine::{EventKind, Scenario, SimEvent, SimInput};
 use icsdrill_judge::score::ScoreCard;
 use tokio::sync::{Notify, watch};
 
@@ -450,6 +450,16 @@ impl Drill {
             Arc::new(icsdrill_judge::score::Scorer::score_contest_log_at(&self.scenario, plan, &events, end));
         *last = Some((end, card.clone()));
         card
+    }
+
+    /// Whether team `team` (here) solved flag challenge `challenge` before (from its judged
+    /// events in memory; a team judged from the store is told as for a first solve).
+    fn solved_before(&self, team: &str, challenge: &str) -> bool {
+        let Some(h) = self.team(team).and_then(Team::here) else { return false };
+        let judged = h.published.judged.lock().unwrap_or_else(|e| e.into_inner());
+        judged.events.iter().any(|e| {
+            matches!(&e.kind, EventKind::InputApplied { input: SimInput::SubmitFlag { challenge: c, valid: true, .. } } if c == challenge)
+        })
     }
 
     /// How many of a team's judged events are in memory, and whether they outgrew it.

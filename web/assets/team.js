@@ -50,7 +50,7 @@ async function teamPage() {
   });
   $("#flag").addEventListener("submit", async ev => {
     ev.preventDefault();
-    try { const r = await api(base + "/flags", {flag: ev.target.flag.value.trim()}); toast(r.message, !r.valid); ev.target.reset(); } catch (e) { toast(e.message, true); }
+    try { const r = await api(base + "/flags", {flag: ev.target.flag.value.trim()}); toast(lang === "zh" && r.message_zh ? r.message_zh : r.message, !r.valid); ev.target.reset(); } catch (e) { toast(e.message, true); }
   });
   $("#report").addEventListener("submit", async ev => {
     ev.preventDefault();
