@@ -923,6 +923,9 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
     let (lo, hi) = (ports.iter().min().unwrap(), ports.iter().max().unwrap());
     let decode = seen["decode_as"].as_str().unwrap();
     assert!(decode.ends_with(&format!("tshark -d tcp.port=={lo}-{hi},mbtcp")), "{decode}");
+    // The scenario's brief, read to the teams, in the console's language.
+    assert_eq!(seen["brief"].as_str(), Some(s.meta.brief.en.trim()), "{seen}");
+    assert_eq!(seen["brief_zh"].as_str(), Some(s.meta.brief.zh.trim()), "{seen}");
     let logged = live.shown_alerts_since(0, usize::MAX).len();
     assert!(en.len() <= logged && !en.is_empty(), "{} shown, {logged} logged", en.len());
     server.shutdown().await.unwrap();

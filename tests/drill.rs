@@ -503,6 +503,19 @@ async fn invalid_inputs_get_clear_json_errors() {
     assert!(raw.starts_with("HTTP/1.1 303"), "{raw}");
     assert!(raw.contains(&format!("icsdrill_team_a={a}; Path=/; HttpOnly; SameSite=Strict")), "{raw}");
     assert!(raw.to_ascii_lowercase().contains("location: /team/a\r\n"), "{raw}");
+    // Team a's login URL with team b's address opens team a's own console (it opened team b's,
+    // whose every request a's login may not make: a page that never loaded).
+    let mut c = TcpStream::connect(addr).await.unwrap();
+    c.write_all(format!("GET /team/b?token={a} HTTP/1.1\r\nHost: i\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut raw = String::new();
+    c.read_to_string(&mut raw).await.unwrap();
+    assert!(
+        raw.starts_with("HTTP/1.1 303") && raw.to_ascii_lowercase().contains("location: /team/a\r\n"),
+        "{raw}"
+    );
+    assert!(raw.contains(&format!("icsdrill_team_a={a};")), "{raw}");
     // A white cell logged in as the instructor opens team a's console in the same browser:
     // each login has its cookie, and each page acts with its own.
     let ins = drill.instructor_token().to_string();

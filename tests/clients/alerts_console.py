@@ -34,6 +34,7 @@ try:
     heading = driver.find_element(By.ID, "h-ids").text
     as_hosts = driver.find_element(By.ID, "as-hosts").text
     decode_as = driver.find_element(By.ID, "decode-as").text
+    brief = driver.find_element(By.ID, "brief").text
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.execute_script("return lang") == "zh")
     seen = {
@@ -42,9 +43,11 @@ try:
         "heading": heading,
         "as_hosts": as_hosts,
         "decode_as": decode_as,
+        "brief": brief,
         "zh": rows(driver),
         "heading_zh": driver.find_element(By.ID, "h-ids").text,
         "as_hosts_zh": driver.find_element(By.ID, "as-hosts").text,
+        "brief_zh": driver.find_element(By.ID, "brief").text,
         "axe": accessibility(driver),
     }
 finally:

@@ -26,6 +26,7 @@ const T = {
     no_mbpoll: ["(mbpoll cannot choose its source address: use pymodbus, or nmap -S)", "（mbpoll 无法指定源地址：请使用 pymodbus 或 nmap -S）"],
     decode_as: ["Should Wireshark not decode the capture as Modbus/TCP (its endpoints are not on port 502), decode their ports as it (Decode As…):", "若 Wireshark 未将报文解析为 Modbus/TCP（端点不在 502 端口），请将这些端口按其解析（“解码为…”）："],
     tactic_example: ["Impair Process Control", "破坏过程控制"],
+    scenario_brief: ["Scenario brief", "场景简介"],
     comm_fail: ["COMM FAIL", "通信故障"],
     comm_fail_desc: ["Communication failure: the operator station cannot read this PLC", "通信故障：操作员站无法读取该 PLC"],
     ids_alerts: ["Security monitoring alerts", "安全监测告警"],

@@ -7,6 +7,9 @@ async function teamPage() {
   const reportLink = () => { $("#report-link").href = `${base}/report?format=html&lang=${lang}`; };
   reportLink();
   const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
+  // The brief read to the teams: the plant, its hosts and what the team is there to do.
+  const brief = () => { if (info && info.brief) { $("#brief").textContent = txt(info.brief); $("#brief-box").hidden = false; } };
+  brief();
   if (info) { $("#title").textContent = txt(info.title); const me = info.teams.find(t => t.id === team); $("#team").textContent = me ? me.name : team; $("#flags-section").hidden = info.mode !== "contest"; }
   // An exam: its tasks and time limit in place of the drill's score, its grade once over.
   const exam = examPanel(base, info && info.mode === "exam");
@@ -133,6 +136,7 @@ async function teamPage() {
     reportLink();
     exam(null);
     if (info) $("#title").textContent = txt(info.title);
+    brief();
     if (alerts) alerts.draw();
     if (state) { fillKinds(); fields(); render(state); const a = $("#asset"); a.innerHTML = opts(state.plcs.concat(state.hosts), a.value); }
   };

@@ -609,13 +609,18 @@ fn page(drill: &Drill, raw: Option<String>, path: &str, html: &'static str) -> R
     if let Some(q) = raw {
         let token = q.split('&').find_map(|kv| kv.strip_prefix("token="));
         if let Some(t) = token {
-            let scope = match drill.authenticate(t) {
+            // A team's login opens its own console whichever team's address it came with (another
+            // team's console, all of whose requests it may not make, was a page that never loaded).
+            let (scope, path) = match drill.authenticate(t) {
                 None => return (StatusCode::UNAUTHORIZED, Html(crate::pages::BAD_TOKEN)).into_response(),
-                Some(Role::Instructor) => "instructor".to_string(),
-                Some(Role::Observer) => "observer".to_string(),
-                Some(Role::Team(id)) => format!("team_{id}"),
+                Some(Role::Instructor) => ("instructor".to_string(), path.to_string()),
+                Some(Role::Observer) => ("observer".to_string(), path.to_string()),
+                Some(Role::Team(id)) if path.starts_with("/team/") => {
+                    (format!("team_{id}"), format!("/team/{id}"))
+                }
+                Some(Role::Team(id)) => (format!("team_{id}"), path.to_string()),
             };
-            let mut res = Redirect::to(&crate::login::keeping_lang(path, &q)).into_response();
+            let mut res = Redirect::to(&crate::login::keeping_lang(&path, &q)).into_response();
             if let Some(v) = crate::login::cookie(&scope, t) {
                 res.headers_mut().insert(header::SET_COOKIE, v);
             }
