@@ -382,9 +382,14 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
 
 /// Runs one recorded drill of `source` for `team` to the scenario's end, with no defence.
 async fn recorded_drill(dir: &std::path::Path, source: &str, team: &str) -> String {
+    recorded_in_mode(dir, source, team, Mode::Enterprise).await
+}
+
+/// `recorded_drill` in `mode`.
+async fn recorded_in_mode(dir: &std::path::Path, source: &str, team: &str, mode: Mode) -> String {
     let scenario = std::sync::Arc::new(icsdrill_engine::Scenario::from_yaml("fixed.yaml", source).unwrap());
     let end = scenario.duration_ticks;
-    let spec = crate::util::test_spec(scenario, &[team], Mode::Enterprise, Some((dir, source)));
+    let spec = crate::util::test_spec(scenario, &[team], mode, Some((dir, source)));
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
@@ -441,6 +446,16 @@ async fn rectification_a_fixed_finding_is_verified_by_the_next_drill() {
         store.findings("dushanzi").unwrap().into_iter().find(|f| f.id == id).map(|f| f.status.to_string())
     };
     assert_eq!(open(&store, "range:plc-t101").as_deref(), Some("open"));
+    // A contest (or an exam) on a plant of the organisers' adds nothing to the register, even
+    // for a team named as the enterprise.
+    let count = |store: &SqliteStore| store.findings("dushanzi").unwrap().len();
+    let before = count(&store);
+    for mode in [Mode::Contest, Mode::Exam] {
+        let other = recorded_in_mode(&dir, original, "dushanzi", mode).await;
+        let tracked = icsdrill::governance::rectify::track_drill(&mut store, &other, None).unwrap();
+        assert!(tracked.is_empty(), "{mode:?}: {tracked:?}");
+    }
+    assert_eq!(count(&store), before);
 
     // The enterprise fixes it: range checks on in T-101's PLC for the next drill.
     let fixed = original.replacen("    scan_ms: 200\n", "    scan_ms: 200\n    range_checks: true\n", 1);

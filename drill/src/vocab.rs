@@ -66,6 +66,13 @@ impl Mode {
     pub fn blind_by_default(self) -> bool {
         self != Mode::Enterprise
     }
+
+    /// Whether it drills the enterprises' own plants (a regional drill, an enterprise's): its
+    /// findings join their rectification registers and it counts for their drill cadence. A
+    /// contest's and an exam's plant is the organisers'.
+    pub fn drills_an_enterprise(self) -> bool {
+        matches!(self, Mode::Regional | Mode::Enterprise)
+    }
 }
 
 /// Where a drill is.

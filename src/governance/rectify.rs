@@ -202,6 +202,12 @@ pub fn track_drill(
     let Some((record, teams)) = store.drill(drill)? else {
         return Err(Error::not_found(format!("no drill `{drill}` in the store (see `icsdrill drills`)")));
     };
+    // A contest's or an exam's plant is the organisers', not an enterprise's: its findings are
+    // no enterprise's hidden hazards (a contest team named as a registered enterprise got the
+    // contest plant's findings in its register).
+    if !record.mode.drills_an_enterprise() {
+        return Ok(Vec::new());
+    }
     let loaded = crate::store::replay::load(&*store, &record, &teams, 0)?;
     let registry = store.registry()?;
     let mut out = Vec::new();

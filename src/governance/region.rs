@@ -81,7 +81,7 @@ fn note_drill(reg: &mut registry::Registry, team: &str, d: &crate::store::DrillR
     if !reg.enterprises.iter().any(|e| e.id == team) {
         return false;
     }
-    if !matches!(d.mode, icsdrill_drill::Mode::Regional | icsdrill_drill::Mode::Enterprise) {
+    if !d.mode.drills_an_enterprise() {
         return true;
     }
     let drill = d.id.as_str();
@@ -128,11 +128,12 @@ pub fn rollup_from(store: &dyn Store, today: Day, scope: Option<&str>) -> Result
     let mut reg = store.registry()?;
     let findings = store.all_findings()?;
     let (drill_days, all) = drill_results(store, &mut reg)?;
-    // Each enterprise's latest drill with a stored score.
+    // Each enterprise's latest drill of its own plant with a stored score (a contest's or an
+    // exam's score and alerts are no measure of the enterprise).
     let results: BTreeMap<String, DrillResult> = all
         .iter()
         .filter_map(|(ent, drills)| {
-            let d = drills.iter().find(|d| d.score.is_some())?;
+            let d = drills.iter().find(|d| d.score.is_some() && d.mode.drills_an_enterprise())?;
             Some((
                 ent.clone(),
                 DrillResult {

@@ -288,7 +288,10 @@ async fn record_findings(db: Database, drill_id: String, teams: Vec<String>) -> 
         // the day it ended: a drill past midnight on 31 December counts in the year it ran.
         let created =
             store.drill(&id)?.map_or_else(icsdrill::governance::dates::now_ms, |(d, _)| d.created_ms);
-        for team in teams.iter().filter(|t| registered.contains(t)) {
+        // A contest or an exam is no drill of the enterprises' own plants: it counts for no
+        // cadence (nor are its findings theirs, `track_drill`).
+        let drilled = store.drill(&id)?.is_some_and(|(d, _)| d.mode.drills_an_enterprise());
+        for team in teams.iter().filter(|t| drilled && registered.contains(t)) {
             store.add_activity(&icsdrill::governance::registry::Activity {
                 enterprise: team.clone(),
                 kind: "drill".into(),
