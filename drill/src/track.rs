@@ -18,6 +18,9 @@ pub struct ActionRec {
     /// Why it was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The same in words, in both languages (what the console says).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<icsdrill_engine::scenario::Text>,
 }
 
 /// An inject the team received.
@@ -71,10 +74,11 @@ impl Track {
     pub fn push(&mut self, e: &SimEvent) -> bool {
         match &e.kind {
             EventKind::InputApplied { input } | EventKind::InputRejected { input, .. } => {
-                let reason = match &e.kind {
-                    EventKind::InputRejected { reason, .. } => Some(reason_name(*reason)),
+                let rejected = match &e.kind {
+                    EventKind::InputRejected { reason, .. } => Some(*reason),
                     _ => None,
                 };
+                let (reason, why) = (rejected.map(reason_name), rejected.map(RejectReason::words));
                 let ok = reason.is_none();
                 match input {
                     SimInput::Inject {
@@ -89,7 +93,7 @@ impl Track {
                     }
                     other => match other.defender_kind() {
                         Some(kind) => {
-                            self.actions.push(ActionRec { tick: e.tick, kind, ok, reason });
+                            self.actions.push(ActionRec { tick: e.tick, kind, ok, reason, why });
                             if self.actions.len() > 2 * MAX_TRACKED_ACTIONS {
                                 self.actions.drain(..MAX_TRACKED_ACTIONS);
                             }

@@ -179,7 +179,6 @@ impl Range {
     pub async fn start_with(scenario: Arc<Scenario>, opts: Options, mut extras: Extras) -> Result<Range> {
         let mut sources = source_map(&scenario, &opts.sources)?;
         let routine_hosts = routine_addresses(&scenario, &mut sources, opts.host_base());
-        place_hosts(&scenario, &mut sources, opts.host_base());
         let listeners = bind_endpoints(&scenario, &opts).await?;
         let stations = bind_native(&scenario, &opts, Protocol::Iec104).await?;
         let servers = bind_native(&scenario, &opts, Protocol::OpcUa).await?;
@@ -558,7 +557,7 @@ pub fn demand(scenario: &Scenario, opts: &Options, ranges: usize) -> crate::runt
 
 /// The loopback address each host with routine traffic sends it from: its `--source` address,
 /// or `.200 + host index` in `base` (`Options::host_base`), added to the source map so the
-/// endpoints know it.
+/// endpoints know it; then every host's address for teams (`place_hosts`).
 fn routine_addresses(
     scenario: &Scenario,
     sources: &mut SourceMap,
@@ -574,6 +573,9 @@ fn routine_addresses(
         sources.map.push((ip, host));
         out.insert(host, ip);
     }
+    // Then the addresses teams bind to act as the hosts (after the routine ones: a host's
+    // routine traffic keeps its own address).
+    place_hosts(scenario, sources, base);
     out
 }
 

@@ -79,8 +79,11 @@ async function teamPage() {
     const to = Math.max(1, Math.floor(s.simulated_s) - 2), pc = $("#pcap");
     if (pc) pc.href = `${base}/pcap?from=${Math.max(0, to - 300)}&to=${to}`;
     // Wireshark decodes port 502 as Modbus/TCP: endpoints on other ports need "Decode As".
-    const ports = s.endpoints.map(e => e.port).filter(p => p !== 502);
-    $("#decode-as").textContent = ports.length ? `${tr("decode_as")} tshark -d tcp.port==${Math.min(...ports)}-${Math.max(...ports)},mbtcp` : "";
+    // Each run of consecutive Modbus ports once (no IEC 104 or OPC UA port among them).
+    const ports = [...new Set(s.endpoints.map(e => e.port).filter(p => p !== 502))].sort((a, b) => a - b);
+    const runs = [];
+    for (const p of ports) { const r = runs[runs.length - 1]; if (r && p === r[1] + 1) r[1] = p; else runs.push([p, p]); }
+    $("#decode-as").textContent = runs.length ? `${tr("decode_as")} tshark ${runs.map(([a, b]) => `-d tcp.port==${a === b ? a : a + "-" + b},mbtcp`).join(" ")}` : "";
     const view = $("#view"); view.hidden = s.view === "live"; view.textContent = s.view === "live" ? "" : tr("view_" + s.view);
     hmi(s);
     // The alarm list as ISA-18.2 has it: priority, time, tag, description, value, level,
@@ -117,7 +120,7 @@ async function teamPage() {
     const live = s.phase === "live";
     $("#not-live").hidden = live;
     document.querySelectorAll("#action button[type=submit], #report button[type=submit], #flag button[type=submit], #hints button[data-hint], #alarms button[data-ack]").forEach(b => { b.disabled = !live; });
-    put($("#myactions"), s.actions.slice(-8).map(a => `<li data-kind="${esc(a.kind)}">t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(actionName(a.kind))} ${a.ok ? "✓" : "✗ " + esc(a.reason || "")}</li>`).join(""));
+    put($("#myactions"), s.actions.slice(-8).map(a => `<li data-kind="${esc(a.kind)}">t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(actionName(a.kind))} ${a.ok ? "✓" : "✗ " + esc(a.why ? txt(a.why) : a.reason || "")}</li>`).join(""));
     // A blind drill's provisional card: the parts judged at the hot wash show no points.
     $("#provisional-note").hidden = !s.score.components.some(c => c.withheld);
     put($("#card tbody"), s.score.components.map(c => `<tr data-key="${c.key}" data-points="${c.points}"${c.withheld ? " data-withheld" : ""}><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.withheld ? `<span class="mut">${tr("withheld")}</span>` : c.points.toFixed(1)}${c.max ? " / " + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join(""));
@@ -210,25 +213,41 @@ async function teamPage() {
 const ALERTS_KEPT = 200;
 function alertsPanel(base, current) {
   const list = [];
-  let last = -1;
+  // The last alert's number, and how many came in all (the table keeps the newest ALERTS_KEPT).
+  let last = -1, total = 0, queued = false;
   const sev = {critical: "bad", high: "bad", medium: "warn", low: "mut"};
   const draw = () => {
-    $("#alert-count").textContent = list.length;
+    queued = false;
+    $("#alert-count").textContent = total;
     put($("#ids-alerts tbody"), list.length ? list.slice().reverse().map(a => `<tr data-rule="${esc(a.rule)}"><td class="num">${a.time_s.toFixed(0)} s</td><td class="${sev[a.severity] || ""}">${esc(tr("sev_" + a.severity))}</td><td>${esc(a.technique)} ${esc(lang === "zh" && a.technique_name_zh ? a.technique_name_zh : a.technique_name)}</td><td>${esc(tr("rule_" + a.rule))}</td><td>${esc(a.asset)}</td><td>${esc(a.source)}</td></tr>`).join("")
       : `<tr><td class="mut" colspan="6">${tr("no_ids_alerts")}</td></tr>`);
   };
   draw();
-  const es = new EventSource(`${base}/alerts?since=0&as=${encodeURIComponent(AS)}`);
-  es.addEventListener("alert", e => {
-    const a = JSON.parse(e.data);
-    if (a.seq <= last) return;
-    last = a.seq;
-    list.push(a);
-    if (list.length > ALERTS_KEPT) list.shift();
-    draw();
-  });
-  // An ended drill's server goes away: nothing more will come.
-  es.onerror = () => { const s = current(); if (s && s.phase === "ended") es.close(); };
+  // A backlog of alerts is drawn once, not once an alert.
+  const later = () => { if (!queued) { queued = true; requestAnimationFrame(draw); } };
+  let wait = 1000;
+  const open = () => {
+    const es = new EventSource(`${base}/alerts?since=${last + 1}&as=${encodeURIComponent(AS)}`);
+    es.addEventListener("alert", e => {
+      wait = 1000;
+      const a = JSON.parse(e.data);
+      if (a.seq <= last) return;
+      last = a.seq;
+      total++;
+      list.push(a);
+      if (list.length > ALERTS_KEPT) list.shift();
+      later();
+    });
+    // A network error is retried by the browser itself; an answer that was no stream (the
+    // server at its connection cap) closes it: opened again later, from the last alert on. An
+    // ended drill's server goes away: nothing more will come.
+    es.onerror = () => {
+      const s = current();
+      if (s && s.phase === "ended") { es.close(); return; }
+      if (es.readyState === EventSource.CLOSED) { setTimeout(open, wait); wait = Math.min(wait * 2, 30000); }
+    };
+  };
+  open();
   return {draw};
 }
 

@@ -261,63 +261,9 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
             }
             EventKind::InputApplied { input } | EventKind::InputRejected { input, .. } => {
                 let ok = matches!(e.kind, EventKind::InputApplied { .. });
-                match input {
-                    // A step the white cell fired by hand: the attack's lines after it follow
-                    // from it, not from the attack's own course.
-                    SimInput::Inject { step: Some(step), .. } => {
-                        let name = s.attack.as_ref().and_then(|p| p.steps.iter().find(|x| x.id == *step));
-                        let name =
-                            name.map_or_else(|| Text::new(step.clone(), step.clone()), |x| x.name.clone());
-                        // Refused (the step was no longer pending): nothing happened.
-                        let (en, zh) = if ok {
-                            ("", "")
-                        } else {
-                            (" (refused: not pending)", "（未执行：该步骤已不在待触发状态）")
-                        };
-                        (
-                            "white_cell",
-                            Text::new(
-                                format!("Fired the attack step “{}” by hand{en}", name.en),
-                                format!("手动触发攻击步骤“{}”{zh}", name.zh),
-                            ),
-                        )
-                    }
-                    SimInput::Inject { text, .. } if !text.is_empty() => {
-                        ("white_cell", Text::new(format!("Inject: {text}"), format!("注入：{text}")))
-                    }
-                    SimInput::RevealHint { .. } => ("team", Text::new("Took a hint", "使用提示")),
-                    SimInput::ReportIncident(icsdrill_engine::IncidentReport {
-                        technique, asset, ..
-                    }) => {
-                        let (t, a) = (icsdrill_engine::attack::technique(technique), s.label(asset));
-                        let t = t.map_or_else(
-                            || Text::new(technique.clone(), technique.clone()),
-                            |t| {
-                                let names = t.names();
-                                Text::new(
-                                    format!("{} {}", t.v19, names.en),
-                                    format!("{} {}", t.v19, names.zh),
-                                )
-                            },
-                        );
-                        (
-                            "team",
-                            Text::new(
-                                format!("Incident report: {} on {}", t.en, a.en),
-                                format!("事件报告：{}遭受 {}", a.zh, t.zh),
-                            ),
-                        )
-                    }
-                    i => match narrate::action(s, i) {
-                        Some(what) => (
-                            "team",
-                            Text::new(
-                                format!("{}{}", what.en, if ok { "" } else { " (refused)" }),
-                                format!("{}{}", what.zh, if ok { "" } else { "（被拒绝）" }),
-                            ),
-                        ),
-                        None => continue,
-                    },
+                match input_line(s, input, ok) {
+                    Some(line) => line,
+                    None => continue,
                 }
             }
             EventKind::InterlockTripped { interlock, .. } => {
@@ -337,6 +283,63 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
         out.push(Line { t_s: e.tick as f64 / hz, who, what, seq: e.seq });
     }
     out
+}
+
+/// A team's or the white cell's input as a timeline line (who, what), if it is one.
+fn input_line(s: &Scenario, input: &SimInput, ok: bool) -> Option<(&'static str, Text)> {
+    let line = match input {
+        // A step the white cell fired by hand: the attack's lines after it follow
+        // from it, not from the attack's own course.
+        SimInput::Inject { step: Some(step), .. } => {
+            let name = s.attack.as_ref().and_then(|p| p.steps.iter().find(|x| x.id == *step));
+            let name = name.map_or_else(|| Text::new(step.clone(), step.clone()), |x| x.name.clone());
+            // Refused (the step was no longer pending): nothing happened.
+            let (en, zh) = if ok {
+                ("", "")
+            } else {
+                (" (refused: not pending)", "（未执行：该步骤已不在待触发状态）")
+            };
+            (
+                "white_cell",
+                Text::new(
+                    format!("Fired the attack step “{}” by hand{en}", name.en),
+                    format!("手动触发攻击步骤“{}”{zh}", name.zh),
+                ),
+            )
+        }
+        SimInput::Inject { text, .. } if !text.is_empty() => {
+            ("white_cell", Text::new(format!("Inject: {text}"), format!("注入：{text}")))
+        }
+        SimInput::RevealHint { .. } => ("team", Text::new("Took a hint", "使用提示")),
+        SimInput::ReportIncident(icsdrill_engine::IncidentReport { technique, asset, .. }) => {
+            let (t, a) = (icsdrill_engine::attack::technique(technique), s.label(asset));
+            let t = t.map_or_else(
+                || Text::new(technique.clone(), technique.clone()),
+                |t| {
+                    let names = t.names();
+                    Text::new(format!("{} {}", t.v19, names.en), format!("{} {}", t.v19, names.zh))
+                },
+            );
+            (
+                "team",
+                Text::new(
+                    format!("Incident report: {} on {}", t.en, a.en),
+                    format!("事件报告：{}遭受 {}", a.zh, t.zh),
+                ),
+            )
+        }
+        i => match narrate::action(s, i) {
+            Some(what) => (
+                "team",
+                Text::new(
+                    format!("{}{}", what.en, if ok { "" } else { " (refused)" }),
+                    format!("{}{}", what.zh, if ok { "" } else { "（被拒绝）" }),
+                ),
+            ),
+            None => return None,
+        },
+    };
+    Some(line)
 }
 
 /// A replayed team's log and the last tick it ran (the replay stands at the next one): what a
