@@ -222,6 +222,10 @@ async fn a_teams_alerts_stream_to_its_monitoring_platform_with_technique_and_sev
         syslog[0].starts_with("<161>1 ") && syslog[0].contains("[icsdrill@32473 team=\"a\""),
         "{syslog:?}"
     );
+    // Stamped with the time it was sent (RFC 5424 TIMESTAMP), not "-".
+    let stamp: jiff::Timestamp = syslog[0].split(' ').nth(1).unwrap().parse().unwrap();
+    let age = jiff::Timestamp::now().duration_since(stamp).as_secs_f64();
+    assert!((0.0..600.0).contains(&age), "{syslog:?}");
     // A client reconnecting with the id of the last alert it got (as a browser's EventSource
     // does) goes on from the next one, its `?since` notwithstanding.
     let second: serde_json::Value = serde_json::from_str(&got[1]).unwrap();

@@ -484,7 +484,12 @@ pub(super) async fn team_alerts(
                 if let Some(a) = queue.pop_front() {
                     let data = match format.as_str() {
                         "cef" => a.cef(&team),
-                        "syslog" => a.rfc5424(&team, "icsdrill", "-"),
+                        // Stamped as it is sent, as the range's own syslog forwarder does (a SIEM
+                        // stamped a backlog without one all at once, as it came).
+                        "syslog" => {
+                            let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+                            a.rfc5424(&team, "icsdrill", &now)
+                        }
                         _ => serde_json::to_string(&a).unwrap_or_default(),
                     };
                     let event = Event::default().event("alert").id(a.seq.to_string()).data(data);
