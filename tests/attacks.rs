@@ -356,3 +356,48 @@ async fn a_live_step_refused_by_a_flooded_plc_is_recorded_with_that_reason() {
     );
     server.shutdown().await.unwrap();
 }
+
+/// A team holding an endpoint's every slot from its live attacker's address (the README names
+/// it) does not lock its attacker out: only the attacker's own connections (and the routine
+/// clients') get the slots kept for the range's own clients; a team's, from whatever address,
+/// take the team's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_on_its_attackers_address_does_not_take_the_attackers_slots() {
+    let s = crate::util::builtin("petrochem-tank-farm");
+    let server = crate::util::live_tank_farm("a", 200.0).await;
+    let drill = server.drill.clone();
+    let live = drill.live("a").unwrap().clone();
+    let attacker: std::net::IpAddr = s.attack.as_ref().unwrap().address.parse().unwrap();
+    let (_, _, endpoints) = drill.teams().next().unwrap();
+    let e = endpoints.iter().find(|e| e.plc == "plc-t101").unwrap();
+    let at = std::net::SocketAddr::new(e.address.parse().unwrap(), e.port);
+    // Once the attacker is on the engineering workstation (which the control conduit lets
+    // through: its address stands for the host the attacker is on), more connections than an
+    // endpoint has slots, from the attacker's address, held open.
+    live.wait_for_tick(s.ticks(150.0)).await;
+    let mut held = Vec::new();
+    for _ in 0..40 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(std::net::SocketAddr::new(attacker, 0)).unwrap();
+        if let Ok(stream) = socket.connect(at).await {
+            held.push(stream);
+        }
+    }
+    // The overfill step's first write (200 s) still reaches the PLC.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let attempt = loop {
+        let found = live.events_since(
+            0,
+            usize::MAX,
+            |e| matches!(&e.kind, EventKind::AttackAttempt { step, .. } if step == "overfill"),
+        );
+        if let Some(e) = found.into_iter().next() {
+            break e;
+        }
+        assert!(std::time::Instant::now() < deadline, "no overfill attempt");
+        live.wait_for_tick(live.snapshot().tick + 10).await;
+    };
+    assert!(matches!(attempt.kind, EventKind::AttackAttempt { ok: true, .. }), "{attempt:?}");
+    drop(held);
+    server.shutdown().await.unwrap();
+}

@@ -46,6 +46,37 @@ pub struct Target {
     pub source: IpAddr,
     /// Simulated seconds per wall second, to time floods in plant time.
     pub speed: f64,
+    /// The attacker's connections now open, by their own address: the endpoints give those,
+    /// and no other connection from the attacker's address, the slots kept for the range's own
+    /// clients (a team binding that address would take them and lock its attacker out).
+    pub peers: Arc<crate::runtime::routine::RoutinePeers>,
+}
+
+/// A Modbus connection of the attacker's, its address registered with the endpoints while it
+/// is open.
+struct Conn {
+    ctx: Context,
+    _own: crate::runtime::routine::Registered,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.ctx
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Context {
+        &mut self.ctx
+    }
+}
+
+/// A socket bound to the attacker's address, registered with the endpoints before it connects.
+fn own_socket(target: &Target) -> Result<(TcpSocket, crate::runtime::routine::Registered), RejectReason> {
+    let socket = crate::runtime::routine::bound(target.source).ok_or(RejectReason::NoRoute)?;
+    let local = socket.local_addr().map_err(|_| RejectReason::NoRoute)?;
+    Ok((socket, target.peers.register(local)))
 }
 
 /// Connections a flood opens (more than an endpoint's default cap, so others are locked out).
@@ -122,21 +153,23 @@ const EXPLAIN_WINDOW: u64 = 512;
 const EXPLAIN_S: u64 = 30;
 
 /// Opens a Modbus connection to a PLC from the attacker's address.
-async fn connect(target: &Target, plc: PlcIdx) -> Result<Context, RejectReason> {
-    let socket = TcpSocket::new_v4().map_err(|_| RejectReason::NoRoute)?;
-    socket.bind(SocketAddr::new(target.source, 0)).map_err(|_| RejectReason::NoRoute)?;
+async fn connect(target: &Target, plc: PlcIdx) -> Result<Conn, RejectReason> {
+    let (socket, own) = own_socket(target)?;
     let stream = tokio::time::timeout(REQUEST_TIMEOUT, socket.connect(target.endpoints[plc.ix()]))
         .await
         .map_err(|_| RejectReason::NoRoute)?
         .map_err(|_| RejectReason::NoRoute)?;
-    Ok(tokio_modbus::client::tcp::attach_slave(stream, Slave(target.units[plc.ix()])))
+    Ok(Conn {
+        ctx: tokio_modbus::client::tcp::attach_slave(stream, Slave(target.units[plc.ix()])),
+        _own: own,
+    })
 }
 
 /// An IEC 104 interrogation or command through the PLC's station, as a master sends it.
 async fn iec104((target, live): (&Target, &Live), action: &Action) -> Result<(), RejectReason> {
     match action {
         Action::Iec104Interrogation { plc } => {
-            let (mut m, ca) = station(target, *plc).await?;
+            let (mut m, ca, _own) = station(target, *plc).await?;
             let result = match within_ticks(live, m.interrogate(ca)).await {
                 Some(Ok(Some(_))) => Ok(()),
                 Some(Ok(None)) => Err(RejectReason::FunctionNotAllowed),
@@ -147,7 +180,7 @@ async fn iec104((target, live): (&Target, &Live), action: &Action) -> Result<(),
             result
         }
         Action::Iec104Command { plc, type_id, ioa, value, select } => {
-            let (mut m, ca) = station(target, *plc).await?;
+            let (mut m, ca, _own) = station(target, *plc).await?;
             let mut result = Ok(());
             let steps: &[bool] = if *select { &[true, false] } else { &[false] };
             for &sel in steps {
@@ -179,9 +212,10 @@ async fn opcua_write(
 ) -> Result<(), RejectReason> {
     use opcua::types::{StatusCode, Variant};
     let addr = target.servers.get(plc.ix()).copied().flatten().ok_or(RejectReason::UnknownTarget)?;
+    let (socket, _own) = own_socket(target)?;
     let client = tokio::time::timeout(
         REQUEST_TIMEOUT,
-        crate::runtime::opcua::client::UaClient::connect_from(target.source, addr),
+        crate::runtime::opcua::client::UaClient::connect_socket_patient(socket, addr),
     )
     .await
     .map_err(|_| RejectReason::NoRoute)?
@@ -204,13 +238,17 @@ async fn opcua_write(
 
 /// Connects to a PLC's IEC 104 station from the attacker's address, data transfer started;
 /// its answers wait as long as `within_ticks` lets them (set back before it closes).
-async fn station(target: &Target, plc: PlcIdx) -> Result<(iec104::master::Master, u16), RejectReason> {
+async fn station(
+    target: &Target,
+    plc: PlcIdx,
+) -> Result<(iec104::master::Master, u16, crate::runtime::routine::Registered), RejectReason> {
     let (addr, ca) = target.stations.get(plc.ix()).copied().flatten().ok_or(RejectReason::UnknownTarget)?;
-    let mut m = iec104::master::Master::connect(Some(target.source), addr, REQUEST_TIMEOUT)
+    let (socket, own) = own_socket(target)?;
+    let mut m = iec104::master::Master::connect_socket(socket, addr, REQUEST_TIMEOUT)
         .await
         .map_err(|_| RejectReason::NoRoute)?;
     m.set_limit(crate::runtime::opcua::client::PATIENT_TIMEOUT);
-    Ok((m, ca))
+    Ok((m, ca, own))
 }
 
 /// What a negative IEC 104 confirmation tells the attacker.
@@ -373,8 +411,8 @@ async fn execute(
             // this tick (`SimInput::Flood`), while the connections below put the flood on the
             // wire, where the endpoint's cap and the monitoring see it.
             for _ in 0..FLOOD_CONNECTIONS {
-                let (source, endpoint, unit) =
-                    (target.source, target.endpoints[plc.ix()], target.units[plc.ix()]);
+                let (source, endpoint, unit, peers) =
+                    (target.source, target.endpoints[plc.ix()], target.units[plc.ix()], target.peers.clone());
                 floods.spawn(async move {
                     let one = Target {
                         endpoints: vec![endpoint],
@@ -384,6 +422,7 @@ async fn execute(
                         bits: vec![],
                         source,
                         speed: 1.0,
+                        peers,
                     };
                     let Ok(mut ctx) = connect(&one, PlcIdx(0)).await else { return };
                     while tokio::time::Instant::now() < deadline {

@@ -245,7 +245,8 @@ impl Range {
         let mut tasks = JoinSet::new();
         spawn_endpoints(&shards, &mut tasks, (listeners, stations, servers), &cx, &stop);
         if let Some(address) = attacker_address {
-            let target = attack_target(&scenario, &endpoints, address, ticks_per_s);
+            let target =
+                attack_target(&scenario, &endpoints, (address, cx.routine_peers.clone()), ticks_per_s);
             tasks.spawn(crate::runtime::attacker::run(attacker_rx, live.clone(), target, stop.clone()));
         }
         if routine {
@@ -488,7 +489,7 @@ fn attacker_address(scenario: &Scenario, opts: &Options) -> Result<Option<IpAddr
 fn attack_target(
     scenario: &Scenario,
     endpoints: &[EndpointInfo],
-    address: IpAddr,
+    (address, peers): (IpAddr, Arc<crate::runtime::routine::RoutinePeers>),
     ticks_per_s: f64,
 ) -> crate::runtime::attacker::Target {
     crate::runtime::attacker::Target {
@@ -499,6 +500,7 @@ fn attack_target(
         bits: coil_ids(scenario),
         source: address,
         speed: ticks_per_s / f64::from(scenario.tick_hz),
+        peers,
     }
 }
 

@@ -10,7 +10,7 @@
 //! that stops answering delays only its own polls, and a lagging lane drops polls rather than
 //! queueing them.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -49,21 +49,44 @@ const ANSWER_BUFFER: usize = 4 * MAX_ADU_LEN;
 /// How long a routine request waits for its answer before the connection is dropped.
 const ANSWER_TIMEOUT: Duration = Duration::from_millis(1500);
 
-/// Socket addresses of the routine clients now connected: the endpoints leave their requests
-/// out of the log (the simulation counted them).
+/// A socket address registered with a `RoutinePeers` set while it lives.
+#[derive(Debug)]
+pub struct Registered(Arc<RoutinePeers>, SocketAddr);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.0.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.1);
+    }
+}
+
+/// Socket addresses of the range's own clients now connected: its routine clients (`true`),
+/// whose requests the endpoints leave out of the log (the simulation counted them), and its
+/// live attacker's connections (`false`). Only these get the slots kept for the range's own
+/// clients: not another connection from their addresses (a team binding one).
 #[derive(Debug, Default)]
-pub struct RoutinePeers(Mutex<HashSet<SocketAddr>>);
+pub struct RoutinePeers(Mutex<HashMap<SocketAddr, bool>>);
 
 impl RoutinePeers {
     /// Whether `peer` is a routine client.
     pub fn contains(&self, peer: &SocketAddr) -> bool {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).contains(peer)
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(peer) == Some(&true)
+    }
+
+    /// Whether `peer` is one of the range's own clients (routine or the attacker's).
+    pub fn is_own(&self, peer: &SocketAddr) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).contains_key(peer)
+    }
+
+    /// Registers `peer` as a connection of the live attacker's until the guard is dropped.
+    pub fn register(self: &Arc<Self>, peer: SocketAddr) -> Registered {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(peer, false);
+        Registered(self.clone(), peer)
     }
 
     fn set(&self, peer: SocketAddr, on: bool) {
         let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if on {
-            set.insert(peer);
+            set.insert(peer, true);
         } else {
             set.remove(&peer);
         }
@@ -303,7 +326,7 @@ async fn drive<P: Protocol>(
 }
 
 /// A socket bound to `source` (any port).
-fn bound(source: IpAddr) -> Option<TcpSocket> {
+pub(crate) fn bound(source: IpAddr) -> Option<TcpSocket> {
     let socket = match source {
         IpAddr::V4(_) => TcpSocket::new_v4(),
         IpAddr::V6(_) => TcpSocket::new_v6(),

@@ -6,7 +6,7 @@
 //! must have a slot free, and the conduit firewall must route its host to the PLC. Each
 //! admitted connection then runs in its own task (`session`).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -137,11 +137,13 @@ impl Clients {
         }
     }
 
-    /// Whether `ip` may connect (none: it may not), and whether as one of the range's own
-    /// simulated clients (`Some(true)`: they take slots of their own).
-    pub fn admits(&self, ip: IpAddr) -> Option<bool> {
-        let ip = ip.to_canonical();
-        if self.own.contains(&ip) {
+    /// Whether `peer` may connect (none: it may not), and whether as one of the range's own
+    /// simulated clients (`Some(true)`: they take slots of their own). Only a connection
+    /// `registered` as one of them is: another from one of their addresses (a team binding its
+    /// attacker's) is the team's when the address is in its networks, else nobody's.
+    pub fn admits(&self, peer: SocketAddr, registered: impl Fn(&SocketAddr) -> bool) -> Option<bool> {
+        let ip = peer.ip().to_canonical();
+        if self.own.contains(&ip) && registered(&peer) {
             Some(true)
         } else {
             self.nets.iter().any(|n| n.contains(&ip)).then_some(false)
@@ -241,7 +243,7 @@ pub async fn serve(
                 continue;
             }
         };
-        let Some(own) = cx.clients.admits(peer.ip()) else {
+        let Some(own) = cx.clients.admits(peer, |p| cx.routine_peers.is_own(p)) else {
             // Not this range's client (another team's, or nobody's): refused before it can
             // take a slot, and reported to the white cell, never logged as this team's own.
             if let Some(report) = &cx.on_foreign {

@@ -63,9 +63,19 @@ impl UaClient {
     /// `connect_from`, on `socket` (bound already: a routine client registers its address
     /// with the endpoints before it connects).
     pub async fn connect_socket(socket: TcpSocket, addr: SocketAddr) -> Result<UaClient, String> {
+        UaClient::on_socket(socket, addr, TIMEOUT).await
+    }
+
+    /// `connect_socket`, waiting on the server as `connect_from` does (the live attacker's,
+    /// whose address is registered before it connects).
+    pub async fn connect_socket_patient(socket: TcpSocket, addr: SocketAddr) -> Result<UaClient, String> {
+        UaClient::on_socket(socket, addr, PATIENT_TIMEOUT).await
+    }
+
+    async fn on_socket(socket: TcpSocket, addr: SocketAddr, timeout: Duration) -> Result<UaClient, String> {
         let from = socket.local_addr().map_err(|e| e.to_string())?.ip();
         let bound = Bound { from, to: addr, socket: Arc::new(Mutex::new(Some(socket))) };
-        UaClient::connect_bound(bound, TIMEOUT).await
+        UaClient::connect_bound(bound, timeout).await
     }
 
     async fn connect_bound(bound: Bound, request_timeout: Duration) -> Result<UaClient, String> {
