@@ -307,6 +307,23 @@ fn a_defence_ready_before_the_attack_never_hands_the_attacker_a_move() {
     }
 }
 
+/// The first attempt of attack step `step` in `live`'s log, waiting (at most a minute) for it.
+async fn first_attempt(live: &icsdrill::runtime::live::Live, step: &str) -> SimEvent {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let found = live.events_since(
+            0,
+            usize::MAX,
+            |e| matches!(&e.kind, EventKind::AttackAttempt { step: s, .. } if s == step),
+        );
+        if let Some(e) = found.into_iter().next() {
+            return e;
+        }
+        assert!(std::time::Instant::now() < deadline, "no {step} attempt");
+        live.wait_for_tick(live.snapshot().tick + 10).await;
+    }
+}
+
 /// A live attack step that failed because the PLC was flooded says so in the record (and the
 /// report's timeline), not "no network path": the attacker on the wire sees only a refused
 /// connection, the range knows why.
@@ -331,19 +348,7 @@ async fn a_live_step_refused_by_a_flooded_plc_is_recorded_with_that_reason() {
     )
     .await;
     assert_eq!(st, 200, "{body}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let attempt = loop {
-        let found = live.events_since(
-            0,
-            usize::MAX,
-            |e| matches!(&e.kind, EventKind::AttackAttempt { step, .. } if step == "overfill"),
-        );
-        if let Some(e) = found.into_iter().next() {
-            break e;
-        }
-        assert!(std::time::Instant::now() < deadline, "no overfill attempt");
-        live.wait_for_tick(live.snapshot().tick + 10).await;
-    };
+    let attempt = first_attempt(&live, "overfill").await;
     let EventKind::AttackAttempt { ok, reason, .. } = &attempt.kind else { unreachable!() };
     assert!(!ok, "the flood keeps the attacker's own write out: {attempt:?}");
     assert_ne!(*reason, Some(icsdrill_engine::RejectReason::NoRoute), "{attempt:?}");
@@ -384,19 +389,7 @@ async fn a_team_on_its_attackers_address_does_not_take_the_attackers_slots() {
         }
     }
     // The overfill step's first write (200 s) still reaches the PLC.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let attempt = loop {
-        let found = live.events_since(
-            0,
-            usize::MAX,
-            |e| matches!(&e.kind, EventKind::AttackAttempt { step, .. } if step == "overfill"),
-        );
-        if let Some(e) = found.into_iter().next() {
-            break e;
-        }
-        assert!(std::time::Instant::now() < deadline, "no overfill attempt");
-        live.wait_for_tick(live.snapshot().tick + 10).await;
-    };
+    let attempt = first_attempt(&live, "overfill").await;
     assert!(matches!(attempt.kind, EventKind::AttackAttempt { ok: true, .. }), "{attempt:?}");
     drop(held);
     server.shutdown().await.unwrap();
