@@ -1936,6 +1936,9 @@ async fn a_plc_the_operator_station_cannot_read_shows_a_communication_failure() 
     }
     assert!(flooded(&drill), "the deny-view flood came");
     assert_eq!(t101(&drill), (false, false, false, true), "only plc-t101 is lost");
+    // The white cell sees it too.
+    let overview = drill.overview();
+    assert_eq!(overview.teams[0].comms_lost, ["plc-t101"]);
     // What it drives is not seen either, nor is its level in the historian's trend; what the
     // other PLCs report and drive still is.
     let v = drill.team_state("a").unwrap();

@@ -56,6 +56,9 @@ pub struct OverviewTeam {
     pub tick_hz: u32,
     /// True and measured values.
     pub values: Vec<ValueView>,
+    /// The PLCs its operator stations cannot read now (`views::operator_reads`): what its
+    /// console shows as a communication failure.
+    pub comms_lost: Vec<String>,
 }
 
 impl OverviewTeam {
@@ -91,6 +94,12 @@ impl OverviewTeam {
                     truth: snap.vars[i],
                     measured: s.sensors.iter().position(|d| d.var.ix() == i).map(|k| snap.field.sensors[k]),
                 })
+                .collect(),
+            comms_lost: crate::views::operator_reads(s, snap)
+                .iter()
+                .zip(&s.plcs)
+                .filter(|(reads, _)| !**reads)
+                .map(|(_, p)| p.id.clone())
                 .collect(),
         }
     }

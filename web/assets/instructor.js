@@ -75,7 +75,9 @@ async function instructorPage() {
       const card = document.querySelector(`#teams section[data-team="${CSS.escape(t.id)}"]`);
       if (!card) continue;
       card.querySelector("[data-total]").textContent = t.score.total.toFixed(1);
-      card.querySelector("[data-status]").textContent = `t = ${t.simulated_s.toFixed(0)} s · ${tr("trips")} ${t.trips} · ${tr("damage")} ${t.damage}`;
+      // What the team's console shows as a communication failure, said here too.
+      const lost = (t.comms_lost || []).length ? ` · ${tr("comm_fail")}: ${t.comms_lost.join(", ")}` : "";
+      card.querySelector("[data-status]").textContent = `t = ${t.simulated_s.toFixed(0)} s · ${tr("trips")} ${t.trips} · ${tr("damage")} ${t.damage}${lost}`;
       t.values.forEach((v, i) => {
         const tv = card.querySelector(`[data-true="${i}"]`), mv = card.querySelector(`[data-measured="${i}"]`);
         if (tv) tv.textContent = `${v.true.toFixed(2)} ${v.unit}`;
