@@ -364,6 +364,12 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     let rows = book["安全隐患"].as_array().unwrap();
     assert_eq!(rows.len(), r.findings.len() + 1, "a header and one row per finding");
     assert_eq!(rows[1][0], r.findings[0].id);
+    // Its evidence with each event's simulated second, as the other formats give it.
+    assert!(
+        rows[1][8].as_str().is_some_and(|e| e.contains("（第 ") && e.contains(" 秒）")),
+        "{}",
+        rows[1][8]
+    );
     assert_eq!(book["整改计划"].as_array().unwrap().len(), r.plan.len() + 1);
     // The overview holds the score (with an organiser and a place on the cover, the ratings'
     // heads were written over it) and its parts, the total as the other formats have it.
@@ -372,9 +378,11 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
         |k: &str| overview.iter().find(|row| row[0] == k).unwrap_or_else(|| panic!("{k}: {overview:?}"));
     let total = format!("{:.1}", r.score.total);
     assert_eq!(row("得分")[1], total);
-    assert_eq!(row("总分")[1], total);
+    // The score table's points are numbers a sheet can add up.
+    let number = |v: &serde_json::Value| v.as_f64().map(|n| format!("{n:.1}"));
+    assert_eq!(number(&row("总分")[1]).as_deref(), Some(total.as_str()));
     for c in &r.score.components {
-        assert_eq!(row(&c.label.zh)[1], format!("{:.1}", c.points), "{}", c.label.zh);
+        assert_eq!(number(&row(&c.label.zh)[1]), Some(format!("{:.1}", c.points)), "{}", c.label.zh);
     }
     assert!(overview.iter().any(|row| row[0] == "目标"), "the ratings are there too");
     let _ = std::fs::remove_dir_all(&profile);

@@ -478,7 +478,8 @@ fn evidence_times(
     merged: &[Merged],
 ) -> std::collections::BTreeMap<u64, f64> {
     let hz = f64::from(s.tick_hz);
-    let cited = merged.iter().flat_map(|m| m.evidence.iter().take(EVIDENCE_SHOWN));
+    // Every one cited (the workbook lists each finding's first ones, not the merged item's).
+    let cited = merged.iter().flat_map(|m| m.evidence.iter());
     cited
         .filter_map(|&seq| {
             let at = events.binary_search_by_key(&seq, |e| e.seq).ok()?;

@@ -85,7 +85,7 @@ fn findings(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
         text(s, row, 5, super::mitigation_labels(&f.mitigations, l).join(", "))?;
         text(s, row, 6, f.assets.join(", "))?;
         text(s, row, 7, l.pick(&f.family))?;
-        text(s, row, 8, f.evidence.iter().map(u64::to_string).collect::<Vec<_>>().join(", "))?;
+        text(s, row, 8, r.evidence_list(&f.evidence, l))?;
         text(s, row, 9, l.pick(&f.measure))?;
         text(s, row, 10, l.pick(&f.owner))?;
         s.write_number(row, 11, f64::from(f.deadline_days))?;
@@ -112,7 +112,11 @@ fn table(s: &mut Worksheet, at: u32, t: &super::tables::Table, heading: &Cell) -
     header_row(s, at, &t.heads, heading)?;
     for (i, row) in t.rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
-            text(s, at + 1 + i as u32, c as u16, v)?;
+            // A number (a score's points) as a number, so a sheet can add it up.
+            match v.parse::<f64>() {
+                Ok(n) if n.is_finite() => drop(s.write_number(at + 1 + i as u32, c as u16, n)?),
+                _ => text(s, at + 1 + i as u32, c as u16, v)?,
+            }
         }
     }
     Ok(())
