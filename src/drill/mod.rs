@@ -415,10 +415,13 @@ impl Drill {
     /// which may be a card behind).
     pub fn final_score(&self, team: &str) -> crate::Result<Option<f64>> {
         let Some((events, end)) = self.judged_log(team)? else { return Ok(None) };
+        Ok(Some(self.card_at_end(&events, end).total))
+    }
+
+    /// A team's judged log (up to `end`) scored at `end`, as its report scores it.
+    fn card_at_end(&self, events: &[SimEvent], end: u64) -> ScoreCard {
         let plan = (self.mode == Mode::Enterprise, self.challenges.len());
-        Ok(Some(
-            icsdrill_judge::score::Scorer::score_contest_log_at(&self.scenario, plan, &events, end).total,
-        ))
+        icsdrill_judge::score::Scorer::score_contest_log_at(&self.scenario, plan, events, end)
     }
 
     /// The card a team here is shown by: the last its range published while the drill runs;
@@ -445,9 +448,7 @@ impl Drill {
             judged.events.clone()
         };
         events.retain(|e| e.tick <= end);
-        let plan = (self.mode == Mode::Enterprise, self.challenges.len());
-        let card =
-            Arc::new(icsdrill_judge::score::Scorer::score_contest_log_at(&self.scenario, plan, &events, end));
+        let card = Arc::new(self.card_at_end(&events, end));
         *last = Some((end, card.clone()));
         card
     }

@@ -48,7 +48,7 @@ pub(super) fn spawn(
             since = last.seq + 1;
             for e in &events {
                 let Some(alert) = alert_of(&scenario, e) else { continue };
-                let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+                let now = icsdrill_web::syslog_now();
                 let mut line = if target.format == "cef" {
                     alert.syslog_cef(&team, &host, &now)
                 } else {

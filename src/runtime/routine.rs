@@ -29,15 +29,24 @@ use crate::runtime::modbus::frame::{Header, MAX_ADU_LEN, write_request};
 /// `.100 + host index`, for the first 100 hosts (`None` beyond). Apart from the routine
 /// traffic's (`host_address`), which is the range's own client and has slots of its own.
 pub fn team_host_address(base: std::net::Ipv4Addr, host: HostIdx) -> Option<std::net::Ipv4Addr> {
-    let last = u32::try_from(100 + host.ix()).ok().filter(|l| *l < 200)?;
-    Some(std::net::Ipv4Addr::from(u32::from(base) + last))
+    nth_address(base, 100..200, host)
 }
 
 /// The loopback address a host sends its routine traffic from in the network starting at
 /// `base`: `.200 + host index`, for the first 55 hosts (`None` beyond).
 pub fn host_address(base: std::net::Ipv4Addr, host: HostIdx) -> Option<std::net::Ipv4Addr> {
-    let last = u32::try_from(200 + host.ix()).ok().filter(|l| *l <= 254)?;
-    Some(std::net::Ipv4Addr::from(u32::from(base) + last))
+    nth_address(base, 200..255, host)
+}
+
+/// Host `host`'s address in the block `last` of the network starting at `base` (`None` when
+/// the block has no room for it).
+fn nth_address(
+    base: std::net::Ipv4Addr,
+    last: std::ops::Range<u32>,
+    host: HostIdx,
+) -> Option<std::net::Ipv4Addr> {
+    let at = u32::try_from(host.ix()).ok()?.checked_add(last.start).filter(|a| last.contains(a))?;
+    Some(std::net::Ipv4Addr::from(u32::from(base) + at))
 }
 
 /// Batches (one per tick) waiting for the sender.

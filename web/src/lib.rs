@@ -40,6 +40,12 @@ pub use icsdrill_drill::vocab::EndpointInfo;
 use icsdrill_engine::SimEvent;
 use serde::{Deserialize, Serialize};
 
+/// Now as an RFC 5424 TIMESTAMP (UTC, microseconds: the format allows six digits at most), for
+/// the alerts sent as syslog lines, streamed or forwarded.
+pub fn syslog_now() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
 /// Text for HTML, as element content or a quoted attribute: `&`, `<`, `>`, `"` and `'` as
 /// entities. Every page, report and certificate icsdrill writes escapes through this.
 pub fn escape_html(s: &str) -> String {

@@ -275,25 +275,17 @@ pub(super) async fn team_report(
     let r: ReportBody = parse_json(&headers, &body)?;
     let technique = r.technique.trim().to_ascii_uppercase();
     if icsdrill_engine::attack::technique(&technique).is_none() {
+        let near = icsdrill_engine::attack::suggest(&r.technique);
+        let (hint, hint_zh) = match near.as_slice() {
+            [] => ("give an id such as T0836".to_string(), "请填写如 T0836 的编号".to_string()),
+            near => (format!("did you mean {}?", near.join(", ")), format!("是否为 {}？", near.join("、"))),
+        };
+        let typed = r.technique.escape_debug();
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            format!(
-                "unknown ATT&CK for ICS technique `{}` ({})",
-                r.technique.escape_debug(),
-                match icsdrill_engine::attack::suggest(&r.technique).as_slice() {
-                    [] => "give an id such as T0836".to_string(),
-                    near => format!("did you mean {}?", near.join(", ")),
-                }
-            ),
+            format!("unknown ATT&CK for ICS technique `{typed}` ({hint})"),
         )
-        .zh(format!(
-            "未知的 ATT&CK for ICS 技术编号 `{}`（{}）",
-            r.technique.escape_debug(),
-            match icsdrill_engine::attack::suggest(&r.technique).as_slice() {
-                [] => "请填写如 T0836 的编号".to_string(),
-                near => format!("是否为 {}？", near.join("、")),
-            }
-        )));
+        .zh(format!("未知的 ATT&CK for ICS 技术编号 `{typed}`（{hint_zh}）")));
     }
     let scenario = drill.scenario();
     let asset = r.asset.trim().to_string();
@@ -486,10 +478,7 @@ pub(super) async fn team_alerts(
                         "cef" => a.cef(&team),
                         // Stamped as it is sent, as the range's own syslog forwarder does (a SIEM
                         // stamped a backlog without one all at once, as it came).
-                        "syslog" => {
-                            let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-                            a.rfc5424(&team, "icsdrill", &now)
-                        }
+                        "syslog" => a.rfc5424(&team, "icsdrill", &crate::syslog_now()),
                         _ => serde_json::to_string(&a).unwrap_or_default(),
                     };
                     let event = Event::default().event("alert").id(a.seq.to_string()).data(data);
