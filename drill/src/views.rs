@@ -531,8 +531,10 @@ impl TeamView {
         // A frozen or blank screen shows what it shows; a live one loses what it cannot read:
         // what a PLC it cannot read reports or drives.
         let reads = operator_reads(s, snap);
+        let all_read = reads.iter().all(|r| *r);
         let driven_seen = |a: usize| {
-            s.plcs.iter().enumerate().all(|(p, def)| reads[p] || !def.drives(ActuatorIdx(a as u32)))
+            all_read
+                || s.plcs.iter().enumerate().all(|(p, def)| reads[p] || !def.drives(ActuatorIdx(a as u32)))
         };
         TeamView {
             view: match snap.screen {
