@@ -407,14 +407,19 @@ fn a_contest_or_an_exam_is_listed_but_is_not_the_enterprises_emergency_drill() {
     let dir = std::env::temp_dir().join(format!("icsdrill-modes-{}", std::process::id()));
     let mut store = seeded_store(&dir);
     store.import_enterprises(&[enterprise("z", "hami", "power", 3)], parse("2024-01-10").unwrap()).unwrap();
-    let created_ms = parse("2026-10-01").unwrap().unix_ms();
-    for (id, mode, counts) in
-        [("dzc", Mode::Contest, false), ("dze", Mode::Exam, false), ("dzr", Mode::Regional, true)]
-    {
+    // The emergency drill comes first: the contest and the exam after it are the newer scores.
+    for (id, mode, counts, date) in [
+        ("dzc", Mode::Contest, false, "2026-10-01"),
+        ("dze", Mode::Exam, false, "2026-10-02"),
+        ("dzr", Mode::Regional, true, "2026-09-01"),
+    ] {
+        let created_ms = parse(date).unwrap().unix_ms();
         let record =
             DrillRecord { created_ms, mode, phase: icsdrill_drill::Phase::Ended, ..drill_record(id) };
         let team = TeamRecord { id: "z".into(), name: "z".into(), token: format!("{id}-z") };
         store.create_drill(&record, &[team]).unwrap();
+        let score = if mode == Mode::Regional { 500.0 } else { 900.0 };
+        store.save_score(id, "z", 100, score, r#"{"alerts":3}"#).unwrap();
         let today = parse("2026-11-26").unwrap();
         let r = icsdrill::governance::region::rollup_from(&store, today, None).unwrap();
         let hami = r.prefectures.iter().find(|p| p.prefecture.code == "hami").unwrap().totals.clone();
@@ -422,6 +427,11 @@ fn a_contest_or_an_exam_is_listed_but_is_not_the_enterprises_emergency_drill() {
         // Listed on its page all the same.
         let page = icsdrill::governance::region::enterprise_from(&store, today, None, "z").unwrap().unwrap();
         assert!(page.drills.iter().any(|d| d.drill == id), "{mode:?}");
+        // The latest result the region shows is the emergency drill's, never a newer contest's
+        // or exam's score.
+        let z = r.enterprises.iter().find(|e| e.enterprise.id == "z").unwrap();
+        let latest = z.last_drill.as_ref().map(|d| (d.drill.as_str(), d.score));
+        assert_eq!(latest, counts.then_some(("dzr", 500.0)), "after a {mode:?}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
