@@ -597,21 +597,26 @@ fn a_conduit_finding_names_what_it_let_through_a_remote_session_or_modbus_reques
 #[test]
 fn the_timeline_marks_a_step_the_white_cell_fired_by_hand() {
     let s = builtin("petrochem-tank-farm");
-    let fired = icsdrill_engine::TimedInput {
-        tick: s.ticks(100.0),
+    let fire = |at: f64| icsdrill_engine::TimedInput {
+        tick: s.ticks(at),
         input: icsdrill_engine::SimInput::Inject {
             channel: icsdrill_engine::input::InjectChannel::Step,
             text: String::new(),
             step: Some("deny-view".into()),
         },
     };
-    let sim = run(&s, 1, 150.0, &[fired]);
+    // Fired twice: the second time the step is no longer pending, and the engine refuses it.
+    let sim = run(&s, 1, 150.0, &[fire(100.0), fire(120.0)]);
     let r = report::build(&s, sim.events(), false, plain_context("t"));
-    let line = r.timeline.iter().find(|l| l.who == "white_cell").expect("the white cell's line");
+    let lines: Vec<_> = r.timeline.iter().filter(|l| l.who == "white_cell").collect();
+    let [line, again] = lines[..] else { panic!("two white cell lines: {lines:?}") };
     assert_eq!(line.t_s, 100.0);
     assert_eq!(
         line.what.en,
         "Fired the attack step “Flood the T-101 PLC so the operators lose view as the tank tops out” by hand"
     );
     assert!(line.what.zh.starts_with("手动触发攻击步骤“液位接近罐顶时泛洪攻击"), "{:?}", line.what);
+    assert_eq!(again.t_s, 120.0);
+    assert!(again.what.en.ends_with("by hand (refused: not pending)"), "{:?}", again.what);
+    assert!(again.what.zh.ends_with("（未执行：该步骤已不在待触发状态）"), "{:?}", again.what);
 }
