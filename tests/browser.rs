@@ -63,6 +63,10 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert_eq!(seen["provisional_badge_after"], false, "{seen}");
     assert_eq!(seen["mimic_clashes"], serde_json::json!([]), "the process diagram's texts clash: {seen}");
     assert_eq!(seen["zh"], "事件报告");
+    // A refused action says why, in the console's language.
+    let refused = |k: &str| seen[k].as_str().unwrap_or_default().to_string();
+    assert!(refused("refused_action").ends_with("✗ malformed request"), "{seen}");
+    assert!(refused("refused_action_zh").ends_with("✗ 请求格式错误"), "{seen}");
     assert_eq!(seen["untranslated"], serde_json::json!([]), "English left on the zh console: {seen}");
     // Trends: both charts drawn from what streamed in, nothing loaded from elsewhere.
     assert!(seen["trend"]["points"].as_u64() > Some(5), "{seen}");

@@ -8,7 +8,7 @@ import sys
 import time
 import urllib.request
 
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -104,6 +104,15 @@ with failing(driver, f"{out}/failure.png"):
     wait.until(lambda d: "Isolate a host" in d.find_element(By.ID, "toast").text)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#myactions li[data-kind=isolate_host]"))
     assert "Isolate a host" in driver.find_element(By.ID, "myactions").text
+    # An action the range refuses (a write window that ends before it starts) says why, in words.
+    Select(driver.find_element(By.ID, "kind")).select_by_value("restrict_writes")
+    Select(wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#fields select[name=plc]"))).select_by_value("plc-t101")
+    driver.find_element(By.CSS_SELECTOR, "#fields input[name=start]").send_keys("10")
+    driver.find_element(By.CSS_SELECTOR, "#fields input[name=end]").send_keys("5")
+    driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]").click()
+    refused = "#myactions li[data-kind=restrict_writes]"
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, refused))
+    seen["refused_action"] = driver.execute_script(f"return document.querySelector('{refused}').textContent")
 
     # An incident report through the form.
     form = driver.find_element(By.ID, "report")
@@ -134,6 +143,12 @@ with failing(driver, f"{out}/failure.png"):
     seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,button,a,span,p,legend,figcaption",
                                         "#team,#mimic,#endpoints tbody,#card,#log,.uplot,#myactions,#hints li,#injects")
     seen["faceplate_zh"] = faceplate(driver)["rows"][0][0]
+    refused_text = lambda d: d.execute_script(f"return document.querySelector('{refused}').textContent")
+    try:  # Redrawn in Chinese at the language switch or the next update.
+        wait.until(lambda d: "✗ 请" in refused_text(d))
+    except TimeoutException:
+        pass
+    seen["refused_action_zh"] = refused_text(driver)
     driver.save_screenshot(f"{out}/team-console.png")
     driver.find_element(By.CSS_SELECTOR, "#faceplate .close").click()
     driver.find_element(By.ID, "lang").click()
