@@ -277,6 +277,11 @@ fn a_drill_whose_time_runs_out_shows_its_pages_the_end_before_closing() {
     };
     let (addr, observer) = url("Scoreboard (observers / 观察员):");
     let (_, team) = url("console / 队伍控制台:");
+    // The banner says which host the team's client acts as, and the addresses that act as
+    // the plant's other hosts.
+    let acts = seen.iter().find(|l| l.contains(" acts as ")).expect("the acts-as line");
+    assert!(acts.contains("acts as ews-01 / 客户端代表主机 ews-01"), "{acts}");
+    assert!(acts.contains("hmi-01 127.0.0.102"), "{acts}");
     // Each stream read to its end (the server closing it), within a bound.
     let follow = |path: &'static str, token: String, addr: String| {
         std::thread::spawn(move || {
