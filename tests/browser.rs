@@ -870,7 +870,8 @@ async fn chromium_process_diagrams_of_every_builtin_scenario_are_clear() {
 /// watched by deep inspection looked unmonitored): the attacker's out-of-range set point write
 /// is there with its time, severity, technique, the rule in words, the PLC and the source, in
 /// English and in Chinese, as many as the log holds. And it says which host the team's client
-/// acts as.
+/// acts as, and shows the PLCs its isolated operator station no longer reads as communication
+/// failures.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_team_console_lists_the_monitoring_alerts() {
     let s = builtin("petrochem-tank-farm");
@@ -946,5 +947,17 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
     assert_eq!(seen["brief_zh"].as_str(), Some(s.meta.brief.zh.trim()), "{seen}");
     let logged = live.shown_alerts_since(0, usize::MAX).len();
     assert!(en.len() <= logged && !en.is_empty(), "{} shown, {logged} logged", en.len());
+    // The operator station isolated: every PLC it read is a communication failure on the
+    // console, with an alarm row of its own, and the level it read unknown.
+    let plcs: Vec<&str> = s.plcs.iter().map(|p| p.id.as_str()).collect();
+    let mut rows: Vec<&str> =
+        seen["comm"]["rows"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    rows.sort_unstable();
+    let mut expected = plcs.clone();
+    expected.sort_unstable();
+    assert_eq!(rows, expected, "{seen}");
+    assert_eq!(seen["comm"]["label"], "plc-t101 COMM FAIL", "{seen}");
+    assert!(seen["comm"]["level"].as_str().unwrap().starts_with('?'), "{seen}");
+    assert_eq!(seen["comm_zh"]["label"], "plc-t101 通信故障", "{seen}");
     server.shutdown().await.unwrap();
 }

@@ -3,8 +3,8 @@ table with time, severity, the ATT&CK technique, the rule in words, the PLC and 
 newest first, and a count; in English and in Chinese.
 
 Usage: alerts_console.py BASE TEAM TOKEN RULE. Waits for an alert of RULE, then prints what the
-table shows in both languages, and which host the console says the team's client acts as,
-as JSON, last.
+table shows in both languages, which host the console says the team's client acts as, and
+how the plant looks once the team isolated its operator station, as JSON, last.
 """
 
 import json
@@ -35,6 +35,14 @@ try:
     as_hosts = driver.find_element(By.ID, "as-hosts").text
     decode_as = driver.find_element(By.ID, "decode-as").text
     brief = driver.find_element(By.ID, "brief").text
+    # The team isolates its own operator station: the console shows every PLC as an HMI shows
+    # one it cannot read (a COMM FAIL alarm row, the label, no values).
+    driver.execute_script("api(location.pathname.replace('/team/', '/api/teams/') + '/actions', {kind: 'isolate_host', host: 'hmi-01'})")
+    COMM = ("({rows: [...document.querySelectorAll('#alarms tr[data-comm]')].map(r => r.dataset.comm), "
+            "label: document.getElementById('m-plc-t101').textContent, level: document.getElementById('v-lit101').textContent})")
+    comm = lambda d: d.execute_script(f"return {COMM}")
+    wait.until(lambda d: "plc-t101" in comm(d)["rows"])
+    comm_en = comm(driver)
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.execute_script("return lang") == "zh")
     seen = {
@@ -48,6 +56,8 @@ try:
         "heading_zh": driver.find_element(By.ID, "h-ids").text,
         "as_hosts_zh": driver.find_element(By.ID, "as-hosts").text,
         "brief_zh": driver.find_element(By.ID, "brief").text,
+        "comm": comm_en,
+        "comm_zh": comm(driver),
         "axe": accessibility(driver),
     }
 finally:
