@@ -386,16 +386,24 @@ fn a_live_exam_drill_ends_at_its_time_limit_with_a_verifiable_certificate() {
 }
 
 #[test]
-fn a_live_exams_cohort_is_on_its_result() {
+fn a_live_exams_cohort_and_trainee_name_are_on_its_result() {
     let dir = std::env::temp_dir().join(format!("icsdrill-cohort-exam-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let d = dir.to_str().unwrap();
     let args = ["serve", "--mode", "exam", "--teams", "t7", "--cohort", "2026-C", "--data-dir", d];
     let fast = ["--modbus-port", "0", "--http-port", "0", "--tick-hz", "2000", "--duration", "60", "--start"];
-    let (ok, out) = icsdrill(&[&args[..], &fast[..]].concat());
+    // The trainee's name, as the certificate gives it, is the exam's only.
+    let named = ["--trainee-name", "张伟 Zhang Wei"];
+    let (ok, out) = icsdrill(&[&args[..], &named[..], &fast[..]].concat());
     assert!(ok && out.contains("exam NOT PASSED"), "{out}");
     let (ok, csv) = icsdrill(&["exam", "cohort", "2026-C", "--data-dir", d]);
-    assert!(ok && csv.contains("2026-C,t7,t7,"), "{csv}");
+    assert!(ok && csv.contains("2026-C,t7,张伟 Zhang Wei,"), "{csv}");
+    let regional = ["serve", "--teams", "t9", "--trainee-name", "x", "--data-dir", d];
+    let (ok, err) = icsdrill(&[&regional[..], &fast[..]].concat());
+    assert!(!ok && err.contains("--trainee-name is an exam's"), "{err}");
+    let bad = ["--trainee-name", "a\u{7}b"];
+    let (ok, err) = icsdrill(&[&args[..], &bad[..], &fast[..]].concat());
+    assert!(!ok && err.contains("--trainee-name must be"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

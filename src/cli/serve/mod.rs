@@ -123,6 +123,10 @@ pub(crate) struct Args {
     /// certificate, and what the trainers' view filters by.
     #[arg(long)]
     cohort: Option<String>,
+    /// An exam's trainee's name as the certificate gives it (default: the trainee id):
+    /// `--mode exam --teams TRAINEE_ID --trainee-name "张伟"`.
+    #[arg(long)]
+    trainee_name: Option<String>,
     /// The drill's id (1-32 letters, digits, `-`, `_`): when a drill with this id is on record,
     /// `serve` resumes it instead of starting another (a restarted container picks its drill
     /// up again). Default: a new random id.
@@ -285,6 +289,7 @@ impl Args {
             organiser: None,
             place: None,
             cohort: None,
+            trainee_name: None,
             drill_id: None,
             node: None,
             node_url: None,
@@ -357,7 +362,7 @@ enum DrillTeam {
 
 #[tracing::instrument(name = "serve", skip_all, fields(scenario = %args.scenario, seed = args.seed))]
 pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
-    let (name, teams) = teams_and_drill_file(&mut args)?;
+    let (name, mut teams) = teams_and_drill_file(&mut args)?;
     let (mut scenario, source) = load_scenario_source(&args.scenario)?;
     if args.no_attack {
         scenario = std::sync::Arc::new(scenario.without_attack());
@@ -391,6 +396,17 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         let mut scenario = scenario;
         if args.cohort.is_some() && args.mode != Mode::Exam {
             bail!("--cohort is an exam's: --mode exam --teams TRAINEE_ID --cohort CLASS");
+        }
+        if let Some(name) = &args.trainee_name {
+            if args.mode != Mode::Exam {
+                bail!("--trainee-name is an exam's: --mode exam --teams TRAINEE_ID --trainee-name NAME");
+            }
+            if !icsdrill_drill::vocab::valid_team_name(name) {
+                bail!("--trainee-name must be 1-64 characters, none of them control characters");
+            }
+            if let [trainee] = teams.as_mut_slice() {
+                trainee.name = name.trim().to_string();
+            }
         }
         if args.mode == Mode::Exam {
             if teams.len() != 1 {
@@ -457,6 +473,7 @@ fn refuse_drill_flags(args: &Args) -> Result<()> {
         ("--organiser", args.organiser.is_some()),
         ("--place", args.place.is_some()),
         ("--cohort", args.cohort.is_some()),
+        ("--trainee-name", args.trainee_name.is_some()),
         ("--ties", args.ties.is_some()),
     ];
     match drill_only.iter().find(|(_, given)| *given) {
