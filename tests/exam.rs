@@ -573,6 +573,15 @@ async fn an_exam_the_white_cell_ends_is_certified_at_once() {
     let url = banner.iter().find_map(|l| l.split("Instructor (white cell / 导调组): ").nth(1)).unwrap();
     let (base, token) = url.split_once("/instructor?token=").unwrap();
     let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let trainee = banner.iter().find_map(|l| l.split("/team/t6?token=").nth(1)).unwrap().trim().to_string();
+    let get = |path: &'static str, who: String| async move {
+        crate::drill::http(addr, "GET", path, Some(&who), None).await
+    };
+    // No certificate while the exam runs.
+    let (s, answer) = get("/api/teams/t6/certificate", trainee.clone()).await;
+    assert_eq!(s, 404, "{answer}");
+    let (_, exam) = get("/api/teams/t6/exam", trainee.clone()).await;
+    assert!(exam.contains(r#""certified":false"#), "{exam}");
     let body = r#"{"action":"end"}"#;
     let (s, answer) = crate::drill::http(addr, "POST", "/api/drill/control", Some(token), Some(body)).await;
     assert_eq!(s, 200, "{answer}");
@@ -593,8 +602,26 @@ async fn an_exam_the_white_cell_ends_is_certified_at_once() {
     assert!(printed.iter().any(|l| l.starts_with("exam ") && l.contains("certificate")), "{printed:?}");
     let (s, _) = crate::drill::http(addr, "GET", "/api/drill", Some(token), None).await;
     assert_eq!(s, 200, "the pages are still served");
+    // The trainee's console links to the signed result: the page in either language, and
+    // the JSON that `cert verify` checks.
+    let (_, exam) = get("/api/teams/t6/exam", trainee.clone()).await;
+    assert!(exam.contains(r#""certified":true"#), "{exam}");
+    let (s, page) = get("/api/teams/t6/certificate?lang=en", trainee.clone()).await;
+    assert!(s == 200 && page.contains("result notice") && page.contains("t6"), "{s}: {page}");
+    let (s, page) = get("/api/teams/t6/certificate", trainee.clone()).await;
+    assert!(s == 200 && page.contains("考核结果通知"), "{s}: {page}");
+    let (s, json) = get("/api/teams/t6/certificate?format=json", trainee.clone()).await;
+    assert_eq!(s, 200, "{json}");
+    let file = dir.join("from-console.json");
+    std::fs::write(&file, &json).unwrap();
+    let (s, _) = get("/api/teams/t6/certificate?format=pdf", trainee.clone()).await;
+    assert_eq!(s, 400);
     let (ok, csv) = icsdrill(&["exam", "cohort", "2026-E", "--data-dir", &d]);
     assert!(ok && csv.contains("2026-E,t6,t6,"), "{csv}");
     drop(served);
+    // Ended before its first tick, it replays to the certified log all the same (the replay
+    // stepped a tick the range never did).
+    let (ok, verified) = icsdrill(&["cert", "verify", file.to_str().unwrap(), "--data-dir", &d]);
+    assert!(ok && verified.contains("replay matches"), "{verified}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -280,7 +280,9 @@ pub trait Store: Send {
     fn event_count(&self, drill: &str, team: &str) -> Result<usize>;
     /// A team's latest stored score card (JSON) and its total.
     fn score(&self, drill: &str, team: &str) -> Result<Option<(f64, String)>>;
-    /// The last tick recorded for a team (inputs or events), if any.
+    /// The last tick a team's range ran, as its record shows it (inputs or events; the
+    /// range's start, `sim_started`, is before its first tick: none if nothing came after it,
+    /// so a replay steps no tick where the range stepped none).
     fn last_tick(&self, drill: &str, team: &str) -> Result<Option<u64>>;
     /// An enterprise's tracked findings.
     fn findings(&self, enterprise: &str) -> Result<Vec<TrackedFinding>>;

@@ -312,7 +312,7 @@ impl Store for PgStore {
         let mut c = self.client_ref();
         let t: Option<i64> = c
             .query_one(
-                "SELECT MAX(t) FROM (SELECT MAX(tick) AS t FROM events WHERE drill_id = $1 AND team = $2
+                "SELECT MAX(t) FROM (SELECT MAX(tick) AS t FROM events WHERE drill_id = $1 AND team = $2 AND kind <> 'sim_started'
                  UNION ALL SELECT MAX(tick) FROM inputs WHERE drill_id = $1 AND team = $2) AS u",
                 &[&drill, &team],
             )?

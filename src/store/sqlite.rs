@@ -321,7 +321,7 @@ impl Store for SqliteStore {
 
     fn last_tick(&self, drill: &str, team: &str) -> Result<Option<u64>> {
         let t: Option<i64> = self.conn.query_row(
-            "SELECT MAX(t) FROM (SELECT MAX(tick) AS t FROM events WHERE drill_id = ?1 AND team = ?2
+            "SELECT MAX(t) FROM (SELECT MAX(tick) AS t FROM events WHERE drill_id = ?1 AND team = ?2 AND kind <> 'sim_started'
              UNION ALL SELECT MAX(tick) FROM inputs WHERE drill_id = ?1 AND team = ?2)",
             params![drill, team],
             |r| r.get(0),
