@@ -290,6 +290,51 @@ async fn chromium_an_exam_console_shows_the_tasks_then_the_grade() {
     server.shutdown().await.unwrap();
 }
 
+/// After a live exam the trainee's console links to the signed result it ended with (it was
+/// only in the server's data directory and on the trainers' view), in the page's language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_an_exam_console_links_to_the_trainees_signed_result() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-exam-link-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap().to_string();
+    let args = ["serve", "--mode", "exam", "--teams", "t4", "--data-dir", &d, "--modbus-port", "0"];
+    let fast = ["--http-port", "0", "--tick-hz", "100", "--start"];
+    let (served, banner, lines) = crate::util::spawn_served(&[&args[..], &fast[..]].concat(), None);
+    let console = banner.iter().find_map(|l| l.split("console / 队伍控制台: ").nth(1)).unwrap().trim();
+    let (base, token) = console.split_once("/team/t4?token=").unwrap();
+    let (base, token) = (base.to_string(), token.to_string());
+    // The white cell ends the exam: it is certified while its pages stay.
+    let white_cell = banner.iter().find_map(|l| l.split("/instructor?token=").nth(1)).unwrap().trim();
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let body = r#"{"action":"end"}"#;
+    let (s, answer) =
+        crate::drill::http(addr, "POST", "/api/drill/control", Some(white_cell), Some(body)).await;
+    assert_eq!(s, 200, "{answer}");
+    // Read up to the server's last line (it prints nothing after it, so the pipe may close),
+    // within a bound.
+    let printed = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        for line in lines.map_while(Result::ok) {
+            let done = line.contains("pages and reports stay here");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        seen
+    });
+    let printed = tokio::time::timeout(std::time::Duration::from_secs(60), printed).await.unwrap().unwrap();
+    let certified = printed.iter().find(|l| l.starts_with("exam ") && l.contains("certificate"));
+    assert!(certified.is_some_and(|l| l.contains("NOT PASSED")), "the idle trainee fails: {printed:?}");
+    let seen = browse("exam_certificate.py", &[base, "t4".into(), token]).await;
+    assert_eq!(seen["en"][0], "Result notice", "{seen}");
+    assert_eq!(seen["en"][1], "/api/teams/t4/certificate?lang=en", "{seen}");
+    assert_eq!(seen["zh"][0], "结果通知", "{seen}");
+    assert_eq!(seen["page_h1"], "工业互联网安全工程师能力考核结果通知", "{seen}");
+    drop(served);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
     let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["red-team", "blue"], Mode::Regional);

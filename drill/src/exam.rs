@@ -20,6 +20,10 @@ pub struct ExamView {
     pub end_s: Option<f64>,
     /// The grade, once the exam is over (the hot wash or the end).
     pub result: Option<ExamResult>,
+    /// The signed certificate (a pass) or result notice (a fail) is issued and on record:
+    /// the trainee's console links to it (`GET /api/teams/{team}/certificate`).
+    #[serde(default)]
+    pub certified: bool,
 }
 
 /// One task.
@@ -98,7 +102,14 @@ pub fn exam_view(grade: &Grade, rule: PassRule, end_s: Option<f64>, over: bool) 
             .collect(),
         safety_violation: grade.safety_violation.clone(),
     });
-    ExamView { tasks, pass_overall: rule.overall, pass_per_area: rule.per_area, end_s, result }
+    ExamView {
+        tasks,
+        pass_overall: rule.overall,
+        pass_per_area: rule.per_area,
+        end_s,
+        result,
+        certified: false,
+    }
 }
 
 #[cfg(test)]

@@ -30,6 +30,14 @@ impl Drill {
         let store = self.database.as_ref()?.open().ok()?;
         store.registry().ok()?.enterprises.into_iter().find(|e| e.id == team)
     }
+
+    /// The record of `team`'s sitting of this exam, once graded and signed at its end (none:
+    /// not yet, or a drill that records nothing).
+    fn exam_record(&self, team: &str) -> Result<Option<crate::store::ExamRecord>, ServiceError> {
+        let Some(db) = &self.database else { return Ok(None) };
+        let exams = db.open().and_then(|store| store.exams(None)).map_err(ServiceError::internal)?;
+        Ok(exams.into_iter().find(|e| e.drill == self.id && e.trainee == team))
+    }
 }
 
 impl DrillApi for Drill {
@@ -252,7 +260,25 @@ impl DrillApi for Drill {
         } else {
             icsdrill_judge::exam::grade_at(&self.scenario, &[], rule, 0)
         };
-        Ok(exam_view(&grade, rule, self.clock.end_s, over))
+        let mut view = exam_view(&grade, rule, self.clock.end_s, over);
+        view.certified = over && self.exam_record(team)?.is_some();
+        Ok(view)
+    }
+
+    fn team_certificate(
+        &self,
+        team: &str,
+        form: icsdrill_web::region::CertForm,
+    ) -> Result<String, ServiceError> {
+        if self.mode != Mode::Exam {
+            return Err(ServiceError::NotFound("this drill is no exam".into()));
+        }
+        self.team(team)
+            .ok_or_else(|| ServiceError::NotFound(format!("no team `{}`", team.escape_debug())))?;
+        let record = self.exam_record(team)?.ok_or_else(|| {
+            ServiceError::NotFound("no certificate yet: it is issued when the exam ends".into())
+        })?;
+        crate::governance::cert::render(&record.certificate, form)
     }
 
     fn team_alerts(

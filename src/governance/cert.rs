@@ -224,6 +224,22 @@ fn result_rows(b: &CertBody, zh: bool) -> (String, String) {
     (rows, rule)
 }
 
+/// A recorded certificate (its signed JSON) in the form asked for: printable HTML, or the
+/// JSON as the exam wrote it next to the database (pretty), so either file verifies.
+pub fn render(
+    signed: &str,
+    form: icsdrill_web::region::CertForm,
+) -> Result<String, icsdrill_web::ServiceError> {
+    use icsdrill_web::ServiceError;
+    let cert: Certificate = serde_json::from_str(signed).map_err(ServiceError::internal)?;
+    Ok(match form {
+        icsdrill_web::region::CertForm::Html { zh } => html(&cert, zh),
+        icsdrill_web::region::CertForm::Json => {
+            serde_json::to_string_pretty(&cert).map_err(ServiceError::internal)?
+        }
+    })
+}
+
 /// The certificate as printable HTML.
 pub fn html(c: &Certificate, zh: bool) -> String {
     let b = &c.body;

@@ -431,15 +431,7 @@ impl RegionApi for RegionService {
         let e = exams.into_iter().find(|e| e.drill == drill).ok_or_else(|| {
             ServiceError::NotFound(format!("no exam result for drill `{}`", drill.escape_debug()))
         })?;
-        let cert: crate::governance::cert::Certificate =
-            serde_json::from_str(&e.certificate).map_err(ServiceError::internal)?;
-        Ok(match form {
-            icsdrill_web::region::CertForm::Html { zh } => crate::governance::cert::html(&cert, zh),
-            // As the exam wrote it next to the database (pretty), so either file verifies.
-            icsdrill_web::region::CertForm::Json => {
-                serde_json::to_string_pretty(&cert).map_err(ServiceError::internal)?
-            }
-        })
+        crate::governance::cert::render(&e.certificate, form)
     }
 }
 

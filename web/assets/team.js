@@ -472,12 +472,26 @@ function examPanel(base, on) {
     status.textContent = r ? verdict + (r.safety_violation ? ` (${tr("exam_safety")}: ${txt(r.safety_violation)})` : "") : [left, tr("exam_graded_at_end")].filter(Boolean).join(" · ");
     $("#exam-head").textContent = r ? `${tr("exam_title")}: ${verdict}` : left;
     $("#exam-rule").textContent = tr("exam_rule").replace("{o}", pct(view.pass_overall)).replace("{a}", pct(view.pass_per_area));
+    // The signed certificate (a pass) or result notice (a fail), once issued at the end.
+    $("#exam-cert").hidden = !(r && view.certified);
+    if (r && view.certified) {
+      const link = $("#exam-cert-link");
+      link.textContent = tr(r.passed ? "certificate" : "result_notice");
+      link.href = `${base}/certificate?lang=${lang}`;
+      $("#exam-cert-json").href = `${base}/certificate?format=json`;
+    }
   };
+  // The grade, and again every 2 s (at most a minute) until its certificate is issued.
+  let asked = 0;
+  const fetchView = () => api(base + "/exam").then(v => {
+    view = v; draw();
+    if (v.result && !v.certified && ++asked < 30) setTimeout(fetchView, 2000);
+  }).catch(e => { over = null; toast(e.message, true); });
   return s => {
     if (s) {
       now = s.simulated_s;
       const ended = ["hot_wash", "ended"].includes(s.phase);
-      if (ended !== over) { over = ended; api(base + "/exam").then(v => { view = v; draw(); }).catch(e => { over = null; toast(e.message, true); }); }
+      if (ended !== over) { over = ended; asked = 0; fetchView(); }
     }
     draw();
   };

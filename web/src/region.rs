@@ -177,11 +177,43 @@ async fn trainer_export(
     Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response())
 }
 
+/// How a certificate is asked for: `?lang=en|zh&format=html|json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CertQuery {
+pub(crate) struct CertQuery {
     lang: Option<String>,
     format: Option<String>,
+}
+
+impl CertQuery {
+    /// The form asked for: printable HTML (Chinese unless `lang=en`) or the signed JSON.
+    pub(crate) fn form(
+        q: Result<Query<CertQuery>, axum::extract::rejection::QueryRejection>,
+    ) -> Result<CertForm, ApiError> {
+        let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+        Ok(match q.format.as_deref() {
+            None | Some("html") => CertForm::Html { zh: q.lang.as_deref() != Some("en") },
+            Some("json") => CertForm::Json,
+            Some(_) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be html or json")),
+        })
+    }
+}
+
+/// A certificate in the form it was asked for: a page, or the signed file to download, named
+/// after the safe characters of `drill`.
+pub(crate) fn cert_response(form: CertForm, drill: &str, text: String) -> Response {
+    if matches!(form, CertForm::Html { .. }) {
+        return Html(text).into_response();
+    }
+    let name: String = drill.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(64).collect();
+    (
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"certificate-{name}.json\"")),
+        ],
+        text,
+    )
+        .into_response()
 }
 
 /// An exam's printable certificate (a pass) or result notice (a fail), for trainers; with
@@ -193,27 +225,10 @@ async fn trainer_certificate(
     q: Result<Query<CertQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     trainer_or_region(&role(&api, &headers).await?)?;
-    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let form = match q.format.as_deref() {
-        None | Some("html") => CertForm::Html { zh: q.lang.as_deref() != Some("en") },
-        Some("json") => CertForm::Json,
-        Some(_) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be html or json")),
-    };
+    let form = CertQuery::form(q)?;
     let (a, id) = (api.clone(), drill.clone());
     let text = tokio::task::spawn_blocking(move || a.certificate(&id, form)).await??;
-    if matches!(form, CertForm::Html { .. }) {
-        return Ok(Html(text).into_response());
-    }
-    // The file's name from the drill id's safe characters only.
-    let name: String = drill.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(64).collect();
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/json".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"certificate-{name}.json\"")),
-        ],
-        text,
-    )
-        .into_response())
+    Ok(cert_response(form, &drill, text))
 }
 
 async fn rollup(State(api): State<Region>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {

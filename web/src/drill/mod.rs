@@ -108,6 +108,12 @@ pub trait DrillApi: Send + Sync + 'static {
     /// A certification exam on the trainee's console: the tasks, the pass rule and the time
     /// limit, and the grade once it is over (`NotFound` for a drill that is no exam).
     fn team_exam(&self, team: &str) -> Result<ExamView, ServiceError>;
+    /// An exam's signed certificate (a pass) or result notice (a fail), once issued at the
+    /// exam's end (`ExamView::certified`), in the form asked for (`NotFound` before, or for a
+    /// drill that is no exam or is not recorded).
+    fn team_certificate(&self, _team: &str, _form: crate::region::CertForm) -> Result<String, ServiceError> {
+        Err(ServiceError::NotFound("no certificate here".into()))
+    }
     /// Applies a team's (or the white cell's) input to the team's range and waits for its
     /// outcome.
     fn act<'a>(&'a self, team: &'a str, input: SimInput) -> BoxFuture<'a, Result<(), ActError>>;
@@ -260,6 +266,13 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "GET",
+        path: "/api/teams/{team}/certificate",
+        access: Access::TeamOrInstructor,
+        summary: "An exam's signed certificate or result notice once issued (?lang=zh|en, ?format=html|json; 404 before)",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
         path: "/api/teams/{team}/score",
         access: Access::TeamOrInstructor,
         summary: "Score card with the breakdown",
@@ -394,6 +407,7 @@ fn handler(r: &RouteDoc) -> MethodRouter<Drill> {
         ("GET", "/api/teams/{team}/score") => get(team_score),
         ("GET", "/api/teams/{team}/trends") => get(team_trends),
         ("GET", "/api/teams/{team}/exam") => get(team_exam),
+        ("GET", "/api/teams/{team}/certificate") => get(team::team_certificate),
         ("GET", "/api/teams/{team}/mimic.svg") => get(team_mimic),
         ("POST", "/api/teams/{team}/actions") => post(team_action),
         ("POST", "/api/teams/{team}/reports") => post(team_report),

@@ -99,7 +99,20 @@ pub(super) async fn team_exam(
     State(drill): State<Drill>,
     TeamPath { id: team, .. }: TeamPath<false>,
 ) -> Result<Json<ExamView>, ApiError> {
-    Ok(Json(drill.team_exam(&team)?))
+    // Blocking: the grade reads the judged log, and whether it is certified the database.
+    Ok(Json(tokio::task::spawn_blocking(move || drill.team_exam(&team)).await??))
+}
+
+/// A trainee's certificate or result notice, as the trainers' view serves it.
+pub(super) async fn team_certificate(
+    State(drill): State<Drill>,
+    TeamPath { id: team, .. }: TeamPath<false>,
+    q: Result<Query<crate::region::CertQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let form = crate::region::CertQuery::form(q)?;
+    let (d, t) = (drill.clone(), team.clone());
+    let text = tokio::task::spawn_blocking(move || d.team_certificate(&t, form)).await??;
+    Ok(crate::region::cert_response(form, &format!("{}-{team}", drill.info().id), text))
 }
 
 pub(super) async fn team_mimic(State(drill): State<Drill>, _: TeamPath<false>) -> Result<Response, ApiError> {
