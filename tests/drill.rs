@@ -217,8 +217,11 @@ async fn authz_matrix(drill: &Arc<Drill>, socket: Option<SocketAddr>) {
                 } else if path.ends_with("/pcap") && exists && allowed(route.access, who) {
                     // This drill keeps no record, so there is no capture to rebuild.
                     &[409]
-                } else if path.ends_with("/exam") && exists && allowed(route.access, who) {
-                    // A contest is no exam.
+                } else if (path.ends_with("/exam") || path.ends_with("/certificate"))
+                    && exists
+                    && allowed(route.access, who)
+                {
+                    // A contest is no exam, nor has a certificate.
                     &[404]
                 } else if route.access == Access::Public {
                     &[200]

@@ -53,7 +53,7 @@ pub(crate) fn run(
         let named =
             registered.map(|e| icsdrill::store::TeamRecord { name: e.name.clone(), ..(*info).clone() });
         let info = named.as_ref().unwrap_or(info);
-        let r = report::recorded(&record, info, &loaded.scenario, report::replayed(&t.sim), level, deadlines);
+        let r = report::recorded(&record, info, &loaded.scenario, t.judged(), level, deadlines);
         let bytes = report::render(&r, format, lang)?;
         match out {
             None => {

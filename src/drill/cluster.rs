@@ -324,12 +324,17 @@ async fn resumed(db: &Database, record: &DrillRecord, drill: &Drill, team: &str)
     let (db, record, team, scenario) = (db.clone(), record.clone(), team.to_string(), drill.scenario.clone());
     tokio::task::spawn_blocking(move || -> Result<Option<Resumed>> {
         let store = db.open()?;
-        let Some(last) = store.last_tick(&record.id, &team)? else { return Ok(None) };
-        let inputs = store.inputs(&record.id, &team)?;
+        // A range that started has its start on record (`sim_started`), ticks run or not.
         let recorded = store.event_count(&record.id, &team)?;
+        if recorded == 0 {
+            return Ok(None);
+        }
+        let last = store.last_tick(&record.id, &team)?;
+        let inputs = store.inputs(&record.id, &team)?;
         let (sim, shown) =
-            crate::store::replay::rerun_showing(&scenario, &record, &inputs, Some(last), MAX_SAMPLES);
-        Ok(Some(Resumed { sim, recorded, shown }))
+            crate::store::replay::rerun_showing(&scenario, &record, &inputs, last, MAX_SAMPLES);
+        let reached = crate::store::replay::reached(&*store, &record.id, &team, &sim)?;
+        Ok(Some(Resumed { sim, recorded, shown, reached }))
     })
     .await?
 }

@@ -35,7 +35,7 @@ pub(super) struct Published {
     /// Appended by the simulation job once per tick; readers hold the lock only to copy.
     pub(super) judged: Mutex<Judged>,
     /// The hash of the team's whole log so far (the replay contract), and the tick of its
-    /// last event (where judging takes the log to end).
+    /// last event (how far the record must be on disk to hold it all).
     pub(super) hash: Mutex<(LogHasher, u64)>,
     /// Its card at a contest's freeze tick, once the range has passed it (live or in a
     /// resumed log alike): what the public board shows while frozen, since the live card
@@ -47,8 +47,15 @@ pub(super) struct Published {
     /// team saw, at each change), for the drill's score history; taken once, at the launch.
     pub(super) past_totals: Mutex<Vec<PastTotal>>,
     /// Once the drill is over, its card as its report scores it (`Drill::card_of`), with the
-    /// tick its log ends at.
+    /// tick it is judged at.
     pub(super) final_card: Mutex<Option<(u64, Arc<ScoreCard>)>>,
+    /// The tick the range has reached: its clock after the last tick it ran. Judging takes the
+    /// log to it, so a drill is scored at the time it stopped, the quiet ticks after its last
+    /// event counted (an outage's downtime goes on in them).
+    pub(super) reached: AtomicU64,
+    /// Where a recorded drill's cards go: the final card is recorded too (`Drill::card_of`),
+    /// so the stored score is the drill's own at its end.
+    pub(super) recording: OnceLock<Recording>,
 }
 
 /// A resumed range's score at a tick its log was read again at: the total, and the total its
@@ -84,6 +91,8 @@ impl Published {
             final_card: Mutex::new(None),
             trends: Mutex::default(),
             past_totals: Mutex::default(),
+            reached: AtomicU64::new(0),
+            recording: OnceLock::new(),
         }
     }
 
@@ -293,6 +302,9 @@ pub(super) fn score_hook(
     recording: Option<Recording>,
 ) -> TickHook {
     let HookTarget { plan, challenges, published, changed, epoch, freeze, blind, from_tick } = target;
+    if let Some(r) = &recording {
+        let _ = published.recording.set(Recording { sender: r.sender.clone(), index: r.index });
+    }
     let mut state = HookState {
         scorer: Scorer::for_drill(scenario, (plan, challenges)),
         track: Track::for_scenario(scenario),
@@ -318,6 +330,7 @@ pub(super) fn score_hook(
             r.sender.record(Batch { team: r.index, tick: applied, inputs, events: new.to_vec() });
         }
         published.log(new);
+        published.reached.store(sim.tick(), Ordering::Release);
         let (relevant, shown) = state.read(new);
         if shown {
             published.track.store(Arc::new(state.track.clone()));

@@ -161,7 +161,9 @@ impl DrillServer {
         identity.sims = loaded
             .teams
             .into_iter()
-            .map(|t| Some(Resumed { recorded: t.stored_events.len(), sim: t.sim, shown: t.shown }))
+            .map(|t| {
+                Some(Resumed { recorded: t.stored_events.len(), sim: t.sim, shown: t.shown, reached: t.end })
+            })
             .collect();
         DrillServer::launch(spec, identity, false).await
     }
@@ -581,6 +583,8 @@ pub(super) struct Resumed {
     pub(super) recorded: usize,
     /// What its operator station showed over the last minutes on record, for its historian.
     pub(super) shown: Vec<Shown>,
+    /// The tick the range had reached (`replay::reached`).
+    pub(super) reached: u64,
 }
 
 /// Starts team `k`'s range: its simulation (new, or `sim` resumed), its hook, its endpoints.
@@ -589,7 +593,8 @@ async fn start_team(sh: &Starter, k: usize, info: &TeamInfo, sim: Option<Resumed
     let limit = sh.recording.is_some().then_some(sh.spec.judged_in_memory);
     let published = Arc::new(Published::new(Scorer::new(scenario, plan).card(0), Track::default(), limit));
     let (sim, new, shown) = match sim {
-        Some(Resumed { sim, recorded, shown }) => {
+        Some(Resumed { sim, recorded, shown, reached }) => {
+            published.reached.store(reached, std::sync::atomic::Ordering::Release);
             if let Some((r, _)) = &sh.recording {
                 let unrecorded = sim.events().get(recorded..).unwrap_or_default();
                 for chunk in unrecorded.chunk_by(|a, b| a.tick == b.tick) {

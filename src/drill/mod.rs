@@ -380,17 +380,17 @@ impl Drill {
     }
 
     /// A team's judged events so far (its log without plain traffic, see
-    /// `EventKind::judged`) and the tick of the log's last event: what scores, findings,
-    /// reports and exam grades are computed from.
-    /// A team whose judged events outgrew memory (`MAX_JUDGED_IN_MEMORY`) is read from the
-    /// store: as far as the recorder has committed (within a second of now; all of it once
-    /// the drill stopped), and judged at the last tick on disk. Either way the events end at
-    /// the tick returned: none of a tick the hash has not reached yet, nor of one the store
-    /// has not. `Ok(None)`: no such team here.
+    /// `EventKind::judged`) and the tick they are judged at, the one its range has reached
+    /// (`Published::reached`): what scores, findings, reports and exam grades are computed
+    /// from. A team whose judged events outgrew memory (`MAX_JUDGED_IN_MEMORY`) is read from
+    /// the store: as far as the recorder has committed (within a second of now; all of it once
+    /// the drill stopped), and judged at the first tick not on disk while some are not. Either
+    /// way the events are those before the tick returned: none of a tick the range has not
+    /// finished, nor of one the store has not. `Ok(None)`: no such team here.
     pub fn judged_log(&self, team: &str) -> crate::Result<Option<(Vec<SimEvent>, u64)>> {
         let Some(k) = self.teams.iter().position(|t| t.info.id == team) else { return Ok(None) };
         let Some(h) = self.teams[k].here() else { return Ok(None) };
-        let mut end = h.published.hash.lock().unwrap_or_else(|e| e.into_inner()).1;
+        let mut end = h.published.reached.load(Ordering::Acquire);
         let mut events = {
             let judged = h.published.judged.lock().unwrap_or_else(|e| e.into_inner());
             if judged.spilled { None } else { Some(judged.events.clone()) }
@@ -400,13 +400,17 @@ impl Drill {
                 .database
                 .as_ref()
                 .ok_or_else(|| crate::Error::Failed("the drill is not recorded".into()))?;
-            if let Some(durable) = self.starter.durable(k) {
-                end = end.min(durable.saturating_sub(1));
+            // Judged as far as its events are on disk: to the tick reached once they all are.
+            let last_event = h.published.hash.lock().unwrap_or_else(|e| e.into_inner()).1;
+            if let Some(durable) = self.starter.durable(k)
+                && durable <= last_event
+            {
+                end = end.min(durable);
             }
             events = Some(db.open()?.judged_events(&self.id, team)?);
         }
         let mut events = events.unwrap_or_default();
-        events.retain(|e| e.tick <= end);
+        events.retain(|e| e.tick < end);
         Ok(Some((events, end)))
     }
 
@@ -433,7 +437,7 @@ impl Drill {
         if !self.phase().is_over() {
             return h.published.card.load_full();
         }
-        let end = h.published.hash.lock().unwrap_or_else(|e| e.into_inner()).1;
+        let end = h.published.reached.load(Ordering::Acquire);
         let mut last = h.published.final_card.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((at, card)) = &*last
             && *at == end
@@ -447,8 +451,13 @@ impl Drill {
             }
             judged.events.clone()
         };
-        events.retain(|e| e.tick <= end);
+        events.retain(|e| e.tick < end);
         let card = Arc::new(self.card_at_end(&events, end));
+        // Recorded as the drill's last card: the stored score (the regional view's, a
+        // replay's) is this one.
+        if let Some(r) = h.published.recording.get() {
+            r.sender.score(r.index, end, card.total, serde_json::to_string(&*card).unwrap_or_default());
+        }
         *last = Some((end, card.clone()));
         card
     }

@@ -159,8 +159,7 @@ pub fn export(store: &dyn Store, id: &str, key: &SigningKey) -> Result<Bundle> {
     for ((t, info), v) in loaded.teams.iter().zip(&teams).zip(&verdicts) {
         let stored = store.score(id, &t.id)?;
         let level = registry.enterprises.iter().find(|e| e.id == t.id).map(|e| e.level);
-        let (findings, report) =
-            judged(&loaded.scenario, &record, info, crate::governance::report::replayed(&t.sim), level)?;
+        let (findings, report) = judged(&loaded.scenario, &record, info, t.judged(), level)?;
         parts.push(TeamPart {
             id: t.id.clone(),
             name: info.name.clone(),

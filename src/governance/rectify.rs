@@ -214,7 +214,7 @@ pub fn track_drill(
     for t in &loaded.teams {
         let level = registry.level_of(&t.id, loaded.scenario.meta.level);
         let deadlines = deadlines.unwrap_or_else(|| icsdrill_judge::findings::Deadlines::for_level(level));
-        let (events, end) = crate::governance::report::replayed(&t.sim);
+        let (events, end) = t.judged();
         let findings =
             icsdrill_judge::findings::findings_until(&loaded.scenario, events, deadlines, Some(end));
         let outcomes = track(store, (drill, &loaded.scenario), &t.id, &findings, t.sim.events())?;

@@ -22,6 +22,16 @@ pub struct LoadedTeam {
     pub stored_events: Vec<String>,
     /// What its operator station showed over the seconds `load` was asked for.
     pub shown: Vec<Shown>,
+    /// The tick the team's range had reached, as the drill judged it (`reached`).
+    pub end: u64,
+}
+
+impl LoadedTeam {
+    /// The team's log and the tick it is judged at, as the drill judged it live: what its
+    /// report, findings and score are computed from.
+    pub fn judged(&self) -> (&[icsdrill_engine::SimEvent], u64) {
+        (self.sim.events(), self.end)
+    }
 }
 
 /// A drill rebuilt from the store.
@@ -120,6 +130,17 @@ pub fn rerun_showing(
     (sim, shown)
 }
 
+/// The tick team `team`'s range had reached, its simulation `sim` re-run from the record: the
+/// tick of its stored card where that is later (the drill records its card at its end, and the
+/// quiet ticks after the last event leave nothing else behind), else where the re-run stands.
+/// What the drill judged it at, and a resumed drill goes on judging it at.
+pub fn reached(store: &dyn Store, drill: &str, team: &str, sim: &Sim) -> Result<u64> {
+    let scored = store.score(drill, team)?.and_then(|(_, card)| {
+        serde_json::from_str::<serde_json::Value>(&card).ok().and_then(|c| c["tick"].as_u64())
+    });
+    Ok(scored.map_or(sim.tick(), |at| at.max(sim.tick())))
+}
+
 /// Rebuilds every team's simulation from the stored inputs, noting what each operator station
 /// showed over the last `seconds` seconds (`rerun_showing`; 0 where no one asks).
 pub fn load(store: &dyn Store, record: &DrillRecord, teams: &[TeamRecord], seconds: usize) -> Result<Loaded> {
@@ -130,7 +151,8 @@ pub fn load(store: &dyn Store, record: &DrillRecord, teams: &[TeamRecord], secon
         let stored_events = store.events(&record.id, &t.id)?;
         let last = store.last_tick(&record.id, &t.id)?;
         let (sim, shown) = rerun_showing(&scenario, record, &inputs, last, seconds);
-        out.push(LoadedTeam { id: t.id.clone(), sim, inputs, stored_events, shown });
+        let end = reached(store, &record.id, &t.id, &sim)?;
+        out.push(LoadedTeam { id: t.id.clone(), sim, inputs, stored_events, shown, end });
     }
     Ok(Loaded { scenario, teams: out })
 }

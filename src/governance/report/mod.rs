@@ -342,14 +342,8 @@ fn input_line(s: &Scenario, input: &SimInput, ok: bool) -> Option<(&'static str,
     Some(line)
 }
 
-/// A replayed team's log and the last tick it ran (the replay stands at the next one): what a
-/// recorded drill is judged on, as the live drill judges its log at its last tick.
-pub fn replayed(sim: &icsdrill_engine::Sim) -> (&[SimEvent], u64) {
-    (sim.events(), sim.tick().saturating_sub(1))
-}
-
 /// The report of team `team` of recorded drill `record` from its whole (replayed) log and
-/// the last tick it ran (`replayed`), for an enterprise of security `level` (the deadlines
+/// the tick it is judged at (`LoadedTeam::judged`), for an enterprise of security `level` (the deadlines
 /// follow it unless given).
 pub fn recorded(
     record: &crate::store::DrillRecord,
