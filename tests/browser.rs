@@ -620,6 +620,15 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
         seen["ent_chart_xlabels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
     assert!(labels.iter().any(|l| !l.is_empty()), "{seen}");
     assert!(labels.windows(2).all(|w| w[1].is_empty() || w[0] != w[1]), "{labels:?}");
+    // In China Standard Time whatever the browser's zone (Xinjiang time here): each label the
+    // date of its tick there, each tick at its midnight (they were labelled in UTC: a day or
+    // a month early).
+    let ticks: Vec<&str> =
+        seen["ent_chart_ticks_cst"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    assert_eq!(ticks.len(), labels.len(), "{seen}");
+    for (tick, label) in ticks.iter().zip(&labels) {
+        assert!(tick.starts_with(label) && tick.ends_with(" 00:00"), "{tick} labelled {label}");
+    }
     assert_eq!(seen["by_score"][0], "a", "highest score first: {seen}");
     assert_eq!(
         (seen["by_score_up"][2].as_str(), seen["aria_sort"].as_str()),
@@ -630,6 +639,8 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     assert_eq!(seen["trainer_untranslated"], serde_json::json!([]), "{seen}");
     // A trainer on the roll-up is told why it is empty, in a message that stays.
     assert!(seen["refused"].as_str().is_some_and(|t| t.contains("无权访问")), "{seen}");
+    // It shows the way to the exam cohorts, and no exports it would be refused.
+    assert_eq!((&seen["refused_link"], &seen["refused_exports"]), (&"/trainer".into(), &0.into()), "{seen}");
     fits_a_phone(&seen["trainer_phone"]);
     assert!(
         seen["bundle"].as_str().is_some_and(|t| t.contains("未接收") && t.contains("该演练已有记录")),

@@ -308,6 +308,15 @@ fn the_command_lines_cadence_counts_the_drills_on_record_as_the_regional_view_do
     let team = TeamRecord { id: "z3".into(), name: "z3".into(), token: "t".into() };
     store.create_drill(&record, &[team]).unwrap();
     assert!(!overdue(), "drilled on 2026-10-01");
+    // A level-1 enterprise's obligations are guidance: overdue, but never OVERDUE.
+    store.import_enterprises(&[enterprise("z1", "hami", "power", 1)], parse("2024-01-10").unwrap()).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+        .args(["registry", "list", "--today", "2026-11-26", "--data-dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let z1 = out.lines().find(|l| l.starts_with("z1")).unwrap_or_else(|| panic!("{out}"));
+    assert!(!z1.contains("OVERDUE") && z1.contains("overdue, not binding"), "{z1}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

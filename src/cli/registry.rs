@@ -310,10 +310,16 @@ fn list(prefecture: Option<String>, overdue: bool, today: Option<&str>, at: &Loc
         if overdue && !due.iter().any(|d| d.overdue && d.binding) {
             continue;
         }
-        let shown: Vec<String> = due
-            .iter()
-            .map(|d| format!("{} {}{}", d.kind, d.next_due, if d.overdue { " OVERDUE" } else { "" }))
-            .collect();
+        // As the regional view marks them: an obligation the level does not bind (guidance
+        // only) is never OVERDUE.
+        let mark = |d: &registry::Due| match (d.overdue, d.binding) {
+            (true, true) => " OVERDUE",
+            (true, false) => " overdue, not binding",
+            (false, false) => " (not binding)",
+            (false, true) => "",
+        };
+        let shown: Vec<String> =
+            due.iter().map(|d| format!("{} {}{}", d.kind, d.next_due, mark(d))).collect();
         println!(
             "{:<16} L{} {:<11} {:<24} {}  {}",
             e.id,

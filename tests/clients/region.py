@@ -7,6 +7,8 @@ Saves screenshots; prints one JSON line with what it saw."""
 import base64
 import json
 import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.print_page_options import PrintOptions
@@ -16,6 +18,9 @@ from ui import accessibility, chromium, failing, phone, untranslated
 base, token, out, bundle, trainer = sys.argv[1:6]
 
 driver, wait = chromium(1440, 900, "zh-CN")
+# A browser in Xinjiang time: the dates on the charts are still the region's (China Standard
+# Time), not a day or a month early.
+driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Urumqi"})
 seen = {}
 with failing(driver, f"{out}/region-failure.png"):
     driver.get(f"{base}/region?token={token}")
@@ -65,6 +70,8 @@ with failing(driver, f"{out}/region-failure.png"):
     seen["ent_findings"] = rows("#ent-findings")
     seen["ent_chart_points"] = driver.find_element(By.ID, "ent-chart").get_attribute("data-points")
     seen["ent_chart_xlabels"] = json.loads(driver.find_element(By.ID, "ent-chart").get_attribute("data-xlabels") or "[]")
+    ticks = json.loads(driver.find_element(By.ID, "ent-chart").get_attribute("data-xticks") or "[]")
+    seen["ent_chart_ticks_cst"] = [datetime.fromtimestamp(t, ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M") for t in ticks]
     seen["ent_untranslated"] = untranslated(driver, "h1,h2,h3,label,th,button,a,span,p,td", "#ent-name, #ent-drills td:nth-child(2)")
     seen["axe"]["enterprise"] = accessibility(driver)
     driver.save_screenshot(f"{out}/region-enterprise.png")
@@ -147,4 +154,6 @@ with failing(driver, f"{out}/region-failure.png"):
     driver.get(f"{base}/region?token={trainer}")
     wait.until(lambda d: d.find_elements(By.ID, "refused") and d.find_element(By.ID, "refused").is_displayed())
     seen["refused"] = driver.find_element(By.ID, "refused").text
+    seen["refused_link"] = driver.execute_script("const a = document.querySelector('#refused a'); return a ? a.getAttribute('href') : null")
+    seen["refused_exports"] = driver.execute_script("return [...document.querySelectorAll('header a[href^=\"/api/\"]')].filter(a => !a.hidden).length")
     print(json.dumps(seen, ensure_ascii=False))

@@ -8,18 +8,25 @@ const INDUSTRY = {
 };
 const industryName = code => INDUSTRY[code] ? INDUSTRY[code][lang] : code;
 
+// Dates as the region keeps them, in China Standard Time whatever the browser's zone (a
+// drill on 2026-12-06 is on the 6th in Urumqi, Beijing and London alike).
+const ZONE = "Asia/Shanghai";
+const DAY = new Intl.DateTimeFormat("en-CA", {timeZone: ZONE, year: "numeric", month: "2-digit", day: "2-digit"});
+const dayOf = x => DAY.format(new Date(x * 1000));
 // Time ticks (s) as dates: to the day when they are under a month apart, else to the month;
 // a tick labelled as the one before it is left blank (not "2026-11" nine times).
 function dates(ticks, incr) {
   const day = incr < 28 * 86400;
-  const labels = ticks.map(x => new Date(x * 1000).toISOString().slice(0, day ? 10 : 7));
+  const labels = ticks.map(x => dayOf(x).slice(0, day ? 10 : 7));
   return labels.map((l, i) => i > 0 && l === labels[i - 1] ? "" : l);
 }
 
-// A small line chart of points by year (or date) on the light-on-dark pages.
+// A small line chart of points by year (or date) on the light-on-dark pages. Lines that lie
+// on each other stay told apart by their dashes and point sizes.
 function lineChart(el, xs, series, time) {
   if (!window.uPlot || !el) return null;
   const palette = ["#3fa7d6", "#f59f00", "#2f9e44", "#e03131", "#b7a4f0", "#9fc", "#f783ac", "#ced4da"];
+  const dashes = [[], [8, 4], [2, 3], [12, 3, 2, 3]];
   el.innerHTML = "";
   el.dataset.points = xs.length;
   // No point, no empty frame: the page says why instead.
@@ -27,33 +34,46 @@ function lineChart(el, xs, series, time) {
   if (!xs.length) return null;
   // One point alone sits in the middle of a month (or a year) either side of it. (uPlot
   // widens a lone x itself before a range function sees it: the range is from the data.)
-  const pad = time ? 30 * 86400 : 1;
+  // Several: a margin either side, so the first and last points are drawn whole.
+  const one = time ? 30 * 86400 : 1;
   const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
-  const range = lo === hi ? () => [lo - pad, hi + pad] : (u, min, max) => [min, max];
+  const margin = time ? (hi - lo) * 0.04 : 0.3;
+  const range = lo === hi ? () => [lo - one, hi + one] : () => [lo - margin, hi + margin];
   const whole = (u, v) => v.map(x => Number.isInteger(x) ? String(x) : "");
   // The x axis as drawn, for the tests.
   const drawn = u => { el.dataset.x = JSON.stringify([u.scales.x.min, u.scales.x.max]); };
-  return new uPlot({width: Math.max(260, el.clientWidth - 4), height: 200, scales: {x: {time: !!time, range}}, hooks: {ready: [drawn], setScale: [drawn]},
-    // Years as integers; dates as YYYY-MM (YYYY-MM-DD when the ticks are under a month
-    // apart), the same in both languages, a label the same as the one before it left out;
-    // counts (by year) whole.
-    axes: [{...chartAxes("")[0], values: (u, v, _axis, _space, incr) => { const l = time ? dates(v, incr) : whole(u, v); el.dataset.xlabels = JSON.stringify(l); return l; }},
-      time ? chartAxes("")[1] : {...chartAxes("")[1], values: whole}],
-    series: [{label: time ? tr("date") : tr("year")}, ...series.map((s, i) => ({label: s.label, stroke: palette[i % palette.length], width: 2, spanGaps: true, points: {show: true, size: 7}}))]},
+  // Counts (by year) from zero, in whole steps; a score as it comes.
+  const counts = (u, min, max) => [0, Math.max(2, Math.ceil(max * 1.15))];
+  const steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+  return new uPlot({width: Math.max(260, el.clientWidth - 4), height: 200, hooks: {ready: [drawn], setScale: [drawn]},
+    ...(time ? {tzDate: ts => uPlot.tzDate(new Date(ts * 1e3), ZONE)} : {}),
+    scales: {x: {time: !!time, range}, ...(time ? {} : {y: {range: counts}})},
+    // Years as integers, one grid line a year; dates as YYYY-MM (YYYY-MM-DD when the ticks
+    // are under a month apart), the same in both languages, a label the same as the one
+    // before it left out; counts (by year) whole.
+    axes: [{...chartAxes("")[0], ...(time ? {} : {incrs: steps}), values: (u, v, _axis, _space, incr) => { const l = time ? dates(v, incr) : whole(u, v); el.dataset.xlabels = JSON.stringify(l); el.dataset.xticks = JSON.stringify(v); return l; }},
+      time ? chartAxes("")[1] : {...chartAxes("")[1], incrs: steps, values: whole}],
+    // The hovered point's date or year as the axis gives it (not "2,025", nor a time of day).
+    series: [{label: time ? tr("date") : tr("year"), value: (u, v) => v == null ? "–" : time ? dayOf(v) : String(v)},
+      ...series.map((s, i) => ({label: s.label, stroke: palette[i % palette.length], dash: dashes[i % dashes.length], width: 2, spanGaps: true, points: {show: true, size: 7 + 3 * (i % 3)}}))]},
     [xs, ...series.map(s => s.data)], el);
 }
 
 // Why a page shows nothing: said where it stays (a toast goes after a few seconds).
-function refused(message) {
+// With `link` ([href, words]), where to go instead; the header's exports, refused too, go.
+function refused(message, link) {
   let p = $("#refused");
   if (!p) { p = document.createElement("p"); p.id = "refused"; p.className = "warn"; p.setAttribute("role", "alert"); p.style.padding = "0 1rem"; document.querySelector("header").after(p); }
   p.textContent = message;
+  if (link) { const a = document.createElement("a"); a.href = link[0]; a.textContent = link[1]; p.append(" ", a); }
+  document.querySelectorAll('header a[href^="/api/"]').forEach(a => { a.hidden = true; });
 }
 
 async function regionPage() {
   const r = await api("/api/region/rollup").catch(e => {
-    // Said once, where it stays: a missing login has its own notice already.
-    if ($("#login").hidden) refused(e.message);
+    // Said once, where it stays: a missing login has its own notice already. Refused the
+    // roll-up, a trainer is shown the way to the exam cohorts.
+    if ($("#login").hidden) refused(e.message, e.status === 403 ? ["/trainer", `${tr("trainer_title")} →`] : null);
     return null;
   });
   if (!r) return;
@@ -71,6 +91,7 @@ async function regionPage() {
       + Object.entries(p.industries).map(([i, t]) => `<tr class="sub"><td>${esc(industryName(i))}</td>${cells(t, "td")}</tr>`).join("")).join("")
       // The scope's total, unless the scope is one prefecture (its row says it already).
       + (r.prefectures.some(p => p.prefecture.code === r.scope) ? "" : `<tr><th>${esc($("#scope").textContent)}</th>${cells(r.totals, "th")}</tr>`));
+    labelCells($("#prefs"));
     // Sorted by the chosen column (again: the other way round), filtered by any text shown.
     const key = e => ({id: e.enterprise.id, name: e.enterprise.name, prefecture: prefName(e.enterprise.prefecture),
       industry: industryName(e.enterprise.industry), level: e.enterprise.level, next: String((e.due.find(x => x.kind === "drill") || {}).next_due || ""),
@@ -86,11 +107,12 @@ async function regionPage() {
         return c * sort.dir;
       });
     document.querySelectorAll("#ents th[data-sort]").forEach(th => th.setAttribute("aria-sort", th.dataset.sort === sort.by ? (sort.dir > 0 ? "ascending" : "descending") : "none"));
-    put($("#ents tbody"), shown.map(e => { const d = e.due.find(x => x.kind === "drill"); return `<tr><td><a href="#e=${encodeURIComponent(e.enterprise.id)}">${esc(e.enterprise.id)}</a></td><td>${esc(e.enterprise.name)}</td><td>${esc(prefName(e.enterprise.prefecture))}</td><td>${esc(industryName(e.enterprise.industry))}</td><td>${e.enterprise.level}</td><td class="${d && d.overdue && d.binding ? "bad" : ""}">${d ? esc(d.next_due) : ""}</td><td class="num">${f(e.totals)}</td><td class="num">${e.last_drill ? e.last_drill.score.toFixed(1) + (e.last_drill.verified ? ` <span class="ok" title="${esc(tr("verified_bundle"))}">✓<span class="sr">${esc(tr("verified_bundle"))}</span></span>` : "") : ""}</td><td class="num">${e.last_drill ? e.last_drill.alerts : ""}</td></tr>`; }).join(""));
+    put($("#ents tbody"), shown.map(e => { const d = e.due.find(x => x.kind === "drill"); return `<tr><td><a href="#e=${encodeURIComponent(e.enterprise.id)}">${esc(e.enterprise.id)}</a></td><td>${esc(e.enterprise.name)}</td><td>${esc(prefName(e.enterprise.prefecture))}</td><td>${esc(industryName(e.enterprise.industry))}</td><td>${e.enterprise.level}</td><td class="date ${d && d.overdue && d.binding ? "bad" : ""}">${d ? esc(d.next_due) : ""}</td><td class="num">${f(e.totals)}</td><td class="num">${e.last_drill ? e.last_drill.score.toFixed(1) + (e.last_drill.verified ? ` <span class="ok" title="${esc(tr("verified_bundle"))}">✓<span class="sr">${esc(tr("verified_bundle"))}</span></span>` : "") : ""}</td><td class="num">${e.last_drill ? e.last_drill.alerts : ""}</td></tr>`; }).join(""));
     labelCells($("#ents"));
     const years = Object.keys(r.years).map(Number);
     $("#years-empty").hidden = years.length > 0;
     put($("#years tbody"), Object.entries(r.years).map(([y, v]) => `<tr><td>${y}</td><td class="num">${v.drills}</td><td class="num">${v.findings}</td><td class="num">${v.verified}</td></tr>`).join(""));
+    labelCells($("#years"));
     // Drills by year, one line per prefecture (and the scope's total when several).
     if (drawn !== lang) {
       drawn = lang;
@@ -111,15 +133,21 @@ async function regionPage() {
       row("cadence", esc(tr("cadence_" + p.row.period))),
       row("open_findings", p.row.totals.open_findings.join("/")), row("overdue_rect", p.row.totals.overdue_rectifications, p.row.totals.overdue_rectifications > 0),
     ].join(""));
+    // Oldest first; drills of one day a few hours apart, each its own point on that day.
     const scored = p.drills.filter(x => x.score != null);
-    lineChart($("#ent-chart"), scored.map(x => Date.parse(x.date + "T00:00:00+08:00") / 1000), [{label: tr("score"), data: scored.map(x => x.score)}], true);
+    const at = scored.map(x => Date.parse(x.date + "T00:00:00+08:00") / 1000);
+    for (let i = 1; i < at.length; i++) if (at[i] <= at[i - 1]) at[i] = at[i - 1] + 3 * 3600;
+    lineChart($("#ent-chart"), at, [{label: tr("score"), data: scored.map(x => x.score)}], true);
     $("#ent-drills-empty").hidden = p.drills.length > 0;
-    put($("#ent-drills tbody"), p.drills.slice().reverse().map(x => `<tr><td>${esc(x.date)}</td><td>${esc(x.title ? txt(x.title) : x.name)}${x.name === x.drill ? "" : ` <span class="mut">(${esc(x.drill)})</span>`}</td><td>${esc(tr("mode_" + x.mode))}</td><td class="num">${x.score == null ? esc(tr("running")) : x.score.toFixed(1)}</td><td class="num">${x.alerts == null ? "" : x.alerts}</td><td class="${x.verified ? "ok" : "mut"}">${x.verified ? "✓ " + esc(tr("verified_bundle")) : esc(tr("src_here"))}</td></tr>`).join(""));
+    put($("#ent-drills tbody"), p.drills.slice().reverse().map(x => `<tr><td class="date">${esc(x.date)}</td><td>${esc(x.title ? txt(x.title) : x.name)}${x.name === x.drill ? "" : ` <span class="mut">(${esc(x.drill)})</span>`}</td><td>${esc(tr("mode_" + x.mode))}</td><td class="num">${x.score == null ? esc(tr("running")) : x.score.toFixed(1)}</td><td class="num">${x.alerts == null ? "" : x.alerts}</td><td class="${x.verified ? "ok" : "mut"}">${x.verified ? "✓ " + esc(tr("verified_bundle")) : esc(tr("src_here"))}</td></tr>`).join(""));
+    labelCells($("#ent-drills"));
     const entered = p.entered || [];
     $("#ent-entered-box").hidden = !entered.length;
-    put($("#ent-entered tbody"), entered.map(x => `<tr><td>${esc(x.date)}</td><td>${esc(tr("act_" + x.kind))}</td><td>${esc(x.reference)}</td></tr>`).join(""));
+    put($("#ent-entered tbody"), entered.map(x => `<tr><td class="date">${esc(x.date)}</td><td>${esc(tr("act_" + x.kind))}</td><td>${esc(x.reference)}</td></tr>`).join(""));
+    labelCells($("#ent-entered"));
     $("#ent-findings-empty").hidden = p.findings.length > 0;
-    put($("#ent-findings tbody"), p.findings.map(x => `<tr><td>${esc(txt(x.title))}</td><td class="sev-${esc(x.severity)}">${esc(tr("sev_" + x.severity))}</td><td class="${x.status === "verified" ? "ok" : ""}">${esc(tr("fs_" + x.status))}</td><td>${esc(x.found || "")}</td><td class="${x.overdue ? "bad" : ""}">${esc(x.due || "")}${x.overdue ? " · " + esc(tr("overdue")) : ""}</td></tr>`).join(""));
+    put($("#ent-findings tbody"), p.findings.map(x => `<tr><td>${esc(txt(x.title))}</td><td class="sev-${esc(x.severity)}">${esc(tr("sev_" + x.severity))}</td><td class="${x.status === "verified" ? "ok" : ""}">${esc(tr("fs_" + x.status))}</td><td class="date">${esc(x.found || "")}</td><td class="date ${x.overdue ? "bad" : ""}">${esc(x.due || "")}${x.overdue ? " · " + esc(tr("overdue")) : ""}</td></tr>`).join(""));
+    labelCells($("#ent-findings"));
     document.body.dataset.enterprise = e.id;
   };
   // The drill-down: `#e=ID` shows an enterprise's page, anything else the lists. `routed`
@@ -193,7 +221,8 @@ async function trainerPage() {
     // The cohort picker: every cohort on record; choosing one shows its results.
     put($("#cohort"), `<option value="">${tr("all_cohorts")}</option>` + (v.cohorts || []).map(c => `<option value="${esc(c)}"${c === cohort ? " selected" : ""}>${esc(c)}</option>`).join(""));
     const area = (r, a) => { const x = (r.areas || []).find(y => y[0] === a); return x ? `${x[1].toFixed(1)} / ${x[2]}` : ""; };
-    put($("#results tbody"), v.results.map(r => `<tr><td>${esc(r.cohort)}</td><td>${esc(r.trainee)}</td><td>${esc(r.name)}</td><td>${esc(r.date)}</td>${["architecture", "implementation", "operations", "assessment", "response"].map(a => `<td class="num">${area(r, a)}</td>`).join("")}<td class="num">${r.total.toFixed(1)} / ${r.max}</td><td class="${r.passed ? "ok" : "bad"}">${tr(r.passed ? "pass" : "fail")}</td><td><a href="/api/trainer/certificates/${encodeURIComponent(r.drill)}?lang=${lang}" target="_blank">${tr(r.passed ? "certificate" : "result_notice")}</a> · <a href="/api/trainer/certificates/${encodeURIComponent(r.drill)}?format=json" download>JSON</a></td></tr>`).join(""));
+    put($("#results tbody"), v.results.map(r => `<tr><td>${esc(r.cohort)}</td><td>${esc(r.trainee)}</td><td>${esc(r.name)}</td><td class="date">${esc(r.date)}</td>${["architecture", "implementation", "operations", "assessment", "response"].map(a => `<td class="num">${area(r, a)}</td>`).join("")}<td class="num">${r.total.toFixed(1)} / ${r.max}</td><td class="${r.passed ? "ok" : "bad"}">${tr(r.passed ? "pass" : "fail")}</td><td><a href="/api/trainer/certificates/${encodeURIComponent(r.drill)}?lang=${lang}" target="_blank">${tr(r.passed ? "certificate" : "result_notice")}</a> · <a href="/api/trainer/certificates/${encodeURIComponent(r.drill)}?format=json" download>JSON</a></td></tr>`).join(""));
+    labelCells($("#results"));
     $("#summary").textContent = `${v.passed} / ${v.results.length} ${tr("pass")}`;
   };
   $("#cohort").addEventListener("change", e => { location.search = e.target.value ? `?cohort=${encodeURIComponent(e.target.value)}` : ""; });

@@ -391,39 +391,7 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
         }
     }
     if !teams.is_empty() {
-        // An exam: the trainee's own variant of the scenario, time-limited.
-        let mut variant_seed = None;
-        let mut scenario = scenario;
-        if args.cohort.is_some() && args.mode != Mode::Exam {
-            bail!("--cohort is an exam's: --mode exam --teams TRAINEE_ID --cohort CLASS");
-        }
-        if let Some(name) = &args.trainee_name {
-            if args.mode != Mode::Exam {
-                bail!("--trainee-name is an exam's: --mode exam --teams TRAINEE_ID --trainee-name NAME");
-            }
-            if !icsdrill_drill::vocab::valid_team_name(name) {
-                bail!("--trainee-name must be 1-64 characters, none of them control characters");
-            }
-            if let [trainee] = teams.as_mut_slice() {
-                trainee.name = name.trim().to_string();
-            }
-        }
-        if args.mode == Mode::Exam {
-            if teams.len() != 1 {
-                bail!("an exam has one trainee: --mode exam --teams TRAINEE_ID");
-            }
-            let seed = icsdrill::governance::exam::seed_for(
-                &teams[0].id,
-                &icsdrill::store::data_dir(args.data_dir.as_deref())?,
-            )?;
-            scenario = std::sync::Arc::new(icsdrill_engine::scenario::variant::variant(&scenario, seed).0);
-            opts.seed = seed;
-            opts.duration_s = Some(args.duration.unwrap_or(
-                scenario.exam.time_limit_ticks.unwrap_or(scenario.duration_ticks) as f64
-                    / f64::from(scenario.tick_hz),
-            ));
-            variant_seed = Some(seed);
-        }
+        let (scenario, variant_seed) = exam_setup(&args, &mut teams, scenario, &mut opts)?;
         let mut spec = DrillSpec::new(scenario, &[], args.mode);
         spec.variant_seed = variant_seed;
         spec.name = name.unwrap_or_else(|| spec.name.clone());
@@ -463,6 +431,46 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     }
     refuse_drill_flags(&args)?;
     serve_range(&args, scenario, opts)
+}
+
+/// An exam: the trainee's own variant of the scenario (and its seed), time-limited, the
+/// trainee named as `--trainee-name` gives it. Any other drill: the scenario as it is, and
+/// the exam's own flags refused.
+fn exam_setup(
+    args: &Args,
+    teams: &mut [TeamInfo],
+    scenario: std::sync::Arc<Scenario>,
+    opts: &mut Options,
+) -> Result<(std::sync::Arc<Scenario>, Option<u64>)> {
+    if args.cohort.is_some() && args.mode != Mode::Exam {
+        bail!("--cohort is an exam's: --mode exam --teams TRAINEE_ID --cohort CLASS");
+    }
+    if let Some(name) = &args.trainee_name {
+        if args.mode != Mode::Exam {
+            bail!("--trainee-name is an exam's: --mode exam --teams TRAINEE_ID --trainee-name NAME");
+        }
+        if !icsdrill_drill::vocab::valid_team_name(name) {
+            bail!("--trainee-name must be 1-64 characters, none of them control characters");
+        }
+        if let [trainee] = &mut *teams {
+            trainee.name = name.trim().to_string();
+        }
+    }
+    if args.mode != Mode::Exam {
+        return Ok((scenario, None));
+    }
+    let [trainee] = &*teams else { bail!("an exam has one trainee: --mode exam --teams TRAINEE_ID") };
+    let seed = icsdrill::governance::exam::seed_for(
+        &trainee.id,
+        &icsdrill::store::data_dir(args.data_dir.as_deref())?,
+    )?;
+    let scenario = std::sync::Arc::new(icsdrill_engine::scenario::variant::variant(&scenario, seed).0);
+    opts.seed = seed;
+    opts.duration_s = Some(args.duration.unwrap_or(
+        scenario.exam.time_limit_ticks.unwrap_or(scenario.duration_ticks) as f64
+            / f64::from(scenario.tick_hz),
+    ));
+    Ok((scenario, Some(seed)))
 }
 
 /// A practice range (no teams) refuses the flags only a drill reads, rather than drop them.
