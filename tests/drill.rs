@@ -1611,9 +1611,16 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
     let c = rows.iter().find(|r| r["team"] == "c").unwrap();
     assert_eq!((c["bracket"].as_str(), c["bracket_rank"].as_u64()), (Some("student"), Some(1)));
     assert!(rows.iter().all(|r| r["replay_sha256"].as_str().is_some_and(|h| h.len() == 64)));
-    let (s, csv) = http(addr, "GET", "/api/drill/standings?format=csv", Some(&ins), None).await;
+    let (s, head, csv) =
+        http_raw(addr, "GET", "/api/drill/standings?format=csv", Some(&ins), None).await.unwrap();
     assert_eq!(s, 200);
+    // For a spreadsheet: a byte-order mark (Excel reads Chinese names right) and a file name.
+    let csv = csv.strip_prefix('\u{feff}').unwrap_or_else(|| panic!("no byte-order mark: {csv}"));
     assert!(csv.starts_with("rank,team,name,bracket") && csv.lines().count() == 4, "{csv}");
+    assert!(
+        head.contains(&format!("content-disposition: attachment; filename=\"standings-{}.csv\"", drill.id)),
+        "{head}"
+    );
     let (_, b_token, _) = drill.teams().nth(1).unwrap();
     assert_eq!(http(addr, "GET", "/api/drill/standings", Some(b_token), None).await.0, 403);
     drill.control(Control::HotWash).unwrap();

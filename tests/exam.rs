@@ -179,6 +179,34 @@ fn a_trainee_made_loss_of_safety_fails_the_gate() {
     assert!(g.tasks.iter().find(|t| t.id == "detect").unwrap().points > 0.0, "{g:#?}");
 }
 
+/// An exam ended before its attack began earns nothing for the tasks only the attack sets
+/// (they earned full marks: "0 of 0 fired steps reported", "0 of 0 changed PLCs restored",
+/// "no damage"), whatever the trainee did meanwhile; what it did to the plant's design still
+/// counts.
+#[test]
+fn an_exam_ended_before_its_attack_began_earns_nothing_for_facing_it() {
+    let base = builtin("petrochem-tank-farm");
+    let (s, map) = variant::variant(&base, 21);
+    let s = std::sync::Arc::new(s);
+    // The defence's own first moves, in the first ten seconds; the attack begins later.
+    let early: Vec<TimedInput> = defence_for(&map).into_iter().filter(|i| i.tick < s.ticks(10.0)).collect();
+    let sim = run(&s, 1, 10.0, &early);
+    let g = exam::grade(&s, sim.events(), PassRule::default());
+    let points = |id: &str| g.tasks.iter().find(|t| t.id == id).map(|t| (t.points, t.detail.en.clone()));
+    for id in ["validate-writes", "detect", "restore", "safe"] {
+        let (p, why) = points(id).unwrap_or_default();
+        assert!(p == 0.0 && why.starts_with("the attack never began"), "{id}: {p} ({why})");
+    }
+    assert!(!g.passed, "{g:#?}");
+    // A full run of the same defence earns them.
+    let full = run(&s, 1, s.duration_ticks as f64 / f64::from(s.tick_hz), &defence_for(&map));
+    let g = exam::grade(&s, full.events(), PassRule::default());
+    assert!(
+        ["detect", "safe"].iter().all(|id| g.tasks.iter().any(|t| t.id == *id && t.points > 0.0)),
+        "{g:#?}"
+    );
+}
+
 fn icsdrill(args: &[&str]) -> (bool, String) {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_icsdrill")).args(args).output().unwrap();
     (
@@ -522,7 +550,7 @@ async fn the_trainer_view_lists_a_cohort_and_exports_it_and_only_trainers_see_it
     assert_eq!(s, 200);
     assert!(csv.contains("2026-B,s1,王芳") && csv.contains("2026-B,s2,刘强"), "{csv}");
     // Each skill area's points as certified, one column an area.
-    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let header: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().next().unwrap().split(',').collect();
     assert_eq!(header[8..], ["architecture", "implementation", "operations", "assessment", "response"]);
     let s1: Vec<&str> = csv.lines().find(|l| l.contains(",s1,")).unwrap().split(',').collect();
     assert!(s1[8..].iter().all(|p| p.parse::<f64>().is_ok()), "{s1:?}");

@@ -429,7 +429,7 @@ impl DrillApi for Drill {
 
     fn standings_csv(&self) -> Result<Vec<u8>, ServiceError> {
         let rows: Vec<Vec<String>> = self.standings().rows.iter().map(StandingsRow::cells).collect();
-        Ok(crate::governance::tabular::to_csv(&StandingsRow::COLUMNS, &rows)?)
+        Ok(crate::governance::tabular::to_csv_for_excel(&StandingsRow::COLUMNS, &rows)?)
     }
 
     fn next_change<'a>(&'a self, team: Option<&'a str>) -> BoxFuture<'a, ()> {

@@ -348,7 +348,7 @@ impl RegionApi for RegionService {
             let r = rollup_from(&*store, crate::governance::dates::today(), scope)?;
             let (header, rows) = registry::rollup_rows(&r);
             Ok(if format == "csv" {
-                ("text/csv; charset=utf-8", registry::to_csv(&header, &rows)?)
+                ("text/csv; charset=utf-8", crate::governance::tabular::to_csv_for_excel(&header, &rows)?)
             } else {
                 (
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -414,7 +414,7 @@ impl RegionApi for RegionService {
             let store = self.store()?;
             let (header, rows) = crate::governance::exam::cohort_rows(&*store, cohort)?;
             Ok(if format == "csv" {
-                ("text/csv; charset=utf-8", registry::to_csv(&header, &rows)?)
+                ("text/csv; charset=utf-8", crate::governance::tabular::to_csv_for_excel(&header, &rows)?)
             } else {
                 (
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

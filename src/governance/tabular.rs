@@ -38,6 +38,15 @@ pub fn to_csv(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
     w.into_inner().map_err(|e| Error::Csv(e.to_string()))
 }
 
+/// `to_csv` for a spreadsheet to open: a UTF-8 byte-order mark first, without which Excel on
+/// a Chinese Windows reads the file in the local code page and garbles every Chinese name.
+/// (What icsdrill reads back, a registry file, may start with one too: Excel writes it.)
+pub fn to_csv_for_excel(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
+    let mut out = "\u{feff}".as_bytes().to_vec();
+    out.extend(to_csv(header, rows)?);
+    Ok(out)
+}
+
 /// Writes a text cell, formula-like text with the quote prefix (Excel then keeps it text,
 /// even when someone edits the cell).
 pub fn text(s: &mut Worksheet, row: u32, col: u16, value: impl AsRef<str>) -> Result<()> {

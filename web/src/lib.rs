@@ -46,6 +46,23 @@ pub fn syslog_now() -> String {
     jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
+/// A spreadsheet to download (`text/csv` or xlsx), named `STEM.csv` or `STEM.xlsx` after the
+/// safe characters of `stem` (a browser otherwise names it after the route: `export`).
+pub(crate) fn download(content_type: &'static str, bytes: Vec<u8>, stem: &str) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let ext = if content_type.starts_with("text/csv") { "csv" } else { "xlsx" };
+    let stem: String =
+        stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).take(80).collect();
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{stem}.{ext}\"")),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// Text for HTML, as element content or a quoted attribute: `&`, `<`, `>`, `"` and `'` as
 /// entities. Every page, report and certificate icsdrill writes escapes through this.
 pub fn escape_html(s: &str) -> String {

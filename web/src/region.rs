@@ -172,9 +172,10 @@ async fn trainer_export(
     let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let a = api.clone();
     let format = q.format.unwrap_or_else(|| "csv".into());
+    let stem = format!("exam-results-{}", q.cohort.as_deref().unwrap_or("all"));
     let built = tokio::task::spawn_blocking(move || a.exams_export(q.cohort.as_deref(), &format)).await??;
     let (ct, bytes) = built;
-    Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response())
+    Ok(crate::download(ct, bytes, &stem))
 }
 
 /// How a certificate is asked for: `?lang=en|zh&format=html|json`.
@@ -321,9 +322,10 @@ async fn export(
     let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let s = scope(&r)?;
     let a = api.clone();
+    let stem = format!("region-rollup-{}", s.as_deref().unwrap_or("region"));
     let built = tokio::task::spawn_blocking(move || a.export(s.as_deref(), &q.format)).await??;
     let (ct, bytes) = built;
-    Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response())
+    Ok(crate::download(ct, bytes, &stem))
 }
 
 async fn trainer_page(State(api): State<Region>, RawQuery(q): RawQuery) -> Response {

@@ -33,13 +33,29 @@ fn ratio(part: usize, whole: usize) -> f64 {
     if whole == 0 { 1.0 } else { part as f64 / whole as f64 }
 }
 
-/// Every task, in the order of `TASKS`.
+/// The tasks only an attack can set: what it wrote to harden against, its steps to detect,
+/// the PLCs it changed to restore, the damage it could do.
+const FACING_THE_ATTACK: [&str; 4] = ["validate-writes", "detect", "restore", "safe"];
+
+/// Every task, in the order of `TASKS`. An exam that ended before the attack began (the white
+/// cell ended it early) earns nothing for the tasks only the attack sets: none of them was
+/// done (they earned full marks, "0 of 0 fired steps", and a trainee could pass without
+/// facing the attack).
 pub(super) fn all(s: &Scenario, events: &[SimEvent], f: &Facts, card: &ScoreCard) -> Vec<Checked> {
     let mut out = Vec::from(architecture(f));
     out.extend(implementation(f));
     out.push(detect(card));
     out.push(hazards(s, events, f));
     out.extend(response(f, card));
+    if card.steps_fired == 0 {
+        for t in out.iter_mut().filter(|t| FACING_THE_ATTACK.contains(&t.id)) {
+            t.share = 0.0;
+            t.detail = Text::new(
+                "the attack never began before the exam ended: nothing to earn here",
+                "考核结束前攻击尚未开始：本项无从得分",
+            );
+        }
+    }
     out
 }
 
@@ -115,8 +131,9 @@ fn detect(card: &ScoreCard) -> Checked {
         "detect",
         "operations",
         20.0,
+        // None fired: nothing detected (`all` says why).
         if card.steps_fired == 0 {
-            1.0
+            0.0
         } else {
             (card.steps_detected as f64 / card.steps_fired as f64 * 2.0).min(1.0)
         },

@@ -136,8 +136,9 @@ pub(super) async fn standings(
     }
     let d = drill.clone();
     if format == "csv" {
+        let stem = format!("standings-{}", drill.info().id);
         let csv = tokio::task::spawn_blocking(move || d.standings_csv()).await??;
-        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response());
+        return Ok(crate::download("text/csv; charset=utf-8", csv, &stem));
     }
     let v = tokio::task::spawn_blocking(move || d.standings()).await?;
     Ok(Json(v).into_response())
