@@ -424,6 +424,8 @@ fn a_live_exams_cohort_and_trainee_name_are_on_its_result() {
     let named = ["--trainee-name", "张伟 Zhang Wei"];
     let (ok, out) = icsdrill(&[&args[..], &named[..], &fast[..]].concat());
     assert!(ok && out.contains("exam NOT PASSED"), "{out}");
+    // Its result is the grade: the stop line gives no drill score beside it.
+    assert!(out.contains("team t7: ") && !out.contains("team t7: score"), "{out}");
     let (ok, csv) = icsdrill(&["exam", "cohort", "2026-C", "--data-dir", d]);
     assert!(ok && csv.contains("2026-C,t7,张伟 Zhang Wei,"), "{csv}");
     let regional = ["serve", "--teams", "t9", "--trainee-name", "x", "--data-dir", d];
@@ -459,6 +461,16 @@ async fn a_live_exam_in_progress_is_listed_under_its_cohort() {
     };
     assert_eq!(listed("2026-C").await, [id], "in progress under its cohort");
     assert!(listed("2026-D").await.is_empty(), "and under no other");
+    // With who sits it, its cohort and the day it began, as the results list them.
+    let r = region.clone();
+    let v = tokio::task::spawn_blocking(move || r.exams(Some("2026-C")).unwrap()).await.unwrap();
+    let e = &v["in_progress"][0];
+    let today = icsdrill::governance::dates::today().to_string();
+    assert_eq!(
+        (&e["trainee"], &e["name"], &e["cohort"], &e["date"]),
+        (&"t8".into(), &"t8".into(), &"2026-C".into(), &today.into()),
+        "{v}"
+    );
     server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -377,11 +377,14 @@ impl RegionApi for RegionService {
                 if cohort.is_some_and(|c| options["cohort"].as_str().unwrap_or("") != c) {
                     continue;
                 }
-                let trainee = store
+                let (trainee, name) = store
                     .drill(&d.id)?
-                    .and_then(|(_, t)| t.first().map(|t| t.id.clone()))
+                    .and_then(|(_, t)| t.first().map(|t| (t.id.clone(), t.name.clone())))
                     .unwrap_or_default();
-                in_progress.push(serde_json::json!({ "drill": d.id, "trainee": trainee, "phase": d.phase }));
+                in_progress.push(serde_json::json!({
+                    "drill": d.id, "trainee": trainee, "name": name, "cohort": options["cohort"],
+                    "date": crate::governance::dates::day_of_ms(d.created_ms), "phase": d.phase,
+                }));
             }
             let passed = results.iter().filter(|e| e.passed).count();
             let rows: Vec<_> = results

@@ -212,7 +212,10 @@ async function trainerPage() {
   });
   if (!v) return;
   const render = () => {
-    put($("#running tbody"), v.in_progress.map(e => `<tr><td>${esc(e.drill)}</td><td>${esc(e.trainee)}</td><td>${esc(tr("phase_" + e.phase))}</td></tr>`).join(""));
+    put($("#running tbody"), v.in_progress.map(e => `<tr><td>${esc(e.drill)}</td><td>${esc(e.trainee)}</td><td>${esc(e.name || e.trainee)}</td><td>${esc(e.cohort || "")}</td><td class="date">${esc(e.date || "")}</td><td>${esc(tr("phase_" + e.phase))}</td></tr>`).join(""));
+    labelCells($("#running"));
+    $("#running").hidden = !v.in_progress.length;
+    $("#running-empty").hidden = v.in_progress.length > 0;
     // The exports hold what the table shows: the chosen cohort's results.
     for (const a of document.querySelectorAll('a[href^="/api/trainer/export"]')) {
       const format = new URL(a.href).searchParams.get("format");

@@ -256,8 +256,10 @@ fn ranges_ended(drill: &Drill, end: Option<u64>) -> bool {
 /// Prints a team's summary and, with `--events DIR`, writes its whole log from the store.
 async fn stopped(drill: &Drill, args: &Args, db: &Database, team: &str, sim: &Sim, total: f64) -> Result<()> {
     let summary = sim.summary();
+    // An exam's result is its grade (printed with its certificate), not a drill score.
+    let score = if drill.info().mode == Mode::Exam { String::new() } else { format!("score {total:.1}, ") };
     println!(
-        "icsdrill: stopped at tick {} ({} simulated s): team {team}: score {total:.1}, {} events, {} trips, {} damage",
+        "icsdrill: stopped at tick {} ({} simulated s): team {team}: {score}{} events, {} trips, {} damage",
         summary.ticks,
         summary.ticks / u64::from(sim.scenario().tick_hz),
         summary.events,
