@@ -613,6 +613,18 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
         assert!(c["label"] == c["head"] && c["label"] != "", "{c}");
     }
     assert_eq!(seen["scope"], "全区");
+    // Each table's downloads hold it as shown, in the page's language.
+    let links: Vec<&str> =
+        seen["export_links"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert_eq!(
+        links,
+        ["prefectures", "prefectures", "enterprises", "enterprises"]
+            .iter()
+            .zip(["csv", "xlsx", "csv", "xlsx"])
+            .map(|(t, f)| format!("/api/region/export?format={f}&table={t}&lang=zh"))
+            .collect::<Vec<_>>(),
+        "{seen}"
+    );
     assert_eq!(seen["filtered"], serde_json::json!(["a", "b"]), "{seen}");
     assert_eq!(seen["filtered_score"], serde_json::json!(["c"]), "{seen}");
     // The score chart's dates: labelled, none the same as the one before it.

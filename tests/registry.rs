@@ -548,6 +548,8 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
         ("/api/region/prefectures/atlantis", Some("region-token"), 404),
         ("/api/region/export?format=csv", Some("kashgar-token"), 200),
         ("/api/region/export?format=pdf", Some("kashgar-token"), 400),
+        ("/api/region/export?format=csv&table=everything", Some("kashgar-token"), 400),
+        ("/api/region/export?format=xlsx&table=enterprises&lang=zh", Some("kashgar-token"), 200),
         ("/api/region/enterprises/a", Some("region-token"), 200),
         ("/api/region/enterprises/c", Some("kashgar-token"), 200),
         // Another prefecture's enterprise is not disclosed, as one that does not exist.
@@ -573,6 +575,21 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
     assert!(!csv.contains("karamay") && csv.contains("kashgar"), "{csv}");
     // Its total is its prefecture's row, once: a sum over the sheet counts nothing twice.
     assert_eq!(csv.lines().filter(|l| l.starts_with("kashgar,*,")).count(), 1, "{csv}");
+    // The tables as the view shows them, for a reader: the enterprise list and the prefecture
+    // table, named and headed in the page's language.
+    let (_, csv) =
+        call("/api/region/export?format=csv&table=enterprises&lang=zh", Some("kashgar-token")).await;
+    let mut lines = csv.trim_start_matches('\u{feff}').lines();
+    assert!(lines.next().is_some_and(|h| h.starts_with("编号,名称,地州市,行业,安全等级,下次演练")), "{csv}");
+    let c: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!((c[0], c[2], c.len()), ("c", "喀什地区", 17), "{csv}");
+    assert!(lines.next().is_none(), "its prefecture's enterprises only: {csv}");
+    let (_, csv) =
+        call("/api/region/export?format=csv&table=prefectures&lang=en", Some("region-token")).await;
+    assert!(
+        csv.contains("\nKashgar,All industries,1,") && csv.contains("\nWhole region,All industries,3,"),
+        "{csv}"
+    );
     let (_, body) = call("/api/region/rollup", Some("region-token")).await;
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["enterprises"].as_array().unwrap().len(), 3);

@@ -341,18 +341,27 @@ impl RegionApi for RegionService {
         })
     }
 
-    fn export(&self, scope: Option<&str>, format: &str) -> Result<(&'static str, Vec<u8>), ServiceError> {
+    fn export(
+        &self,
+        scope: Option<&str>,
+        what: icsdrill_web::region::Export<'_>,
+    ) -> Result<(&'static str, Vec<u8>), ServiceError> {
+        let format = what.format;
         spreadsheet_format(format)?;
         let build = || -> Result<(&'static str, Vec<u8>)> {
             let store = self.store()?;
             let r = rollup_from(&*store, crate::governance::dates::today(), scope)?;
-            let (header, rows) = registry::rollup_rows(&r);
+            let (header, rows) = match what.table {
+                Some("enterprises") => registry::enterprise_rows(&r, what.zh),
+                Some(_) => registry::rollup_rows_named(&r, what.zh),
+                None => registry::rollup_rows(&r),
+            };
             Ok(if format == "csv" {
                 ("text/csv; charset=utf-8", crate::governance::tabular::to_csv_for_excel(&header, &rows)?)
             } else {
                 (
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    registry::to_xlsx("rollup", &header, &rows)?,
+                    registry::to_xlsx(what.table.unwrap_or("rollup"), &header, &rows)?,
                 )
             })
         };

@@ -34,6 +34,7 @@ with failing(driver, f"{out}/region-failure.png"):
     seen["prefs"] = rows("#prefs")
     seen["enterprises"] = rows("#ents")
     seen["scope"] = driver.find_element(By.ID, "scope").text
+    seen["export_links"] = driver.execute_script("return [...document.querySelectorAll('a[data-export]')].map(a => a.getAttribute('href'))")
     seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,button,a,span,p,td", "#ents td:first-child")
     seen["axe"] = {"region": accessibility(driver)}
     driver.save_screenshot(f"{out}/region.png")
@@ -155,5 +156,5 @@ with failing(driver, f"{out}/region-failure.png"):
     wait.until(lambda d: d.find_elements(By.ID, "refused") and d.find_element(By.ID, "refused").is_displayed())
     seen["refused"] = driver.find_element(By.ID, "refused").text
     seen["refused_link"] = driver.execute_script("const a = document.querySelector('#refused a'); return a ? a.getAttribute('href') : null")
-    seen["refused_exports"] = driver.execute_script("return [...document.querySelectorAll('header a[href^=\"/api/\"]')].filter(a => !a.hidden).length")
+    seen["refused_exports"] = driver.execute_script("return [...document.querySelectorAll('a[href^=\"/api/\"]')].filter(a => !a.hidden).length")
     print(json.dumps(seen, ensure_ascii=False))

@@ -66,7 +66,7 @@ function refused(message, link) {
   if (!p) { p = document.createElement("p"); p.id = "refused"; p.className = "warn"; p.setAttribute("role", "alert"); p.style.padding = "0 1rem"; document.querySelector("header").after(p); }
   p.textContent = message;
   if (link) { const a = document.createElement("a"); a.href = link[0]; a.textContent = link[1]; p.append(" ", a); }
-  document.querySelectorAll('header a[href^="/api/"]').forEach(a => { a.hidden = true; });
+  document.querySelectorAll('a[href^="/api/"]').forEach(a => { a.hidden = true; });
 }
 
 async function regionPage() {
@@ -82,6 +82,8 @@ async function regionPage() {
   let ent = null, drawn = null;
   const renderList = () => {
     $("#scope").textContent = r.scope === "region" ? tr("whole_region") : prefName(r.scope);
+    // The downloads hold the tables as shown, in the page's language.
+    document.querySelectorAll("a[data-export]").forEach(a => { a.href = `/api/region/export?format=${a.dataset.format}&table=${a.dataset.export}&lang=${lang}`; });
     const f = t => t.open_findings.join("/");
     // A scope's counts as cells: what the CSV export has, in the same order.
     const cells = (t, c) => [t.enterprises, t.by_level.join("/"), `${t.drills_on_time}/${t.drills_due}`, f(t)].map(v => `<${c} class="num">${v}</${c}>`).join("")

@@ -39,8 +39,8 @@ pub trait RegionApi: Send + Sync + 'static {
     /// Checks an uploaded drill bundle and records it when it holds: `{"accepted": true,
     /// "drill", "teams"}`, or `{"accepted": false, "code", "reason"}` with why not.
     fn import_bundle(&self, bytes: &[u8]) -> Result<serde_json::Value, ServiceError>;
-    /// The roll-up as `csv` or `xlsx`: the content type and the bytes.
-    fn export(&self, scope: Option<&str>, format: &str) -> Result<(&'static str, Vec<u8>), ServiceError>;
+    /// A table of the roll-up as `csv` or `xlsx`: the content type and the bytes.
+    fn export(&self, scope: Option<&str>, what: Export<'_>) -> Result<(&'static str, Vec<u8>), ServiceError>;
     /// Exam results and exams in progress, of one cohort or all.
     fn exams(&self, cohort: Option<&str>) -> Result<serde_json::Value, ServiceError>;
     /// Exam results as `csv` or `xlsx`: the content type and the bytes.
@@ -52,6 +52,18 @@ pub trait RegionApi: Send + Sync + 'static {
     /// An exam drill's certificate (or result notice): printable HTML in Chinese or English,
     /// or the signed JSON `icsdrill cert verify` checks.
     fn certificate(&self, drill: &str, form: CertForm) -> Result<String, ServiceError>;
+}
+
+/// Which table of the roll-up, in which form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Export<'a> {
+    /// `csv` or `xlsx`.
+    pub format: &'a str,
+    /// The table: `None`, the roll-up by codes as the command line writes it (for scripts);
+    /// `prefectures` or `enterprises`, what the regional view shows, named for a reader.
+    pub table: Option<&'a str>,
+    /// Names and headings in Chinese.
+    pub zh: bool,
 }
 
 /// Which form of a certificate.
@@ -311,6 +323,8 @@ async fn enterprise(
 #[serde(deny_unknown_fields)]
 struct ExportQuery {
     format: String,
+    table: Option<String>,
+    lang: Option<String>,
 }
 
 async fn export(
@@ -322,8 +336,17 @@ async fn export(
     let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let s = scope(&r)?;
     let a = api.clone();
-    let stem = format!("region-rollup-{}", s.as_deref().unwrap_or("region"));
-    let built = tokio::task::spawn_blocking(move || a.export(s.as_deref(), &q.format)).await??;
+    if !matches!(q.table.as_deref(), None | Some("prefectures" | "enterprises")) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "table must be prefectures or enterprises"));
+    }
+    let stem =
+        format!("region-{}-{}", q.table.as_deref().unwrap_or("rollup"), s.as_deref().unwrap_or("region"));
+    let built = tokio::task::spawn_blocking(move || {
+        let what =
+            Export { format: &q.format, table: q.table.as_deref(), zh: q.lang.as_deref() == Some("zh") };
+        a.export(s.as_deref(), what)
+    })
+    .await??;
     let (ct, bytes) = built;
     Ok(crate::download(ct, bytes, &stem))
 }

@@ -48,6 +48,22 @@ pub const INDUSTRIES: [&str; 8] = [
     "other",
 ];
 
+/// An industry's name (`INDUSTRIES`), in Chinese or English; an unknown code as it is.
+pub fn industry_name(code: &str, zh: bool) -> &str {
+    let (en, cn) = match code {
+        "petrochemical" => ("Petrochemical", "石化"),
+        "power" => ("Power", "电力"),
+        "coal_chemical" => ("Coal chemical", "煤化工"),
+        "steel" => ("Steel", "钢铁"),
+        "nonferrous" => ("Nonferrous metals", "有色金属"),
+        "equipment_manufacturing" => ("Equipment manufacturing", "装备制造"),
+        "new_materials" => ("New materials", "新材料"),
+        "other" => ("Other", "其他"),
+        _ => return code,
+    };
+    if zh { cn } else { en }
+}
+
 /// Enterprise classes (the three types of the 办法).
 pub const CLASSES: [&str; 3] = ["networked_industrial", "platform", "identifier_resolution"];
 

@@ -269,3 +269,162 @@ pub fn rollup_rows(r: &Rollup) -> (Vec<&'static str>, Vec<Vec<String>>) {
     }
     (header, rows)
 }
+
+/// The roll-up as a reader's table: prefectures and industries by name, headings in Chinese
+/// (`zh`) or English, "all industries" for a prefecture's total: what the regional view's
+/// prefecture table shows.
+pub fn rollup_rows_named(r: &Rollup, zh: bool) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let (_, mut rows) = rollup_rows(r);
+    let header = if zh { ROLLUP_ZH } else { ROLLUP_EN }.to_vec();
+    let name = |code: &str| {
+        r.prefectures.iter().find(|p| p.prefecture.code == code).map_or_else(
+            || {
+                if code == "region" {
+                    (if zh { "全区" } else { "Whole region" }).to_string()
+                } else {
+                    code.to_string()
+                }
+            },
+            |p| if zh { p.prefecture.zh.clone() } else { p.prefecture.en.clone() },
+        )
+    };
+    for row in &mut rows {
+        row[0] = name(&row[0]);
+        row[1] = if row[1] == "*" {
+            (if zh { "全部行业" } else { "All industries" }).to_string()
+        } else {
+            super::industry_name(&row[1], zh).to_string()
+        };
+    }
+    (header, rows)
+}
+
+const ROLLUP_EN: [&str; 16] = [
+    "Prefecture",
+    "Industry",
+    "Enterprises",
+    "Level 1",
+    "Level 2",
+    "Level 3",
+    "Drills due",
+    "Drills not overdue",
+    "Open critical",
+    "Open high",
+    "Open medium",
+    "Open low",
+    "Overdue rectifications",
+    "Verified fixed",
+    "Mean drill score",
+    "Monitoring alerts",
+];
+const ROLLUP_ZH: [&str; 16] = [
+    "地州市",
+    "行业",
+    "企业数",
+    "一级",
+    "二级",
+    "三级",
+    "应演练",
+    "演练未逾期",
+    "严重隐患",
+    "高危隐患",
+    "中危隐患",
+    "低危隐患",
+    "逾期整改",
+    "已复核整改",
+    "平均演练得分",
+    "监测告警数",
+];
+
+/// The enterprise list as the regional view shows it, a row an enterprise: its level, when
+/// its next drill is due (and whether it is overdue), its open findings, its latest drill's
+/// score and alerts; names in Chinese (`zh`) or English.
+pub fn enterprise_rows(r: &Rollup, zh: bool) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let header = if zh {
+        vec![
+            "编号",
+            "名称",
+            "地州市",
+            "行业",
+            "安全等级",
+            "下次演练",
+            "演练逾期",
+            "严重隐患",
+            "高危隐患",
+            "中危隐患",
+            "低危隐患",
+            "逾期整改",
+            "最近演练",
+            "最近演练日期",
+            "最近演练得分",
+            "监测告警数",
+            "签名核验",
+        ]
+    } else {
+        vec![
+            "ID",
+            "Name",
+            "Prefecture",
+            "Industry",
+            "Security level",
+            "Next drill",
+            "Drill overdue",
+            "Open critical",
+            "Open high",
+            "Open medium",
+            "Open low",
+            "Overdue rectifications",
+            "Last drill",
+            "Last drill date",
+            "Last drill score",
+            "Monitoring alerts",
+            "Verified bundle",
+        ]
+    };
+    let yes_no = |b: bool| {
+        (if b {
+            if zh { "是" } else { "yes" }
+        } else if zh {
+            "否"
+        } else {
+            "no"
+        })
+        .to_string()
+    };
+    let prefecture = |code: &str| {
+        r.prefectures.iter().find(|p| p.prefecture.code == code).map_or_else(
+            || code.to_string(),
+            |p| if zh { p.prefecture.zh.clone() } else { p.prefecture.en.clone() },
+        )
+    };
+    let rows = r
+        .enterprises
+        .iter()
+        .map(|e| {
+            let drill = e.due.iter().find(|d| d.kind == "drill");
+            let mut v = vec![
+                e.enterprise.id.clone(),
+                e.enterprise.name.clone(),
+                prefecture(&e.enterprise.prefecture),
+                super::industry_name(&e.enterprise.industry, zh).to_string(),
+                e.enterprise.level.to_string(),
+                drill.map_or_else(String::new, |d| d.next_due.to_string()),
+                drill.map_or_else(String::new, |d| yes_no(d.overdue && d.binding)),
+            ];
+            v.extend(e.totals.open_findings.iter().map(usize::to_string));
+            v.push(e.totals.overdue_rectifications.to_string());
+            match &e.last_drill {
+                Some(d) => v.extend([
+                    d.drill.clone(),
+                    d.date.to_string(),
+                    format!("{:.1}", d.score),
+                    d.alerts.to_string(),
+                    yes_no(d.verified),
+                ]),
+                None => v.extend(std::iter::repeat_n(String::new(), 5)),
+            }
+            v
+        })
+        .collect();
+    (header, rows)
+}
