@@ -310,20 +310,7 @@ async fn chromium_an_exam_console_links_to_the_trainees_signed_result() {
     let (s, answer) =
         crate::drill::http(addr, "POST", "/api/drill/control", Some(white_cell), Some(body)).await;
     assert_eq!(s, 200, "{answer}");
-    // Read up to the server's last line (it prints nothing after it, so the pipe may close),
-    // within a bound.
-    let printed = tokio::task::spawn_blocking(move || {
-        let mut seen = Vec::new();
-        for line in lines.map_while(Result::ok) {
-            let done = line.contains("pages and reports stay here");
-            seen.push(line);
-            if done {
-                break;
-            }
-        }
-        seen
-    });
-    let printed = tokio::time::timeout(std::time::Duration::from_secs(60), printed).await.unwrap().unwrap();
+    let printed = crate::util::printed_once_ended(lines).await;
     let certified = printed.iter().find(|l| l.starts_with("exam ") && l.contains("certificate"));
     assert!(certified.is_some_and(|l| l.contains("NOT PASSED")), "the idle trainee fails: {printed:?}");
     let seen = browse("exam_certificate.py", &[base, "t4".into(), token]).await;

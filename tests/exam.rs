@@ -625,20 +625,8 @@ async fn an_exam_the_white_cell_ends_is_certified_at_once() {
     let body = r#"{"action":"end"}"#;
     let (s, answer) = crate::drill::http(addr, "POST", "/api/drill/control", Some(token), Some(body)).await;
     assert_eq!(s, 200, "{answer}");
-    // The certificate line comes while the server still serves (bounded: the reader ends
-    // with the process, which the test stops only below).
-    let printed = tokio::task::spawn_blocking(move || {
-        let mut seen = Vec::new();
-        for line in lines.map_while(Result::ok) {
-            let done = line.contains("pages and reports stay here");
-            seen.push(line);
-            if done {
-                break;
-            }
-        }
-        seen
-    });
-    let printed = tokio::time::timeout(std::time::Duration::from_secs(60), printed).await.unwrap().unwrap();
+    // The certificate line comes while the server still serves.
+    let printed = crate::util::printed_once_ended(lines).await;
     assert!(printed.iter().any(|l| l.starts_with("exam ") && l.contains("certificate")), "{printed:?}");
     let (s, _) = crate::drill::http(addr, "GET", "/api/drill", Some(token), None).await;
     assert_eq!(s, 200, "the pages are still served");

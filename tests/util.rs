@@ -116,6 +116,25 @@ pub(crate) fn mini() -> Arc<Scenario> {
 /// The banner's lines read so far, and the rest of the program's output to come.
 pub(crate) type Banner = (Served, Vec<String>, std::io::Lines<std::io::BufReader<std::process::ChildStdout>>);
 
+/// What a drill the white cell ended prints after its banner, up to its last line (it prints
+/// nothing after it while its pages stay, so the pipe may close then), within 60 s.
+pub(crate) async fn printed_once_ended(
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) -> Vec<String> {
+    let printed = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        for line in lines.map_while(Result::ok) {
+            let done = line.contains("pages and reports stay here");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        seen
+    });
+    tokio::time::timeout(std::time::Duration::from_secs(60), printed).await.unwrap().unwrap()
+}
+
 /// A served `icsdrill` child process, killed (and reaped) when dropped: a test that fails
 /// half-way leaves no server behind.
 pub(crate) struct Served(pub(crate) std::process::Child);
