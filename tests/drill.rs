@@ -424,6 +424,13 @@ async fn invalid_inputs_get_clear_json_errors() {
         (
             "POST",
             "/api/teams/a/reports",
+            Some(r#"{"technique":"T0836","asset":"plc-t101","observed_s":99999}"#),
+            400,
+            "after the plant's clock",
+        ),
+        (
+            "POST",
+            "/api/teams/a/reports",
             Some(r#"{"technique":"T0836","asset":"plc-t101","extra":1}"#),
             400,
             "unknown field",

@@ -263,6 +263,10 @@ pub(super) async fn team_action(
     Ok(Json(Applied { applied: true, kind: kind.to_string(), queued: None }))
 }
 
+/// How far past the plant's clock a report's observed time may be (the board's clock, which
+/// says it, may be a moment behind the range).
+const OBSERVED_GRACE_S: f64 = 60.0;
+
 /// An incident report as the form sends it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -315,6 +319,16 @@ pub(super) async fn team_report(
             "observed_s must be a time in seconds, at least 0",
         )
         .zh("发现时间须为不小于 0 的秒数"));
+    }
+    // Nothing is observed before it happens: a time past the plant's clock (with a minute's
+    // grace for a board a moment behind) is a typing error, said as one.
+    let now_s = drill.scoreboard(true).borrow().clock.at_s;
+    if let Some(t) = r.observed_s.filter(|t| *t > now_s + OBSERVED_GRACE_S) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("observed_s {t} is after the plant's clock ({now_s:.0} s): give the simulated second you saw it"),
+        )
+        .zh(format!("发现时间 {t} 秒晚于当前仿真时间（{now_s:.0} 秒）：请填写发现时的仿真秒数")));
     }
     let input = SimInput::ReportIncident(icsdrill_engine::IncidentReport {
         technique,
