@@ -121,11 +121,15 @@ async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
     let (status, recent) = get_bytes(server.http, "/api/teams/blue/pcap", &tokens[0]).await;
     assert_eq!(status, 200);
     assert!(recent.len() > live.len(), "300 s hold more than 150 s");
+    // A window past the record (the console asks up to the plant's clock) ends where it does.
+    let (status, past) = get_bytes(server.http, "/api/teams/blue/pcap?from=100&to=400", &tokens[0]).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&past));
+    assert!(past.len() > live.len(), "100-300 s hold more than 100-250 s");
     // Another team's token sees nothing of it; windows too long, backwards or not yet
     // recorded are clear errors.
     assert_ne!(get_bytes(server.http, url, &tokens[1]).await.0, 200);
     for (bad, want) in
-        [("from=0&to=900", 400), ("from=200&to=100", 400), ("from=0&to=", 400), ("from=100&to=400", 409)]
+        [("from=0&to=900", 400), ("from=200&to=100", 400), ("from=0&to=", 400), ("from=350&to=400", 409)]
     {
         let (status, body) = get_bytes(server.http, &format!("/api/teams/blue/pcap?{bad}"), &tokens[0]).await;
         assert_eq!(status, want, "{bad}: {}", String::from_utf8_lossy(&body));

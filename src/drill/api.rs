@@ -347,10 +347,14 @@ impl DrillApi for Drill {
                 retry_after_s: 2,
             });
         };
-        let (first, end) = (self.scenario.ticks(from), self.scenario.ticks(to));
-        if durable.is_some_and(|d| end > d) {
+        // A window past the record ends where the record does (the console asks up to the
+        // plant's clock; the record lags it by a moment, and by the quiet ticks after its last
+        // event once the drill is over); one wholly past it is not on record yet.
+        let first = self.scenario.ticks(from);
+        let end = durable.map_or(self.scenario.ticks(to), |d| self.scenario.ticks(to).min(d));
+        if first >= end {
             return Err(ServiceError::Conflict(format!(
-                "the record reaches {recorded_s:.0} s so far: ask for a window that ends by then"
+                "the record reaches {recorded_s:.0} s so far: ask for a window that begins before then"
             )));
         }
         let store = db.open()?;

@@ -24,7 +24,7 @@ const T = {
     stands_for: ["A client at {a} acts as {h}.", "从 {a} 连接的客户端代表主机 {h}。"],
     bind_as: ["To act as another host, bind its address", "如需代表其他主机，请绑定其地址"],
     no_mbpoll: ["(mbpoll cannot choose its source address: use pymodbus, or nmap -S)", "（mbpoll 无法指定源地址：请使用 pymodbus 或 nmap -S）"],
-    decode_as: ["Should Wireshark not decode the capture as Modbus/TCP (its endpoints are not on port 502), decode their ports as it (Decode As…):", "若 Wireshark 未将报文解析为 Modbus/TCP（端点不在 502 端口），请将这些端口按其解析（“解码为…”）："],
+    decode_as: ["The endpoints are not on port 502: give Wireshark their ports as Modbus/TCP ports (Preferences › Protocols › Modbus/TCP), or:", "端点不在 502 端口：请在 Wireshark 中将这些端口设为 Modbus/TCP 端口（首选项 › 协议 › Modbus/TCP），或："],
     tactic_example: ["Impair Process Control", "破坏过程控制"],
     scenario_brief: ["Scenario brief", "场景简介"],
     comm_fail: ["COMM FAIL", "通信故障"],

@@ -83,7 +83,9 @@ async function teamPage() {
     const ports = [...new Set(s.endpoints.map(e => e.port).filter(p => p !== 502))].sort((a, b) => a - b);
     const runs = [];
     for (const p of ports) { const r = runs[runs.length - 1]; if (r && p === r[1] + 1) r[1] = p; else runs.push([p, p]); }
-    $("#decode-as").textContent = runs.length ? `${tr("decode_as")} tshark ${runs.map(([a, b]) => `-d tcp.port==${a === b ? a : a + "-" + b},mbtcp`).join(" ")}` : "";
+    // The Modbus/TCP dissector's own port preference: with it tshark tells queries from
+    // responses (a bare "Decode As" leaves every packet unclassified).
+    $("#decode-as").textContent = runs.length ? `${tr("decode_as")} tshark -o mbtcp.tcp.port:${runs.map(([a, b]) => a === b ? a : a + "-" + b).join(",")}` : "";
     const view = $("#view"); view.hidden = s.view === "live"; view.textContent = s.view === "live" ? "" : tr("view_" + s.view);
     hmi(s);
     // The alarm list as ISA-18.2 has it: priority, time, tag, description, value, level,
