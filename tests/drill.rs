@@ -1114,7 +1114,19 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     // Team state never carries the answer key.
     assert!(a.get("vars").is_none() && !a.to_string().contains("\"attack\""), "{a}");
 
-    // The white cell fires the overfill step now, long before its trigger.
+    // The white cell fires the deny-view step now, long before its trigger (the tank near
+    // its top).
+    let (s, b) = http(
+        addr,
+        "POST",
+        "/api/drill/injects",
+        Some(&ins),
+        Some(r#"{"teams":["b"],"channel":"step","step":"deny-view"}"#),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    // Not the overfill: the step it follows (the SIS bypass) has not run, the attacker is not
+    // where it runs from (fired, it failed and never ran as scripted). Said so.
     let (s, b) = http(
         addr,
         "POST",
@@ -1123,15 +1135,15 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
         Some(r#"{"teams":["b"],"channel":"step","step":"overfill"}"#),
     )
     .await;
-    assert_eq!(s, 200, "{b}");
+    assert!(b.contains("the step it follows has not finished yet"), "{s}: {b}");
     drill.step(2).await;
     let overview: serde_json::Value =
         serde_json::from_str(&http(addr, "GET", "/api/instructor/overview", Some(&ins), None).await.1)
             .unwrap();
     let steps = |team: usize| overview["teams"][team]["steps"].as_array().unwrap().clone();
-    let overfill = |team: usize| steps(team).into_iter().find(|s| s["id"] == "overfill").unwrap();
-    assert_ne!(overfill(1)["attempts"], 0, "{overview}");
-    assert_eq!(overfill(0)["attempts"], 0, "{overview}");
+    let step = |team: usize, id: &str| steps(team).into_iter().find(|s| s["id"] == id).unwrap();
+    assert_ne!(step(1, "deny-view")["attempts"], 0, "{overview}");
+    assert_eq!(step(0, "deny-view")["attempts"], 0, "{overview}");
     // The instructor sees true values next to measured ones.
     assert!(overview["teams"][0]["values"][0]["true"].is_number(), "{overview}");
     // The white cell's script holds only what comes before the drill's end (120 s here).

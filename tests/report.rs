@@ -606,10 +606,30 @@ fn the_timeline_marks_a_step_the_white_cell_fired_by_hand() {
         },
     };
     // Fired twice: the second time the step is no longer pending, and the engine refuses it.
-    let sim = run(&s, 1, 150.0, &[fire(100.0), fire(120.0)]);
+    // The overfill, fired at 20 s before the step it follows (the SIS bypass) has run, is
+    // refused too, and still runs as scripted (it was used up: fired, it failed, the attacker
+    // not there yet, and never ran).
+    let overfill = icsdrill_engine::TimedInput {
+        tick: s.ticks(20.0),
+        input: icsdrill_engine::SimInput::Inject {
+            channel: icsdrill_engine::input::InjectChannel::Step,
+            text: String::new(),
+            step: Some("overfill".into()),
+        },
+    };
+    let sim = run(&s, 1, 400.0, &[overfill, fire(100.0), fire(120.0)]);
     let r = report::build(&s, sim.events(), false, plain_context("t"));
     let lines: Vec<_> = r.timeline.iter().filter(|l| l.who == "white_cell").collect();
-    let [line, again] = lines[..] else { panic!("two white cell lines: {lines:?}") };
+    let [early, line, again] = lines[..] else { panic!("three white cell lines: {lines:?}") };
+    assert!(
+        early.what.en.ends_with("by hand (refused: the step it follows has not finished yet)"),
+        "{early:?}"
+    );
+    assert!(early.what.zh.ends_with("（未执行：其前置攻击步骤尚未完成）"), "{early:?}");
+    let overfill_ran = sim.events().iter().any(|e| {
+        matches!(&e.kind, icsdrill_engine::EventKind::AttackAttempt { step, ok: true, .. } if step == "overfill")
+    });
+    assert!(overfill_ran, "the overfill ran as scripted");
     assert_eq!(line.t_s, 100.0);
     assert_eq!(
         line.what.en,
@@ -617,6 +637,10 @@ fn the_timeline_marks_a_step_the_white_cell_fired_by_hand() {
     );
     assert!(line.what.zh.starts_with("手动触发攻击步骤“液位接近罐顶时泛洪攻击"), "{:?}", line.what);
     assert_eq!(again.t_s, 120.0);
-    assert!(again.what.en.ends_with("by hand (refused: not pending)"), "{:?}", again.what);
-    assert!(again.what.zh.ends_with("（未执行：该步骤已不在待触发状态）"), "{:?}", again.what);
+    assert!(
+        again.what.en.ends_with("by hand (refused: not pending: it has fired already)"),
+        "{:?}",
+        again.what
+    );
+    assert!(again.what.zh.ends_with("（未执行：该步骤已触发，不在待触发状态）"), "{:?}", again.what);
 }

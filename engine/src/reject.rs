@@ -58,6 +58,11 @@ pub enum RejectReason {
     HostWiped,
     /// The PLC's communications are saturated by a flood: it answers nothing.
     Flooded,
+    /// An attack step fired by hand that has fired already (or will not: its run is over).
+    StepNotPending,
+    /// An attack step fired by hand before the step it follows has finished: the attacker is
+    /// not where it runs from yet (fired, it would fail and never run as scripted).
+    StepNotReady,
 }
 
 impl RejectReason {
@@ -84,6 +89,8 @@ impl RejectReason {
             R::NoBackup => ("no program backup", "无程序备份"),
             R::Restarting => ("PLC restarting", "PLC 正在重启"),
             R::Flooded => ("PLC communications flooded", "PLC 通信被泛洪阻塞"),
+            R::StepNotPending => ("not pending: it has fired already", "该步骤已触发，不在待触发状态"),
+            R::StepNotReady => ("the step it follows has not finished yet", "其前置攻击步骤尚未完成"),
             R::NotOnPath => ("not on the network path", "不在通信路径上"),
             R::ConnectionLimit => ("connection limit reached", "连接数已满"),
             R::ModuleFailed => ("module failed", "模块故障"),
@@ -132,7 +139,9 @@ impl RejectReason {
             | RejectReason::NotOnPath
             | RejectReason::ConnectionLimit
             | RejectReason::ModuleFailed
-            | RejectReason::HostWiped => None,
+            | RejectReason::HostWiped
+            | RejectReason::StepNotPending
+            | RejectReason::StepNotReady => None,
         }
     }
 }

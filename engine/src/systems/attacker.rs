@@ -131,7 +131,14 @@ pub(crate) fn force_step(world: &mut World, s: &Scenario, step: &str) -> Result<
     let i = plan.steps.iter().position(|st| st.id == step).ok_or(RejectReason::UnknownTarget)?;
     let mut state = world.resource_mut::<AttackState>();
     if state.steps[i] != StepStatus::Pending {
-        return Err(RejectReason::UnknownTarget);
+        return Err(RejectReason::StepNotPending);
+    }
+    // Fired now whatever its time, condition or the defenders' moves, but not before the step
+    // it follows has finished: the attacker would not be where it runs from.
+    if let Some((j, _)) = plan.steps[i].when.after
+        && !matches!(state.steps[j], StepStatus::Done(_))
+    {
+        return Err(RejectReason::StepNotReady);
     }
     state.forced[i] = true;
     Ok(())

@@ -7,7 +7,7 @@
 use crate::Result;
 use crate::governance::dates::Day;
 use icsdrill_engine::scenario::Text;
-use icsdrill_engine::{EventKind, Scenario, SimEvent, SimInput};
+use icsdrill_engine::{EventKind, RejectReason, Scenario, SimEvent, SimInput};
 use icsdrill_judge::findings::{Finding, Merged, Status};
 use icsdrill_judge::score::{ScoreCard, Scorer};
 use serde::Serialize;
@@ -260,8 +260,11 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                 )
             }
             EventKind::InputApplied { input } | EventKind::InputRejected { input, .. } => {
-                let ok = matches!(e.kind, EventKind::InputApplied { .. });
-                match input_line(s, input, ok) {
+                let refused = match &e.kind {
+                    EventKind::InputRejected { reason, .. } => Some(*reason),
+                    _ => None,
+                };
+                match input_line(s, input, refused) {
                     Some(line) => line,
                     None => continue,
                 }
@@ -286,19 +289,18 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
 }
 
 /// A team's or the white cell's input as a timeline line (who, what), if it is one.
-fn input_line(s: &Scenario, input: &SimInput, ok: bool) -> Option<(&'static str, Text)> {
+fn input_line(s: &Scenario, input: &SimInput, refused: Option<RejectReason>) -> Option<(&'static str, Text)> {
     let line = match input {
         // A step the white cell fired by hand: the attack's lines after it follow
         // from it, not from the attack's own course.
         SimInput::Inject { step: Some(step), .. } => {
             let name = s.attack.as_ref().and_then(|p| p.steps.iter().find(|x| x.id == *step));
             let name = name.map_or_else(|| Text::new(step.clone(), step.clone()), |x| x.name.clone());
-            // Refused (the step was no longer pending): nothing happened.
-            let (en, zh) = if ok {
-                ("", "")
-            } else {
-                (" (refused: not pending)", "（未执行：该步骤已不在待触发状态）")
-            };
+            // Refused (fired already, or before the step it follows finished): nothing happened.
+            let (en, zh) = refused.map_or((String::new(), String::new()), |r| {
+                let why = r.words();
+                (format!(" (refused: {})", why.en), format!("（未执行：{}）", why.zh))
+            });
             (
                 "white_cell",
                 Text::new(
@@ -329,13 +331,14 @@ fn input_line(s: &Scenario, input: &SimInput, ok: bool) -> Option<(&'static str,
             )
         }
         i => match narrate::action(s, i) {
-            Some(what) => (
-                "team",
-                Text::new(
-                    format!("{}{}", what.en, if ok { "" } else { " (refused)" }),
-                    format!("{}{}", what.zh, if ok { "" } else { "（被拒绝）" }),
-                ),
-            ),
+            // A refused action with why, as the console said it.
+            Some(what) => {
+                let (en, zh) = refused.map_or((String::new(), String::new()), |r| {
+                    let why = r.words();
+                    (format!(" (refused: {})", why.en), format!("（被拒绝：{}）", why.zh))
+                });
+                ("team", Text::new(format!("{}{en}", what.en), format!("{}{zh}", what.zh)))
+            }
             None => return None,
         },
     };
