@@ -66,6 +66,9 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     // A refused action says why, in the console's language.
     let refused = |k: &str| seen[k].as_str().unwrap_or_default().to_string();
     assert!(refused("refused_action").ends_with("✗ malformed request"), "{seen}");
+    // A double click sent one action; a restart was asked first, and dismissed, not sent.
+    assert_eq!((&seen["notify_sent"], &seen["restarts_sent"]), (&1.into(), &0.into()), "{seen}");
+    assert!(refused("restart_prompt").contains("destructive action"), "{seen}");
     assert!(refused("refused_action_zh").ends_with("✗ 请求格式错误"), "{seen}");
     assert_eq!(seen["untranslated"], serde_json::json!([]), "English left on the zh console: {seen}");
     // Trends: both charts drawn from what streamed in, nothing loaded from elsewhere.

@@ -113,6 +113,25 @@ with failing(driver, f"{out}/failure.png"):
     refused = "#myactions li[data-kind=restrict_writes]"
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, refused))
     seen["refused_action"] = driver.execute_script(f"return document.querySelector('{refused}').textContent")
+    # A double click sends one action, not two.
+    count = lambda d, k: d.execute_script(f"return document.querySelectorAll('#myactions li[data-kind={k}]').length")
+    Select(driver.find_element(By.ID, "kind")).select_by_value("notify")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields input[name=to]"))
+    ActionChains(driver).double_click(driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]")).perform()
+    wait.until(lambda d: count(d, "notify") >= 1)
+    ticked = tick(driver)
+    wait.until(lambda d: tick(d) > ticked + 10)
+    seen["notify_sent"] = count(driver, "notify")
+    # A PLC restart is asked first; dismissed, nothing is sent.
+    Select(driver.find_element(By.ID, "kind")).select_by_value("restart_plc")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields select[name=plc]"))
+    driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]").click()
+    prompt = wait.until(lambda d: d.switch_to.alert)
+    seen["restart_prompt"] = prompt.text
+    prompt.dismiss()
+    ticked = tick(driver)
+    wait.until(lambda d: tick(d) > ticked + 10)
+    seen["restarts_sent"] = count(driver, "restart_plc")
 
     # An incident report through the form.
     form = driver.find_element(By.ID, "report")

@@ -39,8 +39,21 @@ async function teamPage() {
     }).join("");
   };
   kind.addEventListener("change", fields);
+  // A form being sent takes no second press (a double click sent an action twice: two PLC
+  // restarts, two destructive-action penalties); the updates keep its button off meanwhile.
+  const busy = new Set();
+  const sending = async (form, send) => {
+    if (busy.has(form.id)) return;
+    busy.add(form.id);
+    const b = form.querySelector("button[type=submit]");
+    b.disabled = true;
+    try { await send(); } finally { busy.delete(form.id); b.disabled = !state || state.phase !== "live"; }
+  };
   $("#action").addEventListener("submit", async ev => {
     ev.preventDefault();
+    // A restart or a stop takes the PLC's control away and counts as destructive: asked first.
+    const destructive = kind.value === "restart_plc" || (kind.value === "set_mode" && ev.target.mode && ev.target.mode.value !== "run");
+    if (destructive && !confirm(tr("confirm_destructive"))) return;
     const body = {kind: kind.value};
     new FormData(ev.target).forEach((v, k) => {
       if (k === "kind" || v === "") return;
@@ -49,17 +62,23 @@ async function teamPage() {
       else if (k === "position") body.position = Number(v) / 100;
       else body[k] = v;
     });
-    try { await api(base + "/actions", body); toast(tr("applied") + ": " + actionName(kind.value)); } catch (e) { toast(e.message, true); }
+    await sending(ev.target, async () => {
+      try { await api(base + "/actions", body); toast(tr("applied") + ": " + actionName(kind.value)); } catch (e) { toast(e.message, true); }
+    });
   });
   $("#flag").addEventListener("submit", async ev => {
     ev.preventDefault();
-    try { const r = await api(base + "/flags", {flag: ev.target.flag.value.trim()}); toast(lang === "zh" && r.message_zh ? r.message_zh : r.message, !r.valid); ev.target.reset(); } catch (e) { toast(e.message, true); }
+    await sending(ev.target, async () => {
+      try { const r = await api(base + "/flags", {flag: ev.target.flag.value.trim()}); toast(lang === "zh" && r.message_zh ? r.message_zh : r.message, !r.valid); ev.target.reset(); } catch (e) { toast(e.message, true); }
+    });
   });
   $("#report").addEventListener("submit", async ev => {
     ev.preventDefault();
     const body = {};
     new FormData(ev.target).forEach((v, k) => { if (v !== "") body[k] = k === "observed_s" ? Number(v) : v; });
-    try { await api(base + "/reports", body); toast(tr("sent")); ev.target.reset(); } catch (e) { toast(e.message, true); }
+    await sending(ev.target, async () => {
+      try { await api(base + "/reports", body); toast(tr("sent")); ev.target.reset(); } catch (e) { toast(e.message, true); }
+    });
   });
   let first = true, injectsSeen = 0;
   const shelved = new Map();
@@ -121,7 +140,7 @@ async function teamPage() {
     // so rather than answer 409.
     const live = s.phase === "live";
     $("#not-live").hidden = live;
-    document.querySelectorAll("#action button[type=submit], #report button[type=submit], #flag button[type=submit], #hints button[data-hint], #alarms button[data-ack]").forEach(b => { b.disabled = !live; });
+    document.querySelectorAll("#action button[type=submit], #report button[type=submit], #flag button[type=submit], #hints button[data-hint], #alarms button[data-ack]").forEach(b => { b.disabled = !live || busy.has(b.closest("form") && b.closest("form").id); });
     put($("#myactions"), s.actions.slice(-8).map(a => `<li data-kind="${esc(a.kind)}">t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(actionName(a.kind))} ${a.ok ? "✓" : "✗ " + esc(a.why ? txt(a.why) : a.reason || "")}</li>`).join(""));
     // A blind drill's provisional card: the parts judged at the hot wash show no points.
     $("#provisional-note").hidden = !s.score.components.some(c => c.withheld);
