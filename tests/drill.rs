@@ -1996,6 +1996,15 @@ async fn a_plc_the_operator_station_cannot_read_shows_a_communication_failure() 
     ticking.abort();
     let v = drill.team_state("a").unwrap();
     assert!(v.plcs.iter().all(|p| !p.comms), "{:?}", v.plcs);
+    // Nothing it read is seen: the high-high level switches (discrete inputs of the SIS) and
+    // the blowdown valve only the SIS's interlock moves showed on.
+    let switches: Vec<_> = v.sensors.iter().filter(|x| x.id.starts_with("lshh")).map(|x| x.value).collect();
+    assert_eq!(switches, [None, None], "{:?}", v.sensors);
+    let xv202 = v.actuators.iter().find(|a| a.id == "xv202").unwrap();
+    assert_eq!(xv202.position, None, "{xv202:?}");
+    let snap = drill.live("a").unwrap().snapshot();
+    let shown = icsdrill_drill::views::shown_values(&s, &snap, &icsdrill_drill::views::sensor_sources(&s));
+    assert!(shown.iter().all(Option::is_none), "the historian's trend has a gap for every sensor: {shown:?}");
     server.shutdown().await.unwrap();
 }
 

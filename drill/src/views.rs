@@ -5,7 +5,9 @@
 
 use icsdrill_engine::input::PlcMode;
 use icsdrill_engine::network::NetState;
-use icsdrill_engine::scenario::{ActuatorIdx, Maintenance, PlcIdx, RegisterSource, SensorIdx, Text};
+use icsdrill_engine::scenario::{
+    ActuatorIdx, DiscreteSource, Maintenance, PlcIdx, RegisterSource, SensorIdx, Text,
+};
 use icsdrill_engine::snapshot::{Field, Readings, Screen};
 use icsdrill_engine::{Scenario, Snapshot};
 use icsdrill_judge::score::ScoreCard;
@@ -349,6 +351,29 @@ fn sensor_source(s: &Scenario, sensor: usize) -> Option<(usize, usize)> {
         .find_map(|(p, plc)| plc.input_registers.iter().position(|ir| ir.source == source).map(|r| (p, r)))
 }
 
+/// Whether an operator station sees sensor `sensor` with the PLCs it `reads`: one reads the
+/// PLC that reports it (an input register, or a discrete input of a switch), or none reports
+/// it (a field value). A high-high level switch wired to the SIS is lost with the SIS.
+fn sensor_seen(s: &Scenario, sensor: usize, reads: &[bool]) -> bool {
+    let source = RegisterSource::Sensor(SensorIdx(sensor as u32));
+    let switch = DiscreteSource::Switch(SensorIdx(sensor as u32));
+    let reporters: Vec<usize> = (0..s.plcs.len())
+        .filter(|p| {
+            let plc = &s.plcs[*p];
+            plc.input_registers.iter().any(|ir| ir.source == source)
+                || plc.discrete_inputs.iter().any(|d| d.source == switch)
+        })
+        .collect();
+    reporters.is_empty() || reporters.iter().any(|p| reads[*p])
+}
+
+/// Whether PLC `p` moves actuator `a`: its logic drives it, or one of its interlocks does
+/// when it trips (an SIS's blowdown valve).
+fn moves(s: &Scenario, p: usize, a: ActuatorIdx) -> bool {
+    s.plcs[p].drives(a)
+        || s.interlocks.iter().any(|il| il.plc.ix() == p && il.actions.iter().any(|(o, _)| *o == a))
+}
+
 /// A sensor's value read where `source` says, from the PLCs' input registers (`inputs` by
 /// PLC) or the field.
 fn read_sensor<'a>(
@@ -386,9 +411,11 @@ pub fn shown_values(s: &Scenario, snap: &Snapshot, sources: &[Option<(usize, usi
             // What a PLC the stations cannot read reports is not seen (a gap in the trend).
             let reads = operator_reads(s, snap);
             let mut values = read(s, sources, |p| &snap.plcs[p].memory.input, &snap.field);
-            for (v, src) in values.iter_mut().zip(sources) {
-                if src.is_some_and(|(p, _)| !reads[p]) {
-                    *v = None;
+            if !reads.iter().all(|r| *r) {
+                for (i, v) in values.iter_mut().enumerate() {
+                    if !sensor_seen(s, i, &reads) {
+                        *v = None;
+                    }
                 }
             }
             values
@@ -532,10 +559,8 @@ impl TeamView {
         // what a PLC it cannot read reports or drives.
         let reads = operator_reads(s, snap);
         let all_read = reads.iter().all(|r| *r);
-        let driven_seen = |a: usize| {
-            all_read
-                || s.plcs.iter().enumerate().all(|(p, def)| reads[p] || !def.drives(ActuatorIdx(a as u32)))
-        };
+        let driven_seen =
+            |a: usize| all_read || (0..s.plcs.len()).all(|p| reads[p] || !moves(s, p, ActuatorIdx(a as u32)));
         TeamView {
             view: match snap.screen {
                 Screen::Live => ViewState::Live,
@@ -569,9 +594,7 @@ impl TeamView {
                     id: d.id.clone(),
                     name: d.name.clone(),
                     unit: s.vars[d.var.ix()].unit.clone(),
-                    value: seen
-                        .filter(|_| sensor_source(s, i).is_none_or(|(p, _)| reads[p]))
-                        .map(|r| hmi_value(s, r, i)),
+                    value: seen.filter(|_| all_read || sensor_seen(s, i, &reads)).map(|r| hmi_value(s, r, i)),
                 })
                 .collect(),
             actuators: s
