@@ -66,6 +66,10 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     // A refused action says why, in the console's language.
     let refused = |k: &str| seen[k].as_str().unwrap_or_default().to_string();
     assert!(refused("refused_action").ends_with("✗ malformed request"), "{seen}");
+    // Another team's console says why it shows nothing, and does not retry as if the
+    // connection were lost.
+    assert!(seen["other_console"] == "login" || seen["other_console"] == "refused", "{seen}");
+    assert!(!seen["other_console_conn"].as_str().unwrap().contains("retrying"), "{seen}");
     // A double click sent one action; a restart was asked first, and dismissed, not sent.
     assert_eq!((&seen["notify_sent"], &seen["restarts_sent"]), (&1.into(), &0.into()), "{seen}");
     assert!(refused("restart_prompt").contains("destructive action"), "{seen}");

@@ -172,6 +172,14 @@ with failing(driver, f"{out}/failure.png"):
     driver.find_element(By.CSS_SELECTOR, "#faceplate .close").click()
     driver.find_element(By.ID, "lang").click()
 
+    # Another team's console with this team's login: it says why it shows nothing, and stops
+    # (it said "connection lost, retrying" for ever).
+    driver.get(f"{base}/team/blue")
+    told = lambda d: d.execute_script("const l = document.getElementById('login'), c = document.getElementById('conn');"
+                                      "return !l.hidden ? 'login' : c && !c.hidden && c.dataset.refused ? 'refused' : null")
+    seen["other_console"] = wait.until(told)
+    seen["other_console_conn"] = driver.execute_script("const c = document.getElementById('conn'); return c && !c.hidden ? c.textContent : ''")
+
     # At phone width the console is one column, nothing wider than the screen.
     driver.set_window_size(390, 844)
     driver.get(f"{base}/team/{team}?token={token}")
