@@ -73,6 +73,19 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     // A double click sent one action; a restart was asked first, and dismissed, not sent.
     assert_eq!((&seen["notify_sent"], &seen["restarts_sent"]), (&1.into(), &0.into()), "{seen}");
     assert!(refused("restart_prompt").contains("destructive action"), "{seen}");
+    assert_eq!(
+        seen["bad_window"],
+        serde_json::json!(["The end address comes before the start address", 0]),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["bad_functions"],
+        serde_json::json!([
+            "Function codes: whole numbers from 1 to 127, separated by commas (e.g. 1,3,4)",
+            0
+        ]),
+        "{seen}"
+    );
     assert!(refused("refused_action_zh").ends_with("✗ 请求格式错误"), "{seen}");
     assert_eq!(seen["untranslated"], serde_json::json!([]), "English left on the zh console: {seen}");
     // Trends: both charts drawn from what streamed in, nothing loaded from elsewhere.

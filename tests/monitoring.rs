@@ -222,10 +222,16 @@ async fn a_teams_alerts_stream_to_its_monitoring_platform_with_technique_and_sev
         syslog[0].starts_with("<161>1 ") && syslog[0].contains("[icsdrill@32473 team=\"a\""),
         "{syslog:?}"
     );
-    // Stamped with the time it was sent (RFC 5424 TIMESTAMP), not "-".
+    // Stamped (RFC 5424 TIMESTAMP, CEF receipt time) with the alert's time on the drill's
+    // clock, its start plus plant time, as its captures are: not when it was sent (a backlog
+    // stamped all at once), nor plant seconds alone (January 1970 in a SIEM).
+    let at_ms = first["at_ms"].as_u64().unwrap();
     let stamp: jiff::Timestamp = syslog[0].split(' ').nth(1).unwrap().parse().unwrap();
-    let age = jiff::Timestamp::now().duration_since(stamp).as_secs_f64();
-    assert!((0.0..600.0).contains(&age), "{syslog:?}");
+    assert_eq!(stamp.as_millisecond() as u64, at_ms, "{syslog:?}");
+    assert!(cef[0].contains(&format!("rt={at_ms} ")), "{cef:?}");
+    let started = at_ms - (first["time_s"].as_f64().unwrap() * 1000.0).round() as u64;
+    let age = jiff::Timestamp::now().as_millisecond() as u64 - started;
+    assert!(age < 600_000, "the drill began {age} ms ago: {first}");
     // A client reconnecting with the id of the last alert it got (as a browser's EventSource
     // does) goes on from the next one, its `?since` notwithstanding.
     let second: serde_json::Value = serde_json::from_str(&got[1]).unwrap();

@@ -218,7 +218,11 @@ fn function_lengths(lines: &[String]) -> Vec<(String, usize)> {
             .fold(code, |c, p| c.strip_prefix(p).unwrap_or(c));
         let code = code.strip_prefix("async ").unwrap_or(code);
         let Some(rest) = code.strip_prefix("fn ") else { continue };
-        if line.trim_end().ends_with(';') {
+        // A declaration (a trait's method without a body), on one line or several, ends at `;`
+        // before any `{`.
+        let signature_end =
+            lines[i..].iter().map(|l| l.trim_end()).find(|l| l.ends_with(';') || l.ends_with('{'));
+        if signature_end.is_none_or(|l| l.ends_with(';')) {
             continue;
         }
         let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
@@ -244,6 +248,9 @@ fn functions_stay_short() {
     assert!(long.len() <= 5, "at most 5 functions over 100 lines, found {}: {long:#?}", long.len());
     // The counter itself works.
     let sample: Vec<String> =
-        "fn a() {\n    x;\n}\n    pub async fn b(&self) {\n    }\n".lines().map(str::to_string).collect();
+        "fn a() {\n    x;\n}\n    pub async fn b(&self) {\n    }\n    fn c(\n        &self,\n    ) -> u8;\n    }\n"
+            .lines()
+            .map(str::to_string)
+            .collect();
     assert_eq!(function_lengths(&sample), [("a".to_string(), 3), ("b".to_string(), 2)]);
 }

@@ -68,6 +68,10 @@ pub struct Alert {
     pub tick: u64,
     /// Simulated seconds.
     pub time_s: f64,
+    /// When it was raised on the drill's clock, ms since 1970: the drill's start plus plant
+    /// time, the clock its captures are stamped with (so an alert and its packets line up in
+    /// a SIEM and in Wireshark alike).
+    pub at_ms: u64,
     /// Monitoring rule.
     pub rule: String,
     /// ATT&CK for ICS technique the rule watches for (v18 id).
@@ -86,8 +90,8 @@ pub struct Alert {
     pub function: u8,
 }
 
-/// The alert an event is, if it is one.
-pub fn alert_of(s: &Scenario, e: &SimEvent) -> Option<Alert> {
+/// The alert an event is, if it is one, on the clock of a drill begun at `epoch_ms`.
+pub fn alert_of(s: &Scenario, e: &SimEvent, epoch_ms: u64) -> Option<Alert> {
     let EventKind::IdsAlert { rule, plc, source, function } = &e.kind else { return None };
     let (technique, severity) = rule_info(rule);
     let known = icsdrill_engine::attack::technique(technique);
@@ -97,6 +101,7 @@ pub fn alert_of(s: &Scenario, e: &SimEvent) -> Option<Alert> {
         seq: e.seq,
         tick: e.tick,
         time_s: e.tick as f64 / f64::from(s.tick_hz),
+        at_ms: epoch_ms.saturating_add(e.tick.saturating_mul(1000) / u64::from(s.tick_hz.max(1))),
         rule: rule.clone(),
         technique,
         technique_name,
@@ -134,7 +139,7 @@ impl Alert {
             cef_header(&self.rule),
             cef_header(&format!("{} ({})", self.technique_name, self.technique)),
             self.severity.cef(),
-            (self.time_s * 1000.0).round() as u64,
+            self.at_ms,
             cef_value(self.technique),
             cef_value(team),
             cef_value(&self.asset),
@@ -231,6 +236,7 @@ mod tests {
             seq: 7,
             tick: 1234,
             time_s: 123.4,
+            at_ms: 1_796_000_123_400,
             rule: "write_from_unexpected_host".into(),
             technique: "T0855",
             technique_name: "Unauthorized Command Message",
@@ -251,6 +257,9 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("dvchost=plc|t\\=101") && line.contains("cs2=blue\\nteam"), "{line}");
+        // Receipt time: the alert's time on the drill's clock, ms since 1970 (plant seconds
+        // alone read as January 1970 in a SIEM).
+        assert!(line.contains("|rt=1796000123400 "), "{line}");
         assert!(!line.contains('\n'));
     }
 

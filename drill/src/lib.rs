@@ -33,6 +33,7 @@ pub mod history;
 pub mod leases;
 pub mod overview;
 pub mod phase;
+pub mod station;
 pub mod track;
 pub mod trends;
 pub mod views;

@@ -4,11 +4,8 @@
 //! pure and the JSON shape is fixed by the types.
 
 use icsdrill_engine::input::PlcMode;
-use icsdrill_engine::network::NetState;
-use icsdrill_engine::scenario::{
-    ActuatorIdx, DiscreteSource, Maintenance, PlcIdx, RegisterSource, SensorIdx, Text,
-};
-use icsdrill_engine::snapshot::{Field, Readings, Screen};
+use icsdrill_engine::scenario::{ActuatorIdx, Maintenance, Text};
+use icsdrill_engine::snapshot::{Readings, Screen};
 use icsdrill_engine::{Scenario, Snapshot};
 use icsdrill_judge::score::ScoreCard;
 use serde::Serialize;
@@ -16,6 +13,8 @@ use serde::Serialize;
 pub use crate::overview::{
     CrossTeam, ForeignAttempt, Overview, OverviewTeam, StepView, TeamElsewhere, ValueView,
 };
+pub use crate::station::{hmi_value, operator_reads, sensor_sources, shown_values};
+use crate::station::{moves, sensor_seen};
 use crate::track::{ActionRec, InjectRec, Track};
 use crate::vocab::{EndpointInfo, Phase, TeamInfo};
 
@@ -312,116 +311,6 @@ pub struct TeamParts<'a> {
     pub track: &'a Track,
     /// Its score card.
     pub card: &'a ScoreCard,
-}
-
-/// A sensor's value as an operator station reads it: from the input register a PLC maps it
-/// to (spoofed values included), scaled; the field value for a sensor no PLC reports.
-pub fn hmi_value(s: &Scenario, readings: &Readings, sensor: usize) -> f64 {
-    read_sensor(s, sensor_source(s, sensor), sensor, |p| &readings.inputs[p], &readings.field)
-}
-
-/// Which PLCs the operator stations read now, by `PlcIdx`, on a live screen: those that answer
-/// and that a station's polls reach through the conduits as they did at the start (a PLC the
-/// plant's own conduits keep from the stations is not lost: it was never theirs to read). A
-/// frozen or blank screen shows what it shows: all.
-pub fn operator_reads(s: &Scenario, snap: &Snapshot) -> Vec<bool> {
-    if !matches!(snap.screen, Screen::Live) {
-        return vec![true; snap.plcs.len()];
-    }
-    let mut start: Option<NetState> = None;
-    snap.plcs
-        .iter()
-        .enumerate()
-        .map(|(p, v)| {
-            let plc = PlcIdx(p as u32);
-            let reached = snap.net.station_reaches(s, plc)
-                || !start.get_or_insert_with(|| NetState::new(s)).station_reaches(s, plc);
-            reached && v.silence().is_none() && !v.listen_only
-        })
-        .collect()
-}
-
-/// Where the operator station reads sensor `sensor`: the PLC and input register it is mapped
-/// to (the first), or none (the field value).
-fn sensor_source(s: &Scenario, sensor: usize) -> Option<(usize, usize)> {
-    let source = RegisterSource::Sensor(SensorIdx(sensor as u32));
-    s.plcs
-        .iter()
-        .enumerate()
-        .find_map(|(p, plc)| plc.input_registers.iter().position(|ir| ir.source == source).map(|r| (p, r)))
-}
-
-/// Whether an operator station sees sensor `sensor` with the PLCs it `reads`: one reads the
-/// PLC that reports it (an input register, or a discrete input of a switch), or none reports
-/// it (a field value). A high-high level switch wired to the SIS is lost with the SIS.
-fn sensor_seen(s: &Scenario, sensor: usize, reads: &[bool]) -> bool {
-    let source = RegisterSource::Sensor(SensorIdx(sensor as u32));
-    let switch = DiscreteSource::Switch(SensorIdx(sensor as u32));
-    let reporters: Vec<usize> = (0..s.plcs.len())
-        .filter(|p| {
-            let plc = &s.plcs[*p];
-            plc.input_registers.iter().any(|ir| ir.source == source)
-                || plc.discrete_inputs.iter().any(|d| d.source == switch)
-        })
-        .collect();
-    reporters.is_empty() || reporters.iter().any(|p| reads[*p])
-}
-
-/// Whether PLC `p` moves actuator `a`: its logic drives it, or one of its interlocks does
-/// when it trips (an SIS's blowdown valve).
-fn moves(s: &Scenario, p: usize, a: ActuatorIdx) -> bool {
-    s.plcs[p].drives(a)
-        || s.interlocks.iter().any(|il| il.plc.ix() == p && il.actions.iter().any(|(o, _)| *o == a))
-}
-
-/// A sensor's value read where `source` says, from the PLCs' input registers (`inputs` by
-/// PLC) or the field.
-fn read_sensor<'a>(
-    s: &Scenario,
-    source: Option<(usize, usize)>,
-    sensor: usize,
-    inputs: impl Fn(usize) -> &'a [u16],
-    field: &Field,
-) -> f64 {
-    match source {
-        Some((p, r)) => s.plcs[p].input_registers[r].value(inputs(p)),
-        None => field.sensors[sensor],
-    }
-}
-
-/// `sensor_source` of every sensor, worked out once (a tick hook samples them every second).
-pub fn sensor_sources(s: &Scenario) -> Vec<Option<(usize, usize)>> {
-    (0..s.sensors.len()).map(|i| sensor_source(s, i)).collect()
-}
-
-/// Each sensor as the operator station shows it in `snap` (none: it shows nothing), read
-/// where `sources` (`sensor_sources`) says, copying no table.
-pub fn shown_values(s: &Scenario, snap: &Snapshot, sources: &[Option<(usize, usize)>]) -> Vec<Option<f64>> {
-    fn read<'a>(
-        s: &Scenario,
-        sources: &[Option<(usize, usize)>],
-        inputs: impl Fn(usize) -> &'a [u16],
-        field: &Field,
-    ) -> Vec<Option<f64>> {
-        sources.iter().enumerate().map(|(i, src)| Some(read_sensor(s, *src, i, &inputs, field))).collect()
-    }
-    match &snap.screen {
-        Screen::Blank => vec![None; sources.len()],
-        Screen::Live => {
-            // What a PLC the stations cannot read reports is not seen (a gap in the trend).
-            let reads = operator_reads(s, snap);
-            let mut values = read(s, sources, |p| &snap.plcs[p].memory.input, &snap.field);
-            if !reads.iter().all(|r| *r) {
-                for (i, v) in values.iter_mut().enumerate() {
-                    if !sensor_seen(s, i, &reads) {
-                        *v = None;
-                    }
-                }
-            }
-            values
-        }
-        Screen::Frozen(seen) => read(s, sources, |p| &seen.inputs[p], &seen.field),
-    }
 }
 
 /// What the operators' displays show.

@@ -31,6 +31,12 @@ impl Drill {
         store.registry().ok()?.enterprises.into_iter().find(|e| e.id == team)
     }
 
+    /// The drill's clock's start, ms since 1970: when it was created (its record's), the
+    /// clock its captures and alerts are stamped with, plant time after it.
+    fn epoch_ms(&self) -> u64 {
+        u64::try_from(self.created_ms).unwrap_or(0)
+    }
+
     /// The record of `team`'s sitting of this exam, once graded and signed at its end (none:
     /// not yet, or a drill that records nothing).
     fn exam_record(&self, team: &str) -> Result<Option<crate::store::ExamRecord>, ServiceError> {
@@ -289,7 +295,13 @@ impl DrillApi for Drill {
     ) -> Option<Vec<icsdrill_drill::alerts::Alert>> {
         let h = self.team(team)?.here()?;
         let events = h.live.shown_alerts_since(since, limit);
-        Some(events.iter().filter_map(|e| icsdrill_drill::alerts::alert_of(&self.scenario, e)).collect())
+        let epoch = self.epoch_ms();
+        Some(
+            events
+                .iter()
+                .filter_map(|e| icsdrill_drill::alerts::alert_of(&self.scenario, e, epoch))
+                .collect(),
+        )
     }
 
     fn team_syslog(
@@ -313,7 +325,8 @@ impl DrillApi for Drill {
                 });
             };
             let (stop, watch) = watch::channel(false);
-            super::syslog::spawn(h.live.clone(), self.scenario.clone(), t.info.id.clone(), target, watch);
+            let clock = (h.live.clone(), self.scenario.clone(), self.epoch_ms());
+            super::syslog::spawn(clock, t.info.id.clone(), target, watch);
             forwarders[k] = Some(stop);
         }
         Ok(())

@@ -23,8 +23,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 /// Starts forwarding `team`'s alerts from event `since` on, until `stop` turns true or the
 /// range stops.
 pub(super) fn spawn(
-    live: Arc<Live>,
-    scenario: Arc<Scenario>,
+    (live, scenario, epoch_ms): (Arc<Live>, Arc<Scenario>, u64),
     team: String,
     target: SyslogTarget,
     mut stop: watch::Receiver<bool>,
@@ -47,8 +46,8 @@ pub(super) fn spawn(
             };
             since = last.seq + 1;
             for e in &events {
-                let Some(alert) = alert_of(&scenario, e) else { continue };
-                let now = icsdrill_web::syslog_now();
+                let Some(alert) = alert_of(&scenario, e, epoch_ms) else { continue };
+                let now = icsdrill_web::syslog_time(alert.at_ms);
                 let mut line = if target.format == "cef" {
                     alert.syslog_cef(&team, &host, &now)
                 } else {

@@ -104,13 +104,12 @@ with failing(driver, f"{out}/failure.png"):
     wait.until(lambda d: "Isolate a host" in d.find_element(By.ID, "toast").text)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#myactions li[data-kind=isolate_host]"))
     assert "Isolate a host" in driver.find_element(By.ID, "myactions").text
-    # An action the range refuses (a write window that ends before it starts) says why, in words.
-    Select(driver.find_element(By.ID, "kind")).select_by_value("restrict_writes")
-    Select(wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#fields select[name=plc]"))).select_by_value("plc-t101")
-    driver.find_element(By.CSS_SELECTOR, "#fields input[name=start]").send_keys("10")
-    driver.find_element(By.CSS_SELECTOR, "#fields input[name=end]").send_keys("5")
+    # An action the range refuses (a hazard id past its length) says why, in words.
+    Select(driver.find_element(By.ID, "kind")).select_by_value("declare_hazard")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields input[name=id]"))
+    driver.find_element(By.CSS_SELECTOR, "#fields input[name=id]").send_keys("range:" + "x" * 120)
     driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]").click()
-    refused = "#myactions li[data-kind=restrict_writes]"
+    refused = "#myactions li[data-kind=declare_hazard]"
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, refused))
     seen["refused_action"] = driver.execute_script(f"return document.querySelector('{refused}').textContent")
     # A double click sends one action, not two.
@@ -122,6 +121,21 @@ with failing(driver, f"{out}/failure.png"):
     ticked = tick(driver)
     wait.until(lambda d: tick(d) > ticked + 10)
     seen["notify_sent"] = count(driver, "notify")
+    # A write window that ends before it starts is said so before anything is sent.
+    Select(driver.find_element(By.ID, "kind")).select_by_value("restrict_writes")
+    Select(wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#fields select[name=plc]"))).select_by_value("plc-t101")
+    driver.find_element(By.CSS_SELECTOR, "#fields input[name=start]").send_keys("10")
+    driver.find_element(By.CSS_SELECTOR, "#fields input[name=end]").send_keys("5")
+    driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]").click()
+    wait.until(lambda d: "end address" in d.find_element(By.ID, "toast").text)
+    seen["bad_window"] = [driver.find_element(By.ID, "toast").text, count(driver, "restrict_writes")]
+    # Function codes that are not numbers are said so in words, and nothing is sent.
+    Select(driver.find_element(By.ID, "kind")).select_by_value("allow_functions")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields input[name=functions]"))
+    driver.find_element(By.CSS_SELECTOR, "#fields input[name=functions]").send_keys("abc")
+    driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]").click()
+    wait.until(lambda d: "Function codes" in d.find_element(By.ID, "toast").text)
+    seen["bad_functions"] = [driver.find_element(By.ID, "toast").text, count(driver, "allow_functions")]
     # A PLC restart is asked first; dismissed, nothing is sent.
     Select(driver.find_element(By.ID, "kind")).select_by_value("restart_plc")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields select[name=plc]"))

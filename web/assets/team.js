@@ -62,6 +62,9 @@ async function teamPage() {
       else if (k === "position") body.position = Number(v) / 100;
       else body[k] = v;
     });
+    // Said in words before it is sent, not as the server's parser puts it.
+    const bad = formProblem(body, ACTIONS[kind.value].f);
+    if (bad) { toast(bad, true); return; }
     await sending(ev.target, async () => {
       try { await api(base + "/actions", body); toast(tr("applied") + ": " + actionName(kind.value)); } catch (e) { toast(e.message, true); }
     });
@@ -470,6 +473,17 @@ function trends() {
 }
 
 teamPage();
+
+// What is wrong with an action's form, in words (none: it can be sent): a field left empty,
+// function codes that are not 1-127, a write window that ends before it starts.
+function formProblem(body, fields) {
+  const empty = fields.find(f => !["min", "max", "text", "position"].includes(f) && (f === "hazard" ? body.id : body[f]) == null);
+  if (empty) return tr("fill_in").replace("{f}", tr("f_" + empty));
+  if (body.functions && (!body.functions.length || body.functions.some(f => !Number.isInteger(f) || f < 1 || f > 127))) return tr("bad_functions");
+  if (body.end != null && body.start != null && body.end < body.start) return tr("bad_window");
+  if (body.min != null && body.max != null && body.max < body.min) return tr("bad_limits");
+  return null;
+}
 
 // The exam panel of a trainee's console: the tasks set and their points while the exam runs
 // (with the time left), the grade task by task once it is over, the areas under their pass

@@ -40,10 +40,13 @@ pub use icsdrill_drill::vocab::EndpointInfo;
 use icsdrill_engine::SimEvent;
 use serde::{Deserialize, Serialize};
 
-/// Now as an RFC 5424 TIMESTAMP (UTC, microseconds: the format allows six digits at most), for
-/// the alerts sent as syslog lines, streamed or forwarded.
-pub fn syslog_now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+/// `ms` since 1970 as an RFC 5424 TIMESTAMP (UTC, milliseconds), for the alerts sent as
+/// syslog lines, streamed or forwarded: each stamped with its time on the drill's clock
+/// (`Alert::at_ms`), not when it was sent (a backlog stamped all at once, as it came).
+pub fn syslog_time(ms: u64) -> String {
+    let at = jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(i64::MAX))
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// A spreadsheet to download (`text/csv` or xlsx), named `STEM.csv` or `STEM.xlsx` after the

@@ -503,9 +503,9 @@ pub(super) async fn team_alerts(
                 if let Some(a) = queue.pop_front() {
                     let data = match format.as_str() {
                         "cef" => a.cef(&team),
-                        // Stamped as it is sent, as the range's own syslog forwarder does (a SIEM
-                        // stamped a backlog without one all at once, as it came).
-                        "syslog" => a.rfc5424(&team, "icsdrill", &crate::syslog_now()),
+                        // Stamped with its time on the drill's clock, as the range's own syslog
+                        // forwarder does and its captures are.
+                        "syslog" => a.rfc5424(&team, "icsdrill", &crate::syslog_time(a.at_ms)),
                         _ => serde_json::to_string(&a).unwrap_or_default(),
                     };
                     let event = Event::default().event("alert").id(a.seq.to_string()).data(data);
