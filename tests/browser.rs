@@ -52,7 +52,18 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert!(seen["parts"]["detection"].as_f64().unwrap() > 0.0, "{seen}");
     assert!(seen["parts"]["report_quality"].as_f64().unwrap() > 0.0, "{seen}");
     assert!(seen["board"]["red-team"].as_f64().unwrap() > seen["board"]["blue"].as_f64().unwrap(), "{seen}");
-    assert_eq!(seen["withheld"], serde_json::json!(["trip_avoided", "damage_avoided", "uptime"]), "{seen}");
+    assert_eq!(
+        seen["withheld"],
+        serde_json::json!([
+            "time_to_detect",
+            "time_to_contain",
+            "time_to_recover",
+            "trip_avoided",
+            "damage_avoided",
+            "uptime"
+        ]),
+        "{seen}"
+    );
     assert_eq!(
         (&seen["provisional_note"], &seen["provisional_badge"]),
         (&true.into(), &true.into()),

@@ -795,7 +795,14 @@ fn a_provisional_score_moves_only_with_what_the_team_did_and_found() {
                 shown.tick / u64::from(s.tick_hz)
             );
         }
-        for key in ["trip_avoided", "damage_avoided", "uptime"] {
+        for key in [
+            "time_to_detect",
+            "time_to_contain",
+            "time_to_recover",
+            "trip_avoided",
+            "damage_avoided",
+            "uptime",
+        ] {
             let part = last_shown.components.iter().find(|p| p.key == key).unwrap();
             assert!(part.withheld && part.points == 0.0, "{id}: {part:?}");
         }
@@ -967,7 +974,10 @@ async fn a_blind_drill_shows_teams_and_the_board_only_what_their_reports_found_u
         .filter(|c| c["withheld"] == true)
         .map(|c| c["key"].as_str().unwrap())
         .collect();
-    assert_eq!(withheld, ["trip_avoided", "damage_avoided", "uptime"], "{seen}");
+    // The response times too: timed from the attack's start they would say when it began.
+    let judged_later =
+        ["time_to_detect", "time_to_contain", "time_to_recover", "trip_avoided", "damage_avoided", "uptime"];
+    assert_eq!(withheld, judged_later, "{seen}");
     let state = json(http(addr, "GET", "/api/teams/a/state", Some(&tokens[0]), None).await);
     assert_eq!(state["score"], seen, "its console shows the same");
     // The public board (teams, observers) shows no team's score (another team's, rising as its

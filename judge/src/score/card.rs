@@ -56,28 +56,29 @@ impl Scorer {
 
     /// The card a team sees of a blind drill until the hot wash: the points earned so far from
     /// what its reports found. Only the attack steps its reports have matched count, as they
-    /// stood when matched (the hosts they had come from, an effect a report came after):
-    /// detection against the most steps one run can fire, each timed part the best any counted
-    /// step earns (`timed_so_far`), nothing before the first match. Process safety, which would
-    /// tell what false data hides from its displays, is withheld. So its points move only with
-    /// what the team does (its alert count grows with what its monitoring sees). Its
-    /// tie-break tick is its own.
+    /// stood when matched (the hosts they had come from): detection against the most steps one
+    /// run can fire. The timed parts are withheld with process safety, judged at the hot
+    /// wash: timed from the attack's start, they would tell when it began (timed from each
+    /// reported step instead, they promised points the hot wash took back: 61 for time to
+    /// detect, 0 at the end), and process safety what false data hides from its displays. So
+    /// its points move only with what the team does (its alert count grows with what its
+    /// monitoring sees). Its tie-break tick is its own.
     pub fn provisional_card(&mut self, now: u64) -> ScoreCard {
         self.card_as(now, Sight::Reported)
     }
 
     fn card_as(&mut self, now: u64, sight: Sight) -> ScoreCard {
         let d = self.detection(sight);
-        let (timed, attack_start) = match sight {
-            Sight::All => (self.timed_parts(d.first), self.attack_start),
-            Sight::Reported => (self.timed_so_far(&d), self.first_reported_start(&d)),
+        let attack_start = match sight {
+            Sight::All => self.attack_start,
+            Sight::Reported => self.first_reported_start(&d),
         };
         let mut components = vec![d.part];
-        components.extend(timed);
+        let judged_later = self.timed_parts(d.first).into_iter().chain(self.safety_parts(now));
         if sight == Sight::All {
-            components.extend(self.safety_parts(now));
+            components.extend(judged_later);
         } else {
-            components.extend(self.safety_parts(now).map(|c| Component {
+            components.extend(judged_later.map(|c| Component {
                 points: 0.0,
                 detail: texts::withheld(),
                 withheld: true,
@@ -238,56 +239,6 @@ impl Scorer {
                 r.contain_target_ticks,
             ),
             recover,
-        ]
-    }
-
-    /// Time to detect, contain and recover as earned so far (a provisional card): nothing
-    /// before a report matched the attack, then each the best any counted step earns, as it
-    /// stood when first reported (detected then, contained from its first tick, recovered from
-    /// a change to the process it had made by then: a report filed again later, costing
-    /// nothing, must not tell the team that the step has since taken effect). The best, so a
-    /// report matching one more step never lowers a part.
-    fn timed_so_far(&self, d: &Detection) -> [Component; 3] {
-        let (r, p) = (&self.rubric, &self.rubric.points);
-        let counted: Vec<(&super::StepSeen, u64)> = (0..self.steps.len())
-            .filter(|i| d.counted[*i])
-            .filter_map(|i| Some((&self.steps[i], d.credited[i]?)))
-            .collect();
-        let best = |key: &'static str, points: f64, target: u64, times: Vec<(u64, Option<u64>)>| {
-            let earned = times.iter().map(|&(from, at)| match at {
-                Some(at) => {
-                    let dt = at.saturating_sub(from);
-                    (decay(points, dt, target), texts::took(self.minutes(dt), self.minutes(target)))
-                }
-                None => (0.0, texts::not_yet(key)),
-            });
-            let (earned, detail) = earned
-                .fold(None, |b: Option<(f64, _)>, e| match b {
-                    Some(b) if b.0 >= e.0 => Some(b),
-                    _ => Some(e),
-                })
-                .unwrap_or_else(|| {
-                    (
-                        0.0,
-                        if counted.is_empty() { texts::none_reported() } else { texts::no_change_reported() },
-                    )
-                });
-            part(key, (texts::time_label(key), detail), earned, points)
-        };
-        let first = |s: &super::StepSeen| s.first_tick.unwrap_or(0);
-        let detect = counted.iter().map(|(s, reported)| (first(s), Some(*reported))).collect();
-        let contain =
-            counted.iter().map(|(s, _)| (first(s), self.first_contain.map(|t| t.max(first(s))))).collect();
-        let recover = counted
-            .iter()
-            .filter_map(|(s, reported)| {
-                s.effect_tick.filter(|e| e <= reported).map(|e| (e, s.recovered_tick))
-            })
-            .collect();
-        [
-            best("time_to_detect", p.time_to_detect, r.detect_target_ticks, detect),
-            best("time_to_contain", p.time_to_contain, r.contain_target_ticks, contain),
-            best("time_to_recover", p.time_to_recover, r.recover_target_ticks, recover),
         ]
     }
 

@@ -61,24 +61,6 @@ pub(super) fn no_attack() -> Text {
     Text::new("no attack yet: nothing to do", "尚无攻击：无需处置")
 }
 
-/// A timed part of a provisional card before any report matched the attack.
-pub(super) fn none_reported() -> Text {
-    Text::new("no attack reported yet", "尚未报告攻击")
-}
-
-/// Time to recover on a provisional card whose reported steps had changed nothing yet.
-pub(super) fn no_change_reported() -> Text {
-    Text::new("no reported step had changed the process", "已报告的攻击步骤尚未改变工艺")
-}
-
-/// A timed part of a provisional card not earned yet.
-pub(super) fn not_yet(key: &str) -> Text {
-    match key {
-        "time_to_contain" => Text::new("not contained yet", "尚未遏制"),
-        _ => Text::new("not restored yet", "尚未恢复"),
-    }
-}
-
 pub(super) fn nothing_to_recover() -> Text {
     Text::new("the attack changed nothing to recover", "攻击未造成需恢复的改变")
 }
