@@ -214,9 +214,13 @@ async fn kill_9_loses_no_acknowledged_input_and_the_drill_resumes_and_replays() 
         rest.iter().find_map(|l| l.split_once("team a: score ")).map(|(_, r)| r.split(',').next().unwrap());
     let (ok, out) = replay(&dir, &id);
     assert!(ok, "{out}");
+    // The stored score is the one printed as it stopped (its card recorded where the range
+    // stood, whatever the board had recorded before).
+    let printed_score = printed.expect("the stop summary's score");
+    assert!(out.contains(&format!("score stored {printed_score} ")), "{printed_score}: {out}");
     let store = SqliteStore::open(&dir).unwrap();
     // The score printed as it stopped is the one its report gives, judged as `icsdrill
-    // report` judges it (the replayed log, at the last tick it ran).
+    // report` judges it (the replayed log, at the tick the range had reached).
     let (record, teams) = store.drill(&id).unwrap().unwrap();
     let loaded = icsdrill::store::replay::load(&store, &record, &teams, 0).unwrap();
     let a = loaded.teams.iter().find(|t| t.id == "a").unwrap();

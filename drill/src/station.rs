@@ -44,20 +44,18 @@ fn sensor_source(s: &Scenario, sensor: usize) -> Option<(usize, usize)> {
         .find_map(|(p, plc)| plc.input_registers.iter().position(|ir| ir.source == source).map(|r| (p, r)))
 }
 
-/// Whether an operator station sees sensor `sensor` with the PLCs it `reads`: one reads the
-/// PLC that reports it (an input register, or a discrete input of a switch), or none reports
-/// it (a field value). A high-high level switch wired to the SIS is lost with the SIS.
+/// Whether an operator station sees sensor `sensor` with the PLCs it `reads`: it reads the
+/// PLC whose input register reports it (where `hmi_value` reads it), else one whose discrete
+/// input a switch is wired to, else nobody reports it (a field value). A high-high level
+/// switch wired to the SIS is lost with the SIS.
 pub(crate) fn sensor_seen(s: &Scenario, sensor: usize, reads: &[bool]) -> bool {
-    let source = RegisterSource::Sensor(SensorIdx(sensor as u32));
+    if let Some((p, _)) = sensor_source(s, sensor) {
+        return reads[p];
+    }
     let switch = DiscreteSource::Switch(SensorIdx(sensor as u32));
-    let reporters: Vec<usize> = (0..s.plcs.len())
-        .filter(|p| {
-            let plc = &s.plcs[*p];
-            plc.input_registers.iter().any(|ir| ir.source == source)
-                || plc.discrete_inputs.iter().any(|d| d.source == switch)
-        })
-        .collect();
-    reporters.is_empty() || reporters.iter().any(|p| reads[*p])
+    let wired: Vec<usize> =
+        (0..s.plcs.len()).filter(|p| s.plcs[*p].discrete_inputs.iter().any(|d| d.source == switch)).collect();
+    wired.is_empty() || wired.iter().any(|p| reads[*p])
 }
 
 /// Whether PLC `p` moves actuator `a`: its logic drives it, or one of its interlocks does

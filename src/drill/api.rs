@@ -41,7 +41,9 @@ impl Drill {
     /// not yet, or a drill that records nothing).
     fn exam_record(&self, team: &str) -> Result<Option<crate::store::ExamRecord>, ServiceError> {
         let Some(db) = &self.database else { return Ok(None) };
-        let exams = db.open().and_then(|store| store.exams(None)).map_err(ServiceError::internal)?;
+        // This exam's cohort's results only (the console asks every 2 s until it is signed).
+        let cohort = Some(self.cohort.as_str());
+        let exams = db.open().and_then(|store| store.exams(cohort)).map_err(ServiceError::internal)?;
         Ok(exams.into_iter().find(|e| e.drill == self.id && e.trainee == team))
     }
 }
@@ -151,6 +153,11 @@ impl DrillApi for Drill {
         let mut view = TeamView::build(&self.scenario, &snap, parts);
         view.nodes = self.other_nodes();
         Some(view)
+    }
+
+    fn team_clock_s(&self, team: &str) -> Option<f64> {
+        let h = self.team(team)?.here()?;
+        Some(h.live.snapshot().tick as f64 / f64::from(self.scenario.tick_hz))
     }
 
     fn team_endpoints(&self, team: &str) -> Option<Vec<EndpointInfo>> {

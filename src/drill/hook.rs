@@ -49,9 +49,10 @@ pub(super) struct Published {
     /// Once the drill is over, its card as its report scores it (`Drill::card_of`), with the
     /// tick it is judged at.
     pub(super) final_card: Mutex<Option<(u64, Arc<ScoreCard>)>>,
-    /// The tick the range has reached: its clock after the last tick it ran. Judging takes the
-    /// log to it, so a drill is scored at the time it stopped, the quiet ticks after its last
-    /// event counted (an outage's downtime goes on in them).
+    /// The tick the range has reached: its clock after the last tick it ran, or, resumed, the
+    /// tick its stored card was judged at when that is later (`replay::reached`: the quiet
+    /// ticks after the last event are not re-run). Judging takes the log to it, so a drill is
+    /// scored at the time it stopped, those ticks counted (an outage's downtime goes on in them).
     pub(super) reached: AtomicU64,
     /// Where a recorded drill's cards go: the final card is recorded too (`Drill::card_of`),
     /// so the stored score is the drill's own at its end.
@@ -330,7 +331,10 @@ pub(super) fn score_hook(
             r.sender.record(Batch { team: r.index, tick: applied, inputs, events: new.to_vec() });
         }
         published.log(new);
-        published.reached.store(sim.tick(), Ordering::Release);
+        // Never lowered: a resumed range re-run to its last event stands before the tick the
+        // drill had reached (its stored card's), and catching up to the others must not
+        // judge it earlier than it was.
+        published.reached.fetch_max(sim.tick(), Ordering::AcqRel);
         let (relevant, shown) = state.read(new);
         if shown {
             published.track.store(Arc::new(state.track.clone()));

@@ -254,6 +254,14 @@ impl DrillServer {
         self.drill.foreign.flush();
         let recorder = self.drill.recorder.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(r) = recorder {
+            // Each team's card where its range stopped goes on record last, whatever the board
+            // recorded before (a range that caught up after the white cell's end, a stop before
+            // it): the stored score is the one the stop summary prints.
+            for (k, t) in self.drill.teams.iter().enumerate() {
+                if let Some((end, card)) = t.here().and_then(|h| self.drill.card_reached(&h)) {
+                    r.score(k, end, card.total, serde_json::to_string(&card).unwrap_or_default());
+                }
+            }
             tokio::task::spawn_blocking(move || r.finish()).await?;
         }
         failed.map_or(Ok(out), Err)

@@ -444,15 +444,8 @@ impl Drill {
         {
             return card.clone();
         }
-        let mut events = {
-            let judged = h.published.judged.lock().unwrap_or_else(|e| e.into_inner());
-            if judged.spilled {
-                return h.published.card.load_full();
-            }
-            judged.events.clone()
-        };
-        events.retain(|e| e.tick < end);
-        let card = Arc::new(self.card_at_end(&events, end));
+        let Some((end, card)) = self.card_reached(h) else { return h.published.card.load_full() };
+        let card = Arc::new(card);
         // Recorded as the drill's last card: the stored score (the regional view's, a
         // replay's) is this one.
         if let Some(r) = h.published.recording.get() {
@@ -460,6 +453,21 @@ impl Drill {
         }
         *last = Some((end, card.clone()));
         card
+    }
+
+    /// A team's card judged at the tick its range has reached, from its judged events in
+    /// memory (none for a team whose events spilled to the store: `judged_log` reads those).
+    fn card_reached(&self, h: &Here) -> Option<(u64, ScoreCard)> {
+        let end = h.published.reached.load(Ordering::Acquire);
+        let mut events = {
+            let judged = h.published.judged.lock().unwrap_or_else(|e| e.into_inner());
+            if judged.spilled {
+                return None;
+            }
+            judged.events.clone()
+        };
+        events.retain(|e| e.tick < end);
+        Some((end, self.card_at_end(&events, end)))
     }
 
     /// Whether team `team` (here) solved flag challenge `challenge` before (from its judged

@@ -135,10 +135,14 @@ pub fn rerun_showing(
 /// quiet ticks after the last event leave nothing else behind), else where the re-run stands.
 /// What the drill judged it at, and a resumed drill goes on judging it at.
 pub fn reached(store: &dyn Store, drill: &str, team: &str, sim: &Sim) -> Result<u64> {
-    let scored = store.score(drill, team)?.and_then(|(_, card)| {
-        serde_json::from_str::<serde_json::Value>(&card).ok().and_then(|c| c["tick"].as_u64())
-    });
-    Ok(scored.map_or(sim.tick(), |at| at.max(sim.tick())))
+    Ok(reached_by(store.score(drill, team)?.map(|(_, card)| card).as_deref(), sim))
+}
+
+/// `reached` from the team's stored card (JSON), if any: what a bundle carries too.
+pub fn reached_by(card: Option<&str>, sim: &Sim) -> u64 {
+    let scored =
+        card.and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok().and_then(|c| c["tick"].as_u64()));
+    scored.map_or(sim.tick(), |at| at.max(sim.tick()))
 }
 
 /// Rebuilds every team's simulation from the stored inputs, noting what each operator station

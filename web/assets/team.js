@@ -51,6 +51,7 @@ async function teamPage() {
   };
   $("#action").addEventListener("submit", async ev => {
     ev.preventDefault();
+    if (busy.has(ev.target.id)) return;
     // A restart or a stop takes the PLC's control away and counts as destructive: asked first.
     const destructive = kind.value === "restart_plc" || (kind.value === "set_mode" && ev.target.mode && ev.target.mode.value !== "run");
     if (destructive && !confirm(tr("confirm_destructive"))) return;
@@ -100,7 +101,8 @@ async function teamPage() {
     document.body.dataset.tick = s.tick;
     const to = Math.max(1, Math.floor(s.simulated_s) - 2), pc = $("#pcap");
     if (pc) pc.href = `${base}/pcap?from=${Math.max(0, to - 300)}&to=${to}`;
-    // Wireshark decodes port 502 as Modbus/TCP: endpoints on other ports need "Decode As".
+    // Wireshark decodes port 502 as Modbus/TCP: endpoints on other ports are given to its
+    // Modbus/TCP dissector as its ports.
     // Each run of consecutive Modbus ports once (no IEC 104 or OPC UA port among them).
     const ports = [...new Set(s.endpoints.map(e => e.port).filter(p => p !== 502))].sort((a, b) => a - b);
     const runs = [];

@@ -177,8 +177,8 @@ impl Scorer {
 
     /// A provisional card's attack start: the first tick of the step the first matching
     /// report found, which no later report moves. Only the response plan reads it (the timed
-    /// parts are `timed_so_far`'s), and a plan is scored in enterprise drills, which are blind
-    /// only when asked.
+    /// parts are withheld), and a plan is scored in enterprise drills, which are blind only
+    /// when asked.
     fn first_reported_start(&self, d: &Detection) -> Option<u64> {
         let anchor = (0..self.steps.len()).filter(|i| d.counted[*i]).min_by_key(|i| d.credited[*i]);
         anchor.and_then(|i| self.steps[i].first_tick)

@@ -159,10 +159,6 @@ struct StepSeen {
     first_tick: Option<u64>,
     /// The hosts it came from, each with the tick it first did.
     hosts: Vec<(String, u64)>,
-    /// Its first attempt that changed the process.
-    effect_tick: Option<u64>,
-    /// The team's first recovering action after that.
-    recovered_tick: Option<u64>,
 }
 
 /// Reads a team's event log and scores it.
@@ -373,7 +369,6 @@ impl Scorer {
                     }
                     if *ok && self.step_defs[i].effect {
                         self.first_effect.get_or_insert(tick);
-                        seen.effect_tick.get_or_insert(tick);
                     }
                 }
             }
@@ -426,13 +421,11 @@ impl Scorer {
         if CONTAIN_KINDS.contains(&kind) && self.first_contain.is_none() {
             self.first_contain = Some(tick);
         }
-        if RECOVER_KINDS.contains(&kind) {
-            if self.first_effect.is_some() && self.first_recover_after_effect.is_none() {
-                self.first_recover_after_effect = Some(tick);
-            }
-            for seen in self.steps.iter_mut().filter(|s| s.effect_tick.is_some()) {
-                seen.recovered_tick.get_or_insert(tick);
-            }
+        if RECOVER_KINDS.contains(&kind)
+            && self.first_effect.is_some()
+            && self.first_recover_after_effect.is_none()
+        {
+            self.first_recover_after_effect = Some(tick);
         }
         match input {
             SimInput::RestartPlc { .. } => self.destructive += 1,

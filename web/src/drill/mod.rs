@@ -90,6 +90,10 @@ pub trait DrillApi: Send + Sync + 'static {
     fn queue_for<'a>(&'a self, _team: &'a str, _input: SimInput) -> BoxFuture<'a, Result<String, ActError>> {
         Box::pin(async { Err(ActError::Unavailable) })
     }
+    /// The simulated second team `team`'s range has reached (none: not run here).
+    fn team_clock_s(&self, _team: &str) -> Option<f64> {
+        None
+    }
     /// What the team console shows: measured values, alarms, endpoints, hints, injects,
     /// its own score. No true values, no attack internals.
     fn team_state(&self, team: &str) -> Option<TeamView>;

@@ -263,8 +263,7 @@ pub(super) async fn team_action(
     Ok(Json(Applied { applied: true, kind: kind.to_string(), queued: None }))
 }
 
-/// How far past the plant's clock a report's observed time may be (the board's clock, which
-/// says it, may be a moment behind the range).
+/// How far past the team's plant clock a report's observed time may be.
 const OBSERVED_GRACE_S: f64 = 60.0;
 
 /// An incident report as the form sends it.
@@ -320,9 +319,9 @@ pub(super) async fn team_report(
         )
         .zh("发现时间须为不小于 0 的秒数"));
     }
-    // Nothing is observed before it happens: a time past the plant's clock (with a minute's
-    // grace for a board a moment behind) is a typing error, said as one.
-    let now_s = drill.scoreboard(true).borrow().clock.at_s;
+    // Nothing is observed before it happens: a time past the team's plant clock (with a
+    // minute's grace for a trainee rounding up) is a typing error, said as one.
+    let now_s = drill.team_clock_s(&team).unwrap_or(f64::INFINITY);
     if let Some(t) = r.observed_s.filter(|t| *t > now_s + OBSERVED_GRACE_S) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
