@@ -72,6 +72,12 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert_eq!(seen["hidden_totals"], serde_json::json!(["–"]), "{seen}");
     assert_eq!(seen["ties_hidden_blind"], true, "how equal scores rank, on a board of no scores: {seen}");
     assert_eq!(seen["provisional_badge_after"], false, "{seen}");
+    // No empty chart frame on a blind board: it comes with the scores at the hot wash.
+    assert_eq!(
+        (&seen["chart_shown_blind"], &seen["chart_shown_after"]),
+        (&false.into(), &true.into()),
+        "{seen}"
+    );
     assert_eq!(seen["mimic_clashes"], serde_json::json!([]), "the process diagram's texts clash: {seen}");
     assert_eq!(seen["zh"], "事件报告");
     // A refused action says why, in the console's language.
@@ -109,7 +115,8 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     // The HMI: LIT-101's faceplate shows its value, its three alarm limits and the fill loop's
     // set points as numbers read from the PLC, and a trend; updates left it in place.
     let fp = &seen["faceplate"];
-    assert!(fp["title"].as_str().is_some_and(|t| t.starts_with("LIT-101")), "{seen}");
+    // Its tag once: the name without it.
+    assert_eq!(fp["title"], "LIT-101 — T-101 level", "{seen}");
     assert!(
         fp["value"]
             .as_str()

@@ -219,6 +219,8 @@ with failing(driver, f"{out}/failure.png"):
     seen["hidden_totals"] = sorted(set(t for _, t in cells(driver)))
     seen["ties_hidden_blind"] = driver.execute_script("return document.querySelector('#board + p.ties').hidden")
     seen["provisional_badge"] = driver.execute_script("return !document.getElementById('provisional').hidden")
+    chart_shown = "return !document.getElementById('history').closest('section').hidden"
+    seen["chart_shown_blind"] = driver.execute_script(chart_shown)
     clock = driver.find_element(By.ID, "clock").text
     wait.until(lambda d: d.find_element(By.ID, "clock").text != clock)
     seen["clock"] = driver.find_element(By.ID, "clock").text
@@ -235,6 +237,7 @@ with failing(driver, f"{out}/failure.png"):
     wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-seq")) > seq and board(d)[0][0] == team)
     seen["board"] = dict(board(driver))
     seen["provisional_badge_after"] = driver.execute_script("return !document.getElementById('provisional').hidden")
+    seen["chart_shown_after"] = driver.execute_script(chart_shown)
     # The scoreboard in Chinese: nothing of its own UI left in English.
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=rank]").text == "名次")

@@ -385,6 +385,9 @@ async function scoreboardPage() {
     // history, the changes it hid where they happened.
     if (wasHidden && !b.frozen && !b.provisional) api("/api/scoreboard/history").then(history.seed).catch(() => {});
     wasHidden = b.frozen || b.provisional;
+    // A blind drill's chart has nothing to draw until the hot wash: no empty frame meanwhile.
+    const chart = $("#history").closest("section");
+    if (chart.hidden !== !!b.provisional) { chart.hidden = !!b.provisional; if (!chart.hidden) window.dispatchEvent(new Event("resize")); }
     fullView(b, info && info.blind);
     // A board as new as what the drill said at the page's opening (or one held by a pause)
     // sets the clock from now on.

@@ -358,7 +358,7 @@ function mimic(current) {
     }
     fields = [["", big], ...f];
     builtLang = lang;
-    fp.innerHTML = `<button class="close" aria-label="${esc(tr("close"))}">✕</button><h2 id="fp-title">${esc(open.tag)} — ${esc(txt(open.name || ""))}</h2><p class="big" data-fpv="0"></p><table>`
+    fp.innerHTML = `<button class="close" aria-label="${esc(tr("close"))}">✕</button><h2 id="fp-title">${esc(open.tag)} — ${esc(fpName(open))}</h2><p class="big" data-fpv="0"></p><table>`
       + f.map(([label], i) => `<tr><th scope="row">${esc(label)}</th><td class="num" data-fpv="${i + 1}"></td></tr>`).join("")
       + `</table>${open.k === "s" && !open.switch ? '<div id="fp-trend" class="chart"></div>' : ""}`;
   };
@@ -475,6 +475,13 @@ function trends() {
 }
 
 teamPage();
+
+// A faceplate's name without its tag when the name begins with it ("LIT-101 — T-101 level",
+// not "LIT-101 — LIT-101 T-101 level").
+function fpName(open) {
+  const name = txt(open.name || "");
+  return name.startsWith(open.tag + " ") ? name.slice(open.tag.length + 1) : name;
+}
 
 // What is wrong with an action's form, in words (none: it can be sent): a field left empty,
 // function codes that are not 1-127, a write window that ends before it starts.
