@@ -121,21 +121,19 @@ with failing(driver, f"{out}/failure.png"):
     ticked = tick(driver)
     wait.until(lambda d: tick(d) > ticked + 10)
     seen["notify_sent"] = count(driver, "notify")
-    # A write window that ends before it starts is said so before anything is sent.
-    Select(driver.find_element(By.ID, "kind")).select_by_value("restrict_writes")
-    Select(wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#fields select[name=plc]"))).select_by_value("plc-t101")
-    driver.find_element(By.CSS_SELECTOR, "#fields input[name=start]").send_keys("10")
-    driver.find_element(By.CSS_SELECTOR, "#fields input[name=end]").send_keys("5")
-    driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]").click()
-    wait.until(lambda d: "end address" in d.find_element(By.ID, "toast").text)
-    seen["bad_window"] = [driver.find_element(By.ID, "toast").text, count(driver, "restrict_writes")]
-    # Function codes that are not numbers are said so in words, and nothing is sent.
-    Select(driver.find_element(By.ID, "kind")).select_by_value("allow_functions")
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields input[name=functions]"))
-    driver.find_element(By.CSS_SELECTOR, "#fields input[name=functions]").send_keys("abc")
-    driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]").click()
-    wait.until(lambda d: "Function codes" in d.find_element(By.ID, "toast").text)
-    seen["bad_functions"] = [driver.find_element(By.ID, "toast").text, count(driver, "allow_functions")]
+    def said_before_sending(kind, typed, words):
+        """Fills `kind`'s form (input name -> text) and sends it: the toast, and how many such
+        actions the console lists (none: nothing was sent)."""
+        Select(driver.find_element(By.ID, "kind")).select_by_value(kind)
+        for name, text in typed.items():
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"#fields input[name={name}]"))[0].send_keys(text)
+        driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]").click()
+        wait.until(lambda d: words in d.find_element(By.ID, "toast").text)
+        return [driver.find_element(By.ID, "toast").text, count(driver, kind)]
+    # A write window that ends before it starts, function codes that are not numbers: said so
+    # in words before anything is sent.
+    seen["bad_window"] = said_before_sending("restrict_writes", {"start": "10", "end": "5"}, "end address")
+    seen["bad_functions"] = said_before_sending("allow_functions", {"functions": "abc"}, "Function codes")
     # A PLC restart is asked first; dismissed, nothing is sent.
     Select(driver.find_element(By.ID, "kind")).select_by_value("restart_plc")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields select[name=plc]"))

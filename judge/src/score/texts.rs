@@ -133,17 +133,42 @@ pub(super) fn flags(solved: usize, offered: usize, foreign: usize) -> (Text, Tex
 pub(super) fn false_positives(n: usize) -> (Text, Text) {
     (
         Text::new("False-positive reports", "误报"),
-        Text::new(format!("{n} reports matched no attack step"), format!("{n} 份报告与攻击步骤不符")),
+        Text::new(
+            format!("{n} {} matched no attack step", plural(n, "report", "reports")),
+            format!("{n} 份报告与攻击步骤不符"),
+        ),
     )
 }
 
 pub(super) fn destructive(n: usize) -> (Text, Text) {
     (
         Text::new("Destructive actions", "破坏性操作"),
-        Text::new(format!("{n} PLC restarts or stops"), format!("重启或停止 PLC {n} 次")),
+        Text::new(
+            format!("{n} PLC {}", plural(n, "restart or stop", "restarts or stops")),
+            format!("重启或停止 PLC {n} 次"),
+        ),
     )
 }
 
 pub(super) fn hints(n: usize) -> (Text, Text) {
-    (Text::new("Hints", "提示"), Text::new(format!("{n} hints taken"), format!("使用提示 {n} 条")))
+    (
+        Text::new("Hints", "提示"),
+        Text::new(format!("{n} {} taken", plural(n, "hint", "hints")), format!("使用提示 {n} 条")),
+    )
+}
+
+/// `one` for one of a thing, `many` for any other count ("1 hint", "0 hints").
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_read_as_english() {
+        assert_eq!(super::hints(1).1.en, "1 hint taken");
+        assert_eq!(super::hints(0).1.en, "0 hints taken");
+        assert_eq!(super::destructive(1).1.en, "1 PLC restart or stop");
+        assert_eq!(super::destructive(2).1.en, "2 PLC restarts or stops");
+    }
 }
