@@ -256,9 +256,15 @@ impl DrillServer {
         if let Some(r) = recorder {
             // Each team's card where its range stopped goes on record last, whatever the board
             // recorded before (a range that caught up after the white cell's end, a stop before
-            // it): the stored score is the one the stop summary prints.
+            // it): the stored score is the one the stop summary prints. A blind drill's before its
+            // hot wash keeps carrying the provisional card its team was last shown.
+            let provisional = self.drill.freeze.provisional(self.drill.phase());
             for (k, t) in self.drill.teams.iter().enumerate() {
-                if let Some((end, card)) = t.here().and_then(|h| self.drill.card_reached(&h)) {
+                let Some(h) = t.here() else { continue };
+                if let Some((end, mut card)) = self.drill.card_reached(&h) {
+                    if provisional {
+                        card.provisional = h.published.card.load().provisional.clone();
+                    }
                     r.score(k, end, card.total, serde_json::to_string(&card).unwrap_or_default());
                 }
             }
