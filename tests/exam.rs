@@ -179,6 +179,32 @@ fn a_trainee_made_loss_of_safety_fails_the_gate() {
     assert!(g.tasks.iter().find(|t| t.id == "detect").unwrap().points > 0.0, "{g:#?}");
 }
 
+/// An exam run to its own time limit keeps its pages, as one the white cell ends does: the
+/// trainee's console then links to the signed result (the server closed with the time limit,
+/// the link never came).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exam_run_to_its_time_limit_keeps_its_pages_for_the_trainees_result() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-exam-limit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap().to_string();
+    // No --duration: the scenario's time limit (at 2000 ticks a second, seconds of wall time).
+    let args = ["serve", "--mode", "exam", "--teams", "t3", "--data-dir", &d, "--modbus-port", "0"];
+    let fast = ["--http-port", "0", "--tick-hz", "2000", "--start"];
+    let (served, banner, lines) = crate::util::spawn_served(&[&args[..], &fast[..]].concat(), None);
+    let console = banner.iter().find_map(|l| l.split("console / 队伍控制台: ").nth(1)).unwrap().trim();
+    let (base, token) = console.split_once("/team/t3?token=").unwrap();
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let printed = crate::util::printed_once_ended(lines).await;
+    assert!(printed.iter().any(|l| l.starts_with("exam ") && l.contains("certificate")), "{printed:?}");
+    let (s, exam) = crate::drill::http(addr, "GET", "/api/teams/t3/exam", Some(token), None).await;
+    assert!(s == 200 && exam.contains(r#""certified":true"#), "{s}: {exam}");
+    let (s, page) =
+        crate::drill::http(addr, "GET", "/api/teams/t3/certificate?lang=en", Some(token), None).await;
+    assert!(s == 200 && page.contains("result notice"), "{s}: {page}");
+    drop(served);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// An exam ended before its attack began earns nothing for the tasks only the attack sets
 /// (they earned full marks: "0 of 0 fired steps reported", "0 of 0 changed PLCs restored",
 /// "no damage"), whatever the trainee did meanwhile; what it did to the plant's design still

@@ -64,10 +64,17 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
             time_is_up(&drill).await;
         }
         let mut concluded = None;
-        if ended_here {
-            // Ended by the white cell, the drill keeps its pages until Ctrl-C; its certificate
-            // and findings come now, once its logs are on disk (they wait for the stop when
-            // the database lags behind).
+        // An exam run to its own time limit keeps its pages as one the white cell ends does: the
+        // trainee opens the signed result from the console (`--duration` closes it as any drill).
+        let exam_time_up = over
+            && !ended_here
+            && drill.info().mode == Mode::Exam
+            && args.duration.is_none()
+            && drill.node().is_none();
+        if ended_here || exam_time_up {
+            // Ended by the white cell (or an exam's time limit), the drill keeps its pages until
+            // Ctrl-C; its certificate and findings come now, once its logs are on disk (they
+            // wait for the stop when the database lags behind).
             if tokio::time::timeout(RECORDS_WAIT, drill.all_recorded()).await.is_ok() {
                 let here = drill.teams().filter(|(t, _, _)| drill.live(&t.id).is_some());
                 let here = here.map(|(t, _, _)| t.id.clone()).collect();
