@@ -335,15 +335,11 @@ async fn chromium_an_exam_console_links_to_the_trainees_signed_result() {
     let dir = std::env::temp_dir().join(format!("icsdrill-exam-link-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let d = dir.to_str().unwrap().to_string();
-    let args = ["serve", "--mode", "exam", "--teams", "t4", "--data-dir", &d, "--modbus-port", "0"];
-    let fast = ["--http-port", "0", "--tick-hz", "100", "--start"];
-    let (served, banner, lines) = crate::util::spawn_served(&[&args[..], &fast[..]].concat(), None);
-    let console = banner.iter().find_map(|l| l.split("console / 队伍控制台: ").nth(1)).unwrap().trim();
-    let (base, token) = console.split_once("/team/t4?token=").unwrap();
-    let (base, token) = (base.to_string(), token.to_string());
+    let ((served, banner, lines), addr, token) =
+        crate::util::served_exam("t4", &d, &["--tick-hz", "100", "--start"]);
+    let base = format!("http://{addr}");
     // The white cell ends the exam: it is certified while its pages stay.
     let white_cell = banner.iter().find_map(|l| l.split("/instructor?token=").nth(1)).unwrap().trim();
-    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
     let body = r#"{"action":"end"}"#;
     let (s, answer) =
         crate::drill::http(addr, "POST", "/api/drill/control", Some(white_cell), Some(body)).await;

@@ -188,12 +188,9 @@ async fn an_exam_run_to_its_time_limit_keeps_its_pages_for_the_trainees_result()
     let _ = std::fs::remove_dir_all(&dir);
     let d = dir.to_str().unwrap().to_string();
     // No --duration: the scenario's time limit (at 2000 ticks a second, seconds of wall time).
-    let args = ["serve", "--mode", "exam", "--teams", "t3", "--data-dir", &d, "--modbus-port", "0"];
-    let fast = ["--http-port", "0", "--tick-hz", "2000", "--start"];
-    let (served, banner, lines) = crate::util::spawn_served(&[&args[..], &fast[..]].concat(), None);
-    let console = banner.iter().find_map(|l| l.split("console / 队伍控制台: ").nth(1)).unwrap().trim();
-    let (base, token) = console.split_once("/team/t3?token=").unwrap();
-    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let ((served, _, lines), addr, token) =
+        crate::util::served_exam("t3", &d, &["--tick-hz", "2000", "--start"]);
+    let token = token.as_str();
     let printed = crate::util::printed_once_ended(lines).await;
     assert!(printed.iter().any(|l| l.starts_with("exam ") && l.contains("certificate")), "{printed:?}");
     let (s, exam) = crate::drill::http(addr, "GET", "/api/teams/t3/exam", Some(token), None).await;

@@ -116,6 +116,31 @@ pub(crate) fn mini() -> Arc<Scenario> {
 /// The banner's lines read so far, and the rest of the program's output to come.
 pub(crate) type Banner = (Served, Vec<String>, std::io::Lines<std::io::BufReader<std::process::ChildStdout>>);
 
+/// A live exam of trainee `team` served by the command line, recording in `data`, with the
+/// flags `more`: the served process, its banner and the rest of its output, and its web
+/// address and the trainee's token from the banner.
+pub(crate) fn served_exam(team: &str, data: &str, more: &[&str]) -> (Banner, std::net::SocketAddr, String) {
+    let args = [
+        "serve",
+        "--mode",
+        "exam",
+        "--teams",
+        team,
+        "--data-dir",
+        data,
+        "--modbus-port",
+        "0",
+        "--http-port",
+        "0",
+    ];
+    let banner = spawn_served(&[&args[..], more].concat(), None);
+    let console = banner.1.iter().find_map(|l| l.split("console / 队伍控制台: ").nth(1)).unwrap().trim();
+    let (base, token) = console.split_once(&format!("/team/{team}?token=")).unwrap();
+    let addr = base.trim_start_matches("http://").parse().unwrap();
+    let token = token.to_string();
+    (banner, addr, token)
+}
+
 /// What a drill the white cell ended prints after its banner, up to its last line (it prints
 /// nothing after it while its pages stay, so the pipe may close then), within 60 s.
 pub(crate) async fn printed_once_ended(
