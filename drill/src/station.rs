@@ -36,7 +36,7 @@ pub fn operator_reads(s: &Scenario, snap: &Snapshot) -> Vec<bool> {
 
 /// Where the operator station reads sensor `sensor`: the PLC and input register it is mapped
 /// to (the first), or none (the field value).
-fn sensor_source(s: &Scenario, sensor: usize) -> Option<(usize, usize)> {
+pub(crate) fn sensor_source(s: &Scenario, sensor: usize) -> Option<(usize, usize)> {
     let source = RegisterSource::Sensor(SensorIdx(sensor as u32));
     s.plcs
         .iter()
@@ -44,12 +44,17 @@ fn sensor_source(s: &Scenario, sensor: usize) -> Option<(usize, usize)> {
         .find_map(|(p, plc)| plc.input_registers.iter().position(|ir| ir.source == source).map(|r| (p, r)))
 }
 
-/// Whether an operator station sees sensor `sensor` with the PLCs it `reads`: it reads the
-/// PLC whose input register reports it (where `hmi_value` reads it), else one whose discrete
-/// input a switch is wired to, else nobody reports it (a field value). A high-high level
-/// switch wired to the SIS is lost with the SIS.
-pub(crate) fn sensor_seen(s: &Scenario, sensor: usize, reads: &[bool]) -> bool {
-    if let Some((p, _)) = sensor_source(s, sensor) {
+/// Whether an operator station sees sensor `sensor`, read where `source` (`sensor_source`)
+/// says, with the PLCs it `reads`: it reads the PLC whose input register reports it, else one
+/// whose discrete input a switch is wired to, else nobody reports it (a field value). A
+/// high-high level switch wired to the SIS is lost with the SIS.
+pub(crate) fn sensor_seen(
+    s: &Scenario,
+    sensor: usize,
+    source: Option<(usize, usize)>,
+    reads: &[bool],
+) -> bool {
+    if let Some((p, _)) = source {
         return reads[p];
     }
     let switch = DiscreteSource::Switch(SensorIdx(sensor as u32));
@@ -103,8 +108,8 @@ pub fn shown_values(s: &Scenario, snap: &Snapshot, sources: &[Option<(usize, usi
             let reads = operator_reads(s, snap);
             let mut values = read(s, sources, |p| &snap.plcs[p].memory.input, &snap.field);
             if !reads.iter().all(|r| *r) {
-                for (i, v) in values.iter_mut().enumerate() {
-                    if !sensor_seen(s, i, &reads) {
+                for (i, (v, src)) in values.iter_mut().zip(sources).enumerate() {
+                    if !sensor_seen(s, i, *src, &reads) {
                         *v = None;
                     }
                 }

@@ -14,7 +14,7 @@ pub use crate::overview::{
     CrossTeam, ForeignAttempt, Overview, OverviewTeam, StepView, TeamElsewhere, ValueView,
 };
 pub use crate::station::{hmi_value, operator_reads, sensor_sources, shown_values};
-use crate::station::{moves, sensor_seen};
+use crate::station::{moves, sensor_seen, sensor_source};
 use crate::track::{ActionRec, InjectRec, Track};
 use crate::vocab::{EndpointInfo, Phase, TeamInfo};
 
@@ -483,7 +483,9 @@ impl TeamView {
                     id: d.id.clone(),
                     name: d.name.clone(),
                     unit: s.vars[d.var.ix()].unit.clone(),
-                    value: seen.filter(|_| all_read || sensor_seen(s, i, &reads)).map(|r| hmi_value(s, r, i)),
+                    value: seen
+                        .filter(|_| all_read || sensor_seen(s, i, sensor_source(s, i), &reads))
+                        .map(|r| hmi_value(s, r, i)),
                 })
                 .collect(),
             actuators: s
