@@ -244,8 +244,20 @@ pub fn rollup_rows(r: &Rollup) -> (Vec<&'static str>, Vec<Vec<String>>) {
         "mean_drill_score",
         "monitoring_alerts",
     ];
-    let row = |p: &str, i: &str, t: &Totals| {
-        let mut v = vec![p.to_string(), i.to_string(), t.enterprises.to_string()];
+    (header, rollup_table(r, str::to_string, |i| i.unwrap_or("*").to_string()))
+}
+
+/// The roll-up's prefecture table: a row for each prefecture's total and each of its
+/// industries, then the scope's total unless the scope is one prefecture (its row says it
+/// already); places named by `place` (from their codes, the scope's too), industries by
+/// `industry` (`None`: all of them).
+fn rollup_table(
+    r: &Rollup,
+    place: impl Fn(&str) -> String,
+    industry: impl Fn(Option<&str>) -> String,
+) -> Vec<Vec<String>> {
+    let row = |p: &str, i: Option<&str>, t: &Totals| {
+        let mut v = vec![place(p), industry(i), t.enterprises.to_string()];
         v.extend(t.by_level.iter().map(usize::to_string));
         v.push(t.drills_due.to_string());
         v.push(t.drills_on_time.to_string());
@@ -258,45 +270,39 @@ pub fn rollup_rows(r: &Rollup) -> (Vec<&'static str>, Vec<Vec<String>>) {
     };
     let mut rows = Vec::new();
     for p in &r.prefectures {
-        rows.push(row(&p.prefecture.code, "*", &p.totals));
+        rows.push(row(&p.prefecture.code, None, &p.totals));
         for (i, t) in &p.industries {
-            rows.push(row(&p.prefecture.code, i, t));
+            rows.push(row(&p.prefecture.code, Some(i), t));
         }
     }
-    // The scope's total, unless the scope is one prefecture (its row says it already).
     if !r.prefectures.iter().any(|p| p.prefecture.code == r.scope) {
-        rows.push(row(&r.scope, "*", &r.totals));
+        rows.push(row(&r.scope, None, &r.totals));
     }
-    (header, rows)
+    rows
+}
+
+/// A place of the roll-up by name, in Chinese (`zh`) or English: a prefecture, or the whole
+/// region (an unknown code as it is).
+fn place_name(r: &Rollup, code: &str, zh: bool) -> String {
+    match r.prefectures.iter().find(|p| p.prefecture.code == code) {
+        Some(p) if zh => p.prefecture.zh.clone(),
+        Some(p) => p.prefecture.en.clone(),
+        None if code == "region" => (if zh { "全区" } else { "Whole region" }).to_string(),
+        None => code.to_string(),
+    }
 }
 
 /// The roll-up as a reader's table: prefectures and industries by name, headings in Chinese
 /// (`zh`) or English, "all industries" for a prefecture's total: what the regional view's
 /// prefecture table shows.
 pub fn rollup_rows_named(r: &Rollup, zh: bool) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let (_, mut rows) = rollup_rows(r);
-    let header = if zh { ROLLUP_ZH } else { ROLLUP_EN }.to_vec();
-    let name = |code: &str| {
-        r.prefectures.iter().find(|p| p.prefecture.code == code).map_or_else(
-            || {
-                if code == "region" {
-                    (if zh { "全区" } else { "Whole region" }).to_string()
-                } else {
-                    code.to_string()
-                }
-            },
-            |p| if zh { p.prefecture.zh.clone() } else { p.prefecture.en.clone() },
-        )
-    };
-    for row in &mut rows {
-        row[0] = name(&row[0]);
-        row[1] = if row[1] == "*" {
-            (if zh { "全部行业" } else { "All industries" }).to_string()
-        } else {
-            super::industry_name(&row[1], zh).to_string()
-        };
-    }
-    (header, rows)
+    let all = if zh { "全部行业" } else { "All industries" };
+    let rows = rollup_table(
+        r,
+        |code| place_name(r, code, zh),
+        |i| i.map_or(all, |code| super::industry_name(code, zh)).to_string(),
+    );
+    (if zh { ROLLUP_ZH } else { ROLLUP_EN }.to_vec(), rows)
 }
 
 const ROLLUP_EN: [&str; 16] = [
@@ -391,12 +397,6 @@ pub fn enterprise_rows(r: &Rollup, zh: bool) -> (Vec<&'static str>, Vec<Vec<Stri
         })
         .to_string()
     };
-    let prefecture = |code: &str| {
-        r.prefectures.iter().find(|p| p.prefecture.code == code).map_or_else(
-            || code.to_string(),
-            |p| if zh { p.prefecture.zh.clone() } else { p.prefecture.en.clone() },
-        )
-    };
     let rows = r
         .enterprises
         .iter()
@@ -405,7 +405,7 @@ pub fn enterprise_rows(r: &Rollup, zh: bool) -> (Vec<&'static str>, Vec<Vec<Stri
             let mut v = vec![
                 e.enterprise.id.clone(),
                 e.enterprise.name.clone(),
-                prefecture(&e.enterprise.prefecture),
+                place_name(r, &e.enterprise.prefecture, zh),
                 super::industry_name(&e.enterprise.industry, zh).to_string(),
                 e.enterprise.level.to_string(),
                 drill.map_or_else(String::new, |d| d.next_due.to_string()),
