@@ -49,11 +49,22 @@ pub fn syslog_time(ms: u64) -> String {
     at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-/// A spreadsheet to download (`text/csv` or xlsx), named `STEM.csv` or `STEM.xlsx` after the
-/// safe characters of `stem` (a browser otherwise names it after the route: `export`).
+/// A spreadsheet to download (`text/csv` or xlsx), named `STEM.csv` or `STEM.xlsx` (see
+/// `attachment`).
 pub(crate) fn download(content_type: &'static str, bytes: Vec<u8>, stem: &str) -> axum::response::Response {
-    use axum::response::IntoResponse as _;
     let ext = if content_type.starts_with("text/csv") { "csv" } else { "xlsx" };
+    attachment(content_type, bytes, stem, ext)
+}
+
+/// A file to download, named `STEM.EXT` after the safe characters of `stem` (a browser
+/// otherwise names it after the route: `export`).
+pub(crate) fn attachment(
+    content_type: &'static str,
+    bytes: Vec<u8>,
+    stem: &str,
+    ext: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
     let stem: String =
         stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).take(80).collect();
     (

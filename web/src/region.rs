@@ -212,21 +212,15 @@ impl CertQuery {
     }
 }
 
-/// A certificate in the form it was asked for: a page, or the signed file to download, named
-/// after the safe characters of `drill`.
+/// A certificate in the form it was asked for: a page, or the signed file to download,
+/// `certificate-DRILL.json`.
 pub(crate) fn cert_response(form: CertForm, drill: &str, text: String) -> Response {
-    if matches!(form, CertForm::Html { .. }) {
-        return Html(text).into_response();
+    match form {
+        CertForm::Html { .. } => Html(text).into_response(),
+        CertForm::Json => {
+            crate::attachment("application/json", text.into_bytes(), &format!("certificate-{drill}"), "json")
+        }
     }
-    let name: String = drill.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(64).collect();
-    (
-        [
-            (header::CONTENT_TYPE, "application/json".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"certificate-{name}.json\"")),
-        ],
-        text,
-    )
-        .into_response()
 }
 
 /// An exam's printable certificate (a pass) or result notice (a fail), for trainers; with
