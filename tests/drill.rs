@@ -1731,8 +1731,11 @@ async fn the_console_shows_an_interlock_bypassed_by_the_attacker() {
     // Overfilled, T-101 alarms at high priority, listed as ISA-18.2 lists alarms.
     drill.step(s.ticks(1200.0)).await;
     let v = drill.team_state("a").unwrap();
-    let a = v.alarms.iter().find(|a| a.tag == "lit101").unwrap_or_else(|| panic!("{:?}", v.alarms));
+    let a = v.alarms.iter().find(|a| a.sensor == "lit101").unwrap_or_else(|| panic!("{:?}", v.alarms));
     assert_eq!((a.priority, a.unit.as_str(), a.acked), ("high", "%", false), "{a:?}");
+    // Its tag as the mimic and the plant's drawings name it, described without it again.
+    assert_eq!((a.tag.as_str(), a.description.en.as_str()), ("LIT-101", "T-101 level"), "{a:?}");
+    assert_eq!(a.description.zh, "T-101 液位", "{a:?}");
     // Its value is the operator station's, frozen by the attacker far below the alarm.
     let shown = v.sensors.iter().find(|x| x.id == "lit101").and_then(|x| x.value);
     assert!(a.levels.contains(&"hihi") && Some(a.value) == shown && a.value < 90.0, "{a:?}");

@@ -98,9 +98,11 @@ pub struct AlarmView {
     /// Priority as ISA-18.2 lists it: `high` for a high-high or low-low level, `medium` for
     /// another active level, `low` once returned to normal.
     pub priority: &'static str,
-    /// The tag it watches (sensor id).
+    /// The tag it watches as the plant names it (`LIT-101`, as the mimic shows it).
     pub tag: String,
-    /// What that is.
+    /// The sensor's id (what the console's faceplates and trends key on).
+    pub sensor: String,
+    /// What that is (its name without the tag).
     pub description: Text,
     /// The value the operator station shows for it.
     pub value: f64,
@@ -388,8 +390,9 @@ fn alarm_views(s: &Scenario, r: &Readings) -> Vec<AlarmView> {
                 acked,
                 state,
                 since_s: since as f64 / f64::from(s.tick_hz),
-                tag: sensor.id.clone(),
-                description: sensor.name.clone(),
+                tag: sensor.name.tag_or(&sensor.id).to_string(),
+                sensor: sensor.id.clone(),
+                description: sensor.name.without_tag(sensor.name.tag_or(&sensor.id)),
                 value: hmi_value(s, r, a.pv.ix()),
                 unit: s.vars[sensor.var.ix()].unit.clone(),
             }

@@ -338,7 +338,7 @@ function mimic(current) {
       add("PLC", () => open.plc || "–");
       for (const [lvl, p] of open.limits) add(`${tr("fp_limit")} ${lvl.toUpperCase()}`, (s, regs) => num(param(p, regs)));
       for (const [name, p] of open.sp) add(`${tr("fp_setpoint")} ${txt(name)}`, (s, regs) => num(param(p, regs)));
-      add(tr("state"), s => { const a = s.alarms.find(x => x.tag === open.id); return a ? `${tr("al_" + a.state)} (${a.levels.join(", ") || "–"})` : tr("fp_normal"); });
+      add(tr("state"), s => { const a = s.alarms.find(x => x.sensor === open.id); return a ? `${tr("al_" + a.state)} (${a.levels.join(", ") || "–"})` : tr("fp_normal"); });
     } else if (open.k === "a") {
       const find = s => s.actuators.find(x => x.id === open.id) || {};
       big = s => pct(find(s).position);
@@ -376,7 +376,7 @@ function mimic(current) {
   };
   return s => {
     if (svg) svg.classList.toggle("stale", s.view !== "live");
-    const alarmed = new Map(s.alarms.filter(a => a.state !== "returned").map(a => [a.tag, a]));
+    const alarmed = new Map(s.alarms.filter(a => a.state !== "returned").map(a => [a.sensor, a]));
     const regs = reg(s);
     for (const v of s.sensors) {
       const e = document.getElementById("v-" + v.id);

@@ -519,13 +519,9 @@ fn tag_of(id: &str) -> String {
     }
 }
 
-/// A device's tag: the first word of its English name when it looks like one (`LIT-101`),
-/// else its id.
+/// A device's tag (`Text::tag_or`).
 fn tag_of_name(name: &Text, id: &str) -> String {
-    match name.en.split_whitespace().next() {
-        Some(w) if w.chars().any(|c| c.is_ascii_digit()) && w.len() <= 16 => w.to_string(),
-        _ => id.to_string(),
-    }
+    name.tag_or(id).to_string()
 }
 
 /// An equipment's name: its first variable's name.

@@ -56,6 +56,28 @@ impl Text {
     pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Text {
         Text { en: en.into(), zh: zh.into() }
     }
+
+    /// A device's tag as its plant names it: the first word of its English name when it
+    /// looks like one (`LIT-101`), else `id`.
+    pub fn tag_or<'a>(&'a self, id: &'a str) -> &'a str {
+        match self.en.split_whitespace().next() {
+            Some(w) if w.chars().any(|c| c.is_ascii_digit()) && w.len() <= 16 => w,
+            _ => id,
+        }
+    }
+
+    /// The text without `tag` where it begins with it (`LIT-101 T-101 level` -> `T-101 level`),
+    /// in each language: what a list with a tag column shows beside it.
+    pub fn without_tag(&self, tag: &str) -> Text {
+        let strip = |s: &str| {
+            s.strip_prefix(tag)
+                .and_then(|rest| rest.strip_prefix(' '))
+                .filter(|rest| !rest.trim().is_empty())
+                .unwrap_or(s)
+                .to_string()
+        };
+        Text { en: strip(&self.en), zh: strip(&self.zh) }
+    }
 }
 
 /// The key industries of the Xinjiang drill programme, plus `Other`.
