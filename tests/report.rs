@@ -254,6 +254,21 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
         assert!(md_zh.contains(&format!("{} {} ({})", t.v19, names.zh, t.v18)), "{}: {md_zh}", t.v19);
         assert!(md_en.contains(&format!("{} {} ({})", t.v19, names.en, t.v18)) && !md_en.contains(&names.zh));
     }
+    // Names put into Chinese sentences are spaced from them as the hand-written texts are
+    // (`到达 T-101 储罐 PLC 并成功`): no Han character touches a Latin letter or digit, bar
+    // the appendices' letters (`附录A`, as GB/T 1.1 writes them).
+    let han = |c: char| ('\u{4E00}'..='\u{9FFF}').contains(&c);
+    let chars: Vec<char> = md_zh.chars().collect();
+    let touching: Vec<String> = chars
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| {
+            (han(w[0]) && w[1].is_ascii_alphanumeric()) || (w[0].is_ascii_alphanumeric() && han(w[1]))
+        })
+        .map(|(i, _)| chars[i.saturating_sub(6)..(i + 6).min(chars.len())].iter().collect())
+        .filter(|s: &String| !s.contains("附录"))
+        .collect();
+    assert!(touching.is_empty(), "{touching:?}");
     let m0 = r.merged.iter().flat_map(|m| &m.mitigations).next().expect("a mitigation");
     let m = icsdrill_engine::attack::mitigation(m0).unwrap().names();
     assert!(md_zh.contains(&m.zh) && md_en.contains(&m.en) && !md_en.contains(&m.zh), "{m:?}");

@@ -52,9 +52,12 @@ pub struct Text {
 }
 
 impl Text {
-    /// Text from its English and Chinese: the one way every crate builds bilingual text.
+    /// Text from its English and Chinese: the one way every crate builds bilingual text. The
+    /// Chinese is spaced where Han characters meet Latin letters or digits (`到达 T-101 储罐
+    /// PLC 并成功`, not `到达T-101 储罐 PLC并成功`), as the texts written by hand are: a name
+    /// put into a sentence brings no spaces of its own.
     pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Text {
-        Text { en: en.into(), zh: zh.into() }
+        Text { en: en.into(), zh: spaced_zh(zh.into()) }
     }
 
     /// A device's tag as its plant names it: the first word of its English name when it
@@ -78,6 +81,28 @@ impl Text {
         };
         Text { en: strip(&self.en), zh: strip(&self.zh) }
     }
+}
+
+/// `zh` with a space wherever a Han character and an ASCII letter or digit meet. Only that:
+/// the `pangu` crates also space symbols, arrows and Markdown's markers, which texts here carry
+/// as they are (`监控层→控制层`, `40001-40010`).
+fn spaced_zh(zh: String) -> String {
+    let han =
+        |c: char| matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}');
+    let meet =
+        |a: char, b: char| (han(a) && b.is_ascii_alphanumeric()) || (a.is_ascii_alphanumeric() && han(b));
+    let chars: Vec<char> = zh.chars().collect();
+    if !chars.windows(2).any(|w| meet(w[0], w[1])) {
+        return zh;
+    }
+    let mut out = String::with_capacity(zh.len() + 8);
+    for (i, &c) in chars.iter().enumerate() {
+        if i > 0 && meet(chars[i - 1], c) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The key industries of the Xinjiang drill programme, plus `Other`.
@@ -455,5 +480,31 @@ impl Scenario {
     /// Simulated seconds to ticks, rounded to the nearest tick.
     pub fn ticks(&self, seconds: f64) -> u64 {
         (seconds * f64::from(self.tick_hz)).round().max(0.0) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Text;
+
+    #[test]
+    fn chinese_is_spaced_where_a_name_meets_a_sentence() {
+        let plc = Text::new("T-101 tank PLC", "T-101 储罐 PLC");
+        let t = Text::new("", format!("攻击者到达{}并成功，第181秒（T0880）", plc.zh));
+        assert_eq!(t.zh, "攻击者到达 T-101 储罐 PLC 并成功，第 181 秒（T0880）");
+        // Punctuation, symbols and text already spaced stay as they are.
+        let t = Text::new("", "监控层→控制层：寄存器 40001-40010、功能码 3");
+        assert_eq!(t.zh, "监控层→控制层：寄存器 40001-40010、功能码 3");
+        assert_eq!(Text::new("a", "").zh, "");
+    }
+
+    #[test]
+    fn a_tag_is_the_first_word_of_a_name_that_looks_like_one() {
+        let name = Text::new("LIT-101 T-101 level", "LIT-101 T-101 液位");
+        assert_eq!(name.tag_or("lit101"), "LIT-101");
+        assert_eq!(name.without_tag("LIT-101"), Text::new("T-101 level", "T-101 液位"));
+        let plain = Text::new("Feed pump", "进料泵");
+        assert_eq!(plain.tag_or("p101"), "p101");
+        assert_eq!(plain.without_tag("p101"), plain);
     }
 }
