@@ -314,3 +314,31 @@ fn a_drill_whose_time_runs_out_shows_its_pages_the_end_before_closing() {
         .unwrap();
     assert_eq!(stdout(&o).split_whitespace().nth(2), Some("ended"), "{}", stdout(&o));
 }
+
+/// A drill file's scenario and seed are the ones the drill runs, records and logs (the log
+/// line's span said the flag's seed, 1, when the file set another).
+#[test]
+fn a_drill_files_seed_is_the_one_run_recorded_and_logged() {
+    let data = scratch("drill-file-seed");
+    let file = data.join("drill.yaml");
+    std::fs::write(&file, "scenario: petrochem-tank-farm\nseed: 4242\nteams:\n  - { id: a }\n").unwrap();
+    let data_dir = data.join("data");
+    let o = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+        .args(["--log-format", "json", "serve", "--drill", file.to_str().unwrap()])
+        .args(["--data-dir", data_dir.to_str().unwrap(), "--modbus-port", "0", "--http-port", "0"])
+        .args(["--tick-hz", "100", "--duration", "5", "--start"])
+        .env("RUST_LOG", "icsdrill=info")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let spans: Vec<serde_json::Value> = stderr(&o)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["span"]["name"] == "serve")
+        .map(|v| v["span"].clone())
+        .collect();
+    assert!(!spans.is_empty(), "{}", stderr(&o));
+    assert!(spans.iter().all(|s| s["seed"] == 4242 && s["scenario"] == "petrochem-tank-farm"), "{spans:?}");
+    let listed = icsdrill(&["drills", "--data-dir", data_dir.to_str().unwrap()]);
+    assert!(stdout(&listed).contains("seed 4242"), "{}", stdout(&listed));
+}

@@ -360,9 +360,13 @@ enum DrillTeam {
     },
 }
 
-#[tracing::instrument(name = "serve", skip_all, fields(scenario = %args.scenario, seed = args.seed))]
+// The scenario and seed are the drill file's where it sets them: recorded once it is read.
+#[tracing::instrument(name = "serve", skip_all, fields(scenario = tracing::field::Empty, seed = tracing::field::Empty))]
 pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     let (name, mut teams) = teams_and_drill_file(&mut args)?;
+    let span = tracing::Span::current();
+    span.record("scenario", tracing::field::display(&args.scenario));
+    span.record("seed", args.seed);
     let (mut scenario, source) = load_scenario_source(&args.scenario)?;
     if args.no_attack {
         scenario = std::sync::Arc::new(scenario.without_attack());
