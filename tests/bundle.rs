@@ -26,6 +26,7 @@ pub(crate) fn enterprise_drill(dir: &std::path::Path, id: &str, team: &str) -> S
         scenario_source: source.into(),
         seed: 7,
         created_ms: icsdrill::governance::dates::now_ms(),
+        options: format!(r#"{{"rules":{}}}"#, icsdrill_engine::RULES),
         ..crate::registry::drill_record(id)
     };
     store
@@ -100,6 +101,17 @@ fn a_signed_bundle_that_replays_is_accepted_and_anything_else_is_rejected_with_i
     match import(&resigned).0 {
         Err(Rejection::NotReproduced { team, what, .. }) => {
             assert_eq!((team.as_str(), what), ("dushanzi", "event log"))
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same, stated as played by other engine rules (here: from before they were kept):
+    // this build cannot tell a changed log from changed rules, and says so.
+    let mut older = body1.clone();
+    older.drill.options = "{}".into();
+    match import(&bundle::sign(&older, &key).unwrap()).0 {
+        Err(Rejection::OtherRules(why)) => {
+            assert!(why.contains("dushanzi") && why.contains("before rules were numbered"), "{why}");
+            assert_eq!(Rejection::OtherRules(why).code(), "other_rules");
         }
         other => panic!("{other:?}"),
     }

@@ -47,6 +47,39 @@ fn busy_inputs(scenario: &icsdrill_engine::Scenario) -> Vec<TimedInput> {
     inputs
 }
 
+/// Every built-in scenario's log for the busy inputs, pinned to the engine's rules version: a
+/// change that makes a recorded input log play out otherwise fails here until
+/// `icsdrill_engine::RULES` is raised with it (records keep the version they were played by,
+/// so their replays can say they were played by other rules). `ICSDRILL_BLESS=1` rewrites the
+/// file, and refuses to while the rules version stands still.
+#[test]
+fn every_builtin_log_is_pinned_to_the_rules_version() {
+    let path = format!("{}/tests/golden/rules.json", env!("CARGO_MANIFEST_DIR"));
+    let mut hashes = serde_json::Map::new();
+    for b in icsdrill_scenarios::LIBRARY {
+        let s = builtin(b.id);
+        hashes.insert(b.id.into(), log_hash(&run(&s, 42, 600.0, &busy_inputs(&s))).into());
+    }
+    let actual = serde_json::json!({ "rules": icsdrill_engine::RULES, "logs": hashes });
+    let pinned: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|_| "{}".into())).unwrap();
+    let same_logs = pinned["logs"] == actual["logs"];
+    if std::env::var_os("ICSDRILL_BLESS").is_some() && !same_logs {
+        assert_ne!(
+            pinned["rules"], actual["rules"],
+            "the logs changed: raise icsdrill_engine::RULES to bless them"
+        );
+        std::fs::write(&path, serde_json::to_string_pretty(&actual).unwrap() + "\n").unwrap();
+        return;
+    }
+    assert!(
+        same_logs && pinned["rules"] == actual["rules"],
+        "{path}: the engine plays these inputs otherwise than rules {} did (or the version moved \
+         without a change): raise icsdrill_engine::RULES and run with ICSDRILL_BLESS=1\npinned {pinned}\nnow {actual}",
+        pinned["rules"]
+    );
+}
+
 #[test]
 fn same_seed_same_log_for_every_builtin_scenario() {
     for b in icsdrill_scenarios::LIBRARY {

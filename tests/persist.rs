@@ -261,6 +261,9 @@ fn a_recorded_drills_report_scores_it_at_its_end_as_the_drill_did() {
         "{total}: {replayed}"
     );
     assert!(stopped.contains(&format!("score {total:.1}")), "{total}: {stopped}");
+    // The drill keeps the engine rules it was played by.
+    let rules = format!("engine rules {}", icsdrill_engine::RULES);
+    assert!(replayed.contains(&rules) && !replayed.contains("note:"), "{replayed}");
     // The plant was down at the end, and its last events came before it.
     let store = SqliteStore::open(&dir).unwrap();
     let last = store.last_tick(&id, "a").unwrap().unwrap();

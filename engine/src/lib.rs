@@ -39,5 +39,13 @@ pub use input::{
     parse_inputs,
 };
 pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
+
+/// The version of the rules this engine plays a plant by: raised whenever a change makes a
+/// recorded scenario, seed and input log give another event log (a step refused that once
+/// fired, a process that moves otherwise). Records keep the version they were made under, so
+/// a replay that diverges says whether it was made under other rules rather than calling a
+/// record forged. Records from before versions were kept read as 0. The determinism tests pin
+/// every built-in scenario's log to it (`tests/golden/rules.json`).
+pub const RULES: u32 = 1;
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

@@ -11,13 +11,14 @@ pub(crate) fn run(drill: &str, at: &Location) -> Result<ExitCode> {
     let store = open_store(at)?;
     let (record, verdicts) = icsdrill::store::replay::verify(&*store, drill)?;
     println!(
-        "drill {} ({}, {}), scenario {} {}, seed {}",
+        "drill {} ({}, {}), scenario {} {}, seed {}, engine rules {}",
         record.id,
         record.name,
         record.mode,
         record.scenario_id,
         &record.scenario_hash[..12],
-        record.seed
+        record.seed,
+        icsdrill::store::replay::rules_of(&record)
     );
     let mut ok = true;
     for v in &verdicts {
@@ -37,6 +38,9 @@ pub(crate) fn run(drill: &str, at: &Location) -> Result<ExitCode> {
             println!("  first difference at event {i}");
         }
         ok &= v.matches();
+    }
+    if !ok && let Some(why) = icsdrill::store::replay::other_rules(&record) {
+        println!("note: {why}");
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -517,6 +517,7 @@ pub(super) fn new_record(spec: &DrillSpec, identity: &Identity) -> Result<(Drill
         clients: spec.clients.clone(),
         cover: spec.cover.clone(),
         cohort: spec.cohort.clone(),
+        rules: icsdrill_engine::RULES,
         wire: Some(StoredWire {
             address_mode: spec.range.address_mode,
             modbus_port: spec.range.modbus_port,

@@ -44,6 +44,10 @@ pub(super) struct StoredOptions {
     pub(super) cover: crate::governance::report::Cover,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub(super) cohort: String,
+    /// The engine rules the drill was played by (`icsdrill_engine::RULES`; 0: from before
+    /// they were kept).
+    #[serde(default)]
+    pub(super) rules: u32,
 }
 
 /// The organiser and place a recorded drill was given.

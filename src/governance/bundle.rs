@@ -117,6 +117,10 @@ pub enum Rejection {
         /// As replayed.
         replayed: String,
     },
+    /// The replay diverged, and the drill was played by other engine rules than this build's:
+    /// this build cannot tell a changed bundle from changed rules.
+    #[error("{0}")]
+    OtherRules(String),
     /// A drill with this id is on record already.
     #[error("drill `{0}` is on record already")]
     Duplicate(String),
@@ -132,6 +136,7 @@ impl Rejection {
             Rejection::UnknownKey { .. } => "unknown_key",
             Rejection::NotRegistered(_) => "not_registered",
             Rejection::NotReproduced { .. } => "not_reproduced",
+            Rejection::OtherRules(_) => "other_rules",
             Rejection::Duplicate(_) => "duplicate",
         }
     }
@@ -335,7 +340,12 @@ pub fn import(
         let lines: Vec<String> = sim.events().iter().map(|e| e.to_json()).collect();
         let hash = crate::store::replay::hash_lines(lines.iter().map(String::as_str));
         let differs = |what, stated: String, replayed: String| {
-            Err(Rejection::NotReproduced { team: t.id.clone(), what, stated, replayed })
+            Err(match crate::store::replay::other_rules(&record) {
+                Some(why) => {
+                    Rejection::OtherRules(format!("team `{}`: the replay gives another {what}: {why}", t.id))
+                }
+                None => Rejection::NotReproduced { team: t.id.clone(), what, stated, replayed },
+            })
         };
         if hash != t.log_hash {
             return Ok(differs("event log", t.log_hash.clone(), hash));

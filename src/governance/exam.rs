@@ -144,8 +144,9 @@ pub fn run_headless(
             instructor_token: crate::drill::new_token(),
             observer_token: crate::drill::new_token(),
             options:
-                serde_json::json!({ "variant_seed": seed, "trainee": trainee.id, "cohort": trainee.cohort })
-                    .to_string(),
+                serde_json::json!({ "variant_seed": seed, "trainee": trainee.id, "cohort": trainee.cohort,
+                    "rules": icsdrill_engine::RULES })
+                .to_string(),
             created_ms: now_ms,
         },
         &[TeamRecord {

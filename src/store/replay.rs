@@ -42,6 +42,30 @@ pub struct Loaded {
     pub teams: Vec<LoadedTeam>,
 }
 
+/// The engine rules a recorded drill was played by (`icsdrill_engine::RULES`; 0 for a record
+/// from before they were kept).
+pub fn rules_of(record: &DrillRecord) -> u32 {
+    serde_json::from_str::<serde_json::Value>(&record.options)
+        .ok()
+        .and_then(|v| v["rules"].as_u64())
+        .map_or(0, |r| u32::try_from(r).unwrap_or(u32::MAX))
+}
+
+/// Why a replay that diverged may have: the record was played by other engine rules than
+/// this build's (`None`: the same rules, so the record or the build is at fault).
+pub fn other_rules(record: &DrillRecord) -> Option<String> {
+    let recorded = rules_of(record);
+    (recorded != icsdrill_engine::RULES).then(|| {
+        let when =
+            if recorded == 0 { "from before rules were numbered".to_string() } else { format!("{recorded}") };
+        format!(
+            "the drill was played by engine rules {when}, this build plays by rules {}: a replay here \
+             cannot tell a changed record from changed rules (replay it with a build of its rules)",
+            icsdrill_engine::RULES
+        )
+    })
+}
+
 /// Whether the stored options ran the scenario without its attack.
 fn no_attack(record: &DrillRecord) -> bool {
     serde_json::from_str::<serde_json::Value>(&record.options)
