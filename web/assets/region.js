@@ -1,13 +1,5 @@
 // icsdrill web view: the regional view and the trainer view. Loaded after app.js (the words, helpers and streams it uses).
 "use strict";
-// Industry names, both languages (codes as the registry keeps them).
-const INDUSTRY = {
-  petrochemical: {en: "Petrochemical", zh: "石化"}, power: {en: "Power", zh: "电力"}, coal_chemical: {en: "Coal chemical", zh: "煤化工"},
-  steel: {en: "Steel", zh: "钢铁"}, nonferrous: {en: "Nonferrous metals", zh: "有色金属"},
-  equipment_manufacturing: {en: "Equipment manufacturing", zh: "装备制造"}, new_materials: {en: "New materials", zh: "新材料"}, other: {en: "Other", zh: "其他"},
-};
-const industryName = code => INDUSTRY[code] ? INDUSTRY[code][lang] : code;
-
 // Dates as the region keeps them, in China Standard Time whatever the browser's zone (a
 // drill on 2026-12-06 is on the 6th in Urumqi, Beijing and London alike).
 const ZONE = "Asia/Shanghai";
@@ -79,6 +71,8 @@ async function regionPage() {
   if (!r) return;
   const sort = {by: "id", dir: 1};
   const prefName = code => { const p = r.prefectures.find(x => x.prefecture.code === code); return p ? (lang === "zh" ? p.prefecture.zh : p.prefecture.en) : code; };
+  // Industry names as the server keeps them (its exports name them with the same table).
+  const industryName = code => { const i = r.industries.find(x => x.code === code); return i ? i[lang] : code; };
   let ent = null, drawn = null;
   const renderList = () => {
     $("#scope").textContent = r.scope === "region" ? tr("whole_region") : prefName(r.scope);

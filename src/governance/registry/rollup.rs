@@ -132,6 +132,31 @@ pub struct Rollup {
     pub enterprises: Vec<EnterpriseRow>,
     /// By year.
     pub years: BTreeMap<i64, YearRow>,
+    /// Every industry code and its names (the page names industries with these: one table).
+    pub industries: Vec<IndustryName>,
+}
+
+/// An industry code and its names.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndustryName {
+    /// As the registry keeps it (`petrochemical`).
+    pub code: &'static str,
+    /// English.
+    pub en: &'static str,
+    /// Chinese.
+    pub zh: &'static str,
+}
+
+/// Every industry of `INDUSTRIES` with its names.
+fn industry_names() -> Vec<IndustryName> {
+    super::INDUSTRIES
+        .iter()
+        .map(|&code| IndustryName {
+            code,
+            en: super::industry_name(code, false),
+            zh: super::industry_name(code, true),
+        })
+        .collect()
 }
 
 /// Rolls the registry up on `today`; `drill_days` gives each drill id's date,
@@ -217,7 +242,15 @@ pub fn rollup(
         add_years(&mut years, &p_years);
         prefectures.push(PrefectureRow { prefecture: p.clone(), totals: pt, industries, years: p_years });
     }
-    Rollup { today, scope: scope.unwrap_or("region").to_string(), totals, prefectures, enterprises, years }
+    Rollup {
+        today,
+        scope: scope.unwrap_or("region").to_string(),
+        totals,
+        prefectures,
+        enterprises,
+        years,
+        industries: industry_names(),
+    }
 }
 
 fn prefectures_list() -> &'static [Prefecture] {
