@@ -91,16 +91,18 @@ fn spaced_zh(zh: String) -> String {
         |c: char| matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}');
     let meet =
         |a: char, b: char| (han(a) && b.is_ascii_alphanumeric()) || (a.is_ascii_alphanumeric() && han(b));
-    let chars: Vec<char> = zh.chars().collect();
-    if !chars.windows(2).any(|w| meet(w[0], w[1])) {
+    let pairs = || zh.chars().zip(zh.chars().skip(1));
+    if !pairs().any(|(a, b)| meet(a, b)) {
         return zh;
     }
     let mut out = String::with_capacity(zh.len() + 8);
-    for (i, &c) in chars.iter().enumerate() {
-        if i > 0 && meet(chars[i - 1], c) {
+    let mut last = None;
+    for c in zh.chars() {
+        if last.is_some_and(|l| meet(l, c)) {
             out.push(' ');
         }
         out.push(c);
+        last = Some(c);
     }
     out
 }
