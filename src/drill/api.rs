@@ -266,15 +266,26 @@ impl DrillApi for Drill {
         let over = self.phase().is_over();
         // Graded as the certificate is (`grade_at` of the judged log at its end); while the
         // exam runs, an empty log's grade gives the tasks and their points, nothing earned.
-        let grade = if over {
-            let _turn = self.report_turn(team)?;
-            let (events, end) = self.judged_log(team).map_err(ServiceError::internal)?.ok_or_else(no_team)?;
-            icsdrill_judge::exam::grade_at(&self.scenario, &events, rule, end)
-        } else {
-            icsdrill_judge::exam::grade_at(&self.scenario, &[], rule, 0)
+        let kept = || self.exam_grades.lock().unwrap_or_else(|e| e.into_inner()).get(team).cloned();
+        let (grade, certified) = match (over, kept()) {
+            (true, Some(grade)) => (grade, true),
+            (true, None) => {
+                let _turn = self.report_turn(team)?;
+                let (events, end) =
+                    self.judged_log(team).map_err(ServiceError::internal)?.ok_or_else(no_team)?;
+                let grade = icsdrill_judge::exam::grade_at(&self.scenario, &events, rule, end);
+                // Certified, the log is final: its grade is kept for the polls to come.
+                let certified = self.exam_record(team)?.is_some();
+                if certified {
+                    let mut kept = self.exam_grades.lock().unwrap_or_else(|e| e.into_inner());
+                    kept.insert(team.to_string(), grade.clone());
+                }
+                (grade, certified)
+            }
+            (false, _) => (icsdrill_judge::exam::grade_at(&self.scenario, &[], rule, 0), false),
         };
         let mut view = exam_view(&grade, rule, self.clock.end_s, over);
-        view.certified = over && self.exam_record(team)?.is_some();
+        view.certified = certified;
         Ok(view)
     }
 

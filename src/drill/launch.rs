@@ -354,6 +354,7 @@ impl Drill {
             syslog: Mutex::new(Vec::new()),
             foreign,
             others: Mutex::default(),
+            exam_grades: Mutex::default(),
             remote_tick: AtomicU64::new(0),
             flag_secret: identity.flag_secret,
             created_ms: identity.created_ms,

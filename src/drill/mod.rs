@@ -248,6 +248,9 @@ pub struct Drill {
     reports: gate::Gate,
     /// Each team's alert forwarder to its syslog receiver, by team index: stopping it.
     syslog: Mutex<Vec<Option<watch::Sender<bool>>>>,
+    /// An exam's final grade per team, once its certificate is issued (the log is final then):
+    /// the console's polls after the end read it instead of grading the whole log again.
+    exam_grades: Mutex<std::collections::BTreeMap<String, icsdrill_judge::exam::Grade>>,
     /// Refused connections from other teams' (or nobody's) addresses.
     foreign: Arc<clients::ForeignLog>,
     /// The web views of the drill's other live nodes (a drill over several nodes), sorted.
