@@ -303,8 +303,9 @@ pub(super) fn score_hook(
     recording: Option<Recording>,
 ) -> TickHook {
     let HookTarget { plan, challenges, published, changed, epoch, freeze, blind, from_tick } = target;
-    if let Some(r) = &recording {
-        let _ = published.recording.set(Recording { sender: r.sender.clone(), index: r.index });
+    if let Some(r) = recording {
+        // The one copy: the hook records through it, and the drill's end records the final card.
+        let _ = published.recording.set(r);
     }
     let mut state = HookState {
         scorer: Scorer::for_drill(scenario, (plan, challenges)),
@@ -325,7 +326,7 @@ pub(super) fn score_hook(
     let scenario = scenario.clone();
     let sources = icsdrill_drill::views::sensor_sources(&scenario);
     Box::new(move |sim: &Sim, snapshot: &Snapshot, applied: u64, inputs: Vec<SimInput>, new: &[SimEvent]| {
-        if let Some(r) = &recording
+        if let Some(r) = published.recording.get()
             && (!inputs.is_empty() || !new.is_empty())
         {
             r.sender.record(Batch { team: r.index, tick: applied, inputs, events: new.to_vec() });
@@ -367,7 +368,7 @@ pub(super) fn score_hook(
         let moved = !same_score(&card, &last);
         drop(last);
         if moved {
-            if let Some(r) = &recording {
+            if let Some(r) = published.recording.get() {
                 r.sender.score(r.index, tick, card.total, serde_json::to_string(&card).unwrap_or_default());
             }
             published.card.store(Arc::new(card));
