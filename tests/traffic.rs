@@ -351,7 +351,7 @@ fn rules_are_validated_where_they_stand() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plc_that_stops_answering_delays_only_its_own_polls() {
-    use icsdrill::runtime::routine::{ROUTINE_QUEUE, RoutinePeers, Wire, run};
+    use icsdrill::runtime::routine::{OwnClients, ROUTINE_QUEUE, Wire, run};
     use icsdrill_engine::scenario::{HostIdx, PlcIdx};
     use icsdrill_engine::systems::routine::RoutineRequest;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -384,7 +384,7 @@ async fn a_plc_that_stops_answering_delays_only_its_own_polls() {
         servers: vec![None, None],
         bits: Vec::new(),
         hosts: [(HostIdx(0), "127.0.0.1".parse().unwrap())].into_iter().collect(),
-        peers: Arc::new(RoutinePeers::default()),
+        peers: Arc::new(OwnClients::default()),
         skipped: AtomicU64::new(0),
         loops: Vec::new(),
     });

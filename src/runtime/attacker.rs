@@ -49,7 +49,7 @@ pub struct Target {
     /// The attacker's connections now open, by their own address: the endpoints give those,
     /// and no other connection from the attacker's address, the slots kept for the range's own
     /// clients (a team binding that address would take them and lock its attacker out).
-    pub peers: Arc<crate::runtime::routine::RoutinePeers>,
+    pub peers: Arc<crate::runtime::routine::OwnClients>,
 }
 
 /// A Modbus connection of the attacker's, its address registered with the endpoints while it

@@ -219,7 +219,7 @@ impl Range {
             });
         let (shutdown, stop) = watch::channel(false);
         sources.attacker = attacker_address;
-        let routine_peers = Arc::new(crate::runtime::routine::RoutinePeers::default());
+        let own_clients = Arc::new(crate::runtime::routine::OwnClients::default());
         let range_connections = match opts.range_connections {
             0 => opts.limits.max_connections.saturating_mul(scenario.plcs.len()),
             n => n,
@@ -236,7 +236,7 @@ impl Range {
                 range_connections.clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
             )),
             on_foreign: opts.on_foreign.clone(),
-            routine_peers: routine_peers.clone(),
+            own_clients: own_clients.clone(),
             opcua_stacks: Default::default(),
             range_pacer: crate::runtime::modbus::server::Pacer::new(
                 opts.limits.request_rate.saturating_mul(crate::runtime::modbus::server::RANGE_RATE_PLCS),
@@ -245,8 +245,7 @@ impl Range {
         let mut tasks = JoinSet::new();
         spawn_endpoints(&shards, &mut tasks, (listeners, stations, servers), &cx, &stop);
         if let Some(address) = attacker_address {
-            let target =
-                attack_target(&scenario, &endpoints, (address, cx.routine_peers.clone()), ticks_per_s);
+            let target = attack_target(&scenario, &endpoints, (address, cx.own_clients.clone()), ticks_per_s);
             tasks.spawn(crate::runtime::attacker::run(attacker_rx, live.clone(), target, stop.clone()));
         }
         if routine {
@@ -257,7 +256,7 @@ impl Range {
                 servers: server_addrs(&endpoints),
                 bits: coil_ids(&scenario),
                 hosts: routine_hosts,
-                peers: routine_peers,
+                peers: own_clients,
                 skipped: Default::default(),
                 loops: shards.handles(),
             };
@@ -489,7 +488,7 @@ fn attacker_address(scenario: &Scenario, opts: &Options) -> Result<Option<IpAddr
 fn attack_target(
     scenario: &Scenario,
     endpoints: &[EndpointInfo],
-    (address, peers): (IpAddr, Arc<crate::runtime::routine::RoutinePeers>),
+    (address, peers): (IpAddr, Arc<crate::runtime::routine::OwnClients>),
     ticks_per_s: f64,
 ) -> crate::runtime::attacker::Target {
     crate::runtime::attacker::Target {

@@ -5,7 +5,7 @@
 //! ordinary traffic, as on a real control network.
 //!
 //! The simulation already counts these requests in the log (`routine_traffic`); the endpoints
-//! know the routine clients by their socket address (`RoutinePeers`) and do not record them a
+//! know the routine clients by their socket address (`OwnClients`) and do not record them a
 //! second time. One connection per host and PLC, each its own task with a short queue: a PLC
 //! that stops answering delays only its own polls, and a lagging lane drops polls rather than
 //! queueing them.
@@ -58,9 +58,9 @@ const ANSWER_BUFFER: usize = 4 * MAX_ADU_LEN;
 /// How long a routine request waits for its answer before the connection is dropped.
 const ANSWER_TIMEOUT: Duration = Duration::from_millis(1500);
 
-/// A socket address registered with a `RoutinePeers` set while it lives.
+/// A socket address registered with an `OwnClients` set while it lives.
 #[derive(Debug)]
-pub struct Registered(Arc<RoutinePeers>, SocketAddr);
+pub struct Registered(Arc<OwnClients>, SocketAddr);
 
 impl Drop for Registered {
     fn drop(&mut self) {
@@ -73,9 +73,9 @@ impl Drop for Registered {
 /// live attacker's connections (`false`). Only these get the slots kept for the range's own
 /// clients: not another connection from their addresses (a team binding one).
 #[derive(Debug, Default)]
-pub struct RoutinePeers(Mutex<HashMap<SocketAddr, bool>>);
+pub struct OwnClients(Mutex<HashMap<SocketAddr, bool>>);
 
-impl RoutinePeers {
+impl OwnClients {
     /// Whether `peer` is a routine client.
     pub fn contains(&self, peer: &SocketAddr) -> bool {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).get(peer) == Some(&true)
@@ -118,7 +118,7 @@ pub struct Wire {
     /// Source address of each host that makes routine traffic.
     pub hosts: BTreeMap<HostIdx, IpAddr>,
     /// The routine clients' socket addresses, shared with the endpoints.
-    pub peers: Arc<RoutinePeers>,
+    pub peers: Arc<OwnClients>,
     /// Requests skipped because their lane was still busy (a PLC not answering).
     pub skipped: std::sync::atomic::AtomicU64,
     /// The event loops the endpoints run on (PLC `i` on loop `i % len`): a lane runs on its

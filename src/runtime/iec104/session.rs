@@ -101,7 +101,7 @@ pub(crate) async fn connection(
         clock,
         opened: Instant::now(),
         last_frame: Instant::now(),
-        routine: cx.routine_peers.contains(&peer),
+        routine: cx.own_clients.contains(&peer),
     };
     let opened = st.opened;
     st.last = st.values().into_iter().map(|v| (v, opened)).collect();

@@ -180,7 +180,7 @@ pub struct Context {
     /// Paces the requests of all the range's endpoints together.
     pub range_pacer: Pacer,
     /// The range's own routine clients (their requests are in the log already).
-    pub routine_peers: Arc<crate::runtime::routine::RoutinePeers>,
+    pub own_clients: Arc<crate::runtime::routine::OwnClients>,
     /// Where each running OPC UA stack listens behind its PLC's listener (at most one per
     /// PLC): for diagnostics, and the test that nobody gets a value by going round the range.
     pub opcua_stacks: Mutex<Vec<(PlcIdx, std::net::SocketAddr)>>,
@@ -243,7 +243,7 @@ pub async fn serve(
                 continue;
             }
         };
-        let Some(own) = cx.clients.admits(peer, |p| cx.routine_peers.is_own(p)) else {
+        let Some(own) = cx.clients.admits(peer, |p| cx.own_clients.is_own(p)) else {
             // Not this range's client (another team's, or nobody's): refused before it can
             // take a slot, and reported to the white cell, never logged as this team's own.
             if let Some(report) = &cx.on_foreign {

@@ -79,7 +79,7 @@ pub(super) async fn connection(
     let span = tracing::info_span!("modbus", %peer, plc = %cx.live.scenario.plcs[plc.ix()].id);
     let snapshot = cx.live.snapshot();
     let source = cx.sources.host(peer.ip(), snapshot.attacker_host);
-    let routine = cx.routine_peers.contains(&peer);
+    let routine = cx.own_clients.contains(&peer);
     let cache = Mutex::new(SnapshotCache::new(&cx.live));
     let conn = Conn { cx, plc, source, fold: Fold::new(), routine, snapshot: cache };
     let refused = check_connect(&cx.live.scenario, &snapshot.net, conn.source, plc).err();

@@ -131,7 +131,7 @@ pub(crate) async fn connection(
     let source = cx.sources.host(peer.ip(), snapshot.attacker_host);
     let refused = check_connect(&cx.live.scenario, &snapshot.net, source, plc).err();
     drop(snapshot);
-    let routine = cx.routine_peers.contains(&peer);
+    let routine = cx.own_clients.contains(&peer);
     if !routine {
         record(cx, plc, source, refused);
     }
