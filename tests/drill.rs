@@ -1504,11 +1504,27 @@ async fn ranks_of_equal_totals_settled_apart(
     let (a, b) = (drill.team_score("a").unwrap(), drill.team_score("b").unwrap());
     assert_eq!(a.total, b.total, "the same penalty");
     assert!(a.settled_tick < b.settled_tick, "{} {}", a.settled_tick, b.settled_tick);
-    let csv = String::from_utf8(drill.standings_csv().unwrap()).unwrap();
-    let settled = csv.lines().skip(1).map(|l| l.split(',').nth(6).unwrap().to_string()).collect();
+    let settled_of = |csv: Vec<u8>| -> Vec<String> {
+        let csv = String::from_utf8(csv).unwrap();
+        csv.lines().skip(1).map(|l| l.split(',').nth(6).unwrap().to_string()).collect()
+    };
+    let settled = settled_of(drill.standings_csv().unwrap());
+    let ranks = |board: &icsdrill_drill::board::Scoreboard| -> Vec<(String, usize)> {
+        board.rows.iter().map(|r| (r.team.clone(), r.rank)).collect()
+    };
+    // The hot wash and the end judge each log where it stands: the ticks the totals settled
+    // at, and so the ranks, stay the ones the live board had (each was the end tick for every
+    // team, and equal totals ranked as the server happened to score them).
+    for control in [Control::HotWash, Control::End] {
+        drill.step(50).await;
+        drill.control(control).unwrap();
+        let over = crate::util::board_caught_up(&drill).await;
+        assert_eq!(ranks(&over), ranks(&board), "{control:?}");
+        assert_eq!(settled_of(drill.standings_csv().unwrap()), settled, "{control:?}");
+    }
     ticking.abort();
     server.shutdown().await.unwrap();
-    (board.rows.iter().map(|r| (r.team.clone(), r.rank)).collect(), settled)
+    (ranks(&board), settled)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -162,7 +162,7 @@ struct Team {
     /// Where it runs while another node of the drill does (`cluster`).
     away: ArcSwapOption<Away>,
     /// Its card at a contest's freeze tick while another node runs it, scored here from the
-    /// shared records (`hook::card_at_freeze`) once its range has passed the freeze.
+    /// shared records (`hook::card_scored_live`) once its range has passed the freeze.
     away_at_freeze: std::sync::OnceLock<Arc<ScoreCard>>,
 }
 
@@ -425,10 +425,11 @@ impl Drill {
         Ok(Some(self.card_at_end(&events, end).total))
     }
 
-    /// A team's judged log (up to `end`) scored at `end`, as its report scores it.
+    /// A team's judged log (up to `end`) scored at `end` as its report scores it, its total
+    /// settled where the live board saw it settle (`hook::card_scored_live`).
     fn card_at_end(&self, events: &[SimEvent], end: u64) -> ScoreCard {
-        let plan = (self.mode == Mode::Enterprise, self.challenges.len());
-        icsdrill_judge::score::Scorer::score_contest_log_at(&self.scenario, plan, events, end)
+        let plan = (self.mode == Mode::Enterprise, self.challenges.len(), false);
+        hook::card_scored_live(&self.scenario, plan, events, end)
     }
 
     /// The card a team here is shown by: the last its range published while the drill runs;
