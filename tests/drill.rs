@@ -1565,8 +1565,6 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
     spec.manual_clock = true;
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
-    drill.control(Control::Start).unwrap();
-    let ticking = keep_ticking(drill.clone());
     let addr = server.http;
     let tokens: std::collections::BTreeMap<String, String> =
         drill.teams().map(|(t, k, _)| (t.id.clone(), k.to_string())).collect();
@@ -1595,6 +1593,13 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
             .await
         }
     };
+    // Tries in the briefing are refused without spending the team's tries of the contest.
+    for i in 0..5 {
+        let (s, body) = submit("c", format!("flag{{early{i}}}")).await;
+        assert_eq!(s, 409, "{body}");
+    }
+    drill.control(Control::Start).unwrap();
+    let ticking = keep_ticking(drill.clone());
     let flags_part = |team: &str| {
         drill
             .team_score(team)

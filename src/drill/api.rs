@@ -420,6 +420,13 @@ impl DrillApi for Drill {
                     "本演练没有夺旗环节（仅竞赛模式）",
                 )));
             };
+            // A submission the drill cannot take now (the briefing, the hot wash) is refused
+            // before it spends one of the team's tries: tries made in the briefing cost a team
+            // its first minute of the contest.
+            let phase = self.phase();
+            if phase != Phase::Live {
+                return Err(ActError::NotLive(phase));
+            }
             self.flag_times
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
