@@ -16,6 +16,10 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["red-team", "blue"], Mode::Contest);
     spec.range.modbus_port = 0;
     spec.range.http_port = 0;
+    // In brackets, one team with the long name an enterprise gives itself.
+    spec.teams[0].bracket = Some("pro".into());
+    spec.teams[1].bracket = Some("student".into());
+    spec.teams[1].name = "泽普石化 Zepu Petrochemical Emergency Response Team Two".into();
     // 10x real time: the attack's first steps come within seconds.
     spec.range.ticks_per_s = Some(100.0);
     let server = DrillServer::start(spec).await.unwrap();
@@ -165,6 +169,8 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert!(seen["history"]["opened"].as_f64() > Some(0.0), "{seen}");
     assert_eq!(seen["history"]["from"].as_f64(), Some(0.0), "{seen}");
     fits_a_phone(&seen["board_phone"]);
+    // Each team's bracket and its rank there, beside the overall rank.
+    assert_eq!(seen["brackets"], serde_json::json!({"red-team": "pro · 1", "blue": "student · 1"}), "{seen}");
     assert!(seen["clock"].as_str().is_some_and(|c| c.len() == 8 && c.as_bytes()[2] == b':'), "{seen}");
     let steps = builtin("petrochem-tank-farm").attack.as_ref().unwrap().steps.len();
     assert_eq!(seen["denominators"], serde_json::json!([steps.to_string()]), "{seen}");
@@ -265,6 +271,11 @@ async fn chromium_an_open_big_screen_thaws_at_the_hot_wash() {
     assert_eq!(seen["frozen_badge"], false, "{seen}");
     // Frozen since 200 s of plant time (3400 s before the 3600 s end).
     assert_eq!(seen["frozen_text"], "Scoreboard frozen (00:03:20)", "{seen}");
+    assert_eq!(
+        (&seen["frozen_outline"], &seen["thawed_outline"]),
+        (&"dashed".into(), &"none".into()),
+        "{seen}"
+    );
     assert!(seen["full_view"].as_str().is_some_and(|t| t.starts_with("White cell view")), "{seen}");
     assert_eq!(seen["submit_enabled"], 0, "{seen}");
     assert!(seen["logged_report"].as_str().is_some_and(|t| t.contains("Incident report")), "{seen}");

@@ -63,7 +63,7 @@ with failing(driver, f"{out}/instructor-failure.png"):
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=white_cell]").text == "导调组")
     seen["script_zh"] = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#script tbody tr")]
-    seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,td,button,a,span,p,option,figcaption", "#timeline td:first-child, #timeline td:nth-child(3), #script td:nth-child(3), #tools b, #board td:nth-child(2), .uplot, .mut, #inject-step, #inject-teams, #teams h2, #teams td")
+    seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,td,button,a,span,p,option,figcaption", "#timeline td:first-child, #timeline td:nth-child(3), #script td:nth-child(3), #tools b, #board td.name, #board td.bracket, .uplot, .mut, #inject-step, #inject-teams, #teams h2, #teams td")
     seen["axe"] = {"instructor": accessibility(driver)}
     driver.save_screenshot(f"{out}/instructor.png")
     seen["phone"] = phone(driver, wait, driver.current_url, lambda d: d.find_elements(By.CSS_SELECTOR, "#teams section"), f"{out}/instructor-phone.png")

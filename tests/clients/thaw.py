@@ -28,6 +28,8 @@ with failing(driver, f"{out}/thaw-failure.png"):
     wait.until(lambda d: d.find_element(By.ID, "frozen").is_displayed())
     seen["frozen_rows"] = rows(driver)
     seen["frozen_text"] = driver.find_element(By.ID, "frozen").text
+    # The board itself is framed as frozen, not only the badge.
+    seen["frozen_outline"] = driver.execute_script("return getComputedStyle(document.getElementById('board')).outlineStyle")
     # A score change the freeze hides: a report of something that did not happen.
     call(f"/api/teams/{team}/reports", token, {"technique": "T0800", "asset": "plc-r201", "text": "a false alarm"})
     live = lambda: {r["team"]: round(float(r["total"]), 1) for r in call("/api/scoreboard", instructor)["rows"]}
@@ -53,6 +55,7 @@ with failing(driver, f"{out}/thaw-failure.png"):
     seen["thawed"] = rows(driver)
     seen["live"] = live()
     seen["frozen_badge"] = driver.find_element(By.ID, "frozen").is_displayed()
+    seen["thawed_outline"] = driver.execute_script("return getComputedStyle(document.getElementById('board')).outlineStyle")
     # The chart is the drill's history, the change the freeze hid in it, and the hot wash's
     # board after it (what the page drew while frozen gives way).
     full = call("/api/scoreboard/history", instructor)
