@@ -342,3 +342,42 @@ fn a_drill_files_seed_is_the_one_run_recorded_and_logged() {
     let listed = icsdrill(&["drills", "--data-dir", data_dir.to_str().unwrap()]);
     assert!(stdout(&listed).contains("seed 4242"), "{}", stdout(&listed));
 }
+
+/// A contest whose time runs out closes its server: its final standings are printed with the
+/// summary (ranks, brackets, when each total settled), since the pages that had them close.
+#[test]
+fn a_contest_whose_time_runs_out_prints_its_final_standings() {
+    let data = scratch("contest-standings");
+    let o = icsdrill(&[
+        "serve",
+        "--teams",
+        "red:pro,blue:student",
+        "--mode",
+        "contest",
+        "--live-scores",
+        "--no-attack",
+        "--duration",
+        "5",
+        "--tick-hz",
+        "100",
+        "--start",
+        "--modbus-port",
+        "0",
+        "--http-port",
+        "0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let table: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("final standings (ended):")).collect();
+    assert_eq!(table.len(), 3, "{out}");
+    // Nothing happened: equal totals, ranked by when they settled (both at the start).
+    assert!(table[1].starts_with("    1. ") && table[2].starts_with("    1. "), "{out}");
+    assert!(
+        table.iter().any(|l| l.contains("red (pro: 1)"))
+            && table.iter().any(|l| l.contains("blue (student: 1)")),
+        "{out}"
+    );
+    assert!(table[1].contains(", settled at 0.0 s"), "{out}");
+}

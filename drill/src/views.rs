@@ -548,17 +548,30 @@ pub struct StandingsRow {
     /// Tick the total settled, where it breaks ties (`Ties::FirstSettled`); none where equal
     /// totals share a rank and the tick decides nothing.
     pub settled_tick: Option<u64>,
+    /// The same in plant seconds (what a reader compares; ticks depend on the tick rate).
+    pub settled_s: Option<f64>,
     /// SHA-256 of the team's whole event log (what `icsdrill replay` reproduces).
     pub replay_sha256: String,
 }
 
 impl StandingsRow {
-    /// The columns, in order (CSV).
-    pub const COLUMNS: [&'static str; 8] =
-        ["rank", "team", "name", "bracket", "bracket_rank", "total", "settled_tick", "replay_sha256"];
+    /// The columns, in order (CSV). The last says the drill's phase when they were taken: final
+    /// once it reads `hot_wash` or `ended`.
+    pub const COLUMNS: [&'static str; 10] = [
+        "rank",
+        "team",
+        "name",
+        "bracket",
+        "bracket_rank",
+        "total",
+        "settled_tick",
+        "replay_sha256",
+        "settled_s",
+        "phase",
+    ];
 
-    /// The row's cells, in `COLUMNS` order.
-    pub fn cells(&self) -> Vec<String> {
+    /// The row's cells, in `COLUMNS` order, taken in `phase`.
+    pub fn cells(&self, phase: Phase) -> Vec<String> {
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         vec![
             self.rank.to_string(),
@@ -569,6 +582,8 @@ impl StandingsRow {
             serde_json::to_string(&self.total).unwrap_or_default(),
             self.settled_tick.map(|t| t.to_string()).unwrap_or_default(),
             self.replay_sha256.clone(),
+            self.settled_s.map(|s| format!("{s:.1}")).unwrap_or_default(),
+            phase.to_string(),
         ]
     }
 }

@@ -463,6 +463,8 @@ impl DrillApi for Drill {
                 total: r.total,
                 settled_tick: (self.ties == icsdrill_drill::board::Ties::FirstSettled)
                     .then_some(r.settled_tick),
+                settled_s: (self.ties == icsdrill_drill::board::Ties::FirstSettled)
+                    .then(|| r.settled_tick as f64 / f64::from(self.scenario.tick_hz)),
                 replay_sha256: self.log_hash(&r.team).unwrap_or_default(),
             })
             .collect();
@@ -470,7 +472,8 @@ impl DrillApi for Drill {
     }
 
     fn standings_csv(&self) -> Result<Vec<u8>, ServiceError> {
-        let rows: Vec<Vec<String>> = self.standings().rows.iter().map(StandingsRow::cells).collect();
+        let standings = self.standings();
+        let rows: Vec<Vec<String>> = standings.rows.iter().map(|r| r.cells(standings.phase)).collect();
         Ok(crate::governance::tabular::to_csv_for_excel(&StandingsRow::COLUMNS, &rows)?)
     }
 

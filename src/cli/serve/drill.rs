@@ -89,6 +89,9 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
             let total = tokio::task::spawn_blocking(move || d.final_score(&t)).await??.unwrap_or(0.0);
             stopped(&drill, args, &db, team, sim, total).await?;
         }
+        if over {
+            print_standings(&drill);
+        }
         if !over {
             println!(
                 "icsdrill: drill {id} stopped before its end: `icsdrill serve --resume {id}` continues it; \
@@ -258,6 +261,25 @@ fn ranges_ended(drill: &Drill, end: Option<u64>) -> bool {
     drill.teams().all(|(t, _, _)| {
         drill.live(&t.id).is_some_and(|l| l.stopped() || end.is_some_and(|e| l.snapshot().tick >= e))
     })
+}
+
+/// Prints the final standings of an ended drill of several teams (not an exam): the white cell
+/// has them when the server closes with its time, as the pages had them (`GET
+/// /api/drill/standings` while it runs).
+fn print_standings(drill: &Drill) {
+    let standings = DrillApi::standings(drill);
+    if drill.info().mode == Mode::Exam || standings.rows.len() < 2 {
+        return;
+    }
+    println!("final standings ({}):", standings.phase);
+    for r in &standings.rows {
+        let bracket = match (&r.bracket, r.bracket_rank) {
+            (Some(b), Some(k)) => format!(" ({b}: {k})"),
+            _ => String::new(),
+        };
+        let settled = r.settled_s.map(|s| format!(", settled at {s:.1} s")).unwrap_or_default();
+        println!("  {:>3}. {}{bracket}: {:.1}{settled}", r.rank, r.team, r.total);
+    }
 }
 
 /// Prints a team's summary and, with `--events DIR`, writes its whole log from the store.
