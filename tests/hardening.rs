@@ -1188,6 +1188,24 @@ fn absurd_command_line_values_are_clear_errors() {
             "exam's",
         ),
         (&["serve", "--teams", "a", "--node", "n1", "--http-port", "0", "--modbus-port", "0"], "--drill-id"),
+        (
+            &[
+                "serve",
+                "--teams",
+                "a:Pro,b:pro",
+                "--mode",
+                "contest",
+                "--http-port",
+                "0",
+                "--modbus-port",
+                "0",
+            ],
+            "differ only in case",
+        ),
+        (
+            &["serve", "--teams", "a:pro,b", "--mode", "contest", "--http-port", "0", "--modbus-port", "0"],
+            "team `b` is in no bracket",
+        ),
         (&["serve", "--teams", "a", "--node", "n 1!", "--drill-id", "d1"], "node name"),
     ] {
         let (code, err) = run(args);

@@ -442,6 +442,36 @@ fn check_teams(teams: &[TeamInfo]) -> Result<()> {
                 t.name.chars().take(80).collect::<String>()
             );
         }
+        if let Some(b) = &t.bracket
+            && !valid_team_name(b)
+        {
+            bail_invalid!(
+                "team `{}`'s bracket {:?} must be 1-64 characters, with no control or text-direction characters",
+                t.id,
+                b.chars().take(80).collect::<String>()
+            );
+        }
+    }
+    check_brackets(teams)
+}
+
+/// Brackets: every team in one when any is (a team in none is ranked in none, and looks last
+/// of nothing), and no two that differ only in case (`Pro` and `pro` would rank apart).
+fn check_brackets(teams: &[TeamInfo]) -> Result<()> {
+    let Some(placed) = teams.iter().find(|t| t.bracket.is_some()) else { return Ok(()) };
+    if let Some(t) = teams.iter().find(|t| t.bracket.is_none()) {
+        bail_invalid!(
+            "team `{}` is in no bracket while `{}` is: give every team one (`{}:BRACKET`)",
+            t.id,
+            placed.id,
+            t.id
+        );
+    }
+    let brackets: Vec<&str> = teams.iter().filter_map(|t| t.bracket.as_deref()).collect();
+    for (i, b) in brackets.iter().enumerate() {
+        if let Some(c) = brackets[..i].iter().find(|c| *c != b && c.eq_ignore_ascii_case(b)) {
+            bail_invalid!("brackets `{c}` and `{b}` differ only in case: name each bracket one way");
+        }
     }
     Ok(())
 }

@@ -123,9 +123,11 @@ pub(super) fn flags(solved: usize, offered: usize, foreign: usize) -> (Text, Tex
         Text::new("Contest flags", "夺旗"),
         Text::new(
             format!(
-                "{solved} of {offered} challenges solved; {foreign} other teams' flags submitted (no points)"
+                "{solved} of {offered} {} solved; {foreign} {} of other teams submitted (no points)",
+                plural(offered, "challenge", "challenges"),
+                plural(foreign, "flag", "flags")
             ),
-            format!("{offered} 个挑战中解出 {solved} 个；提交其他队伍的 flag {foreign} 次（不得分）"),
+            format!("{offered} 个挑战中解出 {solved} 个；提交其他队伍的旗标 {foreign} 次（不得分）"),
         ),
     )
 }
@@ -170,5 +172,10 @@ mod tests {
         assert_eq!(super::hints(0).1.en, "0 hints taken");
         assert_eq!(super::destructive(1).1.en, "1 PLC restart or stop");
         assert_eq!(super::destructive(2).1.en, "2 PLC restarts or stops");
+        assert_eq!(
+            super::flags(1, 1, 1).1.en,
+            "1 of 1 challenge solved; 1 flag of other teams submitted (no points)"
+        );
+        assert!(super::flags(0, 2, 0).1.zh.contains("其他队伍的旗标 0 次"));
     }
 }
