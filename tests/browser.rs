@@ -169,6 +169,9 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert!(seen["history"]["opened"].as_f64() > Some(0.0), "{seen}");
     assert_eq!(seen["history"]["from"].as_f64(), Some(0.0), "{seen}");
     fits_a_phone(&seen["board_phone"]);
+    // The white cell sees each team's flags (the page is in Chinese by now).
+    let flags = seen["white_cell_flags"].as_str().unwrap_or_default();
+    assert!(flags.contains("2 个挑战中解出 0 个；提交其他队伍的旗标 0 次"), "{seen}");
     // Each team's bracket and its rank there, beside the overall rank.
     assert_eq!(seen["brackets"], serde_json::json!({"red-team": "pro · 1", "blue": "student · 1"}), "{seen}");
     assert!(seen["clock"].as_str().is_some_and(|c| c.len() == 8 && c.as_bytes()[2] == b':'), "{seen}");

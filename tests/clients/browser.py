@@ -249,4 +249,8 @@ with failing(driver, f"{out}/failure.png"):
     seen["denominators"] = driver.execute_script("return [...new Set([...document.querySelectorAll('#board td.detected')].map(t => t.textContent.split('/')[1]))]")
     driver.save_screenshot(f"{out}/scoreboard.png")
     seen["board_phone"] = phone(driver, wait, driver.current_url, lambda d: d.find_elements(By.CSS_SELECTOR, "#board tbody tr"), f"{out}/scoreboard-phone.png")
+    # The white cell's console says each team's flags (solved, and other teams' submitted).
+    driver.get(f"{base}/instructor?token={instructor}")
+    wait.until(lambda d: "挑战" in d.execute_script("return document.querySelector('#teams [data-status]')?.textContent || ''"))
+    seen["white_cell_flags"] = driver.execute_script("return document.querySelector('#teams [data-status]').textContent")
     print(json.dumps(seen))

@@ -77,7 +77,11 @@ async function instructorPage() {
       card.querySelector("[data-total]").textContent = t.score.total.toFixed(1);
       // What the team's console shows as a communication failure, said here too.
       const lost = (t.comms_lost || []).length ? ` · ${tr("comm_fail")}: ${t.comms_lost.join(", ")}` : "";
-      card.querySelector("[data-status]").textContent = `t = ${t.simulated_s.toFixed(0)} s · ${tr("trips")} ${t.trips} · ${tr("damage")} ${t.damage}${lost}`;
+      // A contest: the team's flags solved, and those of other teams it submitted (a sign of
+      // one team reaching another's range, or being handed its flags).
+      const flags = (t.score.components || []).find(c => c.key === "flags");
+      const solved = flags ? ` · ${txt(flags.detail)}` : "";
+      card.querySelector("[data-status]").textContent = `t = ${t.simulated_s.toFixed(0)} s · ${tr("trips")} ${t.trips} · ${tr("damage")} ${t.damage}${lost}${solved}`;
       t.values.forEach((v, i) => {
         const tv = card.querySelector(`[data-true="${i}"]`), mv = card.querySelector(`[data-measured="${i}"]`);
         if (tv) tv.textContent = `${v.true.toFixed(2)} ${v.unit}`;
