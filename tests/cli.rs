@@ -175,6 +175,8 @@ fn serve_with_teams_prints_login_urls_and_endpoint_tables() {
     let out = seen.join("\n");
     assert!(out.contains("as a contest drill with 2 team(s)"), "{out}");
     assert!(out.contains("Phase: briefing"), "{out}");
+    // Teams kept apart by loopback addresses only: the white cell is told what that takes.
+    assert!(out.contains("any process on this host can bind another team's"), "{out}");
     let url = |prefix: &str| -> String {
         let line =
             seen.iter().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no `{prefix}` in\n{out}"));

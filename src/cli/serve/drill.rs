@@ -173,6 +173,19 @@ fn banner(drill: &Drill, args: &Args, db: &Database, http: &str, started: std::t
         rate,
         started.elapsed().as_millis()
     );
+    let loopback_teams = drill.teams().filter(|(t, _, _)| {
+        drill.team_clients(&t.id).is_some_and(|nets| nets.iter().all(|n| n.network().is_loopback()))
+    });
+    if args.bind.is_loopback() && drill.teams().count() > 1 && loopback_teams.count() > 1 {
+        // Fair only while nobody can bind another team's address: said where the white cell
+        // starts a drill, not only in the README.
+        println!(
+            "note: the teams are kept apart by their loopback addresses, and any process on this host can \
+             bind another team's: trainees must have no shell here (a contest between teams with shells of \
+             their own is served on a real address with --bind and --clients) / 注意：各队仅以回环地址区分，\
+             本机任何进程都可绑定其他队伍的地址：参赛人员不得登录本机（参赛人员各有终端时，请用 --bind 与 --clients 在真实地址上开展）"
+        );
+    }
     println!("Scoreboard (observers / 观察员):  {base}/?token={}", drill.observer_token());
     println!("Instructor (white cell / 导调组): {base}/instructor?token={}", drill.instructor_token());
     if let Some(node) = drill.node() {
