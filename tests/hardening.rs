@@ -829,7 +829,7 @@ async fn team_text_in_every_export_is_inert() {
     spec.name = PAYLOADS[4].into();
     spec.teams = vec![
         TeamInfo { id: "t1".into(), name: PAYLOADS[0].into(), bracket: Some(PAYLOADS[2].into()) },
-        TeamInfo { id: "t2".into(), name: PAYLOADS[3].into(), bracket: None },
+        TeamInfo { id: "t2".into(), name: PAYLOADS[3].into(), bracket: Some(PAYLOADS[2].into()) },
     ];
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();

@@ -548,3 +548,24 @@ async fn started_tank_farm(name: &str, teams: &[&str]) -> (std::path::PathBuf, D
     server.drill.control(Control::Start).unwrap();
     (dir, server)
 }
+
+/// A drill recorded under other engine rules (here: from before they were numbered) does not
+/// play on under this build's: its record would hold a log of two rule versions and replay
+/// under neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_recorded_under_other_rules_is_not_resumed() {
+    let dir = temp_dir("other-rules");
+    let mut store = SqliteStore::open(&dir).unwrap();
+    let record =
+        icsdrill::store::DrillRecord { options: "{}".into(), ..crate::registry::drill_record("old1") };
+    let team = icsdrill::store::TeamRecord { id: "a".into(), name: "a".into(), token: "t".into() };
+    store.create_drill(&record, &[team]).unwrap();
+    drop(store);
+    let db = icsdrill::store::Database::Sqlite(dir.clone());
+    let Err(e) = DrillServer::resume(&db, "old1", icsdrill::runtime::range::Options::new(1)).await else {
+        panic!("resumed a drill of other rules")
+    };
+    let e = e.to_string();
+    assert!(e.contains("cannot go on here") && e.contains("before rules were numbered"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -270,12 +270,14 @@ impl DrillApi for Drill {
         let (grade, certified) = match (over, kept()) {
             (true, Some(grade)) => (grade, true),
             (true, None) => {
+                // Asked first: a log graded after its certificate was signed is final (one
+                // graded before may still have been catching up), and its grade is kept for
+                // the polls to come.
+                let certified = self.exam_record(team)?.is_some();
                 let _turn = self.report_turn(team)?;
                 let (events, end) =
                     self.judged_log(team).map_err(ServiceError::internal)?.ok_or_else(no_team)?;
                 let grade = icsdrill_judge::exam::grade_at(&self.scenario, &events, rule, end);
-                // Certified, the log is final: its grade is kept for the polls to come.
-                let certified = self.exam_record(team)?.is_some();
                 if certified {
                     let mut kept = self.exam_grades.lock().unwrap_or_else(|e| e.into_inner());
                     kept.insert(team.to_string(), grade.clone());

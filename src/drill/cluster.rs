@@ -372,7 +372,7 @@ async fn score_away_at_freeze(drill: &Arc<Drill>, db: &Database, seen: &Seen) {
         let before = &events[..events.partition_point(|e| e.tick < freeze)];
         let plan =
             (drill.mode == icsdrill_drill::Mode::Enterprise, drill.challenges.len(), drill.freeze.blind);
-        let card = super::hook::card_scored_live(&drill.scenario, plan, before, freeze);
+        let card = super::hook::card_at_freeze(&drill.scenario, plan, before, freeze);
         let _ = t.away_at_freeze.set(Arc::new(card));
         drill.changed.notify_one();
     }
@@ -490,6 +490,7 @@ async fn join_record(given: DrillSpec) -> Result<(DrillRecord, Identity, DrillSp
         Ok((record, teams))
     })
     .await??;
+    crate::store::replay::playable_here(&record)?;
     let scenario = crate::store::replay::stored_scenario(&record)?;
     let mut spec = super::launch::stored_spec(&record, &teams, scenario, given.range.clone());
     spec.database = given.database.clone();

@@ -264,22 +264,20 @@ impl HookState {
     }
 }
 
-/// A team's card at tick `at` from its judged events before it, scored as its hook scores it
-/// live (a card at every tick with a relevant event and every refresh, then `at`'s): the tick
-/// its total settled is the one the live board ranked it by, where a card computed once at
-/// `at` would say `at` for every team and undo a contest's tie-breaks. What another node shows
-/// of a team at the freeze, and every team's card once the drill is over.
-pub(super) fn card_scored_live(
+/// A team's card at the contest's freeze tick from its judged events before it, scored as its
+/// hook scores it live (a card at every tick with a relevant event and every refresh, then
+/// the freeze's on a copy): what another node shows of a team it does not run.
+pub(super) fn card_at_freeze(
     scenario: &Scenario,
     (plan, challenges, blind): (bool, usize, bool),
     before: &[SimEvent],
-    at: u64,
+    freeze: u64,
 ) -> ScoreCard {
     let mut scorer = Scorer::for_drill(scenario, (plan, challenges));
     let refresh = REFRESH_S * u64::from(scenario.tick_hz);
     let _ = card_at(&mut scorer, 0, blind);
     let mut next = 0;
-    for tick in 1..=at {
+    for tick in 1..=freeze {
         let from = next;
         while next < before.len() && before[next].tick < tick {
             next += 1;
@@ -293,7 +291,7 @@ pub(super) fn card_scored_live(
             let _ = card_at(&mut scorer, tick, blind);
         }
     }
-    card_at(&mut scorer, at, blind)
+    card_at(&mut scorer, freeze, blind)
 }
 
 /// The hook that scores (and records) one team's range after every tick. `past` is the log of
@@ -448,7 +446,7 @@ mod tests {
         }
         let kept = published.at_freeze.get().expect("kept as the range passed the freeze").clone();
         let judged: Vec<SimEvent> = log.into_iter().filter(|e| e.kind.judged() && e.tick < freeze).collect();
-        let scored = card_scored_live(&s, (false, 1, true), &judged, freeze);
+        let scored = card_at_freeze(&s, (false, 1, true), &judged, freeze);
         assert!(kept.steps_fired > 0, "the attack had begun: {kept:?}");
         assert_eq!(
             (scored.total, &scored.components, scored.settled_tick, scored.tick),

@@ -5,13 +5,11 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::error::bail_invalid;
 use crate::{Error, Result};
 use icsdrill_drill::flags::{self, Challenge, RateLimit};
 use icsdrill_drill::history::ScoreHistory;
 use icsdrill_drill::track::Track;
 use icsdrill_drill::trends::MAX_SAMPLES;
-use icsdrill_drill::vocab::{valid_team_id, valid_team_name};
 use icsdrill_drill::{Mode, Phase, Scoreboard, TeamInfo};
 use icsdrill_engine::{Scenario, Sim};
 use icsdrill_judge::score::Scorer;
@@ -25,7 +23,7 @@ use super::clients::{self, ForeignLog};
 use super::hook::{HookTarget, Published, Recording, score_hook};
 use super::identity::Identity;
 use super::stored::{StoredOptions, StoredWire};
-use super::{Drill, DrillServer, DrillSpec, Here, MAX_TEAMS, Team};
+use super::{Drill, DrillServer, DrillSpec, Here, Team};
 use crate::runtime::live::Extras;
 use crate::runtime::modbus::server::{Clients, ForeignHook};
 use crate::runtime::range::{self, Range};
@@ -148,6 +146,7 @@ impl DrillServer {
             let Some((record, team_records)) = store.drill(&wanted)? else {
                 return Err(Error::not_found(format!("no drill `{wanted}` in {}", db.describe())));
             };
+            crate::store::replay::playable_here(&record)?;
             let loaded = crate::store::replay::load(&*store, &record, &team_records, MAX_SAMPLES)?;
             Ok((record, team_records, loaded))
         })
@@ -284,7 +283,7 @@ impl Drill {
         new: bool,
         node: Option<String>,
     ) -> Result<(Arc<Drill>, Vec<Option<Resumed>>, watch::Sender<bool>)> {
-        check_teams(&spec.teams)?;
+        super::roster::check_teams(&spec.teams, new)?;
         let freeze = freeze_of(&spec)?;
         let nets = clients::team_clients(&spec)?;
         share_descriptors(&mut spec)?;
@@ -355,6 +354,7 @@ impl Drill {
             foreign,
             others: Mutex::default(),
             exam_grades: Mutex::default(),
+            seed: spec.range.seed,
             remote_tick: AtomicU64::new(0),
             flag_secret: identity.flag_secret,
             created_ms: identity.created_ms,
@@ -418,62 +418,6 @@ impl Drill {
             None => Ok(None),
         }
     }
-}
-
-/// Teams: at least one, at most `MAX_TEAMS`, valid and distinct ids.
-fn check_teams(teams: &[TeamInfo]) -> Result<()> {
-    if teams.is_empty() {
-        bail_invalid!("a drill needs at least one team");
-    }
-    if teams.len() > MAX_TEAMS {
-        bail_invalid!("at most {MAX_TEAMS} teams per drill, got {}", teams.len());
-    }
-    for (i, t) in teams.iter().enumerate() {
-        if !valid_team_id(&t.id) {
-            bail_invalid!("team id `{}` must be 1-32 letters, digits, `-` or `_`", t.id.escape_debug());
-        }
-        if let Some(u) = teams[..i].iter().find(|u| u.id.eq_ignore_ascii_case(&t.id)) {
-            bail_invalid!("team `{}` is listed twice (as `{}`: ids differ beyond case)", t.id, u.id);
-        }
-        if !valid_team_name(&t.name) {
-            bail_invalid!(
-                "team `{}`'s name {:?} must be 1-64 characters, with no control or text-direction characters",
-                t.id,
-                t.name.chars().take(80).collect::<String>()
-            );
-        }
-        if let Some(b) = &t.bracket
-            && !valid_team_name(b)
-        {
-            bail_invalid!(
-                "team `{}`'s bracket {:?} must be 1-64 characters, with no control or text-direction characters",
-                t.id,
-                b.chars().take(80).collect::<String>()
-            );
-        }
-    }
-    check_brackets(teams)
-}
-
-/// Brackets: every team in one when any is (a team in none is ranked in none, and looks last
-/// of nothing), and no two that differ only in case (`Pro` and `pro` would rank apart).
-fn check_brackets(teams: &[TeamInfo]) -> Result<()> {
-    let Some(placed) = teams.iter().find(|t| t.bracket.is_some()) else { return Ok(()) };
-    if let Some(t) = teams.iter().find(|t| t.bracket.is_none()) {
-        bail_invalid!(
-            "team `{}` is in no bracket while `{}` is: give every team one (`{}:BRACKET`)",
-            t.id,
-            placed.id,
-            t.id
-        );
-    }
-    let brackets: Vec<&str> = teams.iter().filter_map(|t| t.bracket.as_deref()).collect();
-    for (i, b) in brackets.iter().enumerate() {
-        if let Some(c) = brackets[..i].iter().find(|c| *c != b && c.eq_ignore_ascii_case(b)) {
-            bail_invalid!("brackets `{c}` and `{b}` differ only in case: name each bracket one way");
-        }
-    }
-    Ok(())
 }
 
 /// Every team's endpoints and the web view draw on one open-files limit: share it out so no
@@ -731,19 +675,6 @@ fn spawn_board(tasks: &mut tokio::task::JoinSet<()>, drill: &Arc<Drill>, mut sto
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_drill_takes_up_to_max_teams_and_refuses_one_more() {
-        let teams = |n: usize| -> Vec<TeamInfo> {
-            (0..n)
-                .map(|i| TeamInfo { id: format!("team-{i}"), name: format!("Team {i}"), bracket: None })
-                .collect()
-        };
-        assert!(check_teams(&teams(MAX_TEAMS)).is_ok());
-        let e = check_teams(&teams(MAX_TEAMS + 1)).unwrap_err().to_string();
-        assert!(e.contains(&format!("at most {MAX_TEAMS} teams")), "{e}");
-        assert!(check_teams(&teams(0)).is_err());
-    }
 
     #[test]
     fn a_recorded_drill_places_every_team_where_its_range_served() {

@@ -11,6 +11,7 @@
 //! - `launch`: starting (new or resumed) and stopping a drill server.
 //! - `hook`: a team's tick hook.
 //! - `clients`: each team's client networks and the refused cross-team connections.
+//! - `roster`: the teams as given (count, ids, names, contest brackets).
 //! - `identity`: a drill's id and tokens, new or as recorded.
 //! - `stored`: the options a recorded drill keeps with its record.
 //! - `api`: the `DrillApi` the web layer calls.
@@ -25,6 +26,7 @@ mod gate;
 mod hook;
 mod identity;
 mod launch;
+mod roster;
 mod stored;
 mod syslog;
 
@@ -162,7 +164,7 @@ struct Team {
     /// Where it runs while another node of the drill does (`cluster`).
     away: ArcSwapOption<Away>,
     /// Its card at a contest's freeze tick while another node runs it, scored here from the
-    /// shared records (`hook::card_scored_live`) once its range has passed the freeze.
+    /// shared records (`hook::card_at_freeze`) once its range has passed the freeze.
     away_at_freeze: std::sync::OnceLock<Arc<ScoreCard>>,
 }
 
@@ -267,6 +269,8 @@ pub struct Drill {
     created_ms: i64,
     /// Contest: the challenges.
     challenges: Vec<Challenge>,
+    /// The seed of every team's range (a resumed drill's is its record's).
+    seed: u64,
     /// Exam: the trainee's variant seed.
     variant_seed: Option<u64>,
     /// Organiser and place, for the reports.
@@ -377,6 +381,11 @@ impl Drill {
         &self.cohort
     }
 
+    /// The seed of every team's range.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// An exam's variant seed.
     pub fn variant_seed(&self) -> Option<u64> {
         self.variant_seed
@@ -422,14 +431,23 @@ impl Drill {
     /// which may be a card behind).
     pub fn final_score(&self, team: &str) -> crate::Result<Option<f64>> {
         let Some((events, end)) = self.judged_log(team)? else { return Ok(None) };
-        Ok(Some(self.card_at_end(&events, end).total))
+        Ok(Some(self.card_at_end(&events, end, None).total))
     }
 
-    /// A team's judged log (up to `end`) scored at `end` as its report scores it, its total
-    /// settled where the live board saw it settle (`hook::card_scored_live`).
-    fn card_at_end(&self, events: &[SimEvent], end: u64) -> ScoreCard {
-        let plan = (self.mode == Mode::Enterprise, self.challenges.len(), false);
-        hook::card_scored_live(&self.scenario, plan, events, end)
+    /// A team's judged log (up to `end`) scored at `end`, as its report scores it, its total
+    /// settled where the live board saw it settle: at the tick of its hook's last card `live`
+    /// when that card has the same total, else at `end`. Scored once here, every team's total
+    /// would settle at `end` and undo a contest's tie-breaks; re-scoring the log card by card
+    /// as the hook did costs a card every 5 s of plant time (121,000 over a 7-day drill).
+    fn card_at_end(&self, events: &[SimEvent], end: u64, live: Option<&ScoreCard>) -> ScoreCard {
+        let plan = (self.mode == Mode::Enterprise, self.challenges.len());
+        let mut card = icsdrill_judge::score::Scorer::score_contest_log_at(&self.scenario, plan, events, end);
+        if let Some(live) = live
+            && live.total == card.total
+        {
+            card.settled_tick = live.settled_tick.min(end);
+        }
+        card
     }
 
     /// The card a team here is shown by: the last its range published while the drill runs;
@@ -471,7 +489,7 @@ impl Drill {
             judged.events.clone()
         };
         events.retain(|e| e.tick < end);
-        Some((end, self.card_at_end(&events, end)))
+        Some((end, self.card_at_end(&events, end, Some(&h.published.card.load()))))
     }
 
     /// Whether team `team` (here) solved flag challenge `challenge` before (from its judged

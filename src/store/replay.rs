@@ -66,6 +66,15 @@ pub fn other_rules(record: &DrillRecord) -> Option<String> {
     })
 }
 
+/// Refuses to play on a drill recorded under other engine rules than this build's (a resume, a
+/// node joining): a record played under two versions would replay under neither.
+pub fn playable_here(record: &DrillRecord) -> Result<()> {
+    match other_rules(record) {
+        Some(why) => Err(Error::invalid(format!("drill `{}` cannot go on here: {why}", record.id))),
+        None => Ok(()),
+    }
+}
+
 /// Whether the stored options ran the scenario without its attack.
 fn no_attack(record: &DrillRecord) -> bool {
     serde_json::from_str::<serde_json::Value>(&record.options)

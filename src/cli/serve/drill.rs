@@ -144,6 +144,10 @@ async fn start(launch: Launch, db: &Database) -> Result<DrillServer> {
                 id
             };
             let server = DrillServer::resume(db, &id, *range).await?;
+            // The log's span names the record's scenario and seed, not the flags'.
+            let span = tracing::Span::current();
+            span.record("scenario", tracing::field::display(&server.drill.scenario().id));
+            span.record("seed", server.drill.seed());
             println!("icsdrill: resumed drill {id} from {}", db.describe());
             server
         }
@@ -169,7 +173,7 @@ fn banner(drill: &Drill, args: &Args, db: &Database, http: &str, started: std::t
             Mode::Exam => "an exam",
         },
         drill.teams().count(),
-        args.seed,
+        drill.seed(),
         rate,
         started.elapsed().as_millis()
     );

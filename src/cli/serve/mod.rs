@@ -360,13 +360,11 @@ enum DrillTeam {
     },
 }
 
-// The scenario and seed are the drill file's where it sets them: recorded once it is read.
+// The scenario and seed are the drill file's where it sets them, a resumed drill's its record's:
+// recorded once known.
 #[tracing::instrument(name = "serve", skip_all, fields(scenario = tracing::field::Empty, seed = tracing::field::Empty))]
 pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     let (name, mut teams) = teams_and_drill_file(&mut args)?;
-    let span = tracing::Span::current();
-    span.record("scenario", tracing::field::display(&args.scenario));
-    span.record("seed", args.seed);
     let (mut scenario, source) = load_scenario_source(&args.scenario)?;
     if args.no_attack {
         scenario = std::sync::Arc::new(scenario.without_attack());
@@ -394,6 +392,10 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
             return run_drill(Launch::Resume { id: id.clone(), range: Box::new(opts) }, &args, db);
         }
     }
+    // A resumed drill's span is given its record's scenario and seed as it resumes.
+    let span = tracing::Span::current();
+    span.record("scenario", tracing::field::display(&args.scenario));
+    span.record("seed", args.seed);
     if !teams.is_empty() {
         let (scenario, variant_seed) = exam_setup(&args, &mut teams, scenario, &mut opts)?;
         let mut spec = DrillSpec::new(scenario, &[], args.mode);

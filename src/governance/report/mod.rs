@@ -310,7 +310,7 @@ fn input_line(s: &Scenario, input: &SimInput, refused: Option<RejectReason>) -> 
             )
         }
         SimInput::Inject { text, .. } if !text.is_empty() => {
-            ("white_cell", Text::new(format!("Inject: {text}"), format!("注入：{text}")))
+            ("white_cell", narrate::verbatim(format!("Inject: {text}"), format!("注入：{text}")))
         }
         SimInput::RevealHint { .. } => ("team", Text::new("Took a hint", "使用提示")),
         SimInput::ReportIncident(icsdrill_engine::IncidentReport { technique, asset, .. }) => {

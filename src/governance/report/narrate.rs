@@ -105,20 +105,35 @@ pub(super) fn action(s: &Scenario, input: &SimInput) -> Option<Text> {
                 "duty_officer" => ("the duty officer", "值班人员"),
                 "management" => ("management", "管理层"),
                 "authority" => ("the authority", "主管部门"),
-                other => (other, other),
+                other => return Some(verbatim(format!("Notified {other}"), format!("通知：{other}"))),
             };
             t(format!("Notified {en}"), format!("通知{zh}"))
         }
         SimInput::DeclareHazard { id } => {
-            t(format!("Declared a hidden hazard ({id})"), format!("申报安全隐患（{id}）"))
+            Some(verbatim(format!("Declared a hidden hazard ({id})"), format!("申报安全隐患（{id}）")))
         }
         _ => None,
     }
 }
 
+/// Text that quotes what somebody typed, kept as typed (`Text::new` would space its Chinese
+/// where it meets Latin letters, and the quote would no longer be what was sent).
+pub(super) fn verbatim(en: String, zh: String) -> Text {
+    Text { en, zh }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_somebody_typed_is_quoted_as_typed() {
+        let s = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().load().unwrap();
+        let notify = SimInput::Notify { to: "安监局值班室A组".into(), text: String::new() };
+        assert_eq!(action(&s, &notify).unwrap().zh, "通知：安监局值班室A组");
+        let declared = SimInput::DeclareHazard { id: "path:overfill储罐".into() };
+        assert_eq!(action(&s, &declared).unwrap().zh, "申报安全隐患（path:overfill储罐）");
+    }
 
     #[test]
     fn actions_name_things_as_people_do() {
