@@ -47,9 +47,10 @@ fn busy_inputs(scenario: &icsdrill_engine::Scenario) -> Vec<TimedInput> {
     inputs
 }
 
-/// Every built-in scenario's log for the busy inputs, pinned to the engine's rules version and
-/// the scenario's source: a change of the engine that makes a recorded input log play out
-/// otherwise fails here until `icsdrill_engine::RULES` is raised with it (records keep the
+/// Every built-in scenario's log for the busy inputs, and its score and findings, pinned to the
+/// engine's rules version and the scenario's source: a change of the engine or the judge that
+/// makes a recorded input log play out or judge otherwise fails here until
+/// `icsdrill_engine::RULES` is raised with it (records keep the
 /// version they were played by, so their replays can say they were played by other rules). A
 /// scenario whose source changed may change its log without it (records keep their own
 /// source). `ICSDRILL_BLESS=1` rewrites the file, and refuses to while a log changed under an
@@ -60,8 +61,15 @@ fn every_builtin_log_is_pinned_to_the_rules_version() {
     let mut logs = serde_json::Map::new();
     for b in icsdrill_scenarios::LIBRARY {
         let s = builtin(b.id);
-        let log = log_hash(&run(&s, 42, 600.0, &busy_inputs(&s)));
-        logs.insert(b.id.into(), serde_json::json!({ "source": s.source_hash, "log": log }));
+        let sim = run(&s, 42, 600.0, &busy_inputs(&s));
+        // How it is judged too: a scoring or findings change is one of the rules.
+        let score = icsdrill_judge::score::Scorer::score_log(&s, false, sim.events()).total;
+        let found: Vec<String> = icsdrill_judge::findings::findings(&s, sim.events(), s.meta.level)
+            .into_iter()
+            .map(|f| f.id)
+            .collect();
+        let judged = serde_json::json!({ "log": log_hash(&sim), "score": score, "findings": found });
+        logs.insert(b.id.into(), serde_json::json!({ "source": s.source_hash, "judged": judged }));
     }
     let actual = serde_json::json!({ "rules": icsdrill_engine::RULES, "logs": logs });
     let pinned: serde_json::Value =
@@ -71,7 +79,7 @@ fn every_builtin_log_is_pinned_to_the_rules_version() {
         .iter()
         .filter(|(id, now)| {
             let was = &pinned["logs"][id.as_str()];
-            was["source"] == now["source"] && was["log"] != now["log"]
+            was["source"] == now["source"] && was["judged"] != now["judged"]
         })
         .map(|(id, _)| id)
         .collect();

@@ -40,12 +40,13 @@ pub use input::{
 };
 pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 
-/// The version of the rules this engine plays a plant by: raised whenever a change makes a
+/// The version of the rules a plant is played and judged by: raised whenever a change makes a
 /// recorded scenario, seed and input log give another event log (a step refused that once
-/// fired, a process that moves otherwise). Records keep the version they were made under, so
-/// a replay that diverges says whether it was made under other rules rather than calling a
-/// record forged. Records from before versions were kept read as 0. The determinism tests pin
-/// every built-in scenario's log to it (`tests/golden/rules.json`).
+/// fired, a process that moves otherwise), or the judge another score or other findings.
+/// Records keep the version they were made under, so a replay that diverges says whether it
+/// was made under other rules rather than calling a record forged. Records from before
+/// versions were kept read as 0. The determinism tests pin every built-in scenario's log,
+/// score and findings to it (`tests/golden/rules.json`).
 pub const RULES: u32 = 1;
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};
