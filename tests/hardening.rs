@@ -393,6 +393,11 @@ async fn a_team_reaches_only_its_own_plcs_and_cannot_take_another_teams_slots() 
             }
         }
     }
+    // Nobody's client tries blue's reactor PLC too: the white cell sees both PLCs it tried.
+    let blue_r201 = team_endpoint(&server, "blue", "plc-r201");
+    if let Some(mut c) = Client::connect_from(IpAddr::from([127, 0, 0, 1]), blue_r201).await {
+        assert!(c.closed(Duration::from_secs(2)).await, "127.0.0.1 must not reach blue's PLC");
+    }
     // Blue's slots are all free: its own clients get in, up to its cap of 4.
     let mut own = Vec::new();
     for h in 0..4u8 {
@@ -413,7 +418,9 @@ async fn a_team_reaches_only_its_own_plcs_and_cannot_take_another_teams_slots() 
         .sum();
     let from_nobody: u64 =
         attempts.iter().filter(|a| a.team == "blue" && a.from_team.is_none()).map(|a| a.count).sum();
-    assert_eq!((from_red, from_nobody), (12, 12), "{attempts:?}");
+    assert_eq!((from_red, from_nobody), (12, 13), "{attempts:?}");
+    let nobody = attempts.iter().find(|a| a.team == "blue" && a.from_team.is_none()).unwrap();
+    assert_eq!(nobody.plc, "plc-t101, plc-r201", "{attempts:?}");
     let overview = drill.overview();
     assert_eq!(overview.cross_team.attempts.len(), 13, "{:?}", overview.cross_team);
     let state = drill.team_state("blue").unwrap();

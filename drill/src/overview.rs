@@ -127,7 +127,8 @@ pub struct ForeignAttempt {
     pub from_team: Option<String>,
     /// The team whose range it tried.
     pub team: String,
-    /// The PLC it tried last.
+    /// The PLCs it tried, `, `-separated in the order first tried (at most eight named, then
+    /// `…`).
     pub plc: String,
     /// Attempts.
     pub count: u64,

@@ -12,6 +12,22 @@ use crate::error::bail_invalid;
 use super::DrillSpec;
 use crate::store::{ForeignAttempt, RecordSender};
 
+/// Most PLCs an attempt names (a scan of a team's whole plant names the first of them, then
+/// `…`): its length stays bounded whatever the plant.
+pub(super) const MAX_FOREIGN_PLCS: usize = 8;
+
+/// Adds `plc` to an attempt's PLCs (`, `-separated, in the order first tried), up to
+/// `MAX_FOREIGN_PLCS`: a scan of four PLCs shows as four, not as the last one tried.
+fn add_plc(plcs: &mut String, plc: &str) {
+    let named = plcs.split(", ").count();
+    if plcs.split(", ").any(|p| p == plc || p == "…") {
+        return;
+    }
+    let next = if named >= MAX_FOREIGN_PLCS { "…" } else { plc };
+    plcs.push_str(", ");
+    plcs.push_str(next);
+}
+
 /// Most distinct (address, team) pairs of refused foreign connections a drill keeps; more
 /// are only counted.
 pub const MAX_FOREIGN: usize = 1_024;
@@ -150,7 +166,7 @@ impl ForeignLog {
             Some(a) => {
                 a.count += 1;
                 a.last_ms = now_ms;
-                a.plc = plc.to_string();
+                add_plc(&mut a.plc, plc);
                 seen.changed.insert((ip, team));
             }
             None => {
@@ -214,6 +230,20 @@ impl ForeignLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attempt_names_the_plcs_it_tried_up_to_a_bound() {
+        let mut plcs = "p0".to_string();
+        for i in [1, 0, 2, 1] {
+            add_plc(&mut plcs, &format!("p{i}"));
+        }
+        assert_eq!(plcs, "p0, p1, p2");
+        for i in 0..1_000 {
+            add_plc(&mut plcs, &format!("q{i}"));
+        }
+        assert_eq!(plcs.split(", ").count(), MAX_FOREIGN_PLCS + 1, "{plcs}");
+        assert!(plcs.ends_with(", q4, …"), "{plcs}");
+    }
 
     #[test]
     fn the_foreign_log_keeps_a_bounded_list_and_counts_the_rest() {
