@@ -169,6 +169,14 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert!(seen["history"]["opened"].as_f64() > Some(0.0), "{seen}");
     assert_eq!(seen["history"]["from"].as_f64(), Some(0.0), "{seen}");
     fits_a_phone(&seen["board_phone"]);
+    // A flat series (a frozen reading) is drawn on a scale around its value, a unit wide at
+    // least (uPlot's own scale was [1.1, 1.1]: no ticks, no visible line).
+    let (lo, hi) = (seen["flat_chart"]["pages"][0].as_f64(), seen["flat_chart"]["pages"][1].as_f64());
+    assert!(
+        lo.zip(hi).is_some_and(|(lo, hi)| lo < 1.1 && hi > 1.1 && hi - lo >= 1.0),
+        "{}",
+        seen["flat_chart"]
+    );
     // The white cell sees each team's flags (the page is in Chinese by now).
     let flags = seen["white_cell_flags"].as_str().unwrap_or_default();
     assert!(flags.contains("2 个挑战中解出 0 个；提交其他队伍的旗标 0 次"), "{seen}");

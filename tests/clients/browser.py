@@ -249,6 +249,23 @@ with failing(driver, f"{out}/failure.png"):
     seen["denominators"] = driver.execute_script("return [...new Set([...document.querySelectorAll('#board td.detected')].map(t => t.textContent.split('/')[1]))]")
     driver.save_screenshot(f"{out}/scoreboard.png")
     seen["board_phone"] = phone(driver, wait, driver.current_url, lambda d: d.find_elements(By.CSS_SELECTOR, "#board tbody tr"), f"{out}/scoreboard-phone.png")
+    # A flat series (a frozen reading: the historian's f32 samples and the live f64 value) gets
+    # a value scale around it: uPlot's own scaled the rounding between them (no axis ticks, no
+    # visible line on the trend). Built with the pages' scales, and with uPlot's alone.
+    seen["flat_chart"] = driver.execute_async_script("""
+      const done = arguments[arguments.length - 1];
+      const el = document.createElement('div'); document.body.appendChild(el);
+      const make = scales => new uPlot({width: 300, height: 120, scales, series: [{}, {stroke: 'red'}]}, [[1, 2, 3], [1.100000023841858, 1.100000023841858, 1.1000000000000227]], el);
+      const charts = {pages: make(valueScales()), uplot: make({x: {time: false}})};
+      // Each chart sets its scales as it first draws: read them once the pages' has (a bound
+      // of 120 frames).
+      let frames = 0;
+      const look = () => {
+        if (charts.pages.scales.y.min == null && ++frames < 120) return requestAnimationFrame(look);
+        const r = Object.fromEntries(Object.entries(charts).map(([k, u]) => [k, [u.scales.y.min, u.scales.y.max]]));
+        Object.values(charts).forEach(u => u.destroy()); el.remove(); done(r);
+      };
+      look();""")
     # The white cell's console says each team's flags (solved, and other teams' submitted).
     driver.get(f"{base}/instructor?token={instructor}")
     wait.until(lambda d: "挑战" in d.execute_script("return document.querySelector('#teams [data-status]')?.textContent || ''"))

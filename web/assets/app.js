@@ -255,6 +255,20 @@ $("#lang") && $("#lang").addEventListener("click", () => { lang = lang === "zh" 
 let rerender = () => {};
 applyLang();
 
+// The charts' value range: uPlot's own for a series that moves; for a flat one (a frozen
+// reading, a score that never changed) a band around its value, where uPlot's, scaling the
+// f32/f64 rounding between the historian's samples and the live value, drew no axis ticks and
+// no visible line, though a flat line is what an operator most needs to see.
+function yRange(u, min, max) {
+  if (min == null || max == null || !isFinite(min) || !isFinite(max)) return [0, 1];
+  // Flat to the historian's precision (its samples are f32, the live value f64).
+  if (max - min <= 1e-6 * Math.max(1, Math.abs(min), Math.abs(max))) {
+    const pad = Math.max(Math.abs(min) * 0.1, 1);
+    return [min - pad, max + pad];
+  }
+  return uPlot.rangeNum(min, max, 0.1, true);
+}
+const valueScales = () => ({x: {time: false}, y: {range: yRange}});
 // The charts' axes on the dark pages: time below, values (in `unit`) at the left.
 const chartAxes = unit => [
   {stroke: "#b9cfdd", grid: {stroke: "#24455c"}, ticks: {stroke: "#24455c"}},
@@ -310,7 +324,7 @@ function boardHistory() {
       if (plot) plot.destroy();
       const name = id => (b.rows.find(r => r.team === id) || {name: id}).name;
       const colours = teamColours(teams.map(t => ({id: t, name: name(t)})));
-      plot = new uPlot({width: Math.max(260, el.clientWidth - 4), height: 220, scales: {x: {time: false}},
+      plot = new uPlot({width: Math.max(260, el.clientWidth - 4), height: 220, scales: valueScales(),
         axes: chartAxes(""),
         // A total holds until the next board: drawn as steps, not slopes.
         series: [{label: tr("plant_time") + " (s)"}, ...teams.map((t, i) => ({label: name(t), stroke: colours[i], dash: DASHES[i % DASHES.length], width: 2, spanGaps: true, paths: STEPS()}))]},

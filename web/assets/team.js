@@ -370,7 +370,7 @@ function mimic(current) {
     if (!t || !window.TREND || !window.uPlot) return;
     const {xs, ys} = window.TREND;
     if (!t._plot) {
-      t._plot = new uPlot({width: Math.max(240, t.clientWidth - 4), height: 140, legend: {show: false}, scales: {x: {time: false}}, axes: chartAxes(open.unit),
+      t._plot = new uPlot({width: Math.max(240, t.clientWidth - 4), height: 140, legend: {show: false}, scales: valueScales(), axes: chartAxes(open.unit),
         series: [{}, {stroke: "#3fa7d6", width: 2, spanGaps: true}]}, [xs.slice(), (ys[open.id] || []).slice()], t);
     } else t._plot.setData([xs.slice(), (ys[open.id] || []).slice()]);
   };
@@ -427,7 +427,7 @@ function trends() {
   let plot = null, scorePlot = null, sensors = [], drawnLang = null;
   const width = el => Math.max(260, el.clientWidth - 4);
   const chart = (el, label, unit, data, paths) => new uPlot({width: width(el), height: 180, legend: {show: true},
-    scales: {x: {time: false}}, axes: chartAxes(unit), series: [{label: "t (s)"}, {label, stroke: "#3fa7d6", width: 2, spanGaps: !!paths, paths}]}, data, el);
+    scales: valueScales(), axes: chartAxes(unit), series: [{label: "t (s)"}, {label, stroke: "#3fa7d6", width: 2, spanGaps: !!paths, paths}]}, data, el);
   const sel = $("#trend-var");
   const draw = () => {
     const v = sensors.find(x => x.id === sel.value) || sensors[0];
