@@ -145,6 +145,12 @@ async fn chromium_team_console_action_report_and_scoreboard() {
         "{seen}"
     );
     assert_eq!(seen["faceplate_zh"], "量程", "{seen}");
+    let interlock = &seen["interlock"];
+    assert_eq!(interlock["title"], "IL-101 — interlock on LSHH-101", "{seen}");
+    assert!(
+        interlock["rows"].as_array().unwrap().iter().any(|r| r[0] == "Tag" && r[1] == "LSHH-101"),
+        "{seen}"
+    );
     assert_eq!(
         seen["alarm_columns"],
         serde_json::json!(["priority", "time", "tag", "description", "value", "level", "state"])

@@ -73,6 +73,12 @@ with failing(driver, f"{out}/failure.png"):
     seen["pump"] = faceplate(driver)
     ActionChains(driver).send_keys(Keys.ESCAPE).perform()
     wait.until(lambda d: not faceplate(d)["shown"])
+    # An interlock's faceplate: its tag and what it guards, its process value by tag.
+    driver.execute_script("return document.getElementById('i-il-101').closest('[data-fp]')").click()
+    wait.until(lambda d: faceplate(d)["shown"])
+    seen["interlock"] = faceplate(driver)
+    ActionChains(driver).send_keys(Keys.ESCAPE).perform()
+    wait.until(lambda d: not faceplate(d)["shown"])
     seen["axe"] = {"team": accessibility(driver)}
     # The alarm list has its time column.
     seen["alarm_columns"] = driver.execute_script("return [...document.querySelectorAll('#alarms thead th')].map(t => t.dataset.i18n)")

@@ -425,7 +425,12 @@ fn actuator(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt, label: Label
 fn interlock(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
     let il = &s.interlocks[i];
     let plc = &s.plcs[il.plc.ix()];
-    let fp = json!({"k": "i", "id": il.id, "plc": plc.id, "pv": s.sensors[il.pv.ix()].id,
+    // Titled by its tag and what it guards, its process value by the sensor's tag: the
+    // faceplate said "undefined —" and the sensor's id.
+    let pv = &s.sensors[il.pv.ix()];
+    let pv_tag = tag_of_name(&pv.name, &pv.id);
+    let name = Text::new(format!("interlock on {pv_tag}"), format!("{pv_tag} 联锁"));
+    let fp = json!({"k": "i", "id": il.id, "tag": il.id.to_uppercase(), "name": name, "plc": plc.id, "pv": pv_tag,
         "above": il.above.map(|p| param(plc, p)), "below": il.below.map(|p| param(plc, p)),
         "need": il.need, "voters": il.voters.len().max(1), "delay_s": il.delay_s});
     let _ = write!(
