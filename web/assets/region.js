@@ -191,7 +191,7 @@ async function regionPage() {
       const v = await res.json().catch(() => ({}));
       if (!res.ok) throw new Error((lang === "zh" && v.error_zh) || v.error || res.statusText);
       out.className = v.accepted ? "ok" : "bad";
-      out.textContent = v.accepted ? `${tr("bundle_ok")} ${v.drill} (${v.teams.join(", ")})` : `${tr("bundle_no")} ${tr("rej_" + v.code)}. ${v.reason}`;
+      out.textContent = v.accepted ? `${tr("bundle_ok")} ${v.drill} (${v.teams.join(", ")})` : `${tr("bundle_no")} ${tr("rej_" + v.code)}${lang === "zh" ? "。" : `. ${v.reason}`}`;
       out.dataset.accepted = v.accepted;
       if (v.accepted) { const fresh = await api("/api/region/rollup").catch(() => null); if (fresh) { Object.assign(r, fresh); drawn = null; renderList(); } }
     } catch (e) { out.className = "bad"; out.textContent = e.message; out.dataset.accepted = "false"; }
