@@ -142,7 +142,8 @@ fn scope(role: &RegionRole) -> Result<Option<String>, ApiError> {
         RegionRole::Region => Ok(None),
         RegionRole::Prefecture(p) => Ok(Some(p.clone())),
         RegionRole::Trainer => {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "trainers see exam cohorts, not the roll-up"))
+            Err(ApiError::new(StatusCode::FORBIDDEN, "trainers see exam cohorts, not the roll-up")
+                .zh("培训考核账户查看考核批次，不查看区域汇总"))
         }
     }
 }
@@ -151,7 +152,8 @@ fn trainer_or_region(role: &RegionRole) -> Result<(), ApiError> {
     match role {
         RegionRole::Region | RegionRole::Trainer => Ok(()),
         RegionRole::Prefecture(_) => {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "exam cohorts are for trainers"))
+            Err(ApiError::new(StatusCode::FORBIDDEN, "exam cohorts are for trainers")
+                .zh("考核批次仅供培训考核账户查看"))
         }
     }
 }
@@ -259,7 +261,8 @@ async fn prefecture(
     if let RegionRole::Prefecture(own) = &r
         && *own != code
     {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "a prefecture user sees its own prefecture only"));
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "a prefecture user sees its own prefecture only")
+            .zh("地州市账户仅可查看本地州市"));
     }
     let a = api.clone();
     let v = tokio::task::spawn_blocking(move || a.rollup(Some(&code))).await??;
@@ -280,7 +283,8 @@ async fn only_the_region(
     next: axum::middleware::Next,
 ) -> Result<axum::response::Response, ApiError> {
     if role(&api, req.headers()).await? != RegionRole::Region {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "drill bundles are imported by the region"));
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "drill bundles are imported by the region")
+            .zh("演练数据包由自治区级账户导入"));
     }
     Ok(next.run(req).await)
 }
@@ -292,7 +296,8 @@ async fn import_bundle(
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     if role(&api, &headers).await? != RegionRole::Region {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "drill bundles are imported by the region"));
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "drill bundles are imported by the region")
+            .zh("演练数据包由自治区级账户导入"));
     }
     let a = api.clone();
     let v = tokio::task::spawn_blocking(move || a.import_bundle(&body)).await??;
