@@ -284,7 +284,8 @@ function labelCells(table) {
   for (const g of [table.tHead, ...table.tBodies]) if (g) g.setAttribute("role", "rowgroup");
   for (const row of table.rows) row.setAttribute("role", "row");
   for (const th of table.querySelectorAll("thead th")) th.setAttribute("role", "columnheader");
-  for (const row of table.tBodies[0].rows) [...row.cells].forEach((td, i) => { td.dataset.label = heads[i] || ""; td.setAttribute("role", "cell"); });
+  // A cell across the row (a notice) has no one column's heading.
+  for (const row of table.tBodies[0].rows) [...row.cells].forEach((td, i) => { td.dataset.label = td.colSpan > 1 ? "" : heads[i] || ""; td.setAttribute("role", "cell"); });
 }
 
 // A score holds from one update to the next: its line is drawn in steps.

@@ -121,6 +121,8 @@ async function teamPage() {
     // A PLC the operator station cannot read raises a system alarm, as an HMI's does.
     const comm = s.plcs.filter(p => p.comms === false).map(p => `<tr data-comm="${esc(p.id)}"><td class="bad">${tr("prio_high")}</td><td class="num">–</td><td>${esc(p.id)}</td><td>${tr("comm_fail_desc")}</td><td class="num">–</td><td>–</td><td>${tr("comm_fail")}</td></tr>`).join("");
     put($("#alarms tbody"), comm + (listed.length || comm ? "" : `<tr><td class="mut" colspan="7">${tr("no_alarms")}</td></tr>`) + listed.map(a => `<tr data-alarm="${esc(key(a))}" data-state="${a.state}"><td class="${a.priority === "high" ? "bad" : a.priority === "medium" ? "warn" : "mut"}">${tr("prio_" + a.priority)}</td><td class="num">${a.since_s.toFixed(0)} s</td><td>${esc(a.tag)}</td><td>${esc(txt(a.description))}</td><td class="num" data-alarm-value="${esc(key(a))}"></td><td>${esc(a.levels.map(l => tr("lvl_" + l)).join(", ") || "–")}</td><td>${tr("al_" + a.state)}${a.acked ? "" : ` <button data-ack="${esc(key(a))}">${tr("ack")}</button>`} <button data-shelve="${esc(key(a))}">${tr("shelve")}</button></td></tr>`).join(""));
+    // On a phone each alarm is a card, its buttons on screen (they were past a sideways scroll).
+    labelCells($("#alarms"));
     // Values change every update: written into their cells, the rows (and buttons) stay.
     for (const a of listed) {
       const c = document.querySelector(`[data-alarm-value="${CSS.escape(key(a))}"]`);
