@@ -58,9 +58,12 @@ pub(crate) fn sensor_seen(
         return reads[p];
     }
     let switch = DiscreteSource::Switch(SensorIdx(sensor as u32));
-    let wired: Vec<usize> =
-        (0..s.plcs.len()).filter(|p| s.plcs[*p].discrete_inputs.iter().any(|d| d.source == switch)).collect();
-    wired.is_empty() || wired.iter().any(|p| reads[*p])
+    let mut wired =
+        (0..s.plcs.len()).filter(|p| s.plcs[*p].discrete_inputs.iter().any(|d| d.source == switch));
+    match wired.next() {
+        None => true,
+        Some(first) => reads[first] || wired.any(|p| reads[p]),
+    }
 }
 
 /// Whether PLC `p` moves actuator `a`: its logic drives it, or one of its interlocks does

@@ -375,6 +375,7 @@ fn alarm_views(s: &Scenario, r: &Readings) -> Vec<AlarmView> {
         .map(|(i, a, since, acked, state)| {
             let levels = levels(r.field.alarms[i]);
             let sensor = &s.sensors[a.pv.ix()];
+            let tag = sensor.name.tag_or(&sensor.id);
             AlarmView {
                 id: a.id.clone(),
                 plc: plc_id(a.plc.ix()),
@@ -390,9 +391,9 @@ fn alarm_views(s: &Scenario, r: &Readings) -> Vec<AlarmView> {
                 acked,
                 state,
                 since_s: since as f64 / f64::from(s.tick_hz),
-                tag: sensor.name.tag_or(&sensor.id).to_string(),
+                tag: tag.to_string(),
                 sensor: sensor.id.clone(),
-                description: sensor.name.without_tag(sensor.name.tag_or(&sensor.id)),
+                description: sensor.name.without_tag(tag),
                 value: hmi_value(s, r, a.pv.ix()),
                 unit: s.vars[sensor.var.ix()].unit.clone(),
             }

@@ -42,13 +42,27 @@ pub struct Loaded {
     pub teams: Vec<LoadedTeam>,
 }
 
+/// What replays read of a record's stored options (the drill keeps the rest: `drill::stored`),
+/// parsed once; a field absent reads as its default.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct RecordOptions {
+    /// `icsdrill_engine::RULES` when recorded (0: from before they were kept).
+    rules: u32,
+    /// The scenario ran without its attack.
+    no_attack: bool,
+    /// An exam's variant seed.
+    variant_seed: Option<u64>,
+}
+
+fn options_of(record: &DrillRecord) -> RecordOptions {
+    serde_json::from_str(&record.options).unwrap_or_default()
+}
+
 /// The engine rules a recorded drill was played by (`icsdrill_engine::RULES`; 0 for a record
 /// from before they were kept).
 pub fn rules_of(record: &DrillRecord) -> u32 {
-    serde_json::from_str::<serde_json::Value>(&record.options)
-        .ok()
-        .and_then(|v| v["rules"].as_u64())
-        .map_or(0, |r| u32::try_from(r).unwrap_or(u32::MAX))
+    options_of(record).rules
 }
 
 /// Why a replay that diverged may have: the record was played by other engine rules than
@@ -75,14 +89,6 @@ pub fn playable_here(record: &DrillRecord) -> Result<()> {
     }
 }
 
-/// Whether the stored options ran the scenario without its attack.
-fn no_attack(record: &DrillRecord) -> bool {
-    serde_json::from_str::<serde_json::Value>(&record.options)
-        .ok()
-        .and_then(|v| v["no_attack"].as_bool())
-        .unwrap_or(false)
-}
-
 /// The scenario a recorded drill ran: the stored source, re-validated and checked against its
 /// hash, without its attack or as the trainee's variant when the drill ran it so.
 pub fn stored_scenario(record: &DrillRecord) -> Result<Arc<Scenario>> {
@@ -95,14 +101,12 @@ pub fn stored_scenario(record: &DrillRecord) -> Result<Arc<Scenario>> {
             scenario.source_hash, record.scenario_hash
         )));
     }
-    if no_attack(record) {
+    let options = options_of(record);
+    if options.no_attack {
         scenario = scenario.without_attack();
     }
     // An exam ran the trainee's variant of the scenario.
-    if let Some(seed) = serde_json::from_str::<serde_json::Value>(&record.options)
-        .ok()
-        .and_then(|v| v["variant_seed"].as_u64())
-    {
+    if let Some(seed) = options.variant_seed {
         scenario = icsdrill_engine::scenario::variant::variant(&scenario, seed).0;
     }
     Ok(Arc::new(scenario))

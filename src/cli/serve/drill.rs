@@ -180,7 +180,7 @@ fn banner(drill: &Drill, args: &Args, db: &Database, http: &str, started: std::t
     let loopback_teams = drill.teams().filter(|(t, _, _)| {
         drill.team_clients(&t.id).is_some_and(|nets| nets.iter().all(|n| n.network().is_loopback()))
     });
-    if args.bind.is_loopback() && drill.teams().count() > 1 && loopback_teams.count() > 1 {
+    if args.bind.is_loopback() && loopback_teams.count() > 1 {
         // Fair only while nobody can bind another team's address: said where the white cell
         // starts a drill, not only in the README.
         println!(
