@@ -982,11 +982,21 @@ async fn chromium_process_diagrams_of_every_builtin_scenario_are_clear() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/mimics.py");
     let o = run("python3", [vec![script.to_string()], files.clone()].concat()).await;
     assert!(o.status.success(), "{}", text(&o));
-    let found: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    let found = &seen["clashes"];
     assert_eq!(found.as_object().map(|m| m.len()), Some(files.len()), "{found}");
     let clashing: Vec<_> =
         found.as_object().unwrap().iter().filter(|(_, c)| c != &&serde_json::json!([])).collect();
     assert!(clashing.is_empty(), "{clashing:#?}");
+    // A vessel named by a word shows it in the page's language, one label at a time (a Chinese
+    // page read DRUM); a tag reads the same in both.
+    let boiler = &seen["labels"]["power-drum-boiler"];
+    let shows = |lang: &str, label: &str| boiler[lang].as_array().unwrap().iter().any(|l| l == label);
+    assert!(shows("en", "DRUM") && !shows("en", "汽包"), "{boiler}");
+    assert!(shows("zh", "汽包") && !shows("zh", "DRUM") && shows("zh", "主蒸汽"), "{boiler}");
+    assert_eq!(boiler["en"].as_array().map(Vec::len), boiler["zh"].as_array().map(Vec::len), "{boiler}");
+    let tanks = &seen["labels"]["petrochem-tank-farm"];
+    assert!(tanks["zh"].as_array().unwrap().iter().any(|l| l == "T-101"), "{tanks}");
 }
 
 /// The team console lists the monitoring platform's alerts (it showed none of them: a plant

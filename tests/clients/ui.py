@@ -95,7 +95,7 @@ for (const e of svg.querySelectorAll('text.pos')) e.textContent = '100 % 就地'
 for (const e of svg.querySelectorAll('rect.alm')) e.setAttribute('visibility', 'visible');
 const vb = svg.viewBox.baseVal;
 const box = e => { const b = e.getBBox(); return {e, name: e.id || e.textContent, x0: b.x, x1: b.x + b.width, y0: b.y + 2, y1: b.y + b.height - 2}; };
-const texts = [...svg.querySelectorAll('text, rect.alm')].filter(e => e.tagName !== 'text' || e.textContent.trim()).map(box);
+const texts = [...svg.querySelectorAll('text, rect.alm')].filter(e => e.getClientRects().length && (e.tagName !== 'text' || e.textContent.trim())).map(box);
 const vessels = [...svg.querySelectorAll('rect.vessel')].map(box);
 const meet = (a, b) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
 const group = x => x.e.closest('g');

@@ -356,11 +356,11 @@ function mimic(current) {
       if (open.below) add(tr("fp_trip_below"), (s, regs) => num(param(open.below, regs)));
       add(tr("fp_voting"), () => `${open.need}oo${open.voters}`); add(tr("fp_delay"), () => `${open.delay_s} s`);
     } else {
-      for (const id of open.sensors) add(id, s => { const v = s.sensors.find(x => x.id === id) || {}; return `${num(v.value)} ${v.unit || ""}`; });
+      for (const [id, tag] of open.sensors) add(tag, s => { const v = s.sensors.find(x => x.id === id) || {}; return `${num(v.value)} ${v.unit || ""}`; });
     }
     fields = [["", big], ...f];
     builtLang = lang;
-    fp.innerHTML = `<button class="close" aria-label="${esc(tr("close"))}">✕</button><h2 id="fp-title">${esc(open.tag)} — ${esc(fpName(open))}</h2><p class="big" data-fpv="0"></p><table>`
+    fp.innerHTML = `<button class="close" aria-label="${esc(tr("close"))}">✕</button><h2 id="fp-title">${esc(txt(open.tag))} — ${esc(fpName(open))}</h2><p class="big" data-fpv="0"></p><table>`
       + f.map(([label], i) => `<tr><th scope="row">${esc(label)}</th><td class="num" data-fpv="${i + 1}"></td></tr>`).join("")
       + `</table>${open.k === "s" && !open.switch ? '<div id="fp-trend" class="chart"></div>' : ""}`;
   };
@@ -481,8 +481,8 @@ teamPage();
 // A faceplate's name without its tag when the name begins with it ("LIT-101 — T-101 level",
 // not "LIT-101 — LIT-101 T-101 level").
 function fpName(open) {
-  const name = txt(open.name || "");
-  return name.startsWith(open.tag + " ") ? name.slice(open.tag.length + 1) : name;
+  const name = txt(open.name || ""), tag = txt(open.tag);
+  return name.startsWith(tag + " ") ? name.slice(tag.length + 1) : name;
 }
 
 // What is wrong with an action's form, in words (none: it can be sent): a field left empty,

@@ -17,7 +17,7 @@
 use std::fmt::Write as _;
 
 use icsdrill_engine::Scenario;
-use icsdrill_engine::scenario::mimic::{Equipment, Flow};
+use icsdrill_engine::scenario::mimic::{Equipment, EquipmentName, Flow};
 use icsdrill_engine::scenario::{
     ActuatorIdx, AlarmLevel, Logic, Param, PlcDef, RegisterSource, SensorKind, Text,
 };
@@ -76,8 +76,8 @@ pub fn svg(s: &Scenario) -> String {
         h = at.height,
     );
     pipes(&mut out, s, &flows, &at);
-    for (k, e) in eq.iter().enumerate() {
-        equipment(&mut out, s, e, at.equipment[k]);
+    for ((e, name), p) in eq.iter().zip(s.equipment_names(&eq)).zip(&at.equipment) {
+        equipment(&mut out, s, e, &name, *p);
     }
     for (i, p) in at.sensors.iter().enumerate() {
         if let Some(p) = p {
@@ -282,8 +282,9 @@ fn pipes(out: &mut String, s: &Scenario, flows: &[Flow], at: &Layout) {
     }
 }
 
-/// A tank (it has a level: its level sensor fills it) or a vessel, with its tag under it.
-fn equipment(out: &mut String, s: &Scenario, e: &Equipment, Pt(x, y): Pt) {
+/// A tank (it has a level: its level sensor fills it) or a vessel, with its tag on it in the
+/// page's language.
+fn equipment(out: &mut String, s: &Scenario, e: &Equipment, name: &EquipmentName, Pt(x, y): Pt) {
     let level = e.vars.iter().find(|v| {
         let d = &s.vars[v.ix()];
         d.id.contains("level") || d.name.en.to_lowercase().contains("level") || d.name.zh.contains("液位")
@@ -291,15 +292,20 @@ fn equipment(out: &mut String, s: &Scenario, e: &Equipment, Pt(x, y): Pt) {
     let gauge = level.and_then(|v| {
         s.sensors.iter().find(|sn| sn.var == *v && matches!(sn.kind, SensorKind::Analog { .. }))
     });
-    let sensors: Vec<&str> =
-        s.sensors.iter().filter(|sn| e.vars.contains(&sn.var)).map(|sn| sn.id.as_str()).collect();
-    let fp = json!({"k": "e", "id": e.id, "tag": tag_of(&e.id), "name": name_of(s, e), "sensors": sensors});
+    // The faceplate lists its instruments by tag.
+    let sensors: Vec<[&str; 2]> = s
+        .sensors
+        .iter()
+        .filter(|sn| e.vars.contains(&sn.var))
+        .map(|sn| [sn.id.as_str(), sn.name.tag_or(&sn.id)])
+        .collect();
+    let fp = json!({"k": "e", "id": e.id, "tag": name.tag, "name": name.name, "sensors": sensors});
     let (top, left) = (y - VH, x - VW);
     let _ = write!(
         out,
         r#"<g class="equip" data-fp="{}" tabindex="0" role="button" aria-label="{}">"#,
         esc(&fp.to_string()),
-        esc(&tag_of(&e.id))
+        esc(&name.tag.en)
     );
     match gauge {
         Some(g) => {
@@ -323,12 +329,29 @@ fn equipment(out: &mut String, s: &Scenario, e: &Equipment, Pt(x, y): Pt) {
             );
         }
     }
-    let _ = write!(
-        out,
-        r#"<text class="etag" x="{x}" y="{}" text-anchor="middle">{}</text></g>"#,
-        y + 4.0,
-        esc(&tag_of(&e.id))
-    );
+    // One label a language when they differ (the page shows its own), squeezed into the vessel
+    // when it would be wider.
+    let label = |out: &mut String, text: &str, lang: &str| {
+        let wide = text.chars().map(|c| if c.is_ascii() { 8.0 } else { 12.5 }).sum::<f64>();
+        let fit = if wide > 2.0 * VW - 4.0 {
+            format!(r#" textLength="{}" lengthAdjust="spacingAndGlyphs""#, 2.0 * VW - 4.0)
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            out,
+            r#"<text class="etag"{lang} x="{x}" y="{}" text-anchor="middle"{fit}>{}</text>"#,
+            y + 4.0,
+            esc(text)
+        );
+    };
+    if name.tag.en == name.tag.zh {
+        label(out, &name.tag.en, "");
+    } else {
+        label(out, &name.tag.en, r#" lang="en""#);
+        label(out, &name.tag.zh, r#" lang="zh""#);
+    }
+    out.push_str("</g>");
 }
 
 /// An instrument bubble: tag, value as the HMI reads it, set point, alarm indicator.
@@ -406,7 +429,12 @@ fn actuator(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt, label: Label
         "start" => x - 12.0,
         _ => x,
     };
-    let fp = json!({"k": "a", "id": a.id, "tag": tag_of_name(&a.name, &a.id), "name": a.name, "kind": kind,
+    // One with no tag in its name goes by its id as a tag: `conv_vfd` -> `CONV-VFD`.
+    let tag = match a.name.tag_or("") {
+        "" => a.id.to_uppercase().replace('_', "-"),
+        t => t.to_string(),
+    };
+    let fp = json!({"k": "a", "id": a.id, "tag": tag, "name": a.name, "kind": kind,
         "fail": a.fail, "plc": driver, "stroke_s": a.stroke_s});
     let _ = write!(
         out,
@@ -417,7 +445,7 @@ fn actuator(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt, label: Label
         if below { y + 24.0 } else { y - 15.0 },
         if below { y + 37.0 } else { y + 21.0 },
         id = esc(&a.id),
-        tag = esc(&tag_of_name(&a.name, &a.id)),
+        tag = esc(&tag),
     );
 }
 
@@ -435,7 +463,7 @@ fn interlock(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
         "need": il.need, "voters": il.voters.len().max(1), "delay_s": il.delay_s});
     let _ = write!(
         out,
-        r#"<g class="sis" data-fp="{}" tabindex="0" role="button" aria-label="{id}"><rect class="hit" x="{}" y="{}" width="150" height="24"/><path id="i-{id}" class="ok" d="M{x} {} L{} {y} L{x} {} L{} {y} Z"/><text class="tag" x="{}" y="{}">{id}</text><text id="is-{id}" class="state" x="{}" y="{}"></text></g>"#,
+        r#"<g class="sis" data-fp="{}" tabindex="0" role="button" aria-label="{tag}"><rect class="hit" x="{}" y="{}" width="150" height="24"/><path id="i-{id}" class="ok" d="M{x} {} L{} {y} L{x} {} L{} {y} Z"/><text class="tag" x="{}" y="{}">{tag}</text><text id="is-{id}" class="state" x="{}" y="{}"></text></g>"#,
         esc(&fp.to_string()),
         x - 12.0,
         y - 12.0,
@@ -448,6 +476,7 @@ fn interlock(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
         x + 80.0,
         y + 4.0,
         id = esc(&il.id),
+        tag = esc(&il.id.to_uppercase()),
     );
 }
 
@@ -513,25 +542,9 @@ fn analog_range(k: SensorKind) -> (f64, f64) {
     }
 }
 
-/// An equipment tag from its id: `t101` -> `T-101`.
-fn tag_of(id: &str) -> String {
-    let split = id.find(|c: char| c.is_ascii_digit()).unwrap_or(id.len());
-    let (letters, digits) = id.split_at(split);
-    if letters.is_empty() || digits.is_empty() {
-        id.to_uppercase()
-    } else {
-        format!("{}-{}", letters.to_uppercase(), digits.to_uppercase())
-    }
-}
-
 /// A device's tag (`Text::tag_or`).
 fn tag_of_name(name: &Text, id: &str) -> String {
     name.tag_or(id).to_string()
-}
-
-/// An equipment's name: its first variable's name.
-fn name_of(s: &Scenario, e: &Equipment) -> Text {
-    s.vars[e.vars[0].ix()].name.clone()
 }
 
 #[cfg(test)]
