@@ -117,6 +117,17 @@ pub struct AlarmDef {
     pub id: String,
     /// PLC id.
     pub plc: String,
+    /// The tag it watches and what that is (`LIT-101 T-101 level`): what a form lists it by.
+    pub name: Text,
+}
+
+/// A conduit of the plant, named by the zones it joins (`Enterprise IT → Supervisory`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConduitView {
+    /// Conduit id.
+    pub id: String,
+    /// The zone that opens its connections, an arrow, the zone that accepts them.
+    pub name: Text,
 }
 
 /// An interlock and whether it has tripped.
@@ -267,8 +278,8 @@ pub struct TeamView {
     pub alarm_defs: Vec<AlarmDef>,
     /// Interlocks.
     pub interlocks: Vec<InterlockView>,
-    /// Conduit ids.
-    pub conduits: Vec<String>,
+    /// Conduits.
+    pub conduits: Vec<ConduitView>,
     /// Hosts.
     pub hosts: Vec<HostView>,
     /// Endpoints.
@@ -508,10 +519,27 @@ impl TeamView {
             alarm_defs: s
                 .alarms
                 .iter()
-                .map(|a| AlarmDef { id: a.id.clone(), plc: plc_id(a.plc.ix()) })
+                .map(|a| {
+                    let sensor = &s.sensors[a.pv.ix()];
+                    let tag = sensor.name.tag_or(&sensor.id);
+                    let what = sensor.name.without_tag(tag);
+                    let name = Text { en: format!("{tag} {}", what.en), zh: format!("{tag} {}", what.zh) };
+                    AlarmDef { id: a.id.clone(), plc: plc_id(a.plc.ix()), name }
+                })
                 .collect(),
             interlocks: interlock_views(s, snap, seen, &reads),
-            conduits: s.conduits.iter().map(|c| c.id.clone()).collect(),
+            conduits: s
+                .conduits
+                .iter()
+                .map(|c| {
+                    let (from, to) = (&s.zones[c.from.ix()].name, &s.zones[c.to.ix()].name);
+                    let name = Text {
+                        en: format!("{} → {}", from.en, to.en),
+                        zh: format!("{} → {}", from.zh, to.zh),
+                    };
+                    ConduitView { id: c.id.clone(), name }
+                })
+                .collect(),
             hosts: s
                 .hosts
                 .iter()

@@ -113,11 +113,20 @@ with failing(driver, f"{out}/failure.png"):
     # An action the range refuses (a hazard id past its length) says why, in words.
     Select(driver.find_element(By.ID, "kind")).select_by_value("declare_hazard")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields input[name=id]"))
+    seen["hazard_placeholder"] = driver.find_element(By.CSS_SELECTOR, "#fields input[name=id]").get_attribute("placeholder")
     driver.find_element(By.CSS_SELECTOR, "#fields input[name=id]").send_keys("range:" + "x" * 120)
     driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]").click()
     refused = "#myactions li[data-kind=declare_hazard]"
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, refused))
     seen["refused_action"] = driver.execute_script(f"return document.querySelector('{refused}').textContent")
+    # The forms list conduits by the zones they join and alarms by the tag they watch.
+    options = lambda name: driver.execute_script(f"return [...document.querySelectorAll('#fields select[name={name}] option')].map(o => o.textContent)")
+    Select(driver.find_element(By.ID, "kind")).select_by_value("block_source")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields select[name=conduit]"))
+    seen["conduit_options"] = options("conduit")
+    Select(driver.find_element(By.ID, "kind")).select_by_value("acknowledge_alarm")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields select[name=alarm]"))
+    seen["alarm_options"] = options("alarm")
     # A double click sends one action, not two.
     count = lambda d, k: d.execute_script(f"return document.querySelectorAll('#myactions li[data-kind={k}]').length")
     Select(driver.find_element(By.ID, "kind")).select_by_value("notify")

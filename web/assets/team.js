@@ -23,7 +23,7 @@ async function teamPage() {
     const f = ACTIONS[kind.value].f;
     $("#fields").innerHTML = f.map(n => {
       const l = `<label>${esc(tr("f_" + n))} `;
-      if (n === "conduit") return `${l}<select name="conduit">${opts(state.conduits.map(id => ({id})))}</select></label>`;
+      if (n === "conduit") return `${l}<select name="conduit">${opts(state.conduits)}</select></label>`;
       if (n === "host") return `${l}<select name="host">${opts(state.hosts)}</select></label>`;
       if (n === "plc") return `${l}<select name="plc">${opts(state.plcs)}</select></label>`;
       if (n === "actuator") return `${l}<select name="actuator">${opts(state.actuators)}</select></label>`;
@@ -34,7 +34,8 @@ async function teamPage() {
       if (n === "functions") return `${l} (1,3,4,…)<input name="functions" placeholder="1,2,3,4"></label>`;
       if (n === "text") return `${l}<textarea name="text" rows="2"></textarea></label>`;
       if (n === "to") return `${l}<input name="to" value="duty_officer"></label>`;
-      if (n === "hazard") return `${l}<input name="id" placeholder="path:STEP / range:PLC / backup:PLC" required></label>`;
+      // The example names one of this plant's PLCs (it named the tank farm's on every plant).
+      if (n === "hazard") return `${l}<input name="id" placeholder="path:STEP / range:PLC / backup:PLC${state.plcs.length ? " (" + esc(tr("eg")) + " range:" + esc(state.plcs[0].id) + ")" : ""}" required></label>`;
       return `${l}<input name="${n}" type="number" min="0" max="65535"${n === "min" || n === "max" ? "" : " required"}></label>`;
     }).join("");
   };
