@@ -174,6 +174,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     let phone = &seen["phone"];
     assert!(phone["scroll"].as_f64() <= phone["inner"].as_f64(), "{seen}");
     assert!(phone["narrowest"].as_f64().unwrap() > 300.0, "{seen}");
+    assert_eq!(phone["sideways"], serde_json::json!([]), "{seen}");
     assert_eq!(
         seen["board_untranslated"],
         serde_json::json!([]),

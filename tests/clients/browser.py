@@ -217,7 +217,11 @@ with failing(driver, f"{out}/failure.png"):
                               "at_s": float(driver.find_element(By.TAG_NAME, "body").get_attribute("data-tick")) / 10}
     seen["phone"] = driver.execute_script(
         "return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth,"
-        " narrowest: Math.min(...[...document.querySelectorAll('main > *')].map(e => e.getBoundingClientRect().width))}")
+        " narrowest: Math.min(...[...document.querySelectorAll('main > *')].map(e => e.getBoundingClientRect().width)),"
+        # What scrolls sideways inside the page: the process diagram pans at a size it can be
+        # read at; tables are cards a row (the alerts and endpoints scrolled).
+        " sideways: [...document.querySelectorAll('main *')].filter(e => e.id !== 'mimic' && e.scrollWidth > e.clientWidth + 1"
+        " && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)).map(e => e.tagName + '#' + e.id + ' ' + e.textContent.slice(0, 30))}")
     seen["axe"]["team_phone"] = accessibility(driver)
     driver.save_screenshot(f"{out}/team-console-phone.png")
     driver.set_window_size(1500, 1400)

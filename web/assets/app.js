@@ -76,6 +76,8 @@ const $ = (s, r = document) => r.querySelector(s);
 // would replace the button under the pointer between press and release.
 function put(el, html) { if (el && el._html !== html) { el.innerHTML = html; el._html = html; } }
 const tr = k => (T[lang] && T[lang][k]) || T.en[k] || k;
+// A label's colon: full width in Chinese.
+const colon = () => lang === "zh" ? "：" : ": ";
 const txt = t => t == null ? "" : (typeof t === "string" ? t : (t[lang] || t.en));
 const esc = s => String(s).replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c]));
 function applyLang() {

@@ -76,7 +76,7 @@ async function instructorPage() {
       if (!card) continue;
       card.querySelector("[data-total]").textContent = t.score.total.toFixed(1);
       // What the team's console shows as a communication failure, said here too.
-      const lost = (t.comms_lost || []).length ? ` · ${tr("comm_fail")}: ${t.comms_lost.join(", ")}` : "";
+      const lost = (t.comms_lost || []).length ? ` · ${tr("comm_fail")}${colon()}${t.comms_lost.join(", ")}` : "";
       // A contest: the team's flags solved, and those of other teams it submitted (a sign of
       // one team reaching another's range, or being handed its flags).
       const flags = (t.score.components || []).find(c => c.key === "flags");
@@ -98,7 +98,7 @@ async function instructorPage() {
   // messages are on that node's page.
   const tools = o => put($("#tools"), [...o.teams, ...(o.elsewhere || [])].map(t => `<section data-team="${esc(t.id)}"><h2>${esc(t.name)}: ${tr("hints")}${t.node ? ` <span class="mut">(${tr("node")} ${esc(t.node)})</span>` : ` · ${tr("injects")}`}</h2>
       <ul>${(t.hints || []).map(h => `<li>${h.taken ? "✓" : `<button data-reveal="${esc(t.id)}" data-hint="${esc(h.id)}" data-cost="${h.cost}">${tr("reveal")}</button>`} <b>${esc(h.id)}</b> (${tr("cost")} ${h.cost}): ${esc(txt(h.text))}</li>`).join("")}</ul>
-      ${t.node ? "" : `<ul class="mut">${(t.injects || []).map(i => `<li>t=${(i.tick / t.tick_hz).toFixed(0)} s ${esc(tr(i.channel === "phone" ? "phone" : "message"))}: ${esc(i.text)}</li>`).join("") || `<li>${tr("no_injects")}</li>`}</ul>`}</section>`).join(""));
+      ${t.node ? "" : `<ul class="mut">${(t.injects || []).map(i => `<li>t=${(i.tick / t.tick_hz).toFixed(0)} s ${esc(tr(i.channel === "phone" ? "phone" : "message"))}${colon()}${esc(i.text)}</li>`).join("") || `<li>${tr("no_injects")}</li>`}</ul>`}</section>`).join(""));
   const controls = o => document.querySelectorAll("[data-control]").forEach(b => { b.disabled = !(o.controls || []).includes(b.dataset.control); });
   $("#tools").addEventListener("click", async ev => {
     const b = ev.target.closest("button[data-reveal]");

@@ -130,15 +130,16 @@ async function teamPage() {
       if (c) c.textContent = `${num(a.value)} ${a.unit}`;
     }
     const sh = $("#shelved"); sh.hidden = !shelved.size;
-    put(sh, shelved.size ? `${tr("shelved")}: ${[...shelved.keys()].map(k => `<button data-unshelve="${esc(k)}">${esc(k.split("|")[1])} ✕</button>`).join(" ")}` : "");
+    put(sh, shelved.size ? `${tr("shelved")}${colon()}${[...shelved.keys()].map(k => `<button data-unshelve="${esc(k)}">${esc(k.split("|")[1])} ✕</button>`).join(" ")}` : "");
     put($("#endpoints tbody"), s.endpoints.map(e => `<tr><td>${esc(e.plc)}</td><td>${esc(e.address)}:${e.port}</td><td>${e.unit_id}</td><td>${e.iec104_port ? `${esc(e.address)}:${e.iec104_port} (CA ${e.iec104_address})` : "–"}</td><td>${e.opcua_port ? `opc.tcp://${esc(e.address)}:${e.opcua_port}/` : "–"}</td><td>${esc(e.device)}</td></tr>`).join(""));
-    $("#clients").textContent = s.clients ? `${tr("clients")}: ${s.clients.networks.join(", ")}` + (s.clients.mbpoll ? "" : ` — pymodbus: ${s.clients.pymodbus} ${tr("no_mbpoll")}`) : "";
+    labelCells($("#endpoints"));
+    $("#clients").textContent = s.clients ? `${tr("clients")}${colon()}${s.clients.networks.join(", ")}` + (s.clients.mbpoll ? "" : ` — pymodbus: ${s.clients.pymodbus} ${tr("no_mbpoll")}`) : "";
     // Which host the team's client acts as (the conduits judge it so, captures show it so),
     // and the addresses that act as the others.
     const hostName = id => { const h = s.hosts.find(x => x.id === id); return h && h.name ? `${id} (${txt(h.name)})` : id; };
     const c = s.clients;
     $("#as-hosts").textContent = c && c.stands_for ? tr("stands_for").replace("{a}", c.source).replace("{h}", hostName(c.stands_for))
-      + (c.hosts.length ? ` ${tr("bind_as")}: ${c.hosts.map(h => `${h.host} ${h.address}`).join(", ")}` : "") : "";
+      + (c.hosts.length ? ` ${tr("bind_as")}${colon()}${c.hosts.map(h => `${h.host} ${h.address}`).join(", ")}` : "") : "";
     $("#records").hidden = !s.records_failing;
     $("#maint-box").hidden = !(s.maintenance || []).length;
     put($("#maintenance"), (s.maintenance || []).map(m => `<li><b>${esc(m.id)}</b> ${(m.from_tick / s.tick_hz).toFixed(0)}–${(m.to_tick / s.tick_hz).toFixed(0)} s, ${esc(m.host)} → ${esc(m.plcs.join(", "))}${m.note ? ": " + esc(txt(m.note)) : ""}</li>`).join(""));
@@ -158,7 +159,7 @@ async function teamPage() {
     // wherever the page is scrolled to (on a phone, the messages are far down).
     if (!first && s.injects.length > injectsSeen) {
       const i = s.injects[s.injects.length - 1];
-      toast(`${tr(i.channel === "phone" ? "phone" : "message")}: ${i.text}`);
+      toast(`${tr(i.channel === "phone" ? "phone" : "message")}${colon()}${i.text}`);
     }
     injectsSeen = s.injects.length;
     // The transaction log is polled from the first update on: its times need the tick rate.
@@ -250,6 +251,7 @@ function alertsPanel(base, current) {
     $("#alert-count").textContent = total;
     put($("#ids-alerts tbody"), list.length ? list.slice().reverse().map(a => `<tr data-rule="${esc(a.rule)}"><td class="num">${a.time_s.toFixed(0)} s</td><td class="${sev[a.severity] || ""}">${esc(tr("sev_" + a.severity))}</td><td>${esc(a.technique)} ${esc(lang === "zh" && a.technique_name_zh ? a.technique_name_zh : a.technique_name)}</td><td>${esc(tr("rule_" + a.rule))}</td><td>${esc(a.asset)}</td><td>${esc(a.source)}</td></tr>`).join("")
       : `<tr><td class="mut" colspan="6">${tr("no_ids_alerts")}</td></tr>`);
+    labelCells($("#ids-alerts"));
   };
   draw();
   // A backlog of alerts is drawn once, not once an alert.
@@ -516,8 +518,8 @@ function examPanel(base, on) {
     const verdict = r ? `${r.total.toFixed(1)} / ${r.max} — ${tr(r.passed ? "exam_passed" : "exam_failed")}` : "";
     const status = $("#exam-status");
     status.className = r ? (r.passed ? "ok" : "bad") : "mut";
-    status.textContent = r ? verdict + (r.safety_violation ? ` (${tr("exam_safety")}: ${txt(r.safety_violation)})` : "") : [left, tr("exam_graded_at_end")].filter(Boolean).join(" · ");
-    $("#exam-head").textContent = r ? `${tr("exam_title")}: ${verdict}` : left;
+    status.textContent = r ? verdict + (r.safety_violation ? ` (${tr("exam_safety")}${colon()}${txt(r.safety_violation)})` : "") : [left, tr("exam_graded_at_end")].filter(Boolean).join(" · ");
+    $("#exam-head").textContent = r ? `${tr("exam_title")}${colon()}${verdict}` : left;
     $("#exam-rule").textContent = tr("exam_rule").replace("{o}", pct(view.pass_overall)).replace("{a}", pct(view.pass_per_area));
     // The signed certificate (a pass) or result notice (a fail), once issued at the end.
     $("#exam-cert").hidden = !(r && view.certified);
