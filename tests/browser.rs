@@ -645,6 +645,12 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     assert_eq!((drills[2][0].as_str(), drills[2][3].as_str()), (Some("2025-06-01"), Some("800.0")), "{seen}");
     // Where each drill came from: run here, or a verified bundle.
     assert_eq!(drills[0][5], "本平台开展", "{seen}");
+    assert_eq!(drills[0][6], "查看 · xlsx", "{seen}");
+    assert_eq!(
+        seen["ent_report"],
+        serde_json::json!([200, "查看", "text/html; charset=utf-8", true]),
+        "{seen}"
+    );
     assert_eq!(seen["ent_chart_points"], "3", "{seen}");
     let findings = seen["ent_findings"].as_array().unwrap();
     assert!(!findings.is_empty(), "{seen}");

@@ -193,16 +193,18 @@ fn imports_are_all_or_nothing_with_row_and_column_and_round_trip_csv_and_xlsx() 
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Three enterprises in two prefectures with known drills and findings.
-/// An ended regional drill's record named `id`, created at the epoch.
+/// An ended regional drill's record named `id`, created at the epoch, on the tank farm (its
+/// report replays it).
 pub(crate) fn drill_record(id: &str) -> DrillRecord {
+    let source = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source;
+    let hash = icsdrill_engine::Scenario::from_yaml("tank-farm.yaml", source).unwrap().source_hash;
     DrillRecord {
         id: id.into(),
         name: id.into(),
         mode: icsdrill_drill::Mode::Regional,
         scenario_id: "petrochem-tank-farm".into(),
-        scenario_hash: String::new(),
-        scenario_source: String::new(),
+        scenario_hash: hash,
+        scenario_source: source.into(),
         seed: 1,
         live_attacker: false,
         phase: icsdrill_drill::Phase::Ended,
@@ -213,6 +215,7 @@ pub(crate) fn drill_record(id: &str) -> DrillRecord {
     }
 }
 
+/// Three enterprises in two prefectures with known drills and findings.
 pub(crate) fn seeded_store(dir: &std::path::Path) -> SqliteStore {
     let _ = std::fs::remove_dir_all(dir);
     let mut store = SqliteStore::open(dir).unwrap();
@@ -505,6 +508,11 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
     let mut store = seeded_store(&dir);
     store.add_user("region-token", "region", None).unwrap();
     store.add_user("kashgar-token", "prefecture", Some("kashgar")).unwrap();
+    // A drill b is still playing: its report is not written yet.
+    let running = DrillRecord { phase: icsdrill_drill::Phase::Live, ..drill_record("dlive") };
+    store
+        .create_drill(&running, &[TeamRecord { id: "b".into(), name: "b".into(), token: "dlive-b".into() }])
+        .unwrap();
     // Entered by hand: a compliance test, and a drill run elsewhere.
     for (kind, date, reference) in
         [("compliance_test", "2026-03-01", "CT-2026-007"), ("drill", "2024-05-10", "paper")]
@@ -556,11 +564,26 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
         ("/api/region/enterprises/a", Some("kashgar-token"), 404),
         ("/api/region/enterprises/nobody", Some("region-token"), 404),
         ("/api/region/enterprises/a", None, 401),
+        // A drill's after-action report, for those who see its enterprise, once it is over.
+        ("/api/region/enterprises/a/drills/d2026/report", Some("region-token"), 200),
+        ("/api/region/enterprises/a/drills/d2026/report?format=xlsx&lang=en", Some("region-token"), 200),
+        ("/api/region/enterprises/c/drills/d2026/report?format=md", Some("kashgar-token"), 200),
+        ("/api/region/enterprises/a/drills/d2026/report", Some("kashgar-token"), 404),
+        ("/api/region/enterprises/b/drills/d2026/report", Some("region-token"), 404),
+        ("/api/region/enterprises/a/drills/nope/report", Some("region-token"), 404),
+        ("/api/region/enterprises/b/drills/dlive/report", Some("region-token"), 409),
+        ("/api/region/enterprises/a/drills/d2026/report?format=json", Some("region-token"), 400),
+        ("/api/region/enterprises/a/drills/d2026/report?lang=fr", Some("region-token"), 400),
+        ("/api/region/enterprises/a/drills/d2026/report", None, 401),
     ];
     for (path, token, status) in matrix {
         let (s, body) = call(path, *token).await;
         assert_eq!(s, *status, "{path} as {token:?}: {body}");
     }
+    // The report names the enterprise as registered, in Chinese by default.
+    let (_, html) = call("/api/region/enterprises/a/drills/d2026/report", Some("region-token")).await;
+    assert!(html.contains("a 有限公司") && html.contains("lang=\"zh"), "{html}");
+    assert!(html.contains("d2026"), "{html}");
     // The prefecture user's roll-up and export hold its prefecture only.
     let (_, body) = call("/api/region/rollup", Some("kashgar-token")).await;
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();

@@ -29,13 +29,11 @@ pub(crate) fn run(
         let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
         bail!("drill {drill} has no team `{t}` (teams: {})", ids.join(", "));
     }
-    let loaded = icsdrill::store::replay::load(&*store, &record, &teams, 0)?;
     let lang = match lang {
         Lang::En => report::Lang::En,
         Lang::Zh => report::Lang::Zh,
     };
-    let selected: Vec<_> =
-        loaded.teams.iter().zip(&teams).filter(|(t, _)| team.is_none_or(|x| x == t.id)).collect();
+    let selected: Vec<_> = teams.iter().filter(|t| team.is_none_or(|x| x == t.id)).collect();
     if format == Format::Xlsx && out.is_none() {
         bail!("xlsx needs --out FILE (or a directory for every team)");
     }
@@ -45,15 +43,8 @@ pub(crate) fn run(
         Format::Json => "json",
         Format::Xlsx => "xlsx",
     };
-    let registry = store.registry()?;
-    for (t, info) in &selected {
-        // A registered enterprise is reported under its full name and judged at its own level.
-        let registered = registry.enterprises.iter().find(|e| e.id == info.id);
-        let level = registry.level_of(&info.id, loaded.scenario.meta.level);
-        let named =
-            registered.map(|e| icsdrill::store::TeamRecord { name: e.name.clone(), ..(*info).clone() });
-        let info = named.as_ref().unwrap_or(info);
-        let r = report::recorded(&record, info, &loaded.scenario, t.judged(), level, deadlines);
+    for info in &selected {
+        let r = report::of_team(&*store, &record, info, deadlines)?;
         let bytes = report::render(&r, format, lang)?;
         match out {
             None => {

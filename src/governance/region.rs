@@ -325,6 +325,46 @@ impl RegionApi for RegionService {
         serde_json::to_value(&page).map_err(ServiceError::internal)
     }
 
+    fn report(
+        &self,
+        id: &str,
+        drill: &str,
+        scope: Option<&str>,
+        form: icsdrill_web::region::ReportForm<'_>,
+    ) -> Result<(&'static str, Vec<u8>), ServiceError> {
+        use crate::governance::report::{self, Format, Lang};
+        let format = Format::parse(form.format)
+            .filter(|f| *f != Format::Json)
+            .ok_or_else(|| ServiceError::BadRequest("format must be html, md or xlsx".into()))?;
+        let store = self.store().map_err(ServiceError::internal)?;
+        let registry = store.registry().map_err(ServiceError::internal)?;
+        if !registry.enterprises.iter().any(|e| e.id == id && scope.is_none_or(|p| e.prefecture == p)) {
+            return Err(ServiceError::NotFound(format!("no enterprise `{}` here", id.escape_debug())));
+        }
+        // A drill of the enterprise's (an exam is a trainee's, not an enterprise's).
+        let found = store.drill(drill).map_err(ServiceError::internal)?;
+        let Some((record, team)) = found
+            .filter(|(r, _)| r.mode != icsdrill_drill::Mode::Exam)
+            .and_then(|(r, teams)| teams.into_iter().find(|t| t.id == id).map(|t| (r, t)))
+        else {
+            return Err(ServiceError::NotFound(format!(
+                "no drill `{}` of enterprise `{}` on record",
+                drill.escape_debug(),
+                id.escape_debug()
+            )));
+        };
+        // Its report names the attack's steps: written once play is over.
+        if !record.phase.is_over() {
+            return Err(ServiceError::Conflict(
+                "the drill is still running: its report is written when it is over".into(),
+            ));
+        }
+        let r = report::of_team(&*store, &record, &team, None).map_err(ServiceError::internal)?;
+        let lang = if form.zh { Lang::Zh } else { Lang::En };
+        let bytes = report::render(&r, format, lang).map_err(ServiceError::internal)?;
+        Ok((format.content_type(), bytes))
+    }
+
     fn import_bundle(&self, bytes: &[u8]) -> Result<serde_json::Value, ServiceError> {
         use crate::governance::bundle;
         let rejected = |r: bundle::Rejection| serde_json::json!({ "accepted": false, "code": r.code(), "reason": r.to_string() });

@@ -68,6 +68,10 @@ with failing(driver, f"{out}/region-failure.png"):
     seen["ent_name"] = driver.find_element(By.ID, "ent-name").text
     seen["ent_facts"] = rows("#ent-facts")
     seen["ent_drills"] = rows("#ent-drills")
+    # Each drill over links its after-action report: read in the browser, with this login.
+    seen["ent_report"] = driver.execute_script(
+        "const a = document.querySelector('#ent-drills tbody tr a[target=_blank]');"
+        " return a ? fetch(a.href).then(r => r.text().then(t => [r.status, a.textContent, r.headers.get('content-type'), t.includes('演练')])) : null")
     seen["ent_findings"] = rows("#ent-findings")
     seen["ent_chart_points"] = driver.find_element(By.ID, "ent-chart").get_attribute("data-points")
     seen["ent_chart_xlabels"] = json.loads(driver.find_element(By.ID, "ent-chart").get_attribute("data-xlabels") or "[]")

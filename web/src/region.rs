@@ -52,6 +52,25 @@ pub trait RegionApi: Send + Sync + 'static {
     /// An exam drill's certificate (or result notice): printable HTML in Chinese or English,
     /// or the signed JSON `icsdrill cert verify` checks.
     fn certificate(&self, drill: &str, form: CertForm) -> Result<String, ServiceError>;
+    /// The after-action report of enterprise `id` in drill `drill` (one it took part in, over,
+    /// the enterprise registered within `scope`): `format` html, md or xlsx, in Chinese or
+    /// not. The content type and the bytes.
+    fn report(
+        &self,
+        id: &str,
+        drill: &str,
+        scope: Option<&str>,
+        form: ReportForm<'_>,
+    ) -> Result<(&'static str, Vec<u8>), ServiceError>;
+}
+
+/// Which form of an after-action report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportForm<'a> {
+    /// `html`, `md` or `xlsx`.
+    pub format: &'a str,
+    /// In Chinese.
+    pub zh: bool,
 }
 
 /// Which table of the roll-up, in which form.
@@ -87,6 +106,7 @@ pub fn router(api: Region) -> Router {
         .route("/api/region/rollup", get(rollup))
         .route("/api/region/prefectures/{code}", get(prefecture))
         .route("/api/region/enterprises/{id}", get(enterprise))
+        .route("/api/region/enterprises/{id}/drills/{drill}/report", get(report))
         .route("/api/region/export", get(export))
         .route(
             BUNDLES_PATH,
@@ -316,6 +336,47 @@ async fn enterprise(
     let a = api.clone();
     let v = tokio::task::spawn_blocking(move || a.enterprise(&id, s.as_deref())).await??;
     Ok(Json(v))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    format: Option<String>,
+    lang: Option<String>,
+}
+
+/// An enterprise's after-action report: HTML to read in the browser, Markdown or a workbook
+/// to download.
+async fn report(
+    State(api): State<Region>,
+    Path((id, drill)): Path<(String, String)>,
+    headers: HeaderMap,
+    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let r = role(&api, &headers).await?;
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let s = scope(&r)?;
+    let format = q.format.unwrap_or_else(|| "html".into());
+    let ext = match format.as_str() {
+        "html" | "md" | "xlsx" => format.clone(),
+        _ => return Err(ApiError::new(StatusCode::BAD_REQUEST, "format must be html, md or xlsx")),
+    };
+    let zh = match q.lang.as_deref() {
+        None | Some("zh") => true,
+        Some("en") => false,
+        Some(_) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "lang must be zh or en")),
+    };
+    let stem = format!("{drill}-{id}-report");
+    let a = api.clone();
+    let (ct, bytes) = tokio::task::spawn_blocking(move || {
+        a.report(&id, &drill, s.as_deref(), ReportForm { format: &format, zh })
+    })
+    .await??;
+    Ok(if ext == "html" {
+        ([(header::CONTENT_TYPE, ct)], bytes).into_response()
+    } else {
+        crate::attachment(ct, bytes, &stem, &ext)
+    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -345,34 +345,6 @@ fn input_line(s: &Scenario, input: &SimInput, refused: Option<RejectReason>) -> 
     Some(line)
 }
 
-/// The report of team `team` of recorded drill `record` from its whole (replayed) log and
-/// the tick it is judged at (`LoadedTeam::judged`), for an enterprise of security `level` (the deadlines
-/// follow it unless given).
-pub fn recorded(
-    record: &crate::store::DrillRecord,
-    team: &crate::store::TeamRecord,
-    scenario: &Scenario,
-    (events, end): (&[SimEvent], u64),
-    level: u8,
-    deadlines: Option<icsdrill_judge::findings::Deadlines>,
-) -> Report {
-    let ctx = Context {
-        drill_id: record.id.clone(),
-        drill_name: record.name.clone(),
-        mode: record.mode,
-        team_id: team.id.clone(),
-        team_name: team.name.clone(),
-        level,
-        date: crate::governance::dates::day_of_ms(record.created_ms),
-        seed: record.seed,
-        cover: crate::drill::stored_cover(record),
-        deadlines,
-        end_tick: Some(end),
-        challenges: crate::drill::recorded_challenges(record, scenario),
-    };
-    build(scenario, events, record.mode == icsdrill_drill::Mode::Enterprise, ctx)
-}
-
 /// Builds the report of one team's drill from its log.
 pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: Context) -> Report {
     // Scored as the drill scored it: the console's and the board's number.
@@ -578,8 +550,11 @@ mod charts;
 mod html;
 mod markdown;
 mod narrate;
+mod stored;
 mod tables;
 mod xlsx;
+
+pub use stored::{of_team, recorded};
 
 /// Renders a report.
 pub fn render(r: &Report, format: Format, lang: Lang) -> Result<Vec<u8>> {

@@ -1,0 +1,57 @@
+//! Reports of recorded drills: what `icsdrill report` writes, and the regional view serves to
+//! the officials of a drill's enterprise.
+
+use icsdrill_engine::{Scenario, SimEvent};
+
+use super::{Context, Report, build};
+use crate::Result;
+use crate::store::{DrillRecord, Store, TeamRecord};
+
+/// The report of team `team` of recorded drill `record` from its whole (replayed) log and
+/// the tick it is judged at (`LoadedTeam::judged`), for an enterprise of security `level` (the deadlines
+/// follow it unless given).
+pub fn recorded(
+    record: &crate::store::DrillRecord,
+    team: &crate::store::TeamRecord,
+    scenario: &Scenario,
+    (events, end): (&[SimEvent], u64),
+    level: u8,
+    deadlines: Option<icsdrill_judge::findings::Deadlines>,
+) -> Report {
+    let ctx = Context {
+        drill_id: record.id.clone(),
+        drill_name: record.name.clone(),
+        mode: record.mode,
+        team_id: team.id.clone(),
+        team_name: team.name.clone(),
+        level,
+        date: crate::governance::dates::day_of_ms(record.created_ms),
+        seed: record.seed,
+        cover: crate::drill::stored_cover(record),
+        deadlines,
+        end_tick: Some(end),
+        challenges: crate::drill::recorded_challenges(record, scenario),
+    };
+    build(scenario, events, record.mode == icsdrill_drill::Mode::Enterprise, ctx)
+}
+
+/// The report of `team` in the recorded drill `record`, its log replayed from `store`: a
+/// registered enterprise is reported under its full name and judged at its own security level
+/// (the deadlines follow it unless given).
+pub fn of_team(
+    store: &dyn Store,
+    record: &DrillRecord,
+    team: &TeamRecord,
+    deadlines: Option<icsdrill_judge::findings::Deadlines>,
+) -> Result<Report> {
+    let loaded = crate::store::replay::load(store, record, std::slice::from_ref(team), 0)?;
+    let registry = store.registry()?;
+    let level = registry.level_of(&team.id, loaded.scenario.meta.level);
+    let named = registry
+        .enterprises
+        .iter()
+        .find(|e| e.id == team.id)
+        .map(|e| TeamRecord { name: e.name.clone(), ..team.clone() });
+    let log = loaded.teams[0].judged();
+    Ok(recorded(record, named.as_ref().unwrap_or(team), &loaded.scenario, log, level, deadlines))
+}
