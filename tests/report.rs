@@ -251,8 +251,15 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
             names.en.replace('&', "&amp;"),
             names.zh.replace('&', "&amp;"),
         );
-        assert!(md_zh.contains(&format!("{} {} ({})", t.v19, names.zh, t.v18)), "{}: {md_zh}", t.v19);
-        assert!(md_en.contains(&format!("{} {} ({})", t.v19, names.en, t.v18)) && !md_en.contains(&names.zh));
+        // The v18 id beside only where v19 renumbered the technique.
+        let was = |open: &str, close: &str| {
+            if t.v18 == t.v19 { String::new() } else { format!("{open}{}{close}", t.v18) }
+        };
+        assert!(md_zh.contains(&format!("{} {}{}", t.v19, names.zh, was("（", "）"))), "{}: {md_zh}", t.v19);
+        assert!(
+            md_en.contains(&format!("{} {}{}", t.v19, names.en, was(" (", ")")))
+                && !md_en.contains(&names.zh)
+        );
     }
     // Names put into Chinese sentences are spaced from them as the hand-written texts are
     // (`到达 T-101 储罐 PLC 并成功`): no Han character touches a Latin letter or digit, bar
@@ -269,6 +276,15 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
         .filter(|s: &String| !s.contains("附录"))
         .collect();
     assert!(touching.is_empty(), "{touching:?}");
+    // Chinese punctuation after Chinese words: `资产：`, `网络安全管理员；期限 7 天`,
+    // `（严重，重大）` (they read `资产: `, `; ` and ` (严重, 重大)`).
+    let half: Vec<String> = chars
+        .windows(3)
+        .enumerate()
+        .filter(|(_, w)| han(w[0]) && matches!((w[1], w[2]), (':' | ';' | ',', ' ') | (' ', '(')))
+        .map(|(i, _)| chars[i.saturating_sub(6)..(i + 8).min(chars.len())].iter().collect())
+        .collect();
+    assert!(half.is_empty(), "{half:?}");
     let m0 = r.merged.iter().flat_map(|m| &m.mitigations).next().expect("a mitigation");
     let m = icsdrill_engine::attack::mitigation(m0).unwrap().names();
     assert!(md_zh.contains(&m.zh) && md_en.contains(&m.en) && !md_en.contains(&m.zh), "{m:?}");
@@ -508,7 +524,7 @@ fn a_drill_named_after_its_scenario_is_titled_in_the_reports_language() {
         let r = report::build(&s, sim.events(), false, plain_context(name));
         String::from_utf8(report::render(&r, Format::Md, lang).unwrap()).unwrap()
     };
-    assert!(md(&s.meta.title.en, Lang::Zh).contains("储罐区与进料反应器 (t)"));
+    assert!(md(&s.meta.title.en, Lang::Zh).contains("储罐区与进料反应器（t）"));
     assert!(md(&s.meta.title.en, Lang::En).contains("Tank farm and feed reactor (t)"));
     assert!(md("2026 区域演练", Lang::En).contains("2026 区域演练 (t)"));
 }

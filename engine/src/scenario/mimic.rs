@@ -200,8 +200,17 @@ mod tests {
     #[test]
     fn equipment_is_named_by_its_tag_or_what_its_variables_share() {
         let names = |file: &str| {
-            let path = format!("{}/../scenarios/library/{file}", env!("CARGO_MANIFEST_DIR"));
-            let s = crate::Scenario::from_yaml(file, &std::fs::read_to_string(path).unwrap()).unwrap();
+            let source = match file {
+                "power-drum-boiler.yaml" => include_str!("../../../scenarios/library/power-drum-boiler.yaml"),
+                "coal-chemical-gasifier.yaml" => {
+                    include_str!("../../../scenarios/library/coal-chemical-gasifier.yaml")
+                }
+                "nonferrous-potline.yaml" => {
+                    include_str!("../../../scenarios/library/nonferrous-potline.yaml")
+                }
+                _ => include_str!("../../../scenarios/library/petrochem-tank-farm.yaml"),
+            };
+            let s = crate::Scenario::from_yaml(file, source).unwrap();
             let eq = s.equipment();
             let named = s.equipment_names(&eq);
             eq.into_iter()

@@ -78,7 +78,7 @@ fn html_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
     for (k, text) in super::rating_legend(l) {
         let _ = write!(o, "<b>{k}</b> {} · ", esc(text));
     }
-    let _ = write!(o, "</p><h3>{}: {:.1}</h3>", esc(w.score), r.score.total);
+    let _ = write!(o, "</p><h3>{}{}{:.1}</h3>", esc(w.score), l.colon(), r.score.total);
     html_table(o, &super::tables::score(r, l), Some((1, "num")));
 }
 
@@ -138,12 +138,12 @@ fn html_finding(o: &mut String, r: &Report, l: Lang, f: &icsdrill_judge::finding
         o,
         "</ul><table><tr><th>ATT&amp;CK</th><td class=\"ref\">{}</td></tr><tr><th>{}</th><td class=\"ref\">{}</td></tr><tr><th>{}</th><td>{}</td></tr>\
          <tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr>\
-         <tr><th>{}</th><td>{} ({} {})</td></tr><tr><th>{}</th><td>{}</td></tr></table></div>",
-        esc(&techniques.join("; ")),
+         <tr><th>{}</th><td>{}{}</td></tr><tr><th>{}</th><td>{}</td></tr></table></div>",
+        esc(&or_dash(techniques.join(l.list()))),
         l.s("Mitigations", "缓解措施"),
-        esc(&super::mitigation_labels(&f.mitigations, l).join("; ")),
+        esc(&or_dash(super::mitigation_labels(&f.mitigations, l).join(l.list()))),
         l.s("Assets", "资产"),
-        esc(&assets.join(l.s(", ", "、"))),
+        esc(&or_dash(assets.join(l.s(", ", "、")))),
         l.s("Requirement family", "要求类别"),
         esc(l.pick(&f.family)),
         l.s("Evidence (event log entries)", "证据（事件日志序号）"),
@@ -152,11 +152,15 @@ fn html_finding(o: &mut String, r: &Report, l: Lang, f: &icsdrill_judge::finding
         esc(l.pick(&f.measure)),
         l.s("Owner, deadline", "责任人、期限"),
         esc(l.pick(&f.owner)),
-        f.deadline_days,
-        l.s("days", "天"),
+        l.paren(&format!("{} {}", f.deadline_days, l.s("days", "天"))),
         l.s("Status", "状态"),
         super::status_word(f.status, l)
     );
+}
+
+/// `text`, or a dash when there is none (a plan step's finding has no technique or asset).
+fn or_dash(text: String) -> String {
+    if text.is_empty() { "—".into() } else { text }
 }
 
 /// Appendix B: the identifiers behind the words, for the record and for re-tests.

@@ -63,7 +63,7 @@ fn md_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
     let _ = writeln!(o, "\n## {}\n", w.capabilities);
     md_table(o, &super::tables::objectives(r, l));
     let legend: Vec<String> = super::rating_legend(l).iter().map(|(k, t)| format!("{k} = {t}")).collect();
-    let _ = writeln!(o, "\n{}\n", legend.join("; "));
+    let _ = writeln!(o, "\n{}\n", legend.join(l.list()));
     let _ = writeln!(o, "### {}\n", w.score);
     md_table(o, &super::tables::score(r, l));
 }
@@ -82,53 +82,43 @@ fn md_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
     }
     let _ = writeln!(o, "\n## {}\n", w.findings);
     for f in &r.merged {
+        let tier = format!("{}{}{}", super::severity_word(f.severity, l), l.s(", ", "，"), l.pick(&f.grade));
         let _ = writeln!(
             o,
-            "### {} {} ({}, {})\n",
+            "### {} {}{}\n",
             md_cell(&f.number),
             md_cell(l.pick(&f.title)),
-            super::severity_word(f.severity, l),
-            md_cell(l.pick(&f.grade))
+            md_cell(&l.paren(&tier))
         );
         for d in &f.descriptions {
             let _ = writeln!(o, "- {}", md_cell(l.pick(d)));
         }
         let techniques = super::technique_labels(f, l);
         let assets: Vec<String> = f.assets.iter().map(|a| r.asset(a, l)).collect();
-        let _ = writeln!(
+        // A label, then what it says (a dash for nothing), in the report's punctuation.
+        let item = |o: &mut String, label: &str, value: &str| {
+            let value = if value.is_empty() { "—" } else { value };
+            let _ = writeln!(o, "- {label}{}{value}", l.colon());
+        };
+        o.push('\n');
+        item(o, "ATT&CK", &md_cell(&techniques.join(l.list())));
+        item(
             o,
-            "\n- ATT&CK: {}",
-            if techniques.is_empty() { "—".into() } else { md_cell(&techniques.join("; ")) }
-        );
-        let _ = writeln!(
-            o,
-            "- {}: {}",
             l.s("Mitigations", "缓解措施"),
-            if f.mitigations.is_empty() {
-                "—".into()
-            } else {
-                md_cell(&super::mitigation_labels(&f.mitigations, l).join("; "))
-            }
+            &md_cell(&super::mitigation_labels(&f.mitigations, l).join(l.list())),
         );
-        let _ = writeln!(o, "- {}: {}", l.s("Assets", "资产"), md_cell(&assets.join(l.s(", ", "、"))));
-        let _ = writeln!(o, "- {}: {}", l.s("Requirement family", "要求类别"), md_cell(l.pick(&f.family)));
-        let _ = writeln!(
+        item(o, l.s("Assets", "资产"), &md_cell(&assets.join(l.s(", ", "、"))));
+        item(o, l.s("Requirement family", "要求类别"), &md_cell(l.pick(&f.family)));
+        item(
             o,
-            "- {}: {}",
             l.s("Evidence (event log entries)", "证据（事件日志序号）"),
-            r.evidence_list(&f.evidence, l)
+            &r.evidence_list(&f.evidence, l),
         );
-        let _ = writeln!(o, "- {}: {}", l.s("Corrective measure", "整改措施"), md_cell(l.pick(&f.measure)));
-        let _ = writeln!(
-            o,
-            "- {}: {}; {} {} {}",
-            l.s("Owner", "责任人"),
-            md_cell(l.pick(&f.owner)),
-            l.s("deadline", "期限"),
-            f.deadline_days,
-            l.s("days", "天")
-        );
-        let _ = writeln!(o, "- {}: {}\n", l.s("Status", "状态"), super::status_word(f.status, l));
+        item(o, l.s("Corrective measure", "整改措施"), &md_cell(l.pick(&f.measure)));
+        let deadline = format!("{} {} {}", l.s("deadline", "期限"), f.deadline_days, l.s("days", "天"));
+        item(o, l.s("Owner", "责任人"), &format!("{}{}{deadline}", md_cell(l.pick(&f.owner)), l.list()));
+        item(o, l.s("Status", "状态"), super::status_word(f.status, l));
+        o.push('\n');
     }
 }
 
@@ -149,7 +139,7 @@ fn md_ids(o: &mut String, r: &Report, l: Lang, w: &Words) {
             "| {} | {} | {} |",
             md_cell(&f.number),
             md_cell(&f.ids.join(", ")),
-            md_cell(&assets.join("; "))
+            md_cell(&assets.join(l.list()))
         );
     }
 }

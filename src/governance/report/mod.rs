@@ -8,7 +8,7 @@ use crate::Result;
 use crate::governance::dates::Day;
 use icsdrill_engine::scenario::Text;
 use icsdrill_engine::{EventKind, RejectReason, Scenario, SimEvent, SimInput};
-use icsdrill_judge::findings::{Finding, Merged, Status};
+use icsdrill_judge::findings::{Finding, Merged};
 use icsdrill_judge::score::{ScoreCard, Scorer};
 use serde::Serialize;
 
@@ -34,6 +34,24 @@ impl Lang {
         match self {
             Lang::En => en,
             Lang::Zh => zh,
+        }
+    }
+
+    /// What separates the items of a list of phrases: `; `, or full width in Chinese.
+    fn list(self) -> &'static str {
+        self.s("; ", "；")
+    }
+
+    /// What follows a label: `: `, or full width in Chinese.
+    fn colon(self) -> &'static str {
+        self.s(": ", "：")
+    }
+
+    /// `text` in brackets after what it qualifies: ` (text)`, or full width in Chinese.
+    fn paren(self, text: &str) -> String {
+        match self {
+            Lang::En => format!(" ({text})"),
+            Lang::Zh => format!("（{text}）"),
         }
     }
 }
@@ -492,69 +510,20 @@ impl Report {
     }
 }
 
-/// Who did a timeline line, in words.
-pub(crate) fn who_word(who: &str, l: Lang) -> &'static str {
-    match who {
-        "attacker" => l.s("attacker", "攻击方"),
-        "team" => l.s("team", "队伍"),
-        "plant" => l.s("plant", "工艺"),
-        _ => l.s("white cell", "导调组"),
-    }
-}
-
-/// A POETE capability element (HSEEP: planning, organization, equipment, training,
-/// exercises) in words.
-pub(crate) fn element_word(e: &str, l: Lang) -> &str {
-    match e {
-        "Planning" => l.s("Planning", "规划"),
-        "Organization" => l.s("Organization", "组织"),
-        "Equipment" => l.s("Equipment", "装备"),
-        "Training" => l.s("Training", "培训"),
-        "Exercises" => l.s("Exercises", "演练"),
-        other => other,
-    }
-}
-
-/// A finding's techniques as a report names them, `T1692.001 name (T0855)`, the name in the
-/// report's language (a Chinese report's with the English beside it).
-fn technique_labels(f: &Merged, l: Lang) -> Vec<String> {
-    f.techniques.iter().map(|t| format!("{} {} ({})", t.v19, l.pick(&t.names()), t.v18)).collect()
-}
-
-/// A finding's mitigations as a report names them, in its language.
-fn mitigation_labels(ids: &[&str], l: Lang) -> Vec<String> {
-    icsdrill_judge::findings::mitigation_names(ids).iter().map(|m| l.pick(m).to_string()).collect()
-}
-
-/// A severity tier in words.
-pub(crate) fn severity_word(sev: icsdrill_judge::findings::Severity, l: Lang) -> &'static str {
-    use icsdrill_judge::findings::Severity as S;
-    match sev {
-        S::Critical => l.s("critical", "严重"),
-        S::High => l.s("high", "高"),
-        S::Medium => l.s("medium", "中"),
-        S::Low => l.s("low", "低"),
-    }
-}
-
-/// A rectification status in words.
-pub(crate) fn status_word(st: Status, l: Lang) -> &'static str {
-    match st {
-        Status::Open => l.s("open", "未整改"),
-        Status::Fixed => l.s("fixed, to be verified", "已整改待复核"),
-        Status::Verified => l.s("verified fixed", "已复核整改"),
-    }
-}
-
 mod charts;
 mod html;
 mod markdown;
 mod narrate;
 mod stored;
 mod tables;
+mod words;
 mod xlsx;
 
 pub use stored::{of_team, recorded};
+pub(crate) use words::{
+    Words, element_word, overview_rows, rating_legend, severity_word, sign_off, status_word, who_word, words,
+};
+use words::{mitigation_labels, technique_labels};
 
 /// Renders a report.
 pub fn render(r: &Report, format: Format, lang: Lang) -> Result<Vec<u8>> {
@@ -564,105 +533,4 @@ pub fn render(r: &Report, format: Format, lang: Lang) -> Result<Vec<u8>> {
         Format::Html => html::html(r, lang).into_bytes(),
         Format::Xlsx => xlsx::xlsx(r, lang)?,
     })
-}
-
-/// Section titles.
-pub(crate) struct Words {
-    pub(crate) title: &'static str,
-    pub(crate) overview: &'static str,
-    pub(crate) summary: &'static str,
-    pub(crate) capabilities: &'static str,
-    pub(crate) strengths: &'static str,
-    pub(crate) improvements: &'static str,
-    pub(crate) timeline: &'static str,
-    pub(crate) charts: &'static str,
-    pub(crate) findings: &'static str,
-    pub(crate) plan: &'static str,
-    pub(crate) ids: &'static str,
-    pub(crate) score: &'static str,
-}
-
-pub(crate) fn words(l: Lang) -> Words {
-    Words {
-        title: l.s("After-action report and improvement plan", "演练总结报告与整改计划"),
-        overview: l.s("1. Overview", "一、演练概况"),
-        summary: l.s("2. Executive summary", "二、总体评价"),
-        capabilities: l.s("3. Capability analysis", "三、能力评估"),
-        strengths: l.s("Strengths", "优势"),
-        improvements: l.s("Areas for improvement", "待改进项"),
-        timeline: l.s("4. Timeline: attack steps and team actions", "四、时间线：攻击步骤与队伍处置"),
-        charts: l.s(
-            "The attack against the response, and the process (dashed: attack in red, team actions in blue)",
-            "攻击与处置对照及工艺趋势（虚线：红色为攻击，蓝色为队伍处置）",
-        ),
-        findings: l.s("5. Findings (hidden hazards)", "五、发现的安全隐患"),
-        plan: l.s("Appendix A. Improvement plan", "附录A 整改计划"),
-        ids: l.s("Appendix B. Identifiers", "附录B 标识对照"),
-        score: l.s("Score", "得分"),
-    }
-}
-
-/// The report's document number: the drill and the team, so a filed copy names its source.
-pub(crate) fn document_number(r: &Report) -> String {
-    format!("ICSD-{}-{}", r.context.drill_id, r.context.team_id)
-}
-
-/// The legend of the capability ratings (HSEEP's four levels).
-pub(crate) fn rating_legend(l: Lang) -> [(char, &'static str); 4] {
-    [
-        (
-            'P',
-            l.s(
-                "Performed without challenges (90 % or more of the points)",
-                "完全胜任：顺利完成（得分率 ≥ 90%）",
-            ),
-        ),
-        ('S', l.s("Performed with some challenges (60-90 %)", "基本胜任：完成但存在一些问题（60%-90%）")),
-        ('M', l.s("Performed with major challenges (30-60 %)", "部分胜任：完成但存在重大问题（30%-60%）")),
-        ('U', l.s("Unable to be performed (under 30 %)", "不胜任：未能完成（< 30%）")),
-    ]
-}
-
-/// The sign-off lines of a filed copy.
-pub(crate) fn sign_off(l: Lang) -> [&'static str; 4] {
-    [l.s("Prepared by", "编制"), l.s("Reviewed by", "审核"), l.s("Approved by", "批准"), l.s("Date", "日期")]
-}
-
-pub(crate) fn overview_rows(r: &Report, l: Lang) -> Vec<(&'static str, String)> {
-    let c = &r.context;
-    let mode = match c.mode {
-        icsdrill_drill::Mode::Regional => l.s("regional drill", "实网应急演练"),
-        icsdrill_drill::Mode::Enterprise => l.s("enterprise drill", "企业自主演练"),
-        icsdrill_drill::Mode::Contest => l.s("contest", "安全竞赛"),
-        icsdrill_drill::Mode::Exam => l.s("certification exam", "能力考核"),
-    };
-    let mut rows = vec![
-        (l.s("Document No.", "文件编号"), document_number(r)),
-        // A drill named after its scenario (the default) is called by its title in the
-        // report's language.
-        (
-            l.s("Drill", "演练"),
-            format!(
-                "{} ({})",
-                if c.drill_name == r.title.en { l.pick(&r.title) } else { &c.drill_name },
-                c.drill_id
-            ),
-        ),
-        (l.s("Mode", "形式"), mode.to_string()),
-    ];
-    if let Some(o) = &c.cover.organiser {
-        rows.push((l.s("Organiser", "主办单位"), o.clone()));
-    }
-    rows.push((l.s("Date", "日期"), c.date.to_string()));
-    if let Some(p) = &c.cover.place {
-        rows.push((l.s("Place", "地点"), p.clone()));
-    }
-    rows.extend([
-        (l.s("Scenario", "场景"), format!("{} ({})", l.pick(&r.title), r.scenario)),
-        (l.s("Team / enterprise", "队伍/企业"), format!("{} ({})", c.team_name, c.team_id)),
-        (l.s("Security level", "安全等级"), format!("{}", c.level)),
-        (l.s("Seed", "随机种子"), c.seed.to_string()),
-        (l.s("Score", "得分"), format!("{:.1}", r.score.total)),
-    ]);
-    rows
 }
