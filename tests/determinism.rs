@@ -47,7 +47,7 @@ fn busy_inputs(scenario: &icsdrill_engine::Scenario) -> Vec<TimedInput> {
     inputs
 }
 
-/// Every built-in scenario's log for the busy inputs, and its score and findings, pinned to the
+/// Every built-in scenario's log for the busy inputs, and its score, findings and exam grade, pinned to the
 /// engine's rules version and the scenario's source: a change of the engine or the judge that
 /// makes a recorded input log play out or judge otherwise fails here until
 /// `icsdrill_engine::RULES` is raised with it (records keep the
@@ -68,7 +68,13 @@ fn every_builtin_log_is_pinned_to_the_rules_version() {
             .into_iter()
             .map(|f| f.id)
             .collect();
-        let judged = serde_json::json!({ "log": log_hash(&sim), "score": score, "findings": found });
+        // The exam grade of the same log, where the scenario sets exam tasks.
+        let exam = (!s.exam.tasks.is_empty()).then(|| {
+            let g = icsdrill_judge::exam::grade(&s, sim.events(), s.exam.pass);
+            serde_json::json!({ "total": g.total, "passed": g.passed })
+        });
+        let judged =
+            serde_json::json!({ "log": log_hash(&sim), "score": score, "findings": found, "exam": exam });
         logs.insert(b.id.into(), serde_json::json!({ "source": s.source_hash, "judged": judged }));
     }
     let actual = serde_json::json!({ "rules": icsdrill_engine::RULES, "logs": logs });

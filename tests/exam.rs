@@ -230,6 +230,119 @@ fn an_exam_ended_before_its_attack_began_earns_nothing_for_facing_it() {
     );
 }
 
+/// The tasks judge the plant as the trainee left it and what the attack actually did: an
+/// interlock bypass written back from the HMI restores the safety PLC (restoring its set points
+/// with the bypass still set does not); the PLCs to harden are those the fired steps wrote (an
+/// escalation the containment forestalled sets nothing); a hazard is declared by its cause, a
+/// conduit a trainee can see, not by an attack step's id nobody sees; an exam gives no hints.
+#[test]
+fn an_exam_judges_the_plant_as_left_and_the_attack_as_it_ran() {
+    let base = builtin("petrochem-tank-farm");
+    let (s, map) = variant::variant(&base, 21);
+    let s = std::sync::Arc::new(s);
+    let secs = s.duration_ticks as f64 / f64::from(s.tick_hz);
+    let task = |inputs: &[TimedInput], id: &str| {
+        let sim = run(&s, 1, secs, inputs);
+        let g = exam::grade(&s, sim.events(), PassRule::default());
+        let t = g.tasks.iter().find(|t| t.id == id).unwrap();
+        (t.points, t.detail.en.clone(), sim)
+    };
+    let defence = defence_for(&map);
+    // Restoring: the defence writes the bypass coil back and restores the set points.
+    let (restored, why, sim) = task(&defence, "restore");
+    assert_eq!(restored, 10.0, "{why}");
+    let fired = |step: &str| {
+        sim.events()
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::AttackAttempt { step: st, .. } if st == step))
+    };
+    assert!(fired("bypass-sis") && !fired("escalate-reactor"), "the defence contains the attack in time");
+    let no_coil: Vec<TimedInput> =
+        defence.iter().filter(|i| !matches!(i.input, SimInput::WriteCoils { .. })).cloned().collect();
+    let (restored, why, _) = task(&no_coil, "restore");
+    assert!(restored < 10.0 && why.contains("1 of 2"), "set points restored, the bypass still set: {why}");
+    // Hardening: the reactor's PLC, written only by the escalation that never fired, need not be.
+    let unhardened: Vec<TimedInput> = defence
+        .iter()
+        .filter(|i| !matches!(&i.input, SimInput::EnableRangeChecks { plc } if plc == "plc-r201"))
+        .cloned()
+        .collect();
+    let (hardened, why, _) = task(&unhardened, "validate-writes");
+    assert_eq!(hardened, 15.0, "{why}");
+    assert!(why.contains("2 of 2"), "{why}");
+    // Hazards: the conduits whose policies let the attack through, by their visible ids.
+    let declare = |ids: &[&str]| -> Vec<TimedInput> {
+        let others = defence.iter().filter(|i| !matches!(i.input, SimInput::DeclareHazard { .. })).cloned();
+        let declared = ids
+            .iter()
+            .map(|id| TimedInput { tick: 2700, input: SimInput::DeclareHazard { id: (*id).into() } });
+        others.chain(declared).collect()
+    };
+    let (hazards, why, _) =
+        task(&declare(&["range:plc-t101", "conduit:c-sup-ctl", "conduit:c-sup-sis"]), "hazards");
+    assert_eq!(hazards, 15.0, "{why}");
+    // Two steps through one conduit are one cause: declaring both is one right answer.
+    let (_, why, _) = task(&declare(&["path:overfill", "path:tag-id"]), "hazards");
+    assert!(why.starts_with("1 correct, 0 wrong"), "two paths through c-sup-ctl: {why}");
+    // No hints: taking one is refused.
+    assert!(s.hints.is_empty());
+    let hint = [TimedInput { tick: 10, input: SimInput::RevealHint { hint: "h1".into() } }];
+    let sim = run(&s, 1, 2.0, &hint);
+    assert!(
+        sim.events()
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::InputRejected { input: SimInput::RevealHint { .. }, .. })),
+        "a hint in an exam is refused"
+    );
+}
+
+/// An exam is sat on the trainee's variant and in its own time: `--seed` and a `--duration`
+/// past the time limit are refused in words (they were taken silently: the seed ignored, the
+/// time limit replaced), a shorter one ends it early.
+#[test]
+fn an_exam_refuses_another_seed_and_more_time() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-exam-flags-{}", std::process::id()));
+    let d = dir.to_str().unwrap();
+    let exam = [
+        "serve",
+        "--mode",
+        "exam",
+        "--teams",
+        "t1",
+        "--data-dir",
+        d,
+        "--http-port",
+        "0",
+        "--modbus-port",
+        "0",
+    ];
+    let (ok, out) = icsdrill(&[&exam[..], &["--seed", "5"]].concat());
+    assert!(!ok && out.contains("an exam's seed is its trainee's variant's"), "{out}");
+    let (ok, out) = icsdrill(&[&exam[..], &["--duration", "2400"]].concat());
+    assert!(!ok && out.contains("past the exam's time limit of 1800 s"), "{out}");
+    // Answers written for the base scenario: graded as given, and said to be misnamed.
+    let base = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/defences/petrochem-tank-farm.jsonl");
+    let out_dir = dir.join("t9");
+    let args = [
+        "exam",
+        "run",
+        "--trainee",
+        "t9",
+        "--inputs",
+        base,
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--data-dir",
+        d,
+    ];
+    let (ok, out) = icsdrill(&args);
+    assert!(
+        ok && out.contains("answers named a PLC, host or point this trainee's variant does not have"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn icsdrill(args: &[&str]) -> (bool, String) {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_icsdrill")).args(args).output().unwrap();
     (
@@ -282,11 +395,11 @@ fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
             d,
         ])
     };
+    // The verdict and the task table in the certificate's language (Chinese by default).
     let (ok, out) = run("t1", "张三");
-    assert!(ok && out.contains("PASSED") && !out.contains("NOT PASSED"), "{out}");
+    assert!(ok && out.contains("\n通过：") && !out.contains("未通过"), "{out}");
     let (ok, out) = run("t2", "李四");
-    // The task table in the certificate's language (Chinese by default): the safety gate.
-    assert!(ok && out.contains("NOT PASSED") && out.contains("安全否决"), "{out}");
+    assert!(ok && out.contains("\n未通过：") && out.contains("安全否决"), "{out}");
 
     let cert1 = dir.join("t1/certificate.json");
     let (ok, out) = icsdrill(&["cert", "verify", cert1.to_str().unwrap(), "--data-dir", d]);
@@ -332,10 +445,15 @@ fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
     assert_eq!(signed["body"]["pass_rule"], serde_json::json!([0.6, 0.5]));
     assert!(html.contains("储罐区与进料反应器 (petrochem-tank-farm)"), "{html}");
 
-    // Tampered: a better score, or another trainee's name, breaks the signature.
+    // Tampered: a better score, another trainee's name, or a claim added beside what was
+    // signed (it verified: the field was dropped before the signature was checked).
     let original = std::fs::read_to_string(&cert1).unwrap();
     let mut cert: serde_json::Value = serde_json::from_str(&original).unwrap();
-    for (field, value) in [("total", serde_json::json!(100.0)), ("name", serde_json::json!("王五"))] {
+    for (field, value) in [
+        ("total", serde_json::json!(100.0)),
+        ("name", serde_json::json!("王五")),
+        ("expires", serde_json::json!("2099-01-01")),
+    ] {
         let mut forged = cert.clone();
         forged["body"][field] = value;
         let path = dir.join(format!("forged-{field}.json"));
@@ -530,6 +648,19 @@ async fn the_trainer_view_lists_a_cohort_and_exports_it_and_only_trainers_see_it
             )
             .unwrap();
         }
+        // s2 retakes: another variant (not the paper it has seen), and passes.
+        use icsdrill::governance::exam::{seed_for, seed_for_sitting, sittings};
+        assert_eq!(sittings(&*store, "s2", "petrochem-tank-farm").unwrap(), 1);
+        let seed = seed_for_sitting("s2", 1, &key_dir).unwrap();
+        assert_ne!(seed, seed_for("s2", &key_dir).unwrap(), "a retake is another variant");
+        let t = icsdrill::governance::exam::Trainee {
+            id: "s2".into(),
+            name: "刘强".into(),
+            cohort: "2026-B".into(),
+        };
+        let inputs = defence_for(&variant::variant(&base, seed).1);
+        let exam = icsdrill::governance::exam::Exam { base: &base, source, issuer: None };
+        icsdrill::governance::exam::run_headless(&mut *store, &key_dir, exam, &t, seed, &inputs).unwrap();
         store.add_user("trainer-token", "trainer", None).unwrap();
         store.add_user("kashgar-token", "prefecture", Some("kashgar")).unwrap();
     })
@@ -554,8 +685,17 @@ async fn the_trainer_view_lists_a_cohort_and_exports_it_and_only_trainers_see_it
     let (s, body) = call("/api/trainer/exams?cohort=2026-B", "trainer-token").await;
     assert_eq!(s, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["results"].as_array().unwrap().len(), 2);
-    assert_eq!(v["passed"], 1, "{v}");
+    // Three sittings of two trainees, both passed in the end (they counted sittings: 2 of 3).
+    assert_eq!(v["results"].as_array().unwrap().len(), 3);
+    assert_eq!((&v["passed"], &v["trainees"]), (&2.into(), &2.into()), "{v}");
+    let s2: Vec<_> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["trainee"] == "s2")
+        .map(|r| (r["sitting"].clone(), r["passed"].clone()))
+        .collect();
+    assert_eq!(s2, [(1.into(), false.into()), (2.into(), true.into())], "{v}");
     // Per-area scores as certified, the cohorts for the picker, and each result's printable
     // certificate (or result notice) for the trainer.
     assert_eq!(v["cohorts"], serde_json::json!(["2026-B"]));

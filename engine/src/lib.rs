@@ -42,11 +42,15 @@ pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 
 /// The version of the rules a plant is played and judged by: raised whenever a change makes a
 /// recorded scenario, seed and input log give another event log (a step refused that once
-/// fired, a process that moves otherwise), or the judge another score or other findings.
-/// Records keep the version they were made under, so a replay that diverges says whether it
-/// was made under other rules rather than calling a record forged. Records from before
-/// versions were kept read as 0. The determinism tests pin every built-in scenario's log,
-/// score and findings to it (`tests/golden/rules.json`).
-pub const RULES: u32 = 1;
+/// fired, a process that moves otherwise), or the judge another score, other findings or
+/// another exam grade. Records keep the version they were made under, so a replay that
+/// diverges says whether it was made under other rules rather than calling a record forged.
+/// Records from before versions were kept read as 0. The determinism tests pin every built-in
+/// scenario's log, score, findings and exam grade to it (`tests/golden/rules.json`).
+///
+/// 2: an exam's variant gives no hints; exam tasks judge hardening against the PLCs the fired
+/// steps wrote, restoring by what the PLC holds (a bypass coil written back counts, set points
+/// restored with the coil still set do not), and hazards by cause.
+pub const RULES: u32 = 2;
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

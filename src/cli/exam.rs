@@ -50,9 +50,12 @@ pub(crate) enum ExamCmd {
         /// Exam scenario.
         #[arg(long, default_value = icsdrill_scenarios::DEFAULT)]
         scenario: String,
-        /// Variant seed (default: from the trainee id).
+        /// Variant seed (default: from the trainee id and the sitting).
         #[arg(long)]
         seed: Option<u64>,
+        /// Which sitting, from 1 (default: the trainee's next; a retake is another variant).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        sitting: Option<u32>,
     },
     /// A cohort's results: trainee, date, score, result (csv, xlsx or json).
     Cohort {
@@ -82,11 +85,16 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
             let text = std::fs::read_to_string(&inputs)
                 .with_context(|| format!("cannot read {}", inputs.display()))?;
             let inputs = icsdrill_engine::parse_inputs(&inputs.display().to_string(), &text)?;
+            let mut store = at.create()?;
+            // A retake sits another variant.
             let seed = match seed {
                 Some(s) => s,
-                None => exam::seed_for(&trainee, &key_dir(at)?)?,
+                None => exam::seed_for_sitting(
+                    &trainee,
+                    exam::sittings(&*store, &trainee, &base.id)?,
+                    &key_dir(at)?,
+                )?,
             };
-            let mut store = at.create()?;
             let t = Trainee { name: name.unwrap_or_else(|| trainee.clone()), id: trainee, cohort };
             let (grade, cert) = exam::run_headless(
                 &mut *store,
@@ -96,6 +104,27 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
                 seed,
                 &inputs,
             )?;
+            // Answers written for the base scenario name what the variant renamed: each is
+            // refused, and the grade says so only as points not earned.
+            let misnamed = store
+                .judged_events(&cert.body.drill, &t.id)?
+                .iter()
+                .filter(|e| {
+                    use icsdrill_engine::{EventKind, RejectReason as R};
+                    matches!(
+                        e.kind,
+                        EventKind::InputRejected { reason: R::UnknownTarget | R::UnknownHost, .. }
+                    )
+                })
+                .count();
+            if misnamed > 0 {
+                eprintln!(
+                    "warning: {misnamed} of the answers named a PLC, host or point this trainee's variant does not have \
+                     and were refused: were they written for the base scenario? `icsdrill exam variant --trainee {}` \
+                     gives the variant's names",
+                    t.id
+                );
+            }
             std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
             std::fs::write(out.join("certificate.json"), serde_json::to_vec_pretty(&cert)?)?;
             std::fs::write(
@@ -104,24 +133,35 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
             )?;
             let zh = lang == super::Lang::Zh;
             for tr in &grade.tasks {
-                let detail = if zh { &tr.detail.zh } else { &tr.detail.en };
-                println!("{:<16} {:<15} {:>5.1} / {:<4} {detail}", tr.id, tr.area, tr.points, tr.max);
+                let (title, detail) =
+                    if zh { (&tr.title.zh, &tr.detail.zh) } else { (&tr.title.en, &tr.detail.en) };
+                println!("{:>5.1} / {:<4} {title}: {detail}", tr.points, tr.max);
             }
-            println!(
-                "{}: {:.1} of {:.0}; certificate {} (drill {})",
-                if grade.passed { "PASSED" } else { "NOT PASSED" },
-                grade.total,
-                grade.max,
-                out.join("certificate.json").display(),
-                cert.body.drill
-            );
+            let file = out.join("certificate.json");
+            let (total, max, drill) = (grade.total, grade.max, &cert.body.drill);
+            match (zh, grade.passed) {
+                (true, passed) => println!(
+                    "{}：{total:.1} / {max:.0}；证书 {}（演练 {drill}）",
+                    if passed { "通过" } else { "未通过" },
+                    file.display()
+                ),
+                (false, passed) => println!(
+                    "{}: {total:.1} of {max:.0}; certificate {} (drill {drill})",
+                    if passed { "PASSED" } else { "NOT PASSED" },
+                    file.display()
+                ),
+            }
             Ok(ExitCode::SUCCESS)
         }
-        ExamCmd::Variant { trainee, scenario, seed } => {
+        ExamCmd::Variant { trainee, scenario, seed, sitting } => {
             let (base, _) = load_scenario_source(&scenario)?;
-            let seed = match seed {
-                Some(s) => s,
-                None => exam::seed_for(&trainee, &key_dir(at)?)?,
+            let seed = match (seed, sitting) {
+                (Some(s), _) => s,
+                (None, Some(n)) => exam::seed_for_sitting(&trainee, n - 1, &key_dir(at)?)?,
+                (None, None) => {
+                    let earlier = exam::sittings(&*at.create()?, &trainee, &base.id)?;
+                    exam::seed_for_sitting(&trainee, earlier, &key_dir(at)?)?
+                }
             };
             let (_, map) = icsdrill_engine::scenario::variant::variant(&base, seed);
             println!("{}", serde_json::to_string_pretty(&map)?);
@@ -168,8 +208,14 @@ pub(crate) fn verify(
     at: &Location,
 ) -> Result<ExitCode> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let cert: icsdrill::governance::cert::Certificate =
-        serde_json::from_str(&text).with_context(|| format!("{} is not a certificate", file.display()))?;
+    let cert: icsdrill::governance::cert::Certificate = match serde_json::from_str(&text) {
+        Ok(c) => c,
+        // A field added after signing is not silently dropped: it would read as signed.
+        Err(e) => {
+            eprintln!("INVALID: {} is not a certificate as issued: {e}", file.display());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     // Whom to trust: a key given, else this installation's.
     let trusted = match public_key {
         Some(k) => k.to_string(),

@@ -11,8 +11,10 @@ use crate::{Error, Result};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
-/// What a certificate states.
+/// What a certificate states. Nothing else: a field added to a signed certificate would be
+/// dropped before its signature is checked, and read by a person as if it were signed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CertBody {
     /// Format version.
     pub version: u32,
@@ -58,6 +60,7 @@ pub struct CertBody {
 
 /// A signed certificate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Certificate {
     /// The statement.
     pub body: CertBody,

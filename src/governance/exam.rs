@@ -15,16 +15,40 @@ use crate::governance::cert::{self, CertBody, Certificate};
 use crate::governance::dates::Day;
 use crate::store::{Batch, DrillRecord, ExamRecord, Store, TeamRecord};
 
-/// A trainee's variant seed: keyed with this installation's signing key (created on first
-/// use in `key_dir`), so a trainee cannot work out their own variant from the public code.
+/// A trainee's variant seed for a first sitting: keyed with this installation's signing key
+/// (created on first use in `key_dir`), so a trainee cannot work out their own variant from
+/// the public code.
 pub fn seed_for(trainee: &str, key_dir: &Path) -> Result<u64> {
+    seed_for_sitting(trainee, 0, key_dir)
+}
+
+/// A trainee's variant seed for their sitting `earlier` (how many of this exam they sat
+/// before): a retake is another variant, not the paper they have seen.
+pub fn seed_for_sitting(trainee: &str, earlier: u32, key_dir: &Path) -> Result<u64> {
     let key = cert::signing_key(key_dir)?;
     let mut h = Sha256::new();
     h.update(key.to_bytes());
     h.update(b"icsdrill exam variant ");
     h.update(trainee.as_bytes());
+    // The first sitting's seed is what it always was.
+    if earlier > 0 {
+        h.update(b" sitting ");
+        h.update(earlier.to_le_bytes());
+    }
     let d = h.finalize();
     Ok(u64::from_le_bytes(d[..8].try_into().expect("8 bytes")))
+}
+
+/// How many times `trainee` has sat exam `exam` (the base scenario's id) to a certificate or
+/// result notice.
+pub fn sittings(store: &dyn Store, trainee: &str, exam: &str) -> Result<u32> {
+    let sat = store
+        .exams(None)?
+        .iter()
+        .filter(|e| e.trainee == trainee)
+        .filter(|e| serde_json::from_str::<Certificate>(&e.certificate).is_ok_and(|c| c.body.exam == exam))
+        .count();
+    Ok(u32::try_from(sat).unwrap_or(u32::MAX))
 }
 
 /// Who sits the exam.

@@ -435,22 +435,35 @@ impl RegionApi for RegionService {
                     "date": crate::governance::dates::day_of_ms(d.created_ms), "phase": d.phase,
                 }));
             }
-            let passed = results.iter().filter(|e| e.passed).count();
-            let rows: Vec<_> = results
+            // Trainees, not sittings: a retake passed is one trainee passed.
+            let trainees: std::collections::BTreeSet<&str> =
+                results.iter().map(|e| e.trainee.as_str()).collect();
+            let passed: std::collections::BTreeSet<&str> =
+                results.iter().filter(|e| e.passed).map(|e| e.trainee.as_str()).collect();
+            // Each sitting numbered per trainee and exam, in the order they were sat.
+            let mut sat: BTreeMap<(String, String), u32> = BTreeMap::new();
+            let mut rows: Vec<_> = all
                 .iter()
                 .map(|e| {
                     // Per-area scores, as the signed certificate states them.
-                    let areas = serde_json::from_str::<crate::governance::cert::Certificate>(&e.certificate)
-                        .map(|c| c.body.areas)
-                        .unwrap_or_default();
+                    let body = serde_json::from_str::<crate::governance::cert::Certificate>(&e.certificate)
+                        .map(|c| c.body)
+                        .ok();
+                    let exam = body.as_ref().map(|b| b.exam.clone()).unwrap_or_default();
+                    let n = sat.entry((e.trainee.clone(), exam)).or_default();
+                    *n += 1;
+                    let areas = body.map(|b| b.areas).unwrap_or_default();
                     serde_json::json!({
                         "drill": e.drill, "trainee": e.trainee, "name": e.name, "cohort": e.cohort,
                         "date": e.date, "total": e.total, "max": e.max, "passed": e.passed, "areas": areas,
+                        "sitting": *n,
                     })
                 })
                 .collect();
+            rows.retain(|r| cohort.is_none_or(|c| r["cohort"] == c));
             Ok(serde_json::json!({
-                "cohort": cohort, "cohorts": cohorts, "results": rows, "passed": passed, "in_progress": in_progress,
+                "cohort": cohort, "cohorts": cohorts, "results": rows, "passed": passed.len(),
+                "trainees": trainees.len(), "in_progress": in_progress,
             }))
         };
         run().map_err(ServiceError::internal)

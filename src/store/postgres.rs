@@ -498,8 +498,10 @@ impl Store for PgStore {
     fn exams(&self, cohort: Option<&str>) -> Result<Vec<ExamRecord>> {
         let mut c = self.client_ref();
         let rows = c.query(
-            "SELECT drill_id, trainee, name, cohort, date, total, max, passed, certificate FROM exams
-             WHERE $1::TEXT IS NULL OR cohort = $1 ORDER BY date, trainee",
+            // Sittings in the order they were sat (a retake the same day after the first).
+            "SELECT e.drill_id, e.trainee, e.name, e.cohort, e.date, e.total, e.max, e.passed, e.certificate
+             FROM exams e LEFT JOIN drills d ON d.id = e.drill_id
+             WHERE $1::TEXT IS NULL OR e.cohort = $1 ORDER BY e.date, e.trainee, d.created_ms, e.drill_id",
             &[&cohort],
         )?;
         Ok(rows

@@ -225,9 +225,10 @@ async function trainerPage() {
     // The cohort picker: every cohort on record; choosing one shows its results.
     put($("#cohort"), `<option value="">${tr("all_cohorts")}</option>` + (v.cohorts || []).map(c => `<option value="${esc(c)}"${c === cohort ? " selected" : ""}>${esc(c)}</option>`).join(""));
     const area = (r, a) => { const x = (r.areas || []).find(y => y[0] === a); return x ? `${x[1].toFixed(1)} / ${x[2]}` : ""; };
-    put($("#results tbody"), v.results.map(r => `<tr><td>${esc(r.cohort)}</td><td>${esc(r.trainee)}</td><td>${esc(r.name)}</td><td class="date">${esc(r.date)}</td>${["architecture", "implementation", "operations", "assessment", "response"].map(a => `<td class="num">${area(r, a)}</td>`).join("")}<td class="num">${r.total.toFixed(1)} / ${r.max}</td><td class="${r.passed ? "ok" : "bad"}">${tr(r.passed ? "pass" : "fail")}</td><td><a href="/api/trainer/certificates/${encodeURIComponent(r.drill)}?lang=${lang}" target="_blank">${tr(r.passed ? "certificate" : "result_notice")}</a> · <a href="/api/trainer/certificates/${encodeURIComponent(r.drill)}?format=json" download>JSON</a></td></tr>`).join(""));
+    put($("#results tbody"), v.results.map(r => `<tr><td>${esc(r.cohort)}</td><td>${esc(r.trainee)}${r.sitting > 1 ? ` <span class="mut">(${esc(tr("sitting").replace("{n}", r.sitting))})</span>` : ""}</td><td>${esc(r.name)}</td><td class="date">${esc(r.date)}</td>${["architecture", "implementation", "operations", "assessment", "response"].map(a => `<td class="num">${area(r, a)}</td>`).join("")}<td class="num">${r.total.toFixed(1)} / ${r.max}</td><td class="${r.passed ? "ok" : "bad"}">${tr(r.passed ? "pass" : "fail")}</td><td><a href="/api/trainer/certificates/${encodeURIComponent(r.drill)}?lang=${lang}" target="_blank">${tr(r.passed ? "certificate" : "result_notice")}</a> · <a href="/api/trainer/certificates/${encodeURIComponent(r.drill)}?format=json" download>JSON</a></td></tr>`).join(""));
     labelCells($("#results"));
-    $("#summary").textContent = `${v.passed} / ${v.results.length} ${tr("pass")}`;
+    // Trainees passed of trainees examined (a retake passed is one trainee), and the sittings.
+    $("#summary").textContent = tr("trainees_passed").replace("{p}", v.passed).replace("{t}", v.trainees).replace("{s}", v.results.length);
   };
   $("#cohort").addEventListener("change", e => { location.search = e.target.value ? `?cohort=${encodeURIComponent(e.target.value)}` : ""; });
   rerender = render;

@@ -34,8 +34,9 @@ async function teamPage() {
       if (n === "functions") return `${l} (1,3,4,…)<input name="functions" placeholder="1,2,3,4"></label>`;
       if (n === "text") return `${l}<textarea name="text" rows="2"></textarea></label>`;
       if (n === "to") return `${l}<input name="to" value="duty_officer"></label>`;
-      // The example names one of this plant's PLCs (it named the tank farm's on every plant).
-      if (n === "hazard") return `${l}<input name="id" placeholder="path:STEP / range:PLC / backup:PLC${state.plcs.length ? " (" + esc(tr("eg")) + " range:" + esc(state.plcs[0].id) + ")" : ""}" required></label>`;
+      // What a trainee can name (a conduit, a PLC, damage): a path's own id names an attack
+      // step nobody sees; no example that is an answer.
+      if (n === "hazard") return `${l}<input name="id" placeholder="conduit:ID · range:PLC · backup:PLC · safety:damage" required></label>`;
       return `${l}<input name="${n}" type="number" min="0" max="65535"${n === "min" || n === "max" ? "" : " required"}></label>`;
     }).join("");
   };
@@ -503,7 +504,8 @@ function formProblem(body, fields) {
 // (with the time left), the grade task by task once it is over, the areas under their pass
 // mark named. `update(state)` after each update; `update(null)` redraws (a language change).
 function examPanel(base, on) {
-  for (const [id, hide] of [["#exam-section", !on], ["#exam-head", !on], ["#score-head", on], ["#breakdown-section", on], ["#score-history", on]]) $(id).hidden = hide;
+  // An exam gives no hints: its section goes too.
+  for (const [id, hide] of [["#exam-section", !on], ["#exam-head", !on], ["#score-head", on], ["#breakdown-section", on], ["#score-history", on], ["#hints-section", on]]) $(id).hidden = hide;
   if (!on) return () => {};
   // On a phone the columns stack: the exam comes first, above the plant, not after it.
   if (matchMedia("(max-width:900px)").matches) $("main > div").prepend($("#exam-section"));

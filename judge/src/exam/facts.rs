@@ -3,6 +3,8 @@
 use icsdrill_engine::attack::{Action, Step};
 use icsdrill_engine::event::{EventKind, RejectReason, SimEvent};
 use icsdrill_engine::input::{PlcMode, SimInput};
+use std::collections::BTreeMap;
+
 use icsdrill_engine::scenario::{PlcIdx, PlcRole, Scenario, Text};
 use icsdrill_engine::{Iec104Transaction, OpcUaTransaction};
 
@@ -19,18 +21,25 @@ pub(super) struct Facts {
     pub(super) impact_after: u32,
     /// Of those, on a safety PLC.
     pub(super) safety_hits_after: u32,
-    /// PLCs the attack plan writes.
+    /// PLCs the attack's steps that fired write (a step that never fired sets nothing to
+    /// harden against: an escalation the trainee's containment forestalled).
     pub(super) attacked_writes: Vec<String>,
     /// PLCs the attack changed.
     pub(super) effect_plcs: Vec<String>,
+    /// What the attack wrote, by PLC: each coil (`true`) or holding word it set, and whether
+    /// that address holds other than its commissioned value now.
+    pub(super) tampered: BTreeMap<String, BTreeMap<(bool, u16), bool>>,
+    /// PLCs whose logic the attack changed (a download), and whether it is still changed.
+    pub(super) program_changed: BTreeMap<String, bool>,
+    /// PLCs the attack stopped or restarted, and whether they are still out of their run.
+    pub(super) mode_changed: BTreeMap<String, bool>,
     /// PLCs the trainee turned range checks on for.
     pub(super) range_checked: Vec<String>,
     /// PLCs the trainee put a write window on.
     pub(super) restricted: Vec<String>,
     /// A function-code allow-list was applied.
     pub(super) allow_listed: bool,
-    /// PLCs restored (set points or program).
-    pub(super) restored: Vec<String>,
+
     /// Hazards declared, by finding id.
     pub(super) declared: Vec<String>,
     /// Equipment was damaged.
@@ -57,29 +66,93 @@ impl Facts {
     pub(super) fn gather(s: &Scenario, events: &[SimEvent]) -> Facts {
         let steps = s.attack.as_ref().map(|p| p.steps.as_slice()).unwrap_or_default();
         let mut f = Facts::default();
-        for st in steps {
-            if let Action::WriteRegisters { plc, .. }
-            | Action::WriteCoils { plc, .. }
-            | Action::Iec104Command { plc, .. }
-            | Action::OpcUaWrite { plc, .. }
-            | Action::Download { plc, .. } = &st.action
-            {
-                push_new(&mut f.attacked_writes, &s.plcs[plc.ix()].id);
-            }
-        }
         for e in events {
             match &e.kind {
                 EventKind::AttackAttempt { step, host, ok, reason, .. } => {
                     push_new(&mut f.attacker_hosts, host);
-                    let target = steps.iter().find(|x| x.id == *step).and_then(target);
-                    f.attempt(s, e.tick, target, *ok, *reason);
+                    let Some(st) = steps.iter().find(|x| x.id == *step) else { continue };
+                    if let Action::WriteRegisters { plc, .. }
+                    | Action::WriteCoils { plc, .. }
+                    | Action::Iec104Command { plc, .. }
+                    | Action::OpcUaWrite { plc, .. }
+                    | Action::Download { plc, .. } = &st.action
+                    {
+                        push_new(&mut f.attacked_writes, &s.plcs[plc.ix()].id);
+                    }
+                    f.attempt(s, e.tick, target(st), *ok, *reason);
+                    if *ok {
+                        f.attack_changed(s, st);
+                    }
                 }
-                EventKind::InputApplied { input } => f.applied(e.tick, input),
+                EventKind::ModbusTransaction {
+                    plc,
+                    function,
+                    addr,
+                    values,
+                    exception: None,
+                    reason: None,
+                    ..
+                } if matches!(function, 5 | 6 | 15 | 16) => {
+                    f.written(s, plc, matches!(function, 5 | 15), *addr, values, false)
+                }
+                EventKind::Iec104Transaction(_) | EventKind::OpcUaTransaction(_) => {
+                    if let Some((plc, w)) = s.write_of_transaction(&e.kind) {
+                        f.written(s, plc, w.to_coils(), w.addr, &w.values, false);
+                    }
+                }
+                EventKind::InputApplied { input } => f.applied(s, e.tick, input),
                 EventKind::Damage { .. } => f.damage = true,
                 _ => {}
             }
         }
         f
+    }
+
+    /// Whether the attack's changes to `plc` are all undone: every coil and word it wrote
+    /// holds its commissioned value again (a restore action, or the operator writing it back
+    /// from the HMI), and its logic is the commissioned one.
+    pub(super) fn restored(&self, plc: &str) -> bool {
+        self.tampered.get(plc).is_none_or(|a| a.values().all(|changed| !changed))
+            && !self.program_changed.get(plc).copied().unwrap_or(false)
+            && !self.mode_changed.get(plc).copied().unwrap_or(false)
+    }
+
+    /// A successful attack step's change: the addresses it wrote, or the logic it replaced.
+    fn attack_changed(&mut self, s: &Scenario, st: &Step) {
+        match s.write_of_action(&st.action) {
+            Some((p, w)) => self.written(s, &s.plcs[p.ix()].id, w.to_coils(), w.addr, &w.values, true),
+            None => {
+                let Some(p) = target(st) else { return };
+                let changed = match st.action {
+                    Action::Download { .. } => &mut self.program_changed,
+                    _ => &mut self.mode_changed,
+                };
+                changed.insert(s.plcs[p.ix()].id.clone(), true);
+            }
+        }
+    }
+
+    /// A write to `plc` took effect: the addresses the attack set are changed or back to
+    /// their commissioned values (`by_attack`: these are the attack's own).
+    fn written(&mut self, s: &Scenario, plc: &str, coils: bool, addr: u16, values: &[u16], by_attack: bool) {
+        let Some(p) = s.plc(plc) else { return };
+        let def = &s.plcs[p.ix()];
+        let tampered = self.tampered.entry(plc.to_string()).or_default();
+        for (i, v) in values.iter().enumerate() {
+            let a = addr.wrapping_add(i as u16);
+            let commissioned = if coils {
+                def.coils.iter().find(|c| c.addr == a).map(|c| u16::from(c.initial))
+            } else {
+                def.holding_at(a).map(|(_, h)| h.initial_words[usize::from(a - h.addr)])
+            };
+            let Some(commissioned) = commissioned else { continue };
+            if by_attack || tampered.contains_key(&(coils, a)) {
+                tampered.insert((coils, a), *v != commissioned);
+            }
+        }
+        if tampered.is_empty() {
+            self.tampered.remove(plc);
+        }
     }
 
     fn attempt(
@@ -106,7 +179,7 @@ impl Facts {
         }
     }
 
-    fn applied(&mut self, tick: u64, input: &SimInput) {
+    fn applied(&mut self, s: &Scenario, tick: u64, input: &SimInput) {
         match input {
             SimInput::BlockSource { .. }
             | SimInput::IsolateHost { .. }
@@ -120,8 +193,26 @@ impl Facts {
                 }
             }
             SimInput::EnableRangeChecks { plc } => self.range_checked.push(plc.clone()),
-            SimInput::RestoreSetpoints { plc } | SimInput::RestoreProgram { plc } => {
-                self.restored.push(plc.clone())
+            // The commissioned set points back (coils stay as they are: an interlock bypass is
+            // taken off by writing its coil).
+            SimInput::RestoreSetpoints { plc } => {
+                self.mode_changed.remove(plc.as_str());
+                if let (Some(p), Some(tampered)) = (s.plc(plc), self.tampered.get_mut(plc.as_str())) {
+                    let def = &s.plcs[p.ix()];
+                    for ((coil, a), changed) in tampered.iter_mut() {
+                        if !*coil && def.holding_at(*a).is_some() {
+                            *changed = false;
+                        }
+                    }
+                }
+            }
+            SimInput::RestoreProgram { plc } | SimInput::ReplaceModule { plc } => {
+                self.program_changed.remove(plc.as_str());
+                self.mode_changed.remove(plc.as_str());
+            }
+            // Back in run (a restart, or the mode set by hand).
+            SimInput::RestartPlc { plc } | SimInput::SetMode { plc, mode: PlcMode::Run } => {
+                self.mode_changed.remove(plc.as_str());
             }
             SimInput::DeclareHazard { id } => push_new(&mut self.declared, id),
             _ => {}

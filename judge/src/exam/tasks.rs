@@ -151,32 +151,44 @@ fn detect(card: &ScoreCard) -> Checked {
     )
 }
 
-/// Assessment: the hazards this run exposed, plus what the plant has by design.
+/// Assessment: the hazards this run exposed, plus what the plant has by design, each cause
+/// once: a trainee declares a finding's id or its cause (`conduit:c-sup-ctl`: the conduit whose
+/// policy let the attack through, one fix for every path through it), both of which name
+/// only what the plant shows (a path's own id names an attack step, which no trainee sees).
 fn hazards(s: &Scenario, events: &[SimEvent], f: &Facts) -> Checked {
-    let mut expected: Vec<String> = crate::findings::findings(s, events, s.meta.level)
-        .into_iter()
-        .filter(|f| !f.id.starts_with("detect:") && !f.id.starts_with("plan:") && !f.id.starts_with("alarm:"))
-        .map(|f| f.id)
-        .collect();
-    for p in &s.plcs {
-        let id = format!("range:{}", p.id);
-        if !p.range_checks && f.attacked_writes.contains(&p.id) && !expected.contains(&id) {
-            expected.push(id);
+    let mut causes: Vec<(String, Vec<String>)> = Vec::new();
+    let mut add = |cause: String, id: String| match causes.iter_mut().find(|(c, _)| *c == cause) {
+        Some((_, ids)) => ids.push(id),
+        None => causes.push((cause, vec![id])),
+    };
+    for found in crate::findings::findings(s, events, s.meta.level) {
+        if !["detect:", "plan:", "alarm:"].iter().any(|k| found.id.starts_with(k)) {
+            add(found.cause, found.id);
         }
     }
-    let right = f.declared.iter().filter(|d| expected.contains(d)).count();
-    let wrong = f.declared.len() - right;
-    let need = expected.len().clamp(1, 3);
+    for p in &s.plcs {
+        let id = format!("range:{}", p.id);
+        if !p.range_checks && f.attacked_writes.contains(&p.id) {
+            add(id.clone(), id);
+        }
+    }
+    // A remote session's cause is its conduit's too (`conduit:c-dmz-sup:remote`).
+    let names = |d: &str, (cause, ids): &(String, Vec<String>)| {
+        d == cause || ids.iter().any(|i| i == d) || cause.strip_suffix(":remote") == Some(d)
+    };
+    let right = causes.iter().filter(|c| f.declared.iter().any(|d| names(d, c))).count();
+    let wrong = f.declared.iter().filter(|d| !causes.iter().any(|c| names(d, c))).count();
+    let need = causes.len().clamp(1, 3);
     task(
         "hazards",
         "assessment",
         15.0,
         (right as f64 - 0.5 * wrong as f64) / need as f64,
         (
-            format!("{right} correct, {wrong} wrong of {} exposed (3 earn full marks)", expected.len()),
+            format!("{right} correct, {wrong} wrong of {} exposed (3 earn full marks)", causes.len()),
             format!(
                 "暴露的 {} 项隐患中申报正确 {right} 项、错误 {wrong} 项（正确 3 项即得满分）",
-                expected.len()
+                causes.len()
             ),
         ),
         false,
@@ -184,7 +196,7 @@ fn hazards(s: &Scenario, events: &[SimEvent], f: &Facts) -> Checked {
 }
 
 fn response(f: &Facts, card: &ScoreCard) -> [Checked; 3] {
-    let restored_ok = f.effect_plcs.iter().filter(|p| f.restored.contains(p)).count();
+    let restored_ok = f.effect_plcs.iter().filter(|p| f.restored(p)).count();
     let quality = card
         .components
         .iter()

@@ -31,9 +31,9 @@ pub(crate) struct Args {
     /// Built-in scenario id or path to a YAML file.
     #[arg(default_value = icsdrill_scenarios::DEFAULT)]
     scenario: String,
-    /// Seed of the run's randomness.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    /// Seed of the run's randomness [default: 1] (an exam's is the trainee's variant's).
+    #[arg(long)]
+    seed: Option<u64>,
     /// Address to listen on (port mode and HTTP).
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
@@ -88,7 +88,8 @@ pub(crate) struct Args {
     /// web view (team consoles, instructor console, scoreboard) on the HTTP port.
     #[arg(long, value_delimiter = ',', conflicts_with = "drill")]
     teams: Vec<String>,
-    /// Drill mode: regional, contest or enterprise (scores the response plan).
+    /// Drill mode: regional, contest, enterprise (scores the response plan) or exam (one
+    /// trainee, certified).
     #[arg(long, value_parser = named::<Mode>("mode", "regional, contest, enterprise or exam"), default_value = "regional")]
     mode: Mode,
     /// Contest: freeze the public scoreboard this many simulated seconds before the end
@@ -264,7 +265,7 @@ impl Args {
     pub(crate) fn default_drill() -> Args {
         Args {
             scenario: icsdrill_scenarios::DEFAULT.to_string(),
-            seed: 1,
+            seed: None,
             bind: IpAddr::from([127, 0, 0, 1]),
             modbus_port: 5020,
             iec104_port: icsdrill::runtime::range::IEC104_PORT,
@@ -395,9 +396,9 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     // A resumed drill's span is given its record's scenario and seed as it resumes.
     let span = tracing::Span::current();
     span.record("scenario", tracing::field::display(&args.scenario));
-    span.record("seed", args.seed);
+    span.record("seed", args.seed.unwrap_or(1));
     if !teams.is_empty() {
-        let (scenario, variant_seed) = exam_setup(&args, &mut teams, scenario, &mut opts)?;
+        let (scenario, variant_seed) = exam_setup(&args, &db, &mut teams, scenario, &mut opts)?;
         let mut spec = DrillSpec::new(scenario, &[], args.mode);
         spec.variant_seed = variant_seed;
         spec.name = name.unwrap_or_else(|| spec.name.clone());
@@ -444,6 +445,7 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
 /// the exam's own flags refused.
 fn exam_setup(
     args: &Args,
+    db: &Database,
     teams: &mut [TeamInfo],
     scenario: std::sync::Arc<Scenario>,
     opts: &mut Options,
@@ -466,16 +468,29 @@ fn exam_setup(
         return Ok((scenario, None));
     }
     let [trainee] = &*teams else { bail!("an exam has one trainee: --mode exam --teams TRAINEE_ID") };
-    let seed = icsdrill::governance::exam::seed_for(
+    if args.seed.is_some() {
+        bail!(
+            "an exam's seed is its trainee's variant's, not --seed (`icsdrill exam variant --trainee {}` shows it)",
+            trainee.id
+        );
+    }
+    // A retake sits another variant.
+    let earlier = icsdrill::governance::exam::sittings(&*db.open()?, &trainee.id, &scenario.id)?;
+    let seed = icsdrill::governance::exam::seed_for_sitting(
         &trainee.id,
+        earlier,
         &icsdrill::store::data_dir(args.data_dir.as_deref())?,
     )?;
     let scenario = std::sync::Arc::new(icsdrill_engine::scenario::variant::variant(&scenario, seed).0);
     opts.seed = seed;
-    opts.duration_s = Some(args.duration.unwrap_or(
-        scenario.exam.time_limit_ticks.unwrap_or(scenario.duration_ticks) as f64
-            / f64::from(scenario.tick_hz),
-    ));
+    let limit_s = scenario.exam.time_limit_ticks.unwrap_or(scenario.duration_ticks) as f64
+        / f64::from(scenario.tick_hz);
+    // `--duration` ends an exam early; it does not give a trainee more time than the others.
+    if let Some(d) = args.duration.filter(|d| *d > limit_s) {
+        bail!("--duration {d} is past the exam's time limit of {limit_s} s: an exam is sat in its own time");
+    }
+    opts.duration_s = Some(args.duration.unwrap_or(limit_s));
+    tracing::Span::current().record("seed", seed);
     Ok((scenario, Some(seed)))
 }
 
@@ -520,7 +535,7 @@ fn teams_and_drill_file(args: &mut Args) -> Result<(Option<String>, Vec<TeamInfo
     if let Some(s) = f.scenario {
         args.scenario = s;
     }
-    args.seed = f.seed.unwrap_or(args.seed);
+    args.seed = f.seed.or(args.seed);
     args.mode = f.mode.unwrap_or(args.mode);
     args.duration = f.duration_s.or(args.duration);
     args.freeze = f.freeze_s.or(args.freeze);
@@ -555,7 +570,7 @@ fn teams_and_drill_file(args: &mut Args) -> Result<(Option<String>, Vec<TeamInfo
 
 /// The range options the flags give.
 fn range_options(args: &Args) -> Options {
-    let mut opts = Options::new(args.seed);
+    let mut opts = Options::new(args.seed.unwrap_or(1));
     opts.bind = args.bind;
     opts.modbus_port = args.modbus_port;
     opts.iec104_port = args.iec104_port;
@@ -644,7 +659,7 @@ fn range_banner(args: &Args, scenario: &Scenario, range: &Range, started: std::t
         scenario.id,
         scenario.meta.title.en,
         scenario.meta.title.zh,
-        args.seed,
+        args.seed.unwrap_or(1),
         rate,
         started.elapsed().as_millis()
     );
