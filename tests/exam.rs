@@ -411,6 +411,13 @@ fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
     let (ok, out) =
         icsdrill(&["cert", "verify", dir.join("t2/certificate.json").to_str().unwrap(), "--data-dir", d]);
     assert!(ok && out.contains("fail"), "{out}");
+    // An auditor re-grades the exam from its record: task by task, beside the certificate.
+    let signed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cert1).unwrap()).unwrap();
+    let (ok, out) = icsdrill(&["replay", signed["body"]["drill"].as_str().unwrap(), "--data-dir", d]);
+    let total = signed["body"]["total"].as_f64().unwrap();
+    assert!(ok && out.contains(&format!("replayed grade {total:.1} / 110, passed")), "{out}");
+    assert!(out.contains("Cut the attacker's path into the control network"), "{out}");
+    assert!(out.contains(&format!("certified {total:.1} / 110, passed: the same")), "{out}");
     let html = std::fs::read_to_string(dir.join("t1/certificate.html")).unwrap();
     assert!(html.contains("证书") && html.contains("张三") && html.contains("通过"));
     assert!(html.contains("name=\"viewport\"") && html.contains("icsdrill cert verify"), "{html}");

@@ -456,7 +456,6 @@ fn interlock_views(
 impl TeamView {
     /// The console's view of a team's range.
     pub fn build(s: &Scenario, snap: &Snapshot, parts: TeamParts<'_>) -> TeamView {
-        let plc_id = |i: usize| s.plcs[i].id.clone();
         let readings = snap.readings();
         let seen = readings.as_ref();
         // A frozen or blank screen shows what it shows; a live one loses what it cannot read:
@@ -516,30 +515,9 @@ impl TeamView {
                 .collect(),
             alarms: seen.map_or_else(Vec::new, |r| alarm_views(s, r)),
             holding: holding_views(s, snap, &reads),
-            alarm_defs: s
-                .alarms
-                .iter()
-                .map(|a| {
-                    let sensor = &s.sensors[a.pv.ix()];
-                    let tag = sensor.name.tag_or(&sensor.id);
-                    let what = sensor.name.without_tag(tag);
-                    let name = Text { en: format!("{tag} {}", what.en), zh: format!("{tag} {}", what.zh) };
-                    AlarmDef { id: a.id.clone(), plc: plc_id(a.plc.ix()), name }
-                })
-                .collect(),
+            alarm_defs: alarm_defs(s),
             interlocks: interlock_views(s, snap, seen, &reads),
-            conduits: s
-                .conduits
-                .iter()
-                .map(|c| {
-                    let (from, to) = (&s.zones[c.from.ix()].name, &s.zones[c.to.ix()].name);
-                    let name = Text {
-                        en: format!("{} → {}", from.en, to.en),
-                        zh: format!("{} → {}", from.zh, to.zh),
-                    };
-                    ConduitView { id: c.id.clone(), name }
-                })
-                .collect(),
+            conduits: conduit_views(s),
             hosts: s
                 .hosts
                 .iter()
@@ -639,6 +617,33 @@ pub struct FlagAnswer {
     pub message: &'static str,
     /// The same in Chinese.
     pub message_zh: &'static str,
+}
+
+/// Every alarm block, named by the tag it watches (what a form lists it by).
+fn alarm_defs(s: &Scenario) -> Vec<AlarmDef> {
+    s.alarms
+        .iter()
+        .map(|a| {
+            let sensor = &s.sensors[a.pv.ix()];
+            let tag = sensor.name.tag_or(&sensor.id);
+            let what = sensor.name.without_tag(tag);
+            let name = Text { en: format!("{tag} {}", what.en), zh: format!("{tag} {}", what.zh) };
+            AlarmDef { id: a.id.clone(), plc: s.plcs[a.plc.ix()].id.clone(), name }
+        })
+        .collect()
+}
+
+/// Every conduit, named by the zones it joins.
+fn conduit_views(s: &Scenario) -> Vec<ConduitView> {
+    s.conduits
+        .iter()
+        .map(|c| {
+            let (from, to) = (&s.zones[c.from.ix()].name, &s.zones[c.to.ix()].name);
+            let name =
+                Text { en: format!("{} → {}", from.en, to.en), zh: format!("{} → {}", from.zh, to.zh) };
+            ConduitView { id: c.id.clone(), name }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -104,53 +104,14 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
                 seed,
                 &inputs,
             )?;
-            // Answers written for the base scenario name what the variant renamed: each is
-            // refused, and the grade says so only as points not earned.
-            let misnamed = store
-                .judged_events(&cert.body.drill, &t.id)?
-                .iter()
-                .filter(|e| {
-                    use icsdrill_engine::{EventKind, RejectReason as R};
-                    matches!(
-                        e.kind,
-                        EventKind::InputRejected { reason: R::UnknownTarget | R::UnknownHost, .. }
-                    )
-                })
-                .count();
-            if misnamed > 0 {
-                eprintln!(
-                    "warning: {misnamed} of the answers named a PLC, host or point this trainee's variant does not have \
-                     and were refused: were they written for the base scenario? `icsdrill exam variant --trainee {}` \
-                     gives the variant's names",
-                    t.id
-                );
-            }
+            warn_misnamed(&*store, &cert.body.drill, &t.id)?;
             std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
             std::fs::write(out.join("certificate.json"), serde_json::to_vec_pretty(&cert)?)?;
             std::fs::write(
                 out.join("certificate.html"),
                 icsdrill::governance::cert::html(&cert, lang == super::Lang::Zh),
             )?;
-            let zh = lang == super::Lang::Zh;
-            for tr in &grade.tasks {
-                let (title, detail) =
-                    if zh { (&tr.title.zh, &tr.detail.zh) } else { (&tr.title.en, &tr.detail.en) };
-                println!("{:>5.1} / {:<4} {title}: {detail}", tr.points, tr.max);
-            }
-            let file = out.join("certificate.json");
-            let (total, max, drill) = (grade.total, grade.max, &cert.body.drill);
-            match (zh, grade.passed) {
-                (true, passed) => println!(
-                    "{}：{total:.1} / {max:.0}；证书 {}（演练 {drill}）",
-                    if passed { "通过" } else { "未通过" },
-                    file.display()
-                ),
-                (false, passed) => println!(
-                    "{}: {total:.1} of {max:.0}; certificate {} (drill {drill})",
-                    if passed { "PASSED" } else { "NOT PASSED" },
-                    file.display()
-                ),
-            }
+            print_grade(&grade, &cert, &out.join("certificate.json"), lang == super::Lang::Zh);
             Ok(ExitCode::SUCCESS)
         }
         ExamCmd::Variant { trainee, scenario, seed, sitting } => {
@@ -197,6 +158,49 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Warns when a trainee's answers named what their variant does not have: answers written for
+/// the base scenario name what the variant renamed, each is refused, and the grade says so
+/// only as points not earned.
+fn warn_misnamed(store: &dyn icsdrill::store::Store, drill: &str, trainee: &str) -> Result<()> {
+    use icsdrill_engine::{EventKind, RejectReason as R};
+    let misnamed = store
+        .judged_events(drill, trainee)?
+        .iter()
+        .filter(|e| {
+            matches!(e.kind, EventKind::InputRejected { reason: R::UnknownTarget | R::UnknownHost, .. })
+        })
+        .count();
+    if misnamed > 0 {
+        eprintln!(
+            "warning: {misnamed} of the answers named a PLC, host or point this trainee's variant does not have \
+             and were refused: were they written for the base scenario? `icsdrill exam variant --trainee {trainee}` \
+             gives the variant's names"
+        );
+    }
+    Ok(())
+}
+
+/// The grade task by task and the verdict, in the certificate's language.
+fn print_grade(
+    grade: &icsdrill_judge::exam::Grade,
+    cert: &icsdrill::governance::cert::Certificate,
+    file: &std::path::Path,
+    zh: bool,
+) {
+    for tr in &grade.tasks {
+        let (title, detail) = if zh { (&tr.title.zh, &tr.detail.zh) } else { (&tr.title.en, &tr.detail.en) };
+        println!("{:>5.1} / {:<4} {title}: {detail}", tr.points, tr.max);
+    }
+    let (total, max, drill) = (grade.total, grade.max, &cert.body.drill);
+    if zh {
+        let verdict = if grade.passed { "通过" } else { "未通过" };
+        println!("{verdict}：{total:.1} / {max:.0}；证书 {}（演练 {drill}）", file.display());
+    } else {
+        let verdict = if grade.passed { "PASSED" } else { "NOT PASSED" };
+        println!("{verdict}: {total:.1} of {max:.0}; certificate {} (drill {drill})", file.display());
     }
 }
 

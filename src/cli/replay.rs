@@ -42,5 +42,52 @@ pub(crate) fn run(drill: &str, at: &Location) -> Result<ExitCode> {
     if !ok && let Some(why) = icsdrill::store::replay::other_rules(&record) {
         println!("note: {why}");
     }
+    if record.mode == icsdrill_drill::Mode::Exam {
+        ok &= regrade(&*store, &record)?;
+    }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// An exam graded again from its replayed log, task by task, beside what its certificate
+/// states: an auditor's re-grading (the console's task table is gone with its server).
+fn regrade(store: &dyn icsdrill::store::Store, record: &icsdrill::store::DrillRecord) -> Result<bool> {
+    let Some((_, teams)) = store.drill(&record.id)? else { return Ok(true) };
+    let loaded = icsdrill::store::replay::load(store, record, &teams[..teams.len().min(1)], 0)?;
+    let Some(trainee) = loaded.teams.first() else { return Ok(true) };
+    let (events, end) = trainee.judged();
+    let s = &loaded.scenario;
+    let grade = icsdrill_judge::exam::grade_at(s, events, s.exam.pass, end);
+    let verdict = |passed: bool| if passed { "passed" } else { "not passed" };
+    println!(
+        "exam of {}: replayed grade {:.1} / {:.0}, {}",
+        trainee.id,
+        grade.total,
+        grade.max,
+        verdict(grade.passed)
+    );
+    for t in &grade.tasks {
+        println!("  {:>5.1} / {:<4} {}: {}", t.points, t.max, t.title.en, t.detail.en);
+    }
+    let certified = store.exams(None)?.into_iter().find(|e| e.drill == record.id);
+    Ok(match certified {
+        Some(c) => {
+            let same = c.passed == grade.passed && (c.total - grade.total).abs() < 0.05;
+            println!(
+                "  certified {:.1} / {:.0}, {}: {}",
+                c.total,
+                c.max,
+                verdict(c.passed),
+                if same {
+                    "the same"
+                } else {
+                    "DIFFERS (graded under other rules, or the record was changed)"
+                }
+            );
+            same
+        }
+        None => {
+            println!("  not certified yet (the exam has not ended)");
+            true
+        }
+    })
 }
