@@ -151,9 +151,17 @@ enum CertCmd {
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// The issuing installation's public key (hex), when not checking against a data
-        /// directory's own key.
+        /// directory's own key: the key its issuer publishes (`icsdrill cert key`), never one
+        /// copied from the certificate itself.
         #[arg(long)]
         public_key: Option<String>,
+    },
+    /// Print this installation's public signing key (hex): what an issuer publishes so that
+    /// others can verify its certificates with `cert verify --public-key`.
+    Key {
+        /// Where the signing key is.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -240,6 +248,7 @@ fn main() -> ExitCode {
             let with_store = data_dir.is_some() || cli.database.is_some();
             exam::verify(&file, with_store, public_key.as_deref(), &Location::new(data_dir, &cli.database))
         }
+        Some(Command::Cert(CertCmd::Key { data_dir })) => exam::key(&Location::new(data_dir, &cli.database)),
         Some(Command::Registry { cmd, data_dir }) => {
             registry::registry(cmd, &Location::new(data_dir, &cli.database))
         }

@@ -149,7 +149,7 @@ fn a_bypass_the_trainee_sets_from_the_host_the_attacker_holds_is_still_the_train
     let (cert, _) = icsdrill::governance::exam::certificate(&sitting, &g, &dir).unwrap();
     let html = icsdrill::governance::cert::html(&cert, true);
     assert!(
-        html.contains("安全门槛: 置位了 sis-01 的联锁旁路线圈 1") && !html.contains("loss of safety"),
+        html.contains("安全门槛：置位了 sis-01 的联锁旁路线圈 1") && !html.contains("loss of safety"),
         "{html}"
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -411,6 +411,12 @@ fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
     let (ok, out) =
         icsdrill(&["cert", "verify", dir.join("t2/certificate.json").to_str().unwrap(), "--data-dir", d]);
     assert!(ok && out.contains("fail"), "{out}");
+    // The key an issuer publishes, and a verification by it alone (no data directory).
+    let (ok, key) = icsdrill(&["cert", "key", "--data-dir", d]);
+    let key = key.trim().to_string();
+    assert!(ok && key.len() == 64, "{key}");
+    let (ok, out) = icsdrill(&["cert", "verify", cert1.to_str().unwrap(), "--public-key", &key]);
+    assert!(ok && out.contains("signed by the trusted key"), "{out}");
     // An auditor re-grades the exam from its record: task by task, beside the certificate.
     let signed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cert1).unwrap()).unwrap();
     let (ok, out) = icsdrill(&["replay", signed["body"]["drill"].as_str().unwrap(), "--data-dir", d]);

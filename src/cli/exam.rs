@@ -204,6 +204,13 @@ fn print_grade(
     }
 }
 
+/// `icsdrill cert key`: this installation's public signing key, created on first use.
+pub(crate) fn key(at: &Location) -> Result<ExitCode> {
+    let key = icsdrill::governance::cert::signing_key(&key_dir(at)?)?;
+    println!("{}", icsdrill_engine::hex(key.verifying_key().as_bytes()));
+    Ok(ExitCode::SUCCESS)
+}
+
 #[tracing::instrument(name = "cert verify", skip_all)]
 pub(crate) fn verify(
     file: &std::path::Path,

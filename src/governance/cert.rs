@@ -259,26 +259,27 @@ pub fn html(c: &Certificate, zh: bool) -> String {
     };
     let verify = match (zh, pass) {
         (true, true) => {
-            "核验：将本证书的 JSON 文件交给 <code>icsdrill cert verify 文件.json</code>，签名与重放哈希须一致。"
+            "核验：对本证书的 JSON 文件运行 <code>icsdrill cert verify 文件.json --public-key 公钥</code>，公钥取自签发机构公布的公钥（不可照抄本页所印公钥），签名与重放哈希须一致。"
         }
         (true, false) => {
-            "核验：将本通知的 JSON 文件交给 <code>icsdrill cert verify 文件.json</code>，签名与重放哈希须一致。"
+            "核验：对本通知的 JSON 文件运行 <code>icsdrill cert verify 文件.json --public-key 公钥</code>，公钥取自签发机构公布的公钥（不可照抄本页所印公钥），签名与重放哈希须一致。"
         }
         (false, true) => {
-            "To verify: run <code>icsdrill cert verify FILE.json</code> on this certificate's JSON file; the signature and the replay hash must match."
+            "To verify: run <code>icsdrill cert verify FILE.json --public-key KEY</code> on this certificate's JSON file, with the key its issuer publishes (not one copied from this page); the signature and the replay hash must match."
         }
         (false, false) => {
-            "To verify: run <code>icsdrill cert verify FILE.json</code> on this notice's JSON file; the signature and the replay hash must match."
+            "To verify: run <code>icsdrill cert verify FILE.json --public-key KEY</code> on this notice's JSON file, with the key its issuer publishes (not one copied from this page); the signature and the replay hash must match."
         }
     };
     let (rows, rule) = result_rows(b, zh);
+    let colon = if zh { "：" } else { ": " };
     format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><link rel=\"icon\" href=\"data:,\"><title>{title}</title><style>\
          body{{font:15px/1.5 system-ui,'Noto Sans CJK SC','WenQuanYi Zen Hei',sans-serif;max-width:800px;margin:2rem auto;color:#1b2733}}\
          .cert{{border:6px double #1d5c8a;padding:2rem 3rem}}h1{{text-align:center;color:#1d5c8a}}table{{width:100%;border-collapse:collapse}}\
          td{{border-bottom:1px solid #c5d2dc;padding:.3rem}}.n{{text-align:right}}.result{{text-align:center;font-size:1.6rem;font-weight:bold}}\
          .small{{font:11px monospace;word-break:break-all;color:#555}}code{{word-break:break-all}}.qr{{text-align:center}}.issuer{{margin-top:1.5rem}}.issuer td:first-child{{width:30%;color:#4b5563}}.seal{{height:3rem}}.qr svg{{width:132px;height:132px}}@media (max-width:600px){{.cert{{padding:1rem}}body{{margin:1rem .5rem}}}}@page{{margin:12mm}}@media print{{body{{margin:0;font-size:13px;line-height:1.35}}.cert{{padding:.8rem 1.4rem;border-width:4px}}h1{{margin:.2rem 0 .5rem;font-size:1.35rem}}p{{margin:.35rem 0}}td{{padding:.12rem .3rem}}.result{{font-size:1.3rem}}.issuer{{margin-top:.6rem}}.seal{{height:2rem}}.qr svg{{width:96px;height:96px}}}}</style></head><body><div class=\"cert\">\
-         <h1>{title}</h1><p>{} <b>{}</b> ({}){}</p><p>{}: {} · {}: {}</p><table>{rows}<tr><td><b>{}</b></td><td class=\"n\"><b>{:.1} / {:.0}</b></td></tr></table>\
+         <h1>{title}</h1><p>{} <b>{}</b> ({}){}</p><p>{}{colon}{} · {}{colon}{}</p><table>{rows}<tr><td><b>{}</b></td><td class=\"n\"><b>{:.1} / {:.0}</b></td></tr></table>\
          <p class=\"result\">{}</p>{rule}{}<table class=\"issuer\"><tr><td>{}</td><td>{}</td></tr><tr><td>{}</td><td>{}</td></tr><tr><td>{}</td><td class=\"seal\">{}</td></tr></table>\
          <div class=\"qr\">{}<p class=\"small\">{} sha256 {}</p></div><p>{verify}</p><p class=\"small\">{} {} · {} sha256 {}<br>{} ed25519 {}<br>{} {}</p></div></body></html>",
         if zh { "zh-CN" } else { "en" },
@@ -295,14 +296,14 @@ pub fn html(c: &Certificate, zh: bool) -> String {
         b.max,
         if pass { passed } else { failed },
         b.safety_violation.as_ref().map_or(String::new(), |en| format!(
-            "<p>{}: {}</p>",
+            "<p>{}{colon}{}</p>",
             if zh { "安全门槛" } else { "Safety gate" },
             // A certificate from before the Chinese was kept says it in English only.
             esc(b.safety_violation_zh.as_ref().filter(|_| zh).unwrap_or(en))
         )),
         if zh { "签发机构" } else { "Issued by" },
         esc(b.issuer.as_deref().unwrap_or(if zh {
-            "本 icsdrill 安装（以下公钥的持有者）"
+            "icsdrill 考核平台（下方签发公钥的持有者）"
         } else {
             "this icsdrill installation (the holder of the key below)"
         })),
