@@ -354,6 +354,8 @@ async fn chromium_an_exam_console_shows_the_tasks_then_the_grade() {
     let below: Vec<&str> = r.areas.iter().filter(|a| a.below).map(|a| a.area.as_str()).collect();
     assert!(!below.is_empty() && seen["below"] == serde_json::json!(below), "{seen}");
     assert_eq!(seen["axe"], serde_json::json!([]), "{seen}");
+    assert_eq!(seen["drill_parts_shown"], serde_json::json!([]), "{seen}");
+    assert_eq!(seen["zh_wrapped_cells"], serde_json::json!([]), "{seen}");
     assert!(seen["zh_status"].as_str().unwrap().contains("未通过"), "{seen}");
     // Why each task earned what it did, in Chinese too.
     let details = seen["zh_details"].as_array().unwrap();

@@ -30,6 +30,8 @@ with failing(driver, f"{out}/exam-console-failure.png"):
     seen["live_cells"] = cells(driver)
     seen["score_head_shown"] = driver.find_element(By.ID, "score-head").is_displayed()
     seen["breakdown_shown"] = driver.find_element(By.ID, "breakdown-section").is_displayed()
+    # No hints, no scoreboard, no drill report in an exam.
+    seen["drill_parts_shown"] = [i for i in ("hints-section", "board-link", "report-link") if driver.find_element(By.ID, i).is_displayed()]
     seen["live_head"] = driver.find_element(By.ID, "exam-head").text
     seen["rule"] = driver.find_element(By.ID, "exam-rule").text
     call("/api/drill/control", instructor, {"action": "end"})
@@ -47,6 +49,11 @@ with failing(driver, f"{out}/exam-console-zh-failure.png"):
     seen["zh_status"] = driver.find_element(By.ID, "exam-status").text
     seen["zh_details"] = [d.text for d in driver.find_elements(By.CSS_SELECTOR, "#exam tbody tr[data-task] .mut")]
     seen["zh_overflow"] = driver.execute_script("return document.documentElement.scrollWidth > window.innerWidth")
+    # An area's name and a task's points stay on one line on a phone (安全架/构, – / over 20).
+    seen["zh_wrapped_cells"] = driver.execute_script(
+        "return [...document.querySelectorAll('#exam tbody tr[data-task] td:first-child, #exam tbody tr[data-task] td.num')]"
+        ".filter(td => { const r = document.createRange(); r.selectNodeContents(td);"
+        " return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1; }).map(td => td.textContent)")
     seen["zh_exam_above_plant"] = driver.execute_script("return document.getElementById('exam-section').getBoundingClientRect().top < document.getElementById('mimic').getBoundingClientRect().top")
     driver.save_screenshot(f"{out}/exam-console-zh-phone.png")
 driver.quit()

@@ -96,7 +96,7 @@ async function teamPage() {
     trend(s);
     phaseBadge(s.phase);
     // The report names the attack: it opens to teams at the hot wash, so does its link.
-    $("#report-link").hidden = !["hot_wash", "ended"].includes(s.phase);
+    $("#report-link").hidden = document.body.classList.contains("exam") || !["hot_wash", "ended"].includes(s.phase);
     $("#clock").textContent = `t = ${s.simulated_s.toFixed(0)} s`;
     $("#total").textContent = s.score.total.toFixed(1);
     exam(s);
@@ -504,8 +504,10 @@ function formProblem(body, fields) {
 // (with the time left), the grade task by task once it is over, the areas under their pass
 // mark named. `update(state)` after each update; `update(null)` redraws (a language change).
 function examPanel(base, on) {
-  // An exam gives no hints: its section goes too.
-  for (const [id, hide] of [["#exam-section", !on], ["#exam-head", !on], ["#score-head", on], ["#breakdown-section", on], ["#score-history", on], ["#hints-section", on]]) $(id).hidden = hide;
+  // An exam gives no hints, has no scoreboard, and its result is the grade and certificate,
+  // not a drill's report: their sections and links go too.
+  for (const [id, hide] of [["#exam-section", !on], ["#exam-head", !on], ["#score-head", on], ["#breakdown-section", on], ["#score-history", on], ["#hints-section", on], ["#board-link", on], ["#report-link", on]]) $(id).hidden = hide;
+  document.body.classList.toggle("exam", on);
   if (!on) return () => {};
   // On a phone the columns stack: the exam comes first, above the plant, not after it.
   if (matchMedia("(max-width:900px)").matches) $("main > div").prepend($("#exam-section"));

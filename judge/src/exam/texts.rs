@@ -25,12 +25,12 @@ pub(super) fn title(id: &str) -> Text {
             "发现攻击步骤并以正确的 ATT&CK for ICS 编号报告",
         ),
         "hazards" => (
-            "Find the plant's hidden hazards (declare them by finding id)",
-            "找出工厂的安全隐患（按隐患编号申报）",
+            "Find the plant's hidden hazards (declare each by its cause: conduit:ID, range:PLC, backup:PLC, safety:damage)",
+            "找出工厂的安全隐患（按成因申报：conduit:通道、range:PLC、backup:PLC、safety:damage）",
         ),
         "restore" => (
-            "Restore set points and logic of every PLC the attack changed",
-            "恢复被攻击改变的所有 PLC 的设定值和程序",
+            "Undo what the attack changed on every PLC: set points, interlock bypasses, logic",
+            "撤销攻击对各 PLC 的改动：设定值、联锁旁路与程序",
         ),
         "report" => (
             "File an incident report that credits the attack, with impact and actions",
