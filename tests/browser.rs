@@ -664,6 +664,7 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     );
     assert_eq!(seen["ent_untranslated"], serde_json::json!([]), "{seen}");
     assert!(seen["ent_phone"]["scroll"].as_f64() <= seen["ent_phone"]["inner"].as_f64(), "{seen}");
+    assert_eq!(seen["ent_phone"]["loose_heads"], serde_json::json!([]), "{seen}");
     // An enterprise not in the view: said in place, in the reader's language, link kept.
     let missing = &seen["missing"];
     assert!(missing["text"].as_str().is_some_and(|t| t.contains("没有企业“no-such”")), "{seen}");

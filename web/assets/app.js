@@ -88,7 +88,8 @@ function applyLang() {
   document.querySelectorAll("[data-i18n-placeholder]").forEach(e => e.setAttribute("placeholder", tr(e.dataset.i18nPlaceholder)));
   const b = $("#lang"); if (b) b.textContent = tr("lang");
 }
-function toast(msg, bad) { const t = $("#toast"); if (!t) return; t.textContent = msg; t.style.borderColor = bad ? "var(--bad)" : "var(--acc)"; t.style.display = "block"; clearTimeout(toast.h); toast.h = setTimeout(() => t.style.display = "none", 4000); }
+// A tap takes it away at once (on a phone it sits over the form below it).
+function toast(msg, bad) { const t = $("#toast"); if (!t) return; t.onclick = () => { t.style.display = "none"; }; t.textContent = msg; t.style.borderColor = bad ? "var(--bad)" : "var(--acc)"; t.style.display = "block"; clearTimeout(toast.h); toast.h = setTimeout(() => t.style.display = "none", 4000); }
 // Whose login this page acts with: each login keeps a cookie of its own, so a white cell's
 // instructor console keeps working after it opened a team's console in the same browser.
 const AS = (() => {

@@ -69,7 +69,7 @@ async function teamPage() {
     const bad = formProblem(body, ACTIONS[kind.value].f);
     if (bad) { toast(bad, true); return; }
     await sending(ev.target, async () => {
-      try { await api(base + "/actions", body); toast(tr("applied") + ": " + actionName(kind.value)); } catch (e) { toast(e.message, true); }
+      try { await api(base + "/actions", body); toast(tr("applied") + colon() + actionName(kind.value)); } catch (e) { toast(e.message, true); }
     });
   });
   $("#flag").addEventListener("submit", async ev => {
