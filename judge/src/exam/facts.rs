@@ -1,10 +1,10 @@
 //! What an exam's log shows, gathered in one pass, and the safety gate.
 
+use std::collections::BTreeMap;
+
 use icsdrill_engine::attack::{Action, Step};
 use icsdrill_engine::event::{EventKind, RejectReason, SimEvent};
 use icsdrill_engine::input::{PlcMode, SimInput};
-use std::collections::BTreeMap;
-
 use icsdrill_engine::scenario::{PlcIdx, PlcRole, Scenario, Text};
 use icsdrill_engine::{Iec104Transaction, OpcUaTransaction};
 
@@ -39,8 +39,7 @@ pub(super) struct Facts {
     pub(super) restricted: Vec<String>,
     /// A function-code allow-list was applied.
     pub(super) allow_listed: bool,
-
-    /// Hazards declared, by finding id.
+    /// Hazards declared, by finding id or cause.
     pub(super) declared: Vec<String>,
     /// Equipment was damaged.
     pub(super) damage: bool,
