@@ -226,6 +226,9 @@ pub struct Report {
     pub evidence_s: std::collections::BTreeMap<u64, f64>,
     /// The improvement plan.
     pub plan: Vec<PlanRow>,
+    /// An exam's grade, task by task, as its certificate states it (an exam's result is this,
+    /// not the drill score).
+    pub exam: Option<icsdrill_judge::exam::Grade>,
 }
 
 fn rating(points: f64, max: f64) -> char {
@@ -433,7 +436,10 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
             grade: f.grade.clone(),
         })
         .collect();
+    let exam = (ctx.mode == icsdrill_drill::Mode::Exam)
+        .then(|| icsdrill_judge::exam::grade_at(scenario, events, scenario.exam.pass, end));
     Report {
+        exam,
         scenario: scenario.id.clone(),
         title: scenario.meta.title.clone(),
         brief: scenario.meta.brief.clone(),

@@ -70,3 +70,43 @@ pub(super) fn plan(r: &Report, l: Lang) -> Table {
             .collect(),
     }
 }
+
+/// An exam's grade: each task's area, what it asked, its points and why, the total last.
+pub(super) fn exam(r: &Report, l: Lang) -> Option<Table> {
+    let g = r.exam.as_ref()?;
+    let area = |a: &str| match a {
+        "architecture" => l.s("Architecture", "安全架构"),
+        "implementation" => l.s("Implementation", "安全实施"),
+        "operations" => l.s("Operations", "运行监测"),
+        "assessment" => l.s("Assessment", "安全评估"),
+        _ => l.s("Response", "应急处置"),
+    };
+    let mut rows: Vec<Vec<String>> = g
+        .tasks
+        .iter()
+        .map(|t| {
+            vec![
+                area(t.area).to_string(),
+                l.pick(&t.title).to_string(),
+                format!("{:.1} / {:.0}", t.points, t.max),
+                l.pick(&t.detail).to_string(),
+            ]
+        })
+        .collect();
+    let verdict = if g.passed { l.s("passed", "通过") } else { l.s("not passed", "未通过") };
+    rows.push(vec![
+        l.s("Total", "总分").to_string(),
+        String::new(),
+        format!("{:.1} / {:.0}", g.total, g.max),
+        verdict.to_string(),
+    ]);
+    Some(Table {
+        heads: vec![
+            l.s("Area", "能力领域"),
+            l.s("Task", "考核任务"),
+            l.s("Points", "得分"),
+            l.s("Basis", "依据"),
+        ],
+        rows,
+    })
+}

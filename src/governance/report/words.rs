@@ -170,7 +170,19 @@ pub(crate) fn overview_rows(r: &Report, l: Lang) -> Vec<(&'static str, String)> 
         ),
         (l.s("Security level", "安全等级"), format!("{}", c.level)),
         (l.s("Seed", "随机种子"), c.seed.to_string()),
-        (l.s("Score", "得分"), format!("{:.1}", r.score.total)),
+        // An exam's result is its grade.
+        match &r.exam {
+            Some(g) => (
+                l.s("Exam result", "考核成绩"),
+                format!(
+                    "{:.1} / {:.0}{}",
+                    g.total,
+                    g.max,
+                    l.paren(if g.passed { l.s("passed", "通过") } else { l.s("not passed", "未通过") })
+                ),
+            ),
+            None => (l.s("Score", "得分"), format!("{:.1}", r.score.total)),
+        },
     ]);
     rows
 }

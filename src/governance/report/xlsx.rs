@@ -34,7 +34,12 @@ fn overview(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
     let ratings = super::tables::objectives(r, l);
     let below_ratings = below + ratings.rows.len() as u32 + 2;
     table(s, below, &ratings, heading)?;
-    table(s, below_ratings, &super::tables::score(r, l), heading)?;
+    let score = super::tables::score(r, l);
+    let below_score = below_ratings + score.rows.len() as u32 + 2;
+    table(s, below_ratings, &score, heading)?;
+    if let Some(exam) = super::tables::exam(r, l) {
+        table(s, below_score, &exam, heading)?;
+    }
     s.set_column_width(0, 28)?;
     s.set_column_width(1, 50)?;
     Ok(())
