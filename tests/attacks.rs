@@ -89,6 +89,13 @@ fn undefended_attacks_reach_their_impact_and_log_every_step() {
             )
         });
         assert!(impact, "`{id}`: the attack had no physical impact:\n{}", story(ev));
+        // A damaged plant avoided no trip, whether or not its interlock tripped (the attack
+        // bypassed it: an idle team scored full marks for trips avoided).
+        if ev.iter().any(|e| matches!(e.kind, EventKind::Damage { .. })) {
+            let card = icsdrill_judge::score::Scorer::score_log(&s, false, ev);
+            let trip = card.components.iter().find(|c| c.key == "trip_avoided").unwrap();
+            assert_eq!(trip.points, 0.0, "`{id}`: {trip:?}");
+        }
         let tried = attempts(ev);
         assert!(tried.iter().all(|(_, _, n)| *n > 0), "every attempt carries its techniques");
         within_the_most_that_can_fire(&s, &tried);

@@ -425,9 +425,21 @@ fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
     assert!(out.contains("Cut the attacker's path into the control network"), "{out}");
     assert!(out.contains(&format!("certified {total:.1} / 110, passed: the same")), "{out}");
     // The exam's after-action report gives its grade task by task (it gave the drill score).
-    let (ok, md) = icsdrill(&["report", signed["body"]["drill"].as_str().unwrap(), "--lang", "zh", "--format", "md", "--data-dir", d]);
+    let (ok, md) = icsdrill(&[
+        "report",
+        signed["body"]["drill"].as_str().unwrap(),
+        "--lang",
+        "zh",
+        "--format",
+        "md",
+        "--data-dir",
+        d,
+    ]);
     assert!(ok && md.contains(&format!("| 考核成绩 | {total:.1} / 110（通过） |")), "{md}");
-    assert!(md.contains("| 安全架构 | 切断攻击者进入控制网络的路径") && md.contains("演练评分（仅供参考"), "{md}");
+    assert!(
+        md.contains("| 安全架构 | 切断攻击者进入控制网络的路径") && md.contains("演练评分（仅供参考"),
+        "{md}"
+    );
     let html = std::fs::read_to_string(dir.join("t1/certificate.html")).unwrap();
     assert!(html.contains("证书") && html.contains("张三") && html.contains("通过"));
     assert!(html.contains("name=\"viewport\"") && html.contains("icsdrill cert verify"), "{html}");

@@ -50,7 +50,9 @@ pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 ///
 /// 2: an exam's variant gives no hints; exam tasks judge hardening against the PLCs the fired
 /// steps wrote, restoring by what the PLC holds (a bypass coil written back counts, set points
-/// restored with the coil still set do not), and hazards by cause.
+/// restored with the coil still set do not), and hazards by cause; a drill that damaged the
+/// plant earns nothing for trips avoided (the interlock was bypassed, not spared); a missed
+/// response-plan step is a general hazard (一般, medium), a late one low.
 pub const RULES: u32 = 2;
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

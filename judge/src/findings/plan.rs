@@ -12,9 +12,11 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
     let card = Scorer::score_log_at(s, true, ev.events, ev.end);
     let mut out = Vec::new();
     for m in &card.plan {
+        // A plan step missed is a deficiency of management (一般隐患), not a major hazard
+        // (重大隐患: an SIS the office can reach): Medium, and Low when only late.
         let severity = match m.status {
-            PlanStatus::Missed => Severity::High,
-            PlanStatus::Late => Severity::Medium,
+            PlanStatus::Missed => Severity::Medium,
+            PlanStatus::Late => Severity::Low,
             _ => continue,
         };
         let step = s.scoring.response_plan.iter().find(|p| p.id == m.id);

@@ -249,8 +249,9 @@ impl Scorer {
         [
             part(
                 "trip_avoided",
-                texts::trips(self.trips),
-                if self.trips == 0 { p.trip_avoided } else { 0.0 },
+                texts::trips(self.trips, self.damage > 0),
+                // A trip the attack prevented (a bypassed interlock, then damage) was not avoided.
+                if self.trips == 0 && self.damage == 0 { p.trip_avoided } else { 0.0 },
                 p.trip_avoided,
             ),
             part(

@@ -72,11 +72,16 @@ pub(super) fn took(minutes: f64, target_minutes: f64) -> Text {
     )
 }
 
-pub(super) fn trips(n: usize) -> (Text, Text) {
-    (
-        Text::new("Trip avoided", "避免联锁停车"),
-        Text::new(format!("{n} safety trips"), format!("安全联锁动作 {n} 次")),
-    )
+pub(super) fn trips(n: usize, damaged: bool) -> (Text, Text) {
+    let detail = if n == 0 && damaged {
+        Text::new(
+            "no safety trip, but the plant was damaged: a safety function that failed avoided nothing",
+            "安全联锁未动作，但设备已损坏：安全功能失效不算避免停车",
+        )
+    } else {
+        Text::new(format!("{n} safety trips"), format!("安全联锁动作 {n} 次"))
+    };
+    (Text::new("Trip avoided", "避免联锁停车"), detail)
 }
 
 pub(super) fn damage(n: usize) -> (Text, Text) {
