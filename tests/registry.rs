@@ -799,6 +799,13 @@ async fn a_registered_enterprises_report_carries_its_full_name_and_document_numb
     let html = String::from_utf8(html).unwrap();
     assert!(html.contains(&format!("ICSD-{}-dushanzi", drill.id)) && html.contains("批准"));
     server.shutdown().await.unwrap();
+    // A drill the command line runs names the team as the registry does, from the start (the
+    // banner, consoles and boards named it `dushanzi`); a name given is kept.
+    let args =
+        ["serve", "--duration", "1", "--tick-hz", "100", "--http-port", "0", "--modbus-port", "0", "--start"];
+    let o = icsdrill(&[&args[..], &["--teams", "dushanzi,other"]].concat(), &dir);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Team dushanzi (dushanzi 有限公司)") && out.contains("Team other (other)"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -400,6 +400,9 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     span.record("scenario", tracing::field::display(&args.scenario));
     span.record("seed", args.seed.unwrap_or(1));
     if !teams.is_empty() {
+        if args.mode != Mode::Exam {
+            registered_names(&db, &mut teams)?;
+        }
         let (scenario, variant_seed) = exam_setup(&args, &db, &mut teams, scenario, &mut opts)?;
         let mut spec = DrillSpec::new(scenario, &[], args.mode);
         spec.variant_seed = variant_seed;
@@ -440,6 +443,24 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     }
     refuse_drill_flags(&args)?;
     serve_range(&args, scenario, opts)
+}
+
+/// A team named by its id takes its enterprise's registered name: the banner, the consoles and
+/// the boards named it `xjpower` while its reports named 新疆天山热电有限责任公司.
+fn registered_names(db: &Database, teams: &mut [TeamInfo]) -> Result<()> {
+    let fresh = matches!(db, Database::Sqlite(dir) if !icsdrill::store::db_path(dir).exists());
+    if fresh || teams.iter().all(|t| t.name != t.id) {
+        return Ok(());
+    }
+    let registry = db.open()?.registry()?;
+    for t in teams.iter_mut().filter(|t| t.name == t.id) {
+        if let Some(e) = registry.enterprises.iter().find(|e| e.id == t.id)
+            && icsdrill_drill::vocab::valid_team_name(&e.name)
+        {
+            t.name = e.name.trim().to_string();
+        }
+    }
+    Ok(())
 }
 
 /// A practice range (no teams) refuses the flags only a drill reads, rather than drop them.
