@@ -606,6 +606,7 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
     assert!(lines.next().is_some_and(|h| h.starts_with("编号,名称,地州市,行业,安全等级,下次演练")), "{csv}");
     let c: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!((c[0], c[2], c.len()), ("c", "喀什地区", 17), "{csv}");
+    assert_eq!(c[16], "本平台开展", "where its last drill came from, as the view says: {csv}");
     assert!(lines.next().is_none(), "its prefecture's enterprises only: {csv}");
     let (_, csv) =
         call("/api/region/export?format=csv&table=prefectures&lang=en", Some("region-token")).await;

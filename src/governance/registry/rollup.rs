@@ -397,7 +397,7 @@ pub fn enterprise_rows(r: &Rollup, zh: bool) -> (Vec<&'static str>, Vec<Vec<Stri
             "最近演练日期",
             "最近演练得分",
             "监测告警数",
-            "签名核验",
+            "最近演练来源",
         ]
     } else {
         vec![
@@ -417,7 +417,7 @@ pub fn enterprise_rows(r: &Rollup, zh: bool) -> (Vec<&'static str>, Vec<Vec<Stri
             "Last drill date",
             "Last drill score",
             "Monitoring alerts",
-            "Verified bundle",
+            "Last drill source",
         ]
     };
     let yes_no = |b: bool| {
@@ -452,7 +452,15 @@ pub fn enterprise_rows(r: &Rollup, zh: bool) -> (Vec<&'static str>, Vec<Vec<Stri
                     d.date.to_string(),
                     format!("{:.1}", d.score),
                     d.alerts.to_string(),
-                    yes_no(d.verified),
+                    // Where it came from, as the regional view says it (签名核验 否 read as
+                    // untrusted for a drill run on this platform).
+                    (match (d.verified, zh) {
+                        (true, true) => "已核验数据包（签名与重放）",
+                        (true, false) => "verified bundle (signature and replay)",
+                        (false, true) => "本平台开展",
+                        (false, false) => "run on this platform",
+                    })
+                    .to_string(),
                 ]),
                 None => v.extend(std::iter::repeat_n(String::new(), 5)),
             }
