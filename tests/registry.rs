@@ -868,3 +868,22 @@ fn a_drill_named_after_its_scenario_is_titled_in_both_languages_on_the_enterpris
     assert_eq!(titles, [("d2025", None), ("dtitle", Some("储罐区与进料反应器"))]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A prefecture user is made by the prefecture's code or either name (克拉玛依市 was an
+/// unknown prefecture, and the refusal did not say which there are); the token comes with
+/// where it logs in.
+#[test]
+fn a_prefecture_user_is_made_by_its_chinese_name_and_a_wrong_one_lists_the_codes() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-region-user-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = icsdrill(&["region", "user", "--role", "prefecture", "--prefecture", "克拉玛依市"], &dir);
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success() && out.trim().len() == 32 && err.contains("/region?token="), "{out}{err}");
+    let token = out.trim().to_string();
+    let store = SqliteStore::open(&dir).unwrap();
+    assert_eq!(store.user(&token).unwrap(), Some(("prefecture".into(), Some("karamay".into()))));
+    let o = icsdrill(&["region", "user", "--role", "prefecture", "--prefecture", "atlantis"], &dir);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("karamay (克拉玛依市)"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -468,15 +468,32 @@ pub(crate) fn region(cmd: RegionCmd, at: &Location) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         RegionCmd::User { role, prefecture } => {
+            // A prefecture by its code or either of its names (克拉玛依市 is karamay).
+            let prefecture = prefecture.map(|p| {
+                let p = p.trim();
+                registry::prefectures()
+                    .iter()
+                    .find(|x| x.code == p || x.zh == p || x.en.eq_ignore_ascii_case(p))
+                    .map_or_else(|| p.to_string(), |x| x.code.clone())
+            });
             match (role.as_str(), &prefecture) {
                 ("region" | "trainer", None) => {}
                 ("prefecture", Some(p)) if registry::prefectures().iter().any(|x| &x.code == p) => {}
-                ("prefecture", Some(p)) => bail!("unknown prefecture `{p}`"),
+                ("prefecture", Some(p)) => {
+                    let known: Vec<String> =
+                        registry::prefectures().iter().map(|x| format!("{} ({})", x.code, x.zh)).collect();
+                    bail!("unknown prefecture `{p}`: one of {}", known.join(", "))
+                }
                 _ => bail!("--role region, --role trainer, or --role prefecture --prefecture CODE"),
             }
             let token = icsdrill::drill::new_token();
             open(at)?.add_user(&token, &role, prefecture.as_deref())?;
+            // The token, and where it logs in (`region serve` prints the address).
+            let page = if role == "trainer" { "/trainer" } else { "/region" };
             println!("{token}");
+            eprintln!(
+                "log in at http://ADDRESS{page}?token={token} (the address `icsdrill region serve` prints)"
+            );
             Ok(ExitCode::SUCCESS)
         }
         RegionCmd::Serve { bind, http_port } => {
@@ -486,7 +503,10 @@ pub(crate) fn region(cmd: RegionCmd, at: &Location) -> Result<ExitCode> {
                 let listener = tokio::net::TcpListener::bind((bind, http_port))
                     .await
                     .with_context(|| format!("cannot bind {bind}:{http_port}"))?;
-                println!("icsdrill: regional view on http://{}/region (log in with a token from `icsdrill region user`)", listener.local_addr()?);
+                println!(
+                    "icsdrill: regional view on http://{0}/region, trainers' on http://{0}/trainer (log in with a token from `icsdrill region user`: ?token=TOKEN)",
+                    listener.local_addr()?
+                );
                 let api = std::sync::Arc::new(icsdrill::governance::region::RegionService::new(db));
                 icsdrill_web::region::serve(listener, api, icsdrill_web::server::HttpLimits::default(), async {
                     let _ = tokio::signal::ctrl_c().await;
