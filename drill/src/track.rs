@@ -21,6 +21,18 @@ pub struct ActionRec {
     /// The same in words, in both languages (what the console says).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<icsdrill_engine::scenario::Text>,
+    /// What it acted on (`c-sup-ctl / hist-01`): two blocks on two conduits read the same.
+    pub target: String,
+}
+
+/// What a defender action acts on: its conduit, PLC, host, actuator, sensor, alarm, hazard or
+/// addressee, in that order, as the input names them.
+fn target_of(input: &SimInput) -> String {
+    const FIELDS: [&str; 8] = ["conduit", "plc", "host", "actuator", "sensor", "alarm", "id", "to"];
+    // Tagged by `kind`: its fields beside it.
+    let value = serde_json::to_value(input).unwrap_or_default();
+    let Some(fields) = value.as_object() else { return String::new() };
+    FIELDS.iter().filter_map(|f| fields.get(*f).and_then(|v| v.as_str())).collect::<Vec<_>>().join(" / ")
 }
 
 /// An inject the team received.
@@ -93,7 +105,8 @@ impl Track {
                     }
                     other => match other.defender_kind() {
                         Some(kind) => {
-                            self.actions.push(ActionRec { tick: e.tick, kind, ok, reason, why });
+                            let target = target_of(other);
+                            self.actions.push(ActionRec { tick: e.tick, kind, ok, reason, why, target });
                             if self.actions.len() > 2 * MAX_TRACKED_ACTIONS {
                                 self.actions.drain(..MAX_TRACKED_ACTIONS);
                             }
@@ -190,6 +203,13 @@ pub fn visible_to_team(e: &SimEvent) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_action_says_what_it_acted_on() {
+        let block = SimInput::BlockSource { conduit: "c-sup-ctl".into(), host: "hist-01".into() };
+        assert_eq!(super::target_of(&block), "c-sup-ctl / hist-01");
+        assert_eq!(super::target_of(&SimInput::RestartPlc { plc: "plc-t101".into() }), "plc-t101");
+    }
+
     use super::*;
 
     #[test]

@@ -109,7 +109,8 @@ with failing(driver, f"{out}/failure.png"):
     # Said by its name, as the form lists it.
     wait.until(lambda d: "Isolate a host" in d.find_element(By.ID, "toast").text)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#myactions li[data-kind=isolate_host]"))
-    assert "Isolate a host" in driver.find_element(By.ID, "myactions").text
+    # Said by its name and what it acted on.
+    assert "Isolate a host ews-01 ✓" in driver.find_element(By.ID, "myactions").text, driver.find_element(By.ID, "myactions").text
     # An action the range refuses (a hazard id past its length) says why, in words.
     Select(driver.find_element(By.ID, "kind")).select_by_value("declare_hazard")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields input[name=id]"))
