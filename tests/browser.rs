@@ -95,6 +95,10 @@ async fn chromium_team_console_action_report_and_scoreboard() {
         seen["alarm_options"].as_array().unwrap().iter().any(|o| o.as_str().unwrap().contains("LIT-101")),
         "{seen}"
     );
+    let t = &seen["techniques"];
+    assert!(t["count"].as_u64() > Some(80), "{seen}");
+    assert_eq!(t["t0855"], "T1692.001 Unauthorized Message: Command Message", "{seen}");
+    assert_eq!(t["addressees"], serde_json::json!(["duty_officer", "management", "authority"]), "{seen}");
     let placeholder = seen["hazard_placeholder"].as_str().unwrap();
     assert!(placeholder.contains("conduit:ID") && !placeholder.contains("plc-t101"), "{seen}");
     // Another team's console says why it shows nothing, and does not retry as if the

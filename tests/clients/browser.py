@@ -120,6 +120,10 @@ with failing(driver, f"{out}/failure.png"):
     refused = "#myactions li[data-kind=declare_hazard]"
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, refused))
     seen["refused_action"] = driver.execute_script(f"return document.querySelector('{refused}').textContent")
+    # The report form offers the techniques by id and name; the notify form its addressees.
+    seen["techniques"] = driver.execute_script(
+        "const o = [...document.querySelectorAll('#techniques option')]; const t = o.find(x => x.value === 'T0855');"
+        " return {count: o.length, t0855: t ? t.label : null, addressees: [...document.querySelectorAll('#addressees option')].map(x => x.value)}")
     # The forms list conduits by the zones they join and alarms by the tag they watch.
     options = lambda name: driver.execute_script(f"return [...document.querySelectorAll('#fields select[name={name}] option')].map(o => o.textContent)")
     Select(driver.find_element(By.ID, "kind")).select_by_value("block_source")

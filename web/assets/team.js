@@ -33,7 +33,7 @@ async function teamPage() {
       if (n === "mode") return `${l}<select name="mode">${["run", "stop", "program"].map(m => `<option value="${m}">${tr("plc_" + m)}</option>`).join("")}</select></label>`;
       if (n === "functions") return `${l} (1,3,4,…)<input name="functions" placeholder="1,2,3,4"></label>`;
       if (n === "text") return `${l}<textarea name="text" rows="2"></textarea></label>`;
-      if (n === "to") return `${l}<input name="to" value="duty_officer"></label>`;
+      if (n === "to") return `${l}<input name="to" value="duty_officer" list="addressees" autocomplete="off"></label>`;
       // What a trainee can name (a conduit, a PLC, damage): a path's own id names an attack
       // step nobody sees; no example that is an answer.
       if (n === "hazard") return `${l}<input name="id" placeholder="conduit:ID · range:PLC · backup:PLC · safety:damage" required></label>`;
@@ -167,7 +167,16 @@ async function teamPage() {
     // The transaction log is polled from the first update on: its times need the tick rate.
     if (first) { first = false; fillKinds(); fields(); const a = $("#asset"); a.innerHTML = opts(s.plcs.concat(s.hosts)); poll(); }
   };
+  // The report form's techniques to pick from (the v18 id trainees type, the v19 id and the
+  // name in the page's language), and the notify form's usual addressees.
+  const techniques = await fetch("/api/techniques").then(r => r.ok ? r.json() : []).catch(() => []);
+  const lists = () => {
+    put($("#techniques"), techniques.map(t => `<option value="${esc(t.id)}" label="${esc((t.v19 !== t.id ? t.v19 + " " : "") + txt(t.name))}"></option>`).join(""));
+    put($("#addressees"), ["duty_officer", "management", "authority"].map(a => `<option value="${a}" label="${esc(tr("to_" + a))}"></option>`).join(""));
+  };
+  lists();
   rerender = () => {
+    lists();
     reportLink();
     exam(null);
     if (info) $("#title").textContent = txt(info.title);

@@ -200,6 +200,13 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "GET",
+        path: "/api/techniques",
+        access: Access::Public,
+        summary: "ATT&CK for ICS techniques a report may name (v18 id, v19 id, name in en and zh)",
+        body: None,
+    },
+    RouteDoc {
+        method: "GET",
         path: "/api/drill",
         access: Access::Any,
         summary: "Drill name, mode, phase, scenario, teams",
@@ -400,6 +407,7 @@ fn handler(r: &RouteDoc) -> MethodRouter<Drill> {
     match (r.method, r.path) {
         ("GET", "/api/health") => get(health),
         ("GET", "/api/openapi.json") => get(openapi),
+        ("GET", "/api/techniques") => get(team::techniques),
         ("GET", "/api/drill") => get(info),
         ("GET", "/api/scoreboard") => get(scoreboard),
         ("GET", "/api/scoreboard/history") => get(score_history),

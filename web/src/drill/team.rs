@@ -559,3 +559,18 @@ pub(super) async fn team_syslog(
     drill.team_syslog(&team, target)?;
     Ok(Json(serde_json::json!({ "forwarding": on })))
 }
+
+/// Every technique a report may name, for the report form's list: the v18 id trainees type,
+/// the v19 id and the name in both languages. The public ATT&CK table; built once.
+pub(super) async fn techniques() -> Response {
+    static BODY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = BODY.get_or_init(|| {
+        let list: Vec<serde_json::Value> = icsdrill_engine::attack::techniques()
+            .iter()
+            .map(|t| serde_json::json!({ "id": t.v18, "v19": t.v19, "name": t.names() }))
+            .collect();
+        serde_json::Value::from(list).to_string()
+    });
+    ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "max-age=3600")], body.as_str())
+        .into_response()
+}
