@@ -84,6 +84,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     );
     assert_eq!(seen["mimic_clashes"], serde_json::json!([]), "the process diagram's texts clash: {seen}");
     assert_eq!(seen["zh"], "事件报告");
+    assert!(seen["zh_score_head"].as_str().is_some_and(|t| t.starts_with("得分：")), "{seen}");
     // A refused action says why, in the console's language.
     let refused = |k: &str| seen[k].as_str().unwrap_or_default().to_string();
     assert!(refused("refused_action").ends_with("✗ malformed request"), "{seen}");
@@ -461,7 +462,8 @@ async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
         script_zh.iter().any(|r| r.contains("故障/干扰项") && r.contains("LIT-102 雨后一向读数跳动")),
         "{seen}"
     );
-    assert!(script_zh.iter().any(|r| r.contains("hmi-01 · 写寄存器（write_registers）")), "{seen}");
+    // In words, without the input's code beside them.
+    assert!(script_zh.iter().any(|r| r.contains("hmi-01 · 写寄存器") && !r.contains("write_registers")), "{seen}");
     assert_eq!(seen["live"], serde_json::json!(["pause", "hot_wash", "end"]), "{seen}");
     assert!(seen["confirm"].as_str().is_some_and(|t| t.contains("End the drill")), "{seen}");
     assert!(seen["reveal_confirm"].as_str().is_some_and(|t| t.contains("points")), "{seen}");

@@ -190,6 +190,8 @@ with failing(driver, f"{out}/failure.png"):
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=report]").text == "事件报告")
     seen["zh"] = driver.find_element(By.CSS_SELECTOR, "[data-i18n=report]").text
+    # Chinese punctuation after Chinese words (得分: 0.0 read with an ASCII colon).
+    seen["zh_score_head"] = driver.find_element(By.ID, "score-head").text
     # Every visible piece of UI text is Chinese, but for names that stay as they are.
     seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,button,a,span,p,legend,figcaption",
                                         "#team,#mimic,#endpoints tbody,#card,#log,.uplot,#myactions,#hints li,#injects")

@@ -9,7 +9,7 @@ const stepStatus = (status, phase) => {
 
 // The routine work's input kinds as the inputs file spells them; in Chinese, words first.
 const WHAT_ZH = {write_registers: "写寄存器", write_coils: "写线圈", modbus_request: "Modbus 请求", iec104: "IEC 104 请求", opcua: "OPC UA 请求"};
-const what = k => lang === "zh" && WHAT_ZH[k] ? `${WHAT_ZH[k]}（${k}）` : k;
+const what = k => lang === "zh" && WHAT_ZH[k] ? WHAT_ZH[k] : k;
 
 async function instructorPage() {
   const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
@@ -37,7 +37,7 @@ async function instructorPage() {
     try {
       const r = await api("/api/drill/injects", body);
       const refused = r.filter(x => !x.ok);
-      const said = r.map(x => `${x.team}: ${x.ok ? (x.queued ? "→ " + tr("node") + " " + x.queued : "✓") : tr("not_sent") + " (" + (lang === "zh" && x.error_zh ? x.error_zh : x.error) + ")"}`).join("; ");
+      const said = r.map(x => `${x.team}${colon()}${x.ok ? (x.queued ? "→ " + tr("node") + " " + x.queued : "✓") : tr("not_sent") + paren(lang === "zh" && x.error_zh ? x.error_zh : x.error)}`).join(lang === "zh" ? "；" : "; ");
       toast(said, refused.length > 0);
       // What became of the last inject stays under the form.
       const last = $("#inject-result");
@@ -58,7 +58,7 @@ async function instructorPage() {
     put($("#cross tbody"), ct.map(a => `<tr><td>${esc(a.address)}${a.from_team ? " (" + esc(a.from_team) + ")" : ""}</td><td>${esc(a.team)} ${esc(a.plc)}</td><td class="num">${a.count}</td></tr>`).join(""));
     if (!stepsFilled && o.attack) { stepsFilled = true; $("#inject-step").innerHTML = o.attack.map(s => `<option value="${esc(s.id)}">${esc(s.id)} — ${esc(txt(s.name))}</option>`).join(""); }
     put($("#script tbody"), (o.script || []).map(l => `<tr><td class="num">${hms(l.at_s)}</td><td>${esc(tr("sc_" + l.kind))}</td><td>${esc(l.who)}${l.what ? " · " + esc(what(l.what)) : ""}</td><td>${l.note ? esc(txt(l.note)) : ""}</td></tr>`).join(""));
-    put($("#timeline tbody"), (o.attack || []).map(s => `<tr><td>${esc(s.id)}</td><td>${esc(txt(s.name))}</td><td>${esc(s.techniques.join(" "))}</td><td>${o.teams.map(t => `<span class="badge">${esc(t.id)}: ${esc(tr("step_" + stepStatus((t.steps.find(x => x.id === s.id) || {}).status, o.phase)))}</span>`).join(" ")}</td></tr>`).join(""));
+    put($("#timeline tbody"), (o.attack || []).map(s => `<tr><td>${esc(s.id)}</td><td>${esc(txt(s.name))}</td><td>${esc(s.techniques.join(" "))}</td><td>${o.teams.map(t => `<span class="badge">${esc(t.id)}${colon()}${esc(tr("step_" + stepStatus((t.steps.find(x => x.id === s.id) || {}).status, o.phase)))}</span>`).join(" ")}</td></tr>`).join(""));
     // Drawn as lines on a phone: its roles said outright for screen readers.
     labelCells($("#timeline"));
     const away = o.elsewhere || [];
@@ -96,8 +96,8 @@ async function instructorPage() {
   // buttons stay put under the pointer.
   // Teams other nodes run get their hints too (the reveal is queued for that node); their
   // messages are on that node's page.
-  const tools = o => put($("#tools"), [...o.teams, ...(o.elsewhere || [])].map(t => `<section data-team="${esc(t.id)}"><h2>${esc(t.name)}: ${tr("hints")}${t.node ? ` <span class="mut">(${tr("node")} ${esc(t.node)})</span>` : ` · ${tr("injects")}`}</h2>
-      <ul>${(t.hints || []).map(h => `<li>${h.taken ? "✓" : `<button data-reveal="${esc(t.id)}" data-hint="${esc(h.id)}" data-cost="${h.cost}">${tr("reveal")}</button>`} <b>${esc(h.id)}</b> (${tr("cost")} ${h.cost}): ${esc(txt(h.text))}</li>`).join("")}</ul>
+  const tools = o => put($("#tools"), [...o.teams, ...(o.elsewhere || [])].map(t => `<section data-team="${esc(t.id)}"><h2>${esc(t.name)}${colon()}${tr("hints")}${t.node ? ` <span class="mut">(${tr("node")} ${esc(t.node)})</span>` : ` · ${tr("injects")}`}</h2>
+      <ul>${(t.hints || []).map(h => `<li>${h.taken ? "✓" : `<button data-reveal="${esc(t.id)}" data-hint="${esc(h.id)}" data-cost="${h.cost}">${tr("reveal")}</button>`} <b>${esc(h.id)}</b>${paren(tr("cost") + " " + h.cost)}${colon()}${esc(txt(h.text))}</li>`).join("")}</ul>
       ${t.node ? "" : `<ul class="mut">${(t.injects || []).map(i => `<li>t=${(i.tick / t.tick_hz).toFixed(0)} s ${esc(tr(i.channel === "phone" ? "phone" : "message"))}${colon()}${esc(i.text)}</li>`).join("") || `<li>${tr("no_injects")}</li>`}</ul>`}</section>`).join(""));
   const controls = o => document.querySelectorAll("[data-control]").forEach(b => { b.disabled = !(o.controls || []).includes(b.dataset.control); });
   $("#tools").addEventListener("click", async ev => {
@@ -105,7 +105,7 @@ async function instructorPage() {
     if (!b) return;
     // A hint costs the team points: revealed only once confirmed.
     if (!confirm(tr("confirm_reveal").replace("{id}", b.dataset.hint).replace("{team}", b.dataset.reveal).replace("{cost}", b.dataset.cost))) return;
-    try { const r = await api(`/api/teams/${encodeURIComponent(b.dataset.reveal)}/hints`, {hint: b.dataset.hint}); toast(`${b.dataset.reveal}: ${b.dataset.hint} ${r.queued ? "→ " + tr("node") + " " + r.queued : "✓"}`); } catch (e) { toast(e.message, true); }
+    try { const r = await api(`/api/teams/${encodeURIComponent(b.dataset.reveal)}/hints`, {hint: b.dataset.hint}); toast(`${b.dataset.reveal}${colon()}${b.dataset.hint} ${r.queued ? "→ " + tr("node") + " " + r.queued : "✓"}`); } catch (e) { toast(e.message, true); }
   });
   // The white cell's chart goes on past a contest's freeze (the full history and board).
   const history = boardHistory();

@@ -124,7 +124,7 @@ async function regionPage() {
   };
   const renderEnterprise = () => {
     const p = ent, e = p.row.enterprise, d = p.row.due.find(x => x.kind === "drill");
-    $("#ent-name").textContent = `${e.name} (${e.id})`;
+    $("#ent-name").textContent = `${e.name}${paren(e.id)}`;
     const row = (k, v, bad) => `<tr><th scope="row">${esc(tr(k))}</th><td class="${bad ? "bad" : ""}">${v}</td></tr>`;
     put($("#ent-facts tbody"), [
       row("prefecture", esc(prefName(e.prefecture))), row("industry", esc(industryName(e.industry))), row("sec_level", e.level),
@@ -196,7 +196,7 @@ async function regionPage() {
       const v = await res.json().catch(() => ({}));
       if (!res.ok) throw new Error((lang === "zh" && v.error_zh) || v.error || res.statusText);
       out.className = v.accepted ? "ok" : "bad";
-      out.textContent = v.accepted ? `${tr("bundle_ok")} ${v.drill} (${v.teams.join(", ")})` : `${tr("bundle_no")} ${tr("rej_" + v.code)}${lang === "zh" ? "。" : `. ${v.reason}`}`;
+      out.textContent = v.accepted ? `${tr("bundle_ok")} ${v.drill}${paren(v.teams.join(lang === "zh" ? "、" : ", "))}` : `${tr("bundle_no")} ${tr("rej_" + v.code)}${lang === "zh" ? "。" : `. ${v.reason}`}`;
       out.dataset.accepted = v.accepted;
       if (v.accepted) { const fresh = await api("/api/region/rollup").catch(() => null); if (fresh) { Object.assign(r, fresh); drawn = null; renderList(); } }
     } catch (e) { out.className = "bad"; out.textContent = e.message; out.dataset.accepted = "false"; }

@@ -137,7 +137,7 @@ async function teamPage() {
     $("#clients").textContent = s.clients ? `${tr("clients")}${colon()}${s.clients.networks.join(", ")}` + (s.clients.mbpoll ? "" : ` — pymodbus: ${s.clients.pymodbus} ${tr("no_mbpoll")}`) : "";
     // Which host the team's client acts as (the conduits judge it so, captures show it so),
     // and the addresses that act as the others.
-    const hostName = id => { const h = s.hosts.find(x => x.id === id); return h && h.name ? `${id} (${txt(h.name)})` : id; };
+    const hostName = id => { const h = s.hosts.find(x => x.id === id); return h && h.name ? `${id}${paren(txt(h.name))}` : id; };
     const c = s.clients;
     $("#as-hosts").textContent = c && c.stands_for ? tr("stands_for").replace("{a}", c.source).replace("{h}", hostName(c.stands_for))
       + (c.hosts.length ? ` ${tr("bind_as")}${colon()}${c.hosts.map(h => `${h.host} ${h.address}`).join(", ")}` : "") : "";
@@ -145,7 +145,7 @@ async function teamPage() {
     $("#maint-box").hidden = !(s.maintenance || []).length;
     put($("#maintenance"), (s.maintenance || []).map(m => `<li><b>${esc(m.id)}</b> ${(m.from_tick / s.tick_hz).toFixed(0)}–${(m.to_tick / s.tick_hz).toFixed(0)} s, ${esc(m.host)} → ${esc(m.plcs.join(", "))}${m.note ? ": " + esc(txt(m.note)) : ""}</li>`).join(""));
     put($("#injects"), s.injects.map(i => `<li><span class="badge">${esc(tr(i.channel === "phone" ? "phone" : "message"))}</span> t=${(i.tick / s.tick_hz).toFixed(0)} s: ${esc(i.text)}</li>`).join(""));
-    put($("#hints"), s.hints.map(h => `<li>${esc(h.id)} (${tr("cost")} ${h.cost}) ${h.taken ? "— " + esc(txt(h.text)) : `<button data-hint="${esc(h.id)}" data-cost="${h.cost}">${tr("take")}</button>`}</li>`).join(""));
+    put($("#hints"), s.hints.map(h => `<li>${esc(h.id)}${paren(tr("cost") + " " + h.cost)} ${h.taken ? "— " + esc(txt(h.text)) : `<button data-hint="${esc(h.id)}" data-cost="${h.cost}">${tr("take")}</button>`}</li>`).join(""));
     // Outside the live phase the drill takes no action, report, hint or flag: the buttons say
     // so rather than answer 409.
     const live = s.phase === "live";
@@ -354,7 +354,7 @@ function mimic(current) {
       add("PLC", () => open.plc || "–");
       for (const [lvl, p] of open.limits) add(`${tr("fp_limit")} ${lvl.toUpperCase()}`, (s, regs) => num(param(p, regs)));
       for (const [name, p] of open.sp) add(`${tr("fp_setpoint")} ${txt(name)}`, (s, regs) => num(param(p, regs)));
-      add(tr("state"), s => { const a = s.alarms.find(x => x.sensor === open.id); return a ? `${tr("al_" + a.state)} (${a.levels.join(", ") || "–"})` : tr("fp_normal"); });
+      add(tr("state"), s => { const a = s.alarms.find(x => x.sensor === open.id); return a ? `${tr("al_" + a.state)}${paren(a.levels.join(", ") || "–")}` : tr("fp_normal"); });
     } else if (open.k === "a") {
       const find = s => s.actuators.find(x => x.id === open.id) || {};
       big = s => pct(find(s).position);
