@@ -463,7 +463,10 @@ async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
         "{seen}"
     );
     // In words, without the input's code beside them.
-    assert!(script_zh.iter().any(|r| r.contains("hmi-01 · 写寄存器") && !r.contains("write_registers")), "{seen}");
+    assert!(
+        script_zh.iter().any(|r| r.contains("hmi-01 · 写寄存器") && !r.contains("write_registers")),
+        "{seen}"
+    );
     assert_eq!(seen["live"], serde_json::json!(["pause", "hot_wash", "end"]), "{seen}");
     assert!(seen["confirm"].as_str().is_some_and(|t| t.contains("End the drill")), "{seen}");
     assert!(seen["reveal_confirm"].as_str().is_some_and(|t| t.contains("points")), "{seen}");

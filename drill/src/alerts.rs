@@ -74,8 +74,11 @@ pub struct Alert {
     pub at_ms: u64,
     /// Monitoring rule.
     pub rule: String,
-    /// ATT&CK for ICS technique the rule watches for (v18 id).
+    /// ATT&CK for ICS technique the rule watches for (v18 id: what SIEM exports carry).
     pub technique: &'static str,
+    /// The same in v19, as reports and the white cell's timeline name it (`T1692.001` for
+    /// `T0855`).
+    pub technique_v19: &'static str,
     /// Its name.
     pub technique_name: &'static str,
     /// Its name in Chinese, the English beside it (`修改参数（Modify Parameter）`).
@@ -104,6 +107,7 @@ pub fn alert_of(s: &Scenario, e: &SimEvent, epoch_ms: u64) -> Option<Alert> {
         at_ms: epoch_ms.saturating_add(e.tick.saturating_mul(1000) / u64::from(s.tick_hz.max(1))),
         rule: rule.clone(),
         technique,
+        technique_v19: known.map_or(technique, |t| t.v19),
         technique_name,
         technique_name_zh,
         severity,
@@ -239,6 +243,7 @@ mod tests {
             at_ms: 1_796_000_123_400,
             rule: "write_from_unexpected_host".into(),
             technique: "T0855",
+            technique_v19: "T1692.001",
             technique_name: "Unauthorized Command Message",
             technique_name_zh: "未授权命令消息（Unauthorized Command Message）".into(),
             severity: Severity::High,
@@ -289,5 +294,22 @@ mod tests {
             let (t, _) = rule_info(rule);
             assert!(icsdrill_engine::attack::technique(t).is_some(), "{rule}: {t}");
         }
+    }
+
+    #[test]
+    fn an_alert_names_its_technique_as_the_reports_do_too() {
+        let s = icsdrill_engine::Scenario::from_yaml(
+            "t.yaml",
+            include_str!("../../scenarios/library/petrochem-tank-farm.yaml"),
+        )
+        .unwrap();
+        let kind = EventKind::IdsAlert {
+            rule: "write_from_unexpected_host".into(),
+            plc: "plc-t101".into(),
+            source: "ews-01".into(),
+            function: 6,
+        };
+        let a = alert_of(&s, &SimEvent { seq: 1, tick: 10, kind }, 0).unwrap();
+        assert_eq!((a.technique, a.technique_v19), ("T0855", "T1692.001"));
     }
 }

@@ -260,7 +260,7 @@ function alertsPanel(base, current) {
   const draw = () => {
     queued = false;
     $("#alert-count").textContent = total;
-    put($("#ids-alerts tbody"), list.length ? list.slice().reverse().map(a => `<tr data-rule="${esc(a.rule)}"><td class="num">${a.time_s.toFixed(0)} s</td><td class="${sev[a.severity] || ""}">${esc(tr("sev_" + a.severity))}</td><td>${esc(a.technique)} ${esc(lang === "zh" && a.technique_name_zh ? a.technique_name_zh : a.technique_name)}</td><td>${esc(tr("rule_" + a.rule))}</td><td>${esc(a.asset)}</td><td>${esc(a.source)}</td></tr>`).join("")
+    put($("#ids-alerts tbody"), list.length ? list.slice().reverse().map(a => `<tr data-rule="${esc(a.rule)}"><td class="num">${a.time_s.toFixed(0)} s</td><td class="${sev[a.severity] || ""}">${esc(tr("sev_" + a.severity))}</td><td>${esc(a.technique_v19 && a.technique_v19 !== a.technique ? a.technique_v19 + paren(a.technique) : a.technique)} ${esc(lang === "zh" && a.technique_name_zh ? a.technique_name_zh : a.technique_name)}</td><td>${esc(tr("rule_" + a.rule))}</td><td>${esc(a.asset)}</td><td>${esc(a.source)}</td></tr>`).join("")
       : `<tr><td class="mut" colspan="6">${tr("no_ids_alerts")}</td></tr>`);
     labelCells($("#ids-alerts"));
   };
