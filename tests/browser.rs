@@ -710,6 +710,9 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
         seen["ent_chart_xlabels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
     assert!(labels.iter().any(|l| !l.is_empty()), "{seen}");
     assert!(labels.windows(2).all(|w| w[1].is_empty() || w[0] != w[1]), "{labels:?}");
+    let room = &seen["ent_chart_room"];
+    let per_label = room["width"].as_f64().unwrap() / room["labels"].as_f64().unwrap().max(1.0);
+    assert!(per_label >= 8.0 * room["longest"].as_f64().unwrap(), "date labels overlap: {room}");
     // In China Standard Time whatever the browser's zone (Xinjiang time here): each label the
     // date of its tick there, each tick at its midnight (they were labelled in UTC: a day or
     // a month early).

@@ -75,6 +75,10 @@ with failing(driver, f"{out}/region-failure.png"):
     seen["ent_findings"] = rows("#ent-findings")
     seen["ent_chart_points"] = driver.find_element(By.ID, "ent-chart").get_attribute("data-points")
     seen["ent_chart_xlabels"] = json.loads(driver.find_element(By.ID, "ent-chart").get_attribute("data-xlabels") or "[]")
+    # Room for each date label (they ran together: 2026-11-062026-11-09).
+    seen["ent_chart_room"] = driver.execute_script(
+        "const e = document.getElementById('ent-chart'), l = JSON.parse(e.dataset.xlabels || '[]').filter(Boolean);"
+        " return {width: e.clientWidth, labels: l.length, longest: Math.max(0, ...l.map(x => x.length))}")
     ticks = json.loads(driver.find_element(By.ID, "ent-chart").get_attribute("data-xticks") or "[]")
     seen["ent_chart_ticks_cst"] = [datetime.fromtimestamp(t, ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M") for t in ticks]
     seen["ent_untranslated"] = untranslated(driver, "h1,h2,h3,label,th,button,a,span,p,td", "#ent-name, #ent-drills td:nth-child(2)")

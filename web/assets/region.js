@@ -43,7 +43,8 @@ function lineChart(el, xs, series, time) {
     // Years as integers, one grid line a year; dates as YYYY-MM (YYYY-MM-DD when the ticks
     // are under a month apart), the same in both languages, a label the same as the one
     // before it left out; counts (by year) whole.
-    axes: [{...chartAxes("")[0], ...(time ? {} : {incrs: steps}), values: (u, v, _axis, _space, incr) => { const l = time ? dates(v, incr) : whole(u, v); el.dataset.xlabels = JSON.stringify(l); el.dataset.xticks = JSON.stringify(v); return l; }},
+    // Dates need room: a tick at least a label's width from the next (2026-11-062026-11-09 ran together).
+    axes: [{...chartAxes("")[0], ...(time ? {space: 90} : {incrs: steps}), values: (u, v, _axis, _space, incr) => { const l = time ? dates(v, incr) : whole(u, v); el.dataset.xlabels = JSON.stringify(l); el.dataset.xticks = JSON.stringify(v); return l; }},
       time ? chartAxes("")[1] : {...chartAxes("")[1], incrs: steps, values: whole}],
     // The hovered point's date or year as the axis gives it (not "2,025", nor a time of day).
     series: [{label: time ? tr("date") : tr("year"), value: (u, v) => v == null ? "–" : time ? dayOf(v) : String(v)},
