@@ -354,7 +354,9 @@ function mimic(current) {
       add("PLC", () => open.plc || "–");
       for (const [lvl, p] of open.limits) add(`${tr("fp_limit")} ${lvl.toUpperCase()}`, (s, regs) => num(param(p, regs)));
       for (const [name, p] of open.sp) add(`${tr("fp_setpoint")} ${txt(name)}`, (s, regs) => num(param(p, regs)));
-      add(tr("state"), s => { const a = s.alarms.find(x => x.sensor === open.id); return a ? `${tr("al_" + a.state)}${paren(a.levels.join(", ") || "–")}` : tr("fp_normal"); });
+      // A transmitter at either end of its range reads nothing it can be trusted with (ISA-101:
+      // bad quality): it said "normal" stuck at the bottom below its trip.
+      add(tr("state"), s => { const v = find(s).value; if (!open.switch && v != null && (v <= open.lo || v >= open.hi)) return tr("fp_bad_pv"); const a = s.alarms.find(x => x.sensor === open.id); return a ? `${tr("al_" + a.state)}${paren(a.levels.join(", ") || "–")}` : tr("fp_normal"); });
     } else if (open.k === "a") {
       const find = s => s.actuators.find(x => x.id === open.id) || {};
       big = s => pct(find(s).position);
