@@ -383,3 +383,27 @@ fn a_contest_whose_time_runs_out_prints_its_final_standings() {
     );
     assert!(table[1].contains(", settled at 0.0 s"), "{out}");
 }
+
+/// A drill's `--events` is a directory with a file a team: a file's name is refused in words
+/// (it made a directory called `events.jsonl`).
+#[test]
+fn a_drills_events_option_names_a_directory() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-events-dir-{}", std::process::id()));
+    let file = dir.join("events.jsonl");
+    let o = icsdrill(&[
+        "serve",
+        "--teams",
+        "a,b",
+        "--events",
+        file.to_str().unwrap(),
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--http-port",
+        "0",
+        "--modbus-port",
+        "0",
+    ]);
+    assert!(!o.status.success() && stderr(&o).contains("give a directory"), "{}", stderr(&o));
+    assert!(!file.exists(), "no directory named after a file");
+    let _ = std::fs::remove_dir_all(&dir);
+}

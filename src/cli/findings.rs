@@ -15,14 +15,17 @@ pub(crate) fn run(
     let mut store = open_store(at)?;
     for (team, outcomes) in icsdrill::governance::rectify::track_drill(&mut *store, drill, deadlines)? {
         println!("enterprise {team}:");
+        let tracked = store.findings(&team)?;
         for o in &outcomes {
-            println!("  {:<28} {:<15} -> {}", o.id, o.verdict, o.status);
+            // What it is, not only its id: its tier and title in both languages.
+            let about = tracked.iter().find(|f| f.id == o.id).map_or_else(String::new, |f| {
+                let v: serde_json::Value = serde_json::from_str(&f.finding).unwrap_or_default();
+                let title = |l: &str| v["title"][l].as_str().unwrap_or_default().to_string();
+                format!("  [{}] {} / {}", f.severity.as_str(), title("en"), title("zh"))
+            });
+            println!("  {:<28} {:<15} -> {}{about}", o.id, o.verdict, o.status);
         }
-        let open = store
-            .findings(&team)?
-            .iter()
-            .filter(|f| f.status == icsdrill::store::FindingStatus::Open)
-            .count();
+        let open = tracked.iter().filter(|f| f.status == icsdrill::store::FindingStatus::Open).count();
         println!("  {open} open finding(s) for {team}");
     }
     Ok(ExitCode::SUCCESS)

@@ -144,7 +144,7 @@ async function teamPage() {
     $("#records").hidden = !s.records_failing;
     $("#maint-box").hidden = !(s.maintenance || []).length;
     put($("#maintenance"), (s.maintenance || []).map(m => `<li><b>${esc(m.id)}</b> ${(m.from_tick / s.tick_hz).toFixed(0)}–${(m.to_tick / s.tick_hz).toFixed(0)} s, ${esc(m.host)} → ${esc(m.plcs.join(", "))}${m.note ? ": " + esc(txt(m.note)) : ""}</li>`).join(""));
-    put($("#injects"), s.injects.map(i => `<li><span class="badge">${esc(tr(i.channel === "phone" ? "phone" : "message"))}</span> t=${(i.tick / s.tick_hz).toFixed(0)} s: ${esc(i.text)}</li>`).join(""));
+    put($("#injects"), s.injects.map(i => `<li><span class="badge">${esc(tr(i.channel === "phone" ? "phone" : "message"))}</span> t=${(i.tick / s.tick_hz).toFixed(0)} s${colon()}${esc(i.text)}</li>`).join(""));
     put($("#hints"), s.hints.map(h => `<li>${esc(h.id)}${paren(tr("cost") + " " + h.cost)} ${h.taken ? "— " + esc(txt(h.text)) : `<button data-hint="${esc(h.id)}" data-cost="${h.cost}">${tr("take")}</button>`}</li>`).join(""));
     // Outside the live phase the drill takes no action, report, hint or flag: the buttons say
     // so rather than answer 409.

@@ -65,7 +65,8 @@ pub(crate) struct Args {
     /// Stop after this many simulated seconds (default: run until Ctrl-C).
     #[arg(long)]
     duration: Option<f64>,
-    /// Write the event log here (JSON Lines) when the range stops.
+    /// Write the event log here (JSON Lines) when the range stops; in a drill, a directory
+    /// holding one file a team (`TEAM.jsonl`).
     #[arg(long)]
     events: Option<PathBuf>,
     /// Connections each endpoint serves at once.
@@ -400,6 +401,12 @@ pub(crate) fn run(mut args: Args, database: Option<&str>) -> Result<ExitCode> {
     span.record("scenario", tracing::field::display(&args.scenario));
     span.record("seed", args.seed.unwrap_or(1));
     if !teams.is_empty() {
+        // A drill writes a file a team into a directory: a file's name made a directory of it.
+        if let Some(p) =
+            args.events.as_ref().filter(|p| p.extension().is_some_and(|e| e == "jsonl") || p.is_file())
+        {
+            bail!("--events {} names a file: a drill writes one a team, give a directory", p.display());
+        }
         if args.mode != Mode::Exam {
             registered_names(&db, &mut teams)?;
         }
