@@ -177,6 +177,8 @@ fn serve_with_teams_prints_login_urls_and_endpoint_tables() {
     assert!(out.contains("Phase: briefing"), "{out}");
     // Teams kept apart by loopback addresses only: the white cell is told what that takes.
     assert!(out.contains("any process on this host can bind another team's"), "{out}");
+    // And which clients can come from a team's address (mbpoll cannot: refused, unexplained).
+    assert!(out.contains("mbpoll cannot bind one") && out.contains("mbpoll 无法指定源地址"), "{out}");
     let url = |prefix: &str| -> String {
         let line =
             seen.iter().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no `{prefix}` in\n{out}"));

@@ -189,6 +189,13 @@ fn banner(drill: &Drill, args: &Args, db: &Database, http: &str, started: std::t
              their own is served on a real address with --bind and --clients) / 注意：各队仅以回环地址区分，\
              本机任何进程都可绑定其他队伍的地址：参赛人员不得登录本机（参赛人员各有终端时，请用 --bind 与 --clients 在真实地址上开展）"
         );
+        // A client must come from its team's address: mbpoll cannot choose one, and is refused.
+        println!(
+            "note: each team's clients connect from its own loopback address (its console gives it): \
+             mbpoll cannot bind one and is refused; use pymodbus (source_address), nmap -S or a client \
+             bound to it / 注意：各队客户端须从本队回环地址连接（见队伍控制台）：mbpoll 无法指定源地址，\
+             连接会被拒绝；请用 pymodbus（source_address）、nmap -S 或可绑定源地址的客户端"
+        );
     }
     println!("Scoreboard (observers / 观察员):  {base}/?token={}", drill.observer_token());
     println!("Instructor (white cell / 导调组): {base}/instructor?token={}", drill.instructor_token());

@@ -207,7 +207,7 @@ fn phase_name_zh(p: Phase) -> &'static str {
         Phase::Briefing => "处于简报阶段",
         Phase::Live => "进行中",
         Phase::Paused => "已暂停",
-        Phase::HotWash => "处于热复盘阶段",
+        Phase::HotWash => "处于复盘讲评阶段",
         Phase::Ended => "已结束",
     }
 }
