@@ -8,11 +8,11 @@ use crate::Result;
 use crate::store::{DrillRecord, Store, TeamRecord};
 
 /// The report of team `team` of recorded drill `record` from its whole (replayed) log and
-/// the tick it is judged at (`LoadedTeam::judged`), for an enterprise of security `level` (the deadlines
-/// follow it unless given).
+/// the tick it is judged at (`LoadedTeam::judged`), for an enterprise of security `level` (the
+/// deadlines follow it unless given).
 pub fn recorded(
-    record: &crate::store::DrillRecord,
-    team: &crate::store::TeamRecord,
+    record: &DrillRecord,
+    team: &TeamRecord,
     scenario: &Scenario,
     (events, end): (&[SimEvent], u64),
     level: u8,

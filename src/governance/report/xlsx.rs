@@ -48,7 +48,12 @@ fn overview(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
 /// The timeline sheet.
 fn timeline(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()> {
     let s = wb.add_worksheet().set_name(l.s("Timeline", "时间线"))?;
-    header_row(s, 0, &["t (s)", l.s("Who", "角色"), l.s("What", "事件"), "seq"], heading)?;
+    header_row(
+        s,
+        0,
+        &["t (s)", l.s("Who", "角色"), l.s("What", "事件"), l.s("Event no.", "事件序号")],
+        heading,
+    )?;
     for (i, line) in r.timeline.iter().enumerate() {
         let row = i as u32 + 1;
         s.write_number(row, 0, line.t_s)?;
