@@ -145,6 +145,10 @@ pub struct DrillInfo {
     /// (`DrillSpec::blind`).
     #[serde(default)]
     pub blind: bool,
+    /// The drill's clock at t = 0, Unix milliseconds: what packet captures and alerts stamp
+    /// times on (start + plant time), so a page can say how a capture's times read.
+    #[serde(default)]
+    pub epoch_ms: u64,
 }
 
 /// A team's id and name.

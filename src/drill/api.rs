@@ -78,6 +78,7 @@ impl DrillApi for Drill {
             teams: self.teams.iter().map(|t| t.info.clone()).collect(),
             at_s: self.furthest_tick() as f64 / f64::from(self.scenario.tick_hz),
             blind: self.freeze.blind,
+            epoch_ms: self.epoch_ms(),
         }
     }
 

@@ -111,7 +111,11 @@ async function teamPage() {
     for (const p of ports) { const r = runs[runs.length - 1]; if (r && p === r[1] + 1) r[1] = p; else runs.push([p, p]); }
     // The Modbus/TCP dissector's own port preference: with it tshark tells queries from
     // responses (a bare "Decode As" leaves every packet unclassified).
-    $("#decode-as").textContent = runs.length ? `${tr("decode_as")} tshark -o mbtcp.tcp.port:${runs.map(([a, b]) => a === b ? a : a + "-" + b).join(",")}` : "";
+    // And how its packets' times read: the drill's clock, t = 0 at its start (a capture taken
+    // at 15:40 held packets up to 15:44, with nothing to tie them to the console's t).
+    const zero = info && info.epoch_ms ? new Date(info.epoch_ms).toLocaleTimeString(lang === "zh" ? "zh-CN" : "en-GB", {timeZone: "Asia/Shanghai", hour12: false}) : null;
+    $("#decode-as").textContent = (runs.length ? `${tr("decode_as")} tshark -o mbtcp.tcp.port:${runs.map(([a, b]) => a === b ? a : a + "-" + b).join(",")}` : "")
+      + (zero ? ` ${tr("capture_clock").replaceAll("{t0}", zero)}` : "");
     const view = $("#view"); view.hidden = s.view === "live"; view.textContent = s.view === "live" ? "" : tr("view_" + s.view);
     hmi(s);
     // The alarm list as ISA-18.2 has it: priority, time, tag, description, value, level,
