@@ -1105,7 +1105,10 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
     assert!(decode.contains(&format!("tshark -o mbtcp.tcp.port:{} ", ports.join(","))), "{decode}");
     // And how a capture's times read: the drill's clock, t = 0 at its start (in Beijing time).
     let t0 = decode.split("t = 0 at ").nth(1).and_then(|r| r.split(' ').next()).unwrap_or_default();
-    assert!(t0.len() == 8 && t0.as_bytes()[2] == b':' && decode.ends_with(&format!("is {t0} + t.")), "{decode}");
+    assert!(
+        t0.len() == 8 && t0.as_bytes()[2] == b':' && decode.ends_with(&format!("is {t0} + t.")),
+        "{decode}"
+    );
     // The scenario's brief, read to the teams, in the console's language.
     assert_eq!(seen["brief"].as_str(), Some(s.meta.brief.en.trim()), "{seen}");
     assert_eq!(seen["brief_zh"].as_str(), Some(s.meta.brief.zh.trim()), "{seen}");
