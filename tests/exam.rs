@@ -284,6 +284,10 @@ fn an_exam_judges_the_plant_as_left_and_the_attack_as_it_ran() {
     // Two steps through one conduit are one cause: declaring both is one right answer.
     let (_, why, _) = task(&declare(&["path:overfill", "path:tag-id"]), "hazards");
     assert!(why.starts_with("1 correct, 0 wrong"), "two paths through c-sup-ctl: {why}");
+    // A PLC the plan writes with no range checks is a hazard of the design, though the
+    // containment kept the escalation that writes it from firing.
+    let (_, why, _) = task(&declare(&["range:plc-r201"]), "hazards");
+    assert!(why.starts_with("1 correct, 0 wrong"), "{why}");
     // No hints: taking one is refused.
     assert!(s.hints.is_empty());
     let hint = [TimedInput { tick: 10, input: SimInput::RevealHint { hint: "h1".into() } }];
@@ -814,6 +818,14 @@ async fn an_exam_the_white_cell_ends_is_certified_at_once() {
     assert_eq!(s, 404, "{answer}");
     let (_, exam) = get("/api/teams/t6/exam", trainee.clone()).await;
     assert!(exam.contains(r#""certified":false"#), "{exam}");
+    // No hints in an exam, and said so (it answered `no hint h1` for a hint the drill has).
+    let (s, answer) =
+        crate::drill::http(addr, "POST", "/api/teams/t6/hints", Some(&trainee), Some(r#"{"hint":"h1"}"#))
+            .await;
+    assert!(
+        s == 409 && answer.contains("an exam gives no hints") && answer.contains("考核不提供提示"),
+        "{s}: {answer}"
+    );
     let body = r#"{"action":"end"}"#;
     let (s, answer) = crate::drill::http(addr, "POST", "/api/drill/control", Some(token), Some(body)).await;
     assert_eq!(s, 200, "{answer}");

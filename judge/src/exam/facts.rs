@@ -24,6 +24,9 @@ pub(super) struct Facts {
     /// PLCs the attack's steps that fired write (a step that never fired sets nothing to
     /// harden against: an escalation the trainee's containment forestalled).
     pub(super) attacked_writes: Vec<String>,
+    /// PLCs the attack plan writes, fired or not: a PLC it targets with no range checks is a
+    /// hazard of the plant's design whether or not the trainee let it get that far.
+    pub(super) planned_writes: Vec<String>,
     /// PLCs the attack changed.
     pub(super) effect_plcs: Vec<String>,
     /// What the attack wrote, by PLC: each coil (`true`) or holding word it set, and whether
@@ -54,6 +57,18 @@ fn target(st: &Step) -> Option<PlcIdx> {
     }
 }
 
+/// The PLC an attack step writes to (registers, coils, a command, a write, a download).
+fn written_plc(st: &Step) -> Option<PlcIdx> {
+    match &st.action {
+        Action::WriteRegisters { plc, .. }
+        | Action::WriteCoils { plc, .. }
+        | Action::Iec104Command { plc, .. }
+        | Action::OpcUaWrite { plc, .. }
+        | Action::Download { plc, .. } => Some(*plc),
+        _ => None,
+    }
+}
+
 fn push_new(list: &mut Vec<String>, id: &str) {
     if !list.iter().any(|x| x == id) {
         list.push(id.to_string());
@@ -65,18 +80,18 @@ impl Facts {
     pub(super) fn gather(s: &Scenario, events: &[SimEvent]) -> Facts {
         let steps = s.attack.as_ref().map(|p| p.steps.as_slice()).unwrap_or_default();
         let mut f = Facts::default();
+        for st in steps {
+            if let Some(p) = written_plc(st) {
+                push_new(&mut f.planned_writes, &s.plcs[p.ix()].id);
+            }
+        }
         for e in events {
             match &e.kind {
                 EventKind::AttackAttempt { step, host, ok, reason, .. } => {
                     push_new(&mut f.attacker_hosts, host);
                     let Some(st) = steps.iter().find(|x| x.id == *step) else { continue };
-                    if let Action::WriteRegisters { plc, .. }
-                    | Action::WriteCoils { plc, .. }
-                    | Action::Iec104Command { plc, .. }
-                    | Action::OpcUaWrite { plc, .. }
-                    | Action::Download { plc, .. } = &st.action
-                    {
-                        push_new(&mut f.attacked_writes, &s.plcs[plc.ix()].id);
+                    if let Some(p) = written_plc(st) {
+                        push_new(&mut f.attacked_writes, &s.plcs[p.ix()].id);
                     }
                     f.attempt(s, e.tick, target(st), *ok, *reason);
                     if *ok {

@@ -168,7 +168,7 @@ fn hazards(s: &Scenario, events: &[SimEvent], f: &Facts) -> Checked {
     }
     for p in &s.plcs {
         let id = format!("range:{}", p.id);
-        if !p.range_checks && f.attacked_writes.contains(&p.id) {
+        if !p.range_checks && f.planned_writes.contains(&p.id) {
             add(id.clone(), id);
         }
     }
@@ -185,9 +185,9 @@ fn hazards(s: &Scenario, events: &[SimEvent], f: &Facts) -> Checked {
         15.0,
         (right as f64 - 0.5 * wrong as f64) / need as f64,
         (
-            format!("{right} correct, {wrong} wrong of {} exposed (3 earn full marks)", causes.len()),
+            format!("{right} correct, {wrong} wrong of {} exposed ({need} earn full marks)", causes.len()),
             format!(
-                "暴露的 {} 项隐患中申报正确 {right} 项、错误 {wrong} 项（正确 3 项即得满分）",
+                "暴露的 {} 项隐患中申报正确 {right} 项、错误 {wrong} 项（正确 {need} 项即得满分）",
                 causes.len()
             ),
         ),

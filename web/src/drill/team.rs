@@ -355,6 +355,10 @@ pub(super) async fn team_hint(
     body: Bytes,
 ) -> Result<Json<Applied>, ApiError> {
     let h: HintBody = parse_json(&headers, &body)?;
+    // A certificate is earned unaided: said as such, not as a hint that does not exist.
+    if drill.info().mode == icsdrill_drill::Mode::Exam {
+        return Err(ApiError::new(StatusCode::CONFLICT, "an exam gives no hints").zh("考核不提供提示"));
+    }
     if !drill.scenario().hints.iter().any(|x| x.id == h.hint) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("no hint `{}`", h.hint.escape_debug())));
     }
