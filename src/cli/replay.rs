@@ -9,7 +9,7 @@ use super::{Location, open_store};
 #[tracing::instrument(name = "replay", skip_all, fields(drill = %drill))]
 pub(crate) fn run(drill: &str, at: &Location) -> Result<ExitCode> {
     let store = open_store(at)?;
-    let (record, verdicts) = icsdrill::store::replay::verify(&*store, drill)?;
+    let (record, verdicts, loaded) = icsdrill::store::replay::verify_loaded(&*store, drill)?;
     println!(
         "drill {} ({}, {}), scenario {} {}, seed {}, engine rules {}",
         record.id,
@@ -43,16 +43,18 @@ pub(crate) fn run(drill: &str, at: &Location) -> Result<ExitCode> {
         println!("note: {why}");
     }
     if record.mode == icsdrill_drill::Mode::Exam {
-        ok &= regrade(&*store, &record)?;
+        ok &= regrade(&*store, &record, &loaded)?;
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// An exam graded again from its replayed log, task by task, beside what its certificate
 /// states: an auditor's re-grading (the console's task table is gone with its server).
-fn regrade(store: &dyn icsdrill::store::Store, record: &icsdrill::store::DrillRecord) -> Result<bool> {
-    let Some((_, teams)) = store.drill(&record.id)? else { return Ok(true) };
-    let loaded = icsdrill::store::replay::load(store, record, &teams[..teams.len().min(1)], 0)?;
+fn regrade(
+    store: &dyn icsdrill::store::Store,
+    record: &icsdrill::store::DrillRecord,
+    loaded: &icsdrill::store::replay::Loaded,
+) -> Result<bool> {
     let Some(trainee) = loaded.teams.first() else { return Ok(true) };
     let (events, end) = trainee.judged();
     let s = &loaded.scenario;

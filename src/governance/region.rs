@@ -213,6 +213,12 @@ pub struct EnterprisePage {
     pub entered: Vec<registry::Activity>,
 }
 
+/// Whether enterprise `id` is registered within `scope` (a prefecture; `None`: the region):
+/// what a prefecture user may see of it, its page and its reports.
+fn registered_within(reg: &registry::Registry, id: &str, scope: Option<&str>) -> bool {
+    reg.enterprises.iter().any(|e| e.id == id && scope.is_none_or(|p| e.prefecture == p))
+}
+
 /// The page of enterprise `id` on `today`, if it is registered within `scope`.
 pub fn enterprise_from(
     store: &dyn Store,
@@ -221,7 +227,7 @@ pub fn enterprise_from(
     id: &str,
 ) -> Result<Option<EnterprisePage>> {
     let mut reg = store.registry()?;
-    if !reg.enterprises.iter().any(|e| e.id == id && scope.is_none_or(|p| e.prefecture == p)) {
+    if !registered_within(&reg, id, scope) {
         return Ok(None);
     }
     let findings = store.findings(id)?;
@@ -338,7 +344,7 @@ impl RegionApi for RegionService {
             .ok_or_else(|| ServiceError::BadRequest("format must be html, md or xlsx".into()))?;
         let store = self.store().map_err(ServiceError::internal)?;
         let registry = store.registry().map_err(ServiceError::internal)?;
-        if !registry.enterprises.iter().any(|e| e.id == id && scope.is_none_or(|p| e.prefecture == p)) {
+        if !registered_within(&registry, id, scope) {
             return Err(ServiceError::NotFound(format!("no enterprise `{}` here", id.escape_debug())));
         }
         // A drill of the enterprise's (an exam is a trainee's, not an enterprise's).

@@ -252,6 +252,12 @@ impl TeamVerdict {
 
 /// Replays every team of drill `id` and compares with the record.
 pub fn verify(store: &dyn Store, id: &str) -> Result<(DrillRecord, Vec<TeamVerdict>)> {
+    verify_loaded(store, id).map(|(record, verdicts, _)| (record, verdicts))
+}
+
+/// `verify`, and the drill as replayed (what a caller judges further reads it, rather than
+/// replaying it again).
+pub fn verify_loaded(store: &dyn Store, id: &str) -> Result<(DrillRecord, Vec<TeamVerdict>, Loaded)> {
     let Some((record, teams)) = store.drill(id)? else {
         let known: Vec<String> = store.drills()?.into_iter().map(|d| d.id).collect();
         return Err(Error::not_found(format!(
@@ -286,7 +292,7 @@ pub fn verify(store: &dyn Store, id: &str) -> Result<(DrillRecord, Vec<TeamVerdi
             first_difference,
         });
     }
-    Ok((record, out))
+    Ok((record, out, loaded))
 }
 
 #[cfg(test)]

@@ -103,8 +103,16 @@ impl Scenario {
             .map(|(e, tag)| {
                 let names: Vec<&Text> = e.vars.iter().map(|v| &self.vars[v.ix()].name).collect();
                 let name = Text {
-                    en: shared_name(names.iter().map(|n| without_tag(&n.en, *tag)), ' ', EN_QUANTITIES),
-                    zh: shared_name(names.iter().map(|n| without_tag(&n.zh, *tag)), '\0', ZH_QUANTITIES),
+                    en: shared_name(
+                        names.iter().map(|n| without_tag(&n.en, *tag)),
+                        Tokens::Words,
+                        EN_QUANTITIES,
+                    ),
+                    zh: shared_name(
+                        names.iter().map(|n| without_tag(&n.zh, *tag)),
+                        Tokens::Chars,
+                        ZH_QUANTITIES,
+                    ),
                 };
                 let unique = tag.filter(|t| tags.iter().filter(|o| **o == Some(*t)).count() == 1);
                 let tag = match (id_tag(&e.id), unique) {
@@ -149,20 +157,26 @@ fn without_tag<'a>(name: &'a str, tag: Option<&str>) -> &'a str {
     name.split(['(', '（']).next().unwrap_or(name).trim()
 }
 
-/// The longest run of tokens (`sep`-separated words, or characters when `sep` is NUL) the
-/// names share, the earliest in the first when several are as long, without the quantity it
-/// ends with; the first name so trimmed when they share nothing more.
-fn shared_name<'a>(names: impl Iterator<Item = &'a str>, sep: char, quantities: &[&str]) -> String {
+/// What a name is compared by: English by its words, Chinese by its characters.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tokens {
+    Words,
+    Chars,
+}
+
+/// The longest run of tokens the names share, the earliest in the first when several are as
+/// long, without the quantity it ends with; the first name so trimmed when they share nothing
+/// more.
+fn shared_name<'a>(names: impl Iterator<Item = &'a str>, by: Tokens, quantities: &[&str]) -> String {
     let split = |s: &'a str| -> Vec<&'a str> {
-        if sep == '\0' {
-            s.char_indices().map(|(i, c)| &s[i..i + c.len_utf8()]).collect()
-        } else {
-            s.split(sep).filter(|w| !w.is_empty()).collect()
+        match by {
+            Tokens::Chars => s.char_indices().map(|(i, c)| &s[i..i + c.len_utf8()]).collect(),
+            Tokens::Words => s.split(' ').filter(|w| !w.is_empty()).collect(),
         }
     };
     let names: Vec<Vec<&str>> = names.map(split).collect();
     let Some(first) = names.first() else { return String::new() };
-    let join = |w: &[&str]| w.join(if sep == '\0' { "" } else { " " });
+    let join = |w: &[&str]| w.join(if by == Tokens::Chars { "" } else { " " });
     let trim = |w: &[&str]| {
         let mut s = join(w).trim().to_string();
         for q in quantities {
@@ -174,7 +188,7 @@ fn shared_name<'a>(names: impl Iterator<Item = &'a str>, sep: char, quantities: 
         s
     };
     let shares = |w: &[&str]| names[1..].iter().all(|n| n.windows(w.len()).any(|x| x == w));
-    let min = if sep == '\0' { 2 } else { 1 };
+    let min = if by == Tokens::Chars { 2 } else { 1 };
     let mut best: &[&str] = &[];
     for i in 0..first.len() {
         for j in (i + best.len() + 1).max(i + min)..=first.len() {

@@ -151,7 +151,13 @@ impl Facts {
     fn written(&mut self, s: &Scenario, plc: &str, coils: bool, addr: u16, values: &[u16], by_attack: bool) {
         let Some(p) = s.plc(plc) else { return };
         let def = &s.plcs[p.ix()];
-        let tampered = self.tampered.entry(plc.to_string()).or_default();
+        // Only what the attack wrote is followed: another write to a PLC it left alone (the
+        // operator station's routine writes) costs nothing.
+        let tampered = match (self.tampered.get_mut(plc), by_attack) {
+            (Some(t), _) => t,
+            (None, true) => self.tampered.entry(plc.to_string()).or_default(),
+            (None, false) => return,
+        };
         for (i, v) in values.iter().enumerate() {
             let a = addr.wrapping_add(i as u16);
             let commissioned = if coils {
@@ -163,9 +169,6 @@ impl Facts {
             if by_attack || tampered.contains_key(&(coils, a)) {
                 tampered.insert((coils, a), *v != commissioned);
             }
-        }
-        if tampered.is_empty() {
-            self.tampered.remove(plc);
         }
     }
 

@@ -78,7 +78,7 @@ fn html_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
     for (k, text) in super::rating_legend(l) {
         let _ = write!(o, "<b>{k}</b> {} · ", esc(text));
     }
-    let _ = write!(o, "</p><h3>{}{}{:.1}</h3>", esc(score_title(r, l, w)), l.colon(), r.score.total);
+    let _ = write!(o, "</p><h3>{}{}{:.1}</h3>", esc(super::score_title(r, l, w)), l.colon(), r.score.total);
     html_table(o, &super::tables::score(r, l), Some((1, "num")));
     if let Some(t) = super::tables::exam(r, l) {
         let _ = write!(o, "<h3>{}</h3>", esc(l.s("Exam result", "考核成绩")));
@@ -160,18 +160,6 @@ fn html_finding(o: &mut String, r: &Report, l: Lang, f: &icsdrill_judge::finding
         l.s("Status", "状态"),
         super::status_word(f.status, l)
     );
-}
-
-/// The drill score's heading: beside an exam's grade, it is for reference only.
-pub(super) fn score_title(r: &Report, l: Lang, w: &Words) -> &'static str {
-    if r.exam.is_some() {
-        l.s(
-            "Drill score (for reference; the exam's result is its grade)",
-            "演练评分（仅供参考，考核以考核成绩为准）",
-        )
-    } else {
-        w.score
-    }
 }
 
 /// `text`, or a dash when there is none (a plan step's finding has no technique or asset).

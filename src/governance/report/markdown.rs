@@ -64,7 +64,7 @@ fn md_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
     md_table(o, &super::tables::objectives(r, l));
     let legend: Vec<String> = super::rating_legend(l).iter().map(|(k, t)| format!("{k} = {t}")).collect();
     let _ = writeln!(o, "\n{}\n", legend.join(l.list()));
-    let _ = writeln!(o, "### {}\n", super::html::score_title(r, l, w));
+    let _ = writeln!(o, "### {}\n", super::score_title(r, l, w));
     md_table(o, &super::tables::score(r, l));
     if let Some(t) = super::tables::exam(r, l) {
         let _ = writeln!(o, "\n### {}\n", l.s("Exam result", "考核成绩"));

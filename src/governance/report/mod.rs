@@ -527,7 +527,8 @@ mod xlsx;
 
 pub use stored::{of_team, recorded};
 pub(crate) use words::{
-    Words, element_word, overview_rows, rating_legend, severity_word, sign_off, status_word, who_word, words,
+    Words, element_word, overview_rows, rating_legend, score_title, severity_word, sign_off, status_word,
+    who_word, words,
 };
 use words::{mitigation_labels, technique_labels};
 

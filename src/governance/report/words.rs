@@ -186,3 +186,15 @@ pub(crate) fn overview_rows(r: &Report, l: Lang) -> Vec<(&'static str, String)> 
     ]);
     rows
 }
+
+/// The drill score's heading: beside an exam's grade, it is for reference only.
+pub(crate) fn score_title(r: &Report, l: Lang, w: &Words) -> &'static str {
+    if r.exam.is_some() {
+        l.s(
+            "Drill score (for reference; the exam's result is its grade)",
+            "演练评分（仅供参考，考核以考核成绩为准）",
+        )
+    } else {
+        w.score
+    }
+}
