@@ -116,3 +116,33 @@ fn bad_setpoint_with_bypassed_interlock_causes_damage() {
         assert_eq!(trip, None, "{}: a bypassed interlock tripped:\n{why}", r.scenario);
     }
 }
+
+#[test]
+fn a_boiler_whose_drum_runs_dry_makes_no_steam() {
+    // Feed water to its lowest and the low-low MFT bypassed: the drum boils down. While water
+    // covers the tubes the furnace keeps the pressure; once the water walls run dry the heat
+    // goes into bare metal and the pressure and the steam flow fall with the level.
+    let s = std::sync::Arc::new(builtin("power-drum-boiler").without_attack());
+    let sim = run(&s, 1, 900.0, &[write_coil(50, "sis-fsss", 0, true), write_reg(100, "plc-drum", 0, 0)]);
+    let samples: Vec<(f64, f64, f64)> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Sample { vars, .. } => {
+                Some((vars["drum_level"], vars["steam_pressure"], vars["steam_flow"]))
+            }
+            _ => None,
+        })
+        .collect();
+    let why = story(sim.events());
+    let wet = samples.iter().filter(|(level, ..)| (-250.0..-150.0).contains(level)).collect::<Vec<_>>();
+    assert!(!wet.is_empty(), "the drum never fell past the low-low level:\n{why}");
+    assert!(
+        wet.iter().all(|(_, p, _)| *p > 15.5),
+        "the pressure fell while water covered the tubes: {wet:?}"
+    );
+    let dry = samples.iter().find(|(level, ..)| *level < -470.0);
+    let Some((_, pressure, flow)) = dry else { panic!("the drum never ran dry:\n{why}") };
+    assert!(*pressure < 14.0, "a dry drum still holds {pressure} MPa");
+    assert!(*flow < 800.0, "a dry drum still makes {flow} t/h of steam");
+}
