@@ -887,3 +887,55 @@ fn a_prefecture_user_is_made_by_its_chinese_name_and_a_wrong_one_lists_the_codes
     assert!(!o.status.success() && err.contains("karamay (克拉玛依市)"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn the_region_keeps_the_reports_it_replayed_within_its_bound() {
+    use icsdrill::governance::region::{REPORTS_KEPT, RegionService};
+    let dir = std::env::temp_dir().join(format!("icsdrill-region-reports-{}", std::process::id()));
+    let mut store = seeded_store(&dir);
+    store.add_user("region-token", "region", None).unwrap();
+    let extra: Vec<String> = (0..=REPORTS_KEPT).map(|i| format!("dx{i}")).collect();
+    for id in &extra {
+        let team = TeamRecord { id: "a".into(), name: "a".into(), token: format!("{id}-a") };
+        store.create_drill(&drill_record(id), &[team]).unwrap();
+    }
+    let service = Arc::new(RegionService::new(icsdrill::store::Database::Sqlite(dir.clone())));
+    let api: Arc<dyn icsdrill_web::region::RegionApi> = service.clone();
+    let call = |path: String| {
+        let req = Request::builder()
+            .uri(path)
+            .header("authorization", "Bearer region-token")
+            .body(Body::empty())
+            .unwrap();
+        let api = api.clone();
+        async move {
+            let res = icsdrill_web::region::router(api).oneshot(req).await.unwrap();
+            let status = res.status().as_u16();
+            let body = axum::body::to_bytes(res.into_body(), 4 << 20).await.unwrap();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    // One drill read in every format and language is replayed once.
+    for q in ["", "?lang=en", "?format=md", "?format=xlsx&lang=zh"] {
+        let (s, body) = call(format!("/api/region/enterprises/a/drills/d2026/report{q}")).await;
+        assert_eq!(s, 200, "{q}: {body}");
+    }
+    assert_eq!(service.reports_kept(), 1);
+    // Renamed in the registry: the report is written under the new name, not the kept one.
+    let renamed = Enterprise {
+        name: "a 新名称有限公司".into(),
+        ..enterprise("a", "karamay", "petrochemical", 3)
+    };
+    SqliteStore::open(&dir).unwrap().import_enterprises(&[renamed], parse("2026-12-01").unwrap()).unwrap();
+    let (_, md) = call("/api/region/enterprises/a/drills/d2026/report?format=md".into()).await;
+    assert!(md.contains("a 新名称有限公司"), "{md}");
+    assert_eq!(service.reports_kept(), 2);
+    // Many drills read: the most recent stay, no more than the bound.
+    for id in &extra {
+        let (s, body) = call(format!("/api/region/enterprises/a/drills/{id}/report?format=md")).await;
+        assert_eq!(s, 200, "{id}: {body}");
+        assert!(body.contains(id.as_str()), "{id}: {body}");
+    }
+    assert_eq!(service.reports_kept(), REPORTS_KEPT);
+    let _ = std::fs::remove_dir_all(&dir);
+}

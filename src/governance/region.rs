@@ -2,6 +2,9 @@
 //! see every prefecture, prefecture users their own).
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
 
 use serde::Serialize;
 
@@ -11,6 +14,7 @@ use icsdrill_web::region::{RegionApi, RegionRole};
 
 use crate::governance::dates::{Day, day_of_ms};
 use crate::governance::registry::{self, CadenceRules, DrillResult, Rollup};
+use crate::governance::report::Report;
 use crate::store::{Database, Store};
 
 /// Each enterprise's drills, newest first.
@@ -213,10 +217,14 @@ pub struct EnterprisePage {
     pub entered: Vec<registry::Activity>,
 }
 
-/// Whether enterprise `id` is registered within `scope` (a prefecture; `None`: the region):
+/// Enterprise `id` if it is registered within `scope` (a prefecture; `None`: the region):
 /// what a prefecture user may see of it, its page and its reports.
-fn registered_within(reg: &registry::Registry, id: &str, scope: Option<&str>) -> bool {
-    reg.enterprises.iter().any(|e| e.id == id && scope.is_none_or(|p| e.prefecture == p))
+fn registered_within<'a>(
+    reg: &'a registry::Registry,
+    id: &str,
+    scope: Option<&str>,
+) -> Option<&'a registry::Enterprise> {
+    reg.enterprises.iter().find(|e| e.id == id && scope.is_none_or(|p| e.prefecture == p))
 }
 
 /// The page of enterprise `id` on `today`, if it is registered within `scope`.
@@ -227,7 +235,7 @@ pub fn enterprise_from(
     id: &str,
 ) -> Result<Option<EnterprisePage>> {
     let mut reg = store.registry()?;
-    if !registered_within(&reg, id, scope) {
+    if registered_within(&reg, id, scope).is_none() {
         return Ok(None);
     }
     let findings = store.findings(id)?;
@@ -284,12 +292,58 @@ pub fn enterprise_from(
 /// The regional view over a database.
 pub struct RegionService {
     db: Database,
+    /// The after-action reports last asked for, so that reading one in the other language or
+    /// format does not replay the whole drill again.
+    reports: Mutex<LruCache<ReportKey, Arc<Report>>>,
+}
+
+/// Most reports kept: a report is a few hundred KiB at most; its replay is seconds of CPU.
+pub const REPORTS_KEPT: usize = 8;
+
+/// What a stored report depends on: a drill that is over never changes, but its enterprise's
+/// registered name and level (which the report is written under) can.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ReportKey {
+    drill: String,
+    team: String,
+    name: String,
+    level: u8,
 }
 
 impl RegionService {
     /// Serves `db`.
     pub fn new(db: Database) -> RegionService {
-        RegionService { db }
+        let kept = std::num::NonZeroUsize::new(REPORTS_KEPT).expect("a report kept");
+        RegionService { db, reports: Mutex::new(LruCache::new(kept)) }
+    }
+
+    /// How many replayed reports are kept (at most `REPORTS_KEPT`).
+    pub fn reports_kept(&self) -> usize {
+        self.reports.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// The report of `team` in the drill `record` (over), kept or replayed; whether it was kept.
+    fn team_report(
+        &self,
+        store: &dyn Store,
+        enterprise: &registry::Enterprise,
+        record: &crate::store::DrillRecord,
+        team: &crate::store::TeamRecord,
+    ) -> Result<(Arc<Report>, bool)> {
+        let key = ReportKey {
+            drill: record.id.clone(),
+            team: team.id.clone(),
+            name: enterprise.name.clone(),
+            level: enterprise.level,
+        };
+        let kept = self.reports.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+        if let Some(r) = kept {
+            return Ok((r, true));
+        }
+        // Replayed without the lock: another report can be read meanwhile.
+        let r = Arc::new(crate::governance::report::of_team(store, record, team, None)?);
+        self.reports.lock().unwrap_or_else(|e| e.into_inner()).put(key, r.clone());
+        Ok((r, false))
     }
 
     fn store(&self) -> Result<Box<dyn Store>> {
@@ -344,9 +398,9 @@ impl RegionApi for RegionService {
             .ok_or_else(|| ServiceError::BadRequest("format must be html, md or xlsx".into()))?;
         let store = self.store().map_err(ServiceError::internal)?;
         let registry = store.registry().map_err(ServiceError::internal)?;
-        if !registered_within(&registry, id, scope) {
+        let Some(enterprise) = registered_within(&registry, id, scope) else {
             return Err(ServiceError::NotFound(format!("no enterprise `{}` here", id.escape_debug())));
-        }
+        };
         // A drill of the enterprise's (an exam is a trainee's, not an enterprise's).
         let found = store.drill(drill).map_err(ServiceError::internal)?;
         let Some((record, team)) = found
@@ -365,7 +419,7 @@ impl RegionApi for RegionService {
                 "the drill is still running: its report is written when it is over".into(),
             ));
         }
-        let r = report::of_team(&*store, &record, &team, None).map_err(ServiceError::internal)?;
+        let (r, _) = self.team_report(&*store, enterprise, &record, &team).map_err(ServiceError::internal)?;
         let lang = if form.zh { Lang::Zh } else { Lang::En };
         let bytes = report::render(&r, format, lang).map_err(ServiceError::internal)?;
         Ok((format.content_type(), bytes))
