@@ -160,6 +160,12 @@ async fn chromium_team_console_action_report_and_scoreboard() {
         "{seen}"
     );
     assert_eq!(seen["faceplate_zh"], "量程", "{seen}");
+    let labels: Vec<&str> =
+        seen["mimic_labels_zh"].as_array().unwrap().iter().map(|l| l.as_str().unwrap_or_default()).collect();
+    assert!(labels.len() > 3, "{seen}");
+    let chinese = |l: &&str| l.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    assert!(labels.iter().all(chinese), "the diagram's accessible names in Chinese: {labels:?}");
+    assert!(labels[1].starts_with("LIT-101 "), "an instrument by its tag and name: {labels:?}");
     let interlock = &seen["interlock"];
     assert_eq!(interlock["title"], "IL-101 — interlock on LSHH-101", "{seen}");
     assert!(

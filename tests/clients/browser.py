@@ -196,6 +196,10 @@ with failing(driver, f"{out}/failure.png"):
     seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,button,a,span,p,legend,figcaption",
                                         "#team,#mimic,#endpoints tbody,#card,#log,.uplot,#myactions,#hints li,#injects")
     seen["faceplate_zh"] = faceplate(driver)["rows"][0][0]
+    # A screen reader names the diagram and its symbols in the page's language too.
+    seen["mimic_labels_zh"] = driver.execute_script(
+        "return [document.querySelector('#mimic svg'), document.getElementById('v-lit101').closest('[data-fp]'),"
+        " ...document.querySelectorAll('#mimic .equip, #mimic .sis')].map(e => e.getAttribute('aria-label'))")
     refused_text = lambda d: d.execute_script(f"return document.querySelector('{refused}').textContent")
     try:  # Redrawn in Chinese at the language switch or the next update.
         wait.until(lambda d: "✗ 请" in refused_text(d))

@@ -88,6 +88,8 @@ function applyLang() {
   document.querySelectorAll(".i18n").forEach(e => e.textContent = e.dataset[lang] || e.dataset.en);
   document.querySelectorAll(".colon").forEach(e => e.textContent = colon());
   document.querySelectorAll("[data-i18n-label]").forEach(e => e.setAttribute("aria-label", tr(e.dataset.i18nLabel)));
+  // Names the server wrote in both languages (the process diagram's symbols).
+  document.querySelectorAll("[data-label-zh]").forEach(e => e.setAttribute("aria-label", lang === "zh" ? e.dataset.labelZh : e.dataset.labelEn));
   document.querySelectorAll("[data-i18n-placeholder]").forEach(e => e.setAttribute("placeholder", tr(e.dataset.i18nPlaceholder)));
   const b = $("#lang"); if (b) b.textContent = tr("lang");
 }

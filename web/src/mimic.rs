@@ -70,8 +70,8 @@ pub fn svg(s: &Scenario) -> String {
     let flows = s.flows(&eq);
     let at = layout(s, &eq, &flows);
     let mut out = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="hmi" viewBox="0 0 {w} {h}" style="width:100%;max-width:{w}px;height:auto" role="group" aria-label="{}"><defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0 L8 4 L0 8 Z" class="arrowhead"/></marker></defs><rect class="bg" width="{w}" height="{h}"/>"#,
-        esc(&s.meta.title.en),
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="hmi" viewBox="0 0 {w} {h}" style="width:100%;max-width:{w}px;height:auto" role="group"{}><defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0 L8 4 L0 8 Z" class="arrowhead"/></marker></defs><rect class="bg" width="{w}" height="{h}"/>"#,
+        aria(&s.meta.title),
         w = at.width,
         h = at.height,
     );
@@ -303,9 +303,9 @@ fn equipment(out: &mut String, s: &Scenario, e: &Equipment, name: &EquipmentName
     let (top, left) = (y - VH, x - VW);
     let _ = write!(
         out,
-        r#"<g class="equip" data-fp="{}" tabindex="0" role="button" aria-label="{}">"#,
+        r#"<g class="equip" data-fp="{}" tabindex="0" role="button"{}>"#,
         esc(&fp.to_string()),
-        esc(&name.tag.en)
+        aria(&tagged(&name.tag, &name.name))
     );
     match gauge {
         Some(g) => {
@@ -361,7 +361,7 @@ fn instrument(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
     let fp = sensor_faceplate(s, i);
     let _ = write!(
         out,
-        r#"<g class="inst" data-fp="{}" tabindex="0" role="button" aria-label="{tag}"><rect class="hit" x="{}" y="{}" width="150" height="30"/><circle cx="{x}" cy="{y}" r="9"/><rect id="al-{id}" class="alm" x="{}" y="{}" width="14" height="14" visibility="hidden"/><text id="alt-{id}" class="almt" x="{}" y="{}" text-anchor="middle"></text><text class="tag" x="{}" y="{}">{tag}</text><text id="v-{id}" class="value" x="{}" y="{}">–</text><text class="unit" x="{}" y="{}">{unit}</text><text id="sp-{id}" class="sp" x="{}" y="{}"></text></g>"#,
+        r#"<g class="inst" data-fp="{}" tabindex="0" role="button"{label}><rect class="hit" x="{}" y="{}" width="150" height="30"/><circle cx="{x}" cy="{y}" r="9"/><rect id="al-{id}" class="alm" x="{}" y="{}" width="14" height="14" visibility="hidden"/><text id="alt-{id}" class="almt" x="{}" y="{}" text-anchor="middle"></text><text class="tag" x="{}" y="{}">{tag}</text><text id="v-{id}" class="value" x="{}" y="{}">–</text><text class="unit" x="{}" y="{}">{unit}</text><text id="sp-{id}" class="sp" x="{}" y="{}"></text></g>"#,
         esc(&fp.to_string()),
         x - 12.0,
         y - 14.0,
@@ -377,6 +377,7 @@ fn instrument(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
         y + 11.0,
         x + 60.0,
         y - 2.0,
+        label = aria(&tagged(&same(&tag_of_name(&sn.name, &sn.id)), &sn.name)),
         tag = esc(&tag_of_name(&sn.name, &sn.id)),
         // A switch shows ON or OFF, in no unit.
         unit = match sn.kind {
@@ -438,13 +439,14 @@ fn actuator(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt, label: Label
         "fail": a.fail, "plc": driver, "stroke_s": a.stroke_s});
     let _ = write!(
         out,
-        r#"<g id="g-{id}" class="act {kind}" data-fp="{}" tabindex="0" role="button" aria-label="{tag}"><rect class="hit" x="{}" y="{}" width="50" height="50"/>{shape}<text class="tag" x="{tx}" y="{}" text-anchor="{anchor}">{tag}</text><text id="a-{id}" class="pos" x="{tx}" y="{}" text-anchor="{anchor}">–</text></g>"#,
+        r#"<g id="g-{id}" class="act {kind}" data-fp="{}" tabindex="0" role="button"{label}><rect class="hit" x="{}" y="{}" width="50" height="50"/>{shape}<text class="tag" x="{tx}" y="{}" text-anchor="{anchor}">{tag}</text><text id="a-{id}" class="pos" x="{tx}" y="{}" text-anchor="{anchor}">–</text></g>"#,
         esc(&fp.to_string()),
         x - 25.0,
         y - 25.0,
         if below { y + 24.0 } else { y - 15.0 },
         if below { y + 37.0 } else { y + 21.0 },
         id = esc(&a.id),
+        label = aria(&tagged(&same(&tag), &a.name)),
         tag = esc(&tag),
     );
 }
@@ -463,7 +465,7 @@ fn interlock(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
         "need": il.need, "voters": il.voters.len().max(1), "delay_s": il.delay_s});
     let _ = write!(
         out,
-        r#"<g class="sis" data-fp="{}" tabindex="0" role="button" aria-label="{tag}"><rect class="hit" x="{}" y="{}" width="150" height="24"/><path id="i-{id}" class="ok" d="M{x} {} L{} {y} L{x} {} L{} {y} Z"/><text class="tag" x="{}" y="{}">{tag}</text><text id="is-{id}" class="state" x="{}" y="{}"></text></g>"#,
+        r#"<g class="sis" data-fp="{}" tabindex="0" role="button"{label}><rect class="hit" x="{}" y="{}" width="150" height="24"/><path id="i-{id}" class="ok" d="M{x} {} L{} {y} L{x} {} L{} {y} Z"/><text class="tag" x="{}" y="{}">{tag}</text><text id="is-{id}" class="state" x="{}" y="{}"></text></g>"#,
         esc(&fp.to_string()),
         x - 12.0,
         y - 12.0,
@@ -476,6 +478,7 @@ fn interlock(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
         x + 80.0,
         y + 4.0,
         id = esc(&il.id),
+        label = aria(&tagged(&same(&il.id.to_uppercase()), &name)),
         tag = esc(&il.id.to_uppercase()),
     );
 }
@@ -545,6 +548,29 @@ fn analog_range(k: SensorKind) -> (f64, f64) {
 /// A device's tag (`Text::tag_or`).
 fn tag_of_name(name: &Text, id: &str) -> String {
     name.tag_or(id).to_string()
+}
+
+/// What a symbol is called, in each language: its tag, then its name where the name does not
+/// begin with the tag already (`FWP-101 feed-water pump`, `T-101 储罐`; `汽包` alone where the
+/// Chinese tag is the name).
+fn tagged(tag: &Text, name: &Text) -> Text {
+    let one = |tag: &str, name: &str| match (tag, name) {
+        (tag, "") => tag.to_string(),
+        (tag, name) if name.starts_with(tag) => name.to_string(),
+        (tag, name) => format!("{tag} {name}"),
+    };
+    Text { en: one(&tag.en, &name.en), zh: one(&tag.zh, &name.zh) }
+}
+
+/// A tag, the same in both languages.
+fn same(tag: &str) -> Text {
+    Text { en: tag.to_string(), zh: tag.to_string() }
+}
+
+/// A symbol's accessible name in the page's language: English as served, each language's in
+/// `data-label-*` for the page to switch to (`applyLang`).
+fn aria(t: &Text) -> String {
+    format!(r#" aria-label="{en}" data-label-en="{en}" data-label-zh="{}""#, esc(&t.zh), en = esc(&t.en))
 }
 
 #[cfg(test)]
