@@ -362,6 +362,10 @@ async fn chromium_an_exam_console_shows_the_tasks_then_the_grade() {
     let shown: Vec<String> =
         api.tasks.iter().map(|t| format!("{:.1} / {}", t.points.unwrap(), t.max)).collect();
     assert_eq!(seen["ended_cells"], serde_json::json!(shown), "{seen}");
+    // The proctor sees the grade the trainee does, and no drill score while it runs.
+    let proctor = |total: &str| serde_json::json!({"total": total, "board": false, "standings": false});
+    assert_eq!(seen["proctor_live"], proctor("Points are given when the exam ends."), "{seen}");
+    assert_eq!(seen["proctor_ended"], proctor(&verdict), "{seen}");
     let below: Vec<&str> = r.areas.iter().filter(|a| a.below).map(|a| a.area.as_str()).collect();
     assert!(!below.is_empty() && seen["below"] == serde_json::json!(below), "{seen}");
     assert_eq!(seen["axe"], serde_json::json!([]), "{seen}");

@@ -23,7 +23,14 @@ def call(path, who, body=None):
 seen = {}
 cells = lambda d: [r.find_element(By.CSS_SELECTOR, "td.num").text for r in d.find_elements(By.CSS_SELECTOR, "#exam tbody tr[data-task]")]
 driver, wait = chromium(1366, 800, "en-GB")
+total = lambda d: d.find_element(By.CSS_SELECTOR, f"#teams section[data-team='{team}'] [data-total]").text
+# The proctor's console: no drill score, scoreboard or standings in an exam.
+proctor = lambda d: {"total": total(d), "board": d.find_element(By.ID, "h-board").is_displayed(),
+                     "standings": d.find_element(By.CSS_SELECTOR, "a[href^='/api/drill/standings']").is_displayed()}
 with failing(driver, f"{out}/exam-console-failure.png"):
+    driver.get(f"{base}/instructor?token={instructor}")
+    wait.until(lambda d: total(d) != "")
+    seen["proctor_live"] = proctor(driver)
     driver.get(f"{base}/team/{team}?token={token}")
     wait.until(lambda d: d.find_element(By.ID, "exam-section").is_displayed() and len(cells(d)) > 0)
     wait.until(lambda d: d.find_element(By.ID, "exam-head").text.startswith("Time left"))
@@ -41,6 +48,9 @@ with failing(driver, f"{out}/exam-console-failure.png"):
     seen["below"] = [r.get_attribute("data-area") for r in driver.find_elements(By.CSS_SELECTOR, "#exam tbody tr[data-area].bad")]
     seen["axe"] = accessibility(driver)
     driver.save_screenshot(f"{out}/exam-console-en.png")
+    driver.get(f"{base}/instructor?token={instructor}")
+    wait.until(lambda d: "PASSED" in total(d))
+    seen["proctor_ended"] = proctor(driver)
 driver.quit()
 driver, wait = chromium(390, 844, "zh-CN")
 with failing(driver, f"{out}/exam-console-zh-failure.png"):

@@ -14,6 +14,21 @@ const what = k => lang === "zh" && WHAT_ZH[k] ? WHAT_ZH[k] : k;
 async function instructorPage() {
   const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
   const title = () => { if (info) $("#title").textContent = info.name === info.title.en ? txt(info.title) : info.name + " — " + txt(info.title); };
+  // An exam is graded by its tasks, at its end: the proctor sees no drill score, board or
+  // standings, and each trainee's grade once the exam is over.
+  const exam = !!info && info.mode === "exam";
+  document.body.classList.toggle("exam", exam);
+  for (const e of [$("#h-board").closest("section"), $("a[href^='/api/drill/standings']"), $("header a[href='/']")]) if (e) e.hidden = exam;
+  const grades = new Map();
+  const examGrade = (t, over) => {
+    if (!over) return tr("exam_graded_at_end");
+    const r = grades.get(t.id);
+    if (r === undefined) {
+      grades.set(t.id, null);
+      api(`/api/teams/${encodeURIComponent(t.id)}/exam`).then(v => { grades.set(t.id, v.result || undefined); if (last) render(last); }).catch(() => grades.delete(t.id));
+    }
+    return r ? `${r.total.toFixed(1)} / ${r.max} — ${tr(r.passed ? "exam_passed" : "exam_failed")}` : "…";
+  };
   if (info) { title(); $("#inject-teams").innerHTML = info.teams.map(t => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join(""); }
   document.querySelectorAll("[data-control]").forEach(b => b.addEventListener("click", async () => {
     if (b.dataset.control === "end" && !confirm(tr("confirm_end"))) return;
@@ -74,7 +89,7 @@ async function instructorPage() {
     for (const t of o.teams) {
       const card = document.querySelector(`#teams section[data-team="${CSS.escape(t.id)}"]`);
       if (!card) continue;
-      card.querySelector("[data-total]").textContent = t.score.total.toFixed(1);
+      card.querySelector("[data-total]").textContent = exam ? examGrade(t, ["hot_wash", "ended"].includes(o.phase)) : t.score.total.toFixed(1);
       // What the team's console shows as a communication failure, said here too.
       const lost = (t.comms_lost || []).length ? ` · ${tr("comm_fail")}${colon()}${t.comms_lost.join(", ")}` : "";
       // A contest: the team's flags solved, and those of other teams it submitted (a sign of
