@@ -153,6 +153,18 @@ fn a_signed_bundle_that_replays_is_accepted_and_anything_else_is_rejected_with_i
         }
         assert!(started.elapsed() < std::time::Duration::from_secs(10), "{last:?}");
     }
+    // A drill that had not ended (killed, or still running when bundled), signed as it was:
+    // no drill done. Its installation refuses to export it in the first place.
+    let mut running = body(&b);
+    running.drill.phase = icsdrill_drill::Phase::Live;
+    match import(&bundle::sign(&running, &key).unwrap()).0 {
+        Err(r @ Rejection::NotOver(..)) => assert_eq!(r.code(), "not_over", "{r}"),
+        other => panic!("{other:?}"),
+    }
+    let mut killed = enterprise_drill(&base.join("killed"), "ent-k1", "dushanzi");
+    killed.set_phase("ent-k1", icsdrill_drill::Phase::Live).unwrap();
+    let refused = bundle::export(&killed, "ent-k1", &key).map(|_| ()).unwrap_err().to_string();
+    assert!(refused.contains("not over (phase live)") && refused.contains("--resume ent-k1"), "{refused}");
     // Nothing rejected left a trace.
     let (_, store) = import(&unsigned);
     assert!(store.drills().unwrap().is_empty());

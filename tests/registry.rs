@@ -721,7 +721,7 @@ async fn an_internal_error_answers_with_its_request_id_and_no_internals() {
 }
 
 #[test]
-fn a_drill_on_record_counts_in_its_year_and_for_its_enterprise_the_day_it_runs() {
+fn a_drill_on_record_counts_in_its_year_and_for_its_enterprise_the_day_it_ends() {
     let dir = std::env::temp_dir().join(format!("icsdrill-rollup-today-{}", std::process::id()));
     let mut store = seeded_store(&dir);
     let today = parse("2026-11-26").unwrap();
@@ -746,6 +746,12 @@ fn a_drill_on_record_counts_in_its_year_and_for_its_enterprise_the_day_it_runs()
         .create_drill(&record, &[TeamRecord { id: "b".into(), name: "b".into(), token: "t".into() }])
         .unwrap();
     store.save_score("d-today", "b", 100, 650.0, r#"{"alerts":4}"#).unwrap();
+    // While it runs (or if its server was killed and it never ended) it is no drill done.
+    let r = icsdrill::governance::region::rollup_from(&store, today, None).unwrap();
+    assert_eq!(r.years[&2026].drills, before.years[&2026].drills, "a drill counts once it has ended");
+    let b = r.enterprises.iter().find(|e| e.enterprise.id == "b").unwrap();
+    assert_ne!(b.due.iter().find(|d| d.kind == "drill").unwrap().last, Some(today));
+    store.set_phase("d-today", icsdrill_drill::Phase::Ended).unwrap();
     let r = icsdrill::governance::region::rollup_from(&store, today, None).unwrap();
     assert_eq!(r.years[&2026].drills, before.years[&2026].drills + 1, "today's drill counts in its year");
     let b = r.enterprises.iter().find(|e| e.enterprise.id == "b").unwrap();
@@ -937,5 +943,52 @@ async fn the_region_keeps_the_reports_it_replayed_within_its_bound() {
         assert!(body.contains(id.as_str()), "{id}: {body}");
     }
     assert_eq!(service.reports_kept(), REPORTS_KEPT);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The registry records what was done: no date after today, and a level verified again at the
+/// same level leaves its obligations' clock where it was (a review made an overdue drill, test
+/// and assessment due a year later).
+#[test]
+fn records_are_never_dated_ahead_and_a_review_of_the_level_keeps_what_is_overdue() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-registry-dates-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let header = "id,name,prefecture,industry,class,level,verified_by,verified_on\n";
+    let row = |on: &str| {
+        format!("{header}ds,独山子石化,karamay,petrochemical,networked_industrial,3,region,{on}\n")
+    };
+    std::fs::write(dir.join("ahead.csv"), row("2099-03-01")).unwrap();
+    let o = icsdrill(&["registry", "import", dir.join("ahead.csv").to_str().unwrap()], &dir);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("row 2, column verified_on: 2099-03-01 is after"), "{err}");
+    std::fs::write(dir.join("in.csv"), row("2024-03-01")).unwrap();
+    let o =
+        icsdrill(&["registry", "import", dir.join("in.csv").to_str().unwrap(), "--date", "2024-03-01"], &dir);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let overdue = |dir: &std::path::Path| {
+        let out = String::from_utf8(icsdrill(&["registry", "list"], dir).stdout).unwrap();
+        out.matches("OVERDUE").count()
+    };
+    assert_eq!(overdue(&dir), 3, "drill, compliance test and risk assessment overdue");
+    for args in [
+        ["registry", "record", "ds", "compliance_test", "--date", "2099-01-01"],
+        ["registry", "level", "ds", "3", "--date", "2099-01-01"],
+        ["registry", "change", "ds", "new unit", "--date", "2099-01-01"],
+    ] {
+        let o = icsdrill(&args, &dir);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains("2099-01-01 is after today"), "{args:?}: {err}");
+    }
+    assert_eq!(overdue(&dir), 3, "nothing recorded");
+    // A review at the same level: in its history, the clock unchanged.
+    let o = icsdrill(&["registry", "level", "ds", "3", "--reason", "annual review"], &dir);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && out.contains("count from 2024-03-01 as before"), "{out}");
+    assert_eq!(overdue(&dir), 3, "a review makes nothing on time");
+    // A new level is a new clock.
+    let o = icsdrill(&["registry", "level", "ds", "2", "--reason", "scope reduced"], &dir);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(overdue(&dir), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }

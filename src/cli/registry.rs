@@ -169,6 +169,17 @@ fn day(arg: Option<&str>) -> Result<dates::Day> {
     }
 }
 
+/// The date something was done (`--date`, default today): not after today, or a record of a
+/// test in 2031 would keep an enterprise on time until 2033.
+fn done_on(arg: Option<&str>) -> Result<dates::Day> {
+    let date = day(arg)?;
+    let today = dates::today();
+    if date > today {
+        bail!("{date} is after today ({today}): the registry records what was done, and when");
+    }
+    Ok(date)
+}
+
 fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
     match out {
         Some(p) => super::write_atomic(p, bytes),
@@ -209,7 +220,7 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
             if !store.registry()?.enterprises.iter().any(|e| e.id == enterprise) {
                 bail!("no enterprise `{enterprise}` in the registry");
             }
-            let date = day(date.as_deref())?;
+            let date = done_on(date.as_deref())?;
             store.add_activity(&Activity { enterprise, kind, date, reference })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -239,7 +250,7 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
             if !store.registry()?.enterprises.iter().any(|e| e.id == enterprise) {
                 bail!("no enterprise `{enterprise}` in the registry");
             }
-            let date = day(date.as_deref())?;
+            let date = done_on(date.as_deref())?;
             store.add_major_change(&MajorChange { enterprise, date, note })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -260,7 +271,7 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
 
 /// `registry import`: enterprises from a CSV or xlsx file, all or none.
 fn import(file: &std::path::Path, date: Option<&str>, at: &Location) -> Result<ExitCode> {
-    let date = day(date)?;
+    let date = done_on(date)?;
     let size = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?.len();
     if size > registry::MAX_IMPORT_BYTES {
         bail!(
@@ -275,7 +286,7 @@ fn import(file: &std::path::Path, date: Option<&str>, at: &Location) -> Result<E
     } else {
         registry::csv_rows(&String::from_utf8(bytes).context("the CSV file is not UTF-8")?)?
     };
-    match registry::validate_rows(&rows) {
+    match registry::validate_rows(&rows, date) {
         Ok(mut list) => {
             let mut store = open(at)?;
             // A file without installation keys keeps the keys on record.
@@ -349,13 +360,25 @@ fn regrade(
     let Some(old) = reg.enterprises.iter().find(|e| e.id == enterprise) else {
         bail!("no enterprise `{enterprise}` in the registry");
     };
-    let date = day(date)?;
+    let date = done_on(date)?;
+    if date < old.verified_on {
+        bail!("{date} is before {enterprise}'s level was last verified ({})", old.verified_on);
+    }
     let verified_by = if level == 3 { "region" } else { "prefecture" };
-    let e = registry::Enterprise { level, verified_by: verified_by.into(), verified_on: date, ..old.clone() };
+    // The same level verified again is in its history, but its obligations' clock goes on
+    // from when the level was first verified: a review does not make an overdue drill on time.
+    let verified_on = if level == old.level { old.verified_on } else { date };
+    let e = registry::Enterprise { level, verified_by: verified_by.into(), verified_on, ..old.clone() };
     let change =
         registry::LevelChange { enterprise: enterprise.clone(), date, from: old.level, to: level, reason };
     store.regrade(&e, &change)?;
-    println!("{enterprise}: level {} -> {level}, verified by the {verified_by}", old.level);
+    if level == old.level {
+        println!(
+            "{enterprise}: level {level} verified again by the {verified_by} on {date}; its obligations count from {verified_on} as before"
+        );
+    } else {
+        println!("{enterprise}: level {} -> {level}, verified by the {verified_by}", old.level);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

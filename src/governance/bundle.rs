@@ -124,6 +124,9 @@ pub enum Rejection {
     /// A drill with this id is on record already.
     #[error("drill `{0}` is on record already")]
     Duplicate(String),
+    /// The drill had not ended when it was bundled.
+    #[error("drill `{0}` had not ended (phase {1}): only a drill played to its end counts")]
+    NotOver(String, String),
 }
 
 impl Rejection {
@@ -138,6 +141,7 @@ impl Rejection {
             Rejection::NotReproduced { .. } => "not_reproduced",
             Rejection::OtherRules(_) => "other_rules",
             Rejection::Duplicate(_) => "duplicate",
+            Rejection::NotOver(..) => "not_over",
         }
     }
 }
@@ -150,6 +154,17 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Bundle, Rejection> {
 /// The bundle of recorded drill `id`, signed with `key`. The record must replay to itself
 /// (`icsdrill replay`) first: a bundle states only what its inputs reproduce.
 pub fn export(store: &dyn Store, id: &str, key: &SigningKey) -> Result<Bundle> {
+    // A drill still running, or killed before it ended, is no drill done: its log stops where
+    // it stopped (a drill killed at 4 s was accepted as the year's drill, scored above every
+    // drill played to its end).
+    if let Some((record, _)) = store.drill(id)?
+        && !record.phase.is_over()
+    {
+        return Err(Error::Invalid(format!(
+            "drill {id} is not over (phase {}): a drill still running or stopped before its end is not exported; resume it (`icsdrill serve --resume {id}`) and end it first",
+            record.phase
+        )));
+    }
     let (record, verdicts) = crate::store::replay::verify(store, id)?;
     if let Some(v) = verdicts.iter().find(|v| !v.matches()) {
         return Err(Error::Invalid(format!(
@@ -312,6 +327,9 @@ pub fn import(
                 }));
             }
         }
+    }
+    if !body.drill.phase.is_over() {
+        return Ok(Err(Rejection::NotOver(body.drill.id.clone(), body.drill.phase.to_string())));
     }
     if store.drill(&body.drill.id)?.is_some() {
         return Ok(Err(Rejection::Duplicate(body.drill.id.clone())));

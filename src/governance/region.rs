@@ -79,13 +79,15 @@ fn counted_drills<'a>(
 
 /// Notes drill `d` of `date` as a drill activity of `team` when the team is a registered
 /// enterprise, the drill is an emergency drill (regional or enterprise: a contest or an exam
-/// is listed with the enterprise's drills but is not the drill the policy asks for), and
-/// nobody entered it by hand already; whether the team is registered.
+/// is listed with the enterprise's drills but is not the drill the policy asks for) played to
+/// its end, and nobody entered it by hand already; whether the team is registered.
 fn note_drill(reg: &mut registry::Registry, team: &str, d: &crate::store::DrillRecord, date: Day) -> bool {
     if !reg.enterprises.iter().any(|e| e.id == team) {
         return false;
     }
-    if !d.mode.drills_an_enterprise() {
+    // A drill still running, or stopped before its end (a server killed at 4 s), is listed
+    // but is not the drill done that cadence counts.
+    if !d.mode.drills_an_enterprise() || !d.phase.is_over() {
         return true;
     }
     let drill = d.id.as_str();
@@ -102,7 +104,7 @@ fn note_drill(reg: &mut registry::Registry, team: &str, d: &crate::store::DrillR
     true
 }
 
-/// The registry with every drill on record (past its briefing: run here, or imported as a
+/// The registry with every drill on record played to its end (run here, or imported as a
 /// verified bundle) counted as a drill of each registered enterprise among its teams, as the
 /// regional view counts them: what the command line's cadence and plan read too.
 pub fn registry_with_drills(store: &dyn Store) -> Result<registry::Registry> {

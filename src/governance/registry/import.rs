@@ -37,8 +37,9 @@ impl std::fmt::Display for RowError {
     }
 }
 
-/// Validates the rows of a registry file (first row: the header, any column order).
-pub fn validate_rows(rows: &[Vec<String>]) -> Result<Vec<Enterprise>, Vec<RowError>> {
+/// Validates the rows of a registry file (first row: the header, any column order) imported
+/// on `today`: a level is not verified after it.
+pub fn validate_rows(rows: &[Vec<String>], today: Day) -> Result<Vec<Enterprise>, Vec<RowError>> {
     let mut errors = Vec::new();
     let Some(header) = rows.first() else {
         return Err(vec![RowError { row: 1, column: "-".into(), message: "the file is empty".into() }]);
@@ -118,6 +119,10 @@ pub fn validate_rows(rows: &[Vec<String>]) -> Result<Vec<Enterprise>, Vec<RowErr
             );
         }
         let verified_on = match dates::parse(&cell("verified_on")) {
+            Ok(d) if d > today => {
+                err("verified_on", format!("{d} is after the import's date ({today})"));
+                d
+            }
             Ok(d) => d,
             Err(e) => {
                 err("verified_on", e.to_string());
