@@ -171,6 +171,29 @@ async fn kill_9_loses_no_acknowledged_input_and_the_drill_resumes_and_replays() 
     let (ok, out) = replay(&dir, &id);
     assert!(ok, "{out}");
     assert_eq!(out.matches("identical").count(), 2, "{out}");
+    // It replays as far as it went, and says it went no further.
+    assert!(out.contains("the drill is not over (phase live): its record stops at a t = "), "{out}");
+    // A killed drill is no drill done: no report, no findings tracked (a re-test against half
+    // a log), no bundle for the region, until it is resumed and ends.
+    let cli = |args: &[&str]| {
+        let o =
+            Command::new(env!("CARGO_BIN_EXE_icsdrill")).args(args).args(["--data-dir", d]).output().unwrap();
+        (
+            o.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
+        )
+    };
+    let bundle = dir.join("killed.bundle.json");
+    let bundle = bundle.to_str().unwrap();
+    for args in [vec!["report", &id], vec!["findings", &id], vec!["bundle", "export", &id, "--out", bundle]] {
+        let (ok, out) = cli(&args);
+        assert!(
+            !ok && out.contains("is not over (phase live)") && out.contains("--resume"),
+            "{args:?}: {out}"
+        );
+    }
+    let (ok, out) = cli(&["drills"]);
+    assert!(ok && out.contains("its server stopped before its end"), "{out}");
 
     // Restart: the drill resumes paused, with the same tokens and everything it had.
     let resume = [
@@ -337,6 +360,7 @@ async fn replay_exits_1_on_a_tampered_log_and_reports_take_configured_deadlines(
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
     drill.step(3000).await;
+    drill.control(Control::End).unwrap();
     let id = drill.id.clone();
     server.shutdown().await.unwrap();
     let (ok, out) = replay(&dir, &id);

@@ -433,6 +433,10 @@ async fn recorded_in_mode(dir: &std::path::Path, source: &str, team: &str, mode:
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
     drill.step(end).await;
+    // Ended, as its time running out ends it live: a drill is reported and tracked once over.
+    if !drill.phase().is_over() {
+        drill.control(Control::End).unwrap();
+    }
     let id = drill.id.clone();
     server.shutdown().await.unwrap();
     id

@@ -20,6 +20,20 @@ pub(crate) fn run(drill: &str, at: &Location) -> Result<ExitCode> {
         record.seed,
         icsdrill::store::replay::rules_of(&record)
     );
+    // A drill stopped before its end replays to itself as far as it went: say how far.
+    if !record.phase.is_over() {
+        let reached: Vec<String> = loaded
+            .teams
+            .iter()
+            .map(|t| format!("{} t = {:.0} s", t.id, t.end as f64 / f64::from(loaded.scenario.tick_hz)))
+            .collect();
+        println!(
+            "the drill is not over (phase {}): its record stops at {}; `icsdrill serve --resume {}` continues it",
+            record.phase,
+            reached.join(", "),
+            record.id
+        );
+    }
     let mut ok = true;
     for v in &verdicts {
         println!(

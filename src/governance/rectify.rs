@@ -208,6 +208,14 @@ pub fn track_drill(
     if !record.mode.drills_an_enterprise() {
         return Ok(Vec::new());
     }
+    // Tracked once, at its end: tracking a drill midway re-tested the earlier findings against
+    // half a log and the drill's own end then found them tracked already.
+    if !record.phase.is_over() {
+        return Err(Error::Invalid(format!(
+            "drill {drill} is not over (phase {}): its findings are tracked when it ends (`icsdrill serve --resume {drill}` continues a drill that was stopped)",
+            record.phase
+        )));
+    }
     let loaded = crate::store::replay::load(&*store, &record, &teams, 0)?;
     let registry = store.registry()?;
     let mut out = Vec::new();

@@ -95,7 +95,7 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
         if !over {
             println!(
                 "icsdrill: drill {id} stopped before its end: `icsdrill serve --resume {id}` continues it; \
-                 its findings and any certificate come when it ends (`icsdrill findings {id}` records the findings now)",
+                 its findings, its report and any certificate come when it ends",
                 id = drill.id
             );
             return Ok(ExitCode::SUCCESS);
