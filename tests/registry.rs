@@ -971,6 +971,23 @@ fn records_are_never_dated_ahead_and_a_review_of_the_level_keeps_what_is_overdue
         out.matches("OVERDUE").count()
     };
     assert_eq!(overdue(&dir), 3, "drill, compliance test and risk assessment overdue");
+    // A prefecture by either name; one that does not exist is an error, not an empty list.
+    let o = icsdrill(&["registry", "list", "--prefecture", "克拉玛依市"], &dir);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("独山子石化"), "{o:?}");
+    let o = icsdrill(&["registry", "list", "--prefecture", "nowhere"], &dir);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success()
+            && err.contains("unknown prefecture `nowhere`: one of")
+            && err.contains("karamay"),
+        "{err}"
+    );
+    // A CSV for Excel on a Chinese desktop: a byte-order mark, or every Chinese name garbles.
+    for args in [&["registry", "export", "--format", "csv"][..], &["region", "rollup", "--format", "csv"][..]]
+    {
+        let o = icsdrill(args, &dir);
+        assert!(o.status.success() && o.stdout.starts_with("\u{feff}".as_bytes()), "{args:?}: {o:?}");
+    }
     for args in [
         ["registry", "record", "ds", "compliance_test", "--date", "2099-01-01"],
         ["registry", "level", "ds", "3", "--date", "2099-01-01"],

@@ -132,7 +132,7 @@ pub(crate) fn exam(cmd: ExamCmd, at: &Location) -> Result<ExitCode> {
             let store = at.create()?;
             let (header, rows) = exam::cohort_rows(&*store, cohort.as_deref())?;
             let bytes = match format.as_str() {
-                "csv" => icsdrill::governance::registry::to_csv(&header, &rows)?,
+                "csv" => icsdrill::governance::registry::to_csv_for_excel(&header, &rows)?,
                 "json" => serde_json::to_vec_pretty(
                     &rows
                         .iter()

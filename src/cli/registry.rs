@@ -199,7 +199,7 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
             let reg = open(at)?.registry()?;
             let rows = registry::export_rows(&reg.enterprises);
             let bytes = match format.as_str() {
-                "csv" => registry::to_csv(&registry::COLUMNS, &rows)?,
+                "csv" => registry::to_csv_for_excel(&registry::COLUMNS, &rows)?,
                 "xlsx" => {
                     if out.is_none() {
                         bail!("xlsx needs --out FILE");
@@ -310,8 +310,25 @@ fn import(file: &std::path::Path, date: Option<&str>, at: &Location) -> Result<E
     }
 }
 
+/// A `--prefecture` by its code or either of its names (克拉玛依市 and Karamay are `karamay`);
+/// an unknown one is an error that lists the codes.
+fn prefecture_arg(p: Option<String>) -> Result<Option<String>> {
+    let Some(p) = p else { return Ok(None) };
+    let p = p.trim();
+    match registry::prefectures().iter().find(|x| x.code == p || x.zh == p || x.en.eq_ignore_ascii_case(p)) {
+        Some(x) => Ok(Some(x.code.clone())),
+        None => {
+            let known: Vec<String> =
+                registry::prefectures().iter().map(|x| format!("{} ({})", x.code, x.zh)).collect();
+            bail!("unknown prefecture `{p}`: one of {}", known.join(", "))
+        }
+    }
+}
+
 /// `registry list`: enterprises with what is due next.
 fn list(prefecture: Option<String>, overdue: bool, today: Option<&str>, at: &Location) -> Result<ExitCode> {
+    // A prefecture no enterprise can be in listed nothing, as if it had none.
+    let prefecture = prefecture_arg(prefecture)?;
     let today = day(today)?;
     let store = open(at)?;
     let reg = icsdrill::governance::region::registry_with_drills(&*store)?;
@@ -464,11 +481,7 @@ pub(crate) fn default_scenario(industry: &str) -> &'static str {
 pub(crate) fn region(cmd: RegionCmd, at: &Location) -> Result<ExitCode> {
     match cmd {
         RegionCmd::Rollup { prefecture, format, out, today } => {
-            if let Some(p) = &prefecture
-                && !registry::prefectures().iter().any(|x| &x.code == p)
-            {
-                bail!("unknown prefecture `{p}`");
-            }
+            let prefecture = prefecture_arg(prefecture)?;
             let store = open(at)?;
             let r = icsdrill::governance::region::rollup_from(
                 &*store,
@@ -478,7 +491,7 @@ pub(crate) fn region(cmd: RegionCmd, at: &Location) -> Result<ExitCode> {
             let (header, rows) = registry::rollup_rows(&r);
             let bytes = match format.as_str() {
                 "json" => serde_json::to_vec_pretty(&r)?,
-                "csv" => registry::to_csv(&header, &rows)?,
+                "csv" => registry::to_csv_for_excel(&header, &rows)?,
                 "xlsx" => {
                     if out.is_none() {
                         bail!("xlsx needs --out FILE");
@@ -491,22 +504,9 @@ pub(crate) fn region(cmd: RegionCmd, at: &Location) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         RegionCmd::User { role, prefecture } => {
-            // A prefecture by its code or either of its names (克拉玛依市 is karamay).
-            let prefecture = prefecture.map(|p| {
-                let p = p.trim();
-                registry::prefectures()
-                    .iter()
-                    .find(|x| x.code == p || x.zh == p || x.en.eq_ignore_ascii_case(p))
-                    .map_or_else(|| p.to_string(), |x| x.code.clone())
-            });
+            let prefecture = prefecture_arg(prefecture)?;
             match (role.as_str(), &prefecture) {
-                ("region" | "trainer", None) => {}
-                ("prefecture", Some(p)) if registry::prefectures().iter().any(|x| &x.code == p) => {}
-                ("prefecture", Some(p)) => {
-                    let known: Vec<String> =
-                        registry::prefectures().iter().map(|x| format!("{} ({})", x.code, x.zh)).collect();
-                    bail!("unknown prefecture `{p}`: one of {}", known.join(", "))
-                }
+                ("region" | "trainer", None) | ("prefecture", Some(_)) => {}
                 _ => bail!("--role region, --role trainer, or --role prefecture --prefecture CODE"),
             }
             let token = icsdrill::drill::new_token();

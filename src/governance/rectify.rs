@@ -97,7 +97,7 @@ pub fn track(
     for old in known.iter().filter(|f| f.status != FindingStatus::Verified) {
         let mut history: Vec<serde_json::Value> = serde_json::from_str(&old.history).unwrap_or_default();
         let (verdict, status, finding) = match findings.iter().find(|f| f.id == old.id) {
-            Some(f) => (Verdict::StillOpen, FindingStatus::Open, serde_json::to_string(f)?),
+            Some(f) => (Verdict::StillOpen, FindingStatus::Open, still_open(f, old)?),
             None => {
                 let prior: serde_json::Value = serde_json::from_str(&old.finding).unwrap_or_default();
                 let retest: Vec<String> = prior["retest"]
@@ -118,8 +118,8 @@ pub fn track(
             enterprise: enterprise.to_string(),
             id: old.id.clone(),
             status,
-            // Still open: as this drill judged it (its deadline is the new finding's too).
-            severity: found.map_or(old.severity, |f| f.severity),
+            // Still open: as this drill judged it, but never less severe than before.
+            severity: found.map_or(old.severity, |f| f.severity.min(old.severity)),
             first_drill: old.first_drill.clone(),
             last_drill: drill.to_string(),
             finding,
@@ -151,6 +151,26 @@ pub fn track(
     }
     store.track(drill, enterprise, &rows)?;
     Ok(out)
+}
+
+/// Finding `f`, open before as `old` and found again: as this drill judged it (its evidence,
+/// its words), but never less severe, nor due later, than before. An unrectified hazard gets
+/// no more time because the attack went less far this time (a high finding due in 30 days
+/// became a low one due in 180).
+fn still_open(f: &Finding, old: &TrackedFinding) -> Result<String> {
+    let mut now = serde_json::to_value(f)?;
+    let before: serde_json::Value = serde_json::from_str(&old.finding).unwrap_or_default();
+    if old.severity < f.severity {
+        for k in ["severity", "grade"] {
+            if let Some(v) = before.get(k) {
+                now[k] = v.clone();
+            }
+        }
+    }
+    if let Some(days) = before["deadline_days"].as_u64() {
+        now["deadline_days"] = days.min(u64::from(f.deadline_days)).into();
+    }
+    Ok(serde_json::to_string(&now)?)
 }
 
 /// Whether a drill's attack `attempts` (step, had its effect, why not) re-tested finding `id`,
@@ -234,6 +254,7 @@ pub fn track_drill(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use icsdrill_judge::findings::Severity;
 
     fn attempt(step: &str, reason: RejectReason) -> SimEvent {
         let kind = EventKind::AttackAttempt {
@@ -281,6 +302,23 @@ mod tests {
         assert_eq!((row.first_drill.as_str(), row.status), ("d3", FindingStatus::Open));
         let history: serde_json::Value = serde_json::from_str(&row.history).expect("json");
         assert_eq!(history.as_array().map(Vec::len), Some(3), "d1, d2 and d3 in its history");
+        // Drill 4 finds it again, less severe and with more time: it keeps its tier and its
+        // due date, with drill 4's evidence.
+        let mut milder = again[0].clone();
+        let (tier, days) = (milder.severity, milder.deadline_days);
+        assert!(tier < Severity::Low && days > 0, "{tier:?} in {days} days");
+        (milder.severity, milder.deadline_days, milder.evidence) = (Severity::Low, days * 6, vec![42]);
+        let out = track(&mut store, ("d4", &s), "e", &[milder], &[]).expect("tracked");
+        assert!(out.iter().any(|o| o.id == "range:plc-t101" && o.verdict == Verdict::StillOpen), "{out:?}");
+        let row =
+            store.findings("e").expect("read").into_iter().find(|f| f.id == "range:plc-t101").expect("kept");
+        let kept: serde_json::Value = serde_json::from_str(&row.finding).expect("json");
+        assert_eq!(row.severity, tier);
+        assert_eq!(
+            (kept["severity"].as_str(), kept["deadline_days"].as_u64()),
+            (Some(tier.as_str()), Some(u64::from(days)))
+        );
+        assert_eq!((kept["evidence"][0].as_u64(), row.first_drill.as_str()), (Some(42), "d3"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -259,7 +259,7 @@ pub fn valid_key(key: &str) -> bool {
     key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-pub use crate::governance::tabular::{to_csv, to_xlsx};
+pub use crate::governance::tabular::{to_csv, to_csv_for_excel, to_xlsx};
 
 /// The registry as rows (`COLUMNS`).
 pub fn export_rows(enterprises: &[Enterprise]) -> Vec<Vec<String>> {
