@@ -178,8 +178,14 @@ fn a_scenario_brief_is_inert_in_every_text_format() {
     let sim = run(&std::sync::Arc::new(s.clone()), 1, 60.0, &[]);
     let ctx = plain_context("t");
     let r = report::build(&s, sim.events(), false, ctx);
+    // An ampersand that would begin a character reference stays text in Markdown too.
+    s.meta.brief.zh.push_str(" &lt;b&gt; &#60;i&#62;");
+    let r = report::build(&s, sim.events(), false, plain_context("t"));
     for format in [Format::Md, Format::Html] {
         let text = String::from_utf8(report::render(&r, format, Lang::Zh).unwrap()).unwrap();
+        assert!(!text.contains(" &lt;b&gt; &#60;i&#62;"), "{format:?}: {text}");
+        // A minute of an hour's scenario: the report says how long it was played.
+        assert!(text.contains(" 分钟（场景设计 60 分钟，提前结束）"), "{format:?}: {text}");
         assert!(!text.contains("<script>"), "{format:?}: {text}");
         // A Markdown link would be live in a viewer; in HTML the same text is only text.
         assert!(format != Format::Md || !text.contains("[x](javascript:"), "{text}");
@@ -218,10 +224,19 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     for report in [&r, &rd] {
         for c in report.score.components.iter().filter(|c| c.max > 0.0) {
             let line = format!("{}: {}", c.label.en, c.detail.en);
-            let listed = report.strengths.iter().chain(&report.improvements).any(|t| t.en == line);
+            let listed = report.strengths.iter().chain(&report.improvements).any(|t| t.en.starts_with(&line));
             assert!(listed, "`{line}` ({} of {}) in neither list", c.points, c.max);
         }
     }
+    // No trip is no strength when the attacker had bypassed the interlock (the idle team's
+    // plant ran without its protection): said among the improvements, first.
+    assert!(!r.strengths.iter().any(|t| t.en.starts_with("Trip avoided")), "{:?}", r.strengths);
+    assert!(
+        r.improvements[0].en.contains("the attacker had bypassed the safety interlocks of sis-01"),
+        "{:?}",
+        r.improvements
+    );
+    assert!(r.improvements[0].zh.contains("攻击者已旁路 sis-01 的安全联锁"), "{:?}", r.improvements);
     let html = String::from_utf8(report::render(&rd, Format::Html, Lang::En).unwrap()).unwrap();
     let mut kinds = 0;
     for e in defended.events() {
@@ -245,12 +260,9 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     let techniques: Vec<_> = r.merged.iter().flat_map(|m| &m.techniques).collect();
     assert!(!techniques.is_empty());
     for t in techniques {
-        // As Markdown writes it (`&` as an entity).
+        // As Markdown writes it: `&` as it is (`Point & Tag`; it read `Point &amp; Tag`).
         let names = t.names();
-        let names = icsdrill_engine::scenario::Text::new(
-            names.en.replace('&', "&amp;"),
-            names.zh.replace('&', "&amp;"),
-        );
+        assert!(!md_en.contains("&amp;"), "{md_en}");
         // The v18 id beside only where v19 renumbered the technique.
         let was = |open: &str, close: &str| {
             if t.v18 == t.v19 { String::new() } else { format!("{open}{}{close}", t.v18) }
@@ -408,7 +420,9 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     let row =
         |k: &str| overview.iter().find(|row| row[0] == k).unwrap_or_else(|| panic!("{k}: {overview:?}"));
     let total = format!("{:.1}", r.score.total);
-    assert_eq!(row("得分")[1], total);
+    // Out of what the parts could give (it gave the total alone).
+    let max: f64 = r.score.components.iter().map(|c| c.max.max(0.0)).sum();
+    assert_eq!(row("得分")[1], format!("{total} / {max:.0}"));
     // The score table's points are numbers a sheet can add up.
     let number = |v: &serde_json::Value| v.as_f64().map(|n| format!("{n:.1}"));
     assert_eq!(number(&row("总分")[1]).as_deref(), Some(total.as_str()));

@@ -317,6 +317,14 @@ pub(super) fn safety_violation(s: &Scenario, events: &[SimEvent], attacker_hosts
     None
 }
 
+/// The safety PLCs whose interlock bypass the attack set, once each (what a report says of a
+/// drill in which no interlock tripped because the attacker had disabled it).
+pub fn attack_bypassed(s: &Scenario, events: &[SimEvent]) -> Vec<String> {
+    let mut plcs: Vec<String> = attack_bypass_writes(s, events).into_keys().map(|(plc, _)| plc).collect();
+    plcs.dedup();
+    plcs
+}
+
 /// How many times the attack set each interlock bypass coil, by (PLC id, address).
 fn attack_bypass_writes(s: &Scenario, events: &[SimEvent]) -> std::collections::BTreeMap<(String, u16), u32> {
     let mut out = std::collections::BTreeMap::new();

@@ -16,6 +16,8 @@
 //! gated tasks whatever else they did.
 
 mod facts;
+
+pub use facts::attack_bypassed;
 mod tasks;
 mod texts;
 

@@ -9,8 +9,12 @@ use super::{Lang, Report, Words, overview_rows, words};
 /// team-written text (notifications, injects, ids, names) shows as written and does nothing.
 fn md_cell(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
+    for (i, c) in s.char_indices() {
         match c {
+            // An ampersand reads as one (`Point & Tag`, not `Point &amp; Tag` in the file);
+            // only where it would start a character reference is it escaped.
+            '&' if !entity_at(&s[i + 1..]) => o.push('&'),
+            '&' => o.push_str("\\&"),
             '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '!' | '#' | '~' => {
                 o.push('\\');
                 o.push(c);
@@ -22,6 +26,12 @@ fn md_cell(s: &str) -> String {
         }
     }
     o
+}
+
+/// Whether text after an `&` would make it a character reference (`amp;`, `#60;`, `#x3c;`).
+fn entity_at(rest: &str) -> bool {
+    let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '#').collect();
+    !name.is_empty() && rest[name.len()..].starts_with(';')
 }
 
 /// The report in Markdown (GitHub tables; every text escaped).

@@ -215,6 +215,8 @@ pub struct Report {
     pub trends: Vec<charts::Trend>,
     /// The simulated second the report ends at.
     pub end_s: f64,
+    /// The scenario's length in simulated seconds (a drill ended early stops before it).
+    pub planned_s: f64,
     /// The hidden hazards, one per stable id (as the rectification register keeps them).
     pub findings: Vec<Finding>,
     /// The same, merged by cause: what the report lists.
@@ -398,10 +400,14 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
     if plan_scored {
         objectives.push(objective("Follow the emergency response plan", "执行应急预案", &["response_plan"]));
     }
+    // No trip is no strength where the attacker had bypassed the interlocks that would have
+    // tripped: the plant ran without its protection (said among the improvements instead).
+    let bypassed = icsdrill_judge::exam::attack_bypassed(scenario, events);
+    let unprotected = |c: &icsdrill_judge::score::Component| c.key == "trip_avoided" && !bypassed.is_empty();
     let strengths = card
         .components
         .iter()
-        .filter(|c| c.max > 0.0 && c.points >= c.max * 0.9)
+        .filter(|c| c.max > 0.0 && c.points >= c.max * 0.9 && !unprotected(c))
         .map(|c| {
             Text::new(format!("{}: {}", c.label.en, c.detail.en), format!("{}：{}", c.label.zh, c.detail.zh))
         })
@@ -416,6 +422,16 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
             Text::new(format!("{}: {}", c.label.en, c.detail.en), format!("{}：{}", c.label.zh, c.detail.zh))
         })
         .collect();
+    if let Some(c) = card.components.iter().find(|c| unprotected(c)) {
+        let plcs = bypassed.join(", ");
+        improvements.insert(
+            0,
+            Text::new(
+                format!("{}: {}, but the attacker had bypassed the safety interlocks of {plcs}: the plant ran without its protection", c.label.en, c.detail.en),
+                format!("{}：{}，但攻击者已旁路 {plcs} 的安全联锁，装置在失去保护的情况下运行", c.label.zh, c.detail.zh),
+            ),
+        );
+    }
     let merged = icsdrill_judge::findings::merge(&findings);
     improvements.extend(
         merged
@@ -446,6 +462,7 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
         timeline: timeline(scenario, events),
         trends: charts::trends(scenario, events),
         end_s: end as f64 / f64::from(scenario.tick_hz),
+        planned_s: scenario.duration_ticks as f64 / f64::from(scenario.tick_hz),
         score: card,
         objectives,
         strengths,

@@ -170,6 +170,8 @@ pub(crate) fn overview_rows(r: &Report, l: Lang) -> Vec<(&'static str, String)> 
         ),
         (l.s("Security level", "安全等级"), format!("{}", c.level)),
         (l.s("Seed", "随机种子"), c.seed.to_string()),
+        // How long it was played: a drill ended early is judged over what it ran.
+        (l.s("Duration", "演练时长"), played(r, l)),
         // An exam's result is its grade.
         match &r.exam {
             Some(g) => (
@@ -181,10 +183,39 @@ pub(crate) fn overview_rows(r: &Report, l: Lang) -> Vec<(&'static str, String)> 
                     l.paren(if g.passed { l.s("passed", "通过") } else { l.s("not passed", "未通过") })
                 ),
             ),
-            None => (l.s("Score", "得分"), format!("{:.1}", r.score.total)),
+            // Out of what every scored part could give (a contest's flags, a penalty aside).
+            None => (
+                l.s("Score", "得分"),
+                format!(
+                    "{:.1} / {:.0}",
+                    r.score.total,
+                    r.score.components.iter().map(|c| c.max.max(0.0)).sum::<f64>()
+                ),
+            ),
         },
     ]);
     rows
+}
+
+/// How long the drill was played, in minutes of plant time, and of how long it was planned
+/// when it ended early.
+fn played(r: &Report, l: Lang) -> String {
+    let min = |s: f64| {
+        let m = s / 60.0;
+        if (m - m.round()).abs() < 0.05 { format!("{m:.0}") } else { format!("{m:.1}") }
+    };
+    let (end, planned) = (min(r.end_s), min(r.planned_s));
+    if r.end_s + 0.5 < r.planned_s {
+        match l {
+            Lang::En => format!("{end} min of the scenario's {planned} (ended early)"),
+            Lang::Zh => format!("{end} 分钟（场景设计 {planned} 分钟，提前结束）"),
+        }
+    } else {
+        match l {
+            Lang::En => format!("{end} min"),
+            Lang::Zh => format!("{end} 分钟"),
+        }
+    }
 }
 
 /// The drill score's heading: beside an exam's grade, it is for reference only.
