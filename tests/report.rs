@@ -174,12 +174,9 @@ fn a_scenario_brief_is_inert_in_every_text_format() {
     // A scenario arrives in an imported bundle: its brief is as untrusted as team text.
     let mut s = icsdrill_engine::Scenario::clone(&builtin("petrochem-tank-farm"));
     let payload = "<script>alert(1)</script> [x](javascript:alert(1)) | cell";
-    s.meta.brief = icsdrill_engine::scenario::Text::new(payload, payload);
-    let sim = run(&std::sync::Arc::new(s.clone()), 1, 60.0, &[]);
-    let ctx = plain_context("t");
-    let r = report::build(&s, sim.events(), false, ctx);
     // An ampersand that would begin a character reference stays text in Markdown too.
-    s.meta.brief.zh.push_str(" &lt;b&gt; &#60;i&#62;");
+    s.meta.brief = icsdrill_engine::scenario::Text::new(payload, format!("{payload} &lt;b&gt; &#60;i&#62;"));
+    let sim = run(&std::sync::Arc::new(s.clone()), 1, 60.0, &[]);
     let r = report::build(&s, sim.events(), false, plain_context("t"));
     for format in [Format::Md, Format::Html] {
         let text = String::from_utf8(report::render(&r, format, Lang::Zh).unwrap()).unwrap();
