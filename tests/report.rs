@@ -526,6 +526,23 @@ async fn rectification_a_fixed_finding_is_verified_by_the_next_drill() {
     assert_eq!(history.as_array().unwrap().len(), 2, "{history}");
     assert_eq!(history[1]["drill"], second.as_str());
     assert!(!history[1]["evidence"].as_array().unwrap().is_empty());
+    // The second drill's report says what it re-tested of the first's (it listed its own
+    // findings alone: an official read two hazards where eleven were open).
+    let (record, teams) = store.drill(&second).unwrap().unwrap();
+    let r = icsdrill::governance::report::of_team(&store, &record, &teams[0], None).unwrap();
+    let of = |id: &str| {
+        r.retested.iter().find(|x| x.id == id).map(|x| (x.verdict.as_str(), x.first_drill.as_str()))
+    };
+    assert_eq!(of("range:plc-t101"), Some(("verified", first.as_str())), "{:?}", r.retested);
+    assert_eq!(of("detect:overfill"), Some(("still_open", first.as_str())), "{:?}", r.retested);
+    assert_eq!(r.retested[0].verdict, "verified", "fixed ones first");
+    let md = String::from_utf8(report::render(&r, Format::Md, Lang::Zh).unwrap()).unwrap();
+    assert!(md.contains("### 既往隐患复核") && md.contains("（range:plc-t101） | "), "{md}");
+    assert!(md.contains("已复核整改：攻击路径再次执行，隐患未再出现"), "{md}");
+    // The first drill's report re-tested nothing.
+    let (record, teams) = store.drill(&first).unwrap().unwrap();
+    let r = icsdrill::governance::report::of_team(&store, &record, &teams[0], None).unwrap();
+    assert!(r.retested.is_empty(), "{:?}", r.retested);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

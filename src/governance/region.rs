@@ -303,13 +303,16 @@ pub struct RegionService {
 pub const REPORTS_KEPT: usize = 8;
 
 /// What a stored report depends on: a drill that is over never changes, but its enterprise's
-/// registered name and level (which the report is written under) can.
+/// registered name and level (which the report is written under) can, and its findings are
+/// tracked just after it ends.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct ReportKey {
     drill: String,
     team: String,
     name: String,
     level: u8,
+    /// Whether its findings were tracked (the report's re-test of earlier findings comes then).
+    tracked: bool,
 }
 
 impl RegionService {
@@ -337,6 +340,7 @@ impl RegionService {
             team: team.id.clone(),
             name: enterprise.name.clone(),
             level: enterprise.level,
+            tracked: store.tracked(&record.id, &team.id)?,
         };
         let kept = self.reports.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
         if let Some(r) = kept {

@@ -33,6 +33,10 @@ pub(super) fn html(r: &Report, l: Lang) -> String {
     html_overview(&mut o, r, l, &w);
     html_capabilities(&mut o, r, l, &w);
     html_findings(&mut o, r, l, &w);
+    if let Some(t) = super::tables::retested(r, l) {
+        let _ = write!(o, "<h3>{}</h3>", esc(w.retest));
+        html_table(&mut o, &t, None);
+    }
     html_plan(&mut o, r, l, &w);
     html_ids(&mut o, r, l, &w);
     o.push_str("<table class=\"signoff\"><tr>");

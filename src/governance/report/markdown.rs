@@ -41,6 +41,11 @@ pub(super) fn markdown(r: &Report, l: Lang) -> String {
     md_overview(&mut o, r, l, &w);
     md_capabilities(&mut o, r, l, &w);
     md_findings(&mut o, r, l, &w);
+    if let Some(t) = super::tables::retested(r, l) {
+        let _ = writeln!(o, "\n### {}\n", w.retest);
+        md_table(&mut o, &t);
+        o.push('\n');
+    }
     md_plan(&mut o, r, l, &w);
     md_ids(&mut o, r, l, &w);
     let _ = writeln!(o);

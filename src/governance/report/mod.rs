@@ -145,6 +145,19 @@ pub struct Context {
     pub challenges: usize,
 }
 
+/// A hidden hazard an earlier drill found, as this drill re-tested it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Retested {
+    /// Finding id.
+    pub id: String,
+    /// Its title.
+    pub title: Text,
+    /// The drill that found it (again, when it was reopened).
+    pub first_drill: String,
+    /// What this drill made of it: `verified`, `still_open`, `not_retested` or `reopened`.
+    pub verdict: String,
+}
+
 /// One objective and its rating.
 #[derive(Debug, Clone, Serialize)]
 pub struct Objective {
@@ -217,6 +230,9 @@ pub struct Report {
     pub end_s: f64,
     /// The scenario's length in simulated seconds (a drill ended early stops before it).
     pub planned_s: f64,
+    /// Earlier drills' hidden hazards of this enterprise as this drill re-tested them (复核),
+    /// from the rectification register: filled in for a recorded drill (`of_team`).
+    pub retested: Vec<Retested>,
     /// The hidden hazards, one per stable id (as the rectification register keeps them).
     pub findings: Vec<Finding>,
     /// The same, merged by cause: what the report lists.
@@ -463,6 +479,7 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
         trends: charts::trends(scenario, events),
         end_s: end as f64 / f64::from(scenario.tick_hz),
         planned_s: scenario.duration_ticks as f64 / f64::from(scenario.tick_hz),
+        retested: Vec::new(),
         score: card,
         objectives,
         strengths,
@@ -542,7 +559,7 @@ mod tables;
 mod words;
 mod xlsx;
 
-pub use stored::{of_team, recorded};
+pub use stored::{of_team, recorded, retested};
 pub(crate) use words::{
     Words, element_word, overview_rows, rating_legend, score_title, severity_word, sign_off, status_word,
     who_word, words,

@@ -1,6 +1,7 @@
 //! Reports of recorded drills: what `icsdrill report` writes, and the regional view serves to
 //! the officials of a drill's enterprise.
 
+use icsdrill_engine::scenario::Text;
 use icsdrill_engine::{Scenario, SimEvent};
 
 use super::{Context, Report, build};
@@ -53,5 +54,40 @@ pub fn of_team(
         .find(|e| e.id == team.id)
         .map(|e| TeamRecord { name: e.name.clone(), ..team.clone() });
     let log = loaded.teams[0].judged();
-    Ok(recorded(record, named.as_ref().unwrap_or(team), &loaded.scenario, log, level, deadlines))
+    let mut r = recorded(record, named.as_ref().unwrap_or(team), &loaded.scenario, log, level, deadlines);
+    r.retested = retested(store, &record.id, &team.id)?;
+    Ok(r)
+}
+
+/// The hidden hazards earlier drills found in `enterprise` that drill `drill` re-tested, from
+/// the rectification register (empty until the drill is tracked, at its end): verified fixed
+/// first, then those found again, then those the drill did not re-test.
+pub fn retested(store: &dyn Store, drill: &str, enterprise: &str) -> Result<Vec<super::Retested>> {
+    let order = ["verified", "reopened", "still_open", "not_retested"];
+    let mut out = Vec::new();
+    for f in store.findings(enterprise)? {
+        let history: Vec<serde_json::Value> = serde_json::from_str(&f.history).unwrap_or_default();
+        let Some(verdict) = history
+            .iter()
+            .find(|h| h["drill"] == drill)
+            .and_then(|h| h["verdict"].as_str())
+            .filter(|v| order.contains(v))
+        else {
+            continue;
+        };
+        let finding: serde_json::Value = serde_json::from_str(&f.finding).unwrap_or_default();
+        let title =
+            serde_json::from_value(finding["title"].clone()).unwrap_or_else(|_| Text::new(&f.id, &f.id));
+        // Reopened, its first drill is this one: the one that found it before is the one the
+        // history names first.
+        let first_drill = match verdict {
+            "reopened" => {
+                history.first().and_then(|h| h["drill"].as_str()).unwrap_or(&f.first_drill).to_string()
+            }
+            _ => f.first_drill.clone(),
+        };
+        out.push(super::Retested { id: f.id.clone(), title, first_drill, verdict: verdict.to_string() });
+    }
+    out.sort_by_key(|r| (order.iter().position(|o| *o == r.verdict), r.id.clone()));
+    Ok(out)
 }

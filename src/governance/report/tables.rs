@@ -110,3 +110,42 @@ pub(super) fn exam(r: &Report, l: Lang) -> Option<Table> {
         rows,
     })
 }
+
+/// Earlier drills' hidden hazards as this drill re-tested them (复核), when there are any.
+pub(super) fn retested(r: &Report, l: Lang) -> Option<Table> {
+    if r.retested.is_empty() {
+        return None;
+    }
+    let verdict = |v: &str| match v {
+        "verified" => l.s(
+            "verified fixed: the attack path ran and the hazard did not show",
+            "已复核整改：攻击路径再次执行，隐患未再出现",
+        ),
+        "reopened" => {
+            l.s("found again after it had been verified fixed: reopened", "整改复核后再次出现：重新打开")
+        }
+        "still_open" => l.s("found again: still open", "再次发现：仍未整改"),
+        _ => l.s(
+            "not re-tested (its attack path did not run): still open",
+            "未复核（攻击路径未执行）：仍未整改",
+        ),
+    };
+    Some(Table {
+        heads: vec![
+            l.s("Finding", "隐患"),
+            l.s("Found in drill", "发现于演练"),
+            l.s("This drill", "本次演练复核结果"),
+        ],
+        rows: r
+            .retested
+            .iter()
+            .map(|x| {
+                vec![
+                    format!("{}{}", l.pick(&x.title), l.paren(&x.id)),
+                    x.first_drill.clone(),
+                    verdict(&x.verdict).to_string(),
+                ]
+            })
+            .collect(),
+    })
+}

@@ -78,6 +78,8 @@ pub(crate) struct Words {
     pub(crate) charts: &'static str,
     pub(crate) findings: &'static str,
     pub(crate) plan: &'static str,
+    /// The heading of the re-test of earlier drills' findings.
+    pub(crate) retest: &'static str,
     pub(crate) ids: &'static str,
     pub(crate) score: &'static str,
 }
@@ -97,6 +99,7 @@ pub(crate) fn words(l: Lang) -> Words {
         ),
         findings: l.s("5. Findings (hidden hazards)", "五、发现的安全隐患"),
         plan: l.s("Appendix A. Improvement plan", "附录A 整改计划"),
+        retest: l.s("Re-test of earlier hidden hazards", "既往隐患复核"),
         ids: l.s("Appendix B. Identifiers", "附录B 标识对照"),
         score: l.s("Score", "得分"),
     }
