@@ -268,7 +268,12 @@ pub(crate) fn seeded_store(dir: &std::path::Path) -> SqliteStore {
         last_drill: "d2026".into(),
         finding: serde_json::json!({"deadline_days": days, "title": {"en": format!("Hazard {id}"), "zh": format!("隐患 {id}")}})
             .to_string(),
-        history: "[]".into(),
+        // Found in its first drill; a verified one was verified by d2026.
+        history: match status {
+            "verified" => serde_json::json!([{"drill": first, "verdict": "new"}, {"drill": "d2026", "verdict": "verified"}]),
+            _ => serde_json::json!([{"drill": first, "verdict": "new"}]),
+        }
+        .to_string(),
     }
     };
     store
@@ -640,6 +645,16 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
         "{body}"
     );
     assert_eq!(v["findings"][1]["status"], "verified", "{body}");
+    // Its closing date (关闭日期) and each drill's check of it (复核结果).
+    assert_eq!(v["findings"][1]["closed"], "2026-06-01", "{body}");
+    let checks: Vec<(&str, &str, &str)> = v["findings"][1]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["drill"].as_str().unwrap(), c["date"].as_str().unwrap(), c["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(checks, [("d2025", "2025-06-01", "new"), ("d2026", "2026-06-01", "verified")], "{body}");
+    assert_eq!(v["findings"][0]["closed"], serde_json::Value::Null, "open: {body}");
     // What was entered by hand, newest first; the drills on record are not listed twice.
     let entered: Vec<(&str, &str)> = v["entered"]
         .as_array()

@@ -539,6 +539,22 @@ async fn rectification_a_fixed_finding_is_verified_by_the_next_drill() {
     let md = String::from_utf8(report::render(&r, Format::Md, Lang::Zh).unwrap()).unwrap();
     assert!(md.contains("### 既往隐患复核") && md.contains("（range:plc-t101） | "), "{md}");
     assert!(md.contains("已复核整改：攻击路径再次执行，隐患未再出现"), "{md}");
+    // The register on the command line: each finding with the drill and day that found it,
+    // when it is due, and who owns the fix.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+        .args(["findings", &second, "--data-dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out.lines().find(|l| l.trim_start().starts_with("detect:overfill")).unwrap_or_default();
+    assert!(
+        line.contains(&format!("(found in {first} on "))
+            && line.contains(", due ")
+            && line.contains("; owner: "),
+        "{out}"
+    );
+    let line = out.lines().find(|l| l.trim_start().starts_with("range:plc-t101")).unwrap_or_default();
+    assert!(line.contains("verified") && !line.contains(", due "), "a closed finding is due no more: {out}");
     // The first drill's report re-tested nothing.
     let (record, teams) = store.drill(&first).unwrap().unwrap();
     let r = icsdrill::governance::report::of_team(&store, &record, &teams[0], None).unwrap();

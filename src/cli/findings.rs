@@ -21,7 +21,29 @@ pub(crate) fn run(
             let about = tracked.iter().find(|f| f.id == o.id).map_or_else(String::new, |f| {
                 let v: serde_json::Value = serde_json::from_str(&f.finding).unwrap_or_default();
                 let title = |l: &str| v["title"][l].as_str().unwrap_or_default().to_string();
-                format!("  [{}] {} / {}", f.severity.as_str(), title("en"), title("zh"))
+                // Found in which drill, and due when (open ones): what the register is for.
+                let found = store
+                    .drill(&f.first_drill)
+                    .ok()
+                    .flatten()
+                    .map(|(d, _)| icsdrill::governance::dates::day_of_ms(d.created_ms));
+                let due = match (f.status, found, v["deadline_days"].as_i64()) {
+                    (icsdrill::store::FindingStatus::Open, Some(day), Some(n)) => {
+                        format!(", due {}", day.add_days(n))
+                    }
+                    _ => String::new(),
+                };
+                let found = found.map_or_else(String::new, |d| format!(" on {d}"));
+                let owner = |l: &str| v["owner"][l].as_str().unwrap_or("—").to_string();
+                format!(
+                    "  [{}] {} / {}  (found in {}{found}{due}; owner: {} / {})",
+                    f.severity.as_str(),
+                    title("en"),
+                    title("zh"),
+                    f.first_drill,
+                    owner("en"),
+                    owner("zh")
+                )
             });
             println!("  {:<28} {:<15} -> {}{about}", o.id, o.verdict, o.status);
         }

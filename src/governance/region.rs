@@ -199,6 +199,21 @@ pub struct EnterpriseFinding {
     pub due: Option<Day>,
     /// Open past its due date.
     pub overdue: bool,
+    /// Verified fixed: the date of the drill that verified it (关闭日期).
+    pub closed: Option<Day>,
+    /// Each drill that looked at it, oldest first: what it made of it (复核结果).
+    pub checks: Vec<FindingCheck>,
+}
+
+/// One drill's look at a finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingCheck {
+    /// The drill.
+    pub drill: String,
+    /// Its date.
+    pub date: Option<Day>,
+    /// `new`, `still_open`, `not_retested`, `verified` or `reopened`.
+    pub verdict: String,
 }
 
 /// An enterprise's page: its roll-up row, its drills (oldest first, for the score trend) and
@@ -275,6 +290,18 @@ pub fn enterprise_from(
             let due = found.map(|d| d.add_days(v["deadline_days"].as_i64().unwrap_or(0)));
             let title = serde_json::from_value(v["title"].clone())
                 .unwrap_or_else(|_| icsdrill_engine::scenario::Text::new(f.id.clone(), f.id.clone()));
+            let history: Vec<serde_json::Value> = serde_json::from_str(&f.history).unwrap_or_default();
+            let checks: Vec<FindingCheck> = history
+                .iter()
+                .filter_map(|h| {
+                    let drill = h["drill"].as_str()?.to_string();
+                    let date = drill_days.get(&drill).copied();
+                    Some(FindingCheck { drill, date, verdict: h["verdict"].as_str()?.to_string() })
+                })
+                .collect();
+            let closed = (f.status == crate::store::FindingStatus::Verified)
+                .then(|| checks.iter().rev().find(|c| c.verdict == "verified").and_then(|c| c.date))
+                .flatten();
             EnterpriseFinding {
                 id: f.id.clone(),
                 title,
@@ -284,6 +311,8 @@ pub fn enterprise_from(
                 found,
                 due,
                 overdue: f.status != crate::store::FindingStatus::Verified && due.is_some_and(|d| today > d),
+                closed,
+                checks,
             }
         })
         .collect();
