@@ -1024,3 +1024,31 @@ fn records_are_never_dated_ahead_and_a_review_of_the_level_keeps_what_is_overdue
     assert_eq!(overdue(&dir), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A roll-up of a past day (a year's report) counts what was on record then: no drill,
+/// finding or activity after it, a finding verified after it still open.
+#[test]
+fn a_rollup_of_a_past_day_counts_what_was_on_record_then() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-rollup-asof-{}", std::process::id()));
+    let store = seeded_store(&dir);
+    let now = icsdrill::governance::region::rollup_from(&store, parse("2026-11-26").unwrap(), None).unwrap();
+    let then = icsdrill::governance::region::rollup_from(&store, parse("2025-12-31").unwrap(), None).unwrap();
+    assert_eq!(now.years.get(&2026).map(|y| y.drills), Some(2), "{:?}", now.years);
+    assert!(
+        then.years.get(&2026).is_none_or(|y| y.drills == 0),
+        "no 2026 drill at the end of 2025: {:?}",
+        then.years
+    );
+    let ent = |r: &icsdrill::governance::registry::Rollup, id: &str| {
+        r.enterprises.iter().find(|e| e.enterprise.id == id).unwrap().clone()
+    };
+    // c drilled only in 2026; a's last drill then was 2025's.
+    assert!(ent(&then, "c").last_drill.is_none());
+    assert_eq!(ent(&then, "a").last_drill.map(|d| d.drill), Some("d2025".to_string()));
+    // a's findings: alarm:z was found in 2026; range:y was verified fixed in 2026, open then.
+    assert_eq!((now.totals.verified_findings, then.totals.verified_findings), (1, 0));
+    let open =
+        |r: &icsdrill::governance::registry::Rollup| ent(r, "a").totals.open_findings.iter().sum::<usize>();
+    assert_eq!((open(&now), open(&then)), (2, 2), "now path:x and alarm:z; then path:x and range:y");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -133,7 +133,8 @@ pub(crate) enum RegionCmd {
         /// Output file (standard output when absent; not for xlsx).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// As of this date (default: today).
+        /// As of this date (default: today): a past day counts only what was on record then
+        /// (drills, activities and findings up to it; a finding verified later as open).
         #[arg(long)]
         today: Option<String>,
     },

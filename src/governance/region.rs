@@ -132,8 +132,9 @@ pub const CADENCE_SETTING: &str = "cadence";
 /// The roll-up on `today`, for one prefecture or the whole region.
 pub fn rollup_from(store: &dyn Store, today: Day, scope: Option<&str>) -> Result<Rollup> {
     let mut reg = store.registry()?;
-    let findings = store.all_findings()?;
-    let (drill_days, all) = drill_results(store, &mut reg)?;
+    let mut findings = store.all_findings()?;
+    let (mut drill_days, mut all) = drill_results(store, &mut reg)?;
+    as_of(today, &mut reg, &mut findings, &mut drill_days, &mut all);
     // Each enterprise's latest drill of its own plant with a stored score (a contest's or an
     // exam's score and alerts are no measure of the enterprise).
     let results: BTreeMap<String, DrillResult> = all
@@ -153,6 +154,38 @@ pub fn rollup_from(store: &dyn Store, today: Day, scope: Option<&str>) -> Result
         })
         .collect();
     Ok(registry::rollup(&reg, &findings, &drill_days, &results, &cadence_rules(store)?, today, scope))
+}
+
+/// What was on record on `today`: a roll-up of a past day (`--today 2025-12-31`, a year's
+/// report) counts no drill, activity or finding after it, and a finding verified after it as
+/// still open. On the real today nothing is after it.
+fn as_of(
+    today: Day,
+    reg: &mut registry::Registry,
+    findings: &mut Vec<crate::store::TrackedFinding>,
+    drill_days: &mut BTreeMap<String, Day>,
+    all: &mut ByEnterprise,
+) {
+    let after = |drill: &str, days: &BTreeMap<String, Day>| days.get(drill).is_some_and(|d| *d > today);
+    findings.retain(|f| !after(&f.first_drill, drill_days));
+    for f in findings.iter_mut().filter(|f| f.status == crate::store::FindingStatus::Verified) {
+        let history: Vec<serde_json::Value> = serde_json::from_str(&f.history).unwrap_or_default();
+        let verified_then = history
+            .iter()
+            .filter(|h| h["verdict"] == "verified")
+            .filter_map(|h| h["drill"].as_str())
+            .any(|d| !after(d, drill_days));
+        if !verified_then {
+            f.status = crate::store::FindingStatus::Open;
+        }
+    }
+    reg.activities.retain(|a| a.date <= today);
+    reg.level_changes.retain(|c| c.date <= today);
+    reg.major_changes.retain(|m| m.date <= today);
+    for drills in all.values_mut() {
+        drills.retain(|d| d.date <= today);
+    }
+    drill_days.retain(|_, d| *d <= today);
 }
 
 /// One drill of an enterprise, for its page.
