@@ -244,7 +244,8 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
             assert!(!html.contains(kind), "{kind}: an input kind in the report");
         }
     }
-    assert!(kinds > 3 && html.contains("Isolated Engineering workstation"), "{html}");
+    // A host named inside a sentence, as one writes it (it read "Isolated Engineering workstation").
+    assert!(kinds > 3 && html.contains("Isolated engineering workstation"), "{html}");
     // Whom the team told, in words, not as an id.
     let zh = String::from_utf8(report::render(&rd, Format::Html, Lang::Zh).unwrap()).unwrap();
     assert!(html.contains("Notified the duty officer") && !html.contains("duty_officer"), "{html}");

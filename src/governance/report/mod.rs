@@ -276,7 +276,7 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                     .and_then(|p| p.steps.iter().find(|x| x.id == *step))
                     .map(|x| x.name.clone());
                 let name = name.unwrap_or_else(|| Text::new(step.clone(), step.clone()));
-                let from = s.label(host);
+                let from = narrate::mid_sentence(s.label(host));
                 let why = reason.map(icsdrill_engine::RejectReason::words);
                 (
                     "attacker",
@@ -353,7 +353,8 @@ fn input_line(s: &Scenario, input: &SimInput, refused: Option<RejectReason>) -> 
         }
         SimInput::RevealHint { .. } => ("team", Text::new("Took a hint", "使用提示")),
         SimInput::ReportIncident(icsdrill_engine::IncidentReport { technique, asset, .. }) => {
-            let (t, a) = (icsdrill_engine::attack::technique(technique), s.label(asset));
+            let (t, a) =
+                (icsdrill_engine::attack::technique(technique), narrate::mid_sentence(s.label(asset)));
             let t = t.map_or_else(
                 || Text::new(technique.clone(), technique.clone()),
                 |t| {

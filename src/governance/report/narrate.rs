@@ -4,6 +4,20 @@
 use icsdrill_engine::scenario::{AlarmLevel, Scenario, Text};
 use icsdrill_engine::{PlcMode, SimInput};
 
+/// A name put into an English sentence: a common noun capitalised as a title loses its
+/// capital (`from office workstation`, not `from Office workstation`); a tag or an acronym
+/// keeps it (`DMZ historian replica`, `T-101 tank PLC`). Chinese is as it is.
+pub(super) fn mid_sentence(name: Text) -> Text {
+    let mut c = name.en.chars();
+    let en = match (c.next(), c.next()) {
+        (Some(first), Some(second)) if first.is_ascii_uppercase() && second.is_ascii_lowercase() => {
+            format!("{}{}", first.to_ascii_lowercase(), &name.en[1..])
+        }
+        _ => name.en,
+    };
+    Text { en, zh: name.zh }
+}
+
 /// An alarm level in words.
 pub(super) fn level(l: AlarmLevel) -> Text {
     match l {
@@ -17,10 +31,12 @@ pub(super) fn level(l: AlarmLevel) -> Text {
 /// A team's action in words (`None`: not a defender action).
 pub(super) fn action(s: &Scenario, input: &SimInput) -> Option<Text> {
     let l = |id: &str| s.label(id);
+    // A host's name runs inside the sentence; a conduit's (`Supervisory → Control`) is a name.
+    let host = |id: &str| mid_sentence(s.label(id));
     let t = |en: String, zh: String| Some(Text::new(en, zh));
     match input {
-        SimInput::BlockSource { conduit, host } => {
-            let (c, h) = (l(conduit), l(host));
+        SimInput::BlockSource { conduit, host: id } => {
+            let (c, h) = (l(conduit), host(id));
             t(format!("Blocked {} on the {} conduit", h.en, c.en), format!("在{}通道阻断{}", c.zh, h.zh))
         }
         SimInput::AllowFunctions { conduit, functions } => {
@@ -42,16 +58,16 @@ pub(super) fn action(s: &Scenario, input: &SimInput) -> Option<Text> {
             let c = l(conduit);
             t(format!("Reset the {} conduit's rules", c.en), format!("恢复{}通道策略", c.zh))
         }
-        SimInput::IsolateHost { host } => {
-            let h = l(host);
+        SimInput::IsolateHost { host: id } => {
+            let h = host(id);
             t(format!("Isolated {} from the network", h.en), format!("将{}隔离出网络", h.zh))
         }
-        SimInput::RestoreHost { host } => {
-            let h = l(host);
+        SimInput::RestoreHost { host: id } => {
+            let h = host(id);
             t(format!("Reconnected {}", h.en), format!("恢复{}网络连接", h.zh))
         }
-        SimInput::ReimageHost { host } => {
-            let h = l(host);
+        SimInput::ReimageHost { host: id } => {
+            let h = host(id);
             t(format!("Re-imaged {}", h.en), format!("重装{}系统", h.zh))
         }
         SimInput::SetMode { plc, mode } => {
