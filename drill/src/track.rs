@@ -182,6 +182,7 @@ pub fn visible_to_team(e: &SimEvent) -> bool {
         | EventKind::AlarmRaised { .. }
         | EventKind::AlarmCleared { .. }
         | EventKind::InterlockTripped { .. }
+        | EventKind::InterlockDefeated { .. }
         | EventKind::InterlockReset { .. }
         | EventKind::IdsAlert { .. }
         | EventKind::ProgramChanged { .. }

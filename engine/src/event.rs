@@ -158,6 +158,16 @@ pub enum EventKind {
         /// Measured value that tripped it.
         value: f64,
     },
+    /// An interlock's trip condition was met while it was bypassed: no trip, the process went
+    /// on without its protection (once an episode, until the condition clears).
+    InterlockDefeated {
+        /// PLC id.
+        plc: String,
+        /// Interlock id.
+        interlock: String,
+        /// Measured value that would have tripped it.
+        value: f64,
+    },
     /// A tripped interlock was reset.
     InterlockReset {
         /// PLC id.
@@ -400,6 +410,7 @@ impl EventKind {
             EventKind::AlarmRaised { .. } => "alarm_raised",
             EventKind::AlarmCleared { .. } => "alarm_cleared",
             EventKind::InterlockTripped { .. } => "interlock_tripped",
+            EventKind::InterlockDefeated { .. } => "interlock_defeated",
             EventKind::InterlockReset { .. } => "interlock_reset",
             EventKind::LimitExceeded { .. } => "limit_exceeded",
             EventKind::LimitCleared { .. } => "limit_cleared",

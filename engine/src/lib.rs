@@ -53,6 +53,10 @@ pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 /// restored with the coil still set do not), and hazards by cause; a drill that damaged the
 /// plant earns nothing for trips avoided (the interlock was bypassed, not spared); a missed
 /// response-plan step is a general hazard (一般, medium), a late one low.
-pub const RULES: u32 = 2;
+///
+/// 3: an interlock whose trip condition is met while it is bypassed logs `interlock_defeated`
+/// (once an episode), and a drill with one earns nothing for trips avoided (a team that let
+/// the attacker bypass the interlock out-scored one that kept it and took the trip).
+pub const RULES: u32 = 3;
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

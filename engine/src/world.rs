@@ -65,6 +65,9 @@ pub struct FieldBus {
     pub measured: Vec<f64>,
     /// Latched interlock trips, by `InterlockIdx`.
     pub tripped: Vec<bool>,
+    /// Interlocks whose trip condition is met while they are bypassed (no trip), by
+    /// `InterlockIdx`: one `InterlockDefeated` event an episode.
+    pub defeated: Vec<bool>,
     /// Active alarm levels by `AlarmIdx`, one bit per `AlarmLevel::ALL` entry.
     pub alarm_active: Vec<u8>,
     /// Acknowledged alarms by `AlarmIdx` (cleared when the alarm comes on again).
@@ -461,6 +464,7 @@ fn field_bus(s: &Scenario, values: &[f64]) -> FieldBus {
         forced: vec![None; s.actuators.len()],
         measured,
         tripped: vec![false; s.interlocks.len()],
+        defeated: vec![false; s.interlocks.len()],
         alarm_active: vec![0; s.alarms.len()],
         alarm_acked: vec![false; s.alarms.len()],
         alarm_since: vec![None; s.alarms.len()],

@@ -382,6 +382,19 @@ impl Scan<'_> {
             }
         }
         let bypassed = def.bypass.is_some_and(|b| self.coil(plc, b));
+        // Demanded while bypassed: said once, until the demand goes away.
+        let defeated = !tripped && condition && bypassed;
+        if defeated && !self.bus.defeated[il.ix()] {
+            self.log.push(
+                self.tick,
+                EventKind::InterlockDefeated {
+                    plc: self.def.id.clone(),
+                    interlock: def.id.clone(),
+                    value: round4(x),
+                },
+            );
+        }
+        self.bus.defeated[il.ix()] = defeated;
         if !tripped && condition && !bypassed {
             for (c, v) in &def.set_coils {
                 plc.memory.coils[self.def.coil_addr(*c)] = *v;

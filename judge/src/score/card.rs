@@ -249,9 +249,10 @@ impl Scorer {
         [
             part(
                 "trip_avoided",
-                texts::trips(self.trips, self.damage > 0),
-                // A trip the attack prevented (a bypassed interlock, then damage) was not avoided.
-                if self.trips == 0 && self.damage == 0 { p.trip_avoided } else { 0.0 },
+                texts::trips(self.trips, self.damage > 0, self.defeated),
+                // A trip a bypass prevented (its condition met, no trip; then, maybe, damage)
+                // was not avoided: the plant ran without its protection.
+                if self.trips == 0 && self.damage == 0 && self.defeated == 0 { p.trip_avoided } else { 0.0 },
                 p.trip_avoided,
             ),
             part(

@@ -179,6 +179,8 @@ pub struct Scorer {
     first_contain: Option<u64>,
     first_recover_after_effect: Option<u64>,
     trips: usize,
+    /// Interlock demands a bypass defeated (`InterlockDefeated`).
+    defeated: usize,
     damage: usize,
     destructive: usize,
     hints: Vec<String>,
@@ -270,6 +272,7 @@ impl Scorer {
             first_contain: None,
             first_recover_after_effect: None,
             trips: 0,
+            defeated: 0,
             damage: 0,
             destructive: 0,
             hints: Vec::new(),
@@ -379,6 +382,7 @@ impl Scorer {
                 self.tripped_now += 1;
                 self.set_down(tick);
             }
+            EventKind::InterlockDefeated { .. } => self.defeated += 1,
             EventKind::InterlockReset { .. } => {
                 self.tripped_now = self.tripped_now.saturating_sub(1);
                 self.set_down(tick);

@@ -72,11 +72,20 @@ pub(super) fn took(minutes: f64, target_minutes: f64) -> Text {
     )
 }
 
-pub(super) fn trips(n: usize, damaged: bool) -> (Text, Text) {
+pub(super) fn trips(n: usize, damaged: bool, defeated: usize) -> (Text, Text) {
     let detail = if n == 0 && damaged {
         Text::new(
             "no safety trip, but the plant was damaged: a safety function that failed avoided nothing",
             "安全联锁未动作，但设备已损坏：安全功能失效不算避免停车",
+        )
+    } else if n == 0 && defeated > 0 {
+        Text::new(
+            format!(
+                "no safety trip, but {defeated} interlock demands met a bypass: the plant ran without its protection"
+            ),
+            format!(
+                "安全联锁未动作，但有 {defeated} 次联锁动作条件因旁路未能动作：装置在失去保护的情况下运行"
+            ),
         )
     } else {
         Text::new(format!("{n} safety trips"), format!("安全联锁动作 {n} 次"))

@@ -312,6 +312,16 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                 let i = s.label(interlock);
                 ("plant", Text::new(format!("{} tripped", i.en), format!("{}动作", i.zh)))
             }
+            EventKind::InterlockDefeated { interlock, .. } => {
+                let i = s.label(interlock);
+                (
+                    "plant",
+                    Text::new(
+                        format!("{}: trip condition met, but bypassed: no trip", i.en),
+                        format!("{}：已达联锁动作条件，但因旁路未动作", i.zh),
+                    ),
+                )
+            }
             EventKind::Damage { var, .. } => {
                 let v = s.label(var);
                 ("plant", Text::new(format!("Damage: {}", v.en), format!("设备损坏：{}", v.zh)))
