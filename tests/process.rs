@@ -114,7 +114,49 @@ fn bad_setpoint_with_bypassed_interlock_causes_damage() {
             |k| matches!(k, EventKind::InterlockTripped { interlock, .. } if interlock == r.interlock),
         );
         assert_eq!(trip, None, "{}: a bypassed interlock tripped:\n{why}", r.scenario);
+        // Its demand met the bypass before the damage: logged once a bypass, and no credit
+        // for the trip it did not make.
+        let defeated: Vec<u64> = ev
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::InterlockDefeated { interlock, .. } if interlock == r.interlock))
+            .map(|e| e.tick)
+            .collect();
+        assert!(
+            defeated.first().is_some_and(|t| Some(*t) <= damage) && defeated.len() == 1,
+            "{}: the bypassed interlock's demands {defeated:?} (damage at {damage:?}):\n{why}",
+            r.scenario
+        );
+        let card = icsdrill_judge::score::Scorer::score_log(&s, false, ev);
+        let trip = card.components.iter().find(|c| c.key == "trip_avoided").unwrap();
+        assert_eq!(trip.points, 0.0, "{}: {:?}", r.scenario, trip.detail);
     }
+}
+
+/// A bypass alone, with no demand on its interlock, costs no credit for trips avoided (a
+/// maintenance bypass is no failure); a demand it defeats does.
+#[test]
+fn a_bypass_alone_costs_no_trip_credit_but_a_demand_it_defeated_does() {
+    let r = &RECIPES[0];
+    let s = std::sync::Arc::new(builtin(r.scenario).without_attack());
+    let (sis, coil) = r.bypass;
+    // Scored just after the demand met the bypass (before any damage), or at the end.
+    let trip_points = |inputs: &[icsdrill_engine::TimedInput]| {
+        let sim = run(&s, 1, ATTACK_S, inputs);
+        let ev = sim.events();
+        let upto = ev
+            .iter()
+            .position(|e| matches!(e.kind, EventKind::InterlockDefeated { .. }))
+            .map_or(ev.len(), |i| i + 1);
+        let card = icsdrill_judge::score::Scorer::score_log_at(&s, false, &ev[..upto], ev[upto - 1].tick);
+        let c = card.components.iter().find(|c| c.key == "trip_avoided").unwrap().clone();
+        (c.points, c.max, c.detail.en)
+    };
+    let (points, max, detail) = trip_points(&[write_coil(50, sis, coil, true)]);
+    assert_eq!(points, max, "a bypass with no demand: {detail}");
+    let (plc, addr, raw) = r.write;
+    let (points, _, detail) = trip_points(&[write_coil(50, sis, coil, true), write_reg(100, plc, addr, raw)]);
+    assert_eq!(points, 0.0, "{detail}");
+    assert!(detail.contains("met a bypass"), "{detail}");
 }
 
 #[test]

@@ -159,7 +159,7 @@ pub enum EventKind {
         value: f64,
     },
     /// An interlock's trip condition was met while it was bypassed: no trip, the process went
-    /// on without its protection (once an episode, until the condition clears).
+    /// on without its protection (once a bypass, until the bypass comes off).
     InterlockDefeated {
         /// PLC id.
         plc: String,

@@ -55,7 +55,7 @@ pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 /// response-plan step is a general hazard (一般, medium), a late one low.
 ///
 /// 3: an interlock whose trip condition is met while it is bypassed logs `interlock_defeated`
-/// (once an episode), and a drill with one earns nothing for trips avoided (a team that let
+/// (once a bypass), and a drill with one earns nothing for trips avoided (a team that let
 /// the attacker bypass the interlock out-scored one that kept it and took the trip).
 pub const RULES: u32 = 3;
 pub use sim::{Sim, Summary};

@@ -65,8 +65,8 @@ pub struct FieldBus {
     pub measured: Vec<f64>,
     /// Latched interlock trips, by `InterlockIdx`.
     pub tripped: Vec<bool>,
-    /// Interlocks whose trip condition is met while they are bypassed (no trip), by
-    /// `InterlockIdx`: one `InterlockDefeated` event an episode.
+    /// Interlocks whose trip condition was met while they were bypassed (no trip), by
+    /// `InterlockIdx`, until the bypass comes off: one `InterlockDefeated` event a bypass.
     pub defeated: Vec<bool>,
     /// Active alarm levels by `AlarmIdx`, one bit per `AlarmLevel::ALL` entry.
     pub alarm_active: Vec<u8>,

@@ -382,7 +382,8 @@ impl Scan<'_> {
             }
         }
         let bypassed = def.bypass.is_some_and(|b| self.coil(plc, b));
-        // Demanded while bypassed: said once, until the demand goes away.
+        // Demanded while bypassed: said once a bypass (a noisy reading that crosses its trip
+        // level again and again is the one demand), until the bypass comes off.
         let defeated = !tripped && condition && bypassed;
         if defeated && !self.bus.defeated[il.ix()] {
             self.log.push(
@@ -394,7 +395,7 @@ impl Scan<'_> {
                 },
             );
         }
-        self.bus.defeated[il.ix()] = defeated;
+        self.bus.defeated[il.ix()] = bypassed && (self.bus.defeated[il.ix()] || defeated);
         if !tripped && condition && !bypassed {
             for (c, v) in &def.set_coils {
                 plc.memory.coils[self.def.coil_addr(*c)] = *v;

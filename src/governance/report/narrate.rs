@@ -156,7 +156,8 @@ mod tests {
         let s = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().load().unwrap();
         let host = &s.hosts[0];
         let a = action(&s, &SimInput::IsolateHost { host: host.id.clone() }).unwrap();
-        assert!(a.en.contains(&host.name.en) && !a.en.contains(&host.id), "{a:?}");
+        // By its name, as written inside a sentence (`office workstation`).
+        assert!(a.en.contains(&mid_sentence(host.name.clone()).en) && !a.en.contains(&host.id), "{a:?}");
         assert!(a.zh.contains(&host.name.zh), "{a:?}");
         let c = &s.conduits[0];
         let b = action(&s, &SimInput::ResetConduit { conduit: c.id.clone() }).unwrap();
