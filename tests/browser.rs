@@ -88,8 +88,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     // A refused action says why, in the console's language.
     let refused = |k: &str| seen[k].as_str().unwrap_or_default().to_string();
     assert!(refused("refused_action").ends_with("✗ malformed request"), "{seen}");
-    // Forms name conduits by their zones and alarms by their tags; the hazard form says what
-    // can be declared, and gives no answer as an example.
+    // Forms name conduits by their zones and alarms by their tags.
     let listed = |k: &str, text: &str| seen[k].as_array().unwrap().iter().any(|o| o.as_str() == Some(text));
     assert!(listed("conduit_options", "c-ent-dmz — Enterprise IT → IT/OT DMZ"), "{seen}");
     assert!(
@@ -100,8 +99,6 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert!(t["count"].as_u64() > Some(80), "{seen}");
     assert_eq!(t["t0855"], "T1692.001 Unauthorized Message: Command Message", "{seen}");
     assert_eq!(t["addressees"], serde_json::json!(["duty_officer", "management", "authority"]), "{seen}");
-    let placeholder = seen["hazard_placeholder"].as_str().unwrap();
-    assert!(placeholder.contains("conduit:ID") && !placeholder.contains("plc-t101"), "{seen}");
     // Another team's console says why it shows nothing, and does not retry as if the
     // connection were lost.
     assert!(seen["other_console"] == "login" || seen["other_console"] == "refused", "{seen}");
@@ -160,6 +157,13 @@ async fn chromium_team_console_action_report_and_scoreboard() {
         "{seen}"
     );
     assert_eq!(seen["faceplate_zh"], "量程", "{seen}");
+    // Alarm limits named as the alarm list names them (报警限 高高, not HI_HI).
+    let rows: Vec<&str> =
+        seen["faceplate_zh_rows"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    assert!(rows.contains(&"报警限 高高") && !rows.iter().any(|r| r.contains('_')), "{rows:?}");
+    // A drill's team declares no hazards: that is an exam's task.
+    let kinds = seen["kinds"].as_array().unwrap();
+    assert!(kinds.len() > 5 && !kinds.iter().any(|k| k == "declare_hazard"), "{kinds:?}");
     let labels: Vec<&str> =
         seen["mimic_labels_zh"].as_array().unwrap().iter().map(|l| l.as_str().unwrap_or_default()).collect();
     assert!(labels.len() > 3, "{seen}");
@@ -351,6 +355,9 @@ async fn chromium_an_exam_console_shows_the_tasks_then_the_grade() {
     );
     assert!(seen["live_head"].as_str().unwrap().starts_with("Time left 00:"), "{seen}");
     assert!(seen["rule"].as_str().unwrap().contains("60 %"), "{seen}");
+    // The hazard form says what can be declared, and gives no answer as an example.
+    let placeholder = seen["hazard_placeholder"].as_str().unwrap();
+    assert!(placeholder.contains("conduit:ID") && !placeholder.contains("plc-t101"), "{seen}");
     // The grade on the page is the API's, which is the certificate's (`grade_at` of the log).
     let api: icsdrill_drill::exam::ExamView = serde_json::from_value(seen["api"].clone()).unwrap();
     let r = api.result.expect("graded once ended");
@@ -677,8 +684,11 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     let findings = seen["ent_findings"].as_array().unwrap();
     assert!(!findings.is_empty(), "{seen}");
     assert!(
-        findings.iter().all(|f| ["未整改", "已复核整改"].contains(&f[2].as_str().unwrap())
-            && !f[4].as_str().unwrap().is_empty()),
+        // A closed one with the day it was closed (关闭日期) beside its status.
+        findings.iter().all(|f| {
+            let status = f[2].as_str().unwrap();
+            (status == "未整改" || status.starts_with("已复核整改 20")) && !f[4].as_str().unwrap().is_empty()
+        }) && findings.iter().any(|f| f[2].as_str().unwrap().starts_with("已复核整改 20")),
         "{seen}"
     );
     assert_eq!(seen["ent_untranslated"], serde_json::json!([]), "{seen}");
@@ -1137,4 +1147,16 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
     assert!(seen["comm"]["level"].as_str().unwrap().starts_with('?'), "{seen}");
     assert_eq!(seen["comm_zh"]["label"], "plc-t101 通信故障", "{seen}");
     server.shutdown().await.unwrap();
+}
+
+/// An interlock is named by the way it trips: the drum's low-low and high-high interlocks on
+/// one transmitter read the same ("LT-102 联锁" twice).
+#[test]
+fn interlocks_on_one_transmitter_are_told_apart_by_the_way_they_trip() {
+    let svg = icsdrill_web::mimic::svg(&builtin("power-drum-boiler"));
+    for name in
+        ["LT-102 低低联锁", "LT-102 高高联锁", "interlock on LT-102 low-low", "interlock on LT-102 high-high"]
+    {
+        assert!(svg.contains(name), "{name}");
+    }
 }

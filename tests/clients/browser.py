@@ -111,15 +111,6 @@ with failing(driver, f"{out}/failure.png"):
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#myactions li[data-kind=isolate_host]"))
     # Said by its name and what it acted on.
     assert "Isolate a host ews-01 ✓" in driver.find_element(By.ID, "myactions").text, driver.find_element(By.ID, "myactions").text
-    # An action the range refuses (a hazard id past its length) says why, in words.
-    Select(driver.find_element(By.ID, "kind")).select_by_value("declare_hazard")
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields input[name=id]"))
-    seen["hazard_placeholder"] = driver.find_element(By.CSS_SELECTOR, "#fields input[name=id]").get_attribute("placeholder")
-    driver.find_element(By.CSS_SELECTOR, "#fields input[name=id]").send_keys("range:" + "x" * 120)
-    driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]").click()
-    refused = "#myactions li[data-kind=declare_hazard]"
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, refused))
-    seen["refused_action"] = driver.execute_script(f"return document.querySelector('{refused}').textContent")
     # The report form offers the techniques by id and name; the notify form its addressees.
     seen["techniques"] = driver.execute_script(
         "const o = [...document.querySelectorAll('#techniques option')]; const t = o.find(x => x.value === 'T0855');"
@@ -141,6 +132,16 @@ with failing(driver, f"{out}/failure.png"):
     ticked = tick(driver)
     wait.until(lambda d: tick(d) > ticked + 10)
     seen["notify_sent"] = count(driver, "notify")
+    # An action the range refuses (an addressee past its length) says why, in words.
+    to = driver.find_element(By.CSS_SELECTOR, "#fields input[name=to]")
+    to.clear()
+    to.send_keys("x" * 80)
+    driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]").click()
+    refused_text = lambda d: d.execute_script(
+        "const l = [...document.querySelectorAll('#myactions li[data-kind=notify]')].find(l => l.textContent.includes('✗'));"
+        " return l ? l.textContent : ''")
+    wait.until(lambda d: refused_text(d))
+    seen["refused_action"] = refused_text(driver)
     def said_before_sending(kind, typed, words):
         """Fills `kind`'s form (input name -> text) and sends it: the toast, and how many such
         actions the console lists (none: nothing was sent)."""
@@ -167,7 +168,9 @@ with failing(driver, f"{out}/failure.png"):
 
     # An incident report through the form.
     form = driver.find_element(By.ID, "report")
-    form.find_element(By.NAME, "technique").send_keys("T0886")
+    # Typed by its name, as a trainee may: sent as its id (T0886).
+    form.find_element(By.NAME, "technique").send_keys("Remote Services")
+    seen["kinds"] = driver.execute_script("return [...document.querySelectorAll('#kind option')].map(o => o.value)")
     Select(form.find_element(By.NAME, "asset")).select_by_value("hist-dmz-01")
     form.find_element(By.NAME, "tactic").send_keys("lateral-movement")
     form.find_element(By.NAME, "observed_s").send_keys("40")
@@ -196,11 +199,11 @@ with failing(driver, f"{out}/failure.png"):
     seen["untranslated"] = untranslated(driver, "h1,h2,h3,label,th,button,a,span,p,legend,figcaption",
                                         "#team,#mimic,#endpoints tbody,#card,#log,.uplot,#myactions,#hints li,#injects")
     seen["faceplate_zh"] = faceplate(driver)["rows"][0][0]
+    seen["faceplate_zh_rows"] = [r[0] for r in faceplate(driver)["rows"]]
     # A screen reader names the diagram and its symbols in the page's language too.
     seen["mimic_labels_zh"] = driver.execute_script(
         "return [document.querySelector('#mimic svg'), document.getElementById('v-lit101').closest('[data-fp]'),"
         " ...document.querySelectorAll('#mimic .equip, #mimic .sis')].map(e => e.getAttribute('aria-label'))")
-    refused_text = lambda d: d.execute_script(f"return document.querySelector('{refused}').textContent")
     try:  # Redrawn in Chinese at the language switch or the next update.
         wait.until(lambda d: "✗ 请" in refused_text(d))
     except TimeoutException:

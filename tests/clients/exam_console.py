@@ -8,6 +8,7 @@ import sys
 import urllib.request
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from ui import accessibility, chromium, failing
 
@@ -48,6 +49,10 @@ with failing(driver, f"{out}/exam-console-failure.png"):
     seen["below"] = [r.get_attribute("data-area") for r in driver.find_elements(By.CSS_SELECTOR, "#exam tbody tr[data-area].bad")]
     seen["axe"] = accessibility(driver)
     driver.save_screenshot(f"{out}/exam-console-en.png")
+driver.quit()
+# The proctor's console once the exam is over, in a browser of its own.
+driver, wait = chromium(1366, 800, "en-GB")
+with failing(driver, f"{out}/exam-proctor-failure.png"):
     driver.get(f"{base}/instructor?token={instructor}")
     wait.until(lambda d: "PASSED" in total(d))
     seen["proctor_ended"] = proctor(driver)
@@ -66,6 +71,9 @@ with failing(driver, f"{out}/exam-console-zh-failure.png"):
         " return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1; }).map(td => td.textContent)")
     seen["zh_exam_above_plant"] = driver.execute_script("return document.getElementById('exam-section').getBoundingClientRect().top < document.getElementById('mimic').getBoundingClientRect().top")
     driver.save_screenshot(f"{out}/exam-console-zh-phone.png")
+    # An exam's trainee declares hidden hazards: the form says what can be declared.
+    Select(driver.find_element(By.ID, "kind")).select_by_value("declare_hazard")
+    seen["hazard_placeholder"] = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields input[name=id]"))[0].get_attribute("placeholder")
 driver.quit()
 seen["api"] = call(f"/api/teams/{team}/exam", token)
 print(json.dumps(seen, ensure_ascii=False))

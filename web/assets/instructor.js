@@ -19,14 +19,16 @@ async function instructorPage() {
   const exam = !!info && info.mode === "exam";
   document.body.classList.toggle("exam", exam);
   for (const e of [$("#h-board").closest("section"), $("a[href^='/api/drill/standings']"), $("header a[href='/']")]) if (e) e.hidden = exam;
+  // Each trainee's grade, asked for once the exam is over and again every 2 s until it comes
+  // (the board sends nothing more once the exam has ended: a render would never ask again).
   const grades = new Map();
+  const askGrade = id => api(`/api/teams/${encodeURIComponent(id)}/exam`)
+    .then(v => { if (!v.result) throw new Error("not graded yet"); grades.set(id, v.result); if (last) render(last); })
+    .catch(() => setTimeout(() => askGrade(id), 2000));
   const examGrade = (t, over) => {
     if (!over) return tr("exam_graded_at_end");
+    if (!grades.has(t.id)) { grades.set(t.id, null); askGrade(t.id); }
     const r = grades.get(t.id);
-    if (r === undefined) {
-      grades.set(t.id, null);
-      api(`/api/teams/${encodeURIComponent(t.id)}/exam`).then(v => { grades.set(t.id, v.result || undefined); if (last) render(last); }).catch(() => grades.delete(t.id));
-    }
     return r ? `${r.total.toFixed(1)} / ${r.max} — ${tr(r.passed ? "exam_passed" : "exam_failed")}` : "…";
   };
   if (info) { title(); $("#inject-teams").innerHTML = info.teams.map(t => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join(""); }

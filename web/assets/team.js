@@ -16,7 +16,9 @@ async function teamPage() {
   $("#mimic").innerHTML = await fetch(base + "/mimic.svg").then(r => r.ok ? r.text() : "").catch(() => "");
   applyLang();
   const kind = $("#kind");
-  const fillKinds = () => { const v = kind.value; kind.innerHTML = Object.entries(ACTIONS).map(([k, a]) => `<option value="${k}">${esc(a[lang])}</option>`).join(""); if (v) kind.value = v; };
+  // Declaring a hidden hazard is an exam's task: a drill's findings are the judge's to find.
+  const offered = k => k !== "declare_hazard" || (info && info.mode === "exam");
+  const fillKinds = () => { const v = kind.value; kind.innerHTML = Object.entries(ACTIONS).filter(([k]) => offered(k)).map(([k, a]) => `<option value="${k}">${esc(a[lang])}</option>`).join(""); if (v && offered(v)) kind.value = v; };
   const opts = (list, sel) => list.map(x => `<option value="${esc(x.id)}"${x.id === sel ? " selected" : ""}>${esc(x.id)}${x.name ? " — " + esc(txt(x.name)) : ""}</option>`).join("");
   const fields = () => {
     if (!state) return;
@@ -82,6 +84,13 @@ async function teamPage() {
     ev.preventDefault();
     const body = {};
     new FormData(ev.target).forEach((v, k) => { if (v !== "") body[k] = k === "observed_s" ? Number(v) : v; });
+    // A technique typed by its name, in either language (报警抑制, Alarm Suppression), is sent
+    // as its id, as picking it from the list does.
+    if (body.technique) {
+      const typed = body.technique.trim().toLowerCase();
+      const named = techniques.find(t => [t.name.en, t.name.zh].some(n => n && n.toLowerCase() === typed) || t.v19.toLowerCase() === typed);
+      if (named) body.technique = named.id;
+    }
     await sending(ev.target, async () => {
       try { await api(base + "/reports", body); toast(tr("sent")); ev.target.reset(); } catch (e) { toast(e.message, true); }
     });
@@ -356,7 +365,8 @@ function mimic(current) {
       big = s => { const v = find(s).value; return `${open.switch ? onOff(v) : num(v)} ${open.unit}`; };
       add(tr("fp_range"), () => `${open.lo} … ${open.hi} ${open.unit}`);
       add("PLC", () => open.plc || "–");
-      for (const [lvl, p] of open.limits) add(`${tr("fp_limit")} ${lvl.toUpperCase()}`, (s, regs) => num(param(p, regs)));
+      // The level as the alarm list names it (低低 on a Chinese page, it read LO_LO).
+      for (const [lvl, p] of open.limits) add(`${tr("fp_limit")} ${tr("lvl_" + lvl.replace("_", ""))}`, (s, regs) => num(param(p, regs)));
       for (const [name, p] of open.sp) add(`${tr("fp_setpoint")} ${txt(name)}`, (s, regs) => num(param(p, regs)));
       // A transmitter at either end of its range reads nothing it can be trusted with (ISA-101:
       // bad quality): it said "normal" stuck at the bottom below its trip.

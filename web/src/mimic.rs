@@ -459,7 +459,14 @@ fn interlock(out: &mut String, s: &Scenario, i: usize, Pt(x, y): Pt) {
     // faceplate said "undefined —" and the sensor's id.
     let pv = &s.sensors[il.pv.ix()];
     let pv_tag = tag_of_name(&pv.name, &pv.id);
-    let name = Text::new(format!("interlock on {pv_tag}"), format!("{pv_tag} 联锁"));
+    // Which way it trips: a drum's low-low and high-high interlocks on one transmitter read
+    // the same ("LT-102 联锁" twice).
+    let (en, zh) = match (il.below.is_some(), il.above.is_some()) {
+        (true, false) => (" low-low", "低低"),
+        (false, true) => (" high-high", "高高"),
+        _ => ("", ""),
+    };
+    let name = Text::new(format!("interlock on {pv_tag}{en}"), format!("{pv_tag} {zh}联锁"));
     let fp = json!({"k": "i", "id": il.id, "tag": il.id.to_uppercase(), "name": name, "plc": plc.id, "pv": pv_tag,
         "above": il.above.map(|p| param(plc, p)), "below": il.below.map(|p| param(plc, p)),
         "need": il.need, "voters": il.voters.len().max(1), "delay_s": il.delay_s});

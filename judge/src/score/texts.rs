@@ -8,7 +8,7 @@ pub(super) fn detection(detected: usize, fired: usize, partial: usize) -> (Text,
         Text::new("Detection", "检测"),
         Text::new(
             format!(
-                "{detected} of the {fired} attack steps fired reported with technique and asset, {partial} with asset and tactic only"
+                "{detected} of {fired} attack steps fired reported with technique and asset, {partial} with asset and tactic only"
             ),
             format!(
                 "已发动的 {fired} 个攻击步骤中 {detected} 个报告了正确的技术和资产，{partial} 个仅资产和战术正确"

@@ -427,38 +427,7 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
     if plan_scored {
         objectives.push(objective("Follow the emergency response plan", "执行应急预案", &["response_plan"]));
     }
-    // No trip is no strength where the attacker had bypassed the interlocks that would have
-    // tripped: the plant ran without its protection (said among the improvements instead).
-    let bypassed = icsdrill_judge::exam::attack_bypassed(scenario, events);
-    let unprotected = |c: &icsdrill_judge::score::Component| c.key == "trip_avoided" && !bypassed.is_empty();
-    let strengths = card
-        .components
-        .iter()
-        .filter(|c| c.max > 0.0 && c.points >= c.max * 0.9 && !unprotected(c))
-        .map(|c| {
-            Text::new(format!("{}: {}", c.label.en, c.detail.en), format!("{}：{}", c.label.zh, c.detail.zh))
-        })
-        .collect();
-    let mut improvements: Vec<Text> = card
-        .components
-        .iter()
-        // Every scored part short of a strength is something to improve (a part at 67 % was
-        // in neither list).
-        .filter(|c| (c.max > 0.0 && c.points < c.max * 0.9) || c.points < 0.0)
-        .map(|c| {
-            Text::new(format!("{}: {}", c.label.en, c.detail.en), format!("{}：{}", c.label.zh, c.detail.zh))
-        })
-        .collect();
-    if let Some(c) = card.components.iter().find(|c| unprotected(c)) {
-        let plcs = bypassed.join(", ");
-        improvements.insert(
-            0,
-            Text::new(
-                format!("{}: {}, but the attacker had bypassed the safety interlocks of {plcs}: the plant ran without its protection", c.label.en, c.detail.en),
-                format!("{}：{}，但攻击者已旁路 {plcs} 的安全联锁，装置在失去保护的情况下运行", c.label.zh, c.detail.zh),
-            ),
-        );
-    }
+    let (strengths, mut improvements) = summary(scenario, events, &card);
     let merged = icsdrill_judge::findings::merge(&findings);
     improvements.extend(
         merged
@@ -502,6 +471,37 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
         plan,
         context: ctx,
     }
+}
+
+/// The executive summary: each scored part a strength or something to improve. No trip is no
+/// strength where the attacker had bypassed the interlocks that would have tripped: the plant
+/// ran without its protection (said first among the improvements instead).
+fn summary(scenario: &Scenario, events: &[SimEvent], card: &ScoreCard) -> (Vec<Text>, Vec<Text>) {
+    let bypassed = icsdrill_judge::exam::attack_bypassed(scenario, events);
+    let unprotected = |c: &icsdrill_judge::score::Component| c.key == "trip_avoided" && !bypassed.is_empty();
+    let said = |c: &icsdrill_judge::score::Component| {
+        Text::new(format!("{}: {}", c.label.en, c.detail.en), format!("{}：{}", c.label.zh, c.detail.zh))
+    };
+    let strong = |c: &icsdrill_judge::score::Component| c.max > 0.0 && c.points >= c.max * 0.9;
+    let strengths = card.components.iter().filter(|c| strong(c) && !unprotected(c)).map(said).collect();
+    // Every scored part short of a strength is something to improve (a part at 67 % was in
+    // neither list).
+    let mut improvements: Vec<Text> =
+        card.components.iter().filter(|c| (c.max > 0.0 && !strong(c)) || c.points < 0.0).map(said).collect();
+    // Full marks kept with a bypass set (no demand came): said with why it is no strength. A
+    // bypass a demand met has cost the points already, and is listed as such.
+    if let Some(c) = card.components.iter().find(|c| unprotected(c) && strong(c)) {
+        let plcs = bypassed.join(", ");
+        let s = said(c);
+        improvements.insert(
+            0,
+            Text::new(
+                format!("{}, but the attacker had bypassed the safety interlocks of {plcs}: the plant ran without its protection", s.en),
+                format!("{}，但攻击者已旁路 {plcs} 的安全联锁，装置在失去保护的情况下运行", s.zh),
+            ),
+        );
+    }
+    (strengths, improvements)
 }
 
 /// The names of every asset the merged findings cite.

@@ -28,11 +28,10 @@ pub(super) fn level(l: AlarmLevel) -> Text {
     }
 }
 
-/// A team's action in words (`None`: not a defender action).
+/// A team's action in words (`None`: not a defender action). A host's name runs inside the
+/// sentence (`mid_sentence`); a conduit's (`Supervisory → Control`) is a name.
 pub(super) fn action(s: &Scenario, input: &SimInput) -> Option<Text> {
-    let l = |id: &str| s.label(id);
-    // A host's name runs inside the sentence; a conduit's (`Supervisory → Control`) is a name.
-    let host = |id: &str| mid_sentence(s.label(id));
+    let (l, host) = (|id: &str| s.label(id), |id: &str| mid_sentence(s.label(id)));
     let t = |en: String, zh: String| Some(Text::new(en, zh));
     match input {
         SimInput::BlockSource { conduit, host: id } => {
