@@ -215,7 +215,7 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     let r = report::build(&s, sim.events(), true, ctx.clone());
     // A defending team's actions read as what they did, not as input kinds and ids.
     let defended = run(&s, 1, s.duration_ticks as f64 / f64::from(s.tick_hz), &defence(id));
-    let rd = report::build(&s, defended.events(), true, ctx);
+    let rd = report::build(&s, defended.events(), true, ctx.clone());
     // The executive summary leaves no scored part out: each is a strength or something to
     // improve (a part at two thirds was in neither).
     for report in [&r, &rd] {
@@ -226,14 +226,22 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
         }
     }
     // No trip is no strength when the attacker had bypassed the interlock (the idle team's
-    // plant ran without its protection): said among the improvements, first.
+    // plant ran without its protection): said among the improvements, once.
     assert!(!r.strengths.iter().any(|t| t.en.starts_with("Trip avoided")), "{:?}", r.strengths);
+    let trip: Vec<&icsdrill_engine::scenario::Text> =
+        r.improvements.iter().filter(|t| t.en.starts_with("Trip avoided")).collect();
+    assert_eq!(trip.len(), 1, "{trip:?}");
+    // Scored up to before its interlock's demand, the points kept, the caveat says whose.
+    let demand =
+        sim.events().iter().position(|e| matches!(e.kind, EventKind::InterlockDefeated { .. })).unwrap();
+    let before = report::build(&s, &sim.events()[..demand], true, ctx.clone());
+    let first = &before.improvements[0];
     assert!(
-        r.improvements[0].en.contains("the attacker had bypassed the safety interlocks of sis-01"),
+        first.en.contains("the attacker had bypassed the safety interlocks of sis-01"),
         "{:?}",
-        r.improvements
+        before.improvements
     );
-    assert!(r.improvements[0].zh.contains("攻击者已旁路 sis-01 的安全联锁"), "{:?}", r.improvements);
+    assert!(first.zh.contains("攻击者已旁路 sis-01 的安全联锁"), "{:?}", before.improvements);
     let html = String::from_utf8(report::render(&rd, Format::Html, Lang::En).unwrap()).unwrap();
     let mut kinds = 0;
     for e in defended.events() {
