@@ -16,10 +16,10 @@
 //! gated tasks whatever else they did.
 
 mod facts;
-
-pub use facts::attack_bypassed;
 mod tasks;
 mod texts;
+
+pub use facts::attack_bypassed;
 
 use std::collections::BTreeMap;
 
