@@ -593,3 +593,38 @@ async fn a_drill_recorded_under_other_rules_is_not_resumed() {
     assert!(e.contains("cannot go on here") && e.contains("before rules were numbered"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A drill's clock starts when the drill does, not when it was created: its captures and
+/// alerts are stamped from the start (they were early by the whole briefing), and a resumed
+/// drill keeps that start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drills_clock_starts_at_its_start_not_its_briefing_and_survives_a_resume() {
+    use icsdrill::governance::dates::now_ms;
+    let (dir, mut spec) = crate::util::recorded_tank_farm("clock-zero", &["a"], Mode::Regional);
+    spec.manual_clock = true;
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    let id = drill.id.clone();
+    let briefed = drill.info().epoch_ms;
+    // The briefing lasts: the start comes at a later millisecond (bounded: a clock moves).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while now_ms() <= i64::try_from(briefed).unwrap() + 2 {
+        assert!(std::time::Instant::now() < deadline, "the wall clock stood still");
+        std::hint::spin_loop();
+    }
+    let before = u64::try_from(now_ms()).unwrap();
+    drill.control(Control::Start).unwrap();
+    let after = u64::try_from(now_ms()).unwrap();
+    let started = drill.info().epoch_ms;
+    assert!(started > briefed && (before..=after).contains(&started), "{briefed} {before} {started} {after}");
+    drill.step(10).await;
+    server.shutdown().await.unwrap();
+    let store = SqliteStore::open(&dir).unwrap();
+    let kept = store.setting(&icsdrill::store::started_key(&id)).unwrap();
+    assert_eq!(kept, Some(started.to_string()));
+    drop(store);
+    let server = resume_in(&dir, &id).await;
+    assert_eq!(server.drill.info().epoch_ms, started, "a resumed drill keeps its start");
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -31,10 +31,10 @@ impl Drill {
         store.registry().ok()?.enterprises.into_iter().find(|e| e.id == team)
     }
 
-    /// The drill's clock's start, ms since 1970: when it was created (its record's), the
-    /// clock its captures and alerts are stamped with, plant time after it.
+    /// The drill's clock's start, ms since 1970: when it started (its creation until then),
+    /// the clock its captures and alerts are stamped with, plant time after it.
     fn epoch_ms(&self) -> u64 {
-        u64::try_from(self.created_ms).unwrap_or(0)
+        u64::try_from(self.tick0_ms.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(0)
     }
 
     /// The record of `team`'s sitting of this exam, once graded and signed at its end (none:
@@ -346,7 +346,7 @@ impl DrillApi for Drill {
                 });
             };
             let (stop, watch) = watch::channel(false);
-            let clock = (h.live.clone(), self.scenario.clone(), self.epoch_ms());
+            let clock = (h.live.clone(), self.scenario.clone(), self.tick0_ms.clone());
             super::syslog::spawn(clock, t.info.id.clone(), target, watch);
             forwarders[k] = Some(stop);
         }
@@ -404,7 +404,7 @@ impl DrillApi for Drill {
             live_attacker: record.live_attacker,
             inputs: &inputs,
             placement: &placement,
-            epoch_ms: u64::try_from(record.created_ms).unwrap_or(0),
+            epoch_ms: self.epoch_ms(),
         };
         let mut out = Vec::new();
         crate::governance::pcap::write_pcap(run, (first, end), &mut out)?;

@@ -21,6 +21,8 @@ pub(super) struct Identity {
     /// When it was created (Unix milliseconds): the date of its reports and of its place in
     /// the cadence, whenever they are made.
     pub(super) created_ms: i64,
+    /// When it started (Unix milliseconds), once it has: the wall time of its tick 0.
+    pub(super) started_ms: Option<i64>,
 }
 
 impl Identity {
@@ -36,6 +38,7 @@ impl Identity {
             sims: (0..n).map(|_| None).collect(),
             flag_secret: (spec.mode == Mode::Contest).then(new_token),
             created_ms: crate::governance::dates::now_ms(),
+            started_ms: None,
         }
     }
 
@@ -51,6 +54,7 @@ impl Identity {
             sims: teams.iter().map(|_| None).collect(),
             flag_secret: options["flag_secret"].as_str().map(str::to_string),
             created_ms: record.created_ms,
+            started_ms: None,
         }
     }
 }

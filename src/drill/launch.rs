@@ -148,12 +148,14 @@ impl DrillServer {
             };
             crate::store::replay::playable_here(&record)?;
             let loaded = crate::store::replay::load(&*store, &record, &team_records, MAX_SAMPLES)?;
-            Ok((record, team_records, loaded))
+            let started = store.setting(&crate::store::started_key(&wanted))?.and_then(|s| s.parse().ok());
+            Ok((record, team_records, (loaded, started)))
         })
         .await??;
+        let (loaded, started_ms) = loaded;
         let mut spec = stored_spec(&record, &team_records, loaded.scenario.clone(), range);
         spec.database = Some(database.clone());
-        let mut identity = Identity::recorded(&record, &team_records);
+        let mut identity = Identity { started_ms, ..Identity::recorded(&record, &team_records) };
         if identity.phase == Phase::Live {
             identity.phase = Phase::Paused;
         }
@@ -358,6 +360,7 @@ impl Drill {
             remote_tick: AtomicU64::new(0),
             flag_secret: identity.flag_secret,
             created_ms: identity.created_ms,
+            tick0_ms: Arc::new(identity.started_ms.unwrap_or(identity.created_ms).into()),
             challenges,
             variant_seed: spec.variant_seed,
             cover: spec.cover.clone(),

@@ -267,6 +267,8 @@ pub struct Drill {
     /// When the drill was created (Unix milliseconds): its reports are dated on that day, in
     /// the organiser's zone, as the ones built later from its records are.
     created_ms: i64,
+    /// The wall time (Unix ms) of tick 0: the start, once started (captures, alerts).
+    tick0_ms: Arc<std::sync::atomic::AtomicI64>,
     /// Contest: the challenges.
     challenges: Vec<Challenge>,
     /// The seed of every team's range (a resumed drill's is its record's).
@@ -644,8 +646,10 @@ impl Drill {
         let next = phase.after(control)?;
         *phase = next;
         self.phase_watch.send_replace(next);
+        let started = (control == Control::Start).then(crate::governance::dates::now_ms);
+        started.inspect(|ms| self.tick0_ms.store(*ms, Ordering::Relaxed));
         if let Some(r) = &*self.recorder.lock().unwrap_or_else(|e| e.into_inner()) {
-            r.phase(next);
+            r.phase(next, started);
         }
         self.run_clocks(next);
         Ok(next)
@@ -656,6 +660,9 @@ impl Drill {
         let mut phase = self.phase.lock().unwrap_or_else(|e| e.into_inner());
         if *phase == next {
             return;
+        }
+        if *phase == Phase::Briefing {
+            self.tick0_ms.store(crate::governance::dates::now_ms(), Ordering::Relaxed);
         }
         *phase = next;
         self.phase_watch.send_replace(next);

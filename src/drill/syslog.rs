@@ -23,7 +23,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 /// Starts forwarding `team`'s alerts from event `since` on, until `stop` turns true or the
 /// range stops.
 pub(super) fn spawn(
-    (live, scenario, epoch_ms): (Arc<Live>, Arc<Scenario>, u64),
+    (live, scenario, epoch): (Arc<Live>, Arc<Scenario>, Arc<std::sync::atomic::AtomicI64>),
     team: String,
     target: SyslogTarget,
     mut stop: watch::Receiver<bool>,
@@ -46,6 +46,8 @@ pub(super) fn spawn(
             };
             since = last.seq + 1;
             for e in &events {
+                // Read at each alert: forwarding set up in the briefing stamps from the start.
+                let epoch_ms = u64::try_from(epoch.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(0);
                 let Some(alert) = alert_of(&scenario, e, epoch_ms) else { continue };
                 let now = icsdrill_web::syslog_time(alert.at_ms);
                 let mut line = if target.format == "cef" {

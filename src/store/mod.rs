@@ -23,6 +23,12 @@ mod recorder;
 pub mod replay;
 mod sqlite;
 
+/// The setting that holds when drill `drill` started (Unix milliseconds): the wall time of its
+/// tick 0, which its captures and alerts are stamped from (its creation is the briefing's).
+pub fn started_key(drill: &str) -> String {
+    format!("drill_started_ms:{drill}")
+}
+
 pub use icsdrill_drill::views::ForeignAttempt;
 
 /// A mode or phase as the database spells it (`contest`, `hot_wash`).

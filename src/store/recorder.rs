@@ -46,7 +46,8 @@ fn rows(b: &Batch) -> usize {
 #[derive(Default)]
 struct Pending {
     teams: Vec<TeamQueue>,
-    phases: Vec<Phase>,
+    /// Phases to record, each with when the drill started where it is the start.
+    phases: Vec<(Phase, Option<i64>)>,
     /// Each team's latest score card (a newer one replaces a waiting one: the store keeps
     /// only the latest anyway).
     scores: Vec<Option<(u64, f64, String)>>,
@@ -202,9 +203,9 @@ impl Recorder {
         self.shared.push(batch);
     }
 
-    /// Queues a phase change.
-    pub fn phase(&self, phase: Phase) {
-        self.shared.lock().phases.push(phase);
+    /// Queues a phase change (with the wall time of the start, for the start).
+    pub fn phase(&self, phase: Phase, started_ms: Option<i64>) {
+        self.shared.lock().phases.push((phase, started_ms));
         self.shared.work.notify_one();
     }
 
@@ -307,10 +308,14 @@ fn write_loop(
                         moved
                     });
                 }
-                for ph in phases {
-                    if let Err(e) = store.set_phase(drill, ph) {
+                for (ph, started) in phases {
+                    let set = store.set_phase(drill, ph).and_then(|()| match started {
+                        Some(ms) => store.set_setting(&super::started_key(drill), &ms.to_string()),
+                        None => Ok(()),
+                    });
+                    if let Err(e) = set {
                         error = Some(e);
-                        refused.phases.push(ph);
+                        refused.phases.push((ph, started));
                     }
                 }
                 for (team, s) in scores.into_iter().enumerate() {
