@@ -202,7 +202,8 @@ async function teamPage() {
     try {
       // A hint costs points: taken only once confirmed (a tap on a phone comes easily).
       if (t.dataset.hint && confirm(tr("confirm_hint").replace("{id}", t.dataset.hint).replace("{cost}", t.dataset.cost))) { await api(base + "/hints", {hint: t.dataset.hint}); }
-      if (t.dataset.ack) { const [plc, alarm] = t.dataset.ack.split("|"); await api(base + "/actions", {kind: "acknowledge_alarm", plc, alarm}); }
+      // Said, as every other action is (the row only vanished from the list).
+      if (t.dataset.ack) { const [plc, alarm] = t.dataset.ack.split("|"); await api(base + "/actions", {kind: "acknowledge_alarm", plc, alarm}); toast(tr("applied") + colon() + actionName("acknowledge_alarm") + " " + alarm); }
       if (t.dataset.shelve && state) { shelved.set(t.dataset.shelve, state.simulated_s + SHELVE_S); render(state); }
       if (t.dataset.unshelve && state) { shelved.delete(t.dataset.unshelve); render(state); }
     } catch (e) { toast(e.message, true); }
