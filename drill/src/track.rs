@@ -23,6 +23,10 @@ pub struct ActionRec {
     pub why: Option<icsdrill_engine::scenario::Text>,
     /// What it acted on (`c-sup-ctl / hist-01`): two blocks on two conduits read the same.
     pub target: String,
+    /// A restored reading forged again, and when: the restore "applied" while the attacker,
+    /// still holding its foothold, froze the reading again at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undone_tick: Option<u64>,
 }
 
 /// What a defender action acts on: its conduit, PLC, host, actuator, sensor, alarm, hazard or
@@ -106,7 +110,16 @@ impl Track {
                     other => match other.defender_kind() {
                         Some(kind) => {
                             let target = target_of(other);
-                            self.actions.push(ActionRec { tick: e.tick, kind, ok, reason, why, target });
+                            let undone_tick = None;
+                            self.actions.push(ActionRec {
+                                tick: e.tick,
+                                kind,
+                                ok,
+                                reason,
+                                why,
+                                target,
+                                undone_tick,
+                            });
                             if self.actions.len() > 2 * MAX_TRACKED_ACTIONS {
                                 self.actions.drain(..MAX_TRACKED_ACTIONS);
                             }
@@ -132,6 +145,18 @@ impl Track {
             }
             EventKind::InterlockTripped { .. } => {
                 self.trips += 1;
+                true
+            }
+            EventKind::SensorForged { sensor, .. } => {
+                let restored = self
+                    .actions
+                    .iter_mut()
+                    .rev()
+                    .find(|a| a.kind == "restore_sensor" && a.ok && a.target == *sensor);
+                match restored.filter(|a| a.undone_tick.is_none()) {
+                    Some(a) => a.undone_tick = Some(e.tick),
+                    None => return false,
+                }
                 true
             }
             EventKind::Damage { .. } => {
@@ -225,5 +250,22 @@ mod tests {
         assert!(t.actions.len() >= MAX_TRACKED_ACTIONS);
         assert_eq!(t.actions.last().map(|a| (a.tick, a.kind)), Some((n - 1, "restore_host")));
         assert!(t.actions.windows(2).all(|w| w[0].tick + 1 == w[1].tick), "the latest, in order");
+    }
+
+    #[test]
+    fn a_restored_reading_forged_again_says_so() {
+        let mut t = Track::default();
+        let forged = |tick, sensor: &str| SimEvent {
+            seq: tick,
+            tick,
+            kind: EventKind::SensorForged { sensor: sensor.into(), replay: false },
+        };
+        assert!(!t.push(&forged(5, "lt101")), "nothing restored yet");
+        let restore = SimInput::RestoreSensor { sensor: "lt101".into() };
+        t.push(&SimEvent { seq: 10, tick: 10, kind: EventKind::InputApplied { input: restore } });
+        assert!(!t.push(&forged(11, "lt102")), "another reading");
+        assert!(t.push(&forged(12, "lt101")));
+        assert!(!t.push(&forged(30, "lt101")), "said once");
+        assert_eq!(t.actions[0].undone_tick, Some(12));
     }
 }

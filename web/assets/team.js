@@ -165,7 +165,7 @@ async function teamPage() {
     $("#not-live").hidden = live;
     document.querySelectorAll("#action button[type=submit], #report button[type=submit], #flag button[type=submit], #hints button[data-hint], #alarms button[data-ack]").forEach(b => { b.disabled = !live || busy.has(b.closest("form") && b.closest("form").id); });
     // The latest first, with what each acted on (two blocks on two conduits read the same).
-    put($("#myactions"), s.actions.slice(-32).reverse().map(a => `<li data-kind="${esc(a.kind)}">t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(actionName(a.kind))}${a.target ? ` <span class="tag">${esc(a.target)}</span>` : ""} ${a.ok ? "✓" : "✗ " + esc(a.why ? txt(a.why) : a.reason || "")}</li>`).join(""));
+    put($("#myactions"), s.actions.slice(-32).reverse().map(a => `<li data-kind="${esc(a.kind)}">t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(actionName(a.kind))}${a.target ? ` <span class="tag">${esc(a.target)}</span>` : ""} ${a.ok ? "✓" : "✗ " + esc(a.why ? txt(a.why) : a.reason || "")}${a.undone_tick != null ? ` <span class="warn">${esc(tr("forged_again").replace("{t}", (a.undone_tick / s.tick_hz).toFixed(0)))}</span>` : ""}</li>`).join(""));
     // A blind drill's provisional card: the parts judged at the hot wash show no points.
     $("#provisional-note").hidden = !s.score.components.some(c => c.withheld);
     put($("#card tbody"), s.score.components.map(c => `<tr data-key="${c.key}" data-points="${c.points}"${c.withheld ? " data-withheld" : ""}><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.withheld ? `<span class="mut">${tr("withheld")}</span>` : c.points.toFixed(1)}${c.max ? " / " + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join(""));
