@@ -585,6 +585,11 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
         let (s, body) = call(path, *token).await;
         assert_eq!(s, *status, "{path} as {token:?}: {body}");
     }
+    // A running drill's report is refused in the reader's language too (it said only the
+    // general 当前演练状态下不能执行此操作).
+    let (_, body) = call("/api/region/enterprises/b/drills/dlive/report", Some("region-token")).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["message_zh"], "该演练仍在进行：演练结束后方可生成总结报告", "{body}");
     // The report names the enterprise as registered, in Chinese by default.
     let (_, html) = call("/api/region/enterprises/a/drills/d2026/report", Some("region-token")).await;
     assert!(html.contains("a 有限公司") && html.contains("lang=\"zh"), "{html}");

@@ -483,9 +483,10 @@ impl RegionApi for RegionService {
         };
         // Its report names the attack's steps: written once play is over.
         if !record.phase.is_over() {
-            return Err(ServiceError::Conflict(
-                "the drill is still running: its report is written when it is over".into(),
-            ));
+            return Err(ServiceError::ConflictSaid {
+                en: "the drill is still running: its report is written when it is over".into(),
+                zh: "该演练仍在进行：演练结束后方可生成总结报告".into(),
+            });
         }
         let (r, _) = self.team_report(&*store, enterprise, &record, &team).map_err(ServiceError::internal)?;
         let lang = if form.zh { Lang::Zh } else { Lang::En };

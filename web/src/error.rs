@@ -19,6 +19,14 @@ pub enum ServiceError {
     /// It cannot be done in the current state (409).
     #[error("{0}")]
     Conflict(String),
+    /// The same, said in Chinese too (the page shows the reader's language).
+    #[error("{en}")]
+    ConflictSaid {
+        /// In English.
+        en: String,
+        /// In Chinese.
+        zh: String,
+    },
     /// Not now; try again later (503 with `Retry-After`).
     #[error("{message}")]
     Unavailable {
@@ -117,6 +125,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::BadRequest(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
             ServiceError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
             ServiceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            ServiceError::ConflictSaid { en, zh } => ApiError::new(StatusCode::CONFLICT, en).zh(zh),
             ServiceError::Unavailable { message, retry_after_s } => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message).retry_after(retry_after_s)
             }
