@@ -20,7 +20,7 @@ pub(crate) fn run(
             // What it is, not only its id: its tier and title in both languages.
             let about = tracked.iter().find(|f| f.id == o.id).map_or_else(String::new, |f| {
                 let v: serde_json::Value = serde_json::from_str(&f.finding).unwrap_or_default();
-                let title = |l: &str| v["title"][l].as_str().unwrap_or_default().to_string();
+                let title = f.title();
                 // Found in which drill, and due when (open ones): what the register is for.
                 let found = store
                     .drill(&f.first_drill)
@@ -38,8 +38,8 @@ pub(crate) fn run(
                 format!(
                     "  [{}] {} / {}  (found in {}{found}{due}; owner: {} / {})",
                     f.severity.as_str(),
-                    title("en"),
-                    title("zh"),
+                    title.en,
+                    title.zh,
                     f.first_drill,
                     owner("en"),
                     owner("zh")

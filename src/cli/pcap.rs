@@ -66,8 +66,7 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
             let placement = icsdrill::drill::team_placement(&record, &teams, &scenario, team)?;
             // Tick 0 is the start, not the creation (a briefing before it); a record from before
             // starts were kept counts from its creation, as it did then.
-            let started =
-                store.setting(&icsdrill::store::started_key(&record.id))?.and_then(|s| s.parse().ok());
+            let started = icsdrill::store::started_ms(&*store, &record.id)?;
             let epoch = u64::try_from(started.unwrap_or(record.created_ms)).unwrap_or(0);
             (scenario, record.seed, record.live_attacker, store.inputs(&record.id, team)?, placement, epoch)
         }

@@ -25,12 +25,7 @@ pub(crate) fn run(
     };
     // Its report names every attack step and judges the whole drill: written once it is over
     // (one of a drill killed midway read as a whole drill, with nothing to say it was not).
-    if !record.phase.is_over() {
-        bail!(
-            "drill {drill} is not over (phase {}): its report is written when it ends (`icsdrill serve --resume {drill}` continues a drill that was stopped)",
-            record.phase
-        );
-    }
+    record.require_over("its report is written")?;
     if let Some(t) = team
         && !teams.iter().any(|x| x.id == t)
     {

@@ -148,7 +148,7 @@ impl DrillServer {
             };
             crate::store::replay::playable_here(&record)?;
             let loaded = crate::store::replay::load(&*store, &record, &team_records, MAX_SAMPLES)?;
-            let started = store.setting(&crate::store::started_key(&wanted))?.and_then(|s| s.parse().ok());
+            let started = crate::store::started_ms(&*store, &wanted)?;
             Ok((record, team_records, (loaded, started)))
         })
         .await??;

@@ -230,12 +230,7 @@ pub fn track_drill(
     }
     // Tracked once, at its end: tracking a drill midway re-tested the earlier findings against
     // half a log and the drill's own end then found them tracked already.
-    if !record.phase.is_over() {
-        return Err(Error::Invalid(format!(
-            "drill {drill} is not over (phase {}): its findings are tracked when it ends (`icsdrill serve --resume {drill}` continues a drill that was stopped)",
-            record.phase
-        )));
-    }
+    record.require_over("its findings are tracked")?;
     let loaded = crate::store::replay::load(&*store, &record, &teams, 0)?;
     let registry = store.registry()?;
     let mut out = Vec::new();

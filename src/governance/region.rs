@@ -169,12 +169,8 @@ fn as_of(
     let after = |drill: &str, days: &BTreeMap<String, Day>| days.get(drill).is_some_and(|d| *d > today);
     findings.retain(|f| !after(&f.first_drill, drill_days));
     for f in findings.iter_mut().filter(|f| f.status == crate::store::FindingStatus::Verified) {
-        let history: Vec<serde_json::Value> = serde_json::from_str(&f.history).unwrap_or_default();
-        let verified_then = history
-            .iter()
-            .filter(|h| h["verdict"] == "verified")
-            .filter_map(|h| h["drill"].as_str())
-            .any(|d| !after(d, drill_days));
+        let verified_then =
+            f.checks().iter().any(|c| c.verdict == "verified" && !after(&c.drill, drill_days));
         if !verified_then {
             f.status = crate::store::FindingStatus::Open;
         }
@@ -321,15 +317,13 @@ pub fn enterprise_from(
             let v: serde_json::Value = serde_json::from_str(&f.finding).unwrap_or_default();
             let found = drill_days.get(&f.first_drill).copied();
             let due = found.map(|d| d.add_days(v["deadline_days"].as_i64().unwrap_or(0)));
-            let title = serde_json::from_value(v["title"].clone())
-                .unwrap_or_else(|_| icsdrill_engine::scenario::Text::new(f.id.clone(), f.id.clone()));
-            let history: Vec<serde_json::Value> = serde_json::from_str(&f.history).unwrap_or_default();
-            let checks: Vec<FindingCheck> = history
-                .iter()
-                .filter_map(|h| {
-                    let drill = h["drill"].as_str()?.to_string();
-                    let date = drill_days.get(&drill).copied();
-                    Some(FindingCheck { drill, date, verdict: h["verdict"].as_str()?.to_string() })
+            let checks: Vec<FindingCheck> = f
+                .checks()
+                .into_iter()
+                .map(|c| FindingCheck {
+                    date: drill_days.get(&c.drill).copied(),
+                    drill: c.drill,
+                    verdict: c.verdict,
                 })
                 .collect();
             let closed = (f.status == crate::store::FindingStatus::Verified)
@@ -337,7 +331,7 @@ pub fn enterprise_from(
                 .flatten();
             EnterpriseFinding {
                 id: f.id.clone(),
-                title,
+                title: f.title(),
                 severity: f.severity,
                 status: f.status,
                 first_drill: f.first_drill.clone(),

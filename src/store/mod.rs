@@ -29,6 +29,12 @@ pub fn started_key(drill: &str) -> String {
     format!("drill_started_ms:{drill}")
 }
 
+/// When drill `drill` started, if it has and the record kept it (drills recorded before
+/// starts were kept count from their creation).
+pub fn started_ms(store: &dyn Store, drill: &str) -> Result<Option<i64>> {
+    Ok(store.setting(&started_key(drill))?.and_then(|s| s.parse().ok()))
+}
+
 pub use icsdrill_drill::views::ForeignAttempt;
 
 /// A mode or phase as the database spells it (`contest`, `hot_wash`).
@@ -164,6 +170,39 @@ pub struct TrackedFinding {
     pub history: String,
 }
 
+/// One drill's look at a tracked finding, as its history records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// The drill.
+    pub drill: String,
+    /// What it made of the finding (`new`, `still_open`, `not_retested`, `verified`,
+    /// `reopened`: `rectify::Verdict`'s words).
+    pub verdict: String,
+}
+
+impl TrackedFinding {
+    /// Each drill's look at it, oldest first.
+    pub fn checks(&self) -> Vec<Check> {
+        let history: Vec<serde_json::Value> = serde_json::from_str(&self.history).unwrap_or_default();
+        history
+            .iter()
+            .filter_map(|h| {
+                Some(Check {
+                    drill: h["drill"].as_str()?.to_string(),
+                    verdict: h["verdict"].as_str()?.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Its title in both languages, as last generated (its id where the record has none).
+    pub fn title(&self) -> icsdrill_engine::scenario::Text {
+        let finding: serde_json::Value = serde_json::from_str(&self.finding).unwrap_or_default();
+        serde_json::from_value(finding["title"].clone())
+            .unwrap_or_else(|_| icsdrill_engine::scenario::Text::new(&self.id, &self.id))
+    }
+}
+
 /// An exam result, for the trainer's cohort view.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExamRecord {
@@ -185,6 +224,21 @@ pub struct ExamRecord {
     pub passed: bool,
     /// The signed certificate (JSON).
     pub certificate: String,
+}
+
+impl DrillRecord {
+    /// Refuses a drill still running or stopped before its end (a killed server): `what`
+    /// (its report, its findings, its bundle) comes when it ends.
+    pub fn require_over(&self, what: &str) -> Result<()> {
+        if self.phase.is_over() {
+            return Ok(());
+        }
+        Err(Error::Invalid(format!(
+            "drill {id} is not over (phase {}): {what} when it ends (`icsdrill serve --resume {id}` continues a drill that was stopped)",
+            self.phase,
+            id = self.id
+        )))
+    }
 }
 
 /// A drill as stored; as serialised (a bundle's drill) it never holds its tokens.

@@ -1,7 +1,6 @@
 //! Reports of recorded drills: what `icsdrill report` writes, and the regional view serves to
 //! the officials of a drill's enterprise.
 
-use icsdrill_engine::scenario::Text;
 use icsdrill_engine::{Scenario, SimEvent};
 
 use super::{Context, Report, build};
@@ -66,27 +65,22 @@ pub fn retested(store: &dyn Store, drill: &str, enterprise: &str) -> Result<Vec<
     let order = ["verified", "reopened", "still_open", "not_retested"];
     let mut out = Vec::new();
     for f in store.findings(enterprise)? {
-        let history: Vec<serde_json::Value> = serde_json::from_str(&f.history).unwrap_or_default();
-        let Some(verdict) = history
+        let checks = f.checks();
+        let Some(verdict) = checks
             .iter()
-            .find(|h| h["drill"] == drill)
-            .and_then(|h| h["verdict"].as_str())
-            .filter(|v| order.contains(v))
+            .find(|c| c.drill == drill)
+            .map(|c| c.verdict.clone())
+            .filter(|v| order.contains(&v.as_str()))
         else {
             continue;
         };
-        let finding: serde_json::Value = serde_json::from_str(&f.finding).unwrap_or_default();
-        let title =
-            serde_json::from_value(finding["title"].clone()).unwrap_or_else(|_| Text::new(&f.id, &f.id));
         // Reopened, its first drill is this one: the one that found it before is the one the
         // history names first.
-        let first_drill = match verdict {
-            "reopened" => {
-                history.first().and_then(|h| h["drill"].as_str()).unwrap_or(&f.first_drill).to_string()
-            }
+        let first_drill = match verdict.as_str() {
+            "reopened" => checks.first().map_or_else(|| f.first_drill.clone(), |c| c.drill.clone()),
             _ => f.first_drill.clone(),
         };
-        out.push(super::Retested { id: f.id.clone(), title, first_drill, verdict: verdict.to_string() });
+        out.push(super::Retested { id: f.id.clone(), title: f.title(), first_drill, verdict });
     }
     out.sort_by_key(|r| (order.iter().position(|o| *o == r.verdict), r.id.clone()));
     Ok(out)
