@@ -3,9 +3,11 @@ the substation's bay units: general interrogation, spontaneous changes, a breake
 with select-before-operate and another by direct execute, set points in all three formats,
 clock synchronisation, and the negative confirmations of refused commands.
 
-Usage: iec104_client.py HOST GW1_PORT GW2_PORT. Prints "all checks passed" on success.
+Usage: iec104_client.py HOST GW1_PORT GW2_PORT. Prints what it sent (JSON), then "all checks
+passed" on success.
 """
 
+import json
 import struct
 import sys
 import threading
@@ -221,4 +223,28 @@ wait_for(
 )
 
 client.stop()
+
+
+def requests_sent():
+    """What this master sent, read from its own frames: every command as (type, address,
+    select), and how many interrogations and clock synchronisations it activated. c104 may send
+    a request again of its own accord under load; the log must hold what was on the wire."""
+    commands, counts = [], {"interrogations": 0, "clock_syncs": 0}
+    for g in (gw1, gw2):
+        with g.lock:
+            sent = [bytes.fromhex(h) for h in g.sent]
+        for f in sent:
+            if len(f) < 15 or f[2] & 1 or (f[8] & 0x3F) != 6:
+                continue  # not an I frame, or not an activation
+            if f[6] == 100:
+                counts["interrogations"] += 1
+            elif f[6] == 103:
+                counts["clock_syncs"] += 1
+            elif f[6] in (45, 46, 48, 49, 50):
+                qualifier = {45: 15, 46: 15, 48: 17, 49: 17, 50: 19}[f[6]]
+                commands.append([f[6], int.from_bytes(f[12:15], "little"), bool(f[qualifier] & 0x80)])
+    return {"commands": commands, **counts}
+
+
+print(json.dumps(requests_sent()))
 print("all checks passed")
