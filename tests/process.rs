@@ -188,3 +188,62 @@ fn a_boiler_whose_drum_runs_dry_makes_no_steam() {
     assert!(*pressure < 14.0, "a dry drum still holds {pressure} MPa");
     assert!(*flow < 800.0, "a dry drum still makes {flow} t/h of steam");
 }
+
+/// Samples of `vars` from a run's log, in order.
+fn sampled(events: &[icsdrill_engine::SimEvent], vars: &[&str]) -> Vec<Vec<f64>> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Sample { vars: v, .. } => Some(vars.iter().map(|k| v[*k]).collect()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_pump_whose_tank_runs_dry_pumps_nothing() {
+    // T-101's inlet valve held shut by hand: the tank drains through P-101 into the reactor and
+    // on to T-102. Once T-101 is empty P-101 has lost suction and nothing more comes in: T-102
+    // falls at what P-102 takes out alone (6 % a minute), not 2 % a minute (it took in the
+    // empty tank's 4 % a minute for the rest of the hour).
+    let s = std::sync::Arc::new(builtin("petrochem-tank-farm").without_attack());
+    let hold_shut = icsdrill_engine::TimedInput {
+        tick: 100,
+        input: icsdrill_engine::SimInput::write_coils("plc-t101", "hmi-01", 0, vec![true, false]),
+    };
+    let sim = run(&s, 1, 2400.0, &[hold_shut]);
+    let samples = sampled(sim.events(), &["t101_level", "t102_level"]);
+    let empty = samples.iter().position(|v| v[0] < 0.5);
+    let Some(empty) = empty else { panic!("T-101 never ran dry:\n{}", story(sim.events())) };
+    // Every 10 s sample while P-102 still runs (it stops at 30 %).
+    let falls: Vec<f64> =
+        samples[empty..].windows(2).take_while(|w| w[1][1] > 31.0).map(|w| w[0][1] - w[1][1]).collect();
+    assert!(falls.len() >= 5, "T-102 emptied too soon to judge: {falls:?}");
+    assert!(falls.iter().all(|f| *f > 0.5), "T-102 still takes in feed from an empty T-101: {falls:?}");
+}
+
+#[test]
+fn the_over_pressure_mft_trips_the_turbine_and_boxes_the_boiler_in_at_pressure() {
+    // The firing's pressure set point raised to 20 MPa: the over-pressure MFT trips at 18.2.
+    // A real MFT trips the turbine too, and the electromatic relief opens on pressure alone: the
+    // boiler is boxed in at pressure, not blown down to nothing (the ERV was held open by
+    // the latched trip and took the drum from 18 to 0.3 MPa while the turbine ran on).
+    let s = std::sync::Arc::new(builtin("power-drum-boiler").without_attack());
+    let sim = run(&s, 1, 1500.0, &[write_reg(1000, "plc-fire", 0, 2000)]);
+    let why = story(sim.events());
+    let Some(trip) = first(
+        sim.events(),
+        |k| matches!(k, EventKind::InterlockTripped { interlock, .. } if interlock == "il-103"),
+    ) else {
+        panic!("the over-pressure MFT never tripped:\n{why}")
+    };
+    let samples = sampled(sim.events(), &["steam_pressure", "steam_flow"]);
+    let after: Vec<&Vec<f64>> = samples.iter().skip((trip / 100 + 6) as usize).collect();
+    assert!(after.len() > 60, "tripped too late to judge:\n{why}");
+    assert!(after.iter().all(|v| v[1] < 5.0), "the turbine still draws steam after the MFT:\n{why}");
+    assert!(
+        after.iter().all(|v| (15.0..18.9).contains(&v[0])),
+        "the boiler was not held at pressure after the trip: {:?}",
+        after.iter().map(|v| v[0]).collect::<Vec<_>>()
+    );
+}
