@@ -401,3 +401,27 @@ async fn a_team_on_its_attackers_address_does_not_take_the_attackers_slots() {
     drop(held);
     server.shutdown().await.unwrap();
 }
+
+#[test]
+fn no_alarm_chatters_in_an_hour_of_any_library_plant() {
+    // An alarm raised again and again by a reading's noise (or a value hovering at its limit)
+    // floods the operator and the count a report gives: the gasifier's TT-301 high alarm was
+    // raised 10 times in its defended hour (2 °C of noise against a 5 °C deadband), the
+    // potline's bath A alarm 5 times. Each alarm level is raised at most twice an hour, with the
+    // attack alone or with the recorded defence.
+    for id in attacked() {
+        let s = builtin(id);
+        let hour = s.duration_ticks as f64 / f64::from(s.tick_hz);
+        for (run_name, inputs) in [("attacked", Vec::new()), ("defended", defence(id).unwrap())] {
+            let sim = run(&s, 1, hour, &inputs);
+            let mut raised = std::collections::BTreeMap::new();
+            for e in sim.events() {
+                if let EventKind::AlarmRaised { alarm, level, .. } = &e.kind {
+                    *raised.entry((alarm.clone(), format!("{level:?}"))).or_insert(0) += 1;
+                }
+            }
+            let chatter: Vec<_> = raised.iter().filter(|(_, n)| **n > 2).collect();
+            assert!(chatter.is_empty(), "`{id}` ({run_name}): alarms raised again and again: {chatter:?}");
+        }
+    }
+}
