@@ -247,3 +247,26 @@ fn the_over_pressure_mft_trips_the_turbine_and_boxes_the_boiler_in_at_pressure()
         after.iter().map(|v| v[0]).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_cooked_bell_jar_seal_leaks_hydrogen_until_the_leak_trip() {
+    // The polysilicon attack, undefended: the jacket runs dry, the bell-jar wall passes 350 °C
+    // and the base seal starts to leak hydrogen into the hall. The leak alarm comes first, then
+    // the leak trip cuts the feeds (the hydrogen detector never moved: IL-103 could not trip).
+    let s = std::sync::Arc::new(builtin("newmat-polysilicon-cvd"));
+    let sim = run(&s, 1, 3600.0, &[]);
+    let why = story(sim.events());
+    let ev = sim.events();
+    let alarm = first(ev, |k| matches!(k, EventKind::AlarmRaised { alarm, .. } if alarm == "al-h2-leak"));
+    let trip =
+        first(ev, |k| matches!(k, EventKind::InterlockTripped { interlock, .. } if interlock == "il-103"));
+    let (Some(alarm), Some(trip)) = (alarm, trip) else { panic!("no hydrogen leak alarm and trip:\n{why}") };
+    assert!(alarm < trip, "the leak tripped before its alarm:\n{why}");
+    // No leak in a quiet hour.
+    let quiet = run(&std::sync::Arc::new(builtin("newmat-polysilicon-cvd").without_attack()), 1, 3600.0, &[]);
+    assert!(
+        first(quiet.events(), |k| matches!(k, EventKind::AlarmRaised { .. })).is_none(),
+        "{}",
+        story(quiet.events())
+    );
+}
