@@ -261,6 +261,18 @@ fn an_exam_judges_the_plant_as_left_and_the_attack_as_it_ran() {
         defence.iter().filter(|i| !matches!(i.input, SimInput::WriteCoils { .. })).cloned().collect();
     let (restored, why, _) = task(&no_coil, "restore");
     assert!(restored < 10.0 && why.contains("1 of 2"), "set points restored, the bypass still set: {why}");
+    // The console's own way: the bypass switches back to normal at the safety PLC.
+    let cleared: Vec<TimedInput> = defence
+        .iter()
+        .map(|i| match &i.input {
+            SimInput::WriteCoils { plc, .. } => {
+                TimedInput { tick: i.tick, input: SimInput::ClearBypasses { plc: plc.clone() } }
+            }
+            _ => i.clone(),
+        })
+        .collect();
+    let (restored, why, _) = task(&cleared, "restore");
+    assert_eq!(restored, 10.0, "bypasses cleared from the console: {why}");
     // Hardening: the reactor's PLC, written only by the escalation that never fired, need not be.
     let unhardened: Vec<TimedInput> = defence
         .iter()

@@ -270,3 +270,33 @@ fn a_cooked_bell_jar_seal_leaks_hydrogen_until_the_leak_trip() {
         story(quiet.events())
     );
 }
+
+#[test]
+fn clearing_the_bypasses_puts_the_interlocks_back_on_guard() {
+    // The attacker bypasses the boiler's low-low MFT and starves the drum. Taking the FSSS's
+    // bypasses off (the console's action, as the bypass switches at the panel) lets the MFT
+    // trip on the low level it would otherwise have ignored; its other coils are left alone.
+    let s = std::sync::Arc::new(builtin("power-drum-boiler").without_attack());
+    let clear = icsdrill_engine::TimedInput {
+        tick: 1500,
+        input: icsdrill_engine::SimInput::ClearBypasses { plc: "sis-fsss".into() },
+    };
+    let attack = [write_coil(50, "sis-fsss", 0, true), write_reg(100, "plc-drum", 0, 0)];
+    let bypassed = run(&s, 1, 600.0, &attack);
+    let defeated =
+        |k: &EventKind| matches!(k, EventKind::InterlockDefeated { interlock, .. } if interlock == "il-101");
+    let tripped =
+        |k: &EventKind| matches!(k, EventKind::InterlockTripped { interlock, .. } if interlock == "il-101");
+    let Some(demand) = first(bypassed.events(), defeated) else {
+        panic!("the bypassed MFT met no demand:\n{}", story(bypassed.events()))
+    };
+    assert!(first(bypassed.events(), tripped).is_none(), "a bypassed MFT tripped");
+    assert!(demand < 1500, "the demand came after the bypass was to be cleared: tick {demand}");
+    let mut inputs = attack.to_vec();
+    inputs.push(clear);
+    let cleared = run(&s, 1, 600.0, &inputs);
+    let trip = first(cleared.events(), tripped);
+    assert!(trip.is_some_and(|t| t >= 1500), "no trip once the bypass was off:\n{}", story(cleared.events()));
+    let coils = &cleared.snapshot().plcs[s.plc("sis-fsss").unwrap().ix()].memory.coils;
+    assert!(!coils[0], "the IL-101 bypass is still set");
+}

@@ -59,6 +59,7 @@ const ACTIONS = {
   restore_host:{en:"Reconnect a host",zh:"恢复主机连接",f:["host"]},
   set_mode:{en:"Set PLC mode",zh:"设置 PLC 模式",f:["plc","mode"]},
   restore_setpoints:{en:"Restore set points",zh:"恢复设定值",f:["plc"]},
+  clear_bypasses:{en:"Take interlock bypasses off (bypass switches back to normal)",zh:"解除联锁旁路（旁路开关恢复正常位）",f:["plc"]},
   replace_module:{en:"Fit a spare module to a bricked PLC (program from backup)",zh:"为固件损坏的 PLC 更换备用模块（从备份加载程序）",f:["plc"]},
   reimage_host:{en:"Re-image a wiped host or a frozen/blank operator station",zh:"重装被擦除的主机或画面冻结/黑屏的操作员站",f:["host"]},
   local_control:{en:"Switch an actuator to local at its field panel (position 0-100 %; empty = back to remote)",zh:"将执行机构切至现场操作柜就地控制（开度 0-100%；留空 = 切回远方）",f:["actuator","position"]},

@@ -28,7 +28,7 @@ fn is_zero_u8(n: &u8) -> bool {
 
 /// The `kind` tags of the defender inputs (`SimInput::defender_kind`): what a scenario's
 /// `defender:` trigger and response plan may name, and what teams may take.
-pub const DEFENDER_KINDS: [&str; 19] = [
+pub const DEFENDER_KINDS: [&str; 20] = [
     "block_source",
     "allow_functions",
     "restrict_writes",
@@ -37,6 +37,7 @@ pub const DEFENDER_KINDS: [&str; 19] = [
     "restore_host",
     "set_mode",
     "restore_setpoints",
+    "clear_bypasses",
     "restore_sensor",
     "replace_module",
     "reimage_host",
@@ -428,6 +429,12 @@ pub enum SimInput {
         /// PLC id.
         plc: String,
     },
+    /// Defender: take every interlock bypass of a PLC off (the bypass key switches back to
+    /// normal at the safety system's panel): its interlocks guard again.
+    ClearBypasses {
+        /// PLC id.
+        plc: String,
+    },
     /// Defender: reload the PLC's program from its backup.
     RestoreProgram {
         /// PLC id.
@@ -610,6 +617,7 @@ impl SimInput {
             SimInput::RestoreHost { .. } => "restore_host",
             SimInput::SetMode { .. } => "set_mode",
             SimInput::RestoreSetpoints { .. } => "restore_setpoints",
+            SimInput::ClearBypasses { .. } => "clear_bypasses",
             SimInput::RestoreSensor { .. } => "restore_sensor",
             SimInput::ReplaceModule { .. } => "replace_module",
             SimInput::ReimageHost { .. } => "reimage_host",

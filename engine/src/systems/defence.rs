@@ -70,6 +70,14 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
             }
             Ok(Vec::new())
         }
+        SimInput::ClearBypasses { plc } => {
+            let (idx, mut state) = plc_state(world, s, plc)?;
+            let def = &s.plcs[idx.ix()];
+            for bypass in s.interlocks.iter().filter(|i| i.plc == idx).filter_map(|i| i.bypass) {
+                state.memory.coils[def.coil_addr(bypass)] = false;
+            }
+            Ok(Vec::new())
+        }
         SimInput::RestoreProgram { plc } => restore_program(world, s, plc),
         SimInput::ReplaceModule { plc } => replace_module(world, s, tick, plc),
         SimInput::WipeHost { host, source } => {

@@ -248,6 +248,7 @@ pub(crate) fn apply_one(
         | SimInput::IsolateHost { .. }
         | SimInput::RestoreHost { .. }
         | SimInput::RestoreSetpoints { .. }
+        | SimInput::ClearBypasses { .. }
         | SimInput::RestoreProgram { .. }
         | SimInput::RestartPlc { .. }
         | SimInput::AcknowledgeAlarm { .. }

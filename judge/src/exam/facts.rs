@@ -223,6 +223,23 @@ impl Facts {
                     }
                 }
             }
+            // The interlock bypasses off: their coils hold their commissioned value again.
+            SimInput::ClearBypasses { plc } => {
+                if let (Some(p), Some(tampered)) = (s.plc(plc), self.tampered.get_mut(plc.as_str())) {
+                    let def = &s.plcs[p.ix()];
+                    let bypasses: Vec<usize> = s
+                        .interlocks
+                        .iter()
+                        .filter(|i| i.plc == p)
+                        .filter_map(|i| i.bypass.map(|b| def.coil_addr(b)))
+                        .collect();
+                    for ((coil, a), changed) in tampered.iter_mut() {
+                        if *coil && bypasses.contains(&usize::from(*a)) {
+                            *changed = false;
+                        }
+                    }
+                }
+            }
             SimInput::RestoreProgram { plc } | SimInput::ReplaceModule { plc } => {
                 self.program_changed.remove(plc.as_str());
                 self.mode_changed.remove(plc.as_str());

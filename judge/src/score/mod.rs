@@ -29,8 +29,9 @@ pub const CONTAIN_KINDS: [&str; 5] =
     ["block_source", "allow_functions", "restrict_writes", "isolate_host", "enable_range_checks"];
 /// Defender action kinds that recover the process: its set points or program restored, a
 /// sensor or module put right, a host rebuilt, or the plant run by hand from the field.
-pub const RECOVER_KINDS: [&str; 6] = [
+pub const RECOVER_KINDS: [&str; 7] = [
     "restore_setpoints",
+    "clear_bypasses",
     "restore_program",
     "restore_sensor",
     "replace_module",

@@ -82,6 +82,10 @@ pub(super) fn action(s: &Scenario, input: &SimInput) -> Option<Text> {
             let p = l(plc);
             t(format!("Restored the set points of {}", p.en), format!("恢复{}的设定值", p.zh))
         }
+        SimInput::ClearBypasses { plc } => {
+            let p = l(plc);
+            t(format!("Took the interlock bypasses of {} off", p.en), format!("解除{}的联锁旁路", p.zh))
+        }
         SimInput::RestoreSensor { sensor } => {
             let x = l(sensor);
             t(format!("Restored {}", x.en), format!("恢复{}", x.zh))
