@@ -384,3 +384,47 @@ fn a_snapshot_after_another_shares_only_what_did_not_change() {
     }
     assert!(shared > 100 && fresh > 100, "shared {shared}, fresh {fresh}");
 }
+
+#[test]
+fn an_alarms_on_delay_keeps_a_noisy_reading_at_its_limit_from_chattering() {
+    // The level held at 50 % by its loop, read with 3 % of noise, against a high alarm at 50:
+    // without an on-delay the alarm comes and goes with the noise; with 5 s it stays quiet until
+    // the level really is above (the set point moved to 70), then comes on.
+    let with_delay = |delay: &str| {
+        let yaml = crate::util::MINI
+            .replace(
+                "    - { id: lit, name: Level, var: level, range: [0, 100] }",
+                "    - { id: lit, name: Level, var: level, range: [0, 100], noise: 3 }",
+            )
+            .replace(
+                "      - follow: { coil: pump_run, output: pump }",
+                &format!(
+                    "      - follow: {{ coil: pump_run, output: pump }}\n      - alarm: {{ id: al, pv: lit, hi: 50, deadband: 1{delay} }}"
+                ),
+            );
+        icsdrill_engine::Scenario::from_yaml("alarm.yaml", &yaml).map(std::sync::Arc::new)
+    };
+    let raised = |s: std::sync::Arc<icsdrill_engine::Scenario>| {
+        let mut sim = Sim::new(s.clone(), 1);
+        let raise_sp = icsdrill_engine::TimedInput { tick: s.ticks(60.0), input: regs("local", 0, &[700]) };
+        sim.run_until(s.ticks(120.0), &[raise_sp]);
+        let at: Vec<u64> = sim
+            .events()
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::AlarmRaised { .. }))
+            .map(|e| e.tick)
+            .collect();
+        (at, s.ticks(60.0))
+    };
+    let (chatter, _) = raised(with_delay("").unwrap());
+    assert!(chatter.len() > 5, "noise at the limit raised the alarm only {} times", chatter.len());
+    let (at, moved) = raised(with_delay(", on_delay_s: 5").unwrap());
+    assert!(
+        !at.is_empty() && at.iter().all(|t| *t > moved),
+        "raised at ticks {at:?} (the level rose at {moved})"
+    );
+    assert!(at.len() * 5 < chatter.len(), "{} raises with the on-delay, {} without", at.len(), chatter.len());
+    // An on-delay outside 0 to 3600 s is an error at its place.
+    let err = with_delay(", on_delay_s: -1").unwrap_err().to_string();
+    assert!(err.contains("on_delay_s") && err.contains("alarm `al`"), "{err}");
+}

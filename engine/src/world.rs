@@ -75,6 +75,9 @@ pub struct FieldBus {
     /// Tick each alarm last came on, by `AlarmIdx` (`None`: never). An alarm that cleared
     /// unacknowledged is "returned" (ISA-18.2) until someone acknowledges it.
     pub alarm_since: Vec<Option<u64>>,
+    /// Seconds each alarm level's limit has been passed without a break, by `AlarmIdx` (the
+    /// on-delay's timer), in `AlarmLevel::ALL` order.
+    pub alarm_held_s: Vec<[f64; 4]>,
     /// PLCs whose outputs a tripped interlock de-energises, by `PlcIdx`.
     pub halted: Vec<bool>,
     /// Actuators switched to local at their field panels, with the position set by hand: the
@@ -468,6 +471,7 @@ fn field_bus(s: &Scenario, values: &[f64]) -> FieldBus {
         alarm_active: vec![0; s.alarms.len()],
         alarm_acked: vec![false; s.alarms.len()],
         alarm_since: vec![None; s.alarms.len()],
+        alarm_held_s: vec![[0.0; 4]; s.alarms.len()],
         halted: vec![false; s.plcs.len()],
         local: vec![None; s.actuators.len()],
     }

@@ -532,6 +532,9 @@ pub struct AlarmDef {
     pub limits: [Option<Param>; 4],
     /// Hysteresis before an alarm clears.
     pub deadband: f64,
+    /// Seconds a limit must stay passed before its alarm comes on (ISA-18.2 on-delay: a noisy
+    /// reading at its limit does not chatter); 0: at once.
+    pub on_delay_s: f64,
 }
 
 /// A latching interlock: trips when its condition holds (unless bypassed), drives its actions

@@ -313,7 +313,11 @@ impl Scan<'_> {
             let bit = 1u8 << k;
             let active = self.bus.alarm_active[a.ix()] & bit != 0;
             let high = matches!(level, AlarmLevel::Hi | AlarmLevel::HiHi);
-            let raise = if high { x >= limit } else { x <= limit };
+            let passed = if high { x >= limit } else { x <= limit };
+            let held = &mut self.bus.alarm_held_s[a.ix()][k];
+            *held = if passed { *held + self.dt_s } else { 0.0 };
+            // A scan's rounding must not postpone an alarm by a whole scan.
+            let raise = passed && *held + 1e-9 >= def.on_delay_s;
             let clear = if high { x < limit - def.deadband } else { x > limit + def.deadband };
             if !active && raise {
                 self.bus.alarm_active[a.ix()] |= bit;

@@ -165,6 +165,9 @@ pub(crate) struct AlarmFile {
     pub(crate) lo_lo: Option<S<ParamFile>>,
     #[serde(default)]
     pub(crate) deadband: f64,
+    /// Seconds a limit must be passed before the alarm comes on (ISA-18.2 on-delay).
+    #[serde(default)]
+    pub(crate) on_delay_s: f64,
 }
 
 #[derive(Debug, Deserialize)]

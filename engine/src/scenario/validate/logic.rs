@@ -224,8 +224,21 @@ impl Cx<'_> {
                 format!("alarm `{}`: deadband must be a non-negative number", a.id.value),
             );
         }
+        if !(0.0..=3600.0).contains(&a.on_delay_s) {
+            self.err(
+                &a.id.referenced,
+                format!("alarm `{}`: on_delay_s must be from 0 to 3600 seconds", a.id.value),
+            );
+        }
         let idx = AlarmIdx(plant.alarms.len() as u32);
-        plant.alarms.push(AlarmDef { id: a.id.value.clone(), plc, pv, limits, deadband: a.deadband });
+        plant.alarms.push(AlarmDef {
+            id: a.id.value.clone(),
+            plc,
+            pv,
+            limits,
+            deadband: a.deadband,
+            on_delay_s: a.on_delay_s,
+        });
         Logic::Alarm(idx)
     }
 
