@@ -477,7 +477,15 @@ fn words_of(format: &Option<Spanned<String>>) -> u32 {
 fn program_hash(idx: PlcIdx, logic: &[Logic], plant: &PlantBuild) -> String {
     let mut program = format!("{logic:?}");
     for a in plant.alarms.iter().filter(|a| a.plc == idx) {
-        program.push_str(&format!("{a:?}"));
+        // Field by field as the block read before it had an on-delay: a program without one
+        // hashes as it always did (the hash is in recorded logs).
+        let AlarmDef { id, plc, pv, limits, deadband, on_delay_s } = a;
+        program.push_str(&format!(
+            "AlarmDef {{ id: {id:?}, plc: {plc:?}, pv: {pv:?}, limits: {limits:?}, deadband: {deadband:?} }}"
+        ));
+        if *on_delay_s != 0.0 {
+            program.push_str(&format!("on_delay_s: {on_delay_s:?}"));
+        }
     }
     for i in plant.interlocks.iter().filter(|i| i.plc == idx) {
         program.push_str(&format!("{i:?}"));
