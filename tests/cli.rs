@@ -384,6 +384,11 @@ fn a_contest_whose_time_runs_out_prints_its_final_standings() {
         "{out}"
     );
     assert!(table[1].contains(", settled at 0.0 s"), "{out}");
+    // Its findings go on no register, and `findings` says why (it printed nothing).
+    let drills = stdout(&icsdrill(&["drills", "--data-dir", data.to_str().unwrap()]));
+    let id = drills.split_whitespace().next().expect("a drill id").to_string();
+    let o = icsdrill(&["findings", &id, "--data-dir", data.to_str().unwrap()]);
+    assert!(o.status.success() && stdout(&o).contains("its teams are not enterprises"), "{}", stdout(&o));
 }
 
 /// A drill's `--events` is a directory with a file a team: a file's name is refused in words

@@ -452,6 +452,10 @@ fn exams_are_certified_and_certificates_verify_but_not_when_tampered() {
         d,
     ]);
     assert!(ok && md.contains(&format!("| 考核成绩 | {total:.1} / 110（通过） |")), "{md}");
+    // Played for its whole time limit: its duration says so, not "ended early" against the
+    // scenario's hour.
+    let duration = md.lines().find(|l| l.starts_with("| 演练时长 |")).unwrap_or_default();
+    assert!(!duration.is_empty() && !duration.contains("提前结束"), "{duration}");
     assert!(
         md.contains("| 安全架构 | 切断攻击者进入控制网络的路径") && md.contains("演练评分（仅供参考"),
         "{md}"

@@ -99,6 +99,15 @@ fn cadence_by_level_across_year_boundaries_and_level_changes() {
             .into_iter()
             .find(|d| d.kind == "regrade")
     };
+    // Registering the enterprise (from level 0) the same day re-grades nothing: registered
+    // by an import and changed on one day, the change's re-grading was never due.
+    reg.level_changes.push(LevelChange {
+        enterprise: "l1".into(),
+        date: "2026-12-18".parse().unwrap(),
+        from: 0,
+        to: 1,
+        reason: "registered".into(),
+    });
     let r = regrade(&reg, "2027-01-29").unwrap();
     assert_eq!(r.next_due, "2027-01-29", "30 working days from Friday 2026-12-18");
     assert!(!r.overdue);
@@ -1027,6 +1036,13 @@ fn records_are_never_dated_ahead_and_a_review_of_the_level_keeps_what_is_overdue
     let o = icsdrill(&["registry", "level", "ds", "2", "--reason", "scope reduced"], &dir);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(overdue(&dir), 0);
+    // What was recorded is said (record and change printed nothing).
+    let o = icsdrill(&["registry", "record", "ds", "risk_assessment", "--date", "2026-11-02"], &dir);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && out.contains("ds: risk_assessment on 2026-11-02 recorded"), "{out}");
+    let o = icsdrill(&["registry", "change", "ds", "new DCS", "--date", "2026-11-02"], &dir);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && out.contains("re-grading due by 2026-12-14"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

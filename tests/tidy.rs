@@ -254,3 +254,33 @@ fn functions_stay_short() {
             .collect();
     assert_eq!(function_lengths(&sample), [("a".to_string(), 3), ("b".to_string(), 2)]);
 }
+
+#[test]
+fn the_readme_names_every_event_kind() {
+    // The README's list of the event log's kinds, held to the engine's `EventKind` (it lacked a
+    // dozen, and named `flooded` for `comms_flooded`).
+    let src = std::fs::read_to_string(root().join("engine/src/event.rs")).unwrap();
+    let body = &src[src.find("pub enum EventKind").expect("EventKind")..];
+    let body = &body[..body.find("\n}\n").expect("its end")];
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let (mut kinds, mut rename) = (Vec::new(), None);
+    for line in body.lines().skip(1) {
+        let Some(t) = line.strip_prefix("    ").filter(|t| !t.starts_with(' ')) else { continue };
+        if let Some(r) = t.strip_prefix("#[serde(rename = \"") {
+            rename = r.split('"').next().map(String::from);
+        } else if t.starts_with(|c: char| c.is_ascii_uppercase()) {
+            let name: String = t.chars().take_while(char::is_ascii_alphanumeric).collect();
+            let snake = name.chars().enumerate().fold(String::new(), |mut s, (i, c)| {
+                if c.is_ascii_uppercase() && i > 0 {
+                    s.push('_');
+                }
+                s.push(c.to_ascii_lowercase());
+                s
+            });
+            kinds.push(rename.take().unwrap_or(snake));
+        }
+    }
+    assert!(kinds.len() >= 40 && kinds.contains(&"opcua_transaction".to_string()), "{kinds:?}");
+    let missing: Vec<&String> = kinds.iter().filter(|k| !readme.contains(&format!("`{k}`"))).collect();
+    assert!(missing.is_empty(), "event kinds the README does not name: {missing:?}");
+}

@@ -13,7 +13,16 @@ pub(crate) fn run(
     at: &Location,
 ) -> Result<ExitCode> {
     let mut store = open_store(at)?;
-    for (team, outcomes) in icsdrill::governance::rectify::track_drill(&mut *store, drill, deadlines)? {
+    let tracked = icsdrill::governance::rectify::track_drill(&mut *store, drill, deadlines)?;
+    if tracked.is_empty() {
+        // A contest's or an exam's teams are no enterprises: nothing goes on a register.
+        if let Some(mode) = store.drill(drill)?.map(|(r, _)| r.mode).filter(|m| !m.drills_an_enterprise()) {
+            println!(
+                "{drill} ({mode}): its teams are not enterprises, so no hidden hazards go on a register (its report lists what it found)"
+            );
+        }
+    }
+    for (team, outcomes) in tracked {
         println!("enterprise {team}:");
         let tracked = store.findings(&team)?;
         for o in &outcomes {

@@ -222,7 +222,13 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
                 bail!("no enterprise `{enterprise}` in the registry");
             }
             let date = done_on(date.as_deref())?;
-            store.add_activity(&Activity { enterprise, kind, date, reference })?;
+            store.add_activity(&Activity {
+                enterprise: enterprise.clone(),
+                kind: kind.clone(),
+                date,
+                reference,
+            })?;
+            println!("{enterprise}: {kind} on {date} recorded");
             Ok(ExitCode::SUCCESS)
         }
         RegistryCmd::Level { enterprise, level, date, reason } => {
@@ -252,7 +258,10 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
                 bail!("no enterprise `{enterprise}` in the registry");
             }
             let date = done_on(date.as_deref())?;
-            store.add_major_change(&MajorChange { enterprise, date, note })?;
+            let due = date
+                .add_working_days(icsdrill::governance::region::cadence_rules(&*store)?.regrade_working_days);
+            store.add_major_change(&MajorChange { enterprise: enterprise.clone(), date, note })?;
+            println!("{enterprise}: major change on {date} recorded; re-grading due by {due}");
             Ok(ExitCode::SUCCESS)
         }
         RegistryCmd::Grade { industry, scale, yes } => {

@@ -137,9 +137,12 @@ pub fn cadence(e: &Enterprise, reg: &Registry, rules: &CadenceRules, today: Day)
             binding,
         });
     }
-    // Re-grading after the latest major change, unless a level change was recorded since.
+    // Re-grading after the latest major change, unless a level was verified since (a
+    // registration, from level 0, re-grades nothing: registered and changed on one day, the
+    // change still wants its re-grading).
     if let Some(m) = reg.major_changes.iter().filter(|m| m.enterprise == e.id).map(|m| m.date).max() {
-        let regraded = reg.level_changes.iter().filter(|c| c.enterprise == e.id).any(|c| c.date >= m);
+        let regraded =
+            reg.level_changes.iter().filter(|c| c.enterprise == e.id && c.from != 0).any(|c| c.date >= m);
         if !regraded {
             let due = m.add_working_days(rules.regrade_working_days);
             out.push(Due {

@@ -450,6 +450,7 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
         .collect();
     let exam = (ctx.mode == icsdrill_drill::Mode::Exam)
         .then(|| icsdrill_judge::exam::grade_at(scenario, events, scenario.exam.pass, end));
+    let exam_limit = exam.as_ref().and(scenario.exam.time_limit_ticks);
     Report {
         exam,
         scenario: scenario.id.clone(),
@@ -458,7 +459,8 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
         timeline: timeline(scenario, events),
         trends: charts::trends(scenario, events),
         end_s: end as f64 / f64::from(scenario.tick_hz),
-        planned_s: scenario.duration_ticks as f64 / f64::from(scenario.tick_hz),
+        // An exam is planned for its time limit, not the scenario's length.
+        planned_s: exam_limit.unwrap_or(scenario.duration_ticks) as f64 / f64::from(scenario.tick_hz),
         retested: Vec::new(),
         score: card,
         objectives,

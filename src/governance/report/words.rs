@@ -208,10 +208,14 @@ fn played(r: &Report, l: Lang) -> String {
         if (m - m.round()).abs() < 0.05 { format!("{m:.0}") } else { format!("{m:.1}") }
     };
     let (end, planned) = (min(r.end_s), min(r.planned_s));
-    if r.end_s + 0.5 < r.planned_s {
-        match l {
-            Lang::En => format!("{end} min of the scenario's {planned} (ended early)"),
-            Lang::Zh => format!("{end} 分钟（场景设计 {planned} 分钟，提前结束）"),
+    // A record ends at its last event, up to a sample interval (10 s) before the clock did: half
+    // a minute short is played in full.
+    if r.end_s + 30.0 < r.planned_s {
+        match (l, r.exam.is_some()) {
+            (Lang::En, false) => format!("{end} min of the scenario's {planned} (ended early)"),
+            (Lang::Zh, false) => format!("{end} 分钟（场景设计 {planned} 分钟，提前结束）"),
+            (Lang::En, true) => format!("{end} min of the exam's {planned} (ended early)"),
+            (Lang::Zh, true) => format!("{end} 分钟（考核时限 {planned} 分钟，提前结束）"),
         }
     } else {
         match l {
