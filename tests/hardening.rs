@@ -1221,7 +1221,9 @@ fn absurd_command_line_values_are_clear_errors() {
     }
     // Team ids that differ only in case, and names that would read as another team's.
     let (code, err) = run(&["serve", "--teams", "a,A", "--http-port", "0", "--modbus-port", "0"]);
-    assert!(code == Some(1) && err.contains("listed twice"), "{err}");
+    assert!(code == Some(1) && err.contains("listed twice (as `a`: team ids are the same whatever"), "{err}");
+    let (code, err) = run(&["serve", "--teams", "a,a", "--http-port", "0", "--modbus-port", "0"]);
+    assert!(code == Some(1) && err.contains("team `a` is listed twice") && !err.contains("case"), "{err}");
     let dir = temp_dir("names");
     for name in ["\"\"", "\"  \"", "\"red\u{202E}eulb\"", "\"a\\u0007b\""] {
         let file = dir.join("drill.yaml");

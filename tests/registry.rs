@@ -659,6 +659,34 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
         "{body}"
     );
     assert_eq!(v["findings"][1]["status"], "verified", "{body}");
+    // The enterprise's own account that it rectified the open one (整改完成) before its due
+    // date: still open, awaiting a drill's re-test, no longer overdue. A verified one is not
+    // declared again.
+    let o = icsdrill(
+        &["registry", "rectified", "a", "path:x", "firewall rule added", "--date", "2025-06-05"],
+        &dir,
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && out.contains("open until a drill re-tests it"), "{o:?}");
+    let verified = v["findings"][1]["id"].as_str().unwrap();
+    let o = icsdrill(&["registry", "rectified", "a", verified, "again"], &dir);
+    assert!(
+        !o.status.success() && String::from_utf8_lossy(&o.stderr).contains("verified fixed already"),
+        "{o:?}"
+    );
+    let (_, body) = call("/api/region/enterprises/a", Some("region-token")).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(
+        (
+            f["status"].as_str(),
+            f["declared"]["date"].as_str(),
+            f["declared"]["note"].as_str(),
+            f["overdue"].as_bool()
+        ),
+        (Some("open"), Some("2025-06-05"), Some("firewall rule added"), Some(false)),
+        "{body}"
+    );
     // Its closing date (关闭日期) and each drill's check of it (复核结果).
     assert_eq!(v["findings"][1]["closed"], "2026-06-01", "{body}");
     let checks: Vec<(&str, &str, &str)> = v["findings"][1]["checks"]

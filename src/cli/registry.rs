@@ -93,6 +93,19 @@ pub(crate) enum RegistryCmd {
         #[arg(long)]
         date: Option<String>,
     },
+    /// Record an enterprise's declaration that it rectified an open finding (整改完成): it
+    /// stays open until its next drill re-tests it.
+    Rectified {
+        /// Enterprise id.
+        enterprise: String,
+        /// Finding id (as `findings DRILL` and the regional view list them).
+        finding: String,
+        /// What was done.
+        note: String,
+        /// Date (default: today).
+        #[arg(long)]
+        date: Option<String>,
+    },
     /// Propose a level from industry, scale and risk answers (ILLUSTRATIVE rules).
     Grade {
         /// Industry key (see data/grading.yaml).
@@ -262,6 +275,13 @@ pub(crate) fn registry(cmd: RegistryCmd, at: &Location) -> Result<ExitCode> {
                 .add_working_days(icsdrill::governance::region::cadence_rules(&*store)?.regrade_working_days);
             store.add_major_change(&MajorChange { enterprise: enterprise.clone(), date, note })?;
             println!("{enterprise}: major change on {date} recorded; re-grading due by {due}");
+            Ok(ExitCode::SUCCESS)
+        }
+        RegistryCmd::Rectified { enterprise, finding, note, date } => {
+            let mut store = open(at)?;
+            let date = done_on(date.as_deref())?;
+            icsdrill::governance::rectify::declare(&mut *store, &enterprise, &finding, date, &note)?;
+            println!("{enterprise}: {finding} declared rectified on {date}; open until a drill re-tests it");
             Ok(ExitCode::SUCCESS)
         }
         RegistryCmd::Grade { industry, scale, yes } => {

@@ -21,7 +21,14 @@ pub(super) fn check_teams(teams: &[TeamInfo], new: bool) -> Result<()> {
             bail_invalid!("team id `{}` must be 1-32 letters, digits, `-` or `_`", t.id.escape_debug());
         }
         if let Some(u) = teams[..i].iter().find(|u| u.id.eq_ignore_ascii_case(&t.id)) {
-            bail_invalid!("team `{}` is listed twice (as `{}`: ids differ beyond case)", t.id, u.id);
+            if u.id == t.id {
+                bail_invalid!("team `{}` is listed twice", t.id);
+            }
+            bail_invalid!(
+                "team `{}` is listed twice (as `{}`: team ids are the same whatever their case)",
+                t.id,
+                u.id
+            );
         }
         if !valid_team_name(&t.name) {
             bail_invalid!(

@@ -246,6 +246,34 @@ pub fn track_drill(
     Ok(out)
 }
 
+/// Records an enterprise's own declaration that it has rectified the open finding `id` (整改完成,
+/// with what it did): the finding stays open, awaiting the re-test of its next drill (a drill
+/// that runs its attack path without the hazard verifies it; one that finds it again leaves it
+/// open). Refused for a finding not on record or verified already.
+pub fn declare(
+    store: &mut dyn Store,
+    enterprise: &str,
+    id: &str,
+    date: crate::governance::dates::Day,
+    note: &str,
+) -> Result<TrackedFinding> {
+    let Some(mut f) = store.findings(enterprise)?.into_iter().find(|f| f.id == id) else {
+        return Err(Error::not_found(format!(
+            "no finding `{id}` on record for `{enterprise}` (`icsdrill findings DRILL` tracks a drill's)"
+        )));
+    };
+    if f.status == FindingStatus::Verified {
+        return Err(Error::invalid(format!("`{id}` of `{enterprise}` is verified fixed already")));
+    }
+    let mut history: Vec<serde_json::Value> = serde_json::from_str(&f.history).unwrap_or_default();
+    history.push(json!({"verdict": "declared", "date": date.to_string(), "note": note}));
+    f.history = serde_json::to_string(&history)?;
+    // Its last drill is tracked already: recording it again changes nothing else.
+    let drill = f.last_drill.clone();
+    store.track(&drill, enterprise, std::slice::from_ref(&f))?;
+    Ok(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -232,6 +232,18 @@ pub struct EnterpriseFinding {
     pub closed: Option<Day>,
     /// Each drill that looked at it, oldest first: what it made of it (复核结果).
     pub checks: Vec<FindingCheck>,
+    /// The enterprise's declaration that it rectified it (整改完成), awaiting a drill's re-test.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared: Option<Declared>,
+}
+
+/// An enterprise's declaration that it rectified a finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Declared {
+    /// When.
+    pub date: Day,
+    /// What it did.
+    pub note: String,
 }
 
 /// One drill's look at a finding.
@@ -329,6 +341,10 @@ pub fn enterprise_from(
             let closed = (f.status == crate::store::FindingStatus::Verified)
                 .then(|| checks.iter().rev().find(|c| c.verdict == "verified").and_then(|c| c.date))
                 .flatten();
+            let declared = f.declared().map(|(date, note)| Declared { date, note });
+            // Rectified on time by the enterprise's own account: not overdue while it waits for
+            // its re-test.
+            let declared_by_due = declared.as_ref().is_some_and(|d| due.is_none_or(|due| d.date <= due));
             EnterpriseFinding {
                 id: f.id.clone(),
                 title: f.title(),
@@ -337,9 +353,12 @@ pub fn enterprise_from(
                 first_drill: f.first_drill.clone(),
                 found,
                 due,
-                overdue: f.status != crate::store::FindingStatus::Verified && due.is_some_and(|d| today > d),
+                overdue: f.status != crate::store::FindingStatus::Verified
+                    && !declared_by_due
+                    && due.is_some_and(|d| today > d),
                 closed,
                 checks,
+                declared,
             }
         })
         .collect();

@@ -195,6 +195,17 @@ impl TrackedFinding {
             .collect()
     }
 
+    /// The enterprise's latest declaration that it rectified it (整改完成: date and what it
+    /// did), unless a drill looked at it since (its verdict then speaks for it).
+    pub fn declared(&self) -> Option<(crate::governance::dates::Day, String)> {
+        let history: Vec<serde_json::Value> = serde_json::from_str(&self.history).unwrap_or_default();
+        let last = history.last()?;
+        (last["verdict"] == "declared").then(|| {
+            let date = last["date"].as_str()?.parse().ok()?;
+            Some((date, last["note"].as_str().unwrap_or_default().to_string()))
+        })?
+    }
+
     /// Its title in both languages, as last generated (its id where the record has none).
     pub fn title(&self) -> icsdrill_engine::scenario::Text {
         let finding: serde_json::Value = serde_json::from_str(&self.finding).unwrap_or_default();

@@ -148,7 +148,7 @@ async function regionPage() {
     put($("#ent-entered tbody"), entered.map(x => `<tr><td class="date">${esc(x.date)}</td><td>${esc(tr("act_" + x.kind))}</td><td>${esc(x.reference)}</td></tr>`).join(""));
     labelCells($("#ent-entered"));
     $("#ent-findings-empty").hidden = p.findings.length > 0;
-    put($("#ent-findings tbody"), p.findings.map(x => `<tr><td>${esc(txt(x.title))}</td><td class="sev-${esc(x.severity)}">${esc(tr("sev_" + x.severity))}</td><td class="${x.status === "verified" ? "ok" : ""}">${esc(tr("fs_" + x.status))}${x.closed ? ` <span class="date">${esc(x.closed)}</span>` : ""}</td><td class="date">${esc(x.found || "")}</td><td class="date ${x.overdue ? "bad" : ""}">${esc(x.due || "")}${x.overdue ? " · " + esc(tr("overdue")) : ""}</td></tr>`).join(""));
+    put($("#ent-findings tbody"), p.findings.map(x => `<tr><td>${esc(txt(x.title))}</td><td class="sev-${esc(x.severity)}">${esc(tr("sev_" + x.severity))}</td><td class="${x.status === "verified" ? "ok" : ""}">${esc(tr("fs_" + x.status))}${x.closed ? ` <span class="date">${esc(x.closed)}</span>` : ""}${x.declared ? `<br><span class="declared" title="${esc(x.declared.note)}">${esc(tr("fs_declared").replace("{d}", x.declared.date))}</span>` : ""}</td><td class="date">${esc(x.found || "")}</td><td class="date ${x.overdue ? "bad" : ""}">${esc(x.due || "")}${x.overdue ? " · " + esc(tr("overdue")) : ""}</td></tr>`).join(""));
     labelCells($("#ent-findings"));
     document.body.dataset.enterprise = e.id;
   };

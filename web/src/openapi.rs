@@ -53,7 +53,12 @@ pub fn document() -> Value {
         "components": {
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer" },
-                "cookie": { "type": "apiKey", "in": "cookie", "name": "icsdrill_token" },
+                "cookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "icsdrill_token",
+                    "description": "The login page sets one cookie a kind of login: icsdrill_instructor, icsdrill_observer, icsdrill_team_<id> or icsdrill_region (the page names the one it acts with in X-Icsdrill-As); icsdrill_token, which earlier versions set, is read too."
+                },
             },
             "schemas": {
                 "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },

@@ -36,6 +36,23 @@ fn plc_state<'w>(
     Ok((idx, world.get_mut::<PlcState>(e).expect("PLC entities live as long as the world")))
 }
 
+/// Puts a PLC's holding registers back to their commissioned values, or (`bypasses`) takes its
+/// interlocks' bypasses off.
+fn restore(world: &mut World, s: &Scenario, plc: &str, bypasses: bool) -> Outcome {
+    let (idx, mut state) = plc_state(world, s, plc)?;
+    let def = &s.plcs[idx.ix()];
+    if bypasses {
+        for bypass in s.interlocks.iter().filter(|i| i.plc == idx).filter_map(|i| i.bypass) {
+            state.memory.coils[def.coil_addr(bypass)] = false;
+        }
+    } else {
+        for h in &def.holding_registers {
+            h.restore(&mut state.memory.holding);
+        }
+    }
+    Ok(Vec::new())
+}
+
 fn conduit(s: &Scenario, id: &str) -> Result<usize, RejectReason> {
     s.conduits.iter().position(|c| c.id == id).ok_or(RejectReason::UnknownTarget)
 }
@@ -63,20 +80,8 @@ pub(super) fn apply(world: &mut World, s: &Scenario, tick: u64, input: &SimInput
         SimInput::IsolateHost { host } | SimInput::RestoreHost { host } => {
             isolate(world, s, host, matches!(input, SimInput::IsolateHost { .. }))
         }
-        SimInput::RestoreSetpoints { plc } => {
-            let (idx, mut state) = plc_state(world, s, plc)?;
-            for h in &s.plcs[idx.ix()].holding_registers {
-                h.restore(&mut state.memory.holding);
-            }
-            Ok(Vec::new())
-        }
-        SimInput::ClearBypasses { plc } => {
-            let (idx, mut state) = plc_state(world, s, plc)?;
-            let def = &s.plcs[idx.ix()];
-            for bypass in s.interlocks.iter().filter(|i| i.plc == idx).filter_map(|i| i.bypass) {
-                state.memory.coils[def.coil_addr(bypass)] = false;
-            }
-            Ok(Vec::new())
+        SimInput::RestoreSetpoints { plc } | SimInput::ClearBypasses { plc } => {
+            restore(world, s, plc, matches!(input, SimInput::ClearBypasses { .. }))
         }
         SimInput::RestoreProgram { plc } => restore_program(world, s, plc),
         SimInput::ReplaceModule { plc } => replace_module(world, s, tick, plc),

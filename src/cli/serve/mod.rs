@@ -105,15 +105,15 @@ pub(crate) struct Args {
     /// (a score that moved when the attack did would tell the team it is attacked).
     #[arg(long)]
     live_scores: bool,
-    /// How teams with the same total rank: first_settled (who reached it first ranks first)
-    /// or shared (they share the rank).
+    /// How teams with the same total rank: first_settled (who reached it first ranks first;
+    /// the default) or shared (they share the rank).
     #[arg(long, value_parser = named::<icsdrill_drill::board::Ties>("tie rule", "first_settled or shared"))]
     ties: Option<icsdrill_drill::board::Ties>,
     /// Start the drill at once instead of waiting in briefing for the instructor.
     #[arg(long)]
     start: bool,
-    /// A drill file (YAML): name, mode, scenario, seed, teams, duration_s, freeze_s,
-    /// live_scores, start, organiser, place.
+    /// A drill file (YAML): id, name, mode, scenario, seed, teams, duration_s, freeze_s,
+    /// live_scores, ties, start, organiser, place.
     #[arg(long)]
     drill: Option<PathBuf>,
     /// Who organises the drill (主办单位): on the reports' cover, and the issuer of an exam's
@@ -192,7 +192,7 @@ fn check_numbers(args: &Args) -> Result<()> {
         && !(d > 0.0 && d <= MAX_DURATION_S)
     {
         bail!(
-            "--duration must be more than 0 and at most {MAX_DURATION_S} s (7 days), got {}",
+            "--duration (a drill file's duration_s) must be more than 0 and at most {MAX_DURATION_S} s (7 days), got {}",
             super::shown(d)
         );
     }

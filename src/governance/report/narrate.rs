@@ -33,6 +33,10 @@ pub(super) fn level(l: AlarmLevel) -> Text {
 pub(super) fn action(s: &Scenario, input: &SimInput) -> Option<Text> {
     let (l, host) = (|id: &str| s.label(id), |id: &str| mid_sentence(s.label(id)));
     let t = |en: String, zh: String| Some(Text::new(en, zh));
+    if let Some((plc, [en, en_after, zh, zh_after])) = on_plc(input) {
+        let p = l(plc);
+        return t(format!("{en}{}{en_after}", p.en), format!("{zh}{}{zh_after}", p.zh));
+    }
     match input {
         SimInput::BlockSource { conduit, host: id } => {
             let (c, h) = (l(conduit), host(id));
@@ -78,45 +82,18 @@ pub(super) fn action(s: &Scenario, input: &SimInput) -> Option<Text> {
             };
             t(format!("Put {} in {en} mode", p.en), format!("将{}切换到{zh}模式", p.zh))
         }
-        SimInput::RestoreSetpoints { plc } => {
-            let p = l(plc);
-            t(format!("Restored the set points of {}", p.en), format!("恢复{}的设定值", p.zh))
-        }
-        SimInput::ClearBypasses { plc } => {
-            let p = l(plc);
-            t(format!("Took the interlock bypasses of {} off", p.en), format!("解除{}的联锁旁路", p.zh))
-        }
         SimInput::RestoreSensor { sensor } => {
             let x = l(sensor);
             t(format!("Restored {}", x.en), format!("恢复{}", x.zh))
-        }
-        SimInput::ReplaceModule { plc } => {
-            let p = l(plc);
-            t(format!("Fitted a spare module in {}", p.en), format!("为{}更换备用模块", p.zh))
         }
         SimInput::LocalControl { actuator, position } => {
             let a = l(actuator);
             let at = position.map(|p| format!(" ({:.0} %)", p * 100.0)).unwrap_or_default();
             t(format!("Took {} into local control{at}", a.en), format!("将{}切至就地控制{at}", a.zh))
         }
-        SimInput::RestoreProgram { plc } => {
-            let p = l(plc);
-            t(format!("Restored the program of {} from backup", p.en), format!("从备份恢复{}的程序", p.zh))
-        }
-        SimInput::RestartPlc { plc } => {
-            let p = l(plc);
-            t(format!("Restarted {}", p.en), format!("重启{}", p.zh))
-        }
         SimInput::AcknowledgeAlarm { alarm, .. } => {
             let a = l(alarm);
             t(format!("Acknowledged the {}", a.en), format!("确认{}", a.zh))
-        }
-        SimInput::EnableRangeChecks { plc } => {
-            let p = l(plc);
-            t(
-                format!("Turned on set-point range checks in {}", p.en),
-                format!("启用{}的设定值范围检查", p.zh),
-            )
         }
         SimInput::Notify { to, .. } => {
             // The usual addressees in words; any other as written.
@@ -133,6 +110,26 @@ pub(super) fn action(s: &Scenario, input: &SimInput) -> Option<Text> {
         }
         _ => None,
     }
+}
+
+/// The defender actions done to one PLC, said the same way: the PLC and the words around its
+/// name, in English and in Chinese.
+fn on_plc(input: &SimInput) -> Option<(&str, [&'static str; 4])> {
+    Some(match input {
+        SimInput::RestoreSetpoints { plc } => (plc, ["Restored the set points of ", "", "恢复", "的设定值"]),
+        SimInput::ClearBypasses { plc } => {
+            (plc, ["Took the interlock bypasses of ", " off", "解除", "的联锁旁路"])
+        }
+        SimInput::ReplaceModule { plc } => (plc, ["Fitted a spare module in ", "", "为", "更换备用模块"]),
+        SimInput::RestoreProgram { plc } => {
+            (plc, ["Restored the program of ", " from backup", "从备份恢复", "的程序"])
+        }
+        SimInput::RestartPlc { plc } => (plc, ["Restarted ", "", "重启", ""]),
+        SimInput::EnableRangeChecks { plc } => {
+            (plc, ["Turned on set-point range checks in ", "", "启用", "的设定值范围检查"])
+        }
+        _ => return None,
+    })
 }
 
 /// Text that quotes what somebody typed, kept as typed (`Text::new` would space its Chinese
