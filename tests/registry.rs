@@ -668,6 +668,14 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
     );
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success() && out.contains("open until a drill re-tests it"), "{o:?}");
+    let long = "x".repeat(501);
+    for bad in ["", "two\nlines", long.as_str()] {
+        let o = icsdrill(&["registry", "rectified", "a", "path:x", bad], &dir);
+        assert!(
+            !o.status.success() && String::from_utf8_lossy(&o.stderr).contains("1 to 500 characters"),
+            "{o:?}"
+        );
+    }
     let verified = v["findings"][1]["id"].as_str().unwrap();
     let o = icsdrill(&["registry", "rectified", "a", verified, "again"], &dir);
     assert!(

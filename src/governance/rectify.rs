@@ -246,6 +246,9 @@ pub fn track_drill(
     Ok(out)
 }
 
+/// Longest account of a rectification (`declare`).
+pub const MAX_NOTE_CHARS: usize = 500;
+
 /// Records an enterprise's own declaration that it has rectified the open finding `id` (整改完成,
 /// with what it did): the finding stays open, awaiting the re-test of its next drill (a drill
 /// that runs its attack path without the hazard verifies it; one that finds it again leaves it
@@ -257,6 +260,12 @@ pub fn declare(
     date: crate::governance::dates::Day,
     note: &str,
 ) -> Result<TrackedFinding> {
+    let note = note.trim();
+    if note.is_empty() || note.chars().count() > MAX_NOTE_CHARS || note.chars().any(char::is_control) {
+        return Err(Error::invalid(format!(
+            "say what was done in 1 to {MAX_NOTE_CHARS} characters, on one line"
+        )));
+    }
     let Some(mut f) = store.findings(enterprise)?.into_iter().find(|f| f.id == id) else {
         return Err(Error::not_found(format!(
             "no finding `{id}` on record for `{enterprise}` (`icsdrill findings DRILL` tracks a drill's)"
