@@ -647,6 +647,8 @@ async fn a_prefecture_user_reads_only_its_own_prefecture() {
         .map(|d| (d["drill"].as_str().unwrap(), d["date"].as_str().unwrap(), d["score"].as_f64().unwrap()))
         .collect();
     assert_eq!(drills, [("d2025", "2025-06-01", 800.0), ("d2026", "2026-06-01", 800.0)], "{body}");
+    // Both count for its drill obligation (the registry names no plants for it: any counts).
+    assert!(v["drills"].as_array().unwrap().iter().all(|d| d["counted"] == true), "{body}");
     let f = &v["findings"][0];
     assert_eq!(
         (f["id"].as_str(), f["status"].as_str(), f["found"].as_str(), f["due"].as_str()),
@@ -817,6 +819,22 @@ fn a_drill_on_record_counts_in_its_year_and_for_its_enterprise_the_day_it_ends()
     let b = r.enterprises.iter().find(|e| e.enterprise.id == "b").unwrap();
     assert_ne!(b.due.iter().find(|d| d.kind == "drill").unwrap().last, Some(today));
     store.set_phase("d-today", icsdrill_drill::Phase::Ended).unwrap();
+    // Ended, but of another plant than the ones the registry names for b: not its drill done.
+    let with_plants = |plants: &[&str]| Enterprise {
+        scenarios: plants.iter().map(|p| (*p).to_string()).collect(),
+        ..enterprise("b", "karamay", "power", 2)
+    };
+    store.import_enterprises(&[with_plants(&["petrochem-tank-farm"])], parse("2024-01-10").unwrap()).unwrap();
+    let r = icsdrill::governance::region::rollup_from(&store, today, None).unwrap();
+    assert_eq!(r.years[&2026].drills, before.years[&2026].drills, "another plant's drill counts for nothing");
+    let b = r.enterprises.iter().find(|e| e.enterprise.id == "b").unwrap();
+    assert_ne!(b.due.iter().find(|d| d.kind == "drill").unwrap().last, Some(today));
+    store
+        .import_enterprises(
+            &[with_plants(&["petrochem-tank-farm", "power-drum-boiler"])],
+            parse("2024-01-10").unwrap(),
+        )
+        .unwrap();
     let r = icsdrill::governance::region::rollup_from(&store, today, None).unwrap();
     assert_eq!(r.years[&2026].drills, before.years[&2026].drills + 1, "today's drill counts in its year");
     let b = r.enterprises.iter().find(|e| e.enterprise.id == "b").unwrap();

@@ -34,9 +34,7 @@ fn drill_results(
     for (d, teams) in counted_drills(store, &drills)? {
         let date = day_of_ms(d.created_ms);
         for t in &teams {
-            if !note_drill(reg, &t.id, d, date) {
-                continue;
-            }
+            let Some(counted) = note_drill(reg, &t.id, d, date) else { continue };
             let scored = store.score(&d.id, &t.id)?.map(|(score, card)| {
                 // The stored card's alert count (cards stored before it was counted have none).
                 let alerts = serde_json::from_str::<serde_json::Value>(&card)
@@ -56,6 +54,7 @@ fn drill_results(
                 score: scored.map(|s| s.0),
                 alerts: scored.map(|s| s.1),
                 verified: crate::governance::bundle::verified(d),
+                counted,
             });
         }
     }
@@ -81,14 +80,19 @@ fn counted_drills<'a>(
 /// enterprise, the drill is an emergency drill (regional or enterprise: a contest or an exam
 /// is listed with the enterprise's drills but is not the drill the policy asks for) played to
 /// its end, and nobody entered it by hand already; whether the team is registered.
-fn note_drill(reg: &mut registry::Registry, team: &str, d: &crate::store::DrillRecord, date: Day) -> bool {
-    if !reg.enterprises.iter().any(|e| e.id == team) {
-        return false;
-    }
+fn note_drill(
+    reg: &mut registry::Registry,
+    team: &str,
+    d: &crate::store::DrillRecord,
+    date: Day,
+) -> Option<bool> {
+    let e = reg.enterprises.iter().find(|e| e.id == team)?;
     // A drill still running, or stopped before its end (a server killed at 4 s), is listed
-    // but is not the drill done that cadence counts.
-    if !d.mode.drills_an_enterprise() || !d.phase.is_over() {
-        return true;
+    // but is not the drill done that cadence counts; nor is a drill of another plant than the
+    // ones the registry says model the enterprise's own (when it names any).
+    let other_plant = !e.scenarios.is_empty() && !e.scenarios.contains(&d.scenario_id);
+    if !d.mode.drills_an_enterprise() || !d.phase.is_over() || other_plant {
+        return Some(false);
     }
     let drill = d.id.as_str();
     let entered =
@@ -101,7 +105,7 @@ fn note_drill(reg: &mut registry::Registry, team: &str, d: &crate::store::DrillR
             reference: drill.to_string(),
         });
     }
-    true
+    Some(true)
 }
 
 /// The registry with every drill on record played to its end (run here, or imported as a
@@ -207,6 +211,9 @@ pub struct EnterpriseDrill {
     pub alerts: Option<usize>,
     /// It arrived as a bundle whose signature and replay held.
     pub verified: bool,
+    /// It counts for the enterprise's drill cadence: a regional or enterprise drill played to
+    /// its end, of one of the plants the registry says model the enterprise's own.
+    pub counted: bool,
 }
 
 /// One finding on an enterprise's page: where its rectification stands.

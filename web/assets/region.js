@@ -141,7 +141,7 @@ async function regionPage() {
     for (let i = 1; i < at.length; i++) if (at[i] <= at[i - 1]) at[i] = at[i - 1] + 3 * 3600;
     lineChart($("#ent-chart"), at, [{label: tr("score"), data: scored.map(x => x.score)}], true);
     $("#ent-drills-empty").hidden = p.drills.length > 0;
-    put($("#ent-drills tbody"), p.drills.slice().reverse().map(x => `<tr><td class="date">${esc(x.date)}</td><td>${esc(x.title ? txt(x.title) : x.name)}${x.name === x.drill ? "" : ` <span class="mut">(${esc(x.drill)})</span>`}</td><td>${esc(tr("mode_" + x.mode))}</td><td class="num">${x.score == null ? esc(tr("running")) : x.score.toFixed(1)}</td><td class="num">${x.alerts == null ? "" : x.alerts}</td><td class="${x.verified ? "ok" : "mut"}">${x.verified ? "✓ " + esc(tr("verified_bundle")) : esc(tr("src_here"))}</td><td>${x.score == null ? "" : reportLinks(e.id, x.drill)}</td></tr>`).join(""));
+    put($("#ent-drills tbody"), p.drills.slice().reverse().map(x => `<tr><td class="date">${esc(x.date)}</td><td>${esc(x.title ? txt(x.title) : x.name)}${x.name === x.drill ? "" : ` <span class="mut">(${esc(x.drill)})</span>`}</td><td>${esc(tr("mode_" + x.mode))}${!x.counted && (x.mode === "regional" || x.mode === "enterprise") ? `<br><span class="mut not-counted">${esc(tr("not_counted"))}</span>` : ""}</td><td class="num">${x.score == null ? esc(tr("running")) : x.score.toFixed(1)}</td><td class="num">${x.alerts == null ? "" : x.alerts}</td><td class="${x.verified ? "ok" : "mut"}">${x.verified ? "✓ " + esc(tr("verified_bundle")) : esc(tr("src_here"))}</td><td>${x.score == null ? "" : reportLinks(e.id, x.drill)}</td></tr>`).join(""));
     labelCells($("#ent-drills"));
     const entered = p.entered || [];
     $("#ent-entered-box").hidden = !entered.length;
