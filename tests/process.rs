@@ -300,3 +300,20 @@ fn clearing_the_bypasses_puts_the_interlocks_back_on_guard() {
     let coils = &cleared.snapshot().plcs[s.plc("sis-fsss").unwrap().ix()].memory.coils;
     assert!(!coils[0], "the IL-101 bypass is still set");
 }
+
+#[test]
+fn a_stave_without_water_heats_ever_more_slowly_towards_the_furnace() {
+    // The blast furnace's cooling lost: the stave heats from the furnace's hot face, less the
+    // hotter it gets. It passed its damage limit, but did not climb at a constant 38 °C a minute
+    // to the model's 1,200 °C bound and sit there.
+    let s = std::sync::Arc::new(builtin("steel-bf-cooling"));
+    let sim = run(&s, 1, 3600.0, &[]);
+    let stave: Vec<f64> = sampled(sim.events(), &["stave_temp"]).into_iter().map(|v| v[0]).collect();
+    let why = story(sim.events());
+    let hot =
+        stave.iter().position(|t| *t > 400.0).unwrap_or_else(|| panic!("the stave never overheated:\n{why}"));
+    let rise = |i: usize| stave[i + 6] - stave[i];
+    let (early, late) = (rise(hot), rise(stave.len() - 7));
+    assert!(late > 0.0 && late < early / 2.0, "a minute's rise at 400 °C {early:.1}, at the end {late:.1}");
+    assert!(stave.iter().all(|t| *t < 1200.0), "the stave reached the model's bound");
+}
