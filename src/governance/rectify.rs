@@ -95,7 +95,7 @@ pub fn track(
     let mut rows = Vec::new();
     let mut out = Vec::new();
     for old in known.iter().filter(|f| f.status != FindingStatus::Verified) {
-        let mut history: Vec<serde_json::Value> = serde_json::from_str(&old.history).unwrap_or_default();
+        let mut history = old.history_entries();
         let (verdict, status, finding) = match findings.iter().find(|f| f.id == old.id) {
             Some(f) => (Verdict::StillOpen, FindingStatus::Open, still_open(f, old)?),
             None => {
@@ -132,8 +132,7 @@ pub fn track(
         if known.iter().any(|k| k.id == f.id && k.status != FindingStatus::Verified) {
             continue;
         }
-        let mut history: Vec<serde_json::Value> =
-            reopened.map(|k| serde_json::from_str(&k.history).unwrap_or_default()).unwrap_or_default();
+        let mut history = reopened.map(TrackedFinding::history_entries).unwrap_or_default();
         let verdict = if reopened.is_some() { Verdict::Reopened } else { Verdict::New };
         history.push(json!({"drill": drill, "verdict": verdict.as_str(), "evidence": f.evidence}));
         rows.push(TrackedFinding {
@@ -274,7 +273,7 @@ pub fn declare(
     if f.status == FindingStatus::Verified {
         return Err(Error::invalid(format!("`{id}` of `{enterprise}` is verified fixed already")));
     }
-    let mut history: Vec<serde_json::Value> = serde_json::from_str(&f.history).unwrap_or_default();
+    let mut history = f.history_entries();
     history.push(json!({"verdict": "declared", "date": date.to_string(), "note": note}));
     f.history = serde_json::to_string(&history)?;
     // Its last drill is tracked already: recording it again changes nothing else.

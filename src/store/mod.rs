@@ -181,10 +181,14 @@ pub struct Check {
 }
 
 impl TrackedFinding {
+    /// Its history's entries, oldest first (empty where the record's is unreadable).
+    pub fn history_entries(&self) -> Vec<serde_json::Value> {
+        serde_json::from_str(&self.history).unwrap_or_default()
+    }
+
     /// Each drill's look at it, oldest first.
     pub fn checks(&self) -> Vec<Check> {
-        let history: Vec<serde_json::Value> = serde_json::from_str(&self.history).unwrap_or_default();
-        history
+        self.history_entries()
             .iter()
             .filter_map(|h| {
                 Some(Check {
@@ -198,7 +202,7 @@ impl TrackedFinding {
     /// The enterprise's latest declaration that it rectified it (整改完成: date and what it
     /// did), unless a drill looked at it since (its verdict then speaks for it).
     pub fn declared(&self) -> Option<(crate::governance::dates::Day, String)> {
-        let history: Vec<serde_json::Value> = serde_json::from_str(&self.history).unwrap_or_default();
+        let history = self.history_entries();
         let last = history.last()?;
         (last["verdict"] == "declared").then(|| {
             let date = last["date"].as_str()?.parse().ok()?;

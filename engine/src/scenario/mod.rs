@@ -423,6 +423,15 @@ impl Scenario {
         self.plcs.iter().position(|p| p.id == id).map(|i| PlcIdx(i as u32))
     }
 
+    /// The coil addresses of `plc`'s interlock bypasses.
+    pub fn bypass_coils(&self, plc: PlcIdx) -> impl Iterator<Item = u16> + '_ {
+        let def = &self.plcs[plc.ix()];
+        self.interlocks
+            .iter()
+            .filter(move |i| i.plc == plc)
+            .filter_map(|i| Some(def.coils[i.bypass?.ix()].addr))
+    }
+
     /// The host with this id.
     pub fn host(&self, id: &str) -> Option<HostIdx> {
         self.hosts.iter().position(|h| h.id == id).map(|i| HostIdx(i as u32))

@@ -42,8 +42,8 @@ fn restore(world: &mut World, s: &Scenario, plc: &str, bypasses: bool) -> Outcom
     let (idx, mut state) = plc_state(world, s, plc)?;
     let def = &s.plcs[idx.ix()];
     if bypasses {
-        for bypass in s.interlocks.iter().filter(|i| i.plc == idx).filter_map(|i| i.bypass) {
-            state.memory.coils[def.coil_addr(bypass)] = false;
+        for a in s.bypass_coils(idx) {
+            state.memory.coils[usize::from(a)] = false;
         }
     } else {
         for h in &def.holding_registers {

@@ -226,15 +226,9 @@ impl Facts {
             // The interlock bypasses off: their coils hold their commissioned value again.
             SimInput::ClearBypasses { plc } => {
                 if let (Some(p), Some(tampered)) = (s.plc(plc), self.tampered.get_mut(plc.as_str())) {
-                    let def = &s.plcs[p.ix()];
-                    let bypasses: Vec<usize> = s
-                        .interlocks
-                        .iter()
-                        .filter(|i| i.plc == p)
-                        .filter_map(|i| i.bypass.map(|b| def.coil_addr(b)))
-                        .collect();
+                    let bypasses: Vec<u16> = s.bypass_coils(p).collect();
                     for ((coil, a), changed) in tampered.iter_mut() {
-                        if *coil && bypasses.contains(&usize::from(*a)) {
+                        if *coil && bypasses.contains(a) {
                             *changed = false;
                         }
                     }
@@ -360,14 +354,9 @@ fn attack_bypass_writes(s: &Scenario, events: &[SimEvent]) -> std::collections::
 
 /// The address of an interlock bypass coil a coil write to `plc` sets, if it sets one.
 fn bypass_set(s: &Scenario, plc: &str, addr: u16, values: &[u16]) -> Option<u16> {
-    let p = s.plc(plc)?;
-    let def = &s.plcs[p.ix()];
+    let bypasses: Vec<u16> = s.bypass_coils(s.plc(plc)?).collect();
     values.iter().enumerate().find_map(|(i, v)| {
         let a = addr.wrapping_add(i as u16);
-        let bypass = s.interlocks.iter().any(|il| {
-            il.bypass.is_some_and(|b| def.coils.get(b.ix()).is_some_and(|c| c.addr == a))
-                && il.plc.ix() == p.ix()
-        });
-        (bypass && *v != 0).then_some(a)
+        (bypasses.contains(&a) && *v != 0).then_some(a)
     })
 }
