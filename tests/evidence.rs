@@ -172,6 +172,41 @@ async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
         .output()
         .unwrap();
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--from and --to"));
+    // Nor is a window past the team's record: replay would make up what never happened.
+    let o = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+        .args(["pcap", &id, "--team", "blue", "--from", "100", "--to", "4000", "--out"])
+        .arg(dir.join("past.pcapng"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("ends at") && err.contains("--to"), "{err}");
+    assert!(!dir.join("past.pcapng").exists());
+    // A scenario run's clock starts when --start says (Beijing time), not in 1970.
+    let run = |start: &str, out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+            .args(["pcap", "petrochem-tank-farm", "--from", "120", "--to", "130", "--start", start, "--out"])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let headless = dir.join("headless.pcapng");
+    let o = run("2026-09-15T09:00", &headless);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("t = 0 is 2026-09-15 09:00:00 (Beijing time)"));
+    let o = Command::new("tshark")
+        .arg("-r")
+        .arg(&headless)
+        .args(["-c", "1", "-T", "fields", "-e", "frame.time_epoch"])
+        .output()
+        .unwrap();
+    let first: f64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    // 2026-09-15 01:00 UTC, plus 120 s of plant time.
+    let t0 = 1_789_434_000.0;
+    assert!(first >= t0 + 120.0 && first < t0 + 130.0, "the capture starts at {first}");
+    let o = run("15/09/2026", &dir.join("bad.pcapng"));
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("YYYY-MM-DDTHH:MM"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -315,6 +350,56 @@ fn a_refused_station_connection_shows_as_a_syn_answered_by_a_reset() {
         syns.iter().filter_map(|l| l.split(" → ").nth(1)?.split_whitespace().last()).collect();
     assert_eq!(ports.len(), 3, "{syns:?}");
     assert!(!accepted.is_empty(), "the front end's interrogations got through");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_refused_modbus_connection_shows_as_a_syn_answered_by_a_reset() {
+    // The tank farm's engineering station is refused twice at connect to PLC-T101 (its
+    // endpoint was full), then reads it.
+    let s = builtin("petrochem-tank-farm");
+    let at = |t: f64, input| icsdrill_engine::TimedInput { tick: s.ticks(t), input };
+    let refused = |t| {
+        at(
+            t,
+            icsdrill_engine::SimInput::ModbusConnection {
+                plc: "plc-t101".into(),
+                source: "ews-01".into(),
+                refused: Some(icsdrill_engine::RejectReason::ConnectionLimit),
+            },
+        )
+    };
+    let read = icsdrill_engine::SimInput::ModbusRequest {
+        plc: "plc-t101".into(),
+        source: "ews-01".into(),
+        function: 3,
+        addr: 0,
+        count: 2,
+        exception: None,
+        reason: None,
+        repeat: 1,
+    };
+    let inputs = [refused(101.0), refused(101.0), at(103.0, read)];
+    let placement = Placement::canonical(&s);
+    let run = scenario_run(&s, &inputs, &placement);
+    let mut bytes = Vec::new();
+    let cap = write_pcap(run, (s.ticks(100.0), s.ticks(110.0)), &mut bytes).unwrap();
+    assert!(!cap.truncated, "{cap:?}");
+    let dir = temp("refused-modbus");
+    let file = dir.join("refused.pcapng");
+    std::fs::write(&file, &bytes).unwrap();
+    well_formed(&file);
+    let ews = placement.hosts[s.host("ews-01").unwrap().ix()];
+    let plc = placement.plcs[s.plc("plc-t101").unwrap().ix()];
+    let to_plc = format!("ip.src == {ews} && ip.dst == {} && tcp.dstport == {}", plc.ip(), plc.port());
+    let syns = tshark(&file, &format!("{to_plc} && tcp.flags.syn == 1 && tcp.flags.ack == 0"));
+    let resets = tshark(&file, &format!("ip.dst == {ews} && tcp.flags.reset == 1 && tcp.flags.ack == 1"));
+    assert_eq!(resets.len(), 2, "{resets:?}");
+    assert_eq!(syns.len(), 3, "two refused, then the one accepted: {syns:?}");
+    let ports: std::collections::BTreeSet<&str> =
+        syns.iter().filter_map(|l| l.split(" → ").nth(1)?.split_whitespace().last()).collect();
+    assert_eq!(ports.len(), 3, "each from a port of its own: {syns:?}");
+    assert_eq!(tshark(&file, &format!("{to_plc} && mbtcp && modbus.func_code == 3")).len(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

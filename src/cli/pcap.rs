@@ -36,6 +36,11 @@ pub(crate) struct Args {
     /// Timed inputs of a scenario run (JSON Lines).
     #[arg(long)]
     inputs: Option<PathBuf>,
+    /// Wall-clock time plant time 0 of a scenario run stands for, in Beijing time
+    /// (`YYYY-MM-DDTHH:MM`; default: today at 09:00). A drill's capture is stamped from its
+    /// start.
+    #[arg(long)]
+    start: Option<String>,
     /// Where the drill database is (default: $ICSDRILL_DATA or ~/.local/share/icsdrill).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -45,6 +50,9 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
     if !(args.from >= 0.0 && args.to > args.from && args.to <= icsdrill_engine::scenario::MAX_DURATION_S) {
         bail!("--from and --to must satisfy 0 <= from < to <= 604800 simulated seconds");
+    }
+    if args.team.is_some() && args.start.is_some() {
+        bail!("--start is for a scenario run: a drill's capture is stamped from the drill's start");
     }
     let (scenario, seed, live_attacker, inputs, placement, epoch_ms): (
         _,
@@ -63,6 +71,15 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
                 bail!("drill `{}` has no team `{team}` (teams: {})", record.id, ids.join(", "));
             }
             let scenario = icsdrill::store::replay::stored_scenario(&record)?;
+            // The capture is of what happened: not past the team's last tick on record.
+            let end = store.last_tick(&record.id, team)?.map_or(0, |t| t + 1);
+            if scenario.ticks(args.to) > end {
+                bail!(
+                    "team `{team}`'s log of drill `{}` ends at {} s: --to must be at most that",
+                    record.id,
+                    end as f64 / f64::from(scenario.tick_hz)
+                );
+            }
             let placement = icsdrill::drill::team_placement(&record, &teams, &scenario, team)?;
             // Tick 0 is the start, not the creation (a briefing before it); a record from before
             // starts were kept counts from its creation, as it did then.
@@ -81,7 +98,8 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
                 None => Vec::new(),
             };
             let placement = Placement::canonical(&scenario);
-            (scenario, args.seed, false, inputs, placement, 0)
+            let start = start_ms(args.start.as_deref())?;
+            (scenario, args.seed, false, inputs, placement, start)
         }
     };
     let window = (scenario.ticks(args.from), scenario.ticks(args.to));
@@ -92,13 +110,42 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
     let cap = write_pcap(run, window, BufWriter::new(file))?;
     std::fs::rename(&tmp, &args.out).with_context(|| format!("cannot write {}", args.out.display()))?;
     println!(
-        "{}: {} requests (Modbus, IEC 104 and OPC UA), {} packets, simulated {} s to {} s{}",
+        "{}: {} requests (Modbus, IEC 104 and OPC UA), {} packets, simulated {} s to {} s{}; t = 0 is {} (Beijing time)",
         args.out.display(),
         cap.requests,
         cap.packets,
         args.from,
         args.to,
-        if cap.truncated { " (cut at the packet limit)" } else { "" }
+        if cap.truncated { " (cut at the packet limit)" } else { "" },
+        beijing(epoch_ms),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Unix milliseconds of `--start` (Beijing time), or of today at 09:00 there.
+fn start_ms(start: Option<&str>) -> Result<u64> {
+    let zone = jiff::tz::TimeZone::get(icsdrill::governance::dates::ZONE)?;
+    let civil = match start {
+        Some(text) => text
+            .trim()
+            .parse::<jiff::civil::DateTime>()
+            .ok()
+            .filter(|t| (1970..=2999).contains(&t.year()))
+            .with_context(|| {
+                format!(
+                    "--start `{text}` is not a time: YYYY-MM-DDTHH:MM in Beijing time, e.g. 2026-09-15T09:00"
+                )
+            })?,
+        None => icsdrill::governance::dates::today().0.at(9, 0, 0, 0),
+    };
+    let ms = civil.to_zoned(zone)?.timestamp().as_millisecond();
+    u64::try_from(ms).context("--start is before 1970")
+}
+
+/// Unix milliseconds as Beijing time, to the second.
+fn beijing(ms: u64) -> String {
+    let zone = jiff::tz::TimeZone::get(icsdrill::governance::dates::ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
+    let ts = jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(0))
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    ts.to_zoned(zone).strftime("%Y-%m-%d %H:%M:%S").to_string()
 }

@@ -63,6 +63,10 @@ struct Exchange {
     exception: Option<u8>,
     /// The endpoint answered (not silent: listen-only, restarting, refused).
     answered: bool,
+    /// Not a request: a connection refused at connect (the conduit's firewall, the
+    /// endpoint's or the range's connection limit), at this place in the capture (its tick,
+    /// and its place among the tick's refusals).
+    refused: Option<(u64, u64)>,
 }
 
 /// A TCP connection between a host and a PLC.
@@ -131,6 +135,7 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
                 values: Vec::new(),
                 exception: None,
                 answered: true,
+                refused: None,
             })
             .collect();
         exchanges.extend(logged(scenario, &sim, seen));
@@ -193,24 +198,34 @@ impl<T> Logged<'_, T> {
         (placement.hosts[self.host.ix()], base + ((self.host.0 * 997 + self.plc.0) % span) as u16)
     }
 
-    /// A connection to `server` refused at connect, as Wireshark shows one: the client's SYN
-    /// answered by the server's RST-ACK. Each attempt comes from a port of its own (by its
-    /// place in the capture), apart from the ports of accepted connections.
+    /// A connection to `server` refused at connect (`refused`).
     fn refused(&self, placement: &Placement, server: SocketAddrV4) -> Vec<Vec<u8>> {
-        let client = placement.hosts[self.host.ix()];
-        let (tick, k) = self.place;
-        let port = 60_000 + (tick.wrapping_mul(64) + k + u64::from(self.host.0 * 997 + self.plc.0)) % 5_000;
-        let port = port as u16;
-        let syn = tcp(client, *server.ip(), port, server.port(), 1, None, true, &[]);
-        let b = PacketBuilder::ethernet2([0; 6], [0; 6])
-            .ipv4(server.ip().octets(), client.octets(), 64)
-            .tcp(server.port(), port, 0, 0)
-            .rst()
-            .ack(2);
-        let mut rst = Vec::with_capacity(b.size(0));
-        b.write(&mut rst, &[]).expect("a frame of this size always builds");
-        vec![syn, rst]
+        refused(placement, (self.host, self.plc), self.place, server)
     }
+}
+
+/// A connection from `host` to `server` (its PLC's) refused at connect, as Wireshark shows one:
+/// the client's SYN answered by the server's RST-ACK. Each attempt comes from a port of its own
+/// (by its `place` in the capture: tick, and place among the tick's attempts of its protocol),
+/// apart from the ports of accepted connections.
+fn refused(
+    placement: &Placement,
+    (host, plc): (HostIdx, PlcIdx),
+    (tick, k): (u64, u64),
+    server: SocketAddrV4,
+) -> Vec<Vec<u8>> {
+    let client = placement.hosts[host.ix()];
+    let port = 60_000 + (tick.wrapping_mul(64) + k + u64::from(host.0 * 997 + plc.0)) % 5_000;
+    let port = port as u16;
+    let syn = tcp(client, *server.ip(), port, server.port(), 1, None, true, &[]);
+    let b = PacketBuilder::ethernet2([0; 6], [0; 6])
+        .ipv4(server.ip().octets(), client.octets(), 64)
+        .tcp(server.port(), port, 0, 0)
+        .rst()
+        .ack(2);
+    let mut rst = Vec::with_capacity(b.size(0));
+    b.write(&mut rst, &[]).expect("a frame of this size always builds");
+    vec![syn, rst]
 }
 
 /// The transactions `pick` takes (with their PLC's and source host's ids) from the events
@@ -261,7 +276,23 @@ fn handshake(
 fn logged(s: &Scenario, sim: &Sim, seen: u64) -> Vec<Exchange> {
     let new = since(sim, seen);
     let mut out = Vec::new();
+    let mut refusals = 0;
     for e in new {
+        if let EventKind::ModbusConnection { plc, source, refused: Some(_) } = &e.kind {
+            let (Some(plc), Some(host)) = (s.plc(plc), s.host(source)) else { continue };
+            out.push(Exchange {
+                host,
+                plc,
+                function: 0,
+                addr: 0,
+                count: 0,
+                values: Vec::new(),
+                exception: None,
+                answered: false,
+                refused: Some((e.tick, refusals)),
+            });
+            refusals += 1;
+        }
         if let EventKind::ModbusTransaction {
             plc,
             source,
@@ -289,6 +320,7 @@ fn logged(s: &Scenario, sim: &Sim, seen: u64) -> Vec<Exchange> {
                     values: values.clone(),
                     exception: *exception,
                     answered: exception.is_some() || reason.is_none(),
+                    refused: None,
                 });
             }
         }
@@ -304,6 +336,9 @@ fn exchange_frames(
     x: &Exchange,
 ) -> Vec<Vec<u8>> {
     let endpoint = placement.plcs[x.plc.ix()];
+    if let Some(place) = x.refused {
+        return refused(placement, (x.host, x.plc), place, endpoint);
+    }
     let (client, server, server_port) = (placement.hosts[x.host.ix()], *endpoint.ip(), endpoint.port());
     let mut frames = Vec::new();
     let flow = flows.entry((x.host, x.plc)).or_insert_with(|| {
