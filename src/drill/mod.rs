@@ -566,6 +566,8 @@ impl Drill {
     pub async fn all_recorded(&self) {
         for t in &self.teams {
             let Some(h) = t.here() else { continue };
+            // The tick a range may have been finishing as the drill ended is in its log first.
+            h.live.settled().await;
             let last = h.published.hash.lock().unwrap_or_else(|e| e.into_inner()).1;
             self.recorded(&t.info.id, last + 1).await;
         }

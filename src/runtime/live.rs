@@ -210,6 +210,11 @@ pub struct Live {
     steps: AtomicU64,
     /// A held clock still runs up to this tick (`catch_up_to`).
     until: AtomicU64,
+    /// Counts what was asked of a held clock (a hold, a step, a catch-up): `settled` waits
+    /// for the simulation job to have seen the latest and run out of ticks to do.
+    asked: AtomicU64,
+    /// The last `asked` the job found nothing left to do at (its clock held).
+    idle: watch::Sender<u64>,
     /// The durable tick, when a store records this range.
     durable: Option<watch::Receiver<u64>>,
     /// Progress of the simulation job.
@@ -276,6 +281,8 @@ impl Live {
             running: AtomicBool::new(!held),
             steps: AtomicU64::new(0),
             until: AtomicU64::new(0),
+            asked: AtomicU64::new(1),
+            idle: watch::Sender::new(0),
             durable,
             progress: watch::Sender::new(Progress { tick: sim.tick(), stopped: false }),
             waker: OnceLock::new(),
@@ -440,7 +447,8 @@ impl Live {
 
     /// Runs or holds the clock (a paused drill holds it; queued inputs wait).
     pub fn set_running(&self, running: bool) {
-        self.running.store(running, Ordering::Relaxed);
+        self.running.store(running, Ordering::SeqCst);
+        self.asked.fetch_add(1, Ordering::SeqCst);
         self.wake();
     }
 
@@ -451,15 +459,31 @@ impl Live {
 
     /// While the clock is held, runs `n` more ticks (as fast as they go).
     pub fn step(&self, n: u64) {
-        self.steps.fetch_add(n, Ordering::Relaxed);
+        self.steps.fetch_add(n, Ordering::SeqCst);
+        self.asked.fetch_add(1, Ordering::SeqCst);
         self.wake();
     }
 
     /// Runs a held clock on until the range reaches tick `tick` (none if it has): a range
     /// that fell behind the others catches up when the drill pauses or ends.
     pub fn catch_up_to(&self, tick: u64) {
-        self.until.fetch_max(tick, Ordering::Relaxed);
+        self.until.fetch_max(tick, Ordering::SeqCst);
+        self.asked.fetch_add(1, Ordering::SeqCst);
         self.wake();
+    }
+
+    /// Resolves once a held clock has run every tick asked of it so far (the tick it may
+    /// have been finishing as it was held, its steps, its catch-up), its hook included, or
+    /// the job stopped: what the range has published then stays until its clock runs again.
+    /// Never while the clock runs.
+    pub async fn settled(&self) {
+        let asked = self.asked.load(Ordering::SeqCst);
+        let mut idle = self.idle.subscribe();
+        let mut progress = self.progress.subscribe();
+        tokio::select! {
+            _ = idle.wait_for(|&seen| seen >= asked) => {}
+            _ = progress.wait_for(|p| p.stopped) => {}
+        }
     }
 
     /// Resolves when an input has been queued to apply since the last call (a white cell
@@ -525,6 +549,8 @@ impl Job for Runner {
     fn run(&mut self) -> Next {
         let Runner { sim: slot, live, rx, hook, .. } = self;
         let Some(sim) = slot.as_mut() else { return Next::Done };
+        // Read before the clock's state: a hold asked after this is seen by the next run.
+        let asked = live.asked.load(Ordering::SeqCst);
         if live.stopped() {
             // Whatever was queued or counted before the stop still reaches the log. A timed
             // end's last tick took it all: what slipped in as the queue closed is refused (a
@@ -548,16 +574,14 @@ impl Job for Runner {
             // Held by its records (a step waits too): looked at again a period later.
             return Next::At(now + self.period);
         }
-        if !live.running() {
+        if !live.running.load(Ordering::SeqCst) {
             // Held: behind the others it catches up at once, else it ticks only when stepped.
-            let behind = sim.tick() < live.until.load(Ordering::Relaxed);
+            let behind = sim.tick() < live.until.load(Ordering::SeqCst);
             if !behind
-                && live
-                    .steps
-                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-                    .is_err()
+                && live.steps.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_err()
             {
                 // Nothing until a start, a step or a stop wakes the job.
+                live.idle.send_if_modified(|seen| std::mem::replace(seen, asked) != asked);
                 self.next = now + self.period;
                 return Next::Wait;
             }
@@ -722,6 +746,36 @@ mod tests {
         let sim = tokio::task::spawn_blocking(move || handle.join()).await.unwrap().unwrap();
         assert_eq!(sim.tick(), 10, "no tick past the end");
         assert_eq!(live.dropped(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_held_clock_settles_only_after_every_tick_asked_of_it_and_its_hook() {
+        let s = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().load().unwrap();
+        // A fast clock, held while it runs: the tick in flight as it is held, then the ticks
+        // a catch-up asks for, each hooked before `settled` resolves.
+        let clock = Clock { ticks_per_s: 2_000.0, end_tick: None };
+        let hooked = Arc::new(AtomicU64::new(0));
+        let hook = {
+            let hooked = hooked.clone();
+            Box::new(move |sim: &Sim, _: &Snapshot, _: u64, _: Vec<SimInput>, _: &[SimEvent]| {
+                std::thread::yield_now();
+                hooked.store(sim.tick(), Ordering::SeqCst);
+            }) as TickHook
+        };
+        let (live, _h) =
+            Live::start_with(s, 1, clock, None, Extras { hook: Some(hook), ..Extras::default() });
+        let bound = Duration::from_secs(20);
+        for round in 1..=20u64 {
+            tokio::time::timeout(bound, live.wait_for_tick(round * 10)).await.expect("it ticks");
+            live.set_running(false);
+            live.catch_up_to(live.snapshot().tick + 3);
+            tokio::time::timeout(bound, live.settled()).await.expect("a held clock settles");
+            let tick = live.snapshot().tick;
+            assert_eq!(hooked.load(Ordering::SeqCst), tick, "round {round}: the last tick's hook ran");
+            assert!(tick >= round * 10 + 3, "round {round}: caught up ({tick})");
+            live.set_running(true);
+        }
+        live.stop();
     }
 
     #[tokio::test]
