@@ -778,7 +778,14 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     let titles: Vec<&str> = certs.iter().map(|c| c["title"].as_str().unwrap()).collect();
     assert!(titles.contains(&"工业互联网安全工程师能力考核证书"), "{seen}");
     assert!(titles.contains(&"工业互联网安全工程师能力考核结果通知"), "{seen}");
+    // A pass is certified for three years from its day, said on the certificate and beside
+    // the pass in the trainer's list; a result notice certifies nothing, for no time.
+    let until = today.add_months(36);
+    assert_eq!(seen["validity"], serde_json::json!([format!("有效期至 {until}")]), "{seen}");
     for c in certs {
+        let pass = c["title"] == "工业互联网安全工程师能力考核证书";
+        let issuer = c["issuer"].as_str().unwrap_or_default();
+        assert_eq!(issuer.contains(&format!("有效期至 {until}")), pass, "{seen}");
         assert_eq!(c["untranslated"], serde_json::json!([]), "{seen}");
         // One sheet, on A4 or US Letter, in either language.
         let pages = c["pages"].as_object().unwrap();

@@ -145,6 +145,7 @@ fn a_bypass_the_trainee_sets_from_the_host_the_attacker_holds_is_still_the_train
         replay_hash: String::new(),
         issuer: None,
         rule: Default::default(),
+        valid_years: 3,
     };
     let (cert, _) = icsdrill::governance::exam::certificate(&sitting, &g, &dir).unwrap();
     let html = icsdrill::governance::cert::html(&cert, true);
@@ -152,6 +153,75 @@ fn a_bypass_the_trainee_sets_from_the_host_the_attacker_holds_is_still_the_train
         html.contains("安全门槛：置位了 sis-01 的联锁旁路线圈 1") && !html.contains("loss of safety"),
         "{html}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_pass_is_certified_for_the_exams_years_and_verifies_as_expired_after() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-cert-expiry-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let trainee =
+        icsdrill::governance::exam::Trainee { id: "t".into(), name: "王芳".into(), cohort: String::new() };
+    let grade = |passed| icsdrill_judge::exam::Grade {
+        tasks: Vec::new(),
+        areas: Vec::new(),
+        total: if passed { 90.0 } else { 20.0 },
+        max: 110.0,
+        passed,
+        safety_violation: None,
+    };
+    let sign = |date: &str, years, passed, name: &str| {
+        let sitting = icsdrill::governance::exam::Sitting {
+            trainee: &trainee,
+            exam: "petrochem-tank-farm",
+            variant_seed: 21,
+            date: date.parse().unwrap(),
+            drill: "d",
+            replay_hash: String::new(),
+            issuer: None,
+            rule: Default::default(),
+            valid_years: years,
+        };
+        let (cert, _) = icsdrill::governance::exam::certificate(&sitting, &grade(passed), &dir).unwrap();
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, serde_json::to_string(&cert).unwrap()).unwrap();
+        (cert, path)
+    };
+    let (old, old_path) = sign("2020-01-15", 3, true, "old");
+    assert_eq!(old.body.valid_until.map(|d| d.to_string()), Some("2023-01-15".into()));
+    let today = icsdrill::governance::dates::today();
+    let (new, new_path) = sign(&today.to_string(), 3, true, "new");
+    let (_, lifelong) = sign("2020-01-15", 0, true, "lifelong");
+    let (notice, notice_path) = sign("2020-01-15", 3, false, "notice");
+    assert_eq!(notice.body.valid_until, None, "a result notice certifies nothing");
+    // Printed on the certificate.
+    let html = icsdrill::governance::cert::html(&new, true);
+    assert!(html.contains(&format!("有效期至</td><td class=\"valid\">{}", today.add_months(36))), "{html}");
+    assert!(!icsdrill::governance::cert::html(&notice, false).contains("Valid until"));
+    // Verified: authentic either way, but an expired pass fails the check and says so.
+    let (_, key) = icsdrill(&["cert", "key", "--data-dir", dir.to_str().unwrap()]);
+    let verify = |path: &std::path::Path| {
+        icsdrill(&["cert", "verify", path.to_str().unwrap(), "--public-key", key.trim()])
+    };
+    let (ok, out) = verify(&old_path);
+    assert!(!ok && out.starts_with("EXPIRED: ") && out.contains("valid until 2023-01-15 (today is"), "{out}");
+    assert!(out.contains("signature valid"), "{out}");
+    let (ok, out) = verify(&new_path);
+    assert!(
+        ok && out.starts_with("valid: ") && out.contains(&format!("valid until {}", today.add_months(36))),
+        "{out}"
+    );
+    for path in [&lifelong, &notice_path] {
+        let (ok, out) = verify(path);
+        assert!(ok && out.starts_with("valid: ") && !out.contains("valid until"), "{out}");
+    }
+    // The validity is signed: moved on, the certificate no longer verifies.
+    let mut forged: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&old_path).unwrap()).unwrap();
+    forged["body"]["valid_until"] = serde_json::json!("2099-01-15");
+    std::fs::write(&old_path, forged.to_string()).unwrap();
+    let (ok, out) = verify(&old_path);
+    assert!(!ok && out.contains("INVALID"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -775,9 +845,15 @@ async fn the_trainer_view_lists_a_cohort_and_exports_it_and_only_trainers_see_it
     assert!(csv.contains("2026-B,s1,王芳") && csv.contains("2026-B,s2,刘强"), "{csv}");
     // Each skill area's points as certified, one column an area.
     let header: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().next().unwrap().split(',').collect();
-    assert_eq!(header[8..], ["architecture", "implementation", "operations", "assessment", "response"]);
+    assert_eq!(header[8..13], ["architecture", "implementation", "operations", "assessment", "response"]);
     let s1: Vec<&str> = csv.lines().find(|l| l.contains(",s1,")).unwrap().split(',').collect();
-    assert!(s1[8..].iter().all(|p| p.parse::<f64>().is_ok()), "{s1:?}");
+    assert!(s1[8..13].iter().all(|p| p.parse::<f64>().is_ok()), "{s1:?}");
+    // Then the last day a pass is certified for (none for a fail).
+    assert_eq!(header[13], "valid_until");
+    let s2: Vec<&str> = csv.lines().find(|l| l.contains(",s2,")).unwrap().split(',').collect();
+    let until = |row: &[&str]| row[13].trim().to_string();
+    assert_eq!(until(&s1), icsdrill::governance::dates::today().add_months(36).to_string(), "{s1:?}");
+    assert_eq!(until(&s2), "", "{s2:?}");
     assert_eq!(
         call("/api/trainer/exams", "kashgar-token").await.0,
         403,

@@ -85,6 +85,12 @@ fn every_kind_of_problem_is_located() {
     );
     check("damage_above: 3300", "damage_above: 5000", "can never be reached");
     check("tick_hz: 10", "tick_hz: 0", "tick_hz 0 is out of range");
+    check(
+        "time_limit_s: 1800",
+        "valid_years: 2.5\n  time_limit_s: 1800",
+        "valid_years must be a whole number of years from 0 (no end) to 10, got 2.5",
+    );
+    check("time_limit_s: 1800", "valid_years: 11\n  time_limit_s: 1800", "got 11");
     // Duplicates and double drivers.
     check("id: plc-t102\n", "id: plc-t101 \n", "duplicate PLC id `plc-t101`");
     check(

@@ -240,20 +240,29 @@ pub(crate) fn verify(
     let store = if with_store { Some(at.create()?) } else { None };
     match exam::verify(&cert, &trusted, store.as_deref()) {
         Ok(notes) => {
+            // Authentic, but a pass is certified only until its validity ends.
+            let today = icsdrill::governance::dates::today();
+            let expired = cert.body.expired(today);
             println!(
-                "valid: {} ({}) {} {} {:.1}/{:.0} on {}",
+                "{}: {} ({}) {} {} {:.1}/{:.0} on {}{}",
+                if expired { "EXPIRED" } else { "valid" },
                 cert.body.name,
                 cert.body.trainee,
                 cert.body.exam,
                 cert.body.result,
                 cert.body.total,
                 cert.body.max,
-                cert.body.date
+                cert.body.date,
+                match cert.body.valid_until {
+                    Some(d) if expired => format!(", valid until {d} (today is {today})"),
+                    Some(d) => format!(", valid until {d}"),
+                    None => String::new(),
+                }
             );
             for n in notes {
                 println!("  {n}");
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(if expired { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
         Err(e) => {
             eprintln!("INVALID: {e:#}");

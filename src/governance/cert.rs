@@ -56,6 +56,18 @@ pub struct CertBody {
     /// before it was stated have none, and sign the same bytes as then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pass_rule: Option<[f64; 2]>,
+    /// The last day a pass is certified for (the exam's `valid_years` after its date); none
+    /// for a result notice, an exam whose certificates do not end, and certificates from
+    /// before it was stated (which sign the same bytes as then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<crate::governance::dates::Day>,
+}
+
+impl CertBody {
+    /// Whether a pass's validity ended before `today`.
+    pub fn expired(&self, today: crate::governance::dates::Day) -> bool {
+        self.valid_until.is_some_and(|d| d < today)
+    }
 }
 
 /// A signed certificate.
@@ -280,7 +292,7 @@ pub fn html(c: &Certificate, zh: bool) -> String {
          td{{border-bottom:1px solid #c5d2dc;padding:.3rem}}.n{{text-align:right}}.result{{text-align:center;font-size:1.6rem;font-weight:bold}}\
          .small{{font:11px monospace;word-break:break-all;color:#555}}code{{word-break:break-all}}.qr{{text-align:center}}.issuer{{margin-top:1.5rem}}.issuer td:first-child{{width:30%;color:#4b5563}}.seal{{height:3rem}}.qr svg{{width:132px;height:132px}}@media (max-width:600px){{.cert{{padding:1rem}}body{{margin:1rem .5rem}}}}@page{{margin:12mm}}@media print{{body{{margin:0;font-size:13px;line-height:1.35}}.cert{{padding:.8rem 1.4rem;border-width:4px}}h1{{margin:.2rem 0 .5rem;font-size:1.35rem}}p{{margin:.35rem 0}}td{{padding:.12rem .3rem}}.result{{font-size:1.3rem}}.issuer{{margin-top:.6rem}}.seal{{height:2rem}}.qr svg{{width:96px;height:96px}}}}</style></head><body><div class=\"cert\">\
          <h1>{title}</h1><p>{} <b>{}</b> ({}){}</p><p>{}{colon}{} · {}{colon}{}</p><table>{rows}<tr><td><b>{}</b></td><td class=\"n\"><b>{:.1} / {:.0}</b></td></tr></table>\
-         <p class=\"result\">{}</p>{rule}{}<table class=\"issuer\"><tr><td>{}</td><td>{}</td></tr><tr><td>{}</td><td>{}</td></tr><tr><td>{}</td><td class=\"seal\">{}</td></tr></table>\
+         <p class=\"result\">{}</p>{rule}{}<table class=\"issuer\"><tr><td>{}</td><td>{}</td></tr><tr><td>{}</td><td>{}</td></tr>{}<tr><td>{}</td><td class=\"seal\">{}</td></tr></table>\
          <div class=\"qr\">{}<p class=\"small\">{} sha256 {}</p></div><p>{verify}</p><p class=\"small\">{} {} · {} sha256 {}<br>{} ed25519 {}<br>{} {}</p></div></body></html>",
         if zh { "zh-CN" } else { "en" },
         if zh { "学员" } else { "Trainee" },
@@ -309,6 +321,10 @@ pub fn html(c: &Certificate, zh: bool) -> String {
         })),
         if zh { "签发日期" } else { "Date of issue" },
         b.date,
+        b.valid_until.map_or(String::new(), |d| format!(
+            "<tr><td>{}</td><td class=\"valid\">{d}</td></tr>",
+            if zh { "有效期至" } else { "Valid until" }
+        )),
         if zh { "签章" } else { "Seal and signature" },
         "",
         fingerprint_qr(c),

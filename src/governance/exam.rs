@@ -81,6 +81,8 @@ pub struct Sitting<'a> {
     pub issuer: Option<&'a str>,
     /// The pass rule it was graded by.
     pub rule: icsdrill_engine::scenario::PassRule,
+    /// Years a pass is certified for (0: no end).
+    pub valid_years: u32,
 }
 
 /// Signs the certificate of a graded sitting with the key in `key_dir`; returns it with the
@@ -104,6 +106,9 @@ pub fn certificate(s: &Sitting<'_>, grade: &Grade, key_dir: &Path) -> Result<(Ce
         replay_hash: s.replay_hash.clone(),
         issuer: s.issuer.map(str::to_string),
         pass_rule: Some([s.rule.overall, s.rule.per_area]),
+        // A pass is certified for the exam's years; a result notice certifies nothing.
+        valid_until: (grade.passed && s.valid_years > 0)
+            .then(|| s.date.add_months(12 * i64::from(s.valid_years))),
     };
     let cert = cert::sign(body, &cert::signing_key(key_dir)?)?;
     let record = ExamRecord {
@@ -211,6 +216,7 @@ pub fn run_headless(
         replay_hash: log_hash(&sim),
         issuer,
         rule: variant.exam.pass,
+        valid_years: variant.exam.valid_years,
     };
     let (cert, record) = certificate(&sitting, &grade, key_dir)?;
     store.save_exam(&record)?;
@@ -256,12 +262,13 @@ pub fn cohort_rows(store: &dyn Store, cohort: Option<&str>) -> Result<(Vec<&'sta
     use icsdrill_engine::scenario::exam::AREAS;
     let mut header = vec!["cohort", "trainee", "name", "date", "total", "max", "result", "drill"];
     header.extend(AREAS);
+    header.push("valid_until");
     let rows = store
         .exams(cohort)?
         .into_iter()
         .map(|e| {
-            let areas = serde_json::from_str::<cert::Certificate>(&e.certificate)
-                .map(|c| c.body.areas)
+            let (areas, valid_until) = serde_json::from_str::<cert::Certificate>(&e.certificate)
+                .map(|c| (c.body.areas, c.body.valid_until))
                 .unwrap_or_default();
             let mut row = vec![
                 e.cohort,
@@ -279,6 +286,7 @@ pub fn cohort_rows(store: &dyn Store, cohort: Option<&str>) -> Result<(Vec<&'sta
                     .find(|(name, ..)| name == a)
                     .map_or_else(String::new, |(_, p, _)| format!("{p:.1}"))
             }));
+            row.push(valid_until.map_or_else(String::new, |d| d.to_string()));
             row
         })
         .collect();

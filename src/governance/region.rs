@@ -589,6 +589,7 @@ impl RegionApi for RegionService {
                 results.iter().map(|e| e.trainee.as_str()).collect();
             let passed: std::collections::BTreeSet<&str> =
                 results.iter().filter(|e| e.passed).map(|e| e.trainee.as_str()).collect();
+            let today = crate::governance::dates::today();
             // Each sitting numbered per trainee and exam, in the order they were sat.
             let mut sat: BTreeMap<(String, String), u32> = BTreeMap::new();
             let mut rows: Vec<_> = all
@@ -601,11 +602,13 @@ impl RegionApi for RegionService {
                     let exam = body.as_ref().map(|b| b.exam.clone()).unwrap_or_default();
                     let n = sat.entry((e.trainee.clone(), exam)).or_default();
                     *n += 1;
+                    let valid_until = body.as_ref().and_then(|b| b.valid_until);
+                    let expired = body.as_ref().is_some_and(|b| b.expired(today));
                     let areas = body.map(|b| b.areas).unwrap_or_default();
                     serde_json::json!({
                         "drill": e.drill, "trainee": e.trainee, "name": e.name, "cohort": e.cohort,
                         "date": e.date, "total": e.total, "max": e.max, "passed": e.passed, "areas": areas,
-                        "sitting": *n,
+                        "sitting": *n, "valid_until": valid_until, "expired": expired,
                     })
                 })
                 .collect();

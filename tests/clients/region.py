@@ -90,6 +90,7 @@ with failing(driver, f"{out}/region-failure.png"):
     driver.get(f"{base}/trainer")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#cohort option"))
     seen["trainer_untranslated"] = untranslated(driver, "h1,h2,h3,label,th,td,button,a,span,p,option")
+    seen["validity"] = [s.text for s in driver.find_elements(By.CSS_SELECTOR, "#results .valid")]
     seen["axe"]["trainer"] = accessibility(driver)
     seen["trainer_phone"] = phone(driver, wait, f"{base}/trainer", lambda d: d.find_elements(By.CSS_SELECTOR, "#results tbody tr"), f"{out}/trainer-phone.png")
     # Each certificate (or result notice) the trainer view links, in Chinese, desk and phone.

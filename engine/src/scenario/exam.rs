@@ -28,7 +28,16 @@ pub struct ExamSpec {
     pub pass: PassRule,
     /// Time limit in ticks (default: the scenario's duration).
     pub time_limit_ticks: Option<u64>,
+    /// Years a certificate earned on it is valid (`VALID_YEARS` by default; 0: no end).
+    pub valid_years: u32,
 }
+
+/// How long a certificate is valid by default, in years (as a CISAW or GIAC credential is
+/// renewed every three or four).
+pub const VALID_YEARS: u32 = 3;
+
+/// The most years an exam may make its certificates valid for.
+pub const MAX_VALID_YEARS: u32 = 10;
 
 impl Default for ExamSpec {
     fn default() -> ExamSpec {
@@ -36,6 +45,7 @@ impl Default for ExamSpec {
             tasks: TASKS.iter().map(|(t, _)| (*t).to_string()).collect(),
             pass: PassRule::default(),
             time_limit_ticks: None,
+            valid_years: VALID_YEARS,
         }
     }
 }

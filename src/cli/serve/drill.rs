@@ -399,6 +399,7 @@ async fn certify(db: &Database, args: &Args, drill: &Drill, trainee: &str) -> Re
         replay_hash: drill.log_hash(trainee).unwrap_or_default(),
         issuer: drill.cover().organiser.as_deref(),
         rule: scenario.exam.pass,
+        valid_years: scenario.exam.valid_years,
     };
     let key_dir = icsdrill::store::data_dir(args.data_dir.as_deref())?;
     let (cert, record) = icsdrill::governance::exam::certificate(&sitting, &grade, &key_dir)?;

@@ -106,6 +106,7 @@ pub(crate) struct ExamFile {
     pub(crate) pass_overall: Option<S<f64>>,
     pub(crate) pass_per_area: Option<S<f64>>,
     pub(crate) time_limit_s: Option<S<f64>>,
+    pub(crate) valid_years: Option<S<f64>>,
 }
 
 /// The rubric; every part has a default (`Rubric::defaults`).

@@ -130,6 +130,20 @@ impl Cx<'_> {
             .time_limit_s
             .as_ref()
             .map(|t| (self.positive(t, "time_limit_s") * f64::from(tick_hz)).round() as u64);
+        if let Some(y) = &f.valid_years {
+            let max = crate::scenario::exam::MAX_VALID_YEARS;
+            if y.value.fract() == 0.0 && (0.0..=f64::from(max)).contains(&y.value) {
+                spec.valid_years = y.value as u32;
+            } else {
+                self.err(
+                    &y.referenced,
+                    format!(
+                        "valid_years must be a whole number of years from 0 (no end) to {max}, got {}",
+                        y.value
+                    ),
+                );
+            }
+        }
         spec
     }
 }
