@@ -221,6 +221,16 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert!(seen["clock"].as_str().is_some_and(|c| c.len() == 8 && c.as_bytes()[2] == b':'), "{seen}");
     let steps = builtin("petrochem-tank-farm").attack.as_ref().unwrap().steps.len();
     assert_eq!(seen["denominators"], serde_json::json!([steps.to_string()]), "{seen}");
+    // Early in the drill fewer steps have fired than the attack has: each team's cell says how
+    // many did, as its report counts them.
+    let fired = seen["fired"].as_array().unwrap();
+    assert!(!fired.is_empty(), "{seen}");
+    for row in fired {
+        let note = row[1].as_str().unwrap_or_default();
+        let n: usize =
+            note.trim_start_matches("（已发动 ").trim_end_matches('）').parse().unwrap_or(usize::MAX);
+        assert!(n < steps, "{row}: {seen}");
+    }
     assert_eq!(
         seen["ties_note"], "同分时，先达到该分数的队伍名次在前。",
         "how ties rank, in Chinese: {seen}"

@@ -106,8 +106,9 @@ with failing(driver, f"{out}/failure.png"):
     Select(driver.find_element(By.ID, "kind")).select_by_value("isolate_host")
     Select(wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#fields select[name=host]"))).select_by_value("ews-01")
     driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]").click()
-    # Said by its name, as the form lists it.
+    # Said by its name, as the form lists it, and what it acted on.
     wait.until(lambda d: "Isolate a host" in d.find_element(By.ID, "toast").text)
+    assert "Isolate a host ews-01" in driver.find_element(By.ID, "toast").text, driver.find_element(By.ID, "toast").text
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#myactions li[data-kind=isolate_host]"))
     # Said by its name and what it acted on.
     assert "Isolate a host ews-01 ✓" in driver.find_element(By.ID, "myactions").text, driver.find_element(By.ID, "myactions").text
@@ -279,7 +280,10 @@ with failing(driver, f"{out}/failure.png"):
     seen["history"]["opened"] = opened
     # One denominator serves every team.
     seen["ties_note"] = driver.find_element(By.CSS_SELECTOR, "#board + p.ties").text
-    seen["denominators"] = driver.execute_script("return [...new Set([...document.querySelectorAll('#board td.detected')].map(t => t.textContent.split('/')[1]))]")
+    seen["denominators"] = driver.execute_script("return [...new Set([...document.querySelectorAll('#board td.detected')].map(t => t.textContent.split('/')[1].split(/[ (（]/)[0]))]")
+    # Where fewer steps fired against a team than the attack has, how many did (its report's
+    # denominator), in Chinese here.
+    seen["fired"] = driver.execute_script("return [...document.querySelectorAll('#board tbody tr')].map(r => [r.querySelector('td.detected').textContent, r.querySelector('td.detected .fired') ? r.querySelector('td.detected .fired').textContent : null])")
     driver.save_screenshot(f"{out}/scoreboard.png")
     seen["board_phone"] = phone(driver, wait, driver.current_url, lambda d: d.find_elements(By.CSS_SELECTOR, "#board tbody tr"), f"{out}/scoreboard-phone.png")
     # A flat series (a frozen reading: the historian's f32 samples and the live f64 value) gets

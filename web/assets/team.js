@@ -53,6 +53,15 @@ async function teamPage() {
     b.disabled = true;
     try { await send(); } finally { busy.delete(form.id); b.disabled = !state || state.phase !== "live"; }
   };
+  // What an action acted on, as the form named it: the toast says what changed, not only how.
+  const actedOn = b => {
+    const what = ["conduit", "host", "plc", "sensor", "actuator", "alarm", "hazard", "to"].map(k => b[k]).filter(v => v != null && v !== "");
+    if (b.mode) what.push(b.mode);
+    if (b.functions) what.push("FC " + b.functions.join(","));
+    if (b.start != null && b.end != null) what.push(`${b.start}–${b.end}`);
+    if (b.position != null) what.push(`${Math.round(b.position * 100)} %`);
+    return what.length ? " " + what.join(" / ") : "";
+  };
   $("#action").addEventListener("submit", async ev => {
     ev.preventDefault();
     if (busy.has(ev.target.id)) return;
@@ -71,7 +80,7 @@ async function teamPage() {
     const bad = formProblem(body, ACTIONS[kind.value].f);
     if (bad) { toast(bad, true); return; }
     await sending(ev.target, async () => {
-      try { await api(base + "/actions", body); toast(tr("applied") + colon() + actionName(kind.value)); } catch (e) { toast(e.message, true); }
+      try { await api(base + "/actions", body); toast(tr("applied") + colon() + actionName(kind.value) + actedOn(body)); } catch (e) { toast(e.message, true); }
     });
   });
   $("#flag").addEventListener("submit", async ev => {
