@@ -38,6 +38,27 @@ fn scenario_run<'a>(
     Run { scenario: s, seed: 1, live_attacker: false, inputs, placement, epoch_ms: 0 }
 }
 
+/// The capture of plant seconds `from..to` of a headless run of `s` with `inputs`, written to
+/// a file in a directory of its own (`name`) and checked `well_formed`; with where the run
+/// placed hosts and PLCs.
+fn captured(
+    s: &Arc<icsdrill_engine::Scenario>,
+    inputs: &[icsdrill_engine::TimedInput],
+    (from, to): (f64, f64),
+    name: &str,
+) -> (PathBuf, PathBuf, Placement) {
+    let placement = Placement::canonical(s);
+    let mut bytes = Vec::new();
+    let cap =
+        write_pcap(scenario_run(s, inputs, &placement), (s.ticks(from), s.ticks(to)), &mut bytes).unwrap();
+    assert!(!cap.truncated, "{cap:?}");
+    let dir = temp(name);
+    let file = dir.join(format!("{name}.pcapng"));
+    std::fs::write(&file, &bytes).unwrap();
+    well_formed(&file);
+    (dir, file, placement)
+}
+
 /// Asserts what every capture must be: decoded, not malformed, TCP consistent.
 fn well_formed(file: &Path) {
     for bad in ["_ws.malformed", "_ws.expert.severity >= error", "tcp.analysis.flags"] {
@@ -327,15 +348,7 @@ fn a_refused_station_connection_shows_as_a_syn_answered_by_a_reset() {
         }),
     };
     let inputs = [refused(s.ticks(101.0)), refused(s.ticks(103.0))];
-    let placement = Placement::canonical(&s);
-    let run = scenario_run(&s, &inputs, &placement);
-    let mut bytes = Vec::new();
-    let cap = write_pcap(run, (s.ticks(100.0), s.ticks(140.0)), &mut bytes).unwrap();
-    assert!(!cap.truncated, "{cap:?}");
-    let dir = temp("refused");
-    let file = dir.join("refused.pcapng");
-    std::fs::write(&file, &bytes).unwrap();
-    well_formed(&file);
+    let (dir, file, placement) = captured(&s, &inputs, (100.0, 140.0), "refused");
     let scada = placement.hosts[s.host("scada-01").unwrap().ix()];
     let rtu1 = placement.stations[s.plc("rtu-1").unwrap().ix()].unwrap();
     let resets = tshark(&file, &format!("ip.dst == {scada} && tcp.flags.reset == 1 && tcp.flags.ack == 1"));
@@ -369,26 +382,8 @@ fn a_refused_modbus_connection_shows_as_a_syn_answered_by_a_reset() {
             },
         )
     };
-    let read = icsdrill_engine::SimInput::ModbusRequest {
-        plc: "plc-t101".into(),
-        source: "ews-01".into(),
-        function: 3,
-        addr: 0,
-        count: 2,
-        exception: None,
-        reason: None,
-        repeat: 1,
-    };
-    let inputs = [refused(101.0), refused(101.0), at(103.0, read)];
-    let placement = Placement::canonical(&s);
-    let run = scenario_run(&s, &inputs, &placement);
-    let mut bytes = Vec::new();
-    let cap = write_pcap(run, (s.ticks(100.0), s.ticks(110.0)), &mut bytes).unwrap();
-    assert!(!cap.truncated, "{cap:?}");
-    let dir = temp("refused-modbus");
-    let file = dir.join("refused.pcapng");
-    std::fs::write(&file, &bytes).unwrap();
-    well_formed(&file);
+    let inputs = [refused(101.0), refused(101.0), at(103.0, crate::util::read("plc-t101", "ews-01"))];
+    let (dir, file, placement) = captured(&s, &inputs, (100.0, 110.0), "refused-modbus");
     let ews = placement.hosts[s.host("ews-01").unwrap().ix()];
     let plc = placement.plcs[s.plc("plc-t101").unwrap().ix()];
     let to_plc = format!("ip.src == {ews} && ip.dst == {} && tcp.dstport == {}", plc.ip(), plc.port());

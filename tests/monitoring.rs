@@ -30,18 +30,7 @@ fn tank_farm(monitoring: Option<&str>) -> Arc<Scenario> {
     Arc::new(Scenario::from_yaml("monitoring.yaml", &yaml).unwrap_or_else(|e| panic!("{e}")).without_attack())
 }
 
-fn read(plc: &str, source: &str) -> SimInput {
-    SimInput::ModbusRequest {
-        plc: plc.into(),
-        source: source.into(),
-        function: 3,
-        addr: 0,
-        count: 2,
-        exception: None,
-        reason: None,
-        repeat: 1,
-    }
-}
+use crate::util::read;
 
 #[test]
 fn readers_are_derived_from_the_routine_traffic() {

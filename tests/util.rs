@@ -29,6 +29,20 @@ pub(crate) fn write_reg(tick: u64, plc: &str, addr: u16, value: u16) -> TimedInp
 }
 
 /// A coil write from the engineering workstation.
+/// A read of holding registers 0-1 of `plc` from host `source`, answered.
+pub(crate) fn read(plc: &str, source: &str) -> SimInput {
+    SimInput::ModbusRequest {
+        plc: plc.into(),
+        source: source.into(),
+        function: 3,
+        addr: 0,
+        count: 2,
+        exception: None,
+        reason: None,
+        repeat: 1,
+    }
+}
+
 pub(crate) fn write_coil(tick: u64, plc: &str, addr: u16, value: bool) -> TimedInput {
     TimedInput { tick, input: SimInput::write_coils(plc, "ews-01", addr, vec![value]) }
 }
