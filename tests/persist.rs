@@ -628,3 +628,44 @@ async fn a_drills_clock_starts_at_its_start_not_its_briefing_and_survives_a_resu
     server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A drill the white cell ends is over on disk once its logs are: the phase that ended it is
+/// written with them (its findings read it there; they were refused as "not over" when the
+/// events of its last tick committed before the phase).
+#[tokio::test]
+async fn a_recorders_phases_are_on_disk_once_it_says_so() {
+    let dir = temp_dir("phases");
+    let db = icsdrill::store::Database::Sqlite(dir.clone());
+    let record = crate::registry::drill_record("dphase");
+    let team = icsdrill::store::TeamRecord { id: "a".into(), name: "a".into(), token: "t".into() };
+    let mut store = db.open().unwrap();
+    store.create_drill(&record, &[team]).unwrap();
+    let recorder = icsdrill::store::Recorder::start(store, "dphase".into(), vec!["a".into()]);
+    let mut durable = recorder.durable(0);
+    for round in 0..20u64 {
+        // A tick's events, then the end, queued together as a drill ends.
+        let input = icsdrill_engine::SimInput::Notify { to: "duty_officer".into(), text: "t".into() };
+        recorder.record(icsdrill::store::Batch {
+            team: 0,
+            tick: round,
+            inputs: vec![input],
+            events: Vec::new(),
+        });
+        let phase = if round % 2 == 0 { icsdrill_drill::Phase::Ended } else { icsdrill_drill::Phase::Live };
+        let bound = Duration::from_secs(10);
+        // The phase queued with the tick's batch, or once the writer has taken the batch
+        // (the ranges' last tick finishing as the white cell ends the drill).
+        if round % 4 < 2 {
+            recorder.phase(phase, None);
+        }
+        tokio::time::timeout(bound, durable.wait_for(|t| *t > round)).await.unwrap().unwrap();
+        if round % 4 >= 2 {
+            recorder.phase(phase, None);
+        }
+        tokio::time::timeout(bound, recorder.phases_recorded()).await.expect("the phases are written");
+        let on_disk = db.open().unwrap().drill("dphase").unwrap().unwrap().0.phase;
+        assert_eq!(on_disk, phase, "round {round}");
+    }
+    tokio::task::spawn_blocking(move || recorder.finish()).await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -571,6 +571,12 @@ impl Drill {
             let last = h.published.hash.lock().unwrap_or_else(|e| e.into_inner()).1;
             self.recorded(&t.info.id, last + 1).await;
         }
+        // And the phase that ended it: the findings read it from the store.
+        let phases =
+            self.recorder.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(Recorder::phases_recorded);
+        if let Some(phases) = phases {
+            phases.await;
+        }
     }
 
     /// Resolves when what a team (or, with `None`, the instructor) sees may have changed:

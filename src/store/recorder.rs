@@ -3,7 +3,7 @@
 //! advances each team's durable tick; what the database refuses is retried, and nothing is
 //! acknowledged meanwhile.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -131,6 +131,10 @@ struct Shared {
     max_rows: usize,
     /// Each team's `TeamQueue::rows`.
     queued: Vec<Arc<AtomicUsize>>,
+    /// Phase changes queued so far.
+    phases_queued: AtomicU64,
+    /// Phase changes on disk so far (in the order queued).
+    phases_written: watch::Sender<u64>,
 }
 
 impl Shared {
@@ -144,6 +148,8 @@ impl Shared {
             failing: AtomicBool::new(false),
             max_rows,
             queued,
+            phases_queued: AtomicU64::new(0),
+            phases_written: watch::Sender::new(0),
         }
     }
 
@@ -205,8 +211,21 @@ impl Recorder {
 
     /// Queues a phase change (with the wall time of the start, for the start).
     pub fn phase(&self, phase: Phase, started_ms: Option<i64>) {
-        self.shared.lock().phases.push((phase, started_ms));
+        let mut p = self.shared.lock();
+        p.phases.push((phase, started_ms));
+        self.shared.phases_queued.fetch_add(1, Ordering::SeqCst);
+        drop(p);
         self.shared.work.notify_one();
+    }
+
+    /// Resolves once every phase change queued so far is on disk (an ended drill's findings
+    /// read its phase there).
+    pub fn phases_recorded(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let want = self.shared.phases_queued.load(Ordering::SeqCst);
+        let mut written = self.shared.phases_written.subscribe();
+        async move {
+            let _ = written.wait_for(|n| *n >= want).await;
+        }
     }
 
     /// Queues a team's score card.
@@ -309,13 +328,24 @@ fn write_loop(
                     });
                 }
                 for (ph, started) in phases {
-                    let set = store.set_phase(drill, ph).and_then(|()| match started {
-                        Some(ms) => store.set_setting(&super::started_key(drill), &ms.to_string()),
-                        None => Ok(()),
-                    });
-                    if let Err(e) = set {
-                        error = Some(e);
-                        refused.phases.push((ph, started));
+                    // In order: one refused, the later ones wait behind it.
+                    let set = if refused.phases.is_empty() {
+                        store.set_phase(drill, ph).and_then(|()| match started {
+                            Some(ms) => store.set_setting(&super::started_key(drill), &ms.to_string()),
+                            None => Ok(()),
+                        })
+                    } else {
+                        Ok(())
+                    };
+                    match set {
+                        Err(e) => {
+                            error = Some(e);
+                            refused.phases.push((ph, started));
+                        }
+                        Ok(()) if refused.phases.is_empty() => {
+                            shared.phases_written.send_modify(|n| *n += 1);
+                        }
+                        Ok(()) => refused.phases.push((ph, started)),
                     }
                 }
                 for (team, s) in scores.into_iter().enumerate() {
