@@ -399,6 +399,42 @@ fn a_refused_modbus_connection_shows_as_a_syn_answered_by_a_reset() {
 }
 
 #[test]
+fn a_flooded_plc_answers_its_routine_pollers_nothing_in_the_capture() {
+    // The undefended tank farm: the attack floods PLC-T101 as T-101 tops out (deny-view).
+    let s = builtin("petrochem-tank-farm");
+    let sim = crate::util::run(&s, 1, 1800.0, &[]);
+    let (from, until) = sim
+        .events()
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::CommsFlooded { plc, until_tick } if plc == "plc-t101" => Some((e.tick, *until_tick)),
+            _ => None,
+        })
+        .expect("the deny-view flood comes undefended");
+    let secs = |t: u64| t as f64 / f64::from(s.tick_hz);
+    assert!(until > from + s.ticks(40.0), "a flood of more than 40 s");
+    let (dir, file, placement) = captured(&s, &[], (secs(from) + 5.0, secs(from) + 35.0), "flooded");
+    let hmi = placement.hosts[s.host("hmi-01").unwrap().ix()];
+    let count = |plc: &str| {
+        let at = placement.plcs[s.plc(plc).unwrap().ix()];
+        let asked = tshark(
+            &file,
+            &format!("mbtcp && ip.src == {hmi} && ip.dst == {} && tcp.dstport == {}", at.ip(), at.port()),
+        );
+        let answered = tshark(
+            &file,
+            &format!("mbtcp && ip.dst == {hmi} && ip.src == {} && tcp.srcport == {}", at.ip(), at.port()),
+        );
+        (asked.len(), answered.len())
+    };
+    let (asked, answered) = count("plc-t101");
+    assert!(asked > 10 && answered == 0, "the flooded PLC: {asked} polls, {answered} answers");
+    let (asked, answered) = count("plc-t102");
+    assert!(asked > 10 && answered == asked, "another PLC: {asked} polls, {answered} answers");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn opc_ua_writes_decode_in_the_capture_as_wireshark_shows_them() {
     // The welding line's attack, undefended: the weld set point written over the cell's OPC UA
     // server 5 minutes in.

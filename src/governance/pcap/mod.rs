@@ -134,7 +134,12 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
                 count: r.count,
                 values: Vec::new(),
                 exception: None,
-                answered: true,
+                // A PLC flooded, restarting or listen-only answers its routine pollers nothing
+                // either.
+                answered: {
+                    let view = &snap.plcs[r.plc.ix()];
+                    !view.listen_only && view.silence().is_none()
+                },
                 refused: None,
             })
             .collect();
