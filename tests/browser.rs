@@ -841,7 +841,7 @@ async fn chromium_team_console_logs_iec104_commands_by_their_names() {
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
     let (team, token, _) = drill.teams().next().unwrap();
-    let (lines, endpoints) =
+    let (lines, endpoints, decode) =
         protocol_console(&server, &team.id, token, &["C_DC_NA_1 ioa=2001", "execute"]).await;
     let has = |needle: &str| lines.iter().find(|(t, _)| t.contains(needle));
     assert!(has("scada-01 -> rtu-1 IEC 104 C_IC_NA_1").is_some(), "{lines:?}");
@@ -853,6 +853,13 @@ async fn chromium_team_console_logs_iec104_commands_by_their_names() {
     let rtu2 = drill.teams().next().unwrap().2.iter().find(|e| e.plc == "rtu-2").unwrap().clone();
     let shown = format!("{}:{} (CA 2)", rtu2.address, rtu2.iec104_port.unwrap());
     assert!(endpoints.iter().any(|r| r[0] == "rtu-2" && r[3] == shown), "{endpoints:?}");
+    // tshark decodes IEC 104 on port 2404 only: the console says how to decode each other
+    // station port (here every one: the ports are the system's choice).
+    let stations: Vec<u16> = drill.teams().next().unwrap().2.iter().filter_map(|e| e.iec104_port).collect();
+    assert!(!stations.is_empty());
+    for p in stations {
+        assert_eq!(decode.contains(&format!("-d tcp.port=={p},iec60870_104")), p != 2404, "{decode}");
+    }
     server.shutdown().await.unwrap();
 }
 
@@ -864,7 +871,7 @@ async fn protocol_console(
     team: &str,
     token: &str,
     needles: &[&str],
-) -> (Vec<(String, String)>, Vec<Vec<String>>) {
+) -> (Vec<(String, String)>, Vec<Vec<String>>, String) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/protocol_console.py");
     let mut args =
         vec![script.into(), format!("http://{}", server.http), team.to_string(), token.to_string()];
@@ -879,7 +886,7 @@ async fn protocol_console(
     let lines =
         seen["lines"].as_array().unwrap().iter().map(strings).map(|l| (l[0].clone(), l[1].clone())).collect();
     let endpoints = seen["endpoints"].as_array().unwrap().iter().map(strings).collect();
-    (lines, endpoints)
+    (lines, endpoints, seen["decode_as"].as_str().unwrap_or_default().to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -894,7 +901,7 @@ async fn chromium_team_console_logs_opc_ua_writes_by_service_and_variable() {
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
     let (team, token, _) = drill.teams().next().unwrap();
-    let (lines, endpoints) =
+    let (lines, endpoints, _) =
         protocol_console(&server, &team.id, token, &["OPC UA Write weld_sp v=430"]).await;
     let write = lines.iter().find(|(t, _)| t.contains("ews-01 -> plc-weld OPC UA Write weld_sp v=430"));
     assert_eq!(write.map(|w| w.1.as_str()), Some("warn"), "the write is marked: {lines:?}");

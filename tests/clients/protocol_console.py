@@ -28,6 +28,7 @@ try:
         "endpoints": driver.execute_script(
             "return [...document.querySelectorAll('#endpoints tbody tr')].map(r => [...r.cells].map(c => c.textContent))"),
         "axe": accessibility(driver),
+        "decode_as": driver.find_element(By.ID, "decode-as").text,
     }
 finally:
     driver.quit()

@@ -132,7 +132,13 @@ async function teamPage() {
     // And how its packets' times read: the drill's clock, t = 0 at its start (a capture taken
     // at 15:40 held packets up to 15:44, with nothing to tie them to the console's t).
     const zero = info && info.epoch_ms ? new Date(info.epoch_ms).toLocaleTimeString(lang === "zh" ? "zh-CN" : "en-GB", {timeZone: "Asia/Shanghai", hour12: false}) : null;
-    $("#decode-as").textContent = (runs.length ? `${tr("decode_as")} tshark -o mbtcp.tcp.port:${runs.map(([a, b]) => a === b ? a : a + "-" + b).join(",")}` : "")
+    // IEC 104 off its standard port 2404 is not decoded at all without a "decode as" each.
+    const iec = [...new Set(s.endpoints.map(e => e.iec104_port).filter(p => p && p !== 2404))].sort((a, b) => a - b);
+    const decode = [
+      ...(runs.length ? [`-o mbtcp.tcp.port:${runs.map(([a, b]) => a === b ? a : a + "-" + b).join(",")}`] : []),
+      ...iec.map(p => `-d tcp.port==${p},iec60870_104`),
+    ];
+    $("#decode-as").textContent = (decode.length ? `${tr("decode_as")} tshark ${decode.join(" ")}` : "")
       + (zero ? ` ${tr("capture_clock").replaceAll("{t0}", zero)}` : "");
     const view = $("#view"); view.hidden = s.view === "live"; view.textContent = s.view === "live" ? "" : tr("view_" + s.view);
     hmi(s);
