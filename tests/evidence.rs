@@ -193,6 +193,19 @@ async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
         .output()
         .unwrap();
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--from and --to"));
+    // A drill's id without the team: said so, with its teams.
+    let o = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+        .args(["pcap", &id, "--to", "100", "--out"])
+        .arg(dir.join("noteam.pcapng"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("is a drill: give the team") && err.contains("blue, red"),
+        "{err}"
+    );
     // Nor is a window past the team's record: replay would make up what never happened.
     let o = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
         .args(["pcap", &id, "--team", "blue", "--from", "100", "--to", "4000", "--out"])

@@ -314,11 +314,17 @@ async fn alerts_reach_a_real_rsyslog_over_udp_and_tcp() {
         r#"{"address":"127.0.0.1:514","protocol":"sctp"}"#,
         r#"{"address":"127.0.0.1:514","format":"leef"}"#,
         r#"{"address":"nowhere"}"#,
+        r#"{"address":"127.0.0.1:0"}"#,
         r#"{"off":false}"#,
     ] {
         let (status, body) = post("a", &tokens[0], bad.to_string()).await;
         assert_eq!(status, 400, "{bad}: {body}");
     }
+    // Said in words: a host name where an address goes, a port nobody listens on.
+    let (_, body) = post("a", &tokens[0], r#"{"address":"localhost:514"}"#.to_string()).await;
+    assert!(body.contains("`localhost:514` is not IP:PORT"), "{body}");
+    let (_, body) = post("a", &tokens[0], r#"{"address":"127.0.0.1:0"}"#.to_string()).await;
+    assert!(body.contains("port 0"), "{body}");
     // A bad request leaves the forwarding as it was; the attack's set-point writes come at 200 s.
     drill.step(2200).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);

@@ -221,6 +221,11 @@ impl SyslogTarget {
                 self.address.ip()
             ));
         }
+        if self.address.port() == 0 {
+            return Err(
+                "port 0 is no receiver's: give the port the receiver listens on (514 by custom)".into()
+            );
+        }
         if !matches!(self.protocol.as_str(), "udp" | "tcp") {
             return Err("protocol must be udp or tcp".into());
         }

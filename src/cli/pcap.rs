@@ -88,7 +88,23 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
             (scenario, record.seed, record.live_attacker, store.inputs(&record.id, team)?, placement, epoch)
         }
         None => {
-            let scenario = load_scenario(&args.source)?;
+            let scenario = load_scenario(&args.source).map_err(|e| {
+                // A drill's id without --team: said so, with its teams.
+                let drill = open_store(&Location::new(args.data_dir.clone(), database))
+                    .ok()
+                    .and_then(|store| store.drill(&args.source).ok().flatten());
+                match drill {
+                    Some((record, teams)) => {
+                        let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
+                        anyhow::anyhow!(
+                            "`{}` is a drill: give the team whose range to capture, --team TEAM (its teams: {})",
+                            record.id,
+                            ids.join(", ")
+                        )
+                    }
+                    None => e,
+                }
+            })?;
             let inputs = match &args.inputs {
                 Some(path) => {
                     let text = std::fs::read_to_string(path)

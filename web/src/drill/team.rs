@@ -544,7 +544,20 @@ pub(super) async fn team_syslog(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let body: SyslogBody = parse_json(&headers, &body)?;
+    let parsed: Result<SyslogBody, ApiError> = parse_json(&headers, &body);
+    let body = parsed.map_err(|e| {
+        // A name for an address (`localhost:514`) said so, not as an unmatched enum variant.
+        let address = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("address").and_then(|a| a.as_str()).map(str::to_string));
+        match address {
+            Some(a) if a.parse::<std::net::SocketAddr>().is_err() => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("address `{a}` is not IP:PORT: give a loopback address and port, e.g. 127.0.0.1:514"),
+            ),
+            _ => e,
+        }
+    })?;
     let target = match body {
         SyslogBody::Off { off: true } => None,
         // Not a target, and not "off": nothing to change, said so rather than guessed.
