@@ -197,6 +197,12 @@ trait Protocol: Send {
     /// Sends `group` and reads its answers: `false` when the connection failed.
     fn exchange(&mut self, c: &mut Self::Conn, group: &[RoutineRequest])
     -> impl Future<Output = bool> + Send;
+    /// Between groups: what the connection needs while nothing is asked (IEC 104: reading and
+    /// acknowledging what the station sends of its own accord). Resolves only when the
+    /// connection failed; cancel-safe. By default, nothing.
+    fn idle(&mut self, _c: &mut Self::Conn) -> impl Future<Output = ()> + Send {
+        std::future::pending()
+    }
 }
 
 /// Modbus/TCP: each group of requests sent pipelined (several outstanding transactions; one
@@ -231,6 +237,11 @@ impl Protocol for Station {
 
     async fn open(&mut self, socket: TcpSocket) -> Option<Self::Conn> {
         Self::Conn::connect_socket(socket, self.to, ANSWER_TIMEOUT).await.ok()
+    }
+
+    async fn idle(&mut self, m: &mut Self::Conn) {
+        let t2 = Duration::from_secs(crate::runtime::iec104::apci::defaults::T2_S);
+        let _ = m.idle(t2).await;
     }
 
     async fn exchange(&mut self, m: &mut Self::Conn, group: &[RoutineRequest]) -> bool {
@@ -315,9 +326,28 @@ async fn drive<P: Protocol>(
 ) {
     let mut conn: Option<(P::Conn, SocketAddr)> = None;
     loop {
+        // Waiting for the next group, an open connection is kept as its protocol wants (an
+        // IEC 104 station's spontaneous frames acknowledged within t2, its test frames
+        // answered); a connection that fails meanwhile is dropped.
+        let idle = async {
+            match &mut conn {
+                Some((c, _)) => protocol.idle(c).await,
+                None => std::future::pending().await,
+            }
+        };
         let group = tokio::select! {
-            g = rx.recv() => g,
-            _ = stop.wait_for(|s| *s) => None,
+            g = rx.recv() => Some(g),
+            _ = stop.wait_for(|s| *s) => Some(None),
+            () = idle => None,
+        };
+        let group = match group {
+            Some(g) => g,
+            None => {
+                if let Some((_, local)) = conn.take() {
+                    wire.peers.set(local, false);
+                }
+                continue;
+            }
         };
         let Some(group) = group else { break };
         if conn.is_none() {

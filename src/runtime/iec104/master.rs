@@ -120,12 +120,97 @@ impl Master {
         self.limit = limit;
     }
 
-    /// Sends STOPDT and closes.
+    /// Sends STOPDT, waits for its confirmation (what the station still sends meanwhile
+    /// read and acknowledged), and closes; a station that does not confirm within the limit
+    /// is closed on all the same.
     pub async fn close(mut self) {
         let mut stop = Vec::new();
         apci::write_u(&mut stop, UFunction::StopDtAct);
-        let _ = tokio::time::timeout(self.limit, self.stream.write_all(&stop)).await;
+        let limit = self.limit;
+        if matches!(tokio::time::timeout(limit, self.stream.write_all(&stop)).await, Ok(Ok(()))) {
+            let confirmed = async {
+                while !matches!(self.next().await?, Frame::U(UFunction::StopDtCon)) {}
+                io::Result::Ok(())
+            };
+            let _ = tokio::time::timeout(limit, confirmed).await;
+        }
         let _ = self.stream.shutdown().await;
+    }
+
+    /// Between requests: reads what the station sends of its own accord (spontaneous
+    /// transmissions, test frames), acknowledging I frames every `w` and the rest within `t2`
+    /// and answering test frames, as a master that keeps its connection open does. Runs until
+    /// the connection fails (`Err`); cancel-safe (a frame half read stays buffered, and what
+    /// it sends goes in one non-blocking write).
+    pub async fn idle(&mut self, t2: Duration) -> io::Result<()> {
+        loop {
+            match apci::parse(&self.buf[..self.filled]) {
+                Parsed::Complete { apdu, len } => {
+                    let reply = match apdu {
+                        Apdu::I { .. } => {
+                            self.vr = (self.vr + 1) % apci::SEQ_MODULO;
+                            self.unacked += 1;
+                            self.unacked >= defaults::W
+                        }
+                        Apdu::U(UFunction::TestFrAct) => {
+                            self.buf.copy_within(len..self.filled, 0);
+                            self.filled -= len;
+                            let mut con = Vec::new();
+                            apci::write_u(&mut con, UFunction::TestFrCon);
+                            self.write_now(&con)?;
+                            continue;
+                        }
+                        _ => false,
+                    };
+                    self.buf.copy_within(len..self.filled, 0);
+                    self.filled -= len;
+                    if reply {
+                        self.acknowledge_now()?;
+                    }
+                    continue;
+                }
+                Parsed::Incomplete => {}
+                Parsed::Invalid(e) => {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, format!("not an APDU: {e:?}")));
+                }
+            }
+            let read = self.stream.read(&mut self.buf[self.filled..]);
+            let n = if self.unacked > 0 {
+                match tokio::time::timeout(t2, read).await {
+                    Ok(n) => n?,
+                    // t2: nothing more came; what did is acknowledged now.
+                    Err(_) => {
+                        self.acknowledge_now()?;
+                        continue;
+                    }
+                }
+            } else {
+                read.await?
+            };
+            match n {
+                0 => return Err(io::ErrorKind::ConnectionReset.into()),
+                n => self.filled += n,
+            }
+        }
+    }
+
+    /// An S frame acknowledging everything received, written at once.
+    fn acknowledge_now(&mut self) -> io::Result<()> {
+        let mut s = Vec::new();
+        apci::write_s(&mut s, self.vr);
+        self.write_now(&s)?;
+        self.unacked = 0;
+        Ok(())
+    }
+
+    /// Writes a short frame in one non-blocking write (a socket's buffer always has room for
+    /// six bytes of a master's own; if not, the connection is given up).
+    fn write_now(&self, frame: &[u8]) -> io::Result<()> {
+        match self.stream.try_write(frame) {
+            Ok(n) if n == frame.len() => Ok(()),
+            Ok(_) => Err(io::Error::new(io::ErrorKind::WriteZero, "a control frame half written")),
+            Err(e) => Err(e),
+        }
     }
 
     /// The next frame, within the limit: I frames acknowledged every `w`, test frames
@@ -181,4 +266,99 @@ enum Frame {
     I(Vec<u8>),
     S,
     U(UFunction),
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// The next frame a fake station reads from the master.
+    async fn frame_from(s: &mut TcpStream) -> Vec<u8> {
+        let mut head = [0u8; 2];
+        s.read_exact(&mut head).await.unwrap();
+        let mut rest = vec![0u8; usize::from(head[1])];
+        s.read_exact(&mut rest).await.unwrap();
+        [head.to_vec(), rest].concat()
+    }
+
+    fn parsed(f: &[u8]) -> Apdu<'_> {
+        match apci::parse(f) {
+            Parsed::Complete { apdu, .. } => apdu,
+            other => panic!("not a frame: {other:?}"),
+        }
+    }
+
+    /// A station that confirms STARTDT, then runs `then` on its side of the connection.
+    async fn station() -> (SocketAddr, tokio::task::JoinHandle<TcpStream>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            assert_eq!(parsed(&frame_from(&mut s).await), Apdu::U(UFunction::StartDtAct));
+            let mut con = Vec::new();
+            apci::write_u(&mut con, UFunction::StartDtCon);
+            s.write_all(&con).await.unwrap();
+            s
+        });
+        (addr, task)
+    }
+
+    #[tokio::test]
+    async fn between_requests_a_master_acknowledges_what_the_station_sends_and_answers_its_tests() {
+        let (addr, accepted) = station().await;
+        let bound = Duration::from_secs(10);
+        let mut m = Master::connect(None, addr, bound).await.unwrap();
+        let mut s = accepted.await.unwrap();
+        let side = tokio::spawn(async move {
+            // Ten spontaneous frames: acknowledged at w = 8, the last two within t2.
+            let asdu = asdu::interrogation(1);
+            let mut out = Vec::new();
+            for n in 0..10 {
+                apci::write_i(&mut out, n, 0, &asdu).unwrap();
+            }
+            s.write_all(&out).await.unwrap();
+            let first = frame_from(&mut s).await;
+            assert_eq!(parsed(&first), Apdu::S { recv: 8 }, "at w");
+            let sent = std::time::Instant::now();
+            let second = frame_from(&mut s).await;
+            assert_eq!(parsed(&second), Apdu::S { recv: 10 }, "within t2");
+            assert!(sent.elapsed() >= Duration::from_millis(200), "not before t2");
+            // A test frame is confirmed.
+            let mut test = Vec::new();
+            apci::write_u(&mut test, UFunction::TestFrAct);
+            s.write_all(&test).await.unwrap();
+            assert_eq!(parsed(&frame_from(&mut s).await), Apdu::U(UFunction::TestFrCon));
+            // Gone: the idle master hears it.
+        });
+        let ended = tokio::time::timeout(bound, m.idle(Duration::from_millis(300))).await;
+        side.await.unwrap();
+        assert!(matches!(ended, Ok(Err(ref e)) if e.kind() == io::ErrorKind::ConnectionReset), "{ended:?}");
+    }
+
+    #[tokio::test]
+    async fn a_master_closes_after_the_station_confirms_stopdt() {
+        let (addr, accepted) = station().await;
+        let bound = Duration::from_secs(10);
+        let m = Master::connect(None, addr, bound).await.unwrap();
+        let mut s = accepted.await.unwrap();
+        let side = tokio::spawn(async move {
+            assert_eq!(parsed(&frame_from(&mut s).await), Apdu::U(UFunction::StopDtAct));
+            // A frame sent as the STOPDT crossed it, then the confirmation, a while later.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let mut out = Vec::new();
+            apci::write_i(&mut out, 0, 0, &asdu::interrogation(1)).unwrap();
+            apci::write_u(&mut out, UFunction::StopDtCon);
+            s.write_all(&out).await.unwrap();
+            // Only then the master closes: nothing more comes.
+            let mut rest = Vec::new();
+            s.read_to_end(&mut rest).await.unwrap();
+            rest
+        });
+        let asked = std::time::Instant::now();
+        tokio::time::timeout(bound, m.close()).await.expect("closed once confirmed");
+        assert!(asked.elapsed() >= Duration::from_millis(200), "closed before the confirmation");
+        assert_eq!(side.await.unwrap(), Vec::<u8>::new());
+    }
 }
