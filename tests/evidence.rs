@@ -473,6 +473,11 @@ fn opc_ua_writes_decode_in_the_capture_as_wireshark_shows_them() {
     assert_eq!(to_ews("opcua.transport.type == \"ACK\""), 1);
     assert_eq!(from_ews("opcua.servicenodeid.numeric == 446"), 1, "OpenSecureChannelRequest");
     assert_eq!(to_ews("opcua.servicenodeid.numeric == 449"), 1, "OpenSecureChannelResponse");
+    // Then a session, created and activated (anonymously), as every client's is.
+    assert_eq!(from_ews("opcua.servicenodeid.numeric == 461"), 1, "CreateSessionRequest");
+    assert_eq!(to_ews("opcua.servicenodeid.numeric == 464"), 1, "CreateSessionResponse");
+    assert_eq!(from_ews("opcua.servicenodeid.numeric == 467"), 1, "ActivateSessionRequest");
+    assert_eq!(to_ews("opcua.servicenodeid.numeric == 470"), 1, "ActivateSessionResponse");
     // The write: WriteRequest (673) of 430 A to weld_sp, answered Good (WriteResponse, 676).
     assert_eq!(
         from_ews(

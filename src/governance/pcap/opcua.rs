@@ -11,12 +11,13 @@ use icsdrill_engine::scenario::opcua::services;
 use icsdrill_engine::scenario::{HostIdx, PlcIdx};
 use icsdrill_engine::{EventKind, Scenario, Sim, Snapshot};
 use opcua::types::{
-    AttributeId, BinaryEncodable, ByteString, ChannelSecurityToken, ContextOwned,
-    CreateMonitoredItemsRequest, CreateMonitoredItemsResponse, DataValue, DateTime, MessageInfo,
-    MessageSecurityMode, MonitoredItemCreateRequest, MonitoredItemCreateResult, MonitoringMode,
-    MonitoringParameters, NodeId, OpenSecureChannelRequest, OpenSecureChannelResponse, ReadRequest,
-    ReadResponse, ReadValueId, RequestHeader, ResponseHeader, SecurityTokenRequestType, StatusCode,
-    TimestampsToReturn, Variant, WriteRequest, WriteResponse, WriteValue,
+    ActivateSessionRequest, ActivateSessionResponse, AnonymousIdentityToken, AttributeId, BinaryEncodable,
+    ByteString, ChannelSecurityToken, ContextOwned, CreateMonitoredItemsRequest,
+    CreateMonitoredItemsResponse, CreateSessionRequest, CreateSessionResponse, DataValue, DateTime,
+    ExtensionObject, MessageInfo, MessageSecurityMode, MonitoredItemCreateRequest, MonitoredItemCreateResult,
+    MonitoringMode, MonitoringParameters, NodeId, OpenSecureChannelRequest, OpenSecureChannelResponse,
+    ReadRequest, ReadResponse, ReadValueId, RequestHeader, ResponseHeader, SecurityTokenRequestType,
+    StatusCode, TimestampsToReturn, Variant, WriteRequest, WriteResponse, WriteValue,
 };
 
 use super::{Logged, tcp};
@@ -83,13 +84,20 @@ pub(super) fn frames(
         vec![NodeId::new(NS, x.node.as_str())]
     };
     flow.request += 1;
-    let Some((request, answer)) = messages(plc, snap, x, &ids, (time, flow.request)) else { return out };
-    for (payload, from_client) in [(request, true), (answer, false)] {
+    let Some((request, answer)) = messages(plc, snap, x, &ids, (time, flow.request, flow.channel)) else {
+        return out;
+    };
+    exchange(&mut out, (client, *server), flow, [request, answer]);
+    out
+}
+
+/// A request and its answer on the secure channel (MSG chunks, token 1).
+fn exchange(out: &mut Vec<Vec<u8>>, ends: (Ipv4Addr, SocketAddrV4), flow: &mut Flow, messages: [Vec<u8>; 2]) {
+    for (payload, from_client) in messages.into_iter().zip([true, false]) {
         flow.sequence += 1;
         let chunk = chunk(b"MSG", &[&flow.channel.to_le_bytes(), &1u32.to_le_bytes()], flow, &payload);
-        push(&mut out, (client, *server), flow, from_client, &chunk);
+        push(out, ends, flow, from_client, &chunk);
     }
-    out
 }
 
 /// The request and the server's answer of one exchange, encoded (`None` for the connection).
@@ -98,8 +106,12 @@ fn messages(
     snap: &Snapshot,
     x: &Logged<'_, OpcUaTransaction>,
     ids: &[NodeId],
-    (time, handle): (DateTime, u32),
+    (time, handle, channel): (DateTime, u32, u32),
 ) -> Option<(Vec<u8>, Vec<u8>)> {
+    let request_header = |time, handle| RequestHeader {
+        authentication_token: session_token(channel),
+        ..request_header(time, handle)
+    };
     let status = x.reason.map_or(StatusCode::Good, status_of);
     Some(match x.service {
         services::CONNECTION => return None,
@@ -242,7 +254,47 @@ fn open(
         let c = chunk(b"OPN", &[&id.to_le_bytes(), &asymmetric], &flow, &payload);
         push(out, (client, server), &mut flow, from_client, &c);
     }
+    // The session every service request names: created, then activated anonymously.
+    flow.request += 1;
+    let create = CreateSessionRequest {
+        request_header: request_header(time, flow.request),
+        endpoint_url: url.as_str().into(),
+        session_name: "icsdrill".into(),
+        requested_session_timeout: 60_000.0,
+        max_response_message_size: BUFFER * 4,
+        ..Default::default()
+    };
+    let created = CreateSessionResponse {
+        response_header: response_header(time, flow.request),
+        session_id: NodeId::new(1, channel),
+        authentication_token: session_token(channel),
+        revised_session_timeout: 60_000.0,
+        max_request_message_size: BUFFER * 4,
+        ..Default::default()
+    };
+    exchange(out, (client, server), &mut flow, [body(&create), body(&created)]);
+    flow.request += 1;
+    let activate = ActivateSessionRequest {
+        request_header: RequestHeader {
+            authentication_token: session_token(channel),
+            ..request_header(time, flow.request)
+        },
+        user_identity_token: ExtensionObject::from_message(AnonymousIdentityToken {
+            policy_id: "anonymous".into(),
+        }),
+        ..Default::default()
+    };
+    let activated = ActivateSessionResponse {
+        response_header: response_header(time, flow.request),
+        ..Default::default()
+    };
+    exchange(out, (client, server), &mut flow, [body(&activate), body(&activated)]);
     flow
+}
+
+/// The authentication token of the session on channel `channel` (one session a connection).
+fn session_token(channel: u32) -> NodeId {
+    NodeId::new(0, ByteString::from(channel.to_be_bytes().repeat(4)))
 }
 
 /// One TCP segment of `payload` in the flow, either way, the sequence numbers advanced.
