@@ -1152,9 +1152,13 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
     let decode = seen["decode_as"].as_str().unwrap();
     assert!(decode.contains(&format!("tshark -o mbtcp.tcp.port:{} ", ports.join(","))), "{decode}");
     // And how a capture's times read: the drill's clock, t = 0 at its start (in Beijing time).
+    // To the millisecond, so a packet lines up with one's own capture of the wire.
     let t0 = decode.split("t = 0 at ").nth(1).and_then(|r| r.split(' ').next()).unwrap_or_default();
     assert!(
-        t0.len() == 8 && t0.as_bytes()[2] == b':' && decode.ends_with(&format!("is {t0} + t.")),
+        t0.len() == 12
+            && t0.as_bytes()[2] == b':'
+            && t0.as_bytes()[8] == b'.'
+            && decode.ends_with(&format!("is {t0} + t.")),
         "{decode}"
     );
     // The scenario's brief, read to the teams, in the console's language.

@@ -228,7 +228,7 @@ async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
     let headless = dir.join("headless.pcapng");
     let o = run("2026-09-15T09:00", &headless);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("t = 0 is 2026-09-15 09:00:00 (Beijing time)"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("t = 0 is 2026-09-15 09:00:00.000 (Beijing time)"));
     let o = Command::new("tshark")
         .arg("-r")
         .arg(&headless)

@@ -158,10 +158,10 @@ fn start_ms(start: Option<&str>) -> Result<u64> {
     u64::try_from(ms).context("--start is before 1970")
 }
 
-/// Unix milliseconds as Beijing time, to the second.
+/// Unix milliseconds as Beijing time, to the millisecond.
 fn beijing(ms: u64) -> String {
     let zone = jiff::tz::TimeZone::get(icsdrill::governance::dates::ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
     let ts = jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(0))
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    ts.to_zoned(zone).strftime("%Y-%m-%d %H:%M:%S").to_string()
+    ts.to_zoned(zone).strftime("%Y-%m-%d %H:%M:%S%.3f").to_string()
 }

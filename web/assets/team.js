@@ -131,7 +131,7 @@ async function teamPage() {
     // responses (a bare "Decode As" leaves every packet unclassified).
     // And how its packets' times read: the drill's clock, t = 0 at its start (a capture taken
     // at 15:40 held packets up to 15:44, with nothing to tie them to the console's t).
-    const zero = info && info.epoch_ms ? new Date(info.epoch_ms).toLocaleTimeString(lang === "zh" ? "zh-CN" : "en-GB", {timeZone: "Asia/Shanghai", hour12: false}) : null;
+    const zero = info && info.epoch_ms ? new Date(info.epoch_ms).toLocaleTimeString(lang === "zh" ? "zh-CN" : "en-GB", {timeZone: "Asia/Shanghai", hourCycle: "h23", hour: "2-digit", minute: "2-digit", second: "2-digit", fractionalSecondDigits: 3}) : null;
     // IEC 104 off its standard port 2404 is not decoded at all without a "decode as" each.
     const iec = [...new Set(s.endpoints.map(e => e.iec104_port).filter(p => p && p !== 2404))].sort((a, b) => a - b);
     const decode = [
