@@ -72,6 +72,9 @@ pub struct Link {
     test_sent: Option<u64>,
     /// When anything last arrived (t3).
     last_rx: u64,
+    /// STOPDT act taken while sent I frames were not yet acknowledged: it is confirmed once
+    /// they are (IEC 60870-5-104, 5.3).
+    stop_pending: bool,
 }
 
 impl Link {
@@ -88,6 +91,7 @@ impl Link {
             unacked_since: None,
             test_sent: None,
             last_rx: now,
+            stop_pending: false,
         }
     }
 
@@ -105,13 +109,17 @@ impl Link {
                 let answer = match f {
                     UFunction::StartDtAct => {
                         self.started = true;
+                        self.stop_pending = false;
                         Some(UFunction::StartDtCon)
                     }
                     UFunction::StopDtAct => {
-                        // Outstanding received frames are acknowledged before the confirmation.
+                        // Outstanding received frames are acknowledged before the confirmation;
+                        // nothing more is sent, and the confirmation waits for the master to
+                        // acknowledge what was.
                         self.flush_ack(&mut out);
                         self.started = false;
-                        Some(UFunction::StopDtCon)
+                        self.stop_pending = !self.sent_at.is_empty();
+                        (!self.stop_pending).then_some(UFunction::StopDtCon)
                     }
                     UFunction::TestFrAct => Some(UFunction::TestFrCon),
                     UFunction::TestFrCon => {
@@ -132,6 +140,12 @@ impl Link {
             Apdu::S { recv } => {
                 if let Err(why) = self.acknowledge(recv) {
                     return vec![Out::Close(why)];
+                }
+                if self.stop_pending && self.sent_at.is_empty() {
+                    self.stop_pending = false;
+                    let mut b = Vec::new();
+                    apci::write_u(&mut b, UFunction::StopDtCon);
+                    out.push(Out::Send(b));
                 }
             }
             Apdu::I { send, recv, asdu } => {
@@ -268,6 +282,21 @@ mod tests {
         let out = l.receive(Apdu::U(UFunction::StopDtAct), 4);
         assert_eq!((frame(&out[0]), frame(&out[1])), (Apdu::S { recv: 1 }, Apdu::U(UFunction::StopDtCon)));
         assert!(!l.started());
+    }
+
+    #[test]
+    fn stopdt_is_confirmed_once_the_master_acknowledges_what_was_sent() {
+        let mut l = Link::new(Params::default(), 0);
+        l.receive(Apdu::U(UFunction::StartDtAct), 0);
+        l.send(ASDU, 1).unwrap();
+        l.send(ASDU, 1).unwrap();
+        // Two frames out: no confirmation yet, and nothing more goes.
+        assert!(l.receive(Apdu::U(UFunction::StopDtAct), 2).is_empty());
+        assert_eq!(l.send(ASDU, 3), Err(Hold::Stopped));
+        assert!(l.receive(Apdu::S { recv: 1 }, 4).is_empty(), "one still out");
+        let out = l.receive(Apdu::S { recv: 2 }, 5);
+        assert_eq!(out.len(), 1);
+        assert_eq!(frame(&out[0]), Apdu::U(UFunction::StopDtCon));
     }
 
     #[test]

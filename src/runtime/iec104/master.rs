@@ -120,17 +120,31 @@ impl Master {
         self.limit = limit;
     }
 
-    /// Sends STOPDT, waits for its confirmation (what the station still sends meanwhile
-    /// read and acknowledged), and closes; a station that does not confirm within the limit
-    /// is closed on all the same.
+    /// Sends STOPDT, waits for its confirmation, and closes. What the station sent is
+    /// acknowledged, with the STOPDT and as it still comes (a station confirms once its frames
+    /// are); a station that does not confirm within the limit is closed on all the same.
     pub async fn close(mut self) {
         let mut stop = Vec::new();
+        if self.unacked > 0 {
+            apci::write_s(&mut stop, self.vr);
+            self.unacked = 0;
+        }
         apci::write_u(&mut stop, UFunction::StopDtAct);
         let limit = self.limit;
         if matches!(tokio::time::timeout(limit, self.stream.write_all(&stop)).await, Ok(Ok(()))) {
             let confirmed = async {
-                while !matches!(self.next().await?, Frame::U(UFunction::StopDtCon)) {}
-                io::Result::Ok(())
+                loop {
+                    match self.next().await? {
+                        Frame::U(UFunction::StopDtCon) => return io::Result::Ok(()),
+                        Frame::I(_) if self.unacked > 0 => {
+                            let mut ack = Vec::new();
+                            apci::write_s(&mut ack, self.vr);
+                            self.unacked = 0;
+                            self.stream.write_all(&ack).await?;
+                        }
+                        _ => {}
+                    }
+                }
             };
             let _ = tokio::time::timeout(limit, confirmed).await;
         }
@@ -351,7 +365,7 @@ mod tests {
             apci::write_i(&mut out, 0, 0, &asdu::interrogation(1)).unwrap();
             apci::write_u(&mut out, UFunction::StopDtCon);
             s.write_all(&out).await.unwrap();
-            // Only then the master closes: nothing more comes.
+            // The frame is acknowledged, and only then the master closes: nothing more comes.
             let mut rest = Vec::new();
             s.read_to_end(&mut rest).await.unwrap();
             rest
@@ -359,6 +373,8 @@ mod tests {
         let asked = std::time::Instant::now();
         tokio::time::timeout(bound, m.close()).await.expect("closed once confirmed");
         assert!(asked.elapsed() >= Duration::from_millis(200), "closed before the confirmation");
-        assert_eq!(side.await.unwrap(), Vec::<u8>::new());
+        let rest = side.await.unwrap();
+        assert_eq!(parsed(&rest), Apdu::S { recv: 1 }, "{rest:?}");
+        assert_eq!(rest.len(), 6, "{rest:?}");
     }
 }
