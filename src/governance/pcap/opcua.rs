@@ -108,10 +108,6 @@ fn messages(
     ids: &[NodeId],
     (time, handle, channel): (DateTime, u32, u32),
 ) -> Option<(Vec<u8>, Vec<u8>)> {
-    let request_header = |time, handle| RequestHeader {
-        authentication_token: session_token(channel),
-        ..request_header(time, handle)
-    };
     let status = x.reason.map_or(StatusCode::Good, status_of);
     Some(match x.service {
         services::CONNECTION => return None,
@@ -131,7 +127,7 @@ fn messages(
                 })
                 .collect();
             let req = WriteRequest {
-                request_header: request_header(time, handle),
+                request_header: session_header(time, handle, channel),
                 nodes_to_write: Some(nodes_to_write),
             };
             let res = WriteResponse {
@@ -158,7 +154,7 @@ fn messages(
                 })
                 .collect();
             let req = CreateMonitoredItemsRequest {
-                request_header: request_header(time, handle),
+                request_header: session_header(time, handle, channel),
                 subscription_id: 1,
                 timestamps_to_return: TimestampsToReturn::Both,
                 items_to_create: Some(items),
@@ -181,7 +177,7 @@ fn messages(
         }
         _ => {
             let req = ReadRequest {
-                request_header: request_header(time, handle),
+                request_header: session_header(time, handle, channel),
                 max_age: 0.0,
                 timestamps_to_return: TimestampsToReturn::Neither,
                 nodes_to_read: Some(ids.iter().map(read_value_id).collect()),
@@ -275,10 +271,7 @@ fn open(
     exchange(out, (client, server), &mut flow, [body(&create), body(&created)]);
     flow.request += 1;
     let activate = ActivateSessionRequest {
-        request_header: RequestHeader {
-            authentication_token: session_token(channel),
-            ..request_header(time, flow.request)
-        },
+        request_header: session_header(time, flow.request, channel),
         user_identity_token: ExtensionObject::from_message(AnonymousIdentityToken {
             policy_id: "anonymous".into(),
         }),
@@ -356,6 +349,11 @@ fn body<T: BinaryEncodable + MessageInfo>(message: &T) -> Vec<u8> {
     let mut out = NodeId::from(message.type_id()).encode_to_vec(&ctx);
     out.extend(message.encode_to_vec(&ctx));
     out
+}
+
+/// A service request's header on the session of channel `channel`.
+fn session_header(time: DateTime, handle: u32, channel: u32) -> RequestHeader {
+    RequestHeader { authentication_token: session_token(channel), ..request_header(time, handle) }
 }
 
 fn request_header(timestamp: DateTime, handle: u32) -> RequestHeader {

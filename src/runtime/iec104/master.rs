@@ -21,6 +21,8 @@ pub struct Master {
     /// Next receive sequence number, and how many I frames are not yet acknowledged.
     vr: u16,
     unacked: u16,
+    /// When the oldest unacknowledged I frame was read between requests (`idle`'s t2).
+    unacked_since: Option<tokio::time::Instant>,
     buf: Vec<u8>,
     filled: usize,
     /// Longest wait for any one frame.
@@ -55,8 +57,16 @@ impl Master {
     pub async fn connect_socket(socket: TcpSocket, to: SocketAddr, limit: Duration) -> io::Result<Master> {
         let stream = tokio::time::timeout(limit, socket.connect(to)).await.map_err(|_| timed_out())??;
         stream.set_nodelay(true)?;
-        let mut m =
-            Master { stream, vs: 0, vr: 0, unacked: 0, buf: vec![0; 4 * MAX_APDU_LEN], filled: 0, limit };
+        let mut m = Master {
+            stream,
+            vs: 0,
+            vr: 0,
+            unacked: 0,
+            unacked_since: None,
+            buf: vec![0; 4 * MAX_APDU_LEN],
+            filled: 0,
+            limit,
+        };
         let mut start = Vec::new();
         apci::write_u(&mut start, UFunction::StartDtAct);
         m.stream.write_all(&start).await?;
@@ -188,9 +198,13 @@ impl Master {
                     return Err(io::Error::new(io::ErrorKind::InvalidData, format!("not an APDU: {e:?}")));
                 }
             }
+            // t2 counts from the oldest frame not yet acknowledged, not from the last read.
+            if self.unacked > 0 && self.unacked_since.is_none() {
+                self.unacked_since = Some(tokio::time::Instant::now());
+            }
             let read = self.stream.read(&mut self.buf[self.filled..]);
-            let n = if self.unacked > 0 {
-                match tokio::time::timeout(t2, read).await {
+            let n = if let Some(since) = self.unacked_since.filter(|_| self.unacked > 0) {
+                match tokio::time::timeout_at(since + t2, read).await {
                     Ok(n) => n?,
                     // t2: nothing more came; what did is acknowledged now.
                     Err(_) => {
@@ -214,6 +228,7 @@ impl Master {
         apci::write_s(&mut s, self.vr);
         self.write_now(&s)?;
         self.unacked = 0;
+        self.unacked_since = None;
         Ok(())
     }
 
@@ -289,7 +304,7 @@ mod tests {
     use super::*;
 
     /// The next frame a fake station reads from the master.
-    async fn frame_from(s: &mut TcpStream) -> Vec<u8> {
+    async fn frame_from(s: &mut (impl AsyncReadExt + Unpin)) -> Vec<u8> {
         let mut head = [0u8; 2];
         s.read_exact(&mut head).await.unwrap();
         let mut rest = vec![0u8; usize::from(head[1])];
@@ -304,7 +319,7 @@ mod tests {
         }
     }
 
-    /// A station that confirms STARTDT, then runs `then` on its side of the connection.
+    /// A station that confirms STARTDT: its address, and its side of the connection.
     async fn station() -> (SocketAddr, tokio::task::JoinHandle<TcpStream>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -339,6 +354,32 @@ mod tests {
             let second = frame_from(&mut s).await;
             assert_eq!(parsed(&second), Apdu::S { recv: 10 }, "within t2");
             assert!(sent.elapsed() >= Duration::from_millis(200), "not before t2");
+            // Frames trickling in, each sooner than t2 after the last: acknowledged t2 after
+            // the first of them all the same.
+            let started = std::time::Instant::now();
+            let (mut rd, mut wr) = s.into_split();
+            let reader = tokio::spawn(async move {
+                let f = frame_from(&mut rd).await;
+                (rd, f)
+            });
+            let mut out = Vec::new();
+            for n in 10u16..40 {
+                out.clear();
+                apci::write_i(&mut out, n, 0, &asdu).unwrap();
+                wr.write_all(&out).await.unwrap();
+                if reader.is_finished() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let (rd, ack) = reader.await.unwrap();
+            let mut s = rd.reunite(wr).unwrap();
+            assert!(matches!(parsed(&ack), Apdu::S { .. }), "{ack:?}");
+            assert!(
+                started.elapsed() < Duration::from_millis(600),
+                "t2 from the first: {:?}",
+                started.elapsed()
+            );
             // A test frame is confirmed.
             let mut test = Vec::new();
             apci::write_u(&mut test, UFunction::TestFrAct);
