@@ -59,6 +59,13 @@ fn captured(
     (dir, file, placement)
 }
 
+/// The time of `file`'s first packet, Unix seconds, as tshark reads it.
+fn first_packet_s(file: &Path) -> f64 {
+    let fields = ["-c", "1", "-T", "fields", "-e", "frame.time_epoch"];
+    let o = Command::new("tshark").arg("-r").arg(file).args(fields).output().expect("tshark runs");
+    String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+}
+
 /// Asserts what every capture must be: decoded, not malformed, TCP consistent.
 fn well_formed(file: &Path) {
     for bad in ["_ws.malformed", "_ws.expert.severity >= error", "tcp.analysis.flags"] {
@@ -174,13 +181,7 @@ async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
     assert!(std::fs::read(&rebuilt).unwrap() == live, "the live download and the rebuilt capture differ");
     well_formed(&rebuilt);
     // Its clock is the drill's (created moments ago) plus plant time, not 1970's.
-    let o = Command::new("tshark")
-        .arg("-r")
-        .arg(&rebuilt)
-        .args(["-c", "1", "-T", "fields", "-e", "frame.time_epoch"])
-        .output()
-        .unwrap();
-    let first: f64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    let first = first_packet_s(&rebuilt);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
     assert!(first > now - 3600.0 && first < now + 3600.0, "the capture starts at {first}, now is {now}");
     // The attacker's scan (FC 17 and 43 from the engineering workstation, 120 s in) is there.
@@ -194,26 +195,24 @@ async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
         .unwrap();
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--from and --to"));
     // A drill's id without the team: said so, with its teams.
-    let o = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
-        .args(["pcap", &id, "--to", "100", "--out"])
-        .arg(dir.join("noteam.pcapng"))
-        .arg("--data-dir")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let in_drill = |args: &[&str], out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+            .args(args)
+            .arg("--out")
+            .arg(dir.join(out))
+            .arg("--data-dir")
+            .arg(&dir)
+            .output()
+            .unwrap()
+    };
+    let o = in_drill(&["pcap", &id, "--to", "100"], "noteam.pcapng");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         !o.status.success() && err.contains("is a drill: give the team") && err.contains("blue, red"),
         "{err}"
     );
     // Nor is a window past the team's record: replay would make up what never happened.
-    let o = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
-        .args(["pcap", &id, "--team", "blue", "--from", "100", "--to", "4000", "--out"])
-        .arg(dir.join("past.pcapng"))
-        .arg("--data-dir")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let o = in_drill(&["pcap", &id, "--team", "blue", "--from", "100", "--to", "4000"], "past.pcapng");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("ends at") && err.contains("--to"), "{err}");
     assert!(!dir.join("past.pcapng").exists());
@@ -229,13 +228,7 @@ async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
     let o = run("2026-09-15T09:00", &headless);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("t = 0 is 2026-09-15 09:00:00.000 (Beijing time)"));
-    let o = Command::new("tshark")
-        .arg("-r")
-        .arg(&headless)
-        .args(["-c", "1", "-T", "fields", "-e", "frame.time_epoch"])
-        .output()
-        .unwrap();
-    let first: f64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    let first = first_packet_s(&headless);
     // 2026-09-15 01:00 UTC, plus 120 s of plant time.
     let t0 = 1_789_434_000.0;
     assert!(first >= t0 + 120.0 && first < t0 + 130.0, "the capture starts at {first}");

@@ -38,6 +38,17 @@ fn drill_due(reg: &Registry, id: &str, today: &str) -> registry::Due {
     due.into_iter().find(|d| d.kind == "drill").unwrap()
 }
 
+/// Enterprise `enterprise`'s level changed on `date` `from` one level `to` another.
+fn level_change(enterprise: &str, date: &str, (from, to): (u8, u8), reason: &str) -> LevelChange {
+    LevelChange {
+        enterprise: enterprise.into(),
+        date: date.parse().unwrap(),
+        from,
+        to,
+        reason: reason.into(),
+    }
+}
+
 #[test]
 fn cadence_by_level_across_year_boundaries_and_level_changes() {
     let mut reg = Registry {
@@ -78,13 +89,7 @@ fn cadence_by_level_across_year_boundaries_and_level_changes() {
     assert!(!l1.binding && l1.next_due == "2026-01-10" && l1.overdue, "{l1:?}");
     // Upgraded to level 3: the yearly cadence applies from the last drill.
     reg.enterprises[1].level = 3;
-    reg.level_changes.push(LevelChange {
-        enterprise: "l2".into(),
-        date: "2026-06-01".parse().unwrap(),
-        from: 2,
-        to: 3,
-        reason: "upgrade".into(),
-    });
+    reg.level_changes.push(level_change("l2", "2026-06-01", (2, 3), "upgrade"));
     assert!(drill_due(&reg, "l2", "2026-11-26").overdue);
 
     // A major change makes re-grading due within 30 working days, until a level change.
@@ -101,24 +106,12 @@ fn cadence_by_level_across_year_boundaries_and_level_changes() {
     };
     // Registering the enterprise (from level 0) the same day re-grades nothing: registered
     // by an import and changed on one day, the change's re-grading was never due.
-    reg.level_changes.push(LevelChange {
-        enterprise: "l1".into(),
-        date: "2026-12-18".parse().unwrap(),
-        from: 0,
-        to: 1,
-        reason: "registered".into(),
-    });
+    reg.level_changes.push(level_change("l1", "2026-12-18", (0, 1), "registered"));
     let r = regrade(&reg, "2027-01-29").unwrap();
     assert_eq!(r.next_due, "2027-01-29", "30 working days from Friday 2026-12-18");
     assert!(!r.overdue);
     assert!(regrade(&reg, "2027-02-01").unwrap().overdue);
-    reg.level_changes.push(LevelChange {
-        enterprise: "l1".into(),
-        date: "2027-01-05".parse().unwrap(),
-        from: 1,
-        to: 2,
-        reason: "re-graded".into(),
-    });
+    reg.level_changes.push(level_change("l1", "2027-01-05", (1, 2), "re-graded"));
     assert!(regrade(&reg, "2027-02-01").is_none(), "re-graded: nothing due");
 }
 
