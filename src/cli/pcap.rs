@@ -133,14 +133,13 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
         args.from,
         args.to,
         if cap.truncated { " (cut at the packet limit)" } else { "" },
-        beijing(epoch_ms),
+        icsdrill::governance::dates::format_ms(i64::try_from(epoch_ms).unwrap_or(i64::MAX)),
     );
     Ok(ExitCode::SUCCESS)
 }
 
 /// Unix milliseconds of `--start` (Beijing time), or of today at 09:00 there.
 fn start_ms(start: Option<&str>) -> Result<u64> {
-    let zone = jiff::tz::TimeZone::get(icsdrill::governance::dates::ZONE)?;
     let civil = match start {
         Some(text) => text
             .trim()
@@ -154,14 +153,6 @@ fn start_ms(start: Option<&str>) -> Result<u64> {
             })?,
         None => icsdrill::governance::dates::today().0.at(9, 0, 0, 0),
     };
-    let ms = civil.to_zoned(zone)?.timestamp().as_millisecond();
+    let ms = icsdrill::governance::dates::zoned_ms(civil).context("--start is not a time in Beijing")?;
     u64::try_from(ms).context("--start is before 1970")
-}
-
-/// Unix milliseconds as Beijing time, to the millisecond.
-fn beijing(ms: u64) -> String {
-    let zone = jiff::tz::TimeZone::get(icsdrill::governance::dates::ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
-    let ts = jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(0))
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    ts.to_zoned(zone).strftime("%Y-%m-%d %H:%M:%S%.3f").to_string()
 }

@@ -125,6 +125,17 @@ pub fn day_of_ms(ms: i64) -> Day {
     Day(ts.to_zoned(zone()).date())
 }
 
+/// Unix milliseconds of a civil time in the organiser's zone (`None` for one it skips).
+pub fn zoned_ms(civil: jiff::civil::DateTime) -> Option<i64> {
+    Some(civil.to_zoned(zone()).ok()?.timestamp().as_millisecond())
+}
+
+/// Unix milliseconds as the organiser's time, to the millisecond (`2026-09-15 09:00:00.000`).
+pub fn format_ms(ms: i64) -> String {
+    let ts = jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    ts.to_zoned(zone()).strftime("%Y-%m-%d %H:%M:%S%.3f").to_string()
+}
+
 /// Today, the organiser's date.
 pub fn today() -> Day {
     day_of_ms(now_ms())
