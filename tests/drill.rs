@@ -1740,6 +1740,32 @@ async fn the_state_stream_wakes_on_ticks_not_a_timer() {
     server.shutdown().await.unwrap();
 }
 
+/// A tick or a phase change that comes between a console's view and its wait for the next
+/// change wakes the wait at once, however long the clock is then held: an exam's console,
+/// ended as its stream sent a view, waited for its grade for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_between_a_view_and_the_wait_for_the_next_is_not_missed() {
+    let server = start_drill("petrochem-tank-farm", &["a"], Mode::Regional).await;
+    let drill = server.drill.clone();
+    // Whether the wait for a change since `seen` ends within `bound` (the clock is manual).
+    let wakes = async |team: Option<&str>, seen, bound: Duration| {
+        tokio::time::timeout(bound, DrillApi::next_change(&*drill, team, seen)).await.is_ok()
+    };
+    let (quiet, bound) = (Duration::from_millis(300), Duration::from_secs(10));
+    for team in [Some("a"), None] {
+        let seen = DrillApi::seen(&*drill, team);
+        assert!(!wakes(team, seen, quiet).await, "{team:?}: nothing moved, yet it woke");
+        drill.step(1).await;
+        assert!(wakes(team, seen, bound).await, "{team:?}: a tick since the view was missed");
+        let seen = DrillApi::seen(&*drill, team);
+        assert!(!wakes(team, seen, quiet).await, "{team:?}: woke for a tick it had seen");
+        let control = if team.is_some() { Control::Start } else { Control::Pause };
+        drill.control(control).unwrap();
+        assert!(wakes(team, seen, bound).await, "{team:?}: a phase change since the view was missed");
+    }
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_shows_an_interlock_bypassed_by_the_attacker() {
     let server = start_drill("petrochem-tank-farm", &["a"], Mode::Regional).await;

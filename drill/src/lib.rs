@@ -40,5 +40,5 @@ pub mod views;
 pub mod vocab;
 
 pub use board::{BoardRow, Scoreboard};
-pub use phase::PhaseError;
+pub use phase::{PhaseError, Seen};
 pub use vocab::{ActError, Control, DrillInfo, EndpointInfo, Mode, Phase, Role, TeamInfo};

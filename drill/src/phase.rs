@@ -12,6 +12,17 @@ pub struct PhaseError {
     pub from: Phase,
 }
 
+/// Where a view stood when it was made: how many phase changes and which tick of the range
+/// it saw. Whoever waits for the next change says what it last saw, so a change between
+/// making a view and waiting is never missed (a held clock sends no tick to catch it up).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// Phase changes the drill had made.
+    pub phases: u64,
+    /// The range's tick (0 without one).
+    pub tick: u64,
+}
+
 impl Phase {
     /// The phase `control` leads to from this one, or why it cannot be applied.
     pub fn after(self, control: Control) -> Result<Phase, PhaseError> {

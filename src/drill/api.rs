@@ -480,8 +480,12 @@ impl DrillApi for Drill {
         Ok(crate::governance::tabular::to_csv_for_excel(&StandingsRow::COLUMNS, &rows)?)
     }
 
-    fn next_change<'a>(&'a self, team: Option<&'a str>) -> BoxFuture<'a, ()> {
-        Box::pin(Drill::next_change(self, team))
+    fn seen(&self, team: Option<&str>) -> icsdrill_drill::Seen {
+        Drill::seen(self, team)
+    }
+
+    fn next_change<'a>(&'a self, team: Option<&'a str>, seen: icsdrill_drill::Seen) -> BoxFuture<'a, ()> {
+        Box::pin(Drill::next_change(self, team, seen))
     }
 
     fn overview(&self) -> Overview {

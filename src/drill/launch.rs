@@ -346,6 +346,7 @@ impl Drill {
             advertised: std::sync::OnceLock::new(),
             phase: Mutex::new(identity.phase),
             phase_watch: watch::Sender::new(identity.phase),
+            phase_changes: AtomicU64::new(0),
             instructor_token: identity.instructor_token,
             observer_token: identity.observer_token,
             recorder: Mutex::new(recorder),

@@ -234,6 +234,8 @@ pub struct Drill {
     phase: Mutex<Phase>,
     /// The phase as watched (the consoles' streams wake on it); set under `phase`'s lock.
     phase_watch: watch::Sender<Phase>,
+    /// Phase changes made (counted before each is sent on `phase_watch`), for `seen`.
+    phase_changes: AtomicU64,
     instructor_token: String,
     observer_token: String,
     manual_clock: bool,
@@ -579,25 +581,41 @@ impl Drill {
         }
     }
 
-    /// Resolves when what a team (or, with `None`, the instructor) sees may have changed:
-    /// the range's next tick, or a phase change. Never while a held clock and the phase
-    /// stand still.
-    pub(crate) async fn next_change(&self, team: Option<&str>) {
+    /// Where what a team (or, with `None`, the instructor) sees stands: the phase changes so
+    /// far, then the range's tick.
+    pub(crate) fn seen(&self, team: Option<&str>) -> icsdrill_drill::Seen {
+        let phases = self.phase_changes.load(Ordering::SeqCst);
+        let tick = self.watched(team).map_or(0, |h| h.live.snapshot().tick);
+        icsdrill_drill::Seen { phases, tick }
+    }
+
+    /// Resolves when what a team (or, with `None`, the instructor) sees may have changed since
+    /// `seen`: a tick past it, or a phase change (at once if one came since). Never while a
+    /// held clock and the phase stand still.
+    pub(crate) async fn next_change(&self, team: Option<&str>, seen: icsdrill_drill::Seen) {
+        // Subscribed before the count is read: a change after the read wakes the watch.
         let mut phase = self.phase_watch.subscribe();
-        let here = match team {
-            Some(t) => self.team(t).and_then(Team::here),
-            None => self.teams.iter().find_map(Team::here),
-        };
-        let live = here.map(|h| h.live.clone());
+        if self.phase_changes.load(Ordering::SeqCst) != seen.phases {
+            return;
+        }
+        let live = self.watched(team).map(|h| h.live.clone());
         let tick = async {
             match live {
-                Some(live) if !live.stopped() => live.wait_for_tick(live.snapshot().tick + 1).await,
+                Some(live) if !live.stopped() => live.wait_for_tick(seen.tick + 1).await,
                 _ => std::future::pending().await,
             }
         };
         tokio::select! {
             () = tick => {}
             changed = phase.changed() => if changed.is_err() { std::future::pending::<()>().await },
+        }
+    }
+
+    /// The range a team's (or, with `None`, the instructor's) views follow here.
+    fn watched(&self, team: Option<&str>) -> Option<Arc<Here>> {
+        match team {
+            Some(t) => self.team(t).and_then(Team::here),
+            None => self.teams.iter().find_map(Team::here),
         }
     }
 
@@ -653,6 +671,7 @@ impl Drill {
         let mut phase = self.phase.lock().unwrap_or_else(|e| e.into_inner());
         let next = phase.after(control)?;
         *phase = next;
+        self.phase_changes.fetch_add(1, Ordering::SeqCst);
         self.phase_watch.send_replace(next);
         let started = (control == Control::Start).then(crate::governance::dates::now_ms);
         started.inspect(|ms| self.tick0_ms.store(*ms, Ordering::Relaxed));
@@ -673,6 +692,7 @@ impl Drill {
             self.tick0_ms.store(crate::governance::dates::now_ms(), Ordering::Relaxed);
         }
         *phase = next;
+        self.phase_changes.fetch_add(1, Ordering::SeqCst);
         self.phase_watch.send_replace(next);
         self.run_clocks(next);
         drop(phase);

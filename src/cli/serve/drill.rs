@@ -113,8 +113,12 @@ const RECORDS_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Resolves when the white cell ends the drill (the hot wash or the end).
 async fn until_white_cell_ends(drill: &Drill) {
-    while !drill.phase().is_over() {
-        DrillApi::next_change(drill, None).await;
+    loop {
+        let seen = DrillApi::seen(drill, None);
+        if drill.phase().is_over() {
+            return;
+        }
+        DrillApi::next_change(drill, None, seen).await;
     }
 }
 

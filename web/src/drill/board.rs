@@ -93,18 +93,20 @@ pub(super) fn watched_stream<T: Serialize + 'static>(
     team: Option<String>,
     make: impl Fn(&Drill) -> Option<T> + Send + Sync + 'static,
 ) -> Response {
-    let start = (drill, make, String::new(), None::<tokio::time::Instant>);
+    let start = (drill, make, String::new(), None::<(tokio::time::Instant, icsdrill_drill::Seen)>);
     let stream = futures_util::stream::unfold(start, move |(drill, make, last, sent)| {
         let team = team.clone();
         async move {
             let mut sent = sent;
             loop {
-                if let Some(at) = sent {
-                    drill.next_change(team.as_deref()).await;
+                if let Some((at, seen)) = sent {
+                    drill.next_change(team.as_deref(), seen).await;
                     // A rate limit after a change, not a poll: a held clock sleeps here never.
                     tokio::time::sleep_until(at + period).await;
                 }
-                sent = Some(tokio::time::Instant::now());
+                // Where the drill stood before the view is made: a change while it is sent
+                // wakes the next turn.
+                sent = Some((tokio::time::Instant::now(), drill.seen(team.as_deref())));
                 let value = make(&drill)?;
                 let data = serde_json::to_string(&value).unwrap_or_default();
                 if data != last {

@@ -13,6 +13,7 @@
 //! Here: the routes, access and pages; the handlers by audience in `team` (a team's console),
 //! `board` (scoreboard, standings, overview) and `instructor` (phase and injects).
 
+use icsdrill_drill::Seen;
 use icsdrill_drill::alerts::{Alert, SyslogTarget};
 use icsdrill_drill::exam::ExamView;
 use icsdrill_drill::history::HistoryView;
@@ -123,9 +124,13 @@ pub trait DrillApi: Send + Sync + 'static {
     fn act<'a>(&'a self, team: &'a str, input: SimInput) -> BoxFuture<'a, Result<(), ActError>>;
     /// Changes the phase (`Conflict` when the drill cannot go there from where it is).
     fn control(&self, control: Control) -> Result<Phase, ServiceError>;
-    /// Resolves when what a team (or, with `None`, the instructor) sees may have changed:
-    /// the next tick, or a phase change. The consoles' streams wait on it rather than a timer.
-    fn next_change<'a>(&'a self, team: Option<&'a str>) -> BoxFuture<'a, ()>;
+    /// Where what a team (or, with `None`, the instructor) sees stands now: take it before
+    /// making a view, and wait on `next_change` with it.
+    fn seen(&self, team: Option<&str>) -> Seen;
+    /// Resolves when what a team (or, with `None`, the instructor) sees may have changed
+    /// since `seen`: a tick past it, or a phase change (at once when one came since). The
+    /// consoles' streams wait on it rather than a timer.
+    fn next_change<'a>(&'a self, team: Option<&'a str>, seen: Seen) -> BoxFuture<'a, ()>;
     /// The instructor's view: every team's state with true values, the attack timeline and
     /// its progress.
     fn overview(&self) -> Overview;

@@ -517,13 +517,14 @@ pub(super) async fn team_alerts(
                         (drill, team, since, queue, format),
                     ));
                 }
+                let seen = drill.seen(Some(&team));
                 let alerts = drill.team_alerts(&team, since, 100)?;
                 match alerts.last() {
                     Some(last) => {
                         since = last.seq + 1;
                         queue.extend(alerts);
                     }
-                    None => drill.next_change(Some(&team)).await,
+                    None => drill.next_change(Some(&team), seen).await,
                 }
             }
         });
