@@ -223,6 +223,35 @@ fn a_pump_whose_tank_runs_dry_pumps_nothing() {
 }
 
 #[test]
+fn a_reactor_boxed_in_without_feed_makes_no_gas() {
+    // P-101 stopped and the vent shut by hand at 10 s: R-201 keeps its temperature (the heating
+    // loop runs on) but nothing feeds the reaction, so its pressure stays where it was. It rose
+    // 6 kPa a second from the temperature alone, and the relief lifted within minutes.
+    for plant in ["petrochem-tank-farm", "petrochem-triton"] {
+        boxed_in_without_feed(plant);
+    }
+}
+
+fn boxed_in_without_feed(plant: &str) {
+    let s = std::sync::Arc::new(builtin(plant).without_attack());
+    let stop = [
+        write_coil(100, "plc-t101", 2, false), // P-101 run command off
+        write_coil(100, "plc-r201", 1, true),  // PV-201 in manual
+        write_reg(100, "plc-r201", 11, 0),     // ... and shut
+    ];
+    let sim = run(&s, 1, 900.0, &stop);
+    let samples = sampled(sim.events(), &["r201_pressure", "r201_temp"]);
+    // From 30 s on (the pump and the vent have stroked): 87 samples 10 s apart.
+    let after = &samples[3..];
+    let p0 = after[0][0];
+    assert!(
+        after.iter().all(|v| (v[0] - p0).abs() < 30.0 && v[1] > 100.0),
+        "{plant}: the boxed-in reactor's pressure moved without feed (or it cooled): {:?}",
+        after.iter().map(|v| (v[0].round(), v[1].round())).collect::<Vec<_>>()
+    );
+}
+
+#[test]
 fn the_over_pressure_mft_trips_the_turbine_and_boxes_the_boiler_in_at_pressure() {
     // The firing's pressure set point raised to 20 MPa: the over-pressure MFT trips at 18.2.
     // A real MFT trips the turbine too, and the electromatic relief opens on pressure alone: the

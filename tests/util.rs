@@ -28,7 +28,6 @@ pub(crate) fn write_reg(tick: u64, plc: &str, addr: u16, value: u16) -> TimedInp
     TimedInput { tick, input: SimInput::write_registers(plc, "ews-01", addr, vec![value]) }
 }
 
-/// A coil write from the engineering workstation.
 /// A read of holding registers 0-1 of `plc` from host `source`, answered.
 pub(crate) fn read(plc: &str, source: &str) -> SimInput {
     SimInput::ModbusRequest {
@@ -43,6 +42,7 @@ pub(crate) fn read(plc: &str, source: &str) -> SimInput {
     }
 }
 
+/// A coil write from the engineering workstation.
 pub(crate) fn write_coil(tick: u64, plc: &str, addr: u16, value: bool) -> TimedInput {
     TimedInput { tick, input: SimInput::write_coils(plc, "ews-01", addr, vec![value]) }
 }
