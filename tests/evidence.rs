@@ -273,9 +273,10 @@ fn the_engineers_program_uploads_are_logged_flagged_and_captured() {
     let uploads = from_ews(90);
     assert!(sessions >= 3, "{sessions} sessions in two hours");
     assert_eq!(uploads.len() as u32, sessions / 3, "{sessions} sessions");
-    // Deep monitoring flags engineering access, the engineer's as an attacker's.
+    // Deep monitoring flags engineering access, the engineer's as an attacker's, by what it
+    // asks: a program read back, not a download.
     let flagged = sim.events().iter().any(|e| {
-        matches!(&e.kind, EventKind::IdsAlert { rule, source, .. } if rule == "engineering_access" && source == "ews-01")
+        matches!(&e.kind, EventKind::IdsAlert { rule, source, .. } if rule == "program_upload" && source == "ews-01")
             && e.tick == uploads[0]
     });
     assert!(flagged, "the upload raises an alert");

@@ -386,3 +386,36 @@ fn deep_inspection_flags_an_out_of_range_set_point_over_opc_ua_too() {
         }
     }
 }
+
+#[test]
+fn a_flood_alerts_once_and_engineering_requests_are_named_by_what_they_ask() {
+    use icsdrill_engine::PlcMode;
+    use icsdrill_engine::input::EngineeringCommand;
+    let mut sim = Sim::new(tank_farm(None), 1);
+    sim.run_until(100, &[]);
+    // A live attacker's flood: its intent and the connections it opened, in one tick. One
+    // flood, one alert (it raised two).
+    let (plc, source) = ("plc-t101".to_string(), "ews-01".to_string());
+    let connection =
+        || SimInput::ModbusConnection { plc: plc.clone(), source: source.clone(), refused: None };
+    let mut flood = vec![SimInput::Flood { plc: plc.clone(), source: source.clone(), seconds: 10.0 }];
+    flood.extend(std::iter::repeat_with(connection).take(30));
+    sim.step(flood);
+    sim.step(std::iter::repeat_with(connection).take(30));
+    assert_eq!(alerts(&sim, "connection_flood").len(), 1, "{:?}", alerts(&sim, "connection_flood"));
+    // Deep inspection decodes the engineering protocol: a program read back is no download.
+    let commands = [
+        (EngineeringCommand::Upload, "program_upload"),
+        (EngineeringCommand::Download { disable: vec![], add: vec![] }, "program_download"),
+        (EngineeringCommand::SetMode { mode: PlcMode::Program }, "mode_change"),
+        (EngineeringCommand::Restart, "device_restart"),
+    ];
+    for (command, rule) in commands {
+        let before = alerts(&sim, rule).len();
+        sim.step([SimInput::Engineering { plc: plc.clone(), source: source.clone(), command }]);
+        assert_eq!(alerts(&sim, rule).len(), before + 1, "{rule}");
+    }
+    assert!(alerts(&sim, "engineering_access").is_empty(), "every request was decoded");
+    let (technique, _) = icsdrill_drill::alerts::rule_info("program_upload");
+    assert_eq!(technique, "T0845", "Program Upload");
+}

@@ -57,6 +57,11 @@ pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 /// 3: an interlock whose trip condition is met while it is bypassed logs `interlock_defeated`
 /// (once a bypass), and a drill with one earns nothing for trips avoided (a team that let
 /// the attacker bypass the interlock out-scored one that kept it and took the trip).
-pub const RULES: u32 = 3;
+///
+/// 4: monitoring names an engineering request by what it asks (`program_upload` T0845,
+/// `program_download`, `mode_change`, `device_restart`, `firmware_change`; it flagged each,
+/// an engineer's backup too, as `engineering_access`, T0843 Program Download), and a flood's
+/// intent and its connections raise one `connection_flood` a quiet period, not two.
+pub const RULES: u32 = 4;
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

@@ -11,7 +11,7 @@ use bevy_ecs::prelude::*;
 
 use crate::attack::Monitoring;
 use crate::event::{EventKind, RejectReason};
-use crate::input::{ENGINEERING_FUNCTION, SimInput};
+use crate::input::{ENGINEERING_FUNCTION, EngineeringCommand, SimInput};
 use crate::input::{Iec104Transaction, OpcUaTransaction};
 use crate::scenario::{HostIdx, HostRole, PlcIdx, Scenario};
 
@@ -54,6 +54,33 @@ fn count_burst_n(
         return true;
     }
     false
+}
+
+/// Whether an alert on `host`'s burst is due at `tick` (none within the quiet period before
+/// it); marks it raised when it is.
+fn alert_due(map: &mut BTreeMap<HostIdx, (u64, u32, Option<u64>)>, host: HostIdx, tick: u64) -> bool {
+    let entry = map.entry(host).or_insert((tick, 0, None));
+    if entry.2.is_some_and(|t| tick < t + BURST_QUIET_TICKS) {
+        return false;
+    }
+    entry.2 = Some(tick);
+    true
+}
+
+/// The rule an engineering-protocol request raises, by what it asks: a program read back
+/// (T0845) is not a download (T0843), as an ICS monitor decoding the protocol tells them
+/// apart; a request it cannot decode is engineering access.
+fn engineering_rule(input: &SimInput) -> &'static str {
+    match input {
+        SimInput::Engineering { command, .. } => match command {
+            EngineeringCommand::Upload => "program_upload",
+            EngineeringCommand::Download { .. } => "program_download",
+            EngineeringCommand::SetMode { .. } => "mode_change",
+            EngineeringCommand::Restart => "device_restart",
+            EngineeringCommand::ModifyFirmware => "firmware_change",
+        },
+        _ => "engineering_access",
+    }
 }
 
 /// Per-source exception and connection counting, the hosts expected to talk to each PLC,
@@ -247,7 +274,11 @@ pub(crate) fn alerts(
             rules.push("blocked_connection")
         }
         SimInput::Spoof { .. } if deep => rules.push("reporting_anomaly"),
-        SimInput::Flood { .. } => rules.push("connection_flood"),
+        // One flood, one alert: its intent and the connections a live attacker makes for it
+        // share the source's quiet period (it raised two in the same tick).
+        SimInput::Flood { .. } if alert_due(&mut ids.connections, host, tick) => {
+            rules.push("connection_flood")
+        }
         _ => {}
     }
     let write = matches!(function, 5 | 6 | 15 | 16 | 23);
@@ -267,7 +298,7 @@ pub(crate) fn alerts(
         rules.push("diagnostics_function");
     }
     if function == ENGINEERING_FUNCTION && (deep || role != HostRole::Ews) {
-        rules.push("engineering_access");
+        rules.push(engineering_rule(input));
     }
     if deep && let Some((addr, values)) = registers_written(s, input) {
         let def = &s.plcs[plc_idx.ix()];
