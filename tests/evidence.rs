@@ -442,6 +442,45 @@ fn a_flooded_plc_answers_its_routine_pollers_nothing_in_the_capture() {
 }
 
 #[test]
+fn an_opc_ua_clients_monitored_items_follow_its_subscription_in_the_capture() {
+    // The operator station subscribes to the weld current twice on one connection: the
+    // capture creates its subscription once, before the first monitored item (a capture with
+    // items and no subscription is no client's).
+    let s = builtin("equipment-welding-line").without_attack();
+    let s = Arc::new(s);
+    let subscribe = |tick: u64, node: &str| icsdrill_engine::TimedInput {
+        tick,
+        input: icsdrill_engine::SimInput::OpcUa(icsdrill_engine::OpcUaTransaction {
+            plc: "plc-weld".into(),
+            source: "hmi-01".into(),
+            service: icsdrill_engine::scenario::opcua::services::SUBSCRIBE,
+            node: node.into(),
+            value: None,
+            reason: None,
+            repeat: 1,
+        }),
+    };
+    let inputs = [subscribe(s.ticks(10.0), "weld_sp"), subscribe(s.ticks(12.0), "weld_sp")];
+    let placement = Placement::canonical(&s);
+    let run = scenario_run(&s, &inputs, &placement);
+    let mut bytes = Vec::new();
+    write_pcap(run, (s.ticks(5.0), s.ticks(20.0)), &mut bytes).unwrap();
+    let dir = temp("opcua-subscription");
+    let file = dir.join("subscription.pcapng");
+    std::fs::write(&file, &bytes).unwrap();
+    well_formed(&file);
+    let hmi = placement.hosts[s.host("hmi-01").unwrap().ix()];
+    let frames = |filter: &str| tshark(&file, &format!("ip.addr == {hmi} && {filter}"));
+    let (created, answered) =
+        (frames("opcua.servicenodeid.numeric == 787"), frames("opcua.servicenodeid.numeric == 790"));
+    let items = frames("opcua.servicenodeid.numeric == 751");
+    assert_eq!((created.len(), answered.len(), items.len()), (1, 1, 2), "{created:?} {items:?}");
+    let number = |line: &str| line.split_whitespace().next().and_then(|n| n.parse::<u32>().ok()).unwrap();
+    assert!(number(&answered[0]) < number(&items[0]), "the subscription comes first: {answered:?} {items:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn opc_ua_writes_decode_in_the_capture_as_wireshark_shows_them() {
     // The welding line's attack, undefended: the weld set point written over the cell's OPC UA
     // server 5 minutes in.

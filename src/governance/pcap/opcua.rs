@@ -2,7 +2,7 @@
 //! PLC's server exchanged it in security mode None, on one TCP connection per host and server
 //! opened with a handshake, Hello/Acknowledge and OpenSecureChannel. Reads carry the values of
 //! that tick; writes their value and the status answered; subscriptions the monitored item's
-//! creation. (A signed and encrypted channel would show only its headers, as in Wireshark.)
+//! creation, after the connection's one CreateSubscription. (A signed and encrypted channel would show only its headers, as in Wireshark.)
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -13,11 +13,12 @@ use icsdrill_engine::{EventKind, Scenario, Sim, Snapshot};
 use opcua::types::{
     ActivateSessionRequest, ActivateSessionResponse, AnonymousIdentityToken, AttributeId, BinaryEncodable,
     ByteString, ChannelSecurityToken, ContextOwned, CreateMonitoredItemsRequest,
-    CreateMonitoredItemsResponse, CreateSessionRequest, CreateSessionResponse, DataValue, DateTime,
-    ExtensionObject, MessageInfo, MessageSecurityMode, MonitoredItemCreateRequest, MonitoredItemCreateResult,
-    MonitoringMode, MonitoringParameters, NodeId, OpenSecureChannelRequest, OpenSecureChannelResponse,
-    ReadRequest, ReadResponse, ReadValueId, RequestHeader, ResponseHeader, SecurityTokenRequestType,
-    StatusCode, TimestampsToReturn, Variant, WriteRequest, WriteResponse, WriteValue,
+    CreateMonitoredItemsResponse, CreateSessionRequest, CreateSessionResponse, CreateSubscriptionRequest,
+    CreateSubscriptionResponse, DataValue, DateTime, ExtensionObject, MessageInfo, MessageSecurityMode,
+    MonitoredItemCreateRequest, MonitoredItemCreateResult, MonitoringMode, MonitoringParameters, NodeId,
+    OpenSecureChannelRequest, OpenSecureChannelResponse, ReadRequest, ReadResponse, ReadValueId,
+    RequestHeader, ResponseHeader, SecurityTokenRequestType, StatusCode, TimestampsToReturn, Variant,
+    WriteRequest, WriteResponse, WriteValue,
 };
 
 use super::{Logged, tcp};
@@ -40,6 +41,8 @@ pub(super) struct Flow {
     /// unique and increasing).
     sequence: u32,
     request: u32,
+    /// Whether the client created its subscription (id 1) on this connection.
+    subscribed: bool,
 }
 
 /// The OPC UA requests the log recorded since event `seen`.
@@ -83,6 +86,13 @@ pub(super) fn frames(
     } else {
         vec![NodeId::new(NS, x.node.as_str())]
     };
+    if x.service == services::SUBSCRIBE && !flow.subscribed {
+        // Monitored items belong to a subscription: the client creates it first, once.
+        flow.request += 1;
+        let pair = subscription(time, flow.request, flow.channel);
+        exchange(&mut out, (client, *server), flow, pair);
+        flow.subscribed = true;
+    }
     flow.request += 1;
     let Some((request, answer)) = messages(plc, snap, x, &ids, (time, flow.request, flow.channel)) else {
         return out;
@@ -199,6 +209,27 @@ fn messages(
     })
 }
 
+/// CreateSubscription and its answer: subscription 1, publishing every 100 ms as asked.
+fn subscription(time: DateTime, handle: u32, channel: u32) -> [Vec<u8>; 2] {
+    let req = CreateSubscriptionRequest {
+        request_header: session_header(time, handle, channel),
+        requested_publishing_interval: 100.0,
+        requested_lifetime_count: 60,
+        requested_max_keep_alive_count: 20,
+        max_notifications_per_publish: 0,
+        publishing_enabled: true,
+        priority: 0,
+    };
+    let res = CreateSubscriptionResponse {
+        response_header: response_header(time, handle),
+        subscription_id: 1,
+        revised_publishing_interval: 100.0,
+        revised_lifetime_count: 60,
+        revised_max_keep_alive_count: 20,
+    };
+    [body(&req), body(&res)]
+}
+
 /// A new connection: the TCP handshake, Hello and Acknowledge, OpenSecureChannel (None).
 fn open(
     client: Ipv4Addr,
@@ -209,7 +240,8 @@ fn open(
 ) -> Flow {
     let isn = u32::from(port).wrapping_mul(2_654_435_761) ^ u32::from(client);
     let (c, sv) = super::handshake(client, server, port, (isn, isn.rotate_left(13)), out);
-    let mut flow = Flow { port, client_seq: c, server_seq: sv, channel, sequence: 0, request: 0 };
+    let mut flow =
+        Flow { port, client_seq: c, server_seq: sv, channel, sequence: 0, request: 0, subscribed: false };
     let limits = [0u32, BUFFER, BUFFER, BUFFER * 4, 4];
     let limits: Vec<u8> = limits.iter().flat_map(|v| v.to_le_bytes()).collect();
     let url = format!("opc.tcp://{server}/");
