@@ -325,6 +325,14 @@ async fn alerts_reach_a_real_rsyslog_over_udp_and_tcp() {
     assert!(body.contains("`localhost:514` is not IP:PORT"), "{body}");
     let (_, body) = post("a", &tokens[0], r#"{"address":"127.0.0.1:0"}"#.to_string()).await;
     assert!(body.contains("port 0"), "{body}");
+    // The drill's own web view and a PLC's endpoint are no receivers.
+    let web = format!(r#"{{"address":"{}","protocol":"tcp"}}"#, server.http);
+    let (status, body) = post("a", &tokens[0], web).await;
+    assert!(status == 400 && body.contains("this drill's own web view"), "{status} {body}");
+    let plc = drill.teams().next().unwrap().2.into_iter().next().unwrap();
+    let endpoint = format!(r#"{{"address":"{}:{}"}}"#, plc.address, plc.port);
+    let (status, body) = post("a", &tokens[0], endpoint).await;
+    assert!(status == 400 && body.contains(&format!("PLC {}'s endpoint", plc.plc)), "{status} {body}");
     // A bad request leaves the forwarding as it was; the attack's set-point writes come at 200 s.
     drill.step(2200).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);

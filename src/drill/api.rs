@@ -332,6 +332,15 @@ impl DrillApi for Drill {
     ) -> Result<(), ServiceError> {
         let k = self.teams.iter().position(|t| t.info.id == team);
         let k = k.ok_or_else(|| ServiceError::NotFound(format!("no team `{}`", team.escape_debug())))?;
+        // Refused before anything changes: a bad request leaves the forwarding as it was.
+        if let Some(target) = &target
+            && let Some(what) = self.listening_at(target.address)
+        {
+            return Err(ServiceError::BadRequest(format!(
+                "{} is {what}, not a syslog receiver: give the port your receiver listens on",
+                target.address
+            )));
+        }
         let mut forwarders = self.syslog.lock().unwrap_or_else(|e| e.into_inner());
         forwarders.resize_with(self.teams.len(), || None);
         if let Some(old) = forwarders[k].take() {

@@ -207,6 +207,7 @@ impl DrillServer {
         })?;
         let http_local =
             http.local_addr().map_err(|e| Error::Failed(format!("the web view has no address: {e}")))?;
+        let _ = drill.web.set(http_local);
         let stop = drill.starter.stop.clone();
         let mut tasks = tokio::task::JoinSet::new();
         spawn_board(&mut tasks, &drill, stop.clone());
@@ -301,20 +302,7 @@ impl Drill {
             if identity.flag_secret.is_some() { flags::challenges(&scenario) } else { Vec::new() };
         let (shutdown, stop) = watch::channel(false);
         let n = spec.teams.len();
-        let teams = spec
-            .teams
-            .iter()
-            .zip(&identity.team_tokens)
-            .zip(&nets)
-            .map(|((info, token), nets)| Team {
-                info: info.clone(),
-                token: token.clone(),
-                clients: nets.clone(),
-                here: Default::default(),
-                away: Default::default(),
-                away_at_freeze: Default::default(),
-            })
-            .collect();
+        let teams = teams_of(&spec, &identity, &nets);
         let starter = Starter {
             recording: recorder.as_ref().map(|r| (r.sender(), (0..n).map(|k| r.durable(k)).collect())),
             nets,
@@ -344,6 +332,7 @@ impl Drill {
             starter,
             node,
             advertised: std::sync::OnceLock::new(),
+            web: std::sync::OnceLock::new(),
             phase: Mutex::new(identity.phase),
             phase_watch: watch::Sender::new(identity.phase),
             phase_changes: AtomicU64::new(0),
@@ -460,6 +449,21 @@ async fn open_recorder(
     })
     .await??;
     Ok(Some(Recorder::start(store, identity.id.clone(), spec.teams.iter().map(|t| t.id.clone()).collect())))
+}
+
+/// The drill's teams as given, with their tokens and client networks, none running yet.
+fn teams_of(spec: &DrillSpec, identity: &Identity, nets: &[Vec<ipnet::IpNet>]) -> Vec<Team> {
+    let tokens = spec.teams.iter().zip(&identity.team_tokens).zip(nets);
+    tokens
+        .map(|((info, token), nets)| Team {
+            info: info.clone(),
+            token: token.clone(),
+            clients: nets.clone(),
+            here: Default::default(),
+            away: Default::default(),
+            away_at_freeze: Default::default(),
+        })
+        .collect()
 }
 
 /// A new drill whose server failed to start (a port taken): its recorder stopped and its

@@ -15,11 +15,13 @@
 //! - `identity`: a drill's id and tokens, new or as recorded.
 //! - `stored`: the options a recorded drill keeps with its record.
 //! - `api`: the `DrillApi` the web layer calls.
+//! - `changes`: what the consoles' streams wait on (a tick or a phase change past what they saw).
 //! - `cluster`: one drill over several nodes sharing a PostgreSQL database (team leases,
 //!   takeover, the phase passed on).
 
 mod api;
 mod boards;
+mod changes;
 mod clients;
 pub mod cluster;
 mod gate;
@@ -231,6 +233,8 @@ pub struct Drill {
     /// The host the teams reach this node at (a drill over several nodes): it stands for an
     /// endpoint bound to every address in the endpoint tables.
     advertised: std::sync::OnceLock<String>,
+    /// Where this node's web view listens, once it does.
+    web: std::sync::OnceLock<SocketAddr>,
     phase: Mutex<Phase>,
     /// The phase as watched (the consoles' streams wake on it); set under `phase`'s lock.
     phase_watch: watch::Sender<Phase>,
@@ -578,44 +582,6 @@ impl Drill {
             self.recorder.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(Recorder::phases_recorded);
         if let Some(phases) = phases {
             phases.await;
-        }
-    }
-
-    /// Where what a team (or, with `None`, the instructor) sees stands: the phase changes so
-    /// far, then the range's tick.
-    pub(crate) fn seen(&self, team: Option<&str>) -> icsdrill_drill::Seen {
-        let phases = self.phase_changes.load(Ordering::SeqCst);
-        let tick = self.watched(team).map_or(0, |h| h.live.snapshot().tick);
-        icsdrill_drill::Seen { phases, tick }
-    }
-
-    /// Resolves when what a team (or, with `None`, the instructor) sees may have changed since
-    /// `seen`: a tick past it, or a phase change (at once if one came since). Never while a
-    /// held clock and the phase stand still.
-    pub(crate) async fn next_change(&self, team: Option<&str>, seen: icsdrill_drill::Seen) {
-        // Subscribed before the count is read: a change after the read wakes the watch.
-        let mut phase = self.phase_watch.subscribe();
-        if self.phase_changes.load(Ordering::SeqCst) != seen.phases {
-            return;
-        }
-        let live = self.watched(team).map(|h| h.live.clone());
-        let tick = async {
-            match live {
-                Some(live) if !live.stopped() => live.wait_for_tick(seen.tick + 1).await,
-                _ => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            () = tick => {}
-            changed = phase.changed() => if changed.is_err() { std::future::pending::<()>().await },
-        }
-    }
-
-    /// The range a team's (or, with `None`, the instructor's) views follow here.
-    fn watched(&self, team: Option<&str>) -> Option<Arc<Here>> {
-        match team {
-            Some(t) => self.team(t).and_then(Team::here),
-            None => self.teams.iter().find_map(Team::here),
         }
     }
 

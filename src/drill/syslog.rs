@@ -93,3 +93,23 @@ async fn send_tcp(conn: &mut Option<TcpStream>, to: std::net::SocketAddr, line: 
     }
     ok
 }
+
+impl super::Drill {
+    /// What of the drill's own listens at `address` (its web view, a PLC's endpoint), if
+    /// anything: alerts forwarded there would reach no receiver.
+    pub(super) fn listening_at(&self, address: std::net::SocketAddr) -> Option<String> {
+        let same = |ip: std::net::IpAddr, port: u16| {
+            port == address.port() && (ip == address.ip() || ip.is_unspecified())
+        };
+        if self.web.get().is_some_and(|w| same(w.ip(), w.port())) {
+            return Some("this drill's own web view".into());
+        }
+        let endpoints = self.teams.iter().flat_map(|t| self.endpoints_of(t));
+        endpoints.filter_map(|e| Some((e.address.parse().ok()?, e))).find_map(
+            |(ip, e): (std::net::IpAddr, icsdrill_drill::EndpointInfo)| {
+                let ports = [Some(e.port), e.iec104_port, e.opcua_port];
+                ports.into_iter().flatten().any(|p| same(ip, p)).then(|| format!("PLC {}'s endpoint", e.plc))
+            },
+        )
+    }
+}
