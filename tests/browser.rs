@@ -29,7 +29,14 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     drill.live("red-team").unwrap().wait_for_tick(builtin("petrochem-tank-farm").ticks(35.0)).await;
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
     std::fs::create_dir_all(&out).unwrap();
-    let (team, token, _) = drill.teams().next().unwrap();
+    let (team, token, endpoints) = drill.teams().next().unwrap();
+    // The team solves a contest challenge (its PLC's identity flag): the first to, on the board.
+    let plc = std::net::SocketAddr::new(endpoints[0].address.parse().unwrap(), endpoints[0].port);
+    let flag = crate::drill::identity_flag(plc, 0).await;
+    let body = serde_json::json!({ "flag": flag }).to_string();
+    let path = format!("/api/teams/{}/flags", team.id);
+    let (status, answer) = crate::drill::http(server.http, "POST", &path, Some(token), Some(&body)).await;
+    assert!(status == 200 && answer.contains("\"valid\":true"), "{answer}");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/browser.py");
     let o = run(
         "python3",
@@ -215,7 +222,11 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     );
     // The white cell sees each team's flags (the page is in Chinese by now).
     let flags = seen["white_cell_flags"].as_str().unwrap_or_default();
-    assert!(flags.contains("2 个挑战中解出 0 个；提交其他队伍的旗标 0 次"), "{seen}");
+    assert!(flags.contains("2 个挑战中解出 1 个；提交其他队伍的旗标 0 次"), "{seen}");
+    // The first (and only) team to solve it has its first blood beside its name, in English
+    // and then Chinese, once the board shows scores.
+    assert_eq!(seen["first_blood"], serde_json::json!({"red-team": "First blood"}), "{seen}");
+    assert_eq!(seen["first_blood_zh"], serde_json::json!({"red-team": "一血"}), "{seen}");
     // Each team's bracket and its rank there, beside the overall rank.
     assert_eq!(seen["brackets"], serde_json::json!({"red-team": "pro · 1", "blue": "student · 1"}), "{seen}");
     assert!(seen["clock"].as_str().is_some_and(|c| c.len() == 8 && c.as_bytes()[2] == b':'), "{seen}");
@@ -930,6 +941,8 @@ async fn the_pages_board_patch_ranks_ties_as_the_server_does() {
         parts: Vec::new(),
         bracket: None,
         bracket_rank: None,
+        solved: Vec::new(),
+        first_bloods: Vec::new(),
     };
     // Twelve teams, all at 0; then scores move, some teams tying exactly (same total, same
     // tick), some in brackets.

@@ -1540,7 +1540,7 @@ async fn the_organisers_choose_whether_equal_totals_share_a_rank() {
     assert_eq!(settled, ["", ""]);
 }
 
-async fn identity_flag(addr: SocketAddr, k: usize) -> String {
+pub(crate) async fn identity_flag(addr: SocketAddr, k: usize) -> String {
     let from = icsdrill::drill::in_team_net("127.0.0.1".parse().unwrap(), k);
     let mut c = crate::modbus::Client::connect_from(from, addr).await.expect("the team's client connects");
     let r = c.pdu(1, &[0x2B, 0x0E, 0x04, 0x02]).await.expect("an answer");
@@ -1641,6 +1641,11 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
     let (s, body) = submit("c", "flag{guess5}".into()).await;
     assert_eq!(s, 429, "{body}");
     assert!(body.contains("too many flag submissions"), "{body}");
+    // Team b solves the same challenge with its own flag, later: team a keeps the first blood.
+    let (s, body) = submit("b", flag_b.clone()).await;
+    assert!(s == 200 && body.contains("\"valid\":true"), "{body}");
+    drill.step(2).await;
+    assert_eq!(flags_part("b"), 100.0);
 
     // The report (the answer key) opens to teams at the hot wash only.
     let (s, body) = http(addr, "GET", "/api/teams/a/report?format=json", Some(&tokens["a"]), None).await;
@@ -1652,7 +1657,11 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
     // stands still from here.
     ticking.abort();
     drill.step(2).await;
-    crate::util::board_caught_up(&drill).await;
+    let board = crate::util::board_caught_up(&drill).await;
+    let row = |team: &str| board.rows.iter().find(|r| r.team == team).unwrap();
+    let (a, b) = (row("a"), row("b"));
+    assert_eq!(a.first_bloods, ["identity:plc-t101"], "{board:?}");
+    assert!(b.first_bloods.is_empty() && b.solved.len() == 1 && b.solved[0].1 > a.solved[0].1, "{board:?}");
     let (s, body) = http(addr, "GET", "/api/drill/standings", Some(&ins), None).await;
     assert_eq!(s, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();

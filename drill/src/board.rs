@@ -37,6 +37,13 @@ pub struct BoardRow {
     /// Rank within the bracket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bracket_rank: Option<usize>,
+    /// Contest challenges solved and the tick each was (the card's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub solved: Vec<(String, u64)>,
+    /// The challenges this team solved first of all the board's teams (一血; teams solving one
+    /// at the same tick share it), set by `rank`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first_bloods: Vec<String>,
 }
 
 /// The scoreboard.
@@ -175,6 +182,8 @@ fn same_content(a: &BoardRow, b: &BoardRow) -> bool {
         && a.settled_tick == b.settled_tick
         && a.parts == b.parts
         && a.bracket == b.bracket
+        && a.solved == b.solved
+        && a.first_bloods == b.first_bloods
 }
 
 /// Where the drill's plant time stands when a board is built; a page runs it on at `speed`
@@ -378,7 +387,31 @@ pub fn rank(mut rows: Vec<BoardRow>) -> Vec<BoardRow> {
     rows.sort_by(|a, b| {
         b.total.total_cmp(&a.total).then(a.settled_tick.cmp(&b.settled_tick)).then(a.team.cmp(&b.team))
     });
+    first_bloods(&mut rows);
     number(rows)
+}
+
+/// Marks each challenge's first solvers among `rows`: the earliest tick it was solved at
+/// (every team that solved it then), in the order each team solved them.
+fn first_bloods(rows: &mut [BoardRow]) {
+    let mut first: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for (challenge, tick) in rows.iter().flat_map(|r| &r.solved) {
+        let at = first.entry(challenge.as_str()).or_insert(*tick);
+        *at = (*at).min(*tick);
+    }
+    let bloods: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.solved
+                .iter()
+                .filter(|(c, t)| first.get(c.as_str()) == Some(t))
+                .map(|(c, _)| c.clone())
+                .collect()
+        })
+        .collect();
+    for (row, bloods) in rows.iter_mut().zip(bloods) {
+        row.first_bloods = bloods;
+    }
 }
 
 /// Whether two rows tie: the same total, settled at the same tick (the team id only orders
@@ -527,6 +560,28 @@ mod tests {
 
     const FROZEN: Hidden = Hidden { frozen: true, provisional: false };
 
+    #[test]
+    fn the_first_to_solve_a_challenge_has_its_first_blood_and_a_tie_shares_it() {
+        let solved = |team: &str, total: f64, solves: &[(&str, u64)]| BoardRow {
+            solved: solves.iter().map(|(c, t)| (c.to_string(), *t)).collect(),
+            ..row(team, total, 0, None)
+        };
+        let rows = rank(vec![
+            solved("a", 200.0, &[("x", 50), ("y", 90)]),
+            solved("b", 300.0, &[("y", 40), ("x", 70), ("z", 80)]),
+            solved("c", 100.0, &[("z", 80)]),
+            solved("d", 0.0, &[]),
+        ]);
+        let bloods: Vec<(&str, Vec<String>)> =
+            rows.iter().map(|r| (r.team.as_str(), r.first_bloods.clone())).collect();
+        let want = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            bloods,
+            [("b", want(&["y", "z"])), ("a", want(&["x"])), ("c", want(&["z"])), ("d", want(&[]))],
+            "the earliest of each, in the order each team solved them; z at the same tick is both's"
+        );
+    }
+
     fn row(team: &str, total: f64, settled_tick: u64, bracket: Option<&str>) -> BoardRow {
         BoardRow {
             rank: 0,
@@ -539,6 +594,8 @@ mod tests {
             parts: Vec::new(),
             bracket: bracket.map(Into::into),
             bracket_rank: None,
+            solved: Vec::new(),
+            first_bloods: Vec::new(),
         }
     }
 

@@ -156,6 +156,8 @@ mod tests {
                 parts: Vec::new(),
                 bracket: None,
                 bracket_rank: None,
+                solved: Vec::new(),
+                first_bloods: Vec::new(),
             })
             .collect()
     }

@@ -26,6 +26,8 @@ pub(super) fn row_of(info: &TeamInfo, c: &ScoreCard) -> BoardRow {
         parts: c.components.iter().map(|p| (p.key.into(), p.points)).collect(),
         bracket: info.bracket.clone(),
         bracket_rank: None,
+        solved: c.solved.clone(),
+        first_bloods: Vec::new(),
     }
 }
 

@@ -453,6 +453,8 @@ fn row_of_card(info: &icsdrill_drill::TeamInfo, v: &serde_json::Value) -> BoardR
             .unwrap_or_default(),
         bracket: info.bracket.clone(),
         bracket_rank: None,
+        solved: serde_json::from_value(v["solved"].clone()).unwrap_or_default(),
+        first_bloods: Vec::new(),
     }
 }
 

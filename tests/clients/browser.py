@@ -268,6 +268,8 @@ with failing(driver, f"{out}/failure.png"):
     board = lambda d: d.execute_script("return [...document.querySelectorAll('#board tbody tr')].map(r => [r.dataset.team, +r.querySelector('.total').textContent])")
     wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-seq")) > seq and board(d)[0][0] == team)
     seen["board"] = dict(board(driver))
+    bloods = "return Object.fromEntries([...document.querySelectorAll('#board tbody tr')].filter(r => r.querySelector('.blood')).map(r => [r.dataset.team, r.querySelector('.blood').textContent]))"
+    seen["first_blood"] = driver.execute_script(bloods)
     seen["brackets"] = driver.execute_script("return Object.fromEntries([...document.querySelectorAll('#board tbody tr')].filter(r => r.querySelector('.bracket').offsetParent !== null).map(r => [r.dataset.team, r.querySelector('.bracket').textContent]))")
     seen["provisional_badge_after"] = driver.execute_script("return !document.getElementById('provisional').hidden")
     seen["chart_shown_after"] = driver.execute_script(chart_shown)
@@ -275,6 +277,7 @@ with failing(driver, f"{out}/failure.png"):
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=rank]").text == "名次")
     seen["board_untranslated"] = untranslated(driver, "h1,h2,th,td,button,span,p", "#board td.name, #board td.bracket, .uplot")
+    seen["first_blood_zh"] = driver.execute_script(bloods)
     seen["axe"]["scoreboard"] = accessibility(driver)
     seen["history"] = driver.execute_script("return {points: +(document.getElementById('history').dataset.points || 0), canvases: document.querySelectorAll('#history canvas').length, from: +document.getElementById('history').dataset.from}")
     seen["history"]["opened"] = opened

@@ -32,6 +32,7 @@ const T = {
     ids_alerts: ["Security monitoring alerts", "安全监测告警"],
     no_ids_alerts: ["No alerts from the monitoring so far", "监测平台暂无告警"],
     rule: ["Rule", "规则"],
+    first_blood: ["First blood", "一血"],
     rule_write_from_unexpected_host: ["Write from an unexpected host", "非预期主机写入"],
     rule_unexpected_reader: ["Read by an unexpected host", "非预期主机读取"],
     rule_device_identification: ["Device identification request", "设备识别请求"],
@@ -242,6 +243,13 @@ function boardRows(b, tbody) {
     const [en, zh] = [` (${T.en.fired_n})`, `（${T.zh.fired_n}）`].map(t => esc(t.replace("{n}", n)));
     return `<span class="fired mut i18n" data-en="${en}" data-zh="${zh}">${lang === "zh" ? zh : en}</span>`;
   };
+  // A contest's first solvers of a challenge (一血), the challenges named in its title.
+  const bloods = r => {
+    const n = (r.first_bloods || []).length;
+    if (!n || hide) return "";
+    const [en, zh] = [T.en.first_blood, T.zh.first_blood].map(t => esc(n > 1 ? `${t} ×${n}` : t));
+    return ` <span class="blood i18n" data-en="${en}" data-zh="${zh}" title="${esc(r.first_bloods.join(", "))}">${lang === "zh" ? zh : en}</span>`;
+  };
   // One denominator for every team: the attack's steps; where fewer fired against a team (it
   // stopped the rest), how many did, as its report counts them. A blind drill's board shows no score
   // until the hot wash (nor how equal ones rank).
@@ -251,7 +259,7 @@ function boardRows(b, tbody) {
   // overall may lead its own).
   table.classList.toggle("brackets", b.rows.some(r => r.bracket));
   const bracket = r => r.bracket ? esc(r.bracket) + (hide || !r.bracket_rank ? "" : ` · ${r.bracket_rank}`) : "–";
-  put(tbody, b.rows.map(r => `<tr data-team="${esc(r.team)}"><td>${hide ? "–" : r.rank}</td><td class="name">${esc(r.name)}</td><td class="bracket">${bracket(r)}</td><td class="num total">${hide ? "–" : r.total.toFixed(1)}</td><td class="num detected">${hide ? "–" : `${r.detected}/${b.steps || r.fired}${b.steps && r.fired < b.steps ? firedNote(r.fired) : ""}`}</td></tr>`).join(""));
+  put(tbody, b.rows.map(r => `<tr data-team="${esc(r.team)}"><td>${hide ? "–" : r.rank}</td><td class="name">${esc(r.name)}${bloods(r)}</td><td class="bracket">${bracket(r)}</td><td class="num total">${hide ? "–" : r.total.toFixed(1)}</td><td class="num detected">${hide ? "–" : `${r.detected}/${b.steps || r.fired}${b.steps && r.fired < b.steps ? firedNote(r.fired) : ""}`}</td></tr>`).join(""));
 }
 const hms = s => { s = Math.max(0, Math.floor(s)); return [s / 3600, s % 3600 / 60, s % 60].map(x => String(Math.floor(x)).padStart(2, "0")).join(":"); };
 // The big screen's clock and countdowns: the board's plant time, run on at its speed while

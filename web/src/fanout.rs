@@ -491,6 +491,8 @@ mod tests {
                     parts: vec![("detect".into(), 0.0)],
                     bracket: None,
                     bracket_rank: None,
+                    solved: Vec::new(),
+                    first_bloods: Vec::new(),
                 })
                 .collect()
         });

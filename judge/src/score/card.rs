@@ -118,6 +118,7 @@ impl Scorer {
             steps_detected: d.detected,
             alerts: self.alerts,
             hints: self.hints.clone(),
+            solved: self.solved.clone(),
             provisional: None,
         }
     }

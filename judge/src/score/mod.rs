@@ -111,6 +111,10 @@ pub struct ScoreCard {
     /// team it does not run).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hints: Vec<String>,
+    /// The contest challenges solved and the tick each was, in the order they were (the
+    /// board's first bloods are the earliest of each).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub solved: Vec<(String, u64)>,
     /// Of a blind drill's card: what the team sees of it until the hot wash,
     /// `Scorer::provisional_card`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,7 +195,7 @@ pub struct Scorer {
     /// The most attack steps one run can fire (a provisional card's detection counts
     /// against it).
     most_steps: usize,
-    solved: Vec<String>,
+    solved: Vec<(String, u64)>,
     foreign_flags: usize,
     alerts: usize,
     /// Tripped interlocks and out-of-window variables now; downtime accrues while any is.
@@ -407,8 +411,8 @@ impl Scorer {
             return;
         }
         if let SimInput::SubmitFlag { challenge, valid, owner, .. } = input {
-            if *valid && !challenge.is_empty() && !self.solved.contains(challenge) {
-                self.solved.push(challenge.clone());
+            if *valid && !challenge.is_empty() && !self.solved.iter().any(|(c, _)| c == challenge) {
+                self.solved.push((challenge.clone(), tick));
             } else if !owner.is_empty() {
                 self.foreign_flags += 1;
             }
