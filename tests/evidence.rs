@@ -128,6 +128,29 @@ async fn get_bytes(addr: std::net::SocketAddr, path: &str, token: &str) -> (u16,
     (head[9..12].parse().unwrap(), raw[split + 4..].to_vec())
 }
 
+/// A drill stopped in its briefing has nothing on record to capture: the command line says
+/// so, rather than that the window is past the record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_of_a_drill_never_started_is_refused_with_why() {
+    let dir = temp("briefing");
+    let b = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap();
+    let spec = test_spec(builtin(b.id), &["blue"], Mode::Regional, Some((&dir, b.source)));
+    let server = icsdrill::drill::DrillServer::start(spec).await.unwrap();
+    let id = server.drill.id.clone();
+    server.shutdown().await.unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+        .args(["pcap", &id, "--team", "blue", "--to", "10", "--out"])
+        .arg(dir.join("none.pcapng"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("nothing on record yet: it has not started"), "{err}");
+    assert!(!dir.join("none.pcapng").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
     let dir = temp("drill");
@@ -135,12 +158,19 @@ async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
     let spec = test_spec(builtin(b.id), &["blue", "red"], Mode::Regional, Some((&dir, b.source)));
     let server = icsdrill::drill::DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
+    let tokens: Vec<String> = drill.teams().map(|(_, t, _)| t.to_string()).collect();
+    // In the briefing nothing is on record: said so (it was refused as a bad window).
+    let (status, body) = get_bytes(server.http, "/api/teams/blue/pcap", &tokens[0]).await;
+    let body = String::from_utf8_lossy(&body);
+    assert!(
+        status == 409 && body.contains("nothing of team `blue`'s range is on record yet"),
+        "{status} {body}"
+    );
     drill.control(Control::Start).unwrap();
     drill.step(3000).await;
     // A capture is rebuilt from what is on disk: wait (bounded) for the record to reach 250 s.
     let on_disk = tokio::time::timeout(std::time::Duration::from_secs(60), drill.recorded("blue", 2500));
     on_disk.await.expect("blue's record reaches 250 s");
-    let tokens: Vec<String> = drill.teams().map(|(_, t, _)| t.to_string()).collect();
     // Downloaded live with the team's own token.
     let url = "/api/teams/blue/pcap?from=100&to=250";
     let (status, live) = get_bytes(server.http, url, &tokens[0]).await;

@@ -559,12 +559,15 @@ pub struct StandingsRow {
     pub settled_s: Option<f64>,
     /// SHA-256 of the team's whole event log (what `icsdrill replay` reproduces).
     pub replay_sha256: String,
+    /// The contest challenges the team solved first (一血), as the board shows them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub first_bloods: Vec<String>,
 }
 
 impl StandingsRow {
     /// The columns, in order (CSV). The last says the drill's phase when they were taken: final
     /// once it reads `hot_wash` or `ended`.
-    pub const COLUMNS: [&'static str; 10] = [
+    pub const COLUMNS: [&'static str; 11] = [
         "rank",
         "team",
         "name",
@@ -574,6 +577,7 @@ impl StandingsRow {
         "settled_tick",
         "replay_sha256",
         "settled_s",
+        "first_bloods",
         "phase",
     ];
 
@@ -590,6 +594,7 @@ impl StandingsRow {
             self.settled_tick.map(|t| t.to_string()).unwrap_or_default(),
             self.replay_sha256.clone(),
             self.settled_s.map(|s| format!("{s:.1}")).unwrap_or_default(),
+            self.first_bloods.join(" "),
             phase.to_string(),
         ]
     }

@@ -73,6 +73,12 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
             let scenario = icsdrill::store::replay::stored_scenario(&record)?;
             // The capture is of what happened: not past the team's last tick on record.
             let end = store.last_tick(&record.id, team)?.map_or(0, |t| t + 1);
+            if end == 0 {
+                bail!(
+                    "team `{team}`'s range in drill `{}` has nothing on record yet: it has not started",
+                    record.id
+                );
+            }
             if scenario.ticks(args.to) > end {
                 bail!(
                     "team `{team}`'s log of drill `{}` ends at {} s: --to must be at most that",

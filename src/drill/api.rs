@@ -373,6 +373,11 @@ impl DrillApi for Drill {
         // Only what is on disk: the window ends where the record does.
         let durable =
             self.recorder.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|r| *r.durable(k).borrow());
+        if self.phase() == Phase::Briefing {
+            return Err(ServiceError::Conflict(format!(
+                "nothing of team `{team}`'s range is on record yet: the drill has not started"
+            )));
+        }
         let recorded_s = durable.unwrap_or(0) as f64 / f64::from(self.scenario.tick_hz);
         let to = to.unwrap_or(recorded_s);
         let from = from.unwrap_or((to - 300.0).max(0.0));
@@ -478,6 +483,7 @@ impl DrillApi for Drill {
                 settled_s: (self.ties == icsdrill_drill::board::Ties::FirstSettled)
                     .then(|| r.settled_tick as f64 / f64::from(self.scenario.tick_hz)),
                 replay_sha256: self.log_hash(&r.team).unwrap_or_default(),
+                first_bloods: r.first_bloods.clone(),
             })
             .collect();
         Standings { drill: self.id.clone(), phase: self.phase(), rows }

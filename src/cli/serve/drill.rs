@@ -306,7 +306,11 @@ fn print_standings(drill: &Drill) {
             _ => String::new(),
         };
         let settled = r.settled_s.map(|s| format!(", settled at {s:.1} s")).unwrap_or_default();
-        println!("  {:>3}. {}{bracket}: {:.1}{settled}", r.rank, r.team, r.total);
+        let bloods = match r.first_bloods.as_slice() {
+            [] => String::new(),
+            b => format!("; first blood: {}", b.join(", ")),
+        };
+        println!("  {:>3}. {}{bracket}: {:.1}{settled}{bloods}", r.rank, r.team, r.total);
     }
 }
 
