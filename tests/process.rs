@@ -252,6 +252,25 @@ fn boxed_in_without_feed(plant: &str) {
 }
 
 #[test]
+fn a_tripped_gasifier_stays_hot_for_hours() {
+    // The oxygen shut off by hand at 100 s: the flame goes out but the refractory lining holds
+    // its heat, so the gasifier is still above 1000 °C twenty minutes on and cools over hours
+    // (it fell from 1,350 to 270 °C in those twenty minutes). At full oxygen nothing changed.
+    let s = std::sync::Arc::new(builtin("coal-chemical-gasifier").without_attack());
+    let steady = sampled(run(&s, 1, 100.0, &[]).events(), &["gasifier_temp"]);
+    assert!(steady.iter().all(|v| (v[0] - 1350.0).abs() < 15.0), "the running gasifier moved: {steady:?}");
+    let sim = run(&s, 1, 1500.0, &[write_coil(1000, "plc-gasifier", 2, false)]);
+    let samples = sampled(sim.events(), &["gasifier_temp"]);
+    let after = |s: f64| samples[(s / 10.0) as usize][0];
+    assert!(
+        after(1400.0) > 1000.0,
+        "cooled too fast: {:?}",
+        samples.iter().map(|v| v[0].round()).collect::<Vec<_>>()
+    );
+    assert!(after(1400.0) < after(300.0) && after(300.0) < 1350.0, "it cools all the same");
+}
+
+#[test]
 fn the_over_pressure_mft_trips_the_turbine_and_boxes_the_boiler_in_at_pressure() {
     // The firing's pressure set point raised to 20 MPa: the over-pressure MFT trips at 18.2.
     // A real MFT trips the turbine too, and the electromatic relief opens on pressure alone: the
