@@ -1758,7 +1758,7 @@ async fn the_state_stream_wakes_on_ticks_not_a_timer() {
 /// ended as its stream sent a view, waited for its grade for ever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_between_a_view_and_the_wait_for_the_next_is_not_missed() {
-    let server = start_drill("petrochem-tank-farm", &["a"], Mode::Regional).await;
+    let server = start_drill("petrochem-tank-farm", &["a", "b"], Mode::Regional).await;
     let drill = server.drill.clone();
     // Whether the wait for a change since `seen` ends within `bound` (the clock is manual).
     let wakes = async |team: Option<&str>, seen, bound: Duration| {
@@ -1776,6 +1776,17 @@ async fn a_change_between_a_view_and_the_wait_for_the_next_is_not_missed() {
         drill.control(control).unwrap();
         assert!(wakes(team, seen, bound).await, "{team:?}: a phase change since the view was missed");
     }
+    // The white cell's view follows every range here: a tick of team b's alone (a range
+    // catching up to the others) wakes it, as it does team b's and not team a's.
+    let seen = |team| DrillApi::seen(&*drill, team);
+    let (all, a, b) = (seen(None), seen(Some("a")), seen(Some("b")));
+    let live = drill.live("b").unwrap();
+    let next = live.snapshot().tick + 1;
+    live.step(1);
+    tokio::time::timeout(bound, live.wait_for_tick(next)).await.expect("b ticks");
+    assert!(wakes(None, all, bound).await, "the white cell's view missed team b's tick");
+    assert!(wakes(Some("b"), b, bound).await, "team b's view missed its tick");
+    assert!(!wakes(Some("a"), a, quiet).await, "team a's view woke for team b's tick");
     server.shutdown().await.unwrap();
 }
 

@@ -341,19 +341,20 @@ impl DrillApi for Drill {
                 target.address
             )));
         }
+        let t = &self.teams[k];
+        let here = match &target {
+            Some(_) => Some(t.here().ok_or_else(|| ServiceError::Unavailable {
+                message: format!("team `{team}` is being moved to another node; try again in a moment"),
+                retry_after_s: 5,
+            })?),
+            None => None,
+        };
         let mut forwarders = self.syslog.lock().unwrap_or_else(|e| e.into_inner());
         forwarders.resize_with(self.teams.len(), || None);
         if let Some(old) = forwarders[k].take() {
             let _ = old.send(true);
         }
-        if let Some(target) = target {
-            let t = &self.teams[k];
-            let Some(h) = t.here() else {
-                return Err(ServiceError::Unavailable {
-                    message: format!("team `{team}` is being moved to another node; try again in a moment"),
-                    retry_after_s: 5,
-                });
-            };
+        if let (Some(target), Some(h)) = (target, here) {
             let (stop, watch) = watch::channel(false);
             let clock = (h.live.clone(), self.scenario.clone(), self.tick0_ms.clone());
             super::syslog::spawn(clock, t.info.id.clone(), target, watch);

@@ -174,6 +174,7 @@ fn same_score(a: &ScoreCard, b: &ScoreCard) -> bool {
         && a.settled_tick == b.settled_tick
         && (a.steps_fired, a.steps_detected, a.alerts) == (b.steps_fired, b.steps_detected, b.alerts)
         && a.hints == b.hints
+        && a.solved == b.solved
         && match (&a.provisional, &b.provisional) {
             (Some(a), Some(b)) => same_score(a, b),
             (a, b) => a.is_none() && b.is_none(),

@@ -105,11 +105,11 @@ impl super::Drill {
             return Some("this drill's own web view".into());
         }
         let endpoints = self.teams.iter().flat_map(|t| self.endpoints_of(t));
-        endpoints.filter_map(|e| Some((e.address.parse().ok()?, e))).find_map(
-            |(ip, e): (std::net::IpAddr, icsdrill_drill::EndpointInfo)| {
-                let ports = [Some(e.port), e.iec104_port, e.opcua_port];
-                ports.into_iter().flatten().any(|p| same(ip, p)).then(|| format!("PLC {}'s endpoint", e.plc))
-            },
-        )
+        endpoints.into_iter().find_map(|e| {
+            // An endpoint shown by a node's host name listens on every address.
+            let ip = e.address.parse().unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+            let ports = [Some(e.port), e.iec104_port, e.opcua_port];
+            ports.into_iter().flatten().any(|p| same(ip, p)).then(|| format!("PLC {}'s endpoint", e.plc))
+        })
     }
 }
