@@ -12,14 +12,14 @@ pub struct PhaseError {
     pub from: Phase,
 }
 
-/// Where a view stood when it was made: how many phase changes and which tick of the range
-/// it saw. Whoever waits for the next change says what it last saw, so a change between
+/// Where a view stood when it was made: how many phase changes and which ticks of the ranges
+/// it follows it saw. Whoever waits for the next change says what it last saw, so a change between
 /// making a view and waiting is never missed (a held clock sends no tick to catch it up).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Seen {
     /// Phase changes the drill had made.
     pub phases: u64,
-    /// The range's tick (0 without one).
+    /// The ticks its ranges had published (a team's range's; summed over the instructor's).
     pub tick: u64,
 }
 

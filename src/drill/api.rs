@@ -567,6 +567,8 @@ mod tests {
         spec.scenario_source = Some(b.source.to_string());
         let server = DrillServer::start(spec).await.expect("the drill starts");
         let drill = server.drill.clone();
+        // Past the briefing (nothing is on record before it).
+        drill.control(icsdrill_drill::Control::Start).expect("it starts");
         let busy = |team: &str| match drill.team_pcap(team, Some(0.0), Some(1.0)) {
             Err(ServiceError::Unavailable { retry_after_s, .. }) => retry_after_s > 0,
             _ => false,
