@@ -2,7 +2,8 @@
 //! PLC's server exchanged it in security mode None, on one TCP connection per host and server
 //! opened with a handshake, Hello/Acknowledge and OpenSecureChannel. Reads carry the values of
 //! that tick; writes their value and the status answered; subscriptions the monitored item's
-//! creation, after the connection's one CreateSubscription. (A signed and encrypted channel would show only its headers, as in Wireshark.)
+//! creation, after the connection's one CreateSubscription. (A signed and encrypted channel
+//! would show only its headers, as in Wireshark.)
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
