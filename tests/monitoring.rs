@@ -424,6 +424,15 @@ fn a_flood_alerts_once_and_engineering_requests_are_named_by_what_they_ask() {
         assert_eq!(alerts(&sim, rule).len(), before + 1, "{rule}");
     }
     assert!(alerts(&sim, "engineering_access").is_empty(), "every request was decoded");
+    // Likewise diagnostics: an echo only asks; forcing listen-only mode silences the PLC.
+    for (sub_function, rule) in [(0, "diagnostics_query"), (4, "force_listen_only"), (1, "comm_restart")] {
+        let before = alerts(&sim, rule).len();
+        sim.step([SimInput::ModbusDiagnostic { plc: plc.clone(), source: source.clone(), sub_function }]);
+        assert_eq!(alerts(&sim, rule).len(), before + 1, "{rule}");
+    }
+    let severity = |rule| icsdrill_drill::alerts::rule_info(rule);
+    assert_eq!(severity("diagnostics_query").0, "T0888", "an echo is no denial of service");
+    assert_eq!(severity("force_listen_only").0, "T0814");
     let (technique, _) = icsdrill_drill::alerts::rule_info("program_upload");
     assert_eq!(technique, "T0845", "Program Upload");
 }

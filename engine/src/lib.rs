@@ -60,8 +60,10 @@ pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 ///
 /// 4: monitoring names an engineering request by what it asks (`program_upload` T0845,
 /// `program_download`, `mode_change`, `device_restart`, `firmware_change`; it flagged each,
-/// an engineer's backup too, as `engineering_access`, T0843 Program Download), and a flood's
-/// intent and its connections raise one `connection_flood` a quiet period, not two.
+/// an engineer's backup too, as `engineering_access`, T0843 Program Download), a diagnostics
+/// request by its sub-function (`force_listen_only`, `comm_restart`, `diagnostics_query`: an
+/// echo was a denial of service too), and a flood's intent and its connections raise one
+/// `connection_flood` a quiet period, not two.
 pub const RULES: u32 = 4;
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

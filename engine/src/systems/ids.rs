@@ -83,6 +83,18 @@ fn engineering_rule(input: &SimInput) -> &'static str {
     }
 }
 
+/// The rule a Modbus diagnostics request (FC 8) raises, by its sub-function: forcing
+/// listen-only mode silences the PLC (T0814), restarting its communications restarts it; an
+/// echo or a counter read only asks (it was a high-severity denial of service too).
+fn diagnostics_rule(input: &SimInput) -> &'static str {
+    match input {
+        SimInput::ModbusDiagnostic { sub_function: 4, .. } => "force_listen_only",
+        SimInput::ModbusDiagnostic { sub_function: 1, .. } => "comm_restart",
+        SimInput::ModbusDiagnostic { .. } => "diagnostics_query",
+        _ => "diagnostics_function",
+    }
+}
+
 /// Per-source exception and connection counting, the hosts expected to talk to each PLC,
 /// and the learnt baseline.
 #[derive(Resource, Debug, Clone, Default)]
@@ -295,7 +307,7 @@ pub(crate) fn alerts(
         rules.push("device_identification");
     }
     if function == 8 {
-        rules.push("diagnostics_function");
+        rules.push(diagnostics_rule(input));
     }
     if function == ENGINEERING_FUNCTION && (deep || role != HostRole::Ews) {
         rules.push(engineering_rule(input));
