@@ -158,7 +158,7 @@ fn serve_with_teams_prints_login_urls_and_endpoint_tables() {
         "json",
         "serve",
         "--teams",
-        "red,blue",
+        "red:pro,blue:student",
         "--mode",
         "contest",
         "--live-scores",
@@ -175,6 +175,8 @@ fn serve_with_teams_prints_login_urls_and_endpoint_tables() {
     let out = seen.join("\n");
     assert!(out.contains("as a contest drill with 2 team(s)"), "{out}");
     assert!(out.contains("Phase: briefing"), "{out}");
+    // Each team's bracket beside its name, for handing out the logins.
+    assert!(out.contains("Team red (red, bracket pro / 组别 pro) console"), "{out}");
     // Teams kept apart by loopback addresses only: the white cell is told what that takes.
     assert!(out.contains("any process on this host can bind another team's"), "{out}");
     // And which clients can come from a team's address (mbpoll cannot: refused, unexplained).

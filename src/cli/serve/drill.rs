@@ -211,8 +211,10 @@ fn banner(drill: &Drill, args: &Args, db: &Database, http: &str, started: std::t
     }
     for (team, token, endpoints) in drill.teams() {
         println!();
+        // A contest's bracket beside the name: the white cell hands out logins by bracket.
+        let bracket = team.bracket.as_ref().map(|b| format!(", bracket {b} / 组别 {b}")).unwrap_or_default();
         println!(
-            "Team {} ({}) console / 队伍控制台: {base}/team/{}?token={token}",
+            "Team {} ({}{bracket}) console / 队伍控制台: {base}/team/{}?token={token}",
             team.id, team.name, team.id
         );
         super::print_endpoints("  ", &endpoints);
