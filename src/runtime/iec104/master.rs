@@ -136,8 +136,7 @@ impl Master {
     pub async fn close(mut self) {
         let mut stop = Vec::new();
         if self.unacked > 0 {
-            apci::write_s(&mut stop, self.vr);
-            self.unacked = 0;
+            self.ack_into(&mut stop);
         }
         apci::write_u(&mut stop, UFunction::StopDtAct);
         let limit = self.limit;
@@ -148,8 +147,7 @@ impl Master {
                         Frame::U(UFunction::StopDtCon) => return io::Result::Ok(()),
                         Frame::I(_) if self.unacked > 0 => {
                             let mut ack = Vec::new();
-                            apci::write_s(&mut ack, self.vr);
-                            self.unacked = 0;
+                            self.ack_into(&mut ack);
                             self.stream.write_all(&ack).await?;
                         }
                         _ => {}
@@ -168,35 +166,12 @@ impl Master {
     /// it sends goes in one non-blocking write).
     pub async fn idle(&mut self, t2: Duration) -> io::Result<()> {
         loop {
-            match apci::parse(&self.buf[..self.filled]) {
-                Parsed::Complete { apdu, len } => {
-                    let reply = match apdu {
-                        Apdu::I { .. } => {
-                            self.vr = (self.vr + 1) % apci::SEQ_MODULO;
-                            self.unacked += 1;
-                            self.unacked >= defaults::W
-                        }
-                        Apdu::U(UFunction::TestFrAct) => {
-                            self.buf.copy_within(len..self.filled, 0);
-                            self.filled -= len;
-                            let mut con = Vec::new();
-                            apci::write_u(&mut con, UFunction::TestFrCon);
-                            self.write_now(&con)?;
-                            continue;
-                        }
-                        _ => false,
-                    };
-                    self.buf.copy_within(len..self.filled, 0);
-                    self.filled -= len;
-                    if reply {
-                        self.acknowledge_now()?;
-                    }
-                    continue;
+            if let Some(frame) = self.take_frame()? {
+                let owed = self.owed(&frame);
+                if !owed.is_empty() {
+                    self.write_now(&owed)?;
                 }
-                Parsed::Incomplete => {}
-                Parsed::Invalid(e) => {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, format!("not an APDU: {e:?}")));
-                }
+                continue;
             }
             // t2 counts from the oldest frame not yet acknowledged, not from the last read.
             if self.unacked > 0 && self.unacked_since.is_none() {
@@ -225,11 +200,15 @@ impl Master {
     /// An S frame acknowledging everything received, written at once.
     fn acknowledge_now(&mut self) -> io::Result<()> {
         let mut s = Vec::new();
-        apci::write_s(&mut s, self.vr);
-        self.write_now(&s)?;
+        self.ack_into(&mut s);
+        self.write_now(&s)
+    }
+
+    /// Appends an S frame acknowledging everything received: nothing is owed after it.
+    fn ack_into(&mut self, out: &mut Vec<u8>) {
+        apci::write_s(out, self.vr);
         self.unacked = 0;
         self.unacked_since = None;
-        Ok(())
     }
 
     /// Writes a short frame in one non-blocking write (a socket's buffer always has room for
@@ -246,22 +225,12 @@ impl Master {
     /// answered.
     async fn next(&mut self) -> io::Result<Frame> {
         loop {
-            match apci::parse(&self.buf[..self.filled]) {
-                Parsed::Complete { apdu, len } => {
-                    let frame = match apdu {
-                        Apdu::I { asdu, .. } => Frame::I(asdu.to_vec()),
-                        Apdu::S { .. } => Frame::S,
-                        Apdu::U(f) => Frame::U(f),
-                    };
-                    self.buf.copy_within(len..self.filled, 0);
-                    self.filled -= len;
-                    self.after(&frame).await?;
-                    return Ok(frame);
+            if let Some(frame) = self.take_frame()? {
+                let owed = self.owed(&frame);
+                if !owed.is_empty() {
+                    self.stream.write_all(&owed).await?;
                 }
-                Parsed::Incomplete => {}
-                Parsed::Invalid(e) => {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, format!("not an APDU: {e:?}")));
-                }
+                return Ok(frame);
             }
             let read = self.stream.read(&mut self.buf[self.filled..]);
             match tokio::time::timeout(self.limit, read).await.map_err(|_| timed_out())?? {
@@ -271,22 +240,42 @@ impl Master {
         }
     }
 
-    /// What a master owes the station for a frame: an acknowledgement, a test confirmation.
-    async fn after(&mut self, frame: &Frame) -> io::Result<()> {
+    /// The whole frame at the head of the buffer, taken out of it (`None`: not all read yet).
+    fn take_frame(&mut self) -> io::Result<Option<Frame>> {
+        match apci::parse(&self.buf[..self.filled]) {
+            Parsed::Complete { apdu, len } => {
+                let frame = match apdu {
+                    Apdu::I { asdu, .. } => Frame::I(asdu.to_vec()),
+                    Apdu::S { .. } => Frame::S,
+                    Apdu::U(f) => Frame::U(f),
+                };
+                self.buf.copy_within(len..self.filled, 0);
+                self.filled -= len;
+                Ok(Some(frame))
+            }
+            Parsed::Incomplete => Ok(None),
+            Parsed::Invalid(e) => {
+                Err(io::Error::new(io::ErrorKind::InvalidData, format!("not an APDU: {e:?}")))
+            }
+        }
+    }
+
+    /// What a master owes the station for a frame it read (empty: nothing): an acknowledgement
+    /// every `w` I frames, a test confirmation.
+    fn owed(&mut self, frame: &Frame) -> Vec<u8> {
         let mut out = Vec::new();
         match frame {
             Frame::I(_) => {
                 self.vr = (self.vr + 1) % apci::SEQ_MODULO;
                 self.unacked += 1;
                 if self.unacked >= defaults::W {
-                    apci::write_s(&mut out, self.vr);
-                    self.unacked = 0;
+                    self.ack_into(&mut out);
                 }
             }
             Frame::U(UFunction::TestFrAct) => apci::write_u(&mut out, UFunction::TestFrCon),
             _ => {}
         }
-        if out.is_empty() { Ok(()) } else { self.stream.write_all(&out).await }
+        out
     }
 }
 
