@@ -329,23 +329,20 @@ fn write_loop(
                 }
                 for (ph, started) in phases {
                     // In order: one refused, the later ones wait behind it.
-                    let set = if refused.phases.is_empty() {
-                        store.set_phase(drill, ph).and_then(|()| match started {
-                            Some(ms) => store.set_setting(&super::started_key(drill), &ms.to_string()),
-                            None => Ok(()),
-                        })
-                    } else {
-                        Ok(())
-                    };
+                    if !refused.phases.is_empty() {
+                        refused.phases.push((ph, started));
+                        continue;
+                    }
+                    let set = store.set_phase(drill, ph).and_then(|()| match started {
+                        Some(ms) => store.set_setting(&super::started_key(drill), &ms.to_string()),
+                        None => Ok(()),
+                    });
                     match set {
                         Err(e) => {
                             error = Some(e);
                             refused.phases.push((ph, started));
                         }
-                        Ok(()) if refused.phases.is_empty() => {
-                            shared.phases_written.send_modify(|n| *n += 1);
-                        }
-                        Ok(()) => refused.phases.push((ph, started)),
+                        Ok(()) => shared.phases_written.send_modify(|n| *n += 1),
                     }
                 }
                 for (team, s) in scores.into_iter().enumerate() {
