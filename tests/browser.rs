@@ -243,8 +243,8 @@ async fn chromium_team_console_action_report_and_scoreboard() {
         assert!(n < steps, "{row}: {seen}");
     }
     assert_eq!(
-        seen["ties_note"], "同分时，先达到该分数的队伍名次在前。",
-        "how ties rank, in Chinese: {seen}"
+        seen["ties_note"], "同分时，先达到该分数的队伍名次在前；仍相同时，最后一面旗提交更早的队伍名次在前。",
+        "how ties rank, in Chinese (a contest with a flag solved: flag times break ties too): {seen}"
     );
     for shot in ["team-console.png", "team-console-phone.png", "scoreboard.png"] {
         let len = std::fs::metadata(out.join(shot)).map(|m| m.len()).unwrap_or(0);
@@ -930,7 +930,7 @@ async fn chromium_team_console_logs_opc_ua_writes_by_service_and_variable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_board_patch_ranks_ties_as_the_server_does() {
     use icsdrill_drill::board::{BoardRow, Scoreboard, rank};
-    let row = |team: String, total: f64, settled_tick: u64| BoardRow {
+    let row = |team: String, total: f64, settled_tick: u64, flag_tick: Option<u64>| BoardRow {
         rank: 0,
         name: team.to_uppercase(),
         team,
@@ -938,6 +938,7 @@ async fn the_pages_board_patch_ranks_ties_as_the_server_does() {
         detected: 0,
         fired: 0,
         settled_tick,
+        flag_tick,
         parts: Vec::new(),
         bracket: None,
         bracket_rank: None,
@@ -945,23 +946,27 @@ async fn the_pages_board_patch_ranks_ties_as_the_server_does() {
         first_bloods: Vec::new(),
     };
     // Twelve teams, all at 0; then scores move, some teams tying exactly (same total, same
-    // tick), some in brackets.
-    let steps: [&[(usize, f64, u64)]; 5] = [
+    // tick, same last flag), some in brackets; then two settled together, their last flags
+    // apart, and two with the same last flag.
+    type Step = (usize, f64, u64, Option<u64>);
+    let steps: [&[Step]; 7] = [
         &[],
-        &[(6, 50.0, 9)],
-        &[(3, 50.0, 9), (9, 50.0, 9)],
-        &[(0, -10.0, 12), (11, -10.0, 12), (6, 80.0, 14)],
-        &[(3, 80.0, 14)],
+        &[(6, 50.0, 9, None)],
+        &[(3, 50.0, 9, None), (9, 50.0, 9, None)],
+        &[(0, -10.0, 12, None), (11, -10.0, 12, None), (6, 80.0, 14, Some(0))],
+        &[(3, 80.0, 14, Some(0))],
+        &[(5, 120.0, 20, Some(17)), (8, 120.0, 20, Some(15))],
+        &[(2, 120.0, 20, Some(17)), (8, 120.0, 20, Some(17))],
     ];
-    let mut totals: Vec<(f64, u64)> = vec![(0.0, 0); 12];
+    let mut totals: Vec<(f64, u64, Option<u64>)> = vec![(0.0, 0, None); 12];
     let mut boards: Vec<Scoreboard> = Vec::new();
     for (seq, changes) in steps.iter().enumerate() {
-        for &(team, total, tick) in *changes {
-            totals[team] = (total, tick);
+        for &(team, total, tick, flag) in *changes {
+            totals[team] = (total, tick, flag);
         }
         let rows = (0..12)
             .map(|i| {
-                let mut r = row(format!("t{i:02}"), totals[i].0, totals[i].1);
+                let mut r = row(format!("t{i:02}"), totals[i].0, totals[i].1, totals[i].2);
                 r.bracket = (i % 2 == 0).then(|| "student".to_string());
                 r
             })
@@ -971,6 +976,19 @@ async fn the_pages_board_patch_ranks_ties_as_the_server_does() {
     }
     let ranks: Vec<usize> = boards[3].rows.iter().map(|r| r.rank).collect();
     assert_eq!(ranks, [1, 2, 2, 4, 4, 4, 4, 4, 4, 4, 11, 11], "{:?}", boards[3].rows);
+    let top = |b: &Scoreboard| -> Vec<(String, usize)> {
+        b.rows[..3].iter().map(|r| (r.team.clone(), r.rank)).collect()
+    };
+    assert_eq!(
+        top(&boards[5]),
+        [("t08".into(), 1), ("t05".into(), 2), ("t03".into(), 3)],
+        "the earlier last flag first"
+    );
+    assert_eq!(
+        top(&boards[6]),
+        [("t02".into(), 1), ("t05".into(), 1), ("t08".into(), 1)],
+        "the same last flag: shared"
+    );
     // Each board with its delta from the one before, and what the page must make of it.
     let mut cases = Vec::new();
     for pair in boards.windows(2) {

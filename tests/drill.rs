@@ -1678,14 +1678,19 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
     assert!(csv.starts_with("rank,team,name,bracket") && csv.lines().count() == 4, "{csv}");
     // When each total settled in plant seconds (ticks depend on the rate), and the phase the
     // standings were taken in: these are not final yet.
-    assert!(csv.lines().next().unwrap().ends_with(",settled_s,first_bloods,phase"), "{csv}");
+    assert!(csv.lines().next().unwrap().ends_with(",settled_s,last_flag_s,first_bloods,phase"), "{csv}");
     let a_row: Vec<&str> = csv.lines().find(|l| l.contains(",a,")).unwrap().split(',').collect();
     let tick: f64 = a_row[6].parse().unwrap();
-    assert_eq!((a_row[8], a_row[10]), (format!("{:.1}", tick / 10.0).as_str(), "live"), "{csv}");
-    // The challenges each team solved first, for the awards.
-    assert_eq!(a_row[9], "identity:plc-t101", "{csv}");
+    assert_eq!((a_row[8], a_row[11]), (format!("{:.1}", tick / 10.0).as_str(), "live"), "{csv}");
+    // When each team solved its last challenge (the next tie-break), and the challenges each
+    // solved first, for the awards.
+    assert_eq!(a_row[9], format!("{:.1}", a.solved[0].1 as f64 / 10.0), "{csv}");
+    assert_eq!(a_row[10], "identity:plc-t101", "{csv}");
+    assert_eq!(rows[0]["last_flag_s"].as_f64(), Some(a.solved[0].1 as f64 / 10.0), "{body}");
     let b_row = csv.lines().find(|l| l.contains(",b,")).unwrap();
-    assert_eq!(b_row.split(',').nth(9), Some(""), "{csv}");
+    assert_eq!(b_row.split(',').nth(10), Some(""), "{csv}");
+    let c_row = csv.lines().find(|l| l.contains(",c,")).unwrap();
+    assert_eq!(c_row.split(',').nth(9), Some(""), "no challenge solved: no flag time {csv}");
     assert!(
         head.contains(&format!("content-disposition: attachment; filename=\"standings-{}.csv\"", drill.id)),
         "{head}"

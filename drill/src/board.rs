@@ -1,5 +1,6 @@
-//! The scoreboard: ranked rows (ties go to the team that settled its score first; teams
-//! that settled the same total at the same tick share a rank), ranks within brackets, and
+//! The scoreboard: ranked rows (ties go to the team that settled its score first, then to the
+//! one that solved its last contest challenge first; teams equal in all three share a rank),
+//! ranks within brackets, and
 //! the contest freeze (observers and teams see the board as it was when the freeze began,
 //! until the hot wash).
 
@@ -28,6 +29,11 @@ pub struct BoardRow {
     pub fired: usize,
     /// Tick the total last changed (earlier wins a tie).
     pub settled_tick: u64,
+    /// Tick the team solved its last contest challenge, if it solved one. Breaks a tie of
+    /// totals settled at the same tick, as flag times do in contests: a part that moves every
+    /// team's total together (uptime while plants are down) settles them all at the same tick.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag_tick: Option<u64>,
     /// Points per component key (the keys are the scorer's constants: shared, not copied, on
     /// every board).
     pub parts: Vec<(Cow<'static, str>, f64)>,
@@ -180,6 +186,7 @@ fn same_content(a: &BoardRow, b: &BoardRow) -> bool {
         && a.detected == b.detected
         && a.fired == b.fired
         && a.settled_tick == b.settled_tick
+        && a.flag_tick == b.flag_tick
         && a.parts == b.parts
         && a.bracket == b.bracket
         && a.solved == b.solved
@@ -376,16 +383,20 @@ pub enum Ties {
 pub fn rank_by(mut rows: Vec<BoardRow>, ties: Ties) -> Vec<BoardRow> {
     if ties == Ties::Shared {
         // The page ranks its patches by the rows it is sent: no tick, no tie-break.
-        rows.iter_mut().for_each(|r| r.settled_tick = 0);
+        rows.iter_mut().for_each(|r| (r.settled_tick, r.flag_tick) = (0, None));
     }
     rank(rows)
 }
 
-/// Ranks rows: by total, then the earlier settled tick (teams equal in both share a rank,
-/// listed by team id); ranks within each bracket too.
+/// Ranks rows: by total, then the earlier settled tick, then the earlier last flag (teams
+/// equal in all three share a rank, listed by team id); ranks within each bracket too.
 pub fn rank(mut rows: Vec<BoardRow>) -> Vec<BoardRow> {
     rows.sort_by(|a, b| {
-        b.total.total_cmp(&a.total).then(a.settled_tick.cmp(&b.settled_tick)).then(a.team.cmp(&b.team))
+        b.total
+            .total_cmp(&a.total)
+            .then(a.settled_tick.cmp(&b.settled_tick))
+            .then(a.flag_tick.cmp(&b.flag_tick))
+            .then(a.team.cmp(&b.team))
     });
     first_bloods(&mut rows);
     number(rows)
@@ -414,10 +425,15 @@ fn first_bloods(rows: &mut [BoardRow]) {
     }
 }
 
-/// Whether two rows tie: the same total, settled at the same tick (the team id only orders
-/// them on the page).
+/// Whether two rows tie: the same total, settled at the same tick, the last flag at the same
+/// tick (the team id only orders them on the page).
 fn tie(a: &BoardRow, b: &BoardRow) -> bool {
-    a.total.to_bits() == b.total.to_bits() && a.settled_tick == b.settled_tick
+    a.total.to_bits() == b.total.to_bits() && a.settled_tick == b.settled_tick && a.flag_tick == b.flag_tick
+}
+
+/// The tick of the last of `solved` (a row's `flag_tick`).
+pub fn last_solved(solved: &[(String, u64)]) -> Option<u64> {
+    solved.iter().map(|(_, t)| *t).max()
 }
 
 /// Numbers rows in their order, as competitions do ("1, 2, 2, 4"): a row that ties the one
@@ -591,6 +607,7 @@ mod tests {
             detected: 0,
             fired: 0,
             settled_tick,
+            flag_tick: None,
             parts: Vec::new(),
             bracket: bracket.map(Into::into),
             bracket_rank: None,
@@ -622,6 +639,31 @@ mod tests {
         let shared = rank_by(rows(), Ties::Shared);
         assert!(shared.iter().all(|r| r.settled_tick == 0), "no tick for the page to break ties by");
         assert_eq!(order(shared), [("a".into(), 1), ("b".into(), 1), ("c".into(), 3)]);
+    }
+
+    #[test]
+    fn totals_settled_together_go_to_the_team_whose_last_flag_came_first() {
+        // Uptime falling in every range moves all totals each tick: they settle together.
+        let flagged = |team: &str, ticks: &[u64]| {
+            let solved: Vec<(String, u64)> = ticks.iter().map(|t| (format!("ch{t}"), *t)).collect();
+            BoardRow { flag_tick: last_solved(&solved), solved, ..row(team, 640.0, 900, None) }
+        };
+        let rows = || vec![flagged("a", &[300, 120]), flagged("b", &[80, 200]), flagged("c", &[200, 10])];
+        let order = |rows: Vec<BoardRow>| -> Vec<(String, usize)> {
+            rows.into_iter().map(|r| (r.team, r.rank)).collect()
+        };
+        assert_eq!(
+            order(rank_by(rows(), Ties::FirstSettled)),
+            [("b".into(), 1), ("c".into(), 1), ("a".into(), 3)],
+            "b and c solved their last at 200, a at 300"
+        );
+        let shared = rank_by(rows(), Ties::Shared);
+        assert!(shared.iter().all(|r| r.flag_tick.is_none()), "no flag time for the page to break ties by");
+        assert_eq!(order(shared), [("a".into(), 1), ("b".into(), 1), ("c".into(), 1)]);
+        // The board's JSON carries it only where there is one.
+        let json = serde_json::to_value(&rows()[0]).unwrap();
+        assert_eq!(json["flag_tick"], 300);
+        assert!(serde_json::to_value(row("d", 0.0, 0, None)).unwrap().get("flag_tick").is_none());
     }
 
     #[test]

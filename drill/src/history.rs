@@ -153,6 +153,7 @@ mod tests {
                 detected: 0,
                 fired: 0,
                 settled_tick: 0,
+                flag_tick: None,
                 parts: Vec::new(),
                 bracket: None,
                 bracket_rank: None,

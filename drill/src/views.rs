@@ -557,6 +557,10 @@ pub struct StandingsRow {
     pub settled_tick: Option<u64>,
     /// The same in plant seconds (what a reader compares; ticks depend on the tick rate).
     pub settled_s: Option<f64>,
+    /// When the team solved its last contest challenge, in plant seconds: the next tie-break
+    /// (`Ties::FirstSettled`); none without a challenge solved, or where totals share a rank.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_flag_s: Option<f64>,
     /// SHA-256 of the team's whole event log (what `icsdrill replay` reproduces).
     pub replay_sha256: String,
     /// The contest challenges the team solved first (一血), as the board shows them.
@@ -567,7 +571,7 @@ pub struct StandingsRow {
 impl StandingsRow {
     /// The columns, in order (CSV). The last says the drill's phase when they were taken: final
     /// once it reads `hot_wash` or `ended`.
-    pub const COLUMNS: [&'static str; 11] = [
+    pub const COLUMNS: [&'static str; 12] = [
         "rank",
         "team",
         "name",
@@ -577,6 +581,7 @@ impl StandingsRow {
         "settled_tick",
         "replay_sha256",
         "settled_s",
+        "last_flag_s",
         "first_bloods",
         "phase",
     ];
@@ -594,6 +599,7 @@ impl StandingsRow {
             self.settled_tick.map(|t| t.to_string()).unwrap_or_default(),
             self.replay_sha256.clone(),
             self.settled_s.map(|s| format!("{s:.1}")).unwrap_or_default(),
+            self.last_flag_s.map(|s| format!("{s:.1}")).unwrap_or_default(),
             self.first_bloods.join(" "),
             phase.to_string(),
         ]

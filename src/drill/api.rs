@@ -483,6 +483,7 @@ impl DrillApi for Drill {
                     .then_some(r.settled_tick),
                 settled_s: (self.ties == icsdrill_drill::board::Ties::FirstSettled)
                     .then(|| r.settled_tick as f64 / f64::from(self.scenario.tick_hz)),
+                last_flag_s: r.flag_tick.map(|t| t as f64 / f64::from(self.scenario.tick_hz)),
                 replay_sha256: self.log_hash(&r.team).unwrap_or_default(),
                 first_bloods: r.first_bloods.clone(),
             })

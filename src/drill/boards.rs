@@ -23,6 +23,7 @@ pub(super) fn row_of(info: &TeamInfo, c: &ScoreCard) -> BoardRow {
         detected: c.steps_detected,
         fired: c.steps_fired,
         settled_tick: c.settled_tick,
+        flag_tick: board::last_solved(&c.solved),
         parts: c.components.iter().map(|p| (p.key.into(), p.points)).collect(),
         bracket: info.bracket.clone(),
         bracket_rank: None,

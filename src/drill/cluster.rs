@@ -430,7 +430,7 @@ fn note_away(drill: &Drill, me: &str, seen: &Seen) {
 /// A board row from a card as recorded (JSON).
 fn row_of_card(info: &icsdrill_drill::TeamInfo, v: &serde_json::Value) -> BoardRow {
     let n = |k: &str| v[k].as_u64().unwrap_or(0);
-    BoardRow {
+    let row = BoardRow {
         rank: 0,
         team: info.id.clone(),
         name: info.name.clone(),
@@ -438,6 +438,7 @@ fn row_of_card(info: &icsdrill_drill::TeamInfo, v: &serde_json::Value) -> BoardR
         detected: n("steps_detected") as usize,
         fired: n("steps_fired") as usize,
         settled_tick: n("settled_tick"),
+        flag_tick: None,
         parts: v["components"]
             .as_array()
             .map(|a| {
@@ -455,7 +456,8 @@ fn row_of_card(info: &icsdrill_drill::TeamInfo, v: &serde_json::Value) -> BoardR
         bracket_rank: None,
         solved: serde_json::from_value(v["solved"].clone()).unwrap_or_default(),
         first_bloods: Vec::new(),
-    }
+    };
+    BoardRow { flag_tick: icsdrill_drill::board::last_solved(&row.solved), ..row }
 }
 
 /// The record of the drill a node of a drill over several nodes joins: recorded now when no

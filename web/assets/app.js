@@ -52,6 +52,7 @@ const T = {
     rule_exception_burst: ["Burst of exception responses", "异常响应突增"],
     rule_blocked_connection: ["Blocked connection", "被阻断的连接"],
     rule_baseline_deviation: ["Deviation from the traffic baseline", "偏离通信基线"],
+    ties_first_settled_flags: ["Equal scores: the team that reached its score first ranks first, then the one whose last flag came first.", "同分时，先达到该分数的队伍名次在前；仍相同时，最后一面旗提交更早的队伍名次在前。"],
   },
 };
 for (const [k, [en, zh]] of Object.entries(T.both)) { T.en[k] = en; T.zh[k] = zh; }
@@ -164,8 +165,9 @@ function boardPatch(b, d) {
   });
   return { seq: d.seq, phase: d.phase, frozen: d.frozen, provisional: !!d.provisional, changed_us: d.changed_us, clock: d.clock, steps: d.steps, rows: ranked };
 }
-// Whether two rows tie (`board::tie`): the same total, settled at the same tick.
-function tie(a, b) { return !!a && a.total === b.total && a.settled_tick === b.settled_tick; }
+// Whether two rows tie (`board::tie`): the same total, settled at the same tick, the last flag
+// at the same tick (or neither with one).
+function tie(a, b) { return !!a && a.total === b.total && a.settled_tick === b.settled_tick && a.flag_tick === b.flag_tick; }
 const PATCHES = { scoreboard: boardPatch };
 
 // `away` (a team console): called when this node stops answering, to look for the team on
@@ -239,7 +241,9 @@ function boardRows(b, tbody) {
   const table = tbody.closest("table");
   let note = table.nextElementSibling;
   if (!note || !note.classList.contains("ties")) { note = document.createElement("p"); note.className = "ties mut"; table.after(note); }
-  note.dataset.i18n = "ties_" + ((b.clock && b.clock.ties) || "first_settled");
+  // A contest's flag times break what the settled tick does not.
+  const rule = (b.clock && b.clock.ties) || "first_settled";
+  note.dataset.i18n = "ties_" + rule + (rule === "first_settled" && b.rows.some(r => r.flag_tick !== undefined) ? "_flags" : "");
   note.textContent = tr(note.dataset.i18n);
   // In both languages, so switching the page's language needs no new board.
   const firedNote = n => {

@@ -488,6 +488,7 @@ mod tests {
                     detected: 0,
                     fired: 0,
                     settled_tick: 0,
+                    flag_tick: None,
                     parts: vec![("detect".into(), 0.0)],
                     bracket: None,
                     bracket_rank: None,

@@ -308,11 +308,12 @@ fn print_standings(drill: &Drill) {
             _ => String::new(),
         };
         let settled = r.settled_s.map(|s| format!(", settled at {s:.1} s")).unwrap_or_default();
+        let flag = r.last_flag_s.map(|s| format!(", last flag at {s:.1} s")).unwrap_or_default();
         let bloods = match r.first_bloods.as_slice() {
             [] => String::new(),
             b => format!("; first blood: {}", b.join(", ")),
         };
-        println!("  {:>3}. {}{bracket}: {:.1}{settled}{bloods}", r.rank, r.team, r.total);
+        println!("  {:>3}. {}{bracket}: {:.1}{settled}{flag}{bloods}", r.rank, r.team, r.total);
     }
 }
 

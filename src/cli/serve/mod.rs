@@ -105,8 +105,8 @@ pub(crate) struct Args {
     /// (a score that moved when the attack did would tell the team it is attacked).
     #[arg(long)]
     live_scores: bool,
-    /// How teams with the same total rank: first_settled (who reached it first ranks first;
-    /// the default) or shared (they share the rank).
+    /// How teams with the same total rank: first_settled (who reached it first ranks first,
+    /// then whose last flag came first; the default) or shared (they share the rank).
     #[arg(long, value_parser = named::<icsdrill_drill::board::Ties>("tie rule", "first_settled or shared"))]
     ties: Option<icsdrill_drill::board::Ties>,
     /// Start the drill at once instead of waiting in briefing for the instructor.
