@@ -192,10 +192,18 @@ async fn a_teams_alerts_stream_to_its_monitoring_platform_with_technique_and_sev
     let drill = server.drill.clone();
     drill.control(icsdrill_drill::Control::Start).unwrap();
     let tokens: Vec<String> = drill.teams().map(|(_, t, _)| t.to_string()).collect();
-    // Subscribed before the attack: the set-point writes at 200 s arrive as they happen.
-    let got = alerts_over_sse(server.http, ("/api/teams/a/alerts", ""), &tokens[0], 2, &drill).await;
-    assert!(got.len() >= 2, "{got:?}");
-    let first: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
+    // Subscribed before the attack: the SIS bypass at 180 s and the set-point writes at 200 s
+    // arrive as they happen.
+    let got = alerts_over_sse(server.http, ("/api/teams/a/alerts", ""), &tokens[0], 3, &drill).await;
+    assert!(got.len() >= 3, "{got:?}");
+    let bypass: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
+    assert_eq!(
+        (bypass["rule"].as_str(), bypass["technique"].as_str(), bypass["severity"].as_str()),
+        (Some("safety_bypass"), Some("T0880"), Some("critical")),
+        "{bypass}"
+    );
+    assert!(bypass["time_s"].as_f64().unwrap() >= 179.0, "{bypass}");
+    let first: serde_json::Value = serde_json::from_str(&got[1]).unwrap();
     assert_eq!(first["rule"], "setpoint_out_of_range");
     assert_eq!(first["technique"], "T0836");
     assert_eq!(first["severity"], "critical");
@@ -204,7 +212,7 @@ async fn a_teams_alerts_stream_to_its_monitoring_platform_with_technique_and_sev
     // The same alerts as CEF lines and as RFC 5424 messages, from the start of the log.
     let cef =
         alerts_over_sse(server.http, ("/api/teams/a/alerts?format=cef", ""), &tokens[0], 1, &drill).await;
-    assert!(cef[0].starts_with("CEF:0|icsdrill|icsdrill|") && cef[0].contains("cs1=T0836"), "{cef:?}");
+    assert!(cef[0].starts_with("CEF:0|icsdrill|icsdrill|") && cef[0].contains("cs1=T0880"), "{cef:?}");
     let syslog =
         alerts_over_sse(server.http, ("/api/teams/a/alerts?format=syslog", ""), &tokens[0], 1, &drill).await;
     assert!(
@@ -214,16 +222,16 @@ async fn a_teams_alerts_stream_to_its_monitoring_platform_with_technique_and_sev
     // Stamped (RFC 5424 TIMESTAMP, CEF receipt time) with the alert's time on the drill's
     // clock, its start plus plant time, as its captures are: not when it was sent (a backlog
     // stamped all at once), nor plant seconds alone (January 1970 in a SIEM).
-    let at_ms = first["at_ms"].as_u64().unwrap();
+    let at_ms = bypass["at_ms"].as_u64().unwrap();
     let stamp: jiff::Timestamp = syslog[0].split(' ').nth(1).unwrap().parse().unwrap();
     assert_eq!(stamp.as_millisecond() as u64, at_ms, "{syslog:?}");
     assert!(cef[0].contains(&format!("rt={at_ms} ")), "{cef:?}");
-    let started = at_ms - (first["time_s"].as_f64().unwrap() * 1000.0).round() as u64;
+    let started = at_ms - (bypass["time_s"].as_f64().unwrap() * 1000.0).round() as u64;
     let age = jiff::Timestamp::now().as_millisecond() as u64 - started;
-    assert!(age < 600_000, "the drill began {age} ms ago: {first}");
+    assert!(age < 600_000, "the drill began {age} ms ago: {bypass}");
     // A client reconnecting with the id of the last alert it got (as a browser's EventSource
     // does) goes on from the next one, its `?since` notwithstanding.
-    let second: serde_json::Value = serde_json::from_str(&got[1]).unwrap();
+    let second: serde_json::Value = serde_json::from_str(&got[2]).unwrap();
     let header = format!("Last-Event-ID: {}\r\n", first["seq"]);
     let resumed =
         alerts_over_sse(server.http, ("/api/teams/a/alerts?since=0", &header), &tokens[0], 1, &drill).await;
@@ -345,18 +353,18 @@ async fn alerts_reach_a_real_rsyslog_over_udp_and_tcp() {
     // rsyslog parsed the RFC 5424 message: its structured data comes out as sent.
     let line = got.lines().find(|l| l.contains(r#"team="a""#)).unwrap_or_else(|| panic!("{got}"));
     assert!(
-        line.starts_with("<161>1 ") && line.contains(" icsdrill-a icsdrill - setpoint_out_of_range "),
-        "{line}"
+        line.starts_with("<161>1 ") && line.contains(" icsdrill-a icsdrill - safety_bypass "),
+        "the SIS bypass at 180 s comes first: {line}"
     );
     assert!(
-        line.contains(r#"technique="T0836""#)
+        line.contains(r#"technique="T0880""#)
             && line.contains(r#"source="ews-01""#)
-            && line.contains(r#"asset="plc-t101""#),
+            && line.contains(r#"asset="sis-01""#),
         "{line}"
     );
     // Team b's alerts came over TCP as CEF lines, and only to b's receiver.
     let cef = got.lines().find(|l| l.contains("CEF:0|")).unwrap_or_else(|| panic!("{got}"));
-    assert!(cef.contains("cs2=b") && cef.contains("cs1=T0836"), "{cef}");
+    assert!(cef.contains("cs2=b") && cef.contains("cs1=T0880"), "{cef}");
     assert!(!got.lines().any(|l| l.contains("CEF:0|") && l.contains("cs2=a")), "{got}");
     // The team can switch its forwarding off again.
     assert_eq!(post("a", &tokens[0], r#"{"off":true}"#.to_string()).await.0, 200);
@@ -392,6 +400,31 @@ fn deep_inspection_flags_an_out_of_range_set_point_over_opc_ua_too() {
         if flagged > 0 {
             assert_eq!(out_of_range[0], ("hmi-01".to_string(), "plc-weld".to_string()));
         }
+    }
+}
+
+/// Deep monitoring flags a safety interlock's bypass being set, from the engineering
+/// workstation too (an expected writer of the safety PLC: nothing else flags it), and only
+/// setting it: clearing a bypass or resetting an interlock raises nothing. At `network` it
+/// goes unflagged, as the README says.
+#[test]
+fn deep_monitoring_flags_a_safety_bypass_set_from_the_engineering_workstation() {
+    for (level, flagged) in
+        [(icsdrill_engine::attack::Monitoring::Deep, 2), (icsdrill_engine::attack::Monitoring::Network, 0)]
+    {
+        let mut s = icsdrill_scenarios::builtin("petrochem-triton").unwrap().load().unwrap().without_attack();
+        s.monitoring = level;
+        let mut sim = Sim::new(Arc::new(s), 1);
+        sim.run_until(20, &[]);
+        // IL-102's bypass (coil 1) set with IL-101's left clear, in one FC 15; cleared again;
+        // IL-101's reset (coil 8); IL-201's bypass (coil 2) alone, FC 5.
+        for (addr, values) in [(0, vec![false, true]), (1, vec![false]), (8, vec![true]), (2, vec![true])] {
+            sim.step([SimInput::write_coils("sis-01", "ews-01", addr, values)]);
+        }
+        let bypass = alerts(&sim, "safety_bypass");
+        assert_eq!(bypass.len(), flagged, "{level:?}: {bypass:?}");
+        assert!(bypass.iter().all(|a| *a == ("ews-01".to_string(), "sis-01".to_string())), "{bypass:?}");
+        assert!(alerts(&sim, "write_from_unexpected_host").is_empty(), "the EWS is an expected writer");
     }
 }
 

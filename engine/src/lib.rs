@@ -64,6 +64,10 @@ pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 /// request by its sub-function (`force_listen_only`, `comm_restart`, `diagnostics_query`: an
 /// echo was a denial of service too), and a flood's intent and its connections raise one
 /// `connection_flood` a quiet period, not two.
-pub const RULES: u32 = 4;
+///
+/// 5: deep monitoring flags a write that sets a safety interlock's bypass coil
+/// (`safety_bypass`, T0880), from whichever host (a TRITON sets it from the engineering
+/// workstation, an expected writer that raised nothing).
+pub const RULES: u32 = 5;
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

@@ -47,6 +47,7 @@ const T = {
     rule_device_restart: ["Device restart", "设备重启"],
     rule_firmware_change: ["Firmware change", "固件变更"],
     rule_setpoint_out_of_range: ["Set point written out of range", "设定值写入越限"],
+    rule_safety_bypass: ["Safety interlock bypass set", "安全联锁被置旁路"],
     rule_reporting_anomaly: ["Reported values disagree with the process", "上报数值与工艺不符"],
     rule_connection_flood: ["Connection flood", "连接泛洪"],
     rule_exception_burst: ["Burst of exception responses", "异常响应突增"],

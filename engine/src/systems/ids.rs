@@ -312,6 +312,9 @@ pub(crate) fn alerts(
     if function == ENGINEERING_FUNCTION && (deep || role != HostRole::Ews) {
         rules.push(engineering_rule(input));
     }
+    if deep && sets_bypass(s, plc_idx, input) {
+        rules.push("safety_bypass");
+    }
     if deep && let Some((addr, values)) = registers_written(s, input) {
         let def = &s.plcs[plc_idx.ix()];
         let out_of_range = def
@@ -345,6 +348,16 @@ pub(crate) fn alerts(
             function,
         })
         .collect()
+}
+
+/// Whether `input` sets one of the PLC's interlock bypass coils, over whichever protocol. A
+/// monitor decoding the protocol knows the safety PLC's bypass points; from the engineering
+/// workstation too this is the first step of a TRITON (clearing one raises nothing).
+fn sets_bypass(s: &Scenario, plc: PlcIdx, input: &SimInput) -> bool {
+    let Some(w) = s.write_of_input(input).filter(|w| w.to_coils()) else { return false };
+    s.bypass_coils(plc).any(|coil| {
+        coil.checked_sub(w.addr).and_then(|i| w.values.get(usize::from(i))).is_some_and(|v| *v != 0)
+    })
 }
 
 /// The holding registers `input` writes (first address, words), over whichever protocol: a
