@@ -54,6 +54,17 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert!(o.status.success(), "{}", text(&o));
     let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
     accessible(&seen["axe"]);
+    // The contest's three challenges, listed; the one solved says when.
+    let challenges = seen["challenges"].as_array().unwrap();
+    let listed: Vec<(&str, bool)> =
+        challenges.iter().map(|c| (c[0].as_str().unwrap(), c[1].as_bool().unwrap())).collect();
+    assert_eq!(
+        listed,
+        [("identity:plc-t101", true), ("identity:plc-r201", false), ("hidden:plc-t101", false)],
+        "{seen}"
+    );
+    assert!(challenges[0][2].as_str().unwrap().contains("solved at t = "), "{seen}");
+    assert!(challenges[2][2].as_str().unwrap().contains("Hidden memory"), "{seen}");
     // Live values: the tick moved on while the page was open, and the page shows it.
     assert!(seen["ticks"][1].as_u64() > seen["ticks"][0].as_u64(), "{seen}");
     // The report earned detection and report-quality points on the console, a provisional
@@ -222,7 +233,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     );
     // The white cell sees each team's flags (the page is in Chinese by now).
     let flags = seen["white_cell_flags"].as_str().unwrap_or_default();
-    assert!(flags.contains("2 个挑战中解出 1 个；提交其他队伍的旗标 0 次"), "{seen}");
+    assert!(flags.contains("3 个挑战中解出 1 个；提交其他队伍的旗标 0 次"), "{seen}");
     // The first (and only) team to solve it has its first blood beside its name, in English
     // and then Chinese, once the board shows scores.
     assert_eq!(seen["first_blood"], serde_json::json!({"red-team": "First blood"}), "{seen}");

@@ -1549,6 +1549,82 @@ pub(crate) async fn identity_flag(addr: SocketAddr, k: usize) -> String {
     text[start..].split('}').next().unwrap().to_string() + "}"
 }
 
+/// A contest's third challenge: a hidden memory area past the first PLC's documented input
+/// registers. A team scanning its own PLC with pymodbus finds it, decodes its flag and solves
+/// the challenge; its console lists the challenges in both languages, this one solved. The
+/// documented map answers as before, and the area is no one else's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contest_team_scanning_its_plc_finds_the_hidden_flag() {
+    use icsdrill_engine::scenario::Table;
+    let scenario = builtin("petrochem-tank-farm");
+    let documented = scenario.plcs[0].table_len(Table::InputRegisters);
+    let mut spec = DrillSpec::new(scenario, &["a", "b"], Mode::Contest);
+    spec.range.modbus_port = 0;
+    spec.range.http_port = 0;
+    spec.range.live_attacker = false;
+    spec.manual_clock = true;
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    let addr = server.http;
+    let (_, token, endpoints) = drill.teams().next().unwrap();
+    let token = token.to_string();
+    let t101 = endpoints.iter().find(|e| e.plc == "plc-t101").unwrap().clone();
+    let from = icsdrill::drill::in_team_net("127.0.0.1".parse().unwrap(), 0);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/ctf_scan.py");
+    let args = [
+        script.to_string(),
+        t101.address.clone(),
+        t101.port.to_string(),
+        from.to_string(),
+        documented.to_string(),
+    ];
+    let o = crate::clients::run("python3", args.to_vec()).await;
+    assert!(o.status.success(), "{}", crate::clients::text(&o));
+    let found = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    assert!(found.starts_with("flag{") && found.ends_with('}'), "{found}");
+    assert_ne!(found, identity_flag(SocketAddr::new(t101.address.parse().unwrap(), t101.port), 0).await);
+    let body = serde_json::json!({ "flag": found }).to_string();
+    let ticking = keep_ticking(drill.clone());
+    let (s, answer) = http(addr, "POST", "/api/teams/a/flags", Some(&token), Some(&body)).await;
+    ticking.abort();
+    assert_eq!(s, 200, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(
+        (answer["valid"].as_bool(), answer["challenge"].as_str()),
+        (Some(true), Some("hidden:plc-t101"))
+    );
+    drill.step(2).await;
+    let (s, state) = http(addr, "GET", "/api/teams/a/state", Some(&token), None).await;
+    assert_eq!(s, 200);
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    let ids: Vec<&str> =
+        state["challenges"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["identity:plc-t101", "identity:plc-r201", "hidden:plc-t101"], "{state}");
+    assert!(state["challenges"][2]["title"]["zh"].as_str().unwrap().contains("隐藏存储区"), "{state}");
+    let solved = state["score"]["solved"].as_array().unwrap();
+    assert_eq!(solved.len(), 1, "{state}");
+    assert_eq!(solved[0][0], "hidden:plc-t101");
+    let flags =
+        state["score"]["components"].as_array().unwrap().iter().find(|c| c["key"] == "flags").unwrap();
+    assert_eq!(flags["max"].as_f64(), Some(flags["points"].as_f64().unwrap() * 3.0), "{flags}");
+    // Team b's own area holds its own flag, worth nothing to a.
+    let (_, _, b_endpoints) = drill.teams().nth(1).unwrap();
+    let b101 = b_endpoints.iter().find(|e| e.plc == "plc-t101").unwrap().clone();
+    let from_b = icsdrill::drill::in_team_net("127.0.0.1".parse().unwrap(), 1);
+    let args = [
+        script.to_string(),
+        b101.address.clone(),
+        b101.port.to_string(),
+        from_b.to_string(),
+        documented.to_string(),
+    ];
+    let o = crate::clients::run("python3", args.to_vec()).await;
+    let b_flag = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    assert!(b_flag.starts_with("flag{") && b_flag != found, "{b_flag} {}", crate::clients::text(&o));
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited() {
     let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &[], Mode::Contest);

@@ -35,7 +35,7 @@ fn scenario_run<'a>(
     inputs: &'a [icsdrill_engine::TimedInput],
     placement: &'a Placement,
 ) -> Run<'a> {
-    Run { scenario: s, seed: 1, live_attacker: false, inputs, placement, epoch_ms: 0 }
+    Run { scenario: s, answering: s, seed: 1, live_attacker: false, inputs, placement, epoch_ms: 0 }
 }
 
 /// The capture of plant seconds `from..to` of a headless run of `s` with `inputs`, written to
@@ -549,5 +549,51 @@ fn opc_ua_writes_decode_in_the_capture_as_wireshark_shows_them() {
         1
     );
     assert_eq!(to_ews("opcua.servicenodeid.numeric == 676 && opcua.Results == 0"), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A contest team's read of its PLC's hidden area shows in its capture as its endpoint
+/// answered it: the flag's registers, decoded by tshark (the plant's memory, every team's
+/// simulation alike, has no such block: an empty answer before). The simulation replayed is
+/// the shared plant's: no routine poll reads the area (a replay of the team's copy had the
+/// operator station poll it every second, the flag in each answer).
+#[test]
+fn a_contest_teams_hidden_flag_read_shows_in_its_capture_as_answered() {
+    use icsdrill_drill::flags::{ChallengeKind, HIDDEN_WORDS, ascii_registers, challenges, flag, with_flags};
+    let base = builtin("petrochem-tank-farm");
+    let ch = challenges(&base);
+    let ChallengeKind::Hidden { addr } = ch[2].kind else { panic!("{ch:?}") };
+    let team = with_flags(&base, "secret", "red", &ch);
+    let read = icsdrill_engine::SimInput::ModbusRequest {
+        plc: "plc-t101".into(),
+        source: "ews-01".into(),
+        function: 4,
+        addr,
+        count: HIDDEN_WORDS,
+        exception: None,
+        reason: None,
+        repeat: 1,
+    };
+    let inputs = [icsdrill_engine::TimedInput { tick: team.ticks(10.0), input: read }];
+    let placement = Placement::canonical(&base);
+    let run = Run { answering: &team, ..scenario_run(&base, &inputs, &placement) };
+    let mut bytes = Vec::new();
+    write_pcap(run, (base.ticks(5.0), base.ticks(20.0)), &mut bytes).unwrap();
+    let dir = temp("hidden");
+    let file = dir.join("hidden.pcapng");
+    std::fs::write(&file, &bytes).unwrap();
+    well_formed(&file);
+    assert_eq!(tshark(&file, &format!("modbus.reference_num == {addr}")).len(), 1, "the team's read alone");
+    let answers = Command::new("tshark")
+        .arg("-r")
+        .arg(&file)
+        .args(["-Y", &format!("modbus.func_code == 4 && modbus.byte_cnt == {}", 2 * HIDDEN_WORDS)])
+        .args(["-T", "fields", "-e", "modbus.regval_uint16"])
+        .output()
+        .unwrap();
+    let got: Vec<String> = String::from_utf8_lossy(&answers.stdout).lines().map(str::to_string).collect();
+    let want: Vec<String> =
+        ascii_registers(&flag("secret", "red", &ch[2].id)).iter().map(u16::to_string).collect();
+    assert_eq!(got, [want.join(",")], "one answer, the flag's registers");
     let _ = std::fs::remove_dir_all(&dir);
 }

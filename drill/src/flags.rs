@@ -1,10 +1,11 @@
-//! Contest flags: each team's PLCs carry its own flags in their device identification; a
-//! submission is judged against every team's flags (another team's flag scores nothing and is
+//! Contest flags: each team's PLCs carry its own flags, in their device identification and
+//! in a hidden memory area; a submission is judged against every team's flags (another team's flag scores nothing and is
 //! logged), at most `FLAG_LIMIT` submissions a team per `FLAG_WINDOW`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
+use icsdrill_engine::scenario::{Reserved, Text};
 use icsdrill_engine::{Scenario, SimInput};
 use sha2::Digest as _;
 
@@ -22,15 +23,33 @@ pub const ACTION_WINDOW: Duration = Duration::from_secs(10);
 /// fit); a larger one is refused before it reaches the range.
 pub const MAX_ACTION_BYTES: usize = 32 << 10;
 
-/// A contest challenge: read the flag from this PLC's device identification (FC 43/14 or
-/// FC 17), which differs per team.
+/// A contest challenge: a per-team flag hidden in one of the team's PLCs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Challenge {
-    /// Id (`identity:PLC`).
+    /// Id (`identity:PLC`, `hidden:PLC`).
     pub id: String,
     /// The PLC carrying it, by index.
     pub plc: usize,
+    /// Where in it.
+    pub kind: ChallengeKind,
 }
+
+/// Where a challenge's flag is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeKind {
+    /// In the PLC's device identification (FC 43/14 or FC 17): reconnaissance.
+    Identity,
+    /// In input registers at `addr`, a vendor area past the PLC's documented register map, in
+    /// ASCII two characters a register (high byte first): found by scanning the address space,
+    /// as hidden hazards in devices are (隐患挖掘).
+    Hidden {
+        /// First register.
+        addr: u16,
+    },
+}
+
+/// Registers the hidden area spans (the flag's 22 characters, the rest 0).
+pub const HIDDEN_WORDS: u16 = 16;
 
 /// A team's flag for a challenge: derived from the drill's secret, so it differs per team and
 /// cannot be guessed from another team's.
@@ -39,24 +58,79 @@ pub fn flag(secret: &str, team: &str, challenge: &str) -> String {
     format!("flag{{{}}}", icsdrill_engine::hex(&h[..8]))
 }
 
-/// The challenges of a scenario: the identification of its first two PLCs.
+/// The challenges of a scenario: the identification of its first two PLCs, and a hidden area
+/// in the first one's input registers, at the first multiple of 256 past its mapped ones
+/// with a free multiple of 256 between (a read of its documented registers never reaches it).
 pub fn challenges(scenario: &Scenario) -> Vec<Challenge> {
-    scenario
+    let mut out: Vec<Challenge> = scenario
         .plcs
         .iter()
         .take(2)
         .enumerate()
-        .map(|(i, p)| Challenge { id: format!("identity:{}", p.id), plc: i })
-        .collect()
+        .map(|(i, p)| Challenge { id: format!("identity:{}", p.id), plc: i, kind: ChallengeKind::Identity })
+        .collect();
+    if let Some(p) = scenario.plcs.first() {
+        let used = p.table_len(icsdrill_engine::scenario::Table::InputRegisters);
+        let addr = (used / 256 + 2) * 256;
+        if let Ok(addr) = u16::try_from(addr)
+            && addr.checked_add(HIDDEN_WORDS).is_some()
+        {
+            out.push(Challenge {
+                id: format!("hidden:{}", p.id),
+                plc: 0,
+                kind: ChallengeKind::Hidden { addr },
+            });
+        }
+    }
+    out
+}
+
+/// `text` in registers, two characters each, high byte first, padded with 0 to `HIDDEN_WORDS`.
+pub fn ascii_registers(text: &str) -> Vec<u16> {
+    let mut words: Vec<u16> = text
+        .as_bytes()
+        .chunks(2)
+        .map(|c| u16::from(c[0]) << 8 | u16::from(*c.get(1).unwrap_or(&0)))
+        .collect();
+    words.resize(usize::from(HIDDEN_WORDS).max(words.len()), 0);
+    words
+}
+
+impl Challenge {
+    /// What a team is told of it, in English and Chinese.
+    pub fn title(&self, scenario: &Scenario) -> Text {
+        let plc = &scenario.plcs[self.plc];
+        let (en, zh) = (&plc.name.en, &plc.name.zh);
+        match self.kind {
+            ChallengeKind::Identity => Text::new(
+                format!("Device identity of {en} ({}): read what it says it is", plc.id),
+                format!("{zh}（{}）设备标识：读取其自报的设备信息", plc.id),
+            ),
+            ChallengeKind::Hidden { .. } => Text::new(
+                format!("Hidden memory of {en} ({}): past its documented register map", plc.id),
+                format!("{zh}（{}）隐藏存储区：位于其寄存器文档范围之外", plc.id),
+            ),
+        }
+    }
 }
 
 /// The scenario a team plays in a contest: its own flags appended to the revision string of
-/// each challenge's PLC.
+/// each identity challenge's PLC, and written into each hidden area.
 pub fn with_flags(scenario: &Scenario, secret: &str, team: &str, challenges: &[Challenge]) -> Scenario {
     let mut s = scenario.clone();
     for c in challenges {
-        let rev = &mut s.plcs[c.plc].device.revision;
-        *rev = format!("{rev} {}", flag(secret, team, &c.id));
+        let flag = flag(secret, team, &c.id);
+        let plc = &mut s.plcs[c.plc];
+        match c.kind {
+            ChallengeKind::Identity => plc.device.revision = format!("{} {flag}", plc.device.revision),
+            ChallengeKind::Hidden { addr } => plc.reserved.push(Reserved {
+                table: icsdrill_engine::scenario::Table::InputRegisters,
+                start: addr,
+                count: u32::from(HIDDEN_WORDS),
+                note: None,
+                values: ascii_registers(&flag),
+            }),
+        }
     }
     s
 }
@@ -154,8 +228,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_hidden_area_lies_past_the_documented_map_and_holds_the_teams_own_flag() {
+        use icsdrill_engine::scenario::Table;
+        let s =
+            Scenario::from_yaml("t.yaml", include_str!("../../scenarios/library/petrochem-tank-farm.yaml"))
+                .unwrap();
+        let ch = challenges(&s);
+        let ids: Vec<&str> = ch.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["identity:plc-t101", "identity:plc-r201", "hidden:plc-t101"]);
+        let ChallengeKind::Hidden { addr } = ch[2].kind else { panic!("{ch:?}") };
+        let used = s.plcs[0].table_len(Table::InputRegisters);
+        assert!(usize::from(addr) >= used + 256 && addr % 256 == 0, "{addr} past {used}");
+        let team = with_flags(&s, "k", "a", &ch);
+        let plc = &team.plcs[0];
+        let text: String = plc
+            .preset(Table::InputRegisters, addr, HIDDEN_WORDS)
+            .unwrap()
+            .iter()
+            .flat_map(|w| w.to_be_bytes())
+            .take_while(|b| *b != 0)
+            .map(char::from)
+            .collect();
+        assert_eq!(text, flag("k", "a", "hidden:plc-t101"));
+        assert_eq!(plc.preset(Table::InputRegisters, addr + 4, 2).map(<[u16]>::len), Some(2), "part of it");
+        assert!(plc.preset(Table::InputRegisters, addr - 1, 2).is_none(), "from before it");
+        assert!(plc.preset(Table::InputRegisters, addr + 8, HIDDEN_WORDS).is_none(), "past its end");
+        assert!(plc.preset(Table::HoldingRegisters, addr, 1).is_none(), "another table");
+        let start = usize::from(addr);
+        // The base scenario has no such area, another team's has its own flag.
+        assert!(s.plcs[0].table_len(Table::InputRegisters) < start);
+        let b = with_flags(&s, "k", "b", &ch);
+        assert_eq!(
+            b.plcs[0].reserved.last().unwrap().values,
+            ascii_registers(&flag("k", "b", "hidden:plc-t101"))
+        );
+        assert!(ch[2].title(&s).zh.contains("隐藏存储区") && ch[0].title(&s).en.contains("plc-t101"));
+    }
+
+    #[test]
     fn a_flag_scores_only_for_its_team_and_submissions_are_rate_limited() {
-        let ch = vec![Challenge { id: "identity:p".into(), plc: 0 }];
+        let ch = vec![Challenge { id: "identity:p".into(), plc: 0, kind: ChallengeKind::Identity }];
         let a = flag("s", "a", "identity:p");
         assert_ne!(a, flag("s", "b", "identity:p"));
         assert_eq!(

@@ -303,6 +303,18 @@ pub struct TeamView {
     /// console looks for the team when this node stops answering.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<String>,
+    /// A contest's challenges, what each asks (the card's `solved` says which are done).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub challenges: Vec<ChallengeView>,
+}
+
+/// A contest challenge as a team console lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChallengeView {
+    /// Id (`identity:PLC`, `hidden:PLC`): what `solved` names.
+    pub id: String,
+    /// What it asks.
+    pub title: Text,
 }
 
 /// What a team view is built from besides the scenario and the snapshot.
@@ -533,6 +545,7 @@ impl TeamView {
             actions: parts.track.actions.clone(),
             score: parts.card.clone(),
             nodes: Vec::new(),
+            challenges: Vec::new(),
         }
     }
 }

@@ -67,7 +67,9 @@ pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 ///
 /// 5: deep monitoring flags a write that sets a safety interlock's bypass coil
 /// (`safety_bypass`, T0880), from whichever host (a TRITON sets it from the engineering
-/// workstation, an expected writer that raised nothing).
+/// workstation, an expected writer that raised nothing); a contest offers a third challenge,
+/// a hidden input-register area in the first PLC, which answers reads there (exception 02
+/// before) and counts in the flags component's maximum.
 pub const RULES: u32 = 5;
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

@@ -54,8 +54,10 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
     if args.team.is_some() && args.start.is_some() {
         bail!("--start is for a scenario run: a drill's capture is stamped from the drill's start");
     }
-    let (scenario, seed, live_attacker, inputs, placement, epoch_ms): (
-        _,
+    // The scenario the endpoints answered by (a contest team's flags in it): what the capture
+    // shows them answer.
+    let ((scenario, answering), seed, live_attacker, inputs, placement, epoch_ms): (
+        (_, _),
         u64,
         bool,
         Vec<TimedInput>,
@@ -87,11 +89,14 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
                 );
             }
             let placement = icsdrill::drill::team_placement(&record, &teams, &scenario, team)?;
+
             // Tick 0 is the start, not the creation (a briefing before it); a record from before
             // starts were kept counts from its creation, as it did then.
             let started = icsdrill::store::started_ms(&*store, &record.id)?;
             let epoch = u64::try_from(started.unwrap_or(record.created_ms)).unwrap_or(0);
-            (scenario, record.seed, record.live_attacker, store.inputs(&record.id, team)?, placement, epoch)
+            let answering = icsdrill::drill::team_scenario(&record, scenario.clone(), team);
+            let inputs = store.inputs(&record.id, team)?;
+            ((scenario, answering), record.seed, record.live_attacker, inputs, placement, epoch)
         }
         None => {
             let scenario = load_scenario(&args.source).map_err(|e| {
@@ -121,14 +126,21 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
             };
             let placement = Placement::canonical(&scenario);
             let start = start_ms(args.start.as_deref())?;
-            (scenario, args.seed, false, inputs, placement, start)
+            ((scenario.clone(), scenario), args.seed, false, inputs, placement, start)
         }
     };
     let window = (scenario.ticks(args.from), scenario.ticks(args.to));
     let tmp = args.out.with_extension("pcapng.tmp");
     let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let run =
-        Run { scenario: &scenario, seed, live_attacker, inputs: &inputs, placement: &placement, epoch_ms };
+    let run = Run {
+        scenario: &scenario,
+        answering: &answering,
+        seed,
+        live_attacker,
+        inputs: &inputs,
+        placement: &placement,
+        epoch_ms,
+    };
     let cap = write_pcap(run, window, BufWriter::new(file))?;
     std::fs::rename(&tmp, &args.out).with_context(|| format!("cannot write {}", args.out.display()))?;
     println!(

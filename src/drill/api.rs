@@ -153,6 +153,14 @@ impl DrillApi for Drill {
         };
         let mut view = TeamView::build(&self.scenario, &snap, parts);
         view.nodes = self.other_nodes();
+        view.challenges = self
+            .challenges
+            .iter()
+            .map(|c| icsdrill_drill::views::ChallengeView {
+                id: c.id.clone(),
+                title: c.title(&self.scenario),
+            })
+            .collect();
         Some(view)
     }
 
@@ -411,10 +419,13 @@ impl DrillApi for Drill {
             .drill(&self.id)?
             .ok_or_else(|| ServiceError::NotFound(format!("no record of drill {}", self.id)))?;
         let scenario = crate::store::replay::stored_scenario(&record)?;
+        // A contest team's PLCs answered with its own flags: its capture shows them so.
+        let answering = super::team_scenario(&record, scenario.clone(), team);
         let inputs = store.inputs(&self.id, team)?;
         let placement = super::launch::team_placement(&record, &teams, &scenario, team)?;
         let run = crate::governance::pcap::Run {
             scenario: &scenario,
+            answering: &answering,
             seed: record.seed,
             live_attacker: record.live_attacker,
             inputs: &inputs,

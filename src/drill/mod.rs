@@ -51,7 +51,7 @@ pub use clients::{
     MAX_FOREIGN, MAX_FOREIGN_PER_SOURCE, in_team_net, team_attacker_address, team_clients, team_loopback_net,
 };
 pub use launch::team_placement;
-pub use stored::{recorded_challenges, stored_cover};
+pub use stored::{recorded_challenges, stored_cover, team_scenario};
 
 use crate::runtime::live::Live;
 use crate::runtime::range::{self, Range};

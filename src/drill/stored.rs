@@ -77,6 +77,22 @@ fn opcua_port() -> u16 {
     range::OPCUA_PORT
 }
 
+/// The scenario `team`'s endpoints answered by in a recorded drill: a contest team's has its
+/// own flags in it (`flags::with_flags`), what its captures show.
+pub fn team_scenario(
+    record: &DrillRecord,
+    scenario: std::sync::Arc<Scenario>,
+    team: &str,
+) -> std::sync::Arc<Scenario> {
+    let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
+    match options.flag_secret {
+        Some(secret) => {
+            std::sync::Arc::new(flags::with_flags(&scenario, &secret, team, &flags::challenges(&scenario)))
+        }
+        None => scenario,
+    }
+}
+
 /// How many contest flag challenges a recorded drill offered (none outside a contest): what
 /// its scores count, on the board and in its reports alike.
 pub fn recorded_challenges(record: &DrillRecord, scenario: &Scenario) -> usize {

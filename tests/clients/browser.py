@@ -32,6 +32,9 @@ with failing(driver, f"{out}/failure.png"):
     wait.until(lambda d: d.find_element(By.ID, sensor_id).text not in ("–", ""))
     seen["ticks"] = [first_tick, int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-tick"))]
     seen["sensor"] = [sensor_id, first_value, driver.find_element(By.ID, sensor_id).text]
+    # A contest's challenges on the console, the one the team solved marked with its time.
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#challenges li[data-solved]"))
+    seen["challenges"] = driver.execute_script("return [...document.querySelectorAll('#challenges li')].map(l => [l.dataset.challenge, l.hasAttribute('data-solved'), l.textContent])")
     before = float(driver.find_element(By.ID, "total").text)
     # The trends chart what the page received, process variable and score (uPlot, served by
     # the drill itself).

@@ -53,6 +53,7 @@ const T = {
     rule_exception_burst: ["Burst of exception responses", "异常响应突增"],
     rule_blocked_connection: ["Blocked connection", "被阻断的连接"],
     rule_baseline_deviation: ["Deviation from the traffic baseline", "偏离通信基线"],
+    solved_at: ["✓ solved at t = {t} s", "✓ 已于 t = {t} 秒攻破"],
     ties_first_settled_flags: ["Equal scores: the team that reached its score first ranks first, then the one whose last flag came first.", "同分时，先达到该分数的队伍名次在前；仍相同时，最后一面旗提交更早的队伍名次在前。"],
   },
 };

@@ -173,6 +173,9 @@ async function teamPage() {
     $("#maint-box").hidden = !(s.maintenance || []).length;
     put($("#maintenance"), (s.maintenance || []).map(m => `<li><b>${esc(m.id)}</b> ${(m.from_tick / s.tick_hz).toFixed(0)}–${(m.to_tick / s.tick_hz).toFixed(0)} s, ${esc(m.host)} → ${esc(m.plcs.join(", "))}${m.note ? ": " + esc(txt(m.note)) : ""}</li>`).join(""));
     put($("#injects"), s.injects.map(i => `<li><span class="badge">${esc(tr(i.channel === "phone" ? "phone" : "message"))}</span> t=${(i.tick / s.tick_hz).toFixed(0)} s${colon()}${esc(i.text)}</li>`).join(""));
+    // A contest's challenges, each marked with when the team solved it.
+    const solved = new Map((s.score.solved || []).map(([id, tick]) => [id, tick]));
+    put($("#challenges"), (s.challenges || []).map(c => `<li data-challenge="${esc(c.id)}"${solved.has(c.id) ? " data-solved" : ""}>${esc(txt(c.title))} ${solved.has(c.id) ? `<span class="ok">${esc(tr("solved_at").replace("{t}", (solved.get(c.id) / s.tick_hz).toFixed(0)))}</span>` : ""}</li>`).join(""));
     put($("#hints"), s.hints.map(h => `<li>${esc(h.id)}${paren(tr("cost") + " " + h.cost)} ${h.taken ? "— " + esc(txt(h.text)) : `<button data-hint="${esc(h.id)}" data-cost="${h.cost}">${tr("take")}</button>`}</li>`).join(""));
     // Outside the live phase the drill takes no action, report, hint or flag: the buttons say
     // so rather than answer 409.

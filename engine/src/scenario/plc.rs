@@ -348,6 +348,12 @@ pub struct Reserved {
     pub count: u32,
     /// What the block is for.
     pub note: Option<String>,
+    /// What it holds, from its first address (registers): a contest team's hidden area, set
+    /// by the program in the team's copy of the scenario, never by a scenario file. The team's
+    /// endpoint answers reads of it, as it answers the team's identification; the plant's
+    /// memory, the same in every team's simulation, has no such block (`PlcDef::preset`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<u16>,
 }
 
 /// A logic parameter: a constant or a holding register of the same PLC.
@@ -637,6 +643,15 @@ impl PlcDef {
             .max()
             .unwrap_or(0);
         points.max(reserved)
+    }
+
+    /// The values of `count` registers of `table` from `addr` when they all lie in one
+    /// reserved block that holds values (a contest team's hidden area).
+    pub fn preset(&self, table: Table, addr: u16, count: u16) -> Option<&[u16]> {
+        self.reserved.iter().filter(|r| r.table == table && !r.values.is_empty()).find_map(|r| {
+            let from = usize::from(addr.checked_sub(r.start)?);
+            r.values.get(from..from + usize::from(count)).filter(|w| !w.is_empty())
+        })
     }
 
     /// Whether its program drives actuator `actuator` (an output of one of its blocks).

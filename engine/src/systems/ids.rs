@@ -312,17 +312,8 @@ pub(crate) fn alerts(
     if function == ENGINEERING_FUNCTION && (deep || role != HostRole::Ews) {
         rules.push(engineering_rule(input));
     }
-    if deep && sets_bypass(s, plc_idx, input) {
-        rules.push("safety_bypass");
-    }
-    if deep && let Some((addr, values)) = registers_written(s, input) {
-        let def = &s.plcs[plc_idx.ix()];
-        let out_of_range = def
-            .written(addr, &values, None)
-            .any(|(h, v)| h.range.is_some_and(|[lo, hi]| !(lo..=hi).contains(&v)));
-        if out_of_range {
-            rules.push("setpoint_out_of_range");
-        }
+    if deep {
+        rules.extend(inspected(s, plc_idx, input));
     }
     let connection = matches!(
         input,
@@ -348,6 +339,24 @@ pub(crate) fn alerts(
             function,
         })
         .collect()
+}
+
+/// What deep inspection of a write finds in its values: a safety bypass set, a set point out
+/// of its range.
+fn inspected(s: &Scenario, plc: PlcIdx, input: &SimInput) -> Vec<&'static str> {
+    let mut rules = Vec::new();
+    if sets_bypass(s, plc, input) {
+        rules.push("safety_bypass");
+    }
+    if let Some((addr, values)) = registers_written(s, input) {
+        let out_of_range = s.plcs[plc.ix()]
+            .written(addr, &values, None)
+            .any(|(h, v)| h.range.is_some_and(|[lo, hi]| !(lo..=hi).contains(&v)));
+        if out_of_range {
+            rules.push("setpoint_out_of_range");
+        }
+    }
+    rules
 }
 
 /// Whether `input` sets one of the PLC's interlock bypass coils, over whichever protocol. A

@@ -82,6 +82,10 @@ struct Flow {
 pub struct Run<'a> {
     /// The scenario.
     pub scenario: &'a Arc<Scenario>,
+    /// The scenario the endpoints answered by: a contest team's has its flags in it (its
+    /// identification, its hidden area), which its simulation, the plant every team shares,
+    /// does not (`drill::team_scenario`); else the scenario.
+    pub answering: &'a Scenario,
     /// The run's seed.
     pub seed: u64,
     /// The attack was carried out by the live attacker (its traffic is among the inputs).
@@ -147,7 +151,7 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
         let mut at = Duration::from_millis(run.epoch_ms) + Duration::from_nanos(tick * tick_ns);
         let unix_ms = i64::try_from(at.as_millis()).unwrap_or(i64::MAX);
         let modbus =
-            exchanges.iter().map(|x| exchange_frames((scenario, run.placement), &snap, &mut flows, x));
+            exchanges.iter().map(|x| exchange_frames((run.answering, run.placement), &snap, &mut flows, x));
         let stations = iec104::logged(scenario, &sim, seen);
         let placed = (scenario.as_ref(), run.placement);
         let iec = stations.iter().map(|x| iec104::frames(placed, &snap, &mut flows104, x, unix_ms));
@@ -447,7 +451,9 @@ fn answer_adu(s: &Scenario, snap: &Snapshot, header: Header, x: &Exchange) -> Ve
         3 | 4 => {
             let table = if x.function == 3 { Table::HoldingRegisters } else { Table::InputRegisters };
             let regs = if table == Table::HoldingRegisters { &memory.holding } else { &memory.input };
-            w.registers(&regs[span(regs.len())]);
+            // A contest team's hidden area, as its endpoint answers it (`PlcDef::preset`).
+            let preset = s.plcs[x.plc.ix()].preset(table, x.addr, x.count);
+            w.registers(preset.unwrap_or(&regs[span(regs.len())]));
         }
         5 | 6 | 8 => {
             let request = request_adu(header, x);

@@ -590,7 +590,16 @@ impl Conn<'_> {
     ) -> Next {
         let memory = &snapshot.plcs[self.plc.ix()].memory;
         if !memory.is_mapped(table, addr, usize::from(count)) {
-            return self.illegal_address(header, function, addr, count, out);
+            // A contest's hidden area is the team's (its copy of the scenario holds it, as its
+            // identification does), not the plant's memory every team's simulation shares.
+            let Some(words) = self.cx.live.scenario.plcs[self.plc.ix()].preset(table, addr, count) else {
+                return self.illegal_address(header, function, addr, count, out);
+            };
+            let mut w = ResponseWriter::new(out, header, function);
+            w.registers(words);
+            w.finish();
+            self.record(function, addr, count, None, None);
+            return Next::Continue;
         }
         let range = usize::from(addr)..usize::from(addr) + usize::from(count);
         let mut w = ResponseWriter::new(out, header, function);

@@ -227,7 +227,7 @@ impl Cx<'_> {
             label,
             r.start.referenced,
         ));
-        Reserved { table, start, count, note: r.note.clone() }
+        Reserved { table, start, count, note: r.note.clone(), values: Vec::new() }
     }
 
     /// Reports every claim that overlaps the one before it in its table, in address order.
