@@ -1567,22 +1567,28 @@ async fn a_contest_team_scanning_its_plc_finds_the_hidden_flag() {
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
     let addr = server.http;
-    let (_, token, endpoints) = drill.teams().next().unwrap();
-    let token = token.to_string();
-    let t101 = endpoints.iter().find(|e| e.plc == "plc-t101").unwrap().clone();
-    let from = icsdrill::drill::in_team_net("127.0.0.1".parse().unwrap(), 0);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/ctf_scan.py");
-    let args = [
-        script.to_string(),
-        t101.address.clone(),
-        t101.port.to_string(),
-        from.to_string(),
-        documented.to_string(),
-    ];
-    let o = crate::clients::run("python3", args.to_vec()).await;
-    assert!(o.status.success(), "{}", crate::clients::text(&o));
-    let found = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    // Team k's scan of its own T-101 endpoint, from its own network: the flag it printed.
+    let scan = |k: usize| {
+        let (_, _, endpoints) = drill.teams().nth(k).unwrap();
+        let t101 = endpoints.iter().find(|e| e.plc == "plc-t101").unwrap().clone();
+        let from = icsdrill::drill::in_team_net("127.0.0.1".parse().unwrap(), k);
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/ctf_scan.py");
+        let args = [
+            script.into(),
+            t101.address.clone(),
+            t101.port.to_string(),
+            from.to_string(),
+            documented.to_string(),
+        ];
+        async move {
+            let o = crate::clients::run("python3", args.to_vec()).await;
+            assert!(o.status.success(), "{}", crate::clients::text(&o));
+            (String::from_utf8_lossy(&o.stdout).trim().to_string(), t101)
+        }
+    };
+    let (found, t101) = scan(0).await;
     assert!(found.starts_with("flag{") && found.ends_with('}'), "{found}");
+    let token = drill.teams().next().unwrap().1.to_string();
     assert_ne!(found, identity_flag(SocketAddr::new(t101.address.parse().unwrap(), t101.port), 0).await);
     let body = serde_json::json!({ "flag": found }).to_string();
     let ticking = keep_ticking(drill.clone());
@@ -1609,19 +1615,8 @@ async fn a_contest_team_scanning_its_plc_finds_the_hidden_flag() {
         state["score"]["components"].as_array().unwrap().iter().find(|c| c["key"] == "flags").unwrap();
     assert_eq!(flags["max"].as_f64(), Some(flags["points"].as_f64().unwrap() * 3.0), "{flags}");
     // Team b's own area holds its own flag, worth nothing to a.
-    let (_, _, b_endpoints) = drill.teams().nth(1).unwrap();
-    let b101 = b_endpoints.iter().find(|e| e.plc == "plc-t101").unwrap().clone();
-    let from_b = icsdrill::drill::in_team_net("127.0.0.1".parse().unwrap(), 1);
-    let args = [
-        script.to_string(),
-        b101.address.clone(),
-        b101.port.to_string(),
-        from_b.to_string(),
-        documented.to_string(),
-    ];
-    let o = crate::clients::run("python3", args.to_vec()).await;
-    let b_flag = String::from_utf8_lossy(&o.stdout).trim().to_string();
-    assert!(b_flag.starts_with("flag{") && b_flag != found, "{b_flag} {}", crate::clients::text(&o));
+    let (b_flag, _) = scan(1).await;
+    assert!(b_flag.starts_with("flag{") && b_flag != found, "{b_flag}");
     server.shutdown().await.unwrap();
 }
 

@@ -48,15 +48,21 @@ fn captured(
     name: &str,
 ) -> (PathBuf, PathBuf, Placement) {
     let placement = Placement::canonical(s);
+    let (dir, file) = written(scenario_run(s, inputs, &placement), (s.ticks(from), s.ticks(to)), name);
+    (dir, file, placement)
+}
+
+/// The capture of ticks `window` of `run`, written to `name.pcapng` in a directory of its own
+/// (`name`), checked `well_formed` and not truncated.
+fn written(run: Run<'_>, window: (u64, u64), name: &str) -> (PathBuf, PathBuf) {
     let mut bytes = Vec::new();
-    let cap =
-        write_pcap(scenario_run(s, inputs, &placement), (s.ticks(from), s.ticks(to)), &mut bytes).unwrap();
+    let cap = write_pcap(run, window, &mut bytes).unwrap();
     assert!(!cap.truncated, "{cap:?}");
     let dir = temp(name);
     let file = dir.join(format!("{name}.pcapng"));
     std::fs::write(&file, &bytes).unwrap();
     well_formed(&file);
-    (dir, file, placement)
+    (dir, file)
 }
 
 /// The time of `file`'s first packet, Unix seconds, as tshark reads it.
@@ -493,12 +499,7 @@ fn an_opc_ua_clients_monitored_items_follow_its_subscription_in_the_capture() {
     let inputs = [subscribe(s.ticks(10.0), "weld_sp"), subscribe(s.ticks(12.0), "weld_sp")];
     let placement = Placement::canonical(&s);
     let run = scenario_run(&s, &inputs, &placement);
-    let mut bytes = Vec::new();
-    write_pcap(run, (s.ticks(5.0), s.ticks(20.0)), &mut bytes).unwrap();
-    let dir = temp("opcua-subscription");
-    let file = dir.join("subscription.pcapng");
-    std::fs::write(&file, &bytes).unwrap();
-    well_formed(&file);
+    let (dir, file) = written(run, (s.ticks(5.0), s.ticks(20.0)), "opcua-subscription");
     let hmi = placement.hosts[s.host("hmi-01").unwrap().ix()];
     let frames = |filter: &str| tshark(&file, &format!("ip.addr == {hmi} && {filter}"));
     let (created, answered) =
@@ -577,12 +578,7 @@ fn a_contest_teams_hidden_flag_read_shows_in_its_capture_as_answered() {
     let inputs = [icsdrill_engine::TimedInput { tick: team.ticks(10.0), input: read }];
     let placement = Placement::canonical(&base);
     let run = Run { answering: &team, ..scenario_run(&base, &inputs, &placement) };
-    let mut bytes = Vec::new();
-    write_pcap(run, (base.ticks(5.0), base.ticks(20.0)), &mut bytes).unwrap();
-    let dir = temp("hidden");
-    let file = dir.join("hidden.pcapng");
-    std::fs::write(&file, &bytes).unwrap();
-    well_formed(&file);
+    let (dir, file) = written(run, (base.ticks(5.0), base.ticks(20.0)), "hidden");
     assert_eq!(tshark(&file, &format!("modbus.reference_num == {addr}")).len(), 1, "the team's read alone");
     let answers = Command::new("tshark")
         .arg("-r")

@@ -54,80 +54,9 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
     if args.team.is_some() && args.start.is_some() {
         bail!("--start is for a scenario run: a drill's capture is stamped from the drill's start");
     }
-    // The scenario the endpoints answered by (a contest team's flags in it): what the capture
-    // shows them answer.
-    let ((scenario, answering), seed, live_attacker, inputs, placement, epoch_ms): (
-        (_, _),
-        u64,
-        bool,
-        Vec<TimedInput>,
-        _,
-        u64,
-    ) = match &args.team {
-        Some(team) => {
-            let store = open_store(&Location::new(args.data_dir.clone(), database))?;
-            let (record, teams) =
-                store.drill(&args.source)?.with_context(|| format!("no drill `{}`", args.source))?;
-            if !teams.iter().any(|t| t.id == *team) {
-                let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
-                bail!("drill `{}` has no team `{team}` (teams: {})", record.id, ids.join(", "));
-            }
-            let scenario = icsdrill::store::replay::stored_scenario(&record)?;
-            // The capture is of what happened: not past the team's last tick on record.
-            let end = store.last_tick(&record.id, team)?.map_or(0, |t| t + 1);
-            if end == 0 {
-                bail!(
-                    "team `{team}`'s range in drill `{}` has nothing on record yet: it has not started",
-                    record.id
-                );
-            }
-            if scenario.ticks(args.to) > end {
-                bail!(
-                    "team `{team}`'s log of drill `{}` ends at {} s: --to must be at most that",
-                    record.id,
-                    end as f64 / f64::from(scenario.tick_hz)
-                );
-            }
-            let placement = icsdrill::drill::team_placement(&record, &teams, &scenario, team)?;
-
-            // Tick 0 is the start, not the creation (a briefing before it); a record from before
-            // starts were kept counts from its creation, as it did then.
-            let started = icsdrill::store::started_ms(&*store, &record.id)?;
-            let epoch = u64::try_from(started.unwrap_or(record.created_ms)).unwrap_or(0);
-            let answering = icsdrill::drill::team_scenario(&record, scenario.clone(), team);
-            let inputs = store.inputs(&record.id, team)?;
-            ((scenario, answering), record.seed, record.live_attacker, inputs, placement, epoch)
-        }
-        None => {
-            let scenario = load_scenario(&args.source).map_err(|e| {
-                // A drill's id without --team: said so, with its teams.
-                let drill = open_store(&Location::new(args.data_dir.clone(), database))
-                    .ok()
-                    .and_then(|store| store.drill(&args.source).ok().flatten());
-                match drill {
-                    Some((record, teams)) => {
-                        let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
-                        anyhow::anyhow!(
-                            "`{}` is a drill: give the team whose range to capture, --team TEAM (its teams: {})",
-                            record.id,
-                            ids.join(", ")
-                        )
-                    }
-                    None => e,
-                }
-            })?;
-            let inputs = match &args.inputs {
-                Some(path) => {
-                    let text = std::fs::read_to_string(path)
-                        .with_context(|| format!("cannot read {}", path.display()))?;
-                    parse_inputs(&path.display().to_string(), &text)?
-                }
-                None => Vec::new(),
-            };
-            let placement = Placement::canonical(&scenario);
-            let start = start_ms(args.start.as_deref())?;
-            ((scenario.clone(), scenario), args.seed, false, inputs, placement, start)
-        }
+    let Source { scenario, answering, seed, live_attacker, inputs, placement, epoch_ms } = match &args.team {
+        Some(team) => of_drill(&args, database, team)?,
+        None => of_scenario(&args, database)?,
     };
     let window = (scenario.ticks(args.from), scenario.ticks(args.to));
     let tmp = args.out.with_extension("pcapng.tmp");
@@ -154,6 +83,99 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
         icsdrill::governance::dates::format_ms(i64::try_from(epoch_ms).unwrap_or(i64::MAX)),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a capture is rebuilt from, owned.
+struct Source {
+    scenario: std::sync::Arc<icsdrill_engine::Scenario>,
+    /// The scenario the endpoints answered by (a contest team's flags in it): what the capture
+    /// shows them answer.
+    answering: std::sync::Arc<icsdrill_engine::Scenario>,
+    seed: u64,
+    live_attacker: bool,
+    inputs: Vec<TimedInput>,
+    placement: Placement,
+    epoch_ms: u64,
+}
+
+/// A recorded drill's team's range, up to what is on record.
+fn of_drill(args: &Args, database: &Option<String>, team: &str) -> Result<Source> {
+    let store = open_store(&Location::new(args.data_dir.clone(), database))?;
+    let (record, teams) =
+        store.drill(&args.source)?.with_context(|| format!("no drill `{}`", args.source))?;
+    if !teams.iter().any(|t| t.id == *team) {
+        let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
+        bail!("drill `{}` has no team `{team}` (teams: {})", record.id, ids.join(", "));
+    }
+    let scenario = icsdrill::store::replay::stored_scenario(&record)?;
+    // The capture is of what happened: not past the team's last tick on record.
+    let end = store.last_tick(&record.id, team)?.map_or(0, |t| t + 1);
+    if end == 0 {
+        bail!("team `{team}`'s range in drill `{}` has nothing on record yet: it has not started", record.id);
+    }
+    if scenario.ticks(args.to) > end {
+        bail!(
+            "team `{team}`'s log of drill `{}` ends at {} s: --to must be at most that",
+            record.id,
+            end as f64 / f64::from(scenario.tick_hz)
+        );
+    }
+    let placement = icsdrill::drill::team_placement(&record, &teams, &scenario, team)?;
+    // Tick 0 is the start, not the creation (a briefing before it); a record from before
+    // starts were kept counts from its creation, as it did then.
+    let started = icsdrill::store::started_ms(&*store, &record.id)?;
+    let epoch = u64::try_from(started.unwrap_or(record.created_ms)).unwrap_or(0);
+    let answering = icsdrill::drill::team_scenario(&record, scenario.clone(), team);
+    let inputs = store.inputs(&record.id, team)?;
+    Ok(Source {
+        scenario,
+        answering,
+        seed: record.seed,
+        live_attacker: record.live_attacker,
+        inputs,
+        placement,
+        epoch_ms: epoch,
+    })
+}
+
+/// A scenario run headless with the arguments' seed and inputs.
+fn of_scenario(args: &Args, database: &Option<String>) -> Result<Source> {
+    let scenario = load_scenario(&args.source).map_err(|e| {
+        // A drill's id without --team: said so, with its teams.
+        let drill = open_store(&Location::new(args.data_dir.clone(), database))
+            .ok()
+            .and_then(|store| store.drill(&args.source).ok().flatten());
+        match drill {
+            Some((record, teams)) => {
+                let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
+                anyhow::anyhow!(
+                    "`{}` is a drill: give the team whose range to capture, --team TEAM (its teams: {})",
+                    record.id,
+                    ids.join(", ")
+                )
+            }
+            None => e,
+        }
+    })?;
+    let inputs = match &args.inputs {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            parse_inputs(&path.display().to_string(), &text)?
+        }
+        None => Vec::new(),
+    };
+    let placement = Placement::canonical(&scenario);
+    let start = start_ms(args.start.as_deref())?;
+    Ok(Source {
+        scenario: scenario.clone(),
+        answering: scenario,
+        seed: args.seed,
+        live_attacker: false,
+        inputs,
+        placement,
+        epoch_ms: start,
+    })
 }
 
 /// Unix milliseconds of `--start` (Beijing time), or of today at 09:00 there.
