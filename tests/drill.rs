@@ -1556,14 +1556,8 @@ pub(crate) async fn identity_flag(addr: SocketAddr, k: usize) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contest_team_scanning_its_plc_finds_the_hidden_flag() {
     use icsdrill_engine::scenario::Table;
-    let scenario = builtin("petrochem-tank-farm");
-    let documented = scenario.plcs[0].table_len(Table::InputRegisters);
-    let mut spec = DrillSpec::new(scenario, &["a", "b"], Mode::Contest);
-    spec.range.modbus_port = 0;
-    spec.range.http_port = 0;
-    spec.range.live_attacker = false;
-    spec.manual_clock = true;
-    let server = DrillServer::start(spec).await.unwrap();
+    let documented = builtin("petrochem-tank-farm").plcs[0].table_len(Table::InputRegisters);
+    let server = start_drill("petrochem-tank-farm", &["a", "b"], Mode::Contest).await;
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
     let addr = server.http;
