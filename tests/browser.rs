@@ -238,6 +238,9 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     // and then Chinese, once the board shows scores.
     assert_eq!(seen["first_blood"], serde_json::json!({"red-team": "First blood"}), "{seen}");
     assert_eq!(seen["first_blood_zh"], serde_json::json!({"red-team": "一血"}), "{seen}");
+    // Its tooltip names the challenge by what it asks, in the page's language.
+    assert_eq!(seen["first_blood_title"], serde_json::json!(["device identity of plc-t101"]), "{seen}");
+    assert_eq!(seen["first_blood_title_zh"], serde_json::json!(["plc-t101 设备标识"]), "{seen}");
     // Each team's bracket and its rank there, beside the overall rank.
     assert_eq!(seen["brackets"], serde_json::json!({"red-team": "pro · 1", "blue": "student · 1"}), "{seen}");
     assert!(seen["clock"].as_str().is_some_and(|c| c.len() == 8 && c.as_bytes()[2] == b':'), "{seen}");

@@ -273,6 +273,8 @@ with failing(driver, f"{out}/failure.png"):
     seen["board"] = dict(board(driver))
     bloods = "return Object.fromEntries([...document.querySelectorAll('#board tbody tr')].filter(r => r.querySelector('.blood')).map(r => [r.dataset.team, r.querySelector('.blood').textContent]))"
     seen["first_blood"] = driver.execute_script(bloods)
+    blood_titles = "return [...document.querySelectorAll('#board .blood')].map(b => b.title)"
+    seen["first_blood_title"] = driver.execute_script(blood_titles)
     seen["brackets"] = driver.execute_script("return Object.fromEntries([...document.querySelectorAll('#board tbody tr')].filter(r => r.querySelector('.bracket').offsetParent !== null).map(r => [r.dataset.team, r.querySelector('.bracket').textContent]))")
     seen["provisional_badge_after"] = driver.execute_script("return !document.getElementById('provisional').hidden")
     seen["chart_shown_after"] = driver.execute_script(chart_shown)
@@ -281,6 +283,7 @@ with failing(driver, f"{out}/failure.png"):
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-i18n=rank]").text == "名次")
     seen["board_untranslated"] = untranslated(driver, "h1,h2,th,td,button,span,p", "#board td.name, #board td.bracket, .uplot")
     seen["first_blood_zh"] = driver.execute_script(bloods)
+    seen["first_blood_title_zh"] = driver.execute_script(blood_titles)
     seen["axe"]["scoreboard"] = accessibility(driver)
     seen["history"] = driver.execute_script("return {points: +(document.getElementById('history').dataset.points || 0), canvases: document.querySelectorAll('#history canvas').length, from: +document.getElementById('history').dataset.from}")
     seen["history"]["opened"] = opened

@@ -54,6 +54,8 @@ const T = {
     rule_blocked_connection: ["Blocked connection", "被阻断的连接"],
     rule_baseline_deviation: ["Deviation from the traffic baseline", "偏离通信基线"],
     solved_at: ["✓ solved at t = {t} s", "✓ 已于 t = {t} 秒攻破"],
+    challenge_identity: ["device identity of {plc}", "{plc} 设备标识"],
+    challenge_hidden: ["hidden memory of {plc}", "{plc} 隐藏存储区"],
     ties_first_settled_flags: ["Equal scores: the team that reached its score first ranks first, then the one whose last flag came first.", "同分时，先达到该分数的队伍名次在前；仍相同时，最后一面旗提交更早的队伍名次在前。"],
   },
 };
@@ -98,7 +100,10 @@ const esc = s => String(s).replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">"
 function applyLang() {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   document.querySelectorAll("[data-i18n]").forEach(e => e.textContent = tr(e.dataset.i18n));
-  document.querySelectorAll(".i18n").forEach(e => e.textContent = e.dataset[lang] || e.dataset.en);
+  document.querySelectorAll(".i18n").forEach(e => {
+    e.textContent = e.dataset[lang] || e.dataset.en;
+    if (e.dataset.titleEn) e.title = lang === "zh" ? e.dataset.titleZh : e.dataset.titleEn;
+  });
   document.querySelectorAll(".colon").forEach(e => e.textContent = colon());
   document.querySelectorAll("[data-i18n-label]").forEach(e => e.setAttribute("aria-label", tr(e.dataset.i18nLabel)));
   // Names the server wrote in both languages (the process diagram's symbols).
@@ -166,6 +171,13 @@ function boardPatch(b, d) {
     ranked.push(r);
   });
   return { seq: d.seq, phase: d.phase, frozen: d.frozen, provisional: !!d.provisional, changed_us: d.changed_us, clock: d.clock, steps: d.steps, rows: ranked };
+}
+// A contest challenge's name in language `l` from its id (`identity:PLC`, `hidden:PLC`; another
+// kind by its id).
+function challengeName(id, l) {
+  const [kind, plc] = id.split(":");
+  const words = T[l]["challenge_" + kind];
+  return words && plc ? words.replace("{plc}", plc) : id;
 }
 // Whether two rows tie (`board::tie`): the same total, settled at the same tick, the last flag
 // at the same tick (or neither with one).
@@ -257,7 +269,9 @@ function boardRows(b, tbody) {
     const n = (r.first_bloods || []).length;
     if (!n || hide) return "";
     const [en, zh] = [T.en.first_blood, T.zh.first_blood].map(t => esc(n > 1 ? `${t} ×${n}` : t));
-    return ` <span class="blood i18n" data-en="${en}" data-zh="${zh}" title="${esc(r.first_bloods.join(", "))}">${lang === "zh" ? zh : en}</span>`;
+    // The challenges by what they ask (`identity:PLC`, `hidden:PLC`), in both languages.
+    const [ten, tzh] = ["en", "zh"].map(l => esc(r.first_bloods.map(c => challengeName(c, l)).join(l === "zh" ? "；" : "; ")));
+    return ` <span class="blood i18n" data-en="${en}" data-zh="${zh}" data-title-en="${ten}" data-title-zh="${tzh}" title="${lang === "zh" ? tzh : ten}">${lang === "zh" ? zh : en}</span>`;
   };
   // One denominator for every team: the attack's steps; where fewer fired against a team (it
   // stopped the rest), how many did, as its report counts them. A blind drill's board shows no score
