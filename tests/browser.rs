@@ -63,7 +63,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
         [("identity:plc-t101", true), ("identity:plc-r201", false), ("hidden:plc-t101", false)],
         "{seen}"
     );
-    assert!(challenges[0][2].as_str().unwrap().contains("solved at t = "), "{seen}");
+    assert!(challenges[0][2].as_str().unwrap().contains("solved at t\u{a0}=\u{a0}"), "{seen}");
     assert!(challenges[2][2].as_str().unwrap().contains("Hidden memory"), "{seen}");
     // Live values: the tick moved on while the page was open, and the page shows it.
     assert!(seen["ticks"][1].as_u64() > seen["ticks"][0].as_u64(), "{seen}");
@@ -1195,7 +1195,9 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
     let ports: Vec<String> =
         runs.iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
     let decode = seen["decode_as"].as_str().unwrap();
-    assert!(decode.contains(&format!("tshark -o mbtcp.tcp.port:{} ", ports.join(","))), "{decode}");
+    let command = format!("tshark -o mbtcp.tcp.port:{}", ports.join(","));
+    let after = decode.split(&command).nth(1).and_then(|r| r.chars().next());
+    assert!(matches!(after, Some(' ' | '.')), "a sentence of its own: {decode}");
     // And how a capture's times read: the drill's clock, t = 0 at its start (in Beijing time).
     // To the millisecond, so a packet lines up with one's own capture of the wire.
     let t0 = decode.split("t = 0 at ").nth(1).and_then(|r| r.split(' ').next()).unwrap_or_default();

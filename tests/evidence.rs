@@ -593,3 +593,46 @@ fn a_contest_teams_hidden_flag_read_shows_in_its_capture_as_answered() {
     assert_eq!(got, [want.join(",")], "one answer, the flag's registers");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Requests the log counts only in a traffic summary (over the record budget: a team's scan)
+/// cannot be drawn, and the capture says so where they were: the next packet carries a
+/// comment Wireshark shows, and the count comes back with the capture.
+#[test]
+fn requests_over_the_record_budget_are_marked_in_the_capture() {
+    use icsdrill_engine::input::TrafficCount;
+    let s = builtin("petrochem-tank-farm");
+    let count = |function, count| TrafficCount {
+        plc: "plc-t101".into(),
+        source: "ews-01".into(),
+        function,
+        count,
+        exceptions: count,
+    };
+    let summary =
+        icsdrill_engine::SimInput::TrafficSummary { entries: vec![count(Some(4), 300), count(None, 2)] };
+    let inputs = [icsdrill_engine::TimedInput { tick: s.ticks(10.0), input: summary }];
+    let placement = Placement::canonical(&s);
+    let mut bytes = Vec::new();
+    let cap =
+        write_pcap(scenario_run(&s, &inputs, &placement), (s.ticks(5.0), s.ticks(20.0)), &mut bytes).unwrap();
+    assert_eq!(cap.summarised, 300, "requests, not connection attempts: {cap:?}");
+    let dir = temp("summarised");
+    let file = dir.join("summarised.pcapng");
+    std::fs::write(&file, &bytes).unwrap();
+    well_formed(&file);
+    let o = Command::new("tshark")
+        .arg("-r")
+        .arg(&file)
+        .args(["-Y", "frame.comment", "-T", "fields", "-e", "frame.time_relative", "-e", "frame.comment"])
+        .output()
+        .unwrap();
+    let lines: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 1, "one comment, on the next packet: {lines:?}");
+    assert!(
+        lines[0].contains("300 Modbus requests since t = 10.0 s were over the range's record budget"),
+        "{lines:?}"
+    );
+    let at: f64 = lines[0].split('\t').next().unwrap().parse().unwrap();
+    assert!((5.0..6.1).contains(&at), "the first packet after t = 10 s (5 s into the window): {at}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -172,7 +172,8 @@ impl Verdict {
 
 /// Judges `submitted` (trimmed) from `team` against every team's flags.
 pub fn judge(secret: &str, teams: &[&str], challenges: &[Challenge], team: &str, submitted: &str) -> Verdict {
-    let submitted = submitted.trim();
+    // Flags are lower-case hex: one typed in capitals is the same flag.
+    let submitted = submitted.trim().to_ascii_lowercase();
     let mut v = Verdict { challenge: None, owner: None };
     for t in teams {
         for c in challenges {
@@ -277,6 +278,12 @@ mod tests {
         let stolen = judge("s", &["a", "b"], &ch, "b", &a);
         assert_eq!((stolen.challenge, stolen.owner.as_deref()), (None, Some("a")));
         assert_eq!(judge("s", &["a"], &ch, "a", "flag{0}").message(false).0, "wrong flag");
+        let shouted = a.to_ascii_uppercase();
+        assert_eq!(
+            judge("s", &["a"], &ch, "a", &shouted).challenge.as_deref(),
+            Some("identity:p"),
+            "{shouted}"
+        );
         let mut limit = RateLimit::flags();
         let at = |s: u64| Duration::from_secs(s);
         for i in 0..FLAG_LIMIT as u64 {

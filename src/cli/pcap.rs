@@ -82,6 +82,12 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
         if cap.truncated { " (cut at the packet limit)" } else { "" },
         icsdrill::governance::dates::format_ms(i64::try_from(epoch_ms).unwrap_or(i64::MAX)),
     );
+    if cap.summarised > 0 {
+        println!(
+            "{} Modbus requests were over the range's record budget (a scan or a flood): counted in the log's traffic summaries, not in the capture; packet comments mark where",
+            cap.summarised
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -138,7 +138,7 @@ async function teamPage() {
       ...(runs.length ? [`-o mbtcp.tcp.port:${runs.map(([a, b]) => a === b ? a : a + "-" + b).join(",")}`] : []),
       ...iec.map(p => `-d tcp.port==${p},iec60870_104`),
     ];
-    $("#decode-as").textContent = (decode.length ? `${tr("decode_as")} tshark ${decode.join(" ")}` : "")
+    $("#decode-as").textContent = (decode.length ? `${tr("decode_as")} tshark ${decode.join(" ")}${lang === "zh" ? "。" : "."}` : "")
       + (zero ? ` ${tr("capture_clock").replaceAll("{t0}", zero)}` : "");
     const view = $("#view"); view.hidden = s.view === "live"; view.textContent = s.view === "live" ? "" : tr("view_" + s.view);
     hmi(s);
@@ -175,7 +175,7 @@ async function teamPage() {
     put($("#injects"), s.injects.map(i => `<li><span class="badge">${esc(tr(i.channel === "phone" ? "phone" : "message"))}</span> t=${(i.tick / s.tick_hz).toFixed(0)} s${colon()}${esc(i.text)}</li>`).join(""));
     // A contest's challenges, each marked with when the team solved it.
     const solved = new Map((s.score.solved || []).map(([id, tick]) => [id, tick]));
-    put($("#challenges"), (s.challenges || []).map(c => `<li data-challenge="${esc(c.id)}"${solved.has(c.id) ? " data-solved" : ""}>${esc(txt(c.title))} ${solved.has(c.id) ? `<span class="ok">${esc(tr("solved_at").replace("{t}", (solved.get(c.id) / s.tick_hz).toFixed(0)))}</span>` : ""}</li>`).join(""));
+    put($("#challenges"), (s.challenges || []).map(c => `<li data-challenge="${esc(c.id)}"${solved.has(c.id) ? " data-solved" : ""}>${esc(txt(c.title))} ${solved.has(c.id) ? `<span class="ok">${esc(tr("solved_at").replace("{t}", (solved.get(c.id) / s.tick_hz).toFixed(1)))}</span>` : ""}</li>`).join(""));
     put($("#hints"), s.hints.map(h => `<li>${esc(h.id)}${paren(tr("cost") + " " + h.cost)} ${h.taken ? "— " + esc(txt(h.text)) : `<button data-hint="${esc(h.id)}" data-cost="${h.cost}">${tr("take")}</button>`}</li>`).join(""));
     // Outside the live phase the drill takes no action, report, hint or flag: the buttons say
     // so rather than answer 409.

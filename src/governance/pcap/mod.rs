@@ -24,7 +24,7 @@ use icsdrill_engine::scenario::{HostIdx, PlcIdx, Table};
 use icsdrill_engine::{EventKind, Scenario, Sim, Snapshot, TimedInput};
 use pcap_file::DataLink;
 use pcap_file::pcapng::PcapNgWriter;
-use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
 use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
 };
@@ -50,6 +50,10 @@ pub struct Capture {
     pub packets: usize,
     /// Whether `MAX_PACKETS` cut the window short.
     pub truncated: bool,
+    /// Modbus requests in the window the log counts only in traffic summaries (over the
+    /// range's record budget: a scan, a flood), so not in the capture. The next packet written
+    /// after them says so in a comment (Wireshark's packet comments).
+    pub summarised: u64,
 }
 
 /// One request to put on the wire.
@@ -120,6 +124,9 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
     let mut flows104: BTreeMap<(HostIdx, PlcIdx), iec104::Flow> = BTreeMap::new();
     let mut flows_ua: BTreeMap<(HostIdx, PlcIdx), opcua::Flow> = BTreeMap::new();
     let mut cap = Capture::default();
+    // Requests summarised since the last packet (how many, from which tick), and what the next
+    // packet says of them.
+    let (mut gap, mut comment): (Option<(u64, u64)>, Option<String>) = (None, None);
     let tick_ns = 1_000_000_000 / u64::from(scenario.tick_hz);
     for tick in from..to {
         let seen = sim.event_count();
@@ -148,6 +155,16 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
             })
             .collect();
         exchanges.extend(logged(scenario, &sim, seen));
+        let over = summarised(&sim, seen);
+        if over > 0 {
+            let (n, since) = gap.get_or_insert((0, tick));
+            *n += over;
+            let s = *since as f64 / f64::from(scenario.tick_hz);
+            cap.summarised += over;
+            comment = Some(format!(
+                "icsdrill: {n} Modbus requests since t = {s:.1} s were over the range's record budget: counted in its traffic_summary events, not in this capture"
+            ));
+        }
         let mut at = Duration::from_millis(run.epoch_ms) + Duration::from_nanos(tick * tick_ns);
         let unix_ms = i64::try_from(at.as_millis()).unwrap_or(i64::MAX);
         let modbus =
@@ -165,12 +182,15 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
             }
             for f in &frames {
                 at += Duration::from_micros(20);
+                let options =
+                    comment.take().map(|c| EnhancedPacketOption::Comment(c.into())).into_iter().collect();
+                gap = None;
                 w.write_pcapng_block(EnhancedPacketBlock {
                     interface_id: 0,
                     timestamp: at,
                     original_len: f.len() as u32,
                     data: Cow::Borrowed(f),
-                    options: Vec::new(),
+                    options,
                 })
                 .map_err(io)?;
             }
@@ -179,6 +199,19 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
         }
     }
     Ok(cap)
+}
+
+/// Modbus requests the events since `seen` count only in traffic summaries.
+fn summarised(sim: &Sim, seen: u64) -> u64 {
+    since(sim, seen)
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::TrafficSummary { entries } => {
+                Some(entries.iter().filter(|c| c.function.is_some()).map(|c| u64::from(c.count)).sum::<u64>())
+            }
+            _ => None,
+        })
+        .sum()
 }
 
 /// One IEC 104 or OPC UA request of the log to put on the wire: the logged transaction (its
