@@ -836,6 +836,62 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
 /// A page a browser script opened at phone width (390 px): nothing wider than the window, and
 /// no serious accessibility violation there either.
 #[track_caller]
+/// A three-team contest's scoreboard on a 390-px phone, in English and Chinese, with brackets,
+/// first bloods (one team's two) and steps fired: it fits the screen, and no heading or team
+/// name is cut in two across lines (the English board was 445 px wide, the Chinese one broke
+/// "名/次" and "gree/n"; found by a contestant's walk).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_a_three_team_contest_board_fits_a_phone_in_both_languages() {
+    let mut spec = DrillSpec::new(builtin("petrochem-tank-farm"), &["red", "blue", "green"], Mode::Contest);
+    spec.range.modbus_port = 0;
+    spec.range.http_port = 0;
+    spec.range.live_attacker = false;
+    spec.manual_clock = true;
+    spec.blind = false;
+    for (t, b) in spec.teams.iter_mut().zip(["pro", "pro", "student"]) {
+        t.bracket = Some(b.into());
+    }
+    let server = DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    drill.step(3000).await;
+    // Red solves both identity challenges first, blue one after it.
+    let ticking = crate::drill::keep_ticking(drill.clone());
+    for (k, plcs) in [(0, 2), (1, 1)] {
+        let (team, token, endpoints) = drill.teams().nth(k).unwrap();
+        for e in &endpoints[..plcs] {
+            let plc = std::net::SocketAddr::new(e.address.parse().unwrap(), e.port);
+            let body = serde_json::json!({ "flag": crate::drill::identity_flag(plc, k).await }).to_string();
+            let path = format!("/api/teams/{}/flags", team.id);
+            let (status, answer) =
+                crate::drill::http(server.http, "POST", &path, Some(token), Some(&body)).await;
+            assert!(status == 200 && answer.contains("\"valid\":true"), "{answer}");
+        }
+    }
+    ticking.abort();
+    drill.step(10).await;
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    std::fs::create_dir_all(&out).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/board_phone.py");
+    let base = format!("http://{}", server.http);
+    let args =
+        vec![script.into(), base, drill.observer_token().to_string(), "3".into(), out.display().to_string()];
+    let o = run("python3", args).await;
+    assert!(o.status.success(), "{}", text(&o));
+    let seen: serde_json::Value = serde_json::from_str(text(&o).lines().last().unwrap()).unwrap();
+    for lang in ["en", "zh"] {
+        let page = &seen[lang];
+        assert!(page["inner"].as_f64().is_some_and(|w| w < 400.0), "{lang}: not a phone's width: {seen}");
+        assert!(page["scroll"].as_f64() <= page["inner"].as_f64(), "{lang}: wider than a phone: {seen}");
+        assert!(
+            page["board"].as_f64() <= page["inner"].as_f64(),
+            "{lang}: the board runs off the screen: {seen}"
+        );
+        assert_eq!(page["broken"], serde_json::json!([]), "{lang}: words cut across lines: {seen}");
+    }
+    server.shutdown().await.unwrap();
+}
+
 fn fits_a_phone(page: &serde_json::Value) {
     let (scroll, inner) = (page["scroll"].as_f64(), page["inner"].as_f64());
     assert!(scroll.is_some() && scroll <= inner, "wider than a phone: {page}");

@@ -1,6 +1,7 @@
 //! Contest flags: each team's PLCs carry its own flags, in their device identification and
-//! in a hidden memory area; a submission is judged against every team's flags (another team's flag scores nothing and is
-//! logged), at most `FLAG_LIMIT` submissions a team per `FLAG_WINDOW`.
+//! in a hidden memory area; a submission is judged against every team's flags (another
+//! team's flag scores nothing and is logged), at most `FLAG_LIMIT` submissions a team per
+//! `FLAG_WINDOW`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;

@@ -53,6 +53,7 @@ const T = {
     rule_exception_burst: ["Burst of exception responses", "异常响应突增"],
     rule_blocked_connection: ["Blocked connection", "被阻断的连接"],
     rule_baseline_deviation: ["Deviation from the traffic baseline", "偏离通信基线"],
+    detected_short: ["Detected", "检出"],
     solved_at: ["✓ solved at t\u00a0=\u00a0{t}\u00a0s", "✓ 已于 t\u00a0=\u00a0{t}\u00a0秒攻破"],
     capture_hosts: ["A capture is rebuilt from the range's record: each request shows from its host's own address (the one its routine traffic uses), whichever client sent it, yours too; requests over the record budget (a scan) are counted, not drawn, and a packet comment says where.", "抓包由靶场记录重建：每个请求均显示为其所属主机自身的地址（即该主机日常通信所用地址），无论由哪个客户端发出，包括本队的客户端；超出记录预算的请求（如扫描）只计数、不重绘，报文注释会标明位置。"],
     challenge_identity: ["device identity of {plc}", "{plc} 设备标识"],
@@ -283,7 +284,7 @@ function boardRows(b, tbody) {
   // overall may lead its own).
   table.classList.toggle("brackets", b.rows.some(r => r.bracket));
   const bracket = r => r.bracket ? esc(r.bracket) + (hide || !r.bracket_rank ? "" : ` · ${r.bracket_rank}`) : "–";
-  put(tbody, b.rows.map(r => `<tr data-team="${esc(r.team)}"><td>${hide ? "–" : r.rank}</td><td class="name">${esc(r.name)}${bloods(r)}</td><td class="bracket">${bracket(r)}</td><td class="num total">${hide ? "–" : r.total.toFixed(1)}</td><td class="num detected">${hide ? "–" : `${r.detected}/${b.steps || r.fired}${b.steps && r.fired < b.steps ? firedNote(r.fired) : ""}`}</td></tr>`).join(""));
+  put(tbody, b.rows.map(r => `<tr data-team="${esc(r.team)}"><td>${hide ? "–" : r.rank}</td><td class="name"><span class="team-name">${esc(r.name)}</span>${bloods(r)}${r.bracket ? `<span class="brk">${bracket(r)}</span>` : ""}</td><td class="bracket">${bracket(r)}</td><td class="num total">${hide ? "–" : r.total.toFixed(1)}</td><td class="num detected">${hide ? "–" : `${r.detected}/${b.steps || r.fired}${b.steps && r.fired < b.steps ? firedNote(r.fired) : ""}`}</td></tr>`).join(""));
 }
 const hms = s => { s = Math.max(0, Math.floor(s)); return [s / 3600, s % 3600 / 60, s % 60].map(x => String(Math.floor(x)).padStart(2, "0")).join(":"); };
 // The big screen's clock and countdowns: the board's plant time, run on at its speed while
