@@ -234,6 +234,9 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     // The white cell sees each team's flags (the page is in Chinese by now).
     let flags = seen["white_cell_flags"].as_str().unwrap_or_default();
     assert!(flags.contains("3 个挑战中解出 1 个；提交其他队伍的旗标 0 次"), "{seen}");
+    // And each flag it sent, when and what it solved.
+    let sent = seen["white_cell_sent"].as_str().unwrap_or_default();
+    assert!(sent.starts_with("夺旗：t=") && sent.contains("✓ plc-t101 设备标识"), "{seen}");
     // The first (and only) team to solve it has its first blood beside its name, in English
     // and then Chinese, once the board shows scores.
     assert_eq!(seen["first_blood"], serde_json::json!({"red-team": "First blood"}), "{seen}");

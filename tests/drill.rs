@@ -1692,6 +1692,15 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
         matches!(&e.kind, icsdrill_engine::EventKind::InputApplied { input: icsdrill_engine::SimInput::SubmitFlag { owner, valid: false, .. } } if owner == "a")
     });
     assert_eq!(logged.len(), 1);
+    // The white cell sees whose flag b sent, and when (it saw only how many), and a's solve.
+    let overview = serde_json::to_value(drill.overview()).unwrap();
+    let sent = |team: &str| {
+        overview["teams"].as_array().unwrap().iter().find(|t| t["id"] == team).unwrap()["flags"].clone()
+    };
+    let b_sent = sent("b");
+    assert_eq!((b_sent[0]["owner"].as_str(), b_sent[0].get("challenge")), (Some("a"), None), "{overview}");
+    assert!(b_sent[0]["tick"].as_u64().is_some(), "{overview}");
+    assert_eq!(sent("a")[0]["challenge"], "identity:plc-t101", "{overview}");
     // Submitting it twice does not score twice, and says so (it said "correct flag" again).
     let (s, body) = submit("a", flag_a.clone()).await;
     assert_eq!(s, 200);

@@ -59,6 +59,9 @@ pub struct OverviewTeam {
     /// The PLCs its operator stations cannot read now (`views::operator_reads`): what its
     /// console shows as a communication failure.
     pub comms_lost: Vec<String>,
+    /// A contest's flag submissions, whose and when.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<crate::track::FlagRec>,
 }
 
 impl OverviewTeam {
@@ -101,6 +104,7 @@ impl OverviewTeam {
                 .filter(|(reads, _)| !**reads)
                 .map(|(_, p)| p.id.clone())
                 .collect(),
+            flags: track.flags.clone(),
         }
     }
 }

@@ -83,6 +83,23 @@ pub struct Track {
     pub trips: usize,
     /// Damage events.
     pub damage: usize,
+    /// A contest's flag submissions (the white cell's: whose flag a team sent is a sign of one
+    /// team reaching another's range, or being handed its flags), the latest at most twice
+    /// `MAX_TRACKED_ACTIONS`.
+    pub flags: Vec<FlagRec>,
+}
+
+/// A flag submission as the white cell sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlagRec {
+    /// Tick it was judged at.
+    pub tick: u64,
+    /// The challenge it solved (the team's own flag).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
+    /// The team whose flag it was, when another team's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 impl Track {
@@ -106,6 +123,14 @@ impl Track {
                     }
                     SimInput::RevealHint { hint } if ok && !self.hints.contains(hint) => {
                         self.hints.push(hint.clone())
+                    }
+                    SimInput::SubmitFlag { challenge, valid, owner, .. } => {
+                        let some = |s: &String| (!s.is_empty()).then(|| s.clone());
+                        let challenge = if *valid { some(challenge) } else { None };
+                        self.flags.push(FlagRec { tick: e.tick, challenge, owner: some(owner) });
+                        if self.flags.len() > 2 * MAX_TRACKED_ACTIONS {
+                            self.flags.drain(..MAX_TRACKED_ACTIONS);
+                        }
                     }
                     other => match other.defender_kind() {
                         Some(kind) => {
@@ -237,6 +262,35 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_track_keeps_each_flag_sent_whose_it_was_and_what_it_solved() {
+        let sent = |tick, challenge: &str, valid, owner: &str| SimEvent {
+            seq: tick,
+            tick,
+            kind: EventKind::InputApplied {
+                input: SimInput::SubmitFlag {
+                    challenge: challenge.into(),
+                    valid,
+                    owner: owner.into(),
+                    digest: "00".into(),
+                },
+            },
+        };
+        let mut t = Track::default();
+        for e in [sent(5, "hidden:p", true, ""), sent(7, "", false, "blue"), sent(9, "", false, "")] {
+            assert!(t.push(&e), "a flag sent changes what the white cell sees");
+        }
+        let want = |tick, challenge: Option<&str>, owner: Option<&str>| FlagRec {
+            tick,
+            challenge: challenge.map(Into::into),
+            owner: owner.map(Into::into),
+        };
+        assert_eq!(
+            t.flags,
+            [want(5, Some("hidden:p"), None), want(7, None, Some("blue")), want(9, None, None)]
+        );
+    }
 
     #[test]
     fn a_track_lists_a_bounded_number_of_the_latest_actions() {

@@ -316,4 +316,5 @@ with failing(driver, f"{out}/failure.png"):
     driver.get(f"{base}/instructor?token={instructor}")
     wait.until(lambda d: "挑战" in d.execute_script("return document.querySelector('#teams [data-status]')?.textContent || ''"))
     seen["white_cell_flags"] = driver.execute_script("return document.querySelector('#teams [data-status]').textContent")
+    seen["white_cell_sent"] = driver.execute_script("return document.querySelector('#teams [data-flags]').textContent")
     print(json.dumps(seen))

@@ -54,6 +54,8 @@ const T = {
     rule_blocked_connection: ["Blocked connection", "被阻断的连接"],
     rule_baseline_deviation: ["Deviation from the traffic baseline", "偏离通信基线"],
     detected_short: ["Detected", "检出"],
+    flag_of: ["{team}'s flag (no points)", "队伍 {team} 的旗标（不得分）"],
+    flag_wrong: ["wrong flag", "错误旗标"],
     solved_at: ["✓ solved at t\u00a0=\u00a0{t}\u00a0s", "✓ 已于 t\u00a0=\u00a0{t}\u00a0秒攻破"],
     capture_hosts: ["A capture is rebuilt from the range's record: each request shows from its host's own address (the one its routine traffic uses), whichever client sent it, yours too; requests over the record budget (a scan) are counted, not drawn, and a packet comment says where.", "抓包由靶场记录重建：每个请求均显示为其所属主机自身的地址（即该主机日常通信所用地址），无论由哪个客户端发出，包括本队的客户端；超出记录预算的请求（如扫描）只计数、不重绘，报文注释会标明位置。"],
     challenge_identity: ["device identity of {plc}", "{plc} 设备标识"],

@@ -85,7 +85,7 @@ async function instructorPage() {
     // change); each update writes only their numbers, so a focused link or a press on one
     // survives the updates.
     put($("#teams"), o.teams.map(t => `<section data-team="${esc(t.id)}"><h2>${esc(t.name)}${t.name === t.id ? "" : ` <span class="mut">(${esc(t.id)})</span>`} — <span data-total></span> <a href="/api/teams/${encodeURIComponent(t.id)}/report?format=html&lang=${lang}" target="_blank">${tr("aar")}</a></h2>
-      <p class="mut" data-status></p>
+      <p class="mut" data-status></p><p class="mut" data-flags></p>
       <table><thead><tr><th></th><th class="num">${tr("true_v")}</th><th class="num">${tr("measured")}</th></tr></thead><tbody>
       ${t.values.map((v, i) => `<tr><td>${esc(txt(v.name))}</td><td class="num" data-true="${i}"></td><td class="num" data-measured="${i}"></td></tr>`).join("")}</tbody></table></section>`).join(""));
     for (const t of o.teams) {
@@ -99,6 +99,9 @@ async function instructorPage() {
       const flags = (t.score.components || []).find(c => c.key === "flags");
       const solved = flags ? ` · ${txt(flags.detail)}` : "";
       card.querySelector("[data-status]").textContent = `t = ${t.simulated_s.toFixed(0)} s · ${tr("trips")} ${t.trips} · ${tr("damage")} ${t.damage}${lost}${solved}`;
+      // Each flag it sent, latest last: which challenge, whose flag, or wrong.
+      const sent = (t.flags || []).slice(-8).map(f => `t=${(f.tick / t.tick_hz).toFixed(1)} s ${f.challenge ? "✓ " + challengeName(f.challenge, lang) : f.owner ? "✗ " + tr("flag_of").replace("{team}", f.owner) : "✗ " + tr("flag_wrong")}`);
+      card.querySelector("[data-flags]").textContent = sent.length ? `${tr("flags")}${colon()}${sent.join(" · ")}` : "";
       t.values.forEach((v, i) => {
         const tv = card.querySelector(`[data-true="${i}"]`), mv = card.querySelector(`[data-measured="${i}"]`);
         if (tv) tv.textContent = `${v.true.toFixed(2)} ${v.unit}`;
