@@ -153,14 +153,7 @@ impl DrillApi for Drill {
         };
         let mut view = TeamView::build(&self.scenario, &snap, parts);
         view.nodes = self.other_nodes();
-        view.challenges = self
-            .challenges
-            .iter()
-            .map(|c| icsdrill_drill::views::ChallengeView {
-                id: c.id.clone(),
-                title: c.title(&self.scenario),
-            })
-            .collect();
+        view.challenges = self.challenge_views.clone();
         Some(view)
     }
 

@@ -300,6 +300,10 @@ impl Drill {
         ));
         let challenges =
             if identity.flag_secret.is_some() { flags::challenges(&scenario) } else { Vec::new() };
+        let challenge_views = challenges
+            .iter()
+            .map(|c| icsdrill_drill::views::ChallengeView { id: c.id.clone(), title: c.title(&scenario) })
+            .collect();
         let (shutdown, stop) = watch::channel(false);
         let n = spec.teams.len();
         let teams = teams_of(&spec, &identity, &nets);
@@ -351,6 +355,7 @@ impl Drill {
             flag_secret: identity.flag_secret,
             created_ms: identity.created_ms,
             tick0_ms: Arc::new(identity.started_ms.unwrap_or(identity.created_ms).into()),
+            challenge_views,
             challenges,
             variant_seed: spec.variant_seed,
             cover: spec.cover.clone(),

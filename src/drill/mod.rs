@@ -277,6 +277,8 @@ pub struct Drill {
     tick0_ms: Arc<std::sync::atomic::AtomicI64>,
     /// Contest: the challenges.
     challenges: Vec<Challenge>,
+    /// The same as team consoles list them (made once: their words never change).
+    challenge_views: Vec<icsdrill_drill::views::ChallengeView>,
     /// The seed of every team's range (a resumed drill's is its record's).
     seed: u64,
     /// Exam: the trainee's variant seed.

@@ -341,36 +341,22 @@ pub(crate) fn alerts(
         .collect()
 }
 
-/// What deep inspection of a write finds in its values: a safety bypass set, a set point out
-/// of its range.
-fn inspected(s: &Scenario, plc: PlcIdx, input: &SimInput) -> Vec<&'static str> {
-    let mut rules = Vec::new();
-    if sets_bypass(s, plc, input) {
-        rules.push("safety_bypass");
+/// What deep inspection of the write `input` makes, over whichever protocol (a Modbus write,
+/// an IEC 104 command, an OPC UA write), finds in its values: one of the PLC's interlock
+/// bypass coils set (the first step of a TRITON, from the engineering workstation too;
+/// clearing one raises nothing), a set point out of its range.
+fn inspected(s: &Scenario, plc: PlcIdx, input: &SimInput) -> Option<&'static str> {
+    let w = s.write_of_input(input)?;
+    if w.to_coils() {
+        let sets = s.bypass_coils(plc).any(|coil| {
+            coil.checked_sub(w.addr).and_then(|i| w.values.get(usize::from(i))).is_some_and(|v| *v != 0)
+        });
+        sets.then_some("safety_bypass")
+    } else {
+        let outside = w.to_registers()
+            && s.plcs[plc.ix()]
+                .written(w.addr, &w.values, None)
+                .any(|(h, v)| h.range.is_some_and(|[lo, hi]| !(lo..=hi).contains(&v)));
+        outside.then_some("setpoint_out_of_range")
     }
-    if let Some((addr, values)) = registers_written(s, input) {
-        let out_of_range = s.plcs[plc.ix()]
-            .written(addr, &values, None)
-            .any(|(h, v)| h.range.is_some_and(|[lo, hi]| !(lo..=hi).contains(&v)));
-        if out_of_range {
-            rules.push("setpoint_out_of_range");
-        }
-    }
-    rules
-}
-
-/// Whether `input` sets one of the PLC's interlock bypass coils, over whichever protocol. A
-/// monitor decoding the protocol knows the safety PLC's bypass points; from the engineering
-/// workstation too this is the first step of a TRITON (clearing one raises nothing).
-fn sets_bypass(s: &Scenario, plc: PlcIdx, input: &SimInput) -> bool {
-    let Some(w) = s.write_of_input(input).filter(|w| w.to_coils()) else { return false };
-    s.bypass_coils(plc).any(|coil| {
-        coil.checked_sub(w.addr).and_then(|i| w.values.get(usize::from(i))).is_some_and(|v| *v != 0)
-    })
-}
-
-/// The holding registers `input` writes (first address, words), over whichever protocol: a
-/// Modbus write, an IEC 104 set point (not its select), an OPC UA write to a register node.
-fn registers_written(s: &Scenario, input: &SimInput) -> Option<(u16, Vec<u16>)> {
-    s.write_of_input(input).filter(|w| w.to_registers()).map(|w| (w.addr, w.values))
 }
