@@ -65,6 +65,13 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     );
     assert!(challenges[0][2].as_str().unwrap().contains("solved at t\u{a0}=\u{a0}"), "{seen}");
     assert!(challenges[2][2].as_str().unwrap().contains("Hidden memory"), "{seen}");
+    assert_eq!(seen["endpoints_broken"], serde_json::json!([]), "{seen}");
+    // The hints are the defence's, and a contest's console says they do not help with flags.
+    assert_eq!(seen["hints_heading"][0], "Defence hints", "{seen}");
+    assert!(
+        seen["hints_heading"][1].as_str().unwrap().ends_with("They do not help with the flags."),
+        "{seen}"
+    );
     // Live values: the tick moved on while the page was open, and the page shows it.
     assert!(seen["ticks"][1].as_u64() > seen["ticks"][0].as_u64(), "{seen}");
     // The report earned detection and report-quality points on the console, a provisional
@@ -891,6 +898,15 @@ async fn chromium_a_three_team_contest_board_fits_a_phone_in_both_languages() {
             "{lang}: the board runs off the screen: {seen}"
         );
         assert_eq!(page["broken"], serde_json::json!([]), "{lang}: words cut across lines: {seen}");
+        // A tapped first-blood badge takes the focus and shows what its title says, in the
+        // page's language, within the screen (a phone shows no title).
+        let tip = &page["tip"];
+        let title = tip["title"].as_str().unwrap_or_default();
+        let named = if lang == "zh" { "设备标识" } else { "device identity" };
+        assert!(title.contains(named), "{lang}: {seen}");
+        assert_eq!(tip["focused"], true, "{lang}: the badge cannot take focus: {seen}");
+        assert_eq!(tip["shown"].as_str(), Some(format!("\"{title}\"").as_str()), "{lang}: {seen}");
+        assert!(tip["scroll"].as_f64() <= page["inner"].as_f64(), "{lang}: the tip runs off: {seen}");
     }
     server.shutdown().await.unwrap();
 }

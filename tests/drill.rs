@@ -1707,6 +1707,13 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
     assert!(body.contains("solved already: no more points") && body.contains("此前已提交过"), "{body}");
     drill.step(2).await;
     assert_eq!(flags_part("a"), 100.0);
+    // It spent none of a's five tries a minute (a contestant's walk found it did): a has four
+    // more guesses, then waits.
+    for i in 0..4 {
+        let (s, body) = submit("a", format!("flag{{a-guess{i}}}")).await;
+        assert_eq!(s, 200, "guess {i}: {body}");
+    }
+    assert_eq!(submit("a", "flag{a-guess4}".into()).await.0, 429);
     // The rate limit: five a minute.
     for i in 0..5 {
         let (s, body) = submit("c", format!("flag{{guess{i}}}")).await;
@@ -1761,6 +1768,13 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
     assert_eq!(a_row[9], format!("{:.1}", a.solved[0].1 as f64 / 10.0), "{csv}");
     assert_eq!(a_row[10], "identity:plc-t101", "{csv}");
     assert_eq!(rows[0]["last_flag_s"].as_f64(), Some(a.solved[0].1 as f64 / 10.0), "{body}");
+    // Every row has every key: a team with no challenge solved first, or none at all, too.
+    let c_json = rows.iter().find(|r| r["team"] == "c").unwrap();
+    assert_eq!(
+        (&c_json["first_bloods"], &c_json["last_flag_s"]),
+        (&serde_json::json!([]), &serde_json::Value::Null),
+        "{body}"
+    );
     let b_row = csv.lines().find(|l| l.contains(",b,")).unwrap();
     assert_eq!(b_row.split(',').nth(10), Some(""), "{csv}");
     let c_row = csv.lines().find(|l| l.contains(",c,")).unwrap();

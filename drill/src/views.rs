@@ -571,13 +571,13 @@ pub struct StandingsRow {
     /// The same in plant seconds (what a reader compares; ticks depend on the tick rate).
     pub settled_s: Option<f64>,
     /// When the team solved its last contest challenge, in plant seconds: the next tie-break
-    /// (`Ties::FirstSettled`); none without a challenge solved, or where totals share a rank.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// (`Ties::FirstSettled`); none (`null`) without a challenge solved, or where totals share a
+    /// rank. Every row has every key, so a reader's columns line up.
     pub last_flag_s: Option<f64>,
     /// SHA-256 of the team's whole event log (what `icsdrill replay` reproduces).
     pub replay_sha256: String,
-    /// The contest challenges the team solved first (一血), as the board shows them.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// The contest challenges the team solved first (一血), as the board shows them (`[]` for
+    /// none).
     pub first_bloods: Vec<String>,
 }
 

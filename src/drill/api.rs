@@ -449,18 +449,22 @@ impl DrillApi for Drill {
             if phase != Phase::Live {
                 return Err(ActError::NotLive(phase));
             }
-            self.flag_times
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take(team, self.epoch.elapsed())
-                .map_err(ActError::RateLimited)?;
             let ids: Vec<&str> = self.teams.iter().map(|t| t.info.id.as_str()).collect();
             let verdict = flags::judge(secret, &ids, &self.challenges, team, &submitted);
-            if let Some(owner) = &verdict.owner {
-                tracing::warn!(team, owner = %owner, "a team submitted another team's flag");
-            }
+            // A flag the team solved before is answered as such, and spends none of its tries
+            // (it guesses nothing) nor a line of its log (nothing happened).
             let again = verdict.challenge.as_ref().is_some_and(|c| self.solved_before(team, c));
-            self.act(team, verdict.input(submitted.trim())).await?;
+            if !again {
+                self.flag_times
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take(team, self.epoch.elapsed())
+                    .map_err(ActError::RateLimited)?;
+                if let Some(owner) = &verdict.owner {
+                    tracing::warn!(team, owner = %owner, "a team submitted another team's flag");
+                }
+                self.act(team, verdict.input(submitted.trim())).await?;
+            }
             let (message, message_zh) = verdict.message(again);
             Ok(FlagAnswer {
                 valid: verdict.challenge.is_some(),

@@ -20,6 +20,14 @@ const texts = [...document.querySelectorAll('#board th')].filter(e => e.offsetPa
 return texts.filter(e => lines(e) > 1).map(e => e.textContent);
 """
 
+# What a tapped badge shows: whether it took the focus, its tip's text, its title, and whether
+# the page still fits the screen with the tip open.
+TIP = """
+const b = arguments[0];
+return {focused: document.activeElement === b, shown: getComputedStyle(b, '::after').content,
+        title: b.title, scroll: document.documentElement.scrollWidth};
+"""
+
 driver, wait = chromium(1000, 844)
 # Sized once started (a window started narrower is widened to 500 px).
 driver.set_window_size(390, 844)
@@ -33,5 +41,10 @@ with failing(driver, f"{out}/board-phone-failure.png"):
             "return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth,"
             " board: Math.round(document.getElementById('board').getBoundingClientRect().right)}")
         seen[lang]["broken"] = driver.execute_script(BROKEN)
+        # A phone shows no title: tapping a first-blood badge shows the challenges it names.
+        badge = driver.find_element("css selector", "#board tbody tr .blood")
+        badge.click()
+        seen[lang]["tip"] = driver.execute_script(TIP, badge)
+        driver.save_screenshot(f"{out}/board-phone-{lang}-tip.png")
         driver.save_screenshot(f"{out}/board-phone-{lang}.png")
 print(json.dumps(seen))

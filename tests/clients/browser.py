@@ -35,6 +35,13 @@ with failing(driver, f"{out}/failure.png"):
     # A contest's challenges on the console, the one the team solved marked with its time.
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#challenges li[data-solved]"))
     seen["challenges"] = driver.execute_script("return [...document.querySelectorAll('#challenges li')].map(l => [l.dataset.challenge, l.hasAttribute('data-solved'), l.textContent])")
+    # Endpoint PLC ids and addresses on one line each ("plc-/t101" broke at its hyphen).
+    seen["endpoints_broken"] = driver.execute_script("""
+const lines = e => { const r = document.createRange(); r.selectNodeContents(e);
+  return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size; };
+return [...document.querySelectorAll('#endpoints tbody td:nth-child(-n+2)')].filter(e => lines(e) > 1).map(e => e.textContent)""")
+    # The defence hints say what they are for (a contestant took them for flag hints).
+    seen["hints_heading"] = driver.execute_script("const s = document.getElementById('hints-section'); return [s.querySelector('h2').textContent, s.querySelector('p').innerText]")
     before = float(driver.find_element(By.ID, "total").text)
     # The trends chart what the page received, process variable and score (uPlot, served by
     # the drill itself).

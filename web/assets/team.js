@@ -10,7 +10,7 @@ async function teamPage() {
   // The brief read to the teams: the plant, its hosts and what the team is there to do.
   const brief = () => { if (info && info.brief) { $("#brief").textContent = txt(info.brief); $("#brief-box").hidden = false; } };
   brief();
-  if (info) { $("#title").textContent = txt(info.title); const me = info.teams.find(t => t.id === team); $("#team").textContent = me ? me.name : team; $("#flags-section").hidden = info.mode !== "contest"; }
+  if (info) { $("#title").textContent = txt(info.title); const me = info.teams.find(t => t.id === team); $("#team").textContent = me ? me.name : team; $("#flags-section").hidden = $("#hints-no-flags").hidden = info.mode !== "contest"; }
   // An exam: its tasks and time limit in place of the drill's score, its grade once over.
   const exam = examPanel(base, info && info.mode === "exam");
   $("#mimic").innerHTML = await fetch(base + "/mimic.svg").then(r => r.ok ? r.text() : "").catch(() => "");
