@@ -669,3 +669,54 @@ async fn a_recorders_phases_are_on_disk_once_it_says_so() {
     tokio::task::spawn_blocking(move || recorder.finish()).await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An ended drill resumed (its pages and reports back) shows its end at once, and stops saying
+/// the tick its run reached. It waited its whole records timeout (30 s) for events that were
+/// on disk already, and said the tick of its last recorded event (17901 of a run of 18000).
+#[test]
+fn an_ended_drill_resumed_shows_its_end_at_once_and_the_tick_its_run_reached() {
+    let dir = temp_dir("ended-resumed");
+    let d = dir.to_str().unwrap();
+    let ports = ["--modbus-port", "0", "--http-port", "0"];
+    let run = Command::new("timeout")
+        .arg("60")
+        .arg(env!("CARGO_BIN_EXE_icsdrill"))
+        .args(["serve", "--teams", "blue", "--data-dir", d, "--start", "--no-attack"])
+        .args(["--duration", "20", "--tick-hz", "100"])
+        .args(ports)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(run.status.success(), "{out}");
+    let stopped_at = |lines: &[String]| {
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix("icsdrill: stopped at tick ")?.split(' ').next().map(str::to_owned))
+    };
+    let ran: Vec<String> = out.lines().map(str::to_owned).collect();
+    assert_eq!(stopped_at(&ran).as_deref(), Some("200"), "{out}");
+
+    let (mut child, seen, lines) = spawn(&[&["serve", "--resume", "--data-dir", d][..], &ports[..]].concat());
+    assert!(seen.iter().any(|l| l == "Phase: ended"), "{seen:#?}");
+    // The rest of its output, read on a thread so each wait has a bound.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let mut rest = Vec::new();
+    let shown = loop {
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(l) if l.contains("ended; its pages and reports stay here") => break true,
+            Ok(l) => rest.push(l),
+            Err(_) => break false,
+        }
+    };
+    assert!(shown, "the end not shown within 10 s: {rest:#?}");
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+    rest.extend(rx.iter());
+    assert_eq!(stopped_at(&rest).as_deref(), Some("200"), "{rest:#?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -599,6 +599,13 @@ async fn start_team(sh: &Starter, k: usize, info: &TeamInfo, sim: Option<Resumed
         Some(Resumed { sim, recorded, shown, reached }) => {
             published.reached.store(reached, std::sync::atomic::Ordering::Release);
             if let Some((r, _)) = &sh.recording {
+                // What the store holds is durable already: to the tick after its last event,
+                // and not past the first event still to write.
+                let stored = sim.events().get(..recorded).unwrap_or_default();
+                if let Some(last) = stored.last() {
+                    let next = sim.events().get(recorded).map_or(u64::MAX, |e| e.tick);
+                    r.on_disk_before(k, (last.tick + 1).min(next));
+                }
                 let unrecorded = sim.events().get(recorded..).unwrap_or_default();
                 for chunk in unrecorded.chunk_by(|a, b| a.tick == b.tick) {
                     r.record(Batch {

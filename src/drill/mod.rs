@@ -376,6 +376,13 @@ impl Drill {
         self.team(team).and_then(Team::here).map(|h| h.live.clone())
     }
 
+    /// The tick a team's range has reached (`Published::reached`): its clock, or, resumed,
+    /// the tick its recorded run had reached when that is later (a resumed range stands
+    /// after its last recorded event, and an ended one does not run on to its end).
+    pub fn reached(&self, team: &str) -> Option<u64> {
+        self.team(team).and_then(Team::here).map(|h| h.published.reached.load(Ordering::Acquire))
+    }
+
     /// When the drill started (the scoreboard's `changed_us` counts from here).
     pub fn epoch(&self) -> Instant {
         self.epoch

@@ -185,6 +185,8 @@ impl Shared {
 pub struct Recorder {
     shared: Arc<Shared>,
     durable: Vec<watch::Receiver<u64>>,
+    /// The durable marks' senders (the writer's, and `on_disk_before`'s).
+    marks: Arc<[watch::Sender<u64>]>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -196,12 +198,13 @@ impl Recorder {
         // A team's durable mark is the first tick not yet known to be on disk: every batch of
         // an earlier tick is committed. It starts at 0: nothing is durable yet.
         let (senders, durable): (Vec<_>, Vec<_>) = teams.iter().map(|_| watch::channel(0u64)).unzip();
-        let thread_shared = shared.clone();
+        let marks: Arc<[watch::Sender<u64>]> = senders.into();
+        let (thread_shared, thread_marks) = (shared.clone(), marks.clone());
         let thread = std::thread::Builder::new()
             .name("icsdrill-store".into())
-            .spawn(move || write_loop(store, &drill, &teams, &thread_shared, &senders))
+            .spawn(move || write_loop(store, &drill, &teams, &thread_shared, &thread_marks))
             .expect("the OS starts a thread");
-        Recorder { shared, durable, thread: Some(thread) }
+        Recorder { shared, durable, marks, thread: Some(thread) }
     }
 
     /// Queues a tick's batch.
@@ -235,7 +238,7 @@ impl Recorder {
 
     /// A sender for the simulation jobs.
     pub fn sender(&self) -> RecordSender {
-        RecordSender(self.shared.clone())
+        RecordSender(self.shared.clone(), self.marks.clone())
     }
 
     /// Team `i`'s durable mark: the first tick not yet known to be on disk (every batch of an
@@ -426,9 +429,21 @@ fn merge_foreign(
 
 /// A handle the simulation jobs record through.
 #[derive(Clone)]
-pub struct RecordSender(Arc<Shared>);
+pub struct RecordSender(Arc<Shared>, Arc<[watch::Sender<u64>]>);
 
 impl RecordSender {
+    /// Marks team `team`'s log before `tick` durable: it was on disk before this writer
+    /// started (a resumed drill's stored events). Without it, a resumed drill with nothing
+    /// new to write waited on its durable mark for ever (an ended drill resumed took the 30 s
+    /// wait for its records before it showed its end).
+    pub fn on_disk_before(&self, team: usize, tick: u64) {
+        self.1[team].send_if_modified(|t| {
+            let moved = tick > *t;
+            *t = (*t).max(tick);
+            moved
+        });
+    }
+
     /// Queues a tick's batch.
     pub fn record(&self, batch: Batch) {
         self.0.push(batch);

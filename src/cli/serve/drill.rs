@@ -322,10 +322,12 @@ async fn stopped(drill: &Drill, args: &Args, db: &Database, team: &str, sim: &Si
     let summary = sim.summary();
     // An exam's result is its grade (printed with its certificate), not a drill score.
     let score = if drill.info().mode == Mode::Exam { String::new() } else { format!("score {total:.1}, ") };
+    // Resumed, a range stands after its last recorded event: the run had reached further (an
+    // ended drill resumed said tick 17901 where its run had said 18000).
+    let ticks = summary.ticks.max(drill.reached(team).unwrap_or(0));
     println!(
-        "icsdrill: stopped at tick {} ({} simulated s): team {team}: {score}{} events, {} trips, {} damage",
-        summary.ticks,
-        summary.ticks / u64::from(sim.scenario().tick_hz),
+        "icsdrill: stopped at tick {ticks} ({} simulated s): team {team}: {score}{} events, {} trips, {} damage",
+        ticks / u64::from(sim.scenario().tick_hz),
         summary.events,
         summary.trips,
         summary.damage
