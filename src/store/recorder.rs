@@ -490,7 +490,7 @@ mod tests {
     #[test]
     fn a_full_team_queue_closes_that_teams_gate_until_the_writer_takes_a_batch() {
         let q = shared(2, 10);
-        let sender = RecordSender(q.clone());
+        let sender = RecordSender(q.clone(), Arc::from(Vec::new()));
         let (gate0, gate1) = (sender.gate(0), sender.gate(1));
         assert!(gate0() && gate1());
         // A push never waits: the batch that fills the queue is taken, and the gate shuts.
@@ -525,7 +525,7 @@ mod tests {
     #[test]
     fn foreign_attempts_sent_before_a_commit_are_all_saved_the_latest_of_each_winning() {
         let q = shared(1, 10);
-        let sender = RecordSender(q.clone());
+        let sender = RecordSender(q.clone(), Arc::from(Vec::new()));
         let attempt = |address: &str, count| ForeignAttempt {
             address: address.into(),
             from_team: None,
@@ -567,7 +567,7 @@ mod tests {
     #[test]
     fn closing_opens_the_gate_of_a_full_queue() {
         let q = shared(1, 1);
-        let gate = RecordSender(q.clone()).gate(0);
+        let gate = RecordSender(q.clone(), Arc::from(Vec::new())).gate(0);
         q.push(batch(0, 1, 1));
         assert!(!gate());
         q.lock().closing = true;
