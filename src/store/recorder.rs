@@ -196,7 +196,8 @@ impl Recorder {
         let n = teams.len();
         let shared = Arc::new(Shared::new(n, MAX_QUEUED_ROWS));
         // A team's durable mark is the first tick not yet known to be on disk: every batch of
-        // an earlier tick is committed. It starts at 0: nothing is durable yet.
+        // an earlier tick is committed. It starts at 0: nothing is durable yet (a resumed
+        // drill's stored log is marked so as it resumes, `RecordSender::on_disk_before`).
         let (senders, durable): (Vec<_>, Vec<_>) = teams.iter().map(|_| watch::channel(0u64)).unzip();
         let marks: Arc<[watch::Sender<u64>]> = senders.into();
         let (thread_shared, thread_marks) = (shared.clone(), marks.clone());
