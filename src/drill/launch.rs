@@ -178,6 +178,14 @@ impl DrillServer {
             // Resumed, each range stands after its own last recorded tick: held, the quiet
             // ones catch up with the furthest, so all come back at one tick.
             drill.run_clocks(drill.phase());
+            // A held clock's catch-up is run before the drill is served: what its pages and
+            // API show first is where it stands (the ticks before the stop it runs again
+            // otherwise came in under a reader's feet).
+            if !drill.phase().clock_runs() {
+                for h in drill.teams.iter().filter_map(Team::here) {
+                    h.live.settled().await;
+                }
+            }
             drill.seed_history();
             Ok(())
         };

@@ -376,13 +376,6 @@ impl Drill {
         self.team(team).and_then(Team::here).map(|h| h.live.clone())
     }
 
-    /// The tick a team's range has reached (`Published::reached`): its clock, or, resumed,
-    /// the tick its recorded run had reached when that is later (a resumed range stands
-    /// after its last recorded event, and an ended one does not run on to its end).
-    pub fn reached(&self, team: &str) -> Option<u64> {
-        self.team(team).and_then(Team::here).map(|h| h.published.reached.load(Ordering::Acquire))
-    }
-
     /// When the drill started (the scoreboard's `changed_us` counts from here).
     pub fn epoch(&self) -> Instant {
         self.epoch
@@ -685,7 +678,14 @@ impl Drill {
             h.live.set_running(run);
         }
         if !phase.clock_runs() && phase != Phase::Briefing {
-            let furthest = heres.iter().map(|h| h.live.snapshot().tick).max().unwrap_or(0);
+            // Resumed, a range stands after its last recorded event, and its run had reached
+            // further where its last seconds logged nothing (its stored card says how far):
+            // those ticks run again, as they ran, so its clock says where the run stopped.
+            let furthest = heres
+                .iter()
+                .map(|h| h.live.snapshot().tick.max(h.published.reached.load(Ordering::Acquire)))
+                .max()
+                .unwrap_or(0);
             for h in &heres {
                 h.live.catch_up_to(furthest);
             }

@@ -49,13 +49,16 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
         let scenario = drill.scenario();
         let end = args.duration.map(|d| scenario.ticks(d));
         let mut stop = std::pin::pin!(stop);
+        // An ended drill resumed (to bring its pages back) has both ended and run its time:
+        // it keeps its pages, as one the white cell ends does.
         let ended_here = tokio::select! {
+            biased;
             _ = &mut stop => {
                 tracing::info!("stopping");
                 false
             }
-            () = until_ranges_end(&drill, end) => false,
             () = until_white_cell_ends(&drill), if drill.node().is_none() => true,
+            () = until_ranges_end(&drill, end) => false,
         };
         // Over: the white cell ended it (hot wash, end) or its time ran out. A stop before that
         // (Ctrl-C, SIGTERM) leaves it to be resumed.
@@ -322,12 +325,10 @@ async fn stopped(drill: &Drill, args: &Args, db: &Database, team: &str, sim: &Si
     let summary = sim.summary();
     // An exam's result is its grade (printed with its certificate), not a drill score.
     let score = if drill.info().mode == Mode::Exam { String::new() } else { format!("score {total:.1}, ") };
-    // Resumed, a range stands after its last recorded event: the run had reached further (an
-    // ended drill resumed said tick 17901 where its run had said 18000).
-    let ticks = summary.ticks.max(drill.reached(team).unwrap_or(0));
     println!(
-        "icsdrill: stopped at tick {ticks} ({} simulated s): team {team}: {score}{} events, {} trips, {} damage",
-        ticks / u64::from(sim.scenario().tick_hz),
+        "icsdrill: stopped at tick {} ({} simulated s): team {team}: {score}{} events, {} trips, {} damage",
+        summary.ticks,
+        summary.ticks / u64::from(sim.scenario().tick_hz),
         summary.events,
         summary.trips,
         summary.damage
