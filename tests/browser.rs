@@ -534,6 +534,10 @@ async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
         "{seen}"
     );
     assert_eq!(seen["live"], serde_json::json!(["pause", "hot_wash", "end"]), "{seen}");
+    // Hint and inject buttons are off outside the live phase (an ended drill's asked to
+    // confirm a hint's cost, then refused it).
+    assert_eq!(seen["tools_briefing"], serde_json::json!([0, false]), "{seen}");
+    assert!(seen["tools_live"][0].as_u64() > Some(0) && seen["tools_live"][1] == true, "{seen}");
     assert!(seen["confirm"].as_str().is_some_and(|t| t.contains("End the drill")), "{seen}");
     assert!(seen["reveal_confirm"].as_str().is_some_and(|t| t.contains("points")), "{seen}");
     assert_eq!(seen["focus_kept"], true, "an update took the focus off a team card's link: {seen}");
@@ -1208,14 +1212,19 @@ async fn chromium_process_diagrams_of_every_builtin_scenario_are_clear() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_team_console_lists_the_monitoring_alerts() {
     let s = builtin("petrochem-tank-farm");
-    // 20x real time: the attacker's set point write (200 s) comes within seconds.
-    let server = crate::util::live_tank_farm("soc", 200.0).await;
+    // 20x real time: the attacker's set point write (200 s) comes within seconds. In the
+    // briefing: the page starts it once open.
+    let mut spec = DrillSpec::new(s.clone(), &["soc"], Mode::Enterprise);
+    (spec.range.modbus_port, spec.range.http_port) = (0, 0);
+    spec.range.ticks_per_s = Some(200.0);
+    let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
     let (team, token, _) = drill.teams().next().unwrap();
     let (team, token) = (team.id.clone(), token.to_string());
+    let ins = drill.instructor_token().to_string();
     let seen = browse(
         "alerts_console.py",
-        &[format!("http://{}", server.http), team.clone(), token, "setpoint_out_of_range".into()],
+        &[format!("http://{}", server.http), team.clone(), token, "setpoint_out_of_range".into(), ins],
     )
     .await;
     accessible(&seen["axe"]);
@@ -1283,6 +1292,17 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
             && decode.ends_with(&format!("is {t0} + t.")),
         "{decode}"
     );
+    // The start's, though the console was opened in the briefing (it kept saying the drill's
+    // creation, off by the whole briefing).
+    let epoch = DrillApi::info(&*drill).epoch_ms;
+    let started = jiff::Timestamp::from_millisecond(i64::try_from(epoch).unwrap())
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .strftime("%H:%M:%S%.3f")
+        .to_string();
+    assert_eq!(t0, started, "{decode}");
+    let briefing = seen["decode_as_briefing"].as_str().unwrap();
+    assert!(!briefing.contains(&started), "the briefing's t = 0 was the creation's: {briefing}");
     // The scenario's brief, read to the teams, in the console's language.
     assert_eq!(seen["brief"].as_str(), Some(s.meta.brief.en.trim()), "{seen}");
     assert_eq!(seen["brief_zh"].as_str(), Some(s.meta.brief.zh.trim()), "{seen}");

@@ -176,7 +176,8 @@ fn serve_with_teams_prints_login_urls_and_endpoint_tables() {
     assert!(out.contains("as a contest drill with 2 team(s)"), "{out}");
     assert!(out.contains("Phase: briefing"), "{out}");
     // Each team's bracket beside its name, for handing out the logins.
-    assert!(out.contains("Team red (red, bracket pro / 组别 pro) console"), "{out}");
+    // (The name only where it is not the id: "Team red (red, ...)" said it twice.)
+    assert!(out.contains("Team red (bracket pro / 组别 pro) console"), "{out}");
     // Teams kept apart by loopback addresses only: the white cell is told what that takes.
     assert!(out.contains("any process on this host can bind another team's"), "{out}");
     // And which clients can come from a team's address (mbpoll cannot: refused, unexplained).
@@ -319,6 +320,13 @@ fn a_drill_whose_time_runs_out_shows_its_pages_the_end_before_closing() {
         .output()
         .unwrap();
     assert_eq!(stdout(&o).split_whitespace().nth(2), Some("ended"), "{}", stdout(&o));
+    // And when, in Beijing time (an official could not tell one year's drill from the next).
+    let started = stdout(&o).split("started ").nth(1).map(|r| r[..16].to_string()).unwrap_or_default();
+    assert!(
+        started.starts_with("20") && started.as_bytes()[10] == b' ' && started.as_bytes()[13] == b':',
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// A drill file's scenario and seed are the ones the drill runs, records and logs (the log

@@ -1154,8 +1154,20 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     let step = |team: usize, id: &str| steps(team).into_iter().find(|s| s["id"] == id).unwrap();
     assert_ne!(step(1, "deny-view")["attempts"], 0, "{overview}");
     assert_eq!(step(0, "deny-view")["attempts"], 0, "{overview}");
-    // The instructor sees true values next to measured ones.
+    // The instructor sees true values next to measured ones, and next to what each team's
+    // operator screen shows: b's, frozen by the attack, as b sees it (the white cell saw only
+    // the field's numbers, and could not tell a faked screen).
     assert!(overview["teams"][0]["values"][0]["true"].is_number(), "{overview}");
+    let plant = builtin("petrochem-tank-farm");
+    let seen_by_b = state("b", tokens[1].clone()).await;
+    let mut compared = 0;
+    for i in 0..plant.vars.len() {
+        let Some(k) = plant.sensors.iter().position(|d| d.var.ix() == i) else { continue };
+        let shown = &overview["teams"][1]["values"][i]["shown"];
+        assert_eq!(shown, &seen_by_b["sensors"][k]["value"], "{i}: {overview}");
+        compared += usize::from(shown.is_number());
+    }
+    assert!(compared >= 3, "{overview}");
     // The white cell's script holds only what comes before the drill's end (120 s here).
     let whole = icsdrill_drill::overview::Overview::script(&builtin("petrochem-tank-farm"), None);
     assert!(whole.iter().any(|l| l.at_s >= 120.0), "the scenario has work after 120 s");

@@ -681,8 +681,8 @@ fn an_ended_drill_resumed_shows_its_end_at_once_and_the_tick_its_run_reached() {
     let run = Command::new("timeout")
         .arg("60")
         .arg(env!("CARGO_BIN_EXE_icsdrill"))
-        .args(["serve", "--teams", "blue", "--data-dir", d, "--start", "--no-attack"])
-        .args(["--duration", "20", "--tick-hz", "100"])
+        .args(["serve", "--teams", "blue", "--data-dir", d, "--start"])
+        .args(["--duration", "300", "--tick-hz", "1000"])
         .args(ports)
         .output()
         .unwrap();
@@ -694,7 +694,8 @@ fn an_ended_drill_resumed_shows_its_end_at_once_and_the_tick_its_run_reached() {
             .find_map(|l| l.strip_prefix("icsdrill: stopped at tick ")?.split(' ').next().map(str::to_owned))
     };
     let ran: Vec<String> = out.lines().map(str::to_owned).collect();
-    assert_eq!(stopped_at(&ran).as_deref(), Some("200"), "{out}");
+    assert_eq!(stopped_at(&ran).as_deref(), Some("3000"), "{out}");
+    assert!(out.contains("findings of team blue: ") && !out.contains("team blue: 0 new"), "{out}");
 
     let (mut child, seen, lines) = spawn(&[&["serve", "--resume", "--data-dir", d][..], &ports[..]].concat());
     assert!(seen.iter().any(|l| l == "Phase: ended"), "{seen:#?}");
@@ -717,11 +718,20 @@ fn an_ended_drill_resumed_shows_its_end_at_once_and_the_tick_its_run_reached() {
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(child.wait().unwrap().success());
     rest.extend(rx.iter());
-    assert_eq!(stopped_at(&rest).as_deref(), Some("200"), "{rest:#?}");
+    assert_eq!(stopped_at(&rest).as_deref(), Some("3000"), "{rest:#?}");
+    // Its findings joined the register as it ended, and it says so (it said "0 new, 0 still
+    // open" of a register holding them all); so does `findings` (it said `already_tracked`).
+    assert!(rest.iter().any(|l| l.contains("on the register already, since the drill ended")), "{rest:#?}");
     // The ticks run again to get there logged what they logged the first time (nothing): the
     // record replays as it did.
     let id = out.split("icsdrill report ").nth(1).and_then(|r| r.split(' ').next()).unwrap().to_string();
     let (ok, replayed) = replay(&dir, &id);
     assert!(ok && replayed.contains("identical"), "{replayed}");
+    let o = Command::new(env!("CARGO_BIN_EXE_icsdrill"))
+        .args(["findings", &id, "--data-dir", d])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&o.stdout);
+    assert!(listed.contains("tracked already (when the drill ended): the register is unchanged"), "{listed}");
     let _ = std::fs::remove_dir_all(&dir);
 }

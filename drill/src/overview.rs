@@ -25,6 +25,10 @@ pub struct ValueView {
     pub truth: f64,
     /// Measured value, where a sensor measures it.
     pub measured: Option<f64>,
+    /// What the team's operator screen shows for it: the value its PLC reports (spoofing
+    /// shows), a frozen screen's, or none when the screen shows nothing of it (the station
+    /// lost it, a blank screen, no sensor).
+    pub shown: Option<f64>,
 }
 
 /// A team as the white cell sees it.
@@ -73,6 +77,8 @@ impl OverviewTeam {
         track: &Track,
         card: &ScoreCard,
     ) -> OverviewTeam {
+        let shown = crate::station::shown_values(s, snap, &crate::station::sensor_sources(s));
+        let sensor_of = |i: usize| s.sensors.iter().position(|d| d.var.ix() == i);
         OverviewTeam {
             id: team.id.clone(),
             name: team.name.clone(),
@@ -95,7 +101,8 @@ impl OverviewTeam {
                     name: v.name.clone(),
                     unit: v.unit.clone(),
                     truth: snap.vars[i],
-                    measured: s.sensors.iter().position(|d| d.var.ix() == i).map(|k| snap.field.sensors[k]),
+                    measured: sensor_of(i).map(|k| snap.field.sensors[k]),
+                    shown: sensor_of(i).and_then(|k| shown[k]),
                 })
                 .collect(),
             comms_lost: crate::views::operator_reads(s, snap)

@@ -12,8 +12,13 @@ pub(crate) fn run(at: &Location) -> Result<ExitCode> {
     let drills = store.drills()?;
     for d in &drills {
         let teams = store.drill(&d.id)?.map(|(_, t)| t.len()).unwrap_or(0);
+        // When, in Beijing time: an official tells one year's drill from the next by it.
+        let when = match icsdrill::store::started_ms(&*store, &d.id)? {
+            Some(ms) => format!("started {}", minute(ms)),
+            None => format!("created {}", minute(d.created_ms)),
+        };
         println!(
-            "{}  {:<10} {:<9} {:<26} seed {:<6} {} team(s)  {}",
+            "{}  {:<10} {:<9} {:<26} seed {:<6} {} team(s)  {when}  {}",
             d.id, d.mode, d.phase, d.scenario_id, d.seed, teams, d.name
         );
     }
@@ -25,4 +30,11 @@ pub(crate) fn run(at: &Location) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Unix milliseconds as the organiser's date and time to the minute (`2026-09-15 09:00`).
+fn minute(ms: i64) -> String {
+    let mut t = icsdrill::governance::dates::format_ms(ms);
+    t.truncate(16);
+    t
 }

@@ -24,6 +24,12 @@ pub(crate) fn run(
     }
     for (team, outcomes) in tracked {
         println!("enterprise {team}:");
+        // The server tracks a drill's findings as it ends: listed again here, they change
+        // nothing (a first run of this command printed `already_tracked` unexplained).
+        let again = icsdrill::governance::rectify::Verdict::AlreadyTracked;
+        if !outcomes.is_empty() && outcomes.iter().all(|o| o.verdict == again) {
+            println!("  tracked already (when the drill ended): the register is unchanged; as it stands:");
+        }
         let tracked = store.findings(&team)?;
         for o in &outcomes {
             // What it is, not only its id: its tier and title in both languages.

@@ -178,9 +178,7 @@ impl DrillServer {
             // Resumed, each range stands after its own last recorded tick: held, the quiet
             // ones catch up with the furthest, so all come back at one tick.
             drill.run_clocks(drill.phase());
-            // A held clock's catch-up is run before the drill is served: what its pages and
-            // API show first is where it stands (the ticks before the stop it runs again
-            // otherwise came in under a reader's feet).
+            // A held clock's catch-up runs before the drill is served (its pages show that).
             if !drill.phase().clock_runs() {
                 for h in drill.teams.iter().filter_map(Team::here) {
                     h.live.settled().await;
@@ -607,10 +605,8 @@ async fn start_team(sh: &Starter, k: usize, info: &TeamInfo, sim: Option<Resumed
         Some(Resumed { sim, recorded, shown, reached }) => {
             published.reached.store(reached, std::sync::atomic::Ordering::Release);
             if let Some((r, _)) = &sh.recording {
-                // What the store holds is durable already: to the tick after its last event,
-                // and not past the first event still to write.
-                let stored = sim.events().get(..recorded).unwrap_or_default();
-                if let Some(last) = stored.last() {
+                // What the store holds is durable: to its last event's tick, not past what is not.
+                if let Some(last) = recorded.checked_sub(1).and_then(|i| sim.events().get(i)) {
                     let next = sim.events().get(recorded).map_or(u64::MAX, |e| e.tick);
                     r.on_disk_before(k, (last.tick + 1).min(next));
                 }

@@ -2,7 +2,9 @@
 table with time, severity, the ATT&CK technique, the rule in words, the PLC and the source,
 newest first, and a count; in English and in Chinese.
 
-Usage: alerts_console.py BASE TEAM TOKEN RULE. Waits for an alert of RULE, then prints what the
+Usage: alerts_console.py BASE TEAM TOKEN RULE INSTRUCTOR_TOKEN. Opens the console in the
+briefing and starts the drill from the page (as the white cell would, elsewhere): the capture
+clock's t = 0 it said before and after. Waits for an alert of RULE, then prints what the
 table shows in both languages, which host the console says the team's client acts as, and
 how the plant looks once the team isolated its operator station, as JSON, last.
 """
@@ -14,7 +16,7 @@ from selenium.webdriver.common.by import By
 
 from ui import accessibility, chromium
 
-base, team, token, rule = sys.argv[1:5]
+base, team, token, rule, instructor = sys.argv[1:6]
 driver, wait = chromium(1366, 768)
 ROWS = ("[...document.querySelectorAll('#ids-alerts tbody tr')].map(r => ({rule: r.dataset.rule || null, "
         "cells: [...r.cells].map(c => c.textContent), severity_class: r.cells[1] ? r.cells[1].className : ''}))")
@@ -25,6 +27,12 @@ try:
     # English first, whatever the browser's language.
     if driver.execute_script("return lang") != "en":
         driver.find_element(By.ID, "lang").click()
+    # The briefing: the console shows the plant; its capture clock reads the drill's creation.
+    wait.until(lambda d: "t = 0 at" in d.find_element(By.ID, "decode-as").text)
+    decode_as_briefing = driver.find_element(By.ID, "decode-as").text
+    driver.execute_script(
+        "fetch('/api/drill/control', {method: 'POST', headers: {'Authorization': 'Bearer ' + arguments[0],"
+        " 'Content-Type': 'application/json'}, body: JSON.stringify({action: 'start'})})", instructor)
     try:
         wait.until(lambda d: any(r["rule"] == rule for r in rows(d)))
     except Exception:
@@ -51,6 +59,7 @@ try:
         "heading": heading,
         "as_hosts": as_hosts,
         "decode_as": decode_as,
+        "decode_as_briefing": decode_as_briefing,
         "brief": brief,
         "zh": rows(driver),
         "heading_zh": driver.find_element(By.ID, "h-ids").text,

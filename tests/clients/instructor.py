@@ -22,6 +22,9 @@ with failing(driver, f"{out}/instructor-failure.png"):
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#tools button[data-reveal]"))
     wait.until(lambda d: enabled(d) == ["start", "end"])
     seen["briefing"] = enabled(driver)
+    # Hints and injects reach a team only while live: their buttons are off before (and after).
+    tools_on = lambda d: d.execute_script("return [[...document.querySelectorAll('#tools button[data-reveal]')].filter(b => !b.disabled).length, !document.querySelector('#inject button[type=submit]').disabled]")
+    seen["tools_briefing"] = tools_on(driver)
     # The white cell's script besides the attack: faults, distractors and routine work.
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#script tbody tr"))
     seen["script"] = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#script tbody tr")]
@@ -33,6 +36,7 @@ with failing(driver, f"{out}/instructor-failure.png"):
     driver.find_element(By.CSS_SELECTOR, "[data-control=start]").click()
     wait.until(lambda d: phase(d) == "live" and enabled(d) == ["pause", "hot_wash", "end"])
     seen["live"] = enabled(driver)
+    seen["tools_live"] = tools_on(driver)
     # A link on a team's card keeps the keyboard focus while the live values update.
     status = lambda d: d.execute_script("return document.querySelector('#teams [data-status]').textContent")
     driver.execute_script("document.querySelector('#teams section h2 a').focus()")

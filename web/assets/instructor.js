@@ -86,8 +86,8 @@ async function instructorPage() {
     // survives the updates.
     put($("#teams"), o.teams.map(t => `<section data-team="${esc(t.id)}"><h2>${esc(t.name)}${t.name === t.id ? "" : ` <span class="mut">(${esc(t.id)})</span>`} — <span data-total></span> <a href="/api/teams/${encodeURIComponent(t.id)}/report?format=html&lang=${lang}" target="_blank">${tr("aar")}</a></h2>
       <p class="mut" data-status></p><p class="mut" data-flags></p>
-      <table><thead><tr><th></th><th class="num">${tr("true_v")}</th><th class="num">${tr("measured")}</th></tr></thead><tbody>
-      ${t.values.map((v, i) => `<tr><td>${esc(txt(v.name))}</td><td class="num" data-true="${i}"></td><td class="num" data-measured="${i}"></td></tr>`).join("")}</tbody></table></section>`).join(""));
+      <table><thead><tr><th></th><th class="num">${tr("true_v")}</th><th class="num">${tr("measured")}</th><th class="num">${tr("team_sees")}</th></tr></thead><tbody>
+      ${t.values.map((v, i) => `<tr><td>${esc(txt(v.name))}</td><td class="num" data-true="${i}"></td><td class="num" data-measured="${i}"></td><td class="num" data-shown="${i}"></td></tr>`).join("")}</tbody></table></section>`).join(""));
     for (const t of o.teams) {
       const card = document.querySelector(`#teams section[data-team="${CSS.escape(t.id)}"]`);
       if (!card) continue;
@@ -109,6 +109,14 @@ async function instructorPage() {
           mv.textContent = v.measured == null ? "–" : `${v.measured.toFixed(2)} ${v.unit}`;
           mv.classList.toggle("bad", v.measured != null && Math.abs(v.measured - v.true) > 0.05 * (Math.abs(v.true) + 1));
         }
+        // What the team's operator screen shows: a spoofed, frozen or lost value stands out
+        // against the measurement (the white cell saw only the field's numbers).
+        const sv = card.querySelector(`[data-shown="${i}"]`);
+        if (sv) {
+          sv.textContent = v.shown == null ? "–" : `${v.shown.toFixed(2)} ${v.unit}`;
+          const against = v.measured == null ? v.true : v.measured;
+          sv.classList.toggle("bad", v.measured != null && (v.shown == null || Math.abs(v.shown - against) > 0.05 * (Math.abs(against) + 1)));
+        }
       });
     }
   };
@@ -119,7 +127,13 @@ async function instructorPage() {
   const tools = o => put($("#tools"), [...o.teams, ...(o.elsewhere || [])].map(t => `<section data-team="${esc(t.id)}"><h2>${esc(t.name)}${colon()}${tr("hints")}${t.node ? ` <span class="mut">(${tr("node")} ${esc(t.node)})</span>` : ` · ${tr("injects")}`}</h2>
       <ul>${(t.hints || []).map(h => `<li>${h.taken ? "✓" : `<button data-reveal="${esc(t.id)}" data-hint="${esc(h.id)}" data-cost="${h.cost}">${tr("reveal")}</button>`} <b>${esc(h.id)}</b>${paren(tr("cost") + " " + h.cost)}${colon()}${esc(txt(h.text))}</li>`).join("")}</ul>
       ${t.node ? "" : `<ul class="mut">${(t.injects || []).map(i => `<li>t=${(i.tick / t.tick_hz).toFixed(0)} s ${esc(tr(i.channel === "phone" ? "phone" : "message"))}${colon()}${esc(i.text)}</li>`).join("") || `<li>${tr("no_injects")}</li>`}</ul>`}</section>`).join(""));
-  const controls = o => document.querySelectorAll("[data-control]").forEach(b => { b.disabled = !(o.controls || []).includes(b.dataset.control); });
+  const controls = o => {
+    document.querySelectorAll("[data-control]").forEach(b => { b.disabled = !(o.controls || []).includes(b.dataset.control); });
+    // Hints and injects reach a team only while the drill is live: outside it their buttons
+    // are off (an ended drill's asked to confirm a hint's cost, then refused it).
+    const live = o.phase === "live";
+    document.querySelectorAll("#tools button[data-reveal], #inject button[type=submit]").forEach(b => { b.disabled = !live; b.title = live ? "" : tr("not_live_white_cell"); });
+  };
   $("#tools").addEventListener("click", async ev => {
     const b = ev.target.closest("button[data-reveal]");
     if (!b) return;
@@ -129,7 +143,7 @@ async function instructorPage() {
   });
   // The white cell's chart goes on past a contest's freeze (the full history and board).
   const history = boardHistory();
-  rerender = () => { title(); stepsFilled = false; if (last) { render(last); tools(last); } history.redraw(); };
+  rerender = () => { title(); stepsFilled = false; if (last) { render(last); tools(last); controls(last); } history.redraw(); };
   stream("/api/instructor/stream", "overview", o => { render(o); tools(o); controls(o); });
   api("/api/scoreboard/history").then(history.seed).catch(() => {})
     .finally(() => stream("/api/scoreboard/stream", "scoreboard", b => {

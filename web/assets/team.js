@@ -104,7 +104,7 @@ async function teamPage() {
       try { await api(base + "/reports", body); toast(tr("sent")); ev.target.reset(); } catch (e) { toast(e.message, true); }
     });
   });
-  let first = true, injectsSeen = 0;
+  let first = true, injectsSeen = 0, epochPhase = info && info.phase;
   const shelved = new Map();
   const trend = trends();
   const hmi = mimic(() => state);
@@ -113,6 +113,13 @@ async function teamPage() {
     state = s;
     trend(s);
     phaseBadge(s.phase);
+    // The drill's clock starts when the drill does: a console opened in the briefing reads it
+    // again as the phase moves on (its captures' t = 0 said the drill's creation, off by the
+    // whole briefing).
+    if (info && s.phase !== epochPhase) {
+      epochPhase = s.phase;
+      api("/api/drill").then(i => { if (i) info.epoch_ms = i.epoch_ms; }).catch(() => {});
+    }
     // The report names the attack: it opens to teams at the hot wash, so does its link.
     $("#report-link").hidden = document.body.classList.contains("exam") || !["hot_wash", "ended"].includes(s.phase);
     $("#clock").textContent = `t = ${s.simulated_s.toFixed(0)} s`;
@@ -183,7 +190,7 @@ async function teamPage() {
     $("#not-live").hidden = live;
     document.querySelectorAll("#action button[type=submit], #report button[type=submit], #flag button[type=submit], #hints button[data-hint], #alarms button[data-ack]").forEach(b => { b.disabled = !live || busy.has(b.closest("form") && b.closest("form").id); });
     // The latest first, with what each acted on (two blocks on two conduits read the same).
-    put($("#myactions"), s.actions.slice(-32).reverse().map(a => `<li data-kind="${esc(a.kind)}">t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(actionName(a.kind))}${a.target ? ` <span class="tag">${esc(a.target)}</span>` : ""} ${a.ok ? "✓" : "✗ " + esc(a.why ? txt(a.why) : a.reason || "")}${a.undone_tick != null ? ` <span class="warn">${esc(tr("forged_again").replace("{t}", (a.undone_tick / s.tick_hz).toFixed(0)))}</span>` : ""}</li>`).join(""));
+    put($("#myactions"), s.actions.slice(-32).reverse().map(a => `<li data-kind="${esc(a.kind)}">t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(actionName(a.kind))}${a.target ? ` <span class="tag">${esc(a.kind === "notify" && T.en["to_" + a.target] ? tr("to_" + a.target) : a.target)}</span>` : ""} ${a.ok ? "✓" : "✗ " + esc(a.why ? txt(a.why) : a.reason || "")}${a.undone_tick != null ? ` <span class="warn">${esc(tr("forged_again").replace("{t}", (a.undone_tick / s.tick_hz).toFixed(0)))}</span>` : ""}</li>`).join(""));
     // A blind drill's provisional card: the parts judged at the hot wash show no points.
     $("#provisional-note").hidden = !s.score.components.some(c => c.withheld);
     put($("#card tbody"), s.score.components.map(c => `<tr data-key="${c.key}" data-points="${c.points}"${c.withheld ? " data-withheld" : ""}><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.withheld ? `<span class="mut">${tr("withheld")}</span>` : c.points.toFixed(1)}${c.max ? " / " + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join(""));

@@ -203,7 +203,7 @@ impl Scorer {
             (None, _) => (points, texts::no_attack()),
             (Some(f), Some(a)) => {
                 let dt = a.saturating_sub(f);
-                (decay(points, dt, target), texts::took(self.minutes(dt), self.minutes(target)))
+                (decay(points, dt, target), texts::took(key, self.minutes(dt), self.minutes(target)))
             }
             (Some(_), None) => (0.0, texts::never(key)),
         };

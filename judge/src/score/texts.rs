@@ -23,7 +23,8 @@ pub(super) fn detection_reported(detected: usize, partial: usize) -> (Text, Text
         Text::new("Detection", "检测"),
         Text::new(
             format!(
-                "points so far: your reports have matched {detected} attack steps with technique and asset, {partial} with asset and tactic only; steps not reported count at the hot wash"
+                "points so far: your reports have matched {detected} attack {} with technique and asset, {partial} with asset and tactic only; steps not reported count at the hot wash",
+                plural(detected, "step", "steps")
             ),
             format!(
                 "目前得分：你的报告已命中 {detected} 个攻击步骤（技术和资产正确），{partial} 个仅资产和战术正确；未报告的步骤在复盘时计入"
@@ -65,10 +66,17 @@ pub(super) fn nothing_to_recover() -> Text {
     Text::new("the attack changed nothing to recover", "攻击未造成需恢复的改变")
 }
 
-pub(super) fn took(minutes: f64, target_minutes: f64) -> Text {
+/// How long a timed part took, and from when: detecting and containing count from the
+/// attack's start, recovering from its first change to the process (an auditor read "recovered
+/// in 2.7 min, contained in 4.7" as recovered before contained).
+pub(super) fn took(key: &str, minutes: f64, target_minutes: f64) -> Text {
+    let (from_en, from_zh) = match key {
+        "time_to_recover" => ("the attack's first change to the process", "攻击首次改变工艺起"),
+        _ => ("the attack's start", "攻击开始起"),
+    };
     Text::new(
-        format!("after {minutes:.1} min (no points at {target_minutes:.0} min)"),
-        format!("用时 {minutes:.1} 分钟（{target_minutes:.0} 分钟时得分为零）"),
+        format!("after {minutes:.1} min from {from_en} (no points at {target_minutes:.0} min)"),
+        format!("自{from_zh}用时 {minutes:.1} 分钟（{target_minutes:.0} 分钟时得分为零）"),
     )
 }
 
@@ -191,5 +199,11 @@ mod tests {
             "1 of 1 challenge solved; 1 flag of other teams submitted (no points)"
         );
         assert!(super::flags(0, 2, 0).1.zh.contains("其他队伍的旗标 0 次"));
+        // Each timed part says what it counts from.
+        assert!(super::took("time_to_recover", 2.7, 15.0).en.contains("from the attack's first change"));
+        assert!(super::took("time_to_contain", 4.7, 15.0).zh.starts_with("自攻击开始起用时 4.7 分钟"));
+        // A trainee's walk read "matched 1 attack steps".
+        assert!(super::detection_reported(1, 0).1.en.contains("matched 1 attack step with"));
+        assert!(super::detection_reported(2, 0).1.en.contains("matched 2 attack steps with"));
     }
 }

@@ -215,11 +215,16 @@ fn banner(drill: &Drill, args: &Args, db: &Database, http: &str, started: std::t
     for (team, token, endpoints) in drill.teams() {
         println!();
         // A contest's bracket beside the name: the white cell hands out logins by bracket.
-        let bracket = team.bracket.as_ref().map(|b| format!(", bracket {b} / 组别 {b}")).unwrap_or_default();
-        println!(
-            "Team {} ({}{bracket}) console / 队伍控制台: {base}/team/{}?token={token}",
-            team.id, team.name, team.id
-        );
+        // The name where it is not the id ("Team a (a)" said nothing twice).
+        let mut about: Vec<String> = Vec::new();
+        if team.name != team.id {
+            about.push(team.name.clone());
+        }
+        if let Some(b) = &team.bracket {
+            about.push(format!("bracket {b} / 组别 {b}"));
+        }
+        let about = if about.is_empty() { String::new() } else { format!(" ({})", about.join(", ")) };
+        println!("Team {}{about} console / 队伍控制台: {base}/team/{}?token={token}", team.id, team.id);
         super::print_endpoints("  ", &endpoints);
         let nets = drill.team_clients(&team.id).unwrap_or_default();
         // A team another node runs: that node's banner says which host its addresses are.
@@ -376,6 +381,15 @@ async fn record_findings(db: Database, drill_id: String, teams: Vec<String>) -> 
             for (team, outcomes) in teams {
                 use icsdrill::governance::rectify::Verdict;
                 let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
+                let again = count(Verdict::AlreadyTracked);
+                if again > 0 && again == outcomes.len() {
+                    // An ended drill resumed: its findings joined the register when it ended
+                    // (it said "0 new, 0 still open" of a register holding them all).
+                    println!(
+                        "findings of team {team}: {again} on the register already, since the drill ended (icsdrill findings {drill_id} lists them)"
+                    );
+                    continue;
+                }
                 println!(
                     "findings of team {team}: {} new, {} still open, {} verified fixed (icsdrill report {drill_id} --team {team})",
                     count(Verdict::New) + count(Verdict::Reopened),

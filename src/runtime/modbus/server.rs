@@ -360,6 +360,38 @@ async fn opcua_server(
     }
 }
 
+/// The shutdown signal as a connection waits on it between requests. Polling a shutdown
+/// future that waits takes the channel's lock, which every connection of the range shares
+/// across its event loops: this one is polled once (so it holds the task's waker, which a
+/// shutdown wakes) and again only when the channel has changed since, so the wait for each
+/// request costs an atomic load instead of a lock the other event loops contend for.
+pub(super) struct Stop<'a, F> {
+    /// The shutdown future.
+    pub(super) future: std::pin::Pin<&'a mut F>,
+    /// The same channel, to see whether it has changed.
+    pub(super) seen: watch::Receiver<bool>,
+    /// Whether it was polled once.
+    pub(super) polled: bool,
+}
+
+impl<F: std::future::Future> std::future::Future for Stop<'_, F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = &mut *self;
+        // A closed channel counts as changed: the future then ends.
+        if this.polled && !this.seen.has_changed().unwrap_or(true) {
+            return std::task::Poll::Pending;
+        }
+        this.polled = true;
+        this.seen.mark_unchanged();
+        this.future.as_mut().poll(cx)
+    }
+}
+
 /// Closes with a reset rather than a graceful FIN, as a firewall dropping a session would.
 // A zero linger never blocks on drop (the deprecation is about non-zero lingers): the kernel
 // discards the socket and sends RST at once.

@@ -26,7 +26,7 @@ use super::frame::{
     Frame, Header, MAX_ADU_LEN, Refused, Request, ResponseWriter, decode, parse_frame, unpack_bits,
     unpack_registers, write_exception,
 };
-use super::server::{Context, Pacer, reset};
+use super::server::{Context, Pacer, Stop, reset};
 use crate::runtime::live::SnapshotCache;
 
 /// One accepted connection.
@@ -185,36 +185,6 @@ pub(super) async fn connection(
             None => {}   // Idle too long: the next turn sees it.
             _ => return, // Closed or failed.
         }
-    }
-}
-
-/// The shutdown signal as a connection waits on it between requests. Polling a shutdown
-/// future that waits takes the channel's lock, which every connection of the range shares
-/// across its event loops: this one is polled once (so it holds the task's waker, which a
-/// shutdown wakes) and again only when the channel has changed since, so the wait for each
-/// request costs an atomic load instead of a lock the other event loops contend for.
-struct Stop<'a, F> {
-    future: std::pin::Pin<&'a mut F>,
-    /// The same channel, to see whether it has changed.
-    seen: watch::Receiver<bool>,
-    polled: bool,
-}
-
-impl<F: std::future::Future> std::future::Future for Stop<'_, F> {
-    type Output = F::Output;
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<F::Output> {
-        let this = &mut *self;
-        // A closed channel counts as changed: the future then ends.
-        if this.polled && !this.seen.has_changed().unwrap_or(true) {
-            return std::task::Poll::Pending;
-        }
-        this.polled = true;
-        this.seen.mark_unchanged();
-        this.future.as_mut().poll(cx)
     }
 }
 
