@@ -1820,6 +1820,51 @@ async fn contest_flags_differ_per_team_are_not_transferable_and_are_rate_limited
     server.shutdown().await.unwrap();
 }
 
+/// A stop ends the pages' live streams at once: a console's state stream and the white
+/// cell's get their last chunk, the board's is closed. The server waited out its whole grace
+/// (3 s) for them with four pages open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_ends_the_live_streams_at_once() {
+    let server = start_drill("petrochem-tank-farm", &["a"], Mode::Regional).await;
+    let drill = server.drill.clone();
+    let (_, token, _) = drill.teams().next().unwrap();
+    let tokens =
+        [token.to_string(), drill.instructor_token().to_string(), drill.observer_token().to_string()];
+    let paths = ["/api/teams/a/stream", "/api/instructor/stream", "/api/scoreboard/stream"];
+    let mut streams = Vec::new();
+    for (path, token) in paths.iter().zip(&tokens) {
+        let mut s = TcpStream::connect(server.http).await.unwrap();
+        let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        // Open once its first event came.
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 65536];
+        let first = async {
+            while !String::from_utf8_lossy(&seen).contains("data:") {
+                let k = s.read(&mut buf).await.unwrap();
+                assert!(k > 0, "{path} ended: {}", String::from_utf8_lossy(&seen));
+                seen.extend_from_slice(&buf[..k]);
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), first).await.expect("a first event");
+        streams.push((path, s));
+    }
+    let started = std::time::Instant::now();
+    let stop = tokio::spawn(server.shutdown());
+    for (path, mut s) in streams {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut rest)).await;
+        assert!(read.is_ok(), "{path} still open");
+        if *path != "/api/scoreboard/stream" {
+            // Ended as a chunked body ends, not cut off.
+            assert!(rest.ends_with(b"0\r\n\r\n"), "{path}: {:?}", String::from_utf8_lossy(&rest));
+        }
+    }
+    stop.await.unwrap().unwrap();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "the stop took {took:?}: its whole grace");
+}
+
 /// A team console's stream sends the state at once, then wakes on the range's ticks and the
 /// phase, not a timer: nothing while the clock is held, an update when it steps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -98,6 +98,9 @@ pub async fn serve(
         cap: limits.max_connections,
     };
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Set as the server stops: a live stream (server-sent events) ends then, so the stop waits
+    // only for requests in hand (with four consoles open it waited out its whole grace).
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     // Whether the descriptor limit was reported in this episode: once, until accepting works.
     let starved = AtomicBool::new(false);
     let mut next_id = 0u64;
@@ -133,17 +136,23 @@ pub async fn serve(
         let handle = crate::fanout::Conn::default();
         let io = TokioIo::new(crate::fanout::Io::new(stream, handle.clone()));
         let tower = TowerToHyperService::new(router.clone());
-        let (q, c) = (door.quiet.clone(), close.clone());
+        let (q, c, stopping) = (door.quiet.clone(), close.clone(), stopping.clone());
         let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(handle.clone());
             // In hand until its answer is written whole (a board stream: while it lasts).
             let in_hand = InHand::new(&q, id, &c);
             let answer = tower.call(req);
+            let stopping = stopping.clone();
             async move {
                 let res = answer.await?;
-                Ok::<_, std::convert::Infallible>(
-                    res.map(|body| Body::new(Tracked { body, _in_hand: in_hand })),
-                )
+                let live = res
+                    .headers()
+                    .get(axum::http::header::CONTENT_TYPE)
+                    .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+                Ok::<_, std::convert::Infallible>(res.map(|body| {
+                    let body = if live { until_stopping(body, stopping) } else { body };
+                    Body::new(Tracked { body, _in_hand: in_hand })
+                }))
             }
         });
         let conn = hyper::server::conn::http1::Builder::new()
@@ -165,8 +174,18 @@ pub async fn serve(
         });
     }
     drop(listener);
+    let _ = stopping_tx.send(true);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// A live stream's body, ended once the server stops.
+fn until_stopping(body: Body, mut stopping: tokio::sync::watch::Receiver<bool>) -> Body {
+    use futures_util::StreamExt as _;
+    let stopped = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
+    Body::from_stream(body.into_data_stream().take_until(stopped))
 }
 
 /// What a new connection must get past: its address's share, then a place under the cap,
