@@ -179,11 +179,17 @@ pub async fn serve(
     Ok(())
 }
 
-/// A live stream's body, ended once the server stops.
+/// How long a live stream goes on once the server stops: time for the last view it holds
+/// (the end of a drill whose time ran out) to go out, its streams sending at most every
+/// 500 ms.
+const LAST_VIEW: Duration = Duration::from_secs(1);
+
+/// A live stream's body, ended `LAST_VIEW` after the server stops.
 fn until_stopping(body: Body, mut stopping: tokio::sync::watch::Receiver<bool>) -> Body {
     use futures_util::StreamExt as _;
     let stopped = async move {
         let _ = stopping.wait_for(|s| *s).await;
+        tokio::time::sleep(LAST_VIEW).await;
     };
     Body::from_stream(body.into_data_stream().take_until(stopped))
 }
