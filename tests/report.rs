@@ -237,11 +237,12 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     let before = report::build(&s, &sim.events()[..demand], true, ctx.clone());
     let first = &before.improvements[0];
     assert!(
-        first.en.contains("the attacker had bypassed the safety interlocks of sis-01"),
+        first.en.contains("the attacker had bypassed the safety interlocks of the safety PLC (sis-01)"),
         "{:?}",
         before.improvements
     );
-    assert!(first.zh.contains("攻击者已旁路 sis-01 的安全联锁"), "{:?}", before.improvements);
+    // By name, as the rest of the report names it (the Chinese said `sis-01` alone).
+    assert!(first.zh.contains("攻击者已旁路安全仪表 PLC（sis-01）的安全联锁"), "{:?}", before.improvements);
     let html = String::from_utf8(report::render(&rd, Format::Html, Lang::En).unwrap()).unwrap();
     let mut kinds = 0;
     for e in defended.events() {
@@ -436,6 +437,18 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
         assert_eq!(number(&row(&c.label.zh)[1]), Some(format!("{:.1}", c.points)), "{}", c.label.zh);
     }
     assert!(overview.iter().any(|row| row[0] == "目标"), "the ratings are there too");
+    // The seed is a number, as a sheet reads one (it was text).
+    let seeds: Vec<&serde_json::Value> =
+        overview.iter().filter(|row| row[0] == "随机种子").map(|row| &row[1]).collect();
+    assert!(seeds.iter().all(|v| v.is_number()) && !seeds.is_empty(), "{overview:?}");
+    // The executive summary, as the other formats open with it (the workbook had none).
+    let summary = book["总体评价"].as_array().unwrap_or_else(|| panic!("{sheets:?}"));
+    assert_eq!(summary[0][0], "优势", "{summary:?}");
+    assert_eq!(summary.len(), r.strengths.len() + r.improvements.len() + 3, "{summary:?}");
+    // Assets by name as well as id, as the other formats name them.
+    let asset = rows[1][6].as_str().unwrap_or_default();
+    let first = &r.findings[0].assets[0];
+    assert!(asset.starts_with(&format!("{first} = ")) && asset.len() > first.len() + 3, "{asset}");
     let _ = std::fs::remove_dir_all(&profile);
 }
 

@@ -281,8 +281,10 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                 (
                     "attacker",
                     Text::new(
+                        // Where the attacker was, apart from the step's name (which may say
+                        // "from" already: "... from the office PC ... from office workstation").
                         format!(
-                            "{} from {}: {}{}",
+                            "{} (attacker's host: {}): {}{}",
                             name.en,
                             from.en,
                             if *ok { "succeeded" } else { "blocked" },
@@ -492,14 +494,25 @@ fn summary(scenario: &Scenario, events: &[SimEvent], card: &ScoreCard) -> (Vec<T
         card.components.iter().filter(|c| (c.max > 0.0 && !strong(c)) || c.points < 0.0).map(said).collect();
     // Full marks kept with a bypass set (no demand came): said with why it is no strength. A
     // bypass a demand met has cost the points already, and is listed as such.
+    // The safety PLCs by name, as the rest of the report names them (the Chinese said `sis-01`).
     if let Some(c) = card.components.iter().find(|c| unprotected(c) && strong(c)) {
-        let plcs = bypassed.join(", ");
+        let (en, zh): (Vec<String>, Vec<String>) = bypassed
+            .iter()
+            .map(|p| {
+                let t = narrate::mid_sentence(scenario.label(p));
+                (format!("the {} ({p})", t.en), format!("{}（{p}）", t.zh))
+            })
+            .unzip();
         let s = said(c);
         improvements.insert(
             0,
             Text::new(
-                format!("{}, but the attacker had bypassed the safety interlocks of {plcs}: the plant ran without its protection", s.en),
-                format!("{}，但攻击者已旁路 {plcs} 的安全联锁，装置在失去保护的情况下运行", s.zh),
+                format!(
+                    "{}, only because no demand came: the attacker had bypassed the safety interlocks of {}, and the plant ran without its protection",
+                    s.en,
+                    en.join(", ")
+                ),
+                format!("{}，仅因未出现联锁动作条件：攻击者已旁路{}的安全联锁，装置在失去保护的情况下运行", s.zh, zh.join("、")),
             ),
         );
     }

@@ -12,6 +12,7 @@ pub(super) fn xlsx(r: &Report, l: Lang) -> Result<Vec<u8>> {
     let mut wb = Workbook::new();
     let heading = Cell::new().set_bold();
     overview(&mut wb, r, l, &heading)?;
+    summary(&mut wb, r, l, &heading)?;
     timeline(&mut wb, r, l, &heading)?;
     findings(&mut wb, r, l, &heading)?;
     plan(&mut wb, r, l, &heading)?;
@@ -33,7 +34,12 @@ fn overview(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
     let below = rows.len() as u32 + 2;
     for (i, (k, v)) in rows.into_iter().enumerate() {
         bold(s, i as u32 + 1, 0, k, heading)?;
-        text(s, i as u32 + 1, 1, v)?;
+        // A count or a level as a number (a security level and a seed were text); a code
+        // with a leading zero stays text.
+        match v.parse::<u64>() {
+            Ok(n) if !v.starts_with('0') || v == "0" => drop(s.write_number(i as u32 + 1, 1, n as f64)?),
+            _ => text(s, i as u32 + 1, 1, v)?,
+        }
     }
     // Below the overview, however many rows it has (a cover's organiser and place took it to
     // eleven, and the ratings' heads were written over its score).
@@ -48,6 +54,24 @@ fn overview(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
     }
     s.set_column_width(0, 28)?;
     s.set_column_width(1, 50)?;
+    Ok(())
+}
+
+/// The executive summary sheet: strengths, then what to improve (the other formats open with
+/// it; the workbook had none).
+fn summary(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()> {
+    let w = words(l);
+    let s = wb.add_worksheet().set_name(l.s("Summary", "总体评价"))?;
+    let mut row = 0;
+    for (head, items) in [(w.strengths, &r.strengths), (w.improvements, &r.improvements)] {
+        bold(s, row, 0, head, heading)?;
+        for item in items {
+            row += 1;
+            text(s, row, 0, l.pick(item))?;
+        }
+        row += 2;
+    }
+    s.set_column_width(0, 120)?;
     Ok(())
 }
 
@@ -99,7 +123,9 @@ fn findings(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
         text(s, row, 3, l.pick(&f.grade))?;
         text(s, row, 4, f.techniques.iter().map(|t| t.v19).collect::<Vec<_>>().join(", "))?;
         text(s, row, 5, super::mitigation_labels(&f.mitigations, l).join(", "))?;
-        text(s, row, 6, f.assets.join(", "))?;
+        // Named as the other formats name them, with the id a register keys them by.
+        let assets: Vec<String> = f.assets.iter().map(|a| format!("{a} = {}", r.asset(a, l))).collect();
+        text(s, row, 6, assets.join(l.list()))?;
         text(s, row, 7, l.pick(&f.family))?;
         text(s, row, 8, r.evidence_list(&f.evidence, l))?;
         text(s, row, 9, l.pick(&f.measure))?;
