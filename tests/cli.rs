@@ -386,6 +386,10 @@ fn a_contest_whose_time_runs_out_prints_its_final_standings() {
     let out = stdout(&o);
     let table: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("final standings (ended):")).collect();
     assert_eq!(table.len(), 3, "{out}");
+    // And how to bring its pages back (the final board was only in the terminal).
+    let id =
+        out.split("`icsdrill serve --resume ").nth(1).and_then(|r| r.split('`').next()).unwrap_or_default();
+    assert!(id.len() == 8 && out.contains("brings its pages back"), "{out}");
     // Nothing happened: equal totals, ranked by when they settled (both at the start).
     assert!(table[1].starts_with("    1. ") && table[2].starts_with("    1. "), "{out}");
     assert!(

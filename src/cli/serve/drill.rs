@@ -93,6 +93,11 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
             stopped(&drill, args, &db, team, sim, total).await?;
         }
         if over {
+            // Its pages close with the server: the white cell can bring them back.
+            println!(
+                "icsdrill: drill {id} is over: `icsdrill serve --resume {id}` brings its pages back (the final board, the reports)",
+                id = drill.id
+            );
             print_standings(&drill);
         }
         if !over {
