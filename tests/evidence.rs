@@ -636,3 +636,56 @@ fn requests_over_the_record_budget_are_marked_in_the_capture() {
     assert!((5.0..6.1).contains(&at), "the first packet after t = 10 s (5 s into the window): {at}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A drill resumed on other ports: its console names the ports it serves now to decode by,
+/// and its live capture draws the PLCs there (it drew them where the drill was recorded:
+/// with the console's ports, `tshark -Y modbus` found nothing). `icsdrill pcap`, from the
+/// record alone, keeps the recorded ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_resumed_on_other_ports_captures_its_plcs_where_the_console_says() {
+    let dir = temp("resumed-ports");
+    let b = icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap();
+    let spec = test_spec(builtin(b.id), &["blue"], Mode::Regional, Some((&dir, b.source)));
+    let server = icsdrill::drill::DrillServer::start(spec).await.unwrap();
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    drill.step(2600).await;
+    let on_disk = tokio::time::timeout(std::time::Duration::from_secs(60), drill.recorded("blue", 2500));
+    on_disk.await.expect("blue's record reaches 250 s");
+    let id = drill.id.clone();
+    server.shutdown().await.unwrap();
+    // Resumed with its endpoints from a base port of its own: consecutive ports free now.
+    let plcs = builtin(b.id).plcs.len() as u16;
+    let base = (0..50)
+        .find_map(|_| {
+            let first = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+            let p = first.local_addr().ok()?.port();
+            let rest: Option<Vec<_>> = (1..plcs)
+                .map(|i| std::net::TcpListener::bind(("127.0.0.1", p.checked_add(i)?)).ok())
+                .collect();
+            rest.map(|_| p)
+        })
+        .expect("free ports");
+    let mut opts = icsdrill::runtime::range::Options::new(1);
+    (opts.modbus_port, opts.http_port) = (base, 0);
+    let db = icsdrill::store::Database::Sqlite(dir.clone());
+    let server = icsdrill::drill::DrillServer::resume(&db, &id, opts).await.unwrap();
+    let (_, token, endpoints) = server.drill.teams().next().unwrap();
+    let served: std::collections::BTreeSet<String> = endpoints.iter().map(|e| e.port.to_string()).collect();
+    assert!(served.contains(&base.to_string()), "{served:?}");
+    let (status, live) = get_bytes(server.http, "/api/teams/blue/pcap?from=100&to=250", token).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&live));
+    let file = dir.join("resumed.pcapng");
+    std::fs::write(&file, &live).unwrap();
+    let o = Command::new("tshark")
+        .arg("-r")
+        .arg(&file)
+        .args(["-Y", "tcp.flags.syn == 1 && tcp.flags.ack == 0", "-T", "fields", "-e", "tcp.dstport"])
+        .output()
+        .expect("tshark runs");
+    let ports: std::collections::BTreeSet<String> =
+        String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+    assert!(!ports.is_empty() && ports.is_subset(&served), "captured {ports:?}, served {served:?}");
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

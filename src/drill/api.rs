@@ -408,14 +408,16 @@ impl DrillApi for Drill {
             )));
         }
         let store = db.open()?;
-        let (record, teams) = store
+        let (record, _) = store
             .drill(&self.id)?
             .ok_or_else(|| ServiceError::NotFound(format!("no record of drill {}", self.id)))?;
         let scenario = crate::store::replay::stored_scenario(&record)?;
         // A contest team's PLCs answered with its own flags: its capture shows them so.
         let answering = super::team_scenario(&record, scenario.clone(), team);
         let inputs = store.inputs(&self.id, team)?;
-        let placement = super::launch::team_placement(&record, &teams, &scenario, team)?;
+        // Where this server serves the team's PLCs, as its console names them to decode by
+        // (a drill resumed on other ports recorded its first ones; `icsdrill pcap` uses those).
+        let placement = self.starter.placement(k);
         let run = crate::governance::pcap::Run {
             scenario: &scenario,
             answering: &answering,

@@ -72,29 +72,6 @@ pub(super) fn stored_spec(
     }
 }
 
-/// Where team `team`'s range of a recorded drill put its hosts and PLCs when the drill began:
-/// what its captures carry.
-pub fn team_placement(
-    record: &DrillRecord,
-    teams: &[TeamRecord],
-    scenario: &Arc<Scenario>,
-    team: &str,
-) -> Result<crate::runtime::placement::Placement> {
-    use crate::runtime::placement::Placement;
-    let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
-    let Some(wire) = options.wire else { return Ok(Placement::canonical(scenario)) };
-    let mut range = range::Options::new(record.seed);
-    (range.address_mode, range.modbus_port, range.iec104_port, range.opcua_port, range.bind, range.sources) =
-        (wire.address_mode, wire.modbus_port, wire.iec104_port, wire.opcua_port, wire.bind, wire.sources);
-    let spec = stored_spec(record, teams, scenario.clone(), range);
-    let nets = clients::team_clients(&spec)?;
-    let k = teams
-        .iter()
-        .position(|t| t.id == team)
-        .ok_or_else(|| Error::not_found(format!("drill `{}` has no team `{team}`", record.id)))?;
-    Ok(Placement::of(scenario, &team_range(&spec, &nets[k], k)))
-}
-
 /// What every team's range is started with: kept by the drill, so a node of a drill over
 /// several nodes can start a team it takes over.
 pub(super) struct Starter {
@@ -114,6 +91,16 @@ pub(super) struct Starter {
 }
 
 impl Starter {
+    /// Where team `k`'s endpoints are as this server runs them: what its live captures draw
+    /// (a drill resumed on other ports has its first ports on record, and its console named
+    /// the new ones to decode by).
+    pub(super) fn placement(&self, k: usize) -> crate::runtime::placement::Placement {
+        crate::runtime::placement::Placement::of(
+            &self.spec.scenario,
+            &team_range(&self.spec, &self.nets[k], k),
+        )
+    }
+
     /// The drill's seed.
     pub(super) fn seed(&self) -> u64 {
         self.spec.range.seed
@@ -557,7 +544,7 @@ fn team_options(sh: &Starter, k: usize) -> range::Options {
 
 /// Team `k`'s range options (`team_options` without the live hooks): what places its
 /// endpoints and hosts.
-fn team_range(spec: &DrillSpec, nets: &[ipnet::IpNet], k: usize) -> range::Options {
+pub(super) fn team_range(spec: &DrillSpec, nets: &[ipnet::IpNet], k: usize) -> range::Options {
     let mut opts = spec.range.clone();
     opts.serve_http = false;
     opts.running = false;
@@ -715,7 +702,8 @@ mod tests {
         let nets = clients::team_clients(&spec).expect("networks");
         for (k, t) in teams.iter().enumerate() {
             let live = crate::runtime::placement::Placement::of(&scenario, &team_range(&spec, &nets[k], k));
-            let recorded = team_placement(&record, &teams, &scenario, &t.id).expect("placed");
+            let recorded =
+                super::super::stored::team_placement(&record, &teams, &scenario, &t.id).expect("placed");
             assert_eq!(recorded.plcs, live.plcs, "{}", t.id);
             assert_eq!(recorded.stations, live.stations, "{}", t.id);
             assert_eq!(recorded.servers, live.servers, "{}: OPC UA servers", t.id);

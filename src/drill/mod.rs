@@ -50,7 +50,7 @@ use tokio::sync::{Notify, watch};
 pub use clients::{
     MAX_FOREIGN, MAX_FOREIGN_PER_SOURCE, in_team_net, team_attacker_address, team_clients, team_loopback_net,
 };
-pub use launch::team_placement;
+pub use stored::team_placement;
 pub use stored::{recorded_challenges, stored_cover, team_scenario};
 
 use crate::runtime::live::Live;

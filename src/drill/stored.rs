@@ -103,3 +103,26 @@ pub fn recorded_challenges(record: &DrillRecord, scenario: &Scenario) -> usize {
 fn is_first_settled(t: &icsdrill_drill::board::Ties) -> bool {
     *t == icsdrill_drill::board::Ties::FirstSettled
 }
+
+/// Where team `team`'s range of a recorded drill put its hosts and PLCs when the drill began:
+/// what its captures carry.
+pub fn team_placement(
+    record: &DrillRecord,
+    teams: &[crate::store::TeamRecord],
+    scenario: &std::sync::Arc<Scenario>,
+    team: &str,
+) -> crate::Result<crate::runtime::placement::Placement> {
+    use crate::runtime::placement::Placement;
+    let options: StoredOptions = serde_json::from_str(&record.options).unwrap_or_default();
+    let Some(wire) = options.wire else { return Ok(Placement::canonical(scenario)) };
+    let mut range = range::Options::new(record.seed);
+    (range.address_mode, range.modbus_port, range.iec104_port, range.opcua_port, range.bind, range.sources) =
+        (wire.address_mode, wire.modbus_port, wire.iec104_port, wire.opcua_port, wire.bind, wire.sources);
+    let spec = super::launch::stored_spec(record, teams, scenario.clone(), range);
+    let nets = super::clients::team_clients(&spec)?;
+    let k = teams
+        .iter()
+        .position(|t| t.id == team)
+        .ok_or_else(|| crate::Error::not_found(format!("drill `{}` has no team `{team}`", record.id)))?;
+    Ok(Placement::of(scenario, &super::launch::team_range(&spec, &nets[k], k)))
+}
