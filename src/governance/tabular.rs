@@ -87,15 +87,19 @@ pub fn to_xlsx(sheet: &str, header: &[&str], rows: &[Vec<String>]) -> Result<Vec
     header_row(s, 0, header, &heading)?;
     for (r, row) in rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
-            match as_number(v) {
-                Some(n) => {
-                    s.write_number(r as u32 + 1, c as u16, n)?;
-                }
-                None => text(s, r as u32 + 1, c as u16, v)?,
-            }
+            cell(s, r as u32 + 1, c as u16, v)?;
         }
     }
     Ok(wb.save_to_buffer()?)
+}
+
+/// Writes a cell: a number as a number (`as_number`), anything else as text (`text`).
+pub fn cell(s: &mut Worksheet, row: u32, col: u16, value: &str) -> Result<()> {
+    match as_number(value) {
+        Some(n) => drop(s.write_number(row, col, n)?),
+        None => text(s, row, col, value)?,
+    }
+    Ok(())
 }
 
 /// A cell's number when it is written as a plain decimal a spreadsheet keeps exactly: digits,

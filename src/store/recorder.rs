@@ -325,11 +325,7 @@ fn write_loop(
                     }
                 }
                 for b in batches.iter().filter(|b| !fenced.contains(&b.team)) {
-                    senders[b.team].send_if_modified(|t| {
-                        let moved = b.tick + 1 > *t;
-                        *t = (*t).max(b.tick + 1);
-                        moved
-                    });
+                    advance(&senders[b.team], b.tick + 1);
                 }
                 for (ph, started) in phases {
                     // In order: one refused, the later ones wait behind it.
@@ -428,6 +424,15 @@ fn merge_foreign(
     Some(by_key.into_values().collect())
 }
 
+/// Moves a durable mark on to `tick` (never back), waking its waiters only when it moved.
+fn advance(mark: &watch::Sender<u64>, tick: u64) {
+    mark.send_if_modified(|t| {
+        let moved = tick > *t;
+        *t = (*t).max(tick);
+        moved
+    });
+}
+
 /// A handle the simulation jobs record through.
 #[derive(Clone)]
 pub struct RecordSender(Arc<Shared>, Arc<[watch::Sender<u64>]>);
@@ -438,11 +443,7 @@ impl RecordSender {
     /// new to write waited on its durable mark for ever (an ended drill resumed took the 30 s
     /// wait for its records before it showed its end).
     pub fn on_disk_before(&self, team: usize, tick: u64) {
-        self.1[team].send_if_modified(|t| {
-            let moved = tick > *t;
-            *t = (*t).max(tick);
-            moved
-        });
+        advance(&self.1[team], tick);
     }
 
     /// Queues a tick's batch.

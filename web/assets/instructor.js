@@ -102,12 +102,14 @@ async function instructorPage() {
       // Each flag it sent, latest last: which challenge, whose flag, or wrong.
       const sent = (t.flags || []).slice(-8).map(f => `t=${(f.tick / t.tick_hz).toFixed(1)} s ${f.challenge ? "✓ " + challengeName(f.challenge, lang) : f.owner ? "✗ " + tr("flag_of").replace("{team}", f.owner) : "✗ " + tr("flag_wrong")}`);
       card.querySelector("[data-flags]").textContent = sent.length ? `${tr("flags")}${colon()}${sent.join(" · ")}` : "";
+      // A value more than 5 % (of the other, plus one) away from another stands out.
+      const off = (a, b) => Math.abs(a - b) > 0.05 * (Math.abs(b) + 1);
       t.values.forEach((v, i) => {
         const tv = card.querySelector(`[data-true="${i}"]`), mv = card.querySelector(`[data-measured="${i}"]`);
         if (tv) tv.textContent = `${v.true.toFixed(2)} ${v.unit}`;
         if (mv) {
           mv.textContent = v.measured == null ? "–" : `${v.measured.toFixed(2)} ${v.unit}`;
-          mv.classList.toggle("bad", v.measured != null && Math.abs(v.measured - v.true) > 0.05 * (Math.abs(v.true) + 1));
+          mv.classList.toggle("bad", v.measured != null && off(v.measured, v.true));
         }
         // What the team's operator screen shows: a spoofed, frozen or lost value stands out
         // against the measurement (the white cell saw only the field's numbers).
@@ -115,7 +117,7 @@ async function instructorPage() {
         if (sv) {
           sv.textContent = v.shown == null ? "–" : `${v.shown.toFixed(2)} ${v.unit}`;
           const against = v.measured == null ? v.true : v.measured;
-          sv.classList.toggle("bad", v.measured != null && (v.shown == null || Math.abs(v.shown - against) > 0.05 * (Math.abs(against) + 1)));
+          sv.classList.toggle("bad", v.measured != null && (v.shown == null || off(v.shown, against)));
         }
       });
     }

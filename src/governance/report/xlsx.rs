@@ -5,7 +5,7 @@ use rust_xlsxwriter::{Format as Cell, Workbook, Worksheet};
 
 use super::{Lang, Report, overview_rows, words};
 use crate::Result;
-use crate::governance::tabular::{bold, header_row, text};
+use crate::governance::tabular::{bold, cell, header_row, text};
 
 /// The report as an xlsx workbook, one sheet per part.
 pub(super) fn xlsx(r: &Report, l: Lang) -> Result<Vec<u8>> {
@@ -34,12 +34,8 @@ fn overview(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
     let below = rows.len() as u32 + 2;
     for (i, (k, v)) in rows.into_iter().enumerate() {
         bold(s, i as u32 + 1, 0, k, heading)?;
-        // A count or a level as a number (a security level and a seed were text); a code
-        // with a leading zero stays text.
-        match v.parse::<u64>() {
-            Ok(n) if !v.starts_with('0') || v == "0" => drop(s.write_number(i as u32 + 1, 1, n as f64)?),
-            _ => text(s, i as u32 + 1, 1, v)?,
-        }
+        // A count or a level as a number (a security level and a seed were text).
+        cell(s, i as u32 + 1, 1, &v)?;
     }
     // Below the overview, however many rows it has (a cover's organiser and place took it to
     // eleven, and the ratings' heads were written over its score).
@@ -155,10 +151,7 @@ fn table(s: &mut Worksheet, at: u32, t: &super::tables::Table, heading: &Cell) -
     for (i, row) in t.rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
             // A number (a score's points) as a number, so a sheet can add it up.
-            match v.parse::<f64>() {
-                Ok(n) if n.is_finite() => drop(s.write_number(at + 1 + i as u32, c as u16, n)?),
-                _ => text(s, at + 1 + i as u32, c as u16, v)?,
-            }
+            cell(s, at + 1 + i as u32, c as u16, v)?;
         }
     }
     Ok(())
