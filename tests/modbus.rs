@@ -395,6 +395,75 @@ async fn a_flood_on_one_plc_does_not_stall_another() {
     range.shutdown().await.unwrap();
 }
 
+/// A client that keeps its socket full (requests pipelined as fast as it can send them, its
+/// answers read as fast as they come, no pace to make it wait) has its event loop a turn at a
+/// time: another client of the same loop is answered all along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelining_client_does_not_hold_its_event_loop() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let range = start(builtin("petrochem-tank-farm"), |o| {
+        o.limits.request_rate = 0;
+        o.event_loops = 1;
+    })
+    .await;
+    // Plain threads, blocking, so the client keeps up whatever the test's runtime does.
+    let stream = std::net::TcpStream::connect(endpoint(&range, "plc-t101")).unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (mut rx, mut tx) = (stream.try_clone().unwrap(), stream);
+    let done = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicUsize::new(0));
+    // 1,000 reads of 125 registers in each write.
+    let batch: Vec<u8> = (0..1_000u16)
+        .flat_map(|t| {
+            let [a, b] = t.to_be_bytes();
+            [a, b, 0, 0, 0, 6, 1, 0x03, 0, 0, 0, 125]
+        })
+        .collect();
+    let writer = std::thread::spawn({
+        let done = done.clone();
+        move || while !done.load(Ordering::Relaxed) && std::io::Write::write_all(&mut tx, &batch).is_ok() {}
+    });
+    let reader = std::thread::spawn({
+        let (done, answered) = (done.clone(), answered.clone());
+        move || {
+            let mut buf = vec![0u8; 1 << 16];
+            while !done.load(Ordering::Relaxed) {
+                match std::io::Read::read(&mut rx, &mut buf) {
+                    // Each answer: 7 bytes of header, function, byte count, 125 registers.
+                    Ok(n) if n > 0 => answered.fetch_add(n, Ordering::Relaxed),
+                    _ => break,
+                };
+            }
+        }
+    });
+    let flowing = tokio::time::timeout(ANSWER, async {
+        while answered.load(Ordering::Relaxed) < 259 * 10_000 {
+            tokio::task::yield_now().await;
+        }
+    });
+    assert!(flowing.await.is_ok(), "the pipeline is answered");
+    let mut quiet = Client::connect(endpoint(&range, "plc-r201")).await;
+    for _ in 0..20 {
+        let answer =
+            tokio::time::timeout(Duration::from_secs(2), quiet.pdu(1, &[0x03, 0x00, 0x00, 0x00, 0x01])).await;
+        assert!(matches!(answer, Ok(Some(_))), "the other client of the loop is answered");
+    }
+    let before = answered.load(Ordering::Relaxed);
+    tokio::time::timeout(ANSWER, async {
+        while answered.load(Ordering::Relaxed) < before + 259 * 1_000 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the pipeline is still answered");
+    done.store(true, Ordering::Relaxed);
+    drop(quiet);
+    // The range's shutdown closes the connection, which ends both threads.
+    range.shutdown().await.unwrap();
+    writer.join().unwrap();
+    reader.join().unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactions_are_events_and_served_over_http() {
     let range = start(builtin("petrochem-tank-farm"), |_| {}).await;

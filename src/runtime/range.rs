@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::runtime::live::{Clock, Extras, Live};
 use crate::runtime::modbus::server::{Clients, Context, ForeignHook, Limits, Protocol, SourceMap, serve};
+use crate::runtime::modbus::shard::Inbox;
 use crate::runtime::shards::Shards;
 
 /// The slowest clock a range runs (a tick every 10 wall seconds).
@@ -347,8 +348,17 @@ fn spawn_endpoints(
     let modbus = listeners.into_iter().enumerate().map(|(i, l)| (PlcIdx(i as u32), l, Protocol::Modbus));
     let iec104 = stations.into_iter().map(|(plc, l)| (plc, l, Protocol::Iec104));
     let opcua = servers.into_iter().map(|(plc, l)| (plc, l, Protocol::OpcUa));
+    // One event loop for Modbus connections on each shard, beside its endpoints' listeners.
+    let inboxes: Vec<Inbox> = (0..shards.len())
+        .map(|i| {
+            let (inbox, serving) = Inbox::new(stop.clone());
+            shards.spawn(tasks, i, serving);
+            inbox
+        })
+        .collect();
     for (plc, listener, protocol) in modbus.chain(iec104).chain(opcua) {
-        shards.spawn(tasks, plc.ix(), serve(listener, plc, cx.clone(), protocol, stop.clone()));
+        let inbox = inboxes[plc.ix() % inboxes.len()].clone();
+        shards.spawn(tasks, plc.ix(), serve(listener, plc, cx.clone(), (protocol, inbox), stop.clone()));
     }
 }
 

@@ -66,7 +66,12 @@ impl Fold {
 
     /// Reads the clock for what the connection does until it next waits; returns it.
     pub(super) fn woke(&self) -> Instant {
-        let now = Instant::now();
+        self.woke_at(Instant::now())
+    }
+
+    /// Sets the clock for what the connection does until it next waits to `now`, read once
+    /// for every connection an event loop serves at one wake; returns it.
+    pub(super) fn woke_at(&self, now: Instant) -> Instant {
         self.state().now = now;
         now
     }

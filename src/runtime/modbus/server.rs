@@ -3,8 +3,9 @@
 //!
 //! A connection is admitted in three steps before it costs anything: its address must be one
 //! of the range's clients (another team's is refused and reported), the endpoint and the range
-//! must have a slot free, and the conduit firewall must route its host to the PLC. Each
-//! admitted connection then runs in its own task (`session`).
+//! must have a slot free, and the conduit firewall must route its host to the PLC. An admitted
+//! Modbus connection then goes to its shard's event loop (`shard`); any other runs in its own
+//! task.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,8 @@ use icsdrill_engine::{RejectReason, SimInput};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
+use super::session::Conn;
+use super::shard::{Accepted, Inbox};
 use crate::runtime::live::Live;
 use icsdrill_engine::Iec104Transaction;
 
@@ -198,20 +201,21 @@ pub enum Protocol {
 }
 
 /// What one endpoint's connections share: its pace and (IEC 104) its clock.
-struct Endpoint {
-    pacer: Pacer,
+pub(super) struct Endpoint {
+    pub(super) pacer: Pacer,
     /// Milliseconds the station's clock is ahead of the host's, as clock synchronisation set it.
     clock: std::sync::atomic::AtomicI64,
 }
 
 /// Serves `plc` on `listener` until `shutdown` turns true. Accept errors are logged and
-/// retried, never fatal; each connection runs in its own task. Admission (clients, slots, the
-/// conduit at connect) is the same whatever the `protocol`.
+/// retried, never fatal; a Modbus connection goes to the shard's event loop (`inbox`), any
+/// other runs in its own task. Admission (clients, slots, the conduit at connect) is the same
+/// whatever the `protocol`.
 pub async fn serve(
     listener: TcpListener,
     plc: PlcIdx,
     cx: Arc<Context>,
-    protocol: Protocol,
+    (protocol, inbox): (Protocol, Inbox),
     mut shutdown: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(cx.limits.max_connections));
@@ -270,15 +274,20 @@ pub async fn serve(
             refuse(stream).await;
             continue;
         };
+        if protocol == Protocol::Modbus {
+            if let Some((conn, stream)) = Conn::open(stream, peer, plc, cx.clone()) {
+                inbox.send(Accepted { conn, stream, endpoint: endpoint.clone(), slot });
+            }
+            continue;
+        }
         let cx = cx.clone();
         let shutdown = shutdown.clone();
         let endpoint = endpoint.clone();
         let opcua = opcua.clone();
         connections.spawn(async move {
             match protocol {
-                Protocol::Modbus => {
-                    super::session::connection(stream, peer, plc, &cx, &endpoint.pacer, shutdown).await;
-                }
+                // Handed to the shard's event loop above.
+                Protocol::Modbus => {}
                 Protocol::Iec104 => {
                     let shared = (&endpoint.pacer, &endpoint.clock);
                     crate::runtime::iec104::session::connection(stream, peer, plc, &cx, shared, shutdown)

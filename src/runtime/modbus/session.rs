@@ -1,55 +1,53 @@
-//! One client connection to a simulated PLC: the read loop and the answer to each request.
+//! One client connection to a simulated PLC: its admission and the answer to each request.
 //!
 //! A request crosses each layer once. Its frame is parsed in place; one snapshot load
 //! answers everything the endpoint decides alone (listen-only for reads, unit, decoding, the
 //! conduit firewall with the values written, and reads themselves); writes and diagnostics
 //! that pass are queued into the simulation (`Live::apply`) and answered when the tick that
 //! applies them has run, so the answer carries the plant's verdict and a read after it sees
-//! the new value. The connection keeps one idle timer and one shutdown future for its whole
-//! life: a request costs no timer registration.
+//! the new value. Who reads the socket is apart: the shard's event loop (`shard`) while a
+//! client only reads, a task of the connection's own (`task`) once it waits for something.
 
 use std::net::SocketAddr;
-use std::pin::pin;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
 
 use icsdrill_engine::network::{Request as FwRequest, check_connect, check_request};
 use icsdrill_engine::scenario::{HostIdx, PlcIdx, Table};
 use icsdrill_engine::{PlcMode, RejectReason, SimInput, Snapshot};
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
 use tokio_modbus::ExceptionCode;
 
 use super::fold::{Fold, Pending};
 use super::frame::{
-    Frame, Header, MAX_ADU_LEN, Refused, Request, ResponseWriter, decode, parse_frame, unpack_bits,
-    unpack_registers, write_exception,
+    Header, Refused, Request, ResponseWriter, decode, unpack_bits, unpack_registers, write_exception,
 };
-use super::server::{Context, Pacer, Stop, reset};
+use super::server::{Context, reset};
 use crate::runtime::live::SnapshotCache;
 
 /// One accepted connection.
-struct Conn<'a> {
-    cx: &'a Context,
+pub(super) struct Conn {
+    pub(super) cx: Arc<Context>,
     plc: PlcIdx,
     source: HostIdx,
     /// The record being folded, and the clock it folds by.
-    fold: Fold,
+    pub(super) fold: Fold,
     /// One of the range's routine clients: the simulation counted its requests already.
-    routine: bool,
+    pub(super) routine: bool,
     /// The range's snapshot as this connection last saw it. Never held across an await.
     snapshot: Mutex<SnapshotCache>,
+    /// The connection's span (peer, PLC), which its events name as their parent. It is not
+    /// entered on every request: that cost a few per cent of a request's CPU.
+    pub(super) span: tracing::Span,
 }
 
-impl Drop for Conn<'_> {
+impl Drop for Conn {
     fn drop(&mut self) {
         self.flush_records();
     }
 }
 
 /// What to do after a request.
-enum Next {
+pub(super) enum Next {
     Continue,
     Close,
 }
@@ -65,170 +63,13 @@ enum Admitted<'p> {
     AfterTick(Request<'p>, bool, Vec<u16>),
 }
 
-/// Serves one client connection, with a span of its own (peer, PLC) that its events name as
-/// their parent. The span is not entered on every poll of the connection: that cost a few per
-/// cent of a request's CPU.
-pub(super) async fn connection(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    plc: PlcIdx,
-    cx: &Context,
-    pacer: &Pacer,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let span = tracing::info_span!("modbus", %peer, plc = %cx.live.scenario.plcs[plc.ix()].id);
-    let snapshot = cx.live.snapshot();
-    let source = cx.sources.host(peer.ip(), snapshot.attacker_host);
-    let routine = cx.own_clients.contains(&peer);
-    let cache = Mutex::new(SnapshotCache::new(&cx.live));
-    let conn = Conn { cx, plc, source, fold: Fold::new(), routine, snapshot: cache };
-    let refused = check_connect(&cx.live.scenario, &snapshot.net, conn.source, plc).err();
-    drop(snapshot);
-    if !routine {
-        cx.live.record_traffic(plc, source, None, 1, refused.is_some(), || SimInput::ModbusConnection {
-            plc: conn.plc_id(),
-            source: conn.source_id(),
-            refused,
-        });
-    }
-    if refused.is_some() {
-        reset(stream);
-        return;
-    }
-    let _ = stream.set_nodelay(true);
-    let idle = cx.limits.idle_timeout;
-    let mut buf = vec![0u8; 4 * MAX_ADU_LEN];
-    let mut filled = 0;
-    let mut out = Vec::with_capacity(2 * MAX_ADU_LEN);
-    // One shutdown future and one timer for the connection's life: moving a timer's deadline
-    // later costs an atomic store, where a timer per read costs a trip through the wheel.
-    let seen = shutdown.clone();
-    let mut stop = Stop { future: pin!(shutdown.wait_for(|stop| *stop)), seen, polled: false };
-    let mut timer = pin!(tokio::time::sleep(idle));
-    // Idle time counts from the last whole request, so trickling bytes keeps nothing open.
-    let mut now = Instant::now();
-    let mut last_frame = now;
-    loop {
-        let mut start = 0;
-        let mut next = Next::Continue;
-        loop {
-            match parse_frame(&buf[start..filled]) {
-                Frame::Complete { header, pdu, len } => {
-                    // The endpoint's and the range's pace: a flood waits here, on its own
-                    // connection, instead of taking the CPU other ranges need.
-                    // The range's own routine clients keep to the simulation's schedule.
-                    let wait = if conn.routine {
-                        Duration::ZERO
-                    } else {
-                        pacer.reserve().max(cx.range_pacer.reserve())
-                    };
-                    if !wait.is_zero()
-                        && !pace(wait, &mut stream, &mut out, idle, timer.as_mut(), &mut stop).await
-                    {
-                        return;
-                    }
-                    last_frame = if wait.is_zero() { now } else { conn.fold.woke() };
-                    // Answers already made go out before a write waits for its tick.
-                    let after_tick = waits_for_tick(pdu[0]);
-                    if after_tick && !out.is_empty() && !flush(&mut stream, &mut out, idle).await {
-                        return;
-                    }
-                    next = conn.handle(header, pdu, &mut out).await;
-                    if after_tick {
-                        // It waited for a tick: the clock moved on.
-                        now = conn.fold.woke();
-                    }
-                    start += len;
-                    if matches!(next, Next::Close) {
-                        break;
-                    }
-                }
-                Frame::Incomplete => break,
-                Frame::Invalid(e) => {
-                    // Framing is lost: nothing after this point can be trusted.
-                    tracing::debug!(parent: &span, error = ?e, "closing: bad MBAP header");
-                    conn.record(0, 0, 0, None, Some(RejectReason::Malformed));
-                    next = Next::Close;
-                    break;
-                }
-            }
-        }
-        if !out.is_empty() && !flush(&mut stream, &mut out, idle).await {
-            return;
-        }
-        if matches!(next, Next::Close) {
-            return;
-        }
-        buf.copy_within(start..filled, 0);
-        filled -= start;
-        let idle_end = last_frame + idle;
-        if idle_end <= now {
-            return;
-        }
-        // Wake up for the folded record too, so a quiet client's last poll is logged on time.
-        let fold = conn.fold.deadline();
-        let wake = fold.map_or(idle_end, |f| f.min(idle_end));
-        if timer.deadline() != wake.into() {
-            timer.as_mut().reset(wake.into());
-        }
-        let ready = tokio::select! {
-            biased;
-            ready = stream.readable() => Some(ready),
-            _ = &mut stop => return,
-            () = &mut timer => None,
-        };
-        now = conn.fold.woke();
-        match ready.map(|r| r.and_then(|()| super::server::read_draining(&stream, &mut buf[filled..]))) {
-            Some(Ok(n)) if n > 0 => filled += n,
-            Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {} // Spurious wake-up.
-            None if fold.is_some_and(|f| f < idle_end) => conn.flush_records(),
-            None => {}   // Idle too long: the next turn sees it.
-            _ => return, // Closed or failed.
-        }
-    }
-}
-
-/// Waits `wait` for the connection's turn, answers already made sent first; `false` when the
-/// connection must end (the client stopped reading, or shutdown).
-async fn pace<S: std::future::Future + Unpin>(
-    wait: Duration,
-    stream: &mut TcpStream,
-    out: &mut Vec<u8>,
-    idle: Duration,
-    mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
-    stop: &mut S,
-) -> bool {
-    if !out.is_empty() && !flush(stream, out, idle).await {
-        return false;
-    }
-    timer.as_mut().reset((Instant::now() + wait).into());
-    tokio::select! {
-        biased;
-        _ = stop => false,
-        () = timer => true,
-    }
-}
+/// A request admitted for the simulation's next tick: the request, listen-only mode as it
+/// was, the register values written.
+pub(super) type ForTick<'p> = (Request<'p>, bool, Vec<u16>);
 
 /// Function codes answered only after a tick: writes, diagnostics.
-fn waits_for_tick(function: u8) -> bool {
+pub(super) fn waits_for_tick(function: u8) -> bool {
     matches!(function, 5 | 6 | 8 | 15 | 16 | 23)
-}
-
-/// Writes queued answers; a client that does not read them within `limit` is dropped.
-async fn flush(stream: &mut TcpStream, out: &mut Vec<u8>, limit: Duration) -> bool {
-    // Mostly the socket takes it all at once: no timer then.
-    let sent = match super::server::try_send(stream, out) {
-        Ok(n) => n,
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
-        Err(_) => {
-            out.clear();
-            return false;
-        }
-    };
-    let ok = sent == out.len()
-        || matches!(tokio::time::timeout(limit, stream.write_all(&out[sent..])).await, Ok(Ok(())));
-    out.clear();
-    ok
 }
 
 /// How a refusal from the simulation is answered.
@@ -251,7 +92,36 @@ fn answer(reason: Option<RejectReason>) -> Answer {
     }
 }
 
-impl Conn<'_> {
+impl Conn {
+    /// Admits an accepted connection: the conduit must route its host to the PLC (logged
+    /// either way, unless it is one of the range's own clients). `None`: refused, with a reset.
+    pub(super) fn open(
+        stream: TcpStream,
+        peer: SocketAddr,
+        plc: PlcIdx,
+        cx: Arc<Context>,
+    ) -> Option<(Conn, TcpStream)> {
+        let span = tracing::info_span!("modbus", %peer, plc = %cx.live.scenario.plcs[plc.ix()].id);
+        let snapshot = cx.live.snapshot();
+        let source = cx.sources.host(peer.ip(), snapshot.attacker_host);
+        let routine = cx.own_clients.contains(&peer);
+        let refused = check_connect(&cx.live.scenario, &snapshot.net, source, plc).err();
+        drop(snapshot);
+        let cache = Mutex::new(SnapshotCache::new(&cx.live));
+        let conn = Conn { cx, plc, source, fold: Fold::new(), routine, snapshot: cache, span };
+        if !routine {
+            conn.cx.live.record_traffic(plc, source, None, 1, refused.is_some(), || {
+                SimInput::ModbusConnection { plc: conn.plc_id(), source: conn.source_id(), refused }
+            });
+        }
+        if refused.is_some() {
+            reset(stream);
+            return None;
+        }
+        let _ = stream.set_nodelay(true);
+        Some((conn, stream))
+    }
+
     fn plc_id(&self) -> String {
         self.cx.live.scenario.plcs[self.plc.ix()].id.clone()
     }
@@ -260,7 +130,7 @@ impl Conn<'_> {
         self.cx.live.scenario.hosts[self.source.ix()].id.clone()
     }
 
-    fn record(
+    pub(super) fn record(
         &self,
         function: u8,
         addr: u16,
@@ -277,7 +147,7 @@ impl Conn<'_> {
     }
 
     /// Sends the record being folded, if any.
-    fn flush_records(&self) {
+    pub(super) fn flush_records(&self) {
         if let Some(p) = self.fold.take() {
             self.send(p);
         }
@@ -303,32 +173,41 @@ impl Conn<'_> {
     }
 
     /// Answers one request into `out` (or not at all, in listen-only mode).
-    async fn handle(&self, header: Header, pdu: &[u8], out: &mut Vec<u8>) -> Next {
+    pub(super) async fn handle(&self, header: Header, pdu: &[u8], out: &mut Vec<u8>) -> Next {
+        match self.respond(header, pdu, out) {
+            Ok(next) => next,
+            Err(admitted) => self.answer_after_tick(header, pdu[0], admitted, pdu, out).await,
+        }
+    }
+
+    /// Answers a request the endpoint answers alone (everything but the writes and
+    /// diagnostics it admits, which are returned for their tick).
+    pub(super) fn respond<'p>(
+        &self,
+        header: Header,
+        pdu: &'p [u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Next, ForTick<'p>> {
         let function = pdu[0];
         // One snapshot answers all the endpoint decides alone; it is let go before a write
         // waits for its tick.
-        let (request, listen_only, written) = {
-            let mut cache = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
-            let snapshot = cache.get(&self.cx.live);
-            match self.admit(snapshot, header, function, decode(pdu), out) {
-                Admitted::Done(next) => return next,
-                Admitted::Now(request) => return self.answer_now(snapshot, header, function, request, out),
-                // The simulation applied the range's own background writes at the tick that
-                // sent them: the endpoint only answers.
-                Admitted::AfterTick(_, listen_only, _)
-                    if self.routine && matches!(function, 5 | 6 | 15 | 16) =>
-                {
-                    if !listen_only {
-                        let mut w = ResponseWriter::new(out, header, function);
-                        w.bytes(&pdu[1..5]);
-                        w.finish();
-                    }
-                    return Next::Continue;
+        let mut cache = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
+        let snapshot = cache.get(&self.cx.live);
+        match self.admit(snapshot, header, function, decode(pdu), out) {
+            Admitted::Done(next) => Ok(next),
+            Admitted::Now(request) => Ok(self.answer_now(snapshot, header, function, request, out)),
+            // The simulation applied the range's own background writes at the tick that sent
+            // them: the endpoint only answers.
+            Admitted::AfterTick(_, listen_only, _) if self.routine && matches!(function, 5 | 6 | 15 | 16) => {
+                if !listen_only {
+                    let mut w = ResponseWriter::new(out, header, function);
+                    w.bytes(&pdu[1..5]);
+                    w.finish();
                 }
-                Admitted::AfterTick(request, listen_only, written) => (request, listen_only, written),
+                Ok(Next::Continue)
             }
-        };
-        self.answer_after_tick(header, function, request, (listen_only, written), pdu, out).await
+            Admitted::AfterTick(request, listen_only, written) => Err((request, listen_only, written)),
+        }
     }
 
     /// What the endpoint decides alone: silence while restarting (and to reads in listen-only
@@ -483,8 +362,7 @@ impl Conn<'_> {
         &self,
         header: Header,
         function: u8,
-        request: Request<'_>,
-        (listen_only, written): (bool, Vec<u16>),
+        (request, listen_only, written): ForTick<'_>,
         pdu: &[u8],
         out: &mut Vec<u8>,
     ) -> Next {

@@ -1,0 +1,379 @@
+//! A shard's event loop for its endpoints' Modbus connections.
+//!
+//! A client that polls (reads, identification: everything the endpoint answers from its
+//! snapshot at once) is served here, with the other such clients of the shard, by one task:
+//! one readiness event, one `recv`, the answers, one `send`, as the one-process-per-core
+//! servers do, without a task woken and polled for each request. Once a connection sends a
+//! request that waits (a write or a diagnostic for its tick, a request over the endpoint's
+//! pace) or does not take its answers at once, it leaves for a task of its own (`task`),
+//! carrying what it has received and not yet sent; it does not come back.
+//!
+//! Every connection here holds one of its endpoint's and its range's connection slots, so the
+//! inbox and the table are as bounded as they are. Idle connections are closed and folded
+//! records sent on time by the loop's one timer, set to the earliest of their deadlines.
+
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use icsdrill_engine::RejectReason;
+use mio::net::TcpStream as MioStream;
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+use tokio::io::unix::AsyncFd;
+use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::frame::{Frame, parse_frame};
+use super::server::{Endpoint, Stop};
+use super::session::{Conn, Next, waits_for_tick};
+use super::task::{self, Carry};
+
+/// Readiness events taken from the loop's poller at a time.
+const EVENTS: usize = 256;
+
+/// How often the loop looks at its connections while they fold records: a record goes out
+/// within this of its window's end. (The timer is not set per request: that read every
+/// connection's deadline at every request.)
+const SWEEP: Duration = Duration::from_millis(20);
+
+/// Full reads one connection gets at a turn (each up to four frames' worth): a client that
+/// keeps its socket full waits for the others after this many.
+const TURN: usize = 16;
+
+/// How long connections that left for tasks of their own get to finish when the range stops.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// The connection slots an accepted connection holds: its endpoint's, and (unless it is one
+/// of the range's own clients) the range's.
+pub(super) type Slot = (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>);
+
+/// A connection admitted for a shard's loop.
+pub(super) struct Accepted {
+    pub(super) conn: Conn,
+    pub(super) stream: tokio::net::TcpStream,
+    pub(super) endpoint: Arc<Endpoint>,
+    pub(super) slot: Slot,
+}
+
+/// Where a shard's endpoints hand their admitted Modbus connections to its loop.
+#[derive(Clone)]
+pub struct Inbox(mpsc::UnboundedSender<Accepted>);
+
+impl Inbox {
+    /// An inbox and the loop that serves what it is handed, to run on the shard (until
+    /// `shutdown` turns true).
+    pub fn new(shutdown: watch::Receiver<bool>) -> (Inbox, impl Future<Output = ()> + Send + 'static) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Inbox(tx), run(rx, shutdown))
+    }
+
+    /// Hands a connection to the loop. The loop is gone only when the range stops: the
+    /// connection then closes, as the endpoint's others do.
+    pub(super) fn send(&self, accepted: Accepted) {
+        let _ = self.0.send(accepted);
+    }
+}
+
+/// One connection in the loop.
+struct Entry {
+    conn: Conn,
+    stream: MioStream,
+    carry: Carry,
+    endpoint: Arc<Endpoint>,
+    slot: Slot,
+    /// When it last sent a whole request: idle time counts from there.
+    last_frame: Instant,
+}
+
+/// What the loop does with a connection after serving it.
+enum Then {
+    Keep,
+    /// It has more to read than one turn takes: again at the next turn, after the others.
+    More,
+    Close,
+    /// To a task of its own, with the first request's turn if it was reserved.
+    Leave(Option<Duration>),
+}
+
+/// What woke the loop.
+enum Woke {
+    Stop,
+    New(Box<Accepted>),
+    Ready,
+    Timer,
+    /// Connections that had more to read than one turn takes.
+    Again,
+}
+
+/// The loop's connections, and those it started for connections that left it.
+struct Table {
+    conns: Slab<Entry>,
+    /// Connections to serve again at the next turn: they had more to read.
+    again: Vec<usize>,
+    tasks: JoinSet<()>,
+    shutdown: watch::Receiver<bool>,
+}
+
+async fn run(mut inbox: mpsc::UnboundedReceiver<Accepted>, mut shutdown: watch::Receiver<bool>) {
+    // Deprecated for descriptors a type may swap under it; a poller keeps its one for life.
+    #[allow(deprecated)]
+    let poller = Poll::new().and_then(|p| AsyncFd::with_interest(p, tokio::io::Interest::READABLE));
+    let poller = match poller {
+        Ok(p) => p,
+        Err(e) => {
+            // No loop: every connection gets a task of its own, as before there was one.
+            tracing::warn!(error = %e, "no event loop for Modbus connections: serving each in a task");
+            while let Some(a) = inbox.recv().await {
+                tokio::spawn(alone(a, Carry::new(), shutdown.clone()));
+            }
+            return;
+        }
+    };
+    let mut poller = poller;
+    let mut events = Events::with_capacity(EVENTS);
+    let seen = shutdown.clone();
+    let mut table =
+        Table { conns: Slab::new(), again: Vec::new(), tasks: JoinSet::new(), shutdown: seen.clone() };
+    let mut stop = Stop { future: pin!(shutdown.wait_for(|stop| *stop)), seen, polled: false };
+    let mut timer = pin!(tokio::time::sleep(Duration::from_secs(3600)));
+    loop {
+        while table.tasks.try_join_next().is_some() {}
+        let woke = tokio::select! {
+            biased;
+            _ = &mut stop => Woke::Stop,
+            a = inbox.recv() => a.map_or(Woke::Stop, |a| Woke::New(Box::new(a))),
+            guard = poller.readable_mut() => match guard {
+                Ok(mut guard) => {
+                    let poll = guard.get_inner_mut();
+                    let taken = poll.poll(&mut events, Some(Duration::ZERO));
+                    // Taken all: the poller's readiness is spent until its next event.
+                    if taken.is_ok() && events.iter().count() < EVENTS {
+                        guard.clear_ready();
+                    }
+                    Woke::Ready
+                }
+                Err(_) => Woke::Stop,
+            },
+            () = &mut timer, if !table.conns.is_empty() => Woke::Timer,
+            () = std::future::ready(()), if !table.again.is_empty() => Woke::Again,
+        };
+        let registry = poller.get_ref().registry();
+        match woke {
+            Woke::Stop => break,
+            Woke::New(a) => {
+                if let Some(at) = add(&mut table, registry, *a)
+                    && at < timer.deadline().into_std()
+                {
+                    timer.as_mut().reset(at.into());
+                }
+            }
+            Woke::Ready => {
+                // One clock read for the wake: the time every request it brings came by.
+                let now = Instant::now();
+                for event in events.iter() {
+                    settle(&mut table, registry, event.token().0, now, timer.as_mut());
+                }
+            }
+            Woke::Again => {
+                // The shard's other tasks take their turn before a long pipeline goes on.
+                tokio::task::yield_now().await;
+                let now = Instant::now();
+                for key in std::mem::take(&mut table.again) {
+                    settle(&mut table, poller.get_ref().registry(), key, now, timer.as_mut());
+                }
+            }
+            Woke::Timer => {
+                let next = sweep(&mut table.conns, Instant::now());
+                timer.as_mut().reset(next.into());
+            }
+        }
+    }
+    // Connections still here end with the loop; those in tasks get a moment to finish.
+    let Table { conns, mut tasks, .. } = table;
+    drop(conns);
+    if tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await.is_err() {
+        tasks.abort_all();
+    }
+}
+
+/// Takes a connection into the loop; returns when the loop must see to it first (or `None`:
+/// it could not be registered, and got a task of its own).
+fn add(table: &mut Table, registry: &mio::Registry, a: Accepted) -> Option<Instant> {
+    let std = a.stream.into_std().ok()?;
+    let entry = table.conns.vacant_entry();
+    let mut stream = MioStream::from_std(std);
+    if registry.register(&mut stream, Token(entry.key()), Interest::READABLE).is_err() {
+        if let Ok(stream) = tokio::net::TcpStream::from_std(stream.into()) {
+            table.tasks.spawn(alone(Accepted { stream, ..a }, Carry::new(), table.shutdown.clone()));
+        }
+        return None;
+    }
+    let now = a.conn.fold.woke();
+    let (conn, endpoint, slot) = (a.conn, a.endpoint, a.slot);
+    let entry = entry.insert(Entry { conn, stream, carry: Carry::new(), endpoint, slot, last_frame: now });
+    Some(entry.deadline())
+}
+
+/// Serves connection `key` (if it is still here) and does what it then needs.
+fn settle(
+    table: &mut Table,
+    registry: &mio::Registry,
+    key: usize,
+    now: Instant,
+    mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
+) {
+    let Some(entry) = table.conns.get_mut(key) else { return };
+    match serve(entry, now) {
+        then @ (Then::Keep | Then::More) => {
+            // The timer stands at most a sweep away while records are folded.
+            let soon = now + SWEEP;
+            if timer.deadline().into_std() > soon && entry.conn.fold.deadline().is_some() {
+                timer.as_mut().reset(soon.into());
+            }
+            if matches!(then, Then::More) {
+                table.again.push(key);
+            }
+        }
+        Then::Close => drop(table.conns.remove(key)),
+        Then::Leave(wait) => {
+            let mut entry = table.conns.remove(key);
+            let _ = registry.deregister(&mut entry.stream);
+            leave(entry, wait, table.shutdown.clone(), &mut table.tasks);
+        }
+    }
+}
+
+/// Closes the connections idle too long and sends the folded records whose window has ended;
+/// returns when to look again.
+fn sweep(conns: &mut Slab<Entry>, now: Instant) -> Instant {
+    conns.retain(|_, e| e.last_frame + e.conn.cx.limits.idle_timeout > now);
+    let mut next = now + Duration::from_secs(3600);
+    let mut folding = false;
+    for (_, e) in conns.iter() {
+        if e.conn.fold.deadline().is_some_and(|f| f <= now) {
+            e.conn.flush_records();
+        }
+        folding |= e.conn.fold.deadline().is_some();
+        next = next.min(e.deadline());
+    }
+    // While records are folded the loop looks every sweep at least, so one started since is
+    // seen without a look at the timer per request.
+    if folding {
+        next = next.min(now + SWEEP);
+    }
+    next.max(now + Duration::from_millis(1))
+}
+
+impl Entry {
+    /// When the loop must see to this connection next: its folded record going out, or its
+    /// idle time running out.
+    fn deadline(&self) -> Instant {
+        let idle = self.last_frame + self.conn.cx.limits.idle_timeout;
+        self.conn.fold.deadline().map_or(idle, |f| f.min(idle))
+    }
+}
+
+/// Reads what a connection has sent and answers every whole request in it, as long as none of
+/// them waits.
+fn serve(e: &mut Entry, now: Instant) -> Then {
+    let Entry { conn, stream, carry, endpoint, last_frame, .. } = e;
+    conn.fold.woke_at(now);
+    let Carry { buf, filled, out, .. } = carry;
+    for _ in 0..TURN {
+        let room = buf.len() - *filled;
+        let got = match rustix::net::recv(&*stream, &mut buf[*filled..], rustix::net::RecvFlags::empty()) {
+            Ok(0) => return Then::Close,
+            Ok(n) => n,
+            Err(rustix::io::Errno::AGAIN) => return Then::Keep,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return Then::Close,
+        };
+        *filled += got;
+        let mut start = 0;
+        let mut then = None;
+        loop {
+            match parse_frame(&buf[start..*filled]) {
+                Frame::Complete { header, pdu, len } => {
+                    if waits_for_tick(pdu[0]) {
+                        then = Some(Then::Leave(None));
+                        break;
+                    }
+                    // The endpoint's and the range's pace, as the task keeps it.
+                    if !conn.routine {
+                        let wait = endpoint.pacer.reserve().max(conn.cx.range_pacer.reserve());
+                        if !wait.is_zero() {
+                            then = Some(Then::Leave(Some(wait)));
+                            break;
+                        }
+                    }
+                    *last_frame = now;
+                    let next = match conn.respond(header, pdu, out) {
+                        Ok(next) => next,
+                        // Only writes and diagnostics wait for a tick, and they left above.
+                        Err(_) => Next::Close,
+                    };
+                    start += len;
+                    if matches!(next, Next::Close) {
+                        then = Some(Then::Close);
+                        break;
+                    }
+                }
+                Frame::Incomplete => break,
+                Frame::Invalid(error) => {
+                    // Framing is lost: nothing after this point can be trusted.
+                    tracing::debug!(parent: &conn.span, ?error, "closing: bad MBAP header");
+                    conn.record(0, 0, 0, None, Some(RejectReason::Malformed));
+                    then = Some(Then::Close);
+                    break;
+                }
+            }
+        }
+        buf.copy_within(start..*filled, 0);
+        *filled -= start;
+        if matches!(then, Some(Then::Leave(_))) {
+            // The answers made go with it, to go out first.
+            return then.unwrap_or(Then::Keep);
+        }
+        if !out.is_empty() {
+            match rustix::net::send(&*stream, out, rustix::net::SendFlags::NOSIGNAL) {
+                Ok(n) if n == out.len() => out.clear(),
+                // The client does not take its answers now: its task waits for it, a while.
+                Ok(n) => {
+                    out.drain(..n);
+                    return Then::Leave(None);
+                }
+                Err(rustix::io::Errno::AGAIN) => return Then::Leave(None),
+                Err(_) => return Then::Close,
+            }
+        }
+        if let Some(then) = then {
+            return then;
+        }
+        // A short read drained the socket: its next bytes are a new event, with no `recv`
+        // spent to learn it would block (one `recv` a request, as the raw floor does).
+        if got < room {
+            return Then::Keep;
+        }
+    }
+    Then::More
+}
+
+/// Moves a connection to a task of its own.
+fn leave(entry: Entry, wait: Option<Duration>, shutdown: watch::Receiver<bool>, tasks: &mut JoinSet<()>) {
+    let Entry { conn, stream, mut carry, endpoint, slot, .. } = entry;
+    carry.wait = wait;
+    match tokio::net::TcpStream::from_std(stream.into()) {
+        Ok(stream) => {
+            tasks.spawn(alone(Accepted { conn, stream, endpoint, slot }, carry, shutdown));
+        }
+        Err(e) => tracing::debug!(parent: &conn.span, error = %e, "closing: the connection cannot wait"),
+    }
+}
+
+/// Serves a connection in a task of its own until it ends, then frees its slots.
+async fn alone(a: Accepted, carry: Carry, shutdown: watch::Receiver<bool>) {
+    let Accepted { conn, stream, endpoint, slot } = a;
+    task::run(conn, stream, &endpoint.pacer, shutdown, carry).await;
+    drop(slot);
+}
