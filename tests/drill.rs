@@ -307,6 +307,35 @@ async fn a_range_behind_the_others_catches_up_when_the_drill_pauses() {
     server.shutdown().await.unwrap();
 }
 
+/// Paused, a team's card and its row on the white cell's board stand where the clock holds,
+/// scored as a stop there would store them: the card its range last published may be a
+/// refresh (5 s of plant time) behind. Resumed, that card stands until a later one comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_drill_shows_each_card_where_its_clock_holds() {
+    let server = start_drill("petrochem-tank-farm", &["a"], Mode::Regional).await;
+    let drill = server.drill.clone();
+    drill.control(Control::Start).unwrap();
+    // Past the attack's first step, between two refreshes.
+    let first_attack = drill.scenario().attack.as_ref().unwrap().steps[0].when.at_tick.unwrap_or(0);
+    let hold = first_attack + 50 * u64::from(drill.scenario().tick_hz) + 7;
+    drill.step(hold).await;
+    let live = drill.live("a").unwrap().clone();
+    tokio::time::timeout(Duration::from_secs(60), live.wait_for_tick(hold)).await.expect("the range ticks");
+    drill.control(Control::Pause).unwrap();
+    let card = drill.team_score("a").unwrap();
+    assert_eq!(card.tick, hold, "the card where the clock holds");
+    let stored = drill.final_score("a").unwrap().unwrap();
+    assert_eq!(card.total, stored, "as a stop would store it");
+    assert!(card.provisional.is_some(), "a blind drill's team keeps its provisional card");
+    crate::util::board_where(drill.scoreboard(true), "team a's card where the clock holds", |b| {
+        b.rows.iter().any(|r| r.team == "a" && r.total == stored)
+    })
+    .await;
+    drill.control(Control::Resume).unwrap();
+    assert_eq!(drill.team_score("a").unwrap().tick, hold, "resumed, until a later card");
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_teams_actions_are_bounded_in_size_and_rate() {
     use icsdrill_drill::ActError;

@@ -227,6 +227,7 @@ impl DrillApi for Drill {
     fn control(&self, control: Control) -> Result<Phase, ServiceError> {
         let phase = self.set_phase(control).map_err(|e| ServiceError::Conflict(e.to_string()))?;
         self.changed.notify_one();
+        self.rank_when_held(phase);
         Ok(phase)
     }
 

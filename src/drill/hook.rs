@@ -49,6 +49,9 @@ pub(super) struct Published {
     /// Once the drill is over, its card as its report scores it (`Drill::card_of`), with the
     /// tick it is judged at.
     pub(super) final_card: Mutex<Option<(u64, Arc<ScoreCard>)>>,
+    /// While the drill is paused (and after, until the range publishes a later card), its card
+    /// judged where its clock holds (`Drill::card_of`).
+    pub(super) held_card: Mutex<Option<Arc<ScoreCard>>>,
     /// The tick the range has reached: its clock after the last tick it ran, or, resumed, the
     /// tick its stored card was judged at when that is later (`replay::reached`: the quiet
     /// ticks after the last event are not re-run). Judging takes the log to it, so a drill is
@@ -90,6 +93,7 @@ impl Published {
             hash: Mutex::new((LogHasher::default(), 0)),
             at_freeze: OnceLock::new(),
             final_card: Mutex::new(None),
+            held_card: Mutex::new(None),
             trends: Mutex::default(),
             past_totals: Mutex::default(),
             reached: AtomicU64::new(0),

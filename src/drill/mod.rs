@@ -21,6 +21,7 @@
 
 mod api;
 mod boards;
+mod cards;
 mod changes;
 mod clients;
 pub mod cluster;
@@ -442,64 +443,6 @@ impl Drill {
     pub fn final_score(&self, team: &str) -> crate::Result<Option<f64>> {
         let Some((events, end)) = self.judged_log(team)? else { return Ok(None) };
         Ok(Some(self.card_at_end(&events, end, None).total))
-    }
-
-    /// A team's judged log (up to `end`) scored at `end`, as its report scores it, its total
-    /// settled where the live board saw it settle: at the tick of its hook's last card `live`
-    /// when that card has the same total, else at `end`. Scored once here, every team's total
-    /// would settle at `end` and undo a contest's tie-breaks; re-scoring the log card by card
-    /// as the hook did costs a card every 5 s of plant time (121,000 over a 7-day drill).
-    fn card_at_end(&self, events: &[SimEvent], end: u64, live: Option<&ScoreCard>) -> ScoreCard {
-        let plan = (self.mode == Mode::Enterprise, self.challenges.len());
-        let mut card = icsdrill_judge::score::Scorer::score_contest_log_at(&self.scenario, plan, events, end);
-        if let Some(live) = live
-            && live.total == card.total
-        {
-            card.settled_tick = live.settled_tick.min(end);
-        }
-        card
-    }
-
-    /// The card a team here is shown by: the last its range published while the drill runs;
-    /// once it is over, its judged log scored at its end, as its report, the board and the
-    /// summary all score it (the last published card may be a refresh behind, and the time
-    /// its timed parts count to with it). A team judged from the store keeps its last card
-    /// (reading the store is no work for the board's task).
-    fn card_of(&self, h: &Here) -> Arc<ScoreCard> {
-        if !self.phase().is_over() {
-            return h.published.card.load_full();
-        }
-        let end = h.published.reached.load(Ordering::Acquire);
-        let mut last = h.published.final_card.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((at, card)) = &*last
-            && *at == end
-        {
-            return card.clone();
-        }
-        let Some((end, card)) = self.card_reached(h) else { return h.published.card.load_full() };
-        let card = Arc::new(card);
-        // Recorded as the drill's last card: the stored score (the regional view's, a
-        // replay's) is this one.
-        if let Some(r) = h.published.recording.get() {
-            r.sender.score(r.index, end, card.total, serde_json::to_string(&*card).unwrap_or_default());
-        }
-        *last = Some((end, card.clone()));
-        card
-    }
-
-    /// A team's card judged at the tick its range has reached, from its judged events in
-    /// memory (none for a team whose events spilled to the store: `judged_log` reads those).
-    fn card_reached(&self, h: &Here) -> Option<(u64, ScoreCard)> {
-        let end = h.published.reached.load(Ordering::Acquire);
-        let mut events = {
-            let judged = h.published.judged.lock().unwrap_or_else(|e| e.into_inner());
-            if judged.spilled {
-                return None;
-            }
-            judged.events.clone()
-        };
-        events.retain(|e| e.tick < end);
-        Some((end, self.card_at_end(&events, end, Some(&h.published.card.load()))))
     }
 
     /// Whether team `team` (here) solved flag challenge `challenge` before (from its judged
