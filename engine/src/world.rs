@@ -265,6 +265,29 @@ impl Memory {
                 .checked_add(count)
                 .is_some_and(|end| end <= map.len() && map[start..end].iter().all(|m| *m))
     }
+
+    /// The registers a read of `count` from `addr` answers: this memory's where they are
+    /// mapped, else a preset area of the PLC's definition `def` (a contest team's hidden area,
+    /// which its copy of the scenario holds and the plant every team shares does not); `None`
+    /// where neither is (an illegal address). Its endpoint and a capture answer by this one rule.
+    pub fn registers<'a>(
+        &'a self,
+        def: &'a PlcDef,
+        table: Table,
+        addr: u16,
+        count: u16,
+    ) -> Option<&'a [u16]> {
+        let regs = match table {
+            Table::InputRegisters => &self.input,
+            Table::HoldingRegisters => &self.holding,
+            Table::Coils | Table::DiscreteInputs => return None,
+        };
+        if self.is_mapped(table, addr, usize::from(count)) {
+            let start = usize::from(addr);
+            return Some(&regs[start..start + usize::from(count)]);
+        }
+        def.preset(table, addr, count)
+    }
 }
 
 /// A PLC entity: mode, memory and the state its program keeps between scans.

@@ -484,9 +484,9 @@ fn answer_adu(s: &Scenario, snap: &Snapshot, header: Header, x: &Exchange) -> Ve
         3 | 4 => {
             let table = if x.function == 3 { Table::HoldingRegisters } else { Table::InputRegisters };
             let regs = if table == Table::HoldingRegisters { &memory.holding } else { &memory.input };
-            // A contest team's hidden area, as its endpoint answers it (`PlcDef::preset`).
-            let preset = s.plcs[x.plc.ix()].preset(table, x.addr, x.count);
-            w.registers(preset.unwrap_or(&regs[span(regs.len())]));
+            // As its endpoint answers it (a contest team's hidden area included).
+            let answer = memory.registers(&s.plcs[x.plc.ix()], table, x.addr, x.count);
+            w.registers(answer.unwrap_or(&regs[span(regs.len())]));
         }
         5 | 6 | 8 => {
             let request = request_adu(header, x);

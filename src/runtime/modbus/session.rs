@@ -433,21 +433,22 @@ impl Conn {
         written: Vec<u16>,
         out: &mut Vec<u8>,
     ) -> Next {
-        let readable =
-            registers_of(&self.cx.live.snapshot(), self.plc, Table::HoldingRegisters, read_addr, read_count)
-                .is_some();
-        if !readable {
+        let def = &self.cx.live.scenario.plcs[self.plc.ix()];
+        let read_half = |snapshot: &Snapshot| {
+            let memory = &snapshot.plcs[self.plc.ix()].memory;
+            memory.registers(def, Table::HoldingRegisters, read_addr, read_count).map(<[u16]>::to_vec)
+        };
+        if read_half(&self.cx.live.snapshot()).is_none() {
             return self.illegal_address(header, function, read_addr, read_count, out);
         }
         let write = self.registers(function, write_addr, written);
         if let Err(reason) = self.cx.live.apply(write).await {
             return self.refuse(header, function, reason, out);
         }
-        let snapshot = self.cx.live.snapshot();
-        match registers_of(&snapshot, self.plc, Table::HoldingRegisters, read_addr, read_count) {
+        match read_half(&self.cx.live.snapshot()) {
             Some(regs) => {
                 let mut w = ResponseWriter::new(out, header, function);
-                w.registers(regs);
+                w.registers(&regs);
                 w.finish();
             }
             None => write_exception(out, header, function, ExceptionCode::IllegalDataAddress),
@@ -468,26 +469,27 @@ impl Conn {
         out: &mut Vec<u8>,
     ) -> Next {
         let memory = &snapshot.plcs[self.plc.ix()].memory;
-        if !memory.is_mapped(table, addr, usize::from(count)) {
-            // A contest's hidden area is the team's (its copy of the scenario holds it, as its
-            // identification does), not the plant's memory every team's simulation shares.
-            let Some(words) = self.cx.live.scenario.plcs[self.plc.ix()].preset(table, addr, count) else {
-                return self.illegal_address(header, function, addr, count, out);
-            };
-            let mut w = ResponseWriter::new(out, header, function);
-            w.registers(words);
-            w.finish();
-            self.record(function, addr, count, None, None);
-            return Next::Continue;
-        }
+        let def = &self.cx.live.scenario.plcs[self.plc.ix()];
         let range = usize::from(addr)..usize::from(addr) + usize::from(count);
-        let mut w = ResponseWriter::new(out, header, function);
-        match table {
-            Table::Coils => w.bits(&memory.coils[range]),
-            Table::DiscreteInputs => w.bits(&memory.discrete[range]),
-            Table::InputRegisters => w.registers(&memory.input[range]),
-            Table::HoldingRegisters => w.registers(&memory.holding[range]),
+        let mapped = || memory.is_mapped(table, addr, usize::from(count));
+        let (words, bits) = match table {
+            Table::InputRegisters | Table::HoldingRegisters => {
+                (memory.registers(def, table, addr, count), None)
+            }
+            Table::Coils if mapped() => (None, Some(&memory.coils[range])),
+            Table::DiscreteInputs if mapped() => (None, Some(&memory.discrete[range])),
+            Table::Coils | Table::DiscreteInputs => (None, None),
         };
+        if words.is_none() && bits.is_none() {
+            return self.illegal_address(header, function, addr, count, out);
+        }
+        let mut w = ResponseWriter::new(out, header, function);
+        if let Some(words) = words {
+            w.registers(words);
+        }
+        if let Some(bits) = bits {
+            w.bits(bits);
+        }
         w.finish();
         self.record(function, addr, count, None, None);
         Next::Continue
@@ -558,18 +560,4 @@ impl Conn {
             Answer::Close => Next::Close,
         }
     }
-}
-
-/// Registers `addr..addr + count` of a table, if all are mapped.
-fn registers_of(snapshot: &Snapshot, plc: PlcIdx, table: Table, addr: u16, count: u16) -> Option<&[u16]> {
-    let memory = &snapshot.plcs[plc.ix()].memory;
-    if !memory.is_mapped(table, addr, usize::from(count)) {
-        return None;
-    }
-    let regs = match table {
-        Table::InputRegisters => &memory.input,
-        _ => &memory.holding,
-    };
-    let start = usize::from(addr);
-    Some(&regs[start..start + usize::from(count)])
 }
