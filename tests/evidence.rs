@@ -637,6 +637,65 @@ fn requests_over_the_record_budget_are_marked_in_the_capture() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A function the endpoint does not serve is drawn as its code and the exception it got (a
+/// trainee's probe of FC 66 was missing); FC 23, whose read half the record does not keep, is
+/// not drawn, and the next packet says so, as the capture's count does.
+#[test]
+fn unserved_functions_are_drawn_and_read_writes_are_marked_in_the_capture() {
+    use icsdrill_engine::{RejectReason, SimInput, TimedInput};
+    let s = builtin("petrochem-tank-farm");
+    let probe = SimInput::ModbusRequest {
+        plc: "plc-t101".into(),
+        source: "ews-01".into(),
+        function: 66,
+        addr: 0,
+        count: 0,
+        exception: Some(1),
+        reason: Some(RejectReason::IllegalFunction),
+        repeat: 1,
+    };
+    let read_write = SimInput::WriteRegisters {
+        plc: "plc-t101".into(),
+        source: "ews-01".into(),
+        addr: 1,
+        values: vec![700],
+        function: Some(23),
+    };
+    let inputs = [
+        TimedInput { tick: s.ticks(10.0), input: probe },
+        TimedInput { tick: s.ticks(12.0), input: read_write },
+    ];
+    let placement = Placement::canonical(&s);
+    let mut bytes = Vec::new();
+    let cap =
+        write_pcap(scenario_run(&s, &inputs, &placement), (s.ticks(5.0), s.ticks(20.0)), &mut bytes).unwrap();
+    assert_eq!(cap.read_writes, 1, "{cap:?}");
+    let dir = temp("unserved");
+    let file = dir.join("unserved.pcapng");
+    std::fs::write(&file, &bytes).unwrap();
+    well_formed(&file);
+    let fields = |filter: &str, field: &str| -> Vec<String> {
+        let o = Command::new("tshark")
+            .arg("-r")
+            .arg(&file)
+            .args(["-Y", filter, "-T", "fields", "-e", field])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
+    };
+    assert_eq!(fields("modbus.func_code == 66", "modbus.func_code").len(), 2, "the probe and its answer");
+    assert_eq!(fields("modbus.func_code == 66 && modbus.exception_code", "modbus.exception_code"), ["1"]);
+    assert!(fields("modbus.func_code == 23", "modbus.func_code").is_empty(), "FC 23 is not drawn");
+    let comments = fields("frame.comment", "frame.comment");
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(
+        comments[0]
+            .contains("1 FC 23 (read/write multiple registers) requests since t = 12.0 s are not drawn"),
+        "{comments:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A drill resumed on other ports: its console names the ports it serves now to decode by,
 /// and its live capture draws the PLCs there (it drew them where the drill was recorded:
 /// with the console's ports, `tshark -Y modbus` found nothing). `icsdrill pcap`, from the

@@ -368,6 +368,32 @@ async fn connection_cap_and_idle_timeout_hold() {
     range.shutdown().await.unwrap();
 }
 
+/// A client that shuts its side right after its request (as `nc -N` and socat do; the request
+/// and the end in one segment, or both there before the endpoint looks) is answered and then
+/// closed at once, not at the idle timeout with its slot held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_shuts_its_side_after_its_request_is_answered_and_closed() {
+    let range =
+        start(builtin("petrochem-tank-farm"), |o| o.limits.idle_timeout = Duration::from_secs(30)).await;
+    let addr = endpoint(&range, "plc-t101");
+    let mut clients = tokio::task::JoinSet::new();
+    for t in 0..16u8 {
+        clients.spawn(async move {
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            s.write_all(&[0, t, 0, 0, 0, 6, 1, 0x03, 0, 0, 0, 1]).await.unwrap();
+            s.shutdown().await.unwrap();
+            let mut answer = Vec::new();
+            let read = tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut answer)).await;
+            assert!(matches!(read, Ok(Ok(11))), "answered, then closed within 3 s: {read:?} {answer:02X?}");
+            assert_eq!(answer[..2], [0, t], "its answer");
+        });
+    }
+    while let Some(done) = clients.join_next().await {
+        done.unwrap();
+    }
+    range.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_on_one_plc_does_not_stall_another() {
     let range = start(builtin("petrochem-tank-farm"), |_| {}).await;
@@ -608,6 +634,36 @@ async fn a_poll_loop_is_folded_into_few_records_with_every_request_counted() {
     assert_eq!(polls.iter().sum::<u32>(), 50, "every poll counted: {polls:?}");
     assert!(polls.len() < 50, "polls folded: {polls:?}");
     assert!(sim.events().iter().any(|e| matches!(e.kind, EventKind::ModbusTransaction { function: 4, .. })));
+}
+
+/// A connection's requests go on record in the order it sent them: reads folded before a write
+/// are logged before it, so the log (and a capture drawn from it) shows no read after the write
+/// it came before, answered with the written value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connections_reads_are_logged_before_the_write_that_follows_them() {
+    let range = start(builtin("petrochem-tank-farm"), |_| {}).await;
+    let mut c = Client::connect(endpoint(&range, "plc-t101")).await;
+    read_holding(&mut c, 2, 3).await;
+    assert_eq!(c.pdu(1, &[0x06, 0x00, 0x01, 0x02, 0xBC]).await.unwrap(), [0x06, 0x00, 0x01, 0x02, 0xBC]);
+    assert_eq!(read_holding(&mut c, 1, 1).await, [700]);
+    assert_eq!(c.pdu(1, &[0x06, 0x00, 0x01, 0x02, 0x58]).await.unwrap(), [0x06, 0x00, 0x01, 0x02, 0x58]);
+    drop(c);
+    let logged = crate::util::wait_for_event(&range.live, Duration::from_secs(10), |e| {
+        matches!(e.kind, EventKind::ModbusTransaction { function: 6, addr: 1, ref values, .. } if values == &[600])
+    })
+    .await;
+    assert!(logged, "the last write is logged");
+    let sim = range.shutdown().await.unwrap();
+    let order: Vec<String> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ModbusTransaction { function: 3, addr, .. } => Some(format!("read {addr}")),
+            EventKind::ModbusTransaction { function: 6, values, .. } => Some(format!("write {values:?}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["read 2", "write [700]", "read 1", "write [600]"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -88,6 +88,12 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
             cap.summarised
         );
     }
+    if cap.read_writes > 0 {
+        println!(
+            "{} FC 23 (read/write multiple registers) requests are not drawn: the record keeps what they wrote (the log's modbus_transaction events, function 23), not what they read; packet comments mark where",
+            cap.read_writes
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -54,6 +54,9 @@ pub struct Capture {
     /// range's record budget: a scan, a flood), so not in the capture. The next packet written
     /// after them says so in a comment (Wireshark's packet comments).
     pub summarised: u64,
+    /// FC 23 requests the log holds but the capture does not draw (the record keeps their
+    /// writes, not their reads); the packet after them says so in a comment.
+    pub read_writes: u64,
 }
 
 /// One request to put on the wire.
@@ -124,47 +127,16 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
     let mut flows104: BTreeMap<(HostIdx, PlcIdx), iec104::Flow> = BTreeMap::new();
     let mut flows_ua: BTreeMap<(HostIdx, PlcIdx), opcua::Flow> = BTreeMap::new();
     let mut cap = Capture::default();
-    // Requests summarised since the last packet (how many, from which tick), and what the next
-    // packet says of them.
-    let (mut gap, mut comment): (Option<(u64, u64)>, Option<String>) = (None, None);
+    let mut left = LeftOut::default();
     let tick_ns = 1_000_000_000 / u64::from(scenario.tick_hz);
     for tick in from..to {
         let seen = sim.event_count();
         sim.run_until(tick + 1, inputs);
         let snap = sim.snapshot();
-        let mut exchanges: Vec<Exchange> = sim
-            .routine_due()
-            .iter()
-            // Background traffic is in the log as transactions (`logged` below).
-            .filter(|r| !r.logged)
-            .map(|r| Exchange {
-                host: r.host,
-                plc: r.plc,
-                function: r.function,
-                addr: r.addr,
-                count: r.count,
-                values: Vec::new(),
-                exception: None,
-                // A PLC flooded, restarting or listen-only answers its routine pollers nothing
-                // either.
-                answered: {
-                    let view = &snap.plcs[r.plc.ix()];
-                    !view.listen_only && view.silence().is_none()
-                },
-                refused: None,
-            })
-            .collect();
-        exchanges.extend(logged(scenario, &sim, seen));
-        let over = summarised(&sim, seen);
-        if over > 0 {
-            let (n, since) = gap.get_or_insert((0, tick));
-            *n += over;
-            let s = *since as f64 / f64::from(scenario.tick_hz);
-            cap.summarised += over;
-            comment = Some(format!(
-                "icsdrill: {n} Modbus requests since t = {s:.1} s were over the range's record budget: counted in its traffic_summary events, not in this capture"
-            ));
-        }
+        let mut exchanges = routine(&sim, &snap);
+        let mut fc23 = 0;
+        exchanges.extend(logged(scenario, &sim, seen, &mut fc23));
+        left.add(tick, summarised(&sim, seen), fc23, &mut cap);
         let mut at = Duration::from_millis(run.epoch_ms) + Duration::from_nanos(tick * tick_ns);
         let unix_ms = i64::try_from(at.as_millis()).unwrap_or(i64::MAX);
         let modbus =
@@ -182,9 +154,11 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
             }
             for f in &frames {
                 at += Duration::from_micros(20);
-                let options =
-                    comment.take().map(|c| EnhancedPacketOption::Comment(c.into())).into_iter().collect();
-                gap = None;
+                let options = left
+                    .take(scenario.tick_hz)
+                    .map(|c| EnhancedPacketOption::Comment(c.into()))
+                    .into_iter()
+                    .collect();
                 w.write_pcapng_block(EnhancedPacketBlock {
                     interface_id: 0,
                     timestamp: at,
@@ -199,6 +173,66 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
         }
     }
     Ok(cap)
+}
+
+/// The requests left out since the last packet, which the next one says in a comment: those
+/// over the record budget, and FC 23's (each: how many, since which tick).
+#[derive(Default)]
+struct LeftOut {
+    over: Option<(u64, u64)>,
+    read_writes: Option<(u64, u64)>,
+}
+
+impl LeftOut {
+    /// Counts what tick `tick` left out, here and in the capture's totals.
+    fn add(&mut self, tick: u64, over: u64, read_writes: u64, cap: &mut Capture) {
+        if over > 0 {
+            self.over.get_or_insert((0, tick)).0 += over;
+            cap.summarised += over;
+        }
+        if read_writes > 0 {
+            self.read_writes.get_or_insert((0, tick)).0 += read_writes;
+            cap.read_writes += read_writes;
+        }
+    }
+
+    /// The comment for the next packet, if anything was left out since the last; clears it.
+    fn take(&mut self, hz: u32) -> Option<String> {
+        let s = |tick: u64| tick as f64 / f64::from(hz);
+        let over = self.over.take().map(|(n, since)| format!(
+            "icsdrill: {n} Modbus requests since t = {:.1} s were over the range's record budget: counted in its traffic_summary events, not in this capture", s(since)
+        ));
+        let fc23 = self.read_writes.take().map(|(n, since)| format!(
+            "icsdrill: {n} FC 23 (read/write multiple registers) requests since t = {:.1} s are not drawn: the record keeps what they wrote (its modbus_transaction events, function 23), not what they read", s(since)
+        ));
+        let said: Vec<String> = over.into_iter().chain(fc23).collect();
+        (!said.is_empty()).then(|| said.join("; "))
+    }
+}
+
+/// The routine polls due at the tick just run that the log does not hold as transactions.
+fn routine(sim: &Sim, snap: &Snapshot) -> Vec<Exchange> {
+    sim.routine_due()
+        .iter()
+        // Background traffic is in the log as transactions (`logged` below).
+        .filter(|r| !r.logged)
+        .map(|r| Exchange {
+            host: r.host,
+            plc: r.plc,
+            function: r.function,
+            addr: r.addr,
+            count: r.count,
+            values: Vec::new(),
+            exception: None,
+            // A PLC flooded, restarting or listen-only answers its routine pollers nothing
+            // either.
+            answered: {
+                let view = &snap.plcs[r.plc.ix()];
+                !view.listen_only && view.silence().is_none()
+            },
+            refused: None,
+        })
+        .collect()
 }
 
 /// Modbus requests the events since `seen` count only in traffic summaries.
@@ -315,7 +349,7 @@ fn handshake(
 }
 
 /// The transactions the log recorded since event `seen` (the tick just run).
-fn logged(s: &Scenario, sim: &Sim, seen: u64) -> Vec<Exchange> {
+fn logged(s: &Scenario, sim: &Sim, seen: u64, fc23: &mut u64) -> Vec<Exchange> {
     let new = since(sim, seen);
     let mut out = Vec::new();
     let mut refusals = 0;
@@ -348,8 +382,14 @@ fn logged(s: &Scenario, sim: &Sim, seen: u64) -> Vec<Exchange> {
         } = &e.kind
         {
             let (Some(p), Some(h)) = (s.plc(plc), s.host(source)) else { continue };
-            // Functions with a standard layout only (not the vendor engineering function).
-            if !matches!(function, 1..=6 | 8 | 15 | 16 | 17 | 43) {
+            // Not the vendor engineering function (its uploads are drawn apart), nor FC 23,
+            // whose read half the record does not keep (`fc23`, said in a comment). A function
+            // the endpoint does not serve is drawn as its code and the exception it got.
+            if *function == icsdrill_engine::input::ENGINEERING_FUNCTION {
+                continue;
+            }
+            if *function == 23 {
+                *fc23 += u64::from((*repeat).max(1));
                 continue;
             }
             for _ in 0..(*repeat).clamp(1, MAX_REPEAT) {

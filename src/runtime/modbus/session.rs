@@ -366,6 +366,10 @@ impl Conn {
         pdu: &[u8],
         out: &mut Vec<u8>,
     ) -> Next {
+        // The requests before it go on record before it: a folded record waits for its window
+        // to end, and the log would show them after the write (a read's answer drawn from the
+        // plant after the write, a read refused in listen-only mode after the restart).
+        self.flush_records();
         match request {
             Request::WriteSingleCoil { addr, value } => {
                 let input = self.coils(function, addr, vec![value]);

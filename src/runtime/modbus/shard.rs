@@ -172,7 +172,8 @@ async fn run(mut inbox: mpsc::UnboundedReceiver<Accepted>, mut shutdown: watch::
                 // One clock read for the wake: the time every request it brings came by.
                 let now = Instant::now();
                 for event in events.iter() {
-                    settle(&mut table, registry, event.token().0, now, timer.as_mut());
+                    let key = event.token().0;
+                    settle(&mut table, registry, (key, event.is_read_closed()), now, timer.as_mut());
                 }
             }
             Woke::Again => {
@@ -180,7 +181,7 @@ async fn run(mut inbox: mpsc::UnboundedReceiver<Accepted>, mut shutdown: watch::
                 tokio::task::yield_now().await;
                 let now = Instant::now();
                 for key in std::mem::take(&mut table.again) {
-                    settle(&mut table, poller.get_ref().registry(), key, now, timer.as_mut());
+                    settle(&mut table, poller.get_ref().registry(), (key, false), now, timer.as_mut());
                 }
             }
             Woke::Timer => {
@@ -215,16 +216,17 @@ fn add(table: &mut Table, registry: &mio::Registry, a: Accepted) -> Option<Insta
     Some(entry.deadline())
 }
 
-/// Serves connection `key` (if it is still here) and does what it then needs.
+/// Serves connection `key` (if it is still here) and does what it then needs; `closed`: its
+/// client has shut its side (the event said so).
 fn settle(
     table: &mut Table,
     registry: &mio::Registry,
-    key: usize,
+    (key, closed): (usize, bool),
     now: Instant,
     mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
 ) {
     let Some(entry) = table.conns.get_mut(key) else { return };
-    match serve(entry, now) {
+    match serve(entry, now, closed) {
         then @ (Then::Keep | Then::More) => {
             // The timer stands at most a sweep away while records are folded.
             let soon = now + SWEEP;
@@ -275,8 +277,8 @@ impl Entry {
 }
 
 /// Reads what a connection has sent and answers every whole request in it, as long as none of
-/// them waits.
-fn serve(e: &mut Entry, now: Instant) -> Then {
+/// them waits; `closed`: the client has shut its side, so it is read to its end.
+fn serve(e: &mut Entry, now: Instant, closed: bool) -> Then {
     let Entry { conn, stream, carry, endpoint, last_frame, .. } = e;
     conn.fold.woke_at(now);
     let Carry { buf, filled, out, .. } = carry;
@@ -351,8 +353,10 @@ fn serve(e: &mut Entry, now: Instant) -> Then {
             return then;
         }
         // A short read drained the socket: its next bytes are a new event, with no `recv`
-        // spent to learn it would block (one `recv` a request, as the raw floor does).
-        if got < room {
+        // spent to learn it would block (one `recv` a request, as the raw floor does). Not so
+        // its end: a client that shut its side with its last request (one segment, or both
+        // before the loop woke) gives no event after it, so the next `recv` reads the end.
+        if got < room && !closed {
             return Then::Keep;
         }
     }
