@@ -54,7 +54,8 @@ pub struct Demand {
     pub per_range: usize,
     /// Each range runs a live attacker (`ATTACKER_FDS` kept back for it).
     pub attacker: bool,
-    /// Event loops of each range (two descriptors each: its poller and its waker).
+    /// Event loops of each range (three descriptors each: its runtime's poller and waker, its
+    /// Modbus connections' poller).
     pub loops: usize,
     /// Client connections each range's routine traffic opens (its side of them).
     pub routine: usize,
@@ -72,7 +73,7 @@ pub fn budget(nofile: u64, d: Demand) -> Result<Budget> {
     let plcs = d.endpoints as u64;
     let listeners = ranges_u * plcs + 1;
     let attacker = if d.attacker { ATTACKER_FDS } else { 0 };
-    let kept = RESERVE + ranges_u * (attacker + d.routine as u64 + 2 * d.loops as u64) + listeners;
+    let kept = RESERVE + ranges_u * (attacker + d.routine as u64 + 3 * d.loops as u64) + listeners;
     let Some(avail) = nofile.checked_sub(kept) else {
         return Err(Error::invalid(format!(
             "the open-files limit ({nofile}) is too low for {} range(s) of {plcs} endpoints: raise it (ulimit -n) to at least {}",
