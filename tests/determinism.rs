@@ -153,6 +153,7 @@ fn a_windowed_log_folds_repeated_reads_as_a_whole_log_does() {
         count: 2,
         exception: None,
         reason: None,
+        unit: None,
         repeat,
     };
     let (mut whole, mut windowed) =

@@ -573,6 +573,7 @@ fn a_contest_teams_hidden_flag_read_shows_in_its_capture_as_answered() {
         count: HIDDEN_WORDS,
         exception: None,
         reason: None,
+        unit: None,
         repeat: 1,
     };
     let inputs = [icsdrill_engine::TimedInput { tick: team.ticks(10.0), input: read }];
@@ -652,6 +653,7 @@ fn unserved_functions_are_drawn_and_read_writes_are_marked_in_the_capture() {
         count: 0,
         exception: Some(1),
         reason: Some(RejectReason::IllegalFunction),
+        unit: None,
         repeat: 1,
     };
     let read_write = SimInput::WriteRegisters {
@@ -692,6 +694,47 @@ fn unserved_functions_are_drawn_and_read_writes_are_marked_in_the_capture() {
         comments[0]
             .contains("1 FC 23 (read/write multiple registers) requests since t = 12.0 s are not drawn"),
         "{comments:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A request to another unit id is drawn to that unit, with what it asked and the exception
+/// it got (it was drawn to the PLC's unit, for no registers).
+#[test]
+fn a_request_to_another_unit_is_drawn_to_that_unit() {
+    use icsdrill_engine::{RejectReason, SimInput, TimedInput};
+    let s = builtin("petrochem-tank-farm");
+    let scan = SimInput::ModbusRequest {
+        plc: "plc-t101".into(),
+        source: "ews-01".into(),
+        function: 3,
+        addr: 2,
+        count: 10,
+        exception: Some(0x0B),
+        reason: Some(RejectReason::WrongUnit),
+        unit: Some(7),
+        repeat: 1,
+    };
+    let inputs = [TimedInput { tick: s.ticks(10.0), input: scan }];
+    let placement = Placement::canonical(&s);
+    let mut bytes = Vec::new();
+    write_pcap(scenario_run(&s, &inputs, &placement), (s.ticks(9.0), s.ticks(11.0)), &mut bytes).unwrap();
+    let dir = temp("wrong-unit");
+    let file = dir.join("wrong-unit.pcapng");
+    std::fs::write(&file, &bytes).unwrap();
+    well_formed(&file);
+    let o = Command::new("tshark")
+        .arg("-r")
+        .arg(&file)
+        .args(["-Y", "mbtcp.unit_id != 1 || modbus.exception_code"])
+        .args(["-T", "fields", "-e", "mbtcp.unit_id", "-e", "modbus.word_cnt", "-e", "modbus.exception_code"])
+        .output()
+        .unwrap();
+    let rows: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+    assert_eq!(
+        rows,
+        ["7\t10\t", "7\t\t11"],
+        "the request to unit 7 for 10 registers, its exception (the routine polls go to unit 1)"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

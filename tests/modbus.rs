@@ -666,6 +666,40 @@ async fn a_connections_reads_are_logged_before_the_write_that_follows_them() {
     assert_eq!(order, ["read 2", "write [700]", "read 1", "write [600]"]);
 }
 
+/// A request to another unit id is refused (gateway target failed) and logged as it was sent:
+/// its unit, address and count (the log said unit 1, address 0, count 0, and so did the
+/// capture drawn from it: a unit scan read as a scan of nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_to_another_unit_is_logged_as_it_was_sent() {
+    let range = start(builtin("petrochem-tank-farm"), |_| {}).await;
+    let mut c = Client::connect(endpoint(&range, "plc-t101")).await;
+    assert_eq!(c.pdu(7, &[0x03, 0x00, 0x02, 0x00, 0x0A]).await.unwrap(), [0x83, 0x0B]);
+    drop(c);
+    let logged = crate::util::wait_for_event(&range.live, Duration::from_secs(10), |e| {
+        matches!(e.kind, EventKind::ModbusTransaction { reason: Some(RejectReason::WrongUnit), .. })
+    })
+    .await;
+    assert!(logged, "the request is logged");
+    let sim = range.shutdown().await.unwrap();
+    let wrong: Vec<_> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ModbusTransaction {
+                function,
+                addr,
+                count,
+                exception,
+                reason: Some(RejectReason::WrongUnit),
+                unit,
+                ..
+            } => Some((*function, *addr, *count, *exception, *unit)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(wrong, [(3, 2, 10, Some(0x0B), Some(7))]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooded_plc_answers_nobody_until_the_defenders_cut_the_flood_off() {
     // The operator station floods T-101 for a minute: the endpoint is as silent to the

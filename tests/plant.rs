@@ -172,6 +172,7 @@ fn read_records_fold_and_every_input_gets_its_outcome() {
         count: 1,
         exception,
         reason,
+        unit: None,
         repeat: 1,
     };
     let outcomes = sim.step_outcomes([

@@ -38,6 +38,7 @@ pub(crate) fn read(plc: &str, source: &str) -> SimInput {
         count: 2,
         exception: None,
         reason: None,
+        unit: None,
         repeat: 1,
     }
 }

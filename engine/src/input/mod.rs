@@ -212,6 +212,10 @@ pub enum SimInput {
         /// Why the request was refused, if it was.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<RejectReason>,
+        /// The unit id the request named when it was not the PLC's (refused `wrong_unit`), so a
+        /// capture draws it as sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unit: Option<u8>,
         /// How many identical requests this record stands for (an endpoint folds a client's
         /// repeated polls).
         #[serde(default = "one", skip_serializing_if = "is_one")]

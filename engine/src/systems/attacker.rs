@@ -336,6 +336,7 @@ fn scan(
                 count: 0,
                 exception,
                 reason,
+                unit: None,
                 repeat: 1,
             };
             if apply_logged(world, tick, input).is_ok() {
@@ -436,6 +437,7 @@ fn read_request(
         count,
         exception,
         reason,
+        unit: None,
         repeat: 1,
     }
 }
@@ -563,6 +565,7 @@ pub(super) fn run_background(world: &mut World) {
                     count: *count,
                     exception,
                     reason,
+                    unit: None,
                     repeat: 1,
                 }
             }

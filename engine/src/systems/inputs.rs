@@ -91,12 +91,12 @@ fn outcome_and_alerts(
 }
 
 /// What makes two read records the same transaction.
-type RecordKey = (String, String, u8, u16, u16, Option<u8>, Option<RejectReason>);
+type RecordKey = (String, String, u8, u16, u16, Option<u8>, Option<RejectReason>, Option<u8>);
 
 fn record_key(input: &SimInput) -> Option<RecordKey> {
     match input {
-        SimInput::ModbusRequest { plc, source, function, addr, count, exception, reason, .. } => {
-            Some((plc.clone(), source.clone(), *function, *addr, *count, *exception, *reason))
+        SimInput::ModbusRequest { plc, source, function, addr, count, exception, reason, unit, .. } => {
+            Some((plc.clone(), source.clone(), *function, *addr, *count, *exception, *reason, *unit))
         }
         _ => None,
     }
@@ -124,6 +124,10 @@ fn outcome_events(
                 repeat: match input {
                     SimInput::ModbusRequest { repeat, .. } => (*repeat).max(1),
                     _ => 1,
+                },
+                unit: match input {
+                    SimInput::ModbusRequest { unit, .. } => *unit,
+                    _ => None,
                 },
             }
         };

@@ -68,6 +68,8 @@ struct Exchange {
     count: u16,
     values: Vec<u16>,
     exception: Option<u8>,
+    /// The unit id the request named, when not the PLC's.
+    unit: Option<u8>,
     /// The endpoint answered (not silent: listen-only, restarting, refused).
     answered: bool,
     /// Not a request: a connection refused at connect (the conduit's firewall, the
@@ -224,6 +226,7 @@ fn routine(sim: &Sim, snap: &Snapshot) -> Vec<Exchange> {
             count: r.count,
             values: Vec::new(),
             exception: None,
+            unit: None,
             // A PLC flooded, restarting or listen-only answers its routine pollers nothing
             // either.
             answered: {
@@ -364,6 +367,7 @@ fn logged(s: &Scenario, sim: &Sim, seen: u64, fc23: &mut u64) -> Vec<Exchange> {
                 count: 0,
                 values: Vec::new(),
                 exception: None,
+                unit: None,
                 answered: false,
                 refused: Some((e.tick, refusals)),
             });
@@ -379,6 +383,7 @@ fn logged(s: &Scenario, sim: &Sim, seen: u64, fc23: &mut u64) -> Vec<Exchange> {
             exception,
             reason,
             repeat,
+            unit,
         } = &e.kind
         {
             let (Some(p), Some(h)) = (s.plc(plc), s.host(source)) else { continue };
@@ -401,6 +406,7 @@ fn logged(s: &Scenario, sim: &Sim, seen: u64, fc23: &mut u64) -> Vec<Exchange> {
                     count: *count,
                     values: values.clone(),
                     exception: *exception,
+                    unit: *unit,
                     answered: exception.is_some() || reason.is_none(),
                     refused: None,
                 });
@@ -432,7 +438,7 @@ fn exchange_frames(
         Flow { port, client_seq: c, server_seq: sv, transaction: 0 }
     });
     flow.transaction = flow.transaction.wrapping_add(1);
-    let header = Header { transaction: flow.transaction, unit: s.plcs[x.plc.ix()].unit_id };
+    let header = Header { transaction: flow.transaction, unit: x.unit.unwrap_or(s.plcs[x.plc.ix()].unit_id) };
     let request = request_adu(header, x);
     frames.push(tcp(
         client,

@@ -11,8 +11,9 @@ use icsdrill_engine::RejectReason;
 /// so the log keeps its resolution.
 pub const FOLD_WINDOW: Duration = Duration::from_millis(100);
 
-/// What makes two requests the same record: function, address, count, exception, reason.
-pub(super) type Key = (u8, u16, u16, Option<u8>, Option<RejectReason>);
+/// What makes two requests the same record: function, address, count, exception, reason, the
+/// unit named when not the PLC's.
+pub(super) type Key = (u8, u16, u16, Option<u8>, Option<RejectReason>, Option<u8>);
 
 /// A record being folded: its key, how many it stands for, since when.
 pub(super) struct Pending {

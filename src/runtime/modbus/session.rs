@@ -138,10 +138,22 @@ impl Conn {
         exception: Option<ExceptionCode>,
         reason: Option<RejectReason>,
     ) {
+        self.record_to(None, (function, addr, count), exception, reason);
+    }
+
+    /// Records a request as `record` does, naming the unit it was sent to when that is not
+    /// the PLC's.
+    fn record_to(
+        &self,
+        unit: Option<u8>,
+        (function, addr, count): (u8, u16, u16),
+        exception: Option<ExceptionCode>,
+        reason: Option<RejectReason>,
+    ) {
         if self.routine {
             return;
         }
-        if let Some(done) = self.fold.add((function, addr, count, exception.map(u8::from), reason)) {
+        if let Some(done) = self.fold.add((function, addr, count, exception.map(u8::from), reason, unit)) {
             self.send(done);
         }
     }
@@ -156,7 +168,7 @@ impl Conn {
     /// Records a folded request, within the range's record budget, or counts it for the
     /// tick's traffic summary.
     fn send(&self, p: Pending) {
-        let (function, addr, count, exception, reason) = p.key;
+        let (function, addr, count, exception, reason, unit) = p.key;
         let refused = exception.is_some() || reason.is_some();
         self.cx.live.record_traffic(self.plc, self.source, Some(function), p.repeat, refused, || {
             SimInput::ModbusRequest {
@@ -167,6 +179,7 @@ impl Conn {
                 count,
                 exception,
                 reason,
+                unit,
                 repeat: p.repeat,
             }
         });
@@ -237,7 +250,14 @@ impl Conn {
         if !unit_ok {
             let e = ExceptionCode::GatewayTargetDevice;
             write_exception(out, header, function, e);
-            self.record(function, 0, 0, Some(e), Some(RejectReason::WrongUnit));
+            // As sent: a unit scan reads in the log and its capture as the client made it.
+            let (addr, count) = decoded.map_or((0, 0), |r| r.span());
+            self.record_to(
+                Some(header.unit),
+                (function, addr, count),
+                Some(e),
+                Some(RejectReason::WrongUnit),
+            );
             return Admitted::Done(Next::Continue);
         }
         let request = match decoded {

@@ -130,6 +130,7 @@ impl Cx<'_> {
                     count,
                     exception: None,
                     reason: None,
+                    unit: None,
                     repeat: 1,
                 }
             }
