@@ -194,6 +194,8 @@ async fn kill_9_loses_no_acknowledged_input_and_the_drill_resumes_and_replays() 
     }
     let (ok, out) = cli(&["drills"]);
     assert!(ok && out.contains("its server stopped before its end"), "{out}");
+    // Killed outright, its server left no mark of a stop.
+    assert!(!out.contains(", server stopped 20"), "{out}");
 
     // Restart: the drill resumes paused, with the same tokens and everything it had.
     let resume = [
@@ -254,6 +256,17 @@ async fn kill_9_loses_no_acknowledged_input_and_the_drill_resumes_and_replays() 
     assert!(store.inputs(&id, "a").unwrap().iter().any(
         |i| matches!(&i.input, icsdrill_engine::SimInput::Notify { text, .. } if text == "after the restart")
     ));
+    drop(store);
+    // Stopped by SIGTERM, it is listed as a drill left to resume, with when its server stopped
+    // (it was listed `live` like one running now); served again, it is not.
+    let (ok, out) = cli(&["drills"]);
+    let line = out.lines().find(|l| l.starts_with(id.as_str())).unwrap_or_default();
+    assert!(ok && line.contains(" live ") && line.contains(", server stopped 20"), "{out}");
+    let (again, seen, _) = spawn(&resume);
+    assert!(seen.iter().any(|l| l.contains(&format!("resumed drill {id}"))), "{seen:#?}");
+    let (_, out) = cli(&["drills"]);
+    assert!(out.contains(&id) && !out.contains(", server stopped 20"), "{out}");
+    drop(again);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

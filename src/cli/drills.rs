@@ -13,20 +13,26 @@ pub(crate) fn run(at: &Location) -> Result<ExitCode> {
     for d in &drills {
         let teams = store.drill(&d.id)?.map(|(_, t)| t.len()).unwrap_or(0);
         // When, in Beijing time: an official tells one year's drill from the next by it.
-        let when = match icsdrill::store::started_ms(&*store, &d.id)? {
+        let mut when = match icsdrill::store::started_ms(&*store, &d.id)? {
             Some(ms) => format!("started {}", minute(ms)),
             None => format!("created {}", minute(d.created_ms)),
         };
+        // Not over, and its server stopped (Ctrl-C, SIGTERM): left to be resumed.
+        let stopped = icsdrill::store::stopped_ms(&*store, &d.id)?.filter(|_| !d.phase.is_over());
+        if let Some(ms) = stopped {
+            when.push_str(&format!(", server stopped {}", minute(ms)));
+        }
         println!(
             "{}  {:<10} {:<9} {:<26} seed {:<6} {} team(s)  {when}  {}",
             d.id, d.mode, d.phase, d.scenario_id, d.seed, teams, d.name
         );
     }
-    // The store cannot tell a drill running now from one whose server was stopped or killed.
+    // A drill not over whose server stopped says so; one with no such mark runs now, or its
+    // server was killed outright.
     if drills.iter().any(|d| !d.phase.is_over()) {
         eprintln!(
-            "a drill not over is running, or its server stopped before its end: `icsdrill serve --resume ID` continues it; \
-             its report, findings and bundle come when it ends"
+            "a drill not over runs now, or its server stopped before its end (\"server stopped\") or was killed: \
+             `icsdrill serve --resume ID` continues it; its report, findings and bundle come when it ends"
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -35,6 +35,18 @@ pub fn started_ms(store: &dyn Store, drill: &str) -> Result<Option<i64>> {
     Ok(store.setting(&started_key(drill))?.and_then(|s| s.parse().ok()))
 }
 
+/// The setting that holds when drill `drill`'s server last stopped before the drill's end
+/// (Unix milliseconds; empty while a server runs it): `icsdrill drills` tells a drill left to
+/// be resumed from one running now by it. A server killed outright leaves none.
+pub fn stopped_key(drill: &str) -> String {
+    format!("drill_stopped_ms:{drill}")
+}
+
+/// When drill `drill`'s server stopped before its end, if it did and has not served it since.
+pub fn stopped_ms(store: &dyn Store, drill: &str) -> Result<Option<i64>> {
+    Ok(store.setting(&stopped_key(drill))?.and_then(|s| s.parse().ok()))
+}
+
 pub use icsdrill_drill::views::ForeignAttempt;
 
 /// A mode or phase as the database spells it (`contest`, `hot_wash`).

@@ -38,6 +38,8 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
         let server = start(launch, &db).await?;
         let stop = stop_signal()?;
         let drill = server.drill.clone();
+        // Served now: no longer a drill whose server stopped.
+        mark_stopped(&db, &drill, None).await?;
         if args.start {
             match drill.phase() {
                 Phase::Briefing => drill.control(Control::Start).map_err(|e| anyhow::anyhow!(e))?,
@@ -101,6 +103,7 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
             print_standings(&drill);
         }
         if !over {
+            mark_stopped(&db, &drill, Some(icsdrill::governance::dates::now_ms())).await?;
             println!(
                 "icsdrill: drill {id} stopped before its end: `icsdrill serve --resume {id}` continues it; \
                  its findings, its report and any certificate come when it ends",
@@ -113,6 +116,20 @@ pub(super) fn run_drill(launch: Launch, args: &Args, db: Database) -> Result<Exi
             None => conclude(&db, args, &drill, sims.into_iter().map(|(t, _)| t).collect()).await,
         }
     })
+}
+
+/// Records that `drill`'s server stopped before its end (`at`), or that one serves it again
+/// (`None`), for `icsdrill drills`. A node of a drill over several nodes leaves it to the
+/// coordinator.
+async fn mark_stopped(db: &Database, drill: &Drill, at: Option<i64>) -> Result<()> {
+    if drill.node().is_some() {
+        return Ok(());
+    }
+    let (db, key) = (db.clone(), icsdrill::store::stopped_key(&drill.id));
+    let value = at.map(|ms| ms.to_string()).unwrap_or_default();
+    tokio::task::spawn_blocking(move || db.open()?.set_setting(&key, &value))
+        .await?
+        .context("cannot record the drill's server stop")
 }
 
 /// How long a drill the white cell ended waits for its logs to be on disk before it leaves
