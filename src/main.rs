@@ -15,7 +15,13 @@ use cli::{Lang, Location, bundle, exam, registry, scenarios, serve, simulate};
 /// With no command, serves the default scenario live: every PLC a Modbus TCP endpoint on
 /// 127.0.0.1 from port 5020, the HTTP API on port 8020.
 #[derive(Parser, Debug)]
-#[command(name = "icsdrill", version, about, long_about = None)]
+#[command(
+    name = "icsdrill",
+    version,
+    about = "Cyber range for industrial-control emergency drills (工控安全应急演练靶场)",
+    long_about = None,
+    after_help = "Each command's own options: `icsdrill COMMAND --help`; the README has the whole guide.\n各命令的选项：`icsdrill 命令 --help`；完整说明见 README。"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -40,18 +46,21 @@ enum LogFormat {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// List, show and validate scenarios.
+    /// List, show and validate scenarios (列出、查看、校验场景).
     #[command(subcommand)]
     Scenarios(ScenariosCmd),
-    /// Run a scenario in real time with a live Modbus TCP endpoint per PLC.
+    /// Run a scenario in real time with a live Modbus TCP endpoint per PLC: a drill, a contest,
+    /// an exam (实时运行场景，每台 PLC 一个在线 Modbus TCP 端点：演练、竞赛、考核).
     Serve(Box<serve::Args>),
-    /// Run a scenario headless, as fast as possible, and write its event log.
+    /// Run a scenario headless, as fast as possible, and write its event log
+    /// (无界面快速运行场景，写出事件日志).
     Simulate(simulate::Args),
     /// Write a pcapng of a team's (or a scenario run's) Modbus/TCP, IEC 104 and OPC UA traffic
-    /// for a window of simulated time, rebuilt by replay: open it in Wireshark or tshark.
+    /// for a window of simulated time, rebuilt by replay: open it in Wireshark or tshark
+    /// (导出一段仿真时间内的流量抓包 pcapng，可用 Wireshark 或 tshark 打开).
     Pcap(cli::pcap::Args),
     /// Re-run a recorded drill from its stored scenario, seed and inputs, and check the event
-    /// log and scores are identical (exit 1 if not).
+    /// log and scores are identical, exit 1 if not (复演已记录的演练，核对事件日志与得分).
     Replay {
         /// Drill id (see `icsdrill drills`).
         drill: String,
@@ -60,7 +69,7 @@ enum Command {
         data_dir: Option<PathBuf>,
     },
     /// Write the after-action report of a recorded drill: findings, timeline, ratings and the
-    /// improvement plan.
+    /// improvement plan (生成演练总结报告：安全隐患、时间线、评级、整改计划).
     Report {
         /// Drill id (see `icsdrill drills`).
         drill: String,
@@ -86,7 +95,8 @@ enum Command {
         data_dir: Option<PathBuf>,
     },
     /// Track a recorded drill's findings per enterprise (team): new ones open, earlier open
-    /// ones re-tested (verified fixed, or still open with new evidence); print the register.
+    /// ones re-tested (verified fixed, or still open with new evidence); print the register
+    /// (按企业跟踪安全隐患：新隐患立项，旧隐患复核；输出隐患台账).
     Findings {
         /// Drill id.
         drill: String,
@@ -97,7 +107,8 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
-    /// The enterprise registry: import/export, cadence, self-grading, the yearly plan.
+    /// The enterprise registry: import/export, cadence, self-grading, the yearly plan
+    /// (企业名录：导入导出、演练周期、自评定级、年度计划).
     Registry {
         #[command(subcommand)]
         cmd: registry::RegistryCmd,
@@ -105,7 +116,7 @@ enum Command {
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
     },
-    /// The regional oversight view: roll-ups, users, the web view.
+    /// The regional oversight view: roll-ups, users, the web view (区域监管：汇总、用户、网页视图).
     Region {
         #[command(subcommand)]
         cmd: registry::RegionCmd,
@@ -113,7 +124,8 @@ enum Command {
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
     },
-    /// Certification exams: run and certify, variants, cohort results.
+    /// Certification exams: run and certify, variants, cohort results
+    /// (认证考核：考试与发证、变体、批次成绩).
     Exam {
         #[command(subcommand)]
         cmd: exam::ExamCmd,
@@ -121,10 +133,11 @@ enum Command {
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
     },
-    /// Exam certificates.
+    /// Exam certificates (考核证书).
     #[command(subcommand)]
     Cert(CertCmd),
-    /// Signed, replayable drill bundles: an enterprise's drill to the region.
+    /// Signed, replayable drill bundles: an enterprise's drill to the region
+    /// (签名、可复演的演练包：企业向区域报送).
     Bundle {
         #[command(subcommand)]
         cmd: bundle::BundleCmd,
@@ -132,7 +145,7 @@ enum Command {
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
     },
-    /// List recorded drills.
+    /// List recorded drills (列出已记录的演练).
     Drills {
         /// Where the drill database is.
         #[arg(long)]

@@ -236,6 +236,29 @@ fn serve_with_teams_prints_login_urls_and_endpoint_tables() {
     let _ = std::fs::remove_file(&log);
 }
 
+/// The command list speaks both languages: every command says what it does in Chinese too
+/// (white cells and officials read it), and the help says where each command's options are.
+#[test]
+fn the_help_lists_every_command_in_both_languages() {
+    let o = icsdrill(&["--help"]);
+    assert!(o.status.success());
+    let help = stdout(&o);
+    let cjk = |l: &str| l.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    assert!(cjk(help.lines().next().unwrap_or_default()), "{help}");
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter(|l| !l.trim_start().starts_with("help "))
+        .collect();
+    assert!(commands.len() >= 13, "{help}");
+    for line in &commands {
+        assert!(cjk(line), "no Chinese for `{}`", line.trim());
+    }
+    assert!(help.contains("icsdrill 命令 --help"), "{help}");
+}
+
 #[test]
 fn a_closed_pipe_ends_quietly() {
     use std::io::{BufRead, BufReader};
