@@ -110,6 +110,11 @@ fn outcome_events(
     result: Result<Vec<EventKind>, RejectReason>,
 ) -> Vec<EventKind> {
     let reason = result.as_ref().err().copied();
+    // What a folded read record says beyond its transaction: how many it stands for, the unit.
+    let (repeat, unit) = match input {
+        SimInput::ModbusRequest { repeat, unit, .. } => ((*repeat).max(1), *unit),
+        _ => (1, None),
+    };
     let transaction =
         |plc: &str, source: &str, addr: u16, count: usize, values: Vec<u16>, exception: Option<u8>| {
             EventKind::ModbusTransaction {
@@ -121,14 +126,8 @@ fn outcome_events(
                 values,
                 exception,
                 reason,
-                repeat: match input {
-                    SimInput::ModbusRequest { repeat, .. } => (*repeat).max(1),
-                    _ => 1,
-                },
-                unit: match input {
-                    SimInput::ModbusRequest { unit, .. } => *unit,
-                    _ => None,
-                },
+                repeat,
+                unit,
             }
         };
     let known = |plc: &str, source: &str| s.plc(plc).is_some() && s.host(source).is_some();

@@ -275,8 +275,16 @@ pub async fn serve(
             continue;
         };
         if protocol == Protocol::Modbus {
+            // The loop is behind a burst of connects (its inbox full): refused as over the cap.
+            // Its endpoints share its thread, so the inbox has room for this one if not now.
+            if inbox.is_full() {
+                refuse_over_cap(&cx, plc, peer.ip(), protocol);
+                refuse(stream).await;
+                continue;
+            }
             if let Some((conn, stream)) = Conn::open(stream, peer, plc, cx.clone()) {
-                inbox.send(Accepted { conn, stream, endpoint: endpoint.clone(), slot });
+                // Refused there only if full: then it closes, its slots freed.
+                let _ = inbox.send(Accepted { conn, stream, endpoint: endpoint.clone(), slot });
             }
             continue;
         }

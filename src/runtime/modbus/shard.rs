@@ -9,7 +9,7 @@
 //! carrying what it has received and not yet sent; it does not come back.
 //!
 //! Every connection here holds one of its endpoint's and its range's connection slots, so the
-//! inbox and the table are as bounded as they are. Idle connections are closed and folded
+//! table is as bounded as they are; the inbox holds at most `INBOX`. Idle connections are closed and folded
 //! records sent on time by the loop's one timer, set to the earliest of their deadlines.
 
 use std::pin::pin;
@@ -56,22 +56,56 @@ pub(super) struct Accepted {
     pub(super) slot: Slot,
 }
 
+/// Connections a shard's endpoints may have handed its loop and it has not yet taken: it takes
+/// them before its connections' data, so only a burst of connects (a flood) fills it; more are
+/// refused as over the endpoint's cap.
+pub(super) const INBOX: usize = 1024;
+
 /// Where a shard's endpoints hand their admitted Modbus connections to its loop.
 #[derive(Clone)]
-pub struct Inbox(mpsc::UnboundedSender<Accepted>);
+pub struct Inbox(Handoff<Accepted>);
 
 impl Inbox {
     /// An inbox and the loop that serves what it is handed, to run on the shard (until
     /// `shutdown` turns true).
     pub fn new(shutdown: watch::Receiver<bool>) -> (Inbox, impl Future<Output = ()> + Send + 'static) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (Inbox(tx), run(rx, shutdown))
+        let (tx, rx) = mpsc::channel(INBOX);
+        (Inbox(Handoff(tx)), run(rx, shutdown))
     }
 
-    /// Hands a connection to the loop. The loop is gone only when the range stops: the
+    /// Whether the loop has no room for another connection now.
+    pub(super) fn is_full(&self) -> bool {
+        self.0.is_full()
+    }
+
+    /// Hands a connection to the loop, or gives it back when the inbox is full (the caller
+    /// refuses it, as over the endpoint's cap). The loop is gone only when the range stops: the
     /// connection then closes, as the endpoint's others do.
-    pub(super) fn send(&self, accepted: Accepted) {
-        let _ = self.0.send(accepted);
+    pub(super) fn send(&self, accepted: Accepted) -> Result<(), Box<Accepted>> {
+        self.0.send(accepted).map_err(Box::new)
+    }
+}
+
+/// The inbox's channel, bounded at `INBOX`.
+struct Handoff<T>(mpsc::Sender<T>);
+
+impl<T> Clone for Handoff<T> {
+    fn clone(&self) -> Self {
+        Handoff(self.0.clone())
+    }
+}
+
+impl<T> Handoff<T> {
+    fn is_full(&self) -> bool {
+        self.0.capacity() == 0
+    }
+
+    /// Sends `item`, or gives it back when the channel is full (a closed one drops it).
+    fn send(&self, item: T) -> Result<(), T> {
+        match self.0.try_send(item) {
+            Err(mpsc::error::TrySendError::Full(back)) => Err(back),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -115,7 +149,7 @@ struct Table {
     shutdown: watch::Receiver<bool>,
 }
 
-async fn run(mut inbox: mpsc::UnboundedReceiver<Accepted>, mut shutdown: watch::Receiver<bool>) {
+async fn run(mut inbox: mpsc::Receiver<Accepted>, mut shutdown: watch::Receiver<bool>) {
     // Deprecated for descriptors a type may swap under it; a poller keeps its one for life.
     #[allow(deprecated)]
     let poller = Poll::new().and_then(|p| AsyncFd::with_interest(p, tokio::io::Interest::READABLE));
@@ -380,4 +414,23 @@ async fn alone(a: Accepted, carry: Carry, shutdown: watch::Receiver<bool>) {
     let Accepted { conn, stream, endpoint, slot } = a;
     task::run(conn, stream, &endpoint.pacer, shutdown, carry).await;
     drop(slot);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_inbox_gives_a_connection_back_until_the_loop_takes_one() {
+        let (tx, mut rx) = mpsc::channel(INBOX);
+        let inbox = Handoff(tx);
+        for i in 0..INBOX {
+            assert_eq!(inbox.send(i), Ok(()));
+        }
+        assert!(inbox.is_full());
+        assert_eq!(inbox.send(INBOX), Err(INBOX), "over the limit: given back to be refused");
+        assert_eq!(rx.try_recv(), Ok(0));
+        assert!(!inbox.is_full());
+        assert_eq!(inbox.send(INBOX), Ok(()), "room again once the loop took one");
+    }
 }
