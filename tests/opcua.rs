@@ -161,7 +161,7 @@ fn opc_ua_writes_are_judged_as_the_writes_they_stand_for() {
     let plc = s.plc(PLC).unwrap();
     assert_eq!(sim.snapshot().plcs[plc.ix()].memory.holding[0], 3300);
     let findings = icsdrill_judge::findings::findings(&s, sim.events(), 2);
-    let range = findings.iter().find(|f| f.evidence.iter().any(|seq| {
+    let range = findings.iter().find(|f| f.assessment.evidence.iter().any(|seq| {
         matches!(&sim.events()[*seq as usize].kind, EventKind::OpcUaTransaction(OpcUaTransaction { value: Some(v), .. }) if *v == 450.0)
     }));
     assert!(range.is_some(), "the out-of-range set point is a finding's evidence: {findings:#?}");

@@ -25,12 +25,12 @@ pub(crate) fn defence(id: &str) -> Vec<icsdrill_engine::TimedInput> {
 fn summary(f: &icsdrill_judge::findings::Finding) -> serde_json::Value {
     serde_json::json!({
         "id": f.id,
-        "severity": f.severity,
-        "grade": f.grade.zh,
-        "deadline_days": f.deadline_days,
-        "techniques": f.techniques.iter().map(|t| t.v19).collect::<Vec<_>>(),
-        "mitigations": f.mitigations,
-        "assets": f.assets,
+        "severity": f.assessment.severity,
+        "grade": f.assessment.grade.zh,
+        "deadline_days": f.assessment.deadline_days,
+        "techniques": f.assessment.techniques.iter().map(|t| t.v19).collect::<Vec<_>>(),
+        "mitigations": f.assessment.mitigations,
+        "assets": f.assessment.assets,
         "retest": f.retest,
     })
 }
@@ -124,11 +124,11 @@ fn every_set_point_breach_names_the_attack_steps_that_retest_it_whatever_the_pro
                 && step.action.changes().is_some()
             {
                 assert!(
-                    f.severity <= icsdrill_judge::findings::Severity::High,
+                    f.assessment.severity <= icsdrill_judge::findings::Severity::High,
                     "{}: {} is {:?}",
                     b.id,
                     f.id,
-                    f.severity
+                    f.assessment.severity
                 );
             }
         }
@@ -148,16 +148,16 @@ fn findings_of_scripted_drills_match_their_golden_files_and_cite_real_events() {
         let found = findings(&s, sim.events(), s.meta.level);
         assert!(!found.is_empty(), "{name}");
         for f in &found {
-            assert!(!f.evidence.is_empty(), "{name}: {} has no evidence", f.id);
-            for seq in &f.evidence {
+            assert!(!f.assessment.evidence.is_empty(), "{name}: {} has no evidence", f.id);
+            for seq in &f.assessment.evidence {
                 assert!(
                     sim.events().iter().any(|e| e.seq == *seq),
                     "{name}: {} cites missing event {seq}",
                     f.id
                 );
             }
-            assert!(!f.title.zh.is_empty() && !f.title.en.is_empty() && !f.measure.zh.is_empty());
-            assert!(f.deadline_days > 0, "{}", f.id);
+            assert!(!f.title.zh.is_empty() && !f.title.en.is_empty() && !f.assessment.measure.zh.is_empty());
+            assert!(f.assessment.deadline_days > 0, "{}", f.id);
         }
         check_golden(name, &serde_json::Value::Array(found.iter().map(summary).collect()));
     }
@@ -264,7 +264,7 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     let (md_zh, md_en) = (report::render(&r, Format::Md, Lang::Zh), report::render(&r, Format::Md, Lang::En));
     let (md_zh, md_en) =
         (String::from_utf8(md_zh.unwrap()).unwrap(), String::from_utf8(md_en.unwrap()).unwrap());
-    let techniques: Vec<_> = r.merged.iter().flat_map(|m| &m.techniques).collect();
+    let techniques: Vec<_> = r.merged.iter().flat_map(|m| &m.assessment.techniques).collect();
     assert!(!techniques.is_empty());
     for t in techniques {
         // As Markdown writes it: `&` as it is (`Point & Tag`; it read `Point &amp; Tag`).
@@ -304,7 +304,7 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
         .map(|(i, _)| chars[i.saturating_sub(6)..(i + 8).min(chars.len())].iter().collect())
         .collect();
     assert!(half.is_empty(), "{half:?}");
-    let m0 = r.merged.iter().flat_map(|m| &m.mitigations).next().expect("a mitigation");
+    let m0 = r.merged.iter().flat_map(|m| &m.assessment.mitigations).next().expect("a mitigation");
     let m = icsdrill_engine::attack::mitigation(m0).unwrap().names();
     assert!(md_zh.contains(&m.zh) && md_en.contains(&m.en) && !md_en.contains(&m.zh), "{m:?}");
     // The timeline names the technique a report named, in Chinese too.
@@ -447,7 +447,7 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     assert_eq!(summary.len(), r.strengths.len() + r.improvements.len() + 3, "{summary:?}");
     // Assets by name as well as id, as the other formats name them.
     let asset = rows[1][6].as_str().unwrap_or_default();
-    let first = &r.findings[0].assets[0];
+    let first = &r.findings[0].assessment.assets[0];
     assert!(asset.starts_with(&format!("{first} = ")) && asset.len() > first.len() + 3, "{asset}");
     let _ = std::fs::remove_dir_all(&profile);
 }
@@ -627,7 +627,10 @@ fn an_unreported_step_the_drill_ended_soon_after_says_how_long_the_team_had() {
     let end = first.tick + 2 * 60 * u64::from(s.tick_hz);
     let window = s.scoring.detect_window_ticks / u64::from(s.tick_hz) / 60;
     let detect = |found: Vec<icsdrill_judge::findings::Finding>| {
-        found.into_iter().find(|f| f.id.starts_with("detect:") && f.evidence.contains(&first.seq)).unwrap()
+        found
+            .into_iter()
+            .find(|f| f.id.starts_with("detect:") && f.assessment.evidence.contains(&first.seq))
+            .unwrap()
     };
     let deadlines = icsdrill_judge::findings::Deadlines::for_level(s.meta.level);
     let cut: Vec<_> = full.events().iter().filter(|e| e.tick <= end).cloned().collect();
@@ -659,17 +662,17 @@ fn a_findings_evidence_says_when_each_event_it_cites_happened() {
     let s = builtin("petrochem-tank-farm");
     let sim = run(&s, 1, s.duration_ticks as f64 / f64::from(s.tick_hz), &[]);
     let r = report::build(&s, sim.events(), false, plain_context("t"));
-    let f = r.merged.iter().find(|f| f.evidence.len() > 1).expect("a finding with evidence");
+    let f = r.merged.iter().find(|f| f.assessment.evidence.len() > 1).expect("a finding with evidence");
     let md = |lang| String::from_utf8(report::render(&r, Format::Md, lang).unwrap()).unwrap();
     let (en, zh) = (md(Lang::En), md(Lang::Zh));
-    for seq in f.evidence.iter().take(2) {
+    for seq in f.assessment.evidence.iter().take(2) {
         let e = sim.events().iter().find(|e| e.seq == *seq).unwrap();
         let t = (e.tick as f64 / f64::from(s.tick_hz)).round();
         assert!(en.contains(&format!("{seq} (t {t} s)")), "{seq} at {t} s:\n{en}");
         assert!(zh.contains(&format!("{seq}（第 {t} 秒）")), "{seq} at {t} s:\n{zh}");
     }
     let html = String::from_utf8(report::render(&r, Format::Html, Lang::En).unwrap()).unwrap();
-    assert!(html.contains(&format!("{} (t ", f.evidence[0])), "the HTML report too");
+    assert!(html.contains(&format!("{} (t ", f.assessment.evidence[0])), "the HTML report too");
 }
 
 #[test]
@@ -686,13 +689,14 @@ fn a_conduit_finding_names_what_it_let_through_a_remote_session_or_modbus_reques
         ("its policy allows remote sessions from this source.", "该通道策略放行了来自此来源的远程会话。");
     assert!(ends(&pivot.description, en, zh), "{:?}", pivot.description);
     assert!(
-        pivot.measure.en.contains("remote sessions (RDP, SSH, VNC)") && pivot.mitigations.contains(&"M0932")
+        pivot.assessment.measure.en.contains("remote sessions (RDP, SSH, VNC)")
+            && pivot.assessment.mitigations.contains(&"M0932")
     );
     let write = found.iter().find(|f| f.id.starts_with("path:") && !f.id.starts_with("path:pivot"));
     let write = write.expect("a Modbus step went through");
     let (en, zh) = ("its policy allows this source and function.", "该通道策略放行了此来源和功能码。");
     assert!(ends(&write.description, en, zh), "{:?}", write.description);
-    assert!(write.measure.en.contains("FC allow-list"), "{:?}", write.measure);
+    assert!(write.assessment.measure.en.contains("FC allow-list"), "{:?}", write.assessment.measure);
 }
 
 #[test]

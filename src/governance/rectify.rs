@@ -112,14 +112,14 @@ pub fn track(
             }
         };
         let found = findings.iter().find(|f| f.id == old.id);
-        let evidence = found.map(|f| f.evidence.clone()).unwrap_or_default();
+        let evidence = found.map(|f| f.assessment.evidence.clone()).unwrap_or_default();
         history.push(json!({"drill": drill, "verdict": verdict.as_str(), "evidence": evidence}));
         rows.push(TrackedFinding {
             enterprise: enterprise.to_string(),
             id: old.id.clone(),
             status,
             // Still open: as this drill judged it, but never less severe than before.
-            severity: found.map_or(old.severity, |f| f.severity.min(old.severity)),
+            severity: found.map_or(old.severity, |f| f.assessment.severity.min(old.severity)),
             first_drill: old.first_drill.clone(),
             last_drill: drill.to_string(),
             finding,
@@ -134,12 +134,12 @@ pub fn track(
         }
         let mut history = reopened.map(TrackedFinding::history_entries).unwrap_or_default();
         let verdict = if reopened.is_some() { Verdict::Reopened } else { Verdict::New };
-        history.push(json!({"drill": drill, "verdict": verdict.as_str(), "evidence": f.evidence}));
+        history.push(json!({"drill": drill, "verdict": verdict.as_str(), "evidence": f.assessment.evidence}));
         rows.push(TrackedFinding {
             enterprise: enterprise.to_string(),
             id: f.id.clone(),
             status: FindingStatus::Open,
-            severity: f.severity,
+            severity: f.assessment.severity,
             // Reopened, its deadline runs from this drill: the earlier ones are in its history.
             first_drill: drill.to_string(),
             last_drill: drill.to_string(),
@@ -159,7 +159,7 @@ pub fn track(
 fn still_open(f: &Finding, old: &TrackedFinding) -> Result<String> {
     let mut now = serde_json::to_value(f)?;
     let before: serde_json::Value = serde_json::from_str(&old.finding).unwrap_or_default();
-    if old.severity < f.severity {
+    if old.severity < f.assessment.severity {
         for k in ["severity", "grade"] {
             if let Some(v) = before.get(k) {
                 now[k] = v.clone();
@@ -167,7 +167,7 @@ fn still_open(f: &Finding, old: &TrackedFinding) -> Result<String> {
         }
     }
     if let Some(days) = before["deadline_days"].as_u64() {
-        now["deadline_days"] = days.min(u64::from(f.deadline_days)).into();
+        now["deadline_days"] = days.min(u64::from(f.assessment.deadline_days)).into();
     }
     Ok(serde_json::to_string(&now)?)
 }
@@ -336,9 +336,10 @@ mod tests {
         // Drill 4 finds it again, less severe and with more time: it keeps its tier and its
         // due date, with drill 4's evidence.
         let mut milder = again[0].clone();
-        let (tier, days) = (milder.severity, milder.deadline_days);
+        let (tier, days) = (milder.assessment.severity, milder.assessment.deadline_days);
         assert!(tier < Severity::Low && days > 0, "{tier:?} in {days} days");
-        (milder.severity, milder.deadline_days, milder.evidence) = (Severity::Low, days * 6, vec![42]);
+        (milder.assessment.severity, milder.assessment.deadline_days, milder.assessment.evidence) =
+            (Severity::Low, days * 6, vec![42]);
         let out = track(&mut store, ("d4", &s), "e", &[milder], &[]).expect("tracked");
         assert!(out.iter().any(|o| o.id == "range:plc-t101" && o.verdict == Verdict::StillOpen), "{out:?}");
         let row =

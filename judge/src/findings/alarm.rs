@@ -14,8 +14,8 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
             let mut f = Finding::new(format!("alarm:{alarm}"), Severity::Medium, "monitoring", "Training")
                 .says(texts::alarm(&s.label(plc), &s.label(alarm), raised.len()))
                 .caused_by("alarm", texts::alarm_cause());
-            f.assets = vec![plc.clone()];
-            f.evidence = raised.clone();
+            f.assessment.assets = vec![plc.clone()];
+            f.assessment.evidence = raised.clone();
             f
         })
         .collect()

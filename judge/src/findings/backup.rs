@@ -17,11 +17,11 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
         }
         let mut f = Finding::new(format!("backup:{}", plc.id), Severity::High, "data", "Planning")
             .says(texts::backup(&plc.name));
-        f.techniques = icsdrill_engine::attack::technique("T0843").into_iter().collect();
-        f.mitigations = vec!["M0953", "M0947"];
-        f.assets = vec![plc.id.clone()];
-        f.evidence = changed.cloned().unwrap_or_default();
-        f.evidence.extend(refused.cloned().unwrap_or_default());
+        f.assessment.techniques = icsdrill_engine::attack::technique("T0843").into_iter().collect();
+        f.assessment.mitigations = vec!["M0953", "M0947"];
+        f.assessment.assets = vec![plc.id.clone()];
+        f.assessment.evidence = changed.cloned().unwrap_or_default();
+        f.assessment.evidence.extend(refused.cloned().unwrap_or_default());
         f.retest = ev
             .steps
             .iter()

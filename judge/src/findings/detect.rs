@@ -34,13 +34,13 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
         let mut f = Finding::new(format!("detect:{}", st.id), severity, "monitoring", "Training")
             .says(texts::detect(&st.name, &techniques, minutes, ended))
             .caused_by("detect", texts::detect_cause());
-        f.techniques = st.techniques.clone();
+        f.assessment.techniques = st.techniques.clone();
         // Signatures that see the attack on the wire (M0931), and people who know what they
         // are looking at (M0917). Not M0810, an out-of-band channel, which is the response
         // plan's means of reporting, not of noticing.
-        f.mitigations = vec!["M0931", "M0917"];
-        f.assets = assets.into_iter().take(3).collect();
-        f.evidence = run.attempts.clone();
+        f.assessment.mitigations = vec!["M0931", "M0917"];
+        f.assessment.assets = assets.into_iter().take(3).collect();
+        f.assessment.evidence = run.attempts.clone();
         f.retest = vec![st.id.clone()];
         out.push(f);
     }

@@ -2,11 +2,10 @@
 //! conduit's policy, the team's reporting, alarm handling), so an authority reads one item
 //! with its instances, not one per attack step; the rectification register keeps each id.
 
-use icsdrill_engine::attack::Technique;
 use icsdrill_engine::scenario::Text;
 use serde::Serialize;
 
-use super::{Finding, Severity, Status};
+use super::{Assessment, Finding, Status};
 
 /// One item of a report: the findings of one cause.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19,30 +18,11 @@ pub struct Merged {
     pub title: Text,
     /// What each instance was.
     pub descriptions: Vec<Text>,
-    /// The most severe instance's tier.
-    pub severity: Severity,
-    /// 重大 / 一般.
-    pub grade: Text,
-    /// ATT&CK techniques of every instance, once each.
-    pub techniques: Vec<Technique>,
-    /// Mitigation ids, once each.
-    pub mitigations: Vec<&'static str>,
-    /// Asset ids, once each.
-    pub assets: Vec<String>,
-    /// Event `seq`s, in order.
-    pub evidence: Vec<u64>,
-    /// Requirement family.
-    pub family: Text,
-    /// POETE element.
-    pub capability: &'static str,
-    /// The corrective measure (the cause's).
-    pub measure: Text,
-    /// Who owns the fix.
-    pub owner: Text,
-    /// Days to rectify: the shortest of its instances'.
-    pub deadline_days: u32,
-    /// Open while any instance is.
-    pub status: Status,
+    /// The most severe instance's tier, the techniques, mitigations, assets and evidence of
+    /// every instance once each, the cause's measure, the shortest deadline; open while any
+    /// instance is.
+    #[serde(flatten)]
+    pub assessment: Assessment,
 }
 
 /// Merges `findings` (sorted most severe first, as `findings` returns them) by cause, in the
@@ -55,22 +35,7 @@ pub fn merge(findings: &[Finding]) -> Vec<Merged> {
                 m.ids.push(f.id.clone());
                 m.title = f.cause_title.clone();
                 m.descriptions.push(f.description.clone());
-                m.severity = m.severity.min(f.severity);
-                m.grade = m.severity.grade();
-                for t in &f.techniques {
-                    if !m.techniques.iter().any(|x| x.v18 == t.v18) {
-                        m.techniques.push(*t);
-                    }
-                }
-                extend_once(&mut m.mitigations, &f.mitigations);
-                extend_once(&mut m.assets, &f.assets);
-                m.evidence.extend(&f.evidence);
-                m.evidence.sort_unstable();
-                m.evidence.dedup();
-                m.deadline_days = m.deadline_days.min(f.deadline_days);
-                if f.status == Status::Open {
-                    m.status = Status::Open;
-                }
+                join(&mut m.assessment, &f.assessment);
             }
             None => out.push((
                 f.cause.clone(),
@@ -79,18 +44,7 @@ pub fn merge(findings: &[Finding]) -> Vec<Merged> {
                     ids: vec![f.id.clone()],
                     title: f.title.clone(),
                     descriptions: vec![f.description.clone()],
-                    severity: f.severity,
-                    grade: f.grade.clone(),
-                    techniques: f.techniques.clone(),
-                    mitigations: f.mitigations.clone(),
-                    assets: f.assets.clone(),
-                    evidence: f.evidence.clone(),
-                    family: f.family.clone(),
-                    capability: f.capability,
-                    measure: f.measure.clone(),
-                    owner: f.owner.clone(),
-                    deadline_days: f.deadline_days,
-                    status: f.status,
+                    assessment: f.assessment.clone(),
                 },
             )),
         }
@@ -104,6 +58,26 @@ pub fn merge(findings: &[Finding]) -> Vec<Merged> {
         .collect()
 }
 
+/// Adds one more instance of a cause to what its item says.
+fn join(m: &mut Assessment, f: &Assessment) {
+    m.severity = m.severity.min(f.severity);
+    m.grade = m.severity.grade();
+    for t in &f.techniques {
+        if !m.techniques.iter().any(|x| x.v18 == t.v18) {
+            m.techniques.push(*t);
+        }
+    }
+    extend_once(&mut m.mitigations, &f.mitigations);
+    extend_once(&mut m.assets, &f.assets);
+    m.evidence.extend(&f.evidence);
+    m.evidence.sort_unstable();
+    m.evidence.dedup();
+    m.deadline_days = m.deadline_days.min(f.deadline_days);
+    if f.status == Status::Open {
+        m.status = Status::Open;
+    }
+}
+
 fn extend_once<T: Clone + PartialEq>(into: &mut Vec<T>, from: &[T]) {
     for x in from {
         if !into.contains(x) {
@@ -115,6 +89,7 @@ fn extend_once<T: Clone + PartialEq>(into: &mut Vec<T>, from: &[T]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::Severity;
 
     fn finding(id: &str, cause: &str, severity: Severity, days: u32) -> Finding {
         let mut f = Finding::new(id.into(), severity, "network", "Equipment");
@@ -122,9 +97,9 @@ mod tests {
         f.description = Text::new(format!("what {id}"), format!("描述 {id}"));
         f.cause = cause.into();
         f.cause_title = Text::new(format!("cause {cause}"), format!("原因 {cause}"));
-        f.assets = vec![format!("asset-{id}"), "shared".into()];
-        f.evidence = vec![days.into(), 1];
-        f.deadline_days = days;
+        f.assessment.assets = vec![format!("asset-{id}"), "shared".into()];
+        f.assessment.evidence = vec![days.into(), 1];
+        f.assessment.deadline_days = days;
         f
     }
 
@@ -142,8 +117,8 @@ mod tests {
         assert_eq!(m[0].title.en, "cause conduit:it-ot", "a merged item is titled by its cause");
         assert_eq!(m[1].title.en, "title range:p", "a single finding keeps its own title");
         assert_eq!(m[0].descriptions.len(), 2);
-        assert_eq!((m[0].severity, m[0].deadline_days), (Severity::Critical, 7));
-        assert_eq!(m[0].assets, ["asset-path:a", "shared", "asset-path:b"]);
-        assert_eq!(m[0].evidence, [1, 7, 90]);
+        assert_eq!((m[0].assessment.severity, m[0].assessment.deadline_days), (Severity::Critical, 7));
+        assert_eq!(m[0].assessment.assets, ["asset-path:a", "shared", "asset-path:b"]);
+        assert_eq!(m[0].assessment.evidence, [1, 7, 90]);
     }
 }

@@ -147,6 +147,24 @@ pub struct Finding {
     pub title: Text,
     /// What happened.
     pub description: Text,
+    /// How severe it is, what it touched and who fixes it by when (the fields a merged report
+    /// item shares; flattened, so the JSON is one object).
+    #[serde(flatten)]
+    pub assessment: Assessment,
+    /// Attack steps whose path re-tests this finding in a later drill.
+    pub retest: Vec<String>,
+    /// What it shares with other findings of the same cause (one fix closes them all), e.g.
+    /// `conduit:it-ot`; its own id when nothing else shares it. Reports merge by it.
+    pub cause: String,
+    /// That cause in words (the title of a merged finding).
+    pub cause_title: Text,
+}
+
+/// What a finding and a report item of merged findings both say of a hazard: its tier, the
+/// techniques and mitigations, the assets and evidence, the requirement it fails, the measure,
+/// who owns it, by when, and whether it is open.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assessment {
     /// Tier.
     pub severity: Severity,
     /// 重大 / 一般.
@@ -157,7 +175,7 @@ pub struct Finding {
     pub mitigations: Vec<&'static str>,
     /// Asset ids.
     pub assets: Vec<String>,
-    /// Event `seq`s that show it.
+    /// Event `seq`s that show it, in order.
     pub evidence: Vec<u64>,
     /// Requirement family (DOMAIN 1.5).
     pub family: Text,
@@ -171,13 +189,6 @@ pub struct Finding {
     pub deadline_days: u32,
     /// Rectification status.
     pub status: Status,
-    /// Attack steps whose path re-tests this finding in a later drill.
-    pub retest: Vec<String>,
-    /// What it shares with other findings of the same cause (one fix closes them all), e.g.
-    /// `conduit:it-ot`; its own id when nothing else shares it. Reports merge by it.
-    pub cause: String,
-    /// That cause in words (the title of a merged finding).
-    pub cause_title: Text,
 }
 
 impl Finding {
@@ -189,18 +200,20 @@ impl Finding {
             id,
             title: Text::new("", ""),
             description: Text::new("", ""),
-            severity,
-            grade: severity.grade(),
-            techniques: Vec::new(),
-            mitigations: Vec::new(),
-            assets: Vec::new(),
-            evidence: Vec::new(),
-            family: texts::family(family),
-            capability,
-            measure: Text::new("", ""),
-            owner: texts::owner(family),
-            deadline_days: 0,
-            status: Status::Open,
+            assessment: Assessment {
+                severity,
+                grade: severity.grade(),
+                techniques: Vec::new(),
+                mitigations: Vec::new(),
+                assets: Vec::new(),
+                evidence: Vec::new(),
+                family: texts::family(family),
+                capability,
+                measure: Text::new("", ""),
+                owner: texts::owner(family),
+                deadline_days: 0,
+                status: Status::Open,
+            },
             retest: Vec::new(),
             cause: String::new(),
             cause_title: Text::new("", ""),
@@ -211,7 +224,7 @@ impl Finding {
     fn says(mut self, (title, description, measure): (Text, Text, Text)) -> Finding {
         self.title = title;
         self.description = description;
-        self.measure = measure;
+        self.assessment.measure = measure;
         self
     }
 
@@ -264,16 +277,16 @@ pub fn findings_until(
         .iter()
         .flat_map(|rule| rule(scenario, &ev))
         .map(|mut f| {
-            f.grade = f.severity.grade();
+            f.assessment.grade = f.assessment.severity.grade();
             debug_assert!(
-                f.mitigations.iter().all(|m| icsdrill_engine::attack::mitigation(m).is_some()),
+                f.assessment.mitigations.iter().all(|m| icsdrill_engine::attack::mitigation(m).is_some()),
                 "{}: every mitigation comes from the ATT&CK table: {:?}",
                 f.id,
-                f.mitigations
+                f.assessment.mitigations
             );
-            f.deadline_days = deadlines.days(f.severity);
-            f.evidence.sort_unstable();
-            f.evidence.dedup();
+            f.assessment.deadline_days = deadlines.days(f.assessment.severity);
+            f.assessment.evidence.sort_unstable();
+            f.assessment.evidence.dedup();
             if f.cause.is_empty() {
                 f.cause = f.id.clone();
                 f.cause_title = f.title.clone();
@@ -281,6 +294,6 @@ pub fn findings_until(
             f
         })
         .collect();
-    out.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.id.cmp(&b.id)));
+    out.sort_by(|a, b| a.assessment.severity.cmp(&b.assessment.severity).then(a.id.cmp(&b.id)));
     out
 }

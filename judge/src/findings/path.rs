@@ -38,16 +38,16 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
                 &format!("conduit:{}{}", conduit.id, if remote { ":remote" } else { "" }),
                 texts::path_cause(&s.label(&conduit.id)),
             );
-        f.techniques = st.techniques.clone();
+        f.assessment.techniques = st.techniques.clone();
         // A remote session is closed by segmentation, limiting remote access and a second
         // factor; Modbus requests by filtering and allow-lists.
-        f.mitigations = match (remote, writes) {
+        f.assessment.mitigations = match (remote, writes) {
             (true, _) => vec!["M0930", "M0935", "M0932"],
             (false, true) => vec!["M0937", "M0807", "M0930", "M0800"],
             (false, false) => vec!["M0930", "M0807"],
         };
-        f.assets = vec![asset, conduit.id.clone()];
-        f.evidence = run.ok.clone();
+        f.assessment.assets = vec![asset, conduit.id.clone()];
+        f.assessment.evidence = run.ok.clone();
         f.retest = vec![st.id.clone()];
         out.push(f);
     }

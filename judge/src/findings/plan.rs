@@ -24,7 +24,7 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
         let late = m.status == PlanStatus::Late;
         let mut f = Finding::new(format!("plan:{}", m.id), severity, "response", "Planning")
             .says(texts::plan(&m.name, minutes, late));
-        f.evidence = ev
+        f.assessment.evidence = ev
             .events
             .iter()
             .filter(|e| match &e.kind {

@@ -13,10 +13,10 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
             let severity = if ev.damage.is_empty() { Severity::High } else { Severity::Critical };
             let mut f = Finding::new(format!("range:{plc}"), severity, "controller", "Equipment")
                 .says(texts::range(&s.label(plc)));
-            f.techniques = icsdrill_engine::attack::technique("T0836").into_iter().collect();
-            f.mitigations = vec!["M0818", "M0800"];
-            f.assets = vec![plc.clone()];
-            f.evidence = seqs.clone();
+            f.assessment.techniques = icsdrill_engine::attack::technique("T0836").into_iter().collect();
+            f.assessment.mitigations = vec!["M0818", "M0800"];
+            f.assessment.assets = vec![plc.clone()];
+            f.assessment.evidence = seqs.clone();
             f.retest = ev
                 .steps
                 .iter()

@@ -21,11 +21,11 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
         .collect();
     let mut f = Finding::new("safety:damage".into(), Severity::Critical, "safety", "Equipment")
         .says(texts::damage(&vars.iter().map(|v| s.label(v)).collect::<Vec<_>>()));
-    f.techniques =
+    f.assessment.techniques =
         ["T0879", "T0880"].iter().filter_map(|id| icsdrill_engine::attack::technique(id)).collect();
-    f.mitigations = vec!["M0805", "M0812"];
-    f.assets = vars;
-    f.evidence = ev.damage.iter().map(|e| e.seq).collect();
+    f.assessment.mitigations = vec!["M0805", "M0812"];
+    f.assessment.assets = vars;
+    f.assessment.evidence = ev.damage.iter().map(|e| e.seq).collect();
     f.retest = ev
         .steps
         .iter()

@@ -127,17 +127,17 @@ fn html_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
 
 /// One finding (the findings of one cause): what happened, in words; ids go to Appendix B.
 fn html_finding(o: &mut String, r: &Report, l: Lang, f: &icsdrill_judge::findings::Merged) {
-    let sev = f.severity.as_str();
+    let sev = f.assessment.severity.as_str();
     let techniques = super::technique_labels(f, l);
-    let assets: Vec<String> = f.assets.iter().map(|a| r.asset(a, l)).collect();
+    let assets: Vec<String> = f.assessment.assets.iter().map(|a| r.asset(a, l)).collect();
     let _ = write!(
         o,
         "<div class=\"finding\" id=\"{}\"><h3>{} {} <span class=\"sev-{sev}\">{} / {}</span></h3><ul>",
         esc(&f.number),
         esc(&f.number),
         esc(l.pick(&f.title)),
-        super::severity_word(f.severity, l),
-        esc(l.pick(&f.grade)),
+        super::severity_word(f.assessment.severity, l),
+        esc(l.pick(&f.assessment.grade)),
     );
     for d in &f.descriptions {
         let _ = write!(o, "<li>{}</li>", esc(l.pick(d)));
@@ -149,20 +149,20 @@ fn html_finding(o: &mut String, r: &Report, l: Lang, f: &icsdrill_judge::finding
          <tr><th>{}</th><td>{}{}</td></tr><tr><th>{}</th><td>{}</td></tr></table></div>",
         esc(&or_dash(techniques.join(l.list()))),
         l.s("Mitigations", "缓解措施"),
-        esc(&or_dash(super::mitigation_labels(&f.mitigations, l).join(l.list()))),
+        esc(&or_dash(super::mitigation_labels(&f.assessment.mitigations, l).join(l.list()))),
         l.s("Assets", "资产"),
         esc(&or_dash(assets.join(l.s(", ", "、")))),
         l.s("Requirement family", "要求类别"),
-        esc(l.pick(&f.family)),
+        esc(l.pick(&f.assessment.family)),
         l.s("Evidence (event log entries)", "证据（事件日志序号）"),
-        r.evidence_list(&f.evidence, l),
+        r.evidence_list(&f.assessment.evidence, l),
         l.s("Corrective measure", "整改措施"),
-        esc(l.pick(&f.measure)),
+        esc(l.pick(&f.assessment.measure)),
         l.s("Owner, deadline", "责任人、期限"),
-        esc(l.pick(&f.owner)),
-        l.paren(&format!("{} {}", f.deadline_days, l.s("days", "天"))),
+        esc(l.pick(&f.assessment.owner)),
+        l.paren(&format!("{} {}", f.assessment.deadline_days, l.s("days", "天"))),
         l.s("Status", "状态"),
-        super::status_word(f.status, l)
+        super::status_word(f.assessment.status, l)
     );
 }
 
@@ -185,7 +185,7 @@ fn html_ids(o: &mut String, r: &Report, l: Lang, w: &Words) {
         let ids: Vec<String> =
             f.ids.iter().map(|id| format!("<code id=\"{0}\">{0}</code>", esc(id))).collect();
         let assets: Vec<String> =
-            f.assets.iter().map(|a| format!("{} = {}", esc(a), esc(&r.asset(a, l)))).collect();
+            f.assessment.assets.iter().map(|a| format!("{} = {}", esc(a), esc(&r.asset(a, l)))).collect();
         let _ = write!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",

@@ -101,7 +101,12 @@ fn md_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
     }
     let _ = writeln!(o, "\n## {}\n", w.findings);
     for f in &r.merged {
-        let tier = format!("{}{}{}", super::severity_word(f.severity, l), l.s(", ", "，"), l.pick(&f.grade));
+        let tier = format!(
+            "{}{}{}",
+            super::severity_word(f.assessment.severity, l),
+            l.s(", ", "，"),
+            l.pick(&f.assessment.grade)
+        );
         let _ = writeln!(
             o,
             "### {} {}{}\n",
@@ -113,7 +118,7 @@ fn md_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
             let _ = writeln!(o, "- {}", md_cell(l.pick(d)));
         }
         let techniques = super::technique_labels(f, l);
-        let assets: Vec<String> = f.assets.iter().map(|a| r.asset(a, l)).collect();
+        let assets: Vec<String> = f.assessment.assets.iter().map(|a| r.asset(a, l)).collect();
         // A label, then what it says (a dash for nothing), in the report's punctuation.
         let item = |o: &mut String, label: &str, value: &str| {
             let value = if value.is_empty() { "—" } else { value };
@@ -124,19 +129,24 @@ fn md_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
         item(
             o,
             l.s("Mitigations", "缓解措施"),
-            &md_cell(&super::mitigation_labels(&f.mitigations, l).join(l.list())),
+            &md_cell(&super::mitigation_labels(&f.assessment.mitigations, l).join(l.list())),
         );
         item(o, l.s("Assets", "资产"), &md_cell(&assets.join(l.s(", ", "、"))));
-        item(o, l.s("Requirement family", "要求类别"), &md_cell(l.pick(&f.family)));
+        item(o, l.s("Requirement family", "要求类别"), &md_cell(l.pick(&f.assessment.family)));
         item(
             o,
             l.s("Evidence (event log entries)", "证据（事件日志序号）"),
-            &r.evidence_list(&f.evidence, l),
+            &r.evidence_list(&f.assessment.evidence, l),
         );
-        item(o, l.s("Corrective measure", "整改措施"), &md_cell(l.pick(&f.measure)));
-        let deadline = format!("{} {} {}", l.s("deadline", "期限"), f.deadline_days, l.s("days", "天"));
-        item(o, l.s("Owner", "责任人"), &format!("{}{}{deadline}", md_cell(l.pick(&f.owner)), l.list()));
-        item(o, l.s("Status", "状态"), super::status_word(f.status, l));
+        item(o, l.s("Corrective measure", "整改措施"), &md_cell(l.pick(&f.assessment.measure)));
+        let deadline =
+            format!("{} {} {}", l.s("deadline", "期限"), f.assessment.deadline_days, l.s("days", "天"));
+        item(
+            o,
+            l.s("Owner", "责任人"),
+            &format!("{}{}{deadline}", md_cell(l.pick(&f.assessment.owner)), l.list()),
+        );
+        item(o, l.s("Status", "状态"), super::status_word(f.assessment.status, l));
         o.push('\n');
     }
 }
@@ -152,7 +162,8 @@ fn md_ids(o: &mut String, r: &Report, l: Lang, w: &Words) {
         l.s("Asset ids", "资产标识")
     );
     for f in &r.merged {
-        let assets: Vec<String> = f.assets.iter().map(|a| format!("{a} = {}", r.asset(a, l))).collect();
+        let assets: Vec<String> =
+            f.assessment.assets.iter().map(|a| format!("{a} = {}", r.asset(a, l))).collect();
         let _ = writeln!(
             o,
             "| {} | {} | {} |",

@@ -434,7 +434,7 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
     improvements.extend(
         merged
             .iter()
-            .filter(|f| f.severity <= icsdrill_judge::findings::Severity::High)
+            .filter(|f| f.assessment.severity <= icsdrill_judge::findings::Severity::High)
             .map(|f| f.title.clone()),
     );
     let plan = merged
@@ -442,12 +442,12 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
         .map(|f| PlanRow {
             finding: f.number.clone(),
             issue: f.title.clone(),
-            action: f.measure.clone(),
-            element: f.capability,
-            owner: f.owner.clone(),
+            action: f.assessment.measure.clone(),
+            element: f.assessment.capability,
+            owner: f.assessment.owner.clone(),
             start: ctx.date,
-            due: ctx.date.add_days(i64::from(f.deadline_days)),
-            grade: f.grade.clone(),
+            due: ctx.date.add_days(i64::from(f.assessment.deadline_days)),
+            grade: f.assessment.grade.clone(),
         })
         .collect();
     let exam = (ctx.mode == icsdrill_drill::Mode::Exam)
@@ -521,7 +521,7 @@ fn summary(scenario: &Scenario, events: &[SimEvent], card: &ScoreCard) -> (Vec<T
 
 /// The names of every asset the merged findings cite.
 fn asset_names(s: &Scenario, merged: &[Merged]) -> std::collections::BTreeMap<String, Text> {
-    merged.iter().flat_map(|m| &m.assets).map(|a| (a.clone(), s.label(a))).collect()
+    merged.iter().flat_map(|m| &m.assessment.assets).map(|a| (a.clone(), s.label(a))).collect()
 }
 
 /// The simulated second of every event the merged findings cite (`events` in seq order).
@@ -532,7 +532,7 @@ fn evidence_times(
 ) -> std::collections::BTreeMap<u64, f64> {
     let hz = f64::from(s.tick_hz);
     // Every one cited (the workbook lists each finding's first ones, not the merged item's).
-    let cited = merged.iter().flat_map(|m| m.evidence.iter());
+    let cited = merged.iter().flat_map(|m| m.assessment.evidence.iter());
     cited
         .filter_map(|&seq| {
             let at = events.binary_search_by_key(&seq, |e| e.seq).ok()?;

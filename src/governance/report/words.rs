@@ -31,7 +31,8 @@ pub(crate) fn element_word(e: &str, l: Lang) -> &str {
 /// A finding's techniques as a report names them, `T1692.001 name (T0855)`, the name in the
 /// report's language (a Chinese report's with the English beside it).
 pub(super) fn technique_labels(f: &Merged, l: Lang) -> Vec<String> {
-    f.techniques
+    f.assessment
+        .techniques
         .iter()
         .map(|t| {
             // The v18 id only where v19 renumbered it (`T0836 Modify Parameter (T0836)` said it twice).

@@ -115,19 +115,20 @@ fn findings(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
         let row = i as u32 + 1;
         text(s, row, 0, &f.id)?;
         text(s, row, 1, l.pick(&f.title))?;
-        text(s, row, 2, super::severity_word(f.severity, l))?;
-        text(s, row, 3, l.pick(&f.grade))?;
-        text(s, row, 4, f.techniques.iter().map(|t| t.v19).collect::<Vec<_>>().join(", "))?;
-        text(s, row, 5, super::mitigation_labels(&f.mitigations, l).join(", "))?;
+        text(s, row, 2, super::severity_word(f.assessment.severity, l))?;
+        text(s, row, 3, l.pick(&f.assessment.grade))?;
+        text(s, row, 4, f.assessment.techniques.iter().map(|t| t.v19).collect::<Vec<_>>().join(", "))?;
+        text(s, row, 5, super::mitigation_labels(&f.assessment.mitigations, l).join(", "))?;
         // Named as the other formats name them, with the id a register keys them by.
-        let assets: Vec<String> = f.assets.iter().map(|a| format!("{a} = {}", r.asset(a, l))).collect();
+        let assets: Vec<String> =
+            f.assessment.assets.iter().map(|a| format!("{a} = {}", r.asset(a, l))).collect();
         text(s, row, 6, assets.join(l.list()))?;
-        text(s, row, 7, l.pick(&f.family))?;
-        text(s, row, 8, r.evidence_list(&f.evidence, l))?;
-        text(s, row, 9, l.pick(&f.measure))?;
-        text(s, row, 10, l.pick(&f.owner))?;
-        s.write_number(row, 11, f64::from(f.deadline_days))?;
-        text(s, row, 12, super::status_word(f.status, l))?;
+        text(s, row, 7, l.pick(&f.assessment.family))?;
+        text(s, row, 8, r.evidence_list(&f.assessment.evidence, l))?;
+        text(s, row, 9, l.pick(&f.assessment.measure))?;
+        text(s, row, 10, l.pick(&f.assessment.owner))?;
+        s.write_number(row, 11, f64::from(f.assessment.deadline_days))?;
+        text(s, row, 12, super::status_word(f.assessment.status, l))?;
         let item = r.merged.iter().find(|m| m.ids.contains(&f.id)).map_or("", |m| m.number.as_str());
         text(s, row, 13, item)?;
     }
