@@ -431,7 +431,7 @@ async fn published_delays(
             _ = &mut stop => break,
             r = rx.changed() => if r.is_err() { break },
         }
-        let changed = rx.borrow_and_update().changed_us;
+        let changed = rx.borrow_and_update().head.changed_us;
         if changed > last {
             if last != 0 {
                 delays.push((epoch.elapsed().as_micros() as u64).saturating_sub(changed));
@@ -583,7 +583,7 @@ async fn run(cfg: Config) {
         ticks.iter().min().unwrap(),
         ticks.iter().max().unwrap()
     );
-    println!("reports sent {sent} (accepted {ok}); scoreboard seq {}; {threads} threads", board.seq);
+    println!("reports sent {sent} (accepted {ok}); scoreboard seq {}; {threads} threads", board.head.seq);
     println!(
         "memory: RSS {:.0} MiB (before the drill {:.0} MiB)",
         rss as f64 / 1024.0,

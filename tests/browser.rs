@@ -1022,7 +1022,7 @@ async fn chromium_team_console_logs_opc_ua_writes_by_service_and_variable() {
 /// rank alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_board_patch_ranks_ties_as_the_server_does() {
-    use icsdrill_drill::board::{BoardRow, Scoreboard, rank};
+    use icsdrill_drill::board::{BoardHead, BoardRow, Scoreboard, rank};
     let row = |team: String, total: f64, settled_tick: u64, flag_tick: Option<u64>| BoardRow {
         rank: 0,
         name: team.to_uppercase(),
@@ -1064,7 +1064,11 @@ async fn the_pages_board_patch_ranks_ties_as_the_server_does() {
                 r
             })
             .collect();
-        let board = Scoreboard { seq: seq as u64 + 1, rows: rank(rows), ..Scoreboard::empty() };
+        let board = Scoreboard {
+            head: BoardHead { seq: seq as u64 + 1, ..Scoreboard::empty().head },
+            rows: rank(rows),
+            ..Scoreboard::empty()
+        };
         boards.push(board.sealed_after(boards.last()));
     }
     let ranks: Vec<usize> = boards[3].rows.iter().map(|r| r.rank).collect();
@@ -1085,7 +1089,7 @@ async fn the_pages_board_patch_ranks_ties_as_the_server_does() {
     // Each board with its delta from the one before, and what the page must make of it.
     let mut cases = Vec::new();
     for pair in boards.windows(2) {
-        let delta = pair[1].delta_for(pair[0].seq).expect("each step is a delta");
+        let delta = pair[1].delta_for(pair[0].head.seq).expect("each step is a delta");
         cases.push(serde_json::json!({
             "before": serde_json::from_str::<serde_json::Value>(pair[0].json()).unwrap(),
             "delta": serde_json::from_str::<serde_json::Value>(delta).unwrap(),

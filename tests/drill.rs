@@ -1014,7 +1014,7 @@ async fn a_blind_drill_shows_teams_and_the_board_only_what_their_reports_found_u
     let mut public = drill.scoreboard(false);
     let board = tokio::time::timeout(
         Duration::from_secs(20),
-        public.wait_for(|b| b.rows.len() == 2 && b.provisional),
+        public.wait_for(|b| b.rows.len() == 2 && b.head.provisional),
     )
     .await
     .expect("a provisional board within 20 s")
@@ -1030,7 +1030,7 @@ async fn a_blind_drill_shows_teams_and_the_board_only_what_their_reports_found_u
             .expect("the white cell's board within 20 s")
             .unwrap()
             .clone();
-    assert!(!full.provisional && board.seq < full.seq, "numbered on its own");
+    assert!(!full.head.provisional && board.head.seq < full.head.seq, "numbered on its own");
     let (_, page) = http(addr, "GET", "/api/scoreboard", Some(&tokens[1]), None).await;
     assert!(page.contains(r#""provisional":true"#) && !page.contains(r#""fired":1"#), "{page}");
     let history = json(http(addr, "GET", "/api/scoreboard/history", Some(&tokens[1]), None).await);
@@ -1042,7 +1042,7 @@ async fn a_blind_drill_shows_teams_and_the_board_only_what_their_reports_found_u
     let after = json(http(addr, "GET", "/api/teams/a/score", Some(&tokens[0]), None).await);
     assert_eq!(after["total"], truth["total"]);
     assert!(after["steps_fired"].as_u64().unwrap() > 0, "{after}");
-    let board = tokio::time::timeout(Duration::from_secs(20), public.wait_for(|b| !b.provisional))
+    let board = tokio::time::timeout(Duration::from_secs(20), public.wait_for(|b| !b.head.provisional))
         .await
         .expect("the true board within 20 s")
         .unwrap()
@@ -1236,7 +1236,7 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
         serde_json::from_str(&http(addr, "GET", "/api/drill", Some(&tokens[0]), None).await.1).unwrap();
     assert_eq!(info["at_s"].as_f64(), Some(65.0), "{info}");
     let ticking = keep_ticking(drill.clone());
-    crate::util::board_where(drill.scoreboard(false), "the freeze", |b| b.frozen).await;
+    crate::util::board_where(drill.scoreboard(false), "the freeze", |b| b.head.frozen).await;
     let public_before: serde_json::Value =
         serde_json::from_str(&http(addr, "GET", "/api/scoreboard", Some(&tokens[0]), None).await.1).unwrap();
     assert_eq!(public_before["frozen"], true, "{public_before}");
@@ -1269,7 +1269,7 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     assert_eq!(all.teams, ["a", "b"]);
     // Hot wash lifts the freeze.
     drill.control(Control::HotWash).unwrap();
-    crate::util::board_where(drill.scoreboard(false), "the freeze lifted", |b| !b.frozen).await;
+    crate::util::board_where(drill.scoreboard(false), "the freeze lifted", |b| !b.head.frozen).await;
     let public: serde_json::Value =
         serde_json::from_str(&http(addr, "GET", "/api/scoreboard", Some(&tokens[1]), None).await.1).unwrap();
     assert_eq!(public["frozen"], false, "{public}");
@@ -1342,7 +1342,7 @@ async fn a_contest_resumed_past_its_freeze_keeps_the_public_board_frozen() {
     // Past the freeze (tick 600), team a solves a flag: the instructor's board shows it, the
     // public one does not.
     drill.step(650).await;
-    let frozen = crate::util::board_where(drill.scoreboard(false), "the freeze", |b| b.frozen).await;
+    let frozen = crate::util::board_where(drill.scoreboard(false), "the freeze", |b| b.head.frozen).await;
     let before = frozen.rows.iter().find(|r| r.team == "a").unwrap().total;
     let (_, _, e) = drill.teams().find(|(t, _, _)| t.id == "a").unwrap();
     let flag = identity_flag(SocketAddr::new(e[0].address.parse().unwrap(), e[0].port), 0).await;
@@ -1363,7 +1363,7 @@ async fn a_contest_resumed_past_its_freeze_keeps_the_public_board_frozen() {
     // Resumed (a restarted container): the public board is still the one at the freeze.
     let server = resume_from(&dir, &id).await;
     let drill = server.drill.clone();
-    let public = crate::util::board_where(drill.scoreboard(false), "a frozen board", |b| b.frozen).await;
+    let public = crate::util::board_where(drill.scoreboard(false), "a frozen board", |b| b.head.frozen).await;
     let a = public.rows.iter().find(|r| r.team == "a").unwrap().total;
     assert_eq!(a, before, "teams and observers see the scores at the freeze, not {after}");
     let full =
@@ -1448,7 +1448,8 @@ async fn a_blind_drill_resumed_still_hides_the_scores_from_the_public() {
         "{card:#?}"
     );
     let public =
-        crate::util::board_where(drill.scoreboard(false), "a provisional board", |b| b.provisional).await;
+        crate::util::board_where(drill.scoreboard(false), "a provisional board", |b| b.head.provisional)
+            .await;
     assert_eq!((public.rows[0].fired, public.rows[0].total), (0, 0.0), "{:?}", public.rows);
     // Its chart: no totals for the public, the whole history, read again, for the white cell.
     assert!(drill.score_history(false).at_s.is_empty());
@@ -1465,7 +1466,7 @@ async fn the_board_counts_detections_against_the_steps_one_run_can_fire() {
     let board =
         crate::util::board_where(server.drill.scoreboard(false), "the teams' rows", |b| b.rows.len() == 2)
             .await;
-    assert_eq!(board.steps, 6);
+    assert_eq!(board.head.steps, 6);
     // The white cell forces both branches on team a: its count never exceeds the board's.
     let drill = server.drill.clone();
     drill.control(Control::Start).unwrap();
@@ -1482,7 +1483,7 @@ async fn the_board_counts_detections_against_the_steps_one_run_can_fire() {
         b.rows.iter().any(|r| r.team == "a" && r.fired == 7)
     })
     .await;
-    assert_eq!(board.steps, 7, "{:?}", board.rows);
+    assert_eq!(board.head.steps, 7, "{:?}", board.rows);
     ticking.abort();
     server.shutdown().await.unwrap();
 }
@@ -2108,7 +2109,7 @@ async fn deltas_rebuild_the_board(version: &str) {
     let mut deltas = 0;
     let published = loop {
         let published = drill.scoreboard(false).borrow().clone();
-        if board.seq >= published.seq {
+        if board.head.seq >= published.head.seq {
             break published;
         }
         let (name, data) = events.next().await;
@@ -2122,8 +2123,8 @@ async fn deltas_rebuild_the_board(version: &str) {
         };
     };
     assert!(deltas >= 1, "changes come as deltas (HTTP/{version})");
-    assert!(!board.provisional);
-    assert_eq!(board.seq, published.seq, "the stream sends only boards the drill published");
+    assert!(!board.head.provisional);
+    assert_eq!(board.head.seq, published.head.seq, "the stream sends only boards the drill published");
     assert_eq!(board.rows, published.rows, "the deltas rebuild the published board");
     server.shutdown().await.unwrap();
 }
@@ -2292,7 +2293,7 @@ async fn at_the_hot_wash_the_board_the_console_and_the_report_give_one_score() {
     drill.step(s.ticks(1500.0) + 73).await;
     drill.control(Control::HotWash).unwrap();
     let board = crate::util::board_where(drill.scoreboard(true), "the hot wash", |b| {
-        b.phase == icsdrill_drill::Phase::HotWash
+        b.head.phase == icsdrill_drill::Phase::HotWash
     })
     .await;
     let (_, token, _) = drill.teams().next().unwrap();

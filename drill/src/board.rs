@@ -52,9 +52,9 @@ pub struct BoardRow {
     pub first_bloods: Vec<String>,
 }
 
-/// The scoreboard.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Scoreboard {
+/// What a board and a delta to it both carry: its number, the phase, the freeze, the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BoardHead {
     /// Increases with every new board.
     pub seq: u64,
     /// Drill phase.
@@ -67,13 +67,21 @@ pub struct Scoreboard {
     pub provisional: bool,
     /// Microseconds since the drill's start at which the newest score change was computed.
     pub changed_us: u64,
-    /// Ranked rows.
-    pub rows: Vec<BoardRow>,
     /// The drill's clock, for the clock and the countdowns on the big screen.
     pub clock: Clock,
     /// The most steps of the attack that can fire in one run (its branches exclude each
     /// other): every team's "detected" counts against this one number.
     pub steps: usize,
+}
+
+/// The scoreboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scoreboard {
+    /// Number, phase, freeze, clock (flattened: one JSON object).
+    #[serde(flatten)]
+    pub head: BoardHead,
+    /// Ranked rows.
+    pub rows: Vec<BoardRow>,
     /// This board as a server-sent event (`event: scoreboard`), its data the board's JSON,
     /// encoded once for every subscriber (`Scoreboard::sealed`); empty until sealed.
     #[serde(skip)]
@@ -133,21 +141,9 @@ pub fn fan_out_pause(bytes: u64) -> std::time::Duration {
 pub struct BoardDelta {
     /// The board this applies to.
     pub base: u64,
-    /// The new board's sequence number.
-    pub seq: u64,
-    /// Drill phase.
-    pub phase: Phase,
-    /// Frozen (contest).
-    pub frozen: bool,
-    /// Provisional (a blind drill).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub provisional: bool,
-    /// Microseconds since the drill's start at which the newest score change was computed.
-    pub changed_us: u64,
-    /// The drill's clock.
-    pub clock: Clock,
-    /// Steps of the attack.
-    pub steps: usize,
+    /// The new board's header (flattened).
+    #[serde(flatten)]
+    pub head: BoardHead,
     /// Team ids in rank order, when moving the changed rows to their new ranks does not give
     /// it (it does whenever the other rows keep their order, as they do when only the changed
     /// rows' scores moved).
@@ -214,14 +210,16 @@ impl Scoreboard {
     /// The board before anything is ranked.
     pub fn empty() -> Scoreboard {
         Scoreboard {
-            seq: 0,
-            phase: Phase::Briefing,
-            frozen: false,
-            provisional: false,
-            changed_us: 0,
+            head: BoardHead {
+                seq: 0,
+                phase: Phase::Briefing,
+                frozen: false,
+                provisional: false,
+                changed_us: 0,
+                clock: Clock::default(),
+                steps: 0,
+            },
             rows: Vec::new(),
-            clock: Clock::default(),
-            steps: 0,
             event: Bytes::new(),
             deltas: Vec::new(),
             changed: None,
@@ -238,17 +236,17 @@ impl Scoreboard {
         let mut board = self.sealed();
         let mut since: Option<std::collections::BTreeSet<String>> = None;
         let mut newer: Option<&Scoreboard> = None;
-        for prev in earlier.into_iter().filter(|p| p.seq < board.seq && !p.event.is_empty()) {
+        for prev in earlier.into_iter().filter(|p| p.head.seq < board.head.seq && !p.event.is_empty()) {
             if board.deltas.len() == DELTA_DEPTH {
                 break;
             }
-            let chained = newer.and_then(|n| n.changed.as_ref()).filter(|(base, _)| *base == prev.seq);
+            let chained = newer.and_then(|n| n.changed.as_ref()).filter(|(base, _)| *base == prev.head.seq);
             let delta = match (since.as_mut(), chained) {
                 (None, _) => {
                     let delta = board.delta_from(prev);
                     let teams: Vec<String> = delta.rows.iter().map(|r| r.team.clone()).collect();
                     since = Some(teams.iter().cloned().collect());
-                    board.changed = Some((prev.seq, teams));
+                    board.changed = Some((prev.head.seq, teams));
                     delta
                 }
                 (Some(set), Some((_, teams))) => {
@@ -263,7 +261,7 @@ impl Scoreboard {
             let delta = serde_json::to_string(&delta).unwrap_or_default();
             // A delta about as large as the board is no saving: such a viewer gets the board.
             if delta.len() < board.event.len() / 2 {
-                board.deltas.push((prev.seq, sse(DELTA_EVENT, &delta)));
+                board.deltas.push((prev.head.seq, sse(DELTA_EVENT, &delta)));
             }
         }
         board
@@ -317,14 +315,8 @@ impl Scoreboard {
         let order = self.rows.iter().map(|r| r.team.as_str());
         let implied = moved(&prev.rows, &rows).into_iter().eq(order);
         BoardDelta {
-            base: prev.seq,
-            seq: self.seq,
-            phase: self.phase,
-            frozen: self.frozen,
-            provisional: self.provisional,
-            changed_us: self.changed_us,
-            clock: self.clock,
-            steps: self.steps,
+            base: prev.head.seq,
+            head: self.head,
             order: (!implied).then(|| self.rows.iter().map(|r| r.team.clone()).collect()),
             rows,
         }
@@ -333,7 +325,7 @@ impl Scoreboard {
     /// This board with `delta` applied (what a viewer's page does); `None` when the delta is
     /// not for this board or names a team it has no row for.
     pub fn apply(&self, delta: &BoardDelta) -> Option<Scoreboard> {
-        if delta.base != self.seq {
+        if delta.base != self.head.seq {
             return None;
         }
         let mut by_team: std::collections::BTreeMap<&str, &BoardRow> =
@@ -346,17 +338,7 @@ impl Scoreboard {
             None => moved(&self.rows, &delta.rows),
         };
         let rows = order.iter().map(|t| by_team.get(t).map(|r| (*r).clone())).collect::<Option<_>>()?;
-        Some(Scoreboard {
-            seq: delta.seq,
-            phase: delta.phase,
-            frozen: delta.frozen,
-            provisional: delta.provisional,
-            changed_us: delta.changed_us,
-            rows: number(rows),
-            clock: delta.clock,
-            steps: delta.steps,
-            ..Scoreboard::empty()
-        })
+        Some(Scoreboard { head: delta.head, rows: number(rows), ..Scoreboard::empty() })
     }
 
     /// The board with its event (its JSON) filled in.
@@ -480,7 +462,7 @@ impl Hidden {
 impl Scoreboard {
     /// What this board hides.
     pub fn hidden(&self) -> Hidden {
-        Hidden { frozen: self.frozen, provisional: self.provisional }
+        Hidden { frozen: self.head.frozen, provisional: self.head.provisional }
     }
 }
 
@@ -544,28 +526,25 @@ impl Freeze {
             let public =
                 Scoreboard { event: Bytes::new(), deltas: Vec::new(), changed: None, ..(**full).clone() };
             let thawed = public.sealed_after(std::iter::once(published));
-            return Some(Arc::new(Scoreboard { delta_floor: thawed.seq, ..thawed }));
+            return Some(Arc::new(Scoreboard { delta_floor: thawed.head.seq, ..thawed }));
         }
         let rows = shown();
-        if published.hidden() == hidden && published.phase == full.phase && published.rows == rows {
+        if published.hidden() == hidden && published.head.phase == full.head.phase && published.rows == rows {
             return None;
         }
         // The clock runs on while the scores stand still. Its delta is from the public board
         // before it (never the full board's, whose rows are the live scores).
         let moved = published.rows != rows;
-        let public = Scoreboard {
-            seq: published.seq + 1,
-            changed_us: if moved { full.changed_us } else { published.changed_us },
+        let head = BoardHead {
+            seq: published.head.seq + 1,
+            changed_us: if moved { full.head.changed_us } else { published.head.changed_us },
             steps: rows.iter().map(|r| r.fired).fold(steps, usize::max),
-            rows,
             frozen: hidden.frozen,
             provisional: hidden.provisional,
-            event: Bytes::new(),
-            deltas: Vec::new(),
-            changed: None,
-            delta_floor: 0,
-            ..(**full).clone()
+            ..full.head
         };
+        let public =
+            Scoreboard { head, rows, event: Bytes::new(), deltas: Vec::new(), changed: None, delta_floor: 0 };
         Some(Arc::new(public.sealed_after(std::iter::once(published))))
     }
 }
@@ -686,9 +665,18 @@ mod tests {
         let start = rank(teams(None));
         assert!(start.iter().all(|r| r.rank == 1));
         // A viewer rebuilding the boards from deltas gets the same shared ranks.
-        let before = Scoreboard { seq: 1, rows: start, ..Scoreboard::empty() }.sealed();
-        let after =
-            Scoreboard { seq: 2, rows: rank(teams(Some(6))), ..Scoreboard::empty() }.sealed_after([&before]);
+        let before = Scoreboard {
+            head: BoardHead { seq: 1, ..Scoreboard::empty().head },
+            rows: start,
+            ..Scoreboard::empty()
+        }
+        .sealed();
+        let after = Scoreboard {
+            head: BoardHead { seq: 2, ..Scoreboard::empty().head },
+            rows: rank(teams(Some(6))),
+            ..Scoreboard::empty()
+        }
+        .sealed_after([&before]);
         let delta: BoardDelta = serde_json::from_str(after.delta_for(1).expect("a delta")).unwrap();
         assert_eq!(delta.rows.len(), 1, "only the team that scored changed");
         let rebuilt = before.apply(&delta).unwrap();
@@ -704,27 +692,30 @@ mod tests {
         assert!(freeze.frozen(100, Phase::Live) && freeze.frozen(150, Phase::Paused));
         assert!(!freeze.frozen(150, Phase::HotWash), "the hot wash shows the real board");
         let board = |seq, total| Scoreboard {
-            seq,
-            phase: Phase::Live,
-            frozen: false,
-            changed_us: seq,
+            head: BoardHead {
+                seq,
+                phase: Phase::Live,
+                frozen: false,
+                changed_us: seq,
+                clock: Clock::default(),
+                steps: 0,
+                ..Scoreboard::empty().head
+            },
             rows: vec![row("a", total, 0, None)],
-            clock: Clock::default(),
-            steps: 0,
             ..Scoreboard::empty()
         };
         let at = |total| move || vec![row("a", total, 0, None)];
         let before = board(1, 100.0);
         // The rows at the freeze, whatever the full board says now.
         let frozen = freeze.public(FROZEN, &before, (&Arc::new(board(2, 300.0)), 0), at(100.0)).unwrap();
-        assert_eq!((frozen.rows[0].total, frozen.frozen, frozen.seq), (100.0, true, 2));
+        assert_eq!((frozen.rows[0].total, frozen.head.frozen, frozen.head.seq), (100.0, true, 2));
         let same = freeze.public(FROZEN, &frozen, (&Arc::new(board(3, 400.0)), 0), at(100.0));
         assert!(same.is_none(), "nothing new to publish");
         // A range that reached the freeze later brings its card there.
         let later = freeze.public(FROZEN, &frozen, (&Arc::new(board(4, 400.0)), 0), at(150.0)).unwrap();
         // Numbered on from the frozen board before it (2), not as the full board (4): the gap
         // would count the hidden changes.
-        assert_eq!((later.rows[0].total, later.seq), (150.0, 3));
+        assert_eq!((later.rows[0].total, later.head.seq), (150.0, 3));
         assert_eq!(
             freeze
                 .public(Hidden::default(), &later, (&Arc::new(board(5, 400.0)), 0), at(150.0))
@@ -755,10 +746,10 @@ mod tests {
         let thawed =
             freeze.public(Hidden::default(), &public, (&still, 0), || unreachable!("not frozen")).unwrap();
         let held = Scoreboard { event: Bytes::new(), ..(*public).clone() };
-        let delta: BoardDelta = serde_json::from_str(thawed.delta_for(public.seq).unwrap()).unwrap();
+        let delta: BoardDelta = serde_json::from_str(thawed.delta_for(public.head.seq).unwrap()).unwrap();
         let seen = held.apply(&delta).unwrap();
         assert_eq!(
-            (seen.frozen, seen.rows),
+            (seen.head.frozen, seen.rows),
             (false, still.rows.clone()),
             "the viewer's page shows the live board"
         );
@@ -766,11 +757,11 @@ mod tests {
         // from the frozen board's number (the full board's is from its own board 7), so it
         // gets the whole board.
         let next = Arc::new(many(9, 900.0).sealed_after([&*still, &*full]));
-        assert!(next.delta_for(public.seq).is_some(), "the full channel's delta from its board 7");
+        assert!(next.delta_for(public.head.seq).is_some(), "the full channel's delta from its board 7");
         let after =
             freeze.public(Hidden::default(), &thawed, (&next, 0), || unreachable!("not frozen")).unwrap();
-        assert!(after.delta_for(public.seq).is_none() && after.delta_for(thawed.seq).is_some());
-        assert_eq!(&after.event_for(Some(public.seq))[..], &next.event[..], "the whole board");
+        assert!(after.delta_for(public.head.seq).is_none() && after.delta_for(thawed.head.seq).is_some());
+        assert_eq!(&after.event_for(Some(public.head.seq))[..], &next.event[..], "the whole board");
     }
 
     #[test]
@@ -785,19 +776,26 @@ mod tests {
             let others = (0..19).map(|k| row(&format!("t{k:02}"), 200.0, 0, None));
             rank(std::iter::once(row("a", a, 0, None)).chain(others).collect())
         };
-        let board =
-            |seq, total| Scoreboard { seq, phase: Phase::Live, rows: rows(total), ..Scoreboard::empty() };
+        let board = |seq, total| Scoreboard {
+            head: BoardHead { seq, phase: Phase::Live, ..Scoreboard::empty().head },
+            rows: rows(total),
+            ..Scoreboard::empty()
+        };
         let hidden = blind.hidden(10, Phase::Live);
         let before = board(1, 100.0).sealed();
         let provisional = || rows(100.0);
         // The true board says a lost points (its attack fired): the public one does not, nor
         // does its number, its change time or its count of the attack's steps.
         let full = Arc::new(
-            Scoreboard { seq: 9, changed_us: 77, steps: 7, ..board(9, 50.0) }.sealed_after([&before]),
+            Scoreboard {
+                head: BoardHead { seq: 9, changed_us: 77, steps: 7, ..board(9, 50.0).head },
+                ..board(9, 50.0)
+            }
+            .sealed_after([&before]),
         );
         let public = blind.public(hidden, &before, (&full, 6), provisional).unwrap();
-        assert_eq!((public.seq, public.steps), (2, 6));
-        assert!(public.provisional && !public.frozen);
+        assert_eq!((public.head.seq, public.head.steps), (2, 6));
+        assert!(public.head.provisional && !public.head.frozen);
         assert_eq!(public.rows.last().map(|r| (r.team.as_str(), r.total)), Some(("a", 100.0)));
         let json: serde_json::Value =
             serde_json::from_str(data_of(BOARD_EVENT, &public.event_for(None))).unwrap();
@@ -809,25 +807,26 @@ mod tests {
         // The provisional rows move (a report matched a step): a delta from the public board.
         let moved = || rows(300.0);
         let next = blind.public(hidden, &public, (&full, 0), moved).unwrap();
-        let delta: BoardDelta = serde_json::from_str(next.delta_for(public.seq).unwrap()).unwrap();
+        let delta: BoardDelta = serde_json::from_str(next.delta_for(public.head.seq).unwrap()).unwrap();
         let seen = public.apply(&delta).unwrap();
-        assert_eq!((seen.provisional, seen.rows.clone()), (true, next.rows.clone()));
+        assert_eq!((seen.head.provisional, seen.rows.clone()), (true, next.rows.clone()));
         // The hot wash: viewers are sent the true board, unmarked.
-        let still = Arc::new(Scoreboard { phase: Phase::HotWash, ..board(4, 40.0) }.sealed_after([&*full]));
+        let still = Arc::new(
+            Scoreboard { head: BoardHead { phase: Phase::HotWash, ..board(4, 40.0).head }, ..board(4, 40.0) }
+                .sealed_after([&*full]),
+        );
         let shown =
             blind.public(blind.hidden(10, Phase::HotWash), &next, (&still, 0), || unreachable!()).unwrap();
-        let delta: BoardDelta = serde_json::from_str(shown.delta_for(next.seq).unwrap()).unwrap();
+        let delta: BoardDelta = serde_json::from_str(shown.delta_for(next.head.seq).unwrap()).unwrap();
         let seen = next.apply(&delta).unwrap();
-        assert_eq!((seen.provisional, seen.rows), (false, still.rows.clone()));
+        assert_eq!((seen.head.provisional, seen.rows), (false, still.rows.clone()));
     }
 
     #[test]
     fn a_delta_carries_only_the_changed_rows_and_rebuilds_the_next_board() {
         let teams = 300;
         let board = |seq: u64, totals: &dyn Fn(usize) -> f64| Scoreboard {
-            seq,
-            phase: Phase::Live,
-            changed_us: seq * 10,
+            head: BoardHead { seq, phase: Phase::Live, changed_us: seq * 10, ..Scoreboard::empty().head },
             rows: rank(
                 (0..teams)
                     .map(|i| row(&format!("t{i:03}"), totals(i), 0, (i % 3 == 0).then_some("student")))
@@ -861,7 +860,7 @@ mod tests {
         assert_eq!(serde_json::from_str::<Scoreboard>(after.json()).unwrap().rows, after.rows);
         let rebuilt = before.apply(&delta).unwrap();
         assert_eq!(rebuilt.rows, after.rows, "ranks and bracket ranks follow from the order");
-        assert_eq!((rebuilt.seq, rebuilt.changed_us), (2, 20));
+        assert_eq!((rebuilt.head.seq, rebuilt.head.changed_us), (2, 20));
         // A delta for another board, or naming an unknown team, is refused.
         assert!(after.apply(&delta).is_none());
         let mut bad = delta.clone();
@@ -869,7 +868,7 @@ mod tests {
         assert!(before.apply(&bad).is_none());
         // A board whose other rows changed order carries the order.
         let mut shuffled = after.clone();
-        shuffled.seq = 3;
+        shuffled.head.seq = 3;
         shuffled.rows.reverse();
         let d = shuffled.delta_from(&after);
         assert!(d.rows.is_empty() && d.order.is_some());
@@ -903,9 +902,7 @@ mod tests {
         let hit = |i: usize, s: u64| (s as usize) % teams == i || (s as usize * 3) % teams == i;
         let total = |i: usize, seq: u64| 100.0 - (1..=seq).filter(|s| hit(i, *s)).count() as f64;
         let board = |seq: u64| Scoreboard {
-            seq,
-            phase: Phase::Live,
-            changed_us: seq,
+            head: BoardHead { seq, phase: Phase::Live, changed_us: seq, ..Scoreboard::empty().head },
             rows: rank((0..teams).map(|i| row(&format!("t{i:03}"), total(i, seq), 0, None)).collect()),
             ..Scoreboard::empty()
         };
@@ -915,11 +912,11 @@ mod tests {
             assert_eq!(new.changed.as_ref().map(|(base, _)| *base), Some(seq - 1));
             for prev in published.iter().rev().take(DELTA_DEPTH) {
                 let json = new
-                    .delta_for(prev.seq)
-                    .unwrap_or_else(|| panic!("board {seq}: no delta from {}", prev.seq));
+                    .delta_for(prev.head.seq)
+                    .unwrap_or_else(|| panic!("board {seq}: no delta from {}", prev.head.seq));
                 let delta: BoardDelta = serde_json::from_str(json).unwrap();
-                assert_eq!(prev.apply(&delta).unwrap().rows, new.rows, "board {seq} from {}", prev.seq);
-                assert!(delta.rows.len() <= 2 * (seq - prev.seq) as usize, "only the teams hit since");
+                assert_eq!(prev.apply(&delta).unwrap().rows, new.rows, "board {seq} from {}", prev.head.seq);
+                assert!(delta.rows.len() <= 2 * (seq - prev.head.seq) as usize, "only the teams hit since");
             }
             assert!(seq <= DELTA_DEPTH as u64 + 1 || new.delta_for(seq - DELTA_DEPTH as u64 - 1).is_none());
             published.push(new);

@@ -97,11 +97,12 @@ impl Drill {
         // A step the white cell forces fires whatever its branch: no team shows more than all.
         let steps = rows.iter().map(|r| r.fired).fold(self.attack_steps, usize::max);
         self.history.lock().unwrap_or_else(|e| e.into_inner()).record(clock.at_s, &rows);
-        let full =
-            Scoreboard { seq, phase, frozen: false, changed_us, rows, clock, steps, ..Scoreboard::empty() };
+        let head =
+            board::BoardHead { seq, phase, frozen: false, provisional: false, changed_us, clock, steps };
+        let full = Scoreboard { head, rows, ..Scoreboard::empty() };
         let (held, full, oldest) = {
             let mut recent = self.board_recent.lock().unwrap_or_else(|e| e.into_inner());
-            let held = recent.back().map(|b| b.seq);
+            let held = recent.back().map(|b| b.head.seq);
             let full = Arc::new(full.sealed_after(recent.iter().rev().map(|b| &**b)));
             // Freed once the new board is out, not before.
             let oldest = if recent.len() == board::DELTA_DEPTH { recent.pop_front() } else { None };

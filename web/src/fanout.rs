@@ -243,14 +243,14 @@ impl Viewer {
                 Left::Gone => return Left::Gone,
             }
         }
-        let chunk = if self.held != Some(board.seq) {
+        let chunk = if self.held != Some(board.head.seq) {
             frames.chunk(board, self.held)
         } else if now.duration_since(self.sent) >= KEEP_ALIVE {
             Bytes::from_static(b"3\r\n:\n\n\r\n")
         } else {
             return Left::UpToDate;
         };
-        let then = Some(board.seq);
+        let then = Some(board.head.seq);
         self.write(chunk, then, now)
     }
 
@@ -302,8 +302,8 @@ struct Frames {
 
 impl Frames {
     fn chunk(&mut self, board: &Scoreboard, held: Option<u64>) -> Bytes {
-        if self.seq != board.seq {
-            (self.seq, self.chunks) = (board.seq, Vec::new());
+        if self.seq != board.head.seq {
+            (self.seq, self.chunks) = (board.head.seq, Vec::new());
         }
         // Every viewer the board has no delta for gets the same whole board: one chunk for
         // them all, whatever they hold (at most `DELTA_DEPTH` + 1 chunks a board).
@@ -343,7 +343,7 @@ struct Posted {
 impl Posted {
     /// Whether the shard has something to do, having written board `seq` last.
     fn due(&self, seq: Option<u64>) -> bool {
-        self.closed || self.gone || !self.new.is_empty() || self.board.as_ref().map(|b| b.seq) != seq
+        self.closed || self.gone || !self.new.is_empty() || self.board.as_ref().map(|b| b.head.seq) != seq
     }
 }
 
@@ -456,7 +456,7 @@ fn run(shard: &Shard) {
             p.board.clone()
         };
         let Some(board) = board else { continue };
-        seq = Some(board.seq);
+        seq = Some(board.head.seq);
         let now = Instant::now();
         behind = false;
         viewers.retain_mut(|v| match v.serve(&board, &mut frames, now) {
@@ -473,6 +473,7 @@ fn run(shard: &Shard) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use icsdrill_drill::board::BoardHead;
     use icsdrill_drill::board::{BoardDelta, BoardRow, rank};
 
     /// Board `seq` of six teams, team `seq % 6` scoring `seq` (so each board moves one row),
@@ -499,7 +500,11 @@ mod tests {
         });
         let row = rows.iter_mut().find(|r| r.team == format!("team-{}", seq % 6)).expect("six teams");
         (row.total, row.settled_tick) = (seq as f64, seq);
-        let b = Scoreboard { seq, changed_us: seq, rows: rank(rows), ..Scoreboard::empty() };
+        let b = Scoreboard {
+            head: BoardHead { seq, changed_us: seq, ..Scoreboard::empty().head },
+            rows: rank(rows),
+            ..Scoreboard::empty()
+        };
         b.sealed_after(recent.iter().rev())
     }
 
@@ -592,12 +597,12 @@ mod tests {
         for _ in 0..10_000 {
             drain(&mut client, &mut raw);
             now += IDLE;
-            if v.serve(&newest, &mut frames, now) == Left::UpToDate && v.held == Some(newest.seq) {
+            if v.serve(&newest, &mut frames, now) == Left::UpToDate && v.held == Some(newest.head.seq) {
                 break;
             }
             tokio::task::yield_now().await;
         }
-        assert_eq!(v.held, Some(newest.seq), "caught up");
+        assert_eq!(v.held, Some(newest.head.seq), "caught up");
         drain(&mut client, &mut raw);
         let events = events(&raw);
         assert!(events.len() < seq as usize, "{} events for {seq} boards: some skipped", events.len());
@@ -608,13 +613,13 @@ mod tests {
                 ("scoreboard-delta", Some(h)) => {
                     let delta: BoardDelta = serde_json::from_str(json).unwrap();
                     h.apply(&delta)
-                        .unwrap_or_else(|| panic!("a delta for the board held ({}): {json}", h.seq))
+                        .unwrap_or_else(|| panic!("a delta for the board held ({}): {json}", h.head.seq))
                 }
-                (name, held) => panic!("{name} after {:?}", held.map(|h| h.seq)),
+                (name, held) => panic!("{name} after {:?}", held.map(|h| h.head.seq)),
             });
         }
         let held = held.expect("events");
-        assert_eq!((held.seq, &held.rows), (newest.seq, &newest.rows), "the newest board, rebuilt");
+        assert_eq!((held.head.seq, &held.rows), (newest.head.seq, &newest.rows), "the newest board, rebuilt");
     }
 
     /// A viewer is let go when its connection is gone: hyper dropped its body, or the client

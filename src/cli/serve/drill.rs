@@ -309,7 +309,7 @@ async fn time_is_up(drill: &Drill) {
         return;
     }
     let mut public = drill.scoreboard(false);
-    let shown = tokio::time::timeout(END_SHOWN_WAIT, public.wait_for(|b| b.phase == Phase::Ended)).await;
+    let shown = tokio::time::timeout(END_SHOWN_WAIT, public.wait_for(|b| b.head.phase == Phase::Ended)).await;
     if !matches!(shown, Ok(Ok(_))) {
         tracing::warn!("the ended board was not published in time; the pages may show a lost connection");
     }

@@ -78,7 +78,7 @@ pub(super) async fn scoreboard_stream(
         }
         let board = rx.borrow_and_update().clone();
         let event = board.event_for(held);
-        Some((Ok::<_, std::convert::Infallible>(event), (rx, Some(board.seq))))
+        Some((Ok::<_, std::convert::Infallible>(event), (rx, Some(board.head.seq))))
     });
     let headers = [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")];
     Ok((headers, axum::body::Body::from_stream(stream)).into_response())
