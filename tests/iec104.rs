@@ -521,7 +521,7 @@ fn judging_reads_iec104_commands_as_the_writes_they_stand_for() {
     let sim = crate::util::run(&s, 1, 60.0, &[command(100, "rtu-2", "hmi-01", C_SE_NC_1, 4101, 95.0)]);
     let findings = icsdrill_judge::findings::findings(&s, sim.events(), 3);
     let range = findings.iter().find(|f| f.id == "range:rtu-2").expect("a range finding");
-    let cited = &sim.events()[range.evidence[0] as usize];
+    let cited = &sim.events()[range.assessment.evidence[0] as usize];
     assert!(
         matches!(&cited.kind, EventKind::Iec104Transaction(Iec104Transaction { ioa: 4101, .. })),
         "{cited:?}"
@@ -722,4 +722,37 @@ fn every_protocols_write_is_read_as_the_modbus_write_it_stands_for() {
     let write = Action::OpcUaWrite { plc: weld, node: "weld_sp".into(), value: 330.0 };
     let (_, m) = w.write_of_action(&write).expect("a register node");
     assert!(m.to_registers() && m.addr == 0, "{m:?}");
+}
+
+/// A logged Modbus transaction is read as the write it made: a write nothing refused, FC 23's
+/// write half among them (judging used to leave FC 23 out of what a trainee restored); reads,
+/// exceptions and refusals write nothing.
+#[test]
+fn a_logged_modbus_write_is_read_as_the_write_it_made() {
+    use icsdrill_engine::scenario::ModbusWrite;
+    let s = builtin("power-industroyer-substation");
+    let logged = |function, exception, reason| EventKind::ModbusTransaction {
+        plc: "rtu-1".into(),
+        source: "scada-01".into(),
+        function,
+        addr: 7,
+        count: 2,
+        values: if function == 3 { Vec::new() } else { vec![5, 6] },
+        exception,
+        reason,
+        unit: None,
+        repeat: 1,
+    };
+    for function in [16, 23] {
+        let written = logged(function, None, None);
+        let (plc, w) = s.write_of_transaction(&written).expect("a write");
+        assert_eq!((plc, &w), ("rtu-1", &ModbusWrite { function, addr: 7, values: vec![5, 6] }));
+        assert!(w.to_registers() && !w.to_coils(), "{w:?}");
+    }
+    let coils = logged(15, None, None);
+    assert!(s.write_of_transaction(&coils).unwrap().1.to_coils());
+    assert_eq!(s.write_of_transaction(&logged(3, None, None)), None, "a read");
+    assert_eq!(s.write_of_transaction(&logged(16, Some(2), None)), None, "an exception");
+    let refused = logged(16, Some(1), Some(RejectReason::FunctionNotAllowed));
+    assert_eq!(s.write_of_transaction(&refused), None, "refused");
 }

@@ -9,8 +9,8 @@ use crate::input::SimInput;
 use super::{PlcIdx, Scenario};
 use crate::input::{Iec104Transaction, OpcUaTransaction};
 
-/// A Modbus write: its function (5, 6, 15 or 16), first address and values (a coil as 0 or
-/// 1).
+/// A Modbus write: its function (5, 6, 15, 16, or 23 for its write half), first address and
+/// values (a coil as 0 or 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModbusWrite {
     /// Function code.
@@ -36,9 +36,9 @@ impl ModbusWrite {
         ModbusWrite { function: w.function(), addr: w.addr(), values: w.values() }
     }
 
-    /// Whether it writes holding registers (functions 6 and 16).
+    /// Whether it writes holding registers (functions 6, 16 and 23).
     pub fn to_registers(&self) -> bool {
-        matches!(self.function, 6 | 16)
+        matches!(self.function, 6 | 16 | 23)
     }
 
     /// Whether it writes coils (functions 5 and 15).
@@ -79,10 +79,22 @@ impl Scenario {
         }
     }
 
-    /// The PLC and the write a logged IEC 104 or OPC UA transaction made, if it wrote (an
-    /// executed command or a write, refused by nothing).
+    /// The PLC and the write a logged transaction made, if it wrote and nothing refused it: a
+    /// Modbus write (function 5, 6, 15, 16, or 23's write half), an executed IEC 104 command
+    /// or an OPC UA write.
     pub fn write_of_transaction<'e>(&self, kind: &'e EventKind) -> Option<(&'e str, ModbusWrite)> {
         match kind {
+            EventKind::ModbusTransaction {
+                plc,
+                function: function @ (5 | 6 | 15 | 16 | 23),
+                addr,
+                values,
+                exception: None,
+                reason: None,
+                ..
+            } => {
+                Some((plc.as_str(), ModbusWrite { function: *function, addr: *addr, values: values.clone() }))
+            }
             EventKind::Iec104Transaction(t) if t.reason.is_none() => {
                 self.iec104_write_of(t).map(|w| (t.plc.as_str(), w))
             }

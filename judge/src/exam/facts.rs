@@ -98,18 +98,10 @@ impl Facts {
                         f.attack_changed(s, st);
                     }
                 }
-                EventKind::ModbusTransaction {
-                    plc,
-                    function,
-                    addr,
-                    values,
-                    exception: None,
-                    reason: None,
-                    ..
-                } if matches!(function, 5 | 6 | 15 | 16) => {
-                    f.written(s, plc, matches!(function, 5 | 15), *addr, values, false)
-                }
-                EventKind::Iec104Transaction(_) | EventKind::OpcUaTransaction(_) => {
+                // A write over any protocol: what it wrote, as Modbus.
+                EventKind::ModbusTransaction { .. }
+                | EventKind::Iec104Transaction(_)
+                | EventKind::OpcUaTransaction(_) => {
                     if let Some((plc, w)) = s.write_of_transaction(&e.kind) {
                         f.written(s, plc, w.to_coils(), w.addr, &w.values, false);
                     }
@@ -275,26 +267,14 @@ pub(super) fn safety_violation(s: &Scenario, events: &[SimEvent], attacker_hosts
     };
     for e in events {
         match &e.kind {
-            EventKind::ModbusTransaction {
-                plc,
-                source,
-                function: 5 | 15,
-                addr,
-                values,
-                exception: None,
-                reason: None,
-                ..
-            } => {
-                if let Some(v) = trainee_sets(source, plc, bypass_set(s, plc, *addr, values)) {
-                    return Some(v);
-                }
-            }
-            // A command over IEC 104 or a write over OPC UA is the coil write it stands for.
-            EventKind::Iec104Transaction(Iec104Transaction { plc, source, .. })
+            // A coil write over any protocol (a command over IEC 104 or a write over OPC UA
+            // is the coil write it stands for).
+            EventKind::ModbusTransaction { plc, source, .. }
+            | EventKind::Iec104Transaction(Iec104Transaction { plc, source, .. })
             | EventKind::OpcUaTransaction(OpcUaTransaction { plc, source, .. }) => {
                 let bypass = s
                     .write_of_transaction(&e.kind)
-                    .filter(|(_, w)| w.function == 5)
+                    .filter(|(_, w)| w.to_coils())
                     .and_then(|(_, w)| bypass_set(s, plc, w.addr, &w.values));
                 if let Some(v) = trainee_sets(source, plc, bypass) {
                     return Some(v);

@@ -72,22 +72,11 @@ impl<'a> Evidence<'a> {
                     }
                 }
                 EventKind::Damage { .. } => ev.damage.push(e),
-                EventKind::ModbusTransaction {
-                    plc,
-                    function,
-                    addr,
-                    values,
-                    exception: None,
-                    reason: None,
-                    ..
-                } if matches!(function, 6 | 16 | 23)
-                    && !range_checked.contains(plc)
-                    && outside_range(s, plc, *addr, values) =>
-                {
-                    ev.range_breaches.entry(plc.clone()).or_default().push(e.seq);
-                }
-                // A set point over IEC 104 or OPC UA is the register write it stands for.
-                EventKind::Iec104Transaction(_) | EventKind::OpcUaTransaction(_) => {
+                // A set point over any protocol (over IEC 104 or OPC UA, the register write it
+                // stands for).
+                EventKind::ModbusTransaction { .. }
+                | EventKind::Iec104Transaction(_)
+                | EventKind::OpcUaTransaction(_) => {
                     if let Some((plc, w)) = s.write_of_transaction(&e.kind)
                         && !range_checked.iter().any(|p| p == plc)
                         && w.to_registers()
