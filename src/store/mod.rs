@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::governance::dates::Day;
 use crate::{Error, Result};
 use icsdrill_drill::{Mode, Phase};
 use icsdrill_engine::{SimEvent, SimInput, TimedInput};
@@ -213,7 +214,7 @@ impl TrackedFinding {
 
     /// The enterprise's latest declaration that it rectified it (整改完成: date and what it
     /// did), unless a drill looked at it since (its verdict then speaks for it).
-    pub fn declared(&self) -> Option<(crate::governance::dates::Day, String)> {
+    pub fn declared(&self) -> Option<(Day, String)> {
         let history = self.history_entries();
         let last = history.last()?;
         (last["verdict"] == "declared").then(|| {
@@ -242,7 +243,7 @@ pub struct ExamRecord {
     /// Cohort.
     pub cohort: String,
     /// Date.
-    pub date: crate::governance::dates::Day,
+    pub date: Day,
     /// Points.
     pub total: f64,
     /// Most points.
@@ -384,11 +385,7 @@ pub trait Store: Send {
     fn registry(&self) -> Result<Registry>;
     /// Inserts or updates enterprises in one transaction; a new enterprise or a changed level
     /// records a level change dated `date`. Returns how many were new.
-    fn import_enterprises(
-        &mut self,
-        list: &[Enterprise],
-        date: crate::governance::dates::Day,
-    ) -> Result<usize>;
+    fn import_enterprises(&mut self, list: &[Enterprise], date: Day) -> Result<usize>;
     /// Records a drill, compliance test or risk assessment.
     fn add_activity(&mut self, a: &Activity) -> Result<()>;
     /// Re-grades an enterprise: sets its level and who verified it, and records the level
@@ -486,13 +483,35 @@ pub fn data_dir(arg: Option<&Path>) -> Result<PathBuf> {
     }
 }
 
+/// What importing enterprises asks of a backend, inside one transaction.
+trait ImportTx {
+    /// The enterprise stored under `id`, as stored.
+    fn stored(&mut self, id: &str) -> Result<Option<String>>;
+    /// Stores `e` under its id, over what is there.
+    fn put(&mut self, e: &Enterprise) -> Result<()>;
+    /// Logs a change of level.
+    fn level_change(&mut self, c: &LevelChange) -> Result<()>;
+}
+
+/// Imports `list` through `tx` on `date`: every enterprise stored over its old record, each
+/// change of level logged. Returns how many are new.
+fn import_into(tx: &mut impl ImportTx, list: &[Enterprise], date: Day) -> Result<usize> {
+    let mut new = 0;
+    for e in list {
+        let old = tx.stored(&e.id)?;
+        let (is_new, change) = imported(e, old.as_deref(), date);
+        new += usize::from(is_new);
+        if let Some(c) = change {
+            tx.level_change(&c)?;
+        }
+        tx.put(e)?;
+    }
+    Ok(new)
+}
+
 /// What importing `e` over what the registry holds under its id (`old`, as stored) changes:
 /// whether the enterprise is new, and the change of level to log (from 0 for a new one).
-fn imported(
-    e: &Enterprise,
-    old: Option<&str>,
-    date: crate::governance::dates::Day,
-) -> (bool, Option<LevelChange>) {
+fn imported(e: &Enterprise, old: Option<&str>, date: Day) -> (bool, Option<LevelChange>) {
     let from = old.map_or(0, |d| serde_json::from_str::<Enterprise>(d).map_or(0, |o| o.level));
     let change = (from != e.level).then(|| LevelChange {
         enterprise: e.id.clone(),

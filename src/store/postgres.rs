@@ -6,6 +6,7 @@
 
 use std::cell::{RefCell, RefMut};
 
+use crate::governance::dates::Day;
 use crate::{Error, Result};
 use icsdrill_engine::{SimInput, TimedInput};
 use postgres::{Client, NoTls};
@@ -401,26 +402,9 @@ impl Store for PgStore {
         Ok(reg)
     }
 
-    fn import_enterprises(
-        &mut self,
-        list: &[Enterprise],
-        date: crate::governance::dates::Day,
-    ) -> Result<usize> {
+    fn import_enterprises(&mut self, list: &[Enterprise], date: Day) -> Result<usize> {
         let mut tx = self.writer()?.transaction()?;
-        let mut new = 0;
-        for e in list {
-            let old: Option<String> =
-                tx.query_opt("SELECT data FROM enterprises WHERE id = $1", &[&e.id])?.map(|r| r.get(0));
-            let (is_new, change) = super::imported(e, old.as_deref(), date);
-            new += usize::from(is_new);
-            if let Some(c) = change {
-                level_change(&mut tx, &c)?;
-            }
-            tx.execute(
-                "INSERT INTO enterprises (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = $2",
-                &[&e.id, &serde_json::to_string(e)?],
-            )?;
-        }
+        let new = super::import_into(&mut tx, list, date)?;
         tx.commit()?;
         Ok(new)
     }
@@ -556,6 +540,24 @@ impl Store for PgStore {
 }
 
 /// Logs a change of an enterprise's level.
+impl super::ImportTx for postgres::Transaction<'_> {
+    fn stored(&mut self, id: &str) -> Result<Option<String>> {
+        Ok(self.query_opt("SELECT data FROM enterprises WHERE id = $1", &[&id])?.map(|r| r.get(0)))
+    }
+
+    fn put(&mut self, e: &Enterprise) -> Result<()> {
+        self.execute(
+            "INSERT INTO enterprises (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = $2",
+            &[&e.id, &serde_json::to_string(e)?],
+        )?;
+        Ok(())
+    }
+
+    fn level_change(&mut self, c: &LevelChange) -> Result<()> {
+        level_change(self, c)
+    }
+}
+
 fn level_change(tx: &mut postgres::Transaction<'_>, c: &LevelChange) -> Result<()> {
     tx.execute(
         "INSERT INTO level_changes (enterprise, date, from_level, to_level, reason) VALUES ($1, $2, $3, $4, $5)",

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::governance::dates::Day;
 use crate::{Error, Result};
 use icsdrill_engine::{SimInput, TimedInput};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -414,27 +415,9 @@ impl Store for SqliteStore {
         Ok(reg)
     }
 
-    fn import_enterprises(
-        &mut self,
-        list: &[Enterprise],
-        date: crate::governance::dates::Day,
-    ) -> Result<usize> {
-        let tx = self.conn.transaction()?;
-        let mut new = 0;
-        for e in list {
-            let old: Option<String> = tx
-                .query_row("SELECT data FROM enterprises WHERE id = ?1", [&e.id], |r| r.get(0))
-                .optional()?;
-            let (is_new, change) = super::imported(e, old.as_deref(), date);
-            new += usize::from(is_new);
-            if let Some(c) = change {
-                level_change(&tx, &c)?;
-            }
-            tx.execute(
-                "INSERT INTO enterprises (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET data = ?2",
-                params![e.id, serde_json::to_string(e)?],
-            )?;
-        }
+    fn import_enterprises(&mut self, list: &[Enterprise], date: Day) -> Result<usize> {
+        let mut tx = self.conn.transaction()?;
+        let new = super::import_into(&mut tx, list, date)?;
         tx.commit()?;
         Ok(new)
     }
@@ -586,6 +569,24 @@ impl Store for SqliteStore {
 }
 
 /// Logs a change of an enterprise's level.
+impl super::ImportTx for rusqlite::Transaction<'_> {
+    fn stored(&mut self, id: &str) -> Result<Option<String>> {
+        Ok(self.query_row("SELECT data FROM enterprises WHERE id = ?1", [id], |r| r.get(0)).optional()?)
+    }
+
+    fn put(&mut self, e: &Enterprise) -> Result<()> {
+        self.execute(
+            "INSERT INTO enterprises (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET data = ?2",
+            params![e.id, serde_json::to_string(e)?],
+        )?;
+        Ok(())
+    }
+
+    fn level_change(&mut self, c: &LevelChange) -> Result<()> {
+        level_change(self, c)
+    }
+}
+
 fn level_change(tx: &rusqlite::Transaction<'_>, c: &LevelChange) -> Result<()> {
     tx.execute(
         "INSERT INTO level_changes (enterprise, date, from_level, to_level, reason) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -206,13 +206,13 @@ pub(crate) fn apply_one(
     match input {
         SimInput::WriteCoils { plc, source, addr, values, .. } => {
             let function = input.function_code().unwrap_or(15);
-            write_coils(world, s, plc, source, (function, None), *addr, values)
+            write_coils(world, s, At { plc, source, function: (function, None), addr: *addr }, values)
         }
         SimInput::Iec104(_) => iec104_command(world, s, input),
         SimInput::OpcUa(_) => opcua_write(world, s, input),
         SimInput::WriteRegisters { plc, source, addr, values, .. } => {
             let function = input.function_code().unwrap_or(16);
-            write_registers(world, s, plc, source, (function, None), *addr, values)
+            write_registers(world, s, At { plc, source, function: (function, None), addr: *addr }, values)
         }
         SimInput::ModbusRequest { plc, source, reason, .. } => {
             s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
@@ -357,8 +357,10 @@ fn apply_write(
 ) -> Result<Vec<EventKind>, RejectReason> {
     let function = (write.function(), Some(native));
     match write {
-        Write::Coil { addr, value } => write_coils(world, s, plc, source, function, addr, &[value]),
-        Write::Registers { addr, words } => write_registers(world, s, plc, source, function, addr, &words),
+        Write::Coil { addr, value } => write_coils(world, s, At { plc, source, function, addr }, &[value]),
+        Write::Registers { addr, words } => {
+            write_registers(world, s, At { plc, source, function, addr }, &words)
+        }
     }
 }
 
@@ -366,14 +368,11 @@ fn apply_write(
 fn write_coils(
     world: &mut World,
     s: &Scenario,
-    plc: &str,
-    source: &str,
-    function: Function,
-    addr: u16,
+    at: At<'_>,
     values: &[bool],
 ) -> Result<Vec<EventKind>, RejectReason> {
-    let mut state = checked_write(world, s, plc, source, function, addr, &[], values.len(), Table::Coils)?;
-    let start = usize::from(addr);
+    let mut state = checked_write(world, s, at, &[], values.len(), Table::Coils)?;
+    let start = usize::from(at.addr);
     state.memory.coils[start..start + values.len()].copy_from_slice(values);
     Ok(Vec::new())
 }
@@ -383,14 +382,11 @@ fn write_coils(
 fn write_registers(
     world: &mut World,
     s: &Scenario,
-    plc: &str,
-    source: &str,
-    function: Function,
-    addr: u16,
+    at: At<'_>,
     values: &[u16],
 ) -> Result<Vec<EventKind>, RejectReason> {
-    let mut state =
-        checked_write(world, s, plc, source, function, addr, values, values.len(), Table::HoldingRegisters)?;
+    let mut state = checked_write(world, s, at, values, values.len(), Table::HoldingRegisters)?;
+    let addr = at.addr;
     let def = &s.plcs[state.idx.ix()];
     if state.range_checks {
         // A 32-bit value is judged whole: the words written over the ones it holds.
@@ -490,16 +486,23 @@ fn inject_fault(
 /// The Modbus function of a write, and the IEC 104 type or OPC UA service when it is one.
 type Function = (u8, Option<Native>);
 
+/// Where a write goes: the PLC, the host it comes from, its function code (and the request
+/// of another protocol it stands for), and its first address.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    plc: &'a str,
+    source: &'a str,
+    function: Function,
+    addr: u16,
+}
+
 /// The checks every Modbus write passes, in the order a network then a PLC makes them:
 /// known PLC and host, non-empty, conduit policy, mapped addresses. Returns the PLC's state.
 #[allow(clippy::too_many_arguments)]
 fn checked_write<'w>(
     world: &'w mut World,
     s: &Scenario,
-    plc: &str,
-    source: &str,
-    (function, native): Function,
-    addr: u16,
+    At { plc, source, function: (function, native), addr }: At<'_>,
     registers: &[u16],
     count: usize,
     table: Table,

@@ -463,7 +463,7 @@ impl Conn {
             memory.registers(def, Table::HoldingRegisters, read_addr, read_count).map(<[u16]>::to_vec)
         };
         if read_half(&self.cx.live.snapshot()).is_none() {
-            return self.illegal_address(header, function, read_addr, read_count, out);
+            return self.illegal_address(header, function, (read_addr, read_count), out);
         }
         let write = self.registers(function, write_addr, written);
         if let Err(reason) = self.cx.live.apply(write).await {
@@ -505,7 +505,7 @@ impl Conn {
             Table::Coils | Table::DiscreteInputs => (None, None),
         };
         if words.is_none() && bits.is_none() {
-            return self.illegal_address(header, function, addr, count, out);
+            return self.illegal_address(header, function, (addr, count), out);
         }
         let mut w = ResponseWriter::new(out, header, function);
         if let Some(words) = words {
@@ -519,17 +519,11 @@ impl Conn {
         Next::Continue
     }
 
-    fn illegal_address(
-        &self,
-        header: Header,
-        function: u8,
-        addr: u16,
-        count: u16,
-        out: &mut Vec<u8>,
-    ) -> Next {
+    /// Answers exception 02 to a request for `at.1` items from address `at.0`, and records it.
+    fn illegal_address(&self, header: Header, fc: u8, at: (u16, u16), out: &mut Vec<u8>) -> Next {
         let e = ExceptionCode::IllegalDataAddress;
-        write_exception(out, header, function, e);
-        self.record(function, addr, count, Some(e), Some(RejectReason::IllegalAddress));
+        write_exception(out, header, fc, e);
+        self.record(fc, at.0, at.1, Some(e), Some(RejectReason::IllegalAddress));
         Next::Continue
     }
 

@@ -230,16 +230,17 @@ impl Cx<'_> {
                 format!("alarm `{}`: on_delay_s must be from 0 to 3600 seconds", a.id.value),
             );
         }
-        let idx = AlarmIdx(plant.alarms.len() as u32);
-        plant.alarms.push(AlarmDef {
-            id: a.id.value.clone(),
-            plc,
-            pv,
-            limits,
-            deadband: a.deadband,
-            on_delay_s: a.on_delay_s,
-        });
-        Logic::Alarm(idx)
+        Logic::Alarm(AlarmIdx(add(
+            &mut plant.alarms,
+            AlarmDef {
+                id: a.id.value.clone(),
+                plc,
+                pv,
+                limits,
+                deadband: a.deadband,
+                on_delay_s: a.on_delay_s,
+            },
+        )))
     }
 
     /// Validates an interlock block and adds it to the plant's interlock table.
@@ -283,23 +284,24 @@ impl Cx<'_> {
             }
             x
         });
-        let idx = InterlockIdx(plant.interlocks.len() as u32);
-        plant.interlocks.push(InterlockDef {
-            id: i.id.value.clone(),
-            plc,
-            pv,
-            voters,
-            need,
-            delay_s,
-            set_coils,
-            halt,
-            above,
-            below,
-            bypass: self.optional_coil(points, &i.bypass),
-            reset: self.optional_coil(points, &i.reset),
-            actions,
-        });
-        Logic::Interlock(idx)
+        Logic::Interlock(InterlockIdx(add(
+            &mut plant.interlocks,
+            InterlockDef {
+                id: i.id.value.clone(),
+                plc,
+                pv,
+                voters,
+                need,
+                delay_s,
+                set_coils,
+                halt,
+                above,
+                below,
+                bypass: self.optional_coil(points, &i.bypass),
+                reset: self.optional_coil(points, &i.reset),
+                actions,
+            },
+        )))
     }
 
     /// Validates a sequence: its start coil, and each step's outputs and transition.
@@ -419,4 +421,9 @@ impl Cx<'_> {
         }
         (act, v)
     }
+}
+/// Adds `def` to a plant's table, returning its index there.
+fn add<T>(table: &mut Vec<T>, def: T) -> u32 {
+    table.push(def);
+    (table.len() - 1) as u32
 }
