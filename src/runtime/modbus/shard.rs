@@ -181,8 +181,10 @@ async fn run(mut inbox: mpsc::Receiver<Accepted>, mut shutdown: watch::Receiver<
                 Ok(mut guard) => {
                     let poll = guard.get_inner_mut();
                     let taken = poll.poll(&mut events, Some(Duration::ZERO));
-                    // Taken all: the poller's readiness is spent until its next event.
-                    if taken.is_ok() && events.iter().count() < EVENTS {
+                    // Nothing left: the poller's readiness is spent until its next event. While
+                    // it gives events, the loop asks it again before the runtime's poller (one
+                    // system call a turn, not two: a busy loop's turns come back to back).
+                    if taken.is_ok() && events.is_empty() {
                         guard.clear_ready();
                     }
                     Woke::Ready
