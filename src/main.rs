@@ -26,11 +26,15 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     /// A PostgreSQL database for drills and the registry (postgres://user:password@host/db;
-    /// also $ICSDRILL_DATABASE) instead of SQLite in the data directory.
+    /// also $ICSDRILL_DATABASE) instead of SQLite in the data directory
+    /// (存放演练与企业登记的 PostgreSQL 数据库，代替数据目录中的 SQLite；也可用
+    /// $ICSDRILL_DATABASE 指定).
     #[arg(long, global = true)]
     database: Option<String>,
     /// How the log (standard error) is written: `text` for people, `json` (one object per
-    /// line, with the request's or connection's span) for log shippers.
+    /// line, with the request's or connection's span) for log shippers
+    /// (日志（标准错误输出）格式：`text` 供人阅读，`json` 每行一个 JSON 对象并附请求或连接的
+    /// span，供日志采集程序使用).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
 }
@@ -38,9 +42,9 @@ struct Cli {
 /// The log's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum LogFormat {
-    /// Human-readable lines.
+    /// Human-readable lines (供人阅读的文本行).
     Text,
-    /// JSON lines.
+    /// JSON lines (每行一个 JSON 对象).
     Json,
 }
 
@@ -62,35 +66,37 @@ enum Command {
     /// Re-run a recorded drill from its stored scenario, seed and inputs, and check the event
     /// log and scores are identical, exit 1 if not (复演已记录的演练，核对事件日志与得分).
     Replay {
-        /// Drill id (see `icsdrill drills`).
+        /// Drill id (see `icsdrill drills`) (演练编号，见 `icsdrill drills`).
         drill: String,
-        /// Where the drill database is (default: $ICSDRILL_DATA or ~/.local/share/icsdrill).
+        /// Where the drill database is (default: $ICSDRILL_DATA or ~/.local/share/icsdrill)
+        /// (演练数据库所在目录，默认为 $ICSDRILL_DATA 或 ~/.local/share/icsdrill).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
     /// Write the after-action report of a recorded drill: findings, timeline, ratings and the
     /// improvement plan (生成演练总结报告：安全隐患、时间线、评级、整改计划).
     Report {
-        /// Drill id (see `icsdrill drills`).
+        /// Drill id (see `icsdrill drills`) (演练编号，见 `icsdrill drills`).
         drill: String,
-        /// Only this team (default: every team).
+        /// Only this team (default: every team) (仅输出此队伍，默认为全部队伍).
         #[arg(long)]
         team: Option<String>,
-        /// html, md, json or xlsx.
+        /// html, md, json or xlsx (报告格式).
         #[arg(long, default_value = "html")]
         format: String,
-        /// Language.
+        /// Language (报告语言).
         #[arg(long, value_enum, default_value_t = Lang::Zh)]
         lang: Lang,
         /// Output file (one team) or directory (every team); standard output when absent
-        /// (not for xlsx).
+        /// (not for xlsx) (输出文件（单个队伍）或目录（全部队伍）；省略时写到标准输出，xlsx 除外).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Rectification deadlines in days, critical,high,medium,low (default by level: level
-        /// 3 7,30,90,180; level 2 15,60,180,365; level 1 30,90,365,365).
+        /// 3 7,30,90,180; level 2 15,60,180,365; level 1 30,90,365,365)
+        /// (整改期限天数，依次对应严重、高、中、低级隐患；默认值随安全等级而定).
         #[arg(long, value_parser = icsdrill_judge::findings::Deadlines::parse)]
         deadlines: Option<icsdrill_judge::findings::Deadlines>,
-        /// Where the drill database is.
+        /// Where the drill database is (演练数据库所在目录).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -98,12 +104,13 @@ enum Command {
     /// ones re-tested (verified fixed, or still open with new evidence); print the register
     /// (按企业跟踪安全隐患：新隐患立项，旧隐患复核；输出隐患台账).
     Findings {
-        /// Drill id.
+        /// Drill id (演练编号).
         drill: String,
-        /// Rectification deadlines in days, critical,high,medium,low (default by level).
+        /// Rectification deadlines in days, critical,high,medium,low (default by level)
+        /// (整改期限天数，依次对应严重、高、中、低级隐患；默认值随安全等级而定).
         #[arg(long, value_parser = icsdrill_judge::findings::Deadlines::parse)]
         deadlines: Option<icsdrill_judge::findings::Deadlines>,
-        /// Where the drill database is.
+        /// Where the drill database is (演练数据库所在目录).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -112,7 +119,7 @@ enum Command {
     Registry {
         #[command(subcommand)]
         cmd: registry::RegistryCmd,
-        /// Where the database is.
+        /// Where the database is (数据库所在目录).
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
     },
@@ -120,7 +127,7 @@ enum Command {
     Region {
         #[command(subcommand)]
         cmd: registry::RegionCmd,
-        /// Where the database is.
+        /// Where the database is (数据库所在目录).
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
     },
@@ -129,7 +136,7 @@ enum Command {
     Exam {
         #[command(subcommand)]
         cmd: exam::ExamCmd,
-        /// Where the database and the signing key are.
+        /// Where the database and the signing key are (数据库与签名密钥所在目录).
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
     },
@@ -141,13 +148,13 @@ enum Command {
     Bundle {
         #[command(subcommand)]
         cmd: bundle::BundleCmd,
-        /// Where the database and the installation key are.
+        /// Where the database and the installation key are (数据库与安装密钥所在目录).
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
     },
     /// List recorded drills (列出已记录的演练).
     Drills {
-        /// Where the drill database is.
+        /// Where the drill database is (演练数据库所在目录).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -155,24 +162,27 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum CertCmd {
-    /// Check a certificate's signature; with --data-dir (or --database), also that it was
-    /// signed by this installation and that the exam replays to the certified hash.
+    /// Check a certificate's signature; with --data-dir (or --database), also that it was signed by
+    /// this installation and that the exam replays to the certified hash (核验证书签名).
     Verify {
-        /// certificate.json.
+        /// certificate.json (证书文件).
         file: PathBuf,
-        /// Where the database and the signing key are (enables the replay check).
+        /// Where the database and the signing key are (enables the replay check)
+        /// (数据库与签名密钥所在目录；指定后同时进行复演核验).
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// The issuing installation's public key (hex), when not checking against a data
         /// directory's own key: the key its issuer publishes (`icsdrill cert key`), never one
-        /// copied from the certificate itself.
+        /// copied from the certificate itself
+        /// (签发方的公钥（十六进制），不以数据目录自身密钥核验时使用：须为签发方用
+        /// `icsdrill cert key` 公布的公钥，切勿取自证书本身).
         #[arg(long)]
         public_key: Option<String>,
     },
-    /// Print this installation's public signing key (hex): what an issuer publishes so that
-    /// others can verify its certificates with `cert verify --public-key`.
+    /// Print this installation's public signing key (hex): what an issuer publishes so that others
+    /// can verify its certificates with `cert verify --public-key` (输出本安装的签名公钥).
     Key {
-        /// Where the signing key is.
+        /// Where the signing key is (签名密钥所在目录).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -180,32 +190,36 @@ enum CertCmd {
 
 #[derive(Subcommand, Debug)]
 enum ScenariosCmd {
-    /// One built-in scenario per line: id, industry, level, PLCs, title.
+    /// One built-in scenario per line: id, industry, level, PLCs, title
+    /// (每行一个内置场景：编号、行业、等级、PLC 数、标题).
     List,
-    /// Describe a scenario: plant, network, PLC register maps.
+    /// Describe a scenario: plant, network, PLC register maps (查看场景：工艺装置、网络、PLC
+    /// 寄存器映射).
     Show {
-        /// Built-in id or path to a YAML file.
+        /// Built-in id or path to a YAML file (内置场景编号或 YAML 文件路径).
         scenario: String,
-        /// Language of names and text.
+        /// Language of names and text (名称与文本的语言).
         #[arg(long, value_enum, default_value_t = Lang::En)]
         lang: Lang,
         /// List the attack's steps and the ATT&CK for ICS techniques they exercise (the
-        /// answer key: for instructors).
+        /// answer key: for instructors)
+        /// (列出攻击步骤及其涉及的 ATT&CK for ICS 技术；即参考答案，供导调组使用).
         #[arg(long)]
         techniques: bool,
     },
-    /// The ATT&CK for ICS techniques a scenario may cite (v18.1 and v19 ids, tactics,
-    /// mitigations), one per line.
+    /// The ATT&CK for ICS techniques a scenario may cite (v18.1 and v19 ids, tactics, mitigations),
+    /// one per line (场景可引用的 ATT&CK for ICS 技术，每行一个).
     Techniques,
     /// Print a generated plant of N identical tank units (for load tests and benchmarks).
     #[command(hide = true)]
     Synthetic {
-        /// Number of PLCs.
+        /// Number of PLCs (PLC 数量).
         plcs: usize,
     },
-    /// Validate scenario files; exits 1 and prints FILE:LINE:COL: message for each problem.
+    /// Validate scenario files; exits 1 and prints FILE:LINE:COL: message for each problem
+    /// (校验场景文件，逐条输出问题所在的文件、行、列).
     Validate {
-        /// Files to check.
+        /// Files to check (待校验的场景文件).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },

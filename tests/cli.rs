@@ -259,6 +259,58 @@ fn the_help_lists_every_command_in_both_languages() {
     assert!(help.contains("icsdrill 命令 --help"), "{help}");
 }
 
+/// Every command's and subcommand's options, arguments and subcommands say in Chinese too what
+/// they are, down the whole command tree (`-h` of each).
+#[test]
+fn every_option_of_every_command_is_in_both_languages() {
+    let cjk = |l: &str| l.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let mut todo: Vec<Vec<String>> = vec![Vec::new()];
+    let (mut commands, mut options) = (0, 0);
+    while let Some(path) = todo.pop() {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("-h");
+        let o = icsdrill(&args);
+        assert!(o.status.success(), "{args:?}");
+        let help = stdout(&o);
+        // Entries: a line indented by two to six spaces opens one, deeper lines continue it.
+        let mut section = "";
+        let mut entries: Vec<(String, String)> = Vec::new();
+        for line in help.lines() {
+            if !line.starts_with(' ') && line.ends_with(':') {
+                section = line;
+                continue;
+            }
+            let indent = line.len() - line.trim_start().len();
+            if (2..=6).contains(&indent) {
+                entries.push((section.to_string(), line.to_string()));
+            } else if indent > 6
+                && let Some(last) = entries.last_mut()
+            {
+                last.1.push_str(line);
+            }
+        }
+        for (section, entry) in entries {
+            let name = entry.split_whitespace().next().unwrap_or_default().to_string();
+            if ["-h,", "-V,", "help"].contains(&name.as_str()) {
+                continue;
+            }
+            assert!(
+                cjk(&entry),
+                "`icsdrill {} -h`, {section} no Chinese for `{}`",
+                path.join(" "),
+                entry.trim()
+            );
+            if section == "Commands:" {
+                commands += 1;
+                todo.push(path.iter().cloned().chain([name]).collect());
+            } else {
+                options += 1;
+            }
+        }
+    }
+    assert!(commands >= 35 && options >= 140, "{commands} commands, {options} options");
+}
+
 #[test]
 fn a_closed_pipe_ends_quietly() {
     use std::io::{BufRead, BufReader};

@@ -12,26 +12,26 @@ use super::{Location, open_store};
 /// `icsdrill bundle ...`.
 #[derive(clap::Subcommand, Debug)]
 pub(crate) enum BundleCmd {
-    /// Write a recorded drill as one signed file: scenario, seed, every input, log hashes,
-    /// scores, findings and reports, signed with this installation's key. The drill must
-    /// replay to its record first.
+    /// Write a recorded drill as one signed file: scenario, seed, every input, log hashes, scores,
+    /// findings and reports, signed with this installation's key. The drill must replay to its
+    /// record first (将已记录的演练写成一个签名的演练数据包).
     Export {
-        /// Drill id.
+        /// Drill id (演练编号).
         drill: String,
-        /// The bundle file to write.
+        /// The bundle file to write (要写出的演练数据包文件).
         #[arg(long)]
         out: PathBuf,
     },
-    /// Check a bundle (signature against the registered installation key of each enterprise
-    /// in it, then a replay that must reproduce its hashes, scores and findings) and, when it
-    /// holds, record the drill as verified: it counts towards cadence and its findings join
-    /// the rectification register. Exits 1 with the reason when it is rejected.
+    /// Check a bundle (signature against the registered installation key of each enterprise in it,
+    /// then a replay that must reproduce its hashes, scores and findings) and, when it holds,
+    /// record the drill as verified: it counts towards cadence and its findings join the
+    /// rectification register. Exits 1 with the reason when it is rejected (核验演练数据包).
     Import {
-        /// The bundle file.
+        /// The bundle file (演练数据包文件).
         file: PathBuf,
     },
-    /// Print this installation's public key (to register with the region: `icsdrill registry
-    /// key ENTERPRISE KEY`).
+    /// Print this installation's public key (to register with the region: `icsdrill registry key
+    /// ENTERPRISE KEY`) (输出本安装的公钥).
     Key,
 }
 

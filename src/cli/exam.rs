@@ -11,60 +11,69 @@ use super::{Location, load_scenario_source};
 /// `icsdrill exam ...`.
 #[derive(clap::Subcommand, Debug)]
 pub(crate) enum ExamCmd {
-    /// Run an exam headless from a trainee's scripted inputs (JSON Lines, in the variant's
-    /// names), record it, grade it and write the signed certificate.
+    /// Run an exam headless from a trainee's scripted inputs (JSON Lines, in the variant's names),
+    /// record it, grade it and write the signed certificate
+    /// (按学员的脚本输入无界面运行考核，记录、评分并生成签名证书).
     Run {
-        /// Trainee id.
+        /// Trainee id (学员编号).
         #[arg(long)]
         trainee: String,
-        /// Name on the certificate.
+        /// Name on the certificate (证书上的姓名).
         #[arg(long)]
         name: Option<String>,
-        /// Cohort.
+        /// Cohort (批次).
         #[arg(long, default_value = "")]
         cohort: String,
-        /// Exam scenario.
+        /// Exam scenario (考核场景).
         #[arg(long, default_value = icsdrill_scenarios::DEFAULT)]
         scenario: String,
-        /// Variant seed (default: from the trainee id).
+        /// Variant seed (default: from the trainee id) (变体的随机数种子，默认由学员编号得出).
         #[arg(long)]
         seed: Option<u64>,
-        /// The trainee's inputs.
+        /// The trainee's inputs (学员的输入).
         #[arg(long)]
         inputs: PathBuf,
-        /// Directory for certificate.json and certificate.html.
+        /// Directory for certificate.json and certificate.html
+        /// (certificate.json 与 certificate.html 的输出目录).
         #[arg(long)]
         out: PathBuf,
-        /// The language of the certificate and of the task table printed.
+        /// The language of the certificate and of the task table printed
+        /// (证书及所打印任务表的语言).
         #[arg(long, value_enum, default_value_t = super::Lang::Zh)]
         lang: super::Lang,
-        /// Who issues the certificate (the organiser), printed in its issuer block.
+        /// Who issues the certificate (the organiser), printed in its issuer block
+        /// (证书签发单位，即主办单位，印在签发栏中).
         #[arg(long)]
         organiser: Option<String>,
     },
-    /// Print a trainee's variant (host names, register offsets, attack timing): for trainers.
+    /// Print a trainee's variant (host names, register offsets, attack timing): for trainers
+    /// (输出学员的考核变体，供培训教师使用).
     Variant {
-        /// Trainee id.
+        /// Trainee id (学员编号).
         #[arg(long)]
         trainee: String,
-        /// Exam scenario.
+        /// Exam scenario (考核场景).
         #[arg(long, default_value = icsdrill_scenarios::DEFAULT)]
         scenario: String,
-        /// Variant seed (default: from the trainee id and the sitting).
+        /// Variant seed (default: from the trainee id and the sitting)
+        /// (变体的随机数种子，默认由学员编号与考核次序得出).
         #[arg(long)]
         seed: Option<u64>,
-        /// Which sitting, from 1 (default: the trainee's next; a retake is another variant).
+        /// Which sitting, from 1 (default: the trainee's next; a retake is another variant)
+        /// (第几次考核，从 1 起；默认为该学员的下一次，补考使用另一变体).
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
         sitting: Option<u32>,
     },
-    /// A cohort's results: trainee, date, score, result (csv, xlsx or json).
+    /// A cohort's results: trainee, date, score, result (csv, xlsx or json)
+    /// (批次成绩：学员、日期、得分、结果，csv、xlsx 或 json).
     Cohort {
-        /// Cohort (all when absent).
+        /// Cohort (all when absent) (批次，省略时为全部批次).
         cohort: Option<String>,
-        /// csv, xlsx or json.
+        /// csv, xlsx or json (输出格式).
         #[arg(long, default_value = "csv")]
         format: String,
-        /// Output file (standard output when absent; not for xlsx).
+        /// Output file (standard output when absent; not for xlsx)
+        /// (输出文件，省略时写到标准输出，xlsx 除外).
         #[arg(long)]
         out: Option<PathBuf>,
     },

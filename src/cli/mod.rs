@@ -31,9 +31,9 @@ use icsdrill_engine::Scenario;
 /// UI language.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Lang {
-    /// English.
+    /// English (英文).
     En,
-    /// Simplified Chinese.
+    /// Simplified Chinese (简体中文).
     Zh,
 }
 

@@ -16,32 +16,35 @@ use super::{Location, load_scenario, open_store};
 /// Arguments of `icsdrill pcap`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
-    /// A recorded drill's id (with `--team`), or a built-in scenario id or YAML file.
+    /// A recorded drill's id (with `--team`), or a built-in scenario id or YAML file
+    /// (已记录演练的编号（配合 `--team`），或内置场景编号、YAML 文件).
     source: String,
-    /// The team whose range to capture (the source is then a drill).
+    /// The team whose range to capture (the source is then a drill)
+    /// (要抓包的队伍靶场，此时来源为演练).
     #[arg(long)]
     team: Option<String>,
-    /// First simulated second of the window.
+    /// First simulated second of the window (时间窗口的起始仿真秒).
     #[arg(long, default_value_t = 0.0)]
     from: f64,
-    /// Simulated second the window ends at.
+    /// Simulated second the window ends at (时间窗口的结束仿真秒).
     #[arg(long)]
     to: f64,
-    /// Where to write the capture (pcapng).
+    /// Where to write the capture (pcapng) (抓包文件（pcapng）的输出路径).
     #[arg(long)]
     out: PathBuf,
-    /// Seed of a scenario run.
+    /// Seed of a scenario run (场景运行的随机数种子).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Timed inputs of a scenario run (JSON Lines).
+    /// Timed inputs of a scenario run (JSON Lines) (场景运行的定时输入，JSON Lines 格式).
     #[arg(long)]
     inputs: Option<PathBuf>,
     /// Wall-clock time plant time 0 of a scenario run stands for, in Beijing time
-    /// (`YYYY-MM-DDTHH:MM`; default: today at 09:00). A drill's capture is stamped from its
-    /// start.
+    /// (`YYYY-MM-DDTHH:MM`; default: today at 09:00) (场景运行中仿真时间
+    /// 0 对应的北京时间，默认为当天 09:00). A drill's capture is stamped from its start.
     #[arg(long)]
     start: Option<String>,
-    /// Where the drill database is (default: $ICSDRILL_DATA or ~/.local/share/icsdrill).
+    /// Where the drill database is (default: $ICSDRILL_DATA or ~/.local/share/icsdrill)
+    /// (演练数据库所在目录，默认为 $ICSDRILL_DATA 或 ~/.local/share/icsdrill).
     #[arg(long)]
     data_dir: Option<PathBuf>,
 }

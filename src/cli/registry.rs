@@ -16,118 +16,125 @@ use super::Location;
 /// `icsdrill registry ...`.
 #[derive(clap::Subcommand, Debug)]
 pub(crate) enum RegistryCmd {
-    /// Import enterprises from CSV or xlsx (columns: id, name, prefecture, industry, class,
-    /// level, verified_by, verified_on, contact, phone, security_officer, scenarios,
-    /// installation_key). Every row must be valid, or nothing is imported.
+    /// Import enterprises from CSV or xlsx (columns: id, name, prefecture, industry, class, level,
+    /// verified_by, verified_on, contact, phone, security_officer, scenarios, installation_key).
+    /// Every row must be valid, or nothing is imported (从 CSV 或 xlsx 导入企业).
     Import {
-        /// The file (.csv or .xlsx).
+        /// The file (.csv or .xlsx) (导入文件，.csv 或 .xlsx).
         file: PathBuf,
-        /// Date the level changes take effect (default: today).
+        /// Date the level changes take effect (default: today) (等级变更的生效日期，默认为当天).
         #[arg(long)]
         date: Option<String>,
     },
-    /// Export the registry as CSV or xlsx.
+    /// Export the registry as CSV or xlsx (以 CSV 或 xlsx 导出企业名录).
     Export {
-        /// csv or xlsx.
+        /// csv or xlsx (输出格式).
         #[arg(long, default_value = "csv")]
         format: String,
-        /// Output file (standard output for CSV when absent).
+        /// Output file (standard output for CSV when absent) (输出文件，省略时 CSV 写到标准输出).
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// List enterprises with their level and what is due.
+    /// List enterprises with their level and what is due (列出企业及其安全等级与到期事项).
     List {
-        /// Only this prefecture.
+        /// Only this prefecture (仅此地州市).
         #[arg(long)]
         prefecture: Option<String>,
-        /// Only enterprises with something overdue.
+        /// Only enterprises with something overdue (仅列出有逾期事项的企业).
         #[arg(long)]
         overdue: bool,
-        /// As of this date (default: today).
+        /// As of this date (default: today) (以此日期为准，默认为当天).
         #[arg(long)]
         today: Option<String>,
     },
-    /// Record a drill, compliance test or risk assessment done.
+    /// Record a drill, compliance test or risk assessment done
+    /// (登记已开展的演练、符合性评测或风险评估).
     Record {
-        /// Enterprise id.
+        /// Enterprise id (企业编号).
         enterprise: String,
-        /// drill, compliance_test or risk_assessment.
+        /// drill, compliance_test or risk_assessment (记录类型：演练、符合性评测或风险评估).
         kind: String,
-        /// Date (default: today).
+        /// Date (default: today) (日期，默认为当天).
         #[arg(long)]
         date: Option<String>,
-        /// A reference (report number, drill id).
+        /// A reference (report number, drill id) (参考编号，如报告编号、演练编号).
         #[arg(long, default_value = "")]
         reference: String,
     },
-    /// Re-grade an enterprise: its level (1-3) after a review or major change, with who
-    /// verified it (the region for level 3, the prefecture otherwise).
+    /// Re-grade an enterprise: its level (1-3) after a review or major change, with who verified it
+    /// (the region for level 3, the prefecture otherwise) (重新定级).
     Level {
-        /// Enterprise id.
+        /// Enterprise id (企业编号).
         enterprise: String,
-        /// New level (may be the same: the re-grading is recorded).
+        /// New level (may be the same: the re-grading is recorded)
+        /// (新的安全等级；可与原等级相同，定级照样记录).
         level: u8,
-        /// Date (default: today).
+        /// Date (default: today) (日期，默认为当天).
         #[arg(long)]
         date: Option<String>,
-        /// Why.
+        /// Why (原因).
         #[arg(long, default_value = "re-graded")]
         reason: String,
     },
-    /// Register the public key of the installation an enterprise runs its own drills on
-    /// (`icsdrill bundle key` prints it there): its drill bundles are accepted signed with it
-    /// only.
+    /// Register the public key of the installation an enterprise runs its own drills on (`icsdrill
+    /// bundle key` prints it there): its drill bundles are accepted signed with it only
+    /// (登记企业自主演练所用安装的公钥).
     Key {
-        /// Enterprise id.
+        /// Enterprise id (企业编号).
         enterprise: String,
-        /// The ed25519 public key, 64 hex digits.
+        /// The ed25519 public key, 64 hex digits (ed25519 公钥，64 位十六进制).
         key: String,
     },
-    /// Record a major change of an enterprise (re-grading due within 30 working days).
+    /// Record a major change of an enterprise (re-grading due within 30 working days)
+    /// (登记企业重大变更).
     Change {
-        /// Enterprise id.
+        /// Enterprise id (企业编号).
         enterprise: String,
-        /// What changed.
+        /// What changed (变更内容).
         note: String,
-        /// Date (default: today).
+        /// Date (default: today) (日期，默认为当天).
         #[arg(long)]
         date: Option<String>,
     },
-    /// Record an enterprise's declaration that it rectified an open finding (整改完成): it
-    /// stays open until its next drill re-tests it.
+    /// Record an enterprise's declaration that it rectified an open finding (整改完成): it stays
+    /// open until its next drill re-tests it (登记企业的隐患整改完成申报).
     Rectified {
-        /// Enterprise id.
+        /// Enterprise id (企业编号).
         enterprise: String,
-        /// Finding id (as `findings DRILL` and the regional view list them).
+        /// Finding id (as `findings DRILL` and the regional view list them)
+        /// (安全隐患编号，见 `findings DRILL` 与区域监管视图的列表).
         finding: String,
-        /// What was done.
+        /// What was done (整改措施).
         note: String,
-        /// Date (default: today).
+        /// Date (default: today) (日期，默认为当天).
         #[arg(long)]
         date: Option<String>,
     },
-    /// Propose a level from industry, scale and risk answers (ILLUSTRATIVE rules).
+    /// Propose a level from industry, scale and risk answers (ILLUSTRATIVE rules)
+    /// (按行业、规模与风险问答建议安全等级).
     Grade {
-        /// Industry key (see data/grading.yaml).
+        /// Industry key (see data/grading.yaml) (行业代码，见 data/grading.yaml).
         #[arg(long)]
         industry: String,
-        /// micro, small, medium or large.
+        /// micro, small, medium or large (企业规模：微型、小型、中型或大型).
         #[arg(long)]
         scale: String,
-        /// Risk questions answered yes (ids, comma-separated).
+        /// Risk questions answered yes (ids, comma-separated) (答“是”的风险问题编号，逗号分隔).
         #[arg(long, value_delimiter = ',')]
         yes: Vec<String>,
     },
     /// Plan the region's yearly live-network drill: which enterprises are due in YEAR and the
-    /// scenario for each.
+    /// scenario for each (编制全区年度实网应急演练计划).
     Plan {
-        /// Year.
+        /// Year (年份).
         year: i64,
     },
-    /// Print the cadence rules the registry follows, or adopt the rules of FILE (a YAML file
-    /// like data/cadence.yaml, e.g. with `period: calendar` for once in every calendar year).
+    /// Print the cadence rules the registry follows, or adopt the rules of FILE (a YAML file like
+    /// data/cadence.yaml, e.g. with `period: calendar` for once in every calendar year)
+    /// (输出企业名录所依据的演练周期规则，或采用 FILE 中的规则).
     Cadence {
-        /// The rules to adopt (checked first; nothing changes if they are not valid).
+        /// The rules to adopt (checked first; nothing changes if they are not valid)
+        /// (要采用的周期规则；先行校验，无效则不做任何更改).
         file: Option<PathBuf>,
     },
 }
@@ -135,38 +142,42 @@ pub(crate) enum RegistryCmd {
 /// `icsdrill region ...`.
 #[derive(clap::Subcommand, Debug)]
 pub(crate) enum RegionCmd {
-    /// Roll drill results and findings up: enterprise -> prefecture -> region.
+    /// Roll drill results and findings up: enterprise -> prefecture -> region
+    /// (逐级汇总演练结果与隐患).
     Rollup {
-        /// Only this prefecture.
+        /// Only this prefecture (仅此地州市).
         #[arg(long)]
         prefecture: Option<String>,
-        /// json, csv or xlsx.
+        /// json, csv or xlsx (输出格式).
         #[arg(long, default_value = "json")]
         format: String,
-        /// Output file (standard output when absent; not for xlsx).
+        /// Output file (standard output when absent; not for xlsx)
+        /// (输出文件，省略时写到标准输出，xlsx 除外).
         #[arg(long)]
         out: Option<PathBuf>,
         /// As of this date (default: today): a past day counts only what was on record then
-        /// (drills, activities and findings up to it; a finding verified later as open).
+        /// (drills, activities and findings up to it; a finding verified later as open)
+        /// (统计截至此日，默认当天：过去的日期只计当时已有的记录，日后才复核整改的隐患计为未整改).
         #[arg(long)]
         today: Option<String>,
     },
-    /// Add a regional-view user (region, prefecture or trainer) and print its login token.
+    /// Add a regional-view user (region, prefecture or trainer) and print its login token
+    /// (添加区域视图用户并输出其登录令牌).
     User {
         /// region (the whole region), prefecture (one prefecture) or trainer (exams and
-        /// certificates).
+        /// certificates) (用户角色：region 全区域、prefecture 单个地州市或 trainer 考核与证书).
         #[arg(long)]
         role: String,
-        /// The prefecture a prefecture user sees.
+        /// The prefecture a prefecture user sees (地州市用户可查看的地州市).
         #[arg(long)]
         prefecture: Option<String>,
     },
-    /// Serve the regional view (web) on loopback.
+    /// Serve the regional view (web) on loopback (在回环地址上提供区域视图（网页）).
     Serve {
-        /// Address.
+        /// Address (监听地址).
         #[arg(long, default_value = "127.0.0.1")]
         bind: std::net::IpAddr,
-        /// Port.
+        /// Port (HTTP 端口).
         #[arg(long, default_value_t = 8030)]
         http_port: u16,
     },

@@ -16,24 +16,26 @@ use super::load_scenario;
 /// Arguments of `icsdrill simulate`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
-    /// Built-in scenario id or path to a YAML file.
+    /// Built-in scenario id or path to a YAML file (内置场景编号或 YAML 文件路径).
     scenario: String,
-    /// Seed of the run's randomness.
+    /// Seed of the run's randomness (运行的随机数种子).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Simulated seconds to run (default: the scenario's duration).
+    /// Simulated seconds to run (default: the scenario's duration)
+    /// (运行的仿真秒数，默认为场景时长).
     #[arg(long)]
     duration: Option<f64>,
-    /// JSON Lines file of timed inputs (`{"tick": N, "kind": ..., ...}`).
+    /// JSON Lines file of timed inputs (`{"tick": N, "kind": ..., ...}`)
+    /// (定时输入的 JSON Lines 文件).
     #[arg(long)]
     inputs: Option<PathBuf>,
-    /// Where to write the event log, as JSON Lines.
+    /// Where to write the event log, as JSON Lines (事件日志的输出路径，JSON Lines 格式).
     #[arg(long)]
     events: Option<PathBuf>,
-    /// Print the summary as JSON.
+    /// Print the summary as JSON (以 JSON 格式输出摘要).
     #[arg(long)]
     json: bool,
-    /// Run the plant without the scenario's attack.
+    /// Run the plant without the scenario's attack (只运行工艺装置，不含场景中的攻击).
     #[arg(long)]
     no_attack: bool,
 }

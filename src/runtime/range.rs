@@ -37,9 +37,11 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AddressMode {
-    /// One port per PLC on the bind address, counting up from the base port.
+    /// One port per PLC on the bind address, counting up from the base port (每台 PLC
+    /// 在监听地址上占一个端口，自起始端口依次递增).
     Port,
-    /// One loopback address per PLC (127.1.x.y), all on the base port.
+    /// One loopback address per PLC (127.1.x.y), all on the base port (每台 PLC
+    /// 一个回环地址，均使用起始端口).
     Loopback,
 }
 

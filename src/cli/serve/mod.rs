@@ -30,148 +30,181 @@ use exam::exam_setup;
 /// Arguments of `icsdrill serve`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
-    /// Built-in scenario id or path to a YAML file.
+    /// Built-in scenario id or path to a YAML file (内置场景编号或 YAML 文件路径).
     #[arg(default_value = icsdrill_scenarios::DEFAULT)]
     scenario: String,
-    /// Seed of the run's randomness [default: 1] (an exam's is the trainee's variant's).
+    /// Seed of the run's randomness (运行的随机数种子) [default: 1] (an exam's is the trainee's
+    /// variant's).
     #[arg(long)]
     seed: Option<u64>,
-    /// Address to listen on (port mode and HTTP).
+    /// Address to listen on (port mode and HTTP) (监听地址，用于端口模式与 HTTP).
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
-    /// First Modbus port; PLCs count up from it (0: any free port).
+    /// First Modbus port; PLCs count up from it (0: any free port)
+    /// (起始 Modbus 端口，各 PLC 依次递增；0 表示任意空闲端口).
     #[arg(long, default_value_t = 5020)]
     modbus_port: u16,
     /// IEC 60870-5-104 port of the PLCs with a station: the first in port mode (PLCs count up
-    /// from it), every station's in loopback mode.
+    /// from it), every station's in loopback mode
+    /// (带子站 PLC 的 IEC 104 端口：端口模式下为起始端口，各 PLC
+    /// 依次递增；回环模式下各子站均使用此端口).
     #[arg(long, default_value_t = icsdrill::runtime::range::IEC104_PORT)]
     iec104_port: u16,
-    /// OPC UA port of the PLCs with a server, placed as the IEC 104 port is.
+    /// OPC UA port of the PLCs with a server, placed as the IEC 104 port is
+    /// (带 OPC UA 服务器的 PLC 所用端口，分配方式同 IEC 104 端口).
     #[arg(long, default_value_t = icsdrill::runtime::range::OPCUA_PORT)]
     opcua_port: u16,
-    /// HTTP API port (0: any free port).
+    /// HTTP API port (0: any free port) (HTTP API 端口，0 表示任意空闲端口).
     #[arg(long, default_value_t = 8020)]
     http_port: u16,
-    /// Ticks per wall second; the scenario's own rate (10) is real time, more runs faster.
+    /// Ticks per wall second; the scenario's own rate (10) is real time, more runs faster
+    /// (每秒实际时间内的仿真步数；场景自身速率（10）即实时，更高则加速运行).
     #[arg(long)]
     tick_hz: Option<f64>,
-    /// One port per PLC, or one loopback address per PLC on the same port.
+    /// One port per PLC, or one loopback address per PLC on the same port
+    /// (地址分配方式：每台 PLC 一个端口，或每台 PLC 一个回环地址、共用同一端口).
     #[arg(long, value_enum, default_value_t = AddressMode::Port)]
     address_mode: AddressMode,
     /// A client address standing for a host of the scenario, e.g. 127.0.0.66=it-ws-01
-    /// (repeatable; other addresses are the engineering workstation).
+    /// (repeatable; other addresses are the engineering workstation)
+    /// (代表场景中某台主机的客户端地址，可重复指定；其他地址均视为工程师站).
     #[arg(long = "source", value_parser = parse_source)]
     sources: Vec<(IpAddr, String)>,
-    /// Stop after this many simulated seconds (default: run until Ctrl-C).
+    /// Stop after this many simulated seconds (default: run until Ctrl-C)
+    /// (运行到指定的仿真秒数后停止，默认一直运行到 Ctrl-C).
     #[arg(long)]
     duration: Option<f64>,
     /// Write the event log here (JSON Lines) when the range stops; in a drill, a directory
-    /// holding one file a team (`TEAM.jsonl`).
+    /// holding one file a team (`TEAM.jsonl`) (靶场停止时将事件日志以 JSON Lines
+    /// 写到此处；演练时为目录，每支队伍一个文件).
     #[arg(long)]
     events: Option<PathBuf>,
-    /// Connections each endpoint serves at once.
+    /// Connections each endpoint serves at once (每个端点同时服务的最大连接数).
     #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
     /// Connections each team's range holds at once, over all its endpoints (default: a fair
     /// share of the open-files limit); a node with many teams and many scoreboard viewers sets
-    /// it low, and the web server gets what is left.
+    /// it low, and the web server gets what is left
+    /// (每支队伍靶场全部端点合计的最大并发连接数，默认按打开文件数上限 ulimit -n
+    /// 公平分配；队伍与排行榜观看者多的节点宜调低，余量留给 Web 服务器).
     #[arg(long)]
     team_connections: Option<usize>,
-    /// Run the plant without the scenario's attack (practice).
+    /// Run the plant without the scenario's attack (practice)
+    /// (只运行工艺装置，不含场景中的攻击，用于练习).
     #[arg(long)]
     no_attack: bool,
     /// Keep the routine traffic (operator stations' and historians' polls, engineering
-    /// sessions) off the wire; the log still counts it (protocol benchmarks).
+    /// sessions) off the wire; the log still counts it (protocol benchmarks)
+    /// (例行流量（操作员站与历史库的轮询、工程会话）不实际发送，日志仍计入；用于协议基准测试).
     #[arg(long)]
     no_routine_traffic: bool,
-    /// Seconds a silent connection stays open.
+    /// Seconds a silent connection stays open (无数据往来的连接保持打开的秒数).
     #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs())]
     idle_timeout: u64,
     /// Run a drill with these teams (comma-separated ids), each on its own range, with the
-    /// web view (team consoles, instructor console, scoreboard) on the HTTP port.
+    /// web view (team consoles, instructor console, scoreboard) on the HTTP port
+    /// (以这些队伍开展演练（编号以逗号分隔），每队独立靶场，并在 HTTP
+    /// 端口提供网页视图（队伍控制台、导调台、排行榜）).
     #[arg(long, value_delimiter = ',', conflicts_with = "drill")]
     teams: Vec<String>,
     /// Drill mode: regional, contest, enterprise (scores the response plan) or exam (one
-    /// trainee, certified).
+    /// trainee, certified) (演练模式：regional 实网应急演练、contest 安全竞赛、enterprise
+    /// 企业演练（评估应急预案）或 exam 能力考核（单名学员，颁发证书）).
     #[arg(long, value_parser = named::<Mode>("mode", "regional, contest, enterprise or exam"), default_value = "regional")]
     mode: Mode,
     /// Contest: freeze the public scoreboard this many simulated seconds before the end
-    /// (needs --duration).
+    /// (needs --duration) (安全竞赛：于结束前指定的仿真秒数冻结公开排行榜，需配合 --duration).
     #[arg(long)]
     freeze: Option<f64>,
-    /// Show teams and the public board the true scores as the drill goes. By default only an
-    /// enterprise drill does: in a regional drill, a contest or an exam each team sees, until
-    /// the hot wash, a provisional score that counts only the attack steps its reports found
-    /// (a score that moved when the attack did would tell the team it is attacked).
+    /// Show teams and the public board the true scores as the drill goes
+    /// (演练进行中向各队伍和公开排行榜显示真实得分). By default only an enterprise drill does: in a
+    /// regional drill, a contest or an exam each team sees, until the hot wash, a provisional
+    /// score that counts only the attack steps its reports found (a score that moved when the
+    /// attack did would tell the team it is attacked).
     #[arg(long)]
     live_scores: bool,
     /// How teams with the same total rank: first_settled (who reached it first ranks first,
-    /// then whose last flag came first; the default) or shared (they share the rank).
+    /// then whose last flag came first; the default) or shared (they share the rank)
+    /// (同分队伍如何排名：first_settled 先达到该分者在前，再比最后一个旗标的先后，为默认值；或
+    /// shared 名次并列).
     #[arg(long, value_parser = named::<icsdrill_drill::board::Ties>("tie rule", "first_settled or shared"))]
     ties: Option<icsdrill_drill::board::Ties>,
-    /// Start the drill at once instead of waiting in briefing for the instructor.
+    /// Start the drill at once instead of waiting in briefing for the instructor
+    /// (立即开始演练，不在简报阶段等待导调组).
     #[arg(long)]
     start: bool,
     /// A drill file (YAML): id, name, mode, scenario, seed, teams, duration_s, freeze_s,
-    /// live_scores, ties, start, organiser, place.
+    /// live_scores, ties, start, organiser, place (演练文件（YAML），可含上列字段).
     #[arg(long)]
     drill: Option<PathBuf>,
     /// Who organises the drill (主办单位): on the reports' cover, and the issuer of an exam's
-    /// certificate.
+    /// certificate (演练主办单位：印在报告封面上，也是能力考核证书的签发单位).
     #[arg(long)]
     organiser: Option<String>,
-    /// Where the drill takes place, for the reports' cover.
+    /// Where the drill takes place, for the reports' cover (演练地点，印在报告封面上).
     #[arg(long)]
     place: Option<String>,
     /// An exam's cohort (training class, e.g. 2026-B): on the trainee's result and
-    /// certificate, and what the trainers' view filters by.
+    /// certificate, and what the trainers' view filters by (能力考核的批次，即培训班次，如
+    /// 2026-B：显示在学员的成绩和证书上，也是培训考核视图的筛选依据).
     #[arg(long)]
     cohort: Option<String>,
     /// An exam's trainee's name as the certificate gives it (default: the trainee id):
-    /// `--mode exam --teams TRAINEE_ID --trainee-name "张伟"`.
+    /// `--mode exam --teams TRAINEE_ID --trainee-name "张伟"`
+    /// (证书上所写的考核学员姓名，默认为学员编号).
     #[arg(long)]
     trainee_name: Option<String>,
     /// The drill's id (1-32 letters, digits, `-`, `_`): when a drill with this id is on record,
     /// `serve` resumes it instead of starting another (a restarted container picks its drill
-    /// up again). Default: a new random id.
+    /// up again) (演练编号（1-32 个字母、数字、`-` 或 `_`）：已有此编号的演练记录时，`serve`
+    /// 恢复该演练而不另开新演练，容器重启后可借此接续原演练). Default: a new random id.
     #[arg(long, conflicts_with = "resume")]
     drill_id: Option<String>,
     /// Join a drill over several nodes as this node (1-32 letters, digits, `-`, `_`): every
     /// node is given the same drill, `--drill-id` and `--database postgres://…`, and the teams
-    /// are shared among the nodes alive (a dead node's teams are taken over by the others).
+    /// are shared among the nodes alive (a dead node's teams are taken over by the others)
+    /// (以此节点名加入多节点演练（1-32 个字母、数字、`-` 或 `_`）：各节点使用相同的演练与
+    /// `--drill-id`、`--database postgres://…`，队伍由存活节点分担，失效节点的队伍由其他节点接管).
     #[arg(long, conflicts_with = "resume")]
     node: Option<String>,
     /// With --node: where the other nodes and the teams reach this node's web view, e.g.
-    /// http://node-2.example:8020 (default: the address it listens on). A team's requests
-    /// to another node are redirected here, and its host stands for an endpoint bound to
-    /// every address (--bind 0.0.0.0) in the teams' endpoint tables.
+    /// http://node-2.example:8020 (default: the address it listens on)
+    /// (配合 --node：其他节点和各队伍访问本节点网页视图的地址，默认为其监听地址). A team's
+    /// requests to another node are redirected here, and its host stands for an endpoint bound
+    /// to every address (--bind 0.0.0.0) in the teams' endpoint tables.
     #[arg(long, requires = "node")]
     node_url: Option<String>,
-    /// Where drills are recorded (SQLite; default: $ICSDRILL_DATA or ~/.local/share/icsdrill).
+    /// Where drills are recorded (SQLite; default: $ICSDRILL_DATA or ~/.local/share/icsdrill)
+    /// (记录演练的数据目录（SQLite），默认为 $ICSDRILL_DATA 或 ~/.local/share/icsdrill).
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Resume a recorded drill (the newest when no id is given) after a crash or a stop.
+    /// Resume a recorded drill (the newest when no id is given) after a crash or a stop
+    /// (在崩溃或停止后恢复已记录的演练，未给出编号时恢复最近的一次).
     #[arg(long, num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["teams", "drill"])]
     resume: Option<String>,
     /// The networks a team's clients connect from, e.g. red=10.1.0.0/16,10.9.0.0/24
-    /// (repeatable). Other addresses are refused at that team's endpoints. Default: any
-    /// address for a drill of one team; team N's own 127.10.N.0/24 for several teams on
-    /// loopback.
+    /// (repeatable) (队伍客户端的来源网段，可重复指定). Other addresses are refused at that
+    /// team's endpoints. Default: any address for a drill of one team; team N's own
+    /// 127.10.N.0/24 for several teams on loopback.
     #[arg(long = "clients", value_parser = parse_clients)]
     clients: Vec<(String, Vec<ipnet::IpNet>)>,
     /// Modbus requests each endpoint answers per second (its range four times that); more
-    /// wait their turn. 0: no limit (for raw speed benchmarks).
+    /// wait their turn (每个端点每秒应答的 Modbus 请求数，其靶场合计为四倍；超出的请求排队等候).
+    /// 0: no limit (for raw speed benchmarks).
     #[arg(long, default_value_t = icsdrill::runtime::modbus::server::DEFAULT_REQUEST_RATE)]
     request_rate: u32,
-    /// Web connections served at once (more are answered 503).
+    /// Web connections served at once (more are answered 503)
+    /// (Web 最大并发连接数，超出的返回 503).
     #[arg(long, default_value_t = icsdrill_web::server::DEFAULT_MAX_CONNECTIONS)]
     http_max_connections: usize,
     /// Web connections one client address holds at once (more from it are answered 503), so
-    /// one team's flood leaves the server to the others. Default: a quarter of
-    /// --http-max-connections.
+    /// one team's flood leaves the server to the others
+    /// (单个客户端地址的 Web 最大并发连接数，超出的返回
+    /// 503，以免一支队伍的洪泛影响其他队伍). Default: a quarter of --http-max-connections.
     #[arg(long)]
     http_max_connections_per_client: Option<usize>,
-    /// Seconds a web connection may stay idle, or take to send a request's headers or body.
+    /// Seconds a web connection may stay idle, or take to send a request's headers or body
+    /// (Web 连接可空闲的秒数，也是发送请求头或请求体的时限).
     #[arg(long, default_value_t = icsdrill_web::server::DEFAULT_IDLE_TIMEOUT.as_secs())]
     http_idle_timeout: u64,
 }
