@@ -4,6 +4,7 @@
 //! their reason, and a branch on the defenders' action is taken.
 
 use icsdrill_engine::attack::Outcome;
+use icsdrill_engine::input::ModbusTransaction;
 use icsdrill_engine::{EventKind, Sim, SimEvent, SimInput, parse_inputs};
 
 use crate::util::{builtin, run, story};
@@ -191,7 +192,7 @@ fn tank_farm_attack_path_is_the_expected_one() {
     assert_eq!(moved, [("it-ws-01".into(), "hist-dmz-01".into()), ("hist-dmz-01".into(), "ews-01".into())]);
     // The SIS bypass went out as an FC 5 from the engineering workstation, logged as such.
     let bypass = sim.events().iter().any(|e| {
-        matches!(&e.kind, EventKind::ModbusTransaction { plc, source, function: 5, values, .. } if plc == "sis-01" && source == "ews-01" && values == &[1])
+        matches!(&e.kind, EventKind::ModbusTransaction(ModbusTransaction { plc, source, function: 5, values, .. }) if plc == "sis-01" && source == "ews-01" && values == &[1])
     });
     assert!(bypass);
     // Unchallenged, the attacker escalated to the reactor's safety program.
@@ -224,16 +225,16 @@ fn background_traffic_is_logged_and_raises_no_alert() {
     assert!(!s.background.is_empty());
     let sim = run(&s, 1, 3600.0, &[]);
     let ev = sim.events();
-    let benign: Vec<(&str, u8)> = ev
-        .iter()
-        .filter_map(|e| match &e.kind {
-            // The engineer's program uploads are routine work of their own (tests/evidence.rs).
-            EventKind::ModbusTransaction { source, function, exception: None, .. } if *function != 90 => {
-                Some((source.as_str(), *function))
-            }
-            _ => None,
-        })
-        .collect();
+    let benign: Vec<(&str, u8)> =
+        ev.iter()
+            .filter_map(|e| match &e.kind {
+                // The engineer's program uploads are routine work of their own (tests/evidence.rs).
+                EventKind::ModbusTransaction(ModbusTransaction {
+                    source, function, exception: None, ..
+                }) if *function != 90 => Some((source.as_str(), *function)),
+                _ => None,
+            })
+            .collect();
     assert_eq!(benign, [("hmi-01", 6), ("ews-01", 3), ("hmi-01", 6)]);
     assert!(
         !ev.iter().any(|e| matches!(&e.kind, EventKind::IdsAlert { function, .. } if *function != 90)),

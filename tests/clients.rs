@@ -1,6 +1,7 @@
 //! Real Modbus clients against live endpoints, as trainees use them: pymodbus, mbpoll and
 //! nmap's modbus-discover (installed by `scripts/test`).
 
+use icsdrill_engine::input::ModbusTransaction;
 use std::process::{Command, Output};
 
 use icsdrill::runtime::range::AddressMode;
@@ -44,7 +45,9 @@ async fn pymodbus_uses_every_function_and_moves_the_process() {
         .events()
         .iter()
         .filter_map(|e| match e.kind {
-            EventKind::ModbusTransaction { function, exception: None, .. } => Some(function),
+            EventKind::ModbusTransaction(ModbusTransaction { function, exception: None, .. }) => {
+                Some(function)
+            }
             _ => None,
         })
         .collect();
@@ -102,7 +105,7 @@ async fn mbpoll_reads_and_writes() {
     assert!(text(&o).to_lowercase().contains("illegal data address"), "{}", text(&o));
     let sim = range.shutdown().await.unwrap();
     let wrote = sim.events().iter().any(
-        |e| matches!(&e.kind, EventKind::ModbusTransaction { function: 6, values, .. } if values == &[650]),
+        |e| matches!(&e.kind, EventKind::ModbusTransaction(ModbusTransaction { function: 6, values, .. }) if values == &[650]),
     );
     assert!(wrote, "the mbpoll write is in the transaction log");
 }
@@ -152,7 +155,9 @@ async fn nmap_modbus_discover_identifies_the_plc() {
     let discovery = sim
         .events()
         .iter()
-        .filter(|e| matches!(e.kind, EventKind::ModbusTransaction { function: 17 | 43, .. }))
+        .filter(|e| {
+            matches!(e.kind, EventKind::ModbusTransaction(ModbusTransaction { function: 17 | 43, .. }))
+        })
         .count();
     assert!(discovery >= 2, "the scan's identification requests are in the transaction log");
 }
@@ -171,7 +176,7 @@ async fn pymodbus_defender_sees_the_live_attacker_and_restores_the_plant() {
     // once its first write to T-101 shows in the log.
     let contain = tokio::spawn(async move {
         let seen = crate::util::wait_for_event(&live, std::time::Duration::from_secs(30), |e| {
-            matches!(&e.kind, EventKind::ModbusTransaction { plc, function: 6, addr: 1, source, .. } if plc == "plc-t101" && source == "ews-01")
+            matches!(&e.kind, EventKind::ModbusTransaction(ModbusTransaction { plc, function: 6, addr: 1, source, .. }) if plc == "plc-t101" && source == "ews-01")
         })
         .await;
         if seen {
@@ -203,6 +208,6 @@ async fn pymodbus_defender_sees_the_live_attacker_and_restores_the_plant() {
         crate::util::story(ev)
     );
     // The defender's writes came from the operator station.
-    assert!(ev.iter().any(|e| matches!(&e.kind, EventKind::ModbusTransaction { source, plc, values, .. } if source == "hmi-01" && plc == "plc-t101" && values == &[600])));
+    assert!(ev.iter().any(|e| matches!(&e.kind, EventKind::ModbusTransaction(ModbusTransaction { source, plc, values, .. }) if source == "hmi-01" && plc == "plc-t101" && values == &[600])));
     assert!(!ev.iter().any(|e| matches!(e.kind, EventKind::Damage { .. })));
 }

@@ -1,6 +1,7 @@
 //! One seed + one scenario + the same inputs = a byte-identical event log, for every built-in
 //! scenario; another seed gives another log.
 
+use icsdrill_engine::input::ModbusTransaction;
 use icsdrill_engine::{SimInput, TimedInput};
 
 use crate::util::{builtin, log_hash, run};
@@ -145,16 +146,19 @@ fn stepping_in_slices_equals_one_run() {
 fn a_windowed_log_folds_repeated_reads_as_a_whole_log_does() {
     let scenario = builtin("petrochem-tank-farm");
     let plc = scenario.plcs[0].id.clone();
-    let read = |repeat| SimInput::ModbusRequest {
-        plc: plc.clone(),
-        source: "hmi-01".into(),
-        function: 3,
-        addr: 0,
-        count: 2,
-        exception: None,
-        reason: None,
-        unit: None,
-        repeat,
+    let read = |repeat| {
+        SimInput::ModbusRequest(ModbusTransaction {
+            values: Vec::new(),
+            plc: plc.clone(),
+            source: "hmi-01".into(),
+            function: 3,
+            addr: 0,
+            count: 2,
+            exception: None,
+            reason: None,
+            unit: None,
+            repeat,
+        })
     };
     let (mut whole, mut windowed) =
         (icsdrill_engine::Sim::new(scenario.clone(), 7), icsdrill_engine::Sim::new(scenario.clone(), 7));
@@ -168,7 +172,9 @@ fn a_windowed_log_folds_repeated_reads_as_a_whole_log_does() {
             let repeats: Vec<u32> = b
                 .iter()
                 .filter_map(|e| match e.kind {
-                    icsdrill_engine::EventKind::ModbusTransaction { repeat, .. } => Some(repeat),
+                    icsdrill_engine::EventKind::ModbusTransaction(ModbusTransaction { repeat, .. }) => {
+                        Some(repeat)
+                    }
                     _ => None,
                 })
                 .collect();

@@ -1,6 +1,7 @@
 //! Drills: isolated team ranges, phases, the role-based API (through the router and over a
 //! real socket), invalid input, and scores that move with defender actions and reports.
 
+use icsdrill_engine::input::ModbusTransaction;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -2190,7 +2191,7 @@ async fn a_teams_client_acts_as_the_host_whose_address_it_binds() {
     let sims = server.shutdown().await.unwrap();
     let log = sims.iter().find(|(t, _)| t == "b").unwrap().1.events().to_vec();
     assert!(
-        log.iter().any(|e| matches!(&e.kind, icsdrill_engine::EventKind::ModbusTransaction { source, plc, function: 5, .. } if source == "hmi-01" && plc == "sis-01")),
+        log.iter().any(|e| matches!(&e.kind, icsdrill_engine::EventKind::ModbusTransaction(ModbusTransaction { source, plc, function: 5, .. }) if source == "hmi-01" && plc == "sis-01")),
         "the write is logged from hmi-01"
     );
 }

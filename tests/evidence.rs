@@ -2,6 +2,7 @@
 //! rebuilt by replay, that tshark (Wireshark's own dissectors) decodes as Modbus/TCP with no
 //! malformed packet and no TCP sequence problem, the same bytes every time.
 
+use icsdrill_engine::input::ModbusTransaction;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -283,7 +284,7 @@ fn the_engineers_program_uploads_are_logged_flagged_and_captured() {
         sim.events()
             .iter()
             .filter_map(|e| match &e.kind {
-                EventKind::ModbusTransaction { source, function, .. }
+                EventKind::ModbusTransaction(ModbusTransaction { source, function, .. })
                     if source == "ews-01" && *function == f =>
                 {
                     Some(e.tick)
@@ -565,7 +566,8 @@ fn a_contest_teams_hidden_flag_read_shows_in_its_capture_as_answered() {
     let ch = challenges(&base);
     let ChallengeKind::Hidden { addr } = ch[2].kind else { panic!("{ch:?}") };
     let team = with_flags(&base, "secret", "red", &ch);
-    let read = icsdrill_engine::SimInput::ModbusRequest {
+    let read = icsdrill_engine::SimInput::ModbusRequest(ModbusTransaction {
+        values: Vec::new(),
         plc: "plc-t101".into(),
         source: "ews-01".into(),
         function: 4,
@@ -575,7 +577,7 @@ fn a_contest_teams_hidden_flag_read_shows_in_its_capture_as_answered() {
         reason: None,
         unit: None,
         repeat: 1,
-    };
+    });
     let inputs = [icsdrill_engine::TimedInput { tick: team.ticks(10.0), input: read }];
     let placement = Placement::canonical(&base);
     let run = Run { answering: &team, ..scenario_run(&base, &inputs, &placement) };
@@ -645,7 +647,8 @@ fn requests_over_the_record_budget_are_marked_in_the_capture() {
 fn unserved_functions_are_drawn_and_read_writes_are_marked_in_the_capture() {
     use icsdrill_engine::{RejectReason, SimInput, TimedInput};
     let s = builtin("petrochem-tank-farm");
-    let probe = SimInput::ModbusRequest {
+    let probe = SimInput::ModbusRequest(ModbusTransaction {
+        values: Vec::new(),
         plc: "plc-t101".into(),
         source: "ews-01".into(),
         function: 66,
@@ -655,7 +658,7 @@ fn unserved_functions_are_drawn_and_read_writes_are_marked_in_the_capture() {
         reason: Some(RejectReason::IllegalFunction),
         unit: None,
         repeat: 1,
-    };
+    });
     let read_write = SimInput::WriteRegisters {
         plc: "plc-t101".into(),
         source: "ews-01".into(),
@@ -704,7 +707,8 @@ fn unserved_functions_are_drawn_and_read_writes_are_marked_in_the_capture() {
 fn a_request_to_another_unit_is_drawn_to_that_unit() {
     use icsdrill_engine::{RejectReason, SimInput, TimedInput};
     let s = builtin("petrochem-tank-farm");
-    let scan = SimInput::ModbusRequest {
+    let scan = SimInput::ModbusRequest(ModbusTransaction {
+        values: Vec::new(),
         plc: "plc-t101".into(),
         source: "ews-01".into(),
         function: 3,
@@ -714,7 +718,7 @@ fn a_request_to_another_unit_is_drawn_to_that_unit() {
         reason: Some(RejectReason::WrongUnit),
         unit: Some(7),
         repeat: 1,
-    };
+    });
     let inputs = [TimedInput { tick: s.ticks(10.0), input: scan }];
     let placement = Placement::canonical(&s);
     let mut bytes = Vec::new();

@@ -3,6 +3,7 @@
 //! when the range was tried as an attacker and a careless user would; each failed before its
 //! fix.
 
+use icsdrill_engine::input::ModbusTransaction;
 use std::net::{IpAddr, SocketAddr};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -75,7 +76,9 @@ async fn writes_in_flight_at_a_timed_end_land_before_it_or_are_refused() {
         .events()
         .iter()
         .map(|e| match &e.kind {
-            EventKind::ModbusTransaction { function: 6, exception: None, repeat, .. } => *repeat,
+            EventKind::ModbusTransaction(ModbusTransaction {
+                function: 6, exception: None, repeat, ..
+            }) => *repeat,
             _ => 0,
         })
         .sum();
@@ -120,7 +123,7 @@ async fn a_read_flood_is_answered_in_full_but_recorded_within_the_budget() {
     let mut per_tick = std::collections::BTreeMap::<u64, u32>::new();
     for e in events {
         match &e.kind {
-            EventKind::ModbusTransaction { function: 3, repeat, exception, .. } => {
+            EventKind::ModbusTransaction(ModbusTransaction { function: 3, repeat, exception, .. }) => {
                 recorded += repeat;
                 if exception.is_some() {
                     recorded_refused += repeat;

@@ -2,6 +2,7 @@
 //! for the standard's negative confirmations and protocol errors, the conduit firewall, and a
 //! fuzz of the framing that leaves other connections unaffected.
 
+use icsdrill_engine::input::ModbusTransaction;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -568,7 +569,7 @@ async fn a_conduit_rule_can_allow_iec104_types_only() {
             EventKind::Iec104Transaction(Iec104Transaction { source, type_id, reason, .. }) => {
                 Some((format!("{source} {type_id}"), *reason))
             }
-            EventKind::ModbusTransaction { source, function: 5, reason, .. } => {
+            EventKind::ModbusTransaction(ModbusTransaction { source, function: 5, reason, .. }) => {
                 Some((format!("{source} fc5"), *reason))
             }
             _ => None,
@@ -731,17 +732,19 @@ fn every_protocols_write_is_read_as_the_modbus_write_it_stands_for() {
 fn a_logged_modbus_write_is_read_as_the_write_it_made() {
     use icsdrill_engine::scenario::ModbusWrite;
     let s = builtin("power-industroyer-substation");
-    let logged = |function, exception, reason| EventKind::ModbusTransaction {
-        plc: "rtu-1".into(),
-        source: "scada-01".into(),
-        function,
-        addr: 7,
-        count: 2,
-        values: if function == 3 { Vec::new() } else { vec![5, 6] },
-        exception,
-        reason,
-        unit: None,
-        repeat: 1,
+    let logged = |function, exception, reason| {
+        EventKind::ModbusTransaction(ModbusTransaction {
+            plc: "rtu-1".into(),
+            source: "scada-01".into(),
+            function,
+            addr: 7,
+            count: 2,
+            values: if function == 3 { Vec::new() } else { vec![5, 6] },
+            exception,
+            reason,
+            unit: None,
+            repeat: 1,
+        })
     };
     for function in [16, 23] {
         let written = logged(function, None, None);

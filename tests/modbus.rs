@@ -2,6 +2,7 @@
 //! malformed frames, listen-only mode, the firewall at connect, limits, and the transaction
 //! log. Requests are labelled byte vectors, as rodbus tests its frames.
 
+use icsdrill_engine::input::ModbusTransaction;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -249,12 +250,12 @@ async fn firewall_and_plc_checks_answer_as_the_scenario_says() {
     let blocked = sim.events().iter().any(|e| {
         matches!(
             &e.kind,
-            EventKind::ModbusTransaction {
+            EventKind::ModbusTransaction(ModbusTransaction {
                 function: 15,
                 exception: Some(1),
                 reason: Some(RejectReason::FunctionNotAllowed),
                 ..
-            }
+            })
         )
     });
     assert!(blocked, "the blocked FC 15 is in the transaction log");
@@ -307,7 +308,11 @@ async fn malformed_frames_close_only_that_connection() {
         .events()
         .iter()
         .map(|e| match &e.kind {
-            EventKind::ModbusTransaction { reason: Some(RejectReason::Malformed), repeat, .. } => *repeat,
+            EventKind::ModbusTransaction(ModbusTransaction {
+                reason: Some(RejectReason::Malformed),
+                repeat,
+                ..
+            }) => *repeat,
             EventKind::TrafficSummary { entries } => {
                 entries.iter().filter(|c| c.function == Some(0)).map(|c| c.count).sum()
             }
@@ -500,7 +505,7 @@ async fn transactions_are_events_and_served_over_http() {
     // The records of reads reach the log within a tick or two (the last, once its poll
     // window closes).
     let logged = crate::util::wait_for_event(&range.live, Duration::from_secs(10), |e| {
-        matches!(e.kind, EventKind::ModbusTransaction { function: 3, addr: 9, .. })
+        matches!(e.kind, EventKind::ModbusTransaction(ModbusTransaction { function: 3, addr: 9, .. }))
     })
     .await;
     assert!(logged, "the last read is logged");
@@ -618,7 +623,7 @@ async fn a_poll_loop_is_folded_into_few_records_with_every_request_counted() {
     c.pdu(1, &[0x04, 0x00, 0x00, 0x00, 0x01]).await.unwrap();
     drop(c);
     let logged = crate::util::wait_for_event(&range.live, Duration::from_secs(10), |e| {
-        matches!(e.kind, EventKind::ModbusTransaction { function: 4, .. })
+        matches!(e.kind, EventKind::ModbusTransaction(ModbusTransaction { function: 4, .. }))
     })
     .await;
     assert!(logged, "the request that ended the fold is logged");
@@ -627,13 +632,23 @@ async fn a_poll_loop_is_folded_into_few_records_with_every_request_counted() {
         .events()
         .iter()
         .filter_map(|e| match e.kind {
-            EventKind::ModbusTransaction { function: 3, addr: 0, count: 2, repeat, .. } => Some(repeat),
+            EventKind::ModbusTransaction(ModbusTransaction {
+                function: 3,
+                addr: 0,
+                count: 2,
+                repeat,
+                ..
+            }) => Some(repeat),
             _ => None,
         })
         .collect();
     assert_eq!(polls.iter().sum::<u32>(), 50, "every poll counted: {polls:?}");
     assert!(polls.len() < 50, "polls folded: {polls:?}");
-    assert!(sim.events().iter().any(|e| matches!(e.kind, EventKind::ModbusTransaction { function: 4, .. })));
+    assert!(
+        sim.events()
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::ModbusTransaction(ModbusTransaction { function: 4, .. })))
+    );
 }
 
 /// A connection's requests go on record in the order it sent them: reads folded before a write
@@ -649,7 +664,7 @@ async fn a_connections_reads_are_logged_before_the_write_that_follows_them() {
     assert_eq!(c.pdu(1, &[0x06, 0x00, 0x01, 0x02, 0x58]).await.unwrap(), [0x06, 0x00, 0x01, 0x02, 0x58]);
     drop(c);
     let logged = crate::util::wait_for_event(&range.live, Duration::from_secs(10), |e| {
-        matches!(e.kind, EventKind::ModbusTransaction { function: 6, addr: 1, ref values, .. } if values == &[600])
+        matches!(e.kind, EventKind::ModbusTransaction(ModbusTransaction { function: 6, addr: 1, ref values, .. }) if values == &[600])
     })
     .await;
     assert!(logged, "the last write is logged");
@@ -658,8 +673,12 @@ async fn a_connections_reads_are_logged_before_the_write_that_follows_them() {
         .events()
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::ModbusTransaction { function: 3, addr, .. } => Some(format!("read {addr}")),
-            EventKind::ModbusTransaction { function: 6, values, .. } => Some(format!("write {values:?}")),
+            EventKind::ModbusTransaction(ModbusTransaction { function: 3, addr, .. }) => {
+                Some(format!("read {addr}"))
+            }
+            EventKind::ModbusTransaction(ModbusTransaction { function: 6, values, .. }) => {
+                Some(format!("write {values:?}"))
+            }
             _ => None,
         })
         .collect();
@@ -676,7 +695,10 @@ async fn a_request_to_another_unit_is_logged_as_it_was_sent() {
     assert_eq!(c.pdu(7, &[0x03, 0x00, 0x02, 0x00, 0x0A]).await.unwrap(), [0x83, 0x0B]);
     drop(c);
     let logged = crate::util::wait_for_event(&range.live, Duration::from_secs(10), |e| {
-        matches!(e.kind, EventKind::ModbusTransaction { reason: Some(RejectReason::WrongUnit), .. })
+        matches!(
+            e.kind,
+            EventKind::ModbusTransaction(ModbusTransaction { reason: Some(RejectReason::WrongUnit), .. })
+        )
     })
     .await;
     assert!(logged, "the request is logged");
@@ -685,7 +707,7 @@ async fn a_request_to_another_unit_is_logged_as_it_was_sent() {
         .events()
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::ModbusTransaction {
+            EventKind::ModbusTransaction(ModbusTransaction {
                 function,
                 addr,
                 count,
@@ -693,7 +715,7 @@ async fn a_request_to_another_unit_is_logged_as_it_was_sent() {
                 reason: Some(RejectReason::WrongUnit),
                 unit,
                 ..
-            } => Some((*function, *addr, *count, *exception, *unit)),
+            }) => Some((*function, *addr, *count, *exception, *unit)),
             _ => None,
         })
         .collect();
@@ -728,7 +750,7 @@ async fn a_flooded_plc_answers_nobody_until_the_defenders_cut_the_flood_off() {
     assert_eq!(read_holding(&mut c, 0, 1).await.len(), 1, "answered again");
     let sim = range.shutdown().await.unwrap();
     let silent = sim.events().iter().any(|e| {
-        matches!(&e.kind, EventKind::ModbusTransaction { plc, reason: Some(RejectReason::Flooded), .. } if plc == "plc-t101")
+        matches!(&e.kind, EventKind::ModbusTransaction(ModbusTransaction { plc, reason: Some(RejectReason::Flooded), .. }) if plc == "plc-t101")
     });
     assert!(silent, "the unanswered read is in the log, as flooded");
 }

@@ -2,6 +2,7 @@
 //! interlock reset, manual mode.
 
 use icsdrill_engine::input::FaultSpec;
+use icsdrill_engine::input::ModbusTransaction;
 use icsdrill_engine::{EventKind, PlcMode, RejectReason, Sim, SimInput};
 
 use crate::util::{mini, story};
@@ -23,7 +24,7 @@ fn rejected(input: SimInput) -> Option<RejectReason> {
         .kind
         .clone();
     let from_event = match event {
-        EventKind::ModbusTransaction { reason, exception, .. } => {
+        EventKind::ModbusTransaction(ModbusTransaction { reason, exception, .. }) => {
             assert_eq!(exception, reason.and_then(RejectReason::exception_code));
             reason
         }
@@ -164,16 +165,19 @@ fn interlock_latches_until_reset_and_bypass_disables_it() {
 #[test]
 fn read_records_fold_and_every_input_gets_its_outcome() {
     let mut sim = Sim::new(mini(), 1);
-    let read = |addr: u16, exception: Option<u8>, reason: Option<RejectReason>| SimInput::ModbusRequest {
-        plc: "plc1".into(),
-        source: "hmi".into(),
-        function: 3,
-        addr,
-        count: 1,
-        exception,
-        reason,
-        unit: None,
-        repeat: 1,
+    let read = |addr: u16, exception: Option<u8>, reason: Option<RejectReason>| {
+        SimInput::ModbusRequest(ModbusTransaction {
+            values: Vec::new(),
+            plc: "plc1".into(),
+            source: "hmi".into(),
+            function: 3,
+            addr,
+            count: 1,
+            exception,
+            reason,
+            unit: None,
+            repeat: 1,
+        })
     };
     let outcomes = sim.step_outcomes([
         read(0, None, None),
@@ -198,7 +202,7 @@ fn read_records_fold_and_every_input_gets_its_outcome() {
         .events()
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::ModbusTransaction { function, addr, repeat, exception, .. } => {
+            EventKind::ModbusTransaction(ModbusTransaction { function, addr, repeat, exception, .. }) => {
                 Some((*function, *addr, *repeat, *exception))
             }
             _ => None,

@@ -2,6 +2,7 @@
 //! control network, deterministic from the seed, counted in the log, and judged against the
 //! network and the PLCs as they are at each tick.
 
+use icsdrill_engine::input::ModbusTransaction;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -71,7 +72,7 @@ fn a_quiet_hour_of_every_library_plant_is_almost_all_routine() {
             .events()
             .iter()
             .map(|e| match &e.kind {
-                EventKind::ModbusTransaction { repeat, .. } => u64::from(*repeat),
+                EventKind::ModbusTransaction(ModbusTransaction { repeat, .. }) => u64::from(*repeat),
                 EventKind::TrafficSummary { entries } => entries.iter().map(|c| u64::from(c.count)).sum(),
                 _ => 0,
             })
@@ -215,9 +216,8 @@ async fn a_live_range_puts_routine_traffic_on_the_wire_from_each_hosts_address_a
     .await;
     assert!(counted, "routine traffic is in the log");
     let twice = range.live.events_since(0, 10, |e| match &e.kind {
-        EventKind::ModbusTransaction { source, .. } | EventKind::ModbusConnection { source, .. } => {
-            source == "hmi-01" || source == "hist-01"
-        }
+        EventKind::ModbusTransaction(ModbusTransaction { source, .. })
+        | EventKind::ModbusConnection { source, .. } => source == "hmi-01" || source == "hist-01",
         _ => false,
     });
     assert!(twice.is_empty(), "routine requests recorded twice: {twice:?}");
@@ -238,7 +238,7 @@ async fn background_writes_go_on_the_wire_from_their_host_and_apply_once() {
     let t102 = crate::modbus::endpoint(&range, "plc-t102");
     let from = std::net::IpAddr::from(std::net::Ipv4Addr::new(127, 0, 0, 200 + hmi.ix() as u8));
     let written = crate::util::wait_for_event(&range.live, std::time::Duration::from_secs(10), |e| {
-        matches!(&e.kind, EventKind::ModbusTransaction { source, plc, function: 6, .. } if source == "hmi-01" && plc == "plc-t102")
+        matches!(&e.kind, EventKind::ModbusTransaction(ModbusTransaction { source, plc, function: 6, .. }) if source == "hmi-01" && plc == "plc-t102")
     })
     .await;
     assert!(written, "the set-point change is in the log");
@@ -252,7 +252,7 @@ async fn background_writes_go_on_the_wire_from_their_host_and_apply_once() {
     let writes = range.live.events_since(
         0,
         10,
-        |e| matches!(&e.kind, EventKind::ModbusTransaction { source, function: 6, .. } if source == "hmi-01"),
+        |e| matches!(&e.kind, EventKind::ModbusTransaction(ModbusTransaction { source, function: 6, .. }) if source == "hmi-01"),
     );
     assert_eq!(writes.len(), 1, "{writes:?}");
     let mut c = crate::modbus::Client::connect(t102).await;
@@ -426,11 +426,13 @@ fn shift_changes_repeat_and_maintenance_work_is_published_and_looks_like_an_atta
         sim.events()
             .iter()
             .filter_map(|e| match &e.kind {
-                EventKind::ModbusTransaction { source: s, plc: p, function: 6 | 16, values, .. }
-                    if s == source && p == plc =>
-                {
-                    Some((e.tick / hz, values.clone()))
-                }
+                EventKind::ModbusTransaction(ModbusTransaction {
+                    source: s,
+                    plc: p,
+                    function: 6 | 16,
+                    values,
+                    ..
+                }) if s == source && p == plc => Some((e.tick / hz, values.clone())),
                 _ => None,
             })
             .collect()

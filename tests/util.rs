@@ -1,5 +1,6 @@
 //! Shared test helpers: loading scenarios, running them, hashing logs.
 
+use icsdrill_engine::input::ModbusTransaction;
 use std::sync::Arc;
 
 use icsdrill_engine::{EventKind, Scenario, Sim, SimEvent, SimInput, TimedInput};
@@ -30,7 +31,8 @@ pub(crate) fn write_reg(tick: u64, plc: &str, addr: u16, value: u16) -> TimedInp
 
 /// A read of holding registers 0-1 of `plc` from host `source`, answered.
 pub(crate) fn read(plc: &str, source: &str) -> SimInput {
-    SimInput::ModbusRequest {
+    SimInput::ModbusRequest(ModbusTransaction {
+        values: Vec::new(),
         plc: plc.into(),
         source: source.into(),
         function: 3,
@@ -40,7 +42,7 @@ pub(crate) fn read(plc: &str, source: &str) -> SimInput {
         reason: None,
         unit: None,
         repeat: 1,
-    }
+    })
 }
 
 /// A coil write from the engineering workstation.

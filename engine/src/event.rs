@@ -5,6 +5,7 @@
 //! serialized as one JSON object per line with `seq`, `tick` and `kind` first; maps inside
 //! events are `BTreeMap`s so the bytes never depend on hash order.
 
+use crate::input::ModbusTransaction;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -54,34 +55,7 @@ pub enum EventKind {
     },
     /// A Modbus request to a PLC: a read answered by its endpoint, or a write with its
     /// outcome. Identical requests recorded in one tick are one event with `repeat`.
-    ModbusTransaction {
-        /// PLC id.
-        plc: String,
-        /// Host id the request came from.
-        source: String,
-        /// Function code.
-        function: u8,
-        /// First address.
-        addr: u16,
-        /// Quantity.
-        count: u16,
-        /// Values written (raw; coils as 0 or 1).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        values: Vec<u16>,
-        /// Exception answered, if any.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        exception: Option<u8>,
-        /// Why the request was refused or not answered, if it was.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason: Option<RejectReason>,
-        /// The unit id the request named when it was not the PLC's (refused `wrong_unit`), so a
-        /// capture draws it as sent.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        unit: Option<u8>,
-        /// How many identical requests this event stands for.
-        #[serde(default = "one", skip_serializing_if = "is_one")]
-        repeat: u32,
-    },
+    ModbusTransaction(crate::input::ModbusTransaction),
     /// An IEC 60870-5-104 request to a PLC's station, with its outcome (see
     /// `SimInput::Iec104`): type 0 is the TCP connection.
     Iec104Transaction(crate::input::Iec104Transaction),
@@ -403,7 +377,7 @@ impl EventKind {
             EventKind::SimStarted { .. } => "sim_started",
             EventKind::InputApplied { .. } => "input_applied",
             EventKind::InputRejected { .. } => "input_rejected",
-            EventKind::ModbusTransaction { .. } => "modbus_transaction",
+            EventKind::ModbusTransaction(_) => "modbus_transaction",
             EventKind::ModbusConnection { .. } => "modbus_connection",
             EventKind::Iec104Transaction(_) => "iec104_transaction",
             EventKind::OpcUaTransaction(_) => "opcua_transaction",
@@ -455,7 +429,7 @@ impl EventKind {
     pub fn is_traffic(&self) -> bool {
         matches!(
             self,
-            EventKind::ModbusTransaction { .. }
+            EventKind::ModbusTransaction(_)
                 | EventKind::ModbusConnection { .. }
                 | EventKind::Iec104Transaction(_)
                 | EventKind::OpcUaTransaction(_)
@@ -469,7 +443,7 @@ impl EventKind {
     /// A live drill keeps the judged events of a team's log in memory and nothing else.
     pub fn judged(&self) -> bool {
         match self {
-            EventKind::ModbusTransaction { function, .. } => {
+            EventKind::ModbusTransaction(ModbusTransaction { function, .. }) => {
                 matches!(*function, 5 | 6 | 8 | 15 | 16 | 23 | crate::input::ENGINEERING_FUNCTION)
             }
             EventKind::Iec104Transaction(Iec104Transaction { type_id, .. }) => {
@@ -507,14 +481,6 @@ impl SimEvent {
     pub fn from_json(line: &str) -> Result<SimEvent, String> {
         serde_json::from_str(line).map_err(|e| e.to_string())
     }
-}
-
-fn is_one(n: &u32) -> bool {
-    *n == 1
-}
-
-fn one() -> u32 {
-    1
 }
 
 /// Rounds a value for the log, so logs stay short and readable (to 1e-4).

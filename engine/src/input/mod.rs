@@ -103,6 +103,42 @@ pub enum FaultSpec {
     },
 }
 
+/// A Modbus request to a PLC and its outcome: queued as an input when the endpoint answered it
+/// from its snapshot (`SimInput::ModbusRequest`, no values), recorded as it went
+/// (`EventKind::ModbusTransaction`, with the values a write wrote). Identical requests recorded
+/// in one tick are one record with `repeat`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModbusTransaction {
+    /// PLC id.
+    pub plc: String,
+    /// Host id the request came from.
+    pub source: String,
+    /// Function code.
+    pub function: u8,
+    /// First address (0 where the function has none).
+    pub addr: u16,
+    /// Quantity (0 where the function has none).
+    pub count: u16,
+    /// Values written (raw; coils as 0 or 1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<u16>,
+    /// Exception code answered, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<u8>,
+    /// Why the request was refused or not answered, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RejectReason>,
+    /// The unit id the request named when it was not the PLC's (refused `wrong_unit`), so a
+    /// capture draws it as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<u8>,
+    /// How many identical requests this record stands for (an endpoint folds a client's
+    /// repeated polls).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub repeat: u32,
+}
+
 /// An IEC 60870-5-104 request to a PLC's station (`scenario::iec104`) and its outcome: queued
 /// as an input (`SimInput::Iec104`), recorded as it went (`EventKind::Iec104Transaction`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,32 +231,7 @@ pub enum SimInput {
     /// A Modbus request that a live endpoint answered from the last snapshot without changing
     /// the plant (reads, identification, malformed or refused requests). Recorded so the
     /// transaction log, detection and replays see it.
-    ModbusRequest {
-        /// PLC id.
-        plc: String,
-        /// Host id the request came from.
-        source: String,
-        /// Function code.
-        function: u8,
-        /// First address (0 where the function has none).
-        addr: u16,
-        /// Quantity (0 where the function has none).
-        count: u16,
-        /// Exception code answered, if any.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        exception: Option<u8>,
-        /// Why the request was refused, if it was.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason: Option<RejectReason>,
-        /// The unit id the request named when it was not the PLC's (refused `wrong_unit`), so a
-        /// capture draws it as sent.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        unit: Option<u8>,
-        /// How many identical requests this record stands for (an endpoint folds a client's
-        /// repeated polls).
-        #[serde(default = "one", skip_serializing_if = "is_one")]
-        repeat: u32,
-    },
+    ModbusRequest(ModbusTransaction),
     /// Modbus FC 8 (diagnostics): sub-function 0 echoes, 1 restarts communications (leaving
     /// listen-only mode), 4 forces listen-only mode.
     ModbusDiagnostic {

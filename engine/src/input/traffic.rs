@@ -2,6 +2,7 @@
 //! is judged as (IEC 104 and OPC UA requests by the Modbus requests they stand for).
 
 use super::{ENGINEERING_FUNCTION, SimInput};
+use crate::input::ModbusTransaction;
 use crate::input::{Iec104Transaction, OpcUaTransaction};
 
 impl SimInput {
@@ -10,7 +11,7 @@ impl SimInput {
         match self {
             SimInput::WriteCoils { source, .. }
             | SimInput::WriteRegisters { source, .. }
-            | SimInput::ModbusRequest { source, .. }
+            | SimInput::ModbusRequest(ModbusTransaction { source, .. })
             | SimInput::ModbusDiagnostic { source, .. }
             | SimInput::Iec104(Iec104Transaction { source, .. })
             | SimInput::OpcUa(OpcUaTransaction { source, .. })
@@ -28,7 +29,7 @@ impl SimInput {
             SimInput::WriteRegisters { values, function, .. } => {
                 Some(function.unwrap_or(if values.len() == 1 { 6 } else { 16 }))
             }
-            SimInput::ModbusRequest { function, .. } => Some(*function),
+            SimInput::ModbusRequest(ModbusTransaction { function, .. }) => Some(*function),
             SimInput::ModbusDiagnostic { .. } => Some(8),
             SimInput::Engineering { .. } => Some(ENGINEERING_FUNCTION),
             // Judged as the Modbus request it stands for (`iec104::equivalent_function`).

@@ -4,6 +4,7 @@
 //! a second office machine beside the foothold (same zone, same conduit policies). Answers
 //! cannot be shared; the checks are the same, so every variant is equally hard.
 
+use crate::input::ModbusTransaction;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -212,7 +213,9 @@ fn shift_step(base: &Scenario, st: &mut Step, offsets: &BTreeMap<String, u16>, d
 fn move_background(input: &mut SimInput, offsets: &BTreeMap<String, u16>, hosts: &BTreeMap<String, String>) {
     match input {
         SimInput::WriteRegisters { plc, addr, source, .. }
-        | SimInput::ModbusRequest { plc, addr, source, function: 3 | 6 | 16 | 23, .. } => {
+        | SimInput::ModbusRequest(ModbusTransaction {
+            plc, addr, source, function: 3 | 6 | 16 | 23, ..
+        }) => {
             if let Some(o) = offsets.get(plc.as_str()) {
                 *addr += o;
             }
@@ -220,7 +223,7 @@ fn move_background(input: &mut SimInput, offsets: &BTreeMap<String, u16>, hosts:
                 *source = n.clone();
             }
         }
-        SimInput::WriteCoils { source, .. } | SimInput::ModbusRequest { source, .. } => {
+        SimInput::WriteCoils { source, .. } | SimInput::ModbusRequest(ModbusTransaction { source, .. }) => {
             if let Some(n) = hosts.get(source.as_str()) {
                 *source = n.clone();
             }

@@ -4,6 +4,7 @@
 
 use crate::attack::Action;
 use crate::event::EventKind;
+use crate::input::ModbusTransaction;
 use crate::input::SimInput;
 
 use super::{PlcIdx, Scenario};
@@ -84,7 +85,7 @@ impl Scenario {
     /// or an OPC UA write.
     pub fn write_of_transaction<'e>(&self, kind: &'e EventKind) -> Option<(&'e str, ModbusWrite)> {
         match kind {
-            EventKind::ModbusTransaction {
+            EventKind::ModbusTransaction(ModbusTransaction {
                 plc,
                 function: function @ (5 | 6 | 15 | 16 | 23),
                 addr,
@@ -92,7 +93,7 @@ impl Scenario {
                 exception: None,
                 reason: None,
                 ..
-            } => {
+            }) => {
                 Some((plc.as_str(), ModbusWrite { function: *function, addr: *addr, values: values.clone() }))
             }
             EventKind::Iec104Transaction(t) if t.reason.is_none() => {

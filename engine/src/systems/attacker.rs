@@ -7,6 +7,7 @@
 //! other traffic, and leaves the same transaction events and network alerts. Blocked attempts
 //! fail with the reason; later steps can branch on it.
 
+use crate::input::ModbusTransaction;
 use bevy_ecs::prelude::*;
 
 use crate::attack::{Action, AttackPlan, Outcome, Step, Until, Watched};
@@ -328,7 +329,8 @@ fn scan(
             let req = Request { source: host, plc: p, function, addr: 0, registers: &[], native: None };
             let reason = check_request(s, world.resource::<NetState>(), req).err();
             let exception = reason.and_then(RejectReason::exception_code);
-            let input = SimInput::ModbusRequest {
+            let input = SimInput::ModbusRequest(ModbusTransaction {
+                values: Vec::new(),
                 plc: plc_id(p),
                 source: source.clone(),
                 function,
@@ -338,7 +340,7 @@ fn scan(
                 reason,
                 unit: None,
                 repeat: 1,
-            };
+            });
             if apply_logged(world, tick, input).is_ok() {
                 answered = Ok(());
             } else if answered.is_err() {
@@ -429,7 +431,8 @@ fn read_request(
         }
     }
     let exception = reason.and_then(RejectReason::exception_code);
-    SimInput::ModbusRequest {
+    SimInput::ModbusRequest(ModbusTransaction {
+        values: Vec::new(),
         plc: s.plcs[plc.ix()].id.clone(),
         source: s.hosts[host.ix()].id.clone(),
         function,
@@ -439,7 +442,7 @@ fn read_request(
         reason,
         unit: None,
         repeat: 1,
-    }
+    })
 }
 
 /// The input an action other than a scan, read or pivot is carried out as, from `host`.
@@ -532,7 +535,7 @@ pub(super) fn run_background(world: &mut World) {
     for b in scenario.background[..started].iter().filter(|b| b.due(tick)) {
         // A read records what the endpoint would have answered: check it like one.
         let input = match &b.input {
-            SimInput::ModbusRequest { plc, source, function, addr, count, .. } => {
+            SimInput::ModbusRequest(ModbusTransaction { plc, source, function, addr, count, .. }) => {
                 let (Some(p), Some(h)) = (scenario.plc(plc), scenario.host(source)) else { continue };
                 let req = Request {
                     source: h,
@@ -557,7 +560,8 @@ pub(super) fn run_background(world: &mut World) {
                     reason = Some(RejectReason::IllegalAddress);
                 }
                 let exception = reason.and_then(RejectReason::exception_code);
-                SimInput::ModbusRequest {
+                SimInput::ModbusRequest(ModbusTransaction {
+                    values: Vec::new(),
                     plc: plc.clone(),
                     source: source.clone(),
                     function: *function,
@@ -567,7 +571,7 @@ pub(super) fn run_background(world: &mut World) {
                     reason,
                     unit: None,
                     repeat: 1,
-                }
+                })
             }
             // An interrogation too (the station answers it; its conduit may refuse it).
             SimInput::Iec104(Iec104Transaction {
@@ -591,7 +595,7 @@ pub(super) fn run_background(world: &mut World) {
 /// A background read or write as its host puts it on the wire.
 fn on_the_wire(s: &Scenario, input: &SimInput) -> Option<RoutineRequest> {
     let (plc, source, addr, count, values): (_, _, u16, usize, Vec<u16>) = match input {
-        SimInput::ModbusRequest { plc, source, addr, count, .. } => {
+        SimInput::ModbusRequest(ModbusTransaction { plc, source, addr, count, .. }) => {
             (plc, source, *addr, usize::from(*count), Vec::new())
         }
         SimInput::WriteRegisters { plc, source, addr, values, .. } => {

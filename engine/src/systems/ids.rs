@@ -3,6 +3,7 @@
 //! (teams have only PLC logs and alarms), `network` watches the OT boundary, `deep` also
 //! inspects values, program and mode changes, and reported values.
 
+use crate::input::ModbusTransaction;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::scenario::iec104::types::CONNECTION;
@@ -263,7 +264,7 @@ pub(crate) fn alerts(
     let (plc, source) = match input {
         SimInput::WriteCoils { plc, source, .. }
         | SimInput::WriteRegisters { plc, source, .. }
-        | SimInput::ModbusRequest { plc, source, .. }
+        | SimInput::ModbusRequest(ModbusTransaction { plc, source, .. })
         | SimInput::ModbusDiagnostic { plc, source, .. }
         | SimInput::ModbusConnection { plc, source, .. }
         | SimInput::Iec104(Iec104Transaction { plc, source, .. })
@@ -325,7 +326,7 @@ pub(crate) fn alerts(
         rules.push("connection_flood");
     }
     if (reason.and_then(RejectReason::exception_code).is_some()
-        || matches!(input, SimInput::ModbusRequest { exception: Some(_), .. }))
+        || matches!(input, SimInput::ModbusRequest(ModbusTransaction { exception: Some(_), .. })))
         && count_burst(&mut ids.bursts, host, tick, BURST_EXCEPTIONS)
     {
         rules.push("exception_burst");

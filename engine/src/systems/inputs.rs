@@ -3,6 +3,7 @@
 //! Both are exclusive systems: an input may touch any part of the plant, and they run rarely
 //! (an empty queue returns at once).
 
+use crate::input::ModbusTransaction;
 use std::collections::BTreeMap;
 
 use bevy_ecs::prelude::*;
@@ -27,12 +28,13 @@ pub(super) fn apply_inputs(world: &mut World) {
     let mut folded: BTreeMap<RecordKey, u64> = BTreeMap::new();
     for input in &pending {
         let key = record_key(input);
-        if let (SimInput::ModbusRequest { reason, repeat: more, .. }, Some(key)) = (input, &key)
+        if let (SimInput::ModbusRequest(ModbusTransaction { reason, repeat: more, .. }), Some(key)) =
+            (input, &key)
             && let Some(seq) = folded.get(key)
         {
             outcomes.push(reason.map_or(Ok(()), Err));
             let seq = *seq;
-            if let Some(EventKind::ModbusTransaction { repeat, .. }) =
+            if let Some(EventKind::ModbusTransaction(ModbusTransaction { repeat, .. })) =
                 world.resource_mut::<EventLog>().get_mut(seq).map(|e| &mut e.kind)
             {
                 *repeat = repeat.saturating_add(*more);
@@ -95,9 +97,17 @@ type RecordKey = (String, String, u8, u16, u16, Option<u8>, Option<RejectReason>
 
 fn record_key(input: &SimInput) -> Option<RecordKey> {
     match input {
-        SimInput::ModbusRequest { plc, source, function, addr, count, exception, reason, unit, .. } => {
-            Some((plc.clone(), source.clone(), *function, *addr, *count, *exception, *reason, *unit))
-        }
+        SimInput::ModbusRequest(ModbusTransaction {
+            plc,
+            source,
+            function,
+            addr,
+            count,
+            exception,
+            reason,
+            unit,
+            ..
+        }) => Some((plc.clone(), source.clone(), *function, *addr, *count, *exception, *reason, *unit)),
         _ => None,
     }
 }
@@ -112,12 +122,12 @@ fn outcome_events(
     let reason = result.as_ref().err().copied();
     // What a folded read record says beyond its transaction: how many it stands for, the unit.
     let (repeat, unit) = match input {
-        SimInput::ModbusRequest { repeat, unit, .. } => ((*repeat).max(1), *unit),
+        SimInput::ModbusRequest(ModbusTransaction { repeat, unit, .. }) => ((*repeat).max(1), *unit),
         _ => (1, None),
     };
     let transaction =
         |plc: &str, source: &str, addr: u16, count: usize, values: Vec<u16>, exception: Option<u8>| {
-            EventKind::ModbusTransaction {
+            EventKind::ModbusTransaction(ModbusTransaction {
                 plc: plc.to_string(),
                 source: source.to_string(),
                 function: input.function_code().unwrap_or(0),
@@ -128,7 +138,7 @@ fn outcome_events(
                 reason,
                 repeat,
                 unit,
-            }
+            })
         };
     let known = |plc: &str, source: &str| s.plc(plc).is_some() && s.host(source).is_some();
     let first = match input {
@@ -151,8 +161,9 @@ fn outcome_events(
             values.clone(),
             reason.and_then(RejectReason::exception_code),
         ),
-        SimInput::ModbusRequest { plc, source, addr, count, exception, .. } if known(plc, source) => {
-            transaction(plc, source, *addr, usize::from(*count), Vec::new(), *exception)
+        // Recorded as it was sent, with its outcome (the request says it: the endpoint answered).
+        SimInput::ModbusRequest(t) if known(&t.plc, &t.source) => {
+            EventKind::ModbusTransaction(ModbusTransaction { values: Vec::new(), repeat, ..t.clone() })
         }
         SimInput::ModbusDiagnostic { plc, source, sub_function } if known(plc, source) => transaction(
             plc,
@@ -214,7 +225,7 @@ pub(crate) fn apply_one(
             let function = input.function_code().unwrap_or(16);
             write_registers(world, s, At { plc, source, function: (function, None), addr: *addr }, values)
         }
-        SimInput::ModbusRequest { plc, source, reason, .. } => {
+        SimInput::ModbusRequest(ModbusTransaction { plc, source, reason, .. }) => {
             s.plc(plc).ok_or(RejectReason::UnknownPlc)?;
             s.host(source).ok_or(RejectReason::UnknownHost)?;
             reason.map_or(Ok(Vec::new()), Err)

@@ -1,5 +1,6 @@
 //! What an exam's log shows, gathered in one pass, and the safety gate.
 
+use icsdrill_engine::input::ModbusTransaction;
 use std::collections::BTreeMap;
 
 use icsdrill_engine::attack::{Action, Step};
@@ -99,7 +100,7 @@ impl Facts {
                     }
                 }
                 // A write over any protocol: what it wrote, as Modbus.
-                EventKind::ModbusTransaction { .. }
+                EventKind::ModbusTransaction(_)
                 | EventKind::Iec104Transaction(_)
                 | EventKind::OpcUaTransaction(_) => {
                     if let Some((plc, w)) = s.write_of_transaction(&e.kind) {
@@ -269,7 +270,7 @@ pub(super) fn safety_violation(s: &Scenario, events: &[SimEvent], attacker_hosts
         match &e.kind {
             // A coil write over any protocol (a command over IEC 104 or a write over OPC UA
             // is the coil write it stands for).
-            EventKind::ModbusTransaction { plc, source, .. }
+            EventKind::ModbusTransaction(ModbusTransaction { plc, source, .. })
             | EventKind::Iec104Transaction(Iec104Transaction { plc, source, .. })
             | EventKind::OpcUaTransaction(OpcUaTransaction { plc, source, .. }) => {
                 let bypass = s

@@ -74,7 +74,7 @@ impl<'a> Evidence<'a> {
                 EventKind::Damage { .. } => ev.damage.push(e),
                 // A set point over any protocol (over IEC 104 or OPC UA, the register write it
                 // stands for).
-                EventKind::ModbusTransaction { .. }
+                EventKind::ModbusTransaction(_)
                 | EventKind::Iec104Transaction(_)
                 | EventKind::OpcUaTransaction(_) => {
                     if let Some((plc, w)) = s.write_of_transaction(&e.kind)

@@ -12,6 +12,7 @@
 //! the range placed them (`runtime::placement`): the addresses and ports a capture on the
 //! loopback interface shows. The attacker's requests come from the host it acts from.
 
+use icsdrill_engine::input::ModbusTransaction;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -373,7 +374,7 @@ fn logged(s: &Scenario, sim: &Sim, seen: u64, fc23: &mut u64) -> Vec<Exchange> {
             });
             refusals += 1;
         }
-        if let EventKind::ModbusTransaction {
+        if let EventKind::ModbusTransaction(ModbusTransaction {
             plc,
             source,
             function,
@@ -384,7 +385,7 @@ fn logged(s: &Scenario, sim: &Sim, seen: u64, fc23: &mut u64) -> Vec<Exchange> {
             reason,
             repeat,
             unit,
-        } = &e.kind
+        }) = &e.kind
         {
             let (Some(p), Some(h)) = (s.plc(plc), s.host(source)) else { continue };
             // Not the vendor engineering function (its uploads are drawn apart), nor FC 23,

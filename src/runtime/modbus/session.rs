@@ -8,6 +8,7 @@
 //! the new value. Who reads the socket is apart: the shard's event loop (`shard`) while a
 //! client only reads, a task of the connection's own (`task`) once it waits for something.
 
+use icsdrill_engine::input::ModbusTransaction;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -171,7 +172,8 @@ impl Conn {
         let (function, addr, count, exception, reason, unit) = p.key;
         let refused = exception.is_some() || reason.is_some();
         self.cx.live.record_traffic(self.plc, self.source, Some(function), p.repeat, refused, || {
-            SimInput::ModbusRequest {
+            SimInput::ModbusRequest(ModbusTransaction {
+                values: Vec::new(),
                 plc: self.plc_id(),
                 source: self.source_id(),
                 function,
@@ -181,7 +183,7 @@ impl Conn {
                 reason,
                 unit,
                 repeat: p.repeat,
-            }
+            })
         });
     }
 

@@ -1,6 +1,7 @@
 //! Validation of a scenario's benign background traffic: the reads and writes operators and
 //! engineers make, turned into the inputs the simulation applies.
 
+use crate::input::ModbusTransaction;
 use serde_saphyr::Spanned;
 
 use super::super::file::*;
@@ -122,7 +123,8 @@ impl Cx<'_> {
                     }
                 };
                 let count = self.int(count, 1, 125, "count") as u16;
-                SimInput::ModbusRequest {
+                SimInput::ModbusRequest(ModbusTransaction {
+                    values: Vec::new(),
                     plc: plc.value.clone(),
                     source,
                     function,
@@ -132,7 +134,7 @@ impl Cx<'_> {
                     reason: None,
                     unit: None,
                     repeat: 1,
-                }
+                })
             }
             // IEC 104: a SCADA master's interrogations, an operator's commands.
             AttackActionFile::Iec104Interrogation { plc } => {
