@@ -146,19 +146,9 @@ fn stepping_in_slices_equals_one_run() {
 fn a_windowed_log_folds_repeated_reads_as_a_whole_log_does() {
     let scenario = builtin("petrochem-tank-farm");
     let plc = scenario.plcs[0].id.clone();
-    let read = |repeat| {
-        SimInput::ModbusRequest(ModbusTransaction {
-            values: Vec::new(),
-            plc: plc.clone(),
-            source: "hmi-01".into(),
-            function: 3,
-            addr: 0,
-            count: 2,
-            exception: None,
-            reason: None,
-            unit: None,
-            repeat,
-        })
+    let read = |repeat| match crate::util::read(&plc, "hmi-01") {
+        SimInput::ModbusRequest(t) => SimInput::ModbusRequest(ModbusTransaction { repeat, ..t }),
+        other => other,
     };
     let (mut whole, mut windowed) =
         (icsdrill_engine::Sim::new(scenario.clone(), 7), icsdrill_engine::Sim::new(scenario.clone(), 7));

@@ -97,17 +97,16 @@ type RecordKey = (String, String, u8, u16, u16, Option<u8>, Option<RejectReason>
 
 fn record_key(input: &SimInput) -> Option<RecordKey> {
     match input {
-        SimInput::ModbusRequest(ModbusTransaction {
-            plc,
-            source,
-            function,
-            addr,
-            count,
-            exception,
-            reason,
-            unit,
-            ..
-        }) => Some((plc.clone(), source.clone(), *function, *addr, *count, *exception, *reason, *unit)),
+        SimInput::ModbusRequest(t) => Some((
+            t.plc.clone(),
+            t.source.clone(),
+            t.function,
+            t.addr,
+            t.count,
+            t.exception,
+            t.reason,
+            t.unit,
+        )),
         _ => None,
     }
 }
