@@ -78,7 +78,14 @@ impl OverviewTeam {
         card: &ScoreCard,
     ) -> OverviewTeam {
         let shown = crate::station::shown_values(s, snap, &crate::station::sensor_sources(s));
-        let sensor_of = |i: usize| s.sensors.iter().position(|d| d.var.ix() == i);
+        // The first sensor of each variable, found in one pass (not a search a variable).
+        let mut first_sensor: Vec<Option<usize>> = vec![None; s.vars.len()];
+        for (k, d) in s.sensors.iter().enumerate() {
+            if let Some(slot) = first_sensor.get_mut(d.var.ix()) {
+                slot.get_or_insert(k);
+            }
+        }
+        let sensor_of = |i: usize| first_sensor[i];
         OverviewTeam {
             id: team.id.clone(),
             name: team.name.clone(),
