@@ -539,7 +539,6 @@ impl Store for PgStore {
     }
 }
 
-/// Logs a change of an enterprise's level.
 impl super::ImportTx for postgres::Transaction<'_> {
     fn stored(&mut self, id: &str) -> Result<Option<String>> {
         Ok(self.query_opt("SELECT data FROM enterprises WHERE id = $1", &[&id])?.map(|r| r.get(0)))
@@ -558,6 +557,7 @@ impl super::ImportTx for postgres::Transaction<'_> {
     }
 }
 
+/// Logs a change of an enterprise's level.
 fn level_change(tx: &mut postgres::Transaction<'_>, c: &LevelChange) -> Result<()> {
     tx.execute(
         "INSERT INTO level_changes (enterprise, date, from_level, to_level, reason) VALUES ($1, $2, $3, $4, $5)",

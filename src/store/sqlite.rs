@@ -568,7 +568,6 @@ impl Store for SqliteStore {
     }
 }
 
-/// Logs a change of an enterprise's level.
 impl super::ImportTx for rusqlite::Transaction<'_> {
     fn stored(&mut self, id: &str) -> Result<Option<String>> {
         Ok(self.query_row("SELECT data FROM enterprises WHERE id = ?1", [id], |r| r.get(0)).optional()?)
@@ -587,6 +586,7 @@ impl super::ImportTx for rusqlite::Transaction<'_> {
     }
 }
 
+/// Logs a change of an enterprise's level.
 fn level_change(tx: &rusqlite::Transaction<'_>, c: &LevelChange) -> Result<()> {
     tx.execute(
         "INSERT INTO level_changes (enterprise, date, from_level, to_level, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
