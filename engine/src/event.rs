@@ -5,12 +5,11 @@
 //! serialized as one JSON object per line with `seq`, `tick` and `kind` first; maps inside
 //! events are `BTreeMap`s so the bytes never depend on hash order.
 
-use crate::input::ModbusTransaction;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::input::{Iec104Transaction, OpcUaTransaction};
+use crate::input::{Iec104Transaction, ModbusTransaction, OpcUaTransaction};
 use crate::input::{PlcMode, SimInput};
 pub use crate::log::{EventLog, LogHasher, hex, log_hash};
 pub use crate::reject::RejectReason;

@@ -2,8 +2,7 @@
 //! is judged as (IEC 104 and OPC UA requests by the Modbus requests they stand for).
 
 use super::{ENGINEERING_FUNCTION, SimInput};
-use crate::input::ModbusTransaction;
-use crate::input::{Iec104Transaction, OpcUaTransaction};
+use crate::input::{Iec104Transaction, ModbusTransaction, OpcUaTransaction};
 
 impl SimInput {
     /// The host a Modbus input comes from (reads, writes, diagnostics, engineering).

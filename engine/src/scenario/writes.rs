@@ -4,11 +4,10 @@
 
 use crate::attack::Action;
 use crate::event::EventKind;
-use crate::input::ModbusTransaction;
 use crate::input::SimInput;
 
 use super::{PlcIdx, Scenario};
-use crate::input::{Iec104Transaction, OpcUaTransaction};
+use crate::input::{Iec104Transaction, ModbusTransaction, OpcUaTransaction};
 
 /// A Modbus write: its function (5, 6, 15, 16, or 23 for its write half), first address and
 /// values (a coil as 0 or 1).

@@ -7,13 +7,12 @@
 //! other traffic, and leaves the same transaction events and network alerts. Blocked attempts
 //! fail with the reason; later steps can branch on it.
 
-use crate::input::ModbusTransaction;
 use bevy_ecs::prelude::*;
 
 use crate::attack::{Action, AttackPlan, Outcome, Step, Until, Watched};
 use crate::event::{EventKind, EventLog, RejectReason};
 use crate::input::{EngineeringCommand, SimInput};
-use crate::input::{Iec104Transaction, OpcUaTransaction};
+use crate::input::{Iec104Transaction, ModbusTransaction, OpcUaTransaction};
 use crate::network::{NetState, Request, check_connect, check_host_route, check_request};
 use crate::scenario::{HostIdx, PlcIdx, Scenario, Table};
 use crate::systems::defence::DefenderLog;

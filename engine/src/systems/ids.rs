@@ -3,7 +3,6 @@
 //! (teams have only PLC logs and alarms), `network` watches the OT boundary, `deep` also
 //! inspects values, program and mode changes, and reported values.
 
-use crate::input::ModbusTransaction;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::scenario::iec104::types::CONNECTION;
@@ -13,7 +12,7 @@ use bevy_ecs::prelude::*;
 use crate::attack::Monitoring;
 use crate::event::{EventKind, RejectReason};
 use crate::input::{ENGINEERING_FUNCTION, EngineeringCommand, SimInput};
-use crate::input::{Iec104Transaction, OpcUaTransaction};
+use crate::input::{Iec104Transaction, ModbusTransaction, OpcUaTransaction};
 use crate::scenario::{HostIdx, HostRole, PlcIdx, Scenario};
 
 /// Exceptions from one source within `BURST_TICKS` that make a burst (a scan).

@@ -3,14 +3,13 @@
 //! Both are exclusive systems: an input may touch any part of the plant, and they run rarely
 //! (an empty queue returns at once).
 
-use crate::input::ModbusTransaction;
 use std::collections::BTreeMap;
 
 use bevy_ecs::prelude::*;
 
 use crate::event::{EventKind, EventLog, RejectReason};
 use crate::input::{FaultSpec, SimInput};
-use crate::input::{Iec104Transaction, OpcUaTransaction};
+use crate::input::{Iec104Transaction, ModbusTransaction, OpcUaTransaction};
 use crate::network::{Native, NetState, Request, check_request};
 use crate::scenario::iec104::Write;
 use crate::scenario::opcua::services;
@@ -508,7 +507,6 @@ struct At<'a> {
 
 /// The checks every Modbus write passes, in the order a network then a PLC makes them:
 /// known PLC and host, non-empty, conduit policy, mapped addresses. Returns the PLC's state.
-#[allow(clippy::too_many_arguments)]
 fn checked_write<'w>(
     world: &'w mut World,
     s: &Scenario,
