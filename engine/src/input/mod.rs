@@ -682,6 +682,13 @@ pub fn parse_inputs(file: &str, text: &str) -> Result<Vec<TimedInput>, InputsErr
         }
         let err = |message: String| InputsError { file: file.to_string(), line: i + 1, message };
         let input: TimedInput = serde_json::from_str(trimmed).map_err(|e| err(e.to_string()))?;
+        if let SimInput::ModbusRequest(t) = &input.input
+            && !t.values.is_empty()
+        {
+            return Err(err(
+                "a modbus_request writes nothing: a write is write_registers or write_coils".into()
+            ));
+        }
         if let Some(last) = out.last()
             && input.tick < last.tick
         {
@@ -706,5 +713,19 @@ mod tests {
         let notify = SimInput::Notify { to: "duty_officer".into(), text: String::new() };
         assert!(DEFENDER_KINDS.contains(&notify.defender_kind().unwrap()));
         assert!(SimInput::write_registers("p", "h", 0, vec![1]).defender_kind().is_none());
+    }
+
+    #[test]
+    fn a_request_with_values_is_refused_and_one_without_is_read() {
+        let line = |values: &str| {
+            format!(
+                r#"{{"tick":1,"kind":"modbus_request","plc":"p","source":"h","function":3,"addr":0,"count":2{values}}}"#
+            )
+        };
+        let read = parse_inputs("in.jsonl", &line("")).unwrap();
+        assert!(matches!(&read[0].input, SimInput::ModbusRequest(t) if t.repeat == 1 && t.values.is_empty()));
+        let e = parse_inputs("in.jsonl", &line(r#","values":[1]"#)).unwrap_err();
+        assert!(e.line == 1 && e.message.contains("writes nothing"), "{e}");
+        assert!(parse_inputs("in.jsonl", &line(r#","what":1"#)).is_err(), "unknown fields are refused");
     }
 }
