@@ -1,11 +1,11 @@
 //! Real Modbus clients against live endpoints, as trainees use them: pymodbus, mbpoll and
 //! nmap's modbus-discover (installed by `scripts/test`).
 
-use icsdrill_engine::input::ModbusTransaction;
 use std::process::{Command, Output};
 
 use icsdrill::runtime::range::AddressMode;
 use icsdrill_engine::EventKind;
+use icsdrill_engine::input::ModbusTransaction;
 
 use crate::modbus::{endpoint, start, start_with_attack};
 use crate::util::builtin;

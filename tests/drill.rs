@@ -1,7 +1,6 @@
 //! Drills: isolated team ranges, phases, the role-based API (through the router and over a
 //! real socket), invalid input, and scores that move with defender actions and reports.
 
-use icsdrill_engine::input::ModbusTransaction;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +9,7 @@ use axum::body::Body;
 use axum::http::Request;
 use icsdrill::drill::{Drill, DrillServer, DrillSpec};
 use icsdrill_drill::{Control, Mode};
+use icsdrill_engine::input::ModbusTransaction;
 use icsdrill_engine::{SimInput, parse_inputs};
 use icsdrill_judge::score::{ScoreCard, Scorer};
 use icsdrill_web::drill::{Access, DrillApi, ROUTES};

@@ -2,7 +2,6 @@
 //! rebuilt by replay, that tshark (Wireshark's own dissectors) decodes as Modbus/TCP with no
 //! malformed packet and no TCP sequence problem, the same bytes every time.
 
-use icsdrill_engine::input::ModbusTransaction;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -10,6 +9,7 @@ use std::sync::Arc;
 use icsdrill::governance::pcap::{Run, write_pcap};
 use icsdrill::runtime::placement::Placement;
 use icsdrill_drill::{Control, Mode};
+use icsdrill_engine::input::ModbusTransaction;
 use icsdrill_engine::{EventKind, parse_inputs};
 use icsdrill_web::drill::DrillApi as _;
 

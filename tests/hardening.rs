@@ -3,7 +3,6 @@
 //! when the range was tried as an attacker and a careless user would; each failed before its
 //! fix.
 
-use icsdrill_engine::input::ModbusTransaction;
 use std::net::{IpAddr, SocketAddr};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -12,6 +11,7 @@ use std::time::{Duration, Instant};
 use icsdrill::drill::{DrillServer, DrillSpec, in_team_net};
 use icsdrill::runtime::live::{RECORDS_PER_RANGE_PER_TICK, WRITES_PER_PLC_PER_TICK};
 use icsdrill_drill::{Control, Mode, TeamInfo};
+use icsdrill_engine::input::ModbusTransaction;
 use icsdrill_engine::{EventKind, Sim, SimInput, TrafficCount};
 use icsdrill_web::drill::DrillApi;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

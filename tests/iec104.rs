@@ -2,12 +2,12 @@
 //! for the standard's negative confirmations and protocol errors, the conduit firewall, and a
 //! fuzz of the framing that leaves other connections unaffected.
 
-use icsdrill_engine::input::ModbusTransaction;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use icsdrill::runtime::iec104::apci;
 use icsdrill::runtime::range::Range;
+use icsdrill_engine::input::ModbusTransaction;
 use icsdrill_engine::scenario::iec104::is_command;
 use icsdrill_engine::scenario::iec104::types::*;
 use icsdrill_engine::{EventKind, RejectReason, SimInput};

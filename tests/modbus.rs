@@ -2,13 +2,13 @@
 //! malformed frames, listen-only mode, the firewall at connect, limits, and the transaction
 //! log. Requests are labelled byte vectors, as rodbus tests its frames.
 
-use icsdrill_engine::input::ModbusTransaction;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use icsdrill::runtime::attacker::REQUEST_TIMEOUT;
 use icsdrill::runtime::range::{Options, Range};
+use icsdrill_engine::input::ModbusTransaction;
 use icsdrill_engine::{EventKind, RejectReason, Scenario, SimInput};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};

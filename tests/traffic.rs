@@ -2,10 +2,10 @@
 //! control network, deterministic from the seed, counted in the log, and judged against the
 //! network and the PLCs as they are at each tick.
 
-use icsdrill_engine::input::ModbusTransaction;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use icsdrill_engine::input::ModbusTransaction;
 use icsdrill_engine::{EventKind, Scenario, Sim, SimEvent, SimInput};
 
 use crate::util::{builtin, run};

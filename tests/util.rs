@@ -1,8 +1,8 @@
 //! Shared test helpers: loading scenarios, running them, hashing logs.
 
-use icsdrill_engine::input::ModbusTransaction;
 use std::sync::Arc;
 
+use icsdrill_engine::input::ModbusTransaction;
 use icsdrill_engine::{EventKind, Scenario, Sim, SimEvent, SimInput, TimedInput};
 
 /// Loads a built-in scenario, failing the test with its errors.

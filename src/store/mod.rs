@@ -33,7 +33,7 @@ pub fn started_key(drill: &str) -> String {
 /// When drill `drill` started, if it has and the record kept it (drills recorded before
 /// starts were kept count from their creation).
 pub fn started_ms(store: &dyn Store, drill: &str) -> Result<Option<i64>> {
-    Ok(store.setting(&started_key(drill))?.and_then(|s| s.parse().ok()))
+    millis(store, &started_key(drill))
 }
 
 /// The setting that holds when drill `drill`'s server last stopped before the drill's end
@@ -45,7 +45,12 @@ pub fn stopped_key(drill: &str) -> String {
 
 /// When drill `drill`'s server stopped before its end, if it did and has not served it since.
 pub fn stopped_ms(store: &dyn Store, drill: &str) -> Result<Option<i64>> {
-    Ok(store.setting(&stopped_key(drill))?.and_then(|s| s.parse().ok()))
+    millis(store, &stopped_key(drill))
+}
+
+/// A setting that holds Unix milliseconds (none when unset, empty or not a number).
+fn millis(store: &dyn Store, key: &str) -> Result<Option<i64>> {
+    Ok(store.setting(key)?.and_then(|s| s.parse().ok()))
 }
 
 pub use icsdrill_drill::views::ForeignAttempt;

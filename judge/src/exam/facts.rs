@@ -1,10 +1,10 @@
 //! What an exam's log shows, gathered in one pass, and the safety gate.
 
-use icsdrill_engine::input::ModbusTransaction;
 use std::collections::BTreeMap;
 
 use icsdrill_engine::attack::{Action, Step};
 use icsdrill_engine::event::{EventKind, RejectReason, SimEvent};
+use icsdrill_engine::input::ModbusTransaction;
 use icsdrill_engine::input::{PlcMode, SimInput};
 use icsdrill_engine::scenario::{PlcIdx, PlcRole, Scenario, Text};
 use icsdrill_engine::{Iec104Transaction, OpcUaTransaction};

@@ -12,7 +12,6 @@
 //! the range placed them (`runtime::placement`): the addresses and ports a capture on the
 //! loopback interface shows. The attacker's requests come from the host it acts from.
 
-use icsdrill_engine::input::ModbusTransaction;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -21,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use etherparse::PacketBuilder;
+use icsdrill_engine::input::ModbusTransaction;
 use icsdrill_engine::scenario::{HostIdx, PlcIdx, Table};
 use icsdrill_engine::{EventKind, Scenario, Sim, Snapshot, TimedInput};
 use pcap_file::DataLink;

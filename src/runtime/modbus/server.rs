@@ -283,8 +283,7 @@ pub async fn serve(
                 continue;
             }
             if let Some((conn, stream)) = Conn::open(stream, peer, plc, cx.clone()) {
-                // Refused there only if full: then it closes, its slots freed.
-                let _ = inbox.send(Accepted { conn, stream, endpoint: endpoint.clone(), slot });
+                inbox.send(Accepted { conn, stream, endpoint: endpoint.clone(), slot });
             }
             continue;
         }

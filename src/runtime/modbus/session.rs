@@ -8,10 +8,10 @@
 //! the new value. Who reads the socket is apart: the shard's event loop (`shard`) while a
 //! client only reads, a task of the connection's own (`task`) once it waits for something.
 
-use icsdrill_engine::input::ModbusTransaction;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use icsdrill_engine::input::ModbusTransaction;
 use icsdrill_engine::network::{Request as FwRequest, check_connect, check_request};
 use icsdrill_engine::scenario::{HostIdx, PlcIdx, Table};
 use icsdrill_engine::{PlcMode, RejectReason, SimInput, Snapshot};

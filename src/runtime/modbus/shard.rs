@@ -9,8 +9,9 @@
 //! carrying what it has received and not yet sent; it does not come back.
 //!
 //! Every connection here holds one of its endpoint's and its range's connection slots, so the
-//! table is as bounded as they are; the inbox holds at most `INBOX`. Idle connections are closed and folded
-//! records sent on time by the loop's one timer, set to the earliest of their deadlines.
+//! table is as bounded as they are; the inbox holds at most `INBOX`. Idle connections are
+//! closed and folded records sent on time by the loop's one timer, set to the earliest of
+//! their deadlines.
 
 use std::pin::pin;
 use std::sync::Arc;
@@ -82,11 +83,11 @@ impl Inbox {
         self.0.is_full()
     }
 
-    /// Hands a connection to the loop, or gives it back when the inbox is full (the caller
-    /// refuses it, as over the endpoint's cap). The loop is gone only when the range stops: the
-    /// connection then closes, as the endpoint's others do.
-    pub(super) fn send(&self, accepted: Accepted) -> Result<(), Box<Accepted>> {
-        self.0.send(accepted).map_err(Box::new)
+    /// Hands a connection to the loop. Callers check `is_full` first (the endpoints share the
+    /// loop's thread, so there is room then); one that finds no room, or no loop (the range
+    /// stops), is closed, its slots freed.
+    pub(super) fn send(&self, accepted: Accepted) {
+        let _ = self.0.send(accepted);
     }
 }
 
