@@ -5,12 +5,13 @@
 # how long `icsdrill serve` takes to start 1000 endpoints and its memory.
 #
 #   benches/modbus.sh [SECONDS_PER_RUN] [REPS]
+#   LOOPS=N benches/modbus.sh ...   serve on N event loops (`--event-loops`; default 0, one a core)
 #
 # Needs gcc, libmodbus-dev and pkg-config (installed here when missing). Traffic goes to
 # 127.0.0.1 only, and every run ends by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-5}; reps=${2:-3}
+secs=${1:-5}; reps=${2:-3}; loops=${LOOPS:-0}
 bench=${BENCH_DIR:-../shared/bench}
 out=target/bench-modbus; mkdir -p "$out"
 if ! pkg-config --exists libmodbus 2>/dev/null; then
@@ -35,7 +36,7 @@ for _ in range(200):
     if ok: print(b); break
 ")
 start=$(date +%s.%N)
-$bin serve "$out/synthetic-1000.yaml" --modbus-port "$base" --http-port 0 --max-connections 64 --request-rate 0 --no-routine-traffic --duration 3600 > "$out/serve.log" 2>&1 &
+$bin serve "$out/synthetic-1000.yaml" --modbus-port "$base" --http-port 0 --max-connections 64 --request-rate 0 --event-loops "$loops" --no-routine-traffic --duration 3600 > "$out/serve.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 until grep -q "Press Ctrl-C" "$out/serve.log"; do

@@ -1170,6 +1170,7 @@ fn absurd_command_line_values_are_clear_errors() {
         (&["serve", "--duration", "1e308", "--http-port", "0", "--modbus-port", "0"], "--duration"),
         (&["serve", "--max-connections", "0"], "--max-connections"),
         (&["serve", "--team-connections", "0"], "--team-connections"),
+        (&["serve", "--event-loops", "9"], "--event-loops must be between 0 and 8"),
         (&["serve", "--team-connections", "2000000"], "--team-connections"),
         (&["serve", "--idle-timeout", "999999999"], "--idle-timeout"),
         (&["serve", "--http-max-connections", "100000"], "--http-max-connections"),
@@ -1250,6 +1251,35 @@ fn absurd_command_line_values_are_clear_errors() {
         assert_eq!(code, Some(1), "{more:?}: {err}");
         assert!(err.contains(says) && !err.contains("panicked"), "{more:?}: {err}");
     }
+}
+
+/// The Modbus event-loop threads a running `icsdrill` has (`icsdrill-modbus-N`, cut to 15
+/// characters by the kernel).
+fn modbus_threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter(|t| {
+            let comm = std::fs::read_to_string(t.as_ref().unwrap().path().join("comm")).unwrap_or_default();
+            comm.trim() == "icsdrill-modbus"
+        })
+        .count()
+}
+
+#[test]
+fn event_loops_set_each_ranges_modbus_threads() {
+    let base = ["--modbus-port", "0", "--http-port", "0", "--no-attack", "--duration", "120"];
+    let (served, _, _) =
+        crate::util::spawn_served(&[&["serve", "--event-loops", "1"][..], &base].concat(), None);
+    assert_eq!(modbus_threads(served.id()), 1);
+    drop(served);
+    // Each team's range its own: three teams, two loops each.
+    let dir = temp_dir("loops");
+    let d = dir.join("data");
+    let teams = ["serve", "--teams", "a,b,c", "--event-loops", "2", "--data-dir", d.to_str().unwrap()];
+    let (served, _, _) = crate::util::spawn_served(&[&teams[..], &base].concat(), None);
+    assert_eq!(modbus_threads(served.id()), 6);
+    drop(served);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -174,6 +174,13 @@ pub(crate) struct Args {
     /// 0: no limit (for raw speed benchmarks).
     #[arg(long, default_value_t = icsdrill::runtime::modbus::server::DEFAULT_REQUEST_RATE)]
     pub(crate) request_rate: u32,
+    /// Event-loop threads each team's range serves its Modbus endpoints on, at most 8 (0: the
+    /// cores shared out among the teams, at least one each); fewer leave more of a shared host
+    /// to its other work, at some cost in throughput under load
+    /// (每支队伍靶场服务 Modbus 端点的事件循环线程数，至多 8；0 表示按 CPU 核数在队伍间平均分配，每队至少一个；
+    /// 调低可为同机其他负载留出算力，但高负载下吞吐会降低).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) event_loops: usize,
     /// Web connections served at once (more are answered 503)
     /// (Web 最大并发连接数，超出的返回 503).
     #[arg(long, default_value_t = icsdrill_web::server::DEFAULT_MAX_CONNECTIONS)]
@@ -228,6 +235,13 @@ pub(super) fn check_numbers(args: &Args) -> Result<()> {
     }
     if !(1..=86_400).contains(&args.idle_timeout) {
         bail!("--idle-timeout must be between 1 and 86400 s, got {}", args.idle_timeout);
+    }
+    if args.event_loops > icsdrill::runtime::shards::MAX_SHARDS {
+        bail!(
+            "--event-loops must be between 0 and {} (0: one a core), got {}",
+            icsdrill::runtime::shards::MAX_SHARDS,
+            args.event_loops
+        );
     }
     if args.request_rate > 1_000_000 {
         bail!(
@@ -318,6 +332,7 @@ impl Args {
             resume: None,
             clients: Vec::new(),
             request_rate: icsdrill::runtime::modbus::server::DEFAULT_REQUEST_RATE,
+            event_loops: 0,
             http_max_connections: icsdrill_web::server::DEFAULT_MAX_CONNECTIONS,
             http_max_connections_per_client: None,
             team_connections: None,
