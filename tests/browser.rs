@@ -66,6 +66,18 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     assert!(challenges[0][2].as_str().unwrap().contains("solved at t\u{a0}=\u{a0}"), "{seen}");
     assert!(challenges[2][2].as_str().unwrap().contains("Hidden memory"), "{seen}");
     assert_eq!(seen["endpoints_broken"], serde_json::json!([]), "{seen}");
+    assert_eq!(seen["alerts_broken"], serde_json::json!([]), "{seen}");
+    assert_eq!(seen["card_broken_phone"], serde_json::json!([]), "{seen}");
+    // The console gives the nmap scan it reads device identities with, and pymodbus.
+    let commands: Vec<&str> =
+        seen["client_commands"].as_array().unwrap().iter().filter_map(|c| c.as_str()).collect();
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.starts_with("nmap -Pn -S 127.10.") && c.contains("--script +modbus-discover")),
+        "{seen}"
+    );
+    assert!(commands.iter().any(|c| c.starts_with("ModbusTcpClient(")), "{seen}");
     // The hints are the defence's, and a contest's console says they do not help with flags.
     assert_eq!(seen["hints_heading"][0], "Defence hints", "{seen}");
     assert!(

@@ -1426,6 +1426,7 @@ fn judging_the_judged_events_is_judging_the_whole_log() {
                 deadlines: None,
                 end_tick,
                 challenges: 0,
+                planned_s: None,
             };
             let whole =
                 report::render(&report::build(&s, all, true, ctx(None)), Format::Json, Lang::En).unwrap();

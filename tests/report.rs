@@ -191,6 +191,52 @@ fn a_scenario_brief_is_inert_in_every_text_format() {
 }
 
 #[test]
+fn a_drill_given_its_own_length_is_measured_against_it() {
+    let s = builtin("petrochem-tank-farm");
+    let ctx = Context { planned_s: Some(2400.0), ..plain_context("t") };
+    let text = |secs: f64, lang| {
+        let r = report::build(&s, run(&s, 1, secs, &[]).events(), false, ctx.clone());
+        assert_eq!(r.planned_s, 2400.0);
+        String::from_utf8(report::render(&r, Format::Md, lang).unwrap()).unwrap()
+    };
+    // A minute of a 40-minute drill on an hour's scenario: ended early against the drill's 40.
+    let early = text(60.0, Lang::En);
+    assert!(early.contains(" min of the drill's planned 40 (ended early)"), "{early}");
+    // Its form named as a reader says it, not by its command-line id.
+    assert!(early.contains("| Regional live drill |"), "{early}");
+    let zh = text(60.0, Lang::Zh);
+    assert!(zh.contains(" 分钟（演练计划 40 分钟，提前结束）"), "{zh}");
+    // Played to its own end, it did not end early, whatever the scenario's length.
+    let full = text(2400.0, Lang::En);
+    let played = full.lines().find(|l| l.starts_with("| Duration | ")).unwrap_or_default();
+    assert!(played.ends_with(" min |") && !played.contains("ended early"), "{full}");
+}
+
+#[test]
+fn response_plan_steps_are_findings_only_where_the_plan_is_scored() {
+    let s = builtin("petrochem-tank-farm");
+    // An idle team: every step of the response plan missed.
+    let sim = run(&s, 1, s.duration_ticks as f64 / f64::from(s.tick_hz), &[]);
+    let plan_ids = |scored| {
+        let r = report::build(&s, sim.events(), scored, plain_context("t"));
+        let ids: Vec<String> =
+            r.findings.iter().map(|f| f.id.clone()).filter(|id| id.starts_with("plan:")).collect();
+        (ids, r.score.components.iter().any(|c| c.key == "response_plan" && c.max > 0.0))
+    };
+    // An enterprise rehearsing its plan is scored on it, and told what it missed.
+    let (ids, scored) = plan_ids(true);
+    assert!(scored && !ids.is_empty(), "{ids:?}");
+    // A regional drill's, a contest's or an exam's team was never asked to follow it: no
+    // corrective action for a plan step (a contest report listed them, owners and deadlines).
+    let (ids, scored) = plan_ids(false);
+    assert!(!scored && ids.is_empty(), "{ids:?}");
+    for mode in [Mode::Regional, Mode::Contest, Mode::Exam] {
+        assert!(!mode.scores_plan(), "{mode:?}");
+    }
+    assert!(Mode::Enterprise.scores_plan());
+}
+
+#[test]
 fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     let id = "petrochem-tank-farm";
     let s = builtin(id);
@@ -211,6 +257,7 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
         deadlines: None,
         end_tick: None,
         challenges: 0,
+        planned_s: None,
     };
     let r = report::build(&s, sim.events(), true, ctx.clone());
     // A defending team's actions read as what they did, not as input kinds and ids.
@@ -614,6 +661,7 @@ fn plain_context(drill_name: &str) -> Context {
         deadlines: None,
         end_tick: None,
         challenges: 0,
+        planned_s: None,
     }
 }
 
@@ -634,7 +682,7 @@ fn an_unreported_step_the_drill_ended_soon_after_says_how_long_the_team_had() {
     };
     let deadlines = icsdrill_judge::findings::Deadlines::for_level(s.meta.level);
     let cut: Vec<_> = full.events().iter().filter(|e| e.tick <= end).cloned().collect();
-    let early = detect(icsdrill_judge::findings::findings_until(&s, &cut, deadlines, Some(end)));
+    let early = detect(icsdrill_judge::findings::findings_until(&s, &cut, deadlines, (Some(end), true)));
     assert!(
         early.description.en.contains("in the 2 min the drill ran after its first attempt"),
         "{:?}",

@@ -73,6 +73,13 @@ impl Mode {
     pub fn drills_an_enterprise(self) -> bool {
         matches!(self, Mode::Regional | Mode::Enterprise)
     }
+
+    /// Whether teams are judged on the scenario's response plan: scored, and a step missed or
+    /// late a finding. Only an enterprise rehearsing its own plan is; a regional drill's,
+    /// a contest's and an exam's teams were never asked to follow it.
+    pub fn scores_plan(self) -> bool {
+        self == Mode::Enterprise
+    }
 }
 
 /// Where a drill is.

@@ -70,6 +70,10 @@ pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 /// workstation, an expected writer that raised nothing); a contest offers a third challenge,
 /// a hidden input-register area in the first PLC, which answers reads there (exception 02
 /// before) and counts in the flags component's maximum.
-pub const RULES: u32 = 5;
+///
+/// 6: a drill that does not judge its teams on the response plan (a regional drill, a
+/// contest, an exam: `Mode::scores_plan`) reports no response-plan step as a finding; its
+/// reports, registers and bundles listed them though the score left the plan out.
+pub const RULES: u32 = 6;
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

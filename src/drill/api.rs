@@ -254,8 +254,9 @@ impl DrillApi for Drill {
             deadlines: None,
             end_tick: Some(end),
             challenges: self.challenges.len(),
+            planned_s: self.clock.end_s,
         };
-        let r = report::build(&self.scenario, &events, self.mode == Mode::Enterprise, ctx);
+        let r = report::build(&self.scenario, &events, self.mode.scores_plan(), ctx);
         Ok((format.content_type(), report::render(&r, format, lang)?))
     }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use icsdrill_drill::{Mode, Phase};
+use icsdrill_drill::Phase;
 use icsdrill_engine::SimEvent;
 use icsdrill_judge::score::ScoreCard;
 
@@ -18,7 +18,7 @@ impl Drill {
     /// would settle at `end` and undo a contest's tie-breaks; re-scoring the log card by card
     /// as the hook did costs a card every 5 s of plant time (121,000 over a 7-day drill).
     pub(super) fn card_at_end(&self, events: &[SimEvent], end: u64, live: Option<&ScoreCard>) -> ScoreCard {
-        let plan = (self.mode == Mode::Enterprise, self.challenges.len());
+        let plan = (self.mode.scores_plan(), self.challenges.len());
         let mut card = icsdrill_judge::score::Scorer::score_contest_log_at(&self.scenario, plan, events, end);
         if let Some(live) = live
             && live.total == card.total

@@ -370,8 +370,7 @@ async fn score_away_at_freeze(drill: &Arc<Drill>, db: &Database, seen: &Seen) {
             Err(e) => return tracing::warn!(team = %t.info.id, "its card at the freeze: {e}"),
         };
         let before = &events[..events.partition_point(|e| e.tick < freeze)];
-        let plan =
-            (drill.mode == icsdrill_drill::Mode::Enterprise, drill.challenges.len(), drill.freeze.blind);
+        let plan = (drill.mode.scores_plan(), drill.challenges.len(), drill.freeze.blind);
         let card = super::hook::card_at_freeze(&drill.scenario, plan, before, freeze);
         let _ = t.away_at_freeze.set(Arc::new(card));
         drill.changed.notify_one();

@@ -10,7 +10,7 @@ use icsdrill_drill::flags::{self, Challenge, RateLimit};
 use icsdrill_drill::history::ScoreHistory;
 use icsdrill_drill::track::Track;
 use icsdrill_drill::trends::MAX_SAMPLES;
-use icsdrill_drill::{Mode, Phase, Scoreboard, TeamInfo};
+use icsdrill_drill::{Phase, Scoreboard, TeamInfo};
 use icsdrill_engine::{Scenario, Sim};
 use icsdrill_judge::score::Scorer;
 use icsdrill_web::drill::DrillApi;
@@ -312,7 +312,7 @@ impl Drill {
             freeze: freeze.tick,
             spec: spec.clone(),
         };
-        let plan = spec.mode == Mode::Enterprise;
+        let plan = spec.mode.scores_plan();
         let empty = Arc::new(Scoreboard::empty().sealed());
         let history = ScoreHistory::new(spec.teams.iter().map(|t| t.id.clone()).collect());
         let drill = Arc::new(Drill {
@@ -585,7 +585,7 @@ pub(super) struct Resumed {
 
 /// Starts team `k`'s range: its simulation (new, or `sim` resumed), its hook, its endpoints.
 async fn start_team(sh: &Starter, k: usize, info: &TeamInfo, sim: Option<Resumed>) -> Result<(Range, Here)> {
-    let (scenario, plan) = (&sh.spec.scenario, sh.spec.mode == Mode::Enterprise);
+    let (scenario, plan) = (&sh.spec.scenario, sh.spec.mode.scores_plan());
     let limit = sh.recording.is_some().then_some(sh.spec.judged_in_memory);
     let published = Arc::new(Published::new(Scorer::new(scenario, plan).card(0), Track::default(), limit));
     let (sim, new, shown) = match sim {

@@ -52,7 +52,7 @@ pub use clients::{
     MAX_FOREIGN, MAX_FOREIGN_PER_SOURCE, in_team_net, team_attacker_address, team_clients, team_loopback_net,
 };
 pub use stored::team_placement;
-pub use stored::{recorded_challenges, stored_cover, team_scenario};
+pub use stored::{recorded_challenges, stored_cover, stored_duration, team_scenario};
 
 use crate::runtime::live::Live;
 use crate::runtime::range::{self, Range};

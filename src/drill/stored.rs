@@ -55,6 +55,11 @@ pub fn stored_cover(record: &DrillRecord) -> crate::governance::report::Cover {
     serde_json::from_str::<StoredOptions>(&record.options).unwrap_or_default().cover
 }
 
+/// The length a recorded drill was given (`serve --duration`), in plant seconds.
+pub fn stored_duration(record: &DrillRecord) -> Option<f64> {
+    serde_json::from_str::<StoredOptions>(&record.options).unwrap_or_default().duration_s
+}
+
 /// The address options of a drill's ranges.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct StoredWire {

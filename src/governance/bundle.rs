@@ -216,12 +216,21 @@ fn judged(
     Ok((findings, serde_json::to_value(&report)?))
 }
 
-/// The ids of the findings of `events` judged at `end`, for an enterprise of `level` (the
-/// scenario's when not registered), as the exporting drill's report found them: what an
-/// import compares, without building a report it would not keep.
-fn finding_ids(scenario: &Scenario, (events, end): (&[SimEvent], u64), level: Option<u8>) -> Vec<String> {
+/// The ids of the findings of `events` judged at `end` in a drill of `mode`, for an enterprise
+/// of `level` (the scenario's when not registered), as the exporting drill's report found
+/// them: what an import compares, without building a report it would not keep.
+fn finding_ids(
+    (scenario, mode): (&Scenario, icsdrill_drill::Mode),
+    (events, end): (&[SimEvent], u64),
+    level: Option<u8>,
+) -> Vec<String> {
     let deadlines = icsdrill_judge::findings::Deadlines::for_level(level.unwrap_or(scenario.meta.level));
-    let found = icsdrill_judge::findings::findings_until(scenario, events, deadlines, Some(end));
+    let found = icsdrill_judge::findings::findings_until(
+        scenario,
+        events,
+        deadlines,
+        (Some(end), mode.scores_plan()),
+    );
     found.into_iter().map(|f| f.id).collect()
 }
 
@@ -372,7 +381,7 @@ pub fn import(
         let level = registry.enterprises.iter().find(|e| e.id == t.id).map(|e| e.level);
         // Judged where the exporting drill judged it (its report's findings).
         let end = crate::store::replay::reached_by(t.card.as_deref(), &sim);
-        let findings = finding_ids(&scenario, (sim.events(), end), level);
+        let findings = finding_ids((&scenario, record.mode), (sim.events(), end), level);
         if findings != t.findings {
             return Ok(differs("findings", t.findings.join(","), findings.join(",")));
         }

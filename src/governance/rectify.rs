@@ -237,8 +237,12 @@ pub fn track_drill(
         let level = registry.level_of(&t.id, loaded.scenario.meta.level);
         let deadlines = deadlines.unwrap_or_else(|| icsdrill_judge::findings::Deadlines::for_level(level));
         let (events, end) = t.judged();
-        let findings =
-            icsdrill_judge::findings::findings_until(&loaded.scenario, events, deadlines, Some(end));
+        let findings = icsdrill_judge::findings::findings_until(
+            &loaded.scenario,
+            events,
+            deadlines,
+            (Some(end), record.mode.scores_plan()),
+        );
         let outcomes = track(store, (drill, &loaded.scenario), &t.id, &findings, t.sim.events())?;
         out.push((t.id.clone(), outcomes));
     }

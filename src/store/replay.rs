@@ -208,7 +208,7 @@ pub fn score_at(scenario: &Scenario, record: &DrillRecord, events: &[SimEvent], 
 
 /// As the drill scored it: its response plan, and a contest's challenges (flags solved score).
 fn score_before(scenario: &Scenario, record: &DrillRecord, events: &[SimEvent], at: u64) -> f64 {
-    let plan = record.mode == icsdrill_drill::Mode::Enterprise;
+    let plan = record.mode.scores_plan();
     let challenges = crate::drill::recorded_challenges(record, scenario);
     let before = &events[..events.partition_point(|e| e.tick < at)];
     Scorer::score_contest_log_at(scenario, (plan, challenges), before, at).total

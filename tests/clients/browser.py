@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from ui import accessibility, chromium, failing, mimic_clashes, phone, untranslated
+from ui import accessibility, broken, chromium, failing, mimic_clashes, phone, untranslated
 
 base, team, token, observer, out, instructor = sys.argv[1:7]
 
@@ -36,10 +36,15 @@ with failing(driver, f"{out}/failure.png"):
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#challenges li[data-solved]"))
     seen["challenges"] = driver.execute_script("return [...document.querySelectorAll('#challenges li')].map(l => [l.dataset.challenge, l.hasAttribute('data-solved'), l.textContent])")
     # Endpoint PLC ids and addresses on one line each ("plc-/t101" broke at its hyphen).
-    seen["endpoints_broken"] = driver.execute_script("""
-const lines = e => { const r = document.createRange(); r.selectNodeContents(e);
-  return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size; };
-return [...document.querySelectorAll('#endpoints tbody td:nth-child(-n+2)')].filter(e => lines(e) > 1).map(e => e.textContent)""")
+    seen["endpoints_broken"] = broken(driver, "#endpoints tbody td:nth-child(-n+2)")
+    # On a laptop an alert's time, asset and source stay whole too ("802/s", "plc-/t101").
+    driver.set_window_size(1366, 768)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#ids-alerts tbody tr[data-rule]"))
+    seen["alerts_broken"] = broken(driver, "#ids-alerts tbody td:nth-child(1), #ids-alerts tbody td:nth-child(5), #ids-alerts tbody td:nth-child(6)")
+    driver.set_window_size(1500, 1400)
+    # The commands the team connects with, each a line to copy: nmap for the device
+    # identities (the console showed pymodbus alone), pymodbus.
+    seen["client_commands"] = driver.execute_script("return [...document.querySelectorAll('#clients code')].map(c => c.textContent)")
     # The defence hints say what they are for (a contestant took them for flag hints).
     seen["hints_heading"] = driver.execute_script("const s = document.getElementById('hints-section'); return [s.querySelector('h2').textContent, s.querySelector('p').innerText]")
     before = float(driver.find_element(By.ID, "total").text)
@@ -248,6 +253,9 @@ return [...document.querySelectorAll('#endpoints tbody td:nth-child(-n+2)')].fil
         " sideways: [...document.querySelectorAll('main *')].filter(e => e.id !== 'mimic' && e.scrollWidth > e.clientWidth + 1"
         " && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)).map(e => e.tagName + '#' + e.id + ' ' + e.textContent.slice(0, 30))}")
     seen["axe"]["team_phone"] = accessibility(driver)
+    # A score part's points on one line ("0.0 /" over "100"; one judged at the hot wash says so
+    # in words, which may wrap).
+    seen["card_broken_phone"] = broken(driver, "#card tr:not([data-withheld]) td.num")
     driver.save_screenshot(f"{out}/team-console-phone.png")
     driver.set_window_size(1500, 1400)
 

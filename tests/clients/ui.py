@@ -53,6 +53,14 @@ def accessibility(driver):
     """)
 
 
+def broken(driver, selector):
+    """The texts of the elements `selector` finds that are laid out on more than one line."""
+    return driver.execute_script("""
+const lines = e => { const r = document.createRange(); r.selectNodeContents(e);
+  return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size; };
+return [...document.querySelectorAll(arguments[0])].filter(e => lines(e) > 1).map(e => e.textContent)""", selector)
+
+
 def phone(driver, wait, url, ready, shot):
     """The page at `url` on a phone (390 x 844), once `ready(driver)`: its width against the
     window's, its accessibility, a screenshot to `shot`; the window is put back after."""

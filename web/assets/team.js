@@ -169,11 +169,15 @@ async function teamPage() {
     put(sh, shelved.size ? `${tr("shelved")}${colon()}${[...shelved.keys()].map(k => `<button data-unshelve="${esc(k)}">${esc(k.split("|")[1])} ✕</button>`).join(" ")}` : "");
     put($("#endpoints tbody"), s.endpoints.map(e => `<tr><td>${esc(e.plc)}</td><td>${esc(e.address)}:${e.port}</td><td>${e.unit_id}</td><td>${e.iec104_port ? `${esc(e.address)}:${e.iec104_port} (CA ${e.iec104_address})` : "–"}</td><td>${e.opcua_port ? `opc.tcp://${esc(e.address)}:${e.opcua_port}/` : "–"}</td><td>${esc(e.device)}</td></tr>`).join(""));
     labelCells($("#endpoints"));
-    $("#clients").textContent = s.clients ? `${tr("clients")}${colon()}${s.clients.networks.join(", ")}` + (s.clients.mbpoll ? "" : ` — pymodbus: ${s.clients.pymodbus} ${tr("no_mbpoll")}`) : "";
+    // The networks, then the commands that connect from them: an nmap scan (the device
+    // identities), pymodbus, and mbpoll where the team's networks include 127.0.0.1 (it cannot
+    // choose its source address).
+    const cmd = t => `<code>${esc(t)}</code>`;
+    const c = s.clients;
+    put($("#clients"), c ? `${esc(tr("clients"))}${colon()}${esc(c.networks.join(", "))}${c.mbpoll ? cmd(c.mbpoll) : ""}${cmd(c.nmap)}${cmd(c.pymodbus)}${c.mbpoll ? "" : esc(tr("no_mbpoll"))}` : "");
     // Which host the team's client acts as (the conduits judge it so, captures show it so),
     // and the addresses that act as the others.
     const hostName = id => { const h = s.hosts.find(x => x.id === id); return h && h.name ? `${id}${paren(txt(h.name))}` : id; };
-    const c = s.clients;
     $("#as-hosts").textContent = c && c.stands_for ? tr("stands_for").replace("{a}", c.source).replace("{h}", hostName(c.stands_for))
       + (c.hosts.length ? ` ${tr("bind_as")}${colon()}${c.hosts.map(h => `${h.host} ${h.address}`).join(", ")}` : "") : "";
     $("#records").hidden = !s.records_failing;
@@ -193,7 +197,7 @@ async function teamPage() {
     put($("#myactions"), s.actions.slice(-32).reverse().map(a => `<li data-kind="${esc(a.kind)}">t=${(a.tick / s.tick_hz).toFixed(0)} s ${esc(actionName(a.kind))}${a.target ? ` <span class="tag">${esc(a.kind === "notify" && T.en["to_" + a.target] ? tr("to_" + a.target) : a.target)}</span>` : ""} ${a.ok ? "✓" : "✗ " + esc(a.why ? txt(a.why) : a.reason || "")}${a.undone_tick != null ? ` <span class="warn">${esc(tr("forged_again").replace("{t}", (a.undone_tick / s.tick_hz).toFixed(0)))}</span>` : ""}</li>`).join(""));
     // A blind drill's provisional card: the parts judged at the hot wash show no points.
     $("#provisional-note").hidden = !s.score.components.some(c => c.withheld);
-    put($("#card tbody"), s.score.components.map(c => `<tr data-key="${c.key}" data-points="${c.points}"${c.withheld ? " data-withheld" : ""}><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.withheld ? `<span class="mut">${tr("withheld")}</span>` : c.points.toFixed(1)}${c.max ? " / " + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join(""));
+    put($("#card tbody"), s.score.components.map(c => `<tr data-key="${c.key}" data-points="${c.points}"${c.withheld ? " data-withheld" : ""}><td>${esc(txt(c.label))}</td><td class="num ${c.points < 0 ? "bad" : ""}">${c.withheld ? `<span class="mut">${tr("withheld")}</span>` : c.points.toFixed(1)}${c.max ? "\u00a0/\u00a0" + c.max : ""}</td><td class="mut">${esc(txt(c.detail))}</td></tr>`).join(""));
     put($("#plan tbody"), s.score.plan.map(p => `<tr><td>${esc(txt(p.name))}</td><td class="${p.status === "done" ? "ok" : p.status === "pending" ? "mut" : "bad"}">${tr(p.status)}</td></tr>`).join(""));
     // A message or call from the white cell that came since the last update: told at once,
     // wherever the page is scrolled to (on a phone, the messages are far down).

@@ -258,21 +258,24 @@ pub fn findings(scenario: &Scenario, events: &[SimEvent], level: u8) -> Vec<Find
 
 /// `findings` with other deadlines than the level's defaults.
 pub fn findings_with(scenario: &Scenario, events: &[SimEvent], deadlines: Deadlines) -> Vec<Finding> {
-    findings_until(scenario, events, deadlines, None)
+    findings_until(scenario, events, deadlines, (None, true))
 }
 
 /// `findings_with` of a drill that ran until tick `end` (when later than its last event): a
-/// step the drill ended too soon after to be reported in time is said so.
+/// step the drill ended too soon after to be reported in time is said so. `plan`: whether the
+/// drill judged its teams on the response plan (`Mode::scores_plan`); if not, a plan step
+/// missed is no finding.
 pub fn findings_until(
     scenario: &Scenario,
     events: &[SimEvent],
     deadlines: Deadlines,
-    end: Option<u64>,
+    (end, plan): (Option<u64>, bool),
 ) -> Vec<Finding> {
     let mut ev = Evidence::gather(scenario, events);
     ev.end = ev.end.max(end.unwrap_or(0));
     let rules: [fn(&Scenario, &Evidence<'_>) -> Vec<Finding>; 7] =
         [path::find, range::find, backup::find, safety::find, alarm::find, detect::find, plan::find];
+    let rules = if plan { &rules[..] } else { &rules[..6] };
     let mut out: Vec<Finding> = rules
         .iter()
         .flat_map(|rule| rule(scenario, &ev))

@@ -143,6 +143,10 @@ pub struct Context {
     /// Contest flag challenges offered (their points count, as on the board).
     #[serde(skip)]
     pub challenges: usize,
+    /// The drill's own length in plant seconds (`serve --duration`), when it was given one:
+    /// the length the report measures the drill against, instead of the scenario's.
+    #[serde(skip)]
+    pub planned_s: Option<f64>,
 }
 
 /// A hidden hazard an earlier drill found, as this drill re-tested it.
@@ -404,7 +408,8 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
     let card = Scorer::score_contest_log_at(scenario, (plan_scored, ctx.challenges), events, end);
     let deadlines =
         ctx.deadlines.unwrap_or_else(|| icsdrill_judge::findings::Deadlines::for_level(ctx.level));
-    let findings = icsdrill_judge::findings::findings_until(scenario, events, deadlines, Some(end));
+    let findings =
+        icsdrill_judge::findings::findings_until(scenario, events, deadlines, (Some(end), plan_scored));
     let part =
         |k: &str| card.components.iter().find(|c| c.key == k).map_or((0.0, 0.0), |c| (c.points, c.max));
     let sum = |keys: &[&str]| keys.iter().map(|k| part(k)).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
@@ -461,8 +466,12 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
         timeline: timeline(scenario, events),
         trends: charts::trends(scenario, events),
         end_s: end as f64 / f64::from(scenario.tick_hz),
-        // An exam is planned for its time limit, not the scenario's length.
-        planned_s: exam_limit.unwrap_or(scenario.duration_ticks) as f64 / f64::from(scenario.tick_hz),
+        // An exam is planned for its time limit, a drill given a length for that length, not
+        // the scenario's.
+        planned_s: exam_limit
+            .map(|t| t as f64 / f64::from(scenario.tick_hz))
+            .or(ctx.planned_s)
+            .unwrap_or(scenario.duration_ticks as f64 / f64::from(scenario.tick_hz)),
         retested: Vec::new(),
         score: card,
         objectives,

@@ -31,8 +31,9 @@ pub fn recorded(
         deadlines,
         end_tick: Some(end),
         challenges: crate::drill::recorded_challenges(record, scenario),
+        planned_s: crate::drill::stored_duration(record),
     };
-    build(scenario, events, record.mode == icsdrill_drill::Mode::Enterprise, ctx)
+    build(scenario, events, record.mode.scores_plan(), ctx)
 }
 
 /// The report of `team` in the recorded drill `record`, its log replayed from `store`: a

@@ -134,11 +134,12 @@ pub(crate) fn sign_off(l: Lang) -> [&'static str; 4] {
 
 pub(crate) fn overview_rows(r: &Report, l: Lang) -> Vec<(&'static str, String)> {
     let c = &r.context;
+    // Named as a reader says them, not as the command line's ids (`contest` read as one).
     let mode = match c.mode {
-        icsdrill_drill::Mode::Regional => l.s("regional drill", "实网应急演练"),
-        icsdrill_drill::Mode::Enterprise => l.s("enterprise drill", "企业自主演练"),
-        icsdrill_drill::Mode::Contest => l.s("contest", "安全竞赛"),
-        icsdrill_drill::Mode::Exam => l.s("certification exam", "能力考核"),
+        icsdrill_drill::Mode::Regional => l.s("Regional live drill", "实网应急演练"),
+        icsdrill_drill::Mode::Enterprise => l.s("Enterprise drill", "企业自主演练"),
+        icsdrill_drill::Mode::Contest => l.s("Security contest", "安全竞赛"),
+        icsdrill_drill::Mode::Exam => l.s("Certification exam", "能力考核"),
     };
     let mut rows = vec![
         (l.s("Document No.", "文件编号"), document_number(r)),
@@ -212,11 +213,16 @@ fn played(r: &Report, l: Lang) -> String {
     // A record ends at its last event, up to a sample interval (10 s) before the clock did: half
     // a minute short is played in full.
     if r.end_s + 30.0 < r.planned_s {
-        match (l, r.exam.is_some()) {
-            (Lang::En, false) => format!("{end} min of the scenario's {planned} (ended early)"),
-            (Lang::Zh, false) => format!("{end} 分钟（场景设计 {planned} 分钟，提前结束）"),
-            (Lang::En, true) => format!("{end} min of the exam's {planned} (ended early)"),
-            (Lang::Zh, true) => format!("{end} 分钟（考核时限 {planned} 分钟，提前结束）"),
+        // Measured against what `build` planned it for: an exam's time limit, else the
+        // drill's own length, else the scenario's.
+        let of = match (r.exam.is_some(), r.context.planned_s.is_some()) {
+            (true, _) => l.s("the exam's", "考核时限"),
+            (false, true) => l.s("the drill's planned", "演练计划"),
+            (false, false) => l.s("the scenario's", "场景设计"),
+        };
+        match l {
+            Lang::En => format!("{end} min of {of} {planned} (ended early)"),
+            Lang::Zh => format!("{end} 分钟（{of} {planned} 分钟，提前结束）"),
         }
     } else {
         match l {
