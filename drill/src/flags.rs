@@ -98,6 +98,20 @@ pub fn ascii_registers(text: &str) -> Vec<u16> {
 }
 
 impl Challenge {
+    /// As the consoles and the scoreboard show it.
+    pub fn view(&self, scenario: &Scenario) -> crate::views::ChallengeView {
+        let plc = &scenario.plcs[self.plc].id;
+        let name = match self.kind {
+            ChallengeKind::Identity => {
+                Text::new(format!("device identity of {plc}"), format!("{plc} 设备标识"))
+            }
+            ChallengeKind::Hidden { .. } => {
+                Text::new(format!("hidden memory of {plc}"), format!("{plc} 隐藏存储区"))
+            }
+        };
+        crate::views::ChallengeView { id: self.id.clone(), title: self.title(scenario), name }
+    }
+
     /// What a team is told of it, in English and Chinese.
     pub fn title(&self, scenario: &Scenario) -> Text {
         let plc = &scenario.plcs[self.plc];

@@ -308,13 +308,15 @@ pub struct TeamView {
     pub challenges: Vec<ChallengeView>,
 }
 
-/// A contest challenge as a team console lists it.
-#[derive(Debug, Clone, Serialize)]
+/// A contest challenge as a team console lists it and the scoreboard names it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ChallengeView {
-    /// Id (`identity:PLC`, `hidden:PLC`): what `solved` names.
+    /// Id (`identity:PLC`, `hidden:PLC`): what `solved` and `first_bloods` name.
     pub id: String,
     /// What it asks.
     pub title: Text,
+    /// Its short name (a first blood's tooltip).
+    pub name: Text,
 }
 
 /// What a team view is built from besides the scenario and the snapshot.

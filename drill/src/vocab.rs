@@ -156,6 +156,9 @@ pub struct DrillInfo {
     /// times on (start + plant time), so a page can say how a capture's times read.
     #[serde(default)]
     pub epoch_ms: u64,
+    /// A contest's challenges, which first bloods name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub challenges: Vec<crate::views::ChallengeView>,
 }
 
 /// A team's id and name.

@@ -79,6 +79,7 @@ impl DrillApi for Drill {
             at_s: self.furthest_tick() as f64 / f64::from(self.scenario.tick_hz),
             blind: self.freeze.blind,
             epoch_ms: self.epoch_ms(),
+            challenges: self.challenges.iter().map(|c| c.view(&self.scenario)).collect(),
         }
     }
 

@@ -293,10 +293,7 @@ impl Drill {
         ));
         let challenges =
             if identity.flag_secret.is_some() { flags::challenges(&scenario) } else { Vec::new() };
-        let challenge_views = challenges
-            .iter()
-            .map(|c| icsdrill_drill::views::ChallengeView { id: c.id.clone(), title: c.title(&scenario) })
-            .collect();
+        let challenge_views = challenges.iter().map(|c| c.view(&scenario)).collect();
         let (shutdown, stop) = watch::channel(false);
         let n = spec.teams.len();
         let teams = teams_of(&spec, &identity, &nets);

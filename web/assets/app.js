@@ -58,8 +58,6 @@ const T = {
     flag_wrong: ["wrong flag", "错误旗标"],
     solved_at: ["✓ solved at t\u00a0=\u00a0{t}\u00a0s", "✓ 已于 t\u00a0=\u00a0{t}\u00a0秒攻破"],
     capture_hosts: ["A capture is rebuilt from the range's record: each request shows from its host's own address (the one its routine traffic uses), whichever client sent it, yours too; requests over the record budget (a scan) are counted, not drawn, and a packet comment says where.", "抓包由靶场记录重建：每个请求均显示为其所属主机自身的地址（即该主机日常通信所用地址），无论由哪个客户端发出，包括本队的客户端；超出记录预算的请求（如扫描）只计数、不重绘，报文注释会标明位置。"],
-    challenge_identity: ["device identity of {plc}", "{plc} 设备标识"],
-    challenge_hidden: ["hidden memory of {plc}", "{plc} 隐藏存储区"],
     ties_first_settled_flags: ["Equal scores: the team that reached its score first ranks first, then the one whose last flag came first.", "同分时，先达到该分数的队伍名次在前；仍相同时，最后一面旗提交更早的队伍名次在前。"],
   },
 };
@@ -176,12 +174,13 @@ function boardPatch(b, d) {
   });
   return { seq: d.seq, phase: d.phase, frozen: d.frozen, provisional: !!d.provisional, changed_us: d.changed_us, clock: d.clock, steps: d.steps, rows: ranked };
 }
-// A contest challenge's name in language `l` from its id (`identity:PLC`, `hidden:PLC`; another
-// kind by its id).
+// A contest's challenges as the drill names them (`/api/drill`'s `challenges`), set by the
+// pages that show them.
+let challenges = [];
+// A challenge's name in language `l` from its id (its id until the drill's have come).
 function challengeName(id, l) {
-  const [kind, plc] = id.split(":");
-  const words = T[l]["challenge_" + kind];
-  return words && plc ? words.replace("{plc}", plc) : id;
+  const c = challenges.find(x => x.id === id);
+  return c ? c.name[l] : id;
 }
 // Whether two rows tie (`board::tie`): the same total, settled at the same tick, the last flag
 // at the same tick (or neither with one).
@@ -450,7 +449,7 @@ async function scoreboardPage() {
   const history = boardHistory();
   let info = null;
   const title = () => { if (info) $("#title").textContent = info.name === info.title.en ? txt(info.title) : info.name + " — " + txt(info.title); };
-  api("/api/drill").then(d => { info = d; known = {at_s: d.at_s || 0, at: performance.now()}; title(); showClock(); if (board) fullView(board, d.blind); }).catch(() => {});
+  api("/api/drill").then(d => { info = d; challenges = d.challenges || []; known = {at_s: d.at_s || 0, at: performance.now()}; title(); showClock(); if (board) fullView(board, d.blind); }).catch(() => {});
   // The language switch redraws what the page wrote itself.
   rerender = () => { title(); history.redraw(); if (board) { phaseBadge(board.phase); showClock(); fullView(board, info && info.blind); } };
   await api("/api/scoreboard/history").then(history.seed).catch(() => {});

@@ -13,6 +13,7 @@ const what = k => lang === "zh" && WHAT_ZH[k] ? WHAT_ZH[k] : k;
 
 async function instructorPage() {
   const info = await api("/api/drill").catch(e => { toast(e.message, true); return null; });
+  if (info) challenges = info.challenges || [];
   const title = () => { if (info) $("#title").textContent = info.name === info.title.en ? txt(info.title) : info.name + " — " + txt(info.title); };
   // An exam is graded by its tasks, at its end: the proctor sees no drill score, board or
   // standings, and each trainee's grade once the exam is over.
