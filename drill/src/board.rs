@@ -786,12 +786,12 @@ mod tests {
         let provisional = || rows(100.0);
         // The true board says a lost points (its attack fired): the public one does not, nor
         // does its number, its change time or its count of the attack's steps.
+        let with_head = |mut b: Scoreboard, head: fn(&mut BoardHead)| {
+            head(&mut b.head);
+            b
+        };
         let full = Arc::new(
-            Scoreboard {
-                head: BoardHead { seq: 9, changed_us: 77, steps: 7, ..board(9, 50.0).head },
-                ..board(9, 50.0)
-            }
-            .sealed_after([&before]),
+            with_head(board(9, 50.0), |h| (h.changed_us, h.steps) = (77, 7)).sealed_after([&before]),
         );
         let public = blind.public(hidden, &before, (&full, 6), provisional).unwrap();
         assert_eq!((public.head.seq, public.head.steps), (2, 6));
@@ -811,10 +811,7 @@ mod tests {
         let seen = public.apply(&delta).unwrap();
         assert_eq!((seen.head.provisional, seen.rows.clone()), (true, next.rows.clone()));
         // The hot wash: viewers are sent the true board, unmarked.
-        let still = Arc::new(
-            Scoreboard { head: BoardHead { phase: Phase::HotWash, ..board(4, 40.0).head }, ..board(4, 40.0) }
-                .sealed_after([&*full]),
-        );
+        let still = Arc::new(with_head(board(4, 40.0), |h| h.phase = Phase::HotWash).sealed_after([&*full]));
         let shown =
             blind.public(blind.hidden(10, Phase::HotWash), &next, (&still, 0), || unreachable!()).unwrap();
         let delta: BoardDelta = serde_json::from_str(shown.delta_for(next.head.seq).unwrap()).unwrap();
