@@ -947,5 +947,23 @@ async fn an_exam_the_white_cell_ends_is_certified_at_once() {
     // stepped a tick the range never did).
     let (ok, verified) = icsdrill(&["cert", "verify", file.to_str().unwrap(), "--data-dir", &d]);
     assert!(ok && verified.contains("replay matches"), "{verified}");
+    // Resumed to bring its pages back, the ended exam serves them (the result with them) until
+    // stopped, certified once: it tried to record the exam again, failed and left at once.
+    let signed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let id = signed["body"]["drill"].as_str().unwrap().to_string();
+    let resume = ["serve", "--resume", &id, "--data-dir", &d, "--modbus-port", "0", "--http-port", "0"];
+    let (mut again, banner, lines) = crate::util::spawn_served(&resume, None);
+    let url = banner.iter().find_map(|l| l.split("Instructor (white cell / 导调组): ").nth(1)).unwrap();
+    let addr: std::net::SocketAddr =
+        url.split_once("/instructor?token=").unwrap().0.trim_start_matches("http://").parse().unwrap();
+    let printed = crate::util::printed_once_ended(lines).await;
+    assert!(printed.iter().any(|l| l.starts_with("exam certified when it ended")), "{printed:?}");
+    let (s, page) =
+        crate::drill::http(addr, "GET", "/api/teams/t6/certificate?lang=en", Some(&trainee), None).await;
+    assert!(s == 200 && page.contains("result notice"), "{s}: {page}");
+    std::process::Command::new("kill").args(["-TERM", &again.id().to_string()]).status().unwrap();
+    assert!(again.wait().unwrap().success());
+    let (ok, csv) = icsdrill(&["exam", "cohort", "2026-E", "--data-dir", &d]);
+    assert!(ok && csv.matches("2026-E,t6,t6,").count() == 1, "{csv}");
     let _ = std::fs::remove_dir_all(&dir);
 }

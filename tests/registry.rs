@@ -851,6 +851,50 @@ fn a_drill_on_record_counts_in_its_year_and_for_its_enterprise_the_day_it_ends()
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn a_drill_of_another_plant_counts_for_nothing_even_when_entered() {
+    let dir = std::env::temp_dir().join(format!("icsdrill-other-plant-{}", std::process::id()));
+    let mut store = seeded_store(&dir);
+    let today = parse("2026-11-26").unwrap();
+    let before = icsdrill::governance::region::rollup_from(&store, today, None).unwrap();
+    // Enterprise b's own plant is a boiler; a regional drill of the tank farm, played to its end.
+    let b =
+        Enterprise { scenarios: vec!["power-drum-boiler".into()], ..enterprise("b", "karamay", "power", 2) };
+    store.import_enterprises(&[b], parse("2024-01-10").unwrap()).unwrap();
+    let record = DrillRecord {
+        id: "d-other".into(),
+        name: "other".into(),
+        mode: icsdrill_drill::Mode::Regional,
+        scenario_id: "petrochem-tank-farm".into(),
+        scenario_hash: String::new(),
+        scenario_source: String::new(),
+        seed: 1,
+        live_attacker: false,
+        phase: icsdrill_drill::Phase::Live,
+        instructor_token: "i".into(),
+        observer_token: "o".into(),
+        options: "{}".into(),
+        created_ms: today.unix_ms(),
+    };
+    store
+        .create_drill(&record, &[TeamRecord { id: "b".into(), name: "b".into(), token: "t".into() }])
+        .unwrap();
+    store.set_phase("d-other", icsdrill_drill::Phase::Ended).unwrap();
+    // The entry a server stored for it when it ended (before it read the rule the regional
+    // view reads: the page said "not counted" while its cadence counted it).
+    let entry =
+        Activity { enterprise: "b".into(), kind: "drill".into(), date: today, reference: "d-other".into() };
+    store.add_activity(&entry).unwrap();
+    let r = icsdrill::governance::region::rollup_from(&store, today, None).unwrap();
+    assert_eq!(r.years[&2026].drills, before.years[&2026].drills, "another plant's drill counts for nothing");
+    let b = r.enterprises.iter().find(|e| e.enterprise.id == "b").unwrap();
+    assert_ne!(b.due.iter().find(|d| d.kind == "drill").unwrap().last, Some(today));
+    // The command line's cadence and plan read the same.
+    let reg = icsdrill::governance::region::registry_with_drills(&store).unwrap();
+    assert!(!reg.activities.iter().any(|a| a.reference == "d-other"), "{:?}", reg.activities);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registered_enterprises_report_carries_its_full_name_and_document_number() {
     use icsdrill_web::drill::DrillApi as _;

@@ -91,13 +91,16 @@ fn note_drill(
     // but is not the drill done that cadence counts; nor is a drill of another plant than the
     // ones the registry says model the enterprise's own (when it names any).
     let other_plant = !e.scenarios.is_empty() && !e.scenarios.contains(&d.scenario_id);
+    let drill = d.id.as_str();
+    let entry = |a: &registry::Activity| a.enterprise == team && a.kind == "drill" && a.reference == drill;
     if !d.mode.drills_an_enterprise() || !d.phase.is_over() || other_plant {
+        // A drill on record is judged by this rule alone: an entry of it (stored by a server
+        // that ended it, before the rule was read here, or typed by hand) does not make it
+        // count. The registry's plants for the enterprise are what to change.
+        reg.activities.retain(|a| !entry(a));
         return Some(false);
     }
-    let drill = d.id.as_str();
-    let entered =
-        reg.activities.iter().any(|a| a.enterprise == team && a.kind == "drill" && a.reference == drill);
-    if !entered {
+    if !reg.activities.iter().any(entry) {
         reg.activities.push(registry::Activity {
             enterprise: team.to_string(),
             kind: "drill".into(),

@@ -147,15 +147,15 @@ async fn until_white_cell_ends(drill: &Drill) {
     }
 }
 
-/// What an ended drill leaves behind: an exam's certificate, and the findings of `teams`
-/// (those run here) in their enterprises' registers.
+/// What an ended drill leaves behind: an exam's certificate (its trainee the first of `teams`,
+/// those run here), and its findings in the enterprises' registers.
 async fn conclude(db: &Database, args: &Args, drill: &Drill, teams: Vec<String>) -> Result<ExitCode> {
     if drill.info().mode == Mode::Exam
         && let Some(trainee) = teams.first()
     {
         certify(db, args, drill, trainee).await?;
     }
-    record_findings(db.clone(), drill.id.clone(), teams).await
+    record_findings(db.clone(), drill.id.clone()).await
 }
 
 /// Starts a new drill or resumes a recorded one (the newest when `id` is empty).
@@ -372,29 +372,15 @@ async fn stopped(drill: &Drill, args: &Args, db: &Database, team: &str, sim: &Si
     Ok(())
 }
 
-/// The findings of an ended drill join each enterprise's rectification register, and the
-/// drill counts for the registered enterprises' cadence.
-async fn record_findings(db: Database, drill_id: String, teams: Vec<String>) -> Result<ExitCode> {
+/// The findings of an ended drill join each enterprise's rectification register. (Whether the
+/// drill counts for a registered enterprise's cadence is read from the record where cadence
+/// is: `governance::region`, one rule; an activity stored here counted a drill of another
+/// plant that the rule does not.)
+async fn record_findings(db: Database, drill_id: String) -> Result<ExitCode> {
     let id = drill_id.clone();
     // The store may block (PostgreSQL): off the async runtime.
     let tracked = tokio::task::spawn_blocking(move || -> Result<_> {
         let mut store = db.open()?;
-        let registered: Vec<String> = store.registry()?.enterprises.into_iter().map(|e| e.id).collect();
-        // The drill's day (its creation's, as its reports and the regional view date it), not
-        // the day it ended: a drill past midnight on 31 December counts in the year it ran.
-        let created =
-            store.drill(&id)?.map_or_else(icsdrill::governance::dates::now_ms, |(d, _)| d.created_ms);
-        // A contest or an exam is no drill of the enterprises' own plants: it counts for no
-        // cadence (nor are its findings theirs, `track_drill`).
-        let drilled = store.drill(&id)?.is_some_and(|(d, _)| d.mode.drills_an_enterprise());
-        for team in teams.iter().filter(|t| drilled && registered.contains(t)) {
-            store.add_activity(&icsdrill::governance::registry::Activity {
-                enterprise: team.clone(),
-                kind: "drill".into(),
-                date: icsdrill::governance::dates::day_of_ms(created),
-                reference: id.clone(),
-            })?;
-        }
         Ok(icsdrill::governance::rectify::track_drill(&mut *store, &id, None)?)
     })
     .await?;
@@ -428,6 +414,19 @@ async fn record_findings(db: Database, drill_id: String, teams: Vec<String>) -> 
 /// Grades a finished exam drill, signs its certificate, records it and writes it next to the
 /// database.
 async fn certify(db: &Database, args: &Args, drill: &Drill, trainee: &str) -> Result<()> {
+    let key_dir = icsdrill::store::data_dir(args.data_dir.as_deref())?;
+    let stem = key_dir.join("certificates").join(format!("{}-{trainee}", drill.id));
+    // An ended exam resumed to bring its pages back was certified when it ended: once only
+    // (the second record used to fail, and the server left before serving the pages).
+    let (d, id) = (db.clone(), drill.id.clone());
+    let certified = tokio::task::spawn_blocking(move || -> Result<bool> {
+        Ok(d.open()?.exams(None)?.iter().any(|e| e.drill == id))
+    })
+    .await??;
+    if certified {
+        println!("exam certified when it ended; certificate {}", stem.with_extension("json").display());
+        return Ok(());
+    }
     // The exam's scenario: the trainee's variant, which the drill ran.
     let scenario = drill.scenario();
     // Graded from the judged events of the trainee's whole log (memory keeps only those and a
@@ -451,7 +450,6 @@ async fn certify(db: &Database, args: &Args, drill: &Drill, trainee: &str) -> Re
         rule: scenario.exam.pass,
         valid_years: scenario.exam.valid_years,
     };
-    let key_dir = icsdrill::store::data_dir(args.data_dir.as_deref())?;
     let (cert, record) = icsdrill::governance::exam::certificate(&sitting, &grade, &key_dir)?;
     // Recorded first: an exam already certified is not certified again (nor its files
     // overwritten).
@@ -459,9 +457,7 @@ async fn certify(db: &Database, args: &Args, drill: &Drill, trainee: &str) -> Re
     tokio::task::spawn_blocking(move || db.open()?.save_exam(&record))
         .await?
         .context("cannot record the exam (was it certified already?)")?;
-    let out = key_dir.join("certificates");
-    std::fs::create_dir_all(&out)?;
-    let stem = out.join(format!("{}-{trainee}", drill.id));
+    std::fs::create_dir_all(key_dir.join("certificates"))?;
     std::fs::write(stem.with_extension("json"), serde_json::to_vec_pretty(&cert)?)?;
     std::fs::write(stem.with_extension("html"), icsdrill::governance::cert::html(&cert, true))?;
     println!(
