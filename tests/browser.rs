@@ -759,6 +759,9 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
     assert_eq!(seen["ent_untranslated"], serde_json::json!([]), "{seen}");
     assert!(seen["ent_phone"]["scroll"].as_f64() <= seen["ent_phone"]["inner"].as_f64(), "{seen}");
     assert_eq!(seen["ent_phone"]["loose_heads"], serde_json::json!([]), "{seen}");
+    assert_eq!(seen["ent_direct_scope"], "全区", "an enterprise's link opened first: {seen}");
+    let labels = seen["industry_labels_phone"].as_array().unwrap();
+    assert!(!labels.is_empty() && labels.iter().all(|l| l == "行业"), "{seen}");
     // An enterprise not in the view: said in place, in the reader's language, link kept.
     let missing = &seen["missing"];
     assert!(missing["text"].as_str().is_some_and(|t| t.contains("没有企业“no-such”")), "{seen}");

@@ -133,9 +133,13 @@ with failing(driver, f"{out}/region-failure.png"):
         " return [...document.querySelectorAll('#ents tbody tr')].map(r => { const c = r.cells[5], b = c.getBoundingClientRect();"
         " return {left: b.left, right: b.right, inner: window.innerWidth, label: c.dataset.label, head: head, shown: b.width > 0 && b.height > 0}; })")
     seen["axe"]["region_phone"] = accessibility(driver)
+    # An industry's row under its prefecture is labelled as an industry on a phone.
+    seen["industry_labels_phone"] = driver.execute_script("return [...document.querySelectorAll('#prefs tr.sub td:first-child')].map(td => td.dataset.label)")
     driver.save_screenshot(f"{out}/region-phone.png")
     driver.get(f"{base}/region#e=a")
     wait.until(lambda d: d.execute_script("return document.body.dataset.enterprise") == "a")
+    # Opened at an enterprise's link, the header still says whose view it is.
+    seen["ent_direct_scope"] = driver.find_element(By.ID, "scope").text
     seen["ent_phone"] = driver.execute_script("return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth,"
         # A stacked table's headings show only where they sort: a loose row of words above the
         # cards otherwise (each card's cells are labelled).

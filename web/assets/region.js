@@ -37,7 +37,9 @@ function lineChart(el, xs, series, time) {
   // Counts (by year) from zero, in whole steps; a score as it comes.
   const counts = (u, min, max) => [0, Math.max(2, Math.ceil(max * 1.15))];
   const steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
-  return new uPlot({width: Math.max(260, el.clientWidth - 4), height: 200, hooks: {ready: [drawn], setScale: [drawn]},
+  // Room right of the plot for half the last date's label (drawn centred on its tick, it was
+  // cut to "2027-01-0").
+  return new uPlot({width: Math.max(260, el.clientWidth - 4), height: 200, padding: [null, time ? 40 : null, null, null], hooks: {ready: [drawn], setScale: [drawn]},
     ...(time ? {tzDate: ts => uPlot.tzDate(new Date(ts * 1e3), ZONE)} : {}),
     scales: {x: {time: !!time, range}, ...(time ? {} : {y: {range: counts}})},
     // Years as integers, one grid line a year; dates as YYYY-MM (YYYY-MM-DD when the ticks
@@ -75,8 +77,11 @@ async function regionPage() {
   // Industry names as the server keeps them (its exports name them with the same table).
   const industryName = code => { const i = r.industries.find(x => x.code === code); return i ? i[lang] : code; };
   let ent = null, drawn = null;
+  // Whose view this is, whichever page opened first (an enterprise's link showed "—").
+  const scope = () => { $("#scope").textContent = r.scope === "region" ? tr("whole_region") : prefName(r.scope); };
+  scope();
   const renderList = () => {
-    $("#scope").textContent = r.scope === "region" ? tr("whole_region") : prefName(r.scope);
+    scope();
     // The downloads hold the tables as shown, in the page's language.
     document.querySelectorAll("a[data-export]").forEach(a => { a.href = `/api/region/export?format=${a.dataset.format}&table=${a.dataset.export}&lang=${lang}`; });
     const f = t => t.open_findings.join("/");
@@ -89,6 +94,9 @@ async function regionPage() {
       // The scope's total, unless the scope is one prefecture (its row says it already).
       + (r.prefectures.some(p => p.prefecture.code === r.scope) ? "" : `<tr><th>${esc($("#scope").textContent)}</th>${cells(r.totals, "th")}</tr>`));
     labelCells($("#prefs"));
+    // An industry's row under its prefecture is labelled as one (on a phone it read
+    // "prefecture: 装备制造").
+    document.querySelectorAll("#prefs tr.sub td:first-child").forEach(td => { td.dataset.label = tr("industry"); });
     // Sorted by the chosen column (again: the other way round), filtered by any text shown.
     const key = e => ({id: e.enterprise.id, name: e.enterprise.name, prefecture: prefName(e.enterprise.prefecture),
       industry: industryName(e.enterprise.industry), level: e.enterprise.level, next: String((e.due.find(x => x.kind === "drill") || {}).next_due || ""),
@@ -177,7 +185,7 @@ async function regionPage() {
     document.querySelectorAll("#enterprise > section").forEach(s => { s.hidden = !ent; });
     if (ent) renderEnterprise(); else { showMissing(); document.body.dataset.enterprise = ""; }
   };
-  rerender = () => { drawn = null; if (ent) renderEnterprise(); else if (missing) showMissing(); else renderList(); };
+  rerender = () => { drawn = null; scope(); if (ent) renderEnterprise(); else if (missing) showMissing(); else renderList(); };
   document.querySelectorAll("#ents th[data-sort]").forEach(th => th.querySelector("button").addEventListener("click", () => {
     sort.dir = sort.by === th.dataset.sort ? -sort.dir : (["score", "alerts", "open", "level"].includes(th.dataset.sort) ? -1 : 1);
     sort.by = th.dataset.sort;
