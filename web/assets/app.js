@@ -449,7 +449,8 @@ async function scoreboardPage() {
   const history = boardHistory();
   let info = null;
   const title = () => { if (info) $("#title").textContent = info.name === info.title.en ? txt(info.title) : info.name + " — " + txt(info.title); };
-  api("/api/drill").then(d => { info = d; challenges = d.challenges || []; known = {at_s: d.at_s || 0, at: performance.now()}; title(); showClock(); if (board) fullView(board, d.blind); }).catch(() => {});
+  // A board drawn before the drill's challenges came names its first bloods by id: drawn again.
+  api("/api/drill").then(d => { info = d; challenges = d.challenges || []; known = {at_s: d.at_s || 0, at: performance.now()}; title(); showClock(); if (board) { fullView(board, d.blind); boardRows(board, $("#board tbody")); } }).catch(() => {});
   // The language switch redraws what the page wrote itself.
   rerender = () => { title(); history.redraw(); if (board) { phaseBadge(board.phase); showClock(); fullView(board, info && info.blind); } };
   await api("/api/scoreboard/history").then(history.seed).catch(() => {});
