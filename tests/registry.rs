@@ -861,25 +861,10 @@ fn a_drill_of_another_plant_counts_for_nothing_even_when_entered() {
     let b =
         Enterprise { scenarios: vec!["power-drum-boiler".into()], ..enterprise("b", "karamay", "power", 2) };
     store.import_enterprises(&[b], parse("2024-01-10").unwrap()).unwrap();
-    let record = DrillRecord {
-        id: "d-other".into(),
-        name: "other".into(),
-        mode: icsdrill_drill::Mode::Regional,
-        scenario_id: "petrochem-tank-farm".into(),
-        scenario_hash: String::new(),
-        scenario_source: String::new(),
-        seed: 1,
-        live_attacker: false,
-        phase: icsdrill_drill::Phase::Live,
-        instructor_token: "i".into(),
-        observer_token: "o".into(),
-        options: "{}".into(),
-        created_ms: today.unix_ms(),
-    };
+    let record = DrillRecord { created_ms: today.unix_ms(), ..drill_record("d-other") };
     store
         .create_drill(&record, &[TeamRecord { id: "b".into(), name: "b".into(), token: "t".into() }])
         .unwrap();
-    store.set_phase("d-other", icsdrill_drill::Phase::Ended).unwrap();
     // The entry a server stored for it when it ended (before it read the rule the regional
     // view reads: the page said "not counted" while its cadence counted it).
     let entry =
