@@ -107,6 +107,34 @@ fn after_the_learning_window_what_was_never_seen_alerts_once() {
 }
 
 #[test]
+fn a_report_of_a_scan_of_every_plc_may_name_any_plc_it_reached() {
+    use icsdrill_judge::score::Scorer;
+    // The tank farm's recon step scans every PLC (`scan: {}`) from the engineering workstation
+    // at 120 s: a team that sees plc-t101 scanned reports it on plc-t101.
+    let s = Arc::new(Scenario::clone(&crate::util::builtin("petrochem-tank-farm")));
+    let run = |asset: &str| {
+        let mut sim = Sim::new(s.clone(), 1);
+        sim.run_until(1300, &[]);
+        sim.step(vec![SimInput::ReportIncident(icsdrill_engine::IncidentReport {
+            technique: "T0846".into(),
+            asset: asset.into(),
+            observed_s: Some(120.0),
+            text: "FC 43 device identification sweep".into(),
+            tactic: None,
+            impact: String::new(),
+            actions: String::new(),
+        })]);
+        Scorer::score_log(&s, false, sim.events())
+    };
+    for asset in ["plc-t101", "sis-01", "ews-01"] {
+        let card = run(asset);
+        let fp = card.components.iter().find(|c| c.key == "false_positives").map_or(0.0, |c| c.points);
+        assert_eq!(fp, 0.0, "{asset}: {:?}", card.components);
+        assert_eq!(card.steps_detected, 1, "{asset}: {:?}", card.components);
+    }
+}
+
+#[test]
 fn a_report_on_the_legitimate_maintenance_write_is_a_false_positive() {
     use icsdrill_judge::score::Scorer;
     // The tank farm's day shift raises the T-102 loading start level from the operator station

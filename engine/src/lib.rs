@@ -74,6 +74,10 @@ pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 /// 6: a drill that does not judge its teams on the response plan (a regional drill, a
 /// contest, an exam: `Mode::scores_plan`) reports no response-plan step as a finding; its
 /// reports, registers and bundles listed them though the score left the plan out.
-pub const RULES: u32 = 6;
+///
+/// 7: a report naming any PLC that a scan of every PLC (`scan: {}`) reached matches the scan
+/// step (only its source host did: a report of the scan naming a scanned PLC was scored a
+/// false positive).
+pub const RULES: u32 = 7;
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

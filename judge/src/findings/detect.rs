@@ -48,9 +48,13 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
 }
 
 /// The assets a report may name for a step: what it touches, as the scorer credits them (a
-/// PLC, a forged sensor, a wiped or blanked host), and the hosts it came from.
+/// PLC, a forged sensor, a wiped or blanked host), and the hosts it came from; for a scan, which
+/// may touch every PLC, the hosts first (the finding lists three).
 fn assets(s: &Scenario, st: &Step, run: &StepRun) -> Vec<String> {
-    let mut a = crate::score::action_assets(s, &st.action);
-    a.extend(run.hosts.iter().cloned());
-    a
+    let touched = crate::score::action_assets(s, &st.action);
+    let hosts = run.hosts.iter().cloned();
+    match st.action {
+        icsdrill_engine::attack::Action::Scan(_) => hosts.chain(touched).collect(),
+        _ => touched.into_iter().chain(hosts).collect(),
+    }
 }

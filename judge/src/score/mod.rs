@@ -215,6 +215,9 @@ pub struct Scorer {
 pub(crate) fn action_assets(s: &Scenario, action: &Action) -> Vec<String> {
     let plc = |p: &icsdrill_engine::scenario::PlcIdx| s.plcs[p.ix()].id.clone();
     match action {
+        // A scan that names none scans every PLC (`systems::attacker::scan`): a report may name
+        // any of them (one naming the PLC the log shows scanned was a false positive).
+        Action::Scan(plcs) if plcs.is_empty() => s.plcs.iter().map(|p| p.id.clone()).collect(),
         Action::Scan(plcs) => plcs.iter().map(plc).collect(),
         Action::Read { plc: p, .. }
         | Action::WriteRegisters { plc: p, .. }
