@@ -701,6 +701,45 @@ fn unserved_functions_are_drawn_and_read_writes_are_marked_in_the_capture() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// An engineering request (FC 90: here a program upload, T0845) is not drawn, its bytes not on
+/// record: the next packet says so, as the capture's count does (the capture left it out
+/// without a word while the log and the alerts had it).
+#[test]
+fn engineering_requests_are_marked_in_the_capture() {
+    use icsdrill_engine::input::EngineeringCommand;
+    use icsdrill_engine::{SimInput, TimedInput};
+    let s = builtin("petrochem-tank-farm");
+    let upload = SimInput::Engineering {
+        plc: "plc-t101".into(),
+        source: "ews-01".into(),
+        command: EngineeringCommand::Upload,
+    };
+    let inputs = [TimedInput { tick: s.ticks(12.0), input: upload }];
+    let placement = Placement::canonical(&s);
+    let mut bytes = Vec::new();
+    let cap =
+        write_pcap(scenario_run(&s, &inputs, &placement), (s.ticks(5.0), s.ticks(20.0)), &mut bytes).unwrap();
+    assert_eq!(cap.engineering, 1, "{cap:?}");
+    let dir = temp("engineering");
+    let file = dir.join("engineering.pcapng");
+    std::fs::write(&file, &bytes).unwrap();
+    well_formed(&file);
+    let o = Command::new("tshark")
+        .arg("-r")
+        .arg(&file)
+        .args(["-Y", "frame.comment", "-T", "fields", "-e", "frame.comment"])
+        .output()
+        .unwrap();
+    let comments: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(
+        comments[0].contains("1 engineering requests (FC 90: program upload or download"),
+        "{comments:?}"
+    );
+    assert!(comments[0].contains("since t = 12.0 s are not drawn"), "{comments:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A request to another unit id is drawn to that unit, with what it asked and the exception
 /// it got (it was drawn to the PLC's unit, for no registers).
 #[test]

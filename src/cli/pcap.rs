@@ -97,6 +97,12 @@ pub(crate) fn run(args: Args, database: &Option<String>) -> Result<ExitCode> {
             cap.read_writes
         );
     }
+    if cap.engineering > 0 {
+        println!(
+            "{} engineering requests (FC 90: program upload or download, mode change, restart) are not drawn: the record keeps what they asked (the log's modbus_transaction events, function 90), not the vendor protocol's bytes; packet comments mark where",
+            cap.engineering
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -58,6 +58,19 @@ pub struct Capture {
     /// FC 23 requests the log holds but the capture does not draw (the record keeps their
     /// writes, not their reads); the packet after them says so in a comment.
     pub read_writes: u64,
+    /// Engineering requests (FC 90: program upload and download, mode changes, restarts) the
+    /// log holds but the capture does not draw (the record keeps what they asked, not the
+    /// vendor protocol's bytes); the packet after them says so in a comment.
+    pub engineering: u64,
+}
+
+/// Requests of one tick the log holds and the capture does not draw.
+#[derive(Default)]
+struct Undrawn {
+    /// FC 23's.
+    read_writes: u64,
+    /// FC 90's.
+    engineering: u64,
 }
 
 /// One request to put on the wire.
@@ -137,9 +150,9 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
         sim.run_until(tick + 1, inputs);
         let snap = sim.snapshot();
         let mut exchanges = routine(&sim, &snap);
-        let mut fc23 = 0;
-        exchanges.extend(logged(scenario, &sim, seen, &mut fc23));
-        left.add(tick, summarised(&sim, seen), fc23, &mut cap);
+        let mut undrawn = Undrawn::default();
+        exchanges.extend(logged(scenario, &sim, seen, &mut undrawn));
+        left.add(tick, summarised(&sim, seen), &undrawn, &mut cap);
         let mut at = Duration::from_millis(run.epoch_ms) + Duration::from_nanos(tick * tick_ns);
         let unix_ms = i64::try_from(at.as_millis()).unwrap_or(i64::MAX);
         let modbus =
@@ -179,23 +192,26 @@ pub fn write_pcap(run: Run<'_>, (from, to): (u64, u64), out: impl Write) -> Resu
 }
 
 /// The requests left out since the last packet, which the next one says in a comment: those
-/// over the record budget, and FC 23's (each: how many, since which tick).
+/// over the record budget, FC 23's and FC 90's (each: how many, since which tick).
 #[derive(Default)]
 struct LeftOut {
     over: Option<(u64, u64)>,
     read_writes: Option<(u64, u64)>,
+    engineering: Option<(u64, u64)>,
 }
 
 impl LeftOut {
     /// Counts what tick `tick` left out, here and in the capture's totals.
-    fn add(&mut self, tick: u64, over: u64, read_writes: u64, cap: &mut Capture) {
-        if over > 0 {
-            self.over.get_or_insert((0, tick)).0 += over;
-            cap.summarised += over;
-        }
-        if read_writes > 0 {
-            self.read_writes.get_or_insert((0, tick)).0 += read_writes;
-            cap.read_writes += read_writes;
+    fn add(&mut self, tick: u64, over: u64, undrawn: &Undrawn, cap: &mut Capture) {
+        for (n, since, total) in [
+            (over, &mut self.over, &mut cap.summarised),
+            (undrawn.read_writes, &mut self.read_writes, &mut cap.read_writes),
+            (undrawn.engineering, &mut self.engineering, &mut cap.engineering),
+        ] {
+            if n > 0 {
+                since.get_or_insert((0, tick)).0 += n;
+                *total += n;
+            }
         }
     }
 
@@ -208,7 +224,10 @@ impl LeftOut {
         let fc23 = self.read_writes.take().map(|(n, since)| format!(
             "icsdrill: {n} FC 23 (read/write multiple registers) requests since t = {:.1} s are not drawn: the record keeps what they wrote (its modbus_transaction events, function 23), not what they read", s(since)
         ));
-        let said: Vec<String> = over.into_iter().chain(fc23).collect();
+        let fc90 = self.engineering.take().map(|(n, since)| format!(
+            "icsdrill: {n} engineering requests (FC 90: program upload or download, mode change, restart) since t = {:.1} s are not drawn: the record keeps what they asked (its modbus_transaction events, function 90), not the vendor protocol's bytes", s(since)
+        ));
+        let said: Vec<String> = over.into_iter().chain(fc23).chain(fc90).collect();
         (!said.is_empty()).then(|| said.join("; "))
     }
 }
@@ -353,7 +372,7 @@ fn handshake(
 }
 
 /// The transactions the log recorded since event `seen` (the tick just run).
-fn logged(s: &Scenario, sim: &Sim, seen: u64, fc23: &mut u64) -> Vec<Exchange> {
+fn logged(s: &Scenario, sim: &Sim, seen: u64, undrawn: &mut Undrawn) -> Vec<Exchange> {
     let new = since(sim, seen);
     let mut out = Vec::new();
     let mut refusals = 0;
@@ -388,14 +407,15 @@ fn logged(s: &Scenario, sim: &Sim, seen: u64, fc23: &mut u64) -> Vec<Exchange> {
         }) = &e.kind
         {
             let (Some(p), Some(h)) = (s.plc(plc), s.host(source)) else { continue };
-            // Not the vendor engineering function (its uploads are drawn apart), nor FC 23,
-            // whose read half the record does not keep (`fc23`, said in a comment). A function
+            // Not the vendor engineering function, whose bytes the record does not keep, nor
+            // FC 23, whose read half it does not keep (`undrawn`, said in a comment). A function
             // the endpoint does not serve is drawn as its code and the exception it got.
             if *function == icsdrill_engine::input::ENGINEERING_FUNCTION {
+                undrawn.engineering += u64::from((*repeat).max(1));
                 continue;
             }
             if *function == 23 {
-                *fc23 += u64::from((*repeat).max(1));
+                undrawn.read_writes += u64::from((*repeat).max(1));
                 continue;
             }
             for _ in 0..(*repeat).clamp(1, MAX_REPEAT) {
