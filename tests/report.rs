@@ -237,6 +237,28 @@ fn response_plan_steps_are_findings_only_where_the_plan_is_scored() {
 }
 
 #[test]
+fn a_late_plan_step_cites_the_action_that_did_it() {
+    let s = builtin("petrochem-tank-farm");
+    // The duty officer told at 724 s, past the plan's 10 minutes from the attack's start.
+    let notify = icsdrill_engine::TimedInput {
+        tick: s.ticks(724.0),
+        input: icsdrill_engine::SimInput::Notify { to: "duty_officer".into(), text: "intrusion".into() },
+    };
+    let sim = run(&s, 1, 1000.0, &[notify]);
+    let applied = sim
+        .events()
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::InputApplied { input } if input.defender_kind() == Some("notify")))
+        .map(|e| e.seq)
+        .unwrap();
+    let r = report::build(&s, sim.events(), true, plain_context("t"));
+    let late = r.findings.iter().find(|f| f.id == "plan:notify").unwrap();
+    // It cites the late notice (the first three attack events crowded it out), and the attack.
+    assert!(late.assessment.evidence.contains(&applied), "{:?}", late.assessment.evidence);
+    assert!(late.assessment.evidence.len() >= 2, "{:?}", late.assessment.evidence);
+}
+
+#[test]
 fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     let id = "petrochem-tank-farm";
     let s = builtin(id);

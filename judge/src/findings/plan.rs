@@ -24,19 +24,16 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
         let late = m.status == PlanStatus::Late;
         let mut f = Finding::new(format!("plan:{}", m.id), severity, "response", "Planning")
             .says(texts::plan(&m.name, minutes, late));
-        f.assessment.evidence = ev
-            .events
-            .iter()
-            .filter(|e| match &e.kind {
-                EventKind::InputApplied { input } => input
-                    .defender_kind()
-                    .is_some_and(|k| step.is_some_and(|p| p.done_by.iter().any(|d| d == k))),
-                EventKind::AttackAttempt { .. } => true,
-                _ => false,
-            })
-            .map(|e| e.seq)
-            .take(3)
-            .collect();
+        // What the team did for the step (late), then the attack the plan answers: the first
+        // three attack events used to crowd out the late action itself.
+        let did = ev.events.iter().filter(|e| match &e.kind {
+            EventKind::InputApplied { input } => {
+                input.defender_kind().is_some_and(|k| step.is_some_and(|p| p.done_by.iter().any(|d| d == k)))
+            }
+            _ => false,
+        });
+        let attack = ev.events.iter().filter(|e| matches!(e.kind, EventKind::AttackAttempt { .. }));
+        f.assessment.evidence = did.take(2).chain(attack).map(|e| e.seq).take(3).collect();
         out.push(f);
     }
     out
