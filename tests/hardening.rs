@@ -1254,27 +1254,15 @@ fn absurd_command_line_values_are_clear_errors() {
 }
 
 /// The Modbus event-loop threads a running `icsdrill` has (`icsdrill-modbus-N`, cut to 15
-/// characters by the kernel), once every thread has its name (a thread takes it when it first
-/// runs, which on a loaded machine may come after the banner; until then it shows its
-/// parent's, `icsdrill`, as the main thread does), or 10 s have passed.
+/// characters by the kernel; each has its name once its range has started, before the banner).
 fn modbus_threads(pid: u32) -> usize {
-    let names = || -> Vec<String> {
-        std::fs::read_dir(format!("/proc/{pid}/task"))
-            .unwrap()
-            .map(|t| {
-                std::fs::read_to_string(t.unwrap().path().join("comm")).unwrap_or_default().trim().to_string()
-            })
-            .collect()
-    };
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let names = names();
-        let unnamed = names.iter().filter(|n| *n == "icsdrill").count();
-        if unnamed <= 1 || std::time::Instant::now() > until {
-            return names.iter().filter(|n| *n == "icsdrill-modbus").count();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter(|t| {
+            let comm = std::fs::read_to_string(t.as_ref().unwrap().path().join("comm")).unwrap_or_default();
+            comm.trim() == "icsdrill-modbus"
+        })
+        .count()
 }
 
 #[test]

@@ -28,7 +28,8 @@ pub struct Shards {
 }
 
 impl Shards {
-    /// `n` runtimes (0: one per core), at most `MAX_SHARDS`, named `name` and their number.
+    /// `n` runtimes (0: one per core), at most `MAX_SHARDS`, named `name` and their number;
+    /// returns once each thread runs (named: a thread takes its name when it first runs).
     pub fn start(name: &str, n: usize) -> std::io::Result<Shards> {
         let n = match n {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
@@ -38,16 +39,22 @@ impl Shards {
         let (stop, _) = watch::channel(false);
         let mut handles = Vec::with_capacity(n);
         let mut threads = Vec::with_capacity(n);
+        let (running, started) = std::sync::mpsc::sync_channel(n);
         for i in 0..n {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             handles.push(runtime.handle().clone());
             let mut stopped = stop.subscribe();
+            let running = running.clone();
             threads.push(std::thread::Builder::new().name(format!("{name}-{i}")).spawn(move || {
+                let _ = running.send(());
                 runtime.block_on(async move {
                     let _ = stopped.wait_for(|s| *s).await;
                 });
                 // Tasks still running end here, with the runtime.
             })?);
+        }
+        for _ in 0..n {
+            let _ = started.recv();
         }
         Ok(Shards { handles, threads, stop })
     }
