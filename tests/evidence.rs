@@ -29,6 +29,18 @@ fn tshark(file: &Path, filter: &str) -> Vec<String> {
     String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
 }
 
+/// The `fields` of each packet of `file` that `filter` shows, a line a packet (tab between
+/// fields), as `tshark -T fields` prints them.
+fn tshark_fields(file: &Path, filter: &str, fields: &[&str]) -> Vec<String> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(file).args(["-Y", filter, "-T", "fields"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let o = cmd.output().expect("tshark runs");
+    String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
+}
+
 /// A headless run of scenario `s` with seed 1 and `inputs`, placed at `placement`, its clock
 /// from 1970.
 fn scenario_run<'a>(
@@ -583,14 +595,8 @@ fn a_contest_teams_hidden_flag_read_shows_in_its_capture_as_answered() {
     let run = Run { answering: &team, ..scenario_run(&base, &inputs, &placement) };
     let (dir, file) = written(run, (base.ticks(5.0), base.ticks(20.0)), "hidden");
     assert_eq!(tshark(&file, &format!("modbus.reference_num == {addr}")).len(), 1, "the team's read alone");
-    let answers = Command::new("tshark")
-        .arg("-r")
-        .arg(&file)
-        .args(["-Y", &format!("modbus.func_code == 4 && modbus.byte_cnt == {}", 2 * HIDDEN_WORDS)])
-        .args(["-T", "fields", "-e", "modbus.regval_uint16"])
-        .output()
-        .unwrap();
-    let got: Vec<String> = String::from_utf8_lossy(&answers.stdout).lines().map(str::to_string).collect();
+    let answers = format!("modbus.func_code == 4 && modbus.byte_cnt == {}", 2 * HIDDEN_WORDS);
+    let got = tshark_fields(&file, &answers, &["modbus.regval_uint16"]);
     let want: Vec<String> =
         ascii_registers(&flag("secret", "red", &ch[2].id)).iter().map(u16::to_string).collect();
     assert_eq!(got, [want.join(",")], "one answer, the flag's registers");
@@ -623,13 +629,7 @@ fn requests_over_the_record_budget_are_marked_in_the_capture() {
     let file = dir.join("summarised.pcapng");
     std::fs::write(&file, &bytes).unwrap();
     well_formed(&file);
-    let o = Command::new("tshark")
-        .arg("-r")
-        .arg(&file)
-        .args(["-Y", "frame.comment", "-T", "fields", "-e", "frame.time_relative", "-e", "frame.comment"])
-        .output()
-        .unwrap();
-    let lines: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+    let lines = tshark_fields(&file, "frame.comment", &["frame.time_relative", "frame.comment"]);
     assert_eq!(lines.len(), 1, "one comment, on the next packet: {lines:?}");
     assert!(
         lines[0].contains("300 Modbus requests since t = 10.0 s were over the range's record budget"),
@@ -679,15 +679,7 @@ fn unserved_functions_are_drawn_and_read_writes_are_marked_in_the_capture() {
     let file = dir.join("unserved.pcapng");
     std::fs::write(&file, &bytes).unwrap();
     well_formed(&file);
-    let fields = |filter: &str, field: &str| -> Vec<String> {
-        let o = Command::new("tshark")
-            .arg("-r")
-            .arg(&file)
-            .args(["-Y", filter, "-T", "fields", "-e", field])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
-    };
+    let fields = |filter: &str, field: &str| tshark_fields(&file, filter, &[field]);
     assert_eq!(fields("modbus.func_code == 66", "modbus.func_code").len(), 2, "the probe and its answer");
     assert_eq!(fields("modbus.func_code == 66 && modbus.exception_code", "modbus.exception_code"), ["1"]);
     assert!(fields("modbus.func_code == 23", "modbus.func_code").is_empty(), "FC 23 is not drawn");
@@ -724,13 +716,7 @@ fn engineering_requests_are_marked_in_the_capture() {
     let file = dir.join("engineering.pcapng");
     std::fs::write(&file, &bytes).unwrap();
     well_formed(&file);
-    let o = Command::new("tshark")
-        .arg("-r")
-        .arg(&file)
-        .args(["-Y", "frame.comment", "-T", "fields", "-e", "frame.comment"])
-        .output()
-        .unwrap();
-    let comments: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+    let comments = tshark_fields(&file, "frame.comment", &["frame.comment"]);
     assert_eq!(comments.len(), 1, "{comments:?}");
     assert!(
         comments[0].contains("1 engineering requests (FC 90: program upload or download"),
@@ -766,14 +752,11 @@ fn a_request_to_another_unit_is_drawn_to_that_unit() {
     let file = dir.join("wrong-unit.pcapng");
     std::fs::write(&file, &bytes).unwrap();
     well_formed(&file);
-    let o = Command::new("tshark")
-        .arg("-r")
-        .arg(&file)
-        .args(["-Y", "mbtcp.unit_id != 1 || modbus.exception_code"])
-        .args(["-T", "fields", "-e", "mbtcp.unit_id", "-e", "modbus.word_cnt", "-e", "modbus.exception_code"])
-        .output()
-        .unwrap();
-    let rows: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+    let rows = tshark_fields(
+        &file,
+        "mbtcp.unit_id != 1 || modbus.exception_code",
+        &["mbtcp.unit_id", "modbus.word_cnt", "modbus.exception_code"],
+    );
     assert_eq!(
         rows,
         ["7\t10\t", "7\t\t11"],
@@ -822,14 +805,10 @@ async fn a_drill_resumed_on_other_ports_captures_its_plcs_where_the_console_says
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&live));
     let file = dir.join("resumed.pcapng");
     std::fs::write(&file, &live).unwrap();
-    let o = Command::new("tshark")
-        .arg("-r")
-        .arg(&file)
-        .args(["-Y", "tcp.flags.syn == 1 && tcp.flags.ack == 0", "-T", "fields", "-e", "tcp.dstport"])
-        .output()
-        .expect("tshark runs");
     let ports: std::collections::BTreeSet<String> =
-        String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+        tshark_fields(&file, "tcp.flags.syn == 1 && tcp.flags.ack == 0", &["tcp.dstport"])
+            .into_iter()
+            .collect();
     assert!(!ports.is_empty() && ports.is_subset(&served), "captured {ports:?}, served {served:?}");
     server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
