@@ -1339,6 +1339,13 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
     assert_eq!(seen["comm"]["label"], "plc-t101 COMM FAIL", "{seen}");
     assert!(seen["comm"]["level"].as_str().unwrap().starts_with('?'), "{seen}");
     assert_eq!(seen["comm_zh"]["label"], "plc-t101 通信故障", "{seen}");
+    // The connection the isolated workstation tried: refused, and the Chinese log says why in
+    // Chinese (it said "connect" and "REFUSED host_isolated").
+    let refused = seen["refused_zh"].as_array().unwrap();
+    assert!(
+        refused.iter().any(|l| l.as_str().unwrap().ends_with(" ews-01 连接 plc-t101 拒绝（主机已隔离）")),
+        "{seen}"
+    );
     server.shutdown().await.unwrap();
 }
 

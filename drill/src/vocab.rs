@@ -159,6 +159,10 @@ pub struct DrillInfo {
     /// A contest's challenges, which first bloods name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub challenges: Vec<crate::views::ChallengeView>,
+    /// Why the range refuses a connection or a request, in words (en and zh), by the reason
+    /// the team's events name (`host_isolated`): what a console's transaction log says.
+    #[serde(default)]
+    pub reasons: std::collections::BTreeMap<icsdrill_engine::RejectReason, icsdrill_engine::scenario::Text>,
 }
 
 /// A team's id and name.

@@ -66,6 +66,38 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    /// Every reason, in declaration order (what a console's words for them are built from).
+    pub const ALL: [RejectReason; 28] = [
+        RejectReason::UnknownPlc,
+        RejectReason::UnknownHost,
+        RejectReason::UnknownDevice,
+        RejectReason::UnknownFault,
+        RejectReason::DuplicateFault,
+        RejectReason::IllegalAddress,
+        RejectReason::IllegalValue,
+        RejectReason::OutOfRange,
+        RejectReason::NoRoute,
+        RejectReason::SourceNotAllowed,
+        RejectReason::FunctionNotAllowed,
+        RejectReason::AddressNotAllowed,
+        RejectReason::ValueNotAllowed,
+        RejectReason::IllegalFunction,
+        RejectReason::Malformed,
+        RejectReason::WrongUnit,
+        RejectReason::ListenOnly,
+        RejectReason::HostIsolated,
+        RejectReason::NoBackup,
+        RejectReason::Restarting,
+        RejectReason::UnknownTarget,
+        RejectReason::NotOnPath,
+        RejectReason::ConnectionLimit,
+        RejectReason::ModuleFailed,
+        RejectReason::HostWiped,
+        RejectReason::Flooded,
+        RejectReason::StepNotPending,
+        RejectReason::StepNotReady,
+    ];
+
     /// Why it was refused, in words (reports, the consoles' errors), English and Chinese.
     pub fn words(self) -> crate::scenario::Text {
         use RejectReason as R;
@@ -143,5 +175,25 @@ impl RejectReason {
             | RejectReason::StepNotPending
             | RejectReason::StepNotReady => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RejectReason;
+
+    /// `ALL` lists every reason once, in declaration order: a reason added to the enum and not to
+    /// `ALL` shifts the discriminants after it, or (added last) is past its end.
+    #[test]
+    fn all_lists_every_reason_in_order() {
+        for (i, r) in RejectReason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "{r:?} out of place");
+        }
+        let last = *RejectReason::ALL.last().unwrap();
+        assert_eq!(
+            serde_json::to_string(&last).unwrap(),
+            "\"step_not_ready\"",
+            "the enum's last reason closes ALL"
+        );
     }
 }

@@ -14,7 +14,7 @@ use icsdrill_drill::views::{
 };
 use icsdrill_drill::{ActError, Control, DrillInfo, EndpointInfo, Mode, Phase, Role, Scoreboard};
 use icsdrill_engine::scenario::Text;
-use icsdrill_engine::{Scenario, SimEvent, SimInput};
+use icsdrill_engine::{RejectReason, Scenario, SimEvent, SimInput};
 use icsdrill_judge::score::ScoreCard;
 use icsdrill_web::ServiceError;
 use icsdrill_web::drill::{BoxFuture, DrillApi};
@@ -80,6 +80,7 @@ impl DrillApi for Drill {
             blind: self.freeze.blind,
             epoch_ms: self.epoch_ms(),
             challenges: self.challenges.iter().map(|c| c.view(&self.scenario)).collect(),
+            reasons: RejectReason::ALL.iter().map(|r| (*r, r.words())).collect(),
         }
     }
 

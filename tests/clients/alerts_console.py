@@ -6,10 +6,12 @@ Usage: alerts_console.py BASE TEAM TOKEN RULE INSTRUCTOR_TOKEN. Opens the consol
 briefing and starts the drill from the page (as the white cell would, elsewhere): the capture
 clock's t = 0 it said before and after. Waits for an alert of RULE, then prints what the
 table shows in both languages, which host the console says the team's client acts as, and
-how the plant looks once the team isolated its operator station, as JSON, last.
+how the plant looks once the team isolated its operator station, and the log line of a
+connection its isolated workstation tried (in Chinese), as JSON, last.
 """
 
 import json
+import socket
 import sys
 
 from selenium.webdriver.common.by import By
@@ -53,6 +55,23 @@ try:
     comm_en = comm(driver)
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.execute_script("return lang") == "zh")
+    # The team isolates its engineering workstation too, the host its client acts as (from
+    # 127.0.0.1): the range refuses the client's next connection, and the Chinese log says so,
+    # and why, in Chinese.
+    driver.execute_async_script(
+        "api(location.pathname.replace('/team/', '/api/teams/') + '/actions', {kind: 'isolate_host', host: 'ews-01'})"
+        ".then(() => arguments[0](), () => arguments[0]())")
+    address, port = driver.find_element(By.CSS_SELECTOR, "#endpoints tbody tr td:nth-child(2)").text.rsplit(":", 1)
+    try:
+        with socket.create_connection((address, int(port)), timeout=10) as conn:
+            conn.recv(1)
+    except OSError:
+        pass  # the range resets it, before or after the handshake completes here
+    log = lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, "#log div")]
+    try:
+        wait.until(lambda d: any("ews-01 连接" in t and "拒绝" in t for t in log(d)))
+    except Exception:
+        raise SystemExit(f"no refused connection in the log: {log(driver)[-10:]}")
     seen = {
         "en": en,
         "count": count,
@@ -67,6 +86,7 @@ try:
         "brief_zh": driver.find_element(By.ID, "brief").text,
         "comm": comm_en,
         "comm_zh": comm(driver),
+        "refused_zh": [t for t in log(driver) if "拒绝" in t],
         "axe": accessibility(driver),
     }
 finally:

@@ -10,6 +10,7 @@ async function teamPage() {
   // The brief read to the teams: the plant, its hosts and what the team is there to do.
   const brief = () => { if (info && info.brief) { $("#brief").textContent = txt(info.brief); $("#brief-box").hidden = false; } };
   brief();
+  if (info) reasonWords = info.reasons || {};
   if (info) { $("#title").textContent = txt(info.title); const me = info.teams.find(t => t.id === team); $("#team").textContent = me ? me.name : team; $("#flags-section").hidden = $("#hints-no-flags").hidden = info.mode !== "contest"; }
   // An exam: its tasks and time limit in place of the drill's score, its grade once over.
   const exam = examPanel(base, info && info.mode === "exam");
@@ -271,10 +272,10 @@ async function teamPage() {
         line.textContent = e.kind === "iec104_transaction" ? iec104Line(e)
           : e.kind === "opcua_transaction" ? opcuaLine(e)
           : e.kind === "traffic_summary"
-          ? e.entries.map(c => `${when(e)} ${c.source} -> ${c.plc} ${c.function == null ? "connect" : "fc=" + c.function} ${tr("summary")} x${c.count}${c.exceptions ? " EXC x" + c.exceptions : ""}`).join("\n")
+          ? e.entries.map(c => `${when(e)} ${c.source} -> ${c.plc} ${c.function == null ? tr("log_connect") : "fc=" + c.function} ${tr("summary")} x${c.count}${c.exceptions ? ` ${tr("log_exc")} x${c.exceptions}` : ""}`).join("\n")
           : e.kind === "modbus_transaction"
-          ? `${when(e)} ${e.source} -> ${e.plc} fc=${e.function} addr=${e.addr} n=${e.count}${e.values ? " v=" + e.values.join(",") : ""}${e.exception ? " EXC " + e.exception : ""}${e.repeat ? " x" + e.repeat : ""}`
-          : `${when(e)} ${e.source} connect ${e.plc}${e.refused ? " REFUSED " + e.refused : ""}`;
+          ? `${when(e)} ${e.source} -> ${e.plc} fc=${e.function} addr=${e.addr} n=${e.count}${e.values ? " v=" + e.values.join(",") : ""}${e.exception ? ` ${tr("log_exc")} ${e.exception}` : ""}${e.repeat ? " x" + e.repeat : ""}`
+          : `${when(e)} ${e.source} ${tr("log_connect")} ${e.plc}${refusedWhy(e.refused)}`;
         if (e.values || (e.kind === "iec104_transaction" && IEC104_COMMANDS.has(e.type_id) && !e.select)
           || (e.kind === "opcua_transaction" && e.service === 2)) line.className = "warn";
         log.appendChild(line);
@@ -343,16 +344,21 @@ const IEC104_COMMANDS = new Set([45, 46, 48, 49, 50]);
 // When a logged request came, in simulated seconds as the rest of the console says it (the
 // tick while the rate is not known yet).
 let TICK_HZ = 0;
+// Why the range refused something, in the page's language: the drill's words for each reason
+// (`/api/drill`'s `reasons`), its id where it has none.
+let reasonWords = {};
+const why = r => reasonWords[r] ? txt(reasonWords[r]) : r;
+const refusedWhy = r => r ? ` ${tr("log_refused")}${paren(why(r))}` : "";
 const when = e => TICK_HZ ? `t=${(e.tick / TICK_HZ).toFixed(1)} s` : String(e.tick);
 const iec104Line = e => e.type_id === 0
-  ? `${when(e)} ${e.source} connect ${e.plc} IEC 104${e.reason ? " REFUSED " + e.reason : ""}`
-  : `${when(e)} ${e.source} -> ${e.plc} IEC 104 ${IEC104_TYPES[e.type_id] || "type " + e.type_id}${e.ioa ? " ioa=" + e.ioa : ""}${e.value != null ? " v=" + e.value : ""}${IEC104_COMMANDS.has(e.type_id) ? (e.select ? " select" : " execute") : ""}${e.reason ? " NEG " + e.reason : ""}${e.repeat ? " x" + e.repeat : ""}`;
+  ? `${when(e)} ${e.source} ${tr("log_connect")} ${e.plc} IEC 104${refusedWhy(e.reason)}`
+  : `${when(e)} ${e.source} -> ${e.plc} IEC 104 ${IEC104_TYPES[e.type_id] || "type " + e.type_id}${e.ioa ? " ioa=" + e.ioa : ""}${e.value != null ? " v=" + e.value : ""}${IEC104_COMMANDS.has(e.type_id) ? (e.select ? " select" : " execute") : ""}${e.reason ? ` ${tr("log_neg")} ${why(e.reason)}` : ""}${e.repeat ? " x" + e.repeat : ""}`;
 
 // OPC UA requests by their service names, with the variable, a write's value and a refusal.
 const OPCUA_SERVICES = {1: "Read", 2: "Write", 4: "CreateMonitoredItems"};
 const opcuaLine = e => e.service === 0
-  ? `${when(e)} ${e.source} connect ${e.plc} OPC UA${e.reason ? " REFUSED " + e.reason : ""}`
-  : `${when(e)} ${e.source} -> ${e.plc} OPC UA ${OPCUA_SERVICES[e.service] || "service " + e.service}${e.node ? " " + e.node : ""}${e.value != null ? " v=" + e.value : ""}${e.reason ? " BAD " + e.reason : ""}${e.repeat ? " x" + e.repeat : ""}`;
+  ? `${when(e)} ${e.source} ${tr("log_connect")} ${e.plc} OPC UA${refusedWhy(e.reason)}`
+  : `${when(e)} ${e.source} -> ${e.plc} OPC UA ${OPCUA_SERVICES[e.service] || "service " + e.service}${e.node ? " " + e.node : ""}${e.value != null ? " v=" + e.value : ""}${e.reason ? ` ${tr("log_bad")} ${why(e.reason)}` : ""}${e.repeat ? " x" + e.repeat : ""}`;
 
 // Shelving takes an alarm off this console's list for ten simulated minutes (ISA-18.2
 // shelving: the operator's choice, timed, and listed so it is not forgotten).
