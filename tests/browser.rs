@@ -1236,6 +1236,14 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
     let mut spec = DrillSpec::new(s.clone(), &["soc"], Mode::Enterprise);
     (spec.range.modbus_port, spec.range.http_port) = (0, 0);
     spec.range.ticks_per_s = Some(200.0);
+    // A record, which the console's captures are rebuilt from.
+    let dir = std::env::temp_dir().join(format!("icsdrill-alerts-console-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let downloads = dir.join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    spec.database = Some(icsdrill::store::Database::Sqlite(dir.clone()));
+    spec.scenario_source =
+        Some(icsdrill_scenarios::builtin("petrochem-tank-farm").unwrap().source.to_string());
     let server = DrillServer::start(spec).await.unwrap();
     let drill = server.drill.clone();
     let (team, token, _) = drill.teams().next().unwrap();
@@ -1243,7 +1251,14 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
     let ins = drill.instructor_token().to_string();
     let seen = browse(
         "alerts_console.py",
-        &[format!("http://{}", server.http), team.clone(), token, "setpoint_out_of_range".into(), ins],
+        &[
+            format!("http://{}", server.http),
+            team.clone(),
+            token,
+            "setpoint_out_of_range".into(),
+            ins,
+            downloads.display().to_string(),
+        ],
     )
     .await;
     accessible(&seen["axe"]);
@@ -1346,7 +1361,20 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
         refused.iter().any(|l| l.as_str().unwrap().ends_with(" ews-01 连接 plc-t101 拒绝（主机已隔离）")),
         "{seen}"
     );
+    // The capture window: one too long is refused on the page and says the limit; t = 10 s to
+    // 120 s downloads as a capture of those seconds of the drill's clock.
+    assert!(seen["too_long_zh"].as_str().unwrap().contains("600 秒"), "{seen}");
+    assert_eq!(seen["captures"], serde_json::json!(["soc-t10-120.pcapng"]), "{seen}");
+    let file = downloads.join("soc-t10-120.pcapng");
+    let times: Vec<f64> = crate::evidence::tshark_fields(&file, "modbus", &["frame.time_epoch"])
+        .iter()
+        .map(|t| t.parse::<f64>().unwrap())
+        .collect();
+    let at = |t: f64| epoch as f64 / 1000.0 + t;
+    assert!(!times.is_empty(), "no Modbus in the capture");
+    assert!(times.iter().all(|&t| t >= at(10.0) - 0.001 && t <= at(120.0) + 0.001), "{times:?}");
     server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// An interlock is named by the way it trips: the drum's low-low and high-high interlocks on

@@ -31,7 +31,7 @@ fn tshark(file: &Path, filter: &str) -> Vec<String> {
 
 /// The `fields` of each packet of `file` that `filter` shows, a line a packet (tab between
 /// fields), as `tshark -T fields` prints them.
-fn tshark_fields(file: &Path, filter: &str, fields: &[&str]) -> Vec<String> {
+pub(crate) fn tshark_fields(file: &Path, filter: &str, fields: &[&str]) -> Vec<String> {
     let mut cmd = Command::new("tshark");
     cmd.arg("-r").arg(file).args(["-Y", filter, "-T", "fields"]);
     for f in fields {

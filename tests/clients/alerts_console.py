@@ -2,15 +2,17 @@
 table with time, severity, the ATT&CK technique, the rule in words, the PLC and the source,
 newest first, and a count; in English and in Chinese.
 
-Usage: alerts_console.py BASE TEAM TOKEN RULE INSTRUCTOR_TOKEN. Opens the console in the
+Usage: alerts_console.py BASE TEAM TOKEN RULE INSTRUCTOR_TOKEN DOWNLOADS. Opens the console in the
 briefing and starts the drill from the page (as the white cell would, elsewhere): the capture
 clock's t = 0 it said before and after. Waits for an alert of RULE, then prints what the
 table shows in both languages, which host the console says the team's client acts as, and
 how the plant looks once the team isolated its operator station, and the log line of a
-connection its isolated workstation tried (in Chinese), as JSON, last.
+connection its isolated workstation tried (in Chinese), as JSON, last. Downloads a capture
+of t = 10 s to 120 s into DOWNLOADS from the console's capture window, after one too long.
 """
 
 import json
+import os
 import socket
 import sys
 
@@ -18,8 +20,9 @@ from selenium.webdriver.common.by import By
 
 from ui import accessibility, chromium
 
-base, team, token, rule, instructor = sys.argv[1:6]
+base, team, token, rule, instructor, downloads = sys.argv[1:7]
 driver, wait = chromium(1366, 768)
+driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
 ROWS = ("[...document.querySelectorAll('#ids-alerts tbody tr')].map(r => ({rule: r.dataset.rule || null, "
         "cells: [...r.cells].map(c => c.textContent), severity_class: r.cells[1] ? r.cells[1].className : ''}))")
 rows = lambda d: d.execute_script(f"return {ROWS}")
@@ -72,6 +75,24 @@ try:
         wait.until(lambda d: any("ews-01 连接" in t and "拒绝" in t for t in log(d)))
     except Exception:
         raise SystemExit(f"no refused connection in the log: {log(driver)[-10:]}")
+    # A capture of a window of the drill: one longer than the range builds is refused on the
+    # page, with why; then t = 10 s to 120 s downloads.
+    def capture(start, end):
+        form = driver.find_element(By.ID, "pcap-window")
+        for name, value in (("from", start), ("to", end)):
+            field = form.find_element(By.NAME, name)
+            field.clear()
+            field.send_keys(str(value))
+        form.find_element(By.CSS_SELECTOR, "button").click()
+    capture(0, 700)
+    wait.until(lambda d: d.find_element(By.ID, "toast").is_displayed())
+    too_long = driver.find_element(By.ID, "toast").text
+    capture(10, 120)
+    done = lambda _: [f for f in os.listdir(downloads) if f.endswith(".pcapng")]
+    try:
+        wait.until(done)
+    except Exception:
+        raise SystemExit(f"no capture downloaded: {os.listdir(downloads)}, {driver.find_element(By.ID, 'toast').text}")
     seen = {
         "en": en,
         "count": count,
@@ -87,6 +108,8 @@ try:
         "comm": comm_en,
         "comm_zh": comm(driver),
         "refused_zh": [t for t in log(driver) if "拒绝" in t],
+        "too_long_zh": too_long,
+        "captures": done(driver),
         "axe": accessibility(driver),
     }
 finally:

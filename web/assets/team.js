@@ -254,6 +254,25 @@ async function teamPage() {
     }
     looking = false;
   };
+  // A window of the drill's record as a capture (the link gives the last 5 minutes): fetched,
+  // so a window the record does not hold says why on the page rather than on an error page.
+  $("#pcap-window").onsubmit = async ev => {
+    ev.preventDefault();
+    const from = Number(ev.target.from.value), to = Number(ev.target.to.value);
+    // The server's limit (`MAX_PCAP_WINDOW_S`); it refuses a longer window anyway.
+    if (!(from >= 0 && to > from && to - from <= 600)) { toast(tr("bad_pcap_window"), true); return; }
+    try {
+      const r = await fetch(`${base}/pcap?from=${from}&to=${to}`, {headers: {"X-Icsdrill-As": AS}});
+      if (!r.ok) throw await failure(r);
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(await r.blob());
+      a.download = `${team}-t${from}-${to}.pcapng`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+    } catch (e) { toast(e.message, true); }
+  };
   // The historian's samples first: the trends show the last minutes, not only since now.
   await api(base + "/trends").then(trend.seed).catch(() => {});
   stream(base + "/stream", "state", render, follow);
