@@ -21,9 +21,9 @@ pub(crate) fn defence(id: &str) -> Vec<icsdrill_engine::TimedInput> {
 }
 
 /// The parts of a finding a golden file pins: id, severity, grade, deadline, techniques,
-/// mitigations, assets, retest path.
+/// mitigations, assets, retest path, and when the team contained it, if it did.
 fn summary(f: &icsdrill_judge::findings::Finding) -> serde_json::Value {
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "id": f.id,
         "severity": f.assessment.severity,
         "grade": f.assessment.grade.zh,
@@ -32,7 +32,11 @@ fn summary(f: &icsdrill_judge::findings::Finding) -> serde_json::Value {
         "mitigations": f.assessment.mitigations,
         "assets": f.assessment.assets,
         "retest": f.retest,
-    })
+    });
+    if let Some(c) = &f.assessment.contained {
+        v["contained_s"] = c.at_s.into();
+    }
+    v
 }
 
 fn check_golden(name: &str, actual: &serde_json::Value) {
@@ -818,4 +822,62 @@ fn the_timeline_marks_a_step_the_white_cell_fired_by_hand() {
         again.what
     );
     assert!(again.what.zh.ends_with("（未执行：该步骤已触发，不在待触发状态）"), "{:?}", again.what);
+}
+
+/// A hazard the team closed in the live plant during the drill, and left closed, is reported
+/// as contained, when and how, though it stays open for rectification (a report listed range
+/// checks turned on at t = 534 s as a plain open hazard). A path is contained only where every
+/// host it came from was cut off.
+#[test]
+fn a_hazard_the_team_contained_in_the_drill_says_when_and_how() {
+    use icsdrill_engine::{SimInput, TimedInput};
+    let s = builtin("petrochem-tank-farm");
+    let at = |t: f64, input| TimedInput { tick: s.ticks(t), input };
+    let inputs = [
+        at(534.0, SimInput::EnableRangeChecks { plc: "plc-t101".into() }),
+        at(600.0, SimInput::IsolateHost { host: "ews-01".into() }),
+    ];
+    let sim = run(&s, 1, 900.0, &inputs);
+    let applied = |kind: &str| {
+        sim.events()
+            .iter()
+            .find(|e| matches!(&e.kind, EventKind::InputApplied { input } if input.defender_kind() == Some(kind)))
+            .map(|e| e.seq)
+            .unwrap()
+    };
+    let r = report::build(&s, sim.events(), true, plain_context("t"));
+    let range = r.findings.iter().find(|f| f.id == "range:plc-t101").expect("the breach");
+    let c = range.assessment.contained.as_ref().expect("contained");
+    assert_eq!((c.seq, c.at_s), (applied("enable_range_checks"), 534.0));
+    assert_eq!(c.how.en, "set-point range checks turned on in T-101 tank PLC");
+    assert_eq!(range.assessment.status, icsdrill_judge::findings::Status::Open, "still to rectify");
+    // The workstation the attack wrote from isolated: its paths to the PLCs are contained, and
+    // so is the remote session into it. The session into the DMZ historian came from the IT
+    // network, which still reaches it: open, nothing said.
+    let contained = |id: &str| r.findings.iter().find(|f| f.id == id).unwrap().assessment.contained.clone();
+    for id in ["path:overfill", "path:pivot-ews"] {
+        let c = contained(id).expect(id);
+        assert_eq!(
+            (c.seq, c.at_s, c.how.en.as_str()),
+            (applied("isolate_host"), 600.0, "Engineering workstation isolated from the network"),
+            "{id}"
+        );
+    }
+    assert_eq!(contained("path:pivot-dmz"), None);
+    // The report says so, in both languages, beside the status; an item of merged findings
+    // only when each of them was contained.
+    let md = |lang| String::from_utf8(report::render(&r, Format::Md, lang).unwrap()).unwrap();
+    let (en, zh) = (md(Lang::En), md(Lang::Zh));
+    let seq = applied("enable_range_checks");
+    assert!(en.contains(&format!("open; contained during the drill at t 534 s: set-point range checks turned on in T-101 tank PLC (entry {seq})")), "{en}");
+    assert!(
+        zh.contains(&format!(
+            "未整改；演练中已于第 534 秒临时控制：已在 T-101 储罐 PLC 中启用设定值范围检查（日志序号 {seq}）"
+        )),
+        "{zh}"
+    );
+    let conduit = r.merged.iter().find(|m| m.ids.contains(&"path:overfill".to_string())).unwrap();
+    assert!(conduit.assessment.contained.is_some(), "{:?}", conduit.ids);
+    let html = String::from_utf8(report::render(&r, Format::Html, Lang::En).unwrap()).unwrap();
+    assert!(html.contains("contained during the drill at t 534 s"), "the HTML report too");
 }

@@ -78,6 +78,10 @@ pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 /// 7: a report naming any PLC that a scan of every PLC (`scan: {}`) reached matches the scan
 /// step (only its source host did: a report of the scan naming a scanned PLC was scored a
 /// false positive).
-pub const RULES: u32 = 7;
+///
+/// 8: a finding the team closed in the live plant during the drill, and left closed, says so
+/// (`contained`: range checks turned on; a path's sources, or a remote session's target,
+/// isolated or blocked on the conduit). It stays open for rectification.
+pub const RULES: u32 = 8;
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

@@ -492,6 +492,11 @@ impl Scenario {
     pub fn ticks(&self, seconds: f64) -> u64 {
         (seconds * f64::from(self.tick_hz)).round().max(0.0) as u64
     }
+
+    /// Ticks to simulated seconds.
+    pub fn seconds(&self, ticks: u64) -> f64 {
+        ticks as f64 / f64::from(self.tick_hz)
+    }
 }
 
 #[cfg(test)]

@@ -40,6 +40,22 @@ pub(super) struct Evidence<'a> {
     pub(super) reports: Vec<(&'a SimEvent, String, String)>,
     /// The tick the drill ended at (at least its last event's).
     pub(super) end: u64,
+    /// What the team's actions left standing at the end, each by the (seq, tick) of the action
+    /// that did it: PLCs whose range checks it turned on, hosts it isolated, and (conduit, host)
+    /// pairs it blocked.
+    pub(super) standing: Standing,
+}
+
+/// Defences the team put up during the drill that still stood at its end, each by the (seq,
+/// tick) of the input that put it up.
+#[derive(Debug, Default)]
+pub(super) struct Standing {
+    /// PLC id -> range checks turned on (M0818).
+    pub(super) range_checks: BTreeMap<String, (u64, u64)>,
+    /// Host id -> cut off the network.
+    pub(super) isolated: BTreeMap<String, (u64, u64)>,
+    /// (Conduit id, host id) -> host refused on the conduit.
+    pub(super) blocked: BTreeMap<(String, String), (u64, u64)>,
 }
 
 impl<'a> Evidence<'a> {
@@ -56,6 +72,7 @@ impl<'a> Evidence<'a> {
             alarms: BTreeMap::new(),
             reports: Vec::new(),
             end: events.last().map_or(0, |e| e.tick),
+            standing: Standing::default(),
         };
         let mut range_checked: Vec<String> =
             s.plcs.iter().filter(|p| p.range_checks).map(|p| p.id.clone()).collect();
@@ -97,7 +114,9 @@ impl<'a> Evidence<'a> {
                     if !range_checked.contains(plc) =>
                 {
                     range_checked.push(plc.clone());
+                    ev.standing.range_checks.insert(plc.clone(), (e.seq, e.tick));
                 }
+                EventKind::InputApplied { input } => ev.standing.apply(input, (e.seq, e.tick)),
                 EventKind::AlarmRaised { plc, alarm, .. } => {
                     ev.alarms.entry((plc.clone(), alarm.clone())).or_default().0.push(e.seq);
                 }
@@ -116,6 +135,26 @@ impl<'a> Evidence<'a> {
     /// The attack step `id` as it ran, if it ran.
     pub(super) fn run(&self, id: &str) -> Option<&StepRun> {
         self.runs.get(id)
+    }
+}
+
+impl Standing {
+    /// A defender's network action applied at `at`: isolating or restoring a host, blocking a
+    /// host on a conduit, or putting a conduit's policy back as the scenario had it.
+    fn apply(&mut self, input: &SimInput, at: (u64, u64)) {
+        match input {
+            SimInput::IsolateHost { host } => {
+                self.isolated.entry(host.clone()).or_insert(at);
+            }
+            SimInput::RestoreHost { host } => {
+                self.isolated.remove(host);
+            }
+            SimInput::BlockSource { conduit, host } => {
+                self.blocked.entry((conduit.clone(), host.clone())).or_insert(at);
+            }
+            SimInput::ResetConduit { conduit } => self.blocked.retain(|(c, _), _| c != conduit),
+            _ => {}
+        }
     }
 }
 

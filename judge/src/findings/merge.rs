@@ -76,6 +76,11 @@ fn join(m: &mut Assessment, f: &Assessment) {
     if f.status == Status::Open {
         m.status = Status::Open;
     }
+    // Contained when every instance is, by the last action that closed one.
+    m.contained = match (m.contained.take(), &f.contained) {
+        (Some(a), Some(b)) => Some(if b.seq > a.seq { b.clone() } else { a }),
+        _ => None,
+    };
 }
 
 fn extend_once<T: Clone + PartialEq>(into: &mut Vec<T>, from: &[T]) {

@@ -189,6 +189,22 @@ pub struct Assessment {
     pub deadline_days: u32,
     /// Rectification status.
     pub status: Status,
+    /// What the team did during the drill that closed the hazard in the live plant, if it
+    /// stood at the end: the finding stays open (a drill's stopgap is not a rectification
+    /// the authority has verified), but the report says it was contained, when and how.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contained: Option<Contained>,
+}
+
+/// A team's action during the drill that closed a hazard in the live plant until its end.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contained {
+    /// The event of the action (the input applied).
+    pub seq: u64,
+    /// Its simulated second.
+    pub at_s: f64,
+    /// What it did, in words.
+    pub how: Text,
 }
 
 impl Finding {
@@ -213,6 +229,7 @@ impl Finding {
                 owner: texts::owner(family),
                 deadline_days: 0,
                 status: Status::Open,
+                contained: None,
             },
             retest: Vec::new(),
             cause: String::new(),

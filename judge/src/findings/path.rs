@@ -4,7 +4,7 @@ use icsdrill_engine::attack::Action;
 use icsdrill_engine::scenario::{PlcRole, Scenario};
 
 use super::evidence::Evidence;
-use super::{Finding, Severity, texts};
+use super::{Contained, Finding, Severity, texts};
 
 /// One finding per attack step that succeeded over a conduit.
 pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
@@ -46,12 +46,38 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
             (false, true) => vec!["M0937", "M0807", "M0930", "M0800"],
             (false, false) => vec!["M0930", "M0807"],
         };
-        f.assessment.assets = vec![asset, conduit.id.clone()];
         f.assessment.evidence = run.ok.clone();
+        f.assessment.contained = match ev.standing.isolated.get(&asset) {
+            // A remote session's target cut off.
+            Some(&(seq, tick)) => {
+                Some(Contained { seq, at_s: s.seconds(tick), how: texts::isolated(&s.label(&asset)) })
+            }
+            None => contained(s, ev, &conduit.id, &run.hosts),
+        };
+        f.assessment.assets = vec![asset, conduit.id.clone()];
         f.retest = vec![st.id.clone()];
         out.push(f);
     }
     out
+}
+
+/// The path closed by the team's actions still standing at the end: every host the step acted
+/// from isolated, or refused on the conduit; by the last of those actions. (Or, before this,
+/// the host a remote session reached isolated.)
+fn contained(s: &Scenario, ev: &Evidence<'_>, conduit: &str, hosts: &[String]) -> Option<Contained> {
+    let mut last: Option<Contained> = None;
+    for h in hosts {
+        let blocked = ev.standing.blocked.get(&(conduit.to_string(), h.clone()));
+        let (&(seq, tick), how) = match (ev.standing.isolated.get(h), blocked) {
+            (Some(at), _) => (at, texts::isolated(&s.label(h))),
+            (None, Some(at)) => (at, texts::blocked(&s.label(h), &s.label(conduit))),
+            (None, None) => return None,
+        };
+        if last.as_ref().is_none_or(|l| seq > l.seq) {
+            last = Some(Contained { seq, at_s: s.seconds(tick), how });
+        }
+    }
+    last
 }
 
 /// The names of `ids`, joined as a list is in each language.

@@ -3,7 +3,7 @@
 use icsdrill_engine::scenario::Scenario;
 
 use super::evidence::Evidence;
-use super::{Finding, Severity, texts};
+use super::{Contained, Finding, Severity, texts};
 
 /// One finding per PLC that accepted out-of-range writes.
 pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
@@ -17,6 +17,11 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
             f.assessment.mitigations = vec!["M0818", "M0800"];
             f.assessment.assets = vec![plc.clone()];
             f.assessment.evidence = seqs.clone();
+            f.assessment.contained = ev.standing.range_checks.get(plc).map(|&(seq, tick)| Contained {
+                seq,
+                at_s: s.seconds(tick),
+                how: texts::range_contained(&s.label(plc)),
+            });
             f.retest = ev
                 .steps
                 .iter()

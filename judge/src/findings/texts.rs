@@ -126,6 +126,27 @@ pub(super) fn range(plc: &Text) -> Says {
     )
 }
 
+/// How a team contained a `range` hazard in the drill.
+pub(super) fn range_contained(plc: &Text) -> Text {
+    Text::new(
+        format!("set-point range checks turned on in {}", plc.en),
+        format!("已在{}中启用设定值范围检查", plc.zh),
+    )
+}
+
+/// How a team contained a `path` hazard in the drill: the host the attack came from cut off.
+pub(super) fn isolated(host: &Text) -> Text {
+    Text::new(format!("{} isolated from the network", host.en), format!("已隔离{}", host.zh))
+}
+
+/// How a team contained a `path` hazard in the drill: the host refused on the conduit.
+pub(super) fn blocked(host: &Text, conduit: &Text) -> Text {
+    Text::new(
+        format!("{} blocked on {}", host.en, conduit.en),
+        format!("已在{}上阻断{}", conduit.zh, host.zh),
+    )
+}
+
 /// `backup`: PLC `plc`'s program changed with no backup.
 pub(super) fn backup(plc: &Text) -> Says {
     (

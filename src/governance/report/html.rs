@@ -162,7 +162,7 @@ fn html_finding(o: &mut String, r: &Report, l: Lang, f: &icsdrill_judge::finding
         esc(l.pick(&f.assessment.owner)),
         l.paren(&format!("{} {}", f.assessment.deadline_days, l.s("days", "天"))),
         l.s("Status", "状态"),
-        super::status_word(f.assessment.status, l)
+        esc(&Report::status_text(&f.assessment, l))
     );
 }
 
