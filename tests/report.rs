@@ -262,6 +262,46 @@ fn a_late_plan_step_cites_the_action_that_did_it() {
     assert!(late.assessment.evidence.len() >= 2, "{:?}", late.assessment.evidence);
 }
 
+/// An enterprise drill's report shows its response plan step by step: what it asked by when,
+/// when the team did it, and how that stands (it had only the plan's score and its findings).
+/// A drill that does not score the plan shows none.
+#[test]
+fn the_report_tables_the_response_plan_where_the_drill_scores_it() {
+    let s = builtin("petrochem-tank-farm");
+    let notify = icsdrill_engine::TimedInput {
+        tick: s.ticks(724.0),
+        input: icsdrill_engine::SimInput::Notify { to: "duty_officer".into(), text: "intrusion".into() },
+    };
+    let sim = run(&s, 1, 1000.0, &[notify]);
+    let r = report::build(&s, sim.events(), true, plain_context("t"));
+    let step = r.response_plan.iter().find(|p| p.id == "notify").expect("the notify step");
+    assert_eq!(step.done_s, Some(724.0));
+    assert_eq!(step.status, icsdrill_judge::score::PlanStatus::Late);
+    let due = step.due_s.expect("the attack started");
+    assert!(due < 724.0, "{due}");
+    assert_eq!(r.response_plan.len(), s.scoring.response_plan.len());
+    let md =
+        |r: &report::Report, lang| String::from_utf8(report::render(r, Format::Md, lang).unwrap()).unwrap();
+    let en = md(&r, Lang::En);
+    let row = format!(
+        "| {} | within {:.0} min of the attack's start (t {due:.0} s) | t 724 s | late |",
+        step.name.en, step.within_min
+    );
+    assert!(en.contains("### Response plan") && en.contains(&row), "{row}\n{en}");
+    let zh = md(&r, Lang::Zh);
+    let row = format!(
+        "| {} | 攻击开始后 {:.0} 分钟内（第 {due:.0} 秒） | 第 724 秒 | 超时完成 |",
+        step.name.zh, step.within_min
+    );
+    assert!(zh.contains("### 应急预案执行情况") && zh.contains(&row), "{row}\n{zh}");
+    let html = String::from_utf8(report::render(&r, Format::Html, Lang::En).unwrap()).unwrap();
+    assert!(html.contains("<h3>Response plan</h3>"), "the HTML report too");
+    // Not scored: no table, in any format.
+    let regional = report::build(&s, sim.events(), false, plain_context("t"));
+    assert!(regional.response_plan.is_empty());
+    assert!(!md(&regional, Lang::En).contains("Response plan"));
+}
+
 #[test]
 fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     let id = "petrochem-tank-farm";

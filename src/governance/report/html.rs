@@ -88,6 +88,10 @@ fn html_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
         let _ = write!(o, "<h3>{}</h3>", esc(l.s("Exam result", "考核成绩")));
         html_table(o, &t, Some((2, "num")));
     }
+    if let Some(t) = super::tables::response_plan(r, l) {
+        let _ = write!(o, "<h3>{}</h3>", esc(l.s("Response plan", "应急预案执行情况")));
+        html_table(o, &t, None);
+    }
 }
 
 /// Timeline and findings.

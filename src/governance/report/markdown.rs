@@ -85,6 +85,10 @@ fn md_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
         let _ = writeln!(o, "\n### {}\n", l.s("Exam result", "考核成绩"));
         md_table(o, &t);
     }
+    if let Some(t) = super::tables::response_plan(r, l) {
+        let _ = writeln!(o, "\n### {}\n", l.s("Response plan", "应急预案执行情况"));
+        md_table(o, &t);
+    }
 }
 
 /// Timeline and findings.

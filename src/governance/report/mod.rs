@@ -207,6 +207,24 @@ pub struct PlanRow {
     pub grade: Text,
 }
 
+/// One step of the response plan as the team carried it out (an enterprise drill, which
+/// scores its plan).
+#[derive(Debug, Clone, Serialize)]
+pub struct ResponseStep {
+    /// Step id.
+    pub id: String,
+    /// What the plan says to do.
+    pub name: Text,
+    /// Minutes after the attack's start it is due within.
+    pub within_min: f64,
+    /// When it was due (none if the attack never started).
+    pub due_s: Option<f64>,
+    /// When the team did it, if it did.
+    pub done_s: Option<f64>,
+    /// In time, late, missed, or not due yet.
+    pub status: icsdrill_judge::score::PlanStatus,
+}
+
 /// An after-action report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -246,6 +264,8 @@ pub struct Report {
     /// The simulated second of each event the merged findings cite as evidence, by seq: a
     /// reader finds it beside the timeline and in the capture by its time.
     pub evidence_s: std::collections::BTreeMap<u64, f64>,
+    /// The response plan, step by step, where the drill scores it (empty elsewhere).
+    pub response_plan: Vec<ResponseStep>,
     /// The improvement plan.
     pub plan: Vec<PlanRow>,
     /// An exam's grade, task by task, as its certificate states it (an exam's result is this,
@@ -455,6 +475,7 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
             grade: f.assessment.grade.clone(),
         })
         .collect();
+    let response_plan = if plan_scored { response_steps(scenario, &card) } else { Vec::new() };
     let exam = (ctx.mode == icsdrill_drill::Mode::Exam)
         .then(|| icsdrill_judge::exam::grade_at(scenario, events, scenario.exam.pass, end));
     let exam_limit = exam.as_ref().and(scenario.exam.time_limit_ticks);
@@ -481,9 +502,27 @@ pub fn build(scenario: &Scenario, events: &[SimEvent], plan_scored: bool, ctx: C
         evidence_s: evidence_times(scenario, events, &merged),
         findings,
         merged,
+        response_plan,
         plan,
         context: ctx,
     }
+}
+
+/// The response plan's steps as the score card marks them, in seconds.
+fn response_steps(scenario: &Scenario, card: &ScoreCard) -> Vec<ResponseStep> {
+    let within =
+        |id: &str| scenario.scoring.response_plan.iter().find(|p| p.id == id).map_or(0, |p| p.within_ticks);
+    card.plan
+        .iter()
+        .map(|m| ResponseStep {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            within_min: scenario.seconds(within(&m.id)) / 60.0,
+            due_s: m.deadline_tick.map(|t| scenario.seconds(t)),
+            done_s: m.done_tick.map(|t| scenario.seconds(t)),
+            status: m.status,
+        })
+        .collect()
 }
 
 /// The executive summary: each scored part a strength or something to improve. No trip is no

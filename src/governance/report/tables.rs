@@ -71,6 +71,53 @@ pub(super) fn plan(r: &Report, l: Lang) -> Table {
     }
 }
 
+/// The response plan, step by step: what it asks by when, when the team did it, and how that
+/// stands; where the drill scores the plan.
+pub(super) fn response_plan(r: &Report, l: Lang) -> Option<Table> {
+    use icsdrill_judge::score::PlanStatus;
+    if r.response_plan.is_empty() {
+        return None;
+    }
+    let at = |t: f64| match l {
+        Lang::En => format!("t {t:.0} s"),
+        Lang::Zh => format!("第 {t:.0} 秒"),
+    };
+    let rows = r
+        .response_plan
+        .iter()
+        .map(|p| {
+            let within = match l {
+                Lang::En => format!("within {:.0} min of the attack's start", p.within_min),
+                Lang::Zh => format!("攻击开始后 {:.0} 分钟内", p.within_min),
+            };
+            let status = match p.status {
+                PlanStatus::Done => l.s("in time", "按时完成"),
+                PlanStatus::Late => l.s("late", "超时完成"),
+                PlanStatus::Missed => l.s("missed", "未完成"),
+                PlanStatus::Pending => l.s("not due yet", "未到期限"),
+            };
+            vec![
+                l.pick(&p.name).to_string(),
+                match p.due_s {
+                    Some(due) => format!("{within}{}", l.paren(&at(due))),
+                    None => within,
+                },
+                p.done_s.map_or_else(|| "—".to_string(), at),
+                status.to_string(),
+            ]
+        })
+        .collect();
+    Some(Table {
+        heads: vec![
+            l.s("Plan step", "预案步骤"),
+            l.s("Required", "要求时限"),
+            l.s("Done", "完成时间"),
+            l.s("Status", "执行情况"),
+        ],
+        rows,
+    })
+}
+
 /// An exam's grade: each task's area, what it asked, its points and why, the total last.
 pub(super) fn exam(r: &Report, l: Lang) -> Option<Table> {
     let g = r.exam.as_ref()?;

@@ -16,6 +16,12 @@ pub(super) fn xlsx(r: &Report, l: Lang) -> Result<Vec<u8>> {
     timeline(&mut wb, r, l, &heading)?;
     findings(&mut wb, r, l, &heading)?;
     plan(&mut wb, r, l, &heading)?;
+    if let Some(t) = super::tables::response_plan(r, l) {
+        let s = wb.add_worksheet().set_name(l.s("Response plan", "预案执行"))?;
+        table(s, 0, &t, &heading)?;
+        s.set_column_width(0, 40)?;
+        s.set_column_width(1, 40)?;
+    }
     if let Some(t) = super::tables::retested(r, l) {
         let s = wb.add_worksheet().set_name(l.s("Re-test", "既往隐患复核"))?;
         table(s, 0, &t, &heading)?;
