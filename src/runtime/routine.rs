@@ -64,7 +64,7 @@ pub struct Registered(Arc<OwnClients>, SocketAddr);
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        self.0.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.1);
+        self.0.own().live.remove(&self.1);
     }
 }
 
@@ -72,32 +72,59 @@ impl Drop for Registered {
 /// whose requests the endpoints leave out of the log (the simulation counted them), and its
 /// live attacker's connections (`false`). Only these get the slots kept for the range's own
 /// clients: not another connection from their addresses (a team binding one).
+///
+/// The last `ROUTINE_GONE_KEPT` routine addresses stay known as routine after their client let
+/// go: a connection a routine client gave up on before the endpoint accepted it (its opening
+/// timed out under load) is accepted later, and was recorded as another client's from the
+/// routine host's address.
 #[derive(Debug, Default)]
-pub struct OwnClients(Mutex<HashMap<SocketAddr, bool>>);
+pub struct OwnClients(Mutex<Own>);
+
+/// The addresses `OwnClients` knows.
+#[derive(Debug, Default)]
+struct Own {
+    /// Connected now: routine (`true`) or the attacker's.
+    live: HashMap<SocketAddr, bool>,
+    /// Routine clients' addresses let go, oldest first.
+    gone: std::collections::VecDeque<SocketAddr>,
+}
+
+/// How many routine addresses let go are still known as routine.
+const ROUTINE_GONE_KEPT: usize = 256;
 
 impl OwnClients {
-    /// Whether `peer` is a routine client.
-    pub fn contains(&self, peer: &SocketAddr) -> bool {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(peer) == Some(&true)
+    fn own(&self) -> std::sync::MutexGuard<'_, Own> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether `peer` is one of the range's own clients (routine or the attacker's).
+    /// Whether `peer` is a routine client (or was, lately).
+    pub fn contains(&self, peer: &SocketAddr) -> bool {
+        let own = self.own();
+        own.live.get(peer) == Some(&true) || own.gone.contains(peer)
+    }
+
+    /// Whether `peer` is one of the range's own clients now (routine or the attacker's).
     pub fn is_own(&self, peer: &SocketAddr) -> bool {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).contains_key(peer)
+        self.own().live.contains_key(peer)
     }
 
     /// Registers `peer` as a connection of the live attacker's until the guard is dropped.
     pub fn register(self: &Arc<Self>, peer: SocketAddr) -> Registered {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(peer, false);
+        self.own().live.insert(peer, false);
         Registered(self.clone(), peer)
     }
 
+    /// A routine client's address connecting (`on`), or let go.
     fn set(&self, peer: SocketAddr, on: bool) {
-        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut own = self.own();
         if on {
-            set.insert(peer, true);
-        } else {
-            set.remove(&peer);
+            own.live.insert(peer, true);
+            own.gone.retain(|p| *p != peer);
+        } else if own.live.remove(&peer) == Some(true) {
+            if own.gone.len() == ROUTINE_GONE_KEPT {
+                own.gone.pop_front();
+            }
+            own.gone.push_back(peer);
         }
     }
 }
@@ -440,5 +467,36 @@ impl Client {
             filled -= start;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A routine address let go is still routine (a connection its client gave up on may be
+    /// accepted later), with no slot kept for it; the last `ROUTINE_GONE_KEPT` are, no more.
+    /// The attacker's addresses are never routine.
+    #[test]
+    fn a_routine_address_let_go_stays_routine_for_a_while() {
+        let own = Arc::new(OwnClients::default());
+        let a: SocketAddr = "127.0.0.101:40000".parse().unwrap();
+        own.set(a, true);
+        assert!(own.contains(&a) && own.is_own(&a));
+        own.set(a, false);
+        assert!(own.contains(&a), "accepted after its client gave up: still routine");
+        assert!(!own.is_own(&a), "no slot kept for it");
+        for port in 0..ROUTINE_GONE_KEPT as u16 {
+            let p = SocketAddr::new(a.ip(), 50000 + port);
+            own.set(p, true);
+            own.set(p, false);
+        }
+        assert!(!own.contains(&a), "the oldest is forgotten");
+        assert_eq!(own.own().gone.len(), ROUTINE_GONE_KEPT);
+        let b: SocketAddr = "127.0.0.1:40001".parse().unwrap();
+        let guard = own.register(b);
+        assert!(own.is_own(&b) && !own.contains(&b));
+        drop(guard);
+        assert!(!own.is_own(&b) && !own.contains(&b));
     }
 }
