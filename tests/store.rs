@@ -199,6 +199,24 @@ fn exercise(store: &mut dyn Store, p: &str) {
     store.set_setting(&key, "period: calendar\n").unwrap();
     store.set_setting(&key, "周期: 日历年\n").unwrap();
     assert_eq!(store.setting(&key).unwrap().as_deref(), Some("周期: 日历年\n"));
+    // An exam result: found by its drill (no scan of them all), and once only.
+    let exam = icsdrill::store::ExamRecord {
+        drill: drill.clone(),
+        trainee: format!("{p}-t"),
+        name: "学员".into(),
+        cohort: format!("{p}-c"),
+        date: "2026-06-02".parse().unwrap(),
+        total: 72.5,
+        max: 100.0,
+        passed: true,
+        certificate: "{}".into(),
+    };
+    assert_eq!(store.exam(&drill).unwrap(), None);
+    store.save_exam(&exam).unwrap();
+    assert!(store.save_exam(&exam).is_err(), "one result a drill");
+    assert_eq!(store.exam(&drill).unwrap(), Some(exam.clone()));
+    assert_eq!(store.exam(&format!("{p}-none")).unwrap(), None);
+    assert_eq!(store.exams(Some(&exam.cohort)).unwrap(), [exam]);
 }
 
 #[test]

@@ -647,8 +647,7 @@ impl RegionApi for RegionService {
 
     fn certificate(&self, drill: &str, form: icsdrill_web::region::CertForm) -> Result<String, ServiceError> {
         let store = self.store().map_err(ServiceError::internal)?;
-        let exams = store.exams(None).map_err(ServiceError::internal)?;
-        let e = exams.into_iter().find(|e| e.drill == drill).ok_or_else(|| {
+        let e = store.exam(drill).map_err(ServiceError::internal)?.ok_or_else(|| {
             ServiceError::NotFound(format!("no exam result for drill `{}`", drill.escape_debug()))
         })?;
         crate::governance::cert::render(&e.certificate, form)

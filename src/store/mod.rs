@@ -124,6 +124,10 @@ CREATE TABLE IF NOT EXISTS foreign_clients (
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
+/// The columns an `ExamRecord` is read from, in its fields' order (`e` the exams table).
+const EXAM_COLUMNS: &str =
+    "e.drill_id, e.trainee, e.name, e.cohort, e.date, e.total, e.max, e.passed, e.certificate";
+
 pub use postgres::PgStore;
 pub use recorder::{MAX_COMMIT_ROWS, MAX_QUEUED_ROWS, RecordSender, Recorder};
 pub use sqlite::{SqliteStore, db_path};
@@ -410,6 +414,8 @@ pub trait Store: Send {
     fn save_exam(&mut self, e: &ExamRecord) -> Result<()>;
     /// Exam results, of one cohort or all, oldest first.
     fn exams(&self, cohort: Option<&str>) -> Result<Vec<ExamRecord>>;
+    /// The exam result of drill `drill`, if it is certified (the table's key: no scan).
+    fn exam(&self, drill: &str) -> Result<Option<ExamRecord>>;
     /// Records the refused foreign connections of a drill (each row replaced by its newer
     /// count).
     fn save_foreign(&mut self, drill: &str, attempts: &[ForeignAttempt]) -> Result<()>;

@@ -13,7 +13,9 @@ use postgres::{Client, NoTls};
 
 use icsdrill_drill::Phase;
 
-use super::{Batch, DrillRecord, ExamRecord, ForeignAttempt, SCHEMA, Store, TeamRecord, TrackedFinding};
+use super::{
+    Batch, DrillRecord, EXAM_COLUMNS, ExamRecord, ForeignAttempt, SCHEMA, Store, TeamRecord, TrackedFinding,
+};
 use crate::governance::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
 
 /// The PostgreSQL store.
@@ -483,25 +485,19 @@ impl Store for PgStore {
         let mut c = self.client_ref();
         let rows = c.query(
             // Sittings in the order they were sat (a retake the same day after the first).
-            "SELECT e.drill_id, e.trainee, e.name, e.cohort, e.date, e.total, e.max, e.passed, e.certificate
-             FROM exams e LEFT JOIN drills d ON d.id = e.drill_id
-             WHERE $1::TEXT IS NULL OR e.cohort = $1 ORDER BY e.date, e.trainee, d.created_ms, e.drill_id",
+            &format!(
+                "SELECT {EXAM_COLUMNS} FROM exams e LEFT JOIN drills d ON d.id = e.drill_id
+                 WHERE $1::TEXT IS NULL OR e.cohort = $1 ORDER BY e.date, e.trainee, d.created_ms, e.drill_id"
+            ),
             &[&cohort],
         )?;
-        Ok(rows
-            .iter()
-            .map(|r| ExamRecord {
-                drill: r.get(0),
-                trainee: r.get(1),
-                name: r.get(2),
-                cohort: r.get(3),
-                date: r.get(4),
-                total: r.get(5),
-                max: r.get(6),
-                passed: r.get::<_, i64>(7) != 0,
-                certificate: r.get(8),
-            })
-            .collect())
+        Ok(rows.iter().map(exam_record).collect())
+    }
+
+    fn exam(&self, drill: &str) -> Result<Option<ExamRecord>> {
+        let mut c = self.client_ref();
+        let q = format!("SELECT {EXAM_COLUMNS} FROM exams e WHERE e.drill_id = $1");
+        Ok(c.query_opt(&q, &[&drill])?.as_ref().map(exam_record))
     }
 
     fn save_foreign(&mut self, drill: &str, attempts: &[ForeignAttempt]) -> Result<()> {
@@ -564,4 +560,19 @@ fn level_change(tx: &mut postgres::Transaction<'_>, c: &LevelChange) -> Result<(
         &[&c.enterprise, &c.date, &i64::from(c.from), &i64::from(c.to), &c.reason],
     )?;
     Ok(())
+}
+
+/// An exam result from a row of `EXAM_COLUMNS`.
+fn exam_record(r: &postgres::Row) -> ExamRecord {
+    ExamRecord {
+        drill: r.get(0),
+        trainee: r.get(1),
+        name: r.get(2),
+        cohort: r.get(3),
+        date: r.get(4),
+        total: r.get(5),
+        max: r.get(6),
+        passed: r.get::<_, i64>(7) != 0,
+        certificate: r.get(8),
+    }
 }

@@ -10,7 +10,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use icsdrill_drill::Phase;
 
-use super::{Batch, DrillRecord, ExamRecord, ForeignAttempt, SCHEMA, Store, TeamRecord, TrackedFinding};
+use super::{
+    Batch, DrillRecord, EXAM_COLUMNS, ExamRecord, ForeignAttempt, SCHEMA, Store, TeamRecord, TrackedFinding,
+};
 use crate::governance::registry::{Activity, Enterprise, LevelChange, MajorChange, Registry};
 
 /// The SQLite store.
@@ -501,26 +503,18 @@ impl Store for SqliteStore {
     }
 
     fn exams(&self, cohort: Option<&str>) -> Result<Vec<ExamRecord>> {
-        let mut q = self.conn.prepare(
+        let mut q = self.conn.prepare(&format!(
             // Sittings in the order they were sat (a retake the same day after the first).
-            "SELECT e.drill_id, e.trainee, e.name, e.cohort, e.date, e.total, e.max, e.passed, e.certificate
-             FROM exams e LEFT JOIN drills d ON d.id = e.drill_id
+            "SELECT {EXAM_COLUMNS} FROM exams e LEFT JOIN drills d ON d.id = e.drill_id
              WHERE ?1 IS NULL OR e.cohort = ?1 ORDER BY e.date, e.trainee, d.created_ms, e.drill_id",
-        )?;
-        let rows = q.query_map([cohort], |r| {
-            Ok(ExamRecord {
-                drill: r.get(0)?,
-                trainee: r.get(1)?,
-                name: r.get(2)?,
-                cohort: r.get(3)?,
-                date: r.get(4)?,
-                total: r.get(5)?,
-                max: r.get(6)?,
-                passed: r.get::<_, i64>(7)? != 0,
-                certificate: r.get(8)?,
-            })
-        })?;
+        ))?;
+        let rows = q.query_map([cohort], exam_record)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn exam(&self, drill: &str) -> Result<Option<ExamRecord>> {
+        let q = format!("SELECT {EXAM_COLUMNS} FROM exams e WHERE e.drill_id = ?1");
+        Ok(self.conn.query_row(&q, [drill], exam_record).optional()?)
     }
 
     fn save_foreign(&mut self, drill: &str, attempts: &[ForeignAttempt]) -> Result<()> {
@@ -593,4 +587,19 @@ fn level_change(tx: &rusqlite::Transaction<'_>, c: &LevelChange) -> Result<()> {
         params![c.enterprise, c.date, i64::from(c.from), i64::from(c.to), c.reason],
     )?;
     Ok(())
+}
+
+/// An exam result from a row of `EXAM_COLUMNS`.
+fn exam_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExamRecord> {
+    Ok(ExamRecord {
+        drill: r.get(0)?,
+        trainee: r.get(1)?,
+        name: r.get(2)?,
+        cohort: r.get(3)?,
+        date: r.get(4)?,
+        total: r.get(5)?,
+        max: r.get(6)?,
+        passed: r.get::<_, i64>(7)? != 0,
+        certificate: r.get(8)?,
+    })
 }

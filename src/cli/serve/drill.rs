@@ -419,10 +419,8 @@ async fn certify(db: &Database, args: &Args, drill: &Drill, trainee: &str) -> Re
     // An ended exam resumed to bring its pages back was certified when it ended: once only
     // (the second record used to fail, and the server left before serving the pages).
     let (d, id) = (db.clone(), drill.id.clone());
-    let certified = tokio::task::spawn_blocking(move || -> Result<bool> {
-        Ok(d.open()?.exams(None)?.iter().any(|e| e.drill == id))
-    })
-    .await??;
+    let certified =
+        tokio::task::spawn_blocking(move || -> Result<bool> { Ok(d.open()?.exam(&id)?.is_some()) }).await??;
     if certified {
         println!("exam certified when it ended; certificate {}", stem.with_extension("json").display());
         return Ok(());
