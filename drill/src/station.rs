@@ -88,9 +88,21 @@ fn read_sensor<'a>(
     }
 }
 
-/// `sensor_source` of every sensor, worked out once (a tick hook samples them every second).
+/// `sensor_source` of every sensor, in one pass over the PLCs' input registers (a search a
+/// sensor was sensors x registers: seconds of a 1000-PLC plant's overview, which the white
+/// cell's page asks for twice a second).
 pub fn sensor_sources(s: &Scenario) -> Vec<Option<(usize, usize)>> {
-    (0..s.sensors.len()).map(|i| sensor_source(s, i)).collect()
+    let mut out = vec![None; s.sensors.len()];
+    for (p, plc) in s.plcs.iter().enumerate() {
+        for (r, ir) in plc.input_registers.iter().enumerate() {
+            if let RegisterSource::Sensor(k) = ir.source
+                && let Some(slot) = out.get_mut(k.ix())
+            {
+                slot.get_or_insert((p, r));
+            }
+        }
+    }
+    out
 }
 
 /// Each sensor as the operator station shows it in `snap` (none: it shows nothing), read
