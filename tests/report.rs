@@ -921,3 +921,47 @@ fn a_hazard_the_team_contained_in_the_drill_says_when_and_how() {
     let html = String::from_utf8(report::render(&r, Format::Html, Lang::En).unwrap()).unwrap();
     assert!(html.contains("contained during the drill at t 534 s"), "the HTML report too");
 }
+
+/// A live attacker knows only the answer it got: an exception 3 from the PLC's own range check
+/// read to it as the firewall's. The timeline says why the log says it was refused (it blamed
+/// a firewall the team never set).
+#[test]
+fn the_timeline_says_why_a_live_attack_step_was_refused_as_the_log_knows_it() {
+    use icsdrill_engine::{RejectReason, SimInput, TimedInput};
+    let s = builtin("petrochem-tank-farm");
+    let checks =
+        TimedInput { tick: s.ticks(100.0), input: SimInput::EnableRangeChecks { plc: "plc-t101".into() } };
+    let mut events = run(&s, 1, 900.0, &[checks]).events().to_vec();
+    let at = events
+        .iter()
+        .position(
+            |e| matches!(&e.kind, EventKind::AttackAttempt { step, ok: false, .. } if step == "overfill"),
+        )
+        .expect("the overfill write refused");
+    let EventKind::AttackAttempt { host, reason, .. } = &mut events[at].kind else { unreachable!() };
+    assert_eq!(*reason, Some(RejectReason::OutOfRange));
+    // As the live attacker reports it, after the endpoint logged its request.
+    *reason = Some(RejectReason::ValueNotAllowed);
+    let request = icsdrill_engine::input::ModbusTransaction {
+        plc: "plc-t101".into(),
+        source: host.clone(),
+        function: 6,
+        addr: 0,
+        count: 1,
+        values: vec![1200],
+        exception: Some(3),
+        reason: Some(RejectReason::OutOfRange),
+        unit: None,
+        repeat: 1,
+    };
+    let tick = events[at].tick;
+    events
+        .insert(at, icsdrill_engine::SimEvent { seq: 0, tick, kind: EventKind::ModbusTransaction(request) });
+    for (i, e) in events.iter_mut().enumerate() {
+        e.seq = i as u64;
+    }
+    let r = report::build(&s, &events, false, plain_context("t"));
+    let line = r.timeline.iter().find(|l| l.seq == at as u64 + 1).expect("the attempt's line");
+    assert!(line.what.en.ends_with("blocked (outside the set-point range)"), "{:?}", line.what);
+    assert!(line.what.zh.ends_with("被阻断（超出设定值范围）"), "{:?}", line.what);
+}

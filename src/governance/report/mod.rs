@@ -283,11 +283,28 @@ fn rating(points: f64, max: f64) -> char {
     }
 }
 
+/// A request refused: its source, its PLC and why.
+fn refusal(kind: &EventKind) -> Option<(&str, &str, RejectReason)> {
+    match kind {
+        EventKind::ModbusTransaction(t) => Some((t.source.as_str(), t.plc.as_str(), t.reason?)),
+        EventKind::Iec104Transaction(t) => Some((t.source.as_str(), t.plc.as_str(), t.reason?)),
+        EventKind::OpcUaTransaction(t) => Some((t.source.as_str(), t.plc.as_str(), t.reason?)),
+        _ => None,
+    }
+}
+
 fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
     let hz = f64::from(s.tick_hz);
     let mut out = Vec::new();
     let mut seen_attempt: Vec<String> = Vec::new();
+    // The last refusal of each source's requests to each PLC, and when: a live attacker knows
+    // only the answer it got (an exception 3 from a range check reads as the firewall's), the
+    // log knows why.
+    let mut refused: std::collections::BTreeMap<(&str, &str), (u64, RejectReason)> = Default::default();
     for e in events {
+        if let Some((source, plc, reason)) = refusal(&e.kind) {
+            refused.insert((source, plc), (e.tick, reason));
+        }
         let (who, what) = match &e.kind {
             EventKind::AttackAttempt { step, host, ok, reason, .. } => {
                 if seen_attempt.contains(step) && *ok {
@@ -299,6 +316,19 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                     .as_ref()
                     .and_then(|p| p.steps.iter().find(|x| x.id == *step))
                     .map(|x| x.name.clone());
+                let target = s
+                    .attack
+                    .as_ref()
+                    .and_then(|p| p.steps.iter().find(|x| x.id == *step))
+                    .and_then(|x| x.action.plc())
+                    .map(|p| s.plcs[p.ix()].id.as_str());
+                let seen = target.and_then(|plc| refused.get(&(host.as_str(), plc)));
+                let reason = match seen {
+                    Some(&(tick, why)) if !*ok && e.tick.saturating_sub(tick) <= u64::from(s.tick_hz) * 5 => {
+                        Some(why)
+                    }
+                    _ => *reason,
+                };
                 let name = name.unwrap_or_else(|| Text::new(step.clone(), step.clone()));
                 let from = narrate::mid_sentence(s.label(host));
                 let why = reason.map(icsdrill_engine::RejectReason::words);
