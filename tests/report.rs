@@ -268,11 +268,11 @@ fn a_late_plan_step_cites_the_action_that_did_it() {
 #[test]
 fn the_report_tables_the_response_plan_where_the_drill_scores_it() {
     let s = builtin("petrochem-tank-farm");
-    let notify = icsdrill_engine::TimedInput {
+    let notify = |to: &str| icsdrill_engine::TimedInput {
         tick: s.ticks(724.0),
-        input: icsdrill_engine::SimInput::Notify { to: "duty_officer".into(), text: "intrusion".into() },
+        input: icsdrill_engine::SimInput::Notify { to: to.into(), text: "intrusion".into() },
     };
-    let sim = run(&s, 1, 1000.0, &[notify]);
+    let sim = run(&s, 1, 1000.0, &[notify("duty_officer"), notify("management")]);
     let r = report::build(&s, sim.events(), true, plain_context("t"));
     let step = r.response_plan.iter().find(|p| p.id == "notify").expect("the notify step");
     assert_eq!(step.done_s, Some(724.0));
@@ -964,4 +964,50 @@ fn the_timeline_says_why_a_live_attack_step_was_refused_as_the_log_knows_it() {
     let line = r.timeline.iter().find(|l| l.seq == at as u64 + 1).expect("the attempt's line");
     assert!(line.what.en.ends_with("blocked (outside the set-point range)"), "{:?}", line.what);
     assert!(line.what.zh.ends_with("被阻断（超出设定值范围）"), "{:?}", line.what);
+}
+
+/// A response-plan step done by several actions is done when the last of them is, and by the
+/// actions it names, on what it names: a notice to the duty officer alone does not tell the
+/// plant manager, blocking the office PC is not blocking the workstation, and an isolation
+/// without the block is half the step (each counted it done). Restoring another PLC's set
+/// points would not restore T-101's. A notice to the authority
+/// reports the incident to it.
+#[test]
+fn a_plan_step_is_done_by_every_action_it_names_on_what_it_names() {
+    use icsdrill_engine::{SimInput, TimedInput};
+    let s = builtin("petrochem-tank-farm");
+    let at = |t: f64, input| TimedInput { tick: s.ticks(t), input };
+    let notify = |to: &str| SimInput::Notify { to: to.into(), text: "intrusion".into() };
+    let inputs = [
+        at(200.0, notify("duty_officer")),
+        at(210.0, SimInput::BlockSource { conduit: "c-ent-dmz".into(), host: "it-ws-01".into() }),
+        at(220.0, SimInput::IsolateHost { host: "ews-01".into() }),
+        at(230.0, SimInput::RestoreSetpoints { plc: "plc-t101".into() }),
+        at(300.0, notify("management")),
+        at(320.0, notify("authority")),
+    ];
+    let sim = run(&s, 1, 1000.0, &inputs);
+    let r = report::build(&s, sim.events(), true, plain_context("t"));
+    let step = |id: &str| r.response_plan.iter().find(|p| p.id == id).unwrap().clone();
+    assert_eq!(step("notify").done_s, Some(300.0), "told both once the manager was");
+    assert_eq!(step("isolate").done_s, None, "isolated, never blocked on the control conduit");
+    assert_eq!(step("restore").done_s, Some(230.0), "T-101's set points restored");
+    assert_eq!(step("report").done_s, Some(320.0));
+    // Each scenario's plan names actions on what its plant has.
+    for b in icsdrill_scenarios::LIBRARY {
+        let s = builtin(b.id);
+        for p in &s.scoring.response_plan {
+            for entry in &p.done_by {
+                let Some((kind, target)) = entry.split_once(':') else { continue };
+                let known = |id: &str| {
+                    s.host(id).is_some() || s.plc(id).is_some() || s.conduits.iter().any(|c| c.id == id)
+                };
+                let ok = match kind {
+                    "notify" => ["duty_officer", "management", "authority"].contains(&target),
+                    _ => target.split('/').all(known),
+                };
+                assert!(ok, "{}: {} names `{entry}`", s.id, p.id);
+            }
+        }
+    }
 }

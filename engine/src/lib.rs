@@ -82,6 +82,11 @@ pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 /// 8: a finding the team closed in the live plant during the drill, and left closed, says so
 /// (`contained`: range checks turned on; a path's sources, or a remote session's target,
 /// isolated or blocked on the conduit). It stays open for rectification.
-pub const RULES: u32 = 8;
+///
+/// 9: a response-plan step may name what its actions act on (`isolate_host:ews-01`) and need
+/// every one of them (`all`): the tank farm's "isolate and block", "clear the bypass and
+/// restore", "tell the duty officer and the manager" counted any one action of the kinds, on
+/// anything; a notice to the authority reports the incident to it.
+pub const RULES: u32 = 9;
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

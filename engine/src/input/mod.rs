@@ -649,6 +649,33 @@ impl SimInput {
             _ => return None,
         })
     }
+
+    /// What a defender action acts on, as a response plan's `done_by` names it after its kind:
+    /// the host, PLC, conduit, actuator or sensor; `conduit/host` for a block; the addressee
+    /// of a notice; `plc/alarm` for an acknowledgement. `None` for other inputs.
+    pub fn target(&self) -> Option<String> {
+        Some(match self {
+            SimInput::BlockSource { conduit, host } => format!("{conduit}/{host}"),
+            SimInput::AllowFunctions { conduit, .. }
+            | SimInput::RestrictWrites { conduit, .. }
+            | SimInput::ResetConduit { conduit } => conduit.clone(),
+            SimInput::IsolateHost { host }
+            | SimInput::RestoreHost { host }
+            | SimInput::ReimageHost { host } => host.clone(),
+            SimInput::SetMode { plc, .. }
+            | SimInput::RestoreSetpoints { plc }
+            | SimInput::ClearBypasses { plc }
+            | SimInput::ReplaceModule { plc }
+            | SimInput::RestoreProgram { plc }
+            | SimInput::RestartPlc { plc }
+            | SimInput::EnableRangeChecks { plc } => plc.clone(),
+            SimInput::RestoreSensor { sensor } => sensor.clone(),
+            SimInput::LocalControl { actuator, .. } => actuator.clone(),
+            SimInput::AcknowledgeAlarm { plc, alarm } => format!("{plc}/{alarm}"),
+            SimInput::Notify { to, .. } => to.clone(),
+            _ => return None,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -61,10 +61,33 @@ pub struct PlanStep {
     pub id: String,
     /// What the plan says to do.
     pub name: Text,
-    /// Defender action kinds (`SimInput` tags) that carry the step out; any one will do.
+    /// Defender actions that carry the step out: an action kind (`SimInput` tag), or a kind
+    /// and what it acts on (`isolate_host:ews-01`, `notify:management`,
+    /// `block_source:c-sup-ctl/ews-01`: `SimInput::target`); any one will do, or with `all`,
+    /// every one.
     pub done_by: Vec<String>,
+    /// Whether the step takes every action of `done_by` (done when the last is), not one.
+    pub all: bool,
     /// Deadline after the attack's start, in ticks.
     pub within_ticks: u64,
+}
+
+impl PlanStep {
+    /// Whether `input` is the action `entry` of a `done_by` list names.
+    pub fn done_by_input(entry: &str, input: &crate::input::SimInput) -> bool {
+        let (kind, target) = entry.split_once(':').map_or((entry, None), |(k, t)| (k, Some(t)));
+        input.defender_kind() == Some(kind) && target.is_none_or(|t| input.target().as_deref() == Some(t))
+    }
+
+    /// When the step was done, from when each entry of `done_by` was first done (in its
+    /// order): the first of them, or with `all` the last, once every one is.
+    pub fn done_at(&self, first: &[Option<u64>]) -> Option<u64> {
+        if self.all {
+            first.iter().copied().collect::<Option<Vec<u64>>>()?.into_iter().max()
+        } else {
+            first.iter().flatten().copied().min()
+        }
+    }
 }
 
 /// A hint a team may take; it costs points.

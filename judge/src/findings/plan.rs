@@ -1,7 +1,7 @@
 //! `plan`: a response-plan step done late or not at all.
 
 use icsdrill_engine::event::EventKind;
-use icsdrill_engine::scenario::Scenario;
+use icsdrill_engine::scenario::{PlanStep, Scenario};
 
 use super::evidence::Evidence;
 use super::{Finding, Severity, texts};
@@ -28,7 +28,7 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
         // three attack events used to crowd out the late action itself.
         let did = ev.events.iter().filter(|e| match &e.kind {
             EventKind::InputApplied { input } => {
-                input.defender_kind().is_some_and(|k| step.is_some_and(|p| p.done_by.iter().any(|d| d == k)))
+                step.is_some_and(|p| p.done_by.iter().any(|d| PlanStep::done_by_input(d, input)))
             }
             _ => false,
         });

@@ -290,8 +290,8 @@ impl Scorer {
         let (r, p) = (&self.rubric, &self.rubric.points);
         let mut earned = 0.0;
         let mut plan = Vec::new();
-        for st in &r.response_plan {
-            let done = st.done_by.iter().filter_map(|k| self.defender_first.get(k.as_str()).copied()).min();
+        for (st, first) in r.response_plan.iter().zip(&self.plan_first) {
+            let done = st.done_at(first);
             let deadline = attack_start.map(|s| s + st.within_ticks);
             let status = match (done, deadline) {
                 (Some(d), Some(dl)) if d <= dl => PlanStatus::Done,

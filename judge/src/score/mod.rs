@@ -180,7 +180,8 @@ pub struct Scorer {
     attack_start: Option<u64>,
     first_effect: Option<u64>,
     reports: Vec<Report>,
-    defender_first: BTreeMap<&'static str, u64>,
+    /// When each action of each response-plan step's `done_by` was first done (rubric order).
+    plan_first: Vec<Vec<Option<u64>>>,
     first_contain: Option<u64>,
     first_recover_after_effect: Option<u64>,
     trips: usize,
@@ -276,7 +277,7 @@ impl Scorer {
             attack_start: None,
             first_effect: None,
             reports: Vec::new(),
-            defender_first: BTreeMap::new(),
+            plan_first: scenario.scoring.response_plan.iter().map(|p| vec![None; p.done_by.len()]).collect(),
             first_contain: None,
             first_recover_after_effect: None,
             trips: 0,
@@ -429,7 +430,13 @@ impl Scorer {
             return;
         }
         let Some(kind) = input.defender_kind() else { return };
-        self.defender_first.entry(kind).or_insert(tick);
+        for (step, first) in self.rubric.response_plan.iter().zip(&mut self.plan_first) {
+            for (entry, at) in step.done_by.iter().zip(first.iter_mut()) {
+                if at.is_none() && icsdrill_engine::scenario::PlanStep::done_by_input(entry, input) {
+                    *at = Some(tick);
+                }
+            }
+        }
         if CONTAIN_KINDS.contains(&kind) && self.first_contain.is_none() {
             self.first_contain = Some(tick);
         }

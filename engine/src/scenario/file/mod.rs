@@ -147,6 +147,8 @@ pub(crate) struct PlanStepFile {
     pub(crate) id: S<String>,
     pub(crate) name: TextFile,
     pub(crate) done_by: Vec<S<String>>,
+    #[serde(default)]
+    pub(crate) all: bool,
     pub(crate) within_s: S<f64>,
 }
 

@@ -60,12 +60,18 @@ impl Cx<'_> {
                     );
                 }
                 for k in &st.done_by {
-                    self.defender_kind(k);
+                    // `kind` or `kind:target`.
+                    let (kind, target) = k.value.split_once(':').unwrap_or((&k.value, "-"));
+                    self.defender_kind(&Spanned { value: kind.to_string(), ..k.clone() });
+                    if target.is_empty() {
+                        self.err(&k.referenced, format!("`{}` names no target after `:`", k.value));
+                    }
                 }
                 PlanStep {
                     id: st.id.value.clone(),
                     name: self.text(&st.name, &st.id),
                     done_by: st.done_by.iter().map(|k| k.value.clone()).collect(),
+                    all: st.all,
                     within_ticks: ticks(self.positive(&st.within_s, "within_s")),
                 }
             })
