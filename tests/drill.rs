@@ -611,6 +611,7 @@ async fn scores_move_as_defender_actions_and_reports_arrive() {
         }
     };
     post("/api/teams/a/actions", r#"{"kind":"notify","to":"duty_officer"}"#).await;
+    post("/api/teams/a/actions", r#"{"kind":"notify","to":"management"}"#).await;
     // The first step is a remote login from the office PC to the DMZ historian replica.
     let scenario = drill.scenario();
     let step0 = &scenario.attack.as_ref().unwrap().steps[0];

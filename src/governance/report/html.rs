@@ -166,7 +166,7 @@ fn html_finding(o: &mut String, r: &Report, l: Lang, f: &icsdrill_judge::finding
         esc(l.pick(&f.assessment.owner)),
         l.paren(&format!("{} {}", f.assessment.deadline_days, l.s("days", "天"))),
         l.s("Status", "状态"),
-        esc(&Report::status_text(&f.assessment, l))
+        esc(&super::status_text(&f.assessment, l))
     );
 }
 

@@ -150,7 +150,7 @@ fn md_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
             l.s("Owner", "责任人"),
             &format!("{}{}{deadline}", md_cell(l.pick(&f.assessment.owner)), l.list()),
         );
-        item(o, l.s("Status", "状态"), &md_cell(&Report::status_text(&f.assessment, l)));
+        item(o, l.s("Status", "状态"), &md_cell(&super::status_text(&f.assessment, l)));
         o.push('\n');
     }
 }

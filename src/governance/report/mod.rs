@@ -629,26 +629,6 @@ impl Report {
         self.assets.get(id).map_or_else(|| id.to_string(), |t| l.pick(t).to_string())
     }
 
-    /// A finding's rectification status as the report prints it, and, when the team contained
-    /// it during the drill, when and how (it stays open: a stopgap in the drill is not a
-    /// verified rectification).
-    pub(crate) fn status_text(a: &icsdrill_judge::findings::Assessment, l: Lang) -> String {
-        let word = status_word(a.status, l);
-        match &a.contained {
-            None => word.to_string(),
-            Some(c) => match l {
-                Lang::En => format!(
-                    "{word}; contained during the drill at t {:.0} s: {} (entry {})",
-                    c.at_s, c.how.en, c.seq
-                ),
-                Lang::Zh => format!(
-                    "{word}；演练中已于第 {:.0} 秒临时控制：{}（日志序号 {}）",
-                    c.at_s, c.how.zh, c.seq
-                ),
-            },
-        }
-    }
-
     /// A finding's evidence as the report prints it: the first event-log entries, each with
     /// its simulated second (`1234 (t 312 s)`), and how many there are in all.
     pub(crate) fn evidence_list(&self, seqs: &[u64], l: Lang) -> String {
@@ -685,7 +665,7 @@ mod xlsx;
 
 pub use stored::{of_team, recorded, retested};
 pub(crate) use words::{
-    Words, element_word, overview_rows, rating_legend, score_title, severity_word, sign_off, status_word,
+    Words, element_word, overview_rows, rating_legend, score_title, severity_word, sign_off, status_text,
     who_word, words,
 };
 use words::{mitigation_labels, technique_labels};

@@ -67,6 +67,25 @@ pub(crate) fn status_word(st: Status, l: Lang) -> &'static str {
     }
 }
 
+/// A finding's rectification status as the report prints it, and, when the team contained
+/// it during the drill, when and how (it stays open: a stopgap in the drill is not a
+/// verified rectification).
+pub(crate) fn status_text(a: &icsdrill_judge::findings::Assessment, l: Lang) -> String {
+    let word = status_word(a.status, l);
+    match &a.contained {
+        None => word.to_string(),
+        Some(c) => match l {
+            Lang::En => format!(
+                "{word}; contained during the drill at t {:.0} s: {} (entry {})",
+                c.at_s, c.how.en, c.seq
+            ),
+            Lang::Zh => {
+                format!("{word}；演练中已于第 {:.0} 秒临时控制：{}（日志序号 {}）", c.at_s, c.how.zh, c.seq)
+            }
+        },
+    }
+}
+
 /// Section titles.
 pub(crate) struct Words {
     pub(crate) title: &'static str,

@@ -134,7 +134,7 @@ fn findings(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
         text(s, row, 9, l.pick(&f.assessment.measure))?;
         text(s, row, 10, l.pick(&f.assessment.owner))?;
         s.write_number(row, 11, f64::from(f.assessment.deadline_days))?;
-        text(s, row, 12, Report::status_text(&f.assessment, l))?;
+        text(s, row, 12, super::status_text(&f.assessment, l))?;
         let item = r.merged.iter().find(|m| m.ids.contains(&f.id)).map_or("", |m| m.number.as_str());
         text(s, row, 13, item)?;
     }
