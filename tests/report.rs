@@ -1011,3 +1011,28 @@ fn a_plan_step_is_done_by_every_action_it_names_on_what_it_names() {
         }
     }
 }
+
+/// An interlock the attack's program download left out of the safety PLC trips nothing when
+/// its condition comes, as a bypassed one: the demand is logged (`interlock_defeated`) and the
+/// drill earns nothing for trips avoided (an idle team got full marks while the reactor's
+/// pressure went to its relief valve).
+#[test]
+fn an_interlock_a_download_removed_is_demanded_all_the_same() {
+    let s = builtin("petrochem-tank-farm");
+    let sim = run(&s, 1, 1200.0, &[]);
+    let downloaded = sim
+        .events()
+        .iter()
+        .position(|e| matches!(&e.kind, EventKind::ProgramChanged { matches_backup: false, .. }))
+        .expect("the attack downloads a program");
+    let defeated: Vec<&icsdrill_engine::SimEvent> = sim
+        .events()
+        .iter()
+        .skip(downloaded)
+        .filter(|e| matches!(&e.kind, EventKind::InterlockDefeated { .. }))
+        .collect();
+    assert!(!defeated.is_empty(), "the removed trip's demand is logged");
+    let card = icsdrill_judge::score::Scorer::score_log(&s, false, sim.events());
+    let trip = card.components.iter().find(|c| c.key == "trip_avoided").unwrap();
+    assert_eq!(trip.points, 0.0, "{trip:?}");
+}

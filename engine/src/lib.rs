@@ -84,9 +84,13 @@ pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 /// isolated or blocked on the conduit). It stays open for rectification.
 ///
 /// 9: a response-plan step may name what its actions act on (`isolate_host:ews-01`) and need
-/// every one of them (`all`): the tank farm's "isolate and block", "clear the bypass and
-/// restore", "tell the duty officer and the manager" counted any one action of the kinds, on
-/// anything; a notice to the authority reports the incident to it.
-pub const RULES: u32 = 9;
+/// every one of them (`all`): the tank farm's "isolate and block" and "tell the duty officer
+/// and the manager" counted any one action of the kinds, on anything; a notice to the
+/// authority reports the incident to it.
+///
+/// 10: an interlock a downloaded program left out is demanded as a bypassed one is (its trip
+/// condition met logs `interlock_defeated`, and the drill earns nothing for trips avoided):
+/// the tank farm's idle team kept full marks while the reactor went to its relief valve.
+pub const RULES: u32 = 10;
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

@@ -203,6 +203,11 @@ impl Scan<'_> {
     fn run_program(&mut self, plc: &mut PlcState) {
         for (b, block) in self.def.logic.iter().enumerate() {
             if plc.disabled[b] {
+                // An interlock a downloaded program left out trips nothing, as one bypassed: its
+                // demand is logged all the same (`InterlockDefeated`), once until it is back.
+                if let Logic::Interlock(il) = block {
+                    self.interlock_removed(plc, *il, b);
+                }
                 continue;
             }
             match block {
@@ -356,10 +361,10 @@ impl Scan<'_> {
         }
     }
 
-    fn interlock(&mut self, plc: &mut PlcState, il: InterlockIdx, block: usize) {
+    /// Whether interlock `il` (logic block `block`) is in its trip condition this scan: M out of
+    /// N of its sensors voting to trip, held for its delay.
+    fn trip_condition(&self, plc: &mut PlcState, il: InterlockIdx, block: usize) -> bool {
         let def = &self.s.interlocks[il.ix()];
-        let x = self.bus.measured[def.pv.ix()];
-        // M-out-of-N voting over pv and its voters, then the trip delay.
         let votes = std::iter::once(def.pv)
             .chain(def.voters.iter().copied())
             .filter(|s| self.trip_vote(plc, def, *s))
@@ -367,7 +372,31 @@ impl Scan<'_> {
         let voted = votes >= def.need;
         plc.held_s[block] = if voted { plc.held_s[block] + self.dt_s } else { 0.0 };
         // A tick's rounding must not postpone a trip by a whole scan.
-        let condition = voted && plc.held_s[block] + 1e-9 >= def.delay_s;
+        voted && plc.held_s[block] + 1e-9 >= def.delay_s
+    }
+
+    /// An interlock left out of the running program: its demand logged once, as a bypassed
+    /// one's, until the program has it again.
+    fn interlock_removed(&mut self, plc: &mut PlcState, il: InterlockIdx, block: usize) {
+        let condition = self.trip_condition(plc, il, block);
+        if condition && !self.bus.tripped[il.ix()] && !self.bus.defeated[il.ix()] {
+            let def = &self.s.interlocks[il.ix()];
+            self.log.push(
+                self.tick,
+                EventKind::InterlockDefeated {
+                    plc: self.def.id.clone(),
+                    interlock: def.id.clone(),
+                    value: round4(self.bus.measured[def.pv.ix()]),
+                },
+            );
+            self.bus.defeated[il.ix()] = true;
+        }
+    }
+
+    fn interlock(&mut self, plc: &mut PlcState, il: InterlockIdx, block: usize) {
+        let def = &self.s.interlocks[il.ix()];
+        let x = self.bus.measured[def.pv.ix()];
+        let condition = self.trip_condition(plc, il, block);
         let tripped = self.bus.tripped[il.ix()];
         if let Some(r) = def.reset {
             let addr = self.def.coil_addr(r);
