@@ -1361,6 +1361,14 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
         refused.iter().any(|l| l.as_str().unwrap().ends_with(" ews-01 连接 plc-t101 拒绝（主机已隔离）")),
         "{seen}"
     );
+    // Written again when the page's language changes (the lines shown stayed as they were).
+    let refused = seen["refused_en"].as_array().unwrap();
+    assert!(
+        refused
+            .iter()
+            .any(|l| l.as_str().unwrap().ends_with(" ews-01 connect plc-t101 REFUSED (host isolated)")),
+        "{seen}"
+    );
     // The capture window: one too long is refused on the page and says the limit; t = 10 s to
     // 120 s downloads as a capture of those seconds of the drill's clock.
     assert!(seen["too_long_zh"].as_str().unwrap().contains("600 秒"), "{seen}");

@@ -288,6 +288,13 @@ fn the_report_tables_the_response_plan_where_the_drill_scores_it() {
         step.name.en, step.within_min
     );
     assert!(en.contains("### Response plan") && en.contains(&row), "{row}\n{en}");
+    // The incident not yet reported to the authority when the drill ended, due after: said so
+    // (it read "not due yet" in a report of a drill over).
+    let report = r.response_plan.iter().find(|p| p.id == "report").unwrap();
+    assert_eq!(report.status, icsdrill_judge::score::PlanStatus::Pending);
+    assert!(en.contains("| — | not done when the drill ended (due after its end) |"), "{en}");
+    // The timeline's columns are named (they were blank in Markdown).
+    assert!(en.contains("| t (s) | Who | What |"), "{en}");
     let zh = md(&r, Lang::Zh);
     let row = format!(
         "| {} | 攻击开始后 {:.0} 分钟内（第 {due:.0} 秒） | 第 724 秒 | 超时完成 |",

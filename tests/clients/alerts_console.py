@@ -112,6 +112,10 @@ try:
         "captures": done(driver),
         "axe": accessibility(driver),
     }
+    # Back to English: the log is written again in it, the lines already shown too.
+    driver.find_element(By.ID, "lang").click()
+    wait.until(lambda d: d.execute_script("return lang") == "en")
+    seen["refused_en"] = [t for t in log(driver) if "REFUSED" in t]
 finally:
     driver.quit()
 print(json.dumps(seen))

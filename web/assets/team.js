@@ -220,6 +220,7 @@ async function teamPage() {
   lists();
   rerender = () => {
     lists();
+    for (const line of $("#log").children) if (line.logEvent) line.textContent = logLine(line.logEvent);
     reportLink();
     exam(null);
     if (info) $("#title").textContent = txt(info.title);
@@ -288,13 +289,9 @@ async function teamPage() {
       for (const e of page.events) {
         if (!["modbus_transaction", "modbus_connection", "iec104_transaction", "opcua_transaction", "traffic_summary"].includes(e.kind)) continue;
         const line = document.createElement("div");
-        line.textContent = e.kind === "iec104_transaction" ? iec104Line(e)
-          : e.kind === "opcua_transaction" ? opcuaLine(e)
-          : e.kind === "traffic_summary"
-          ? e.entries.map(c => `${when(e)} ${c.source} -> ${c.plc} ${c.function == null ? tr("log_connect") : "fc=" + c.function} ${tr("summary")} x${c.count}${c.exceptions ? ` ${tr("log_exc")} x${c.exceptions}` : ""}`).join("\n")
-          : e.kind === "modbus_transaction"
-          ? `${when(e)} ${e.source} -> ${e.plc} fc=${e.function} addr=${e.addr} n=${e.count}${e.values ? " v=" + e.values.join(",") : ""}${e.exception ? ` ${tr("log_exc")} ${e.exception}` : ""}${e.repeat ? " x" + e.repeat : ""}`
-          : `${when(e)} ${e.source} ${tr("log_connect")} ${e.plc}${refusedWhy(e.refused)}`;
+        // Kept with its line: a change of language writes the log again in the new one.
+        line.textContent = logLine(e);
+        line.logEvent = e;
         if (e.values || (e.kind === "iec104_transaction" && IEC104_COMMANDS.has(e.type_id) && !e.select)
           || (e.kind === "opcua_transaction" && e.service === 2)) line.className = "warn";
         log.appendChild(line);
@@ -368,6 +365,14 @@ let TICK_HZ = 0;
 let reasonWords = {};
 const why = r => reasonWords[r] ? txt(reasonWords[r]) : r;
 const refusedWhy = r => r ? ` ${tr("log_refused")}${paren(why(r))}` : "";
+// A transaction log line of event `e`, in the page's language.
+const logLine = e => e.kind === "iec104_transaction" ? iec104Line(e)
+  : e.kind === "opcua_transaction" ? opcuaLine(e)
+  : e.kind === "traffic_summary"
+  ? e.entries.map(c => `${when(e)} ${c.source} -> ${c.plc} ${c.function == null ? tr("log_connect") : "fc=" + c.function} ${tr("summary")} x${c.count}${c.exceptions ? ` ${tr("log_exc")} x${c.exceptions}` : ""}`).join("\n")
+  : e.kind === "modbus_transaction"
+  ? `${when(e)} ${e.source} -> ${e.plc} fc=${e.function} addr=${e.addr} n=${e.count}${e.values ? " v=" + e.values.join(",") : ""}${e.exception ? ` ${tr("log_exc")} ${e.exception}` : ""}${!e.exception && e.reason ? refusedWhy(e.reason) : ""}${e.repeat ? " x" + e.repeat : ""}`
+  : `${when(e)} ${e.source} ${tr("log_connect")} ${e.plc}${refusedWhy(e.refused)}`;
 const when = e => TICK_HZ ? `t=${(e.tick / TICK_HZ).toFixed(1)} s` : String(e.tick);
 const iec104Line = e => e.type_id === 0
   ? `${when(e)} ${e.source} ${tr("log_connect")} ${e.plc} IEC 104${refusedWhy(e.reason)}`

@@ -14,7 +14,7 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid 
 .rating{font-weight:bold;text-align:center}.who-attacker{color:#b00020}.who-team{color:#1d5c8a}.who-plant{color:#a16207}
 figure{margin:1rem 0}.legend{font-size:.85rem;color:#4b5563}.signoff{margin-top:3rem}.signoff td{border:0;border-bottom:1px solid #1b2733;height:3rem;width:25%;vertical-align:bottom}figcaption{font-size:.85rem;color:#4b5563}svg.chart{display:block;margin:.5rem 0;break-inside:avoid}
 code{font-size:.9em}.noprint{color:#4b5563;font-size:.85rem}
-@media (max-width:700px){body{margin:1rem auto;padding:0 .5rem}table{table-layout:fixed}th,td{overflow-wrap:anywhere;padding:.2rem}}
+@media (max-width:700px){body{margin:1rem auto;padding:0 .5rem}table{table-layout:fixed}th,td{overflow-wrap:anywhere;padding:.2rem}.wide{overflow-x:auto}.wide table{table-layout:auto;min-width:44rem}.wide th,.wide td{overflow-wrap:normal}}
 @media screen and (max-width:700px){figure{overflow-x:auto}svg.chart{min-width:760px}}
 .finding{border:1px solid #c5d2dc;border-left:4px solid #1d5c8a;padding:.5rem 1rem;margin:1rem 0;break-inside:avoid}
 @media print{.noprint{display:none}body{margin:0;max-width:none;font-size:11pt}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}";
@@ -203,8 +203,10 @@ fn html_ids(o: &mut String, r: &Report, l: Lang, w: &Words) {
 
 /// The improvement plan.
 fn html_plan(o: &mut String, r: &Report, l: Lang, w: &Words) {
-    let _ = write!(o, "<h2>{}</h2>", esc(w.plan));
+    // Eight columns: scrolled sideways on a phone rather than wrapped a character a line.
+    let _ = write!(o, "<h2>{}</h2><div class=\"wide\" tabindex=\"0\">", esc(w.plan));
     html_table(o, &super::tables::plan(r, l), None);
+    o.push_str("</div>");
 }
 
 /// `t` as an HTML table, every cell escaped; the cells of column `class.0` get class `class.1`.

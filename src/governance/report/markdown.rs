@@ -93,7 +93,13 @@ fn md_capabilities(o: &mut String, r: &Report, l: Lang, w: &Words) {
 
 /// Timeline and findings.
 fn md_findings(o: &mut String, r: &Report, l: Lang, w: &Words) {
-    let _ = writeln!(o, "\n## {}\n\n| t (s) | | |\n|---:|---|---|", w.timeline);
+    let _ = writeln!(
+        o,
+        "\n## {}\n\n| t (s) | {} | {} |\n|---:|---|---|",
+        w.timeline,
+        l.s("Who", "主体"),
+        l.s("What", "事件")
+    );
     for line in &r.timeline {
         let _ = writeln!(
             o,

@@ -94,7 +94,11 @@ pub(super) fn response_plan(r: &Report, l: Lang) -> Option<Table> {
                 PlanStatus::Done => l.s("in time", "按时完成"),
                 PlanStatus::Late => l.s("late", "超时完成"),
                 PlanStatus::Missed => l.s("missed", "未完成"),
-                PlanStatus::Pending => l.s("not due yet", "未到期限"),
+                // A report is of a drill over (or in its hot wash): due after its end.
+                PlanStatus::Pending => l.s(
+                    "not done when the drill ended (due after its end)",
+                    "演练结束时未完成（期限在演练结束之后）",
+                ),
             };
             vec![
                 l.pick(&p.name).to_string(),
