@@ -311,17 +311,9 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                     continue;
                 }
                 seen_attempt.push(step.clone());
-                let name = s
-                    .attack
-                    .as_ref()
-                    .and_then(|p| p.steps.iter().find(|x| x.id == *step))
-                    .map(|x| x.name.clone());
-                let target = s
-                    .attack
-                    .as_ref()
-                    .and_then(|p| p.steps.iter().find(|x| x.id == *step))
-                    .and_then(|x| x.action.plc())
-                    .map(|p| s.plcs[p.ix()].id.as_str());
+                let def = s.attack.as_ref().and_then(|p| p.steps.iter().find(|x| x.id == *step));
+                let name = def.map(|x| x.name.clone());
+                let target = def.and_then(|x| x.action.plc()).map(|p| s.plcs[p.ix()].id.as_str());
                 let seen = target.and_then(|plc| refused.get(&(host.as_str(), plc)));
                 let reason = match seen {
                     Some(&(tick, why)) if !*ok && e.tick.saturating_sub(tick) <= u64::from(s.tick_hz) * 5 => {
