@@ -8,9 +8,15 @@ use icsdrill_engine::snapshot::{Field, Readings, Screen};
 use icsdrill_engine::{Scenario, Snapshot};
 
 /// A sensor's value as an operator station reads it: from the input register a PLC maps it
-/// to (spoofed values included), scaled; the field value for a sensor no PLC reports.
-pub fn hmi_value(s: &Scenario, readings: &Readings, sensor: usize) -> f64 {
-    read_sensor(s, sensor_source(s, sensor), sensor, |p| &readings.inputs[p], &readings.field)
+/// to (spoofed values included), scaled, where `sources` (`sensor_sources`) says; the field
+/// value for a sensor no PLC reports.
+pub fn hmi_value(
+    s: &Scenario,
+    readings: &Readings,
+    sensor: usize,
+    sources: &[Option<(usize, usize)>],
+) -> f64 {
+    read_sensor(s, sources[sensor], sensor, |p| &readings.inputs[p], &readings.field)
 }
 
 /// Which PLCs the operator stations read now, by `PlcIdx`, on a live screen: those that answer
@@ -34,17 +40,7 @@ pub fn operator_reads(s: &Scenario, snap: &Snapshot) -> Vec<bool> {
         .collect()
 }
 
-/// Where the operator station reads sensor `sensor`: the PLC and input register it is mapped
-/// to (the first), or none (the field value).
-pub(crate) fn sensor_source(s: &Scenario, sensor: usize) -> Option<(usize, usize)> {
-    let source = RegisterSource::Sensor(SensorIdx(sensor as u32));
-    s.plcs
-        .iter()
-        .enumerate()
-        .find_map(|(p, plc)| plc.input_registers.iter().position(|ir| ir.source == source).map(|r| (p, r)))
-}
-
-/// Whether an operator station sees sensor `sensor`, read where `source` (`sensor_source`)
+/// Whether an operator station sees sensor `sensor`, read where `source` (`sensor_sources`)
 /// says, with the PLCs it `reads`: it reads the PLC whose input register reports it, else one
 /// whose discrete input a switch is wired to, else nobody reports it (a field value). A
 /// high-high level switch wired to the SIS is lost with the SIS.
@@ -88,9 +84,10 @@ fn read_sensor<'a>(
     }
 }
 
-/// `sensor_source` of every sensor, in one pass over the PLCs' input registers (a search a
-/// sensor was sensors x registers: seconds of a 1000-PLC plant's overview, which the white
-/// cell's page asks for twice a second).
+/// Where the operator station reads each sensor: the PLC and input register it is mapped to
+/// (the first), or none (the field value). In one pass over the PLCs' input registers (a
+/// search a sensor was sensors x registers: seconds of a 1000-PLC plant's view, which the
+/// consoles ask for twice a second).
 pub fn sensor_sources(s: &Scenario) -> Vec<Option<(usize, usize)>> {
     let mut out = vec![None; s.sensors.len()];
     for (p, plc) in s.plcs.iter().enumerate() {

@@ -14,7 +14,7 @@ pub use crate::overview::{
     CrossTeam, ForeignAttempt, Overview, OverviewTeam, StepView, TeamElsewhere, ValueView,
 };
 pub use crate::station::{hmi_value, operator_reads, sensor_sources, shown_values};
-use crate::station::{moves, sensor_seen, sensor_source};
+use crate::station::{moves, sensor_seen};
 use crate::track::{ActionRec, InjectRec, Track};
 use crate::vocab::{EndpointInfo, Phase, TeamInfo};
 
@@ -381,7 +381,7 @@ pub fn hint_views(s: &Scenario, taken: &[String], all_texts: bool) -> Vec<HintVi
 
 /// The alarms as the operator station lists them: active ones, and those that returned to
 /// normal before anyone acknowledged them (they stay until acknowledged).
-fn alarm_views(s: &Scenario, r: &Readings) -> Vec<AlarmView> {
+fn alarm_views(s: &Scenario, r: &Readings, sources: &[Option<(usize, usize)>]) -> Vec<AlarmView> {
     let plc_id = |i: usize| s.plcs[i].id.clone();
     s.alarms
         .iter()
@@ -419,7 +419,7 @@ fn alarm_views(s: &Scenario, r: &Readings) -> Vec<AlarmView> {
                 tag: tag.to_string(),
                 sensor: sensor.id.clone(),
                 description: sensor.name.without_tag(tag),
-                value: hmi_value(s, r, a.pv.ix()),
+                value: hmi_value(s, r, a.pv.ix(), sources),
                 unit: s.vars[sensor.var.ix()].unit.clone(),
             }
         })
@@ -476,6 +476,7 @@ impl TeamView {
         // what a PLC it cannot read reports or drives.
         let reads = operator_reads(s, snap);
         let all_read = reads.iter().all(|r| *r);
+        let sources = sensor_sources(s);
         let driven_seen =
             |a: usize| all_read || (0..s.plcs.len()).all(|p| reads[p] || !moves(s, p, ActuatorIdx(a as u32)));
         TeamView {
@@ -512,8 +513,8 @@ impl TeamView {
                     name: d.name.clone(),
                     unit: s.vars[d.var.ix()].unit.clone(),
                     value: seen
-                        .filter(|_| all_read || sensor_seen(s, i, sensor_source(s, i), &reads))
-                        .map(|r| hmi_value(s, r, i)),
+                        .filter(|_| all_read || sensor_seen(s, i, sources[i], &reads))
+                        .map(|r| hmi_value(s, r, i, &sources)),
                 })
                 .collect(),
             actuators: s
@@ -527,7 +528,7 @@ impl TeamView {
                     local: snap.local[i].is_some(),
                 })
                 .collect(),
-            alarms: seen.map_or_else(Vec::new, |r| alarm_views(s, r)),
+            alarms: seen.map_or_else(Vec::new, |r| alarm_views(s, r, &sources)),
             holding: holding_views(s, snap, &reads),
             alarm_defs: alarm_defs(s),
             interlocks: interlock_views(s, snap, seen, &reads),
@@ -683,7 +684,11 @@ mod tests {
     /// The T-101 high level alarm's state as the console lists it (empty: not listed).
     fn listed(s: &Scenario, sim: &Sim) -> Vec<&'static str> {
         let r = sim.snapshot().readings().expect("a live view");
-        alarm_views(s, &r).into_iter().filter(|a| a.id == "al-t101").map(|a| a.state).collect()
+        alarm_views(s, &r, &super::sensor_sources(s))
+            .into_iter()
+            .filter(|a| a.id == "al-t101")
+            .map(|a| a.state)
+            .collect()
     }
 
     fn run(sim: &mut Sim, s: &Scenario, input: Option<SimInput>) {
