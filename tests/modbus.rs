@@ -979,3 +979,95 @@ async fn another_teams_connection_storm_takes_turns_with_the_teams_requests() {
     drop(storm);
     range.shutdown().await.unwrap();
 }
+
+/// The two event loops a shard may serve Modbus connections on (io_uring where the kernel has
+/// it, epoll where not) answer alike: reads, a pipelined batch in one segment, a write (which
+/// leaves the loop for a task), a request split over two segments, a client that shuts its
+/// side after its request, and a bad header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_epoll_loop_answers_as_the_io_uring_loop_does() {
+    let mut seen = Vec::new();
+    for epoll_only in [false, true] {
+        let range = start(builtin("petrochem-tank-farm"), |o| {
+            o.epoll_only = epoll_only;
+            o.event_loops = 1;
+            o.limits.request_rate = 0;
+        })
+        .await;
+        let addr = endpoint(&range, "plc-t101");
+        let mut answers = Vec::new();
+        let mut c = Client::connect(addr).await;
+        answers.push(read_holding(&mut c, 0, 4).await);
+        // 50 reads in one write: 50 answers, in order.
+        let batch: Vec<u8> =
+            (1..=50u16).flat_map(|t| [(t >> 8) as u8, t as u8, 0, 0, 0, 6, 1, 3, 0, 0, 0, 4]).collect();
+        c.send(&batch).await;
+        for t in 1..=50u16 {
+            let r = c.response(ANSWER).await.expect("a pipelined answer");
+            assert_eq!(r[..2], t.to_be_bytes(), "epoll {epoll_only}: in order");
+            answers.push(r[9..].chunks(2).map(|w| u16::from_be_bytes([w[0], w[1]])).collect());
+        }
+        // A write waits for its tick (in a task of its own), then the connection goes on.
+        let w = c.pdu(1, &[0x06, 0, 1, 0x02, 0x58]).await.expect("the write's answer");
+        assert_eq!(w, [0x06, 0, 1, 0x02, 0x58], "epoll {epoll_only}");
+        answers.push(read_holding(&mut c, 0, 4).await);
+        // One request over two segments.
+        let mut split = Client::connect(addr).await;
+        split.send(&[0, 9, 0, 0, 0, 6]).await;
+        tokio::task::yield_now().await;
+        split.send(&[1, 3, 0, 0, 0, 2]).await;
+        let r = split.response(ANSWER).await.expect("the split request's answer");
+        answers.push(r[9..].chunks(2).map(|w| u16::from_be_bytes([w[0], w[1]])).collect());
+        // Shut after the request: answered, then closed.
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(&[0, 7, 0, 0, 0, 6, 1, 0x03, 0, 0, 0, 1]).await.unwrap();
+        s.shutdown().await.unwrap();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(ANSWER, s.read_to_end(&mut answer)).await;
+        assert!(matches!(read, Ok(Ok(11))), "epoll {epoll_only}: answered, then closed: {read:?}");
+        // A bad header closes that connection only.
+        let mut bad = Client::connect(addr).await;
+        bad.send(&[0, 1, 0, 9, 0, 6, 1, 3, 0, 0, 0, 1]).await;
+        assert!(bad.closed(ANSWER).await, "epoll {epoll_only}: a bad protocol id closes");
+        answers.push(read_holding(&mut c, 1, 1).await);
+        seen.push(answers);
+        range.shutdown().await.unwrap();
+    }
+    assert_eq!(seen[0].len(), 54);
+    assert_eq!(seen[0], seen[1], "io_uring and epoll answer alike");
+    assert_eq!(seen[0][51][1], 600, "the write took");
+}
+
+/// `icsdrill serve` serves its Modbus connections on io_uring where the kernel allows it (a
+/// ring's descriptor a loop), on epoll where it does not, or where `ICSDRILL_MODBUS_IO=epoll`.
+#[test]
+fn a_served_range_is_on_io_uring_where_the_kernel_allows_it_and_on_epoll_when_told() {
+    let rings = |pid: u32| {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .filter(|l| l.to_string_lossy() == "anon_inode:[io_uring]")
+            .count()
+    };
+    let allowed =
+        std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled").is_ok_and(|v| v.trim() == "0");
+    let args =
+        ["serve", "--event-loops", "1", "--modbus-port", "0", "--http-port", "0", "--no-routine-traffic"];
+    for epoll in [false, true] {
+        let (served, banner, _) = crate::util::spawn_served_with(&args, None, |cmd| {
+            if epoll {
+                cmd.env("ICSDRILL_MODBUS_IO", "epoll");
+            }
+        });
+        // A request answered: the range's one loop is running (on whichever it is).
+        let line = banner.iter().find(|l| l.starts_with("plc-t101")).expect("the PLC's line");
+        let port: u16 = line.split_whitespace().nth(3).unwrap().parse().unwrap();
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        std::io::Write::write_all(&mut c, &[0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1]).unwrap();
+        c.set_read_timeout(Some(ANSWER)).unwrap();
+        let mut answer = [0u8; 11];
+        std::io::Read::read_exact(&mut c, &mut answer).expect("an answer");
+        let want = usize::from(allowed && !epoll);
+        assert_eq!(rings(served.id()), want, "epoll {epoll}, io_uring allowed {allowed}: {banner:?}");
+    }
+}

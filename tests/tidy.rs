@@ -57,6 +57,31 @@ fn no_ignored_or_should_panic_tests() {
     }
 }
 
+/// `unsafe` is denied in every crate; the one module allowed it is the io_uring loop, which
+/// tells the kernel where a connection's buffers are (`runtime/modbus/shard/uring.rs`).
+#[test]
+fn unsafe_code_stays_in_the_io_uring_loop() {
+    let mut files = vec![];
+    for dir in ["src", "engine", "judge", "drill", "scenarios", "web"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    let allowed = root().join("src/runtime/modbus/shard");
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let allows = text.contains("allow(unsafe_code)");
+        let uses = text.lines().any(|l| l.contains("unsafe {") || l.trim_start().starts_with("unsafe fn"));
+        if f.starts_with(&allowed) {
+            continue;
+        }
+        assert!(!allows && !uses, "{}: `unsafe` belongs in the io_uring loop only", f.display());
+    }
+    let shard = std::fs::read_to_string(allowed.join("mod.rs")).unwrap();
+    assert_eq!(shard.matches("allow(unsafe_code)").count(), 1, "one module is allowed `unsafe`: uring");
+    assert!(shard.contains("#[allow(unsafe_code)]\nmod uring;"), "the allowance is the uring module's");
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("unsafe_code = \"deny\""), "the workspace denies `unsafe`");
+}
+
 #[test]
 fn simulation_core_has_no_io_clock_or_hash_order() {
     let mut files = vec![];

@@ -105,6 +105,9 @@ pub struct Options {
     /// drill of many teams gives each range fewer: the cores are shared among ranges anyway,
     /// and every loop costs a thread, its memory and two descriptors.
     pub event_loops: usize,
+    /// Serve Modbus connections on the epoll loop even where io_uring is there (the loop a
+    /// kernel without io_uring, or `ICSDRILL_MODBUS_IO=epoll`, gets: `modbus::shard`).
+    pub epoll_only: bool,
 }
 
 impl Options {
@@ -134,6 +137,7 @@ impl Options {
             http: icsdrill_web::server::HttpLimits::default(),
             routine_traffic: true,
             event_loops: 0,
+            epoll_only: false,
         }
     }
 
@@ -246,7 +250,8 @@ impl Range {
             ),
         });
         let mut tasks = JoinSet::new();
-        spawn_endpoints(&shards, &mut tasks, (listeners, stations, servers), &cx, &stop);
+        let stop_and_io = (&stop, opts.epoll_only);
+        spawn_endpoints(&shards, &mut tasks, (listeners, stations, servers), &cx, stop_and_io);
         if let Some(address) = attacker_address {
             let target = attack_target(&scenario, &endpoints, (address, cx.own_clients.clone()), ticks_per_s);
             tasks.spawn(crate::runtime::attacker::run(attacker_rx, live.clone(), target, stop.clone()));
@@ -345,7 +350,7 @@ fn spawn_endpoints(
     tasks: &mut JoinSet<()>,
     (listeners, stations, servers): (Vec<TcpListener>, Native, Native),
     cx: &Arc<Context>,
-    stop: &watch::Receiver<bool>,
+    (stop, epoll_only): (&watch::Receiver<bool>, bool),
 ) {
     let modbus = listeners.into_iter().enumerate().map(|(i, l)| (PlcIdx(i as u32), l, Protocol::Modbus));
     let iec104 = stations.into_iter().map(|(plc, l)| (plc, l, Protocol::Iec104));
@@ -353,7 +358,7 @@ fn spawn_endpoints(
     // One event loop for Modbus connections on each shard, beside its endpoints' listeners.
     let inboxes: Vec<Inbox> = (0..shards.len())
         .map(|i| {
-            let (inbox, serving) = Inbox::new(stop.clone());
+            let (inbox, serving) = Inbox::new(stop.clone(), epoll_only);
             shards.spawn(tasks, i, serving);
             inbox
         })

@@ -30,6 +30,9 @@ use super::server::{Endpoint, Stop};
 use super::session::{Conn, Next, waits_for_tick};
 use super::task::{self, Carry};
 
+#[allow(unsafe_code)]
+mod uring;
+
 /// Readiness events taken from the loop's poller at a time.
 const EVENTS: usize = 256;
 
@@ -72,10 +75,13 @@ pub struct Inbox(Handoff<Accepted>);
 
 impl Inbox {
     /// An inbox and the loop that serves what it is handed, to run on the shard (until
-    /// `shutdown` turns true).
-    pub fn new(shutdown: watch::Receiver<bool>) -> (Inbox, impl Future<Output = ()> + Send + 'static) {
+    /// `shutdown` turns true): on io_uring where the kernel has it, unless `epoll_only`.
+    pub fn new(
+        shutdown: watch::Receiver<bool>,
+        epoll_only: bool,
+    ) -> (Inbox, impl Future<Output = ()> + Send + 'static) {
         let (tx, rx) = mpsc::channel(INBOX);
-        (Inbox(Handoff(tx)), run(rx, shutdown))
+        (Inbox(Handoff(tx)), run(rx, shutdown, epoll_only))
     }
 
     /// Whether the loop has no room for another connection now.
@@ -154,7 +160,18 @@ struct Table {
     shutdown: watch::Receiver<bool>,
 }
 
-async fn run(mut inbox: mpsc::Receiver<Accepted>, mut shutdown: watch::Receiver<bool>) {
+async fn run(inbox: mpsc::Receiver<Accepted>, shutdown: watch::Receiver<bool>, epoll_only: bool) {
+    if !epoll_only && uring::wanted() {
+        match uring::Ring::new(shutdown.clone()) {
+            Ok(ring) => return ring.run(inbox, shutdown).await,
+            Err(e) => tracing::debug!(error = %e, "no io_uring: Modbus connections on epoll"),
+        }
+    }
+    epoll(inbox, shutdown).await;
+}
+
+/// The loop on the shard's own epoll poller (`uring` is the other).
+async fn epoll(mut inbox: mpsc::Receiver<Accepted>, mut shutdown: watch::Receiver<bool>) {
     // Deprecated for descriptors a type may swap under it; a poller keeps its one for life.
     #[allow(deprecated)]
     let poller = Poll::new().and_then(|p| AsyncFd::with_interest(p, tokio::io::Interest::READABLE));
@@ -298,10 +315,24 @@ fn settle(
 /// Closes the connections idle too long and sends the folded records whose window has ended;
 /// returns when to look again.
 fn sweep(conns: &mut Slab<Entry>, now: Instant) -> Instant {
-    conns.retain(|_, e| e.last_frame + e.conn.cx.limits.idle_timeout > now);
+    let (next, idle) = look(conns.iter(), now);
+    for key in idle {
+        conns.remove(key);
+    }
+    next
+}
+
+/// Sends the folded records of `conns` whose window has ended; returns when to look again,
+/// and the connections idle too long.
+fn look<'a>(conns: impl Iterator<Item = (usize, &'a Entry)>, now: Instant) -> (Instant, Vec<usize>) {
     let mut next = now + Duration::from_secs(3600);
     let mut folding = false;
-    for (_, e) in conns.iter() {
+    let mut idle = Vec::new();
+    for (key, e) in conns {
+        if e.last_frame + e.conn.cx.limits.idle_timeout <= now {
+            idle.push(key);
+            continue;
+        }
         if e.conn.fold.deadline().is_some_and(|f| f <= now) {
             e.conn.flush_records();
         }
@@ -313,7 +344,7 @@ fn sweep(conns: &mut Slab<Entry>, now: Instant) -> Instant {
     if folding {
         next = next.min(now + SWEEP);
     }
-    next.max(now + Duration::from_millis(1))
+    (next.max(now + Duration::from_millis(1)), idle)
 }
 
 impl Entry {
@@ -328,12 +359,11 @@ impl Entry {
 /// Reads what a connection has sent and answers every whole request in it, as long as none of
 /// them waits; `closed`: the client has shut its side, so it is read to its end.
 fn serve(e: &mut Entry, now: Instant, closed: bool) -> Then {
-    let Entry { conn, stream, carry, endpoint, last_frame, .. } = e;
-    conn.fold.woke_at(now);
-    let Carry { buf, filled, out, .. } = carry;
+    e.conn.fold.woke_at(now);
     for _ in 0..TURN {
+        let Carry { buf, filled, .. } = &mut e.carry;
         let room = buf.len() - *filled;
-        let got = match rustix::net::recv(&*stream, &mut buf[*filled..], rustix::net::RecvFlags::empty()) {
+        let got = match rustix::net::recv(&e.stream, &mut buf[*filled..], rustix::net::RecvFlags::empty()) {
             Ok(0) => return Then::Close,
             Ok(n) => n,
             Err(rustix::io::Errno::AGAIN) => return Then::Keep,
@@ -341,6 +371,45 @@ fn serve(e: &mut Entry, now: Instant, closed: bool) -> Then {
             Err(_) => return Then::Close,
         };
         *filled += got;
+        let then = e.answer(now);
+        if matches!(then, Some(Then::Leave(_))) {
+            // The answers made go with it, to go out first.
+            return then.unwrap_or(Then::Keep);
+        }
+        let out = &mut e.carry.out;
+        if !out.is_empty() {
+            match rustix::net::send(&e.stream, out, rustix::net::SendFlags::NOSIGNAL) {
+                Ok(n) if n == out.len() => out.clear(),
+                // The client does not take its answers now: its task waits for it, a while.
+                Ok(n) => {
+                    out.drain(..n);
+                    return Then::Leave(None);
+                }
+                Err(rustix::io::Errno::AGAIN) => return Then::Leave(None),
+                Err(_) => return Then::Close,
+            }
+        }
+        if let Some(then) = then {
+            return then;
+        }
+        // A short read drained the socket: its next bytes are a new event, with no `recv`
+        // spent to learn it would block (one `recv` a request, as the raw floor does). Not so
+        // its end: a client that shut its side with its last request (one segment, or both
+        // before the loop woke) gives no event after it, so the next `recv` reads the end.
+        if got < room && !closed {
+            return Then::Keep;
+        }
+    }
+    Then::More
+}
+
+impl Entry {
+    /// Answers every whole request received, into `carry.out`, and keeps what follows the
+    /// last; stops at one that waits (a write or a diagnostic for its tick, a request over the
+    /// pace: `Leave`, the request kept) or that ends the connection (`Close`).
+    fn answer(&mut self, now: Instant) -> Option<Then> {
+        let Entry { conn, carry, endpoint, last_frame, .. } = self;
+        let Carry { buf, filled, out, .. } = carry;
         let mut start = 0;
         let mut then = None;
         loop {
@@ -382,34 +451,8 @@ fn serve(e: &mut Entry, now: Instant, closed: bool) -> Then {
         }
         buf.copy_within(start..*filled, 0);
         *filled -= start;
-        if matches!(then, Some(Then::Leave(_))) {
-            // The answers made go with it, to go out first.
-            return then.unwrap_or(Then::Keep);
-        }
-        if !out.is_empty() {
-            match rustix::net::send(&*stream, out, rustix::net::SendFlags::NOSIGNAL) {
-                Ok(n) if n == out.len() => out.clear(),
-                // The client does not take its answers now: its task waits for it, a while.
-                Ok(n) => {
-                    out.drain(..n);
-                    return Then::Leave(None);
-                }
-                Err(rustix::io::Errno::AGAIN) => return Then::Leave(None),
-                Err(_) => return Then::Close,
-            }
-        }
-        if let Some(then) = then {
-            return then;
-        }
-        // A short read drained the socket: its next bytes are a new event, with no `recv`
-        // spent to learn it would block (one `recv` a request, as the raw floor does). Not so
-        // its end: a client that shut its side with its last request (one segment, or both
-        // before the loop woke) gives no event after it, so the next `recv` reads the end.
-        if got < room && !closed {
-            return Then::Keep;
-        }
+        then
     }
-    Then::More
 }
 
 /// Moves a connection to a task of its own.
