@@ -1071,3 +1071,44 @@ fn a_served_range_is_on_io_uring_where_the_kernel_allows_it_and_on_epoll_when_to
         assert_eq!(rings(served.id()), want, "epoll {epoll}, io_uring allowed {allowed}: {banner:?}");
     }
 }
+
+/// A client that sends requests and reads none of its answers is read no further than its
+/// answers go out (on either loop): its socket stops taking requests, the server holds a
+/// bounded backlog of answers, and the client is not served from an ever-growing buffer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_no_answers_is_read_no_further_than_they_go_out() {
+    for epoll_only in [false, true] {
+        let range = start(builtin("petrochem-tank-farm"), |o| {
+            o.epoll_only = epoll_only;
+            o.event_loops = 1;
+            o.limits.request_rate = 0;
+            o.limits.idle_timeout = Duration::from_secs(60);
+        })
+        .await;
+        let s = TcpStream::connect(endpoint(&range, "plc-t101")).await.unwrap();
+        // 4096 reads of 125 registers a write: 48 KiB of requests, 1 MiB of answers.
+        let batch: Vec<u8> = (0..4096u16)
+            .flat_map(|t| {
+                let [a, b] = t.to_be_bytes();
+                [a, b, 0, 0, 0, 6, 1, 0x03, 0, 0, 0, 125]
+            })
+            .collect();
+        let mut written = 0usize;
+        let stalled = loop {
+            assert!(written < 64 << 20, "epoll {epoll_only}: 64 MiB of requests taken, no answer read");
+            match s.try_write(&batch) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    // Full: the server either reads on (the socket soon takes more) or waits
+                    // for its answers to be read (it does not).
+                    if tokio::time::timeout(Duration::from_millis(500), s.writable()).await.is_err() {
+                        break true;
+                    }
+                }
+                Err(e) => panic!("epoll {epoll_only}: {e}"),
+            }
+        };
+        assert!(stalled);
+        range.shutdown().await.unwrap();
+    }
+}

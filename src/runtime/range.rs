@@ -250,8 +250,7 @@ impl Range {
             ),
         });
         let mut tasks = JoinSet::new();
-        let stop_and_io = (&stop, opts.epoll_only);
-        spawn_endpoints(&shards, &mut tasks, (listeners, stations, servers), &cx, stop_and_io);
+        spawn_endpoints(&shards, &mut tasks, (listeners, stations, servers), &cx, (&stop, opts.epoll_only));
         if let Some(address) = attacker_address {
             let target = attack_target(&scenario, &endpoints, (address, cx.own_clients.clone()), ticks_per_s);
             tasks.spawn(crate::runtime::attacker::run(attacker_rx, live.clone(), target, stop.clone()));

@@ -43,6 +43,9 @@ const SEND: u64 = 1 << 32;
 /// A cancel's own completion, which nothing waits for.
 const CANCEL: u64 = 1 << 33;
 
+/// Tries to queue a request in a full queue before the connection is closed instead.
+const PUSH_TRIES: usize = 8;
+
 /// How long the loop's end waits for the ring's last requests.
 const SETTLE: Duration = Duration::from_secs(2);
 
@@ -181,16 +184,21 @@ impl Ring {
         }
     }
 
-    /// Queues `sqe`, submitting first if the queue is full.
+    /// Queues `sqe`, submitting first if the queue is full; false if the kernel takes none
+    /// (a few tries: it is busy or out of memory), which the caller undoes.
     ///
     /// Safety: what `sqe` points at stays where it is, unused, until its completion is taken.
-    unsafe fn push(&mut self, sqe: &squeue::Entry) {
-        // SAFETY: as the caller promises.
-        while unsafe { self.uring().submission().push(sqe) }.is_err() {
+    unsafe fn push(&mut self, sqe: &squeue::Entry) -> bool {
+        for _ in 0..PUSH_TRIES {
+            // SAFETY: as the caller promises.
+            if unsafe { self.uring().submission().push(sqe) }.is_ok() {
+                return true;
+            }
             if let Err(e) = self.uring().submit() {
                 tracing::debug!(error = %e, "io_uring submit (queue full)");
             }
         }
+        false
     }
 
     /// Takes a connection into the table and asks for its first bytes; returns when the loop
@@ -220,11 +228,14 @@ impl Ring {
         let room = &mut buf[*filled..];
         let fd = types::Fd(r.entry.stream.as_raw_fd());
         let sqe = opcode::Recv::new(fd, room.as_mut_ptr(), room.len() as u32).build().user_data(key as u64);
-        r.receiving = true;
-        self.in_flight += 1;
         // SAFETY: the connection stays in the table, its buffer unread and unresized, until this
         // request completes (`receiving`).
-        unsafe { self.push(&sqe) };
+        if unsafe { self.push(&sqe) } {
+            self.conns[key].receiving = true;
+            self.in_flight += 1;
+        } else {
+            self.end(key, Then::Close);
+        }
     }
 
     /// Sends connection `key`'s answers, unless a `send` of earlier ones is in the ring.
@@ -240,11 +251,15 @@ impl Ring {
             .flags(flags)
             .build()
             .user_data(SEND | key as u64);
-        r.in_send = true;
-        self.in_flight += 1;
         // SAFETY: `sending` is neither touched nor moved (its heap buffer) until this request
         // completes (`in_send`).
-        unsafe { self.push(&sqe) };
+        if unsafe { self.push(&sqe) } {
+            self.conns[key].in_send = true;
+            self.in_flight += 1;
+        } else {
+            self.conns[key].sending.clear();
+            self.end(key, Then::Close);
+        }
     }
 
     /// Takes every completion posted and does what each asks.
@@ -299,8 +314,13 @@ impl Ring {
         r.entry.carry.filled += got;
         r.entry.conn.fold.woke_at(now);
         let then = r.entry.answer(now);
+        // Answers made while earlier ones are still being sent: the client sends faster than
+        // it takes them (a pipeline, or it does not read). Its task reads no more than it can
+        // send; the ring would read on and pile answers up.
+        let behind = r.in_send && !r.entry.carry.out.is_empty();
         self.send(key);
         match then {
+            None if behind => self.end(key, Then::Leave(None)),
             None => self.recv(key),
             Some(then) => self.end(key, then),
         }
@@ -339,7 +359,12 @@ impl Ring {
                     let cancel = opcode::AsyncCancel::new(key as u64).build().user_data(CANCEL | key as u64);
                     r.end = Some(then);
                     // SAFETY: a cancel points at nothing.
-                    unsafe { self.push(&cancel) };
+                    if !unsafe { self.push(&cancel) } {
+                        let r = &mut self.conns[key];
+                        r.end = Some(Then::Close);
+                        let _ =
+                            rustix::net::shutdown(r.entry.stream.as_fd(), rustix::net::Shutdown::ReadWrite);
+                    }
                     return;
                 }
                 _ => {
