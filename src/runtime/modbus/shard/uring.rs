@@ -319,6 +319,10 @@ impl Ring {
         // send; the ring would read on and pile answers up.
         let behind = r.in_send && !r.entry.carry.out.is_empty();
         self.send(key);
+        if !self.conns.contains(key) {
+            // Its answers could not be queued: it was closed.
+            return;
+        }
         match then {
             None if behind => self.end(key, Then::Leave(None)),
             None => self.recv(key),
