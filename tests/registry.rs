@@ -877,6 +877,19 @@ fn a_drill_of_another_plant_counts_for_nothing_even_when_entered() {
     // The command line's cadence and plan read the same.
     let reg = icsdrill::governance::region::registry_with_drills(&store).unwrap();
     assert!(!reg.activities.iter().any(|a| a.reference == "d-other"), "{:?}", reg.activities);
+    // Scored, it is listed on the enterprise's page but is not its latest result, there or in
+    // the regional means (the newest drill on record, it was both).
+    let unscored = r.totals.score_sum;
+    store.save_score("d-other", "b", 100, 123.0, r#"{"alerts":9}"#).unwrap();
+    let r = icsdrill::governance::region::rollup_from(&store, today, None).unwrap();
+    let b = r.enterprises.iter().find(|e| e.enterprise.id == "b").unwrap();
+    assert_ne!(b.last_drill.as_ref().map(|d| d.drill.as_str()), Some("d-other"), "{:?}", b.last_drill);
+    assert_ne!(b.totals.score_sum, 123.0);
+    assert_eq!(r.totals.score_sum, unscored, "the region's scores are as before");
+    let page = icsdrill::governance::region::enterprise_from(&store, today, None, "b").unwrap().unwrap();
+    let listed = page.drills.iter().find(|d| d.drill == "d-other").expect("listed on its page");
+    assert!(!listed.counted && listed.score == Some(123.0));
+    assert_ne!(page.row.last_drill.as_ref().map(|d| d.drill.as_str()), Some("d-other"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

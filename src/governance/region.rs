@@ -142,25 +142,24 @@ pub fn rollup_from(store: &dyn Store, today: Day, scope: Option<&str>) -> Result
     let mut findings = store.all_findings()?;
     let (mut drill_days, mut all) = drill_results(store, &mut reg)?;
     as_of(today, &mut reg, &mut findings, &mut drill_days, &mut all);
-    // Each enterprise's latest drill of its own plant with a stored score (a contest's or an
-    // exam's score and alerts are no measure of the enterprise).
-    let results: BTreeMap<String, DrillResult> = all
-        .iter()
-        .filter_map(|(ent, drills)| {
-            let d = drills.iter().find(|d| d.score.is_some() && d.mode.drills_an_enterprise())?;
-            Some((
-                ent.clone(),
-                DrillResult {
-                    drill: d.drill.clone(),
-                    date: d.date,
-                    score: d.score.unwrap_or(0.0),
-                    alerts: d.alerts.unwrap_or(0),
-                    verified: d.verified,
-                },
-            ))
-        })
-        .collect();
+    let results: BTreeMap<String, DrillResult> =
+        all.iter().filter_map(|(ent, drills)| Some((ent.clone(), latest_result(drills)?))).collect();
     Ok(registry::rollup(&reg, &findings, &drill_days, &results, &cadence_rules(store)?, today, scope))
+}
+
+/// An enterprise's latest result (of `drills`, newest first): its latest drill that counts (an
+/// emergency drill of its own plant played to its end) with a stored score. A contest's or an
+/// exam's score, a drill stopped at 4 s and a drill of another plant are listed with its
+/// drills, and are no measure of it.
+fn latest_result(drills: &[EnterpriseDrill]) -> Option<DrillResult> {
+    let d = drills.iter().find(|d| d.counted && d.score.is_some())?;
+    Some(DrillResult {
+        drill: d.drill.clone(),
+        date: d.date,
+        score: d.score.unwrap_or(0.0),
+        alerts: d.alerts.unwrap_or(0),
+        verified: d.verified,
+    })
 }
 
 /// What was on record on `today`: a roll-up of a past day (`--today 2025-12-31`, a year's
@@ -315,19 +314,8 @@ pub fn enterprise_from(
     // A drill entered with its id on record is listed with the drills already.
     entered.retain(|a| !(a.kind == "drill" && drill_days.contains_key(&a.reference)));
     let mut drills = all.remove(id).unwrap_or_default();
-    let results: BTreeMap<String, DrillResult> = drills
-        .iter()
-        .find(|d| d.score.is_some())
-        .map(|d| DrillResult {
-            drill: d.drill.clone(),
-            date: d.date,
-            score: d.score.unwrap_or(0.0),
-            alerts: d.alerts.unwrap_or(0),
-            verified: d.verified,
-        })
-        .into_iter()
-        .map(|r| (id.to_string(), r))
-        .collect();
+    let results: BTreeMap<String, DrillResult> =
+        latest_result(&drills).into_iter().map(|r| (id.to_string(), r)).collect();
     reg.enterprises.retain(|e| e.id == id);
     let rules = cadence_rules(store)?;
     let rollup = registry::rollup(&reg, &findings, &drill_days, &results, &rules, today, None);
