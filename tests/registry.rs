@@ -155,6 +155,8 @@ fn imports_are_all_or_nothing_with_row_and_column_and_round_trip_csv_and_xlsx() 
     };
     let before = export(&dir);
     assert!(before.contains("zepu,泽普石化,kashgar"), "Chinese prefecture names map to codes:\n{before}");
+    // A phone number with its `+` is text to a spreadsheet too (not 8.6E+12).
+    assert!(before.contains(",'+8613900000000"), "{before}");
 
     let bad = "id,name,prefecture,industry,class,level,verified_by,verified_on\n\
                ok-1,好企业,hami,power,networked_industrial,2,prefecture,2025-01-01\n\

@@ -2,8 +2,10 @@
 //! written here, as CSV (the `csv` crate: quoting, RFC 4180) or xlsx, and every text cell is
 //! neutralised against formula injection (OWASP "CSV injection"): a cell a spreadsheet would
 //! take for a formula — starting with `=`, `+`, `-`, `@`, a tab or a carriage return — gets a
-//! leading `'` in CSV, and the quote-prefix style in xlsx, so it stays text. A plain number
-//! (`-3.5`) is not a formula and is kept as it is.
+//! leading `'` in CSV, and the quote-prefix style in xlsx, so it stays text. A negative number
+//! (`-3.5`) is not a formula and is kept as it is; a leading `+` always gets the prefix (no
+//! table writes a signed number, and a phone number `+86 139…` or `+8613912345678` stays the
+//! text it was, not a number a spreadsheet rounds).
 
 use std::borrow::Cow;
 
@@ -12,7 +14,7 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
 /// Whether a spreadsheet would read `s` as a formula (or the start of one).
 pub fn formula_like(s: &str) -> bool {
-    s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.trim().parse::<f64>().is_err()
+    s.starts_with(['=', '+', '@', '\t', '\r']) || (s.starts_with('-') && s.trim().parse::<f64>().is_err())
 }
 
 /// A CSV cell: formula-like text gets a leading `'`.
@@ -145,14 +147,21 @@ mod tests {
 
     #[test]
     fn formulas_are_neutralised_and_numbers_kept() {
-        for payload in
-            ["=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "@SUM(1)", "-1+2", "\t=1", "\r=1"]
-        {
+        for payload in [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+cmd|' /C calc'!A0",
+            "@SUM(1)",
+            "-1+2",
+            "\t=1",
+            "\r=1",
+            "+8613912345678",
+            "+7",
+        ] {
             assert!(formula_like(payload), "{payload}");
             assert_eq!(csv_cell(payload), format!("'{payload}"));
             assert_eq!(from_csv_cell(&csv_cell(payload)), payload);
         }
-        for plain in ["-3.5", "+7", "12", "plc-t101", "a=b", ""] {
+        for plain in ["-3.5", "12", "plc-t101", "a=b", "", "13912345678"] {
             assert!(!formula_like(plain), "{plain}");
         }
         let csv = String::from_utf8(to_csv(&["a", "b"], &[vec!["=1+1".into(), "x,\"y\"".into()]]).unwrap())
