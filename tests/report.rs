@@ -9,7 +9,7 @@ use icsdrill::drill::DrillServer;
 use icsdrill::governance::report::{self, Context, Format, Lang};
 use icsdrill::store::{SqliteStore, Store as _};
 use icsdrill_drill::{Control, Mode};
-use icsdrill_engine::{EventKind, parse_inputs};
+use icsdrill_engine::{EventKind, SimInput, TimedInput, parse_inputs};
 use icsdrill_judge::findings::findings;
 use icsdrill_web::drill::DrillApi;
 
@@ -1042,4 +1042,37 @@ fn an_interlock_a_download_removed_is_demanded_all_the_same() {
     let card = icsdrill_judge::score::Scorer::score_log(&s, false, sim.events());
     let trip = card.components.iter().find(|c| c.key == "trip_avoided").unwrap();
     assert_eq!(trip.points, 0.0, "{trip:?}");
+}
+
+/// The attacker's bypass of the tank's high-high interlock, never taken off, is a hazard of
+/// its own (the interlock trips nothing until it is); taken off during the drill, it is not.
+#[test]
+fn an_interlock_left_bypassed_at_the_end_is_a_finding_and_one_taken_off_is_not() {
+    let s = builtin("petrochem-tank-farm");
+    let idle = run(&s, 1, 1200.0, &[]);
+    let set = idle
+        .events()
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::InterlockBypass { on: true, .. }))
+        .expect("the attack sets a bypass");
+    let found = findings(&s, idle.events(), 3);
+    let f = found.iter().find(|f| f.id.starts_with("safety:bypass:")).expect("a finding for it");
+    assert!(f.assessment.evidence.contains(&set.seq), "{f:?}");
+    assert_eq!(f.assessment.assets, ["sis-01"]);
+    assert!(f.retest.contains(&"bypass-sis".to_string()), "{:?}", f.retest);
+    assert!(f.title.zh.contains("旁路未解除") && f.title.en.contains("left bypassed"), "{:?}", f.title);
+    // Taken off a minute after it was set.
+    let clear = TimedInput { tick: set.tick + 600, input: SimInput::ClearBypasses { plc: "sis-01".into() } };
+    let cleared = run(&s, 1, 1200.0, &[clear]);
+    let last = cleared.events().iter().rev().find_map(|e| match &e.kind {
+        EventKind::InterlockBypass { on, .. } => Some(*on),
+        _ => None,
+    });
+    assert_eq!(last, Some(false), "the bypass came off and stayed off");
+    let after = findings(&s, cleared.events(), 3);
+    assert!(
+        !after.iter().any(|f| f.id.starts_with("safety:bypass:")),
+        "{:?}",
+        after.iter().map(|f| &f.id).collect::<Vec<_>>()
+    );
 }

@@ -233,6 +233,7 @@ pub fn visible_to_team(e: &SimEvent) -> bool {
         | EventKind::AlarmCleared { .. }
         | EventKind::InterlockTripped { .. }
         | EventKind::InterlockDefeated { .. }
+        | EventKind::InterlockBypass { .. }
         | EventKind::InterlockReset { .. }
         | EventKind::IdsAlert { .. }
         | EventKind::ProgramChanged { .. }

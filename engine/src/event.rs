@@ -145,6 +145,16 @@ pub enum EventKind {
         /// Measured value that would have tripped it.
         value: f64,
     },
+    /// An interlock's bypass coil was set (`on`) or cleared: while it is set the interlock
+    /// trips nothing. Said when the running program sees it change.
+    InterlockBypass {
+        /// PLC id.
+        plc: String,
+        /// Interlock id.
+        interlock: String,
+        /// Set (true) or cleared.
+        on: bool,
+    },
     /// A tripped interlock was reset.
     InterlockReset {
         /// PLC id.
@@ -388,6 +398,7 @@ impl EventKind {
             EventKind::AlarmCleared { .. } => "alarm_cleared",
             EventKind::InterlockTripped { .. } => "interlock_tripped",
             EventKind::InterlockDefeated { .. } => "interlock_defeated",
+            EventKind::InterlockBypass { .. } => "interlock_bypass",
             EventKind::InterlockReset { .. } => "interlock_reset",
             EventKind::LimitExceeded { .. } => "limit_exceeded",
             EventKind::LimitCleared { .. } => "limit_cleared",

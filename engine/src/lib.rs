@@ -91,6 +91,10 @@ pub use scenario::{Scenario, ScenarioError, ScenarioErrors};
 /// 10: an interlock a downloaded program left out is demanded as a bypassed one is (its trip
 /// condition met logs `interlock_defeated`, and the drill earns nothing for trips avoided):
 /// the tank farm's idle team kept full marks while the reactor went to its relief valve.
-pub const RULES: u32 = 10;
+///
+/// 11: an interlock's bypass set or taken off is logged (`interlock_bypass`) as the running
+/// program sees it, and one still set when the drill ends is a finding (`safety:bypass:*`):
+/// a team that never took the attacker's bypass off had no hazard for it in its report.
+pub const RULES: u32 = 11;
 pub use sim::{Sim, Summary};
 pub use snapshot::{PlcView, Snapshot};

@@ -68,6 +68,8 @@ pub struct FieldBus {
     /// Interlocks whose trip condition was met while they were bypassed (no trip), by
     /// `InterlockIdx`, until the bypass comes off: one `InterlockDefeated` event a bypass.
     pub defeated: Vec<bool>,
+    /// Each interlock's bypass as its program last saw it (`InterlockBypass` on a change).
+    pub bypassed: Vec<bool>,
     /// Active alarm levels by `AlarmIdx`, one bit per `AlarmLevel::ALL` entry.
     pub alarm_active: Vec<u8>,
     /// Acknowledged alarms by `AlarmIdx` (cleared when the alarm comes on again).
@@ -491,6 +493,7 @@ fn field_bus(s: &Scenario, values: &[f64]) -> FieldBus {
         measured,
         tripped: vec![false; s.interlocks.len()],
         defeated: vec![false; s.interlocks.len()],
+        bypassed: vec![false; s.interlocks.len()],
         alarm_active: vec![0; s.alarms.len()],
         alarm_acked: vec![false; s.alarms.len()],
         alarm_since: vec![None; s.alarms.len()],

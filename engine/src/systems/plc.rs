@@ -415,6 +415,17 @@ impl Scan<'_> {
             }
         }
         let bypassed = def.bypass.is_some_and(|b| self.coil(plc, b));
+        if bypassed != self.bus.bypassed[il.ix()] {
+            self.bus.bypassed[il.ix()] = bypassed;
+            self.log.push(
+                self.tick,
+                EventKind::InterlockBypass {
+                    plc: self.def.id.clone(),
+                    interlock: def.id.clone(),
+                    on: bypassed,
+                },
+            );
+        }
         // Demanded while bypassed: said once a bypass (a noisy reading that crosses its trip
         // level again and again is the one demand), until the bypass comes off.
         let defeated = !tripped && condition && bypassed;

@@ -36,6 +36,8 @@ pub(super) struct Evidence<'a> {
     pub(super) no_backup: BTreeMap<String, Vec<u64>>,
     /// (PLC id, alarm id) -> (seqs raised, acknowledged at all).
     pub(super) alarms: BTreeMap<(String, String), (Vec<u64>, bool)>,
+    /// Interlock id -> (PLC id, seqs of its bypass set and cleared, set at the last of them).
+    pub(super) bypasses: BTreeMap<String, (String, Vec<u64>, bool)>,
     /// Incident reports: the event, technique, asset.
     pub(super) reports: Vec<(&'a SimEvent, String, String)>,
     /// The tick the drill ended at (at least its last event's).
@@ -70,6 +72,7 @@ impl<'a> Evidence<'a> {
             changed_programs: BTreeMap::new(),
             no_backup: BTreeMap::new(),
             alarms: BTreeMap::new(),
+            bypasses: BTreeMap::new(),
             reports: Vec::new(),
             end: events.last().map_or(0, |e| e.tick),
             standing: Standing::default(),
@@ -117,6 +120,14 @@ impl<'a> Evidence<'a> {
                     ev.standing.range_checks.insert(plc.clone(), (e.seq, e.tick));
                 }
                 EventKind::InputApplied { input } => ev.standing.apply(input, (e.seq, e.tick)),
+                EventKind::InterlockBypass { plc, interlock, on } => {
+                    let b = ev
+                        .bypasses
+                        .entry(interlock.clone())
+                        .or_insert_with(|| (plc.clone(), Vec::new(), false));
+                    b.1.push(e.seq);
+                    b.2 = *on;
+                }
                 EventKind::AlarmRaised { plc, alarm, .. } => {
                     ev.alarms.entry((plc.clone(), alarm.clone())).or_default().0.push(e.seq);
                 }

@@ -290,8 +290,16 @@ pub fn findings_until(
 ) -> Vec<Finding> {
     let mut ev = Evidence::gather(scenario, events);
     ev.end = ev.end.max(end.unwrap_or(0));
-    let rules: [fn(&Scenario, &Evidence<'_>) -> Vec<Finding>; 7] =
-        [path::find, range::find, backup::find, safety::find, alarm::find, detect::find, plan::find];
+    let rules: [fn(&Scenario, &Evidence<'_>) -> Vec<Finding>; 8] = [
+        path::find,
+        range::find,
+        backup::find,
+        safety::find,
+        safety::bypass,
+        alarm::find,
+        detect::find,
+        plan::find,
+    ];
     let rules = if plan { &rules[..] } else { &rules[..6] };
     let mut out: Vec<Finding> = rules
         .iter()

@@ -1,4 +1,5 @@
-//! `safety`: equipment damage (a bypassed safety function shows as damage).
+//! `safety`: equipment damage (a bypassed safety function shows as damage), and an interlock
+//! left bypassed at the drill's end.
 
 use icsdrill_engine::event::EventKind;
 use icsdrill_engine::scenario::Scenario;
@@ -33,4 +34,32 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
         .map(|st| st.id.clone())
         .collect();
     vec![f]
+}
+
+/// One finding per interlock whose bypass was still set when the drill ended (set during it,
+/// by anyone: the attacker's bypass the team never took off, or one of its own).
+pub(super) fn bypass(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
+    ev.bypasses
+        .iter()
+        .filter(|(_, (_, _, on))| *on)
+        .map(|(il, (plc, seqs, _))| {
+            let mut f = Finding::new(format!("safety:bypass:{il}"), Severity::High, "safety", "Equipment")
+                .says(texts::bypass_left(&s.label(il), &s.label(plc)));
+            f.assessment.techniques = icsdrill_engine::attack::technique("T0880").into_iter().collect();
+            f.assessment.mitigations = vec!["M0812", "M0805"];
+            f.assessment.assets = vec![plc.clone()];
+            f.assessment.evidence = seqs.clone();
+            // The steps that write a coil of its PLC (the bypass among them).
+            f.retest = ev
+                .steps
+                .iter()
+                .filter(|st| {
+                    s.write_of_action(&st.action)
+                        .is_some_and(|(p, w)| s.plcs[p.ix()].id == *plc && !w.to_registers())
+                })
+                .map(|st| st.id.clone())
+                .collect();
+            f
+        })
+        .collect()
 }

@@ -126,6 +126,30 @@ pub(super) fn range(plc: &Text) -> Says {
     )
 }
 
+/// `safety`: interlock `il` of `plc` was still bypassed when the drill ended.
+pub(super) fn bypass_left(il: &Text, plc: &Text) -> Says {
+    (
+        Text::new(format!("{} left bypassed", il.en), format!("{}旁路未解除", il.zh)),
+        Text::new(
+            format!(
+                "The bypass of {} in {} was still set when the drill ended: the interlock trips nothing until it is taken off.",
+                il.en, plc.en
+            ),
+            format!("演练结束时{}（{}）的旁路仍处于投入状态：解除旁路前该联锁不会动作。", il.zh, plc.zh),
+        ),
+        Text::new(
+            format!(
+                "Take the bypass of {} off and confirm it on the safety system; allow bypasses only under a written permit, from the safety system's own station, with an alarm while one is set.",
+                il.en
+            ),
+            format!(
+                "解除{}的旁路并在安全系统上确认；旁路须凭书面许可、仅能从安全系统自身工作站投入，投入期间应持续报警。",
+                il.zh
+            ),
+        ),
+    )
+}
+
 /// How a team contained a `range` hazard in the drill.
 pub(super) fn range_contained(plc: &Text) -> Text {
     Text::new(

@@ -370,6 +370,12 @@ fn timeline(s: &Scenario, events: &[SimEvent]) -> Vec<Line> {
                     ),
                 )
             }
+            EventKind::InterlockBypass { interlock, on, .. } => {
+                let i = s.label(interlock);
+                let (en, zh) =
+                    if *on { ("bypass set", "旁路投入") } else { ("bypass taken off", "旁路解除") };
+                ("plant", Text::new(format!("{}: {en}", i.en), format!("{}：{zh}", i.zh)))
+            }
             EventKind::Damage { var, .. } => {
                 let v = s.label(var);
                 ("plant", Text::new(format!("Damage: {}", v.en), format!("设备损坏：{}", v.zh)))
