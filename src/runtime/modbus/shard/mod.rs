@@ -1,9 +1,11 @@
-//! A shard's event loop for its endpoints' Modbus connections.
+//! A shard's event loop for its endpoints' Modbus connections: on io_uring where the kernel
+//! has it (`uring`: a turn's `recv`s and `send`s are requests in one ring), else on epoll
+//! (here).
 //!
 //! A client that polls (reads, identification: everything the endpoint answers from its
 //! snapshot at once) is served here, with the other such clients of the shard, by one task:
-//! one readiness event, one `recv`, the answers, one `send`, as the one-process-per-core
-//! servers do, without a task woken and polled for each request. Once a connection sends a
+//! on epoll one readiness event, one `recv`, the answers, one `send`, as the
+//! one-process-per-core servers do, without a task woken and polled for each request. Once a connection sends a
 //! request that waits (a write or a diagnostic for its tick, a request over the endpoint's
 //! pace) or does not take its answers at once, it leaves for a task of its own (`task`),
 //! carrying what it has received and not yet sent; it does not come back.
