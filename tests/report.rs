@@ -1076,3 +1076,25 @@ fn an_interlock_left_bypassed_at_the_end_is_a_finding_and_one_taken_off_is_not()
         after.iter().map(|f| &f.id).collect::<Vec<_>>()
     );
 }
+
+/// A drill that does not judge its teams on the response plan (a regional drill, a contest,
+/// an exam) has every other finding of the same log: detection, the bypass left set.
+#[test]
+fn a_drill_not_judged_on_the_plan_has_every_other_finding() {
+    let s = builtin("petrochem-tank-farm");
+    let idle = run(&s, 1, 1200.0, &[]);
+    let deadlines = icsdrill_judge::findings::Deadlines::for_level(3);
+    let ids = |plan: bool| -> Vec<String> {
+        icsdrill_judge::findings::findings_until(&s, idle.events(), deadlines, (None, plan))
+            .into_iter()
+            .map(|f| f.id)
+            .collect()
+    };
+    let (with_plan, without) = (ids(true), ids(false));
+    assert!(with_plan.iter().any(|id| id.starts_with("plan:")), "{with_plan:?}");
+    let others: Vec<&String> = with_plan.iter().filter(|id| !id.starts_with("plan:")).collect();
+    assert_eq!(without.iter().collect::<Vec<_>>(), others);
+    for kind in ["detect:", "safety:bypass:"] {
+        assert!(without.iter().any(|id| id.starts_with(kind)), "{kind}: {without:?}");
+    }
+}
