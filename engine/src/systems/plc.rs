@@ -380,17 +380,20 @@ impl Scan<'_> {
     fn interlock_removed(&mut self, plc: &mut PlcState, il: InterlockIdx, block: usize) {
         let condition = self.trip_condition(plc, il, block);
         if condition && !self.bus.tripped[il.ix()] && !self.bus.defeated[il.ix()] {
-            let def = &self.s.interlocks[il.ix()];
-            self.log.push(
-                self.tick,
-                EventKind::InterlockDefeated {
-                    plc: self.def.id.clone(),
-                    interlock: def.id.clone(),
-                    value: round4(self.bus.measured[def.pv.ix()]),
-                },
-            );
+            self.log_defeated(il);
             self.bus.defeated[il.ix()] = true;
         }
+    }
+
+    /// Logs interlock `il`'s demand while it could not trip (bypassed, or left out).
+    fn log_defeated(&mut self, il: InterlockIdx) {
+        let def = &self.s.interlocks[il.ix()];
+        let event = EventKind::InterlockDefeated {
+            plc: self.def.id.clone(),
+            interlock: def.id.clone(),
+            value: round4(self.bus.measured[def.pv.ix()]),
+        };
+        self.log.push(self.tick, event);
     }
 
     fn interlock(&mut self, plc: &mut PlcState, il: InterlockIdx, block: usize) {
@@ -430,14 +433,7 @@ impl Scan<'_> {
         // level again and again is the one demand), until the bypass comes off.
         let defeated = !tripped && condition && bypassed;
         if defeated && !self.bus.defeated[il.ix()] {
-            self.log.push(
-                self.tick,
-                EventKind::InterlockDefeated {
-                    plc: self.def.id.clone(),
-                    interlock: def.id.clone(),
-                    value: round4(x),
-                },
-            );
+            self.log_defeated(il);
         }
         self.bus.defeated[il.ix()] = bypassed && (self.bus.defeated[il.ix()] || defeated);
         if !tripped && condition && !bypassed {
