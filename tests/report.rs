@@ -977,8 +977,8 @@ fn the_timeline_says_why_a_live_attack_step_was_refused_as_the_log_knows_it() {
 /// actions it names, on what it names: a notice to the duty officer alone does not tell the
 /// plant manager, blocking the office PC is not blocking the workstation, and an isolation
 /// without the block is half the step (each counted it done). Restoring another PLC's set
-/// points would not restore T-101's. A notice to the authority
-/// reports the incident to it.
+/// points would not restore T-101's, and restoring T-101's leaves the step half done while the
+/// attacker's bypass is on. A notice to the authority reports the incident to it.
 #[test]
 fn a_plan_step_is_done_by_every_action_it_names_on_what_it_names() {
     use icsdrill_engine::{SimInput, TimedInput};
@@ -998,7 +998,7 @@ fn a_plan_step_is_done_by_every_action_it_names_on_what_it_names() {
     let step = |id: &str| r.response_plan.iter().find(|p| p.id == id).unwrap().clone();
     assert_eq!(step("notify").done_s, Some(300.0), "told both once the manager was");
     assert_eq!(step("isolate").done_s, None, "isolated, never blocked on the control conduit");
-    assert_eq!(step("restore").done_s, Some(230.0), "T-101's set points restored");
+    assert_eq!(step("restore").done_s, None, "T-101's set points restored, its bypass left on");
     assert_eq!(step("report").done_s, Some(320.0));
     // Each scenario's plan names actions on what its plant has.
     for b in icsdrill_scenarios::LIBRARY {
@@ -1011,6 +1011,7 @@ fn a_plan_step_is_done_by_every_action_it_names_on_what_it_names() {
                 };
                 let ok = match kind {
                     "notify" => ["duty_officer", "management", "authority"].contains(&target),
+                    "bypass_off" => s.interlocks.iter().any(|i| i.id == target && i.bypass.is_some()),
                     _ => target.split('/').all(known),
                 };
                 assert!(ok, "{}: {} names `{entry}`", s.id, p.id);
@@ -1075,6 +1076,64 @@ fn an_interlock_left_bypassed_at_the_end_is_a_finding_and_one_taken_off_is_not()
         "{:?}",
         after.iter().map(|f| &f.id).collect::<Vec<_>>()
     );
+}
+
+/// The tank farm's restore step takes the attacker's bypass off as well as T-101's set points
+/// back, and the bypass counts however it comes off: written off from the operator station
+/// (as the hint says, and as operators do) or by `clear_bypasses`. Either way the step is done
+/// when the later of the two is; a write that leaves the bypass on does nothing for it.
+#[test]
+fn a_bypass_taken_off_from_the_hmi_or_by_the_action_carries_out_the_restore_step() {
+    use icsdrill_engine::scenario::PlanStep;
+    let s = builtin("petrochem-tank-farm");
+    let plan = &s.scoring.response_plan.iter().find(|p| p.id == "restore").unwrap();
+    assert!(plan.all && plan.done_by.contains(&"bypass_off:il-101".to_string()), "{plan:?}");
+    let idle = run(&s, 1, 1200.0, &[]);
+    let set = idle
+        .events()
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::InterlockBypass { on: true, .. }))
+        .expect("the attack sets the bypass")
+        .tick;
+    let restore =
+        TimedInput { tick: set + 300, input: SimInput::RestoreSetpoints { plc: "plc-t101".into() } };
+    let restore_s = s.seconds(set + 300);
+    let done = |clear: SimInput| {
+        let sim = run(&s, 1, 1200.0, &[restore.clone(), TimedInput { tick: set + 600, input: clear }]);
+        let off = sim.events().iter().find(|e| {
+            e.tick > set && matches!(&e.kind, EventKind::InterlockBypass { interlock, on: false, .. } if interlock == "il-101")
+        });
+        let r = report::build(&s, sim.events(), true, plain_context("t"));
+        let step = r.response_plan.iter().find(|p| p.id == "restore").unwrap().clone();
+        // The plan finding's evidence names the bypass coming off.
+        let f = findings(&s, sim.events(), 3);
+        let late = f.iter().find(|f| f.id == "plan:restore");
+        (off.map(|e| (e.tick, e.seq)), step, late.map(|f| f.assessment.evidence.clone()))
+    };
+    let hmi = done(SimInput::write_coils("sis-01", "hmi-01", 0, vec![false]));
+    let action = done(SimInput::ClearBypasses { plc: "sis-01".into() });
+    for (how, (off, step, evidence)) in [("from hmi-01", hmi), ("by clear_bypasses", action)] {
+        let (tick, seq) = off.unwrap_or_else(|| panic!("{how}: the bypass came off"));
+        assert!(tick >= set + 600, "{how}: {tick}");
+        assert_eq!(
+            step.done_s,
+            Some(s.seconds(tick)),
+            "{how}: done when the bypass came off, not at {restore_s}"
+        );
+        if let Some(evidence) = evidence {
+            assert!(evidence.contains(&seq), "{how}: the late step's evidence names it: {evidence:?}");
+        }
+    }
+    // A write of another coil (IL-102's bypass, already off) leaves the step undone.
+    let other = done(SimInput::write_coils("sis-01", "hmi-01", 1, vec![false]));
+    assert_eq!(other.0, None);
+    assert_eq!(other.1.done_s, None, "{:?}", other.1);
+    // The entry is matched on the event alone, whoever wrote the coil.
+    let off = EventKind::InterlockBypass { plc: "sis-01".into(), interlock: "il-101".into(), on: false };
+    assert!(PlanStep::done_by_event("bypass_off:il-101", &off));
+    assert!(!PlanStep::done_by_event("bypass_off:il-102", &off));
+    let on = EventKind::InterlockBypass { plc: "sis-01".into(), interlock: "il-101".into(), on: true };
+    assert!(!PlanStep::done_by_event("bypass_off:il-101", &on));
 }
 
 /// A drill that does not judge its teams on the response plan (a regional drill, a contest,

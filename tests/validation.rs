@@ -98,6 +98,12 @@ fn every_kind_of_problem_is_located() {
         "follow: { coil: p101_run, output: xv101 }",
         "already driven by `t101-fill`",
     );
+    // A response-plan step waiting for a bypass to come off names an interlock with one.
+    check(
+        "done_by: [\"bypass_off:il-101\", \"restore_setpoints",
+        "done_by: [\"bypass_off:il-909\", \"restore_setpoints",
+        "`bypass_off:il-909` names no interlock of the plant",
+    );
     // Wrong types and bad YAML.
     check(
         "scan_ms: 100\n    coils:\n      - { id: h201_manual",

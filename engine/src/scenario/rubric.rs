@@ -63,8 +63,9 @@ pub struct PlanStep {
     pub name: Text,
     /// Defender actions that carry the step out: an action kind (`SimInput` tag), or a kind
     /// and what it acts on (`isolate_host:ews-01`, `notify:management`,
-    /// `block_source:c-sup-ctl/ews-01`: `SimInput::target`); any one will do, or with `all`,
-    /// every one.
+    /// `block_source:c-sup-ctl/ews-01`: `SimInput::target`), or an interlock's bypass coming
+    /// off however it is done (`bypass_off:il-101`: from an HMI, or `clear_bypasses`); any one
+    /// will do, or with `all`, every one.
     pub done_by: Vec<String>,
     /// Whether the step takes every action of `done_by` (done when the last is), not one.
     pub all: bool,
@@ -73,10 +74,26 @@ pub struct PlanStep {
 }
 
 impl PlanStep {
+    /// The `done_by` kind an interlock's bypass coming off carries out: `bypass_off:<interlock>`.
+    pub const BYPASS_OFF: &str = "bypass_off";
+
     /// Whether `input` is the action `entry` of a `done_by` list names.
     pub fn done_by_input(entry: &str, input: &crate::input::SimInput) -> bool {
         let (kind, target) = entry.split_once(':').map_or((entry, None), |(k, t)| (k, Some(t)));
         input.defender_kind() == Some(kind) && target.is_none_or(|t| input.target().as_deref() == Some(t))
+    }
+
+    /// Whether the event `kind` is what `entry` names: an action applied, or for
+    /// `bypass_off:<interlock>` that interlock's bypass coming off (however it was done).
+    pub fn done_by_event(entry: &str, kind: &crate::event::EventKind) -> bool {
+        use crate::event::EventKind;
+        match kind {
+            EventKind::InputApplied { input } => Self::done_by_input(entry, input),
+            EventKind::InterlockBypass { interlock, on: false, .. } => {
+                entry.split_once(':') == Some((Self::BYPASS_OFF, interlock.as_str()))
+            }
+            _ => false,
+        }
     }
 
     /// When the step was done, from when each entry of `done_by` was first done (in its

@@ -297,7 +297,7 @@ impl Cx<'_> {
         let (background, maintenance) =
             self.background((&f.background, &f.maintenance), (&host_names, &plc_names, &plcs), tick_hz);
         let traffic = self.traffic(&f.traffic, &hosts, &host_names, &plc_names, tick_hz);
-        let scoring = self.scoring(&f.scoring, tick_hz);
+        let scoring = self.scoring(&f.scoring, tick_hz, &plant.interlocks);
         let hints = self.hints(&f.hints);
         let exam = self.exam(f.exam.as_ref(), tick_hz);
         let attack = self.attack(

@@ -26,12 +26,10 @@ pub(super) fn find(s: &Scenario, ev: &Evidence<'_>) -> Vec<Finding> {
             .says(texts::plan(&m.name, minutes, late));
         // What the team did for the step (late), then the attack the plan answers: the first
         // three attack events used to crowd out the late action itself.
-        let did = ev.events.iter().filter(|e| match &e.kind {
-            EventKind::InputApplied { input } => {
-                step.is_some_and(|p| p.done_by.iter().any(|d| PlanStep::done_by_input(d, input)))
-            }
-            _ => false,
-        });
+        let did = ev
+            .events
+            .iter()
+            .filter(|e| step.is_some_and(|p| p.done_by.iter().any(|d| PlanStep::done_by_event(d, &e.kind))));
         let attack = ev.events.iter().filter(|e| matches!(e.kind, EventKind::AttackAttempt { .. }));
         f.assessment.evidence = did.take(2).chain(attack).map(|e| e.seq).take(3).collect();
         out.push(f);

@@ -370,6 +370,9 @@ impl Scorer {
     pub fn push(&mut self, e: &SimEvent) {
         self.last_tick = self.last_tick.max(e.tick);
         let tick = e.tick;
+        if matches!(e.kind, EventKind::InputApplied { .. } | EventKind::InterlockBypass { on: false, .. }) {
+            self.plan_done(tick, &e.kind);
+        }
         match &e.kind {
             EventKind::AttackAttempt { step, host, ok, .. } => {
                 self.attack_start.get_or_insert(tick);
@@ -410,6 +413,17 @@ impl Scorer {
         }
     }
 
+    /// Marks the response-plan entries the event carries out first done at `tick`.
+    fn plan_done(&mut self, tick: u64, kind: &EventKind) {
+        for (step, first) in self.rubric.response_plan.iter().zip(&mut self.plan_first) {
+            for (entry, at) in step.done_by.iter().zip(first.iter_mut()) {
+                if at.is_none() && icsdrill_engine::scenario::PlanStep::done_by_event(entry, kind) {
+                    *at = Some(tick);
+                }
+            }
+        }
+    }
+
     fn applied(&mut self, tick: u64, input: &SimInput) {
         if let SimInput::AttackResult { .. } = input {
             return;
@@ -430,13 +444,6 @@ impl Scorer {
             return;
         }
         let Some(kind) = input.defender_kind() else { return };
-        for (step, first) in self.rubric.response_plan.iter().zip(&mut self.plan_first) {
-            for (entry, at) in step.done_by.iter().zip(first.iter_mut()) {
-                if at.is_none() && icsdrill_engine::scenario::PlanStep::done_by_input(entry, input) {
-                    *at = Some(tick);
-                }
-            }
-        }
         if CONTAIN_KINDS.contains(&kind) && self.first_contain.is_none() {
             self.first_contain = Some(tick);
         }

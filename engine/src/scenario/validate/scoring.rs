@@ -18,7 +18,12 @@ impl Cx<'_> {
         x
     }
 
-    pub(super) fn scoring(&mut self, f: &ScoringFile, tick_hz: u32) -> Rubric {
+    pub(super) fn scoring(
+        &mut self,
+        f: &ScoringFile,
+        tick_hz: u32,
+        interlocks: &[crate::scenario::InterlockDef],
+    ) -> Rubric {
         let mut r = Rubric::defaults(tick_hz);
         let ticks = |s: f64| (s * f64::from(tick_hz)).round().max(0.0) as u64;
         let secs = |cx: &mut Self, v: &Option<Spanned<f64>>, default: u64, what: &str| match v {
@@ -62,6 +67,10 @@ impl Cx<'_> {
                 for k in &st.done_by {
                     // `kind` or `kind:target`.
                     let (kind, target) = k.value.split_once(':').unwrap_or((&k.value, "-"));
+                    if kind == PlanStep::BYPASS_OFF {
+                        self.bypass_off(k, target, interlocks);
+                        continue;
+                    }
                     self.defender_kind(&Spanned { value: kind.to_string(), ..k.clone() });
                     if target.is_empty() {
                         self.err(&k.referenced, format!("`{}` names no target after `:`", k.value));
@@ -77,6 +86,26 @@ impl Cx<'_> {
             })
             .collect();
         r
+    }
+
+    /// `bypass_off:<interlock>`: an interlock of the plant that has a bypass coil.
+    fn bypass_off(
+        &mut self,
+        k: &Spanned<String>,
+        target: &str,
+        interlocks: &[crate::scenario::InterlockDef],
+    ) {
+        match interlocks.iter().find(|i| i.id == target) {
+            Some(i) if i.bypass.is_some() => {}
+            Some(_) => self.err(
+                &k.referenced,
+                format!("`{}`: interlock `{target}` has no bypass coil to take off", k.value),
+            ),
+            None => self.err(
+                &k.referenced,
+                format!("`{}` names no interlock of the plant (`bypass_off:<interlock id>`)", k.value),
+            ),
+        }
     }
 
     pub(super) fn hints(&mut self, hints: &[HintFile]) -> Vec<Hint> {
