@@ -1039,7 +1039,8 @@ async fn the_epoll_loop_answers_as_the_io_uring_loop_does() {
 }
 
 /// `icsdrill serve` serves its Modbus connections on io_uring where the kernel allows it (a
-/// ring's descriptor a loop), on epoll where it does not, or where `ICSDRILL_MODBUS_IO=epoll`.
+/// ring's descriptor a loop), on epoll where it does not, or where told: `--modbus-io epoll`,
+/// or `ICSDRILL_MODBUS_IO=epoll` in its environment.
 #[test]
 fn a_served_range_is_on_io_uring_where_the_kernel_allows_it_and_on_epoll_when_told() {
     let rings = |pid: u32| {
@@ -1053,9 +1054,12 @@ fn a_served_range_is_on_io_uring_where_the_kernel_allows_it_and_on_epoll_when_to
         std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled").is_ok_and(|v| v.trim() == "0");
     let args =
         ["serve", "--event-loops", "1", "--modbus-port", "0", "--http-port", "0", "--no-routine-traffic"];
-    for epoll in [false, true] {
-        let (served, banner, _) = crate::util::spawn_served_with(&args, None, |cmd| {
-            if epoll {
+    for told in [None, Some("flag"), Some("environment")] {
+        let epoll = told.is_some();
+        let flag = [&args[..], &["--modbus-io", "epoll"]].concat();
+        let args = if told == Some("flag") { &flag[..] } else { &args[..] };
+        let (served, banner, _) = crate::util::spawn_served_with(args, None, |cmd| {
+            if told == Some("environment") {
                 cmd.env("ICSDRILL_MODBUS_IO", "epoll");
             }
         });
@@ -1068,7 +1072,7 @@ fn a_served_range_is_on_io_uring_where_the_kernel_allows_it_and_on_epoll_when_to
         let mut answer = [0u8; 11];
         std::io::Read::read_exact(&mut c, &mut answer).expect("an answer");
         let want = usize::from(allowed && !epoll);
-        assert_eq!(rings(served.id()), want, "epoll {epoll}, io_uring allowed {allowed}: {banner:?}");
+        assert_eq!(rings(served.id()), want, "epoll {told:?}, io_uring allowed {allowed}: {banner:?}");
     }
 }
 

@@ -106,7 +106,7 @@ pub struct Options {
     /// and every loop costs a thread, its memory and two descriptors.
     pub event_loops: usize,
     /// Serve Modbus connections on the epoll loop even where io_uring is there (the loop a
-    /// kernel without io_uring, or `ICSDRILL_MODBUS_IO=epoll`, gets: `modbus::shard`).
+    /// kernel without io_uring gets: `modbus::shard`); `--modbus-io epoll` on the command line.
     pub epoll_only: bool,
 }
 

@@ -8,6 +8,15 @@ use icsdrill::runtime::modbus::server::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNEC
 use icsdrill::runtime::range::AddressMode;
 use icsdrill_drill::Mode;
 
+/// How the Modbus event loops do their IO (`--modbus-io`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ModbusIo {
+    /// io_uring where the kernel allows it, else epoll.
+    IoUring,
+    /// epoll, even where io_uring is there.
+    Epoll,
+}
+
 /// Arguments of `icsdrill serve`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
@@ -181,6 +190,11 @@ pub(crate) struct Args {
     /// 调低可为同机其他负载留出算力，但高负载下吞吐会降低).
     #[arg(long, default_value_t = 0)]
     pub(crate) event_loops: usize,
+    /// How the event loops take their Modbus connections' requests: `io-uring` where the kernel
+    /// allows it (else epoll), or `epoll`
+    /// (事件循环收发 Modbus 请求的方式：内核允许时用 io-uring（否则 epoll），或 epoll).
+    #[arg(long, value_enum, env = "ICSDRILL_MODBUS_IO", default_value_t = ModbusIo::IoUring)]
+    pub(crate) modbus_io: ModbusIo,
     /// Web connections served at once (more are answered 503)
     /// (Web 最大并发连接数，超出的返回 503).
     #[arg(long, default_value_t = icsdrill_web::server::DEFAULT_MAX_CONNECTIONS)]
@@ -333,6 +347,7 @@ impl Args {
             clients: Vec::new(),
             request_rate: icsdrill::runtime::modbus::server::DEFAULT_REQUEST_RATE,
             event_loops: 0,
+            modbus_io: ModbusIo::IoUring,
             http_max_connections: icsdrill_web::server::DEFAULT_MAX_CONNECTIONS,
             http_max_connections_per_client: None,
             team_connections: None,

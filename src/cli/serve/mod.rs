@@ -259,6 +259,7 @@ fn range_options(args: &Args) -> Options {
     opts.routine_traffic = !args.no_routine_traffic;
     opts.range_connections = args.team_connections.unwrap_or(0);
     opts.event_loops = args.event_loops;
+    opts.epoll_only = args.modbus_io == args::ModbusIo::Epoll;
     opts.limits = Limits {
         max_connections: args.max_connections,
         idle_timeout: Duration::from_secs(args.idle_timeout),

@@ -163,7 +163,7 @@ struct Table {
 }
 
 async fn run(inbox: mpsc::Receiver<Accepted>, shutdown: watch::Receiver<bool>, epoll_only: bool) {
-    if !epoll_only && uring::wanted() {
+    if !epoll_only {
         match uring::Ring::new(shutdown.clone()) {
             Ok(ring) => return ring.run(inbox, shutdown).await,
             Err(e) => tracing::debug!(error = %e, "no io_uring: Modbus connections on epoll"),

@@ -14,7 +14,7 @@
 //! The kernel's part is `unsafe`: it is told where a connection's buffers are, and they must
 //! stay there until it is done (`push`); this module is the crate's only `unsafe` code.
 //!
-//! `ICSDRILL_MODBUS_IO=epoll` keeps the epoll loop, as does a kernel without io_uring (or one
+//! `--modbus-io epoll` (`ICSDRILL_MODBUS_IO=epoll`) keeps the epoll loop, as does a kernel without io_uring (or one
 //! that refuses it, as container sandboxes may).
 
 use std::os::fd::{AsFd, AsRawFd};
@@ -48,12 +48,6 @@ const PUSH_TRIES: usize = 8;
 
 /// How long the loop's end waits for the ring's last requests.
 const SETTLE: Duration = Duration::from_secs(2);
-
-/// Whether shards serve Modbus connections on io_uring (unless `ICSDRILL_MODBUS_IO=epoll`).
-pub(super) fn wanted() -> bool {
-    static WANTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *WANTED.get_or_init(|| std::env::var("ICSDRILL_MODBUS_IO").map_or(true, |v| v != "epoll"))
-}
 
 /// A connection in the ring's table.
 struct Ringed {
@@ -268,12 +262,8 @@ impl Ring {
         taken.extend(self.uring().completion().map(|c| (c.user_data(), c.result())));
         let mut folding = false;
         for &(data, result) in &taken {
-            if data & CANCEL != 0 {
-                continue;
-            }
-            self.in_flight -= 1;
-            let key = (data & u64::from(u32::MAX)) as usize;
-            if data & SEND != 0 {
+            let Some((key, send)) = self.completed(data) else { continue };
+            if send {
                 self.sent(key, result);
             } else {
                 self.received(key, result, now);
@@ -287,6 +277,17 @@ impl Ring {
         if folding && timer.deadline().into_std() > soon {
             timer.as_mut().reset(soon.into());
         }
+    }
+
+    /// A completion's `user_data` counted off the requests in flight: the connection's key
+    /// and whether it was its `send` (none for a cancel's own completion, which nothing
+    /// counts or waits for).
+    fn completed(&mut self, data: u64) -> Option<(usize, bool)> {
+        if data & CANCEL != 0 {
+            return None;
+        }
+        self.in_flight -= 1;
+        Some(((data & u64::from(u32::MAX)) as usize, data & SEND != 0))
     }
 
     /// A `recv` of connection `key` completed with `result` (bytes, or an error).
@@ -414,10 +415,11 @@ impl Ring {
             let args = types::SubmitArgs::new().timespec(&ts);
             let _ = self.uring().submitter().submit_with_args(1, &args);
             let taken: Vec<u64> = self.uring().completion().map(|c| c.user_data()).collect();
-            for data in taken.into_iter().filter(|d| d & CANCEL == 0) {
-                self.in_flight -= 1;
-                if let Some(r) = self.conns.get_mut((data & u64::from(u32::MAX)) as usize) {
-                    if data & SEND != 0 {
+            for data in taken {
+                if let Some((key, send)) = self.completed(data)
+                    && let Some(r) = self.conns.get_mut(key)
+                {
+                    if send {
                         r.in_send = false;
                     } else {
                         r.receiving = false;
