@@ -125,6 +125,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     // A refused action says why, in the console's language.
     let refused = |k: &str| seen[k].as_str().unwrap_or_default().to_string();
     assert!(refused("refused_action").ends_with("✗ malformed request"), "{seen}");
+    assert!(!refused("notify_toast").contains("duty_officer"), "the addressee's id, not its name: {seen}");
     // Forms name conduits by their zones and alarms by their tags.
     let listed = |k: &str, text: &str| seen[k].as_array().unwrap().iter().any(|o| o.as_str() == Some(text));
     assert!(listed("conduit_options", "c-ent-dmz — Enterprise IT → IT/OT DMZ"), "{seen}");

@@ -514,6 +514,10 @@ async fn invalid_inputs_get_clear_json_errors() {
         assert_eq!(s, *status, "{path} {body}: {b}");
         assert!(b.contains(needle), "{path}: `{b}` lacks `{needle}`");
     }
+    // A control that does not apply is said in Chinese too (the white cell's console in
+    // Chinese showed general words and the English).
+    let (_, b) = http(addr, "POST", "/api/drill/control", Some(&ins), Some(r#"{"action":"start"}"#)).await;
+    assert_eq!(zh(&b).as_deref(), Some("演练当前进行中，无法开始演练"), "{b}");
     // Wrong content type, oversized body, unknown token.
     let mut s = TcpStream::connect(addr).await.unwrap();
     let big = "x".repeat(200_000);
@@ -1178,9 +1182,12 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     .await;
     assert!(b.contains("the step it follows has not finished yet"), "{s}: {b}");
     drill.step(2).await;
-    let overview: serde_json::Value =
-        serde_json::from_str(&http(addr, "GET", "/api/instructor/overview", Some(&ins), None).await.1)
-            .unwrap();
+    let overview_now = || async {
+        let (s, b) = http(addr, "GET", "/api/instructor/overview", Some(&ins), None).await;
+        assert_eq!(s, 200, "{b}");
+        serde_json::from_str::<serde_json::Value>(&b).unwrap()
+    };
+    let overview = overview_now().await;
     let steps = |team: usize| overview["teams"][team]["steps"].as_array().unwrap().clone();
     let step = |team: usize, id: &str| steps(team).into_iter().find(|s| s["id"] == id).unwrap();
     assert_ne!(step(1, "deny-view")["attempts"], 0, "{overview}");
@@ -1190,7 +1197,21 @@ async fn injects_hints_and_the_contest_scoreboard_freeze() {
     // the field's numbers, and could not tell a faked screen).
     assert!(overview["teams"][0]["values"][0]["true"].is_number(), "{overview}");
     let plant = builtin("petrochem-tank-farm");
-    let seen_by_b = state("b", tokens[1].clone()).await;
+    // The two reads at one tick: the steppers run a tick for each input queued (the fired
+    // step's), and may yet while the two are read.
+    let mut tries = 0;
+    let (overview, seen_by_b) = loop {
+        let before = overview_now().await;
+        let seen_by_b = state("b", tokens[1].clone()).await;
+        let after = overview_now().await;
+        let tick = |o: &serde_json::Value| o["teams"][1]["tick"].clone();
+        if tick(&before) == seen_by_b["tick"] && tick(&after) == seen_by_b["tick"] {
+            break (after, seen_by_b);
+        }
+        tries += 1;
+        assert!(tries < 50, "team b never held still for three reads: {}", seen_by_b["tick"]);
+        tokio::task::yield_now().await;
+    };
     let mut compared = 0;
     for i in 0..plant.vars.len() {
         let Some(k) = plant.sensors.iter().position(|d| d.var.ix() == i) else { continue };

@@ -210,6 +210,11 @@ async fn a_teams_live_capture_equals_the_one_rebuilt_after_the_drill() {
     {
         let (status, body) = get_bytes(server.http, &format!("/api/teams/blue/pcap?{bad}"), &tokens[0]).await;
         assert_eq!(status, want, "{bad}: {}", String::from_utf8_lossy(&body));
+        if want == 409 {
+            // Said in Chinese too, for a console in Chinese.
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert!(v["message_zh"].as_str().is_some_and(|m| m.starts_with("记录目前只到")), "{v}");
+        }
     }
     let id = drill.id.clone();
     server.shutdown().await.unwrap();

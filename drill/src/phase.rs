@@ -23,7 +23,36 @@ pub struct Seen {
     pub tick: u64,
 }
 
+impl PhaseError {
+    /// What it says, in Chinese.
+    pub fn zh(&self) -> String {
+        format!("演练当前{}，无法{}", self.from.said_zh(), self.control.zh())
+    }
+}
+
 impl Phase {
+    /// How a sentence says a drill is in it: `the drill is {}`.
+    pub fn said(self) -> &'static str {
+        match self {
+            Phase::Briefing => "in briefing",
+            Phase::Live => "live",
+            Phase::Paused => "paused",
+            Phase::HotWash => "in hot wash",
+            Phase::Ended => "ended",
+        }
+    }
+
+    /// The same in Chinese: `演练当前{}`.
+    pub fn said_zh(self) -> &'static str {
+        match self {
+            Phase::Briefing => "处于简报阶段",
+            Phase::Live => "进行中",
+            Phase::Paused => "已暂停",
+            Phase::HotWash => "处于复盘讲评阶段",
+            Phase::Ended => "已结束",
+        }
+    }
+
     /// The phase `control` leads to from this one, or why it cannot be applied.
     pub fn after(self, control: Control) -> Result<Phase, PhaseError> {
         match (control, self) {

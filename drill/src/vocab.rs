@@ -114,6 +114,19 @@ pub enum Control {
     End,
 }
 
+impl Control {
+    /// The control in Chinese, as the white cell's buttons say it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Control::Start => "开始演练",
+            Control::Pause => "暂停演练",
+            Control::Resume => "继续演练",
+            Control::HotWash => "进入复盘讲评",
+            Control::End => "结束演练",
+        }
+    }
+}
+
 /// Who is asking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {

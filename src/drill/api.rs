@@ -227,7 +227,8 @@ impl DrillApi for Drill {
     }
 
     fn control(&self, control: Control) -> Result<Phase, ServiceError> {
-        let phase = self.set_phase(control).map_err(|e| ServiceError::Conflict(e.to_string()))?;
+        let phase =
+            self.set_phase(control).map_err(|e| ServiceError::Conflict { en: e.to_string(), zh: e.zh() })?;
         self.changed.notify_one();
         self.rank_when_held(phase);
         Ok(phase)
@@ -372,17 +373,19 @@ impl DrillApi for Drill {
         let k = self.teams.iter().position(|t| t.info.id == team);
         let k = k.ok_or_else(|| ServiceError::NotFound(format!("no team `{}`", team.escape_debug())))?;
         let Some(db) = &self.database else {
-            return Err(ServiceError::Conflict(
-                "this drill keeps no record to rebuild a capture from".into(),
-            ));
+            return Err(ServiceError::Conflict {
+                en: "this drill keeps no record to rebuild a capture from".into(),
+                zh: "本次演练未保存记录，无法重建报文".into(),
+            });
         };
         // Only what is on disk: the window ends where the record does.
         let durable =
             self.recorder.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|r| *r.durable(k).borrow());
         if self.phase() == Phase::Briefing {
-            return Err(ServiceError::Conflict(format!(
-                "nothing of team `{team}`'s range is on record yet: the drill has not started"
-            )));
+            return Err(ServiceError::Conflict {
+                en: format!("nothing of team `{team}`'s range is on record yet: the drill has not started"),
+                zh: format!("队伍“{team}”的靶场尚无记录：演练尚未开始"),
+            });
         }
         let recorded_s = durable.unwrap_or(0) as f64 / f64::from(self.scenario.tick_hz);
         let to = to.unwrap_or(recorded_s);
@@ -407,9 +410,12 @@ impl DrillApi for Drill {
         let first = self.scenario.ticks(from);
         let end = durable.map_or(self.scenario.ticks(to), |d| self.scenario.ticks(to).min(d));
         if first >= end {
-            return Err(ServiceError::Conflict(format!(
-                "the record reaches {recorded_s:.0} s so far: ask for a window that begins before then"
-            )));
+            return Err(ServiceError::Conflict {
+                en: format!(
+                    "the record reaches {recorded_s:.0} s so far: ask for a window that begins before then"
+                ),
+                zh: format!("记录目前只到 {recorded_s:.0} 秒：请选择在此之前开始的时间段"),
+            });
         }
         let store = db.open()?;
         let (record, _) = store

@@ -494,7 +494,7 @@ impl RegionApi for RegionService {
         };
         // Its report names the attack's steps: written once play is over.
         if !record.phase.is_over() {
-            return Err(ServiceError::ConflictSaid {
+            return Err(ServiceError::Conflict {
                 en: "the drill is still running: its report is written when it is over".into(),
                 zh: "该演练仍在进行：演练结束后方可生成总结报告".into(),
             });

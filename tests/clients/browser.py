@@ -145,6 +145,9 @@ with failing(driver, f"{out}/failure.png"):
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields input[name=to]"))
     ActionChains(driver).double_click(driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]")).perform()
     wait.until(lambda d: count(d, "notify") >= 1)
+    # The toast names the addressee in words, not the form's value.
+    wait.until(lambda d: "duty officer" in d.find_element(By.ID, "toast").text)
+    seen["notify_toast"] = driver.find_element(By.ID, "toast").text
     ticked = tick(driver)
     wait.until(lambda d: tick(d) > ticked + 10)
     seen["notify_sent"] = count(driver, "notify")

@@ -56,7 +56,9 @@ async function teamPage() {
   };
   // What an action acted on, as the form named it: the toast says what changed, not only how.
   const actedOn = b => {
-    const what = ["conduit", "host", "plc", "sensor", "actuator", "alarm", "hazard", "to"].map(k => b[k]).filter(v => v != null && v !== "");
+    const what = ["conduit", "host", "plc", "sensor", "actuator", "alarm", "hazard"].map(k => b[k]).filter(v => v != null && v !== "");
+    // A notice's addressee in words (`duty_officer` is the form's value, not the reader's).
+    if (b.to) what.push(T.en["to_" + b.to] ? tr("to_" + b.to) : b.to);
     if (b.mode) what.push(b.mode);
     if (b.functions) what.push("FC " + b.functions.join(","));
     if (b.start != null && b.end != null) what.push(`${b.start}–${b.end}`);

@@ -16,12 +16,10 @@ pub enum ServiceError {
     /// What it names does not exist (404).
     #[error("{0}")]
     NotFound(String),
-    /// It cannot be done in the current state (409).
-    #[error("{0}")]
-    Conflict(String),
-    /// The same, said in Chinese too (the page shows the reader's language).
+    /// It cannot be done in the current state (409), said in both languages (the page shows
+    /// the reader's).
     #[error("{en}")]
-    ConflictSaid {
+    Conflict {
         /// In English.
         en: String,
         /// In Chinese.
@@ -124,8 +122,7 @@ impl From<ServiceError> for ApiError {
         match e {
             ServiceError::BadRequest(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
             ServiceError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
-            ServiceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
-            ServiceError::ConflictSaid { en, zh } => ApiError::new(StatusCode::CONFLICT, en).zh(zh),
+            ServiceError::Conflict { en, zh } => ApiError::new(StatusCode::CONFLICT, en).zh(zh),
             ServiceError::Unavailable { message, retry_after_s } => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message).retry_after(retry_after_s)
             }

@@ -191,34 +191,13 @@ pub(super) fn act_error(e: ActError) -> ApiError {
         }
         ActError::NotLive(phase) => ApiError::new(
             StatusCode::CONFLICT,
-            format!("the drill is {}: actions are taken only while it is live", phase_name(phase)),
+            format!("the drill is {}: actions are taken only while it is live", phase.said()),
         )
-        .zh(format!("演练当前{}：仅在演练进行中可执行操作", phase_name_zh(phase))),
+        .zh(format!("演练当前{}：仅在演练进行中可执行操作", phase.said_zh())),
         ActError::Unavailable => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the range is busy or stopped; try again")
                 .zh("靶场繁忙或已停止，请重试")
         }
-    }
-}
-
-/// `phase_name` in Chinese.
-fn phase_name_zh(p: Phase) -> &'static str {
-    match p {
-        Phase::Briefing => "处于简报阶段",
-        Phase::Live => "进行中",
-        Phase::Paused => "已暂停",
-        Phase::HotWash => "处于复盘讲评阶段",
-        Phase::Ended => "已结束",
-    }
-}
-
-pub(super) fn phase_name(p: Phase) -> &'static str {
-    match p {
-        Phase::Briefing => "in briefing",
-        Phase::Live => "live",
-        Phase::Paused => "paused",
-        Phase::HotWash => "in hot wash",
-        Phase::Ended => "ended",
     }
 }
 
@@ -420,7 +399,7 @@ pub(super) async fn team_report_doc(
     if matches!(role, Role::Team(_)) && !phase.is_over() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            format!("the report opens to teams at the hot wash; the drill is {}", phase_name(phase)),
+            format!("the report opens to teams at the hot wash; the drill is {}", phase.said()),
         ));
     }
     let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
