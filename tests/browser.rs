@@ -753,8 +753,17 @@ async fn chromium_regional_view_in_chinese_on_a_desk_and_a_phone() {
         // A closed one with the day it was closed (关闭日期) beside its status.
         findings.iter().all(|f| {
             let status = f[2].as_str().unwrap();
-            (status == "未整改" || status.starts_with("已复核整改 20")) && !f[4].as_str().unwrap().is_empty()
+            (status.starts_with("未整改") || status.starts_with("已复核整改 20"))
+                && !f[4].as_str().unwrap().is_empty()
         }) && findings.iter().any(|f| f[2].as_str().unwrap().starts_with("已复核整改 20")),
+        "{seen}"
+    );
+    // An open one the team contained in the drill that found it: said beside its status.
+    assert!(
+        findings
+            .iter()
+            .any(|f| f[2]
+                == "未整改2025-06-01 演练中已于第 600 秒临时控制：工程师站已隔离（临时措施，仍需整改）"),
         "{seen}"
     );
     assert_eq!(seen["ent_untranslated"], serde_json::json!([]), "{seen}");

@@ -270,8 +270,14 @@ pub(crate) fn seeded_store(dir: &std::path::Path) -> SqliteStore {
         severity: serde_json::from_value(serde_json::json!(sev)).unwrap(),
         first_drill: first.into(),
         last_drill: "d2026".into(),
-        finding: serde_json::json!({"deadline_days": days, "title": {"en": format!("Hazard {id}"), "zh": format!("隐患 {id}")}})
-            .to_string(),
+        finding: {
+            let mut v = serde_json::json!({"deadline_days": days, "title": {"en": format!("Hazard {id}"), "zh": format!("隐患 {id}")}});
+            // One the team contained in the drill that found it (it stays open).
+            if id == "path:x" {
+                v["contained"] = serde_json::json!({"seq": 812, "at_s": 600.0, "how": {"en": "Engineering workstation isolated", "zh": "工程师站已隔离"}});
+            }
+            v.to_string()
+        },
         // Found in its first drill; a verified one was verified by d2026.
         history: match status {
             "verified" => serde_json::json!([{"drill": first, "verdict": "new"}, {"drill": "d2026", "verdict": "verified"}]),
@@ -1162,5 +1168,53 @@ fn a_rollup_of_a_past_day_counts_what_was_on_record_then() {
     let open =
         |r: &icsdrill::governance::registry::Rollup| ent(r, "a").totals.open_findings.iter().sum::<usize>();
     assert_eq!((open(&now), open(&then)), (2, 2), "now path:x and alarm:z; then path:x and range:y");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An open hazard the team contained in the drill that found it says so on the enterprise's
+/// page, when and how, and still counts as open (the register listed it as a plain open
+/// hazard); once a later drill finds it no more, nothing is said of the stopgap.
+#[test]
+fn a_hazard_contained_in_the_drill_says_so_on_the_enterprise_page_and_stays_open() {
+    use icsdrill_engine::{SimInput, TimedInput};
+    let dir = std::env::temp_dir().join(format!("icsdrill-contained-{}", std::process::id()));
+    let mut store = seeded_store(&dir);
+    let today = parse("2026-11-26").unwrap();
+    let s = crate::util::builtin("petrochem-tank-farm");
+    let at = |t: f64, input| TimedInput { tick: s.ticks(t), input };
+    let inputs = [at(534.0, SimInput::EnableRangeChecks { plc: "plc-t101".into() })];
+    let sim = crate::util::run(&s, 1, 900.0, &inputs);
+    let record = DrillRecord { created_ms: parse("2026-09-01").unwrap().unix_ms(), ..drill_record("dkeep") };
+    store
+        .create_drill(&record, &[TeamRecord { id: "b".into(), name: "b".into(), token: "k".into() }])
+        .unwrap();
+    let found = icsdrill_judge::findings::findings(&s, sim.events(), 2);
+    icsdrill::governance::rectify::track(&mut store, ("dkeep", &s), "b", &found, sim.events()).unwrap();
+    let page = icsdrill::governance::region::enterprise_from(&store, today, None, "b").unwrap().unwrap();
+    let range = page.findings.iter().find(|f| f.id == "range:plc-t101").expect("the breach");
+    assert_eq!(range.status, icsdrill::store::FindingStatus::Open, "a stopgap is not a rectification");
+    let c = range.contained.as_ref().expect("contained, said so");
+    assert_eq!((c.drill.as_str(), c.date), ("dkeep", Some(parse("2026-09-01").unwrap())));
+    assert_eq!(
+        (c.contained.at_s, c.contained.how.en.as_str()),
+        (534.0, "set-point range checks turned on in T-101 tank PLC")
+    );
+    let json = serde_json::to_value(range).unwrap();
+    assert_eq!(json["contained"]["at_s"], 534.0, "{json}");
+    // Never contained: nothing said.
+    let open = page.findings.iter().find(|f| f.id == "path:pivot-dmz").expect("the DMZ session");
+    assert!(open.contained.is_none() && serde_json::to_value(open).unwrap().get("contained").is_none());
+    // A later drill that did not re-test it leaves the note with the drill that found it (the
+    // command line's register says it of that drill only).
+    let record = DrillRecord { created_ms: parse("2026-10-01").unwrap().unix_ms(), ..drill_record("dlater") };
+    store
+        .create_drill(&record, &[TeamRecord { id: "b".into(), name: "b".into(), token: "l".into() }])
+        .unwrap();
+    icsdrill::governance::rectify::track(&mut store, ("dlater", &s), "b", &[], &[]).unwrap();
+    let tracked = store.findings("b").unwrap();
+    let range = tracked.iter().find(|f| f.id == "range:plc-t101").unwrap();
+    assert_eq!(range.last_drill, "dlater");
+    let (by, c) = range.contained().expect("still said");
+    assert_eq!((by.drill.as_str(), by.verdict.as_str(), c.at_s), ("dkeep", "new", 534.0));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -61,9 +61,23 @@ pub(crate) fn run(
                 )
             });
             println!("  {:<28} {:<15} -> {}{about}", o.id, o.verdict, o.status);
+            if let Some(c) = tracked.iter().find(|f| f.id == o.id).and_then(|f| contained(f, drill)) {
+                println!("  {:<28} {c}", "");
+            }
         }
         let open = tracked.iter().filter(|f| f.status == icsdrill::store::FindingStatus::Open).count();
         println!("  {open} open finding(s) for {team}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How the team contained an open finding in drill `drill`, in both languages (it stays on
+/// the register: a stopgap is not a rectification); none where it did not, or that drill did
+/// not find it.
+fn contained(f: &icsdrill::store::TrackedFinding, drill: &str) -> Option<String> {
+    let (_, c) = f.contained().filter(|(by, _)| by.drill == drill)?;
+    Some(format!(
+        "contained during the drill at t {:.0} s: {} / 演练中已于第 {:.0} 秒临时控制：{}",
+        c.at_s, c.how.en, c.at_s, c.how.zh
+    ))
 }

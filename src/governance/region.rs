@@ -244,6 +244,22 @@ pub struct EnterpriseFinding {
     /// The enterprise's declaration that it rectified it (整改完成), awaiting a drill's re-test.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub declared: Option<Declared>,
+    /// Still open, and contained by the team in the drill that last found it (临时控制): a
+    /// stopgap, not a rectification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contained: Option<ContainedIn>,
+}
+
+/// The drill in which a team contained an open finding, and when and how.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContainedIn {
+    /// The drill that last found it.
+    pub drill: String,
+    /// Its date.
+    pub date: Option<Day>,
+    /// When, how, and the log entry.
+    #[serde(flatten)]
+    pub contained: icsdrill_judge::findings::Contained,
 }
 
 /// An enterprise's declaration that it rectified a finding.
@@ -340,6 +356,11 @@ pub fn enterprise_from(
                 .then(|| checks.iter().rev().find(|c| c.verdict == "verified").and_then(|c| c.date))
                 .flatten();
             let declared = f.declared().map(|(date, note)| Declared { date, note });
+            let contained = f.contained().map(|(by, contained)| ContainedIn {
+                date: drill_days.get(&by.drill).copied(),
+                drill: by.drill,
+                contained,
+            });
             // Rectified on time by the enterprise's own account: not overdue while it waits for
             // its re-test.
             let declared_by_due = declared.as_ref().is_some_and(|d| due.is_none_or(|due| d.date <= due));
@@ -357,6 +378,7 @@ pub fn enterprise_from(
                 closed,
                 checks,
                 declared,
+                contained,
             }
         })
         .collect();

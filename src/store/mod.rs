@@ -232,6 +232,23 @@ impl TrackedFinding {
         })?
     }
 
+    /// How the team contained it in the drill that last found it (临时控制: when, how), with
+    /// that drill's look at it; none where it did not, or it is verified fixed. A stopgap in a
+    /// drill leaves it open.
+    pub fn contained(&self) -> Option<(Check, icsdrill_judge::findings::Contained)> {
+        if self.status == FindingStatus::Verified {
+            return None;
+        }
+        // The record is the finding as the last drill that found it made it.
+        let by = self
+            .checks()
+            .into_iter()
+            .rev()
+            .find(|c| matches!(c.verdict.as_str(), "new" | "still_open" | "reopened"))?;
+        let finding: serde_json::Value = serde_json::from_str(&self.finding).ok()?;
+        Some((by, serde_json::from_value(finding["contained"].clone()).ok()?))
+    }
+
     /// Its title in both languages, as last generated (its id where the record has none).
     pub fn title(&self) -> icsdrill_engine::scenario::Text {
         let finding: serde_json::Value = serde_json::from_str(&self.finding).unwrap_or_default();

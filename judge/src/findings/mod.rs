@@ -197,7 +197,7 @@ pub struct Assessment {
 }
 
 /// A team's action during the drill that closed a hazard in the live plant until its end.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Contained {
     /// The event of the action (the input applied).
     pub seq: u64,
