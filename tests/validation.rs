@@ -111,6 +111,11 @@ fn every_kind_of_problem_is_located() {
         "",
     );
     check("  tick_hz: 10", "  tick_hz: [10", "");
+    // ... and one with a bypass coil: said at the step's entry.
+    let yaml = broken("id: il-101, pv: lshh101, bypass: il101_bypass, ", "id: il-101, pv: lshh101, ");
+    let out = errors(&yaml);
+    let at = format!("broken.yaml:{}:", line_of(&yaml, "\"bypass_off:il-101\""));
+    assert!(out.contains(&at) && out.contains("interlock `il-101` has no bypass coil to take off"), "{out}");
 }
 
 #[test]
