@@ -136,7 +136,15 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     let t = &seen["techniques"];
     assert!(t["count"].as_u64() > Some(80), "{seen}");
     assert_eq!(t["t0855"], "T1692.001 Unauthorized Message: Command Message", "{seen}");
-    assert_eq!(t["addressees"], serde_json::json!(["duty_officer", "management", "authority"]), "{seen}");
+    assert_eq!(
+        seen["addressees"],
+        serde_json::json!([
+            ["duty_officer", "the duty officer"],
+            ["management", "management"],
+            ["authority", "the authority (industry department)"]
+        ]),
+        "{seen}"
+    );
     // Another team's console says why it shows nothing, and does not retry as if the
     // connection were lost.
     assert!(seen["other_console"] == "login" || seen["other_console"] == "refused", "{seen}");
@@ -1272,6 +1280,13 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
     )
     .await;
     accessible(&seen["axe"]);
+    // The last 5 minutes, by the link: downloaded as a capture, the console left where it was.
+    let link = &seen["link_download"];
+    assert!(
+        link[0].as_array().is_some_and(|f| f.len() == 1 && f[0].as_str().unwrap().ends_with(".pcapng"))
+            && link[1] == true,
+        "{seen}"
+    );
     let live = drill.live(&team).unwrap();
     drill.control(Control::Pause).unwrap();
     let rows = |k: &str| seen[k].as_array().unwrap().clone();
@@ -1382,7 +1397,12 @@ async fn chromium_team_console_lists_the_monitoring_alerts() {
     // The capture window: one too long is refused on the page and says the limit; t = 10 s to
     // 120 s downloads as a capture of those seconds of the drill's clock.
     assert!(seen["too_long_zh"].as_str().unwrap().contains("600 秒"), "{seen}");
-    assert_eq!(seen["captures"], serde_json::json!(["soc-t10-120.pcapng"]), "{seen}");
+    let mut captures: Vec<&str> =
+        seen["captures"].as_array().unwrap().iter().filter_map(|c| c.as_str()).collect();
+    captures.sort_unstable();
+    let mut want = vec!["soc-t10-120.pcapng", link[0][0].as_str().unwrap()];
+    want.sort_unstable();
+    assert_eq!(captures, want, "the window's and the link's: {seen}");
     let file = downloads.join("soc-t10-120.pcapng");
     let times: Vec<f64> = crate::evidence::tshark_fields(&file, "modbus", &["frame.time_epoch"])
         .iter()

@@ -127,10 +127,10 @@ with failing(driver, f"{out}/failure.png"):
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#myactions li[data-kind=isolate_host]"))
     # Said by its name and what it acted on.
     assert "Isolate a host ews-01 ✓" in driver.find_element(By.ID, "myactions").text, driver.find_element(By.ID, "myactions").text
-    # The report form offers the techniques by id and name; the notify form its addressees.
+    # The report form offers the techniques by id and name.
     seen["techniques"] = driver.execute_script(
         "const o = [...document.querySelectorAll('#techniques option')]; const t = o.find(x => x.value === 'T0855');"
-        " return {count: o.length, t0855: t ? t.label : null, addressees: [...document.querySelectorAll('#addressees option')].map(x => x.value)}")
+        " return {count: o.length, t0855: t ? t.label : null}")
     # The forms list conduits by the zones they join and alarms by the tag they watch.
     options = lambda name: driver.execute_script(f"return [...document.querySelectorAll('#fields select[name={name}] option')].map(o => o.textContent)")
     Select(driver.find_element(By.ID, "kind")).select_by_value("block_source")
@@ -142,7 +142,10 @@ with failing(driver, f"{out}/failure.png"):
     # A double click sends one action, not two.
     count = lambda d, k: d.execute_script(f"return document.querySelectorAll('#myactions li[data-kind={k}]').length")
     Select(driver.find_element(By.ID, "kind")).select_by_value("notify")
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields input[name=to]"))
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields select[name=to]"))
+    # The notify form offers the addressees response plans name, by name.
+    seen["addressees"] = driver.execute_script(
+        "return [...document.querySelectorAll('#fields select[name=to] option')].map(o => [o.value, o.textContent])")
     ActionChains(driver).double_click(driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]")).perform()
     wait.until(lambda d: count(d, "notify") >= 1)
     # The toast names the addressee in words, not the form's value.
@@ -151,10 +154,11 @@ with failing(driver, f"{out}/failure.png"):
     ticked = tick(driver)
     wait.until(lambda d: tick(d) > ticked + 10)
     seen["notify_sent"] = count(driver, "notify")
-    # An action the range refuses (an addressee past its length) says why, in words.
-    to = driver.find_element(By.CSS_SELECTOR, "#fields input[name=to]")
-    to.clear()
-    to.send_keys("x" * 80)
+    # An action the range refuses (an addressee past its length, as a crafted page could
+    # send) says why, in words.
+    driver.execute_script(
+        "const s = document.querySelector('#fields select[name=to]'), o = new Option('x', 'x'.repeat(80));"
+        " s.add(o); s.value = o.value;")
     driver.find_element(By.CSS_SELECTOR, "#action button[type=submit]").click()
     refused_text = lambda d: d.execute_script(
         "const l = [...document.querySelectorAll('#myactions li[data-kind=notify]')].find(l => l.textContent.includes('✗'));"

@@ -66,6 +66,8 @@ for (const [k, [en, zh]] of Object.entries(T.both)) { T.en[k] = en; T.zh[k] = zh
 // A team's log names its reports, hints and flags too, in the page's words.
 const OTHER_KINDS = {report_incident: "report", take_hint: "hints", submit_flag: "submit_flag"};
 const actionName = k => ACTIONS[k] ? ACTIONS[k][lang].split(/ \(|（/)[0] : OTHER_KINDS[k] ? tr(OTHER_KINDS[k]) : k;
+// Whom a notice goes to: the addressees response plans name (`notify:duty_officer`).
+const ADDRESSEES = ["duty_officer", "management", "authority"];
 const ACTIONS = {
   block_source:{en:"Block a host on a conduit",zh:"在通道上封禁主机",f:["conduit","host"]},
   allow_functions:{en:"Allow only these function codes",zh:"仅允许指定功能码",f:["conduit","functions"]},

@@ -36,7 +36,9 @@ async function teamPage() {
       if (n === "mode") return `${l}<select name="mode">${["run", "stop", "program"].map(m => `<option value="${m}">${tr("plc_" + m)}</option>`).join("")}</select></label>`;
       if (n === "functions") return `${l} (1,3,4,…)<input name="functions" placeholder="1,2,3,4"></label>`;
       if (n === "text") return `${l}<textarea name="text" rows="2"></textarea></label>`;
-      if (n === "to") return `${l}<input name="to" value="duty_officer" list="addressees" autocomplete="off"></label>`;
+      // The addressees a response plan names, by name (a free box took any word, and a plan
+      // step waiting for 厂长 never saw 管理层's notice).
+      if (n === "to") return `${l}<select name="to">${ADDRESSEES.map(a => `<option value="${a}">${esc(tr("to_" + a))}</option>`).join("")}</select></label>`;
       // What a trainee can name (a conduit, a PLC, damage): a path's own id names an attack
       // step nobody sees; no example that is an answer.
       if (n === "hazard") return `${l}<input name="id" placeholder="conduit:ID · range:PLC · backup:PLC · safety:damage" required></label>`;
@@ -213,11 +215,11 @@ async function teamPage() {
     if (first) { first = false; fillKinds(); fields(); const a = $("#asset"); a.innerHTML = opts(s.plcs.concat(s.hosts)); poll(); }
   };
   // The report form's techniques to pick from (the v18 id trainees type, the v19 id and the
-  // name in the page's language), and the notify form's usual addressees.
+  // name in the page's language).
   const techniques = await fetch("/api/techniques").then(r => r.ok ? r.json() : []).catch(() => []);
   const lists = () => {
     put($("#techniques"), techniques.map(t => `<option value="${esc(t.id)}" label="${esc((t.v19 !== t.id ? t.v19 + " " : "") + txt(t.name))}"></option>`).join(""));
-    put($("#addressees"), ["duty_officer", "management", "authority"].map(a => `<option value="${a}" label="${esc(tr("to_" + a))}"></option>`).join(""));
+
   };
   lists();
   rerender = () => {
@@ -257,13 +259,9 @@ async function teamPage() {
     }
     looking = false;
   };
-  // A window of the drill's record as a capture (the link gives the last 5 minutes): fetched,
-  // so a window the record does not hold says why on the page rather than on an error page.
-  $("#pcap-window").onsubmit = async ev => {
-    ev.preventDefault();
-    const from = Number(ev.target.from.value), to = Number(ev.target.to.value);
-    // The server's limit (`MAX_PCAP_WINDOW_S`); it refuses a longer window anyway.
-    if (!(from >= 0 && to > from && to - from <= 600)) { toast(tr("bad_pcap_window"), true); return; }
+  // A window of the drill's record as a capture: fetched, so a window the record does not
+  // hold says why on the page, in its language, rather than on an error page.
+  const capture = async (from, to) => {
     try {
       const r = await fetch(`${base}/pcap?from=${from}&to=${to}`, {headers: {"X-Icsdrill-As": AS}});
       if (!r.ok) throw await failure(r);
@@ -275,6 +273,19 @@ async function teamPage() {
       a.remove();
       setTimeout(() => URL.revokeObjectURL(a.href), 60000);
     } catch (e) { toast(e.message, true); }
+  };
+  $("#pcap-window").onsubmit = async ev => {
+    ev.preventDefault();
+    const from = Number(ev.target.from.value), to = Number(ev.target.to.value);
+    // The server's limit (`MAX_PCAP_WINDOW_S`); it refuses a longer window anyway.
+    if (!(from >= 0 && to > from && to - from <= 600)) { toast(tr("bad_pcap_window"), true); return; }
+    await capture(from, to);
+  };
+  // The link gives the last 5 minutes (its address the window, kept up to date by `render`).
+  $("#pcap").onclick = ev => {
+    ev.preventDefault();
+    const q = new URL(ev.currentTarget.href).searchParams;
+    if (q.has("from")) capture(Number(q.get("from")), Number(q.get("to")));
   };
   // The historian's samples first: the trends show the last minutes, not only since now.
   await api(base + "/trends").then(trend.seed).catch(() => {});
