@@ -136,6 +136,7 @@ async fn chromium_team_console_action_report_and_scoreboard() {
     let t = &seen["techniques"];
     assert!(t["count"].as_u64() > Some(80), "{seen}");
     assert_eq!(t["t0855"], "T1692.001 Unauthorized Message: Command Message", "{seen}");
+    assert_eq!(seen["bypass_plcs"], serde_json::json!(["sis-01"]), "{seen}");
     assert_eq!(
         seen["addressees"],
         serde_json::json!([

@@ -139,6 +139,10 @@ with failing(driver, f"{out}/failure.png"):
     Select(driver.find_element(By.ID, "kind")).select_by_value("acknowledge_alarm")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields select[name=alarm]"))
     seen["alarm_options"] = options("alarm")
+    # Bypasses are taken off in the PLCs that run interlocks, the only ones offered.
+    Select(driver.find_element(By.ID, "kind")).select_by_value("clear_bypasses")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fields select[name=plc]"))
+    seen["bypass_plcs"] = driver.execute_script("return [...document.querySelectorAll('#fields select[name=plc] option')].map(o => o.value)")
     # A double click sends one action, not two.
     count = lambda d, k: d.execute_script(f"return document.querySelectorAll('#myactions li[data-kind={k}]').length")
     Select(driver.find_element(By.ID, "kind")).select_by_value("notify")

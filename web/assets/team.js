@@ -28,6 +28,12 @@ async function teamPage() {
       const l = `<label>${esc(tr("f_" + n))} `;
       if (n === "conduit") return `${l}<select name="conduit">${opts(state.conduits)}</select></label>`;
       if (n === "host") return `${l}<select name="host">${opts(state.hosts)}</select></label>`;
+      // Bypasses are taken off where interlocks run: the safety PLCs (any PLC was offered, and
+      // a process PLC's "applied" changed nothing).
+      if (n === "plc" && kind.value === "clear_bypasses") {
+        const safety = new Set(state.interlocks.map(i => i.plc));
+        return `${l}<select name="plc">${opts(state.plcs.filter(p => safety.has(p.id)))}</select></label>`;
+      }
       if (n === "plc") return `${l}<select name="plc">${opts(state.plcs)}</select></label>`;
       if (n === "actuator") return `${l}<select name="actuator">${opts(state.actuators)}</select></label>`;
       if (n === "position") return `${l} (%)<input name="position" type="number" min="0" max="100" step="1"></label>`;
