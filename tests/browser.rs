@@ -582,11 +582,11 @@ async fn chromium_white_cell_controls_follow_the_phase_and_reveal_a_hint() {
         serde_json::json!([]),
         "English left on the zh white-cell console: {seen}"
     );
-    // The hint reached blue's log, not red's.
+    // The hint reached blue's log, not red's, as the white cell's.
     let hint = seen["hint"].as_str().unwrap().to_string();
     let revealed = |team: &str| {
         sims.iter().find(|(t, _)| t == team).unwrap().1.events().iter().any(|e| {
-            matches!(&e.kind, EventKind::InputApplied { input: SimInput::RevealHint { hint: h } } if *h == hint)
+            matches!(&e.kind, EventKind::InputApplied { input: SimInput::RevealHint { hint: h, white_cell: true } } if *h == hint)
         })
     };
     assert!(revealed("blue") && !revealed("red-team"));

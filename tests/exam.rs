@@ -372,7 +372,8 @@ fn an_exam_judges_the_plant_as_left_and_the_attack_as_it_ran() {
     assert!(why.starts_with("1 correct, 0 wrong"), "{why}");
     // No hints: taking one is refused.
     assert!(s.hints.is_empty());
-    let hint = [TimedInput { tick: 10, input: SimInput::RevealHint { hint: "h1".into() } }];
+    let hint =
+        [TimedInput { tick: 10, input: SimInput::RevealHint { hint: "h1".into(), white_cell: false } }];
     let sim = run(&s, 1, 2.0, &hint);
     assert!(
         sim.events()

@@ -1136,6 +1136,31 @@ fn a_bypass_taken_off_from_the_hmi_or_by_the_action_carries_out_the_restore_step
     assert!(!PlanStep::done_by_event("bypass_off:il-101", &on));
 }
 
+/// A hint the white cell reveals to a team costs the team as one it takes, and the timeline
+/// says who revealed it (it said the team took it).
+#[test]
+fn the_timeline_tells_a_hint_the_white_cell_revealed_from_one_the_team_took() {
+    let s = builtin("petrochem-tank-farm");
+    let at = |t: f64, input| TimedInput { tick: s.ticks(t), input };
+    let inputs = [
+        at(100.0, SimInput::RevealHint { hint: "h1".into(), white_cell: true }),
+        at(120.0, SimInput::RevealHint { hint: "h2".into(), white_cell: false }),
+    ];
+    let sim = run(&s, 1, 300.0, &inputs);
+    let r = report::build(&s, sim.events(), true, plain_context("t"));
+    let line = |hint: &str| {
+        r.timeline.iter().find(|l| l.what.en.contains(&format!("hint {hint}"))).expect(hint).clone()
+    };
+    let (white, team) = (line("h1"), line("h2"));
+    assert_eq!((white.who, white.what.zh.as_str()), ("white_cell", "向队伍发放提示 h1（扣分计入该队）"));
+    assert_eq!((team.who, team.what.en.as_str()), ("team", "Took hint h2"));
+    let hints = r.score.components.iter().find(|c| c.key == "hints").unwrap();
+    assert_eq!(hints.points, -60.0, "both cost the team: {hints:?}");
+    // A team's own hint is logged as before (no `white_cell` field), so older logs replay.
+    let logged = serde_json::to_string(&inputs[1].input).unwrap();
+    assert!(!logged.contains("white_cell"), "{logged}");
+}
+
 /// A drill that does not judge its teams on the response plan (a regional drill, a contest,
 /// an exam) has every other finding of the same log: detection, the bypass left set.
 #[test]

@@ -61,7 +61,7 @@ fn exercise(store: &mut dyn Store, p: &str) {
         let inputs = if tick % 10 == 5 {
             vec![
                 SimInput::Notify { to: "duty_officer".into(), text: format!("t{tick}") },
-                SimInput::RevealHint { hint: "h1".into() },
+                SimInput::RevealHint { hint: "h1".into(), white_cell: false },
             ]
         } else {
             vec![]

@@ -121,7 +121,7 @@ impl Track {
                     } => {
                         self.injects.push(InjectRec { tick: e.tick, channel: *c, text: text.clone() });
                     }
-                    SimInput::RevealHint { hint } if ok && !self.hints.contains(hint) => {
+                    SimInput::RevealHint { hint, .. } if ok && !self.hints.contains(hint) => {
                         self.hints.push(hint.clone())
                     }
                     SimInput::SubmitFlag { challenge, valid, owner, .. } => {

@@ -481,7 +481,7 @@ mod tests {
     use super::*;
 
     fn batch(team: usize, tick: u64, rows: usize) -> Batch {
-        let input = SimInput::RevealHint { hint: "h".into() };
+        let input = SimInput::RevealHint { hint: "h".into(), white_cell: false };
         Batch { team, tick, inputs: vec![input; rows], events: Vec::new() }
     }
 

@@ -511,6 +511,10 @@ pub enum SimInput {
     RevealHint {
         /// Hint id.
         hint: String,
+        /// Revealed by the white cell, not asked for by the team (it costs the team all the
+        /// same).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        white_cell: bool,
     },
     /// White cell: an inject, a message or phone call to the team, or an attack step fired
     /// now whatever its trigger says.

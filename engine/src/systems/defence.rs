@@ -444,7 +444,7 @@ fn report(s: &Scenario, input: &SimInput) -> Outcome {
             }
             Ok(Vec::new())
         }
-        SimInput::RevealHint { hint } => {
+        SimInput::RevealHint { hint, .. } => {
             if !s.hints.iter().any(|h| h.id == *hint) {
                 return Err(RejectReason::UnknownTarget);
             }

@@ -436,7 +436,7 @@ impl Scorer {
             }
             return;
         }
-        if let SimInput::RevealHint { hint } = input {
+        if let SimInput::RevealHint { hint, .. } = input {
             if !self.hints.contains(hint) {
                 self.hints.push(hint.clone());
                 self.hint_cost += self.hint_costs.get(hint).copied().unwrap_or(0.0);

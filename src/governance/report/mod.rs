@@ -415,7 +415,17 @@ fn input_line(s: &Scenario, input: &SimInput, refused: Option<RejectReason>) -> 
         SimInput::Inject { text, .. } if !text.is_empty() => {
             ("white_cell", narrate::verbatim(format!("Inject: {text}"), format!("注入：{text}")))
         }
-        SimInput::RevealHint { .. } => ("team", Text::new("Took a hint", "使用提示")),
+        // A hint costs the team its points whoever revealed it; the timeline says who did.
+        SimInput::RevealHint { hint, white_cell: true } => (
+            "white_cell",
+            Text::new(
+                format!("Revealed hint {hint} to the team (its cost is the team's)"),
+                format!("向队伍发放提示 {hint}（扣分计入该队）"),
+            ),
+        ),
+        SimInput::RevealHint { hint, .. } => {
+            ("team", Text::new(format!("Took hint {hint}"), format!("使用提示 {hint}")))
+        }
         SimInput::ReportIncident(icsdrill_engine::IncidentReport { technique, asset, .. }) => {
             let (t, a) =
                 (icsdrill_engine::attack::technique(technique), narrate::mid_sentence(s.label(asset)));

@@ -341,7 +341,7 @@ pub(super) async fn team_hint(
     if !drill.scenario().hints.iter().any(|x| x.id == h.hint) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("no hint `{}`", h.hint.escape_debug())));
     }
-    let input = SimInput::RevealHint { hint: h.hint };
+    let input = SimInput::RevealHint { hint: h.hint, white_cell: role == Role::Instructor };
     // The white cell, for a team another node runs (the request was not sent there): queued
     // for that node, as an inject is.
     if role == Role::Instructor && drill.team_elsewhere(&team).is_some() {
