@@ -33,7 +33,8 @@ impl Drill {
     /// publishes a later card; once it is over, its judged log scored at its end, as its
     /// report, the board and the summary all score it (the last published card may be a
     /// refresh behind, and the time its timed parts count to with it). A team judged from the
-    /// store keeps its last card (reading the store is no work for the board's task).
+    /// store keeps its last card while the drill runs (reading the store is no work for the
+    /// board's task), and is read back once at the end.
     pub(super) fn card_of(&self, h: &Here) -> Arc<ScoreCard> {
         let phase = self.phase();
         if phase.is_over() {
@@ -65,15 +66,34 @@ impl Drill {
         {
             return card.clone();
         }
-        let Some((end, card)) = self.card_reached(h) else { return h.published.card.load_full() };
+        let reached = end;
+        let Some((end, card)) = self.card_reached(h).or_else(|| self.card_from_store(h)) else {
+            return h.published.card.load_full();
+        };
         let card = Arc::new(card);
         // Recorded as the drill's last card: the stored score (the regional view's, a
         // replay's) is this one.
         if let Some(r) = h.published.recording.get() {
             r.sender.score(r.index, end, card.total, serde_json::to_string(&*card).unwrap_or_default());
         }
-        *last = Some((end, card.clone()));
+        // Kept for the tick the range reached: a team judged from the store is read once.
+        *last = Some((reached, card.clone()));
         card
+    }
+
+    /// A team judged from the store, its drill over: its judged log read back and scored at
+    /// its end, as its report scores it (its last published card may be a refresh behind).
+    fn card_from_store(&self, h: &Here) -> Option<(u64, ScoreCard)> {
+        let team =
+            self.teams.iter().find(|t| t.here().is_some_and(|x| Arc::ptr_eq(&x.published, &h.published)))?;
+        match self.judged_log(&team.info.id) {
+            Ok(judged) => judged
+                .map(|(events, end)| (end, self.card_at_end(&events, end, Some(&h.published.card.load())))),
+            Err(e) => {
+                tracing::warn!(team = %team.info.id, error = %e, "cannot read the judged log back: its last card stands");
+                None
+            }
+        }
     }
 
     /// A team's card judged at the tick its range has reached, from its judged events in
