@@ -534,6 +534,13 @@ fn every_format_renders_html_in_chromium_and_xlsx_reads_back() {
     let rows = book["安全隐患"].as_array().unwrap();
     assert_eq!(rows.len(), r.findings.len() + 1, "a header and one row per finding");
     assert_eq!(rows[1][0], r.findings[0].id);
+    // Headed as the other formats head the same things: the register's hazard id, and the
+    // report's F-number (隐患编号) it falls under.
+    assert_eq!(
+        (rows[0][0].as_str(), rows[0][13].as_str()),
+        (Some("隐患标识（整改台账）"), Some("隐患编号（报告条目）"))
+    );
+    assert!(rows[1][13].as_str().is_some_and(|n| n.starts_with("F-")), "{}", rows[1][13]);
     // Its evidence with each event's simulated second, as the other formats give it.
     assert!(
         rows[1][8].as_str().is_some_and(|e| e.contains("（第 ") && e.contains(" 秒）")),

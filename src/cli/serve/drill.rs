@@ -399,7 +399,7 @@ async fn record_findings(db: Database, drill_id: String) -> Result<ExitCode> {
                     continue;
                 }
                 println!(
-                    "findings of team {team}: {} new, {} still open, {} verified fixed (icsdrill report {drill_id} --team {team})",
+                    "findings of team {team}: {} new, {} still open, {} verified fixed on its rectification register, one a hazard id (the report groups them into its items: icsdrill report {drill_id} --team {team})",
                     count(Verdict::New) + count(Verdict::Reopened),
                     count(Verdict::StillOpen) + count(Verdict::NotRetested),
                     count(Verdict::Verified)

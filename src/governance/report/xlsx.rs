@@ -101,7 +101,9 @@ fn timeline(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
 fn findings(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()> {
     let s = wb.add_worksheet().set_name(l.s("Findings", "安全隐患"))?;
     let heads = [
-        l.s("Id", "隐患编号"),
+        // The register's key, as the report's appendix B heads it (隐患编号 is the report's
+        // F-number there, the last column here).
+        l.s("Hazard id (rectification register)", "隐患标识（整改台账）"),
         l.s("Title", "描述"),
         l.s("Severity", "严重程度"),
         l.s("Grade", "等级"),
@@ -114,7 +116,7 @@ fn findings(wb: &mut Workbook, r: &Report, l: Lang, heading: &Cell) -> Result<()
         l.s("Owner", "责任部门/责任人"),
         l.s("Deadline (days)", "整改期限（天）"),
         l.s("Status", "状态"),
-        l.s("Report item", "报告条目"),
+        l.s("Finding (report item)", "隐患编号（报告条目）"),
     ];
     header_row(s, 0, &heads, heading)?;
     for (i, f) in r.findings.iter().enumerate() {
