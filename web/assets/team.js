@@ -225,7 +225,6 @@ async function teamPage() {
   const techniques = await fetch("/api/techniques").then(r => r.ok ? r.json() : []).catch(() => []);
   const lists = () => {
     put($("#techniques"), techniques.map(t => `<option value="${esc(t.id)}" label="${esc((t.v19 !== t.id ? t.v19 + " " : "") + txt(t.name))}"></option>`).join(""));
-
   };
   lists();
   rerender = () => {
