@@ -370,7 +370,14 @@ impl Scorer {
     pub fn push(&mut self, e: &SimEvent) {
         self.last_tick = self.last_tick.max(e.tick);
         let tick = e.tick;
-        if matches!(e.kind, EventKind::InputApplied { .. } | EventKind::InterlockBypass { on: false, .. }) {
+        // Only what a plan step can name: a defender's action, a bypass coming off (not the
+        // Modbus writes a flood applies by the thousand).
+        let plan_step = match &e.kind {
+            EventKind::InputApplied { input } => input.defender_kind().is_some(),
+            EventKind::InterlockBypass { on, .. } => !on,
+            _ => false,
+        };
+        if plan_step {
             self.plan_done(tick, &e.kind);
         }
         match &e.kind {

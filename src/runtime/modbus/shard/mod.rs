@@ -5,10 +5,10 @@
 //! A client that polls (reads, identification: everything the endpoint answers from its
 //! snapshot at once) is served here, with the other such clients of the shard, by one task:
 //! on epoll one readiness event, one `recv`, the answers, one `send`, as the
-//! one-process-per-core servers do, without a task woken and polled for each request. Once a connection sends a
-//! request that waits (a write or a diagnostic for its tick, a request over the endpoint's
-//! pace) or does not take its answers at once, it leaves for a task of its own (`task`),
-//! carrying what it has received and not yet sent; it does not come back.
+//! one-process-per-core servers do, without a task woken and polled for each request. Once a
+//! connection sends a request that waits (a write or a diagnostic for its tick, a request over
+//! the endpoint's pace) or does not take its answers at once, it leaves for a task of its own
+//! (`task`), carrying what it has received and not yet sent; it does not come back.
 //!
 //! Every connection here holds one of its endpoint's and its range's connection slots, so the
 //! table is as bounded as they are; the inbox holds at most `INBOX`. Idle connections are

@@ -14,8 +14,8 @@
 //! The kernel's part is `unsafe`: it is told where a connection's buffers are, and they must
 //! stay there until it is done (`push`); this module is the crate's only `unsafe` code.
 //!
-//! `--modbus-io epoll` (`ICSDRILL_MODBUS_IO=epoll`) keeps the epoll loop, as does a kernel without io_uring (or one
-//! that refuses it, as container sandboxes may).
+//! `--modbus-io epoll` (`ICSDRILL_MODBUS_IO=epoll`) keeps the epoll loop, as does a kernel
+//! without io_uring (or one that refuses it, as container sandboxes may).
 
 use std::os::fd::{AsFd, AsRawFd};
 use std::pin::pin;
